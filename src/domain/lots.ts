@@ -1,0 +1,44 @@
+// Lots: every credit is a lot with its own expiresOn; spending takes from the lot expiring first.
+import type { Points } from './money.js';
+import type { LocalDate } from './time.js';
+
+export interface OpenLot {
+  id: number;
+  remaining: Points;
+  earnedAt: string; // UTC ISO
+  expiresOn: LocalDate | null;
+}
+
+export interface LotTake {
+  lotId: number;
+  points: Points; // > 0, taken from the lot
+}
+
+/** §4.4 spending order: earliest expiresOn first, never-expiring last, then oldest earned, then id. */
+export function compareSpendingOrder(a: OpenLot, b: OpenLot): number {
+  if (a.expiresOn !== b.expiresOn) {
+    if (a.expiresOn === null) return 1;
+    if (b.expiresOn === null) return -1;
+    return a.expiresOn < b.expiresOn ? -1 : 1;
+  }
+  if (a.earnedAt !== b.earnedAt) return a.earnedAt < b.earnedAt ? -1 : 1;
+  return a.id - b.id;
+}
+
+/**
+ * Takes `points` from the lots in spending order. Returns the takes and the shortfall
+ * (points the lots could not cover: a debt when a return takes back more than is left).
+ */
+export function takeFromLots(lots: readonly OpenLot[], points: Points): { takes: LotTake[]; shortfall: Points } {
+  const ordered = [...lots].sort(compareSpendingOrder);
+  const takes: LotTake[] = [];
+  let left = points;
+  for (const lot of ordered) {
+    if (left <= 0) break;
+    if (lot.remaining <= 0) continue;
+    const t = Math.min(lot.remaining, left);
+    takes.push({ lotId: lot.id, points: t });
+    left -= t;
+  }
+  return { takes, shortfall: left };
+}

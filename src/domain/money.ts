@@ -1,0 +1,128 @@
+// Money as integer minor units and points as integers; decimal.js only for rates, rounded at named steps.
+import Decimal from 'decimal.js';
+
+export type Minor = number; // integer count of the currency's minor unit (fen for CNY)
+export type Points = number; // integer points
+
+const MONEY_RE = /^([+-])?(\d+)(?:\.(\d+))?$/;
+
+/** Minor-unit digits of an ISO currency code (CNY 2, JPY 0), from Intl. Throws on an unknown code. */
+export function currencyDigits(currency: string): number {
+  if (!/^[A-Z]{3}$/.test(currency)) throw new RangeError(`"${currency}" is not an ISO 4217 currency code`);
+  const nf = new Intl.NumberFormat('en', { style: 'currency', currency });
+  return nf.resolvedOptions().maximumFractionDigits ?? 2;
+}
+
+export type ParseResult<T> = { ok: true; value: T } | { ok: false; problem: string };
+
+/**
+ * Reads a decimal string ("100.00", "-3.5", "7") into minor units, exactly.
+ * Refuses exponents, NaN, thousands separators, more fraction digits than the currency has
+ * (unless they are zeros) and amounts beyond what an integer holds exactly.
+ */
+export function parseMoney(text: string, digits: number): ParseResult<Minor> {
+  const t = text.trim();
+  const m = MONEY_RE.exec(t);
+  if (!m) return { ok: false, problem: `"${text}" is not a decimal amount (write it like 100.00)` };
+  const [, sign, whole, fracRaw = ''] = m;
+  let frac = fracRaw;
+  if (frac.length > digits) {
+    if (/[^0]/.test(frac.slice(digits))) {
+      return { ok: false, problem: `"${text}" has more than ${digits} decimal places` };
+    }
+    frac = frac.slice(0, digits);
+  }
+  const digitsStr = (whole.replace(/^0+(?=\d)/, '') + frac.padEnd(digits, '0')).replace(/^0+(?=\d)/, '');
+  if (digitsStr.length > 15) return { ok: false, problem: `"${text}" is too large an amount` };
+  const n = Number(digitsStr);
+  const value = sign === '-' && n !== 0 ? -n : n;
+  return { ok: true, value };
+}
+
+/** Formats minor units as a decimal string with exactly `digits` places ("100.00"). */
+export function formatMoney(minor: Minor, digits: number): string {
+  const neg = minor < 0;
+  const abs = String(Math.abs(minor)).padStart(digits + 1, '0');
+  const s = digits === 0 ? abs : `${abs.slice(0, abs.length - digits)}.${abs.slice(abs.length - digits)}`;
+  return neg ? `-${s}` : s;
+}
+
+/** Reads a whole number of points; refuses fractions, exponents and unsafe sizes. */
+export function parsePoints(text: string, opts: { allowNegative?: boolean } = {}): ParseResult<Points> {
+  const t = text.trim();
+  if (!/^[+-]?\d+$/.test(t)) return { ok: false, problem: `"${text}" is not a whole number of points` };
+  const n = Number(t);
+  if (!Number.isSafeInteger(n)) return { ok: false, problem: `"${text}" is too large a number of points` };
+  if (n < 0 && !opts.allowNegative) return { ok: false, problem: `"${text}" must not be negative` };
+  return { ok: true, value: n === 0 ? 0 : n };
+}
+
+/** Reads a decimal rate ("1.5", 2) for decimal.js; refuses NaN, Infinity and exponents. */
+export function parseRate(input: unknown): ParseResult<Decimal> {
+  if (typeof input === 'number') {
+    if (!Number.isFinite(input)) return { ok: false, problem: `${input} is not a finite number` };
+    input = String(input);
+  }
+  if (typeof input !== 'string' || !/^[+-]?(\d+(\.\d*)?|\.\d+)$/.test(input.trim())) {
+    return { ok: false, problem: `${JSON.stringify(input)} is not a decimal number` };
+  }
+  return { ok: true, value: new Decimal(input.trim()) };
+}
+
+/** §4.2: the value of points, in whole minor units (floor). */
+export function pointsValue(points: Points, redeemPointsPerUnit: Decimal.Value, digits: number): Minor {
+  return new Decimal(points).times(new Decimal(10).pow(digits)).div(redeemPointsPerUnit).floor().toNumber();
+}
+
+/**
+ * §4.2: the smallest positive number of points that converts to a whole number of minor units.
+ * Points are only ever used in multiples of it (1000 points per yuan → steps of 10).
+ */
+export function pointsStep(redeemPointsPerUnit: Decimal.Value, digits: number): Points {
+  // points × 10^d / ppu is whole ⇔ points is a multiple of ppu / gcd(ppu, 10^d), ppu written as a fraction.
+  const ppu = new Decimal(redeemPointsPerUnit);
+  const [num, den] = ppu.toFraction().map((d) => BigInt(d.toFixed(0)));
+  const scale = 10n ** BigInt(digits) * den;
+  const g = gcd(num, scale);
+  return Number(num / g);
+}
+
+function gcd(a: bigint, b: bigint): bigint {
+  while (b !== 0n) [a, b] = [b, a % b];
+  return a < 0n ? -a : a;
+}
+
+/**
+ * Splits an integer total over weights in proportion, by largest remainder, so the parts add up
+ * exactly (used for refunds: points, cash and earned points over order lines).
+ */
+export function allocateProportionally(total: number, weights: readonly number[]): number[] {
+  const n = weights.length;
+  if (n === 0) return [];
+  const sumW = weights.reduce((a, b) => a + b, 0);
+  if (sumW === 0) {
+    const out = new Array<number>(n).fill(0);
+    out[0] = total;
+    return out;
+  }
+  const sign = total < 0 ? -1 : 1;
+  const abs = BigInt(Math.abs(total));
+  const W = BigInt(sumW);
+  const base: bigint[] = [];
+  const rems: { i: number; r: bigint }[] = [];
+  let given = 0n;
+  weights.forEach((w, i) => {
+    const p = abs * BigInt(w);
+    base.push(p / W);
+    rems.push({ i, r: p % W });
+    given += p / W;
+  });
+  let left = abs - given;
+  rems.sort((a, b) => (b.r === a.r ? a.i - b.i : b.r > a.r ? 1 : -1));
+  for (const { i } of rems) {
+    if (left === 0n) break;
+    base[i] += 1n;
+    left -= 1n;
+  }
+  return base.map((b) => sign * Number(b));
+}

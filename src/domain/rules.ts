@@ -1,0 +1,269 @@
+// The rules document: validation into typed rules (problems named by JSON path), defaults, expiry dates.
+import Decimal from 'decimal.js';
+import { type Minor, type Points, formatMoney, parseMoney, parseRate } from './money.js';
+import { type LocalDate, addDays, localDate, parseLocalDate } from './time.js';
+
+export type Rounding = 'floor' | 'round' | 'ceil';
+
+export interface Multiplier {
+  category?: string;
+  sku?: string;
+  multiplier: Decimal;
+  from?: LocalDate;
+  to?: LocalDate;
+}
+
+export interface Tier {
+  name: string;
+  minLifetimePoints: Points;
+  multiplier: Decimal;
+}
+
+export type ExpiryPolicy =
+  | { policy: 'rolling-days'; days: number }
+  | { policy: 'end-of-year'; years: number }
+  | { policy: 'never' };
+
+export interface Rules {
+  earn: {
+    pointsPerUnit: Decimal;
+    rounding: Rounding;
+    minOrderAmount: Minor;
+    maxPointsPerOrder: Points | null;
+    multipliers: Multiplier[];
+  };
+  tiers: Tier[];
+  redeem: { pointsPerUnit: Decimal; minPoints: Points; maxRatio: Decimal };
+  expiry: ExpiryPolicy;
+  limits: { dailyEarnCap: Points | null; reviewAbove: Minor | null };
+}
+
+export interface Problem {
+  path: string;
+  message: string;
+}
+
+/** init's first version, and what every section or field left out of a rules file takes. */
+export function defaultRules(): Rules {
+  return {
+    earn: { pointsPerUnit: new Decimal(1), rounding: 'floor', minOrderAmount: 0, maxPointsPerOrder: null, multipliers: [] },
+    tiers: [],
+    redeem: { pointsPerUnit: new Decimal(100), minPoints: 0, maxRatio: new Decimal(1) },
+    expiry: { policy: 'rolling-days', days: 365 },
+    limits: { dailyEarnCap: null, reviewAbove: null },
+  };
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Validates a parsed rules document; every problem is reported with its JSON path. */
+export function validateRules(doc: unknown, digits: number): { rules?: Rules; problems: Problem[] } {
+  const problems: Problem[] = [];
+  const r = defaultRules();
+  const bad = (path: string, message: string) => problems.push({ path, message });
+
+  if (!isObj(doc)) {
+    bad('$', 'the rules document must be a JSON object');
+    return { problems };
+  }
+  const known = ['earn', 'tiers', 'redeem', 'expiry', 'limits', '$schema', 'description'];
+  for (const k of Object.keys(doc)) if (!known.includes(k)) bad(`$.${k}`, `unknown section (expected one of ${known.slice(0, 5).join(', ')})`);
+
+  const rate = (v: unknown, path: string, opts: { min?: number; positive?: boolean } = {}): Decimal | undefined => {
+    const p = parseRate(v);
+    if (!p.ok) return void bad(path, p.problem);
+    if (opts.positive && p.value.lte(0)) return void bad(path, 'must be greater than 0');
+    if (opts.min !== undefined && p.value.lt(opts.min)) return void bad(path, `must be at least ${opts.min}`);
+    return p.value;
+  };
+  const int = (v: unknown, path: string, nullable: boolean): number | null | undefined => {
+    if (v === null && nullable) return null;
+    const n = typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v) : v;
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) {
+      return void bad(path, `must be a whole number ≥ 0${nullable ? ' or null' : ''}`);
+    }
+    return n;
+  };
+  const money = (v: unknown, path: string, nullable: boolean): Minor | null | undefined => {
+    if (v === null && nullable) return null;
+    if (typeof v !== 'string' && typeof v !== 'number') return void bad(path, `must be an amount like "100.00"${nullable ? ' or null' : ''}`);
+    if (typeof v === 'number' && !Number.isFinite(v)) return void bad(path, 'must be a finite amount');
+    const p = parseMoney(typeof v === 'number' ? new Decimal(v).toFixed() : v, digits);
+    if (!p.ok) return void bad(path, p.problem);
+    if (p.value < 0) return void bad(path, 'must not be negative');
+    return p.value;
+  };
+  const date = (v: unknown, path: string): LocalDate | undefined => {
+    if (v === undefined || v === null) return undefined;
+    const d = typeof v === 'string' ? parseLocalDate(v) : null;
+    if (!d) bad(path, `${JSON.stringify(v)} is not a calendar date YYYY-MM-DD`);
+    return d ?? undefined;
+  };
+  const section = (name: string, fields: string[]): Obj | undefined => {
+    const s = doc[name];
+    if (s === undefined) return undefined;
+    if (!isObj(s)) return void bad(`$.${name}`, 'must be an object');
+    for (const k of Object.keys(s)) if (!fields.includes(k)) bad(`$.${name}.${k}`, `unknown field (expected one of ${fields.join(', ')})`);
+    return s;
+  };
+
+  const earn = section('earn', ['pointsPerUnit', 'rounding', 'minOrderAmount', 'maxPointsPerOrder', 'multipliers']);
+  if (earn) {
+    if (earn.pointsPerUnit !== undefined) {
+      const v = rate(earn.pointsPerUnit, '$.earn.pointsPerUnit', { min: 0 });
+      if (v) r.earn.pointsPerUnit = v;
+    }
+    if (earn.rounding !== undefined) {
+      if (earn.rounding === 'floor' || earn.rounding === 'round' || earn.rounding === 'ceil') r.earn.rounding = earn.rounding;
+      else bad('$.earn.rounding', `${JSON.stringify(earn.rounding)} is not one of floor, round, ceil`);
+    }
+    if (earn.minOrderAmount !== undefined) {
+      const v = money(earn.minOrderAmount, '$.earn.minOrderAmount', false);
+      if (typeof v === 'number') r.earn.minOrderAmount = v;
+    }
+    if (earn.maxPointsPerOrder !== undefined) {
+      const v = int(earn.maxPointsPerOrder, '$.earn.maxPointsPerOrder', true);
+      if (v !== undefined) r.earn.maxPointsPerOrder = v;
+    }
+    if (earn.multipliers !== undefined) {
+      if (!Array.isArray(earn.multipliers)) bad('$.earn.multipliers', 'must be an array');
+      else
+        earn.multipliers.forEach((m: unknown, i: number) => {
+          const path = `$.earn.multipliers[${i}]`;
+          if (!isObj(m)) return void bad(path, 'must be an object');
+          for (const k of Object.keys(m))
+            if (!['category', 'sku', 'multiplier', 'from', 'to'].includes(k)) bad(`${path}.${k}`, 'unknown field (expected category, sku, multiplier, from, to)');
+          const hasCat = typeof m.category === 'string' && m.category !== '';
+          const hasSku = typeof m.sku === 'string' && m.sku !== '';
+          if (hasCat === hasSku) bad(path, 'needs exactly one of "category" or "sku"');
+          const mult = rate(m.multiplier, `${path}.multiplier`, { min: 0 });
+          const from = date(m.from, `${path}.from`);
+          const to = date(m.to, `${path}.to`);
+          if (from && to && from > to) bad(`${path}.to`, `ends (${to}) before it starts (${from})`);
+          if (mult && hasCat !== hasSku)
+            r.earn.multipliers.push({
+              ...(hasCat ? { category: m.category as string } : { sku: m.sku as string }),
+              multiplier: mult,
+              from,
+              to,
+            });
+        });
+    }
+  }
+
+  if (doc.tiers !== undefined) {
+    if (!Array.isArray(doc.tiers)) bad('$.tiers', 'must be an array');
+    else {
+      const names = new Set<string>();
+      doc.tiers.forEach((t: unknown, i: number) => {
+        const path = `$.tiers[${i}]`;
+        if (!isObj(t)) return void bad(path, 'must be an object');
+        for (const k of Object.keys(t)) if (!['name', 'minLifetimePoints', 'multiplier'].includes(k)) bad(`${path}.${k}`, 'unknown field (expected name, minLifetimePoints, multiplier)');
+        if (typeof t.name !== 'string' || t.name.trim() === '') bad(`${path}.name`, 'must be a non-empty string');
+        else if (names.has(t.name)) bad(`${path}.name`, `tier "${t.name}" is named twice`);
+        else names.add(t.name);
+        const min = int(t.minLifetimePoints ?? 0, `${path}.minLifetimePoints`, false);
+        const mult = t.multiplier === undefined ? new Decimal(1) : rate(t.multiplier, `${path}.multiplier`, { min: 0 });
+        if (typeof t.name === 'string' && typeof min === 'number' && mult) r.tiers.push({ name: t.name, minLifetimePoints: min, multiplier: mult });
+      });
+      r.tiers.sort((a, b) => a.minLifetimePoints - b.minLifetimePoints);
+    }
+  }
+
+  const redeem = section('redeem', ['pointsPerUnit', 'minPoints', 'maxRatio']);
+  if (redeem) {
+    if (redeem.pointsPerUnit !== undefined) {
+      const v = rate(redeem.pointsPerUnit, '$.redeem.pointsPerUnit', { positive: true });
+      if (v) r.redeem.pointsPerUnit = v;
+    }
+    if (redeem.minPoints !== undefined) {
+      const v = int(redeem.minPoints, '$.redeem.minPoints', false);
+      if (typeof v === 'number') r.redeem.minPoints = v;
+    }
+    if (redeem.maxRatio !== undefined) {
+      const v = rate(redeem.maxRatio, '$.redeem.maxRatio', { min: 0 });
+      if (v && v.gt(1)) bad('$.redeem.maxRatio', 'must be between 0 and 1');
+      else if (v) r.redeem.maxRatio = v;
+    }
+  }
+
+  const expiry = section('expiry', ['policy', 'days', 'years']);
+  if (expiry) {
+    const policy = expiry.policy ?? 'rolling-days';
+    if (policy === 'rolling-days') {
+      if (expiry.years !== undefined) bad('$.expiry.years', 'only goes with policy "end-of-year"');
+      const days = expiry.days === undefined ? 365 : int(expiry.days, '$.expiry.days', false);
+      if (days === 0) bad('$.expiry.days', 'must be at least 1');
+      else if (typeof days === 'number') r.expiry = { policy, days };
+    } else if (policy === 'end-of-year') {
+      if (expiry.days !== undefined) bad('$.expiry.days', 'only goes with policy "rolling-days"');
+      const years = expiry.years === undefined ? 1 : int(expiry.years, '$.expiry.years', false);
+      if (typeof years === 'number') r.expiry = { policy, years };
+    } else if (policy === 'never') {
+      if (expiry.days !== undefined || expiry.years !== undefined) bad('$.expiry', 'policy "never" takes no days or years');
+      r.expiry = { policy };
+    } else bad('$.expiry.policy', `${JSON.stringify(policy)} is not one of rolling-days, end-of-year, never`);
+  }
+
+  const limits = section('limits', ['dailyEarnCap', 'reviewAbove']);
+  if (limits) {
+    if (limits.dailyEarnCap !== undefined) {
+      const v = int(limits.dailyEarnCap, '$.limits.dailyEarnCap', true);
+      if (v !== undefined) r.limits.dailyEarnCap = v;
+    }
+    if (limits.reviewAbove !== undefined) {
+      const v = money(limits.reviewAbove, '$.limits.reviewAbove', true);
+      if (v !== undefined) r.limits.reviewAbove = v;
+    }
+  }
+
+  return problems.length ? { problems } : { rules: r, problems };
+}
+
+/** The rules as a JSON document (decimals and money as strings), the form stored and shown. */
+export function rulesToDocument(r: Rules, digits: number): Record<string, unknown> {
+  return {
+    earn: {
+      pointsPerUnit: r.earn.pointsPerUnit.toString(),
+      rounding: r.earn.rounding,
+      minOrderAmount: formatMoney(r.earn.minOrderAmount, digits),
+      maxPointsPerOrder: r.earn.maxPointsPerOrder,
+      multipliers: r.earn.multipliers.map((m) => ({
+        ...(m.category !== undefined ? { category: m.category } : { sku: m.sku }),
+        multiplier: m.multiplier.toString(),
+        ...(m.from ? { from: m.from } : {}),
+        ...(m.to ? { to: m.to } : {}),
+      })),
+    },
+    tiers: r.tiers.map((t) => ({ name: t.name, minLifetimePoints: t.minLifetimePoints, multiplier: t.multiplier.toString() })),
+    redeem: { pointsPerUnit: r.redeem.pointsPerUnit.toString(), minPoints: r.redeem.minPoints, maxRatio: r.redeem.maxRatio.toString() },
+    expiry: { ...r.expiry },
+    limits: {
+      dailyEarnCap: r.limits.dailyEarnCap,
+      reviewAbove: r.limits.reviewAbove === null ? null : formatMoney(r.limits.reviewAbove, digits),
+    },
+  };
+}
+
+/** §4.4: the `expiresOn` a lot earned at `earnedAtMs` gets under `policy` (null = never expires). */
+export function expiresOn(policy: ExpiryPolicy, earnedAtMs: number, zone: string): LocalDate | null {
+  switch (policy.policy) {
+    case 'never':
+      return null;
+    case 'rolling-days':
+      return addDays(localDate(earnedAtMs, zone), policy.days);
+    case 'end-of-year': {
+      const y = Number(localDate(earnedAtMs, zone).slice(0, 4));
+      return `${String(y + policy.years).padStart(4, '0')}-12-31`;
+    }
+  }
+}
+
+/** The tier a member earns at: the pinned one, else the highest whose minimum ≤ lifetime earned points. */
+export function tierFor(rules: Rules, pinned: string | null, lifetimeEarned: Points): Tier | undefined {
+  if (pinned) return rules.tiers.find((t) => t.name === pinned);
+  let best: Tier | undefined;
+  for (const t of rules.tiers) if (t.minLifetimePoints <= lifetimeEarned) best = t;
+  return best;
+}

@@ -1,0 +1,146 @@
+// Calendar logic in the ledger's IANA zone. Pure: the current time is always passed in.
+
+export type LocalDate = string; // YYYY-MM-DD
+
+const partsCache = new Map<string, Intl.DateTimeFormat>();
+function formatter(zone: string): Intl.DateTimeFormat {
+  let f = partsCache.get(zone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone: zone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+    });
+    partsCache.set(zone, f);
+  }
+  return f;
+}
+
+export function isValidZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function machineZone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+}
+
+const offsetCache = new Map<string, number>();
+/** Offset of `zone` from UTC in minutes at the instant `utcMs` (cached per zone and 15-minute slot). */
+export function zoneOffsetMinutes(zone: string, utcMs: number): number {
+  const slot = Math.floor(utcMs / 900_000);
+  const key = `${zone}|${slot}`;
+  const hit = offsetCache.get(key);
+  if (hit !== undefined) return hit;
+  const p = formatter(zone).formatToParts(new Date(slot * 900_000));
+  const get = (t: string) => Number(p.find((x) => x.type === t)!.value);
+  const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
+  const off = Math.round((asUtc - slot * 900_000) / 60_000);
+  if (offsetCache.size > 100_000) offsetCache.clear();
+  offsetCache.set(key, off);
+  return off;
+}
+
+/** The wall-clock instant y-m-d h:mi:s in `zone`, as UTC milliseconds. */
+export function zonedToUtcMs(zone: string, y: number, mo: number, d: number, h = 0, mi = 0, s = 0, ms = 0): number {
+  const wall = Date.UTC(y, mo - 1, d, h, mi, s, ms);
+  let guess = wall - zoneOffsetMinutes(zone, wall) * 60_000;
+  const second = wall - zoneOffsetMinutes(zone, guess) * 60_000;
+  if (second !== guess) guess = second;
+  return guess;
+}
+
+/** The calendar date in `zone` of the instant. */
+export function localDate(utc: number | string | Date, zone: string): LocalDate {
+  const ms = typeof utc === 'number' ? utc : typeof utc === 'string' ? Date.parse(utc) : utc.getTime();
+  const shifted = new Date(ms + zoneOffsetMinutes(zone, ms) * 60_000);
+  return shifted.toISOString().slice(0, 10);
+}
+
+/** Local wall-clock time of the instant in `zone` as "YYYY-MM-DD HH:mm". */
+export function localDateTime(utc: number | string, zone: string): string {
+  const ms = typeof utc === 'number' ? utc : Date.parse(utc);
+  const shifted = new Date(ms + zoneOffsetMinutes(zone, ms) * 60_000);
+  return shifted.toISOString().slice(0, 16).replace('T', ' ');
+}
+
+export function isValidYmd(y: number, m: number, d: number): boolean {
+  if (m < 1 || m > 12 || d < 1 || y < 1 || y > 9999) return false;
+  const dim = new Date(Date.UTC(y, m, 0)).getUTCDate();
+  return d <= dim;
+}
+
+/** Parses a strict `YYYY-MM-DD` calendar date; null when malformed or impossible (2026-02-30). */
+export function parseLocalDate(text: string): LocalDate | null {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text.trim());
+  if (!m) return null;
+  return isValidYmd(+m[1], +m[2], +m[3]) ? `${m[1]}-${m[2]}-${m[3]}` : null;
+}
+
+export function addDays(date: LocalDate, days: number): LocalDate {
+  const [y, m, d] = date.split('-').map(Number);
+  return new Date(Date.UTC(y, m - 1, d + days)).toISOString().slice(0, 10);
+}
+
+/** Days from a to b (b − a), both calendar dates. */
+export function daysBetween(a: LocalDate, b: LocalDate): number {
+  const [y1, m1, d1] = a.split('-').map(Number);
+  const [y2, m2, d2] = b.split('-').map(Number);
+  return Math.round((Date.UTC(y2, m2 - 1, d2) - Date.UTC(y1, m1 - 1, d1)) / 86_400_000);
+}
+
+/** UTC instant at which the calendar date starts in `zone`. */
+export function startOfLocalDayMs(date: LocalDate, zone: string): number {
+  const [y, m, d] = date.split('-').map(Number);
+  return zonedToUtcMs(zone, y, m, d);
+}
+
+/** The UTC ISO range [from 00:00, to+1 00:00) covering inclusive local dates; either end may be open. */
+export function localRangeUtc(zone: string, from?: LocalDate, to?: LocalDate): { fromIso?: string; toIso?: string } {
+  return {
+    fromIso: from ? new Date(startOfLocalDayMs(from, zone)).toISOString() : undefined,
+    toIso: to ? new Date(startOfLocalDayMs(addDays(to, 1), zone)).toISOString() : undefined,
+  };
+}
+
+const ISO_RE =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/;
+
+/**
+ * Reads an ISO-8601 date or date-time (`T` or space, optional seconds, fraction and offset).
+ * Without an offset it is wall-clock time in `zone`. Returns UTC ms, or null when malformed or impossible.
+ */
+export function parseTimestamp(text: string, zone: string): number | null {
+  const m = ISO_RE.exec(text.trim());
+  if (!m) return null;
+  const y = +m[1], mo = +m[2], d = +m[3];
+  if (!isValidYmd(y, mo, d)) return null;
+  const h = m[4] ? +m[4] : 0, mi = m[5] ? +m[5] : 0, s = m[6] ? +m[6] : 0;
+  if (h > 23 || mi > 59 || s > 59) return null;
+  const ms = m[7] ? Math.floor(Number(`0.${m[7]}`) * 1000) : 0;
+  const off = m[8];
+  if (!off) return zonedToUtcMs(zone, y, mo, d, h, mi, s, ms);
+  if (off === 'Z') return Date.UTC(y, mo - 1, d, h, mi, s, ms);
+  const sign = off[0] === '-' ? -1 : 1;
+  const digits = off.slice(1).replace(':', '');
+  const oh = +digits.slice(0, 2), om = digits.length > 2 ? +digits.slice(2) : 0;
+  if (oh > 14 || om > 59) return null;
+  return Date.UTC(y, mo - 1, d, h, mi, s, ms) - sign * (oh * 60 + om) * 60_000;
+}
+
+/** Reads a window like `30d`, `2w`, `3m` (months as 30 days) into days. */
+export function parseWithin(text: string): number | null {
+  const m = /^(\d{1,4})\s*([dwm]?)$/.exec(text.trim());
+  if (!m) return null;
+  const n = +m[1];
+  return m[2] === 'w' ? n * 7 : m[2] === 'm' ? n * 30 : n;
+}

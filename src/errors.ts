@@ -1,0 +1,71 @@
+// The error taxonomy: each typed error carries its exit code; only cli/main.ts turns them into output.
+
+export const EXIT = {
+  ok: 0,
+  internal: 1,
+  usage: 2,
+  refused: 3,
+  rejectedRows: 4,
+  busy: 5,
+  verifyFailed: 6,
+  cancelled: 130,
+} as const;
+
+export class PointsmallError extends Error {
+  readonly exitCode: number;
+  readonly code: string;
+  readonly hint?: string;
+  constructor(message: string, opts: { code: string; exitCode: number; hint?: string }) {
+    super(message);
+    this.name = new.target.name;
+    this.code = opts.code;
+    this.exitCode = opts.exitCode;
+    this.hint = opts.hint;
+  }
+}
+
+/** Bad or unknown flag, bad value, unknown id, unreadable file: exit 2, nothing written. */
+export class UsageError extends PointsmallError {
+  constructor(message: string, hint?: string, code = 'USAGE') {
+    super(message, { code, exitCode: EXIT.usage, hint });
+  }
+}
+
+/** Unknown member / SKU / order / checkout: a usage error with a NOT_FOUND code. */
+export class NotFoundError extends UsageError {
+  constructor(what: string, id: string, hint?: string) {
+    super(`${what} ${JSON.stringify(id)} not found`, hint, 'NOT_FOUND');
+  }
+}
+
+/** Refused by a business rule: exit 3. */
+export class RefusedError extends PointsmallError {
+  constructor(code: string, message: string, hint?: string) {
+    super(message, { code, exitCode: EXIT.refused, hint });
+  }
+}
+
+/** The ledger stayed locked past the busy timeout: exit 5. */
+export class BusyError extends PointsmallError {
+  constructor(path: string, timeoutMs: number) {
+    super(`the ledger ${path} stayed locked by another pointsmall process for ${timeoutMs} ms`, {
+      code: 'LEDGER_BUSY',
+      exitCode: EXIT.busy,
+      hint: 'nothing was written; run the command again, or raise POINTSMALL_BUSY_TIMEOUT (ms)',
+    });
+  }
+}
+
+/** ledger verify found a broken invariant: exit 6. */
+export class VerifyFailedError extends PointsmallError {
+  constructor(message: string) {
+    super(message, { code: 'VERIFY_FAILED', exitCode: EXIT.verifyFailed, hint: 'restore the last good backup (pointsmall db restore) and investigate the named entry' });
+  }
+}
+
+/** A prompt cancelled with Ctrl-C: exit 130, quietly. */
+export class CancelledError extends PointsmallError {
+  constructor() {
+    super('cancelled', { code: 'CANCELLED', exitCode: EXIT.cancelled });
+  }
+}

@@ -1,0 +1,188 @@
+// The SQLite connection: pragmas, migrations, and write transactions that start with BEGIN IMMEDIATE.
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { BusyError, UsageError } from '../errors.js';
+import { latestVersion, migrations } from './migrations/index.js';
+
+export type Db = Database.Database;
+
+const SQLITE_MAGIC = 'SQLite format 3\u0000';
+
+export interface OpenOptions {
+  /** Create the file (mode 0600) if missing; only `init` and `demo` do. */
+  create?: boolean;
+  /** Refuse an older schema instead of using it (every command but `db migrate`). */
+  requireLatest?: boolean;
+  busyTimeoutMs?: number;
+}
+
+export function defaultBusyTimeoutMs(): number {
+  const v = Number(process.env.POINTSMALL_BUSY_TIMEOUT);
+  return Number.isFinite(v) && v >= 0 ? v : 5000;
+}
+
+/**
+ * One open ledger. Repositories hang off it through get(factory), created once per connection so
+ * their prepared statements are reused; write() runs one transaction that is complete or absent.
+ */
+export class Store {
+  readonly db: Db;
+  readonly path: string;
+  readonly busyTimeoutMs: number;
+  /** Incremented at every write transaction, so per-transaction caches (the last hash) reset. */
+  txSerial = 0;
+  private repos = new Map<unknown, unknown>();
+  private inTx = false;
+
+  constructor(path: string, db: Db, busyTimeoutMs: number) {
+    this.path = path;
+    this.db = db;
+    this.busyTimeoutMs = busyTimeoutMs;
+  }
+
+  get<T>(factory: (store: Store) => T): T {
+    let r = this.repos.get(factory) as T | undefined;
+    if (r === undefined) {
+      r = factory(this);
+      this.repos.set(factory, r);
+    }
+    return r;
+  }
+
+  /** Runs fn in one BEGIN IMMEDIATE transaction: committed whole, or rolled back whole on any throw. */
+  write<T>(fn: () => T): T {
+    if (this.inTx) return fn();
+    this.begin('BEGIN IMMEDIATE');
+    this.inTx = true;
+    this.txSerial++;
+    try {
+      const out = fn();
+      this.db.exec('COMMIT');
+      return out;
+    } catch (e) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      throw e;
+    } finally {
+      this.inTx = false;
+    }
+  }
+
+  /** Runs fn in one read transaction, so everything it reads is one consistent snapshot. */
+  read<T>(fn: () => T): T {
+    if (this.inTx) return fn();
+    this.begin('BEGIN');
+    this.inTx = true;
+    try {
+      return fn();
+    } finally {
+      this.inTx = false;
+      if (this.db.inTransaction) this.db.exec('COMMIT');
+    }
+  }
+
+  private begin(sql: string): void {
+    try {
+      this.db.exec(sql);
+    } catch (e) {
+      throw mapBusy(e, this.path, this.busyTimeoutMs);
+    }
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+export function mapBusy(e: unknown, path: string, timeoutMs: number): unknown {
+  const code = (e as { code?: string }).code;
+  if (code === 'SQLITE_BUSY' || code === 'SQLITE_BUSY_SNAPSHOT' || code === 'SQLITE_LOCKED') return new BusyError(path, timeoutMs);
+  return e;
+}
+
+function looksLikeSqlite(path: string): boolean {
+  const st = statSync(path);
+  if (!st.isFile()) return false;
+  if (st.size === 0) return false;
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.alloc(16);
+    readSync(fd, buf, 0, 16, 0);
+    return buf.toString('latin1') === SQLITE_MAGIC;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const notLedger = (path: string, why: string) =>
+  new UsageError(`${path} is not a pointsmall ledger (${why})`, `create one with: pointsmall init --db ${path}`, 'NOT_A_LEDGER');
+
+/** Opens (or with create, makes) the ledger at path, applies pragmas and checks the schema version. */
+export function openStore(path: string, opts: OpenOptions = {}): Store {
+  const busy = opts.busyTimeoutMs ?? defaultBusyTimeoutMs();
+  const exists = existsSync(path);
+  if (!exists && !opts.create) throw notLedger(path, 'no such file');
+  if (exists && !looksLikeSqlite(path)) {
+    if (opts.create && statSync(path).isFile() && statSync(path).size === 0) {
+      // an empty file is fine to build a ledger in
+    } else throw notLedger(path, 'not an SQLite database');
+  }
+  if (!exists) closeSync(openSync(path, 'wx', 0o600));
+  let db: Db;
+  try {
+    db = new Database(path, { timeout: busy });
+  } catch (e) {
+    throw new UsageError(`cannot open ${path}: ${(e as Error).message}`, 'check the path and its permissions');
+  }
+  const store = new Store(path, db, busy);
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('temp_store = MEMORY');
+    db.pragma('cache_size = -32000');
+  } catch (e) {
+    store.close();
+    throw mapBusy(e, path, busy);
+  }
+  const version = schemaVersion(store);
+  if (version > latestVersion()) {
+    store.close();
+    throw new UsageError(
+      `${path} has schema version ${version}, newer than this pointsmall understands (${latestVersion()})`,
+      'upgrade pointsmall; an older tool never writes to a newer ledger',
+      'LEDGER_TOO_NEW',
+    );
+  }
+  if (!opts.create && version === 0) {
+    store.close();
+    throw notLedger(path, 'no pointsmall schema in it');
+  }
+  if (opts.requireLatest !== false && !opts.create && version < latestVersion()) {
+    store.close();
+    throw new UsageError(
+      `${path} has schema version ${version}; this pointsmall needs ${latestVersion()}`,
+      `back it up and upgrade it with: pointsmall db migrate --db ${path}`,
+      'LEDGER_TOO_OLD',
+    );
+  }
+  return store;
+}
+
+export function schemaVersion(store: Store): number {
+  return store.db.pragma('user_version', { simple: true }) as number;
+}
+
+/** Applies every migration newer than the ledger's version, each in its own transaction. */
+export function migrate(store: Store): { from: number; to: number; applied: string[] } {
+  const from = schemaVersion(store);
+  const applied: string[] = [];
+  for (const m of migrations) {
+    if (m.version <= schemaVersion(store)) continue;
+    store.write(() => {
+      store.db.exec(m.sql);
+      store.db.pragma(`user_version = ${m.version}`);
+    });
+    applied.push(`${String(m.version).padStart(3, '0')}_${m.name}`);
+  }
+  return { from, to: schemaVersion(store), applied };
+}

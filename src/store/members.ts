@@ -1,0 +1,98 @@
+// Members: master data (name, contact, pinned tier, status) and the balance caches the journal keeps.
+import type { Store } from './db.js';
+
+export interface MemberRow {
+  id: string;
+  name: string;
+  phone: string | null;
+  email: string | null;
+  tier: string | null;
+  status: 'active' | 'frozen';
+  frozen_reason: string | null;
+  created_at: string;
+  updated_at: string;
+  balance: number;
+  held: number;
+  debt: number;
+  lifetime_earned: number;
+  last_activity_at: string | null;
+}
+
+export interface NewMember {
+  id: string;
+  name: string;
+  phone: string | null;
+  email: string | null;
+  tier: string | null;
+}
+
+export interface MemberFilter {
+  tier?: string;
+  status?: 'active' | 'frozen';
+  minBalance?: number;
+  limit?: number;
+}
+
+export interface LotRow {
+  id: number;
+  points: number;
+  remaining: number;
+  earned_at: string;
+  expires_on: string | null;
+}
+
+export class Members {
+  private readonly db;
+  private readonly s;
+  constructor(store: Store) {
+    this.db = store.db;
+    this.s = {
+      get: this.db.prepare('SELECT * FROM members WHERE id = ?'),
+      exists: this.db.prepare('SELECT 1 FROM members WHERE id = ?').pluck(),
+      insert: this.db.prepare(
+        'INSERT INTO members (id, name, phone, email, tier, created_at, updated_at) VALUES (@id, @name, @phone, @email, @tier, @at, @at)',
+      ),
+      lots: this.db.prepare(
+        `SELECT id, points, remaining, earned_at, expires_on FROM lots WHERE member_id = ? AND remaining > 0
+          ORDER BY expires_on IS NULL, expires_on, earned_at, id`,
+      ),
+      status: this.db.prepare('UPDATE members SET status = ?, frozen_reason = ?, updated_at = ? WHERE id = ?'),
+    };
+  }
+  get(id: string): MemberRow | undefined {
+    return this.s.get.get(id) as MemberRow | undefined;
+  }
+  exists(id: string): boolean {
+    return this.s.exists.get(id) !== undefined;
+  }
+  insert(m: NewMember, at: string): void {
+    this.s.insert.run({ ...m, at });
+  }
+  /** Changes the named master-data fields (never the caches). */
+  update(id: string, fields: Partial<Pick<MemberRow, 'name' | 'phone' | 'email' | 'tier'>>, at: string): void {
+    const keys = Object.keys(fields).filter((k) => ['name', 'phone', 'email', 'tier'].includes(k));
+    if (!keys.length) return;
+    const sql = `UPDATE members SET ${keys.map((k) => `${k} = @${k}`).join(', ')}, updated_at = @at WHERE id = @id`;
+    this.db.prepare(sql).run({ ...fields, at, id });
+  }
+  setStatus(id: string, status: 'active' | 'frozen', reason: string | null, at: string): void {
+    this.s.status.run(status, reason, at, id);
+  }
+  openLots(id: string): LotRow[] {
+    return this.s.lots.all(id) as LotRow[];
+  }
+  list(f: MemberFilter): MemberRow[] {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (f.tier) (where.push('tier = ?'), args.push(f.tier));
+    if (f.status) (where.push('status = ?'), args.push(f.status));
+    if (f.minBalance !== undefined) (where.push('balance >= ?'), args.push(f.minBalance));
+    const sql = `SELECT * FROM members ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id LIMIT ?`;
+    return this.db.prepare(sql).all(...args, f.limit ?? -1) as MemberRow[];
+  }
+  count(): number {
+    return this.db.prepare('SELECT count(*) FROM members').pluck().get() as number;
+  }
+}
+
+export const members = (store: Store): Members => new Members(store);
