@@ -1,5 +1,5 @@
 // Money as integer minor units and points as integers; decimal.js only for rates, rounded at named steps.
-import Decimal from 'decimal.js';
+import { Decimal } from 'decimal.js';
 
 export type Minor = number; // integer count of the currency's minor unit (fen for CNY)
 export type Points = number; // integer points

@@ -1,5 +1,5 @@
 // The rules document: validation into typed rules (problems named by JSON path), defaults, expiry dates.
-import Decimal from 'decimal.js';
+import { Decimal } from 'decimal.js';
 import { type Minor, type Points, formatMoney, parseMoney, parseRate } from './money.js';
 import { type LocalDate, addDays, localDate, parseLocalDate } from './time.js';
 

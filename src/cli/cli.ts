@@ -1,0 +1,60 @@
+// What command modules get from the wiring: global options, the context, prompting rules, rendering.
+import type { Command } from 'commander';
+import { UsageError } from '../errors.js';
+import { printJson } from './output.js';
+import type { Ctx } from '../services/ledger.js';
+
+export interface GlobalOpts {
+  db?: string;
+  json?: boolean;
+  operator?: string;
+  debug?: boolean;
+  yes?: boolean;
+  color?: boolean;
+}
+
+export function globals(cmd: Command): GlobalOpts {
+  return cmd.optsWithGlobals() as GlobalOpts;
+}
+
+export function dbPath(cmd: Command): string {
+  return globals(cmd).db ?? process.env.POINTSMALL_DB ?? './pointsmall.db';
+}
+
+/** Builds the command's context. Services are loaded lazily, so this only reads the environment. */
+export async function context(cmd: Command): Promise<Ctx> {
+  const { resolveNow, resolveOperator } = await import('../services/ledger.js');
+  return { dbPath: dbPath(cmd), operator: resolveOperator(globals(cmd).operator), now: resolveNow() };
+}
+
+/** Prompts only for a person: stdin and stdout TTYs, and not --yes, --json or CI. */
+export function canPrompt(cmd: Command): boolean {
+  const g = globals(cmd);
+  const ci = process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false';
+  return Boolean(process.stdin.isTTY && process.stdout.isTTY && !g.yes && !g.json && !ci);
+}
+
+/** A value the user left out: asked for on a TTY, otherwise a usage error naming the flag. */
+export async function need(cmd: Command, value: string | undefined, flag: string, message: string): Promise<string> {
+  if (value !== undefined && value !== '') return value;
+  if (!canPrompt(cmd)) throw new UsageError(`missing ${flag}`, `pass ${flag} (prompts only appear on a terminal)`);
+  const { ask } = await import('./prompts.js');
+  return ask(message);
+}
+
+/** Emits a result: JSON with --json, else the human view. */
+export async function emit<T>(cmd: Command, result: T, human: (r: T) => void | Promise<void>): Promise<void> {
+  if (globals(cmd).json) printJson(result);
+  else await human(result);
+}
+
+export function setExit(code: number): void {
+  if (code > Number(process.exitCode ?? 0)) process.exitCode = code;
+}
+
+export type Action = (...args: any[]) => Promise<void>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** The last argument commander passes to an action is the command itself. */
+export function cmdOf(args: unknown[]): Command {
+  return args[args.length - 1] as Command;
+}

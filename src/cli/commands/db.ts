@@ -1,0 +1,81 @@
+// `init` and `db info|backup|restore|migrate`.
+import { Command } from 'commander';
+import { c } from '../colour.js';
+import { cmdOf, context, emit } from '../cli.js';
+import { printFields, printTable } from '../output.js';
+
+export function register(program: Command): void {
+  program
+    .command('init')
+    .description('create a new ledger (file mode 0600) with the default rules')
+    .option('--currency <code>', 'ISO currency, fixed for the ledger', 'CNY')
+    .option('--timezone <zone>', 'IANA zone for calendar logic (default: this machine\'s)')
+    .option('--force', 'erase an existing file at --db and start again')
+    .action(async (...args) => {
+      const cmd = cmdOf(args);
+      const o = cmd.opts();
+      const { initLedger } = await import('../../services/admin.js');
+      const r = await initLedger(await context(cmd), { currency: o.currency, timezone: o.timezone, force: o.force });
+      await emit(cmd, r, () => {
+        process.stdout.write(`${c.green('✓')} ledger created at ${r.path} (${r.currency}, ${r.timezone}, schema v${r.schemaVersion})\n`);
+        process.stderr.write(`next: add members (pointsmall member add), a catalog (pointsmall catalog add) and import purchases\n`);
+      });
+    });
+
+  const db = program.command('db').description('the ledger file: info, backup, restore, migrate');
+  db.command('info')
+    .description('path, schema version, sizes and row counts')
+    .action(async (...args) => {
+      const cmd = cmdOf(args);
+      const { dbInfo } = await import('../../services/admin.js');
+      const r = await dbInfo(await context(cmd));
+      await emit(cmd, r, async () => {
+        printFields([
+          ['path', r.path],
+          ['schema', `v${r.schemaVersion} (this tool: v${r.toolSchemaVersion})`],
+          ['currency', r.currency],
+          ['timezone', r.timezone],
+          ['created', r.createdAt],
+          ['size', `${r.sizes.database} bytes (+ ${r.sizes.wal} WAL)`],
+        ]);
+        await printTable(
+          [
+            { key: 'table', header: 'table' },
+            { key: 'rows', header: 'rows', align: 'right' },
+          ],
+          Object.entries(r.counts).map(([table, rows]) => ({ table, rows })),
+        );
+      });
+    });
+  db.command('backup <file>')
+    .description('online, consistent copy of the ledger (others may keep writing)')
+    .option('--force', 'replace an existing file')
+    .action(async (file: string, ...args) => {
+      const cmd = cmdOf(args);
+      const { dbBackup } = await import('../../services/admin.js');
+      const r = await dbBackup(await context(cmd), file, Boolean(cmd.opts().force));
+      await emit(cmd, r, () => void process.stdout.write(`${c.green('✓')} backup of ${r.entries} entries written to ${r.backup} (${r.bytes} bytes)\n`));
+    });
+  db.command('restore <file>')
+    .description('replace the ledger with a backup that passes ledger verify (the old file is kept aside)')
+    .action(async (file: string, ...args) => {
+      const cmd = cmdOf(args);
+      const { dbRestore } = await import('../../services/admin.js');
+      const r = await dbRestore(await context(cmd), file);
+      await emit(cmd, r, () =>
+        void process.stdout.write(`${c.green('✓')} restored ${r.entries} entries from ${r.restoredFrom}${r.previous ? `; the previous ledger is kept at ${r.previous}` : ''}\n`),
+      );
+    });
+  db.command('migrate')
+    .description('upgrade the ledger schema to this tool\'s version (a copy is kept first)')
+    .action(async (...args) => {
+      const cmd = cmdOf(args);
+      const { dbMigrate } = await import('../../services/admin.js');
+      const r = await dbMigrate(await context(cmd));
+      await emit(cmd, r, () =>
+        void process.stdout.write(
+          r.applied.length ? `${c.green('✓')} schema v${r.from} → v${r.to} (${r.applied.join(', ')}); copy kept at ${r.backup}\n` : `schema is up to date (v${r.to})\n`,
+        ),
+      );
+    });
+}

@@ -1,0 +1,102 @@
+// `ledger verify|entries|export` and `audit list`.
+import { Command, Option } from 'commander';
+import { VerifyFailedError } from '../../errors.js';
+import { c } from '../colour.js';
+import { cmdOf, context, emit, setExit } from '../cli.js';
+import { parseDateOpt, parseIntOpt } from '../parse.js';
+import { printTable, writeFileAtomic } from '../output.js';
+
+export function register(program: Command): void {
+  const ledger = program.command('ledger').description('the journal: verify, list and export entries');
+  ledger
+    .command('verify')
+    .description('recompute the hash chain and every cache; exit 6 on any broken invariant')
+    .action(async (...args) => {
+      const cmd = cmdOf(args);
+      const { verifyLedger } = await import('../../services/verify.js');
+      const r = await verifyLedger(await context(cmd));
+      await emit(cmd, r, () => {
+        for (const ch of r.checks) process.stdout.write(`${ch.ok ? c.green('✓') : c.red('✗')} ${ch.name}: ${ch.detail}\n`);
+        process.stdout.write(r.ok ? `${c.green('ledger ok')} (${r.entries} entries)\n` : `${c.red('ledger BROKEN')}\n`);
+      });
+      if (!r.ok) {
+        setExit(6);
+        if (!cmd.optsWithGlobals().json) {
+          const bad = r.checks.find((x) => !x.ok)!;
+          process.stderr.write(`error: ${new VerifyFailedError(`${bad.name}: ${bad.detail}`).message}\nhint: restore the last good backup (pointsmall db restore FILE) and investigate the named entry\n`);
+        }
+      }
+    });
+  ledger
+    .command('entries')
+    .description('list journal entries with their postings')
+    .option('--member <id>', 'only entries of this member')
+    .option('--kind <kind>', 'only this kind (accrual, return, redemption, hold, release, refund, expiry, adjust)')
+    .option('--from <date>', 'from this date (inclusive, ledger zone)', parseDateOpt('--from'))
+    .option('--to <date>', 'to this date (inclusive, ledger zone)', parseDateOpt('--to'))
+    .option('--limit <n>', 'at most this many (newest last)', parseIntOpt('--limit', 1), 100)
+    .action(async (...args) => {
+      const cmd = cmdOf(args);
+      const o = cmd.opts();
+      const { listEntries } = await import('../../services/journal.js');
+      const r = await listEntries(await context(cmd), o);
+      await emit(cmd, r, () =>
+        printTable(
+          [
+            { key: 'id', header: 'entry', align: 'right' },
+            { key: 'at', header: 'at' },
+            { key: 'kind', header: 'kind' },
+            { key: 'memberId', header: 'member' },
+            { key: 'ref', header: 'ref' },
+            { key: 'postings', header: 'postings', format: (v) => (v as { account: string; points: number }[]).map((p) => `${p.account} ${p.points > 0 ? '+' : ''}${p.points}`).join(', ') },
+            { key: 'memo', header: 'memo' },
+          ],
+          r,
+        ),
+      );
+    });
+  ledger
+    .command('export')
+    .description('the whole journal with postings, for an auditor or a warehouse')
+    .addOption(new Option('--format <format>', 'output format').choices(['csv', 'jsonl']).default('jsonl'))
+    .option('--out <file>', 'write to a file instead of stdout')
+    .action(async (...args) => {
+      const cmd = cmdOf(args);
+      const o = cmd.opts();
+      const { exportJournal } = await import('../../services/journal.js');
+      const text = await exportJournal(await context(cmd), o.format);
+      if (o.out) {
+        const path = writeFileAtomic(o.out, text);
+        process.stderr.write(`wrote ${path}\n`);
+      } else process.stdout.write(text);
+    });
+
+  program
+    .command('audit')
+    .description('the audit log: who changed what')
+    .command('list')
+    .description('audit entries, newest first')
+    .option('--since <date>', 'from this date (ledger zone)', parseDateOpt('--since'))
+    .option('--operator <name>', 'only this operator')
+    .option('--limit <n>', 'at most this many', parseIntOpt('--limit', 1), 100)
+    .action(async (...args) => {
+      const cmd = cmdOf(args);
+      const o = cmd.opts();
+      const { listAudit } = await import('../../services/journal.js');
+      // --operator is also the global flag; on a read-only command it can only mean the filter.
+      const r = await listAudit(await context(cmd), { since: o.since, operator: cmd.optsWithGlobals().operator, limit: o.limit });
+      await emit(cmd, r, () =>
+        printTable(
+          [
+            { key: 'id', header: 'id', align: 'right' },
+            { key: 'at', header: 'at' },
+            { key: 'operator', header: 'operator' },
+            { key: 'action', header: 'action' },
+            { key: 'subject', header: 'subject' },
+            { key: 'detail', header: 'detail' },
+          ],
+          r,
+        ),
+      );
+    });
+}

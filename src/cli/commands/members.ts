@@ -1,0 +1,177 @@
+// `member add|update|import|list|show|history|adjust|freeze|unfreeze`.
+import { Command, Option } from 'commander';
+import { c } from '../colour.js';
+import { cmdOf, context, emit, need, setExit } from '../cli.js';
+import { parseDateOpt, parseIntOpt, parseSignedIntOpt } from '../parse.js';
+import { printFields, printTable } from '../output.js';
+import type { MemberView } from '../../services/members.js';
+
+const services = () => import('../../services/members.js');
+
+function showView(m: MemberView): Promise<void> {
+  printFields([
+    ['member', `${m.id}  ${m.name}`],
+    ['status', m.status === 'frozen' ? c.red(`frozen (${m.frozenReason ?? ''})`) : c.green('active')],
+    ['tier', m.tier ? `${m.tier}${m.pinnedTier ? ' (pinned)' : ''}` : '-'],
+    ['phone', m.phone ?? '-'],
+    ['email', m.email ?? '-'],
+    ['balance', m.balance],
+    ['held', m.held],
+    ['available', c.bold(String(m.available))],
+    ...(m.debt ? ([['debt', c.red(String(m.debt))]] as [string, unknown][]) : []),
+    ['lifetime earned', m.lifetimeEarned],
+  ]);
+  if (!m.lots.length) return Promise.resolve();
+  return printTable(
+    [
+      { key: 'remaining', header: 'remaining', align: 'right' },
+      { key: 'points', header: 'of', align: 'right' },
+      { key: 'earnedAt', header: 'earned' },
+      { key: 'expiresOn', header: 'expires on', format: (v) => (v as string | null) ?? 'never' },
+    ],
+    m.lots,
+  );
+}
+
+export function register(program: Command): void {
+  const member = program.command('member').description('members: add, update, import, list, show, history, adjust, freeze');
+
+  member
+    .command('add')
+    .description('add a member')
+    .option('--id <id>', 'member id (your loyalty card or customer number)')
+    .option('--name <name>', 'display name')
+    .option('--phone <phone>', 'mobile number (notifications go by SMS)')
+    .option('--email <email>', 'email (notifications go by email when there is no phone)')
+    .option('--tier <tier>', 'pin a tier instead of earning it by lifetime points')
+    .action(async (...args) => {
+      const cmd = cmdOf(args);
+      const o = cmd.opts();
+      const id = await need(cmd, o.id, '--id', 'Member id');
+      const name = await need(cmd, o.name, '--name', 'Name');
+      const r = await (await services()).addMember(await context(cmd), { id, name, phone: o.phone, email: o.email, tier: o.tier });
+      await emit(cmd, r, () => void process.stdout.write(`${c.green('✓')} member ${r.id} (${r.name}) added\n`));
+    });
+
+  member
+    .command('update <id>')
+    .description('change a member\'s name, contact or pinned tier (--tier auto unpins)')
+    .option('--name <name>')
+    .option('--phone <phone>', 'empty string clears it')
+    .option('--email <email>', 'empty string clears it')
+    .option('--tier <tier>')
+    .action(async (id: string, ...args) => {
+      const cmd = cmdOf(args);
+      const r = await (await services()).updateMember(await context(cmd), id, cmd.opts());
+      await emit(cmd, r, () => void process.stdout.write(`${c.green('✓')} member ${r.id} updated\n`));
+    });
+
+  member
+    .command('import <file>')
+    .description('add or update members from a CSV with columns id,name[,phone,email,tier]')
+    .option('--rejects <file>', 'where bad rows go (default FILE.rejects.csv)')
+    .action(async (file: string, ...args) => {
+      const cmd = cmdOf(args);
+      const r = await (await services()).importMembers(await context(cmd), file, cmd.opts().rejects);
+      await emit(cmd, r, () => {
+        process.stdout.write(`${r.rows} rows: ${r.created} added, ${r.updated} updated, ${r.unchanged} unchanged, ${r.rejected} rejected\n`);
+        if (r.rejectsFile) process.stderr.write(`${c.yellow('!')} rejected rows with reasons: ${r.rejectsFile}\n`);
+      });
+      if (r.rejected) setExit(4);
+    });
+
+  member
+    .command('list')
+    .description('members with balances')
+    .option('--tier <tier>', 'only this pinned tier')
+    .addOption(new Option('--status <status>', 'only active or frozen members').choices(['active', 'frozen']))
+    .option('--min-balance <n>', 'only balances of at least N points', parseIntOpt('--min-balance', Number.MIN_SAFE_INTEGER))
+    .option('--limit <n>', 'at most N members', parseIntOpt('--limit', 1))
+    .action(async (...args) => {
+      const cmd = cmdOf(args);
+      const r = await (await services()).listMembers(await context(cmd), cmd.opts());
+      await emit(cmd, r, () =>
+        printTable(
+          [
+            { key: 'id', header: 'id' },
+            { key: 'name', header: 'name' },
+            { key: 'tier', header: 'tier' },
+            { key: 'status', header: 'status' },
+            { key: 'balance', header: 'balance', align: 'right' },
+            { key: 'held', header: 'held', align: 'right' },
+            { key: 'available', header: 'available', align: 'right' },
+          ],
+          r,
+        ),
+      );
+    });
+
+  member
+    .command('show [id]')
+    .description('balance, held and available points, tier and lots with their expiry dates')
+    .action(async (id: string | undefined, ...args) => {
+      const cmd = cmdOf(args);
+      const mid = await need(cmd, id, 'ID', 'Member id');
+      const r = await (await services()).showMember(await context(cmd), mid);
+      await emit(cmd, r, showView);
+    });
+
+  member
+    .command('history <id>')
+    .description('a statement: every entry touching the member with a running balance')
+    .option('--from <date>', 'from this date (inclusive)', parseDateOpt('--from'))
+    .option('--to <date>', 'to this date (inclusive)', parseDateOpt('--to'))
+    .action(async (id: string, ...args) => {
+      const cmd = cmdOf(args);
+      const o = cmd.opts();
+      const r = await (await services()).memberHistory(await context(cmd), id, o.from, o.to);
+      await emit(cmd, r, async () => {
+        process.stdout.write(`opening balance ${r.openingBalance}\n`);
+        await printTable(
+          [
+            { key: 'at', header: 'at' },
+            { key: 'kind', header: 'kind' },
+            { key: 'ref', header: 'ref' },
+            { key: 'points', header: 'points', align: 'right', format: (v) => ((v as number) > 0 ? `+${v}` : String(v)) },
+            { key: 'balance', header: 'balance', align: 'right' },
+            { key: 'memo', header: 'memo' },
+          ],
+          r.lines,
+        );
+        process.stdout.write(`closing balance ${r.closingBalance}\n`);
+      });
+    });
+
+  member
+    .command('adjust <id>')
+    .description('manual credit or debit of points, with a reason for the audit log')
+    .requiredOption('--points <n>', 'points to add (500) or take (-200)', parseSignedIntOpt('--points'))
+    .requiredOption('--reason <text>', 'why (kept in the journal and the audit log)')
+    .action(async (id: string, ...args) => {
+      const cmd = cmdOf(args);
+      const o = cmd.opts();
+      const r = await (await services()).adjustMember(await context(cmd), id, o.points, o.reason);
+      await emit(cmd, r, () =>
+        void process.stdout.write(`${c.green('✓')} ${r.points > 0 ? '+' : ''}${r.points} points for ${r.memberId}; available now ${r.available}\n`),
+      );
+    });
+
+  member
+    .command('freeze <id>')
+    .description('freeze a member: no spending, purchases wait in review')
+    .requiredOption('--reason <text>', 'why')
+    .action(async (id: string, ...args) => {
+      const cmd = cmdOf(args);
+      const r = await (await services()).setFrozen(await context(cmd), id, true, cmd.opts().reason);
+      await emit(cmd, r, () => void process.stdout.write(`${c.yellow('❄')} member ${r.id} frozen\n`));
+    });
+
+  member
+    .command('unfreeze <id>')
+    .description('lift a freeze')
+    .action(async (id: string, ...args) => {
+      const cmd = cmdOf(args);
+      const r = await (await services()).setFrozen(await context(cmd), id, false);
+      await emit(cmd, r, () => void process.stdout.write(`${c.green('✓')} member ${r.id} active again\n`));
+    });
+}

@@ -1,0 +1,131 @@
+// Builds the commander program: global options, lazily loaded command groups, the one error handler.
+import { Command, CommanderError } from 'commander';
+import { EXIT, PointsmallError } from '../errors.js';
+
+/** Top-level command → the module that registers it. Only the invoked group is imported. */
+const GROUPS: Record<string, string> = {
+  init: './commands/db.js',
+  db: './commands/db.js',
+  ledger: './commands/ledger.js',
+  audit: './commands/ledger.js',
+  member: './commands/members.js',
+  catalog: './commands/catalog.js',
+  rules: './commands/rules.js',
+  import: './commands/import.js',
+  review: './commands/import.js',
+  checkout: './commands/checkout.js',
+  order: './commands/checkout.js',
+  coupon: './commands/checkout.js',
+  holds: './commands/checkout.js',
+  expire: './commands/expire.js',
+  outbox: './commands/outbox.js',
+  report: './commands/report.js',
+  demo: './commands/demo.js',
+};
+
+const VALUE_OPTIONS = new Set(['--db', '--operator']);
+
+function invokedGroup(argv: string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (VALUE_OPTIONS.has(a)) {
+      i++;
+      continue;
+    }
+    if (a.startsWith('-')) continue;
+    return a;
+  }
+  return undefined;
+}
+
+async function registerGroups(program: Command, argv: string[]): Promise<void> {
+  const group = invokedGroup(argv);
+  const wanted = group && GROUPS[group] && group !== 'help' ? [GROUPS[group]] : [...new Set(Object.values(GROUPS))];
+  for (const mod of wanted) {
+    let m: { register: (p: Command) => void };
+    try {
+      m = await import(mod);
+    } catch (e) {
+      if ((e as { code?: string }).code === 'ERR_MODULE_NOT_FOUND' && String((e as Error).message).includes(mod.slice(2, -3))) continue;
+      throw e;
+    }
+    m.register(program);
+  }
+}
+
+function buildProgram(): Command {
+  const program = new Command('pointsmall');
+  program
+    .description('Run a points mall: members earn points on purchases, spend them with cash, and points expire.\nEverything lives in one SQLite ledger.')
+    .version('0.1.0', '-V, --version')
+    .option('--db <path>', 'ledger file (default $POINTSMALL_DB, else ./pointsmall.db)')
+    .option('--json', 'print one JSON document on stdout, for scripts')
+    .option('--operator <name>', 'who is acting, for the audit log (default $POINTSMALL_OPERATOR, else the OS user)')
+    .option('-y, --yes', 'never prompt; a missing argument is an error')
+    .option('--no-color', 'no colours')
+    .option('--debug', 'show stack traces of errors')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ outputError: () => undefined });
+  program.addHelpText(
+    'after',
+    '\nExit codes: 0 done · 1 internal error · 2 usage or input error · 3 refused by a business rule\n' +
+      '            4 import finished with rejected rows · 5 ledger locked past the busy timeout · 6 ledger verify failed\n',
+  );
+  return program;
+}
+
+function report(err: unknown, json: boolean, debug: boolean): number {
+  let code = 'INTERNAL';
+  let message: string;
+  let hint: string | undefined;
+  let exit: number = EXIT.internal;
+  if (err instanceof CommanderError) {
+    if (['commander.helpDisplayed', 'commander.version', 'commander.help', 'commander.executeSubCommandAsync'].includes(err.code)) return 0;
+    exit = EXIT.usage;
+    code = 'USAGE';
+    message = err.message.replace(/^error:\s*/, '');
+    hint = 'run with --help for usage';
+  } else if (err instanceof PointsmallError) {
+    if (err.exitCode === EXIT.cancelled) return EXIT.cancelled;
+    exit = err.exitCode;
+    code = err.code;
+    message = err.message;
+    hint = err.hint;
+  } else if ((err as Error)?.name === 'ExitPromptError') {
+    return EXIT.cancelled;
+  } else {
+    const sqliteCode = (err as { code?: string })?.code;
+    if (sqliteCode === 'SQLITE_NOTADB' || sqliteCode === 'SQLITE_CORRUPT') {
+      exit = EXIT.usage;
+      code = 'NOT_A_LEDGER';
+      message = `the ledger file is not a valid SQLite database (${(err as Error).message})`;
+      hint = 'check --db; restore a backup with: pointsmall db restore FILE';
+    } else {
+      message = `internal error: ${(err as Error)?.message ?? String(err)}`;
+      hint = 'this is a bug; run again with --debug for the stack trace';
+    }
+  }
+  if (json) process.stderr.write(JSON.stringify({ error: { code, message } }) + '\n');
+  else {
+    process.stderr.write(`error: ${message}\n`);
+    if (hint) process.stderr.write(`hint: ${hint}\n`);
+  }
+  if (debug && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
+  return exit;
+}
+
+export async function main(argv = process.argv.slice(2)): Promise<void> {
+  const json = argv.includes('--json');
+  const debug = argv.includes('--debug');
+  try {
+    const program = buildProgram();
+    await registerGroups(program, argv);
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    const exit = report(err, json, debug);
+    if (exit > Number(process.exitCode ?? 0) || exit === 0) process.exitCode = exit;
+  }
+}
+
+await main();

@@ -1,0 +1,103 @@
+// Renders one result object: JSON for scripts, a table on a TTY, tab-separated rows on a pipe, CSV to files.
+import { closeSync, existsSync, fsyncSync, openSync, renameSync, statSync, writeSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { UsageError } from '../errors.js';
+import { c } from './colour.js';
+
+export interface Column<R> {
+  key: keyof R & string;
+  header: string;
+  align?: 'left' | 'right';
+  format?: (v: unknown, row: R) => string;
+}
+
+export const stdoutIsTTY = (): boolean => Boolean(process.stdout.isTTY);
+export const stderrIsTTY = (): boolean => Boolean(process.stderr.isTTY);
+
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+}
+
+/** A notice for the person at the terminal: stderr, never stdout. */
+export function notice(text: string): void {
+  process.stderr.write(text + '\n');
+}
+
+const cell = (v: unknown): string => (v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+
+/** Strips control characters (terminal escape sequences) from text that came from data. */
+export function safeText(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '\uFFFD');
+}
+
+/** A table on a TTY (cli-table3, colours per the one switch); plain tab-separated rows with a header on a pipe. */
+export async function printTable<R>(columns: Column<R>[], rows: R[], opts: { title?: string } = {}): Promise<void> {
+  const render = (r: R, col: Column<R>) => safeText(col.format ? col.format(r[col.key], r) : cell(r[col.key]));
+  if (!stdoutIsTTY()) {
+    const lines = [columns.map((col) => col.header).join('\t')];
+    for (const r of rows) lines.push(columns.map((col) => render(r, col).replace(/[\t\n]/g, ' ')).join('\t'));
+    process.stdout.write(lines.join('\n') + '\n');
+    return;
+  }
+  const { default: Table } = await import('cli-table3');
+  const table = new Table({
+    head: columns.map((col) => c.bold(col.header)),
+    colAligns: columns.map((col) => col.align ?? 'left'),
+    style: { head: [], border: [] },
+  });
+  for (const r of rows) table.push(columns.map((col) => render(r, col)));
+  if (opts.title) process.stdout.write(c.bold(opts.title) + '\n');
+  process.stdout.write(table.toString() + '\n');
+  if (rows.length === 0) process.stdout.write(c.dim('(none)') + '\n');
+}
+
+/** Key/value pairs (a `show` command): aligned on a TTY, tab-separated on a pipe. */
+export function printFields(pairs: [string, unknown][]): void {
+  if (!stdoutIsTTY()) {
+    process.stdout.write(pairs.map(([k, v]) => `${k}\t${safeText(cell(v))}`).join('\n') + '\n');
+    return;
+  }
+  const w = Math.max(...pairs.map(([k]) => k.length));
+  process.stdout.write(pairs.map(([k, v]) => `${c.dim(k.padEnd(w))}  ${safeText(cell(v))}`).join('\n') + '\n');
+}
+
+const NUMBER_RE = /^-?\d+(\.\d+)?$/;
+/** Neutralises spreadsheet formulas: a text cell starting with = + - @ (or tab/CR) gets a leading quote. */
+export function csvSafe(v: unknown): string {
+  const s = cell(v);
+  if (NUMBER_RE.test(s)) return s;
+  return /^[=+\-@\t\r]/.test(s) ? `'${s}` : s;
+}
+
+/** CSV text with a header row; every cell passed through csvSafe. */
+export async function toCsv<R>(columns: Column<R>[], rows: R[]): Promise<string> {
+  const { stringify } = await import('csv-stringify/sync');
+  const data = rows.map((r) => columns.map((col) => csvSafe(col.format ? col.format(r[col.key], r) : r[col.key])));
+  return stringify([columns.map((col) => col.header), ...data]);
+}
+
+/**
+ * Writes a whole file atomically (a temp file beside it, fsync, rename): a reader never sees half a
+ * report. Refuses a directory or a missing parent folder with a usage error.
+ */
+export function writeFileAtomic(path: string, text: string, mode = 0o644): string {
+  const abs = resolve(path);
+  const dir = dirname(abs);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    throw new UsageError(`cannot write ${path}: folder ${dir} does not exist`, 'create the folder first or choose another --out path');
+  }
+  if (existsSync(abs) && !statSync(abs).isFile()) {
+    throw new UsageError(`cannot write ${path}: it exists and is not a regular file`, 'choose another --out path');
+  }
+  const tmp = join(dir, `.${basename(abs)}.${process.pid}.tmp`);
+  const fd = openSync(tmp, 'w', mode);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, abs);
+  return abs;
+}

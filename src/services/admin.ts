@@ -1,0 +1,214 @@
+// Ledger lifecycle: init, db info, online backup, restore, migrate.
+import { chmodSync, copyFileSync, existsSync, renameSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { RefusedError, UsageError } from '../errors.js';
+import { currencyDigits } from '../domain/money.js';
+import { defaultRules, rulesToDocument } from '../domain/rules.js';
+import { isValidZone, machineZone } from '../domain/time.js';
+import { migrate, openStore, schemaVersion } from '../store/db.js';
+import { latestVersion } from '../store/migrations/index.js';
+import { settings } from '../store/settings.js';
+import { rulesVersions } from '../store/rules.js';
+import { audit } from '../store/audit.js';
+import { type Ctx, ledgerFromStore, withLedger } from './ledger.js';
+
+export interface InitInput {
+  currency?: string;
+  timezone?: string;
+  force?: boolean;
+}
+
+export interface InitResult {
+  path: string;
+  currency: string;
+  digits: number;
+  timezone: string;
+  schemaVersion: number;
+  rulesVersion: number;
+}
+
+/** The first rules version is in force from the beginning of time. */
+export const BEGINNING_OF_TIME = '0001-01-01T00:00:00.000Z';
+
+function removeLedgerFiles(path: string): void {
+  for (const f of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) if (existsSync(f)) rmSync(f);
+}
+
+export async function initLedger(ctx: Ctx, input: InitInput): Promise<InitResult> {
+  const currency = (input.currency ?? 'CNY').toUpperCase();
+  let digits: number;
+  try {
+    digits = currencyDigits(currency);
+  } catch {
+    throw new UsageError(`--currency ${JSON.stringify(input.currency)} is not an ISO 4217 currency code`, 'use a code like CNY, USD, EUR or JPY');
+  }
+  const timezone = input.timezone ?? machineZone();
+  if (!isValidZone(timezone)) throw new UsageError(`--timezone ${JSON.stringify(timezone)} is not an IANA time zone`, 'use a name like Asia/Shanghai or UTC');
+  if (existsSync(ctx.dbPath)) {
+    if (statSync(ctx.dbPath).isDirectory()) throw new UsageError(`${ctx.dbPath} is a folder`, 'give --db a file path');
+    if (!input.force) {
+      throw new UsageError(`a file already exists at ${ctx.dbPath}`, 'pointsmall init never overwrites a ledger; pass --force to erase it and start again');
+    }
+    removeLedgerFiles(ctx.dbPath);
+  }
+  if (!existsSync(dirname(resolve(ctx.dbPath)))) throw new UsageError(`folder ${dirname(resolve(ctx.dbPath))} does not exist`, 'create it first');
+  const store = openStore(ctx.dbPath, { create: true });
+  try {
+    migrate(store);
+    const l = ledgerFromStore(store, ctx);
+    const rulesVersion = store.write(() => {
+      const s = store.get(settings);
+      s.set('currency', currency);
+      s.set('digits', String(digits));
+      s.set('timezone', timezone);
+      s.set('created_at', l.nowIso);
+      s.set('hold_minutes', '15');
+      const id = store
+        .get(rulesVersions)
+        .insert(BEGINNING_OF_TIME, l.nowIso, ctx.operator, 'init', JSON.stringify(rulesToDocument(defaultRules(), digits)));
+      store.get(audit).record(l.nowIso, ctx.operator, 'ledger.init', ctx.dbPath, { currency, timezone });
+      return id;
+    });
+    return { path: ctx.dbPath, currency, digits, timezone, schemaVersion: schemaVersion(store), rulesVersion };
+  } finally {
+    store.close();
+  }
+}
+
+export interface DbInfo {
+  path: string;
+  schemaVersion: number;
+  toolSchemaVersion: number;
+  currency: string;
+  timezone: string;
+  createdAt: string | null;
+  sizes: { database: number; wal: number };
+  counts: Record<string, number>;
+}
+
+export async function dbInfo(ctx: Ctx): Promise<DbInfo> {
+  return withLedger(ctx, (l) =>
+    l.store.read(() => {
+      const count = (t: string) => l.store.db.prepare(`SELECT count(*) FROM ${t}`).pluck().get() as number;
+      const tables = (l.store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all() as string[]).filter(
+        (t) => !['settings'].includes(t),
+      );
+      const counts: Record<string, number> = {};
+      for (const t of tables) counts[t] = count(t);
+      const size = (f: string) => (existsSync(f) ? statSync(f).size : 0);
+      return {
+        path: l.path,
+        schemaVersion: schemaVersion(l.store),
+        toolSchemaVersion: latestVersion(),
+        currency: l.currency,
+        timezone: l.zone,
+        createdAt: l.store.get(settings).get('created_at') ?? null,
+        sizes: { database: size(l.path), wal: size(`${l.path}-wal`) },
+        counts,
+      };
+    }),
+  );
+}
+
+export interface BackupResult {
+  path: string;
+  backup: string;
+  bytes: number;
+  entries: number;
+}
+
+/** An online, consistent copy (VACUUM INTO reads one snapshot; writers carry on), mode 0600. */
+export async function dbBackup(ctx: Ctx, target: string, force = false): Promise<BackupResult> {
+  const abs = resolve(target);
+  if (!existsSync(dirname(abs))) throw new UsageError(`folder ${dirname(abs)} does not exist`, 'create it first or choose another backup path');
+  if (existsSync(abs) && !force) throw new UsageError(`${target} already exists`, 'choose a new file name, or pass --force to replace it');
+  if (resolve(ctx.dbPath) === abs) throw new UsageError('the backup path is the ledger itself', 'choose another file');
+  return withLedger(ctx, (l) => {
+    const tmp = join(dirname(abs), `.${basename(abs)}.${process.pid}.tmp`);
+    if (existsSync(tmp)) rmSync(tmp);
+    const entries = l.store.read(() => {
+      l.store.db.prepare('VACUUM INTO ?').run(tmp);
+      return l.store.db.prepare('SELECT count(*) FROM entries').pluck().get() as number;
+    });
+    chmodSync(tmp, 0o600);
+    renameSync(tmp, abs);
+    l.store.get(audit); // backups are reads; they are not audited as changes
+    return { path: l.path, backup: abs, bytes: statSync(abs).size, entries };
+  });
+}
+
+export interface MigrateResult {
+  path: string;
+  from: number;
+  to: number;
+  applied: string[];
+  backup: string | null;
+}
+
+/** Upgrades the schema; a copy of the ledger is kept beside it first when anything is applied. */
+export async function dbMigrate(ctx: Ctx): Promise<MigrateResult> {
+  const store = openStore(ctx.dbPath, { requireLatest: false });
+  try {
+    const from = schemaVersion(store);
+    let backup: string | null = null;
+    if (from < latestVersion()) {
+      backup = `${ctx.dbPath}.v${from}.bak`;
+      if (existsSync(backup)) rmSync(backup);
+      store.db.prepare('VACUUM INTO ?').run(backup);
+      chmodSync(backup, 0o600);
+    }
+    const r = migrate(store);
+    if (r.applied.length) {
+      const l = ledgerFromStore(store, ctx);
+      store.write(() => store.get(audit).record(l.nowIso, ctx.operator, 'db.migrate', ctx.dbPath, r));
+    }
+    return { path: ctx.dbPath, from: r.from, to: r.to, applied: r.applied, backup };
+  } finally {
+    store.close();
+  }
+}
+
+export interface RestoreResult {
+  path: string;
+  restoredFrom: string;
+  entries: number;
+  previous: string | null;
+}
+
+/** Replaces the ledger with a backup, but only one that passes ledger verify; the old file is kept aside. */
+export async function dbRestore(ctx: Ctx, source: string): Promise<RestoreResult> {
+  const { verifyLedger } = await import('./verify.js');
+  if (!existsSync(source)) throw new UsageError(`no backup at ${source}`, 'give the path of a file made by pointsmall db backup');
+  const check = await verifyLedger({ ...ctx, dbPath: source });
+  if (!check.ok) {
+    const bad = check.checks.find((c) => !c.ok);
+    throw new RefusedError('BACKUP_FAILS_VERIFY', `${source} fails ledger verify (${bad?.name}: ${bad?.detail})`, 'choose another backup; nothing was changed');
+  }
+  let previous: string | null = null;
+  if (existsSync(ctx.dbPath)) {
+    // Take the writer lock so no one writes while the file is swapped.
+    const store = openStore(ctx.dbPath, { requireLatest: false });
+    try {
+      previous = `${ctx.dbPath}.before-restore-${ctx.now.toISOString().replace(/[:.]/g, '-')}`;
+      store.read(() => store.db.prepare('VACUUM INTO ?').run(previous));
+      chmodSync(previous, 0o600);
+    } finally {
+      store.close();
+    }
+    for (const f of [`${ctx.dbPath}-wal`, `${ctx.dbPath}-shm`]) if (existsSync(f)) rmSync(f);
+  }
+  const tmp = `${ctx.dbPath}.restore-${process.pid}.tmp`;
+  copyFileSync(source, tmp);
+  chmodSync(tmp, 0o600);
+  renameSync(tmp, ctx.dbPath);
+  const store = openStore(ctx.dbPath, { requireLatest: false });
+  try {
+    const l = ledgerFromStore(store, ctx);
+    store.write(() => store.get(audit).record(l.nowIso, ctx.operator, 'db.restore', source, { previous }));
+  } finally {
+    store.close();
+  }
+  return { path: ctx.dbPath, restoredFrom: resolve(source), entries: check.entries, previous };
+}
+
+export { withLedger };

@@ -1,0 +1,54 @@
+// Reading the books: journal entries, export, and the audit log.
+import { localRangeUtc, startOfLocalDayMs } from '../domain/time.js';
+import { audit, type AuditRow } from '../store/audit.js';
+import { entries, type EntryWithPostings } from '../store/entries.js';
+import { type Ctx, withLedger } from './ledger.js';
+
+export interface EntriesInput {
+  member?: string;
+  kind?: string;
+  from?: string;
+  to?: string;
+  limit?: number;
+}
+
+export async function listEntries(ctx: Ctx, f: EntriesInput): Promise<EntryWithPostings[]> {
+  return withLedger(ctx, (l) => {
+    const { fromIso, toIso } = localRangeUtc(l.zone, f.from, f.to);
+    return l.store.read(() => l.store.get(entries).list({ memberId: f.member, kind: f.kind, fromIso, toIso, limit: f.limit }).reverse());
+  });
+}
+
+export async function exportJournal(ctx: Ctx, format: 'csv' | 'jsonl'): Promise<string> {
+  const { csvSafe } = await import('../cli/output.js');
+  const { stringify } = await import('csv-stringify/sync');
+  return withLedger(ctx, (l) =>
+    l.store.read(() => {
+      const parts: string[] = [];
+      if (format === 'csv') parts.push(stringify([['entry', 'at', 'kind', 'member', 'ref', 'memo', 'operator', 'account', 'accountMember', 'points', 'hash']]));
+      for (const chunk of l.store.get(entries).iterateAll()) {
+        if (format === 'jsonl') parts.push(chunk.map((e) => JSON.stringify(e)).join('\n') + (chunk.length ? '\n' : ''));
+        else
+          parts.push(
+            stringify(
+              chunk.flatMap((e) =>
+                e.postings.map((p) => [e.id, e.at, e.kind, csvSafe(e.memberId ?? ''), csvSafe(e.ref ?? ''), csvSafe(e.memo ?? ''), csvSafe(e.operator), p.account, csvSafe(p.memberId ?? ''), p.points, e.hash]),
+              ),
+            ),
+          );
+      }
+      return parts.join('');
+    }),
+  );
+}
+
+export async function listAudit(ctx: Ctx, f: { since?: string; operator?: string; limit?: number }): Promise<AuditRow[]> {
+  return withLedger(ctx, (l) =>
+    l.store.read(() =>
+      l.store
+        .get(audit)
+        .list({ sinceIso: f.since ? new Date(startOfLocalDayMs(f.since, l.zone)).toISOString() : undefined, operator: f.operator, limit: f.limit })
+        .map((r) => ({ ...r, detail: r.detail ? JSON.parse(r.detail) : null })),
+    ),
+  );
+}

@@ -1,0 +1,92 @@
+// Opening a ledger for one command: settings, clock, operator, and the rules in force at an instant.
+import { userInfo } from 'node:os';
+import { UsageError } from '../errors.js';
+import { type Rules, validateRules } from '../domain/rules.js';
+import { type Store, openStore, type OpenOptions } from '../store/db.js';
+import { settings } from '../store/settings.js';
+import { rulesVersions } from '../store/rules.js';
+
+/** What every command is given by the CLI: where the ledger is, who acts, and what time it is. */
+export interface Ctx {
+  dbPath: string;
+  operator: string;
+  now: Date;
+}
+
+export interface Ledger {
+  store: Store;
+  path: string;
+  operator: string;
+  now: Date;
+  nowIso: string;
+  currency: string;
+  digits: number;
+  zone: string;
+}
+
+export function resolveOperator(flag?: string): string {
+  if (flag && flag.trim()) return flag.trim();
+  const env = process.env.POINTSMALL_OPERATOR;
+  if (env && env.trim()) return env.trim();
+  try {
+    return userInfo().username || 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** POINTSMALL_NOW replaces the clock for every command, so tests and backfills are deterministic. */
+export function resolveNow(env = process.env.POINTSMALL_NOW): Date {
+  if (!env) return new Date();
+  const ms = Date.parse(env);
+  if (Number.isNaN(ms)) throw new UsageError(`POINTSMALL_NOW=${JSON.stringify(env)} is not an ISO timestamp`, 'use a form like 2026-11-23T09:00:00+08:00');
+  return new Date(ms);
+}
+
+export function ledgerFromStore(store: Store, ctx: Ctx): Ledger {
+  const s = store.get(settings);
+  return {
+    store,
+    path: ctx.dbPath,
+    operator: ctx.operator,
+    now: ctx.now,
+    nowIso: ctx.now.toISOString(),
+    currency: s.get('currency') ?? 'CNY',
+    digits: Number(s.get('digits') ?? 2),
+    zone: s.get('timezone') ?? 'UTC',
+  };
+}
+
+/** Opens the ledger, runs fn, and always closes it. */
+export async function withLedger<T>(ctx: Ctx, fn: (l: Ledger) => T | Promise<T>, opts: OpenOptions = {}): Promise<T> {
+  const store = openStore(ctx.dbPath, opts);
+  try {
+    return await fn(ledgerFromStore(store, ctx));
+  } finally {
+    store.close();
+  }
+}
+
+const rulesCache = new WeakMap<Store, Map<number, Rules>>();
+
+/** The rules version in force at the instant (§3 Rules): latest effective ≤ at, ties to the later applied. */
+export function rulesAt(l: Ledger, atIso: string): { id: number; rules: Rules } {
+  const row = l.store.get(rulesVersions).inForceAt(atIso);
+  if (!row) {
+    throw new UsageError(`no rules version is in force at ${atIso}`, 'apply one with: pointsmall rules apply FILE.json --effective DATE');
+  }
+  return { id: row.id, rules: parseStoredRules(l, row.id, row.document) };
+}
+
+export function parseStoredRules(l: Ledger, id: number, document: string): Rules {
+  let byId = rulesCache.get(l.store);
+  if (!byId) rulesCache.set(l.store, (byId = new Map()));
+  let rules = byId.get(id);
+  if (!rules) {
+    const v = validateRules(JSON.parse(document), l.digits);
+    if (!v.rules) throw new Error(`stored rules version ${id} no longer validates: ${v.problems.map((p) => `${p.path} ${p.message}`).join('; ')}`);
+    rules = v.rules;
+    byId.set(id, rules);
+  }
+  return rules;
+}

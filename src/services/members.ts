@@ -1,0 +1,307 @@
+// Member use-cases: add, update, import, list, show, history, adjust, freeze.
+import { NotFoundError, RefusedError, UsageError } from '../errors.js';
+import { memberProblems } from '../domain/members.js';
+import { expiresOn } from '../domain/rules.js';
+import { localRangeUtc, type LocalDate } from '../domain/time.js';
+import { members, type MemberRow } from '../store/members.js';
+import { memberStatements } from '../store/statements.js';
+import { type Ctx, type Ledger, rulesAt, withLedger } from './ledger.js';
+import { creditPoints, debitPoints, recordAudit } from './points.js';
+import { readCsvFile, type Reject, writeRejects } from './csvfile.js';
+
+export interface MemberView {
+  id: string;
+  name: string;
+  phone: string | null;
+  email: string | null;
+  tier: string | null;
+  pinnedTier: string | null;
+  status: 'active' | 'frozen';
+  frozenReason: string | null;
+  balance: number;
+  held: number;
+  available: number;
+  debt: number;
+  lifetimeEarned: number;
+  createdAt: string;
+  lots: { points: number; remaining: number; earnedAt: string; expiresOn: string | null }[];
+}
+
+function requireMember(l: Ledger, id: string): MemberRow {
+  const m = l.store.get(members).get(id);
+  if (!m) throw new NotFoundError('member', id, 'list members with: pointsmall member list');
+  return m;
+}
+
+function checkTier(l: Ledger, tier: string | null | undefined): void {
+  if (!tier) return;
+  const { rules } = rulesAt(l, l.nowIso);
+  if (!rules.tiers.some((t) => t.name === tier)) {
+    const names = rules.tiers.map((t) => t.name);
+    throw new UsageError(`tier ${JSON.stringify(tier)} is not in the rules in force`, names.length ? `use one of: ${names.join(', ')}` : 'the rules in force define no tiers; add them with pointsmall rules apply');
+  }
+}
+
+function fieldError(problems: { field: string; message: string }[]): never {
+  const p = problems[0];
+  throw new UsageError(`--${p.field}: ${p.message}`, problems.length > 1 ? `also: ${problems.slice(1).map((x) => x.message).join('; ')}` : undefined);
+}
+
+export function memberView(l: Ledger, m: MemberRow): MemberView {
+  const { rules } = rulesAt(l, l.nowIso);
+  let tier = m.tier;
+  if (!tier) {
+    let best: string | null = null;
+    for (const t of rules.tiers) if (t.minLifetimePoints <= m.lifetime_earned) best = t.name;
+    tier = best;
+  }
+  return {
+    id: m.id,
+    name: m.name,
+    phone: m.phone,
+    email: m.email,
+    tier,
+    pinnedTier: m.tier,
+    status: m.status,
+    frozenReason: m.frozen_reason,
+    balance: m.balance,
+    held: m.held,
+    available: m.balance - m.held,
+    debt: m.debt,
+    lifetimeEarned: m.lifetime_earned,
+    createdAt: m.created_at,
+    lots: l.store.get(members).openLots(m.id).map((x) => ({ points: x.points, remaining: x.remaining, earnedAt: x.earned_at, expiresOn: x.expires_on })),
+  };
+}
+
+export interface AddMemberInput {
+  id: string;
+  name: string;
+  phone?: string;
+  email?: string;
+  tier?: string;
+}
+
+export async function addMember(ctx: Ctx, input: AddMemberInput): Promise<MemberView> {
+  const problems = memberProblems(input);
+  if (problems.length) fieldError(problems);
+  return withLedger(ctx, (l) =>
+    l.store.write(() => {
+      const repo = l.store.get(members);
+      if (repo.exists(input.id)) throw new UsageError(`member ${JSON.stringify(input.id)} already exists`, `change it with: pointsmall member update ${input.id}`, 'MEMBER_EXISTS');
+      checkTier(l, input.tier);
+      repo.insert({ id: input.id, name: input.name, phone: input.phone || null, email: input.email || null, tier: input.tier || null }, l.nowIso);
+      recordAudit(l, 'member.add', input.id, { name: input.name, phone: input.phone, email: input.email, tier: input.tier });
+      return memberView(l, repo.get(input.id)!);
+    }),
+  );
+}
+
+export interface UpdateMemberInput {
+  name?: string;
+  phone?: string;
+  email?: string;
+  tier?: string;
+}
+
+export async function updateMember(ctx: Ctx, id: string, input: UpdateMemberInput): Promise<MemberView> {
+  const fields: Record<string, string | null> = {};
+  for (const k of ['name', 'phone', 'email', 'tier'] as const) {
+    const v = input[k];
+    if (v !== undefined) fields[k] = v === '' || (k === 'tier' && v === 'auto') ? null : v;
+  }
+  if (!Object.keys(fields).length) throw new UsageError('nothing to change', 'pass --name, --phone, --email or --tier (--tier auto unpins it)');
+  const problems = memberProblems({ ...fields, name: fields.name ?? undefined } as never, { partial: true });
+  if (problems.length) fieldError(problems);
+  return withLedger(ctx, (l) =>
+    l.store.write(() => {
+      const before = requireMember(l, id);
+      if (fields.name === null) throw new UsageError('--name: name is empty');
+      checkTier(l, fields.tier);
+      l.store.get(members).update(id, fields, l.nowIso);
+      recordAudit(l, 'member.update', id, { before: { name: before.name, phone: before.phone, email: before.email, tier: before.tier }, after: fields });
+      return memberView(l, requireMember(l, id));
+    }),
+  );
+}
+
+export async function showMember(ctx: Ctx, id: string): Promise<MemberView> {
+  return withLedger(ctx, (l) => l.store.read(() => memberView(l, requireMember(l, id))));
+}
+
+export interface ListInput {
+  tier?: string;
+  status?: 'active' | 'frozen';
+  minBalance?: number;
+  limit?: number;
+}
+
+export interface MemberListRow {
+  id: string;
+  name: string;
+  tier: string | null;
+  status: string;
+  balance: number;
+  held: number;
+  available: number;
+  lifetimeEarned: number;
+  phone: string | null;
+  email: string | null;
+}
+
+export async function listMembers(ctx: Ctx, f: ListInput): Promise<MemberListRow[]> {
+  return withLedger(ctx, (l) =>
+    l.store.read(() =>
+      l.store
+        .get(members)
+        .list(f)
+        .map((m) => ({
+          id: m.id,
+          name: m.name,
+          tier: m.tier,
+          status: m.status,
+          balance: m.balance,
+          held: m.held,
+          available: m.balance - m.held,
+          lifetimeEarned: m.lifetime_earned,
+          phone: m.phone,
+          email: m.email,
+        })),
+    ),
+  );
+}
+
+export interface StatementLine {
+  entryId: number;
+  at: string;
+  kind: string;
+  ref: string | null;
+  memo: string | null;
+  points: number;
+  held: number;
+  balance: number;
+}
+
+export interface Statement {
+  memberId: string;
+  from: string | null;
+  to: string | null;
+  openingBalance: number;
+  closingBalance: number;
+  lines: StatementLine[];
+}
+
+export async function memberHistory(ctx: Ctx, id: string, from?: LocalDate, to?: LocalDate): Promise<Statement> {
+  return withLedger(ctx, (l) =>
+    l.store.read(() => {
+      requireMember(l, id);
+      const { fromIso, toIso } = localRangeUtc(l.zone, from, to);
+      const q = l.store.get(memberStatements);
+      const opening = fromIso ? q.balanceBefore(id, fromIso) : 0;
+      let balance = opening;
+      const lines = q.lines(id, fromIso, toIso).map((r) => {
+        balance += r.points;
+        return { entryId: r.entry_id, at: r.at, kind: r.kind, ref: r.ref, memo: r.memo, points: r.points, held: r.held, balance };
+      });
+      return { memberId: id, from: from ?? null, to: to ?? null, openingBalance: opening, closingBalance: balance, lines };
+    }),
+  );
+}
+
+export interface AdjustResult {
+  memberId: string;
+  points: number;
+  reason: string;
+  entryId: number;
+  expiresOn: string | null;
+  balance: number;
+  available: number;
+}
+
+export async function adjustMember(ctx: Ctx, id: string, points: number, reason: string): Promise<AdjustResult> {
+  if (!Number.isSafeInteger(points) || points === 0) throw new UsageError('--points must be a non-zero whole number like 500 or -200');
+  if (!reason.trim()) throw new UsageError('--reason is empty', 'say why the points change, for the audit log');
+  return withLedger(ctx, (l) =>
+    l.store.write(() => {
+      requireMember(l, id);
+      let entryId: number;
+      let exp: string | null = null;
+      if (points > 0) {
+        const { rules } = rulesAt(l, l.nowIso);
+        exp = expiresOn(rules.expiry, l.now.getTime(), l.zone);
+        entryId = creditPoints(l, { memberId: id, points, at: l.nowIso, kind: 'adjust', from: 'adjusted', expiresOn: exp, memo: reason }).entryId;
+      } else {
+        entryId = debitPoints(l, { memberId: id, points: -points, at: l.nowIso, kind: 'adjust', to: 'adjusted', allowDebt: false, memo: reason }).entryId;
+      }
+      recordAudit(l, 'member.adjust', id, { points, reason, entryId });
+      const m = requireMember(l, id);
+      return { memberId: id, points, reason, entryId, expiresOn: exp, balance: m.balance, available: m.balance - m.held };
+    }),
+  );
+}
+
+export async function setFrozen(ctx: Ctx, id: string, frozen: boolean, reason?: string): Promise<MemberView> {
+  if (frozen && !reason?.trim()) throw new UsageError('--reason is required to freeze a member', 'say why, for the audit log');
+  return withLedger(ctx, (l) =>
+    l.store.write(() => {
+      const m = requireMember(l, id);
+      if (frozen && m.status === 'frozen') throw new RefusedError('ALREADY_FROZEN', `member ${id} is already frozen (${m.frozen_reason ?? 'no reason'})`);
+      if (!frozen && m.status === 'active') throw new RefusedError('NOT_FROZEN', `member ${id} is not frozen`);
+      l.store.get(members).setStatus(id, frozen ? 'frozen' : 'active', frozen ? reason!.trim() : null, l.nowIso);
+      recordAudit(l, frozen ? 'member.freeze' : 'member.unfreeze', id, frozen ? { reason } : undefined);
+      return memberView(l, requireMember(l, id));
+    }),
+  );
+}
+
+export interface MemberImportResult {
+  file: string;
+  rows: number;
+  created: number;
+  updated: number;
+  unchanged: number;
+  rejected: number;
+  rejectsFile: string | null;
+}
+
+const MEMBER_COLUMNS = ['id', 'name', 'phone', 'email', 'tier'];
+
+/** Upserts members by id from a CSV; bad rows go to the rejects file, good ones are kept (one transaction). */
+export async function importMembers(ctx: Ctx, file: string, rejectsPath?: string): Promise<MemberImportResult> {
+  const records = await readCsvFile(file, ['id', 'name'], MEMBER_COLUMNS);
+  const rejects: Reject[] = [];
+  const result = await withLedger(ctx, (l) =>
+    l.store.write(() => {
+      const repo = l.store.get(members);
+      const { rules } = rulesAt(l, l.nowIso);
+      const tiers = new Set(rules.tiers.map((t) => t.name));
+      const seen = new Set<string>();
+      let created = 0, updated = 0, unchanged = 0;
+      for (const r of records) {
+        const v = r.values;
+        const input = { id: v.id ?? '', name: v.name ?? '', phone: v.phone || null, email: v.email || null, tier: v.tier || null };
+        const problems = memberProblems(input);
+        if (input.tier && !tiers.has(input.tier)) problems.push({ field: 'tier', message: `tier ${JSON.stringify(input.tier)} is not in the rules in force` });
+        if (!problems.length && seen.has(input.id)) problems.push({ field: 'id', message: `member ${input.id} appears twice in the file` });
+        if (problems.length) {
+          rejects.push({ line: r.line, reason: problems.map((p) => `${p.field}: ${p.message}`).join('; '), values: v });
+          continue;
+        }
+        seen.add(input.id);
+        const before = repo.get(input.id);
+        if (!before) {
+          repo.insert(input, l.nowIso);
+          created++;
+        } else if (before.name !== input.name || before.phone !== input.phone || before.email !== input.email || before.tier !== input.tier) {
+          repo.update(input.id, { name: input.name, phone: input.phone, email: input.email, tier: input.tier }, l.nowIso);
+          updated++;
+        } else unchanged++;
+      }
+      recordAudit(l, 'member.import', file, { rows: records.length, created, updated, unchanged, rejected: rejects.length });
+      return { created, updated, unchanged };
+    }),
+  );
+  const rejectsFile = rejects.length ? (rejectsPath ?? `${file.replace(/\.csv$/i, '')}.rejects.csv`) : null;
+  if (rejectsFile) await writeRejects(rejectsFile, MEMBER_COLUMNS, rejects);
+  return { file, rows: records.length, ...result, rejected: rejects.length, rejectsFile };
+}

@@ -1,0 +1,108 @@
+// The two ways points move for a member: a credit (a new lot, repaying any debt first) and a debit
+// (taken from lots in spending order). Both post one balanced journal entry; call inside store.write().
+import { RefusedError } from '../errors.js';
+import { takeFromLots, type LotTake } from '../domain/lots.js';
+import { type Account, journal } from '../store/journal.js';
+import { members } from '../store/members.js';
+import { audit } from '../store/audit.js';
+import type { Ledger } from './ledger.js';
+
+export interface CreditInput {
+  memberId: string;
+  points: number; // > 0
+  at: string; // business time, UTC ISO
+  kind: string; // accrual, adjust, ...
+  from: Exclude<Account, 'member' | 'held'>;
+  expiresOn: string | null;
+  ref?: string | null;
+  memo?: string | null;
+}
+
+export interface CreditResult {
+  entryId: number;
+  lotId: number | null;
+  debtRepaid: number;
+}
+
+export function creditPoints(l: Ledger, c: CreditInput): CreditResult {
+  if (!Number.isSafeInteger(c.points) || c.points <= 0) throw new Error(`credit of ${c.points} points`);
+  const j = l.store.get(journal);
+  const entryId = j.post(
+    {
+      at: c.at,
+      kind: c.kind,
+      memberId: c.memberId,
+      ref: c.ref,
+      memo: c.memo,
+      postings: [
+        { account: c.from, memberId: c.memberId, points: -c.points },
+        { account: 'member', memberId: c.memberId, points: c.points },
+      ],
+    },
+    l.operator,
+    l.nowIso,
+  );
+  // A balance driven negative by a return is repaid first; only the rest becomes a spendable lot.
+  const debt = l.store.get(members).get(c.memberId)?.debt ?? 0;
+  const debtRepaid = Math.min(debt, c.points);
+  if (debtRepaid > 0) j.addDebt(c.memberId, -debtRepaid);
+  const lotPoints = c.points - debtRepaid;
+  const lotId = lotPoints > 0 ? j.createLot(entryId, c.memberId, lotPoints, c.at, c.expiresOn) : null;
+  return { entryId, lotId, debtRepaid };
+}
+
+export interface DebitInput {
+  memberId: string;
+  points: number; // > 0
+  at: string;
+  kind: string; // return, adjust, expiry, ...
+  to: Exclude<Account, 'member'>;
+  /** Only returns may drive a balance negative (SPEC §3): the shortfall becomes debt. */
+  allowDebt: boolean;
+  ref?: string | null;
+  memo?: string | null;
+}
+
+export interface DebitResult {
+  entryId: number;
+  takes: LotTake[];
+  debt: number;
+}
+
+export function debitPoints(l: Ledger, d: DebitInput): DebitResult {
+  if (!Number.isSafeInteger(d.points) || d.points <= 0) throw new Error(`debit of ${d.points} points`);
+  const j = l.store.get(journal);
+  const m = l.store.get(members).get(d.memberId);
+  const available = m ? m.balance - m.held : 0;
+  const { takes, shortfall } = takeFromLots(j.openLots(d.memberId), d.points);
+  if (!d.allowDebt && (shortfall > 0 || d.points > available)) {
+    throw new RefusedError(
+      'INSUFFICIENT_POINTS',
+      `member ${d.memberId} has ${available} points available, ${d.points} needed`,
+      'use fewer points, or check the balance with: pointsmall member show ' + d.memberId,
+    );
+  }
+  const entryId = j.post(
+    {
+      at: d.at,
+      kind: d.kind,
+      memberId: d.memberId,
+      ref: d.ref,
+      memo: d.memo,
+      postings: [
+        { account: 'member', memberId: d.memberId, points: -d.points },
+        { account: d.to, memberId: d.memberId, points: d.points },
+      ],
+    },
+    l.operator,
+    l.nowIso,
+  );
+  for (const t of takes) j.moveLot(entryId, t.lotId, -t.points);
+  if (shortfall > 0) j.addDebt(d.memberId, shortfall);
+  return { entryId, takes, debt: shortfall };
+}
+
+/** Records a change in the audit log with the acting operator. */
+export function recordAudit(l: Ledger, action: string, subject: string | null, detail?: unknown): void {
+  l.store.get(audit).record(l.nowIso, l.operator, action, subject, detail);
+}

@@ -1,0 +1,82 @@
+// Reading the journal: entries with postings, filtered, and streamed for export.
+import type { Store } from './db.js';
+
+export interface EntryFilter {
+  memberId?: string;
+  kind?: string;
+  fromIso?: string;
+  toIso?: string;
+  limit?: number;
+}
+
+export interface EntryWithPostings {
+  id: number;
+  at: string;
+  recordedAt: string;
+  kind: string;
+  memberId: string | null;
+  ref: string | null;
+  memo: string | null;
+  operator: string;
+  hash: string;
+  postings: { account: string; memberId: string | null; points: number }[];
+}
+
+interface Row {
+  id: number;
+  at: string;
+  recorded_at: string;
+  kind: string;
+  member_id: string | null;
+  ref: string | null;
+  memo: string | null;
+  operator: string;
+  hash: string;
+  account: string;
+  pmember: string | null;
+  points: number;
+}
+
+export class Entries {
+  private readonly db;
+  constructor(store: Store) {
+    this.db = store.db;
+  }
+  private group(rows: Iterable<Row>): EntryWithPostings[] {
+    const out: EntryWithPostings[] = [];
+    let cur: EntryWithPostings | undefined;
+    for (const r of rows) {
+      if (!cur || cur.id !== r.id) {
+        cur = { id: r.id, at: r.at, recordedAt: r.recorded_at, kind: r.kind, memberId: r.member_id, ref: r.ref, memo: r.memo, operator: r.operator, hash: r.hash, postings: [] };
+        out.push(cur);
+      }
+      cur.postings.push({ account: r.account, memberId: r.pmember, points: r.points });
+    }
+    return out;
+  }
+  list(f: EntryFilter): EntryWithPostings[] {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (f.memberId) (where.push('e.member_id = ?'), args.push(f.memberId));
+    if (f.kind) (where.push('e.kind = ?'), args.push(f.kind));
+    if (f.fromIso) (where.push('e.at >= ?'), args.push(f.fromIso));
+    if (f.toIso) (where.push('e.at < ?'), args.push(f.toIso));
+    const sql = `WITH sel AS (SELECT * FROM entries e ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY e.id DESC LIMIT ?)
+      SELECT sel.id, sel.at, sel.recorded_at, sel.kind, sel.member_id, sel.ref, sel.memo, sel.operator, sel.hash,
+             p.account, p.member_id AS pmember, p.points
+        FROM sel JOIN postings p ON p.entry_id = sel.id ORDER BY sel.id, p.rowid`;
+    return this.group(this.db.prepare(sql).all(...args, f.limit ?? -1) as Row[]);
+  }
+  /** Every entry in chain order, a chunk at a time (bounded memory). */
+  *iterateAll(chunk = 5000): Generator<EntryWithPostings[]> {
+    const stmt = this.db.prepare(
+      `SELECT e.id, e.at, e.recorded_at, e.kind, e.member_id, e.ref, e.memo, e.operator, e.hash,
+              p.account, p.member_id AS pmember, p.points
+         FROM entries e JOIN postings p ON p.entry_id = e.id WHERE e.id > ? AND e.id <= ? ORDER BY e.id, p.rowid`,
+    );
+    const max = (this.db.prepare('SELECT coalesce(max(id), 0) FROM entries').pluck().get() as number) ?? 0;
+    for (let lo = 0; lo < max; lo += chunk) yield this.group(stmt.all(lo, lo + chunk) as Row[]);
+  }
+}
+
+export const entries = (store: Store): Entries => new Entries(store);

@@ -1,0 +1,108 @@
+// Spawns the built bin/pointsmall against a temp ledger with a fixed clock.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const ROOT = resolve(__dirname, '..', '..');
+export const BIN = join(ROOT, 'bin', 'pointsmall.js');
+export const FIXTURES = join(ROOT, 'fixtures');
+export const DEFAULT_NOW = '2026-11-23T10:00:00+08:00';
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** stdout parsed as JSON (throws with the output when it is not). */
+  json<T = any>(): T; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+export interface RunOptions {
+  db?: string;
+  now?: string;
+  env?: Record<string, string | undefined>;
+  input?: string;
+  cwd?: string;
+}
+
+function env(o: RunOptions): NodeJS.ProcessEnv {
+  const e: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', CI: '1', POINTSMALL_NOW: o.now ?? DEFAULT_NOW, POINTSMALL_OPERATOR: 'tester' };
+  delete e.FORCE_COLOR;
+  if (o.db) e.POINTSMALL_DB = o.db;
+  for (const [k, v] of Object.entries(o.env ?? {})) {
+    if (v === undefined) delete e[k];
+    else e[k] = v;
+  }
+  return e;
+}
+
+function result(code: number | null, stdout: string, stderr: string): RunResult {
+  return {
+    code: code ?? -1,
+    stdout,
+    stderr,
+    json() {
+      try {
+        return JSON.parse(stdout);
+      } catch {
+        throw new Error(`stdout is not JSON (exit ${code}):\n${stdout}\nstderr:\n${stderr}`);
+      }
+    },
+  };
+}
+
+export function runCli(args: string[], o: RunOptions = {}): RunResult {
+  const r = spawnSync(process.execPath, [BIN, ...args], { env: env(o), input: o.input ?? '', encoding: 'utf8', cwd: o.cwd ?? ROOT, maxBuffer: 64 * 1024 * 1024 });
+  return result(r.status, r.stdout, r.stderr);
+}
+
+/** The same, without blocking: for tests that run several processes at once. */
+export function runCliAsync(args: string[], o: RunOptions = {}): Promise<RunResult> {
+  return new Promise((res) => {
+    const p = spawn(process.execPath, [BIN, ...args], { env: env(o), cwd: o.cwd ?? ROOT });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (err += d));
+    p.stdin.end(o.input ?? '');
+    p.on('close', (code) => res(result(code, out, err)));
+  });
+}
+
+export function tmpDir(prefix = 'pointsmall-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export interface TmpLedger {
+  dir: string;
+  db: string;
+  run(args: string[], o?: Omit<RunOptions, 'db'>): RunResult;
+  /** Runs with --json and expects exit 0; returns the parsed JSON. */
+  ok<T = any>(args: string[], o?: Omit<RunOptions, 'db'>): T; // eslint-disable-line @typescript-eslint/no-explicit-any
+  verify(): { ok: boolean; entries: number; checks: { name: string; ok: boolean; detail: string }[] };
+}
+
+/** A fresh, initialised ledger in its own temp folder. */
+export function tmpLedger(opts: { timezone?: string; currency?: string; now?: string } = {}): TmpLedger {
+  const dir = tmpDir();
+  const db = join(dir, 'ledger.db');
+  const t: TmpLedger = {
+    dir,
+    db,
+    run: (args, o = {}) => runCli(args, { ...o, db }),
+    ok(args, o = {}) {
+      const r = runCli([...args, '--json'], { ...o, db });
+      if (r.code !== 0) throw new Error(`pointsmall ${args.join(' ')} exited ${r.code}\n${r.stderr}`);
+      return r.json();
+    },
+    verify() {
+      const r = runCli(['ledger', 'verify', '--json'], { db });
+      const v = r.json();
+      if ((r.code === 0) !== v.ok) throw new Error(`verify exit ${r.code} disagrees with ok=${v.ok}`);
+      return v;
+    },
+  };
+  const init = runCli(['init', '--timezone', opts.timezone ?? 'Asia/Shanghai', '--currency', opts.currency ?? 'CNY', '--json'], { db, now: opts.now });
+  if (init.code !== 0) throw new Error(`init failed: ${init.stderr}`);
+  return t;
+}
