@@ -1,0 +1,53 @@
+// `rules apply|show|history`.
+import { Command } from 'commander';
+import { c } from '../colour.js';
+import { cmdOf, context, emit } from '../cli.js';
+import { printTable } from '../output.js';
+
+export function register(program: Command): void {
+  const rules = program.command('rules').description('earning, redeeming and expiry rules, in versions');
+  rules
+    .command('apply <file>')
+    .description('validate a rules JSON file and store it as a new version (fields left out take init\'s defaults)')
+    .option('--effective <date>', 'in force from this date (start of day, ledger zone) or timestamp; default now')
+    .action(async (file: string, ...args) => {
+      const cmd = cmdOf(args);
+      const { applyRules } = await import('../../services/rules.js');
+      const r = await applyRules(await context(cmd), file, cmd.opts().effective);
+      await emit(cmd, r, () => void process.stdout.write(`${c.green('✓')} rules version ${r.version} stored, in force from ${r.effectiveAt}\n`));
+    });
+  rules
+    .command('show')
+    .description('the rules in force now, or at --at')
+    .option('--at <date>', 'the version in force at this date or timestamp')
+    .action(async (...args) => {
+      const cmd = cmdOf(args);
+      const { showRules } = await import('../../services/rules.js');
+      const r = await showRules(await context(cmd), cmd.opts().at);
+      await emit(cmd, r, () => {
+        process.stderr.write(`rules version ${r.version}, in force from ${r.effectiveAt}${r.inForce ? ' (current)' : ''}\n`);
+        process.stdout.write(JSON.stringify(r.rules, null, 2) + '\n');
+      });
+    });
+  rules
+    .command('history')
+    .description('every rules version, oldest first')
+    .action(async (...args) => {
+      const cmd = cmdOf(args);
+      const { rulesHistory } = await import('../../services/rules.js');
+      const r = await rulesHistory(await context(cmd));
+      await emit(cmd, r, () =>
+        printTable(
+          [
+            { key: 'version', header: 'version', align: 'right' },
+            { key: 'effectiveAt', header: 'effective from' },
+            { key: 'appliedAt', header: 'applied at' },
+            { key: 'operator', header: 'operator' },
+            { key: 'source', header: 'source' },
+            { key: 'inForce', header: 'in force', format: (v) => (v ? '●' : '') },
+          ],
+          r,
+        ),
+      );
+    });
+}

@@ -1,0 +1,86 @@
+// Rules versions: apply (validate, store as a new version), show the one in force, history.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { UsageError } from '../errors.js';
+import { rulesToDocument, validateRules } from '../domain/rules.js';
+import { parseLocalDate, parseTimestamp, startOfLocalDayMs } from '../domain/time.js';
+import { rulesVersions, type RulesVersionRow } from '../store/rules.js';
+import { type Ctx, type Ledger, rulesAt, withLedger } from './ledger.js';
+import { recordAudit } from './points.js';
+
+export interface RulesVersionView {
+  version: number;
+  effectiveAt: string;
+  appliedAt: string;
+  operator: string;
+  source: string | null;
+  inForce: boolean;
+  rules: Record<string, unknown>;
+}
+
+const view = (r: RulesVersionRow, inForceId: number | undefined): RulesVersionView => ({
+  version: r.id,
+  effectiveAt: r.effective_at,
+  appliedAt: r.applied_at,
+  operator: r.operator,
+  source: r.source,
+  inForce: r.id === inForceId,
+  rules: JSON.parse(r.document),
+});
+
+/** A date (start of that day in the ledger zone) or a full timestamp. */
+function instant(l: Ledger, text: string, flag: string): string {
+  const d = parseLocalDate(text);
+  if (d) return new Date(startOfLocalDayMs(d, l.zone)).toISOString();
+  const ms = parseTimestamp(text, l.zone);
+  if (ms === null) throw new UsageError(`${flag} ${JSON.stringify(text)} is not a date (YYYY-MM-DD) or timestamp`);
+  return new Date(ms).toISOString();
+}
+
+export async function applyRules(ctx: Ctx, file: string, effective?: string): Promise<RulesVersionView> {
+  if (!existsSync(file) || !statSync(file).isFile()) throw new UsageError(`cannot read ${file}: no such file`, 'give the path of a rules JSON file');
+  let doc: unknown;
+  try {
+    doc = JSON.parse(readFileSync(file, 'utf8').replace(/^\uFEFF/, ''));
+  } catch (e) {
+    throw new UsageError(`${file}: not valid JSON (${(e as Error).message})`, 'fix the JSON syntax; nothing was stored');
+  }
+  return withLedger(ctx, (l) => {
+    const v = validateRules(doc, l.digits);
+    if (!v.rules) {
+      const lines = v.problems.map((p) => `${file}: ${p.path}: ${p.message}`);
+      throw new UsageError(lines.join('\n       '), `fix ${v.problems.length === 1 ? 'this problem' : `these ${v.problems.length} problems`}; nothing was stored`, 'INVALID_RULES');
+    }
+    const effectiveAt = effective ? instant(l, effective, '--effective') : l.nowIso;
+    return l.store.write(() => {
+      const repo = l.store.get(rulesVersions);
+      const id = repo.insert(effectiveAt, l.nowIso, l.operator, file, JSON.stringify(rulesToDocument(v.rules!, l.digits)));
+      recordAudit(l, 'rules.apply', String(id), { file, effectiveAt });
+      const row = repo.history().find((r) => r.id === id)!;
+      return view(row, repo.inForceAt(l.nowIso)?.id);
+    });
+  });
+}
+
+export async function showRules(ctx: Ctx, at?: string): Promise<RulesVersionView> {
+  return withLedger(ctx, (l) =>
+    l.store.read(() => {
+      const when = at ? instant(l, at, '--at') : l.nowIso;
+      const { id } = rulesAt(l, when);
+      const row = l.store.get(rulesVersions).history().find((r) => r.id === id)!;
+      return view(row, l.store.get(rulesVersions).inForceAt(l.nowIso)?.id);
+    }),
+  );
+}
+
+export async function rulesHistory(ctx: Ctx): Promise<Omit<RulesVersionView, 'rules'>[]> {
+  return withLedger(ctx, (l) =>
+    l.store.read(() => {
+      const repo = l.store.get(rulesVersions);
+      const current = repo.inForceAt(l.nowIso)?.id;
+      return repo.history().map((r) => {
+        const { rules: _rules, ...rest } = view(r, current);
+        return rest;
+      });
+    }),
+  );
+}
