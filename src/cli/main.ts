@@ -64,7 +64,6 @@ function buildProgram(): Command {
     .option('-y, --yes', 'never prompt; a missing argument is an error')
     .option('--no-color', 'no colours')
     .option('--debug', 'show stack traces of errors')
-    .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ outputError: () => undefined });
   program.addHelpText(

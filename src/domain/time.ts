@@ -53,10 +53,12 @@ export function zoneOffsetMinutes(zone: string, utcMs: number): number {
 /** The wall-clock instant y-m-d h:mi:s in `zone`, as UTC milliseconds. */
 export function zonedToUtcMs(zone: string, y: number, mo: number, d: number, h = 0, mi = 0, s = 0, ms = 0): number {
   const wall = Date.UTC(y, mo - 1, d, h, mi, s, ms);
-  let guess = wall - zoneOffsetMinutes(zone, wall) * 60_000;
+  const guess = wall - zoneOffsetMinutes(zone, wall) * 60_000;
   const second = wall - zoneOffsetMinutes(zone, guess) * 60_000;
-  if (second !== guess) guess = second;
-  return guess;
+  if (second === guess || wall - zoneOffsetMinutes(zone, second) * 60_000 === second) return second;
+  // A wall time skipped by a DST jump (02:30 on spring-forward night) is moved forward past the gap,
+  // as java.time and Temporal do, never back an hour.
+  return Math.max(guess, second);
 }
 
 /** The calendar date in `zone` of the instant. */

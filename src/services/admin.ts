@@ -126,10 +126,15 @@ export async function dbBackup(ctx: Ctx, target: string, force = false): Promise
   return withLedger(ctx, (l) => {
     const tmp = join(dirname(abs), `.${basename(abs)}.${process.pid}.tmp`);
     if (existsSync(tmp)) rmSync(tmp);
-    const entries = l.store.read(() => {
-      l.store.db.prepare('VACUUM INTO ?').run(tmp);
-      return l.store.db.prepare('SELECT count(*) FROM entries').pluck().get() as number;
-    });
+    // VACUUM INTO is its own read transaction (SQLite refuses it inside one); count the copy itself.
+    l.store.db.prepare('VACUUM INTO ?').run(tmp);
+    l.store.db.prepare("ATTACH ? AS backup_copy").run(tmp);
+    let entries: number;
+    try {
+      entries = l.store.db.prepare('SELECT count(*) FROM backup_copy.entries').pluck().get() as number;
+    } finally {
+      l.store.db.exec('DETACH backup_copy');
+    }
     chmodSync(tmp, 0o600);
     renameSync(tmp, abs);
     l.store.get(audit); // backups are reads; they are not audited as changes
@@ -186,11 +191,11 @@ export async function dbRestore(ctx: Ctx, source: string): Promise<RestoreResult
   }
   let previous: string | null = null;
   if (existsSync(ctx.dbPath)) {
-    // Take the writer lock so no one writes while the file is swapped.
+    // Keep a consistent copy of the ledger being replaced (VACUUM INTO cannot run inside a transaction).
     const store = openStore(ctx.dbPath, { requireLatest: false });
     try {
       previous = `${ctx.dbPath}.before-restore-${ctx.now.toISOString().replace(/[:.]/g, '-')}`;
-      store.read(() => store.db.prepare('VACUUM INTO ?').run(previous));
+      store.db.prepare('VACUUM INTO ?').run(previous);
       chmodSync(previous, 0o600);
     } finally {
       store.close();

@@ -1,0 +1,161 @@
+// `catalog add|update|show|list|deactivate|activate|import`.
+import { Command, Option } from 'commander';
+import { c } from '../colour.js';
+import { cmdOf, context, emit, need, setExit } from '../cli.js';
+import { printFields, printTable } from '../output.js';
+import type { ItemText } from '../../domain/catalog.js';
+import type { ItemView } from '../../services/catalog.js';
+
+const services = () => import('../../services/catalog.js');
+
+const ITEM_KEYS: (keyof ItemText)[] = [
+  'name',
+  'price',
+  'category',
+  'pointsPrice',
+  'pay',
+  'maxPointsRatio',
+  'stock',
+  'kind',
+  'couponValue',
+  'couponPercent',
+  'couponDays',
+];
+
+/** The item flags shared by add and update; values stay text, the domain validates them against the ledger's currency. */
+function itemOptions(cmd: Command): Command {
+  return cmd
+    .option('--name <name>', 'display name')
+    .option('--price <amount>', 'cash price, like 100.00')
+    .option('--category <category>', 'category (rules can multiply points per category)')
+    .option('--points-price <n>', 'all-points price (a discount for paying in points); default: the price at the redeem rate')
+    .addOption(new Option('--pay <mode>', 'how the item may be paid').choices(['mixed', 'cash', 'points']))
+    .option('--max-points-ratio <ratio>', 'share of a mixed item points may pay, 0..1 (default: the rules\' maxRatio)')
+    .option('--stock <n>', 'units in stock, or "unlimited"')
+    .addOption(new Option('--kind <kind>', 'goods, or a coupon issued to the buyer').choices(['goods', 'coupon']))
+    .option('--coupon-value <amount>', 'coupon: fixed discount, like 10.00')
+    .option('--coupon-percent <pct>', 'coupon: percent off, 1..100')
+    .option('--coupon-days <n>', 'coupon: days it stays valid after issue (default 30)');
+}
+
+function itemText(o: Record<string, unknown>): ItemText {
+  const t: ItemText = {};
+  for (const k of ITEM_KEYS) if (typeof o[k] === 'string') t[k] = o[k] as string;
+  return t;
+}
+
+const stockCell = (i: ItemView): string => (i.stock === null ? 'unlimited' : `${i.stockAvailable} of ${i.stock}`);
+
+function showView(i: ItemView): void {
+  printFields([
+    ['item', `${i.sku}  ${i.name}`],
+    ['status', i.active ? c.green('active') : c.red('inactive')],
+    ['category', i.category ?? '-'],
+    ['price', i.price],
+    ['points price', i.pointsPrice ?? (i.pay === 'cash' ? '-' : 'at the redeem rate')],
+    ['pay', i.pay],
+    ['max points ratio', i.maxPointsRatio ?? (i.pay === 'mixed' ? 'rules default' : '-')],
+    ['stock', i.stock === null ? 'unlimited' : i.stock],
+    ['held', i.stockHeld],
+    ['available', i.stockAvailable === null ? 'unlimited' : i.stockAvailable],
+    ['kind', i.kind],
+    ...(i.kind === 'coupon'
+      ? ([
+          ['coupon', i.couponValue !== null ? `${i.couponValue} off` : `${i.couponPercent}% off`],
+          ['coupon days', i.couponDays],
+        ] as [string, unknown][])
+      : []),
+  ]);
+}
+
+export function register(program: Command): void {
+  const catalog = program.command('catalog').description('catalog items: add, update, show, list, deactivate, activate, import');
+
+  itemOptions(catalog.command('add').description('add an item or coupon to the catalog').option('--sku <sku>', 'stock keeping unit, e.g. TEA-001')).action(
+    async (...args) => {
+      const cmd = cmdOf(args);
+      const o = cmd.opts();
+      const sku = await need(cmd, o.sku, '--sku', 'SKU');
+      const name = await need(cmd, o.name, '--name', 'Name');
+      const price = await need(cmd, o.price, '--price', 'Price (like 100.00)');
+      const r = await (await services()).addItem(await context(cmd), { ...itemText(o), sku, name, price });
+      await emit(cmd, r, () => void process.stdout.write(`${c.green('✓')} item ${r.sku} (${r.name}) added at ${r.price}\n`));
+    },
+  );
+
+  itemOptions(catalog.command('update <sku>').description('change an item (an empty value clears an optional field)')).action(
+    async (sku: string, ...args) => {
+      const cmd = cmdOf(args);
+      const r = await (await services()).updateItem(await context(cmd), sku, itemText(cmd.opts()));
+      await emit(cmd, r, () => void process.stdout.write(`${c.green('✓')} item ${r.sku} updated\n`));
+    },
+  );
+
+  catalog
+    .command('show <sku>')
+    .description('an item with its prices, pay mode, stock and coupon terms')
+    .action(async (sku: string, ...args) => {
+      const cmd = cmdOf(args);
+      const r = await (await services()).showItem(await context(cmd), sku);
+      await emit(cmd, r, showView);
+    });
+
+  catalog
+    .command('list')
+    .description('active items (--all: inactive ones too)')
+    .option('--category <category>', 'only this category')
+    .option('--all', 'include deactivated items')
+    .action(async (...args) => {
+      const cmd = cmdOf(args);
+      const o = cmd.opts();
+      const r = await (await services()).listItems(await context(cmd), { category: o.category, all: Boolean(o.all) });
+      await emit(cmd, r, () =>
+        printTable(
+          [
+            { key: 'sku', header: 'sku' },
+            { key: 'name', header: 'name' },
+            { key: 'category', header: 'category' },
+            { key: 'price', header: 'price', align: 'right' },
+            { key: 'pointsPrice', header: 'points price', align: 'right' },
+            { key: 'pay', header: 'pay' },
+            { key: 'stock', header: 'stock', align: 'right', format: (_v, i) => stockCell(i) },
+            { key: 'kind', header: 'kind', format: (v, i) => (v === 'coupon' ? (i.couponValue !== null ? `coupon ${i.couponValue}` : `coupon ${i.couponPercent}%`) : String(v)) },
+            ...(o.all ? [{ key: 'active' as const, header: 'active', format: (v: unknown) => (v ? 'yes' : c.red('no')) }] : []),
+          ],
+          r,
+        ),
+      );
+    });
+
+  catalog
+    .command('deactivate <sku>')
+    .description('take an item off sale (checkout refuses it; history and reports keep it)')
+    .action(async (sku: string, ...args) => {
+      const cmd = cmdOf(args);
+      const r = await (await services()).setItemActive(await context(cmd), sku, false);
+      await emit(cmd, r, () => void process.stdout.write(`${c.yellow('■')} item ${r.sku} deactivated\n`));
+    });
+
+  catalog
+    .command('activate <sku>')
+    .description('put a deactivated item back on sale')
+    .action(async (sku: string, ...args) => {
+      const cmd = cmdOf(args);
+      const r = await (await services()).setItemActive(await context(cmd), sku, true);
+      await emit(cmd, r, () => void process.stdout.write(`${c.green('✓')} item ${r.sku} active\n`));
+    });
+
+  catalog
+    .command('import <file>')
+    .description('add or update items from a CSV: sku,name,price[,category,points_price,pay,max_points_ratio,stock,kind,coupon_value,coupon_percent,coupon_days,active]')
+    .option('--rejects <file>', 'where bad rows go (default FILE.rejects.csv)')
+    .action(async (file: string, ...args) => {
+      const cmd = cmdOf(args);
+      const r = await (await services()).importCatalog(await context(cmd), file, cmd.opts().rejects);
+      await emit(cmd, r, () => {
+        process.stdout.write(`${r.rows} rows: ${r.created} added, ${r.updated} updated, ${r.unchanged} unchanged, ${r.rejected} rejected\n`);
+        if (r.rejectsFile) process.stderr.write(`${c.yellow('!')} rejected rows with reasons: ${r.rejectsFile}\n`);
+      });
+      if (r.rejected) setExit(4);
+    });
+}

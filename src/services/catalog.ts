@@ -1,0 +1,272 @@
+// Catalog use-cases: add, update, show, list, activate/deactivate and CSV import of items.
+import { existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { NotFoundError, UsageError } from '../errors.js';
+import { type CatalogItem, type ItemProblem, type ItemText, FIELD_FLAGS, parseItem, sameItem } from '../domain/catalog.js';
+import { formatMoney } from '../domain/money.js';
+import { catalog, type CatalogRow, type NewCatalogItem } from '../store/catalog.js';
+import { type Ctx, type Ledger, withLedger } from './ledger.js';
+import { recordAudit } from './points.js';
+import { readCsvFile, type Reject, writeRejects } from './csvfile.js';
+
+export interface ItemView {
+  sku: string;
+  name: string;
+  category: string | null;
+  price: string;
+  pointsPrice: number | null;
+  pay: 'mixed' | 'cash' | 'points';
+  maxPointsRatio: string | null;
+  /** null = unlimited. */
+  stock: number | null;
+  stockHeld: number;
+  stockAvailable: number | null;
+  kind: 'goods' | 'coupon';
+  couponValue: string | null;
+  couponPercent: string | null;
+  couponDays: number | null;
+  active: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export function rowToItem(r: CatalogRow): CatalogItem {
+  return {
+    sku: r.sku,
+    name: r.name,
+    category: r.category,
+    price: r.price,
+    pointsPrice: r.points_price,
+    pay: r.pay,
+    maxPointsRatio: r.max_points_ratio,
+    stock: r.stock,
+    kind: r.kind,
+    couponValue: r.coupon_value,
+    couponPercent: r.coupon_percent,
+    couponDays: r.coupon_days,
+    active: r.active === 1,
+  };
+}
+
+function itemToRow(i: CatalogItem): NewCatalogItem {
+  return {
+    sku: i.sku,
+    name: i.name,
+    category: i.category,
+    price: i.price,
+    points_price: i.pointsPrice,
+    pay: i.pay,
+    max_points_ratio: i.maxPointsRatio,
+    stock: i.stock,
+    kind: i.kind,
+    coupon_value: i.couponValue,
+    coupon_percent: i.couponPercent,
+    coupon_days: i.couponDays,
+    active: i.active ? 1 : 0,
+  };
+}
+
+export function itemView(l: Pick<Ledger, 'digits'>, r: CatalogRow): ItemView {
+  return {
+    sku: r.sku,
+    name: r.name,
+    category: r.category,
+    price: formatMoney(r.price, l.digits),
+    pointsPrice: r.points_price,
+    pay: r.pay,
+    maxPointsRatio: r.max_points_ratio,
+    stock: r.stock,
+    stockHeld: r.stock_held,
+    stockAvailable: r.stock === null ? null : r.stock - r.stock_held,
+    kind: r.kind,
+    couponValue: r.coupon_value === null ? null : formatMoney(r.coupon_value, l.digits),
+    couponPercent: r.coupon_percent,
+    couponDays: r.coupon_days,
+    active: r.active === 1,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+/** Audit detail of an item: money as decimal strings, like the JSON. */
+function auditItem(l: Ledger, i: CatalogItem): Record<string, unknown> {
+  return {
+    ...i,
+    price: formatMoney(i.price, l.digits),
+    couponValue: i.couponValue === null ? null : formatMoney(i.couponValue, l.digits),
+  };
+}
+
+function fieldError(problems: ItemProblem[]): never {
+  const p = problems[0];
+  throw new UsageError(
+    `--${p.field}: ${p.message}`,
+    problems.length > 1 ? `also: ${problems.slice(1).map((x) => `--${x.field}: ${x.message}`).join('; ')}` : undefined,
+    'INVALID_ITEM',
+  );
+}
+
+function requireItem(l: Ledger, sku: string): CatalogRow {
+  const r = l.store.get(catalog).get(sku);
+  if (!r) throw new NotFoundError('item', sku, 'list the catalog with: pointsmall catalog list --all');
+  return r;
+}
+
+/** Stock can be lowered, but never below the units open checkouts hold. */
+function stockProblem(item: CatalogItem, held: number): ItemProblem | null {
+  if (item.stock !== null && item.stock < held) {
+    return { field: 'stock', message: `stock ${item.stock} is below the ${held} unit(s) held by open checkouts` };
+  }
+  return null;
+}
+
+export async function addItem(ctx: Ctx, input: ItemText): Promise<ItemView> {
+  return withLedger(ctx, (l) => {
+    const { item, problems } = parseItem(input, l.digits);
+    if (!item) fieldError(problems);
+    return l.store.write(() => {
+      const repo = l.store.get(catalog);
+      if (repo.exists(item.sku)) {
+        throw new UsageError(`item ${JSON.stringify(item.sku)} already exists`, `change it with: pointsmall catalog update ${item.sku} …`, 'ITEM_EXISTS');
+      }
+      repo.insert(itemToRow(item), l.nowIso);
+      recordAudit(l, 'catalog.add', item.sku, auditItem(l, item));
+      return itemView(l, repo.get(item.sku)!);
+    });
+  });
+}
+
+export async function updateItem(ctx: Ctx, sku: string, input: ItemText): Promise<ItemView> {
+  const changes = Object.fromEntries(Object.entries(input).filter(([k, v]) => v !== undefined && k !== 'sku')) as ItemText;
+  if (!Object.keys(changes).length) {
+    throw new UsageError('nothing to change', `pass one or more of ${Object.values(FIELD_FLAGS).filter((f) => f !== 'sku' && f !== 'active').map((f) => `--${f}`).join(', ')}`);
+  }
+  return withLedger(ctx, (l) =>
+    l.store.write(() => {
+      const repo = l.store.get(catalog);
+      const row = requireItem(l, sku);
+      const before = rowToItem(row);
+      const { item, problems } = parseItem(changes, l.digits, before);
+      if (!item) fieldError(problems);
+      const sp = stockProblem(item, row.stock_held);
+      if (sp) fieldError([sp]);
+      if (!sameItem(before, item)) {
+        repo.update(itemToRow(item), l.nowIso);
+        recordAudit(l, 'catalog.update', sku, { before: auditItem(l, before), after: auditItem(l, item) });
+      }
+      return itemView(l, requireItem(l, sku));
+    }),
+  );
+}
+
+export async function showItem(ctx: Ctx, sku: string): Promise<ItemView> {
+  return withLedger(ctx, (l) => l.store.read(() => itemView(l, requireItem(l, sku))));
+}
+
+export interface ListInput {
+  category?: string;
+  all?: boolean;
+}
+
+export async function listItems(ctx: Ctx, f: ListInput): Promise<ItemView[]> {
+  return withLedger(ctx, (l) => l.store.read(() => l.store.get(catalog).list(f).map((r) => itemView(l, r))));
+}
+
+/** Deactivating hides an item from checkout and the default list; it is idempotent, like activating. */
+export async function setItemActive(ctx: Ctx, sku: string, active: boolean): Promise<ItemView> {
+  return withLedger(ctx, (l) =>
+    l.store.write(() => {
+      const row = requireItem(l, sku);
+      if ((row.active === 1) !== active) {
+        l.store.get(catalog).setActive(sku, active, l.nowIso);
+        recordAudit(l, active ? 'catalog.activate' : 'catalog.deactivate', sku);
+      }
+      return itemView(l, requireItem(l, sku));
+    }),
+  );
+}
+
+export interface CatalogImportResult {
+  file: string;
+  rows: number;
+  created: number;
+  updated: number;
+  unchanged: number;
+  rejected: number;
+  rejectsFile: string | null;
+}
+
+export const CATALOG_COLUMNS = [
+  'sku',
+  'name',
+  'price',
+  'category',
+  'points_price',
+  'pay',
+  'max_points_ratio',
+  'stock',
+  'kind',
+  'coupon_value',
+  'coupon_percent',
+  'coupon_days',
+  'active',
+];
+
+const COLUMN_OF: Record<string, keyof ItemText> = Object.fromEntries(
+  Object.entries(FIELD_FLAGS).map(([k, flag]) => [flag.replace(/-/g, '_'), k as keyof ItemText]),
+);
+
+/**
+ * Upserts items by sku from a CSV in one transaction. A column missing from the header keeps an
+ * existing item's value (a new item gets the default); an empty cell clears an optional field.
+ */
+export async function importCatalog(ctx: Ctx, file: string, rejectsPath?: string): Promise<CatalogImportResult> {
+  const records = await readCsvFile(file, ['sku', 'name', 'price'], CATALOG_COLUMNS);
+  if (rejectsPath) {
+    // checked before anything is written, so a bad --rejects path cannot leave an import half reported
+    const dir = dirname(resolve(rejectsPath));
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--rejects: folder ${dir} does not exist`, 'create it first or choose another path');
+  }
+  const rejects: Reject[] = [];
+  const result = await withLedger(ctx, (l) =>
+    l.store.write(() => {
+      const repo = l.store.get(catalog);
+      const seen = new Set<string>();
+      const toWrite: NewCatalogItem[] = [];
+      let created = 0, updated = 0, unchanged = 0;
+      for (const r of records) {
+        const input: ItemText = {};
+        for (const [col, v] of Object.entries(r.values)) {
+          const k = COLUMN_OF[col];
+          if (k) input[k] = v;
+        }
+        const sku = (input.sku ?? '').trim();
+        const row = sku ? repo.get(sku) : undefined;
+        const before = row ? rowToItem(row) : undefined;
+        const { item, problems } = parseItem(input, l.digits, before);
+        if (item && row) {
+          const sp = stockProblem(item, row.stock_held);
+          if (sp) problems.push(sp);
+        }
+        if (item && !problems.length && seen.has(item.sku)) problems.push({ field: 'sku', message: `sku ${item.sku} appears twice in the file` });
+        if (!item || problems.length) {
+          rejects.push({ line: r.line, reason: problems.map((p) => `${p.field.replace(/-/g, '_')}: ${p.message}`).join('; '), values: r.values });
+          continue;
+        }
+        seen.add(item.sku);
+        if (!before) created++;
+        else if (sameItem(before, item)) {
+          unchanged++;
+          continue;
+        } else updated++;
+        toWrite.push(itemToRow(item));
+      }
+      repo.upsertMany(toWrite, l.nowIso);
+      recordAudit(l, 'catalog.import', file, { rows: records.length, created, updated, unchanged, rejected: rejects.length, skus: toWrite.map((i) => i.sku) });
+      return { created, updated, unchanged };
+    }),
+  );
+  const rejectsFile = rejects.length ? (rejectsPath ?? `${file.replace(/\.csv$/i, '')}.rejects.csv`) : null;
+  if (rejectsFile) await writeRejects(rejectsFile, CATALOG_COLUMNS, rejects);
+  return { file, rows: records.length, ...result, rejected: rejects.length, rejectsFile };
+}

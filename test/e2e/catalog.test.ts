@@ -1,0 +1,306 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { FIXTURES, type TmpLedger, tmpLedger } from '../helpers/cli.js';
+
+const TEA = ['catalog', 'add', '--sku', 'TEA-001', '--name', '西湖龙井 250g', '--price', '168.00', '--category', 'tea', '--points-price', '15000', '--stock', '50'];
+
+/** What a failed command must leave untouched: the catalog and the audit log. */
+function snapshot(t: TmpLedger): string {
+  return JSON.stringify([t.ok(['catalog', 'list', '--all']), t.ok(['audit', 'list'])]);
+}
+
+function expectVerified(t: TmpLedger): void {
+  const v = t.verify();
+  expect(v.ok, JSON.stringify(v.checks)).toBe(true);
+}
+
+function jsonError(stderr: string): { code: string; message: string } {
+  return JSON.parse(stderr.trim().split('\n').pop()!).error;
+}
+
+describe('catalog add', () => {
+  it('adds an item and prints it as JSON with money as decimal strings', () => {
+    const t = tmpLedger();
+    const item = t.ok(TEA);
+    expect(item).toEqual({
+      sku: 'TEA-001',
+      name: '西湖龙井 250g',
+      category: 'tea',
+      price: '168.00',
+      pointsPrice: 15000,
+      pay: 'mixed',
+      maxPointsRatio: null,
+      stock: 50,
+      stockHeld: 0,
+      stockAvailable: 50,
+      kind: 'goods',
+      couponValue: null,
+      couponPercent: null,
+      couponDays: null,
+      active: true,
+      createdAt: '2026-11-23T02:00:00.000Z',
+      updatedAt: '2026-11-23T02:00:00.000Z',
+    });
+    expect(t.ok(['catalog', 'show', 'TEA-001'])).toEqual(item);
+    const audit = t.ok(['audit', 'list']);
+    expect(audit[0]).toMatchObject({ action: 'catalog.add', subject: 'TEA-001', operator: 'tester' });
+    expectVerified(t);
+  });
+
+  it('adds coupon items with a value or a percent, unlimited stock by default', () => {
+    const t = tmpLedger();
+    const v = t.ok(['catalog', 'add', '--sku', 'CPN-10Y', '--name', '满100减10元券', '--price', '10.00', '--kind', 'coupon', '--coupon-value', '10.00', '--pay', 'points', '--points-price', '800']);
+    expect(v).toMatchObject({ kind: 'coupon', couponValue: '10.00', couponPercent: null, couponDays: 30, stock: null, stockAvailable: null, pay: 'points' });
+    const p = t.ok(['catalog', 'add', '--sku', 'CPN-9Z', '--name', '全场九折券', '--price', '20', '--kind', 'coupon', '--coupon-percent', '10', '--coupon-days', '14']);
+    expect(p).toMatchObject({ couponValue: null, couponPercent: '10', couponDays: 14, price: '20.00' });
+    const r = t.ok(['catalog', 'add', '--sku', 'CASH-1', '--name', '耳机', '--price', '699', '--pay', 'cash', '--max-points-ratio', '']);
+    expect(r).toMatchObject({ pay: 'cash', maxPointsRatio: null });
+  });
+
+  it('refuses a duplicate sku with ITEM_EXISTS (exit 2) and keeps the original', () => {
+    const t = tmpLedger();
+    t.ok(TEA);
+    const before = snapshot(t);
+    const r = t.run(['catalog', 'add', '--sku', 'TEA-001', '--name', 'other', '--price', '1.00', '--json']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(jsonError(r.stderr).code).toBe('ITEM_EXISTS');
+    const h = t.run(['catalog', 'add', '--sku', 'TEA-001', '--name', 'other', '--price', '1.00']);
+    expect(h.stderr).toMatch(/hint: .*catalog update TEA-001/);
+    expect(snapshot(t)).toBe(before);
+  });
+
+  it.each(['1,2x', '-5', '1e5', 'NaN', '1.234', '', 'Infinity'])('refuses the price %j with exit 2 naming --price, writing nothing', (price) => {
+    const t = tmpLedger();
+    const before = snapshot(t);
+    const r = t.run(['catalog', 'add', '--sku', 'X-1', '--name', 'x', '--price', price]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--price');
+    expect(r.stderr).not.toMatch(/at .*\.js:\d+/);
+    expect(snapshot(t)).toBe(before);
+  });
+
+  it.each([
+    [['--sku', 'X', '--name', 'x'], '--price'],
+    [['--sku', 'X', '--price', '1'], '--name'],
+    [['--name', 'x', '--price', '1'], '--sku'],
+  ])('without a TTY a missing flag is exit 2, never a prompt (%j)', (args, flag) => {
+    const t = tmpLedger();
+    const r = t.run(['catalog', 'add', ...args]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`missing ${flag}`);
+    expect(t.ok(['catalog', 'list', '--all'])).toEqual([]);
+  });
+
+  it.each([
+    [['--sku', 'bad sku'], '--sku'],
+    [['--points-price', '1.5'], '--points-price'],
+    [['--max-points-ratio', '1.5'], '--max-points-ratio'],
+    [['--stock', '-1'], '--stock'],
+    [['--pay', 'card'], '--pay'],
+    [['--kind', 'service'], '--kind'],
+    [['--coupon-value', '10.00'], '--coupon-value'],
+    [['--kind', 'coupon'], '--coupon-value'],
+    [['--kind', 'coupon', '--coupon-value', '5', '--coupon-percent', '10'], '--coupon-percent'],
+    [['--kind', 'coupon', '--coupon-percent', '101'], '--coupon-percent'],
+    [['--kind', 'coupon', '--coupon-percent', '10', '--coupon-days', '0'], '--coupon-days'],
+    [['--pay', 'cash', '--points-price', '100'], '--points-price'],
+  ])('refuses bad item values %j with exit 2 naming the flag', (extra, flag) => {
+    const t = tmpLedger();
+    const r = t.run(['catalog', 'add', '--sku', 'X-1', '--name', 'x', '--price', '10.00', ...extra]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain(flag);
+    expect(t.ok(['catalog', 'list', '--all'])).toEqual([]);
+  });
+});
+
+describe('catalog update, show, deactivate, activate', () => {
+  it('updates only the given fields, clears optional ones with an empty value, and audits before/after', () => {
+    const t = tmpLedger();
+    t.ok(TEA);
+    const u = t.ok(['catalog', 'update', 'TEA-001', '--price', '158.00', '--category', '', '--stock', 'unlimited'], { now: '2026-11-24T10:00:00+08:00' });
+    expect(u).toMatchObject({ sku: 'TEA-001', name: '西湖龙井 250g', price: '158.00', category: null, stock: null, pointsPrice: 15000, updatedAt: '2026-11-24T02:00:00.000Z', createdAt: '2026-11-23T02:00:00.000Z' });
+    const audit = t.ok(['audit', 'list']);
+    expect(audit[0]).toMatchObject({ action: 'catalog.update', subject: 'TEA-001' });
+    expect(audit[0].detail.before.price).toBe('168.00');
+    expect(audit[0].detail.after.price).toBe('158.00');
+    expectVerified(t);
+  });
+
+  it('turning an item into cash-only drops its points price', () => {
+    const t = tmpLedger();
+    t.ok(TEA);
+    expect(t.ok(['catalog', 'update', 'TEA-001', '--pay', 'cash'])).toMatchObject({ pay: 'cash', pointsPrice: null });
+  });
+
+  it('refuses a malformed price on update with exit 2, writing nothing', () => {
+    const t = tmpLedger();
+    t.ok(TEA);
+    const before = snapshot(t);
+    const r = t.run(['catalog', 'update', 'TEA-001', '--price', '1,2x']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--price');
+    expect(snapshot(t)).toBe(before);
+  });
+
+  it('refuses an update with nothing to change', () => {
+    const t = tmpLedger();
+    t.ok(TEA);
+    const r = t.run(['catalog', 'update', 'TEA-001']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('nothing to change');
+  });
+
+  it.each([
+    [['catalog', 'show', 'NOPE']],
+    [['catalog', 'update', 'NOPE', '--price', '1.00']],
+    [['catalog', 'deactivate', 'NOPE']],
+    [['catalog', 'activate', 'NOPE']],
+  ])('an unknown sku is NOT_FOUND, exit 2 (%j)', (args) => {
+    const t = tmpLedger();
+    const before = snapshot(t);
+    const r = t.run([...args, '--json']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(jsonError(r.stderr)).toMatchObject({ code: 'NOT_FOUND' });
+    expect(jsonError(r.stderr).message).toContain('NOPE');
+    expect(snapshot(t)).toBe(before);
+  });
+
+  it('deactivate hides an item from the default list; activate brings it back; both are idempotent', () => {
+    const t = tmpLedger();
+    t.ok(TEA);
+    t.ok(['catalog', 'add', '--sku', 'HOME-001', '--name', '保温杯', '--price', '89.00', '--category', 'household']);
+    expect(t.ok(['catalog', 'deactivate', 'TEA-001']).active).toBe(false);
+    expect(t.ok(['catalog', 'list']).map((i: { sku: string }) => i.sku)).toEqual(['HOME-001']);
+    expect(t.ok(['catalog', 'list', '--all']).map((i: { sku: string }) => i.sku)).toEqual(['HOME-001', 'TEA-001']);
+    const audits = t.ok(['audit', 'list']).length;
+    expect(t.ok(['catalog', 'deactivate', 'TEA-001']).active).toBe(false);
+    expect(t.ok(['audit', 'list']).length).toBe(audits);
+    expect(t.ok(['catalog', 'activate', 'TEA-001']).active).toBe(true);
+    expect(t.ok(['audit', 'list'])[0]).toMatchObject({ action: 'catalog.activate', subject: 'TEA-001' });
+    expectVerified(t);
+  });
+
+  it('show without --json prints fields; a piped list is tab-separated with a header', () => {
+    const t = tmpLedger();
+    t.ok(TEA);
+    const s = t.run(['catalog', 'show', 'TEA-001']);
+    expect(s.code).toBe(0);
+    expect(s.stdout).toContain('price\t168.00');
+    const l = t.run(['catalog', 'list']);
+    expect(l.stdout.split('\n')[0].split('\t')[0]).toBe('sku');
+    expect(l.stdout).toContain('TEA-001\t西湖龙井 250g\ttea\t168.00');
+  });
+});
+
+describe('catalog list', () => {
+  it('filters by category and lists in sku order', () => {
+    const t = tmpLedger();
+    t.ok(['catalog', 'import', join(FIXTURES, 'catalog.csv')]);
+    const tea = t.ok(['catalog', 'list', '--category', 'tea']);
+    expect(tea.map((i: { sku: string }) => i.sku)).toEqual(['TEA-001', 'TEA-002', 'TEA-003']);
+    expect(t.ok(['catalog', 'list', '--category', 'tea', '--all'])).toHaveLength(4);
+    expect(t.ok(['catalog', 'list', '--category', 'none'])).toEqual([]);
+  });
+});
+
+describe('catalog import', () => {
+  it('imports the fixture, and a re-run changes nothing', () => {
+    const t = tmpLedger();
+    const r = t.ok(['catalog', 'import', join(FIXTURES, 'catalog.csv')]);
+    expect(r).toMatchObject({ rows: 13, created: 13, updated: 0, unchanged: 0, rejected: 0, rejectsFile: null });
+    const all = t.ok(['catalog', 'list', '--all']);
+    const by = Object.fromEntries(all.map((i: { sku: string }) => [i.sku, i]));
+    expect(by['GIFT-001']).toMatchObject({ pay: 'points', pointsPrice: 3000 });
+    expect(by['ELEC-002']).toMatchObject({ pay: 'cash', pointsPrice: null });
+    expect(by['ELEC-003']).toMatchObject({ stock: null, price: '29.90' });
+    expect(by['CPN-10Y']).toMatchObject({ kind: 'coupon', couponValue: '10.00', couponDays: 30 });
+    expect(by['CPN-9Z']).toMatchObject({ kind: 'coupon', couponPercent: '10', couponDays: 14 });
+    expect(by['TEA-004'].active).toBe(false);
+    expect(t.ok(['catalog', 'import', join(FIXTURES, 'catalog.csv')])).toMatchObject({ created: 0, updated: 0, unchanged: 13 });
+    expectVerified(t);
+  });
+
+  it('upserts by sku: columns absent from the header keep their values', () => {
+    const t = tmpLedger();
+    t.ok(TEA);
+    const f = join(t.dir, 'prices.csv');
+    writeFileSync(f, 'sku,name,price\nTEA-001,西湖龙井 250g,148.00\nTEA-009,新茶,10\n');
+    expect(t.ok(['catalog', 'import', f])).toMatchObject({ created: 1, updated: 1, rejected: 0 });
+    expect(t.ok(['catalog', 'show', 'TEA-001'])).toMatchObject({ price: '148.00', pointsPrice: 15000, stock: 50, category: 'tea' });
+  });
+
+  it('keeps good rows, sends bad ones to the rejects file with line and reason, and exits 4', () => {
+    const t = tmpLedger();
+    const f = join(t.dir, 'items.csv');
+    writeFileSync(
+      f,
+      [
+        'sku,name,price,category,pay,kind,coupon_value,coupon_percent',
+        'OK-1,好茶,10.00,tea,,,,',
+        'BAD-1,坏价格,"1,2x",tea,,,,',
+        'BAD-2,负价格,-5,tea,,,,',
+        'BAD-3,券,5.00,coupons,,coupon,,',
+        'BAD-4,商品券字段,5.00,tea,,goods,3.00,',
+        'OK-1,重复,11.00,tea,,,,',
+        'BAD-5,付款,5.00,tea,card,,,',
+        'OK-2,九折券,1.00,coupons,points,coupon,,10',
+      ].join('\n') + '\n',
+    );
+    const rejects = join(t.dir, 'bad.csv');
+    const r = t.run(['catalog', 'import', f, '--rejects', rejects, '--json']);
+    expect(r.code, r.stderr).toBe(4);
+    expect(r.json()).toMatchObject({ rows: 8, created: 2, rejected: 6, rejectsFile: rejects });
+    const lines = readFileSync(rejects, 'utf8').trim().split('\n');
+    expect(lines[0]).toBe('line,reason,sku,name,price,category,points_price,pay,max_points_ratio,stock,kind,coupon_value,coupon_percent,coupon_days,active');
+    expect(lines.slice(1).map((l) => l.split(',')[0])).toEqual(['3', '4', '5', '6', '7', '8']);
+    expect(lines[1]).toMatch(/price: .*1,2x/);
+    expect(lines[3]).toContain('coupon_value: a coupon item needs');
+    expect(lines[4]).toContain('coupon_value');
+    expect(lines[5]).toContain('appears twice');
+    expect(lines[6]).toContain('pay');
+    expect(t.ok(['catalog', 'list', '--all']).map((i: { sku: string }) => i.sku)).toEqual(['OK-1', 'OK-2']);
+    expect(t.ok(['catalog', 'show', 'OK-1']).price).toBe('10.00');
+    expectVerified(t);
+  });
+
+  it('writes rejects beside the file by default', () => {
+    const t = tmpLedger();
+    const f = join(t.dir, 'items.csv');
+    writeFileSync(f, 'sku,name,price\nA,a,NaN\n');
+    const r = t.run(['catalog', 'import', f]);
+    expect(r.code).toBe(4);
+    expect(readFileSync(join(t.dir, 'items.rejects.csv'), 'utf8')).toContain('2,');
+  });
+
+  it('refuses a file without the required columns (exit 2), writing nothing', () => {
+    const t = tmpLedger();
+    const f = join(t.dir, 'items.csv');
+    writeFileSync(f, 'sku,title,cost\nA,a,1\n');
+    const before = snapshot(t);
+    const r = t.run(['catalog', 'import', f]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/missing column\(s\) name, price/);
+    expect(snapshot(t)).toBe(before);
+  });
+
+  it('refuses a missing file (exit 2)', () => {
+    const t = tmpLedger();
+    const r = t.run(['catalog', 'import', join(t.dir, 'nope.csv'), '--json']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(jsonError(r.stderr).message).toContain('nope.csv');
+  });
+
+  it('refuses a --rejects path in a missing folder before importing anything', () => {
+    const t = tmpLedger();
+    const f = join(t.dir, 'items.csv');
+    writeFileSync(f, 'sku,name,price\nA,a,1\nB,b,x\n');
+    const before = snapshot(t);
+    const r = t.run(['catalog', 'import', f, '--rejects', join(t.dir, 'no', 'bad.csv')]);
+    expect(r.code).toBe(2);
+    expect(snapshot(t)).toBe(before);
+  });
+});
