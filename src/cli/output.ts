@@ -25,10 +25,13 @@ export function notice(text: string): void {
 
 const cell = (v: unknown): string => (v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
 
-/** Strips control characters (terminal escape sequences) from text that came from data. */
+/**
+ * Neutralises control characters from data (terminal escape sequences that move the cursor, set
+ * the title or clear the screen). Plain colour codes (SGR, as chalk writes them) are kept.
+ */
 export function safeText(s: string): string {
   // eslint-disable-next-line no-control-regex
-  return s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '\uFFFD');
+  return s.replace(/\u001b\[[0-9;]*m|[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (m) => (m.length > 1 ? m : '\uFFFD'));
 }
 
 /** A table on a TTY (cli-table3, colours per the one switch); plain tab-separated rows with a header on a pipe. */
