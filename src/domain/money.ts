@@ -124,5 +124,5 @@ export function allocateProportionally(total: number, weights: readonly number[]
     base[i] += 1n;
     left -= 1n;
   }
-  return base.map((b) => sign * Number(b));
+  return base.map((b) => (b === 0n ? 0 : sign * Number(b))); // never -0
 }

@@ -134,17 +134,14 @@ export function openStore(path: string, opts: OpenOptions = {}): Store {
     throw new UsageError(`cannot open ${path}: ${(e as Error).message}`, 'check the path and its permissions');
   }
   const store = new Store(path, db, busy);
+  // Check the schema before any pragma: journal_mode = WAL rewrites the header of a file we then refuse.
+  let version: number;
   try {
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
-    db.pragma('foreign_keys = ON');
-    db.pragma('temp_store = MEMORY');
-    db.pragma('cache_size = -32000');
+    version = schemaVersion(store);
   } catch (e) {
     store.close();
     throw mapBusy(e, path, busy);
   }
-  const version = schemaVersion(store);
   if (version > latestVersion()) {
     store.close();
     throw new UsageError(
@@ -164,6 +161,16 @@ export function openStore(path: string, opts: OpenOptions = {}): Store {
       `back it up and upgrade it with: pointsmall db migrate --db ${path}`,
       'LEDGER_TOO_OLD',
     );
+  }
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('temp_store = MEMORY');
+    db.pragma('cache_size = -32000');
+  } catch (e) {
+    store.close();
+    throw mapBusy(e, path, busy);
   }
   return store;
 }

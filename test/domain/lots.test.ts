@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { compareSpendingOrder, type OpenLot, takeFromLots } from '../../src/domain/lots.js';
+
+const lot = (id: number, remaining: number, earnedAt: string, expiresOn: string | null): OpenLot => ({ id, remaining, earnedAt, expiresOn });
+
+describe('takeFromLots (§4.4 spending order)', () => {
+  it('takes from the lot expiring first', () => {
+    const lots = [lot(1, 100, '2026-01-01T00:00:00.000Z', '2027-06-01'), lot(2, 100, '2026-03-01T00:00:00.000Z', '2026-12-31')];
+    expect(takeFromLots(lots, 150)).toEqual({ takes: [{ lotId: 2, points: 100 }, { lotId: 1, points: 50 }], shortfall: 0 });
+  });
+
+  it('takes never-expiring lots last', () => {
+    const lots = [lot(1, 50, '2020-01-01T00:00:00.000Z', null), lot(2, 50, '2026-05-01T00:00:00.000Z', '2099-12-31')];
+    expect(takeFromLots(lots, 60).takes).toEqual([{ lotId: 2, points: 50 }, { lotId: 1, points: 10 }]);
+  });
+
+  it('of lots expiring the same day, takes the oldest earned first', () => {
+    const lots = [
+      lot(3, 10, '2026-03-01T00:00:00.000Z', '2026-12-31'),
+      lot(1, 10, '2026-02-01T00:00:00.000Z', '2026-12-31'),
+      lot(2, 10, '2026-01-01T00:00:00.000Z', '2026-12-31'),
+    ];
+    expect(takeFromLots(lots, 25).takes).toEqual([{ lotId: 2, points: 10 }, { lotId: 1, points: 10 }, { lotId: 3, points: 5 }]);
+  });
+
+  it('of never-expiring lots, takes the oldest earned first', () => {
+    const lots = [lot(1, 10, '2026-02-01T00:00:00.000Z', null), lot(2, 10, '2026-01-01T00:00:00.000Z', null)];
+    expect(takeFromLots(lots, 5).takes).toEqual([{ lotId: 2, points: 5 }]);
+  });
+
+  it('reports what the lots cannot cover as a shortfall and skips empty lots', () => {
+    const lots = [lot(1, 0, '2026-01-01T00:00:00.000Z', '2026-02-01'), lot(2, 30, '2026-01-02T00:00:00.000Z', '2026-03-01')];
+    expect(takeFromLots(lots, 50)).toEqual({ takes: [{ lotId: 2, points: 30 }], shortfall: 20 });
+    expect(takeFromLots([], 7)).toEqual({ takes: [], shortfall: 7 });
+    expect(takeFromLots(lots, 0)).toEqual({ takes: [], shortfall: 0 });
+  });
+
+  it('does not reorder the caller\'s array', () => {
+    const lots = [lot(1, 1, '2026-01-02T00:00:00.000Z', null), lot(2, 1, '2026-01-01T00:00:00.000Z', '2026-05-01')];
+    takeFromLots(lots, 2);
+    expect(lots.map((l) => l.id)).toEqual([1, 2]);
+  });
+
+  it('property: takes sum to min(points, Σ remaining), never overdraw a lot, and follow the spending order', () => {
+    const arbLot = fc.record({
+      remaining: fc.integer({ min: 0, max: 1000 }),
+      day: fc.integer({ min: 0, max: 30 }),
+      expiresIn: fc.option(fc.integer({ min: 0, max: 10 }), { nil: null }),
+    });
+    fc.assert(
+      fc.property(fc.array(arbLot, { maxLength: 12 }), fc.integer({ min: 0, max: 15000 }), (raw, points) => {
+        const lots = raw.map((r, i) => {
+          const earned = new Date(Date.UTC(2026, 0, 1 + r.day)).toISOString();
+          const exp = r.expiresIn === null ? null : new Date(Date.UTC(2026, 6, 1 + r.expiresIn)).toISOString().slice(0, 10);
+          return lot(i + 1, r.remaining, earned, exp);
+        });
+        const total = lots.reduce((a, l) => a + l.remaining, 0);
+        const { takes, shortfall } = takeFromLots(lots, points);
+        const taken = takes.reduce((a, t) => a + t.points, 0);
+        expect(taken).toBe(Math.min(points, total));
+        expect(shortfall).toBe(points - taken);
+        const byId = new Map(lots.map((l) => [l.id, l]));
+        for (const t of takes) {
+          expect(t.points).toBeGreaterThan(0);
+          expect(t.points).toBeLessThanOrEqual(byId.get(t.lotId)!.remaining);
+        }
+        // Every lot taken from comes after all lots that were emptied, in spending order; only the last may be partial.
+        for (let i = 1; i < takes.length; i++) {
+          expect(compareSpendingOrder(byId.get(takes[i - 1].lotId)!, byId.get(takes[i].lotId)!)).toBeLessThan(0);
+          expect(takes[i - 1].points).toBe(byId.get(takes[i - 1].lotId)!.remaining);
+        }
+        // No untouched lot with points comes before a lot that was taken from.
+        const takenIds = new Set(takes.map((t) => t.lotId));
+        const last = takes.length ? byId.get(takes[takes.length - 1].lotId)! : undefined;
+        if (last)
+          for (const l of lots)
+            if (!takenIds.has(l.id) && l.remaining > 0) expect(compareSpendingOrder(l, last)).toBeGreaterThan(0);
+      }),
+      { numRuns: 400 },
+    );
+  });
+});

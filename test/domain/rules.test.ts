@@ -1,0 +1,187 @@
+import { describe, expect, it } from 'vitest';
+import { defaultRules, expiresOn, rulesToDocument, tierFor, validateRules } from '../../src/domain/rules.js';
+
+const valid = (doc: unknown) => {
+  const v = validateRules(doc, 2);
+  if (!v.rules) throw new Error(`expected valid rules: ${JSON.stringify(v.problems)}`);
+  return v.rules;
+};
+const problems = (doc: unknown) => {
+  const v = validateRules(doc, 2);
+  expect(v.rules).toBeUndefined();
+  return v.problems;
+};
+const paths = (doc: unknown) => problems(doc).map((p) => p.path);
+
+const INIT_DOC = {
+  earn: { pointsPerUnit: '1', rounding: 'floor', minOrderAmount: '0.00', maxPointsPerOrder: null, multipliers: [] },
+  tiers: [],
+  redeem: { pointsPerUnit: '100', minPoints: 0, maxRatio: '1' },
+  expiry: { policy: 'rolling-days', days: 365 },
+  limits: { dailyEarnCap: null, reviewAbove: null },
+};
+
+describe('validateRules', () => {
+  it('accepts the SPEC example with numbers as strings or JSON numbers', () => {
+    const r = valid({
+      earn: {
+        pointsPerUnit: '1',
+        rounding: 'floor',
+        minOrderAmount: '0',
+        maxPointsPerOrder: null,
+        multipliers: [
+          { category: 'electronics', multiplier: '2', from: '2026-11-01', to: '2026-11-30' },
+          { sku: 'TEA-001', multiplier: 3 },
+        ],
+      },
+      tiers: [
+        { name: 'gold', minLifetimePoints: 10000, multiplier: '1.5' },
+        { name: 'silver', minLifetimePoints: 0, multiplier: '1' },
+      ],
+      redeem: { pointsPerUnit: 100, minPoints: 0, maxRatio: '0.5' },
+      expiry: { policy: 'rolling-days', days: 365 },
+      limits: { dailyEarnCap: 5000, reviewAbove: '2000.50' },
+    });
+    expect(r.earn.multipliers).toHaveLength(2);
+    expect(r.earn.multipliers[0]).toMatchObject({ category: 'electronics', from: '2026-11-01', to: '2026-11-30' });
+    expect(r.earn.multipliers[1].multiplier.toString()).toBe('3');
+    expect(r.tiers.map((t) => t.name)).toEqual(['silver', 'gold']); // sorted by minimum
+    expect(r.redeem.maxRatio.toString()).toBe('0.5');
+    expect(r.limits).toEqual({ dailyEarnCap: 5000, reviewAbove: 200050 });
+  });
+
+  it('gives init defaults to an empty document', () => {
+    expect(rulesToDocument(valid({}), 2)).toEqual(INIT_DOC);
+    expect(rulesToDocument(defaultRules(), 2)).toEqual(INIT_DOC);
+  });
+
+  it('fills every field left out with init defaults, never from another version', () => {
+    // A "previous version" that changed everything; the next file only names earn.pointsPerUnit.
+    const previous = valid({
+      earn: { pointsPerUnit: '5', rounding: 'ceil', minOrderAmount: '10', maxPointsPerOrder: 99 },
+      redeem: { pointsPerUnit: '1000', minPoints: 500, maxRatio: '0.3' },
+      expiry: { policy: 'never' },
+      limits: { dailyEarnCap: 10, reviewAbove: '1.00' },
+    });
+    expect(previous.redeem.pointsPerUnit.toString()).toBe('1000');
+    const next = rulesToDocument(valid({ earn: { pointsPerUnit: '2' } }), 2);
+    expect(next).toEqual({ ...INIT_DOC, earn: { ...INIT_DOC.earn, pointsPerUnit: '2' } });
+    // A section named with some fields only: the others take init's defaults too.
+    const partial = rulesToDocument(valid({ redeem: { minPoints: 100 } }), 2);
+    expect(partial.redeem).toEqual({ pointsPerUnit: '100', minPoints: 100, maxRatio: '1' });
+  });
+
+  it('round-trips through its stored document', () => {
+    const doc = {
+      earn: { pointsPerUnit: '1.5', rounding: 'round', minOrderAmount: '9.90', maxPointsPerOrder: 1000, multipliers: [{ sku: 'A', multiplier: '2' }] },
+      tiers: [{ name: 'vip', minLifetimePoints: 10, multiplier: '1.25' }],
+      redeem: { pointsPerUnit: '1000', minPoints: 10, maxRatio: '0.8' },
+      expiry: { policy: 'end-of-year', years: 2 },
+      limits: { dailyEarnCap: 300, reviewAbove: '5000.00' },
+    };
+    expect(rulesToDocument(valid(doc), 2)).toEqual(doc);
+    expect(rulesToDocument(valid(rulesToDocument(valid(doc), 2)), 2)).toEqual(doc);
+  });
+
+  it('names the JSON path of every problem, all at once', () => {
+    const ps = problems({
+      earn: { pointsPerUnit: 'x', rounding: 'up', minOrderAmount: '1.234', maxPointsPerOrder: -1, multipliers: [{ multiplier: '2' }, { sku: 'A', multiplier: 'two', from: '2026-02-30' }], colour: 'red' },
+      tiers: [{ name: '' }, { name: 'gold', minLifetimePoints: 1.5 }, { name: 'gold', multiplier: 'lots' }],
+      redeem: { pointsPerUnit: 0, minPoints: 'many', maxRatio: 2 },
+      expiry: { policy: 'sometimes' },
+      limits: { dailyEarnCap: 'x', reviewAbove: 'abc' },
+      bogus: true,
+    });
+    const byPath = Object.fromEntries(ps.map((p) => [p.path, p.message]));
+    expect(Object.keys(byPath).sort()).toEqual(
+      [
+        '$.bogus',
+        '$.earn.colour',
+        '$.earn.pointsPerUnit',
+        '$.earn.rounding',
+        '$.earn.minOrderAmount',
+        '$.earn.maxPointsPerOrder',
+        '$.earn.multipliers[0]',
+        '$.earn.multipliers[1].multiplier',
+        '$.earn.multipliers[1].from',
+        '$.tiers[0].name',
+        '$.tiers[1].minLifetimePoints',
+        '$.tiers[2].name',
+        '$.tiers[2].multiplier',
+        '$.redeem.pointsPerUnit',
+        '$.redeem.minPoints',
+        '$.redeem.maxRatio',
+        '$.expiry.policy',
+        '$.limits.dailyEarnCap',
+        '$.limits.reviewAbove',
+      ].sort(),
+    );
+    expect(byPath['$.earn.rounding']).toMatch(/"up" is not one of floor, round, ceil/);
+    expect(byPath['$.earn.multipliers[0]']).toMatch(/exactly one of "category" or "sku"/);
+    expect(byPath['$.tiers[2].name']).toMatch(/named twice/);
+    expect(byPath['$.redeem.pointsPerUnit']).toMatch(/greater than 0/);
+    expect(byPath['$.redeem.maxRatio']).toMatch(/between 0 and 1/);
+    expect(byPath['$.earn.minOrderAmount']).toMatch(/decimal places/);
+    for (const p of ps) expect(p.message.length).toBeGreaterThan(5);
+  });
+
+  it('refuses what is not an object, and sections of the wrong shape', () => {
+    expect(paths([])).toEqual(['$']);
+    expect(paths('rules')).toEqual(['$']);
+    expect(paths(null)).toEqual(['$']);
+    expect(paths({ earn: [] })).toEqual(['$.earn']);
+    expect(paths({ tiers: {} })).toEqual(['$.tiers']);
+    expect(paths({ earn: { multipliers: {} } })).toEqual(['$.earn.multipliers']);
+    expect(paths({ earn: { multipliers: [{ category: 'x', multiplier: '2', from: '2026-12-01', to: '2026-11-01' }] } })).toEqual(['$.earn.multipliers[0].to']);
+    expect(paths({ expiry: { policy: 'rolling-days', days: 0 } })).toEqual(['$.expiry.days']);
+    expect(paths({ expiry: { policy: 'rolling-days', years: 1 } })).toEqual(['$.expiry.years']);
+    expect(paths({ expiry: { policy: 'never', days: 3 } })).toEqual(['$.expiry']);
+    expect(paths({ earn: { pointsPerUnit: Number.NaN } })).toEqual(['$.earn.pointsPerUnit']);
+    expect(paths({ earn: { minOrderAmount: '-5.00' } })).toEqual(['$.earn.minOrderAmount']);
+  });
+
+  it('reads expiry policies with their defaults', () => {
+    expect(valid({ expiry: { days: 30 } }).expiry).toEqual({ policy: 'rolling-days', days: 30 });
+    expect(valid({ expiry: { policy: 'end-of-year' } }).expiry).toEqual({ policy: 'end-of-year', years: 1 });
+    expect(valid({ expiry: { policy: 'never' } }).expiry).toEqual({ policy: 'never' });
+  });
+});
+
+describe('expiresOn (§4.4)', () => {
+  const at = (iso: string) => Date.parse(iso);
+
+  it('rolling-days counts calendar days from the local earning date', () => {
+    expect(expiresOn({ policy: 'rolling-days', days: 365 }, at('2026-11-23T02:00:00Z'), 'Asia/Shanghai')).toBe('2027-11-23');
+    expect(expiresOn({ policy: 'rolling-days', days: 30 }, at('2026-01-31T12:00:00Z'), 'UTC')).toBe('2026-03-02');
+    // 20:00 UTC on 31 Dec is already 1 Jan in Shanghai
+    expect(expiresOn({ policy: 'rolling-days', days: 1 }, at('2026-12-31T20:00:00Z'), 'Asia/Shanghai')).toBe('2027-01-02');
+    expect(expiresOn({ policy: 'rolling-days', days: 1 }, at('2026-12-31T20:00:00Z'), 'UTC')).toBe('2027-01-01');
+  });
+
+  it('end-of-year expires on 31 Dec of the earning year + years, in the ledger zone', () => {
+    expect(expiresOn({ policy: 'end-of-year', years: 1 }, at('2026-06-15T00:00:00Z'), 'UTC')).toBe('2027-12-31');
+    expect(expiresOn({ policy: 'end-of-year', years: 0 }, at('2026-06-15T00:00:00Z'), 'UTC')).toBe('2026-12-31');
+    expect(expiresOn({ policy: 'end-of-year', years: 1 }, at('2026-12-31T20:00:00Z'), 'Asia/Shanghai')).toBe('2028-12-31');
+    expect(expiresOn({ policy: 'end-of-year', years: 1 }, at('2026-12-31T20:00:00Z'), 'UTC')).toBe('2027-12-31');
+  });
+
+  it('never gives no date', () => {
+    expect(expiresOn({ policy: 'never' }, at('2026-06-15T00:00:00Z'), 'UTC')).toBeNull();
+  });
+});
+
+describe('tierFor', () => {
+  const rules = valid({
+    tiers: [
+      { name: 'silver', minLifetimePoints: 0 },
+      { name: 'gold', minLifetimePoints: 10000, multiplier: '1.5' },
+    ],
+  });
+  it('picks the highest tier reached, or the pinned one', () => {
+    expect(tierFor(rules, null, 0)?.name).toBe('silver');
+    expect(tierFor(rules, null, 9999)?.name).toBe('silver');
+    expect(tierFor(rules, null, 10000)?.name).toBe('gold');
+    expect(tierFor(rules, 'gold', 0)?.multiplier.toString()).toBe('1.5');
+    expect(tierFor(valid({}), null, 1e6)).toBeUndefined();
+  });
+});

@@ -1,0 +1,160 @@
+// db info|backup|restore|migrate and the schema version guard.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { runCli, runCliAsync, tmpLedger } from '../helpers/cli.js';
+
+function seed(t: ReturnType<typeof tmpLedger>): void {
+  t.ok(['member', 'add', '--id', 'a', '--name', 'A']);
+  t.ok(['member', 'add', '--id', 'b', '--name', 'B']);
+  t.ok(['member', 'adjust', 'a', '--points', '300', '--reason', 'r']);
+  t.ok(['member', 'adjust', 'a', '--points', '-100', '--reason', 'r']);
+}
+
+describe('db info', () => {
+  it('reports path, schema version, currency, zone, sizes and counts', () => {
+    const t = tmpLedger();
+    seed(t);
+    const i = t.ok(['db', 'info']);
+    expect(i).toMatchObject({ path: t.db, currency: 'CNY', timezone: 'Asia/Shanghai', createdAt: '2026-11-23T02:00:00.000Z' });
+    expect(i.schemaVersion).toBe(i.toolSchemaVersion);
+    expect(i.schemaVersion).toBeGreaterThanOrEqual(1);
+    expect(i.sizes.database).toBeGreaterThan(0);
+    expect(i.sizes.wal).toBeGreaterThanOrEqual(0);
+    expect(i.counts).toMatchObject({ members: 2, entries: 2, lots: 1, lot_moves: 1, postings: 4, rules_versions: 1 });
+    expect(i.counts.audit).toBeGreaterThanOrEqual(5);
+    const human = t.run(['db', 'info']);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toContain(t.db);
+  });
+});
+
+describe('db backup', () => {
+  it('makes a mode-0600 copy that passes ledger verify while another process holds a write transaction', () => {
+    const t = tmpLedger();
+    seed(t);
+    const other = new Database(t.db);
+    other.pragma('busy_timeout = 5000');
+    other.exec('BEGIN IMMEDIATE');
+    other.prepare("INSERT INTO audit (at, operator, action, subject, detail) VALUES ('2026-11-23T02:00:00.000Z', 'other', 'uncommitted', NULL, NULL)").run();
+    const backup = join(t.dir, 'copy.db');
+    let r;
+    try {
+      r = t.run(['db', 'backup', backup, '--json']);
+    } finally {
+      other.exec('COMMIT');
+      other.close();
+    }
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json()).toMatchObject({ path: t.db, backup, entries: 2 });
+    expect(statSync(backup).mode & 0o777).toBe(0o600);
+    const v = runCli(['ledger', 'verify', '--json', '--db', backup]);
+    expect(v.code).toBe(0);
+    expect(v.json()).toMatchObject({ ok: true, entries: 2 });
+    // The copy is one consistent snapshot: the uncommitted row is not in it.
+    const copy = new Database(backup, { readonly: true });
+    expect(copy.prepare("SELECT count(*) FROM audit WHERE action = 'uncommitted'").pluck().get()).toBe(0);
+    copy.close();
+    expect(runCli(['member', 'show', 'a', '--json', '--db', backup]).json().balance).toBe(200);
+  });
+
+  it('copies consistently while other processes keep writing', async () => {
+    const t = tmpLedger();
+    seed(t);
+    const backup = join(t.dir, 'busy.db');
+    const writers = Array.from({ length: 3 }, (_, i) => runCliAsync(['member', 'adjust', 'b', '--points', String(10 + i), '--reason', 'busy', '--json'], { db: t.db }));
+    const b = runCliAsync(['db', 'backup', backup, '--json'], { db: t.db });
+    const results = await Promise.all([...writers, b]);
+    for (const r of results) expect(r.code, r.stderr).toBe(0);
+    const v = runCli(['ledger', 'verify', '--json', '--db', backup]).json();
+    expect(v.ok).toBe(true);
+    expect(v.entries).toBeGreaterThanOrEqual(2);
+    expect(v.entries).toBeLessThanOrEqual(5);
+    expect(t.verify()).toMatchObject({ ok: true, entries: 5 });
+  });
+
+  it('refuses to overwrite an existing file unless --force, or to copy onto the ledger', () => {
+    const t = tmpLedger();
+    const backup = join(t.dir, 'b.db');
+    expect(t.run(['db', 'backup', backup]).code).toBe(0);
+    const again = t.run(['db', 'backup', backup]);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/already exists/);
+    expect(t.run(['db', 'backup', backup, '--force']).code).toBe(0);
+    expect(t.run(['db', 'backup', t.db, '--force']).code).toBe(2);
+    expect(t.run(['db', 'backup', join(t.dir, 'no', 'such', 'dir.db')]).code).toBe(2);
+  });
+});
+
+describe('db restore', () => {
+  it('restores a good backup, keeping the replaced ledger aside', () => {
+    const t = tmpLedger();
+    seed(t);
+    const backup = join(t.dir, 'good.db');
+    t.ok(['db', 'backup', backup]);
+    t.ok(['member', 'adjust', 'a', '--points', '1000', '--reason', 'after the backup']);
+    const r = t.ok(['db', 'restore', backup]);
+    expect(r).toMatchObject({ path: t.db, entries: 2 });
+    expect(r.previous && existsSync(r.previous)).toBe(true);
+    expect(t.ok(['member', 'show', 'a']).balance).toBe(200);
+    expect(statSync(t.db).mode & 0o777).toBe(0o600);
+    expect(t.verify().ok).toBe(true);
+    expect(runCli(['member', 'show', 'a', '--json', '--db', r.previous]).json().balance).toBe(1200);
+  });
+
+  it('refuses a tampered backup and leaves the ledger as it was', () => {
+    const t = tmpLedger();
+    seed(t);
+    const backup = join(t.dir, 'tampered.db');
+    t.ok(['db', 'backup', backup]);
+    const db = new Database(backup);
+    db.exec('DROP TRIGGER postings_append_only_u');
+    db.prepare("UPDATE postings SET points = points + 1000 WHERE entry_id = 1 AND account = 'member'").run();
+    db.close();
+    t.ok(['member', 'adjust', 'b', '--points', '7', '--reason', 'kept']);
+    const before = readFileSync(t.db);
+    const r = t.run(['db', 'restore', backup]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/fails ledger verify/);
+    expect(r.stderr).toMatch(/entry 1/);
+    expect(readFileSync(t.db).equals(before)).toBe(true);
+    expect(t.ok(['member', 'show', 'b']).balance).toBe(7);
+    expect(t.run(['db', 'restore', join(t.dir, 'missing.db')]).code).toBe(2);
+  });
+});
+
+describe('schema versions', () => {
+  it('refuses a ledger newer than the tool with exit 2 and a clear message, without touching it', () => {
+    const t = tmpLedger();
+    seed(t);
+    const tool = t.ok(['db', 'info']).toolSchemaVersion as number;
+    const db = new Database(t.db);
+    db.pragma(`user_version = ${tool + 5}`);
+    db.pragma('journal_mode = DELETE');
+    db.close();
+    const before = readFileSync(t.db);
+    for (const args of [['member', 'list'], ['db', 'info'], ['db', 'migrate'], ['ledger', 'verify'], ['member', 'adjust', 'a', '--points', '5', '--reason', 'x']]) {
+      const r = t.run(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toContain(`schema version ${tool + 5}, newer than this pointsmall understands (${tool})`);
+      expect(r.stderr).toMatch(/hint: upgrade pointsmall/);
+    }
+    const j = t.run(['member', 'list', '--json']);
+    expect(j.stdout).toBe('');
+    expect(JSON.parse(j.stderr.trim()).error.code).toBe('LEDGER_TOO_NEW');
+    expect(readFileSync(t.db).equals(before)).toBe(true);
+  });
+
+  it('db migrate on an up-to-date ledger says so and changes nothing', () => {
+    const t = tmpLedger();
+    const r = t.ok(['db', 'migrate']);
+    expect(r.applied).toEqual([]);
+    expect(r.from).toBe(r.to);
+    expect(r.backup).toBeNull();
+    const human = t.run(['db', 'migrate']);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/up to date/);
+    expect((t.ok(['audit', 'list']) as { action: string }[]).some((a) => a.action === 'db.migrate')).toBe(false);
+  });
+});

@@ -1,0 +1,246 @@
+// Global conventions (SPEC §2): init, the --db path, --json errors, exit codes, operator and clock.
+import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { runCli, tmpDir, tmpLedger } from '../helpers/cli.js';
+
+/** stdout empty, stderr exactly one JSON line {"error":{"code","message"}}; returns the error. */
+function jsonError(r: { stdout: string; stderr: string }): { code: string; message: string } {
+  expect(r.stdout).toBe('');
+  const lines = r.stderr.split('\n').filter((l) => l !== '');
+  expect(lines).toHaveLength(1);
+  const doc = JSON.parse(lines[0]);
+  expect(Object.keys(doc)).toEqual(['error']);
+  expect(Object.keys(doc.error).sort()).toEqual(['code', 'message']);
+  expect(typeof doc.error.code).toBe('string');
+  expect(doc.error.message.length).toBeGreaterThan(0);
+  return doc.error;
+}
+
+const noStack = (stderr: string) => expect(stderr).not.toMatch(/^\s+at .+\(?.*:\d+:\d+\)?$/m);
+
+describe('init', () => {
+  it('creates the ledger with mode 0600 and the first rules version', () => {
+    const dir = tmpDir();
+    const db = join(dir, 'new.db');
+    const r = runCli(['init', '--timezone', 'Asia/Shanghai', '--currency', 'CNY', '--json'], { db });
+    expect(r.code).toBe(0);
+    expect(r.json()).toMatchObject({ path: db, currency: 'CNY', digits: 2, timezone: 'Asia/Shanghai', rulesVersion: 1 });
+    expect(statSync(db).mode & 0o777).toBe(0o600);
+    const rules = runCli(['rules', 'show', '--json'], { db }).json();
+    expect(rules.rules.earn.pointsPerUnit).toBe('1');
+    expect(rules.rules.redeem.pointsPerUnit).toBe('100');
+    expect(rules.rules.expiry).toEqual({ policy: 'rolling-days', days: 365 });
+  });
+
+  it('takes the currency digits from Intl (JPY has none)', () => {
+    const dir = tmpDir();
+    const r = runCli(['init', '--currency', 'jpy', '--timezone', 'UTC', '--json'], { db: join(dir, 'y.db') });
+    expect(r.code).toBe(0);
+    expect(r.json()).toMatchObject({ currency: 'JPY', digits: 0 });
+  });
+
+  it('refuses a bad currency or zone with exit 2 and creates nothing', () => {
+    const dir = tmpDir();
+    const db = join(dir, 'x.db');
+    expect(runCli(['init', '--currency', 'XX1'], { db }).code).toBe(2);
+    expect(runCli(['init', '--timezone', 'Mars/Olympus'], { db }).code).toBe(2);
+    expect(existsSync(db)).toBe(false);
+  });
+
+  it('refuses an existing file (exit 2) unless --force', () => {
+    const t = tmpLedger();
+    t.ok(['member', 'add', '--id', 'a', '--name', 'A']);
+    const r = t.run(['init', '--timezone', 'UTC']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/already exists/);
+    expect(r.stderr).toMatch(/--force/);
+    expect(t.ok(['member', 'list'])).toHaveLength(1); // untouched
+    const f = t.run(['init', '--timezone', 'UTC', '--force', '--json']);
+    expect(f.code).toBe(0);
+    expect(t.ok(['member', 'list'])).toEqual([]);
+    expect(statSync(t.db).mode & 0o777).toBe(0o600);
+  });
+});
+
+describe('the ledger path', () => {
+  const commands = [
+    ['member', 'list'],
+    ['ledger', 'verify'],
+    ['db', 'info'],
+    ['member', 'show', 'x'],
+    ['rules', 'show'],
+    ['audit', 'list'],
+    ['db', 'migrate'],
+    ['db', 'backup', 'BACKUP'],
+    ['ledger', 'export'],
+    ['member', 'adjust', 'x', '--points', '5', '--reason', 'r'],
+  ];
+
+  it('refuses a missing file with exit 2, naming the path and suggesting init, and creates nothing', () => {
+    const dir = tmpDir();
+    const db = join(dir, 'missing.db');
+    for (const args of commands.map((a) => a.map((x) => (x === 'BACKUP' ? join(dir, 'backup.db') : x)))) {
+      const r = runCli(args, { db });
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toContain(db);
+      expect(r.stderr).toContain('pointsmall init');
+      expect(r.stdout).toBe('');
+      expect(existsSync(db)).toBe(false);
+    }
+    expect(existsSync(join(dir, 'backup.db'))).toBe(false);
+  });
+
+  it('refuses a text file, an empty file and a foreign SQLite file, leaving them as they were', () => {
+    const dir = tmpDir();
+    const text = join(dir, 'notes.txt');
+    writeFileSync(text, 'shopping list\nmilk\n');
+    const empty = join(dir, 'empty.db');
+    writeFileSync(empty, '');
+    const foreign = join(dir, 'other.sqlite');
+    const f = new Database(foreign);
+    f.exec('CREATE TABLE things (a)');
+    f.close();
+    for (const db of [text, empty, foreign]) {
+      for (const args of [['member', 'list'], ['ledger', 'verify'], ['db', 'info']]) {
+        const r = runCli(['--db', db, ...args], { env: { POINTSMALL_DB: undefined } });
+        expect(r.code, `${db} ${args.join(' ')}`).toBe(2);
+        expect(r.stderr).toContain(db);
+        expect(r.stderr).toMatch(/not a pointsmall ledger/);
+        expect(r.stderr).toContain('pointsmall init');
+      }
+    }
+    expect(statSync(empty).size).toBe(0);
+    const again = new Database(foreign, { readonly: true });
+    expect(again.pragma('journal_mode', { simple: true })).toBe('delete'); // not switched to WAL
+    again.close();
+    expect(existsSync(`${foreign}-wal`)).toBe(false);
+  });
+
+  it('uses --db over $POINTSMALL_DB over ./pointsmall.db', () => {
+    const dir = tmpDir();
+    const envDb = join(dir, 'env.db');
+    const flagDb = join(dir, 'flag.db');
+    expect(runCli(['init', '--timezone', 'UTC'], { cwd: dir, env: { POINTSMALL_DB: undefined } }).code).toBe(0);
+    expect(existsSync(join(dir, 'pointsmall.db'))).toBe(true);
+    expect(runCli(['init', '--timezone', 'UTC'], { cwd: dir, env: { POINTSMALL_DB: envDb } }).code).toBe(0);
+    expect(runCli(['init', '--timezone', 'UTC', '--db', flagDb], { cwd: dir, env: { POINTSMALL_DB: envDb } }).code).toBe(0);
+    expect(runCli(['member', 'add', '--id', 'cwd', '--name', 'C'], { cwd: dir, env: { POINTSMALL_DB: undefined } }).code).toBe(0);
+    expect(runCli(['member', 'add', '--id', 'env', '--name', 'E'], { cwd: dir, env: { POINTSMALL_DB: envDb } }).code).toBe(0);
+    expect(runCli(['member', 'add', '--id', 'flag', '--name', 'F', '--db', flagDb], { cwd: dir, env: { POINTSMALL_DB: envDb } }).code).toBe(0);
+    const ids = (db: string) =>
+      runCli(['member', 'list', '--json', '--db', db], { cwd: dir })
+        .json()
+        .map((m: { id: string }) => m.id);
+    expect(ids(join(dir, 'pointsmall.db'))).toEqual(['cwd']);
+    expect(ids(envDb)).toEqual(['env']);
+    expect(ids(flagDb)).toEqual(['flag']);
+    // --db before or after the subcommand
+    expect(runCli(['--db', flagDb, 'member', 'list', '--json'], { cwd: dir }).json()).toHaveLength(1);
+  });
+});
+
+describe('errors and exit codes', () => {
+  it('--json errors leave stdout empty and write one JSON line to stderr', () => {
+    const t = tmpLedger();
+    t.ok(['member', 'add', '--id', 'a', '--name', 'A']);
+    const missing = jsonError(runCli(['member', 'list', '--json'], { db: join(tmpDir(), 'none.db') }));
+    expect(missing.code).toBe('NOT_A_LEDGER');
+    const unknownFlag = t.run(['member', 'list', '--bogus', '--json']);
+    expect(unknownFlag.code).toBe(2);
+    expect(jsonError(unknownFlag).message).toMatch(/--bogus/);
+    const unknownMember = t.run(['member', 'show', 'zz', '--json']);
+    expect(unknownMember.code).toBe(2);
+    expect(jsonError(unknownMember)).toEqual({ code: 'NOT_FOUND', message: 'member "zz" not found' });
+    const refused = t.run(['member', 'adjust', 'a', '--points', '-5', '--reason', 'x', '--json']);
+    expect(refused.code).toBe(3);
+    expect(jsonError(refused).code).toBe('INSUFFICIENT_POINTS');
+    const missingArg = t.run(['member', 'adjust', 'a', '--points', '5', '--json']);
+    expect(missingArg.code).toBe(2);
+    expect(jsonError(missingArg).message).toMatch(/--reason/);
+  });
+
+  it('human errors are "error:" plus a hint on stderr, nothing on stdout', () => {
+    const t = tmpLedger();
+    const r = t.run(['member', 'show', 'nobody']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe('error: member "nobody" not found\nhint: list members with: pointsmall member list\n');
+  });
+
+  it('maps unknown flags, commands and bad values to exit 2', () => {
+    const t = tmpLedger();
+    expect(t.run(['member', 'list', '--bogus']).code).toBe(2);
+    expect(t.run(['bogus']).code).toBe(2);
+    expect(t.run(['member', 'adjust', 'a', '--points', '1.5', '--reason', 'x']).code).toBe(2);
+    expect(t.run(['member', 'list', '--status', 'sleeping']).code).toBe(2);
+    const v = t.run(['--version']);
+    expect(v.code).toBe(0);
+    expect(v.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(t.run(['--help']).code).toBe(0);
+  });
+
+  it('prints no stack trace unless --debug, and internal errors exit 1 calling themselves a bug', () => {
+    const t = tmpLedger();
+    t.ok(['member', 'add', '--id', 'a', '--name', 'A']);
+    for (const args of [['member', 'show', 'zz'], ['member', 'adjust', 'a', '--points', '-1', '--reason', 'x'], ['member', 'list', '--bogus']]) {
+      const r = t.run(args);
+      expect(r.code).toBeGreaterThan(1);
+      noStack(r.stderr);
+    }
+    // Break the stored rules so `member show` hits an unexpected error.
+    const db = new Database(t.db);
+    db.prepare("UPDATE rules_versions SET document = '{not json'").run();
+    db.close();
+    const r = t.run(['member', 'show', 'a']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: internal error: /);
+    expect(r.stderr).toMatch(/this is a bug/);
+    noStack(r.stderr);
+    expect(r.stderr.trim().split('\n')).toHaveLength(2);
+    const d = t.run(['member', 'show', 'a', '--debug']);
+    expect(d.code).toBe(1);
+    expect(d.stderr).toMatch(/^\s+at .+:\d+:\d+\)?$/m);
+    const j = t.run(['member', 'show', 'a', '--json']);
+    expect(j.code).toBe(1);
+    expect(jsonError(j).code).toBe('INTERNAL');
+  });
+
+  it('refuses a malformed POINTSMALL_NOW with exit 2', () => {
+    const t = tmpLedger();
+    const r = t.run(['member', 'list'], { now: 'next tuesday' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/POINTSMALL_NOW/);
+  });
+});
+
+describe('operator and clock', () => {
+  it('records --operator, else $POINTSMALL_OPERATOR, in the audit log', () => {
+    const t = tmpLedger();
+    expect(t.run(['--operator', 'alice', 'member', 'add', '--id', 'a', '--name', 'A'], { env: { POINTSMALL_OPERATOR: 'bob' } }).code).toBe(0);
+    expect(t.run(['member', 'add', '--id', 'b', '--name', 'B'], { env: { POINTSMALL_OPERATOR: 'bob' } }).code).toBe(0);
+    expect(t.run(['member', 'adjust', 'a', '--points', '10', '--reason', 'gift', '--operator', 'carol']).code).toBe(0);
+    const audit = t.ok(['audit', 'list']) as { action: string; subject: string; operator: string }[];
+    const by = (action: string, subject: string) => audit.find((x) => x.action === action && x.subject === subject)?.operator;
+    expect(by('member.add', 'a')).toBe('alice');
+    expect(by('member.add', 'b')).toBe('bob');
+    expect(by('member.adjust', 'a')).toBe('carol');
+    const entries = t.ok(['ledger', 'entries', '--member', 'a']);
+    expect(entries[0].operator).toBe('carol');
+  });
+
+  it('stamps every change with POINTSMALL_NOW', () => {
+    const t = tmpLedger();
+    t.ok(['member', 'add', '--id', 'a', '--name', 'A'], { now: '2025-03-04T05:06:07+08:00' });
+    const adj = t.ok(['member', 'adjust', 'a', '--points', '100', '--reason', 'r'], { now: '2025-06-01T12:00:00Z' });
+    expect(adj.expiresOn).toBe('2026-06-01'); // 365 days from the local date of the fixed clock
+    const show = t.ok(['member', 'show', 'a']);
+    expect(show.createdAt).toBe('2025-03-03T21:06:07.000Z');
+    expect(show.lots[0].earnedAt).toBe('2025-06-01T12:00:00.000Z');
+    const audit = t.ok(['audit', 'list']);
+    expect(audit.find((x: { action: string }) => x.action === 'member.add').at).toBe('2025-03-03T21:06:07.000Z');
+    const [entry] = t.ok(['ledger', 'entries']);
+    expect(entry.at).toBe('2025-06-01T12:00:00.000Z');
+  });
+});

@@ -1,0 +1,164 @@
+// member add|update|list|show|history|adjust|freeze|unfreeze through the built bin.
+import { describe, expect, it } from 'vitest';
+import { tmpLedger } from '../helpers/cli.js';
+
+const auditCount = (t: ReturnType<typeof tmpLedger>) => (t.ok(['audit', 'list', '--limit', '100000']) as unknown[]).length;
+
+describe('member add and update', () => {
+  it('adds a member and lists it', () => {
+    const t = tmpLedger();
+    const m = t.ok(['member', 'add', '--id', 'M001', '--name', 'Li Lei', '--phone', '+86 138 0000 0000', '--email', 'li@example.com']);
+    expect(m).toMatchObject({ id: 'M001', name: 'Li Lei', phone: '+86 138 0000 0000', email: 'li@example.com', status: 'active', balance: 0 });
+    expect(t.ok(['member', 'list'])).toEqual([
+      { id: 'M001', name: 'Li Lei', tier: null, status: 'active', balance: 0, held: 0, available: 0, lifetimeEarned: 0, phone: '+86 138 0000 0000', email: 'li@example.com' },
+    ]);
+  });
+
+  it('refuses a duplicate id with exit 2 and writes nothing', () => {
+    const t = tmpLedger();
+    t.ok(['member', 'add', '--id', 'a', '--name', 'First']);
+    const before = auditCount(t);
+    const r = t.run(['member', 'add', '--id', 'a', '--name', 'Second']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/member "a" already exists/);
+    expect(auditCount(t)).toBe(before);
+    expect(t.ok(['member', 'show', 'a']).name).toBe('First');
+  });
+
+  it('refuses bad fields with exit 2, naming the field, and a missing --id without prompting', () => {
+    const t = tmpLedger();
+    const bad = t.run(['member', 'add', '--id', 'b', '--name', 'B', '--email', 'not-an-email']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--email/);
+    const missing = t.run(['member', 'add', '--name', 'B']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/--id/);
+    const tier = t.run(['member', 'add', '--id', 'b', '--name', 'B', '--tier', 'gold']);
+    expect(tier.code).toBe(2);
+    expect(tier.stderr).toMatch(/tier "gold"/);
+    expect(t.ok(['member', 'list'])).toEqual([]);
+  });
+
+  it('updates fields and refuses an unknown member', () => {
+    const t = tmpLedger();
+    t.ok(['member', 'add', '--id', 'a', '--name', 'A', '--phone', '12345']);
+    const u = t.ok(['member', 'update', 'a', '--name', 'Alice', '--phone', '']);
+    expect(u).toMatchObject({ id: 'a', name: 'Alice', phone: null });
+    expect(t.run(['member', 'update', 'zz', '--name', 'Z']).code).toBe(2);
+    expect(t.run(['member', 'update', 'a']).code).toBe(2); // nothing to change
+  });
+});
+
+describe('member adjust', () => {
+  it('credits and debits points with a reason, creating and spending lots', () => {
+    const t = tmpLedger();
+    t.ok(['member', 'add', '--id', 'a', '--name', 'A']);
+    const credit = t.ok(['member', 'adjust', 'a', '--points', '500', '--reason', 'welcome']);
+    expect(credit).toMatchObject({ memberId: 'a', points: 500, reason: 'welcome', balance: 500, available: 500, expiresOn: '2027-11-23' });
+    const debit = t.ok(['member', 'adjust', 'a', '--points', '-200', '--reason', 'correction'], { now: '2026-11-24T10:00:00+08:00' });
+    expect(debit).toMatchObject({ points: -200, balance: 300, available: 300, expiresOn: null });
+    expect(t.verify().ok).toBe(true);
+  });
+
+  it('refuses a debit beyond the available balance with exit 3 and writes nothing', () => {
+    const t = tmpLedger();
+    t.ok(['member', 'add', '--id', 'a', '--name', 'A']);
+    t.ok(['member', 'adjust', 'a', '--points', '100', '--reason', 'r']);
+    const audit = auditCount(t);
+    const entries = t.ok(['ledger', 'entries']).length;
+    const r = t.run(['member', 'adjust', 'a', '--points', '-101', '--reason', 'too much']);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/100 points available, 101 needed/);
+    expect(auditCount(t)).toBe(audit);
+    expect(t.ok(['ledger', 'entries']).length).toBe(entries);
+    expect(t.ok(['member', 'show', 'a'])).toMatchObject({ balance: 100, available: 100 });
+    expect(t.verify().ok).toBe(true);
+  });
+
+  it('requires --reason (exit 2) and a whole non-zero number of points', () => {
+    const t = tmpLedger();
+    t.ok(['member', 'add', '--id', 'a', '--name', 'A']);
+    const noReason = t.run(['member', 'adjust', 'a', '--points', '100']);
+    expect(noReason.code).toBe(2);
+    expect(noReason.stderr).toMatch(/--reason/);
+    expect(t.run(['member', 'adjust', 'a', '--points', '100', '--reason', '  ']).code).toBe(2);
+    expect(t.run(['member', 'adjust', 'a', '--points', '0', '--reason', 'x']).code).toBe(2);
+    expect(t.run(['member', 'adjust', 'a', '--points', '1e3', '--reason', 'x']).code).toBe(2);
+    expect(t.run(['member', 'adjust', 'nobody', '--points', '5', '--reason', 'x']).code).toBe(2);
+    expect(t.ok(['ledger', 'entries'])).toEqual([]);
+  });
+});
+
+describe('member show', () => {
+  it('has every field SPEC names, with lots in spending order and only those with points left', () => {
+    const t = tmpLedger();
+    t.ok(['member', 'add', '--id', 'a', '--name', 'A']);
+    t.ok(['member', 'adjust', 'a', '--points', '100', '--reason', 'one'], { now: '2026-01-10T10:00:00+08:00' });
+    t.ok(['member', 'adjust', 'a', '--points', '250', '--reason', 'two'], { now: '2026-03-05T10:00:00+08:00' });
+    t.ok(['member', 'adjust', 'a', '--points', '-130', '--reason', 'spend'], { now: '2026-04-01T10:00:00+08:00' });
+    const m = t.ok(['member', 'show', 'a']);
+    for (const k of ['id', 'name', 'tier', 'status', 'balance', 'held', 'available', 'lifetimeEarned', 'lots']) expect(m).toHaveProperty(k);
+    expect(m).toMatchObject({ id: 'a', name: 'A', tier: null, status: 'active', balance: 220, held: 0, available: 220, lifetimeEarned: 0 });
+    // The first lot (expiring first) was emptied and is not shown; 30 came from the second.
+    expect(m.lots).toEqual([{ points: 250, remaining: 220, earnedAt: '2026-03-05T02:00:00.000Z', expiresOn: '2027-03-05' }]);
+    for (const l of m.lots) expect(Object.keys(l).sort()).toEqual(expect.arrayContaining(['earnedAt', 'expiresOn', 'points', 'remaining']));
+  });
+
+  it('prints a readable view without --json', () => {
+    const t = tmpLedger();
+    t.ok(['member', 'add', '--id', 'a', '--name', 'Alice']);
+    t.ok(['member', 'adjust', 'a', '--points', '42', '--reason', 'r']);
+    const r = t.run(['member', 'show', 'a']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Alice/);
+    expect(r.stdout).toMatch(/42/);
+    expect(r.stdout).toMatch(/2027-11-23/);
+    expect(r.stdout).not.toMatch(/\x1b\[/); // no colour when piped
+  });
+});
+
+describe('freeze and unfreeze', () => {
+  it('freezes with a reason and unfreezes; repeating either is refused with exit 3', () => {
+    const t = tmpLedger();
+    t.ok(['member', 'add', '--id', 'a', '--name', 'A']);
+    expect(t.run(['member', 'freeze', 'a']).code).toBe(2); // --reason required
+    const f = t.ok(['member', 'freeze', 'a', '--reason', 'chargeback']);
+    expect(f).toMatchObject({ status: 'frozen', frozenReason: 'chargeback' });
+    expect(t.ok(['member', 'list', '--status', 'frozen']).map((m: { id: string }) => m.id)).toEqual(['a']);
+    expect(t.ok(['member', 'list', '--status', 'active'])).toEqual([]);
+    expect(t.run(['member', 'freeze', 'a', '--reason', 'again']).code).toBe(3);
+    const u = t.ok(['member', 'unfreeze', 'a']);
+    expect(u).toMatchObject({ status: 'active', frozenReason: null });
+    expect(t.run(['member', 'unfreeze', 'a']).code).toBe(3);
+    expect(t.run(['member', 'freeze', 'nobody', '--reason', 'x']).code).toBe(2);
+    const actions = (t.ok(['audit', 'list']) as { action: string }[]).map((x) => x.action);
+    expect(actions.filter((a) => a === 'member.freeze' || a === 'member.unfreeze')).toEqual(['member.unfreeze', 'member.freeze']);
+  });
+});
+
+describe('member history', () => {
+  it('is a statement with a running balance, filtered by inclusive local dates', () => {
+    const t = tmpLedger();
+    t.ok(['member', 'add', '--id', 'a', '--name', 'A']);
+    t.ok(['member', 'add', '--id', 'b', '--name', 'B']);
+    t.ok(['member', 'adjust', 'a', '--points', '500', '--reason', 'one'], { now: '2026-11-01T10:00:00+08:00' });
+    t.ok(['member', 'adjust', 'b', '--points', '999', '--reason', 'other member'], { now: '2026-11-02T10:00:00+08:00' });
+    t.ok(['member', 'adjust', 'a', '--points', '-200', '--reason', 'two'], { now: '2026-11-10T23:30:00+08:00' });
+    t.ok(['member', 'adjust', 'a', '--points', '100', '--reason', 'three'], { now: '2026-11-20T10:00:00+08:00' });
+    const h = t.ok(['member', 'history', 'a']);
+    expect(h.openingBalance).toBe(0);
+    expect(h.closingBalance).toBe(400);
+    expect(h.lines.map((l: { points: number; balance: number; memo: string }) => [l.points, l.balance, l.memo])).toEqual([
+      [500, 500, 'one'],
+      [-200, 300, 'two'],
+      [100, 400, 'three'],
+    ]);
+    // 23:30 in Shanghai on the 10th is the 10th there, though it is the 10th 15:30 UTC.
+    const w = t.ok(['member', 'history', 'a', '--from', '2026-11-10', '--to', '2026-11-10']);
+    expect(w.openingBalance).toBe(500);
+    expect(w.lines.map((l: { points: number; balance: number }) => [l.points, l.balance])).toEqual([[-200, 300]]);
+    expect(w.closingBalance).toBe(300);
+    expect(t.run(['member', 'history', 'a', '--from', '2026-02-30']).code).toBe(2);
+    expect(t.run(['member', 'history', 'nobody']).code).toBe(2);
+  });
+});

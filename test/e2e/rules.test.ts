@@ -1,0 +1,114 @@
+// rules apply|show|history: validation by JSON path, versions in force, defaults from init.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { tmpLedger } from '../helpers/cli.js';
+
+const file = (dir: string, name: string, doc: unknown) => {
+  const p = join(dir, name);
+  writeFileSync(p, typeof doc === 'string' ? doc : JSON.stringify(doc));
+  return p;
+};
+
+describe('rules apply', () => {
+  it('refuses a document with problems, naming each JSON path, and stores nothing', () => {
+    const t = tmpLedger();
+    const history = t.ok(['rules', 'history']);
+    expect(history).toHaveLength(1);
+    const bad = file(t.dir, 'bad.json', {
+      earn: { pointsPerUnit: 'x', rounding: 'up', multipliers: [{ category: 'tea', multiplier: '2', from: '2026-02-30' }] },
+      tiers: [{ name: '' }],
+      redeem: { maxRatio: 2 },
+      expiry: { policy: 'sometimes' },
+      extra: 1,
+    });
+    const r = t.run(['rules', 'apply', bad]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    for (const path of ['$.earn.pointsPerUnit', '$.earn.rounding', '$.earn.multipliers[0].from', '$.tiers[0].name', '$.redeem.maxRatio', '$.expiry.policy', '$.extra']) {
+      expect(r.stderr).toContain(`${bad}: ${path}:`);
+    }
+    expect(r.stderr).toMatch(/nothing was stored/);
+    const j = t.run(['rules', 'apply', bad, '--json']);
+    expect(j.code).toBe(2);
+    expect(j.stdout).toBe('');
+    expect(JSON.parse(j.stderr.trim()).error.code).toBe('INVALID_RULES');
+    expect(t.ok(['rules', 'history'])).toEqual(history);
+  });
+
+  it('refuses invalid JSON, a missing file and a bad --effective with exit 2', () => {
+    const t = tmpLedger();
+    const broken = file(t.dir, 'broken.json', '{"earn": ');
+    const r = t.run(['rules', 'apply', broken]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/not valid JSON/);
+    expect(t.run(['rules', 'apply', join(t.dir, 'none.json')]).code).toBe(2);
+    const ok = file(t.dir, 'ok.json', {});
+    expect(t.run(['rules', 'apply', ok, '--effective', '2026-02-30']).code).toBe(2);
+    expect(t.ok(['rules', 'history'])).toHaveLength(1);
+  });
+
+  it('stores a version in force from now by default, with every omitted field at init defaults', () => {
+    const t = tmpLedger();
+    const v2 = t.ok(['rules', 'apply', file(t.dir, 'v2.json', { redeem: { pointsPerUnit: '1000', minPoints: 50 }, expiry: { policy: 'never' } })]);
+    expect(v2).toMatchObject({ version: 2, effectiveAt: '2026-11-23T02:00:00.000Z', inForce: true, operator: 'tester' });
+    const v3 = t.ok(['rules', 'apply', file(t.dir, 'v3.json', { earn: { pointsPerUnit: 2 } })], { now: '2026-11-24T10:00:00+08:00' });
+    // v3 says nothing about redeem or expiry: they are init's, not v2's.
+    expect(v3.rules).toEqual({
+      earn: { pointsPerUnit: '2', rounding: 'floor', minOrderAmount: '0.00', maxPointsPerOrder: null, multipliers: [] },
+      tiers: [],
+      redeem: { pointsPerUnit: '100', minPoints: 0, maxRatio: '1' },
+      expiry: { policy: 'rolling-days', days: 365 },
+      limits: { dailyEarnCap: null, reviewAbove: null },
+    });
+    const shown = t.ok(['rules', 'show'], { now: '2026-11-24T10:00:00+08:00' });
+    expect(shown.version).toBe(3);
+    expect(shown.rules).toEqual(v3.rules);
+    const audit = (t.ok(['audit', 'list']) as { action: string }[]).filter((a) => a.action === 'rules.apply');
+    expect(audit).toHaveLength(2);
+  });
+
+  it('gives new lots the expiry policy of the version in force when they are earned', () => {
+    const t = tmpLedger();
+    t.ok(['member', 'add', '--id', 'a', '--name', 'A']);
+    t.ok(['rules', 'apply', file(t.dir, 'never.json', { expiry: { policy: 'never' } }), '--effective', '2026-12-01']);
+    t.ok(['rules', 'apply', file(t.dir, 'eoy.json', { expiry: { policy: 'end-of-year', years: 1 } }), '--effective', '2027-01-01']);
+    expect(t.ok(['member', 'adjust', 'a', '--points', '10', '--reason', 'r']).expiresOn).toBe('2027-11-23');
+    expect(t.ok(['member', 'adjust', 'a', '--points', '10', '--reason', 'r'], { now: '2026-12-01T00:00:00+08:00' }).expiresOn).toBeNull();
+    expect(t.ok(['member', 'adjust', 'a', '--points', '10', '--reason', 'r'], { now: '2027-03-01T12:00:00+08:00' }).expiresOn).toBe('2028-12-31');
+    expect(t.verify().ok).toBe(true);
+  });
+});
+
+describe('rules show --at and rules history', () => {
+  it('picks the version in force at a date; of two with the same effective time, the later applied wins', () => {
+    const t = tmpLedger();
+    t.ok(['rules', 'apply', file(t.dir, 'a.json', { earn: { pointsPerUnit: '2' } }), '--effective', '2026-12-01']);
+    t.ok(['rules', 'apply', file(t.dir, 'b.json', { earn: { pointsPerUnit: '3' } }), '--effective', '2026-12-01'], { now: '2026-11-23T11:00:00+08:00' });
+    t.ok(['rules', 'apply', file(t.dir, 'c.json', { earn: { pointsPerUnit: '4' } }), '--effective', '2026-11-25T12:00:00+08:00']);
+    const at = (when: string) => {
+      const r = t.ok(['rules', 'show', '--at', when]);
+      return [r.version, r.rules.earn.pointsPerUnit];
+    };
+    expect(at('2026-11-24')).toEqual([1, '1']);
+    expect(at('2026-11-25T11:59:59+08:00')).toEqual([1, '1']);
+    expect(at('2026-11-25T12:00:00+08:00')).toEqual([4, '4']);
+    expect(at('2026-11-30')).toEqual([4, '4']);
+    // --effective 2026-12-01 is the start of that day in the ledger zone (Asia/Shanghai)
+    expect(at('2026-11-30T23:59:59+08:00')).toEqual([4, '4']);
+    expect(at('2026-12-01')).toEqual([3, '3']);
+    expect(at('2027-06-01')).toEqual([3, '3']);
+    expect(at('1999-01-01')).toEqual([1, '1']);
+    expect(t.run(['rules', 'show', '--at', 'soon']).code).toBe(2);
+
+    const h = t.ok(['rules', 'history']);
+    expect(h.map((v: { version: number; effectiveAt: string; inForce: boolean }) => [v.version, v.effectiveAt, v.inForce])).toEqual([
+      [1, '0001-01-01T00:00:00.000Z', true],
+      [2, '2026-11-30T16:00:00.000Z', false],
+      [3, '2026-11-30T16:00:00.000Z', false],
+      [4, '2026-11-25T04:00:00.000Z', false],
+    ]);
+    const later = t.ok(['rules', 'history'], { now: '2026-12-02T00:00:00+08:00' });
+    expect(later.filter((v: { inForce: boolean }) => v.inForce).map((v: { version: number }) => v.version)).toEqual([3]);
+  });
+});
