@@ -192,13 +192,22 @@ export async function dbRestore(ctx: Ctx, source: string): Promise<RestoreResult
   let previous: string | null = null;
   if (existsSync(ctx.dbPath)) {
     // Keep a consistent copy of the ledger being replaced (VACUUM INTO cannot run inside a transaction).
-    const store = openStore(ctx.dbPath, { requireLatest: false });
+    previous = `${ctx.dbPath}.before-restore-${ctx.now.toISOString().replace(/[:.]/g, '-')}`;
+    let store: ReturnType<typeof openStore> | undefined;
     try {
-      previous = `${ctx.dbPath}.before-restore-${ctx.now.toISOString().replace(/[:.]/g, '-')}`;
-      store.db.prepare('VACUUM INTO ?').run(previous);
-      chmodSync(previous, 0o600);
-    } finally {
-      store.close();
+      store = openStore(ctx.dbPath, { requireLatest: false });
+    } catch (e) {
+      if (!(e instanceof UsageError)) throw e;
+      // The file is damaged or not a ledger at all, which is when a restore is most needed: keep it aside as it is.
+      renameSync(ctx.dbPath, previous);
+    }
+    if (store) {
+      try {
+        store.db.prepare('VACUUM INTO ?').run(previous);
+        chmodSync(previous, 0o600);
+      } finally {
+        store.close();
+      }
     }
     for (const f of [`${ctx.dbPath}-wal`, `${ctx.dbPath}-shm`]) if (existsSync(f)) rmSync(f);
   }
