@@ -1,0 +1,165 @@
+#!/usr/bin/env node
+// Times `report liability` and `ledger verify` (SPEC §6: under 10 s each) as whole processes on a large
+// ledger, beside the `node -e 0` baseline, and writes bench/out/reports.json.
+//
+// The ledger: BENCH_LEDGER=path reuses one (the import bench's, say); otherwise one is built straight
+// through the Journal in large transactions — 50,000 members, 250,000 accrual entries of 4 lots each
+// (1,000,000 lots), plus redemptions and expiries that move lots — and cached in bench/out/.
+// Sizes: BENCH_ENTRIES, BENCH_MEMBERS, BENCH_LOTS_PER_ENTRY, BENCH_RUNS.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const OUT = join(ROOT, 'bench', 'out');
+const BIN = join(ROOT, 'bin', 'pointsmall.js');
+const NOW = '2026-11-23T10:00:00+08:00';
+const ENTRIES = Number(process.env.BENCH_ENTRIES ?? 250_000);
+const MEMBERS = Number(process.env.BENCH_MEMBERS ?? 50_000);
+const LOTS_PER_ENTRY = Number(process.env.BENCH_LOTS_PER_ENTRY ?? 4);
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const LIMIT_MS = 10_000;
+
+function mulberry32(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+async function buildLedger(path) {
+  const { initLedger } = await import('../dist/services/admin.js');
+  const { openStore } = await import('../dist/store/db.js');
+  const { ledgerFromStore } = await import('../dist/services/ledger.js');
+  const { journal } = await import('../dist/store/journal.js');
+  const { members } = await import('../dist/store/members.js');
+  const { debitPoints } = await import('../dist/services/points.js');
+  const tmp = `${path}.building`;
+  for (const f of [tmp, `${tmp}-wal`, `${tmp}-shm`]) rmSync(f, { force: true });
+  const ctx = { dbPath: tmp, operator: 'bench', now: new Date(NOW) };
+  await initLedger(ctx, { timezone: 'Asia/Shanghai', currency: 'CNY' });
+  const store = openStore(tmp);
+  store.db.pragma('synchronous = OFF'); // building only; the timed commands open the file normally
+  const l = ledgerFromStore(store, ctx);
+  const j = store.get(journal);
+  const m = store.get(members);
+  const rnd = mulberry32(7);
+  const int = (lo, hi) => lo + Math.floor(rnd() * (hi - lo + 1));
+  const mid = (i) => `M${String(i).padStart(6, '0')}`;
+  const t0 = performance.now();
+  store.write(() => {
+    for (let i = 1; i <= MEMBERS; i++) m.insert({ id: mid(i), name: `Member ${i}`, phone: null, email: null, tier: null }, ctx.now.toISOString());
+  });
+  const end = ctx.now.getTime();
+  const span = 400 * 86_400_000;
+  const BATCH = 20_000;
+  for (let b = 0; b < ENTRIES; b += BATCH) {
+    store.write(() => {
+      for (let i = b; i < Math.min(ENTRIES, b + BATCH); i++) {
+        const member = mid(int(1, MEMBERS));
+        const atMs = end - span + Math.floor((i / ENTRIES) * span);
+        const at = new Date(atMs).toISOString();
+        const points = int(LOTS_PER_ENTRY, 800);
+        const entryId = j.post(
+          {
+            at,
+            kind: 'accrual',
+            memberId: member,
+            ref: `bench:O${i}`,
+            postings: [
+              { account: 'issued', memberId: member, points: -points },
+              { account: 'member', memberId: member, points },
+            ],
+          },
+          'bench',
+          at,
+        );
+        // Split the credit over several lots with different expiry months (one in ten never expires).
+        let left = points;
+        for (let k = 0; k < LOTS_PER_ENTRY; k++) {
+          const p = k === LOTS_PER_ENTRY - 1 ? left : Math.max(1, Math.floor(points / LOTS_PER_ENTRY));
+          left -= p;
+          const exp = k === 3 && i % 10 === 0 ? null : new Date(atMs + (365 + k * 31) * 86_400_000).toISOString().slice(0, 10);
+          j.createLot(entryId, member, p, at, exp);
+        }
+        l.nowIso = at;
+        // Every fifth entry a redemption, every fiftieth an expiry: lot moves for the as-of replay.
+        if (i % 5 === 4 || i % 50 === 49) {
+          const who = mid(int(1, MEMBERS));
+          const row = m.get(who);
+          const take = Math.min(row.balance - row.held, int(10, 600));
+          if (take > 0) {
+            const kind = i % 50 === 49 ? 'expiry' : 'redemption';
+            debitPoints(l, { memberId: who, points: take, at, kind, to: kind === 'expiry' ? 'expired' : 'redeemed', allowDebt: false, ref: `bench:${kind}${i}` });
+          }
+        }
+      }
+    });
+    process.stderr.write(`\rbuilding ledger: ${Math.min(ENTRIES, b + BATCH)}/${ENTRIES} accruals`);
+  }
+  store.db.pragma('wal_checkpoint(TRUNCATE)');
+  store.close();
+  renameSync(tmp, path);
+  for (const f of [`${tmp}-wal`, `${tmp}-shm`]) rmSync(f, { force: true });
+  process.stderr.write(`\rbuilt ${path} in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+}
+
+function time(args, env = {}) {
+  const runs = [];
+  let last;
+  for (let r = 0; r < RUNS; r++) {
+    const t = process.hrtime.bigint();
+    last = spawnSync(process.execPath, args, { env: { ...process.env, POINTSMALL_NOW: NOW, NO_COLOR: '1', ...env }, encoding: 'utf8', maxBuffer: 256 << 20 });
+    runs.push(Number(process.hrtime.bigint() - t) / 1e6);
+    if (last.status !== 0) throw new Error(`${args.join(' ')} exited ${last.status}: ${last.stderr}`);
+  }
+  const sorted = [...runs].sort((a, b) => a - b);
+  return { medianMs: Math.round(sorted[Math.floor(sorted.length / 2)]), runsMs: runs.map(Math.round), stdout: last.stdout };
+}
+
+async function main() {
+  mkdirSync(OUT, { recursive: true });
+  let db = process.env.BENCH_LEDGER;
+  if (!db) {
+    db = join(OUT, `reports-ledger-${ENTRIES}-${MEMBERS}-${LOTS_PER_ENTRY}.db`);
+    if (!existsSync(db)) await buildLedger(db);
+  }
+  const cli = (...a) => [BIN, '--db', db, ...a];
+  const baseline = time(['-e', '0']);
+  const info = JSON.parse(time(cli('db', 'info', '--json')).stdout);
+  const results = [];
+  const scenario = (name, args, limitMs) => {
+    const r = time(args);
+    results.push({ name, medianMs: r.medianMs, runsMs: r.runsMs, limitMs: limitMs ?? null, ok: limitMs ? r.medianMs < limitMs : null });
+    process.stderr.write(`${name.padEnd(36)} ${String(r.medianMs).padStart(7)} ms${limitMs ? `  (limit ${limitMs} ms)` : ''}\n`);
+    return r;
+  };
+  const liab = scenario('report liability', cli('report', 'liability', '--json'), LIMIT_MS);
+  scenario('report liability --as-of (replay)', cli('report', 'liability', '--as-of', '2026-06-30', '--json'), LIMIT_MS);
+  const verify = scenario('ledger verify', cli('ledger', 'verify', '--json'), LIMIT_MS);
+  scenario('report summary', cli('report', 'summary', '--json'));
+  scenario('report activity --by month', cli('report', 'activity', '--by', 'month', '--json'));
+  scenario('report members --top 20', cli('report', 'members', '--top', '20', '--json'));
+  scenario('report expiring --within 30d', cli('report', 'expiring', '--within', '30d', '--json'));
+  scenario('report segments', cli('report', 'segments', '--json'));
+  const out = {
+    at: new Date().toISOString(),
+    machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version },
+    ledger: { path: db, bytes: statSync(db).size, counts: info.counts ?? info },
+    baseline: { 'node -e 0': baseline.medianMs },
+    outstandingPoints: JSON.parse(liab.stdout).outstandingPoints,
+    verifyOk: JSON.parse(verify.stdout).ok,
+    results,
+  };
+  writeFileSync(join(OUT, 'reports.json'), JSON.stringify(out, null, 2) + '\n');
+  process.stderr.write(`baseline node -e 0: ${baseline.medianMs} ms; wrote bench/out/reports.json\n`);
+  if (results.some((r) => r.ok === false)) process.exitCode = 1;
+}
+
+await main();

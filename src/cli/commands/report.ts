@@ -1,0 +1,549 @@
+// `report summary|liability|activity|members|expiring|items|segments`: each calls one service and
+// renders its result object as a table (TTY) or tab-separated rows (pipe), CSV, JSON or HTML.
+import { Command, Option } from 'commander';
+import { UsageError } from '../../errors.js';
+import { c } from '../colour.js';
+import { cmdOf, context, globals } from '../cli.js';
+import { parseDateOpt, parseIntOpt, parseWithinOpt } from '../parse.js';
+import { type Column, notice, printFields, printJson, printTable, safeText, stdoutIsTTY, toCsv, writeFileAtomic } from '../output.js';
+import type { HtmlChart } from '../html.js';
+import { type ScoreBand, bandText } from '../../domain/reports.js';
+import type {
+  ActivityReport,
+  ExpiringReport,
+  ItemsReport,
+  LiabilityReport,
+  MembersReport,
+  SegmentsReport,
+  SummaryReport,
+} from '../../services/reports.js';
+
+const services = () => import('../../services/reports.js');
+
+type Format = 'table' | 'csv' | 'json' | 'html';
+const FORMATS: Format[] = ['table', 'csv', 'json', 'html'];
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyRow = any;
+
+interface Section {
+  title: string;
+  columns: Column<AnyRow>[];
+  rows: AnyRow[];
+  chart?: HtmlChart;
+  /** Only in the HTML page (the table view already shows it as fields). */
+  htmlOnly?: boolean;
+}
+
+/** One report as the renderers see it: headline fields, tables (with optional charts), and the CSV table. */
+interface View {
+  name: string;
+  title: string;
+  subtitle: string;
+  fields: [string, string | number][];
+  sections: Section[];
+  csv: { columns: Column<AnyRow>[]; rows: AnyRow[] };
+  /** Drawn under the table on a TTY (report activity). */
+  terminalChart?: () => Promise<string | null>;
+}
+
+function addCommon(cmd: Command): Command {
+  return cmd
+    .option('--from <date>', 'from this date (inclusive, ledger zone)', parseDateOpt('--from'))
+    .option('--to <date>', 'to this date (inclusive, ledger zone)', parseDateOpt('--to'))
+    .addOption(new Option('--format <format>', 'table, csv, json or html (default: from --out\'s extension, else table)').choices(FORMATS))
+    .option('--out <file>', 'write the report to a file (atomically) instead of stdout');
+}
+
+function inferFormat(out: string): Format | undefined {
+  const ext = /\.([a-z0-9]+)$/i.exec(out)?.[1]?.toLowerCase();
+  if (ext === 'csv') return 'csv';
+  if (ext === 'json') return 'json';
+  if (ext === 'html' || ext === 'htm') return 'html';
+  if (ext === 'txt' || ext === 'tsv') return 'table';
+  return undefined;
+}
+
+/** --format wins; else --out's extension; else --json; else table. --json with another --format on stdout is a conflict. */
+function pickFormat(cmd: Command): { format: Format; out?: string } {
+  const o = cmd.opts() as { format?: Format; out?: string };
+  const json = Boolean(globals(cmd).json);
+  if (o.out) {
+    const format = o.format ?? inferFormat(o.out) ?? (json ? 'json' : undefined);
+    if (!format) throw new UsageError(`cannot tell the format of --out ${o.out} from its extension`, 'pass --format table|csv|json|html or use .csv, .json, .html, .txt');
+    return { format, out: o.out };
+  }
+  if (json && o.format && o.format !== 'json') throw new UsageError(`--json and --format ${o.format} disagree`, 'use one of them');
+  return { format: o.format ?? (json ? 'json' : 'table') };
+}
+
+const period = (from: string | null, to: string | null): string =>
+  from || to ? `${from ?? 'the beginning'} … ${to ?? 'now'}` : 'all time';
+
+const cellText = (col: Column<AnyRow>, r: AnyRow): string => {
+  const v = col.format ? col.format(r[col.key], r) : r[col.key];
+  return v === null || v === undefined ? '' : String(v);
+};
+
+/** The tab-separated text a pipe gets, for --out FILE.txt. */
+function plainText(v: View): string {
+  const lines: string[] = v.fields.map(([k, x]) => `${k}\t${safeText(String(x))}`);
+  for (const s of v.sections) {
+    if (s.htmlOnly) continue;
+    if (lines.length) lines.push('');
+    lines.push(s.columns.map((col) => col.header).join('\t'));
+    for (const r of s.rows) lines.push(s.columns.map((col) => safeText(cellText(col, r)).replace(/[\t\n]/g, ' ')).join('\t'));
+  }
+  return lines.join('\n') + '\n';
+}
+
+async function htmlOf(v: View, now: Date): Promise<string> {
+  const { renderHtml } = await import('../html.js');
+  return renderHtml({
+    title: v.title,
+    subtitle: v.subtitle,
+    fields: v.fields.map(([k, x]) => [k, String(x)]),
+    sections: v.sections.map((s) => ({
+      title: s.title,
+      headers: s.columns.map((col) => ({ header: col.header, align: col.align })),
+      rows: s.rows.map((r) => s.columns.map((col) => cellText(col, r))),
+      chart: s.chart,
+    })),
+    footer: `pointsmall report ${v.name} · generated ${now.toISOString()}`,
+  });
+}
+
+async function render(cmd: Command, now: Date, result: unknown, view: () => View): Promise<void> {
+  const { format, out } = pickFormat(cmd);
+  let text: string;
+  if (format === 'json') text = JSON.stringify(result, null, 2) + '\n';
+  else if (format === 'csv') {
+    const v = view();
+    text = await toCsv(v.csv.columns, v.csv.rows);
+  } else if (format === 'html') text = await htmlOf(view(), now);
+  else if (out) text = plainText(view());
+  else {
+    const v = view();
+    if (v.fields.length) {
+      if (stdoutIsTTY()) process.stdout.write(c.bold(v.title) + c.dim(`  ${v.subtitle}`) + '\n');
+      printFields(v.fields.map(([k, x]) => [k, x]));
+    }
+    for (const s of v.sections) if (!s.htmlOnly) await printTable(s.columns, s.rows, { title: s.title });
+    if (stdoutIsTTY() && v.terminalChart) {
+      const chart = await v.terminalChart();
+      if (chart) process.stdout.write('\n' + chart + '\n');
+    }
+    return;
+  }
+  if (out) {
+    const path = writeFileAtomic(out, text);
+    if (globals(cmd).json) printJson({ report: view().name, format, out: path });
+    else notice(`wrote ${path}`);
+  } else process.stdout.write(text);
+}
+
+const PALETTE = { issued: '#2e7d32', redeemed: '#1565c0', expired: '#c62828' };
+const signed = (n: unknown): string => ((n as number) > 0 ? `+${n}` : String(n));
+const num = (key: string, header = key): Column<AnyRow> => ({ key, header, align: 'right' });
+
+// ----------------------------------------------------------------------------------------------
+function summaryView(r: SummaryReport): View {
+  const csvRow = { ...r, reconciled: r.reconciliation.ok };
+  return {
+    name: 'summary',
+    title: 'Points summary',
+    subtitle: period(r.from, r.to),
+    fields: [
+      ['opening balance', r.openingBalance],
+      ['issued', r.issued],
+      ['returned', r.returned],
+      ['redeemed', r.redeemed],
+      ['expired', r.expired],
+      ['adjusted', signed(r.adjusted)],
+      ['closing balance', r.closingBalance],
+      ['  of which on hold', r.held],
+      ['outstanding value', `${r.outstandingValue} ${r.currency}`],
+      ['entries in period', r.entries],
+      ['reconciliation', `${r.reconciliation.ok ? '✓' : '✗ MISMATCH'} ${r.reconciliation.line}`],
+    ],
+    sections: [
+      {
+        title: 'Flows in the period',
+        columns: [{ key: 'flow', header: 'flow' }, num('points')],
+        rows: (['issued', 'returned', 'redeemed', 'expired', 'adjusted'] as const).map((k) => ({ flow: k, points: r[k] })),
+        chart: {
+          title: 'Points by flow',
+          categories: ['issued', 'returned', 'redeemed', 'expired', 'adjusted'],
+          series: [{ name: 'points', colour: '#455a64', values: [r.issued, r.returned, r.redeemed, r.expired, r.adjusted] }],
+        },
+      },
+    ].map((x) => ({ ...x, htmlOnly: true })),
+    csv: {
+      columns: [
+        { key: 'from', header: 'from' },
+        { key: 'to', header: 'to' },
+        num('openingBalance'),
+        num('issued'),
+        num('returned'),
+        num('redeemed'),
+        num('expired'),
+        num('adjusted'),
+        num('closingBalance'),
+        num('held'),
+        num('outstandingValue'),
+        { key: 'currency', header: 'currency' },
+        { key: 'reconciled', header: 'reconciled' },
+      ],
+      rows: [csvRow],
+    },
+  };
+}
+
+function liabilityView(r: LiabilityReport): View {
+  const lotTotal = r.byExpiryMonth.reduce((a, b) => a + b.points, 0);
+  const rows = r.byExpiryMonth.map((b) => ({
+    month: b.month ?? 'never',
+    points: b.points,
+    share: lotTotal ? `${((b.points * 100) / lotTotal).toFixed(1)}%` : '',
+  }));
+  const columns: Column<AnyRow>[] = [{ key: 'month', header: 'expires in' }, num('points'), num('share')];
+  return {
+    name: 'liability',
+    title: 'Points liability',
+    subtitle: `as of the end of ${r.asOf}`,
+    fields: [
+      ['as of', r.asOf],
+      ['outstanding points', r.outstandingPoints],
+      ['value', `${r.value} ${r.currency}`],
+      ['redeem rate', `${r.redeemPointsPerUnit} points per ${r.currency}`],
+      ['on hold', r.heldPoints],
+      ['debt from returns', r.debtPoints],
+      ['basis', r.basis === 'lots' ? 'current lots' : 'journal replayed to the date'],
+    ],
+    sections: [
+      {
+        title: 'Points by expiry month',
+        columns,
+        rows,
+        chart: { title: 'Points by expiry month', categories: rows.map((x) => x.month), series: [{ name: 'points', colour: '#1565c0', values: rows.map((x) => x.points) }] },
+      },
+    ],
+    csv: { columns: [{ key: 'month', header: 'month' }, num('points')], rows },
+  };
+}
+
+const FLOW_COLUMNS: Column<AnyRow>[] = [num('issued'), num('returned'), num('redeemed'), num('expired'), { key: 'adjusted', header: 'adjusted', align: 'right', format: signed }, { key: 'net', header: 'net', align: 'right', format: signed }];
+
+function activityView(r: ActivityReport): View {
+  const columns: Column<AnyRow>[] = [{ key: 'bucket', header: r.by }, ...(r.by === 'week' ? [{ key: 'start', header: 'from' } as Column<AnyRow>] : []), ...FLOW_COLUMNS];
+  return {
+    name: 'activity',
+    title: `Points activity by ${r.by}`,
+    subtitle: `${period(r.from, r.to)} · buckets in ${r.zone}`,
+    fields: [
+      ['period', period(r.from, r.to)],
+      ['zone', r.zone],
+      ['issued', r.totals.issued],
+      ['returned', r.totals.returned],
+      ['redeemed', r.totals.redeemed],
+      ['expired', r.totals.expired],
+      ['adjusted', signed(r.totals.adjusted)],
+      ['net change', signed(r.totals.net)],
+    ],
+    sections: [
+      {
+        title: `By ${r.by}`,
+        columns,
+        rows: r.buckets,
+        chart: {
+          title: `Issued, redeemed and expired points by ${r.by}`,
+          categories: r.buckets.map((b) => b.bucket),
+          series: [
+            { name: 'issued', colour: PALETTE.issued, values: r.buckets.map((b) => b.issued) },
+            { name: 'redeemed', colour: PALETTE.redeemed, values: r.buckets.map((b) => b.redeemed) },
+            { name: 'expired', colour: PALETTE.expired, values: r.buckets.map((b) => b.expired) },
+          ],
+        },
+      },
+    ],
+    csv: { columns: [{ key: 'bucket', header: r.by }, { key: 'start', header: 'start' }, ...FLOW_COLUMNS.map((col) => ({ ...col, format: undefined }))], rows: r.buckets },
+    terminalChart: async () => {
+      if (!r.buckets.length) return null;
+      if (r.buckets.length > 120) return c.dim(`(chart left out: ${r.buckets.length} buckets; try --by week or --by month)`);
+      const { barChart, FLOW_SERIES } = await import('../charts.js');
+      return barChart(
+        r.buckets.map((b) => ({ label: b.bucket, values: [b.issued, b.redeemed, b.expired] })),
+        FLOW_SERIES,
+        process.stdout.columns || 80,
+      );
+    },
+  };
+}
+
+function membersView(r: MembersReport): View {
+  const columns: Column<AnyRow>[] = [
+    num('rank', '#'),
+    { key: 'id', header: 'member' },
+    { key: 'name', header: 'name' },
+    { key: 'tier', header: 'tier' },
+    { key: 'status', header: 'status' },
+    num('balance'),
+    num('earned'),
+    num('redeemed'),
+    num('expired'),
+    { key: 'lastActivity', header: 'last activity' },
+  ];
+  return {
+    name: 'members',
+    title: `Top members by ${r.by}`,
+    subtitle: period(r.from, r.to),
+    fields: [],
+    sections: [
+      {
+        title: `Top ${r.top ?? 'all'} by ${r.by}`,
+        columns,
+        rows: r.members,
+        chart: {
+          title: `${r.by} points`,
+          horizontal: true,
+          categories: r.members.map((m) => `${m.id} ${m.name}`),
+          series: [{ name: r.by, colour: '#2e7d32', values: r.members.map((m) => m[r.by]) }],
+        },
+      },
+    ],
+    csv: { columns, rows: r.members },
+  };
+}
+
+function expiringView(r: ExpiringReport): View {
+  const columns: Column<AnyRow>[] = [
+    { key: 'memberId', header: 'member' },
+    { key: 'name', header: 'name' },
+    num('points', 'expiring'),
+    num('lots'),
+    { key: 'firstExpiresOn', header: 'first expires on' },
+    { key: 'lastExpiresOn', header: 'last expires on' },
+    num('balance'),
+    { key: 'phone', header: 'phone' },
+    { key: 'email', header: 'email' },
+  ];
+  return {
+    name: 'expiring',
+    title: 'Points expiring',
+    subtitle: `${r.from} … ${r.to}`,
+    fields: [
+      ['window', `${r.from} … ${r.to}`],
+      ['members', r.members],
+      ['points', r.points],
+      ['lots', r.lots],
+      ['overdue (expiry run due)', r.overduePoints],
+    ],
+    sections: [
+      { title: 'Members with points expiring', columns, rows: r.rows },
+      {
+        title: 'By expiry date',
+        columns: [{ key: 'date', header: 'expires on' }, num('points'), num('members')],
+        rows: r.byDate,
+        chart: { title: 'Points expiring by date', categories: r.byDate.map((d) => d.date), series: [{ name: 'points', colour: '#c62828', values: r.byDate.map((d) => d.points) }] },
+      },
+    ],
+    csv: { columns, rows: r.rows },
+  };
+}
+
+function itemsView(r: ItemsReport): View {
+  const columns: Column<AnyRow>[] = [
+    { key: 'sku', header: 'sku' },
+    { key: 'name', header: 'name' },
+    { key: 'category', header: 'category' },
+    num('orders'),
+    num('redemptions', 'with points'),
+    num('quantity'),
+    num('refundedQty', 'refunded'),
+    num('sales', 'sales (gross)'),
+    num('pointsUsed', 'points used'),
+    num('cashPaid', 'cash paid'),
+    num('pointsEarned', 'points earned'),
+  ];
+  return {
+    name: 'items',
+    title: 'Redemptions by item',
+    subtitle: `${period(r.from, r.to)} · checkout orders paid in the period; points and cash net of refunds`,
+    fields: [
+      ['period', period(r.from, r.to)],
+      ['lines with points', r.totals.redemptions],
+      ['units', r.totals.quantity],
+      ['sales', `${r.totals.sales} ${r.currency}`],
+      ['points used', r.totals.pointsUsed],
+      ['cash paid', `${r.totals.cashPaid} ${r.currency}`],
+      ['points earned', r.totals.pointsEarned],
+    ],
+    sections: [
+      {
+        title: 'By item',
+        columns,
+        rows: r.items,
+        chart: {
+          title: 'Points used and earned by item',
+          horizontal: true,
+          categories: r.items.map((i) => `${i.sku} ${i.name}`),
+          series: [
+            { name: 'points used', colour: PALETTE.redeemed, values: r.items.map((i) => i.pointsUsed) },
+            { name: 'points earned', colour: PALETTE.issued, values: r.items.map((i) => i.pointsEarned) },
+          ],
+        },
+      },
+    ],
+    csv: { columns, rows: r.items },
+  };
+}
+
+function segmentsView(r: SegmentsReport): View {
+  const band = (bands: ScoreBand[], score: number): string => {
+    const b = bands.find((x) => x.score === score);
+    return b ? bandText(b) : '—';
+  };
+  const thresholds = [5, 4, 3, 2, 1].map((s) => ({
+    score: s,
+    recency: band(r.thresholds.recencyDays, s),
+    orders: band(r.thresholds.orders, s),
+    points: band(r.thresholds.pointsEarned, s),
+  }));
+  const segColumns: Column<AnyRow>[] = [
+    { key: 'segment', header: 'segment' },
+    { key: 'rule', header: 'rule' },
+    num('members'),
+    { key: 'share', header: 'share %', align: 'right' },
+    { key: 'avgRecencyDays', header: 'avg days since order', align: 'right' },
+    num('orders'),
+    num('pointsEarned', 'points earned'),
+  ];
+  const sections: Section[] = [
+    {
+      title: 'Thresholds (R: days since last order · F: orders · M: points earned, in the period)',
+      columns: [num('score'), { key: 'recency', header: 'R days' }, { key: 'orders', header: 'F orders' }, { key: 'points', header: 'M points' }],
+      rows: thresholds,
+    },
+    {
+      title: 'Segments',
+      columns: segColumns,
+      rows: r.segments,
+      chart: { title: 'Members per segment', horizontal: true, categories: r.segments.map((s) => s.segment), series: [{ name: 'members', colour: '#6a1b9a', values: r.segments.map((s) => s.members) }] },
+    },
+  ];
+  const memberColumns: Column<AnyRow>[] = [
+    { key: 'memberId', header: 'member' },
+    { key: 'name', header: 'name' },
+    { key: 'segment', header: 'segment' },
+    num('r', 'R'),
+    num('f', 'F'),
+    num('m', 'M'),
+    { key: 'lastOn', header: 'last order' },
+    num('recencyDays', 'days'),
+    num('orders'),
+    num('earned', 'points earned'),
+  ];
+  if (r.members) sections.push({ title: 'Members', columns: memberColumns, rows: r.members });
+  return {
+    name: 'segments',
+    title: 'RFM segments',
+    subtitle: `${period(r.from, r.to)} · recency as of ${r.asOf}`,
+    fields: [
+      ['period', period(r.from, r.to)],
+      ['recency as of', r.asOf],
+      ['members', r.totalMembers],
+      ['with orders', r.buyers],
+      ['scores', 'R fixed day bands; F and M by quintiles of members with orders; first matching rule wins'],
+    ],
+    sections,
+    csv: r.members ? { columns: memberColumns, rows: r.members } : { columns: segColumns, rows: r.segments },
+  };
+}
+
+// ----------------------------------------------------------------------------------------------
+export function register(program: Command): void {
+  const report = program.command('report').description('reports: summary, liability, activity, members, expiring, items, segments');
+
+  addCommon(report.command('summary').description('issued, returned, redeemed, expired, adjusted and outstanding points, reconciled')).action(async (...args) => {
+    const cmd = cmdOf(args);
+    const o = cmd.opts();
+    const ctx = await context(cmd);
+    const r = await (await services()).summaryReport(ctx, { from: o.from, to: o.to });
+    await render(cmd, ctx.now, r, () => summaryView(r));
+  });
+
+  addCommon(
+    report
+      .command('liability')
+      .description('points members hold and their value at the redeem rate, by expiry month')
+      .option('--as-of <date>', 'balance at the end of this date (default today; --to works too)', parseDateOpt('--as-of')),
+  ).action(async (...args) => {
+    const cmd = cmdOf(args);
+    const o = cmd.opts();
+    if (o.from) notice('note: --from has no effect on liability, a balance at one date (use --as-of)');
+    const ctx = await context(cmd);
+    const r = await (await services()).liabilityReport(ctx, { asOf: o.asOf ?? o.to });
+    await render(cmd, ctx.now, r, () => liabilityView(r));
+  });
+
+  addCommon(
+    report
+      .command('activity')
+      .description('issued, returned, redeemed, expired and adjusted points per day, ISO week or month (chart on a terminal)')
+      .addOption(new Option('--by <bucket>', 'bucket size').choices(['day', 'week', 'month']).default('month')),
+  ).action(async (...args) => {
+    const cmd = cmdOf(args);
+    const o = cmd.opts();
+    const ctx = await context(cmd);
+    const r = await (await services()).activityReport(ctx, { from: o.from, to: o.to, by: o.by });
+    await render(cmd, ctx.now, r, () => activityView(r));
+  });
+
+  addCommon(
+    report
+      .command('members')
+      .description('top members by balance, points earned or points redeemed')
+      .option('--top <n>', 'how many', parseIntOpt('--top', 1), 10)
+      .addOption(new Option('--by <measure>', 'rank by').choices(['balance', 'earned', 'redeemed']).default('balance')),
+  ).action(async (...args) => {
+    const cmd = cmdOf(args);
+    const o = cmd.opts();
+    const ctx = await context(cmd);
+    const r = await (await services()).membersReport(ctx, { from: o.from, to: o.to, top: o.top, by: o.by });
+    await render(cmd, ctx.now, r, () => membersView(r));
+  });
+
+  addCommon(
+    report
+      .command('expiring')
+      .description('members and points expiring from today through today + the window (--from/--to override it)')
+      .option('--within <window>', 'window like 30d, 2w, 3m', parseWithinOpt('--within'), 30),
+  ).action(async (...args) => {
+    const cmd = cmdOf(args);
+    const o = cmd.opts();
+    const ctx = await context(cmd);
+    const r = await (await services()).expiringReport(ctx, { from: o.from, to: o.to, withinDays: o.within });
+    await render(cmd, ctx.now, r, () => expiringView(r));
+  });
+
+  addCommon(report.command('items').description('checkout redemptions by catalog item: orders, units, points used and earned, cash')).action(async (...args) => {
+    const cmd = cmdOf(args);
+    const o = cmd.opts();
+    const ctx = await context(cmd);
+    const r = await (await services()).itemsReport(ctx, { from: o.from, to: o.to });
+    await render(cmd, ctx.now, r, () => itemsView(r));
+  });
+
+  addCommon(
+    report
+      .command('segments')
+      .description('recency / frequency / monetary segments of members, with the thresholds used')
+      .option('--detail', 'list every member with orders and their scores'),
+  ).action(async (...args) => {
+    const cmd = cmdOf(args);
+    const o = cmd.opts();
+    const ctx = await context(cmd);
+    const r = await (await services()).segmentsReport(ctx, { from: o.from, to: o.to, detail: Boolean(o.detail) });
+    await render(cmd, ctx.now, r, () => segmentsView(r));
+  });
+}

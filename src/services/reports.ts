@@ -1,0 +1,363 @@
+// Report use-cases: each opens the ledger, reads one snapshot, and returns the result object that
+// --json prints and every other format renders. Nothing here writes.
+import { UsageError } from '../errors.js';
+import {
+  type BucketBy,
+  type ExpiryBucket,
+  type Flows,
+  type RfmMember,
+  type ScoreBand,
+  type SegmentSummary,
+  RECONCILIATION_FORMULA,
+  LocalDays,
+  addFlows,
+  bucketOfDate,
+  bucketStart,
+  bucketsBetween,
+  emptyFlows,
+  netChange,
+  orderExpiryBuckets,
+  SEGMENT_RULES,
+  reconcile,
+  rfmSegments,
+  valueOf,
+} from '../domain/reports.js';
+import { formatMoney } from '../domain/money.js';
+import { type LocalDate, addDays, localDate, localRangeUtc, startOfLocalDayMs } from '../domain/time.js';
+import { type MemberRankBy, OPEN_FROM, OPEN_TO, reportQueries } from '../store/reports.js';
+import { type Ctx, type Ledger, rulesAt, withLedger } from './ledger.js';
+
+export interface Period {
+  from?: LocalDate;
+  to?: LocalDate;
+}
+
+function range(l: Ledger, p: Period): { fromIso: string; toIso: string } {
+  if (p.from && p.to && p.from > p.to) throw new UsageError(`--from ${p.from} is after --to ${p.to}`, 'both dates are inclusive; swap them');
+  const r = localRangeUtc(l.zone, p.from, p.to);
+  return { fromIso: r.fromIso ?? OPEN_FROM, toIso: r.toIso ?? OPEN_TO };
+}
+
+const today = (l: Ledger): LocalDate => localDate(l.now.getTime(), l.zone);
+
+/** The last instant of a calendar day (rules in force "at a date" means at its end). */
+const endOfDayIso = (l: Ledger, date: LocalDate): string => new Date(startOfLocalDayMs(addDays(date, 1), l.zone) - 1).toISOString();
+
+function redeemRate(l: Ledger, atIso: string): string {
+  return rulesAt(l, atIso).rules.redeem.pointsPerUnit.toString();
+}
+
+// ----------------------------------------------------------------------------------------------
+export interface SummaryReport extends Flows {
+  from: LocalDate | null;
+  to: LocalDate | null;
+  currency: string;
+  openingBalance: number;
+  closingBalance: number;
+  /** Points members hold (available + on hold) at the end of the period: the closing balance. */
+  outstanding: number;
+  held: number;
+  outstandingValue: string;
+  entries: number;
+  reconciliation: { formula: string; line: string; ok: boolean };
+}
+
+export async function summaryReport(ctx: Ctx, p: Period): Promise<SummaryReport> {
+  return withLedger(ctx, (l) =>
+    l.store.read(() => {
+      const { fromIso, toIso } = range(l, p);
+      const s = l.store.get(reportQueries).summary(fromIso, toIso);
+      const flows: Flows = { issued: s.issued, returned: s.returned, redeemed: s.redeemed, expired: s.expired, adjusted: s.adjusted };
+      const rec = reconcile(s.opening, flows, s.closing);
+      const rateAt = p.to ? endOfDayIso(l, p.to) : l.nowIso;
+      return {
+        from: p.from ?? null,
+        to: p.to ?? null,
+        currency: l.currency,
+        openingBalance: s.opening,
+        ...flows,
+        closingBalance: s.closing,
+        outstanding: s.closing,
+        held: s.held,
+        outstandingValue: valueOf(s.closing, redeemRate(l, rateAt), l.digits),
+        entries: s.entries,
+        reconciliation: { formula: RECONCILIATION_FORMULA, line: rec.line, ok: rec.ok },
+      };
+    }),
+  );
+}
+
+// ----------------------------------------------------------------------------------------------
+export interface LiabilityReport {
+  asOf: LocalDate;
+  outstandingPoints: number;
+  value: string;
+  currency: string;
+  redeemPointsPerUnit: string;
+  /** Points on hold for checkouts in progress: owed, but in no lot until captured or released. */
+  heldPoints: number;
+  /** Points returns took back beyond what the lots held (repaid by the next credits). */
+  debtPoints: number;
+  /** outstandingPoints = Σ byExpiryMonth.points + heldPoints − debtPoints */
+  byExpiryMonth: ExpiryBucket[];
+  /** "lots" = the lots' current remaining (as-of today or later); "journal" = replayed from lot moves. */
+  basis: 'lots' | 'journal';
+}
+
+export async function liabilityReport(ctx: Ctx, input: { asOf?: LocalDate }): Promise<LiabilityReport> {
+  return withLedger(ctx, (l) =>
+    l.store.read(() => {
+      const q = l.store.get(reportQueries);
+      const now = today(l);
+      const asOf = input.asOf ?? now;
+      // Today or later: the caches are the state (nothing is dated after now). Earlier: replay the journal.
+      const current = asOf >= now;
+      const cutoff = new Date(startOfLocalDayMs(addDays(asOf, 1), l.zone)).toISOString();
+      const totals = current ? q.currentTotals() : q.totalsAt(cutoff);
+      const lots = orderExpiryBuckets(current ? q.currentLots() : q.lotsAt(cutoff));
+      const lotPoints = lots.reduce((a, b) => a + b.points, 0);
+      const rate = redeemRate(l, endOfDayIso(l, asOf));
+      return {
+        asOf,
+        outstandingPoints: totals.outstanding,
+        value: valueOf(totals.outstanding, rate, l.digits),
+        currency: l.currency,
+        redeemPointsPerUnit: rate,
+        heldPoints: totals.held,
+        debtPoints: lotPoints + totals.held - totals.outstanding,
+        byExpiryMonth: lots,
+        basis: current ? 'lots' : 'journal',
+      };
+    }),
+  );
+}
+
+// ----------------------------------------------------------------------------------------------
+export interface ActivityRow extends Flows {
+  bucket: string;
+  start: LocalDate;
+  net: number;
+}
+
+export interface ActivityReport {
+  by: BucketBy;
+  from: LocalDate | null;
+  to: LocalDate | null;
+  zone: string;
+  buckets: ActivityRow[];
+  totals: Flows & { net: number };
+}
+
+export async function activityReport(ctx: Ctx, input: Period & { by: BucketBy }): Promise<ActivityReport> {
+  return withLedger(ctx, (l) =>
+    l.store.read(() => {
+      const { fromIso, toIso } = range(l, input);
+      const by = input.by;
+      const sums = new Map<string, Flows>();
+      const slots = l.store.get(reportQueries).slots(fromIso, toIso);
+      const slotMs = (slot: string) => {
+        const [hour, quarter] = slot.split(':');
+        return Date.parse(`${hour}:00:00Z`) + Number(quarter) * 900_000;
+      };
+      if (slots.length) {
+        const days = new LocalDays(l.zone, slotMs(slots[0].slot), slotMs(slots[slots.length - 1].slot));
+        for (const s of slots) {
+          const key = bucketOfDate(days.dateOf(slotMs(s.slot)), by);
+          sums.set(key, addFlows(sums.get(key) ?? emptyFlows(), s));
+        }
+      }
+      const present = [...sums.keys()].sort();
+      const first = input.from ? bucketOfDate(input.from, by) : present[0];
+      const last = input.to ? bucketOfDate(input.to, by) : present[present.length - 1];
+      const keys = first && last ? (bucketsBetween(first, last, by) ?? present) : present;
+      let totals = emptyFlows();
+      const buckets = keys.map((k) => {
+        const f = sums.get(k) ?? emptyFlows();
+        totals = addFlows(totals, f);
+        return { bucket: k, start: bucketStart(k, by), ...pickFlows(f), net: netChange(f) };
+      });
+      return { by, from: input.from ?? null, to: input.to ?? null, zone: l.zone, buckets, totals: { ...totals, net: netChange(totals) } };
+    }),
+  );
+}
+
+const pickFlows = (f: Flows): Flows => ({ issued: f.issued, returned: f.returned, redeemed: f.redeemed, expired: f.expired, adjusted: f.adjusted });
+
+// ----------------------------------------------------------------------------------------------
+export interface MembersReportRow {
+  rank: number;
+  id: string;
+  name: string;
+  tier: string | null;
+  status: string;
+  balance: number;
+  earned: number;
+  redeemed: number;
+  expired: number;
+  lastActivity: string | null;
+}
+
+export interface MembersReport {
+  by: MemberRankBy;
+  top: number | null;
+  from: LocalDate | null;
+  to: LocalDate | null;
+  members: MembersReportRow[];
+}
+
+export async function membersReport(ctx: Ctx, input: Period & { by: MemberRankBy; top?: number }): Promise<MembersReport> {
+  return withLedger(ctx, (l) =>
+    l.store.read(() => {
+      const { fromIso, toIso } = range(l, input);
+      const rows = l.store.get(reportQueries).topMembers(input.by, fromIso, toIso, input.top ?? -1);
+      return {
+        by: input.by,
+        top: input.top ?? null,
+        from: input.from ?? null,
+        to: input.to ?? null,
+        members: rows.map((r, i) => ({ rank: i + 1, ...r })),
+      };
+    }),
+  );
+}
+
+// ----------------------------------------------------------------------------------------------
+export interface ExpiringReport {
+  asOf: LocalDate;
+  from: LocalDate;
+  to: LocalDate;
+  members: number;
+  points: number;
+  lots: number;
+  /** Points whose expiresOn has already passed but that no expiry run has taken yet. */
+  overduePoints: number;
+  rows: {
+    memberId: string;
+    name: string;
+    phone: string | null;
+    email: string | null;
+    balance: number;
+    points: number;
+    lots: number;
+    firstExpiresOn: string;
+    lastExpiresOn: string;
+  }[];
+  byDate: { date: string; points: number; members: number }[];
+}
+
+export async function expiringReport(ctx: Ctx, input: Period & { withinDays: number }): Promise<ExpiringReport> {
+  return withLedger(ctx, (l) =>
+    l.store.read(() => {
+      const now = today(l);
+      const from = input.from ?? now;
+      const to = input.to ?? addDays(from, input.withinDays);
+      if (from > to) throw new UsageError(`the window ${from} … ${to} is empty`, '--from must not be after --to');
+      const q = l.store.get(reportQueries);
+      const rows = q.expiring(from, to);
+      return {
+        asOf: now,
+        from,
+        to,
+        members: rows.length,
+        points: rows.reduce((a, r) => a + r.points, 0),
+        lots: rows.reduce((a, r) => a + r.lots, 0),
+        overduePoints: q.overdue(now),
+        rows,
+        byDate: q.expiringByDate(from, to),
+      };
+    }),
+  );
+}
+
+// ----------------------------------------------------------------------------------------------
+const segmentRank = (s: string): number => SEGMENT_RULES.findIndex((r) => r.segment === s);
+
+export interface SegmentsReport {
+  from: LocalDate | null;
+  to: LocalDate | null;
+  asOf: LocalDate;
+  totalMembers: number;
+  buyers: number;
+  thresholds: { recencyDays: ScoreBand[]; orders: ScoreBand[]; pointsEarned: ScoreBand[] };
+  segments: SegmentSummary[];
+  members?: (RfmMember & { name: string })[];
+}
+
+export async function segmentsReport(ctx: Ctx, input: Period & { detail?: boolean }): Promise<SegmentsReport> {
+  return withLedger(ctx, (l) =>
+    l.store.read(() => {
+      const { fromIso, toIso } = range(l, input);
+      const q = l.store.get(reportQueries);
+      const asOf = input.to ?? today(l);
+      const buyers = q.buyers(fromIso, toIso);
+      const total = q.memberCount();
+      const r = rfmSegments(buyers, total, asOf, l.zone);
+      const out: SegmentsReport = {
+        from: input.from ?? null,
+        to: input.to ?? null,
+        asOf,
+        totalMembers: total,
+        buyers: buyers.length,
+        thresholds: r.thresholds,
+        segments: r.segments,
+      };
+      if (input.detail) {
+        const names = q.memberNames();
+        out.members = r.members
+          .map((m) => ({ ...m, name: names.get(m.memberId) ?? '' }))
+          .sort((a, b) => segmentRank(a.segment) - segmentRank(b.segment) || b.earned - a.earned || (a.memberId < b.memberId ? -1 : 1));
+      }
+      return out;
+    }),
+  );
+}
+
+// ----------------------------------------------------------------------------------------------
+export interface ItemsReportRow {
+  sku: string;
+  name: string;
+  category: string | null;
+  kind: string;
+  orders: number;
+  redemptions: number;
+  quantity: number;
+  refundedQty: number;
+  sales: string;
+  pointsUsed: number;
+  cashPaid: string;
+  pointsEarned: number;
+}
+
+export interface ItemsReport {
+  from: LocalDate | null;
+  to: LocalDate | null;
+  currency: string;
+  items: ItemsReportRow[];
+  totals: { redemptions: number; quantity: number; sales: string; pointsUsed: number; cashPaid: string; pointsEarned: number };
+}
+
+/** Checkout lines by catalog item: how often points were used on it, how many, and the points it took and earned. */
+export async function itemsReport(ctx: Ctx, p: Period): Promise<ItemsReport> {
+  return withLedger(ctx, (l) =>
+    l.store.read(() => {
+      const { fromIso, toIso } = range(l, p);
+      const rows = l.store.get(reportQueries).items(fromIso, toIso);
+      const money = (minor: number) => formatMoney(minor, l.digits);
+      const sum = (k: 'orders' | 'redemptions' | 'quantity' | 'sales' | 'pointsUsed' | 'cashPaid' | 'pointsEarned') => rows.reduce((a, r) => a + r[k], 0);
+      return {
+        from: p.from ?? null,
+        to: p.to ?? null,
+        currency: l.currency,
+        items: rows.map((r) => ({ ...r, sales: money(r.sales), cashPaid: money(r.cashPaid) })),
+        totals: {
+          redemptions: sum('redemptions'),
+          quantity: sum('quantity'),
+          sales: money(sum('sales')),
+          pointsUsed: sum('pointsUsed'),
+          cashPaid: money(sum('cashPaid')),
+          pointsEarned: sum('pointsEarned'),
+        },
+      };
+    }),
+  );
+}

@@ -1,0 +1,299 @@
+// The SQL behind the reports: set-based sums over postings, lots and members, never a row-by-row loop.
+// Flows are read from accounts (the sign of an `issued` posting tells an accrual from a take-back),
+// so a new entry kind needs no change here. Open ranges use the sentinels '' and '9999'.
+import type { Store } from './db.js';
+
+export const OPEN_FROM = '';
+export const OPEN_TO = '9999';
+
+export interface FlowSums {
+  issued: number;
+  returned: number;
+  redeemed: number;
+  expired: number;
+  adjusted: number;
+}
+
+export interface SummaryRow extends FlowSums {
+  opening: number;
+  closing: number;
+  held: number;
+  entries: number;
+}
+
+export interface SlotRow extends FlowSums {
+  slot: string; // UTC "YYYY-MM-DDTHH" + ":" + quarter-hour index
+}
+
+export interface MemberReportRow {
+  id: string;
+  name: string;
+  tier: string | null;
+  status: string;
+  balance: number;
+  earned: number;
+  redeemed: number;
+  expired: number;
+  lastActivity: string | null;
+}
+
+export interface ExpiringRow {
+  memberId: string;
+  name: string;
+  phone: string | null;
+  email: string | null;
+  balance: number;
+  points: number;
+  lots: number;
+  firstExpiresOn: string;
+  lastExpiresOn: string;
+}
+
+export interface ItemRow {
+  sku: string;
+  name: string;
+  category: string | null;
+  kind: string;
+  orders: number;
+  redemptions: number;
+  quantity: number; // units sold (refunded ones counted in refundedQty)
+  refundedQty: number;
+  sales: number; // minor units, after coupon discounts, before refunds
+  pointsUsed: number; // net of refunds
+  cashPaid: number; // minor units, net of refunds
+  pointsEarned: number; // net of refunds
+}
+
+export interface BuyerRow {
+  memberId: string;
+  lastAt: string;
+  orders: number;
+  earned: number;
+}
+
+const FLOW_COLUMNS = (cond: string) => `
+  coalesce(sum(CASE WHEN ${cond} p.account = 'issued' AND p.points < 0 THEN -p.points END), 0) AS issued,
+  coalesce(sum(CASE WHEN ${cond} p.account = 'issued' AND p.points > 0 THEN p.points END), 0) AS returned,
+  coalesce(sum(CASE WHEN ${cond} p.account = 'redeemed' THEN p.points END), 0) AS redeemed,
+  coalesce(sum(CASE WHEN ${cond} p.account = 'expired' THEN p.points END), 0) AS expired,
+  coalesce(-sum(CASE WHEN ${cond} p.account = 'adjusted' THEN p.points END), 0) AS adjusted`;
+
+const MEMBER_ORDER = { balance: 'balance', earned: 'earned', redeemed: 'redeemed' } as const;
+export type MemberRankBy = keyof typeof MEMBER_ORDER;
+
+export class ReportQueries {
+  private readonly db;
+  private readonly s;
+  constructor(store: Store) {
+    const db = (this.db = store.db);
+    // Balance at the end of the period = the cached balance less what was posted after it; the
+    // period's flows come from the entries in it. Both walk entries_at ranges, not the whole journal
+    // (CROSS JOIN keeps SQLite from driving `after` through every posting of the member index).
+    const membersBy = (by: MemberRankBy) =>
+      db.prepare(
+        `WITH rng AS (
+           SELECT p.member_id AS id,
+                  -sum(CASE WHEN p.account = 'issued' THEN p.points ELSE 0 END) AS earned,
+                  sum(CASE WHEN p.account = 'redeemed' THEN p.points ELSE 0 END) AS redeemed,
+                  sum(CASE WHEN p.account = 'expired' THEN p.points ELSE 0 END) AS expired,
+                  max(e.at) AS lastActivity
+             FROM entries e CROSS JOIN postings p ON p.entry_id = e.id
+            WHERE e.at >= @from AND e.at < @to AND p.member_id IS NOT NULL
+            GROUP BY p.member_id),
+         after AS (
+           SELECT p.member_id AS id, sum(p.points) AS s
+             FROM entries e CROSS JOIN postings p ON p.entry_id = e.id
+            WHERE e.at >= @to AND p.account IN ('member','held') AND p.member_id IS NOT NULL
+            GROUP BY p.member_id)
+         SELECT m.id, m.name, m.tier, m.status, m.balance - coalesce(after.s, 0) AS balance, coalesce(rng.earned, 0) AS earned,
+                coalesce(rng.redeemed, 0) AS redeemed, coalesce(rng.expired, 0) AS expired, rng.lastActivity
+           FROM members m LEFT JOIN rng ON rng.id = m.id LEFT JOIN after ON after.id = m.id
+          ORDER BY ${MEMBER_ORDER[by]} DESC, m.id
+          LIMIT @top`,
+      );
+    this.s = {
+      summary: db.prepare(
+        `SELECT coalesce(sum(CASE WHEN e.at < @from AND p.account IN ('member','held') THEN p.points END), 0) AS opening,
+                coalesce(sum(CASE WHEN p.account IN ('member','held') THEN p.points END), 0) AS closing,
+                coalesce(sum(CASE WHEN p.account = 'held' THEN p.points END), 0) AS held,
+                ${FLOW_COLUMNS('e.at >= @from AND')}
+           FROM postings p JOIN entries e ON e.id = p.entry_id
+          WHERE e.at < @to`,
+      ),
+      entryCount: db.prepare('SELECT count(*) FROM entries WHERE at >= @from AND at < @to').pluck(),
+      // Quarter-hour UTC slots: every zone offset is a multiple of 15 minutes, so each slot lies in
+      // exactly one local day and the caller maps slots to local buckets without reading each entry.
+      slots: db.prepare(
+        `SELECT substr(e.at, 1, 13) || ':' || (CAST(substr(e.at, 15, 2) AS INTEGER) / 15) AS slot, ${FLOW_COLUMNS('')}
+           FROM postings p JOIN entries e ON e.id = p.entry_id
+          WHERE e.at >= @from AND e.at < @to AND p.account NOT IN ('member','held')
+          GROUP BY slot ORDER BY slot`,
+      ),
+      currentTotals: db.prepare('SELECT coalesce(sum(balance), 0) AS outstanding, coalesce(sum(held), 0) AS held FROM members'),
+      currentLots: db.prepare(
+        `SELECT substr(expires_on, 1, 7) AS month, sum(remaining) AS points FROM lots WHERE remaining > 0 GROUP BY month`,
+      ),
+      totalsAt: db.prepare(
+        `SELECT coalesce(sum(CASE WHEN p.account IN ('member','held') THEN p.points END), 0) AS outstanding,
+                coalesce(sum(CASE WHEN p.account = 'held' THEN p.points END), 0) AS held
+           FROM postings p JOIN entries e ON e.id = p.entry_id
+          WHERE e.at < ? AND p.account IN ('member','held')`,
+      ),
+      // A lot's remaining points at an instant: its points plus the moves recorded before then.
+      lotsAt: db.prepare(
+        `SELECT substr(l.expires_on, 1, 7) AS month, sum(l.points + coalesce(mv.s, 0)) AS points
+           FROM lots l JOIN entries le ON le.id = l.entry_id
+           LEFT JOIN (SELECT lm.lot_id, sum(lm.points) AS s FROM lot_moves lm JOIN entries me ON me.id = lm.entry_id
+                       WHERE me.at < @cutoff GROUP BY lm.lot_id) mv ON mv.lot_id = l.id
+          WHERE le.at < @cutoff
+          GROUP BY month`,
+      ),
+      membersBy: { balance: membersBy('balance'), earned: membersBy('earned'), redeemed: membersBy('redeemed') },
+      // All time: rank from the member caches (or one pass over redeemed postings), then read the
+      // other columns for the ranked members only.
+      rankAll: {
+        balance: db.prepare('SELECT id FROM members ORDER BY balance DESC, id LIMIT ?').pluck(),
+        earned: db.prepare('SELECT id FROM members ORDER BY lifetime_earned DESC, id LIMIT ?').pluck(),
+        redeemed: db.prepare(
+          `SELECT m.id FROM members m
+             LEFT JOIN (SELECT member_id, sum(points) AS s FROM postings WHERE account = 'redeemed' GROUP BY member_id) r ON r.member_id = m.id
+            ORDER BY coalesce(r.s, 0) DESC, m.id LIMIT ?`,
+        ).pluck(),
+      },
+      membersDetail: db.prepare(
+        `WITH ids AS (SELECT value AS id, key AS pos FROM json_each(?)),
+              p AS (SELECT p.member_id AS id,
+                           sum(CASE WHEN p.account = 'redeemed' THEN p.points ELSE 0 END) AS redeemed,
+                           sum(CASE WHEN p.account = 'expired' THEN p.points ELSE 0 END) AS expired
+                      FROM postings p WHERE p.member_id IN (SELECT id FROM ids) AND p.account IN ('redeemed', 'expired')
+                     GROUP BY p.member_id)
+         SELECT m.id, m.name, m.tier, m.status, m.balance, m.lifetime_earned AS earned, coalesce(p.redeemed, 0) AS redeemed,
+                coalesce(p.expired, 0) AS expired, m.last_activity_at AS lastActivity
+           FROM ids JOIN members m ON m.id = ids.id LEFT JOIN p ON p.id = m.id
+          ORDER BY ids.pos`,
+      ),
+      summaryAll: db.prepare(
+        `SELECT 0 AS opening,
+                coalesce(sum(CASE WHEN p.account IN ('member','held') THEN p.points END), 0) AS closing,
+                coalesce(sum(CASE WHEN p.account = 'held' THEN p.points END), 0) AS held,
+                ${FLOW_COLUMNS('')}
+           FROM postings p`,
+      ),
+      entryCountAll: db.prepare('SELECT count(*) FROM entries').pluck(),
+      expiring: db.prepare(
+        `SELECT l.member_id AS memberId, m.name, m.phone, m.email, m.balance, sum(l.remaining) AS points, count(*) AS lots,
+                min(l.expires_on) AS firstExpiresOn, max(l.expires_on) AS lastExpiresOn
+           FROM lots l JOIN members m ON m.id = l.member_id
+          WHERE l.remaining > 0 AND l.expires_on >= @from AND l.expires_on <= @to
+          GROUP BY l.member_id
+          ORDER BY firstExpiresOn, points DESC, l.member_id`,
+      ),
+      expiringByDate: db.prepare(
+        `SELECT expires_on AS date, sum(remaining) AS points, count(DISTINCT member_id) AS members
+           FROM lots WHERE remaining > 0 AND expires_on >= @from AND expires_on <= @to
+          GROUP BY expires_on ORDER BY expires_on`,
+      ),
+      overdue: db.prepare(`SELECT coalesce(sum(remaining), 0) FROM lots WHERE remaining > 0 AND expires_on < ?`).pluck(),
+      buyers: db.prepare(
+        `SELECT e.member_id AS memberId, max(e.at) AS lastAt, count(*) AS orders, -sum(p.points) AS earned
+           FROM entries e JOIN postings p ON p.entry_id = e.id AND p.account = 'issued'
+          WHERE e.kind = 'accrual' AND e.at >= @from AND e.at < @to AND e.member_id IS NOT NULL
+          GROUP BY e.member_id`,
+      ),
+      memberCount: db.prepare('SELECT count(*) FROM members').pluck(),
+      memberNames: db.prepare('SELECT id, name FROM members'),
+    };
+  }
+
+  summary(from: string, to: string): SummaryRow {
+    if (from === OPEN_FROM && to === OPEN_TO) {
+      return { ...(this.s.summaryAll.get() as Omit<SummaryRow, 'entries'>), entries: this.s.entryCountAll.get() as number };
+    }
+    const row = this.s.summary.get({ from, to }) as Omit<SummaryRow, 'entries'>;
+    return { ...row, entries: this.s.entryCount.get({ from, to }) as number };
+  }
+
+  /** Flows per quarter-hour UTC slot in [from, to), in time order. */
+  slots(from: string, to: string): SlotRow[] {
+    return this.s.slots.all({ from, to }) as SlotRow[];
+  }
+
+  /** Outstanding (member + held) and held points now, from the member caches. */
+  currentTotals(): { outstanding: number; held: number } {
+    return this.s.currentTotals.get() as { outstanding: number; held: number };
+  }
+
+  /** Remaining points of open lots by expiry month (null = never) now. */
+  currentLots(): { month: string | null; points: number }[] {
+    return this.s.currentLots.all() as { month: string | null; points: number }[];
+  }
+
+  /** Outstanding and held points as of an instant, from the journal. */
+  totalsAt(cutoff: string): { outstanding: number; held: number } {
+    return this.s.totalsAt.get(cutoff) as { outstanding: number; held: number };
+  }
+
+  /** Lot remaining by expiry month as of an instant, replaying lot moves recorded before it. */
+  lotsAt(cutoff: string): { month: string | null; points: number }[] {
+    return this.s.lotsAt.all({ cutoff }) as { month: string | null; points: number }[];
+  }
+
+  topMembers(by: MemberRankBy, from: string, to: string, top: number): MemberReportRow[] {
+    if (from === OPEN_FROM && to === OPEN_TO) {
+      const ids = this.s.rankAll[by].all(top) as string[];
+      return this.s.membersDetail.all(JSON.stringify(ids)) as MemberReportRow[];
+    }
+    return this.s.membersBy[by].all({ from, to, top }) as MemberReportRow[];
+  }
+
+  expiring(from: string, to: string): ExpiringRow[] {
+    return this.s.expiring.all({ from, to }) as ExpiringRow[];
+  }
+
+  expiringByDate(from: string, to: string): { date: string; points: number; members: number }[] {
+    return this.s.expiringByDate.all({ from, to }) as { date: string; points: number; members: number }[];
+  }
+
+  /** Points still in lots whose expiresOn is before the date (an expiry run is due). */
+  overdue(date: string): number {
+    return this.s.overdue.get(date) as number;
+  }
+
+  /** Per member: last accrual, number of accruals (orders) and points they earned, in [from, to). */
+  buyers(from: string, to: string): BuyerRow[] {
+    return this.s.buyers.all({ from, to }) as BuyerRow[];
+  }
+
+  private itemsStmt?: ReturnType<typeof this.db.prepare>;
+
+  /** Captured checkout lines by SKU (orders paid in [from, to)); refunds netted out per line. */
+  items(from: string, to: string): ItemRow[] {
+    this.itemsStmt ??= this.db.prepare(
+      `SELECT ol.sku, coalesce(ci.name, max(ol.name)) AS name, coalesce(ci.category, max(ol.category)) AS category,
+              max(ol.kind) AS kind, count(DISTINCT ol.order_id) AS orders,
+              sum(CASE WHEN ol.points > 0 THEN 1 ELSE 0 END) AS redemptions,
+              sum(ol.quantity) AS quantity, sum(ol.refunded_qty) AS refundedQty,
+              sum(ol.amount - ol.discount) AS sales,
+              sum(ol.points - ol.refunded_points) AS pointsUsed,
+              sum(ol.cash - ol.refunded_cash) AS cashPaid,
+              sum(ol.earned - ol.refunded_earned) AS pointsEarned
+         FROM orders o JOIN order_lines ol ON ol.order_id = o.id LEFT JOIN catalog_items ci ON ci.sku = ol.sku
+        WHERE o.paid_at IS NOT NULL AND o.paid_at >= @from AND o.paid_at < @to
+        GROUP BY ol.sku
+        ORDER BY pointsUsed DESC, sales DESC, ol.sku`,
+    );
+    return this.itemsStmt.all({ from, to }) as ItemRow[];
+  }
+
+  memberCount(): number {
+    return this.s.memberCount.get() as number;
+  }
+
+  memberNames(): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const r of this.s.memberNames.iterate() as IterableIterator<{ id: string; name: string }>) out.set(r.id, r.name);
+    return out;
+  }
+}
+
+export const reportQueries = (store: Store): ReportQueries => new ReportQueries(store);
