@@ -1,22 +1,5 @@
 // The SQL behind `ledger verify`: reads the journal and the caches so the service can recompute them.
 import type { Store } from './db.js';
-import type { NewPosting } from './journal.js';
-
-export interface ChainRow {
-  id: number;
-  at: string;
-  recorded_at: string;
-  kind: string;
-  member_id: string | null;
-  ref: string | null;
-  memo: string | null;
-  operator: string;
-  prev_hash: string;
-  hash: string;
-  account: NewPosting['account'] | null;
-  pmember: string | null;
-  points: number | null;
-}
 
 export interface Mismatch {
   subject: string;
@@ -32,16 +15,20 @@ export class VerifyQueries {
     this.db = store.db;
   }
 
-  /** Entries joined with their postings in chain order, streamed. */
-  chain(): IterableIterator<ChainRow> {
+  /** Entries in chain order, streamed as raw rows: [id, at, recorded_at, kind, member_id, ref, memo, operator, prev_hash, hash]. */
+  entriesRaw(): IterableIterator<unknown[]> {
     return this.db
-      .prepare(
-        `SELECT e.id, e.at, e.recorded_at, e.kind, e.member_id, e.ref, e.memo, e.operator, e.prev_hash, e.hash,
-                p.account, p.member_id AS pmember, p.points
-           FROM entries e LEFT JOIN postings p ON p.entry_id = e.id
-          ORDER BY e.id, p.rowid`,
-      )
-      .iterate() as IterableIterator<ChainRow>;
+      .prepare('SELECT id, at, recorded_at, kind, member_id, ref, memo, operator, prev_hash, hash FROM entries ORDER BY id')
+      .raw()
+      .iterate() as IterableIterator<unknown[]>;
+  }
+
+  /** Postings in the same order (by entry, then as written), as raw rows: [entry_id, account, member_id, points]. */
+  postingsRaw(): IterableIterator<unknown[]> {
+    return this.db
+      .prepare('SELECT entry_id, account, member_id, points FROM postings ORDER BY entry_id, rowid')
+      .raw()
+      .iterate() as IterableIterator<unknown[]>;
   }
 
   entryCount(): number {
