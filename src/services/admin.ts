@@ -5,7 +5,7 @@ import { RefusedError, UsageError } from '../errors.js';
 import { currencyDigits } from '../domain/money.js';
 import { defaultRules, rulesToDocument } from '../domain/rules.js';
 import { isValidZone, machineZone } from '../domain/time.js';
-import { migrate, openStore, schemaVersion } from '../store/db.js';
+import { copyLedgerInto, defaultBusyTimeoutMs, migrate, openStore, schemaVersion } from '../store/db.js';
 import { latestVersion } from '../store/migrations/index.js';
 import { settings } from '../store/settings.js';
 import { rulesVersions } from '../store/rules.js';
@@ -190,9 +190,12 @@ export async function dbRestore(ctx: Ctx, source: string): Promise<RestoreResult
     throw new RefusedError('BACKUP_FAILS_VERIFY', `${source} fails ledger verify (${bad?.name}: ${bad?.detail})`, 'choose another backup; nothing was changed');
   }
   let previous: string | null = null;
+  let live = false;
   if (existsSync(ctx.dbPath)) {
     // Keep a consistent copy of the ledger being replaced (VACUUM INTO cannot run inside a transaction).
-    previous = `${ctx.dbPath}.before-restore-${ctx.now.toISOString().replace(/[:.]/g, '-')}`;
+    const stem = `${ctx.dbPath}.before-restore-${ctx.now.toISOString().replace(/[:.]/g, '-')}`;
+    previous = stem;
+    for (let n = 2; existsSync(previous); n++) previous = `${stem}-${n}`;
     let store: ReturnType<typeof openStore> | undefined;
     try {
       store = openStore(ctx.dbPath, { requireLatest: false });
@@ -200,6 +203,7 @@ export async function dbRestore(ctx: Ctx, source: string): Promise<RestoreResult
       if (!(e instanceof UsageError)) throw e;
       // The file is damaged or not a ledger at all, which is when a restore is most needed: keep it aside as it is.
       renameSync(ctx.dbPath, previous);
+      for (const f of [`${ctx.dbPath}-wal`, `${ctx.dbPath}-shm`]) if (existsSync(f)) rmSync(f);
     }
     if (store) {
       try {
@@ -208,13 +212,19 @@ export async function dbRestore(ctx: Ctx, source: string): Promise<RestoreResult
       } finally {
         store.close();
       }
+      live = true;
     }
-    for (const f of [`${ctx.dbPath}-wal`, `${ctx.dbPath}-shm`]) if (existsSync(f)) rmSync(f);
   }
-  const tmp = `${ctx.dbPath}.restore-${process.pid}.tmp`;
-  copyFileSync(source, tmp);
-  chmodSync(tmp, 0o600);
-  renameSync(tmp, ctx.dbPath);
+  if (live) {
+    // Pages are copied into the live file, never a file swapped under a process that has it open
+    // (a long import), whose later commits would land in the replaced file and be lost.
+    await copyLedgerInto(source, ctx.dbPath, defaultBusyTimeoutMs());
+  } else {
+    const tmp = `${ctx.dbPath}.restore-${process.pid}.tmp`;
+    copyFileSync(source, tmp);
+    chmodSync(tmp, 0o600);
+    renameSync(tmp, ctx.dbPath);
+  }
   const store = openStore(ctx.dbPath, { requireLatest: false });
   try {
     const l = ledgerFromStore(store, ctx);

@@ -25,6 +25,11 @@ export interface CreditResult {
 }
 
 export function creditPoints(l: Ledger, c: CreditInput): CreditResult {
+  return creditPointsKnownDebt(l, c, l.store.get(members).get(c.memberId)?.debt ?? 0);
+}
+
+/** creditPoints for bulk callers that already hold the member's current debt (an import tracks it per batch). */
+export function creditPointsKnownDebt(l: Ledger, c: CreditInput, debt: number): CreditResult {
   if (!Number.isSafeInteger(c.points) || c.points <= 0) throw new Error(`credit of ${c.points} points`);
   const j = l.store.get(journal);
   const entryId = j.post(
@@ -43,7 +48,6 @@ export function creditPoints(l: Ledger, c: CreditInput): CreditResult {
     l.nowIso,
   );
   // A balance driven negative by a return is repaid first; only the rest becomes a spendable lot.
-  const debt = l.store.get(members).get(c.memberId)?.debt ?? 0;
   const debtRepaid = Math.min(debt, c.points);
   if (debtRepaid > 0) j.addDebt(c.memberId, -debtRepaid);
   const lotPoints = c.points - debtRepaid;

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import { rulesToDocument, validateRules } from '../domain/rules.js';
-import { parseLocalDate, parseTimestamp, startOfLocalDayMs } from '../domain/time.js';
+import { localDateTime, parseLocalDate, parseTimestamp, startOfLocalDayMs } from '../domain/time.js';
 import { rulesVersions, type RulesVersionRow } from '../store/rules.js';
 import { type Ctx, type Ledger, rulesAt, withLedger } from './ledger.js';
 import { recordAudit } from './points.js';
@@ -10,6 +10,8 @@ import { recordAudit } from './points.js';
 export interface RulesVersionView {
   version: number;
   effectiveAt: string;
+  /** effectiveAt as wall-clock time in the ledger's zone. */
+  effectiveLocal: string;
   appliedAt: string;
   operator: string;
   source: string | null;
@@ -17,9 +19,10 @@ export interface RulesVersionView {
   rules: Record<string, unknown>;
 }
 
-const view = (r: RulesVersionRow, inForceId: number | undefined): RulesVersionView => ({
+const view = (r: RulesVersionRow, inForceId: number | undefined, zone: string): RulesVersionView => ({
   version: r.id,
   effectiveAt: r.effective_at,
+  effectiveLocal: r.effective_at < '1000' ? 'the beginning' : localDateTime(r.effective_at, zone),
   appliedAt: r.applied_at,
   operator: r.operator,
   source: r.source,
@@ -56,7 +59,7 @@ export async function applyRules(ctx: Ctx, file: string, effective?: string): Pr
       const id = repo.insert(effectiveAt, l.nowIso, l.operator, file, JSON.stringify(rulesToDocument(v.rules!, l.digits)));
       recordAudit(l, 'rules.apply', String(id), { file, effectiveAt });
       const row = repo.history().find((r) => r.id === id)!;
-      return view(row, repo.inForceAt(l.nowIso)?.id);
+      return view(row, repo.inForceAt(l.nowIso)?.id, l.zone);
     });
   });
 }
@@ -67,7 +70,7 @@ export async function showRules(ctx: Ctx, at?: string): Promise<RulesVersionView
       const when = at ? instant(l, at, '--at') : l.nowIso;
       const { id } = rulesAt(l, when);
       const row = l.store.get(rulesVersions).history().find((r) => r.id === id)!;
-      return view(row, l.store.get(rulesVersions).inForceAt(l.nowIso)?.id);
+      return view(row, l.store.get(rulesVersions).inForceAt(l.nowIso)?.id, l.zone);
     }),
   );
 }
@@ -78,7 +81,7 @@ export async function rulesHistory(ctx: Ctx): Promise<Omit<RulesVersionView, 'ru
       const repo = l.store.get(rulesVersions);
       const current = repo.inForceAt(l.nowIso)?.id;
       return repo.history().map((r) => {
-        const { rules: _rules, ...rest } = view(r, current);
+        const { rules: _rules, ...rest } = view(r, current, l.zone);
         return rest;
       });
     }),

@@ -2,6 +2,7 @@
 import { chainHash, entryContent, GENESIS_HASH, type NewPosting } from '../store/journal.js';
 import { extraChecks, type Mismatch, verifyQueries } from '../store/verify.js';
 import { type Ctx, withLedger } from './ledger.js';
+import '../store/holds.js'; // registers the open-holds checks of the checkout area
 
 export interface Check {
   name: string;
@@ -26,42 +27,49 @@ export async function verifyLedger(ctx: Ctx): Promise<VerifyResult> {
       const q = l.store.get(verifyQueries);
       const checks: Check[] = [];
 
-      // The chain and the zero-sum of each entry, in one pass over the journal.
+      // The chain and the zero-sum of each entry, in one merged pass over entries and postings.
       let prevHash = GENESIS_HASH;
       let expectId = 1;
       let entries = 0;
       let firstChainBreak: string | undefined;
       let firstUnbalanced: string | undefined;
-      let cur: { row: Parameters<typeof entryContent>[0]; prev: string; hash: string; postings: NewPosting[] } | undefined;
-      const finish = () => {
-        if (!cur) return;
+      const postingsIt = q.postingsRaw();
+      let nextPosting = postingsIt.next();
+      for (const e of q.entriesRaw()) {
+        const id = e[0] as number;
+        const postings: NewPosting[] = [];
+        // Postings of entries before this one belong to no entry (orphans are reported separately).
+        while (!nextPosting.done && (nextPosting.value[0] as number) < id) nextPosting = postingsIt.next();
+        while (!nextPosting.done && nextPosting.value[0] === id) {
+          const p = nextPosting.value;
+          postings.push({ account: p[1] as NewPosting['account'], memberId: p[2] as string | null, points: p[3] as number });
+          nextPosting = postingsIt.next();
+        }
         entries++;
-        const sum = cur.postings.reduce((a, p) => a + p.points, 0);
-        if (!firstUnbalanced && (sum !== 0 || cur.postings.length < 2)) {
-          firstUnbalanced = `entry ${cur.row.id} (${cur.row.kind}): postings sum to ${sum} over ${cur.postings.length} posting(s)`;
+        const row = {
+          id,
+          at: e[1] as string,
+          recorded_at: e[2] as string,
+          kind: e[3] as string,
+          member_id: e[4] as string | null,
+          ref: e[5] as string | null,
+          memo: e[6] as string | null,
+          operator: e[7] as string,
+        };
+        let sum = 0;
+        for (const p of postings) sum += p.points;
+        if (!firstUnbalanced && (sum !== 0 || postings.length < 2)) {
+          firstUnbalanced = `entry ${id} (${row.kind}): postings sum to ${sum} over ${postings.length} posting(s)`;
         }
         if (!firstChainBreak) {
-          if (cur.row.id !== expectId) firstChainBreak = `entry ${expectId} is missing (next is ${cur.row.id})`;
-          else if (cur.prev !== prevHash) firstChainBreak = `entry ${cur.row.id}: prev_hash does not match entry ${cur.row.id - 1}'s hash`;
-          else if (chainHash(prevHash, entryContent(cur.row, cur.postings)) !== cur.hash)
-            firstChainBreak = `entry ${cur.row.id} (${cur.row.kind}): content does not match its hash (edited after it was written)`;
+          if (id !== expectId) firstChainBreak = `entry ${expectId} is missing (next is ${id})`;
+          else if (e[8] !== prevHash) firstChainBreak = `entry ${id}: prev_hash does not match entry ${id - 1}'s hash`;
+          else if (chainHash(prevHash, entryContent(row, postings)) !== e[9])
+            firstChainBreak = `entry ${id} (${row.kind}): content does not match its hash (edited after it was written)`;
         }
-        prevHash = cur.hash;
-        expectId = cur.row.id + 1;
-      };
-      for (const r of q.chain()) {
-        if (!cur || cur.row.id !== r.id) {
-          finish();
-          cur = {
-            row: { id: r.id, at: r.at, recorded_at: r.recorded_at, kind: r.kind, member_id: r.member_id, ref: r.ref, memo: r.memo, operator: r.operator },
-            prev: r.prev_hash,
-            hash: r.hash,
-            postings: [],
-          };
-        }
-        if (r.account !== null) cur.postings.push({ account: r.account, memberId: r.pmember, points: r.points as number });
+        prevHash = e[9] as string;
+        expectId = id + 1;
       }
-      finish();
       checks.push({ name: 'hash-chain', ok: !firstChainBreak, detail: firstChainBreak ?? `${entries} entries chained` });
       checks.push({ name: 'entries-balance', ok: !firstUnbalanced, detail: firstUnbalanced ?? 'every entry sums to zero' });
       checks.push(fromMismatches('postings-have-entries', 'no orphan postings', q.orphanPostings()));

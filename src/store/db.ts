@@ -193,3 +193,30 @@ export function migrate(store: Store): { from: number; to: number; applied: stri
   }
   return { from, to: schemaVersion(store), applied };
 }
+
+/**
+ * Copies every page of the ledger at `source` into the ledger at `target` with SQLite's backup API:
+ * one write transaction on the target, so processes that have it open (a long import, say) see the
+ * restored ledger on their next transaction instead of writing on into a file that was replaced.
+ * Waits for other writers up to the busy timeout.
+ */
+export async function copyLedgerInto(source: string, target: string, busyTimeoutMs: number): Promise<void> {
+  const src = new Database(source, { readonly: true, fileMustExist: true });
+  try {
+    const deadline = Date.now() + busyTimeoutMs;
+    for (;;) {
+      try {
+        // All remaining pages in one step: the target is never seen half copied.
+        await src.backup(target, { progress: () => 0x7fffffff });
+        return;
+      } catch (e) {
+        const busy = mapBusy(e, target, busyTimeoutMs);
+        if (busy === e) throw e;
+        if (Date.now() >= deadline) throw busy;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    }
+  } finally {
+    src.close();
+  }
+}

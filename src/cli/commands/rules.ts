@@ -14,7 +14,7 @@ export function register(program: Command): void {
       const cmd = cmdOf(args);
       const { applyRules } = await import('../../services/rules.js');
       const r = await applyRules(await context(cmd), file, cmd.opts().effective);
-      await emit(cmd, r, () => void process.stdout.write(`${c.green('✓')} rules version ${r.version} stored, in force from ${r.effectiveAt}\n`));
+      await emit(cmd, r, () => void process.stdout.write(`${c.green('✓')} rules version ${r.version} stored, in force from ${r.effectiveLocal} (${r.effectiveAt})\n`));
     });
   rules
     .command('show')
@@ -40,7 +40,7 @@ export function register(program: Command): void {
         printTable(
           [
             { key: 'version', header: 'version', align: 'right' },
-            { key: 'effectiveAt', header: 'effective from' },
+            { key: 'effectiveLocal', header: 'effective from' },
             { key: 'appliedAt', header: 'applied at' },
             { key: 'operator', header: 'operator' },
             { key: 'source', header: 'source' },

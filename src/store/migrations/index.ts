@@ -1,6 +1,8 @@
 // The ordered list of schema migrations; PRAGMA user_version records the last one applied.
 // Each area adds its own numbered file; a landed migration is never edited.
 import { sql as m001 } from './001_ledger.js';
+import { sql as m002 } from './002_import.js';
+import { sql as m003 } from './003_checkout.js';
 
 export interface Migration {
   version: number;
@@ -8,6 +10,10 @@ export interface Migration {
   sql: string;
 }
 
-export const migrations: Migration[] = [{ version: 1, name: 'ledger', sql: m001 }];
+export const migrations: Migration[] = [
+  { version: 1, name: 'ledger', sql: m001 },
+  { version: 2, name: 'import', sql: m002 },
+  { version: 3, name: 'checkout', sql: m003 },
+].sort((a, b) => a.version - b.version); // areas land in any order; they apply by number
 
 export const latestVersion = (): number => migrations[migrations.length - 1].version;

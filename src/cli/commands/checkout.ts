@@ -1,0 +1,386 @@
+// `checkout [quote|start|confirm|cancel]`, `order list|show|refund`, `coupon list`, `holds list|release-expired`.
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { UsageError, RefusedError } from '../../errors.js';
+import { c } from '../colour.js';
+import { canPrompt, cmdOf, context, emit, globals } from '../cli.js';
+import { parseDateOpt, parseIntOpt } from '../parse.js';
+import { printFields, printTable } from '../output.js';
+import type { PointsRequest } from '../../domain/split.js';
+import type { CartItem, CheckoutInput, CheckoutResult, QuoteResult, Tender } from '../../services/checkout.js';
+import type { OrderDetail, RefundResult } from '../../services/orders.js';
+
+const checkoutServices = () => import('../../services/checkout.js');
+const orderServices = () => import('../../services/orders.js');
+const holdServices = () => import('../../services/holds.js');
+
+const TENDER_CHOICES = ['cash', 'card', 'alipay', 'wechat'];
+const SKU_QTY = /^(.+?)(?::(\d+))?$/;
+
+function collectItem(flag: string) {
+  return (v: string, prev: CartItem[] | undefined): CartItem[] => {
+    const m = SKU_QTY.exec(v.trim());
+    const qty = m?.[2] === undefined ? 1 : Number(m[2]);
+    if (!m || !m[1] || !Number.isSafeInteger(qty) || qty < 1) throw new InvalidArgumentError(`${flag} ${JSON.stringify(v)} must be SKU or SKU:QTY with QTY ≥ 1`);
+    return [...(prev ?? []), { sku: m[1], quantity: qty }];
+  };
+}
+
+function collectRefundLine(v: string, prev: { sku: string; quantity?: number }[] | undefined) {
+  const m = SKU_QTY.exec(v.trim());
+  const qty = m?.[2] === undefined ? undefined : Number(m[2]);
+  if (!m || !m[1] || (qty !== undefined && (!Number.isSafeInteger(qty) || qty < 1))) throw new InvalidArgumentError(`--line ${JSON.stringify(v)} must be SKU or SKU:QTY with QTY ≥ 1`);
+  return [...(prev ?? []), { sku: m[1], quantity: qty }];
+}
+
+/** The cart flags shared by the one-shot checkout, quote and start. */
+function cartOptions(cmd: Command): Command {
+  return cmd
+    .option('--member <id>', 'the member paying')
+    .option('--item <sku[:qty]>', 'an item to buy (repeat for more items)', collectItem('--item'))
+    .option('--points <n>', 'points to use (rounded down to whole minor units)', parseIntOpt('--points', 0))
+    .option('--max-points', 'use as many points as the items allow')
+    .option('--no-points', 'pay everything in cash (points-only items still need their points)')
+    .option('--coupon <code>', 'a coupon of the member, applied before points')
+    .addOption(new Option('--tender <tender>', 'how the cash part is paid').choices(TENDER_CHOICES));
+}
+
+interface CartOpts {
+  member?: string;
+  item?: CartItem[];
+  points?: number | false;
+  maxPoints?: boolean;
+  coupon?: string;
+  tender?: Tender;
+  decline?: boolean;
+  idempotencyKey?: string;
+}
+
+function pointsRequest(o: CartOpts): PointsRequest | undefined {
+  const given = [o.points === false, typeof o.points === 'number', Boolean(o.maxPoints)].filter(Boolean).length;
+  if (given > 1) throw new UsageError('--points, --max-points and --no-points exclude one another', 'pass at most one of them');
+  if (o.points === false) return { kind: 'none' };
+  if (typeof o.points === 'number') return { kind: 'points', points: o.points };
+  if (o.maxPoints) return { kind: 'max' };
+  return undefined;
+}
+
+function inputOf(cmd: Command, opts: { needAll: boolean }): { input: CheckoutInput; complete: boolean; explicitPoints: boolean } {
+  const o = cmd.optsWithGlobals() as CartOpts;
+  const request = pointsRequest(o);
+  const complete = Boolean(o.member) && Boolean(o.item?.length);
+  if (opts.needAll && !complete && !canPrompt(cmd)) {
+    throw new UsageError(!o.member ? 'missing --member' : 'missing --item', 'pass --member ID and --item SKU[:QTY] (prompts only appear on a terminal)');
+  }
+  return {
+    input: {
+      memberId: o.member ?? '',
+      items: o.item ?? [],
+      request: request ?? { kind: 'default' },
+      coupon: o.coupon,
+      tender: o.tender,
+      decline: o.decline,
+      idempotencyKey: o.idempotencyKey,
+    },
+    complete,
+    explicitPoints: request !== undefined,
+  };
+}
+
+const signed = (n: number) => (n > 0 ? `+${n}` : String(n));
+
+function quoteLines(r: QuoteResult | CheckoutResult): Promise<void> {
+  return printTable(
+    [
+      { key: 'sku', header: 'sku' },
+      { key: 'name', header: 'name' },
+      { key: 'pay', header: 'pay' },
+      { key: 'quantity', header: 'qty', align: 'right' },
+      { key: 'unitPrice', header: 'price', align: 'right' },
+      { key: 'amount', header: 'amount', align: 'right' },
+      { key: 'discount', header: 'discount', align: 'right' },
+    ],
+    r.lines as never[],
+  );
+}
+
+async function quoteView(r: QuoteResult): Promise<void> {
+  await quoteLines(r);
+  printFields([
+    ['member', `${r.memberId}  balance ${r.balance}, available ${r.available}`],
+    ['subtotal', `${r.subtotal} ${r.currency}`],
+    ['discount', r.coupon ? `${r.discount} (coupon ${r.coupon})` : r.discount],
+    ['total', c.bold(r.total)],
+    ['points used', `${r.pointsUsed} (worth ${r.pointsValue}; at most ${r.maxUsablePoints} usable, in steps of ${r.pointsStep})`],
+    ['cash to pay', c.bold(r.cashPaid)],
+    ['points earned', r.pointsEarned],
+  ]);
+}
+
+async function resultView(r: CheckoutResult): Promise<void> {
+  const status =
+    r.status === 'paid' ? c.green('paid') : r.status === 'held' ? c.yellow(`held until ${r.expiresAt}`) : r.status === 'declined' ? c.red('declined — nothing was taken') : c.yellow(r.status);
+  printFields([
+    ['order', `${r.orderId}${r.replayed ? c.dim('  (same result as the first try)') : ''}`],
+    ['status', status],
+    ['member', r.memberId],
+    ['total', `${r.total} ${r.currency}${r.coupon ? `  (coupon ${r.coupon}: −${r.discount})` : ''}`],
+    ['points used', `${r.pointsUsed} (worth ${r.pointsValue})`],
+    ['cash', `${r.cashPaid}${r.tender ? ` by ${r.tender}` : ''}`],
+    ['points earned', r.pointsEarned],
+    ['balance', `${r.balance} (available ${r.available})`],
+    ...r.couponsIssued.map((cp) => ['coupon issued', `${cp.code}  ${cp.value ? `${cp.value} off` : `${cp.percent}% off`}, until ${cp.expiresOn}`] as [string, unknown]),
+  ]);
+  if (r.status === 'held') process.stderr.write(`confirm with: pointsmall checkout confirm ${r.checkoutId}   or cancel: pointsmall checkout cancel ${r.checkoutId}\n`);
+}
+
+/** A declined payment still prints its result (status "declined"), then exits 3 with PAYMENT_DECLINED. */
+function failIfDeclined(r: CheckoutResult): void {
+  if (r.status === 'declined') {
+    throw new RefusedError('PAYMENT_DECLINED', `the ${r.tender ?? 'cash'} payment of ${r.cashPaid} was declined; the hold on ${r.pointsUsed} points was released`, 'try another tender; nothing was taken');
+  }
+}
+
+async function runCheckout(cmd: Command): Promise<void> {
+  const { input, complete, explicitPoints } = inputOf(cmd, { needAll: true });
+  const ctx = await context(cmd);
+  const svc = await checkoutServices();
+  let final = input;
+  if (canPrompt(cmd)) {
+    const { interactiveCheckout } = await import('../prompts-checkout.js');
+    const chosen = await interactiveCheckout(ctx, input, { askMember: !input.memberId, askItems: !complete || !input.items.length, askPoints: !explicitPoints, askTender: !input.tender });
+    if (!chosen) {
+      process.stderr.write('nothing was paid\n');
+      return;
+    }
+    final = chosen;
+  }
+  const r = await svc.checkout(ctx, final);
+  await emit(cmd, r, resultView);
+  failIfDeclined(r);
+}
+
+export function register(program: Command): void {
+  const checkout = cartOptions(
+    program
+      .command('checkout')
+      .description('split checkout, points plus cash: one-shot with --yes, or quote / start / confirm / cancel; interactive on a terminal'),
+  )
+    .option('--decline', 'simulate a declined payment (the hold is voided, exit 3)')
+    .option('--idempotency-key <key>', 'a retry with the same key returns the first result and pays nothing again')
+    .action(async (...args) => runCheckout(cmdOf(args)));
+
+  cartOptions(checkout.command('quote').description('the breakdown only (points, their value, cash, points earned); writes nothing')).action(async (...args) => {
+    const cmd = cmdOf(args);
+    const { input } = inputOf(cmd, { needAll: false });
+    if (!input.memberId) throw new UsageError('missing --member', 'pass --member ID');
+    if (!input.items.length) throw new UsageError('missing --item', 'pass --item SKU[:QTY]');
+    const r = await (await checkoutServices()).quoteCheckout(await context(cmd), input);
+    await emit(cmd, r, quoteView);
+  });
+
+  cartOptions(checkout.command('start').description('hold the points and stock; then checkout confirm ID or checkout cancel ID'))
+    .option('--idempotency-key <key>', 'a retry with the same key returns the first hold')
+    .action(async (...args) => {
+      const cmd = cmdOf(args);
+      const { input } = inputOf(cmd, { needAll: false });
+      if (!input.memberId) throw new UsageError('missing --member', 'pass --member ID');
+      if (!input.items.length) throw new UsageError('missing --item', 'pass --item SKU[:QTY]');
+      const r = await (await checkoutServices()).startCheckout(await context(cmd), input);
+      await emit(cmd, r, resultView);
+    });
+
+  checkout
+    .command('confirm <checkoutId>')
+    .description('pay the cash part of a held checkout and capture it')
+    .addOption(new Option('--tender <tender>', 'how the cash part is paid').choices(TENDER_CHOICES))
+    .option('--decline', 'simulate a declined payment (the hold is voided, exit 3)')
+    .action(async (id: string, ...args) => {
+      const cmd = cmdOf(args);
+      const o = cmd.optsWithGlobals() as CartOpts;
+      const r = await (await checkoutServices()).confirmCheckout(await context(cmd), id, { tender: o.tender, decline: o.decline });
+      await emit(cmd, r, resultView);
+      failIfDeclined(r);
+    });
+
+  checkout
+    .command('cancel <checkoutId>')
+    .description('void a held checkout: points back to their lots, stock and coupon freed')
+    .action(async (id: string, ...args) => {
+      const cmd = cmdOf(args);
+      const r = await (await checkoutServices()).cancelCheckout(await context(cmd), id);
+      await emit(cmd, r, resultView);
+    });
+
+  const order = program.command('order').description('orders: list, show, refund');
+  order
+    .command('list')
+    .description('orders, newest first')
+    .option('--member <id>', 'only this member')
+    .option('--from <date>', 'from this date (inclusive)', parseDateOpt('--from'))
+    .option('--to <date>', 'to this date (inclusive)', parseDateOpt('--to'))
+    .addOption(new Option('--status <status>', 'only this status').choices(['held', 'paid', 'declined', 'cancelled', 'expired', 'partially_refunded', 'refunded']))
+    .option('--limit <n>', 'at most N orders', parseIntOpt('--limit', 1))
+    .action(async (...args) => {
+      const cmd = cmdOf(args);
+      const o = cmd.opts();
+      const r = await (await orderServices()).listOrders(await context(cmd), { memberId: o.member, from: o.from, to: o.to, status: o.status, limit: o.limit });
+      await emit(cmd, r, () =>
+        printTable(
+          [
+            { key: 'orderId', header: 'order' },
+            { key: 'createdAt', header: 'at' },
+            { key: 'memberId', header: 'member' },
+            { key: 'status', header: 'status' },
+            { key: 'total', header: 'total', align: 'right' },
+            { key: 'pointsUsed', header: 'points', align: 'right' },
+            { key: 'cashPaid', header: 'cash', align: 'right' },
+            { key: 'tender', header: 'tender' },
+            { key: 'pointsEarned', header: 'earned', align: 'right' },
+            { key: 'refundedCash', header: 'refunded', align: 'right' },
+          ],
+          r,
+        ),
+      );
+    });
+
+  order
+    .command('show <orderId>')
+    .description('an order with its lines, their points/cash/earned shares and refunds')
+    .action(async (id: string, ...args) => {
+      const cmd = cmdOf(args);
+      const r = await (await orderServices()).showOrder(await context(cmd), id);
+      await emit(cmd, r, orderView);
+    });
+
+  order
+    .command('refund <orderId>')
+    .description('refund a whole order, or --line SKU:QTY units of it (§4.5): points back to their lots, cash refunded, earned points taken back')
+    .option('--line <sku[:qty]>', 'refund these units only (repeat; no QTY = all left of the line)', collectRefundLine)
+    .option('--reason <text>', 'why (kept in the journal and the audit log)')
+    .action(async (id: string, ...args) => {
+      const cmd = cmdOf(args);
+      const o = cmd.opts();
+      const ctx = await context(cmd);
+      const svc = await orderServices();
+      if (canPrompt(cmd)) {
+        const { confirmAction } = await import('../prompts.js');
+        const what = o.line ? o.line.map((x: { sku: string; quantity?: number }) => `${x.quantity ?? 'all'} × ${x.sku}`).join(', ') : 'the whole order';
+        if (!(await confirmAction(`Refund ${what} of ${id}?`, false))) {
+          process.stderr.write('nothing was refunded\n');
+          return;
+        }
+      }
+      const r = await svc.refundOrder(ctx, id, o.line ?? null, o.reason);
+      await emit(cmd, r, refundView);
+    });
+
+  program
+    .command('coupon')
+    .description('coupons issued by coupon items')
+    .command('list')
+    .description('coupons with their status (active, held, used, expired, void)')
+    .option('--member <id>', 'only this member')
+    .addOption(new Option('--status <status>', 'only this status').choices(['active', 'held', 'used', 'expired', 'void']))
+    .option('--limit <n>', 'at most N coupons', parseIntOpt('--limit', 1))
+    .action(async (...args) => {
+      const cmd = cmdOf(args);
+      const o = cmd.opts();
+      const r = await (await orderServices()).listCoupons(await context(cmd), { memberId: o.member, status: o.status, limit: o.limit });
+      await emit(cmd, r, () =>
+        printTable(
+          [
+            { key: 'code', header: 'code' },
+            { key: 'memberId', header: 'member' },
+            { key: 'sku', header: 'sku' },
+            { key: 'value', header: 'off', format: (_v, row) => (row.value ? row.value : `${row.percent}%`) },
+            { key: 'expiresOn', header: 'expires on' },
+            { key: 'status', header: 'status' },
+            { key: 'usedOrderId', header: 'used by' },
+          ],
+          r,
+        ),
+      );
+    });
+
+  const holdsCmd = program.command('holds').description('open checkout holds');
+  holdsCmd
+    .command('list')
+    .description('open holds and when they expire')
+    .action(async (...args) => {
+      const cmd = cmdOf(args);
+      const r = await (await holdServices()).listHolds(await context(cmd));
+      await emit(cmd, r, () =>
+        printTable(
+          [
+            { key: 'checkoutId', header: 'checkout' },
+            { key: 'memberId', header: 'member' },
+            { key: 'points', header: 'points', align: 'right' },
+            { key: 'createdAt', header: 'held at' },
+            { key: 'expiresAt', header: 'expires at' },
+            { key: 'expired', header: 'expired', format: (v) => (v ? 'yes' : 'no') },
+          ],
+          r,
+        ),
+      );
+    });
+  holdsCmd
+    .command('release-expired')
+    .description('release every hold past its expiry (points back to their lots, stock and coupons freed)')
+    .action(async (...args) => {
+      const cmd = cmdOf(args);
+      const r = await (await holdServices()).releaseExpired(await context(cmd));
+      await emit(cmd, r, () => void process.stdout.write(`${r.released} expired hold(s) released${r.orderIds.length ? ': ' + r.orderIds.join(', ') : ''}\n`));
+    });
+  void globals;
+}
+
+async function orderView(r: OrderDetail): Promise<void> {
+  printFields([
+    ['order', r.orderId],
+    ['status', r.status],
+    ['member', r.memberId],
+    ['created', r.createdAt],
+    ['paid', r.paidAt ?? '-'],
+    ['total', `${r.total} ${r.currency} (subtotal ${r.subtotal}, discount ${r.discount}${r.coupon ? `, coupon ${r.coupon}` : ''})`],
+    ['points used', `${r.pointsUsed} (worth ${r.pointsValue})`],
+    ['cash', `${r.cashPaid}${r.tender ? ` by ${r.tender}` : ''}`],
+    ['points earned', r.pointsEarned],
+    ['refunded', `${r.refundedPoints} points, ${r.refundedCash} cash, ${r.refundedEarned} earned taken back`],
+  ]);
+  await printTable(
+    [
+      { key: 'lineNo', header: '#', align: 'right' },
+      { key: 'sku', header: 'sku' },
+      { key: 'name', header: 'name' },
+      { key: 'quantity', header: 'qty', align: 'right' },
+      { key: 'amount', header: 'amount', align: 'right' },
+      { key: 'points', header: 'points', align: 'right' },
+      { key: 'cash', header: 'cash', align: 'right' },
+      { key: 'earned', header: 'earned', align: 'right' },
+      { key: 'refundedQuantity', header: 'refunded qty', align: 'right' },
+    ],
+    r.lines,
+  );
+  if (r.couponsIssued.length) {
+    await printTable(
+      [
+        { key: 'code', header: 'coupon' },
+        { key: 'expiresOn', header: 'expires on' },
+        { key: 'status', header: 'status' },
+      ],
+      r.couponsIssued,
+    );
+  }
+}
+
+function refundView(r: RefundResult): void {
+  printFields([
+    ['order', `${r.orderId} → ${r.status}`],
+    ['refunded', r.lines.map((x) => `${x.quantity} × ${x.sku}`).join(', ')],
+    ['points returned', `${signed(r.pointsReturned)} (to the lots they came from)`],
+    ['cash refunded', r.cashRefunded],
+    ['earned taken back', r.pointsTakenBack ? signed(-r.pointsTakenBack) : 0],
+    ...(r.debt ? ([['debt', c.red(`${r.debt} points owed, repaid by later accruals`)]] as [string, unknown][]) : []),
+    ['balance', `${r.balance} (available ${r.available})`],
+  ]);
+}

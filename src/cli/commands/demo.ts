@@ -1,0 +1,78 @@
+// `demo`: the main job end to end on a fresh ledger built from fixtures/, narrated.
+import { Command } from 'commander';
+import { c } from '../colour.js';
+import { cmdOf, context, emit, globals, setExit } from '../cli.js';
+
+type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** One or two lines that say what a step's result means. */
+function describe(i: number, r: Obj): string[] {
+  switch (i) {
+    case 0:
+      return [`ledger ${r.path} (${r.currency}, ${r.timezone})`];
+    case 1:
+      return [`rules version ${r.version} in force from ${r.effectiveLocal}`];
+    case 2:
+      return [`${r.rows} catalog rows: ${r.created} added`];
+    case 3:
+      return [`${r.rows} members: ${r.created} added`];
+    case 4:
+    case 5:
+      return [
+        `${r.rows} rows, ${r.orders} orders: ${r.accepted} accepted, ${r.duplicates} duplicates, ${r.rejected} rejected, ${r.review} in review`,
+        `${r.pointsAccrued} points accrued, ${r.pointsReturned} taken back by returns${r.guestsSkipped ? `, ${r.guestsSkipped} guest rows skipped` : ''}`,
+      ];
+    case 6:
+      return [`${r.id} ${r.name}: balance ${r.balance}, available ${r.available}, tier ${r.tier ?? '-'}, ${r.lots.length} lots (first expires ${r.lots[0]?.expiresOn ?? 'never'})`];
+    case 7:
+      return [`${r.memberId} +${r.points} points (${r.reason}); available now ${r.available}`];
+    case 8:
+      return [`total ${r.total} = ${r.pointsUsed} points worth ${r.pointsValue} + ${r.cashPaid} cash; would earn ${r.pointsEarned} points`];
+    case 9:
+      return [`order ${r.orderId} ${r.status}: ${r.pointsUsed} points (${r.pointsValue}) + ${r.cashPaid} by ${r.tender}; earned ${r.pointsEarned}; balance now ${r.balance}`];
+    case 10:
+      return [`${r.pointsReturned} points back to their lots, ${r.cashRefunded} cash refunded, ${r.pointsTakenBack} earned points taken back`];
+    case 11:
+      return [`as of ${r.asOf}: ${r.pointsExpired} points in ${r.lotsExpired} lots of ${r.members} members expired`];
+    case 12:
+      return [
+        `issued ${r.issued}, redeemed ${r.redeemed}, expired ${r.expired}, returned ${r.returned}, adjusted ${r.adjusted}, outstanding ${r.outstanding}`,
+        `${r.reconciliation.line}`,
+      ];
+    case 13:
+      return [`${r.outstandingPoints} points outstanding, worth ${r.value} ${r.currency}`];
+    case 14:
+      return [`${r.ok ? 'ledger ok' : 'LEDGER BROKEN'}: ${r.checks.length} checks over ${r.entries} entries`];
+    default:
+      return [];
+  }
+}
+
+export function register(program: Command): void {
+  program
+    .command('demo')
+    .description('build a fresh demo ledger from fixtures/ and run the main job end to end')
+    .option('--force', 'replace an existing --db file that the demo did not make')
+    .action(async (...args) => {
+      const cmd = cmdOf(args);
+      const g = globals(cmd);
+      const { DEMO_NOW, runDemo } = await import('../../services/demo.js');
+      if (!process.env.POINTSMALL_NOW) process.env.POINTSMALL_NOW = DEMO_NOW;
+      const ctx = await context(cmd);
+      if (!g.db && !process.env.POINTSMALL_DB) ctx.dbPath = './pointsmall-demo.db';
+      const r = await runDemo(ctx, { force: Boolean(cmd.opts().force) });
+      await emit(cmd, r, () => {
+        process.stdout.write(c.bold(`pointsmall demo — the clock is set to ${r.now} so the story is the same every time\n\n`));
+        r.steps.forEach((s, i) => {
+          process.stdout.write(`${c.cyan(`${String(i + 1).padStart(2)}.`)} ${c.bold(s.title)}\n    ${c.dim('$ ' + s.command)}\n`);
+          for (const line of describe(i, s.result as Obj)) process.stdout.write(`    ${line}\n`);
+          process.stdout.write('\n');
+        });
+        process.stdout.write(
+          `${r.verified ? c.green('✓ done.') : c.red('✗ verify failed.')} Explore the demo ledger yourself:\n` +
+            `    export POINTSMALL_DB=${r.db}\n    npx pointsmall member list\n    npx pointsmall report activity --by month\n    npx pointsmall ledger entries --member M001\n`,
+        );
+      });
+      if (!r.verified) setExit(6);
+    });
+}

@@ -1,0 +1,80 @@
+// `expire run|preview`: the nightly expiry job (cron-safe: no prompts, --json, --quiet, exit 5 when locked)
+// and the look-ahead that can queue points.expiring warnings.
+import { Command } from 'commander';
+import { c } from '../colour.js';
+import { cmdOf, context, emit } from '../cli.js';
+import { parseDateOpt, parseWithinOpt } from '../parse.js';
+import { printFields, printTable, stdoutIsTTY } from '../output.js';
+
+const services = () => import('../../services/expiry.js');
+
+export function register(program: Command): void {
+  const expire = program.command('expire').description('expire points past their date (run) and look ahead (preview)');
+
+  expire
+    .command('run')
+    .description('expire the remaining points of every lot whose expiresOn is before the as-of date (idempotent; safe from cron)')
+    .option('--as-of <date>', 'expire lots with expiresOn before this date (default: today in the ledger zone)', parseDateOpt('--as-of'))
+    .option('--dry-run', 'compute the same summary and write nothing')
+    .option('-q, --quiet', 'print nothing on success (for cron; errors still go to stderr)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  pointsmall expire run --dry-run\n  pointsmall expire run --as-of 2026-12-01 --json\n' +
+        '  # crontab: 5 0 * * *  pointsmall --db /srv/mall/ledger.db expire run --quiet\n',
+    )
+    .action(async (...args) => {
+      const cmd = cmdOf(args);
+      const o = cmd.opts<{ asOf?: string; dryRun?: boolean; quiet?: boolean }>();
+      const r = await (await services()).runExpiry(await context(cmd), { asOf: o.asOf, dryRun: Boolean(o.dryRun) });
+      if (o.quiet && !cmd.optsWithGlobals().json) return;
+      await emit(cmd, r, () => {
+        if (!stdoutIsTTY()) {
+          printFields([
+            ['asOf', r.asOf],
+            ['lotsExpired', r.lotsExpired],
+            ['pointsExpired', r.pointsExpired],
+            ['members', r.members],
+            ['dryRun', r.dryRun],
+            ['notificationsQueued', r.notificationsQueued],
+          ]);
+          return;
+        }
+        const verb = r.dryRun ? 'would expire' : 'expired';
+        const mark = r.dryRun ? c.yellow('dry run:') : c.green('✓');
+        process.stdout.write(
+          `${mark} ${verb} ${c.bold(String(r.pointsExpired))} points from ${r.lotsExpired} lots of ${r.members} members (expiresOn before ${r.asOf})\n`,
+        );
+        if (!r.dryRun && r.notificationsQueued) process.stdout.write(`  ${r.notificationsQueued} points.expired notifications queued (pointsmall outbox list --pending)\n`);
+      });
+    });
+
+  expire
+    .command('preview')
+    .description('members whose points expire within the window from today; --notify queues one points.expiring per lot')
+    .option('--within <window>', 'window from today, like 30d, 2w or 3m', parseWithinOpt('--within'), 30)
+    .option('--notify', 'queue one points.expiring notification per lot (never twice for the same lot)')
+    .action(async (...args) => {
+      const cmd = cmdOf(args);
+      const o = cmd.opts<{ within: number; notify?: boolean }>();
+      const r = await (await services()).previewExpiry(await context(cmd), { withinDays: o.within, notify: Boolean(o.notify) });
+      await emit(cmd, r, async () => {
+        await printTable(
+          [
+            { key: 'memberId', header: 'member' },
+            { key: 'name', header: 'name' },
+            { key: 'points', header: 'points', align: 'right' },
+            { key: 'lots', header: 'lots', align: 'right' },
+            { key: 'firstExpiresOn', header: 'first expires' },
+            { key: 'dates', header: 'dates', format: (v) => (v as { expiresOn: string; points: number }[]).map((d) => `${d.expiresOn}:${d.points}`).join(' ') },
+          ],
+          r.rows,
+          { title: `points expiring ${r.from} … ${r.to}` },
+        );
+        if (stdoutIsTTY()) {
+          process.stdout.write(`${r.points} points in ${r.lots} lots of ${r.members} members\n`);
+          if (r.overduePoints) process.stdout.write(c.yellow(`${r.overduePoints} points are past their date and wait for: pointsmall expire run\n`));
+        }
+        if (o.notify) process.stderr.write(`${r.notificationsQueued} points.expiring notifications queued\n`);
+      });
+    });
+}

@@ -1,0 +1,73 @@
+// `outbox list|export`: queued notifications (order confirmations, expiring and expired points) for a sender.
+import { Command, Option } from 'commander';
+import { UsageError } from '../../errors.js';
+import { c } from '../colour.js';
+import { cmdOf, context, emit, globals } from '../cli.js';
+import { parseIntOpt } from '../parse.js';
+import { printTable, stderrIsTTY } from '../output.js';
+
+const services = () => import('../../services/outbox.js');
+
+export function register(program: Command): void {
+  const box = program.command('outbox').description('queued notifications: list them, export them for a sender');
+
+  box
+    .command('list')
+    .description('queued notifications, oldest first')
+    .option('--pending', 'only notifications not yet exported with --mark-sent')
+    .option('--topic <topic>', 'only this topic (order.confirmed, points.expiring, points.expired)')
+    .option('--limit <n>', 'at most N rows', parseIntOpt('--limit', 1))
+    .action(async (...args) => {
+      const cmd = cmdOf(args);
+      const o = cmd.opts<{ pending?: boolean; topic?: string; limit?: number }>();
+      const r = await (await services()).listOutbox(await context(cmd), o);
+      await emit(cmd, r, () =>
+        printTable(
+          [
+            { key: 'id', header: 'id', align: 'right' },
+            { key: 'createdAt', header: 'created' },
+            { key: 'topic', header: 'topic' },
+            { key: 'memberId', header: 'member' },
+            { key: 'channel', header: 'channel' },
+            { key: 'recipient', header: 'recipient' },
+            { key: 'payload', header: 'payload' },
+            { key: 'sentAt', header: 'sent', format: (v) => (v as string | null) ?? 'pending' },
+          ],
+          r,
+        ),
+      );
+    });
+
+  box
+    .command('export')
+    .description('write notifications (pending ones by default) as JSON Lines or CSV; --mark-sent marks exactly the exported ones sent')
+    .addOption(new Option('--format <format>', 'jsonl or csv (default: from --out\'s extension, else jsonl)').choices(['jsonl', 'csv']))
+    .option('--out <file>', 'write to this file, whole or not at all (default: stdout)')
+    .option('--mark-sent', 'mark the exported notifications sent, in the same transaction as the export')
+    .option('--all', 'include notifications already sent')
+    .option('--topic <topic>', 'only this topic')
+    .addHelpText(
+      'after',
+      '\nDelivery is at-least-once: if the process dies after the file is in place but before the mark commits,\n' +
+        'the next export repeats those notifications. Each record carries a stable id and dedupeKey to drop repeats.\n',
+    )
+    .action(async (...args) => {
+      const cmd = cmdOf(args);
+      const o = cmd.opts<{ format?: 'jsonl' | 'csv'; out?: string; markSent?: boolean; all?: boolean; topic?: string }>();
+      const format = o.format ?? (o.out && /\.csv$/i.test(o.out) ? 'csv' : 'jsonl');
+      if (!o.out && globals(cmd).json) throw new UsageError('--json needs --out: without it the export itself is stdout', 'add --out FILE, or drop --json');
+      const r = await (await services()).exportOutbox(await context(cmd), {
+        format,
+        out: o.out,
+        markSent: Boolean(o.markSent),
+        all: Boolean(o.all),
+        topic: o.topic,
+        sink: (text) => process.stdout.write(text),
+      });
+      if (!o.out) {
+        if (stderrIsTTY()) process.stderr.write(`${r.exported} notifications exported${o.markSent ? `, ${r.markedSent} marked sent` : ''}\n`);
+        return;
+      }
+      await emit(cmd, r, () => void process.stdout.write(`${c.green('✓')} ${r.exported} notifications written to ${r.out}${o.markSent ? `, ${r.markedSent} marked sent` : ''}\n`));
+    });
+}

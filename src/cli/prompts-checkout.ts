@@ -1,0 +1,111 @@
+// The interactive checkout (lazy-loaded): pick the member and items, see the balance, type the points to use
+// while the points value and the cash remaining update, then confirm. Only ever runs on a TTY.
+import { c } from './colour.js';
+import type { Ctx } from '../services/ledger.js';
+import type { CartItem, CheckoutInput, MemberChoice, Tender } from '../services/checkout.js';
+
+export interface Ask {
+  askMember: boolean;
+  askItems: boolean;
+  askPoints: boolean;
+  askTender: boolean;
+}
+
+const say = (text: string) => process.stdout.write(text + '\n');
+
+/** Returns the checkout to run, or null when the operator declines at the confirmation. */
+export async function interactiveCheckout(ctx: Ctx, given: CheckoutInput, ask: Ask): Promise<CheckoutInput | null> {
+  const { search, checkbox, input, select, confirm } = await import('@inquirer/prompts');
+  const svc = await import('../services/checkout.js');
+  const input0 = { ...given };
+
+  let member: MemberChoice | undefined;
+  if (ask.askMember) {
+    member = await search<MemberChoice>({
+      message: 'Member (type an id, name or phone)',
+      source: async (term) =>
+        (await svc.searchMembers(ctx, term ?? '')).map((m) => ({
+          value: m,
+          name: `${m.id}  ${m.name}${m.phone ? `  ${m.phone}` : ''}  ${c.dim(`available ${m.available}`)}`,
+          disabled: m.frozen ? '(frozen)' : false,
+        })),
+    });
+    input0.memberId = member.id;
+  } else {
+    member = (await svc.searchMembers(ctx, input0.memberId, 50)).find((m) => m.id === input0.memberId);
+  }
+  if (member) say(`${c.bold(member.id)} ${member.name}: ${c.bold(String(member.available))} points available`);
+
+  if (ask.askItems) {
+    const items = await svc.itemChoices(ctx);
+    if (!items.length) throw new (await import('../errors.js')).UsageError('the catalog has no active items', 'add one with: pointsmall catalog add');
+    const skus = await checkbox<string>({
+      message: 'Items (space to pick, enter when done)',
+      required: true,
+      pageSize: 12,
+      choices: items.map((i) => ({
+        value: i.sku,
+        name: `${i.sku}  ${i.name}  ${i.price}  ${c.dim(`[${i.pay}${i.kind === 'coupon' ? ', coupon' : ''}]`)}`,
+        disabled: i.stockAvailable !== null && i.stockAvailable < 1 ? '(out of stock)' : false,
+      })),
+    });
+    const cart: CartItem[] = [];
+    for (const sku of skus) {
+      const left = items.find((i) => i.sku === sku)?.stockAvailable ?? null;
+      const q = await input({
+        message: `Quantity of ${sku}`,
+        default: '1',
+        validate: (v) => {
+          if (!/^\d+$/.test(v.trim()) || Number(v) < 1) return 'a whole number ≥ 1';
+          if (left !== null && Number(v) > left) return `only ${left} in stock`;
+          return true;
+        },
+      });
+      cart.push({ sku, quantity: Number(q) });
+    }
+    input0.items = cart;
+  }
+
+  const { quote, preview } = await svc.prepareCheckout(ctx, input0);
+  say(`total ${c.bold(quote.total)} ${quote.currency}${quote.coupon ? ` (coupon −${quote.discount})` : ''}; balance ${quote.balance}, available ${c.bold(String(quote.available))}; up to ${quote.maxUsablePoints} points usable, in steps of ${quote.pointsStep}`);
+
+  let chosen = { pointsUsed: quote.pointsUsed, pointsValue: quote.pointsValue, cashPaid: quote.cashPaid };
+  if (ask.askPoints) {
+    const text = await input({
+      message: `Points to use (0–${quote.maxUsablePoints})`,
+      default: String(quote.pointsUsed),
+      transformer: (v, { isFinal }) => {
+        const t = v.trim();
+        if (!/^\d+$/.test(t)) return t === '' ? v : `${v}  ${c.red('not a whole number')}`;
+        const p = preview(Number(t));
+        if (!p.ok) return `${v}  ${c.red(p.problem ?? '')}`;
+        const info = `→ ${p.pointsUsed} points worth ${p.pointsValue}, cash ${p.cashPaid}`;
+        return isFinal ? `${v} ${c.dim(info)}` : `${v}  ${c.cyan(info)}`;
+      },
+      validate: (v) => {
+        if (!/^\d+$/.test(v.trim())) return 'type a whole number of points';
+        const p = preview(Number(v));
+        return p.ok ? true : (p.problem ?? 'not usable');
+      },
+    });
+    const p = preview(Number(text));
+    chosen = { pointsUsed: p.pointsUsed, pointsValue: p.pointsValue, cashPaid: p.cashPaid };
+    input0.request = { kind: 'points', points: p.pointsUsed };
+  }
+
+  let tender: Tender = input0.tender ?? 'cash';
+  if (ask.askTender && !/^0+(\.0+)?$/.test(chosen.cashPaid)) {
+    tender = await select<Tender>({
+      message: `Pay ${chosen.cashPaid} by`,
+      choices: (['cash', 'card', 'alipay', 'wechat'] as const).map((t) => ({ value: t, name: t })),
+      default: tender,
+    });
+  }
+  input0.tender = tender;
+
+  const ok = await confirm({
+    message: `Use ${chosen.pointsUsed} points (worth ${chosen.pointsValue}) and take ${chosen.cashPaid} by ${tender} from ${input0.memberId}?`,
+    default: false,
+  });
+  return ok ? input0 : null;
+}

@@ -1,0 +1,198 @@
+// The earning engine (SPEC §4.1): points an order earns, or a return takes back, under one rules version.
+// Pure: the rules, the member's tier facts and the points already earned that day are passed in.
+import { Decimal } from 'decimal.js';
+import type { Minor, Points } from './money.js';
+import { type Rules, type Tier, tierFor } from './rules.js';
+import { localDate } from './time.js';
+
+/** Exact enough for any amount × rate × multiplier × tier: no rounding happens before the one per order. */
+const D = Decimal.clone({ precision: 60, rounding: Decimal.ROUND_HALF_UP });
+const ONE = new D(1);
+
+export interface EarnLine {
+  /** The line's earning base in minor units (quantity × unit_price, the order amount, or its cash share). */
+  amount: Minor;
+  sku?: string | null;
+  category?: string | null;
+}
+
+export interface EarnInput {
+  rules: Rules;
+  lines: readonly EarnLine[];
+  /** The purchase's own instant (UTC ms): picks the multipliers whose date windows are active. */
+  at: number;
+  /** The ledger's zone: multiplier windows are inclusive calendar dates there. */
+  zone: string;
+  /** Minor-unit digits of the currency (2 for CNY): pointsPerUnit is per whole unit. */
+  digits: number;
+  /** The member's pinned tier (wins) and lifetime earned points before this order. */
+  pinnedTier?: string | null;
+  lifetimeEarned?: Points;
+  /** Overrides the tier lookup with a known multiplier. */
+  tierMultiplier?: Decimal.Value;
+  /** Points the member already earned on this order's local calendar day (for limits.dailyEarnCap). */
+  earnedTodayBeforeThisOrder?: Points;
+  /** The order total compared with minOrderAmount (default Σ line amounts; a checkout passes its total). */
+  orderTotal?: Minor;
+  /** The purchase's calendar date in the zone, when the caller already knows it (bulk imports). */
+  localDate?: string;
+  /**
+   * 'return': the points the amount earned, to take back. minOrderAmount and the daily cap do not
+   * apply (a partial return of a large order is below the minimum); maxPointsPerOrder still does.
+   */
+  purpose?: 'earn' | 'return';
+}
+
+export type EarnReason = 'below-min-order' | 'max-points-per-order' | 'daily-cap' | 'nothing-to-earn';
+
+export interface EarnResult {
+  /** Σ lines (base × pointsPerUnit × multiplier) × tierMultiplier, in points, before rounding. */
+  raw: Decimal;
+  /** raw rounded once by earn.rounding (negative raw counts as 0). */
+  rounded: Points;
+  /** What is credited (or, for a return, taken back). */
+  points: Points;
+  /** Points held back by the daily cap (SPEC: counted `capped`). */
+  capped: Points;
+  tier: string | null;
+  tierMultiplier: Decimal;
+  /** Why points is less than rounded (or 0), if it is. */
+  reason?: EarnReason;
+}
+
+/** §4.1 step 2: the sku multiplier active at the date if one matches, else the largest active category one, else 1. */
+export function lineMultiplier(rules: Rules, line: Pick<EarnLine, 'sku' | 'category'>, date: string | null): Decimal {
+  let sku: Decimal | undefined;
+  let cat: Decimal | undefined;
+  for (const m of rules.earn.multipliers) {
+    if (date !== null && ((m.from && date < m.from) || (m.to && date > m.to))) continue;
+    if (m.sku !== undefined) {
+      if (line.sku && m.sku === line.sku && (!sku || m.multiplier.gt(sku))) sku = m.multiplier;
+    } else if (m.category !== undefined) {
+      if (line.category && m.category === line.category && (!cat || m.multiplier.gt(cat))) cat = m.multiplier;
+    }
+  }
+  return sku ?? cat ?? new Decimal(1);
+}
+
+const scales: Decimal[] = [];
+function scale(digits: number): Decimal {
+  return (scales[digits] ??= new D(10).pow(digits));
+}
+
+function needsDate(rules: Rules): boolean {
+  return rules.earn.multipliers.some((m) => m.from !== undefined || m.to !== undefined);
+}
+
+/** Rounds a non-negative raw amount of points once, by the rules' rounding. */
+export function roundPoints(raw: Decimal, rounding: Rules['earn']['rounding']): Points {
+  if (raw.lte(0)) return 0;
+  const mode = rounding === 'floor' ? Decimal.ROUND_FLOOR : rounding === 'ceil' ? Decimal.ROUND_CEIL : Decimal.ROUND_HALF_UP;
+  return raw.toDecimalPlaces(0, mode).toNumber();
+}
+
+/** §4.1: the points an order earns (or a return takes back) under `rules`. */
+export function computeEarn(input: EarnInput): EarnResult {
+  const { rules } = input;
+  const purpose = input.purpose ?? 'earn';
+  let tier: Tier | undefined;
+  let tierMult: Decimal;
+  if (input.tierMultiplier !== undefined) tierMult = new D(input.tierMultiplier);
+  else {
+    tier = tierFor(rules, input.pinnedTier ?? null, input.lifetimeEarned ?? 0);
+    tierMult = tier ? new D(tier.multiplier) : ONE;
+  }
+
+  const date = needsDate(rules) ? (input.localDate ?? localDate(input.at, input.zone)) : null;
+  // Σ amount × multiplier in minor units first, then one scaling: exact, and linear in the lines.
+  let weighted = new D(0);
+  let total = 0;
+  for (const line of input.lines) {
+    total += line.amount;
+    if (line.amount === 0) continue;
+    const mult = rules.earn.multipliers.length ? lineMultiplier(rules, line, date) : null;
+    weighted = weighted.plus(mult ? new D(line.amount).times(mult) : line.amount);
+  }
+  const raw = weighted.times(rules.earn.pointsPerUnit).times(tierMult).div(scale(input.digits));
+  const rounded = roundPoints(raw, rules.earn.rounding);
+  const out: EarnResult = { raw, rounded, points: rounded, capped: 0, tier: tier?.name ?? null, tierMultiplier: tierMult };
+  if (rounded === 0) {
+    if (raw.lte(0)) out.reason = 'nothing-to-earn';
+    return out;
+  }
+
+  if (purpose === 'earn' && (input.orderTotal ?? total) < rules.earn.minOrderAmount) {
+    out.points = 0;
+    out.reason = 'below-min-order';
+    return out;
+  }
+  const max = rules.earn.maxPointsPerOrder;
+  if (max !== null && out.points > max) {
+    out.points = max;
+    out.reason = 'max-points-per-order';
+  }
+  const cap = rules.limits.dailyEarnCap;
+  if (purpose === 'earn' && cap !== null) {
+    const room = Math.max(0, cap - (input.earnedTodayBeforeThisOrder ?? 0));
+    if (out.points > room) {
+      out.capped = out.points - room;
+      out.points = room;
+      out.reason = 'daily-cap';
+    }
+  }
+  return out;
+}
+
+// ---- Rules versions in force at an instant ----------------------------------------------------
+
+export interface RulesVersionRef {
+  id: number;
+  /** UTC ISO instant from which the version is in force. */
+  effectiveAt: string;
+}
+
+/**
+ * The version in force at `atMs`: the latest effective_at ≤ t; of equal ones the highest id
+ * (the one applied later). Undefined when none is in force yet.
+ */
+export function versionInForce<V extends RulesVersionRef>(versions: readonly V[], atMs: number): V | undefined {
+  let best: V | undefined;
+  let bestMs = -Infinity;
+  for (const v of versions) {
+    const ms = Date.parse(v.effectiveAt);
+    if (ms > atMs) continue;
+    if (ms > bestMs || (ms === bestMs && best !== undefined && v.id > best.id)) {
+      best = v;
+      bestMs = ms;
+    }
+  }
+  return best;
+}
+
+/** The same lookup made fast for bulk use (an import of a million rows): sorted once, binary search. */
+export class RulesTimeline<V extends RulesVersionRef> {
+  private readonly starts: number[] = [];
+  private readonly ordered: V[] = [];
+  constructor(versions: readonly V[]) {
+    const sorted = versions
+      .map((v) => ({ v, ms: Date.parse(v.effectiveAt) }))
+      .sort((a, b) => a.ms - b.ms || a.v.id - b.v.id);
+    // Of equal effective times only the highest id is ever in force.
+    for (let i = 0; i < sorted.length; i++) {
+      if (i + 1 < sorted.length && sorted[i + 1].ms === sorted[i].ms) continue;
+      this.starts.push(sorted[i].ms);
+      this.ordered.push(sorted[i].v);
+    }
+  }
+  at(atMs: number): V | undefined {
+    let lo = 0, hi = this.starts.length - 1, found = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.starts[mid] <= atMs) {
+        found = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return found < 0 ? undefined : this.ordered[found];
+  }
+}

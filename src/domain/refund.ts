@@ -1,0 +1,133 @@
+// §4.5 refunds: an order's points, cash and earned points spread over its lines by amount (largest
+// remainder), what a refund of some units returns (exact remainders on the last units), and which lots
+// the returned points go back to. Pure.
+import { type Minor, type Points, allocateProportionally } from './money.js';
+
+export interface OrderTotals {
+  points: Points; // points used
+  cash: Minor; // cash paid
+  earned: Points; // points earned on the cash part
+}
+
+export interface LineShare {
+  points: Points;
+  cash: Minor;
+  earned: Points;
+}
+
+/** §4.5: each total spread over the lines in proportion to their amounts; the parts add up exactly. */
+export function allocateOrderLines(amounts: readonly Minor[], totals: OrderTotals): LineShare[] {
+  const p = allocateProportionally(totals.points, amounts);
+  const c = allocateProportionally(totals.cash, amounts);
+  const e = allocateProportionally(totals.earned, amounts);
+  return amounts.map((_, i) => ({ points: p[i], cash: c[i], earned: e[i] }));
+}
+
+export interface RefundableLine {
+  lineNo: number;
+  sku: string;
+  quantity: number;
+  share: LineShare; // the line's part of the order
+  refundedQty: number;
+  refunded: LineShare; // already returned by earlier refunds
+}
+
+export interface RefundRequestLine {
+  sku: string;
+  /** Units to refund; undefined = all that are left of the line. */
+  quantity?: number;
+}
+
+export interface RefundLinePlan extends LineShare {
+  lineNo: number;
+  sku: string;
+  quantity: number;
+}
+
+export type RefundPlan =
+  | { ok: true; lines: RefundLinePlan[]; totals: LineShare; complete: boolean }
+  | { ok: false; code: 'OVER_REFUND' | 'UNKNOWN_LINE' | 'NOTHING_TO_REFUND'; message: string };
+
+/**
+ * What refunding `request` (null = everything left) returns. A line's cumulative refund after r of q units
+ * is floor(share × r / q), so the last unit returns the exact remainder and a fully refunded order nets to zero.
+ */
+export function planRefund(lines: readonly RefundableLine[], request: readonly RefundRequestLine[] | null): RefundPlan {
+  const want = new Map<number, number>(); // lineNo → units
+  if (request === null) {
+    for (const l of lines) if (l.quantity > l.refundedQty) want.set(l.lineNo, l.quantity - l.refundedQty);
+    if (want.size === 0) return { ok: false, code: 'NOTHING_TO_REFUND', message: 'every line of this order is already refunded' };
+  } else {
+    for (const r of request) {
+      const candidates = lines.filter((l) => l.sku === r.sku);
+      if (candidates.length === 0) return { ok: false, code: 'UNKNOWN_LINE', message: `the order has no line for ${r.sku}` };
+      const left = candidates.reduce((a, l) => a + l.quantity - l.refundedQty - (want.get(l.lineNo) ?? 0), 0);
+      let qty = r.quantity ?? left;
+      if (qty <= 0 && r.quantity === undefined) {
+        return { ok: false, code: 'OVER_REFUND', message: `${r.sku} is already fully refunded` };
+      }
+      if (qty > left) {
+        return { ok: false, code: 'OVER_REFUND', message: `cannot refund ${qty} × ${r.sku}: ${left} left to refund` };
+      }
+      for (const l of candidates) {
+        if (qty === 0) break;
+        const free = l.quantity - l.refundedQty - (want.get(l.lineNo) ?? 0);
+        const t = Math.min(free, qty);
+        if (t > 0) want.set(l.lineNo, (want.get(l.lineNo) ?? 0) + t);
+        qty -= t;
+      }
+    }
+  }
+  const out: RefundLinePlan[] = [];
+  const totals: LineShare = { points: 0, cash: 0, earned: 0 };
+  for (const l of lines) {
+    const q = want.get(l.lineNo);
+    if (!q) continue;
+    const after = l.refundedQty + q;
+    const part = (whole: number, done: number) => cumulative(whole, after, l.quantity) - done;
+    const p: RefundLinePlan = {
+      lineNo: l.lineNo,
+      sku: l.sku,
+      quantity: q,
+      points: part(l.share.points, l.refunded.points),
+      cash: part(l.share.cash, l.refunded.cash),
+      earned: part(l.share.earned, l.refunded.earned),
+    };
+    totals.points += p.points;
+    totals.cash += p.cash;
+    totals.earned += p.earned;
+    out.push(p);
+  }
+  const complete = lines.every((l) => l.refundedQty + (want.get(l.lineNo) ?? 0) === l.quantity);
+  return { ok: true, lines: out, totals, complete };
+}
+
+function cumulative(whole: number, units: number, of: number): number {
+  if (units >= of) return whole;
+  return Number((BigInt(whole) * BigInt(units)) / BigInt(of));
+}
+
+export interface TakenLot {
+  lotId: number;
+  taken: Points; // points the order took from the lot
+  returned: Points; // already given back by earlier refunds
+}
+
+/**
+ * Which lots refunded points go back to: the lots the order took them from, the last taken first
+ * (undoing the spend in reverse), never more than was taken from each.
+ */
+export function returnToLots(takes: readonly TakenLot[], points: Points): { lotId: number; points: Points }[] {
+  const out: { lotId: number; points: Points }[] = [];
+  let left = points;
+  for (let i = takes.length - 1; i >= 0 && left > 0; i--) {
+    const t = takes[i];
+    const room = t.taken - t.returned;
+    if (room <= 0) continue;
+    const n = Math.min(room, left);
+    out.push({ lotId: t.lotId, points: n });
+    left -= n;
+  }
+  if (left > 0) throw new Error(`cannot return ${points} points: the order took only ${points - left} not yet returned`);
+  return out;
+}

@@ -1,0 +1,229 @@
+// §4.3 splitting a checkout into a points part and a cash part (and §4.2 whole-minor-unit points). Pure:
+// the service passes the cart, the member's available points and the redeem rules; nothing here reads a clock.
+import { Decimal } from 'decimal.js';
+import { type Minor, type Points, allocateProportionally, pointsStep } from './money.js';
+
+export type PayMode = 'mixed' | 'cash' | 'points';
+
+export interface CartLine {
+  sku: string;
+  name: string;
+  category: string | null;
+  kind: 'goods' | 'coupon';
+  pay: PayMode;
+  quantity: number; // > 0
+  unitPrice: Minor;
+  /** The all-points price per unit (a discount for paying in points); null = price at the redeem rate. */
+  pointsPrice: Points | null;
+  /** The item's own cap on the points share of a mixed line; the smaller of it and the rules' maxRatio applies. */
+  maxPointsRatio: Decimal | null;
+}
+
+export type CouponDiscount = { value: Minor } | { percent: Decimal };
+
+export type PointsRequest =
+  /** No flag: only what points-only lines need; mixed lines are paid in cash. */
+  | { kind: 'default' }
+  | { kind: 'points'; points: Points }
+  /** --max-points: all available points, as far as the lines let them cover. */
+  | { kind: 'max' }
+  /** --no-points. */
+  | { kind: 'none' };
+
+export interface RedeemRules {
+  pointsPerUnit: Decimal;
+  minPoints: Points;
+  maxRatio: Decimal;
+}
+
+export interface SplitInput {
+  lines: CartLine[];
+  coupon: CouponDiscount | null;
+  redeem: RedeemRules;
+  digits: number;
+  available: Points;
+  request: PointsRequest;
+}
+
+export interface QuoteLine {
+  sku: string;
+  name: string;
+  category: string | null;
+  kind: 'goods' | 'coupon';
+  pay: PayMode;
+  quantity: number;
+  unitPrice: Minor;
+  amount: Minor; // quantity × unitPrice
+  discount: Minor; // this line's share of the coupon discount
+  /** Money the points may cover on this line (after its discount share). */
+  coverable: Minor;
+  /** Points this line needs whatever the request (points-only lines). */
+  requiredPoints: Points;
+}
+
+export interface Quote {
+  subtotal: Minor; // Σ line amounts
+  discount: Minor;
+  total: Minor; // subtotal − discount
+  pointsUsed: Points;
+  pointsValue: Minor;
+  cashPaid: Minor;
+  /** Smallest number of points that converts to a whole minor unit (§4.2). */
+  pointsStep: Points;
+  /** Value in minor units of one step. */
+  stepValue: Minor;
+  /** Points the points-only lines need. */
+  requiredPoints: Points;
+  /** The most points this cart could take, were the member rich enough. */
+  maxUsablePoints: Points;
+  available: Points;
+  lines: QuoteLine[];
+}
+
+export type SplitRefusal = {
+  code: 'POINTS_ONLY_UNCOVERED' | 'INSUFFICIENT_POINTS' | 'COUPON_INVALID';
+  message: string;
+  hint?: string;
+};
+
+export type SplitOutcome = { ok: true; quote: Quote } | ({ ok: false } & SplitRefusal);
+
+/** The coupon's discount on the money lines' subtotal (never more than it). */
+export function couponDiscount(coupon: CouponDiscount, base: Minor): Minor {
+  const d = 'value' in coupon ? coupon.value : new Decimal(base).times(coupon.percent).div(100).floor().toNumber();
+  return Math.max(0, Math.min(d, base));
+}
+
+/** Points a points-only line needs: its all-points price, else its amount at the redeem rate in whole steps. */
+export function pointsForLine(line: CartLine, step: Points, stepValue: Minor): Points {
+  if (line.pointsPrice !== null) return line.pointsPrice * line.quantity;
+  const amount = line.unitPrice * line.quantity;
+  return Math.ceil(amount / stepValue) * step;
+}
+
+/**
+ * §4.3: the total is Σ lines − the coupon discount (spread over the money lines by amount); mixed lines
+ * may be covered by points up to their ratio, cash lines not at all, points lines entirely. Points used
+ * are the largest whole-step amount ≤ min(requested, available, coverable); fewer than minPoints uses none.
+ */
+export function split(input: SplitInput): SplitOutcome {
+  const { lines, redeem, digits, available, request } = input;
+  const step = pointsStep(redeem.pointsPerUnit, digits);
+  const stepValue = new Decimal(step).times(new Decimal(10).pow(digits)).div(redeem.pointsPerUnit).toNumber();
+
+  const amounts = lines.map((l) => l.unitPrice * l.quantity);
+  const subtotal = amounts.reduce((a, b) => a + b, 0);
+
+  // The coupon discounts the lines paid in money; points-only lines keep their points price.
+  const moneyIdx = lines.map((l, i) => (l.pay === 'points' ? -1 : i)).filter((i) => i >= 0);
+  const moneyBase = moneyIdx.reduce((a, i) => a + amounts[i], 0);
+  let discount = 0;
+  const discounts = new Array<number>(lines.length).fill(0);
+  if (input.coupon) {
+    if (moneyBase === 0) {
+      return { ok: false, code: 'COUPON_INVALID', message: 'the coupon has nothing to discount: every item in this order is paid in points only' };
+    }
+    discount = couponDiscount(input.coupon, moneyBase);
+    const parts = allocateProportionally(discount, moneyIdx.map((i) => amounts[i]));
+    moneyIdx.forEach((i, k) => (discounts[i] = parts[k]));
+  }
+  const total = subtotal - discount;
+
+  const qlines: QuoteLine[] = lines.map((l, i) => {
+    const net = amounts[i] - discounts[i];
+    let coverable = 0;
+    let requiredPoints = 0;
+    if (l.pay === 'mixed') {
+      const ratio = l.maxPointsRatio && l.maxPointsRatio.lt(redeem.maxRatio) ? l.maxPointsRatio : redeem.maxRatio;
+      coverable = new Decimal(net).times(ratio).floor().toNumber();
+    } else if (l.pay === 'points') {
+      coverable = net;
+      requiredPoints = pointsForLine(l, step, stepValue);
+    }
+    return {
+      sku: l.sku,
+      name: l.name,
+      category: l.category,
+      kind: l.kind,
+      pay: l.pay,
+      quantity: l.quantity,
+      unitPrice: l.unitPrice,
+      amount: amounts[i],
+      discount: discounts[i],
+      coverable,
+      requiredPoints,
+    };
+  });
+
+  const required = qlines.reduce((a, l) => a + l.requiredPoints, 0);
+  const requiredValue = qlines.reduce((a, l) => a + (l.pay === 'points' ? l.coverable : 0), 0);
+  const mixedCoverable = qlines.reduce((a, l) => a + (l.pay === 'mixed' ? l.coverable : 0), 0);
+  const maxMixedSteps = Math.floor(mixedCoverable / stepValue);
+  const maxUsable = required + maxMixedSteps * step;
+
+  const pointsOnly = qlines.filter((l) => l.pay === 'points').map((l) => l.sku);
+  if (required > 0) {
+    const what = `${pointsOnly.join(', ')} can only be paid in points (${required} points)`;
+    if (request.kind === 'none') return { ok: false, code: 'POINTS_ONLY_UNCOVERED', message: `${what}, and --no-points was given`, hint: 'drop --no-points, or remove the points-only items' };
+    if (required > available) {
+      return { ok: false, code: 'POINTS_ONLY_UNCOVERED', message: `${what}; the member has ${available} available`, hint: 'remove the points-only items or pay them another day' };
+    }
+    if (request.kind === 'points' && request.points < required) {
+      return { ok: false, code: 'POINTS_ONLY_UNCOVERED', message: `${what}; --points ${request.points} does not cover them`, hint: `use --points ${required} or more` };
+    }
+  }
+
+  let requested: Points;
+  switch (request.kind) {
+    case 'default':
+    case 'none':
+      requested = required;
+      break;
+    case 'max':
+      requested = available;
+      break;
+    case 'points':
+      requested = request.points;
+      if (Math.min(requested, maxUsable) > available) {
+        return {
+          ok: false,
+          code: 'INSUFFICIENT_POINTS',
+          message: `${requested} points requested but the member has only ${available} available`,
+          hint: 'use fewer points, or --max-points to use what is available',
+        };
+      }
+      break;
+  }
+
+  const room = Math.min(requested - required, available - required, maxMixedSteps * step);
+  let mixedSteps = Math.max(0, Math.floor(room / step));
+  if (mixedSteps > 0 && required + mixedSteps * step < redeem.minPoints) mixedSteps = 0;
+  const pointsUsed = required + mixedSteps * step;
+  const pointsValue = requiredValue + mixedSteps * stepValue;
+
+  return {
+    ok: true,
+    quote: {
+      subtotal,
+      discount,
+      total,
+      pointsUsed,
+      pointsValue,
+      cashPaid: total - pointsValue,
+      pointsStep: step,
+      stepValue,
+      requiredPoints: required,
+      maxUsablePoints: maxUsable,
+      available,
+      lines: qlines,
+    },
+  };
+}
+
+/**
+ * The points value and cash remaining for a typed number of points, for the interactive preview:
+ * the same rounding as split(), so what is shown is what will be charged.
+ */
+export function previewPoints(base: SplitInput, points: Points): SplitOutcome {
+  return split({ ...base, request: { kind: 'points', points } });
+}

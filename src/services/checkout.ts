@@ -1,0 +1,547 @@
+// The split checkout (§4.3, seeds' four steps): quote → hold points and stock → simulated payment of the
+// cash part → capture (redemption, stock taken, points earned on the cash part, order.confirmed queued) or void.
+// Hold and capture are separate transactions, so a process killed in between leaves a hold that expires.
+import { createHash, randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { computeEarn } from '../domain/accrual.js';
+import { couponCode, couponExpiresOn, couponRefusal, couponTerms, normalizeCouponCode } from '../domain/coupons.js';
+import { allocateProportionally, formatMoney, type Points } from '../domain/money.js';
+import { allocateOrderLines } from '../domain/refund.js';
+import { expiresOn, type Rules } from '../domain/rules.js';
+import { type CartLine, type PointsRequest, type Quote, split, type SplitInput } from '../domain/split.js';
+import { localDate, localRangeUtc } from '../domain/time.js';
+import { Decimal } from 'decimal.js';
+import { NotFoundError, RefusedError, UsageError } from '../errors.js';
+import { catalog, type CatalogRow } from '../store/catalog.js';
+import { coupons } from '../store/coupons.js';
+import { holds, writeUnsynced } from '../store/holds.js';
+import { members, type MemberRow } from '../store/members.js';
+import { checkoutLookups, orders, type OrderRow } from '../store/orders.js';
+import { outbox } from '../store/outbox.js';
+import { type Ctx, type Ledger, rulesAt, withLedger } from './ledger.js';
+import { captureHold, placeHold, releaseHold, sweepExpiredHolds } from './holds.js';
+import { orderView, requireOrder, type OrderView } from './orders.js';
+import { creditPoints, recordAudit } from './points.js';
+
+export const TENDERS = ['cash', 'card', 'alipay', 'wechat'] as const;
+export type Tender = (typeof TENDERS)[number];
+
+export interface CartItem {
+  sku: string;
+  quantity: number;
+}
+
+export interface CheckoutInput {
+  memberId: string;
+  items: CartItem[];
+  request: PointsRequest;
+  coupon?: string;
+  tender?: Tender;
+  decline?: boolean;
+  idempotencyKey?: string;
+}
+
+export interface QuoteLineView {
+  sku: string;
+  name: string;
+  pay: string;
+  kind: string;
+  quantity: number;
+  unitPrice: string;
+  amount: string;
+  discount: string;
+  coverable: string;
+  requiredPoints: number;
+}
+
+/** `checkout quote`: the same fields as a checkout, without orderId; nothing written. */
+export interface QuoteResult {
+  status: 'quote';
+  memberId: string;
+  currency: string;
+  subtotal: string;
+  discount: string;
+  total: string;
+  pointsUsed: number;
+  pointsValue: string;
+  cashPaid: string;
+  tender: Tender;
+  pointsEarned: number;
+  balance: number;
+  available: number;
+  maxUsablePoints: number;
+  pointsStep: number;
+  coupon: string | null;
+  lines: QuoteLineView[];
+}
+
+export interface CheckoutResult extends OrderView {
+  /** The id to confirm or cancel a two-step checkout (the order id). */
+  checkoutId: string;
+  balance: number;
+  available: number;
+  /** When an open hold runs out. */
+  expiresAt: string | null;
+  /** true when an --idempotency-key retry returned the first result. */
+  replayed: boolean;
+}
+
+interface Cart {
+  member: MemberRow;
+  items: CatalogRow[];
+  lines: CartLine[];
+  rulesId: number;
+  rules: Rules;
+  couponCode: string | null;
+  base: SplitInput;
+  quote: Quote;
+}
+
+export function mergeItems(items: CartItem[]): CartItem[] {
+  const out = new Map<string, number>();
+  for (const i of items) out.set(i.sku, (out.get(i.sku) ?? 0) + i.quantity);
+  return [...out].map(([sku, quantity]) => ({ sku, quantity }));
+}
+
+function refuse(r: { code: string; message: string; hint?: string }): never {
+  throw new RefusedError(r.code, r.message, r.hint);
+}
+
+/** Reads and checks everything a checkout needs; inside a write it sees the state the hold will act on. */
+function buildCart(l: Ledger, input: CheckoutInput, opts: { countExpiredHoldsFree: boolean }): Cart {
+  const member = l.store.get(members).get(input.memberId);
+  if (!member) throw new NotFoundError('member', input.memberId, 'list members with: pointsmall member list');
+  if (member.status === 'frozen') {
+    throw new RefusedError('MEMBER_FROZEN', `member ${member.id} is frozen (${member.frozen_reason ?? 'no reason given'})`, `lift it with: pointsmall member unfreeze ${member.id}`);
+  }
+  if (!input.items.length) throw new UsageError('no items to check out', 'add --item SKU[:QTY] (once per item)');
+  const cat = l.store.get(catalog);
+  const items: CatalogRow[] = [];
+  for (const it of mergeItems(input.items)) {
+    const row = cat.get(it.sku);
+    if (!row) throw new NotFoundError('item', it.sku, 'list the catalog with: pointsmall catalog list');
+    if (!row.active) throw new RefusedError('ITEM_INACTIVE', `item ${row.sku} (${row.name}) is inactive`, `reactivate it with: pointsmall catalog update ${row.sku} --active true`);
+    if (row.stock !== null && row.stock - row.stock_held < it.quantity) {
+      throw new RefusedError('OUT_OF_STOCK', `${row.sku} is out of stock: ${it.quantity} wanted, ${Math.max(0, row.stock - row.stock_held)} available`, `restock with: pointsmall catalog update ${row.sku} --stock N`);
+    }
+    items.push({ ...row, stock_held: it.quantity }); // stock_held reused below as the quantity wanted
+  }
+  const lines: CartLine[] = items.map((row) => ({
+    sku: row.sku,
+    name: row.name,
+    category: row.category,
+    kind: row.kind,
+    pay: row.pay,
+    quantity: row.stock_held,
+    unitPrice: row.price,
+    pointsPrice: row.points_price,
+    maxPointsRatio: row.max_points_ratio === null ? null : new Decimal(row.max_points_ratio),
+  }));
+  const { id: rulesId, rules } = rulesAt(l, l.nowIso);
+
+  let code: string | null = null;
+  let coupon = null;
+  if (input.coupon !== undefined) {
+    code = normalizeCouponCode(input.coupon);
+    const row = l.store.get(coupons).get(code);
+    const c = row && { code: row.code, memberId: row.member_id, sku: row.sku, value: row.value, percent: row.percent, expiresOn: row.expires_on, status: row.status };
+    const why = couponRefusal(c, code, member.id, localDate(l.now.getTime(), l.zone));
+    if (why) refuse(why);
+    coupon = couponTerms(c!);
+  }
+
+  let available = member.balance - member.held;
+  if (opts.countExpiredHoldsFree) available += l.store.get(holds).expiredPointsOf(member.id, l.nowIso);
+  const base: SplitInput = { lines, coupon, redeem: rules.redeem, digits: l.digits, available, request: input.request };
+  const out = split(base);
+  if (!out.ok) refuse(out);
+  return { member, items, lines, rulesId, rules, couponCode: code, base, quote: out.quote };
+}
+
+/** §4.1 on the cash part: the cash paid spread over the lines by amount, each with its multiplier. */
+function earnOnCash(l: Ledger, member: MemberRow, rules: Rules, lines: { sku: string; category: string | null; amount: number }[], cashPaid: number, total: number, atIso: string): Points {
+  const shares = allocateProportionally(cashPaid, lines.map((x) => x.amount));
+  let earnedToday = 0;
+  if (rules.limits.dailyEarnCap !== null) {
+    const today = localDate(atIso, l.zone);
+    const { fromIso, toIso } = localRangeUtc(l.zone, today, today);
+    earnedToday = l.store.get(orders).earnedBetween(member.id, fromIso!, toIso!);
+  }
+  return computeEarn({
+    rules,
+    lines: lines.map((x, i) => ({ amount: shares[i], sku: x.sku, category: x.category })),
+    at: Date.parse(atIso),
+    zone: l.zone,
+    digits: l.digits,
+    pinnedTier: member.tier,
+    lifetimeEarned: member.lifetime_earned,
+    earnedTodayBeforeThisOrder: earnedToday,
+    orderTotal: total,
+  }).points;
+}
+
+function quoteView(l: Ledger, cart: Cart, tender: Tender): QuoteResult {
+  const money = (m: number) => formatMoney(m, l.digits);
+  const q = cart.quote;
+  const earned = earnOnCash(l, cart.member, cart.rules, cart.lines.map((x) => ({ sku: x.sku, category: x.category, amount: x.unitPrice * x.quantity })), q.cashPaid, q.total, l.nowIso);
+  return {
+    status: 'quote',
+    memberId: cart.member.id,
+    currency: l.currency,
+    subtotal: money(q.subtotal),
+    discount: money(q.discount),
+    total: money(q.total),
+    pointsUsed: q.pointsUsed,
+    pointsValue: money(q.pointsValue),
+    cashPaid: money(q.cashPaid),
+    tender,
+    pointsEarned: earned,
+    balance: cart.member.balance,
+    available: q.available,
+    maxUsablePoints: Math.min(q.maxUsablePoints, q.available),
+    pointsStep: q.pointsStep,
+    coupon: cart.couponCode,
+    lines: q.lines.map((x) => ({
+      sku: x.sku,
+      name: x.name,
+      pay: x.pay,
+      kind: x.kind,
+      quantity: x.quantity,
+      unitPrice: money(x.unitPrice),
+      amount: money(x.amount),
+      discount: money(x.discount),
+      coverable: money(x.coverable),
+      requiredPoints: x.requiredPoints,
+    })),
+  };
+}
+
+/** `checkout quote`: the breakdown only, nothing written. */
+export async function quoteCheckout(ctx: Ctx, input: CheckoutInput): Promise<QuoteResult> {
+  return withLedger(ctx, (l) => l.store.read(() => quoteView(l, buildCart(l, input, { countExpiredHoldsFree: true }), input.tender ?? 'cash')));
+}
+
+export interface PointsPreview {
+  ok: boolean;
+  pointsUsed: number;
+  pointsValue: string;
+  cashPaid: string;
+  problem?: string;
+}
+
+/** For the interactive prompt: the quote plus a pure function previewing any typed number of points. */
+export async function prepareCheckout(ctx: Ctx, input: CheckoutInput): Promise<{ quote: QuoteResult; preview: (points: number) => PointsPreview }> {
+  return withLedger(ctx, (l) =>
+    l.store.read(() => {
+      const cart = buildCart(l, { ...input, request: { kind: 'default' } }, { countExpiredHoldsFree: true });
+      const digits = l.digits;
+      const preview = (points: number): PointsPreview => {
+        const r = split({ ...cart.base, request: { kind: 'points', points } });
+        if (!r.ok) return { ok: false, pointsUsed: 0, pointsValue: formatMoney(0, digits), cashPaid: formatMoney(cart.quote.total, digits), problem: r.message };
+        return { ok: true, pointsUsed: r.quote.pointsUsed, pointsValue: formatMoney(r.quote.pointsValue, digits), cashPaid: formatMoney(r.quote.cashPaid, digits) };
+      };
+      return { quote: quoteView(l, cart, input.tender ?? 'cash'), preview };
+    }),
+  );
+}
+
+function requestHash(command: string, input: CheckoutInput): string {
+  const body = {
+    command,
+    memberId: input.memberId,
+    items: mergeItems(input.items).sort((a, b) => (a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : 0)),
+    request: input.request,
+    coupon: input.coupon ? normalizeCouponCode(input.coupon) : null,
+    tender: input.tender ?? 'cash',
+    decline: Boolean(input.decline),
+  };
+  return createHash('sha256').update(JSON.stringify(body)).digest('hex');
+}
+
+/** Holds points, stock and coupon and writes the order (status held). Inside a write. */
+function holdOrder(l: Ledger, input: CheckoutInput): string {
+  const cart = buildCart(l, input, { countExpiredHoldsFree: false });
+  const q = cart.quote;
+  const repo = l.store.get(orders);
+  const orderId = repo.nextId();
+  const amounts = q.lines.map((x) => x.amount);
+  const shares = allocateOrderLines(amounts, { points: q.pointsUsed, cash: q.cashPaid, earned: 0 });
+  repo.insert(
+    {
+      id: orderId,
+      member_id: cart.member.id,
+      status: 'held',
+      created_at: l.nowIso,
+      rules_version: cart.rulesId,
+      tender: input.tender ?? null,
+      coupon_code: cart.couponCode,
+      subtotal: q.subtotal,
+      discount: q.discount,
+      total: q.total,
+      points_used: q.pointsUsed,
+      points_value: q.pointsValue,
+      cash_paid: q.cashPaid,
+      operator: l.operator,
+    },
+    q.lines.map((x, i) => ({
+      order_id: orderId,
+      line_no: i + 1,
+      sku: x.sku,
+      name: x.name,
+      category: x.category,
+      kind: x.kind,
+      pay: x.pay,
+      quantity: x.quantity,
+      unit_price: x.unitPrice,
+      amount: x.amount,
+      discount: x.discount,
+      points: shares[i].points,
+      cash: shares[i].cash,
+    })),
+  );
+  placeHold(l, { orderId, memberId: cart.member.id, points: q.pointsUsed, lines: q.lines.map((x) => ({ sku: x.sku, quantity: x.quantity })), couponCode: cart.couponCode });
+  recordAudit(l, 'checkout.hold', orderId, { memberId: cart.member.id, items: mergeItems(input.items), pointsUsed: q.pointsUsed, cashPaid: q.cashPaid, coupon: cart.couponCode });
+  return orderId;
+}
+
+function resultOf(l: Ledger, o: OrderRow, replayed = false): CheckoutResult {
+  const m = l.store.get(members).get(o.member_id)!;
+  const hold = l.store.get(holds).byOrder(o.id);
+  return {
+    ...orderView(l, o),
+    checkoutId: o.id,
+    balance: m.balance,
+    available: m.balance - m.held,
+    expiresAt: hold && hold.status === 'open' ? hold.expires_at : null,
+    replayed,
+  };
+}
+
+/** Capture: redemption, stock, coupon used, coupons issued, points earned on the cash part, order.confirmed queued. */
+function captureOrder(l: Ledger, orderId: string, tender: Tender): void {
+  const repo = l.store.get(orders);
+  const o = repo.get(orderId)!;
+  captureHold(l, orderId);
+  const member = l.store.get(members).get(o.member_id)!;
+  const lines = repo.lines(orderId);
+  const { rules } = rulesAt(l, o.created_at);
+  const earned = earnOnCash(l, member, rules, lines.map((x) => ({ sku: x.sku, category: x.category, amount: x.amount })), o.cash_paid, o.total, o.created_at);
+  if (earned > 0) {
+    creditPoints(l, { memberId: o.member_id, points: earned, at: l.nowIso, kind: 'accrual', from: 'issued', expiresOn: expiresOn(rules.expiry, l.now.getTime(), l.zone), ref: orderId });
+  }
+  const earnedShares = allocateProportionally(earned, lines.map((x) => x.amount));
+  repo.markPaid(orderId, l.nowIso, tender, earned, earnedShares);
+
+  // A coupon item issues one single-use code per unit, to the buyer.
+  const cat = l.store.get(catalog);
+  const cp = l.store.get(coupons);
+  const today = localDate(l.now.getTime(), l.zone);
+  for (const line of lines) {
+    if (line.kind !== 'coupon') continue;
+    const item = cat.get(line.sku)!;
+    for (let u = 0; u < line.quantity; u++) {
+      let code = couponCode(randomBytes(8));
+      while (cp.exists(code)) code = couponCode(randomBytes(8));
+      cp.insert({
+        code,
+        member_id: o.member_id,
+        sku: line.sku,
+        order_id: orderId,
+        line_no: line.line_no,
+        value: item.coupon_value,
+        percent: item.coupon_value === null ? item.coupon_percent : null,
+        issued_at: l.nowIso,
+        expires_on: couponExpiresOn(today, item.coupon_days ?? 30),
+      });
+    }
+  }
+  queueOrderConfirmed(l, repo.get(orderId)!, l.store.get(members).get(o.member_id)!);
+  recordAudit(l, 'checkout.capture', orderId, { tender, pointsEarned: earned });
+}
+
+/** Queues the order.confirmed notification (sms to a phone, else email, else none) in the capture's transaction. */
+function queueOrderConfirmed(l: Ledger, o: OrderRow, m: MemberRow): void {
+  const money = (x: number) => formatMoney(x, l.digits);
+  l.store.get(outbox).enqueue({
+    createdAt: l.nowIso,
+    topic: 'order.confirmed',
+    memberId: m.id,
+    dedupeKey: `order.confirmed:${o.id}`,
+    contact: { phone: m.phone, email: m.email },
+    payload: {
+      orderId: o.id,
+      memberId: m.id,
+      name: m.name,
+      total: money(o.total),
+      discount: money(o.discount),
+      pointsUsed: o.points_used,
+      pointsValue: money(o.points_value),
+      cashPaid: money(o.cash_paid),
+      tender: o.tender,
+      pointsEarned: o.points_earned,
+      currency: l.currency,
+      balance: m.balance,
+    },
+  });
+}
+
+/** Runs the simulated payment of the cash part. POINTSMALL_PAYMENT_DELAY_MS slows it (tests kill a process mid-payment). */
+async function simulatePayment(decline: boolean): Promise<boolean> {
+  const delay = Number(process.env.POINTSMALL_PAYMENT_DELAY_MS ?? 0);
+  if (delay > 0) await sleep(delay);
+  return !decline;
+}
+
+/** Payment and then capture or void, for an order whose hold is open. */
+async function payAndSettle(l: Ledger, orderId: string, tender: Tender, decline: boolean, key?: string): Promise<CheckoutResult> {
+  const approved = await simulatePayment(decline);
+  sweepExpiredHolds(l);
+  return l.store.write(() => {
+    const repo = l.store.get(orders);
+    const o = requireOrder(l, orderId);
+    if (o.status !== 'held') {
+      // Another process settled it first (a retried key), or the hold ran out while paying.
+      const done = key ? repo.idempotency(key) : undefined;
+      if (done?.result) return { ...(JSON.parse(done.result) as CheckoutResult), replayed: true };
+      if (o.status === 'paid') return resultOf(l, o, true);
+      throw closedError(o);
+    }
+    if (!approved) {
+      releaseHold(l, orderId, 'declined', tender);
+      recordAudit(l, 'checkout.decline', orderId, { tender });
+    } else captureOrder(l, orderId, tender);
+    const result = resultOf(l, repo.get(orderId)!);
+    if (key) repo.completeIdempotency(key, result, approved ? 0 : 3, l.nowIso);
+    return result;
+  });
+}
+
+function closedError(o: OrderRow): RefusedError {
+  if (o.status === 'expired') return new RefusedError('HOLD_EXPIRED', `checkout ${o.id} expired before it was confirmed; its points and stock were released`, 'start a new checkout');
+  return new RefusedError('CHECKOUT_CLOSED', `checkout ${o.id} is ${o.status}`, `see it with: pointsmall order show ${o.id}`);
+}
+
+type Phase1 = { replay: CheckoutResult } | { orderId: string };
+
+/** Phase one inside a write: the idempotency key (replay, resume or claim) and the hold. */
+function startPhase(l: Ledger, command: string, input: CheckoutInput): Phase1 {
+  const key = input.idempotencyKey;
+  const repo = l.store.get(orders);
+  if (key) {
+    const hash = requestHash(command, input);
+    const prior = repo.idempotency(key);
+    if (prior) {
+      if (prior.command !== command || prior.request_hash !== hash) {
+        throw new UsageError(`idempotency key ${JSON.stringify(key)} was used for a different request`, 'use a new key for a new checkout', 'IDEMPOTENCY_CONFLICT');
+      }
+      if (prior.result) return { replay: { ...(JSON.parse(prior.result) as CheckoutResult), replayed: true } };
+      const o = prior.order_id ? repo.get(prior.order_id) : undefined;
+      if (o && o.status === 'held') return { orderId: o.id }; // the first attempt stopped after its hold: carry on
+      if (o && o.status === 'paid') return { replay: resultOf(l, o, true) };
+      const orderId = holdOrder(l, input); // the first attempt's hold ran out: try again under the same key
+      repo.setIdempotencyOrder(key, orderId);
+      return { orderId };
+    }
+    const orderId = holdOrder(l, input);
+    repo.claimIdempotency(key, command, hash, orderId, l.nowIso);
+    return { orderId };
+  }
+  return { orderId: holdOrder(l, input) };
+}
+
+/** One-shot checkout (--yes): hold → pay → capture or void. status "declined" means nothing was taken. */
+export async function checkout(ctx: Ctx, input: CheckoutInput): Promise<CheckoutResult> {
+  return withLedger(ctx, async (l) => {
+    sweepExpiredHolds(l);
+    const p = writeUnsynced(l.store, () => startPhase(l, 'checkout', input));
+    if ('replay' in p) return p.replay;
+    return payAndSettle(l, p.orderId, input.tender ?? 'cash', Boolean(input.decline), input.idempotencyKey);
+  });
+}
+
+/** `checkout start`: the hold only; confirm or cancel it before it expires. */
+export async function startCheckout(ctx: Ctx, input: CheckoutInput): Promise<CheckoutResult> {
+  return withLedger(ctx, (l) => {
+    sweepExpiredHolds(l);
+    return l.store.write(() => {
+      const p = startPhase(l, 'start', input);
+      if ('replay' in p) return p.replay;
+      const result = resultOf(l, l.store.get(orders).get(p.orderId)!);
+      if (input.idempotencyKey) l.store.get(orders).completeIdempotency(input.idempotencyKey, result, 0, l.nowIso);
+      return result;
+    });
+  });
+}
+
+/** `checkout confirm ID`: pays the cash part and captures, or voids on a decline. Confirming a paid order returns it. */
+export async function confirmCheckout(ctx: Ctx, id: string, opts: { tender?: Tender; decline?: boolean }): Promise<CheckoutResult> {
+  return withLedger(ctx, async (l) => {
+    sweepExpiredHolds(l);
+    const pre = l.store.write((): { orderId: string; tender: Tender } | { done: CheckoutResult } => {
+      const o = requireOrder(l, id);
+      if (o.status === 'held') return { orderId: o.id, tender: (opts.tender ?? o.tender ?? 'cash') as Tender };
+      if (o.status === 'paid' || o.status === 'partially_refunded' || o.status === 'refunded') return { done: resultOf(l, o, true) };
+      throw closedError(o);
+    });
+    if ('done' in pre) return pre.done;
+    return payAndSettle(l, pre.orderId, pre.tender, Boolean(opts.decline));
+  });
+}
+
+/** `checkout cancel ID`: voids the hold; points go back to their lots. Cancelling a closed checkout changes nothing. */
+export async function cancelCheckout(ctx: Ctx, id: string): Promise<CheckoutResult> {
+  return withLedger(ctx, (l) => {
+    sweepExpiredHolds(l);
+    return l.store.write(() => {
+      const o = requireOrder(l, id);
+      if (o.status === 'held') {
+        releaseHold(l, id, 'cancelled');
+        recordAudit(l, 'checkout.cancel', id);
+      } else if (o.status !== 'cancelled' && o.status !== 'expired' && o.status !== 'declined') {
+        throw new RefusedError('ALREADY_PAID', `checkout ${id} is already paid`, `refund it with: pointsmall order refund ${id}`);
+      }
+      return resultOf(l, l.store.get(orders).get(id)!);
+    });
+  });
+}
+
+export interface MemberChoice {
+  id: string;
+  name: string;
+  phone: string | null;
+  frozen: boolean;
+  available: number;
+}
+
+/** Members whose id, name or phone contains the term (the interactive member search). */
+export async function searchMembers(ctx: Ctx, term: string, limit = 20): Promise<MemberChoice[]> {
+  return withLedger(ctx, (l) =>
+    l.store.read(() =>
+      l.store
+        .get(checkoutLookups)
+        .searchMembers(term, limit)
+        .map((m) => ({ id: m.id, name: m.name, phone: m.phone, frozen: m.status === 'frozen', available: m.balance - m.held })),
+    ),
+  );
+}
+
+export interface ItemChoice {
+  sku: string;
+  name: string;
+  price: string;
+  pay: string;
+  kind: string;
+  stockAvailable: number | null;
+}
+
+/** Active catalog items, for the interactive item picker. */
+export async function itemChoices(ctx: Ctx): Promise<ItemChoice[]> {
+  return withLedger(ctx, (l) =>
+    l.store.read(() =>
+      l.store
+        .get(catalog)
+        .list()
+        .map((i) => ({ sku: i.sku, name: i.name, price: formatMoney(i.price, l.digits), pay: i.pay, kind: i.kind, stockAvailable: i.stock === null ? null : i.stock - i.stock_held })),
+    ),
+  );
+}

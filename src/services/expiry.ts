@@ -1,0 +1,155 @@
+// Expiry use-cases: `expire run` (one transaction: one entry per member, set-based lot moves, points.expired
+// notifications) and `expire preview` (lots expiring within a window; --notify queues points.expiring once per lot).
+import { defaultAsOf, expiryEntryAt, expiryRef, type ExpirySummary, previewWindow } from '../domain/expiry.js';
+import { expiredKey, expiringKey, type ExpiredPayload, type ExpiringPayload } from '../domain/notifications.js';
+import { expiryQueries } from '../store/expiry.js';
+import { journal } from '../store/journal.js';
+import { outbox } from '../store/outbox.js';
+import { type Ctx, type Ledger, withLedger } from './ledger.js';
+import { recordAudit } from './points.js';
+
+export interface ExpiryRunInput {
+  asOf?: string; // YYYY-MM-DD, default today in the ledger's zone
+  dryRun?: boolean;
+}
+
+export interface ExpiryRunResult extends ExpirySummary {
+  /** Business time of the expiry entries (end of the day before asOf, or the run time if earlier). */
+  at: string;
+  entries: number;
+  notificationsQueued: number;
+}
+
+/** Expires, in one transaction, the remaining points of every lot with expiresOn before the as-of date. */
+export function expireLots(l: Ledger, input: ExpiryRunInput): ExpiryRunResult {
+  const asOf = input.asOf ?? defaultAsOf(l.now.getTime(), l.zone);
+  const at = expiryEntryAt(asOf, l.now.getTime(), l.zone);
+  const q = l.store.get(expiryQueries);
+  if (input.dryRun) {
+    const c = l.store.read(() => q.counts(asOf));
+    return { asOf, lotsExpired: c.lots, pointsExpired: c.points, members: c.members, dryRun: true, at, entries: 0, notificationsQueued: 0 };
+  }
+  return l.store.write(() => {
+    const perMember = q.begin(asOf);
+    const j = l.store.get(journal);
+    const box = l.store.get(outbox);
+    const ref = expiryRef(asOf);
+    let points = 0;
+    let lots = 0;
+    let queued = 0;
+    for (const m of perMember) {
+      const entryId = j.post(
+        {
+          at,
+          kind: 'expiry',
+          memberId: m.memberId,
+          ref,
+          memo: `${m.lots} lot${m.lots === 1 ? '' : 's'} expired as of ${asOf}`,
+          postings: [
+            { account: 'member', memberId: m.memberId, points: -m.points },
+            { account: 'expired', memberId: m.memberId, points: m.points },
+          ],
+        },
+        l.operator,
+        l.nowIso,
+      );
+      q.setEntry(m.memberId, entryId);
+      points += m.points;
+      lots += m.lots;
+      const payload: ExpiredPayload = { memberId: m.memberId, asOf, points: m.points, lots: m.lots, balance: m.balance - m.points };
+      if (box.enqueue({ createdAt: l.nowIso, topic: 'points.expired', memberId: m.memberId, payload, dedupeKey: expiredKey(m.memberId, asOf), contact: m }).queued) queued++;
+    }
+    const done = lots ? q.finish(asOf).lots : 0;
+    if (done !== lots) throw new Error(`expiry moved ${done} lots, ${lots} expected`);
+    const result: ExpiryRunResult = {
+      asOf,
+      lotsExpired: lots,
+      pointsExpired: points,
+      members: perMember.length,
+      dryRun: false,
+      at,
+      entries: perMember.length,
+      notificationsQueued: queued,
+    };
+    if (lots) recordAudit(l, 'expire.run', null, result);
+    return result;
+  });
+}
+
+export async function runExpiry(ctx: Ctx, input: ExpiryRunInput): Promise<ExpiryRunResult> {
+  return withLedger(ctx, (l) => expireLots(l, input));
+}
+
+export interface ExpiringMember {
+  memberId: string;
+  name: string;
+  points: number;
+  lots: number;
+  firstExpiresOn: string;
+  lastExpiresOn: string;
+  /** The member's expiring points per date, earliest first. */
+  dates: { expiresOn: string; points: number }[];
+}
+
+export interface ExpiryPreview {
+  asOf: string;
+  from: string;
+  to: string;
+  members: number;
+  points: number;
+  lots: number;
+  /** Points whose expiresOn has passed that no run has expired yet (the next `expire run` takes them). */
+  overduePoints: number;
+  rows: ExpiringMember[];
+  notificationsQueued: number;
+}
+
+/** Members whose points expire in [today, today + days]; --notify queues points.expiring once per lot (never twice). */
+export function previewLots(l: Ledger, input: { withinDays: number; notify?: boolean }): ExpiryPreview {
+  const today = defaultAsOf(l.now.getTime(), l.zone);
+  const w = previewWindow(today, input.withinDays);
+  const q = l.store.get(expiryQueries);
+  const build = (): ExpiryPreview => {
+    const lots = q.window(w.from, w.to);
+    const byMember = new Map<string, ExpiringMember>();
+    let points = 0;
+    let queued = 0;
+    const box = input.notify ? l.store.get(outbox) : null;
+    for (const lot of lots) {
+      let m = byMember.get(lot.memberId);
+      if (!m) {
+        m = { memberId: lot.memberId, name: lot.name, points: 0, lots: 0, firstExpiresOn: lot.expiresOn, lastExpiresOn: lot.expiresOn, dates: [] };
+        byMember.set(lot.memberId, m);
+      }
+      m.points += lot.remaining;
+      m.lots += 1;
+      m.lastExpiresOn = lot.expiresOn; // lots come ordered by expiresOn
+      const d = m.dates[m.dates.length - 1];
+      if (d && d.expiresOn === lot.expiresOn) d.points += lot.remaining;
+      else m.dates.push({ expiresOn: lot.expiresOn, points: lot.remaining });
+      points += lot.remaining;
+      if (box) {
+        const payload: ExpiringPayload = { memberId: lot.memberId, lotId: lot.lotId, points: lot.remaining, expiresOn: lot.expiresOn };
+        if (box.enqueue({ createdAt: l.nowIso, topic: 'points.expiring', memberId: lot.memberId, payload, dedupeKey: expiringKey(lot.lotId), contact: lot }).queued) queued++;
+      }
+    }
+    if (box && queued) recordAudit(l, 'expire.notify', null, { from: w.from, to: w.to, queued });
+    const rows = [...byMember.values()];
+    return {
+      asOf: today,
+      from: w.from,
+      to: w.to,
+      members: rows.length,
+      points,
+      lots: lots.length,
+      overduePoints: q.counts(today).points,
+      rows,
+      notificationsQueued: queued,
+    };
+  };
+  return input.notify ? l.store.write(build) : l.store.read(build);
+}
+
+export async function previewExpiry(ctx: Ctx, input: { withinDays: number; notify?: boolean }): Promise<ExpiryPreview> {
+  return withLedger(ctx, (l) => previewLots(l, input));
+}

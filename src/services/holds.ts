@@ -1,0 +1,200 @@
+// Holds between a checkout's hold and its capture: points (taken from lots in spending order and moved to
+// the member's held account), stock and the coupon; released on decline, cancel or expiry, to the same lots.
+// Every function here runs inside the caller's store.write().
+import { takeFromLots } from '../domain/lots.js';
+import { RefusedError } from '../errors.js';
+import { catalog } from '../store/catalog.js';
+import { coupons } from '../store/coupons.js';
+import { holds, type HoldRow } from '../store/holds.js';
+import { journal } from '../store/journal.js';
+import { members } from '../store/members.js';
+import { orders } from '../store/orders.js';
+import { settings } from '../store/settings.js';
+import { type Ctx, type Ledger, withLedger } from './ledger.js';
+import { recordAudit } from './points.js';
+
+export const DEFAULT_HOLD_MINUTES = 15;
+
+/** Minutes a hold lasts: the ledger setting hold_minutes, else 15. */
+export function holdMinutes(l: Ledger): number {
+  const v = Number(l.store.get(settings).get('hold_minutes'));
+  return Number.isFinite(v) && v > 0 ? v : DEFAULT_HOLD_MINUTES;
+}
+
+export interface HoldRequest {
+  orderId: string;
+  memberId: string;
+  points: number;
+  lines: { sku: string; quantity: number }[];
+  couponCode: string | null;
+}
+
+/**
+ * Holds points, stock and the coupon for an order. The available check happens here, inside the
+ * caller's BEGIN IMMEDIATE transaction, so two processes can never spend the same points.
+ */
+export function placeHold(l: Ledger, h: HoldRequest): { holdId: number; expiresAt: string } {
+  const j = l.store.get(journal);
+  const m = l.store.get(members).get(h.memberId)!;
+  const available = m.balance - m.held;
+  let entryId: number | null = null;
+  let takes: { lotId: number; points: number }[] = [];
+  if (h.points > 0) {
+    const r = takeFromLots(j.openLots(h.memberId), h.points);
+    if (h.points > available || r.shortfall > 0) {
+      throw new RefusedError('INSUFFICIENT_POINTS', `member ${h.memberId} has ${available} points available, ${h.points} needed`, 'use fewer points');
+    }
+    takes = r.takes;
+    entryId = j.post(
+      {
+        at: l.nowIso,
+        kind: 'hold',
+        memberId: h.memberId,
+        ref: h.orderId,
+        postings: [
+          { account: 'member', memberId: h.memberId, points: -h.points },
+          { account: 'held', memberId: h.memberId, points: h.points },
+        ],
+      },
+      l.operator,
+      l.nowIso,
+    );
+    for (const t of takes) j.moveLot(entryId, t.lotId, -t.points);
+  }
+  const cat = l.store.get(catalog);
+  for (const line of h.lines) {
+    if (!cat.reserveStock(line.sku, line.quantity)) {
+      const item = cat.get(line.sku);
+      const left = item && item.stock !== null ? item.stock - item.stock_held : 0;
+      throw new RefusedError('OUT_OF_STOCK', `${line.sku} is out of stock: ${line.quantity} wanted, ${left} available`, 'order fewer, or restock with: pointsmall catalog update ' + line.sku + ' --stock N');
+    }
+  }
+  if (h.couponCode && !l.store.get(coupons).transition(h.couponCode, 'active', 'held', h.orderId, null)) {
+    throw new RefusedError('COUPON_INVALID', `coupon ${h.couponCode} is no longer usable`);
+  }
+  const expiresAt = new Date(l.now.getTime() + holdMinutes(l) * 60_000).toISOString();
+  const holdId = l.store.get(holds).insert(h.orderId, h.memberId, h.points, l.nowIso, expiresAt, entryId);
+  l.store.get(holds).insertLots(holdId, takes);
+  return { holdId, expiresAt };
+}
+
+function openHold(l: Ledger, orderId: string): HoldRow {
+  const hold = l.store.get(holds).byOrder(orderId);
+  if (!hold || hold.status !== 'open') throw new Error(`order ${orderId} has no open hold`);
+  return hold;
+}
+
+/** Capture: the held points become a redemption, held stock is taken, the coupon is used. */
+export function captureHold(l: Ledger, orderId: string): HoldRow {
+  const hold = openHold(l, orderId);
+  const j = l.store.get(journal);
+  if (hold.points > 0) {
+    j.post(
+      {
+        at: l.nowIso,
+        kind: 'redemption',
+        memberId: hold.member_id,
+        ref: orderId,
+        postings: [
+          { account: 'held', memberId: hold.member_id, points: -hold.points },
+          { account: 'redeemed', memberId: hold.member_id, points: hold.points },
+        ],
+      },
+      l.operator,
+      l.nowIso,
+    );
+  }
+  const cat = l.store.get(catalog);
+  for (const line of l.store.get(orders).lines(orderId)) {
+    if (!cat.takeStock(line.sku, line.quantity)) throw new Error(`stock of ${line.sku} held for ${orderId} is missing`);
+  }
+  const order = l.store.get(orders).get(orderId)!;
+  if (order.coupon_code && !l.store.get(coupons).transition(order.coupon_code, 'held', 'used', orderId, l.nowIso)) {
+    throw new Error(`coupon ${order.coupon_code} held for ${orderId} is missing`);
+  }
+  l.store.get(holds).close(hold.id, 'captured', l.nowIso);
+  return hold;
+}
+
+/** Void: the held points go back to the member and to the very lots they came from; stock and coupon are freed. */
+export function releaseHold(l: Ledger, orderId: string, why: 'declined' | 'cancelled' | 'expired', tender: string | null = null): void {
+  const hold = openHold(l, orderId);
+  const j = l.store.get(journal);
+  if (hold.points > 0) {
+    const entryId = j.post(
+      {
+        at: l.nowIso,
+        kind: 'release',
+        memberId: hold.member_id,
+        ref: orderId,
+        memo: why,
+        postings: [
+          { account: 'held', memberId: hold.member_id, points: -hold.points },
+          { account: 'member', memberId: hold.member_id, points: hold.points },
+        ],
+      },
+      l.operator,
+      l.nowIso,
+    );
+    for (const t of l.store.get(holds).lots(hold.id)) j.moveLot(entryId, t.lot_id, t.points);
+  }
+  const cat = l.store.get(catalog);
+  const o = l.store.get(orders);
+  for (const line of o.lines(orderId)) cat.releaseStock(line.sku, line.quantity);
+  const order = o.get(orderId)!;
+  if (order.coupon_code) l.store.get(coupons).transition(order.coupon_code, 'held', 'active', null, null);
+  l.store.get(holds).close(hold.id, 'released', l.nowIso);
+  o.close(orderId, why, why, l.nowIso, tender);
+}
+
+/** Releases every hold whose time is up; called at the start of every checkout write and by `holds release-expired`. */
+export function releaseExpiredHolds(l: Ledger): string[] {
+  const ids = l.store.get(holds).expiredOrderIds(l.nowIso);
+  for (const id of ids) {
+    releaseHold(l, id, 'expired');
+    recordAudit(l, 'checkout.expire', id);
+  }
+  return ids;
+}
+
+/**
+ * Releases expired holds in a transaction of their own, before a command's main one: housekeeping that
+ * stays done even when the command itself is then refused (and so writes nothing of its own).
+ */
+export function sweepExpiredHolds(l: Ledger): string[] {
+  return l.store.write(() => releaseExpiredHolds(l));
+}
+
+export interface HoldView {
+  checkoutId: string;
+  memberId: string;
+  points: number;
+  createdAt: string;
+  expiresAt: string;
+  expired: boolean;
+}
+
+export interface ReleaseResult {
+  released: number;
+  orderIds: string[];
+}
+
+export async function releaseExpired(ctx: Ctx): Promise<ReleaseResult> {
+  return withLedger(ctx, (l) =>
+    l.store.write(() => {
+      const orderIds = releaseExpiredHolds(l);
+      return { released: orderIds.length, orderIds };
+    }),
+  );
+}
+
+export async function listHolds(ctx: Ctx): Promise<HoldView[]> {
+  return withLedger(ctx, (l) =>
+    l.store.read(() =>
+      l.store
+        .get(holds)
+        .openHolds()
+        .map((h) => ({ checkoutId: h.order_id, memberId: h.member_id, points: h.points, createdAt: h.created_at, expiresAt: h.expires_at, expired: h.expires_at <= l.nowIso })),
+    ),
+  );
+}

@@ -1,0 +1,734 @@
+// `import purchases`: stream a CSV into a staging file, then accrue order by order (chronologically)
+// in batches, each batch one ledger transaction holding both the points and the idempotency keys.
+import { closeSync, createReadStream, existsSync, fsyncSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
+import { UsageError } from '../errors.js';
+import { RulesTimeline, computeEarn } from '../domain/accrual.js';
+import { memberProblems } from '../domain/members.js';
+import {
+  type ColumnPlan,
+  type CsvRecord,
+  CsvStructureError,
+  CsvTokenizer,
+  type Encoding,
+  type ImportProfile,
+  type Order,
+  type OrderLine,
+  type PurchaseField,
+  type RowContext,
+  buildOrder,
+  dateFormatProblem,
+  makeDateParser,
+  normaliseDelimiter,
+  normaliseEncoding,
+  orderContentHash,
+  parseMapSpecs,
+  parseRow,
+  planColumns,
+  validateProfile,
+  ZoneCalendar,
+} from '../domain/purchases.js';
+import { type Rules, expiresOn } from '../domain/rules.js';
+import { localRangeUtc } from '../domain/time.js';
+import { members } from '../store/members.js';
+import { ImportStage, type MemberFacts, type StageGroup, type StageRow, bulkWrites, purchases } from '../store/purchases.js';
+import { reviewQueue } from '../store/review.js';
+import { rulesVersions } from '../store/rules.js';
+import { type Ctx, type Ledger, parseStoredRules, withLedger } from './ledger.js';
+import { creditPointsKnownDebt, debitPoints, recordAudit } from './points.js';
+
+export interface ImportInput {
+  file: string;
+  map?: string[];
+  profile?: string;
+  source?: string;
+  dateFormat?: string;
+  encoding?: string;
+  delimiter?: string;
+  createMembers?: boolean;
+  skipGuests?: boolean;
+  rejects?: string;
+  dryRun?: boolean;
+  /** Orders per ledger transaction. */
+  batchOrders?: number;
+  onProgress?: (p: ImportProgress) => void;
+}
+
+export interface ImportProgress {
+  phase: 'reading' | 'accruing' | 'rejects';
+  done: number;
+  total: number;
+}
+
+export interface ImportSummary {
+  file: string;
+  source: string;
+  format: 'order' | 'line';
+  rows: number;
+  orders: number;
+  accepted: number;
+  duplicates: number;
+  rejected: number;
+  review: number;
+  capped: number;
+  pointsAccrued: number;
+  pointsReturned: number;
+  dryRun: boolean;
+  returns: number;
+  guestsSkipped: number;
+  membersCreated: number;
+  rejectedOrders: number;
+  rejectsFile: string | null;
+  batches: number;
+  elapsedMs: number;
+}
+
+interface Options {
+  file: string;
+  source: string;
+  map: Partial<Record<PurchaseField, string>>;
+  dateFormat?: string;
+  encoding: Encoding;
+  delimiter: string;
+  createMembers: boolean;
+  skipGuests: boolean;
+  rejects?: string;
+  dryRun: boolean;
+}
+
+/** Merges a profile with the flags (flags win) and validates everything before the ledger is opened. */
+export function resolveOptions(input: ImportInput): Options {
+  let profile: ImportProfile = {};
+  if (input.profile) {
+    let doc: unknown;
+    try {
+      doc = JSON.parse(readFileSync(input.profile, 'utf8'));
+    } catch (e) {
+      throw new UsageError(`cannot read profile ${input.profile}: ${(e as Error).message}`, 'a profile is a JSON file like {"map": {"order_id": "InvoiceNo"}, "dateFormat": "M/D/YYYY H:mm"}');
+    }
+    const v = validateProfile(doc);
+    if (!v.profile) throw new UsageError(`profile ${input.profile}: ${v.problems[0]}`, v.problems.length > 1 ? `also: ${v.problems.slice(1).join('; ')}` : undefined);
+    profile = v.profile;
+  }
+  const specs = parseMapSpecs(input.map ?? []);
+  if (specs.problems.length) throw new UsageError(specs.problems[0], 'write --map field=Column, e.g. --map order_id=InvoiceNo');
+  const encName = input.encoding ?? profile.encoding ?? 'utf8';
+  const encoding = normaliseEncoding(encName);
+  if (!encoding) throw new UsageError(`--encoding ${JSON.stringify(encName)} is not one of utf8, gbk, latin1`);
+  const delimText = input.delimiter ?? profile.delimiter ?? ',';
+  const delimiter = normaliseDelimiter(delimText);
+  if (!delimiter) throw new UsageError(`--delimiter ${JSON.stringify(delimText)} must be one character (or tab, semicolon, pipe)`);
+  const dateFormat = input.dateFormat ?? profile.dateFormat;
+  if (dateFormat) {
+    const p = dateFormatProblem(dateFormat);
+    if (p) throw new UsageError(p, 'dayjs tokens, e.g. M/D/YYYY H:mm or DD.MM.YYYY HH:mm:ss');
+  }
+  const source = (input.source ?? profile.source ?? 'default').trim();
+  if (!source || source.length > 64) throw new UsageError('--source must be a name of 1 to 64 characters');
+  if (!existsSync(input.file) || !statSync(input.file).isFile()) throw new UsageError(`cannot read ${input.file}: no such file`, 'check the path');
+  return {
+    file: input.file,
+    source,
+    map: { ...(profile.map ?? {}), ...specs.map },
+    dateFormat,
+    encoding,
+    delimiter,
+    createMembers: input.createMembers ?? profile.createMembers ?? false,
+    skipGuests: input.skipGuests ?? profile.skipGuests ?? false,
+    rejects: input.rejects,
+    dryRun: input.dryRun ?? false,
+  };
+}
+
+// ---- reading the file ---------------------------------------------------------------------------
+
+/** Streams the file's records, decoded (utf8 with or without BOM, GBK, Latin-1/cp1252), chunk by chunk. */
+async function* readRecords(o: Options, onBytes?: (bytes: number) => void): AsyncGenerator<CsvRecord[]> {
+  const tok = new CsvTokenizer(o.delimiter);
+  let decode: (b: Buffer) => string;
+  let flush: () => string;
+  if (o.encoding === 'utf8') {
+    const d = new StringDecoder('utf8');
+    decode = (b) => d.write(b);
+    flush = () => d.end();
+  } else {
+    const iconv = (await import('iconv-lite')).default;
+    const d = iconv.getDecoder(o.encoding === 'gbk' ? 'gbk' : 'win1252');
+    decode = (b) => d.write(b);
+    flush = () => d.end() ?? '';
+  }
+  let bytes = 0;
+  try {
+    for await (const buf of createReadStream(o.file, { highWaterMark: 1 << 20 })) {
+      bytes += (buf as Buffer).length;
+      const out: CsvRecord[] = [];
+      tok.push(decode(buf as Buffer), out);
+      onBytes?.(bytes);
+      if (out.length) yield out;
+    }
+    const out: CsvRecord[] = [];
+    const rest = flush();
+    if (rest) tok.push(rest, out);
+    tok.end(out);
+    if (out.length) yield out;
+  } catch (e) {
+    if (e instanceof CsvStructureError) throw new UsageError(`${o.file}:${e.line}: ${e.message}`, 'fix the quoting and run again; nothing was written');
+    if ((e as { code?: string }).code === 'EACCES' || (e as { code?: string }).code === 'EISDIR') throw new UsageError(`cannot read ${o.file}: ${(e as Error).message}`);
+    throw e;
+  }
+}
+
+// Packed line: line, amount, sku, category, quantity, unitPrice, separated by US; lines by RS.
+const US = '\u001f';
+const RS = '\u001e';
+const clean = (s: string | null): string => (s === null ? '' : s.indexOf(US) >= 0 || s.indexOf(RS) >= 0 ? s.replace(/[\u001e\u001f]/g, ' ') : s);
+
+function unpack(memberId: string, at: number, packed: string, into: OrderLine[]): void {
+  for (const part of packed.split(RS)) {
+    const f = part.split(US);
+    into.push({
+      line: Number(f[0]),
+      memberId,
+      at,
+      amount: Number(f[1]),
+      sku: f[2] || null,
+      category: f[3] || null,
+      quantity: f[4] || null,
+      unitPrice: f[5] === '' ? null : Number(f[5]),
+    });
+  }
+}
+
+interface Counters {
+  rows: number;
+  orders: number;
+  accepted: number;
+  duplicates: number;
+  rejected: number;
+  review: number;
+  capped: number;
+  pointsAccrued: number;
+  pointsReturned: number;
+  returns: number;
+  guestsSkipped: number;
+  membersCreated: number;
+  rejectedOrders: number;
+  batches: number;
+}
+
+/** Phase 1: every row validated; good lines staged in groups per order, bad rows recorded with their values. */
+async function stageFile(o: Options, l: Ledger, stage: ImportStage, c: Counters, onProgress?: (p: ImportProgress) => void): Promise<ColumnPlan> {
+  const total = statSync(o.file).size;
+  let plan: ColumnPlan | undefined;
+  let ctx: RowContext | undefined;
+  const CHUNK = 50_000;
+  let groups = new Map<string, { g: StageGroup; parts: string[] }>();
+  let bad: [string, number][] = [];
+  let rejects: [number, string, string | null][] = [];
+  let pendingRows = 0;
+  const flushChunk = () => {
+    const list: StageGroup[] = [];
+    for (const { g, parts } of groups.values()) {
+      g.lines = parts.join(RS);
+      list.push(g);
+    }
+    stage.load(list, bad, rejects);
+    groups = new Map();
+    bad = [];
+    rejects = [];
+    pendingRows = 0;
+  };
+  for await (const records of readRecords(o, (b) => onProgress?.({ phase: 'reading', done: b, total }))) {
+    for (const rec of records) {
+      if (!plan) {
+        const p = planColumns(rec.fields, o.map);
+        if (!p.plan) {
+          throw new UsageError(`${o.file}:${rec.line}: wrong header: ${p.problems.join('; ')}`, `the header has ${rec.fields.map((h) => JSON.stringify(h.trim())).join(', ')}; map columns with --map field=Column (fields: order_id, member_id, purchased_at, amount or quantity + unit_price, sku, category)`);
+        }
+        plan = p.plan;
+        ctx = { plan, digits: l.digits, parseDate: makeDateParser(new ZoneCalendar(l.zone), o.dateFormat), skipGuests: o.skipGuests, notAfterMs: l.now.getTime(), dateFormat: o.dateFormat };
+        continue;
+      }
+      c.rows++;
+      pendingRows++;
+      const r = parseRow(rec.fields, ctx!);
+      if (r.kind === 'ok') {
+        const row = r.row;
+        const packed = `${rec.line}${US}${row.amount}${US}${clean(row.sku)}${US}${clean(row.category)}${US}${row.quantity ?? ''}${US}${row.unitPrice ?? ''}`;
+        let key = row.orderId;
+        let e = groups.get(key);
+        if (e && (e.g.memberId !== row.memberId || e.g.at !== row.at)) {
+          key = `${row.orderId}\u0000${rec.line}`;
+          e = undefined;
+        }
+        if (e) e.parts.push(packed);
+        else groups.set(key, { g: { orderId: row.orderId, memberId: row.memberId, at: row.at, firstLine: rec.line, lines: '' }, parts: [packed] });
+      } else if (r.kind === 'guest') c.guestsSkipped++;
+      else {
+        c.rejected++;
+        rejects.push([rec.line, r.reason, JSON.stringify(rec.fields)]);
+        if (r.orderId) bad.push([r.orderId, rec.line]);
+      }
+    }
+    if (pendingRows >= CHUNK) flushChunk();
+  }
+  if (!plan) throw new UsageError(`${o.file} is empty: a header row is required`, 'the first line names the columns: order_id,member_id,purchased_at,amount (or quantity,unit_price)');
+  flushChunk();
+  return plan;
+}
+
+// ---- accruing -----------------------------------------------------------------------------------
+
+/** What one order did to the ledger. */
+export interface AccrualOutcome {
+  kind: 'purchase' | 'return';
+  points: number; // credited, or taken back (positive)
+  capped: number;
+  rulesVersion: number;
+  entryId: number | null;
+}
+
+/**
+ * Earning for many orders: rules versions by effective time (parsed once), calendar lookups memoised
+ * per day. Shared by an import and a review approval.
+ */
+export class AccrualEngine {
+  private readonly timeline;
+  readonly cal: ZoneCalendar;
+  private readonly expiry = new Map<string, string | null>();
+  private readonly dayRange = new Map<string, [string, string]>();
+  constructor(private readonly l: Ledger) {
+    this.timeline = new RulesTimeline(l.store.get(rulesVersions).all().map((v) => ({ id: v.id, effectiveAt: v.effective_at, document: v.document })));
+    this.cal = new ZoneCalendar(l.zone);
+  }
+
+  rulesAt(ms: number): { id: number; rules: Rules } {
+    const v = this.timeline.at(ms);
+    if (!v) throw new UsageError(`no rules version is in force at ${new Date(ms).toISOString()}`, 'apply one with: pointsmall rules apply FILE.json --effective DATE');
+    return { id: v.id, rules: parseStoredRules(this.l, v.id, v.document) };
+  }
+
+  /** expiresOn of a lot earned at the instant (depends only on the rules and the local date). */
+  private expiresOn(rulesId: number, rules: Rules, at: number, day: string): string | null {
+    const key = `${rulesId}|${day}`;
+    let v = this.expiry.get(key);
+    if (v === undefined) {
+      v = expiresOn(rules.expiry, at, this.l.zone);
+      if (this.expiry.size > 20_000) this.expiry.clear();
+      this.expiry.set(key, v);
+    }
+    return v;
+  }
+
+  private range(day: string): [string, string] {
+    let r = this.dayRange.get(day);
+    if (!r) {
+      const { fromIso, toIso } = localRangeUtc(this.l.zone, day, day);
+      r = [fromIso!, toIso!];
+      if (this.dayRange.size > 20_000) this.dayRange.clear();
+      this.dayRange.set(day, r);
+    }
+    return r;
+  }
+
+  /**
+   * Earns (or takes back) the points of one order by the rules in force at its own time, and keeps
+   * `facts` (lifetime earned, debt) current as the member caches change. Call inside store.write().
+   */
+  accrue(
+    o: { source: string; orderId: string; memberId: string; at: number; amount: number; lines: readonly { amount: number; sku: string | null; category: string | null }[] },
+    facts: MemberFacts,
+  ): AccrualOutcome {
+    const l = this.l;
+    const { id: rulesVersion, rules } = this.rulesAt(o.at);
+    const atIso = new Date(o.at).toISOString();
+    const day = this.cal.localDate(o.at);
+    const ref = `${o.source}:${o.orderId}`;
+    const common = { rules, at: o.at, zone: l.zone, digits: l.digits, pinnedTier: facts.tier, lifetimeEarned: facts.lifetime_earned, localDate: day };
+    if (o.amount < 0) {
+      const r = computeEarn({ ...common, lines: o.lines.map((x) => ({ amount: -x.amount, sku: x.sku, category: x.category })), purpose: 'return' });
+      let entryId: number | null = null;
+      if (r.points > 0) {
+        const d = debitPoints(l, { memberId: o.memberId, points: r.points, at: atIso, kind: 'return', to: 'issued', allowDebt: true, ref });
+        entryId = d.entryId;
+        facts.debt += d.debt;
+        facts.lifetime_earned -= r.points; // as the journal's cache: −Σ issued postings
+      }
+      return { kind: 'return', points: r.points, capped: 0, rulesVersion, entryId };
+    }
+    let earnedToday = 0;
+    if (rules.limits.dailyEarnCap !== null) {
+      const [fromIso, toIso] = this.range(day);
+      earnedToday = l.store.get(purchases).earnedBetween(o.memberId, fromIso, toIso);
+    }
+    const r = computeEarn({ ...common, lines: o.lines, earnedTodayBeforeThisOrder: earnedToday });
+    let entryId: number | null = null;
+    if (r.points > 0) {
+      const cr = creditPointsKnownDebt(
+        l,
+        { memberId: o.memberId, points: r.points, at: atIso, kind: 'accrual', from: 'issued', expiresOn: this.expiresOn(rulesVersion, rules, o.at, day), ref },
+        facts.debt,
+      );
+      entryId = cr.entryId;
+      facts.debt -= cr.debtRepaid;
+      facts.lifetime_earned += r.points;
+    }
+    return { kind: 'purchase', points: r.points, capped: r.capped, rulesVersion, entryId };
+  }
+}
+
+/** Why an order waits in review instead of accruing, if it does. */
+export function reviewReason(facts: MemberFacts, rules: Rules, amount: number): string | null {
+  if (facts.status === 'frozen') return 'member-frozen';
+  if (amount > 0 && rules.limits.reviewAbove !== null && amount > rules.limits.reviewAbove) return 'above-review-limit';
+  return null;
+}
+
+class Accruer {
+  private readonly p;
+  private readonly m;
+  private readonly q;
+  readonly engine: AccrualEngine;
+  rejects: [number, string, string | null][] = [];
+  constructor(private readonly l: Ledger, private readonly o: Options, private readonly plan: ColumnPlan, private readonly c: Counters) {
+    this.p = l.store.get(purchases);
+    this.m = l.store.get(members);
+    this.q = l.store.get(reviewQueue);
+    this.engine = new AccrualEngine(l);
+  }
+
+  private rejectLines(lines: readonly { line: number }[], reason: string): void {
+    for (const x of lines) this.rejects.push([x.line, reason, null]);
+    this.c.rejected += lines.length;
+    this.c.rejectedOrders++;
+  }
+
+  /**
+   * One batch of orders (each: all its staged groups). Existing keys and member facts are fetched
+   * for the whole batch at once, then kept current in memory as the batch accrues.
+   * Must run inside store.write().
+   */
+  batch(batch: readonly (readonly StageRow[])[]): void {
+    const c = this.c;
+    const ready: { order: Order; repeats: OrderLine[]; lines: OrderLine[] }[] = [];
+    for (const rows of batch) {
+      c.orders++;
+      const orderId = rows[0][0];
+      const lines: OrderLine[] = [];
+      for (const r of rows) unpack(r[1], r[2], r[4], lines);
+      if (rows.length > 1) lines.sort((a, b) => a.line - b.line);
+      const badLine = rows[0][5];
+      if (badLine !== null && badLine !== undefined) {
+        this.rejectLines(lines, `order ${orderId}: another row of this order was rejected (line ${badLine}); fix it and import the whole order again`);
+        continue;
+      }
+      const built = buildOrder(orderId, lines, this.plan.format);
+      if ('problem' in built) {
+        this.rejectLines(lines, built.problem);
+        continue;
+      }
+      ready.push({ ...built, lines });
+    }
+    if (!ready.length) return;
+    const existing = this.p.findMany(this.o.source, ready.map((r) => r.order.orderId));
+    const facts = this.p.memberFactsMany([...new Set(ready.map((r) => r.order.memberId))]);
+    for (const { order, repeats, lines } of ready) {
+      const hash = existing.get(order.orderId);
+      if (hash !== undefined) {
+        if (hash === order.contentHash) {
+          c.duplicates++;
+          this.repeats(order, repeats);
+        } else this.rejectLines(lines, `conflict: order ${order.orderId} (source ${this.o.source}) was imported before with different content`);
+        continue;
+      }
+      let f = facts.get(order.memberId);
+      if (!f) {
+        if (!this.o.createMembers) {
+          this.rejectLines(lines, `member ${order.memberId} is not in the ledger (add it with pointsmall member add, or pass --create-members)`);
+          continue;
+        }
+        const problems = memberProblems({ id: order.memberId, name: order.memberId });
+        if (problems.length) {
+          this.rejectLines(lines, `member id: ${problems[0].message}`);
+          continue;
+        }
+        this.m.insert({ id: order.memberId, name: order.memberId, phone: null, email: null, tier: null }, this.l.nowIso);
+        c.membersCreated++;
+        f = { status: 'active', tier: null, lifetime_earned: 0, debt: 0 };
+        facts.set(order.memberId, f);
+      }
+      this.accept(order, f);
+      existing.set(order.orderId, order.contentHash);
+      this.repeats(order, repeats);
+    }
+  }
+
+  /** Repeated rows of an order-level file: the same content is a duplicate, other content a conflict. */
+  private repeats(order: Order, repeats: readonly OrderLine[]): void {
+    for (const r of repeats) {
+      if (orderContentHash(r.memberId, r.at, [r]) === order.contentHash) this.c.duplicates++;
+      else {
+        this.rejects.push([r.line, `conflict: order ${order.orderId} appears again with different content (first on line ${order.lines[0].line})`, null]);
+        this.c.rejected++;
+      }
+    }
+  }
+
+  /** Accrues (or queues) one new order. */
+  private accept(order: Order, facts: MemberFacts): void {
+    const c = this.c;
+    const { rules, id: rulesId } = this.engine.rulesAt(order.at);
+    const kind = order.amount < 0 ? 'return' : 'purchase';
+    const base = {
+      source: this.o.source,
+      order_id: order.orderId,
+      member_id: order.memberId,
+      purchased_at: new Date(order.at).toISOString(),
+      kind,
+      amount: order.amount,
+      line_count: order.lines.length,
+      content_hash: order.contentHash,
+      imported_at: this.l.nowIso,
+    } as const;
+    const why = reviewReason(facts, rules, order.amount);
+    if (why) {
+      this.q.insert({
+        source: base.source,
+        order_id: base.order_id,
+        member_id: base.member_id,
+        purchased_at: base.purchased_at,
+        kind,
+        amount: order.amount,
+        lines: JSON.stringify(order.lines.map((x) => [x.amount, x.sku, x.category])),
+        reason: why,
+        created_at: this.l.nowIso,
+      });
+      this.p.insert({ ...base, status: 'review', points: 0, capped: 0, rules_version: rulesId, entry_id: null });
+      c.review++;
+      return;
+    }
+    const out = this.engine.accrue({ source: this.o.source, orderId: order.orderId, memberId: order.memberId, at: order.at, amount: order.amount, lines: order.lines }, facts);
+    this.p.insert({
+      ...base,
+      status: 'accrued',
+      points: out.kind === 'return' ? -out.points : out.points,
+      capped: out.capped,
+      rules_version: out.rulesVersion,
+      entry_id: out.entryId,
+    });
+    c.accepted++;
+    c.capped += out.capped;
+    if (out.kind === 'return') {
+      c.returns++;
+      c.pointsReturned += out.points;
+    } else c.pointsAccrued += out.points;
+  }
+}
+
+/** Pages the staged groups in (time, order) order and hands out whole orders. */
+function* stagedOrders(stage: ImportStage): Generator<StageRow[]> {
+  let after: [number, string] = [Number.MIN_SAFE_INTEGER, ''];
+  let limit = 20_000;
+  for (;;) {
+    const page = stage.page(after[0], after[1], limit);
+    if (!page.length) return;
+    const full = page.length === limit;
+    // the last order of a full page may continue on the next page: hand it out next time
+    let end = page.length;
+    if (full) {
+      const last = page[page.length - 1];
+      while (end > 0 && page[end - 1][0] === last[0] && page[end - 1][2] === last[2]) end--;
+      if (end === 0) {
+        limit *= 2; // one order bigger than a page
+        continue;
+      }
+    }
+    let start = 0;
+    for (let i = 1; i <= end; i++) {
+      if (i === end || page[i][0] !== page[start][0] || page[i][2] !== page[start][2]) {
+        yield page.slice(start, i);
+        start = i;
+      }
+    }
+    const lastDone = page[end - 1];
+    after = [lastDone[2], lastDone[0]];
+    if (!full) return;
+  }
+}
+
+class DryRunRollback extends Error {}
+
+const T0 = Date.now();
+const timing = (what: string) => {
+  if (process.env.POINTSMALL_TIMING) process.stderr.write(`[timing] ${what} ${Date.now() - T0} ms rss ${process.memoryUsage().rss >> 20} heap ${process.memoryUsage().heapUsed >> 20}\n`);
+};
+
+const tick = () => new Promise<void>((r) => setImmediate(r));
+
+export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<ImportSummary> {
+  const started = Date.now();
+  const o = resolveOptions(input);
+  const c: Counters = { rows: 0, orders: 0, accepted: 0, duplicates: 0, rejected: 0, review: 0, capped: 0, pointsAccrued: 0, pointsReturned: 0, returns: 0, guestsSkipped: 0, membersCreated: 0, rejectedOrders: 0, batches: 0 };
+  const dir = mkdtempSync(join(process.env.POINTSMALL_TMPDIR || tmpdir(), 'pointsmall-import-'));
+  const stage = new ImportStage(join(dir, 'stage.db'));
+  try {
+    return await withLedger(ctx, async (l) => {
+      const plan = await stageFile(o, l, stage, c, input.onProgress);
+      timing('staged');
+      const { groups } = stage.finishLoad();
+      timing('sorted');
+      const acc = new Accruer(l, o, plan, c);
+      const batchOrders = input.batchOrders ?? 4000;
+      let done = 0;
+      const orders = stagedOrders(stage);
+      // One transaction per batchOrders orders; member facts and existing keys are fetched per
+      // slice of a few hundred orders, so little stays alive between collections.
+      const runBatch = (): boolean => {
+        let n = 0;
+        for (;;) {
+          const slice: StageRow[][] = [];
+          while (slice.length < 500 && n < batchOrders) {
+            const next = orders.next();
+            if (next.done) {
+              acc.batch(slice);
+              return false;
+            }
+            slice.push(next.value);
+            done += next.value.length;
+            n++;
+          }
+          acc.batch(slice);
+          if (n >= batchOrders) return true;
+        }
+      };
+      if (o.dryRun) {
+        // one transaction over everything, rolled back: the same summary, nothing written
+        try {
+          l.store.write(() => {
+            while (runBatch()) {
+              c.batches++;
+              input.onProgress?.({ phase: 'accruing', done, total: groups });
+            }
+            c.batches++;
+            throw new DryRunRollback();
+          });
+        } catch (e) {
+          if (!(e instanceof DryRunRollback)) throw e;
+        }
+      } else {
+        const undo = bulkWrites(l.store);
+        try {
+          for (;;) {
+          const more = l.store.write(() => {
+            const more = runBatch();
+            if (!more) recordAudit(l, 'import.purchases', resolve(o.file), { source: o.source, ...c, batches: c.batches + 1 });
+            return more;
+          });
+          c.batches++;
+          timing(`batch ${c.batches}`);
+          stage.addRejects(acc.rejects);
+          acc.rejects = [];
+          input.onProgress?.({ phase: 'accruing', done, total: groups });
+          if (!more) break;
+          await tick();
+          }
+        } finally {
+          undo();
+        }
+      }
+      stage.addRejects(acc.rejects);
+      let rejectsFile: string | null = null;
+      if (c.rejected > 0 && (!o.dryRun || o.rejects)) {
+        rejectsFile = o.rejects ?? `${o.file.replace(/\.csv$/i, '')}.rejects.csv`;
+        await writeRejectsFile(o, plan, stage, rejectsFile, input.onProgress);
+      }
+      return {
+        file: o.file,
+        source: o.source,
+        format: plan.format,
+        rows: c.rows,
+        orders: c.orders,
+        accepted: c.accepted,
+        duplicates: c.duplicates,
+        rejected: c.rejected,
+        review: c.review,
+        capped: c.capped,
+        pointsAccrued: c.pointsAccrued,
+        pointsReturned: c.pointsReturned,
+        dryRun: o.dryRun,
+        returns: c.returns,
+        guestsSkipped: c.guestsSkipped,
+        membersCreated: c.membersCreated,
+        rejectedOrders: c.rejectedOrders,
+        rejectsFile,
+        batches: c.batches,
+        elapsedMs: Date.now() - started,
+      };
+    });
+  } finally {
+    stage.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// ---- the rejects file ---------------------------------------------------------------------------
+
+/**
+ * Writes every rejected row with its line number and reason, in line order, with the file's own
+ * columns. Rows rejected while accruing (whole orders) are read back from the file by line number.
+ */
+async function writeRejectsFile(o: Options, plan: ColumnPlan, stage: ImportStage, path: string, onProgress?: (p: ImportProgress) => void): Promise<void> {
+  const { stringify } = await import('csv-stringify/sync');
+  const { csvSafe } = await import('../cli/output.js');
+  const abs = resolve(path);
+  const dir = dirname(abs);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`cannot write rejects to ${path}: folder ${dir} does not exist`, 'pass --rejects FILE in an existing folder');
+  const tmp = join(dir, `.${basename(abs)}.${process.pid}.tmp`);
+  const fd = openSync(tmp, 'w', 0o644);
+  let buffered: string[][] = [];
+  const emit = (line: number, reason: string, fields: readonly string[]) => {
+    buffered.push([String(line), reason, ...plan.header.map((_, i) => csvSafe(fields[i] ?? ''))]);
+    if (buffered.length >= 5000) flush();
+  };
+  const flush = () => {
+    if (buffered.length) writeSync(fd, stringify(buffered));
+    buffered = [];
+  };
+  try {
+    writeSync(fd, stringify([['line', 'reason', ...plan.header]]));
+    const it = stage.rejects();
+    let cur = it.next();
+    const total = statSync(o.file).size;
+    if (stage.needsReread()) {
+      for await (const records of readRecords(o, (b) => onProgress?.({ phase: 'rejects', done: b, total }))) {
+        for (const rec of records) {
+          while (!cur.done && (cur.value[2] !== null || cur.value[0] < rec.line)) {
+            emit(cur.value[0], cur.value[1], cur.value[2] !== null ? (JSON.parse(cur.value[2]) as string[]) : []);
+            cur = it.next();
+          }
+          while (!cur.done && cur.value[0] === rec.line) {
+            emit(cur.value[0], cur.value[1], cur.value[2] !== null ? (JSON.parse(cur.value[2]) as string[]) : rec.fields);
+            cur = it.next();
+          }
+        }
+        if (cur.done) break;
+      }
+    }
+    while (!cur.done) {
+      emit(cur.value[0], cur.value[1], cur.value[2] !== null ? (JSON.parse(cur.value[2]) as string[]) : []);
+      cur = it.next();
+    }
+    it.return?.(undefined);
+    flush();
+    fsyncSync(fd);
+  } catch (e) {
+    closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+  closeSync(fd);
+  renameSync(tmp, abs);
+}
+

@@ -1,0 +1,347 @@
+// Orders after checkout: list, show, refund by §4.5 (points back to their lots, cash refunded, earned points
+// taken back, exact remainders on the last refund), and the coupons orders issued.
+import { couponStatus, type CouponStatus } from '../domain/coupons.js';
+import { formatMoney } from '../domain/money.js';
+import { planRefund, returnToLots, type RefundRequestLine } from '../domain/refund.js';
+import { localDate, localRangeUtc, type LocalDate } from '../domain/time.js';
+import { NotFoundError, RefusedError } from '../errors.js';
+import { coupons } from '../store/coupons.js';
+import { holds } from '../store/holds.js';
+import { journal } from '../store/journal.js';
+import { members } from '../store/members.js';
+import { orders, type OrderRow, type OrderStatus } from '../store/orders.js';
+import { type Ctx, type Ledger, withLedger } from './ledger.js';
+import { sweepExpiredHolds } from './holds.js';
+import { debitPoints, recordAudit } from './points.js';
+
+export interface OrderLineView {
+  lineNo: number;
+  sku: string;
+  name: string;
+  pay: string;
+  kind: string;
+  quantity: number;
+  unitPrice: string;
+  amount: string;
+  discount: string;
+  points: number;
+  cash: string;
+  earned: number;
+  refundedQuantity: number;
+}
+
+export interface IssuedCoupon {
+  code: string;
+  sku: string;
+  value: string | null;
+  percent: string | null;
+  expiresOn: string;
+  status: CouponStatus;
+}
+
+export interface OrderView {
+  orderId: string;
+  status: OrderStatus;
+  memberId: string;
+  createdAt: string;
+  paidAt: string | null;
+  currency: string;
+  subtotal: string;
+  discount: string;
+  total: string;
+  pointsUsed: number;
+  pointsValue: string;
+  cashPaid: string;
+  tender: string | null;
+  pointsEarned: number;
+  coupon: string | null;
+  refundedPoints: number;
+  refundedCash: string;
+  refundedEarned: number;
+  closeReason: string | null;
+  lines: OrderLineView[];
+  couponsIssued: IssuedCoupon[];
+}
+
+export function requireOrder(l: Ledger, id: string): OrderRow {
+  const o = l.store.get(orders).get(id);
+  if (!o) throw new NotFoundError('order', id, 'list orders with: pointsmall order list');
+  return o;
+}
+
+export function orderView(l: Ledger, o: OrderRow): OrderView {
+  const money = (m: number) => formatMoney(m, l.digits);
+  const today = localDate(l.now.getTime(), l.zone);
+  const lines = l.store.get(orders).lines(o.id);
+  const cp = l.store.get(coupons);
+  const issued: IssuedCoupon[] = [];
+  for (const line of lines) {
+    if (line.kind !== 'coupon') continue;
+    for (const c of cp.ofLine(o.id, line.line_no)) {
+      issued.push({ code: c.code, sku: c.sku, value: c.value === null ? null : money(c.value), percent: c.percent, expiresOn: c.expires_on, status: couponStatus({ status: c.status, expiresOn: c.expires_on }, today) });
+    }
+  }
+  return {
+    orderId: o.id,
+    status: o.status,
+    memberId: o.member_id,
+    createdAt: o.created_at,
+    paidAt: o.paid_at,
+    currency: l.currency,
+    subtotal: money(o.subtotal),
+    discount: money(o.discount),
+    total: money(o.total),
+    pointsUsed: o.points_used,
+    pointsValue: money(o.points_value),
+    cashPaid: money(o.cash_paid),
+    tender: o.tender,
+    pointsEarned: o.points_earned,
+    coupon: o.coupon_code,
+    refundedPoints: o.refunded_points,
+    refundedCash: money(o.refunded_cash),
+    refundedEarned: o.refunded_earned,
+    closeReason: o.close_reason,
+    lines: lines.map((x) => ({
+      lineNo: x.line_no,
+      sku: x.sku,
+      name: x.name,
+      pay: x.pay,
+      kind: x.kind,
+      quantity: x.quantity,
+      unitPrice: money(x.unit_price),
+      amount: money(x.amount),
+      discount: money(x.discount),
+      points: x.points,
+      cash: money(x.cash),
+      earned: x.earned,
+      refundedQuantity: x.refunded_qty,
+    })),
+    couponsIssued: issued,
+  };
+}
+
+export interface OrderListInput {
+  memberId?: string;
+  from?: LocalDate;
+  to?: LocalDate;
+  status?: OrderStatus;
+  limit?: number;
+}
+
+export interface OrderListRow {
+  orderId: string;
+  createdAt: string;
+  memberId: string;
+  status: OrderStatus;
+  total: string;
+  pointsUsed: number;
+  cashPaid: string;
+  pointsEarned: number;
+  tender: string | null;
+  refundedCash: string;
+}
+
+export async function listOrders(ctx: Ctx, f: OrderListInput): Promise<OrderListRow[]> {
+  return withLedger(ctx, (l) =>
+    l.store.read(() => {
+      const { fromIso, toIso } = localRangeUtc(l.zone, f.from, f.to);
+      return l.store
+        .get(orders)
+        .list({ memberId: f.memberId, fromIso, toIso, status: f.status, limit: f.limit })
+        .map((o) => ({
+          orderId: o.id,
+          createdAt: o.created_at,
+          memberId: o.member_id,
+          status: o.status,
+          total: formatMoney(o.total, l.digits),
+          pointsUsed: o.points_used,
+          cashPaid: formatMoney(o.cash_paid, l.digits),
+          pointsEarned: o.points_earned,
+          tender: o.tender,
+          refundedCash: formatMoney(o.refunded_cash, l.digits),
+        }));
+    }),
+  );
+}
+
+export interface OrderDetail extends OrderView {
+  refunds: { refundId: number; at: string; operator: string; reason: string | null; points: number; cash: string; earned: number }[];
+}
+
+export async function showOrder(ctx: Ctx, id: string): Promise<OrderDetail> {
+  return withLedger(ctx, (l) =>
+    l.store.read(() => {
+      const o = requireOrder(l, id);
+      return {
+        ...orderView(l, o),
+        refunds: l.store.get(orders).refunds(id).map((r) => ({ refundId: r.id, at: r.at, operator: r.operator, reason: r.reason, points: r.points, cash: formatMoney(r.cash, l.digits), earned: r.earned })),
+      };
+    }),
+  );
+}
+
+export interface RefundResult {
+  orderId: string;
+  refundId: number;
+  status: OrderStatus;
+  complete: boolean;
+  lines: { sku: string; quantity: number; points: number; cash: string; earned: number }[];
+  pointsReturned: number;
+  cashRefunded: string;
+  pointsTakenBack: number;
+  /** Points the member could not give back (already spent): now owed, repaid by later accruals. */
+  debt: number;
+  balance: number;
+  available: number;
+  reason: string | null;
+}
+
+/** §4.5: refunds whole orders (lines = null) or some units of some lines. One transaction. */
+export async function refundOrder(ctx: Ctx, id: string, lines: RefundRequestLine[] | null, reason?: string): Promise<RefundResult> {
+  return withLedger(ctx, (l) => {
+    sweepExpiredHolds(l);
+    return l.store.write(() => {
+      const o = requireOrder(l, id);
+      if (o.status !== 'paid' && o.status !== 'partially_refunded' && o.status !== 'refunded') {
+        throw new RefusedError('ORDER_NOT_PAID', `order ${id} is ${o.status}; only paid orders can be refunded`);
+      }
+      const repo = l.store.get(orders);
+      const rows = repo.lines(id);
+      const plan = planRefund(
+        rows.map((r) => ({
+          lineNo: r.line_no,
+          sku: r.sku,
+          quantity: r.quantity,
+          share: { points: r.points, cash: r.cash, earned: r.earned },
+          refundedQty: r.refunded_qty,
+          refunded: { points: r.refunded_points, cash: r.refunded_cash, earned: r.refunded_earned },
+        })),
+        lines,
+      );
+      if (!plan.ok) {
+        if (plan.code === 'UNKNOWN_LINE') throw new NotFoundError(`line of order ${id} for sku`, lines?.find((x) => !rows.some((r) => r.sku === x.sku))?.sku ?? '?', `show the lines with: pointsmall order show ${id}`);
+        throw new RefusedError('OVER_REFUND', `${plan.message} (order ${id})`, `show what is left with: pointsmall order show ${id}`);
+      }
+
+      // Coupons a refunded coupon line issued are voided; a used one cannot be returned.
+      const cp = l.store.get(coupons);
+      for (const p of plan.lines) {
+        const row = rows.find((r) => r.line_no === p.lineNo)!;
+        if (row.kind !== 'coupon') continue;
+        const usable = cp.ofLine(id, p.lineNo).filter((c) => c.status === 'active'); // unused, expired or not
+        if (usable.length < p.quantity) {
+          throw new RefusedError('COUPON_USED', `${p.quantity} × ${row.sku} to refund but only ${usable.length} of its coupons are unused`, 'a used or held coupon cannot be refunded');
+        }
+        for (const c of usable.slice(0, p.quantity)) cp.transition(c.code, 'active', 'void', null, l.nowIso);
+      }
+
+      const j = l.store.get(journal);
+      let pointsEntryId: number | null = null;
+      if (plan.totals.points > 0) {
+        pointsEntryId = j.post(
+          {
+            at: l.nowIso,
+            kind: 'refund',
+            memberId: o.member_id,
+            ref: id,
+            memo: reason ?? null,
+            postings: [
+              { account: 'redeemed', memberId: o.member_id, points: -plan.totals.points },
+              { account: 'member', memberId: o.member_id, points: plan.totals.points },
+            ],
+          },
+          l.operator,
+          l.nowIso,
+        );
+        const hs = l.store.get(holds);
+        const hold = hs.byOrder(id)!;
+        const taken = hs.lots(hold.id);
+        const back = returnToLots(taken.map((t) => ({ lotId: t.seq, taken: t.points, returned: t.returned })), plan.totals.points);
+        for (const b of back) {
+          const t = taken.find((x) => x.seq === b.lotId)!;
+          j.moveLot(pointsEntryId, t.lot_id, b.points);
+          hs.addReturned(hold.id, t.seq, b.points);
+        }
+      }
+      let earnedEntryId: number | null = null;
+      let debt = 0;
+      if (plan.totals.earned > 0) {
+        const d = debitPoints(l, { memberId: o.member_id, points: plan.totals.earned, at: l.nowIso, kind: 'refund', to: 'issued', allowDebt: true, ref: id, memo: reason ?? null });
+        earnedEntryId = d.entryId;
+        debt = d.debt;
+      }
+      const status = plan.complete ? 'refunded' : 'partially_refunded';
+      const refundId = repo.recordRefund(
+        {
+          order_id: id,
+          at: l.nowIso,
+          operator: l.operator,
+          reason: reason ?? null,
+          points: plan.totals.points,
+          cash: plan.totals.cash,
+          earned: plan.totals.earned,
+          points_entry_id: pointsEntryId,
+          earned_entry_id: earnedEntryId,
+        },
+        plan.lines.map((p) => ({ line_no: p.lineNo, sku: p.sku, quantity: p.quantity, points: p.points, cash: p.cash, earned: p.earned })),
+        status,
+      );
+      recordAudit(l, 'order.refund', id, { refundId, lines: plan.lines, reason });
+      const m = l.store.get(members).get(o.member_id)!;
+      return {
+        orderId: id,
+        refundId,
+        status,
+        complete: plan.complete,
+        lines: plan.lines.map((p) => ({ sku: p.sku, quantity: p.quantity, points: p.points, cash: formatMoney(p.cash, l.digits), earned: p.earned })),
+        pointsReturned: plan.totals.points,
+        cashRefunded: formatMoney(plan.totals.cash, l.digits),
+        pointsTakenBack: plan.totals.earned,
+        debt,
+        balance: m.balance,
+        available: m.balance - m.held,
+        reason: reason ?? null,
+      };
+    });
+  });
+}
+
+export interface CouponListRow {
+  code: string;
+  memberId: string;
+  sku: string;
+  value: string | null;
+  percent: string | null;
+  issuedAt: string;
+  expiresOn: string;
+  status: CouponStatus;
+  orderId: string;
+  usedOrderId: string | null;
+}
+
+export async function listCoupons(ctx: Ctx, f: { memberId?: string; status?: CouponStatus; limit?: number }): Promise<CouponListRow[]> {
+  return withLedger(ctx, (l) =>
+    l.store.read(() => {
+      if (f.memberId && !l.store.get(members).exists(f.memberId)) throw new NotFoundError('member', f.memberId);
+      const today = localDate(l.now.getTime(), l.zone);
+      const stored = f.status === 'expired' ? ['active' as const] : f.status ? [f.status] : undefined;
+      return l.store
+        .get(coupons)
+        .list({ memberId: f.memberId, statuses: stored })
+        .map((c) => ({
+          code: c.code,
+          memberId: c.member_id,
+          sku: c.sku,
+          value: c.value === null ? null : formatMoney(c.value, l.digits),
+          percent: c.percent,
+          issuedAt: c.issued_at,
+          expiresOn: c.expires_on,
+          status: couponStatus({ status: c.status, expiresOn: c.expires_on }, today),
+          orderId: c.order_id,
+          usedOrderId: c.used_order_id,
+        }))
+        .filter((c) => !f.status || c.status === f.status)
+        .slice(0, f.limit ?? Infinity);
+    }),
+  );
+}

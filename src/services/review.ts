@@ -1,0 +1,117 @@
+// `review list|approve|reject`: imported orders that wait unaccrued for a person's decision.
+import { NotFoundError, RefusedError, UsageError } from '../errors.js';
+import { formatMoney } from '../domain/money.js';
+import { purchases } from '../store/purchases.js';
+import { type ReviewRow, reviewQueue } from '../store/review.js';
+import { members } from '../store/members.js';
+import { type Ctx, type Ledger, withLedger } from './ledger.js';
+import { AccrualEngine } from './importPurchases.js';
+import { recordAudit } from './points.js';
+
+export interface ReviewItem {
+  id: number;
+  source: string;
+  orderId: string;
+  memberId: string;
+  purchasedAt: string;
+  kind: 'purchase' | 'return';
+  amount: string;
+  lines: number;
+  reason: string;
+  status: 'pending' | 'approved' | 'rejected';
+  createdAt: string;
+  decidedAt: string | null;
+  decidedBy: string | null;
+  note: string | null;
+  points: number | null;
+}
+
+function view(l: Ledger, r: ReviewRow): ReviewItem {
+  return {
+    id: r.id,
+    source: r.source,
+    orderId: r.order_id,
+    memberId: r.member_id,
+    purchasedAt: r.purchased_at,
+    kind: r.kind,
+    amount: formatMoney(r.amount, l.digits),
+    lines: (JSON.parse(r.lines) as unknown[]).length,
+    reason: r.reason,
+    status: r.status,
+    createdAt: r.created_at,
+    decidedAt: r.decided_at,
+    decidedBy: r.decided_by,
+    note: r.note,
+    points: r.points,
+  };
+}
+
+export async function listReview(ctx: Ctx, f: { status?: 'pending' | 'approved' | 'rejected' | 'all'; member?: string; limit?: number }): Promise<ReviewItem[]> {
+  return withLedger(ctx, (l) => l.store.read(() => l.store.get(reviewQueue).list({ status: f.status ?? 'pending', memberId: f.member, limit: f.limit }).map((r) => view(l, r))));
+}
+
+/** A review item by its number, or by order id when exactly one pending item has it. */
+function find(l: Ledger, ref: string): ReviewRow {
+  const q = l.store.get(reviewQueue);
+  if (/^\d+$/.test(ref)) {
+    const r = q.get(Number(ref));
+    if (r) return r;
+  }
+  const byOrder = q.byOrder(ref);
+  const pending = byOrder.filter((r) => r.status === 'pending');
+  if (pending.length === 1) return pending[0];
+  if (pending.length > 1) throw new UsageError(`order ${ref} waits in review from ${pending.length} sources`, `name the review item by number: ${pending.map((r) => r.id).join(', ')}`);
+  if (byOrder.length) return byOrder[byOrder.length - 1];
+  throw new NotFoundError('review item', ref, 'list waiting orders with: pointsmall review list');
+}
+
+function requirePending(r: ReviewRow): void {
+  if (r.status !== 'pending') {
+    throw new RefusedError('ALREADY_DECIDED', `review item ${r.id} (order ${r.order_id}) was already ${r.status} by ${r.decided_by} at ${r.decided_at}`);
+  }
+}
+
+export interface ReviewDecision extends ReviewItem {
+  capped: number;
+  balance: number;
+}
+
+/** Accrues a waiting order by the rules in force at its purchase time. */
+export async function approveReview(ctx: Ctx, ref: string, note?: string): Promise<ReviewDecision> {
+  return withLedger(ctx, (l) =>
+    l.store.write(() => {
+      const r = find(l, ref);
+      requirePending(r);
+      const p = l.store.get(purchases);
+      const facts = p.memberFacts(r.member_id);
+      if (!facts) throw new NotFoundError('member', r.member_id);
+      if (facts.status === 'frozen') {
+        throw new RefusedError('MEMBER_FROZEN', `member ${r.member_id} is frozen; order ${r.order_id} stays in review`, `unfreeze first (pointsmall member unfreeze ${r.member_id}), or reject it with pointsmall review reject ${r.id}`);
+      }
+      const lines = (JSON.parse(r.lines) as [number, string | null, string | null][]).map(([amount, sku, category]) => ({ amount, sku, category }));
+      const at = Date.parse(r.purchased_at);
+      const out = new AccrualEngine(l).accrue({ source: r.source, orderId: r.order_id, memberId: r.member_id, at, amount: r.amount, lines }, facts);
+      const signed = out.kind === 'return' ? -out.points : out.points;
+      if (!l.store.get(reviewQueue).decide(r.id, 'approved', l.nowIso, l.operator, note ?? null, signed, out.entryId)) throw new RefusedError('ALREADY_DECIDED', `review item ${r.id} was decided meanwhile`);
+      p.settle(r.source, r.order_id, 'accrued', signed, out.capped, out.rulesVersion, out.entryId);
+      recordAudit(l, 'review.approve', `${r.source}:${r.order_id}`, { id: r.id, points: signed, capped: out.capped, note });
+      const m = l.store.get(members).get(r.member_id)!;
+      return { ...view(l, l.store.get(reviewQueue).get(r.id)!), capped: out.capped, balance: m.balance };
+    }),
+  );
+}
+
+/** Rejects a waiting order: it never accrues, and a re-import of it counts as a duplicate. */
+export async function rejectReview(ctx: Ctx, ref: string, note?: string): Promise<ReviewDecision> {
+  return withLedger(ctx, (l) =>
+    l.store.write(() => {
+      const r = find(l, ref);
+      requirePending(r);
+      if (!l.store.get(reviewQueue).decide(r.id, 'rejected', l.nowIso, l.operator, note ?? null, 0, null)) throw new RefusedError('ALREADY_DECIDED', `review item ${r.id} was decided meanwhile`);
+      l.store.get(purchases).settle(r.source, r.order_id, 'rejected', 0, 0, null, null);
+      recordAudit(l, 'review.reject', `${r.source}:${r.order_id}`, { id: r.id, note });
+      const m = l.store.get(members).get(r.member_id);
+      return { ...view(l, l.store.get(reviewQueue).get(r.id)!), capped: 0, balance: m?.balance ?? 0 };
+    }),
+  );
+}

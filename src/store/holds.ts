@@ -1,0 +1,107 @@
+// Holds: points and stock reserved for a checkout between hold and capture, with the lots the points came from.
+import type { Store } from './db.js';
+import { extraChecks } from './verify.js';
+
+export interface HoldRow {
+  id: number;
+  order_id: string;
+  member_id: string;
+  points: number;
+  status: 'open' | 'captured' | 'released';
+  created_at: string;
+  expires_at: string;
+  closed_at: string | null;
+  entry_id: number | null;
+}
+
+export interface HoldLotRow {
+  hold_id: number;
+  seq: number;
+  lot_id: number;
+  points: number;
+  returned: number;
+}
+
+export class Holds {
+  private readonly s;
+  constructor(store: Store) {
+    const db = store.db;
+    this.s = {
+      insert: db.prepare(
+        `INSERT INTO holds (order_id, member_id, points, status, created_at, expires_at, entry_id)
+         VALUES (?, ?, ?, 'open', ?, ?, ?)`,
+      ),
+      insertLot: db.prepare('INSERT INTO hold_lots (hold_id, seq, lot_id, points) VALUES (?, ?, ?, ?)'),
+      byOrder: db.prepare('SELECT * FROM holds WHERE order_id = ?'),
+      lots: db.prepare('SELECT * FROM hold_lots WHERE hold_id = ? ORDER BY seq'),
+      close: db.prepare("UPDATE holds SET status = ?, closed_at = ? WHERE id = ? AND status = 'open'"),
+      expired: db.prepare("SELECT order_id FROM holds WHERE status = 'open' AND expires_at <= ? ORDER BY id").pluck(),
+      open: db.prepare("SELECT * FROM holds WHERE status = 'open' ORDER BY id"),
+      expiredPoints: db.prepare("SELECT coalesce(sum(points), 0) FROM holds WHERE status = 'open' AND member_id = ? AND expires_at <= ?").pluck(),
+      returned: db.prepare('UPDATE hold_lots SET returned = returned + ? WHERE hold_id = ? AND seq = ? AND returned + ? <= points'),
+    };
+  }
+  insert(orderId: string, memberId: string, points: number, at: string, expiresAt: string, entryId: number | null): number {
+    return Number(this.s.insert.run(orderId, memberId, points, at, expiresAt, entryId).lastInsertRowid);
+  }
+  insertLots(holdId: number, takes: { lotId: number; points: number }[]): void {
+    takes.forEach((t, i) => this.s.insertLot.run(holdId, i + 1, t.lotId, t.points));
+  }
+  byOrder(orderId: string): HoldRow | undefined {
+    return this.s.byOrder.get(orderId) as HoldRow | undefined;
+  }
+  lots(holdId: number): HoldLotRow[] {
+    return this.s.lots.all(holdId) as HoldLotRow[];
+  }
+  /** Closes an open hold; false when it was no longer open (someone else closed it first). */
+  close(holdId: number, status: 'captured' | 'released', at: string): boolean {
+    return this.s.close.run(status, at, holdId).changes === 1;
+  }
+  /** Order ids of open holds whose expiry instant is ≤ nowIso. */
+  expiredOrderIds(nowIso: string): string[] {
+    return this.s.expired.all(nowIso) as string[];
+  }
+  openHolds(): HoldRow[] {
+    return this.s.open.all() as HoldRow[];
+  }
+  /** Points of the member's open holds that have run out but are not released yet (a quote counts them free). */
+  expiredPointsOf(memberId: string, nowIso: string): number {
+    return this.s.expiredPoints.get(memberId, nowIso) as number;
+  }
+  addReturned(holdId: number, seq: number, points: number): void {
+    if (this.s.returned.run(points, holdId, seq, points).changes !== 1) throw new Error(`hold ${holdId} lot ${seq}: more returned than taken`);
+  }
+}
+
+export const holds = (store: Store): Holds => new Holds(store);
+
+/**
+ * Runs one write transaction without the commit-time fsync (synchronous=NORMAL), then restores the
+ * connection's setting. For a one-shot checkout's hold only: the capture's FULL commit that follows
+ * syncs the WAL up to and including the hold, and a hold lost to a power cut before it took nothing.
+ */
+export function writeUnsynced<T>(store: Store, fn: () => T): T {
+  const before = store.db.pragma('synchronous', { simple: true }) as number;
+  store.db.pragma('synchronous = NORMAL');
+  try {
+    return store.write(fn);
+  } finally {
+    store.db.pragma(`synchronous = ${before}`);
+  }
+}
+
+// ledger verify: every member's held cache equals its open holds, and each hold's lots add up to it.
+extraChecks.push(
+  {
+    name: 'open-holds-match-held',
+    sql: `SELECT 'member ' || m.id AS subject, 'held ' || m.held || ' but open holds total ' || coalesce(h.s, 0) AS detail
+            FROM members m LEFT JOIN (SELECT member_id, sum(points) AS s FROM holds WHERE status = 'open' GROUP BY member_id) h ON h.member_id = m.id
+           WHERE m.held <> coalesce(h.s, 0) LIMIT 5`,
+  },
+  {
+    name: 'hold-lots-match-holds',
+    sql: `SELECT 'hold ' || h.id AS subject, 'holds ' || h.points || ' points but took ' || coalesce(x.s, 0) || ' from lots' AS detail
+            FROM holds h LEFT JOIN (SELECT hold_id, sum(points) AS s FROM hold_lots GROUP BY hold_id) x ON x.hold_id = h.id
+           WHERE h.points <> coalesce(x.s, 0) LIMIT 5`,
+  },
+);

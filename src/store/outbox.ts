@@ -1,0 +1,102 @@
+// The notifications outbox: queued messages (order confirmations, expiring and expired points), never sent from here.
+// A dedupe key makes a message queue at most once; export marks rows sent in one statement per batch.
+import { chooseChannel, type Channel, type Contact } from '../domain/notifications.js';
+import type { Store } from './db.js';
+
+export interface OutboxRow {
+  id: number;
+  created_at: string;
+  topic: string;
+  member_id: string | null;
+  channel: Channel;
+  recipient: string | null;
+  dedupe_key: string | null;
+  payload: string;
+  sent_at: string | null;
+}
+
+export interface NewNotification {
+  createdAt: string;
+  topic: string;
+  memberId: string | null;
+  payload: unknown;
+  /** Same key twice queues once (the second enqueue is a no-op). */
+  dedupeKey?: string | null;
+  /** The member's contact when the caller already has it (saves a lookup in bulk runs). */
+  contact?: Contact | null;
+}
+
+export interface Enqueued {
+  id: number | null;
+  queued: boolean;
+}
+
+export class Outbox {
+  private readonly db;
+  private readonly s;
+  constructor(store: Store) {
+    this.db = store.db;
+    this.s = {
+      contact: this.db.prepare('SELECT phone, email FROM members WHERE id = ?'),
+      insert: this.db.prepare(
+        `INSERT INTO outbox (created_at, topic, member_id, channel, recipient, dedupe_key, payload)
+         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(dedupe_key) DO NOTHING`,
+      ),
+      pending: this.db.prepare('SELECT * FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT ?'),
+      all: this.db.prepare('SELECT * FROM outbox ORDER BY id LIMIT ?'),
+      byKey: this.db.prepare('SELECT 1 FROM outbox WHERE dedupe_key = ?').pluck(),
+      markUpTo: this.db.prepare(
+        `UPDATE outbox SET sent_at = ? WHERE sent_at IS NULL AND id IN (SELECT value FROM json_each(?))`,
+      ),
+      count: this.db.prepare(
+        'SELECT count(*) AS total, coalesce(sum(sent_at IS NULL), 0) AS pending FROM outbox',
+      ),
+    };
+  }
+
+  /** Queues one notification, reaching the member by phone (sms), else email, else none. */
+  enqueue(n: NewNotification): Enqueued {
+    const contact = n.contact !== undefined ? n.contact : n.memberId ? (this.s.contact.get(n.memberId) as Contact | undefined) : undefined;
+    const d = chooseChannel(contact);
+    const r = this.s.insert.run(
+      n.createdAt,
+      n.topic,
+      n.memberId,
+      d.channel,
+      d.recipient,
+      n.dedupeKey ?? null,
+      JSON.stringify(n.payload ?? {}),
+    );
+    return r.changes ? { id: Number(r.lastInsertRowid), queued: true } : { id: null, queued: false };
+  }
+
+  has(dedupeKey: string): boolean {
+    return this.s.byKey.get(dedupeKey) !== undefined;
+  }
+
+  list(f: { pending?: boolean; limit?: number } = {}): OutboxRow[] {
+    const limit = f.limit ?? -1;
+    return (f.pending ? this.s.pending : this.s.all).all(limit) as OutboxRow[];
+  }
+
+  /** Iterates rows without loading them all (export of a large outbox). */
+  *iterate(f: { pending?: boolean } = {}): IterableIterator<OutboxRow> {
+    yield* (f.pending ? this.s.pending : this.s.all).iterate(-1) as IterableIterator<OutboxRow>;
+  }
+
+  /** Marks the given ids sent (those still pending); returns how many changed. Call inside store.write. */
+  markSent(ids: readonly number[], at: string): number {
+    let n = 0;
+    const CHUNK = 10000;
+    for (let i = 0; i < ids.length; i += CHUNK) {
+      n += this.s.markUpTo.run(at, JSON.stringify(ids.slice(i, i + CHUNK))).changes;
+    }
+    return n;
+  }
+
+  counts(): { total: number; pending: number } {
+    return this.s.count.get() as { total: number; pending: number };
+  }
+}
+
+export const outbox = (store: Store): Outbox => new Outbox(store);

@@ -1,0 +1,234 @@
+// Imported purchases (the idempotency record of every order, keyed by source and order id) and the
+// import's staging file, where a file's lines wait until every line of an order has been read.
+import { rmSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import type { Store } from './db.js';
+
+export interface PurchaseRow {
+  source: string;
+  order_id: string;
+  member_id: string;
+  purchased_at: string;
+  kind: 'purchase' | 'return';
+  amount: number;
+  line_count: number;
+  content_hash: string;
+  status: 'accrued' | 'review' | 'rejected';
+  points: number;
+  capped: number;
+  rules_version: number | null;
+  entry_id: number | null;
+  imported_at: string;
+}
+
+export interface MemberFacts {
+  status: 'active' | 'frozen';
+  tier: string | null;
+  lifetime_earned: number;
+  debt: number;
+}
+
+export class Purchases {
+  private readonly s;
+  constructor(store: Store) {
+    const db = store.db;
+    this.s = {
+      find: db.prepare('SELECT content_hash, status FROM purchases WHERE source = ? AND order_id = ?').raw(),
+      get: db.prepare('SELECT * FROM purchases WHERE source = ? AND order_id = ?'),
+      insert: db.prepare(
+        `INSERT INTO purchases (source, order_id, member_id, purchased_at, kind, amount, line_count, content_hash, status, points, capped, rules_version, entry_id, imported_at)
+         VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+      ),
+      settle: db.prepare("UPDATE purchases SET status = ?, points = ?, capped = ?, rules_version = ?, entry_id = ? WHERE source = ? AND order_id = ? AND status = 'review'"),
+      member: db.prepare('SELECT status, tier, lifetime_earned, debt FROM members WHERE id = ?'),
+      findMany: db.prepare('SELECT order_id, content_hash FROM purchases WHERE source = ? AND order_id IN (SELECT value FROM json_each(?))').raw(),
+      membersMany: db.prepare('SELECT id, status, tier, lifetime_earned, debt FROM members WHERE id IN (SELECT value FROM json_each(?))').raw(),
+      earnedBetween: db
+        .prepare(
+          `SELECT coalesce(-sum(p.points), 0) FROM entries e JOIN postings p ON p.entry_id = e.id
+            WHERE e.member_id = ? AND e.kind = 'accrual' AND e.at >= ? AND e.at < ? AND p.account = 'issued' AND p.member_id = e.member_id`,
+        )
+        .pluck(),
+    };
+  }
+
+  /** The content hash and status recorded for the key, if the order was imported before. */
+  find(source: string, orderId: string): [hash: string, status: string] | undefined {
+    return this.s.find.get(source, orderId) as [string, string] | undefined;
+  }
+  /** Content hashes of the keys already imported, for a whole batch of order ids. */
+  findMany(source: string, orderIds: readonly string[]): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const [id, hash] of this.s.findMany.all(source, JSON.stringify(orderIds)) as [string, string][]) out.set(id, hash);
+    return out;
+  }
+  /** Member facts for a whole batch of member ids (unknown ids are absent). */
+  memberFactsMany(ids: readonly string[]): Map<string, MemberFacts> {
+    const out = new Map<string, MemberFacts>();
+    for (const [id, status, tier, lifetime, debt] of this.s.membersMany.all(JSON.stringify(ids)) as [string, MemberFacts['status'], string | null, number, number][]) {
+      out.set(id, { status, tier, lifetime_earned: lifetime, debt });
+    }
+    return out;
+  }
+  get(source: string, orderId: string): PurchaseRow | undefined {
+    return this.s.get.get(source, orderId) as PurchaseRow | undefined;
+  }
+  insert(p: PurchaseRow): void {
+    this.s.insert.run(
+      p.source, p.order_id, p.member_id, p.purchased_at, p.kind, p.amount, p.line_count, p.content_hash,
+      p.status, p.points, p.capped, p.rules_version, p.entry_id, p.imported_at,
+    );
+  }
+  /** Records the outcome of a review decision on the purchase that waited. */
+  settle(source: string, orderId: string, status: 'accrued' | 'rejected', points: number, capped: number, rulesVersion: number | null, entryId: number | null): void {
+    this.s.settle.run(status, points, capped, rulesVersion, entryId, source, orderId);
+  }
+  /** What earning needs to know about a member (tier facts and status), or undefined when unknown. */
+  memberFacts(id: string): MemberFacts | undefined {
+    return this.s.member.get(id) as MemberFacts | undefined;
+  }
+  /** Points the member earned by accrual with `at` in [fromIso, toIso): a local calendar day, for the daily cap. */
+  earnedBetween(memberId: string, fromIso: string, toIso: string): number {
+    return this.s.earnedBetween.get(memberId, fromIso, toIso) as number;
+  }
+}
+
+export const purchases = (store: Store): Purchases => new Purchases(store);
+
+/**
+ * For the length of a bulk import: checkpoint the WAL every ~64 MB instead of every 4 MB, so pages
+ * rewritten by consecutive batches (member caches) are copied into the ledger once, not per batch.
+ * Durability is unchanged (every commit is still fsynced to the WAL). Returns the undo.
+ */
+export function bulkWrites(store: Store): () => void {
+  const before = store.db.pragma('wal_autocheckpoint', { simple: true }) as number;
+  const cache = store.db.pragma('cache_size', { simple: true }) as number;
+  const fk = store.db.pragma('foreign_keys', { simple: true }) as number;
+  store.db.pragma('wal_autocheckpoint = 16000');
+  // References are right by construction here (members are checked or created before their
+  // entries); the per-row checks cost a quarter of the write time.
+  store.db.pragma('foreign_keys = OFF');
+  // the indexes an import touches at random (by member, by order id) stay in memory
+  store.db.pragma(`cache_size = ${process.env.POINTSMALL_IMPORT_CACHE_KB ? -Number(process.env.POINTSMALL_IMPORT_CACHE_KB) : -32000}`);
+  return () => {
+    if (!store.db.open) return;
+    store.db.pragma(`wal_autocheckpoint = ${before}`);
+    store.db.pragma(`cache_size = ${cache}`);
+    store.db.pragma(`foreign_keys = ${fk ? 'ON' : 'OFF'}`);
+    try {
+      store.db.pragma('wal_checkpoint(PASSIVE)');
+    } catch {
+      // a busy checkpoint is retried by the next writer
+    }
+  };
+}
+
+// ---- Staging ------------------------------------------------------------------------------------
+
+/** One group of lines of one order as read from one stretch of the file (packed to keep staging small). */
+export interface StageGroup {
+  orderId: string;
+  memberId: string;
+  at: number;
+  firstLine: number;
+  lines: string; // packed: see services/importPurchases.ts
+}
+
+export type StageRow = [orderId: string, memberId: string, at: number, firstLine: number, lines: string, badLine: number | null];
+
+/**
+ * A scratch SQLite file outside the ledger (no journal, no fsync): memory stays bounded whatever the
+ * file size, and the ledger never sees a half-read file. Deleted on close.
+ */
+export class ImportStage {
+  readonly path: string;
+  private readonly db: Database.Database;
+  private readonly s;
+  private hasBad = false;
+  private pageGood?: Database.Statement;
+  private pageBad?: Database.Statement;
+
+  constructor(path: string) {
+    this.path = path;
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = OFF');
+    this.db.pragma('synchronous = OFF');
+    this.db.pragma('locking_mode = EXCLUSIVE');
+    this.db.pragma('temp_store = FILE');
+    this.db.pragma('cache_size = -16000');
+    this.db.exec(`
+      CREATE TABLE groups (order_id TEXT NOT NULL, member_id TEXT NOT NULL, at INTEGER NOT NULL, first_line INTEGER NOT NULL, lines TEXT NOT NULL);
+      CREATE TABLE bad (order_id TEXT NOT NULL, line INTEGER NOT NULL);
+      CREATE TABLE rejects (line INTEGER NOT NULL, reason TEXT NOT NULL, vals TEXT);
+    `);
+    this.s = {
+      group: this.db.prepare('INSERT INTO groups VALUES (?,?,?,?,?)'),
+      bad: this.db.prepare('INSERT INTO bad VALUES (?,?)'),
+      reject: this.db.prepare('INSERT INTO rejects VALUES (?,?,?)'),
+      rejectCount: this.db.prepare('SELECT count(*) FROM rejects').pluck(),
+      needsReread: this.db.prepare('SELECT 1 FROM rejects WHERE vals IS NULL LIMIT 1').pluck(),
+      rejects: this.db.prepare('SELECT line, reason, vals FROM rejects ORDER BY line, rowid'),
+    };
+  }
+
+  /** Appends one stretch of the file: groups of good lines, bad rows' order ids, and rejects. */
+  load(groups: readonly StageGroup[], bad: readonly [string, number][], rejects: readonly [number, string, string | null][]): void {
+    this.db.exec('BEGIN');
+    try {
+      for (const g of groups) this.s.group.run(g.orderId, g.memberId, g.at, g.firstLine, g.lines);
+      for (const b of bad) this.s.bad.run(b[0], b[1]);
+      for (const r of rejects) this.s.reject.run(r[0], r[1], r[2]);
+      this.db.exec('COMMIT');
+    } catch (e) {
+      this.db.exec('ROLLBACK');
+      throw e;
+    }
+    if (bad.length) this.hasBad = true;
+  }
+
+  /**
+   * Sorts the staged lines by purchase time and order (one index build, cheaper than an index kept
+   * while loading): orders accrue chronologically, so tiers and daily caps see earlier purchases first.
+   */
+  finishLoad(): { groups: number } {
+    this.db.exec('CREATE INDEX groups_order ON groups(at, order_id, first_line)');
+    if (this.hasBad) this.db.exec('CREATE INDEX bad_order ON bad(order_id)');
+    this.pageGood = this.db
+      .prepare('SELECT order_id, member_id, at, first_line, lines, NULL FROM groups WHERE (at, order_id) > (?, ?) ORDER BY at, order_id, first_line LIMIT ?')
+      .raw();
+    this.pageBad = this.db
+      .prepare(
+        `SELECT order_id, member_id, at, first_line, lines, (SELECT min(line) FROM bad b WHERE b.order_id = g.order_id)
+           FROM groups g WHERE (at, order_id) > (?, ?) ORDER BY at, order_id, first_line LIMIT ?`,
+      )
+      .raw();
+    return { groups: this.db.prepare('SELECT count(*) FROM groups').pluck().get() as number };
+  }
+
+  /** Up to `limit` staged groups after (at, order id), in that order (keyset paging, no open cursor). */
+  page(afterAt: number, afterOrderId: string, limit: number): StageRow[] {
+    return (this.hasBad ? this.pageBad! : this.pageGood!).all(afterAt, afterOrderId, limit) as StageRow[];
+  }
+
+  addRejects(rejects: readonly [number, string, string | null][]): void {
+    if (!rejects.length) return;
+    this.load([], [], rejects);
+  }
+
+  rejectCount(): number {
+    return this.s.rejectCount.get() as number;
+  }
+  /** Whether some rejects still need their original values read back from the file. */
+  needsReread(): boolean {
+    return this.s.needsReread.get() !== undefined;
+  }
+  /** Every reject in line order. */
+  *rejects(): Generator<[line: number, reason: string, vals: string | null]> {
+    for (const r of this.s.rejects.raw().iterate()) yield r as [number, string, string | null];
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+    rmSync(this.path, { force: true });
+  }
+}

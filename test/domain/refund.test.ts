@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { allocateOrderLines, planRefund, returnToLots, type RefundableLine } from '../../src/domain/refund.js';
+
+const fresh = (amounts: number[], totals: { points: number; cash: number; earned: number }, qty: number[]): RefundableLine[] =>
+  allocateOrderLines(amounts, totals).map((share, i) => ({
+    lineNo: i + 1, sku: `S${i + 1}`, quantity: qty[i], share, refundedQty: 0, refunded: { points: 0, cash: 0, earned: 0 },
+  }));
+
+const apply = (lines: RefundableLine[], plan: Extract<ReturnType<typeof planRefund>, { ok: true }>) =>
+  lines.map((l) => {
+    const p = plan.lines.find((x) => x.lineNo === l.lineNo);
+    if (!p) return l;
+    return { ...l, refundedQty: l.refundedQty + p.quantity, refunded: { points: l.refunded.points + p.points, cash: l.refunded.cash + p.cash, earned: l.refunded.earned + p.earned } };
+  });
+
+describe('refund allocation (§4.5)', () => {
+  it('spreads points, cash and earned points over lines by amount, adding up exactly', () => {
+    const s = allocateOrderLines([10000, 5000, 5000], { points: 5001, cash: 14999, earned: 149 });
+    expect(s.map((x) => x.points)).toEqual([2501, 1250, 1250]);
+    expect(s.reduce((a, x) => a + x.cash, 0)).toBe(14999);
+    expect(s.reduce((a, x) => a + x.earned, 0)).toBe(149);
+  });
+
+  it('refunds one line of two: that line\'s share only', () => {
+    const lines = fresh([10000, 5000], { points: 6000, cash: 9000, earned: 90 }, [1, 1]);
+    const p = planRefund(lines, [{ sku: 'S2' }]);
+    expect(p).toMatchObject({ ok: true, totals: { points: 2000, cash: 3000, earned: 30 }, complete: false });
+  });
+
+  it('refunds a line in parts and returns the exact remainder on the last unit', () => {
+    let lines = fresh([999], { points: 100, cash: 899, earned: 8 }, [3]);
+    const got = { points: 0, cash: 0, earned: 0 };
+    for (let i = 0; i < 3; i++) {
+      const p = planRefund(lines, [{ sku: 'S1', quantity: 1 }]);
+      if (!p.ok) throw new Error(p.message);
+      got.points += p.totals.points;
+      got.cash += p.totals.cash;
+      got.earned += p.totals.earned;
+      expect(p.complete).toBe(i === 2);
+      lines = apply(lines, p);
+    }
+    expect(got).toEqual({ points: 100, cash: 899, earned: 8 });
+  });
+
+  it('refuses refunding more than was bought', () => {
+    const lines = fresh([1000], { points: 0, cash: 1000, earned: 10 }, [2]);
+    expect(planRefund(lines, [{ sku: 'S1', quantity: 3 }])).toMatchObject({ ok: false, code: 'OVER_REFUND' });
+    const p = planRefund(lines, null);
+    if (!p.ok) throw new Error();
+    const after = apply(lines, p);
+    expect(planRefund(after, [{ sku: 'S1', quantity: 1 }])).toMatchObject({ ok: false, code: 'OVER_REFUND' });
+    expect(planRefund(after, [{ sku: 'S1' }])).toMatchObject({ ok: false, code: 'OVER_REFUND' });
+    expect(planRefund(after, null)).toMatchObject({ ok: false, code: 'NOTHING_TO_REFUND' });
+    expect(planRefund(lines, [{ sku: 'NOPE' }])).toMatchObject({ ok: false, code: 'UNKNOWN_LINE' });
+    expect(planRefund(lines, [{ sku: 'S1', quantity: 1 }, { sku: 'S1', quantity: 2 }])).toMatchObject({ ok: false, code: 'OVER_REFUND' });
+  });
+
+  it('any sequence of partial refunds ending in a full one nets every total to zero', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ amount: fc.integer({ min: 0, max: 50000 }), qty: fc.integer({ min: 1, max: 6 }) }), { minLength: 1, maxLength: 4 }),
+        fc.integer({ min: 0, max: 100000 }),
+        fc.integer({ min: 0, max: 100000 }),
+        fc.integer({ min: 0, max: 1000 }),
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 3 })), { maxLength: 8 }),
+        (ls, points, cash, earned, steps) => {
+          let lines = fresh(ls.map((l) => l.amount), { points, cash, earned }, ls.map((l) => l.qty));
+          const got = { points: 0, cash: 0, earned: 0 };
+          const take = (p: ReturnType<typeof planRefund>) => {
+            if (!p.ok) return;
+            for (const x of p.lines) expect(x.points >= 0 && x.cash >= 0 && x.earned >= 0).toBe(true);
+            got.points += p.totals.points;
+            got.cash += p.totals.cash;
+            got.earned += p.totals.earned;
+            lines = apply(lines, p);
+          };
+          for (const [i, q] of steps) take(planRefund(lines, [{ sku: `S${(i % ls.length) + 1}`, quantity: q }]));
+          take(planRefund(lines, null));
+          expect(got).toEqual({ points, cash, earned });
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+});
+
+describe('returnToLots', () => {
+  it('gives points back to the lots they came from, the last taken first', () => {
+    const takes = [{ lotId: 1, taken: 300, returned: 0 }, { lotId: 2, taken: 200, returned: 0 }];
+    expect(returnToLots(takes, 250)).toEqual([{ lotId: 2, points: 200 }, { lotId: 1, points: 50 }]);
+    expect(returnToLots([{ lotId: 1, taken: 300, returned: 0 }, { lotId: 2, taken: 200, returned: 200 }], 250)).toEqual([{ lotId: 1, points: 250 }]);
+    expect(() => returnToLots(takes, 501)).toThrow();
+  });
+});

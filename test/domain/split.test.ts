@@ -1,0 +1,153 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { Decimal } from 'decimal.js';
+import { type CartLine, type PointsRequest, type SplitInput, split } from '../../src/domain/split.js';
+
+const redeem = (ppu = '100', minPoints = 0, maxRatio = '1') => ({ pointsPerUnit: new Decimal(ppu), minPoints, maxRatio: new Decimal(maxRatio) });
+const line = (p: Partial<CartLine> = {}): CartLine => ({
+  sku: 'A', name: 'A', category: null, kind: 'goods', pay: 'mixed', quantity: 1, unitPrice: 10000, pointsPrice: null, maxPointsRatio: null, ...p,
+});
+const input = (p: Partial<SplitInput>): SplitInput => ({ lines: [line()], coupon: null, redeem: redeem(), digits: 2, available: 0, request: { kind: 'default' }, ...p });
+const ok = (i: SplitInput) => {
+  const r = split(i);
+  if (!r.ok) throw new Error(`${r.code}: ${r.message}`);
+  return r.quote;
+};
+
+describe('split (§4.3)', () => {
+  it("follows the seed's example: 100.00 item, 5000 points at 100 per yuan → 50.00 in points, 50.00 cash", () => {
+    const q = ok(input({ lines: [line({ unitPrice: 10000, maxPointsRatio: new Decimal('0.5') })], available: 5000, request: { kind: 'max' } }));
+    expect(q).toMatchObject({ total: 10000, pointsUsed: 5000, pointsValue: 5000, cashPaid: 5000 });
+    const q2 = ok(input({ available: 5000, request: { kind: 'max' } }));
+    expect(q2).toMatchObject({ total: 10000, pointsUsed: 5000, pointsValue: 5000, cashPaid: 5000 });
+  });
+
+  it('uses no points on mixed lines without a points flag', () => {
+    expect(ok(input({ available: 5000 }))).toMatchObject({ pointsUsed: 0, cashPaid: 10000 });
+  });
+
+  it('caps a mixed line at the smaller of the rules maxRatio and the item ratio', () => {
+    const q = ok(input({ redeem: redeem('100', 0, '0.8'), lines: [line({ maxPointsRatio: new Decimal('0.3') })], available: 100000, request: { kind: 'max' } }));
+    expect(q).toMatchObject({ pointsUsed: 3000, pointsValue: 3000, cashPaid: 7000 });
+    const q2 = ok(input({ redeem: redeem('100', 0, '0.2'), lines: [line({ maxPointsRatio: new Decimal('0.5') })], available: 100000, request: { kind: 'max' } }));
+    expect(q2.pointsUsed).toBe(2000);
+  });
+
+  it('lets points cover nothing of a cash line', () => {
+    const q = ok(input({ lines: [line({ pay: 'cash' }), line({ sku: 'B', unitPrice: 2000 })], available: 100000, request: { kind: 'max' } }));
+    expect(q).toMatchObject({ total: 12000, pointsUsed: 2000, pointsValue: 2000, cashPaid: 10000 });
+  });
+
+  it('takes points in multiples of 10 at 1000 points per yuan (whole fen only)', () => {
+    const q = ok(input({ redeem: redeem('1000'), available: 12345, request: { kind: 'points', points: 12345 } }));
+    expect(q).toMatchObject({ pointsStep: 10, pointsUsed: 12340, pointsValue: 1234, cashPaid: 8766 });
+  });
+
+  it('with --points N uses N when it fits and clamps to what the lines can take', () => {
+    expect(ok(input({ available: 9000, request: { kind: 'points', points: 2500 } }))).toMatchObject({ pointsUsed: 2500, pointsValue: 2500, cashPaid: 7500 });
+    expect(ok(input({ available: 90000, request: { kind: 'points', points: 20000 } }))).toMatchObject({ pointsUsed: 10000, cashPaid: 0 });
+  });
+
+  it('refuses --points beyond the available balance', () => {
+    const r = split(input({ available: 3000, request: { kind: 'points', points: 5000 } }));
+    expect(r).toMatchObject({ ok: false, code: 'INSUFFICIENT_POINTS' });
+  });
+
+  it('uses none below redeem.minPoints', () => {
+    expect(ok(input({ redeem: redeem('100', 1000), available: 900, request: { kind: 'max' } })).pointsUsed).toBe(0);
+    expect(ok(input({ redeem: redeem('100', 1000), available: 1000, request: { kind: 'max' } })).pointsUsed).toBe(1000);
+  });
+
+  it('--no-points pays all in cash', () => {
+    expect(ok(input({ available: 9000, request: { kind: 'none' } }))).toMatchObject({ pointsUsed: 0, cashPaid: 10000 });
+  });
+
+  it('charges a points-only line its points price in full and no cash', () => {
+    const q = ok(input({ lines: [line({ pay: 'points', pointsPrice: 8000, quantity: 2 })], available: 20000 }));
+    expect(q).toMatchObject({ total: 20000, pointsUsed: 16000, pointsValue: 20000, cashPaid: 0, requiredPoints: 16000 });
+  });
+
+  it('converts a points-only line without a points price at the redeem rate, rounded up to a whole step', () => {
+    const q = ok(input({ redeem: redeem('1000'), lines: [line({ pay: 'points', unitPrice: 1234 })], available: 20000 }));
+    expect(q).toMatchObject({ pointsUsed: 12340, pointsValue: 1234, cashPaid: 0 });
+  });
+
+  it('refuses a points-only line the member cannot cover', () => {
+    expect(split(input({ lines: [line({ pay: 'points', pointsPrice: 8000 })], available: 7999 }))).toMatchObject({ ok: false, code: 'POINTS_ONLY_UNCOVERED' });
+    expect(split(input({ lines: [line({ pay: 'points', pointsPrice: 8000 })], available: 9000, request: { kind: 'none' } }))).toMatchObject({ ok: false, code: 'POINTS_ONLY_UNCOVERED' });
+    expect(split(input({ lines: [line({ pay: 'points', pointsPrice: 8000 })], available: 9000, request: { kind: 'points', points: 100 } }))).toMatchObject({ ok: false, code: 'POINTS_ONLY_UNCOVERED' });
+  });
+
+  it('applies a coupon before points: 10.00 off 100.00, then max points on the 90.00', () => {
+    const q = ok(input({ coupon: { value: 1000 }, available: 100000, request: { kind: 'max' } }));
+    expect(q).toMatchObject({ subtotal: 10000, discount: 1000, total: 9000, pointsUsed: 9000, cashPaid: 0 });
+    const p = ok(input({ coupon: { percent: new Decimal(15) }, lines: [line({ unitPrice: 999 })] }));
+    expect(p).toMatchObject({ discount: 149, total: 850, cashPaid: 850 });
+  });
+
+  it('never discounts more than the money lines', () => {
+    expect(ok(input({ coupon: { value: 50000 } }))).toMatchObject({ discount: 10000, total: 0, cashPaid: 0 });
+    expect(split(input({ coupon: { value: 100 }, lines: [line({ pay: 'points', pointsPrice: 10 })], available: 10 }))).toMatchObject({ ok: false, code: 'COUPON_INVALID' });
+  });
+
+  it('handles a zero-digit currency (JPY)', () => {
+    const q = ok(input({ digits: 0, redeem: redeem('1'), lines: [line({ unitPrice: 1000 })], available: 600, request: { kind: 'max' } }));
+    expect(q).toMatchObject({ pointsUsed: 600, pointsValue: 600, cashPaid: 400 });
+  });
+
+  const arbLine = fc.record({
+    pay: fc.constantFrom<'mixed' | 'cash' | 'points'>('mixed', 'mixed', 'cash', 'points'),
+    quantity: fc.integer({ min: 1, max: 5 }),
+    unitPrice: fc.integer({ min: 0, max: 100000 }),
+    pointsPrice: fc.option(fc.integer({ min: 0, max: 20000 }), { nil: null }),
+    ratio: fc.option(fc.integer({ min: 0, max: 100 }), { nil: null }),
+  });
+  const arbRequest: fc.Arbitrary<PointsRequest> = fc.oneof(
+    fc.constant({ kind: 'default' as const }),
+    fc.constant({ kind: 'max' as const }),
+    fc.constant({ kind: 'none' as const }),
+    fc.integer({ min: 0, max: 2_000_000 }).map((points) => ({ kind: 'points' as const, points })),
+  );
+
+  it('always: pointsValue + cash = total, points ≤ available, whole minor units, cash ≥ 0', () => {
+    fc.assert(
+      fc.property(
+        fc.array(arbLine, { minLength: 1, maxLength: 4 }),
+        fc.constantFrom('100', '1000', '3', '250', '1', '33.5'),
+        fc.integer({ min: 0, max: 2_000_000 }),
+        arbRequest,
+        fc.option(fc.oneof(fc.integer({ min: 0, max: 20000 }).map((value) => ({ value })), fc.integer({ min: 1, max: 100 }).map((p) => ({ percent: new Decimal(p) }))), { nil: null }),
+        fc.integer({ min: 0, max: 3000 }),
+        (ls, ppu, available, request, coupon, minPoints) => {
+          const lines = ls.map((l, i) => line({ sku: `S${i}`, pay: l.pay, quantity: l.quantity, unitPrice: l.unitPrice, pointsPrice: l.pointsPrice, maxPointsRatio: l.ratio === null ? null : new Decimal(l.ratio).div(100) }));
+          const r = split({ lines, coupon, redeem: redeem(ppu, minPoints, '0.9'), digits: 2, available, request });
+          if (!r.ok) return;
+          const q = r.quote;
+          expect(q.pointsValue + q.cashPaid).toBe(q.total);
+          expect(q.pointsUsed).toBeLessThanOrEqual(available);
+          expect(q.cashPaid).toBeGreaterThanOrEqual(0);
+          expect(Number.isSafeInteger(q.pointsValue) && Number.isSafeInteger(q.cashPaid)).toBe(true);
+          const mixedPoints = q.pointsUsed - q.requiredPoints;
+          // the mixed part converts to a whole number of minor units, exactly its value
+          expect(new Decimal(mixedPoints).times(100).div(ppu).isInteger()).toBe(true);
+          expect(new Decimal(mixedPoints).times(100).div(ppu).toNumber()).toBe(q.pointsValue - q.lines.filter((l) => l.pay === 'points').reduce((a, l) => a + l.coverable, 0));
+          const mixedCoverable = q.lines.filter((l) => l.pay === 'mixed').reduce((a, l) => a + l.coverable, 0);
+          expect(mixedPoints * 100 / Number(ppu)).toBeLessThanOrEqual(mixedCoverable + 1e-9);
+          if (request.kind === 'points') expect(q.pointsUsed).toBeLessThanOrEqual(Math.max(request.points, q.requiredPoints));
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('uses the largest usable amount: one more step would break a limit', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 100000 }), fc.integer({ min: 0, max: 100000 }), fc.integer({ min: 0, max: 100 }), (price, available, ratio) => {
+        const q = ok(input({ redeem: redeem('100', 0, '1'), lines: [line({ unitPrice: price, maxPointsRatio: new Decimal(ratio).div(100) })], available, request: { kind: 'max' } }));
+        const coverable = Math.floor((price * ratio) / 100);
+        const next = q.pointsUsed + 1;
+        expect(next > available || next > coverable).toBe(true);
+      }),
+    );
+  });
+});

@@ -1,0 +1,72 @@
+// Checkout under failure and contention: a process killed between hold and capture, and concurrent spenders.
+import { spawn } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { BIN, DEFAULT_NOW, ROOT, runCliAsync, tmpLedger, type TmpLedger } from '../helpers/cli.js';
+
+function shop(points: number): TmpLedger {
+  const t = tmpLedger();
+  t.ok(['member', 'add', '--id', 'M1', '--name', 'Ann']);
+  t.ok(['member', 'adjust', 'M1', '--points', String(points), '--reason', 'seed']);
+  t.ok(['catalog', 'add', '--sku', 'TEA', '--name', 'Tea', '--price', '100.00', '--stock', '10']);
+  return t;
+}
+
+const ok = (t: TmpLedger) => expect(t.verify().checks.filter((c) => !c.ok)).toEqual([]);
+
+/** Starts a checkout whose payment takes long, waits until its hold is written, then kills it with SIGKILL. */
+async function killDuringPayment(t: TmpLedger, extra: string[] = []): Promise<void> {
+  const env = { ...process.env, NO_COLOR: '1', CI: '1', POINTSMALL_NOW: DEFAULT_NOW, POINTSMALL_DB: t.db, POINTSMALL_PAYMENT_DELAY_MS: '60000' };
+  const p = spawn(process.execPath, [BIN, 'checkout', '--member', 'M1', '--item', 'TEA', '--points', '3000', '--yes', '--json', ...extra], { env, cwd: ROOT, stdio: 'ignore' });
+  const exited = new Promise((res) => p.on('exit', res));
+  for (let i = 0; i < 200; i++) {
+    const holds = (await runCliAsync(['holds', 'list', '--json'], { db: t.db })).json() as unknown[];
+    if (holds.length) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  p.kill('SIGKILL');
+  await exited;
+}
+
+describe('a checkout killed between hold and capture', () => {
+  it('leaves a hold that expires: never lost, never doubled', async () => {
+    const t = shop(5000);
+    await killDuringPayment(t);
+    expect(t.ok(['member', 'show', 'M1'])).toMatchObject({ balance: 5000, held: 3000, available: 2000 });
+    expect(t.ok(['order', 'list'])[0]).toMatchObject({ status: 'held' });
+    ok(t);
+    const later = { now: '2026-11-23T10:16:00+08:00' };
+    expect(t.ok(['holds', 'release-expired'], later).released).toBe(1);
+    expect(t.ok(['member', 'show', 'M1'], later)).toMatchObject({ balance: 5000, held: 0, available: 5000 });
+    expect(t.ok(['catalog', 'show', 'TEA'])).toMatchObject({ stock: 10, stockHeld: 0 });
+    ok(t);
+  });
+
+  it('a retry with the same idempotency key carries the held checkout through, paying once', async () => {
+    const t = shop(5000);
+    await killDuringPayment(t, ['--idempotency-key', 'K-1']);
+    const r = t.ok(['checkout', '--member', 'M1', '--item', 'TEA', '--points', '3000', '--idempotency-key', 'K-1', '--yes']);
+    expect(r).toMatchObject({ status: 'paid', pointsUsed: 3000, balance: 2070 });
+    const again = t.ok(['checkout', '--member', 'M1', '--item', 'TEA', '--points', '3000', '--idempotency-key', 'K-1', '--yes']);
+    expect(again).toMatchObject({ orderId: r.orderId, replayed: true });
+    expect(t.ok(['order', 'list'])).toHaveLength(1);
+    expect(t.ok(['member', 'show', 'M1'])).toMatchObject({ balance: 2070, held: 0 });
+    ok(t);
+  });
+});
+
+describe('concurrent checkouts of one member', () => {
+  it('never double-spend: the available check is inside the write transaction', async () => {
+    const t = shop(5000);
+    const runs = await Promise.all(
+      Array.from({ length: 4 }, () => runCliAsync(['checkout', '--member', 'M1', '--item', 'TEA', '--points', '2000', '--yes', '--json'], { db: t.db })),
+    );
+    const paid = runs.filter((r) => r.code === 0);
+    const refused = runs.filter((r) => r.code === 3);
+    expect(paid).toHaveLength(2);
+    expect(refused).toHaveLength(2);
+    for (const r of refused) expect(JSON.parse(r.stderr).error.code).toMatch(/INSUFFICIENT_POINTS/);
+    const m = t.ok(['member', 'show', 'M1']);
+    expect(m).toMatchObject({ held: 0, balance: 5000 - 4000 + 2 * 80 });
+    ok(t);
+  });
+});

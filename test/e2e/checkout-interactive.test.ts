@@ -1,0 +1,124 @@
+// The interactive checkout, for real, through a pseudo-terminal (tmux): pick member and items, type points
+// while the value and cash remaining update, confirm. Skips cleanly where tmux is missing.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { afterEach, describe, expect, it } from 'vitest';
+import { BIN, DEFAULT_NOW, tmpLedger, type TmpLedger } from '../helpers/cli.js';
+
+const hasTmux = spawnSync('tmux', ['-V']).status === 0;
+const sessions: string[] = [];
+
+function tmux(...args: string[]): string {
+  return execFileSync('tmux', args, { encoding: 'utf8' });
+}
+
+function start(t: TmpLedger, args: string[]): string {
+  const name = `pm-${process.pid}-${sessions.length}`;
+  sessions.push(name);
+  const env = `env -u CI -u NO_COLOR POINTSMALL_DB='${t.db}' POINTSMALL_NOW='${DEFAULT_NOW}' POINTSMALL_OPERATOR=tester`;
+  tmux('new-session', '-d', '-s', name, '-x', '160', '-y', '50', `${env} '${process.execPath}' '${BIN}' ${args.join(' ')}; echo EXIT=$?; sleep 120`);
+  return name;
+}
+
+const screen = (s: string) => tmux('capture-pane', '-p', '-t', s);
+
+async function waitFor(s: string, text: string | RegExp, ms = 10_000): Promise<string> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const out = screen(s);
+    if (typeof text === 'string' ? out.includes(text) : text.test(out)) return out;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${text}; screen:\n${out}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const keys = (s: string, ...k: string[]) => tmux('send-keys', '-t', s, ...k);
+const type = (s: string, text: string) => tmux('send-keys', '-t', s, '-l', text);
+
+afterEach(() => {
+  while (sessions.length) spawnSync('tmux', ['kill-session', '-t', sessions.pop()!]);
+});
+
+describe.skipIf(!hasTmux)('interactive checkout on a terminal', () => {
+  function shop(): TmpLedger {
+    const t = tmpLedger();
+    t.ok(['member', 'add', '--id', 'M1', '--name', 'Ann Li']);
+    t.ok(['member', 'add', '--id', 'M2', '--name', 'Bob']);
+    t.ok(['member', 'adjust', 'M1', '--points', '5000', '--reason', 'seed']);
+    t.ok(['catalog', 'add', '--sku', 'TEA', '--name', 'Tea', '--price', '100.00']);
+    t.ok(['catalog', 'add', '--sku', 'CUP', '--name', 'Cup', '--price', '10.00', '--pay', 'cash']);
+    return t;
+  }
+
+  it('picks member and items, shows the balance, previews points value and cash as they are typed, then pays', async () => {
+    const t = shop();
+    const s = start(t, ['checkout']);
+    await waitFor(s, 'Member');
+    type(s, 'Ann');
+    await waitFor(s, /M1\s+Ann Li/);
+    keys(s, 'Enter');
+    await waitFor(s, 'M1 Ann Li: 5000 points available');
+    await waitFor(s, 'Items');
+    keys(s, 'Down', 'Space', 'Enter'); // CUP is first, TEA second
+    await waitFor(s, 'Quantity of TEA');
+    keys(s, 'Enter');
+    await waitFor(s, /total 100\.00 CNY; balance 5000, available 5000/);
+    await waitFor(s, 'Points to use');
+    type(s, '12');
+    await waitFor(s, '→ 12 points worth 0.12, cash 99.88');
+    type(s, '00');
+    await waitFor(s, '→ 1200 points worth 12.00, cash 88.00');
+    keys(s, 'BSpace', 'BSpace', 'BSpace', 'BSpace');
+    type(s, '4000');
+    await waitFor(s, '→ 4000 points worth 40.00, cash 60.00');
+    keys(s, 'Enter');
+    await waitFor(s, 'Pay 60.00 by');
+    keys(s, 'Down', 'Enter');
+    await waitFor(s, 'Use 4000 points (worth 40.00) and take 60.00 by card from M1?');
+    keys(s, 'y', 'Enter');
+    const out = await waitFor(s, 'EXIT=');
+    expect(out).toContain('EXIT=0');
+    expect(out).toMatch(/status\s+paid/);
+    expect(t.ok(['member', 'show', 'M1'])).toMatchObject({ balance: 1060 });
+    expect(t.ok(['order', 'list'])[0]).toMatchObject({ status: 'paid', pointsUsed: 4000, cashPaid: '60.00', tender: 'card' });
+    expect(t.verify().ok).toBe(true);
+  }, 60_000);
+
+  it('asks only for the points when member and items are given; saying no pays nothing', async () => {
+    const t = shop();
+    const s = start(t, ['checkout', '--member', 'M1', '--item', 'TEA', '--tender', 'cash']);
+    await waitFor(s, 'Points to use (0–5000)');
+    type(s, 'abc');
+    await waitFor(s, 'not a whole number');
+    keys(s, 'BSpace', 'BSpace', 'BSpace');
+    type(s, '9999');
+    await waitFor(s, 'the member has only 5000 available');
+    keys(s, 'Enter'); // refused by validation: the prompt stays
+    keys(s, 'BSpace', 'BSpace', 'BSpace', 'BSpace');
+    type(s, '5000');
+    await waitFor(s, '→ 5000 points worth 50.00, cash 50.00');
+    keys(s, 'Enter');
+    await waitFor(s, 'Use 5000 points (worth 50.00) and take 50.00 by cash from M1?');
+    keys(s, 'n', 'Enter');
+    const out = await waitFor(s, 'EXIT=');
+    expect(out).toContain('EXIT=0');
+    expect(t.ok(['order', 'list'])).toHaveLength(0);
+    expect(t.ok(['member', 'show', 'M1'])).toMatchObject({ balance: 5000, held: 0 });
+  }, 60_000);
+
+  it('Ctrl-C in a prompt exits 130 and writes nothing', async () => {
+    const t = shop();
+    const s = start(t, ['checkout', '--member', 'M1']);
+    await waitFor(s, 'Items');
+    keys(s, 'C-c');
+    const out = await waitFor(s, 'EXIT=');
+    expect(out).toContain('EXIT=130');
+    expect(t.ok(['order', 'list'])).toHaveLength(0);
+  }, 60_000);
+
+  it('never prompts without a TTY: a missing argument is a usage error', () => {
+    const t = shop();
+    const r = t.run(['checkout', '--member', 'M1'], { env: { CI: undefined } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('missing --item');
+  });
+});

@@ -1,0 +1,199 @@
+// checkout, order, coupon and holds through the built bin: JSON contract, exit codes, nothing lost, verify passes.
+import { describe, expect, it } from 'vitest';
+import { tmpLedger, type TmpLedger } from '../helpers/cli.js';
+
+const REQUIRED = ['orderId', 'status', 'total', 'discount', 'pointsUsed', 'pointsValue', 'cashPaid', 'tender', 'pointsEarned', 'balance'];
+
+function shop(points = 5000): TmpLedger {
+  const t = tmpLedger();
+  t.ok(['member', 'add', '--id', 'M1', '--name', 'Ann', '--phone', '13800000000']);
+  t.ok(['member', 'add', '--id', 'M2', '--name', 'Bob', '--email', 'bob@example.com']);
+  if (points) t.ok(['member', 'adjust', 'M1', '--points', String(points), '--reason', 'seed']);
+  t.ok(['catalog', 'add', '--sku', 'TEA', '--name', 'Tea', '--price', '100.00', '--stock', '3']);
+  t.ok(['catalog', 'add', '--sku', 'VIP', '--name', 'Lounge pass', '--price', '50.00', '--pay', 'points', '--points-price', '4000']);
+  t.ok(['catalog', 'add', '--sku', 'CUP', '--name', 'Cup', '--price', '10.00', '--pay', 'cash']);
+  return t;
+}
+
+const ok = (t: TmpLedger) => expect(t.verify().checks.filter((c) => !c.ok)).toEqual([]);
+const member = (t: TmpLedger, id = 'M1') => t.ok(['member', 'show', id]);
+
+const entryCount = (t: TmpLedger) => t.ok(['ledger', 'entries', '--limit', '100000']).length;
+
+/** Expects the exit code and error code; callers check that the refusals wrote no entry. */
+function refused(t: TmpLedger, args: string[], code: string, exit = 3) {
+  const r = t.run([...args, '--json']);
+  expect(r.code, r.stderr).toBe(exit);
+  expect(r.stdout).toBe('');
+  expect(JSON.parse(r.stderr.trim().split('\n').pop()!).error.code).toBe(code);
+}
+
+describe('checkout (one-shot, --json)', () => {
+  it("pays the seed's example and prints every field the spec names", () => {
+    const t = shop();
+    const r = t.ok(['checkout', '--member', 'M1', '--item', 'TEA', '--max-points', '--tender', 'alipay', '--yes']);
+    for (const k of REQUIRED) expect(r).toHaveProperty(k);
+    expect(r).toMatchObject({ status: 'paid', total: '100.00', discount: '0.00', pointsUsed: 5000, pointsValue: '50.00', cashPaid: '50.00', tender: 'alipay', pointsEarned: 50, balance: 50 });
+    expect(member(t)).toMatchObject({ balance: 50, held: 0, available: 50 });
+    expect(t.ok(['catalog', 'show', 'TEA'])).toMatchObject({ stock: 2, stockHeld: 0 });
+    ok(t);
+  });
+
+  it('quote prints the breakdown without orderId and writes nothing', () => {
+    const t = shop();
+    const before = t.ok(['ledger', 'entries']).length;
+    const q = t.ok(['checkout', 'quote', '--member', 'M1', '--item', 'TEA:2', '--points', '3000']);
+    expect(q).not.toHaveProperty('orderId');
+    expect(q).toMatchObject({ total: '200.00', pointsUsed: 3000, pointsValue: '30.00', cashPaid: '170.00', pointsEarned: 170, balance: 5000 });
+    expect(t.ok(['ledger', 'entries']).length).toBe(before);
+  });
+
+  it('refuses with exit 3 and the right code, writing nothing: points, frozen, inactive, stock, points-only', () => {
+    const t = shop();
+    const before = entryCount(t);
+    refused(t, ['checkout', '--member', 'M1', '--item', 'TEA', '--points', '9000', '--yes'], 'INSUFFICIENT_POINTS');
+    refused(t, ['checkout', '--member', 'M1', '--item', 'TEA:4', '--yes'], 'OUT_OF_STOCK');
+    refused(t, ['checkout', '--member', 'M2', '--item', 'VIP', '--yes'], 'POINTS_ONLY_UNCOVERED');
+    refused(t, ['checkout', '--member', 'M1', '--item', 'VIP', '--no-points', '--yes'], 'POINTS_ONLY_UNCOVERED');
+    refused(t, ['checkout', '--member', 'M1', '--item', 'TEA', '--coupon', 'CPN-NOPE-NOPE', '--yes'], 'COUPON_INVALID');
+    t.ok(['catalog', 'deactivate', 'CUP']);
+    refused(t, ['checkout', '--member', 'M1', '--item', 'CUP', '--yes'], 'ITEM_INACTIVE');
+    t.ok(['member', 'freeze', 'M1', '--reason', 'audit']);
+    refused(t, ['checkout', '--member', 'M1', '--item', 'TEA', '--yes'], 'MEMBER_FROZEN');
+    refused(t, ['checkout', '--member', 'NOPE', '--item', 'TEA', '--yes'], 'NOT_FOUND', 2);
+    refused(t, ['checkout', '--member', 'M2', '--item', 'NOPE', '--yes'], 'NOT_FOUND', 2);
+    refused(t, ['checkout', '--member', 'M2', '--yes'], 'USAGE', 2);
+    refused(t, ['checkout', '--item', 'TEA'], 'USAGE', 2);
+    refused(t, ['checkout', '--member', 'M2', '--item', 'TEA', '--points', '5', '--max-points'], 'USAGE', 2);
+    refused(t, ['checkout', '--member', 'M2', '--item', 'TEA:0'], 'USAGE', 2);
+    expect(entryCount(t)).toBe(before);
+    expect(t.ok(['order', 'list'])).toEqual([]);
+    expect(member(t)).toMatchObject({ balance: 5000, held: 0 });
+    ok(t);
+  });
+
+  it('a declined payment prints status declined, exits 3 with PAYMENT_DECLINED, and loses nothing', () => {
+    const t = shop();
+    const r = t.run(['checkout', '--member', 'M1', '--item', 'TEA', '--points', '2000', '--tender', 'card', '--decline', '--yes', '--json']);
+    expect(r.code).toBe(3);
+    expect(JSON.parse(r.stderr).error.code).toBe('PAYMENT_DECLINED');
+    expect(r.json()).toMatchObject({ status: 'declined', pointsUsed: 2000, tender: 'card', pointsEarned: 0, balance: 5000 });
+    expect(member(t)).toMatchObject({ balance: 5000, held: 0, available: 5000 });
+    expect(t.ok(['catalog', 'show', 'TEA'])).toMatchObject({ stock: 3, stockHeld: 0 });
+    ok(t);
+  });
+
+  it('a points-only item is paid at its points price', () => {
+    const t = shop();
+    const r = t.ok(['checkout', '--member', 'M1', '--item', 'VIP', '--yes']);
+    expect(r).toMatchObject({ status: 'paid', total: '50.00', pointsUsed: 4000, pointsValue: '50.00', cashPaid: '0.00', pointsEarned: 0, balance: 1000 });
+    ok(t);
+  });
+
+  it('queues order.confirmed in the outbox for a paid order only', () => {
+    const t = shop();
+    t.run(['checkout', '--member', 'M1', '--item', 'TEA', '--decline', '--yes', '--json']);
+    const r = t.ok(['checkout', '--member', 'M1', '--item', 'TEA', '--yes']);
+    const list = t.run(['outbox', 'list', '--json']);
+    if (list.code === 0) {
+      const msgs = (list.json() as { topic: string; channel: string; payload: unknown }[]).filter((m) => m.topic === 'order.confirmed');
+      expect(msgs).toHaveLength(1);
+      expect(msgs[0].channel).toBe('sms');
+      expect(JSON.stringify(msgs[0])).toContain(r.orderId);
+    }
+  });
+
+  it('--idempotency-key: a retry returns the first result and pays nothing twice', () => {
+    const t = shop();
+    const args = ['checkout', '--member', 'M1', '--item', 'TEA', '--points', '1000', '--idempotency-key', 'till-7-0042', '--yes'];
+    const a = t.ok(args);
+    const b = t.ok(args);
+    expect(b).toEqual({ ...a, replayed: true });
+    expect(t.ok(['order', 'list'])).toHaveLength(1);
+    expect(member(t).balance).toBe(a.balance);
+    const c = t.run(['checkout', '--member', 'M1', '--item', 'TEA', '--points', '2000', '--idempotency-key', 'till-7-0042', '--yes', '--json']);
+    expect(c.code).toBe(2);
+    ok(t);
+  });
+});
+
+describe('two-step checkout and holds', () => {
+  it('start holds, confirm captures; cancel releases', () => {
+    const t = shop();
+    const s = t.ok(['checkout', 'start', '--member', 'M1', '--item', 'TEA', '--points', '3000']);
+    expect(s).toMatchObject({ checkoutId: s.orderId, status: 'held', expiresAt: '2026-11-23T02:15:00.000Z', pointsUsed: 3000 });
+    expect(member(t)).toMatchObject({ balance: 5000, held: 3000, available: 2000 });
+    expect(t.ok(['holds', 'list'])).toHaveLength(1);
+    ok(t);
+    const c = t.ok(['checkout', 'confirm', s.checkoutId, '--tender', 'wechat']);
+    expect(c).toMatchObject({ status: 'paid', tender: 'wechat', cashPaid: '70.00', pointsEarned: 70, balance: 2070 });
+    const s2 = t.ok(['checkout', 'start', '--member', 'M1', '--item', 'TEA', '--max-points']);
+    expect(t.ok(['checkout', 'cancel', s2.checkoutId])).toMatchObject({ status: 'cancelled', balance: 2070, available: 2070 });
+    const d = t.run(['checkout', 'confirm', s2.checkoutId, '--json']);
+    expect(d.code).toBe(3);
+    expect(t.ok(['holds', 'list'])).toHaveLength(0);
+    ok(t);
+  });
+
+  it('a hold expires after 15 minutes and is released by the next write or holds release-expired', () => {
+    const t = shop();
+    const s = t.ok(['checkout', 'start', '--member', 'M1', '--item', 'TEA', '--max-points']);
+    const later = { now: '2026-11-23T10:16:00+08:00' };
+    expect(t.ok(['holds', 'list'], later)[0]).toMatchObject({ checkoutId: s.checkoutId, expired: true });
+    expect(t.ok(['holds', 'release-expired'], later)).toEqual({ released: 1, orderIds: [s.checkoutId] });
+    expect(t.ok(['member', 'show', 'M1'], later)).toMatchObject({ balance: 5000, held: 0 });
+    const r = t.run(['checkout', 'confirm', s.checkoutId, '--json'], later);
+    expect(r.code).toBe(3);
+    expect(JSON.parse(r.stderr).error.code).toBe('HOLD_EXPIRED');
+    // the next checkout write releases a forgotten hold by itself
+    const s2 = t.ok(['checkout', 'start', '--member', 'M1', '--item', 'TEA', '--max-points'], later);
+    const r2 = t.ok(['checkout', '--member', 'M1', '--item', 'TEA', '--max-points', '--yes'], { now: '2026-11-23T10:40:00+08:00' });
+    expect(r2).toMatchObject({ status: 'paid', pointsUsed: 5000 });
+    expect(t.ok(['order', 'show', s2.checkoutId]).status).toBe('expired');
+    expect(t.ok(['catalog', 'show', 'TEA'])).toMatchObject({ stock: 2, stockHeld: 0 });
+    ok(t);
+  });
+});
+
+describe('orders, refunds and coupons', () => {
+  it('refunds in parts by §4.5, nets a fully refunded order to zero, refuses over-refunds', () => {
+    const t = shop(7000);
+    t.ok(['catalog', 'add', '--sku', 'PEN', '--name', 'Pen', '--price', '33.33']);
+    const o = t.ok(['checkout', '--member', 'M1', '--item', 'PEN:3', '--item', 'CUP:2', '--max-points', '--yes']);
+    expect(o).toMatchObject({ total: '119.99', pointsUsed: 7000, cashPaid: '49.99', pointsEarned: 49, balance: 49 });
+    expect(t.ok(['order', 'list', '--member', 'M1'])).toHaveLength(1);
+    expect(t.ok(['order', 'show', o.orderId]).lines.map((l: { points: number }) => l.points)).toEqual([5833, 1167]);
+    const r1 = t.ok(['order', 'refund', o.orderId, '--line', 'PEN:1', '--reason', 'damaged']);
+    expect(r1).toMatchObject({ status: 'partially_refunded', pointsReturned: 1944, cashRefunded: '13.88', pointsTakenBack: 13 });
+    ok(t);
+    const over = t.run(['order', 'refund', o.orderId, '--line', 'PEN:3', '--json']);
+    expect(over.code).toBe(3);
+    expect(JSON.parse(over.stderr).error.code).toBe('OVER_REFUND');
+    t.ok(['order', 'refund', o.orderId, '--line', 'PEN:1']);
+    ok(t);
+    const last = t.ok(['order', 'refund', o.orderId]);
+    expect(last).toMatchObject({ status: 'refunded', complete: true });
+    expect(member(t)).toMatchObject({ balance: 7000, lifetimeEarned: 0 });
+    expect(t.ok(['order', 'show', o.orderId])).toMatchObject({ refundedPoints: 7000, refundedCash: '49.99', refundedEarned: 49 });
+    expect(t.run(['order', 'refund', o.orderId, '--json']).code).toBe(3);
+    expect(t.run(['order', 'refund', 'ORD-424242', '--json']).code).toBe(2);
+    ok(t);
+  });
+
+  it('coupons: one code per unit, single-use, discount before points, listed with status', () => {
+    const t = shop();
+    t.ok(['catalog', 'add', '--sku', 'C10', '--name', '10 off', '--price', '5.00', '--kind', 'coupon', '--coupon-value', '10.00', '--coupon-days', '7']);
+    const b = t.ok(['checkout', '--member', 'M1', '--item', 'C10:2', '--no-points', '--yes']);
+    expect(b.couponsIssued).toHaveLength(2);
+    const code = b.couponsIssued[0].code;
+    expect(t.ok(['coupon', 'list', '--member', 'M1'])).toHaveLength(2);
+    const r = t.ok(['checkout', '--member', 'M1', '--item', 'TEA', '--coupon', code, '--max-points', '--yes']);
+    expect(r).toMatchObject({ total: '90.00', discount: '10.00', pointsUsed: 5010, cashPaid: '39.90' }); // 5000 + the 10 earned on the coupons
+    refused(t, ['checkout', '--member', 'M1', '--item', 'TEA', '--coupon', code, '--yes'], 'COUPON_INVALID');
+    expect(t.ok(['coupon', 'list', '--status', 'used']).map((c: { code: string }) => c.code)).toEqual([code]);
+    const expired = t.run(['checkout', '--member', 'M1', '--item', 'TEA', '--coupon', b.couponsIssued[1].code, '--yes', '--json'], { now: '2026-12-01T09:00:00+08:00' });
+    expect(expired.code).toBe(3);
+    expect(expired.stderr).toContain('expired on 2026-11-30');
+    ok(t);
+  });
+});

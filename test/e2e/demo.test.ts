@@ -1,0 +1,48 @@
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli, tmpDir } from '../helpers/cli.js';
+
+describe('pointsmall demo', () => {
+  it('builds a fresh ledger from fixtures and runs import, checkout, refund, expiry, reports and verify', () => {
+    const dir = tmpDir();
+    const r = runCli(['demo', '--json'], { cwd: dir, env: { POINTSMALL_NOW: undefined, POINTSMALL_DB: undefined } });
+    expect(r.code, r.stderr).toBe(0);
+    const demo = r.json();
+    expect(demo.verified).toBe(true);
+    expect(existsSync(join(dir, 'pointsmall-demo.db'))).toBe(true);
+    const byTitle = (t: string) => demo.steps.find((s: { title: string }) => s.title.startsWith(t)).result;
+    const first = byTitle('Import a till export');
+    expect(first.accepted).toBeGreaterThan(0);
+    expect(first.pointsReturned).toBeGreaterThan(0);
+    const again = byTitle('Import the same file again');
+    expect(again.accepted).toBe(0);
+    expect(again.pointsAccrued).toBe(0);
+    expect(again.duplicates).toBe(first.accepted);
+    const paid = byTitle('Check out');
+    expect(paid.status).toBe('paid');
+    expect(paid.pointsUsed).toBe(5000);
+    expect(paid.pointsValue).toBe('50.00');
+    expect(Number(paid.cashPaid) + Number(paid.pointsValue)).toBeCloseTo(Number(paid.total), 2);
+    const expired = byTitle('Expire points');
+    expect(expired.pointsExpired).toBeGreaterThan(0);
+    const summary = byTitle('Summary');
+    const liability = byTitle('Liability');
+    expect(summary.reconciliation.ok).toBe(true);
+    expect(liability.outstandingPoints).toBe(summary.outstanding);
+    // The ledger it leaves is a real one: the member list adds up to the liability.
+    const list = runCli(['member', 'list', '--json'], { db: join(dir, 'pointsmall-demo.db') }).json();
+    expect(list.reduce((a: number, m: { balance: number }) => a + m.balance, 0)).toBe(liability.outstandingPoints);
+  });
+
+  it('runs again over its own ledger, but never overwrites a file it did not make', () => {
+    const dir = tmpDir();
+    expect(runCli(['demo', '--json'], { cwd: dir, env: { POINTSMALL_DB: undefined } }).code).toBe(0);
+    expect(runCli(['demo', '--json'], { cwd: dir, env: { POINTSMALL_DB: undefined } }).code).toBe(0);
+    const precious = join(dir, 'books.db');
+    writeFileSync(precious, 'not yours');
+    const r = runCli(['demo', '--db', precious]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/not made by pointsmall demo/);
+  });
+});

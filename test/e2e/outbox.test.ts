@@ -1,0 +1,90 @@
+// `outbox list|export`: channels by contact, pending vs sent, JSON Lines and CSV, and an export with
+// --mark-sent that is whole or absent (a locked ledger or a bad --out leaves no file and nothing marked).
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { type TmpLedger, tmpLedger } from '../helpers/cli.js';
+
+const NOW = { now: '2026-01-20T10:00:00+08:00' };
+
+function ledgerWithNotifications(): TmpLedger {
+  const t = tmpLedger({ now: '2025-01-01T10:00:00+08:00' });
+  const early = { now: '2025-01-10T10:00:00+08:00' };
+  t.ok(['member', 'add', '--id', 'p', '--name', 'Phone', '--phone', '+8613800000001', '--email', 'p@example.com'], early);
+  t.ok(['member', 'add', '--id', 'e', '--name', 'Email', '--email', 'e@example.com'], early);
+  t.ok(['member', 'add', '--id', 'n', '--name', 'Nobody'], early);
+  for (const m of ['p', 'e', 'n']) t.ok(['member', 'adjust', m, '--points', '100', '--reason', 'welcome'], early);
+  t.ok(['expire', 'run'], NOW); // three points.expired
+  return t;
+}
+
+describe('outbox', () => {
+  it('reaches a member by phone (sms), else email, else none', () => {
+    const t = ledgerWithNotifications();
+    const rows = t.ok(['outbox', 'list', '--pending'], NOW) as { memberId: string; topic: string; channel: string; recipient: string | null; sentAt: null; payload: { points: number } }[];
+    expect(rows.map((r) => [r.memberId, r.topic, r.channel, r.recipient, r.payload.points, r.sentAt])).toEqual([
+      ['e', 'points.expired', 'email', 'e@example.com', 100, null],
+      ['n', 'points.expired', 'none', null, 100, null],
+      ['p', 'points.expired', 'sms', '+8613800000001', 100, null],
+    ]);
+  });
+
+  it('exports JSON Lines to a file, marks exactly those sent, and the next export is empty', () => {
+    const t = ledgerWithNotifications();
+    const out = join(t.dir, 'out.jsonl');
+    const r = t.ok(['outbox', 'export', '--format', 'jsonl', '--out', out, '--mark-sent'], NOW);
+    expect(r).toMatchObject({ format: 'jsonl', exported: 3, markedSent: 3 });
+    const lines = readFileSync(out, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.channel)).toEqual(['email', 'none', 'sms']);
+    expect(lines.every((l) => typeof l.id === 'number' && l.dedupeKey.startsWith('expired:'))).toBe(true);
+    expect(readdirSync(t.dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    expect(t.ok(['outbox', 'list', '--pending'], NOW)).toEqual([]);
+    expect((t.ok(['outbox', 'list'], NOW) as { sentAt: string | null }[]).every((x) => x.sentAt !== null)).toBe(true);
+    const again = t.ok(['outbox', 'export', '--out', join(t.dir, 'again.jsonl'), '--mark-sent'], NOW);
+    expect(again).toMatchObject({ exported: 0, markedSent: 0 });
+    expect(readFileSync(join(t.dir, 'again.jsonl'), 'utf8')).toBe('');
+    // a second expiry run with the same as-of queues nothing new
+    expect(t.ok(['expire', 'run'], NOW).notificationsQueued).toBe(0);
+  });
+
+  it('exports CSV to stdout without marking anything', () => {
+    const t = ledgerWithNotifications();
+    const r = t.run(['outbox', 'export', '--format', 'csv'], NOW);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trimEnd().split('\r\n');
+    expect(lines[0]).toBe('id,createdAt,topic,memberId,channel,recipient,dedupeKey,payload,sentAt');
+    expect(lines).toHaveLength(4);
+    expect(lines[3]).toContain(',sms,+8613800000001,');
+    expect(t.ok(['outbox', 'list', '--pending'], NOW)).toHaveLength(3);
+  });
+
+  it('a bad --out writes nothing and marks nothing (exit 2)', () => {
+    const t = ledgerWithNotifications();
+    const r = t.run(['outbox', 'export', '--out', join(t.dir, 'no', 'such', 'dir.jsonl'), '--mark-sent', '--json'], NOW);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(t.ok(['outbox', 'list', '--pending'], NOW)).toHaveLength(3);
+    expect(t.run(['outbox', 'export', '--json']).code).toBe(2);
+    expect(t.run(['outbox', 'export', '--format', 'xml']).code).toBe(2);
+  });
+
+  it('on a ledger locked past the busy timeout, exits 5 with no file and nothing marked', () => {
+    const t = ledgerWithNotifications();
+    const out = join(t.dir, 'locked.jsonl');
+    const db = new Database(t.db);
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      const r = t.run(['outbox', 'export', '--out', out, '--mark-sent', '--json'], { ...NOW, env: { POINTSMALL_BUSY_TIMEOUT: '200' } });
+      expect(r.code).toBe(5);
+      expect(r.stdout).toBe('');
+      expect(JSON.parse(r.stderr).error.code).toBe('LEDGER_BUSY');
+    } finally {
+      db.exec('ROLLBACK');
+      db.close();
+    }
+    expect(existsSync(out)).toBe(false);
+    expect(readdirSync(t.dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    expect(t.ok(['outbox', 'list', '--pending'], NOW)).toHaveLength(3);
+  });
+});

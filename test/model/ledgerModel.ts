@@ -1,0 +1,360 @@
+// A small, obviously-correct reference model of the points ledger (SPEC §3, §4, §5), written from the
+// spec alone: no import from src/. Plain arrays and integers; every rule is spelled out where it is used.
+// The ledger's zone is fixed to Asia/Shanghai (UTC+8, no DST), so local dates are a fixed shift.
+
+export const ZONE_OFFSET_MS = 8 * 3600_000;
+export const DAY_MS = 86_400_000;
+
+/** YYYY-MM-DD of an instant in the ledger zone (UTC+8). */
+export function localDate(ms: number): string {
+  return new Date(ms + ZONE_OFFSET_MS).toISOString().slice(0, 10);
+}
+
+export function addDays(date: string, days: number): string {
+  const [y, m, d] = date.split('-').map(Number);
+  return new Date(Date.UTC(y, m - 1, d) + days * DAY_MS).toISOString().slice(0, 10);
+}
+
+/** Midnight of a local date, as a UTC instant. */
+export function startOfLocalDay(date: string): number {
+  const [y, m, d] = date.split('-').map(Number);
+  return Date.UTC(y, m - 1, d) - ZONE_OFFSET_MS;
+}
+
+export type Expiry = { policy: 'rolling-days'; days: number } | { policy: 'end-of-year'; years: number } | { policy: 'never' };
+
+export interface RulesVersion {
+  effectiveAt: number; // UTC ms
+  seq: number; // order applied
+  earnPerUnit: number; // whole points per currency unit (integer in the model)
+  expiry: Expiry;
+}
+
+export interface Lot {
+  seq: number; // creation order
+  points: number;
+  remaining: number;
+  earnedAt: number; // UTC ms
+  expiresOn: string | null;
+}
+
+export interface Member {
+  id: string;
+  frozen: boolean;
+  lots: Lot[];
+  held: number;
+  debt: number;
+  lifetimeEarned: number;
+}
+
+export interface MemberState {
+  balance: number;
+  held: number;
+  available: number;
+  lots: { points: number; remaining: number; expiresOn: string | null }[];
+}
+
+export interface Purchase {
+  orderId: string;
+  memberId: string;
+  purchasedAt: number; // UTC ms
+  amountFen: number; // signed; negative = a return
+  source: string;
+}
+
+export interface ImportSummary {
+  accepted: number;
+  duplicates: number;
+  rejected: number;
+  review: number;
+  pointsAccrued: number;
+  pointsReturned: number;
+}
+
+export interface ExpirySummary {
+  lotsExpired: number;
+  pointsExpired: number;
+  members: number;
+}
+
+export interface Item {
+  sku: string;
+  priceFen: number;
+  pay: 'mixed' | 'cash';
+  /** Share of a mixed line points may cover (the rules' maxRatio is 1). */
+  ratio: number;
+}
+
+export type PointsAsk = { kind: 'points'; points: number } | { kind: 'max' } | { kind: 'none' };
+
+export interface Order {
+  id: number;
+  memberId: string;
+  used: number;
+  earned: number;
+  takes: { lot: Lot; points: number }[];
+  refunded: boolean;
+}
+
+export interface CheckoutOutcome {
+  outcome: 'ok' | 'refused' | 'unknown';
+  order?: Order;
+  pointsUsed?: number;
+  cashPaidFen?: number;
+  pointsEarned?: number;
+}
+
+export class LedgerModel {
+  members = new Map<string, Member>();
+  rules: RulesVersion[] = [{ effectiveAt: -Infinity, seq: 0, earnPerUnit: 1, expiry: { policy: 'rolling-days', days: 365 } }];
+  /** (source, orderId) → content fingerprint of imported orders, accrued or waiting in review. */
+  orders = new Map<string, string>();
+  private lotSeq = 0;
+  /**
+   * Reported bugs the real ledger still has, mirrored here only so random runs can keep exploring past
+   * them; each one has a failing regression test in test/reliability/seeds.test.ts.
+   */
+  knownBugs = new Set<string>();
+  ordersPaid: Order[] = [];
+  totals = { issued: 0, returned: 0, adjustedIn: 0, adjustedOut: 0, expired: 0, redeemed: 0 };
+
+  // ---- rules -------------------------------------------------------------------------------------
+  applyRules(effectiveAt: number, earnPerUnit: number, expiry: Expiry): void {
+    this.rules.push({ effectiveAt, seq: this.rules.length, earnPerUnit, expiry });
+  }
+
+  /** In force at t: the latest effectiveAt ≤ t; of equal ones, the one applied later. */
+  rulesAt(t: number): RulesVersion {
+    let best = this.rules[0];
+    for (const r of this.rules) if (r.effectiveAt <= t && (r.effectiveAt > best.effectiveAt || (r.effectiveAt === best.effectiveAt && r.seq > best.seq))) best = r;
+    return best;
+  }
+
+  expiresOn(t: number): string | null {
+    const e = this.rulesAt(t).expiry;
+    if (e.policy === 'never') return null;
+    if (e.policy === 'rolling-days') return addDays(localDate(t), e.days);
+    return `${Number(localDate(t).slice(0, 4)) + e.years}-12-31`;
+  }
+
+  // ---- members -----------------------------------------------------------------------------------
+  addMember(id: string): 'ok' | 'exists' {
+    if (this.members.has(id)) return 'exists';
+    this.members.set(id, { id, frozen: false, lots: [], held: 0, debt: 0, lifetimeEarned: 0 });
+    return 'ok';
+  }
+
+  setFrozen(id: string, frozen: boolean): 'ok' | 'refused' | 'unknown' {
+    const m = this.members.get(id);
+    if (!m) return 'unknown';
+    if (m.frozen === frozen) return 'refused';
+    m.frozen = frozen;
+    return 'ok';
+  }
+
+  balance(m: Member): number {
+    return m.lots.reduce((a, l) => a + l.remaining, 0) + m.held - m.debt;
+  }
+
+  available(m: Member): number {
+    return this.balance(m) - m.held;
+  }
+
+  state(id: string): MemberState {
+    const m = this.members.get(id)!;
+    return {
+      balance: this.balance(m),
+      held: m.held,
+      available: this.available(m),
+      lots: this.spendingOrder(m)
+        .filter((l) => l.remaining > 0)
+        .map((l) => ({ points: l.points, remaining: l.remaining, expiresOn: l.expiresOn })),
+    };
+  }
+
+  /** §4.4: earliest expiresOn first, never-expiring last, then oldest earned, then first created. */
+  spendingOrder(m: Member): Lot[] {
+    return [...m.lots].sort((a, b) => {
+      if (a.expiresOn !== b.expiresOn) {
+        if (a.expiresOn === null) return 1;
+        if (b.expiresOn === null) return -1;
+        return a.expiresOn < b.expiresOn ? -1 : 1;
+      }
+      if (a.earnedAt !== b.earnedAt) return a.earnedAt - b.earnedAt;
+      return a.seq - b.seq;
+    });
+  }
+
+  /** A credit repays debt first; the rest becomes a lot. */
+  credit(m: Member, points: number, at: number): void {
+    const repaid = Math.min(m.debt, points);
+    m.debt -= repaid;
+    const rest = points - repaid;
+    if (rest > 0) m.lots.push({ seq: ++this.lotSeq, points: rest, remaining: rest, earnedAt: at, expiresOn: this.expiresOn(at) });
+  }
+
+  /** Takes points in spending order; what the lots cannot cover becomes debt. */
+  debit(m: Member, points: number): void {
+    let left = points;
+    for (const l of this.spendingOrder(m)) {
+      if (left === 0) break;
+      const t = Math.min(l.remaining, left);
+      l.remaining -= t;
+      left -= t;
+    }
+    m.debt += left;
+  }
+
+  /** member adjust: a credit makes a lot dated now; a debit may not exceed available (exit 3). */
+  adjust(id: string, points: number, now: number): 'ok' | 'refused' | 'unknown' {
+    const m = this.members.get(id);
+    if (!m) return 'unknown';
+    if (points > 0) {
+      this.credit(m, points, now);
+      this.totals.adjustedIn += points;
+    } else {
+      if (-points > this.available(m)) return 'refused';
+      this.debit(m, -points);
+      this.totals.adjustedOut += -points;
+    }
+    return 'ok';
+  }
+
+  // ---- accrual -----------------------------------------------------------------------------------
+  /** §4.1 with one line per order, no multipliers or tiers: floor(amount × pointsPerUnit). */
+  earned(amountFen: number, t: number): number {
+    return Math.floor((Math.abs(amountFen) * this.rulesAt(t).earnPerUnit) / 100);
+  }
+
+  importPurchases(rows: Purchase[]): ImportSummary {
+    const s: ImportSummary = { accepted: 0, duplicates: 0, rejected: 0, review: 0, pointsAccrued: 0, pointsReturned: 0 };
+    // Orders accrue chronologically (tiers and daily caps see earlier purchases first); ties in file order.
+    const ordered = rows.map((p, i) => ({ p, i })).sort((a, b) => a.p.purchasedAt - b.p.purchasedAt || (a.p.orderId < b.p.orderId ? -1 : a.p.orderId > b.p.orderId ? 1 : 0) || a.i - b.i);
+    for (const { p } of ordered) {
+      const m = this.members.get(p.memberId);
+      if (!m) {
+        s.rejected++;
+        continue;
+      }
+      const key = `${p.source}\u0000${p.orderId}`;
+      const content = `${p.memberId}|${p.purchasedAt}|${p.amountFen}`;
+      const seen = this.orders.get(key);
+      if (seen !== undefined) {
+        if (seen === content) s.duplicates++;
+        else s.rejected++;
+        continue;
+      }
+      this.orders.set(key, content);
+      if (m.frozen) {
+        // every order of a frozen member waits in review, returns included
+        s.review++;
+        continue;
+      }
+      s.accepted++;
+      const pts = this.earned(p.amountFen, p.purchasedAt);
+      if (pts === 0) continue;
+      if (p.amountFen > 0) {
+        this.credit(m, pts, p.purchasedAt);
+        m.lifetimeEarned += pts;
+        s.pointsAccrued += pts;
+        this.totals.issued += pts;
+      } else {
+        this.debit(m, pts);
+        s.pointsReturned += pts;
+        this.totals.returned += pts;
+      }
+    }
+    return s;
+  }
+
+  // ---- checkout (§4.3, default redeem rules: 100 points per unit, so 1 point = 1 fen) -------------
+  /**
+   * One-shot checkout. Points used = min(requested, available, coverable); an explicit --points that
+   * asks for more than available (within what the lines can cover) is refused (exit 3), as is a
+   * frozen member or a declined payment (nothing moves). Earned = floor(cash × earnPerUnit).
+   */
+  checkout(memberId: string, lines: { item: Item; quantity: number }[], ask: PointsAsk, decline: boolean, now: number): CheckoutOutcome {
+    const m = this.members.get(memberId);
+    if (!m) return { outcome: 'unknown' };
+    if (m.frozen) return { outcome: 'refused' };
+    let total = 0;
+    let coverable = 0;
+    for (const l of lines) {
+      const amount = l.item.priceFen * l.quantity;
+      total += amount;
+      if (l.item.pay === 'mixed') coverable += Math.floor(amount * l.item.ratio);
+    }
+    const available = Math.max(0, this.available(m)); // a debt leaves nothing to spend
+    let used: number;
+    if (ask.kind === 'none') used = 0;
+    else if (ask.kind === 'max') used = Math.min(available, coverable);
+    else {
+      if (this.knownBugs.has('debt-refuses-points-request') && this.available(m) < 0 && Math.min(ask.points, coverable) > this.available(m)) return { outcome: 'refused' };
+      if (Math.min(ask.points, coverable) > available) return { outcome: 'refused' };
+      used = Math.min(ask.points, available, coverable);
+    }
+    if (decline) return { outcome: 'refused' };
+    const takes: { lot: Lot; points: number }[] = [];
+    let left = used;
+    for (const l of this.spendingOrder(m)) {
+      if (left === 0) break;
+      const t = Math.min(l.remaining, left);
+      if (t === 0) continue;
+      l.remaining -= t;
+      left -= t;
+      takes.push({ lot: l, points: t });
+    }
+    const cash = total - used;
+    const earned = Math.floor((cash * this.rulesAt(now).earnPerUnit) / 100);
+    if (earned > 0) {
+      this.credit(m, earned, now);
+      m.lifetimeEarned += earned;
+      this.totals.issued += earned;
+    }
+    this.totals.redeemed += used;
+    const order: Order = { id: this.ordersPaid.length, memberId, used, earned, takes, refunded: false };
+    this.ordersPaid.push(order);
+    return { outcome: 'ok', order, pointsUsed: used, cashPaidFen: cash, pointsEarned: earned };
+  }
+
+  /** §4.5, a whole order: points go back to the lots they came from, then the earned points are taken back (debt if spent). */
+  refund(order: Order): 'ok' | 'refused' {
+    if (order.refunded) return 'refused';
+    order.refunded = true;
+    const m = this.members.get(order.memberId)!;
+    for (const t of order.takes) t.lot.remaining += t.points;
+    this.totals.redeemed -= order.used;
+    if (order.earned > 0) {
+      this.debit(m, order.earned);
+      this.totals.issued -= order.earned;
+    }
+    return 'ok';
+  }
+
+  // ---- expiry ------------------------------------------------------------------------------------
+  /** §4.4: a run as of D expires what remains of every lot with expiresOn < D; idempotent. */
+  expire(asOf: string, dryRun = false): ExpirySummary {
+    const s: ExpirySummary = { lotsExpired: 0, pointsExpired: 0, members: 0 };
+    for (const m of this.members.values()) {
+      let touched = false;
+      for (const l of m.lots) {
+        if (l.remaining > 0 && l.expiresOn !== null && l.expiresOn < asOf) {
+          s.lotsExpired++;
+          s.pointsExpired += l.remaining;
+          if (!dryRun) l.remaining = 0;
+          touched = true;
+        }
+      }
+      if (touched) s.members++;
+    }
+    if (!dryRun) this.totals.expired += s.pointsExpired;
+    return s;
+  }
+
+  // ---- totals ------------------------------------------------------------------------------------
+  outstanding(): number {
+    let t = 0;
+    for (const m of this.members.values()) t += this.balance(m);
+    return t;
+  }
+}

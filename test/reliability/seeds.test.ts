@@ -1,0 +1,108 @@
+// Regression cases kept from model.property.test.ts: each counterexample fast-check shrank, replayed
+// as a fixed sequence so it runs on every `npm test` whatever seed the property run draws.
+import { describe, expect, it } from 'vitest';
+import { knownBugs, loadServices, runScenario, type Op } from './harness.js';
+import { tmpCtx } from '../helpers/store.js';
+
+const members: Op[] = [0, 1, 2].map((m) => ({ kind: 'addMember', m }));
+
+/** Counterexamples (shrunk), with what they taught. */
+const CASES: { name: string; needs: string[]; ops: Op[] }[] = [
+  {
+    name: 'a zero-amount order of a frozen member waits in review',
+    needs: ['import'],
+    ops: [{ kind: 'freeze', m: 0, frozen: true }, { kind: 'import', rows: [{ order: 0, m: 0, daysBack: 0, amountFen: 0, source: 0 }] }],
+  },
+  {
+    name: 'a return of a frozen member waits in review too',
+    needs: ['import'],
+    ops: [{ kind: 'freeze', m: 0, frozen: true }, { kind: 'import', rows: [{ order: 0, m: 0, daysBack: 0, amountFen: -100, source: 0 }] }, { kind: 'adjust', m: 0, points: 1 }],
+  },
+  {
+    name: 'one order id twice in a file: the earlier purchase is the order, the other a conflict',
+    needs: ['import'],
+    ops: [{ kind: 'import', rows: [{ order: 0, m: 0, daysBack: 0, amountFen: 1, source: 0 }, { order: 0, m: 0, daysBack: 1, amountFen: -100, source: 0 }] }],
+  },
+  {
+    name: '--max-points with a debt uses no points; a refund returns them and takes back the earned points',
+    needs: ['import', 'checkout'],
+    ops: [
+      { kind: 'import', rows: [{ order: 0, m: 0, daysBack: 0, amountFen: -100, source: 0 }] },
+      { kind: 'checkout', m: 0, lines: [{ item: 0, quantity: 1 }], ask: { kind: 'max' }, decline: false },
+      { kind: 'refund', order: 0 },
+      { kind: 'adjust', m: 0, points: 16857 },
+      { kind: 'checkout', m: 0, lines: [{ item: 0, quantity: 1 }, { item: 1, quantity: 2 }], ask: { kind: 'max' }, decline: false },
+      { kind: 'refund', order: 1 },
+      { kind: 'refund', order: 1 },
+    ],
+  },
+  {
+    name: 'points held by a declined checkout go back to lots that expire on their own date',
+    needs: ['checkout', 'expire'],
+    ops: [
+      { kind: 'rules', offsetDays: 0, earnPerUnit: 1, expiry: { policy: 'rolling-days', days: 3 } },
+      { kind: 'adjust', m: 0, points: 5000 },
+      { kind: 'checkout', m: 0, lines: [{ item: 0, quantity: 1 }], ask: { kind: 'points', points: 4000 }, decline: true },
+      { kind: 'advance', minutes: 5 * 1440 },
+      { kind: 'expire', daysAhead: 0, dryRun: true },
+      { kind: 'expire', daysAhead: 0, dryRun: false },
+      { kind: 'expire', daysAhead: 0, dryRun: false },
+    ],
+  },
+  {
+    name: 'a refund gives points back to a lot that has since expired; the next run expires them',
+    needs: ['checkout', 'expire'],
+    ops: [
+      { kind: 'rules', offsetDays: 0, earnPerUnit: 2, expiry: { policy: 'rolling-days', days: 2 } },
+      { kind: 'adjust', m: 0, points: 9000 },
+      { kind: 'checkout', m: 0, lines: [{ item: 0, quantity: 1 }], ask: { kind: 'max' }, decline: false },
+      { kind: 'advance', minutes: 4 * 1440 },
+      { kind: 'expire', daysAhead: 0, dryRun: false },
+      { kind: 'refund', order: 0 },
+      { kind: 'expire', daysAhead: 0, dryRun: false },
+    ],
+  },
+  {
+    name: 'rules applied later with the same effective time win; backdated purchases use their day\'s rules',
+    needs: ['import'],
+    ops: [
+      { kind: 'rules', offsetDays: -10, earnPerUnit: 3, expiry: { policy: 'end-of-year', years: 0 } },
+      { kind: 'rules', offsetDays: -10, earnPerUnit: 2, expiry: { policy: 'never' } },
+      { kind: 'import', rows: [{ order: 1, m: 1, daysBack: 5, amountFen: 12345, source: 0 }, { order: 2, m: 1, daysBack: 20, amountFen: 12345, source: 1 }] },
+      { kind: 'import', rows: [{ order: 1, m: 1, daysBack: 5, amountFen: 12345, source: 0 }] },
+    ],
+  },
+];
+
+describe('regression seeds of the model property', () => {
+  for (const c of CASES) {
+    it(c.name, async () => {
+      const s = await loadServices();
+      if (!c.needs.every((f) => s.features.has(f))) return;
+      await runScenario(s, [...members, ...c.ops]);
+    });
+  }
+
+  // Bug found by the property run (seed 253503905): a member in debt (a return took back spent points)
+  // cannot check out with --points N even when no line can take points, because split() compares the
+  // points it would use (0) with a negative `available`. Expected: 0 points used, the checkout goes on.
+  it('a member in debt can still check out a cash-only item with --points (0 points used)', async () => {
+    const s = await loadServices();
+    if (!s.features.has('checkout') || !s.features.has('import')) return;
+    const ctx = await tmpCtx();
+    await s.members.addMember(ctx, { id: 'd', name: 'Debtor' });
+    const { writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const f = join(ctx.dbPath, '..', 'r.csv');
+    writeFileSync(f, 'order_id,member_id,purchased_at,amount\nR1,d,2026-11-20,-1.00\n');
+    await s.importPurchases!(ctx, f, 'default', `${f}.rej`);
+    await s.catalog.addItem(ctx, { sku: 'CASH', name: 'Cash only', price: '19.99', pay: 'cash' });
+    const r = await s.checkout.checkout(ctx, { memberId: 'd', items: [{ sku: 'CASH', quantity: 1 }], request: { kind: 'points', points: 1 }, tender: 'card' });
+    expect(r.status).toBe('paid');
+    expect(r.pointsUsed).toBe(0);
+  });
+
+  it('lists the known bugs the property run still tolerates', () => {
+    expect(knownBugs).toEqual(process.env.POINTSMALL_STRICT === '1' ? [] : ['debt-refuses-points-request']);
+  });
+});

@@ -1,0 +1,130 @@
+// Expiry runs against real temp ledgers, checked against the pure planner and ledger verify.
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { planExpiry, type ExpiringLot } from '../../src/domain/expiry.js';
+import { addDays } from '../../src/domain/time.js';
+import { expireLots, previewLots } from '../../src/services/expiry.js';
+import { type Ctx, withLedger } from '../../src/services/ledger.js';
+import { creditPoints, debitPoints } from '../../src/services/points.js';
+import { verifyLedger } from '../../src/services/verify.js';
+import { members } from '../../src/store/members.js';
+import { outbox } from '../../src/store/outbox.js';
+import { at, tmpCtx } from '../helpers/store.js';
+
+const MEMBERS = ['a', 'b', 'c'];
+
+async function seed(ctx: Ctx, credits: { m: number; points: number; exp: string | null }[], debits: { m: number; points: number }[]) {
+  await withLedger(ctx, (l) =>
+    l.store.write(() => {
+      const ms = l.store.get(members);
+      for (const id of MEMBERS) ms.insert({ id, name: id.toUpperCase(), phone: id === 'a' ? '+8613800000001' : null, email: id === 'b' ? 'b@example.com' : null, tier: null }, l.nowIso);
+      for (const c of credits) creditPoints(l, { memberId: MEMBERS[c.m], points: c.points, at: l.nowIso, kind: 'accrual', from: 'issued', expiresOn: c.exp });
+      for (const d of debits) {
+        const m = ms.get(MEMBERS[d.m])!;
+        const take = Math.min(d.points, m.balance - m.held);
+        if (take > 0) debitPoints(l, { memberId: MEMBERS[d.m], points: take, at: l.nowIso, kind: 'redemption', to: 'redeemed', allowDebt: false });
+      }
+    }),
+  );
+}
+
+async function lotsNow(ctx: Ctx): Promise<ExpiringLot[]> {
+  return withLedger(ctx, (l) =>
+    (l.store.db.prepare('SELECT id, member_id AS memberId, remaining, expires_on AS expiresOn FROM lots').all() as ExpiringLot[]),
+  );
+}
+
+const dateArb = fc.integer({ min: 0, max: 120 }).map((d) => addDays('2026-10-01', d));
+
+describe('expire run (services)', () => {
+  it('expires exactly what the planner says, one entry per member, and verify passes', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.record({ m: fc.integer({ min: 0, max: 2 }), points: fc.integer({ min: 1, max: 500 }), exp: fc.option(dateArb, { nil: null }) }), { minLength: 1, maxLength: 15 }),
+        fc.array(fc.record({ m: fc.integer({ min: 0, max: 2 }), points: fc.integer({ min: 1, max: 400 }) }), { maxLength: 5 }),
+        dateArb,
+        dateArb,
+        async (credits, debits, d1, d2) => {
+          const ctx = await tmpCtx();
+          await seed(ctx, credits, debits);
+          for (const asOf of [d1, d2, d1]) {
+            const before = await lotsNow(ctx);
+            const plan = planExpiry(before, asOf);
+            const r = await withLedger(ctx, (l) => expireLots(l, { asOf }));
+            expect(r).toMatchObject({ ...plan.summary, dryRun: false, entries: plan.members.length });
+            const after = await lotsNow(ctx);
+            for (const lot of after) {
+              const was = before.find((b) => b.id === lot.id)!;
+              expect(lot.remaining).toBe(lot.expiresOn !== null && lot.expiresOn < asOf ? 0 : was.remaining);
+            }
+            const again = await withLedger(ctx, (l) => expireLots(l, { asOf }));
+            expect(again).toMatchObject({ lotsExpired: 0, pointsExpired: 0, members: 0 });
+          }
+          const v = await verifyLedger(ctx);
+          expect(v.checks.filter((c) => !c.ok)).toEqual([]);
+        },
+      ),
+      { numRuns: 12 },
+    );
+  });
+
+  it('posts member −N / expired +N per member with ref expiry:<asOf>, dated before the as-of day', async () => {
+    const ctx = await tmpCtx();
+    await seed(ctx, [{ m: 0, points: 100, exp: '2026-11-01' }, { m: 0, points: 50, exp: '2026-11-02' }, { m: 1, points: 70, exp: '2026-11-01' }], []);
+    const r = await withLedger(ctx, (l) => expireLots(l, { asOf: '2026-11-10' }));
+    expect(r).toMatchObject({ asOf: '2026-11-10', lotsExpired: 3, pointsExpired: 220, members: 2, at: '2026-11-09T15:59:59.999Z' });
+    await withLedger(ctx, (l) => {
+      const entries = l.store.db.prepare("SELECT id, member_id, ref, at FROM entries WHERE kind = 'expiry' ORDER BY id").all() as { id: number; member_id: string; ref: string; at: string }[];
+      expect(entries.map((e) => [e.member_id, e.ref, e.at])).toEqual([
+        ['a', 'expiry:2026-11-10', '2026-11-09T15:59:59.999Z'],
+        ['b', 'expiry:2026-11-10', '2026-11-09T15:59:59.999Z'],
+      ]);
+      const postings = l.store.db.prepare('SELECT account, member_id, points FROM postings WHERE entry_id = ? ORDER BY rowid').all(entries[0].id);
+      expect(postings).toEqual([
+        { account: 'member', member_id: 'a', points: -150 },
+        { account: 'expired', member_id: 'a', points: 150 },
+      ]);
+      const moves = l.store.db.prepare('SELECT lot_id, points FROM lot_moves WHERE entry_id = ? ORDER BY lot_id').all(entries[0].id);
+      expect(moves).toEqual([
+        { lot_id: 1, points: -100 },
+        { lot_id: 2, points: -50 },
+      ]);
+    });
+  });
+
+  it('a dry run returns the same summary and writes nothing', async () => {
+    const ctx = await tmpCtx();
+    await seed(ctx, [{ m: 0, points: 100, exp: '2026-11-01' }, { m: 2, points: 30, exp: null }], []);
+    const dry = await withLedger(ctx, (l) => expireLots(l, { asOf: '2026-12-01', dryRun: true }));
+    const count = () => withLedger(ctx, (l) => l.store.db.prepare('SELECT (SELECT count(*) FROM entries) + (SELECT count(*) FROM lot_moves) + (SELECT count(*) FROM outbox) + (SELECT count(*) FROM audit)').pluck().get());
+    const before = await count();
+    expect(dry).toMatchObject({ asOf: '2026-12-01', lotsExpired: 1, pointsExpired: 100, members: 1, dryRun: true });
+    expect(await count()).toBe(before);
+    const real = await withLedger(ctx, (l) => expireLots(l, { asOf: '2026-12-01' }));
+    expect({ ...real, dryRun: true, entries: 0, notificationsQueued: 0 }).toEqual(dry);
+  });
+
+  it('queues one points.expired per member per run on the member\'s channel', async () => {
+    const ctx = await tmpCtx();
+    await seed(ctx, [{ m: 0, points: 10, exp: '2026-11-01' }, { m: 0, points: 10, exp: '2026-11-01' }, { m: 1, points: 5, exp: '2026-11-01' }, { m: 2, points: 5, exp: '2026-11-01' }], []);
+    await withLedger(ctx, (l) => expireLots(l, { asOf: '2026-11-05' }));
+    const rows = await withLedger(ctx, (l) => l.store.get(outbox).list());
+    expect(rows.map((r) => [r.topic, r.member_id, r.channel, r.recipient, JSON.parse(r.payload).points])).toEqual([
+      ['points.expired', 'a', 'sms', '+8613800000001', 20],
+      ['points.expired', 'b', 'email', 'b@example.com', 5],
+      ['points.expired', 'c', 'none', null, 5],
+    ]);
+  });
+
+  it('preview --notify queues one points.expiring per lot, never twice', async () => {
+    const ctx = await tmpCtx(); // now 2026-11-23 10:00 Shanghai
+    await seed(ctx, [{ m: 0, points: 10, exp: '2026-11-23' }, { m: 0, points: 20, exp: '2026-12-23' }, { m: 1, points: 5, exp: '2026-12-24' }, { m: 2, points: 7, exp: '2026-11-22' }], []);
+    const p = await withLedger(ctx, (l) => previewLots(l, { withinDays: 30, notify: true }));
+    expect(p).toMatchObject({ asOf: '2026-11-23', from: '2026-11-23', to: '2026-12-23', members: 1, points: 30, lots: 2, overduePoints: 7, notificationsQueued: 2 });
+    expect(p.rows).toEqual([{ memberId: 'a', name: 'A', points: 30, lots: 2, firstExpiresOn: '2026-11-23', lastExpiresOn: '2026-12-23', dates: [{ expiresOn: '2026-11-23', points: 10 }, { expiresOn: '2026-12-23', points: 20 }] }]);
+    const again = await withLedger(at(ctx, '2026-11-24T02:00:00Z'), (l) => previewLots(l, { withinDays: 30, notify: true }));
+    expect(again.notificationsQueued).toBe(1); // only b's lot entered the window
+    const keys = await withLedger(ctx, (l) => l.store.get(outbox).list().map((r) => r.dedupe_key));
+    expect(keys).toEqual(['expiring:1', 'expiring:2', 'expiring:3']);
+  });
+});
