@@ -1,0 +1,74 @@
+#!/usr/bin/env node
+// npm run bench: runs every SPEC §6 scenario (each a script beside this one that writes bench/out/NAME.json),
+// then writes docs/benchmarks.md with each figure beside the machine's own baseline.
+// Pick scenarios with: npm run bench -- import expiry; re-render only: node bench/run.js --report-only
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const OUT = join(ROOT, 'bench', 'out');
+const SCENARIOS = [
+  { name: 'import', script: 'import.js', target: 'import with accrual within 6× of `sqlite3 .import`, peak RSS < 300 MB' },
+  { name: 'expiry', script: 'expiry.js', target: 'expiry run over 1,000,000 lots < 5 s' },
+  { name: 'checkout', script: 'checkout.js', target: '`member show` and one-shot `checkout` within 3× of `node -e 0`' },
+  { name: 'reports', script: 'reports.js', target: '`report liability` and `ledger verify` < 10 s' },
+];
+
+const reportOnly = process.argv.includes('--report-only'); // re-render docs/benchmarks.md from bench/out
+const wanted = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const chosen = reportOnly ? [] : SCENARIOS.filter((s) => !wanted.length || wanted.includes(s.name));
+let failedToRun = 0;
+for (const s of chosen) {
+  process.stderr.write(`\n=== bench ${s.name} ===\n`);
+  const r = spawnSync(process.execPath, [join(ROOT, 'bench', s.script)], { stdio: 'inherit', cwd: ROOT });
+  if (r.status !== 0) {
+    failedToRun++;
+    process.stderr.write(`bench ${s.name} exited ${r.status}\n`);
+  }
+}
+
+/** "members 50,000, lots 1,000,000" from a flat or nested object (paths left out). */
+const describe = (o) =>
+  Object.entries(o)
+    .filter(([k]) => k !== 'path')
+    .map(([k, v]) => (v && typeof v === 'object' ? describe(v) : `${k} ${typeof v === 'number' ? v.toLocaleString('en') : v}`))
+    .join(', ');
+const fmtMs = (ms) => (ms == null ? '' : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${Math.round(ms)} ms`);
+const lines = [
+  '# Benchmarks',
+  '',
+  `Written by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}: ${cpus().length} cores (${cpus()[0]?.model?.trim() ?? '?'}), ` +
+    `${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}. Whole-process wall times, medians of several runs; ` +
+    'each figure beside the baseline this machine measured in the same run.',
+  '',
+];
+let allOk = true;
+for (const s of SCENARIOS) {
+  const file = join(OUT, `${s.name}.json`);
+  lines.push(`## ${s.name}`, '', `Target (SPEC §6): ${s.target}.`, '');
+  if (!existsSync(file)) {
+    lines.push('_not measured in this run_', '');
+    continue;
+  }
+  const data = JSON.parse(readFileSync(file, 'utf8'));
+  if (data.ledger) lines.push(`Data: ${describe(data.ledger)}.`, '');
+  if (data.input) lines.push(`Input: ${describe(data.input)}.`, '');
+  const baseline = data.baseline ?? {};
+  lines.push(`Baseline: ${Object.entries(baseline).filter(([, v]) => typeof v === 'number').map(([k, v]) => `\`${k}\` ${fmtMs(v)}`).join(', ') || '-'}`, '');
+  lines.push('| measurement | median | vs baseline | limit | peak RSS | ok |', '| --- | --- | --- | --- | --- | --- |');
+  for (const r of data.results ?? []) {
+    const ratio = r.ratio ?? r.ratioToNode ?? r.ratioToBaseline;
+    const limit = r.limitMs != null ? fmtMs(r.limitMs) : r.limitRatio != null ? `${r.limitRatio}×` : '';
+    const rss = r.peakRssMb != null ? `${r.peakRssMb} MB` : '';
+    if (r.ok === false) allOk = false;
+    lines.push(`| ${r.name} | ${fmtMs(r.medianMs)} | ${ratio != null ? `${ratio}×` : ''} | ${limit} | ${rss} | ${r.ok === true ? '✓' : r.ok === false ? '✗' : ''} |`);
+  }
+  if (data.notes) lines.push('', ...[].concat(data.notes));
+  lines.push('', `Measured at ${data.at ?? '?'}.`, '');
+}
+writeFileSync(join(ROOT, 'docs', 'benchmarks.md'), lines.join('\n'));
+process.stderr.write(`\nwrote docs/benchmarks.md${allOk ? '' : ' (some targets missed: see the ✗ rows)'}\n`);
+process.exitCode = failedToRun ? 1 : 0;
