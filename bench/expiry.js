@@ -137,11 +137,15 @@ async function main() {
     baseline: { 'node -e 0': Math.round(baseline) },
     loadAverage: loadavg().map((x) => Math.round(x * 100) / 100),
     results: [
-      { name: 'expire run (1st, whole process)', medianMs, runsMs: runs, cpuMs: cpu, maxRssMb: rss, limitMs: LIMIT_MS, ok: medianMs < LIMIT_MS },
+      { name: 'expire run (1st, whole process)', medianMs, runsMs: runs, cpuMs: cpu, peakRssMb: rss[0] === null ? null : median(rss), limitMs: LIMIT_MS, ok: medianMs < LIMIT_MS },
       { name: 'expire run again (nothing left)', medianMs: Math.round(again.ms), runsMs: [Math.round(again.ms)], limitMs: null, ok: second.lotsExpired === 0 },
     ],
     summary,
     verifyOk: verify.ok,
+    notes: [
+      `CPU time (user+sys) of the runs: ${cpu.map((x) => (x === null ? '?' : `${(x / 1000).toFixed(2)} s`)).join(', ')}; load average at the end ${loadavg().map((x) => x.toFixed(2)).join(' ')} on ${cpus().length} cores.`,
+      'Ledger built through the Journal: 250,000 accrual entries of 4 lots each, all expiring before the as-of date; the run posts one entry per member (50,000), one lot move per lot, empties every lot and queues 50,000 points.expired notifications, then ledger verify passes.',
+    ],
   };
   writeFileSync(join(OUT, 'expiry.json'), JSON.stringify(out, null, 2) + '\n');
   process.stderr.write(`expire run median ${medianMs} ms (limit ${LIMIT_MS}); second run ${Math.round(again.ms)} ms; verify ${verify.ok ? 'ok' : 'FAILED'}; baseline node -e 0: ${Math.round(baseline)} ms; wrote bench/out/expiry.json\n`);

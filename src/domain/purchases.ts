@@ -405,38 +405,39 @@ const MAX_AMOUNT = 1e15;
 /** Validates one record into a staged line, or a reason naming the column and the bad value. */
 export function parseRow(fields: readonly string[], ctx: RowContext): RowResult {
   const { index, header, format } = ctx.plan;
+  const name = (f: PurchaseField) => (header[index[f]] === f ? f : `${header[index[f]]} (${f})`);
   if (fields.length !== header.length) {
     const orderId = index.order_id < fields.length ? fields[index.order_id]?.trim() || null : null;
     return { kind: 'bad', reason: `has ${fields.length} fields, the header has ${header.length}`, orderId };
   }
   const orderId = fields[index.order_id].trim();
-  if (!orderId) return { kind: 'bad', reason: `${header[index.order_id]} (order_id) is empty`, orderId: null };
+  if (!orderId) return { kind: 'bad', reason: `${name('order_id')} is empty`, orderId: null };
   const memberId = fields[index.member_id].trim();
   if (!memberId) {
     if (ctx.skipGuests) return { kind: 'guest' };
-    return { kind: 'bad', reason: `${header[index.member_id]} (member_id) is empty: a guest purchase (pass --skip-guests to drop these)`, orderId };
+    return { kind: 'bad', reason: `${name('member_id')} is empty: a guest purchase (pass --skip-guests to drop these)`, orderId };
   }
   const atText = fields[index.purchased_at].trim();
   const at = atText ? ctx.parseDate(atText) : null;
   if (at === null) {
     const want = ctx.dateFormat ? `the format ${ctx.dateFormat}` : 'an ISO date or date-time like 2026-11-01 09:30';
-    return { kind: 'bad', reason: `${header[index.purchased_at]} ${JSON.stringify(atText)} is not a valid date-time (expected ${want})`, orderId };
+    return { kind: 'bad', reason: `${name('purchased_at')} ${JSON.stringify(atText)} is not a valid date-time (expected ${want})`, orderId };
   }
-  if (at > ctx.notAfterMs) return { kind: 'bad', reason: `${header[index.purchased_at]} ${JSON.stringify(atText)} is in the future`, orderId };
+  if (at > ctx.notAfterMs) return { kind: 'bad', reason: `${name('purchased_at')} ${JSON.stringify(atText)} is in the future`, orderId };
   const sku = index.sku >= 0 ? fields[index.sku].trim() || null : null;
   const category = index.category >= 0 ? fields[index.category].trim() || null : null;
 
   if (format === 'order') {
     const text = fields[index.amount];
     const m = parseMoney(text, ctx.digits);
-    if (!m.ok) return { kind: 'bad', reason: `${header[index.amount]} (amount): ${m.problem}`, orderId };
+    if (!m.ok) return { kind: 'bad', reason: `${name('amount')}: ${m.problem}`, orderId };
     return { kind: 'ok', row: { orderId, line: 0, memberId, at, amount: m.value, sku, category, quantity: null, unitPrice: null } };
   }
   const qText = fields[index.quantity].trim();
   const q = QTY_RE.exec(qText);
-  if (!q) return { kind: 'bad', reason: `${header[index.quantity]} (quantity) ${JSON.stringify(qText)} is not a number`, orderId };
+  if (!q) return { kind: 'bad', reason: `${name('quantity')} ${JSON.stringify(qText)} is not a number`, orderId };
   const p = parseMoney(fields[index.unit_price], ctx.digits);
-  if (!p.ok) return { kind: 'bad', reason: `${header[index.unit_price]} (unit_price): ${p.problem}`, orderId };
+  if (!p.ok) return { kind: 'bad', reason: `${name('unit_price')}: ${p.problem}`, orderId };
   let amount: number;
   let quantity: string;
   if (!q[3] || /^0*$/.test(q[3])) {
@@ -481,18 +482,19 @@ const oneShot = (crypto as { hash?: (alg: string, data: string, enc: string) => 
 const sha1 = oneShot ? (text: string) => oneShot('sha1', text, 'base64url') : (text: string) => createHash('sha1').update(text).digest('base64url');
 
 /**
- * The hash of what an order says: member, instant and the multiset of its lines (order of rows in
- * the file does not matter). The same key with another hash is a conflict.
+ * The hash of what an order says: member and the multiset of its lines with their times (the order of
+ * rows in the file does not matter). The same key with another hash is a conflict.
  */
-export function orderContentHash(memberId: string, at: number, lines: readonly OrderLine[]): string {
-  const parts = lines.map((l) => `${l.sku ?? ''}\u001f${l.category ?? ''}\u001f${l.quantity ?? ''}\u001f${l.unitPrice ?? ''}\u001f${l.amount}`);
+export function orderContentHash(memberId: string, lines: readonly OrderLine[]): string {
+  const parts = lines.map((l) => `${l.at}\u001f${l.sku ?? ''}\u001f${l.category ?? ''}\u001f${l.quantity ?? ''}\u001f${l.unitPrice ?? ''}\u001f${l.amount}`);
   if (parts.length > 1) parts.sort();
-  return sha1(`${memberId}\u001e${at}\u001e${parts.join('\u001e')}`);
+  return sha1(`${memberId}\u001e${parts.join('\u001e')}`);
 }
 
 /**
- * Assembles an order from its lines. All lines must agree on member and time; in an order-level file
- * a second row with the same order id is a repeat (same content: a duplicate; else a conflict).
+ * Assembles an order from its lines. All lines must name the same member; lines stamped at different
+ * minutes (a till that rang up across a minute) are one order at the earliest time. In an order-level
+ * file a second row with the same order id is a repeat (same content: a duplicate; else a conflict).
  */
 export function buildOrder(
   orderId: string,
@@ -502,15 +504,18 @@ export function buildOrder(
   const first = lines[0];
   for (const l of lines) {
     if (l.memberId !== first.memberId) return { problem: `order ${orderId} names member ${first.memberId} on line ${first.line} but ${l.memberId} on line ${l.line}` };
-    if (l.at !== first.at) return { problem: `order ${orderId} has two purchase times (lines ${first.line} and ${l.line})` };
   }
   const own = format === 'order' ? [first] : lines.slice();
   const repeats = format === 'order' ? lines.slice(1) : [];
   let amount = 0;
-  for (const l of own) amount += l.amount;
+  let at = own[0].at;
+  for (const l of own) {
+    amount += l.amount;
+    if (l.at < at) at = l.at;
+  }
   if (!Number.isSafeInteger(amount) || Math.abs(amount) >= MAX_AMOUNT) return { problem: `order ${orderId} totals too large an amount` };
   return {
-    order: { orderId, memberId: first.memberId, at: first.at, amount, lines: own, contentHash: orderContentHash(first.memberId, first.at, own) },
+    order: { orderId, memberId: first.memberId, at, amount, lines: own, contentHash: orderContentHash(first.memberId, own) },
     repeats,
   };
 }

@@ -120,6 +120,9 @@ function buildCart(l: Ledger, input: CheckoutInput, opts: { countExpiredHoldsFre
   for (const it of mergeItems(input.items)) {
     const row = cat.get(it.sku);
     if (!row) throw new NotFoundError('item', it.sku, 'list the catalog with: pointsmall catalog list');
+    if (!Number.isSafeInteger(row.price * it.quantity) || it.quantity > 1_000_000) {
+      throw new UsageError(`${it.quantity} × ${row.sku} is more than one checkout can hold`, 'order fewer units');
+    }
     if (!row.active) throw new RefusedError('ITEM_INACTIVE', `item ${row.sku} (${row.name}) is inactive`, `reactivate it with: pointsmall catalog update ${row.sku} --active true`);
     if (row.stock !== null && row.stock - row.stock_held < it.quantity) {
       throw new RefusedError('OUT_OF_STOCK', `${row.sku} is out of stock: ${it.quantity} wanted, ${Math.max(0, row.stock - row.stock_held)} available`, `restock with: pointsmall catalog update ${row.sku} --stock N`);

@@ -468,7 +468,7 @@ class Accruer {
   /** Repeated rows of an order-level file: the same content is a duplicate, other content a conflict. */
   private repeats(order: Order, repeats: readonly OrderLine[]): void {
     for (const r of repeats) {
-      if (orderContentHash(r.memberId, r.at, [r]) === order.contentHash) this.c.duplicates++;
+      if (orderContentHash(r.memberId, [r]) === order.contentHash) this.c.duplicates++;
       else {
         this.rejects.push([r.line, `conflict: order ${order.orderId} appears again with different content (first on line ${order.lines[0].line})`, null]);
         this.c.rejected++;
@@ -527,7 +527,7 @@ class Accruer {
   }
 }
 
-/** Pages the staged groups in (time, order) order and hands out whole orders. */
+/** Pages the staged groups in (order time, order id) order and hands out whole orders. */
 function* stagedOrders(stage: ImportStage): Generator<StageRow[]> {
   let after: [number, string] = [Number.MIN_SAFE_INTEGER, ''];
   let limit = 20_000;
@@ -538,8 +538,8 @@ function* stagedOrders(stage: ImportStage): Generator<StageRow[]> {
     // the last order of a full page may continue on the next page: hand it out next time
     let end = page.length;
     if (full) {
-      const last = page[page.length - 1];
-      while (end > 0 && page[end - 1][0] === last[0] && page[end - 1][2] === last[2]) end--;
+      const lastId = page[page.length - 1][0];
+      while (end > 0 && page[end - 1][0] === lastId) end--;
       if (end === 0) {
         limit *= 2; // one order bigger than a page
         continue;
@@ -547,13 +547,13 @@ function* stagedOrders(stage: ImportStage): Generator<StageRow[]> {
     }
     let start = 0;
     for (let i = 1; i <= end; i++) {
-      if (i === end || page[i][0] !== page[start][0] || page[i][2] !== page[start][2]) {
+      if (i === end || page[i][0] !== page[start][0]) {
         yield page.slice(start, i);
         start = i;
       }
     }
     const lastDone = page[end - 1];
-    after = [lastDone[2], lastDone[0]];
+    after = [lastDone[6], lastDone[0]];
     if (!full) return;
   }
 }

@@ -1,6 +1,8 @@
 // The SQL of expiry runs and previews. Set-based: the expiring lots are summed per member with one GROUP BY,
 // and their lot moves and emptied remaining caches are written by one statement each, never row by row.
-import type { Store } from './db.js';
+import type { Db, Store } from './db.js';
+
+type Plan = Record<'perMember' | 'moves' | 'emptyLots', ReturnType<Db['prepare']>>;
 
 export interface MemberExpiryRow {
   memberId: string;
@@ -30,30 +32,41 @@ export interface ExpiryCounts {
 export class ExpiryQueries {
   private readonly db;
   private readonly s;
+  private readonly byIndex: Plan;
+  private readonly byScan: Plan;
+  private current: Plan;
   constructor(store: Store) {
     this.db = store.db;
     // The run's member → entry map lives in the connection's temp schema (memory), not in the ledger file.
     this.db.exec('CREATE TEMP TABLE IF NOT EXISTS expiry_entries (member_id TEXT PRIMARY KEY, entry_id INTEGER NOT NULL) WITHOUT ROWID');
-    // Every statement selects the expiring lots the same way (lots_expiry_open); inside the run's one write
-    // transaction they all see the same lots, so per-member sums, moves and emptied lots agree exactly.
-    this.s = {
-      clearEntries: this.db.prepare('DELETE FROM temp.expiry_entries'),
+    // Every statement selects the expiring lots the same way; inside the run's one write transaction they all
+    // see the same lots, so per-member sums, moves and emptied lots agree exactly. Two plans: a nightly run
+    // expires a sliver of the lots and walks the partial index lots_expiry_open; a run that expires a large
+    // share (a first run, a backfill) scans the table in rowid order, which writes pages sequentially.
+    const plan = (scan: string): Plan => ({
       perMember: this.db.prepare(
         `SELECT x.member_id AS memberId, x.points, x.lots, m.balance, m.phone, m.email
            FROM (SELECT member_id, sum(remaining) AS points, count(*) AS lots
-                   FROM lots WHERE expires_on < @asOf AND remaining > 0 GROUP BY member_id) x
+                   FROM lots ${scan} WHERE expires_on < @asOf AND remaining > 0 GROUP BY member_id) x
            JOIN members m ON m.id = x.member_id
           ORDER BY x.member_id`,
       ),
-      setEntry: this.db.prepare('INSERT INTO temp.expiry_entries (member_id, entry_id) VALUES (?, ?)'),
       moves: this.db.prepare(
         `INSERT INTO lot_moves (entry_id, lot_id, points)
          SELECT x.entry_id, l.id, -l.remaining
-           FROM lots l JOIN temp.expiry_entries x ON x.member_id = l.member_id
-          WHERE l.expires_on < @asOf AND l.remaining > 0
-          ORDER BY l.id`,
+           FROM lots l ${scan} JOIN temp.expiry_entries x ON x.member_id = l.member_id
+          WHERE l.expires_on < @asOf AND l.remaining > 0`,
       ),
-      emptyLots: this.db.prepare('UPDATE lots SET remaining = 0 WHERE expires_on < @asOf AND remaining > 0'),
+      emptyLots: this.db.prepare(`UPDATE lots ${scan} SET remaining = 0 WHERE expires_on < @asOf AND remaining > 0`),
+    });
+    this.byIndex = plan('INDEXED BY lots_expiry_open');
+    this.byScan = plan('NOT INDEXED');
+    this.current = this.byIndex;
+    this.s = {
+      clearEntries: this.db.prepare('DELETE FROM temp.expiry_entries'),
+      setEntry: this.db.prepare('INSERT INTO temp.expiry_entries (member_id, entry_id) VALUES (?, ?)'),
+      expiringCount: this.db.prepare('SELECT count(*) FROM lots INDEXED BY lots_expiry_open WHERE expires_on < ? AND remaining > 0').pluck(),
+      lotCount: this.db.prepare('SELECT coalesce(max(id), 0) FROM lots').pluck(),
       counts: this.db.prepare(
         `SELECT count(*) AS lots, coalesce(sum(remaining), 0) AS points, count(DISTINCT member_id) AS members
            FROM lots WHERE expires_on < @asOf AND remaining > 0`,
@@ -76,7 +89,10 @@ export class ExpiryQueries {
     // (grown on demand, up to 128 MB) is much faster than spilling at the default 32 MB.
     this.db.pragma('cache_size = -131072');
     this.s.clearEntries.run();
-    return this.s.perMember.all({ asOf }) as MemberExpiryRow[];
+    const expiring = this.s.expiringCount.get(asOf) as number;
+    const total = this.s.lotCount.get() as number;
+    this.current = expiring * 10 > total ? this.byScan : this.byIndex;
+    return this.current.perMember.all({ asOf }) as MemberExpiryRow[];
   }
 
   /** Records the journal entry that expires a member's lots in this run. */
@@ -86,8 +102,8 @@ export class ExpiryQueries {
 
   /** One lot move per expiring lot (to its member's entry), then every expiring lot emptied: two statements. */
   finish(asOf: string): { lots: number } {
-    const moved = this.s.moves.run({ asOf }).changes;
-    const emptied = this.s.emptyLots.run({ asOf }).changes;
+    const moved = this.current.moves.run({ asOf }).changes;
+    const emptied = this.current.emptyLots.run({ asOf }).changes;
     this.s.clearEntries.run();
     if (moved !== emptied) throw new Error(`expiry moved ${moved} lots but emptied ${emptied}`);
     return { lots: moved };

@@ -134,7 +134,7 @@ export interface StageGroup {
   lines: string; // packed: see services/importPurchases.ts
 }
 
-export type StageRow = [orderId: string, memberId: string, at: number, firstLine: number, lines: string, badLine: number | null];
+export type StageRow = [orderId: string, memberId: string, at: number, firstLine: number, lines: string, badLine: number | null, orderAt: number];
 
 /**
  * A scratch SQLite file outside the ledger (no journal, no fsync): memory stays bounded whatever the
@@ -145,8 +145,7 @@ export class ImportStage {
   private readonly db: Database.Database;
   private readonly s;
   private hasBad = false;
-  private pageGood?: Database.Statement;
-  private pageBad?: Database.Statement;
+  private pageStmt?: Database.Statement;
 
   constructor(path: string) {
     this.path = path;
@@ -187,19 +186,23 @@ export class ImportStage {
   }
 
   /**
-   * Sorts the staged lines by purchase time and order (one index build, cheaper than an index kept
-   * while loading): orders accrue chronologically, so tiers and daily caps see earlier purchases first.
+   * Sorts the staged lines by order, and the orders by their time (one index build each, cheaper than
+   * indexes kept while loading): orders accrue chronologically, so tiers and daily caps see earlier
+   * purchases first, and an order's lines come together wherever they were in the file.
    */
   finishLoad(): { groups: number } {
-    this.db.exec('CREATE INDEX groups_order ON groups(at, order_id, first_line)');
+    this.db.exec(`
+      CREATE INDEX groups_order ON groups(order_id, first_line);
+      CREATE TABLE ord AS SELECT order_id, min(at) AS at FROM groups GROUP BY order_id;
+      CREATE INDEX ord_at ON ord(at, order_id);
+    `);
     if (this.hasBad) this.db.exec('CREATE INDEX bad_order ON bad(order_id)');
-    this.pageGood = this.db
-      .prepare('SELECT order_id, member_id, at, first_line, lines, NULL FROM groups WHERE (at, order_id) > (?, ?) ORDER BY at, order_id, first_line LIMIT ?')
-      .raw();
-    this.pageBad = this.db
+    const bad = this.hasBad ? '(SELECT min(line) FROM bad b WHERE b.order_id = g.order_id)' : 'NULL';
+    this.pageStmt = this.db
       .prepare(
-        `SELECT order_id, member_id, at, first_line, lines, (SELECT min(line) FROM bad b WHERE b.order_id = g.order_id)
-           FROM groups g WHERE (at, order_id) > (?, ?) ORDER BY at, order_id, first_line LIMIT ?`,
+        `SELECT g.order_id, g.member_id, g.at, g.first_line, g.lines, ${bad}, o.at
+           FROM ord o CROSS JOIN groups g ON g.order_id = o.order_id
+          WHERE (o.at, o.order_id) > (?, ?) ORDER BY o.at, o.order_id, g.first_line LIMIT ?`,
       )
       .raw();
     return { groups: this.db.prepare('SELECT count(*) FROM groups').pluck().get() as number };
@@ -207,7 +210,7 @@ export class ImportStage {
 
   /** Up to `limit` staged groups after (at, order id), in that order (keyset paging, no open cursor). */
   page(afterAt: number, afterOrderId: string, limit: number): StageRow[] {
-    return (this.hasBad ? this.pageBad! : this.pageGood!).all(afterAt, afterOrderId, limit) as StageRow[];
+    return this.pageStmt!.all(afterAt, afterOrderId, limit) as StageRow[];
   }
 
   addRejects(rejects: readonly [number, string, string | null][]): void {

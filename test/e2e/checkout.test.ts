@@ -1,10 +1,12 @@
 // checkout, order, coupon and holds through the built bin: JSON contract, exit codes, nothing lost, verify passes.
-import { describe, expect, it } from 'vitest';
-import { tmpLedger, type TmpLedger } from '../helpers/cli.js';
+import { copyFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runCli, tmpDir, tmpLedger, type TmpLedger } from '../helpers/cli.js';
 
 const REQUIRED = ['orderId', 'status', 'total', 'discount', 'pointsUsed', 'pointsValue', 'cashPaid', 'tender', 'pointsEarned', 'balance'];
 
-function shop(points = 5000): TmpLedger {
+function build(points: number): TmpLedger {
   const t = tmpLedger();
   t.ok(['member', 'add', '--id', 'M1', '--name', 'Ann', '--phone', '13800000000']);
   t.ok(['member', 'add', '--id', 'M2', '--name', 'Bob', '--email', 'bob@example.com']);
@@ -13,6 +15,30 @@ function shop(points = 5000): TmpLedger {
   t.ok(['catalog', 'add', '--sku', 'VIP', '--name', 'Lounge pass', '--price', '50.00', '--pay', 'points', '--points-price', '4000']);
   t.ok(['catalog', 'add', '--sku', 'CUP', '--name', 'Cup', '--price', '10.00', '--pay', 'cash']);
   return t;
+}
+
+/** Each test gets its own copy of a shop built once (spawning the setup for every test is slow). */
+const templates = new Map<number, string>();
+beforeAll(() => {
+  for (const p of [5000, 7000]) templates.set(p, build(p).db);
+});
+
+function shop(points = 5000): TmpLedger {
+  const db = join(tmpDir(), 'ledger.db');
+  copyFileSync(templates.get(points)!, db);
+  return {
+    dir: db.slice(0, -'/ledger.db'.length),
+    db,
+    run: (args, o = {}) => runCli(args, { ...o, db }),
+    ok(args, o = {}) {
+      const r = runCli([...args, '--json'], { ...o, db });
+      if (r.code !== 0) throw new Error(`pointsmall ${args.join(' ')} exited ${r.code}\n${r.stderr}`);
+      return r.json();
+    },
+    verify() {
+      return runCli(['ledger', 'verify', '--json'], { db }).json();
+    },
+  };
 }
 
 const ok = (t: TmpLedger) => expect(t.verify().checks.filter((c) => !c.ok)).toEqual([]);

@@ -96,6 +96,20 @@ export interface Order {
   refunded: boolean;
 }
 
+/** A two-step checkout: its points are held (taken from the lots) until confirmed, cancelled or lapsed. */
+export interface Pending {
+  memberId: string;
+  used: number;
+  cashFen: number;
+  createdAt: number;
+  expiresAt: number;
+  takes: { lot: Lot; points: number }[];
+  status: 'held' | 'paid' | 'declined' | 'cancelled' | 'expired';
+  order?: Order;
+}
+
+export const HOLD_MS = 15 * 60_000;
+
 export interface CheckoutOutcome {
   outcome: 'ok' | 'refused' | 'unknown';
   order?: Order;
@@ -131,7 +145,10 @@ export class LedgerModel {
   }
 
   expiresOn(t: number): string | null {
-    const e = this.rulesAt(t).expiry;
+    return this.expiryDate(this.rulesAt(t).expiry, t);
+  }
+
+  expiryDate(e: Expiry, t: number): string | null {
     if (e.policy === 'never') return null;
     if (e.policy === 'rolling-days') return addDays(localDate(t), e.days);
     return `${Number(localDate(t).slice(0, 4)) + e.years}-12-31`;
@@ -207,6 +224,7 @@ export class LedgerModel {
 
   /** member adjust: a credit makes a lot dated now; a debit may not exceed available (exit 3). */
   adjust(id: string, points: number, now: number): 'ok' | 'refused' | 'unknown' {
+    this.anyWrite(now);
     const m = this.members.get(id);
     if (!m) return 'unknown';
     if (points > 0) {
@@ -226,10 +244,34 @@ export class LedgerModel {
     return Math.floor((Math.abs(amountFen) * this.rulesAt(t).earnPerUnit) / 100);
   }
 
-  importPurchases(rows: Purchase[]): ImportSummary {
+  importPurchases(rows: Purchase[], now: number): ImportSummary {
+    this.anyWrite(now);
     const s: ImportSummary = { accepted: 0, duplicates: 0, rejected: 0, review: 0, pointsAccrued: 0, pointsReturned: 0 };
-    // Orders accrue chronologically (tiers and daily caps see earlier purchases first); ties in file order.
-    const ordered = rows.map((p, i) => ({ p, i })).sort((a, b) => a.p.purchasedAt - b.p.purchasedAt || (a.p.orderId < b.p.orderId ? -1 : a.p.orderId > b.p.orderId ? 1 : 0) || a.i - b.i);
+    // In one file the first row of an order id is the order; a later row with the same content is a
+    // duplicate, with other content a conflict — but rows of one order id naming different members make
+    // the whole order bad (every row rejected). Orders then accrue chronologically (tiers and daily caps
+    // see earlier purchases first), ties by order id.
+    const byKey = new Map<string, { p: Purchase; i: number }[]>();
+    rows.forEach((p, i) => {
+      const key = `${p.source}\u0000${p.orderId}`;
+      const list = byKey.get(key);
+      if (list) list.push({ p, i });
+      else byKey.set(key, [{ p, i }]);
+    });
+    const firsts: { p: Purchase; i: number }[] = [];
+    for (const list of byKey.values()) {
+      const first = list[0].p;
+      if (list.some((x) => x.p.memberId !== first.memberId)) {
+        s.rejected += list.length;
+        continue;
+      }
+      firsts.push(list[0]);
+      for (const x of list.slice(1)) {
+        if (x.p.purchasedAt === first.purchasedAt && x.p.amountFen === first.amountFen) s.duplicates++;
+        else s.rejected++;
+      }
+    }
+    const ordered = firsts.sort((a, b) => a.p.purchasedAt - b.p.purchasedAt || (a.p.orderId < b.p.orderId ? -1 : a.p.orderId > b.p.orderId ? 1 : 0) || a.i - b.i);
     for (const { p } of ordered) {
       const m = this.members.get(p.memberId);
       if (!m) {
@@ -274,28 +316,19 @@ export class LedgerModel {
    * frozen member or a declined payment (nothing moves). Earned = floor(cash × earnPerUnit).
    */
   checkout(memberId: string, lines: { item: Item; quantity: number }[], ask: PointsAsk, decline: boolean, now: number): CheckoutOutcome {
-    const m = this.members.get(memberId);
-    if (!m) return { outcome: 'unknown' };
-    if (m.frozen) return { outcome: 'refused' };
-    let total = 0;
-    let coverable = 0;
-    for (const l of lines) {
-      const amount = l.item.priceFen * l.quantity;
-      total += amount;
-      if (l.item.pay === 'mixed') coverable += Math.floor(amount * l.item.ratio);
-    }
-    const available = Math.max(0, this.available(m)); // a debt leaves nothing to spend
-    let used: number;
-    if (ask.kind === 'none') used = 0;
-    else if (ask.kind === 'max') used = Math.min(available, coverable);
-    else {
-      if (this.knownBugs.has('debt-refuses-points-request') && this.available(m) < 0 && Math.min(ask.points, coverable) > this.available(m)) return { outcome: 'refused' };
-      if (Math.min(ask.points, coverable) > available) return { outcome: 'refused' };
-      used = Math.min(ask.points, available, coverable);
-    }
+    const q = this.quote(memberId, lines, ask, now);
+    if (q.outcome !== 'ok') return { outcome: q.outcome };
     if (decline) return { outcome: 'refused' };
+    const m = this.members.get(memberId)!;
+    const takes = this.take(m, q.used);
+    const order = this.capture(m, q.used, q.total - q.used, takes, now, now);
+    return { outcome: 'ok', order, pointsUsed: q.used, cashPaidFen: q.total - q.used, pointsEarned: order.earned };
+  }
+
+  /** Takes points from the lots in spending order, remembering which lots gave them. */
+  private take(m: Member, points: number): { lot: Lot; points: number }[] {
     const takes: { lot: Lot; points: number }[] = [];
-    let left = used;
+    let left = points;
     for (const l of this.spendingOrder(m)) {
       if (left === 0) break;
       const t = Math.min(l.remaining, left);
@@ -304,21 +337,109 @@ export class LedgerModel {
       left -= t;
       takes.push({ lot: l, points: t });
     }
-    const cash = total - used;
-    const earned = Math.floor((cash * this.rulesAt(now).earnPerUnit) / 100);
+    return takes;
+  }
+
+  /** Points redeemed, and points earned on the cash part with the rules of the order's creation, dated now. */
+  private capture(m: Member, used: number, cashFen: number, takes: { lot: Lot; points: number }[], createdAt: number, now: number): Order {
+    const rules = this.rulesAt(createdAt);
+    const earned = Math.floor((cashFen * rules.earnPerUnit) / 100);
     if (earned > 0) {
-      this.credit(m, earned, now);
+      const repaid = Math.min(m.debt, earned);
+      m.debt -= repaid;
+      const rest = earned - repaid;
+      if (rest > 0) m.lots.push({ seq: ++this.lotSeq, points: rest, remaining: rest, earnedAt: now, expiresOn: this.expiryDate(rules.expiry, now) });
       m.lifetimeEarned += earned;
       this.totals.issued += earned;
     }
     this.totals.redeemed += used;
-    const order: Order = { id: this.ordersPaid.length, memberId, used, earned, takes, refunded: false };
+    const order: Order = { id: this.ordersPaid.length, memberId: m.id, used, earned, takes, refunded: false };
     this.ordersPaid.push(order);
-    return { outcome: 'ok', order, pointsUsed: used, cashPaidFen: cash, pointsEarned: earned };
+    return order;
+  }
+
+  // ---- two-step checkout and holds (15 minutes) ---------------------------------------------------
+  pending: Pending[] = [];
+
+  /** Holds that lapsed are released (points back to their lots) by the next checkout or order write. */
+  /** SPEC: a lapsed hold is released by the next write, whatever the command. */
+  anyWrite(now: number): void {
+    if (!this.knownBugs.has('lapsed-hold-kept-by-non-checkout-writes')) this.releaseLapsedHolds(now);
+  }
+
+  releaseLapsedHolds(now: number): void {
+    for (const p of this.pending) if (p.status === 'held' && p.expiresAt <= now) this.release(p, 'expired');
+  }
+
+  private release(p: Pending, why: 'declined' | 'cancelled' | 'expired'): void {
+    const m = this.members.get(p.memberId)!;
+    for (const t of p.takes) t.lot.remaining += t.points;
+    m.held -= p.used;
+    p.status = why;
+  }
+
+  start(memberId: string, lines: { item: Item; quantity: number }[], ask: PointsAsk, now: number): { outcome: 'ok' | 'refused' | 'unknown'; pending?: Pending } {
+    // The same choice of points as a one-shot checkout, without its payment.
+    const q = this.quote(memberId, lines, ask, now);
+    if (q.outcome !== 'ok') return { outcome: q.outcome };
+    const m = this.members.get(memberId)!;
+    const takes = this.take(m, q.used);
+    m.held += q.used;
+    const p: Pending = { memberId, used: q.used, cashFen: q.total - q.used, createdAt: now, expiresAt: now + HOLD_MS, takes, status: 'held' };
+    this.pending.push(p);
+    return { outcome: 'ok', pending: p };
+  }
+
+  confirm(p: Pending, decline: boolean, now: number): 'ok' | 'refused' {
+    this.releaseLapsedHolds(now);
+    if (p.status === 'paid') return 'ok';
+    if (p.status !== 'held') return 'refused';
+    if (decline) {
+      this.release(p, 'declined');
+      return 'refused';
+    }
+    const m = this.members.get(p.memberId)!;
+    m.held -= p.used;
+    p.status = 'paid';
+    p.order = this.capture(m, p.used, p.cashFen, p.takes, p.createdAt, now);
+    return 'ok';
+  }
+
+  cancel(p: Pending, now: number): 'ok' | 'refused' {
+    this.releaseLapsedHolds(now);
+    if (p.status === 'paid') return 'refused';
+    if (p.status === 'held') this.release(p, 'cancelled');
+    return 'ok';
+  }
+
+  /** Points a checkout would use (the rules of §4.3 above), or why it is refused. */
+  quote(memberId: string, lines: { item: Item; quantity: number }[], ask: PointsAsk, now: number): { outcome: 'ok' | 'refused' | 'unknown'; used: number; total: number } {
+    this.releaseLapsedHolds(now);
+    const m = this.members.get(memberId);
+    if (!m) return { outcome: 'unknown', used: 0, total: 0 };
+    if (m.frozen) return { outcome: 'refused', used: 0, total: 0 };
+    let total = 0;
+    let coverable = 0;
+    for (const l of lines) {
+      const amount = l.item.priceFen * l.quantity;
+      total += amount;
+      if (l.item.pay === 'mixed') coverable += Math.floor(amount * l.item.ratio);
+    }
+    const available = Math.max(0, this.available(m));
+    let used: number;
+    if (ask.kind === 'none') used = 0;
+    else if (ask.kind === 'max') used = Math.min(available, coverable);
+    else {
+      if (this.knownBugs.has('debt-refuses-points-request') && this.available(m) < 0 && Math.min(ask.points, coverable) > this.available(m)) return { outcome: 'refused', used: 0, total };
+      if (Math.min(ask.points, coverable) > available) return { outcome: 'refused', used: 0, total };
+      used = Math.min(ask.points, available, coverable);
+    }
+    return { outcome: 'ok', used, total };
   }
 
   /** §4.5, a whole order: points go back to the lots they came from, then the earned points are taken back (debt if spent). */
-  refund(order: Order): 'ok' | 'refused' {
+  refund(order: Order, now: number): 'ok' | 'refused' {
+    this.releaseLapsedHolds(now);
     if (order.refunded) return 'refused';
     order.refunded = true;
     const m = this.members.get(order.memberId)!;
@@ -333,7 +454,8 @@ export class LedgerModel {
 
   // ---- expiry ------------------------------------------------------------------------------------
   /** §4.4: a run as of D expires what remains of every lot with expiresOn < D; idempotent. */
-  expire(asOf: string, dryRun = false): ExpirySummary {
+  expire(asOf: string, dryRun: boolean, now: number): ExpirySummary {
+    if (!dryRun) this.anyWrite(now);
     const s: ExpirySummary = { lotsExpired: 0, pointsExpired: 0, members: 0 };
     for (const m of this.members.values()) {
       let touched = false;

@@ -30,15 +30,17 @@ describe('concurrency', () => {
     const t = tmpLedger({ now: NOW });
     const members = ['shared', 'c1', 'c2', 'old'];
     for (const id of members) t.ok(['member', 'add', '--id', id, '--name', id]);
-    const start: Deltas = { shared: 3000, c1: 0, c2: 0, old: 0 };
-    t.ok(['member', 'adjust', 'shared', '--points', '3000', '--reason', 'start']);
+    const start: Deltas = { shared: 1200, c1: 0, c2: 0, old: 0 };
+    t.ok(['member', 'adjust', 'shared', '--points', '1200', '--reason', 'start']);
 
     const features = { import: has('import', 'purchases'), checkout: has('checkout'), expire: has('expire', 'run') };
     if (features.checkout) t.ok(['catalog', 'add', '--sku', 'TEA', '--name', 'Tea', '--price', '3.00']);
 
     let fileNo = 0;
     let orderNo = 0;
+    const debit = (): Job => ({ name: 'debit shared', argv: ['member', 'adjust', 'shared', '--points', '-170', '--reason', 'spend'], deltas: () => ({ shared: -170 }) });
     const jobs: (() => Job)[] = [
+      debit,
       () => ({ name: 'debit shared', argv: ['member', 'adjust', 'shared', '--points', '-170', '--reason', 'spend'], deltas: () => ({ shared: -170 }) }),
       () => ({ name: 'credit c1', argv: ['member', 'adjust', 'c1', '--points', '7', '--reason', 'gift'], deltas: () => ({ c1: 7 }) }),
       () => ({ name: 'backdated credit old', argv: ['member', 'adjust', 'old', '--points', '11', '--reason', 'old'], now: PAST, deltas: () => ({ old: 11 }) }),
@@ -54,9 +56,10 @@ describe('concurrency', () => {
         return { name: 'import c2', argv: ['import', 'purchases', f], deltas: (j) => ({ c2: j.pointsAccrued - j.pointsReturned }) };
       });
     if (features.checkout)
-      jobs.push(() => ({
+      for (const points of ['--max-points', '--points=250'])
+        jobs.push(() => ({
         name: 'checkout shared',
-        argv: ['checkout', '--member', 'shared', '--item', 'TEA', '--max-points', '--yes'],
+        argv: ['checkout', '--member', 'shared', '--item', 'TEA', points, '--yes'],
         deltas: (j) => ({ shared: j.pointsEarned - j.pointsUsed }),
       }));
     if (features.expire)
@@ -102,7 +105,48 @@ describe('concurrency', () => {
     }
     expect(results.filter((x) => x.job.name === 'debit shared' && x.r.code === 0).length).toBeGreaterThan(0);
     expect(t.verify().ok).toBe(true);
+    expect(concurrencyStats.refused).toBeGreaterThan(0); // the shared member ran dry: refusals were exercised
     process.stderr.write(`reliability figures (concurrency): ${JSON.stringify(concurrencyStats)}\n`);
     for (const { job, r } of results) if (job.name === 'backup' && r.code === 0) expect(runCli(['ledger', 'verify'], { db: r.json().backup }).code).toBe(0);
   }, 120_000);
+
+  it('eight debits fired at once on one member: exactly as many succeed as the balance covers', async () => {
+    const t = tmpLedger({ now: NOW });
+    t.ok(['member', 'add', '--id', 'x', '--name', 'X']);
+    t.ok(['member', 'adjust', 'x', '--points', '1000', '--reason', 'start']);
+    const rs = await Promise.all(
+      Array.from({ length: 8 }, () => runCliAsync(['member', 'adjust', 'x', '--points', '-400', '--reason', 'race', '--json'], { db: t.db, now: NOW, env: { POINTSMALL_BUSY_TIMEOUT: '10000' } })),
+    );
+    for (const r of rs) expectClean(r, 'debit race');
+    concurrencyStats.operations += rs.length;
+    expect(rs.filter((r) => r.code === 0).length).toBe(2);
+    expect(rs.filter((r) => r.code === 3).length).toBe(6);
+    expect(rs.filter((r) => r.code === 3).every((r) => JSON.parse(r.stderr.trim()).error.code === 'INSUFFICIENT_POINTS')).toBe(true);
+    expect(t.ok(['member', 'show', 'x']).balance).toBe(200);
+    expect(t.verify().ok).toBe(true);
+  });
+
+  it('six checkouts fired at once on one member spend its points at most once', async () => {
+    if (!hasCommand('checkout')) return;
+    const t = tmpLedger({ now: NOW });
+    t.ok(['member', 'add', '--id', 'x', '--name', 'X']);
+    t.ok(['member', 'adjust', 'x', '--points', '1000', '--reason', 'start']);
+    t.ok(['catalog', 'add', '--sku', 'CUP', '--name', 'Cup', '--price', '5.00', '--stock', '100']);
+    const rs = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        runCliAsync(['checkout', '--member', 'x', '--item', 'CUP', '--points', '400', '--tender', 'card', '--yes', '--json'], { db: t.db, now: NOW, env: { POINTSMALL_BUSY_TIMEOUT: '10000' } }),
+      ),
+    );
+    for (const r of rs) expectClean(r, 'checkout race');
+    concurrencyStats.operations += rs.length;
+    const paid = rs.filter((r) => r.code === 0).map((r) => r.json());
+    expect(paid.length).toBe(2);
+    expect(rs.filter((r) => r.code === 3).length).toBe(4);
+    const earned = paid.reduce((a, p) => a + p.pointsEarned, 0);
+    const m = t.ok(['member', 'show', 'x']);
+    expect(m.balance).toBe(1000 - 800 + earned);
+    expect(m.held).toBe(0);
+    expect(t.ok(['catalog', 'show', 'CUP']).stock).toBe(98);
+    expect(t.verify().ok).toBe(true);
+  });
 });

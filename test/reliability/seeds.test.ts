@@ -19,7 +19,7 @@ const CASES: { name: string; needs: string[]; ops: Op[] }[] = [
     ops: [{ kind: 'freeze', m: 0, frozen: true }, { kind: 'import', rows: [{ order: 0, m: 0, daysBack: 0, amountFen: -100, source: 0 }] }, { kind: 'adjust', m: 0, points: 1 }],
   },
   {
-    name: 'one order id twice in a file: the earlier purchase is the order, the other a conflict',
+    name: 'one order id twice in a file: the first row is the order, the other a conflict',
     needs: ['import'],
     ops: [{ kind: 'import', rows: [{ order: 0, m: 0, daysBack: 0, amountFen: 1, source: 0 }, { order: 0, m: 0, daysBack: 1, amountFen: -100, source: 0 }] }],
   },
@@ -72,6 +72,22 @@ const CASES: { name: string; needs: string[]; ops: Op[] }[] = [
       { kind: 'import', rows: [{ order: 1, m: 1, daysBack: 5, amountFen: 12345, source: 0 }] },
     ],
   },
+  {
+    name: 'two-step checkouts: confirm pays, a lapsed hold refuses its confirm, cancel after paying is refused',
+    needs: ['checkout'],
+    ops: [
+      { kind: 'adjust', m: 0, points: 20_000 },
+      { kind: 'start', m: 0, lines: [{ item: 0, quantity: 1 }], ask: { kind: 'max' } },
+      { kind: 'confirm', pending: 0, decline: false },
+      { kind: 'cancel', pending: 0 },
+      { kind: 'start', m: 0, lines: [{ item: 1, quantity: 2 }], ask: { kind: 'points', points: 2500 } },
+      { kind: 'advance', minutes: 16 },
+      { kind: 'confirm', pending: 1, decline: false },
+      { kind: 'start', m: 0, lines: [{ item: 0, quantity: 1 }], ask: { kind: 'max' } },
+      { kind: 'confirm', pending: 2, decline: true },
+      { kind: 'refund', order: 0 },
+    ],
+  },
 ];
 
 describe('regression seeds of the model property', () => {
@@ -102,7 +118,27 @@ describe('regression seeds of the model property', () => {
     expect(r.pointsUsed).toBe(0);
   });
 
+  // Bug: SPEC §3 says holds "are released by the next write or holds release-expired", but only checkout
+  // and order commands sweep lapsed holds: an hour after a 15-minute hold lapsed, `member adjust -500`
+  // is refused (exit 3, 0 available), `member show` still reports held 1000, and `expire run` skips the
+  // held points. Suspected fix: call sweepExpiredHolds(l) at the start of every writing service
+  // (member adjust/freeze, import purchases, expire run, review approve, catalog writes), or once in a
+  // shared write entry point.
+  it('a hold past its 15 minutes is released by the next write, a member adjust', async () => {
+    const s = await loadServices();
+    if (!s.features.has('checkout')) return;
+    const ctx = await tmpCtx();
+    await s.members.addMember(ctx, { id: 'h', name: 'Holder' });
+    await s.members.adjustMember(ctx, 'h', 1000, 'start');
+    await s.catalog.addItem(ctx, { sku: 'T', name: 'Tea', price: '10.00' });
+    await s.checkout.startCheckout(ctx, { memberId: 'h', items: [{ sku: 'T', quantity: 1 }], request: { kind: 'points', points: 1000 }, tender: 'card' });
+    const later = { ...ctx, now: new Date(ctx.now.getTime() + 60 * 60_000) };
+    const r = await s.members.adjustMember(later, 'h', -500, 'after the hold lapsed');
+    expect(r.balance).toBe(500);
+    expect((await s.members.showMember(later, 'h')).held).toBe(0);
+  });
+
   it('lists the known bugs the property run still tolerates', () => {
-    expect(knownBugs).toEqual(process.env.POINTSMALL_STRICT === '1' ? [] : ['debt-refuses-points-request']);
+    expect(knownBugs).toEqual(process.env.POINTSMALL_STRICT === '1' ? [] : ['debt-refuses-points-request', 'lapsed-hold-kept-by-non-checkout-writes']);
   });
 });

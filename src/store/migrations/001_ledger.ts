@@ -61,7 +61,7 @@ CREATE TABLE lots (
   earned_at  TEXT NOT NULL,
   expires_on TEXT
 );
-CREATE INDEX lots_member_open ON lots(member_id, expires_on) WHERE remaining > 0;
+CREATE INDEX lots_member ON lots(member_id, expires_on);   -- not partial: emptying a lot must not rewrite it
 CREATE INDEX lots_expiry_open ON lots(expires_on) WHERE remaining > 0;
 
 CREATE TABLE lot_moves (
@@ -70,7 +70,6 @@ CREATE TABLE lot_moves (
   points   INTEGER NOT NULL CHECK (points <> 0)   -- negative: taken from the lot; positive: given back
 );
 CREATE INDEX lot_moves_lot ON lot_moves(lot_id);
-CREATE INDEX lot_moves_entry ON lot_moves(entry_id);
 
 CREATE TABLE rules_versions (
   id           INTEGER PRIMARY KEY,

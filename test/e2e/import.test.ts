@@ -1,0 +1,197 @@
+// `import purchases` and `review` end to end: the built bin, fixtures, exit codes, JSON and ledger verify.
+import { describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BIN, FIXTURES, tmpLedger, type TmpLedger } from '../helpers/cli.js';
+
+const SUMMARY_FIELDS = ['rows', 'orders', 'accepted', 'duplicates', 'rejected', 'review', 'capped', 'pointsAccrued', 'pointsReturned', 'dryRun'];
+
+function fixtureLedger(): TmpLedger {
+  const t = tmpLedger();
+  t.ok(['rules', 'apply', join(FIXTURES, 'rules.json'), '--effective', '2026-01-01']);
+  t.ok(['member', 'import', join(FIXTURES, 'members.csv')]);
+  return t;
+}
+
+const fixture = (t: TmpLedger, name: string): string => {
+  const p = join(t.dir, name);
+  copyFileSync(join(FIXTURES, name), p);
+  return p;
+};
+
+describe('import purchases (e2e)', () => {
+  it('imports the fixtures with the rules of their day and every summary field', () => {
+    const t = fixtureLedger();
+    const orders = t.ok(['import', 'purchases', fixture(t, 'purchases-orders.csv')]);
+    for (const k of SUMMARY_FIELDS) expect(orders).toHaveProperty(k);
+    // 128 + 56 + 1999×2 (electronics in November) + 300×1.5 (M008 pinned gold); 9.99 is below the minimum
+    expect(orders).toMatchObject({ rows: 6, orders: 6, accepted: 6, duplicates: 0, rejected: 0, review: 0, capped: 0, pointsAccrued: 4632, pointsReturned: 28, dryRun: false });
+
+    const lines = t.ok(['import', 'purchases', fixture(t, 'purchases-lines.csv'), '--skip-guests']);
+    // BOM + CRLF, scattered lines; TEA-001 ×3, electronics ×2, a return of one TEA-001 (504)
+    expect(lines).toMatchObject({ format: 'line', rows: 10, orders: 5, accepted: 5, guestsSkipped: 2, pointsAccrued: 2326, pointsReturned: 504, rejected: 0 });
+    expect(t.ok(['member', 'show', 'M001'])).toMatchObject({ balance: 128 - 28 + 1601 - 504 });
+
+    const gbk = t.ok(['import', 'purchases', fixture(t, 'purchases-gbk.csv'), '--profile', join(FIXTURES, 'profile-gbk.json')]);
+    expect(gbk).toMatchObject({ source: 'till-gbk', accepted: 3, pointsAccrued: 1097 + 58 + 76 });
+    expect(t.verify().ok).toBe(true);
+  });
+
+  it('rejects every kind of bad row with its line and reason, keeps the good ones, exits 4', () => {
+    const t = fixtureLedger();
+    t.ok(['import', 'purchases', fixture(t, 'purchases-orders.csv')]);
+    const file = fixture(t, 'purchases-bad.csv');
+    const r = t.run(['import', 'purchases', file, '--json']);
+    expect(r.code).toBe(4);
+    const s = r.json();
+    expect(s).toMatchObject({ rows: 17, accepted: 2, rejected: 15, pointsAccrued: 504 + 60 });
+    expect(s.rejectsFile).toBe(file.replace(/\.csv$/, '.rejects.csv'));
+    const rejects = readFileSync(s.rejectsFile, 'utf8').trim().split('\n');
+    expect(rejects[0]).toBe('line,reason,order_id,member_id,purchased_at,sku,category,quantity,unit_price');
+    const reasons = new Map(rejects.slice(1).map((l) => [Number(l.split(',')[0]), l]));
+    expect([...reasons.keys()]).toEqual([3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17]);
+    expect(reasons.get(3)).toContain('guest purchase');
+    expect(reasons.get(4)).toContain('member NOPE-404 is not in the ledger');
+    expect(reasons.get(5)).toContain('""2026-02-30 09:33"" is not a valid date-time');
+    expect(reasons.get(6)).toContain('""yesterday""');
+    expect(reasons.get(7)).toContain('quantity ""two"" is not a number');
+    expect(reasons.get(8)).toContain('""1,2x"" is not a decimal amount');
+    expect(reasons.get(9)).toContain('more than 2 decimal places');
+    expect(reasons.get(10)).toContain('order_id is empty');
+    expect(reasons.get(11)).toContain('has 6 fields, the header has 7');
+    expect(reasons.get(12)).toContain('in the future');
+    expect(reasons.get(13)).toContain('another row of this order was rejected (line 14)');
+    expect(reasons.get(15)).toContain('names member M004 on line 15 but M005 on line 16');
+    expect(reasons.get(17)).toContain('conflict: order T1001');
+    // the rejects file keeps the original values, so it can be fixed and imported again
+    expect(reasons.get(8)).toMatch(/,B3007,M002,2026-11-10 09:36,TEA-001,tea,1,"1,2x"$/);
+    const again = t.run(['import', 'purchases', file, '--json', '--rejects', join(t.dir, 'again.csv')]);
+    expect(again.code).toBe(4);
+    expect(again.json()).toMatchObject({ accepted: 0, duplicates: 2, pointsAccrued: 0, rejectsFile: join(t.dir, 'again.csv') });
+    expect(t.verify().ok).toBe(true);
+  });
+
+  it('imports an Online Retail export mapped with --map: right totals, second run accrues nothing', () => {
+    const t = tmpLedger({ timezone: 'Europe/London', currency: 'GBP' });
+    const file = fixture(t, 'online-retail-sample.csv');
+    const args = [
+      'import', 'purchases', file, '--source', 'online-retail',
+      '--map', 'order_id=InvoiceNo', '--map', 'member_id=CustomerID', '--map', 'purchased_at=InvoiceDate',
+      '--map', 'quantity=Quantity', '--map', 'unit_price=UnitPrice', '--map', 'sku=StockCode',
+      '--date-format', 'M/D/YYYY H:mm', '--create-members', '--skip-guests',
+    ];
+    const first = t.ok(args);
+    // 9 invoices (77+22+98+86+76+77+25+3+28), 3 cancellations C… taking back 27+4+19; 4 rows without CustomerID
+    expect(first).toMatchObject({ rows: 28, orders: 12, accepted: 12, returns: 3, rejected: 0, guestsSkipped: 4, membersCreated: 10, pointsAccrued: 492, pointsReturned: 50 });
+    expect(t.ok(['member', 'show', '17850'])).toMatchObject({ balance: 99, lifetimeEarned: 99 });
+    expect(t.ok(['member', 'show', '15311'])).toMatchObject({ balance: 72 }); // 76 earned at 9:41, 4 back at 9:49
+    expect(t.ok(['member', 'show', '14527'])).toMatchObject({ balance: -27, debt: 27 }); // a cancellation with nothing to take back
+    const entry = t.ok(['ledger', 'entries', '--member', '17850', '--kind', 'accrual']);
+    expect(entry.map((e: { at: string }) => e.at).sort()).toEqual(['2010-12-01T08:26:00.000Z', '2010-12-01T08:28:00.000Z']);
+    const second = t.ok(args);
+    expect(second).toMatchObject({ accepted: 0, duplicates: 12, pointsAccrued: 0, pointsReturned: 0, membersCreated: 0 });
+    expect(t.verify().ok).toBe(true);
+    // without --skip-guests the rows without a customer are rejected and explained
+    const strict = t.run([...args.filter((a) => a !== '--skip-guests'), '--json']);
+    expect(strict.code).toBe(4);
+    expect(strict.json()).toMatchObject({ rejected: 4, duplicates: 12 });
+    expect(readFileSync(strict.json().rejectsFile, 'utf8')).toContain('CustomerID (member_id) is empty: a guest purchase');
+  });
+
+  it('the Online Retail profile does the same in one flag', () => {
+    const t = tmpLedger({ timezone: 'Europe/London', currency: 'GBP' });
+    const r = t.ok(['import', 'purchases', fixture(t, 'online-retail-sample.csv'), '--profile', join(FIXTURES, 'profile-online-retail.json')]);
+    expect(r).toMatchObject({ source: 'online-retail', pointsAccrued: 492, pointsReturned: 50 });
+  });
+
+  it('exits 2 on a wrong header or a bad flag, writing nothing; --json errors go to stderr as JSON', () => {
+    const t = tmpLedger();
+    const bad = join(t.dir, 'bad.csv');
+    writeFileSync(bad, 'InvoiceNo,CustomerID,InvoiceDate,Total\nA,M1,2026-11-01,1.00\n');
+    const r = t.run(['import', 'purchases', bad, '--json']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    const err = JSON.parse(r.stderr.trim()).error;
+    expect(err.message).toContain('bad.csv:1: wrong header: missing column order_id');
+    expect(t.run(['import', 'purchases', bad, '--encoding', 'ebcdic']).code).toBe(2);
+    expect(t.run(['import', 'purchases', bad, '--map', 'nonsense=X']).code).toBe(2);
+    expect(t.run(['import', 'purchases', join(t.dir, 'nope.csv')]).code).toBe(2);
+    expect(t.ok(['ledger', 'entries'])).toEqual([]);
+    expect(existsSync(join(t.dir, 'bad.rejects.csv'))).toBe(false);
+  });
+
+  it('dry run: the same summary, nothing written; no progress bar when stderr is not a terminal', () => {
+    const t = fixtureLedger();
+    const file = fixture(t, 'purchases-lines.csv');
+    const dry = t.run(['import', 'purchases', file, '--skip-guests', '--dry-run', '--json']);
+    expect(dry.code).toBe(0);
+    expect(dry.stderr).toBe('');
+    expect(dry.json()).toMatchObject({ dryRun: true, accepted: 5, pointsAccrued: 2326 });
+    expect(t.ok(['member', 'show', 'M001']).balance).toBe(0);
+    const human = t.run(['import', 'purchases', file, '--skip-guests']);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/^accepted\t5$/m);
+    expect(human.stderr).not.toMatch(/\[|%/);
+  });
+
+  it('review list, approve and reject from the command line', () => {
+    const t = fixtureLedger();
+    const file = join(t.dir, 'big.csv');
+    writeFileSync(file, 'order_id,member_id,purchased_at,amount\nBIG1,M002,2026-11-20 10:00,25000.00\nBIG2,M003,2026-11-20 11:00,30000.00\n');
+    expect(t.ok(['import', 'purchases', file])).toMatchObject({ review: 2, accepted: 0, pointsAccrued: 0 });
+    const list = t.ok(['review', 'list']);
+    expect(list.map((x: { orderId: string; amount: string; reason: string }) => [x.orderId, x.amount, x.reason])).toEqual([
+      ['BIG1', '25000.00', 'above-review-limit'],
+      ['BIG2', '30000.00', 'above-review-limit'],
+    ]);
+    expect(t.ok(['review', 'approve', String(list[0].id)])).toMatchObject({ status: 'approved', points: 20000, balance: 20000 }); // maxPointsPerOrder
+    expect(t.ok(['review', 'reject', 'BIG2', '--note', 'test order'])).toMatchObject({ status: 'rejected', note: 'test order' });
+    expect(t.run(['review', 'approve', 'BIG2']).code).toBe(3);
+    expect(t.run(['review', 'approve', 'NOPE']).code).toBe(2);
+    expect(t.ok(['review', 'list'])).toEqual([]);
+    expect(t.ok(['review', 'list', '--status', 'all']).length).toBe(2);
+    expect(t.ok(['import', 'purchases', file])).toMatchObject({ duplicates: 2, review: 0 });
+    expect(t.verify().ok).toBe(true);
+  });
+
+  it('a killed import, run again, completes with nothing doubled', async () => {
+    const { writePurchases, writeMembers } = await import('../../bench/gen-purchases.js');
+    const clean = tmpLedger();
+    const t = tmpLedger();
+    const file = join(t.dir, 'p.csv');
+    const mfile = join(t.dir, 'm.csv');
+    await writePurchases(file, { rows: 40_000, members: 300, seed: 7, year: 2026 });
+    await writeMembers(mfile, 300);
+    for (const x of [clean, t]) x.ok(['member', 'import', mfile]);
+    const now = '2027-01-01T00:00:00Z';
+    const args = ['import', 'purchases', file, '--skip-guests', '--batch', '200', '--json'];
+    const expected = clean.ok(args.slice(0, -1), { now });
+    // kill -9 as soon as some batches are committed
+    await new Promise<void>((resolve) => {
+      const p = spawn(process.execPath, [BIN, ...args, '--db', t.db], { env: { ...process.env, POINTSMALL_NOW: now, POINTSMALL_OPERATOR: 'tester' } });
+      const poll = setInterval(() => {
+        const r = t.run(['db', 'info', '--json'], { now });
+        const n = r.code === 0 ? (r.json().counts?.entries ?? 0) : 0;
+        if (n > 500) {
+          p.kill('SIGKILL');
+          clearInterval(poll);
+        }
+      }, 50);
+      p.on('exit', () => {
+        clearInterval(poll);
+        resolve();
+      });
+    });
+    const rest = t.ok(args.slice(0, -1), { now });
+    expect(rest.duplicates).toBeGreaterThan(0);
+    expect(rest.accepted).toBeGreaterThan(0); // it was killed half-way
+    expect(rest.accepted + rest.duplicates).toBe(expected.accepted);
+    const total = (x: TmpLedger) => x.ok(['member', 'list']).reduce((a: number, m: { balance: number }) => a + m.balance, 0);
+    expect(total(t)).toBe(total(clean));
+    expect(t.ok(['member', 'show', 'M000001']).balance).toBe(clean.ok(['member', 'show', 'M000001']).balance);
+    expect(t.verify().ok).toBe(true);
+  });
+});
+
+

@@ -1,0 +1,272 @@
+// import purchases against real temp ledgers: accrual by the rules of the purchase's day, idempotency,
+// returns and debt, review queue, daily cap, rejects, batches that survive a crash.
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { importPurchases, type ImportInput } from '../../src/services/importPurchases.js';
+import { approveReview, listReview, rejectReview } from '../../src/services/review.js';
+import { type Ctx, withLedger } from '../../src/services/ledger.js';
+import { verifyLedger } from '../../src/services/verify.js';
+import { members } from '../../src/store/members.js';
+import { tmpDir } from '../helpers/cli.js';
+import { tmpCtx } from '../helpers/store.js';
+
+async function ledger(ids: string[] = ['M1', 'M2', 'M3'], rules?: unknown): Promise<{ ctx: Ctx; dir: string }> {
+  const ctx = await tmpCtx();
+  await withLedger(ctx, (l) =>
+    l.store.write(() => {
+      for (const id of ids) l.store.get(members).insert({ id, name: id, phone: null, email: null, tier: null }, l.nowIso);
+    }),
+  );
+  const dir = tmpDir();
+  if (rules) {
+    const { applyRules } = await import('../../src/services/rules.js');
+    writeFileSync(join(dir, 'rules.json'), JSON.stringify(rules));
+    await applyRules(ctx, join(dir, 'rules.json'), '2000-01-01');
+  }
+  return { ctx, dir };
+}
+
+function csv(dir: string, name: string, text: string): string {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+}
+
+const member = (ctx: Ctx, id: string) => withLedger(ctx, (l) => l.store.get(members).get(id)!);
+const run = (ctx: Ctx, input: ImportInput) => importPurchases(ctx, input);
+
+describe('import purchases (services)', () => {
+  it('accrues an order-level file and counts a re-run as duplicates', async () => {
+    const { ctx, dir } = await ledger();
+    const f = csv(dir, 'p.csv', 'order_id,member_id,purchased_at,amount\nA1,M1,2026-11-01 10:00,100.50\nA2,M2,2026-11-02,20.99\n');
+    const r = await run(ctx, { file: f });
+    expect(r).toMatchObject({ rows: 2, orders: 2, accepted: 2, duplicates: 0, rejected: 0, review: 0, capped: 0, pointsAccrued: 120, pointsReturned: 0, dryRun: false, format: 'order' });
+    expect((await member(ctx, 'M1')).balance).toBe(100);
+    const again = await run(ctx, { file: f });
+    expect(again).toMatchObject({ orders: 2, accepted: 0, duplicates: 2, pointsAccrued: 0 });
+    expect((await member(ctx, 'M1')).balance).toBe(100);
+    expect((await verifyLedger(ctx)).ok).toBe(true);
+  });
+
+  it('assembles line-level orders whose rows are scattered, rounding once per order', async () => {
+    const { ctx, dir } = await ledger();
+    // 3 × 0.60 + 0.60 = 2.40 → 2 points (per-line rounding would give 1)
+    const f = csv(dir, 'l.csv', 'order_id,member_id,purchased_at,quantity,unit_price\nX1,M1,2026-11-01,3,0.60\nY1,M2,2026-11-01,1,5.00\nX1,M1,2026-11-01,1,0.60\n');
+    const r = await run(ctx, { file: f });
+    expect(r).toMatchObject({ format: 'line', rows: 3, orders: 2, accepted: 2, pointsAccrued: 7 });
+    expect((await member(ctx, 'M1')).balance).toBe(2);
+  });
+
+  it('rejects the same key with other content as a conflict, keeps a new source apart', async () => {
+    const { ctx, dir } = await ledger();
+    await run(ctx, { file: csv(dir, 'a.csv', 'order_id,member_id,purchased_at,amount\nA1,M1,2026-11-01,100.00\n') });
+    const b = csv(dir, 'b.csv', 'order_id,member_id,purchased_at,amount\nA1,M1,2026-11-01,999.00\nA2,M1,2026-11-01,1.00\n');
+    const r = await run(ctx, { file: b });
+    expect(r).toMatchObject({ accepted: 1, rejected: 1, duplicates: 0, pointsAccrued: 1 });
+    const rejects = readFileSync(r.rejectsFile!, 'utf8');
+    expect(rejects).toContain('2,conflict: order A1 (source default) was imported before with different content,A1,M1,2026-11-01,999.00');
+    const other = await run(ctx, { file: b, source: 'eshop' });
+    expect(other).toMatchObject({ accepted: 2, rejected: 0, pointsAccrued: 1000 });
+  });
+
+  it('uses the rules version in force at each purchase, multipliers inclusive of their last day', async () => {
+    const { ctx, dir } = await ledger(['M1'], { earn: { multipliers: [{ category: 'tv', multiplier: '2', from: '2026-10-01', to: '2026-10-31' }] } });
+    writeFileSync(join(dir, 'r2.json'), JSON.stringify({ earn: { pointsPerUnit: '3' } }));
+    const { applyRules } = await import('../../src/services/rules.js');
+    await applyRules(ctx, join(dir, 'r2.json'), '2026-11-02');
+    const f = csv(
+      dir,
+      'p.csv',
+      'order_id,member_id,purchased_at,amount,category\n' +
+        'O1,M1,2026-09-30 23:59,10.00,tv\n' + // before the window: 10
+        'O2,M1,2026-10-31 23:59,10.00,tv\n' + // last day, ledger zone Asia/Shanghai: 20
+        'O3,M1,2026-11-01 00:00,10.00,tv\n' + // after the window: 10
+        'O4,M1,2026-11-02 00:00,10.00,tv\n' + // the next version (3 per unit, no multipliers): 30
+        'O5,M1,2026-10-31T23:59:00Z,10.00,tv\n', // Nov 1 07:59 in Shanghai: 10
+    );
+    const r = await run(ctx, { file: f });
+    expect(r).toMatchObject({ accepted: 5, rejected: 0, pointsAccrued: 80 });
+  });
+
+  it('earns at the tier reached before each order, in purchase-time order whatever the file order', async () => {
+    const { ctx, dir } = await ledger(['M1'], { tiers: [{ name: 'silver', minLifetimePoints: 0, multiplier: '1' }, { name: 'gold', minLifetimePoints: 100, multiplier: '2' }] });
+    // later purchase first in the file: it must see the 100 points of the earlier one
+    const f = csv(dir, 'p.csv', 'order_id,member_id,purchased_at,amount\nLATE,M1,2026-11-02,10.00\nEARLY,M1,2026-11-01,100.00\n');
+    const r = await run(ctx, { file: f });
+    expect(r.pointsAccrued).toBe(120);
+  });
+
+  it('applies minOrderAmount, maxPointsPerOrder and the daily cap, counting capped points', async () => {
+    const { ctx, dir } = await ledger(['M1', 'M2'], { earn: { minOrderAmount: '10.00', maxPointsPerOrder: 500 }, limits: { dailyEarnCap: 600 } });
+    const f = csv(
+      dir,
+      'p.csv',
+      'order_id,member_id,purchased_at,amount\n' +
+        'A,M1,2026-11-01 09:00,9.99\n' + // below minimum: 0
+        'B,M1,2026-11-01 10:00,1000.00\n' + // 1000 → max 500
+        'C,M1,2026-11-01 23:30,300.00\n' + // cap room 100 → 100 credited, 200 capped
+        'D,M1,2026-11-02 00:10,300.00\n' + // next local day: 300
+        'E,M2,2026-11-01 10:00,50.00\n',
+    );
+    const r = await run(ctx, { file: f });
+    expect(r).toMatchObject({ accepted: 5, pointsAccrued: 500 + 100 + 300 + 50, capped: 200 });
+    expect((await member(ctx, 'M1')).balance).toBe(900);
+  });
+
+  it('takes points back on returns, lets the balance go negative only then, and repays debt first', async () => {
+    const { ctx, dir } = await ledger(['M1']);
+    const r1 = await run(ctx, { file: csv(dir, 'a.csv', 'order_id,member_id,purchased_at,quantity,unit_price\nP1,M1,2026-11-01,2,10.00\nR1,M1,2026-11-02,-5,10.00\n') });
+    expect(r1).toMatchObject({ accepted: 2, returns: 1, pointsAccrued: 20, pointsReturned: 50 });
+    let m = await member(ctx, 'M1');
+    expect(m.balance).toBe(-30);
+    expect(m.debt).toBe(30);
+    await run(ctx, { file: csv(dir, 'b.csv', 'order_id,member_id,purchased_at,amount\nP2,M1,2026-11-03,45.00\n') });
+    m = await member(ctx, 'M1');
+    expect(m.balance).toBe(15);
+    expect(m.debt).toBe(0);
+    const lots = await withLedger(ctx, (l) => l.store.get(members).openLots('M1'));
+    expect(lots.map((x) => x.remaining)).toEqual([15]);
+    expect((await verifyLedger(ctx)).ok).toBe(true);
+  });
+
+  it('queues orders above reviewAbove and of frozen members unaccrued, then approves or rejects them', async () => {
+    const { ctx, dir } = await ledger(['M1', 'M2'], { limits: { reviewAbove: '500.00' } });
+    await withLedger(ctx, (l) => l.store.write(() => l.store.get(members).setStatus('M2', 'frozen', 'fraud check', l.nowIso)));
+    const f = csv(dir, 'p.csv', 'order_id,member_id,purchased_at,amount\nBIG,M1,2026-11-01,800.00\nOK,M1,2026-11-01,500.00\nFZ,M2,2026-11-01,10.00\n');
+    const r = await run(ctx, { file: f });
+    expect(r).toMatchObject({ accepted: 1, review: 2, pointsAccrued: 500 });
+    const q = await listReview(ctx, {});
+    expect(q.map((x) => [x.orderId, x.reason])).toEqual([
+      ['BIG', 'above-review-limit'],
+      ['FZ', 'member-frozen'],
+    ]);
+    expect((await run(ctx, { file: f })).duplicates).toBe(3);
+    const ok = await approveReview(ctx, 'BIG');
+    expect(ok).toMatchObject({ status: 'approved', points: 800, balance: 1300 });
+    await expect(approveReview(ctx, String(q[1].id))).rejects.toMatchObject({ exitCode: 3, code: 'MEMBER_FROZEN' });
+    const no = await rejectReview(ctx, 'FZ', 'not a real purchase');
+    expect(no.status).toBe('rejected');
+    await expect(approveReview(ctx, 'FZ')).rejects.toMatchObject({ exitCode: 3 });
+    expect((await listReview(ctx, {})).length).toBe(0);
+    expect((await member(ctx, 'M2')).balance).toBe(0);
+    expect((await verifyLedger(ctx)).ok).toBe(true);
+  });
+
+  it('creates unknown members on request, otherwise rejects their orders', async () => {
+    const { ctx, dir } = await ledger([]);
+    const f = csv(dir, 'p.csv', 'order_id,member_id,purchased_at,amount\nA,NEW1,2026-11-01,10.00\nB,NEW1,2026-11-02,5.00\n');
+    const no = await run(ctx, { file: f, dryRun: true });
+    expect(no).toMatchObject({ rejected: 2, accepted: 0, rejectsFile: null });
+    const yes = await run(ctx, { file: f, createMembers: true });
+    expect(yes).toMatchObject({ membersCreated: 1, accepted: 2, pointsAccrued: 15 });
+  });
+
+  it('computes the same summary in a dry run and writes nothing', async () => {
+    const { ctx, dir } = await ledger(['M1'], { limits: { dailyEarnCap: 50 } });
+    const f = csv(dir, 'p.csv', 'order_id,member_id,purchased_at,amount\nA,M1,2026-11-01,40.00\nB,M1,2026-11-01,40.00\nC,,2026-11-01,1.00\n');
+    const dry = await run(ctx, { file: f, dryRun: true, skipGuests: true });
+    const { elapsedMs: _a, ...d } = dry;
+    const real = await run(ctx, { file: f, skipGuests: true });
+    const { elapsedMs: _b, ...w } = real;
+    expect({ ...d, dryRun: false }).toEqual(w);
+    expect(dry).toMatchObject({ dryRun: true, capped: 30, pointsAccrued: 50, guestsSkipped: 1 });
+    const { ctx: fresh } = await ledger(['M1']);
+    await run(fresh, { file: f, dryRun: true, skipGuests: true });
+    expect((await member(fresh, 'M1')).balance).toBe(0);
+    const count = await withLedger(fresh, (l) => l.store.db.prepare('SELECT (SELECT count(*) FROM entries) + (SELECT count(*) FROM purchases)').pluck().get());
+    expect(count).toBe(0);
+  });
+
+  it('a batch that fails leaves earlier batches whole, and a re-run completes with nothing doubled', async () => {
+    const { ctx, dir } = await ledger(['M1', 'M2', 'M3']);
+    const rows = ['order_id,member_id,purchased_at,quantity,unit_price'];
+    for (let i = 0; i < 300; i++) {
+      rows.push(`O${i},M${1 + (i % 3)},2026-11-01 ${String(10 + (i % 10)).padStart(2, '0')}:00,1,${(i % 7) + 1}.50`);
+      rows.push(`O${i},M${1 + (i % 3)},2026-11-01 ${String(10 + (i % 10)).padStart(2, '0')}:00,2,0.25`);
+    }
+    const f = csv(dir, 'p.csv', rows.join('\n') + '\n');
+    const { ctx: clean } = await ledger(['M1', 'M2', 'M3']);
+    const expected = await run(clean, { file: f });
+    let batches = 0;
+    await expect(
+      run(ctx, {
+        file: f,
+        batchOrders: 50,
+        onProgress: (p) => {
+          if (p.phase === 'accruing' && ++batches === 3) throw new Error('killed');
+        },
+      }),
+    ).rejects.toThrow('killed');
+    const partial = await withLedger(ctx, (l) => l.store.db.prepare('SELECT count(*) FROM purchases').pluck().get());
+    expect(partial).toBe(150);
+    const rest = await run(ctx, { file: f, batchOrders: 50 });
+    expect(rest).toMatchObject({ duplicates: 150, accepted: 150 });
+    for (const id of ['M1', 'M2', 'M3']) expect((await member(ctx, id)).balance).toBe((await member(clean, id)).balance);
+    expect(expected.pointsAccrued).toBe((await member(clean, 'M1')).balance + (await member(clean, 'M2')).balance + (await member(clean, 'M3')).balance);
+    expect((await verifyLedger(ctx)).ok).toBe(true);
+  });
+
+  it('refuses a wrong header with exit 2 and writes nothing', async () => {
+    const { ctx, dir } = await ledger();
+    const f = csv(dir, 'p.csv', 'id,who,when,total\nA,M1,2026-11-01,10.00\n');
+    await expect(run(ctx, { file: f })).rejects.toMatchObject({ exitCode: 2, message: expect.stringContaining('missing column order_id') });
+    await expect(run(ctx, { file: f, map: ['order_id=id', 'member_id=who', 'purchased_at=when', 'amount=nope'] })).rejects.toMatchObject({ exitCode: 2, message: expect.stringContaining('no column "nope"') });
+    const mapped = await run(ctx, { file: f, map: ['order_id=id,member_id=who', 'purchased_at=when', 'amount=total'] });
+    expect(mapped.pointsAccrued).toBe(10);
+    await expect(run(ctx, { file: csv(dir, 'e.csv', '') })).rejects.toMatchObject({ exitCode: 2 });
+    await expect(run(ctx, { file: join(dir, 'missing.csv') })).rejects.toMatchObject({ exitCode: 2 });
+  });
+
+  it('reads --date-format strictly, refusing impossible dates', async () => {
+    const { ctx, dir } = await ledger(['M1']);
+    const f = csv(dir, 'p.csv', 'order_id,member_id,purchased_at,amount\nA,M1,12/1/2010 8:26,10.00\nB,M1,2/30/2010 8:26,10.00\nC,M1,2010-12-01 08:26,10.00\n');
+    const r = await run(ctx, { file: f, dateFormat: 'M/D/YYYY H:mm' });
+    expect(r).toMatchObject({ accepted: 1, rejected: 2 });
+    const lines = readFileSync(r.rejectsFile!, 'utf8').split('\n');
+    expect(lines[1]).toMatch(/^3,"purchased_at ""2\/30\/2010 8:26"" is not a valid date-time \(expected the format M\/D\/YYYY H:mm\)"/);
+    const at1 = await withLedger(ctx, (l) => l.store.db.prepare("SELECT at FROM entries WHERE kind = 'accrual'").pluck().get());
+    expect(at1).toBe('2010-12-01T00:26:00.000Z'); // 08:26 in Asia/Shanghai
+  });
+
+  it('reads GBK, Latin-1, BOM + CRLF and other delimiters', async () => {
+    const iconv = (await import('iconv-lite')).default;
+    const { ctx, dir } = await ledger(['M1', 'Müller']);
+    const gbk = join(dir, 'g.csv');
+    writeFileSync(gbk, iconv.encode('订单号,会员,时间,金额\r\nG1,M1,2026-11-01,12.00\r\n', 'gbk'));
+    expect(await run(ctx, { file: gbk, encoding: 'gbk', map: ['order_id=订单号', 'member_id=会员', 'purchased_at=时间', 'amount=金额'] })).toMatchObject({ accepted: 1, pointsAccrued: 12 });
+    const latin = join(dir, 'l.csv');
+    writeFileSync(latin, iconv.encode('order_id;member_id;purchased_at;amount\nL1;Müller;2026-11-01;7.00\n', 'latin1'));
+    expect(await run(ctx, { file: latin, encoding: 'latin1', delimiter: ';' })).toMatchObject({ accepted: 1, pointsAccrued: 7 });
+    const bom = csv(dir, 'b.csv', '\ufefforder_id,member_id,purchased_at,amount\r\nB1,M1,2026-11-01,3.00\r\nB2,M1,2026-11-01,"4.00"\r\n');
+    expect(await run(ctx, { file: bom })).toMatchObject({ accepted: 2, pointsAccrued: 7 });
+  });
+
+  it('property: any split of orders into batches and any row order give the same balances', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.record({ o: fc.integer({ min: 0, max: 9 }), m: fc.integer({ min: 1, max: 3 }), q: fc.integer({ min: -2, max: 5 }), p: fc.integer({ min: 1, max: 5000 }) }), { minLength: 1, maxLength: 25 }),
+        fc.integer({ min: 1, max: 5 }),
+        async (lines, batch) => {
+          // one member and one time per order (the first line's), as a till would write them
+          const owner = new Map<number, number>();
+          for (const x of lines) if (!owner.has(x.o)) owner.set(x.o, x.m);
+          const row = (x: (typeof lines)[number]) => `O${x.o},M${owner.get(x.o)},2026-11-0${1 + (x.o % 5)} 10:00,${x.q},${(x.p / 100).toFixed(2)}`;
+          const head = 'order_id,member_id,purchased_at,quantity,unit_price\n';
+          const a = await ledger(['M1', 'M2', 'M3']);
+          const b = await ledger(['M1', 'M2', 'M3']);
+          const ra = await run(a.ctx, { file: csv(a.dir, 'a.csv', head + lines.map(row).join('\n') + '\n') });
+          const rb = await run(b.ctx, { file: csv(b.dir, 'b.csv', head + [...lines].reverse().map(row).join('\n') + '\n'), batchOrders: batch });
+          expect(rb.pointsAccrued).toBe(ra.pointsAccrued);
+          expect(rb.pointsReturned).toBe(ra.pointsReturned);
+          for (const id of ['M1', 'M2', 'M3']) expect((await member(b.ctx, id)).balance).toBe((await member(a.ctx, id)).balance);
+          expect((await verifyLedger(b.ctx)).ok).toBe(true);
+        },
+      ),
+      { numRuns: 15 },
+    );
+  });
+});
+
+
