@@ -82,6 +82,7 @@ export interface DbInfo {
   currency: string;
   timezone: string;
   createdAt: string | null;
+  holdMinutes: number;
   sizes: { database: number; wal: number };
   counts: Record<string, number>;
 }
@@ -103,6 +104,7 @@ export async function dbInfo(ctx: Ctx): Promise<DbInfo> {
         currency: l.currency,
         timezone: l.zone,
         createdAt: l.store.get(settings).get('created_at') ?? null,
+        holdMinutes: Number(l.store.get(settings).get('hold_minutes') ?? 15),
         sizes: { database: size(l.path), wal: size(`${l.path}-wal`) },
         counts,
       };
@@ -236,3 +238,34 @@ export async function dbRestore(ctx: Ctx, source: string): Promise<RestoreResult
 }
 
 export { withLedger };
+
+/** Settings an operator may change after init (currency and time zone are fixed for the ledger's life). */
+const TUNABLES: Record<string, { key: string; parse: (v: string) => string | null; help: string }> = {
+  'hold-minutes': {
+    key: 'hold_minutes',
+    parse: (v) => (/^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 1440 ? String(Number(v)) : null),
+    help: 'minutes a checkout hold lasts before it is released (1..1440, default 15)',
+  },
+};
+
+export interface SettingResult {
+  setting: string;
+  value: string;
+  previous: string | null;
+}
+
+export async function setSetting(ctx: Ctx, name: string, value: string): Promise<SettingResult> {
+  const t = TUNABLES[name];
+  if (!t) throw new UsageError(`unknown setting ${JSON.stringify(name)}`, `settings: ${Object.entries(TUNABLES).map(([k, v]) => `${k} (${v.help})`).join('; ')}`);
+  const parsed = t.parse(value.trim());
+  if (parsed === null) throw new UsageError(`${name} ${JSON.stringify(value)} is not valid`, t.help);
+  return withLedger(ctx, (l) =>
+    l.store.write(() => {
+      const s = l.store.get(settings);
+      const previous = s.get(t.key) ?? null;
+      s.set(t.key, parsed);
+      l.store.get(audit).record(l.nowIso, l.operator, 'db.set', name, { value: parsed, previous });
+      return { setting: name, value: parsed, previous };
+    }),
+  );
+}

@@ -223,7 +223,7 @@ async function stageFile(o: Options, l: Ledger, stage: ImportStage, c: Counters,
   const total = statSync(o.file).size;
   let plan: ColumnPlan | undefined;
   let ctx: RowContext | undefined;
-  const CHUNK = 50_000;
+  const CHUNK = Number(process.env.POINTSMALL_CHUNK ?? 5_000);
   let groups = new Map<string, { g: StageGroup; parts: string[] }>();
   let bad: [string, number][] = [];
   let rejects: [number, string, string | null][] = [];
@@ -577,6 +577,7 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
     return await withLedger(ctx, async (l) => {
       const plan = await stageFile(o, l, stage, c, input.onProgress);
       timing('staged');
+      if (process.env.POINTSMALL_TIMING === 'stage') throw new UsageError('stopped after staging (POINTSMALL_TIMING=stage)');
       const { groups } = stage.finishLoad();
       timing('sorted');
       const acc = new Accruer(l, o, plan, c);

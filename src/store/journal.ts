@@ -64,7 +64,9 @@ export class Journal {
       ),
       insertPosting: db.prepare('INSERT INTO postings (entry_id, account, member_id, points) VALUES (?,?,?,?)'),
       memberCache: db.prepare(
-        'UPDATE members SET balance = balance + ?, held = held + ?, lifetime_earned = lifetime_earned + ?, last_activity_at = max(coalesce(last_activity_at, \'\'), ?) WHERE id = ?',
+        // An expiry is not the member's activity: it leaves last_activity_at alone (NULL keeps the old value).
+        `UPDATE members SET balance = balance + ?, held = held + ?, lifetime_earned = lifetime_earned + ?,
+                last_activity_at = coalesce(max(coalesce(last_activity_at, ''), ?), last_activity_at) WHERE id = ?`,
       ),
       insertLot: db.prepare('INSERT INTO lots (member_id, entry_id, points, remaining, earned_at, expires_on) VALUES (?,?,?,?,?,?)'),
       insertMove: db.prepare('INSERT INTO lot_moves (entry_id, lot_id, points) VALUES (?,?,?)'),
@@ -125,7 +127,8 @@ export class Journal {
         m.held += p.points;
       } else if (p.account === 'issued') m.earned -= p.points;
     }
-    for (const [id, m] of perMember) this.s.memberCache.run(m.balance, m.held, m.earned, e.at, id);
+    const activityAt = e.kind === 'expiry' ? null : e.at;
+    for (const [id, m] of perMember) this.s.memberCache.run(m.balance, m.held, m.earned, activityAt, id);
     return row.id;
   }
 

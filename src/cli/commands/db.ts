@@ -36,6 +36,7 @@ export function register(program: Command): void {
           ['currency', r.currency],
           ['timezone', r.timezone],
           ['created', r.createdAt],
+          ['hold minutes', r.holdMinutes],
           ['size', `${r.sizes.database} bytes (+ ${r.sizes.wal} WAL)`],
         ]);
         await printTable(
@@ -65,6 +66,14 @@ export function register(program: Command): void {
       await emit(cmd, r, () =>
         void process.stdout.write(`${c.green('✓')} restored ${r.entries} entries from ${r.restoredFrom}${r.previous ? `; the previous ledger is kept at ${r.previous}` : ''}\n`),
       );
+    });
+  db.command('set <setting> <value>')
+    .description('change a setting: hold-minutes (how long a checkout hold lasts, default 15)')
+    .action(async (setting: string, value: string, ...args) => {
+      const cmd = cmdOf(args);
+      const { setSetting } = await import('../../services/admin.js');
+      const r = await setSetting(await context(cmd), setting, value);
+      await emit(cmd, r, () => void process.stdout.write(`${c.green('✓')} ${r.setting} = ${r.value} (was ${r.previous ?? 'unset'})\n`));
     });
   db.command('migrate')
     .description('upgrade the ledger schema to this tool\'s version (a copy is kept first)')
