@@ -19,6 +19,11 @@ export interface CsvRecord {
 /** The longest a record may grow while a quote is open before the file is declared broken. */
 const MAX_RECORD_CHARS = 1 << 20;
 
+/** Where records go as they are read: an array, or a callback that consumes each at once. */
+export interface RecordSink {
+  push(r: CsvRecord): unknown;
+}
+
 export class CsvStructureError extends Error {
   constructor(readonly line: number, message: string) {
     super(message);
@@ -46,7 +51,7 @@ export class CsvTokenizer {
   }
 
   /** Tokenizes a chunk; complete records go to out. */
-  push(chunk: string, out: CsvRecord[]): void {
+  push(chunk: string, out: RecordSink): void {
     if (!this.started) {
       this.started = true;
       if (chunk.charCodeAt(0) === 0xfeff) chunk = chunk.slice(1);
@@ -86,7 +91,7 @@ export class CsvTokenizer {
   }
 
   /** The last record, if the text did not end with a newline. */
-  end(out: CsvRecord[]): void {
+  end(out: RecordSink): void {
     if (!this.pending) return;
     const text = this.pending;
     const line = this.pendingLine;

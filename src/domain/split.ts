@@ -107,7 +107,9 @@ export function pointsForLine(line: CartLine, step: Points, stepValue: Minor): P
  * are the largest whole-step amount ≤ min(requested, available, coverable); fewer than minPoints uses none.
  */
 export function split(input: SplitInput): SplitOutcome {
-  const { lines, redeem, digits, available, request } = input;
+  const { lines, redeem, digits, request } = input;
+  // A member in debt (a return took back more than was left) has no points to use, not a negative amount.
+  const available = Math.max(0, input.available);
   const step = pointsStep(redeem.pointsPerUnit, digits);
   const stepValue = new Decimal(step).times(new Decimal(10).pow(digits)).div(redeem.pointsPerUnit).toNumber();
 

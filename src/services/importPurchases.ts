@@ -11,6 +11,7 @@ import {
   type ColumnPlan,
   type CsvRecord,
   CsvStructureError,
+  type RecordSink,
   CsvTokenizer,
   type Encoding,
   type ImportProfile,
@@ -33,11 +34,11 @@ import {
 import { type Rules, expiresOn } from '../domain/rules.js';
 import { localRangeUtc } from '../domain/time.js';
 import { members } from '../store/members.js';
-import { ImportStage, type MemberFacts, type StageGroup, type StageRow, bulkWrites, purchases } from '../store/purchases.js';
+import { ImportStage, type MemberFacts, type PurchaseRow, type StageGroup, type StageRow, bulkWrites, purchases } from '../store/purchases.js';
 import { reviewQueue } from '../store/review.js';
 import { rulesVersions } from '../store/rules.js';
 import { type Ctx, type Ledger, parseStoredRules, withLedger } from './ledger.js';
-import { creditPointsKnownDebt, debitPoints, recordAudit } from './points.js';
+import { type CreditInput, creditPointsKnownDebt, creditPointsMany, debitPoints, recordAudit } from './points.js';
 
 export interface ImportInput {
   file: string;
@@ -144,8 +145,11 @@ export function resolveOptions(input: ImportInput): Options {
 
 // ---- reading the file ---------------------------------------------------------------------------
 
-/** Streams the file's records, decoded (utf8 with or without BOM, GBK, Latin-1/cp1252), chunk by chunk. */
-async function* readRecords(o: Options, onBytes?: (bytes: number) => void): AsyncGenerator<CsvRecord[]> {
+/**
+ * Streams the file's records into the sink as they are tokenized (decoded: utf8 with or without BOM,
+ * GBK, Latin-1/cp1252), yielding after each chunk of the file so the caller can flush its work.
+ */
+async function* readChunks(o: Options, sink: RecordSink, onBytes?: (bytes: number) => void): AsyncGenerator<void> {
   const tok = new CsvTokenizer(o.delimiter);
   let decode: (b: Buffer) => string;
   let flush: () => string;
@@ -161,18 +165,16 @@ async function* readRecords(o: Options, onBytes?: (bytes: number) => void): Asyn
   }
   let bytes = 0;
   try {
-    for await (const buf of createReadStream(o.file, { highWaterMark: 1 << 20 })) {
+    for await (const buf of createReadStream(o.file, { highWaterMark: 1 << 18 })) {
       bytes += (buf as Buffer).length;
-      const out: CsvRecord[] = [];
-      tok.push(decode(buf as Buffer), out);
+      tok.push(decode(buf as Buffer), sink);
       onBytes?.(bytes);
-      if (out.length) yield out;
+      yield;
     }
-    const out: CsvRecord[] = [];
     const rest = flush();
-    if (rest) tok.push(rest, out);
-    tok.end(out);
-    if (out.length) yield out;
+    if (rest) tok.push(rest, sink);
+    tok.end(sink);
+    yield;
   } catch (e) {
     if (e instanceof CsvStructureError) throw new UsageError(`${o.file}:${e.line}: ${e.message}`, 'fix the quoting and run again; nothing was written');
     if ((e as { code?: string }).code === 'EACCES' || (e as { code?: string }).code === 'EISDIR') throw new UsageError(`cannot read ${o.file}: ${(e as Error).message}`);
@@ -240,8 +242,8 @@ async function stageFile(o: Options, l: Ledger, stage: ImportStage, c: Counters,
     rejects = [];
     pendingRows = 0;
   };
-  for await (const records of readRecords(o, (b) => onProgress?.({ phase: 'reading', done: b, total }))) {
-    for (const rec of records) {
+  const sink: RecordSink = {
+    push(rec: CsvRecord) {
       if (!plan) {
         const p = planColumns(rec.fields, o.map);
         if (!p.plan) {
@@ -249,7 +251,7 @@ async function stageFile(o: Options, l: Ledger, stage: ImportStage, c: Counters,
         }
         plan = p.plan;
         ctx = { plan, digits: l.digits, parseDate: makeDateParser(new ZoneCalendar(l.zone), o.dateFormat), skipGuests: o.skipGuests, notAfterMs: l.now.getTime(), dateFormat: o.dateFormat };
-        continue;
+        return;
       }
       c.rows++;
       pendingRows++;
@@ -271,9 +273,10 @@ async function stageFile(o: Options, l: Ledger, stage: ImportStage, c: Counters,
         rejects.push([rec.line, r.reason, JSON.stringify(rec.fields)]);
         if (r.orderId) bad.push([r.orderId, rec.line]);
       }
-    }
-    if (pendingRows >= CHUNK) flushChunk();
-  }
+      if (pendingRows >= CHUNK) flushChunk();
+    },
+  };
+  for await (const _ of readChunks(o, sink, (b) => onProgress?.({ phase: 'reading', done: b, total }))) void _;
   if (!plan) throw new UsageError(`${o.file} is empty: a header row is required`, 'the first line names the columns: order_id,member_id,purchased_at,amount (or quantity,unit_price)');
   flushChunk();
   return plan;
@@ -299,7 +302,15 @@ export class AccrualEngine {
   readonly cal: ZoneCalendar;
   private readonly expiry = new Map<string, string | null>();
   private readonly dayRange = new Map<string, [string, string]>();
-  constructor(private readonly l: Ledger) {
+  /** Credits waiting to be written set-based (bulk mode), with what to tell once they have entry ids. */
+  private credits: { input: CreditInput; debt: number; posted?: (entryId: number) => void }[] = [];
+  /** Points of buffered credits per member and local day, which the daily cap must count too. */
+  private bufferedEarned = new Map<string, number>();
+  /**
+   * @param bulk credits are buffered and written together by flush() (an import); otherwise each is
+   * posted at once (a review approval).
+   */
+  constructor(private readonly l: Ledger, private readonly bulk = false) {
     this.timeline = new RulesTimeline(l.store.get(rulesVersions).all().map((v) => ({ id: v.id, effectiveAt: v.effective_at, document: v.document })));
     this.cal = new ZoneCalendar(l.zone);
   }
@@ -340,6 +351,7 @@ export class AccrualEngine {
   accrue(
     o: { source: string; orderId: string; memberId: string; at: number; amount: number; lines: readonly { amount: number; sku: string | null; category: string | null }[] },
     facts: MemberFacts,
+    posted?: (entryId: number) => void,
   ): AccrualOutcome {
     const l = this.l;
     const { id: rulesVersion, rules } = this.rulesAt(o.at);
@@ -351,6 +363,7 @@ export class AccrualEngine {
       const r = computeEarn({ ...common, lines: o.lines.map((x) => ({ amount: -x.amount, sku: x.sku, category: x.category })), purpose: 'return' });
       let entryId: number | null = null;
       if (r.points > 0) {
+        this.flush(); // the lots a return takes from must be written first
         const d = debitPoints(l, { memberId: o.memberId, points: r.points, at: atIso, kind: 'return', to: 'issued', allowDebt: true, ref });
         entryId = d.entryId;
         facts.debt += d.debt;
@@ -361,21 +374,38 @@ export class AccrualEngine {
     let earnedToday = 0;
     if (rules.limits.dailyEarnCap !== null) {
       const [fromIso, toIso] = this.range(day);
-      earnedToday = l.store.get(purchases).earnedBetween(o.memberId, fromIso, toIso);
+      earnedToday = l.store.get(purchases).earnedBetween(o.memberId, fromIso, toIso) + (this.bufferedEarned.get(`${o.memberId}|${day}`) ?? 0);
     }
     const r = computeEarn({ ...common, lines: o.lines, earnedTodayBeforeThisOrder: earnedToday });
     let entryId: number | null = null;
     if (r.points > 0) {
-      const cr = creditPointsKnownDebt(
-        l,
-        { memberId: o.memberId, points: r.points, at: atIso, kind: 'accrual', from: 'issued', expiresOn: this.expiresOn(rulesVersion, rules, o.at, day), ref },
-        facts.debt,
-      );
-      entryId = cr.entryId;
-      facts.debt -= cr.debtRepaid;
+      const input: CreditInput = { memberId: o.memberId, points: r.points, at: atIso, kind: 'accrual', from: 'issued', expiresOn: this.expiresOn(rulesVersion, rules, o.at, day), ref };
+      if (this.bulk) {
+        this.credits.push({ input, debt: facts.debt, posted });
+        if (rules.limits.dailyEarnCap !== null) {
+          const key = `${o.memberId}|${day}`;
+          this.bufferedEarned.set(key, (this.bufferedEarned.get(key) ?? 0) + r.points);
+        }
+        facts.debt -= Math.min(facts.debt, r.points);
+      } else {
+        const cr = creditPointsKnownDebt(l, input, facts.debt);
+        entryId = cr.entryId;
+        facts.debt -= cr.debtRepaid;
+        posted?.(entryId);
+      }
       facts.lifetime_earned += r.points;
     }
     return { kind: 'purchase', points: r.points, capped: r.capped, rulesVersion, entryId };
+  }
+
+  /** Writes the buffered credits (bulk mode) and tells each its entry id. */
+  flush(): void {
+    if (!this.credits.length) return;
+    const list = this.credits;
+    this.credits = [];
+    this.bufferedEarned.clear();
+    const out = creditPointsMany(this.l, list.map((c) => ({ ...c.input, debt: c.debt })));
+    out.forEach((r, i) => list[i].posted?.(r.entryId));
   }
 }
 
@@ -392,11 +422,13 @@ class Accruer {
   private readonly q;
   readonly engine: AccrualEngine;
   rejects: [number, string, string | null][] = [];
+  /** Purchase rows written in bulk at the end of each slice (same transaction as their points). */
+  private pending: PurchaseRow[] = [];
   constructor(private readonly l: Ledger, private readonly o: Options, private readonly plan: ColumnPlan, private readonly c: Counters) {
     this.p = l.store.get(purchases);
     this.m = l.store.get(members);
     this.q = l.store.get(reviewQueue);
-    this.engine = new AccrualEngine(l);
+    this.engine = new AccrualEngine(l, true);
   }
 
   private rejectLines(lines: readonly { line: number }[], reason: string): void {
@@ -463,6 +495,9 @@ class Accruer {
       existing.set(order.orderId, order.contentHash);
       this.repeats(order, repeats);
     }
+    this.engine.flush();
+    this.p.insertMany(this.pending);
+    this.pending = [];
   }
 
   /** Repeated rows of an order-level file: the same content is a duplicate, other content a conflict. */
@@ -505,19 +540,23 @@ class Accruer {
         reason: why,
         created_at: this.l.nowIso,
       });
-      this.p.insert({ ...base, status: 'review', points: 0, capped: 0, rules_version: rulesId, entry_id: null });
+      this.pending.push({ ...base, status: 'review', points: 0, capped: 0, rules_version: rulesId, entry_id: null });
       c.review++;
       return;
     }
-    const out = this.engine.accrue({ source: this.o.source, orderId: order.orderId, memberId: order.memberId, at: order.at, amount: order.amount, lines: order.lines }, facts);
-    this.p.insert({
+    let row: PurchaseRow | undefined;
+    const out = this.engine.accrue({ source: this.o.source, orderId: order.orderId, memberId: order.memberId, at: order.at, amount: order.amount, lines: order.lines }, facts, (id) => {
+      if (row) row.entry_id = id;
+    });
+    row = {
       ...base,
       status: 'accrued',
       points: out.kind === 'return' ? -out.points : out.points,
       capped: out.capped,
       rules_version: out.rulesVersion,
       entry_id: out.entryId,
-    });
+    };
+    this.pending.push(row);
     c.accepted++;
     c.capped += out.capped;
     if (out.kind === 'return') {
@@ -529,10 +568,10 @@ class Accruer {
 
 /** Pages the staged groups in (order time, order id) order and hands out whole orders. */
 function* stagedOrders(stage: ImportStage): Generator<StageRow[]> {
-  let after: [number, string] = [Number.MIN_SAFE_INTEGER, ''];
-  let limit = 20_000;
+  let after = 0;
+  let limit = 2_000;
   for (;;) {
-    const page = stage.page(after[0], after[1], limit);
+    const page = stage.page(after, limit);
     if (!page.length) return;
     const full = page.length === limit;
     // the last order of a full page may continue on the next page: hand it out next time
@@ -552,8 +591,7 @@ function* stagedOrders(stage: ImportStage): Generator<StageRow[]> {
         start = i;
       }
     }
-    const lastDone = page[end - 1];
-    after = [lastDone[6], lastDone[0]];
+    after = page[end - 1][6];
     if (!full) return;
   }
 }
@@ -581,7 +619,7 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
       const { groups } = stage.finishLoad();
       timing('sorted');
       const acc = new Accruer(l, o, plan, c);
-      const batchOrders = input.batchOrders ?? 4000;
+      const batchOrders = input.batchOrders ?? 25_000;
       let done = 0;
       const orders = stagedOrders(stage);
       // One transaction per batchOrders orders; member facts and existing keys are fetched per
@@ -703,8 +741,8 @@ async function writeRejectsFile(o: Options, plan: ColumnPlan, stage: ImportStage
     let cur = it.next();
     const total = statSync(o.file).size;
     if (stage.needsReread()) {
-      for await (const records of readRecords(o, (b) => onProgress?.({ phase: 'rejects', done: b, total }))) {
-        for (const rec of records) {
+      const sink: RecordSink = {
+        push(rec: CsvRecord) {
           while (!cur.done && (cur.value[2] !== null || cur.value[0] < rec.line)) {
             emit(cur.value[0], cur.value[1], cur.value[2] !== null ? (JSON.parse(cur.value[2]) as string[]) : []);
             cur = it.next();
@@ -713,7 +751,10 @@ async function writeRejectsFile(o: Options, plan: ColumnPlan, stage: ImportStage
             emit(cur.value[0], cur.value[1], cur.value[2] !== null ? (JSON.parse(cur.value[2]) as string[]) : rec.fields);
             cur = it.next();
           }
-        }
+        },
+      };
+      for await (const _ of readChunks(o, sink, (b) => onProgress?.({ phase: 'rejects', done: b, total }))) {
+        void _;
         if (cur.done) break;
       }
     }

@@ -5,6 +5,7 @@ import { type Rules, validateRules } from '../domain/rules.js';
 import { type Store, openStore, type OpenOptions } from '../store/db.js';
 import { settings } from '../store/settings.js';
 import { rulesVersions } from '../store/rules.js';
+import { holds } from '../store/holds.js';
 
 /** What every command is given by the CLI: where the ledger is, who acts, and what time it is. */
 export interface Ctx {
@@ -61,7 +62,13 @@ export function ledgerFromStore(store: Store, ctx: Ctx): Ledger {
 export async function withLedger<T>(ctx: Ctx, fn: (l: Ledger) => T | Promise<T>, opts: OpenOptions = {}): Promise<T> {
   const store = openStore(ctx.dbPath, opts);
   try {
-    return await fn(ledgerFromStore(store, ctx));
+    const l = ledgerFromStore(store, ctx);
+    // Holds past their time are released by the next write, whatever the command (SPEC §3 Checkout).
+    if (store.get(holds).expiredOrderIds(l.nowIso).length) {
+      const { releaseExpiredHolds } = await import('./holds.js');
+      store.beforeWrite = () => void releaseExpiredHolds(l);
+    }
+    return await fn(l);
   } finally {
     store.close();
   }

@@ -33,6 +33,8 @@ export class Store {
   txSerial = 0;
   private repos = new Map<unknown, unknown>();
   private inTx = false;
+  /** Housekeeping run inside the next write transaction, until one commits (releasing lapsed holds). */
+  beforeWrite: (() => void) | undefined;
 
   constructor(path: string, db: Db, busyTimeoutMs: number) {
     this.path = path;
@@ -56,8 +58,10 @@ export class Store {
     this.inTx = true;
     this.txSerial++;
     try {
+      this.beforeWrite?.();
       const out = fn();
       this.db.exec('COMMIT');
+      this.beforeWrite = undefined;
       return out;
     } catch (e) {
       if (this.db.inTransaction) this.db.exec('ROLLBACK');

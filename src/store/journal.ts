@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import type { OpenLot } from '../domain/lots.js';
 import type { Store } from './db.js';
+import type Database from 'better-sqlite3';
 
 export type Account = 'member' | 'held' | 'issued' | 'redeemed' | 'expired' | 'adjusted';
 
@@ -130,6 +131,80 @@ export class Journal {
     const activityAt = e.kind === 'expiry' ? null : e.at;
     for (const [id, m] of perMember) this.s.memberCache.run(m.balance, m.held, m.earned, activityAt, id);
     return row.id;
+  }
+
+  /**
+   * post() for many entries at once (bulk imports): the same rows, hashes and member caches, written
+   * set-based — multi-row inserts, and one cache update per member for the whole list. Must run
+   * inside store.write(). Returns the entry ids in order.
+   */
+  postMany(list: readonly NewEntry[], operator: string, recordedAt: string): number[] {
+    if (!list.length) return [];
+    this.syncChain();
+    const ids: number[] = [];
+    const entryArgs: unknown[] = [];
+    const postingArgs: unknown[] = [];
+    const perMember = new Map<string, { balance: number; held: number; earned: number; at: string | null }>();
+    for (const e of list) {
+      let sum = 0;
+      for (const p of e.postings) {
+        if (!Number.isSafeInteger(p.points)) throw new Error(`posting of ${p.points} points is not a safe integer`);
+        sum += p.points;
+      }
+      if (sum !== 0) throw new Error(`entry ${e.kind} does not balance: postings sum to ${sum}`);
+      const row = { id: this.lastId + 1, at: e.at, recorded_at: recordedAt, kind: e.kind, member_id: e.memberId, ref: e.ref ?? null, memo: e.memo ?? null, operator };
+      const hash = chainHash(this.lastHash, entryContent(row, e.postings));
+      entryArgs.push(row.id, row.at, row.recorded_at, row.kind, row.member_id, row.ref, row.memo, row.operator, this.lastHash, hash);
+      this.lastId = row.id;
+      this.lastHash = hash;
+      ids.push(row.id);
+      const activityAt = e.kind === 'expiry' ? null : e.at;
+      for (const p of e.postings) {
+        postingArgs.push(row.id, p.account, p.memberId, p.points);
+        if (p.memberId === null || p.points === 0) continue;
+        let m = perMember.get(p.memberId);
+        if (!m) perMember.set(p.memberId, (m = { balance: 0, held: 0, earned: 0, at: null }));
+        if (p.account === 'member') m.balance += p.points;
+        else if (p.account === 'held') {
+          m.balance += p.points;
+          m.held += p.points;
+        } else if (p.account === 'issued') m.earned -= p.points;
+        if (activityAt !== null && (m.at === null || activityAt > m.at)) m.at = activityAt;
+      }
+    }
+    this.insertRows('entries', 10, entryArgs);
+    this.insertRows('postings', 4, postingArgs);
+    for (const [id, m] of perMember) this.s.memberCache.run(m.balance, m.held, m.earned, m.at, id);
+    return ids;
+  }
+
+  /** createLot for many lots at once (multi-row inserts); lot ids are not returned. */
+  createLots(lots: readonly { entryId: number; memberId: string; points: number; earnedAt: string; expiresOn: string | null }[]): void {
+    const args: unknown[] = [];
+    for (const x of lots) args.push(x.memberId, x.entryId, x.points, x.points, x.earnedAt, x.expiresOn);
+    this.insertRows('lots', 6, args);
+  }
+
+  private bulk = new Map<string, { one: Database.Statement; many: Database.Statement }>();
+  /** Inserts rows of `width` values each, 50 rows per statement (prepared once per table). */
+  private insertRows(table: 'entries' | 'postings' | 'lots', width: number, args: unknown[]): void {
+    const PER = 50;
+    let b = this.bulk.get(table);
+    if (!b) {
+      const cols = {
+        entries: 'id, at, recorded_at, kind, member_id, ref, memo, operator, prev_hash, hash',
+        postings: 'entry_id, account, member_id, points',
+        lots: 'member_id, entry_id, points, remaining, earned_at, expires_on',
+      }[table];
+      const row = `(${Array(width).fill('?').join(',')})`;
+      const db = this.store.db;
+      b = { one: db.prepare(`INSERT INTO ${table} (${cols}) VALUES ${row}`), many: db.prepare(`INSERT INTO ${table} (${cols}) VALUES ${Array(PER).fill(row).join(',')}`) };
+      this.bulk.set(table, b);
+    }
+    const chunk = PER * width;
+    let i = 0;
+    for (; i + chunk <= args.length; i += chunk) b.many.run(args.slice(i, i + chunk));
+    for (; i < args.length; i += width) b.one.run(args.slice(i, i + width));
   }
 
   /** Creates a lot (a credit with its own expiresOn). */

@@ -88,6 +88,10 @@ describe('durability', () => {
     expect(mode(r.previous)).toBe(0o600);
     // The previous ledger is itself a verifiable ledger holding the later change.
     expect(runCli(['member', 'show', 'a', '--json'], { db: r.previous }).json().balance).toBe(300);
+    // A second restore at the same clock keeps its own copy of the ledger it replaces.
+    const again = t.ok(['db', 'restore', bak]);
+    expect(again.previous).not.toBe(r.previous);
+    expect(t.verify().ok).toBe(true);
   });
 
   it('db restore under a process holding the ledger open (a long import): its later commits are kept, not written into a replaced file', async () => {

@@ -138,7 +138,7 @@ describe('regression seeds of the model property', () => {
     expect((await s.members.showMember(later, 'h')).held).toBe(0);
   });
 
-  it('lists the known bugs the property run still tolerates', () => {
-    expect(knownBugs).toEqual(process.env.POINTSMALL_STRICT === '1' ? [] : ['debt-refuses-points-request', 'lapsed-hold-kept-by-non-checkout-writes']);
+  it('tolerates no known bug in the property run: the model is strict', () => {
+    expect(knownBugs).toEqual([]);
   });
 });
