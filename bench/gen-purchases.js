@@ -38,7 +38,7 @@ export async function writeMembers(path, count) {
 
 /**
  * Writes about `rows` line rows: order_id,member_id,purchased_at,sku,category,quantity,unit_price.
- * Returns { rows, orders, returns, guests } as written.
+ * Returns { rows, orders, returns, guests } as written (guests: rows without a member id).
  */
 export async function writePurchases(path, { rows = 1_000_000, members = 50_000, seed = 42, year = 2026 } = {}) {
   const rnd = mulberry32(seed);
@@ -56,7 +56,6 @@ export async function writePurchases(path, { rows = 1_000_000, members = 50_000,
       const isReturn = rnd() < 0.01;
       if (isReturn) returns++;
       const guest = rnd() < 0.02;
-      if (guest) guests++;
       const id = `${isReturn ? 'R' : 'O'}${pad(orders, 8)}`;
       const member = guest ? '' : memberId(int(1, members));
       const t = new Date(start + Math.floor(rnd() * span)).toISOString();
@@ -68,6 +67,7 @@ export async function writePurchases(path, { rows = 1_000_000, members = 50_000,
         const qty = (isReturn ? -1 : 1) * int(1, 5);
         const price = `${int(1, 499)}.${pad(int(0, 99), 2)}`;
         block.push(`${id},${member},${when},${sku},${cat},${qty},${price}\n`);
+        if (guest) guests++;
       }
     }
     for (let i = block.length - 1; i > 0; i--) {

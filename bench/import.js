@@ -91,7 +91,7 @@ const result = {
   scenario: 'import',
   at: new Date().toISOString(),
   machine: { cores: cpus().length, loadavg: loadavg().map((x) => Math.round(x * 100) / 100) },
-  input: { rows: info.rows, orders: summary.orders, members: MEMBERS, returns: info.returns, guestRows: info.guests, bytes: statSync(csv).size },
+  input: { rows: info.rows, orders: summary.orders, members: MEMBERS, returns: info.returns, guestRows: summary.guestsSkipped, bytes: statSync(csv).size },
   baseline: { 'sqlite3 .import': Math.round(baseMs) },
   results: [
     {

@@ -105,13 +105,17 @@ export function computeEarn(input: EarnInput): EarnResult {
 
   const date = needsDate(rules) ? (input.localDate ?? localDate(input.at, input.zone)) : null;
   // Σ amount × multiplier in minor units first, then one scaling: exact, and linear in the lines.
-  let weighted = new D(0);
   let total = 0;
-  for (const line of input.lines) {
-    total += line.amount;
-    if (line.amount === 0) continue;
-    const mult = rules.earn.multipliers.length ? lineMultiplier(rules, line, date) : null;
-    weighted = weighted.plus(mult ? new D(line.amount).times(mult) : line.amount);
+  let weighted: Decimal;
+  if (!rules.earn.multipliers.length) {
+    for (const line of input.lines) total += line.amount; // integers: exact
+    weighted = new D(total);
+  } else {
+    weighted = new D(0);
+    for (const line of input.lines) {
+      total += line.amount;
+      if (line.amount !== 0) weighted = weighted.plus(new D(line.amount).times(lineMultiplier(rules, line, date)));
+    }
   }
   const raw = weighted.times(rules.earn.pointsPerUnit).times(tierMult).div(scale(input.digits));
   const rounded = roundPoints(raw, rules.earn.rounding);

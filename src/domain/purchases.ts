@@ -386,7 +386,7 @@ export interface StagedLine {
   sku: string | null;
   category: string | null;
   quantity: string | null; // normalised decimal text (line-level files)
-  unitPrice: Minor | null;
+  unitPrice: string | null; // minor units, or ~decimal for a price finer than the currency
 }
 
 export type RowResult =
@@ -405,6 +405,7 @@ export interface RowContext {
 }
 
 const QTY_RE = /^([+-])?(\d+)(?:\.(\d+))?$/;
+const FINE_PRICE_RE = /^[+-]?\d{1,12}\.\d{1,6}$/;
 const MAX_AMOUNT = 1e15;
 
 /** Validates one record into a staged line, or a reason naming the column and the bad value. */
@@ -441,23 +442,28 @@ export function parseRow(fields: readonly string[], ctx: RowContext): RowResult 
   const qText = fields[index.quantity].trim();
   const q = QTY_RE.exec(qText);
   if (!q) return { kind: 'bad', reason: `${name('quantity')} ${JSON.stringify(qText)} is not a number`, orderId };
-  const p = parseMoney(fields[index.unit_price], ctx.digits);
-  if (!p.ok) return { kind: 'bad', reason: `${name('unit_price')}: ${p.problem}`, orderId };
+  const pText = fields[index.unit_price].trim();
+  const p = parseMoney(pText, ctx.digits);
+  // A unit price finer than the currency (0.001 a piece) is fine: the line amount is rounded once.
+  const fine = !p.ok && FINE_PRICE_RE.test(pText) ? new Decimal(pText) : null;
+  if (!p.ok && !fine) return { kind: 'bad', reason: `${name('unit_price')}: ${p.problem}`, orderId };
   let amount: number;
   let quantity: string;
-  if (!q[3] || /^0*$/.test(q[3])) {
+  const integral = !q[3] || /^0*$/.test(q[3]);
+  if (integral && p.ok) {
     const n = Number(q[2]) * (q[1] === '-' ? -1 : 1);
     quantity = String(n === 0 ? 0 : n);
     amount = n * p.value;
   } else {
-    // fractional quantities (weights): the line amount is rounded half-up to whole minor units
+    // fractional quantities (weights) or fine prices: the line amount is rounded half-up to whole minor units
     const dq = new Decimal(qText);
     quantity = dq.toString();
-    amount = dq.times(p.value).toDecimalPlaces(0, Decimal.ROUND_HALF_UP).toNumber();
+    const price = fine ? fine.times(new Decimal(10).pow(ctx.digits)) : new Decimal(p.ok ? p.value : 0);
+    amount = dq.times(price).toDecimalPlaces(0, Decimal.ROUND_HALF_UP).toNumber();
   }
   if (!Number.isSafeInteger(amount) || Math.abs(amount) >= MAX_AMOUNT) return { kind: 'bad', reason: `quantity × unit_price is too large an amount`, orderId };
   if (amount === 0) amount = 0; // no -0
-  return { kind: 'ok', row: { orderId, line: 0, memberId, at, amount, sku, category, quantity, unitPrice: p.value } };
+  return { kind: 'ok', row: { orderId, line: 0, memberId, at, amount, sku, category, quantity, unitPrice: p.ok ? String(p.value) : `~${fine!.toString()}` } };
 }
 
 // ---- Orders --------------------------------------------------------------------------------------
@@ -471,7 +477,7 @@ export interface OrderLine {
   sku: string | null;
   category: string | null;
   quantity: string | null;
-  unitPrice: Minor | null;
+  unitPrice: string | null;
 }
 
 export interface Order {

@@ -1,9 +1,12 @@
-// `import purchases`: stream a CSV into a staging file, then accrue order by order (chronologically)
-// in batches, each batch one ledger transaction holding both the points and the idempotency keys.
+// `import purchases`: stream the CSV into a staging file (memory stays bounded), sort its lines into
+// orders by purchase time, then accrue the orders in batches: each batch one ledger transaction holding
+// both the points and the idempotency keys, its journal entries written set-based, member by member.
 import { closeSync, createReadStream, existsSync, fsyncSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { UsageError } from '../errors.js';
 import { RulesTimeline, computeEarn } from '../domain/accrual.js';
 import { memberProblems } from '../domain/members.js';
@@ -198,7 +201,7 @@ function unpack(memberId: string, at: number, packed: string, into: OrderLine[])
       sku: f[2] || null,
       category: f[3] || null,
       quantity: f[4] || null,
-      unitPrice: f[5] === '' ? null : Number(f[5]),
+      unitPrice: f[5] || null,
     });
   }
 }
@@ -225,7 +228,7 @@ async function stageFile(o: Options, l: Ledger, stage: ImportStage, c: Counters,
   const total = statSync(o.file).size;
   let plan: ColumnPlan | undefined;
   let ctx: RowContext | undefined;
-  const CHUNK = Number(process.env.POINTSMALL_CHUNK ?? 5_000);
+  const CHUNK = 5_000; // rows per staging transaction: small enough that its objects die young
   let groups = new Map<string, { g: StageGroup; parts: string[] }>();
   let bad: [string, number][] = [];
   let rejects: [number, string, string | null][] = [];
@@ -303,9 +306,9 @@ export class AccrualEngine {
   private readonly expiry = new Map<string, string | null>();
   private readonly dayRange = new Map<string, [string, string]>();
   /** Credits waiting to be written set-based (bulk mode), with what to tell once they have entry ids. */
-  private credits: { input: CreditInput; debt: number; posted?: (entryId: number) => void }[] = [];
+  private credits = new Map<string, { input: CreditInput; debt: number; posted?: (entryId: number) => void }[]>();
   /** Points of buffered credits per member and local day, which the daily cap must count too. */
-  private bufferedEarned = new Map<string, number>();
+  private bufferedEarned = new Map<string, Map<string, number>>();
   /**
    * @param bulk credits are buffered and written together by flush() (an import); otherwise each is
    * posted at once (a review approval).
@@ -349,13 +352,13 @@ export class AccrualEngine {
    * `facts` (lifetime earned, debt) current as the member caches change. Call inside store.write().
    */
   accrue(
-    o: { source: string; orderId: string; memberId: string; at: number; amount: number; lines: readonly { amount: number; sku: string | null; category: string | null }[] },
+    o: { source: string; orderId: string; memberId: string; at: number; atIso?: string; amount: number; lines: readonly { amount: number; sku: string | null; category: string | null }[] },
     facts: MemberFacts,
     posted?: (entryId: number) => void,
   ): AccrualOutcome {
     const l = this.l;
     const { id: rulesVersion, rules } = this.rulesAt(o.at);
-    const atIso = new Date(o.at).toISOString();
+    const atIso = o.atIso ?? new Date(o.at).toISOString();
     const day = this.cal.localDate(o.at);
     const ref = `${o.source}:${o.orderId}`;
     const common = { rules, at: o.at, zone: l.zone, digits: l.digits, pinnedTier: facts.tier, lifetimeEarned: facts.lifetime_earned, localDate: day };
@@ -363,7 +366,7 @@ export class AccrualEngine {
       const r = computeEarn({ ...common, lines: o.lines.map((x) => ({ amount: -x.amount, sku: x.sku, category: x.category })), purpose: 'return' });
       let entryId: number | null = null;
       if (r.points > 0) {
-        this.flush(); // the lots a return takes from must be written first
+        this.flush(o.memberId); // the lots a return takes from must be written first
         const d = debitPoints(l, { memberId: o.memberId, points: r.points, at: atIso, kind: 'return', to: 'issued', allowDebt: true, ref });
         entryId = d.entryId;
         facts.debt += d.debt;
@@ -374,17 +377,20 @@ export class AccrualEngine {
     let earnedToday = 0;
     if (rules.limits.dailyEarnCap !== null) {
       const [fromIso, toIso] = this.range(day);
-      earnedToday = l.store.get(purchases).earnedBetween(o.memberId, fromIso, toIso) + (this.bufferedEarned.get(`${o.memberId}|${day}`) ?? 0);
+      earnedToday = l.store.get(purchases).earnedBetween(o.memberId, fromIso, toIso) + (this.bufferedEarned.get(o.memberId)?.get(day) ?? 0);
     }
     const r = computeEarn({ ...common, lines: o.lines, earnedTodayBeforeThisOrder: earnedToday });
     let entryId: number | null = null;
     if (r.points > 0) {
       const input: CreditInput = { memberId: o.memberId, points: r.points, at: atIso, kind: 'accrual', from: 'issued', expiresOn: this.expiresOn(rulesVersion, rules, o.at, day), ref };
       if (this.bulk) {
-        this.credits.push({ input, debt: facts.debt, posted });
+        let mine = this.credits.get(o.memberId);
+        if (!mine) this.credits.set(o.memberId, (mine = []));
+        mine.push({ input, debt: facts.debt, posted });
         if (rules.limits.dailyEarnCap !== null) {
-          const key = `${o.memberId}|${day}`;
-          this.bufferedEarned.set(key, (this.bufferedEarned.get(key) ?? 0) + r.points);
+          let days = this.bufferedEarned.get(o.memberId);
+          if (!days) this.bufferedEarned.set(o.memberId, (days = new Map()));
+          days.set(day, (days.get(day) ?? 0) + r.points);
         }
         facts.debt -= Math.min(facts.debt, r.points);
       } else {
@@ -398,14 +404,29 @@ export class AccrualEngine {
     return { kind: 'purchase', points: r.points, capped: r.capped, rulesVersion, entryId };
   }
 
-  /** Writes the buffered credits (bulk mode) and tells each its entry id. */
-  flush(): void {
-    if (!this.credits.length) return;
-    const list = this.credits;
-    this.credits = [];
-    this.bufferedEarned.clear();
-    const out = creditPointsMany(this.l, list.map((c) => ({ ...c.input, debt: c.debt })));
-    out.forEach((r, i) => list[i].posted?.(r.entryId));
+  /**
+   * Writes the buffered credits (bulk mode), all or one member's, and tells each its entry id. All of
+   * them go member by member, so the indexes keyed by member are written in one sweep, not at random.
+   */
+  flush(memberId?: string): void {
+    if (!this.credits.size) return;
+    let list: { input: CreditInput; debt: number; posted?: (entryId: number) => void }[];
+    if (memberId !== undefined) {
+      list = this.credits.get(memberId) ?? [];
+      this.credits.delete(memberId);
+      this.bufferedEarned.delete(memberId);
+    } else {
+      list = [];
+      for (const id of [...this.credits.keys()].sort()) list.push(...this.credits.get(id)!);
+      this.credits.clear();
+      this.bufferedEarned.clear();
+    }
+    // in slices, so the set-based writes never hold more than a few thousand rows of arguments
+    for (let i = 0; i < list.length; i += 2000) {
+      const part = list.slice(i, i + 2000);
+      const out = creditPointsMany(this.l, part.map((c) => ({ ...c.input, debt: c.debt })));
+      out.forEach((r, k) => part[k].posted?.(r.entryId));
+    }
   }
 }
 
@@ -424,6 +445,10 @@ class Accruer {
   rejects: [number, string, string | null][] = [];
   /** Purchase rows written in bulk at the end of each slice (same transaction as their points). */
   private pending: PurchaseRow[] = [];
+  /** Member facts of this batch, kept current as it accrues. */
+  private readonly facts = new Map<string, MemberFacts>();
+  /** Keys taken by this batch's orders, not yet in the table. */
+  private readonly batchKeys = new Map<string, string>();
   constructor(private readonly l: Ledger, private readonly o: Options, private readonly plan: ColumnPlan, private readonly c: Counters) {
     this.p = l.store.get(purchases);
     this.m = l.store.get(members);
@@ -465,9 +490,12 @@ class Accruer {
     }
     if (!ready.length) return;
     const existing = this.p.findMany(this.o.source, ready.map((r) => r.order.orderId));
-    const facts = this.p.memberFactsMany([...new Set(ready.map((r) => r.order.memberId))]);
+    // Facts stay in memory for the whole batch: the member caches in the table lag until finishBatch().
+    const facts = this.facts;
+    const unseen = [...new Set(ready.map((r) => r.order.memberId))].filter((id) => !facts.has(id));
+    if (unseen.length) for (const [id, f] of this.p.memberFactsMany(unseen)) facts.set(id, f);
     for (const { order, repeats, lines } of ready) {
-      const hash = existing.get(order.orderId);
+      const hash = existing.get(order.orderId) ?? this.batchKeys.get(order.orderId);
       if (hash !== undefined) {
         if (hash === order.contentHash) {
           c.duplicates++;
@@ -492,12 +520,19 @@ class Accruer {
         facts.set(order.memberId, f);
       }
       this.accept(order, f);
-      existing.set(order.orderId, order.contentHash);
+      this.batchKeys.set(order.orderId, order.contentHash);
       this.repeats(order, repeats);
     }
+  }
+
+  /** Ends a batch (inside its transaction): the buffered credits, then the purchase rows in key order. */
+  finishBatch(): void {
     this.engine.flush();
+    this.pending.sort((a, b) => (a.order_id < b.order_id ? -1 : a.order_id > b.order_id ? 1 : 0));
     this.p.insertMany(this.pending);
     this.pending = [];
+    this.batchKeys.clear();
+    this.facts.clear();
   }
 
   /** Repeated rows of an order-level file: the same content is a duplicate, other content a conflict. */
@@ -545,7 +580,7 @@ class Accruer {
       return;
     }
     let row: PurchaseRow | undefined;
-    const out = this.engine.accrue({ source: this.o.source, orderId: order.orderId, memberId: order.memberId, at: order.at, amount: order.amount, lines: order.lines }, facts, (id) => {
+    const out = this.engine.accrue({ source: this.o.source, orderId: order.orderId, memberId: order.memberId, at: order.at, atIso: base.purchased_at, amount: order.amount, lines: order.lines }, facts, (id) => {
       if (row) row.entry_id = id;
     });
     row = {
@@ -598,10 +633,23 @@ function* stagedOrders(stage: ImportStage): Generator<StageRow[]> {
 
 class DryRunRollback extends Error {}
 
-const T0 = Date.now();
-const timing = (what: string) => {
-  if (process.env.POINTSMALL_TIMING) process.stderr.write(`[timing] ${what} ${Date.now() - T0} ms rss ${process.memoryUsage().rss >> 20} heap ${process.memoryUsage().heapUsed >> 20}\n`);
-};
+let gcFn: (() => void) | null | undefined;
+/**
+ * A full collection between batches. V8 lets the old generation fill with the garbage of several
+ * batches before collecting, which alone would take the import past its memory budget (SPEC §6:
+ * peak RSS under 300 MB); one collection per batch of thousands of orders costs a few ms.
+ */
+function collectGarbage(): void {
+  if (gcFn === undefined) {
+    try {
+      setFlagsFromString('--expose-gc');
+      gcFn = runInNewContext('gc') as () => void;
+    } catch {
+      gcFn = null;
+    }
+  }
+  gcFn?.();
+}
 
 const tick = () => new Promise<void>((r) => setImmediate(r));
 
@@ -614,12 +662,10 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
   try {
     return await withLedger(ctx, async (l) => {
       const plan = await stageFile(o, l, stage, c, input.onProgress);
-      timing('staged');
-      if (process.env.POINTSMALL_TIMING === 'stage') throw new UsageError('stopped after staging (POINTSMALL_TIMING=stage)');
+
       const { groups } = stage.finishLoad();
-      timing('sorted');
       const acc = new Accruer(l, o, plan, c);
-      const batchOrders = input.batchOrders ?? 25_000;
+      const batchOrders = input.batchOrders ?? 20_000;
       let done = 0;
       const orders = stagedOrders(stage);
       // One transaction per batchOrders orders; member facts and existing keys are fetched per
@@ -632,6 +678,7 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
             const next = orders.next();
             if (next.done) {
               acc.batch(slice);
+              acc.finishBatch();
               return false;
             }
             slice.push(next.value);
@@ -639,7 +686,11 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
             n++;
           }
           acc.batch(slice);
-          if (n >= batchOrders) return true;
+          input.onProgress?.({ phase: 'accruing', done, total: groups });
+          if (n >= batchOrders) {
+            acc.finishBatch();
+            return true;
+          }
         }
       };
       if (o.dryRun) {
@@ -649,6 +700,7 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
             while (runBatch()) {
               c.batches++;
               input.onProgress?.({ phase: 'accruing', done, total: groups });
+              collectGarbage();
             }
             c.batches++;
             throw new DryRunRollback();
@@ -660,22 +712,21 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
         const undo = bulkWrites(l.store);
         try {
           for (;;) {
-          const more = l.store.write(() => {
-            const more = runBatch();
-            if (!more) recordAudit(l, 'import.purchases', resolve(o.file), { source: o.source, ...c, batches: c.batches + 1 });
-            return more;
-          });
-          c.batches++;
-          timing(`batch ${c.batches}`);
-          stage.addRejects(acc.rejects);
-          acc.rejects = [];
-          input.onProgress?.({ phase: 'accruing', done, total: groups });
-          if (!more) break;
-          await tick();
+            const more = l.store.write(runBatch);
+            c.batches++;
+            stage.addRejects(acc.rejects);
+            acc.rejects = [];
+            input.onProgress?.({ phase: 'accruing', done, total: groups });
+            if (!more) break;
+            collectGarbage();
+            await tick();
           }
         } finally {
           undo();
         }
+        // Committed with synchronous = FULL after the batches: its fsync of the WAL makes every batch
+        // before it durable too, so what the summary reports survives a power cut.
+        l.store.write(() => recordAudit(l, 'import.purchases', resolve(o.file), { source: o.source, ...c }));
       }
       stage.addRejects(acc.rejects);
       let rejectsFile: string | null = null;

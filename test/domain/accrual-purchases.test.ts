@@ -1,0 +1,210 @@
+// Purchase rows (pure): the streaming CSV tokenizer against csv-stringify, timestamps against time.ts,
+// column plans, row validation and the order content hash.
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { stringify } from 'csv-stringify/sync';
+import {
+  CsvTokenizer,
+  type CsvRecord,
+  ZoneCalendar,
+  buildOrder,
+  makeDateParser,
+  type OrderLine,
+  parseMapSpecs,
+  parseRow,
+  planColumns,
+  validateProfile,
+} from '../../src/domain/purchases.js';
+import { localDate, parseTimestamp } from '../../src/domain/time.js';
+
+function tokenize(text: string, cuts: number[] = [], delimiter = ','): CsvRecord[] {
+  const tok = new CsvTokenizer(delimiter);
+  const out: CsvRecord[] = [];
+  let pos = 0;
+  for (const c of [...cuts].sort((a, b) => a - b)) {
+    tok.push(text.slice(pos, c), out);
+    pos = c;
+  }
+  tok.push(text.slice(pos), out);
+  tok.end(out);
+  return out;
+}
+
+describe('CsvTokenizer', () => {
+  it('reads quotes, doubled quotes, delimiters and newlines inside quotes, CRLF and a BOM', () => {
+    const text = '\ufeffa,b,c\r\n1,"x, y","say ""hi"""\r\n2,"two\nlines",z\r\n\r\n3,,\n4,last,"q"';
+    const recs = tokenize(text);
+    expect(recs.map((r) => r.fields)).toEqual([
+      ['a', 'b', 'c'],
+      ['1', 'x, y', 'say "hi"'],
+      ['2', 'two\nlines', 'z'],
+      ['3', '', ''],
+      ['4', 'last', 'q'],
+    ]);
+    expect(recs.map((r) => r.line)).toEqual([1, 2, 3, 6, 7]);
+  });
+
+  it('gives the same records however the text is cut into chunks (property, csv-stringify as oracle)', () => {
+    const field = fc.oneof(fc.string(), fc.constantFrom('', ',', '"', '""', '\n', '\r\n', 'a,b', '"q"', ' x ', '铁观音', 'Müller'));
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 5 }).chain((w) => fc.array(fc.array(field, { minLength: w, maxLength: w }), { minLength: 1, maxLength: 12 })),
+        fc.array(fc.nat(), { maxLength: 6 }),
+        fc.boolean(),
+        fc.constantFrom(',', ';', '\t'),
+        (rows, cutSeeds, crlf, delimiter) => {
+          // a record that is one empty field is a blank line, which CSV readers skip
+          const kept = rows.filter((r) => !(r.length === 1 && r[0] === ''));
+          const text = stringify(kept, { record_delimiter: crlf ? 'windows' : 'unix', delimiter, quoted_match: /[\r\n]|^$/ });
+          const cuts = cutSeeds.map((s) => (text.length ? s % text.length : 0));
+          expect(tokenize(text, cuts, delimiter).map((r) => r.fields)).toEqual(kept);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('counts physical lines, so a record after a quoted newline gets its own line number', () => {
+    const recs = tokenize('h\n"a\nb\nc"\nnext\n');
+    expect(recs.map((r) => [r.fields[0], r.line])).toEqual([
+      ['h', 1],
+      ['a\nb\nc', 2],
+      ['next', 5],
+    ]);
+  });
+
+  it('refuses a quote that never closes', () => {
+    expect(() => tokenize('a\n"never closed\n')).toThrow(/never closed/);
+  });
+});
+
+describe('timestamps', () => {
+  const zones = ['Asia/Shanghai', 'UTC', 'Europe/London', 'America/New_York', 'Australia/Lord_Howe', 'America/Santiago'];
+  it('the fast ISO path agrees with time.ts parseTimestamp, DST days included (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...zones),
+        fc.integer({ min: 1990, max: 2040 }),
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: 1, max: 31 }),
+        fc.integer({ min: 0, max: 23 }),
+        fc.integer({ min: 0, max: 59 }),
+        fc.integer({ min: 0, max: 59 }),
+        fc.constantFrom('date', 'min', 'sec', 'T'),
+        (zone, y, mo, d, h, mi, s, shape) => {
+          const p2 = (n: number) => String(n).padStart(2, '0');
+          const date = `${y}-${p2(mo)}-${p2(d)}`;
+          const text = shape === 'date' ? date : shape === 'min' ? `${date} ${p2(h)}:${p2(mi)}` : `${date}${shape === 'T' ? 'T' : ' '}${p2(h)}:${p2(mi)}:${p2(s)}`;
+          expect(makeDateParser(zone)(text)).toBe(parseTimestamp(text, zone));
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('ZoneCalendar.localDate agrees with time.ts localDate (property)', () => {
+    const cal = new Map(zones.map((z) => [z, new ZoneCalendar(z)]));
+    fc.assert(
+      fc.property(fc.constantFrom(...zones), fc.integer({ min: Date.UTC(1990, 0, 1), max: Date.UTC(2040, 0, 1) }), (zone, ms) => {
+        expect(cal.get(zone)!.localDate(ms)).toBe(localDate(ms, zone));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('refuses impossible dates on both paths instead of moving them', () => {
+    expect(makeDateParser('UTC')('2026-02-30')).toBeNull();
+    expect(makeDateParser('UTC')('2026-02-29 10:00')).toBeNull();
+    expect(makeDateParser('UTC')('2024-02-29 10:00')).toBe(Date.UTC(2024, 1, 29, 10));
+    const us = makeDateParser('UTC', 'M/D/YYYY H:mm');
+    expect(us('12/1/2010 8:26')).toBe(Date.UTC(2010, 11, 1, 8, 26));
+    expect(us('2/30/2010 8:26')).toBeNull();
+    expect(us('2010-12-01 08:26')).toBeNull();
+    expect(makeDateParser('Asia/Shanghai', 'DD.MM.YYYY HH:mm')('01.12.2010 08:26')).toBe(Date.UTC(2010, 11, 1, 0, 26));
+  });
+});
+
+describe('columns and rows', () => {
+  const ctxFor = (header: string[], map = {}) => {
+    const { plan, problems } = planColumns(header, map);
+    if (!plan) throw new Error(problems.join('; '));
+    return { plan, digits: 2, parseDate: makeDateParser('UTC'), skipGuests: false, notAfterMs: Date.UTC(2030, 0, 1) };
+  };
+
+  it('maps columns by --map, then by name ignoring case and spaces, and names what is missing', () => {
+    expect(planColumns(['Order ID', 'member_id', 'Purchased At', 'Amount'], {}).plan?.format).toBe('order');
+    expect(planColumns(['a', 'b', 'c', 'q', 'p'], { order_id: 'a', member_id: 'b', purchased_at: 'c', quantity: 'q', unit_price: 'p' }).plan?.format).toBe('line');
+    expect(planColumns(['order_id', 'member_id', 'purchased_at', 'quantity'], {}).problems).toEqual(['missing column unit_price (line-level files need quantity and unit_price)']);
+    expect(planColumns(['x'], { order_id: 'InvoiceNo' }).problems[0]).toBe('--map order_id=InvoiceNo: the header has no column "InvoiceNo"');
+    expect(parseMapSpecs(['order_id=InvoiceNo,member_id=CustomerID', 'bogus=X']).problems).toEqual(['--map: unknown field "bogus" (fields: order_id, member_id, purchased_at, amount, quantity, unit_price, sku, category)']);
+  });
+
+  it('computes line amounts exactly, fractional quantities rounded half-up once', () => {
+    const ctx = ctxFor(['order_id', 'member_id', 'purchased_at', 'quantity', 'unit_price']);
+    const amount = (q: string, p: string) => {
+      const r = parseRow(['O', 'M', '2026-01-01', q, p], ctx);
+      return r.kind === 'ok' ? r.row.amount : r.kind;
+    };
+    expect(amount('3', '0.10')).toBe(30);
+    expect(amount('-2', '19.99')).toBe(-3998);
+    expect(amount('1.5', '0.33')).toBe(50); // 49.5 → 50
+    expect(amount('0', '5.00')).toBe(0);
+    expect(amount('1e3', '1.00')).toBe('bad');
+    expect(amount('1', '1.001')).toBe(100); // a price finer than the currency: rounded once per line
+    expect(amount('1000', '0.001')).toBe(100);
+    expect(amount('3', '0.335')).toBe(101); // 100.5 → 101
+    expect(amount('1', '1.0000001')).toBe('bad');
+    expect(amount('1', '1,00')).toBe('bad');
+  });
+
+  it('names the column in every reason, with the mapped file column first', () => {
+    const ctx = ctxFor(['InvoiceNo', 'CustomerID', 'InvoiceDate', 'Total'], { order_id: 'InvoiceNo', member_id: 'CustomerID', purchased_at: 'InvoiceDate', amount: 'Total' });
+    const reason = (f: string[]) => {
+      const r = parseRow(f, ctx);
+      return r.kind === 'bad' ? r.reason : r.kind;
+    };
+    expect(reason(['A', '', '2026-01-01', '1'])).toBe('CustomerID (member_id) is empty: a guest purchase (pass --skip-guests to drop these)');
+    expect(reason(['A', 'M', '2026-13-01', '1'])).toMatch(/^InvoiceDate \(purchased_at\) "2026-13-01" is not a valid date-time/);
+    expect(reason(['A', 'M', '2031-01-01', '1'])).toMatch(/is in the future$/);
+    expect(reason(['A', 'M', '2026-01-01', 'ten'])).toMatch(/^Total \(amount\): "ten" is not a decimal amount/);
+    expect(reason(['A', 'M', '2026-01-01'])).toBe('has 3 fields, the header has 4');
+    expect(parseRow(['A', '', '2026-01-01', '1'], { ...ctx, skipGuests: true }).kind).toBe('guest');
+  });
+
+  it('validates profiles by JSON path', () => {
+    expect(validateProfile({ map: { order_id: 'InvoiceNo' }, dateFormat: 'M/D/YYYY H:mm', encoding: 'latin1', skipGuests: true }).profile).toBeTruthy();
+    expect(validateProfile({ map: { nope: 'x' }, encoding: 'ebcdic', dateFormat: 'HH:mm', extra: 1 }).problems).toEqual([
+      '$.extra: unknown field (expected one of map, source, dateFormat, encoding, delimiter, createMembers, skipGuests, description)',
+      '$.map.nope: unknown field (fields: order_id, member_id, purchased_at, amount, quantity, unit_price, sku, category)',
+      '$.dateFormat: "HH:mm" must contain a year (YYYY), month (M or MM) and day (D or DD)',
+      '$.encoding: "ebcdic" is not one of utf8, gbk, latin1',
+    ]);
+  });
+});
+
+describe('orders', () => {
+  const line = (n: number, o: Partial<OrderLine> = {}): OrderLine => ({ line: n, memberId: 'M1', at: 1000, amount: 100 * n, sku: `S${n}`, category: null, quantity: '1', unitPrice: 100 * n, ...o });
+
+  it('hashes the content whatever the order of its lines, and any change shows', () => {
+    const lines = [line(1), line(2), line(3)];
+    const a = buildOrder('O', lines, 'line');
+    const b = buildOrder('O', [...lines].reverse(), 'line');
+    if ('problem' in a || 'problem' in b) throw new Error('unexpected');
+    expect(a.order.contentHash).toBe(b.order.contentHash);
+    expect(a.order.amount).toBe(600);
+    const changed = buildOrder('O', [line(1), line(2), line(3, { amount: 301 })], 'line');
+    if ('problem' in changed) throw new Error('unexpected');
+    expect(changed.order.contentHash).not.toBe(a.order.contentHash);
+  });
+
+  it('takes the earliest time of an order rung up across a minute, refuses two members', () => {
+    const o = buildOrder('O', [line(1, { at: 2000 }), line(2, { at: 1000 })], 'line');
+    expect('order' in o && o.order.at).toBe(1000);
+    expect(buildOrder('O', [line(1), line(2, { memberId: 'M2' })], 'line')).toEqual({ problem: 'order O names member M1 on line 1 but M2 on line 2' });
+  });
+
+  it('treats a second row of an order-level file as a repeat', () => {
+    const o = buildOrder('O', [line(1), line(2)], 'order');
+    expect('order' in o && [o.order.amount, o.repeats.length]).toEqual([100, 1]);
+  });
+});
