@@ -37,28 +37,29 @@ export function expireLots(l: Ledger, input: ExpiryRunInput): ExpiryRunResult {
     let points = 0;
     let lots = 0;
     let queued = 0;
-    for (const m of perMember) {
-      const entryId = j.post(
-        {
-          at,
-          kind: 'expiry',
-          memberId: m.memberId,
-          ref,
-          memo: `${m.lots} lot${m.lots === 1 ? '' : 's'} expired as of ${asOf}`,
-          postings: [
-            { account: 'member', memberId: m.memberId, points: -m.points },
-            { account: 'expired', memberId: m.memberId, points: m.points },
-          ],
-        },
-        l.operator,
-        l.nowIso,
-      );
-      q.setEntry(m.memberId, entryId);
+    // One entry per member, written with multi-row inserts (postMany keeps the chain and caches exact).
+    const entryIds = j.postMany(
+      perMember.map((m) => ({
+        at,
+        kind: 'expiry',
+        memberId: m.memberId,
+        ref,
+        memo: `${m.lots} lot${m.lots === 1 ? '' : 's'} expired as of ${asOf}`,
+        postings: [
+          { account: 'member' as const, memberId: m.memberId, points: -m.points },
+          { account: 'expired' as const, memberId: m.memberId, points: m.points },
+        ],
+      })),
+      l.operator,
+      l.nowIso,
+    );
+    perMember.forEach((m, i) => {
+      q.setEntry(m.memberId, entryIds[i]);
       points += m.points;
       lots += m.lots;
       const payload: ExpiredPayload = { memberId: m.memberId, asOf, points: m.points, lots: m.lots, balance: m.balance - m.points };
       if (box.enqueue({ createdAt: l.nowIso, topic: 'points.expired', memberId: m.memberId, payload, dedupeKey: expiredKey(m.memberId, asOf), contact: m }).queued) queued++;
-    }
+    });
     const done = lots ? q.finish(asOf).lots : 0;
     if (done !== lots) throw new Error(`expiry moved ${done} lots, ${lots} expected`);
     const result: ExpiryRunResult = {
