@@ -162,6 +162,7 @@ export function releaseExpiredHolds(l: Ledger): string[] {
  * stays done even when the command itself is then refused (and so writes nothing of its own).
  */
 export function sweepExpiredHolds(l: Ledger): string[] {
+  l.store.beforeWrite = undefined; // this is the release the store was armed for (see withLedger)
   return l.store.write(() => releaseExpiredHolds(l));
 }
 
@@ -180,12 +181,13 @@ export interface ReleaseResult {
 }
 
 export async function releaseExpired(ctx: Ctx): Promise<ReleaseResult> {
-  return withLedger(ctx, (l) =>
-    l.store.write(() => {
+  return withLedger(ctx, (l) => {
+    l.store.beforeWrite = undefined; // released and counted here, not by the store's housekeeping
+    return l.store.write(() => {
       const orderIds = releaseExpiredHolds(l);
       return { released: orderIds.length, orderIds };
-    }),
-  );
+    });
+  });
 }
 
 export async function listHolds(ctx: Ctx): Promise<HoldView[]> {
