@@ -91,21 +91,116 @@ export function roundPoints(raw: Decimal, rounding: Rules['earn']['rounding']): 
   return raw.toDecimalPlaces(0, mode).toNumber();
 }
 
+/** Integer value of a Decimal rate, or null when it has a fraction or is not a safe integer. */
+const intCache = new WeakMap<Decimal, number | null>();
+function asInt(d: Decimal): number | null {
+  let v = intCache.get(d);
+  if (v === undefined) {
+    v = d.isInteger() && d.abs().lte(Number.MAX_SAFE_INTEGER) ? d.toNumber() : null;
+    intCache.set(d, v);
+  }
+  return v;
+}
+
+/** Integer twin of lineMultiplier (same choice), or null when a chosen multiplier has a fraction. */
+function lineMultiplierInt(rules: Rules, line: Pick<EarnLine, 'sku' | 'category'>, date: string | null): number | null {
+  let sku: Decimal | undefined;
+  let cat: Decimal | undefined;
+  for (const m of rules.earn.multipliers) {
+    if (date !== null && ((m.from && date < m.from) || (m.to && date > m.to))) continue;
+    if (m.sku !== undefined) {
+      if (line.sku && m.sku === line.sku && (!sku || m.multiplier.gt(sku))) sku = m.multiplier;
+    } else if (m.category !== undefined) {
+      if (line.category && m.category === line.category && (!cat || m.multiplier.gt(cat))) cat = m.multiplier;
+    }
+  }
+  const chosen = sku ?? cat;
+  return chosen ? asInt(chosen) : 1;
+}
+
+/** n / den (den > 0, n > 0, both safe integers) rounded to an integer by the rules' rounding: exact. */
+function divRound(n: number, den: number, rounding: Rules['earn']['rounding']): Points {
+  const q = Math.floor(n / den);
+  // Math.floor of a float quotient can be off by one near a boundary: correct it with exact integer remainders.
+  let r = n - q * den;
+  let fq = q;
+  if (r < 0) {
+    fq--;
+    r += den;
+  } else if (r >= den) {
+    fq++;
+    r -= den;
+  }
+  if (rounding === 'floor') return fq;
+  if (rounding === 'ceil') return r > 0 ? fq + 1 : fq;
+  return 2 * r >= den ? fq + 1 : fq; // half up
+}
+
 /** §4.1: the points an order earns (or a return takes back) under `rules`. */
 export function computeEarn(input: EarnInput): EarnResult {
   const { rules } = input;
   const purpose = input.purpose ?? 'earn';
   let tier: Tier | undefined;
-  let tierMult: Decimal;
-  if (input.tierMultiplier !== undefined) tierMult = new D(input.tierMultiplier);
+  let tierDec: Decimal.Value;
+  if (input.tierMultiplier !== undefined) tierDec = input.tierMultiplier;
   else {
     tier = tierFor(rules, input.pinnedTier ?? null, input.lifetimeEarned ?? 0);
-    tierMult = tier ? new D(tier.multiplier) : ONE;
+    tierDec = tier ? tier.multiplier : ONE;
   }
 
   const date = needsDate(rules) ? (input.localDate ?? localDate(input.at, input.zone)) : null;
-  // Σ amount × multiplier in minor units first, then one scaling: exact, and linear in the lines.
   let total = 0;
+  // Fast path, exact: integer rates and multipliers keep every product an integer of minor units × points,
+  // so the one rounding is an integer division (falls back to decimals on any fraction or overflow).
+  const ppuInt = asInt(rules.earn.pointsPerUnit);
+  const tierInt = Decimal.isDecimal(tierDec) ? asInt(tierDec as Decimal) : typeof tierDec === 'number' && Number.isSafeInteger(tierDec) ? tierDec : null;
+  if (ppuInt !== null && tierInt !== null) {
+    let weightedInt = 0;
+    let ok = true;
+    if (!rules.earn.multipliers.length) for (const line of input.lines) total += line.amount;
+    else
+      for (const line of input.lines) {
+        total += line.amount;
+        if (line.amount === 0) continue;
+        const m = lineMultiplierInt(rules, line, date);
+        if (m === null) {
+          ok = false;
+          break;
+        }
+        weightedInt += line.amount * m;
+        if (!Number.isSafeInteger(weightedInt)) {
+          ok = false;
+          break;
+        }
+      }
+    if (!rules.earn.multipliers.length) weightedInt = total;
+    const n = weightedInt * ppuInt * tierInt;
+    if (ok && Number.isSafeInteger(weightedInt) && Number.isSafeInteger(n)) {
+      const den = 10 ** input.digits;
+      const rawPositive = n > 0;
+      const rounded = rawPositive ? divRound(n, den, rules.earn.rounding) : 0;
+      // raw and the tier multiplier as decimals only if a caller reads them
+      let cached: Decimal | undefined;
+      const digits = input.digits;
+      const outFast = {
+        get raw(): Decimal {
+          return (cached ??= new D(n).div(scale(digits)));
+        },
+        rounded,
+        points: rounded,
+        capped: 0,
+        tier: tier?.name ?? null,
+        get tierMultiplier() {
+          return new D(tierDec);
+        },
+      } as EarnResult;
+      return limits(input, rules, purpose, total, outFast, rawPositive);
+    }
+    total = 0;
+  }
+
+  // Σ amount × multiplier in minor units first, then one scaling: exact, and linear in the lines.
+  const tierMult = new D(tierDec);
   let weighted: Decimal;
   if (!rules.earn.multipliers.length) {
     for (const line of input.lines) total += line.amount; // integers: exact
@@ -120,8 +215,13 @@ export function computeEarn(input: EarnInput): EarnResult {
   const raw = weighted.times(rules.earn.pointsPerUnit).times(tierMult).div(scale(input.digits));
   const rounded = roundPoints(raw, rules.earn.rounding);
   const out: EarnResult = { raw, rounded, points: rounded, capped: 0, tier: tier?.name ?? null, tierMultiplier: tierMult };
-  if (rounded === 0) {
-    if (raw.lte(0)) out.reason = 'nothing-to-earn';
+  return limits(input, rules, purpose, total, out, raw.gt(0));
+}
+
+/** Steps 4's limits after the one rounding: minimum order, maximum per order, daily cap. */
+function limits(input: EarnInput, rules: Rules, purpose: 'earn' | 'return', total: number, out: EarnResult, rawPositive: boolean): EarnResult {
+  if (out.rounded === 0) {
+    if (!rawPositive) out.reason = 'nothing-to-earn';
     return out;
   }
 

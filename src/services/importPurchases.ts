@@ -306,7 +306,7 @@ export class AccrualEngine {
   private readonly expiry = new Map<string, string | null>();
   private readonly dayRange = new Map<string, [string, string]>();
   /** Credits waiting to be written set-based (bulk mode), with what to tell once they have entry ids. */
-  private credits = new Map<string, { input: CreditInput; debt: number; posted?: (entryId: number) => void }[]>();
+  private credits = new Map<string, { input: CreditInput & { debt: number }; posted?: (entryId: number) => void }[]>();
   /** Points of buffered credits per member and local day, which the daily cap must count too. */
   private bufferedEarned = new Map<string, Map<string, number>>();
   /**
@@ -361,9 +361,8 @@ export class AccrualEngine {
     const atIso = o.atIso ?? new Date(o.at).toISOString();
     const day = this.cal.localDate(o.at);
     const ref = `${o.source}:${o.orderId}`;
-    const common = { rules, at: o.at, zone: l.zone, digits: l.digits, pinnedTier: facts.tier, lifetimeEarned: facts.lifetime_earned, localDate: day };
     if (o.amount < 0) {
-      const r = computeEarn({ ...common, lines: o.lines.map((x) => ({ amount: -x.amount, sku: x.sku, category: x.category })), purpose: 'return' });
+      const r = computeEarn({ rules, at: o.at, zone: l.zone, digits: l.digits, pinnedTier: facts.tier, lifetimeEarned: facts.lifetime_earned, localDate: day, lines: o.lines.map((x) => ({ amount: -x.amount, sku: x.sku, category: x.category })), purpose: 'return' });
       let entryId: number | null = null;
       if (r.points > 0) {
         this.flush(o.memberId); // the lots a return takes from must be written first
@@ -379,14 +378,15 @@ export class AccrualEngine {
       const [fromIso, toIso] = this.range(day);
       earnedToday = l.store.get(purchases).earnedBetween(o.memberId, fromIso, toIso) + (this.bufferedEarned.get(o.memberId)?.get(day) ?? 0);
     }
-    const r = computeEarn({ ...common, lines: o.lines, earnedTodayBeforeThisOrder: earnedToday });
+    const r = computeEarn({ rules, at: o.at, zone: l.zone, digits: l.digits, pinnedTier: facts.tier, lifetimeEarned: facts.lifetime_earned, localDate: day, lines: o.lines, earnedTodayBeforeThisOrder: earnedToday });
     let entryId: number | null = null;
     if (r.points > 0) {
-      const input: CreditInput = { memberId: o.memberId, points: r.points, at: atIso, kind: 'accrual', from: 'issued', expiresOn: this.expiresOn(rulesVersion, rules, o.at, day), ref };
+      // debt: the member's debt just before this credit (what a bulk write repays first)
+      const input: CreditInput & { debt: number } = { memberId: o.memberId, points: r.points, at: atIso, kind: 'accrual', from: 'issued', expiresOn: this.expiresOn(rulesVersion, rules, o.at, day), ref, memo: null, debt: facts.debt };
       if (this.bulk) {
         let mine = this.credits.get(o.memberId);
         if (!mine) this.credits.set(o.memberId, (mine = []));
-        mine.push({ input, debt: facts.debt, posted });
+        mine.push({ input, posted });
         if (rules.limits.dailyEarnCap !== null) {
           let days = this.bufferedEarned.get(o.memberId);
           if (!days) this.bufferedEarned.set(o.memberId, (days = new Map()));
@@ -410,7 +410,7 @@ export class AccrualEngine {
    */
   flush(memberId?: string): void {
     if (!this.credits.size) return;
-    let list: { input: CreditInput; debt: number; posted?: (entryId: number) => void }[];
+    let list: { input: CreditInput & { debt: number }; posted?: (entryId: number) => void }[];
     if (memberId !== undefined) {
       list = this.credits.get(memberId) ?? [];
       this.credits.delete(memberId);
@@ -424,7 +424,7 @@ export class AccrualEngine {
     // in slices, so the set-based writes never hold more than a few thousand rows of arguments
     for (let i = 0; i < list.length; i += 2000) {
       const part = list.slice(i, i + 2000);
-      const out = creditPointsMany(this.l, part.map((c) => ({ ...c.input, debt: c.debt })));
+      const out = creditPointsMany(this.l, part.map((c) => c.input));
       out.forEach((r, k) => part[k].posted?.(r.entryId));
     }
   }
@@ -579,18 +579,30 @@ class Accruer {
       c.review++;
       return;
     }
-    let row: PurchaseRow | undefined;
-    const out = this.engine.accrue({ source: this.o.source, orderId: order.orderId, memberId: order.memberId, at: order.at, atIso: base.purchased_at, amount: order.amount, lines: order.lines }, facts, (id) => {
-      if (row) row.entry_id = id;
-    });
-    row = {
-      ...base,
+    // One object per order, filled in place (no spread copies): its entry id arrives when the batch's credits are written.
+    const row: PurchaseRow = {
+      source: base.source,
+      order_id: base.order_id,
+      member_id: base.member_id,
+      purchased_at: base.purchased_at,
+      kind,
+      amount: base.amount,
+      line_count: base.line_count,
+      content_hash: base.content_hash,
       status: 'accrued',
-      points: out.kind === 'return' ? -out.points : out.points,
-      capped: out.capped,
-      rules_version: out.rulesVersion,
-      entry_id: out.entryId,
+      points: 0,
+      capped: 0,
+      rules_version: null,
+      entry_id: null,
+      imported_at: base.imported_at,
     };
+    const out = this.engine.accrue({ source: this.o.source, orderId: order.orderId, memberId: order.memberId, at: order.at, atIso: base.purchased_at, amount: order.amount, lines: order.lines }, facts, (id) => {
+      row.entry_id = id;
+    });
+    row.points = out.kind === 'return' ? -out.points : out.points;
+    row.capped = out.capped;
+    row.rules_version = out.rulesVersion;
+    if (out.entryId !== null) row.entry_id = out.entryId;
     this.pending.push(row);
     c.accepted++;
     c.capped += out.capped;

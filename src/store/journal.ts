@@ -1,6 +1,6 @@
 // The journal: hash-chained entries whose postings sum to zero, lots and lot moves, and the
 // member balance caches they keep. Every write of points goes through here.
-import { createHash } from 'node:crypto';
+import crypto, { createHash } from 'node:crypto';
 import type { OpenLot } from '../domain/lots.js';
 import type { Store } from './db.js';
 import type Database from 'better-sqlite3';
@@ -44,7 +44,11 @@ export function entryContent(e: Omit<EntryRow, 'prev_hash' | 'hash'>, postings: 
   return s;
 }
 
+// crypto.hash (Node ≥ 20.12): one call, no Hash object per entry; the same digest of the same bytes.
+const oneShot = (crypto as unknown as { hash?: (alg: string, data: string, enc: 'hex') => string }).hash;
+
 export function chainHash(prevHash: string, content: string): string {
+  if (oneShot) return oneShot('sha256', `${prevHash}\n${content}`, 'hex');
   return createHash('sha256').update(prevHash).update('\n').update(content).digest('hex');
 }
 
