@@ -133,7 +133,8 @@ export class LedgerModel {
   totals = { issued: 0, returned: 0, adjustedIn: 0, adjustedOut: 0, expired: 0, redeemed: 0 };
 
   // ---- rules -------------------------------------------------------------------------------------
-  applyRules(effectiveAt: number, earnPerUnit: number, expiry: Expiry): void {
+  applyRules(effectiveAt: number, earnPerUnit: number, expiry: Expiry, now?: number): void {
+    if (now !== undefined) this.anyWrite(now);
     this.rules.push({ effectiveAt, seq: this.rules.length, earnPerUnit, expiry });
   }
 
@@ -155,16 +156,18 @@ export class LedgerModel {
   }
 
   // ---- members -----------------------------------------------------------------------------------
-  addMember(id: string): 'ok' | 'exists' {
+  addMember(id: string, now?: number): 'ok' | 'exists' {
     if (this.members.has(id)) return 'exists';
+    if (now !== undefined) this.anyWrite(now);
     this.members.set(id, { id, frozen: false, lots: [], held: 0, debt: 0, lifetimeEarned: 0 });
     return 'ok';
   }
 
-  setFrozen(id: string, frozen: boolean): 'ok' | 'refused' | 'unknown' {
+  setFrozen(id: string, frozen: boolean, now?: number): 'ok' | 'refused' | 'unknown' {
     const m = this.members.get(id);
     if (!m) return 'unknown';
     if (m.frozen === frozen) return 'refused';
+    if (now !== undefined) this.anyWrite(now);
     m.frozen = frozen;
     return 'ok';
   }
@@ -224,9 +227,12 @@ export class LedgerModel {
 
   /** member adjust: a credit makes a lot dated now; a debit may not exceed available (exit 3). */
   adjust(id: string, points: number, now: number): 'ok' | 'refused' | 'unknown' {
-    this.anyWrite(now);
     const m = this.members.get(id);
     if (!m) return 'unknown';
+    // A refused command writes nothing, not even the release of lapsed holds (it is rolled back with it).
+    const lapsed = this.pending.filter((p) => p.status === 'held' && p.expiresAt <= now && p.memberId === id).reduce((a, p) => a + p.used, 0);
+    if (points < 0 && -points > this.available(m) + lapsed) return 'refused';
+    this.anyWrite(now);
     if (points > 0) {
       this.credit(m, points, now);
       this.totals.adjustedIn += points;
@@ -361,8 +367,7 @@ export class LedgerModel {
   // ---- two-step checkout and holds (15 minutes) ---------------------------------------------------
   pending: Pending[] = [];
 
-  /** Holds that lapsed are released (points back to their lots) by the next checkout or order write. */
-  /** SPEC: a lapsed hold is released by the next write, whatever the command. */
+  /** SPEC: a lapsed hold is released (points back to their lots) by the next write, whatever the command. */
   anyWrite(now: number): void {
     if (!this.knownBugs.has('lapsed-hold-kept-by-non-checkout-writes')) this.releaseLapsedHolds(now);
   }

@@ -216,7 +216,7 @@ export async function runScenario(s: Services, ops: Op[], stats: RunStats = { op
         break;
       case 'addMember': {
         const real = await outcome(s.members.addMember(ctx(), { id, name: `Member ${id}` }));
-        const want = model.addMember(id);
+        const want = model.addMember(id, now);
         if (real !== want) fail(step, op, 'outcome', real, want);
         break;
       }
@@ -229,7 +229,7 @@ export async function runScenario(s: Services, ops: Op[], stats: RunStats = { op
       }
       case 'freeze': {
         const real = await outcome(s.members.setFrozen(ctx(), id, op.frozen, 'model test'));
-        const want = model.setFrozen(id, op.frozen);
+        const want = model.setFrozen(id, op.frozen, now);
         if (real !== want) fail(step, op, 'outcome', real, want);
         break;
       }
@@ -238,7 +238,7 @@ export async function runScenario(s: Services, ops: Op[], stats: RunStats = { op
         writeFileSync(file, JSON.stringify({ earn: { pointsPerUnit: String(op.earnPerUnit) }, expiry: op.expiry }));
         const effective = now + op.offsetDays * DAY_MS;
         await s.rules.applyRules(ctx(), file, new Date(effective).toISOString());
-        model.applyRules(effective, op.earnPerUnit, op.expiry);
+        model.applyRules(effective, op.earnPerUnit, op.expiry, now);
         break;
       }
       case 'import': {

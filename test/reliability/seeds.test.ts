@@ -9,6 +9,19 @@ const members: Op[] = [0, 1, 2].map((m) => ({ kind: 'addMember', m }));
 /** Counterexamples (shrunk), with what they taught. */
 const CASES: { name: string; needs: string[]; ops: Op[] }[] = [
   {
+    // seed -980295370: a hold reaches exactly its 15 minutes; the next write (a rules apply) releases it
+    name: 'a hold that lapsed exactly now is released by a rules apply, and only a committed write releases',
+    needs: ['checkout'],
+    ops: [
+      { kind: 'adjust', m: 1, points: 1 },
+      { kind: 'start', m: 1, lines: [{ item: 0, quantity: 1 }], ask: { kind: 'max' } },
+      { kind: 'advance', minutes: 15 },
+      { kind: 'adjust', m: 1, points: -5 },
+      { kind: 'rules', offsetDays: 0, earnPerUnit: 1, expiry: { policy: 'never' } },
+      { kind: 'expire', daysAhead: 0, dryRun: false },
+    ],
+  },
+  {
     name: 'a zero-amount order of a frozen member waits in review',
     needs: ['import'],
     ops: [{ kind: 'freeze', m: 0, frozen: true }, { kind: 'import', rows: [{ order: 0, m: 0, daysBack: 0, amountFen: 0, source: 0 }] }],
@@ -118,12 +131,8 @@ describe('regression seeds of the model property', () => {
     expect(r.pointsUsed).toBe(0);
   });
 
-  // Bug: SPEC §3 says holds "are released by the next write or holds release-expired", but only checkout
-  // and order commands sweep lapsed holds: an hour after a 15-minute hold lapsed, `member adjust -500`
-  // is refused (exit 3, 0 available), `member show` still reports held 1000, and `expire run` skips the
-  // held points. Suspected fix: call sweepExpiredHolds(l) at the start of every writing service
-  // (member adjust/freeze, import purchases, expire run, review approve, catalog writes), or once in a
-  // shared write entry point.
+  // Was a bug: only checkout and order commands released lapsed holds. SPEC §3: "released by the next
+  // write or holds release-expired". Fixed once for every command in withLedger (store.beforeWrite).
   it('a hold past its 15 minutes is released by the next write, a member adjust', async () => {
     const s = await loadServices();
     if (!s.features.has('checkout')) return;
