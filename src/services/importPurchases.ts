@@ -66,26 +66,12 @@ export interface ImportProgress {
   total: number;
 }
 
-export interface ImportSummary {
+export interface ImportSummary extends Counters {
   file: string;
   source: string;
   format: 'order' | 'line';
-  rows: number;
-  orders: number;
-  accepted: number;
-  duplicates: number;
-  rejected: number;
-  review: number;
-  capped: number;
-  pointsAccrued: number;
-  pointsReturned: number;
   dryRun: boolean;
-  returns: number;
-  guestsSkipped: number;
-  membersCreated: number;
-  rejectedOrders: number;
   rejectsFile: string | null;
-  batches: number;
   elapsedMs: number;
 }
 
@@ -206,6 +192,7 @@ function unpack(memberId: string, at: number, packed: string, into: OrderLine[])
   }
 }
 
+/** What an import counts as it goes; the summary is these plus where and how. */
 interface Counters {
   rows: number;
   orders: number;

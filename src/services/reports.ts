@@ -24,7 +24,7 @@ import {
 } from '../domain/reports.js';
 import { formatMoney } from '../domain/money.js';
 import { type LocalDate, addDays, localDate, localRangeUtc, startOfLocalDayMs } from '../domain/time.js';
-import { type MemberRankBy, OPEN_FROM, OPEN_TO, reportQueries } from '../store/reports.js';
+import { type MemberRankBy, type MemberReportRow, OPEN_FROM, OPEN_TO, reportQueries } from '../store/reports.js';
 import { type Ctx, type Ledger, rulesAt, withLedger } from './ledger.js';
 
 export interface Period {
@@ -184,17 +184,8 @@ export async function activityReport(ctx: Ctx, input: Period & { by: BucketBy })
 const pickFlows = (f: Flows): Flows => ({ issued: f.issued, returned: f.returned, redeemed: f.redeemed, expired: f.expired, adjusted: f.adjusted });
 
 // ----------------------------------------------------------------------------------------------
-export interface MembersReportRow {
+export interface MembersReportRow extends MemberReportRow {
   rank: number;
-  id: string;
-  name: string;
-  tier: string | null;
-  status: string;
-  balance: number;
-  earned: number;
-  redeemed: number;
-  expired: number;
-  lastActivity: string | null;
 }
 
 export interface MembersReport {
