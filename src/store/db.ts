@@ -211,8 +211,13 @@ export async function copyLedgerInto(source: string, target: string, busyTimeout
     for (;;) {
       try {
         // All remaining pages in one step: the target is never seen half copied.
-        await src.backup(target, { progress: () => 0x7fffffff });
-        return;
+        const done = await src.backup(target, { progress: () => 0x7fffffff });
+        // better-sqlite3 reports a first step refused as busy (another process writing the target)
+        // as a finished backup of 0 pages, with nothing copied: that is a busy target, so try again.
+        if (done.totalPages > 0) return;
+        if (Date.now() >= deadline) throw new BusyError(target, busyTimeoutMs);
+        await new Promise((r) => setTimeout(r, 25));
+        continue;
       } catch (e) {
         const busy = mapBusy(e, target, busyTimeoutMs);
         if (busy === e) throw e;

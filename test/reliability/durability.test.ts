@@ -104,8 +104,9 @@ describe('durability', () => {
       const { withLedger } = await import(${JSON.stringify(join(ROOT, 'dist/services/ledger.js'))});
       const { creditPoints } = await import(${JSON.stringify(join(ROOT, 'dist/services/points.js'))});
       await withLedger({ dbPath: ${JSON.stringify(t.db)}, operator: 'w', now: new Date('2026-11-23T02:00:00Z') }, async (l) => {
+        const { existsSync } = await import('node:fs');
         const t0 = Date.now();
-        while (Date.now() - t0 < 2500) {
+        while (!existsSync(${JSON.stringify(join(t.dir, 'stop'))}) && Date.now() - t0 < 30_000) {
           l.store.write(() => creditPoints(l, { memberId: 'a', points: 1, at: l.nowIso, kind: 'accrual', from: 'issued', expiresOn: null }));
           process.stdout.write(Date.now() + '\\n');
           await new Promise((r) => setTimeout(r, 2));
@@ -117,10 +118,15 @@ describe('durability', () => {
       p.stdout.on('data', (d) => acks.push(...String(d).split('\n').filter(Boolean).map(Number)));
       p.on('close', () => res());
     });
-    await new Promise((r) => setTimeout(r, 700));
+    // Restore only once the writer has acknowledged commits, however slow its start on a loaded machine.
+    for (const t0 = Date.now(); acks.length < 5 && Date.now() - t0 < 20_000; ) await new Promise((r) => setTimeout(r, 20));
+    expect(acks.length).toBeGreaterThanOrEqual(5);
     const r = await runCliAsync(['db', 'restore', bak, '--json'], { db: t.db });
     const restoredAt = Date.now();
     expect(r.code, r.stderr).toBe(0);
+    // Let the writer commit on for a while after the restore, then stop it.
+    for (const t0 = Date.now(); acks.filter((x) => x > restoredAt).length < 5 && Date.now() - t0 < 20_000; ) await new Promise((r) => setTimeout(r, 20));
+    writeFileSync(join(t.dir, 'stop'), '');
     await done;
     const after = acks.filter((x) => x > restoredAt).length;
     expect(after).toBeGreaterThan(0);

@@ -1,0 +1,54 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
+import { copyLedgerInto } from '../../src/store/db.js';
+import { BusyError } from '../../src/errors.js';
+import { tmpDir } from '../helpers/cli.js';
+
+function ledgerWith(path: string, rows: number): void {
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.exec('CREATE TABLE t (n INTEGER)');
+  const ins = db.prepare('INSERT INTO t VALUES (?)');
+  for (let i = 0; i < rows; i++) ins.run(i);
+  db.close();
+}
+
+const count = (db: Database.Database) => (db.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n;
+
+describe('copyLedgerInto a live ledger', () => {
+  it('waits for a writer holding the target and then copies every page, never reporting an empty copy as done', async () => {
+    const dir = tmpDir();
+    const source = join(dir, 'source.db');
+    const target = join(dir, 'target.db');
+    ledgerWith(source, 3);
+    ledgerWith(target, 50);
+    const writer = new Database(target);
+    writer.exec('BEGIN IMMEDIATE');
+    writer.prepare('INSERT INTO t VALUES (?)').run(999);
+    const copying = copyLedgerInto(source, target, 5000);
+    await new Promise((r) => setTimeout(r, 300));
+    writer.exec('COMMIT');
+    await copying;
+    // The writer's connection stays open and sees the copied ledger, not its own older pages.
+    expect(count(writer)).toBe(3);
+    writer.close();
+    const reader = new Database(target, { readonly: true });
+    expect(count(reader)).toBe(3);
+    reader.close();
+  });
+
+  it('gives up with a busy error after the timeout, leaving the target as it was', async () => {
+    const dir = tmpDir();
+    const source = join(dir, 'source.db');
+    const target = join(dir, 'target.db');
+    ledgerWith(source, 3);
+    ledgerWith(target, 50);
+    const writer = new Database(target);
+    writer.exec('BEGIN IMMEDIATE');
+    await expect(copyLedgerInto(source, target, 300)).rejects.toBeInstanceOf(BusyError);
+    writer.exec('ROLLBACK');
+    expect(count(writer)).toBe(50);
+    writer.close();
+  });
+});
