@@ -436,6 +436,10 @@ class Accruer {
   private readonly facts = new Map<string, MemberFacts>();
   /** Keys taken by this batch's orders, not yet in the table. */
   private readonly batchKeys = new Map<string, string>();
+  /** The ledger's data_version when the previous batch began: unchanged, nobody else wrote since. */
+  private seenVersion: number | null = null;
+  /** Whether keys of this source can be in the ledger already (imported before, or by another process meanwhile). */
+  private keysMayExist = true;
   constructor(private readonly l: Ledger, private readonly o: Options, private readonly plan: ColumnPlan, private readonly c: Counters) {
     this.p = l.store.get(purchases);
     this.m = l.store.get(members);
@@ -455,6 +459,7 @@ class Accruer {
    * Must run inside store.write().
    */
   batch(batch: readonly (readonly StageRow[])[]): void {
+    this.checkOtherWriters();
     const c = this.c;
     const ready: { order: Order; repeats: OrderLine[]; lines: OrderLine[] }[] = [];
     for (const rows of batch) {
@@ -476,8 +481,11 @@ class Accruer {
       ready.push({ ...built, lines });
     }
     if (!ready.length) return;
-    const existing = this.p.findMany(this.o.source, ready.map((r) => r.order.orderId));
-    // Facts stay in memory for the whole batch: the member caches in the table lag until finishBatch().
+    // An order id comes in one batch only (the stage groups the file by order), so only keys from
+    // before this import, or written by another process meanwhile, can be there already.
+    const existing = this.keysMayExist ? this.p.findMany(this.o.source, ready.map((r) => r.order.orderId)) : new Map<string, string>();
+    // Facts stay in memory, kept current as orders accrue: the member caches in the table lag until
+    // finishBatch() writes them, and after it they agree, so the next batch starts from them.
     const facts = this.facts;
     const unseen = [...new Set(ready.map((r) => r.order.memberId))].filter((id) => !facts.has(id));
     if (unseen.length) for (const [id, f] of this.p.memberFactsMany(unseen)) facts.set(id, f);
@@ -512,6 +520,21 @@ class Accruer {
     }
   }
 
+  /**
+   * Inside each transaction, before anything is read: if another process committed since the
+   * previous batch began (a checkout, a freeze, another import of this source), the member facts
+   * kept from earlier batches are dropped and existing keys are looked up from then on.
+   */
+  private checkOtherWriters(): void {
+    const v = this.l.store.dataVersion();
+    if (this.seenVersion === null) this.keysMayExist = this.p.anyFromSource(this.o.source);
+    else if (v !== this.seenVersion) {
+      this.facts.clear();
+      this.keysMayExist = true;
+    }
+    this.seenVersion = v;
+  }
+
   /** Ends a batch (inside its transaction): the buffered credits, then the purchase rows in key order. */
   finishBatch(): void {
     this.engine.flush();
@@ -519,7 +542,7 @@ class Accruer {
     this.p.insertMany(this.pending);
     this.pending = [];
     this.batchKeys.clear();
-    this.facts.clear();
+    if (this.facts.size > 200_000) this.facts.clear(); // bounded memory, whatever the number of members
   }
 
   /** Repeated rows of an order-level file: the same content is a duplicate, other content a conflict. */

@@ -71,6 +71,15 @@ export class Store {
     }
   }
 
+  /**
+   * SQLite's data_version: it changes when another connection (another process) commits to the
+   * ledger, never for this connection's own commits. Equal values bracket a stretch in which nobody
+   * else wrote, so what this process cached from the ledger is still true.
+   */
+  dataVersion(): number {
+    return this.db.pragma('data_version', { simple: true }) as number;
+  }
+
   /** Runs fn in one read transaction, so everything it reads is one consistent snapshot. */
   read<T>(fn: () => T): T {
     if (this.inTx) return fn();

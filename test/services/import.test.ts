@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { importPurchases, type ImportInput } from '../../src/services/importPurchases.js';
 import { approveReview, listReview, rejectReview } from '../../src/services/review.js';
 import { type Ctx, withLedger } from '../../src/services/ledger.js';
@@ -206,6 +207,37 @@ describe('import purchases (services)', () => {
     expect(rest).toMatchObject({ duplicates: 100, accepted: 200 });
     for (const id of ['M1', 'M2', 'M3']) expect((await member(ctx, id)).balance).toBe((await member(clean, id)).balance);
     expect(expected.pointsAccrued).toBe((await member(clean, 'M1')).balance + (await member(clean, 'M2')).balance + (await member(clean, 'M3')).balance);
+    expect((await verifyLedger(ctx)).ok).toBe(true);
+  });
+
+  it('between its batches, sees what another process committed: a freeze and an order id imported meanwhile', async () => {
+    const { ctx, dir } = await ledger(['M1', 'M2', 'M3']);
+    const rows = ['order_id,member_id,purchased_at,amount'];
+    for (let i = 0; i < 150; i++) rows.push(`O${i},M${1 + (i % 3)},2026-11-01 ${String(Math.floor(i / 60)).padStart(2, '0')}:${String(i % 60).padStart(2, '0')},10.00`);
+    const f = csv(dir, 'p.csv', rows.join('\n') + '\n');
+    let calls = 0;
+    const r = await run(ctx, {
+      file: f,
+      batchOrders: 50,
+      onProgress: (p) => {
+        // the 2nd accruing call comes right after batch 1 committed: another connection writes then
+        if (p.phase !== 'accruing' || ++calls !== 2) return;
+        const other = new Database(ctx.dbPath, { timeout: 5000 });
+        other.prepare("UPDATE members SET status = 'frozen', frozen_reason = 'fraud check' WHERE id = 'M1'").run();
+        other
+          .prepare(
+            `INSERT INTO purchases (source, order_id, member_id, purchased_at, kind, amount, line_count, content_hash, status, points, capped, rules_version, entry_id, imported_at)
+             VALUES ('default', 'O120', 'M1', '2026-11-01T00:00:00.000Z', 'purchase', 999, 1, 'other-content', 'review', 0, 0, NULL, NULL, '2026-11-23T02:00:00.000Z')`,
+          )
+          .run();
+        other.close();
+      },
+    });
+    // M1's orders after batch 1 (i = 51, 54, … 147) wait in review, but O120, which is a conflict now.
+    expect(r).toMatchObject({ orders: 150, rejected: 1, review: 32, accepted: 117 });
+    const o120 = await withLedger(ctx, (l) => l.store.db.prepare("SELECT amount, content_hash FROM purchases WHERE order_id = 'O120'").get());
+    expect(o120).toEqual({ amount: 999, content_hash: 'other-content' });
+    expect((await member(ctx, 'M1')).balance).toBe(17 * 10);
     expect((await verifyLedger(ctx)).ok).toBe(true);
   });
 
