@@ -53,6 +53,8 @@ export interface ExportInput {
   /** Include notifications already sent (default: pending only). */
   all?: boolean;
   topic?: string;
+  /** With `out`: write no file at all when nothing is to be exported (a cron job's empty runs). */
+  skipEmpty?: boolean;
 }
 
 export interface ExportResult {
@@ -100,6 +102,7 @@ export async function exportOutbox(ctx: Ctx, input: ExportInput): Promise<Export
     const run = (): ExportResult => {
       let rows = box.list({ pending: !input.all });
       if (input.topic) rows = rows.filter((r) => r.topic === input.topic);
+      if (abs && input.skipEmpty && rows.length === 0) return { format: input.format, out: null, exported: 0, markedSent: 0, firstId: null, lastId: null };
       const text = renderOutbox(rows.map(toRecord), input.format);
       const tmp = abs ? writeTemp(abs, text) : null;
       try {

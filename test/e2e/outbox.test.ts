@@ -44,6 +44,10 @@ describe('outbox', () => {
     const again = t.ok(['outbox', 'export', '--out', join(t.dir, 'again.jsonl'), '--mark-sent'], NOW);
     expect(again).toMatchObject({ exported: 0, markedSent: 0 });
     expect(readFileSync(join(t.dir, 'again.jsonl'), 'utf8')).toBe('');
+    // a cron job's empty run with --skip-empty writes no file at all, and says so
+    const skipped = t.ok(['outbox', 'export', '--out', join(t.dir, 'empty.jsonl'), '--mark-sent', '--skip-empty'], NOW);
+    expect(skipped).toMatchObject({ out: null, exported: 0, markedSent: 0 });
+    expect(existsSync(join(t.dir, 'empty.jsonl'))).toBe(false);
     // a second expiry run with the same as-of queues nothing new
     expect(t.ok(['expire', 'run'], NOW).notificationsQueued).toBe(0);
   });

@@ -46,6 +46,7 @@ export function register(program: Command): void {
     .option('--mark-sent', 'mark the exported notifications sent, in the same transaction as the export')
     .option('--all', 'include notifications already sent')
     .option('--topic <topic>', 'only this topic')
+    .option('--skip-empty', 'with --out: write no file when nothing is to be exported (for a cron job)')
     .addHelpText(
       'after',
       '\nDelivery is at-least-once: if the process dies after the file is in place but before the mark commits,\n' +
@@ -53,7 +54,8 @@ export function register(program: Command): void {
     )
     .action(async (...args) => {
       const cmd = cmdOf(args);
-      const o = cmd.opts<{ format?: 'jsonl' | 'csv'; out?: string; markSent?: boolean; all?: boolean; topic?: string }>();
+      const o = cmd.opts<{ format?: 'jsonl' | 'csv'; out?: string; markSent?: boolean; all?: boolean; topic?: string; skipEmpty?: boolean }>();
+      if (o.skipEmpty && !o.out) throw new UsageError('--skip-empty needs --out', 'add --out FILE');
       const format = o.format ?? (o.out && /\.csv$/i.test(o.out) ? 'csv' : 'jsonl');
       if (!o.out && globals(cmd).json) throw new UsageError('--json needs --out: without it the export itself is stdout', 'add --out FILE, or drop --json');
       const r = await (await services()).exportOutbox(await context(cmd), {
@@ -62,12 +64,16 @@ export function register(program: Command): void {
         markSent: Boolean(o.markSent),
         all: Boolean(o.all),
         topic: o.topic,
+        skipEmpty: Boolean(o.skipEmpty),
         sink: (text) => process.stdout.write(text),
       });
       if (!o.out) {
         if (stderrIsTTY()) process.stderr.write(`${r.exported} notifications exported${o.markSent ? `, ${r.markedSent} marked sent` : ''}\n`);
         return;
       }
-      await emit(cmd, r, () => void process.stdout.write(`${c.green('✓')} ${r.exported} notifications written to ${r.out}${o.markSent ? `, ${r.markedSent} marked sent` : ''}\n`));
+      await emit(cmd, r, () => {
+        if (r.out === null) return void process.stdout.write('nothing to export; no file written\n');
+        process.stdout.write(`${c.green('✓')} ${r.exported} notifications written to ${r.out}${o.markSent ? `, ${r.markedSent} marked sent` : ''}\n`);
+      });
     });
 }
