@@ -4,6 +4,7 @@ import { defaultAsOf, expiryEntryAt, expiryRef, type ExpirySummary, previewWindo
 import { expiredKey, expiringKey, type ExpiredPayload, type ExpiringPayload } from '../domain/notifications.js';
 import { expiryQueries } from '../store/expiry.js';
 import { journal } from '../store/journal.js';
+import { relaxRowChecks } from '../store/db.js';
 import { outbox } from '../store/outbox.js';
 import { type Ctx, type Ledger, withLedger } from './ledger.js';
 import { recordAudit } from './points.js';
@@ -29,6 +30,17 @@ export function expireLots(l: Ledger, input: ExpiryRunInput): ExpiryRunResult {
     const c = l.store.read(() => q.counts(asOf));
     return { asOf, lotsExpired: c.lots, pointsExpired: c.points, members: c.members, dryRun: true, at, entries: 0, notificationsQueued: 0 };
   }
+  // Lot moves are selected from existing lots to entries this run writes: no per-row FK/CHECK work.
+  const relaxed = relaxRowChecks(l.store);
+  try {
+    return expireInTransaction(l, asOf, at);
+  } finally {
+    relaxed();
+  }
+}
+
+function expireInTransaction(l: Ledger, asOf: string, at: string): ExpiryRunResult {
+  const q = l.store.get(expiryQueries);
   return l.store.write(() => {
     const perMember = q.begin(asOf);
     const j = l.store.get(journal);

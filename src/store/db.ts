@@ -106,6 +106,24 @@ export class Store {
   }
 }
 
+/**
+ * For set-based bulk writes whose every value is a code constant, validated first, or selected from
+ * rows that exist (an import's entries, an expiry run's lot moves): foreign keys and CHECK constraints
+ * off until the returned undo, since per-row they cost a third of such writes. Triggers (append-only)
+ * stay on, and ledger verify proves the result. Call outside a transaction (foreign_keys is fixed
+ * inside one).
+ */
+export function relaxRowChecks(store: Store): () => void {
+  const fk = store.db.pragma('foreign_keys', { simple: true }) as number;
+  store.db.pragma('foreign_keys = OFF');
+  store.db.pragma('ignore_check_constraints = ON');
+  return () => {
+    if (!store.db.open) return;
+    store.db.pragma('ignore_check_constraints = OFF');
+    store.db.pragma(`foreign_keys = ${fk ? 'ON' : 'OFF'}`);
+  };
+}
+
 export function mapBusy(e: unknown, path: string, timeoutMs: number): unknown {
   const code = (e as { code?: string }).code;
   if (code === 'SQLITE_BUSY' || code === 'SQLITE_BUSY_SNAPSHOT' || code === 'SQLITE_LOCKED') return new BusyError(path, timeoutMs);

@@ -2,7 +2,7 @@
 // import's staging file, where a file's lines wait until every line of an order has been read.
 import { rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import type { Store } from './db.js';
+import { type Store, relaxRowChecks } from './db.js';
 
 export interface PurchaseRow {
   source: string;
@@ -122,24 +122,18 @@ export const purchases = (store: Store): Purchases => new Purchases(store);
  */
 export function bulkWrites(store: Store): () => void {
   const before = store.db.pragma('wal_autocheckpoint', { simple: true }) as number;
-  const fk = store.db.pragma('foreign_keys', { simple: true }) as number;
   const sync = store.db.pragma('synchronous', { simple: true }) as number;
   store.db.pragma('wal_autocheckpoint = 16000');
   // Each batch still commits atomically; its fsync is left to the next FULL commit, which the import
   // makes right after the last batch (an fsync of the WAL covers every frame before it).
   store.db.pragma('synchronous = NORMAL');
-  // References are right by construction here (members are checked or created before their
-  // entries); the per-row checks cost about a quarter of the insert time.
-  store.db.pragma('foreign_keys = OFF');
-  // Likewise the CHECKs: every value they test is a constant of the code or validated before the
-  // write (accounts, kinds, statuses, points > 0), and ledger verify proves the lots and caches after.
-  // The `account IN (…)` test alone cost a third of the postings' insert time. Triggers stay on.
-  store.db.pragma('ignore_check_constraints = ON');
+  // References are right by construction here (members are checked or created before their entries),
+  // and every value a CHECK tests is a code constant or validated before the write.
+  const relaxed = relaxRowChecks(store);
   return () => {
     if (!store.db.open) return;
-    store.db.pragma('ignore_check_constraints = OFF');
+    relaxed();
     store.db.pragma(`wal_autocheckpoint = ${before}`);
-    store.db.pragma(`foreign_keys = ${fk ? 'ON' : 'OFF'}`);
     store.db.pragma(`synchronous = ${sync}`);
   };
 }

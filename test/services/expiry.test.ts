@@ -37,6 +37,25 @@ async function lotsNow(ctx: Ctx): Promise<ExpiringLot[]> {
 const dateArb = fc.integer({ min: 0, max: 120 }).map((d) => addDays('2026-10-01', d));
 
 describe('expire run (services)', () => {
+  it('turns foreign keys and CHECKs back on for the connection after a run, even a refused one', async () => {
+    const ctx = await tmpCtx();
+    await seed(ctx, [{ m: 0, points: 50, exp: '2026-10-01' }, { m: 1, points: 70, exp: '2026-10-02' }], []);
+    await withLedger(at(ctx, '2026-11-23T02:00:00Z'), (l) => {
+      const on = () => [l.store.db.pragma('foreign_keys', { simple: true }), l.store.db.pragma('ignore_check_constraints', { simple: true })];
+      // a run that fails inside its transaction (its lot moves refused) writes nothing and restores both
+      l.store.db.exec("CREATE TEMP TRIGGER refuse_moves BEFORE INSERT ON lot_moves BEGIN SELECT RAISE(ABORT, 'disk on fire'); END");
+      expect(() => expireLots(l, { asOf: '2026-10-02' })).toThrow(/disk on fire/);
+      expect(on()).toEqual([1, 0]);
+      expect(l.store.db.prepare('SELECT sum(remaining) FROM lots').pluck().get()).toBe(120);
+      l.store.db.exec('DROP TRIGGER temp.refuse_moves');
+      expect(expireLots(l, { asOf: '2026-10-02' }).lotsExpired).toBe(1);
+      expect(on()).toEqual([1, 0]);
+      // the CHECK on lots is live again: a negative remaining is refused
+      expect(() => l.store.db.prepare('UPDATE lots SET remaining = -1').run()).toThrow(/CHECK constraint failed/);
+    });
+    expect((await verifyLedger(ctx)).ok).toBe(true);
+  });
+
   it('expires exactly what the planner says, one entry per member, and verify passes', async () => {
     await fc.assert(
       fc.asyncProperty(
