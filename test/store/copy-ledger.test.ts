@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
@@ -5,8 +6,9 @@ import { copyLedgerInto } from '../../src/store/db.js';
 import { BusyError } from '../../src/errors.js';
 import { tmpDir } from '../helpers/cli.js';
 
-function ledgerWith(path: string, rows: number): void {
+function ledgerWith(path: string, rows: number, pageSize = 8192): void {
   const db = new Database(path);
+  db.pragma(`page_size = ${pageSize}`);
   db.pragma('journal_mode = WAL');
   db.exec('CREATE TABLE t (n INTEGER)');
   const ins = db.prepare('INSERT INTO t VALUES (?)');
@@ -50,5 +52,20 @@ describe('copyLedgerInto a live ledger', () => {
     writer.exec('ROLLBACK');
     expect(count(writer)).toBe(50);
     writer.close();
+  });
+
+  it('copies a backup with another page size (made before ledgers had 8 KiB pages) into a live ledger', async () => {
+    const dir = tmpDir();
+    const source = join(dir, 'old-backup.db');
+    const target = join(dir, 'target.db');
+    ledgerWith(source, 7, 4096);
+    ledgerWith(target, 50, 8192);
+    const reader = new Database(target, { readonly: true });
+    expect(count(reader)).toBe(50);
+    await copyLedgerInto(source, target, 5000);
+    expect(count(reader)).toBe(7);
+    expect(reader.pragma('page_size', { simple: true })).toBe(8192);
+    reader.close();
+    expect(readdirSync(dir).filter((f) => f.includes('.restore-'))).toEqual([]); // the rebuilt copy is gone
   });
 });
