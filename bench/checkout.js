@@ -11,6 +11,7 @@ import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, statSync, writ
 import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ledgerFormatTag } from './lib.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(ROOT, 'bench', 'out');
@@ -99,7 +100,7 @@ function time(argsFor) {
 
 async function main() {
   mkdirSync(OUT, { recursive: true });
-  const cached = join(OUT, `checkout-ledger-${MEMBERS}-${LOTS}.db`);
+  const cached = join(OUT, `checkout-ledger-${MEMBERS}-${LOTS}-${ledgerFormatTag()}.db`);
   if (!existsSync(cached)) await buildLedger(cached);
   const db = join(OUT, 'checkout-run.db');
   for (const f of [db, `${db}-wal`, `${db}-shm`]) rmSync(f, { force: true });

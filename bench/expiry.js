@@ -13,6 +13,7 @@ import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, statSync, writ
 import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ledgerFormatTag } from './lib.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(ROOT, 'bench', 'out');
@@ -105,7 +106,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main() {
   mkdirSync(OUT, { recursive: true });
-  const built = join(OUT, `expiry-ledger-${ENTRIES}-${MEMBERS}-${LOTS_PER_ENTRY}.db`);
+  const built = join(OUT, `expiry-ledger-${ENTRIES}-${MEMBERS}-${LOTS_PER_ENTRY}-${ledgerFormatTag()}.db`);
   if (!existsSync(built)) await buildLedger(built);
   const work = join(OUT, 'expiry-run.db');
   const fresh = () => {

@@ -11,6 +11,7 @@ import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } fr
 import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ledgerFormatTag } from './lib.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(ROOT, 'bench', 'out');
@@ -127,7 +128,7 @@ async function main() {
   mkdirSync(OUT, { recursive: true });
   let db = process.env.BENCH_LEDGER;
   if (!db) {
-    db = join(OUT, `reports-ledger-${ENTRIES}-${MEMBERS}-${LOTS_PER_ENTRY}.db`);
+    db = join(OUT, `reports-ledger-${ENTRIES}-${MEMBERS}-${LOTS_PER_ENTRY}-${ledgerFormatTag()}.db`);
     if (!existsSync(db)) await buildLedger(db);
   }
   const cli = (...a) => [BIN, '--db', db, ...a];
