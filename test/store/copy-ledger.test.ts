@@ -18,13 +18,19 @@ function ledgerWith(path: string, rows: number, pageSize = 8192): void {
 
 const count = (db: Database.Database) => (db.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n;
 
+/** A source of 3 rows and a live target of 50 (pages of the given sizes) in a fresh folder. */
+function pair(sourcePageSize = 8192): { dir: string; source: string; target: string } {
+  const dir = tmpDir();
+  const source = join(dir, 'source.db');
+  const target = join(dir, 'target.db');
+  ledgerWith(source, 3, sourcePageSize);
+  ledgerWith(target, 50);
+  return { dir, source, target };
+}
+
 describe('copyLedgerInto a live ledger', () => {
   it('waits for a writer holding the target and then copies every page, never reporting an empty copy as done', async () => {
-    const dir = tmpDir();
-    const source = join(dir, 'source.db');
-    const target = join(dir, 'target.db');
-    ledgerWith(source, 3);
-    ledgerWith(target, 50);
+    const { source, target } = pair();
     const writer = new Database(target);
     writer.exec('BEGIN IMMEDIATE');
     writer.prepare('INSERT INTO t VALUES (?)').run(999);
@@ -41,11 +47,7 @@ describe('copyLedgerInto a live ledger', () => {
   });
 
   it('gives up with a busy error after the timeout, leaving the target as it was', async () => {
-    const dir = tmpDir();
-    const source = join(dir, 'source.db');
-    const target = join(dir, 'target.db');
-    ledgerWith(source, 3);
-    ledgerWith(target, 50);
+    const { source, target } = pair();
     const writer = new Database(target);
     writer.exec('BEGIN IMMEDIATE');
     await expect(copyLedgerInto(source, target, 300)).rejects.toBeInstanceOf(BusyError);
@@ -55,15 +57,11 @@ describe('copyLedgerInto a live ledger', () => {
   });
 
   it('copies a backup with another page size (made before ledgers had 8 KiB pages) into a live ledger', async () => {
-    const dir = tmpDir();
-    const source = join(dir, 'old-backup.db');
-    const target = join(dir, 'target.db');
-    ledgerWith(source, 7, 4096);
-    ledgerWith(target, 50, 8192);
+    const { dir, source, target } = pair(4096);
     const reader = new Database(target, { readonly: true });
     expect(count(reader)).toBe(50);
     await copyLedgerInto(source, target, 5000);
-    expect(count(reader)).toBe(7);
+    expect(count(reader)).toBe(3);
     expect(reader.pragma('page_size', { simple: true })).toBe(8192);
     reader.close();
     expect(readdirSync(dir).filter((f) => f.includes('.restore-'))).toEqual([]); // the rebuilt copy is gone
