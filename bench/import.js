@@ -17,7 +17,7 @@ const OUT = join(ROOT, 'bench', 'out');
 const BIN = join(ROOT, 'bin', 'pointsmall.js');
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const MEMBERS = Number(process.env.BENCH_MEMBERS ?? 50_000);
-const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const NOW = '2026-11-23T10:00:00+08:00'; // after every generated purchase
 const LIMIT_RATIO = 6;
 const LIMIT_RSS_MB = 300;
@@ -53,24 +53,22 @@ if (!existsSync(template)) {
   run(process.execPath, [BIN, 'member', 'import', membersCsv, '--db', template, '--json']);
 }
 
-// Baseline: the sqlite3 shell importing the same file into a bare table.
+// Baseline and import run in turns (baseline, import, baseline, import, …) so both see the same state of a
+// shared machine; the ratio is of their medians, and each pair's own ratio is noted beside it.
 const sqlite = existsSync('/usr/bin/sqlite3') ? '/usr/bin/sqlite3' : 'sqlite3';
 const baseDb = join(OUT, 'import-baseline.db');
-const baseline = [];
-for (let i = 0; i < RUNS; i++) {
-  rm(baseDb);
-  baseline.push(run(sqlite, [baseDb, '-cmd', '.mode csv', '-cmd', `.import ${csv} purchases`, 'SELECT count(*) FROM purchases']).ms);
-}
-rm(baseDb);
-const baseMs = median(baseline);
-process.stderr.write(`sqlite3 .import: ${Math.round(baseMs)} ms (median of ${RUNS})\n`);
-
-// The import: a whole process, peak RSS from /usr/bin/time -v when there is one.
 const timeBin = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
+const baseline = [];
 const times = [];
+const cpu = [];
 const rss = [];
 let summary;
 for (let i = 0; i < RUNS; i++) {
+  // The baseline: the sqlite3 shell importing the same file into a bare table.
+  rm(baseDb);
+  baseline.push(run(sqlite, [baseDb, '-cmd', '.mode csv', '-cmd', `.import ${csv} purchases`, 'SELECT count(*) FROM purchases']).ms);
+  rm(baseDb);
+  // The import: a whole process, CPU time and peak RSS from /usr/bin/time -v when there is one.
   rm(work);
   copyFileSync(template, work);
   const args = [BIN, 'import', 'purchases', csv, '--db', work, '--skip-guests', '--json'];
@@ -78,9 +76,13 @@ for (let i = 0; i < RUNS; i++) {
   times.push(r.ms);
   const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr ?? '');
   if (m) rss.push(Math.round(Number(m[1]) / 1024));
+  const u = /User time \(seconds\): ([\d.]+)/.exec(r.stderr ?? '');
+  const sy = /System time \(seconds\): ([\d.]+)/.exec(r.stderr ?? '');
+  if (u && sy) cpu.push(Math.round((Number(u[1]) + Number(sy[1])) * 1000));
   summary = JSON.parse(r.stdout);
-  process.stderr.write(`import run ${i + 1}: ${Math.round(r.ms)} ms${m ? `, peak RSS ${rss.at(-1)} MB` : ''}\n`);
+  process.stderr.write(`run ${i + 1}: sqlite3 .import ${Math.round(baseline.at(-1))} ms, import ${Math.round(r.ms)} ms${m ? `, peak RSS ${rss.at(-1)} MB` : ''}\n`);
 }
+const baseMs = median(baseline);
 const verify = run(process.execPath, [BIN, 'ledger', 'verify', '--db', work, '--json'], { allowFail: true });
 const verified = verify.status === 0;
 rm(work);
@@ -107,6 +109,7 @@ const result = {
   ],
   summary,
   notes: [
+    `Runs in turns: sqlite3 .import ${baseline.map((x) => (x / 1000).toFixed(2)).join(', ')} s; import ${times.map((x) => (x / 1000).toFixed(2)).join(', ')} s${cpu.length ? ` (CPU ${cpu.map((x) => (x / 1000).toFixed(2)).join(', ')} s)` : ''}; ratio of each pair ${times.map((t, i) => (t / baseline[i]).toFixed(2)).join(', ')}.`,
     `Accrued ${summary.pointsAccrued.toLocaleString('en')} points on ${summary.accepted.toLocaleString('en')} orders (${summary.returns} returns); ledger verify ${verified ? 'passed' : 'FAILED'} afterwards.`,
   ],
 };
