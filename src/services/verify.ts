@@ -13,7 +13,21 @@ export interface Check {
 export interface VerifyResult {
   ok: boolean;
   entries: number;
+  /** The newest entry: record it elsewhere (a cron log, a ticket) and pass it back as an anchor later. */
+  head: Anchor | null;
   checks: Check[];
+}
+
+/** An entry id with the hash it had when it was recorded outside the ledger. */
+export interface Anchor {
+  id: number;
+  hash: string;
+}
+
+/** Parses `ID:HASH` (as `ledger verify` prints its head), or null. */
+export function parseAnchor(text: string): Anchor | null {
+  const m = /^(\d{1,15}):([0-9a-f]{64})$/.exec(text.trim());
+  return m ? { id: Number(m[1]), hash: m[2] } : null;
 }
 
 const fromMismatches = (name: string, okDetail: string, rows: Mismatch[]): Check =>
@@ -21,7 +35,11 @@ const fromMismatches = (name: string, okDetail: string, rows: Mismatch[]): Check
     ? { name, ok: true, detail: okDetail }
     : { name, ok: false, detail: rows.map((r) => `${r.subject}: ${r.detail}`).join('; ') };
 
-export async function verifyLedger(ctx: Ctx): Promise<VerifyResult> {
+/**
+ * With anchors (entries recorded earlier, outside the ledger), also proves that the journal still holds
+ * each of them unchanged: the chain alone cannot tell that its newest entries were cut off.
+ */
+export async function verifyLedger(ctx: Ctx, anchors: readonly Anchor[] = []): Promise<VerifyResult> {
   return withLedger(ctx, (l) =>
     l.store.read(() => {
       const q = l.store.get(verifyQueries);
@@ -33,6 +51,8 @@ export async function verifyLedger(ctx: Ctx): Promise<VerifyResult> {
       let entries = 0;
       let firstChainBreak: string | undefined;
       let firstUnbalanced: string | undefined;
+      let head: Anchor | null = null;
+      const anchorHashes = new Map<number, string | null>(anchors.map((a) => [a.id, null]));
       const postingsIt = q.postingsRaw();
       let nextPosting = postingsIt.next();
       for (const e of q.entriesRaw()) {
@@ -69,6 +89,8 @@ export async function verifyLedger(ctx: Ctx): Promise<VerifyResult> {
         }
         prevHash = e[9] as string;
         expectId = id + 1;
+        head = { id, hash: prevHash };
+        if (anchorHashes.has(id)) anchorHashes.set(id, prevHash);
       }
       checks.push({ name: 'hash-chain', ok: !firstChainBreak, detail: firstChainBreak ?? `${entries} entries chained` });
       checks.push({ name: 'entries-balance', ok: !firstUnbalanced, detail: firstUnbalanced ?? 'every entry sums to zero' });
@@ -79,7 +101,17 @@ export async function verifyLedger(ctx: Ctx): Promise<VerifyResult> {
       checks.push(fromMismatches('lots-match-balances', 'balance = lots remaining + held − debt for every member', q.lotsAgainstBalances()));
       checks.push(fromMismatches('lot-moves-owner', "lot moves are made by the lot member's entries", q.lotMovesOwnership()));
       for (const x of extraChecks) checks.push(fromMismatches(x.name, 'ok', q.extra(x.sql)));
-      return { ok: checks.every((c) => c.ok), entries, checks };
+      for (const a of anchors) {
+        const found = anchorHashes.get(a.id);
+        const detail =
+          found === null
+            ? `entry ${a.id} of the anchor is gone: the journal was cut back to ${head ? `entry ${head.id}` : 'nothing'}`
+            : found !== a.hash
+              ? `entry ${a.id} no longer has the anchor's hash: the journal was rewritten up to it`
+              : `entry ${a.id} is as it was anchored, and so is every entry before it`;
+        checks.push({ name: 'anchor', ok: found === a.hash, detail });
+      }
+      return { ok: checks.every((c) => c.ok), entries, head, checks };
     }),
   );
 }

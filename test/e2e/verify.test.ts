@@ -96,6 +96,41 @@ describe('ledger verify', () => {
     expect(failed.map((c: Check) => c.name)).toContain('member-balances');
   });
 
+  it('catches newest entries cut off consistently, which only an anchor can, and refuses a malformed anchor', () => {
+    const t = seeded();
+    const before = t.run(['ledger', 'verify', '--json']).json();
+    expect(before.head).toEqual({ id: 3, hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    const anchor = `${before.head.id}:${before.head.hash}`;
+    // the human output prints the same head for a cron log to keep
+    expect(t.run(['ledger', 'verify']).stdout).toContain(`head ${anchor}`);
+    expect(t.run(['ledger', 'verify', '--anchor', anchor, '--json']).json().checks.find((c: Check) => c.name === 'anchor')).toEqual({
+      name: 'anchor',
+      ok: true,
+      detail: 'entry 3 is as it was anchored, and so is every entry before it',
+    });
+    // Entry 3 (−100 for a) removed with everything it touched: every cache agrees again.
+    tamper(t.db, [
+      'DROP TRIGGER entries_append_only_d',
+      'DROP TRIGGER postings_append_only_d',
+      'DROP TRIGGER lot_moves_append_only_d',
+      'PRAGMA foreign_keys = OFF',
+      'UPDATE lots SET remaining = remaining - (SELECT sum(points) FROM lot_moves WHERE entry_id = 3) WHERE id IN (SELECT lot_id FROM lot_moves WHERE entry_id = 3)',
+      'DELETE FROM lot_moves WHERE entry_id = 3',
+      'DELETE FROM postings WHERE entry_id = 3',
+      'DELETE FROM entries WHERE id = 3',
+      "UPDATE members SET balance = 300 WHERE id = 'a'",
+    ]);
+    const plain = t.run(['ledger', 'verify', '--json']);
+    expect(plain.code).toBe(0); // the gap: the chain and the caches alone cannot see it
+    expect(plain.json().head.id).toBe(2);
+    const r = t.run(['ledger', 'verify', '--anchor', anchor, '--json']);
+    expect(r.code).toBe(6);
+    expect(r.json().checks.filter((c: Check) => !c.ok)).toEqual([{ name: 'anchor', ok: false, detail: 'entry 3 of the anchor is gone: the journal was cut back to entry 2' }]);
+    const bad = t.run(['ledger', 'verify', '--anchor', '3:nothex']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('is not ID:HASH');
+  });
+
   it('catches a member balance cache that disagrees with the postings', () => {
     const t = seeded();
     tamper(t.db, ["UPDATE members SET balance = balance + 5 WHERE id = 'a'"]);

@@ -1,6 +1,6 @@
 // `ledger verify|entries|export` and `audit list`.
 import { Command, Option } from 'commander';
-import { VerifyFailedError } from '../../errors.js';
+import { UsageError, VerifyFailedError } from '../../errors.js';
 import { c } from '../colour.js';
 import { cmdOf, context, emit, setExit } from '../cli.js';
 import { parseDateOpt, parseIntOpt } from '../parse.js';
@@ -11,13 +11,27 @@ export function register(program: Command): void {
   ledger
     .command('verify')
     .description('recompute the hash chain and every cache; exit 6 on any broken invariant')
+    .option('--anchor <id:hash>', 'also prove that this entry (a head printed by an earlier verify) is still there unchanged; repeatable', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .addHelpText(
+      'after',
+      '\nThe chain proves every entry up to the newest one, but not that newer entries were never cut off.\n' +
+        'Keep the head it prints somewhere else (a cron log) and pass it back later:\n' +
+        '  pointsmall ledger verify | awk \'/^head /{print $2}\' >> /srv/anchors.txt\n' +
+        '  pointsmall ledger verify --anchor "$(tail -n 1 /srv/anchors.txt)"\n',
+    )
     .action(async (...args) => {
       const cmd = cmdOf(args);
-      const { verifyLedger } = await import('../../services/verify.js');
-      const r = await verifyLedger(await context(cmd));
+      const { parseAnchor, verifyLedger } = await import('../../services/verify.js');
+      const anchors = (cmd.opts<{ anchor: string[] }>().anchor ?? []).map((text) => {
+        const a = parseAnchor(text);
+        if (!a) throw new UsageError(`--anchor ${JSON.stringify(text)} is not ID:HASH`, 'pass the head an earlier ledger verify printed, like 1042:3f5a…(64 hex digits)');
+        return a;
+      });
+      const r = await verifyLedger(await context(cmd), anchors);
       await emit(cmd, r, () => {
         for (const ch of r.checks) process.stdout.write(`${ch.ok ? c.green('✓') : c.red('✗')} ${ch.name}: ${ch.detail}\n`);
         process.stdout.write(r.ok ? `${c.green('ledger ok')} (${r.entries} entries)\n` : `${c.red('ledger BROKEN')}\n`);
+        if (r.ok && r.head) process.stdout.write(`head ${r.head.id}:${r.head.hash} (keep it elsewhere; pass it back with --anchor)\n`);
       });
       if (!r.ok) {
         setExit(6);
