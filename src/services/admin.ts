@@ -5,7 +5,7 @@ import { RefusedError, UsageError } from '../errors.js';
 import { currencyDigits } from '../domain/money.js';
 import { defaultRules, rulesToDocument } from '../domain/rules.js';
 import { isValidZone, machineZone } from '../domain/time.js';
-import { copyLedgerInto, defaultBusyTimeoutMs, migrate, openStore, schemaVersion } from '../store/db.js';
+import { copyLedgerInto, defaultBusyTimeoutMs, ledgerStats, migrate, openStore, schemaVersion, vacuumInto } from '../store/db.js';
 import { latestVersion } from '../store/migrations/index.js';
 import { settings } from '../store/settings.js';
 import { rulesVersions } from '../store/rules.js';
@@ -83,19 +83,14 @@ export interface DbInfo {
   timezone: string;
   createdAt: string | null;
   holdMinutes: number;
-  sizes: { database: number; wal: number };
+  sizes: { database: number; wal: number; pageSize: number };
   counts: Record<string, number>;
 }
 
 export async function dbInfo(ctx: Ctx): Promise<DbInfo> {
   return withLedger(ctx, (l) =>
     l.store.read(() => {
-      const count = (t: string) => l.store.db.prepare(`SELECT count(*) FROM ${t}`).pluck().get() as number;
-      const tables = (l.store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all() as string[]).filter(
-        (t) => !['settings'].includes(t),
-      );
-      const counts: Record<string, number> = {};
-      for (const t of tables) counts[t] = count(t);
+      const { counts, pageSize } = ledgerStats(l.store);
       const size = (f: string) => (existsSync(f) ? statSync(f).size : 0);
       return {
         path: l.path,
@@ -105,7 +100,7 @@ export async function dbInfo(ctx: Ctx): Promise<DbInfo> {
         timezone: l.zone,
         createdAt: l.store.get(settings).get('created_at') ?? null,
         holdMinutes: Number(l.store.get(settings).get('hold_minutes') ?? 15),
-        sizes: { database: size(l.path), wal: size(`${l.path}-wal`) },
+        sizes: { database: size(l.path), wal: size(`${l.path}-wal`), pageSize },
         counts,
       };
     }),
@@ -128,16 +123,7 @@ export async function dbBackup(ctx: Ctx, target: string, force = false): Promise
   return withLedger(ctx, (l) => {
     const tmp = join(dirname(abs), `.${basename(abs)}.${process.pid}.tmp`);
     if (existsSync(tmp)) rmSync(tmp);
-    // VACUUM INTO is its own read transaction (SQLite refuses it inside one); count the copy itself.
-    l.store.db.prepare('VACUUM INTO ?').run(tmp);
-    l.store.db.prepare("ATTACH ? AS backup_copy").run(tmp);
-    let entries: number;
-    try {
-      entries = l.store.db.prepare('SELECT count(*) FROM backup_copy.entries').pluck().get() as number;
-    } finally {
-      l.store.db.exec('DETACH backup_copy');
-    }
-    chmodSync(tmp, 0o600);
+    const { entries } = vacuumInto(l.store, tmp);
     renameSync(tmp, abs);
     l.store.get(audit); // backups are reads; they are not audited as changes
     return { path: l.path, backup: abs, bytes: statSync(abs).size, entries };
@@ -161,8 +147,7 @@ export async function dbMigrate(ctx: Ctx): Promise<MigrateResult> {
     if (from < latestVersion()) {
       backup = `${ctx.dbPath}.v${from}.bak`;
       if (existsSync(backup)) rmSync(backup);
-      store.db.prepare('VACUUM INTO ?').run(backup);
-      chmodSync(backup, 0o600);
+      vacuumInto(store, backup);
     }
     const r = migrate(store);
     if (r.applied.length) {
@@ -209,8 +194,7 @@ export async function dbRestore(ctx: Ctx, source: string): Promise<RestoreResult
     }
     if (store) {
       try {
-        store.db.prepare('VACUUM INTO ?').run(previous);
-        chmodSync(previous, 0o600);
+        vacuumInto(store, previous);
       } finally {
         store.close();
       }

@@ -211,6 +211,31 @@ export function openStore(path: string, opts: OpenOptions = {}): Store {
   return store;
 }
 
+/** Row counts of every table (settings aside) and the page size: what `db info` shows. */
+export function ledgerStats(store: Store): { counts: Record<string, number>; pageSize: number } {
+  const tables = (store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all() as string[]).filter(
+    (t) => t !== 'settings',
+  );
+  const counts: Record<string, number> = {};
+  for (const t of tables) counts[t] = store.db.prepare(`SELECT count(*) FROM "${t}"`).pluck().get() as number;
+  return { counts, pageSize: store.db.pragma('page_size', { simple: true }) as number };
+}
+
+/**
+ * A consistent copy of the ledger in a new file (VACUUM INTO reads one snapshot while writers carry on;
+ * SQLite refuses it inside a transaction), mode 0600. Returns the number of entries in the copy itself.
+ */
+export function vacuumInto(store: Store, path: string): { entries: number } {
+  store.db.prepare('VACUUM INTO ?').run(path);
+  chmodSync(path, 0o600);
+  store.db.prepare('ATTACH ? AS copy_check').run(path);
+  try {
+    return { entries: store.db.prepare('SELECT count(*) FROM copy_check.entries').pluck().get() as number };
+  } finally {
+    store.db.exec('DETACH copy_check');
+  }
+}
+
 export function schemaVersion(store: Store): number {
   return store.db.pragma('user_version', { simple: true }) as number;
 }

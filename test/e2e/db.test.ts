@@ -22,6 +22,7 @@ describe('db info', () => {
     expect(i.schemaVersion).toBeGreaterThanOrEqual(1);
     expect(i.sizes.database).toBeGreaterThan(0);
     expect(i.sizes.wal).toBeGreaterThanOrEqual(0);
+    expect(i.sizes.pageSize).toBe(8192); // a ledger made by init has 8 KiB pages
     expect(i.counts).toMatchObject({ members: 2, entries: 2, lots: 1, lot_moves: 1, postings: 4, rules_versions: 1 });
     expect(i.counts.audit).toBeGreaterThanOrEqual(5);
     const human = t.run(['db', 'info']);

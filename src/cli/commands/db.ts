@@ -37,7 +37,7 @@ export function register(program: Command): void {
           ['timezone', r.timezone],
           ['created', r.createdAt],
           ['hold minutes', r.holdMinutes],
-          ['size', `${r.sizes.database} bytes (+ ${r.sizes.wal} WAL)`],
+          ['size', `${r.sizes.database} bytes (+ ${r.sizes.wal} WAL), pages of ${r.sizes.pageSize} bytes`],
         ]);
         await printTable(
           [
