@@ -51,8 +51,8 @@ export async function verifyLedger(ctx: Ctx, anchors: readonly Anchor[] = []): P
       let entries = 0;
       let firstChainBreak: string | undefined;
       let firstUnbalanced: string | undefined;
-      let head: Anchor | null = null;
       const anchorHashes = new Map<number, string | null>(anchors.map((a) => [a.id, null]));
+      let lastId = 0;
       const postingsIt = q.postingsRaw();
       let nextPosting = postingsIt.next();
       for (const e of q.entriesRaw()) {
@@ -89,9 +89,10 @@ export async function verifyLedger(ctx: Ctx, anchors: readonly Anchor[] = []): P
         }
         prevHash = e[9] as string;
         expectId = id + 1;
-        head = { id, hash: prevHash };
-        if (anchorHashes.has(id)) anchorHashes.set(id, prevHash);
+        lastId = id;
+        if (anchorHashes.size && anchorHashes.has(id)) anchorHashes.set(id, prevHash);
       }
+      const head: Anchor | null = entries ? { id: lastId, hash: prevHash } : null;
       checks.push({ name: 'hash-chain', ok: !firstChainBreak, detail: firstChainBreak ?? `${entries} entries chained` });
       checks.push({ name: 'entries-balance', ok: !firstUnbalanced, detail: firstUnbalanced ?? 'every entry sums to zero' });
       checks.push(fromMismatches('postings-have-entries', 'no orphan postings', q.orphanPostings()));
