@@ -7,11 +7,11 @@
 // the reports bench's business), but members, lots and balance caches are consistent.
 // Sizes: BENCH_MEMBERS, BENCH_LOTS, BENCH_RUNS.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ledgerFormatTag } from './lib.js';
+import { buildLedgerFile, ledgerFormatTag } from './lib.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(ROOT, 'bench', 'out');
@@ -23,16 +23,11 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 const LIMIT_RATIO = 3;
 
 async function buildLedger(path) {
-  const { initLedger } = await import('../dist/services/admin.js');
-  const { openStore } = await import('../dist/store/db.js');
-  const tmp = `${path}.building`;
-  for (const f of [tmp, `${tmp}-wal`, `${tmp}-shm`]) rmSync(f, { force: true });
-  const t0 = performance.now();
-  const ctx = { dbPath: tmp, operator: 'bench', now: new Date(NOW) };
-  await initLedger(ctx, { timezone: 'Asia/Shanghai', currency: 'CNY' });
-  const store = openStore(tmp);
+  await buildLedgerFile(path, NOW, (store) => fill(store));
+}
+
+function fill(store) {
   const db = store.db;
-  db.pragma('synchronous = OFF'); // building only; the timed commands open the file normally
   const base = db.prepare('SELECT coalesce(max(id), 0) FROM entries').pluck().get();
   const entries = Math.ceil(LOTS / 4);
   store.write(() => {
@@ -71,11 +66,6 @@ async function buildLedger(path) {
        VALUES ('BENCH-TEA', 'Bench tea', 'tea', 10000, 'mixed', NULL, '2025-01-01T00:00:00.000Z', '2025-01-01T00:00:00.000Z')`,
     ).run();
   });
-  db.pragma('wal_checkpoint(TRUNCATE)');
-  store.close();
-  renameSync(tmp, path);
-  for (const f of [`${tmp}-wal`, `${tmp}-shm`]) rmSync(f, { force: true });
-  process.stderr.write(`built ${path} in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
 }
 
 function once(args) {

@@ -9,11 +9,11 @@
 // ledger is cached in bench/out/ and copied afresh before each timed run.
 // Sizes: BENCH_ENTRIES, BENCH_MEMBERS, BENCH_LOTS_PER_ENTRY, BENCH_RUNS.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ledgerFormatTag } from './lib.js';
+import { buildLedgerFile, ledgerFormatTag, median, postAccrual } from './lib.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(ROOT, 'bench', 'out');
@@ -29,63 +29,38 @@ const LIMIT_MS = 5_000;
 const mid = (i) => `M${String(i).padStart(6, '0')}`;
 
 async function buildLedger(path) {
-  const { initLedger } = await import('../dist/services/admin.js');
-  const { openStore } = await import('../dist/store/db.js');
   const { journal } = await import('../dist/store/journal.js');
   const { members } = await import('../dist/store/members.js');
-  const tmp = `${path}.building`;
-  for (const f of [tmp, `${tmp}-wal`, `${tmp}-shm`]) rmSync(f, { force: true });
-  const ctx = { dbPath: tmp, operator: 'bench', now: new Date(BUILT_AT) };
-  await initLedger(ctx, { timezone: 'Asia/Shanghai', currency: 'CNY' });
-  const store = openStore(tmp);
-  store.db.pragma('synchronous = OFF'); // building only; the timed command opens the file normally
-  const j = store.get(journal);
-  const m = store.get(members);
-  const t0 = performance.now();
-  store.write(() => {
-    for (let i = 1; i <= MEMBERS; i++) {
-      const phone = i % 3 === 0 ? `+86138${String(i).padStart(8, '0')}` : null;
-      const email = i % 3 === 1 ? `m${i}@example.com` : null;
-      m.insert({ id: mid(i), name: `Member ${i}`, phone, email, tier: null }, ctx.now.toISOString());
-    }
-  });
-  const start = Date.parse('2024-11-01T00:00:00Z');
-  const span = 360 * 86_400_000;
-  const BATCH = 25_000;
-  for (let b = 0; b < ENTRIES; b += BATCH) {
+  await buildLedgerFile(path, BUILT_AT, (store, ctx) => {
+    const j = store.get(journal);
+    const m = store.get(members);
     store.write(() => {
-      for (let i = b; i < Math.min(ENTRIES, b + BATCH); i++) {
-        const member = mid((i % MEMBERS) + 1);
-        const atMs = start + Math.floor((i / ENTRIES) * span);
-        const at = new Date(atMs).toISOString();
-        const points = LOTS_PER_ENTRY * (10 + (i % 97));
-        const entryId = j.post(
-          {
-            at,
-            kind: 'accrual',
-            memberId: member,
-            ref: `bench:O${i}`,
-            postings: [
-              { account: 'issued', memberId: member, points: -points },
-              { account: 'member', memberId: member, points },
-            ],
-          },
-          'bench',
-          at,
-        );
-        for (let k = 0; k < LOTS_PER_ENTRY; k++) {
-          const exp = new Date(atMs + (365 + k) * 86_400_000).toISOString().slice(0, 10);
-          j.createLot(entryId, member, points / LOTS_PER_ENTRY, at, exp < '2026-11-23' ? exp : '2026-11-22');
-        }
+      for (let i = 1; i <= MEMBERS; i++) {
+        const phone = i % 3 === 0 ? `+86138${String(i).padStart(8, '0')}` : null;
+        const email = i % 3 === 1 ? `m${i}@example.com` : null;
+        m.insert({ id: mid(i), name: `Member ${i}`, phone, email, tier: null }, ctx.now.toISOString());
       }
     });
-    process.stderr.write(`\rbuilding ledger: ${Math.min(ENTRIES, b + BATCH)}/${ENTRIES} accruals`);
-  }
-  store.db.pragma('wal_checkpoint(TRUNCATE)');
-  store.close();
-  renameSync(tmp, path);
-  for (const f of [`${tmp}-wal`, `${tmp}-shm`]) rmSync(f, { force: true });
-  process.stderr.write(`\rbuilt ${path} in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+    const start = Date.parse('2024-11-01T00:00:00Z');
+    const span = 360 * 86_400_000;
+    const BATCH = 25_000;
+    for (let b = 0; b < ENTRIES; b += BATCH) {
+      store.write(() => {
+        for (let i = b; i < Math.min(ENTRIES, b + BATCH); i++) {
+          const member = mid((i % MEMBERS) + 1);
+          const atMs = start + Math.floor((i / ENTRIES) * span);
+          const at = new Date(atMs).toISOString();
+          const points = LOTS_PER_ENTRY * (10 + (i % 97));
+          const entryId = postAccrual(j, member, at, points, `bench:O${i}`);
+          for (let k = 0; k < LOTS_PER_ENTRY; k++) {
+            const exp = new Date(atMs + (365 + k) * 86_400_000).toISOString().slice(0, 10);
+            j.createLot(entryId, member, points / LOTS_PER_ENTRY, at, exp < '2026-11-23' ? exp : '2026-11-22');
+          }
+        }
+      });
+      process.stderr.write(`\rbuilding ledger: ${Math.min(ENTRIES, b + BATCH)}/${ENTRIES} accruals`);
+    }
+  });
 }
 
 // CPU time and peak RSS beside the wall time (GNU time when installed): on a shared, busy machine the
@@ -101,8 +76,6 @@ function run(args, env = {}) {
   const m = /@@ ([\d.]+) ([\d.]+) (\d+)/.exec(r.stderr ?? '');
   return { ms, stdout: r.stdout, cpuMs: m ? Math.round((Number(m[1]) + Number(m[2])) * 1000) : null, maxRssMb: m ? Math.round(Number(m[3]) / 1024) : null };
 }
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main() {
   mkdirSync(OUT, { recursive: true });

@@ -5,17 +5,7 @@
 // (negative quantities) and ~2% of rows are guest purchases (no member id).
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from './lib.js';
 
 const pad = (n, w) => String(n).padStart(w, '0');
 const CATEGORIES = ['grocery', 'tea', 'electronics', 'apparel', 'home', 'beauty', 'toys', 'books'];

@@ -10,7 +10,7 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeMembers, writePurchases } from './gen-purchases.js';
-import { ledgerFormatTag } from './lib.js';
+import { ledgerFormatTag, median } from './lib.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(ROOT, 'bench', 'out');
@@ -28,7 +28,6 @@ const membersCsv = join(OUT, `members-${MEMBERS}.csv`);
 const template = join(OUT, `import-ledger-${MEMBERS}-${ledgerFormatTag()}.db`);
 const work = join(OUT, 'import-run.db');
 const env = { ...process.env, POINTSMALL_NOW: NOW, POINTSMALL_OPERATOR: 'bench', NO_COLOR: '1' };
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const rm = (p) => ['', '-wal', '-shm', '-journal'].forEach((s) => rmSync(p + s, { force: true }));
 
 function run(cmd, args, opts = {}) {

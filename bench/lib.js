@@ -1,6 +1,63 @@
-// What the bench scripts share. Cached ledgers in bench/out/ carry the ledger format in their names
-// (schema version and page size of a new ledger), so a change of format rebuilds them.
+// What the bench scripts share: a seeded generator, the median, and the building of cached ledgers.
+// Cached ledgers in bench/out/ carry the ledger format in their names (schema version and page size of a
+// new ledger), so a change of format rebuilds them.
+import { renameSync, rmSync } from 'node:fs';
 import { LEDGER_PAGE_SIZE } from '../dist/store/db.js';
 import { latestVersion } from '../dist/store/migrations/index.js';
 
 export const ledgerFormatTag = () => `v${latestVersion()}p${LEDGER_PAGE_SIZE}`;
+
+/** A small seeded PRNG (mulberry32): the same data on every machine. */
+export function mulberry32(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/**
+ * Builds a ledger at path: `pointsmall init` at the given clock, then fill(store, ctx) writes the data
+ * (synchronous = OFF: building only; the timed commands open the file normally). Built aside and renamed
+ * into place, so an interrupted build leaves no half ledger in the cache.
+ */
+export async function buildLedgerFile(path, now, fill) {
+  const { initLedger } = await import('../dist/services/admin.js');
+  const { openStore } = await import('../dist/store/db.js');
+  const tmp = `${path}.building`;
+  for (const f of [tmp, `${tmp}-wal`, `${tmp}-shm`]) rmSync(f, { force: true });
+  const t0 = performance.now();
+  const ctx = { dbPath: tmp, operator: 'bench', now: new Date(now) };
+  await initLedger(ctx, { timezone: 'Asia/Shanghai', currency: 'CNY' });
+  const store = openStore(tmp);
+  store.db.pragma('synchronous = OFF');
+  await fill(store, ctx);
+  store.db.pragma('wal_checkpoint(TRUNCATE)');
+  store.close();
+  renameSync(tmp, path);
+  for (const f of [`${tmp}-wal`, `${tmp}-shm`]) rmSync(f, { force: true });
+  process.stderr.write(`\rbuilt ${path} in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+}
+
+/** One accrual entry (issued → member) of `points`, as an import posts it; returns its id. */
+export function postAccrual(j, member, at, points, ref) {
+  return j.post(
+    {
+      at,
+      kind: 'accrual',
+      memberId: member,
+      ref,
+      postings: [
+        { account: 'issued', memberId: member, points: -points },
+        { account: 'member', memberId: member, points },
+      ],
+    },
+    'bench',
+    at,
+  );
+}

@@ -7,11 +7,11 @@
 // (1,000,000 lots), plus redemptions and expiries that move lots — and cached in bench/out/.
 // Sizes: BENCH_ENTRIES, BENCH_MEMBERS, BENCH_LOTS_PER_ENTRY, BENCH_RUNS.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ledgerFormatTag } from './lib.js';
+import { buildLedgerFile, ledgerFormatTag, mulberry32, postAccrual } from './lib.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(ROOT, 'bench', 'out');
@@ -23,92 +23,56 @@ const LOTS_PER_ENTRY = Number(process.env.BENCH_LOTS_PER_ENTRY ?? 4);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const LIMIT_MS = 10_000;
 
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 async function buildLedger(path) {
-  const { initLedger } = await import('../dist/services/admin.js');
-  const { openStore } = await import('../dist/store/db.js');
   const { ledgerFromStore } = await import('../dist/services/ledger.js');
   const { journal } = await import('../dist/store/journal.js');
   const { members } = await import('../dist/store/members.js');
   const { debitPoints } = await import('../dist/services/points.js');
-  const tmp = `${path}.building`;
-  for (const f of [tmp, `${tmp}-wal`, `${tmp}-shm`]) rmSync(f, { force: true });
-  const ctx = { dbPath: tmp, operator: 'bench', now: new Date(NOW) };
-  await initLedger(ctx, { timezone: 'Asia/Shanghai', currency: 'CNY' });
-  const store = openStore(tmp);
-  store.db.pragma('synchronous = OFF'); // building only; the timed commands open the file normally
-  const l = ledgerFromStore(store, ctx);
-  const j = store.get(journal);
-  const m = store.get(members);
-  const rnd = mulberry32(7);
-  const int = (lo, hi) => lo + Math.floor(rnd() * (hi - lo + 1));
-  const mid = (i) => `M${String(i).padStart(6, '0')}`;
-  const t0 = performance.now();
-  store.write(() => {
-    for (let i = 1; i <= MEMBERS; i++) m.insert({ id: mid(i), name: `Member ${i}`, phone: null, email: null, tier: null }, ctx.now.toISOString());
-  });
-  const end = ctx.now.getTime();
-  const span = 400 * 86_400_000;
-  const BATCH = 20_000;
-  for (let b = 0; b < ENTRIES; b += BATCH) {
+  await buildLedgerFile(path, NOW, (store, ctx) => {
+    const l = ledgerFromStore(store, ctx);
+    const j = store.get(journal);
+    const m = store.get(members);
+    const rnd = mulberry32(7);
+    const int = (lo, hi) => lo + Math.floor(rnd() * (hi - lo + 1));
+    const mid = (i) => `M${String(i).padStart(6, '0')}`;
     store.write(() => {
-      for (let i = b; i < Math.min(ENTRIES, b + BATCH); i++) {
-        const member = mid(int(1, MEMBERS));
-        const atMs = end - span + Math.floor((i / ENTRIES) * span);
-        const at = new Date(atMs).toISOString();
-        const points = int(LOTS_PER_ENTRY, 800);
-        const entryId = j.post(
-          {
-            at,
-            kind: 'accrual',
-            memberId: member,
-            ref: `bench:O${i}`,
-            postings: [
-              { account: 'issued', memberId: member, points: -points },
-              { account: 'member', memberId: member, points },
-            ],
-          },
-          'bench',
-          at,
-        );
-        // Split the credit over several lots with different expiry months (one in ten never expires).
-        let left = points;
-        for (let k = 0; k < LOTS_PER_ENTRY; k++) {
-          const p = k === LOTS_PER_ENTRY - 1 ? left : Math.max(1, Math.floor(points / LOTS_PER_ENTRY));
-          left -= p;
-          const exp = k === 3 && i % 10 === 0 ? null : new Date(atMs + (365 + k * 31) * 86_400_000).toISOString().slice(0, 10);
-          j.createLot(entryId, member, p, at, exp);
-        }
-        l.nowIso = at;
-        // Every fifth entry a redemption, every fiftieth an expiry: lot moves for the as-of replay.
-        if (i % 5 === 4 || i % 50 === 49) {
-          const who = mid(int(1, MEMBERS));
-          const row = m.get(who);
-          const take = Math.min(row.balance - row.held, int(10, 600));
-          if (take > 0) {
-            const kind = i % 50 === 49 ? 'expiry' : 'redemption';
-            debitPoints(l, { memberId: who, points: take, at, kind, to: kind === 'expiry' ? 'expired' : 'redeemed', allowDebt: false, ref: `bench:${kind}${i}` });
+      for (let i = 1; i <= MEMBERS; i++) m.insert({ id: mid(i), name: `Member ${i}`, phone: null, email: null, tier: null }, ctx.now.toISOString());
+    });
+    const end = ctx.now.getTime();
+    const span = 400 * 86_400_000;
+    const BATCH = 20_000;
+    for (let b = 0; b < ENTRIES; b += BATCH) {
+      store.write(() => {
+        for (let i = b; i < Math.min(ENTRIES, b + BATCH); i++) {
+          const member = mid(int(1, MEMBERS));
+          const atMs = end - span + Math.floor((i / ENTRIES) * span);
+          const at = new Date(atMs).toISOString();
+          const points = int(LOTS_PER_ENTRY, 800);
+          const entryId = postAccrual(j, member, at, points, `bench:O${i}`);
+          // Split the credit over several lots with different expiry months (one in ten never expires).
+          let left = points;
+          for (let k = 0; k < LOTS_PER_ENTRY; k++) {
+            const p = k === LOTS_PER_ENTRY - 1 ? left : Math.max(1, Math.floor(points / LOTS_PER_ENTRY));
+            left -= p;
+            const exp = k === 3 && i % 10 === 0 ? null : new Date(atMs + (365 + k * 31) * 86_400_000).toISOString().slice(0, 10);
+            j.createLot(entryId, member, p, at, exp);
+          }
+          l.nowIso = at;
+          // Every fifth entry a redemption, every fiftieth an expiry: lot moves for the as-of replay.
+          if (i % 5 === 4 || i % 50 === 49) {
+            const who = mid(int(1, MEMBERS));
+            const row = m.get(who);
+            const take = Math.min(row.balance - row.held, int(10, 600));
+            if (take > 0) {
+              const kind = i % 50 === 49 ? 'expiry' : 'redemption';
+              debitPoints(l, { memberId: who, points: take, at, kind, to: kind === 'expiry' ? 'expired' : 'redeemed', allowDebt: false, ref: `bench:${kind}${i}` });
+            }
           }
         }
-      }
-    });
-    process.stderr.write(`\rbuilding ledger: ${Math.min(ENTRIES, b + BATCH)}/${ENTRIES} accruals`);
-  }
-  store.db.pragma('wal_checkpoint(TRUNCATE)');
-  store.close();
-  renameSync(tmp, path);
-  for (const f of [`${tmp}-wal`, `${tmp}-shm`]) rmSync(f, { force: true });
-  process.stderr.write(`\rbuilt ${path} in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+      });
+      process.stderr.write(`\rbuilding ledger: ${Math.min(ENTRIES, b + BATCH)}/${ENTRIES} accruals`);
+    }
+  });
 }
 
 function time(args, env = {}) {
