@@ -60,8 +60,8 @@ export interface EarnResult {
   reason?: EarnReason;
 }
 
-/** §4.1 step 2: the sku multiplier active at the date if one matches, else the largest active category one, else 1. */
-export function lineMultiplier(rules: Rules, line: Pick<EarnLine, 'sku' | 'category'>, date: string | null): Decimal {
+/** §4.1 step 2: the sku multiplier active at the date if one matches, else the largest active category one. */
+function chooseMultiplier(rules: Rules, line: Pick<EarnLine, 'sku' | 'category'>, date: string | null): Decimal | undefined {
   let sku: Decimal | undefined;
   let cat: Decimal | undefined;
   for (const m of rules.earn.multipliers) {
@@ -72,7 +72,12 @@ export function lineMultiplier(rules: Rules, line: Pick<EarnLine, 'sku' | 'categ
       if (line.category && m.category === line.category && (!cat || m.multiplier.gt(cat))) cat = m.multiplier;
     }
   }
-  return sku ?? cat ?? new Decimal(1);
+  return sku ?? cat;
+}
+
+/** §4.1 step 2: the chosen multiplier, else 1. */
+export function lineMultiplier(rules: Rules, line: Pick<EarnLine, 'sku' | 'category'>, date: string | null): Decimal {
+  return chooseMultiplier(rules, line, date) ?? new Decimal(1);
 }
 
 const scales: Decimal[] = [];
@@ -104,17 +109,7 @@ function asInt(d: Decimal): number | null {
 
 /** Integer twin of lineMultiplier (same choice), or null when a chosen multiplier has a fraction. */
 function lineMultiplierInt(rules: Rules, line: Pick<EarnLine, 'sku' | 'category'>, date: string | null): number | null {
-  let sku: Decimal | undefined;
-  let cat: Decimal | undefined;
-  for (const m of rules.earn.multipliers) {
-    if (date !== null && ((m.from && date < m.from) || (m.to && date > m.to))) continue;
-    if (m.sku !== undefined) {
-      if (line.sku && m.sku === line.sku && (!sku || m.multiplier.gt(sku))) sku = m.multiplier;
-    } else if (m.category !== undefined) {
-      if (line.category && m.category === line.category && (!cat || m.multiplier.gt(cat))) cat = m.multiplier;
-    }
-  }
-  const chosen = sku ?? cat;
+  const chosen = chooseMultiplier(rules, line, date);
   return chosen ? asInt(chosen) : 1;
 }
 

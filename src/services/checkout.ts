@@ -20,7 +20,7 @@ import { checkoutLookups, orders, type OrderRow } from '../store/orders.js';
 import { outbox } from '../store/outbox.js';
 import { type Ctx, type Ledger, rulesAt, withLedger } from './ledger.js';
 import { captureHold, placeHold, releaseHold, sweepExpiredHolds } from './holds.js';
-import { orderView, requireOrder, type OrderView } from './orders.js';
+import { type LineViewBase, orderView, requireOrder, type OrderView } from './orders.js';
 import { creditPoints, recordAudit } from './points.js';
 
 export const TENDERS = ['cash', 'card', 'alipay', 'wechat'] as const;
@@ -41,15 +41,7 @@ export interface CheckoutInput {
   idempotencyKey?: string;
 }
 
-export interface QuoteLineView {
-  sku: string;
-  name: string;
-  pay: string;
-  kind: string;
-  quantity: number;
-  unitPrice: string;
-  amount: string;
-  discount: string;
+export interface QuoteLineView extends LineViewBase {
   coverable: string;
   requiredPoints: number;
 }

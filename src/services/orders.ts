@@ -14,8 +14,8 @@ import { type Ctx, type Ledger, withLedger } from './ledger.js';
 import { sweepExpiredHolds } from './holds.js';
 import { debitPoints, recordAudit } from './points.js';
 
-export interface OrderLineView {
-  lineNo: number;
+/** What a line shows in a quote and in an order alike (money as decimal strings). */
+export interface LineViewBase {
   sku: string;
   name: string;
   pay: string;
@@ -24,6 +24,10 @@ export interface OrderLineView {
   unitPrice: string;
   amount: string;
   discount: string;
+}
+
+export interface OrderLineView extends LineViewBase {
+  lineNo: number;
   points: number;
   cash: string;
   earned: number;
