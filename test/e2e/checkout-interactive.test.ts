@@ -92,7 +92,9 @@ describe.skipIf(!hasTmux)('interactive checkout on a terminal', () => {
     keys(s, 'BSpace', 'BSpace', 'BSpace');
     type(s, '9999');
     await waitFor(s, 'the member has only 5000 available');
-    keys(s, 'Enter'); // refused by validation: the prompt stays
+    keys(s, 'Enter'); // refused by validation: the prompt stays and shows the reason on its own line
+    // Wait for that line: keys sent while the prompt validates would edit a line it then restores.
+    await waitFor(s, /^> 9999 points requested but the member has only 5000 available/m);
     keys(s, 'BSpace', 'BSpace', 'BSpace', 'BSpace');
     type(s, '5000');
     await waitFor(s, '→ 5000 points worth 50.00, cash 50.00');
