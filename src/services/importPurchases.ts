@@ -18,16 +18,12 @@ import {
   CsvTokenizer,
   type Encoding,
   type ImportProfile,
-  type Order,
-  type OrderLine,
   type PurchaseField,
   type RowContext,
-  buildOrder,
   dateFormatProblem,
   makeDateParser,
   normaliseDelimiter,
   normaliseEncoding,
-  orderContentHash,
   parseMapSpecs,
   parseRow,
   planColumns,
@@ -37,10 +33,11 @@ import {
 import { type Rules, expiresOn } from '../domain/rules.js';
 import { localRangeUtc } from '../domain/time.js';
 import { members } from '../store/members.js';
-import { ImportStage, type MemberFacts, type PurchaseRow, type StageGroup, type StageRow, bulkWrites, purchases } from '../store/purchases.js';
+import { ImportStage, type MemberFacts, type PurchaseRow, type StageGroup, StagedOrders, bulkWrites, purchases } from '../store/purchases.js';
 import { reviewQueue } from '../store/review.js';
 import { rulesVersions } from '../store/rules.js';
 import { type Ctx, type Ledger, parseStoredRules, withLedger } from './ledger.js';
+import { type FedOrder, RS, US, feedOrders } from './orderFeed.js';
 import { type CreditInput, creditPointsKnownDebt, creditPointsMany, debitPoints, recordAudit } from './points.js';
 
 export interface ImportInput {
@@ -171,26 +168,8 @@ async function* readChunks(o: Options, sink: RecordSink, onBytes?: (bytes: numbe
   }
 }
 
-// Packed line: line, amount, sku, category, quantity, unitPrice, separated by US; lines by RS.
-const US = '\u001f';
-const RS = '\u001e';
+// A staged group's lines are packed in one string (see orderFeed.ts): no separator may occur in a value.
 const clean = (s: string | null): string => (s === null ? '' : s.indexOf(US) >= 0 || s.indexOf(RS) >= 0 ? s.replace(/[\u001e\u001f]/g, ' ') : s);
-
-function unpack(memberId: string, at: number, packed: string, into: OrderLine[]): void {
-  for (const part of packed.split(RS)) {
-    const f = part.split(US);
-    into.push({
-      line: Number(f[0]),
-      memberId,
-      at,
-      amount: Number(f[1]),
-      sku: f[2] || null,
-      category: f[3] || null,
-      quantity: f[4] || null,
-      unitPrice: f[5] || null,
-    });
-  }
-}
 
 /** What an import counts as it goes; the summary is these plus where and how. */
 interface Counters {
@@ -440,61 +419,48 @@ class Accruer {
   private seenVersion: number | null = null;
   /** Whether keys of this source can be in the ledger already (imported before, or by another process meanwhile). */
   private keysMayExist = true;
-  constructor(private readonly l: Ledger, private readonly o: Options, private readonly plan: ColumnPlan, private readonly c: Counters) {
+  constructor(private readonly l: Ledger, private readonly o: Options, private readonly c: Counters) {
     this.p = l.store.get(purchases);
     this.m = l.store.get(members);
     this.q = l.store.get(reviewQueue);
     this.engine = new AccrualEngine(l, true);
   }
 
-  private rejectLines(lines: readonly { line: number }[], reason: string): void {
-    for (const x of lines) this.rejects.push([x.line, reason, null]);
+  private rejectLines(lines: readonly number[], reason: string): void {
+    for (const line of lines) this.rejects.push([line, reason, null]);
     this.c.rejected += lines.length;
     this.c.rejectedOrders++;
   }
 
   /**
-   * One batch of orders (each: all its staged groups). Existing keys and member facts are fetched
-   * for the whole batch at once, then kept current in memory as the batch accrues.
-   * Must run inside store.write().
+   * One slice of orders, assembled by the feed. Existing keys and member facts are fetched for the
+   * whole slice at once, then kept current in memory as it accrues. Must run inside store.write().
    */
-  batch(batch: readonly (readonly StageRow[])[]): void {
+  batch(batch: readonly FedOrder[]): void {
     this.checkOtherWriters();
     const c = this.c;
-    const ready: { order: Order; repeats: OrderLine[]; lines: OrderLine[] }[] = [];
-    for (const rows of batch) {
+    const ready: Extract<FedOrder, { ok: true }>[] = [];
+    for (const f of batch) {
       c.orders++;
-      const orderId = rows[0][0];
-      const lines: OrderLine[] = [];
-      for (const r of rows) unpack(r[1], r[2], r[4], lines);
-      if (rows.length > 1) lines.sort((a, b) => a.line - b.line);
-      const badLine = rows[0][5];
-      if (badLine !== null && badLine !== undefined) {
-        this.rejectLines(lines, `order ${orderId}: another row of this order was rejected (line ${badLine}); fix it and import the whole order again`);
-        continue;
-      }
-      const built = buildOrder(orderId, lines, this.plan.format);
-      if ('problem' in built) {
-        this.rejectLines(lines, built.problem);
-        continue;
-      }
-      ready.push({ ...built, lines });
+      if (f.ok) ready.push(f);
+      else this.rejectLines(f.lines, f.reason);
     }
     if (!ready.length) return;
     // An order id comes in one batch only (the stage groups the file by order), so only keys from
     // before this import, or written by another process meanwhile, can be there already.
-    const existing = this.keysMayExist ? this.p.findMany(this.o.source, ready.map((r) => r.order.orderId)) : new Map<string, string>();
+    const existing = this.keysMayExist ? this.p.findMany(this.o.source, ready.map((r) => r.orderId)) : new Map<string, string>();
     // Facts stay in memory, kept current as orders accrue: the member caches in the table lag until
     // finishBatch() writes them, and after it they agree, so the next batch starts from them.
     const facts = this.facts;
-    const unseen = [...new Set(ready.map((r) => r.order.memberId))].filter((id) => !facts.has(id));
+    const unseen = [...new Set(ready.map((r) => r.memberId))].filter((id) => !facts.has(id));
     if (unseen.length) for (const [id, f] of this.p.memberFactsMany(unseen)) facts.set(id, f);
-    for (const { order, repeats, lines } of ready) {
+    for (const order of ready) {
+      const lines = order.lines;
       const hash = existing.get(order.orderId) ?? this.batchKeys.get(order.orderId);
       if (hash !== undefined) {
         if (hash === order.contentHash) {
           c.duplicates++;
-          this.repeats(order, repeats);
+          this.repeats(order);
         } else this.rejectLines(lines, `conflict: order ${order.orderId} (source ${this.o.source}) was imported before with different content`);
         continue;
       }
@@ -516,7 +482,7 @@ class Accruer {
       }
       this.accept(order, f);
       this.batchKeys.set(order.orderId, order.contentHash);
-      this.repeats(order, repeats);
+      this.repeats(order);
     }
   }
 
@@ -546,18 +512,16 @@ class Accruer {
   }
 
   /** Repeated rows of an order-level file: the same content is a duplicate, other content a conflict. */
-  private repeats(order: Order, repeats: readonly OrderLine[]): void {
-    for (const r of repeats) {
-      if (orderContentHash(r.memberId, [r]) === order.contentHash) this.c.duplicates++;
-      else {
-        this.rejects.push([r.line, `conflict: order ${order.orderId} appears again with different content (first on line ${order.lines[0].line})`, null]);
-        this.c.rejected++;
-      }
+  private repeats(order: Extract<FedOrder, { ok: true }>): void {
+    this.c.duplicates += order.repeatDuplicates;
+    for (const line of order.repeatConflicts) {
+      this.rejects.push([line, `conflict: order ${order.orderId} appears again with different content (first on line ${order.firstLine})`, null]);
+      this.c.rejected++;
     }
   }
 
   /** Accrues (or queues) one new order. */
-  private accept(order: Order, facts: MemberFacts): void {
+  private accept(order: Extract<FedOrder, { ok: true }>, facts: MemberFacts): void {
     const c = this.c;
     const { rules, id: rulesId } = this.engine.rulesAt(order.at);
     const kind = order.amount < 0 ? 'return' : 'purchase';
@@ -568,7 +532,7 @@ class Accruer {
       purchased_at: new Date(order.at).toISOString(),
       kind,
       amount: order.amount,
-      line_count: order.lines.length,
+      line_count: order.own.length,
       content_hash: order.contentHash,
       imported_at: this.l.nowIso,
     } as const;
@@ -581,7 +545,7 @@ class Accruer {
         purchased_at: base.purchased_at,
         kind,
         amount: order.amount,
-        lines: JSON.stringify(order.lines.map((x) => [x.amount, x.sku, x.category])),
+        lines: JSON.stringify(order.own.map((x) => [x.amount, x.sku, x.category])),
         reason: why,
         created_at: this.l.nowIso,
       });
@@ -606,7 +570,7 @@ class Accruer {
       entry_id: null,
       imported_at: base.imported_at,
     };
-    const out = this.engine.accrue({ source: this.o.source, orderId: order.orderId, memberId: order.memberId, at: order.at, atIso: base.purchased_at, amount: order.amount, lines: order.lines }, facts, (id) => {
+    const out = this.engine.accrue({ source: this.o.source, orderId: order.orderId, memberId: order.memberId, at: order.at, atIso: base.purchased_at, amount: order.amount, lines: order.own }, facts, (id) => {
       row.entry_id = id;
     });
     row.points = out.kind === 'return' ? -out.points : out.points;
@@ -620,36 +584,6 @@ class Accruer {
       c.returns++;
       c.pointsReturned += out.points;
     } else c.pointsAccrued += out.points;
-  }
-}
-
-/** Pages the staged groups in (order time, order id) order and hands out whole orders. */
-function* stagedOrders(stage: ImportStage): Generator<StageRow[]> {
-  let after = 0;
-  let limit = 2_000;
-  for (;;) {
-    const page = stage.page(after, limit);
-    if (!page.length) return;
-    const full = page.length === limit;
-    // the last order of a full page may continue on the next page: hand it out next time
-    let end = page.length;
-    if (full) {
-      const lastId = page[page.length - 1][0];
-      while (end > 0 && page[end - 1][0] === lastId) end--;
-      if (end === 0) {
-        limit *= 2; // one order bigger than a page
-        continue;
-      }
-    }
-    let start = 0;
-    for (let i = 1; i <= end; i++) {
-      if (i === end || page[i][0] !== page[start][0]) {
-        yield page.slice(start, i);
-        start = i;
-      }
-    }
-    after = page[end - 1][6];
-    if (!full) return;
   }
 }
 
@@ -685,17 +619,18 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
     return await withLedger(ctx, async (l) => {
       const plan = await stageFile(o, l, stage, c, input.onProgress);
 
-      const { groups } = stage.finishLoad();
-      const acc = new Accruer(l, o, plan, c);
+      const { groups, hasBad } = stage.finishLoad();
+      const acc = new Accruer(l, o, c);
       const batchOrders = input.batchOrders ?? 20_000;
       let done = 0;
-      const orders = stagedOrders(stage);
+      const reader = new StagedOrders(stage.path, hasBad);
+      const orders = feedOrders(reader.rows(), plan.format);
       // One transaction per batchOrders orders; member facts and existing keys are fetched per
       // slice of a few hundred orders, so little stays alive between collections.
       const runBatch = (): boolean => {
         let n = 0;
         for (;;) {
-          const slice: StageRow[][] = [];
+          const slice: FedOrder[] = [];
           while (slice.length < 500 && n < batchOrders) {
             const next = orders.next();
             if (next.done) {
@@ -704,7 +639,7 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
               return false;
             }
             slice.push(next.value);
-            done += next.value.length;
+            done += next.value.groups;
             n++;
           }
           acc.batch(slice);
@@ -715,40 +650,45 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
           }
         }
       };
-      if (o.dryRun) {
-        // one transaction over everything, rolled back: the same summary, nothing written
-        try {
-          l.store.write(() => {
-            while (runBatch()) {
+      try {
+        if (o.dryRun) {
+          // one transaction over everything, rolled back: the same summary, nothing written
+          try {
+            l.store.write(() => {
+              while (runBatch()) {
+                c.batches++;
+                input.onProgress?.({ phase: 'accruing', done, total: groups });
+                collectGarbage();
+              }
               c.batches++;
-              input.onProgress?.({ phase: 'accruing', done, total: groups });
-              collectGarbage();
-            }
-            c.batches++;
-            throw new DryRunRollback();
-          });
-        } catch (e) {
-          if (!(e instanceof DryRunRollback)) throw e;
-        }
-      } else {
-        const undo = bulkWrites(l.store);
-        try {
-          for (;;) {
-            const more = l.store.write(runBatch);
-            c.batches++;
-            stage.addRejects(acc.rejects);
-            acc.rejects = [];
-            input.onProgress?.({ phase: 'accruing', done, total: groups });
-            if (!more) break;
-            collectGarbage();
-            await tick();
+              throw new DryRunRollback();
+            });
+          } catch (e) {
+            if (!(e instanceof DryRunRollback)) throw e;
           }
-        } finally {
-          undo();
+        } else {
+          const undo = bulkWrites(l.store);
+          try {
+            for (;;) {
+              const more = l.store.write(runBatch);
+              c.batches++;
+              stage.addRejects(acc.rejects);
+              acc.rejects = [];
+              input.onProgress?.({ phase: 'accruing', done, total: groups });
+              if (!more) break;
+              collectGarbage();
+              await tick();
+            }
+          } finally {
+            undo();
+          }
+          // Committed with synchronous = FULL after the batches: its fsync of the WAL makes every batch
+          // before it durable too, so what the summary reports survives a power cut.
+          l.store.write(() => recordAudit(l, 'import.purchases', resolve(o.file), { source: o.source, ...c }));
         }
-        // Committed with synchronous = FULL after the batches: its fsync of the WAL makes every batch
-        // before it durable too, so what the summary reports survives a power cut.
-        l.store.write(() => recordAudit(l, 'import.purchases', resolve(o.file), { source: o.source, ...c }));
+      } finally {
+        orders.return(undefined);
+        reader.close();
       }
       stage.addRejects(acc.rejects);
       let rejectsFile: string | null = null;

@@ -149,90 +149,85 @@ export interface StageGroup {
   lines: string; // packed: see services/importPurchases.ts
 }
 
-export type StageRow = [orderId: string, memberId: string, at: number, firstLine: number, lines: string, badLine: number | null, position: number];
+export type StageRow = [orderId: string, memberId: string, at: number, firstLine: number, lines: string, badLine: number | null];
 
 /**
  * A scratch SQLite file outside the ledger (no journal, no fsync): memory stays bounded whatever the
- * file size, and the ledger never sees a half-read file. Deleted on close.
+ * file size, and the ledger never sees a half-read file. The rejects live in a file of their own, so
+ * they can be added while a StagedOrders reader (another thread) streams the staged lines. Both are
+ * deleted on close.
  */
 export class ImportStage {
   readonly path: string;
   private readonly db: Database.Database;
+  private readonly rej: Database.Database;
   private readonly s;
   private hasBad = false;
-  private pageStmt?: Database.Statement;
 
   constructor(path: string) {
     this.path = path;
-    this.db = new Database(path);
-    this.db.pragma('journal_mode = OFF');
-    this.db.pragma('synchronous = OFF');
-    this.db.pragma('locking_mode = EXCLUSIVE');
-    this.db.pragma('temp_store = FILE');
-    this.db.pragma('cache_size = -8000');
+    this.db = scratch(path);
+    this.db.pragma('locking_mode = EXCLUSIVE'); // until finishLoad: nobody else reads it meanwhile
     this.db.exec(`
       CREATE TABLE groups (order_id TEXT NOT NULL, member_id TEXT NOT NULL, at INTEGER NOT NULL, first_line INTEGER NOT NULL, lines TEXT NOT NULL);
       CREATE TABLE bad (order_id TEXT NOT NULL, line INTEGER NOT NULL);
-      CREATE TABLE rejects (line INTEGER NOT NULL, reason TEXT NOT NULL, vals TEXT);
     `);
+    this.rej = scratch(`${path}-rejects`);
+    this.rej.pragma('locking_mode = EXCLUSIVE');
+    this.rej.exec('CREATE TABLE rejects (line INTEGER NOT NULL, reason TEXT NOT NULL, vals TEXT)');
     this.s = {
       group: this.db.prepare('INSERT INTO groups VALUES (?,?,?,?,?)'),
       bad: this.db.prepare('INSERT INTO bad VALUES (?,?)'),
-      reject: this.db.prepare('INSERT INTO rejects VALUES (?,?,?)'),
-      rejectCount: this.db.prepare('SELECT count(*) FROM rejects').pluck(),
-      needsReread: this.db.prepare('SELECT 1 FROM rejects WHERE vals IS NULL LIMIT 1').pluck(),
-      rejects: this.db.prepare('SELECT line, reason, vals FROM rejects ORDER BY line, rowid'),
+      reject: this.rej.prepare('INSERT INTO rejects VALUES (?,?,?)'),
+      rejectCount: this.rej.prepare('SELECT count(*) FROM rejects').pluck(),
+      needsReread: this.rej.prepare('SELECT 1 FROM rejects WHERE vals IS NULL LIMIT 1').pluck(),
+      rejects: this.rej.prepare('SELECT line, reason, vals FROM rejects ORDER BY line, rowid'),
     };
   }
 
   /** Appends one stretch of the file: groups of good lines, bad rows' order ids, and rejects. */
   load(groups: readonly StageGroup[], bad: readonly [string, number][], rejects: readonly [number, string, string | null][]): void {
-    this.db.exec('BEGIN');
-    try {
-      for (const g of groups) this.s.group.run(g.orderId, g.memberId, g.at, g.firstLine, g.lines);
-      for (const b of bad) this.s.bad.run(b[0], b[1]);
-      for (const r of rejects) this.s.reject.run(r[0], r[1], r[2]);
-      this.db.exec('COMMIT');
-    } catch (e) {
-      this.db.exec('ROLLBACK');
-      throw e;
+    if (groups.length || bad.length) {
+      this.db.exec('BEGIN');
+      try {
+        for (const g of groups) this.s.group.run(g.orderId, g.memberId, g.at, g.firstLine, g.lines);
+        for (const b of bad) this.s.bad.run(b[0], b[1]);
+        this.db.exec('COMMIT');
+      } catch (e) {
+        this.db.exec('ROLLBACK');
+        throw e;
+      }
+      if (bad.length) this.hasBad = true;
     }
-    if (bad.length) this.hasBad = true;
+    this.addRejects(rejects);
   }
 
   /**
-   * Sorts the staged lines by order, and the orders by their time (one index build each, cheaper than
-   * indexes kept while loading): orders accrue chronologically, so tiers and daily caps see earlier
-   * purchases first, and an order's lines come together wherever they were in the file.
+   * Ends loading: each order's time (its earliest line) is computed once, set-based, so a StagedOrders
+   * reader can stream the lines sorted by (order time, order id). The file is then released for it.
    */
-  finishLoad(): { groups: number } {
-    // Sorted once, set-based (SQLite's external sorter), then read back in rowid order: sequential
-    // reads instead of a random seek per order.
+  finishLoad(): { groups: number; hasBad: boolean } {
     this.db.exec(`
       CREATE TABLE ord AS SELECT order_id, min(at) AS at FROM groups GROUP BY order_id;
       CREATE UNIQUE INDEX ord_id ON ord(order_id);
-      CREATE TABLE sorted AS
-        SELECT g.order_id, g.member_id, g.at, g.first_line, g.lines, o.at AS order_at
-          FROM groups g JOIN ord o ON o.order_id = g.order_id
-         ORDER BY o.at, g.order_id, g.first_line;
-      DROP TABLE groups;
     `);
     if (this.hasBad) this.db.exec('CREATE INDEX bad_order ON bad(order_id)');
-    const bad = this.hasBad ? '(SELECT min(line) FROM bad b WHERE b.order_id = s.order_id)' : 'NULL';
-    this.pageStmt = this.db
-      .prepare(`SELECT order_id, member_id, at, first_line, lines, ${bad}, rowid FROM sorted s WHERE rowid > ? ORDER BY rowid LIMIT ?`)
-      .raw();
-    return { groups: this.db.prepare('SELECT count(*) FROM sorted').pluck().get() as number };
-  }
-
-  /** Up to `limit` staged groups after the given position, in (order time, order id) order (no open cursor). */
-  page(after: number, limit: number): StageRow[] {
-    return this.pageStmt!.all(after, limit) as StageRow[];
+    const groups = this.db.prepare('SELECT count(*) FROM groups').pluck().get() as number;
+    this.db.pragma('locking_mode = NORMAL');
+    this.db.prepare('SELECT 1 FROM ord LIMIT 1').get(); // a read, which drops the exclusive lock
+    return { groups, hasBad: this.hasBad };
   }
 
   addRejects(rejects: readonly [number, string, string | null][]): void {
     if (!rejects.length) return;
-    this.load([], [], rejects);
+    this.rej.exec('BEGIN');
+    try {
+      for (const r of rejects) this.s.reject.run(r[0], r[1], r[2]);
+      this.rej.exec('COMMIT');
+    } catch (e) {
+      this.rej.exec('ROLLBACK');
+      throw e;
+    }
   }
 
   rejectCount(): number {
@@ -249,6 +244,46 @@ export class ImportStage {
 
   close(): void {
     if (this.db.open) this.db.close();
+    if (this.rej.open) this.rej.close();
     rmSync(this.path, { force: true });
+    rmSync(`${this.path}-rejects`, { force: true });
+  }
+}
+
+function scratch(path: string): Database.Database {
+  const db = new Database(path);
+  db.pragma('journal_mode = OFF');
+  db.pragma('synchronous = OFF');
+  db.pragma('temp_store = FILE');
+  db.pragma('cache_size = -8000');
+  return db;
+}
+
+/**
+ * Reads a loaded stage (ImportStage.finishLoad) from its own connection, in any thread: every staged
+ * group in (order time, order id, first line) order, sorted by SQLite's external sorter as it streams.
+ */
+export class StagedOrders {
+  private readonly db: Database.Database;
+  constructor(path: string, private readonly hasBad: boolean) {
+    this.db = new Database(path, { readonly: true });
+    this.db.pragma('temp_store = FILE');
+    this.db.pragma('cache_size = -8000');
+  }
+
+  rows(): IterableIterator<StageRow> {
+    const bad = this.hasBad ? '(SELECT min(line) FROM bad b WHERE b.order_id = g.order_id)' : 'NULL';
+    return this.db
+      .prepare(
+        `SELECT g.order_id, g.member_id, g.at, g.first_line, g.lines, ${bad}
+           FROM groups g JOIN ord o ON o.order_id = g.order_id
+          ORDER BY o.at, g.order_id, g.first_line`,
+      )
+      .raw()
+      .iterate() as IterableIterator<StageRow>;
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
   }
 }

@@ -1,0 +1,46 @@
+// Assembling staged groups into orders: the pure step between the stage's sorted stream and accrual.
+import { describe, expect, it } from 'vitest';
+import { RS, US, feedOrders } from '../../src/services/orderFeed.js';
+import type { StageRow } from '../../src/store/purchases.js';
+
+const line = (n: number, amount: number, sku = '', cat = '', qty = '', price = '') => [n, amount, sku, cat, qty, price].join(US);
+const group = (orderId: string, memberId: string, at: number, lines: string[], bad: number | null = null): StageRow => [orderId, memberId, at, Number(lines[0].split(US)[0]), lines.join(RS), bad];
+
+describe('feedOrders', () => {
+  it('joins the groups of one order into one order, its lines in file order, and counts its groups', () => {
+    const at = Date.UTC(2026, 0, 5, 2);
+    const out = [...feedOrders([group('A', 'M1', at, [line(9, 300, 'TEA', 'tea', '1', '3.00')]), group('A', 'M1', at, [line(2, 1000, 'CUP', 'home', '2', '5.00')]), group('B', 'M2', at + 1, [line(3, 500)])], 'line')];
+    expect(out).toHaveLength(2);
+    const a = out[0];
+    if (!a.ok) throw new Error(a.reason);
+    expect(a).toMatchObject({ orderId: 'A', memberId: 'M1', at, amount: 1300, groups: 2, lines: [2, 9], firstLine: 2, repeatDuplicates: 0, repeatConflicts: [] });
+    expect(a.own.map((l) => [l.line, l.sku, l.category])).toEqual([[2, 'CUP', 'home'], [9, 'TEA', 'tea']]);
+    expect(out[1]).toMatchObject({ ok: true, orderId: 'B', amount: 500, groups: 1 });
+  });
+
+  it('the content hash ignores the order of the rows in the file', () => {
+    const at = Date.UTC(2026, 0, 5, 2);
+    const x = line(1, 300, 'TEA', 'tea', '1', '3.00');
+    const y = line(2, 1000, 'CUP', 'home', '2', '5.00');
+    const [one] = [...feedOrders([group('A', 'M1', at, [x, y])], 'line')];
+    const [two] = [...feedOrders([group('A', 'M1', at, [y.replace(/^2/, '1'), x.replace(/^1/, '2')])], 'line')];
+    expect(one.ok && two.ok && one.contentHash === two.contentHash).toBe(true);
+  });
+
+  it('rejects a whole order when one of its rows was rejected, or when its rows name two members', () => {
+    const at = Date.UTC(2026, 0, 5, 2);
+    const out = [...feedOrders([group('A', 'M1', at, [line(4, 100), line(6, 100)], 5), group('B', 'M1', at, [line(7, 100)]), group('B', 'M2', at, [line(8, 100)])], 'line')];
+    expect(out[0]).toMatchObject({ ok: false, orderId: 'A', lines: [4, 6] });
+    expect(out[0].ok ? '' : out[0].reason).toContain('line 5');
+    expect(out[1]).toMatchObject({ ok: false, orderId: 'B', lines: [7, 8] });
+    expect(out[1].ok ? '' : out[1].reason).toContain('names member M1 on line 7 but M2 on line 8');
+  });
+
+  it('in an order-level file, repeats of an order are duplicates when equal and conflicts when not', () => {
+    const at = Date.UTC(2026, 0, 5, 2);
+    const [o] = [...feedOrders([group('A', 'M1', at, [line(2, 1000), line(5, 1000), line(9, 1200)])], 'order')];
+    if (!o.ok) throw new Error(o.reason);
+    expect(o).toMatchObject({ amount: 1000, firstLine: 2, repeatDuplicates: 1, repeatConflicts: [9], lines: [2, 5, 9] });
+    expect(o.own).toHaveLength(1);
+  });
+});
