@@ -2,7 +2,7 @@
 import { userInfo } from 'node:os';
 import { UsageError } from '../errors.js';
 import { type Rules, validateRules } from '../domain/rules.js';
-import { type Store, openStore, type OpenOptions } from '../store/db.js';
+import { type Store, mapBusy, openStore, type OpenOptions } from '../store/db.js';
 import { settings } from '../store/settings.js';
 import { rulesVersions } from '../store/rules.js';
 import { holds } from '../store/holds.js';
@@ -69,6 +69,10 @@ export async function withLedger<T>(ctx: Ctx, fn: (l: Ledger) => T | Promise<T>,
       store.beforeWrite = () => void releaseExpiredHolds(l);
     }
     return await fn(l);
+  } catch (e) {
+    // Locked past the busy timeout wherever it happened (a read, or a write's commit): exit 5, never
+    // an internal error. The transaction in progress rolled back.
+    throw mapBusy(e, ctx.dbPath, store.busyTimeoutMs);
   } finally {
     store.close();
   }
