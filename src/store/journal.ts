@@ -202,7 +202,10 @@ export class Journal {
       }[table];
       const row = `(${Array(width).fill('?').join(',')})`;
       const db = this.store.db;
-      b = { one: db.prepare(`INSERT INTO ${table} (${cols}) VALUES ${row}`), many: db.prepare(`INSERT INTO ${table} (${cols}) VALUES ${Array(PER).fill(row).join(',')}`) };
+      // OR FAIL: a failing row fails the statement without undoing the rows before it, so SQLite keeps
+      // no statement journal (a copy of every page the statement touches); the error still ends the
+      // whole transaction, which Store.write rolls back.
+      b = { one: db.prepare(`INSERT INTO ${table} (${cols}) VALUES ${row}`), many: db.prepare(`INSERT OR FAIL INTO ${table} (${cols}) VALUES ${Array(PER).fill(row).join(',')}`) };
       this.bulk.set(table, b);
     }
     const chunk = PER * width;

@@ -45,7 +45,9 @@ export class Purchases {
       get: db.prepare('SELECT * FROM purchases WHERE source = ? AND order_id = ?'),
       anyFromSource: db.prepare('SELECT 1 FROM purchases WHERE source = ? LIMIT 1').pluck(),
       insert: db.prepare(`${INSERT_PURCHASE} VALUES ${ROW}`),
-      insertMany: db.prepare(`${INSERT_PURCHASE} VALUES ${Array(MANY).fill(ROW).join(',')}`),
+      // OR FAIL: no statement journal for a multi-row insert (see Journal's insertRows); a duplicate key
+      // still fails it, and with it the batch's transaction.
+      insertMany: db.prepare(`${INSERT_PURCHASE.replace('INSERT INTO', 'INSERT OR FAIL INTO')} VALUES ${Array(MANY).fill(ROW).join(',')}`),
       settle: db.prepare("UPDATE purchases SET status = ?, points = ?, capped = ?, rules_version = ?, entry_id = ? WHERE source = ? AND order_id = ? AND status = 'review'"),
       member: db.prepare('SELECT status, tier, lifetime_earned, debt FROM members WHERE id = ?'),
       findMany: db.prepare('SELECT order_id, content_hash FROM purchases WHERE source = ? AND order_id IN (SELECT value FROM json_each(?))').raw(),
