@@ -1,10 +1,9 @@
 // `import purchases`: stream the CSV into a staging file (memory stays bounded), sort its lines into
 // orders by purchase time, then accrue the orders in batches: each batch one ledger transaction holding
 // both the points and the idempotency keys, its journal entries written set-based, member by member.
-import { closeSync, createReadStream, existsSync, fsyncSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { StringDecoder } from 'node:string_decoder';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { UsageError } from '../errors.js';
@@ -13,31 +12,26 @@ import { memberProblems } from '../domain/members.js';
 import {
   type ColumnPlan,
   type CsvRecord,
-  CsvStructureError,
-  type RecordSink,
-  CsvTokenizer,
   type Encoding,
   type ImportProfile,
   type PurchaseField,
-  type RowContext,
+  type RecordSink,
+  ZoneCalendar,
   dateFormatProblem,
-  makeDateParser,
   normaliseDelimiter,
   normaliseEncoding,
   parseMapSpecs,
-  parseRow,
-  planColumns,
   validateProfile,
-  ZoneCalendar,
 } from '../domain/purchases.js';
 import { type Rules, expiresOn } from '../domain/rules.js';
 import { localRangeUtc } from '../domain/time.js';
 import { members } from '../store/members.js';
-import { ImportStage, type MemberFacts, type PurchaseRow, type StageGroup, StagedOrders, bulkWrites, purchases } from '../store/purchases.js';
+import { ImportStage, type MemberFacts, type PurchaseRow, StagedOrders, bulkWrites, purchases } from '../store/purchases.js';
 import { reviewQueue } from '../store/review.js';
 import { rulesVersions } from '../store/rules.js';
 import { type Ctx, type Ledger, parseStoredRules, withLedger } from './ledger.js';
-import { type FedOrder, RS, US, feedOrders } from './orderFeed.js';
+import { type ParseInput, type ParsedChunk, parsePurchasesOnTwoCores, readChunks } from './importParse.js';
+import { type FedOrder, feedOrders } from './orderFeed.js';
 import { type CreditInput, creditPointsKnownDebt, creditPointsMany, debitPoints, recordAudit } from './points.js';
 
 export interface ImportInput {
@@ -131,46 +125,6 @@ export function resolveOptions(input: ImportInput): Options {
 
 // ---- reading the file ---------------------------------------------------------------------------
 
-/**
- * Streams the file's records into the sink as they are tokenized (decoded: utf8 with or without BOM,
- * GBK, Latin-1/cp1252), yielding after each chunk of the file so the caller can flush its work.
- */
-async function* readChunks(o: Options, sink: RecordSink, onBytes?: (bytes: number) => void): AsyncGenerator<void> {
-  const tok = new CsvTokenizer(o.delimiter);
-  let decode: (b: Buffer) => string;
-  let flush: () => string;
-  if (o.encoding === 'utf8') {
-    const d = new StringDecoder('utf8');
-    decode = (b) => d.write(b);
-    flush = () => d.end();
-  } else {
-    const iconv = (await import('iconv-lite')).default;
-    const d = iconv.getDecoder(o.encoding === 'gbk' ? 'gbk' : 'win1252');
-    decode = (b) => d.write(b);
-    flush = () => d.end() ?? '';
-  }
-  let bytes = 0;
-  try {
-    for await (const buf of createReadStream(o.file, { highWaterMark: 1 << 18 })) {
-      bytes += (buf as Buffer).length;
-      tok.push(decode(buf as Buffer), sink);
-      onBytes?.(bytes);
-      yield;
-    }
-    const rest = flush();
-    if (rest) tok.push(rest, sink);
-    tok.end(sink);
-    yield;
-  } catch (e) {
-    if (e instanceof CsvStructureError) throw new UsageError(`${o.file}:${e.line}: ${e.message}`, 'fix the quoting and run again; nothing was written');
-    if ((e as { code?: string }).code === 'EACCES' || (e as { code?: string }).code === 'EISDIR') throw new UsageError(`cannot read ${o.file}: ${(e as Error).message}`);
-    throw e;
-  }
-}
-
-// A staged group's lines are packed in one string (see orderFeed.ts): no separator may occur in a value.
-const clean = (s: string | null): string => (s === null ? '' : s.indexOf(US) >= 0 || s.indexOf(RS) >= 0 ? s.replace(/[\u001e\u001f]/g, ' ') : s);
-
 /** What an import counts as it goes; the summary is these plus where and how. */
 interface Counters {
   rows: number;
@@ -192,63 +146,14 @@ interface Counters {
 /** Phase 1: every row validated; good lines staged in groups per order, bad rows recorded with their values. */
 async function stageFile(o: Options, l: Ledger, stage: ImportStage, c: Counters, onProgress?: (p: ImportProgress) => void): Promise<ColumnPlan> {
   const total = statSync(o.file).size;
-  let plan: ColumnPlan | undefined;
-  let ctx: RowContext | undefined;
-  const CHUNK = 5_000; // rows per staging transaction: small enough that its objects die young
-  let groups = new Map<string, { g: StageGroup; parts: string[] }>();
-  let bad: [string, number][] = [];
-  let rejects: [number, string, string | null][] = [];
-  let pendingRows = 0;
-  const flushChunk = () => {
-    const list: StageGroup[] = [];
-    for (const { g, parts } of groups.values()) {
-      g.lines = parts.join(RS);
-      list.push(g);
-    }
-    stage.load(list, bad, rejects);
-    groups = new Map();
-    bad = [];
-    rejects = [];
-    pendingRows = 0;
+  const load = (chunk: ParsedChunk) => {
+    c.rows += chunk.rows;
+    c.guestsSkipped += chunk.guests;
+    c.rejected += chunk.rejects.length;
+    stage.load(chunk.groups, chunk.bad, chunk.rejects);
   };
-  const sink: RecordSink = {
-    push(rec: CsvRecord) {
-      if (!plan) {
-        const p = planColumns(rec.fields, o.map);
-        if (!p.plan) {
-          throw new UsageError(`${o.file}:${rec.line}: wrong header: ${p.problems.join('; ')}`, `the header has ${rec.fields.map((h) => JSON.stringify(h.trim())).join(', ')}; map columns with --map field=Column (fields: order_id, member_id, purchased_at, amount or quantity + unit_price, sku, category)`);
-        }
-        plan = p.plan;
-        ctx = { plan, digits: l.digits, parseDate: makeDateParser(new ZoneCalendar(l.zone), o.dateFormat), skipGuests: o.skipGuests, notAfterMs: l.now.getTime(), dateFormat: o.dateFormat };
-        return;
-      }
-      c.rows++;
-      pendingRows++;
-      const r = parseRow(rec.fields, ctx!);
-      if (r.kind === 'ok') {
-        const row = r.row;
-        const packed = `${rec.line}${US}${row.amount}${US}${clean(row.sku)}${US}${clean(row.category)}${US}${row.quantity ?? ''}${US}${row.unitPrice ?? ''}`;
-        let key = row.orderId;
-        let e = groups.get(key);
-        if (e && (e.g.memberId !== row.memberId || e.g.at !== row.at)) {
-          key = `${row.orderId}\u0000${rec.line}`;
-          e = undefined;
-        }
-        if (e) e.parts.push(packed);
-        else groups.set(key, { g: { orderId: row.orderId, memberId: row.memberId, at: row.at, firstLine: rec.line, lines: '' }, parts: [packed] });
-      } else if (r.kind === 'guest') c.guestsSkipped++;
-      else {
-        c.rejected++;
-        rejects.push([rec.line, r.reason, JSON.stringify(rec.fields)]);
-        if (r.orderId) bad.push([r.orderId, rec.line]);
-      }
-      if (pendingRows >= CHUNK) flushChunk();
-    },
-  };
-  for await (const _ of readChunks(o, sink, (b) => onProgress?.({ phase: 'reading', done: b, total }))) void _;
-  if (!plan) throw new UsageError(`${o.file} is empty: a header row is required`, 'the first line names the columns: order_id,member_id,purchased_at,amount (or quantity,unit_price)');
-  flushChunk();
-  return plan;
+  const input: ParseInput = { ...o, digits: l.digits, zone: l.zone, notAfterMs: l.now.getTime() };
+  return parsePurchasesOnTwoCores(input, load, (b) => onProgress?.({ phase: 'reading', done: b, total }));
 }
 
 // ---- accruing -----------------------------------------------------------------------------------

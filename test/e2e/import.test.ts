@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { BIN, FIXTURES, tmpLedger, type TmpLedger } from '../helpers/cli.js';
 
 const SUMMARY_FIELDS = ['rows', 'orders', 'accepted', 'duplicates', 'rejected', 'review', 'capped', 'pointsAccrued', 'pointsReturned', 'dryRun'];
@@ -195,4 +195,57 @@ describe('import purchases (e2e)', () => {
   });
 });
 
+// Big files are parsed in a worker thread while the main thread stages them; POINTSMALL_THREADS=2 forces
+// the worker for these small fixtures, =1 keeps everything in one thread. Both must give the same books.
+describe('import purchases on two cores (e2e)', () => {
+  const THREADS = { POINTSMALL_THREADS: '2' };
+  const ONE = { POINTSMALL_THREADS: '1' };
+  // the worker runs from the build, which the bin runs too
+  expect(existsSync(join(dirname(BIN), '..', 'dist', 'services', 'importParseWorker.js'))).toBe(true);
+
+  it('gives the same summaries, rejects files and ledger (to the last chain hash) as one thread', () => {
+    const outcome = (env: Record<string, string>) => {
+      const t = fixtureLedger();
+      const runs = [
+        t.run(['import', 'purchases', fixture(t, 'purchases-orders.csv'), '--json'], { env }),
+        t.run(['import', 'purchases', fixture(t, 'purchases-lines.csv'), '--skip-guests', '--json'], { env }),
+        t.run(['import', 'purchases', fixture(t, 'purchases-gbk.csv'), '--profile', join(FIXTURES, 'profile-gbk.json'), '--json'], { env }),
+        t.run(['import', 'purchases', fixture(t, 'purchases-bad.csv'), '--json'], { env }),
+        t.run(['import', 'purchases', fixture(t, 'online-retail-sample.csv'), '--profile', join(FIXTURES, 'profile-online-retail.json'), '--json'], { env }),
+      ];
+      const summaries = runs.map((r) => {
+        const { elapsedMs, file, rejectsFile, ...rest } = r.json();
+        expect(elapsedMs).toBeGreaterThanOrEqual(0);
+        return { code: r.code, file: file.slice(t.dir.length), rejectsFile: rejectsFile && rejectsFile.slice(t.dir.length), rejects: rejectsFile ? readFileSync(rejectsFile, 'utf8') : null, ...rest };
+      });
+      const verify = t.verify();
+      expect(verify.ok).toBe(true);
+      return { summaries, verify };
+    };
+    const two = outcome(THREADS);
+    const one = outcome(ONE);
+    expect(two.summaries.map((s) => s.code)).toEqual([0, 0, 0, 4, 0]);
+    expect(two.summaries[3]).toMatchObject({ rejected: 15, accepted: 2 });
+    expect(two.summaries).toEqual(one.summaries);
+    expect(two.verify).toEqual(one.verify);
+  });
+
+  it('reports the worker\'s usage errors as a single thread does: exit 2, the file line, nothing written', () => {
+    const t = tmpLedger();
+    const header = join(t.dir, 'bad.csv');
+    writeFileSync(header, 'InvoiceNo,CustomerID,InvoiceDate,Total\nA,M1,2026-11-01,1.00\n');
+    const quote = join(t.dir, 'quote.csv');
+    writeFileSync(quote, 'order_id,member_id,purchased_at,amount\nA,M1,2026-11-01,1.00\n"B,M1,2026-11-01,2.00\n');
+    for (const env of [THREADS, ONE]) {
+      const h = t.run(['import', 'purchases', header, '--json'], { env });
+      expect(h.code).toBe(2);
+      expect(JSON.parse(h.stderr.trim()).error.message).toContain('bad.csv:1: wrong header: missing column order_id');
+      const q = t.run(['import', 'purchases', quote], { env });
+      expect(q.code).toBe(2);
+      expect(q.stderr).toMatch(/^error: .*quote\.csv:3: /);
+      expect(q.stderr).toContain('hint: fix the quoting and run again; nothing was written');
+    }
+    expect(t.ok(['ledger', 'entries'])).toEqual([]);
+  });
+});
 
