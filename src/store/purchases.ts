@@ -273,9 +273,11 @@ export class StagedOrders {
     this.db.pragma('cache_size = -8000');
   }
 
+  private open?: IterableIterator<StageRow>;
+
   rows(): IterableIterator<StageRow> {
     const bad = this.hasBad ? '(SELECT min(line) FROM bad b WHERE b.order_id = g.order_id)' : 'NULL';
-    return this.db
+    this.open = this.db
       .prepare(
         `SELECT g.order_id, g.member_id, g.at, g.first_line, g.lines, ${bad}
            FROM groups g JOIN ord o ON o.order_id = g.order_id
@@ -283,9 +285,12 @@ export class StagedOrders {
       )
       .raw()
       .iterate() as IterableIterator<StageRow>;
+    return this.open;
   }
 
+  /** Ends the stream if still open (the connection refuses to close under an open statement), then closes. */
   close(): void {
+    this.open?.return?.();
     if (this.db.open) this.db.close();
   }
 }

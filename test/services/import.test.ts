@@ -2,9 +2,10 @@
 // returns and debt, review queue, daily cap, rejects, batches that survive a crash.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { BusyError } from '../../src/errors.js';
 import { importPurchases, type ImportInput } from '../../src/services/importPurchases.js';
 import { approveReview, listReview, rejectReview } from '../../src/services/review.js';
 import { type Ctx, withLedger } from '../../src/services/ledger.js';
@@ -208,6 +209,31 @@ describe('import purchases (services)', () => {
     for (const id of ['M1', 'M2', 'M3']) expect((await member(ctx, id)).balance).toBe((await member(clean, id)).balance);
     expect(expected.pointsAccrued).toBe((await member(clean, 'M1')).balance + (await member(clean, 'M2')).balance + (await member(clean, 'M3')).balance);
     expect((await verifyLedger(ctx)).ok).toBe(true);
+  });
+
+  it('a ledger locked past the busy timeout before the first batch: BusyError, nothing written, no scratch file left', async () => {
+    const { ctx, dir } = await ledger(['M1']);
+    const f = csv(dir, 'p.csv', 'order_id,member_id,purchased_at,amount\nA1,M1,2026-11-01 10:00,100.50\n');
+    const scratch = tmpDir();
+    const other = new Database(ctx.dbPath);
+    other.exec('BEGIN IMMEDIATE');
+    const env = { busy: process.env.POINTSMALL_BUSY_TIMEOUT, tmp: process.env.POINTSMALL_TMPDIR };
+    process.env.POINTSMALL_BUSY_TIMEOUT = '100';
+    process.env.POINTSMALL_TMPDIR = scratch;
+    try {
+      // the staged lines are open for streaming when the first batch meets the lock
+      await expect(run(ctx, { file: f })).rejects.toBeInstanceOf(BusyError);
+    } finally {
+      other.exec('ROLLBACK');
+      other.close();
+      for (const [k, v] of [['POINTSMALL_BUSY_TIMEOUT', env.busy], ['POINTSMALL_TMPDIR', env.tmp]] as const) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+    expect(readdirSync(scratch)).toEqual([]);
+    expect((await member(ctx, 'M1')).balance).toBe(0);
+    expect(await run(ctx, { file: f })).toMatchObject({ accepted: 1, pointsAccrued: 100 });
   });
 
   it('between its batches, sees what another process committed: a freeze and an order id imported meanwhile', async () => {
