@@ -21,7 +21,7 @@ import {
   planColumns,
 } from '../domain/purchases.js';
 import type { StageGroup } from '../store/purchases.js';
-import { RS, US } from './orderFeed.js';
+import { joinLines, packLine } from './orderFeed.js';
 
 /** How to read the file (the resolved import options). */
 export interface ReadInput {
@@ -86,9 +86,6 @@ export async function* readChunks(o: ReadInput, sink: RecordSink, onBytes?: (byt
   }
 }
 
-// A staged group's lines are packed in one string (see orderFeed.ts): no separator may occur in a value.
-const clean = (s: string | null): string => (s === null ? '' : s.indexOf(US) >= 0 || s.indexOf(RS) >= 0 ? s.replace(/[\u001e\u001f]/g, ' ') : s);
-
 /** Rows per chunk: small enough that its objects die young. */
 const CHUNK = 5_000;
 
@@ -103,7 +100,7 @@ export async function parsePurchases(o: ParseInput, emit: (chunk: ParsedChunk) =
   let chunk: ParsedChunk = { groups: [], bad: [], rejects: [], rows: 0, guests: 0 };
   const flushChunk = () => {
     for (const { g, parts } of groups.values()) {
-      g.lines = parts.join(RS);
+      g.lines = joinLines(parts);
       chunk.groups.push(g);
     }
     emit(chunk);
@@ -125,7 +122,7 @@ export async function parsePurchases(o: ParseInput, emit: (chunk: ParsedChunk) =
       const r = parseRow(rec.fields, ctx!);
       if (r.kind === 'ok') {
         const row = r.row;
-        const packed = `${rec.line}${US}${row.amount}${US}${clean(row.sku)}${US}${clean(row.category)}${US}${row.quantity ?? ''}${US}${row.unitPrice ?? ''}`;
+        const packed = packLine(rec.line, row);
         let key = row.orderId;
         let e = groups.get(key);
         if (e && (e.g.memberId !== row.memberId || e.g.at !== row.at)) {

@@ -4,9 +4,19 @@ import { type FileFormat, type OrderLine, buildOrder, orderContentHash } from '.
 import type { StageRow } from '../store/purchases.js';
 
 // A staged group's lines are packed in one string: line, amount, sku, category, quantity, unitPrice
-// separated by US; lines by RS.
+// separated by US; lines by RS (packLine and joinLines write it, unpack reads it).
 export const US = '\u001f';
 export const RS = '\u001e';
+
+const clean = (s: string | null): string => (s === null ? '' : s.indexOf(US) >= 0 || s.indexOf(RS) >= 0 ? s.replace(/[\u001e\u001f]/g, ' ') : s);
+
+/** One line of a staged group (no separator survives in a value). */
+export function packLine(line: number, row: { amount: number; sku: string | null; category: string | null; quantity: string | null; unitPrice: string | null }): string {
+  return `${line}${US}${row.amount}${US}${clean(row.sku)}${US}${clean(row.category)}${US}${row.quantity ?? ''}${US}${row.unitPrice ?? ''}`;
+}
+
+/** A staged group's packed lines. */
+export const joinLines = (lines: readonly string[]): string => lines.join(RS);
 
 /** One order as the accruing phase needs it; `lines` are the file lines of all its rows (to reject it whole). */
 export type FedOrder =

@@ -1,10 +1,10 @@
 // Assembling staged groups into orders: the pure step between the stage's sorted stream and accrual.
 import { describe, expect, it } from 'vitest';
-import { RS, US, feedOrders } from '../../src/services/orderFeed.js';
+import { US, feedOrders, joinLines, packLine } from '../../src/services/orderFeed.js';
 import type { StageRow } from '../../src/store/purchases.js';
 
-const line = (n: number, amount: number, sku = '', cat = '', qty = '', price = '') => [n, amount, sku, cat, qty, price].join(US);
-const group = (orderId: string, memberId: string, at: number, lines: string[], bad: number | null = null): StageRow => [orderId, memberId, at, Number(lines[0].split(US)[0]), lines.join(RS), bad];
+const line = (n: number, amount: number, sku = '', cat = '', qty = '', price = '') => packLine(n, { amount, sku: sku || null, category: cat || null, quantity: qty || null, unitPrice: price || null });
+const group = (orderId: string, memberId: string, at: number, lines: string[], bad: number | null = null): StageRow => [orderId, memberId, at, Number(lines[0].split(US)[0]), joinLines(lines), bad];
 
 describe('feedOrders', () => {
   it('joins the groups of one order into one order, its lines in file order, and counts its groups', () => {
