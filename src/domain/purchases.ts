@@ -43,11 +43,27 @@ export class CsvTokenizer {
   private started = false;
   private readonly delim: string;
 
-  constructor(delimiter = ',') {
+  /**
+   * @param firstLine the line number of the first character (a stretch of a file starts further on)
+   * @param fileStart whether the text is the start of a file, where a BOM may come
+   */
+  constructor(delimiter = ',', firstLine = 1, fileStart = true) {
     if (delimiter.length !== 1 || delimiter === '"' || delimiter === '\n' || delimiter === '\r') {
       throw new RangeError(`delimiter ${JSON.stringify(delimiter)} must be one character other than a quote or newline`);
     }
     this.delim = delimiter;
+    this.nextLine = firstLine;
+    this.started = !fileStart;
+  }
+
+  /** Whether the text so far ended where a record ends (no unfinished record waits for more). */
+  get atRecordEnd(): boolean {
+    return this.pending === '';
+  }
+
+  /** The line the next record starts on. */
+  get line(): number {
+    return this.pending ? this.pendingLine : this.nextLine;
   }
 
   /** Tokenizes a chunk; complete records go to out. */

@@ -1,7 +1,7 @@
 // Phase 1 of `import purchases`: the file read, decoded and tokenized, every row validated, the good
 // lines grouped per order and packed, in chunks of a few thousand rows for the caller to stage. It
 // reads nothing but the file, so it runs in a worker thread as well as in the calling one.
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -38,6 +38,13 @@ export interface ParseInput extends ReadInput {
   digits: number;
   zone: string;
   notAfterMs: number;
+  /** Only this stretch of the file (one of two read on two cores). */
+  part?: FilePart;
+}
+
+/** What reading (a stretch of) the file found: its columns (null: a first stretch ended inside the header), and where it stopped. */
+export interface ParseResult extends ReadEnd {
+  plan: ColumnPlan | null;
 }
 
 /** One stretch of the file: groups of good lines, bad rows' order ids, rejects, and what was counted. */
@@ -50,11 +57,31 @@ export interface ParsedChunk {
 }
 
 /**
- * Streams the file's records into the sink as they are tokenized (decoded: utf8 with or without BOM,
- * GBK, Latin-1/cp1252), yielding after each chunk of the file so the caller can flush its work.
+ * A stretch of the file read on its own: bytes [start, end) starting on line firstLine, with the header
+ * (read from the start of the file) when it does not start the file. Where it ends short of the end of
+ * the file, the caller checks that a record ended exactly there (ParseResult).
  */
-export async function* readChunks(o: ReadInput, sink: RecordSink, onBytes?: (bytes: number) => void): AsyncGenerator<void> {
-  const tok = new CsvTokenizer(o.delimiter);
+export interface FilePart {
+  start: number;
+  end: number;
+  firstLine: number;
+  header: string[] | null;
+  last: boolean;
+}
+
+/** Where the reading stopped: the next line, and whether a record ended exactly there. */
+export interface ReadEnd {
+  line: number;
+  atRecordEnd: boolean;
+}
+
+/**
+ * Streams the file's records into the sink as they are tokenized (decoded: utf8 with or without BOM,
+ * GBK, Latin-1/cp1252), yielding after each chunk of the file so the caller can flush its work. With a
+ * part, only its bytes; `end` then tells where the reading stopped.
+ */
+export async function* readChunks(o: ReadInput, sink: RecordSink, onBytes?: (bytes: number) => void, part?: FilePart, end?: ReadEnd): AsyncGenerator<void> {
+  const tok = new CsvTokenizer(o.delimiter, part?.firstLine ?? 1, !part || part.start === 0);
   let decode: (b: Buffer) => string;
   let flush: () => string;
   if (o.encoding === 'utf8') {
@@ -69,15 +96,24 @@ export async function* readChunks(o: ReadInput, sink: RecordSink, onBytes?: (byt
   }
   let bytes = 0;
   try {
-    for await (const buf of createReadStream(o.file, { highWaterMark: 1 << 18 })) {
-      bytes += (buf as Buffer).length;
-      tok.push(decode(buf as Buffer), sink);
-      onBytes?.(bytes);
-      yield;
+    const range = part ? { start: part.start, end: part.end - 1 } : {};
+    if (!part || part.end > part.start) {
+      for await (const buf of createReadStream(o.file, { highWaterMark: 1 << 18, ...range })) {
+        bytes += (buf as Buffer).length;
+        tok.push(decode(buf as Buffer), sink);
+        onBytes?.(bytes);
+        yield;
+      }
     }
-    const rest = flush();
-    if (rest) tok.push(rest, sink);
-    tok.end(sink);
+    if (!part || part.last) {
+      const rest = flush();
+      if (rest) tok.push(rest, sink);
+      tok.end(sink);
+    } else if (end) {
+      // a stretch ends at a newline byte, which no multi-byte character of these encodings contains
+      end.atRecordEnd = tok.atRecordEnd && flush() === '';
+    }
+    if (end) end.line = tok.line;
     yield;
   } catch (e) {
     if (e instanceof CsvStructureError) throw new UsageError(`${o.file}:${e.line}: ${e.message}`, 'fix the quoting and run again; nothing was written');
@@ -93,9 +129,18 @@ const CHUNK = 5_000;
  * Reads and validates the whole file, handing each chunk to `emit`; returns the column plan. `pause`
  * runs between stretches of the file (a worker waits there for the stager to catch up).
  */
-export async function parsePurchases(o: ParseInput, emit: (chunk: ParsedChunk) => void, onBytes?: (bytes: number) => void, pause?: () => Promise<void>): Promise<ColumnPlan> {
+export async function parsePurchases(o: ParseInput, emit: (chunk: ParsedChunk) => void, onBytes?: (bytes: number) => void, pause?: () => Promise<void>): Promise<ParseResult> {
   let plan: ColumnPlan | undefined;
   let ctx: RowContext | undefined;
+  const header = (fields: string[], line: number) => {
+    const p = planColumns(fields, o.map);
+    if (!p.plan) {
+      throw new UsageError(`${o.file}:${line}: wrong header: ${p.problems.join('; ')}`, `the header has ${fields.map((h) => JSON.stringify(h.trim())).join(', ')}; map columns with --map field=Column (fields: order_id, member_id, purchased_at, amount or quantity + unit_price, sku, category)`);
+    }
+    plan = p.plan;
+    ctx = { plan, digits: o.digits, parseDate: makeDateParser(new ZoneCalendar(o.zone), o.dateFormat), skipGuests: o.skipGuests, notAfterMs: o.notAfterMs, dateFormat: o.dateFormat };
+  };
+  if (o.part?.header) header(o.part.header, 1);
   let groups = new Map<string, { g: StageGroup; parts: string[] }>();
   let chunk: ParsedChunk = { groups: [], bad: [], rejects: [], rows: 0, guests: 0 };
   const flushChunk = () => {
@@ -110,12 +155,7 @@ export async function parsePurchases(o: ParseInput, emit: (chunk: ParsedChunk) =
   const sink: RecordSink = {
     push(rec: CsvRecord) {
       if (!plan) {
-        const p = planColumns(rec.fields, o.map);
-        if (!p.plan) {
-          throw new UsageError(`${o.file}:${rec.line}: wrong header: ${p.problems.join('; ')}`, `the header has ${rec.fields.map((h) => JSON.stringify(h.trim())).join(', ')}; map columns with --map field=Column (fields: order_id, member_id, purchased_at, amount or quantity + unit_price, sku, category)`);
-        }
-        plan = p.plan;
-        ctx = { plan, digits: o.digits, parseDate: makeDateParser(new ZoneCalendar(o.zone), o.dateFormat), skipGuests: o.skipGuests, notAfterMs: o.notAfterMs, dateFormat: o.dateFormat };
+        header(rec.fields, rec.line);
         return;
       }
       chunk.rows++;
@@ -139,57 +179,144 @@ export async function parsePurchases(o: ParseInput, emit: (chunk: ParsedChunk) =
       if (chunk.rows >= CHUNK) flushChunk();
     },
   };
-  for await (const _ of readChunks(o, sink, onBytes)) if (pause) await pause();
+  const end: ReadEnd = { line: 1, atRecordEnd: true };
+  for await (const _ of readChunks(o, sink, onBytes, o.part, end)) if (pause) await pause();
+  if (!plan && o.part && !o.part.last) return { plan: null, line: end.line, atRecordEnd: false };
   if (!plan) throw new UsageError(`${o.file} is empty: a header row is required`, 'the first line names the columns: order_id,member_id,purchased_at,amount (or quantity,unit_price)');
   flushChunk();
-  return plan;
+  return { plan, ...end };
 }
 
-// ---- on the second core ---------------------------------------------------------------------------
+// ---- on two cores --------------------------------------------------------------------------------
 
-/** Chunks the worker may run ahead of the stager (bounded memory). */
+/** Chunks a worker may run ahead of the stager (bounded memory). */
 export const AHEAD = 8;
 /** Below this file size a worker's start-up outweighs what it saves. */
 const THREAD_MIN_BYTES = 4 << 20;
 
 export type ParseMessage =
   | { chunk: ParsedChunk; bytes: number }
-  | { plan: ColumnPlan }
+  | { done: ParseResult }
   | { error: { message: string; hint?: string; usage: boolean; stack?: string } };
 
+/** The stager's side of a parse: what to do with each chunk, and how to start over (dropping every chunk). */
+export interface ParseSink {
+  emit(chunk: ParsedChunk): void;
+  restart(): void;
+}
+
 /**
- * parsePurchases in a worker thread while this thread stages the chunks, for files big enough and
- * where the compiled worker exists (not when running from TypeScript sources, as the unit tests do);
- * else in this thread. POINTSMALL_THREADS=1 keeps it in this thread, =2 uses the worker for any size.
+ * parsePurchases on two cores for files big enough, where the compiled worker exists (not when running
+ * from TypeScript sources, as the unit tests do); else in this thread. Two workers read the two halves
+ * of the file while this thread stages their chunks. The halves meet at a newline byte, which is only
+ * a record boundary if no quoted field spans it: the first half's reader tells whether a record ended
+ * exactly there on the line where the second half's reader started, and if not (a quoted field with a
+ * newline, or a file ending records with a bare CR), every chunk is dropped and one worker reads the
+ * whole file. POINTSMALL_THREADS=1 keeps it in this thread, =2 uses the workers for any size.
  */
-export async function parsePurchasesOnTwoCores(o: ParseInput, emit: (chunk: ParsedChunk) => void, onBytes?: (bytes: number) => void): Promise<ColumnPlan> {
+export async function parsePurchasesOnTwoCores(o: ParseInput, sink: ParseSink, onBytes?: (bytes: number) => void): Promise<ColumnPlan> {
   const setting = process.env.POINTSMALL_THREADS;
   const script = fileURLToPath(new URL('./importParseWorker.js', import.meta.url));
-  const big = setting === '2' || statSync(o.file).size >= THREAD_MIN_BYTES;
-  if (setting === '1' || !big || !existsSync(script)) return parsePurchases(o, emit, onBytes);
-  const worker = new Worker(script, { workerData: o });
+  const size = statSync(o.file).size;
+  const big = setting === '2' || size >= THREAD_MIN_BYTES;
+  if (setting === '1' || !big || !existsSync(script)) return planOf(await parsePurchases(o, sink.emit, onBytes));
+  const split = await splitPoint(o, size);
+  if (split) {
+    const bytes = [0, 0];
+    const first = inWorker(script, { ...o, part: { start: 0, end: split.at, firstLine: 1, header: null, last: false } }, sink.emit, (b) => onBytes?.((bytes[0] = b) + bytes[1]));
+    const second = inWorker(script, { ...o, part: { start: split.at, end: size, firstLine: split.line, header: split.header, last: true } }, sink.emit, (b) => onBytes?.(bytes[0] + (bytes[1] = b)));
+    let a: ParseResult;
+    try {
+      a = await first.result; // its error comes first: it is earlier in the file
+    } catch (e) {
+      await second.stop();
+      throw e;
+    }
+    const met = a.plan !== null && a.atRecordEnd && a.line === split.line;
+    if (met) {
+      await second.result.finally(second.stop); // its error, if any, is the file's first
+      return a.plan!;
+    }
+    await second.stop();
+    sink.restart();
+  }
+  const whole = inWorker(script, o, sink.emit, onBytes);
   try {
-    return await new Promise<ColumnPlan>((resolve, reject) => {
-      worker.on('message', (m: ParseMessage) => {
-        try {
-          if ('chunk' in m) {
-            emit(m.chunk);
-            onBytes?.(m.bytes);
-            worker.postMessage('ack');
-          } else if ('plan' in m) resolve(m.plan);
-          else {
-            const e = m.error.usage ? new UsageError(m.error.message, m.error.hint) : new Error(m.error.message);
-            if (!m.error.usage && m.error.stack) e.stack = m.error.stack;
-            reject(e);
-          }
-        } catch (e) {
+    return planOf(await whole.result);
+  } finally {
+    await whole.stop();
+  }
+}
+
+const planOf = (r: ParseResult): ColumnPlan => r.plan!; // a whole file always has one, or threw
+
+/**
+ * Where to cut the file in two: just after the first newline byte past the middle, with the line the
+ * second half starts on and the header it needs; null when there is no such point (or no header).
+ */
+async function splitPoint(o: ParseInput, size: number): Promise<{ at: number; line: number; header: string[] } | null> {
+  let header: string[] | null = null;
+  const firstRecord: RecordSink = {
+    push(r: CsvRecord) {
+      header ??= r.fields;
+    },
+  };
+  for await (const _ of readChunks(o, firstRecord)) if (header) break;
+  if (!header) return null;
+  const fd = openSync(o.file, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(1 << 20);
+    let at = -1;
+    for (let pos = size >> 1; pos < size && at < 0; pos += buf.length) {
+      const n = readSync(fd, buf, 0, buf.length, pos);
+      if (n <= 0) break;
+      const k = buf.subarray(0, n).indexOf(10);
+      if (k >= 0) at = pos + k + 1;
+    }
+    if (at < 0 || at >= size) return null;
+    let line = 1;
+    for (let pos = 0; pos < at; pos += buf.length) {
+      const n = readSync(fd, buf, 0, Math.min(buf.length, at - pos), pos);
+      if (n <= 0) break;
+      for (let k = buf.indexOf(10, 0); k >= 0 && k < n; k = buf.indexOf(10, k + 1)) line++;
+    }
+    return { at, line, header };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** One worker reading (a stretch of) the file, its chunks handed to emit as they come. */
+function inWorker(script: string, input: ParseInput, emit: (chunk: ParsedChunk) => void, onBytes?: (bytes: number) => void): { result: Promise<ParseResult>; stop: () => Promise<void> } {
+  const worker = new Worker(script, { workerData: input });
+  let stopped = false;
+  const result = new Promise<ParseResult>((resolve, reject) => {
+    worker.on('message', (m: ParseMessage) => {
+      if (stopped) return; // a chunk still queued when the caller dropped this worker
+      try {
+        if ('chunk' in m) {
+          emit(m.chunk);
+          onBytes?.(m.bytes);
+          worker.postMessage('ack');
+        } else if ('done' in m) resolve(m.done);
+        else {
+          const e = m.error.usage ? new UsageError(m.error.message, m.error.hint) : new Error(m.error.message);
+          if (!m.error.usage && m.error.stack) e.stack = m.error.stack;
           reject(e);
         }
-      });
-      worker.on('error', reject);
-      worker.on('exit', (code) => reject(new Error(`the import's reading thread exited (${code}) before the end of the file`)));
+      } catch (e) {
+        reject(e);
+      }
     });
-  } finally {
-    await worker.terminate();
-  }
+    worker.on('error', reject);
+    worker.on('exit', (code) => reject(new Error(`the import's reading thread exited (${code}) before the end of the file`)));
+  });
+  result.catch(() => undefined); // awaited by the caller, or dropped with the worker
+  return {
+    result,
+    stop: async () => {
+      stopped = true;
+      await worker.terminate();
+    },
+  };
 }

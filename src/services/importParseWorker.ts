@@ -1,5 +1,5 @@
-// The worker thread of an import's phase 1 (see importParse.ts): parses the file and posts its chunks
-// to the thread that stages them, waiting whenever it is AHEAD chunks in front.
+// The worker thread of an import's phase 1 (see importParse.ts): parses the file, or one stretch of it,
+// and posts its chunks to the thread that stages them, waiting whenever it is AHEAD chunks in front.
 import { parentPort, workerData } from 'node:worker_threads';
 import { UsageError } from '../errors.js';
 import { AHEAD, type ParseInput, type ParseMessage, parsePurchases } from './importParse.js';
@@ -16,7 +16,7 @@ port.on('message', () => {
 
 let bytes = 0;
 try {
-  const plan = await parsePurchases(
+  const done = await parsePurchases(
     workerData as ParseInput,
     (chunk) => {
       send({ chunk, bytes });
@@ -28,7 +28,7 @@ try {
       wake = null;
     },
   );
-  send({ plan });
+  send({ done });
 } catch (e) {
   send({ error: { message: (e as Error).message, hint: e instanceof UsageError ? e.hint : undefined, usage: e instanceof UsageError, stack: (e as Error).stack } });
 }

@@ -30,7 +30,7 @@ import { ImportStage, type MemberFacts, type PurchaseRow, StagedOrders, bulkWrit
 import { reviewQueue } from '../store/review.js';
 import { rulesVersions } from '../store/rules.js';
 import { type Ctx, type Ledger, parseStoredRules, withLedger } from './ledger.js';
-import { type ParseInput, type ParsedChunk, parsePurchasesOnTwoCores, readChunks } from './importParse.js';
+import { type ParseInput, type ParseSink, type ParsedChunk, parsePurchasesOnTwoCores, readChunks } from './importParse.js';
 import { type FedOrder, feedOrders } from './orderFeed.js';
 import { type CreditInput, creditPointsKnownDebt, creditPointsMany, debitPoints, recordAudit } from './points.js';
 
@@ -146,14 +146,20 @@ interface Counters {
 /** Phase 1: every row validated; good lines staged in groups per order, bad rows recorded with their values. */
 async function stageFile(o: Options, l: Ledger, stage: ImportStage, c: Counters, onProgress?: (p: ImportProgress) => void): Promise<ColumnPlan> {
   const total = statSync(o.file).size;
-  const load = (chunk: ParsedChunk) => {
-    c.rows += chunk.rows;
-    c.guestsSkipped += chunk.guests;
-    c.rejected += chunk.rejects.length;
-    stage.load(chunk.groups, chunk.bad, chunk.rejects);
+  const sink: ParseSink = {
+    emit(chunk: ParsedChunk) {
+      c.rows += chunk.rows;
+      c.guestsSkipped += chunk.guests;
+      c.rejected += chunk.rejects.length;
+      stage.load(chunk.groups, chunk.bad, chunk.rejects);
+    },
+    restart() {
+      c.rows = c.guestsSkipped = c.rejected = 0;
+      stage.clear();
+    },
   };
   const input: ParseInput = { ...o, digits: l.digits, zone: l.zone, notAfterMs: l.now.getTime() };
-  return parsePurchasesOnTwoCores(input, load, (b) => onProgress?.({ phase: 'reading', done: b, total }));
+  return parsePurchasesOnTwoCores(input, sink, (b) => onProgress?.({ phase: 'reading', done: b, total }));
 }
 
 // ---- accruing -----------------------------------------------------------------------------------

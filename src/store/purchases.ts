@@ -220,6 +220,13 @@ export class ImportStage {
     return { groups, hasBad: this.hasBad };
   }
 
+  /** Drops everything loaded so far (the file is then read again from its start). */
+  clear(): void {
+    this.db.exec('DELETE FROM groups; DELETE FROM bad');
+    this.rej.exec('DELETE FROM rejects');
+    this.hasBad = false;
+  }
+
   addRejects(rejects: readonly [number, string, string | null][]): void {
     if (!rejects.length) return;
     this.rej.exec('BEGIN');

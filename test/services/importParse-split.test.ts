@@ -1,0 +1,97 @@
+// Phase 1 of an import on two cores: two workers read the two halves of the file. These tests run the
+// compiled build (the workers exist only there) and compare every chunk with one thread's reading.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type * as Parse from '../../src/services/importParse.js';
+
+const dist = (await import(new URL('../../dist/services/importParse.js', import.meta.url).href)) as typeof Parse;
+const dir = mkdtempSync(join(tmpdir(), 'pointsmall-split-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const HEADER = 'order_id,member_id,purchased_at,amount,note';
+const input = (file: string): Parse.ParseInput => ({ file, encoding: 'utf8', delimiter: ',', map: {}, skipGuests: true, digits: 2, zone: 'Asia/Shanghai', notAfterMs: Date.UTC(2027, 0, 1) });
+
+/** Everything a parse hands to the stager, in a form that does not depend on chunking or thread order. */
+async function readAll(file: string, threads: '1' | '2') {
+  process.env.POINTSMALL_THREADS = threads;
+  const lines: string[] = [];
+  const bad: string[] = [];
+  const rejects: string[] = [];
+  let rows = 0;
+  let restarts = 0;
+  const sink: Parse.ParseSink = {
+    emit(c) {
+      rows += c.rows;
+      for (const g of c.groups) for (const l of g.lines.split('\u001e')) lines.push(`${g.orderId}|${g.memberId}|${g.at}|${l}`);
+      for (const b of c.bad) bad.push(b.join('|'));
+      for (const r of c.rejects) rejects.push(`${r[0]}|${r[1]}`);
+    },
+    restart() {
+      restarts++;
+      lines.length = bad.length = rejects.length = 0;
+      rows = 0;
+    },
+  };
+  const plan = await dist.parsePurchasesOnTwoCores(input(file), sink);
+  return { plan: plan.header, rows, lines: lines.sort(), bad: bad.sort(), rejects: rejects.sort(), restarts };
+}
+
+const row = (i: number, note = '') => `O${i},M${i % 7},2026-03-0${1 + (i % 9)} 10:00,${i % 13 === 0 ? 'x' : `${i}.50`},${note}`;
+
+describe('reading a file in two halves (two workers)', () => {
+  let saved: string | undefined;
+  beforeEach(() => (saved = process.env.POINTSMALL_THREADS));
+  afterEach(() => {
+    if (saved === undefined) delete process.env.POINTSMALL_THREADS;
+    else process.env.POINTSMALL_THREADS = saved;
+  });
+
+  it('hands over the same lines, line numbers, bad rows and rejects as one thread, without starting over', async () => {
+    const file = join(dir, 'plain.csv');
+    writeFileSync(file, [HEADER, ...Array.from({ length: 400 }, (_, i) => row(i + 1, i % 50 === 0 ? '"a, quoted ""note"""' : ''))].join('\r\n') + '\r\n');
+    const one = await readAll(file, '1');
+    const two = await readAll(file, '2');
+    expect(one.rows).toBe(400);
+    expect(one.rejects.length).toBeGreaterThan(20);
+    expect(two.restarts).toBe(0);
+    expect(two).toEqual({ ...one, restarts: 0 });
+  });
+
+  it('starts over on one worker when the middle of the file falls inside a quoted field spanning lines', async () => {
+    const file = join(dir, 'quoted.csv');
+    const before = Array.from({ length: 100 }, (_, i) => row(i + 1));
+    const long = row(101, `"${Array.from({ length: 200 }, (_, k) => `note line ${k}`).join('\n')}"`);
+    const after = Array.from({ length: 100 }, (_, i) => row(i + 102));
+    writeFileSync(file, [HEADER, ...before, long, ...after].join('\n') + '\n');
+    const one = await readAll(file, '1');
+    const two = await readAll(file, '2');
+    expect(two.restarts).toBe(1);
+    expect(two).toEqual({ ...one, restarts: 1 });
+    expect(one.lines.some((l) => l.startsWith('O102|') && l.includes('|302\u001f'))).toBe(true); // the row after the 200-line note is on line 302
+  });
+
+  it('a quote never closed in the second half is the error, with its line; in the first half, the first half\'s', async () => {
+    const file = join(dir, 'broken.csv');
+    const rows = Array.from({ length: 300 }, (_, i) => row(i + 1));
+    rows[250] = `"${rows[250]}`;
+    writeFileSync(file, [HEADER, ...rows].join('\n') + '\n');
+    await expect(readAll(file, '2')).rejects.toThrow(/broken\.csv:252: /);
+    await expect(readAll(file, '1')).rejects.toThrow(/broken\.csv:252: /);
+    rows[250] = row(251);
+    rows[20] = `"${row(21)}`;
+    writeFileSync(file, [HEADER, ...rows].join('\n') + '\n');
+    await expect(readAll(file, '1')).rejects.toThrow(/broken\.csv:22: /);
+    await expect(readAll(file, '2')).rejects.toThrow(/broken\.csv:22: /);
+  });
+
+  it('a file of a header and one row, or with no newline past the middle, is read whole', async () => {
+    const small = join(dir, 'small.csv');
+    writeFileSync(small, `${HEADER}\n${row(1)}\n`);
+    expect(await readAll(small, '2')).toEqual({ ...(await readAll(small, '1')), restarts: 0 });
+    const tail = join(dir, 'tail.csv');
+    writeFileSync(tail, `${HEADER}\n${row(2, 'x'.repeat(500))}`);
+    expect(await readAll(tail, '2')).toEqual({ ...(await readAll(tail, '1')), restarts: 0 });
+  });
+});
