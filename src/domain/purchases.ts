@@ -508,32 +508,45 @@ export interface Order {
 const oneShot = (crypto as { hash?: (alg: string, data: string, enc: string) => string }).hash;
 const sha1 = oneShot ? (text: string) => oneShot('sha1', text, 'base64url') : (text: string) => createHash('sha1').update(text).digest('base64url');
 
+/** One line's share of an order's content hash: its time and every value it came with. */
+export function contentHashPart(l: Pick<OrderLine, 'at' | 'sku' | 'category' | 'quantity' | 'unitPrice' | 'amount'>): string {
+  return `${l.at}\u001f${l.sku ?? ''}\u001f${l.category ?? ''}\u001f${l.quantity ?? ''}\u001f${l.unitPrice ?? ''}\u001f${l.amount}`;
+}
+
 /**
  * The hash of what an order says: member and the multiset of its lines with their times (the order of
- * rows in the file does not matter). The same key with another hash is a conflict.
+ * rows in the file does not matter). The same key with another hash is a conflict. `parts`, when given,
+ * are the lines' contentHashParts (from a caller that built them already; they get sorted).
  */
-export function orderContentHash(memberId: string, lines: readonly OrderLine[]): string {
-  const parts = lines.map((l) => `${l.at}\u001f${l.sku ?? ''}\u001f${l.category ?? ''}\u001f${l.quantity ?? ''}\u001f${l.unitPrice ?? ''}\u001f${l.amount}`);
-  if (parts.length > 1) parts.sort();
-  return sha1(`${memberId}\u001e${parts.join('\u001e')}`);
+export function orderContentHash(memberId: string, lines: readonly OrderLine[], parts?: string[]): string {
+  const p = parts ?? lines.map(contentHashPart);
+  if (p.length > 1) p.sort();
+  return sha1(p.length === 1 ? `${memberId}\u001e${p[0]}` : `${memberId}\u001e${p.join('\u001e')}`);
 }
 
 /**
  * Assembles an order from its lines. All lines must name the same member; lines stamped at different
  * minutes (a till that rang up across a minute) are one order at the earliest time. In an order-level
  * file a second row with the same order id is a repeat (same content: a duplicate; else a conflict).
+ * `parts`, when given, are the lines' contentHashParts in the same order (from a caller that built
+ * them already); a repeat's part is returned with it, so the caller can compare it with the order's.
  */
 export function buildOrder(
   orderId: string,
   lines: readonly OrderLine[],
   format: FileFormat,
-): { order: Order; repeats: OrderLine[] } | { problem: string } {
+  parts?: string[],
+): { order: Order; repeats: OrderLine[]; ownPart: string; repeatParts: string[] } | { problem: string } {
   const first = lines[0];
   for (const l of lines) {
     if (l.memberId !== first.memberId) return { problem: `order ${orderId} names member ${first.memberId} on line ${first.line} but ${l.memberId} on line ${l.line}` };
   }
+  const all = parts ?? lines.map(contentHashPart);
+  const ownPart = all[0];
   const own = format === 'order' ? [first] : lines.slice();
   const repeats = format === 'order' ? lines.slice(1) : [];
+  const ownParts = format === 'order' ? [ownPart] : all;
+  const repeatParts = format === 'order' ? all.slice(1) : [];
   let amount = 0;
   let at = own[0].at;
   for (const l of own) {
@@ -542,8 +555,10 @@ export function buildOrder(
   }
   if (!Number.isSafeInteger(amount) || Math.abs(amount) >= MAX_AMOUNT) return { problem: `order ${orderId} totals too large an amount` };
   return {
-    order: { orderId, memberId: first.memberId, at, amount, lines: own, contentHash: orderContentHash(first.memberId, own) },
+    order: { orderId, memberId: first.memberId, at, amount, lines: own, contentHash: orderContentHash(first.memberId, own, ownParts) },
     repeats,
+    repeatParts,
+    ownPart,
   };
 }
 

@@ -1,5 +1,7 @@
 // Assembling staged groups into orders: the pure step between the stage's sorted stream and accrual.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { type OrderLine, orderContentHash } from '../../src/domain/purchases.js';
 import { US, feedOrders, joinLines, packLine } from '../../src/services/orderFeed.js';
 import type { StageRow } from '../../src/store/purchases.js';
 
@@ -42,5 +44,30 @@ describe('feedOrders', () => {
     if (!o.ok) throw new Error(o.reason);
     expect(o).toMatchObject({ amount: 1000, firstLine: 2, repeatDuplicates: 1, repeatConflicts: [9], lines: [2, 5, 9] });
     expect(o.own).toHaveLength(1);
+  });
+
+  it('gives every order the content hash of its lines as parsed, however its rows are grouped (the hash the ledger keeps)', () => {
+    const value = fc.oneof(fc.constant(null), fc.string({ maxLength: 6 }).map((v) => v.replace(/[\u001e\u001f]/g, ' ') || null));
+    const row = fc.record({ amount: fc.integer({ min: -1e9, max: 1e9 }), sku: value, category: value, quantity: value, unitPrice: value, dt: fc.integer({ min: 0, max: 3 }) });
+    fc.assert(
+      fc.property(fc.array(row, { minLength: 1, maxLength: 8 }), fc.integer({ min: 1, max: 4 }), fc.constantFrom('line' as const, 'order' as const), (rows, groupsOf, format) => {
+        const at = Date.UTC(2026, 0, 5, 2);
+        const lines: OrderLine[] = rows.map((r, i) => ({ line: 10 + i, memberId: 'M1', at: at + r.dt * 60_000, amount: r.amount, sku: r.sku, category: r.category, quantity: r.quantity, unitPrice: r.unitPrice }));
+        // groups of consecutive lines with one time each, as a stretch of the file stages them
+        const staged: StageRow[] = [];
+        for (let i = 0; i < lines.length; ) {
+          let j = i + 1;
+          while (j < lines.length && j - i < groupsOf && lines[j].at === lines[i].at) j++;
+          staged.push(group('A', 'M1', lines[i].at, lines.slice(i, j).map((l) => packLine(l.line, l))));
+          i = j;
+        }
+        const [o] = [...feedOrders(staged, format)];
+        if (!o.ok) throw new Error(o.reason);
+        const own = format === 'order' ? lines.slice(0, 1) : lines;
+        expect(o.contentHash).toBe(orderContentHash('M1', own));
+        expect(o.own).toEqual(own);
+        if (format === 'order') expect(o.repeatDuplicates).toBe(lines.slice(1).filter((l) => orderContentHash('M1', [l]) === o.contentHash).length);
+      }),
+    );
   });
 });
