@@ -178,8 +178,34 @@ export class Journal {
     }
     this.insertRows('entries', 10, entryArgs);
     this.insertRows('postings', 4, postingArgs);
-    for (const [id, m] of perMember) this.s.memberCache.run(m.balance, m.held, m.earned, m.at, id);
+    this.updateMemberCaches(perMember);
     return ids;
+  }
+
+  private cachesMany?: Database.Statement;
+  /** The member cache updates of postMany: 50 members per statement (UPDATE … FROM VALUES). */
+  private updateMemberCaches(perMember: Map<string, { balance: number; held: number; earned: number; at: string | null }>): void {
+    const PER = 50;
+    this.cachesMany ??= this.store.db.prepare(
+      `UPDATE OR FAIL members SET balance = balance + v.column2, held = held + v.column3, lifetime_earned = lifetime_earned + v.column4,
+              last_activity_at = coalesce(max(coalesce(last_activity_at, ''), v.column5), last_activity_at)
+         FROM (VALUES ${Array(PER).fill('(?,?,?,?,?)').join(',')}) AS v WHERE members.id = v.column1`,
+    );
+    const args: unknown[] = new Array(PER * 5);
+    let n = 0;
+    for (const [id, m] of perMember) {
+      if (n === PER * 5) {
+        this.cachesMany.run(args);
+        n = 0;
+      }
+      args[n++] = id;
+      args[n++] = m.balance;
+      args[n++] = m.held;
+      args[n++] = m.earned;
+      args[n++] = m.at;
+    }
+    if (n === PER * 5) this.cachesMany.run(args);
+    else for (let i = 0; i < n; i += 5) this.s.memberCache.run(args[i + 1], args[i + 2], args[i + 3], args[i + 4], args[i]);
   }
 
   /** createLot for many lots at once (multi-row inserts); lot ids are not returned. */
