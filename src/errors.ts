@@ -47,11 +47,12 @@ export class RefusedError extends PointsmallError {
 
 /** The ledger stayed locked past the busy timeout: exit 5. */
 export class BusyError extends PointsmallError {
-  constructor(path: string, timeoutMs: number) {
+  /** @param hint what to do, when the command had committed something before the lock stopped it (an import's first batches) */
+  constructor(path: string, timeoutMs: number, hint?: string) {
     super(`the ledger ${path} stayed locked by another pointsmall process for ${timeoutMs} ms`, {
       code: 'LEDGER_BUSY',
       exitCode: EXIT.busy,
-      hint: 'nothing was written; run the command again, or raise POINTSMALL_BUSY_TIMEOUT (ms)',
+      hint: hint ?? 'nothing was written; run the command again, or raise POINTSMALL_BUSY_TIMEOUT (ms)',
     });
   }
 }

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { UsageError } from '../errors.js';
+import { BusyError, UsageError } from '../errors.js';
 import { RulesTimeline, computeEarn } from '../domain/accrual.js';
 import { memberProblems } from '../domain/members.js';
 import {
@@ -26,6 +26,7 @@ import {
 import { type Rules, expiresOn } from '../domain/rules.js';
 import { localRangeUtc } from '../domain/time.js';
 import { members } from '../store/members.js';
+import { mapBusy } from '../store/db.js';
 import { ImportStage, type MemberFacts, type PurchaseRow, StagedOrders, bulkWrites, purchases } from '../store/purchases.js';
 import { reviewQueue } from '../store/review.js';
 import { rulesVersions } from '../store/rules.js';
@@ -579,10 +580,12 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
           }
         } else {
           const undo = bulkWrites(l.store);
+          let accrued = 0; // by the committed batches
           try {
             for (;;) {
               const more = l.store.write(runBatch);
               c.batches++;
+              accrued = c.accepted;
               stage.addRejects(acc.rejects);
               acc.rejects = [];
               input.onProgress?.({ phase: 'accruing', done, total: groups });
@@ -590,6 +593,13 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
               collectGarbage();
               await tick();
             }
+          } catch (e) {
+            // Locked out after some batches: say what is in (a re-run skips it and accrues the rest).
+            if (c.batches > 0 && mapBusy(e, l.path, l.store.busyTimeoutMs) instanceof BusyError) {
+              const n = c.batches === 1 ? 'batch (' : `${c.batches} batches (`;
+              throw new BusyError(l.path, l.store.busyTimeoutMs, `the first ${n}${accrued} orders accrued) ${c.batches === 1 ? 'is' : 'are'} committed, the rest is not: run the same import again to accrue the rest (what is in is skipped, nothing doubles), or raise POINTSMALL_BUSY_TIMEOUT (ms)`);
+            }
+            throw e;
           } finally {
             undo();
           }

@@ -236,6 +236,41 @@ describe('import purchases (services)', () => {
     expect(await run(ctx, { file: f })).toMatchObject({ accepted: 1, pointsAccrued: 100 });
   });
 
+  it('locked out after its first batch: BusyError saying what was committed; a re-run accrues the rest and doubles nothing', async () => {
+    const { ctx, dir } = await ledger(['M1', 'M2']);
+    const rows = ['order_id,member_id,purchased_at,amount'];
+    for (let i = 0; i < 120; i++) rows.push(`O${i},M${1 + (i % 2)},2026-11-01 ${String(Math.floor(i / 60)).padStart(2, '0')}:${String(i % 60).padStart(2, '0')},10.00`);
+    const f = csv(dir, 'p.csv', rows.join('\n') + '\n');
+    const saved = process.env.POINTSMALL_BUSY_TIMEOUT;
+    process.env.POINTSMALL_BUSY_TIMEOUT = '100';
+    let other: Database.Database | undefined;
+    let calls = 0;
+    try {
+      const first = run(ctx, {
+        file: f,
+        batchOrders: 50,
+        onProgress: (p) => {
+          // the 2nd accruing call comes right after batch 1 committed: another connection takes the lock
+          if (p.phase !== 'accruing' || ++calls !== 2) return;
+          other = new Database(ctx.dbPath);
+          other.exec('BEGIN IMMEDIATE');
+        },
+      });
+      await expect(first).rejects.toBeInstanceOf(BusyError);
+      const e = (await first.catch((x: unknown) => x)) as BusyError;
+      expect(e.hint).toBe('the first batch (50 orders accrued) is committed, the rest is not: run the same import again to accrue the rest (what is in is skipped, nothing doubles), or raise POINTSMALL_BUSY_TIMEOUT (ms)');
+    } finally {
+      other?.exec('ROLLBACK');
+      other?.close();
+      if (saved === undefined) delete process.env.POINTSMALL_BUSY_TIMEOUT;
+      else process.env.POINTSMALL_BUSY_TIMEOUT = saved;
+    }
+    expect((await member(ctx, 'M1')).balance + (await member(ctx, 'M2')).balance).toBe(50 * 10);
+    expect(await run(ctx, { file: f })).toMatchObject({ accepted: 70, duplicates: 50, pointsAccrued: 700 });
+    expect((await member(ctx, 'M1')).balance + (await member(ctx, 'M2')).balance).toBe(120 * 10);
+    expect((await verifyLedger(ctx)).ok).toBe(true);
+  });
+
   it('between its batches, sees what another process committed: a freeze and an order id imported meanwhile', async () => {
     const { ctx, dir } = await ledger(['M1', 'M2', 'M3']);
     const rows = ['order_id,member_id,purchased_at,amount'];
