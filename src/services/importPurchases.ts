@@ -531,7 +531,7 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
     return await withLedger(ctx, async (l) => {
       const plan = await stageFile(o, l, stage, c, input.onProgress);
 
-      const { groups, hasBad } = stage.finishLoad();
+      const { orders: total, hasBad } = stage.finishLoad();
       const acc = new Accruer(l, o, c);
       const batchOrders = input.batchOrders ?? 20_000;
       let done = 0;
@@ -551,11 +551,11 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
               return false;
             }
             slice.push(next.value);
-            done += next.value.groups;
+            done++;
             n++;
           }
           acc.batch(slice);
-          input.onProgress?.({ phase: 'accruing', done, total: groups });
+          input.onProgress?.({ phase: 'accruing', done, total });
           if (n >= batchOrders) {
             acc.finishBatch();
             return true;
@@ -569,7 +569,7 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
             l.store.write(() => {
               while (runBatch()) {
                 c.batches++;
-                input.onProgress?.({ phase: 'accruing', done, total: groups });
+                input.onProgress?.({ phase: 'accruing', done, total });
                 collectGarbage();
               }
               c.batches++;
@@ -588,7 +588,7 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
               accrued = c.accepted;
               stage.addRejects(acc.rejects);
               acc.rejects = [];
-              input.onProgress?.({ phase: 'accruing', done, total: groups });
+              input.onProgress?.({ phase: 'accruing', done, total });
               if (!more) break;
               collectGarbage();
               await tick();

@@ -208,16 +208,15 @@ export class ImportStage {
    * Ends loading: each order's time (its earliest line) is computed once, set-based, so a StagedOrders
    * reader can stream the lines sorted by (order time, order id). The file is then released for it.
    */
-  finishLoad(): { groups: number; hasBad: boolean } {
+  finishLoad(): { orders: number; hasBad: boolean } {
     this.db.exec(`
       CREATE TABLE ord AS SELECT order_id, min(at) AS at FROM groups GROUP BY order_id;
       CREATE UNIQUE INDEX ord_id ON ord(order_id);
     `);
     if (this.hasBad) this.db.exec('CREATE INDEX bad_order ON bad(order_id)');
-    const groups = this.db.prepare('SELECT count(*) FROM groups').pluck().get() as number;
     this.db.pragma('locking_mode = NORMAL');
-    this.db.prepare('SELECT 1 FROM ord LIMIT 1').get(); // a read, which drops the exclusive lock
-    return { groups, hasBad: this.hasBad };
+    const orders = this.db.prepare('SELECT count(*) FROM ord').pluck().get() as number; // a read, which drops the exclusive lock
+    return { orders, hasBad: this.hasBad };
   }
 
   /** Drops everything loaded so far (the file is then read again from its start). */

@@ -1,42 +1,10 @@
 // The interactive checkout, for real, through a pseudo-terminal (tmux): pick member and items, type points
 // while the value and cash remaining update, confirm. Skips cleanly where tmux is missing.
-import { execFileSync, spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BIN, DEFAULT_NOW, tmpLedger, type TmpLedger } from '../helpers/cli.js';
+import { tmpLedger, type TmpLedger } from '../helpers/cli.js';
+import { endSessions, hasTmux, keys, start, type, waitFor } from '../helpers/tmux.js';
 
-const hasTmux = spawnSync('tmux', ['-V']).status === 0;
-const sessions: string[] = [];
-
-function tmux(...args: string[]): string {
-  return execFileSync('tmux', args, { encoding: 'utf8' });
-}
-
-function start(t: TmpLedger, args: string[]): string {
-  const name = `pm-${process.pid}-${sessions.length}`;
-  sessions.push(name);
-  const env = `env -u CI -u NO_COLOR POINTSMALL_DB='${t.db}' POINTSMALL_NOW='${DEFAULT_NOW}' POINTSMALL_OPERATOR=tester`;
-  tmux('new-session', '-d', '-s', name, '-x', '160', '-y', '50', `${env} '${process.execPath}' '${BIN}' ${args.join(' ')}; echo EXIT=$?; sleep 120`);
-  return name;
-}
-
-const screen = (s: string) => tmux('capture-pane', '-p', '-t', s);
-
-async function waitFor(s: string, text: string | RegExp, ms = 10_000): Promise<string> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const out = screen(s);
-    if (typeof text === 'string' ? out.includes(text) : text.test(out)) return out;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${text}; screen:\n${out}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-const keys = (s: string, ...k: string[]) => tmux('send-keys', '-t', s, ...k);
-const type = (s: string, text: string) => tmux('send-keys', '-t', s, '-l', text);
-
-afterEach(() => {
-  while (sessions.length) spawnSync('tmux', ['kill-session', '-t', sessions.pop()!]);
-});
+afterEach(endSessions);
 
 describe.skipIf(!hasTmux)('interactive checkout on a terminal', () => {
   function shop(): TmpLedger {

@@ -21,7 +21,7 @@ async function progressBar(): Promise<{ update: (p: ImportProgress) => void; sto
   let started = false;
   const labels: Record<ImportProgress['phase'], [string, string]> = {
     reading: ['reading  ', 'KiB'],
-    accruing: ['accruing ', 'groups'],
+    accruing: ['accruing ', 'orders'],
     rejects: ['rejects  ', 'KiB'],
   };
   const scale = (p: ImportProgress, v: number) => (p.phase === 'accruing' ? v : Math.round(v / 1024));
