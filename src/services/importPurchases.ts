@@ -315,6 +315,9 @@ export function reviewReason(facts: MemberFacts, rules: Rules, amount: number): 
   return null;
 }
 
+/** The most member facts an import keeps in memory. */
+const MAX_FACTS = 200_000;
+
 class Accruer {
   private readonly p;
   private readonly m;
@@ -331,7 +334,13 @@ class Accruer {
   private seenVersion: number | null = null;
   /** Whether keys of this source can be in the ledger already (imported before, or by another process meanwhile). */
   private keysMayExist = true;
-  constructor(private readonly l: Ledger, private readonly o: Options, private readonly c: Counters) {
+  /** Whether `facts` holds every member of the ledger: an id not in it is then not a member. */
+  private allFacts = false;
+  /**
+   * @param orders how many orders the file has: when the ledger has no more than twice as many members
+   * (and at most MAX_FACTS), all their facts are read at once rather than slice by slice.
+   */
+  constructor(private readonly l: Ledger, private readonly o: Options, private readonly c: Counters, private readonly orders = 0) {
     this.p = l.store.get(purchases);
     this.m = l.store.get(members);
     this.q = l.store.get(reviewQueue);
@@ -364,7 +373,12 @@ class Accruer {
     // Facts stay in memory, kept current as orders accrue: the member caches in the table lag until
     // finishBatch() writes them, and after it they agree, so the next batch starts from them.
     const facts = this.facts;
-    const unseen = [...new Set(ready.map((r) => r.memberId))].filter((id) => !facts.has(id));
+    if (!facts.size && !this.allFacts) {
+      const all = this.p.allMemberFacts(Math.min(MAX_FACTS, 2 * this.orders));
+      if (all) for (const [id, f] of all) facts.set(id, f);
+      this.allFacts = all !== null;
+    }
+    const unseen = this.allFacts ? [] : [...new Set(ready.map((r) => r.memberId))].filter((id) => !facts.has(id));
     if (unseen.length) for (const [id, f] of this.p.memberFactsMany(unseen)) facts.set(id, f);
     for (const order of ready) {
       const lines = order.lines;
@@ -408,6 +422,7 @@ class Accruer {
     if (this.seenVersion === null) this.keysMayExist = this.p.anyFromSource(this.o.source);
     else if (v !== this.seenVersion) {
       this.facts.clear();
+      this.allFacts = false;
       this.keysMayExist = true;
     }
     this.seenVersion = v;
@@ -420,7 +435,10 @@ class Accruer {
     this.p.insertMany(this.pending);
     this.pending = [];
     this.batchKeys.clear();
-    if (this.facts.size > 200_000) this.facts.clear(); // bounded memory, whatever the number of members
+    if (this.facts.size > MAX_FACTS) {
+      this.facts.clear(); // bounded memory, whatever the number of members
+      this.allFacts = false;
+    }
   }
 
   /** Repeated rows of an order-level file: the same content is a duplicate, other content a conflict. */
@@ -532,7 +550,7 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
       const plan = await stageFile(o, l, stage, c, input.onProgress);
 
       const { orders: total, hasBad } = stage.finishLoad();
-      const acc = new Accruer(l, o, c);
+      const acc = new Accruer(l, o, c, total);
       const batchOrders = input.batchOrders ?? 20_000;
       let done = 0;
       const reader = new StagedOrders(stage.path, hasBad);

@@ -52,6 +52,8 @@ export class Purchases {
       member: db.prepare('SELECT status, tier, lifetime_earned, debt FROM members WHERE id = ?'),
       findMany: db.prepare('SELECT order_id, content_hash FROM purchases WHERE source = ? AND order_id IN (SELECT value FROM json_each(?))').raw(),
       membersMany: db.prepare('SELECT id, status, tier, lifetime_earned, debt FROM members WHERE id IN (SELECT value FROM json_each(?))').raw(),
+      memberCount: db.prepare('SELECT count(*) FROM members').pluck(),
+      allMembers: db.prepare('SELECT id, status, tier, lifetime_earned, debt FROM members').raw(),
       earnedBetween: db
         .prepare(
           `SELECT coalesce(-sum(p.points), 0) FROM entries e JOIN postings p ON p.entry_id = e.id
@@ -75,6 +77,15 @@ export class Purchases {
   memberFactsMany(ids: readonly string[]): Map<string, MemberFacts> {
     const out = new Map<string, MemberFacts>();
     for (const [id, status, tier, lifetime, debt] of this.s.membersMany.all(JSON.stringify(ids)) as [string, MemberFacts['status'], string | null, number, number][]) {
+      out.set(id, { status, tier, lifetime_earned: lifetime, debt });
+    }
+    return out;
+  }
+  /** Facts of every member, when there are at most `max` (else null): one scan instead of many lookups. */
+  allMemberFacts(max: number): Map<string, MemberFacts> | null {
+    if ((this.s.memberCount.get() as number) > max) return null;
+    const out = new Map<string, MemberFacts>();
+    for (const [id, status, tier, lifetime, debt] of this.s.allMembers.all() as [string, MemberFacts['status'], string | null, number, number][]) {
       out.set(id, { status, tier, lifetime_earned: lifetime, debt });
     }
     return out;
