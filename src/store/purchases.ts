@@ -28,6 +28,9 @@ export interface MemberFacts {
   debt: number;
 }
 
+type FactsRow = [id: string, status: MemberFacts['status'], tier: string | null, lifetimeEarned: number, debt: number];
+const factsOf = (rows: FactsRow[]): Map<string, MemberFacts> => new Map(rows.map(([id, status, tier, lifetime, debt]) => [id, { status, tier, lifetime_earned: lifetime, debt }]));
+
 const INSERT_PURCHASE =
   'INSERT INTO purchases (source, order_id, member_id, purchased_at, kind, amount, line_count, content_hash, status, points, capped, rules_version, entry_id, imported_at)';
 const ROW = '(?,?,?,?,?,?,?,?,?,?,?,?,?,?)';
@@ -75,20 +78,12 @@ export class Purchases {
   }
   /** Member facts for a whole batch of member ids (unknown ids are absent). */
   memberFactsMany(ids: readonly string[]): Map<string, MemberFacts> {
-    const out = new Map<string, MemberFacts>();
-    for (const [id, status, tier, lifetime, debt] of this.s.membersMany.all(JSON.stringify(ids)) as [string, MemberFacts['status'], string | null, number, number][]) {
-      out.set(id, { status, tier, lifetime_earned: lifetime, debt });
-    }
-    return out;
+    return factsOf(this.s.membersMany.all(JSON.stringify(ids)) as FactsRow[]);
   }
   /** Facts of every member, when there are at most `max` (else null): one scan instead of many lookups. */
   allMemberFacts(max: number): Map<string, MemberFacts> | null {
     if ((this.s.memberCount.get() as number) > max) return null;
-    const out = new Map<string, MemberFacts>();
-    for (const [id, status, tier, lifetime, debt] of this.s.allMembers.all() as [string, MemberFacts['status'], string | null, number, number][]) {
-      out.set(id, { status, tier, lifetime_earned: lifetime, debt });
-    }
-    return out;
+    return factsOf(this.s.allMembers.all() as FactsRow[]);
   }
   get(source: string, orderId: string): PurchaseRow | undefined {
     return this.s.get.get(source, orderId) as PurchaseRow | undefined;
