@@ -508,9 +508,17 @@ export interface Order {
 const oneShot = (crypto as { hash?: (alg: string, data: string, enc: string) => string }).hash;
 const sha1 = oneShot ? (text: string) => oneShot('sha1', text, 'base64url') : (text: string) => createHash('sha1').update(text).digest('base64url');
 
-/** One line's share of an order's content hash: its time and every value it came with. */
+/**
+ * One line's share of an order's content hash, from its values as text ('' for none): its time and
+ * every value it came with. The one place this text is made.
+ */
+export function hashPartOf(at: number, sku: string, category: string, quantity: string, unitPrice: string, amount: string): string {
+  return `${at}\u001f${sku}\u001f${category}\u001f${quantity}\u001f${unitPrice}\u001f${amount}`;
+}
+
+/** One line's share of an order's content hash. */
 export function contentHashPart(l: Pick<OrderLine, 'at' | 'sku' | 'category' | 'quantity' | 'unitPrice' | 'amount'>): string {
-  return `${l.at}\u001f${l.sku ?? ''}\u001f${l.category ?? ''}\u001f${l.quantity ?? ''}\u001f${l.unitPrice ?? ''}\u001f${l.amount}`;
+  return hashPartOf(l.at, l.sku ?? '', l.category ?? '', l.quantity ?? '', l.unitPrice ?? '', String(l.amount));
 }
 
 /**

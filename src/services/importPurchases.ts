@@ -340,7 +340,7 @@ class Accruer {
    * @param orders how many orders the file has: when the ledger has no more than twice as many members
    * (and at most MAX_FACTS), all their facts are read at once rather than slice by slice.
    */
-  constructor(private readonly l: Ledger, private readonly o: Options, private readonly c: Counters, private readonly orders = 0) {
+  constructor(private readonly l: Ledger, private readonly o: Options, private readonly c: Counters, private readonly orders: number) {
     this.p = l.store.get(purchases);
     this.m = l.store.get(members);
     this.q = l.store.get(reviewQueue);

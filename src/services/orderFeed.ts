@@ -1,6 +1,6 @@
 // The staged orders of an import, whole and in time order, for its accruing phase: the sorted stream
 // of staged groups (StagedOrders) unpacked and assembled into orders, content hash included.
-import { type FileFormat, type OrderLine, buildOrder } from '../domain/purchases.js';
+import { type FileFormat, type OrderLine, buildOrder, hashPartOf } from '../domain/purchases.js';
 import type { StageRow } from '../store/purchases.js';
 
 // A staged group's lines are packed in one string: per line six values (line, amount, sku, category,
@@ -41,8 +41,8 @@ export type FedOrder =
     };
 
 /**
- * A group's lines, each with its share of the content hash (contentHashPart, built here from the packed
- * values as they are: the same text, without turning them into values and back).
+ * A group's lines, each with its share of the content hash (made from the packed values as they are:
+ * the same text, without turning them into values and back).
  */
 function unpack(memberId: string, at: number, packed: string, lines: OrderLine[], parts: string[]): void {
   const f = packed.split(US);
@@ -52,7 +52,7 @@ function unpack(memberId: string, at: number, packed: string, lines: OrderLine[]
     const quantity = f[i + 4];
     const unitPrice = f[i + 5];
     lines.push({ line: +f[i], memberId, at, amount: +f[i + 1], sku: sku || null, category: category || null, quantity: quantity || null, unitPrice: unitPrice || null });
-    parts.push(`${at}${US}${sku}${US}${category}${US}${quantity}${US}${unitPrice}${US}${f[i + 1]}`);
+    parts.push(hashPartOf(at, sku, category, quantity, unitPrice, f[i + 1]));
   }
 }
 
