@@ -4,8 +4,8 @@
 import { closeSync, existsSync, fsyncSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { BusyError, UsageError } from '../errors.js';
 import { RulesTimeline, computeEarn } from '../domain/accrual.js';
 import { memberProblems } from '../domain/members.js';
@@ -25,15 +25,15 @@ import {
 } from '../domain/purchases.js';
 import { type Rules, expiresOn } from '../domain/rules.js';
 import { localRangeUtc } from '../domain/time.js';
-import { members } from '../store/members.js';
 import { mapBusy } from '../store/db.js';
-import { ImportStage, type MemberFacts, type PurchaseRow, StagedOrders, bulkWrites, purchases } from '../store/purchases.js';
-import { reviewQueue } from '../store/review.js';
+import { ImportStage, type MemberFacts, StagedOrders, bulkWrites, purchases } from '../store/purchases.js';
+import { journal } from '../store/journal.js';
 import { rulesVersions } from '../store/rules.js';
 import { type Ctx, type Ledger, parseStoredRules, withLedger } from './ledger.js';
 import { type ParseInput, type ParseSink, type ParsedChunk, parsePurchasesOnTwoCores, readChunks } from './importParse.js';
 import { type FedOrder, feedOrders } from './orderFeed.js';
-import { type CreditInput, creditPointsKnownDebt, creditPointsMany, debitPoints, recordAudit } from './points.js';
+import { type CreditInput, creditPointsKnownDebt, debitPoints, recordAudit } from './points.js';
+import { type BatchPlan, type PlannedRow, PlanApplier, PlanBuilder, READER_CACHE_KIB, SEMI_SPACE_MB, WRITER_YOUNG_MB, type WriterData, type WriterRequest, capYoungGeneration, collectGarbage } from './importPlan.js';
 
 export interface ImportInput {
   file: string;
@@ -183,15 +183,15 @@ export class AccrualEngine {
   readonly cal: ZoneCalendar;
   private readonly expiry = new Map<string, string | null>();
   private readonly dayRange = new Map<string, [string, string]>();
-  /** Credits waiting to be written set-based (bulk mode), with what to tell once they have entry ids. */
-  private credits = new Map<string, { input: CreditInput & { debt: number }; posted?: (entryId: number) => void }[]>();
+  /** Credits waiting to be planned member by member (plan mode), with what to tell once they have op numbers. */
+  private credits = new Map<string, { orderId: string; points: number; at: number; expiresOn: string | null; planned?: (op: number) => void }[]>();
   /** Points of buffered credits per member and local day, which the daily cap must count too. */
   private bufferedEarned = new Map<string, Map<string, number>>();
   /**
-   * @param bulk credits are buffered and written together by flush() (an import); otherwise each is
-   * posted at once (a review approval).
+   * @param plan credits and returns go into this plan (an import), to be written when the batch is
+   * applied; without one, each is posted at once (a review approval).
    */
-  constructor(private readonly l: Ledger, private readonly bulk = false) {
+  constructor(private readonly l: Ledger, private readonly plan?: PlanBuilder) {
     this.timeline = new RulesTimeline(l.store.get(rulesVersions).all().map((v) => ({ id: v.id, effectiveAt: v.effective_at, document: v.document })));
     this.cal = new ZoneCalendar(l.zone);
   }
@@ -227,26 +227,31 @@ export class AccrualEngine {
 
   /**
    * Earns (or takes back) the points of one order by the rules in force at its own time, and keeps
-   * `facts` (lifetime earned, debt) current as the member caches change. Call inside store.write().
+   * `facts` (lifetime earned, and debt when posting at once) current as the member caches change.
+   * Call inside store.write() when posting at once. `posted` is told the entry id, or in plan mode
+   * the op number.
    */
   accrue(
     o: { source: string; orderId: string; memberId: string; at: number; atIso?: string; amount: number; lines: readonly { amount: number; sku: string | null; category: string | null }[] },
     facts: MemberFacts,
-    posted?: (entryId: number) => void,
+    posted?: (entryOrOp: number) => void,
   ): AccrualOutcome {
     const l = this.l;
     const { id: rulesVersion, rules } = this.rulesAt(o.at);
-    const atIso = o.atIso ?? new Date(o.at).toISOString();
     const day = this.cal.localDate(o.at);
-    const ref = `${o.source}:${o.orderId}`;
     if (o.amount < 0) {
       const r = computeEarn({ rules, at: o.at, zone: l.zone, digits: l.digits, pinnedTier: facts.tier, lifetimeEarned: facts.lifetime_earned, localDate: day, lines: o.lines.map((x) => ({ amount: -x.amount, sku: x.sku, category: x.category })), purpose: 'return' });
       let entryId: number | null = null;
       if (r.points > 0) {
-        this.flush(o.memberId); // the lots a return takes from must be written first
-        const d = debitPoints(l, { memberId: o.memberId, points: r.points, at: atIso, kind: 'return', to: 'issued', allowDebt: true, ref });
-        entryId = d.entryId;
-        facts.debt += d.debt;
+        if (this.plan) {
+          this.flush(o.memberId); // the lots a return takes from come first
+          posted?.(this.plan.debit(o.memberId, o.orderId, r.points, o.at));
+        } else {
+          const d = debitPoints(l, { memberId: o.memberId, points: r.points, at: o.atIso ?? new Date(o.at).toISOString(), kind: 'return', to: 'issued', allowDebt: true, ref: `${o.source}:${o.orderId}` });
+          entryId = d.entryId;
+          facts.debt += d.debt;
+          posted?.(entryId);
+        }
         facts.lifetime_earned -= r.points; // as the journal's cache: −Σ issued postings
       }
       return { kind: 'return', points: r.points, capped: 0, rulesVersion, entryId };
@@ -259,19 +264,18 @@ export class AccrualEngine {
     const r = computeEarn({ rules, at: o.at, zone: l.zone, digits: l.digits, pinnedTier: facts.tier, lifetimeEarned: facts.lifetime_earned, localDate: day, lines: o.lines, earnedTodayBeforeThisOrder: earnedToday });
     let entryId: number | null = null;
     if (r.points > 0) {
-      // debt: the member's debt just before this credit (what a bulk write repays first)
-      const input: CreditInput & { debt: number } = { memberId: o.memberId, points: r.points, at: atIso, kind: 'accrual', from: 'issued', expiresOn: this.expiresOn(rulesVersion, rules, o.at, day), ref, memo: null, debt: facts.debt };
-      if (this.bulk) {
+      const expires = this.expiresOn(rulesVersion, rules, o.at, day);
+      if (this.plan) {
         let mine = this.credits.get(o.memberId);
         if (!mine) this.credits.set(o.memberId, (mine = []));
-        mine.push({ input, posted });
+        mine.push({ orderId: o.orderId, points: r.points, at: o.at, expiresOn: expires, planned: posted });
         if (rules.limits.dailyEarnCap !== null) {
           let days = this.bufferedEarned.get(o.memberId);
           if (!days) this.bufferedEarned.set(o.memberId, (days = new Map()));
           days.set(day, (days.get(day) ?? 0) + r.points);
         }
-        facts.debt -= Math.min(facts.debt, r.points);
       } else {
+        const input: CreditInput = { memberId: o.memberId, points: r.points, at: o.atIso ?? new Date(o.at).toISOString(), kind: 'accrual', from: 'issued', expiresOn: expires, ref: `${o.source}:${o.orderId}`, memo: null };
         const cr = creditPointsKnownDebt(l, input, facts.debt);
         entryId = cr.entryId;
         facts.debt -= cr.debtRepaid;
@@ -283,27 +287,26 @@ export class AccrualEngine {
   }
 
   /**
-   * Writes the buffered credits (bulk mode), all or one member's, and tells each its entry id. All of
-   * them go member by member, so the indexes keyed by member are written in one sweep, not at random.
+   * Plans the buffered credits, all or one member's, and tells each its op number. All of them go
+   * member by member, so the indexes keyed by member are written in one sweep, not at random.
    */
   flush(memberId?: string): void {
-    if (!this.credits.size) return;
-    let list: { input: CreditInput & { debt: number }; posted?: (entryId: number) => void }[];
+    if (!this.credits.size || !this.plan) return;
+    const plan = this.plan;
+    const planOf = (id: string) => {
+      for (const c of this.credits.get(id) ?? []) {
+        const op = plan.credit(id, c.orderId, c.points, c.at, c.expiresOn);
+        c.planned?.(op);
+      }
+    };
     if (memberId !== undefined) {
-      list = this.credits.get(memberId) ?? [];
+      planOf(memberId);
       this.credits.delete(memberId);
       this.bufferedEarned.delete(memberId);
     } else {
-      list = [];
-      for (const id of [...this.credits.keys()].sort()) list.push(...this.credits.get(id)!);
+      for (const id of [...this.credits.keys()].sort()) planOf(id);
       this.credits.clear();
       this.bufferedEarned.clear();
-    }
-    // in slices, so the set-based writes never hold more than a few thousand rows of arguments
-    for (let i = 0; i < list.length; i += 2000) {
-      const part = list.slice(i, i + 2000);
-      const out = creditPointsMany(this.l, part.map((c) => c.input));
-      out.forEach((r, k) => part[k].posted?.(r.entryId));
     }
   }
 }
@@ -320,31 +323,37 @@ const MAX_FACTS = 200_000;
 
 class Accruer {
   private readonly p;
-  private readonly m;
-  private readonly q;
   readonly engine: AccrualEngine;
   rejects: [number, string, string | null][] = [];
-  /** Purchase rows written in bulk at the end of each slice (same transaction as their points). */
-  private pending: PurchaseRow[] = [];
+  /** Purchase rows planned at the end of each batch (written in the same transaction as their points). */
+  private pending: PlannedRow[] = [];
   /** Member facts of this batch, kept current as it accrues. */
   private readonly facts = new Map<string, MemberFacts>();
   /** Keys taken by this batch's orders, not yet in the table. */
   private readonly batchKeys = new Map<string, string>();
   /** The ledger's data_version when the previous batch began: unchanged, nobody else wrote since. */
   private seenVersion: number | null = null;
+  private started = false;
   /** Whether keys of this source can be in the ledger already (imported before, or by another process meanwhile). */
   private keysMayExist = true;
   /** Whether `facts` holds every member of the ledger: an id not in it is then not a member. */
   private allFacts = false;
+  /** The facts were dropped while batches may be on their way to the ledger: wait for them before reading facts again. */
+  needsDrain = false;
+  private readonly plan: PlanBuilder;
+  /** Whether the plan has begun a batch, and whether it has ever read where the chain ends. */
+  private planning = false;
+  private followed = false;
   /**
    * @param orders how many orders the file has: when the ledger has no more than twice as many members
    * (and at most MAX_FACTS), all their facts are read at once rather than slice by slice.
+   * @param inTransaction each batch is planned inside the write transaction that applies it, so other
+   * writers are noticed here; otherwise (a ledger writer thread) the writer notices them.
    */
-  constructor(private readonly l: Ledger, private readonly o: Options, private readonly c: Counters, private readonly orders: number) {
+  constructor(private readonly l: Ledger, private readonly o: Options, private readonly c: Counters, private readonly orders: number, private readonly inTransaction: boolean) {
     this.p = l.store.get(purchases);
-    this.m = l.store.get(members);
-    this.q = l.store.get(reviewQueue);
-    this.engine = new AccrualEngine(l, true);
+    this.plan = new PlanBuilder(o.source, l.operator, l.nowIso);
+    this.engine = new AccrualEngine(l, this.plan);
   }
 
   private rejectLines(lines: readonly number[], reason: string): void {
@@ -358,7 +367,17 @@ class Accruer {
    * whole slice at once, then kept current in memory as it accrues. Must run inside store.write().
    */
   batch(batch: readonly FedOrder[]): void {
-    this.checkOtherWriters();
+    if (!this.started) {
+      this.keysMayExist = this.p.anyFromSource(this.o.source);
+      this.started = true;
+    }
+    if (this.inTransaction) this.checkOtherWriters();
+    if (!this.planning) {
+      // In its own transaction a batch follows the chain as it is; planned ahead of a writer thread,
+      // from where it was once read (another writer's entries make the writer refuse the batch).
+      if (this.inTransaction || !this.followed) this.plan.follow(this.l.store.get(journal).head());
+      this.followed = this.planning = true;
+    }
     const c = this.c;
     const ready: Extract<FedOrder, { ok: true }>[] = [];
     for (const f of batch) {
@@ -375,11 +394,11 @@ class Accruer {
     const facts = this.facts;
     if (!facts.size && !this.allFacts) {
       const all = this.p.allMemberFacts(Math.min(MAX_FACTS, 2 * this.orders));
-      if (all) for (const [id, f] of all) facts.set(id, f);
+      if (all) this.learn(all);
       this.allFacts = all !== null;
     }
     const unseen = this.allFacts ? [] : [...new Set(ready.map((r) => r.memberId))].filter((id) => !facts.has(id));
-    if (unseen.length) for (const [id, f] of this.p.memberFactsMany(unseen)) facts.set(id, f);
+    if (unseen.length) this.learn(this.p.memberFactsMany(unseen));
     for (const order of ready) {
       const lines = order.lines;
       const hash = existing.get(order.orderId) ?? this.batchKeys.get(order.orderId);
@@ -401,7 +420,7 @@ class Accruer {
           this.rejectLines(lines, `member id: ${problems[0].message}`);
           continue;
         }
-        this.m.insert({ id: order.memberId, name: order.memberId, phone: null, email: null, tier: null }, this.l.nowIso);
+        this.plan.newMember(order.memberId);
         c.membersCreated++;
         f = { status: 'active', tier: null, lifetime_earned: 0, debt: 0 };
         facts.set(order.memberId, f);
@@ -419,26 +438,47 @@ class Accruer {
    */
   private checkOtherWriters(): void {
     const v = this.l.store.dataVersion();
-    if (this.seenVersion === null) this.keysMayExist = this.p.anyFromSource(this.o.source);
-    else if (v !== this.seenVersion) {
-      this.facts.clear();
-      this.allFacts = false;
-      this.keysMayExist = true;
-    }
+    if (this.seenVersion !== null && v !== this.seenVersion) this.startOver();
     this.seenVersion = v;
   }
 
-  /** Ends a batch (inside its transaction): the buffered credits, then the purchase rows in key order. */
-  finishBatch(): void {
+  /**
+   * Drops the member facts kept from earlier batches (read again from the ledger), and looks up
+   * existing keys from then on: another process wrote meanwhile.
+   */
+  startOver(): void {
+    this.forgetFacts();
+    this.keysMayExist = true;
+  }
+
+  private forgetFacts(): void {
+    this.facts.clear();
+    this.allFacts = false;
+    this.plan.forget();
+  }
+
+  /** Member facts read from the ledger; the debts among them go to the plan's applier. */
+  private learn(read: Map<string, MemberFacts>): void {
+    for (const [id, f] of read) {
+      this.facts.set(id, f);
+      this.plan.debt(id, f.debt);
+    }
+  }
+
+  /** Ends a batch: the buffered credits, then the purchase rows in key order. Returns its plan. */
+  finishBatch(): BatchPlan {
     this.engine.flush();
-    this.pending.sort((a, b) => (a.order_id < b.order_id ? -1 : a.order_id > b.order_id ? 1 : 0));
-    this.p.insertMany(this.pending);
+    this.pending.sort((a, b) => (a.orderId < b.orderId ? -1 : a.orderId > b.orderId ? 1 : 0));
+    for (const r of this.pending) this.plan.row(r);
     this.pending = [];
     this.batchKeys.clear();
+    this.planning = false;
+    const plan = this.plan.take();
     if (this.facts.size > MAX_FACTS) {
-      this.facts.clear(); // bounded memory, whatever the number of members
-      this.allFacts = false;
+      this.forgetFacts(); // bounded memory, whatever the number of members
+      this.needsDrain = true;
     }
+    return plan;
   }
 
   /** Repeated rows of an order-level file: the same content is a duplicate, other content a conflict. */
@@ -454,59 +494,45 @@ class Accruer {
   private accept(order: Extract<FedOrder, { ok: true }>, facts: MemberFacts): void {
     const c = this.c;
     const { rules, id: rulesId } = this.engine.rulesAt(order.at);
-    const kind = order.amount < 0 ? 'return' : 'purchase';
-    const base = {
-      source: this.o.source,
-      order_id: order.orderId,
-      member_id: order.memberId,
-      purchased_at: new Date(order.at).toISOString(),
-      kind,
+    // One object per order, filled in place: its op number arrives when the batch's credits are planned.
+    const row: PlannedRow = {
+      orderId: order.orderId,
+      memberId: order.memberId,
+      at: order.at,
+      kind: order.amount < 0 ? 'return' : 'purchase',
       amount: order.amount,
-      line_count: order.own.length,
-      content_hash: order.contentHash,
-      imported_at: this.l.nowIso,
-    } as const;
+      lineCount: order.own.length,
+      contentHash: order.contentHash,
+      status: 'accrued',
+      points: 0,
+      capped: 0,
+      rulesVersion: rulesId,
+      op: null,
+    };
     const why = reviewReason(facts, rules, order.amount);
     if (why) {
-      this.q.insert({
-        source: base.source,
-        order_id: base.order_id,
-        member_id: base.member_id,
-        purchased_at: base.purchased_at,
-        kind,
+      this.plan.review({
+        source: this.o.source,
+        order_id: order.orderId,
+        member_id: order.memberId,
+        purchased_at: new Date(order.at).toISOString(),
+        kind: row.kind,
         amount: order.amount,
         lines: JSON.stringify(order.own.map((x) => [x.amount, x.sku, x.category])),
         reason: why,
         created_at: this.l.nowIso,
       });
-      this.pending.push({ ...base, status: 'review', points: 0, capped: 0, rules_version: rulesId, entry_id: null });
+      row.status = 'review';
+      this.pending.push(row);
       c.review++;
       return;
     }
-    // One object per order, filled in place (no spread copies): its entry id arrives when the batch's credits are written.
-    const row: PurchaseRow = {
-      source: base.source,
-      order_id: base.order_id,
-      member_id: base.member_id,
-      purchased_at: base.purchased_at,
-      kind,
-      amount: base.amount,
-      line_count: base.line_count,
-      content_hash: base.content_hash,
-      status: 'accrued',
-      points: 0,
-      capped: 0,
-      rules_version: null,
-      entry_id: null,
-      imported_at: base.imported_at,
-    };
-    const out = this.engine.accrue({ source: this.o.source, orderId: order.orderId, memberId: order.memberId, at: order.at, atIso: base.purchased_at, amount: order.amount, lines: order.own }, facts, (id) => {
-      row.entry_id = id;
+    const out = this.engine.accrue({ source: this.o.source, orderId: order.orderId, memberId: order.memberId, at: order.at, amount: order.amount, lines: order.own }, facts, (op) => {
+      row.op = op;
     });
     row.points = out.kind === 'return' ? -out.points : out.points;
     row.capped = out.capped;
-    row.rules_version = out.rulesVersion;
-    if (out.entryId !== null) row.entry_id = out.entryId;
+    row.rulesVersion = out.rulesVersion;
     this.pending.push(row);
     c.accepted++;
     c.capped += out.capped;
@@ -519,25 +545,253 @@ class Accruer {
 
 class DryRunRollback extends Error {}
 
-let gcFn: (() => void) | null | undefined;
-/**
- * A full collection between batches. V8 lets the old generation fill with the garbage of several
- * batches before collecting, which alone would take the import past its memory budget (SPEC §6:
- * peak RSS under 300 MB); one collection per batch of thousands of orders costs a few ms.
- */
-function collectGarbage(): void {
-  if (gcFn === undefined) {
-    try {
-      setFlagsFromString('--expose-gc');
-      gcFn = runInNewContext('gc') as () => void;
-    } catch {
-      gcFn = null;
-    }
-  }
-  gcFn?.();
+const tick = () => new Promise<void>((r) => setImmediate(r));
+
+/** Orders per ledger transaction (ImportInput.batchOrders), and in the first one. */
+const BATCH = 15_000;
+const FIRST_BATCH = 2_500;
+
+/** What accruing the staged orders works with. */
+interface Phase2 {
+  l: Ledger;
+  o: Options;
+  c: Counters;
+  stage: ImportStage;
+  reader: StagedOrders;
+  format: ColumnPlan['format'];
+  total: number;
+  batchOrders: number;
+  /** Orders taken from the feed so far. */
+  done: number;
+  onProgress?: (p: ImportProgress) => void;
 }
 
-const tick = () => new Promise<void>((r) => setImmediate(r));
+/**
+ * Plans the next batch: up to batchOrders orders from the feed, through the accruer in slices of a few
+ * hundred (member facts and existing keys are fetched per slice, so little stays alive between
+ * collections). Returns the plan and whether orders remain.
+ */
+function planBatch(ph: Phase2, acc: Accruer, orders: Iterator<FedOrder>): { plan: BatchPlan; more: boolean } {
+  // The first batch is short, so a writer thread has work soon.
+  const size = ph.done === 0 ? Math.min(ph.batchOrders, FIRST_BATCH) : ph.batchOrders;
+  let n = 0;
+  for (;;) {
+    const slice: FedOrder[] = [];
+    while (slice.length < 500 && n < size) {
+      const next = orders.next();
+      if (next.done) {
+        acc.batch(slice);
+        return { plan: acc.finishBatch(), more: false };
+      }
+      slice.push(next.value);
+      ph.done++;
+      n++;
+    }
+    acc.batch(slice);
+    ph.onProgress?.({ phase: 'accruing', done: ph.done, total: ph.total });
+    if (n >= size) return { plan: acc.finishBatch(), more: true };
+  }
+}
+
+/** --dry-run: every batch planned and applied in one transaction, rolled back: the same summary, nothing written. */
+function accrueDryRun(ph: Phase2): void {
+  const { l, c } = ph;
+  const acc = new Accruer(l, ph.o, c, ph.total, true);
+  const applier = new PlanApplier(l, ph.o.source);
+  const orders = feedOrders(ph.reader.rows(), ph.format);
+  try {
+    l.store.write(() => {
+      for (;;) {
+        const { plan, more } = planBatch(ph, acc, orders);
+        applier.apply(plan);
+        c.batches++;
+        if (!more) break;
+        ph.onProgress?.({ phase: 'accruing', done: ph.done, total: ph.total });
+        collectGarbage();
+      }
+      throw new DryRunRollback();
+    });
+  } catch (e) {
+    if (!(e instanceof DryRunRollback)) throw e;
+  } finally {
+    orders.return(undefined);
+  }
+  ph.stage.addRejects(acc.rejects);
+}
+
+/** Locked out after some batches: say what is in (a re-run skips it and accrues the rest). */
+function busyAfter(ph: Phase2, e: unknown, accrued: number): unknown {
+  const { l, c } = ph;
+  if (c.batches === 0 || !(mapBusy(e, l.path, l.store.busyTimeoutMs) instanceof BusyError)) return e;
+  const n = c.batches === 1 ? 'batch (' : `${c.batches} batches (`;
+  return new BusyError(l.path, l.store.busyTimeoutMs, `the first ${n}${accrued} orders accrued) ${c.batches === 1 ? 'is' : 'are'} committed, the rest is not: run the same import again to accrue the rest (what is in is skipped, nothing doubles), or raise POINTSMALL_BUSY_TIMEOUT (ms)`);
+}
+
+/** One thread: each batch planned and applied inside its own write transaction. */
+async function accrueInTransactions(ph: Phase2): Promise<void> {
+  const { l, c } = ph;
+  const acc = new Accruer(l, ph.o, c, ph.total, true);
+  const applier = new PlanApplier(l, ph.o.source);
+  const orders = feedOrders(ph.reader.rows(), ph.format);
+  const undo = bulkWrites(l.store);
+  let accrued = 0; // by the committed batches
+  try {
+    for (;;) {
+      const more = l.store.write(() => {
+        const b = planBatch(ph, acc, orders);
+        applier.apply(b.plan);
+        return b.more;
+      });
+      c.batches++;
+      accrued = c.accepted;
+      ph.stage.addRejects(acc.rejects);
+      acc.rejects = [];
+      ph.onProgress?.({ phase: 'accruing', done: ph.done, total: ph.total });
+      if (!more) break;
+      collectGarbage();
+      await tick();
+    }
+  } catch (e) {
+    throw busyAfter(ph, e, accrued);
+  } finally {
+    orders.return(undefined);
+    undo();
+  }
+}
+
+/**
+ * The ledger writer thread, when it pays: a compiled build (not the TypeScript sources of the unit
+ * tests), more than one batch to overlap, and not turned off (POINTSMALL_THREADS=1; =2 forces it).
+ */
+function writerScript(orders: number, batchOrders: number): string | null {
+  const setting = process.env.POINTSMALL_THREADS;
+  const script = fileURLToPath(new URL('./importWriter.js', import.meta.url));
+  if (setting === '1' || !existsSync(script)) return null;
+  return setting === '2' || orders > batchOrders ? script : null;
+}
+
+/** Whether some rules version caps the points earned per day (the cap reads the ledger as it is written). */
+function anyDailyCap(l: Ledger): boolean {
+  return l.store.get(rulesVersions).all().some((v) => parseStoredRules(l, v.id, v.document).limits.dailyEarnCap !== null);
+}
+
+type WriterReply = { ok?: true; stale?: true; error?: { message: string; code?: string; stack?: string } };
+
+/** An error of the writer thread, as this thread throws it (a lock keeps its SQLite code: exit 5). */
+function writerError(e: NonNullable<WriterReply['error']>): Error {
+  const err = Object.assign(new Error(`ledger writer: ${e.message}`), { code: e.code });
+  if (e.stack) err.stack = e.stack;
+  return err;
+}
+
+/** This thread's side of the ledger writer (importWriter.ts): each request answered in turn. */
+class WriterThread {
+  private readonly worker: Worker;
+  private readonly waiting: ((r: WriterReply) => void)[] = [];
+  private failed: WriterReply | null = null;
+
+  constructor(script: string, data: WriterData) {
+    this.worker = new Worker(script, { workerData: data, resourceLimits: { maxYoungGenerationSizeMb: WRITER_YOUNG_MB } });
+    this.worker.on('message', (r: WriterReply) => this.waiting.shift()?.(r));
+    const fail = (message: string, stack?: string) => {
+      this.failed ??= { error: { message, stack } };
+      for (const w of this.waiting.splice(0)) w(this.failed);
+    };
+    this.worker.on('error', (e) => fail(e.message, e.stack));
+    this.worker.on('exit', (code) => fail(`exited (${code}) with requests unanswered`));
+  }
+
+  private send(m: WriterRequest): Promise<WriterReply> {
+    if (this.failed) return Promise.resolve(this.failed);
+    return new Promise((resolve) => {
+      this.waiting.push(resolve);
+      this.worker.postMessage(m);
+    });
+  }
+  /** Applies a plan in one transaction; never rejects (the reply says what happened). */
+  apply(plan: BatchPlan): Promise<WriterReply> {
+    return this.send({ plan });
+  }
+  /** Forgets what it tracked and notes the ledger's version: whatever is read after this is current. */
+  async reset(): Promise<void> {
+    const r = await this.send({ reset: true });
+    if (r.error) throw writerError(r.error);
+  }
+  /** Ends it between batches (queued plans are answered first) and waits until it has exited. */
+  async end(): Promise<void> {
+    if (this.failed) return; // it has exited already
+    const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
+    const r = await this.send({ end: true });
+    await exited;
+    if (r.error) throw writerError(r.error);
+  }
+}
+
+/**
+ * Two threads: this one plans batch k+1 while the ledger writer applies batch k, each in its own
+ * transaction. The plans rest on member facts kept in memory from one read of the ledger; when the
+ * writer finds that another process wrote meanwhile, it refuses the batch (and those after it), and
+ * planning starts over from that batch with facts read again.
+ */
+async function accrueOnWriter(ph: Phase2, script: string): Promise<void> {
+  const { l, c } = ph;
+  const writer = new WriterThread(script, { path: l.path, operator: l.operator, now: l.nowIso, source: ph.o.source, busyTimeoutMs: l.store.busyTimeoutMs });
+  let orders: Generator<FedOrder> | null = null;
+  let accrued = 0; // by the committed batches
+  const restoreCache = l.store.cacheKib(READER_CACHE_KIB);
+  capYoungGeneration(SEMI_SPACE_MB);
+  try {
+    await writer.reset(); // it notes the ledger's version before anything is read here
+    let acc = new Accruer(l, ph.o, c, ph.total, false);
+    orders = feedOrders(ph.reader.rows(), ph.format);
+    const inFlight: { ack: Promise<WriterReply>; before: Counters; doneBefore: number; accepted: number; rejects: Accruer['rejects'] }[] = [];
+    let more = true;
+    while (more || inFlight.length) {
+      // Plan ahead while the writer has at most one batch, unless the facts must be read again first.
+      if (more && inFlight.length < 2 && !(acc.needsDrain && inFlight.length)) {
+        acc.needsDrain = false;
+        const before = { ...c };
+        const doneBefore = ph.done;
+        const b = planBatch(ph, acc, orders);
+        more = b.more;
+        inFlight.push({ ack: writer.apply(b.plan), before, doneBefore, accepted: c.accepted, rejects: acc.rejects });
+        acc.rejects = [];
+        collectGarbage();
+        continue;
+      }
+      const f = inFlight.shift()!;
+      const r = await f.ack;
+      if (r.error) throw writerError(r.error);
+      if (r.stale) {
+        // Another process wrote: this batch and those after it were refused; plan them again.
+        for (const g of inFlight) await g.ack;
+        inFlight.length = 0;
+        Object.assign(c, { ...f.before, batches: c.batches });
+        await writer.reset();
+        acc = new Accruer(l, ph.o, c, ph.total, false);
+        acc.startOver();
+        orders.return(undefined);
+        orders = feedOrders(ph.reader.rows(), ph.format);
+        for (ph.done = 0; ph.done < f.doneBefore; ph.done++) orders.next();
+        more = true;
+        continue;
+      }
+      c.batches++;
+      accrued = f.accepted;
+      ph.stage.addRejects(f.rejects);
+      ph.onProgress?.({ phase: 'accruing', done: ph.done, total: ph.total });
+    }
+    await writer.end();
+  } catch (e) {
+    await writer.end().catch(() => undefined); // the error that ended the import is the one to tell
+    throw busyAfter(ph, e, accrued);
+  } finally {
+    orders?.return(undefined);
+    restoreCache();
+  }
+
+}
+
 
 export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<ImportSummary> {
   const started = Date.now();
@@ -550,86 +804,21 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
       const plan = await stageFile(o, l, stage, c, input.onProgress);
 
       const { orders: total, hasBad } = stage.finishLoad();
-      const acc = new Accruer(l, o, c, total);
-      const batchOrders = input.batchOrders ?? 20_000;
-      let done = 0;
       const reader = new StagedOrders(stage.path, hasBad);
-      const orders = feedOrders(reader.rows(), plan.format);
-      // One transaction per batchOrders orders; member facts and existing keys are fetched per
-      // slice of a few hundred orders, so little stays alive between collections.
-      const runBatch = (): boolean => {
-        let n = 0;
-        for (;;) {
-          const slice: FedOrder[] = [];
-          while (slice.length < 500 && n < batchOrders) {
-            const next = orders.next();
-            if (next.done) {
-              acc.batch(slice);
-              acc.finishBatch();
-              return false;
-            }
-            slice.push(next.value);
-            done++;
-            n++;
-          }
-          acc.batch(slice);
-          input.onProgress?.({ phase: 'accruing', done, total });
-          if (n >= batchOrders) {
-            acc.finishBatch();
-            return true;
-          }
-        }
-      };
+      const phase2: Phase2 = { l, o, c, stage, reader, format: plan.format, total, batchOrders: input.batchOrders ?? BATCH, done: 0, onProgress: input.onProgress };
       try {
-        if (o.dryRun) {
-          // one transaction over everything, rolled back: the same summary, nothing written
-          try {
-            l.store.write(() => {
-              while (runBatch()) {
-                c.batches++;
-                input.onProgress?.({ phase: 'accruing', done, total });
-                collectGarbage();
-              }
-              c.batches++;
-              throw new DryRunRollback();
-            });
-          } catch (e) {
-            if (!(e instanceof DryRunRollback)) throw e;
-          }
-        } else {
-          const undo = bulkWrites(l.store);
-          let accrued = 0; // by the committed batches
-          try {
-            for (;;) {
-              const more = l.store.write(runBatch);
-              c.batches++;
-              accrued = c.accepted;
-              stage.addRejects(acc.rejects);
-              acc.rejects = [];
-              input.onProgress?.({ phase: 'accruing', done, total });
-              if (!more) break;
-              collectGarbage();
-              await tick();
-            }
-          } catch (e) {
-            // Locked out after some batches: say what is in (a re-run skips it and accrues the rest).
-            if (c.batches > 0 && mapBusy(e, l.path, l.store.busyTimeoutMs) instanceof BusyError) {
-              const n = c.batches === 1 ? 'batch (' : `${c.batches} batches (`;
-              throw new BusyError(l.path, l.store.busyTimeoutMs, `the first ${n}${accrued} orders accrued) ${c.batches === 1 ? 'is' : 'are'} committed, the rest is not: run the same import again to accrue the rest (what is in is skipped, nothing doubles), or raise POINTSMALL_BUSY_TIMEOUT (ms)`);
-            }
-            throw e;
-          } finally {
-            undo();
-          }
+        if (o.dryRun) accrueDryRun(phase2);
+        else {
+          const script = writerScript(total, phase2.batchOrders);
           // Committed with synchronous = FULL after the batches: its fsync of the WAL makes every batch
           // before it durable too, so what the summary reports survives a power cut.
+          if (script && !anyDailyCap(l)) await accrueOnWriter(phase2, script);
+          else await accrueInTransactions(phase2);
           l.store.write(() => recordAudit(l, 'import.purchases', resolve(o.file), { source: o.source, ...c }));
         }
       } finally {
-        orders.return(undefined);
         reader.close();
       }
-      stage.addRejects(acc.rejects);
       let rejectsFile: string | null = null;
       if (c.rejected > 0 && (!o.dryRun || o.rejects)) {
         rejectsFile = o.rejects ?? `${o.file.replace(/\.csv$/i, '')}.rejects.csv`;

@@ -55,41 +55,6 @@ export function creditPointsKnownDebt(l: Ledger, c: CreditInput, debt: number): 
   return { entryId, lotId, debtRepaid };
 }
 
-/**
- * creditPoints for many credits at once (bulk imports): the same entries, debt repayment and lots,
- * written set-based. Each credit carries the member's debt just before it (the caller tracks it).
- */
-export function creditPointsMany(l: Ledger, credits: readonly (CreditInput & { debt: number })[]): { entryId: number; debtRepaid: number }[] {
-  const j = l.store.get(journal);
-  for (const c of credits) if (!Number.isSafeInteger(c.points) || c.points <= 0) throw new Error(`credit of ${c.points} points`);
-  const ids = j.postMany(
-    credits.map((c) => ({
-      at: c.at,
-      kind: c.kind,
-      memberId: c.memberId,
-      ref: c.ref,
-      memo: c.memo,
-      postings: [
-        { account: c.from, memberId: c.memberId, points: -c.points },
-        { account: 'member' as const, memberId: c.memberId, points: c.points },
-      ],
-    })),
-    l.operator,
-    l.nowIso,
-  );
-  const repaid = new Map<string, number>();
-  const lots: { entryId: number; memberId: string; points: number; earnedAt: string; expiresOn: string | null }[] = [];
-  const out = credits.map((c, i) => {
-    const debtRepaid = Math.min(Math.max(c.debt, 0), c.points);
-    if (debtRepaid > 0) repaid.set(c.memberId, (repaid.get(c.memberId) ?? 0) + debtRepaid);
-    if (c.points - debtRepaid > 0) lots.push({ entryId: ids[i], memberId: c.memberId, points: c.points - debtRepaid, earnedAt: c.at, expiresOn: c.expiresOn });
-    return { entryId: ids[i], debtRepaid };
-  });
-  j.createLots(lots);
-  for (const [memberId, r] of repaid) j.addDebt(memberId, -r);
-  return out;
-}
-
 export interface DebitInput {
   memberId: string;
   points: number; // > 0

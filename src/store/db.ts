@@ -80,6 +80,15 @@ export class Store {
     return this.db.pragma('data_version', { simple: true }) as number;
   }
 
+  /** Sets the page cache to about `kib` KiB for a while; returns the undo. */
+  cacheKib(kib: number): () => void {
+    const before = this.db.pragma('cache_size', { simple: true }) as number;
+    this.db.pragma(`cache_size = -${kib}`);
+    return () => {
+      if (this.db.open) this.db.pragma(`cache_size = ${before}`);
+    };
+  }
+
   /** Runs fn in one read transaction, so everything it reads is one consistent snapshot. */
   read<T>(fn: () => T): T {
     if (this.inTx) return fn();

@@ -178,13 +178,16 @@ export class Journal {
     }
     this.insertRows('entries', 10, entryArgs);
     this.insertRows('postings', 4, postingArgs);
-    this.updateMemberCaches(perMember);
+    this.addToCaches(perMember);
     return ids;
   }
 
   private cachesMany?: Database.Statement;
-  /** The member cache updates of postMany: 50 members per statement (UPDATE … FROM VALUES). */
-  private updateMemberCaches(perMember: Map<string, { balance: number; held: number; earned: number; at: string | null }>): void {
+  /**
+   * Adds to the member caches what entries posted without them changed (postMany, appendPlanned):
+   * 50 members per statement (UPDATE … FROM VALUES).
+   */
+  addToCaches(perMember: Map<string, { balance: number; held: number; earned: number; at: string | null }>): void {
     const PER = 50;
     this.cachesMany ??= this.store.db.prepare(
       `UPDATE OR FAIL members SET balance = balance + v.column2, held = held + v.column3, lifetime_earned = lifetime_earned + v.column4,
@@ -208,10 +211,32 @@ export class Journal {
     else for (let i = 0; i < n; i += 5) this.s.memberCache.run(args[i + 1], args[i + 2], args[i + 3], args[i + 4], args[i]);
   }
 
-  /** createLot for many lots at once (multi-row inserts); lot ids are not returned. */
-  createLots(lots: readonly { entryId: number; memberId: string; points: number; earnedAt: string; expiresOn: string | null }[]): void {
-    const args: unknown[] = [];
-    for (const x of lots) args.push(x.memberId, x.entryId, x.points, x.points, x.earnedAt, x.expiresOn);
+  /** The chain's head: the last entry's id and hash (0 and the genesis hash when there is none). */
+  head(): { id: number; hash: string } {
+    const row = this.s.last.get() as { id: number; hash: string } | undefined;
+    return { id: row?.id ?? 0, hash: row?.hash ?? GENESIS_HASH };
+  }
+
+  /**
+   * Appends entries whose ids and hashes were worked out ahead from head() (an import's plan, see
+   * services/importPlan.ts), with their postings, set-based: `entryArgs` 10 values per entry in the
+   * columns' order, `postingArgs` 4 per posting. The first must continue the chain where it is now.
+   * Member caches are the caller's: see addToCaches. Must run inside store.write().
+   */
+  appendPlanned(entryArgs: unknown[], postingArgs: unknown[]): void {
+    if (!entryArgs.length) return;
+    this.syncChain();
+    if (entryArgs[0] !== this.lastId + 1 || entryArgs[8] !== this.lastHash) {
+      throw new Error(`planned entries begin at ${String(entryArgs[0])} after ${String(entryArgs[8]).slice(0, 12)}…, but the chain ends at ${this.lastId} ${this.lastHash.slice(0, 12)}…`);
+    }
+    this.insertRows('entries', 10, entryArgs);
+    this.insertRows('postings', 4, postingArgs);
+    this.lastId = entryArgs[entryArgs.length - 10] as number;
+    this.lastHash = entryArgs[entryArgs.length - 1] as string;
+  }
+
+  /** Lots given as `args`, 6 values per lot: member, entry, points, remaining, earned at, expires on. */
+  createLotRows(args: unknown[]): void {
     this.insertRows('lots', 6, args);
   }
 

@@ -1,0 +1,295 @@
+// An import batch's ledger writes as a plan: decided by the accruer, then applied in one transaction,
+// on the same thread or on the ledger writer's (importWriter.ts). The plan holds what was decided and
+// the journal entries it makes, ids and hashes included (flat arrays of strings and numbers, cheap to
+// send between threads); what depends on the ledger's lots — how much of a credit repays debt, what a
+// return takes from which lot — is worked out where it is applied.
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { takeFromLots } from '../domain/lots.js';
+import { type NewPosting, chainHash, entryContent, journal } from '../store/journal.js';
+import type { Ledger } from './ledger.js';
+import { members } from '../store/members.js';
+import { type NewReview, reviewQueue } from '../store/review.js';
+import { type PurchaseRow, purchases } from '../store/purchases.js';
+
+const CREDIT = 0;
+const RETURN = 1;
+/** Strings and numbers per journal entry (op), and per purchase row. */
+const OP_S = 5; // member id, ref, business time (ISO), expires on ('' for none), hash
+const OP_N = 2; // CREDIT | RETURN, points
+const ROW_S = 4; // order id, member id, content hash, business time (ISO)
+const ROW_N = 8; // return?, amount, line count, review?, points, capped, rules version, op (-1: none)
+
+export interface BatchPlan {
+  /** The chain's head the entries follow: the last entry's id and hash before them. */
+  head: [id: number, hash: string];
+  /** Drop the debts tracked so far before this batch (the accruer dropped its member facts). */
+  forget: boolean;
+  /** Debts (≠ 0) of the members whose facts the accruer read for this batch. */
+  debts: [memberId: string, debt: number][];
+  /** Members created by --create-members, before any of their entries. */
+  newMembers: string[];
+  reviews: NewReview[];
+  /** Journal entries in ledger order, one per op (accrual credits and return debits), ids following head. */
+  opStr: string[];
+  opNum: number[];
+  /** Purchase rows in the order they are written (order id order). */
+  rowStr: string[];
+  rowNum: number[];
+}
+
+export interface PlannedRow {
+  orderId: string;
+  memberId: string;
+  at: number;
+  kind: 'purchase' | 'return';
+  amount: number;
+  lineCount: number;
+  contentHash: string;
+  status: 'accrued' | 'review';
+  points: number;
+  capped: number;
+  rulesVersion: number;
+  /** The op whose entry this row's points are, once it is planned. */
+  op: number | null;
+}
+
+/**
+ * Builds one batch's plan at a time (the accruer's side). It carries the hash chain on from the head
+ * it is given, so the entries' ids and hashes are worked out here, not where they are written.
+ */
+export class PlanBuilder {
+  private p: BatchPlan;
+  private ops = 0;
+  private lastId = 0;
+  private lastHash = '';
+
+  constructor(private readonly source: string, private readonly operator: string, private readonly recordedAt: string) {
+    this.p = this.fresh();
+  }
+
+  private fresh(): BatchPlan {
+    return { head: [this.lastId, this.lastHash], forget: false, debts: [], newMembers: [], reviews: [], opStr: [], opNum: [], rowStr: [], rowNum: [] };
+  }
+
+  /** Where the chain ends in the ledger; call before the first op, and whenever the ledger may have moved on. */
+  follow(head: { id: number; hash: string }): void {
+    if (this.ops) throw new Error('the chain head of a plan changes only before its first entry');
+    this.lastId = head.id;
+    this.lastHash = head.hash;
+    this.p.head = [head.id, head.hash];
+  }
+  /** The applier must drop the debts it tracks (facts are read again from the ledger). */
+  forget(): void {
+    this.p.forget = true;
+    this.p.debts = [];
+  }
+  debt(memberId: string, debt: number): void {
+    if (debt !== 0) this.p.debts.push([memberId, debt]);
+  }
+  newMember(id: string): void {
+    this.p.newMembers.push(id);
+  }
+  review(r: NewReview): void {
+    this.p.reviews.push(r);
+  }
+  /** An accrual credit (from issued to the member); returns its op number. */
+  credit(memberId: string, orderId: string, points: number, at: number, expiresOn: string | null): number {
+    return this.op(CREDIT, memberId, orderId, points, at, expiresOn);
+  }
+  /** A return's debit (from the member to issued; lots, then debt); returns its op number. */
+  debit(memberId: string, orderId: string, points: number, at: number): number {
+    return this.op(RETURN, memberId, orderId, points, at, null);
+  }
+
+  private op(kind: number, memberId: string, orderId: string, points: number, at: number, expiresOn: string | null): number {
+    const ref = `${this.source}:${orderId}`;
+    const atIso = new Date(at).toISOString();
+    const id = this.lastId + 1;
+    const content = entryContent({ id, at: atIso, recorded_at: this.recordedAt, kind: kind === CREDIT ? 'accrual' : 'return', member_id: memberId, ref, memo: null, operator: this.operator }, postingsOf(kind, memberId, points));
+    const hash = chainHash(this.lastHash, content);
+    this.lastId = id;
+    this.lastHash = hash;
+    this.p.opStr.push(memberId, ref, atIso, expiresOn ?? '', hash);
+    this.p.opNum.push(kind, points);
+    return this.ops++;
+  }
+
+  row(r: PlannedRow): void {
+    this.p.rowStr.push(r.orderId, r.memberId, r.contentHash, new Date(r.at).toISOString());
+    this.p.rowNum.push(r.kind === 'return' ? 1 : 0, r.amount, r.lineCount, r.status === 'review' ? 1 : 0, r.points, r.capped, r.rulesVersion, r.op ?? -1);
+  }
+  /** The plan so far, and a fresh one for the next batch (following on from this one's entries). */
+  take(): BatchPlan {
+    const p = this.p;
+    this.p = this.fresh();
+    this.ops = 0;
+    return p;
+  }
+}
+
+/** The two postings of an op: a credit moves points from issued to the member, a return back. */
+function postingsOf(kind: number, memberId: string, points: number): NewPosting[] {
+  const [from, to]: NewPosting['account'][] = kind === CREDIT ? ['issued', 'member'] : ['member', 'issued'];
+  return [
+    { account: from, memberId, points: -points },
+    { account: to, memberId, points },
+  ];
+}
+
+/** Entries per set-based write, so the arguments never hold more than a few thousand rows. */
+const ENTRIES_PER_WRITE = 2000;
+
+/**
+ * Applies plans to a ledger (the writer's side), keeping the debts of the members they touch: a
+ * credit repays its member's debt first and only the rest becomes a lot; a return takes from the
+ * member's lots in spending order, and what they lack becomes debt.
+ */
+export class PlanApplier {
+  private readonly debts = new Map<string, number>();
+  constructor(private readonly l: Ledger, private readonly source: string) {}
+
+  /** Forgets the tracked debts (the accruer starts over from the ledger). */
+  reset(): void {
+    this.debts.clear();
+  }
+
+  /** Writes one plan; call inside store.write(). Returns how many entries it posted. */
+  apply(p: BatchPlan): number {
+    const l = this.l;
+    if (p.forget) this.debts.clear();
+    for (const [id, debt] of p.debts) this.debts.set(id, debt);
+    const m = l.store.get(members);
+    for (const id of p.newMembers) m.insert({ id, name: id, phone: null, email: null, tier: null }, l.nowIso);
+    const q = l.store.get(reviewQueue);
+    for (const r of p.reviews) q.insert(r);
+
+    const j = l.store.get(journal);
+    const ops = p.opNum.length / OP_N;
+    const caches = new Map<string, { balance: number; held: number; earned: number; at: string | null }>();
+    const debtChange = new Map<string, number>();
+    let entries: unknown[] = [];
+    let postings: unknown[] = [];
+    let lots: unknown[] = [];
+    const write = () => {
+      j.appendPlanned(entries, postings);
+      j.createLotRows(lots);
+      entries = [];
+      postings = [];
+      lots = [];
+    };
+    let prev = p.head[1];
+    for (let i = 0; i < ops; i++) {
+      const id = p.head[0] + 1 + i;
+      const s = i * OP_S;
+      const memberId = p.opStr[s];
+      const at = p.opStr[s + 2];
+      const hash = p.opStr[s + 4];
+      const kind = p.opNum[i * OP_N];
+      const points = p.opNum[i * OP_N + 1];
+      entries.push(id, at, l.nowIso, kind === CREDIT ? 'accrual' : 'return', memberId, p.opStr[s + 1], null, l.operator, prev, hash);
+      for (const x of postingsOf(kind, memberId, points)) postings.push(id, x.account, memberId, x.points);
+      prev = hash;
+      const signed = kind === CREDIT ? points : -points;
+      let c = caches.get(memberId);
+      if (!c) caches.set(memberId, (c = { balance: 0, held: 0, earned: 0, at: null }));
+      c.balance += signed;
+      c.earned += signed;
+      if (c.at === null || at > c.at) c.at = at;
+      const debt = this.debts.get(memberId) ?? 0;
+      if (kind === CREDIT) {
+        const repaid = Math.min(Math.max(debt, 0), points);
+        if (points > repaid) lots.push(memberId, id, points - repaid, points - repaid, at, p.opStr[s + 3] || null);
+        if (repaid) this.changeDebt(memberId, -repaid, debtChange);
+        if (entries.length >= ENTRIES_PER_WRITE * 10) write();
+      } else {
+        write(); // the lots a return takes from are written first
+        const { takes, shortfall } = takeFromLots(j.openLots(memberId), points);
+        for (const t of takes) j.moveLot(id, t.lotId, -t.points);
+        if (shortfall) this.changeDebt(memberId, shortfall, debtChange);
+      }
+    }
+    write();
+    j.addToCaches(caches);
+    for (const [memberId, delta] of debtChange) j.addDebt(memberId, delta);
+
+    const rows: PurchaseRow[] = [];
+    for (let s = 0, n = 0; s < p.rowStr.length; s += ROW_S, n += ROW_N) {
+      const op = p.rowNum[n + 7];
+      rows.push({
+        source: this.source,
+        order_id: p.rowStr[s],
+        member_id: p.rowStr[s + 1],
+        purchased_at: p.rowStr[s + 3],
+        kind: p.rowNum[n] ? 'return' : 'purchase',
+        amount: p.rowNum[n + 1],
+        line_count: p.rowNum[n + 2],
+        content_hash: p.rowStr[s + 2],
+        status: p.rowNum[n + 3] ? 'review' : 'accrued',
+        points: p.rowNum[n + 4],
+        capped: p.rowNum[n + 5],
+        rules_version: p.rowNum[n + 6],
+        entry_id: op >= 0 ? p.head[0] + 1 + op : null,
+        imported_at: l.nowIso,
+      });
+    }
+    l.store.get(purchases).insertMany(rows);
+    return ops;
+  }
+
+  private changeDebt(memberId: string, delta: number, change: Map<string, number>): void {
+    const debt = (this.debts.get(memberId) ?? 0) + delta;
+    if (debt) this.debts.set(memberId, debt);
+    else this.debts.delete(memberId);
+    change.set(memberId, (change.get(memberId) ?? 0) + delta);
+  }
+}
+
+/**
+ * Memory of an import on two threads (SPEC §6: peak RSS under 300 MB with a million rows): the writer's
+ * page cache and young generation, the importing thread's page cache (it only reads member facts and
+ * keys then), and the young generation's semi-spaces of the importing thread.
+ */
+export const WRITER_CACHE_KIB = 16_000;
+export const WRITER_YOUNG_MB = 8;
+export const READER_CACHE_KIB = 2_000;
+export const SEMI_SPACE_MB = 8;
+
+/** What the ledger writer thread (importWriter.ts) is started with. */
+export interface WriterData {
+  path: string;
+  operator: string;
+  now: string;
+  source: string;
+  busyTimeoutMs: number;
+}
+
+/** What it is asked: apply a plan, start over (forget, note the ledger's version), or end. */
+export type WriterRequest = { plan: BatchPlan } | { reset: true } | { end: true };
+
+let gcFn: (() => void) | null | undefined;
+/**
+ * A full collection between batches. V8 lets the old generation fill with the garbage of several
+ * batches before collecting, which alone would take the import past its memory budget (SPEC §6:
+ * peak RSS under 300 MB); one collection per batch of thousands of orders costs a few ms.
+ */
+/**
+ * Caps the semi-spaces of this thread's young generation (V8 reads the flag as the heap grows), so
+ * that two threads' heaps fit the import's memory budget beside their page caches.
+ */
+export function capYoungGeneration(mb: number): void {
+  setFlagsFromString(`--max-semi-space-size=${mb}`);
+}
+
+export function collectGarbage(): void {
+  if (gcFn === undefined) {
+    try {
+      setFlagsFromString('--expose-gc');
+      gcFn = runInNewContext('gc') as () => void;
+    } catch {
+      gcFn = null;
+    }
+  }
+  gcFn?.();
+}
+
