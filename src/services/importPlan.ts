@@ -41,7 +41,8 @@ export interface BatchPlan {
 export interface PlannedRow {
   orderId: string;
   memberId: string;
-  at: number;
+  /** Business time, UTC ISO. */
+  atIso: string;
   kind: 'purchase' | 'return';
   amount: number;
   lineCount: number;
@@ -93,20 +94,24 @@ export class PlanBuilder {
   review(r: NewReview): void {
     this.p.reviews.push(r);
   }
-  /** An accrual credit (from issued to the member); returns its op number. */
-  credit(memberId: string, orderId: string, points: number, at: number, expiresOn: string | null): number {
-    return this.op(CREDIT, memberId, orderId, points, at, expiresOn);
+  /** An accrual credit (from issued to the member) at atIso (business time); returns its op number. */
+  credit(memberId: string, orderId: string, points: number, atIso: string, expiresOn: string | null): number {
+    return this.op(CREDIT, memberId, orderId, points, atIso, expiresOn);
   }
   /** A return's debit (from the member to issued; lots, then debt); returns its op number. */
-  debit(memberId: string, orderId: string, points: number, at: number): number {
-    return this.op(RETURN, memberId, orderId, points, at, null);
+  debit(memberId: string, orderId: string, points: number, atIso: string): number {
+    return this.op(RETURN, memberId, orderId, points, atIso, null);
   }
 
-  private op(kind: number, memberId: string, orderId: string, points: number, at: number, expiresOn: string | null): number {
+  private op(kind: number, memberId: string, orderId: string, points: number, atIso: string, expiresOn: string | null): number {
     const ref = `${this.source}:${orderId}`;
-    const atIso = new Date(at).toISOString();
     const id = this.lastId + 1;
-    const content = entryContent({ id, at: atIso, recorded_at: this.recordedAt, kind: kind === CREDIT ? 'accrual' : 'return', member_id: memberId, ref, memo: null, operator: this.operator }, postingsOf(kind, memberId, points));
+    const [from, to] = ACCOUNTS[kind];
+    const postings: NewPosting[] = [
+      { account: from, memberId, points: -points },
+      { account: to, memberId, points },
+    ];
+    const content = entryContent({ id, at: atIso, recorded_at: this.recordedAt, kind: kind === CREDIT ? 'accrual' : 'return', member_id: memberId, ref, memo: null, operator: this.operator }, postings);
     const hash = chainHash(this.lastHash, content);
     this.lastId = id;
     this.lastHash = hash;
@@ -116,7 +121,7 @@ export class PlanBuilder {
   }
 
   row(r: PlannedRow): void {
-    this.p.rowStr.push(r.orderId, r.memberId, r.contentHash, new Date(r.at).toISOString());
+    this.p.rowStr.push(r.orderId, r.memberId, r.contentHash, r.atIso);
     this.p.rowNum.push(r.kind === 'return' ? 1 : 0, r.amount, r.lineCount, r.status === 'review' ? 1 : 0, r.points, r.capped, r.rulesVersion, r.op ?? -1);
   }
   /** The plan so far, and a fresh one for the next batch (following on from this one's entries). */
@@ -128,14 +133,11 @@ export class PlanBuilder {
   }
 }
 
-/** The two postings of an op: a credit moves points from issued to the member, a return back. */
-function postingsOf(kind: number, memberId: string, points: number): NewPosting[] {
-  const [from, to]: NewPosting['account'][] = kind === CREDIT ? ['issued', 'member'] : ['member', 'issued'];
-  return [
-    { account: from, memberId, points: -points },
-    { account: to, memberId, points },
-  ];
-}
+/** The accounts of an op's two postings, from and to: a credit moves points from issued to the member, a return back. */
+const ACCOUNTS: readonly (readonly [NewPosting['account'], NewPosting['account']])[] = [
+  ['issued', 'member'], // CREDIT
+  ['member', 'issued'], // RETURN
+];
 
 /** Entries per set-based write, so the arguments never hold more than a few thousand rows. */
 const ENTRIES_PER_WRITE = 2000;
@@ -188,7 +190,8 @@ export class PlanApplier {
       const kind = p.opNum[i * OP_N];
       const points = p.opNum[i * OP_N + 1];
       entries.push(id, at, l.nowIso, kind === CREDIT ? 'accrual' : 'return', memberId, p.opStr[s + 1], null, l.operator, prev, hash);
-      for (const x of postingsOf(kind, memberId, points)) postings.push(id, x.account, memberId, x.points);
+      const [from, to] = ACCOUNTS[kind];
+      postings.push(id, from, memberId, -points, id, to, memberId, points);
       prev = hash;
       const signed = kind === CREDIT ? points : -points;
       let c = caches.get(memberId);

@@ -184,7 +184,7 @@ export class AccrualEngine {
   private readonly expiry = new Map<string, string | null>();
   private readonly dayRange = new Map<string, [string, string]>();
   /** Credits waiting to be planned member by member (plan mode), with what to tell once they have op numbers. */
-  private credits = new Map<string, { orderId: string; points: number; at: number; expiresOn: string | null; planned?: (op: number) => void }[]>();
+  private credits = new Map<string, { orderId: string; points: number; atIso: string; expiresOn: string | null; planned?: (op: number) => void }[]>();
   /** Points of buffered credits per member and local day, which the daily cap must count too. */
   private bufferedEarned = new Map<string, Map<string, number>>();
   /**
@@ -238,6 +238,7 @@ export class AccrualEngine {
   ): AccrualOutcome {
     const l = this.l;
     const { id: rulesVersion, rules } = this.rulesAt(o.at);
+    const atIso = o.atIso ?? new Date(o.at).toISOString();
     const day = this.cal.localDate(o.at);
     if (o.amount < 0) {
       const r = computeEarn({ rules, at: o.at, zone: l.zone, digits: l.digits, pinnedTier: facts.tier, lifetimeEarned: facts.lifetime_earned, localDate: day, lines: o.lines.map((x) => ({ amount: -x.amount, sku: x.sku, category: x.category })), purpose: 'return' });
@@ -245,9 +246,9 @@ export class AccrualEngine {
       if (r.points > 0) {
         if (this.plan) {
           this.flush(o.memberId); // the lots a return takes from come first
-          posted?.(this.plan.debit(o.memberId, o.orderId, r.points, o.at));
+          posted?.(this.plan.debit(o.memberId, o.orderId, r.points, atIso));
         } else {
-          const d = debitPoints(l, { memberId: o.memberId, points: r.points, at: o.atIso ?? new Date(o.at).toISOString(), kind: 'return', to: 'issued', allowDebt: true, ref: `${o.source}:${o.orderId}` });
+          const d = debitPoints(l, { memberId: o.memberId, points: r.points, at: atIso, kind: 'return', to: 'issued', allowDebt: true, ref: `${o.source}:${o.orderId}` });
           entryId = d.entryId;
           facts.debt += d.debt;
           posted?.(entryId);
@@ -268,14 +269,14 @@ export class AccrualEngine {
       if (this.plan) {
         let mine = this.credits.get(o.memberId);
         if (!mine) this.credits.set(o.memberId, (mine = []));
-        mine.push({ orderId: o.orderId, points: r.points, at: o.at, expiresOn: expires, planned: posted });
+        mine.push({ orderId: o.orderId, points: r.points, atIso, expiresOn: expires, planned: posted });
         if (rules.limits.dailyEarnCap !== null) {
           let days = this.bufferedEarned.get(o.memberId);
           if (!days) this.bufferedEarned.set(o.memberId, (days = new Map()));
           days.set(day, (days.get(day) ?? 0) + r.points);
         }
       } else {
-        const input: CreditInput = { memberId: o.memberId, points: r.points, at: o.atIso ?? new Date(o.at).toISOString(), kind: 'accrual', from: 'issued', expiresOn: expires, ref: `${o.source}:${o.orderId}`, memo: null };
+        const input: CreditInput = { memberId: o.memberId, points: r.points, at: atIso, kind: 'accrual', from: 'issued', expiresOn: expires, ref: `${o.source}:${o.orderId}`, memo: null };
         const cr = creditPointsKnownDebt(l, input, facts.debt);
         entryId = cr.entryId;
         facts.debt -= cr.debtRepaid;
@@ -295,7 +296,7 @@ export class AccrualEngine {
     const plan = this.plan;
     const planOf = (id: string) => {
       for (const c of this.credits.get(id) ?? []) {
-        const op = plan.credit(id, c.orderId, c.points, c.at, c.expiresOn);
+        const op = plan.credit(id, c.orderId, c.points, c.atIso, c.expiresOn);
         c.planned?.(op);
       }
     };
@@ -333,6 +334,7 @@ class Accruer {
   private readonly batchKeys = new Map<string, string>();
   /** The ledger's data_version when the previous batch began: unchanged, nobody else wrote since. */
   private seenVersion: number | null = null;
+  /** Whether the first slice has been seen (keysMayExist is known from then on). */
   private started = false;
   /** Whether keys of this source can be in the ledger already (imported before, or by another process meanwhile). */
   private keysMayExist = true;
@@ -363,8 +365,9 @@ class Accruer {
   }
 
   /**
-   * One slice of orders, assembled by the feed. Existing keys and member facts are fetched for the
-   * whole slice at once, then kept current in memory as it accrues. Must run inside store.write().
+   * One slice of orders, assembled by the feed, into the batch's plan. Existing keys and member facts
+   * are fetched for the whole slice at once, then kept current in memory as it accrues. Planned in
+   * the transaction that applies it, or ahead of a writer thread (then nothing here writes).
    */
   batch(batch: readonly FedOrder[]): void {
     if (!this.started) {
@@ -498,7 +501,7 @@ class Accruer {
     const row: PlannedRow = {
       orderId: order.orderId,
       memberId: order.memberId,
-      at: order.at,
+      atIso: new Date(order.at).toISOString(),
       kind: order.amount < 0 ? 'return' : 'purchase',
       amount: order.amount,
       lineCount: order.own.length,
@@ -515,7 +518,7 @@ class Accruer {
         source: this.o.source,
         order_id: order.orderId,
         member_id: order.memberId,
-        purchased_at: new Date(order.at).toISOString(),
+        purchased_at: row.atIso,
         kind: row.kind,
         amount: order.amount,
         lines: JSON.stringify(order.own.map((x) => [x.amount, x.sku, x.category])),
@@ -527,7 +530,7 @@ class Accruer {
       c.review++;
       return;
     }
-    const out = this.engine.accrue({ source: this.o.source, orderId: order.orderId, memberId: order.memberId, at: order.at, amount: order.amount, lines: order.own }, facts, (op) => {
+    const out = this.engine.accrue({ source: this.o.source, orderId: order.orderId, memberId: order.memberId, at: order.at, atIso: row.atIso, amount: order.amount, lines: order.own }, facts, (op) => {
       row.op = op;
     });
     row.points = out.kind === 'return' ? -out.points : out.points;
