@@ -125,16 +125,18 @@ describe('crash safety', () => {
     writeFileSync(file, 'order_id,member_id,purchased_at,amount\n' + lines.join('\n') + '\n');
     const probe = tmpLedger({ now: NOW });
     probe.ok(['member', 'import', join(t.dir, 'm.csv')]);
-    const { ms } = timed(() => probe.run(['import', 'purchases', file]));
+    // Batches of 1,000 orders: more than one batch, so a writer thread applies them while the next is planned.
+    const args = ['import', 'purchases', file, '--batch', '1000'];
+    const { ms } = timed(() => probe.run(args));
     const rand = rng(23);
     for (let round = 0; round < (LONG ? 10 : 2); round++) {
-      await runAndKill(['import', 'purchases', file], t.db, Math.floor(ms * (0.2 + 0.7 * rand())));
+      await runAndKill(args, t.db, Math.floor(ms * (0.2 + 0.7 * rand())));
       expect(t.verify().ok).toBe(true);
       const b = balances(t);
       for (const [m, v] of Object.entries(b)) expect(v, m).toBeLessThanOrEqual(expected[m]);
     }
     crashStats.reruns++;
-    const r = t.run(['import', 'purchases', file, '--json']);
+    const r = t.run([...args, '--json']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.json().accepted + r.json().duplicates).toBe(orders);
     expect(balances(t)).toEqual(expected);
