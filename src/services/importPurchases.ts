@@ -792,7 +792,6 @@ async function accrueOnWriter(ph: Phase2, script: string): Promise<void> {
     orders?.return(undefined);
     restoreCache();
   }
-
 }
 
 

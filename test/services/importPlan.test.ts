@@ -1,0 +1,62 @@
+// An import's plans against a real temp ledger: entries planned ahead (ids and chain hashes worked out
+// where they are planned) are written as a verified chain, and a plan whose head the ledger has moved
+// past is refused whole.
+import { describe, expect, it } from 'vitest';
+import { PlanApplier, PlanBuilder } from '../../src/services/importPlan.js';
+import { creditPoints } from '../../src/services/points.js';
+import { type Ctx, withLedger } from '../../src/services/ledger.js';
+import { verifyLedger } from '../../src/services/verify.js';
+import { journal } from '../../src/store/journal.js';
+import { members } from '../../src/store/members.js';
+import { tmpCtx } from '../helpers/store.js';
+
+async function ledgerWithOneCredit(): Promise<Ctx> {
+  const ctx = await tmpCtx();
+  await withLedger(ctx, (l) =>
+    l.store.write(() => {
+      l.store.get(members).insert({ id: 'M1', name: 'M1', phone: null, email: null, tier: null }, l.nowIso);
+      creditPoints(l, { memberId: 'M1', points: 40, at: '2026-11-01T02:00:00.000Z', kind: 'adjust', from: 'adjusted', expiresOn: null });
+    }),
+  );
+  return ctx;
+}
+
+const count = (ctx: Ctx) => withLedger(ctx, (l) => l.store.db.prepare('SELECT (SELECT count(*) FROM entries) || \'/\' || (SELECT count(*) FROM postings) || \'/\' || (SELECT count(*) FROM lots)').pluck().get());
+
+describe('import plans', () => {
+  it('entries planned from the chain head are written as a chain that verifies, with lots, returns and debt', async () => {
+    const ctx = await ledgerWithOneCredit();
+    await withLedger(ctx, (l) => {
+      const plan = new PlanBuilder('shop', l.operator, l.nowIso);
+      plan.follow(l.store.get(journal).head());
+      expect(plan.credit('M1', 'A1', 100, '2026-11-02T02:00:00.000Z', '2027-11-30')).toBe(0);
+      expect(plan.debit('M1', 'A2', 300, '2026-11-03T02:00:00.000Z')).toBe(1); // takes 140 from lots, 160 of debt
+      expect(plan.credit('M1', 'A3', 200, '2026-11-04T02:00:00.000Z', null)).toBe(2); // repays 160, a lot of 40
+      l.store.write(() => new PlanApplier(l, 'shop').apply(plan.take()));
+      const m = l.store.get(members).get('M1')!;
+      expect({ balance: m.balance, debt: m.debt, earned: m.lifetime_earned }).toEqual({ balance: 40, debt: 0, earned: 0 });
+      const lots = l.store.db.prepare('SELECT entry_id, points, remaining, expires_on FROM lots ORDER BY id').raw().all();
+      expect(lots).toEqual([
+        [1, 40, 0, null],
+        [2, 100, 0, '2027-11-30'],
+        [4, 40, 40, null],
+      ]);
+      expect(l.store.db.prepare('SELECT ref FROM entries ORDER BY id').pluck().all()).toEqual([null, 'shop:A1', 'shop:A2', 'shop:A3']);
+    });
+    expect((await verifyLedger(ctx)).ok).toBe(true);
+  });
+
+  it('a plan whose head the ledger has moved past is refused, and nothing of it is written', async () => {
+    const ctx = await ledgerWithOneCredit();
+    await withLedger(ctx, (l) => {
+      const plan = new PlanBuilder('shop', l.operator, l.nowIso);
+      plan.follow(l.store.get(journal).head());
+      plan.credit('M1', 'A1', 100, '2026-11-02T02:00:00.000Z', null);
+      // another writer's entry lands first
+      l.store.write(() => creditPoints(l, { memberId: 'M1', points: 5, at: '2026-11-02T03:00:00.000Z', kind: 'adjust', from: 'adjusted', expiresOn: null }));
+      expect(() => l.store.write(() => new PlanApplier(l, 'shop').apply(plan.take()))).toThrow(/planned entries begin at 2 .*but the chain ends at 2/);
+    });
+    expect(await count(ctx)).toBe('2/4/2');
+    expect((await verifyLedger(ctx)).ok).toBe(true);
+  });
+});
