@@ -5,13 +5,13 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type * as Import from '../../src/services/importPurchases.js';
 import { type Ctx, withLedger } from '../../src/services/ledger.js';
 import { verifyLedger } from '../../src/services/verify.js';
 import { members } from '../../src/store/members.js';
 import { tmpDir } from '../helpers/cli.js';
-import { tmpCtx } from '../helpers/store.js';
+import { keepEnv, otherProcessFreezesM1AndImportsO120, tmpCtx } from '../helpers/store.js';
 
 const dist = (await import(new URL('../../dist/services/importPurchases.js', import.meta.url).href)) as typeof Import;
 
@@ -83,12 +83,7 @@ const arbRows = fc.array(
 );
 
 describe('import on two threads (a ledger writer)', () => {
-  let saved: string | undefined;
-  beforeEach(() => (saved = process.env.POINTSMALL_THREADS));
-  afterEach(() => {
-    if (saved === undefined) delete process.env.POINTSMALL_THREADS;
-    else process.env.POINTSMALL_THREADS = saved;
-  });
+  keepEnv('POINTSMALL_THREADS');
 
   it('property: any file, in any batch size, gives the ledger one thread gives: the same rows, lots, debts, hashes and summary', async () => {
     const rules = { limits: { reviewAbove: '800.00' }, tiers: [{ name: 'gold', minLifetimePoints: 500, multiplier: '1.5' }] };
@@ -142,15 +137,7 @@ describe('import on two threads (a ledger writer)', () => {
         // while batch 2 is planned, batch 1 is on its way to the ledger: another process freezes M1
         // and imports O120 with other content
         if (p.phase !== 'accruing' || ++calls !== 2) return;
-        const other = new Database(ctx.dbPath, { timeout: 5000 });
-        other.prepare("UPDATE members SET status = 'frozen', frozen_reason = 'fraud check' WHERE id = 'M1'").run();
-        other
-          .prepare(
-            `INSERT INTO purchases (source, order_id, member_id, purchased_at, kind, amount, line_count, content_hash, status, points, capped, rules_version, entry_id, imported_at)
-             VALUES ('default', 'O120', 'M1', '2026-11-01T00:00:00.000Z', 'purchase', 999, 1, 'other-content', 'review', 0, 0, NULL, NULL, '2026-11-23T02:00:00.000Z')`,
-          )
-          .run();
-        other.close();
+        otherProcessFreezesM1AndImportsO120(ctx.dbPath);
       },
     });
     // Batch 1 committed before the freeze (M1's orders after it wait in review), or the freeze came

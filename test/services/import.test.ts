@@ -12,7 +12,7 @@ import { type Ctx, withLedger } from '../../src/services/ledger.js';
 import { verifyLedger } from '../../src/services/verify.js';
 import { members } from '../../src/store/members.js';
 import { tmpDir } from '../helpers/cli.js';
-import { tmpCtx } from '../helpers/store.js';
+import { otherProcessFreezesM1AndImportsO120, tmpCtx } from '../helpers/store.js';
 
 async function ledger(ids: string[] = ['M1', 'M2', 'M3'], rules?: unknown): Promise<{ ctx: Ctx; dir: string }> {
   const ctx = await tmpCtx();
@@ -283,15 +283,7 @@ describe('import purchases (services)', () => {
       onProgress: (p) => {
         // the 2nd accruing call comes right after batch 1 committed: another connection writes then
         if (p.phase !== 'accruing' || ++calls !== 2) return;
-        const other = new Database(ctx.dbPath, { timeout: 5000 });
-        other.prepare("UPDATE members SET status = 'frozen', frozen_reason = 'fraud check' WHERE id = 'M1'").run();
-        other
-          .prepare(
-            `INSERT INTO purchases (source, order_id, member_id, purchased_at, kind, amount, line_count, content_hash, status, points, capped, rules_version, entry_id, imported_at)
-             VALUES ('default', 'O120', 'M1', '2026-11-01T00:00:00.000Z', 'purchase', 999, 1, 'other-content', 'review', 0, 0, NULL, NULL, '2026-11-23T02:00:00.000Z')`,
-          )
-          .run();
-        other.close();
+        otherProcessFreezesM1AndImportsO120(ctx.dbPath);
       },
     });
     // M1's orders after batch 1 (i = 51, 54, … 147) wait in review, but O120, which is a conflict now.

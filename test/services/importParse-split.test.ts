@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { keepEnv } from '../helpers/store.js';
 import type * as Parse from '../../src/services/importParse.js';
 
 const dist = (await import(new URL('../../dist/services/importParse.js', import.meta.url).href)) as typeof Parse;
@@ -46,12 +47,7 @@ async function readAll(file: string, threads: '1' | '2') {
 const row = (i: number, note = '') => `O${i},M${i % 7},2026-03-0${1 + (i % 9)} 10:00,${i % 13 === 0 ? 'x' : `${i}.50`},${note}`;
 
 describe('reading a file in two halves (two workers)', () => {
-  let saved: string | undefined;
-  beforeEach(() => (saved = process.env.POINTSMALL_THREADS));
-  afterEach(() => {
-    if (saved === undefined) delete process.env.POINTSMALL_THREADS;
-    else process.env.POINTSMALL_THREADS = saved;
-  });
+  keepEnv('POINTSMALL_THREADS');
 
   it('hands over the same lines, line numbers, bad rows and rejects as one thread, without starting over', async () => {
     const file = join(dir, 'plain.csv');
