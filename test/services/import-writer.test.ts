@@ -84,6 +84,7 @@ const arbRows = fc.array(
 
 describe('import on two threads (a ledger writer)', () => {
   keepEnv('POINTSMALL_THREADS');
+  keepEnv('POINTSMALL_BUSY_TIMEOUT');
 
   it('property: any file, in any batch size, gives the ledger one thread gives: the same rows, lots, debts, hashes and summary', async () => {
     const rules = { limits: { reviewAbove: '800.00' }, tiers: [{ name: 'gold', minLifetimePoints: 500, multiplier: '1.5' }] };
@@ -158,8 +159,7 @@ describe('import on two threads (a ledger writer)', () => {
     const ctx = await ledger(['M1', 'M2']);
     const rows: Row[] = Array.from({ length: 120 }, (_, i) => ({ order: `O${i}`, member: `M${1 + (i % 2)}`, day: Math.floor(i / 10), amount: '10.00' }));
     const f = file(rows);
-    const saved = process.env.POINTSMALL_BUSY_TIMEOUT;
-    process.env.POINTSMALL_BUSY_TIMEOUT = '100';
+    process.env.POINTSMALL_BUSY_TIMEOUT = '100'; // restored after the test (keepEnv)
     let other: Database.Database | undefined;
     let calls = 0;
     let hint = '';
@@ -180,8 +180,6 @@ describe('import on two threads (a ledger writer)', () => {
     } finally {
       other?.exec('ROLLBACK');
       other?.close();
-      if (saved === undefined) delete process.env.POINTSMALL_BUSY_TIMEOUT;
-      else process.env.POINTSMALL_BUSY_TIMEOUT = saved;
     }
     const m = /^the first (?:batch|(\d+) batches) \((\d+) orders accrued\) (?:is|are) committed, the rest is not/.exec(hint);
     expect(m).not.toBeNull();
