@@ -189,6 +189,7 @@ export class PlanApplier {
       const hash = p.opStr[s + 4];
       const kind = p.opNum[i * OP_N];
       const points = p.opNum[i * OP_N + 1];
+      if (!Number.isSafeInteger(points) || points <= 0) throw new Error(`planned entry ${id} moves ${points} points`);
       entries.push(id, at, l.nowIso, kind === CREDIT ? 'accrual' : 'return', memberId, p.opStr[s + 1], null, l.operator, prev, hash);
       const [from, to] = ACCOUNTS[kind];
       postings.push(id, from, memberId, -points, id, to, memberId, points);
