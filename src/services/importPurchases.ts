@@ -574,7 +574,7 @@ interface Phase2 {
  * hundred (member facts and existing keys are fetched per slice, so little stays alive between
  * collections). Returns the plan and whether orders remain.
  */
-function planBatch(ph: Phase2, acc: Accruer, orders: Iterator<FedOrder>): { plan: BatchPlan; more: boolean } {
+function planBatch(ph: Phase2, acc: Accruer, orders: Iterator<FedOrder>): { plan: BatchPlan; more: boolean; orders: number } {
   // The first batch is short, so a writer thread has work soon.
   const size = ph.done === 0 ? Math.min(ph.batchOrders, FIRST_BATCH) : ph.batchOrders;
   let n = 0;
@@ -584,7 +584,7 @@ function planBatch(ph: Phase2, acc: Accruer, orders: Iterator<FedOrder>): { plan
       const next = orders.next();
       if (next.done) {
         acc.batch(slice);
-        return { plan: acc.finishBatch(), more: false };
+        return { plan: acc.finishBatch(), more: false, orders: n };
       }
       slice.push(next.value);
       ph.done++;
@@ -592,7 +592,7 @@ function planBatch(ph: Phase2, acc: Accruer, orders: Iterator<FedOrder>): { plan
     }
     acc.batch(slice);
     ph.onProgress?.({ phase: 'accruing', done: ph.done, total: ph.total });
-    if (n >= size) return { plan: acc.finishBatch(), more: true };
+    if (n >= size) return { plan: acc.finishBatch(), more: true, orders: n };
   }
 }
 
@@ -605,10 +605,12 @@ function accrueDryRun(ph: Phase2): void {
   try {
     l.store.write(() => {
       for (;;) {
-        const { plan, more } = planBatch(ph, acc, orders);
-        applier.apply(plan);
-        c.batches++;
-        if (!more) break;
+        const b = planBatch(ph, acc, orders);
+        if (b.orders) {
+          applier.apply(b.plan);
+          c.batches++;
+        }
+        if (!b.more) break;
         ph.onProgress?.({ phase: 'accruing', done: ph.done, total: ph.total });
         collectGarbage();
       }
@@ -630,27 +632,38 @@ function busyAfter(ph: Phase2, e: unknown, accrued: number): unknown {
   return new BusyError(l.path, l.store.busyTimeoutMs, `the first ${n}${accrued} orders accrued) ${c.batches === 1 ? 'is' : 'are'} committed, the rest is not: run the same import again to accrue the rest (what is in is skipped, nothing doubles), or raise POINTSMALL_BUSY_TIMEOUT (ms)`);
 }
 
-/** One thread: each batch planned and applied inside its own write transaction. */
-async function accrueInTransactions(ph: Phase2): Promise<void> {
+/** The staged orders from the first, skipping `from` of them (those are in the ledger already). */
+function ordersFrom(ph: Phase2, from: number): Generator<FedOrder> {
+  const orders = feedOrders(ph.reader.rows(), ph.format);
+  for (ph.done = 0; ph.done < from; ph.done++) orders.next();
+  return orders;
+}
+
+/**
+ * One thread: each batch planned and applied inside its own write transaction, from the `from`-th
+ * order on (the batches before it are committed).
+ */
+async function accrueInTransactions(ph: Phase2, from = 0): Promise<void> {
   const { l, c } = ph;
   const acc = new Accruer(l, ph.o, c, ph.total, true);
   const applier = new PlanApplier(l, ph.o.source);
-  const orders = feedOrders(ph.reader.rows(), ph.format);
+  const orders = ordersFrom(ph, from);
   const undo = bulkWrites(l.store);
-  let accrued = 0; // by the committed batches
+  let accrued = c.accepted; // by the committed batches
   try {
     for (;;) {
-      const more = l.store.write(() => {
+      // (a file that ends right at a batch's end leaves an empty last one: nothing to write or count)
+      const b = l.store.write(() => {
         const b = planBatch(ph, acc, orders);
-        applier.apply(b.plan);
-        return b.more;
+        if (b.orders) applier.apply(b.plan);
+        return b;
       });
-      c.batches++;
+      if (b.orders) c.batches++;
       accrued = c.accepted;
       ph.stage.addRejects(acc.rejects);
       acc.rejects = [];
       ph.onProgress?.({ phase: 'accruing', done: ph.done, total: ph.total });
-      if (!more) break;
+      if (!b.more) break;
       collectGarbage();
       await tick();
     }
@@ -734,9 +747,16 @@ class WriterThread {
  * Two threads: this one plans batch k+1 while the ledger writer applies batch k, each in its own
  * transaction. The plans rest on member facts kept in memory from one read of the ledger; when the
  * writer finds that another process wrote meanwhile, it refuses the batch (and those after it), and
- * planning starts over from that batch with facts read again.
+ * the import goes on from that batch on one thread, where each batch is planned inside its own
+ * transaction: however busy the other writers, it makes progress.
  */
 async function accrueOnWriter(ph: Phase2, script: string): Promise<void> {
+  const refusedFrom = await planAheadOfWriter(ph, script);
+  if (refusedFrom !== null) await accrueInTransactions(ph, refusedFrom);
+}
+
+/** The batches on the writer thread, until the end (null) or the first refused batch (its first order). */
+async function planAheadOfWriter(ph: Phase2, script: string): Promise<number | null> {
   const { l, c } = ph;
   const writer = new WriterThread(script, { path: l.path, operator: l.operator, now: l.nowIso, source: ph.o.source, busyTimeoutMs: l.store.busyTimeoutMs });
   let orders: Generator<FedOrder> | null = null;
@@ -745,10 +765,11 @@ async function accrueOnWriter(ph: Phase2, script: string): Promise<void> {
   capYoungGeneration(SEMI_SPACE_MB);
   try {
     await writer.reset(); // it notes the ledger's version before anything is read here
-    let acc = new Accruer(l, ph.o, c, ph.total, false);
-    orders = feedOrders(ph.reader.rows(), ph.format);
+    const acc = new Accruer(l, ph.o, c, ph.total, false);
+    orders = ordersFrom(ph, 0);
     const inFlight: { ack: Promise<WriterReply>; before: Counters; doneBefore: number; accepted: number; rejects: Accruer['rejects'] }[] = [];
     let more = true;
+    let refusedFrom: number | null = null;
     while (more || inFlight.length) {
       // Plan ahead while the writer has at most one batch, unless the facts must be read again first.
       if (more && inFlight.length < 2 && !(acc.needsDrain && inFlight.length)) {
@@ -757,7 +778,7 @@ async function accrueOnWriter(ph: Phase2, script: string): Promise<void> {
         const doneBefore = ph.done;
         const b = planBatch(ph, acc, orders);
         more = b.more;
-        inFlight.push({ ack: writer.apply(b.plan), before, doneBefore, accepted: c.accepted, rejects: acc.rejects });
+        if (b.orders) inFlight.push({ ack: writer.apply(b.plan), before, doneBefore, accepted: c.accepted, rejects: acc.rejects });
         acc.rejects = [];
         collectGarbage();
         continue;
@@ -766,18 +787,11 @@ async function accrueOnWriter(ph: Phase2, script: string): Promise<void> {
       const r = await f.ack;
       if (r.error) throw writerError(r.error);
       if (r.stale) {
-        // Another process wrote: this batch and those after it were refused; plan them again.
+        // Another process wrote: this batch and those after it were refused (their counts undone).
         for (const g of inFlight) await g.ack;
-        inFlight.length = 0;
         Object.assign(c, { ...f.before, batches: c.batches });
-        await writer.reset();
-        acc = new Accruer(l, ph.o, c, ph.total, false);
-        acc.startOver();
-        orders.return(undefined);
-        orders = feedOrders(ph.reader.rows(), ph.format);
-        for (ph.done = 0; ph.done < f.doneBefore; ph.done++) orders.next();
-        more = true;
-        continue;
+        refusedFrom = f.doneBefore;
+        break;
       }
       c.batches++;
       accrued = f.accepted;
@@ -785,6 +799,7 @@ async function accrueOnWriter(ph: Phase2, script: string): Promise<void> {
       ph.onProgress?.({ phase: 'accruing', done: ph.done, total: ph.total });
     }
     await writer.end();
+    return refusedFrom;
   } catch (e) {
     await writer.end().catch(() => undefined); // the error that ended the import is the one to tell
     throw busyAfter(ph, e, accrued);

@@ -154,6 +154,28 @@ describe('import on two threads (a ledger writer)', () => {
     expect((await verifyLedger(ctx)).ok).toBe(true);
   });
 
+  it('beside a process that commits all the time, still imports everything once: after a refused batch it goes on in transactions', async () => {
+    process.env.POINTSMALL_THREADS = '2';
+    const ctx = await ledger(['M1', 'M2', 'M3']);
+    const rows: Row[] = Array.from({ length: 200 }, (_, i) => ({ order: `O${i}`, member: `M${1 + (i % 3)}`, day: Math.floor(i / 10), amount: '10.00' }));
+    // A till commits whenever the import lets this thread run (between its transactions, while it
+    // waits for the writer); it changes nothing the import decides on.
+    const other = new Database(ctx.dbPath, { timeout: 5000 });
+    let n = 0;
+    const till = setInterval(() => other.prepare("UPDATE members SET email = ? WHERE id = 'M3'").run(`till${++n}@example.com`), 1);
+    try {
+      const r = await dist.importPurchases(ctx, { file: file(rows), batchOrders: 20 });
+      expect(r).toMatchObject({ orders: 200, accepted: 200, pointsAccrued: 2000, batches: 10 });
+    } finally {
+      clearInterval(till);
+      other.close();
+    }
+    expect(n).toBeGreaterThan(3);
+    const balances = await withLedger(ctx, (l) => ['M1', 'M2', 'M3'].map((id) => l.store.get(members).get(id)!.balance));
+    expect(balances).toEqual([670, 670, 660]);
+    expect((await verifyLedger(ctx)).ok).toBe(true);
+  });
+
   it('locked out after some batches: exit 5 naming what is committed; a re-run accrues the rest and doubles nothing', async () => {
     process.env.POINTSMALL_THREADS = '2';
     const ctx = await ledger(['M1', 'M2']);
