@@ -126,7 +126,7 @@ describe('import on two threads (a ledger writer)', () => {
     expect(one.summary.capped).toBeGreaterThan(0);
   });
 
-  it('another process writing while batches are planned ahead: the writer refuses them, they are planned again from the ledger', async () => {
+  it('another process writing while batches are planned ahead: the writer refuses them, and the rest is planned in transactions from the ledger', async () => {
     process.env.POINTSMALL_THREADS = '2';
     const ctx = await ledger(['M1', 'M2', 'M3']);
     const rows: Row[] = Array.from({ length: 150 }, (_, i) => ({ order: `O${i}`, member: `M${1 + (i % 3)}`, day: Math.floor(i / 10), amount: '10.00' }));
