@@ -185,7 +185,7 @@ export class AccrualEngine {
   private readonly dayRange = new Map<string, [string, string]>();
   /** Credits waiting to be planned member by member (plan mode), with what to tell once they have op numbers. */
   private credits = new Map<string, { orderId: string; points: number; atIso: string; expiresOn: string | null; planned?: (op: number) => void }[]>();
-  /** Points of buffered credits per member and local day, which the daily cap must count too. */
+  /** Points of this batch's credits per member and local day, not yet in the ledger, which the daily cap must count too. */
   private bufferedEarned = new Map<string, Map<string, number>>();
   /**
    * @param plan credits and returns go into this plan (an import), to be written when the batch is
@@ -301,9 +301,10 @@ export class AccrualEngine {
       }
     };
     if (memberId !== undefined) {
+      // Planned is not yet written: what they earned stays in bufferedEarned for the daily cap until
+      // the batch's plan is applied.
       planOf(memberId);
       this.credits.delete(memberId);
-      this.bufferedEarned.delete(memberId);
     } else {
       for (const id of [...this.credits.keys()].sort()) planOf(id);
       this.credits.clear();

@@ -165,6 +165,16 @@ describe('import purchases (services)', () => {
     expect(yes).toMatchObject({ membersCreated: 1, accepted: 2, pointsAccrued: 15 });
   });
 
+  it('the daily cap counts what the day earned before a return in the same batch, and after it', async () => {
+    const { ctx, dir } = await ledger(['M1'], { limits: { dailyEarnCap: 300 } });
+    // 200 earned, a return of 50 (the cap counts what was earned, not net of returns), then 200 more: 100 fit the cap
+    const f = csv(dir, 'p.csv', 'order_id,member_id,purchased_at,amount\nA1,M1,2026-11-01 10:00,200.00\nR1,M1,2026-11-01 11:00,-50.00\nA2,M1,2026-11-01 12:00,200.00\nA3,M1,2026-11-02 12:00,500.00\n');
+    const r = await run(ctx, { file: f });
+    expect(r).toMatchObject({ accepted: 4, pointsAccrued: 600, capped: 300, pointsReturned: 50 });
+    expect((await member(ctx, 'M1')).balance).toBe(550);
+    expect((await verifyLedger(ctx)).ok).toBe(true);
+  });
+
   it('computes the same summary in a dry run and writes nothing', async () => {
     const { ctx, dir } = await ledger(['M1'], { limits: { dailyEarnCap: 50 } });
     const f = csv(dir, 'p.csv', 'order_id,member_id,purchased_at,amount\nA,M1,2026-11-01,40.00\nB,M1,2026-11-01,40.00\nC,,2026-11-01,1.00\n');
