@@ -442,17 +442,11 @@ class Accruer {
    */
   private checkOtherWriters(): void {
     const v = this.l.store.dataVersion();
-    if (this.seenVersion !== null && v !== this.seenVersion) this.startOver();
+    if (this.seenVersion !== null && v !== this.seenVersion) {
+      this.forgetFacts();
+      this.keysMayExist = true;
+    }
     this.seenVersion = v;
-  }
-
-  /**
-   * Drops the member facts kept from earlier batches (read again from the ledger), and looks up
-   * existing keys from then on: another process wrote meanwhile.
-   */
-  startOver(): void {
-    this.forgetFacts();
-    this.keysMayExist = true;
   }
 
   private forgetFacts(): void {
@@ -602,7 +596,7 @@ function accrueDryRun(ph: Phase2): void {
   const { l, c } = ph;
   const acc = new Accruer(l, ph.o, c, ph.total, true);
   const applier = new PlanApplier(l, ph.o.source);
-  const orders = feedOrders(ph.reader.rows(), ph.format);
+  const orders = ordersFrom(ph, 0);
   try {
     l.store.write(() => {
       for (;;) {
