@@ -20,7 +20,7 @@ import {
   parseRow,
   planColumns,
 } from '../domain/purchases.js';
-import type { StageGroup } from '../store/purchases.js';
+import type { StageGroups } from '../store/purchases.js';
 import { joinLines, packLine } from './orderFeed.js';
 
 /** How to read the file (the resolved import options). */
@@ -49,7 +49,7 @@ export interface ParseResult extends ReadEnd {
 
 /** One stretch of the file: groups of good lines, bad rows' order ids, rejects, and what was counted. */
 export interface ParsedChunk {
-  groups: StageGroup[];
+  groups: StageGroups;
   bad: [orderId: string, line: number][];
   rejects: [line: number, reason: string, vals: string | null][];
   rows: number;
@@ -122,6 +122,15 @@ export async function* readChunks(o: ReadInput, sink: RecordSink, onBytes?: (byt
   }
 }
 
+/** Lines of one order with one member and time, in one chunk, as they are read. */
+interface OpenGroup {
+  orderId: string;
+  memberId: string;
+  at: number;
+  firstLine: number;
+  parts: string[];
+}
+
 /** Rows per chunk: small enough that its objects die young. */
 const CHUNK = 5_000;
 
@@ -141,16 +150,18 @@ export async function parsePurchases(o: ParseInput, emit: (chunk: ParsedChunk) =
     ctx = { plan, digits: o.digits, parseDate: makeDateParser(new ZoneCalendar(o.zone), o.dateFormat), skipGuests: o.skipGuests, notAfterMs: o.notAfterMs, dateFormat: o.dateFormat };
   };
   if (o.part?.header) header(o.part.header, 1);
-  let groups = new Map<string, { g: StageGroup; parts: string[] }>();
-  let chunk: ParsedChunk = { groups: [], bad: [], rejects: [], rows: 0, guests: 0 };
+  let groups = new Map<string, OpenGroup>();
+  const newChunk = (): ParsedChunk => ({ groups: { str: [], num: [] }, bad: [], rejects: [], rows: 0, guests: 0 });
+  let chunk = newChunk();
   const flushChunk = () => {
-    for (const { g, parts } of groups.values()) {
-      g.lines = joinLines(parts);
-      chunk.groups.push(g);
+    const { str, num } = chunk.groups;
+    for (const g of groups.values()) {
+      str.push(g.orderId, g.memberId, joinLines(g.parts));
+      num.push(g.at, g.firstLine);
     }
     emit(chunk);
     groups = new Map();
-    chunk = { groups: [], bad: [], rejects: [], rows: 0, guests: 0 };
+    chunk = newChunk();
   };
   const sink: RecordSink = {
     push(rec: CsvRecord) {
@@ -165,12 +176,12 @@ export async function parsePurchases(o: ParseInput, emit: (chunk: ParsedChunk) =
         const packed = packLine(rec.line, row);
         let key = row.orderId;
         let e = groups.get(key);
-        if (e && (e.g.memberId !== row.memberId || e.g.at !== row.at)) {
+        if (e && (e.memberId !== row.memberId || e.at !== row.at)) {
           key = `${row.orderId}\u0000${rec.line}`;
           e = undefined;
         }
         if (e) e.parts.push(packed);
-        else groups.set(key, { g: { orderId: row.orderId, memberId: row.memberId, at: row.at, firstLine: rec.line, lines: '' }, parts: [packed] });
+        else groups.set(key, { orderId: row.orderId, memberId: row.memberId, at: row.at, firstLine: rec.line, parts: [packed] });
       } else if (r.kind === 'guest') chunk.guests++;
       else {
         chunk.rejects.push([rec.line, r.reason, JSON.stringify(rec.fields)]);

@@ -268,8 +268,12 @@ export interface WriterData {
   busyTimeoutMs: number;
 }
 
-/** What it is asked: apply a plan, start over (forget, note the ledger's version), or end. */
-export type WriterRequest = { plan: BatchPlan } | { reset: true } | { end: true };
+/**
+ * What it is asked: apply a plan (a batch's part) in the batch's transaction, begun at its first part
+ * and committed after the part marked last; start over (forget, note the ledger's version); or end
+ * (an open transaction is then rolled back: the importing thread stopped mid-batch).
+ */
+export type WriterRequest = { plan: BatchPlan; last: boolean } | { reset: true } | { end: true };
 
 let gcFn: (() => void) | null | undefined;
 /**

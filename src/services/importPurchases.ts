@@ -49,6 +49,8 @@ export interface ImportInput {
   dryRun?: boolean;
   /** Orders per ledger transaction. */
   batchOrders?: number;
+  /** Orders per plan, a batch's part (the tests set it; by default PART). */
+  partOrders?: number;
   onProgress?: (p: ImportProgress) => void;
 }
 
@@ -545,9 +547,14 @@ class DryRunRollback extends Error {}
 
 const tick = () => new Promise<void>((r) => setImmediate(r));
 
-/** Orders per ledger transaction (ImportInput.batchOrders), and in the first one. */
-const BATCH = 15_000;
+/** Orders per ledger transaction (ImportInput.batchOrders), and in the first one (the next ones double). */
+const BATCH = 30_000;
 const FIRST_BATCH = 2_500;
+/**
+ * The most orders per plan: a larger batch is planned in parts, one after another, and written in one
+ * transaction (memory stays bounded, and fewer commits write the ledger's pages fewer times).
+ */
+const PART = 15_000;
 
 /** What accruing the staged orders works with. */
 interface Phase2 {
@@ -559,19 +566,57 @@ interface Phase2 {
   format: ColumnPlan['format'];
   total: number;
   batchOrders: number;
+  partOrders: number;
   /** Orders taken from the feed so far. */
   done: number;
+  /** Orders in the last batch begun (0: none yet). */
+  lastBatch: number;
   onProgress?: (p: ImportProgress) => void;
 }
 
+/** One planned part of a batch: its plan and orders, whether it ends the batch, and whether orders remain. */
+interface Part {
+  plan: BatchPlan;
+  orders: number;
+  last: boolean;
+  more: boolean;
+}
+
 /**
- * Plans the next batch: up to batchOrders orders from the feed, through the accruer in slices of a few
- * hundred (member facts and existing keys are fetched per slice, so little stays alive between
- * collections). Returns the plan and whether orders remain.
+ * The batches of an import, planned part by part from the feed. The first batch is short and the next
+ * ones double up to batchOrders: a writer thread has work soon, and does not wait long for the next
+ * plan while this thread is getting going.
  */
-function planBatch(ph: Phase2, acc: Accruer, orders: Iterator<FedOrder>): { plan: BatchPlan; more: boolean; orders: number } {
-  // The first batch is short, so a writer thread has work soon.
-  const size = ph.done === 0 ? Math.min(ph.batchOrders, FIRST_BATCH) : ph.batchOrders;
+class Batches {
+  /** Orders the batch under way may still take (0: the next part begins a batch). */
+  private left = 0;
+  /** Parts of the batch under way planned so far. */
+  parts = 0;
+
+  constructor(private readonly ph: Phase2, private readonly acc: Accruer, private readonly orders: Iterator<FedOrder>) {}
+
+  /** Plans the next part. A batch ends where the orders do, and where the accruer must read its facts afresh. */
+  next(): Part {
+    const ph = this.ph;
+    if (!this.left) {
+      this.left = ph.lastBatch = Math.min(ph.batchOrders, ph.lastBatch ? 2 * ph.lastBatch : FIRST_BATCH);
+      this.parts = 0;
+    }
+    const p = planPart(ph, this.acc, this.orders, Math.min(ph.partOrders, this.left));
+    this.left -= p.orders;
+    this.parts++;
+    const last = !p.more || this.left === 0 || this.acc.needsDrain;
+    if (last) this.left = 0;
+    return { ...p, last };
+  }
+}
+
+/**
+ * Plans up to `size` orders from the feed, through the accruer in slices of a few hundred (member facts
+ * and existing keys are fetched per slice, so little stays alive between collections). Returns the
+ * plan and whether orders remain.
+ */
+function planPart(ph: Phase2, acc: Accruer, orders: Iterator<FedOrder>, size: number): { plan: BatchPlan; more: boolean; orders: number } {
   let n = 0;
   for (;;) {
     const slice: FedOrder[] = [];
@@ -597,15 +642,19 @@ function accrueDryRun(ph: Phase2): void {
   const acc = new Accruer(l, ph.o, c, ph.total, true);
   const applier = new PlanApplier(l, ph.o.source);
   const orders = ordersFrom(ph, 0);
+  const parts = new Batches(ph, acc, orders);
   try {
     l.store.write(() => {
+      let inBatch = 0;
       for (;;) {
-        const b = planBatch(ph, acc, orders);
-        if (b.orders) {
-          applier.apply(b.plan);
-          c.batches++;
+        const p = parts.next();
+        if (p.orders) applier.apply(p.plan);
+        inBatch += p.orders;
+        if (p.last) {
+          if (inBatch) c.batches++;
+          inBatch = 0;
         }
-        if (!b.more) break;
+        if (!p.more) break;
         ph.onProgress?.({ phase: 'accruing', done: ph.done, total: ph.total });
         collectGarbage();
       }
@@ -645,13 +694,19 @@ async function accrueInTransactions(ph: Phase2, from = 0): Promise<void> {
   const orders = ordersFrom(ph, from);
   const undo = bulkWrites(l.store);
   let accrued = c.accepted; // by the committed batches
+  const parts = new Batches(ph, acc, orders);
   try {
     for (;;) {
       // (a file that ends right at a batch's end leaves an empty last one: nothing to write or count)
       const b = l.store.write(() => {
-        const b = planBatch(ph, acc, orders);
-        if (b.orders) applier.apply(b.plan);
-        return b;
+        let n = 0;
+        for (;;) {
+          const p = parts.next();
+          if (p.orders) applier.apply(p.plan);
+          n += p.orders;
+          if (p.last) return { orders: n, more: p.more };
+          collectGarbage();
+        }
       });
       if (b.orders) c.batches++;
       accrued = c.accepted;
@@ -681,6 +736,13 @@ function writerScript(orders: number, batchOrders: number): string | null {
   return setting === '2' || orders > batchOrders ? script : null;
 }
 
+/** Starts the ledger writer thread when it may pay (writerScript) and no rules version has a daily cap. */
+function startWriter(l: Ledger, source: string, rows: number, batchOrders: number): WriterThread | null {
+  const script = writerScript(rows, batchOrders);
+  if (!script || anyDailyCap(l)) return null;
+  return new WriterThread(script, { path: l.path, operator: l.operator, now: l.nowIso, source, busyTimeoutMs: l.store.busyTimeoutMs });
+}
+
 /** Whether some rules version caps the points earned per day (the cap reads the ledger as it is written). */
 function anyDailyCap(l: Ledger): boolean {
   return l.store.get(rulesVersions).all().some((v) => parseStoredRules(l, v.id, v.document).limits.dailyEarnCap !== null);
@@ -700,6 +762,7 @@ class WriterThread {
   private readonly worker: Worker;
   private readonly waiting: ((r: WriterReply) => void)[] = [];
   private failed: WriterReply | null = null;
+  private ended = false;
 
   constructor(script: string, data: WriterData) {
     this.worker = new Worker(script, { workerData: data, resourceLimits: { maxYoungGenerationSizeMb: WRITER_YOUNG_MB } });
@@ -719,9 +782,9 @@ class WriterThread {
       this.worker.postMessage(m);
     });
   }
-  /** Applies a plan in one transaction; never rejects (the reply says what happened). */
-  apply(plan: BatchPlan): Promise<WriterReply> {
-    return this.send({ plan });
+  /** Applies a plan in its batch's transaction (committed after the last); never rejects (the reply says what happened). */
+  apply(plan: BatchPlan, last: boolean): Promise<WriterReply> {
+    return this.send({ plan, last });
   }
   /** Forgets what it tracked and notes the ledger's version: whatever is read after this is current. */
   async reset(): Promise<void> {
@@ -730,7 +793,8 @@ class WriterThread {
   }
   /** Ends it between batches (queued plans are answered first) and waits until it has exited. */
   async end(): Promise<void> {
-    if (this.failed) return; // it has exited already
+    if (this.failed || this.ended) return; // it has exited already
+    this.ended = true;
     const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
     const r = await this.send({ end: true });
     await exited;
@@ -745,15 +809,14 @@ class WriterThread {
  * the import goes on from that batch on one thread, where each batch is planned inside its own
  * transaction: however busy the other writers, it makes progress.
  */
-async function accrueOnWriter(ph: Phase2, script: string): Promise<void> {
-  const refusedFrom = await planAheadOfWriter(ph, script);
+async function accrueOnWriter(ph: Phase2, writer: WriterThread): Promise<void> {
+  const refusedFrom = await planAheadOfWriter(ph, writer);
   if (refusedFrom !== null) await accrueInTransactions(ph, refusedFrom);
 }
 
 /** The batches on the writer thread, until the end (null) or the first refused batch (its first order). */
-async function planAheadOfWriter(ph: Phase2, script: string): Promise<number | null> {
+async function planAheadOfWriter(ph: Phase2, writer: WriterThread): Promise<number | null> {
   const { l, c } = ph;
-  const writer = new WriterThread(script, { path: l.path, operator: l.operator, now: l.nowIso, source: ph.o.source, busyTimeoutMs: l.store.busyTimeoutMs });
   let orders: Generator<FedOrder> | null = null;
   let accrued = 0; // by the committed batches
   const restoreCache = l.store.cacheKib(READER_CACHE_KIB);
@@ -762,18 +825,21 @@ async function planAheadOfWriter(ph: Phase2, script: string): Promise<number | n
     await writer.reset(); // it notes the ledger's version before anything is read here
     const acc = new Accruer(l, ph.o, c, ph.total, false);
     orders = ordersFrom(ph, 0);
-    const inFlight: { ack: Promise<WriterReply>; before: Counters; doneBefore: number; accepted: number; rejects: Accruer['rejects'] }[] = [];
+    const inFlight: { ack: Promise<WriterReply>; last: boolean; before: Counters; doneBefore: number; accepted: number; rejects: Accruer['rejects'] }[] = [];
+    const parts = new Batches(ph, acc, orders);
     let more = true;
     let refusedFrom: number | null = null;
     while (more || inFlight.length) {
-      // Plan ahead while the writer has at most one batch, unless the facts must be read again first.
+      // Plan ahead while the writer has at most one part, unless the facts must be read again first
+      // (then a batch has just ended: the writer commits it before they are read).
       if (more && inFlight.length < 2 && !(acc.needsDrain && inFlight.length)) {
         acc.needsDrain = false;
         const before = { ...c };
         const doneBefore = ph.done;
-        const b = planBatch(ph, acc, orders);
-        more = b.more;
-        if (b.orders) inFlight.push({ ack: writer.apply(b.plan), before, doneBefore, accepted: c.accepted, rejects: acc.rejects });
+        const p = parts.next();
+        more = p.more;
+        // (an empty last part is sent only to end a batch begun with earlier parts)
+        if (p.orders || (p.last && parts.parts > 1)) inFlight.push({ ack: writer.apply(p.plan, p.last), last: p.last, before, doneBefore, accepted: c.accepted, rejects: acc.rejects });
         acc.rejects = [];
         collectGarbage();
         continue;
@@ -782,14 +848,17 @@ async function planAheadOfWriter(ph: Phase2, script: string): Promise<number | n
       const r = await f.ack;
       if (r.error) throw writerError(r.error);
       if (r.stale) {
-        // Another process wrote: this batch and those after it were refused (their counts undone).
+        // Another process wrote: this batch (refused at its first part) and those after it were
+        // refused, their counts undone.
         for (const g of inFlight) await g.ack;
         Object.assign(c, { ...f.before, batches: c.batches });
         refusedFrom = f.doneBefore;
         break;
       }
-      c.batches++;
-      accrued = f.accepted;
+      if (f.last) {
+        c.batches++;
+        accrued = f.accepted;
+      }
       ph.stage.addRejects(f.rejects);
       ph.onProgress?.({ phase: 'accruing', done: ph.done, total: ph.total });
     }
@@ -814,22 +883,30 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
   try {
     return await withLedger(ctx, async (l) => {
       const plan = await stageFile(o, l, stage, c, input.onProgress);
-
-      const { orders: total, hasBad } = stage.finishLoad();
-      const reader = new StagedOrders(stage.path, hasBad);
-      const phase2: Phase2 = { l, o, c, stage, reader, format: plan.format, total, batchOrders: input.batchOrders ?? BATCH, done: 0, onProgress: input.onProgress };
+      const batchOrders = input.batchOrders ?? BATCH;
+      // A writer thread starts up while the stage is indexed, when the file may hold more than one
+      // batch (there are at least as many rows as orders); it is ended unused if it does not.
+      const writer = o.dryRun ? null : startWriter(l, o.source, c.rows, batchOrders);
+      let reader: StagedOrders | null = null;
       try {
+        const shape = stage.finishLoad();
+        const total = shape.orders;
+        reader = new StagedOrders(stage.path, shape);
+        const phase2: Phase2 = { l, o, c, stage, reader, format: plan.format, total, batchOrders, partOrders: input.partOrders ?? PART, done: 0, lastBatch: 0, onProgress: input.onProgress };
         if (o.dryRun) accrueDryRun(phase2);
         else {
-          const script = writerScript(total, phase2.batchOrders);
           // Committed with synchronous = FULL after the batches: its fsync of the WAL makes every batch
           // before it durable too, so what the summary reports survives a power cut.
-          if (script && !anyDailyCap(l)) await accrueOnWriter(phase2, script);
-          else await accrueInTransactions(phase2);
+          if (writer && writerScript(total, batchOrders)) await accrueOnWriter(phase2, writer);
+          else {
+            await writer?.end();
+            await accrueInTransactions(phase2);
+          }
           l.store.write(() => recordAudit(l, 'import.purchases', resolve(o.file), { source: o.source, ...c }));
         }
       } finally {
-        reader.close();
+        await writer?.end().catch(() => undefined); // (ended already, unless something failed before it was used)
+        reader?.close();
       }
       let rejectsFile: string | null = null;
       if (c.rejected > 0 && (!o.dryRun || o.rejects)) {

@@ -1,7 +1,7 @@
-// The ledger writer thread of a large import (importPurchases.ts, accrueOnWriter): applies each batch's
-// plan in its own transaction while the importing thread plans the next. A batch is refused, and so is
-// every one after it until a reset, when another process wrote to the ledger since the plans were based
-// on it: what they decided may no longer hold. It is never terminated from outside (a thread stopped
+// The ledger writer thread of a large import (importPurchases.ts, accrueOnWriter): applies the plans of
+// each batch (its parts) in the batch's own transaction while the importing thread plans the next. A
+// batch is refused, and so is every one after it until a reset, when another process wrote to the
+// ledger since the plans were based on it: what they decided may no longer hold. It is never terminated from outside (a thread stopped
 // inside an SQLite call takes the process down with it): it is asked to end, and ends between batches.
 import { parentPort, workerData } from 'node:worker_threads';
 import { BusyError } from '../errors.js';
@@ -30,10 +30,12 @@ port.on('message', (m: WriterRequest) => {
     if ('plan' in m) {
       if (failed) return port.postMessage({ error: failed });
       if (!refusing) {
-        store.write(() => {
+        if (!store.writing) {
+          store.openWrite(); // a batch's first part; nobody else commits until it ends
           if (store.dataVersion() !== seen) throw new OtherWriter();
-          applier.apply(m.plan);
-        });
+        }
+        applier.apply(m.plan);
+        if (m.last) store.commitWrite();
         collectGarbage();
       }
       port.postMessage(refusing ? { stale: true } : { ok: true });
@@ -43,12 +45,14 @@ port.on('message', (m: WriterRequest) => {
       seen = store.dataVersion();
       port.postMessage({ ok: true });
     } else {
+      store.rollbackWrite();
       undo();
       store.close();
       port.postMessage({ ok: true });
       port.close();
     }
   } catch (e) {
+    store.rollbackWrite(); // the batch is written whole or not at all
     if (e instanceof OtherWriter) {
       refusing = true;
       port.postMessage({ stale: true });

@@ -54,21 +54,58 @@ export class Store {
   /** Runs fn in one BEGIN IMMEDIATE transaction: committed whole, or rolled back whole on any throw. */
   write<T>(fn: () => T): T {
     if (this.inTx) return fn();
+    this.openWrite();
+    let out: T;
+    try {
+      out = fn();
+    } catch (e) {
+      this.rollbackWrite();
+      throw e;
+    }
+    this.commitWrite();
+    return out;
+  }
+
+  /**
+   * Begins a write transaction held open across calls (an import's writer thread writes one batch as
+   * several plans, each when it arrives); it ends with commitWrite() or rollbackWrite(). write()
+   * inside it runs in it.
+   */
+  openWrite(): void {
+    if (this.inTx) throw new Error('a write transaction is open already');
     this.begin('BEGIN IMMEDIATE');
     this.inTx = true;
     this.txSerial++;
     try {
       this.beforeWrite?.();
-      const out = fn();
+    } catch (e) {
+      this.rollbackWrite();
+      throw e;
+    }
+  }
+
+  /** Whether a write transaction is open. */
+  get writing(): boolean {
+    return this.inTx;
+  }
+
+  /** Commits the open write transaction; on failure it is rolled back whole. */
+  commitWrite(): void {
+    try {
       this.db.exec('COMMIT');
       this.beforeWrite = undefined;
-      return out;
     } catch (e) {
-      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      this.rollbackWrite();
       throw e;
     } finally {
       this.inTx = false;
     }
+  }
+
+  /** Rolls back the open write transaction, if any. */
+  rollbackWrite(): void {
+    if (this.db.inTransaction) this.db.exec('ROLLBACK');
+    this.inTx = false;
   }
 
   /**

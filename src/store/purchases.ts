@@ -148,13 +148,14 @@ export function bulkWrites(store: Store): () => void {
 
 // ---- Staging ------------------------------------------------------------------------------------
 
-/** One group of lines of one order as read from one stretch of the file (packed to keep staging small). */
-export interface StageGroup {
-  orderId: string;
-  memberId: string;
-  at: number;
-  firstLine: number;
-  lines: string; // packed: see services/importPurchases.ts
+/**
+ * Groups of lines of one order as read from one stretch of the file, flat (cheap to post between
+ * threads): per group three strings (order id, member id, its lines packed: see services/orderFeed.ts)
+ * and two numbers (time, first line).
+ */
+export interface StageGroups {
+  str: string[];
+  num: number[];
 }
 
 export type StageRow = [orderId: string, memberId: string, at: number, firstLine: number, lines: string, badLine: number | null];
@@ -185,6 +186,7 @@ export class ImportStage {
     this.rej.exec('CREATE TABLE rejects (line INTEGER NOT NULL, reason TEXT NOT NULL, vals TEXT)');
     this.s = {
       group: this.db.prepare('INSERT INTO groups VALUES (?,?,?,?,?)'),
+      groups: this.db.prepare(`INSERT INTO groups VALUES ${Array(GROUPS_PER_INSERT).fill('(?,?,?,?,?)').join(',')}`),
       bad: this.db.prepare('INSERT INTO bad VALUES (?,?)'),
       reject: this.rej.prepare('INSERT INTO rejects VALUES (?,?,?)'),
       rejectCount: this.rej.prepare('SELECT count(*) FROM rejects').pluck(),
@@ -194,11 +196,20 @@ export class ImportStage {
   }
 
   /** Appends one stretch of the file: groups of good lines, bad rows' order ids, and rejects. */
-  load(groups: readonly StageGroup[], bad: readonly [string, number][], rejects: readonly [number, string, string | null][]): void {
-    if (groups.length || bad.length) {
+  load(groups: StageGroups, bad: readonly [string, number][], rejects: readonly [number, string, string | null][]): void {
+    const n = groups.num.length / 2;
+    if (n || bad.length) {
       this.db.exec('BEGIN');
       try {
-        for (const g of groups) this.s.group.run(g.orderId, g.memberId, g.at, g.firstLine, g.lines);
+        const { str, num } = groups;
+        const args: (string | number)[] = [];
+        let i = 0;
+        for (; i + GROUPS_PER_INSERT <= n; i += GROUPS_PER_INSERT) {
+          args.length = 0;
+          for (let k = i; k < i + GROUPS_PER_INSERT; k++) args.push(str[3 * k], str[3 * k + 1], num[2 * k], num[2 * k + 1], str[3 * k + 2]);
+          this.s.groups.run(args);
+        }
+        for (; i < n; i++) this.s.group.run(str[3 * i], str[3 * i + 1], num[2 * i], num[2 * i + 1], str[3 * i + 2]);
         for (const b of bad) this.s.bad.run(b[0], b[1]);
         this.db.exec('COMMIT');
       } catch (e) {
@@ -211,18 +222,24 @@ export class ImportStage {
   }
 
   /**
-   * Ends loading: each order's time (its earliest line) is computed once, set-based, so a StagedOrders
-   * reader can stream the lines sorted by (order time, order id). The file is then released for it.
+   * Ends loading: counts the orders, and when the groups of some order differ in time (rare: rows of
+   * one order with different times), computes each order's time (its earliest line) set-based, so a
+   * StagedOrders reader can stream the lines sorted by (order time, order id). The file is then
+   * released for it.
    */
-  finishLoad(): { orders: number; hasBad: boolean } {
-    this.db.exec(`
-      CREATE TABLE ord AS SELECT order_id, min(at) AS at FROM groups GROUP BY order_id;
-      CREATE UNIQUE INDEX ord_id ON ord(order_id);
-    `);
+  finishLoad(): StageShape {
+    const t = this.db.prepare('SELECT count(*) AS orders, coalesce(sum(mn <> mx), 0) AS mixed FROM (SELECT min(at) AS mn, max(at) AS mx FROM groups GROUP BY order_id)').get() as { orders: number; mixed: number };
+    const mixedTimes = t.mixed > 0;
+    if (mixedTimes) {
+      this.db.exec(`
+        CREATE TABLE ord AS SELECT order_id, min(at) AS at FROM groups GROUP BY order_id;
+        CREATE UNIQUE INDEX ord_id ON ord(order_id);
+      `);
+    }
     if (this.hasBad) this.db.exec('CREATE INDEX bad_order ON bad(order_id)');
     this.db.pragma('locking_mode = NORMAL');
-    const orders = this.db.prepare('SELECT count(*) FROM ord').pluck().get() as number; // a read, which drops the exclusive lock
-    return { orders, hasBad: this.hasBad };
+    this.db.prepare('SELECT 1 FROM groups LIMIT 1').get(); // a read, which drops the exclusive lock
+    return { orders: t.orders, hasBad: this.hasBad, mixedTimes };
   }
 
   /** Drops everything loaded so far (the file is then read again from its start). */
@@ -273,13 +290,30 @@ function scratch(path: string): Database.Database {
   return db;
 }
 
+/** Groups per multi-row insert into the stage. */
+const GROUPS_PER_INSERT = 50;
+
+/** What a loaded stage holds (ImportStage.finishLoad): its orders, and how to read them in order. */
+export interface StageShape {
+  orders: number;
+  /** Some order has a rejected row. */
+  hasBad: boolean;
+  /** Some order's groups differ in time. */
+  mixedTimes: boolean;
+}
+
 /**
  * Reads a loaded stage (ImportStage.finishLoad) from its own connection, in any thread: every staged
  * group in (order time, order id, first line) order, sorted by SQLite's external sorter as it streams.
+ * Where each order's groups share one time (the usual case), that is their own time, with no join.
  */
 export class StagedOrders {
   private readonly db: Database.Database;
-  constructor(path: string, private readonly hasBad: boolean) {
+  private readonly hasBad: boolean;
+  private readonly mixedTimes: boolean;
+  constructor(path: string, shape: StageShape) {
+    this.hasBad = shape.hasBad;
+    this.mixedTimes = shape.mixedTimes;
     this.db = new Database(path, { readonly: true });
     this.db.pragma('temp_store = FILE');
     this.db.pragma('cache_size = -8000');
@@ -289,11 +323,12 @@ export class StagedOrders {
 
   rows(): IterableIterator<StageRow> {
     const bad = this.hasBad ? '(SELECT min(line) FROM bad b WHERE b.order_id = g.order_id)' : 'NULL';
+    const from = this.mixedTimes ? 'groups g JOIN ord o ON o.order_id = g.order_id' : 'groups g';
     this.open = this.db
       .prepare(
         `SELECT g.order_id, g.member_id, g.at, g.first_line, g.lines, ${bad}
-           FROM groups g JOIN ord o ON o.order_id = g.order_id
-          ORDER BY o.at, g.order_id, g.first_line`,
+           FROM ${from}
+          ORDER BY ${this.mixedTimes ? 'o.at' : 'g.at'}, g.order_id, g.first_line`,
       )
       .raw()
       .iterate() as IterableIterator<StageRow>;

@@ -86,13 +86,13 @@ describe('import on two threads (a ledger writer)', () => {
   keepEnv('POINTSMALL_THREADS');
   keepEnv('POINTSMALL_BUSY_TIMEOUT');
 
-  it('property: any file, in any batch size, gives the ledger one thread gives: the same rows, lots, debts, hashes and summary', async () => {
+  it('property: any file, in any batch size and parts, gives the ledger one thread gives: the same rows, lots, debts, hashes and summary', async () => {
     const rules = { limits: { reviewAbove: '800.00' }, tiers: [{ name: 'gold', minLifetimePoints: 500, multiplier: '1.5' }] };
     await fc.assert(
-      fc.asyncProperty(arbRows, fc.integer({ min: 1, max: 40 }), async (rows, batchOrders) => {
+      fc.asyncProperty(arbRows, fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 40 }), async (rows, batchOrders, partOrders) => {
         const f = file(rows);
-        const one = await importWith('1', ['M1', 'M2', 'M3', 'F1'], rules, f, { batchOrders });
-        const two = await importWith('2', ['M1', 'M2', 'M3', 'F1'], rules, f, { batchOrders });
+        const one = await importWith('1', ['M1', 'M2', 'M3', 'F1'], rules, f, { batchOrders, partOrders });
+        const two = await importWith('2', ['M1', 'M2', 'M3', 'F1'], rules, f, { batchOrders, partOrders });
         expect(two).toEqual(one);
       }),
       { numRuns: 25 },
@@ -115,6 +115,31 @@ describe('import on two threads (a ledger writer)', () => {
     expect(two.rows.moves).toEqual([[2, 1, -100]]);
     expect(await importWith('1', ['M1', 'M2', 'M3', 'F1'], undefined, f, { batchOrders: 2 })).toEqual(two);
   });
+
+  for (const threads of ['1', '2'] as const) {
+    it(`a batch planned in parts is written whole or not at all (${threads === '1' ? 'one thread' : 'a writer thread'}): a write failing in its second part undoes its first`, async () => {
+      process.env.POINTSMALL_THREADS = threads;
+      const ctx = await ledger(['M1', 'M2', 'M3']);
+      // orders O000…O099 in time order; batches of 50 in parts of 20: batch 2's second part has O070…O089
+      const rows: Row[] = Array.from({ length: 100 }, (_, i) => ({ order: `O${String(i).padStart(3, '0')}`, member: `M${1 + (i % 3)}`, day: Math.floor(i / 5), amount: '10.00' }));
+      const f = file(rows);
+      const db = new Database(ctx.dbPath);
+      // a write that fails as a full disk would, when O075's purchase row is written
+      db.exec("CREATE TRIGGER fail_o075 BEFORE INSERT ON purchases WHEN NEW.order_id = 'O075' BEGIN SELECT RAISE(ABORT, 'disk full (test)'); END");
+      await expect(dist.importPurchases(ctx, { file: f, batchOrders: 50, partOrders: 20 })).rejects.toThrow(/disk full \(test\)/);
+      const count = () => db.prepare('SELECT (SELECT count(*) FROM purchases) AS purchases, (SELECT count(*) FROM entries) AS entries, (SELECT sum(balance) FROM members) AS balance').get();
+      expect(count()).toEqual({ purchases: 50, entries: 50, balance: 500 }); // batch 1 only
+      expect((await verifyLedger(ctx)).ok).toBe(true);
+      db.exec('DROP TRIGGER fail_o075');
+      db.close();
+      const again = await dist.importPurchases(ctx, { file: f, batchOrders: 50, partOrders: 20 });
+      expect(again).toMatchObject({ accepted: 50, duplicates: 50, batches: 2 });
+      const after = new Database(ctx.dbPath, { readonly: true });
+      expect(after.prepare('SELECT count(*) AS n, sum(points) AS points FROM purchases').get()).toEqual({ n: 100, points: 1000 });
+      after.close();
+      expect((await verifyLedger(ctx)).ok).toBe(true);
+    });
+  }
 
   it('with a daily cap in the rules, plans each batch in its own transaction (the cap reads the ledger), with the same ledger', async () => {
     const rules = { limits: { dailyEarnCap: 300 } };

@@ -52,6 +52,21 @@ describe('import purchases (services)', () => {
     expect((await verifyLedger(ctx)).ok).toBe(true);
   });
 
+  it('accrues an order rung up across a minute once, at its earliest time and in that place among the others', async () => {
+    const { ctx, dir } = await ledger();
+    // A's lines are at 10:05 and 10:00: one order at 10:00, so the return at 10:01 takes from its lot
+    // (in the order of the lines' own times, the return would come first and leave a debt instead)
+    const f = csv(dir, 'm.csv', 'order_id,member_id,purchased_at,quantity,unit_price\nA,M1,2026-11-01 10:05,1,3.00\nR1,M1,2026-11-01 10:01,-1,4.00\nA,M1,2026-11-01 10:00,1,4.00\n');
+    const r = await run(ctx, { file: f });
+    expect(r).toMatchObject({ orders: 2, accepted: 2, returns: 1, rejected: 0, pointsAccrued: 7, pointsReturned: 4 });
+    const db = new Database(ctx.dbPath, { readonly: true });
+    expect(db.prepare("SELECT ref, at FROM entries WHERE kind = 'accrual'").all()).toEqual([{ ref: 'default:A', at: '2026-11-01T02:00:00.000Z' }]);
+    expect(db.prepare('SELECT points, remaining FROM lots').all()).toEqual([{ points: 7, remaining: 3 }]);
+    db.close();
+    expect(await member(ctx, 'M1')).toMatchObject({ balance: 3, debt: 0 });
+    expect((await run(ctx, { file: f })).duplicates).toBe(2);
+  });
+
   it('assembles line-level orders whose rows are scattered, rounding once per order', async () => {
     const { ctx, dir } = await ledger();
     // 3 × 0.60 + 0.60 = 2.40 → 2 points (per-line rounding would give 1)

@@ -26,10 +26,11 @@ async function readAll(file: string, threads: '1' | '2') {
   const sink: Parse.ParseSink = {
     emit(c) {
       rows += c.rows;
-      for (const g of c.groups) {
+      const { str, num } = c.groups;
+      for (let k = 0; k < num.length / 2; k++) {
         // a group's values run on, six per line (orderFeed's packing): one entry per line
-        const v = g.lines.split('\u001f');
-        for (let i = 0; i < v.length; i += 6) lines.push(`${g.orderId}|${g.memberId}|${g.at}|${v.slice(i, i + 6).join('\u001f')}`);
+        const v = str[3 * k + 2].split('\u001f');
+        for (let i = 0; i < v.length; i += 6) lines.push(`${str[3 * k]}|${str[3 * k + 1]}|${num[2 * k]}|${v.slice(i, i + 6).join('\u001f')}`);
       }
       for (const b of c.bad) bad.push(b.join('|'));
       for (const r of c.rejects) rejects.push(`${r[0]}|${r[1]}`);

@@ -99,7 +99,7 @@ export function register(program: Command): void {
     .option('--skip-guests', 'drop rows without a member id silently (counted as guestsSkipped)')
     .option('--rejects <file>', 'where rejected rows go with line number and reason (default FILE.rejects.csv)')
     .option('--dry-run', 'compute the same summary and write nothing')
-    .option('--batch <n>', 'orders per transaction (default 15000; the first is at most 2500)', parseIntOpt('--batch', 1))
+    .option('--batch <n>', 'orders per transaction (default 30000, planned 15000 at a time; the first batch is at most 2500, the next ones double)', parseIntOpt('--batch', 1))
     .addHelpText(
       'after',
       '\nExamples:\n' +
