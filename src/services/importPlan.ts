@@ -1,8 +1,8 @@
-// An import batch's ledger writes as a plan: decided by the accruer, then applied in one transaction,
-// on the same thread or on the ledger writer's (importWriter.ts). The plan holds what was decided and
-// the journal entries it makes, ids and hashes included (flat arrays of strings and numbers, cheap to
-// send between threads); what depends on the ledger's lots — how much of a credit repays debt, what a
-// return takes from which lot — is worked out where it is applied.
+// An import batch's ledger writes as a plan: decided by the accruer, then applied in the batch's
+// transaction, on the same thread or on the ledger writer's (importWriter.ts). The plan holds what was
+// decided and the journal entries it makes, ids included (flat arrays of strings and numbers, cheap to
+// send between threads); what depends on the ledger — the entries' chain hashes, how much of a credit
+// repays debt, what a return takes from which lot — is worked out where it is applied.
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { takeFromLots } from '../domain/lots.js';
@@ -15,14 +15,14 @@ import { type PurchaseRow, purchases } from '../store/purchases.js';
 const CREDIT = 0;
 const RETURN = 1;
 /** Strings and numbers per journal entry (op), and per purchase row. */
-const OP_S = 5; // member id, ref, business time (ISO), expires on ('' for none), hash
+const OP_S = 4; // member id, ref, business time (ISO), expires on ('' for none)
 const OP_N = 2; // CREDIT | RETURN, points
 const ROW_S = 4; // order id, member id, content hash, business time (ISO)
 const ROW_N = 8; // return?, amount, line count, review?, points, capped, rules version, op (-1: none)
 
 export interface BatchPlan {
-  /** The chain's head the entries follow: the last entry's id and hash before them. */
-  head: [id: number, hash: string];
+  /** The id of the entry the plan's entries follow (their ids are the next ones). */
+  head: number;
   /** Drop the debts tracked so far before this batch (the accruer dropped its member facts). */
   forget: boolean;
   /** Debts (≠ 0) of the members whose facts the accruer read for this batch. */
@@ -56,29 +56,27 @@ export interface PlannedRow {
 }
 
 /**
- * Builds one batch's plan at a time (the accruer's side). It carries the hash chain on from the head
- * it is given, so the entries' ids and hashes are worked out here, not where they are written.
+ * Builds one batch's plan at a time (the accruer's side). It numbers the entries on from the head it
+ * is given, so purchase rows can name theirs; their hashes are chained where they are written.
  */
 export class PlanBuilder {
   private p: BatchPlan;
   private ops = 0;
   private lastId = 0;
-  private lastHash = '';
 
-  constructor(private readonly source: string, private readonly operator: string, private readonly recordedAt: string) {
+  constructor(private readonly source: string) {
     this.p = this.fresh();
   }
 
   private fresh(): BatchPlan {
-    return { head: [this.lastId, this.lastHash], forget: false, debts: [], newMembers: [], reviews: [], opStr: [], opNum: [], rowStr: [], rowNum: [] };
+    return { head: this.lastId, forget: false, debts: [], newMembers: [], reviews: [], opStr: [], opNum: [], rowStr: [], rowNum: [] };
   }
 
   /** Where the chain ends in the ledger; call before the first op, and whenever the ledger may have moved on. */
-  follow(head: { id: number; hash: string }): void {
+  follow(head: { id: number }): void {
     if (this.ops) throw new Error('the chain head of a plan changes only before its first entry');
     this.lastId = head.id;
-    this.lastHash = head.hash;
-    this.p.head = [head.id, head.hash];
+    this.p.head = head.id;
   }
   /** The applier must drop the debts it tracks (facts are read again from the ledger). */
   forget(): void {
@@ -104,18 +102,8 @@ export class PlanBuilder {
   }
 
   private op(kind: number, memberId: string, orderId: string, points: number, atIso: string, expiresOn: string | null): number {
-    const ref = `${this.source}:${orderId}`;
-    const id = this.lastId + 1;
-    const [from, to] = ACCOUNTS[kind];
-    const postings: NewPosting[] = [
-      { account: from, memberId, points: -points },
-      { account: to, memberId, points },
-    ];
-    const content = entryContent({ id, at: atIso, recorded_at: this.recordedAt, kind: kind === CREDIT ? 'accrual' : 'return', member_id: memberId, ref, memo: null, operator: this.operator }, postings);
-    const hash = chainHash(this.lastHash, content);
-    this.lastId = id;
-    this.lastHash = hash;
-    this.p.opStr.push(memberId, ref, atIso, expiresOn ?? '', hash);
+    this.lastId++;
+    this.p.opStr.push(memberId, `${this.source}:${orderId}`, atIso, expiresOn ?? '');
     this.p.opNum.push(kind, points);
     return this.ops++;
   }
@@ -149,15 +137,24 @@ const ENTRIES_PER_WRITE = 2000;
  */
 export class PlanApplier {
   private readonly debts = new Map<string, number>();
+  /** What the plans applied in this transaction add to member caches and debts, until its last plan. */
+  private caches = new Map<string, { balance: number; held: number; earned: number; at: string | null }>();
+  private debtChange = new Map<string, number>();
   constructor(private readonly l: Ledger, private readonly source: string) {}
 
   /** Forgets the tracked debts (the accruer starts over from the ledger). */
   reset(): void {
     this.debts.clear();
+    this.caches.clear();
+    this.debtChange.clear();
   }
 
-  /** Writes one plan; call inside store.write(). Returns how many entries it posted. */
-  apply(p: BatchPlan): number {
+  /**
+   * Writes one plan; call inside the write transaction. With the transaction's last plan (`last`), the
+   * member caches and debts are written too, one update per member for all its plans (a batch planned
+   * in parts touches most members in each). Returns how many entries it posted.
+   */
+  apply(p: BatchPlan, last = true): number {
     const l = this.l;
     if (p.forget) this.debts.clear();
     for (const [id, debt] of p.debts) this.debts.set(id, debt);
@@ -168,8 +165,7 @@ export class PlanApplier {
 
     const j = l.store.get(journal);
     const ops = p.opNum.length / OP_N;
-    const caches = new Map<string, { balance: number; held: number; earned: number; at: string | null }>();
-    const debtChange = new Map<string, number>();
+    const { caches, debtChange } = this;
     let entries: unknown[] = [];
     let postings: unknown[] = [];
     let lots: unknown[] = [];
@@ -180,18 +176,25 @@ export class PlanApplier {
       postings = [];
       lots = [];
     };
-    let prev = p.head[1];
+    const end = j.end();
+    if (ops && end.id !== p.head) throw new Error(`planned entries begin at ${p.head + 1} (after ${p.head}), but the chain ends at ${end.id}`);
+    let prev = end.hash;
     for (let i = 0; i < ops; i++) {
-      const id = p.head[0] + 1 + i;
+      const id = p.head + 1 + i;
       const s = i * OP_S;
       const memberId = p.opStr[s];
+      const ref = p.opStr[s + 1];
       const at = p.opStr[s + 2];
-      const hash = p.opStr[s + 4];
       const kind = p.opNum[i * OP_N];
       const points = p.opNum[i * OP_N + 1];
       if (!Number.isSafeInteger(points) || points <= 0) throw new Error(`planned entry ${id} moves ${points} points`);
-      entries.push(id, at, l.nowIso, kind === CREDIT ? 'accrual' : 'return', memberId, p.opStr[s + 1], null, l.operator, prev, hash);
+      const kindName = kind === CREDIT ? 'accrual' : 'return';
       const [from, to] = ACCOUNTS[kind];
+      const hash = chainHash(prev, entryContent({ id, at, recorded_at: l.nowIso, kind: kindName, member_id: memberId, ref, memo: null, operator: l.operator }, [
+        { account: from, memberId, points: -points },
+        { account: to, memberId, points },
+      ]));
+      entries.push(id, at, l.nowIso, kindName, memberId, ref, null, l.operator, prev, hash);
       postings.push(id, from, memberId, -points, id, to, memberId, points);
       prev = hash;
       const signed = kind === CREDIT ? points : -points;
@@ -214,8 +217,6 @@ export class PlanApplier {
       }
     }
     write();
-    j.addToCaches(caches);
-    for (const [memberId, delta] of debtChange) j.addDebt(memberId, delta);
 
     const rows: PurchaseRow[] = [];
     for (let s = 0, n = 0; s < p.rowStr.length; s += ROW_S, n += ROW_N) {
@@ -233,11 +234,17 @@ export class PlanApplier {
         points: p.rowNum[n + 4],
         capped: p.rowNum[n + 5],
         rules_version: p.rowNum[n + 6],
-        entry_id: op >= 0 ? p.head[0] + 1 + op : null,
+        entry_id: op >= 0 ? p.head + 1 + op : null,
         imported_at: l.nowIso,
       });
     }
     l.store.get(purchases).insertMany(rows);
+    if (last) {
+      j.addToCaches(caches);
+      for (const [memberId, delta] of debtChange) j.addDebt(memberId, delta);
+      this.caches = new Map();
+      this.debtChange = new Map();
+    }
     return ops;
   }
 

@@ -357,7 +357,7 @@ class Accruer {
    */
   constructor(private readonly l: Ledger, private readonly o: Options, private readonly c: Counters, private readonly orders: number, private readonly inTransaction: boolean) {
     this.p = l.store.get(purchases);
-    this.plan = new PlanBuilder(o.source, l.operator, l.nowIso);
+    this.plan = new PlanBuilder(o.source);
     this.engine = new AccrualEngine(l, this.plan);
   }
 
@@ -648,7 +648,7 @@ function accrueDryRun(ph: Phase2): void {
       let inBatch = 0;
       for (;;) {
         const p = parts.next();
-        if (p.orders) applier.apply(p.plan);
+        if (p.orders || p.last) applier.apply(p.plan, p.last);
         inBatch += p.orders;
         if (p.last) {
           if (inBatch) c.batches++;
@@ -702,7 +702,7 @@ async function accrueInTransactions(ph: Phase2, from = 0): Promise<void> {
         let n = 0;
         for (;;) {
           const p = parts.next();
-          if (p.orders) applier.apply(p.plan);
+          if (p.orders || p.last) applier.apply(p.plan, p.last);
           n += p.orders;
           if (p.last) return { orders: n, more: p.more };
           collectGarbage();

@@ -34,7 +34,7 @@ port.on('message', (m: WriterRequest) => {
           store.openWrite(); // a batch's first part; nobody else commits until it ends
           if (store.dataVersion() !== seen) throw new OtherWriter();
         }
-        applier.apply(m.plan);
+        applier.apply(m.plan, m.last);
         if (m.last) store.commitWrite();
         collectGarbage();
       }

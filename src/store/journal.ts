@@ -212,14 +212,20 @@ export class Journal {
   }
 
   /** The chain's head: the last entry's id and hash (0 and the genesis hash when there is none). */
+  /** Where the chain ends in this transaction (entries appended by it included). */
+  end(): { id: number; hash: string } {
+    this.syncChain();
+    return { id: this.lastId, hash: this.lastHash };
+  }
+
   head(): { id: number; hash: string } {
     const row = this.s.last.get() as { id: number; hash: string } | undefined;
     return { id: row?.id ?? 0, hash: row?.hash ?? GENESIS_HASH };
   }
 
   /**
-   * Appends entries whose ids and hashes were worked out ahead from head() (an import's plan, see
-   * services/importPlan.ts), with their postings, set-based: `entryArgs` 10 values per entry in the
+   * Appends entries whose ids were worked out ahead from head() (an import's plan, see
+   * services/importPlan.ts) and hashes from end(), with their postings, set-based: `entryArgs` 10 values per entry in the
    * columns' order, `postingArgs` 4 per posting. The first must continue the chain where it is now.
    * Member caches are the caller's: see addToCaches. Must run inside store.write().
    */

@@ -27,7 +27,7 @@ describe('import plans', () => {
   it('entries planned from the chain head are written as a chain that verifies, with lots, returns and debt', async () => {
     const ctx = await ledgerWithOneCredit();
     await withLedger(ctx, (l) => {
-      const plan = new PlanBuilder('shop', l.operator, l.nowIso);
+      const plan = new PlanBuilder('shop');
       plan.follow(l.store.get(journal).head());
       expect(plan.credit('M1', 'A1', 100, '2026-11-02T02:00:00.000Z', '2027-11-30')).toBe(0);
       expect(plan.debit('M1', 'A2', 300, '2026-11-03T02:00:00.000Z')).toBe(1); // takes 140 from lots, 160 of debt
@@ -49,7 +49,7 @@ describe('import plans', () => {
   it('a plan whose head the ledger has moved past is refused, and nothing of it is written', async () => {
     const ctx = await ledgerWithOneCredit();
     await withLedger(ctx, (l) => {
-      const plan = new PlanBuilder('shop', l.operator, l.nowIso);
+      const plan = new PlanBuilder('shop');
       plan.follow(l.store.get(journal).head());
       plan.credit('M1', 'A1', 100, '2026-11-02T02:00:00.000Z', null);
       // another writer's entry lands first
