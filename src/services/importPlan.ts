@@ -10,7 +10,7 @@ import { type NewPosting, chainHash, entryContent, journal } from '../store/jour
 import type { Ledger } from './ledger.js';
 import { members } from '../store/members.js';
 import { type NewReview, reviewQueue } from '../store/review.js';
-import { type PurchaseRow, purchases } from '../store/purchases.js';
+import { PURCHASE_COLUMNS, purchases } from '../store/purchases.js';
 
 const CREDIT = 0;
 const RETURN = 1;
@@ -127,8 +127,12 @@ const ACCOUNTS: readonly (readonly [NewPosting['account'], NewPosting['account']
   ['member', 'issued'], // RETURN
 ];
 
-/** Entries per set-based write, so the arguments never hold more than a few thousand rows. */
-const ENTRIES_PER_WRITE = 2000;
+/**
+ * Entries per set-based write, and purchase rows: the arguments stay small enough to die young (the
+ * writer thread's young generation is small), yet many statements' worth.
+ */
+const ENTRIES_PER_WRITE = 500;
+const ROWS_PER_WRITE = 640;
 
 /**
  * Applies plans to a ledger (the writer's side), keeping the debts of the members they touch: a
@@ -218,27 +222,22 @@ export class PlanApplier {
     }
     write();
 
-    const rows: PurchaseRow[] = [];
+    // purchase rows, each its values in the columns' order (Purchases.insertMany)
+    const pr = l.store.get(purchases);
+    let rows: unknown[] = [];
     for (let s = 0, n = 0; s < p.rowStr.length; s += ROW_S, n += ROW_N) {
       const op = p.rowNum[n + 7];
-      rows.push({
-        source: this.source,
-        order_id: p.rowStr[s],
-        member_id: p.rowStr[s + 1],
-        purchased_at: p.rowStr[s + 3],
-        kind: p.rowNum[n] ? 'return' : 'purchase',
-        amount: p.rowNum[n + 1],
-        line_count: p.rowNum[n + 2],
-        content_hash: p.rowStr[s + 2],
-        status: p.rowNum[n + 3] ? 'review' : 'accrued',
-        points: p.rowNum[n + 4],
-        capped: p.rowNum[n + 5],
-        rules_version: p.rowNum[n + 6],
-        entry_id: op >= 0 ? p.head + 1 + op : null,
-        imported_at: l.nowIso,
-      });
+      rows.push(
+        this.source, p.rowStr[s], p.rowStr[s + 1], p.rowStr[s + 3], p.rowNum[n] ? 'return' : 'purchase',
+        p.rowNum[n + 1], p.rowNum[n + 2], p.rowStr[s + 2], p.rowNum[n + 3] ? 'review' : 'accrued', p.rowNum[n + 4],
+        p.rowNum[n + 5], p.rowNum[n + 6], op >= 0 ? p.head + 1 + op : null, l.nowIso,
+      );
+      if (rows.length === ROWS_PER_WRITE * PURCHASE_COLUMNS) {
+        pr.insertMany(rows);
+        rows = [];
+      }
     }
-    l.store.get(purchases).insertMany(rows);
+    pr.insertMany(rows);
     if (last) {
       j.addToCaches(caches);
       for (const [memberId, delta] of debtChange) j.addDebt(memberId, delta);

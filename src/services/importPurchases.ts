@@ -842,6 +842,9 @@ async function planAheadOfWriter(ph: Phase2, writer: WriterThread): Promise<numb
         if (p.orders || (p.last && parts.parts > 1)) inFlight.push({ ack: writer.apply(p.plan, p.last), last: p.last, before, doneBefore, accepted: c.accepted, rejects: acc.rejects });
         acc.rejects = [];
         collectGarbage();
+        // All planned: while the writer writes what is left, this thread checkpoints what is committed
+        // (closing the ledger checkpoints the rest)
+        if (!more) l.store.checkpointPassive();
         continue;
       }
       const f = inFlight.shift()!;

@@ -117,6 +117,14 @@ export class Store {
     return this.db.pragma('data_version', { simple: true }) as number;
   }
 
+  /**
+   * Copies what the WAL holds of committed transactions into the database file now, without waiting
+   * for anyone (a PASSIVE checkpoint): what is left for the checkpoint at close is then less.
+   */
+  checkpointPassive(): void {
+    this.db.pragma('wal_checkpoint(PASSIVE)');
+  }
+
   /** Sets the page cache to about `kib` KiB for a while; returns the undo. */
   cacheKib(kib: number): () => void {
     const before = this.db.pragma('cache_size', { simple: true }) as number;

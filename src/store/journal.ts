@@ -246,7 +246,7 @@ export class Journal {
     this.insertRows('lots', 6, args);
   }
 
-  private bulk = new Map<string, { one: Database.Statement; many: Database.Statement }>();
+  private bulk = new Map<string, { one: Database.Statement; many: Database.Statement; buf: unknown[] }>();
   /** Inserts rows of `width` values each, 50 rows per statement (prepared once per table). */
   private insertRows(table: 'entries' | 'postings' | 'lots', width: number, args: unknown[]): void {
     const PER = 50;
@@ -262,12 +262,16 @@ export class Journal {
       // OR FAIL: a failing row fails the statement without undoing the rows before it, so SQLite keeps
       // no statement journal (a copy of every page the statement touches); the error still ends the
       // whole transaction, which Store.write rolls back.
-      b = { one: db.prepare(`INSERT INTO ${table} (${cols}) VALUES ${row}`), many: db.prepare(`INSERT OR FAIL INTO ${table} (${cols}) VALUES ${Array(PER).fill(row).join(',')}`) };
+      b = { one: db.prepare(`INSERT INTO ${table} (${cols}) VALUES ${row}`), many: db.prepare(`INSERT OR FAIL INTO ${table} (${cols}) VALUES ${Array(PER).fill(row).join(',')}`), buf: new Array(PER * width) };
       this.bulk.set(table, b);
     }
     const chunk = PER * width;
     let i = 0;
-    for (; i + chunk <= args.length; i += chunk) b.many.run(args.slice(i, i + chunk));
+    // the values pass through one reused array: no garbage per statement
+    for (; i + chunk <= args.length; i += chunk) {
+      for (let k = 0; k < chunk; k++) b.buf[k] = args[i + k];
+      b.many.run(b.buf);
+    }
     for (; i < args.length; i += width) b.one.run(args.slice(i, i + width));
   }
 

@@ -34,6 +34,8 @@ const factsOf = (rows: FactsRow[]): Map<string, MemberFacts> => new Map(rows.map
 const INSERT_PURCHASE =
   'INSERT INTO purchases (source, order_id, member_id, purchased_at, kind, amount, line_count, content_hash, status, points, capped, rules_version, entry_id, imported_at)';
 const ROW = '(?,?,?,?,?,?,?,?,?,?,?,?,?,?)';
+/** Values per purchase row, in INSERT_PURCHASE's order. */
+export const PURCHASE_COLUMNS = 14;
 const MANY = 64;
 const purchaseArgs = (p: PurchaseRow): unknown[] => [
   p.source, p.order_id, p.member_id, p.purchased_at, p.kind, p.amount, p.line_count, p.content_hash,
@@ -42,6 +44,7 @@ const purchaseArgs = (p: PurchaseRow): unknown[] => [
 
 export class Purchases {
   private readonly s;
+  private readonly buf: unknown[] = new Array(MANY * PURCHASE_COLUMNS);
   constructor(store: Store) {
     const db = store.db;
     this.s = {
@@ -91,21 +94,18 @@ export class Purchases {
   insert(p: PurchaseRow): void {
     this.s.insert.run(purchaseArgs(p));
   }
-  /** Many rows at once: 64 per statement, which costs about one row's worth of statement overhead. */
-  insertMany(rows: readonly PurchaseRow[]): void {
+  /**
+   * Many rows at once, given as PURCHASE_COLUMNS values each, one row after another: 64 per statement,
+   * which costs about one row's worth of statement overhead (the values pass through one reused array).
+   */
+  insertMany(args: readonly unknown[]): void {
+    const chunk = MANY * PURCHASE_COLUMNS;
     let i = 0;
-    const args: unknown[] = new Array(MANY * 14);
-    for (; i + MANY <= rows.length; i += MANY) {
-      let a = 0;
-      for (let k = i; k < i + MANY; k++) {
-        const p = rows[k];
-        args[a++] = p.source; args[a++] = p.order_id; args[a++] = p.member_id; args[a++] = p.purchased_at; args[a++] = p.kind;
-        args[a++] = p.amount; args[a++] = p.line_count; args[a++] = p.content_hash; args[a++] = p.status; args[a++] = p.points;
-        args[a++] = p.capped; args[a++] = p.rules_version; args[a++] = p.entry_id; args[a++] = p.imported_at;
-      }
-      this.s.insertMany.run(args);
+    for (; i + chunk <= args.length; i += chunk) {
+      for (let k = 0; k < chunk; k++) this.buf[k] = args[i + k];
+      this.s.insertMany.run(this.buf);
     }
-    for (; i < rows.length; i++) this.insert(rows[i]);
+    for (; i < args.length; i += PURCHASE_COLUMNS) this.s.insert.run(args.slice(i, i + PURCHASE_COLUMNS));
   }
   /** Records the outcome of a review decision on the purchase that waited. */
   settle(source: string, orderId: string, status: 'accrued' | 'rejected', points: number, capped: number, rulesVersion: number | null, entryId: number | null): void {
