@@ -257,11 +257,14 @@ export class PlanApplier {
 
 /**
  * Memory of an import on two threads (SPEC §6: peak RSS under 300 MB with a million rows): the writer's
- * page cache and young generation, the importing thread's page cache (it only reads member facts and
- * keys then), and the young generation's semi-spaces of the importing thread.
+ * page cache, young generation and old generation (what it keeps alive — a plan, a batch's member
+ * caches — is a few MB; with the limit, V8 collects its garbage as it goes, which costs it less than a
+ * full collection forced after each plan), the importing thread's page cache (it only reads member
+ * facts and keys then), and the young generation's semi-spaces of the importing thread.
  */
 export const WRITER_CACHE_KIB = 16_000;
 export const WRITER_YOUNG_MB = 8;
+export const WRITER_OLD_MB = 64;
 export const READER_CACHE_KIB = 2_000;
 export const SEMI_SPACE_MB = 8;
 
@@ -281,12 +284,6 @@ export interface WriterData {
  */
 export type WriterRequest = { plan: BatchPlan; last: boolean } | { reset: true } | { end: true };
 
-let gcFn: (() => void) | null | undefined;
-/**
- * A full collection between batches. V8 lets the old generation fill with the garbage of several
- * batches before collecting, which alone would take the import past its memory budget (SPEC §6:
- * peak RSS under 300 MB); one collection per batch of thousands of orders costs a few ms.
- */
 /**
  * Caps the semi-spaces of this thread's young generation (V8 reads the flag as the heap grows), so
  * that two threads' heaps fit the import's memory budget beside their page caches.
@@ -295,6 +292,14 @@ export function capYoungGeneration(mb: number): void {
   setFlagsFromString(`--max-semi-space-size=${mb}`);
 }
 
+let gcFn: (() => void) | null | undefined;
+/**
+ * A full collection between plans, on the importing thread. V8 lets the old generation fill with the
+ * garbage of several plans before collecting, which alone would take the import past its memory
+ * budget (SPEC §6: peak RSS under 300 MB); one collection per plan of thousands of orders costs a few
+ * ms. (The main thread's heap cannot be given a limit the way a worker's is, and reaching a limit
+ * there would end the process.)
+ */
 export function collectGarbage(): void {
   if (gcFn === undefined) {
     try {

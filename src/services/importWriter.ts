@@ -8,7 +8,7 @@ import { BusyError } from '../errors.js';
 import { openStore } from '../store/db.js';
 import { bulkWrites } from '../store/purchases.js';
 import { ledgerFromStore } from './ledger.js';
-import { PlanApplier, WRITER_CACHE_KIB, type WriterData, type WriterRequest, collectGarbage } from './importPlan.js';
+import { PlanApplier, WRITER_CACHE_KIB, type WriterData, type WriterRequest } from './importPlan.js';
 
 const d = workerData as WriterData;
 const port = parentPort!;
@@ -36,7 +36,6 @@ port.on('message', (m: WriterRequest) => {
         }
         applier.apply(m.plan, m.last);
         if (m.last) store.commitWrite();
-        collectGarbage();
       }
       port.postMessage(refusing ? { stale: true } : { ok: true });
     } else if ('reset' in m) {
