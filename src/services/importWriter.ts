@@ -1,8 +1,9 @@
 // The ledger writer thread of a large import (importPurchases.ts, accrueOnWriter): applies the plans of
 // each batch (its parts) in the batch's own transaction while the importing thread plans the next. A
 // batch is refused, and so is every one after it until a reset, when another process wrote to the
-// ledger since the plans were based on it: what they decided may no longer hold. It is never terminated from outside (a thread stopped
-// inside an SQLite call takes the process down with it): it is asked to end, and ends between batches.
+// ledger since the plans were based on it: what they decided may no longer hold. It is never
+// terminated from outside (a thread stopped inside an SQLite call takes the process down with it): it
+// is asked to end, and ends between batches (an open batch is then rolled back).
 import { parentPort, workerData } from 'node:worker_threads';
 import { BusyError } from '../errors.js';
 import { openStore } from '../store/db.js';
