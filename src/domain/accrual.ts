@@ -131,6 +131,33 @@ function divRound(n: number, den: number, rounding: Rules['earn']['rounding']): 
   return 2 * r >= den ? fq + 1 : fq; // half up
 }
 
+/**
+ * The fast path's result: raw and the tier multiplier become decimals only if a caller reads them.
+ * A class, not an object literal with getters: a literal's getters are new closures and accessor pairs
+ * per call, which V8 allocates where only a full collection frees them (an import earns per order).
+ */
+class IntegerEarn implements EarnResult {
+  points: Points;
+  capped: Points = 0;
+  reason?: EarnReason;
+  private cached?: Decimal;
+  constructor(
+    private readonly n: number,
+    private readonly digits: number,
+    private readonly tierDec: Decimal.Value,
+    readonly rounded: Points,
+    readonly tier: string | null,
+  ) {
+    this.points = rounded;
+  }
+  get raw(): Decimal {
+    return (this.cached ??= new D(this.n).div(scale(this.digits)));
+  }
+  get tierMultiplier(): Decimal {
+    return new D(this.tierDec);
+  }
+}
+
 /** §4.1: the points an order earns (or a return takes back) under `rules`. */
 export function computeEarn(input: EarnInput): EarnResult {
   const { rules } = input;
@@ -174,21 +201,7 @@ export function computeEarn(input: EarnInput): EarnResult {
       const den = 10 ** input.digits;
       const rawPositive = n > 0;
       const rounded = rawPositive ? divRound(n, den, rules.earn.rounding) : 0;
-      // raw and the tier multiplier as decimals only if a caller reads them
-      let cached: Decimal | undefined;
-      const digits = input.digits;
-      const outFast = {
-        get raw(): Decimal {
-          return (cached ??= new D(n).div(scale(digits)));
-        },
-        rounded,
-        points: rounded,
-        capped: 0,
-        tier: tier?.name ?? null,
-        get tierMultiplier() {
-          return new D(tierDec);
-        },
-      } as EarnResult;
+      const outFast = new IntegerEarn(n, input.digits, tierDec, rounded, tier?.name ?? null);
       return limits(input, rules, purpose, total, outFast, rawPositive);
     }
     total = 0;
