@@ -279,10 +279,11 @@ export interface WriterData {
 
 /**
  * What it is asked: apply a plan (a batch's part) in the batch's transaction, begun at its first part
- * and committed after the part marked last; start over (forget, note the ledger's version); or end
+ * and committed after the part marked last; count the orders of a released import stage (while the
+ * importing thread sorts them); start over (forget, note the ledger's version); or end
  * (an open transaction is then rolled back: the importing thread stopped mid-batch).
  */
-export type WriterRequest = { plan: BatchPlan; last: boolean } | { reset: true } | { end: true };
+export type WriterRequest = { plan: BatchPlan; last: boolean } | { countStage: string } | { reset: true } | { end: true };
 
 /**
  * Caps the semi-spaces of this thread's young generation (V8 reads the flag as the heap grows), so

@@ -26,7 +26,7 @@ import {
 import { type Rules, expiresOn } from '../domain/rules.js';
 import { localRangeUtc } from '../domain/time.js';
 import { mapBusy } from '../store/db.js';
-import { ImportStage, type MemberFacts, StagedOrders, bulkWrites, purchases } from '../store/purchases.js';
+import { ImportStage, type MemberFacts, type StageShape, StagedOrders, bulkWrites, purchases } from '../store/purchases.js';
 import { journal } from '../store/journal.js';
 import { rulesVersions } from '../store/rules.js';
 import { type Ctx, type Ledger, parseStoredRules, withLedger } from './ledger.js';
@@ -748,7 +748,7 @@ function anyDailyCap(l: Ledger): boolean {
   return l.store.get(rulesVersions).all().some((v) => parseStoredRules(l, v.id, v.document).limits.dailyEarnCap !== null);
 }
 
-type WriterReply = { ok?: true; stale?: true; error?: { message: string; code?: string; stack?: string } };
+type WriterReply = { ok?: true; stale?: true; counted?: { orders: number; mixedTimes: boolean }; error?: { message: string; code?: string; stack?: string } };
 
 /** An error of the writer thread, as this thread throws it (a lock keeps its SQLite code: exit 5). */
 function writerError(e: NonNullable<WriterReply['error']>): Error {
@@ -785,6 +785,12 @@ class WriterThread {
   /** Applies a plan in its batch's transaction (committed after the last); never rejects (the reply says what happened). */
   apply(plan: BatchPlan, last: boolean): Promise<WriterReply> {
     return this.send({ plan, last });
+  }
+  /** Counts the orders of the released stage at `path` (countStagedOrders), on its own connection. */
+  async countStage(path: string): Promise<NonNullable<WriterReply['counted']>> {
+    const r = await this.send({ countStage: path });
+    if (r.error) throw writerError(r.error);
+    return r.counted!;
   }
   /** Forgets what it tracked and notes the ledger's version: whatever is read after this is current. */
   async reset(): Promise<void> {
@@ -887,14 +893,31 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
     return await withLedger(ctx, async (l) => {
       const plan = await stageFile(o, l, stage, c, input.onProgress);
       const batchOrders = input.batchOrders ?? BATCH;
-      // A writer thread starts up while the stage is indexed, when the file may hold more than one
-      // batch (there are at least as many rows as orders); it is ended unused if it does not.
+      // A writer thread starts up when the file may hold more than one batch (there are at least as
+      // many rows as orders); it is ended unused if it does not.
       const writer = o.dryRun ? null : startWriter(l, o.source, c.rows, batchOrders);
       let reader: StagedOrders | null = null;
       try {
-        const shape = stage.finishLoad();
+        let shape: StageShape;
+        if (writer) {
+          // The writer counts the staged orders while this thread sorts them, assuming that each
+          // order's groups share one time (they do unless an order was rung up across a minute);
+          // when they do not, the sort starts over on the orders' own times.
+          const hasBad = stage.release();
+          const counting = writer.countStage(stage.path);
+          reader = new StagedOrders(stage.path, { hasBad, mixedTimes: false });
+          reader.prime();
+          shape = { ...(await counting), hasBad };
+          if (shape.mixedTimes) {
+            reader.close();
+            stage.orderTimes();
+            reader = new StagedOrders(stage.path, shape);
+          }
+        } else {
+          shape = stage.finishLoad();
+          reader = new StagedOrders(stage.path, shape);
+        }
         const total = shape.orders;
-        reader = new StagedOrders(stage.path, shape);
         const phase2: Phase2 = { l, o, c, stage, reader, format: plan.format, total, batchOrders, partOrders: input.partOrders ?? PART, done: 0, lastBatch: 0, onProgress: input.onProgress };
         if (o.dryRun) accrueDryRun(phase2);
         else {

@@ -7,7 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { BusyError } from '../errors.js';
 import { openStore } from '../store/db.js';
-import { bulkWrites } from '../store/purchases.js';
+import { bulkWrites, countStagedOrders } from '../store/purchases.js';
 import { ledgerFromStore } from './ledger.js';
 import { PlanApplier, WRITER_CACHE_KIB, type WriterData, type WriterRequest } from './importPlan.js';
 
@@ -39,6 +39,8 @@ port.on('message', (m: WriterRequest) => {
         if (m.last) store.commitWrite();
       }
       port.postMessage(refusing ? { stale: true } : { ok: true });
+    } else if ('countStage' in m) {
+      port.postMessage({ ok: true, counted: countStagedOrders(m.countStage) });
     } else if ('reset' in m) {
       refusing = false;
       applier.reset();

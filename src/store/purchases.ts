@@ -222,24 +222,36 @@ export class ImportStage {
   }
 
   /**
-   * Ends loading: counts the orders, and when the groups of some order differ in time (rare: rows of
-   * one order with different times), computes each order's time (its earliest line) set-based, so a
-   * StagedOrders reader can stream the lines sorted by (order time, order id). The file is then
-   * released for it.
+   * Ends loading: counts the orders (countStagedOrders) and computes their times if they need it
+   * (orderTimes), then releases the file for StagedOrders readers.
    */
   finishLoad(): StageShape {
-    const t = this.db.prepare('SELECT count(*) AS orders, coalesce(sum(mn <> mx), 0) AS mixed FROM (SELECT min(at) AS mn, max(at) AS mx FROM groups GROUP BY order_id)').get() as { orders: number; mixed: number };
-    const mixedTimes = t.mixed > 0;
-    if (mixedTimes) {
-      this.db.exec(`
-        CREATE TABLE ord AS SELECT order_id, min(at) AS at FROM groups GROUP BY order_id;
-        CREATE UNIQUE INDEX ord_id ON ord(order_id);
-      `);
-    }
+    const t = countStagedOrders(this.db);
+    if (t.mixedTimes) this.orderTimes();
+    this.release();
+    return { ...t, hasBad: this.hasBad };
+  }
+
+  /**
+   * Ends loading without counting: the file is released for other connections (a StagedOrders reader,
+   * countStagedOrders on another thread). Returns whether some order has a rejected row.
+   */
+  release(): boolean {
     if (this.hasBad) this.db.exec('CREATE INDEX bad_order ON bad(order_id)');
     this.db.pragma('locking_mode = NORMAL');
     this.db.prepare('SELECT 1 FROM groups LIMIT 1').get(); // a read, which drops the exclusive lock
-    return { orders: t.orders, hasBad: this.hasBad, mixedTimes };
+    return this.hasBad;
+  }
+
+  /**
+   * Each order's time (its earliest group's), set-based, for a StagedOrders reader of a stage whose
+   * orders' groups differ in time (mixedTimes).
+   */
+  orderTimes(): void {
+    this.db.exec(`
+      CREATE TABLE ord AS SELECT order_id, min(at) AS at FROM groups GROUP BY order_id;
+      CREATE UNIQUE INDEX ord_id ON ord(order_id);
+    `);
   }
 
   /** Drops everything loaded so far (the file is then read again from its start). */
@@ -281,6 +293,25 @@ export class ImportStage {
   }
 }
 
+/**
+ * The orders of a loaded stage, and whether the groups of some order differ in time (rare: rows of one
+ * order at different times): then its lines must be read in the order's time (ImportStage.orderTimes).
+ * With no connection given, it reads the released stage file at `path` on its own (any thread).
+ */
+export function countStagedOrders(db: Database.Database | string): { orders: number; mixedTimes: boolean } {
+  const conn = typeof db === 'string' ? new Database(db, { readonly: true }) : db;
+  try {
+    if (conn !== db) {
+      conn.pragma('temp_store = FILE');
+      conn.pragma('cache_size = -8000');
+    }
+    const t = conn.prepare('SELECT count(*) AS orders, coalesce(sum(mn <> mx), 0) AS mixed FROM (SELECT min(at) AS mn, max(at) AS mx FROM groups GROUP BY order_id)').get() as { orders: number; mixed: number };
+    return { orders: t.orders, mixedTimes: t.mixed > 0 };
+  } finally {
+    if (conn !== db) conn.close();
+  }
+}
+
 function scratch(path: string): Database.Database {
   const db = new Database(path);
   db.pragma('journal_mode = OFF');
@@ -311,7 +342,7 @@ export class StagedOrders {
   private readonly db: Database.Database;
   private readonly hasBad: boolean;
   private readonly mixedTimes: boolean;
-  constructor(path: string, shape: StageShape) {
+  constructor(path: string, shape: Pick<StageShape, 'hasBad' | 'mixedTimes'>) {
     this.hasBad = shape.hasBad;
     this.mixedTimes = shape.mixedTimes;
     this.db = new Database(path, { readonly: true });
@@ -320,8 +351,36 @@ export class StagedOrders {
   }
 
   private open?: IterableIterator<StageRow>;
+  /** A stream begun by prime(), and its first row, for the next rows() to go on with. */
+  private primed: { rows: IterableIterator<StageRow>; first: IteratorResult<StageRow> } | null = null;
 
+  /** Begins the sorted stream now (SQLite sorts before the first row comes), for the next rows() to continue. */
+  prime(): void {
+    const rows = this.query();
+    this.primed = { rows, first: rows.next() };
+  }
+
+  /** Every staged group in order, from the first (a stream begun by prime() goes on from there). */
   rows(): IterableIterator<StageRow> {
+    const p = this.primed;
+    this.primed = null;
+    if (!p) return this.query();
+    let first: IteratorResult<StageRow> | null = p.first;
+    const it: IterableIterator<StageRow> = {
+      next: () => {
+        if (!first) return p.rows.next();
+        const r = first;
+        first = null;
+        return r;
+      },
+      return: (v?: unknown) => p.rows.return?.(v) ?? { done: true, value: undefined },
+      [Symbol.iterator]: () => it,
+    };
+    return it;
+  }
+
+  private query(): IterableIterator<StageRow> {
+    this.open?.return?.();
     const bad = this.hasBad ? '(SELECT min(line) FROM bad b WHERE b.order_id = g.order_id)' : 'NULL';
     const from = this.mixedTimes ? 'groups g JOIN ord o ON o.order_id = g.order_id' : 'groups g';
     this.open = this.db

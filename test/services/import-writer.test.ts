@@ -116,6 +116,17 @@ describe('import on two threads (a ledger writer)', () => {
     expect(await importWith('1', ['M1', 'M2', 'M3', 'F1'], undefined, f, { batchOrders: 2 })).toEqual(two);
   });
 
+  it('an order rung up across a minute comes at its earliest time on a writer thread too (its sort starts over on the orders\' own times)', async () => {
+    // the writer counts the stage while this thread sorts it by each group's own time; A's groups
+    // differ, so the sort must start over: else A would come twice, around the return
+    const f = join(tmpDir(), 'm.csv');
+    writeFileSync(f, 'order_id,member_id,purchased_at,quantity,unit_price\nA,M1,2026-11-01 10:05,1,3.00\nR1,M1,2026-11-01 10:01,-1,4.00\nB,M2,2026-11-01 09:00,1,1.00\nA,M1,2026-11-01 10:00,1,4.00\n');
+    const two = await importWith('2', ['M1', 'M2', 'F1'], undefined, f, { batchOrders: 1 });
+    expect(two.summary).toMatchObject({ orders: 3, accepted: 3, returns: 1, rejected: 0, duplicates: 0, pointsAccrued: 8, pointsReturned: 4, batches: 3 });
+    expect(two.rows.lots.map((l) => (l as unknown[]).slice(1, 5))).toEqual([['M2', 1, 1, 1], ['M1', 2, 7, 3]]);
+    expect(await importWith('1', ['M1', 'M2', 'F1'], undefined, f, { batchOrders: 1 })).toEqual(two);
+  });
+
   for (const threads of ['1', '2'] as const) {
     it(`a batch planned in parts is written whole or not at all (${threads === '1' ? 'one thread' : 'a writer thread'}): a write failing in its second part undoes its first`, async () => {
       process.env.POINTSMALL_THREADS = threads;
