@@ -198,7 +198,7 @@ export class Journal {
     let n = 0;
     for (const [id, m] of perMember) {
       if (n === PER * 5) {
-        this.cachesMany.run(args);
+        this.cachesMany.run(...args);
         n = 0;
       }
       args[n++] = id;
@@ -207,7 +207,7 @@ export class Journal {
       args[n++] = m.earned;
       args[n++] = m.at;
     }
-    if (n === PER * 5) this.cachesMany.run(args);
+    if (n === PER * 5) this.cachesMany.run(...args);
     else for (let i = 0; i < n; i += 5) this.s.memberCache.run(args[i + 1], args[i + 2], args[i + 3], args[i + 4], args[i]);
   }
 
@@ -270,7 +270,7 @@ export class Journal {
     // the values pass through one reused array: no garbage per statement
     for (; i + chunk <= args.length; i += chunk) {
       for (let k = 0; k < chunk; k++) b.buf[k] = args[i + k];
-      b.many.run(b.buf);
+      b.many.run(...b.buf); // spread: bound from the call's arguments, no lookup per array element
     }
     for (; i < args.length; i += width) b.one.run(args.slice(i, i + width));
   }

@@ -103,7 +103,7 @@ export class Purchases {
     let i = 0;
     for (; i + chunk <= args.length; i += chunk) {
       for (let k = 0; k < chunk; k++) this.buf[k] = args[i + k];
-      this.s.insertMany.run(this.buf);
+      this.s.insertMany.run(...this.buf);
     }
     for (; i < args.length; i += PURCHASE_COLUMNS) this.s.insert.run(args.slice(i, i + PURCHASE_COLUMNS));
   }
@@ -207,7 +207,7 @@ export class ImportStage {
         for (; i + GROUPS_PER_INSERT <= n; i += GROUPS_PER_INSERT) {
           args.length = 0;
           for (let k = i; k < i + GROUPS_PER_INSERT; k++) args.push(str[3 * k], str[3 * k + 1], num[2 * k], num[2 * k + 1], str[3 * k + 2]);
-          this.s.groups.run(args);
+          this.s.groups.run(...args);
         }
         for (; i < n; i++) this.s.group.run(str[3 * i], str[3 * i + 1], num[2 * i], num[2 * i + 1], str[3 * i + 2]);
         for (const b of bad) this.s.bad.run(b[0], b[1]);
