@@ -40,6 +40,11 @@ export interface ParseInput extends ReadInput {
   notAfterMs: number;
   /** Only this stretch of the file (one of two read on two cores). */
   part?: FilePart;
+  /**
+   * In a worker: the import stage file it appends its groups and bad rows to itself (ImportStage.share);
+   * its chunks then carry only counts and rejects.
+   */
+  stage?: string;
 }
 
 /** What reading (a stretch of) the file found: its columns (null: a first stretch ended inside the header), and where it stopped. */
@@ -210,10 +215,18 @@ export type ParseMessage =
   | { done: ParseResult }
   | { error: { message: string; hint?: string; usage: boolean; stack?: string } };
 
+/** What a parse worker is told: a chunk was handled (it may run further ahead), or stop (between stretches). */
+export type ParseControl = 'ack' | 'stop';
+
 /** The stager's side of a parse: what to do with each chunk, and how to start over (dropping every chunk). */
 export interface ParseSink {
   emit(chunk: ParsedChunk): void;
   restart(): void;
+  /**
+   * Lets workers append their groups and bad rows to the stage file themselves; returns its path. Their
+   * chunks then come to emit with counts and rejects only.
+   */
+  share?(): string;
 }
 
 /**
@@ -232,6 +245,7 @@ export async function parsePurchasesOnTwoCores(o: ParseInput, sink: ParseSink, o
   const big = setting === '2' || size >= THREAD_MIN_BYTES;
   if (setting === '1' || !big || !existsSync(script)) return planOf(await parsePurchases(o, sink.emit, onBytes));
   const split = await splitPoint(o, size);
+  o = { ...o, stage: sink.share?.() };
   if (split) {
     const bytes = [0, 0];
     const first = inWorker(script, { ...o, part: { start: 0, end: split.at, firstLine: 1, header: null, last: false } }, sink.emit, (b) => onBytes?.((bytes[0] = b) + bytes[1]));
@@ -297,9 +311,14 @@ async function splitPoint(o: ParseInput, size: number): Promise<{ at: number; li
   }
 }
 
-/** One worker reading (a stretch of) the file, its chunks handed to emit as they come. */
+/**
+ * One worker reading (a stretch of) the file, its chunks handed to emit as they come. It is stopped by
+ * asking (it ends between two stretches of the file), never terminated: it may be inside an SQLite
+ * call, appending to the stage.
+ */
 function inWorker(script: string, input: ParseInput, emit: (chunk: ParsedChunk) => void, onBytes?: (bytes: number) => void): { result: Promise<ParseResult>; stop: () => Promise<void> } {
   const worker = new Worker(script, { workerData: input });
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   let stopped = false;
   const result = new Promise<ParseResult>((resolve, reject) => {
     worker.on('message', (m: ParseMessage) => {
@@ -308,7 +327,7 @@ function inWorker(script: string, input: ParseInput, emit: (chunk: ParsedChunk) 
         if ('chunk' in m) {
           emit(m.chunk);
           onBytes?.(m.bytes);
-          worker.postMessage('ack');
+          worker.postMessage('ack' satisfies ParseControl);
         } else if ('done' in m) resolve(m.done);
         else {
           const e = m.error.usage ? new UsageError(m.error.message, m.error.hint) : new Error(m.error.message);
@@ -327,7 +346,8 @@ function inWorker(script: string, input: ParseInput, emit: (chunk: ParsedChunk) 
     result,
     stop: async () => {
       stopped = true;
-      await worker.terminate();
+      worker.postMessage('stop' satisfies ParseControl);
+      await exited;
     },
   };
 }

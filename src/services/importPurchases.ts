@@ -160,6 +160,10 @@ async function stageFile(o: Options, l: Ledger, stage: ImportStage, c: Counters,
       c.rows = c.guestsSkipped = c.rejected = 0;
       stage.clear();
     },
+    share() {
+      stage.share();
+      return stage.path;
+    },
   };
   const input: ParseInput = { ...o, digits: l.digits, zone: l.zone, notAfterMs: l.now.getTime() };
   return parsePurchasesOnTwoCores(input, sink, (b) => onProgress?.({ phase: 'reading', done: b, total }));

@@ -170,24 +170,24 @@ export class ImportStage {
   readonly path: string;
   private readonly db: Database.Database;
   private readonly rej: Database.Database;
+  private readonly loader: StageLoader;
   private readonly s;
   private hasBad = false;
 
   constructor(path: string) {
     this.path = path;
     this.db = scratch(path);
-    this.db.pragma('locking_mode = EXCLUSIVE'); // until finishLoad: nobody else reads it meanwhile
+    this.db.pragma('locking_mode = EXCLUSIVE'); // until shared or released: nobody else reads it meanwhile
     this.db.exec(`
       CREATE TABLE groups (order_id TEXT NOT NULL, member_id TEXT NOT NULL, at INTEGER NOT NULL, first_line INTEGER NOT NULL, lines TEXT NOT NULL);
       CREATE TABLE bad (order_id TEXT NOT NULL, line INTEGER NOT NULL);
     `);
+    this.loader = new StageLoader(this.db);
     this.rej = scratch(`${path}-rejects`);
     this.rej.pragma('locking_mode = EXCLUSIVE');
     this.rej.exec('CREATE TABLE rejects (line INTEGER NOT NULL, reason TEXT NOT NULL, vals TEXT)');
     this.s = {
-      group: this.db.prepare('INSERT INTO groups VALUES (?,?,?,?,?)'),
-      groups: this.db.prepare(`INSERT INTO groups VALUES ${Array(GROUPS_PER_INSERT).fill('(?,?,?,?,?)').join(',')}`),
-      bad: this.db.prepare('INSERT INTO bad VALUES (?,?)'),
+      anyBad: this.db.prepare('SELECT 1 FROM bad LIMIT 1').pluck(),
       reject: this.rej.prepare('INSERT INTO rejects VALUES (?,?,?)'),
       rejectCount: this.rej.prepare('SELECT count(*) FROM rejects').pluck(),
       needsReread: this.rej.prepare('SELECT 1 FROM rejects WHERE vals IS NULL LIMIT 1').pluck(),
@@ -195,30 +195,22 @@ export class ImportStage {
     };
   }
 
-  /** Appends one stretch of the file: groups of good lines, bad rows' order ids, and rejects. */
+  /**
+   * Appends one stretch of the file: groups of good lines, bad rows' order ids (none when a StageLoader
+   * of another connection appended them), and rejects.
+   */
   load(groups: StageGroups, bad: readonly [string, number][], rejects: readonly [number, string, string | null][]): void {
-    const n = groups.num.length / 2;
-    if (n || bad.length) {
-      this.db.exec('BEGIN');
-      try {
-        const { str, num } = groups;
-        const args: (string | number)[] = [];
-        let i = 0;
-        for (; i + GROUPS_PER_INSERT <= n; i += GROUPS_PER_INSERT) {
-          args.length = 0;
-          for (let k = i; k < i + GROUPS_PER_INSERT; k++) args.push(str[3 * k], str[3 * k + 1], num[2 * k], num[2 * k + 1], str[3 * k + 2]);
-          this.s.groups.run(...args);
-        }
-        for (; i < n; i++) this.s.group.run(str[3 * i], str[3 * i + 1], num[2 * i], num[2 * i + 1], str[3 * i + 2]);
-        for (const b of bad) this.s.bad.run(b[0], b[1]);
-        this.db.exec('COMMIT');
-      } catch (e) {
-        this.db.exec('ROLLBACK');
-        throw e;
-      }
-      if (bad.length) this.hasBad = true;
-    }
+    if (this.loader.append(groups, bad)) this.hasBad = true;
     this.addRejects(rejects);
+  }
+
+  /**
+   * Lets other connections append groups too (StageLoader.open, one per parse worker): the file is no
+   * longer held exclusively. Until then, and after release(), only this connection writes it.
+   */
+  share(): void {
+    this.db.pragma('locking_mode = NORMAL');
+    this.s.anyBad.get(); // a read, which drops the exclusive lock
   }
 
   /**
@@ -237,9 +229,10 @@ export class ImportStage {
    * countStagedOrders on another thread). Returns whether some order has a rejected row.
    */
   release(): boolean {
+    this.hasBad ||= this.s.anyBad.get() !== undefined; // (bad rows other connections appended)
     if (this.hasBad) this.db.exec('CREATE INDEX bad_order ON bad(order_id)');
     this.db.pragma('locking_mode = NORMAL');
-    this.db.prepare('SELECT 1 FROM groups LIMIT 1').get(); // a read, which drops the exclusive lock
+    this.s.anyBad.get(); // a read, which drops the exclusive lock
     return this.hasBad;
   }
 
@@ -323,6 +316,65 @@ function scratch(path: string): Database.Database {
 
 /** Groups per multi-row insert into the stage. */
 const GROUPS_PER_INSERT = 50;
+
+/**
+ * Appends staged groups and bad rows to an ImportStage's file, each stretch in its own transaction:
+ * through the stage's own connection, or (open) through one of a parse worker's, beside another
+ * worker's (a shared stage, ImportStage.share: they take turns at the file's write lock).
+ */
+export class StageLoader {
+  private readonly s;
+  private readonly args: (string | number)[] = new Array(GROUPS_PER_INSERT * 5);
+  constructor(private readonly db: Database.Database) {
+    this.s = {
+      group: db.prepare('INSERT INTO groups VALUES (?,?,?,?,?)'),
+      groups: db.prepare(`INSERT INTO groups VALUES ${Array(GROUPS_PER_INSERT).fill('(?,?,?,?,?)').join(',')}`),
+      bad: db.prepare('INSERT INTO bad VALUES (?,?)'),
+    };
+  }
+
+  /** A connection of its own to a shared stage file (any thread); close it when done. */
+  static open(path: string): StageLoader {
+    const db = new Database(path);
+    db.pragma('journal_mode = OFF');
+    db.pragma('synchronous = OFF');
+    db.pragma('busy_timeout = 600000'); // the other worker's turn at the write lock lasts a few ms
+    return new StageLoader(db);
+  }
+
+  /** Appends one stretch: groups of good lines, and bad rows' order ids. Returns whether there were bad rows. */
+  append(groups: StageGroups, bad: readonly [string, number][]): boolean {
+    const n = groups.num.length / 2;
+    if (!n && !bad.length) return false;
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      const { str, num } = groups;
+      const args = this.args;
+      let i = 0;
+      for (; i + GROUPS_PER_INSERT <= n; i += GROUPS_PER_INSERT) {
+        for (let k = i, a = 0; k < i + GROUPS_PER_INSERT; k++) {
+          args[a++] = str[3 * k];
+          args[a++] = str[3 * k + 1];
+          args[a++] = num[2 * k];
+          args[a++] = num[2 * k + 1];
+          args[a++] = str[3 * k + 2];
+        }
+        this.s.groups.run(...args);
+      }
+      for (; i < n; i++) this.s.group.run(str[3 * i], str[3 * i + 1], num[2 * i], num[2 * i + 1], str[3 * i + 2]);
+      for (const b of bad) this.s.bad.run(b[0], b[1]);
+      this.db.exec('COMMIT');
+    } catch (e) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      throw e;
+    }
+    return bad.length > 0;
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
 
 /** What a loaded stage holds (ImportStage.finishLoad): its orders, and how to read them in order. */
 export interface StageShape {
