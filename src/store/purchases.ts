@@ -305,12 +305,16 @@ export function countStagedOrders(db: Database.Database | string): { orders: num
   }
 }
 
-function scratch(path: string): Database.Database {
+/**
+ * A connection to a scratch file: no journal, no fsync. `cacheKib`: its page cache (a connection that
+ * only appends, as a parse worker's, keeps SQLite's default).
+ */
+function scratch(path: string, cacheKib: number | null = 8000): Database.Database {
   const db = new Database(path);
   db.pragma('journal_mode = OFF');
   db.pragma('synchronous = OFF');
   db.pragma('temp_store = FILE');
-  db.pragma('cache_size = -8000');
+  if (cacheKib !== null) db.pragma(`cache_size = -${cacheKib}`);
   return db;
 }
 
@@ -335,9 +339,7 @@ export class StageLoader {
 
   /** A connection of its own to a shared stage file (any thread); close it when done. */
   static open(path: string): StageLoader {
-    const db = new Database(path);
-    db.pragma('journal_mode = OFF');
-    db.pragma('synchronous = OFF');
+    const db = scratch(path, null);
     db.pragma('busy_timeout = 600000'); // the other worker's turn at the write lock lasts a few ms
     return new StageLoader(db);
   }
