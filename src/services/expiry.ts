@@ -70,7 +70,7 @@ function expireInTransaction(l: Ledger, asOf: string, at: string): ExpiryRunResu
       points += m.points;
       lots += m.lots;
       const payload: ExpiredPayload = { memberId: m.memberId, asOf, points: m.points, lots: m.lots, balance: m.balance - m.points };
-      if (box.enqueue({ createdAt: l.nowIso, topic: 'points.expired', memberId: m.memberId, payload, dedupeKey: expiredKey(m.memberId, asOf), contact: m }).queued) queued++;
+      if (box.enqueue({ createdAt: l.nowIso, topic: 'points.expired', memberId: m.memberId, payload, dedupeKey: expiredKey(entryIds[i]), contact: m }).queued) queued++;
     });
     const done = lots ? q.finish(asOf).lots : 0;
     if (done !== lots) throw new Error(`expiry moved ${done} lots, ${lots} expected`);

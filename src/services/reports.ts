@@ -90,15 +90,21 @@ export async function summaryReport(ctx: Ctx, p: Period): Promise<SummaryReport>
 // ----------------------------------------------------------------------------------------------
 export interface LiabilityReport {
   asOf: LocalDate;
+  /** Points members hold (their lots and holds): one member's debt is never netted against another's points. */
   outstandingPoints: number;
+  /** outstandingPoints at the redeem rate. */
   value: string;
   currency: string;
   redeemPointsPerUnit: string;
   /** Points on hold for checkouts in progress: owed, but in no lot until captured or released. */
   heldPoints: number;
-  /** Points returns took back beyond what the lots held (repaid by the next credits). */
+  /** Points members owe: returns and refunds that took back more than their lots held (repaid by their next credits). */
+  memberDebt: number;
+  /** The same as memberDebt (the name before memberDebt). */
   debtPoints: number;
-  /** outstandingPoints = Σ byExpiryMonth.points + heldPoints − debtPoints */
+  /** outstandingPoints − memberDebt: Σ member balances, what report summary calls outstanding. */
+  netPoints: number;
+  /** Σ byExpiryMonth.points + heldPoints = outstandingPoints */
   byExpiryMonth: ExpiryBucket[];
   /** "lots" = the lots' current remaining (as-of today or later); "journal" = replayed from lot moves. */
   basis: 'lots' | 'journal';
@@ -117,14 +123,20 @@ export async function liabilityReport(ctx: Ctx, input: { asOf?: LocalDate }): Pr
       const lots = orderExpiryBuckets(current ? q.currentLots() : q.lotsAt(cutoff));
       const lotPoints = lots.reduce((a, b) => a + b.points, 0);
       const rate = redeemRate(l, endOfDayIso(l, asOf));
+      // A member in debt holds no lot (later credits repay the debt first), so the points in lots and
+      // holds are what is owed to members, and the net balance falls short of them by the debts alone.
+      const outstanding = lotPoints + totals.held;
+      const debt = outstanding - totals.outstanding;
       return {
         asOf,
-        outstandingPoints: totals.outstanding,
-        value: valueOf(totals.outstanding, rate, l.digits),
+        outstandingPoints: outstanding,
+        value: valueOf(outstanding, rate, l.digits),
         currency: l.currency,
         redeemPointsPerUnit: rate,
         heldPoints: totals.held,
-        debtPoints: lotPoints + totals.held - totals.outstanding,
+        memberDebt: debt,
+        debtPoints: debt,
+        netPoints: totals.outstanding,
         byExpiryMonth: lots,
         basis: current ? 'lots' : 'journal',
       };

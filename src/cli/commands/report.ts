@@ -217,7 +217,8 @@ function liabilityView(r: LiabilityReport): View {
       ['value', `${r.value} ${r.currency}`],
       ['redeem rate', `${r.redeemPointsPerUnit} points per ${r.currency}`],
       ['on hold', r.heldPoints],
-      ['debt from returns', r.debtPoints],
+      ['member debt', r.memberDebt],
+      ['net of debt', r.netPoints],
       ['basis', r.basis === 'lots' ? 'current lots' : 'journal replayed to the date'],
     ],
     sections: [
