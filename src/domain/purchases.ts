@@ -5,7 +5,7 @@ import { Decimal } from 'decimal.js';
 import dayjs from 'dayjs';
 import customParseFormat from 'dayjs/plugin/customParseFormat.js';
 import utc from 'dayjs/plugin/utc.js';
-import { type Minor, parseMoney } from './money.js';
+import { AMOUNT_MAX, type Minor, formatMoney, parseMoney } from './money.js';
 import { localDate, parseTimestamp, zoneOffsetMinutes, zonedToUtcMs } from './time.js';
 
 // ---- CSV tokenizer -------------------------------------------------------------------------------
@@ -422,7 +422,6 @@ export interface RowContext {
 
 const QTY_RE = /^([+-])?(\d+)(?:\.(\d+))?$/;
 const FINE_PRICE_RE = /^[+-]?\d{1,12}\.\d{1,6}$/;
-const MAX_AMOUNT = 1e15;
 
 /** Validates one record into a staged line, or a reason naming the column and the bad value. */
 export function parseRow(fields: readonly string[], ctx: RowContext): RowResult {
@@ -477,7 +476,7 @@ export function parseRow(fields: readonly string[], ctx: RowContext): RowResult 
     const price = fine ? fine.times(new Decimal(10).pow(ctx.digits)) : new Decimal(p.ok ? p.value : 0);
     amount = dq.times(price).toDecimalPlaces(0, Decimal.ROUND_HALF_UP).toNumber();
   }
-  if (!Number.isSafeInteger(amount) || Math.abs(amount) >= MAX_AMOUNT) return { kind: 'bad', reason: `quantity × unit_price is too large an amount`, orderId };
+  if (!Number.isSafeInteger(amount) || Math.abs(amount) > AMOUNT_MAX) return { kind: 'bad', reason: `quantity × unit_price is too large an amount (at most ${formatMoney(AMOUNT_MAX, ctx.digits)})`, orderId };
   if (amount === 0) amount = 0; // no -0
   return { kind: 'ok', row: { orderId, line: 0, memberId, at, amount, sku, category, quantity, unitPrice: p.ok ? String(p.value) : `~${fine!.toString()}` } };
 }
@@ -561,7 +560,7 @@ export function buildOrder(
     amount += l.amount;
     if (l.at < at) at = l.at;
   }
-  if (!Number.isSafeInteger(amount) || Math.abs(amount) >= MAX_AMOUNT) return { problem: `order ${orderId} totals too large an amount` };
+  if (!Number.isSafeInteger(amount) || Math.abs(amount) > AMOUNT_MAX) return { problem: `order ${orderId} totals too large an amount (at most ${AMOUNT_MAX} minor units)` };
   return {
     order: { orderId, memberId: first.memberId, at, amount, lines: own, contentHash: orderContentHash(first.memberId, own, ownParts) },
     repeats,

@@ -94,8 +94,23 @@ export function parseStoredRules(l: Ledger, id: number, document: string): Rules
   if (!byId) rulesCache.set(l.store, (byId = new Map()));
   let rules = byId.get(id);
   if (!rules) {
-    const v = validateRules(JSON.parse(document), l.digits);
-    if (!v.rules) throw new Error(`stored rules version ${id} no longer validates: ${v.problems.map((p) => `${p.path} ${p.message}`).join('; ')}`);
+    let doc: unknown;
+    try {
+      doc = JSON.parse(document);
+    } catch {
+      doc = undefined;
+    }
+    // Read as stored (older builds wrote 1e-7 for 0.0000001; bounds added later are not applied again),
+    // and a version that still cannot be read is a clear refusal naming it, never an internal error.
+    const v = validateRules(doc, l.digits, { stored: true });
+    if (!v.rules) {
+      const why = doc === undefined ? 'is not JSON' : v.problems.map((p) => `${p.path} ${p.message}`).join('; ');
+      throw new UsageError(
+        `stored rules version ${id} cannot be read: ${why}`,
+        'apply a corrected version in force from the same time: pointsmall rules apply FILE.json --effective DATE',
+        'STORED_RULES',
+      );
+    }
     rules = v.rules;
     byId.set(id, rules);
   }

@@ -1,6 +1,7 @@
 // Issue 14, items 5, 6, 7, 9, 12, 13, 14: stored rules read back, numbers stay in exact range, dates are
 // never moved, one huge order is refused, ids are clean text, every expiry is notified, liability keeps
 // debt apart. Each case failed on the code before its fix.
+import Database from 'better-sqlite3';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -54,5 +55,48 @@ describe('report liability keeps member debt apart (item 14)', () => {
     const table = t.run(['report', 'liability', '--format', 'csv']);
     expect(table.code).toBe(0);
     expect(t.verify().ok).toBe(true);
+  });
+});
+
+describe('stored rules always read back (item 5)', () => {
+  it('refuses a multiplier finer than 6 decimal places, naming it; nothing is stored', () => {
+    const t = tmpLedger();
+    t.ok(['member', 'add', '--id', 'm1', '--name', 'Ann']);
+    const f = csv(t, 'r.json', JSON.stringify({ earn: { multipliers: [{ sku: 'TEA', multiplier: '0.0000001' }] } }));
+    const r = t.run(['rules', 'apply', f, '--json']);
+    expect(r.code).toBe(2);
+    expect(errorOf(r).message).toContain('$.earn.multipliers[0].multiplier: 0.0000001 has more than 6 decimal places');
+    const big = t.run(['rules', 'apply', csv(t, 'b.json', JSON.stringify({ tiers: [{ name: 'g', multiplier: 1e6 }] })), '--json']);
+    expect(big.code).toBe(2);
+    expect(errorOf(big).message).toContain('$.tiers[0].multiplier: must be at most 100');
+    expect(t.ok(['rules', 'history'])).toHaveLength(1);
+    // the finest rate allowed is stored as written and every command still runs
+    t.ok(['rules', 'apply', csv(t, 'ok.json', JSON.stringify({ earn: { pointsPerUnit: 0.000001, multipliers: [{ sku: 'TEA', multiplier: '0.000001' }] } }))]);
+    expect(t.ok(['rules', 'show']).rules.earn).toMatchObject({ pointsPerUnit: '0.000001', multipliers: [{ sku: 'TEA', multiplier: '0.000001' }] });
+    t.ok(['member', 'adjust', 'm1', '--points', '10', '--reason', 'x']);
+    expect(t.run(['import', 'purchases', csv(t, 'p.csv', 'order_id,member_id,purchased_at,amount\nO1,m1,2026-11-23 09:00,5.00\n'), '--json']).code).toBe(0);
+  });
+
+  it('a version stored as 1e-7 by an older build reads back: import, checkout and adjust run', () => {
+    const t = tmpLedger();
+    t.ok(['member', 'add', '--id', 'm1', '--name', 'Ann']);
+    t.ok(['catalog', 'add', '--sku', 'TEA', '--name', 'Tea', '--price', '10.00']);
+    const doc = { earn: { pointsPerUnit: '1', rounding: 'floor', minOrderAmount: '0.00', maxPointsPerOrder: null, multipliers: [{ sku: 'TEA', multiplier: '1e-7' }] },
+      tiers: [], redeem: { pointsPerUnit: '100', minPoints: 0, maxRatio: '1' }, expiry: { policy: 'rolling-days', days: 365 }, limits: { dailyEarnCap: null, reviewAbove: null } };
+    const db = new Database(t.db);
+    db.prepare('INSERT INTO rules_versions (effective_at, applied_at, operator, source, document) VALUES (?, ?, ?, ?, ?)').run(
+      '2026-11-01T00:00:00.000Z', '2026-11-01T00:00:00.000Z', 'old', 'old.json', JSON.stringify(doc));
+    db.close();
+    expect(t.run(['import', 'purchases', csv(t, 'p.csv', 'order_id,member_id,purchased_at,amount,sku\nO1,m1,2026-11-23 09:00,5.00,TEA\n'), '--json']).code).toBe(0);
+    t.ok(['member', 'adjust', 'm1', '--points', '500', '--reason', 'x']);
+    expect(t.ok(['checkout', '--member', 'm1', '--item', 'TEA', '--max-points', '--tender', 'cash', '--yes'])).toMatchObject({ status: 'paid' });
+    expect(t.ok(['rules', 'show']).rules.earn.multipliers[0].multiplier).toBe('1e-7');
+    // a stored version that cannot be read at all is a clear exit 2 naming it, not an internal error
+    const db2 = new Database(t.db);
+    db2.prepare("UPDATE rules_versions SET document = '{\"earn\":{\"rounding\":\"up\"}}' WHERE operator = 'old'").run();
+    db2.close();
+    const bad = t.run(['member', 'adjust', 'm1', '--points', '5', '--reason', 'x', '--json']);
+    expect(bad.code).toBe(2);
+    expect(errorOf(bad).message).toMatch(/stored rules version \d+ cannot be read: \$\.earn\.rounding/);
   });
 });
