@@ -1,6 +1,7 @@
 // ledger verify: recomputes the hash chain, every entry's balance and every cache (§5).
 import { chainHash, entryContent, GENESIS_HASH, type NewPosting } from '../store/journal.js';
-import { extraChecks, type Mismatch, verifyQueries } from '../store/verify.js';
+import { bookChecks, extraChecks, type Mismatch, verifyQueries } from '../store/verify.js';
+import { LotBooks } from './verifyBooks.js';
 import { type Ctx, withLedger } from './ledger.js';
 import '../store/holds.js'; // registers the open-holds checks of the checkout area
 
@@ -35,6 +36,11 @@ const fromMismatches = (name: string, okDetail: string, rows: Mismatch[]): Check
     ? { name, ok: true, detail: okDetail }
     : { name, ok: false, detail: rows.map((r) => `${r.subject}: ${r.detail}`).join('; ') };
 
+const fromProblems = (name: string, okDetail: string, p: { rows: Mismatch[]; count: number }): Check =>
+  p.count === 0
+    ? { name, ok: true, detail: okDetail }
+    : { name, ok: false, detail: p.rows.map((r) => `${r.subject}: ${r.detail}`).join('; ') + (p.count > p.rows.length ? ` (and ${p.count - p.rows.length} more)` : '') };
+
 /**
  * With anchors (entries recorded earlier, outside the ledger), also proves that the journal still holds
  * each of them unchanged: the chain alone cannot tell that its newest entries were cut off.
@@ -53,6 +59,7 @@ export async function verifyLedger(ctx: Ctx, anchors: readonly Anchor[] = []): P
       let firstUnbalanced: string | undefined;
       const anchorHashes = new Map<number, string | null>(anchors.map((a) => [a.id, null]));
       let lastId = 0;
+      const books = new LotBooks(l, q);
       const postingsIt = q.postingsRaw();
       let nextPosting = postingsIt.next();
       for (const e of q.entriesRaw()) {
@@ -87,6 +94,7 @@ export async function verifyLedger(ctx: Ctx, anchors: readonly Anchor[] = []): P
           else if (chainHash(prevHash, entryContent(row, postings)) !== e[9])
             firstChainBreak = `entry ${id} (${row.kind}): content does not match its hash (edited after it was written)`;
         }
+        books.entry({ id, kind: row.kind, ref: row.ref, memberId: row.member_id, at: row.at, postings });
         prevHash = e[9] as string;
         expectId = id + 1;
         lastId = id;
@@ -102,6 +110,11 @@ export async function verifyLedger(ctx: Ctx, anchors: readonly Anchor[] = []): P
       checks.push(fromMismatches('lots-match-balances', 'balance = lots remaining + held − debt for every member', q.lotsAgainstBalances()));
       checks.push(fromMismatches('lot-moves-owner', "lot moves are made by the lot member's entries", q.lotMovesOwnership()));
       for (const x of extraChecks) checks.push(fromMismatches(x.name, 'ok', q.extra(x.sql)));
+      books.finish(q.memberDebts());
+      checks.push(fromProblems('lots-match-entries', `${books.lotsSeen} lots and their moves are what their entries credited and debited`, books.lots));
+      checks.push(fromProblems('lot-expiry', "every lot expires when the rules in force at its earning say", books.expiry));
+      checks.push(fromProblems('member-debt', 'every debt cache is what the journal and lots leave', books.debt));
+      for (const x of bookChecks) checks.push(fromMismatches(x.name, x.okDetail, q.extra(x.sql)));
       for (const a of anchors) {
         const found = anchorHashes.get(a.id);
         const detail =
