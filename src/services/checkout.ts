@@ -130,7 +130,7 @@ function buildCart(l: Ledger, input: CheckoutInput, opts: { countExpiredHoldsFre
     if (!Number.isSafeInteger(row.price * it.quantity) || it.quantity > 1_000_000) {
       throw new UsageError(`${it.quantity} × ${row.sku} is more than one checkout can hold`, 'order fewer units');
     }
-    if (!row.active) throw new RefusedError('ITEM_INACTIVE', `item ${row.sku} (${row.name}) is inactive`, `reactivate it with: pointsmall catalog update ${row.sku} --active true`);
+    if (!row.active) throw new RefusedError('ITEM_INACTIVE', `item ${row.sku} (${row.name}) is inactive`, `put it back on sale with: pointsmall catalog activate ${row.sku}`);
     if (row.stock !== null && row.stock - row.stock_held < it.quantity) {
       throw new RefusedError('OUT_OF_STOCK', `${row.sku} is out of stock: ${it.quantity} wanted, ${Math.max(0, row.stock - row.stock_held)} available`, `restock with: pointsmall catalog update ${row.sku} --stock N`);
     }
@@ -154,6 +154,8 @@ function buildCart(l: Ledger, input: CheckoutInput, opts: { countExpiredHoldsFre
   if (input.coupon !== undefined) {
     code = normalizeCouponCode(input.coupon);
     const row = l.store.get(coupons).get(code);
+    // An unknown code is an input error like an unknown member or SKU (exit 2); a known one may be refused (exit 3).
+    if (!row) throw new NotFoundError('coupon', code, `list the member's coupons with: pointsmall coupon list --member ${member.id}`);
     const c = row && { code: row.code, memberId: row.member_id, sku: row.sku, value: row.value, percent: row.percent, expiresOn: row.expires_on, status: row.status };
     const why = couponRefusal(c, code, member.id, localDate(l.now.getTime(), l.zone));
     if (why) refuse(why);
