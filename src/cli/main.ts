@@ -61,7 +61,7 @@ function buildProgram(): Command {
     .option('--db <path>', 'ledger file (default $POINTSMALL_DB, else ./pointsmall.db)')
     .option('--json', 'print one JSON document on stdout, for scripts')
     .option('--operator <name>', 'who is acting, for the audit log (default $POINTSMALL_OPERATOR, else the OS user)')
-    .option('-y, --yes', 'never prompt; a missing argument is an error')
+    .option('-y, --yes', 'answer yes: never prompt (a missing argument is an error); needed where nobody can be asked (no terminal, --json, CI) by commands that move money or destroy data')
     .option('--no-color', 'no colours')
     .option('--debug', 'show stack traces of errors')
     .exitOverride()
@@ -105,7 +105,7 @@ function report(err: unknown, json: boolean, debug: boolean): number {
       hint = 'this is a bug; run again with --debug for the stack trace';
     }
   }
-  if (json) process.stderr.write(JSON.stringify({ error: { code, message } }) + '\n');
+  if (json) process.stderr.write(JSON.stringify({ error: { code, message, ...(hint ? { hint } : {}) } }) + '\n');
   else {
     process.stderr.write(`error: ${message}\n`);
     if (hint) process.stderr.write(`hint: ${hint}\n`);

@@ -280,6 +280,14 @@ export function expiresOn(policy: ExpiryPolicy, earnedAtMs: number, zone: string
   }
 }
 
+/**
+ * The tier a member has now, by name: the pinned one (even when the rules in force no longer list it), else the
+ * highest earned. `member show`, `member list` and `report members` all say this.
+ */
+export function currentTierName(rules: Rules, pinned: string | null, lifetimeEarned: Points): string | null {
+  return pinned ?? tierFor(rules, null, lifetimeEarned)?.name ?? null;
+}
+
 /** The tier a member earns at: the pinned one, else the highest whose minimum ≤ lifetime earned points. */
 export function tierFor(rules: Rules, pinned: string | null, lifetimeEarned: Points): Tier | undefined {
   if (pinned) return rules.tiers.find((t) => t.name === pinned);

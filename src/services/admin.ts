@@ -4,7 +4,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { RefusedError, UsageError } from '../errors.js';
 import { currencyDigits } from '../domain/money.js';
 import { defaultRules, rulesToDocument } from '../domain/rules.js';
-import { isValidZone, machineZone } from '../domain/time.js';
+import { isValidZone, localDateTime, machineZone } from '../domain/time.js';
 import { copyLedgerInto, defaultBusyTimeoutMs, ledgerStats, migrate, openStore, schemaVersion, vacuumInto } from '../store/db.js';
 import { latestVersion } from '../store/migrations/index.js';
 import { settings } from '../store/settings.js';
@@ -168,6 +168,49 @@ export interface RestoreResult {
 }
 
 /** Replaces the ledger with a backup, but only one that passes ledger verify; the old file is kept aside. */
+export interface RestorePreview {
+  path: string;
+  restoreFrom: string;
+  liveEntries: number;
+  backupEntries: number;
+  /** Entries of the live ledger the backup lacks: lost by the restore (kept only in the file set aside). */
+  entriesLost: number;
+  /** Business time and write time of the newest of them (UTC ISO), and the write time in the ledger's zone. */
+  newestLostAt: string | null;
+  newestLostRecordedAt: string | null;
+  newestLostLocal: string | null;
+}
+
+/** What a restore would throw away: the live ledger's entries the backup lacks. Nothing written. */
+export async function previewRestore(ctx: Ctx, source: string): Promise<RestorePreview | null> {
+  if (!existsSync(source)) throw new UsageError(`no backup at ${source}`, 'give the path of a file made by pointsmall db backup');
+  if (!existsSync(ctx.dbPath)) return null;
+  const { entriesMissingFrom } = await import('../store/entries.js');
+  let store: ReturnType<typeof openStore>;
+  try {
+    store = openStore(ctx.dbPath, { requireLatest: false });
+  } catch (e) {
+    if (e instanceof UsageError) return null; // not a ledger: nothing of it can be compared
+    throw e;
+  }
+  try {
+    const zone = store.get(settings).get('timezone') ?? 'UTC';
+    const d = entriesMissingFrom(store, source);
+    return {
+      path: ctx.dbPath,
+      restoreFrom: resolve(source),
+      liveEntries: d.liveEntries,
+      backupEntries: d.otherEntries,
+      entriesLost: d.missing,
+      newestLostAt: d.newestAt,
+      newestLostRecordedAt: d.newestRecordedAt,
+      newestLostLocal: d.newestRecordedAt ? `${localDateTime(d.newestRecordedAt, zone)} ${zone}` : null,
+    };
+  } finally {
+    store.close();
+  }
+}
+
 export async function dbRestore(ctx: Ctx, source: string): Promise<RestoreResult> {
   const { verifyLedger } = await import('./verify.js');
   if (!existsSync(source)) throw new UsageError(`no backup at ${source}`, 'give the path of a file made by pointsmall db backup');

@@ -8,7 +8,7 @@ import { couponCode, couponExpiresOn, couponRefusal, couponTerms, normalizeCoupo
 import { allocateProportionally, formatMoney, type Points } from '../domain/money.js';
 import { allocateOrderLines } from '../domain/refund.js';
 import { expiresOn, type Rules } from '../domain/rules.js';
-import { type CartLine, type PointsRequest, type Quote, split, type SplitInput } from '../domain/split.js';
+import { type AllowedPoints, type CartLine, describeAllowed, type PointsRequest, type Quote, split, type SplitInput } from '../domain/split.js';
 import { localDate, localRangeUtc } from '../domain/time.js';
 import { Decimal } from 'decimal.js';
 import { NotFoundError, RefusedError, UsageError } from '../errors.js';
@@ -39,6 +39,8 @@ export interface CheckoutInput {
   tender?: Tender;
   decline?: boolean;
   idempotencyKey?: string;
+  /** The figures the operator confirmed: the checkout is refused if the cart now computes others. */
+  expect?: { pointsUsed: number; cashPaid: string };
 }
 
 export interface QuoteLineView extends LineViewBase {
@@ -61,8 +63,19 @@ export interface QuoteResult {
   pointsEarned: number;
   balance: number;
   available: number;
+  /** The largest points request allowed (lines, available points and minPoints all allow it). */
   maxUsablePoints: number;
   pointsStep: number;
+  /** The rules' smallest points request per checkout (redeem.minPoints). */
+  minPoints: number;
+  /** Points the points-only lines take whatever the request (why --no-points is refused when > 0). */
+  requiredPoints: number;
+  /** What --points may be: `required`, or `min`..`max` in `step`s (min null: nothing more). */
+  allowedPoints: AllowedPoints;
+  /** The same in words: "0, or 200 to 5000 in steps of 10". */
+  allowedText: string;
+  /** Set when --max-points used fewer points than the member has (below minPoints). */
+  note: string | null;
   coupon: string | null;
   lines: QuoteLineView[];
 }
@@ -76,6 +89,8 @@ export interface CheckoutResult extends OrderView {
   expiresAt: string | null;
   /** true when an --idempotency-key retry returned the first result. */
   replayed: boolean;
+  /** Why --max-points used no points on the mixed items (below redeem.minPoints); absent otherwise. */
+  note?: string;
 }
 
 interface Cart {
@@ -115,7 +130,7 @@ function buildCart(l: Ledger, input: CheckoutInput, opts: { countExpiredHoldsFre
     if (!Number.isSafeInteger(row.price * it.quantity) || it.quantity > 1_000_000) {
       throw new UsageError(`${it.quantity} × ${row.sku} is more than one checkout can hold`, 'order fewer units');
     }
-    if (!row.active) throw new RefusedError('ITEM_INACTIVE', `item ${row.sku} (${row.name}) is inactive`, `reactivate it with: pointsmall catalog update ${row.sku} --active true`);
+    if (!row.active) throw new RefusedError('ITEM_INACTIVE', `item ${row.sku} (${row.name}) is inactive`, `put it back on sale with: pointsmall catalog activate ${row.sku}`);
     if (row.stock !== null && row.stock - row.stock_held < it.quantity) {
       throw new RefusedError('OUT_OF_STOCK', `${row.sku} is out of stock: ${it.quantity} wanted, ${Math.max(0, row.stock - row.stock_held)} available`, `restock with: pointsmall catalog update ${row.sku} --stock N`);
     }
@@ -139,6 +154,8 @@ function buildCart(l: Ledger, input: CheckoutInput, opts: { countExpiredHoldsFre
   if (input.coupon !== undefined) {
     code = normalizeCouponCode(input.coupon);
     const row = l.store.get(coupons).get(code);
+    // An unknown code is an input error like an unknown member or SKU (exit 2); a known one may be refused (exit 3).
+    if (!row) throw new NotFoundError('coupon', code, `list the member's coupons with: pointsmall coupon list --member ${member.id}`);
     const c = row && { code: row.code, memberId: row.member_id, sku: row.sku, value: row.value, percent: row.percent, expiresOn: row.expires_on, status: row.status };
     const why = couponRefusal(c, code, member.id, localDate(l.now.getTime(), l.zone));
     if (why) refuse(why);
@@ -150,6 +167,16 @@ function buildCart(l: Ledger, input: CheckoutInput, opts: { countExpiredHoldsFre
   const base: SplitInput = { lines, coupon, redeem: rules.redeem, digits: l.digits, available, request: input.request };
   const out = split(base);
   if (!out.ok) refuse(out);
+  if (input.expect) {
+    const q = out.quote;
+    if (q.pointsUsed !== input.expect.pointsUsed || formatMoney(q.cashPaid, l.digits) !== input.expect.cashPaid) {
+      refuse({
+        code: 'QUOTE_CHANGED',
+        message: `the checkout changed since it was confirmed: now ${q.pointsUsed} points and ${formatMoney(q.cashPaid, l.digits)} cash, confirmed ${input.expect.pointsUsed} points and ${input.expect.cashPaid} cash`,
+        hint: 'run the checkout again and confirm the new figures',
+      });
+    }
+  }
   return { member, items, lines, rulesId, rules, couponCode: code, base, quote: out.quote };
 }
 
@@ -193,8 +220,13 @@ function quoteView(l: Ledger, cart: Cart, tender: Tender): QuoteResult {
     pointsEarned: earned,
     balance: cart.member.balance,
     available: q.available,
-    maxUsablePoints: Math.min(q.maxUsablePoints, q.available),
+    maxUsablePoints: q.maxUsablePoints,
     pointsStep: q.pointsStep,
+    minPoints: cart.rules.redeem.minPoints,
+    requiredPoints: q.requiredPoints,
+    allowedPoints: q.allowed,
+    allowedText: describeAllowed(q.allowed),
+    note: q.note,
     coupon: cart.couponCode,
     lines: q.lines.map((x) => ({
       sku: x.sku,
@@ -224,11 +256,15 @@ export interface PointsPreview {
   problem?: string;
 }
 
-/** For the interactive prompt: the quote plus a pure function previewing any typed number of points. */
+/**
+ * For the interactive prompt: the quote of the request as given (so what is confirmed is what is charged;
+ * a request that cannot be met is refused here, before anything is asked) plus a pure function previewing
+ * any typed number of points.
+ */
 export async function prepareCheckout(ctx: Ctx, input: CheckoutInput): Promise<{ quote: QuoteResult; preview: (points: number) => PointsPreview }> {
   return withLedger(ctx, (l) =>
     l.store.read(() => {
-      const cart = buildCart(l, { ...input, request: { kind: 'default' } }, { countExpiredHoldsFree: true });
+      const cart = buildCart(l, input, { countExpiredHoldsFree: true });
       const digits = l.digits;
       const preview = (points: number): PointsPreview => {
         const r = split({ ...cart.base, request: { kind: 'points', points } });
@@ -448,20 +484,36 @@ function startPhase(l: Ledger, command: string, input: CheckoutInput): Phase1 {
 export async function checkout(ctx: Ctx, input: CheckoutInput): Promise<CheckoutResult> {
   return withLedger(ctx, async (l) => {
     sweepExpiredHolds(l);
+    const note = maxPointsNote(l, input);
     const p = writeUnsynced(l.store, () => startPhase(l, 'checkout', input));
     if ('replay' in p) return p.replay;
-    return payAndSettle(l, p.orderId, input.tender ?? 'cash', Boolean(input.decline), input.idempotencyKey);
+    return withNote(await payAndSettle(l, p.orderId, input.tender ?? 'cash', Boolean(input.decline), input.idempotencyKey), note);
   });
+}
+
+/** §4.3: --max-points below redeem.minPoints uses none, and says so (read before the hold; a refusal is left to it). */
+function maxPointsNote(l: Ledger, input: CheckoutInput): string | null {
+  if (input.request.kind !== 'max') return null;
+  try {
+    return l.store.read(() => buildCart(l, input, { countExpiredHoldsFree: false }).quote.note);
+  } catch {
+    return null;
+  }
+}
+
+function withNote(r: CheckoutResult, note: string | null): CheckoutResult {
+  return note && !r.replayed ? { ...r, note } : r;
 }
 
 /** `checkout start`: the hold only; confirm or cancel it before it expires. */
 export async function startCheckout(ctx: Ctx, input: CheckoutInput): Promise<CheckoutResult> {
   return withLedger(ctx, (l) => {
     sweepExpiredHolds(l);
+    const note = maxPointsNote(l, input);
     return l.store.write(() => {
       const p = startPhase(l, 'start', input);
       if ('replay' in p) return p.replay;
-      const result = resultOf(l, l.store.get(orders).get(p.orderId)!);
+      const result = withNote(resultOf(l, l.store.get(orders).get(p.orderId)!), note);
       if (input.idempotencyKey) l.store.get(orders).completeIdempotency(input.idempotencyKey, result, 0, l.nowIso);
       return result;
     });

@@ -21,6 +21,11 @@ export interface ExpiryRunResult extends ExpirySummary {
   notificationsQueued: number;
 }
 
+/** Today in the ledger's zone (the default as-of date): an earlier --as-of backdates the run. */
+export async function expiryToday(ctx: Ctx): Promise<string> {
+  return withLedger(ctx, (l) => defaultAsOf(l.now.getTime(), l.zone));
+}
+
 /** Expires, in one transaction, the remaining points of every lot with expiresOn before the as-of date. */
 export function expireLots(l: Ledger, input: ExpiryRunInput): ExpiryRunResult {
   const asOf = input.asOf ?? defaultAsOf(l.now.getTime(), l.zone);

@@ -1,7 +1,7 @@
 // Member use-cases: add, update, import, list, show, history, adjust, freeze.
 import { NotFoundError, RefusedError, UsageError } from '../errors.js';
 import { memberProblems } from '../domain/members.js';
-import { expiresOn } from '../domain/rules.js';
+import { currentTierName, expiresOn } from '../domain/rules.js';
 import { localRangeUtc, type LocalDate } from '../domain/time.js';
 import { members, type MemberRow } from '../store/members.js';
 import { memberStatements } from '../store/statements.js';
@@ -49,12 +49,7 @@ function fieldError(problems: { field: string; message: string }[]): never {
 
 export function memberView(l: Ledger, m: MemberRow): MemberView {
   const { rules } = rulesAt(l, l.nowIso);
-  let tier = m.tier;
-  if (!tier) {
-    let best: string | null = null;
-    for (const t of rules.tiers) if (t.minLifetimePoints <= m.lifetime_earned) best = t.name;
-    tier = best;
-  }
+  const tier = currentTierName(rules, m.tier, m.lifetime_earned);
   return {
     id: m.id,
     name: m.name,
@@ -139,7 +134,9 @@ export interface ListInput {
 export interface MemberListRow {
   id: string;
   name: string;
+  /** The tier the member has now (pinned, else earned), as member show says. */
   tier: string | null;
+  pinnedTier: string | null;
   status: string;
   balance: number;
   held: number;
@@ -149,16 +146,19 @@ export interface MemberListRow {
   email: string | null;
 }
 
+/** Members with balances; --tier matches the tier a member has now (earned or pinned), not only pins. */
 export async function listMembers(ctx: Ctx, f: ListInput): Promise<MemberListRow[]> {
   return withLedger(ctx, (l) =>
-    l.store.read(() =>
-      l.store
+    l.store.read(() => {
+      const { rules } = rulesAt(l, l.nowIso);
+      const rows = l.store
         .get(members)
-        .list(f)
+        .list({ ...f, tier: undefined, limit: f.tier ? undefined : f.limit })
         .map((m) => ({
           id: m.id,
           name: m.name,
-          tier: m.tier,
+          tier: currentTierName(rules, m.tier, m.lifetime_earned),
+          pinnedTier: m.tier,
           status: m.status,
           balance: m.balance,
           held: m.held,
@@ -166,8 +166,9 @@ export async function listMembers(ctx: Ctx, f: ListInput): Promise<MemberListRow
           lifetimeEarned: m.lifetime_earned,
           phone: m.phone,
           email: m.email,
-        })),
-    ),
+        }));
+      return f.tier ? rows.filter((r) => r.tier === f.tier).slice(0, f.limit ?? rows.length) : rows;
+    }),
   );
 }
 

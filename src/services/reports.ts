@@ -23,6 +23,8 @@ import {
   valueOf,
 } from '../domain/reports.js';
 import { formatMoney } from '../domain/money.js';
+import { currentTierName } from '../domain/rules.js';
+import { members } from '../store/members.js';
 import { type LocalDate, addDays, localDate, localRangeUtc, startOfLocalDayMs } from '../domain/time.js';
 import { type MemberRankBy, type MemberReportRow, OPEN_FROM, OPEN_TO, reportQueries } from '../store/reports.js';
 import { type Ctx, type Ledger, rulesAt, withLedger } from './ledger.js';
@@ -198,6 +200,8 @@ const pickFlows = (f: Flows): Flows => ({ issued: f.issued, returned: f.returned
 // ----------------------------------------------------------------------------------------------
 export interface MembersReportRow extends MemberReportRow {
   rank: number;
+  /** The pinned tier; `tier` is the tier the member has now (pinned, else earned), as member show says. */
+  pinnedTier: string | null;
 }
 
 export interface MembersReport {
@@ -213,12 +217,14 @@ export async function membersReport(ctx: Ctx, input: Period & { by: MemberRankBy
     l.store.read(() => {
       const { fromIso, toIso } = range(l, input);
       const rows = l.store.get(reportQueries).topMembers(input.by, fromIso, toIso, input.top ?? -1);
+      const { rules } = rulesAt(l, l.nowIso);
+      const repo = l.store.get(members);
       return {
         by: input.by,
         top: input.top ?? null,
         from: input.from ?? null,
         to: input.to ?? null,
-        members: rows.map((r, i) => ({ rank: i + 1, ...r })),
+        members: rows.map((r, i) => ({ rank: i + 1, ...r, tier: currentTierName(rules, r.tier, repo.get(r.id)?.lifetime_earned ?? 0), pinnedTier: r.tier })),
       };
     }),
   );

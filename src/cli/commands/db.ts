@@ -1,7 +1,7 @@
 // `init` and `db info|backup|restore|migrate`.
 import { Command } from 'commander';
 import { c } from '../colour.js';
-import { cmdOf, context, emit } from '../cli.js';
+import { cmdOf, confirmOnTerminal, context, emit, mustAsk } from '../cli.js';
 import { printFields, printTable } from '../output.js';
 
 export function register(program: Command): void {
@@ -61,8 +61,22 @@ export function register(program: Command): void {
     .description('replace the ledger with a backup that passes ledger verify (the old file is kept aside)')
     .action(async (file: string, ...args) => {
       const cmd = cmdOf(args);
-      const { dbRestore } = await import('../../services/admin.js');
-      const r = await dbRestore(await context(cmd), file);
+      const ask = mustAsk(cmd, 'a restore (it replaces the ledger)');
+      const ctx = await context(cmd);
+      const { dbRestore, previewRestore } = await import('../../services/admin.js');
+      if (ask) {
+        const p = await previewRestore(ctx, file);
+        const lost = !p
+          ? 'the current file is not a ledger'
+          : p.entriesLost
+            ? `the live ledger has ${p.entriesLost} entries the backup lacks, the newest written ${p.newestLostLocal}: the restore takes them out of the ledger`
+            : `the live ledger has nothing the backup lacks (${p.liveEntries} entries, the backup ${p.backupEntries})`;
+        if (!(await confirmOnTerminal(`Restore ${file} over ${ctx.dbPath}? ${lost} (the old file is kept aside).`))) {
+          process.stderr.write('nothing was restored\n');
+          return;
+        }
+      }
+      const r = await dbRestore(ctx, file);
       await emit(cmd, r, () =>
         void process.stdout.write(`${c.green('✓')} restored ${r.entries} entries from ${r.restoredFrom}${r.previous ? `; the previous ledger is kept at ${r.previous}` : ''}\n`),
       );

@@ -1,7 +1,7 @@
 // `member add|update|import|list|show|history|adjust|freeze|unfreeze`.
 import { Command, Option } from 'commander';
 import { c } from '../colour.js';
-import { cmdOf, context, emit, need, setExit } from '../cli.js';
+import { cmdOf, confirmOnTerminal, context, emit, need, mustAsk, setExit } from '../cli.js';
 import { parseDateOpt, parseIntOpt, parseSignedIntOpt } from '../parse.js';
 import { printFields, printTable } from '../output.js';
 import type { MemberView } from '../../services/members.js';
@@ -83,7 +83,7 @@ export function register(program: Command): void {
   member
     .command('list')
     .description('members with balances')
-    .option('--tier <tier>', 'only this pinned tier')
+    .option('--tier <tier>', 'only members at this tier now (earned, or pinned with member update --tier)')
     .addOption(new Option('--status <status>', 'only active or frozen members').choices(['active', 'frozen']))
     .option('--min-balance <n>', 'only balances of at least N points', parseIntOpt('--min-balance', Number.MIN_SAFE_INTEGER))
     .option('--limit <n>', 'at most N members', parseIntOpt('--limit', 1))
@@ -150,7 +150,17 @@ export function register(program: Command): void {
     .action(async (id: string, ...args) => {
       const cmd = cmdOf(args);
       const o = cmd.opts();
-      const r = await (await services()).adjustMember(await context(cmd), id, o.points, o.reason);
+      const ctx = await context(cmd);
+      const svc = await services();
+      // A debit takes points from a member: an explicit yes where nobody can be asked (SPEC §7).
+      if (o.points < 0 && mustAsk(cmd, `taking ${-o.points} points from member ${id}`)) {
+        const m = await svc.showMember(ctx, id);
+        if (!(await confirmOnTerminal(`Take ${-o.points} points from ${m.id} (${m.name}; available ${m.available} → ${m.available + o.points}), reason "${o.reason}"?`))) {
+          process.stderr.write('nothing was changed\n');
+          return;
+        }
+      }
+      const r = await svc.adjustMember(ctx, id, o.points, o.reason);
       await emit(cmd, r, () =>
         void process.stdout.write(`${c.green('✓')} ${r.points > 0 ? '+' : ''}${r.points} points for ${r.memberId}; available now ${r.available}\n`),
       );
