@@ -223,6 +223,46 @@ export function split(input: SplitInput): SplitOutcome {
   };
 }
 
+/** What one line of a quote is paid with (§4.5). */
+export interface LineSplit {
+  points: Points;
+  /** The money those points pay on this line. */
+  pointsValue: Minor;
+  /** The line's amount after its discount share, less its points' value. */
+  cash: Minor;
+}
+
+/**
+ * §4.5: the quote's points, their value and its cash spread over its lines by what each line let points
+ * pay. A points-only line carries exactly the points it needs and no cash; a cash-only line carries no
+ * points; the points left for the mixed lines (and their value) are spread over them in proportion to
+ * the money points may cover on each (its ratio of the line), largest remainder, so every part adds up
+ * to the quote's totals and a line's points are never worth more than its cap.
+ */
+export function splitLines(q: Quote): LineSplit[] {
+  const out: LineSplit[] = q.lines.map((l) => {
+    const net = l.amount - l.discount;
+    if (l.pay === 'points') return { points: l.requiredPoints, pointsValue: l.coverable, cash: 0 };
+    return { points: 0, pointsValue: 0, cash: net };
+  });
+  const mixed = q.lines.map((l, i) => (l.pay === 'mixed' ? i : -1)).filter((i) => i >= 0);
+  const onPointsLines = q.lines.reduce((a, l) => a + (l.pay === 'points' ? l.requiredPoints : 0), 0);
+  const valueOnPointsLines = q.lines.reduce((a, l) => a + (l.pay === 'points' ? l.coverable : 0), 0);
+  const mixedPoints = q.pointsUsed - onPointsLines;
+  const mixedValue = q.pointsValue - valueOnPointsLines;
+  if (mixed.length === 0 || mixedPoints === 0) return out;
+  // The value first, by each line's cap (so no line's share exceeds its cap); then the points by value,
+  // which gives every line exactly value × step when a step is worth one minor unit.
+  const values = allocateProportionally(mixedValue, mixed.map((i) => q.lines[i].coverable));
+  const points = allocateProportionally(mixedPoints, values);
+  mixed.forEach((i, k) => {
+    out[i].points = points[k];
+    out[i].pointsValue = values[k];
+    out[i].cash -= values[k];
+  });
+  return out;
+}
+
 /**
  * What a points request may be (§4.3 as revised): the points-only lines' points (`required`) always, or
  * any total from `min` to `max` in whole `step`s, where the mixed lines' part is at least one step, the

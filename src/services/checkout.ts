@@ -6,9 +6,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { computeEarn } from '../domain/accrual.js';
 import { couponCode, couponExpiresOn, couponRefusal, couponTerms, normalizeCouponCode } from '../domain/coupons.js';
 import { allocateProportionally, formatMoney, type Points } from '../domain/money.js';
-import { allocateOrderLines } from '../domain/refund.js';
+import { spreadEarned } from '../domain/refund.js';
 import { expiresOn, type Rules } from '../domain/rules.js';
-import { type AllowedPoints, type CartLine, describeAllowed, type PointsRequest, type Quote, split, type SplitInput } from '../domain/split.js';
+import { type AllowedPoints, type CartLine, describeAllowed, type PointsRequest, type Quote, split, type SplitInput, splitLines } from '../domain/split.js';
 import { localDate, localRangeUtc } from '../domain/time.js';
 import { Decimal } from 'decimal.js';
 import { NotFoundError, RefusedError, UsageError } from '../errors.js';
@@ -295,8 +295,7 @@ function holdOrder(l: Ledger, input: CheckoutInput): string {
   const q = cart.quote;
   const repo = l.store.get(orders);
   const orderId = repo.nextId();
-  const amounts = q.lines.map((x) => x.amount);
-  const shares = allocateOrderLines(amounts, { points: q.pointsUsed, cash: q.cashPaid, earned: 0 });
+  const shares = splitLines(q);
   repo.insert(
     {
       id: orderId,
@@ -360,7 +359,7 @@ function captureOrder(l: Ledger, orderId: string, tender: Tender): void {
   if (earned > 0) {
     creditPoints(l, { memberId: o.member_id, points: earned, at: l.nowIso, kind: 'accrual', from: 'issued', expiresOn: expiresOn(rules.expiry, l.now.getTime(), l.zone), ref: orderId });
   }
-  const earnedShares = allocateProportionally(earned, lines.map((x) => x.amount));
+  const earnedShares = spreadEarned(earned, lines.map((x) => x.cash));
   repo.markPaid(orderId, l.nowIso, tender, earned, earnedShares);
 
   // A coupon item issues one single-use code per unit, to the buyer.
