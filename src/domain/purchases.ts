@@ -42,6 +42,11 @@ export class CsvTokenizer {
   private nextLine = 1;
   private started = false;
   private readonly delim: string;
+  /**
+   * The character that ends a line: '\n' (LF and CRLF files) or '\r' (a file whose first line ends
+   * with a bare CR: classic Mac, Excel for Mac). Decided by the first line end seen (null until then).
+   */
+  private eol: '\n' | '\r' | null = null;
 
   /**
    * @param firstLine the line number of the first character (a stretch of a file starts further on)
@@ -73,18 +78,20 @@ export class CsvTokenizer {
       if (chunk.charCodeAt(0) === 0xfeff) chunk = chunk.slice(1);
     }
     const text = this.pending ? this.pending + chunk : chunk;
+    const eol = (this.eol ??= lineEnd(text, false)) ?? '\n';
+    const cr = eol === '\r';
     let pos = 0;
     let line = this.pending ? this.pendingLine : this.nextLine;
     this.pending = '';
     const n = text.length;
     let q = text.indexOf('"', pos); // the next quote; -1 = none in this text, never searched again
     while (pos < n) {
-      const nl = text.indexOf('\n', pos);
+      const nl = text.indexOf(eol, pos);
       if (nl < 0) break;
       if (q >= 0 && q < pos) q = text.indexOf('"', pos);
       if (q < 0 || q > nl) {
         // fast path: no quote before the end of this line
-        const end = nl > pos && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
+        const end = !cr && nl > pos && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
         if (end > pos) out.push({ fields: text.slice(pos, end).split(this.delim), line });
         pos = nl + 1;
         line++;
@@ -112,9 +119,19 @@ export class CsvTokenizer {
     const text = this.pending;
     const line = this.pendingLine;
     this.pending = '';
-    const r = this.quoted(text, 0, line, true);
-    if (!r) throw new CsvStructureError(line, 'a quoted field is never closed');
-    if (r.fields) out.push({ fields: r.fields, line });
+    this.eol ??= lineEnd(text, true);
+    let pos = 0;
+    let at = line;
+    // a text with no line end after its last record holds that record, or (a first chunk that was all
+    // of a small file) every record: read them all
+    while (pos < text.length) {
+      const r = this.quoted(text, pos, at, true);
+      if (!r) throw new CsvStructureError(at, 'a quoted field is never closed');
+      if (r.fields) out.push({ fields: r.fields, line: at });
+      pos = r.next;
+      at = r.nextLine;
+    }
+    this.nextLine = at;
   }
 
   /** Parses one record starting at pos with full quote handling; null when it needs more text. */
@@ -134,7 +151,8 @@ export class CsvTokenizer {
           const q = text.indexOf('"', i);
           if (q < 0) return null;
           const part = text.slice(i, q);
-          for (let k = part.indexOf('\n'); k >= 0; k = part.indexOf('\n', k + 1)) nextLine++;
+          const eol = this.eol ?? '\n';
+          for (let k = part.indexOf(eol); k >= 0; k = part.indexOf(eol, k + 1)) nextLine++;
           field += part;
           if (q + 1 < n && text.charCodeAt(q + 1) === 34) {
             field += '"';
@@ -185,6 +203,19 @@ export class CsvTokenizer {
       return { fields: any || fields.length > 1 ? fields : null, next: i, nextLine: nextLine + 1 };
     }
   }
+}
+
+/**
+ * The line end of a text by its first one: '\n' for LF or CRLF, '\r' for a bare CR; null when the text
+ * has none yet (or ends in a CR whose next character is still to come, unless `atEnd`).
+ */
+export function lineEnd(text: string, atEnd: boolean): '\n' | '\r' | null {
+  const lf = text.indexOf('\n');
+  const cr = text.indexOf('\r');
+  if (cr < 0) return lf < 0 ? null : '\n';
+  if (lf >= 0 && lf < cr) return '\n';
+  if (cr + 1 < text.length) return text.charCodeAt(cr + 1) === 10 ? '\n' : '\r';
+  return atEnd ? '\r' : null;
 }
 
 // ---- Columns -------------------------------------------------------------------------------------

@@ -31,6 +31,20 @@ function tokenize(text: string, cuts: number[] = [], delimiter = ','): CsvRecord
 }
 
 describe('CsvTokenizer', () => {
+  it('reads a bare-CR file like its LF twin, cut anywhere, line numbers counting CRs', () => {
+    const lf = 'a,b,c\n1,"x, y",z\n2,"two\nlines",z\n\n3,,\n4,last,"q"\n';
+    const cr = lf.replace(/\n/g, '\r');
+    const want = tokenize(lf);
+    expect(want).toHaveLength(5);
+    for (let cut = 0; cut <= cr.length; cut++) {
+      const got = tokenize(cr, [cut]);
+      expect(got.map((r) => r.line)).toEqual(want.map((r) => r.line));
+      expect(got.map((r) => r.fields)).toEqual(want.map((r) => r.fields.map((f) => f.replace(/\n/g, '\r'))));
+    }
+    // a file of records with no line end after the last, all in one chunk
+    expect(tokenize('a,b\r1,2\r3,4').map((r) => r.fields)).toEqual([['a', 'b'], ['1', '2'], ['3', '4']]);
+  });
+
   it('reads quotes, doubled quotes, delimiters and newlines inside quotes, CRLF and a BOM', () => {
     const text = '\ufeffa,b,c\r\n1,"x, y","say ""hi"""\r\n2,"two\nlines",z\r\n\r\n3,,\n4,last,"q"';
     const recs = tokenize(text);
