@@ -78,7 +78,7 @@ export class DiskFullError extends PointsmallError {
 /** A ledger write that failed for space rolled back whole: nothing of that transaction was written. */
 export function mapDiskFull(e: unknown, path: string): unknown {
   if (e instanceof PointsmallError || !isDiskFull(e)) return e;
-  return new DiskFullError(`${(e as Error).message}; ledger ${path}`, 'nothing was written (the transaction rolled back)');
+  return new DiskFullError((e as Error).message, `nothing was written to the ledger ${path} (the transaction rolled back)`);
 }
 
 /** ledger verify found a broken invariant: exit 6. */

@@ -680,8 +680,8 @@ function busyAfter(ph: Phase2, e: unknown, accrued: number): unknown {
   if (c.batches > 0 && isDiskFull(e)) {
     const n = c.batches === 1 ? 'batch (' : `${c.batches} batches (`;
     return new DiskFullError(
-      `${(e as Error).message}; ledger ${l.path}`,
-      `the first ${n}${accrued} orders accrued) ${c.batches === 1 ? 'is' : 'are'} committed, the rest is not`,
+      (e as Error).message,
+      `the first ${n}${accrued} orders accrued) ${c.batches === 1 ? 'is' : 'are'} committed to the ledger ${l.path}, the rest is not`,
       'free some space and run the same import again to accrue the rest (what is in is skipped, nothing doubles)',
     );
   }
