@@ -5,6 +5,7 @@ import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
 import { AtomicFile, checkOutput, writeOutputFile } from '../../src/services/outfile.js';
+import { ImportStage } from '../../src/store/purchases.js';
 import { tmpDir } from '../helpers/cli.js';
 
 describe('outfile', () => {
@@ -50,5 +51,21 @@ describe('outfile', () => {
     symlinkSync(ledger, join(dir, 'alias.db'));
     expect(() => checkOutput(`${ledger}-wal`, { ledger: join(dir, 'alias.db'), flag: '--out' })).toThrow(/is the ledger/);
     expect(checkOutput(join(dir, 'ok.csv'), { ledger, flag: '--out' }).abs).toBe(join(dir, 'ok.csv'));
+  });
+
+  it("an import's scratch files are private and new: 0600, and a symlink at their name is refused, not followed", () => {
+    const dir = tmpDir();
+    const stage = new ImportStage(join(dir, 'stage.db'));
+    try {
+      expect(statSync(join(dir, 'stage.db')).mode & 0o777).toBe(0o600);
+      expect(statSync(join(dir, 'stage.db-rejects')).mode & 0o777).toBe(0o600);
+    } finally {
+      stage.close();
+    }
+    const victim = join(dir, 'victim');
+    writeFileSync(victim, 'precious');
+    symlinkSync(victim, join(dir, 'planted.db'));
+    expect(() => new ImportStage(join(dir, 'planted.db'))).toThrow(/EEXIST/);
+    expect(readFileSync(victim, 'utf8')).toBe('precious');
   });
 });
