@@ -75,9 +75,13 @@ export class DiskFullError extends PointsmallError {
   }
 }
 
-/** A ledger write that failed for space rolled back whole: nothing of that transaction was written. */
+/**
+ * SQLite could not grow a file (the ledger, or an import's scratch file): the transaction rolled back
+ * whole. An output file that could not be written (ENOSPC) is left to cli/main.ts, since it is written
+ * after the command's changes committed.
+ */
 export function mapDiskFull(e: unknown, path: string): unknown {
-  if (e instanceof PointsmallError || !isDiskFull(e)) return e;
+  if (e instanceof PointsmallError || !isDiskFull(e) || !String((e as { code?: unknown }).code).startsWith('SQLITE_')) return e;
   return new DiskFullError((e as Error).message, `nothing was written to the ledger ${path} (the transaction rolled back)`);
 }
 
