@@ -1,6 +1,7 @@
 // Small CSV files for master data (members, catalog): read whole with line numbers, rejects written beside.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { UsageError } from '../errors.js';
+import { AtomicFile, checkOutput, type OutputTarget } from './outfile.js';
 
 export interface CsvRecord {
   line: number;
@@ -33,9 +34,26 @@ export async function readCsvFile(path: string, required: string[], known: strin
   return rows.map((r) => ({ line: r.info.lines, values: r.record }));
 }
 
-export async function writeRejects(path: string, header: string[], rejects: Reject[]): Promise<void> {
-  const { writeFileAtomic, csvSafe } = await import('../cli/output.js');
+/**
+ * The rejects file of an import of `file`: --rejects, else FILE.rejects.csv beside it. Checked before the
+ * import writes anything (checkOutput), so a bad path is an exit 2 with nothing imported.
+ */
+export function rejectsTarget(ctx: { dbPath: string }, file: string, rejectsPath?: string): OutputTarget {
+  const path = rejectsPath ?? `${file.replace(/\.csv$/i, '')}.rejects.csv`;
+  return checkOutput(path, { ledger: ctx.dbPath, flag: rejectsPath === undefined ? 'rejects file' : '--rejects' });
+}
+
+export async function writeRejects(target: OutputTarget, header: string[], rejects: Reject[]): Promise<string> {
+  const { csvSafe } = await import('../cli/output.js');
   const { stringify } = await import('csv-stringify/sync');
   const rows = rejects.map((r) => [String(r.line), r.reason, ...header.map((h) => csvSafe(r.values[h] ?? ''))]);
-  writeFileAtomic(path, stringify([['line', 'reason', ...header], ...rows]));
+  const f = new AtomicFile(target);
+  try {
+    f.write(stringify([['line', 'reason', ...header], ...rows]));
+  } catch (e) {
+    f.abort();
+    throw e;
+  }
+  f.commit();
+  return target.path;
 }

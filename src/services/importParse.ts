@@ -213,7 +213,7 @@ const THREAD_MIN_BYTES = 4 << 20;
 export type ParseMessage =
   | { chunk: ParsedChunk; bytes: number }
   | { done: ParseResult }
-  | { error: { message: string; hint?: string; usage: boolean; stack?: string } };
+  | { error: { message: string; hint?: string; usage: boolean; stack?: string; code?: string } };
 
 /** What a parse worker is told: a chunk was handled (it may run further ahead), or stop (between stretches). */
 export type ParseControl = 'ack' | 'stop';
@@ -332,6 +332,7 @@ function inWorker(script: string, input: ParseInput, emit: (chunk: ParsedChunk) 
         else {
           const e = m.error.usage ? new UsageError(m.error.message, m.error.hint) : new Error(m.error.message);
           if (!m.error.usage && m.error.stack) e.stack = m.error.stack;
+          if (m.error.code) Object.assign(e, { code: m.error.code }); // SQLITE_FULL of the stage: a full disk, not a bug
           reject(e);
         }
       } catch (e) {

@@ -1,12 +1,12 @@
 // `import purchases`: stream the CSV into a staging file (memory stays bounded), sort its lines into
 // orders by purchase time, then accrue the orders in batches: each batch one ledger transaction holding
 // both the points and the idempotency keys, its journal entries written set-based, member by member.
-import { closeSync, existsSync, fsyncSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { BusyError, UsageError } from '../errors.js';
+import { BusyError, DiskFullError, UsageError, isDiskFull } from '../errors.js';
 import { RulesTimeline, computeEarn } from '../domain/accrual.js';
 import { memberProblems } from '../domain/members.js';
 import {
@@ -33,6 +33,8 @@ import { type Ctx, type Ledger, parseStoredRules, withLedger } from './ledger.js
 import { type ParseInput, type ParseSink, type ParsedChunk, parsePurchasesOnTwoCores, readChunks } from './importParse.js';
 import { type FedOrder, feedOrders } from './orderFeed.js';
 import { type CreditInput, creditPointsKnownDebt, debitPoints, recordAudit } from './points.js';
+import { rejectsTarget } from './csvfile.js';
+import { AtomicFile, type OutputTarget } from './outfile.js';
 import { type BatchPlan, type PlannedRow, PlanApplier, PlanBuilder, READER_CACHE_KIB, SEMI_SPACE_MB, WRITER_OLD_MB, WRITER_YOUNG_MB, type WriterData, type WriterRequest, capYoungGeneration, collectGarbage } from './importPlan.js';
 
 export interface ImportInput {
@@ -675,6 +677,14 @@ function accrueDryRun(ph: Phase2): void {
 /** Locked out after some batches: say what is in (a re-run skips it and accrues the rest). */
 function busyAfter(ph: Phase2, e: unknown, accrued: number): unknown {
   const { l, c } = ph;
+  if (c.batches > 0 && isDiskFull(e)) {
+    const n = c.batches === 1 ? 'batch (' : `${c.batches} batches (`;
+    return new DiskFullError(
+      (e as Error).message,
+      `the first ${n}${accrued} orders accrued) ${c.batches === 1 ? 'is' : 'are'} committed to the ledger ${l.path}, the rest is not`,
+      'free some space and run the same import again to accrue the rest (what is in is skipped, nothing doubles)',
+    );
+  }
   if (c.batches === 0 || !(mapBusy(e, l.path, l.store.busyTimeoutMs) instanceof BusyError)) return e;
   const n = c.batches === 1 ? 'batch (' : `${c.batches} batches (`;
   return new BusyError(l.path, l.store.busyTimeoutMs, `the first ${n}${accrued} orders accrued) ${c.batches === 1 ? 'is' : 'are'} committed, the rest is not: run the same import again to accrue the rest (what is in is skipped, nothing doubles), or raise POINTSMALL_BUSY_TIMEOUT (ms)`);
@@ -891,6 +901,9 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
   const started = Date.now();
   const o = resolveOptions(input);
   const c: Counters = { rows: 0, orders: 0, accepted: 0, duplicates: 0, rejected: 0, review: 0, capped: 0, pointsAccrued: 0, pointsReturned: 0, returns: 0, guestsSkipped: 0, membersCreated: 0, rejectedOrders: 0, batches: 0 };
+  // The rejects file's path is checked before anything is staged or accrued: a bad one is an exit 2
+  // with nothing written, never an error after the first batches committed.
+  const rejectsOut = !o.dryRun || o.rejects ? rejectsTarget(ctx, o.file, o.rejects) : null;
   const dir = mkdtempSync(join(process.env.POINTSMALL_TMPDIR || tmpdir(), 'pointsmall-import-'));
   const stage = new ImportStage(join(dir, 'stage.db'));
   try {
@@ -939,9 +952,9 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
         reader?.close();
       }
       let rejectsFile: string | null = null;
-      if (c.rejected > 0 && (!o.dryRun || o.rejects)) {
-        rejectsFile = o.rejects ?? `${o.file.replace(/\.csv$/i, '')}.rejects.csv`;
-        await writeRejectsFile(o, plan, stage, rejectsFile, input.onProgress);
+      if (c.rejected > 0 && rejectsOut) {
+        rejectsFile = rejectsOut.path;
+        await writeRejectsFile(o, plan, stage, rejectsOut, input.onProgress);
       }
       return {
         file: o.file,
@@ -978,25 +991,21 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
  * Writes every rejected row with its line number and reason, in line order, with the file's own
  * columns. Rows rejected while accruing (whole orders) are read back from the file by line number.
  */
-async function writeRejectsFile(o: Options, plan: ColumnPlan, stage: ImportStage, path: string, onProgress?: (p: ImportProgress) => void): Promise<void> {
+async function writeRejectsFile(o: Options, plan: ColumnPlan, stage: ImportStage, target: OutputTarget, onProgress?: (p: ImportProgress) => void): Promise<void> {
   const { stringify } = await import('csv-stringify/sync');
   const { csvSafe } = await import('../cli/output.js');
-  const abs = resolve(path);
-  const dir = dirname(abs);
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`cannot write rejects to ${path}: folder ${dir} does not exist`, 'pass --rejects FILE in an existing folder');
-  const tmp = join(dir, `.${basename(abs)}.${process.pid}.tmp`);
-  const fd = openSync(tmp, 'w', 0o644);
+  const f = new AtomicFile(target);
   let buffered: string[][] = [];
   const emit = (line: number, reason: string, fields: readonly string[]) => {
     buffered.push([String(line), reason, ...plan.header.map((_, i) => csvSafe(fields[i] ?? ''))]);
     if (buffered.length >= 5000) flush();
   };
   const flush = () => {
-    if (buffered.length) writeSync(fd, stringify(buffered));
+    if (buffered.length) f.write(stringify(buffered));
     buffered = [];
   };
   try {
-    writeSync(fd, stringify([['line', 'reason', ...plan.header]]));
+    f.write(stringify([['line', 'reason', ...plan.header]]));
     const it = stage.rejects();
     let cur = it.next();
     const total = statSync(o.file).size;
@@ -1024,13 +1033,10 @@ async function writeRejectsFile(o: Options, plan: ColumnPlan, stage: ImportStage
     }
     it.return?.(undefined);
     flush();
-    fsyncSync(fd);
   } catch (e) {
-    closeSync(fd);
-    rmSync(tmp, { force: true });
+    f.abort();
     throw e;
   }
-  closeSync(fd);
-  renameSync(tmp, abs);
+  f.commit();
 }
 

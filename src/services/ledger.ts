@@ -1,6 +1,6 @@
 // Opening a ledger for one command: settings, clock, operator, and the rules in force at an instant.
 import { userInfo } from 'node:os';
-import { UsageError } from '../errors.js';
+import { UsageError, mapDiskFull } from '../errors.js';
 import { type Rules, validateRules } from '../domain/rules.js';
 import { type Store, mapBusy, openStore, type OpenOptions } from '../store/db.js';
 import { settings } from '../store/settings.js';
@@ -72,7 +72,9 @@ export async function withLedger<T>(ctx: Ctx, fn: (l: Ledger) => T | Promise<T>,
   } catch (e) {
     // Locked past the busy timeout wherever it happened (a read, or a write's commit): exit 5, never
     // an internal error. The transaction in progress rolled back.
-    throw mapBusy(e, ctx.dbPath, store.busyTimeoutMs);
+    // A full disk is a clear error too: the transaction in progress rolled back (an import, whose
+    // earlier batches committed, says so itself before this).
+    throw mapDiskFull(mapBusy(e, ctx.dbPath, store.busyTimeoutMs), ctx.dbPath);
   } finally {
     store.close();
   }

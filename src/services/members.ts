@@ -7,7 +7,7 @@ import { members, type MemberRow } from '../store/members.js';
 import { memberStatements } from '../store/statements.js';
 import { type Ctx, type Ledger, rulesAt, withLedger } from './ledger.js';
 import { creditPoints, debitPoints, recordAudit } from './points.js';
-import { readCsvFile, type Reject, writeRejects } from './csvfile.js';
+import { readCsvFile, type Reject, rejectsTarget, writeRejects } from './csvfile.js';
 
 export interface MemberView {
   id: string;
@@ -270,6 +270,7 @@ const MEMBER_COLUMNS = ['id', 'name', 'phone', 'email', 'tier'];
 /** Upserts members by id from a CSV; bad rows go to the rejects file, good ones are kept (one transaction). */
 export async function importMembers(ctx: Ctx, file: string, rejectsPath?: string): Promise<MemberImportResult> {
   const records = await readCsvFile(file, ['id', 'name'], MEMBER_COLUMNS);
+  const rejectsOut = rejectsTarget(ctx, file, rejectsPath);
   const rejects: Reject[] = [];
   const result = await withLedger(ctx, (l) =>
     l.store.write(() => {
@@ -302,7 +303,6 @@ export async function importMembers(ctx: Ctx, file: string, rejectsPath?: string
       return { created, updated, unchanged };
     }),
   );
-  const rejectsFile = rejects.length ? (rejectsPath ?? `${file.replace(/\.csv$/i, '')}.rejects.csv`) : null;
-  if (rejectsFile) await writeRejects(rejectsFile, MEMBER_COLUMNS, rejects);
+  const rejectsFile = rejects.length ? await writeRejects(rejectsOut, MEMBER_COLUMNS, rejects) : null;
   return { file, rows: records.length, ...result, rejected: rejects.length, rejectsFile };
 }

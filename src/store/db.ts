@@ -258,6 +258,9 @@ export function openStore(path: string, opts: OpenOptions = {}): Store {
     db.pragma('foreign_keys = ON');
     db.pragma('temp_store = MEMORY');
     db.pragma('cache_size = -32000');
+    // For tests of a full disk: the ledger may not grow past this many pages (SQLITE_FULL beyond).
+    const maxPages = Number(process.env.POINTSMALL_MAX_PAGES);
+    if (Number.isInteger(maxPages) && maxPages > 0) db.pragma(`max_page_count = ${maxPages}`);
   } catch (e) {
     store.close();
     throw mapBusy(e, path, busy);
@@ -332,6 +335,7 @@ export async function copyLedgerInto(source: string, target: string, busyTimeout
     const rm = () => ['', '-journal', '-wal', '-shm'].forEach((x) => rmSync(tmp + x, { force: true }));
     rm();
     try {
+      closeSync(openSync(tmp, 'wx', 0o600)); // new and private before VACUUM INTO fills it
       const src = new Database(source, { readonly: true, fileMustExist: true });
       try {
         src.prepare('VACUUM INTO ?').run(tmp);

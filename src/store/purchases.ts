@@ -1,6 +1,6 @@
 // Imported purchases (the idempotency record of every order, keyed by source and order id) and the
 // import's staging file, where a file's lines wait until every line of an order has been read.
-import { rmSync } from 'node:fs';
+import { closeSync, openSync, rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { type Store, relaxRowChecks } from './db.js';
 
@@ -176,6 +176,8 @@ export class ImportStage {
 
   constructor(path: string) {
     this.path = path;
+    // made here, private and new (never a file or symlink someone left at the name), before SQLite opens them
+    for (const f of [path, `${path}-rejects`]) closeSync(openSync(f, 'wx', 0o600));
     this.db = scratch(path);
     this.db.pragma('locking_mode = EXCLUSIVE'); // until shared or released: nobody else reads it meanwhile
     this.db.exec(`
