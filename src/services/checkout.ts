@@ -5,7 +5,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { computeEarn } from '../domain/accrual.js';
 import { couponCode, couponExpiresOn, couponRefusal, couponTerms, normalizeCouponCode } from '../domain/coupons.js';
-import { allocateProportionally, formatMoney, type Points } from '../domain/money.js';
+import { AMOUNT_MAX, POINTS_MAX, allocateProportionally, formatMoney, type Points } from '../domain/money.js';
 import { spreadEarned } from '../domain/refund.js';
 import { expiresOn, type Rules } from '../domain/rules.js';
 import { type AllowedPoints, type CartLine, describeAllowed, type PointsRequest, type Quote, split, type SplitInput, splitLines } from '../domain/split.js';
@@ -147,6 +147,10 @@ function buildCart(l: Ledger, input: CheckoutInput, opts: { countExpiredHoldsFre
     pointsPrice: row.points_price,
     maxPointsRatio: row.max_points_ratio === null ? null : new Decimal(row.max_points_ratio),
   }));
+  const subtotal = lines.reduce((a, x) => a + x.unitPrice * x.quantity, 0);
+  if (subtotal > AMOUNT_MAX) {
+    throw new UsageError(`the items come to ${formatMoney(subtotal, l.digits)}, past the ceiling of ${formatMoney(AMOUNT_MAX, l.digits)} for one order`, 'order fewer units (README "Limits")');
+  }
   const { id: rulesId, rules } = rulesAt(l, l.nowIso);
 
   let code: string | null = null;
@@ -176,6 +180,11 @@ function buildCart(l: Ledger, input: CheckoutInput, opts: { countExpiredHoldsFre
         hint: 'run the checkout again and confirm the new figures',
       });
     }
+  }
+  // Refused before anything is held or paid: the points earned at capture may not pass the ceiling.
+  const earned = earnOnCash(l, member, rules, lines.map((x) => ({ sku: x.sku, category: x.category, amount: x.unitPrice * x.quantity })), out.quote.cashPaid, out.quote.total, l.nowIso);
+  if (earned > POINTS_MAX - Math.max(member.balance, member.lifetime_earned, 0)) {
+    throw new RefusedError('POINTS_CEILING', `this checkout would earn member ${member.id} ${earned} points, past the ceiling of ${POINTS_MAX} points for a balance`, 'a balance holds at most 10^12 points (README "Limits")');
   }
   return { member, items, lines, rulesId, rules, couponCode: code, base, quote: out.quote };
 }

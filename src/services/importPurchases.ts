@@ -9,6 +9,7 @@ import { Worker } from 'node:worker_threads';
 import { BusyError, DiskFullError, UsageError, isDiskFull } from '../errors.js';
 import { RulesTimeline, computeEarn } from '../domain/accrual.js';
 import { memberProblems } from '../domain/members.js';
+import { POINTS_MAX } from '../domain/money.js';
 import {
   type ColumnPlan,
   type CsvRecord,
@@ -175,7 +176,8 @@ async function stageFile(o: Options, l: Ledger, stage: ImportStage, c: Counters,
 
 /** What one order did to the ledger. */
 export interface AccrualOutcome {
-  kind: 'purchase' | 'return';
+  /** 'too-large': nothing posted, the points would pass POINTS_MAX (for the order or the member's balance). */
+  kind: 'purchase' | 'return' | 'too-large';
   points: number; // credited, or taken back (positive)
   capped: number;
   rulesVersion: number;
@@ -262,6 +264,7 @@ export class AccrualEngine {
           posted?.(entryId);
         }
         facts.lifetime_earned -= r.points; // as the journal's cache: −Σ issued postings
+        facts.balance -= r.points;
       }
       return { kind: 'return', points: r.points, capped: 0, rulesVersion, entryId };
     }
@@ -271,6 +274,8 @@ export class AccrualEngine {
       earnedToday = l.store.get(purchases).earnedBetween(o.memberId, fromIso, toIso) + (this.bufferedEarned.get(o.memberId)?.get(day) ?? 0);
     }
     const r = computeEarn({ rules, at: o.at, zone: l.zone, digits: l.digits, pinnedTier: facts.tier, lifetimeEarned: facts.lifetime_earned, localDate: day, lines: o.lines, earnedTodayBeforeThisOrder: earnedToday });
+    // Numbers stay exact: no order earns, and no balance or lifetime total grows, past the points ceiling.
+    if (r.points > POINTS_MAX - Math.max(facts.balance, facts.lifetime_earned, 0)) return { kind: 'too-large', points: r.points, capped: 0, rulesVersion, entryId: null };
     let entryId: number | null = null;
     if (r.points > 0) {
       const expires = this.expiresOn(rulesVersion, rules, o.at, day);
@@ -291,6 +296,7 @@ export class AccrualEngine {
         posted?.(entryId);
       }
       facts.lifetime_earned += r.points;
+      facts.balance += r.points;
     }
     return { kind: 'purchase', points: r.points, capped: r.capped, rulesVersion, entryId };
   }
@@ -434,7 +440,7 @@ class Accruer {
         }
         this.plan.newMember(order.memberId);
         c.membersCreated++;
-        f = { status: 'active', tier: null, lifetime_earned: 0, debt: 0 };
+        f = { status: 'active', tier: null, lifetime_earned: 0, debt: 0, balance: 0 };
         facts.set(order.memberId, f);
       }
       this.accept(order, f);
@@ -536,6 +542,10 @@ class Accruer {
     const out = this.engine.accrue({ source: this.o.source, orderId: order.orderId, memberId: order.memberId, at: order.at, atIso: row.atIso, amount: order.amount, lines: order.own }, facts, (op) => {
       row.op = op;
     });
+    if (out.kind === 'too-large') {
+      this.rejectLines(order.lines, `order ${order.orderId} would earn ${out.points} points, past the ceiling of ${POINTS_MAX} points for an order or a member's balance (README "Limits")`);
+      return;
+    }
     row.points = out.kind === 'return' ? -out.points : out.points;
     row.capped = out.capped;
     row.rulesVersion = out.rulesVersion;

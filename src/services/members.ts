@@ -1,6 +1,7 @@
 // Member use-cases: add, update, import, list, show, history, adjust, freeze.
 import { NotFoundError, RefusedError, UsageError } from '../errors.js';
 import { memberProblems } from '../domain/members.js';
+import { POINTS_MAX } from '../domain/money.js';
 import { currentTierName, expiresOn } from '../domain/rules.js';
 import { localRangeUtc, type LocalDate } from '../domain/time.js';
 import { members, type MemberRow } from '../store/members.js';
@@ -221,6 +222,7 @@ export interface AdjustResult {
 
 export async function adjustMember(ctx: Ctx, id: string, points: number, reason: string): Promise<AdjustResult> {
   if (!Number.isSafeInteger(points) || points === 0) throw new UsageError('--points must be a non-zero whole number like 500 or -200');
+  if (Math.abs(points) > POINTS_MAX) throw new UsageError(`--points ${points} is past the ceiling of ${POINTS_MAX} points`, 'an adjust moves at most 10^12 points (README "Limits")');
   if (!reason.trim()) throw new UsageError('--reason is empty', 'say why the points change, for the audit log');
   return withLedger(ctx, (l) =>
     l.store.write(() => {

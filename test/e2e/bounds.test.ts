@@ -100,3 +100,52 @@ describe('stored rules always read back (item 5)', () => {
     expect(errorOf(bad).message).toMatch(/stored rules version \d+ cannot be read: \$\.earn\.rounding/);
   });
 });
+
+describe('numbers never leave exact integer range (item 6)', () => {
+  const HEADER = 'order_id,member_id,purchased_at,amount\n';
+
+  it('an amount past 10^12 minor units is a rejected row, never a balance past 2^53', () => {
+    const t = tmpLedger();
+    t.ok(['member', 'add', '--id', 'm1', '--name', 'Ann']);
+    const rows = Array.from({ length: 1001 }, (_, i) => `O${i},m1,2026-11-20 10:00,9007199254740.99`).join('\n');
+    const r = t.run(['import', 'purchases', csv(t, 'big.csv', HEADER + rows + '\n'), '--json']);
+    expect(r.code).toBe(4);
+    expect(r.json()).toMatchObject({ accepted: 0, rejected: 1001, pointsAccrued: 0 });
+    expect(readFileSync(join(t.dir, 'big.rejects.csv'), 'utf8')).toContain('too large an amount (at most 10000000000.00)');
+    expect(t.ok(['member', 'show', 'm1']).balance).toBe(0);
+  });
+
+  it('an order whose points would pass the ceiling of 10^12 is rejected; adjust and checkout refuse it too', () => {
+    const t = tmpLedger({ now: T('2026-11-01') });
+    t.ok(['member', 'add', '--id', 'm1', '--name', 'Ann'], { now: T('2026-11-01') });
+    t.ok(['rules', 'apply', csv(t, 'r.json', JSON.stringify({ earn: { pointsPerUnit: '1000' } })), '--effective', '2026-11-01'], { now: T('2026-11-01') });
+    const r = t.run(['import', 'purchases', csv(t, 'a.csv', HEADER + 'A,m1,2026-11-20 10:00,10000000000.00\nB,m1,2026-11-20 11:00,1000000000.00\nC,m1,2026-11-20 12:00,0.01\n'), '--json']);
+    expect(r.code).toBe(4);
+    expect(r.json()).toMatchObject({ accepted: 1, rejected: 2, pointsAccrued: 1e12 });
+    const rejects = readFileSync(join(t.dir, 'a.rejects.csv'), 'utf8');
+    expect(rejects).toContain('order A would earn 10000000000000 points, past the ceiling of 1000000000000 points');
+    expect(rejects).toContain('order C would earn 10 points, past the ceiling');
+    expect(t.ok(['member', 'show', 'm1']).balance).toBe(1e12);
+    // the balance stays exact: a debit of one point and verify
+    expect(t.ok(['member', 'adjust', 'm1', '--points', '-1', '--reason', 'x'], { now: T('2026-11-21') }).balance).toBe(1e12 - 1);
+    expect(t.verify().ok).toBe(true);
+    const up = t.run(['member', 'adjust', 'm1', '--points', '2', '--reason', 'x', '--json'], { now: T('2026-11-21') });
+    expect(up.code).toBe(3);
+    expect(errorOf(up)).toMatchObject({ code: 'POINTS_CEILING' });
+    const huge = t.run(['member', 'adjust', 'm1', '--points', '-9007199254740991', '--reason', 'x', '--json']);
+    expect(huge.code).toBe(2);
+    expect(errorOf(huge).message).toContain('past the ceiling of 1000000000000 points');
+    // catalog prices and checkout totals
+    expect(t.run(['catalog', 'add', '--sku', 'GOLD', '--name', 'Gold', '--price', '10000000000.01', '--json']).code).toBe(2);
+    t.ok(['catalog', 'add', '--sku', 'GOLD', '--name', 'Gold', '--price', '10000000000.00']);
+    t.ok(['catalog', 'add', '--sku', 'TEA', '--name', 'Tea', '--price', '1.00']);
+    const two = t.run(['checkout', 'quote', '--member', 'm1', '--item', 'GOLD:2', '--no-points', '--json']);
+    expect(two.code).toBe(2);
+    expect(errorOf(two).message).toContain('past the ceiling of 10000000000.00 for one order');
+    const earn = t.run(['checkout', '--member', 'm1', '--item', 'TEA', '--no-points', '--tender', 'cash', '--yes', '--json']);
+    expect(earn.code).toBe(3);
+    expect(errorOf(earn)).toMatchObject({ code: 'POINTS_CEILING' });
+    expect(t.ok(['member', 'show', 'm1']).balance).toBe(1e12 - 1);
+    expect(t.verify().ok).toBe(true);
+  });
+});
