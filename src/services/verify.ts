@@ -2,6 +2,8 @@
 import { chainHash, entryContent, GENESIS_HASH, type NewPosting } from '../store/journal.js';
 import { bookChecks, extraChecks, type Mismatch, verifyQueries } from '../store/verify.js';
 import { LotBooks } from './verifyBooks.js';
+import { existsSync } from 'node:fs';
+import { LedgerCorruptError, PointsmallError } from '../errors.js';
 import { type Ctx, withLedger } from './ledger.js';
 import '../store/holds.js'; // registers the open-holds checks of the checkout area
 
@@ -46,6 +48,29 @@ const fromProblems = (name: string, okDetail: string, p: { rows: Mismatch[]; cou
  * each of them unchanged: the chain alone cannot tell that its newest entries were cut off.
  */
 export async function verifyLedger(ctx: Ctx, anchors: readonly Anchor[] = []): Promise<VerifyResult> {
+  try {
+    return await verifyOpen(ctx, anchors);
+  } catch (e) {
+    throw asCorrupt(e, ctx.dbPath);
+  }
+}
+
+/**
+ * A file that is there but cannot be read as a database is a broken ledger, not a usage error: SQLite's
+ * corruption codes and a file without SQLite's header become exit 6 with the reason. A missing file, or
+ * an intact SQLite file without a pointsmall schema, stays exit 2 (the wrong path).
+ */
+function asCorrupt(e: unknown, path: string): unknown {
+  const code = String((e as { code?: unknown }).code ?? '');
+  const message = (e as Error).message ?? String(e);
+  if (/^SQLITE_(CORRUPT|NOTADB|IOERR_SHORT_READ)/.test(code)) return new LedgerCorruptError(path, `${message} (${code})`);
+  if (e instanceof PointsmallError && e.code === 'NOT_A_LEDGER' && /not an SQLite database/.test(message) && existsSync(path)) {
+    return new LedgerCorruptError(path, 'it does not begin with an SQLite header (file is not a database)');
+  }
+  return e;
+}
+
+async function verifyOpen(ctx: Ctx, anchors: readonly Anchor[]): Promise<VerifyResult> {
   return withLedger(ctx, (l) =>
     l.store.read(() => {
       const q = l.store.get(verifyQueries);
