@@ -92,6 +92,17 @@ export class VerifyFailedError extends PointsmallError {
   }
 }
 
+/** ledger verify could not read the ledger at all (garbage bytes, a truncated file): exit 6 with SQLite's reason. */
+export class LedgerCorruptError extends PointsmallError {
+  constructor(path: string, reason: string) {
+    super(`${path} is damaged: ${reason}`, {
+      code: 'LEDGER_CORRUPT',
+      exitCode: EXIT.verifyFailed,
+      hint: 'restore the last good backup (pointsmall db restore FILE); keep the damaged file for investigation',
+    });
+  }
+}
+
 /** A prompt cancelled with Ctrl-C: exit 130, quietly. */
 export class CancelledError extends PointsmallError {
   constructor() {

@@ -18,6 +18,7 @@ import { holds, writeUnsynced } from '../store/holds.js';
 import { members, type MemberRow } from '../store/members.js';
 import { checkoutLookups, orders, type OrderRow } from '../store/orders.js';
 import { outbox } from '../store/outbox.js';
+import { settings } from '../store/settings.js';
 import { type Ctx, type Ledger, rulesAt, withLedger } from './ledger.js';
 import { captureHold, placeHold, releaseHold, sweepExpiredHolds } from './holds.js';
 import { type LineViewBase, orderView, requireOrder, type OrderView } from './orders.js';
@@ -424,16 +425,46 @@ function queueOrderConfirmed(l: Ledger, o: OrderRow, m: MemberRow): void {
   });
 }
 
-/** Runs the simulated payment of the cash part. POINTSMALL_PAYMENT_DELAY_MS slows it (tests kill a process mid-payment). */
-async function simulatePayment(decline: boolean): Promise<boolean> {
+/**
+ * Runs the simulated payment of the cash part. Test hooks: POINTSMALL_PAYMENT_DELAY_MS slows it (tests kill
+ * a process mid-payment); POINTSMALL_PAYMENT_BARRIER=DIR makes it write DIR/paying and wait for DIR/go, so
+ * a test can run another command at exactly this point (races without sleeps).
+ */
+async function simulatePayment(decline: boolean, orderId: string): Promise<boolean> {
   const delay = Number(process.env.POINTSMALL_PAYMENT_DELAY_MS ?? 0);
   if (delay > 0) await sleep(delay);
+  const barrier = process.env.POINTSMALL_PAYMENT_BARRIER;
+  if (barrier) {
+    const { existsSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    writeFileSync(join(barrier, 'paying'), orderId);
+    while (!existsSync(join(barrier, 'go'))) await sleep(10);
+  }
   return !decline;
 }
 
+export const DEFAULT_PAYMENT_MINUTES = 10;
+
+/** Minutes a started payment fences its order (ledger setting payment_minutes, else 10): a confirm that died mid-payment frees it after that. */
+function paymentMinutes(l: Ledger): number {
+  const v = Number(l.store.get(settings).get('payment_minutes'));
+  return Number.isFinite(v) && v > 0 ? v : DEFAULT_PAYMENT_MINUTES;
+}
+
+/**
+ * The fence (issue 14): from here until the payment settles, `checkout cancel` is refused and the hold
+ * does not run out, so an approved payment always captures. Inside the write that checked the order is held.
+ */
+function fencePayment(l: Ledger, orderId: string): void {
+  const until = new Date(l.now.getTime() + paymentMinutes(l) * 60_000).toISOString();
+  l.store.get(orders).fencePayment(orderId, until, l.nowIso);
+}
+
+const isPaying = (l: Ledger, o: OrderRow): boolean => o.status === 'held' && o.paying_until !== null && o.paying_until > l.nowIso;
+
 /** Payment and then capture or void, for an order whose hold is open. */
 async function payAndSettle(l: Ledger, orderId: string, tender: Tender, decline: boolean, key?: string): Promise<CheckoutResult> {
-  const approved = await simulatePayment(decline);
+  const approved = await simulatePayment(decline, orderId);
   sweepExpiredHolds(l);
   return l.store.write(() => {
     const repo = l.store.get(orders);
@@ -493,7 +524,11 @@ export async function checkout(ctx: Ctx, input: CheckoutInput): Promise<Checkout
   return withLedger(ctx, async (l) => {
     sweepExpiredHolds(l);
     const note = maxPointsNote(l, input);
-    const p = writeUnsynced(l.store, () => startPhase(l, 'checkout', input));
+    const p = writeUnsynced(l.store, () => {
+      const phase = startPhase(l, 'checkout', input);
+      if ('orderId' in phase) fencePayment(l, phase.orderId);
+      return phase;
+    });
     if ('replay' in p) return p.replay;
     return withNote(await payAndSettle(l, p.orderId, input.tender ?? 'cash', Boolean(input.decline), input.idempotencyKey), note);
   });
@@ -534,7 +569,14 @@ export async function confirmCheckout(ctx: Ctx, id: string, opts: { tender?: Ten
     sweepExpiredHolds(l);
     const pre = l.store.write((): { orderId: string; tender: Tender } | { done: CheckoutResult } => {
       const o = requireOrder(l, id);
-      if (o.status === 'held') return { orderId: o.id, tender: (opts.tender ?? o.tender ?? 'cash') as Tender };
+      if (o.status === 'held') {
+        const m = l.store.get(members).get(o.member_id)!;
+        if (m.status === 'frozen') {
+          throw new RefusedError('MEMBER_FROZEN', `member ${m.id} was frozen after checkout ${id} started (${m.frozen_reason ?? 'no reason'}); it cannot be confirmed`, `unfreeze first (pointsmall member unfreeze ${m.id}), or void it with: pointsmall checkout cancel ${id}`);
+        }
+        fencePayment(l, o.id);
+        return { orderId: o.id, tender: (opts.tender ?? o.tender ?? 'cash') as Tender };
+      }
       if (o.status === 'paid' || o.status === 'partially_refunded' || o.status === 'refunded') return { done: resultOf(l, o, true) };
       throw closedError(o);
     });
@@ -549,6 +591,9 @@ export async function cancelCheckout(ctx: Ctx, id: string): Promise<CheckoutResu
     sweepExpiredHolds(l);
     return l.store.write(() => {
       const o = requireOrder(l, id);
+      if (isPaying(l, o)) {
+        throw new RefusedError('PAYMENT_IN_PROGRESS', `checkout ${id} is being paid (a confirm started it); it cannot be cancelled now`, `see how it ended with: pointsmall order show ${id}; if that confirm died, cancel after ${o.paying_until}`);
+      }
       if (o.status === 'held') {
         releaseHold(l, id, 'cancelled');
         recordAudit(l, 'checkout.cancel', id);

@@ -139,6 +139,12 @@ export class VerifyQueries {
     return m;
   }
 
+  /** The first keyed entry of the chain (settings chain_keyed_from), or null for a plain chain. */
+  chainKeyedFrom(): number | null {
+    const v = this.db.prepare("SELECT value FROM settings WHERE key = 'chain_keyed_from'").pluck().get() as string | undefined;
+    return v === undefined ? null : Number(v);
+  }
+
   /** Members' debt caches. */
   memberDebts(): Map<string, number> {
     const m = new Map<string, number>();

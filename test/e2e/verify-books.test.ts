@@ -142,6 +142,11 @@ describe('ledger verify sees every table that decides money', () => {
     expect(JSON.parse(r.stderr.trim()).error).toMatchObject({ code: 'LEDGER_CORRUPT' });
     expect(JSON.parse(r.stderr.trim()).error.message).toMatch(/malformed|not a database/);
 
+    const junk = join(t.dir, 'junk.db');
+    writeFileSync(junk, 'no SQLite header: the wrong path, not a damaged ledger\n');
+    expect(t.run(['ledger', 'verify', '--db', junk]).code).toBe(2);
+    expect(t.run(['ledger', 'verify', '--db', join(t.dir, 'missing.db')]).code).toBe(2); // a wrong path stays a usage error
+
     const u = seeded().t;
     truncateSync(u.db, Math.floor(readFileSync(u.db).length / 2));
     r = u.run(['ledger', 'verify']);

@@ -107,7 +107,7 @@ describe('durability', () => {
         const { existsSync } = await import('node:fs');
         const t0 = Date.now();
         while (!existsSync(${JSON.stringify(join(t.dir, 'stop'))}) && Date.now() - t0 < 30_000) {
-          l.store.write(() => creditPoints(l, { memberId: 'a', points: 1, at: l.nowIso, kind: 'accrual', from: 'issued', expiresOn: null }));
+          l.store.write(() => creditPoints(l, { memberId: 'a', points: 1, at: l.nowIso, kind: 'accrual', from: 'issued', expiresOn: '2027-11-23' }));
           process.stdout.write(Date.now() + '\\n');
           await new Promise((r) => setTimeout(r, 2));
         }
