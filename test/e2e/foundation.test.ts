@@ -153,7 +153,7 @@ describe('errors and exit codes', () => {
     const unknownMember = t.run(['member', 'show', 'zz', '--json']);
     expect(unknownMember.code).toBe(2);
     expect(jsonError(unknownMember)).toEqual({ code: 'NOT_FOUND', message: 'member "zz" not found' });
-    const refused = t.run(['member', 'adjust', 'a', '--points', '-5', '--reason', 'x', '--json']);
+    const refused = t.run(['member', 'adjust', 'a', '--points', '-5', '--reason', 'x', '--yes', '--json']);
     expect(refused.code).toBe(3);
     expect(jsonError(refused).code).toBe('INSUFFICIENT_POINTS');
     const missingArg = t.run(['member', 'adjust', 'a', '--points', '5', '--json']);
@@ -184,7 +184,7 @@ describe('errors and exit codes', () => {
   it('prints no stack trace unless --debug, and internal errors exit 1 calling themselves a bug', () => {
     const t = tmpLedger();
     t.ok(['member', 'add', '--id', 'a', '--name', 'A']);
-    for (const args of [['member', 'show', 'zz'], ['member', 'adjust', 'a', '--points', '-1', '--reason', 'x'], ['member', 'list', '--bogus']]) {
+    for (const args of [['member', 'show', 'zz'], ['member', 'adjust', 'a', '--points', '-1', '--reason', 'x', '--yes'], ['member', 'list', '--bogus']]) {
       const r = t.run(args);
       expect(r.code).toBeGreaterThan(1);
       noStack(r.stderr);

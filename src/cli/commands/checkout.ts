@@ -111,7 +111,7 @@ async function quoteView(r: QuoteResult): Promise<void> {
     ['discount', r.coupon ? `${r.discount} (coupon ${r.coupon})` : r.discount],
     ['total', c.bold(r.total)],
     ['points used', `${r.pointsUsed} (worth ${r.pointsValue})`],
-    ['points allowed', `${r.allowedText}  (minimum ${r.minPoints} per checkout, at most ${r.maxUsablePoints}, step ${r.pointsStep})`],
+    ['points allowed', `${r.allowedText} (minimum ${r.minPoints} per checkout, at most ${r.maxUsablePoints}, step ${r.pointsStep})`],
     ...(r.requiredPoints ? ([['points-only', `${r.lines.filter((x) => x.requiredPoints).map((x) => `${x.sku} takes ${x.requiredPoints}`).join(', ')} points whatever is asked (so --no-points is refused)`]] as [string, unknown][]) : []),
     ['cash to pay', `${c.bold(r.cashPaid)} by ${r.tender}`],
     ['points earned', r.pointsEarned],
