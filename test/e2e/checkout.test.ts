@@ -105,7 +105,7 @@ describe('checkout (one-shot, --json)', () => {
     expect(r.stdout).toBe('');
     const err = JSON.parse(r.stderr).error;
     expect(err).toMatchObject({ code: 'PAYMENT_DECLINED', hint: 'try another tender; nothing was taken' });
-    expect(err.message).toMatch(/card payment of 50\.00 for order \S+ was declined; the hold on 2000 points was released/);
+    expect(err.message).toMatch(/card payment of 80\.00 for order \S+ was declined; the hold on 2000 points was released/);
     const human = t.run(['checkout', '--member', 'M1', '--item', 'TEA', '--points', '2000', '--tender', 'card', '--decline', '--yes']);
     expect(human.code).toBe(3);
     expect(human.stdout).toMatch(/status\s+declined/);

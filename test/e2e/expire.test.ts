@@ -8,7 +8,7 @@ import { type TmpLedger, tmpLedger } from '../helpers/cli.js';
 const T = (d: string) => `${d}T10:00:00+08:00`;
 
 function earn(t: TmpLedger, member: string, points: number, day: string) {
-  return t.ok(['member', 'adjust', member, '--points', String(points), '--reason', 'bench'], { now: T(day) });
+  return t.ok(['member', 'adjust', member, '--points', String(points), '--reason', 'bench', '--yes'], { now: T(day) });
 }
 
 function lots(t: TmpLedger, member: string, day = '2026-11-23') {

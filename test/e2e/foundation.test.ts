@@ -12,7 +12,9 @@ function jsonError(r: { stdout: string; stderr: string }): { code: string; messa
   expect(lines).toHaveLength(1);
   const doc = JSON.parse(lines[0]);
   expect(Object.keys(doc)).toEqual(['error']);
-  expect(Object.keys(doc.error).sort()).toEqual(['code', 'message']);
+  // hint: what the human output's `hint:` line says, when there is one
+  expect(Object.keys(doc.error).filter((k) => k !== 'hint').sort()).toEqual(['code', 'message']);
+  if ('hint' in doc.error) expect(typeof doc.error.hint === 'string' && doc.error.hint.length > 0).toBe(true);
   expect(typeof doc.error.code).toBe('string');
   expect(doc.error.message.length).toBeGreaterThan(0);
   return doc.error;
@@ -152,7 +154,7 @@ describe('errors and exit codes', () => {
     expect(jsonError(unknownFlag).message).toMatch(/--bogus/);
     const unknownMember = t.run(['member', 'show', 'zz', '--json']);
     expect(unknownMember.code).toBe(2);
-    expect(jsonError(unknownMember)).toEqual({ code: 'NOT_FOUND', message: 'member "zz" not found' });
+    expect(jsonError(unknownMember)).toEqual({ code: 'NOT_FOUND', message: 'member "zz" not found', hint: 'list members with: pointsmall member list' });
     const refused = t.run(['member', 'adjust', 'a', '--points', '-5', '--reason', 'x', '--yes', '--json']);
     expect(refused.code).toBe(3);
     expect(jsonError(refused).code).toBe('INSUFFICIENT_POINTS');

@@ -10,7 +10,7 @@ describe('member add and update', () => {
     const m = t.ok(['member', 'add', '--id', 'M001', '--name', 'Li Lei', '--phone', '+86 138 0000 0000', '--email', 'li@example.com']);
     expect(m).toMatchObject({ id: 'M001', name: 'Li Lei', phone: '+86 138 0000 0000', email: 'li@example.com', status: 'active', balance: 0 });
     expect(t.ok(['member', 'list'])).toEqual([
-      { id: 'M001', name: 'Li Lei', tier: null, status: 'active', balance: 0, held: 0, available: 0, lifetimeEarned: 0, phone: '+86 138 0000 0000', email: 'li@example.com' },
+      { id: 'M001', name: 'Li Lei', tier: null, pinnedTier: null, status: 'active', balance: 0, held: 0, available: 0, lifetimeEarned: 0, phone: '+86 138 0000 0000', email: 'li@example.com' },
     ]);
   });
 

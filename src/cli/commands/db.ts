@@ -69,9 +69,10 @@ export function register(program: Command): void {
         const lost = !p
           ? 'the current file is not a ledger'
           : p.entriesLost
-            ? `the live ledger has ${p.entriesLost} entries the backup lacks, the newest written ${p.newestLostLocal}: the restore takes them out of the ledger`
+            ? `the live ledger has ${p.entriesLost} entries the backup lacks, the newest written ${p.newestLostLocal}`
             : `the live ledger has nothing the backup lacks (${p.liveEntries} entries, the backup ${p.backupEntries})`;
-        if (!(await confirmOnTerminal(`Restore ${file} over ${ctx.dbPath}? ${lost} (the old file is kept aside).`))) {
+        process.stderr.write(`${lost}; the old file is kept aside\n`);
+        if (!(await confirmOnTerminal(p?.entriesLost ? `Restore ${file} and take those ${p.entriesLost} entries out of the ledger?` : `Restore ${file}?`))) {
           process.stderr.write('nothing was restored\n');
           return;
         }
