@@ -58,7 +58,7 @@ export function register(program: Command): void {
       await emit(cmd, r, () => void process.stdout.write(`${c.green('✓')} backup of ${r.entries} entries written to ${r.backup} (${r.bytes} bytes)\n`));
     });
   db.command('restore <file>')
-    .description('replace the ledger with a backup that passes ledger verify (the old file is kept aside)')
+    .description('replace the ledger with a backup that passes ledger verify (the old file is kept aside; asks on a terminal, --yes elsewhere)')
     .action(async (file: string, ...args) => {
       const cmd = cmdOf(args);
       const ask = mustAsk(cmd, 'a restore (it replaces the ledger)');
