@@ -111,7 +111,7 @@ async function quoteView(r: QuoteResult): Promise<void> {
     ['discount', r.coupon ? `${r.discount} (coupon ${r.coupon})` : r.discount],
     ['total', c.bold(r.total)],
     ['points used', `${r.pointsUsed} (worth ${r.pointsValue})`],
-    ['points allowed', `${r.allowedText}  (minimum ${r.minPoints} per checkout, at most ${r.maxUsablePoints}, step ${r.pointsStep})`],
+    ['points allowed', `${r.allowedText} (minimum ${r.minPoints} per checkout, at most ${r.maxUsablePoints}, step ${r.pointsStep})`],
     ...(r.requiredPoints ? ([['points-only', `${r.lines.filter((x) => x.requiredPoints).map((x) => `${x.sku} takes ${x.requiredPoints}`).join(', ')} points whatever is asked (so --no-points is refused)`]] as [string, unknown][]) : []),
     ['cash to pay', `${c.bold(r.cashPaid)} by ${r.tender}`],
     ['points earned', r.pointsEarned],
@@ -171,7 +171,7 @@ export function register(program: Command): void {
   const checkout = cartOptions(
     program
       .command('checkout')
-      .description('split checkout, points plus cash: one-shot with --yes, or quote / start / confirm / cancel; interactive on a terminal'),
+      .description('split checkout, points plus cash: one-shot (asks on a terminal; --yes elsewhere), or quote / start / confirm / cancel; interactive on a terminal'),
   )
     .option('--decline', 'simulate a declined payment (the hold is voided, exit 3)')
     .option('--idempotency-key <key>', 'a retry with the same key returns the first result and pays nothing again')
@@ -200,7 +200,7 @@ export function register(program: Command): void {
 
   checkout
     .command('confirm <checkoutId>')
-    .description('pay the cash part of a held checkout and capture it')
+    .description('pay the cash part of a held checkout and capture it (asks on a terminal; --yes elsewhere)')
     .addOption(new Option('--tender <tender>', 'how the cash part is paid').choices(TENDER_CHOICES))
     .option('--decline', 'simulate a declined payment (the hold is voided, exit 3)')
     .action(async (id: string, ...args) => {
@@ -274,7 +274,7 @@ export function register(program: Command): void {
 
   order
     .command('refund <orderId>')
-    .description('refund a whole order, or --line SKU:QTY units of it (§4.5): points back to their lots, cash refunded, earned points taken back')
+    .description('refund a whole order, or --line SKU:QTY units of it (§4.5): points back to their lots, cash refunded, earned points taken back (asks on a terminal; --yes elsewhere)')
     .option('--line <sku[:qty]>', 'refund these units only (repeat; no QTY = all left of the line)', collectRefundLine)
     .option('--reason <text>', 'why (kept in the journal and the audit log)')
     .action(async (id: string, ...args) => {

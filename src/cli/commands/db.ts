@@ -58,7 +58,7 @@ export function register(program: Command): void {
       await emit(cmd, r, () => void process.stdout.write(`${c.green('✓')} backup of ${r.entries} entries written to ${r.backup} (${r.bytes} bytes)\n`));
     });
   db.command('restore <file>')
-    .description('replace the ledger with a backup that passes ledger verify (the old file is kept aside)')
+    .description('replace the ledger with a backup that passes ledger verify (the old file is kept aside; asks on a terminal, --yes elsewhere)')
     .action(async (file: string, ...args) => {
       const cmd = cmdOf(args);
       const ask = mustAsk(cmd, 'a restore (it replaces the ledger)');
@@ -69,9 +69,10 @@ export function register(program: Command): void {
         const lost = !p
           ? 'the current file is not a ledger'
           : p.entriesLost
-            ? `the live ledger has ${p.entriesLost} entries the backup lacks, the newest written ${p.newestLostLocal}: the restore takes them out of the ledger`
+            ? `the live ledger has ${p.entriesLost} entries the backup lacks, the newest written ${p.newestLostLocal}`
             : `the live ledger has nothing the backup lacks (${p.liveEntries} entries, the backup ${p.backupEntries})`;
-        if (!(await confirmOnTerminal(`Restore ${file} over ${ctx.dbPath}? ${lost} (the old file is kept aside).`))) {
+        process.stderr.write(`${lost}; the old file is kept aside\n`);
+        if (!(await confirmOnTerminal(p?.entriesLost ? `Restore ${file} and take those ${p.entriesLost} entries out of the ledger?` : `Restore ${file}?`))) {
           process.stderr.write('nothing was restored\n');
           return;
         }

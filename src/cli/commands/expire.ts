@@ -14,7 +14,7 @@ export function register(program: Command): void {
   expire
     .command('run')
     .description('expire the remaining points of every lot whose expiresOn is before the as-of date (idempotent; safe from cron)')
-    .option('--as-of <date>', 'expire lots with expiresOn before this date (default: today in the ledger zone)', parseDateOpt('--as-of'))
+    .option('--as-of <date>', 'expire lots with expiresOn before this date (default: today in the ledger zone; a past date asks on a terminal, --yes elsewhere)', parseDateOpt('--as-of'))
     .option('--dry-run', 'compute the same summary and write nothing')
     .option('-q, --quiet', 'print nothing on success (for cron; errors still go to stderr)')
     .addHelpText(

@@ -144,7 +144,7 @@ export function register(program: Command): void {
 
   member
     .command('adjust <id>')
-    .description('manual credit or debit of points, with a reason for the audit log')
+    .description('manual credit or debit of points, with a reason for the audit log (a debit asks on a terminal; --yes elsewhere)')
     .requiredOption('--points <n>', 'points to add (500) or take (-200)', parseSignedIntOpt('--points'))
     .requiredOption('--reason <text>', 'why (kept in the journal and the audit log)')
     .action(async (id: string, ...args) => {
