@@ -24,6 +24,7 @@ import {
 } from '../domain/reports.js';
 import { formatMoney } from '../domain/money.js';
 import { type LocalDate, addDays, localDate, localRangeUtc, startOfLocalDayMs } from '../domain/time.js';
+import { books } from '../store/books.js';
 import { type MemberRankBy, type MemberReportRow, OPEN_FROM, OPEN_TO, reportQueries } from '../store/reports.js';
 import { type Ctx, type Ledger, rulesAt, withLedger } from './ledger.js';
 
@@ -94,11 +95,11 @@ export interface LiabilityReport {
   value: string;
   currency: string;
   redeemPointsPerUnit: string;
-  /** Points on hold for checkouts in progress: owed, but in no lot until captured or released. */
+  /** Points on hold for checkouts in progress: still owed, counted in their lots' expiry months until captured. */
   heldPoints: number;
   /** Points returns took back beyond what the lots held (repaid by the next credits). */
   debtPoints: number;
-  /** outstandingPoints = Σ byExpiryMonth.points + heldPoints − debtPoints */
+  /** outstandingPoints = Σ byExpiryMonth.points − debtPoints (held points in the months of their lots) */
   byExpiryMonth: ExpiryBucket[];
   /** "lots" = the lots' current remaining (as-of today or later); "journal" = replayed from lot moves. */
   basis: 'lots' | 'journal';
@@ -114,8 +115,14 @@ export async function liabilityReport(ctx: Ctx, input: { asOf?: LocalDate }): Pr
       const current = asOf >= now;
       const cutoff = new Date(startOfLocalDayMs(addDays(asOf, 1), l.zone)).toISOString();
       const totals = current ? q.currentTotals() : q.totalsAt(cutoff);
-      const lots = orderExpiryBuckets(current ? q.currentLots() : q.lotsAt(cutoff));
-      const lotPoints = lots.reduce((a, b) => a + b.points, 0);
+      // A lot's free points plus what open holds reserved in it (§5): held points count in their lots' months.
+      const b = l.store.get(books);
+      const months = new Map<string | null, number>();
+      for (const r of [...(current ? q.currentLots() : q.lotsAt(cutoff)), ...(current ? b.heldByExpiryMonth() : b.heldByExpiryMonthAt(cutoff))]) {
+        months.set(r.month, (months.get(r.month) ?? 0) + r.points);
+      }
+      const lots = orderExpiryBuckets([...months].map(([month, points]) => ({ month, points })));
+      const lotPoints = lots.reduce((a, x) => a + x.points, 0);
       const rate = redeemRate(l, endOfDayIso(l, asOf));
       return {
         asOf,
@@ -124,7 +131,7 @@ export async function liabilityReport(ctx: Ctx, input: { asOf?: LocalDate }): Pr
         currency: l.currency,
         redeemPointsPerUnit: rate,
         heldPoints: totals.held,
-        debtPoints: lotPoints + totals.held - totals.outstanding,
+        debtPoints: lotPoints - totals.outstanding,
         byExpiryMonth: lots,
         basis: current ? 'lots' : 'journal',
       };

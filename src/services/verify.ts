@@ -3,6 +3,7 @@ import { chainHash, entryContent, GENESIS_HASH, type NewPosting } from '../store
 import { extraChecks, type Mismatch, verifyQueries } from '../store/verify.js';
 import { type Ctx, withLedger } from './ledger.js';
 import '../store/holds.js'; // registers the open-holds checks of the checkout area
+import '../store/books.js'; // registers the §5 check of lots with holds open
 
 export interface Check {
   name: string;
