@@ -24,7 +24,8 @@ describe('pointsmall demo', () => {
     expect(shown.expiredPending).toBeGreaterThan(0);
     expect(shown.available).toBe(shown.balance - shown.held - shown.expiredPending);
     const m001Expired = runCli(['ledger', 'entries', '--member', 'M001', '--kind', 'expiry', '--json'], { db: join(dir, 'pointsmall-demo.db') }).json();
-    expect(m001Expired.reduce((a: number, e: { points: number }) => a - e.points, 0)).toBe(shown.expiredPending);
+    const expiredPoints = (e: { postings: { account: string; points: number }[] }) => e.postings.filter((p) => p.account === 'expired').reduce((a, p) => a + p.points, 0);
+    expect(m001Expired.reduce((a: number, e: Parameters<typeof expiredPoints>[0]) => a + expiredPoints(e), 0)).toBe(shown.expiredPending);
     const paid = byTitle('Check out');
     expect(paid.status).toBe('paid');
     expect(paid.pointsUsed).toBe(5000);
