@@ -22,7 +22,7 @@ import { settings } from '../store/settings.js';
 import { type Ctx, type Ledger, rulesAt, withLedger } from './ledger.js';
 import { captureHold, placeHold, releaseHold, sweepExpiredHolds } from './holds.js';
 import { type LineViewBase, orderView, requireOrder, type OrderView } from './orders.js';
-import { creditPoints, recordAudit } from './points.js';
+import { availableOf, creditPoints, recordAudit } from './points.js';
 
 export const TENDERS = ['cash', 'card', 'alipay', 'wechat'] as const;
 export type Tender = (typeof TENDERS)[number];
@@ -167,7 +167,7 @@ function buildCart(l: Ledger, input: CheckoutInput, opts: { countExpiredHoldsFre
     coupon = couponTerms(c!);
   }
 
-  let available = member.balance - member.held;
+  let available = availableOf(l, member);
   if (opts.countExpiredHoldsFree) available += l.store.get(holds).expiredPointsOf(member.id, l.nowIso);
   const base: SplitInput = { lines, coupon, redeem: rules.redeem, digits: l.digits, available, request: input.request };
   const out = split(base);
@@ -351,7 +351,7 @@ function resultOf(l: Ledger, o: OrderRow, replayed = false): CheckoutResult {
     ...orderView(l, o),
     checkoutId: o.id,
     balance: m.balance,
-    available: m.balance - m.held,
+    available: availableOf(l, m),
     expiresAt: hold && hold.status === 'open' ? hold.expires_at : null,
     replayed,
   };
@@ -620,7 +620,7 @@ export async function searchMembers(ctx: Ctx, term: string, limit = 20): Promise
       l.store
         .get(checkoutLookups)
         .searchMembers(term, limit)
-        .map((m) => ({ id: m.id, name: m.name, phone: m.phone, frozen: m.status === 'frozen', available: m.balance - m.held })),
+        .map((m) => ({ id: m.id, name: m.name, phone: m.phone, frozen: m.status === 'frozen', available: availableOf(l, m) })),
     ),
   );
 }

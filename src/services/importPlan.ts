@@ -5,8 +5,9 @@
 // repays debt, what a return takes from which lot — is worked out where it is applied.
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { takeFromLots } from '../domain/lots.js';
-import { type NewPosting, entryContent, journal } from '../store/journal.js';
+import { spendableLots, takeFromLots } from '../domain/lots.js';
+import { localDate } from '../domain/time.js';
+import { type NewPosting, chainHash, entryContent, journal } from '../store/journal.js';
 import type { Ledger } from './ledger.js';
 import { members } from '../store/members.js';
 import { type NewReview, reviewQueue } from '../store/review.js';
@@ -215,7 +216,8 @@ export class PlanApplier {
         if (entries.length >= ENTRIES_PER_WRITE * 10) write();
       } else {
         write(); // the lots a return takes from are written first
-        const { takes, shortfall } = takeFromLots(j.openLots(memberId), points);
+        // §7: lots lapsed on the return's own date are as good as expired (as in debitPoints)
+        const { takes, shortfall } = takeFromLots(spendableLots(j.openLots(memberId), localDate(at, l.zone)), points);
         for (const t of takes) j.moveLot(id, t.lotId, -t.points);
         if (shortfall) this.changeDebt(memberId, shortfall, debtChange);
       }

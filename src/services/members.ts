@@ -4,10 +4,11 @@ import { memberProblems } from '../domain/members.js';
 import { POINTS_MAX } from '../domain/money.js';
 import { currentTierName, expiresOn } from '../domain/rules.js';
 import { localRangeUtc, type LocalDate } from '../domain/time.js';
+import { books } from '../store/books.js';
 import { members, type MemberRow } from '../store/members.js';
 import { memberStatements } from '../store/statements.js';
 import { type Ctx, type Ledger, rulesAt, withLedger } from './ledger.js';
-import { creditPoints, debitPoints, recordAudit } from './points.js';
+import { availableOf, creditPoints, debitPoints, ledgerToday, recordAudit } from './points.js';
 import { readCsvFile, type Reject, rejectsTarget, writeRejects } from './csvfile.js';
 
 export interface MemberView {
@@ -19,13 +20,19 @@ export interface MemberView {
   pinnedTier: string | null;
   status: 'active' | 'frozen';
   frozenReason: string | null;
+  /** Σ lots' remaining − debt (§5). */
   balance: number;
+  /** Points reserved by open holds (still counted in their lots' remaining until capture). */
   held: number;
+  /** balance − held − expiredPending: what can be spent now. */
   available: number;
+  /** Points of lots whose expiresOn has passed, not yet posted by `expire run` (§7: not spendable). */
+  expiredPending: number;
   debt: number;
   lifetimeEarned: number;
   createdAt: string;
-  lots: { points: number; remaining: number; earnedAt: string; expiresOn: string | null }[];
+  /** Lots with points remaining; `held` of them reserved by open holds, `expired` when lapsed. */
+  lots: { points: number; remaining: number; held: number; earnedAt: string; expiresOn: string | null; expired: boolean }[];
 }
 
 function requireMember(l: Ledger, id: string): MemberRow {
@@ -49,6 +56,10 @@ function fieldError(problems: { field: string; message: string }[]): never {
 }
 
 export function memberView(l: Ledger, m: MemberRow): MemberView {
+  const today = ledgerToday(l);
+  const b = l.store.get(books);
+  const expiredPending = b.lapsedOf(m.id, today);
+  const lots = b.lotsOf(m.id);
   const { rules } = rulesAt(l, l.nowIso);
   const tier = currentTierName(rules, m.tier, m.lifetime_earned);
   return {
@@ -62,11 +73,12 @@ export function memberView(l: Ledger, m: MemberRow): MemberView {
     frozenReason: m.frozen_reason,
     balance: m.balance,
     held: m.held,
-    available: m.balance - m.held,
+    available: m.balance - m.held - expiredPending,
+    expiredPending,
     debt: m.debt,
     lifetimeEarned: m.lifetime_earned,
     createdAt: m.created_at,
-    lots: l.store.get(members).openLots(m.id).map((x) => ({ points: x.points, remaining: x.remaining, earnedAt: x.earned_at, expiresOn: x.expires_on })),
+    lots: lots.map((x) => ({ points: x.points, remaining: x.free + x.held, held: x.held, earnedAt: x.earned_at, expiresOn: x.expires_on, expired: x.expires_on !== null && x.expires_on < today })),
   };
 }
 
@@ -152,6 +164,7 @@ export async function listMembers(ctx: Ctx, f: ListInput): Promise<MemberListRow
   return withLedger(ctx, (l) =>
     l.store.read(() => {
       const { rules } = rulesAt(l, l.nowIso);
+      const lapsed = l.store.get(books).lapsedByMember(ledgerToday(l));
       const rows = l.store
         .get(members)
         .list({ ...f, tier: undefined, limit: f.tier ? undefined : f.limit })
@@ -163,7 +176,7 @@ export async function listMembers(ctx: Ctx, f: ListInput): Promise<MemberListRow
           status: m.status,
           balance: m.balance,
           held: m.held,
-          available: m.balance - m.held,
+          available: m.balance - m.held - (lapsed.get(m.id) ?? 0),
           lifetimeEarned: m.lifetime_earned,
           phone: m.phone,
           email: m.email,
@@ -238,7 +251,7 @@ export async function adjustMember(ctx: Ctx, id: string, points: number, reason:
       }
       recordAudit(l, 'member.adjust', id, { points, reason, entryId });
       const m = requireMember(l, id);
-      return { memberId: id, points, reason, entryId, expiresOn: exp, balance: m.balance, available: m.balance - m.held };
+      return { memberId: id, points, reason, entryId, expiresOn: exp, balance: m.balance, available: availableOf(l, m) };
     }),
   );
 }

@@ -12,7 +12,7 @@ import { members } from '../store/members.js';
 import { orders, type OrderRow, type OrderStatus } from '../store/orders.js';
 import { type Ctx, type Ledger, withLedger } from './ledger.js';
 import { sweepExpiredHolds } from './holds.js';
-import { debitPoints, recordAudit } from './points.js';
+import { availableOf, debitPoints, recordAudit } from './points.js';
 
 /** What a line shows in a quote and in an order alike (money as decimal strings). */
 export interface LineViewBase {
@@ -341,7 +341,7 @@ export async function refundOrder(ctx: Ctx, id: string, lines: RefundRequestLine
         pointsTakenBack: plan.totals.earned,
         debt,
         balance: m.balance,
-        available: m.balance - m.held,
+        available: availableOf(l, m),
         reason: reason ?? null,
       };
     });

@@ -26,6 +26,7 @@ import { formatMoney } from '../domain/money.js';
 import { currentTierName } from '../domain/rules.js';
 import { members } from '../store/members.js';
 import { type LocalDate, addDays, localDate, localRangeUtc, startOfLocalDayMs } from '../domain/time.js';
+import { books } from '../store/books.js';
 import { type MemberRankBy, type MemberReportRow, OPEN_FROM, OPEN_TO, reportQueries } from '../store/reports.js';
 import { type Ctx, type Ledger, rulesAt, withLedger } from './ledger.js';
 
@@ -98,15 +99,15 @@ export interface LiabilityReport {
   value: string;
   currency: string;
   redeemPointsPerUnit: string;
-  /** Points on hold for checkouts in progress: owed, but in no lot until captured or released. */
+  /** Points on hold for checkouts in progress: still owed, counted in their lots' expiry months until captured. */
   heldPoints: number;
   /** Points members owe: returns and refunds that took back more than their lots held (repaid by their next credits). */
   memberDebt: number;
   /** The same as memberDebt (the name before memberDebt). */
   debtPoints: number;
-  /** outstandingPoints − memberDebt: Σ member balances, what report summary calls outstanding. */
+  /** Points owed to members that open holds do not reserve: Σ member balances, what report summary calls outstanding. */
   netPoints: number;
-  /** Σ byExpiryMonth.points + heldPoints = outstandingPoints */
+  /** outstandingPoints = Σ byExpiryMonth.points (held points in the months of their lots) */
   byExpiryMonth: ExpiryBucket[];
   /** "lots" = the lots' current remaining (as-of today or later); "journal" = replayed from lot moves. */
   basis: 'lots' | 'journal';
@@ -122,12 +123,18 @@ export async function liabilityReport(ctx: Ctx, input: { asOf?: LocalDate }): Pr
       const current = asOf >= now;
       const cutoff = new Date(startOfLocalDayMs(addDays(asOf, 1), l.zone)).toISOString();
       const totals = current ? q.currentTotals() : q.totalsAt(cutoff);
-      const lots = orderExpiryBuckets(current ? q.currentLots() : q.lotsAt(cutoff));
-      const lotPoints = lots.reduce((a, b) => a + b.points, 0);
+      // A lot's free points plus what open holds reserved in it (§5): held points count in their lots' months.
+      const b = l.store.get(books);
+      const months = new Map<string | null, number>();
+      for (const r of [...(current ? q.currentLots() : q.lotsAt(cutoff)), ...(current ? b.heldByExpiryMonth() : b.heldByExpiryMonthAt(cutoff))]) {
+        months.set(r.month, (months.get(r.month) ?? 0) + r.points);
+      }
+      const lots = orderExpiryBuckets([...months].map(([month, points]) => ({ month, points })));
+      const lotPoints = lots.reduce((a, x) => a + x.points, 0);
       const rate = redeemRate(l, endOfDayIso(l, asOf));
-      // A member in debt holds no lot (later credits repay the debt first), so the points in lots and
-      // holds are what is owed to members, and the net balance falls short of them by the debts alone.
-      const outstanding = lotPoints + totals.held;
+      // A member in debt holds no lot (later credits repay the debt first), so the points in lots (held
+      // ones included) are what is owed to members, and the net balance falls short of them by the debts alone.
+      const outstanding = lotPoints;
       const debt = outstanding - totals.outstanding;
       return {
         asOf,

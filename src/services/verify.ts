@@ -5,6 +5,7 @@ import { LotBooks } from './verifyBooks.js';
 import { LedgerCorruptError } from '../errors.js';
 import { type Ctx, withLedger } from './ledger.js';
 import '../store/holds.js'; // registers the open-holds checks of the checkout area
+import '../store/books.js'; // registers the §5 check of lots with holds open
 
 export interface Check {
   name: string;

@@ -57,3 +57,145 @@ describe('order lines follow their pay modes (§4.5)', () => {
     expect(t.ok(['member', 'show', 'M1']).balance).toBe(5000);
   });
 });
+
+/** M1 with 3000 points earned 2026-01-15 (lot expiring 2027-01-15) and 2000 earned 2026-06-10 (2027-06-10). */
+function twoLots(): TmpLedger {
+  const t = tmpLedger({ now: '2026-01-15T10:00:00+08:00' });
+  t.ok(['member', 'add', '--id', 'M1', '--name', 'Ann'], { now: '2026-01-15T10:00:00+08:00' });
+  t.ok(['member', 'add', '--id', 'M2', '--name', 'Bob'], { now: '2026-01-15T10:00:00+08:00' });
+  t.ok(['member', 'adjust', 'M1', '--points', '3000', '--reason', 'seed', '--yes'], { now: '2026-01-15T10:00:00+08:00' });
+  t.ok(['member', 'adjust', 'M1', '--points', '2000', '--reason', 'seed', '--yes'], { now: '2026-06-10T10:00:00+08:00' });
+  t.ok(['member', 'adjust', 'M2', '--points', '700', '--reason', 'seed', '--yes'], { now: '2026-06-10T10:00:00+08:00' });
+  t.ok(['catalog', 'add', '--sku', 'TEA', '--name', 'Tea', '--price', '100.00']);
+  return t;
+}
+
+const HOLD_DAY = '2026-11-23T10:00:00+08:00';
+
+describe('open holds keep the books consistent (§5: held points stay in their lots, reserved)', () => {
+  it('member show, liability and verify agree while a hold is open, and after it is captured', () => {
+    const t = twoLots();
+    const held = t.ok(['checkout', 'start', '--member', 'M1', '--item', 'TEA', '--points', '4000'], { now: HOLD_DAY });
+    expect(held.status).toBe('held');
+
+    const m = t.ok(['member', 'show', 'M1'], { now: HOLD_DAY });
+    expect(m).toMatchObject({ balance: 5000, held: 4000, available: 1000, expiredPending: 0 });
+    expect(m.lots.map((x: { remaining: number; held: number; expiresOn: string }) => [x.remaining, x.held, x.expiresOn])).toEqual([
+      [3000, 3000, '2027-01-15'],
+      [2000, 1000, '2027-06-10'],
+    ]);
+    expect(m.lots.reduce((a: number, x: { remaining: number }) => a + x.remaining, 0)).toBe(m.balance);
+
+    const liab = t.ok(['report', 'liability'], { now: HOLD_DAY });
+    expect(liab).toMatchObject({ outstandingPoints: 5700, heldPoints: 4000, debtPoints: 0 });
+    expect(liab.byExpiryMonth).toEqual([{ month: '2027-01', points: 3000 }, { month: '2027-06', points: 2700 }]);
+
+    const v = t.verify();
+    expect(v.checks.find((c) => c.name === 'lots-with-holds-match-balances')).toMatchObject({ ok: true });
+    expect(v.ok).toBe(true);
+
+    t.ok(['checkout', 'confirm', held.checkoutId, '--yes'], { now: HOLD_DAY });
+    const after = t.ok(['member', 'show', 'M1'], { now: HOLD_DAY });
+    expect(after.lots.map((x: { remaining: number; held: number }) => [x.remaining, x.held])).toEqual([[1000, 0], [60, 0]]);
+    expect(after.lots.reduce((a: number, x: { remaining: number }) => a + x.remaining, 0)).toBe(after.balance);
+    expect(failed(t)).toEqual([]);
+  });
+
+  it('replays a past day with a hold open then: held points in their expiry months, summing to the outstanding', () => {
+    const t = twoLots();
+    t.ok(['checkout', 'start', '--member', 'M1', '--item', 'TEA', '--points', '4000'], { now: HOLD_DAY });
+    t.ok(['holds', 'release-expired'], { now: '2026-11-25T10:00:00+08:00' }); // released two days later
+    const past = t.ok(['report', 'liability', '--as-of', '2026-11-23'], { now: '2026-11-26T10:00:00+08:00' });
+    expect(past).toMatchObject({ basis: 'journal', outstandingPoints: 5700, heldPoints: 4000, debtPoints: 0 });
+    expect(past.byExpiryMonth).toEqual([{ month: '2027-01', points: 3000 }, { month: '2027-06', points: 2700 }]);
+    const now = t.ok(['report', 'liability'], { now: '2026-11-26T10:00:00+08:00' });
+    expect(now).toMatchObject({ outstandingPoints: 5700, heldPoints: 0 });
+    expect(now.byExpiryMonth).toEqual(past.byExpiryMonth);
+  });
+
+  it('verify fails when an open hold reserves points in another member\'s lot', () => {
+    const t = twoLots();
+    t.ok(['checkout', 'start', '--member', 'M1', '--item', 'TEA', '--points', '500'], { now: HOLD_DAY });
+    const db = new Database(t.db);
+    const bobsLot = db.prepare("SELECT id FROM lots WHERE member_id = 'M2'").pluck().get();
+    db.prepare('UPDATE hold_lots SET lot_id = ?').run(bobsLot);
+    db.close();
+    const r = t.run(['ledger', 'verify', '--json'], { now: HOLD_DAY });
+    expect(r.code).toBe(6);
+    const bad = r.json().checks.filter((c: { ok: boolean }) => !c.ok);
+    expect(bad.map((c: { name: string }) => c.name)).toEqual(['lots-with-holds-match-balances']);
+    expect(bad[0].detail).toMatch(/member M1: balance 5000 but its lots hold 4500/);
+  });
+});
+
+/** M1 with 3000 points earned 2025-01-10 (lapsed on 2026-01-11) and 2000 earned 2026-06-10. */
+function lapsedLot(): TmpLedger {
+  const t = tmpLedger({ now: '2025-01-10T10:00:00+08:00' });
+  t.ok(['member', 'add', '--id', 'M1', '--name', 'Ann'], { now: '2025-01-10T10:00:00+08:00' });
+  t.ok(['member', 'adjust', 'M1', '--points', '3000', '--reason', 'old', '--yes'], { now: '2025-01-10T10:00:00+08:00' });
+  t.ok(['member', 'adjust', 'M1', '--points', '2000', '--reason', 'new', '--yes'], { now: '2026-06-10T10:00:00+08:00' });
+  t.ok(['catalog', 'add', '--sku', 'TEA', '--name', 'Tea', '--price', '100.00']);
+  t.ok(['catalog', 'add', '--sku', 'GIFT', '--name', 'Gift', '--price', '30.00', '--pay', 'points', '--points-price', '2500']);
+  return t;
+}
+
+describe('expired is expired (§7): lapsed lots are not spendable before the expiry run', () => {
+  it('shows lapsed points apart and never counts them available', () => {
+    const t = lapsedLot();
+    const m = t.ok(['member', 'show', 'M1']);
+    expect(m).toMatchObject({ balance: 5000, held: 0, available: 2000, expiredPending: 3000 });
+    expect(m.lots.map((x: { expiresOn: string; expired: boolean }) => [x.expiresOn, x.expired])).toEqual([['2026-01-10', true], ['2027-06-10', false]]);
+    expect(t.ok(['member', 'list']).find((x: { id: string }) => x.id === 'M1')).toMatchObject({ balance: 5000, available: 2000 });
+    const human = t.run(['member', 'show', 'M1']);
+    expect(human.stdout).toMatch(/expired, pending the expiry run\s+3000/);
+  });
+
+  it('refuses to spend, hold or debit lapsed points; --max-points uses only live ones', () => {
+    const t = lapsedLot();
+    const entries = t.ok(['ledger', 'entries', '--limit', '1000']).length;
+    const refused = (args: string[], code: string) => {
+      const r = t.run([...args, '--json', '--yes']);
+      expect(r.code, r.stderr).toBe(3);
+      expect(JSON.parse(r.stderr.trim().split('\n').pop()!).error.code).toBe(code);
+    };
+    refused(['checkout', '--member', 'M1', '--item', 'TEA', '--points', '3000'], 'INSUFFICIENT_POINTS');
+    refused(['checkout', 'start', '--member', 'M1', '--item', 'TEA', '--points', '3000'], 'INSUFFICIENT_POINTS');
+    refused(['checkout', '--member', 'M1', '--item', 'GIFT'], 'POINTS_ONLY_UNCOVERED');
+    refused(['member', 'adjust', 'M1', '--points', '-2001', '--reason', 'fix'], 'INSUFFICIENT_POINTS');
+    expect(t.ok(['ledger', 'entries', '--limit', '1000']).length).toBe(entries);
+
+    const o = t.ok(['checkout', '--member', 'M1', '--item', 'TEA', '--max-points', '--yes']);
+    expect(o).toMatchObject({ pointsUsed: 2000, cashPaid: '80.00' });
+    const m = t.ok(['member', 'show', 'M1']);
+    expect(m.lots.find((x: { expiresOn: string }) => x.expiresOn === '2026-01-10')).toMatchObject({ remaining: 3000 });
+    expect(m).toMatchObject({ expiredPending: 3000, available: 80 });
+
+    // the expiry run still posts the lapsed points
+    expect(t.ok(['expire', 'run', '--yes'])).toMatchObject({ pointsExpired: 3000, lotsExpired: 1 });
+    expect(t.ok(['member', 'show', 'M1'])).toMatchObject({ balance: 80, available: 80, expiredPending: 0 });
+    expect(failed(t)).toEqual([]);
+  });
+
+  it('spends a lot through its expiresOn in the ledger zone, and not the day after', () => {
+    const t = lapsedLot();
+    const lastDay = t.ok(['member', 'show', 'M1'], { now: '2026-01-10T23:59:00+08:00' });
+    expect(lastDay).toMatchObject({ available: 5000, expiredPending: 0 });
+    const dayAfter = t.ok(['member', 'show', 'M1'], { now: '2026-01-11T00:01:00+08:00' });
+    expect(dayAfter).toMatchObject({ available: 2000, expiredPending: 3000 });
+    t.ok(['member', 'adjust', 'M1', '--points', '-2500', '--reason', 'last day', '--yes'], { now: '2026-01-10T23:59:00+08:00' });
+    expect(t.ok(['member', 'show', 'M1']).lots.map((x: { remaining: number }) => x.remaining)).toEqual([500, 2000]);
+  });
+
+  it('a refund returns points to their lot with its original expiry, lapsed by now: pending the run, not available', () => {
+    const t = lapsedLot();
+    const o = t.ok(['checkout', '--member', 'M1', '--item', 'TEA', '--points', '1000', '--yes'], { now: '2026-01-10T12:00:00+08:00' });
+    expect(o).toMatchObject({ pointsUsed: 1000 });
+    expect(t.ok(['member', 'show', 'M1'], { now: '2026-01-10T12:00:00+08:00' }).lots[0]).toMatchObject({ expiresOn: '2026-01-10', remaining: 2000 });
+    const r = t.ok(['order', 'refund', o.orderId, '--yes'], { now: '2026-01-20T12:00:00+08:00' });
+    expect(r).toMatchObject({ pointsReturned: 1000, pointsTakenBack: o.pointsEarned });
+    const m = t.ok(['member', 'show', 'M1'], { now: '2026-01-20T12:00:00+08:00' });
+    expect(m.lots[0]).toMatchObject({ expiresOn: '2026-01-10', remaining: 3000, expired: true });
+    expect(m).toMatchObject({ balance: 5000, expiredPending: 3000, available: 2000 });
+    expect(failed(t)).toEqual([]);
+  });
+});

@@ -100,7 +100,7 @@ describe('member show', () => {
     for (const k of ['id', 'name', 'tier', 'status', 'balance', 'held', 'available', 'lifetimeEarned', 'lots']) expect(m).toHaveProperty(k);
     expect(m).toMatchObject({ id: 'a', name: 'A', tier: null, status: 'active', balance: 220, held: 0, available: 220, lifetimeEarned: 0 });
     // The first lot (expiring first) was emptied and is not shown; 30 came from the second.
-    expect(m.lots).toEqual([{ points: 250, remaining: 220, earnedAt: '2026-03-05T02:00:00.000Z', expiresOn: '2027-03-05' }]);
+    expect(m.lots).toEqual([{ points: 250, remaining: 220, held: 0, earnedAt: '2026-03-05T02:00:00.000Z', expiresOn: '2027-03-05', expired: false }]);
     for (const l of m.lots) expect(Object.keys(l).sort()).toEqual(expect.arrayContaining(['earnedAt', 'expiresOn', 'points', 'remaining']));
   });
 

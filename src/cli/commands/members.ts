@@ -17,6 +17,7 @@ function showView(m: MemberView): Promise<void> {
     ['email', m.email ?? '-'],
     ['balance', m.balance],
     ['held', m.held],
+    ...(m.expiredPending ? ([['expired, pending the expiry run', c.yellow(String(m.expiredPending))]] as [string, unknown][]) : []),
     ['available', c.bold(String(m.available))],
     ...(m.debt ? ([['debt', c.red(String(m.debt))]] as [string, unknown][]) : []),
     ['lifetime earned', m.lifetimeEarned],
@@ -26,8 +27,10 @@ function showView(m: MemberView): Promise<void> {
     [
       { key: 'remaining', header: 'remaining', align: 'right' },
       { key: 'points', header: 'of', align: 'right' },
+      { key: 'held', header: 'held', align: 'right', format: (v) => ((v as number) ? String(v) : '') },
       { key: 'earnedAt', header: 'earned' },
       { key: 'expiresOn', header: 'expires on', format: (v) => (v as string | null) ?? 'never' },
+      { key: 'expired', header: '', format: (v) => (v ? 'expired, pending the expiry run' : '') },
     ],
     m.lots,
   );
