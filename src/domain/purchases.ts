@@ -5,6 +5,7 @@ import { Decimal } from 'decimal.js';
 import dayjs from 'dayjs';
 import customParseFormat from 'dayjs/plugin/customParseFormat.js';
 import utc from 'dayjs/plugin/utc.js';
+import { ENCODING_NAMES, type Encoding, normaliseEncoding } from './encoding.js';
 import { type Minor, parseMoney } from './money.js';
 import { localDate, parseTimestamp, zoneOffsetMinutes, zonedToUtcMs } from './time.js';
 
@@ -613,15 +614,19 @@ export interface ImportProfile {
   skipGuests?: boolean;
 }
 
-export type Encoding = 'utf8' | 'gbk' | 'latin1';
+export { type Encoding, normaliseEncoding } from './encoding.js';
 
-/** Reads an encoding name (utf8, utf-8, gbk, gb2312, latin1, iso-8859-1, cp1252…). */
-export function normaliseEncoding(name: string): Encoding | null {
-  const n = name.trim().toLowerCase().replace(/[_\s]/g, '-');
-  if (n === 'utf8' || n === 'utf-8' || n === 'utf-8-bom') return 'utf8';
-  if (n === 'gbk' || n === 'gb2312' || n === 'cp936' || n === 'gb18030') return 'gbk';
-  if (['latin1', 'latin-1', 'iso-8859-1', 'iso8859-1', 'cp1252', 'windows-1252', 'win1252'].includes(n)) return 'latin1';
-  return null;
+/**
+ * A hint when a header read as one column holds another likely delimiter (a `;` or tab file read with
+ * `,`): which --delimiter to pass. Null otherwise.
+ */
+export function delimiterHint(header: readonly string[], delimiter: string): string | null {
+  if (header.length !== 1) return null;
+  const h = header[0];
+  const found = [';', '\t', '|', ','].filter((d) => d !== delimiter && h.includes(d));
+  if (!found.length) return null;
+  const name = (d: string) => (d === '\t' ? 'tab' : d === '|' ? 'pipe' : d === ';' ? '";"' : '","');
+  return `the header is one column holding ${found.map((d) => (d === '\t' ? 'tabs' : JSON.stringify(d))).join(' and ')}: the file's delimiter is not ${JSON.stringify(delimiter)}; pass --delimiter ${name(found[0])}`;
 }
 
 /** Reads a --delimiter value: one character, or tab / \t / comma / semicolon / pipe by name. */
@@ -665,7 +670,7 @@ export function validateProfile(doc: unknown): { profile?: ImportProfile; proble
   const enc = str('encoding');
   if (enc !== undefined) {
     const e = normaliseEncoding(enc);
-    if (!e) problems.push(`$.encoding: ${JSON.stringify(enc)} is not one of utf8, gbk, latin1`);
+    if (!e) problems.push(`$.encoding: ${JSON.stringify(enc)} is not one of ${ENCODING_NAMES}`);
     else p.encoding = e;
   }
   const del = str('delimiter');

@@ -2,7 +2,6 @@
 // lines grouped per order and packed, in chunks of a few thousand rows for the caller to stage. It
 // reads nothing but the file, so it runs in a worker thread as well as in the calling one.
 import { closeSync, createReadStream, existsSync, openSync, readSync, statSync } from 'node:fs';
-import { StringDecoder } from 'node:string_decoder';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { UsageError } from '../errors.js';
@@ -16,12 +15,16 @@ import {
   type RecordSink,
   type RowContext,
   ZoneCalendar,
+  lineEnd,
   makeDateParser,
   parseRow,
+  delimiterHint,
   planColumns,
 } from '../domain/purchases.js';
+import { asciiCompatible } from '../domain/encoding.js';
 import type { StageGroups } from '../store/purchases.js';
 import { joinLines, packLine } from './orderFeed.js';
+import { fileDecoder } from './textDecode.js';
 
 /** How to read the file (the resolved import options). */
 export interface ReadInput {
@@ -81,24 +84,15 @@ export interface ReadEnd {
 }
 
 /**
- * Streams the file's records into the sink as they are tokenized (decoded: utf8 with or without BOM,
- * GBK, Latin-1/cp1252), yielding after each chunk of the file so the caller can flush its work. With a
+ * Streams the file's records into the sink as they are tokenized (decoded by textDecode.ts: UTF-8,
+ * whose bad bytes fail naming their line, or an encoding iconv-lite reads), yielding after each chunk of the file so the caller can flush its work. With a
  * part, only its bytes; `end` then tells where the reading stopped.
  */
 export async function* readChunks(o: ReadInput, sink: RecordSink, onBytes?: (bytes: number) => void, part?: FilePart, end?: ReadEnd): AsyncGenerator<void> {
   const tok = new CsvTokenizer(o.delimiter, part?.firstLine ?? 1, !part || part.start === 0);
-  let decode: (b: Buffer) => string;
-  let flush: () => string;
-  if (o.encoding === 'utf8') {
-    const d = new StringDecoder('utf8');
-    decode = (b) => d.write(b);
-    flush = () => d.end();
-  } else {
-    const iconv = (await import('iconv-lite')).default;
-    const d = iconv.getDecoder(o.encoding === 'gbk' ? 'gbk' : 'win1252');
-    decode = (b) => d.write(b);
-    flush = () => d.end() ?? '';
-  }
+  const d = await fileDecoder(o.file, o.encoding, part?.start ?? 0, part?.firstLine ?? 1);
+  const decode = (b: Buffer) => d.decode(b);
+  const flush = () => d.end();
   let bytes = 0;
   try {
     const range = part ? { start: part.start, end: part.end - 1 } : {};
@@ -149,7 +143,8 @@ export async function parsePurchases(o: ParseInput, emit: (chunk: ParsedChunk) =
   const header = (fields: string[], line: number) => {
     const p = planColumns(fields, o.map);
     if (!p.plan) {
-      throw new UsageError(`${o.file}:${line}: wrong header: ${p.problems.join('; ')}`, `the header has ${fields.map((h) => JSON.stringify(h.trim())).join(', ')}; map columns with --map field=Column (fields: order_id, member_id, purchased_at, amount or quantity + unit_price, sku, category)`);
+      const hint = delimiterHint(fields, o.delimiter) ?? `the header has ${fields.map((h) => JSON.stringify(h.trim())).join(', ')}; map columns with --map field=Column (fields: order_id, member_id, purchased_at, amount or quantity + unit_price, sku, category)`;
+      throw new UsageError(`${o.file}:${line}: wrong header: ${p.problems.join('; ')}`, hint);
     }
     plan = p.plan;
     ctx = { plan, digits: o.digits, parseDate: makeDateParser(new ZoneCalendar(o.zone), o.dateFormat), skipGuests: o.skipGuests, notAfterMs: o.notAfterMs, dateFormat: o.dateFormat };
@@ -286,11 +281,15 @@ async function splitPoint(o: ParseInput, size: number): Promise<{ at: number; li
       header ??= r.fields;
     },
   };
+  // (UTF-16 newlines are two bytes; a bare-CR file has no newline bytes to cut at, or only in quotes)
+  if (!asciiCompatible(o.encoding)) return null;
   for await (const _ of readChunks(o, firstRecord)) if (header) break;
   if (!header) return null;
   const fd = openSync(o.file, 'r');
   try {
     const buf = Buffer.allocUnsafe(1 << 20);
+    const head = buf.subarray(0, readSync(fd, buf, 0, 1 << 16, 0));
+    if (lineEnd(head.toString('latin1'), head.length < 1 << 16) !== '\n') return null;
     let at = -1;
     for (let pos = size >> 1; pos < size && at < 0; pos += buf.length) {
       const n = readSync(fd, buf, 0, buf.length, pos);

@@ -32,6 +32,8 @@ import { rulesVersions } from '../store/rules.js';
 import { type Ctx, type Ledger, parseStoredRules, withLedger } from './ledger.js';
 import { type ParseInput, type ParseSink, type ParsedChunk, parsePurchasesOnTwoCores, readChunks } from './importParse.js';
 import { type FedOrder, feedOrders } from './orderFeed.js';
+import { fileEncoding } from './textDecode.js';
+import { ENCODING_NAMES } from '../domain/encoding.js';
 import { type CreditInput, creditPointsKnownDebt, debitPoints, recordAudit } from './points.js';
 import { type BatchPlan, type PlannedRow, PlanApplier, PlanBuilder, READER_CACHE_KIB, SEMI_SPACE_MB, WRITER_OLD_MB, WRITER_YOUNG_MB, type WriterData, type WriterRequest, capYoungGeneration, collectGarbage } from './importPlan.js';
 
@@ -99,8 +101,8 @@ export function resolveOptions(input: ImportInput): Options {
   const specs = parseMapSpecs(input.map ?? []);
   if (specs.problems.length) throw new UsageError(specs.problems[0], 'write --map field=Column, e.g. --map order_id=InvoiceNo');
   const encName = input.encoding ?? profile.encoding ?? 'utf8';
-  const encoding = normaliseEncoding(encName);
-  if (!encoding) throw new UsageError(`--encoding ${JSON.stringify(encName)} is not one of utf8, gbk, latin1`);
+  const declared = normaliseEncoding(encName);
+  if (!declared) throw new UsageError(`--encoding ${JSON.stringify(encName)} is not one of ${ENCODING_NAMES}`);
   const delimText = input.delimiter ?? profile.delimiter ?? ',';
   const delimiter = normaliseDelimiter(delimText);
   if (!delimiter) throw new UsageError(`--delimiter ${JSON.stringify(delimText)} must be one character (or tab, semicolon, pipe)`);
@@ -112,6 +114,7 @@ export function resolveOptions(input: ImportInput): Options {
   const source = (input.source ?? profile.source ?? 'default').trim();
   if (!source || source.length > 64) throw new UsageError('--source must be a name of 1 to 64 characters');
   if (!existsSync(input.file) || !statSync(input.file).isFile()) throw new UsageError(`cannot read ${input.file}: no such file`, 'check the path');
+  const encoding = fileEncoding(input.file, declared); // a BOM decides by itself
   return {
     file: input.file,
     source,

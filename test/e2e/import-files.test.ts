@@ -60,3 +60,109 @@ describe('line ends', () => {
     expect(readFileSync(join(t.dir, 'rej.csv'), 'utf8')).toMatch(/^5,.*""nope""/m);
   });
 });
+
+/** UTF-16 with its BOM, little- or big-endian. */
+function utf16(text: string, be: boolean): Buffer {
+  const le = Buffer.from(`\ufeff${text}`, 'utf16le');
+  return be ? le.swap16() : le;
+}
+
+describe('encodings', () => {
+  // three orders: 12.50 → 12 points, 30.00 → 30, 7.99 → 7
+  const ORDERS = 'order_id,member_id,purchased_at,amount,category\nA1,M1,2026-11-01 09:00,12.50,Café\nA2,M2,2026-11-02 09:00,30.00,thé\nA3,M1,2026-11-03 09:00,7.99,\n';
+
+  it.each([
+    ['UTF-16LE', false],
+    ['UTF-16BE', true],
+  ])('%s with a BOM is read by itself, without --encoding', (_n, be) => {
+    const t = tmpLedger();
+    const file = join(t.dir, 'p.csv');
+    writeFileSync(file, utf16(ORDERS.replace(/\n/g, '\r\n'), be));
+    expect(t.ok(['import', 'purchases', file, '--create-members'])).toMatchObject({ rows: 3, accepted: 3, rejected: 0, pointsAccrued: 49 });
+    expect(t.ok(['member', 'show', 'M1']).balance).toBe(19);
+  });
+
+  it('MacRoman bytes with bare CRs: --encoding macroman for purchases and members', () => {
+    const t = tmpLedger();
+    // é is 0x8E in MacRoman; the names come back as written
+    const members = Buffer.from('id;name\rM1;Jos\x8E\rM2;Ren\x8Ee\r', 'latin1');
+    writeFileSync(join(t.dir, 'm.csv'), members);
+    expect(t.ok(['member', 'import', join(t.dir, 'm.csv'), '--encoding', 'macroman', '--delimiter', ';'])).toMatchObject({ rows: 2, created: 2, rejected: 0 });
+    expect(t.ok(['member', 'show', 'M1']).name).toBe('José');
+    expect(t.ok(['member', 'show', 'M2']).name).toBe('Renée');
+    writeFileSync(join(t.dir, 'p.csv'), Buffer.from(ORDERS.replace(/\n/g, '\r').replace('Café', 'Caf\x8E').replace('thé', 'th\x8E'), 'latin1'));
+    expect(t.ok(['import', 'purchases', join(t.dir, 'p.csv'), '--encoding', 'macroman'])).toMatchObject({ rows: 3, accepted: 3, pointsAccrued: 49 });
+  });
+
+  it('invalid UTF-8 is an error naming the first bad line and suggesting --encoding; nothing is written', () => {
+    const t = tmpLedger();
+    const file = join(t.dir, 'p.csv');
+    // Latin-1 é (0xE9) on line 2, read as UTF-8
+    writeFileSync(file, Buffer.from(ORDERS, 'latin1'));
+    const r = t.run(['import', 'purchases', file, '--create-members', '--json']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    const err = JSON.parse(r.stderr.trim()).error;
+    expect(err.message).toContain('p.csv:2: bytes that are not UTF-8');
+    expect(t.ok(['ledger', 'entries'])).toEqual([]);
+    const human = t.run(['import', 'purchases', file, '--create-members']);
+    expect(human.stderr).toMatch(/hint: .*--encoding .*windows-1252/);
+    // read as what it is, it imports
+    expect(t.ok(['import', 'purchases', file, '--create-members', '--encoding', 'latin1'])).toMatchObject({ accepted: 3, pointsAccrued: 49 });
+    // the same for member import
+    writeFileSync(join(t.dir, 'm.csv'), Buffer.from('id,name\nM7,Ann\nM8,Jos\xe9\n', 'latin1'));
+    const m = t.run(['member', 'import', join(t.dir, 'm.csv')]);
+    expect(m.code).toBe(2);
+    expect(m.stderr).toContain('m.csv:3: bytes that are not UTF-8');
+    expect(t.run(['member', 'show', 'M7']).code).toBe(2);
+  });
+
+  it('a real U+FFFD in a UTF-8 file is text, not an error', () => {
+    const t = tmpLedger();
+    const file = join(t.dir, 'p.csv');
+    writeFileSync(file, ORDERS.replace('Café', 'Caf\ufffd'));
+    expect(t.ok(['import', 'purchases', file, '--create-members'])).toMatchObject({ accepted: 3, pointsAccrued: 49 });
+  });
+
+  it('a bad byte deep in a file read on two threads names its own line', () => {
+    const t = tmpLedger();
+    const file = join(t.dir, 'p.csv');
+    const text = linesFile(3000, '\n');
+    const lines = text.split('\n');
+    const bytes = Buffer.from(text, 'utf8');
+    bytes[bytes.indexOf(Buffer.from(`${lines[5000]}\n`, 'utf8')) + 2] = 0xff; // on line 5001, in the second half
+    writeFileSync(file, bytes);
+    const r = t.run(['import', 'purchases', file, '--create-members'], { env: { POINTSMALL_THREADS: '2' } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('p.csv:5001: bytes that are not UTF-8');
+    expect(t.ok(['ledger', 'entries'])).toEqual([]);
+  });
+
+  it('a header of one column holding ";" or tabs suggests --delimiter, in every import', () => {
+    const t = tmpLedger();
+    writeFileSync(join(t.dir, 'p.csv'), ORDERS.replace(/,/g, ';'));
+    const p = t.run(['import', 'purchases', join(t.dir, 'p.csv')]);
+    expect(p.code).toBe(2);
+    expect(p.stderr).toMatch(/hint: .*--delimiter ";"/);
+    writeFileSync(join(t.dir, 'm.csv'), 'id\tname\nM1\tAnn\n');
+    const m = t.run(['member', 'import', join(t.dir, 'm.csv')]);
+    expect(m.code).toBe(2);
+    expect(m.stderr).toMatch(/hint: .*--delimiter tab/);
+    writeFileSync(join(t.dir, 'c.csv'), 'sku;name;price\nT1;Tea;10.00\n');
+    expect(t.run(['catalog', 'import', join(t.dir, 'c.csv')]).stderr).toMatch(/hint: .*--delimiter ";"/);
+    expect(t.ok(['ledger', 'entries'])).toEqual([]);
+  });
+
+  it('member import and catalog import take --map, --delimiter and --encoding', () => {
+    const t = tmpLedger();
+    writeFileSync(join(t.dir, 'm.csv'), Buffer.from('Kundennr;Name;Telefon\r\nK1;J\xfcrgen;13800000001\r\n', 'latin1'));
+    expect(t.ok(['member', 'import', join(t.dir, 'm.csv'), '--delimiter', 'semicolon', '--encoding', 'windows-1252', '--map', 'id=Kundennr', '--map', 'phone=Telefon'])).toMatchObject({ created: 1, rejected: 0 });
+    expect(t.ok(['member', 'show', 'K1'])).toMatchObject({ name: 'Jürgen', phone: '13800000001' });
+    writeFileSync(join(t.dir, 'c.csv'), utf16('Artikel\tBezeichnung\tPreis\r\nT1\tTee\t10.00\r\n', false));
+    expect(t.ok(['catalog', 'import', join(t.dir, 'c.csv'), '--delimiter', 'tab', '--map', 'sku=Artikel,name=Bezeichnung,price=Preis'])).toMatchObject({ created: 1, rejected: 0 });
+    expect(t.ok(['catalog', 'show', 'T1'])).toMatchObject({ name: 'Tee', price: '10.00' });
+    const bad = t.run(['member', 'import', join(t.dir, 'm.csv'), '--delimiter', ';', '--encoding', 'latin1', '--map', 'id=Nope']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--map id=Nope: the header has no column "Nope"');
+  });
+});

@@ -93,7 +93,7 @@ export function register(program: Command): void {
     .option('--profile <file.json>', 'saved mapping and format options: {"map": {...}, "dateFormat", "encoding", "delimiter", "source"}')
     .option('--source <name>', 'where the file comes from; (source, order id) is the idempotency key (default "default")')
     .option('--date-format <fmt>', 'timestamp format in dayjs tokens, e.g. "M/D/YYYY H:mm" (default ISO 8601)')
-    .addOption(new Option('--encoding <enc>', 'file encoding (default utf8; BOM is fine)').choices(['utf8', 'utf-8', 'gbk', 'latin1', 'cp1252']))
+    .option('--encoding <enc>', 'file encoding: utf8 (default), utf16, gbk, gb18030, latin1, windows-1252, macroman; a BOM picks UTF-8 or UTF-16 by itself')
     .option('--delimiter <c>', 'field delimiter (default ","; tab, semicolon, pipe by name)')
     .option('--create-members', 'add members the ledger does not know yet (named by their id)')
     .option('--skip-guests', 'drop rows without a member id silently (counted as guestsSkipped)')
