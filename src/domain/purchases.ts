@@ -7,7 +7,7 @@ import customParseFormat from 'dayjs/plugin/customParseFormat.js';
 import utc from 'dayjs/plugin/utc.js';
 import { ENCODING_NAMES, type Encoding, normaliseEncoding } from './encoding.js';
 import { type Minor, parseMoney } from './money.js';
-import { localDate, parseTimestamp, zoneOffsetMinutes, zonedToUtcMs } from './time.js';
+import { dstGap, localDate, readIsoParts, zoneOffsetMinutes, zonedToUtcMs, zonedToUtcMsExact } from './time.js';
 
 // ---- CSV tokenizer -------------------------------------------------------------------------------
 
@@ -307,9 +307,24 @@ export class ZoneCalendar {
   private readonly wallDayOffset = new Map<number, number>(); // wall-clock day index → utc − wall (ms), NaN = irregular
   private readonly utcDayOffset = new Map<number, number>(); // UTC day index → local − utc (ms), NaN = irregular
   private readonly dayNames = new Map<number, string>();
+  /** The last wall time found in a gap of the zone (wallToUtc gave NaN), for the reason. */
+  private lastGap: [number, number, number, number, number] | null = null;
   constructor(readonly zone: string) {}
 
-  /** The UTC instant of a wall-clock time in the zone. */
+  /**
+   * Why the last NaN of wallToUtc: its wall time does not exist in the zone, naming the gap. Null when
+   * there was none.
+   */
+  gapReason(): string | null {
+    if (!this.lastGap) return null;
+    const g = dstGap(this.zone, ...this.lastGap);
+    return g ? `does not exist in ${this.zone}: the clocks jump from ${g.from} to ${g.to} that day (daylight saving time); fix the time or give its UTC offset` : null;
+  }
+
+  /**
+   * The UTC instant of a wall-clock time in the zone: NaN when the zone's clocks skip it (a DST gap), the
+   * earlier instant in an hour they repeat.
+   */
   wallToUtc(y: number, mo: number, d: number, h: number, mi: number, s: number, ms = 0): number {
     const wallDay = Date.UTC(y, mo - 1, d);
     const key = wallDay / 86_400_000;
@@ -321,7 +336,11 @@ export class ZoneCalendar {
       if (this.wallDayOffset.size > 50_000) this.wallDayOffset.clear();
       this.wallDayOffset.set(key, off);
     }
-    if (Number.isNaN(off)) return zonedToUtcMs(this.zone, y, mo, d, h, mi, s, ms);
+    if (Number.isNaN(off)) {
+      const exact = zonedToUtcMsExact(this.zone, y, mo, d, h, mi, s, ms);
+      if (Number.isNaN(exact)) this.lastGap = [y, mo, d, h, mi];
+      return exact;
+    }
     return wallDay + off + h * 3_600_000 + mi * 60_000 + s * 1000 + ms;
   }
 
@@ -349,7 +368,7 @@ export class ZoneCalendar {
 }
 
 /**
- * parseTimestamp made fast for the common shapes `YYYY-MM-DD` and `YYYY-MM-DD HH:mm[:ss]` (T or
+ * time.ts's parseTimestamp (a DST gap's wall time NaN, not moved) made fast for the common shapes `YYYY-MM-DD` and `YYYY-MM-DD HH:mm[:ss]` (T or
  * space) without an offset; every other shape goes through parseTimestamp itself.
  */
 function isoParser(cal: ZoneCalendar): (text: string) => number | null {
@@ -380,7 +399,10 @@ function isoParser(cal: ZoneCalendar): (text: string) => number | null {
         return cal.wallToUtc(y, mo, d, h, mi, s);
       }
     }
-    return parseTimestamp(raw, cal.zone);
+    const p = readIsoParts(raw);
+    if (!p) return null;
+    if (p.offsetMin === null) return cal.wallToUtc(p.y, p.mo, p.d, p.h, p.mi, p.s, p.ms);
+    return Date.UTC(p.y, p.mo - 1, p.d, p.h, p.mi, p.s, p.ms) - p.offsetMin * 60_000;
   };
 }
 
@@ -450,6 +472,8 @@ export interface RowContext {
   /** Purchases after this instant are refused (a till clock in the future is a bad row). */
   notAfterMs: number;
   dateFormat?: string;
+  /** Why parseDate's last NaN: the wall time falls in a DST gap (ZoneCalendar.gapReason). */
+  gapReason?: () => string | null;
 }
 
 const QTY_RE = /^([+-])?(\d+)(?:\.(\d+))?$/;
@@ -473,11 +497,14 @@ export function parseRow(fields: readonly string[], ctx: RowContext): RowResult 
   }
   const atText = fields[index.purchased_at].trim();
   const at = atText ? ctx.parseDate(atText) : null;
-  if (at === null) {
-    const want = ctx.dateFormat ? `the format ${ctx.dateFormat}` : 'an ISO date or date-time like 2026-11-01 09:30';
-    return { kind: 'bad', reason: `${name('purchased_at')} ${JSON.stringify(atText)} is not a valid date-time (expected ${want})`, orderId };
+  if (at === null || !(at <= ctx.notAfterMs)) {
+    if (at === null) {
+      const want = ctx.dateFormat ? `the format ${ctx.dateFormat}` : 'an ISO date or date-time like 2026-11-01 09:30';
+      return { kind: 'bad', reason: `${name('purchased_at')} ${JSON.stringify(atText)} is not a valid date-time (expected ${want})`, orderId };
+    }
+    if (Number.isNaN(at)) return { kind: 'bad', reason: `${name('purchased_at')} ${JSON.stringify(atText)} ${ctx.gapReason?.() ?? 'does not exist in the ledger\'s zone (a daylight saving time gap)'}`, orderId };
+    return { kind: 'bad', reason: `${name('purchased_at')} ${JSON.stringify(atText)} is in the future`, orderId };
   }
-  if (at > ctx.notAfterMs) return { kind: 'bad', reason: `${name('purchased_at')} ${JSON.stringify(atText)} is in the future`, orderId };
   const sku = index.sku >= 0 ? fields[index.sku].trim() || null : null;
   const category = index.category >= 0 ? fields[index.category].trim() || null : null;
 

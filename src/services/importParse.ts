@@ -147,7 +147,8 @@ export async function parsePurchases(o: ParseInput, emit: (chunk: ParsedChunk) =
       throw new UsageError(`${o.file}:${line}: wrong header: ${p.problems.join('; ')}`, hint);
     }
     plan = p.plan;
-    ctx = { plan, digits: o.digits, parseDate: makeDateParser(new ZoneCalendar(o.zone), o.dateFormat), skipGuests: o.skipGuests, notAfterMs: o.notAfterMs, dateFormat: o.dateFormat };
+    const cal = new ZoneCalendar(o.zone);
+    ctx = { plan, digits: o.digits, parseDate: makeDateParser(cal, o.dateFormat), skipGuests: o.skipGuests, notAfterMs: o.notAfterMs, dateFormat: o.dateFormat, gapReason: () => cal.gapReason() };
   };
   if (o.part?.header) header(o.part.header, 1);
   let groups = new Map<string, OpenGroup>();

@@ -166,3 +166,33 @@ describe('encodings', () => {
     expect(bad.stderr).toContain('--map id=Nope: the header has no column "Nope"');
   });
 });
+
+describe('local times around DST', () => {
+  it('a time in the spring-forward gap is a rejected row naming the gap; the repeated autumn hour takes its earlier instant', () => {
+    const t = tmpLedger({ timezone: 'America/New_York', currency: 'USD' });
+    const file = join(t.dir, 'p.csv');
+    writeFileSync(
+      file,
+      [
+        'order_id,member_id,purchased_at,amount',
+        'G1,M1,2026-03-08 02:30,10.00', // does not exist: rejected
+        'G2,M1,2026-03-08 01:59,11.00',
+        'G3,M1,2026-03-08 03:00,12.00',
+        'G4,M1,2026-03-08T02:30:00-05:00,13.00', // with its offset it is an instant: 07:30Z
+        'A1,M2,2026-11-01 01:30,14.00', // 01:30 EDT (05:30Z), not 01:30 EST (06:30Z)
+      ].join('\n'),
+    );
+    const r = t.run(['import', 'purchases', file, '--create-members', '--json', '--rejects', join(t.dir, 'rej.csv')]);
+    expect(r.code).toBe(4);
+    expect(r.json()).toMatchObject({ rows: 5, accepted: 4, rejected: 1, pointsAccrued: 11 + 12 + 13 + 14 });
+    expect(readFileSync(join(t.dir, 'rej.csv'), 'utf8')).toContain('purchased_at ""2026-03-08 02:30"" does not exist in America/New_York: the clocks jump from 02:00 to 03:00 that day');
+    const at = (m: string) => t.ok(['ledger', 'entries', '--member', m]).map((e: { at: string }) => e.at).sort();
+    expect(at('M1')).toEqual(['2026-03-08T06:59:00.000Z', '2026-03-08T07:00:00.000Z', '2026-03-08T07:30:00.000Z']);
+    expect(at('M2')).toEqual(['2026-11-01T05:30:00.000Z']);
+    // the same with a --date-format
+    writeFileSync(file, 'order_id,member_id,purchased_at,amount\nF1,M3,3/8/2026 2:05,10.00\n');
+    const f = t.run(['import', 'purchases', file, '--create-members', '--date-format', 'M/D/YYYY H:mm', '--json', '--rejects', join(t.dir, 'rej2.csv')]);
+    expect(f.json()).toMatchObject({ rejected: 1, accepted: 0 });
+    expect(readFileSync(join(t.dir, 'rej2.csv'), 'utf8')).toContain('does not exist in America/New_York');
+  });
+});
