@@ -36,7 +36,8 @@ export interface ReadInput {
 /** What validating its rows needs besides: the mapping, formats and the ledger's settings. */
 export interface ParseInput extends ReadInput {
   map: Partial<Record<PurchaseField, string>>;
-  dateFormat?: string;
+  /** Timestamp formats tried in order (none: ISO 8601). */
+  dateFormats: string[];
   skipGuests: boolean;
   digits: number;
   zone: string;
@@ -148,7 +149,8 @@ export async function parsePurchases(o: ParseInput, emit: (chunk: ParsedChunk) =
     }
     plan = p.plan;
     const cal = new ZoneCalendar(o.zone);
-    ctx = { plan, digits: o.digits, parseDate: makeDateParser(cal, o.dateFormat), skipGuests: o.skipGuests, notAfterMs: o.notAfterMs, dateFormat: o.dateFormat, gapReason: () => cal.gapReason() };
+    const parseDate = makeDateParser(cal, o.dateFormats);
+    ctx = { plan, digits: o.digits, parseDate, skipGuests: o.skipGuests, notAfterMs: o.notAfterMs, dateFormat: o.dateFormats.length ? o.dateFormats.join(' or ') : undefined, dateReason: parseDate.reason };
   };
   if (o.part?.header) header(o.part.header, 1);
   let groups = new Map<string, OpenGroup>();

@@ -42,7 +42,8 @@ export interface ImportInput {
   map?: string[];
   profile?: string;
   source?: string;
-  dateFormat?: string;
+  /** Timestamp formats, tried in order (a value two of them read differently is refused). */
+  dateFormat?: string | string[];
   encoding?: string;
   delimiter?: string;
   createMembers?: boolean;
@@ -62,7 +63,12 @@ export interface ImportProgress {
   total: number;
 }
 
-export interface ImportSummary extends Counters {
+export interface ImportSummary extends Omit<Counters, 'firstAt' | 'lastAt'> {
+  /** The accepted orders' date range (accrued or in review), UTC ISO 8601; null when none was. */
+  firstPurchasedAt: string | null;
+  lastPurchasedAt: string | null;
+  /** The ledger's zone (the human summary shows the range in it). */
+  timezone: string;
   file: string;
   source: string;
   format: 'order' | 'line';
@@ -75,7 +81,7 @@ interface Options {
   file: string;
   source: string;
   map: Partial<Record<PurchaseField, string>>;
-  dateFormat?: string;
+  dateFormats: string[];
   encoding: Encoding;
   delimiter: string;
   createMembers: boolean;
@@ -106,10 +112,11 @@ export function resolveOptions(input: ImportInput): Options {
   const delimText = input.delimiter ?? profile.delimiter ?? ',';
   const delimiter = normaliseDelimiter(delimText);
   if (!delimiter) throw new UsageError(`--delimiter ${JSON.stringify(delimText)} must be one character (or tab, semicolon, pipe)`);
-  const dateFormat = input.dateFormat ?? profile.dateFormat;
-  if (dateFormat) {
-    const p = dateFormatProblem(dateFormat);
-    if (p) throw new UsageError(p, 'dayjs tokens, e.g. M/D/YYYY H:mm or DD.MM.YYYY HH:mm:ss');
+  const given = input.dateFormat ?? profile.dateFormat;
+  const dateFormats = given === undefined ? [] : typeof given === 'string' ? [given] : [...given];
+  for (const f of dateFormats) {
+    const p = dateFormatProblem(f);
+    if (p) throw new UsageError(p, 'tokens like M/D/YYYY H:mm or DD.MM.YYYY HH:mm:ss (repeat --date-format to try several in order)');
   }
   const source = (input.source ?? profile.source ?? 'default').trim();
   if (!source || source.length > 64) throw new UsageError('--source must be a name of 1 to 64 characters');
@@ -119,7 +126,7 @@ export function resolveOptions(input: ImportInput): Options {
     file: input.file,
     source,
     map: { ...(profile.map ?? {}), ...specs.map },
-    dateFormat,
+    dateFormats,
     encoding,
     delimiter,
     createMembers: input.createMembers ?? profile.createMembers ?? false,
@@ -147,6 +154,9 @@ interface Counters {
   membersCreated: number;
   rejectedOrders: number;
   batches: number;
+  /** The earliest and latest purchase time (UTC ms) of the orders taken in (accrued or in review); ±Infinity: none. */
+  firstAt: number;
+  lastAt: number;
 }
 
 /** Phase 1: every row validated; good lines staged in groups per order, bad rows recorded with their values. */
@@ -500,6 +510,8 @@ class Accruer {
   /** Accrues (or queues) one new order. */
   private accept(order: Extract<FedOrder, { ok: true }>, facts: MemberFacts): void {
     const c = this.c;
+    if (order.at < c.firstAt) c.firstAt = order.at;
+    if (order.at > c.lastAt) c.lastAt = order.at;
     const { rules, id: rulesId } = this.engine.rulesAt(order.at);
     // One object per order, filled in place: its op number arrives when the batch's credits are planned.
     const row: PlannedRow = {
@@ -893,7 +905,7 @@ async function planAheadOfWriter(ph: Phase2, writer: WriterThread): Promise<numb
 export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<ImportSummary> {
   const started = Date.now();
   const o = resolveOptions(input);
-  const c: Counters = { rows: 0, orders: 0, accepted: 0, duplicates: 0, rejected: 0, review: 0, capped: 0, pointsAccrued: 0, pointsReturned: 0, returns: 0, guestsSkipped: 0, membersCreated: 0, rejectedOrders: 0, batches: 0 };
+  const c: Counters = { rows: 0, orders: 0, accepted: 0, duplicates: 0, rejected: 0, review: 0, capped: 0, pointsAccrued: 0, pointsReturned: 0, returns: 0, guestsSkipped: 0, membersCreated: 0, rejectedOrders: 0, batches: 0, firstAt: Infinity, lastAt: -Infinity };
   const dir = mkdtempSync(join(process.env.POINTSMALL_TMPDIR || tmpdir(), 'pointsmall-import-'));
   const stage = new ImportStage(join(dir, 'stage.db'));
   try {
@@ -935,7 +947,7 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
             await writer?.end();
             await accrueInTransactions(phase2);
           }
-          l.store.write(() => recordAudit(l, 'import.purchases', resolve(o.file), { source: o.source, ...c }));
+          l.store.write(() => recordAudit(l, 'import.purchases', resolve(o.file), { source: o.source, ...c, firstAt: c.firstAt === Infinity ? null : new Date(c.firstAt).toISOString(), lastAt: c.lastAt === -Infinity ? null : new Date(c.lastAt).toISOString() }));
         }
       } finally {
         await writer?.end().catch(() => undefined); // (ended already, unless something failed before it was used)
@@ -964,6 +976,9 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
         guestsSkipped: c.guestsSkipped,
         membersCreated: c.membersCreated,
         rejectedOrders: c.rejectedOrders,
+        firstPurchasedAt: c.firstAt === Infinity ? null : new Date(c.firstAt).toISOString(),
+        lastPurchasedAt: c.lastAt === -Infinity ? null : new Date(c.lastAt).toISOString(),
+        timezone: l.zone,
         rejectsFile,
         batches: c.batches,
         elapsedMs: Date.now() - started,

@@ -242,3 +242,32 @@ describe('encodings', () => {
     expect(['UTF-8', 'utf16', 'GB18030', 'cp936', 'ISO-8859-1', 'Windows-1252', 'MacRoman', 'ebcdic'].map(normaliseEncoding)).toEqual(['utf8', 'utf16', 'gb18030', 'gbk', 'latin1', 'windows-1252', 'macroman', null]);
   });
 });
+
+describe('date formats', () => {
+  it('reads numbers padded or not, names of months, 12-hour clocks and offsets; refuses impossible dates', () => {
+    const us = makeDateParser('UTC', 'M/D/YYYY H:mm');
+    for (const v of ['12/1/2010 8:26', '12/01/2010 08:26', '12/1/2010 08:26', '12/01/2010 8:26']) expect(us(v)).toBe(Date.UTC(2010, 11, 1, 8, 26));
+    expect(makeDateParser('UTC', 'DD/MM/YYYY HH:mm')('1/12/2010 8:26')).toBe(Date.UTC(2010, 11, 1, 8, 26));
+    expect(makeDateParser('UTC', 'YYYYMMDD HHmmss')('20101201 082600')).toBe(Date.UTC(2010, 11, 1, 8, 26));
+    expect(makeDateParser('UTC', 'D MMM YYYY h:mm A')('1 Dec 2010 8:26 PM')).toBe(Date.UTC(2010, 11, 1, 20, 26));
+    expect(makeDateParser('UTC', 'D MMMM YYYY h:mm a')('1 december 2010 12:05 am')).toBe(Date.UTC(2010, 11, 1, 0, 5));
+    expect(makeDateParser('UTC', 'YYYY-MM-DD[T]HH:mm:ssZ')('2010-12-01T08:26:00+08:00')).toBe(Date.UTC(2010, 11, 1, 0, 26));
+    expect(us('2/30/2010 8:26')).toBeNull();
+    expect(us('13/1/2010 8:26')).toBeNull();
+    expect(us('12/1/2010 24:00')).toBeNull();
+    expect(us('12/1/2010')).toBeNull();
+  });
+
+  it('tries several formats in order; a value two formats read as different dates is refused as ambiguous', () => {
+    const p = makeDateParser('UTC', ['M/D/YYYY H:mm', 'D/M/YYYY H:mm', 'YYYY-MM-DD HH:mm:ss']);
+    expect(p('12/13/2010 8:26')).toBe(Date.UTC(2010, 11, 13, 8, 26)); // only M/D reads it
+    expect(p('13/12/2010 8:26')).toBe(Date.UTC(2010, 11, 13, 8, 26)); // only D/M reads it
+    expect(p('5/5/2010 8:26')).toBe(Date.UTC(2010, 4, 5, 8, 26)); // both read the same date
+    expect(p('2010-12-01 08:26:00')).toBe(Date.UTC(2010, 11, 1, 8, 26));
+    expect(p('1/2/2010 8:26')).toBeNaN();
+    expect(p.reason()).toBe('is ambiguous: M/D/YYYY H:mm reads it as 2010-01-02 08:26, D/M/YYYY H:mm as 2010-02-01 08:26; keep only the right --date-format, or fix the value');
+    expect(p('1/2/2010 8:26')).toBeNaN(); // from the cache, with its reason
+    expect(p.reason()).toContain('is ambiguous');
+    expect(p('nonsense')).toBeNull();
+  });
+});

@@ -196,3 +196,55 @@ describe('local times around DST', () => {
     expect(readFileSync(join(t.dir, 'rej2.csv'), 'utf8')).toContain('does not exist in America/New_York');
   });
 });
+
+describe('date formats', () => {
+  it('several --date-format values read a mixed column; an ambiguous value is rejected; the summary gives the date range', () => {
+    const t = tmpLedger({ timezone: 'UTC' });
+    const file = join(t.dir, 'p.csv');
+    writeFileSync(
+      file,
+      [
+        'order_id,member_id,purchased_at,amount',
+        'D1,M1,2026-11-01 09:30,10.00', // ISO: read by the third format
+        'D2,M1,11/13/2026 9:05,20.00', // M/D only
+        'D3,M2,13/11/2026 09:05,30.00', // D/M only
+        'D4,M2,7/7/2026 18:00,40.00', // both, the same date
+        'D5,M3,3/4/2026 12:00,50.00', // March 4th or April 3rd: ambiguous
+      ].join('\n'),
+    );
+    const args = ['import', 'purchases', file, '--create-members', '--date-format', 'M/D/YYYY H:mm', '--date-format', 'D/M/YYYY H:mm', '--date-format', 'YYYY-MM-DD HH:mm', '--rejects', join(t.dir, 'rej.csv')];
+    const dry = t.run([...args, '--dry-run', '--json']);
+    expect(dry.code).toBe(4);
+    const want = { rows: 5, accepted: 4, rejected: 1, pointsAccrued: 100, firstPurchasedAt: '2026-07-07T18:00:00.000Z', lastPurchasedAt: '2026-11-13T09:05:00.000Z' };
+    expect(dry.json()).toMatchObject({ ...want, dryRun: true });
+    const human = t.run([...args, '--dry-run']);
+    expect(human.stdout).toMatch(/^purchased\t2026-07-07 18:00 to 2026-11-13 09:05 \(UTC\)$/m);
+    const r = t.run([...args, '--json']);
+    expect(r.json()).toMatchObject({ ...want, dryRun: false });
+    expect(readFileSync(join(t.dir, 'rej.csv'), 'utf8')).toContain('""3/4/2026 12:00"" is ambiguous: M/D/YYYY H:mm reads it as 2026-03-04 12:00, D/M/YYYY H:mm as 2026-04-03 12:00');
+    expect(t.ok(['member', 'show', 'M2']).balance).toBe(70);
+  });
+
+  it('the Online Retail profile reads the copies that pad their dates (12/01/2010 08:26) like those that do not', () => {
+    const t = tmpLedger({ timezone: 'Europe/London', currency: 'GBP' });
+    const sample = readFileSync(join(__dirname, '..', '..', 'fixtures', 'online-retail-sample.csv'), 'utf8');
+    const pad = (n: string) => n.padStart(2, '0');
+    const padded = sample.replace(/(\d{1,2})\/(\d{1,2})\/(\d{4}) (\d{1,2}):(\d{2})/g, (_m, mo, d, y, h, mi) => `${pad(mo)}/${pad(d)}/${y} ${pad(h)}:${mi}`);
+    expect(padded).toContain('12/01/2010 08:26');
+    writeFileSync(join(t.dir, 'padded.csv'), padded);
+    const profile = join(__dirname, '..', '..', 'fixtures', 'profile-online-retail.json');
+    // the same totals as the unpadded sample (import.test.ts): 492 points accrued, 50 taken back
+    expect(t.ok(['import', 'purchases', join(t.dir, 'padded.csv'), '--profile', profile])).toMatchObject({
+      rows: 29, orders: 13, accepted: 13, rejected: 0, pointsAccrued: 492, pointsReturned: 50,
+      firstPurchasedAt: '2010-12-01T08:26:00.000Z', lastPurchasedAt: '2011-12-09T12:50:00.000Z',
+    });
+    // Online Retail II's columns and ISO dates, by its own profile
+    const ii = sample
+      .replace('InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country', 'Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID,Country')
+      .replace(/(\d{1,2})\/(\d{1,2})\/(\d{4}) (\d{1,2}):(\d{2})/g, (_m, mo, d, y, h, mi) => `${y}-${pad(mo)}-${pad(d)} ${pad(h)}:${mi}:00`);
+    writeFileSync(join(t.dir, 'ii.csv'), ii);
+    expect(t.ok(['import', 'purchases', join(t.dir, 'ii.csv'), '--profile', join(__dirname, '..', '..', 'fixtures', 'profile-online-retail-ii.json')])).toMatchObject({
+      source: 'online-retail-ii', rows: 29, accepted: 13, rejected: 0, pointsAccrued: 492, pointsReturned: 50,
+    });
+  });
+});

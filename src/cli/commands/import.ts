@@ -1,6 +1,7 @@
 // `import purchases` and `review list|approve|reject`.
 import { Command, Option } from 'commander';
 import { c } from '../colour.js';
+import { localDateTime } from '../../domain/time.js';
 import { cmdOf, context, emit, globals, setExit } from '../cli.js';
 import { parseIntOpt } from '../parse.js';
 import { printFields, printTable, stderrIsTTY } from '../output.js';
@@ -58,6 +59,7 @@ function showSummary(r: ImportSummary): Promise<void> {
     ['points accrued', r.pointsAccrued],
     ['points returned', r.pointsReturned],
     ['capped', r.capped],
+    ['purchased', r.firstPurchasedAt ? `${localDateTime(r.firstPurchasedAt, r.timezone)} to ${localDateTime(r.lastPurchasedAt!, r.timezone)} (${r.timezone})` : '-'],
     ...(r.dryRun ? ([['dry run', c.yellow('yes: nothing was written')]] as [string, unknown][]) : []),
   ]);
   if (r.rejectsFile) process.stderr.write(`${c.yellow('!')} ${r.rejected} rejected rows with line numbers and reasons: ${r.rejectsFile}\n`);
@@ -92,7 +94,7 @@ export function register(program: Command): void {
     .option('--map <field=Column>', 'read a field from another column (repeatable): order_id, member_id, purchased_at, amount, quantity, unit_price, sku, category', collect)
     .option('--profile <file.json>', 'saved mapping and format options: {"map": {...}, "dateFormat", "encoding", "delimiter", "source"}')
     .option('--source <name>', 'where the file comes from; (source, order id) is the idempotency key (default "default")')
-    .option('--date-format <fmt>', 'timestamp format in dayjs tokens, e.g. "M/D/YYYY H:mm" (default ISO 8601)')
+    .option('--date-format <fmt>', 'timestamp format, e.g. "M/D/YYYY H:mm" (numbers padded or not; default ISO 8601); repeatable: tried in order, a value two formats read as different dates is rejected as ambiguous', collect)
     .option('--encoding <enc>', 'file encoding: utf8 (default), utf16, gbk, gb18030, latin1, windows-1252, macroman; a BOM picks UTF-8 or UTF-16 by itself')
     .option('--delimiter <c>', 'field delimiter (default ","; tab, semicolon, pipe by name)')
     .option('--create-members', 'add members the ledger does not know yet (named by their id)')
