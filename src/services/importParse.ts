@@ -38,6 +38,10 @@ export interface ParseInput extends ReadInput {
   map: Partial<Record<PurchaseField, string>>;
   /** Timestamp formats tried in order (none: ISO 8601). */
   dateFormats: string[];
+  /** Values that mean an empty field (--null NA). */
+  nulls: string[];
+  /** Rows left out: a column (by its header name) and the values that leave a row out (--skip Status=cancelled). */
+  skips: [column: string, value: string][];
   skipGuests: boolean;
   digits: number;
   zone: string;
@@ -63,6 +67,8 @@ export interface ParsedChunk {
   rejects: [line: number, reason: string, vals: string | null][];
   rows: number;
   guests: number;
+  /** Rows left out by --skip. */
+  skipped: number;
 }
 
 /**
@@ -141,6 +147,7 @@ const CHUNK = 5_000;
 export async function parsePurchases(o: ParseInput, emit: (chunk: ParsedChunk) => void, onBytes?: (bytes: number) => void, pause?: () => Promise<void>): Promise<ParseResult> {
   let plan: ColumnPlan | undefined;
   let ctx: RowContext | undefined;
+  let filter: RowFilter | null = null;
   const header = (fields: string[], line: number) => {
     const p = planColumns(fields, o.map);
     if (!p.plan) {
@@ -148,13 +155,14 @@ export async function parsePurchases(o: ParseInput, emit: (chunk: ParsedChunk) =
       throw new UsageError(`${o.file}:${line}: wrong header: ${p.problems.join('; ')}`, hint);
     }
     plan = p.plan;
+    filter = rowFilter(p.plan.header, o, line);
     const cal = new ZoneCalendar(o.zone);
     const parseDate = makeDateParser(cal, o.dateFormats);
     ctx = { plan, digits: o.digits, parseDate, skipGuests: o.skipGuests, notAfterMs: o.notAfterMs, dateFormat: o.dateFormats.length ? o.dateFormats.join(' or ') : undefined, dateReason: parseDate.reason };
   };
   if (o.part?.header) header(o.part.header, 1);
   let groups = new Map<string, OpenGroup>();
-  const newChunk = (): ParsedChunk => ({ groups: { str: [], num: [] }, bad: [], rejects: [], rows: 0, guests: 0 });
+  const newChunk = (): ParsedChunk => ({ groups: { str: [], num: [] }, bad: [], rejects: [], rows: 0, guests: 0, skipped: 0 });
   let chunk = newChunk();
   const flushChunk = () => {
     const { str, num } = chunk.groups;
@@ -173,7 +181,17 @@ export async function parsePurchases(o: ParseInput, emit: (chunk: ParsedChunk) =
         return;
       }
       chunk.rows++;
-      const r = parseRow(rec.fields, ctx!);
+      let fields = rec.fields;
+      if (filter) {
+        const kept = filter(fields);
+        if (!kept) {
+          chunk.skipped++;
+          if (chunk.rows >= CHUNK) flushChunk();
+          return;
+        }
+        fields = kept;
+      }
+      const r = parseRow(fields, ctx!);
       if (r.kind === 'ok') {
         const row = r.row;
         const packed = packLine(rec.line, row);
@@ -199,6 +217,40 @@ export async function parsePurchases(o: ParseInput, emit: (chunk: ParsedChunk) =
   if (!plan) throw new UsageError(`${o.file} is empty: a header row is required`, 'the first line names the columns: order_id,member_id,purchased_at,amount (or quantity,unit_price)');
   flushChunk();
   return { plan, ...end };
+}
+
+/** What --skip and --null do to a row: null to leave it out, else its fields (null values emptied). */
+type RowFilter = (fields: string[]) => string[] | null;
+
+/**
+ * The row filter of --skip and --null for this header, or null when neither is given (then rows are
+ * not touched at all). A --skip column the header lacks is a usage error.
+ */
+function rowFilter(header: readonly string[], o: ParseInput, line: number): RowFilter | null {
+  if (!o.skips.length && !o.nulls.length) return null;
+  const norm = (h: string) => h.trim().toLowerCase();
+  const skip = new Map<number, Set<string>>();
+  for (const [column, value] of o.skips) {
+    let i = header.findIndex((h) => h.trim() === column);
+    if (i < 0) i = header.findIndex((h) => norm(h) === norm(column));
+    if (i < 0) throw new UsageError(`${o.file}:${line}: --skip ${column}=${value}: the header has no column ${JSON.stringify(column)}`, `the header has ${header.map((h) => JSON.stringify(h.trim())).join(', ')}`);
+    let set = skip.get(i);
+    if (!set) skip.set(i, (set = new Set()));
+    set.add(value);
+  }
+  const skips = [...skip];
+  const nulls = o.nulls.length ? new Set(o.nulls) : null;
+  return (fields) => {
+    for (const [i, values] of skips) if (i < fields.length && values.has(fields[i].trim())) return null;
+    if (nulls) {
+      let out: string[] | null = null;
+      for (let i = 0; i < fields.length; i++) {
+        if (nulls.has(fields[i].trim())) (out ??= fields.slice())[i] = '';
+      }
+      if (out) return out;
+    }
+    return fields;
+  };
 }
 
 // ---- on two cores --------------------------------------------------------------------------------

@@ -248,3 +248,76 @@ describe('date formats', () => {
     });
   });
 });
+
+describe('missing values, filters and whole orders', () => {
+  it('--null NA empties fields: an NA customer is a guest; --skip Status=cancelled leaves rows out, counted skipped', () => {
+    const t = tmpLedger({ timezone: 'UTC' });
+    const file = join(t.dir, 'p.csv');
+    writeFileSync(
+      file,
+      [
+        'order_id,member_id,purchased_at,sku,category,quantity,unit_price,Status',
+        'S1,M1,2026-11-01 10:00,TEA,NA,2,5.00,paid', // category NA: none → 10 points
+        'S1,M1,2026-11-01 10:00,CUP,NULL,1,3.50,paid', // 3.50 → order S1 13.50 → 13 points
+        'S2,NA,2026-11-01 11:00,TEA,tea,1,9.00,paid', // a guest
+        'S3,M2,2026-11-01 12:00,TEA,tea,4,10.00,cancelled', // left out
+        'S3,M2,2026-11-01 12:00,CUP,tea,1,1.00,Cancelled', // left out too (the second value)
+        'S4,M2,2026-11-01 13:00,TEA,tea,1,20.00,paid', // 20 points
+      ].join('\n'),
+    );
+    const r = t.run(['import', 'purchases', file, '--create-members', '--null', 'NA', '--null', 'NULL', '--skip-guests', '--skip', 'Status=cancelled', '--skip', 'status=Cancelled', '--json']);
+    expect(r.code).toBe(0);
+    expect(r.json()).toMatchObject({ rows: 6, orders: 2, accepted: 2, rejected: 0, guestsSkipped: 1, skipped: 2, membersCreated: 2, pointsAccrued: 33 });
+    expect(t.ok(['member', 'list']).map((m: { id: string }) => m.id).sort()).toEqual(['M1', 'M2']); // no member called "NA"
+    // without --null, NA is a member id like any other
+    const plain = t.ok(['import', 'purchases', file, '--source', 'other', '--create-members', '--skip', 'Status=cancelled', '--skip', 'Status=Cancelled']);
+    expect(plain).toMatchObject({ accepted: 3, membersCreated: 1, pointsAccrued: 42 });
+    const bad = t.run(['import', 'purchases', file, '--skip', 'State=cancelled']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--skip State=cancelled: the header has no column "State"');
+  });
+
+  it('an order-level file repeating an order id with other amounts rejects that order whole, suggesting line_amount', () => {
+    const t = tmpLedger({ timezone: 'UTC' });
+    const file = join(t.dir, 'p.csv');
+    writeFileSync(file, ['order_id,member_id,purchased_at,Total', 'R1,M1,2026-11-01,10.00', 'R2,M1,2026-11-01,30.00', 'R1,M1,2026-11-01,5.00', 'R3,M2,2026-11-01,7.00', 'R3,M2,2026-11-01,7.00'].join('\n'));
+    const r = t.run(['import', 'purchases', file, '--create-members', '--map', 'amount=Total', '--json', '--rejects', join(t.dir, 'rej.csv')]);
+    expect(r.code).toBe(4);
+    // R2 30 points, R3 7 (its repeat is the same row: a duplicate); R1 nothing, neither line
+    expect(r.json()).toMatchObject({ rows: 5, orders: 3, accepted: 2, duplicates: 1, rejected: 2, pointsAccrued: 37 });
+    const rejects = readFileSync(join(t.dir, 'rej.csv'), 'utf8').trim().split('\n');
+    expect(rejects.map((l) => l.split(',')[0])).toEqual(['line', '2', '4']);
+    expect(rejects[1]).toContain('order R1 appears on lines 2, 4 with different content');
+    expect(rejects[1]).toContain('--map line_amount=Total');
+    expect(t.ok(['member', 'show', 'M1']).balance).toBe(30);
+  });
+
+  it('a whole file rejected exits 2, nothing written; --max-rejects stops before anything is committed', () => {
+    const t = tmpLedger({ timezone: 'UTC' });
+    const file = join(t.dir, 'p.csv');
+    writeFileSync(file, ['order_id,member_id,purchased_at,amount', 'W1,M1,2026-11-01,x', 'W2,M1,yesterday,1.00'].join('\n'));
+    const all = t.run(['import', 'purchases', file, '--create-members', '--json', '--rejects', join(t.dir, 'rej.csv')]);
+    expect(all.code).toBe(2);
+    expect(all.stdout).toBe('');
+    expect(JSON.parse(all.stderr.trim()).error.message).toContain('every row was rejected, 2 of them (the first, line 2: amount');
+    expect(readFileSync(join(t.dir, 'rej.csv'), 'utf8').trim().split('\n')).toHaveLength(3);
+    expect(t.ok(['audit', 'list'])).toEqual(expect.not.arrayContaining([expect.objectContaining({ action: 'import.purchases' })]));
+
+    // two good orders (12 + 8 points), one bad row in phase 1 and one conflict found while accruing
+    writeFileSync(join(t.dir, 'first.csv'), 'order_id,member_id,purchased_at,amount\nK1,M1,2026-11-01,1.00\n');
+    t.ok(['import', 'purchases', join(t.dir, 'first.csv'), '--create-members']);
+    const mixed = join(t.dir, 'mixed.csv');
+    writeFileSync(mixed, ['order_id,member_id,purchased_at,amount', 'K2,M1,2026-11-02,12.00', 'K3,M1,2026-11-02,8.00', 'K4,M1,2026-11-02,nope', 'K1,M1,2026-11-01,2.00'].join('\n'));
+    for (const max of ['0', '1']) {
+      const r = t.run(['import', 'purchases', mixed, '--max-rejects', max, '--json', '--rejects', join(t.dir, 'rej.csv')]);
+      expect(r.code).toBe(2);
+      expect(JSON.parse(r.stderr.trim()).error.message).toMatch(new RegExp(`bad rows \\(counted until there were more than --max-rejects ${max}\\): nothing was imported`));
+      expect(t.ok(['member', 'show', 'M1']).balance).toBe(1);
+    }
+    const ok = t.run(['import', 'purchases', mixed, '--max-rejects', '2', '--json', '--rejects', join(t.dir, 'rej.csv')]);
+    expect(ok.code).toBe(4);
+    expect(ok.json()).toMatchObject({ accepted: 2, rejected: 2, pointsAccrued: 20 });
+    expect(t.ok(['member', 'show', 'M1']).balance).toBe(21);
+    expect(t.verify().ok).toBe(true);
+  });
+});
