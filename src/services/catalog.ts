@@ -5,7 +5,7 @@ import { formatMoney } from '../domain/money.js';
 import { catalog, type CatalogRow, type NewCatalogItem } from '../store/catalog.js';
 import { type Ctx, type Ledger, withLedger } from './ledger.js';
 import { recordAudit } from './points.js';
-import { readCsvFile, type Reject, rejectsTarget, writeRejects } from './csvfile.js';
+import { type CsvFormat, readCsvFile, type Reject, rejectsTarget, writeRejects } from './csvfile.js';
 
 export interface ItemView {
   sku: string;
@@ -218,8 +218,8 @@ const COLUMN_OF: Record<string, keyof ItemText> = Object.fromEntries(
  * Upserts items by sku from a CSV in one transaction. A column missing from the header keeps an
  * existing item's value (a new item gets the default); an empty cell clears an optional field.
  */
-export async function importCatalog(ctx: Ctx, file: string, rejectsPath?: string): Promise<CatalogImportResult> {
-  const records = await readCsvFile(file, ['sku', 'name', 'price'], CATALOG_COLUMNS);
+export async function importCatalog(ctx: Ctx, file: string, rejectsPath?: string, format: CsvFormat = {}): Promise<CatalogImportResult> {
+  const records = await readCsvFile(file, ['sku', 'name', 'price'], CATALOG_COLUMNS, format);
   // checked before anything is written, so a bad --rejects path cannot leave an import half reported
   const rejectsOut = rejectsTarget(ctx, file, rejectsPath);
   const rejects: Reject[] = [];

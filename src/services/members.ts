@@ -9,7 +9,7 @@ import { members, type MemberRow } from '../store/members.js';
 import { memberStatements } from '../store/statements.js';
 import { type Ctx, type Ledger, rulesAt, withLedger } from './ledger.js';
 import { availableOf, creditPoints, debitPoints, ledgerToday, recordAudit } from './points.js';
-import { readCsvFile, type Reject, rejectsTarget, writeRejects } from './csvfile.js';
+import { type CsvFormat, readCsvFile, type Reject, rejectsTarget, writeRejects } from './csvfile.js';
 
 export interface MemberView {
   id: string;
@@ -283,8 +283,8 @@ export interface MemberImportResult {
 const MEMBER_COLUMNS = ['id', 'name', 'phone', 'email', 'tier'];
 
 /** Upserts members by id from a CSV; bad rows go to the rejects file, good ones are kept (one transaction). */
-export async function importMembers(ctx: Ctx, file: string, rejectsPath?: string): Promise<MemberImportResult> {
-  const records = await readCsvFile(file, ['id', 'name'], MEMBER_COLUMNS);
+export async function importMembers(ctx: Ctx, file: string, rejectsPath?: string, format: CsvFormat = {}): Promise<MemberImportResult> {
+  const records = await readCsvFile(file, ['id', 'name'], MEMBER_COLUMNS, format);
   const rejectsOut = rejectsTarget(ctx, file, rejectsPath);
   const rejects: Reject[] = [];
   const result = await withLedger(ctx, (l) =>
