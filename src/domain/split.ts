@@ -302,7 +302,7 @@ export function checkPointsRequest(points: Points, a: AllowedPoints, ctx: { line
   if (points > ctx.linesMax) return { code: 'POINTS_NOT_ALLOWED', message: `--points ${points} is more than these items can take (at most ${ctx.linesMax}); allowed: ${allowed}`, hint };
   if (points > ctx.available) return { code: 'INSUFFICIENT_POINTS', message: `${points} points requested but the member has only ${ctx.available} available; allowed: ${allowed}`, hint };
   if (points < ctx.minPoints) return { code: 'POINTS_NOT_ALLOWED', message: `--points ${points} is below the minimum of ${ctx.minPoints} points per checkout; allowed: ${allowed}`, hint };
-  if ((points - a.required) % a.step !== 0) return { code: 'POINTS_NOT_ALLOWED', message: `--points ${points} is not a whole number of steps of ${a.step} points (${a.step} points = one minor unit); allowed: ${allowed}`, hint };
+  if ((points - a.required) % a.step !== 0) return { code: 'POINTS_NOT_ALLOWED', message: `--points ${points} is not a whole number of steps of ${a.step} points (points must convert to whole minor units, §4.2); allowed: ${allowed}`, hint };
   return { code: 'POINTS_NOT_ALLOWED', message: `--points ${points} cannot be used exactly; allowed: ${allowed}`, hint };
 }
 
