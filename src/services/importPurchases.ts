@@ -759,7 +759,7 @@ function busyAfter(ph: Phase2, e: unknown, accrued: number): unknown {
 
 /** The staged orders from the first, skipping `from` of them (those are in the ledger already). */
 function ordersFrom(ph: Phase2, from: number): Generator<FedOrder> {
-  const orders = feedOrders(ph.reader.rows(), ph.format);
+  const orders = feedOrders(ph.reader.rows(), ph.format, ph.l.digits);
   for (ph.done = 0; ph.done < from; ph.done++) orders.next();
   return orders;
 }

@@ -57,7 +57,7 @@ function unpack(memberId: string, at: number, packed: string, lines: OrderLine[]
 }
 
 /** Assembles one order from its staged groups (pure). */
-export function feedOrder(rows: readonly StageRow[], format: FileFormat): FedOrder {
+export function feedOrder(rows: readonly StageRow[], format: FileFormat, digits = 2): FedOrder {
   const orderId = rows[0][0];
   let lines: OrderLine[] = [];
   let parts: string[] = [];
@@ -77,7 +77,7 @@ export function feedOrder(rows: readonly StageRow[], format: FileFormat): FedOrd
   if (badLine !== null && badLine !== undefined) {
     return { ok: false, orderId, groups: rows.length, lines: lineNos, reason: `order ${orderId}: another row of this order was rejected (line ${badLine}); fix it and import the whole order again` };
   }
-  const built = buildOrder(orderId, lines, format, parts);
+  const built = buildOrder(orderId, lines, format, parts, digits);
   if ('problem' in built) return { ok: false, orderId, groups: rows.length, lines: lineNos, reason: built.problem };
   const { order, repeats, repeatParts, ownPart } = built;
   let repeatDuplicates = 0;
@@ -104,14 +104,14 @@ export function feedOrder(rows: readonly StageRow[], format: FileFormat): FedOrd
 }
 
 /** The staged orders one by one, from the staged groups in (order time, order id) order. */
-export function* feedOrders(rows: Iterable<StageRow>, format: FileFormat): Generator<FedOrder> {
+export function* feedOrders(rows: Iterable<StageRow>, format: FileFormat, digits = 2): Generator<FedOrder> {
   let group: StageRow[] = [];
   for (const r of rows) {
     if (group.length && r[0] !== group[0][0]) {
-      yield feedOrder(group, format);
+      yield feedOrder(group, format, digits);
       group = [];
     }
     group.push(r);
   }
-  if (group.length) yield feedOrder(group, format);
+  if (group.length) yield feedOrder(group, format, digits);
 }

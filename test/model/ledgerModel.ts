@@ -254,9 +254,9 @@ export class LedgerModel {
     this.anyWrite(now);
     const s: ImportSummary = { accepted: 0, duplicates: 0, rejected: 0, review: 0, pointsAccrued: 0, pointsReturned: 0 };
     // In one file the first row of an order id is the order; a later row with the same content is a
-    // duplicate, with other content a conflict — but rows of one order id naming different members make
-    // the whole order bad (every row rejected). Orders then accrue chronologically (tiers and daily caps
-    // see earlier purchases first), ties by order id.
+    // duplicate; rows of one order id that differ (another member, time or amount) make the whole order
+    // bad (every row rejected). Orders then accrue chronologically (tiers and daily caps see earlier
+    // purchases first), ties by order id.
     const byKey = new Map<string, { p: Purchase; i: number }[]>();
     rows.forEach((p, i) => {
       const key = `${p.source}\u0000${p.orderId}`;
@@ -267,15 +267,12 @@ export class LedgerModel {
     const firsts: { p: Purchase; i: number }[] = [];
     for (const list of byKey.values()) {
       const first = list[0].p;
-      if (list.some((x) => x.p.memberId !== first.memberId)) {
+      if (list.some((x) => x.p.memberId !== first.memberId || x.p.purchasedAt !== first.purchasedAt || x.p.amountFen !== first.amountFen)) {
         s.rejected += list.length;
         continue;
       }
       firsts.push(list[0]);
-      for (const x of list.slice(1)) {
-        if (x.p.purchasedAt === first.purchasedAt && x.p.amountFen === first.amountFen) s.duplicates++;
-        else s.rejected++;
-      }
+      s.duplicates += list.length - 1;
     }
     const ordered = firsts.sort((a, b) => a.p.purchasedAt - b.p.purchasedAt || (a.p.orderId < b.p.orderId ? -1 : a.p.orderId > b.p.orderId ? 1 : 0) || a.i - b.i);
     for (const { p } of ordered) {

@@ -92,7 +92,7 @@ export function register(program: Command): void {
   imp
     .command('purchases <file>')
     .description('accrue points for the purchases in a CSV (one row per order, or one row per line)')
-    .option('--map <field=Column>', 'read a field from another column (repeatable): order_id, member_id, purchased_at, amount, quantity, unit_price, sku, category', collect)
+    .option('--map <field=Column>', 'read a field from another column (repeatable): order_id, member_id, purchased_at, amount, quantity, unit_price, line_amount, sku, category', collect)
     .option('--profile <file.json>', 'saved mapping and format options: {"map": {...}, "dateFormat", "encoding", "delimiter", "source"}')
     .option('--source <name>', 'where the file comes from; (source, order id) is the idempotency key (default "default")')
     .option('--date-format <fmt>', 'timestamp format, e.g. "M/D/YYYY H:mm" (numbers padded or not; default ISO 8601); repeatable: tried in order, a value two formats read as different dates is rejected as ambiguous', collect)
