@@ -195,7 +195,7 @@ export class PlanApplier {
       if (!Number.isSafeInteger(points) || points <= 0) throw new Error(`planned entry ${id} moves ${points} points`);
       const kindName = kind === CREDIT ? 'accrual' : 'return';
       const [from, to] = ACCOUNTS[kind];
-      const hash = chainHash(prev, entryContent({ id, at, recorded_at: l.nowIso, kind: kindName, member_id: memberId, ref, memo: null, operator: l.operator }, [
+      const hash = j.hashEntry(id, prev, entryContent({ id, at, recorded_at: l.nowIso, kind: kindName, member_id: memberId, ref, memo: null, operator: l.operator }, [
         { account: from, memberId, points: -points },
         { account: to, memberId, points },
       ]));

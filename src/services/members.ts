@@ -1,14 +1,15 @@
 // Member use-cases: add, update, import, list, show, history, adjust, freeze.
 import { NotFoundError, RefusedError, UsageError } from '../errors.js';
 import { memberProblems } from '../domain/members.js';
-import { expiresOn } from '../domain/rules.js';
+import { POINTS_MAX } from '../domain/money.js';
+import { currentTierName, expiresOn } from '../domain/rules.js';
 import { localRangeUtc, type LocalDate } from '../domain/time.js';
 import { books } from '../store/books.js';
 import { members, type MemberRow } from '../store/members.js';
 import { memberStatements } from '../store/statements.js';
 import { type Ctx, type Ledger, rulesAt, withLedger } from './ledger.js';
 import { availableOf, creditPoints, debitPoints, ledgerToday, recordAudit } from './points.js';
-import { readCsvFile, type Reject, writeRejects } from './csvfile.js';
+import { type CsvFormat, readCsvFile, type Reject, rejectsTarget, writeRejects } from './csvfile.js';
 
 export interface MemberView {
   id: string;
@@ -60,12 +61,7 @@ export function memberView(l: Ledger, m: MemberRow): MemberView {
   const expiredPending = b.lapsedOf(m.id, today);
   const lots = b.lotsOf(m.id);
   const { rules } = rulesAt(l, l.nowIso);
-  let tier = m.tier;
-  if (!tier) {
-    let best: string | null = null;
-    for (const t of rules.tiers) if (t.minLifetimePoints <= m.lifetime_earned) best = t.name;
-    tier = best;
-  }
+  const tier = currentTierName(rules, m.tier, m.lifetime_earned);
   return {
     id: m.id,
     name: m.name,
@@ -151,7 +147,9 @@ export interface ListInput {
 export interface MemberListRow {
   id: string;
   name: string;
+  /** The tier the member has now (pinned, else earned), as member show says. */
   tier: string | null;
+  pinnedTier: string | null;
   status: string;
   balance: number;
   held: number;
@@ -161,17 +159,20 @@ export interface MemberListRow {
   email: string | null;
 }
 
+/** Members with balances; --tier matches the tier a member has now (earned or pinned), not only pins. */
 export async function listMembers(ctx: Ctx, f: ListInput): Promise<MemberListRow[]> {
   return withLedger(ctx, (l) =>
     l.store.read(() => {
+      const { rules } = rulesAt(l, l.nowIso);
       const lapsed = l.store.get(books).lapsedByMember(ledgerToday(l));
-      return l.store
+      const rows = l.store
         .get(members)
-        .list(f)
+        .list({ ...f, tier: undefined, limit: f.tier ? undefined : f.limit })
         .map((m) => ({
           id: m.id,
           name: m.name,
-          tier: m.tier,
+          tier: currentTierName(rules, m.tier, m.lifetime_earned),
+          pinnedTier: m.tier,
           status: m.status,
           balance: m.balance,
           held: m.held,
@@ -180,6 +181,7 @@ export async function listMembers(ctx: Ctx, f: ListInput): Promise<MemberListRow
           phone: m.phone,
           email: m.email,
         }));
+      return f.tier ? rows.filter((r) => r.tier === f.tier).slice(0, f.limit ?? rows.length) : rows;
     }),
   );
 }
@@ -233,6 +235,7 @@ export interface AdjustResult {
 
 export async function adjustMember(ctx: Ctx, id: string, points: number, reason: string): Promise<AdjustResult> {
   if (!Number.isSafeInteger(points) || points === 0) throw new UsageError('--points must be a non-zero whole number like 500 or -200');
+  if (Math.abs(points) > POINTS_MAX) throw new UsageError(`--points ${points} is past the ceiling of ${POINTS_MAX} points`, 'an adjust moves at most 10^12 points (README "Limits")');
   if (!reason.trim()) throw new UsageError('--reason is empty', 'say why the points change, for the audit log');
   return withLedger(ctx, (l) =>
     l.store.write(() => {
@@ -280,8 +283,9 @@ export interface MemberImportResult {
 const MEMBER_COLUMNS = ['id', 'name', 'phone', 'email', 'tier'];
 
 /** Upserts members by id from a CSV; bad rows go to the rejects file, good ones are kept (one transaction). */
-export async function importMembers(ctx: Ctx, file: string, rejectsPath?: string): Promise<MemberImportResult> {
-  const records = await readCsvFile(file, ['id', 'name'], MEMBER_COLUMNS);
+export async function importMembers(ctx: Ctx, file: string, rejectsPath?: string, format: CsvFormat = {}): Promise<MemberImportResult> {
+  const records = await readCsvFile(file, ['id', 'name'], MEMBER_COLUMNS, format);
+  const rejectsOut = rejectsTarget(ctx, file, rejectsPath);
   const rejects: Reject[] = [];
   const result = await withLedger(ctx, (l) =>
     l.store.write(() => {
@@ -314,7 +318,6 @@ export async function importMembers(ctx: Ctx, file: string, rejectsPath?: string
       return { created, updated, unchanged };
     }),
   );
-  const rejectsFile = rejects.length ? (rejectsPath ?? `${file.replace(/\.csv$/i, '')}.rejects.csv`) : null;
-  if (rejectsFile) await writeRejects(rejectsFile, MEMBER_COLUMNS, rejects);
+  const rejectsFile = rejects.length ? await writeRejects(rejectsOut, MEMBER_COLUMNS, rejects) : null;
   return { file, rows: records.length, ...result, rejected: rejects.length, rejectsFile };
 }

@@ -2,6 +2,7 @@
 // (taken from lots in spending order). Both post one balanced journal entry; call inside store.write().
 import { RefusedError } from '../errors.js';
 import { spendableLots, takeFromLots, type LotTake } from '../domain/lots.js';
+import { POINTS_MAX } from '../domain/money.js';
 import { localDate, type LocalDate } from '../domain/time.js';
 import { books } from '../store/books.js';
 import { type Account, journal } from '../store/journal.js';
@@ -46,6 +47,16 @@ export function creditPoints(l: Ledger, c: CreditInput): CreditResult {
 /** creditPoints for bulk callers that already hold the member's current debt (an import tracks it per batch). */
 export function creditPointsKnownDebt(l: Ledger, c: CreditInput, debt: number): CreditResult {
   if (!Number.isSafeInteger(c.points) || c.points <= 0) throw new Error(`credit of ${c.points} points`);
+  // Numbers stay exact: no credit takes a balance past the points ceiling (nothing is written; the
+  // transaction rolls back).
+  const balance = l.store.get(members).get(c.memberId)?.balance ?? 0;
+  if (c.points > POINTS_MAX - Math.max(balance, 0)) {
+    throw new RefusedError(
+      'POINTS_CEILING',
+      `crediting ${c.points} points to member ${c.memberId} (balance ${balance}) would pass the ceiling of ${POINTS_MAX} points`,
+      'a balance holds at most 10^12 points (README "Limits")',
+    );
+  }
   const j = l.store.get(journal);
   const entryId = j.post(
     {

@@ -28,7 +28,7 @@ beforeAll(() => {
   t.ok(['catalog', 'add', '--sku', 'CUP-001', '--name', 'Cup', '--price', '20.00']);
   t.ok(['checkout', '--member', 'M1', '--item', 'TEA-001', '--max-points', '--tender', 'cash', '--yes'], { now: '2026-11-22T10:00:00+08:00' });
   const cup = t.ok(['checkout', '--member', 'M2', '--item', 'CUP-001:2', '--points', '300', '--tender', 'card', '--yes'], { now: '2026-11-22T11:00:00+08:00' });
-  t.ok(['order', 'refund', cup.orderId, '--line', 'CUP-001:1', '--reason', 'broken'], { now: '2026-11-22T12:00:00+08:00' });
+  t.ok(['order', 'refund', cup.orderId, '--line', 'CUP-001:1', '--reason', 'broken', '--yes'], { now: '2026-11-22T12:00:00+08:00' });
   t.ok(['checkout', 'start', '--member', 'M2', '--item', 'TEA-001', '--points', '100']);
   hasExpire = t.run(['--help']).stdout.includes('expire ');
   if (hasExpire) t.ok(['expire', 'run']);

@@ -145,7 +145,9 @@ describe('checkout under the rules in force', () => {
     const file = join(dirname(ctx.dbPath), 'rules.json');
     writeFileSync(file, JSON.stringify({ redeem: { pointsPerUnit: '1000', minPoints: 500, maxRatio: '0.3' }, earn: { multipliers: [{ category: 'tea', multiplier: '2' }] }, limits: { dailyEarnCap: 150 } }));
     await applyRules(ctx, file, '2026-01-01');
-    expect(await quoteCheckout(ctx, buy({ request: { kind: 'points', points: 499 } }))).toMatchObject({ pointsUsed: 0, cashPaid: '100.00' });
+    // SPEC §4.3 as revised: a request under minPoints is refused naming what is allowed, never turned into 0
+    expect(await quoteCheckout(ctx, buy({ request: { kind: 'points', points: 499 } })).catch((e) => e)).toMatchObject({ code: 'POINTS_NOT_ALLOWED', exitCode: 3, message: expect.stringContaining('allowed: 0, or 500 to 5000 in steps of 10') });
+    expect(await quoteCheckout(ctx, buy({ request: { kind: 'points', points: 500 } }))).toMatchObject({ pointsUsed: 500, cashPaid: '99.50' });
     // 30% of 100.00 is 30.00 = 30000 points at 1000 per yuan, but only 5000 are there: 5.00; earn 95 × 2 = 190, capped at 150
     const a = await checkout(ctx, buy({ request: { kind: 'max' } }));
     expect(a).toMatchObject({ pointsUsed: 5000, pointsValue: '5.00', cashPaid: '95.00', pointsEarned: 150 });
