@@ -157,7 +157,7 @@ export const opArb = (long: boolean): fc.Arbitrary<Op> => {
 export const scenarioArb = (long: boolean) =>
   fc.record({
     rules: rulesArb,
-    ops: fc.array(opArb(long), { minLength: 5, maxLength: long ? 120 : 40, size: long ? 'large' : 'medium' }),
+    ops: fc.array(opArb(long), { minLength: 5, maxLength: long ? 120 : 35, size: long ? 'large' : 'medium' }),
   });
 
 // ---- running ------------------------------------------------------------------------------------
@@ -251,8 +251,10 @@ async function runOn(product: Product, sc: { rules: Rules; ops: Op[] }, stats: R
   };
   const couponOf = async (k: number | null, memberId: string) => {
     if (k === null || !model.coupons.length) return { batch: null, code: null };
-    const batch = model.coupons[k % model.coupons.length];
-    void memberId;
+    // Mostly one of the member's own unused coupons; sometimes any (another member's, used, voided: refused).
+    const own = model.coupons.filter((b) => b.memberId === memberId && b.active > 0);
+    if (k % 3 !== 0 && !own.length) return { batch: null, code: null };
+    const batch = k % 3 !== 0 ? own[k % own.length] : model.coupons[k % model.coupons.length];
     return { batch, code: await product.couponCode(realOrder[batch.orderNo], batch.lineNo, batch.active > 0) };
   };
   const compareOrder = async (o: Order, checks: 'all' | 'refund') => {
