@@ -570,10 +570,9 @@ export class Spec4Model {
 
   // ---- §4.5 refunds ------------------------------------------------------------------------------
   refund(o: Order, request: { sku: string; quantity?: number }[] | null, now: number): { outcome: Outcome; result?: RefundResult } {
-    if (o.status !== 'paid' && o.status !== 'partially_refunded' && o.status !== 'refunded') {
-      this.anyWrite(now);
-      return { outcome: 'refused' };
-    }
+    // Like the checkout commands, a refund releases lapsed holds before it looks at the order, refused or not.
+    this.anyWrite(now);
+    if (o.status !== 'paid' && o.status !== 'partially_refunded' && o.status !== 'refunded') return { outcome: 'refused' };
     const want = o.lines.map(() => 0);
     if (request === null) o.lines.forEach((l, i) => (want[i] = l.quantity - l.refundedQty));
     else
@@ -591,7 +590,6 @@ export class Spec4Model {
       const b = this.coupons.find((c) => c.orderNo === o.no && c.lineNo === i + 1);
       if (b && want[i] > b.active) return { outcome: 'refused' };
     }
-    this.anyWrite(now);
     const m = this.members.get(o.memberId)!;
     const res: RefundResult = { lines: [], pointsReturned: 0, cashRefunded: 0, pointsTakenBack: 0, complete: false };
     o.lines.forEach((l, i) => {

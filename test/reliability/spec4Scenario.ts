@@ -335,8 +335,10 @@ async function runOn(product: Product, sc: { rules: Rules; ops: Op[] }, stats: R
       }
       case 'checkout':
       case 'start': {
-        // Looking past issue 21 item 1 (points and cash spread by amount over any lines): one line per cart.
-        const cart = cartOf(skip.has('order-lines') ? op.lines.slice(0, 1) : op.lines);
+        // Looking past issue 21 item 1 (points and cash spread by amount over any lines): only lines whose
+        // share by amount and by what points may pay agree (mixed, no ratio of their own), else one line.
+        const plain = op.lines.filter((l) => ITEMS[l.item].pay === 'mixed' && ITEMS[l.item].maxPointsRatio === null);
+        const cart = cartOf(!skip.has('order-lines') ? op.lines : plain.length ? plain : op.lines.slice(0, 1));
         let request = requestOf(op.request, id, cart);
         const c = await couponOf(op.coupon, id);
         if (skip.has('available')) await postLapsed();
