@@ -31,6 +31,7 @@ const mid = (i) => `M${String(i).padStart(6, '0')}`;
 async function buildLedger(path) {
   const { journal } = await import('../dist/store/journal.js');
   const { members } = await import('../dist/store/members.js');
+  const { expiresOn } = await import('../dist/domain/rules.js');
   await buildLedgerFile(path, BUILT_AT, (store, ctx) => {
     const j = store.get(journal);
     const m = store.get(members);
@@ -52,10 +53,9 @@ async function buildLedger(path) {
           const at = new Date(atMs).toISOString();
           const points = LOTS_PER_ENTRY * (10 + (i % 97));
           const entryId = postAccrual(j, member, at, points, `bench:O${i}`);
-          for (let k = 0; k < LOTS_PER_ENTRY; k++) {
-            const exp = new Date(atMs + (365 + k) * 86_400_000).toISOString().slice(0, 10);
-            j.createLot(entryId, member, points / LOTS_PER_ENTRY, at, exp < '2026-11-23' ? exp : '2026-11-22');
-          }
+          // The expiry init's rules give (rolling 365 days in the ledger's zone): ledger verify checks it.
+          const exp = expiresOn({ policy: 'rolling-days', days: 365 }, atMs, 'Asia/Shanghai');
+          for (let k = 0; k < LOTS_PER_ENTRY; k++) j.createLot(entryId, member, points / LOTS_PER_ENTRY, at, exp);
         }
       });
       process.stderr.write(`\rbuilding ledger: ${Math.min(ENTRIES, b + BATCH)}/${ENTRIES} accruals`);

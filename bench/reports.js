@@ -28,6 +28,7 @@ async function buildLedger(path) {
   const { journal } = await import('../dist/store/journal.js');
   const { members } = await import('../dist/store/members.js');
   const { debitPoints } = await import('../dist/services/points.js');
+  const { expiresOn } = await import('../dist/domain/rules.js');
   await buildLedgerFile(path, NOW, (store, ctx) => {
     const l = ledgerFromStore(store, ctx);
     const j = store.get(journal);
@@ -49,12 +50,13 @@ async function buildLedger(path) {
           const at = new Date(atMs).toISOString();
           const points = int(LOTS_PER_ENTRY, 800);
           const entryId = postAccrual(j, member, at, points, `bench:O${i}`);
-          // Split the credit over several lots with different expiry months (one in ten never expires).
+          // Split the credit over several lots, each expiring when init's rules say (rolling 365 days in the
+          // ledger's zone; ledger verify checks it): the entries' 400 days spread them over 14 months.
+          const exp = expiresOn({ policy: 'rolling-days', days: 365 }, atMs, 'Asia/Shanghai');
           let left = points;
           for (let k = 0; k < LOTS_PER_ENTRY; k++) {
             const p = k === LOTS_PER_ENTRY - 1 ? left : Math.max(1, Math.floor(points / LOTS_PER_ENTRY));
             left -= p;
-            const exp = k === 3 && i % 10 === 0 ? null : new Date(atMs + (365 + k * 31) * 86_400_000).toISOString().slice(0, 10);
             j.createLot(entryId, member, p, at, exp);
           }
           l.nowIso = at;

@@ -57,10 +57,49 @@ export class BusyError extends PointsmallError {
   }
 }
 
+/** Error codes of a full disk: the OS's (a file write) and SQLite's (the ledger or a scratch file could not grow). */
+const DISK_FULL_CODES = new Set(['ENOSPC', 'EDQUOT', 'EFBIG', 'SQLITE_FULL']);
+
+export function isDiskFull(e: unknown): boolean {
+  return DISK_FULL_CODES.has(String((e as { code?: unknown })?.code));
+}
+
+/**
+ * The disk (or quota) is full: exit 2, like any other input the command could not use. The message says
+ * what was committed, since an import may have committed its first batches before the disk filled up.
+ */
+export class DiskFullError extends PointsmallError {
+  /** @param committed what is in the ledger, e.g. 'nothing was written' */
+  constructor(detail: string, committed: string, hint = 'free some space (or raise the quota) and run the command again') {
+    super(`no space left on the disk (${detail}): ${committed}`, { code: 'DISK_FULL', exitCode: EXIT.usage, hint });
+  }
+}
+
+/**
+ * SQLite could not grow a file (the ledger, or an import's scratch file): the transaction rolled back
+ * whole. An output file that could not be written (ENOSPC) is left to cli/main.ts, since it is written
+ * after the command's changes committed.
+ */
+export function mapDiskFull(e: unknown, path: string): unknown {
+  if (e instanceof PointsmallError || !isDiskFull(e) || !String((e as { code?: unknown }).code).startsWith('SQLITE_')) return e;
+  return new DiskFullError((e as Error).message, `nothing was written to the ledger ${path} (the transaction rolled back)`);
+}
+
 /** ledger verify found a broken invariant: exit 6. */
 export class VerifyFailedError extends PointsmallError {
   constructor(message: string) {
     super(message, { code: 'VERIFY_FAILED', exitCode: EXIT.verifyFailed, hint: 'restore the last good backup (pointsmall db restore) and investigate the named entry' });
+  }
+}
+
+/** ledger verify could not read the ledger at all (garbage bytes, a truncated file): exit 6 with SQLite's reason. */
+export class LedgerCorruptError extends PointsmallError {
+  constructor(path: string, reason: string) {
+    super(`${path} is damaged: ${reason}`, {
+      code: 'LEDGER_CORRUPT',
+      exitCode: EXIT.verifyFailed,
+      hint: 'restore the last good backup (pointsmall db restore FILE); keep the damaged file for investigation',
+    });
   }
 }
 

@@ -34,6 +34,23 @@ export function canPrompt(cmd: Command): boolean {
   return Boolean(process.stdin.isTTY && process.stdout.isTTY && !g.yes && !g.json && !ci);
 }
 
+/**
+ * SPEC §7, an explicit yes where nobody can be asked: a command that moves money or destroys data runs with
+ * --yes; on a terminal it asks (the caller shows the amounts); otherwise (no TTY, --json or CI) it is a
+ * usage error, exit 2, before anything is written. Returns true when the caller must ask.
+ */
+export function mustAsk(cmd: Command, what: string): boolean {
+  if (globals(cmd).yes) return false;
+  if (canPrompt(cmd)) return true;
+  throw new UsageError(`${what} needs an explicit yes, and nobody can be asked here (no terminal, --json or CI)`, 'pass --yes to go ahead', 'CONFIRMATION_REQUIRED');
+}
+
+/** Asks a yes/no question on the terminal (default no). */
+export async function confirmOnTerminal(question: string): Promise<boolean> {
+  const { confirmAction } = await import('./prompts.js');
+  return confirmAction(question, false);
+}
+
 /** A value the user left out: asked for on a TTY, otherwise a usage error naming the flag. */
 export async function need(cmd: Command, value: string | undefined, flag: string, message: string): Promise<string> {
   if (value !== undefined && value !== '') return value;

@@ -1,6 +1,6 @@
 // Builds the commander program: global options, lazily loaded command groups, the one error handler.
 import { Command, CommanderError } from 'commander';
-import { EXIT, PointsmallError } from '../errors.js';
+import { DiskFullError, EXIT, PointsmallError, isDiskFull } from '../errors.js';
 
 /** Top-level command → the module that registers it. Only the invoked group is imported. */
 const GROUPS: Record<string, string> = {
@@ -61,7 +61,7 @@ function buildProgram(): Command {
     .option('--db <path>', 'ledger file (default $POINTSMALL_DB, else ./pointsmall.db)')
     .option('--json', 'print one JSON document on stdout, for scripts')
     .option('--operator <name>', 'who is acting, for the audit log (default $POINTSMALL_OPERATOR, else the OS user)')
-    .option('-y, --yes', 'never prompt; a missing argument is an error')
+    .option('-y, --yes', 'answer yes: never prompt (a missing argument is an error); needed where nobody can be asked (no terminal, --json, CI) by commands that move money or destroy data')
     .option('--no-color', 'no colours')
     .option('--debug', 'show stack traces of errors')
     .exitOverride()
@@ -74,7 +74,42 @@ function buildProgram(): Command {
   return program;
 }
 
+/** The reader of stdout (or stderr) went away: `pointsmall … | head -1`. Not an error of the command. */
+const isClosedPipe = (e: unknown): boolean => ['EPIPE', 'ERR_STREAM_DESTROYED'].includes(String((e as { code?: unknown })?.code));
+
+let stdoutClosed = false;
+
+/**
+ * Once, for every printer: a closed pipe on stdout or stderr is not a crash. What is printed after the
+ * reader left is dropped and the command ends as it would have (exit 0 when it succeeded), as other
+ * Unix tools do. Output whose delivery is recorded (outbox export --mark-sent) waits for its write to
+ * succeed before it is recorded (writeStdout). Other stream errors are reported like thrown ones.
+ */
+function guardStdio(json: boolean, debug: boolean): void {
+  process.stdout.on('error', (e) => {
+    if (isClosedPipe(e)) {
+      stdoutClosed = true;
+      return;
+    }
+    if (stdoutClosed) return;
+    stdoutClosed = true; // nothing more can be written there
+    const exit = report(e, json, debug);
+    if (exit > Number(process.exitCode ?? 0)) process.exitCode = exit;
+  });
+  process.stderr.on('error', () => undefined); // nowhere left to tell
+}
+
 function report(err: unknown, json: boolean, debug: boolean): number {
+  if (isClosedPipe(err)) return Number(process.exitCode ?? 0);
+  if (isDiskFull(err) && !(err instanceof PointsmallError)) {
+    // An output file or stdout could not be written; ledger writes that fail for space are mapped
+    // where the command knows what it committed (withLedger, the import).
+    err = new DiskFullError(
+      (err as Error).message,
+      'the output was not written whole',
+      'free some space and run the command again; a command commits its ledger changes before it writes its output, and an output file is replaced only when written whole',
+    );
+  }
   let code = 'INTERNAL';
   let message: string;
   let hint: string | undefined;
@@ -105,7 +140,7 @@ function report(err: unknown, json: boolean, debug: boolean): number {
       hint = 'this is a bug; run again with --debug for the stack trace';
     }
   }
-  if (json) process.stderr.write(JSON.stringify({ error: { code, message } }) + '\n');
+  if (json) process.stderr.write(JSON.stringify({ error: { code, message, ...(hint ? { hint } : {}) } }) + '\n');
   else {
     process.stderr.write(`error: ${message}\n`);
     if (hint) process.stderr.write(`hint: ${hint}\n`);
@@ -117,6 +152,7 @@ function report(err: unknown, json: boolean, debug: boolean): number {
 export async function main(argv = process.argv.slice(2)): Promise<void> {
   const json = argv.includes('--json');
   const debug = argv.includes('--debug');
+  guardStdio(json, debug);
   try {
     const program = buildProgram();
     await registerGroups(program, argv);

@@ -1,7 +1,4 @@
 // Renders one result object: JSON for scripts, a table on a TTY, tab-separated rows on a pipe, CSV to files.
-import { closeSync, existsSync, fsyncSync, openSync, renameSync, statSync, writeSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
-import { UsageError } from '../errors.js';
 import { c } from './colour.js';
 
 export interface Column<R> {
@@ -16,6 +13,20 @@ export const stderrIsTTY = (): boolean => Boolean(process.stderr.isTTY);
 
 export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+}
+
+/**
+ * Writes to stdout and resolves once the bytes were handed on (to the pipe, file or terminal); rejects
+ * when they could not be (a closed pipe: EPIPE). For output whose delivery the ledger records.
+ */
+export function writeStdout(text: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    try {
+      process.stdout.write(text, (err) => (err ? reject(err) : resolve()));
+    } catch (e) {
+      reject(e); // a file or device on stdout is written synchronously: ENOSPC is thrown here
+    }
+  });
 }
 
 /** A notice for the person at the terminal: stderr, never stdout. */
@@ -78,29 +89,4 @@ export async function toCsv<R>(columns: Column<R>[], rows: R[]): Promise<string>
   const { stringify } = await import('csv-stringify/sync');
   const data = rows.map((r) => columns.map((col) => csvSafe(col.format ? col.format(r[col.key], r) : r[col.key])));
   return stringify([columns.map((col) => col.header), ...data]);
-}
-
-/**
- * Writes a whole file atomically (a temp file beside it, fsync, rename): a reader never sees half a
- * report. Refuses a directory or a missing parent folder with a usage error.
- */
-export function writeFileAtomic(path: string, text: string, mode = 0o644): string {
-  const abs = resolve(path);
-  const dir = dirname(abs);
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    throw new UsageError(`cannot write ${path}: folder ${dir} does not exist`, 'create the folder first or choose another --out path');
-  }
-  if (existsSync(abs) && !statSync(abs).isFile()) {
-    throw new UsageError(`cannot write ${path}: it exists and is not a regular file`, 'choose another --out path');
-  }
-  const tmp = join(dir, `.${basename(abs)}.${process.pid}.tmp`);
-  const fd = openSync(tmp, 'w', mode);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, abs);
-  return abs;
 }

@@ -66,13 +66,16 @@ export async function interactiveCheckout(ctx: Ctx, given: CheckoutInput, ask: A
     input0.items = cart;
   }
 
+  // The quote of the request as given: an explicit --points / --max-points is what the confirmation shows.
   const { quote, preview } = await svc.prepareCheckout(ctx, input0);
-  say(`total ${c.bold(quote.total)} ${quote.currency}${quote.coupon ? ` (coupon −${quote.discount})` : ''}; balance ${quote.balance}, available ${c.bold(String(quote.available))}; up to ${quote.maxUsablePoints} points usable, in steps of ${quote.pointsStep}`);
+  say(`total ${c.bold(quote.total)} ${quote.currency}${quote.coupon ? ` (coupon −${quote.discount})` : ''}; balance ${quote.balance}, available ${c.bold(String(quote.available))}`);
+  say(`points allowed: ${quote.allowedText} (minimum ${quote.minPoints} per checkout, at most ${quote.maxUsablePoints}, step ${quote.pointsStep})`);
+  if (quote.note) say(c.yellow(`note: ${quote.note}`));
 
   let chosen = { pointsUsed: quote.pointsUsed, pointsValue: quote.pointsValue, cashPaid: quote.cashPaid };
   if (ask.askPoints) {
     const text = await input({
-      message: `Points to use (0–${quote.maxUsablePoints})`,
+      message: `Points to use (${quote.allowedText})`,
       default: String(quote.pointsUsed),
       transformer: (v, { isFinal }) => {
         const t = v.trim();
@@ -92,6 +95,8 @@ export async function interactiveCheckout(ctx: Ctx, given: CheckoutInput, ask: A
     chosen = { pointsUsed: p.pointsUsed, pointsValue: p.pointsValue, cashPaid: p.cashPaid };
     input0.request = { kind: 'points', points: p.pointsUsed };
   }
+  // What is confirmed is what is done: the checkout is refused if it would now compute other figures.
+  input0.expect = { pointsUsed: chosen.pointsUsed, cashPaid: chosen.cashPaid };
 
   let tender: Tender = input0.tender ?? 'cash';
   if (ask.askTender && !/^0+(\.0+)?$/.test(chosen.cashPaid)) {

@@ -26,6 +26,20 @@ export function compareSpendingOrder(a: OpenLot, b: OpenLot): number {
 }
 
 /**
+ * §7 "Expired is expired": a lot is spendable through its expiresOn (a date in the ledger's zone) and
+ * not after, whether or not an expiry run has posted it yet. `today` is the ledger-local date of the
+ * operation.
+ */
+export function isLapsed(expiresOn: LocalDate | null, today: LocalDate): boolean {
+  return expiresOn !== null && expiresOn < today;
+}
+
+/** The lots points may be spent, held or redeemed from on `today`: lapsed ones left out. */
+export function spendableLots<T extends { expiresOn: LocalDate | null }>(lots: readonly T[], today: LocalDate): T[] {
+  return lots.filter((l) => !isLapsed(l.expiresOn, today));
+}
+
+/**
  * Takes `points` from the lots in spending order. Returns the takes and the shortfall
  * (points the lots could not cover: a debt when a return takes back more than is left).
  */

@@ -4,6 +4,14 @@ import { Decimal } from 'decimal.js';
 export type Minor = number; // integer count of the currency's minor unit (fen for CNY)
 export type Points = number; // integer points
 
+/**
+ * Ceilings that keep every number exact (far below 2^53 ≈ 9.007e15, with room for sums over many members):
+ * an amount field, a line and an order total at most 10^12 minor units; an order's or an adjust's points,
+ * a member's balance and lifetime earned points at most 10^12 points.
+ */
+export const AMOUNT_MAX: Minor = 1e12;
+export const POINTS_MAX: Points = 1e12;
+
 const MONEY_RE = /^([+-])?(\d+)(?:\.(\d+))?$/;
 
 /** Minor-unit digits of an ISO currency code (CNY 2, JPY 0), from Intl. Throws on an unknown code. */
@@ -33,7 +41,9 @@ export function parseMoney(text: string, digits: number): ParseResult<Minor> {
     frac = frac.slice(0, digits);
   }
   const digitsStr = (whole.replace(/^0+(?=\d)/, '') + frac.padEnd(digits, '0')).replace(/^0+(?=\d)/, '');
-  if (digitsStr.length > 15) return { ok: false, problem: `"${text}" is too large an amount` };
+  if (digitsStr.length > 15 || Number(digitsStr) > AMOUNT_MAX) {
+    return { ok: false, problem: `"${text}" is too large an amount (at most ${formatMoney(AMOUNT_MAX, digits)})` };
+  }
   const n = Number(digitsStr);
   const value = sign === '-' && n !== 0 ? -n : n;
   return { ok: true, value };
@@ -52,18 +62,23 @@ export function parsePoints(text: string, opts: { allowNegative?: boolean } = {}
   const t = text.trim();
   if (!/^[+-]?\d+$/.test(t)) return { ok: false, problem: `"${text}" is not a whole number of points` };
   const n = Number(t);
-  if (!Number.isSafeInteger(n)) return { ok: false, problem: `"${text}" is too large a number of points` };
+  if (!Number.isSafeInteger(n) || Math.abs(n) > POINTS_MAX) return { ok: false, problem: `"${text}" is too large a number of points (at most ${POINTS_MAX})` };
   if (n < 0 && !opts.allowNegative) return { ok: false, problem: `"${text}" must not be negative` };
   return { ok: true, value: n === 0 ? 0 : n };
 }
 
-/** Reads a decimal rate ("1.5", 2) for decimal.js; refuses NaN, Infinity and exponents. */
-export function parseRate(input: unknown): ParseResult<Decimal> {
+/**
+ * Reads a decimal rate ("1.5", 2) for decimal.js; refuses NaN, Infinity and exponents (a JSON number is
+ * read as the decimal it denotes, so 1e-7 is 0.0000001). `exponent` also takes "1e-7" as a string: a
+ * version stored by an older build is read back, never refused.
+ */
+export function parseRate(input: unknown, opts: { exponent?: boolean } = {}): ParseResult<Decimal> {
   if (typeof input === 'number') {
     if (!Number.isFinite(input)) return { ok: false, problem: `${input} is not a finite number` };
-    input = String(input);
+    return { ok: true, value: new Decimal(input) };
   }
-  if (typeof input !== 'string' || !/^[+-]?(\d+(\.\d*)?|\.\d+)$/.test(input.trim())) {
+  const re = opts.exponent ? /^[+-]?(\d+(\.\d*)?|\.\d+)(e[+-]?\d{1,4})?$/i : /^[+-]?(\d+(\.\d*)?|\.\d+)$/;
+  if (typeof input !== 'string' || !re.test(input.trim())) {
     return { ok: false, problem: `${JSON.stringify(input)} is not a decimal number` };
   }
   return { ok: true, value: new Decimal(input.trim()) };

@@ -40,7 +40,8 @@ export function chooseChannel(contact: Contact | null | undefined): Delivery {
 }
 
 export const expiringKey = (lotId: number): string => `expiring:${lotId}`;
-export const expiredKey = (memberId: string, asOf: string): string => `expired:${asOf}:${memberId}`;
+/** One per expiry entry: a second run for the same member and as-of date (a backdated lot lapsed since) is its own notice. */
+export const expiredKey = (entryId: number): string => `expired:entry:${entryId}`;
 
 /** One queued notification as scripts see it (outbox list --json and export). */
 export interface OutboxRecord {

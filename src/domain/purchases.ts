@@ -2,11 +2,9 @@
 // timestamp formats and the content hash that tells a duplicate order from a conflicting one. Pure.
 import crypto, { createHash } from 'node:crypto';
 import { Decimal } from 'decimal.js';
-import dayjs from 'dayjs';
-import customParseFormat from 'dayjs/plugin/customParseFormat.js';
-import utc from 'dayjs/plugin/utc.js';
-import { type Minor, parseMoney } from './money.js';
-import { localDate, parseTimestamp, zoneOffsetMinutes, zonedToUtcMs } from './time.js';
+import { ENCODING_NAMES, type Encoding, normaliseEncoding } from './encoding.js';
+import { AMOUNT_MAX, type Minor, formatMoney, parseMoney } from './money.js';
+import { dstGap, localDate, readIsoParts, zoneOffsetMinutes, zonedToUtcMs, zonedToUtcMsExact } from './time.js';
 
 // ---- CSV tokenizer -------------------------------------------------------------------------------
 
@@ -42,6 +40,11 @@ export class CsvTokenizer {
   private nextLine = 1;
   private started = false;
   private readonly delim: string;
+  /**
+   * The character that ends a line: '\n' (LF and CRLF files) or '\r' (a file whose first line ends
+   * with a bare CR: classic Mac, Excel for Mac). Decided by the first line end seen (null until then).
+   */
+  private eol: '\n' | '\r' | null = null;
 
   /**
    * @param firstLine the line number of the first character (a stretch of a file starts further on)
@@ -73,18 +76,20 @@ export class CsvTokenizer {
       if (chunk.charCodeAt(0) === 0xfeff) chunk = chunk.slice(1);
     }
     const text = this.pending ? this.pending + chunk : chunk;
+    const eol = (this.eol ??= lineEnd(text, false)) ?? '\n';
+    const cr = eol === '\r';
     let pos = 0;
     let line = this.pending ? this.pendingLine : this.nextLine;
     this.pending = '';
     const n = text.length;
     let q = text.indexOf('"', pos); // the next quote; -1 = none in this text, never searched again
     while (pos < n) {
-      const nl = text.indexOf('\n', pos);
+      const nl = text.indexOf(eol, pos);
       if (nl < 0) break;
       if (q >= 0 && q < pos) q = text.indexOf('"', pos);
       if (q < 0 || q > nl) {
         // fast path: no quote before the end of this line
-        const end = nl > pos && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
+        const end = !cr && nl > pos && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
         if (end > pos) out.push({ fields: text.slice(pos, end).split(this.delim), line });
         pos = nl + 1;
         line++;
@@ -112,9 +117,19 @@ export class CsvTokenizer {
     const text = this.pending;
     const line = this.pendingLine;
     this.pending = '';
-    const r = this.quoted(text, 0, line, true);
-    if (!r) throw new CsvStructureError(line, 'a quoted field is never closed');
-    if (r.fields) out.push({ fields: r.fields, line });
+    this.eol ??= lineEnd(text, true);
+    let pos = 0;
+    let at = line;
+    // a text with no line end after its last record holds that record, or (a first chunk that was all
+    // of a small file) every record: read them all
+    while (pos < text.length) {
+      const r = this.quoted(text, pos, at, true);
+      if (!r) throw new CsvStructureError(at, 'a quoted field is never closed');
+      if (r.fields) out.push({ fields: r.fields, line: at });
+      pos = r.next;
+      at = r.nextLine;
+    }
+    this.nextLine = at;
   }
 
   /** Parses one record starting at pos with full quote handling; null when it needs more text. */
@@ -134,7 +149,8 @@ export class CsvTokenizer {
           const q = text.indexOf('"', i);
           if (q < 0) return null;
           const part = text.slice(i, q);
-          for (let k = part.indexOf('\n'); k >= 0; k = part.indexOf('\n', k + 1)) nextLine++;
+          const eol = this.eol ?? '\n';
+          for (let k = part.indexOf(eol); k >= 0; k = part.indexOf(eol, k + 1)) nextLine++;
           field += part;
           if (q + 1 < n && text.charCodeAt(q + 1) === 34) {
             field += '"';
@@ -185,6 +201,19 @@ export class CsvTokenizer {
       return { fields: any || fields.length > 1 ? fields : null, next: i, nextLine: nextLine + 1 };
     }
   }
+}
+
+/**
+ * The line end of a text by its first one: '\n' for LF or CRLF, '\r' for a bare CR; null when the text
+ * has none yet (or ends in a CR whose next character is still to come, unless `atEnd`).
+ */
+export function lineEnd(text: string, atEnd: boolean): '\n' | '\r' | null {
+  const lf = text.indexOf('\n');
+  const cr = text.indexOf('\r');
+  if (cr < 0) return lf < 0 ? null : '\n';
+  if (lf >= 0 && lf < cr) return '\n';
+  if (cr + 1 < text.length) return text.charCodeAt(cr + 1) === 10 ? '\n' : '\r';
+  return atEnd ? '\r' : null;
 }
 
 // ---- Columns -------------------------------------------------------------------------------------
@@ -258,14 +287,6 @@ export function planColumns(header: readonly string[], map: Partial<Record<Purch
 
 // ---- Timestamps ----------------------------------------------------------------------------------
 
-let dayjsReady = false;
-function ensureDayjs(): void {
-  if (dayjsReady) return;
-  dayjs.extend(customParseFormat);
-  dayjs.extend(utc);
-  dayjsReady = true;
-}
-
 /**
  * Calendar conversions in one zone, memoised per calendar day for bulk work (an import of a million
  * rows). A day in which the zone's offset changes (a DST switch) is never memoised: those instants go
@@ -275,9 +296,24 @@ export class ZoneCalendar {
   private readonly wallDayOffset = new Map<number, number>(); // wall-clock day index → utc − wall (ms), NaN = irregular
   private readonly utcDayOffset = new Map<number, number>(); // UTC day index → local − utc (ms), NaN = irregular
   private readonly dayNames = new Map<number, string>();
+  /** The last wall time found in a gap of the zone (wallToUtc gave NaN), for the reason. */
+  private lastGap: [number, number, number, number, number] | null = null;
   constructor(readonly zone: string) {}
 
-  /** The UTC instant of a wall-clock time in the zone. */
+  /**
+   * Why the last NaN of wallToUtc: its wall time does not exist in the zone, naming the gap. Null when
+   * there was none.
+   */
+  gapReason(): string | null {
+    if (!this.lastGap) return null;
+    const g = dstGap(this.zone, ...this.lastGap);
+    return g ? `does not exist in ${this.zone}: the clocks jump from ${g.from} to ${g.to} that day (daylight saving time); fix the time or give its UTC offset` : null;
+  }
+
+  /**
+   * The UTC instant of a wall-clock time in the zone: NaN when the zone's clocks skip it (a DST gap), the
+   * earlier instant in an hour they repeat.
+   */
   wallToUtc(y: number, mo: number, d: number, h: number, mi: number, s: number, ms = 0): number {
     const wallDay = Date.UTC(y, mo - 1, d);
     const key = wallDay / 86_400_000;
@@ -289,7 +325,11 @@ export class ZoneCalendar {
       if (this.wallDayOffset.size > 50_000) this.wallDayOffset.clear();
       this.wallDayOffset.set(key, off);
     }
-    if (Number.isNaN(off)) return zonedToUtcMs(this.zone, y, mo, d, h, mi, s, ms);
+    if (Number.isNaN(off)) {
+      const exact = zonedToUtcMsExact(this.zone, y, mo, d, h, mi, s, ms);
+      if (Number.isNaN(exact)) this.lastGap = [y, mo, d, h, mi];
+      return exact;
+    }
     return wallDay + off + h * 3_600_000 + mi * 60_000 + s * 1000 + ms;
   }
 
@@ -317,7 +357,7 @@ export class ZoneCalendar {
 }
 
 /**
- * parseTimestamp made fast for the common shapes `YYYY-MM-DD` and `YYYY-MM-DD HH:mm[:ss]` (T or
+ * time.ts's parseTimestamp (a DST gap's wall time NaN, not moved) made fast for the common shapes `YYYY-MM-DD` and `YYYY-MM-DD HH:mm[:ss]` (T or
  * space) without an offset; every other shape goes through parseTimestamp itself.
  */
 function isoParser(cal: ZoneCalendar): (text: string) => number | null {
@@ -348,7 +388,10 @@ function isoParser(cal: ZoneCalendar): (text: string) => number | null {
         return cal.wallToUtc(y, mo, d, h, mi, s);
       }
     }
-    return parseTimestamp(raw, cal.zone);
+    const p = readIsoParts(raw);
+    if (!p) return null;
+    if (p.offsetMin === null) return cal.wallToUtc(p.y, p.mo, p.d, p.h, p.mi, p.s, p.ms);
+    return Date.UTC(p.y, p.mo - 1, p.d, p.h, p.mi, p.s, p.ms) - p.offsetMin * 60_000;
   };
 }
 
@@ -357,37 +400,186 @@ function daysInMonth(y: number, m: number): number {
   return m === 4 || m === 6 || m === 9 || m === 11 ? 30 : 31;
 }
 
-/** A dayjs format must say at least a year, a month and a day. */
+// ---- Date formats -------------------------------------------------------------------------------
+
+/** What a format reads from a value: wall-clock parts, and an offset in minutes when it has one. */
+interface WallParts {
+  y: number;
+  mo: number;
+  d: number;
+  h: number;
+  mi: number;
+  s: number;
+  ms: number;
+  offsetMin: number | null;
+}
+
+const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
+const MONTHS_LONG = ['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august', 'september', 'october', 'november', 'december'];
+const FORMAT_TOKENS = ['YYYY', 'MMMM', 'MMM', 'SSS', 'YY', 'MM', 'DD', 'HH', 'hh', 'mm', 'ss', 'SS', 'ZZ', 'M', 'D', 'H', 'h', 'm', 's', 'S', 'A', 'a', 'Z'];
+const NUMERIC = new Set(['YYYY', 'YY', 'MM', 'M', 'DD', 'D', 'HH', 'H', 'hh', 'h', 'mm', 'm', 'ss', 's', 'SSS', 'SS', 'S']);
+
+/** A format's pieces: its tokens, and literal text between them (`[...]` escapes letters). */
+function formatPieces(format: string): { token?: string; text?: string }[] {
+  const out: { token?: string; text?: string }[] = [];
+  let i = 0;
+  while (i < format.length) {
+    if (format[i] === '[') {
+      const close = format.indexOf(']', i);
+      const lit = close < 0 ? format.slice(i + 1) : format.slice(i + 1, close);
+      out.push({ text: lit });
+      i = close < 0 ? format.length : close + 1;
+      continue;
+    }
+    const t = FORMAT_TOKENS.find((k) => format.startsWith(k, i));
+    if (t) {
+      out.push({ token: t });
+      i += t.length;
+    } else {
+      out.push({ text: format[i] });
+      i++;
+    }
+  }
+  return out;
+}
+
+/**
+ * A timestamp format (dayjs-style tokens: YYYY YY M MM MMM MMMM D DD H HH h hh m mm s ss S SS SSS A a Z
+ * ZZ, `[literal]`) compiled into a reader of wall-clock parts. Numbers are read padded or not alike
+ * (`M/D/YYYY H:mm` reads `12/01/2010 08:26` and `12/1/2010 8:26`), except a two-letter token right
+ * before another number, which takes exactly two digits (`YYYYMMDD`). Impossible dates read as null.
+ */
+export function compileDateFormat(format: string): (text: string) => WallParts | null {
+  const pieces = formatPieces(format);
+  const esc = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\s+/g, '\\s+');
+  const order: string[] = [];
+  let re = '^';
+  pieces.forEach((p, k) => {
+    if (p.text !== undefined) {
+      re += esc(p.text);
+      return;
+    }
+    const t = p.token!;
+    const nextNumeric = pieces[k + 1]?.token !== undefined && NUMERIC.has(pieces[k + 1].token!);
+    order.push(t);
+    if (t === 'YYYY') re += '(\\d{4})';
+    else if (t === 'YY') re += '(\\d{2})';
+    else if (t === 'SSS' || t === 'SS' || t === 'S') re += nextNumeric ? `(\\d{${t.length}})` : '(\\d{1,3})';
+    else if (NUMERIC.has(t)) re += t.length === 2 && nextNumeric ? '(\\d{2})' : t.length === 1 && nextNumeric ? '(\\d{1,2}?)' : '(\\d{1,2})';
+    else if (t === 'MMM' || t === 'MMMM') re += '([A-Za-z]{3,9})\\.?';
+    else if (t === 'A' || t === 'a') re += '([AaPp][Mm])';
+    else re += '(Z|[+-]\\d{2}:?\\d{2})';
+  });
+  const rx = new RegExp(`${re}$`);
+  return (text) => {
+    const m = rx.exec(text);
+    if (!m) return null;
+    const p: WallParts = { y: NaN, mo: NaN, d: NaN, h: 0, mi: 0, s: 0, ms: 0, offsetMin: null };
+    let pm: boolean | null = null;
+    let h12 = false;
+    for (let k = 0; k < order.length; k++) {
+      const v = m[k + 1];
+      switch (order[k]) {
+        case 'YYYY': p.y = +v; break;
+        case 'YY': p.y = 2000 + +v; break;
+        case 'MM': case 'M': p.mo = +v; break;
+        case 'MMM': case 'MMMM': {
+          const n = v.toLowerCase();
+          const i = n.length === 3 ? MONTHS.indexOf(n) : Math.max(MONTHS_LONG.indexOf(n), n === 'sept' ? 8 : -1);
+          if (i < 0) return null;
+          p.mo = i + 1;
+          break;
+        }
+        case 'DD': case 'D': p.d = +v; break;
+        case 'HH': case 'H': p.h = +v; break;
+        case 'hh': case 'h': p.h = +v; h12 = true; break;
+        case 'mm': case 'm': p.mi = +v; break;
+        case 'ss': case 's': p.s = +v; break;
+        case 'SSS': case 'SS': case 'S': p.ms = Math.floor(Number(`0.${v}`) * 1000); break;
+        case 'A': case 'a': pm = v[0] === 'P' || v[0] === 'p'; break;
+        default: {
+          if (v === 'Z') p.offsetMin = 0;
+          else {
+            const digits = v.slice(1).replace(':', '');
+            const oh = +digits.slice(0, 2), om = +digits.slice(2);
+            if (oh > 14 || om > 59) return null;
+            p.offsetMin = (v[0] === '-' ? -1 : 1) * (oh * 60 + om);
+          }
+        }
+      }
+    }
+    if (h12 || pm !== null) {
+      if (p.h < 1 || p.h > 12) return null;
+      if (pm !== null) p.h = (p.h % 12) + (pm ? 12 : 0);
+    }
+    if (!(p.mo >= 1 && p.mo <= 12) || !(p.y >= 1) || !(p.d >= 1 && p.d <= daysInMonth(p.y, p.mo)) || p.h > 23 || p.mi > 59 || p.s > 59) return null;
+    return p;
+  };
+}
+
+/** A format must say at least a year, a month and a day. */
 export function dateFormatProblem(format: string): string | null {
-  const tokens = format.replace(/\[[^\]]*\]/g, '');
+  const tokens = formatPieces(format).map((p) => p.token ?? '').join(' ');
   if (!/Y/.test(tokens) || !/M/.test(tokens) || !/D/.test(tokens)) return `--date-format ${JSON.stringify(format)} must contain a year (YYYY), month (M or MM) and day (D or DD)`;
   return null;
 }
 
+/** A parser of timestamps (UTC ms; null = not a date-time), with why it refused the last value it gave NaN for. */
+export interface DateParser {
+  (text: string): number | null;
+  /** Why the last NaN: a local time in a DST gap, or a value two formats read as different dates. */
+  reason(): string | null;
+}
+
 /**
- * A parser of purchase timestamps into UTC ms (null = bad). Default: the ISO forms of SPEC §3 on the
- * hand-written fast path; with a format, dayjs customParseFormat in strict mode, so 2/30/2026 is
- * refused rather than moved. Without an offset the time is wall-clock time in the ledger's zone.
+ * A parser of purchase timestamps into UTC ms: null when no format reads the value (or it names an
+ * impossible date, never moved), NaN when it is refused for a reason (`reason()`): a wall time in a
+ * DST gap, or a value that two of the formats read as different instants (ambiguous). Default: the
+ * ISO forms of SPEC §3 on the hand-written fast path; with formats, each tried in order (the first
+ * that reads it gives its time, the others must agree). Without an offset the time is wall-clock time
+ * in the ledger's zone.
  */
-export function makeDateParser(zone: string | ZoneCalendar, format?: string): (text: string) => number | null {
+export function makeDateParser(zone: string | ZoneCalendar, formats?: string | readonly string[]): DateParser {
   const cal = typeof zone === 'string' ? new ZoneCalendar(zone) : zone;
-  if (!format) return isoParser(cal);
-  ensureDayjs();
-  const hasOffset = /Z/.test(format.replace(/\[[^\]]*\]/g, ''));
-  const cache = new Map<string, number | null>();
-  return (raw) => {
+  const list = formats === undefined ? [] : typeof formats === 'string' ? [formats] : formats;
+  let why: string | null = null;
+  const gap = (): string => cal.gapReason() ?? "does not exist in the ledger's zone (a daylight saving time gap)";
+  if (!list.length) {
+    const iso = isoParser(cal);
+    return Object.assign((text: string) => {
+      const v = iso(text);
+      if (v !== null && v !== v) why = gap();
+      return v;
+    }, { reason: () => why });
+  }
+  const readers = list.map((f) => ({ format: f, read: compileDateFormat(f) }));
+  const instant = (p: WallParts) => (p.offsetMin === null ? cal.wallToUtc(p.y, p.mo, p.d, p.h, p.mi, p.s, p.ms) : Date.UTC(p.y, p.mo - 1, p.d, p.h, p.mi, p.s, p.ms) - p.offsetMin * 60_000);
+  const cache = new Map<string, { at: number | null; why: string | null }>();
+  const wall = (p: WallParts) => `${p.y}-${String(p.mo).padStart(2, '0')}-${String(p.d).padStart(2, '0')} ${String(p.h).padStart(2, '0')}:${String(p.mi).padStart(2, '0')}`;
+  return Object.assign((raw: string) => {
     const text = raw.trim();
-    const hit = cache.get(text);
-    if (hit !== undefined) return hit;
-    let out: number | null = null;
-    const d = dayjs.utc(text, format, true);
-    if (d.isValid()) {
-      out = hasOffset ? d.valueOf() : cal.wallToUtc(d.year(), d.month() + 1, d.date(), d.hour(), d.minute(), d.second(), d.millisecond());
+    let hit = cache.get(text);
+    if (hit === undefined) {
+      hit = { at: null, why: null };
+      let first: { format: string; parts: WallParts } | null = null;
+      for (const r of readers) {
+        const parts = r.read(text);
+        if (!parts) continue;
+        const at = instant(parts);
+        if (!first) {
+          first = { format: r.format, parts };
+          hit = at !== at ? { at: NaN, why: gap() } : { at, why: null };
+        } else if (at !== hit.at && !(at !== at && hit.at !== hit.at)) {
+          hit = { at: NaN, why: `is ambiguous: ${first.format} reads it as ${wall(first.parts)}, ${r.format} as ${wall(parts)}; keep only the right --date-format, or fix the value` };
+          break;
+        }
+      }
+      if (cache.size > 50_000) cache.clear();
+      cache.set(text, hit);
     }
-    if (cache.size > 50_000) cache.clear();
-    cache.set(text, out);
-    return out;
-  };
+    why = hit.why;
+    return hit.at;
+  }, { reason: () => why });
 }
 
 // ---- Rows ----------------------------------------------------------------------------------------
@@ -418,11 +610,12 @@ export interface RowContext {
   /** Purchases after this instant are refused (a till clock in the future is a bad row). */
   notAfterMs: number;
   dateFormat?: string;
+  /** Why parseDate's last NaN (DateParser.reason): a DST gap, or an ambiguous value. */
+  dateReason?: () => string | null;
 }
 
 const QTY_RE = /^([+-])?(\d+)(?:\.(\d+))?$/;
 const FINE_PRICE_RE = /^[+-]?\d{1,12}\.\d{1,6}$/;
-const MAX_AMOUNT = 1e15;
 
 /** Validates one record into a staged line, or a reason naming the column and the bad value. */
 export function parseRow(fields: readonly string[], ctx: RowContext): RowResult {
@@ -441,11 +634,14 @@ export function parseRow(fields: readonly string[], ctx: RowContext): RowResult 
   }
   const atText = fields[index.purchased_at].trim();
   const at = atText ? ctx.parseDate(atText) : null;
-  if (at === null) {
-    const want = ctx.dateFormat ? `the format ${ctx.dateFormat}` : 'an ISO date or date-time like 2026-11-01 09:30';
-    return { kind: 'bad', reason: `${name('purchased_at')} ${JSON.stringify(atText)} is not a valid date-time (expected ${want})`, orderId };
+  if (at === null || !(at <= ctx.notAfterMs)) {
+    if (at === null) {
+      const want = ctx.dateFormat ? `the format ${ctx.dateFormat}` : 'an ISO date or date-time like 2026-11-01 09:30';
+      return { kind: 'bad', reason: `${name('purchased_at')} ${JSON.stringify(atText)} is not a valid date-time (expected ${want})`, orderId };
+    }
+    if (Number.isNaN(at)) return { kind: 'bad', reason: `${name('purchased_at')} ${JSON.stringify(atText)} ${ctx.dateReason?.() ?? 'is refused'}`, orderId };
+    return { kind: 'bad', reason: `${name('purchased_at')} ${JSON.stringify(atText)} is in the future`, orderId };
   }
-  if (at > ctx.notAfterMs) return { kind: 'bad', reason: `${name('purchased_at')} ${JSON.stringify(atText)} is in the future`, orderId };
   const sku = index.sku >= 0 ? fields[index.sku].trim() || null : null;
   const category = index.category >= 0 ? fields[index.category].trim() || null : null;
 
@@ -477,7 +673,7 @@ export function parseRow(fields: readonly string[], ctx: RowContext): RowResult 
     const price = fine ? fine.times(new Decimal(10).pow(ctx.digits)) : new Decimal(p.ok ? p.value : 0);
     amount = dq.times(price).toDecimalPlaces(0, Decimal.ROUND_HALF_UP).toNumber();
   }
-  if (!Number.isSafeInteger(amount) || Math.abs(amount) >= MAX_AMOUNT) return { kind: 'bad', reason: `quantity × unit_price is too large an amount`, orderId };
+  if (!Number.isSafeInteger(amount) || Math.abs(amount) > AMOUNT_MAX) return { kind: 'bad', reason: `quantity × unit_price is too large an amount (at most ${formatMoney(AMOUNT_MAX, ctx.digits)})`, orderId };
   if (amount === 0) amount = 0; // no -0
   return { kind: 'ok', row: { orderId, line: 0, memberId, at, amount, sku, category, quantity, unitPrice: p.ok ? String(p.value) : `~${fine!.toString()}` } };
 }
@@ -561,7 +757,7 @@ export function buildOrder(
     amount += l.amount;
     if (l.at < at) at = l.at;
   }
-  if (!Number.isSafeInteger(amount) || Math.abs(amount) >= MAX_AMOUNT) return { problem: `order ${orderId} totals too large an amount` };
+  if (!Number.isSafeInteger(amount) || Math.abs(amount) > AMOUNT_MAX) return { problem: `order ${orderId} totals too large an amount (at most ${AMOUNT_MAX} minor units)` };
   return {
     order: { orderId, memberId: first.memberId, at, amount, lines: own, contentHash: orderContentHash(first.memberId, own, ownParts) },
     repeats,
@@ -575,22 +771,27 @@ export function buildOrder(
 export interface ImportProfile {
   map?: Partial<Record<PurchaseField, string>>;
   source?: string;
-  dateFormat?: string;
+  /** One format, or several tried in order. */
+  dateFormat?: string | string[];
   encoding?: Encoding;
   delimiter?: string;
   createMembers?: boolean;
   skipGuests?: boolean;
 }
 
-export type Encoding = 'utf8' | 'gbk' | 'latin1';
+export { type Encoding, normaliseEncoding } from './encoding.js';
 
-/** Reads an encoding name (utf8, utf-8, gbk, gb2312, latin1, iso-8859-1, cp1252…). */
-export function normaliseEncoding(name: string): Encoding | null {
-  const n = name.trim().toLowerCase().replace(/[_\s]/g, '-');
-  if (n === 'utf8' || n === 'utf-8' || n === 'utf-8-bom') return 'utf8';
-  if (n === 'gbk' || n === 'gb2312' || n === 'cp936' || n === 'gb18030') return 'gbk';
-  if (['latin1', 'latin-1', 'iso-8859-1', 'iso8859-1', 'cp1252', 'windows-1252', 'win1252'].includes(n)) return 'latin1';
-  return null;
+/**
+ * A hint when a header read as one column holds another likely delimiter (a `;` or tab file read with
+ * `,`): which --delimiter to pass. Null otherwise.
+ */
+export function delimiterHint(header: readonly string[], delimiter: string): string | null {
+  if (header.length !== 1) return null;
+  const h = header[0];
+  const found = [';', '\t', '|', ','].filter((d) => d !== delimiter && h.includes(d));
+  if (!found.length) return null;
+  const name = (d: string) => (d === '\t' ? 'tab' : d === '|' ? 'pipe' : d === ';' ? '";"' : '","');
+  return `the header is one column holding ${found.map((d) => (d === '\t' ? 'tabs' : JSON.stringify(d))).join(' and ')}: the file's delimiter is not ${JSON.stringify(delimiter)}; pass --delimiter ${name(found[0])}`;
 }
 
 /** Reads a --delimiter value: one character, or tab / \t / comma / semicolon / pipe by name. */
@@ -626,15 +827,25 @@ export function validateProfile(doc: unknown): { profile?: ImportProfile; proble
     return o[k] as string;
   };
   p.source = str('source');
-  p.dateFormat = str('dateFormat');
-  if (p.dateFormat) {
-    const pr = dateFormatProblem(p.dateFormat);
-    if (pr) problems.push(`$.dateFormat: ${pr.replace(/^--date-format /, '')}`);
+  if (Array.isArray(o.dateFormat)) {
+    p.dateFormat = [];
+    o.dateFormat.forEach((f, i) => {
+      if (typeof f !== 'string' || !f.trim()) return void problems.push(`$.dateFormat[${i}]: must be a non-empty string`);
+      const pr = dateFormatProblem(f);
+      if (pr) problems.push(`$.dateFormat[${i}]: ${pr.replace(/^--date-format /, '')}`);
+      (p.dateFormat as string[]).push(f);
+    });
+  } else {
+    p.dateFormat = str('dateFormat');
+    if (p.dateFormat) {
+      const pr = dateFormatProblem(p.dateFormat);
+      if (pr) problems.push(`$.dateFormat: ${pr.replace(/^--date-format /, '')}`);
+    }
   }
   const enc = str('encoding');
   if (enc !== undefined) {
     const e = normaliseEncoding(enc);
-    if (!e) problems.push(`$.encoding: ${JSON.stringify(enc)} is not one of utf8, gbk, latin1`);
+    if (!e) problems.push(`$.encoding: ${JSON.stringify(enc)} is not one of ${ENCODING_NAMES}`);
     else p.encoding = e;
   }
   const del = str('delimiter');

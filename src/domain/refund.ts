@@ -1,13 +1,7 @@
-// §4.5 refunds: an order's points, cash and earned points spread over its lines by amount (largest
-// remainder), what a refund of some units returns (exact remainders on the last units), and which lots
-// the returned points go back to. Pure.
+// §4.5 refunds: an order's earned points spread over its lines by their cash (the points and cash of
+// each line come from split.ts's splitLines), what a refund of some units returns (exact remainders on
+// the last units), and which lots the returned points go back to. Pure.
 import { type Minor, type Points, allocateProportionally } from './money.js';
-
-export interface OrderTotals {
-  points: Points; // points used
-  cash: Minor; // cash paid
-  earned: Points; // points earned on the cash part
-}
 
 export interface LineShare {
   points: Points;
@@ -15,12 +9,12 @@ export interface LineShare {
   earned: Points;
 }
 
-/** §4.5: each total spread over the lines in proportion to their amounts; the parts add up exactly. */
-export function allocateOrderLines(amounts: readonly Minor[], totals: OrderTotals): LineShare[] {
-  const p = allocateProportionally(totals.points, amounts);
-  const c = allocateProportionally(totals.cash, amounts);
-  const e = allocateProportionally(totals.earned, amounts);
-  return amounts.map((_, i) => ({ points: p[i], cash: c[i], earned: e[i] }));
+/**
+ * §4.5: the points an order earned spread over its lines in proportion to each line's cash (largest
+ * remainder, adding up exactly): a line paid only in points earns nothing.
+ */
+export function spreadEarned(earned: Points, lineCash: readonly Minor[]): Points[] {
+  return allocateProportionally(earned, lineCash);
 }
 
 export interface RefundableLine {

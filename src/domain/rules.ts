@@ -1,6 +1,6 @@
 // The rules document: validation into typed rules (problems named by JSON path), defaults, expiry dates.
 import { Decimal } from 'decimal.js';
-import { type Minor, type Points, formatMoney, parseMoney, parseRate } from './money.js';
+import { AMOUNT_MAX, type Minor, type Points, POINTS_MAX, formatMoney, parseMoney, parseRate } from './money.js';
 import { type LocalDate, addDays, localDate, parseLocalDate } from './time.js';
 
 export type Rounding = 'floor' | 'round' | 'ceil';
@@ -54,11 +54,26 @@ export function defaultRules(): Rules {
   };
 }
 
+/**
+ * Bounds of a rules file's rates, named in its errors (README "Limits"): every rate has at most
+ * RATE_DECIMALS decimal places; earn.pointsPerUnit ≤ 1000; every multiplier (SKU, category, tier) ≤ 100;
+ * 0 < redeem.pointsPerUnit ≤ 1,000,000; whole-number limits ≤ POINTS_MAX, amounts ≤ AMOUNT_MAX.
+ */
+export const RATE_DECIMALS = 6;
+export const EARN_PER_UNIT_MAX = 1000;
+export const MULTIPLIER_MAX = 100;
+export const REDEEM_PER_UNIT_MAX = 1_000_000;
+
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Validates a parsed rules document; every problem is reported with its JSON path. */
-export function validateRules(doc: unknown, digits: number): { rules?: Rules; problems: Problem[] } {
+/**
+ * Validates a parsed rules document; every problem is reported with its JSON path. `stored` reads a
+ * version already in the ledger: exponents ("1e-7", written by older builds) are read and the bounds
+ * are not applied again, so what was once accepted always reads back.
+ */
+export function validateRules(doc: unknown, digits: number, opts: { stored?: boolean } = {}): { rules?: Rules; problems: Problem[] } {
+  const stored = opts.stored === true;
   const problems: Problem[] = [];
   const r = defaultRules();
   const bad = (path: string, message: string) => problems.push({ path, message });
@@ -70,11 +85,14 @@ export function validateRules(doc: unknown, digits: number): { rules?: Rules; pr
   const known = ['earn', 'tiers', 'redeem', 'expiry', 'limits', '$schema', 'description'];
   for (const k of Object.keys(doc)) if (!known.includes(k)) bad(`$.${k}`, `unknown section (expected one of ${known.slice(0, 5).join(', ')})`);
 
-  const rate = (v: unknown, path: string, opts: { min?: number; positive?: boolean } = {}): Decimal | undefined => {
-    const p = parseRate(v);
+  const rate = (v: unknown, path: string, opts: { min?: number; positive?: boolean; max?: number } = {}): Decimal | undefined => {
+    const p = parseRate(v, { exponent: stored });
     if (!p.ok) return void bad(path, p.problem);
     if (opts.positive && p.value.lte(0)) return void bad(path, 'must be greater than 0');
     if (opts.min !== undefined && p.value.lt(opts.min)) return void bad(path, `must be at least ${opts.min}`);
+    if (stored) return p.value;
+    if (opts.max !== undefined && p.value.gt(opts.max)) return void bad(path, `must be at most ${opts.max}`);
+    if (p.value.decimalPlaces() > RATE_DECIMALS) return void bad(path, `${p.value.toFixed()} has more than ${RATE_DECIMALS} decimal places`);
     return p.value;
   };
   const int = (v: unknown, path: string, nullable: boolean): number | null | undefined => {
@@ -83,6 +101,7 @@ export function validateRules(doc: unknown, digits: number): { rules?: Rules; pr
     if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) {
       return void bad(path, `must be a whole number ≥ 0${nullable ? ' or null' : ''}`);
     }
+    if (!stored && n > POINTS_MAX) return void bad(path, `must be at most ${POINTS_MAX}`);
     return n;
   };
   const money = (v: unknown, path: string, nullable: boolean): Minor | null | undefined => {
@@ -92,6 +111,7 @@ export function validateRules(doc: unknown, digits: number): { rules?: Rules; pr
     const p = parseMoney(typeof v === 'number' ? new Decimal(v).toFixed() : v, digits);
     if (!p.ok) return void bad(path, p.problem);
     if (p.value < 0) return void bad(path, 'must not be negative');
+    if (p.value > AMOUNT_MAX) return void bad(path, `must be at most ${formatMoney(AMOUNT_MAX, digits)}`);
     return p.value;
   };
   const date = (v: unknown, path: string): LocalDate | undefined => {
@@ -111,7 +131,7 @@ export function validateRules(doc: unknown, digits: number): { rules?: Rules; pr
   const earn = section('earn', ['pointsPerUnit', 'rounding', 'minOrderAmount', 'maxPointsPerOrder', 'multipliers']);
   if (earn) {
     if (earn.pointsPerUnit !== undefined) {
-      const v = rate(earn.pointsPerUnit, '$.earn.pointsPerUnit', { min: 0 });
+      const v = rate(earn.pointsPerUnit, '$.earn.pointsPerUnit', { min: 0, max: EARN_PER_UNIT_MAX });
       if (v) r.earn.pointsPerUnit = v;
     }
     if (earn.rounding !== undefined) {
@@ -137,7 +157,7 @@ export function validateRules(doc: unknown, digits: number): { rules?: Rules; pr
           const hasCat = typeof m.category === 'string' && m.category !== '';
           const hasSku = typeof m.sku === 'string' && m.sku !== '';
           if (hasCat === hasSku) bad(path, 'needs exactly one of "category" or "sku"');
-          const mult = rate(m.multiplier, `${path}.multiplier`, { min: 0 });
+          const mult = rate(m.multiplier, `${path}.multiplier`, { min: 0, max: MULTIPLIER_MAX });
           const from = date(m.from, `${path}.from`);
           const to = date(m.to, `${path}.to`);
           if (from && to && from > to) bad(`${path}.to`, `ends (${to}) before it starts (${from})`);
@@ -164,7 +184,7 @@ export function validateRules(doc: unknown, digits: number): { rules?: Rules; pr
         else if (names.has(t.name)) bad(`${path}.name`, `tier "${t.name}" is named twice`);
         else names.add(t.name);
         const min = int(t.minLifetimePoints ?? 0, `${path}.minLifetimePoints`, false);
-        const mult = t.multiplier === undefined ? new Decimal(1) : rate(t.multiplier, `${path}.multiplier`, { min: 0 });
+        const mult = t.multiplier === undefined ? new Decimal(1) : rate(t.multiplier, `${path}.multiplier`, { min: 0, max: MULTIPLIER_MAX });
         if (typeof t.name === 'string' && typeof min === 'number' && mult) r.tiers.push({ name: t.name, minLifetimePoints: min, multiplier: mult });
       });
       r.tiers.sort((a, b) => a.minLifetimePoints - b.minLifetimePoints);
@@ -174,7 +194,7 @@ export function validateRules(doc: unknown, digits: number): { rules?: Rules; pr
   const redeem = section('redeem', ['pointsPerUnit', 'minPoints', 'maxRatio']);
   if (redeem) {
     if (redeem.pointsPerUnit !== undefined) {
-      const v = rate(redeem.pointsPerUnit, '$.redeem.pointsPerUnit', { positive: true });
+      const v = rate(redeem.pointsPerUnit, '$.redeem.pointsPerUnit', { positive: true, max: REDEEM_PER_UNIT_MAX });
       if (v) r.redeem.pointsPerUnit = v;
     }
     if (redeem.minPoints !== undefined) {
@@ -221,23 +241,23 @@ export function validateRules(doc: unknown, digits: number): { rules?: Rules; pr
   return problems.length ? { problems } : { rules: r, problems };
 }
 
-/** The rules as a JSON document (decimals and money as strings), the form stored and shown. */
+/** The rules as a JSON document (decimals as plain strings, never exponents; money as amounts), the form stored and shown. */
 export function rulesToDocument(r: Rules, digits: number): Record<string, unknown> {
   return {
     earn: {
-      pointsPerUnit: r.earn.pointsPerUnit.toString(),
+      pointsPerUnit: r.earn.pointsPerUnit.toFixed(),
       rounding: r.earn.rounding,
       minOrderAmount: formatMoney(r.earn.minOrderAmount, digits),
       maxPointsPerOrder: r.earn.maxPointsPerOrder,
       multipliers: r.earn.multipliers.map((m) => ({
         ...(m.category !== undefined ? { category: m.category } : { sku: m.sku }),
-        multiplier: m.multiplier.toString(),
+        multiplier: m.multiplier.toFixed(),
         ...(m.from ? { from: m.from } : {}),
         ...(m.to ? { to: m.to } : {}),
       })),
     },
-    tiers: r.tiers.map((t) => ({ name: t.name, minLifetimePoints: t.minLifetimePoints, multiplier: t.multiplier.toString() })),
-    redeem: { pointsPerUnit: r.redeem.pointsPerUnit.toString(), minPoints: r.redeem.minPoints, maxRatio: r.redeem.maxRatio.toString() },
+    tiers: r.tiers.map((t) => ({ name: t.name, minLifetimePoints: t.minLifetimePoints, multiplier: t.multiplier.toFixed() })),
+    redeem: { pointsPerUnit: r.redeem.pointsPerUnit.toFixed(), minPoints: r.redeem.minPoints, maxRatio: r.redeem.maxRatio.toFixed() },
     expiry: { ...r.expiry },
     limits: {
       dailyEarnCap: r.limits.dailyEarnCap,
@@ -258,6 +278,14 @@ export function expiresOn(policy: ExpiryPolicy, earnedAtMs: number, zone: string
       return `${String(y + policy.years).padStart(4, '0')}-12-31`;
     }
   }
+}
+
+/**
+ * The tier a member has now, by name: the pinned one (even when the rules in force no longer list it), else the
+ * highest earned. `member show`, `member list` and `report members` all say this.
+ */
+export function currentTierName(rules: Rules, pinned: string | null, lifetimeEarned: Points): string | null {
+  return pinned ?? tierFor(rules, null, lifetimeEarned)?.name ?? null;
 }
 
 /** The tier a member earns at: the pinned one, else the highest whose minimum ≤ lifetime earned points. */

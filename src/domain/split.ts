@@ -74,14 +74,18 @@ export interface Quote {
   stepValue: Minor;
   /** Points the points-only lines need. */
   requiredPoints: Points;
-  /** The most points this cart could take, were the member rich enough. */
+  /** The most points this checkout may use (§4.3: the lines, the available points and minPoints all allow it). */
   maxUsablePoints: Points;
+  /** What a --points request may be. */
+  allowed: AllowedPoints;
+  /** Why --max-points used fewer points than it might seem to (below minPoints), else null. */
+  note: string | null;
   available: Points;
   lines: QuoteLine[];
 }
 
 export type SplitRefusal = {
-  code: 'POINTS_ONLY_UNCOVERED' | 'INSUFFICIENT_POINTS' | 'COUPON_INVALID';
+  code: 'POINTS_ONLY_UNCOVERED' | 'INSUFFICIENT_POINTS' | 'POINTS_NOT_ALLOWED' | 'COUPON_INVALID';
   message: string;
   hint?: string;
 };
@@ -103,8 +107,9 @@ export function pointsForLine(line: CartLine, step: Points, stepValue: Minor): P
 
 /**
  * §4.3: the total is Σ lines − the coupon discount (spread over the money lines by amount); mixed lines
- * may be covered by points up to their ratio, cash lines not at all, points lines entirely. Points used
- * are the largest whole-step amount ≤ min(requested, available, coverable); fewer than minPoints uses none.
+ * may be covered by points up to their ratio, cash lines not at all, points lines entirely. A --points
+ * request is used exactly or refused (allowedPoints / checkPointsRequest); --max-points takes the largest
+ * allowed amount.
  */
 export function split(input: SplitInput): SplitOutcome {
   const { lines, redeem, digits, request } = input;
@@ -166,41 +171,35 @@ export function split(input: SplitInput): SplitOutcome {
   const pointsOnly = qlines.filter((l) => l.pay === 'points').map((l) => l.sku);
   if (required > 0) {
     const what = `${pointsOnly.join(', ')} can only be paid in points (${required} points)`;
-    if (request.kind === 'none') return { ok: false, code: 'POINTS_ONLY_UNCOVERED', message: `${what}, and --no-points was given`, hint: 'drop --no-points, or remove the points-only items' };
+    if (request.kind === 'none') return { ok: false, code: 'POINTS_ONLY_UNCOVERED', message: `${what}, and --no-points was given`, hint: 'drop --no-points (the points-only items then take their points), or remove the points-only items' };
     if (required > available) {
       return { ok: false, code: 'POINTS_ONLY_UNCOVERED', message: `${what}; the member has ${available} available`, hint: 'remove the points-only items or pay them another day' };
     }
-    if (request.kind === 'points' && request.points < required) {
-      return { ok: false, code: 'POINTS_ONLY_UNCOVERED', message: `${what}; --points ${request.points} does not cover them`, hint: `use --points ${required} or more` };
-    }
   }
 
-  let requested: Points;
+  const allowed = allowedPoints({ required, maxMixedSteps, step, minPoints: redeem.minPoints, available });
+  let pointsUsed: Points;
+  let note: string | null = null;
   switch (request.kind) {
     case 'default':
     case 'none':
-      requested = required;
+      pointsUsed = required;
       break;
     case 'max':
-      requested = available;
-      break;
-    case 'points':
-      requested = request.points;
-      if (Math.min(requested, maxUsable) > available) {
-        return {
-          ok: false,
-          code: 'INSUFFICIENT_POINTS',
-          message: `${requested} points requested but the member has only ${available} available`,
-          hint: 'use fewer points, or --max-points to use what is available',
-        };
+      pointsUsed = allowed.max;
+      if (allowed.min === null) {
+        const unbounded = allowedPoints({ required, maxMixedSteps, step, minPoints: 0, available });
+        if (unbounded.min !== null) note = `no points used on the mixed items: the most usable (${unbounded.max}) is below the minimum of ${redeem.minPoints} points per checkout`;
       }
       break;
+    case 'points': {
+      const refusal = checkPointsRequest(request.points, allowed, { linesMax: maxUsable, available, minPoints: redeem.minPoints });
+      if (refusal) return { ok: false, ...refusal };
+      pointsUsed = request.points;
+      break;
+    }
   }
-
-  const room = Math.min(requested - required, available - required, maxMixedSteps * step);
-  let mixedSteps = Math.max(0, Math.floor(room / step));
-  if (mixedSteps > 0 && required + mixedSteps * step < redeem.minPoints) mixedSteps = 0;
-  const pointsUsed = required + mixedSteps * step;
+  const mixedSteps = (pointsUsed - required) / step;
   const pointsValue = requiredValue + mixedSteps * stepValue;
 
   return {
@@ -215,11 +214,96 @@ export function split(input: SplitInput): SplitOutcome {
       pointsStep: step,
       stepValue,
       requiredPoints: required,
-      maxUsablePoints: maxUsable,
+      maxUsablePoints: allowed.max,
+      allowed,
+      note,
       available,
       lines: qlines,
     },
   };
+}
+
+/** What one line of a quote is paid with (§4.5). */
+export interface LineSplit {
+  points: Points;
+  /** The money those points pay on this line. */
+  pointsValue: Minor;
+  /** The line's amount after its discount share, less its points' value. */
+  cash: Minor;
+}
+
+/**
+ * §4.5: the quote's points, their value and its cash spread over its lines by what each line let points
+ * pay. A points-only line carries exactly the points it needs and no cash; a cash-only line carries no
+ * points; the points left for the mixed lines (and their value) are spread over them in proportion to
+ * the money points may cover on each (its ratio of the line), largest remainder, so every part adds up
+ * to the quote's totals and a line's points are never worth more than its cap.
+ */
+export function splitLines(q: Quote): LineSplit[] {
+  const out: LineSplit[] = q.lines.map((l) => {
+    const net = l.amount - l.discount;
+    if (l.pay === 'points') return { points: l.requiredPoints, pointsValue: l.coverable, cash: 0 };
+    return { points: 0, pointsValue: 0, cash: net };
+  });
+  const mixed = q.lines.map((l, i) => (l.pay === 'mixed' ? i : -1)).filter((i) => i >= 0);
+  const onPointsLines = q.lines.reduce((a, l) => a + (l.pay === 'points' ? l.requiredPoints : 0), 0);
+  const valueOnPointsLines = q.lines.reduce((a, l) => a + (l.pay === 'points' ? l.coverable : 0), 0);
+  const mixedPoints = q.pointsUsed - onPointsLines;
+  const mixedValue = q.pointsValue - valueOnPointsLines;
+  if (mixed.length === 0 || mixedPoints === 0) return out;
+  // The value first, by each line's cap (so no line's share exceeds its cap); then the points by value,
+  // which gives every line exactly value × step when a step is worth one minor unit.
+  const values = allocateProportionally(mixedValue, mixed.map((i) => q.lines[i].coverable));
+  const points = allocateProportionally(mixedPoints, values);
+  mixed.forEach((i, k) => {
+    out[i].points = points[k];
+    out[i].pointsValue = values[k];
+    out[i].cash -= values[k];
+  });
+  return out;
+}
+
+/**
+ * What a points request may be (§4.3 as revised): the points-only lines' points (`required`) always, or
+ * any total from `min` to `max` in whole `step`s, where the mixed lines' part is at least one step, the
+ * total at least `redeem.minPoints`, at most the available points and at most what the lines can take.
+ * `min` is null when no such total exists (then `max` = `required`).
+ */
+export interface AllowedPoints {
+  required: Points;
+  min: Points | null;
+  max: Points;
+  step: Points;
+}
+
+export function allowedPoints(a: { required: Points; maxMixedSteps: number; step: Points; minPoints: Points; available: Points }): AllowedPoints {
+  const { required, step } = a;
+  const lowSteps = Math.max(1, Math.ceil((a.minPoints - required) / step));
+  const highSteps = Math.min(a.maxMixedSteps, Math.floor(Math.max(0, a.available - required) / step));
+  if (lowSteps > highSteps) return { required, min: null, max: required, step };
+  return { required, min: required + lowSteps * step, max: required + highSteps * step, step };
+}
+
+/** The allowed amounts in words: "0, or 200 to 5000 in steps of 10". */
+export function describeAllowed(a: AllowedPoints): string {
+  const base = a.required > 0 ? `${a.required} (the points-only items)` : '0';
+  if (a.min === null) return `only ${base}`;
+  const range = a.min === a.max ? `${a.min}` : `${a.min} to ${a.max}${a.step > 1 ? ` in steps of ${a.step}` : ''}`;
+  return `${base}, or ${range}`;
+}
+
+/** null when --points N can be used exactly, else why not (exit 3), naming what is allowed. */
+export function checkPointsRequest(points: Points, a: AllowedPoints, ctx: { linesMax: Points; available: Points; minPoints: Points }): SplitRefusal | null {
+  if (points === a.required) return null;
+  if (a.min !== null && points >= a.min && points <= a.max && (points - a.required) % a.step === 0) return null;
+  const allowed = describeAllowed(a);
+  const hint = `use --points with ${allowed}, or --max-points for the most allowed`;
+  if (points < a.required) return { code: 'POINTS_ONLY_UNCOVERED', message: `--points ${points} does not cover the points-only items (${a.required} points); allowed: ${allowed}`, hint };
+  if (points > ctx.linesMax) return { code: 'POINTS_NOT_ALLOWED', message: `--points ${points} is more than these items can take (at most ${ctx.linesMax}); allowed: ${allowed}`, hint };
+  if (points > ctx.available) return { code: 'INSUFFICIENT_POINTS', message: `${points} points requested but the member has only ${ctx.available} available; allowed: ${allowed}`, hint };
+  if (points < ctx.minPoints) return { code: 'POINTS_NOT_ALLOWED', message: `--points ${points} is below the minimum of ${ctx.minPoints} points per checkout; allowed: ${allowed}`, hint };
+  if ((points - a.required) % a.step !== 0) return { code: 'POINTS_NOT_ALLOWED', message: `--points ${points} is not a whole number of steps of ${a.step} points (${a.step} points = one minor unit); allowed: ${allowed}`, hint };
+  return { code: 'POINTS_NOT_ALLOWED', message: `--points ${points} cannot be used exactly; allowed: ${allowed}`, hint };
 }
 
 /**

@@ -50,15 +50,61 @@ export function zoneOffsetMinutes(zone: string, utcMs: number): number {
   return off;
 }
 
-/** The wall-clock instant y-m-d h:mi:s in `zone`, as UTC milliseconds. */
+/**
+ * The wall-clock instant y-m-d h:mi:s in `zone`, as UTC milliseconds; NaN when that wall time does not
+ * exist (skipped by a DST jump: 02:30 on spring-forward night). In the hour a DST end repeats, the
+ * earlier instant (the first time the clock showed it).
+ */
+export function zonedToUtcMsExact(zone: string, y: number, mo: number, d: number, h = 0, mi = 0, s = 0, ms = 0): number {
+  const wall = Date.UTC(y, mo - 1, d, h, mi, s, ms);
+  // the offsets a day either side: a wall time is read with one of them (zones change at most once a day)
+  const before = zoneOffsetMinutes(zone, wall - 86_400_000);
+  const after = zoneOffsetMinutes(zone, wall + 86_400_000);
+  const a = wall - before * 60_000;
+  const aOk = zoneOffsetMinutes(zone, a) === before;
+  if (before === after) {
+    if (aOk) return a;
+  } else {
+    const b = wall - after * 60_000;
+    const bOk = zoneOffsetMinutes(zone, b) === after;
+    if (aOk && bOk) return Math.min(a, b);
+    if (aOk) return a;
+    if (bOk) return b;
+  }
+  // offsets that change on both sides of a day (never in practice): read it at the offset there
+  const guess = wall - zoneOffsetMinutes(zone, wall) * 60_000;
+  const second = wall - zoneOffsetMinutes(zone, guess) * 60_000;
+  if (wall - zoneOffsetMinutes(zone, second) * 60_000 === second) return second;
+  return NaN;
+}
+
+/** The wall-clock instant y-m-d h:mi:s in `zone`, as UTC milliseconds (zonedToUtcMsExact, a gap's time moved past it). */
 export function zonedToUtcMs(zone: string, y: number, mo: number, d: number, h = 0, mi = 0, s = 0, ms = 0): number {
+  const exact = zonedToUtcMsExact(zone, y, mo, d, h, mi, s, ms);
+  if (!Number.isNaN(exact)) return exact;
   const wall = Date.UTC(y, mo - 1, d, h, mi, s, ms);
   const guess = wall - zoneOffsetMinutes(zone, wall) * 60_000;
   const second = wall - zoneOffsetMinutes(zone, guess) * 60_000;
-  if (second === guess || wall - zoneOffsetMinutes(zone, second) * 60_000 === second) return second;
   // A wall time skipped by a DST jump (02:30 on spring-forward night) is moved forward past the gap,
   // as java.time and Temporal do, never back an hour.
   return Math.max(guess, second);
+}
+
+/**
+ * When the wall time falls in a gap of `zone` (its clocks jumped over it), the gap's first and last
+ * wall-clock minutes (`HH:mm`, the end exclusive); else null.
+ */
+export function dstGap(zone: string, y: number, mo: number, d: number, h = 0, mi = 0): { from: string; to: string } | null {
+  if (!Number.isNaN(zonedToUtcMsExact(zone, y, mo, d, h, mi))) return null;
+  const wall = Date.UTC(y, mo - 1, d, h, mi);
+  const before = zoneOffsetMinutes(zone, wall - 86_400_000);
+  const after = zoneOffsetMinutes(zone, wall + 86_400_000);
+  // the jump lies between the wall time read at the later offset and at the earlier one
+  let t = Math.floor((wall - after * 60_000) / 900_000) * 900_000;
+  const end = wall - before * 60_000;
+  while (t <= end && zoneOffsetMinutes(zone, t) !== after) t += 900_000;
+  const hhmm = (ms: number) => new Date(ms).toISOString().slice(11, 16);
+  return { from: hhmm(t + before * 60_000), to: hhmm(t + after * 60_000) };
 }
 
 /** The calendar date in `zone` of the instant. */
@@ -119,9 +165,18 @@ const ISO_RE =
 
 /**
  * Reads an ISO-8601 date or date-time (`T` or space, optional seconds, fraction and offset).
- * Without an offset it is wall-clock time in `zone`. Returns UTC ms, or null when malformed or impossible.
+ * Without an offset it is wall-clock time in `zone`. Returns UTC ms, or null when malformed or impossible;
+ * a wall time skipped by a DST jump is moved past the gap, or with `exact` is NaN.
  */
-export function parseTimestamp(text: string, zone: string): number | null {
+export function parseTimestamp(text: string, zone: string, exact = false): number | null {
+  const p = readIsoParts(text);
+  if (!p) return null;
+  if (p.offsetMin === null) return exact ? zonedToUtcMsExact(zone, p.y, p.mo, p.d, p.h, p.mi, p.s, p.ms) : zonedToUtcMs(zone, p.y, p.mo, p.d, p.h, p.mi, p.s, p.ms);
+  return Date.UTC(p.y, p.mo - 1, p.d, p.h, p.mi, p.s, p.ms) - p.offsetMin * 60_000;
+}
+
+/** The parts of an ISO-8601 date or date-time (parseTimestamp's shapes); null when malformed or impossible. */
+export function readIsoParts(text: string): { y: number; mo: number; d: number; h: number; mi: number; s: number; ms: number; offsetMin: number | null } | null {
   const m = ISO_RE.exec(text.trim());
   if (!m) return null;
   const y = +m[1], mo = +m[2], d = +m[3];
@@ -130,13 +185,13 @@ export function parseTimestamp(text: string, zone: string): number | null {
   if (h > 23 || mi > 59 || s > 59) return null;
   const ms = m[7] ? Math.floor(Number(`0.${m[7]}`) * 1000) : 0;
   const off = m[8];
-  if (!off) return zonedToUtcMs(zone, y, mo, d, h, mi, s, ms);
-  if (off === 'Z') return Date.UTC(y, mo - 1, d, h, mi, s, ms);
+  if (!off) return { y, mo, d, h, mi, s, ms, offsetMin: null };
+  if (off === 'Z') return { y, mo, d, h, mi, s, ms, offsetMin: 0 };
   const sign = off[0] === '-' ? -1 : 1;
   const digits = off.slice(1).replace(':', '');
   const oh = +digits.slice(0, 2), om = digits.length > 2 ? +digits.slice(2) : 0;
   if (oh > 14 || om > 59) return null;
-  return Date.UTC(y, mo - 1, d, h, mi, s, ms) - sign * (oh * 60 + om) * 60_000;
+  return { y, mo, d, h, mi, s, ms, offsetMin: sign * (oh * 60 + om) };
 }
 
 /** Reads a window like `30d`, `2w`, `3m` (months as 30 days) into days. */

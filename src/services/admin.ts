@@ -1,16 +1,17 @@
 // Ledger lifecycle: init, db info, online backup, restore, migrate.
-import { chmodSync, copyFileSync, existsSync, renameSync, rmSync, statSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { chmodSync, closeSync, existsSync, fsyncSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { RefusedError, UsageError } from '../errors.js';
 import { currencyDigits } from '../domain/money.js';
 import { defaultRules, rulesToDocument } from '../domain/rules.js';
-import { isValidZone, machineZone } from '../domain/time.js';
+import { isValidZone, localDateTime, machineZone } from '../domain/time.js';
 import { copyLedgerInto, defaultBusyTimeoutMs, ledgerStats, migrate, openStore, schemaVersion, vacuumInto } from '../store/db.js';
 import { latestVersion } from '../store/migrations/index.js';
 import { settings } from '../store/settings.js';
 import { rulesVersions } from '../store/rules.js';
 import { audit } from '../store/audit.js';
 import { type Ctx, ledgerFromStore, withLedger } from './ledger.js';
+import { AtomicFile, PRIVATE_MODE, checkOutput, createExclusive, createTemp } from './outfile.js';
 
 export interface InitInput {
   currency?: string;
@@ -116,17 +117,21 @@ export interface BackupResult {
 
 /** An online, consistent copy (VACUUM INTO reads one snapshot; writers carry on), mode 0600. */
 export async function dbBackup(ctx: Ctx, target: string, force = false): Promise<BackupResult> {
-  const abs = resolve(target);
-  if (!existsSync(dirname(abs))) throw new UsageError(`folder ${dirname(abs)} does not exist`, 'create it first or choose another backup path');
-  if (existsSync(abs) && !force) throw new UsageError(`${target} already exists`, 'choose a new file name, or pass --force to replace it');
-  if (resolve(ctx.dbPath) === abs) throw new UsageError('the backup path is the ledger itself', 'choose another file');
+  // Never the ledger or its -wal/-shm (by device and inode, through any link), never a device or FIFO.
+  const out = checkOutput(target, { ledger: ctx.dbPath, flag: 'backup', mustNotExist: force ? undefined : { hint: 'choose a new file name, or pass --force to replace it' } });
   return withLedger(ctx, (l) => {
-    const tmp = join(dirname(abs), `.${basename(abs)}.${process.pid}.tmp`);
-    if (existsSync(tmp)) rmSync(tmp);
-    const { entries } = vacuumInto(l.store, tmp);
-    renameSync(tmp, abs);
-    l.store.get(audit); // backups are reads; they are not audited as changes
-    return { path: l.path, backup: abs, bytes: statSync(abs).size, entries };
+    // VACUUM INTO writes into the empty private temp file made for it (exclusively: never a planted symlink)
+    const f = new AtomicFile(out);
+    try {
+      f.closeTemp();
+      const { entries } = vacuumInto(l.store, f.tmp);
+      const abs = f.commit();
+      l.store.get(audit); // backups are reads; they are not audited as changes
+      return { path: l.path, backup: abs, bytes: statSync(abs).size, entries };
+    } catch (e) {
+      f.abort();
+      throw e;
+    }
   });
 }
 
@@ -146,7 +151,8 @@ export async function dbMigrate(ctx: Ctx): Promise<MigrateResult> {
     let backup: string | null = null;
     if (from < latestVersion()) {
       backup = `${ctx.dbPath}.v${from}.bak`;
-      if (existsSync(backup)) rmSync(backup);
+      rmSync(backup, { force: true });
+      closeSync(createExclusive(backup)); // new and private before VACUUM INTO fills it
       vacuumInto(store, backup);
     }
     const r = migrate(store);
@@ -168,6 +174,49 @@ export interface RestoreResult {
 }
 
 /** Replaces the ledger with a backup, but only one that passes ledger verify; the old file is kept aside. */
+export interface RestorePreview {
+  path: string;
+  restoreFrom: string;
+  liveEntries: number;
+  backupEntries: number;
+  /** Entries of the live ledger the backup lacks: lost by the restore (kept only in the file set aside). */
+  entriesLost: number;
+  /** Business time and write time of the newest of them (UTC ISO), and the write time in the ledger's zone. */
+  newestLostAt: string | null;
+  newestLostRecordedAt: string | null;
+  newestLostLocal: string | null;
+}
+
+/** What a restore would throw away: the live ledger's entries the backup lacks. Nothing written. */
+export async function previewRestore(ctx: Ctx, source: string): Promise<RestorePreview | null> {
+  if (!existsSync(source)) throw new UsageError(`no backup at ${source}`, 'give the path of a file made by pointsmall db backup');
+  if (!existsSync(ctx.dbPath)) return null;
+  const { entriesMissingFrom } = await import('../store/entries.js');
+  let store: ReturnType<typeof openStore>;
+  try {
+    store = openStore(ctx.dbPath, { requireLatest: false });
+  } catch (e) {
+    if (e instanceof UsageError) return null; // not a ledger: nothing of it can be compared
+    throw e;
+  }
+  try {
+    const zone = store.get(settings).get('timezone') ?? 'UTC';
+    const d = entriesMissingFrom(store, source);
+    return {
+      path: ctx.dbPath,
+      restoreFrom: resolve(source),
+      liveEntries: d.liveEntries,
+      backupEntries: d.otherEntries,
+      entriesLost: d.missing,
+      newestLostAt: d.newestAt,
+      newestLostRecordedAt: d.newestRecordedAt,
+      newestLostLocal: d.newestRecordedAt ? `${localDateTime(d.newestRecordedAt, zone)} ${zone}` : null,
+    };
+  } finally {
+    store.close();
+  }
+}
+
 export async function dbRestore(ctx: Ctx, source: string): Promise<RestoreResult> {
   const { verifyLedger } = await import('./verify.js');
   if (!existsSync(source)) throw new UsageError(`no backup at ${source}`, 'give the path of a file made by pointsmall db backup');
@@ -180,21 +229,37 @@ export async function dbRestore(ctx: Ctx, source: string): Promise<RestoreResult
   let live = false;
   if (existsSync(ctx.dbPath)) {
     // Keep a consistent copy of the ledger being replaced (VACUUM INTO cannot run inside a transaction).
+    // A new private file (made exclusively: a name someone took, or a planted symlink, is skipped).
     const stem = `${ctx.dbPath}.before-restore-${ctx.now.toISOString().replace(/[:.]/g, '-')}`;
     previous = stem;
-    for (let n = 2; existsSync(previous); n++) previous = `${stem}-${n}`;
+    for (let n = 2; ; n++) {
+      try {
+        closeSync(createExclusive(previous));
+        break;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        previous = `${stem}-${n}`;
+      }
+    }
     let store: ReturnType<typeof openStore> | undefined;
     try {
       store = openStore(ctx.dbPath, { requireLatest: false });
     } catch (e) {
-      if (!(e instanceof UsageError)) throw e;
+      if (!(e instanceof UsageError)) {
+        rmSync(previous, { force: true });
+        throw e;
+      }
       // The file is damaged or not a ledger at all, which is when a restore is most needed: keep it aside as it is.
       renameSync(ctx.dbPath, previous);
+      chmodSync(previous, PRIVATE_MODE);
       for (const f of [`${ctx.dbPath}-wal`, `${ctx.dbPath}-shm`]) if (existsSync(f)) rmSync(f);
     }
     if (store) {
       try {
         vacuumInto(store, previous);
+      } catch (e) {
+        rmSync(previous, { force: true });
+        throw e;
       } finally {
         store.close();
       }
@@ -206,10 +271,21 @@ export async function dbRestore(ctx: Ctx, source: string): Promise<RestoreResult
     // (a long import), whose later commits would land in the replaced file and be lost.
     await copyLedgerInto(source, ctx.dbPath, defaultBusyTimeoutMs());
   } else {
-    const tmp = `${ctx.dbPath}.restore-${process.pid}.tmp`;
-    copyFileSync(source, tmp);
-    chmodSync(tmp, 0o600);
-    renameSync(tmp, ctx.dbPath);
+    const tmp = createTemp(resolve(ctx.dbPath));
+    try {
+      copyInto(source, tmp.fd);
+      fsyncSync(tmp.fd);
+      closeSync(tmp.fd);
+      renameSync(tmp.path, ctx.dbPath);
+    } catch (e) {
+      try {
+        closeSync(tmp.fd);
+      } catch {
+        // closed already
+      }
+      rmSync(tmp.path, { force: true });
+      throw e;
+    }
   }
   const store = openStore(ctx.dbPath, { requireLatest: false });
   try {
@@ -219,6 +295,21 @@ export async function dbRestore(ctx: Ctx, source: string): Promise<RestoreResult
     store.close();
   }
   return { path: ctx.dbPath, restoredFrom: resolve(source), entries: check.entries, previous };
+}
+
+/** Copies the file at `source` into the open file `fd`, a megabyte at a time. */
+function copyInto(source: string, fd: number): void {
+  const src = openSync(source, 'r');
+  try {
+    const buf = Buffer.alloc(1 << 20);
+    for (;;) {
+      const n = readSync(src, buf, 0, buf.length, null);
+      if (n === 0) break;
+      for (let off = 0; off < n; ) off += writeSync(fd, buf, off, n - off);
+    }
+  } finally {
+    closeSync(src);
+  }
 }
 
 export { withLedger };

@@ -1,13 +1,11 @@
 // Catalog use-cases: add, update, show, list, activate/deactivate and CSV import of items.
-import { existsSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
 import { NotFoundError, UsageError } from '../errors.js';
 import { type CatalogItem, type ItemProblem, type ItemText, FIELD_FLAGS, parseItem, sameItem } from '../domain/catalog.js';
 import { formatMoney } from '../domain/money.js';
 import { catalog, type CatalogRow, type NewCatalogItem } from '../store/catalog.js';
 import { type Ctx, type Ledger, withLedger } from './ledger.js';
 import { recordAudit } from './points.js';
-import { readCsvFile, type Reject, writeRejects } from './csvfile.js';
+import { type CsvFormat, readCsvFile, type Reject, rejectsTarget, writeRejects } from './csvfile.js';
 
 export interface ItemView {
   sku: string;
@@ -220,13 +218,10 @@ const COLUMN_OF: Record<string, keyof ItemText> = Object.fromEntries(
  * Upserts items by sku from a CSV in one transaction. A column missing from the header keeps an
  * existing item's value (a new item gets the default); an empty cell clears an optional field.
  */
-export async function importCatalog(ctx: Ctx, file: string, rejectsPath?: string): Promise<CatalogImportResult> {
-  const records = await readCsvFile(file, ['sku', 'name', 'price'], CATALOG_COLUMNS);
-  if (rejectsPath) {
-    // checked before anything is written, so a bad --rejects path cannot leave an import half reported
-    const dir = dirname(resolve(rejectsPath));
-    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--rejects: folder ${dir} does not exist`, 'create it first or choose another path');
-  }
+export async function importCatalog(ctx: Ctx, file: string, rejectsPath?: string, format: CsvFormat = {}): Promise<CatalogImportResult> {
+  const records = await readCsvFile(file, ['sku', 'name', 'price'], CATALOG_COLUMNS, format);
+  // checked before anything is written, so a bad --rejects path cannot leave an import half reported
+  const rejectsOut = rejectsTarget(ctx, file, rejectsPath);
   const rejects: Reject[] = [];
   const result = await withLedger(ctx, (l) =>
     l.store.write(() => {
@@ -266,7 +261,6 @@ export async function importCatalog(ctx: Ctx, file: string, rejectsPath?: string
       return { created, updated, unchanged };
     }),
   );
-  const rejectsFile = rejects.length ? (rejectsPath ?? `${file.replace(/\.csv$/i, '')}.rejects.csv`) : null;
-  if (rejectsFile) await writeRejects(rejectsFile, CATALOG_COLUMNS, rejects);
+  const rejectsFile = rejects.length ? await writeRejects(rejectsOut, CATALOG_COLUMNS, rejects) : null;
   return { file, rows: records.length, ...result, rejected: rejects.length, rejectsFile };
 }

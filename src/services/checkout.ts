@@ -5,10 +5,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { computeEarn } from '../domain/accrual.js';
 import { couponCode, couponExpiresOn, couponRefusal, couponTerms, normalizeCouponCode } from '../domain/coupons.js';
-import { allocateProportionally, formatMoney, type Points } from '../domain/money.js';
-import { allocateOrderLines } from '../domain/refund.js';
+import { AMOUNT_MAX, POINTS_MAX, allocateProportionally, formatMoney, type Points } from '../domain/money.js';
+import { spreadEarned } from '../domain/refund.js';
 import { expiresOn, type Rules } from '../domain/rules.js';
-import { type CartLine, type PointsRequest, type Quote, split, type SplitInput } from '../domain/split.js';
+import { type AllowedPoints, type CartLine, describeAllowed, type PointsRequest, type Quote, split, type SplitInput, splitLines } from '../domain/split.js';
 import { localDate, localRangeUtc } from '../domain/time.js';
 import { Decimal } from 'decimal.js';
 import { NotFoundError, RefusedError, UsageError } from '../errors.js';
@@ -18,10 +18,11 @@ import { holds, writeUnsynced } from '../store/holds.js';
 import { members, type MemberRow } from '../store/members.js';
 import { checkoutLookups, orders, type OrderRow } from '../store/orders.js';
 import { outbox } from '../store/outbox.js';
+import { settings } from '../store/settings.js';
 import { type Ctx, type Ledger, rulesAt, withLedger } from './ledger.js';
 import { captureHold, placeHold, releaseHold, sweepExpiredHolds } from './holds.js';
 import { type LineViewBase, orderView, requireOrder, type OrderView } from './orders.js';
-import { creditPoints, recordAudit } from './points.js';
+import { availableOf, creditPoints, recordAudit } from './points.js';
 
 export const TENDERS = ['cash', 'card', 'alipay', 'wechat'] as const;
 export type Tender = (typeof TENDERS)[number];
@@ -39,6 +40,8 @@ export interface CheckoutInput {
   tender?: Tender;
   decline?: boolean;
   idempotencyKey?: string;
+  /** The figures the operator confirmed: the checkout is refused if the cart now computes others. */
+  expect?: { pointsUsed: number; cashPaid: string };
 }
 
 export interface QuoteLineView extends LineViewBase {
@@ -61,8 +64,19 @@ export interface QuoteResult {
   pointsEarned: number;
   balance: number;
   available: number;
+  /** The largest points request allowed (lines, available points and minPoints all allow it). */
   maxUsablePoints: number;
   pointsStep: number;
+  /** The rules' smallest points request per checkout (redeem.minPoints). */
+  minPoints: number;
+  /** Points the points-only lines take whatever the request (why --no-points is refused when > 0). */
+  requiredPoints: number;
+  /** What --points may be: `required`, or `min`..`max` in `step`s (min null: nothing more). */
+  allowedPoints: AllowedPoints;
+  /** The same in words: "0, or 200 to 5000 in steps of 10". */
+  allowedText: string;
+  /** Set when --max-points used fewer points than the member has (below minPoints). */
+  note: string | null;
   coupon: string | null;
   lines: QuoteLineView[];
 }
@@ -76,6 +90,8 @@ export interface CheckoutResult extends OrderView {
   expiresAt: string | null;
   /** true when an --idempotency-key retry returned the first result. */
   replayed: boolean;
+  /** Why --max-points used no points on the mixed items (below redeem.minPoints); absent otherwise. */
+  note?: string;
 }
 
 interface Cart {
@@ -115,7 +131,7 @@ function buildCart(l: Ledger, input: CheckoutInput, opts: { countExpiredHoldsFre
     if (!Number.isSafeInteger(row.price * it.quantity) || it.quantity > 1_000_000) {
       throw new UsageError(`${it.quantity} × ${row.sku} is more than one checkout can hold`, 'order fewer units');
     }
-    if (!row.active) throw new RefusedError('ITEM_INACTIVE', `item ${row.sku} (${row.name}) is inactive`, `reactivate it with: pointsmall catalog update ${row.sku} --active true`);
+    if (!row.active) throw new RefusedError('ITEM_INACTIVE', `item ${row.sku} (${row.name}) is inactive`, `put it back on sale with: pointsmall catalog activate ${row.sku}`);
     if (row.stock !== null && row.stock - row.stock_held < it.quantity) {
       throw new RefusedError('OUT_OF_STOCK', `${row.sku} is out of stock: ${it.quantity} wanted, ${Math.max(0, row.stock - row.stock_held)} available`, `restock with: pointsmall catalog update ${row.sku} --stock N`);
     }
@@ -132,6 +148,10 @@ function buildCart(l: Ledger, input: CheckoutInput, opts: { countExpiredHoldsFre
     pointsPrice: row.points_price,
     maxPointsRatio: row.max_points_ratio === null ? null : new Decimal(row.max_points_ratio),
   }));
+  const subtotal = lines.reduce((a, x) => a + x.unitPrice * x.quantity, 0);
+  if (subtotal > AMOUNT_MAX) {
+    throw new UsageError(`the items come to ${formatMoney(subtotal, l.digits)}, past the ceiling of ${formatMoney(AMOUNT_MAX, l.digits)} for one order`, 'order fewer units (README "Limits")');
+  }
   const { id: rulesId, rules } = rulesAt(l, l.nowIso);
 
   let code: string | null = null;
@@ -139,17 +159,34 @@ function buildCart(l: Ledger, input: CheckoutInput, opts: { countExpiredHoldsFre
   if (input.coupon !== undefined) {
     code = normalizeCouponCode(input.coupon);
     const row = l.store.get(coupons).get(code);
+    // An unknown code is an input error like an unknown member or SKU (exit 2); a known one may be refused (exit 3).
+    if (!row) throw new NotFoundError('coupon', code, `list the member's coupons with: pointsmall coupon list --member ${member.id}`);
     const c = row && { code: row.code, memberId: row.member_id, sku: row.sku, value: row.value, percent: row.percent, expiresOn: row.expires_on, status: row.status };
     const why = couponRefusal(c, code, member.id, localDate(l.now.getTime(), l.zone));
     if (why) refuse(why);
     coupon = couponTerms(c!);
   }
 
-  let available = member.balance - member.held;
+  let available = availableOf(l, member);
   if (opts.countExpiredHoldsFree) available += l.store.get(holds).expiredPointsOf(member.id, l.nowIso);
   const base: SplitInput = { lines, coupon, redeem: rules.redeem, digits: l.digits, available, request: input.request };
   const out = split(base);
   if (!out.ok) refuse(out);
+  if (input.expect) {
+    const q = out.quote;
+    if (q.pointsUsed !== input.expect.pointsUsed || formatMoney(q.cashPaid, l.digits) !== input.expect.cashPaid) {
+      refuse({
+        code: 'QUOTE_CHANGED',
+        message: `the checkout changed since it was confirmed: now ${q.pointsUsed} points and ${formatMoney(q.cashPaid, l.digits)} cash, confirmed ${input.expect.pointsUsed} points and ${input.expect.cashPaid} cash`,
+        hint: 'run the checkout again and confirm the new figures',
+      });
+    }
+  }
+  // Refused before anything is held or paid: the points earned at capture may not pass the ceiling.
+  const earned = earnOnCash(l, member, rules, lines.map((x) => ({ sku: x.sku, category: x.category, amount: x.unitPrice * x.quantity })), out.quote.cashPaid, out.quote.total, l.nowIso);
+  if (earned > POINTS_MAX - Math.max(member.balance, member.lifetime_earned, 0)) {
+    throw new RefusedError('POINTS_CEILING', `this checkout would earn member ${member.id} ${earned} points, past the ceiling of ${POINTS_MAX} points for a balance`, 'a balance holds at most 10^12 points (README "Limits")');
+  }
   return { member, items, lines, rulesId, rules, couponCode: code, base, quote: out.quote };
 }
 
@@ -193,8 +230,13 @@ function quoteView(l: Ledger, cart: Cart, tender: Tender): QuoteResult {
     pointsEarned: earned,
     balance: cart.member.balance,
     available: q.available,
-    maxUsablePoints: Math.min(q.maxUsablePoints, q.available),
+    maxUsablePoints: q.maxUsablePoints,
     pointsStep: q.pointsStep,
+    minPoints: cart.rules.redeem.minPoints,
+    requiredPoints: q.requiredPoints,
+    allowedPoints: q.allowed,
+    allowedText: describeAllowed(q.allowed),
+    note: q.note,
     coupon: cart.couponCode,
     lines: q.lines.map((x) => ({
       sku: x.sku,
@@ -224,11 +266,15 @@ export interface PointsPreview {
   problem?: string;
 }
 
-/** For the interactive prompt: the quote plus a pure function previewing any typed number of points. */
+/**
+ * For the interactive prompt: the quote of the request as given (so what is confirmed is what is charged;
+ * a request that cannot be met is refused here, before anything is asked) plus a pure function previewing
+ * any typed number of points.
+ */
 export async function prepareCheckout(ctx: Ctx, input: CheckoutInput): Promise<{ quote: QuoteResult; preview: (points: number) => PointsPreview }> {
   return withLedger(ctx, (l) =>
     l.store.read(() => {
-      const cart = buildCart(l, { ...input, request: { kind: 'default' } }, { countExpiredHoldsFree: true });
+      const cart = buildCart(l, input, { countExpiredHoldsFree: true });
       const digits = l.digits;
       const preview = (points: number): PointsPreview => {
         const r = split({ ...cart.base, request: { kind: 'points', points } });
@@ -259,8 +305,7 @@ function holdOrder(l: Ledger, input: CheckoutInput): string {
   const q = cart.quote;
   const repo = l.store.get(orders);
   const orderId = repo.nextId();
-  const amounts = q.lines.map((x) => x.amount);
-  const shares = allocateOrderLines(amounts, { points: q.pointsUsed, cash: q.cashPaid, earned: 0 });
+  const shares = splitLines(q);
   repo.insert(
     {
       id: orderId,
@@ -306,7 +351,7 @@ function resultOf(l: Ledger, o: OrderRow, replayed = false): CheckoutResult {
     ...orderView(l, o),
     checkoutId: o.id,
     balance: m.balance,
-    available: m.balance - m.held,
+    available: availableOf(l, m),
     expiresAt: hold && hold.status === 'open' ? hold.expires_at : null,
     replayed,
   };
@@ -324,7 +369,7 @@ function captureOrder(l: Ledger, orderId: string, tender: Tender): void {
   if (earned > 0) {
     creditPoints(l, { memberId: o.member_id, points: earned, at: l.nowIso, kind: 'accrual', from: 'issued', expiresOn: expiresOn(rules.expiry, l.now.getTime(), l.zone), ref: orderId });
   }
-  const earnedShares = allocateProportionally(earned, lines.map((x) => x.amount));
+  const earnedShares = spreadEarned(earned, lines.map((x) => x.cash));
   repo.markPaid(orderId, l.nowIso, tender, earned, earnedShares);
 
   // A coupon item issues one single-use code per unit, to the buyer.
@@ -380,16 +425,46 @@ function queueOrderConfirmed(l: Ledger, o: OrderRow, m: MemberRow): void {
   });
 }
 
-/** Runs the simulated payment of the cash part. POINTSMALL_PAYMENT_DELAY_MS slows it (tests kill a process mid-payment). */
-async function simulatePayment(decline: boolean): Promise<boolean> {
+/**
+ * Runs the simulated payment of the cash part. Test hooks: POINTSMALL_PAYMENT_DELAY_MS slows it (tests kill
+ * a process mid-payment); POINTSMALL_PAYMENT_BARRIER=DIR makes it write DIR/paying and wait for DIR/go, so
+ * a test can run another command at exactly this point (races without sleeps).
+ */
+async function simulatePayment(decline: boolean, orderId: string): Promise<boolean> {
   const delay = Number(process.env.POINTSMALL_PAYMENT_DELAY_MS ?? 0);
   if (delay > 0) await sleep(delay);
+  const barrier = process.env.POINTSMALL_PAYMENT_BARRIER;
+  if (barrier) {
+    const { existsSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    writeFileSync(join(barrier, 'paying'), orderId);
+    while (!existsSync(join(barrier, 'go'))) await sleep(10);
+  }
   return !decline;
 }
 
+export const DEFAULT_PAYMENT_MINUTES = 10;
+
+/** Minutes a started payment fences its order (ledger setting payment_minutes, else 10): a confirm that died mid-payment frees it after that. */
+function paymentMinutes(l: Ledger): number {
+  const v = Number(l.store.get(settings).get('payment_minutes'));
+  return Number.isFinite(v) && v > 0 ? v : DEFAULT_PAYMENT_MINUTES;
+}
+
+/**
+ * The fence (issue 14): from here until the payment settles, `checkout cancel` is refused and the hold
+ * does not run out, so an approved payment always captures. Inside the write that checked the order is held.
+ */
+function fencePayment(l: Ledger, orderId: string): void {
+  const until = new Date(l.now.getTime() + paymentMinutes(l) * 60_000).toISOString();
+  l.store.get(orders).fencePayment(orderId, until, l.nowIso);
+}
+
+const isPaying = (l: Ledger, o: OrderRow): boolean => o.status === 'held' && o.paying_until !== null && o.paying_until > l.nowIso;
+
 /** Payment and then capture or void, for an order whose hold is open. */
 async function payAndSettle(l: Ledger, orderId: string, tender: Tender, decline: boolean, key?: string): Promise<CheckoutResult> {
-  const approved = await simulatePayment(decline);
+  const approved = await simulatePayment(decline, orderId);
   sweepExpiredHolds(l);
   return l.store.write(() => {
     const repo = l.store.get(orders);
@@ -448,20 +523,40 @@ function startPhase(l: Ledger, command: string, input: CheckoutInput): Phase1 {
 export async function checkout(ctx: Ctx, input: CheckoutInput): Promise<CheckoutResult> {
   return withLedger(ctx, async (l) => {
     sweepExpiredHolds(l);
-    const p = writeUnsynced(l.store, () => startPhase(l, 'checkout', input));
+    const note = maxPointsNote(l, input);
+    const p = writeUnsynced(l.store, () => {
+      const phase = startPhase(l, 'checkout', input);
+      if ('orderId' in phase) fencePayment(l, phase.orderId);
+      return phase;
+    });
     if ('replay' in p) return p.replay;
-    return payAndSettle(l, p.orderId, input.tender ?? 'cash', Boolean(input.decline), input.idempotencyKey);
+    return withNote(await payAndSettle(l, p.orderId, input.tender ?? 'cash', Boolean(input.decline), input.idempotencyKey), note);
   });
+}
+
+/** §4.3: --max-points below redeem.minPoints uses none, and says so (read before the hold; a refusal is left to it). */
+function maxPointsNote(l: Ledger, input: CheckoutInput): string | null {
+  if (input.request.kind !== 'max') return null;
+  try {
+    return l.store.read(() => buildCart(l, input, { countExpiredHoldsFree: false }).quote.note);
+  } catch {
+    return null;
+  }
+}
+
+function withNote(r: CheckoutResult, note: string | null): CheckoutResult {
+  return note && !r.replayed ? { ...r, note } : r;
 }
 
 /** `checkout start`: the hold only; confirm or cancel it before it expires. */
 export async function startCheckout(ctx: Ctx, input: CheckoutInput): Promise<CheckoutResult> {
   return withLedger(ctx, (l) => {
     sweepExpiredHolds(l);
+    const note = maxPointsNote(l, input);
     return l.store.write(() => {
       const p = startPhase(l, 'start', input);
       if ('replay' in p) return p.replay;
-      const result = resultOf(l, l.store.get(orders).get(p.orderId)!);
+      const result = withNote(resultOf(l, l.store.get(orders).get(p.orderId)!), note);
       if (input.idempotencyKey) l.store.get(orders).completeIdempotency(input.idempotencyKey, result, 0, l.nowIso);
       return result;
     });
@@ -474,7 +569,14 @@ export async function confirmCheckout(ctx: Ctx, id: string, opts: { tender?: Ten
     sweepExpiredHolds(l);
     const pre = l.store.write((): { orderId: string; tender: Tender } | { done: CheckoutResult } => {
       const o = requireOrder(l, id);
-      if (o.status === 'held') return { orderId: o.id, tender: (opts.tender ?? o.tender ?? 'cash') as Tender };
+      if (o.status === 'held') {
+        const m = l.store.get(members).get(o.member_id)!;
+        if (m.status === 'frozen') {
+          throw new RefusedError('MEMBER_FROZEN', `member ${m.id} was frozen after checkout ${id} started (${m.frozen_reason ?? 'no reason'}); it cannot be confirmed`, `unfreeze first (pointsmall member unfreeze ${m.id}), or void it with: pointsmall checkout cancel ${id}`);
+        }
+        fencePayment(l, o.id);
+        return { orderId: o.id, tender: (opts.tender ?? o.tender ?? 'cash') as Tender };
+      }
       if (o.status === 'paid' || o.status === 'partially_refunded' || o.status === 'refunded') return { done: resultOf(l, o, true) };
       throw closedError(o);
     });
@@ -489,6 +591,9 @@ export async function cancelCheckout(ctx: Ctx, id: string): Promise<CheckoutResu
     sweepExpiredHolds(l);
     return l.store.write(() => {
       const o = requireOrder(l, id);
+      if (isPaying(l, o)) {
+        throw new RefusedError('PAYMENT_IN_PROGRESS', `checkout ${id} is being paid (a confirm started it); it cannot be cancelled now`, `see how it ended with: pointsmall order show ${id}; if that confirm died, cancel after ${o.paying_until}`);
+      }
       if (o.status === 'held') {
         releaseHold(l, id, 'cancelled');
         recordAudit(l, 'checkout.cancel', id);
@@ -515,7 +620,7 @@ export async function searchMembers(ctx: Ctx, term: string, limit = 20): Promise
       l.store
         .get(checkoutLookups)
         .searchMembers(term, limit)
-        .map((m) => ({ id: m.id, name: m.name, phone: m.phone, frozen: m.status === 'frozen', available: m.balance - m.held })),
+        .map((m) => ({ id: m.id, name: m.name, phone: m.phone, frozen: m.status === 'frozen', available: availableOf(l, m) })),
     ),
   );
 }

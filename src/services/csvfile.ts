@@ -1,6 +1,7 @@
 // Small CSV files for master data (members, catalog): read whole with line numbers, rejects written beside.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { UsageError } from '../errors.js';
+import { AtomicFile, checkOutput, type OutputTarget } from './outfile.js';
 
 export interface CsvRecord {
   line: number;
@@ -13,29 +14,100 @@ export interface Reject {
   values: Record<string, string>;
 }
 
-export async function readCsvFile(path: string, required: string[], known: string[]): Promise<CsvRecord[]> {
+/** How a master-data CSV is written: the same --encoding, --delimiter and --map as a purchase import. */
+export interface CsvFormat {
+  encoding?: string;
+  delimiter?: string;
+  /** `field=Column` specs (repeatable, or comma-separated). */
+  map?: string[];
+}
+
+export async function readCsvFile(path: string, required: string[], known: string[], format: CsvFormat = {}): Promise<CsvRecord[]> {
   if (!existsSync(path) || !statSync(path).isFile()) throw new UsageError(`cannot read ${path}: no such file`, 'check the path');
-  let text = readFileSync(path, 'utf8');
+  const { normaliseEncoding, ENCODING_NAMES } = await import('../domain/encoding.js');
+  const { normaliseDelimiter, delimiterHint } = await import('../domain/purchases.js');
+  const encoding = format.encoding === undefined ? undefined : normaliseEncoding(format.encoding);
+  if (encoding === null) throw new UsageError(`--encoding ${JSON.stringify(format.encoding)} is not one of ${ENCODING_NAMES}`);
+  const delimiter = normaliseDelimiter(format.delimiter ?? ',');
+  if (!delimiter) throw new UsageError(`--delimiter ${JSON.stringify(format.delimiter)} must be one character (or tab, semicolon, pipe)`);
+  const map = columnMap(format.map ?? [], known);
+  const { decodeWhole } = await import('./textDecode.js');
+  let text = await decodeWhole(path, readFileSync(path), encoding);
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const { parse } = await import('csv-parse/sync');
   let rows: { record: Record<string, string>; info: { lines: number } }[];
+  let header: string[] = [];
+  const rename = (h: string[]): string[] => {
+    header = h.map((x) => x.trim());
+    const out = header.slice();
+    for (const [field, column] of map) {
+      let i = header.indexOf(column);
+      if (i < 0) i = header.findIndex((x) => x.toLowerCase() === column.toLowerCase());
+      if (i < 0) throw new UsageError(`${path}:1: --map ${field}=${column}: the header has no column ${JSON.stringify(column)}`, `the header has ${header.map((x) => JSON.stringify(x)).join(', ')}`);
+      out[i] = field;
+    }
+    // a known field's own column, written in another case or with spaces (Name, Points Price)
+    const norm = (x: string) => x.toLowerCase().replace(/[\s_-]+/g, '');
+    for (let i = 0; i < out.length; i++) {
+      if (known.includes(out[i]) || map.some(([, col]) => col === header[i])) continue;
+      const k = known.find((f) => norm(f) === norm(out[i]));
+      if (k && !out.includes(k)) out[i] = k;
+    }
+    return out;
+  };
   try {
-    rows = parse(text, { columns: (h: string[]) => h.map((x) => x.trim()), info: true, skip_empty_lines: true, trim: true, relax_column_count: false }) as never;
+    rows = parse(text, { columns: rename, delimiter, info: true, skip_empty_lines: true, trim: true, relax_column_count: false }) as never;
   } catch (e) {
+    if (e instanceof UsageError) throw e;
     const err = e as { message: string; lines?: number };
     throw new UsageError(`${path}:${err.lines ?? '?'}: ${err.message}`, 'fix the CSV (quotes and column counts) and run again; nothing was written');
   }
-  const header = rows.length ? Object.keys(rows[0].record) : (text.split(/\r?\n/)[0] ?? '').split(',').map((h) => h.trim());
-  const missing = required.filter((r) => !header.includes(r));
+  const columns = rows.length ? Object.keys(rows[0].record) : rename(header.length ? header : (text.split(/\r\n|\n|\r/)[0] ?? '').split(delimiter));
+  const missing = required.filter((r) => !columns.includes(r));
   if (missing.length) {
-    throw new UsageError(`${path}:1: missing column(s) ${missing.join(', ')}`, `the header must name ${required.join(', ')} (optional: ${known.filter((k) => !required.includes(k)).join(', ')})`);
+    const hint = delimiterHint(header, delimiter) ?? `the header must name ${required.join(', ')} (optional: ${known.filter((k) => !required.includes(k)).join(', ')}), or map columns with --map field=Column`;
+    throw new UsageError(`${path}:1: missing column(s) ${missing.join(', ')}`, hint);
   }
   return rows.map((r) => ({ line: r.info.lines, values: r.record }));
 }
 
-export async function writeRejects(path: string, header: string[], rejects: Reject[]): Promise<void> {
-  const { writeFileAtomic, csvSafe } = await import('../cli/output.js');
+/** `field=Column` specs read against the known fields; a problem is a usage error. */
+function columnMap(specs: readonly string[], known: readonly string[]): [string, string][] {
+  const out: [string, string][] = [];
+  for (const spec of specs) {
+    for (const part of spec.split(',')) {
+      if (!part.trim()) continue;
+      const eq = part.indexOf('=');
+      const field = part.slice(0, eq).trim();
+      const column = part.slice(eq + 1).trim();
+      if (eq < 0 || !column) throw new UsageError(`--map ${JSON.stringify(part)} is not field=Column`, `fields: ${known.join(', ')}`);
+      if (!known.includes(field)) throw new UsageError(`--map: unknown field ${JSON.stringify(field)}`, `fields: ${known.join(', ')}`);
+      out.push([field, column]);
+    }
+  }
+  return out;
+}
+
+/**
+ * The rejects file of an import of `file`: --rejects, else FILE.rejects.csv beside it. Checked before the
+ * import writes anything (checkOutput), so a bad path is an exit 2 with nothing imported.
+ */
+export function rejectsTarget(ctx: { dbPath: string }, file: string, rejectsPath?: string): OutputTarget {
+  const path = rejectsPath ?? `${file.replace(/\.csv$/i, '')}.rejects.csv`;
+  return checkOutput(path, { ledger: ctx.dbPath, flag: rejectsPath === undefined ? 'rejects file' : '--rejects' });
+}
+
+export async function writeRejects(target: OutputTarget, header: string[], rejects: Reject[]): Promise<string> {
+  const { csvSafe } = await import('../cli/output.js');
   const { stringify } = await import('csv-stringify/sync');
   const rows = rejects.map((r) => [String(r.line), r.reason, ...header.map((h) => csvSafe(r.values[h] ?? ''))]);
-  writeFileAtomic(path, stringify([['line', 'reason', ...header], ...rows]));
+  const f = new AtomicFile(target);
+  try {
+    f.write(stringify([['line', 'reason', ...header], ...rows]));
+  } catch (e) {
+    f.abort();
+    throw e;
+  }
+  f.commit();
+  return target.path;
 }

@@ -99,7 +99,7 @@ export async function runDemo(ctx: Ctx, opts: { force?: boolean } = {}): Promise
   const paid = await step('Check out: hold the points, pay the cash part by Alipay, capture', 'pointsmall checkout --member M001 --item TEA-001 --item HOME-001:2 --points 5000 --tender alipay --yes', () =>
     checkout.checkout(ctx, { memberId: 'M001', items, request: { kind: 'points', points: 5000 }, tender: 'alipay', idempotencyKey: 'demo-1' }),
   );
-  await step('Refund one of the two cups', `pointsmall order refund ${paid.orderId} --line HOME-001:1 --reason "damaged in transit"`, () =>
+  await step('Refund one of the two cups', `pointsmall order refund ${paid.orderId} --line HOME-001:1 --reason "damaged in transit" --yes`, () =>
     orders.refundOrder(ctx, paid.orderId, [{ sku: 'HOME-001', quantity: 1 }], 'damaged in transit'),
   );
   await step('Expire points earned more than 365 days ago', 'pointsmall expire run', () => expiry.runExpiry(ctx, {}));

@@ -21,6 +21,11 @@ export interface ExpiryRunResult extends ExpirySummary {
   notificationsQueued: number;
 }
 
+/** Today in the ledger's zone (the default as-of date): an earlier --as-of backdates the run. */
+export async function expiryToday(ctx: Ctx): Promise<string> {
+  return withLedger(ctx, (l) => defaultAsOf(l.now.getTime(), l.zone));
+}
+
 /** Expires, in one transaction, the remaining points of every lot with expiresOn before the as-of date. */
 export function expireLots(l: Ledger, input: ExpiryRunInput): ExpiryRunResult {
   const asOf = input.asOf ?? defaultAsOf(l.now.getTime(), l.zone);
@@ -70,7 +75,7 @@ function expireInTransaction(l: Ledger, asOf: string, at: string): ExpiryRunResu
       points += m.points;
       lots += m.lots;
       const payload: ExpiredPayload = { memberId: m.memberId, asOf, points: m.points, lots: m.lots, balance: m.balance - m.points };
-      if (box.enqueue({ createdAt: l.nowIso, topic: 'points.expired', memberId: m.memberId, payload, dedupeKey: expiredKey(m.memberId, asOf), contact: m }).queued) queued++;
+      if (box.enqueue({ createdAt: l.nowIso, topic: 'points.expired', memberId: m.memberId, payload, dedupeKey: expiredKey(entryIds[i]), contact: m }).queued) queued++;
     });
     const done = lots ? q.finish(asOf).lots : 0;
     if (done !== lots) throw new Error(`expiry moved ${done} lots, ${lots} expected`);

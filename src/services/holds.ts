@@ -1,7 +1,7 @@
 // Holds between a checkout's hold and its capture: points (taken from lots in spending order and moved to
 // the member's held account), stock and the coupon; released on decline, cancel or expiry, to the same lots.
 // Every function here runs inside the caller's store.write().
-import { takeFromLots } from '../domain/lots.js';
+import { spendableLots, takeFromLots } from '../domain/lots.js';
 import { RefusedError } from '../errors.js';
 import { catalog } from '../store/catalog.js';
 import { coupons } from '../store/coupons.js';
@@ -11,7 +11,7 @@ import { members } from '../store/members.js';
 import { orders } from '../store/orders.js';
 import { settings } from '../store/settings.js';
 import { type Ctx, type Ledger, withLedger } from './ledger.js';
-import { recordAudit } from './points.js';
+import { availableOf, ledgerToday, recordAudit } from './points.js';
 
 export const DEFAULT_HOLD_MINUTES = 15;
 
@@ -36,11 +36,11 @@ export interface HoldRequest {
 export function placeHold(l: Ledger, h: HoldRequest): { holdId: number; expiresAt: string } {
   const j = l.store.get(journal);
   const m = l.store.get(members).get(h.memberId)!;
-  const available = m.balance - m.held;
+  const available = availableOf(l, m);
   let entryId: number | null = null;
   let takes: { lotId: number; points: number }[] = [];
   if (h.points > 0) {
-    const r = takeFromLots(j.openLots(h.memberId), h.points);
+    const r = takeFromLots(spendableLots(j.openLots(h.memberId), ledgerToday(l)), h.points);
     if (h.points > available || r.shortfall > 0) {
       throw new RefusedError('INSUFFICIENT_POINTS', `member ${h.memberId} has ${available} points available, ${h.points} needed`, 'use fewer points');
     }

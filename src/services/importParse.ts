@@ -2,7 +2,6 @@
 // lines grouped per order and packed, in chunks of a few thousand rows for the caller to stage. It
 // reads nothing but the file, so it runs in a worker thread as well as in the calling one.
 import { closeSync, createReadStream, existsSync, openSync, readSync, statSync } from 'node:fs';
-import { StringDecoder } from 'node:string_decoder';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { UsageError } from '../errors.js';
@@ -16,12 +15,16 @@ import {
   type RecordSink,
   type RowContext,
   ZoneCalendar,
+  lineEnd,
   makeDateParser,
   parseRow,
+  delimiterHint,
   planColumns,
 } from '../domain/purchases.js';
+import { asciiCompatible } from '../domain/encoding.js';
 import type { StageGroups } from '../store/purchases.js';
 import { joinLines, packLine } from './orderFeed.js';
+import { fileDecoder } from './textDecode.js';
 
 /** How to read the file (the resolved import options). */
 export interface ReadInput {
@@ -33,7 +36,12 @@ export interface ReadInput {
 /** What validating its rows needs besides: the mapping, formats and the ledger's settings. */
 export interface ParseInput extends ReadInput {
   map: Partial<Record<PurchaseField, string>>;
-  dateFormat?: string;
+  /** Timestamp formats tried in order (none: ISO 8601). */
+  dateFormats: string[];
+  /** Values that mean an empty field (--null NA). */
+  nulls: string[];
+  /** Rows left out: a column (by its header name) and the values that leave a row out (--skip Status=cancelled). */
+  skips: [column: string, value: string][];
   skipGuests: boolean;
   digits: number;
   zone: string;
@@ -59,6 +67,8 @@ export interface ParsedChunk {
   rejects: [line: number, reason: string, vals: string | null][];
   rows: number;
   guests: number;
+  /** Rows left out by --skip. */
+  skipped: number;
 }
 
 /**
@@ -81,24 +91,15 @@ export interface ReadEnd {
 }
 
 /**
- * Streams the file's records into the sink as they are tokenized (decoded: utf8 with or without BOM,
- * GBK, Latin-1/cp1252), yielding after each chunk of the file so the caller can flush its work. With a
+ * Streams the file's records into the sink as they are tokenized (decoded by textDecode.ts: UTF-8,
+ * whose bad bytes fail naming their line, or an encoding iconv-lite reads), yielding after each chunk of the file so the caller can flush its work. With a
  * part, only its bytes; `end` then tells where the reading stopped.
  */
 export async function* readChunks(o: ReadInput, sink: RecordSink, onBytes?: (bytes: number) => void, part?: FilePart, end?: ReadEnd): AsyncGenerator<void> {
   const tok = new CsvTokenizer(o.delimiter, part?.firstLine ?? 1, !part || part.start === 0);
-  let decode: (b: Buffer) => string;
-  let flush: () => string;
-  if (o.encoding === 'utf8') {
-    const d = new StringDecoder('utf8');
-    decode = (b) => d.write(b);
-    flush = () => d.end();
-  } else {
-    const iconv = (await import('iconv-lite')).default;
-    const d = iconv.getDecoder(o.encoding === 'gbk' ? 'gbk' : 'win1252');
-    decode = (b) => d.write(b);
-    flush = () => d.end() ?? '';
-  }
+  const d = await fileDecoder(o.file, o.encoding, part?.start ?? 0, part?.firstLine ?? 1);
+  const decode = (b: Buffer) => d.decode(b);
+  const flush = () => d.end();
   let bytes = 0;
   try {
     const range = part ? { start: part.start, end: part.end - 1 } : {};
@@ -146,17 +147,22 @@ const CHUNK = 5_000;
 export async function parsePurchases(o: ParseInput, emit: (chunk: ParsedChunk) => void, onBytes?: (bytes: number) => void, pause?: () => Promise<void>): Promise<ParseResult> {
   let plan: ColumnPlan | undefined;
   let ctx: RowContext | undefined;
+  let filter: RowFilter | null = null;
   const header = (fields: string[], line: number) => {
     const p = planColumns(fields, o.map);
     if (!p.plan) {
-      throw new UsageError(`${o.file}:${line}: wrong header: ${p.problems.join('; ')}`, `the header has ${fields.map((h) => JSON.stringify(h.trim())).join(', ')}; map columns with --map field=Column (fields: order_id, member_id, purchased_at, amount or quantity + unit_price, sku, category)`);
+      const hint = delimiterHint(fields, o.delimiter) ?? `the header has ${fields.map((h) => JSON.stringify(h.trim())).join(', ')}; map columns with --map field=Column (fields: order_id, member_id, purchased_at, amount or quantity + unit_price, sku, category)`;
+      throw new UsageError(`${o.file}:${line}: wrong header: ${p.problems.join('; ')}`, hint);
     }
     plan = p.plan;
-    ctx = { plan, digits: o.digits, parseDate: makeDateParser(new ZoneCalendar(o.zone), o.dateFormat), skipGuests: o.skipGuests, notAfterMs: o.notAfterMs, dateFormat: o.dateFormat };
+    filter = rowFilter(p.plan.header, o, line);
+    const cal = new ZoneCalendar(o.zone);
+    const parseDate = makeDateParser(cal, o.dateFormats);
+    ctx = { plan, digits: o.digits, parseDate, skipGuests: o.skipGuests, notAfterMs: o.notAfterMs, dateFormat: o.dateFormats.length ? o.dateFormats.join(' or ') : undefined, dateReason: parseDate.reason };
   };
   if (o.part?.header) header(o.part.header, 1);
   let groups = new Map<string, OpenGroup>();
-  const newChunk = (): ParsedChunk => ({ groups: { str: [], num: [] }, bad: [], rejects: [], rows: 0, guests: 0 });
+  const newChunk = (): ParsedChunk => ({ groups: { str: [], num: [] }, bad: [], rejects: [], rows: 0, guests: 0, skipped: 0 });
   let chunk = newChunk();
   const flushChunk = () => {
     const { str, num } = chunk.groups;
@@ -175,7 +181,17 @@ export async function parsePurchases(o: ParseInput, emit: (chunk: ParsedChunk) =
         return;
       }
       chunk.rows++;
-      const r = parseRow(rec.fields, ctx!);
+      let fields = rec.fields;
+      if (filter) {
+        const kept = filter(fields);
+        if (!kept) {
+          chunk.skipped++;
+          if (chunk.rows >= CHUNK) flushChunk();
+          return;
+        }
+        fields = kept;
+      }
+      const r = parseRow(fields, ctx!);
       if (r.kind === 'ok') {
         const row = r.row;
         const packed = packLine(rec.line, row);
@@ -203,6 +219,40 @@ export async function parsePurchases(o: ParseInput, emit: (chunk: ParsedChunk) =
   return { plan, ...end };
 }
 
+/** What --skip and --null do to a row: null to leave it out, else its fields (null values emptied). */
+type RowFilter = (fields: string[]) => string[] | null;
+
+/**
+ * The row filter of --skip and --null for this header, or null when neither is given (then rows are
+ * not touched at all). A --skip column the header lacks is a usage error.
+ */
+function rowFilter(header: readonly string[], o: ParseInput, line: number): RowFilter | null {
+  if (!o.skips.length && !o.nulls.length) return null;
+  const norm = (h: string) => h.trim().toLowerCase();
+  const skip = new Map<number, Set<string>>();
+  for (const [column, value] of o.skips) {
+    let i = header.findIndex((h) => h.trim() === column);
+    if (i < 0) i = header.findIndex((h) => norm(h) === norm(column));
+    if (i < 0) throw new UsageError(`${o.file}:${line}: --skip ${column}=${value}: the header has no column ${JSON.stringify(column)}`, `the header has ${header.map((h) => JSON.stringify(h.trim())).join(', ')}`);
+    let set = skip.get(i);
+    if (!set) skip.set(i, (set = new Set()));
+    set.add(value);
+  }
+  const skips = [...skip];
+  const nulls = o.nulls.length ? new Set(o.nulls) : null;
+  return (fields) => {
+    for (const [i, values] of skips) if (i < fields.length && values.has(fields[i].trim())) return null;
+    if (nulls) {
+      let out: string[] | null = null;
+      for (let i = 0; i < fields.length; i++) {
+        if (nulls.has(fields[i].trim())) (out ??= fields.slice())[i] = '';
+      }
+      if (out) return out;
+    }
+    return fields;
+  };
+}
+
 // ---- on two cores --------------------------------------------------------------------------------
 
 /** Chunks a worker may run ahead of the stager (bounded memory). */
@@ -213,7 +263,7 @@ const THREAD_MIN_BYTES = 4 << 20;
 export type ParseMessage =
   | { chunk: ParsedChunk; bytes: number }
   | { done: ParseResult }
-  | { error: { message: string; hint?: string; usage: boolean; stack?: string } };
+  | { error: { message: string; hint?: string; usage: boolean; stack?: string; code?: string } };
 
 /** What a parse worker is told: a chunk was handled (it may run further ahead), or stop (between stretches). */
 export type ParseControl = 'ack' | 'stop';
@@ -286,11 +336,15 @@ async function splitPoint(o: ParseInput, size: number): Promise<{ at: number; li
       header ??= r.fields;
     },
   };
+  // (UTF-16 newlines are two bytes; a bare-CR file has no newline bytes to cut at, or only in quotes)
+  if (!asciiCompatible(o.encoding)) return null;
   for await (const _ of readChunks(o, firstRecord)) if (header) break;
   if (!header) return null;
   const fd = openSync(o.file, 'r');
   try {
     const buf = Buffer.allocUnsafe(1 << 20);
+    const head = buf.subarray(0, readSync(fd, buf, 0, 1 << 16, 0));
+    if (lineEnd(head.toString('latin1'), head.length < 1 << 16) !== '\n') return null;
     let at = -1;
     for (let pos = size >> 1; pos < size && at < 0; pos += buf.length) {
       const n = readSync(fd, buf, 0, buf.length, pos);
@@ -332,6 +386,7 @@ function inWorker(script: string, input: ParseInput, emit: (chunk: ParsedChunk) 
         else {
           const e = m.error.usage ? new UsageError(m.error.message, m.error.hint) : new Error(m.error.message);
           if (!m.error.usage && m.error.stack) e.stack = m.error.stack;
+          if (m.error.code) Object.assign(e, { code: m.error.code }); // SQLITE_FULL of the stage: a full disk, not a bug
           reject(e);
         }
       } catch (e) {

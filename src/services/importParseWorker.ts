@@ -44,7 +44,7 @@ try {
   );
   send({ done });
 } catch (e) {
-  if (!(e instanceof Stopped)) send({ error: { message: (e as Error).message, hint: e instanceof UsageError ? e.hint : undefined, usage: e instanceof UsageError, stack: (e as Error).stack } });
+  if (!(e instanceof Stopped)) send({ error: { message: (e as Error).message, hint: e instanceof UsageError ? e.hint : undefined, usage: e instanceof UsageError, stack: (e as Error).stack, code: typeof (e as { code?: unknown }).code === 'string' ? (e as { code: string }).code : undefined } });
 } finally {
   loader?.close();
 }

@@ -5,7 +5,8 @@
 // repays debt, what a return takes from which lot — is worked out where it is applied.
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { takeFromLots } from '../domain/lots.js';
+import { spendableLots, takeFromLots } from '../domain/lots.js';
+import { localDate } from '../domain/time.js';
 import { type NewPosting, chainHash, entryContent, journal } from '../store/journal.js';
 import type { Ledger } from './ledger.js';
 import { members } from '../store/members.js';
@@ -194,7 +195,7 @@ export class PlanApplier {
       if (!Number.isSafeInteger(points) || points <= 0) throw new Error(`planned entry ${id} moves ${points} points`);
       const kindName = kind === CREDIT ? 'accrual' : 'return';
       const [from, to] = ACCOUNTS[kind];
-      const hash = chainHash(prev, entryContent({ id, at, recorded_at: l.nowIso, kind: kindName, member_id: memberId, ref, memo: null, operator: l.operator }, [
+      const hash = j.hashEntry(id, prev, entryContent({ id, at, recorded_at: l.nowIso, kind: kindName, member_id: memberId, ref, memo: null, operator: l.operator }, [
         { account: from, memberId, points: -points },
         { account: to, memberId, points },
       ]));
@@ -215,7 +216,8 @@ export class PlanApplier {
         if (entries.length >= ENTRIES_PER_WRITE * 10) write();
       } else {
         write(); // the lots a return takes from are written first
-        const { takes, shortfall } = takeFromLots(j.openLots(memberId), points);
+        // §7: lots lapsed on the return's own date are as good as expired (as in debitPoints)
+        const { takes, shortfall } = takeFromLots(spendableLots(j.openLots(memberId), localDate(at, l.zone)), points);
         for (const t of takes) j.moveLot(id, t.lotId, -t.points);
         if (shortfall) this.changeDebt(memberId, shortfall, debtChange);
       }

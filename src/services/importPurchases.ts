@@ -1,14 +1,15 @@
 // `import purchases`: stream the CSV into a staging file (memory stays bounded), sort its lines into
 // orders by purchase time, then accrue the orders in batches: each batch one ledger transaction holding
 // both the points and the idempotency keys, its journal entries written set-based, member by member.
-import { closeSync, existsSync, fsyncSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { BusyError, UsageError } from '../errors.js';
+import { BusyError, DiskFullError, UsageError, isDiskFull } from '../errors.js';
 import { RulesTimeline, computeEarn } from '../domain/accrual.js';
 import { memberProblems } from '../domain/members.js';
+import { POINTS_MAX } from '../domain/money.js';
 import {
   type ColumnPlan,
   type CsvRecord,
@@ -32,7 +33,11 @@ import { rulesVersions } from '../store/rules.js';
 import { type Ctx, type Ledger, parseStoredRules, withLedger } from './ledger.js';
 import { type ParseInput, type ParseSink, type ParsedChunk, parsePurchasesOnTwoCores, readChunks } from './importParse.js';
 import { type FedOrder, feedOrders } from './orderFeed.js';
+import { fileEncoding } from './textDecode.js';
+import { ENCODING_NAMES } from '../domain/encoding.js';
 import { type CreditInput, creditPointsKnownDebt, debitPoints, recordAudit } from './points.js';
+import { rejectsTarget } from './csvfile.js';
+import { AtomicFile, type OutputTarget } from './outfile.js';
 import { type BatchPlan, type PlannedRow, PlanApplier, PlanBuilder, READER_CACHE_KIB, SEMI_SPACE_MB, WRITER_OLD_MB, WRITER_YOUNG_MB, type WriterData, type WriterRequest, capYoungGeneration, collectGarbage } from './importPlan.js';
 
 export interface ImportInput {
@@ -40,13 +45,20 @@ export interface ImportInput {
   map?: string[];
   profile?: string;
   source?: string;
-  dateFormat?: string;
+  /** Timestamp formats, tried in order (a value two of them read differently is refused). */
+  dateFormat?: string | string[];
   encoding?: string;
   delimiter?: string;
   createMembers?: boolean;
   skipGuests?: boolean;
+  /** Values that mean an empty field (--null NA, repeatable). */
+  nulls?: string[];
+  /** `COLUMN=VALUE`: rows with that value in that column are left out, counted `skipped`. */
+  skip?: string[];
   rejects?: string;
   dryRun?: boolean;
+  /** More bad rows than this and nothing is committed (0: all or nothing). */
+  maxRejects?: number;
   /** Orders per ledger transaction. */
   batchOrders?: number;
   /** Orders per plan, a batch's part (the tests set it; by default PART). */
@@ -60,7 +72,12 @@ export interface ImportProgress {
   total: number;
 }
 
-export interface ImportSummary extends Counters {
+export interface ImportSummary extends Omit<Counters, 'firstAt' | 'lastAt'> {
+  /** The accepted orders' date range (accrued or in review), UTC ISO 8601; null when none was. */
+  firstPurchasedAt: string | null;
+  lastPurchasedAt: string | null;
+  /** The ledger's zone (the human summary shows the range in it). */
+  timezone: string;
   file: string;
   source: string;
   format: 'order' | 'line';
@@ -73,13 +90,16 @@ interface Options {
   file: string;
   source: string;
   map: Partial<Record<PurchaseField, string>>;
-  dateFormat?: string;
+  dateFormats: string[];
   encoding: Encoding;
   delimiter: string;
   createMembers: boolean;
   skipGuests: boolean;
+  nulls: string[];
+  skips: [string, string][];
   rejects?: string;
   dryRun: boolean;
+  maxRejects?: number;
 }
 
 /** Merges a profile with the flags (flags win) and validates everything before the ledger is opened. */
@@ -99,30 +119,43 @@ export function resolveOptions(input: ImportInput): Options {
   const specs = parseMapSpecs(input.map ?? []);
   if (specs.problems.length) throw new UsageError(specs.problems[0], 'write --map field=Column, e.g. --map order_id=InvoiceNo');
   const encName = input.encoding ?? profile.encoding ?? 'utf8';
-  const encoding = normaliseEncoding(encName);
-  if (!encoding) throw new UsageError(`--encoding ${JSON.stringify(encName)} is not one of utf8, gbk, latin1`);
+  const declared = normaliseEncoding(encName);
+  if (!declared) throw new UsageError(`--encoding ${JSON.stringify(encName)} is not one of ${ENCODING_NAMES}`);
   const delimText = input.delimiter ?? profile.delimiter ?? ',';
   const delimiter = normaliseDelimiter(delimText);
   if (!delimiter) throw new UsageError(`--delimiter ${JSON.stringify(delimText)} must be one character (or tab, semicolon, pipe)`);
-  const dateFormat = input.dateFormat ?? profile.dateFormat;
-  if (dateFormat) {
-    const p = dateFormatProblem(dateFormat);
-    if (p) throw new UsageError(p, 'dayjs tokens, e.g. M/D/YYYY H:mm or DD.MM.YYYY HH:mm:ss');
+  const given = input.dateFormat ?? profile.dateFormat;
+  const dateFormats = given === undefined ? [] : typeof given === 'string' ? [given] : [...given];
+  for (const f of dateFormats) {
+    const p = dateFormatProblem(f);
+    if (p) throw new UsageError(p, 'tokens like M/D/YYYY H:mm or DD.MM.YYYY HH:mm:ss (repeat --date-format to try several in order)');
   }
   const source = (input.source ?? profile.source ?? 'default').trim();
   if (!source || source.length > 64) throw new UsageError('--source must be a name of 1 to 64 characters');
   if (!existsSync(input.file) || !statSync(input.file).isFile()) throw new UsageError(`cannot read ${input.file}: no such file`, 'check the path');
+  const encoding = fileEncoding(input.file, declared); // a BOM decides by itself
+  const skips: [string, string][] = [];
+  for (const spec of input.skip ?? []) {
+    const eq = spec.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--skip ${JSON.stringify(spec)} is not COLUMN=VALUE`, 'e.g. --skip Status=cancelled (repeatable)');
+    skips.push([spec.slice(0, eq).trim(), spec.slice(eq + 1).trim()]);
+  }
+  const nulls = (input.nulls ?? []).map((v) => v.trim());
+  if (nulls.includes('')) throw new UsageError('--null needs a value, e.g. --null NA');
   return {
     file: input.file,
     source,
     map: { ...(profile.map ?? {}), ...specs.map },
-    dateFormat,
+    dateFormats,
     encoding,
     delimiter,
     createMembers: input.createMembers ?? profile.createMembers ?? false,
     skipGuests: input.skipGuests ?? profile.skipGuests ?? false,
+    nulls,
+    skips,
     rejects: input.rejects,
     dryRun: input.dryRun ?? false,
+    maxRejects: input.maxRejects,
   };
 }
 
@@ -141,9 +174,14 @@ interface Counters {
   pointsReturned: number;
   returns: number;
   guestsSkipped: number;
+  /** Rows left out by --skip. */
+  skipped: number;
   membersCreated: number;
   rejectedOrders: number;
   batches: number;
+  /** The earliest and latest purchase time (UTC ms) of the orders taken in (accrued or in review); ±Infinity: none. */
+  firstAt: number;
+  lastAt: number;
 }
 
 /** Phase 1: every row validated; good lines staged in groups per order, bad rows recorded with their values. */
@@ -153,11 +191,12 @@ async function stageFile(o: Options, l: Ledger, stage: ImportStage, c: Counters,
     emit(chunk: ParsedChunk) {
       c.rows += chunk.rows;
       c.guestsSkipped += chunk.guests;
+      c.skipped += chunk.skipped;
       c.rejected += chunk.rejects.length;
       stage.load(chunk.groups, chunk.bad, chunk.rejects);
     },
     restart() {
-      c.rows = c.guestsSkipped = c.rejected = 0;
+      c.rows = c.guestsSkipped = c.skipped = c.rejected = 0;
       stage.clear();
     },
     share() {
@@ -173,7 +212,8 @@ async function stageFile(o: Options, l: Ledger, stage: ImportStage, c: Counters,
 
 /** What one order did to the ledger. */
 export interface AccrualOutcome {
-  kind: 'purchase' | 'return';
+  /** 'too-large': nothing posted, the points would pass POINTS_MAX (for the order or the member's balance). */
+  kind: 'purchase' | 'return' | 'too-large';
   points: number; // credited, or taken back (positive)
   capped: number;
   rulesVersion: number;
@@ -260,6 +300,7 @@ export class AccrualEngine {
           posted?.(entryId);
         }
         facts.lifetime_earned -= r.points; // as the journal's cache: −Σ issued postings
+        facts.balance -= r.points;
       }
       return { kind: 'return', points: r.points, capped: 0, rulesVersion, entryId };
     }
@@ -269,6 +310,8 @@ export class AccrualEngine {
       earnedToday = l.store.get(purchases).earnedBetween(o.memberId, fromIso, toIso) + (this.bufferedEarned.get(o.memberId)?.get(day) ?? 0);
     }
     const r = computeEarn({ rules, at: o.at, zone: l.zone, digits: l.digits, pinnedTier: facts.tier, lifetimeEarned: facts.lifetime_earned, localDate: day, lines: o.lines, earnedTodayBeforeThisOrder: earnedToday });
+    // Numbers stay exact: no order earns, and no balance or lifetime total grows, past the points ceiling.
+    if (r.points > POINTS_MAX - Math.max(facts.balance, facts.lifetime_earned, 0)) return { kind: 'too-large', points: r.points, capped: 0, rulesVersion, entryId: null };
     let entryId: number | null = null;
     if (r.points > 0) {
       const expires = this.expiresOn(rulesVersion, rules, o.at, day);
@@ -289,6 +332,7 @@ export class AccrualEngine {
         posted?.(entryId);
       }
       facts.lifetime_earned += r.points;
+      facts.balance += r.points;
     }
     return { kind: 'purchase', points: r.points, capped: r.capped, rulesVersion, entryId };
   }
@@ -359,6 +403,9 @@ class Accruer {
    * @param inTransaction each batch is planned inside the write transaction that applies it, so other
    * writers are noticed here; otherwise (a ledger writer thread) the writer notices them.
    */
+  /** The amount column's name in the file, for the hint of a repeated order id. */
+  amountColumn = 'amount';
+
   constructor(private readonly l: Ledger, private readonly o: Options, private readonly c: Counters, private readonly orders: number, private readonly inTransaction: boolean) {
     this.p = l.store.get(purchases);
     this.plan = new PlanBuilder(o.source);
@@ -411,6 +458,12 @@ class Accruer {
     if (unseen.length) this.learn(this.p.memberFactsMany(unseen));
     for (const order of ready) {
       const lines = order.lines;
+      if (order.repeatConflicts.length) {
+        // an order-level file naming one order on rows that differ: its lines, most likely
+        const col = this.amountColumn;
+        this.rejectLines(lines, `order ${order.orderId} appears on lines ${lines.join(', ')} with different content: a file of one row per order names each order once; if these rows are the order's lines, map the amount column as a line total: --map line_amount=${col} (the order is rejected whole)`);
+        continue;
+      }
       const hash = existing.get(order.orderId) ?? this.batchKeys.get(order.orderId);
       if (hash !== undefined) {
         if (hash === order.contentHash) {
@@ -432,7 +485,7 @@ class Accruer {
         }
         this.plan.newMember(order.memberId);
         c.membersCreated++;
-        f = { status: 'active', tier: null, lifetime_earned: 0, debt: 0 };
+        f = { status: 'active', tier: null, lifetime_earned: 0, debt: 0, balance: 0 };
         facts.set(order.memberId, f);
       }
       this.accept(order, f);
@@ -485,18 +538,16 @@ class Accruer {
     return plan;
   }
 
-  /** Repeated rows of an order-level file: the same content is a duplicate, other content a conflict. */
+  /** Repeated rows of an order-level file with the same content: duplicates (rows that differ reject the order whole). */
   private repeats(order: Extract<FedOrder, { ok: true }>): void {
     this.c.duplicates += order.repeatDuplicates;
-    for (const line of order.repeatConflicts) {
-      this.rejects.push([line, `conflict: order ${order.orderId} appears again with different content (first on line ${order.firstLine})`, null]);
-      this.c.rejected++;
-    }
   }
 
   /** Accrues (or queues) one new order. */
   private accept(order: Extract<FedOrder, { ok: true }>, facts: MemberFacts): void {
     const c = this.c;
+    if (order.at < c.firstAt) c.firstAt = order.at;
+    if (order.at > c.lastAt) c.lastAt = order.at;
     const { rules, id: rulesId } = this.engine.rulesAt(order.at);
     // One object per order, filled in place: its op number arrives when the batch's credits are planned.
     const row: PlannedRow = {
@@ -534,6 +585,10 @@ class Accruer {
     const out = this.engine.accrue({ source: this.o.source, orderId: order.orderId, memberId: order.memberId, at: order.at, atIso: row.atIso, amount: order.amount, lines: order.own }, facts, (op) => {
       row.op = op;
     });
+    if (out.kind === 'too-large') {
+      this.rejectLines(order.lines, `order ${order.orderId} would earn ${out.points} points, past the ceiling of ${POINTS_MAX} points for an order or a member's balance (README "Limits")`);
+      return;
+    }
     row.points = out.kind === 'return' ? -out.points : out.points;
     row.capped = out.capped;
     row.rulesVersion = out.rulesVersion;
@@ -568,6 +623,8 @@ interface Phase2 {
   stage: ImportStage;
   reader: StagedOrders;
   format: ColumnPlan['format'];
+  /** The file's name of the amount column (hints). */
+  amountColumn: string;
   total: number;
   batchOrders: number;
   partOrders: number;
@@ -640,18 +697,27 @@ function planPart(ph: Phase2, acc: Accruer, orders: Iterator<FedOrder>, size: nu
   }
 }
 
-/** --dry-run: every batch planned and applied in one transaction, rolled back: the same summary, nothing written. */
-function accrueDryRun(ph: Phase2): void {
+/**
+ * Every batch planned and applied in one transaction: --dry-run (rolled back: the same summary, nothing
+ * written), and --max-rejects (committed only if the bad rows stay within the limit; the reading stops
+ * as soon as they do not). Returns whether it was committed.
+ */
+function accrueInOne(ph: Phase2, commit: boolean): boolean {
   const { l, c } = ph;
   const acc = new Accruer(l, ph.o, c, ph.total, true);
+  acc.amountColumn = ph.amountColumn;
   const applier = new PlanApplier(l, ph.o.source);
   const orders = ordersFrom(ph, 0);
   const parts = new Batches(ph, acc, orders);
+  const max = ph.o.maxRejects ?? Infinity;
+  const undo = commit ? bulkWrites(l.store) : () => undefined;
+  let committed = false;
   try {
     l.store.write(() => {
       let inBatch = 0;
       for (;;) {
         const p = parts.next();
+        if (c.rejected > max) throw new DryRunRollback();
         if (p.orders || p.last) applier.apply(p.plan, p.last);
         inBatch += p.orders;
         if (p.last) {
@@ -662,19 +728,30 @@ function accrueDryRun(ph: Phase2): void {
         ph.onProgress?.({ phase: 'accruing', done: ph.done, total: ph.total });
         collectGarbage();
       }
-      throw new DryRunRollback();
+      if (!commit) throw new DryRunRollback();
     });
+    committed = true;
   } catch (e) {
     if (!(e instanceof DryRunRollback)) throw e;
   } finally {
     orders.return(undefined);
+    undo();
   }
   ph.stage.addRejects(acc.rejects);
+  return committed;
 }
 
 /** Locked out after some batches: say what is in (a re-run skips it and accrues the rest). */
 function busyAfter(ph: Phase2, e: unknown, accrued: number): unknown {
   const { l, c } = ph;
+  if (c.batches > 0 && isDiskFull(e)) {
+    const n = c.batches === 1 ? 'batch (' : `${c.batches} batches (`;
+    return new DiskFullError(
+      (e as Error).message,
+      `the first ${n}${accrued} orders accrued) ${c.batches === 1 ? 'is' : 'are'} committed to the ledger ${l.path}, the rest is not`,
+      'free some space and run the same import again to accrue the rest (what is in is skipped, nothing doubles)',
+    );
+  }
   if (c.batches === 0 || !(mapBusy(e, l.path, l.store.busyTimeoutMs) instanceof BusyError)) return e;
   const n = c.batches === 1 ? 'batch (' : `${c.batches} batches (`;
   return new BusyError(l.path, l.store.busyTimeoutMs, `the first ${n}${accrued} orders accrued) ${c.batches === 1 ? 'is' : 'are'} committed, the rest is not: run the same import again to accrue the rest (what is in is skipped, nothing doubles), or raise POINTSMALL_BUSY_TIMEOUT (ms)`);
@@ -694,6 +771,7 @@ function ordersFrom(ph: Phase2, from: number): Generator<FedOrder> {
 async function accrueInTransactions(ph: Phase2, from = 0): Promise<void> {
   const { l, c } = ph;
   const acc = new Accruer(l, ph.o, c, ph.total, true);
+  acc.amountColumn = ph.amountColumn;
   const applier = new PlanApplier(l, ph.o.source);
   const orders = ordersFrom(ph, from);
   const undo = bulkWrites(l.store);
@@ -834,6 +912,7 @@ async function planAheadOfWriter(ph: Phase2, writer: WriterThread): Promise<numb
   try {
     await writer.reset(); // it notes the ledger's version before anything is read here
     const acc = new Accruer(l, ph.o, c, ph.total, false);
+    acc.amountColumn = ph.amountColumn;
     orders = ordersFrom(ph, 0);
     const inFlight: { ack: Promise<WriterReply>; last: boolean; before: Counters; doneBefore: number; accepted: number; rejects: Accruer['rejects'] }[] = [];
     const parts = new Batches(ph, acc, orders);
@@ -887,19 +966,33 @@ async function planAheadOfWriter(ph: Phase2, writer: WriterThread): Promise<numb
 }
 
 
+/** Whether nothing of the file was taken: some rows rejected and none accepted, in review or a duplicate (exit 2, not 4). */
+function wholeFileRejected(c: Counters): boolean {
+  return c.rejected > 0 && c.accepted === 0 && c.review === 0 && c.duplicates === 0;
+}
+
+/** What the audit log keeps of an import. */
+function auditOf(o: Options, c: Counters): Record<string, unknown> {
+  return { source: o.source, ...c, firstAt: c.firstAt === Infinity ? null : new Date(c.firstAt).toISOString(), lastAt: c.lastAt === -Infinity ? null : new Date(c.lastAt).toISOString() };
+}
+
 export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<ImportSummary> {
   const started = Date.now();
   const o = resolveOptions(input);
-  const c: Counters = { rows: 0, orders: 0, accepted: 0, duplicates: 0, rejected: 0, review: 0, capped: 0, pointsAccrued: 0, pointsReturned: 0, returns: 0, guestsSkipped: 0, membersCreated: 0, rejectedOrders: 0, batches: 0 };
+  const c: Counters = { rows: 0, orders: 0, accepted: 0, duplicates: 0, rejected: 0, review: 0, capped: 0, pointsAccrued: 0, pointsReturned: 0, returns: 0, guestsSkipped: 0, skipped: 0, membersCreated: 0, rejectedOrders: 0, batches: 0, firstAt: Infinity, lastAt: -Infinity };
+  // The rejects file's path is checked before anything is staged or accrued: a bad one is an exit 2
+  // with nothing written, never an error after the first batches committed.
+  const rejectsOut = !o.dryRun || o.rejects || o.maxRejects !== undefined ? rejectsTarget(ctx, o.file, o.rejects) : null;
   const dir = mkdtempSync(join(process.env.POINTSMALL_TMPDIR || tmpdir(), 'pointsmall-import-'));
   const stage = new ImportStage(join(dir, 'stage.db'));
   try {
     return await withLedger(ctx, async (l) => {
       const plan = await stageFile(o, l, stage, c, input.onProgress);
+      let tooMany = false;
       const batchOrders = input.batchOrders ?? BATCH;
       // A writer thread starts up when the file may hold more than one batch (there are at least as
       // many rows as orders); it is ended unused if it does not.
-      const writer = o.dryRun ? null : startWriter(l, o.source, c.rows, batchOrders);
+      const writer = o.dryRun || o.maxRejects !== undefined ? null : startWriter(l, o.source, c.rows, batchOrders);
       let reader: StagedOrders | null = null;
       try {
         let shape: StageShape;
@@ -922,9 +1015,13 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
           reader = new StagedOrders(stage.path, shape);
         }
         const total = shape.orders;
-        const phase2: Phase2 = { l, o, c, stage, reader, format: plan.format, total, batchOrders, partOrders: input.partOrders ?? PART, done: 0, lastBatch: 0, onProgress: input.onProgress };
-        if (o.dryRun) accrueDryRun(phase2);
-        else {
+        const phase2: Phase2 = { l, o, c, stage, reader, format: plan.format, amountColumn: plan.index.amount >= 0 ? plan.header[plan.index.amount] : 'amount', total, batchOrders, partOrders: input.partOrders ?? PART, done: 0, lastBatch: 0, onProgress: input.onProgress };
+        if (o.maxRejects !== undefined && c.rejected > o.maxRejects) tooMany = true; // (phase 1's bad rows)
+        else if (o.dryRun) accrueInOne(phase2, false);
+        else if (o.maxRejects !== undefined) {
+          tooMany = !accrueInOne(phase2, true);
+          if (!tooMany && !wholeFileRejected(c)) l.store.write(() => recordAudit(l, 'import.purchases', resolve(o.file), auditOf(o, c)));
+        } else {
           // Committed with synchronous = FULL after the batches: its fsync of the WAL makes every batch
           // before it durable too, so what the summary reports survives a power cut.
           if (writer && writerScript(total, batchOrders)) await accrueOnWriter(phase2, writer);
@@ -932,16 +1029,27 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
             await writer?.end();
             await accrueInTransactions(phase2);
           }
-          l.store.write(() => recordAudit(l, 'import.purchases', resolve(o.file), { source: o.source, ...c }));
+          if (!wholeFileRejected(c)) l.store.write(() => recordAudit(l, 'import.purchases', resolve(o.file), auditOf(o, c)));
         }
       } finally {
         await writer?.end().catch(() => undefined); // (ended already, unless something failed before it was used)
         reader?.close();
       }
       let rejectsFile: string | null = null;
-      if (c.rejected > 0 && (!o.dryRun || o.rejects)) {
-        rejectsFile = o.rejects ?? `${o.file.replace(/\.csv$/i, '')}.rejects.csv`;
-        await writeRejectsFile(o, plan, stage, rejectsFile, input.onProgress);
+      if (c.rejected > 0 && rejectsOut && (!o.dryRun || o.rejects || tooMany)) {
+        rejectsFile = rejectsOut.path;
+        await writeRejectsFile(o, plan, stage, rejectsOut, input.onProgress);
+      }
+      const see = rejectsFile ? `see ${rejectsFile} for every bad row with its line and reason` : 'pass --rejects FILE to see every bad row with its line and reason';
+      if (tooMany) {
+        throw new UsageError(`${o.file}: ${c.rejected} bad rows (counted until there were more than --max-rejects ${o.maxRejects}): nothing was imported`, `${see}; fix them and run again, or raise --max-rejects`);
+      }
+      if (wholeFileRejected(c)) {
+        const it = stage.rejects();
+        const first = it.next();
+        it.return?.(undefined);
+        const why = first.done ? '' : ` (the first, line ${first.value[0]}: ${first.value[1]})`;
+        throw new UsageError(`${o.file}: every row was rejected, ${c.rejected} of them${why}: nothing was imported`, see);
       }
       return {
         file: o.file,
@@ -959,8 +1067,12 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
         dryRun: o.dryRun,
         returns: c.returns,
         guestsSkipped: c.guestsSkipped,
+        skipped: c.skipped,
         membersCreated: c.membersCreated,
         rejectedOrders: c.rejectedOrders,
+        firstPurchasedAt: c.firstAt === Infinity ? null : new Date(c.firstAt).toISOString(),
+        lastPurchasedAt: c.lastAt === -Infinity ? null : new Date(c.lastAt).toISOString(),
+        timezone: l.zone,
         rejectsFile,
         batches: c.batches,
         elapsedMs: Date.now() - started,
@@ -978,25 +1090,21 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
  * Writes every rejected row with its line number and reason, in line order, with the file's own
  * columns. Rows rejected while accruing (whole orders) are read back from the file by line number.
  */
-async function writeRejectsFile(o: Options, plan: ColumnPlan, stage: ImportStage, path: string, onProgress?: (p: ImportProgress) => void): Promise<void> {
+async function writeRejectsFile(o: Options, plan: ColumnPlan, stage: ImportStage, target: OutputTarget, onProgress?: (p: ImportProgress) => void): Promise<void> {
   const { stringify } = await import('csv-stringify/sync');
   const { csvSafe } = await import('../cli/output.js');
-  const abs = resolve(path);
-  const dir = dirname(abs);
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`cannot write rejects to ${path}: folder ${dir} does not exist`, 'pass --rejects FILE in an existing folder');
-  const tmp = join(dir, `.${basename(abs)}.${process.pid}.tmp`);
-  const fd = openSync(tmp, 'w', 0o644);
+  const f = new AtomicFile(target);
   let buffered: string[][] = [];
   const emit = (line: number, reason: string, fields: readonly string[]) => {
     buffered.push([String(line), reason, ...plan.header.map((_, i) => csvSafe(fields[i] ?? ''))]);
     if (buffered.length >= 5000) flush();
   };
   const flush = () => {
-    if (buffered.length) writeSync(fd, stringify(buffered));
+    if (buffered.length) f.write(stringify(buffered));
     buffered = [];
   };
   try {
-    writeSync(fd, stringify([['line', 'reason', ...plan.header]]));
+    f.write(stringify([['line', 'reason', ...plan.header]]));
     const it = stage.rejects();
     let cur = it.next();
     const total = statSync(o.file).size;
@@ -1024,13 +1132,10 @@ async function writeRejectsFile(o: Options, plan: ColumnPlan, stage: ImportStage
     }
     it.return?.(undefined);
     flush();
-    fsyncSync(fd);
   } catch (e) {
-    closeSync(fd);
-    rmSync(tmp, { force: true });
+    f.abort();
     throw e;
   }
-  closeSync(fd);
-  renameSync(tmp, abs);
+  f.commit();
 }
 

@@ -1,6 +1,6 @@
 // Opening a ledger for one command: settings, clock, operator, and the rules in force at an instant.
 import { userInfo } from 'node:os';
-import { UsageError } from '../errors.js';
+import { UsageError, mapDiskFull } from '../errors.js';
 import { type Rules, validateRules } from '../domain/rules.js';
 import { type Store, mapBusy, openStore, type OpenOptions } from '../store/db.js';
 import { settings } from '../store/settings.js';
@@ -72,7 +72,9 @@ export async function withLedger<T>(ctx: Ctx, fn: (l: Ledger) => T | Promise<T>,
   } catch (e) {
     // Locked past the busy timeout wherever it happened (a read, or a write's commit): exit 5, never
     // an internal error. The transaction in progress rolled back.
-    throw mapBusy(e, ctx.dbPath, store.busyTimeoutMs);
+    // A full disk is a clear error too: the transaction in progress rolled back (an import, whose
+    // earlier batches committed, says so itself before this).
+    throw mapDiskFull(mapBusy(e, ctx.dbPath, store.busyTimeoutMs), ctx.dbPath);
   } finally {
     store.close();
   }
@@ -94,8 +96,23 @@ export function parseStoredRules(l: Ledger, id: number, document: string): Rules
   if (!byId) rulesCache.set(l.store, (byId = new Map()));
   let rules = byId.get(id);
   if (!rules) {
-    const v = validateRules(JSON.parse(document), l.digits);
-    if (!v.rules) throw new Error(`stored rules version ${id} no longer validates: ${v.problems.map((p) => `${p.path} ${p.message}`).join('; ')}`);
+    let doc: unknown;
+    try {
+      doc = JSON.parse(document);
+    } catch {
+      doc = undefined;
+    }
+    // Read as stored (older builds wrote 1e-7 for 0.0000001; bounds added later are not applied again),
+    // and a version that still cannot be read is a clear refusal naming it, never an internal error.
+    const v = validateRules(doc, l.digits, { stored: true });
+    if (!v.rules) {
+      const why = doc === undefined ? 'is not JSON' : v.problems.map((p) => `${p.path} ${p.message}`).join('; ');
+      throw new UsageError(
+        `stored rules version ${id} cannot be read: ${why}`,
+        'apply a corrected version in force from the same time: pointsmall rules apply FILE.json --effective DATE',
+        'STORED_RULES',
+      );
+    }
     rules = v.rules;
     byId.set(id, rules);
   }

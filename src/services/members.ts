@@ -1,13 +1,15 @@
 // Member use-cases: add, update, import, list, show, history, adjust, freeze.
 import { NotFoundError, RefusedError, UsageError } from '../errors.js';
 import { memberProblems } from '../domain/members.js';
-import { expiresOn } from '../domain/rules.js';
+import { POINTS_MAX } from '../domain/money.js';
+import { currentTierName, expiresOn } from '../domain/rules.js';
 import { localRangeUtc, type LocalDate } from '../domain/time.js';
+import { books } from '../store/books.js';
 import { members, type MemberRow } from '../store/members.js';
 import { memberStatements } from '../store/statements.js';
 import { type Ctx, type Ledger, rulesAt, withLedger } from './ledger.js';
-import { creditPoints, debitPoints, recordAudit } from './points.js';
-import { readCsvFile, type Reject, writeRejects } from './csvfile.js';
+import { availableOf, creditPoints, debitPoints, ledgerToday, recordAudit } from './points.js';
+import { type CsvFormat, readCsvFile, type Reject, rejectsTarget, writeRejects } from './csvfile.js';
 
 export interface MemberView {
   id: string;
@@ -18,13 +20,19 @@ export interface MemberView {
   pinnedTier: string | null;
   status: 'active' | 'frozen';
   frozenReason: string | null;
+  /** Σ lots' remaining − debt (§5). */
   balance: number;
+  /** Points reserved by open holds (still counted in their lots' remaining until capture). */
   held: number;
+  /** balance − held − expiredPending: what can be spent now. */
   available: number;
+  /** Points of lots whose expiresOn has passed, not yet posted by `expire run` (§7: not spendable). */
+  expiredPending: number;
   debt: number;
   lifetimeEarned: number;
   createdAt: string;
-  lots: { points: number; remaining: number; earnedAt: string; expiresOn: string | null }[];
+  /** Lots with points remaining; `held` of them reserved by open holds, `expired` when lapsed. */
+  lots: { points: number; remaining: number; held: number; earnedAt: string; expiresOn: string | null; expired: boolean }[];
 }
 
 function requireMember(l: Ledger, id: string): MemberRow {
@@ -48,13 +56,12 @@ function fieldError(problems: { field: string; message: string }[]): never {
 }
 
 export function memberView(l: Ledger, m: MemberRow): MemberView {
+  const today = ledgerToday(l);
+  const b = l.store.get(books);
+  const expiredPending = b.lapsedOf(m.id, today);
+  const lots = b.lotsOf(m.id);
   const { rules } = rulesAt(l, l.nowIso);
-  let tier = m.tier;
-  if (!tier) {
-    let best: string | null = null;
-    for (const t of rules.tiers) if (t.minLifetimePoints <= m.lifetime_earned) best = t.name;
-    tier = best;
-  }
+  const tier = currentTierName(rules, m.tier, m.lifetime_earned);
   return {
     id: m.id,
     name: m.name,
@@ -66,11 +73,12 @@ export function memberView(l: Ledger, m: MemberRow): MemberView {
     frozenReason: m.frozen_reason,
     balance: m.balance,
     held: m.held,
-    available: m.balance - m.held,
+    available: m.balance - m.held - expiredPending,
+    expiredPending,
     debt: m.debt,
     lifetimeEarned: m.lifetime_earned,
     createdAt: m.created_at,
-    lots: l.store.get(members).openLots(m.id).map((x) => ({ points: x.points, remaining: x.remaining, earnedAt: x.earned_at, expiresOn: x.expires_on })),
+    lots: lots.map((x) => ({ points: x.points, remaining: x.free + x.held, held: x.held, earnedAt: x.earned_at, expiresOn: x.expires_on, expired: x.expires_on !== null && x.expires_on < today })),
   };
 }
 
@@ -139,7 +147,9 @@ export interface ListInput {
 export interface MemberListRow {
   id: string;
   name: string;
+  /** The tier the member has now (pinned, else earned), as member show says. */
   tier: string | null;
+  pinnedTier: string | null;
   status: string;
   balance: number;
   held: number;
@@ -149,25 +159,30 @@ export interface MemberListRow {
   email: string | null;
 }
 
+/** Members with balances; --tier matches the tier a member has now (earned or pinned), not only pins. */
 export async function listMembers(ctx: Ctx, f: ListInput): Promise<MemberListRow[]> {
   return withLedger(ctx, (l) =>
-    l.store.read(() =>
-      l.store
+    l.store.read(() => {
+      const { rules } = rulesAt(l, l.nowIso);
+      const lapsed = l.store.get(books).lapsedByMember(ledgerToday(l));
+      const rows = l.store
         .get(members)
-        .list(f)
+        .list({ ...f, tier: undefined, limit: f.tier ? undefined : f.limit })
         .map((m) => ({
           id: m.id,
           name: m.name,
-          tier: m.tier,
+          tier: currentTierName(rules, m.tier, m.lifetime_earned),
+          pinnedTier: m.tier,
           status: m.status,
           balance: m.balance,
           held: m.held,
-          available: m.balance - m.held,
+          available: m.balance - m.held - (lapsed.get(m.id) ?? 0),
           lifetimeEarned: m.lifetime_earned,
           phone: m.phone,
           email: m.email,
-        })),
-    ),
+        }));
+      return f.tier ? rows.filter((r) => r.tier === f.tier).slice(0, f.limit ?? rows.length) : rows;
+    }),
   );
 }
 
@@ -220,6 +235,7 @@ export interface AdjustResult {
 
 export async function adjustMember(ctx: Ctx, id: string, points: number, reason: string): Promise<AdjustResult> {
   if (!Number.isSafeInteger(points) || points === 0) throw new UsageError('--points must be a non-zero whole number like 500 or -200');
+  if (Math.abs(points) > POINTS_MAX) throw new UsageError(`--points ${points} is past the ceiling of ${POINTS_MAX} points`, 'an adjust moves at most 10^12 points (README "Limits")');
   if (!reason.trim()) throw new UsageError('--reason is empty', 'say why the points change, for the audit log');
   return withLedger(ctx, (l) =>
     l.store.write(() => {
@@ -235,7 +251,7 @@ export async function adjustMember(ctx: Ctx, id: string, points: number, reason:
       }
       recordAudit(l, 'member.adjust', id, { points, reason, entryId });
       const m = requireMember(l, id);
-      return { memberId: id, points, reason, entryId, expiresOn: exp, balance: m.balance, available: m.balance - m.held };
+      return { memberId: id, points, reason, entryId, expiresOn: exp, balance: m.balance, available: availableOf(l, m) };
     }),
   );
 }
@@ -267,8 +283,9 @@ export interface MemberImportResult {
 const MEMBER_COLUMNS = ['id', 'name', 'phone', 'email', 'tier'];
 
 /** Upserts members by id from a CSV; bad rows go to the rejects file, good ones are kept (one transaction). */
-export async function importMembers(ctx: Ctx, file: string, rejectsPath?: string): Promise<MemberImportResult> {
-  const records = await readCsvFile(file, ['id', 'name'], MEMBER_COLUMNS);
+export async function importMembers(ctx: Ctx, file: string, rejectsPath?: string, format: CsvFormat = {}): Promise<MemberImportResult> {
+  const records = await readCsvFile(file, ['id', 'name'], MEMBER_COLUMNS, format);
+  const rejectsOut = rejectsTarget(ctx, file, rejectsPath);
   const rejects: Reject[] = [];
   const result = await withLedger(ctx, (l) =>
     l.store.write(() => {
@@ -301,7 +318,6 @@ export async function importMembers(ctx: Ctx, file: string, rejectsPath?: string
       return { created, updated, unchanged };
     }),
   );
-  const rejectsFile = rejects.length ? (rejectsPath ?? `${file.replace(/\.csv$/i, '')}.rejects.csv`) : null;
-  if (rejectsFile) await writeRejects(rejectsFile, MEMBER_COLUMNS, rejects);
+  const rejectsFile = rejects.length ? await writeRejects(rejectsOut, MEMBER_COLUMNS, rejects) : null;
   return { file, rows: records.length, ...result, rejected: rejects.length, rejectsFile };
 }

@@ -12,7 +12,7 @@ import { members } from '../store/members.js';
 import { orders, type OrderRow, type OrderStatus } from '../store/orders.js';
 import { type Ctx, type Ledger, withLedger } from './ledger.js';
 import { sweepExpiredHolds } from './holds.js';
-import { debitPoints, recordAudit } from './points.js';
+import { availableOf, debitPoints, recordAudit } from './points.js';
 
 /** What a line shows in a quote and in an order alike (money as decimal strings). */
 export interface LineViewBase {
@@ -200,31 +200,69 @@ export interface RefundResult {
   reason: string | null;
 }
 
-/** §4.5: refunds whole orders (lines = null) or some units of some lines. One transaction. */
-export async function refundOrder(ctx: Ctx, id: string, lines: RefundRequestLine[] | null, reason?: string): Promise<RefundResult> {
+/** The refund plan of §4.5 for an order, or the error that refuses it. Read inside the caller's transaction. */
+function refundPlanOf(l: Ledger, id: string, lines: RefundRequestLine[] | null) {
+  const o = requireOrder(l, id);
+  if (o.status !== 'paid' && o.status !== 'partially_refunded' && o.status !== 'refunded') {
+    throw new RefusedError('ORDER_NOT_PAID', `order ${id} is ${o.status}; only paid orders can be refunded`, `see it with: pointsmall order show ${id}`);
+  }
+  const rows = l.store.get(orders).lines(id);
+  const plan = planRefund(
+    rows.map((r) => ({
+      lineNo: r.line_no,
+      sku: r.sku,
+      quantity: r.quantity,
+      share: { points: r.points, cash: r.cash, earned: r.earned },
+      refundedQty: r.refunded_qty,
+      refunded: { points: r.refunded_points, cash: r.refunded_cash, earned: r.refunded_earned },
+    })),
+    lines,
+  );
+  if (!plan.ok) {
+    if (plan.code === 'UNKNOWN_LINE') throw new NotFoundError(`line of order ${id} for sku`, lines?.find((x) => !rows.some((r) => r.sku === x.sku))?.sku ?? '?', `show the lines with: pointsmall order show ${id}`);
+    throw new RefusedError('OVER_REFUND', `${plan.message} (order ${id})`, `show what is left with: pointsmall order show ${id}`);
+  }
+  return { o, rows, plan };
+}
+
+export interface RefundPreview {
+  orderId: string;
+  memberId: string;
+  lines: { sku: string; quantity: number }[];
+  pointsReturned: number;
+  cashRefunded: string;
+  pointsTakenBack: number;
+}
+
+/** What a refund would move, for the confirmation question; nothing written. */
+export async function previewRefund(ctx: Ctx, id: string, lines: RefundRequestLine[] | null): Promise<RefundPreview> {
+  return withLedger(ctx, (l) =>
+    l.store.read(() => {
+      const { o, plan } = refundPlanOf(l, id, lines);
+      return {
+        orderId: id,
+        memberId: o.member_id,
+        lines: plan.lines.map((p) => ({ sku: p.sku, quantity: p.quantity })),
+        pointsReturned: plan.totals.points,
+        cashRefunded: formatMoney(plan.totals.cash, l.digits),
+        pointsTakenBack: plan.totals.earned,
+      };
+    }),
+  );
+}
+
+/**
+ * §4.5: refunds whole orders (lines = null) or some units of some lines. One transaction. With `expect`
+ * (the figures the operator confirmed), a refund that now computes other figures is refused.
+ */
+export async function refundOrder(ctx: Ctx, id: string, lines: RefundRequestLine[] | null, reason?: string, expect?: Pick<RefundPreview, 'pointsReturned' | 'cashRefunded' | 'pointsTakenBack'>): Promise<RefundResult> {
   return withLedger(ctx, (l) => {
     sweepExpiredHolds(l);
     return l.store.write(() => {
-      const o = requireOrder(l, id);
-      if (o.status !== 'paid' && o.status !== 'partially_refunded' && o.status !== 'refunded') {
-        throw new RefusedError('ORDER_NOT_PAID', `order ${id} is ${o.status}; only paid orders can be refunded`);
-      }
+      const { o, rows, plan } = refundPlanOf(l, id, lines);
       const repo = l.store.get(orders);
-      const rows = repo.lines(id);
-      const plan = planRefund(
-        rows.map((r) => ({
-          lineNo: r.line_no,
-          sku: r.sku,
-          quantity: r.quantity,
-          share: { points: r.points, cash: r.cash, earned: r.earned },
-          refundedQty: r.refunded_qty,
-          refunded: { points: r.refunded_points, cash: r.refunded_cash, earned: r.refunded_earned },
-        })),
-        lines,
-      );
-      if (!plan.ok) {
-        if (plan.code === 'UNKNOWN_LINE') throw new NotFoundError(`line of order ${id} for sku`, lines?.find((x) => !rows.some((r) => r.sku === x.sku))?.sku ?? '?', `show the lines with: pointsmall order show ${id}`);
-        throw new RefusedError('OVER_REFUND', `${plan.message} (order ${id})`, `show what is left with: pointsmall order show ${id}`);
+      if (expect && (expect.pointsReturned !== plan.totals.points || expect.cashRefunded !== formatMoney(plan.totals.cash, l.digits) || expect.pointsTakenBack !== plan.totals.earned)) {
+        throw new RefusedError('REFUND_CHANGED', `order ${id} changed since the refund was confirmed (another refund?); nothing was refunded`, `see it with: pointsmall order show ${id}, then refund again`);
       }
 
       // Coupons a refunded coupon line issued are voided; a used one cannot be returned.
@@ -303,7 +341,7 @@ export async function refundOrder(ctx: Ctx, id: string, lines: RefundRequestLine
         pointsTakenBack: plan.totals.earned,
         debt,
         balance: m.balance,
-        available: m.balance - m.held,
+        available: availableOf(l, m),
         reason: reason ?? null,
       };
     });

@@ -1,11 +1,27 @@
 // The two ways points move for a member: a credit (a new lot, repaying any debt first) and a debit
 // (taken from lots in spending order). Both post one balanced journal entry; call inside store.write().
 import { RefusedError } from '../errors.js';
-import { takeFromLots, type LotTake } from '../domain/lots.js';
+import { spendableLots, takeFromLots, type LotTake } from '../domain/lots.js';
+import { POINTS_MAX } from '../domain/money.js';
+import { localDate, type LocalDate } from '../domain/time.js';
+import { books } from '../store/books.js';
 import { type Account, journal } from '../store/journal.js';
-import { members } from '../store/members.js';
+import { members, type MemberRow } from '../store/members.js';
 import { audit } from '../store/audit.js';
 import type { Ledger } from './ledger.js';
+
+/** The ledger-local date of the operation: lots with an earlier expiresOn are lapsed (§7). */
+export function ledgerToday(l: Ledger): LocalDate {
+  return localDate(l.now.getTime(), l.zone);
+}
+
+/**
+ * Points the member can spend now (§5, §7): the balance less open holds and less the points of lapsed
+ * lots an expiry run has not posted yet. Negative for a member in debt.
+ */
+export function availableOf(l: Ledger, m: Pick<MemberRow, 'id' | 'balance' | 'held'>): number {
+  return m.balance - m.held - l.store.get(books).lapsedOf(m.id, ledgerToday(l));
+}
 
 export interface CreditInput {
   memberId: string;
@@ -31,6 +47,16 @@ export function creditPoints(l: Ledger, c: CreditInput): CreditResult {
 /** creditPoints for bulk callers that already hold the member's current debt (an import tracks it per batch). */
 export function creditPointsKnownDebt(l: Ledger, c: CreditInput, debt: number): CreditResult {
   if (!Number.isSafeInteger(c.points) || c.points <= 0) throw new Error(`credit of ${c.points} points`);
+  // Numbers stay exact: no credit takes a balance past the points ceiling (nothing is written; the
+  // transaction rolls back).
+  const balance = l.store.get(members).get(c.memberId)?.balance ?? 0;
+  if (c.points > POINTS_MAX - Math.max(balance, 0)) {
+    throw new RefusedError(
+      'POINTS_CEILING',
+      `crediting ${c.points} points to member ${c.memberId} (balance ${balance}) would pass the ceiling of ${POINTS_MAX} points`,
+      'a balance holds at most 10^12 points (README "Limits")',
+    );
+  }
   const j = l.store.get(journal);
   const entryId = j.post(
     {
@@ -77,8 +103,12 @@ export function debitPoints(l: Ledger, d: DebitInput): DebitResult {
   if (!Number.isSafeInteger(d.points) || d.points <= 0) throw new Error(`debit of ${d.points} points`);
   const j = l.store.get(journal);
   const m = l.store.get(members).get(d.memberId);
-  const available = m ? m.balance - m.held : 0;
-  const { takes, shortfall } = takeFromLots(j.openLots(d.memberId), d.points);
+  const available = m ? availableOf(l, m) : 0;
+  // §7: a lot lapsed on the debit's own date is as good as expired, posted by a run or not: neither a
+  // spend nor a take-back touches it (a take-back short of points leaves a debt), so what a member ends
+  // with never depends on whether `expire run` ran first.
+  const lots = spendableLots(j.openLots(d.memberId), localDate(d.at, l.zone));
+  const { takes, shortfall } = takeFromLots(lots, d.points);
   if (!d.allowDebt && (shortfall > 0 || d.points > available)) {
     throw new RefusedError(
       'INSUFFICIENT_POINTS',

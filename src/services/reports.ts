@@ -23,7 +23,10 @@ import {
   valueOf,
 } from '../domain/reports.js';
 import { formatMoney } from '../domain/money.js';
+import { currentTierName } from '../domain/rules.js';
+import { members } from '../store/members.js';
 import { type LocalDate, addDays, localDate, localRangeUtc, startOfLocalDayMs } from '../domain/time.js';
+import { books } from '../store/books.js';
 import { type MemberRankBy, type MemberReportRow, OPEN_FROM, OPEN_TO, reportQueries } from '../store/reports.js';
 import { type Ctx, type Ledger, rulesAt, withLedger } from './ledger.js';
 
@@ -90,15 +93,21 @@ export async function summaryReport(ctx: Ctx, p: Period): Promise<SummaryReport>
 // ----------------------------------------------------------------------------------------------
 export interface LiabilityReport {
   asOf: LocalDate;
+  /** Points members hold (their lots and holds): one member's debt is never netted against another's points. */
   outstandingPoints: number;
+  /** outstandingPoints at the redeem rate. */
   value: string;
   currency: string;
   redeemPointsPerUnit: string;
-  /** Points on hold for checkouts in progress: owed, but in no lot until captured or released. */
+  /** Points on hold for checkouts in progress: still owed, counted in their lots' expiry months until captured. */
   heldPoints: number;
-  /** Points returns took back beyond what the lots held (repaid by the next credits). */
+  /** Points members owe: returns and refunds that took back more than their lots held (repaid by their next credits). */
+  memberDebt: number;
+  /** The same as memberDebt (the name before memberDebt). */
   debtPoints: number;
-  /** outstandingPoints = Σ byExpiryMonth.points + heldPoints − debtPoints */
+  /** Points owed to members that open holds do not reserve: Σ member balances, what report summary calls outstanding. */
+  netPoints: number;
+  /** outstandingPoints = Σ byExpiryMonth.points (held points in the months of their lots) */
   byExpiryMonth: ExpiryBucket[];
   /** "lots" = the lots' current remaining (as-of today or later); "journal" = replayed from lot moves. */
   basis: 'lots' | 'journal';
@@ -114,17 +123,29 @@ export async function liabilityReport(ctx: Ctx, input: { asOf?: LocalDate }): Pr
       const current = asOf >= now;
       const cutoff = new Date(startOfLocalDayMs(addDays(asOf, 1), l.zone)).toISOString();
       const totals = current ? q.currentTotals() : q.totalsAt(cutoff);
-      const lots = orderExpiryBuckets(current ? q.currentLots() : q.lotsAt(cutoff));
-      const lotPoints = lots.reduce((a, b) => a + b.points, 0);
+      // A lot's free points plus what open holds reserved in it (§5): held points count in their lots' months.
+      const b = l.store.get(books);
+      const months = new Map<string | null, number>();
+      for (const r of [...(current ? q.currentLots() : q.lotsAt(cutoff)), ...(current ? b.heldByExpiryMonth() : b.heldByExpiryMonthAt(cutoff))]) {
+        months.set(r.month, (months.get(r.month) ?? 0) + r.points);
+      }
+      const lots = orderExpiryBuckets([...months].map(([month, points]) => ({ month, points })));
+      const lotPoints = lots.reduce((a, x) => a + x.points, 0);
       const rate = redeemRate(l, endOfDayIso(l, asOf));
+      // A member in debt holds no lot (later credits repay the debt first), so the points in lots (held
+      // ones included) are what is owed to members, and the net balance falls short of them by the debts alone.
+      const outstanding = lotPoints;
+      const debt = outstanding - totals.outstanding;
       return {
         asOf,
-        outstandingPoints: totals.outstanding,
-        value: valueOf(totals.outstanding, rate, l.digits),
+        outstandingPoints: outstanding,
+        value: valueOf(outstanding, rate, l.digits),
         currency: l.currency,
         redeemPointsPerUnit: rate,
         heldPoints: totals.held,
-        debtPoints: lotPoints + totals.held - totals.outstanding,
+        memberDebt: debt,
+        debtPoints: debt,
+        netPoints: totals.outstanding,
         byExpiryMonth: lots,
         basis: current ? 'lots' : 'journal',
       };
@@ -186,6 +207,8 @@ const pickFlows = (f: Flows): Flows => ({ issued: f.issued, returned: f.returned
 // ----------------------------------------------------------------------------------------------
 export interface MembersReportRow extends MemberReportRow {
   rank: number;
+  /** The pinned tier; `tier` is the tier the member has now (pinned, else earned), as member show says. */
+  pinnedTier: string | null;
 }
 
 export interface MembersReport {
@@ -201,12 +224,14 @@ export async function membersReport(ctx: Ctx, input: Period & { by: MemberRankBy
     l.store.read(() => {
       const { fromIso, toIso } = range(l, input);
       const rows = l.store.get(reportQueries).topMembers(input.by, fromIso, toIso, input.top ?? -1);
+      const { rules } = rulesAt(l, l.nowIso);
+      const repo = l.store.get(members);
       return {
         by: input.by,
         top: input.top ?? null,
         from: input.from ?? null,
         to: input.to ?? null,
-        members: rows.map((r, i) => ({ rank: i + 1, ...r })),
+        members: rows.map((r, i) => ({ rank: i + 1, ...r, tier: currentTierName(rules, r.tier, repo.get(r.id)?.lifetime_earned ?? 0), pinnedTier: r.tier })),
       };
     }),
   );

@@ -1,6 +1,6 @@
 // `review list|approve|reject`: imported orders that wait unaccrued for a person's decision.
 import { NotFoundError, RefusedError, UsageError } from '../errors.js';
-import { formatMoney } from '../domain/money.js';
+import { POINTS_MAX, formatMoney } from '../domain/money.js';
 import { purchases } from '../store/purchases.js';
 import { type ReviewRow, reviewQueue } from '../store/review.js';
 import { members } from '../store/members.js';
@@ -91,6 +91,9 @@ export async function approveReview(ctx: Ctx, ref: string, note?: string): Promi
       const lines = (JSON.parse(r.lines) as [number, string | null, string | null][]).map(([amount, sku, category]) => ({ amount, sku, category }));
       const at = Date.parse(r.purchased_at);
       const out = new AccrualEngine(l).accrue({ source: r.source, orderId: r.order_id, memberId: r.member_id, at, amount: r.amount, lines }, facts);
+      if (out.kind === 'too-large') {
+        throw new RefusedError('POINTS_CEILING', `order ${r.order_id} would earn ${out.points} points, past the ceiling of ${POINTS_MAX} points for an order or a member's balance`, `reject it with pointsmall review reject ${r.id}`);
+      }
       const signed = out.kind === 'return' ? -out.points : out.points;
       if (!l.store.get(reviewQueue).decide(r.id, 'approved', l.nowIso, l.operator, note ?? null, signed, out.entryId)) throw new RefusedError('ALREADY_DECIDED', `review item ${r.id} was decided meanwhile`);
       p.settle(r.source, r.order_id, 'accrued', signed, out.capped, out.rulesVersion, out.entryId);

@@ -27,8 +27,17 @@ const view = (r: RulesVersionRow, inForceId: number | undefined, zone: string): 
   operator: r.operator,
   source: r.source,
   inForce: r.id === inForceId,
-  rules: JSON.parse(r.document),
+  rules: readDocument(r.document),
 });
+
+/** A stored document as JSON; one that does not parse is shown as its text rather than failing the command. */
+function readDocument(text: string): Record<string, unknown> {
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    return { unreadable: text };
+  }
+}
 
 /** A date (start of that day in the ledger zone) or a full timestamp. */
 function instant(l: Ledger, text: string, flag: string): string {

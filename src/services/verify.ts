@@ -1,8 +1,11 @@
 // ledger verify: recomputes the hash chain, every entry's balance and every cache (§5).
-import { chainHash, entryContent, GENESIS_HASH, type NewPosting } from '../store/journal.js';
-import { extraChecks, type Mismatch, verifyQueries } from '../store/verify.js';
+import { chainHash, chainMac, entryContent, GENESIS_HASH, type NewPosting } from '../store/journal.js';
+import { bookChecks, extraChecks, type Mismatch, verifyQueries } from '../store/verify.js';
+import { LotBooks } from './verifyBooks.js';
+import { LedgerCorruptError } from '../errors.js';
 import { type Ctx, withLedger } from './ledger.js';
 import '../store/holds.js'; // registers the open-holds checks of the checkout area
+import '../store/books.js'; // registers the §5 check of lots with holds open
 
 export interface Check {
   name: string;
@@ -35,17 +38,62 @@ const fromMismatches = (name: string, okDetail: string, rows: Mismatch[]): Check
     ? { name, ok: true, detail: okDetail }
     : { name, ok: false, detail: rows.map((r) => `${r.subject}: ${r.detail}`).join('; ') };
 
+/** What the chain's key proves (see docs/architecture.md, "What ledger verify proves"). */
+function chainKeyCheck(haveKey: boolean, keyedFrom: number | null, head: Anchor | null, unproved: number): Check {
+  const name = 'chain-key';
+  if (!haveKey) {
+    if (keyedFrom === null) return { name, ok: true, detail: 'plain chain (no key file): proves the entries are as written, not who wrote them' };
+    return { name, ok: true, detail: `entries from ${keyedFrom} on are keyed MACs: without POINTSMALL_LEDGER_KEY_FILE only their links were proved (${unproved} entries)` };
+  }
+  if (keyedFrom === null) {
+    return head
+      ? { name, ok: false, detail: 'a key file was given but no entry is keyed: the ledger was never written with this key, or its keyed entries were rewritten as a plain chain' }
+      : { name, ok: true, detail: 'no entries yet; the first write with the key file starts the keyed chain' };
+  }
+  if (!head || keyedFrom > head.id) return { name, ok: false, detail: `the chain is said to be keyed from entry ${keyedFrom}, past the newest entry ${head?.id ?? 0}` };
+  return { name, ok: true, detail: `entries ${keyedFrom}..${head.id} carry keyed MACs that match the key file` };
+}
+
+const fromProblems = (name: string, okDetail: string, p: { rows: Mismatch[]; count: number }): Check =>
+  p.count === 0
+    ? { name, ok: true, detail: okDetail }
+    : { name, ok: false, detail: p.rows.map((r) => `${r.subject}: ${r.detail}`).join('; ') + (p.count > p.rows.length ? ` (and ${p.count - p.rows.length} more)` : '') };
+
 /**
  * With anchors (entries recorded earlier, outside the ledger), also proves that the journal still holds
  * each of them unchanged: the chain alone cannot tell that its newest entries were cut off.
  */
 export async function verifyLedger(ctx: Ctx, anchors: readonly Anchor[] = []): Promise<VerifyResult> {
+  try {
+    return await verifyOpen(ctx, anchors);
+  } catch (e) {
+    throw asCorrupt(e, ctx.dbPath);
+  }
+}
+
+/**
+ * A ledger that SQLite cannot read (its header is there, its pages are garbage or cut short) is a broken
+ * ledger, not a usage error: exit 6 with SQLite's reason. A missing file, a file without SQLite's header
+ * (a text file, an empty one: indistinguishable from the wrong path) or an SQLite file without a
+ * pointsmall schema stays exit 2.
+ */
+function asCorrupt(e: unknown, path: string): unknown {
+  const code = String((e as { code?: unknown }).code ?? '');
+  const message = (e as Error).message ?? String(e);
+  if (/^SQLITE_(CORRUPT|NOTADB|IOERR_SHORT_READ)/.test(code)) return new LedgerCorruptError(path, `${message} (${code})`);
+  return e;
+}
+
+async function verifyOpen(ctx: Ctx, anchors: readonly Anchor[]): Promise<VerifyResult> {
   return withLedger(ctx, (l) =>
     l.store.read(() => {
       const q = l.store.get(verifyQueries);
       const checks: Check[] = [];
 
       // The chain and the zero-sum of each entry, in one merged pass over entries and postings.
+      const keyedFrom = q.chainKeyedFrom();
+      const key = l.store.chainKey;
+      let keyedUnproved = 0;
       let prevHash = GENESIS_HASH;
       let expectId = 1;
       let entries = 0;
@@ -53,6 +101,7 @@ export async function verifyLedger(ctx: Ctx, anchors: readonly Anchor[] = []): P
       let firstUnbalanced: string | undefined;
       const anchorHashes = new Map<number, string | null>(anchors.map((a) => [a.id, null]));
       let lastId = 0;
+      const books = new LotBooks(l, q);
       const postingsIt = q.postingsRaw();
       let nextPosting = postingsIt.next();
       for (const e of q.entriesRaw()) {
@@ -84,9 +133,15 @@ export async function verifyLedger(ctx: Ctx, anchors: readonly Anchor[] = []): P
         if (!firstChainBreak) {
           if (id !== expectId) firstChainBreak = `entry ${expectId} is missing (next is ${id})`;
           else if (e[8] !== prevHash) firstChainBreak = `entry ${id}: prev_hash does not match entry ${id - 1}'s hash`;
-          else if (chainHash(prevHash, entryContent(row, postings)) !== e[9])
+          else if (keyedFrom !== null && id >= keyedFrom) {
+            // A keyed entry: its MAC is proved with the key file, and only its link without it.
+            if (!key) keyedUnproved++;
+            else if (chainMac(key, prevHash, entryContent(row, postings)) !== e[9])
+              firstChainBreak = `entry ${id} (${row.kind}): content does not match its keyed MAC (edited after it was written, or another key)`;
+          } else if (chainHash(prevHash, entryContent(row, postings)) !== e[9])
             firstChainBreak = `entry ${id} (${row.kind}): content does not match its hash (edited after it was written)`;
         }
+        books.entry({ id, kind: row.kind, ref: row.ref, memberId: row.member_id, at: row.at, postings });
         prevHash = e[9] as string;
         expectId = id + 1;
         lastId = id;
@@ -94,6 +149,7 @@ export async function verifyLedger(ctx: Ctx, anchors: readonly Anchor[] = []): P
       }
       const head: Anchor | null = entries ? { id: lastId, hash: prevHash } : null;
       checks.push({ name: 'hash-chain', ok: !firstChainBreak, detail: firstChainBreak ?? `${entries} entries chained` });
+      checks.push(chainKeyCheck(key !== null, keyedFrom, head, keyedUnproved));
       checks.push({ name: 'entries-balance', ok: !firstUnbalanced, detail: firstUnbalanced ?? 'every entry sums to zero' });
       checks.push(fromMismatches('postings-have-entries', 'no orphan postings', q.orphanPostings()));
       checks.push(fromMismatches('postings-name-members', 'every posting names a known member', q.unknownMembers()));
@@ -102,6 +158,11 @@ export async function verifyLedger(ctx: Ctx, anchors: readonly Anchor[] = []): P
       checks.push(fromMismatches('lots-match-balances', 'balance = lots remaining + held − debt for every member', q.lotsAgainstBalances()));
       checks.push(fromMismatches('lot-moves-owner', "lot moves are made by the lot member's entries", q.lotMovesOwnership()));
       for (const x of extraChecks) checks.push(fromMismatches(x.name, 'ok', q.extra(x.sql)));
+      books.finish(q.memberDebts());
+      checks.push(fromProblems('lots-match-entries', `${books.lotsSeen} lots and their moves are what their entries credited and debited`, books.lots));
+      checks.push(fromProblems('lot-expiry', "every lot expires when the rules in force at its earning say", books.expiry));
+      checks.push(fromProblems('member-debt', 'every debt cache is what the journal and lots leave', books.debt));
+      for (const x of bookChecks) checks.push(fromMismatches(x.name, x.okDetail, q.extra(x.sql)));
       for (const a of anchors) {
         const found = anchorHashes.get(a.id);
         const detail =

@@ -1,5 +1,5 @@
 // The SQLite connection: pragmas, migrations, and write transactions that start with BEGIN IMMEDIATE.
-import { chmodSync, closeSync, existsSync, openSync, readSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { BusyError, UsageError } from '../errors.js';
 import { latestVersion, migrations } from './migrations/index.js';
@@ -35,6 +35,8 @@ export class Store {
   private inTx = false;
   /** Housekeeping run inside the next write transaction, until one commits (releasing lapsed holds). */
   beforeWrite: (() => void) | undefined;
+  /** The chain key from POINTSMALL_LEDGER_KEY_FILE (null without one): entries are then keyed MACs. */
+  chainKey: Buffer | null = null;
 
   constructor(path: string, db: Db, busyTimeoutMs: number) {
     this.path = path;
@@ -203,6 +205,26 @@ const notLedger = (path: string, why: string) =>
 
 export const LEDGER_PAGE_SIZE = 8192;
 
+/**
+ * The key of a keyed chain, kept outside the ledger: the bytes of the file POINTSMALL_LEDGER_KEY_FILE names
+ * (surrounding whitespace trimmed, at least 16 bytes). Without the variable the chain is plain SHA-256.
+ */
+function readChainKey(): Buffer | null {
+  const file = process.env.POINTSMALL_LEDGER_KEY_FILE;
+  if (!file) return null;
+  let raw: Buffer;
+  try {
+    raw = readFileSync(file);
+  } catch (e) {
+    throw new UsageError(`cannot read the ledger key file ${file}: ${(e as Error).message}`, 'POINTSMALL_LEDGER_KEY_FILE must name a readable file', 'LEDGER_KEY_FILE');
+  }
+  const key = Buffer.from(raw.toString('latin1').trim(), 'latin1');
+  if (key.length < 16) {
+    throw new UsageError(`the ledger key file ${file} holds ${key.length} bytes; a key needs at least 16`, 'make one with: openssl rand -hex 32 > FILE', 'LEDGER_KEY_FILE');
+  }
+  return key;
+}
+
 /** Opens (or with create, makes) the ledger at path, applies pragmas and checks the schema version. */
 export function openStore(path: string, opts: OpenOptions = {}): Store {
   const busy = opts.busyTimeoutMs ?? defaultBusyTimeoutMs();
@@ -221,6 +243,12 @@ export function openStore(path: string, opts: OpenOptions = {}): Store {
     throw new UsageError(`cannot open ${path}: ${(e as Error).message}`, 'check the path and its permissions');
   }
   const store = new Store(path, db, busy);
+  try {
+    store.chainKey = readChainKey();
+  } catch (e) {
+    store.close();
+    throw e;
+  }
   // Check the schema before any pragma: journal_mode = WAL rewrites the header of a file we then refuse.
   let version: number;
   try {
@@ -258,6 +286,9 @@ export function openStore(path: string, opts: OpenOptions = {}): Store {
     db.pragma('foreign_keys = ON');
     db.pragma('temp_store = MEMORY');
     db.pragma('cache_size = -32000');
+    // For tests of a full disk: the ledger may not grow past this many pages (SQLITE_FULL beyond).
+    const maxPages = Number(process.env.POINTSMALL_MAX_PAGES);
+    if (Number.isInteger(maxPages) && maxPages > 0) db.pragma(`max_page_count = ${maxPages}`);
   } catch (e) {
     store.close();
     throw mapBusy(e, path, busy);
@@ -332,6 +363,7 @@ export async function copyLedgerInto(source: string, target: string, busyTimeout
     const rm = () => ['', '-journal', '-wal', '-shm'].forEach((x) => rmSync(tmp + x, { force: true }));
     rm();
     try {
+      closeSync(openSync(tmp, 'wx', 0o600)); // new and private before VACUUM INTO fills it
       const src = new Database(source, { readonly: true, fileMustExist: true });
       try {
         src.prepare('VACUUM INTO ?').run(tmp);

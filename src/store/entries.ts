@@ -80,3 +80,22 @@ export class Entries {
 }
 
 export const entries = (store: Store): Entries => new Entries(store);
+
+/**
+ * What this ledger's journal has that another ledger file's lacks (entries compared by hash): how many and
+ * the newest of them, for the question before a restore replaces this ledger with that file.
+ */
+export function entriesMissingFrom(store: Store, otherPath: string): { liveEntries: number; otherEntries: number; missing: number; newestAt: string | null; newestRecordedAt: string | null } {
+  const db = store.db;
+  db.prepare('ATTACH ? AS restore_candidate').run(otherPath);
+  try {
+    const liveEntries = db.prepare('SELECT count(*) FROM main.entries').pluck().get() as number;
+    const otherEntries = db.prepare('SELECT count(*) FROM restore_candidate.entries').pluck().get() as number;
+    const r = db
+      .prepare('SELECT count(*) AS n, max(at) AS newestAt, max(recorded_at) AS newestRecordedAt FROM main.entries WHERE hash NOT IN (SELECT hash FROM restore_candidate.entries)')
+      .get() as { n: number; newestAt: string | null; newestRecordedAt: string | null };
+    return { liveEntries, otherEntries, missing: r.n, newestAt: r.newestAt, newestRecordedAt: r.newestRecordedAt };
+  } finally {
+    db.exec('DETACH restore_candidate');
+  }
+}

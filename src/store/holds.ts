@@ -35,9 +35,16 @@ export class Holds {
       byOrder: db.prepare('SELECT * FROM holds WHERE order_id = ?'),
       lots: db.prepare('SELECT * FROM hold_lots WHERE hold_id = ? ORDER BY seq'),
       close: db.prepare("UPDATE holds SET status = ?, closed_at = ? WHERE id = ? AND status = 'open'"),
-      expired: db.prepare("SELECT order_id FROM holds WHERE status = 'open' AND expires_at <= ? ORDER BY id").pluck(),
+      // A hold whose order is being paid (checkout confirm started, orders.paying_until) does not run out.
+      expired: db.prepare(
+        `SELECT h.order_id FROM holds h WHERE h.status = 'open' AND h.expires_at <= ?
+            AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.id = h.order_id AND o.paying_until > ?) ORDER BY h.id`,
+      ).pluck(),
       open: db.prepare("SELECT * FROM holds WHERE status = 'open' ORDER BY id"),
-      expiredPoints: db.prepare("SELECT coalesce(sum(points), 0) FROM holds WHERE status = 'open' AND member_id = ? AND expires_at <= ?").pluck(),
+      expiredPoints: db.prepare(
+        `SELECT coalesce(sum(h.points), 0) FROM holds h WHERE h.status = 'open' AND h.member_id = ? AND h.expires_at <= ?
+            AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.id = h.order_id AND o.paying_until > ?)`,
+      ).pluck(),
       returned: db.prepare('UPDATE hold_lots SET returned = returned + ? WHERE hold_id = ? AND seq = ? AND returned + ? <= points'),
     };
   }
@@ -59,14 +66,14 @@ export class Holds {
   }
   /** Order ids of open holds whose expiry instant is ≤ nowIso. */
   expiredOrderIds(nowIso: string): string[] {
-    return this.s.expired.all(nowIso) as string[];
+    return this.s.expired.all(nowIso, nowIso) as string[];
   }
   openHolds(): HoldRow[] {
     return this.s.open.all() as HoldRow[];
   }
   /** Points of the member's open holds that have run out but are not released yet (a quote counts them free). */
   expiredPointsOf(memberId: string, nowIso: string): number {
-    return this.s.expiredPoints.get(memberId, nowIso) as number;
+    return this.s.expiredPoints.get(memberId, nowIso, nowIso) as number;
   }
   addReturned(holdId: number, seq: number, points: number): void {
     if (this.s.returned.run(points, holdId, seq, points).changes !== 1) throw new Error(`hold ${holdId} lot ${seq}: more returned than taken`);

@@ -1,6 +1,7 @@
 // The journal: hash-chained entries whose postings sum to zero, lots and lot moves, and the
 // member balance caches they keep. Every write of points goes through here.
-import crypto, { createHash } from 'node:crypto';
+import crypto, { createHash, createHmac } from 'node:crypto';
+import { UsageError } from '../errors.js';
 import type { OpenLot } from '../domain/lots.js';
 import type { Store } from './db.js';
 import type Database from 'better-sqlite3';
@@ -52,11 +53,20 @@ export function chainHash(prevHash: string, content: string): string {
   return createHash('sha256').update(prevHash).update('\n').update(content).digest('hex');
 }
 
+/** A keyed entry's hash: HMAC-SHA256 with the key kept outside the ledger, over the same bytes as chainHash. */
+export function chainMac(key: Buffer, prevHash: string, content: string): string {
+  return createHmac('sha256', key).update(prevHash).update('\n').update(content).digest('hex');
+}
+
+/** Settings key: the first entry of a keyed chain (absent = the chain is plain). */
+export const CHAIN_KEYED_FROM = 'chain_keyed_from';
+
 export class Journal {
   private readonly store: Store;
   private txSerial = -1;
   private lastId = 0;
   private lastHash = GENESIS_HASH;
+  private keyedFrom: number | null = null;
   private readonly s;
 
   constructor(store: Store) {
@@ -82,6 +92,8 @@ export class Journal {
           ORDER BY expires_on IS NULL, expires_on, earned_at, id`,
       ),
       addDebt: db.prepare('UPDATE members SET debt = debt + ? WHERE id = ?'),
+      keyedFrom: db.prepare(`SELECT value FROM settings WHERE key = '${CHAIN_KEYED_FROM}'`).pluck(),
+      setKeyedFrom: db.prepare(`INSERT INTO settings (key, value) VALUES ('${CHAIN_KEYED_FROM}', ?)`),
     };
   }
 
@@ -90,7 +102,30 @@ export class Journal {
     const row = this.s.last.get() as { id: number; hash: string } | undefined;
     this.lastId = row?.id ?? 0;
     this.lastHash = row?.hash ?? GENESIS_HASH;
+    const from = this.s.keyedFrom.get() as string | undefined;
+    this.keyedFrom = from === undefined ? null : Number(from);
     this.txSerial = this.store.txSerial;
+    if (this.keyedFrom !== null && !this.store.chainKey) {
+      throw new UsageError(
+        `this ledger's chain is keyed from entry ${this.keyedFrom}: nothing is written without its key`,
+        'set POINTSMALL_LEDGER_KEY_FILE to the key file the ledger was written with',
+        'LEDGER_KEYED',
+      );
+    }
+  }
+
+  /**
+   * The hash entry `id` gets: plain SHA-256, or with a key file a keyed MAC from the first entry written
+   * with it on (recorded in settings in the same transaction, so verify knows where the MACs begin).
+   */
+  hashEntry(id: number, prevHash: string, content: string): string {
+    const key = this.store.chainKey;
+    if (!key) return chainHash(prevHash, content);
+    if (this.keyedFrom === null) {
+      this.keyedFrom = id;
+      this.s.setKeyedFrom.run(String(id));
+    }
+    return id >= this.keyedFrom ? chainMac(key, prevHash, content) : chainHash(prevHash, content);
   }
 
   /**
@@ -115,7 +150,7 @@ export class Journal {
       memo: e.memo ?? null,
       operator,
     };
-    const hash = chainHash(this.lastHash, entryContent(row, e.postings));
+    const hash = this.hashEntry(row.id, this.lastHash, entryContent(row, e.postings));
     this.s.insertEntry.run(row.id, row.at, row.recorded_at, row.kind, row.member_id, row.ref, row.memo, row.operator, this.lastHash, hash);
     this.lastId = row.id;
     this.lastHash = hash;
@@ -157,7 +192,7 @@ export class Journal {
       }
       if (sum !== 0) throw new Error(`entry ${e.kind} does not balance: postings sum to ${sum}`);
       const row = { id: this.lastId + 1, at: e.at, recorded_at: recordedAt, kind: e.kind, member_id: e.memberId, ref: e.ref ?? null, memo: e.memo ?? null, operator };
-      const hash = chainHash(this.lastHash, entryContent(row, e.postings));
+      const hash = this.hashEntry(row.id, this.lastHash, entryContent(row, e.postings));
       entryArgs.push(row.id, row.at, row.recorded_at, row.kind, row.member_id, row.ref, row.memo, row.operator, this.lastHash, hash);
       this.lastId = row.id;
       this.lastHash = hash;

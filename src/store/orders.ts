@@ -26,6 +26,8 @@ export interface OrderRow {
   refunded_earned: number;
   close_reason: string | null;
   operator: string;
+  /** While a payment runs (confirm started): until when cancel and hold expiry wait. */
+  paying_until: string | null;
 }
 
 export interface OrderLineRow {
@@ -49,7 +51,7 @@ export interface OrderLineRow {
   refunded_earned: number;
 }
 
-export type NewOrder = Omit<OrderRow, 'seq' | 'updated_at' | 'paid_at' | 'points_earned' | 'refunded_points' | 'refunded_cash' | 'refunded_earned' | 'close_reason'>;
+export type NewOrder = Omit<OrderRow, 'seq' | 'updated_at' | 'paid_at' | 'points_earned' | 'refunded_points' | 'refunded_cash' | 'refunded_earned' | 'close_reason' | 'paying_until'>;
 export type NewOrderLine = Omit<OrderLineRow, 'earned' | 'refunded_qty' | 'refunded_points' | 'refunded_cash' | 'refunded_earned'>;
 
 export interface RefundRow {
@@ -115,6 +117,7 @@ export class Orders {
       get: db.prepare('SELECT * FROM orders WHERE id = ?'),
       lines: db.prepare('SELECT * FROM order_lines WHERE order_id = ? ORDER BY line_no'),
       close: db.prepare('UPDATE orders SET status = ?, close_reason = ?, tender = coalesce(?, tender), updated_at = ? WHERE id = ?'),
+      fence: db.prepare("UPDATE orders SET paying_until = ?, updated_at = ? WHERE id = ? AND status = 'held'"),
       paid: db.prepare("UPDATE orders SET status = 'paid', paid_at = ?, tender = ?, points_earned = ?, updated_at = ? WHERE id = ?"),
       lineEarned: db.prepare('UPDATE order_lines SET earned = ? WHERE order_id = ? AND line_no = ?'),
       insertRefund: db.prepare(
@@ -165,6 +168,10 @@ export class Orders {
   /** Ends a held order without payment: declined, cancelled or expired. */
   close(id: string, status: 'declined' | 'cancelled' | 'expired', reason: string, at: string, tender: string | null = null): void {
     this.s.close.run(status, reason, tender, at, id);
+  }
+  /** Marks a held order as being paid until `until` (UTC ISO): cancel and hold expiry wait for it. */
+  fencePayment(id: string, until: string, at: string): void {
+    this.s.fence.run(until, at, id);
   }
   markPaid(id: string, at: string, tender: string, pointsEarned: number, earnedPerLine: number[]): void {
     this.s.paid.run(at, tender, pointsEarned, at, id);

@@ -1,6 +1,6 @@
 // Imported purchases (the idempotency record of every order, keyed by source and order id) and the
 // import's staging file, where a file's lines wait until every line of an order has been read.
-import { rmSync } from 'node:fs';
+import { closeSync, openSync, rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { type Store, relaxRowChecks } from './db.js';
 
@@ -26,10 +26,13 @@ export interface MemberFacts {
   tier: string | null;
   lifetime_earned: number;
   debt: number;
+  /** The member's balance, kept current by the import as it accrues (the points ceiling is checked on it). */
+  balance: number;
 }
 
-type FactsRow = [id: string, status: MemberFacts['status'], tier: string | null, lifetimeEarned: number, debt: number];
-const factsOf = (rows: FactsRow[]): Map<string, MemberFacts> => new Map(rows.map(([id, status, tier, lifetime, debt]) => [id, { status, tier, lifetime_earned: lifetime, debt }]));
+type FactsRow = [id: string, status: MemberFacts['status'], tier: string | null, lifetimeEarned: number, debt: number, balance: number];
+const factsOf = (rows: FactsRow[]): Map<string, MemberFacts> =>
+  new Map(rows.map(([id, status, tier, lifetime, debt, balance]) => [id, { status, tier, lifetime_earned: lifetime, debt, balance }]));
 
 const INSERT_PURCHASE =
   'INSERT INTO purchases (source, order_id, member_id, purchased_at, kind, amount, line_count, content_hash, status, points, capped, rules_version, entry_id, imported_at)';
@@ -55,11 +58,11 @@ export class Purchases {
       // still fails it, and with it the batch's transaction.
       insertMany: db.prepare(`${INSERT_PURCHASE.replace('INSERT INTO', 'INSERT OR FAIL INTO')} VALUES ${Array(MANY).fill(ROW).join(',')}`),
       settle: db.prepare("UPDATE purchases SET status = ?, points = ?, capped = ?, rules_version = ?, entry_id = ? WHERE source = ? AND order_id = ? AND status = 'review'"),
-      member: db.prepare('SELECT status, tier, lifetime_earned, debt FROM members WHERE id = ?'),
+      member: db.prepare('SELECT status, tier, lifetime_earned, debt, balance FROM members WHERE id = ?'),
       findMany: db.prepare('SELECT order_id, content_hash FROM purchases WHERE source = ? AND order_id IN (SELECT value FROM json_each(?))').raw(),
-      membersMany: db.prepare('SELECT id, status, tier, lifetime_earned, debt FROM members WHERE id IN (SELECT value FROM json_each(?))').raw(),
+      membersMany: db.prepare('SELECT id, status, tier, lifetime_earned, debt, balance FROM members WHERE id IN (SELECT value FROM json_each(?))').raw(),
       memberCount: db.prepare('SELECT count(*) FROM members').pluck(),
-      allMembers: db.prepare('SELECT id, status, tier, lifetime_earned, debt FROM members').raw(),
+      allMembers: db.prepare('SELECT id, status, tier, lifetime_earned, debt, balance FROM members').raw(),
       earnedBetween: db
         .prepare(
           `SELECT coalesce(-sum(p.points), 0) FROM entries e JOIN postings p ON p.entry_id = e.id
@@ -176,6 +179,8 @@ export class ImportStage {
 
   constructor(path: string) {
     this.path = path;
+    // made here, private and new (never a file or symlink someone left at the name), before SQLite opens them
+    for (const f of [path, `${path}-rejects`]) closeSync(openSync(f, 'wx', 0o600));
     this.db = scratch(path);
     this.db.pragma('locking_mode = EXCLUSIVE'); // until shared or released: nobody else reads it meanwhile
     this.db.exec(`

@@ -107,9 +107,187 @@ export class VerifyQueries {
       .all() as Mismatch[];
   }
 
+  /** Lots in entry order, as raw rows: [entry_id, id, member_id, points, earned_at, expires_on]. */
+  lotsByEntry(): IterableIterator<unknown[]> {
+    return this.db
+      .prepare('SELECT entry_id, id, member_id, points, earned_at, expires_on FROM lots ORDER BY entry_id, id')
+      .raw()
+      .iterate() as IterableIterator<unknown[]>;
+  }
+
+  /** Lot moves in entry order, as raw rows: [entry_id, lot_id, points]. */
+  movesByEntry(): IterableIterator<unknown[]> {
+    return this.db
+      .prepare('SELECT entry_id, lot_id, points FROM lot_moves ORDER BY entry_id, rowid')
+      .raw()
+      .iterate() as IterableIterator<unknown[]>;
+  }
+
+  /** Every rules version in order of force (effective_at, then applied later wins). */
+  rulesVersions(): { id: number; effective_at: string; document: string }[] {
+    return this.db.prepare('SELECT id, effective_at, document FROM rules_versions ORDER BY effective_at, id').all() as {
+      id: number;
+      effective_at: string;
+      document: string;
+    }[];
+  }
+
+  /** Checkout orders' rules versions by order id: a checkout's earned lot expires by the rules of its order. */
+  orderRulesVersions(): Map<string, number> {
+    const m = new Map<string, number>();
+    for (const [id, v] of this.db.prepare('SELECT id, rules_version FROM orders WHERE points_earned > 0').raw().iterate() as IterableIterator<[string, number]>) m.set(id, v);
+    return m;
+  }
+
+  /** The first keyed entry of the chain (settings chain_keyed_from), or null for a plain chain. */
+  chainKeyedFrom(): number | null {
+    const v = this.db.prepare("SELECT value FROM settings WHERE key = 'chain_keyed_from'").pluck().get() as string | undefined;
+    return v === undefined ? null : Number(v);
+  }
+
+  /** Members' debt caches. */
+  memberDebts(): Map<string, number> {
+    const m = new Map<string, number>();
+    for (const [id, d] of this.db.prepare('SELECT id, debt FROM members WHERE debt <> 0').raw().iterate() as IterableIterator<[string, number]>) m.set(id, d);
+    return m;
+  }
+
   extra(sql: string): Mismatch[] {
     return this.db.prepare(sql).all() as Mismatch[];
   }
 }
 
 export const verifyQueries = (store: Store): VerifyQueries => new VerifyQueries(store);
+
+/**
+ * Cross-checks of the tables that decide money against the journal (issue 14): each names what it
+ * proves when it passes, and its SQL returns (subject, detail) rows for what does not hold. Set-based:
+ * one statement each, index lookups per row at most.
+ */
+export const bookChecks: { name: string; okDetail: string; sql: string }[] = [
+  {
+    // The key (source, order id) of an accrued purchase is what stops a re-import from accruing twice:
+    // it must be the key its entry was written for (the entry's ref is hashed into the chain).
+    name: 'purchases-match-entries',
+    okDetail: "every accrued purchase's key, member and points are those of the entry that accrued it",
+    sql: `SELECT 'purchase ' || p.source || ':' || p.order_id AS subject,
+                 CASE WHEN p.entry_id IS NULL THEN 'is accrued with ' || p.points || ' points but names no entry'
+                      WHEN e.id IS NULL THEN 'names entry ' || p.entry_id || ', which does not exist'
+                      WHEN e.kind NOT IN ('accrual', 'return') THEN 'names entry ' || e.id || ', a ' || e.kind || ' entry'
+                      WHEN e.ref IS NOT p.source || ':' || p.order_id THEN 'was accrued by entry ' || e.id || ' as ' || coalesce(e.ref, '(no ref)') || ': its key was changed'
+                      WHEN e.member_id IS NOT p.member_id THEN 'is for member ' || p.member_id || ' but entry ' || e.id || ' is for ' || coalesce(e.member_id, 'nobody')
+                      ELSE 'records ' || p.points || ' points but entry ' || e.id || ' moved ' || coalesce(p.m, 0) END AS detail
+            FROM (SELECT p.*, (SELECT sum(x.points) FROM postings x WHERE x.entry_id = p.entry_id AND x.account = 'member') AS m
+                    FROM purchases p WHERE p.entry_id IS NOT NULL OR (p.status = 'accrued' AND p.points <> 0)) p
+            LEFT JOIN entries e ON e.id = p.entry_id
+           WHERE p.entry_id IS NULL OR e.id IS NULL OR e.kind NOT IN ('accrual', 'return')
+              OR (p.status IS NOT 'voided' AND e.ref IS NOT p.source || ':' || p.order_id)
+              OR e.member_id IS NOT p.member_id OR coalesce(p.m, 0) <> p.points
+          UNION ALL
+          SELECT 'entry ' || entry_id, 'is claimed by ' || count(*) || ' purchases' FROM purchases
+           WHERE entry_id IS NOT NULL GROUP BY entry_id HAVING count(*) > 1
+          LIMIT 5`,
+  },
+  {
+    name: 'orders-match-refunds',
+    okDetail: "every order's and line's refunded caches and status match its refunds",
+    sql: `WITH r AS (SELECT order_id, count(*) AS n, sum(points) AS p, sum(cash) AS c, sum(earned) AS e FROM refunds GROUP BY order_id),
+               rl AS (SELECT f.order_id, l.line_no, sum(l.quantity) AS q, sum(l.points) AS p, sum(l.cash) AS c, sum(l.earned) AS e
+                        FROM refund_lines l JOIN refunds f ON f.id = l.refund_id GROUP BY f.order_id, l.line_no)
+          SELECT 'order ' || o.id AS subject,
+                 'caches ' || o.refunded_points || ' points / ' || o.refunded_cash || ' cash / ' || o.refunded_earned ||
+                 ' earned refunded, but its refunds total ' || coalesce(r.p, 0) || ' / ' || coalesce(r.c, 0) || ' / ' || coalesce(r.e, 0) AS detail
+            FROM orders o LEFT JOIN r ON r.order_id = o.id
+           WHERE o.refunded_points <> coalesce(r.p, 0) OR o.refunded_cash <> coalesce(r.c, 0) OR o.refunded_earned <> coalesce(r.e, 0)
+          UNION ALL
+          SELECT 'order ' || o.id || ' line ' || ol.line_no,
+                 'caches ' || ol.refunded_qty || ' refunded of ' || ol.quantity || ' (' || ol.refunded_points || ' points / ' || ol.refunded_cash ||
+                 ' cash / ' || ol.refunded_earned || ' earned), but its refund lines total ' || coalesce(rl.q, 0) || ' (' || coalesce(rl.p, 0) ||
+                 ' / ' || coalesce(rl.c, 0) || ' / ' || coalesce(rl.e, 0) || ')'
+            FROM order_lines ol JOIN orders o ON o.id = ol.order_id LEFT JOIN rl ON rl.order_id = ol.order_id AND rl.line_no = ol.line_no
+           WHERE ol.refunded_qty <> coalesce(rl.q, 0) OR ol.refunded_points <> coalesce(rl.p, 0) OR ol.refunded_cash <> coalesce(rl.c, 0)
+              OR ol.refunded_earned <> coalesce(rl.e, 0) OR ol.refunded_qty > ol.quantity
+          UNION ALL
+          SELECT 'order ' || o.id, 'is ' || o.status || ' but ' ||
+                 CASE WHEN r.n IS NULL THEN 'has no refund' ELSE 'has ' || r.n || ' refund(s) and ' || o.open_lines || ' line(s) not wholly refunded' END
+            FROM (SELECT o.*, (SELECT count(*) FROM order_lines ol WHERE ol.order_id = o.id AND ol.refunded_qty < ol.quantity) AS open_lines FROM orders o
+                   WHERE o.status IN ('paid', 'partially_refunded', 'refunded') OR EXISTS (SELECT 1 FROM refunds f WHERE f.order_id = o.id)) o
+            LEFT JOIN r ON r.order_id = o.id
+           WHERE (r.n IS NULL AND o.status <> 'paid')
+              OR (r.n IS NOT NULL AND o.status <> CASE WHEN o.open_lines = 0 THEN 'refunded' ELSE 'partially_refunded' END)
+          LIMIT 5`,
+  },
+  {
+    name: 'refunds-match-entries',
+    okDetail: 'every refund gave back and took back the points of its journal entries',
+    sql: `SELECT 'refund ' || f.id || ' of ' || f.order_id AS subject,
+                 'records ' || f.points || ' points given back and ' || f.earned || ' earned taken back, but its entries ' ||
+                 coalesce(f.points_entry_id, '-') || ' / ' || coalesce(f.earned_entry_id, '-') || ' moved ' || coalesce(f.pm, 0) || ' / ' || coalesce(-f.em, 0) AS detail
+            FROM (SELECT f.*,
+                         (SELECT sum(x.points) FROM postings x WHERE x.entry_id = f.points_entry_id AND x.account = 'member') AS pm,
+                         (SELECT sum(x.points) FROM postings x WHERE x.entry_id = f.earned_entry_id AND x.account = 'member') AS em,
+                         (SELECT e.kind || ':' || coalesce(e.ref, '') FROM entries e WHERE e.id = f.points_entry_id) AS pk,
+                         (SELECT e.kind || ':' || coalesce(e.ref, '') FROM entries e WHERE e.id = f.earned_entry_id) AS ek
+                    FROM refunds f) f
+           WHERE coalesce(f.pm, 0) <> f.points OR coalesce(-f.em, 0) <> f.earned
+              OR (f.points_entry_id IS NOT NULL AND f.pk IS NOT 'refund:' || f.order_id)
+              OR (f.earned_entry_id IS NOT NULL AND f.ek IS NOT 'refund:' || f.order_id)
+          LIMIT 5`,
+  },
+  {
+    name: 'orders-match-entries',
+    okDetail: "every order's hold, points used and points earned match the journal",
+    sql: `WITH acc AS (SELECT e.ref, sum((SELECT sum(x.points) FROM postings x WHERE x.entry_id = e.id AND x.account = 'member')) AS pts
+                         FROM entries e WHERE e.kind = 'accrual' AND e.ref IN (SELECT id FROM orders) GROUP BY e.ref)
+          SELECT 'order ' || o.id AS subject,
+                 CASE WHEN h.id IS NULL THEN 'has no hold'
+                      WHEN h.member_id IS NOT o.member_id OR h.points <> o.points_used THEN 'uses ' || o.points_used || ' points of ' || o.member_id || ' but its hold is ' || h.points || ' of ' || h.member_id
+                      WHEN o.points_earned <> coalesce(acc.pts, 0) THEN 'earned ' || o.points_earned || ' points but its accrual entries credit ' || coalesce(acc.pts, 0)
+                      ELSE 'is ' || o.status || ' but its hold is ' || h.status END AS detail
+            FROM orders o LEFT JOIN holds h ON h.order_id = o.id LEFT JOIN acc ON acc.ref = o.id
+           WHERE h.id IS NULL OR h.member_id IS NOT o.member_id OR h.points <> o.points_used OR o.points_earned <> coalesce(acc.pts, 0)
+              OR h.status <> CASE WHEN o.status = 'held' THEN 'open' WHEN o.status IN ('paid', 'partially_refunded', 'refunded') THEN 'captured' ELSE 'released' END
+          LIMIT 5`,
+  },
+  {
+    // The journal's held account moves only by hold, redemption and release entries naming the order.
+    name: 'holds-match-entries',
+    okDetail: "every hold's points were held, and captured or released once, by entries of its order",
+    sql: `WITH closing AS (SELECT ref, sum(kind = 'redemption') AS captured, sum(kind = 'release') AS released,
+                                sum((SELECT sum(x.points) FROM postings x WHERE x.entry_id = entries.id AND x.account = 'held')) AS held
+                           FROM entries WHERE kind IN ('redemption', 'release') AND ref IN (SELECT order_id FROM holds) GROUP BY ref)
+          SELECT 'hold ' || h.id || ' of ' || h.order_id AS subject,
+                 'is ' || h.status || ' with ' || h.points || ' points, but the journal holds ' || coalesce(h.held_in, 0) || ' (entry ' ||
+                 coalesce(h.entry_id, '-') || ' ' || coalesce(h.ek, '-') || '), captures ' || coalesce(c.captured, 0) || ' and releases ' ||
+                 coalesce(c.released, 0) || ' time(s)' AS detail
+            FROM (SELECT h.*,
+                         (SELECT e.kind || ':' || coalesce(e.ref, '') || ':' || coalesce(e.member_id, '') FROM entries e WHERE e.id = h.entry_id) AS ek,
+                         (SELECT sum(x.points) FROM postings x WHERE x.entry_id = h.entry_id AND x.account = 'held') AS held_in
+                    FROM holds h) h
+            LEFT JOIN closing c ON c.ref = h.order_id
+           WHERE (h.points > 0) <> (h.entry_id IS NOT NULL)
+              OR (h.entry_id IS NOT NULL AND (h.ek IS NOT 'hold:' || h.order_id || ':' || h.member_id OR h.held_in IS NOT h.points))
+              OR coalesce(c.captured, 0) <> (h.points > 0 AND h.status = 'captured')
+              OR coalesce(c.released, 0) <> (h.points > 0 AND h.status = 'released')
+              OR (h.points > 0 AND h.status <> 'open' AND coalesce(c.held, 0) <> -h.points)
+          LIMIT 5`,
+  },
+  {
+    // What verify can prove of a sent mark: that an export recorded marking it (the audit log is
+    // append-only by trigger). It cannot prove the message was delivered.
+    name: 'outbox-sent-marks',
+    okDetail: 'every notification marked sent was marked by a recorded outbox export',
+    sql: `SELECT 'outbox ' || o.id AS subject, 'is marked sent at ' || o.sent_at || ' but no recorded export (audit outbox.mark-sent) marked it' AS detail
+            FROM outbox o
+           WHERE o.sent_at IS NOT NULL AND NOT EXISTS (
+                 SELECT 1 FROM audit a WHERE a.action = 'outbox.mark-sent' AND a.at = o.sent_at
+                    AND o.id BETWEEN json_extract(a.detail, '$.firstId') AND json_extract(a.detail, '$.lastId'))
+          UNION ALL
+          SELECT 'audit ' || a.id, 'an export recorded marking ' || json_extract(a.detail, '$.count') || ' notification(s) sent, but ' || a.n || ' carry its mark'
+            FROM (SELECT a.*, (SELECT count(*) FROM outbox o WHERE o.id BETWEEN json_extract(a.detail, '$.firstId') AND json_extract(a.detail, '$.lastId')
+                                 AND o.sent_at = a.at) AS n
+                    FROM audit a WHERE a.action = 'outbox.mark-sent') a
+           WHERE a.n <> json_extract(a.detail, '$.count')
+          LIMIT 5`,
+  },
+];

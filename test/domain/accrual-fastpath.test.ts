@@ -64,9 +64,10 @@ describe('computeEarn: integer fast path equals the decimal path', () => {
   });
 
   it('falls back to decimals when a product leaves the safe integer range', () => {
-    const r = rules({ earn: { pointsPerUnit: '1000000' } }, 2);
-    const res = computeEarn({ rules: r, at: 0, zone: 'UTC', digits: 2, lines: [{ amount: 9_000_000_000_000 }], tierMultiplier: new Decimal(7) });
-    expect(res.raw.toString()).toBe(new Decimal(9_000_000_000_000).times(1_000_000).times(7).div(100).toString());
-    expect(res.points).toBe(new Decimal(9_000_000_000_000).times(7_000_000).div(100).toNumber());
+    // the largest rate and amount the bounds allow (README "Limits"), at a tier of 70
+    const r = rules({ earn: { pointsPerUnit: '1000' } }, 2);
+    const res = computeEarn({ rules: r, at: 0, zone: 'UTC', digits: 2, lines: [{ amount: 1_000_000_000_000 }], tierMultiplier: new Decimal(70) });
+    expect(res.raw.toString()).toBe(new Decimal(1_000_000_000_000).times(1000).times(70).div(100).toString());
+    expect(res.points).toBe(new Decimal(1_000_000_000_000).times(70_000).div(100).toNumber());
   });
 });

@@ -31,6 +31,20 @@ function tokenize(text: string, cuts: number[] = [], delimiter = ','): CsvRecord
 }
 
 describe('CsvTokenizer', () => {
+  it('reads a bare-CR file like its LF twin, cut anywhere, line numbers counting CRs', () => {
+    const lf = 'a,b,c\n1,"x, y",z\n2,"two\nlines",z\n\n3,,\n4,last,"q"\n';
+    const cr = lf.replace(/\n/g, '\r');
+    const want = tokenize(lf);
+    expect(want).toHaveLength(5);
+    for (let cut = 0; cut <= cr.length; cut++) {
+      const got = tokenize(cr, [cut]);
+      expect(got.map((r) => r.line)).toEqual(want.map((r) => r.line));
+      expect(got.map((r) => r.fields)).toEqual(want.map((r) => r.fields.map((f) => f.replace(/\n/g, '\r'))));
+    }
+    // a file of records with no line end after the last, all in one chunk
+    expect(tokenize('a,b\r1,2\r3,4').map((r) => r.fields)).toEqual([['a', 'b'], ['1', '2'], ['3', '4']]);
+  });
+
   it('reads quotes, doubled quotes, delimiters and newlines inside quotes, CRLF and a BOM', () => {
     const text = '\ufeffa,b,c\r\n1,"x, y","say ""hi"""\r\n2,"two\nlines",z\r\n\r\n3,,\n4,last,"q"';
     const recs = tokenize(text);
@@ -177,7 +191,7 @@ describe('columns and rows', () => {
       '$.extra: unknown field (expected one of map, source, dateFormat, encoding, delimiter, createMembers, skipGuests, description)',
       '$.map.nope: unknown field (fields: order_id, member_id, purchased_at, amount, quantity, unit_price, sku, category)',
       '$.dateFormat: "HH:mm" must contain a year (YYYY), month (M or MM) and day (D or DD)',
-      '$.encoding: "ebcdic" is not one of utf8, gbk, latin1',
+      '$.encoding: "ebcdic" is not one of utf8, utf16 (utf16le, utf16be), gbk, gb18030, latin1, windows-1252, macroman',
     ]);
   });
 });
@@ -206,5 +220,54 @@ describe('orders', () => {
   it('treats a second row of an order-level file as a repeat', () => {
     const o = buildOrder('O', [line(1), line(2)], 'order');
     expect('order' in o && [o.order.amount, o.repeats.length]).toEqual([100, 1]);
+  });
+});
+
+describe('encodings', () => {
+  it('finds the first byte that is not UTF-8, and leaves a cut-off character for the next chunk', async () => {
+    const { firstInvalidUtf8, lineOfByte, bomEncoding, normaliseEncoding } = await import('../../src/domain/encoding.js');
+    const good = Buffer.from('a,é,中,😀\n', 'utf8');
+    expect(firstInvalidUtf8(good, true)).toEqual({ bad: -1, complete: good.length });
+    // cut inside 😀 (4 bytes): not bad yet unless it is the end
+    const cut = good.subarray(0, good.length - 3);
+    expect(firstInvalidUtf8(cut, false)).toEqual({ bad: -1, complete: cut.length - 2 });
+    expect(firstInvalidUtf8(cut, true).bad).toBe(cut.length - 2);
+    for (const bad of [[0xe9, 0x2c], [0xc0, 0x80], [0xed, 0xa0, 0x80], [0xf5, 0x80, 0x80, 0x80], [0x80]]) {
+      expect(firstInvalidUtf8(Buffer.from([0x41, 0x0a, ...bad]), true).bad).toBe(2);
+    }
+    expect(lineOfByte(Buffer.from('a\nb\nc'), 4)).toBe(3);
+    expect(lineOfByte(Buffer.from('a\rb\rc'), 4)).toBe(3);
+    expect(lineOfByte(Buffer.from('a\r\nb\r\nc'), 6)).toBe(3);
+    expect(bomEncoding(Buffer.from([0xfe, 0xff, 0, 0x41]))).toEqual({ encoding: 'utf16be', length: 2 });
+    expect(['UTF-8', 'utf16', 'GB18030', 'cp936', 'ISO-8859-1', 'Windows-1252', 'MacRoman', 'ebcdic'].map(normaliseEncoding)).toEqual(['utf8', 'utf16', 'gb18030', 'gbk', 'latin1', 'windows-1252', 'macroman', null]);
+  });
+});
+
+describe('date formats', () => {
+  it('reads numbers padded or not, names of months, 12-hour clocks and offsets; refuses impossible dates', () => {
+    const us = makeDateParser('UTC', 'M/D/YYYY H:mm');
+    for (const v of ['12/1/2010 8:26', '12/01/2010 08:26', '12/1/2010 08:26', '12/01/2010 8:26']) expect(us(v)).toBe(Date.UTC(2010, 11, 1, 8, 26));
+    expect(makeDateParser('UTC', 'DD/MM/YYYY HH:mm')('1/12/2010 8:26')).toBe(Date.UTC(2010, 11, 1, 8, 26));
+    expect(makeDateParser('UTC', 'YYYYMMDD HHmmss')('20101201 082600')).toBe(Date.UTC(2010, 11, 1, 8, 26));
+    expect(makeDateParser('UTC', 'D MMM YYYY h:mm A')('1 Dec 2010 8:26 PM')).toBe(Date.UTC(2010, 11, 1, 20, 26));
+    expect(makeDateParser('UTC', 'D MMMM YYYY h:mm a')('1 december 2010 12:05 am')).toBe(Date.UTC(2010, 11, 1, 0, 5));
+    expect(makeDateParser('UTC', 'YYYY-MM-DD[T]HH:mm:ssZ')('2010-12-01T08:26:00+08:00')).toBe(Date.UTC(2010, 11, 1, 0, 26));
+    expect(us('2/30/2010 8:26')).toBeNull();
+    expect(us('13/1/2010 8:26')).toBeNull();
+    expect(us('12/1/2010 24:00')).toBeNull();
+    expect(us('12/1/2010')).toBeNull();
+  });
+
+  it('tries several formats in order; a value two formats read as different dates is refused as ambiguous', () => {
+    const p = makeDateParser('UTC', ['M/D/YYYY H:mm', 'D/M/YYYY H:mm', 'YYYY-MM-DD HH:mm:ss']);
+    expect(p('12/13/2010 8:26')).toBe(Date.UTC(2010, 11, 13, 8, 26)); // only M/D reads it
+    expect(p('13/12/2010 8:26')).toBe(Date.UTC(2010, 11, 13, 8, 26)); // only D/M reads it
+    expect(p('5/5/2010 8:26')).toBe(Date.UTC(2010, 4, 5, 8, 26)); // both read the same date
+    expect(p('2010-12-01 08:26:00')).toBe(Date.UTC(2010, 11, 1, 8, 26));
+    expect(p('1/2/2010 8:26')).toBeNaN();
+    expect(p.reason()).toBe('is ambiguous: M/D/YYYY H:mm reads it as 2010-01-02 08:26, D/M/YYYY H:mm as 2010-02-01 08:26; keep only the right --date-format, or fix the value');
+    expect(p('1/2/2010 8:26')).toBeNaN(); // from the cache, with its reason
+    expect(p.reason()).toContain('is ambiguous');
+    expect(p('nonsense')).toBeNull();
   });
 });

@@ -1,11 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { allocateOrderLines, planRefund, returnToLots, type RefundableLine } from '../../src/domain/refund.js';
+import { allocateProportionally } from '../../src/domain/money.js';
+import { planRefund, returnToLots, spreadEarned, type RefundableLine } from '../../src/domain/refund.js';
 
-const fresh = (amounts: number[], totals: { points: number; cash: number; earned: number }, qty: number[]): RefundableLine[] =>
-  allocateOrderLines(amounts, totals).map((share, i) => ({
-    lineNo: i + 1, sku: `S${i + 1}`, quantity: qty[i], share, refundedQty: 0, refunded: { points: 0, cash: 0, earned: 0 },
+/** Lines whose shares are the totals spread by the weights (any exact spread will do for planRefund). */
+const fresh = (weights: number[], totals: { points: number; cash: number; earned: number }, qty: number[]): RefundableLine[] => {
+  const [p, c, e] = [totals.points, totals.cash, totals.earned].map((t) => allocateProportionally(t, weights));
+  return weights.map((_, i) => ({
+    lineNo: i + 1, sku: `S${i + 1}`, quantity: qty[i], share: { points: p[i], cash: c[i], earned: e[i] }, refundedQty: 0, refunded: { points: 0, cash: 0, earned: 0 },
   }));
+};
 
 const apply = (lines: RefundableLine[], plan: Extract<ReturnType<typeof planRefund>, { ok: true }>) =>
   lines.map((l) => {
@@ -15,11 +19,10 @@ const apply = (lines: RefundableLine[], plan: Extract<ReturnType<typeof planRefu
   });
 
 describe('refund allocation (§4.5)', () => {
-  it('spreads points, cash and earned points over lines by amount, adding up exactly', () => {
-    const s = allocateOrderLines([10000, 5000, 5000], { points: 5001, cash: 14999, earned: 149 });
-    expect(s.map((x) => x.points)).toEqual([2501, 1250, 1250]);
-    expect(s.reduce((a, x) => a + x.cash, 0)).toBe(14999);
-    expect(s.reduce((a, x) => a + x.earned, 0)).toBe(149);
+  it('spreads earned points over the lines by their cash, adding up exactly: a line paid in points earns none', () => {
+    expect(spreadEarned(149, [0, 10000, 4999])).toEqual([0, 99, 50]);
+    expect(spreadEarned(70, [0, 7000])).toEqual([0, 70]);
+    expect(spreadEarned(0, [0, 0])).toEqual([0, 0]);
   });
 
   it('refunds one line of two: that line\'s share only', () => {

@@ -185,3 +185,43 @@ describe('tierFor', () => {
     expect(tierFor(valid({}), null, 1e6)).toBeUndefined();
   });
 });
+
+describe('stored rules read back (issue 14 item 5)', () => {
+  it('a document that validates is stored in a form that validates again, to the same rules', () => {
+    // every rate from 0.000001 to the bounds, written with up to 6 decimal places
+    const rates = ['0.000001', '0.0000010', '0.00001', '1', '2.5', '100', '99.999999', '0.1', '1000', '999999.999999'];
+    for (const small of rates) {
+      const mult = Number(small) <= 100 ? small : '1';
+      const doc = {
+        earn: { pointsPerUnit: Number(small) <= 1000 ? small : '1', multipliers: [{ sku: 'X', multiplier: mult }, { category: 'c', multiplier: Number(mult) }] },
+        tiers: [{ name: 'gold', minLifetimePoints: 5, multiplier: mult }],
+        redeem: { pointsPerUnit: Number(small) > 0 ? small : '1', maxRatio: '0.000001' },
+      };
+      const once = rulesToDocument(valid(doc), 2);
+      expect(JSON.stringify(once)).not.toMatch(/e[+-]?\d/i);
+      const twice = rulesToDocument(valid(JSON.parse(JSON.stringify(once))), 2);
+      expect(twice).toEqual(once);
+    }
+  });
+
+  it('names the bound a rate passes, with its JSON path', () => {
+    const byPath = (doc: unknown) => Object.fromEntries(problems(doc).map((p) => [p.path, p.message]));
+    expect(byPath({ earn: { multipliers: [{ sku: 'X', multiplier: '0.0000001' }] } })).toEqual({
+      '$.earn.multipliers[0].multiplier': '0.0000001 has more than 6 decimal places',
+    });
+    expect(byPath({ earn: { multipliers: [{ sku: 'X', multiplier: 1e-7 }] } })['$.earn.multipliers[0].multiplier']).toContain('more than 6 decimal places');
+    expect(byPath({ earn: { multipliers: [{ sku: 'X', multiplier: '101' }] } })['$.earn.multipliers[0].multiplier']).toBe('must be at most 100');
+    expect(byPath({ tiers: [{ name: 'g', multiplier: '1000' }] })['$.tiers[0].multiplier']).toBe('must be at most 100');
+    expect(byPath({ earn: { pointsPerUnit: '1000.5' } })['$.earn.pointsPerUnit']).toBe('must be at most 1000');
+    expect(byPath({ redeem: { pointsPerUnit: '1000001' } })['$.redeem.pointsPerUnit']).toBe('must be at most 1000000');
+    expect(byPath({ earn: { maxPointsPerOrder: 1e13 } })['$.earn.maxPointsPerOrder']).toBe('must be at most 1000000000000');
+    expect(byPath({ limits: { reviewAbove: '10000000000.01' } })['$.limits.reviewAbove']).toContain('too large an amount');
+  });
+
+  it('a version stored with an exponent by an older build still reads', () => {
+    const v = validateRules({ earn: { multipliers: [{ sku: 'X', multiplier: '1e-7' }], pointsPerUnit: '2E+3' } }, 2, { stored: true });
+    expect(v.problems).toEqual([]);
+    expect(v.rules!.earn.multipliers[0].multiplier.toFixed()).toBe('0.0000001');
+    expect(rulesToDocument(v.rules!, 2).earn).toMatchObject({ pointsPerUnit: '2000', multipliers: [{ sku: 'X', multiplier: '0.0000001' }] });
+  });
+});

@@ -38,24 +38,58 @@ describe('split (§4.3)', () => {
     expect(q).toMatchObject({ total: 12000, pointsUsed: 2000, pointsValue: 2000, cashPaid: 10000 });
   });
 
-  it('takes points in multiples of 10 at 1000 points per yuan (whole fen only)', () => {
-    const q = ok(input({ redeem: redeem('1000'), available: 12345, request: { kind: 'points', points: 12345 } }));
-    expect(q).toMatchObject({ pointsStep: 10, pointsUsed: 12340, pointsValue: 1234, cashPaid: 8766 });
+  it('takes points in whole steps of 10 at 1000 points per yuan (whole fen only) and refuses a request that is not', () => {
+    expect(ok(input({ redeem: redeem('1000'), available: 12345, request: { kind: 'points', points: 12340 } }))).toMatchObject({ pointsStep: 10, pointsUsed: 12340, pointsValue: 1234, cashPaid: 8766 });
+    const r = split(input({ redeem: redeem('1000'), available: 12345, request: { kind: 'points', points: 12345 } }));
+    expect(r).toMatchObject({ ok: false, code: 'POINTS_NOT_ALLOWED' });
+    expect(!r.ok && r.message).toContain('not a whole number of steps of 10');
+    expect(!r.ok && r.message).toContain('allowed: 0, or 10 to 12340 in steps of 10');
   });
 
-  it('with --points N uses N when it fits and clamps to what the lines can take', () => {
+  it('with --points N uses exactly N, and refuses more than the lines can take naming the maximum', () => {
     expect(ok(input({ available: 9000, request: { kind: 'points', points: 2500 } }))).toMatchObject({ pointsUsed: 2500, pointsValue: 2500, cashPaid: 7500 });
-    expect(ok(input({ available: 90000, request: { kind: 'points', points: 20000 } }))).toMatchObject({ pointsUsed: 10000, cashPaid: 0 });
+    const r = split(input({ available: 90000, request: { kind: 'points', points: 20000 } }));
+    expect(r).toMatchObject({ ok: false, code: 'POINTS_NOT_ALLOWED' });
+    expect(!r.ok && r.message).toContain('at most 10000');
+  });
+
+  it('refuses --points on an order whose lines take no points (cash-only items)', () => {
+    const r = split(input({ lines: [line({ pay: 'cash' })], available: 9000, request: { kind: 'points', points: 500 } }));
+    expect(r).toMatchObject({ ok: false, code: 'POINTS_NOT_ALLOWED' });
+    expect(!r.ok && r.message).toContain('allowed: only 0');
+    expect(ok(input({ lines: [line({ pay: 'cash' })], available: 9000, request: { kind: 'points', points: 0 } })).pointsUsed).toBe(0);
   });
 
   it('refuses --points beyond the available balance', () => {
     const r = split(input({ available: 3000, request: { kind: 'points', points: 5000 } }));
     expect(r).toMatchObject({ ok: false, code: 'INSUFFICIENT_POINTS' });
+    expect(!r.ok && r.message).toContain('allowed: 0, or 1 to 3000');
   });
 
-  it('uses none below redeem.minPoints', () => {
-    expect(ok(input({ redeem: redeem('100', 1000), available: 900, request: { kind: 'max' } })).pointsUsed).toBe(0);
-    expect(ok(input({ redeem: redeem('100', 1000), available: 1000, request: { kind: 'max' } })).pointsUsed).toBe(1000);
+  it('refuses --points below redeem.minPoints naming the minimum, maximum and step', () => {
+    const r = split(input({ redeem: redeem('1000', 200), available: 5000, request: { kind: 'points', points: 150 } }));
+    expect(r).toMatchObject({ ok: false, code: 'POINTS_NOT_ALLOWED' });
+    expect(!r.ok && r.message).toContain('below the minimum of 200');
+    expect(!r.ok && r.message).toContain('allowed: 0, or 200 to 5000 in steps of 10');
+    expect(ok(input({ redeem: redeem('1000', 200), available: 5000, request: { kind: 'points', points: 200 } })).pointsUsed).toBe(200);
+    expect(ok(input({ redeem: redeem('1000', 200), available: 5000, request: { kind: 'points', points: 0 } })).pointsUsed).toBe(0);
+  });
+
+  it('--max-points uses none below redeem.minPoints, and says so', () => {
+    const q = ok(input({ redeem: redeem('100', 1000), available: 900, request: { kind: 'max' } }));
+    expect(q.pointsUsed).toBe(0);
+    expect(q.note).toContain('below the minimum of 1000');
+    expect(q.allowed).toEqual({ required: 0, min: null, max: 0, step: 1 });
+    const q2 = ok(input({ redeem: redeem('100', 1000), available: 1000, request: { kind: 'max' } }));
+    expect(q2).toMatchObject({ pointsUsed: 1000, note: null, allowed: { required: 0, min: 1000, max: 1000, step: 1 } });
+  });
+
+  it('allows the points-only items alone, or a total from minPoints up (minPoints counts the whole request)', () => {
+    const lines = [line({ sku: 'GIFT', pay: 'points', pointsPrice: 300 }), line({ sku: 'MUG' })];
+    const q = ok(input({ lines, redeem: redeem('100', 500), available: 2000 }));
+    expect(q).toMatchObject({ pointsUsed: 300, allowed: { required: 300, min: 500, max: 2000, step: 1 } });
+    expect(split(input({ lines, redeem: redeem('100', 500), available: 2000, request: { kind: 'points', points: 400 } }))).toMatchObject({ ok: false, code: 'POINTS_NOT_ALLOWED' });
+    expect(split(input({ lines, redeem: redeem('100', 500), available: 2000, request: { kind: 'points', points: 200 } }))).toMatchObject({ ok: false, code: 'POINTS_ONLY_UNCOVERED' });
   });
 
   it('--no-points pays all in cash', () => {
@@ -133,7 +167,17 @@ describe('split (§4.3)', () => {
           expect(new Decimal(mixedPoints).times(100).div(ppu).toNumber()).toBe(q.pointsValue - q.lines.filter((l) => l.pay === 'points').reduce((a, l) => a + l.coverable, 0));
           const mixedCoverable = q.lines.filter((l) => l.pay === 'mixed').reduce((a, l) => a + l.coverable, 0);
           expect(mixedPoints * 100 / Number(ppu)).toBeLessThanOrEqual(mixedCoverable + 1e-9);
-          if (request.kind === 'points') expect(q.pointsUsed).toBeLessThanOrEqual(Math.max(request.points, q.requiredPoints));
+          // a request is used exactly, never changed
+          if (request.kind === 'points') expect(q.pointsUsed).toBe(request.points);
+          // what the quote says is allowed is accepted exactly, and one step past the maximum is not
+          for (const p of [q.allowed.required, q.allowed.min, q.allowed.max]) {
+            if (p === null) continue;
+            const again = split({ lines, coupon, redeem: redeem(ppu, minPoints, '0.9'), digits: 2, available, request: { kind: 'points', points: p } });
+            expect(again.ok && again.quote.pointsUsed).toBe(p);
+          }
+          const over = split({ lines, coupon, redeem: redeem(ppu, minPoints, '0.9'), digits: 2, available, request: { kind: 'points', points: q.allowed.max + q.allowed.step } });
+          expect(over.ok).toBe(false);
+          if (request.kind === 'max') expect(q.pointsUsed).toBe(q.allowed.max);
         },
       ),
       { numRuns: 2000 },

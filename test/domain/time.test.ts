@@ -141,3 +141,26 @@ describe('calendar dates in the ledger zone', () => {
     expect(isValidZone('Mars/Olympus')).toBe(false);
   });
 });
+
+describe('DST gaps and repeated hours', () => {
+  it('a wall time the clocks skip does not exist; a repeated one is its earlier instant, east or west of UTC', async () => {
+    const { zonedToUtcMsExact, zonedToUtcMs, dstGap, parseTimestamp } = await import('../../src/domain/time.js');
+    const iso = (ms: number) => new Date(ms).toISOString();
+    expect(zonedToUtcMsExact('America/New_York', 2026, 3, 8, 2, 30)).toBeNaN();
+    expect(dstGap('America/New_York', 2026, 3, 8, 2, 30)).toEqual({ from: '02:00', to: '03:00' });
+    expect(dstGap('America/New_York', 2026, 3, 8, 3, 0)).toBeNull();
+    expect(iso(zonedToUtcMsExact('America/New_York', 2026, 3, 8, 1, 59))).toBe('2026-03-08T06:59:00.000Z');
+    expect(iso(zonedToUtcMsExact('America/New_York', 2026, 3, 8, 3, 0))).toBe('2026-03-08T07:00:00.000Z');
+    // elsewhere (rules --effective) a gap's time still moves past it
+    expect(iso(zonedToUtcMs('America/New_York', 2026, 3, 8, 2, 30))).toBe('2026-03-08T07:30:00.000Z');
+    expect(parseTimestamp('2026-03-08 02:30', 'America/New_York', true)).toBeNaN();
+    // 01:30 happens twice on 1 Nov in New York (EDT, then EST): the first, 05:30Z
+    expect(iso(zonedToUtcMsExact('America/New_York', 2026, 11, 1, 1, 30))).toBe('2026-11-01T05:30:00.000Z');
+    // 02:30 twice on 25 Oct in Berlin (CEST, then CET): the first, 00:30Z (was the second, 01:30Z)
+    expect(iso(zonedToUtcMs('Europe/Berlin', 2026, 10, 25, 2, 30))).toBe('2026-10-25T00:30:00.000Z');
+    expect(dstGap('Europe/Berlin', 2026, 3, 29, 2, 15)).toEqual({ from: '02:00', to: '03:00' });
+    // Lord Howe moves by half an hour
+    expect(dstGap('Australia/Lord_Howe', 2026, 10, 4, 2, 10)).toEqual({ from: '02:00', to: '02:30' });
+    expect(iso(zonedToUtcMsExact('Asia/Shanghai', 2026, 3, 8, 2, 30))).toBe('2026-03-07T18:30:00.000Z');
+  });
+});

@@ -1,5 +1,7 @@
 // The interactive checkout, for real, through a pseudo-terminal (tmux): pick member and items, type points
 // while the value and cash remaining update, confirm. Skips cleanly where tmux is missing.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tmpLedger, type TmpLedger } from '../helpers/cli.js';
 import { endSessions, hasTmux, keys, start, type, waitFor } from '../helpers/tmux.js';
@@ -54,7 +56,8 @@ describe.skipIf(!hasTmux)('interactive checkout on a terminal', () => {
   it('asks only for the points when member and items are given; saying no pays nothing', async () => {
     const t = shop();
     const s = start(t, ['checkout', '--member', 'M1', '--item', 'TEA', '--tender', 'cash']);
-    await waitFor(s, 'Points to use (0–5000)');
+    await waitFor(s, 'points allowed: 0, or 1 to 5000 (minimum 0 per checkout, at most 5000, step 1)');
+    await waitFor(s, 'Points to use (0, or 1 to 5000)');
     type(s, 'abc');
     await waitFor(s, 'not a whole number');
     keys(s, 'BSpace', 'BSpace', 'BSpace');
@@ -73,6 +76,70 @@ describe.skipIf(!hasTmux)('interactive checkout on a terminal', () => {
     expect(out).toContain('EXIT=0');
     expect(t.ok(['order', 'list'])).toHaveLength(0);
     expect(t.ok(['member', 'show', 'M1'])).toMatchObject({ balance: 5000, held: 0 });
+  }, 60_000);
+
+  /** The figures a confirmation asked about, read back from the screen. */
+  function confirmed(out: string) {
+    const m = /Use (\d+) points \(worth ([\d.]+)\) and take ([\d.]+) by (\w+) from (\w+)\?/.exec(out);
+    if (!m) throw new Error(`no confirmation on screen:\n${out}`);
+    return { pointsUsed: Number(m[1]), pointsValue: m[2], cashPaid: m[3], tender: m[4], memberId: m[5] };
+  }
+
+  function mugShop(): TmpLedger {
+    const t = tmpLedger();
+    t.ok(['member', 'add', '--id', 'C102', '--name', 'Chen']);
+    t.ok(['member', 'adjust', 'C102', '--points', '2500', '--reason', 'seed']);
+    t.ok(['catalog', 'add', '--sku', 'MUG-01', '--name', 'Mug', '--price', '39.90']);
+    return t;
+  }
+
+  it('--points 600: the confirmation shows 600 points, their value, the cash and the tender, and the order is that', async () => {
+    const t = mugShop();
+    const s = start(t, ['checkout', '--member', 'C102', '--item', 'MUG-01', '--points', '600']);
+    await waitFor(s, 'Pay 33.90 by');
+    keys(s, 'Enter'); // cash
+    const shown = confirmed(await waitFor(s, /Use \d+ points .* from C102\?/));
+    expect(shown).toEqual({ pointsUsed: 600, pointsValue: '6.00', cashPaid: '33.90', tender: 'cash', memberId: 'C102' });
+    keys(s, 'y', 'Enter');
+    expect(await waitFor(s, 'EXIT=')).toContain('EXIT=0');
+    const [o] = t.ok(['order', 'list']);
+    expect(t.ok(['order', 'show', o.orderId])).toMatchObject({ status: 'paid', pointsUsed: shown.pointsUsed, pointsValue: shown.pointsValue, cashPaid: shown.cashPaid, tender: shown.tender, memberId: 'C102' });
+  }, 60_000);
+
+  it('--max-points --tender card: the confirmation shows the points the order then takes', async () => {
+    const t = mugShop();
+    const s = start(t, ['checkout', '--member', 'C102', '--item', 'MUG-01', '--max-points', '--tender', 'card']);
+    const shown = confirmed(await waitFor(s, /Use \d+ points .* from C102\?/));
+    expect(shown).toEqual({ pointsUsed: 2500, pointsValue: '25.00', cashPaid: '14.90', tender: 'card', memberId: 'C102' });
+    keys(s, 'y', 'Enter');
+    expect(await waitFor(s, 'EXIT=')).toContain('EXIT=0');
+    const [o] = t.ok(['order', 'list']);
+    expect(t.ok(['order', 'show', o.orderId])).toMatchObject({ pointsUsed: shown.pointsUsed, pointsValue: shown.pointsValue, cashPaid: shown.cashPaid, tender: 'card' });
+    expect(t.ok(['member', 'show', 'C102'])).toMatchObject({ balance: 0 + o.pointsEarned });
+  }, 60_000);
+
+  it('a --points request that cannot be met is refused before anything is asked, naming what is allowed', async () => {
+    const t = mugShop();
+    const rules = join(t.dir, 'rules.json');
+    writeFileSync(rules, JSON.stringify({ redeem: { pointsPerUnit: '100', minPoints: 200 } }));
+    t.ok(['rules', 'apply', rules, '--effective', '2026-01-01']);
+    const s = start(t, ['checkout', '--member', 'C102', '--item', 'MUG-01', '--points', '150']);
+    const out = await waitFor(s, 'EXIT=');
+    expect(out).toContain('EXIT=3');
+    expect(out).toContain('below the minimum of 200');
+    expect(out).toContain('allowed: 0, or 200 to 2500');
+    expect(out).not.toContain('Use ');
+    expect(t.ok(['order', 'list'])).toHaveLength(0);
+  }, 60_000);
+
+  it('a refund on a terminal names the points returned, the cash refunded and the points taken back', async () => {
+    const t = mugShop();
+    const paid = t.ok(['checkout', '--member', 'C102', '--item', 'MUG-01', '--points', '600', '--yes']);
+    const s = start(t, ['order', 'refund', paid.orderId]);
+    await waitFor(s, `Refund 1 × MUG-01 of ${paid.orderId} to C102: return 600 points to their lots, refund 33.90 cash, take back ${paid.pointsEarned} earned points?`);
+    keys(s, 'y', 'Enter');
+    expect(await waitFor(s, 'EXIT=')).toContain('EXIT=0');
+    expect(t.ok(['order', 'show', paid.orderId])).toMatchObject({ status: 'refunded', refundedPoints: 600, refundedCash: '33.90', refundedEarned: paid.pointsEarned });
   }, 60_000);
 
   it('Ctrl-C in a prompt exits 130 and writes nothing', async () => {

@@ -81,7 +81,7 @@ describe('checkout (one-shot, --json)', () => {
     refused(t, ['checkout', '--member', 'M1', '--item', 'TEA:4', '--yes'], 'OUT_OF_STOCK');
     refused(t, ['checkout', '--member', 'M2', '--item', 'VIP', '--yes'], 'POINTS_ONLY_UNCOVERED');
     refused(t, ['checkout', '--member', 'M1', '--item', 'VIP', '--no-points', '--yes'], 'POINTS_ONLY_UNCOVERED');
-    refused(t, ['checkout', '--member', 'M1', '--item', 'TEA', '--coupon', 'CPN-NOPE-NOPE', '--yes'], 'COUPON_INVALID');
+    refused(t, ['checkout', '--member', 'M1', '--item', 'TEA', '--coupon', 'CPN-NOPE-NOPE', '--yes'], 'NOT_FOUND', 2); // unknown, like a member or SKU
     t.ok(['catalog', 'deactivate', 'CUP']);
     refused(t, ['checkout', '--member', 'M1', '--item', 'CUP', '--yes'], 'ITEM_INACTIVE');
     t.ok(['member', 'freeze', 'M1', '--reason', 'audit']);
@@ -98,12 +98,19 @@ describe('checkout (one-shot, --json)', () => {
     ok(t);
   });
 
-  it('a declined payment prints status declined, exits 3 with PAYMENT_DECLINED, and loses nothing', () => {
+  it('a declined payment exits 3 with PAYMENT_DECLINED (stdout empty with --json, one error with its hint), and loses nothing', () => {
     const t = shop();
     const r = t.run(['checkout', '--member', 'M1', '--item', 'TEA', '--points', '2000', '--tender', 'card', '--decline', '--yes', '--json']);
     expect(r.code).toBe(3);
-    expect(JSON.parse(r.stderr).error.code).toBe('PAYMENT_DECLINED');
-    expect(r.json()).toMatchObject({ status: 'declined', pointsUsed: 2000, tender: 'card', pointsEarned: 0, balance: 5000 });
+    expect(r.stdout).toBe('');
+    const err = JSON.parse(r.stderr).error;
+    expect(err).toMatchObject({ code: 'PAYMENT_DECLINED', hint: 'try another tender; nothing was taken' });
+    expect(err.message).toMatch(/card payment of 80\.00 for order \S+ was declined; the hold on 2000 points was released/);
+    const human = t.run(['checkout', '--member', 'M1', '--item', 'TEA', '--points', '2000', '--tender', 'card', '--decline', '--yes']);
+    expect(human.code).toBe(3);
+    expect(human.stdout).toMatch(/status\s+declined/);
+    expect(human.stderr).toContain('hint: try another tender');
+    expect(t.ok(['order', 'list'])[0]).toMatchObject({ status: 'declined', pointsUsed: 2000, tender: 'card', pointsEarned: 0 });
     expect(member(t)).toMatchObject({ balance: 5000, held: 0, available: 5000 });
     expect(t.ok(['catalog', 'show', 'TEA'])).toMatchObject({ stock: 3, stockHeld: 0 });
     ok(t);
@@ -151,11 +158,11 @@ describe('two-step checkout and holds', () => {
     expect(member(t)).toMatchObject({ balance: 5000, held: 3000, available: 2000 });
     expect(t.ok(['holds', 'list'])).toHaveLength(1);
     ok(t);
-    const c = t.ok(['checkout', 'confirm', s.checkoutId, '--tender', 'wechat']);
+    const c = t.ok(['checkout', 'confirm', s.checkoutId, '--tender', 'wechat', '--yes']);
     expect(c).toMatchObject({ status: 'paid', tender: 'wechat', cashPaid: '70.00', pointsEarned: 70, balance: 2070 });
     const s2 = t.ok(['checkout', 'start', '--member', 'M1', '--item', 'TEA', '--max-points']);
     expect(t.ok(['checkout', 'cancel', s2.checkoutId])).toMatchObject({ status: 'cancelled', balance: 2070, available: 2070 });
-    const d = t.run(['checkout', 'confirm', s2.checkoutId, '--json']);
+    const d = t.run(['checkout', 'confirm', s2.checkoutId, '--yes', '--json']);
     expect(d.code).toBe(3);
     expect(t.ok(['holds', 'list'])).toHaveLength(0);
     ok(t);
@@ -168,7 +175,7 @@ describe('two-step checkout and holds', () => {
     expect(t.ok(['holds', 'list'], later)[0]).toMatchObject({ checkoutId: s.checkoutId, expired: true });
     expect(t.ok(['holds', 'release-expired'], later)).toEqual({ released: 1, orderIds: [s.checkoutId] });
     expect(t.ok(['member', 'show', 'M1'], later)).toMatchObject({ balance: 5000, held: 0 });
-    const r = t.run(['checkout', 'confirm', s.checkoutId, '--json'], later);
+    const r = t.run(['checkout', 'confirm', s.checkoutId, '--yes', '--json'], later);
     expect(r.code).toBe(3);
     expect(JSON.parse(r.stderr).error.code).toBe('HOLD_EXPIRED');
     // the next checkout write releases a forgotten hold by itself
@@ -188,21 +195,21 @@ describe('orders, refunds and coupons', () => {
     const o = t.ok(['checkout', '--member', 'M1', '--item', 'PEN:3', '--item', 'CUP:2', '--max-points', '--yes']);
     expect(o).toMatchObject({ total: '119.99', pointsUsed: 7000, cashPaid: '49.99', pointsEarned: 49, balance: 49 });
     expect(t.ok(['order', 'list', '--member', 'M1'])).toHaveLength(1);
-    expect(t.ok(['order', 'show', o.orderId]).lines.map((l: { points: number }) => l.points)).toEqual([5833, 1167]);
-    const r1 = t.ok(['order', 'refund', o.orderId, '--line', 'PEN:1', '--reason', 'damaged']);
-    expect(r1).toMatchObject({ status: 'partially_refunded', pointsReturned: 1944, cashRefunded: '13.88', pointsTakenBack: 13 });
+    expect(t.ok(['order', 'show', o.orderId]).lines.map((l: { points: number }) => l.points)).toEqual([7000, 0]); // CUP is cash-only
+    const r1 = t.ok(['order', 'refund', o.orderId, '--line', 'PEN:1', '--reason', 'damaged', '--yes']);
+    expect(r1).toMatchObject({ status: 'partially_refunded', pointsReturned: 2333, cashRefunded: '9.99', pointsTakenBack: 9 });
     ok(t);
-    const over = t.run(['order', 'refund', o.orderId, '--line', 'PEN:3', '--json']);
+    const over = t.run(['order', 'refund', o.orderId, '--line', 'PEN:3', '--yes', '--json']);
     expect(over.code).toBe(3);
     expect(JSON.parse(over.stderr).error.code).toBe('OVER_REFUND');
-    t.ok(['order', 'refund', o.orderId, '--line', 'PEN:1']);
+    t.ok(['order', 'refund', o.orderId, '--line', 'PEN:1', '--yes']);
     ok(t);
-    const last = t.ok(['order', 'refund', o.orderId]);
+    const last = t.ok(['order', 'refund', o.orderId, '--yes']);
     expect(last).toMatchObject({ status: 'refunded', complete: true });
     expect(member(t)).toMatchObject({ balance: 7000, lifetimeEarned: 0 });
     expect(t.ok(['order', 'show', o.orderId])).toMatchObject({ refundedPoints: 7000, refundedCash: '49.99', refundedEarned: 49 });
-    expect(t.run(['order', 'refund', o.orderId, '--json']).code).toBe(3);
-    expect(t.run(['order', 'refund', 'ORD-424242', '--json']).code).toBe(2);
+    expect(t.run(['order', 'refund', o.orderId, '--yes', '--json']).code).toBe(3);
+    expect(t.run(['order', 'refund', 'ORD-424242', '--yes', '--json']).code).toBe(2);
     ok(t);
   });
 

@@ -9,7 +9,7 @@ function seed(t: ReturnType<typeof tmpLedger>): void {
   t.ok(['member', 'add', '--id', 'a', '--name', 'A']);
   t.ok(['member', 'add', '--id', 'b', '--name', 'B']);
   t.ok(['member', 'adjust', 'a', '--points', '300', '--reason', 'r']);
-  t.ok(['member', 'adjust', 'a', '--points', '-100', '--reason', 'r']);
+  t.ok(['member', 'adjust', 'a', '--points', '-100', '--reason', 'r', '--yes']);
 }
 
 describe('db info', () => {
@@ -95,7 +95,7 @@ describe('db restore', () => {
     const backup = join(t.dir, 'good.db');
     t.ok(['db', 'backup', backup]);
     t.ok(['member', 'adjust', 'a', '--points', '1000', '--reason', 'after the backup']);
-    const r = t.ok(['db', 'restore', backup]);
+    const r = t.ok(['db', 'restore', backup, '--yes']);
     expect(r).toMatchObject({ path: t.db, entries: 2 });
     expect(r.previous && existsSync(r.previous)).toBe(true);
     expect(t.ok(['member', 'show', 'a']).balance).toBe(200);
@@ -115,13 +115,13 @@ describe('db restore', () => {
     db.close();
     t.ok(['member', 'adjust', 'b', '--points', '7', '--reason', 'kept']);
     const before = readFileSync(t.db);
-    const r = t.run(['db', 'restore', backup]);
+    const r = t.run(['db', 'restore', backup, '--yes']);
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/fails ledger verify/);
     expect(r.stderr).toMatch(/entry 1/);
     expect(readFileSync(t.db).equals(before)).toBe(true);
     expect(t.ok(['member', 'show', 'b']).balance).toBe(7);
-    expect(t.run(['db', 'restore', join(t.dir, 'missing.db')]).code).toBe(2);
+    expect(t.run(['db', 'restore', join(t.dir, 'missing.db'), '--yes']).code).toBe(2);
   });
 });
 

@@ -8,7 +8,7 @@ import { type TmpLedger, tmpLedger } from '../helpers/cli.js';
 const T = (d: string) => `${d}T10:00:00+08:00`;
 
 function earn(t: TmpLedger, member: string, points: number, day: string) {
-  return t.ok(['member', 'adjust', member, '--points', String(points), '--reason', 'bench'], { now: T(day) });
+  return t.ok(['member', 'adjust', member, '--points', String(points), '--reason', 'bench', '--yes'], { now: T(day) });
 }
 
 function lots(t: TmpLedger, member: string, day = '2026-11-23') {
@@ -50,7 +50,7 @@ describe('expire run', () => {
       [300, null],
     ]);
     // a later rules change does not move existing lots' dates
-    const run = (asOf: string, day: string) => t.ok(['expire', 'run', '--as-of', asOf], { now: T(day) });
+    const run = (asOf: string, day: string) => t.ok(['expire', 'run', '--as-of', asOf, '--yes'], { now: T(day) });
     expect(run('2025-11-04', '2025-11-04')).toMatchObject({ lotsExpired: 0, pointsExpired: 0 }); // usable through expiresOn
     expect(run('2025-11-05', '2025-11-05')).toMatchObject({ lotsExpired: 1, pointsExpired: 400, members: 1 });
     expect(run('2027-01-01', '2027-01-01')).toMatchObject({ lotsExpired: 2, pointsExpired: 300, members: 1 });
@@ -82,10 +82,10 @@ describe('expire run', () => {
     earn(t, 'm1', 20, '2025-03-01'); // 2026-03-01
     earn(t, 'm1', 40, '2025-06-01'); // 2026-06-01
     const now = { now: T('2026-04-15') };
-    expect(t.ok(['expire', 'run', '--as-of', '2026-01-10'], now)).toMatchObject({ lotsExpired: 0 });
-    const back = t.ok(['expire', 'run', '--as-of', '2026-01-11'], now);
+    expect(t.ok(['expire', 'run', '--as-of', '2026-01-10', '--yes'], now)).toMatchObject({ lotsExpired: 0 });
+    const back = t.ok(['expire', 'run', '--as-of', '2026-01-11', '--yes'], now);
     expect(back).toMatchObject({ lotsExpired: 1, pointsExpired: 10, at: '2026-01-10T15:59:59.999Z' });
-    expect(t.ok(['expire', 'run', '--as-of', '2026-01-11'], now)).toMatchObject({ lotsExpired: 0 });
+    expect(t.ok(['expire', 'run', '--as-of', '2026-01-11', '--yes'], now)).toMatchObject({ lotsExpired: 0 });
     expect(t.ok(['expire', 'run'], now)).toMatchObject({ asOf: '2026-04-15', lotsExpired: 1, pointsExpired: 20 });
     const future = t.ok(['expire', 'run', '--as-of', '2026-07-01'], now);
     expect(future).toMatchObject({ lotsExpired: 1, pointsExpired: 40, at: new Date(T('2026-04-15')).toISOString() });
@@ -100,11 +100,11 @@ describe('expire run', () => {
     const now = { now: T('2026-01-09') };
     t.ok(['catalog', 'add', '--sku', 'TEA', '--name', 'Tea', '--price', '100.00', '--stock', '5'], now);
     const held = t.ok(['checkout', 'start', '--member', 'm1', '--item', 'TEA', '--points', '3000'], now);
-    const r = t.ok(['expire', 'run', '--as-of', '2026-01-11'], now);
+    const r = t.ok(['expire', 'run', '--as-of', '2026-01-11', '--yes'], now);
     expect(r).toMatchObject({ lotsExpired: 1, pointsExpired: 2000 });
     expect(t.ok(['member', 'show', 'm1'], now)).toMatchObject({ balance: 3000, held: 3000, available: 0 });
     verifyOk(t);
-    const paid = t.ok(['checkout', 'confirm', held.checkoutId ?? held.orderId, '--tender', 'cash'], now);
+    const paid = t.ok(['checkout', 'confirm', held.checkoutId ?? held.orderId, '--tender', 'cash', '--yes'], now);
     expect(paid).toMatchObject({ status: 'paid', pointsUsed: 3000 });
     verifyOk(t);
   });

@@ -12,7 +12,9 @@ function jsonError(r: { stdout: string; stderr: string }): { code: string; messa
   expect(lines).toHaveLength(1);
   const doc = JSON.parse(lines[0]);
   expect(Object.keys(doc)).toEqual(['error']);
-  expect(Object.keys(doc.error).sort()).toEqual(['code', 'message']);
+  // hint: what the human output's `hint:` line says, when there is one
+  expect(Object.keys(doc.error).filter((k) => k !== 'hint').sort()).toEqual(['code', 'message']);
+  if ('hint' in doc.error) expect(typeof doc.error.hint === 'string' && doc.error.hint.length > 0).toBe(true);
   expect(typeof doc.error.code).toBe('string');
   expect(doc.error.message.length).toBeGreaterThan(0);
   return doc.error;
@@ -152,8 +154,8 @@ describe('errors and exit codes', () => {
     expect(jsonError(unknownFlag).message).toMatch(/--bogus/);
     const unknownMember = t.run(['member', 'show', 'zz', '--json']);
     expect(unknownMember.code).toBe(2);
-    expect(jsonError(unknownMember)).toEqual({ code: 'NOT_FOUND', message: 'member "zz" not found' });
-    const refused = t.run(['member', 'adjust', 'a', '--points', '-5', '--reason', 'x', '--json']);
+    expect(jsonError(unknownMember)).toEqual({ code: 'NOT_FOUND', message: 'member "zz" not found', hint: 'list members with: pointsmall member list' });
+    const refused = t.run(['member', 'adjust', 'a', '--points', '-5', '--reason', 'x', '--yes', '--json']);
     expect(refused.code).toBe(3);
     expect(jsonError(refused).code).toBe('INSUFFICIENT_POINTS');
     const missingArg = t.run(['member', 'adjust', 'a', '--points', '5', '--json']);
@@ -184,7 +186,7 @@ describe('errors and exit codes', () => {
   it('prints no stack trace unless --debug, and internal errors exit 1 calling themselves a bug', () => {
     const t = tmpLedger();
     t.ok(['member', 'add', '--id', 'a', '--name', 'A']);
-    for (const args of [['member', 'show', 'zz'], ['member', 'adjust', 'a', '--points', '-1', '--reason', 'x'], ['member', 'list', '--bogus']]) {
+    for (const args of [['member', 'show', 'zz'], ['member', 'adjust', 'a', '--points', '-1', '--reason', 'x', '--yes'], ['member', 'list', '--bogus']]) {
       const r = t.run(args);
       expect(r.code).toBeGreaterThan(1);
       noStack(r.stderr);

@@ -10,7 +10,7 @@ describe('member add and update', () => {
     const m = t.ok(['member', 'add', '--id', 'M001', '--name', 'Li Lei', '--phone', '+86 138 0000 0000', '--email', 'li@example.com']);
     expect(m).toMatchObject({ id: 'M001', name: 'Li Lei', phone: '+86 138 0000 0000', email: 'li@example.com', status: 'active', balance: 0 });
     expect(t.ok(['member', 'list'])).toEqual([
-      { id: 'M001', name: 'Li Lei', tier: null, status: 'active', balance: 0, held: 0, available: 0, lifetimeEarned: 0, phone: '+86 138 0000 0000', email: 'li@example.com' },
+      { id: 'M001', name: 'Li Lei', tier: null, pinnedTier: null, status: 'active', balance: 0, held: 0, available: 0, lifetimeEarned: 0, phone: '+86 138 0000 0000', email: 'li@example.com' },
     ]);
   });
 
@@ -55,7 +55,7 @@ describe('member adjust', () => {
     t.ok(['member', 'add', '--id', 'a', '--name', 'A']);
     const credit = t.ok(['member', 'adjust', 'a', '--points', '500', '--reason', 'welcome']);
     expect(credit).toMatchObject({ memberId: 'a', points: 500, reason: 'welcome', balance: 500, available: 500, expiresOn: '2027-11-23' });
-    const debit = t.ok(['member', 'adjust', 'a', '--points', '-200', '--reason', 'correction'], { now: '2026-11-24T10:00:00+08:00' });
+    const debit = t.ok(['member', 'adjust', 'a', '--points', '-200', '--reason', 'correction', '--yes'], { now: '2026-11-24T10:00:00+08:00' });
     expect(debit).toMatchObject({ points: -200, balance: 300, available: 300, expiresOn: null });
     expect(t.verify().ok).toBe(true);
   });
@@ -66,7 +66,7 @@ describe('member adjust', () => {
     t.ok(['member', 'adjust', 'a', '--points', '100', '--reason', 'r']);
     const audit = auditCount(t);
     const entries = t.ok(['ledger', 'entries']).length;
-    const r = t.run(['member', 'adjust', 'a', '--points', '-101', '--reason', 'too much']);
+    const r = t.run(['member', 'adjust', 'a', '--points', '-101', '--reason', 'too much', '--yes']);
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/100 points available, 101 needed/);
     expect(auditCount(t)).toBe(audit);
@@ -95,12 +95,12 @@ describe('member show', () => {
     t.ok(['member', 'add', '--id', 'a', '--name', 'A']);
     t.ok(['member', 'adjust', 'a', '--points', '100', '--reason', 'one'], { now: '2026-01-10T10:00:00+08:00' });
     t.ok(['member', 'adjust', 'a', '--points', '250', '--reason', 'two'], { now: '2026-03-05T10:00:00+08:00' });
-    t.ok(['member', 'adjust', 'a', '--points', '-130', '--reason', 'spend'], { now: '2026-04-01T10:00:00+08:00' });
+    t.ok(['member', 'adjust', 'a', '--points', '-130', '--reason', 'spend', '--yes'], { now: '2026-04-01T10:00:00+08:00' });
     const m = t.ok(['member', 'show', 'a']);
     for (const k of ['id', 'name', 'tier', 'status', 'balance', 'held', 'available', 'lifetimeEarned', 'lots']) expect(m).toHaveProperty(k);
     expect(m).toMatchObject({ id: 'a', name: 'A', tier: null, status: 'active', balance: 220, held: 0, available: 220, lifetimeEarned: 0 });
     // The first lot (expiring first) was emptied and is not shown; 30 came from the second.
-    expect(m.lots).toEqual([{ points: 250, remaining: 220, earnedAt: '2026-03-05T02:00:00.000Z', expiresOn: '2027-03-05' }]);
+    expect(m.lots).toEqual([{ points: 250, remaining: 220, held: 0, earnedAt: '2026-03-05T02:00:00.000Z', expiresOn: '2027-03-05', expired: false }]);
     for (const l of m.lots) expect(Object.keys(l).sort()).toEqual(expect.arrayContaining(['earnedAt', 'expiresOn', 'points', 'remaining']));
   });
 
@@ -143,7 +143,7 @@ describe('member history', () => {
     t.ok(['member', 'add', '--id', 'b', '--name', 'B']);
     t.ok(['member', 'adjust', 'a', '--points', '500', '--reason', 'one'], { now: '2026-11-01T10:00:00+08:00' });
     t.ok(['member', 'adjust', 'b', '--points', '999', '--reason', 'other member'], { now: '2026-11-02T10:00:00+08:00' });
-    t.ok(['member', 'adjust', 'a', '--points', '-200', '--reason', 'two'], { now: '2026-11-10T23:30:00+08:00' });
+    t.ok(['member', 'adjust', 'a', '--points', '-200', '--reason', 'two', '--yes'], { now: '2026-11-10T23:30:00+08:00' });
     t.ok(['member', 'adjust', 'a', '--points', '100', '--reason', 'three'], { now: '2026-11-20T10:00:00+08:00' });
     const h = t.ok(['member', 'history', 'a']);
     expect(h.openingBalance).toBe(0);

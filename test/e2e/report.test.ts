@@ -18,7 +18,7 @@ beforeAll(() => {
   add('C', '+cmd');
   add('D', '@sum');
   add('E', '-2+3');
-  const adjust = (id: string, points: number, now: string) => t.ok(['member', 'adjust', id, '--points', String(points), '--reason', 'test'], { now });
+  const adjust = (id: string, points: number, now: string) => t.ok(['member', 'adjust', id, '--points', String(points), '--reason', 'test', ...(points < 0 ? ['--yes'] : [])], { now });
   adjust('A', 1000, '2025-12-08T12:00:00+08:00'); // a rolling-365 lot expiring 2026-12-08
   adjust('B', 500, '2026-10-31T23:30:00+08:00');
   adjust('C', 300, '2026-11-01T00:30:00+08:00'); // 31 October in UTC, November in the ledger zone

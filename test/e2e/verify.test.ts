@@ -12,7 +12,7 @@ function seeded() {
   t.ok(['member', 'add', '--id', 'b', '--name', 'B']);
   t.ok(['member', 'adjust', 'a', '--points', '300', '--reason', 'first']);
   t.ok(['member', 'adjust', 'b', '--points', '50', '--reason', 'second']);
-  t.ok(['member', 'adjust', 'a', '--points', '-100', '--reason', 'third']);
+  t.ok(['member', 'adjust', 'a', '--points', '-100', '--reason', 'third', '--yes']);
   return t;
 }
 

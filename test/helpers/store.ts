@@ -46,3 +46,23 @@ export function keepEnv(name: string): void {
     else process.env[name] = saved;
   });
 }
+
+/**
+ * The instant a credit must be earned at for the ledger's rules to give it `expiresOn` (ledger verify
+ * proves each lot's expiry against the rules in force when it was earned): for a date, noon in
+ * Asia/Shanghai 365 days before (init's rolling 365 days); for never, 1920, when a `never` policy is in
+ * force. Call `rulesForFabricatedLots` once in the ledger first (it adds those two rules versions).
+ */
+export function earnedAtFor(expiresOn: string | null): string {
+  if (expiresOn === null) return '1920-06-01T04:00:00.000Z';
+  const d = new Date(`${expiresOn}T04:00:00.000Z`);
+  d.setUTCDate(d.getUTCDate() - 365);
+  return d.toISOString();
+}
+
+/** Rules versions under which earnedAtFor's instants give the wanted expiry: never from 1900, init's defaults from 1950. Inside a write. */
+export function rulesForFabricatedLots(store: { db: Database.Database }): void {
+  const ins = store.db.prepare("INSERT INTO rules_versions (effective_at, applied_at, operator, source, document) VALUES (?, '2026-01-01T00:00:00.000Z', 'tester', 'test', ?)");
+  ins.run('1900-01-01T00:00:00.000Z', JSON.stringify({ expiry: { policy: 'never' } }));
+  ins.run('1950-01-01T00:00:00.000Z', JSON.stringify({}));
+}

@@ -317,8 +317,8 @@ export class LedgerModel {
 
   // ---- checkout (§4.3, default redeem rules: 100 points per unit, so 1 point = 1 fen) -------------
   /**
-   * One-shot checkout. Points used = min(requested, available, coverable); an explicit --points that
-   * asks for more than available (within what the lines can cover) is refused (exit 3), as is a
+   * One-shot checkout. --max-points uses min(available, coverable); an explicit --points is used exactly,
+   * or refused (exit 3) when it asks for more than available or than the lines can cover, as is a
    * frozen member or a declined payment (nothing moves). Earned = floor(cash × earnPerUnit).
    */
   checkout(memberId: string, lines: { item: Item; quantity: number }[], ask: PointsAsk, decline: boolean, now: number): CheckoutOutcome {
@@ -436,8 +436,9 @@ export class LedgerModel {
     else if (ask.kind === 'max') used = Math.min(available, coverable);
     else {
       if (this.knownBugs.has('debt-refuses-points-request') && this.available(m) < 0 && Math.min(ask.points, coverable) > this.available(m)) return { outcome: 'refused', used: 0, total };
-      if (Math.min(ask.points, coverable) > available) return { outcome: 'refused', used: 0, total };
-      used = Math.min(ask.points, available, coverable);
+      // SPEC §4.3 as revised: --points N is used exactly or refused (more than the lines take, or than available).
+      if (ask.points > coverable || ask.points > available) return { outcome: 'refused', used: 0, total };
+      used = ask.points;
     }
     return { outcome: 'ok', used, total };
   }

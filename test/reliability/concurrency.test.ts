@@ -38,10 +38,10 @@ describe('concurrency', () => {
 
     let fileNo = 0;
     let orderNo = 0;
-    const debit = (): Job => ({ name: 'debit shared', argv: ['member', 'adjust', 'shared', '--points', '-170', '--reason', 'spend'], deltas: () => ({ shared: -170 }) });
+    const debit = (): Job => ({ name: 'debit shared', argv: ['member', 'adjust', 'shared', '--points', '-170', '--reason', 'spend', '--yes'], deltas: () => ({ shared: -170 }) });
     const jobs: (() => Job)[] = [
       debit,
-      () => ({ name: 'debit shared', argv: ['member', 'adjust', 'shared', '--points', '-170', '--reason', 'spend'], deltas: () => ({ shared: -170 }) }),
+      () => ({ name: 'debit shared', argv: ['member', 'adjust', 'shared', '--points', '-170', '--reason', 'spend', '--yes'], deltas: () => ({ shared: -170 }) }),
       () => ({ name: 'credit c1', argv: ['member', 'adjust', 'c1', '--points', '7', '--reason', 'gift'], deltas: () => ({ c1: 7 }) }),
       () => ({ name: 'backdated credit old', argv: ['member', 'adjust', 'old', '--points', '11', '--reason', 'old'], now: PAST, deltas: () => ({ old: 11 }) }),
       () => ({ name: 'report', argv: has('report', 'summary') ? ['report', 'summary', '--format', 'json'] : ['member', 'list'] }),
@@ -115,7 +115,7 @@ describe('concurrency', () => {
     t.ok(['member', 'add', '--id', 'x', '--name', 'X']);
     t.ok(['member', 'adjust', 'x', '--points', '1000', '--reason', 'start']);
     const rs = await Promise.all(
-      Array.from({ length: 8 }, () => runCliAsync(['member', 'adjust', 'x', '--points', '-400', '--reason', 'race', '--json'], { db: t.db, now: NOW, env: { POINTSMALL_BUSY_TIMEOUT: '10000' } })),
+      Array.from({ length: 8 }, () => runCliAsync(['member', 'adjust', 'x', '--points', '-400', '--reason', 'race', '--yes', '--json'], { db: t.db, now: NOW, env: { POINTSMALL_BUSY_TIMEOUT: '10000' } })),
     );
     for (const r of rs) expectClean(r, 'debit race');
     concurrencyStats.operations += rs.length;

@@ -78,9 +78,9 @@ describe('durability', () => {
     t.ok(['member', 'adjust', 'a', '--points', '500', '--reason', 'start']);
     const bak = join(t.dir, 'good.db');
     t.ok(['db', 'backup', bak]);
-    t.ok(['member', 'adjust', 'a', '--points', '-200', '--reason', 'spent after backup']);
+    t.ok(['member', 'adjust', 'a', '--points', '-200', '--reason', 'spent after backup', '--yes']);
     expect(t.ok(['member', 'show', 'a']).balance).toBe(300);
-    const r = t.ok(['db', 'restore', bak]);
+    const r = t.ok(['db', 'restore', bak, '--yes']);
     expect(t.ok(['member', 'show', 'a']).balance).toBe(500);
     expect(t.verify().ok).toBe(true);
     expect(r.previous).toBeTruthy();
@@ -89,7 +89,7 @@ describe('durability', () => {
     // The previous ledger is itself a verifiable ledger holding the later change.
     expect(runCli(['member', 'show', 'a', '--json'], { db: r.previous }).json().balance).toBe(300);
     // A second restore at the same clock keeps its own copy of the ledger it replaces.
-    const again = t.ok(['db', 'restore', bak]);
+    const again = t.ok(['db', 'restore', bak, '--yes']);
     expect(again.previous).not.toBe(r.previous);
     expect(t.verify().ok).toBe(true);
   });
@@ -107,7 +107,7 @@ describe('durability', () => {
         const { existsSync } = await import('node:fs');
         const t0 = Date.now();
         while (!existsSync(${JSON.stringify(join(t.dir, 'stop'))}) && Date.now() - t0 < 30_000) {
-          l.store.write(() => creditPoints(l, { memberId: 'a', points: 1, at: l.nowIso, kind: 'accrual', from: 'issued', expiresOn: null }));
+          l.store.write(() => creditPoints(l, { memberId: 'a', points: 1, at: l.nowIso, kind: 'accrual', from: 'issued', expiresOn: '2027-11-23' }));
           process.stdout.write(Date.now() + '\\n');
           await new Promise((r) => setTimeout(r, 2));
         }
@@ -121,7 +121,7 @@ describe('durability', () => {
     // Restore only once the writer has acknowledged commits, however slow its start on a loaded machine.
     for (const t0 = Date.now(); acks.length < 5 && Date.now() - t0 < 20_000; ) await new Promise((r) => setTimeout(r, 20));
     expect(acks.length).toBeGreaterThanOrEqual(5);
-    const r = await runCliAsync(['db', 'restore', bak, '--json'], { db: t.db });
+    const r = await runCliAsync(['db', 'restore', bak, '--yes', '--json'], { db: t.db });
     const restoredAt = Date.now();
     expect(r.code, r.stderr).toBe(0);
     // Let the writer commit on for a while after the restore, then stop it.
@@ -159,7 +159,7 @@ describe('durability', () => {
     const junk = join(t.dir, 'junk.db');
     writeFileSync(junk, 'not a database at all\n');
 
-    t.ok(['member', 'adjust', 'a', '--points', '-100', '--reason', 'after']);
+    t.ok(['member', 'adjust', 'a', '--points', '-100', '--reason', 'after', '--yes']);
     const before = t.ok(['ledger', 'entries']).length;
     for (const [f, codes] of [
       [cache, [3, 6]],
@@ -167,7 +167,7 @@ describe('durability', () => {
       [junk, [2]],
       [join(t.dir, 'missing.db'), [2]],
     ] as const) {
-      const r = t.run(['db', 'restore', f, '--json']);
+      const r = t.run(['db', 'restore', f, '--yes', '--json']);
       expect(codes, `${f}: exit ${r.code} ${r.stderr}`).toContain(r.code);
       expect(r.stdout).toBe('');
       expect(r.stderr).not.toMatch(/\n\s+at /);

@@ -360,7 +360,7 @@ export async function runScenario(s: Services, ops: Op[], stats: RunStats = { op
     const sum = await s.reports.summaryReport(ctx(), {});
     const lots = [...model.members.values()].flatMap((m) => m.lots).reduce((a, l) => a + l.remaining, 0);
     const real = {
-      outstanding: liab.outstandingPoints,
+      outstanding: liab.netPoints,
       inLots: liab.byExpiryMonth.reduce((a: number, b: { points: number }) => a + b.points, 0),
       closing: sum.closingBalance,
       expired: sum.expired,

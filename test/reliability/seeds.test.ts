@@ -113,9 +113,10 @@ describe('regression seeds of the model property', () => {
   }
 
   // Bug found by the property run (seed 253503905): a member in debt (a return took back spent points)
-  // cannot check out with --points N even when no line can take points, because split() compares the
-  // points it would use (0) with a negative `available`. Expected: 0 points used, the checkout goes on.
-  it('a member in debt can still check out a cash-only item with --points (0 points used)', async () => {
+  // could not check out a cash-only item with --points N, because split() compared the points it would
+  // use (0) with a negative `available`. SPEC §4.3 as revised: --points 0 goes on (0 points used), and
+  // --points 1 is refused for what it is (the lines take no points), not for the debt.
+  it('a member in debt can still check out a cash-only item with --points 0; --points 1 is refused for the lines', async () => {
     const s = await loadServices();
     if (!s.features.has('checkout') || !s.features.has('import')) return;
     const ctx = await tmpCtx();
@@ -126,7 +127,9 @@ describe('regression seeds of the model property', () => {
     writeFileSync(f, 'order_id,member_id,purchased_at,amount\nR1,d,2026-11-20,-1.00\n');
     await s.importPurchases!(ctx, f, 'default', `${f}.rej`);
     await s.catalog.addItem(ctx, { sku: 'CASH', name: 'Cash only', price: '19.99', pay: 'cash' });
-    const r = await s.checkout.checkout(ctx, { memberId: 'd', items: [{ sku: 'CASH', quantity: 1 }], request: { kind: 'points', points: 1 }, tender: 'card' });
+    const refused = await s.checkout.checkout(ctx, { memberId: 'd', items: [{ sku: 'CASH', quantity: 1 }], request: { kind: 'points', points: 1 }, tender: 'card' }).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: 'POINTS_NOT_ALLOWED', exitCode: 3 });
+    const r = await s.checkout.checkout(ctx, { memberId: 'd', items: [{ sku: 'CASH', quantity: 1 }], request: { kind: 'points', points: 0 }, tender: 'card' });
     expect(r.status).toBe('paid');
     expect(r.pointsUsed).toBe(0);
   });

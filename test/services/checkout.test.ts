@@ -145,7 +145,9 @@ describe('checkout under the rules in force', () => {
     const file = join(dirname(ctx.dbPath), 'rules.json');
     writeFileSync(file, JSON.stringify({ redeem: { pointsPerUnit: '1000', minPoints: 500, maxRatio: '0.3' }, earn: { multipliers: [{ category: 'tea', multiplier: '2' }] }, limits: { dailyEarnCap: 150 } }));
     await applyRules(ctx, file, '2026-01-01');
-    expect(await quoteCheckout(ctx, buy({ request: { kind: 'points', points: 499 } }))).toMatchObject({ pointsUsed: 0, cashPaid: '100.00' });
+    // SPEC §4.3 as revised: a request under minPoints is refused naming what is allowed, never turned into 0
+    expect(await quoteCheckout(ctx, buy({ request: { kind: 'points', points: 499 } })).catch((e) => e)).toMatchObject({ code: 'POINTS_NOT_ALLOWED', exitCode: 3, message: expect.stringContaining('allowed: 0, or 500 to 5000 in steps of 10') });
+    expect(await quoteCheckout(ctx, buy({ request: { kind: 'points', points: 500 } }))).toMatchObject({ pointsUsed: 500, cashPaid: '99.50' });
     // 30% of 100.00 is 30.00 = 30000 points at 1000 per yuan, but only 5000 are there: 5.00; earn 95 × 2 = 190, capped at 150
     const a = await checkout(ctx, buy({ request: { kind: 'max' } }));
     expect(a).toMatchObject({ pointsUsed: 5000, pointsValue: '5.00', cashPaid: '95.00', pointsEarned: 150 });
@@ -162,10 +164,10 @@ describe('refunds (§4.5)', () => {
     const o = await checkout(ctx, buy({ items: [{ sku: 'TEA', quantity: 3 }, { sku: 'CUP', quantity: 2 }] }));
     expect(o).toMatchObject({ total: '119.99', pointsUsed: 7000, cashPaid: '49.99', pointsEarned: 49 });
     const r1 = await refundOrder(ctx, o.orderId, [{ sku: 'TEA', quantity: 1 }], 'broken');
-    expect(r1).toMatchObject({ status: 'partially_refunded', complete: false, pointsReturned: 1944, cashRefunded: '13.88', pointsTakenBack: 13 });
+    expect(r1).toMatchObject({ status: 'partially_refunded', complete: false, pointsReturned: 2333, cashRefunded: '9.99', pointsTakenBack: 9 });
     await verified(ctx);
     const r2 = await refundOrder(ctx, o.orderId, [{ sku: 'CUP' }]);
-    expect(r2.lines).toEqual([{ sku: 'CUP', quantity: 2, points: 1167, cash: '8.33', earned: 8 }]);
+    expect(r2.lines).toEqual([{ sku: 'CUP', quantity: 2, points: 0, cash: '20.00', earned: 20 }]); // a cash-only line: no points
     await verified(ctx);
     expect(await refundOrder(ctx, o.orderId, [{ sku: 'TEA', quantity: 3 }]).catch((e) => e)).toMatchObject({ code: 'OVER_REFUND', exitCode: 3 });
     const r3 = await refundOrder(ctx, o.orderId, null);

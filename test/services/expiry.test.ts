@@ -5,11 +5,11 @@ import { planExpiry, type ExpiringLot } from '../../src/domain/expiry.js';
 import { addDays } from '../../src/domain/time.js';
 import { expireLots, previewLots } from '../../src/services/expiry.js';
 import { type Ctx, withLedger } from '../../src/services/ledger.js';
-import { creditPoints, debitPoints } from '../../src/services/points.js';
+import { availableOf, creditPoints, debitPoints } from '../../src/services/points.js';
 import { verifyLedger } from '../../src/services/verify.js';
 import { members } from '../../src/store/members.js';
 import { outbox } from '../../src/store/outbox.js';
-import { at, tmpCtx } from '../helpers/store.js';
+import { at, earnedAtFor, rulesForFabricatedLots, tmpCtx } from '../helpers/store.js';
 
 const MEMBERS = ['a', 'b', 'c'];
 
@@ -18,10 +18,11 @@ async function seed(ctx: Ctx, credits: { m: number; points: number; exp: string 
     l.store.write(() => {
       const ms = l.store.get(members);
       for (const id of MEMBERS) ms.insert({ id, name: id.toUpperCase(), phone: id === 'a' ? '+8613800000001' : null, email: id === 'b' ? 'b@example.com' : null, tier: null }, l.nowIso);
-      for (const c of credits) creditPoints(l, { memberId: MEMBERS[c.m], points: c.points, at: l.nowIso, kind: 'accrual', from: 'issued', expiresOn: c.exp });
+      rulesForFabricatedLots(l.store);
+      for (const c of credits) creditPoints(l, { memberId: MEMBERS[c.m], points: c.points, at: earnedAtFor(c.exp), kind: 'accrual', from: 'issued', expiresOn: c.exp });
       for (const d of debits) {
         const m = ms.get(MEMBERS[d.m])!;
-        const take = Math.min(d.points, m.balance - m.held);
+        const take = Math.min(d.points, availableOf(l, m)); // lapsed lots are not spendable (§7)
         if (take > 0) debitPoints(l, { memberId: MEMBERS[d.m], points: take, at: l.nowIso, kind: 'redemption', to: 'redeemed', allowDebt: false });
       }
     }),

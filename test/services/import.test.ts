@@ -174,8 +174,8 @@ describe('import purchases (services)', () => {
   it('creates unknown members on request, otherwise rejects their orders', async () => {
     const { ctx, dir } = await ledger([]);
     const f = csv(dir, 'p.csv', 'order_id,member_id,purchased_at,amount\nA,NEW1,2026-11-01,10.00\nB,NEW1,2026-11-02,5.00\n');
-    const no = await run(ctx, { file: f, dryRun: true });
-    expect(no).toMatchObject({ rejected: 2, accepted: 0, rejectsFile: null });
+    // every row rejected: an input error (exit 2), in a dry run too
+    await expect(run(ctx, { file: f, dryRun: true })).rejects.toThrow(/every row was rejected, 2 of them \(the first, line 2: member NEW1 is not in the ledger/);
     const yes = await run(ctx, { file: f, createMembers: true });
     expect(yes).toMatchObject({ membersCreated: 1, accepted: 2, pointsAccrued: 15 });
   });

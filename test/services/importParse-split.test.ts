@@ -17,7 +17,7 @@ const dir = mkdtempSync(join(tmpdir(), 'pointsmall-split-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const HEADER = 'order_id,member_id,purchased_at,amount,note';
-const input = (file: string): Parse.ParseInput => ({ file, encoding: 'utf8', delimiter: ',', map: {}, skipGuests: true, digits: 2, zone: 'Asia/Shanghai', notAfterMs: Date.UTC(2027, 0, 1) });
+const input = (file: string): Parse.ParseInput => ({ file, encoding: 'utf8', delimiter: ',', map: {}, skipGuests: true, dateFormats: [], nulls: [], skips: [], digits: 2, zone: 'Asia/Shanghai', notAfterMs: Date.UTC(2027, 0, 1) });
 
 /** A group's lines (six values each, orderFeed's packing), one entry per line. */
 function groupLines(orderId: string, memberId: string, at: number, packed: string): string[] {

@@ -15,7 +15,7 @@ async function ledgerWithOneCredit(): Promise<Ctx> {
   await withLedger(ctx, (l) =>
     l.store.write(() => {
       l.store.get(members).insert({ id: 'M1', name: 'M1', phone: null, email: null, tier: null }, l.nowIso);
-      creditPoints(l, { memberId: 'M1', points: 40, at: '2026-11-01T02:00:00.000Z', kind: 'adjust', from: 'adjusted', expiresOn: null });
+      creditPoints(l, { memberId: 'M1', points: 40, at: '2026-11-01T02:00:00.000Z', kind: 'adjust', from: 'adjusted', expiresOn: '2027-11-01' });
     }),
   );
   return ctx;
@@ -29,17 +29,18 @@ describe('import plans', () => {
     await withLedger(ctx, (l) => {
       const plan = new PlanBuilder('shop');
       plan.follow(l.store.get(journal).head());
-      expect(plan.credit('M1', 'A1', 100, '2026-11-02T02:00:00.000Z', '2027-11-30')).toBe(0);
+      // expiries as the accruer works them out: init's rolling 365 days (ledger verify proves it)
+      expect(plan.credit('M1', 'A1', 100, '2026-11-02T02:00:00.000Z', '2027-11-02')).toBe(0);
       expect(plan.debit('M1', 'A2', 300, '2026-11-03T02:00:00.000Z')).toBe(1); // takes 140 from lots, 160 of debt
-      expect(plan.credit('M1', 'A3', 200, '2026-11-04T02:00:00.000Z', null)).toBe(2); // repays 160, a lot of 40
+      expect(plan.credit('M1', 'A3', 200, '2026-11-04T02:00:00.000Z', '2027-11-04')).toBe(2); // repays 160, a lot of 40
       l.store.write(() => new PlanApplier(l, 'shop').apply(plan.take()));
       const m = l.store.get(members).get('M1')!;
       expect({ balance: m.balance, debt: m.debt, earned: m.lifetime_earned }).toEqual({ balance: 40, debt: 0, earned: 0 });
       const lots = l.store.db.prepare('SELECT entry_id, points, remaining, expires_on FROM lots ORDER BY id').raw().all();
       expect(lots).toEqual([
-        [1, 40, 0, null],
-        [2, 100, 0, '2027-11-30'],
-        [4, 40, 40, null],
+        [1, 40, 0, '2027-11-01'],
+        [2, 100, 0, '2027-11-02'],
+        [4, 40, 40, '2027-11-04'],
       ]);
       expect(l.store.db.prepare('SELECT ref FROM entries ORDER BY id').pluck().all()).toEqual([null, 'shop:A1', 'shop:A2', 'shop:A3']);
     });
@@ -51,9 +52,9 @@ describe('import plans', () => {
     await withLedger(ctx, (l) => {
       const plan = new PlanBuilder('shop');
       plan.follow(l.store.get(journal).head());
-      plan.credit('M1', 'A1', 100, '2026-11-02T02:00:00.000Z', null);
+      plan.credit('M1', 'A1', 100, '2026-11-02T02:00:00.000Z', '2027-11-02');
       // another writer's entry lands first
-      l.store.write(() => creditPoints(l, { memberId: 'M1', points: 5, at: '2026-11-02T03:00:00.000Z', kind: 'adjust', from: 'adjusted', expiresOn: null }));
+      l.store.write(() => creditPoints(l, { memberId: 'M1', points: 5, at: '2026-11-02T03:00:00.000Z', kind: 'adjust', from: 'adjusted', expiresOn: '2027-11-02' }));
       expect(() => l.store.write(() => new PlanApplier(l, 'shop').apply(plan.take()))).toThrow(/planned entries begin at 2 .*but the chain ends at 2/);
     });
     expect(await count(ctx)).toBe('2/4/2');

@@ -149,9 +149,12 @@ export function register(program: Command): void {
     .command('import <file>')
     .description('add or update items from a CSV: sku,name,price[,category,points_price,pay,max_points_ratio,stock,kind,coupon_value,coupon_percent,coupon_days,active]')
     .option('--rejects <file>', 'where bad rows go (default FILE.rejects.csv)')
+    .option('--encoding <enc>', 'file encoding: utf8 (default), utf16, gbk, gb18030, latin1, windows-1252, macroman; a BOM picks UTF-8 or UTF-16 by itself')
+    .option('--delimiter <c>', 'field delimiter (default ","; tab, semicolon, pipe by name)')
+    .option('--map <field=Column>', 'read a field from another column (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
     .action(async (file: string, ...args) => {
       const cmd = cmdOf(args);
-      const r = await (await services()).importCatalog(await context(cmd), file, cmd.opts().rejects);
+      const r = await (await services()).importCatalog(await context(cmd), file, cmd.opts().rejects, { encoding: cmd.opts().encoding, delimiter: cmd.opts().delimiter, map: cmd.opts().map });
       await emit(cmd, r, () => {
         process.stdout.write(`${r.rows} rows: ${r.created} added, ${r.updated} updated, ${r.unchanged} unchanged, ${r.rejected} rejected\n`);
         if (r.rejectsFile) process.stderr.write(`${c.yellow('!')} rejected rows with reasons: ${r.rejectsFile}\n`);

@@ -2,7 +2,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { UsageError, RefusedError } from '../../errors.js';
 import { c } from '../colour.js';
-import { canPrompt, cmdOf, context, emit, globals } from '../cli.js';
+import { canPrompt, cmdOf, confirmOnTerminal, context, emit, globals, mustAsk } from '../cli.js';
 import { parseDateOpt, parseIntOpt } from '../parse.js';
 import { printFields, printTable } from '../output.js';
 import type { PointsRequest } from '../../domain/split.js';
@@ -37,9 +37,9 @@ function cartOptions(cmd: Command): Command {
   return cmd
     .option('--member <id>', 'the member paying')
     .option('--item <sku[:qty]>', 'an item to buy (repeat for more items)', collectItem('--item'))
-    .option('--points <n>', 'points to use (rounded down to whole minor units)', parseIntOpt('--points', 0))
-    .option('--max-points', 'use as many points as the items allow')
-    .option('--no-points', 'pay everything in cash (points-only items still need their points)')
+    .option('--points <n>', 'exactly N points, or refused (exit 3) naming the allowed minimum, maximum and step', parseIntOpt('--points', 0))
+    .option('--max-points', 'the most points allowed (the items, the available points; none below redeem.minPoints)')
+    .option('--no-points', 'pay everything in cash (refused when an item can only be paid in points)')
     .option('--coupon <code>', 'a coupon of the member, applied before points')
     .addOption(new Option('--tender <tender>', 'how the cash part is paid').choices(TENDER_CHOICES));
 }
@@ -110,10 +110,13 @@ async function quoteView(r: QuoteResult): Promise<void> {
     ['subtotal', `${r.subtotal} ${r.currency}`],
     ['discount', r.coupon ? `${r.discount} (coupon ${r.coupon})` : r.discount],
     ['total', c.bold(r.total)],
-    ['points used', `${r.pointsUsed} (worth ${r.pointsValue}; at most ${r.maxUsablePoints} usable, in steps of ${r.pointsStep})`],
-    ['cash to pay', c.bold(r.cashPaid)],
+    ['points used', `${r.pointsUsed} (worth ${r.pointsValue})`],
+    ['points allowed', `${r.allowedText} (minimum ${r.minPoints} per checkout, at most ${r.maxUsablePoints}, step ${r.pointsStep})`],
+    ...(r.requiredPoints ? ([['points-only', `${r.lines.filter((x) => x.requiredPoints).map((x) => `${x.sku} takes ${x.requiredPoints}`).join(', ')} points whatever is asked (so --no-points is refused)`]] as [string, unknown][]) : []),
+    ['cash to pay', `${c.bold(r.cashPaid)} by ${r.tender}`],
     ['points earned', r.pointsEarned],
   ]);
+  if (r.note) process.stderr.write(`note: ${r.note}\n`);
 }
 
 async function resultView(r: CheckoutResult): Promise<void> {
@@ -133,19 +136,25 @@ async function resultView(r: CheckoutResult): Promise<void> {
   if (r.status === 'held') process.stderr.write(`confirm with: pointsmall checkout confirm ${r.checkoutId}   or cancel: pointsmall checkout cancel ${r.checkoutId}\n`);
 }
 
-/** A declined payment still prints its result (status "declined"), then exits 3 with PAYMENT_DECLINED. */
-function failIfDeclined(r: CheckoutResult): void {
+/**
+ * Prints a checkout's result; a declined payment exits 3 with PAYMENT_DECLINED. The terminal still shows the
+ * declined order; with --json stdout stays empty and the one error object on stderr names the order.
+ */
+async function emitCheckout(cmd: Command, r: CheckoutResult): Promise<void> {
+  if (r.status !== 'declined' || !globals(cmd).json) await emit(cmd, r, resultView);
+  if (r.note) process.stderr.write(`note: ${r.note}\n`);
   if (r.status === 'declined') {
-    throw new RefusedError('PAYMENT_DECLINED', `the ${r.tender ?? 'cash'} payment of ${r.cashPaid} was declined; the hold on ${r.pointsUsed} points was released`, 'try another tender; nothing was taken');
+    throw new RefusedError('PAYMENT_DECLINED', `the ${r.tender ?? 'cash'} payment of ${r.cashPaid} for order ${r.orderId} was declined; the hold on ${r.pointsUsed} points was released`, 'try another tender; nothing was taken');
   }
 }
 
 async function runCheckout(cmd: Command): Promise<void> {
   const { input, complete, explicitPoints } = inputOf(cmd, { needAll: true });
+  const ask = mustAsk(cmd, 'a checkout (it takes points and cash)');
   const ctx = await context(cmd);
   const svc = await checkoutServices();
   let final = input;
-  if (canPrompt(cmd)) {
+  if (ask) {
     const { interactiveCheckout } = await import('../prompts-checkout.js');
     const chosen = await interactiveCheckout(ctx, input, { askMember: !input.memberId, askItems: !complete || !input.items.length, askPoints: !explicitPoints, askTender: !input.tender });
     if (!chosen) {
@@ -155,15 +164,14 @@ async function runCheckout(cmd: Command): Promise<void> {
     final = chosen;
   }
   const r = await svc.checkout(ctx, final);
-  await emit(cmd, r, resultView);
-  failIfDeclined(r);
+  await emitCheckout(cmd, r);
 }
 
 export function register(program: Command): void {
   const checkout = cartOptions(
     program
       .command('checkout')
-      .description('split checkout, points plus cash: one-shot with --yes, or quote / start / confirm / cancel; interactive on a terminal'),
+      .description('split checkout, points plus cash: one-shot (asks on a terminal; --yes elsewhere), or quote / start / confirm / cancel; interactive on a terminal'),
   )
     .option('--decline', 'simulate a declined payment (the hold is voided, exit 3)')
     .option('--idempotency-key <key>', 'a retry with the same key returns the first result and pays nothing again')
@@ -187,19 +195,31 @@ export function register(program: Command): void {
       if (!input.items.length) throw new UsageError('missing --item', 'pass --item SKU[:QTY]');
       const r = await (await checkoutServices()).startCheckout(await context(cmd), input);
       await emit(cmd, r, resultView);
+      if (r.note) process.stderr.write(`note: ${r.note}\n`);
     });
 
   checkout
     .command('confirm <checkoutId>')
-    .description('pay the cash part of a held checkout and capture it')
+    .description('pay the cash part of a held checkout and capture it (asks on a terminal; --yes elsewhere)')
     .addOption(new Option('--tender <tender>', 'how the cash part is paid').choices(TENDER_CHOICES))
     .option('--decline', 'simulate a declined payment (the hold is voided, exit 3)')
     .action(async (id: string, ...args) => {
       const cmd = cmdOf(args);
       const o = cmd.optsWithGlobals() as CartOpts;
-      const r = await (await checkoutServices()).confirmCheckout(await context(cmd), id, { tender: o.tender, decline: o.decline });
-      await emit(cmd, r, resultView);
-      failIfDeclined(r);
+      const ask = mustAsk(cmd, `confirming checkout ${id} (it takes points and cash)`);
+      const ctx = await context(cmd);
+      if (ask) {
+        const held = await (await orderServices()).showOrder(ctx, id);
+        if (held.status === 'held') {
+          const tender = o.tender ?? held.tender ?? 'cash';
+          if (!(await confirmOnTerminal(`Use ${held.pointsUsed} points (worth ${held.pointsValue}) and take ${held.cashPaid} by ${tender} from ${held.memberId} for checkout ${id}?`))) {
+            process.stderr.write('nothing was paid; the hold stays until it expires or: pointsmall checkout cancel ' + id + '\n');
+            return;
+          }
+        }
+      }
+      const r = await (await checkoutServices()).confirmCheckout(ctx, id, { tender: o.tender, decline: o.decline });
+      await emitCheckout(cmd, r);
     });
 
   checkout
@@ -254,23 +274,28 @@ export function register(program: Command): void {
 
   order
     .command('refund <orderId>')
-    .description('refund a whole order, or --line SKU:QTY units of it (§4.5): points back to their lots, cash refunded, earned points taken back')
+    .description('refund a whole order, or --line SKU:QTY units of it (§4.5): points back to their lots, cash refunded, earned points taken back (asks on a terminal; --yes elsewhere)')
     .option('--line <sku[:qty]>', 'refund these units only (repeat; no QTY = all left of the line)', collectRefundLine)
     .option('--reason <text>', 'why (kept in the journal and the audit log)')
     .action(async (id: string, ...args) => {
       const cmd = cmdOf(args);
       const o = cmd.opts();
+      const ask = mustAsk(cmd, `refunding order ${id} (it returns points and cash)`);
       const ctx = await context(cmd);
       const svc = await orderServices();
-      if (canPrompt(cmd)) {
-        const { confirmAction } = await import('../prompts.js');
-        const what = o.line ? o.line.map((x: { sku: string; quantity?: number }) => `${x.quantity ?? 'all'} × ${x.sku}`).join(', ') : 'the whole order';
-        if (!(await confirmAction(`Refund ${what} of ${id}?`, false))) {
+      let expect: Awaited<ReturnType<typeof svc.previewRefund>> | undefined;
+      if (ask) {
+        expect = await svc.previewRefund(ctx, id, o.line ?? null);
+        const what = expect.lines.map((x) => `${x.quantity} × ${x.sku}`).join(', ');
+        const question =
+          `Refund ${what} of ${id} to ${expect.memberId}: return ${expect.pointsReturned} points to their lots, ` +
+          `refund ${expect.cashRefunded} cash, take back ${expect.pointsTakenBack} earned points?`;
+        if (!(await confirmOnTerminal(question))) {
           process.stderr.write('nothing was refunded\n');
           return;
         }
       }
-      const r = await svc.refundOrder(ctx, id, o.line ?? null, o.reason);
+      const r = await svc.refundOrder(ctx, id, o.line ?? null, o.reason, expect);
       await emit(cmd, r, refundView);
     });
 

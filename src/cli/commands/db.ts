@@ -1,7 +1,7 @@
 // `init` and `db info|backup|restore|migrate`.
 import { Command } from 'commander';
 import { c } from '../colour.js';
-import { cmdOf, context, emit } from '../cli.js';
+import { cmdOf, confirmOnTerminal, context, emit, mustAsk } from '../cli.js';
 import { printFields, printTable } from '../output.js';
 
 export function register(program: Command): void {
@@ -58,11 +58,26 @@ export function register(program: Command): void {
       await emit(cmd, r, () => void process.stdout.write(`${c.green('✓')} backup of ${r.entries} entries written to ${r.backup} (${r.bytes} bytes)\n`));
     });
   db.command('restore <file>')
-    .description('replace the ledger with a backup that passes ledger verify (the old file is kept aside)')
+    .description('replace the ledger with a backup that passes ledger verify (the old file is kept aside; asks on a terminal, --yes elsewhere)')
     .action(async (file: string, ...args) => {
       const cmd = cmdOf(args);
-      const { dbRestore } = await import('../../services/admin.js');
-      const r = await dbRestore(await context(cmd), file);
+      const ask = mustAsk(cmd, 'a restore (it replaces the ledger)');
+      const ctx = await context(cmd);
+      const { dbRestore, previewRestore } = await import('../../services/admin.js');
+      if (ask) {
+        const p = await previewRestore(ctx, file);
+        const lost = !p
+          ? 'the current file is not a ledger'
+          : p.entriesLost
+            ? `the live ledger has ${p.entriesLost} entries the backup lacks, the newest written ${p.newestLostLocal}`
+            : `the live ledger has nothing the backup lacks (${p.liveEntries} entries, the backup ${p.backupEntries})`;
+        process.stderr.write(`${lost}; the old file is kept aside\n`);
+        if (!(await confirmOnTerminal(p?.entriesLost ? `Restore ${file} and take those ${p.entriesLost} entries out of the ledger?` : `Restore ${file}?`))) {
+          process.stderr.write('nothing was restored\n');
+          return;
+        }
+      }
+      const r = await dbRestore(ctx, file);
       await emit(cmd, r, () =>
         void process.stdout.write(`${c.green('✓')} restored ${r.entries} entries from ${r.restoredFrom}${r.previous ? `; the previous ledger is kept at ${r.previous}` : ''}\n`),
       );

@@ -23,7 +23,10 @@ function describe(i: number, r: Obj): string[] {
         `${r.pointsAccrued} points accrued, ${r.pointsReturned} taken back by returns${r.guestsSkipped ? `, ${r.guestsSkipped} guest rows skipped` : ''}`,
       ];
     case 6:
-      return [`${r.id} ${r.name}: balance ${r.balance}, available ${r.available}, tier ${r.tier ?? '-'}, ${r.lots.length} lots (first expires ${r.lots[0]?.expiresOn ?? 'never'})`];
+      return [
+        `${r.id} ${r.name}: balance ${r.balance}, available ${r.available}, tier ${r.tier ?? '-'}, ${r.lots.length} lots (first expires ${r.lots[0]?.expiresOn ?? 'never'})`,
+        ...(r.expiredPending ? [`${r.expiredPending} of them expired, pending the expiry run: not spendable`] : []),
+      ];
     case 7:
       return [`${r.memberId} +${r.points} points (${r.reason}); available now ${r.available}`];
     case 8:

@@ -1,6 +1,7 @@
 // `import purchases` and `review list|approve|reject`.
 import { Command, Option } from 'commander';
 import { c } from '../colour.js';
+import { localDateTime } from '../../domain/time.js';
 import { cmdOf, context, emit, globals, setExit } from '../cli.js';
 import { parseIntOpt } from '../parse.js';
 import { printFields, printTable, stderrIsTTY } from '../output.js';
@@ -54,10 +55,12 @@ function showSummary(r: ImportSummary): Promise<void> {
     ['review', r.review ? c.yellow(String(r.review)) : 0],
     ['rejected', r.rejected ? c.red(String(r.rejected)) : 0],
     ['guests skipped', r.guestsSkipped],
+    ['skipped', r.skipped],
     ['members created', r.membersCreated],
     ['points accrued', r.pointsAccrued],
     ['points returned', r.pointsReturned],
     ['capped', r.capped],
+    ['purchased', r.firstPurchasedAt ? `${localDateTime(r.firstPurchasedAt, r.timezone)} to ${localDateTime(r.lastPurchasedAt!, r.timezone)} (${r.timezone})` : '-'],
     ...(r.dryRun ? ([['dry run', c.yellow('yes: nothing was written')]] as [string, unknown][]) : []),
   ]);
   if (r.rejectsFile) process.stderr.write(`${c.yellow('!')} ${r.rejected} rejected rows with line numbers and reasons: ${r.rejectsFile}\n`);
@@ -92,13 +95,16 @@ export function register(program: Command): void {
     .option('--map <field=Column>', 'read a field from another column (repeatable): order_id, member_id, purchased_at, amount, quantity, unit_price, sku, category', collect)
     .option('--profile <file.json>', 'saved mapping and format options: {"map": {...}, "dateFormat", "encoding", "delimiter", "source"}')
     .option('--source <name>', 'where the file comes from; (source, order id) is the idempotency key (default "default")')
-    .option('--date-format <fmt>', 'timestamp format in dayjs tokens, e.g. "M/D/YYYY H:mm" (default ISO 8601)')
-    .addOption(new Option('--encoding <enc>', 'file encoding (default utf8; BOM is fine)').choices(['utf8', 'utf-8', 'gbk', 'latin1', 'cp1252']))
+    .option('--date-format <fmt>', 'timestamp format, e.g. "M/D/YYYY H:mm" (numbers padded or not; default ISO 8601); repeatable: tried in order, a value two formats read as different dates is rejected as ambiguous', collect)
+    .option('--encoding <enc>', 'file encoding: utf8 (default), utf16, gbk, gb18030, latin1, windows-1252, macroman; a BOM picks UTF-8 or UTF-16 by itself')
     .option('--delimiter <c>', 'field delimiter (default ","; tab, semicolon, pipe by name)')
     .option('--create-members', 'add members the ledger does not know yet (named by their id)')
     .option('--skip-guests', 'drop rows without a member id silently (counted as guestsSkipped)')
+    .option('--null <value>', 'a value that means an empty field, e.g. NA or NULL (repeatable); an NA member id is a guest', collect)
+    .option('--skip <COLUMN=VALUE>', 'leave out rows with this value in this column, e.g. Status=cancelled (repeatable; counted as skipped)', collect)
     .option('--rejects <file>', 'where rejected rows go with line number and reason (default FILE.rejects.csv)')
     .option('--dry-run', 'compute the same summary and write nothing')
+    .option('--max-rejects <n>', 'more bad rows than N and nothing is committed (exit 2); 0: all or nothing', parseIntOpt('--max-rejects', 0))
     .option('--batch <n>', 'orders per transaction (default 30000, planned 15000 at a time; the first batch is at most 2500, the next ones double)', parseIntOpt('--batch', 1))
     .addHelpText(
       'after',
@@ -107,7 +113,7 @@ export function register(program: Command): void {
         '  pointsmall import purchases online-retail.csv --source online-retail --date-format "M/D/YYYY H:mm" \\\n' +
         '      --map order_id=InvoiceNo --map member_id=CustomerID --map purchased_at=InvoiceDate \\\n' +
         '      --map quantity=Quantity --map unit_price=UnitPrice --map sku=StockCode --create-members --skip-guests\n' +
-        '\nExit 4 when some rows were rejected (the good rows are kept; see the rejects file).\n',
+        '\nExit 4 when some rows were rejected (every order with a bad row is rejected whole, the other orders are imported; see the rejects file); exit 2 when every row was, or more than --max-rejects.\n',
     )
     .action(async (file: string, ...args) => {
       const cmd = cmdOf(args);
@@ -126,8 +132,11 @@ export function register(program: Command): void {
           delimiter: o.delimiter,
           createMembers: o.createMembers,
           skipGuests: o.skipGuests,
+          nulls: o.null,
+          skip: o.skip,
           rejects: o.rejects,
           dryRun: o.dryRun,
+          maxRejects: o.maxRejects,
           batchOrders: o.batch,
           onProgress: bar ? bar.update : undefined,
         });

@@ -2,9 +2,10 @@
 import { Command, Option } from 'commander';
 import { UsageError, VerifyFailedError } from '../../errors.js';
 import { c } from '../colour.js';
-import { cmdOf, context, emit, setExit } from '../cli.js';
+import { cmdOf, context, dbPath, emit, setExit } from '../cli.js';
 import { parseDateOpt, parseIntOpt } from '../parse.js';
-import { printTable, writeFileAtomic } from '../output.js';
+import { printTable } from '../output.js';
+import { writeOutputFile } from '../../services/outfile.js';
 
 export function register(program: Command): void {
   const ledger = program.command('ledger').description('the journal: verify, list and export entries');
@@ -80,7 +81,7 @@ export function register(program: Command): void {
       const { exportJournal } = await import('../../services/journal.js');
       const text = await exportJournal(await context(cmd), o.format);
       if (o.out) {
-        const path = writeFileAtomic(o.out, text);
+        const path = writeOutputFile(o.out, text, { ledger: dbPath(cmd), flag: '--out' });
         process.stderr.write(`wrote ${path}\n`);
       } else process.stdout.write(text);
     });

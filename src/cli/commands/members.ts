@@ -1,7 +1,7 @@
 // `member add|update|import|list|show|history|adjust|freeze|unfreeze`.
 import { Command, Option } from 'commander';
 import { c } from '../colour.js';
-import { cmdOf, context, emit, need, setExit } from '../cli.js';
+import { cmdOf, confirmOnTerminal, context, emit, need, mustAsk, setExit } from '../cli.js';
 import { parseDateOpt, parseIntOpt, parseSignedIntOpt } from '../parse.js';
 import { printFields, printTable } from '../output.js';
 import type { MemberView } from '../../services/members.js';
@@ -17,6 +17,7 @@ function showView(m: MemberView): Promise<void> {
     ['email', m.email ?? '-'],
     ['balance', m.balance],
     ['held', m.held],
+    ...(m.expiredPending ? ([['expired, pending the expiry run', c.yellow(String(m.expiredPending))]] as [string, unknown][]) : []),
     ['available', c.bold(String(m.available))],
     ...(m.debt ? ([['debt', c.red(String(m.debt))]] as [string, unknown][]) : []),
     ['lifetime earned', m.lifetimeEarned],
@@ -26,8 +27,10 @@ function showView(m: MemberView): Promise<void> {
     [
       { key: 'remaining', header: 'remaining', align: 'right' },
       { key: 'points', header: 'of', align: 'right' },
+      { key: 'held', header: 'held', align: 'right', format: (v) => ((v as number) ? String(v) : '') },
       { key: 'earnedAt', header: 'earned' },
       { key: 'expiresOn', header: 'expires on', format: (v) => (v as string | null) ?? 'never' },
+      { key: 'expired', header: '', format: (v) => (v ? 'expired, pending the expiry run' : '') },
     ],
     m.lots,
   );
@@ -70,9 +73,12 @@ export function register(program: Command): void {
     .command('import <file>')
     .description('add or update members from a CSV with columns id,name[,phone,email,tier]')
     .option('--rejects <file>', 'where bad rows go (default FILE.rejects.csv)')
+    .option('--encoding <enc>', 'file encoding: utf8 (default), utf16, gbk, gb18030, latin1, windows-1252, macroman; a BOM picks UTF-8 or UTF-16 by itself')
+    .option('--delimiter <c>', 'field delimiter (default ","; tab, semicolon, pipe by name)')
+    .option('--map <field=Column>', 'read a field from another column (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
     .action(async (file: string, ...args) => {
       const cmd = cmdOf(args);
-      const r = await (await services()).importMembers(await context(cmd), file, cmd.opts().rejects);
+      const r = await (await services()).importMembers(await context(cmd), file, cmd.opts().rejects, { encoding: cmd.opts().encoding, delimiter: cmd.opts().delimiter, map: cmd.opts().map });
       await emit(cmd, r, () => {
         process.stdout.write(`${r.rows} rows: ${r.created} added, ${r.updated} updated, ${r.unchanged} unchanged, ${r.rejected} rejected\n`);
         if (r.rejectsFile) process.stderr.write(`${c.yellow('!')} rejected rows with reasons: ${r.rejectsFile}\n`);
@@ -83,7 +89,7 @@ export function register(program: Command): void {
   member
     .command('list')
     .description('members with balances')
-    .option('--tier <tier>', 'only this pinned tier')
+    .option('--tier <tier>', 'only members at this tier now (earned, or pinned with member update --tier)')
     .addOption(new Option('--status <status>', 'only active or frozen members').choices(['active', 'frozen']))
     .option('--min-balance <n>', 'only balances of at least N points', parseIntOpt('--min-balance', Number.MIN_SAFE_INTEGER))
     .option('--limit <n>', 'at most N members', parseIntOpt('--limit', 1))
@@ -144,13 +150,23 @@ export function register(program: Command): void {
 
   member
     .command('adjust <id>')
-    .description('manual credit or debit of points, with a reason for the audit log')
+    .description('manual credit or debit of points, with a reason for the audit log (a debit asks on a terminal; --yes elsewhere)')
     .requiredOption('--points <n>', 'points to add (500) or take (-200)', parseSignedIntOpt('--points'))
     .requiredOption('--reason <text>', 'why (kept in the journal and the audit log)')
     .action(async (id: string, ...args) => {
       const cmd = cmdOf(args);
       const o = cmd.opts();
-      const r = await (await services()).adjustMember(await context(cmd), id, o.points, o.reason);
+      const ctx = await context(cmd);
+      const svc = await services();
+      // A debit takes points from a member: an explicit yes where nobody can be asked (SPEC §7).
+      if (o.points < 0 && mustAsk(cmd, `taking ${-o.points} points from member ${id}`)) {
+        const m = await svc.showMember(ctx, id);
+        if (!(await confirmOnTerminal(`Take ${-o.points} points from ${m.id} (${m.name}; available ${m.available} → ${m.available + o.points}), reason "${o.reason}"?`))) {
+          process.stderr.write('nothing was changed\n');
+          return;
+        }
+      }
+      const r = await svc.adjustMember(ctx, id, o.points, o.reason);
       await emit(cmd, r, () =>
         void process.stdout.write(`${c.green('✓')} ${r.points > 0 ? '+' : ''}${r.points} points for ${r.memberId}; available now ${r.available}\n`),
       );

@@ -4,7 +4,7 @@ import { UsageError } from '../../errors.js';
 import { c } from '../colour.js';
 import { cmdOf, context, emit, globals } from '../cli.js';
 import { parseIntOpt } from '../parse.js';
-import { printTable, stderrIsTTY } from '../output.js';
+import { printTable, stderrIsTTY, writeStdout } from '../output.js';
 
 const services = () => import('../../services/outbox.js');
 
@@ -65,7 +65,7 @@ export function register(program: Command): void {
         all: Boolean(o.all),
         topic: o.topic,
         skipEmpty: Boolean(o.skipEmpty),
-        sink: (text) => process.stdout.write(text),
+        sink: writeStdout,
       });
       if (!o.out) {
         if (stderrIsTTY()) process.stderr.write(`${r.exported} notifications exported${o.markSent ? `, ${r.markedSent} marked sent` : ''}\n`);

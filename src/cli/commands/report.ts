@@ -3,9 +3,10 @@
 import { Command, Option } from 'commander';
 import { UsageError } from '../../errors.js';
 import { c } from '../colour.js';
-import { cmdOf, context, globals } from '../cli.js';
+import { cmdOf, context, dbPath, globals } from '../cli.js';
 import { parseDateOpt, parseIntOpt, parseWithinOpt } from '../parse.js';
-import { type Column, notice, printFields, printJson, printTable, safeText, stdoutIsTTY, toCsv, writeFileAtomic } from '../output.js';
+import { type Column, notice, printFields, printJson, printTable, safeText, stdoutIsTTY, toCsv } from '../output.js';
+import { writeOutputFile } from '../../services/outfile.js';
 import type { HtmlChart } from '../html.js';
 import { type ScoreBand, bandText } from '../../domain/reports.js';
 import type {
@@ -136,7 +137,7 @@ async function render(cmd: Command, now: Date, result: unknown, view: () => View
     return;
   }
   if (out) {
-    const path = writeFileAtomic(out, text);
+    const path = writeOutputFile(out, text, { ledger: dbPath(cmd), flag: '--out' });
     if (globals(cmd).json) printJson({ report: view().name, format, out: path });
     else notice(`wrote ${path}`);
   } else process.stdout.write(text);
@@ -217,7 +218,8 @@ function liabilityView(r: LiabilityReport): View {
       ['value', `${r.value} ${r.currency}`],
       ['redeem rate', `${r.redeemPointsPerUnit} points per ${r.currency}`],
       ['on hold', r.heldPoints],
-      ['debt from returns', r.debtPoints],
+      ['member debt', r.memberDebt],
+      ['net of debt', r.netPoints],
       ['basis', r.basis === 'lots' ? 'current lots' : 'journal replayed to the date'],
     ],
     sections: [

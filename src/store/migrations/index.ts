@@ -3,6 +3,7 @@
 import { sql as m001 } from './001_ledger.js';
 import { sql as m002 } from './002_import.js';
 import { sql as m003 } from './003_checkout.js';
+import { sql as m005 } from './005_payment_fence.js';
 
 export interface Migration {
   version: number;
@@ -14,6 +15,7 @@ export const migrations: Migration[] = [
   { version: 1, name: 'ledger', sql: m001 },
   { version: 2, name: 'import', sql: m002 },
   { version: 3, name: 'checkout', sql: m003 },
+  { version: 5, name: 'payment-fence', sql: m005 },
 ].sort((a, b) => a.version - b.version); // areas land in any order; they apply by number
 
 export const latestVersion = (): number => migrations[migrations.length - 1].version;

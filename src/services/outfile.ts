@@ -1,0 +1,211 @@
+// Every file a command writes at a path the user named (--out, --rejects, db backup) goes through here:
+// the target is checked before the command writes anything (never the ledger or its -wal/-shm/-journal,
+// compared by device and inode and by resolved path; never a device, FIFO or folder), the temp file
+// beside it is created exclusively (O_EXCL: a planted symlink is never followed) with mode 0600, and
+// the whole file is renamed into place only once it is written and fsynced, or removed on failure.
+import { closeSync, constants, existsSync, fsyncSync, lstatSync, openSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, writeSync, accessSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { UsageError } from '../errors.js';
+
+/** Mode of every file that can hold member data. */
+export const PRIVATE_MODE = 0o600;
+
+const LEDGER_SUFFIXES = ['', '-wal', '-shm', '-journal'];
+
+interface Identity {
+  dev: number;
+  ino: number;
+}
+
+/** Where a path finally points: its folder's real path plus its name, symlinks followed even when dangling. */
+function finalPath(path: string): string {
+  let p = resolve(path);
+  for (let hops = 0; hops < 40; hops++) {
+    let dir: string;
+    try {
+      dir = realpathSync(dirname(p));
+    } catch {
+      return p;
+    }
+    p = join(dir, basename(p));
+    let st;
+    try {
+      st = lstatSync(p);
+    } catch {
+      return p;
+    }
+    if (!st.isSymbolicLink()) return p;
+    p = resolve(dir, readlinkSync(p));
+  }
+  return p;
+}
+
+/** The ledger's files as they are now and as they would be named (SQLite names -wal/-shm after the path it opened). */
+function ledgerFiles(dbPath: string): { ids: Identity[]; paths: Set<string> } {
+  const ids: Identity[] = [];
+  const paths = new Set<string>();
+  const bases = new Set([resolve(dbPath), finalPath(dbPath)]);
+  for (const base of bases) {
+    for (const suffix of LEDGER_SUFFIXES) {
+      const f = base + suffix;
+      paths.add(finalPath(f));
+      try {
+        const st = statSync(f);
+        ids.push({ dev: st.dev, ino: st.ino });
+      } catch {
+        // not there now
+      }
+    }
+  }
+  return { ids, paths };
+}
+
+export interface OutputTarget {
+  /** The path as the user gave it, for messages. */
+  path: string;
+  /** Absolute path the file is renamed to. */
+  abs: string;
+  /** The option that named it (--out, --rejects, backup FILE), for messages. */
+  flag: string;
+  ledger: string;
+  mustNotExist?: { hint: string };
+}
+
+/**
+ * Checks a target before anything is written: its folder exists and is writable, it is not the
+ * ledger (or its -wal/-shm/-journal) by identity or by resolved path, and if it exists it is a
+ * regular file. `mustNotExist`: refuse an existing file (db backup without --force).
+ */
+export function checkOutput(path: string, o: { ledger: string; flag: string; mustNotExist?: { hint: string } }): OutputTarget {
+  const abs = resolve(path);
+  const dir = dirname(abs);
+  const named = `${o.flag} ${path}`;
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    throw new UsageError(`cannot write ${named}: folder ${dir} does not exist`, `create the folder first or choose another ${o.flag} path`);
+  }
+  const ledger = ledgerFiles(o.ledger);
+  const isLedger = () => {
+    throw new UsageError(`cannot write ${named}: it is the ledger ${o.ledger} (or its -wal/-shm file)`, `choose another ${o.flag} path; the ledger is only written by pointsmall itself`, 'OUTPUT_IS_LEDGER');
+  };
+  if (ledger.paths.has(finalPath(abs))) isLedger();
+  let st;
+  try {
+    st = statSync(abs);
+  } catch {
+    st = undefined;
+  }
+  if (st) {
+    if (ledger.ids.some((i) => i.dev === st.dev && i.ino === st.ino)) isLedger();
+    if (!st.isFile()) {
+      throw new UsageError(`cannot write ${named}: it exists and is not a regular file (a folder, device or pipe)`, `choose another ${o.flag} path`);
+    }
+    if (o.mustNotExist) throw new UsageError(`${path} already exists`, o.mustNotExist.hint);
+  }
+  try {
+    accessSync(dir, constants.W_OK);
+  } catch {
+    throw new UsageError(`cannot write ${named}: folder ${dir} is not writable`, `choose another ${o.flag} path`);
+  }
+  return { path, abs, flag: o.flag, ledger: o.ledger, mustNotExist: o.mustNotExist };
+}
+
+/** Creates `path` exclusively (never following or reusing what is there) and private; returns its fd. */
+export function createExclusive(path: string): number {
+  return openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0), PRIVATE_MODE);
+}
+
+let serial = 0;
+
+/** A new private temp file beside `abs` (a name nobody holds: an existing file or symlink is skipped, never opened). */
+export function createTemp(abs: string): { path: string; fd: number } {
+  const dir = dirname(abs);
+  for (;;) {
+    const path = join(dir, `.${basename(abs)}.${process.pid}.${serial++}.tmp`);
+    try {
+      return { path, fd: createExclusive(path) };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+  }
+}
+
+/**
+ * A file being written: a private temp file beside the target, renamed over it by commit() (after an
+ * fsync and a second check of the target), removed by abort(). Use either write() or, for a writer
+ * that names its own file (SQLite's VACUUM INTO), the empty `tmp` file.
+ */
+export class AtomicFile {
+  readonly target: OutputTarget;
+  readonly tmp: string;
+  private fd: number | null;
+  private done = false;
+
+  constructor(target: OutputTarget) {
+    this.target = target;
+    const t = createTemp(target.abs);
+    this.tmp = t.path;
+    this.fd = t.fd;
+  }
+
+  write(text: string | Uint8Array): void {
+    if (this.fd === null) throw new Error('AtomicFile: written after close');
+    const buf = typeof text === 'string' ? Buffer.from(text) : text;
+    for (let off = 0; off < buf.length; ) off += writeSync(this.fd, buf, off, buf.length - off);
+  }
+
+  /** Closes the temp file (a writer that opens it by name, VACUUM INTO, runs after this). */
+  closeTemp(): void {
+    if (this.fd !== null) {
+      const fd = this.fd;
+      this.fd = null;
+      closeSync(fd);
+    }
+  }
+
+  /** fsyncs the temp file and renames it over the target, after checking the target again. */
+  commit(): string {
+    try {
+      if (this.fd !== null) fsyncSync(this.fd);
+      else {
+        const fd = openSync(this.tmp, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
+        try {
+          fsyncSync(fd);
+        } finally {
+          closeSync(fd);
+        }
+      }
+      this.closeTemp();
+      // what was checked before the command ran may have changed since (a file made meanwhile)
+      checkOutput(this.target.path, this.target);
+      renameSync(this.tmp, this.target.abs);
+      this.done = true;
+      return this.target.abs;
+    } catch (e) {
+      this.abort();
+      throw e;
+    }
+  }
+
+  /** Closes and removes the temp file; the target is untouched. Safe to call more than once. */
+  abort(): void {
+    try {
+      this.closeTemp();
+    } catch {
+      // closing a file we are throwing away
+    }
+    if (!this.done) rmSync(this.tmp, { force: true });
+    this.done = true;
+  }
+}
+
+/** Writes a whole file at a checked target: temp file (exclusive, 0600), fsync, rename. */
+export function writeOutputFile(path: string, text: string, o: { ledger: string; flag: string }): string {
+  const f = new AtomicFile(checkOutput(path, o));
+  try {
+    f.write(text);
+  } catch (e) {
+    f.abort();
+    throw e;
+  }
+  return f.commit();
+}

@@ -1,0 +1,98 @@
+// Decoding an imported file's bytes into text, as they stream: UTF-8 by Node (invalid bytes are an
+// error naming their line, never a silent U+FFFD), every other encoding by iconv-lite.
+import { closeSync, openSync, readSync } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
+import { UsageError } from '../errors.js';
+import { ENCODING_NAMES, type Encoding, bomEncoding, firstInvalidUtf8, iconvName, lineOfByte } from '../domain/encoding.js';
+
+/** A streaming decoder of one stretch of a file. */
+export interface FileDecoder {
+  decode(b: Buffer): string;
+  end(): string;
+}
+
+/** The encoding to read a file in: its byte-order mark's, else the one given (else UTF-8). */
+export function fileEncoding(file: string, declared: Encoding | undefined): Encoding {
+  const head = Buffer.alloc(4);
+  const fd = openSync(file, 'r');
+  let n: number;
+  try {
+    n = readSync(fd, head, 0, 4, 0);
+  } finally {
+    closeSync(fd);
+  }
+  return bomEncoding(head.subarray(0, n))?.encoding ?? declared ?? 'utf8';
+}
+
+/** The error for the first bytes that are not UTF-8, at `line`. */
+export function invalidUtf8(file: string, line: number): UsageError {
+  return new UsageError(`${file}:${line}: bytes that are not UTF-8 (the file was saved in another encoding); nothing was written`, `pass the file's encoding: --encoding ${ENCODING_NAMES.replace(/^utf8, /, '')} (Excel on Windows: windows-1252; classic Mac: macroman; Chinese: gbk or gb18030)`);
+}
+
+/**
+ * A decoder of the file's bytes from `start` (on line `firstLine`). Under UTF-8 the decoded text is
+ * searched for U+FFFD (free beside decoding); only where one appears are the bytes read again and
+ * checked, so a file that holds a real U+FFFD is read, and one with bad bytes fails on their line.
+ */
+export async function fileDecoder(file: string, encoding: Encoding, start = 0, firstLine = 1): Promise<FileDecoder> {
+  if (encoding !== 'utf8') {
+    const iconv = (await import('iconv-lite')).default;
+    const d = iconv.getDecoder(iconvName(encoding));
+    return { decode: (b) => d.write(b), end: () => d.end() ?? '' };
+  }
+  const d = new StringDecoder('utf8');
+  let read = start; // bytes decoded so far end here
+  let checked = start; // bytes from start to here are whole, good UTF-8 characters
+  const check = (atEnd: boolean) => {
+    const fd = openSync(file, 'r');
+    try {
+      const piece = Buffer.allocUnsafe(1 << 20);
+      while (checked < read) {
+        const n = readSync(fd, piece, 0, Math.min(piece.length, read - checked), checked);
+        if (n <= 0) break;
+        const last = checked + n >= read;
+        const r = firstInvalidUtf8(piece.subarray(0, n), atEnd && last);
+        if (r.bad >= 0) throw invalidUtf8(file, lineAt(fd, start, firstLine, checked + r.bad));
+        if (r.complete === checked) break; // (cannot happen: a piece holds whole characters)
+        checked += r.complete;
+        if (last) break;
+      }
+    } finally {
+      closeSync(fd);
+    }
+  };
+  return {
+    decode(b) {
+      const s = d.write(b);
+      read += b.length;
+      if (s.indexOf('\ufffd') >= 0) check(false);
+      return s;
+    },
+    end() {
+      const s = d.end();
+      if (s.indexOf('\ufffd') >= 0) check(true);
+      return s;
+    },
+  };
+}
+
+/** The line of byte `offset` in a stretch of the file beginning at `start` on line `firstLine`. */
+function lineAt(fd: number, start: number, firstLine: number, offset: number): number {
+  const b = Buffer.allocUnsafe(offset - start + 1);
+  const n = readSync(fd, b, 0, b.length, start);
+  return lineOfByte(b.subarray(0, n), offset - start, firstLine);
+}
+
+/** A whole small file decoded (master data imports); invalid UTF-8 is an error naming its line. */
+export async function decodeWhole(file: string, bytes: Buffer, declared: Encoding | undefined): Promise<string> {
+  const bom = bomEncoding(bytes);
+  const encoding = bom?.encoding ?? declared ?? 'utf8';
+  const body = bom ? bytes.subarray(bom.length) : bytes;
+  if (encoding === 'utf8') {
+    const r = firstInvalidUtf8(body, true);
+    if (r.bad >= 0) throw invalidUtf8(file, lineOfByte(body, r.bad));
+    return body.toString('utf8');
+  }
+  const iconv = (await import('iconv-lite')).default;
+  return iconv.decode(body, iconvName(encoding));
+}

@@ -1,0 +1,107 @@
+// What the books show of lots beyond their free points: points of open holds still reserved in their
+// lots (SPEC §5: a lot's remaining counts them until capture), and points of lapsed lots that no expiry
+// run has posted yet (§7: not spendable). `lots.remaining` caches the free points only: what spending,
+// holds and expiry runs may take.
+import type { Store } from './db.js';
+import { extraChecks } from './verify.js';
+
+export interface BookLotRow {
+  id: number;
+  points: number;
+  /** Free points (the lots.remaining cache). */
+  free: number;
+  /** Points of open holds taken from this lot, reserved until capture or release. */
+  held: number;
+  earned_at: string;
+  expires_on: string | null;
+}
+
+export class Books {
+  private readonly s;
+  constructor(store: Store) {
+    const db = store.db;
+    this.s = {
+      lapsedOf: db
+        .prepare('SELECT coalesce(sum(remaining), 0) FROM lots WHERE member_id = ? AND expires_on < ? AND remaining > 0')
+        .pluck(),
+      lapsedAll: db.prepare(
+        `SELECT member_id AS memberId, sum(remaining) AS points FROM lots INDEXED BY lots_expiry_open
+          WHERE expires_on < ? AND remaining > 0 GROUP BY member_id`,
+      ),
+      lotsOf: db.prepare(
+        `WITH r AS (SELECT hl.lot_id, sum(hl.points) AS held FROM holds h JOIN hold_lots hl ON hl.hold_id = h.id
+                     WHERE h.status = 'open' AND h.member_id = @id GROUP BY hl.lot_id)
+         SELECT l.id, l.points, l.remaining AS free, coalesce(r.held, 0) AS held, l.earned_at, l.expires_on
+           FROM lots l LEFT JOIN r ON r.lot_id = l.id
+          WHERE l.member_id = @id AND (l.remaining > 0 OR r.held IS NOT NULL)
+          ORDER BY l.expires_on IS NULL, l.expires_on, l.earned_at, l.id`,
+      ),
+      heldByMonth: db.prepare(
+        `SELECT substr(l.expires_on, 1, 7) AS month, sum(hl.points) AS points
+           FROM holds h JOIN hold_lots hl ON hl.hold_id = h.id JOIN lots l ON l.id = hl.lot_id
+          WHERE h.status = 'open' GROUP BY month`,
+      ),
+      // Holds open at an instant: placed before it, not closed before it (the journal's valid time).
+      heldByMonthAt: db.prepare(
+        `SELECT substr(l.expires_on, 1, 7) AS month, sum(hl.points) AS points
+           FROM holds h JOIN hold_lots hl ON hl.hold_id = h.id JOIN lots l ON l.id = hl.lot_id
+           JOIN entries he ON he.id = h.entry_id
+           LEFT JOIN entries ce ON ce.kind IN ('redemption', 'release') AND ce.ref = h.order_id AND ce.member_id = h.member_id
+          WHERE he.at < @cutoff AND (ce.id IS NULL OR ce.at >= @cutoff)
+          GROUP BY month`,
+      ),
+    };
+  }
+
+  /** Points of the member's lots whose expiresOn is before `today` (lapsed, not yet expired by a run). */
+  lapsedOf(memberId: string, today: string): number {
+    return this.s.lapsedOf.get(memberId, today) as number;
+  }
+
+  /** The same for every member who has any. */
+  lapsedByMember(today: string): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const r of this.s.lapsedAll.all(today) as { memberId: string; points: number }[]) out.set(r.memberId, r.points);
+    return out;
+  }
+
+  /** The member's lots with points free or reserved, in spending order. */
+  lotsOf(memberId: string): BookLotRow[] {
+    return this.s.lotsOf.all({ id: memberId }) as BookLotRow[];
+  }
+
+  /** Points of open holds by the expiry month of the lots they were taken from (null = never). */
+  heldByExpiryMonth(): { month: string | null; points: number }[] {
+    return this.s.heldByMonth.all() as { month: string | null; points: number }[];
+  }
+
+  /** The same for the holds open at an instant. */
+  heldByExpiryMonthAt(cutoff: string): { month: string | null; points: number }[] {
+    return this.s.heldByMonthAt.all({ cutoff }) as { month: string | null; points: number }[];
+  }
+}
+
+export const books = (store: Store): Books => new Books(store);
+
+// ledger verify: SPEC §5 with holds open. Every member's balance = Σ its lots' remaining (free points
+// plus the points open holds reserved in them) − debt; an open hold's reservations are in its own
+// member's lots and never more than a lot's points.
+extraChecks.push({
+  name: 'lots-with-holds-match-balances',
+  sql: `WITH r AS (SELECT hl.lot_id, sum(hl.points) AS held FROM holds h JOIN hold_lots hl ON hl.hold_id = h.id
+                    WHERE h.status = 'open' GROUP BY hl.lot_id),
+             b AS (SELECT l.member_id, sum(l.remaining + coalesce(r.held, 0)) AS books FROM lots l LEFT JOIN r ON r.lot_id = l.id GROUP BY l.member_id),
+             bad AS (
+               SELECT 'member ' || m.id AS subject,
+                      'balance ' || m.balance || ' but its lots hold ' || coalesce(b.books, 0) || ' (open holds included), debt ' || m.debt AS detail
+                 FROM members m LEFT JOIN b ON b.member_id = m.id
+                WHERE m.balance <> coalesce(b.books, 0) - m.debt
+               UNION ALL
+               SELECT 'lot ' || l.id AS subject, 'remaining ' || l.remaining || ' + held ' || r.held || ' exceeds its ' || l.points || ' points' AS detail
+                 FROM lots l JOIN r ON r.lot_id = l.id WHERE l.remaining + r.held > l.points
+               UNION ALL
+               SELECT 'hold ' || h.id AS subject, 'reserves points in lot ' || l.id || ' of member ' || l.member_id || ', not of ' || h.member_id AS detail
+                 FROM holds h JOIN hold_lots hl ON hl.hold_id = h.id JOIN lots l ON l.id = hl.lot_id
+                WHERE h.status = 'open' AND l.member_id <> h.member_id)
+        SELECT subject, detail FROM bad LIMIT 5`,
+});

@@ -1,0 +1,151 @@
+// Issue 14, items 5, 6, 7, 9, 12, 13, 14: stored rules read back, numbers stay in exact range, dates are
+// never moved, one huge order is refused, ids are clean text, every expiry is notified, liability keeps
+// debt apart. Each case failed on the code before its fix.
+import Database from 'better-sqlite3';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { type TmpLedger, tmpLedger } from '../helpers/cli.js';
+
+const T = (d: string) => `${d}T10:00:00+08:00`;
+
+function csv(t: TmpLedger, name: string, text: string): string {
+  const f = join(t.dir, name);
+  writeFileSync(f, text);
+  return f;
+}
+
+function errorOf(r: { stderr: string }): { code: string; message: string } {
+  return JSON.parse(r.stderr.trim().split('\n').pop()!).error;
+}
+
+describe('every expiry is notified (item 13)', () => {
+  it('a second run for the same member and as-of date queues its own points.expired', () => {
+    const t = tmpLedger({ now: T('2025-01-01') });
+    t.ok(['member', 'add', '--id', 'm1', '--name', 'Ann', '--phone', '+8613800000001'], { now: T('2025-01-01') });
+    t.ok(['import', 'purchases', csv(t, 'a.csv', 'order_id,member_id,purchased_at,amount\nA1,m1,2025-01-10 10:00,100.00\n')], { now: T('2025-01-10') });
+    expect(t.ok(['expire', 'run'])).toMatchObject({ asOf: '2026-11-23', lotsExpired: 1, pointsExpired: 100 });
+    // a backdated import adds another lapsed lot; the same day's run expires it
+    t.ok(['import', 'purchases', csv(t, 'b.csv', 'order_id,member_id,purchased_at,amount\nB1,m1,2025-02-01 10:00,40.00\n')]);
+    expect(t.ok(['expire', 'run'])).toMatchObject({ asOf: '2026-11-23', lotsExpired: 1, pointsExpired: 40 });
+    const expired = (t.ok(['outbox', 'list', '--topic', 'points.expired']) as { memberId: string; payload: { points: number } }[]).map((n) => [n.memberId, n.payload.points]);
+    expect(expired.sort()).toEqual([['m1', 100], ['m1', 40]].sort());
+    // a run that expires nothing queues nothing
+    expect(t.ok(['expire', 'run'])).toMatchObject({ lotsExpired: 0 });
+    expect(t.ok(['outbox', 'list', '--topic', 'points.expired'])).toHaveLength(2);
+    expect(t.verify().ok).toBe(true);
+  });
+});
+
+describe('report liability keeps member debt apart (item 14)', () => {
+  it('outstanding points are the points members hold; debt is shown, not netted', () => {
+    const t = tmpLedger({ now: T('2026-11-01') });
+    t.ok(['member', 'add', '--id', 'rich', '--name', 'Ann'], { now: T('2026-11-01') });
+    t.ok(['member', 'add', '--id', 'debtor', '--name', 'Bo'], { now: T('2026-11-01') });
+    t.ok(['import', 'purchases', csv(t, 'a.csv', 'order_id,member_id,purchased_at,amount\nR1,rich,2026-11-02 10:00,1000.00\nD1,debtor,2026-11-02 10:00,300.00\n')], { now: T('2026-11-02') });
+    t.ok(['member', 'adjust', 'debtor', '--points', '-300', '--reason', 'spent'], { now: T('2026-11-03') });
+    t.ok(['import', 'purchases', csv(t, 'b.csv', 'order_id,member_id,purchased_at,amount\nD2,debtor,2026-11-04 10:00,-300.00\n')], { now: T('2026-11-04') });
+    expect(t.ok(['member', 'show', 'debtor']).balance).toBe(-300);
+    for (const args of [[], ['--as-of', '2026-11-10']]) {
+      const l = t.ok(['report', 'liability', ...args]);
+      const buckets = (l.byExpiryMonth as { points: number }[]).reduce((a, b) => a + b.points, 0);
+      expect(l).toMatchObject({ outstandingPoints: 1000, value: '10.00', memberDebt: 300, netPoints: 700, currency: 'CNY' });
+      expect(l.outstandingPoints).toBe(buckets);
+    }
+    const table = t.run(['report', 'liability', '--format', 'csv']);
+    expect(table.code).toBe(0);
+    expect(t.verify().ok).toBe(true);
+  });
+});
+
+describe('stored rules always read back (item 5)', () => {
+  it('refuses a multiplier finer than 6 decimal places, naming it; nothing is stored', () => {
+    const t = tmpLedger();
+    t.ok(['member', 'add', '--id', 'm1', '--name', 'Ann']);
+    const f = csv(t, 'r.json', JSON.stringify({ earn: { multipliers: [{ sku: 'TEA', multiplier: '0.0000001' }] } }));
+    const r = t.run(['rules', 'apply', f, '--json']);
+    expect(r.code).toBe(2);
+    expect(errorOf(r).message).toContain('$.earn.multipliers[0].multiplier: 0.0000001 has more than 6 decimal places');
+    const big = t.run(['rules', 'apply', csv(t, 'b.json', JSON.stringify({ tiers: [{ name: 'g', multiplier: 1e6 }] })), '--json']);
+    expect(big.code).toBe(2);
+    expect(errorOf(big).message).toContain('$.tiers[0].multiplier: must be at most 100');
+    expect(t.ok(['rules', 'history'])).toHaveLength(1);
+    // the finest rate allowed is stored as written and every command still runs
+    t.ok(['rules', 'apply', csv(t, 'ok.json', JSON.stringify({ earn: { pointsPerUnit: 0.000001, multipliers: [{ sku: 'TEA', multiplier: '0.000001' }] } }))]);
+    expect(t.ok(['rules', 'show']).rules.earn).toMatchObject({ pointsPerUnit: '0.000001', multipliers: [{ sku: 'TEA', multiplier: '0.000001' }] });
+    t.ok(['member', 'adjust', 'm1', '--points', '10', '--reason', 'x']);
+    expect(t.run(['import', 'purchases', csv(t, 'p.csv', 'order_id,member_id,purchased_at,amount\nO1,m1,2026-11-23 09:00,5.00\n'), '--json']).code).toBe(0);
+  });
+
+  it('a version stored as 1e-7 by an older build reads back: import, checkout and adjust run', () => {
+    const t = tmpLedger();
+    t.ok(['member', 'add', '--id', 'm1', '--name', 'Ann']);
+    t.ok(['catalog', 'add', '--sku', 'TEA', '--name', 'Tea', '--price', '10.00']);
+    const doc = { earn: { pointsPerUnit: '1', rounding: 'floor', minOrderAmount: '0.00', maxPointsPerOrder: null, multipliers: [{ sku: 'TEA', multiplier: '1e-7' }] },
+      tiers: [], redeem: { pointsPerUnit: '100', minPoints: 0, maxRatio: '1' }, expiry: { policy: 'rolling-days', days: 365 }, limits: { dailyEarnCap: null, reviewAbove: null } };
+    const db = new Database(t.db);
+    db.prepare('INSERT INTO rules_versions (effective_at, applied_at, operator, source, document) VALUES (?, ?, ?, ?, ?)').run(
+      '2026-11-01T00:00:00.000Z', '2026-11-01T00:00:00.000Z', 'old', 'old.json', JSON.stringify(doc));
+    db.close();
+    expect(t.run(['import', 'purchases', csv(t, 'p.csv', 'order_id,member_id,purchased_at,amount,sku\nO1,m1,2026-11-23 09:00,5.00,TEA\n'), '--json']).code).toBe(0);
+    t.ok(['member', 'adjust', 'm1', '--points', '500', '--reason', 'x']);
+    expect(t.ok(['checkout', '--member', 'm1', '--item', 'TEA', '--max-points', '--tender', 'cash', '--yes'])).toMatchObject({ status: 'paid' });
+    expect(t.ok(['rules', 'show']).rules.earn.multipliers[0].multiplier).toBe('1e-7');
+    // a stored version that cannot be read at all is a clear exit 2 naming it, not an internal error
+    const db2 = new Database(t.db);
+    db2.prepare("UPDATE rules_versions SET document = '{\"earn\":{\"rounding\":\"up\"}}' WHERE operator = 'old'").run();
+    db2.close();
+    const bad = t.run(['member', 'adjust', 'm1', '--points', '5', '--reason', 'x', '--json']);
+    expect(bad.code).toBe(2);
+    expect(errorOf(bad).message).toMatch(/stored rules version \d+ cannot be read: \$\.earn\.rounding/);
+  });
+});
+
+describe('numbers never leave exact integer range (item 6)', () => {
+  const HEADER = 'order_id,member_id,purchased_at,amount\n';
+
+  it('an amount past 10^12 minor units is a rejected row, never a balance past 2^53', () => {
+    const t = tmpLedger();
+    t.ok(['member', 'add', '--id', 'm1', '--name', 'Ann']);
+    const rows = Array.from({ length: 1001 }, (_, i) => `O${i},m1,2026-11-20 10:00,9007199254740.99`).join('\n');
+    const r = t.run(['import', 'purchases', csv(t, 'big.csv', HEADER + rows + '\n'), '--json']);
+    expect(r.code).toBe(4);
+    expect(r.json()).toMatchObject({ accepted: 0, rejected: 1001, pointsAccrued: 0 });
+    expect(readFileSync(join(t.dir, 'big.rejects.csv'), 'utf8')).toContain('too large an amount (at most 10000000000.00)');
+    expect(t.ok(['member', 'show', 'm1']).balance).toBe(0);
+  });
+
+  it('an order whose points would pass the ceiling of 10^12 is rejected; adjust and checkout refuse it too', () => {
+    const t = tmpLedger({ now: T('2026-11-01') });
+    t.ok(['member', 'add', '--id', 'm1', '--name', 'Ann'], { now: T('2026-11-01') });
+    t.ok(['rules', 'apply', csv(t, 'r.json', JSON.stringify({ earn: { pointsPerUnit: '1000' } })), '--effective', '2026-11-01'], { now: T('2026-11-01') });
+    const r = t.run(['import', 'purchases', csv(t, 'a.csv', HEADER + 'A,m1,2026-11-20 10:00,10000000000.00\nB,m1,2026-11-20 11:00,1000000000.00\nC,m1,2026-11-20 12:00,0.01\n'), '--json']);
+    expect(r.code).toBe(4);
+    expect(r.json()).toMatchObject({ accepted: 1, rejected: 2, pointsAccrued: 1e12 });
+    const rejects = readFileSync(join(t.dir, 'a.rejects.csv'), 'utf8');
+    expect(rejects).toContain('order A would earn 10000000000000 points, past the ceiling of 1000000000000 points');
+    expect(rejects).toContain('order C would earn 10 points, past the ceiling');
+    expect(t.ok(['member', 'show', 'm1']).balance).toBe(1e12);
+    // the balance stays exact: a debit of one point and verify
+    expect(t.ok(['member', 'adjust', 'm1', '--points', '-1', '--reason', 'x'], { now: T('2026-11-21') }).balance).toBe(1e12 - 1);
+    expect(t.verify().ok).toBe(true);
+    const up = t.run(['member', 'adjust', 'm1', '--points', '2', '--reason', 'x', '--json'], { now: T('2026-11-21') });
+    expect(up.code).toBe(3);
+    expect(errorOf(up)).toMatchObject({ code: 'POINTS_CEILING' });
+    const huge = t.run(['member', 'adjust', 'm1', '--points', '-9007199254740991', '--reason', 'x', '--json']);
+    expect(huge.code).toBe(2);
+    expect(errorOf(huge).message).toContain('past the ceiling of 1000000000000 points');
+    // catalog prices and checkout totals
+    expect(t.run(['catalog', 'add', '--sku', 'GOLD', '--name', 'Gold', '--price', '10000000000.01', '--json']).code).toBe(2);
+    t.ok(['catalog', 'add', '--sku', 'GOLD', '--name', 'Gold', '--price', '10000000000.00']);
+    t.ok(['catalog', 'add', '--sku', 'TEA', '--name', 'Tea', '--price', '1.00']);
+    const two = t.run(['checkout', 'quote', '--member', 'm1', '--item', 'GOLD:2', '--no-points', '--json']);
+    expect(two.code).toBe(2);
+    expect(errorOf(two).message).toContain('past the ceiling of 10000000000.00 for one order');
+    const earn = t.run(['checkout', '--member', 'm1', '--item', 'TEA', '--no-points', '--tender', 'cash', '--yes', '--json']);
+    expect(earn.code).toBe(3);
+    expect(errorOf(earn)).toMatchObject({ code: 'POINTS_CEILING' });
+    expect(t.ok(['member', 'show', 'm1']).balance).toBe(1e12 - 1);
+    expect(t.verify().ok).toBe(true);
+  });
+});

@@ -1,0 +1,117 @@
+// The two-phase checkout is fenced (issue 14 item 11): once a confirm has started paying, a cancel is refused
+// and the hold does not run out under it, so an approved payment always captures; a member frozen after
+// `checkout start` cannot be confirmed. Races are made deterministic with POINTSMALL_PAYMENT_BARRIER: the
+// confirm stops inside its payment until the test lets it go.
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { type RunResult, runCliAsync, type TmpLedger, tmpLedger } from '../helpers/cli.js';
+
+const START = '2026-11-23T10:00:00+08:00';
+const AT = (minutes: number) => new Date(Date.parse(START) + minutes * 60_000).toISOString();
+
+function setup(): { t: TmpLedger; id: string } {
+  const t = tmpLedger();
+  t.ok(['member', 'add', '--id', 'a', '--name', 'A']);
+  t.ok(['member', 'adjust', 'a', '--points', '1000', '--reason', 'welcome']);
+  t.ok(['catalog', 'add', '--sku', 'TEA', '--name', 'Tea', '--price', '10.00', '--stock', '5']);
+  const s = t.ok(['checkout', 'start', '--member', 'a', '--item', 'TEA', '--points', '500', '--tender', 'card'], { now: START });
+  expect(s.status).toBe('held');
+  return { t, id: s.checkoutId };
+}
+
+/** Starts `checkout confirm` that stops inside its payment; resolves `paying` once it is there (or it ended first). */
+function confirmAtBarrier(t: TmpLedger, id: string, now: string) {
+  const dir = join(t.dir, `barrier-${Math.random().toString(36).slice(2)}`);
+  mkdirSync(dir);
+  let ended = false;
+  const done = runCliAsync(['checkout', 'confirm', id, '--yes', '--json'], { db: t.db, now, env: { POINTSMALL_PAYMENT_BARRIER: dir } }).then((r) => {
+    ended = true;
+    return r;
+  });
+  const paying = (async () => {
+    // Waits for a file the other process writes (or for its end): a condition, not a timing guess.
+    while (!existsSync(join(dir, 'paying')) && !ended) await new Promise((r) => setTimeout(r, 10));
+  })();
+  return { paying, done, release: () => writeFileSync(join(dir, 'go'), '') };
+}
+
+const errorCode = (r: RunResult): string => JSON.parse(r.stderr.trim()).error.code;
+
+describe('two-phase checkout is fenced', () => {
+  it('refuses a cancel while the confirm is paying, and the confirm then captures', async () => {
+    const { t, id } = setup();
+    const c = confirmAtBarrier(t, id, AT(1));
+    await c.paying;
+    const cancel = t.run(['checkout', 'cancel', id, '--yes', '--json'], { now: AT(1) });
+    expect(cancel.code).toBe(3);
+    expect(cancel.stdout).toBe('');
+    expect(errorCode(cancel)).toBe('PAYMENT_IN_PROGRESS');
+    c.release();
+    const confirm = await c.done;
+    expect(confirm.code, confirm.stderr).toBe(0);
+    expect(confirm.json()).toMatchObject({ orderId: id, status: 'paid', pointsUsed: 500 });
+    expect(t.ok(['member', 'show', 'a'])).toMatchObject({ balance: 505, held: 0 }); // 1000 − 500 used + 5 earned on the cash
+    expect(t.verify().ok).toBe(true);
+  });
+
+  it('does not let the hold run out under a payment that started before its expiry', async () => {
+    const { t, id } = setup();
+    const c = confirmAtBarrier(t, id, AT(14)); // the hold lasts 15 minutes
+    await c.paying;
+    const release = t.ok(['holds', 'release-expired'], { now: AT(16) });
+    expect(release).toMatchObject({ released: 0 });
+    c.release();
+    const confirm = await c.done;
+    expect(confirm.code, confirm.stderr).toBe(0);
+    expect(confirm.json()).toMatchObject({ status: 'paid' });
+    expect(t.verify().ok).toBe(true);
+  });
+
+  it('frees the order once the payment window has passed, when the confirm died mid-payment', async () => {
+    const { t, id } = setup();
+    const dir = join(t.dir, 'barrier');
+    mkdirSync(dir);
+    const { spawn } = await import('node:child_process');
+    const { BIN } = await import('../helpers/cli.js');
+    const p = spawn(process.execPath, [BIN, 'checkout', 'confirm', id, '--yes', '--json'], {
+      env: { ...process.env, POINTSMALL_DB: t.db, POINTSMALL_NOW: AT(1), POINTSMALL_OPERATOR: 'tester', CI: '1', POINTSMALL_PAYMENT_BARRIER: dir },
+      stdio: 'ignore',
+    });
+    const exited = new Promise((r) => p.on('exit', r));
+    let gone = false;
+    void exited.then(() => (gone = true));
+    while (!existsSync(join(dir, 'paying')) && !gone) await new Promise((r) => setTimeout(r, 10));
+    expect(gone).toBe(false);
+    p.kill('SIGKILL');
+    await exited;
+    expect(errorCode(t.run(['checkout', 'cancel', id, '--yes', '--json'], { now: AT(5) }))).toBe('PAYMENT_IN_PROGRESS');
+    const cancel = t.run(['checkout', 'cancel', id, '--yes', '--json'], { now: AT(12) }); // the window is 10 minutes
+    expect(cancel.code, cancel.stderr).toBe(0);
+    expect(cancel.json()).toMatchObject({ status: 'cancelled' });
+    expect(t.ok(['member', 'show', 'a'])).toMatchObject({ balance: 1000, held: 0, available: 1000 });
+    expect(t.verify().ok).toBe(true);
+  });
+
+  it('refuses to confirm a checkout whose member was frozen after it started (exit 3), and writes nothing', () => {
+    const { t, id } = setup();
+    t.ok(['member', 'freeze', 'a', '--reason', 'fraud check'], { now: AT(1) });
+    const r = t.run(['checkout', 'confirm', id, '--yes', '--json'], { now: AT(2) });
+    expect(r.code).toBe(3);
+    expect(r.stdout).toBe('');
+    expect(errorCode(r)).toBe('MEMBER_FROZEN');
+    expect(t.ok(['order', 'show', id])).toMatchObject({ status: 'held' });
+    const cancel = t.run(['checkout', 'cancel', id, '--yes', '--json'], { now: AT(3) });
+    expect(cancel.code, cancel.stderr).toBe(0);
+    expect(t.verify().ok).toBe(true);
+  });
+
+  it('a cancel before the confirm starts still wins: the confirm then pays nothing (exit 3)', () => {
+    const { t, id } = setup();
+    expect(t.run(['checkout', 'cancel', id, '--yes', '--json'], { now: AT(1) }).code).toBe(0);
+    const r = t.run(['checkout', 'confirm', id, '--yes', '--json'], { now: AT(2) });
+    expect(r.code).toBe(3);
+    expect(errorCode(r)).toBe('CHECKOUT_CLOSED');
+    expect(t.verify().ok).toBe(true);
+  });
+});

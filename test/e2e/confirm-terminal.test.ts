@@ -1,0 +1,61 @@
+// On a real terminal (tmux), destructive commands ask a question that names their amounts (SPEC §7), and
+// answering no changes nothing. Skips cleanly where tmux is missing.
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { tmpLedger, type TmpLedger } from '../helpers/cli.js';
+import { endSessions, hasTmux, keys, start, waitFor } from '../helpers/tmux.js';
+
+afterEach(endSessions);
+
+describe.skipIf(!hasTmux)('questions on a terminal name the amounts', () => {
+  function shop(): TmpLedger {
+    const t = tmpLedger();
+    t.ok(['member', 'add', '--id', 'a', '--name', 'Ann']);
+    t.ok(['member', 'adjust', 'a', '--points', '300', '--reason', 'seed']);
+    return t;
+  }
+
+  it('db restore says what the live ledger has that the backup lacks; no keeps the ledger', async () => {
+    const t = shop();
+    const backup = join(t.dir, 'backup.db');
+    t.ok(['db', 'backup', backup]);
+    t.ok(['member', 'adjust', 'a', '--points', '20', '--reason', 'after the backup'], { now: '2026-11-23T11:30:00+08:00' });
+    t.ok(['member', 'adjust', 'a', '--points', '22', '--reason', 'after the backup'], { now: '2026-11-23T11:45:00+08:00' });
+    const s = start(t, ['db', 'restore', backup]);
+    await waitFor(s, 'the live ledger has 2 entries the backup lacks, the newest written 2026-11-23 11:45 Asia/Shanghai; the old file is kept aside');
+    await waitFor(s, 'and take those 2 entries out of the ledger?');
+    keys(s, 'n', 'Enter');
+    const out = await waitFor(s, 'EXIT=');
+    expect(out).toContain('nothing was restored');
+    expect(out).toContain('EXIT=0');
+    expect(t.ok(['member', 'show', 'a']).balance).toBe(342);
+  }, 60_000);
+
+  it('a debit names the points and the available balance before and after; yes takes them', async () => {
+    const t = shop();
+    const s = start(t, ['member', 'adjust', 'a', '--points', '-120', '--reason', 'fix']);
+    await waitFor(s, 'Take 120 points from a (Ann; available 300 → 180), reason "fix"?');
+    keys(s, 'y', 'Enter');
+    expect(await waitFor(s, 'EXIT=')).toContain('EXIT=0');
+    expect(t.ok(['member', 'show', 'a']).balance).toBe(180);
+  }, 60_000);
+
+  it('a past expiry run names what it expires; no expires nothing', async () => {
+    const t = shop();
+    t.ok(['member', 'adjust', 'a', '--points', '50', '--reason', 'old'], { now: '2024-01-01T10:00:00+08:00' }); // expires 2024-12-31
+    const s = start(t, ['expire', 'run', '--as-of', '2026-01-01']);
+    await waitFor(s, /Expire 50 points from 1 lots of 1 members as of 2026-01-01, a past date \(today is 2026-11-23\)/);
+    keys(s, 'n', 'Enter');
+    expect(await waitFor(s, 'EXIT=')).toContain('nothing was expired');
+    expect(t.ok(['member', 'show', 'a']).balance).toBe(350);
+  }, 60_000);
+
+  it('--json on a terminal is a script: no question, exit 2 without --yes', async () => {
+    const t = shop();
+    const s = start(t, ['member', 'adjust', 'a', '--points', '-1', '--reason', 'fix', '--json']);
+    const out = await waitFor(s, 'EXIT=');
+    expect(out).toContain('CONFIRMATION_REQUIRED');
+    expect(out).toContain('EXIT=2');
+    expect(t.ok(['member', 'show', 'a']).balance).toBe(300);
+  }, 60_000);
+});

@@ -1,0 +1,323 @@
+// `import purchases` on files as real exports write them: line ends, encodings, date formats. Every file
+// is built here, and every total is worked out by hand beside it.
+import { describe, expect, it } from 'vitest';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpLedger } from '../helpers/cli.js';
+
+/**
+ * A line-level file of `orders` orders, each of two lines (2 × 1.25 and 1 × 3.10 = 5.60: 5 points at
+ * init's 1 point per unit, floored), for 50 members, every line ended by `eol`.
+ */
+function linesFile(orders: number, eol: string): string {
+  const rows = ['order_id,member_id,purchased_at,sku,quantity,unit_price'];
+  for (let i = 0; i < orders; i++) {
+    const m = `M${i % 50}`;
+    const at = `2026-11-${String(1 + (i % 20)).padStart(2, '0')} 10:${String(i % 60).padStart(2, '0')}`;
+    rows.push(`O${i},${m},${at},"TEA,${i % 7}",2,1.25`);
+    rows.push(`O${i},${m},${at},CUP,1,3.10`);
+  }
+  return rows.join(eol) + eol;
+}
+
+describe('line ends', () => {
+  it.each([
+    ['bare CR under 1 MB', '\r', 300],
+    ['bare CR over 1 MB', '\r', 13_000],
+    ['CRLF over 1 MB', '\r\n', 13_000],
+    ['LF under 1 MB', '\n', 300],
+  ])('%s imports every row', (_name, eol, orders) => {
+    const t = tmpLedger();
+    const file = join(t.dir, 'p.csv');
+    writeFileSync(file, linesFile(orders, eol));
+    const r = t.ok(['import', 'purchases', file, '--create-members']);
+    expect(r).toMatchObject({ rows: 2 * orders, orders, accepted: orders, rejected: 0, membersCreated: 50, pointsAccrued: 5 * orders });
+    // member M0 has orders 0, 50, 100, …: ⌈orders / 50⌉ of them
+    expect(t.ok(['member', 'show', 'M0']).balance).toBe(5 * Math.ceil(orders / 50));
+  });
+
+  it('a bare-CR file read on two threads gives the same totals (it is never cut at a newline byte)', () => {
+    const t = tmpLedger();
+    const file = join(t.dir, 'p.csv');
+    // a quoted field holding an LF past the middle: the only LF byte in the file
+    const text = linesFile(2000, '\r').replace('O1500,M0,2026-11-01 10:00,"TEA,2"', 'O1500,M0,2026-11-01 10:00,"TEA\n2"');
+    writeFileSync(file, text);
+    const r = t.ok(['import', 'purchases', file, '--create-members'], { env: { POINTSMALL_THREADS: '2' } });
+    expect(r).toMatchObject({ rows: 4000, orders: 2000, accepted: 2000, rejected: 0, pointsAccrued: 10_000 });
+    expect(t.verify().ok).toBe(true);
+  });
+
+  it('a quoted field may hold a bare CR line end in a bare-CR file, and line numbers count CRs', () => {
+    const t = tmpLedger();
+    const file = join(t.dir, 'p.csv');
+    const text = ['order_id,member_id,purchased_at,amount,category', 'A1,M1,2026-11-01 09:00,"12.00",tea', 'A2,M2,2026-11-01 09:00,5.00,"Tea\rLeaves"', 'A3,M3,nope,5.00,', 'A4,M4,2026-11-01,7.50,'].join('\r');
+    writeFileSync(file, text); // no line end after the last record
+    const r = t.run(['import', 'purchases', file, '--create-members', '--json', '--rejects', join(t.dir, 'rej.csv')]);
+    expect(r.code).toBe(4);
+    // A1 12 points, A2 5, A4 7 (7.50 floored)
+    expect(r.json()).toMatchObject({ rows: 4, accepted: 3, rejected: 1, pointsAccrued: 24 });
+    // A3 starts on physical line 5 (A2 spans lines 3 and 4)
+    expect(readFileSync(join(t.dir, 'rej.csv'), 'utf8')).toMatch(/^5,.*""nope""/m);
+  });
+});
+
+/** UTF-16 with its BOM, little- or big-endian. */
+function utf16(text: string, be: boolean): Buffer {
+  const le = Buffer.from(`\ufeff${text}`, 'utf16le');
+  return be ? le.swap16() : le;
+}
+
+describe('encodings', () => {
+  // three orders: 12.50 → 12 points, 30.00 → 30, 7.99 → 7
+  const ORDERS = 'order_id,member_id,purchased_at,amount,category\nA1,M1,2026-11-01 09:00,12.50,Café\nA2,M2,2026-11-02 09:00,30.00,thé\nA3,M1,2026-11-03 09:00,7.99,\n';
+
+  it.each([
+    ['UTF-16LE', false],
+    ['UTF-16BE', true],
+  ])('%s with a BOM is read by itself, without --encoding', (_n, be) => {
+    const t = tmpLedger();
+    const file = join(t.dir, 'p.csv');
+    writeFileSync(file, utf16(ORDERS.replace(/\n/g, '\r\n'), be));
+    expect(t.ok(['import', 'purchases', file, '--create-members'])).toMatchObject({ rows: 3, accepted: 3, rejected: 0, pointsAccrued: 49 });
+    expect(t.ok(['member', 'show', 'M1']).balance).toBe(19);
+  });
+
+  it('MacRoman bytes with bare CRs: --encoding macroman for purchases and members', () => {
+    const t = tmpLedger();
+    // é is 0x8E in MacRoman; the names come back as written
+    const members = Buffer.from('id;name\rM1;Jos\x8E\rM2;Ren\x8Ee\r', 'latin1');
+    writeFileSync(join(t.dir, 'm.csv'), members);
+    expect(t.ok(['member', 'import', join(t.dir, 'm.csv'), '--encoding', 'macroman', '--delimiter', ';'])).toMatchObject({ rows: 2, created: 2, rejected: 0 });
+    expect(t.ok(['member', 'show', 'M1']).name).toBe('José');
+    expect(t.ok(['member', 'show', 'M2']).name).toBe('Renée');
+    writeFileSync(join(t.dir, 'p.csv'), Buffer.from(ORDERS.replace(/\n/g, '\r').replace('Café', 'Caf\x8E').replace('thé', 'th\x8E'), 'latin1'));
+    expect(t.ok(['import', 'purchases', join(t.dir, 'p.csv'), '--encoding', 'macroman'])).toMatchObject({ rows: 3, accepted: 3, pointsAccrued: 49 });
+  });
+
+  it('invalid UTF-8 is an error naming the first bad line and suggesting --encoding; nothing is written', () => {
+    const t = tmpLedger();
+    const file = join(t.dir, 'p.csv');
+    // Latin-1 é (0xE9) on line 2, read as UTF-8
+    writeFileSync(file, Buffer.from(ORDERS, 'latin1'));
+    const r = t.run(['import', 'purchases', file, '--create-members', '--json']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    const err = JSON.parse(r.stderr.trim()).error;
+    expect(err.message).toContain('p.csv:2: bytes that are not UTF-8');
+    expect(t.ok(['ledger', 'entries'])).toEqual([]);
+    const human = t.run(['import', 'purchases', file, '--create-members']);
+    expect(human.stderr).toMatch(/hint: .*--encoding .*windows-1252/);
+    // read as what it is, it imports
+    expect(t.ok(['import', 'purchases', file, '--create-members', '--encoding', 'latin1'])).toMatchObject({ accepted: 3, pointsAccrued: 49 });
+    // the same for member import
+    writeFileSync(join(t.dir, 'm.csv'), Buffer.from('id,name\nM7,Ann\nM8,Jos\xe9\n', 'latin1'));
+    const m = t.run(['member', 'import', join(t.dir, 'm.csv')]);
+    expect(m.code).toBe(2);
+    expect(m.stderr).toContain('m.csv:3: bytes that are not UTF-8');
+    expect(t.run(['member', 'show', 'M7']).code).toBe(2);
+  });
+
+  it('a real U+FFFD in a UTF-8 file is text, not an error', () => {
+    const t = tmpLedger();
+    const file = join(t.dir, 'p.csv');
+    writeFileSync(file, ORDERS.replace('Café', 'Caf\ufffd'));
+    expect(t.ok(['import', 'purchases', file, '--create-members'])).toMatchObject({ accepted: 3, pointsAccrued: 49 });
+  });
+
+  it('a bad byte deep in a file read on two threads names its own line', () => {
+    const t = tmpLedger();
+    const file = join(t.dir, 'p.csv');
+    const text = linesFile(3000, '\n');
+    const lines = text.split('\n');
+    const bytes = Buffer.from(text, 'utf8');
+    bytes[bytes.indexOf(Buffer.from(`${lines[5000]}\n`, 'utf8')) + 2] = 0xff; // on line 5001, in the second half
+    writeFileSync(file, bytes);
+    const r = t.run(['import', 'purchases', file, '--create-members'], { env: { POINTSMALL_THREADS: '2' } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('p.csv:5001: bytes that are not UTF-8');
+    expect(t.ok(['ledger', 'entries'])).toEqual([]);
+  });
+
+  it('a header of one column holding ";" or tabs suggests --delimiter, in every import', () => {
+    const t = tmpLedger();
+    writeFileSync(join(t.dir, 'p.csv'), ORDERS.replace(/,/g, ';'));
+    const p = t.run(['import', 'purchases', join(t.dir, 'p.csv')]);
+    expect(p.code).toBe(2);
+    expect(p.stderr).toMatch(/hint: .*--delimiter ";"/);
+    writeFileSync(join(t.dir, 'm.csv'), 'id\tname\nM1\tAnn\n');
+    const m = t.run(['member', 'import', join(t.dir, 'm.csv')]);
+    expect(m.code).toBe(2);
+    expect(m.stderr).toMatch(/hint: .*--delimiter tab/);
+    writeFileSync(join(t.dir, 'c.csv'), 'sku;name;price\nT1;Tea;10.00\n');
+    expect(t.run(['catalog', 'import', join(t.dir, 'c.csv')]).stderr).toMatch(/hint: .*--delimiter ";"/);
+    expect(t.ok(['ledger', 'entries'])).toEqual([]);
+  });
+
+  it('member import and catalog import take --map, --delimiter and --encoding', () => {
+    const t = tmpLedger();
+    writeFileSync(join(t.dir, 'm.csv'), Buffer.from('Kundennr;Name;Telefon\r\nK1;J\xfcrgen;13800000001\r\n', 'latin1'));
+    expect(t.ok(['member', 'import', join(t.dir, 'm.csv'), '--delimiter', 'semicolon', '--encoding', 'windows-1252', '--map', 'id=Kundennr', '--map', 'phone=Telefon'])).toMatchObject({ created: 1, rejected: 0 });
+    expect(t.ok(['member', 'show', 'K1'])).toMatchObject({ name: 'Jürgen', phone: '13800000001' });
+    writeFileSync(join(t.dir, 'c.csv'), utf16('Artikel\tBezeichnung\tPreis\r\nT1\tTee\t10.00\r\n', false));
+    expect(t.ok(['catalog', 'import', join(t.dir, 'c.csv'), '--delimiter', 'tab', '--map', 'sku=Artikel,name=Bezeichnung,price=Preis'])).toMatchObject({ created: 1, rejected: 0 });
+    expect(t.ok(['catalog', 'show', 'T1'])).toMatchObject({ name: 'Tee', price: '10.00' });
+    const bad = t.run(['member', 'import', join(t.dir, 'm.csv'), '--delimiter', ';', '--encoding', 'latin1', '--map', 'id=Nope']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--map id=Nope: the header has no column "Nope"');
+  });
+});
+
+describe('local times around DST', () => {
+  it('a time in the spring-forward gap is a rejected row naming the gap; the repeated autumn hour takes its earlier instant', () => {
+    const t = tmpLedger({ timezone: 'America/New_York', currency: 'USD' });
+    const file = join(t.dir, 'p.csv');
+    writeFileSync(
+      file,
+      [
+        'order_id,member_id,purchased_at,amount',
+        'G1,M1,2026-03-08 02:30,10.00', // does not exist: rejected
+        'G2,M1,2026-03-08 01:59,11.00',
+        'G3,M1,2026-03-08 03:00,12.00',
+        'G4,M1,2026-03-08T02:30:00-05:00,13.00', // with its offset it is an instant: 07:30Z
+        'A1,M2,2026-11-01 01:30,14.00', // 01:30 EDT (05:30Z), not 01:30 EST (06:30Z)
+      ].join('\n'),
+    );
+    const r = t.run(['import', 'purchases', file, '--create-members', '--json', '--rejects', join(t.dir, 'rej.csv')]);
+    expect(r.code).toBe(4);
+    expect(r.json()).toMatchObject({ rows: 5, accepted: 4, rejected: 1, pointsAccrued: 11 + 12 + 13 + 14 });
+    expect(readFileSync(join(t.dir, 'rej.csv'), 'utf8')).toContain('purchased_at ""2026-03-08 02:30"" does not exist in America/New_York: the clocks jump from 02:00 to 03:00 that day');
+    const at = (m: string) => t.ok(['ledger', 'entries', '--member', m]).map((e: { at: string }) => e.at).sort();
+    expect(at('M1')).toEqual(['2026-03-08T06:59:00.000Z', '2026-03-08T07:00:00.000Z', '2026-03-08T07:30:00.000Z']);
+    expect(at('M2')).toEqual(['2026-11-01T05:30:00.000Z']);
+    // the same with a --date-format
+    writeFileSync(file, 'order_id,member_id,purchased_at,amount\nF1,M3,3/8/2026 2:05,10.00\n');
+    const f = t.run(['import', 'purchases', file, '--create-members', '--date-format', 'M/D/YYYY H:mm', '--json', '--rejects', join(t.dir, 'rej2.csv')]);
+    expect(f.json()).toMatchObject({ rejected: 1, accepted: 0 });
+    expect(readFileSync(join(t.dir, 'rej2.csv'), 'utf8')).toContain('does not exist in America/New_York');
+  });
+});
+
+describe('date formats', () => {
+  it('several --date-format values read a mixed column; an ambiguous value is rejected; the summary gives the date range', () => {
+    const t = tmpLedger({ timezone: 'UTC' });
+    const file = join(t.dir, 'p.csv');
+    writeFileSync(
+      file,
+      [
+        'order_id,member_id,purchased_at,amount',
+        'D1,M1,2026-11-01 09:30,10.00', // ISO: read by the third format
+        'D2,M1,11/13/2026 9:05,20.00', // M/D only
+        'D3,M2,13/11/2026 09:05,30.00', // D/M only
+        'D4,M2,7/7/2026 18:00,40.00', // both, the same date
+        'D5,M3,3/4/2026 12:00,50.00', // March 4th or April 3rd: ambiguous
+      ].join('\n'),
+    );
+    const args = ['import', 'purchases', file, '--create-members', '--date-format', 'M/D/YYYY H:mm', '--date-format', 'D/M/YYYY H:mm', '--date-format', 'YYYY-MM-DD HH:mm', '--rejects', join(t.dir, 'rej.csv')];
+    const dry = t.run([...args, '--dry-run', '--json']);
+    expect(dry.code).toBe(4);
+    const want = { rows: 5, accepted: 4, rejected: 1, pointsAccrued: 100, firstPurchasedAt: '2026-07-07T18:00:00.000Z', lastPurchasedAt: '2026-11-13T09:05:00.000Z' };
+    expect(dry.json()).toMatchObject({ ...want, dryRun: true });
+    const human = t.run([...args, '--dry-run']);
+    expect(human.stdout).toMatch(/^purchased\t2026-07-07 18:00 to 2026-11-13 09:05 \(UTC\)$/m);
+    const r = t.run([...args, '--json']);
+    expect(r.json()).toMatchObject({ ...want, dryRun: false });
+    expect(readFileSync(join(t.dir, 'rej.csv'), 'utf8')).toContain('""3/4/2026 12:00"" is ambiguous: M/D/YYYY H:mm reads it as 2026-03-04 12:00, D/M/YYYY H:mm as 2026-04-03 12:00');
+    expect(t.ok(['member', 'show', 'M2']).balance).toBe(70);
+  });
+
+  it('the Online Retail profile reads the copies that pad their dates (12/01/2010 08:26) like those that do not', () => {
+    const t = tmpLedger({ timezone: 'Europe/London', currency: 'GBP' });
+    const sample = readFileSync(join(__dirname, '..', '..', 'fixtures', 'online-retail-sample.csv'), 'utf8');
+    const pad = (n: string) => n.padStart(2, '0');
+    const padded = sample.replace(/(\d{1,2})\/(\d{1,2})\/(\d{4}) (\d{1,2}):(\d{2})/g, (_m, mo, d, y, h, mi) => `${pad(mo)}/${pad(d)}/${y} ${pad(h)}:${mi}`);
+    expect(padded).toContain('12/01/2010 08:26');
+    writeFileSync(join(t.dir, 'padded.csv'), padded);
+    const profile = join(__dirname, '..', '..', 'fixtures', 'profile-online-retail.json');
+    // the same totals as the unpadded sample (import.test.ts): 492 points accrued, 50 taken back
+    expect(t.ok(['import', 'purchases', join(t.dir, 'padded.csv'), '--profile', profile])).toMatchObject({
+      rows: 29, orders: 13, accepted: 13, rejected: 0, pointsAccrued: 492, pointsReturned: 50,
+      firstPurchasedAt: '2010-12-01T08:26:00.000Z', lastPurchasedAt: '2011-12-09T12:50:00.000Z',
+    });
+    // Online Retail II's columns and ISO dates, by its own profile
+    const ii = sample
+      .replace('InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country', 'Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID,Country')
+      .replace(/(\d{1,2})\/(\d{1,2})\/(\d{4}) (\d{1,2}):(\d{2})/g, (_m, mo, d, y, h, mi) => `${y}-${pad(mo)}-${pad(d)} ${pad(h)}:${mi}:00`);
+    writeFileSync(join(t.dir, 'ii.csv'), ii);
+    expect(t.ok(['import', 'purchases', join(t.dir, 'ii.csv'), '--profile', join(__dirname, '..', '..', 'fixtures', 'profile-online-retail-ii.json')])).toMatchObject({
+      source: 'online-retail-ii', rows: 29, accepted: 13, rejected: 0, pointsAccrued: 492, pointsReturned: 50,
+    });
+  });
+});
+
+describe('missing values, filters and whole orders', () => {
+  it('--null NA empties fields: an NA customer is a guest; --skip Status=cancelled leaves rows out, counted skipped', () => {
+    const t = tmpLedger({ timezone: 'UTC' });
+    const file = join(t.dir, 'p.csv');
+    writeFileSync(
+      file,
+      [
+        'order_id,member_id,purchased_at,sku,category,quantity,unit_price,Status',
+        'S1,M1,2026-11-01 10:00,TEA,NA,2,5.00,paid', // category NA: none → 10 points
+        'S1,M1,2026-11-01 10:00,CUP,NULL,1,3.50,paid', // 3.50 → order S1 13.50 → 13 points
+        'S2,NA,2026-11-01 11:00,TEA,tea,1,9.00,paid', // a guest
+        'S3,M2,2026-11-01 12:00,TEA,tea,4,10.00,cancelled', // left out
+        'S3,M2,2026-11-01 12:00,CUP,tea,1,1.00,Cancelled', // left out too (the second value)
+        'S4,M2,2026-11-01 13:00,TEA,tea,1,20.00,paid', // 20 points
+      ].join('\n'),
+    );
+    const r = t.run(['import', 'purchases', file, '--create-members', '--null', 'NA', '--null', 'NULL', '--skip-guests', '--skip', 'Status=cancelled', '--skip', 'status=Cancelled', '--json']);
+    expect(r.code).toBe(0);
+    expect(r.json()).toMatchObject({ rows: 6, orders: 2, accepted: 2, rejected: 0, guestsSkipped: 1, skipped: 2, membersCreated: 2, pointsAccrued: 33 });
+    expect(t.ok(['member', 'list']).map((m: { id: string }) => m.id).sort()).toEqual(['M1', 'M2']); // no member called "NA"
+    // without --null, NA is a member id like any other
+    const plain = t.ok(['import', 'purchases', file, '--source', 'other', '--create-members', '--skip', 'Status=cancelled', '--skip', 'Status=Cancelled']);
+    expect(plain).toMatchObject({ accepted: 3, membersCreated: 1, pointsAccrued: 42 });
+    const bad = t.run(['import', 'purchases', file, '--skip', 'State=cancelled']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--skip State=cancelled: the header has no column "State"');
+  });
+
+  it('an order-level file repeating an order id with other amounts rejects that order whole, suggesting line_amount', () => {
+    const t = tmpLedger({ timezone: 'UTC' });
+    const file = join(t.dir, 'p.csv');
+    writeFileSync(file, ['order_id,member_id,purchased_at,Total', 'R1,M1,2026-11-01,10.00', 'R2,M1,2026-11-01,30.00', 'R1,M1,2026-11-01,5.00', 'R3,M2,2026-11-01,7.00', 'R3,M2,2026-11-01,7.00'].join('\n'));
+    const r = t.run(['import', 'purchases', file, '--create-members', '--map', 'amount=Total', '--json', '--rejects', join(t.dir, 'rej.csv')]);
+    expect(r.code).toBe(4);
+    // R2 30 points, R3 7 (its repeat is the same row: a duplicate); R1 nothing, neither line
+    expect(r.json()).toMatchObject({ rows: 5, orders: 3, accepted: 2, duplicates: 1, rejected: 2, pointsAccrued: 37 });
+    const rejects = readFileSync(join(t.dir, 'rej.csv'), 'utf8').trim().split('\n');
+    expect(rejects.map((l) => l.split(',')[0])).toEqual(['line', '2', '4']);
+    expect(rejects[1]).toContain('order R1 appears on lines 2, 4 with different content');
+    expect(rejects[1]).toContain('--map line_amount=Total');
+    expect(t.ok(['member', 'show', 'M1']).balance).toBe(30);
+  });
+
+  it('a whole file rejected exits 2, nothing written; --max-rejects stops before anything is committed', () => {
+    const t = tmpLedger({ timezone: 'UTC' });
+    const file = join(t.dir, 'p.csv');
+    writeFileSync(file, ['order_id,member_id,purchased_at,amount', 'W1,M1,2026-11-01,x', 'W2,M1,yesterday,1.00'].join('\n'));
+    const all = t.run(['import', 'purchases', file, '--create-members', '--json', '--rejects', join(t.dir, 'rej.csv')]);
+    expect(all.code).toBe(2);
+    expect(all.stdout).toBe('');
+    expect(JSON.parse(all.stderr.trim()).error.message).toContain('every row was rejected, 2 of them (the first, line 2: amount');
+    expect(readFileSync(join(t.dir, 'rej.csv'), 'utf8').trim().split('\n')).toHaveLength(3);
+    expect(t.ok(['audit', 'list'])).toEqual(expect.not.arrayContaining([expect.objectContaining({ action: 'import.purchases' })]));
+
+    // two good orders (12 + 8 points), one bad row in phase 1 and one conflict found while accruing
+    writeFileSync(join(t.dir, 'first.csv'), 'order_id,member_id,purchased_at,amount\nK1,M1,2026-11-01,1.00\n');
+    t.ok(['import', 'purchases', join(t.dir, 'first.csv'), '--create-members']);
+    const mixed = join(t.dir, 'mixed.csv');
+    writeFileSync(mixed, ['order_id,member_id,purchased_at,amount', 'K2,M1,2026-11-02,12.00', 'K3,M1,2026-11-02,8.00', 'K4,M1,2026-11-02,nope', 'K1,M1,2026-11-01,2.00'].join('\n'));
+    for (const max of ['0', '1']) {
+      const r = t.run(['import', 'purchases', mixed, '--max-rejects', max, '--json', '--rejects', join(t.dir, 'rej.csv')]);
+      expect(r.code).toBe(2);
+      expect(JSON.parse(r.stderr.trim()).error.message).toMatch(new RegExp(`bad rows \\(counted until there were more than --max-rejects ${max}\\): nothing was imported`));
+      expect(t.ok(['member', 'show', 'M1']).balance).toBe(1);
+    }
+    const ok = t.run(['import', 'purchases', mixed, '--max-rejects', '2', '--json', '--rejects', join(t.dir, 'rej.csv')]);
+    expect(ok.code).toBe(4);
+    expect(ok.json()).toMatchObject({ accepted: 2, rejected: 2, pointsAccrued: 20 });
+    expect(t.ok(['member', 'show', 'M1']).balance).toBe(21);
+    expect(t.verify().ok).toBe(true);
+  });
+});

@@ -1,0 +1,302 @@
+// Output files, pipes and full disks (issue 14, items 1–4 and 10): no output path can reach the ledger,
+// every file that can hold member data is private, a command that exits 2 wrote nothing, a closed pipe
+// is never a crash, and a full disk is a clear error that says what was committed.
+import { spawnSync } from 'node:child_process';
+import { closeSync, constants, existsSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { BIN, DEFAULT_NOW, FIXTURES, type TmpLedger, tmpLedger } from '../helpers/cli.js';
+
+const NOW = { now: '2026-01-20T10:00:00+08:00' };
+
+const sha = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
+const mode = (f: string) => statSync(f).mode & 0o777;
+
+function withMembers(): TmpLedger {
+  const t = tmpLedger();
+  writeFileSync(join(t.dir, 'members.csv'), 'id,name,email\nM001,Wang Fang,w@example.com\nM002,Li Wei,\nM003,Zhang Min,\n');
+  t.ok(['member', 'import', join(t.dir, 'members.csv')]);
+  t.ok(['member', 'adjust', 'M001', '--points', '500', '--reason', 'welcome']);
+  return t;
+}
+
+function withNotifications(): TmpLedger {
+  const t = tmpLedger({ now: '2025-01-01T10:00:00+08:00' });
+  const early = { now: '2025-01-10T10:00:00+08:00' };
+  for (const m of ['a', 'b', 'c']) {
+    t.ok(['member', 'add', '--id', m, '--name', m.toUpperCase(), '--email', `${m}@example.com`], early);
+    t.ok(['member', 'adjust', m, '--points', '100', '--reason', 'welcome'], early);
+  }
+  t.ok(['expire', 'run'], NOW); // three points.expired
+  return t;
+}
+
+/** Counts of the tables that money lives in, and the ledger file's identity: what "nothing written" keeps. */
+function state(t: TmpLedger): unknown {
+  const db = new Database(t.db, { readonly: true });
+  try {
+    const n = (table: string) => db.prepare(`SELECT count(*) FROM ${table}`).pluck().get();
+    return { entries: n('entries'), purchases: n('purchases'), members: n('members'), sent: db.prepare('SELECT count(*) FROM outbox WHERE sent_at IS NOT NULL').pluck().get(), ino: statSync(t.db).ino };
+  } finally {
+    db.close();
+  }
+}
+
+/** Runs the bin with stdout on a pipe whose reading end is closed already: its first write gets EPIPE. */
+function runIntoClosedPipe(t: TmpLedger, args: string[], now = DEFAULT_NOW): { code: number | null; stderr: string } {
+  const fifo = join(t.dir, `pipe-${Math.random().toString(36).slice(2)}`);
+  spawnSync('mkfifo', [fifo]);
+  const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+  const writer = openSync(fifo, 'w');
+  closeSync(reader); // no reader any more: a write into the pipe fails with EPIPE
+  try {
+    const r = spawnSync(process.execPath, [BIN, ...args], {
+      env: { ...process.env, NO_COLOR: '1', CI: '1', POINTSMALL_NOW: now, POINTSMALL_OPERATOR: 'tester', POINTSMALL_DB: t.db },
+      stdio: ['ignore', writer, 'pipe'],
+      encoding: 'utf8',
+    });
+    return { code: r.status, stderr: r.stderr };
+  } finally {
+    closeSync(writer);
+  }
+}
+
+describe('no output path can reach the ledger (issue 14 item 1)', () => {
+  it('refuses --out onto the ledger, its -wal and -shm, through a symlink, a hard link or a symlinked folder', () => {
+    const t = withMembers();
+    mkdirSync(join(t.dir, 'sub'));
+    symlinkSync(t.db, join(t.dir, 'link.db'));
+    linkSync(t.db, join(t.dir, 'hard.db'));
+    symlinkSync(t.dir, join(t.dir, 'sub', 'up'));
+    symlinkSync(`${t.db}-wal`, join(t.dir, 'dangling-wal')); // the WAL does not exist between commands
+    const before = sha(t.db);
+    const targets = [t.db, `${t.db}-wal`, `${t.db}-shm`, join(t.dir, 'link.db'), join(t.dir, 'hard.db'), join(t.dir, 'sub', 'up', 'ledger.db'), join(t.dir, 'sub', 'up', 'ledger.db-wal'), join(t.dir, 'dangling-wal')];
+    for (const out of targets) {
+      for (const args of [
+        ['report', 'summary', '--format', 'csv', '--out', out],
+        ['ledger', 'export', '--out', out],
+        ['outbox', 'export', '--out', out],
+        ['outbox', 'export', '--out', out, '--mark-sent'],
+      ]) {
+        const r = t.run([...args, '--json']);
+        expect({ args, code: r.code, stdout: r.stdout }).toEqual({ args, code: 2, stdout: '' });
+        expect(JSON.parse(r.stderr).error.code).toBe('OUTPUT_IS_LEDGER');
+      }
+    }
+    expect(sha(t.db)).toBe(before);
+    expect(existsSync(`${t.db}-wal`)).toBe(false);
+    expect(existsSync(`${t.db}-shm`)).toBe(false);
+    expect(lstatSync(join(t.dir, 'link.db')).isSymbolicLink()).toBe(true);
+    expect(statSync(join(t.dir, 'hard.db')).ino).toBe(statSync(t.db).ino);
+    expect(readdirSync(t.dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    expect(t.verify().ok).toBe(true);
+  });
+
+  it('refuses --rejects onto the ledger before anything is imported, in every import', () => {
+    const t = withMembers();
+    symlinkSync(t.db, join(t.dir, 'link.db'));
+    const before = state(t);
+    for (const rejects of [t.db, join(t.dir, 'link.db'), `${t.db}-wal`]) {
+      for (const args of [
+        ['import', 'purchases', join(FIXTURES, 'purchases-bad.csv')],
+        ['member', 'import', join(t.dir, 'members.csv')],
+        ['catalog', 'import', join(FIXTURES, 'catalog.csv')],
+      ]) {
+        const r = t.run([...args, '--rejects', rejects, '--json']);
+        expect({ args, rejects, code: r.code }).toEqual({ args, rejects, code: 2 });
+        expect(JSON.parse(r.stderr).error.code).toBe('OUTPUT_IS_LEDGER');
+      }
+    }
+    expect(state(t)).toEqual(before);
+    expect(t.verify().ok).toBe(true);
+  });
+
+  it('refuses a db backup onto the ledger through a symlinked --db, onto a hard link, onto the -wal', () => {
+    const t = withMembers();
+    symlinkSync(t.db, join(t.dir, 'link.db'));
+    linkSync(t.db, join(t.dir, 'hard.db'));
+    const before = sha(t.db);
+    const viaLink = t.run(['--db', join(t.dir, 'link.db'), 'db', 'backup', t.db, '--force', '--json']);
+    expect(viaLink.code).toBe(2);
+    expect(JSON.parse(viaLink.stderr).error.code).toBe('OUTPUT_IS_LEDGER');
+    for (const target of [join(t.dir, 'hard.db'), `${t.db}-wal`, `${t.db}-shm`, join(t.dir, 'link.db')]) {
+      const r = t.run(['db', 'backup', target, '--force', '--json']);
+      expect({ target, code: r.code }).toEqual({ target, code: 2 });
+    }
+    expect(sha(t.db)).toBe(before);
+    expect(readdirSync(t.dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    expect(t.verify().ok).toBe(true);
+  });
+
+  it('refuses targets that exist and are not regular files: a device, a FIFO, a folder', () => {
+    const t = withMembers();
+    const fifo = join(t.dir, 'fifo');
+    spawnSync('mkfifo', [fifo]);
+    const before = state(t);
+    for (const target of ['/dev/null', fifo, t.dir]) {
+      for (const args of [
+        ['import', 'purchases', join(FIXTURES, 'purchases-bad.csv'), '--rejects', target],
+        ['member', 'import', join(t.dir, 'members.csv'), '--rejects', target],
+        ['report', 'summary', '--format', 'csv', '--out', target],
+        ['ledger', 'export', '--out', target],
+        ['outbox', 'export', '--out', target],
+        ['db', 'backup', target, '--force'],
+      ]) {
+        const r = t.run([...args, '--json']);
+        expect({ args, code: r.code }).toEqual({ args, code: 2 });
+      }
+    }
+    expect(statSync('/dev/null').isCharacterDevice()).toBe(true);
+    expect(lstatSync(fifo).isFIFO()).toBe(true);
+    expect(state(t)).toEqual(before);
+  });
+});
+
+describe('files that can hold member data are private (issue 14 item 2)', () => {
+  it('reports, exports, rejects files and backups are mode 0600, even when they replace a 0644 file', () => {
+    const t = withNotifications();
+    const files: Record<string, string[]> = {
+      'report.csv': ['report', 'members', '--format', 'csv', '--out'],
+      'journal.jsonl': ['ledger', 'export', '--out'],
+      'outbox.jsonl': ['outbox', 'export', '--out'],
+    };
+    for (const [name, args] of Object.entries(files)) {
+      const f = join(t.dir, name);
+      writeFileSync(f, 'old', { mode: 0o644 });
+      expect(t.run([...args, f], NOW).code).toBe(0);
+      expect({ name, mode: mode(f) }).toEqual({ name, mode: 0o600 });
+    }
+    const rejects = join(t.dir, 'rejects.csv');
+    expect(t.run(['import', 'purchases', join(FIXTURES, 'purchases-bad.csv'), '--rejects', rejects], NOW).code).toBe(4);
+    expect(mode(rejects)).toBe(0o600);
+    const memberRejects = join(t.dir, 'member-rejects.csv');
+    writeFileSync(join(t.dir, 'm.csv'), 'id,name\nx1,X\n,nameless\n');
+    expect(t.run(['member', 'import', join(t.dir, 'm.csv'), '--rejects', memberRejects], NOW).code).toBe(4);
+    expect(mode(memberRejects)).toBe(0o600);
+    const backup = join(t.dir, 'b.db');
+    expect(t.run(['db', 'backup', backup], NOW).code).toBe(0);
+    expect(mode(backup)).toBe(0o600);
+    expect(readdirSync(t.dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it("restore keeps a damaged ledger aside as 0600, whatever its mode was", () => {
+    const t = withMembers();
+    const backup = join(t.dir, 'b.db');
+    t.ok(['db', 'backup', backup]);
+    writeFileSync(t.db, 'not a ledger any more', { mode: 0o644 });
+    spawnSync('chmod', ['644', t.db]);
+    const r = t.ok(['db', 'restore', backup]);
+    expect(r.previous).toBeTruthy();
+    expect(mode(r.previous)).toBe(0o600);
+    expect(mode(t.db)).toBe(0o600);
+    expect(t.verify().ok).toBe(true);
+  });
+});
+
+describe('a command that exits 2 wrote nothing (issue 14 item 3)', () => {
+  it('checks --rejects before the first batch: a missing folder or a device leaves the ledger as it was', () => {
+    const t = withMembers();
+    const before = state(t);
+    for (const rejects of [join(t.dir, 'missing', 'r.csv'), '/dev/null']) {
+      const r = t.run(['import', 'purchases', join(FIXTURES, 'purchases-bad.csv'), '--rejects', rejects, '--batch', '1', '--json']);
+      expect({ rejects, code: r.code, stdout: r.stdout }).toEqual({ rejects, code: 2, stdout: '' });
+      expect(state(t)).toEqual(before);
+    }
+    const m = t.run(['member', 'import', join(t.dir, 'members.csv'), '--rejects', join(t.dir, 'missing', 'r.csv'), '--json']);
+    expect(m.code).toBe(2);
+    expect(state(t)).toEqual(before);
+  });
+});
+
+describe('a closed pipe is never a crash (issue 14 item 4)', () => {
+  it('every printer exits 0 quietly when its reader has gone', () => {
+    const t = withMembers();
+    for (const args of [
+      ['member', 'list'],
+      ['member', 'list', '--json'],
+      ['member', 'show', 'M001'],
+      ['report', 'summary'],
+      ['report', 'members', '--format', 'csv'],
+      ['ledger', 'export'],
+      ['ledger', 'verify'],
+      ['outbox', 'export'],
+      ['db', 'info'],
+    ]) {
+      const r = runIntoClosedPipe(t, args);
+      expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 0, stderr: '' });
+    }
+  });
+
+  it('outbox export --mark-sent to stdout marks nothing when the bytes could not be written, and marks them when they were', () => {
+    const t = withNotifications();
+    const r = runIntoClosedPipe(t, ['outbox', 'export', '--mark-sent'], NOW.now);
+    expect(r.code).toBe(0);
+    expect(r.stderr).not.toMatch(/internal error|at .*\.js/);
+    expect(t.ok(['outbox', 'list', '--pending'], NOW)).toHaveLength(3);
+    const ok = t.run(['outbox', 'export', '--mark-sent'], NOW);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout.trim().split('\n')).toHaveLength(3);
+    expect(t.ok(['outbox', 'list', '--pending'], NOW)).toHaveLength(0);
+  });
+});
+
+describe('a full disk is a clear error (issue 14 item 10)', () => {
+  it('stdout on a full device (ENOSPC): a typed error, not an internal error', () => {
+    const t = withMembers();
+    for (const args of [['member', 'list'], ['report', 'summary', '--format', 'csv'], ['outbox', 'export', '--mark-sent']]) {
+      const fd = openSync('/dev/full', 'w');
+      try {
+        const r = spawnSync(process.execPath, [BIN, ...args], {
+          env: { ...process.env, NO_COLOR: '1', CI: '1', POINTSMALL_NOW: DEFAULT_NOW, POINTSMALL_DB: t.db },
+          stdio: ['ignore', fd, 'pipe'],
+          encoding: 'utf8',
+        });
+        expect({ args, code: r.status }).toEqual({ args, code: 2 });
+        expect(r.stderr).toMatch(/^error: .*no space left/m);
+        expect(r.stderr).not.toMatch(/internal error|this is a bug/);
+      } finally {
+        closeSync(fd);
+      }
+    }
+  });
+
+  it('SQLITE_FULL in a one-transaction command: exit 2, nothing written, and the message says so', () => {
+    const t = withMembers();
+    const rows = ['id,name', ...Array.from({ length: 3000 }, (_, i) => `N${i},${'x'.repeat(100)}`)].join('\n') + '\n';
+    writeFileSync(join(t.dir, 'many.csv'), rows);
+    const before = state(t);
+    const r = t.run(['member', 'import', join(t.dir, 'many.csv'), '--json'], { env: { POINTSMALL_MAX_PAGES: '1' } });
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    const err = JSON.parse(r.stderr).error;
+    expect(err.code).toBe('DISK_FULL');
+    const human = t.run(['member', 'import', join(t.dir, 'many.csv')], { env: { POINTSMALL_MAX_PAGES: '1' } });
+    expect(human.stderr).toMatch(/nothing was written/);
+    expect(human.stderr).not.toMatch(/internal error|this is a bug/);
+    expect(state(t)).toEqual(before);
+    expect(t.verify().ok).toBe(true);
+  });
+
+  it('SQLITE_FULL in a later batch of a purchase import: exit 2 and the committed batches named', () => {
+    const t = tmpLedger();
+    const rows = ['order_id,member_id,purchased_at,amount', ...Array.from({ length: 4000 }, (_, i) => `O${i},M${i % 50},2026-11-01 10:00,${(i % 90) + 10}.00`)].join('\n') + '\n';
+    writeFileSync(join(t.dir, 'p.csv'), rows);
+    // room for the first batches only
+    const r = t.run(['import', 'purchases', join(t.dir, 'p.csv'), '--create-members', '--batch', '500', '--json'], { env: { POINTSMALL_MAX_PAGES: '120', POINTSMALL_THREADS: '1' } });
+    expect(r.code).toBe(2);
+    const err = JSON.parse(r.stderr).error;
+    expect(err.code).toBe('DISK_FULL');
+    const committed = Number(/the first (?:\d+ )?batch(?:es)? \((\d+) orders accrued\)/.exec(err.message)?.[1]);
+    expect(err.message).toMatch(/the rest is not/);
+    expect(committed).toBeGreaterThan(0);
+    const db = new Database(t.db, { readonly: true });
+    expect(db.prepare('SELECT count(*) FROM purchases').pluck().get()).toBe(committed);
+    db.close();
+    expect(t.verify().ok).toBe(true);
+    // run again with room: the rest accrues, nothing doubles
+    const again = t.ok(['import', 'purchases', join(t.dir, 'p.csv'), '--create-members']);
+    expect(again.accepted).toBe(4000 - committed);
+  });
+});

@@ -1,0 +1,156 @@
+// ledger verify proves every table that decides money against the journal (issue 14 item 8): lots and
+// their expiry, purchases and their keys, orders and refunds, holds, the outbox's sent marks. Each test
+// edits one table with plain SQL, as an operator with sqlite3 could, and expects exit 6 naming the check.
+import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { type TmpLedger, tmpLedger } from '../helpers/cli.js';
+
+type Check = { name: string; ok: boolean; detail: string };
+
+/** Imports for a and b, a checkout of a with points, a partial refund, and an outbox export that marked sent. */
+function seeded(): { t: TmpLedger; orderId: string } {
+  const t = tmpLedger();
+  t.ok(['member', 'add', '--id', 'a', '--name', 'A', '--phone', '+8613800000001']);
+  t.ok(['member', 'add', '--id', 'b', '--name', 'B', '--email', 'b@example.com']);
+  const csv = join(t.dir, 'p.csv');
+  writeFileSync(csv, 'order_id,member_id,purchased_at,amount\nO1,a,2026-11-01 10:00,100.00\nO2,a,2026-11-10 10:00,200.00\nO3,b,2026-11-05 10:00,50.00\n');
+  expect(t.ok(['import', 'purchases', csv])).toMatchObject({ accepted: 3, pointsAccrued: 350 });
+  t.ok(['catalog', 'add', '--sku', 'TEA', '--name', 'Tea', '--price', '10.00', '--stock', '10']);
+  const o = t.ok(['checkout', '--member', 'a', '--item', 'TEA:2', '--points', '200', '--tender', 'cash', '--yes']);
+  expect(o).toMatchObject({ status: 'paid', pointsUsed: 200 });
+  t.ok(['order', 'refund', o.orderId, '--line', 'TEA:1', '--reason', 'broken', '--yes']);
+  t.ok(['outbox', 'export', '--out', join(t.dir, 'out.jsonl'), '--mark-sent']);
+  t.ok(['checkout', '--member', 'b', '--item', 'TEA', '--no-points', '--tender', 'card', '--yes']); // a pending notification
+  return { t, orderId: o.orderId };
+}
+
+function tamper(path: string, sql: string[]): void {
+  const db = new Database(path);
+  for (const s of sql) db.exec(s);
+  db.close();
+}
+
+function failedChecks(t: TmpLedger): Check[] {
+  const r = t.run(['ledger', 'verify', '--json']);
+  expect(r.code, r.stderr).toBe(6);
+  const v = r.json();
+  expect(v.ok).toBe(false);
+  return v.checks.filter((c: Check) => !c.ok);
+}
+
+describe('ledger verify sees every table that decides money', () => {
+  it('passes on a ledger with imports, a checkout, a refund and an export, naming the new checks', () => {
+    const { t } = seeded();
+    const v = t.verify();
+    expect(v.ok).toBe(true);
+    const names = v.checks.map((c) => c.name);
+    for (const n of ['lots-match-entries', 'lot-expiry', 'member-debt', 'purchases-match-entries', 'orders-match-refunds', 'refunds-match-entries', 'orders-match-entries', 'holds-match-entries', 'outbox-sent-marks']) {
+      expect(names).toContain(n);
+    }
+  });
+
+  it("catches a lot's expiresOn moved to 2099", () => {
+    const { t } = seeded();
+    const db = new Database(t.db, { readonly: true });
+    const lot = db.prepare("SELECT id, expires_on FROM lots WHERE member_id = 'a' AND remaining > 0 ORDER BY id LIMIT 1").get() as { id: number; expires_on: string };
+    db.close();
+    tamper(t.db, [`UPDATE lots SET expires_on = '2099-12-31' WHERE id = ${lot.id}`]);
+    const failed = failedChecks(t);
+    expect(failed.map((c) => c.name)).toEqual(['lot-expiry']);
+    expect(failed[0].detail).toContain(`lot ${lot.id}: expires on 2099-12-31`);
+    expect(failed[0].detail).toContain(`gives ${lot.expires_on}`);
+  });
+
+  it('catches points moved between two lots of one member', () => {
+    const { t } = seeded();
+    const db = new Database(t.db, { readonly: true });
+    const lots = db.prepare("SELECT id FROM lots WHERE member_id = 'a' AND remaining >= 10 ORDER BY id").pluck().all() as number[];
+    db.close();
+    expect(lots.length).toBeGreaterThanOrEqual(2);
+    tamper(t.db, [
+      `UPDATE lots SET points = points - 10, remaining = remaining - 10 WHERE id = ${lots[0]}`,
+      `UPDATE lots SET points = points + 10, remaining = remaining + 10 WHERE id = ${lots[1]}`,
+    ]);
+    const failed = failedChecks(t);
+    expect(failed.map((c) => c.name)).toContain('lots-match-entries');
+    expect(failed.find((c) => c.name === 'lots-match-entries')!.detail).toMatch(/entry \d+ \(accrual\): credits \d+ points/);
+  });
+
+  it('catches points moved between lots by added lot moves', () => {
+    const { t } = seeded();
+    const db = new Database(t.db, { readonly: true });
+    const lots = db.prepare("SELECT id, entry_id FROM lots WHERE member_id = 'a' AND remaining >= 10 ORDER BY id").all() as { id: number; entry_id: number }[];
+    db.close();
+    tamper(t.db, [
+      `INSERT INTO lot_moves (entry_id, lot_id, points) VALUES (${lots[1].entry_id}, ${lots[0].id}, -10), (${lots[1].entry_id}, ${lots[1].id}, 10)`,
+      `UPDATE lots SET remaining = remaining - 10 WHERE id = ${lots[0].id}`,
+      `UPDATE lots SET remaining = remaining + 10 WHERE id = ${lots[1].id}`,
+    ]);
+    expect(failedChecks(t).map((c) => c.name)).toContain('lots-match-entries');
+  });
+
+  it("catches a purchase's order id renamed, which would let the same file accrue twice", () => {
+    const { t } = seeded();
+    tamper(t.db, ["UPDATE purchases SET order_id = 'O1-old' WHERE order_id = 'O1'"]);
+    const failed = failedChecks(t);
+    expect(failed.map((c) => c.name)).toEqual(['purchases-match-entries']);
+    expect(failed[0].detail).toMatch(/^purchase default:O1-old: was accrued by entry \d+ as default:O1: its key was changed/);
+  });
+
+  it("catches an order's refund caches reset, which would let a second refund through", () => {
+    const { t, orderId } = seeded();
+    tamper(t.db, [
+      `UPDATE orders SET refunded_points = 0, refunded_cash = 0, refunded_earned = 0, status = 'paid' WHERE id = '${orderId}'`,
+      `UPDATE order_lines SET refunded_qty = 0, refunded_points = 0, refunded_cash = 0, refunded_earned = 0 WHERE order_id = '${orderId}'`,
+    ]);
+    const failed = failedChecks(t);
+    expect(failed.map((c) => c.name)).toEqual(['orders-match-refunds']);
+    expect(failed[0].detail).toContain(`order ${orderId}: caches 0 points / 0 cash / 0 earned refunded, but its refunds total`);
+  });
+
+  it('catches outbox rows marked sent without an export', () => {
+    const { t } = seeded();
+    tamper(t.db, ["UPDATE outbox SET sent_at = '2026-11-01T01:00:00.000Z' WHERE sent_at IS NULL"]);
+    const failed = failedChecks(t);
+    expect(failed.map((c) => c.name)).toEqual(['outbox-sent-marks']);
+    expect(failed[0].detail).toMatch(/^outbox \d+: is marked sent at 2026-11-01T01:00:00.000Z but no recorded export/);
+  });
+
+  it('catches a captured hold marked released, and a hold whose points were changed', () => {
+    const { t, orderId } = seeded();
+    tamper(t.db, [`UPDATE holds SET status = 'released' WHERE order_id = '${orderId}'`]);
+    const failed = failedChecks(t).map((c) => c.name);
+    expect(failed).toContain('holds-match-entries');
+    expect(failed).toContain('orders-match-entries');
+  });
+
+  it("catches a member's debt cache changed", () => {
+    const { t } = seeded();
+    tamper(t.db, ["UPDATE members SET debt = 5, balance = balance - 5 WHERE id = 'b'"]);
+    expect(failedChecks(t).map((c) => c.name)).toContain('member-debt');
+  });
+
+  it('exits 6 with the reason on a file of garbage bytes, and on a truncated ledger', () => {
+    const { t } = seeded();
+    const bytes = readFileSync(t.db);
+    writeFileSync(t.db, Buffer.concat([bytes.subarray(0, 100), Buffer.alloc(bytes.length - 100, 0x5a)]));
+    let r = t.run(['ledger', 'verify', '--json']);
+    expect(r.code).toBe(6);
+    expect(r.stdout).toBe('');
+    expect(JSON.parse(r.stderr.trim()).error).toMatchObject({ code: 'LEDGER_CORRUPT' });
+    expect(JSON.parse(r.stderr.trim()).error.message).toMatch(/malformed|not a database/);
+
+    const junk = join(t.dir, 'junk.db');
+    writeFileSync(junk, 'no SQLite header: the wrong path, not a damaged ledger\n');
+    expect(t.run(['ledger', 'verify', '--db', junk]).code).toBe(2);
+    expect(t.run(['ledger', 'verify', '--db', join(t.dir, 'missing.db')]).code).toBe(2); // a wrong path stays a usage error
+
+    const u = seeded().t;
+    truncateSync(u.db, Math.floor(readFileSync(u.db).length / 2));
+    r = u.run(['ledger', 'verify']);
+    expect(r.code).toBe(6);
+    expect(r.stderr).toMatch(/^error: .*(malformed|not a database|damaged)/m);
+  });
+});
