@@ -1,5 +1,6 @@
 // The SPEC §4 property's counterexamples, shrunk by hand and replayed as fixed scenarios on every run:
-// each names the issue item it found on the code of 2026-12-02 and the check that caught it.
+// each names the issue item it found (on the code of 2026-12-02, or on main after the merges) and the
+// check that caught it.
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_RULES, type Rules } from '../model/spec4Model.js';
 import { CheckFailed, ITEMS, runScenario, type Op } from './spec4Scenario.js';
@@ -51,6 +52,17 @@ const CASES: { name: string; rules: Rules; ops: Op[] }[] = [
     name: 'points on hold stay in the liability of their expiry month',
     rules: rules({ expiry: { policy: 'rolling-days', days: 30 } }),
     ops: [credit, { kind: 'start', m: 0, lines: [{ item: item('MUG'), quantity: 1 }], request: { kind: 'max' }, coupon: null }],
+  },
+  {
+    // [verify] found on the merged main of 2026-12-02: a rules version applied later with an earlier
+    // --effective makes `ledger verify` judge existing lots by it (lot-expiry), though the lots were
+    // earned under the version in force then (§3: a purchase uses the rules of its day, as applied)
+    name: 'a backdated rules version leaves the lots already earned, and ledger verify, as they were',
+    rules: rules(),
+    ops: [
+      { kind: 'import', source: 0, orders: [{ order: 1, m: 0, daysBack: 10, minute: 0, isReturn: false, lines: [{ sku: item('MUG'), quantity: 1, price: 40_00 }] }] },
+      { kind: 'rules', offsetDays: -30, rules: rules({ expiry: { policy: 'end-of-year', years: 1 } }) },
+    ],
   },
 ];
 
