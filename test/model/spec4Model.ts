@@ -6,9 +6,12 @@
 // Readings where the SPEC leaves a choice (each is named again in docs/reliability.md):
 // - Held points stay in their lots, reserved (§5: balance = Σ lots' remaining − debt); a hold reserves
 //   them from the spendable lots in spending order, and capture takes exactly those.
-// - "Spending" (checkout, hold, negative adjust) uses only lots that have not lapsed (§7 "Expired is
-//   expired") and are not reserved; take-backs (returns, a refund's earned points) come from the
-//   earliest-expiring lots, lapsed ones included, never from reserved points, and leave debt if short.
+// - Every debit — spending (checkout, hold, negative adjust) and take-backs (returns, a refund's earned
+//   points) — uses only lots not lapsed on the debit's own local date (§7 "Expired is expired"; a return
+//   is dated at its purchase) and never reserved points, so what a member ends with does not depend on
+//   when the expiry run ran; a take-back short of points leaves a debt.
+// - `redeem.minPoints` applies to the mixed lines' part (§4.6): a request whose mixed part is 0 or at
+//   least minPoints (MIN_POINTS_ON below names the other reading, the total, in one place).
 // - A checkout's earning base is its cash spread over the lines by gross amount (§4.1.5 as written).
 // - Points used are spread per §4.5 so that its "never" sentences hold: a points line carries exactly the
 //   points it needs, a cash line none, and the mixed part is spread over the mixed lines in whole steps
@@ -22,6 +25,8 @@ export const ZONE_OFFSET_MS = 8 * 3600_000;
 export const DAY_MS = 86_400_000;
 export const DIGITS = 2;
 export const HOLD_MS = 15 * 60_000;
+/** §4.6: "redeem.minPoints applies to the mixed lines' part" — the other reading would be 'total'. */
+export const MIN_POINTS_ON: 'mixed part' | 'total' = 'mixed part';
 
 export function localDate(ms: number): string {
   return new Date(ms + ZONE_OFFSET_MS).toISOString().slice(0, 10);
@@ -291,10 +296,11 @@ export class Spec4Model {
     const rest = points - repaid;
     if (rest > 0) m.lots.push({ seq: ++this.lotSeq, points: rest, remaining: rest, reserved: 0, earnedAt: at, expiresOn });
   }
-  /** A take-back: earliest-expiring lots first (lapsed included, reserved points not); debt if short. */
-  takeBack(m: Member, points: number): void {
+  /** A take-back at time `at`: earliest-expiring lots first (not lapsed then, not reserved); debt if short. */
+  takeBack(m: Member, points: number, at: number): void {
     let left = points;
     for (const l of this.spendingOrder(m)) {
+      if (this.lapsed(l, at)) continue;
       const t = Math.min(l.remaining - l.reserved, left);
       l.remaining -= t;
       left -= t;
@@ -369,18 +375,28 @@ export class Spec4Model {
   }
 
   // ---- imports (§3 purchase import, §4.1, §4.6) ---------------------------------------------------
+  private static content(lines: ImportRow[]): string {
+    return JSON.stringify(lines.map((r) => [r.memberId, r.at, r.sku, r.category, r.quantity, r.unitPrice]));
+  }
+
   importPurchases(source: string, rows: ImportRow[], now: number): ImportSummary {
-    this.anyWrite(now);
     const s: ImportSummary = { rows: rows.length, orders: 0, accepted: 0, duplicates: 0, rejected: 0, review: 0, capped: 0, pointsAccrued: 0, pointsReturned: 0 };
     const byOrder = new Map<string, ImportRow[]>();
     for (const r of rows) byOrder.set(r.orderId, [...(byOrder.get(r.orderId) ?? []), r]);
     s.orders = byOrder.size;
+    // A file whose every row is rejected (conflicts, unknown members) is an input error: nothing is
+    // written, not even the release of lapsed holds that any other import does first.
+    const rejected = (lines: ImportRow[]) => {
+      const seen = this.imported.get(`${source}\u0000${lines[0].orderId}`);
+      return seen !== undefined ? seen !== Spec4Model.content(lines) : !this.members.has(lines[0].memberId);
+    };
+    if (![...byOrder.values()].every(rejected)) this.anyWrite(now);
     // §4.6: orders apply in purchased_at order, ties by order id.
     const orders = [...byOrder.values()].sort((a, b) => a[0].at - b[0].at || (a[0].orderId < b[0].orderId ? -1 : a[0].orderId > b[0].orderId ? 1 : 0));
     for (const lines of orders) {
       const first = lines[0];
       const key = `${source}\u0000${first.orderId}`;
-      const content = JSON.stringify(lines.map((r) => [r.memberId, r.at, r.sku, r.category, r.quantity, r.unitPrice]));
+      const content = Spec4Model.content(lines);
       const seen = this.imported.get(key);
       if (seen !== undefined) {
         if (seen === content) s.duplicates++;
@@ -403,7 +419,7 @@ export class Spec4Model {
       const parts = lines.map((r) => ({ sku: r.sku, category: r.category, base: Math.abs(r.quantity * r.unitPrice) }));
       if (amount < 0) {
         const pts = this.orderPoints(m, rules, parts, first.at, amount, true);
-        this.takeBack(m, pts);
+        this.takeBack(m, pts, first.at);
         m.lifetimeEarned -= pts;
         s.pointsReturned += pts;
       } else {
@@ -469,11 +485,12 @@ export class Spec4Model {
     let mixedSteps = 0;
     if (request.kind === 'max') {
       mixedSteps = Math.min(maxSteps, Math.floor((available - need) / step));
-      if (mixedSteps * step < rules.redeem.minPoints) mixedSteps = 0;
+      if ((MIN_POINTS_ON === 'mixed part' ? 0 : need) + mixedSteps * step < rules.redeem.minPoints) mixedSteps = 0;
     } else if (request.kind === 'points') {
       // §4.3 / §7: used exactly or refused (whole steps, ≥ minPoints, ≤ available, ≤ what the lines take).
       const mixed = request.points - need;
-      if (mixed < 0 || mixed % step !== 0 || mixed > maxSteps * step || request.points > available || (mixed > 0 && mixed < rules.redeem.minPoints)) return { outcome: 'refused', why: 'points request not met exactly' };
+      const belowMin = mixed > 0 && (MIN_POINTS_ON === 'mixed part' ? mixed : request.points) < rules.redeem.minPoints;
+      if (mixed < 0 || mixed % step !== 0 || mixed > maxSteps * step || request.points > available || belowMin) return { outcome: 'refused', why: 'points request not met exactly' };
       mixedSteps = mixed / step;
     }
     // §4.5: points lines carry their points, cash lines none, the mixed part spread in whole steps.
@@ -570,10 +587,9 @@ export class Spec4Model {
 
   // ---- §4.5 refunds ------------------------------------------------------------------------------
   refund(o: Order, request: { sku: string; quantity?: number }[] | null, now: number): { outcome: Outcome; result?: RefundResult } {
-    if (o.status !== 'paid' && o.status !== 'partially_refunded' && o.status !== 'refunded') {
-      this.anyWrite(now);
-      return { outcome: 'refused' };
-    }
+    // Like the checkout commands, a refund releases lapsed holds before it looks at the order, refused or not.
+    this.anyWrite(now);
+    if (o.status !== 'paid' && o.status !== 'partially_refunded' && o.status !== 'refunded') return { outcome: 'refused' };
     const want = o.lines.map(() => 0);
     if (request === null) o.lines.forEach((l, i) => (want[i] = l.quantity - l.refundedQty));
     else
@@ -591,7 +607,6 @@ export class Spec4Model {
       const b = this.coupons.find((c) => c.orderNo === o.no && c.lineNo === i + 1);
       if (b && want[i] > b.active) return { outcome: 'refused' };
     }
-    this.anyWrite(now);
     const m = this.members.get(o.memberId)!;
     const res: RefundResult = { lines: [], pointsReturned: 0, cashRefunded: 0, pointsTakenBack: 0, complete: false };
     o.lines.forEach((l, i) => {
@@ -624,7 +639,7 @@ export class Spec4Model {
     }
     if (left > 0) throw new Error('model: refund returned more points than the order took');
     if (res.pointsTakenBack > 0) {
-      this.takeBack(m, res.pointsTakenBack);
+      this.takeBack(m, res.pointsTakenBack, now);
       m.lifetimeEarned -= res.pointsTakenBack;
     }
     res.complete = o.lines.every((l) => l.refundedQty === l.quantity);
@@ -653,12 +668,16 @@ export class Spec4Model {
   }
 
   // ---- reports -----------------------------------------------------------------------------------
-  /** report liability as of today: outstanding points, their value, and the lots' points (held included) by expiry month. */
-  liability(now: number): { outstandingPoints: number; value: string; byExpiryMonth: { month: string | null; points: number }[] } {
+  /**
+   * report liability as of today: the points members hold (in lots, held ones included) by expiry month,
+   * and the outstanding points with their value — the points held (`gross`: a member's debt is not netted
+   * against another's points) or the sum of balances (`net`); the SPEC does not say which, so both.
+   */
+  liability(now: number, basis: 'gross' | 'net'): { outstandingPoints: number; value: string; byExpiryMonth: { month: string | null; points: number }[] } {
     let outstanding = 0;
     const byMonth = new Map<string | null, number>();
     for (const m of this.members.values()) {
-      outstanding += this.balance(m);
+      outstanding += basis === 'net' ? this.balance(m) : this.balance(m) + m.debt;
       for (const l of m.lots) {
         const k = l.expiresOn === null ? null : l.expiresOn.slice(0, 7);
         byMonth.set(k, (byMonth.get(k) ?? 0) + l.remaining);

@@ -128,12 +128,13 @@ export class Product {
     writeFileSync(file, JSON.stringify(rulesDocument(r)));
     await rules.applyRules(this.ctx, file, new Date(effectiveAt).toISOString());
   }
-  /** A line-level purchase CSV of one source; returns the summary's counters. */
-  async importRows(source: string, rows: ImportRow[]): Promise<Record<string, unknown>> {
+  /** A line-level purchase CSV of one source: the summary's counters, or exit 2 when every row was rejected. */
+  async importRows(source: string, rows: ImportRow[]): Promise<{ outcome: Outcome; summary?: Record<string, unknown>; error?: string }> {
     const file = join(this.dir, `purchases-${this.fileNo++}.csv`);
     const body = rows.map((r) => [r.orderId, r.memberId, new Date(r.at).toISOString(), r.sku, r.category ?? '', r.quantity, money(r.unitPrice)].join(','));
     writeFileSync(file, `order_id,member_id,purchased_at,sku,category,quantity,unit_price\n${body.join('\n')}\n`);
-    return (await importPurchases(this.ctx, { file, source, rejects: `${file}.rejects.csv` })) as unknown as Record<string, unknown>;
+    const r = await attempt(() => importPurchases(this.ctx, { file, source, rejects: `${file}.rejects.csv` }));
+    return { outcome: r.outcome, summary: r.value as unknown as Record<string, unknown> | undefined, error: r.error };
   }
   private input(a: CheckoutArgs) {
     return { memberId: a.memberId, items: a.cart, request: a.request, tender: 'card' as const, decline: a.decline, ...(a.couponCode ? { coupon: a.couponCode } : {}) };
