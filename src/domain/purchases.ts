@@ -6,7 +6,7 @@ import dayjs from 'dayjs';
 import customParseFormat from 'dayjs/plugin/customParseFormat.js';
 import utc from 'dayjs/plugin/utc.js';
 import { AMOUNT_MAX, type Minor, formatMoney, parseMoney } from './money.js';
-import { localDate, parseTimestamp, zoneOffsetMinutes, zonedToUtcMs } from './time.js';
+import { MIN_YEAR, dateRangeProblem, localDate, parseTimestamp, zoneOffsetMinutes, zonedToUtcMs } from './time.js';
 
 // ---- CSV tokenizer -------------------------------------------------------------------------------
 
@@ -344,7 +344,7 @@ function isoParser(cal: ZoneCalendar): (text: string) => number | null {
       }
       if (ok) {
         const y = c1 * 100 + c2;
-        if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo) || y < 1 || h > 23 || mi > 59 || s > 59) return null;
+        if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo) || y < MIN_YEAR || h > 23 || mi > 59 || s > 59) return null;
         return cal.wallToUtc(y, mo, d, h, mi, s);
       }
     }
@@ -381,7 +381,7 @@ export function makeDateParser(zone: string | ZoneCalendar, format?: string): (t
     if (hit !== undefined) return hit;
     let out: number | null = null;
     const d = dayjs.utc(text, format, true);
-    if (d.isValid()) {
+    if (d.isValid() && d.year() >= MIN_YEAR) {
       out = hasOffset ? d.valueOf() : cal.wallToUtc(d.year(), d.month() + 1, d.date(), d.hour(), d.minute(), d.second(), d.millisecond());
     }
     if (cache.size > 50_000) cache.clear();
@@ -441,6 +441,8 @@ export function parseRow(fields: readonly string[], ctx: RowContext): RowResult 
   const atText = fields[index.purchased_at].trim();
   const at = atText ? ctx.parseDate(atText) : null;
   if (at === null) {
+    const early = ctx.dateFormat ? null : dateRangeProblem(atText);
+    if (early) return { kind: 'bad', reason: `${name('purchased_at')} ${early}`, orderId };
     const want = ctx.dateFormat ? `the format ${ctx.dateFormat}` : 'an ISO date or date-time like 2026-11-01 09:30';
     return { kind: 'bad', reason: `${name('purchased_at')} ${JSON.stringify(atText)} is not a valid date-time (expected ${want})`, orderId };
   }

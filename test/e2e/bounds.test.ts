@@ -149,3 +149,49 @@ describe('numbers never leave exact integer range (item 6)', () => {
     expect(t.verify().ok).toBe(true);
   });
 });
+
+describe('dates are never moved (item 7)', () => {
+  it('refuses years before 1970 everywhere a date is read, naming the floor', () => {
+    const t = tmpLedger();
+    t.ok(['member', 'add', '--id', 'm1', '--name', 'Ann']);
+    const file = csv(t, 'old.csv', 'order_id,member_id,purchased_at,amount\nA,m1,0001-01-01,10.00\nB,m1,0070-06-01 10:00,10.00\nC,m1,1969-12-31,10.00\nD,m1,1970-01-02,10.00\n');
+    const r = t.run(['import', 'purchases', file, '--json']);
+    expect(r.code).toBe(4);
+    expect(r.json()).toMatchObject({ accepted: 1, rejected: 3 });
+    const rejects = readFileSync(join(t.dir, 'old.rejects.csv'), 'utf8');
+    expect(rejects).toContain('purchased_at \\"0001-01-01\\" is before 1970-01-01, the earliest date pointsmall takes'.replace(/\\"/g, '""'));
+    expect(rejects.match(/before 1970-01-01/g)).toHaveLength(3);
+    expect(rejects).not.toMatch(/^5,/m);
+    const fmt = t.run(['import', 'purchases', csv(t, 'fmt.csv', 'order_id,member_id,purchased_at,amount\nE,m1,1/6/0070,10.00\n'), '--date-format', 'D/M/YYYY', '--json']);
+    expect(fmt.code).toBe(4);
+    expect((t.ok(['member', 'show', 'm1']).lots as { earnedAt: string }[]).map((l) => l.earnedAt.slice(0, 4))).toEqual(['1970']);
+
+    const early = (args: string[], env: Record<string, string> = {}) => {
+      const x = t.run([...args, '--json'], { env });
+      expect(x.code, args.join(' ')).toBe(2);
+      expect(x.stdout).toBe('');
+      expect(x.stderr).toMatch(/before 1970-01-01/);
+    };
+    const rules = csv(t, 'r.json', '{}');
+    early(['rules', 'apply', rules, '--effective', '0001-01-01']);
+    early(['rules', 'apply', rules, '--effective', '0099-12-31T10:00:00Z']);
+    early(['rules', 'show', '--at', '0001-01-01']);
+    early(['report', 'liability', '--as-of', '0001-01-01']);
+    early(['report', 'summary', '--from', '0099-01-01']);
+    early(['member', 'history', 'm1', '--to', '1900-01-01']);
+    early(['expire', 'run', '--as-of', '0001-01-01']);
+    early(['member', 'show', 'm1'], { POINTSMALL_NOW: '0001-01-01T00:00:00Z' });
+    expect(t.ok(['rules', 'history'])).toHaveLength(1);
+  });
+
+  it('expire run --as-of after today is refused unless --force', () => {
+    const t = tmpLedger({ now: T('2025-01-01') });
+    t.ok(['member', 'add', '--id', 'm1', '--name', 'Ann'], { now: T('2025-01-01') });
+    t.ok(['member', 'adjust', 'm1', '--points', '100', '--reason', 'x'], { now: T('2025-11-23') }); // expires 2026-11-23
+    const r = t.run(['expire', 'run', '--as-of', '2026-11-24', '--json']);
+    expect(r.code).toBe(2);
+    expect(errorOf(r)).toMatchObject({ code: 'FUTURE_AS_OF' });
+    expect(t.ok(['member', 'show', 'm1']).balance).toBe(100);
+    expect(t.ok(['expire', 'run', '--as-of', '2026-11-24', '--force'])).toMatchObject({ lotsExpired: 1, pointsExpired: 100 });
+  });
+});

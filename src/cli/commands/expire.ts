@@ -16,6 +16,7 @@ export function register(program: Command): void {
     .description('expire the remaining points of every lot whose expiresOn is before the as-of date (idempotent; safe from cron)')
     .option('--as-of <date>', 'expire lots with expiresOn before this date (default: today in the ledger zone)', parseDateOpt('--as-of'))
     .option('--dry-run', 'compute the same summary and write nothing')
+    .option('--force', 'allow an --as-of date after today (it expires points still usable today)')
     .option('-q, --quiet', 'print nothing on success (for cron; errors still go to stderr)')
     .addHelpText(
       'after',
@@ -24,8 +25,8 @@ export function register(program: Command): void {
     )
     .action(async (...args) => {
       const cmd = cmdOf(args);
-      const o = cmd.opts<{ asOf?: string; dryRun?: boolean; quiet?: boolean }>();
-      const r = await (await services()).runExpiry(await context(cmd), { asOf: o.asOf, dryRun: Boolean(o.dryRun) });
+      const o = cmd.opts<{ asOf?: string; dryRun?: boolean; force?: boolean; quiet?: boolean }>();
+      const r = await (await services()).runExpiry(await context(cmd), { asOf: o.asOf, dryRun: Boolean(o.dryRun), force: Boolean(o.force) });
       if (o.quiet && !cmd.optsWithGlobals().json) return;
       await emit(cmd, r, () => {
         if (!stdoutIsTTY()) {
