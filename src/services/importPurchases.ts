@@ -10,6 +10,7 @@ import { BusyError, UsageError } from '../errors.js';
 import { RulesTimeline, computeEarn } from '../domain/accrual.js';
 import { memberProblems } from '../domain/members.js';
 import { POINTS_MAX } from '../domain/money.js';
+import { idTextProblem } from '../domain/text.js';
 import {
   type ColumnPlan,
   type CsvRecord,
@@ -417,6 +418,11 @@ class Accruer {
     if (unseen.length) this.learn(this.p.memberFactsMany(unseen));
     for (const order of ready) {
       const lines = order.lines;
+      const unclean = idTextProblem('order id', order.orderId) ?? idTextProblem('member id', order.memberId);
+      if (unclean) {
+        this.rejectLines(lines, unclean);
+        continue;
+      }
       const hash = existing.get(order.orderId) ?? this.batchKeys.get(order.orderId);
       if (hash !== undefined) {
         if (hash === order.contentHash) {

@@ -195,3 +195,52 @@ describe('dates are never moved (item 7)', () => {
     expect(t.ok(['expire', 'run', '--as-of', '2026-11-24', '--force'])).toMatchObject({ lotsExpired: 1, pointsExpired: 100 });
   });
 });
+
+describe('text is clean (item 12)', () => {
+  it('refuses ids with control characters, NUL or bytes that are not valid text, so distinct ids never collide', () => {
+    const t = tmpLedger();
+    t.ok(['member', 'add', '--id', 'm1', '--name', 'Ann']);
+    const add = t.run(['member', 'add', '--id', 'm\uFFFD', '--name', 'Bo', '--json']);
+    expect(add.code).toBe(2);
+    expect(errorOf(add).message).toContain('U+FFFD');
+    // two order ids that differ only in an invalid byte, one with a control character, one with NUL
+    const bytes = Buffer.concat([
+      Buffer.from('order_id,member_id,purchased_at,amount\nA'), Buffer.from([0xff]), Buffer.from(',m1,2026-11-20 10:00,10.00\nA'),
+      Buffer.from([0xfe]), Buffer.from(',m1,2026-11-20 11:00,20.00\nB\u0001,m1,2026-11-20 10:00,10.00\nC'), Buffer.from([0]),
+      Buffer.from(',m1,2026-11-20 10:00,10.00\nD,m1,2026-11-20 10:00,10.00\n'),
+    ]);
+    const f = join(t.dir, 'ids.csv');
+    writeFileSync(f, bytes);
+    const r = t.run(['import', 'purchases', f, '--json']);
+    expect(r.code).toBe(4);
+    expect(r.json()).toMatchObject({ accepted: 1, pointsAccrued: 10 });
+    const rejects = readFileSync(join(t.dir, 'ids.rejects.csv'), 'utf8');
+    expect(rejects.match(/U\+FFFD/g)?.length).toBe(2);
+    expect(rejects).toContain('contains a control character (U+0001)');
+    expect(t.ok(['member', 'show', 'm1']).balance).toBe(10);
+    // member import: an id read from bad bytes is a rejected row
+    const mf = join(t.dir, 'members.csv');
+    writeFileSync(mf, Buffer.concat([Buffer.from('id,name\nX'), Buffer.from([0xff]), Buffer.from(',Xu\nY,Yu\n')]));
+    const mi = t.run(['member', 'import', mf, '--json']);
+    expect(mi.code).toBe(4);
+    expect(t.run(['member', 'show', 'Y', '--json']).code).toBe(0);
+  });
+
+  it('free text never carries a terminal escape to the output: colour off, nothing; colour on, only the palette', () => {
+    const t = tmpLedger();
+    t.ok(['member', 'add', '--id', 'm1', '--name', 'Ann']);
+    const evil = '\u001b]0;pwned\u0007\u001b[2J\u001b[8mhidden\u001b[31mred\u009b1m';
+    t.ok(['member', 'adjust', 'm1', '--points', '5', '--reason', evil]);
+    t.ok(['member', 'freeze', 'm1', '--reason', evil]);
+    const views = [['member', 'show', 'm1'], ['member', 'history', 'm1'], ['audit', 'list'], ['ledger', 'entries']];
+    for (const args of views) {
+      const plain = t.run(args);
+      expect(plain.code, args.join(' ')).toBe(0);
+      expect(plain.stdout, args.join(' ')).toContain('hidden');
+      expect(plain.stdout + plain.stderr, args.join(' ')).not.toMatch(/[\u001b\u0007\u009b]/);
+      const coloured = t.run(args, { env: { NO_COLOR: undefined, FORCE_COLOR: '1' } });
+      expect(coloured.code).toBe(0);
+      expect(coloured.stdout, args.join(' ')).not.toMatch(/\u001b\]|\u001b\[2J|\u001b\[8m|\u001b\[31mred|[\u0007\u009b]/);
+    }
+  });
+});
