@@ -244,3 +244,19 @@ describe('text is clean (item 12)', () => {
     }
   });
 });
+
+describe('one huge order is refused, naming the likely wrong mapping (item 9)', () => {
+  it('an order of more than 10,000 lines (order_id mapped to a country) is rejected whole; the others are accrued', () => {
+    const t = tmpLedger();
+    t.ok(['member', 'add', '--id', 'm1', '--name', 'Ann']);
+    const rows = ['Invoice,Country,member_id,purchased_at,quantity,unit_price'];
+    for (let i = 0; i < 10_001; i++) rows.push(`I${i},DE,m1,2026-11-20 10:00,1,1.00`);
+    rows.push('J1,FR,m1,2026-11-20 10:00,2,1.00');
+    const r = t.run(['import', 'purchases', csv(t, 'retail.csv', rows.join('\n') + '\n'), '--map', 'order_id=Country', '--json']);
+    expect(r.code).toBe(4);
+    expect(r.json()).toMatchObject({ rows: 10_002, accepted: 1, rejected: 10_001, pointsAccrued: 2 });
+    const rejects = readFileSync(join(t.dir, 'retail.rejects.csv'), 'utf8').trim().split('\n');
+    expect(rejects).toHaveLength(10_002);
+    expect(rejects[1]).toContain('order DE has 10001 lines, more than 10000: is order_id mapped to the right column (--map order_id=');
+  });
+});
