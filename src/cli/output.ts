@@ -38,12 +38,19 @@ const cell = (v: unknown): string => (v === null || v === undefined ? '' : typeo
 
 /**
  * Neutralises control characters from data (terminal escape sequences that move the cursor, set
- * the title or clear the screen). Plain colour codes (SGR, as chalk writes them) are kept.
+ * the title, clear the screen, hide text): each becomes U+FFFD. Only the colour codes this tool's own
+ * palette writes (bold, dim, red, green, yellow, blue, cyan, grey and their resets) are kept, and only
+ * while colour is on; with colour off no escape reaches the output at all. Lone surrogates (invalid
+ * UTF-16 from a bad byte) become U+FFFD too.
  */
-export function safeText(s: string): string {
+export function safeText(s: string, colour = c.level > 0): string {
   // eslint-disable-next-line no-control-regex
-  return s.replace(/\u001b\[[0-9;]*m|[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (m) => (m.length > 1 ? m : '\uFFFD'));
+  return s.replace(/\u001b\[([0-9;]*)m|[\u0000-\u0008\u000b-\u001f\u007f-\u009f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, (m, codes: string | undefined) =>
+    colour && codes !== undefined && OWN_SGR.test(codes) ? m : '\uFFFD',
+  );
 }
+/** The SGR codes chalk writes for the palette the commands use. */
+const OWN_SGR = /^(?:0|1|2|22|3[1-6]|39|90)$/;
 
 /** A table on a TTY (cli-table3, colours per the one switch); plain tab-separated rows with a header on a pipe. */
 export async function printTable<R>(columns: Column<R>[], rows: R[], opts: { title?: string } = {}): Promise<void> {

@@ -1,9 +1,11 @@
 // Option parsers for commander: each throws a UsageError naming the flag, so bad values exit 2.
 import { InvalidArgumentError } from 'commander';
-import { parseLocalDate, parseWithin } from '../domain/time.js';
+import { dateRangeProblem, parseLocalDate, parseWithin } from '../domain/time.js';
 
 export const parseDateOpt = (flag: string) => (v: string): string => {
   const d = parseLocalDate(v);
+  const early = d ? null : dateRangeProblem(v);
+  if (early) throw new InvalidArgumentError(`${flag} ${early}`);
   if (!d) throw new InvalidArgumentError(`${flag} ${JSON.stringify(v)} is not a calendar date YYYY-MM-DD`);
   return d;
 };

@@ -4,7 +4,7 @@ import crypto, { createHash } from 'node:crypto';
 import { Decimal } from 'decimal.js';
 import { ENCODING_NAMES, type Encoding, normaliseEncoding } from './encoding.js';
 import { AMOUNT_MAX, type Minor, formatMoney, parseMoney } from './money.js';
-import { dstGap, localDate, readIsoParts, zoneOffsetMinutes, zonedToUtcMs, zonedToUtcMsExact } from './time.js';
+import { MIN_YEAR, dateRangeProblem, dstGap, localDate, readIsoParts, zoneOffsetMinutes, zonedToUtcMs, zonedToUtcMsExact } from './time.js';
 
 // ---- CSV tokenizer -------------------------------------------------------------------------------
 
@@ -384,7 +384,7 @@ function isoParser(cal: ZoneCalendar): (text: string) => number | null {
       }
       if (ok) {
         const y = c1 * 100 + c2;
-        if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo) || y < 1 || h > 23 || mi > 59 || s > 59) return null;
+        if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo) || y < MIN_YEAR || h > 23 || mi > 59 || s > 59) return null;
         return cal.wallToUtc(y, mo, d, h, mi, s);
       }
     }
@@ -564,7 +564,7 @@ export function makeDateParser(zone: string | ZoneCalendar, formats?: string | r
       let first: { format: string; parts: WallParts } | null = null;
       for (const r of readers) {
         const parts = r.read(text);
-        if (!parts) continue;
+        if (!parts || parts.y < MIN_YEAR) continue; // an earlier year is refused, never read as another one
         const at = instant(parts);
         if (!first) {
           first = { format: r.format, parts };
@@ -637,6 +637,8 @@ export function parseRow(fields: readonly string[], ctx: RowContext): RowResult 
   const at = atText ? ctx.parseDate(atText) : null;
   if (at === null || !(at <= ctx.notAfterMs)) {
     if (at === null) {
+      const early = ctx.dateFormat ? null : dateRangeProblem(atText);
+      if (early) return { kind: 'bad', reason: `${name('purchased_at')} ${early}`, orderId };
       const want = ctx.dateFormat ? `the format ${ctx.dateFormat}` : 'an ISO date or date-time like 2026-11-01 09:30';
       return { kind: 'bad', reason: `${name('purchased_at')} ${JSON.stringify(atText)} is not a valid date-time (expected ${want})`, orderId };
     }

@@ -10,6 +10,7 @@ import { BusyError, DiskFullError, UsageError, isDiskFull } from '../errors.js';
 import { RulesTimeline, computeEarn } from '../domain/accrual.js';
 import { memberProblems } from '../domain/members.js';
 import { POINTS_MAX } from '../domain/money.js';
+import { idTextProblem } from '../domain/text.js';
 import {
   type ColumnPlan,
   type CsvRecord,
@@ -458,6 +459,11 @@ class Accruer {
     if (unseen.length) this.learn(this.p.memberFactsMany(unseen));
     for (const order of ready) {
       const lines = order.lines;
+      const unclean = idTextProblem('order id', order.orderId) ?? idTextProblem('member id', order.memberId);
+      if (unclean) {
+        this.rejectLines(lines, unclean);
+        continue;
+      }
       if (order.repeatConflicts.length) {
         // an order-level file naming one order on rows that differ: its lines, most likely
         const col = this.amountColumn;

@@ -126,7 +126,7 @@ export async function loadServices(): Promise<Services> {
   const exp: any = await optional(import('../../src/services/expiry.js' as string));
   if (exp?.runExpiry) {
     s.features.add('expire');
-    s.expire = (ctx, asOf, dryRun) => exp.runExpiry(ctx, { asOf, dryRun });
+    s.expire = (ctx, asOf, dryRun) => exp.runExpiry(ctx, { asOf, dryRun, force: true });
   }
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const co: any = await optional(import('../../src/services/checkout.js' as string));
