@@ -353,7 +353,7 @@ export async function runScenario(s: Services, ops: Op[], stats: RunStats = { op
     for (const mid of model.members.keys()) {
       const v = await s.members.showMember(ctx(), mid);
       const real = { balance: v.balance, held: v.held, available: v.available, lots: v.lots.map((l) => ({ points: l.points, remaining: l.remaining, expiresOn: l.expiresOn })) };
-      const want = model.state(mid);
+      const want = model.state(mid, now);
       stats.comparisons++;
       if (JSON.stringify(real) !== JSON.stringify(want)) fail(step, op, `member ${mid}`, real, want);
     }
