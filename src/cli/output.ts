@@ -1,11 +1,47 @@
 // Renders one result object: JSON for scripts, a table on a TTY, tab-separated rows on a pipe, CSV to files.
 import { c } from './colour.js';
+import { localDateTime } from '../domain/time.js';
 
 export interface Column<R> {
   key: keyof R & string;
   header: string;
   align?: 'left' | 'right';
   format?: (v: unknown, row: R) => string;
+}
+
+let displayZone = 'UTC';
+
+/** The zone times are shown in (the ledger's); set once per command before it prints (cli.ts emit). */
+export function setDisplayZone(zone: string): void {
+  displayZone = zone;
+}
+
+/**
+ * An instant (UTC ISO 8601, as stored and as --json prints it) as wall-clock time in the ledger's zone,
+ * to the minute: `2026-03-01 09:25`. Tables, key/value views and tab-separated output all use this.
+ * Empty for null; a value that is not a timestamp is shown as it is.
+ */
+export function localTime(v: unknown): string {
+  if (v === null || v === undefined || v === '') return '';
+  const s = String(v);
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(s) || Number.isNaN(Date.parse(s))) return s;
+  if (s < '1000') return 'the beginning';
+  return localDateTime(s, displayZone);
+}
+
+const INSTANT_IN_TEXT = /\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?Z\b/g;
+/** Every UTC instant inside a text (an audit detail) as localTime. */
+export function localTimesIn(v: unknown): string {
+  const s = v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  return s.replace(INSTANT_IN_TEXT, (m) => localTime(m));
+}
+
+/**
+ * A line around a table (an opening balance, a total): on stdout for a person at a terminal, on stderr
+ * when stdout is a pipe, so the pipe carries the table's rows only.
+ */
+export function aside(text: string): void {
+  (stdoutIsTTY() ? process.stdout : process.stderr).write(text + '\n');
 }
 
 export const stdoutIsTTY = (): boolean => Boolean(process.stdout.isTTY);

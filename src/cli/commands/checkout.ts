@@ -4,7 +4,7 @@ import { UsageError, RefusedError } from '../../errors.js';
 import { c } from '../colour.js';
 import { canPrompt, cmdOf, confirmOnTerminal, context, emit, globals, mustAsk } from '../cli.js';
 import { parseDateOpt, parseIntOpt } from '../parse.js';
-import { printFields, printTable } from '../output.js';
+import { localTime, printFields, printTable } from '../output.js';
 import type { PointsRequest } from '../../domain/split.js';
 import type { CartItem, CheckoutInput, CheckoutResult, QuoteResult, Tender } from '../../services/checkout.js';
 import type { OrderDetail, RefundResult } from '../../services/orders.js';
@@ -121,7 +121,7 @@ async function quoteView(r: QuoteResult): Promise<void> {
 
 async function resultView(r: CheckoutResult): Promise<void> {
   const status =
-    r.status === 'paid' ? c.green('paid') : r.status === 'held' ? c.yellow(`held until ${r.expiresAt}`) : r.status === 'declined' ? c.red('declined — nothing was taken') : c.yellow(r.status);
+    r.status === 'paid' ? c.green('paid') : r.status === 'held' ? c.yellow(`held until ${localTime(r.expiresAt)}`) : r.status === 'declined' ? c.red('declined — nothing was taken') : c.yellow(r.status);
   printFields([
     ['order', `${r.orderId}${r.replayed ? c.dim('  (same result as the first try)') : ''}`],
     ['status', status],
@@ -248,7 +248,7 @@ export function register(program: Command): void {
         printTable(
           [
             { key: 'orderId', header: 'order' },
-            { key: 'createdAt', header: 'at' },
+            { key: 'createdAt', header: 'at', format: localTime },
             { key: 'memberId', header: 'member' },
             { key: 'status', header: 'status' },
             { key: 'total', header: 'total', align: 'right' },
@@ -340,8 +340,8 @@ export function register(program: Command): void {
             { key: 'checkoutId', header: 'checkout' },
             { key: 'memberId', header: 'member' },
             { key: 'points', header: 'points', align: 'right' },
-            { key: 'createdAt', header: 'held at' },
-            { key: 'expiresAt', header: 'expires at' },
+            { key: 'createdAt', header: 'held at', format: localTime },
+            { key: 'expiresAt', header: 'expires at', format: localTime },
             { key: 'expired', header: 'expired', format: (v) => (v ? 'yes' : 'no') },
           ],
           r,
@@ -364,8 +364,8 @@ async function orderView(r: OrderDetail): Promise<void> {
     ['order', r.orderId],
     ['status', r.status],
     ['member', r.memberId],
-    ['created', r.createdAt],
-    ['paid', r.paidAt ?? '-'],
+    ['created', localTime(r.createdAt)],
+    ['paid', r.paidAt ? localTime(r.paidAt) : '-'],
     ['total', `${r.total} ${r.currency} (subtotal ${r.subtotal}, discount ${r.discount}${r.coupon ? `, coupon ${r.coupon}` : ''})`],
     ['points used', `${r.pointsUsed} (worth ${r.pointsValue})`],
     ['cash', `${r.cashPaid}${r.tender ? ` by ${r.tender}` : ''}`],

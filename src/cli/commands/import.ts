@@ -4,7 +4,7 @@ import { c } from '../colour.js';
 import { localDateTime } from '../../domain/time.js';
 import { cmdOf, context, emit, globals, setExit } from '../cli.js';
 import { parseIntOpt } from '../parse.js';
-import { printFields, printTable, stderrIsTTY } from '../output.js';
+import { localTime, printFields, printTable, stderrIsTTY } from '../output.js';
 import type { ImportProgress, ImportSummary } from '../../services/importPurchases.js';
 import type { ReviewDecision, ReviewItem } from '../../services/review.js';
 
@@ -74,7 +74,7 @@ const reviewColumns = [
   { key: 'source', header: 'source' },
   { key: 'orderId', header: 'order' },
   { key: 'memberId', header: 'member' },
-  { key: 'purchasedAt', header: 'purchased at' },
+  { key: 'purchasedAt', header: 'purchased at', format: localTime },
   { key: 'amount', header: 'amount', align: 'right' },
   { key: 'reason', header: 'reason' },
   { key: 'status', header: 'status' },

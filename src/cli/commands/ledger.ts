@@ -4,7 +4,7 @@ import { UsageError, VerifyFailedError } from '../../errors.js';
 import { c } from '../colour.js';
 import { cmdOf, context, dbPath, emit, setExit } from '../cli.js';
 import { parseDateOpt, parseIntOpt } from '../parse.js';
-import { printTable } from '../output.js';
+import { localTime, localTimesIn, printTable } from '../output.js';
 import { writeOutputFile } from '../../services/outfile.js';
 
 export function register(program: Command): void {
@@ -59,7 +59,7 @@ export function register(program: Command): void {
         printTable(
           [
             { key: 'id', header: 'entry', align: 'right' },
-            { key: 'at', header: 'at' },
+            { key: 'at', header: 'at', format: localTime },
             { key: 'kind', header: 'kind' },
             { key: 'memberId', header: 'member' },
             { key: 'ref', header: 'ref' },
@@ -104,11 +104,11 @@ export function register(program: Command): void {
         printTable(
           [
             { key: 'id', header: 'id', align: 'right' },
-            { key: 'at', header: 'at' },
+            { key: 'at', header: 'at', format: localTime },
             { key: 'operator', header: 'operator' },
             { key: 'action', header: 'action' },
             { key: 'subject', header: 'subject' },
-            { key: 'detail', header: 'detail' },
+            { key: 'detail', header: 'detail', format: localTimesIn },
           ],
           r,
         ),

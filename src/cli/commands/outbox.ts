@@ -4,7 +4,7 @@ import { UsageError } from '../../errors.js';
 import { c } from '../colour.js';
 import { cmdOf, context, emit, globals } from '../cli.js';
 import { parseIntOpt } from '../parse.js';
-import { printTable, stderrIsTTY, writeStdout } from '../output.js';
+import { localTime, printTable, stderrIsTTY, writeStdout } from '../output.js';
 
 const services = () => import('../../services/outbox.js');
 
@@ -25,13 +25,13 @@ export function register(program: Command): void {
         printTable(
           [
             { key: 'id', header: 'id', align: 'right' },
-            { key: 'createdAt', header: 'created' },
+            { key: 'createdAt', header: 'created', format: localTime },
             { key: 'topic', header: 'topic' },
             { key: 'memberId', header: 'member' },
             { key: 'channel', header: 'channel' },
             { key: 'recipient', header: 'recipient' },
             { key: 'payload', header: 'payload' },
-            { key: 'sentAt', header: 'sent', format: (v) => (v as string | null) ?? 'pending' },
+            { key: 'sentAt', header: 'sent', format: (v) => (v ? localTime(v) : 'pending') },
           ],
           r,
         ),

@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import { c } from '../colour.js';
 import { cmdOf, context, emit } from '../cli.js';
-import { printTable } from '../output.js';
+import { localTime, printTable } from '../output.js';
 
 export function register(program: Command): void {
   const rules = program.command('rules').description('earning, redeeming and expiry rules, in versions');
@@ -14,7 +14,7 @@ export function register(program: Command): void {
       const cmd = cmdOf(args);
       const { applyRules } = await import('../../services/rules.js');
       const r = await applyRules(await context(cmd), file, cmd.opts().effective);
-      await emit(cmd, r, () => void process.stdout.write(`${c.green('✓')} rules version ${r.version} stored, in force from ${r.effectiveLocal} (${r.effectiveAt})\n`));
+      await emit(cmd, r, () => void process.stdout.write(`${c.green('✓')} rules version ${r.version} stored, in force from ${r.effectiveLocal}\n`));
     });
   rules
     .command('show')
@@ -25,7 +25,7 @@ export function register(program: Command): void {
       const { showRules } = await import('../../services/rules.js');
       const r = await showRules(await context(cmd), cmd.opts().at);
       await emit(cmd, r, () => {
-        process.stderr.write(`rules version ${r.version}, in force from ${r.effectiveAt}${r.inForce ? ' (current)' : ''}\n`);
+        process.stderr.write(`rules version ${r.version}, in force from ${r.effectiveLocal}${r.inForce ? ' (current)' : ''}\n`);
         process.stdout.write(JSON.stringify(r.rules, null, 2) + '\n');
       });
     });
@@ -41,7 +41,7 @@ export function register(program: Command): void {
           [
             { key: 'version', header: 'version', align: 'right' },
             { key: 'effectiveLocal', header: 'effective from' },
-            { key: 'appliedAt', header: 'applied at' },
+            { key: 'appliedAt', header: 'applied at', format: localTime },
             { key: 'operator', header: 'operator' },
             { key: 'source', header: 'source' },
             { key: 'inForce', header: 'in force', format: (v) => (v ? '●' : '') },
