@@ -81,13 +81,33 @@ export function safeText(s: string): string {
   return s.replace(/\u001b\[[0-9;]*m|[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (m) => (m.length > 1 ? m : '\uFFFD'));
 }
 
+/**
+ * On a pipe, stdout carries one block of data with one header: the first block printed (a table, or the
+ * `field\tvalue` pairs of a show command) decides its shape. A table after key/value pairs becomes more
+ * pairs, `NAME.N.COLUMN\tVALUE` (`lot.1.remaining\t300`); anything after a table goes to stderr.
+ */
+let pipedShape: 'table' | 'fields' | undefined;
+
+const tsvCell = (s: string): string => s.replace(/[\t\n\r]/g, ' ');
+const slug = (s: string): string => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'row';
+
 /** A table on a TTY (cli-table3, colours per the one switch); plain tab-separated rows with a header on a pipe. */
-export async function printTable<R>(columns: Column<R>[], rows: R[], opts: { title?: string } = {}): Promise<void> {
+export async function printTable<R>(columns: Column<R>[], rows: R[], opts: { title?: string; name?: string } = {}): Promise<void> {
   const render = (r: R, col: Column<R>) => safeText(col.format ? col.format(r[col.key], r) : cell(r[col.key]));
   if (!stdoutIsTTY()) {
+    if (pipedShape === 'fields') {
+      const name = opts.name ?? slug(opts.title ?? 'row');
+      const lines: string[] = [];
+      rows.forEach((r, i) => {
+        for (const col of columns) lines.push(`${name}.${i + 1}.${tsvCell(col.header || 'note')}\t${tsvCell(render(r, col))}`);
+      });
+      if (lines.length) process.stdout.write(lines.join('\n') + '\n');
+      return;
+    }
     const lines = [columns.map((col) => col.header).join('\t')];
-    for (const r of rows) lines.push(columns.map((col) => render(r, col).replace(/[\t\n]/g, ' ')).join('\t'));
-    process.stdout.write(lines.join('\n') + '\n');
+    for (const r of rows) lines.push(columns.map((col) => tsvCell(render(r, col))).join('\t'));
+    (pipedShape ? process.stderr : process.stdout).write(lines.join('\n') + '\n');
+    pipedShape ??= 'table';
     return;
   }
   const { default: Table } = await import('cli-table3');
@@ -105,7 +125,10 @@ export async function printTable<R>(columns: Column<R>[], rows: R[], opts: { tit
 /** Key/value pairs (a `show` command): aligned on a TTY, tab-separated on a pipe. */
 export function printFields(pairs: [string, unknown][]): void {
   if (!stdoutIsTTY()) {
-    process.stdout.write(pairs.map(([k, v]) => `${k}\t${safeText(cell(v))}`).join('\n') + '\n');
+    const lines = pairs.map(([k, v]) => `${tsvCell(k)}\t${tsvCell(safeText(cell(v)))}`);
+    if (!pipedShape) lines.unshift('field\tvalue');
+    (pipedShape === 'table' ? process.stderr : process.stdout).write(lines.join('\n') + '\n');
+    pipedShape ??= 'fields';
     return;
   }
   const w = Math.max(...pairs.map(([k]) => k.length));

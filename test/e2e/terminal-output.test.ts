@@ -81,3 +81,64 @@ describe('times in the ledger zone (issue 20 item 1)', () => {
     }
   });
 });
+
+describe('pipes get data only (issue 20 item 3)', () => {
+  const t = shanghai();
+  const orderId = t.ok(['order', 'list'], SALE)[0].orderId;
+  const commands = [
+    ['member', 'list'],
+    ['member', 'show', 'M1'],
+    ['member', 'history', 'M1'],
+    ['order', 'list'],
+    ['order', 'show', orderId],
+    ['coupon', 'list'],
+    ['holds', 'list'],
+    ['catalog', 'list'],
+    ['catalog', 'show', 'TEA'],
+    ['checkout', 'quote', '--member', 'M1', '--item', 'TEA', '--points', '500'],
+    ['review', 'list'],
+    ['rules', 'show'],
+    ['rules', 'history'],
+    ['ledger', 'entries'],
+    ['audit', 'list'],
+    ['outbox', 'list'],
+    ['expire', 'preview', '--within', '3m'],
+    ['db', 'info'],
+    ['report', 'summary'],
+    ['report', 'liability'],
+    ['report', 'activity'],
+    ['report', 'members'],
+    ['report', 'expiring'],
+    ['report', 'items'],
+    ['report', 'segments'],
+  ];
+
+  it.each(commands.map((c) => [c.join(' '), c]))('%s: one header, then rows with as many tab-separated fields, no decoration', (_name, args) => {
+    const r = t.run(args as string[], SALE);
+    expect(r.code, r.stderr).toBe(0);
+    const [head, ...body] = rows(r.stdout);
+    expect(head.length, `header of ${args}`).toBeGreaterThanOrEqual(2);
+    for (const row of body) expect(row.length, `${row.join('|')} against ${head.join('|')}`).toBe(head.length);
+    expect(body.map((b) => b.join('\t'))).not.toContain(head.join('\t')); // one header only
+    expect(r.stdout).not.toMatch(/[✓✗●■❄]|\u001b\[|^(opening|closing) balance -?\d/m);
+  });
+
+  it('member history keeps its opening and closing balance, on stderr', () => {
+    const r = t.run(['member', 'history', 'M1'], SALE);
+    expect(r.stderr).toMatch(/^opening balance 0$/m);
+    expect(r.stderr).toMatch(/^closing balance \d+$/m);
+  });
+
+  it('member show puts its lots after its fields as lot.N.COLUMN pairs', () => {
+    const r = t.run(['member', 'show', 'M1'], SALE);
+    expect(r.stdout).toMatch(/^field\tvalue\n/);
+    expect(r.stdout).toMatch(/^lot\.1\.remaining\t\d+$/m);
+    expect(r.stdout).toMatch(/^lot\.1\.earned\t2026-02-01 10:00$/m);
+  });
+
+  it('rules show lists one setting a line', () => {
+    const r = t.run(['rules', 'show'], SALE);
+    expect(r.stdout).toMatch(/^earn\.pointsPerUnit\t1$/m);
+    expect(r.stdout).toMatch(/^tiers\.2\.name\tgold$/m);
+  });
+});

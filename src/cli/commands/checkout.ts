@@ -4,7 +4,7 @@ import { UsageError, RefusedError } from '../../errors.js';
 import { c } from '../colour.js';
 import { canPrompt, cmdOf, confirmOnTerminal, context, emit, globals, mustAsk } from '../cli.js';
 import { parseDateOpt, parseIntOpt } from '../parse.js';
-import { localTime, printFields, printTable } from '../output.js';
+import { localTime, printFields, printTable, stdoutIsTTY } from '../output.js';
 import type { PointsRequest } from '../../domain/split.js';
 import type { CartItem, CheckoutInput, CheckoutResult, QuoteResult, Tender } from '../../services/checkout.js';
 import type { OrderDetail, RefundResult } from '../../services/orders.js';
@@ -100,11 +100,12 @@ function quoteLines(r: QuoteResult | CheckoutResult): Promise<void> {
       { key: 'discount', header: 'discount', align: 'right' },
     ],
     r.lines as never[],
+    { name: 'line' },
   );
 }
 
 async function quoteView(r: QuoteResult): Promise<void> {
-  await quoteLines(r);
+  if (stdoutIsTTY()) await quoteLines(r); // a pipe gets the totals first, then the lines as line.N.* pairs
   printFields([
     ['member', `${r.memberId}  balance ${r.balance}, available ${r.available}`],
     ['subtotal', `${r.subtotal} ${r.currency}`],
@@ -116,6 +117,7 @@ async function quoteView(r: QuoteResult): Promise<void> {
     ['cash to pay', `${c.bold(r.cashPaid)} by ${r.tender}`],
     ['points earned', r.pointsEarned],
   ]);
+  if (!stdoutIsTTY()) await quoteLines(r);
   if (r.note) process.stderr.write(`note: ${r.note}\n`);
 }
 
@@ -385,6 +387,7 @@ async function orderView(r: OrderDetail): Promise<void> {
       { key: 'refundedQuantity', header: 'refunded qty', align: 'right' },
     ],
     r.lines,
+    { name: 'line' },
   );
   if (r.couponsIssued.length) {
     await printTable(
@@ -394,6 +397,7 @@ async function orderView(r: OrderDetail): Promise<void> {
         { key: 'status', header: 'status' },
       ],
       r.couponsIssued,
+      { name: 'coupon' },
     );
   }
 }

@@ -45,6 +45,7 @@ export function register(program: Command): void {
             { key: 'rows', header: 'rows', align: 'right' },
           ],
           Object.entries(r.counts).map(([table, rows]) => ({ table, rows })),
+          { name: 'count' },
         );
       });
     });

@@ -30,9 +30,10 @@ function showView(m: MemberView): Promise<void> {
       { key: 'held', header: 'held', align: 'right', format: (v) => ((v as number) ? String(v) : '') },
       { key: 'earnedAt', header: 'earned', format: localTime },
       { key: 'expiresOn', header: 'expires on', format: (v) => (v as string | null) ?? 'never' },
-      { key: 'expired', header: '', format: (v) => (v ? 'expired, pending the expiry run' : '') },
+      { key: 'expired', header: 'note', format: (v) => (v ? 'expired, pending the expiry run' : '') },
     ],
     m.lots,
+    { name: 'lot' },
   );
 }
 
