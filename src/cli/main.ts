@@ -57,6 +57,8 @@ async function registerGroups(program: Command, argv: string[]): Promise<void> {
     }
     m.register(program);
   }
+  const { addExamples } = await import('./help.js');
+  addExamples(program);
 }
 
 /** The version in package.json (dist/cli/main.js → ../../package.json). */

@@ -276,7 +276,7 @@ export function register(program: Command): void {
 
   order
     .command('refund <orderId>')
-    .description('refund a whole order, or --line SKU:QTY units of it (§4.5): points back to their lots, cash refunded, earned points taken back (asks on a terminal; --yes elsewhere)')
+    .description('refund a whole order, or --line SKU:QTY units of it: points back to their lots, cash refunded, earned points taken back (asks on a terminal; --yes elsewhere)')
     .option('--line <sku[:qty]>', 'refund these units only (repeat; no QTY = all left of the line)', collectRefundLine)
     .option('--reason <text>', 'why (kept in the journal and the audit log)')
     .action(async (id: string, ...args) => {

@@ -105,7 +105,7 @@ export function register(program: Command): void {
     .option('--rejects <file>', 'where rejected rows go with line number and reason (default FILE.rejects.csv)')
     .option('--dry-run', 'compute the same summary and write nothing')
     .option('--max-rejects <n>', 'more bad rows than N and nothing is committed (exit 2); 0: all or nothing', parseIntOpt('--max-rejects', 0))
-    .option('--batch <n>', 'orders per transaction (default 30000, planned 15000 at a time; the first batch is at most 2500, the next ones double)', parseIntOpt('--batch', 1))
+    .option('--batch <n>', 'orders committed together (default 30000): an import stopped midway keeps the batches it finished, and running it again skips them as duplicates', parseIntOpt('--batch', 1))
     .addHelpText(
       'after',
       '\nExamples:\n' +

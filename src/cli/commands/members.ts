@@ -60,10 +60,10 @@ export function register(program: Command): void {
   member
     .command('update <id>')
     .description('change a member\'s name, contact or pinned tier (--tier auto unpins)')
-    .option('--name <name>')
-    .option('--phone <phone>', 'empty string clears it')
-    .option('--email <email>', 'empty string clears it')
-    .option('--tier <tier>')
+    .option('--name <name>', 'new display name')
+    .option('--phone <phone>', 'new mobile number; an empty string clears it')
+    .option('--email <email>', 'new email; an empty string clears it')
+    .option('--tier <tier>', 'pin this tier; auto unpins it (the tier follows lifetime points again)')
     .action(async (id: string, ...args) => {
       const cmd = cmdOf(args);
       const r = await (await services()).updateMember(await context(cmd), id, cmd.opts());

@@ -43,7 +43,7 @@ export function register(program: Command): void {
     .description('write notifications (pending ones by default) as JSON Lines or CSV; --mark-sent marks exactly the exported ones sent')
     .addOption(new Option('--format <format>', 'jsonl or csv (default: from --out\'s extension, else jsonl)').choices(['jsonl', 'csv']))
     .option('--out <file>', 'write to this file, whole or not at all (default: stdout)')
-    .option('--mark-sent', 'mark the exported notifications sent, in the same transaction as the export')
+    .option('--mark-sent', 'mark exactly the exported notifications sent, together with the export: both happen or neither')
     .option('--all', 'include notifications already sent')
     .option('--topic <topic>', 'only this topic')
     .option('--skip-empty', 'with --out: write no file when nothing is to be exported (for a cron job)')
