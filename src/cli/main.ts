@@ -2,6 +2,7 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { DiskFullError, EXIT, PointsmallError, isDiskFull } from '../errors.js';
+import { checkDateRange } from './parse.js';
 
 /** Top-level command → the module that registers it. Only the invoked group is imported. */
 const GROUPS: Record<string, string> = {
@@ -79,6 +80,7 @@ function buildProgram(): Command {
     .option('--debug', 'show stack traces of errors')
     .helpOption('-h, --help', 'show help for the command')
     .configureHelp({ showGlobalOptions: true })
+    .hook('preAction', checkDateRange)
     .exitOverride()
     .configureOutput({ outputError: () => undefined });
   program.addHelpText(

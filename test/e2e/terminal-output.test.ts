@@ -142,3 +142,35 @@ describe('pipes get data only (issue 20 item 3)', () => {
     expect(r.stdout).toMatch(/^tiers\.2\.name\tgold$/m);
   });
 });
+
+describe('bad filter values are exit 2 (issue 20 item 4)', () => {
+  const t = tmpLedger();
+  t.ok(['member', 'add', '--id', 'M1', '--name', 'A']);
+
+  it('ledger entries --kind bogus is a usage error naming the kinds', () => {
+    const r = t.run(['ledger', 'entries', '--kind', 'bogus']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/bogus/);
+    expect(r.stderr).toMatch(/accrual/);
+    expect(t.run(['ledger', 'entries', '--kind', 'adjust']).code).toBe(0);
+  });
+
+  it.each([
+    [['ledger', 'entries']],
+    [['order', 'list']],
+    [['member', 'history', 'M1']],
+    [['report', 'summary']],
+    [['report', 'activity']],
+  ])('%j --from after --to is exit 2, not an empty list', (args) => {
+    const r = t.run([...args, '--from', '2026-11-30', '--to', '2026-11-01']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/--from 2026-11-30 is after --to 2026-11-01/);
+    const j = t.run([...args, '--from', '2026-11-30', '--to', '2026-11-01', '--json']);
+    expect(j.code).toBe(2);
+    expect(j.stdout).toBe('');
+    expect(JSON.parse(j.stderr).error.code).toBe('USAGE');
+    expect(t.run([...args, '--from', '2026-11-01', '--to', '2026-11-01']).code).toBe(0); // one day is fine
+  });
+});
