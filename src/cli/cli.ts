@@ -1,7 +1,7 @@
 // What command modules get from the wiring: global options, the context, prompting rules, rendering.
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
-import { printJson, safeText } from './output.js';
+import { printJson, safeText, setDisplayZone } from './output.js';
 import type { Ctx } from '../services/ledger.js';
 
 export interface GlobalOpts {
@@ -59,6 +59,12 @@ export async function need(cmd: Command, value: string | undefined, flag: string
   return ask(message);
 }
 
+/** Shows times in the ledger's zone from here on (the human views; --json keeps UTC ISO 8601). */
+export async function useLedgerZone(cmd: Command): Promise<void> {
+  const { ledgerZone } = await import('../services/ledger.js');
+  setDisplayZone(await ledgerZone(await context(cmd)));
+}
+
 /** Emits a result: JSON with --json, else the human view. */
 export async function emit<T>(cmd: Command, result: T, human: (r: T) => void | Promise<void>): Promise<void> {
   if (globals(cmd).json) printJson(result);
@@ -66,6 +72,7 @@ export async function emit<T>(cmd: Command, result: T, human: (r: T) => void | P
     // Human output: the result's text (names, reasons, ids from the ledger) is cleaned in place before
     // any of it is coloured or printed, so no escape from data reaches a terminal (JSON escapes its own).
     scrub(result, new Set());
+    await useLedgerZone(cmd);
     await human(result);
   }
 }

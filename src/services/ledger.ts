@@ -121,3 +121,12 @@ export function parseStoredRules(l: Ledger, id: number, document: string): Rules
   }
   return rules;
 }
+
+/** The ledger's IANA zone, for showing times; UTC when the ledger cannot be read. */
+export async function ledgerZone(ctx: Ctx): Promise<string> {
+  try {
+    return await withLedger(ctx, (l) => l.zone);
+  } catch {
+    return 'UTC';
+  }
+}

@@ -84,7 +84,8 @@ export function register(program: Command): void {
           r.rows,
           { title: `points expiring ${r.from} … ${r.to}` },
         );
-        if (stdoutIsTTY()) {
+        if (!stdoutIsTTY()) process.stderr.write(`${r.points} points in ${r.lots} lots of ${r.members} members\n`);
+        else {
           process.stdout.write(`${r.points} points in ${r.lots} lots of ${r.members} members\n`);
           if (r.overduePoints) process.stdout.write(c.yellow(`${r.overduePoints} points are past their date and wait for: pointsmall expire run\n`));
         }

@@ -4,7 +4,7 @@ import { c } from '../colour.js';
 import { localDateTime } from '../../domain/time.js';
 import { cmdOf, context, emit, globals, setExit } from '../cli.js';
 import { parseIntOpt } from '../parse.js';
-import { printFields, printTable, stderrIsTTY } from '../output.js';
+import { localTime, printFields, printTable, stderrIsTTY } from '../output.js';
 import type { ImportProgress, ImportSummary } from '../../services/importPurchases.js';
 import type { ReviewDecision, ReviewItem } from '../../services/review.js';
 
@@ -74,7 +74,7 @@ const reviewColumns = [
   { key: 'source', header: 'source' },
   { key: 'orderId', header: 'order' },
   { key: 'memberId', header: 'member' },
-  { key: 'purchasedAt', header: 'purchased at' },
+  { key: 'purchasedAt', header: 'purchased at', format: localTime },
   { key: 'amount', header: 'amount', align: 'right' },
   { key: 'reason', header: 'reason' },
   { key: 'status', header: 'status' },
@@ -105,7 +105,7 @@ export function register(program: Command): void {
     .option('--rejects <file>', 'where rejected rows go with line number and reason (default FILE.rejects.csv)')
     .option('--dry-run', 'compute the same summary and write nothing')
     .option('--max-rejects <n>', 'more bad rows than N and nothing is committed (exit 2); 0: all or nothing', parseIntOpt('--max-rejects', 0))
-    .option('--batch <n>', 'orders per transaction (default 30000, planned 15000 at a time; the first batch is at most 2500, the next ones double)', parseIntOpt('--batch', 1))
+    .option('--batch <n>', 'orders committed together (default 30000): an import stopped midway keeps the batches it finished, and running it again skips them as duplicates', parseIntOpt('--batch', 1))
     .addHelpText(
       'after',
       '\nExamples:\n' +
