@@ -58,7 +58,7 @@ export class LotBooks {
   private readonly moveIt: IterableIterator<unknown[]>;
   private nextMove: IteratorResult<unknown[]>;
   private readonly debts = new Map<string, number>();
-  private readonly versions: { id: number; effectiveAt: string; rules: Rules }[];
+  private readonly versions: { id: number; effectiveAt: string; entriesBefore: number | null; rules: Rules }[];
   private readonly orderRules: Map<string, number>;
   private readonly expiryCache = new Map<number, Map<number, string | null | undefined>>(); // version → hour → date
   private memo = { version: -1, hour: NaN, value: null as string | null | undefined };
@@ -75,7 +75,7 @@ export class LotBooks {
     this.nextLot = this.lotIt.next();
     this.moveIt = q.movesByEntry();
     this.nextMove = this.moveIt.next();
-    this.versions = q.rulesVersions().map((v) => ({ id: v.id, effectiveAt: v.effective_at, rules: parseStoredRules(l, v.id, v.document) }));
+    this.versions = q.rulesVersions().map((v) => ({ id: v.id, effectiveAt: v.effective_at, entriesBefore: v.entries_before, rules: parseStoredRules(l, v.id, v.document) }));
     this.orderRules = q.orderRulesVersions();
   }
 
@@ -193,8 +193,12 @@ export class LotBooks {
     for (const [id, left] of this.debts) if (!seen.has(id) && left !== 0) this.debt.add(`member ${id}`, `is unknown but the journal and lots leave it a debt of ${left}`);
   }
 
-  /** The version in force at `at` (latest effective ≤ at; of equal times, the one applied later). */
-  private versionAt(at: string): { id: number; rules: Rules } | undefined {
+  /**
+   * The version in force at `at` for entry `entryId`: the latest effective ≤ at (of equal times, the one
+   * applied later) among the versions stored before that entry was written — a version applied later
+   * with an earlier --effective leaves what was already booked as it was.
+   */
+  private versionAt(at: string, entryId: number): { id: number; rules: Rules } | undefined {
     let lo = 0;
     let hi = this.versions.length - 1;
     let found = -1;
@@ -205,13 +209,14 @@ export class LotBooks {
         lo = mid + 1;
       } else hi = mid - 1;
     }
+    while (found >= 0 && this.versions[found].entriesBefore !== null && this.versions[found].entriesBefore! >= entryId) found--;
     return found < 0 ? undefined : this.versions[found];
   }
 
   private checkExpiry(lotId: number, earnedAt: string, stored: string | null, e: EntryFacts): void {
     // A checkout's earned points expire by the rules of its order; every other credit by those in force when earned.
     const orderVersion = e.kind === 'accrual' && e.ref !== null ? this.orderRules.get(e.ref) : undefined;
-    const v = orderVersion !== undefined ? this.versions.find((x) => x.id === orderVersion) : this.versionAt(earnedAt);
+    const v = orderVersion !== undefined ? this.versions.find((x) => x.id === orderVersion) : this.versionAt(earnedAt, e.id);
     if (!v) {
       this.expiry.add(`lot ${lotId}`, `was earned at ${earnedAt}, when no rules version was in force`);
       return;

@@ -15,7 +15,7 @@ export class RulesVersions {
   constructor(store: Store) {
     const db = store.db;
     this.s = {
-      insert: db.prepare('INSERT INTO rules_versions (effective_at, applied_at, operator, source, document) VALUES (?,?,?,?,?)'),
+      insert: db.prepare('INSERT INTO rules_versions (effective_at, applied_at, operator, source, document, entries_before) VALUES (?,?,?,?,?, (SELECT coalesce(max(id), 0) FROM entries))'),
       at: db.prepare('SELECT * FROM rules_versions WHERE effective_at <= ? ORDER BY effective_at DESC, id DESC LIMIT 1'),
       all: db.prepare('SELECT * FROM rules_versions ORDER BY effective_at, id'),
       history: db.prepare('SELECT * FROM rules_versions ORDER BY id'),

@@ -87,11 +87,12 @@ export class VerifyQueries {
   }
 
   /** Every rules version in order of force (effective_at, then applied later wins). */
-  rulesVersions(): { id: number; effective_at: string; document: string }[] {
-    return this.db.prepare('SELECT id, effective_at, document FROM rules_versions ORDER BY effective_at, id').all() as {
+  rulesVersions(): { id: number; effective_at: string; document: string; entries_before: number | null }[] {
+    return this.db.prepare('SELECT id, effective_at, document, entries_before FROM rules_versions ORDER BY effective_at, id').all() as {
       id: number;
       effective_at: string;
       document: string;
+      entries_before: number | null;
     }[];
   }
 
