@@ -1,7 +1,7 @@
 // What command modules get from the wiring: global options, the context, prompting rules, rendering.
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
-import { printJson } from './output.js';
+import { printJson, safeText, setDisplayZone } from './output.js';
 import type { Ctx } from '../services/ledger.js';
 
 export interface GlobalOpts {
@@ -59,10 +59,38 @@ export async function need(cmd: Command, value: string | undefined, flag: string
   return ask(message);
 }
 
+/** Shows times in the ledger's zone from here on (the human views; --json keeps UTC ISO 8601). */
+export async function useLedgerZone(cmd: Command): Promise<void> {
+  const { ledgerZone } = await import('../services/ledger.js');
+  setDisplayZone(await ledgerZone(await context(cmd)));
+}
+
 /** Emits a result: JSON with --json, else the human view. */
 export async function emit<T>(cmd: Command, result: T, human: (r: T) => void | Promise<void>): Promise<void> {
   if (globals(cmd).json) printJson(result);
-  else await human(result);
+  else {
+    // Human output: the result's text (names, reasons, ids from the ledger) is cleaned in place before
+    // any of it is coloured or printed, so no escape from data reaches a terminal (JSON escapes its own).
+    scrub(result, new Set());
+    await useLedgerZone(cmd);
+    await human(result);
+  }
+}
+
+/** Replaces control characters and lone surrogates in every string of plain objects and arrays, in place. */
+function scrub(v: unknown, seen: Set<object>): void {
+  if (typeof v !== 'object' || v === null || seen.has(v)) return;
+  const proto = Object.getPrototypeOf(v);
+  if (!Array.isArray(v) && proto !== Object.prototype && proto !== null) return;
+  seen.add(v);
+  const o = v as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    const x = o[k];
+    if (typeof x === 'string') {
+      const clean = safeText(x, false);
+      if (clean !== x) o[k] = clean;
+    } else scrub(x, seen);
+  }
 }
 
 export function setExit(code: number): void {

@@ -1,6 +1,8 @@
 // Builds the commander program: global options, lazily loaded command groups, the one error handler.
+import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { DiskFullError, EXIT, PointsmallError, isDiskFull } from '../errors.js';
+import { checkDateRange } from './parse.js';
 
 /** Top-level command → the module that registers it. Only the invoked group is imported. */
 const GROUPS: Record<string, string> = {
@@ -21,7 +23,12 @@ const GROUPS: Record<string, string> = {
   outbox: './commands/outbox.js',
   report: './commands/report.js',
   demo: './commands/demo.js',
+  completion: './commands/completion.js',
+  __complete: './commands/completion.js',
 };
+
+/** Commands that need the whole tree registered (help, and completion scripts generated from it). */
+const WHOLE_TREE = new Set(['help', 'completion', '__complete']);
 
 const VALUE_OPTIONS = new Set(['--db', '--operator']);
 
@@ -40,7 +47,7 @@ function invokedGroup(argv: string[]): string | undefined {
 
 async function registerGroups(program: Command, argv: string[]): Promise<void> {
   const group = invokedGroup(argv);
-  const wanted = group && GROUPS[group] && group !== 'help' ? [GROUPS[group]] : [...new Set(Object.values(GROUPS))];
+  const wanted = group && GROUPS[group] && !WHOLE_TREE.has(group) ? [GROUPS[group]] : [...new Set(Object.values(GROUPS))];
   for (const mod of wanted) {
     let m: { register: (p: Command) => void };
     try {
@@ -51,19 +58,29 @@ async function registerGroups(program: Command, argv: string[]): Promise<void> {
     }
     m.register(program);
   }
+  const { addExamples } = await import('./help.js');
+  addExamples(program);
+}
+
+/** The version in package.json (dist/cli/main.js → ../../package.json). */
+function packageVersion(): string {
+  return (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 }
 
 function buildProgram(): Command {
   const program = new Command('pointsmall');
   program
     .description('Run a points mall: members earn points on purchases, spend them with cash, and points expire.\nEverything lives in one SQLite ledger.')
-    .version('0.1.0', '-V, --version')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .option('--db <path>', 'ledger file (default $POINTSMALL_DB, else ./pointsmall.db)')
     .option('--json', 'print one JSON document on stdout, for scripts')
     .option('--operator <name>', 'who is acting, for the audit log (default $POINTSMALL_OPERATOR, else the OS user)')
     .option('-y, --yes', 'answer yes: never prompt (a missing argument is an error); needed where nobody can be asked (no terminal, --json, CI) by commands that move money or destroy data')
     .option('--no-color', 'no colours')
     .option('--debug', 'show stack traces of errors')
+    .helpOption('-h, --help', 'show help for the command')
+    .configureHelp({ showGlobalOptions: true })
+    .hook('preAction', checkDateRange)
     .exitOverride()
     .configureOutput({ outputError: () => undefined });
   program.addHelpText(

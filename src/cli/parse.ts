@@ -1,12 +1,23 @@
 // Option parsers for commander: each throws a UsageError naming the flag, so bad values exit 2.
-import { InvalidArgumentError } from 'commander';
-import { parseLocalDate, parseWithin } from '../domain/time.js';
+import { type Command, InvalidArgumentError } from 'commander';
+import { UsageError } from '../errors.js';
+import { dateRangeProblem, parseLocalDate, parseWithin } from '../domain/time.js';
 
 export const parseDateOpt = (flag: string) => (v: string): string => {
   const d = parseLocalDate(v);
+  const early = d ? null : dateRangeProblem(v);
+  if (early) throw new InvalidArgumentError(`${flag} ${early}`);
   if (!d) throw new InvalidArgumentError(`${flag} ${JSON.stringify(v)} is not a calendar date YYYY-MM-DD`);
   return d;
 };
+
+/** Before any action: a --from after --to selects nothing, so it is a usage error (exit 2), never a silent empty list. */
+export function checkDateRange(_program: Command, action: Command): void {
+  const o = action.opts<{ from?: unknown; to?: unknown }>();
+  if (typeof o.from === 'string' && typeof o.to === 'string' && o.from > o.to) {
+    throw new UsageError(`--from ${o.from} is after --to ${o.to}`, 'swap them, or pass the earlier date to --from');
+  }
+}
 
 export const parseIntOpt = (flag: string, min = 0) => (v: string): number => {
   if (!/^[+-]?\d+$/.test(v.trim()) || !Number.isSafeInteger(Number(v)) || Number(v) < min) {

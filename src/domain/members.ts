@@ -1,4 +1,5 @@
 // Validation of member master data at the edge; pure.
+import { idTextProblem } from './text.js';
 export interface MemberInput {
   id: string;
   name: string;
@@ -18,6 +19,10 @@ export function memberProblems(m: Partial<MemberInput>, opts: { partial?: boolea
     else if (id !== id.trim()) out.push({ field: 'id', message: `member id ${JSON.stringify(id)} has leading or trailing spaces` });
     else if (id.length > 64) out.push({ field: 'id', message: 'member id is longer than 64 characters' });
     else if (CONTROL.test(id)) out.push({ field: 'id', message: 'member id contains control characters' });
+    else {
+      const p = idTextProblem('member id', id);
+      if (p) out.push({ field: 'id', message: p });
+    }
   }
   if (!opts.partial || m.name !== undefined) {
     const name = m.name ?? '';

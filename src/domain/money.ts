@@ -26,9 +26,9 @@ export type ParseResult<T> = { ok: true; value: T } | { ok: false; problem: stri
 /**
  * Reads a decimal string ("100.00", "-3.5", "7") into minor units, exactly.
  * Refuses exponents, NaN, thousands separators, more fraction digits than the currency has
- * (unless they are zeros) and amounts beyond what an integer holds exactly.
+ * (unless they are zeros) and amounts above `max` (AMOUNT_MAX unless told; never past 15 digits).
  */
-export function parseMoney(text: string, digits: number): ParseResult<Minor> {
+export function parseMoney(text: string, digits: number, max: Minor = AMOUNT_MAX): ParseResult<Minor> {
   const t = text.trim();
   const m = MONEY_RE.exec(t);
   if (!m) return { ok: false, problem: `"${text}" is not a decimal amount (write it like 100.00)` };
@@ -41,8 +41,8 @@ export function parseMoney(text: string, digits: number): ParseResult<Minor> {
     frac = frac.slice(0, digits);
   }
   const digitsStr = (whole.replace(/^0+(?=\d)/, '') + frac.padEnd(digits, '0')).replace(/^0+(?=\d)/, '');
-  if (digitsStr.length > 15 || Number(digitsStr) > AMOUNT_MAX) {
-    return { ok: false, problem: `"${text}" is too large an amount (at most ${formatMoney(AMOUNT_MAX, digits)})` };
+  if (digitsStr.length > 15 || Number(digitsStr) > max) {
+    return { ok: false, problem: `"${text}" is too large an amount (at most ${formatMoney(max, digits)})` };
   }
   const n = Number(digitsStr);
   const value = sign === '-' && n !== 0 ? -n : n;

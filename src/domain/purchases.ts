@@ -4,7 +4,7 @@ import crypto, { createHash } from 'node:crypto';
 import { Decimal } from 'decimal.js';
 import { ENCODING_NAMES, type Encoding, normaliseEncoding } from './encoding.js';
 import { AMOUNT_MAX, type Minor, formatMoney, parseMoney } from './money.js';
-import { dstGap, localDate, readIsoParts, zoneOffsetMinutes, zonedToUtcMs, zonedToUtcMsExact } from './time.js';
+import { MIN_YEAR, dateRangeProblem, dstGap, localDate, readIsoParts, zoneOffsetMinutes, zonedToUtcMs, zonedToUtcMsExact } from './time.js';
 
 // ---- CSV tokenizer -------------------------------------------------------------------------------
 
@@ -218,7 +218,7 @@ export function lineEnd(text: string, atEnd: boolean): '\n' | '\r' | null {
 
 // ---- Columns -------------------------------------------------------------------------------------
 
-export const PURCHASE_FIELDS = ['order_id', 'member_id', 'purchased_at', 'amount', 'quantity', 'unit_price', 'sku', 'category'] as const;
+export const PURCHASE_FIELDS = ['order_id', 'member_id', 'purchased_at', 'amount', 'quantity', 'unit_price', 'line_amount', 'sku', 'category'] as const;
 export type PurchaseField = (typeof PURCHASE_FIELDS)[number];
 
 export type FileFormat = 'order' | 'line';
@@ -276,10 +276,10 @@ export function planColumns(header: readonly string[], map: Partial<Record<Purch
   for (const f of ['order_id', 'member_id', 'purchased_at'] as const) {
     if (index[f] < 0 && map[f] === undefined) problems.push(`missing column ${f}`);
   }
-  const hasLine = index.quantity >= 0 && index.unit_price >= 0;
+  const hasLine = (index.quantity >= 0 && index.unit_price >= 0) || index.line_amount >= 0;
   if (!hasLine && index.amount < 0) {
-    if (index.quantity >= 0 || index.unit_price >= 0) problems.push(`missing column ${index.quantity >= 0 ? 'unit_price' : 'quantity'} (line-level files need quantity and unit_price)`);
-    else problems.push('missing column amount (or quantity and unit_price for one row per line)');
+    if (index.quantity >= 0 || index.unit_price >= 0) problems.push(`missing column ${index.quantity >= 0 ? 'unit_price' : 'quantity'} (line-level files need quantity and unit_price, or line_amount)`);
+    else problems.push('missing column amount (or quantity and unit_price, or line_amount, for one row per line)');
   }
   if (problems.length) return { problems };
   return { plan: { format: hasLine ? 'line' : 'order', index, header: clean }, problems };
@@ -384,7 +384,7 @@ function isoParser(cal: ZoneCalendar): (text: string) => number | null {
       }
       if (ok) {
         const y = c1 * 100 + c2;
-        if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo) || y < 1 || h > 23 || mi > 59 || s > 59) return null;
+        if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo) || y < MIN_YEAR || h > 23 || mi > 59 || s > 59) return null;
         return cal.wallToUtc(y, mo, d, h, mi, s);
       }
     }
@@ -564,7 +564,7 @@ export function makeDateParser(zone: string | ZoneCalendar, formats?: string | r
       let first: { format: string; parts: WallParts } | null = null;
       for (const r of readers) {
         const parts = r.read(text);
-        if (!parts) continue;
+        if (!parts || parts.y < MIN_YEAR) continue; // an earlier year is refused, never read as another one
         const at = instant(parts);
         if (!first) {
           first = { format: r.format, parts };
@@ -615,7 +615,8 @@ export interface RowContext {
 }
 
 const QTY_RE = /^([+-])?(\d+)(?:\.(\d+))?$/;
-const FINE_PRICE_RE = /^[+-]?\d{1,12}\.\d{1,6}$/;
+/** Money with more decimals than the currency has (0.001 a piece, a line total of 12.3456). */
+const FINE_PRICE_RE = /^[+-]?\d{1,12}\.\d{1,9}$/;
 
 /** Validates one record into a staged line, or a reason naming the column and the bad value. */
 export function parseRow(fields: readonly string[], ctx: RowContext): RowResult {
@@ -636,6 +637,8 @@ export function parseRow(fields: readonly string[], ctx: RowContext): RowResult 
   const at = atText ? ctx.parseDate(atText) : null;
   if (at === null || !(at <= ctx.notAfterMs)) {
     if (at === null) {
+      const early = ctx.dateFormat ? null : dateRangeProblem(atText);
+      if (early) return { kind: 'bad', reason: `${name('purchased_at')} ${early}`, orderId };
       const want = ctx.dateFormat ? `the format ${ctx.dateFormat}` : 'an ISO date or date-time like 2026-11-01 09:30';
       return { kind: 'bad', reason: `${name('purchased_at')} ${JSON.stringify(atText)} is not a valid date-time (expected ${want})`, orderId };
     }
@@ -645,11 +648,26 @@ export function parseRow(fields: readonly string[], ctx: RowContext): RowResult 
   const sku = index.sku >= 0 ? fields[index.sku].trim() || null : null;
   const category = index.category >= 0 ? fields[index.category].trim() || null : null;
 
-  if (format === 'order') {
-    const text = fields[index.amount];
+  if (format === 'order' || index.line_amount >= 0) {
+    // a total: the order's (amount), or the line's (line_amount, with an optional quantity)
+    const field = format === 'order' ? 'amount' : 'line_amount';
+    const text = fields[index[field]];
     const m = parseMoney(text, ctx.digits);
-    if (!m.ok) return { kind: 'bad', reason: `${name('amount')}: ${m.problem}`, orderId };
-    return { kind: 'ok', row: { orderId, line: 0, memberId, at, amount: m.value, sku, category, quantity: null, unitPrice: null } };
+    let quantity: string | null = null;
+    if (format === 'line' && index.quantity >= 0) {
+      const qText = fields[index.quantity].trim();
+      if (qText && !QTY_RE.test(qText)) return { kind: 'bad', reason: `${name('quantity')} ${JSON.stringify(qText)} is not a number`, orderId };
+      quantity = qText ? new Decimal(qText).toString() : null;
+    }
+    if (m.ok) return { kind: 'ok', row: { orderId, line: 0, memberId, at, amount: m.value, sku, category, quantity, unitPrice: null } };
+    // more decimals than the currency has: kept exact ("=" and the text), summed exactly per order, and
+    // rounded once (buildOrder); the line's own amount is rounded half-up meanwhile
+    const t = text.trim();
+    if (!FINE_PRICE_RE.test(t)) return { kind: 'bad', reason: `${name(field)}: ${m.problem}`, orderId };
+    const exact = new Decimal(t);
+    const amount = exact.times(new Decimal(10).pow(ctx.digits)).toDecimalPlaces(0, Decimal.ROUND_HALF_UP).toNumber();
+    if (!Number.isSafeInteger(amount) || Math.abs(amount) > AMOUNT_MAX) return { kind: 'bad', reason: `${name(field)} is too large an amount (at most ${formatMoney(AMOUNT_MAX, ctx.digits)})`, orderId };
+    return { kind: 'ok', row: { orderId, line: 0, memberId, at, amount: amount === 0 ? 0 : amount, sku, category, quantity, unitPrice: `=${exact.toString()}` } };
   }
   const qText = fields[index.quantity].trim();
   const q = QTY_RE.exec(qText);
@@ -740,6 +758,7 @@ export function buildOrder(
   lines: readonly OrderLine[],
   format: FileFormat,
   parts?: string[],
+  digits = 2,
 ): { order: Order; repeats: OrderLine[]; ownPart: string; repeatParts: string[] } | { problem: string } {
   const first = lines[0];
   for (const l of lines) {
@@ -753,10 +772,16 @@ export function buildOrder(
   const repeatParts = format === 'order' ? all.slice(1) : [];
   let amount = 0;
   let at = own[0].at;
+  let fine = false;
   for (const l of own) {
     amount += l.amount;
     if (l.at < at) at = l.at;
+    if (typeof l.unitPrice === 'string') {
+      const c = l.unitPrice.charCodeAt(0);
+      if (c === 126 /* ~ */ || c === 61 /* = */) fine = true;
+    }
   }
+  if (fine && own.length > 1) amount = roundOnce(own, digits);
   if (!Number.isSafeInteger(amount) || Math.abs(amount) > AMOUNT_MAX) return { problem: `order ${orderId} totals too large an amount (at most ${AMOUNT_MAX} minor units)` };
   return {
     order: { orderId, memberId: first.memberId, at, amount, lines: own, contentHash: orderContentHash(first.memberId, own, ownParts) },
@@ -764,6 +789,37 @@ export function buildOrder(
     repeatParts,
     ownPart,
   };
+}
+
+/**
+ * An order whose lines carry money finer than the currency (a unit price of 0.001, a line total of
+ * 12.3456): its lines summed exactly and the total rounded once, half-up, to the minor unit (SPEC §4:
+ * one rounding per order). Each line's amount (rounded on its own when read) is then moved by whole
+ * minor units, those closest to the next unit first, so the lines add up to the total. Returns it.
+ */
+function roundOnce(lines: OrderLine[], digits: number): number {
+  const scale = new Decimal(10).pow(digits);
+  const num = /^[+-]?\d+(?:\.\d+)?$/;
+  const exact = lines.map((l) => {
+    const u = l.unitPrice;
+    const v = typeof u === 'string' ? u.slice(1) : '';
+    if (!num.test(v)) return new Decimal(l.amount);
+    if (u!.charCodeAt(0) === 126) return num.test(l.quantity ?? '1') ? new Decimal(l.quantity ?? '1').times(v).times(scale) : new Decimal(l.amount);
+    return new Decimal(v).times(scale);
+  });
+  const total = exact.reduce((a, b) => a.plus(b), new Decimal(0)).toDecimalPlaces(0, Decimal.ROUND_HALF_UP).toNumber();
+  let diff = total - lines.reduce((a, l) => a + l.amount, 0);
+  if (diff !== 0) {
+    const step = diff > 0 ? 1 : -1;
+    // how far each line's exact amount lies from its rounded one, in the direction to move
+    const order = lines.map((_, i) => i).sort((a, b) => exact[b].minus(lines[b].amount).times(step).comparedTo(exact[a].minus(lines[a].amount).times(step)) || a - b);
+    for (let k = 0; diff !== 0; k = (k + 1) % order.length) {
+      const i = order[k];
+      lines[i] = { ...lines[i], amount: lines[i].amount + step }; // (a copy: the caller's lines stay as read)
+      diff -= step;
+    }
+  }
+  return total === 0 ? 0 : total;
 }
 
 // ---- Profiles ------------------------------------------------------------------------------------

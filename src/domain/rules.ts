@@ -108,10 +108,10 @@ export function validateRules(doc: unknown, digits: number, opts: { stored?: boo
     if (v === null && nullable) return null;
     if (typeof v !== 'string' && typeof v !== 'number') return void bad(path, `must be an amount like "100.00"${nullable ? ' or null' : ''}`);
     if (typeof v === 'number' && !Number.isFinite(v)) return void bad(path, 'must be a finite amount');
-    const p = parseMoney(typeof v === 'number' ? new Decimal(v).toFixed() : v, digits);
+    // a stored version keeps what older builds accepted (up to 15 digits)
+    const p = parseMoney(typeof v === 'number' ? new Decimal(v).toFixed() : v, digits, stored ? 999_999_999_999_999 : AMOUNT_MAX);
     if (!p.ok) return void bad(path, p.problem);
     if (p.value < 0) return void bad(path, 'must not be negative');
-    if (p.value > AMOUNT_MAX) return void bad(path, `must be at most ${formatMoney(AMOUNT_MAX, digits)}`);
     return p.value;
   };
   const date = (v: unknown, path: string): LocalDate | undefined => {

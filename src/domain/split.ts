@@ -235,9 +235,9 @@ export interface LineSplit {
 /**
  * §4.5: the quote's points, their value and its cash spread over its lines by what each line let points
  * pay. A points-only line carries exactly the points it needs and no cash; a cash-only line carries no
- * points; the points left for the mixed lines (and their value) are spread over them in proportion to
- * the money points may cover on each (its ratio of the line), largest remainder, so every part adds up
- * to the quote's totals and a line's points are never worth more than its cap.
+ * points; the points left for the mixed lines are spread over them in whole steps (§4.2) in proportion
+ * to the money points may cover on each (its ratio of the line), largest remainder (ties to the earlier
+ * line), so every line's points are worth exactly their value and the parts add up to the quote.
  */
 export function splitLines(q: Quote): LineSplit[] {
   const out: LineSplit[] = q.lines.map((l) => {
@@ -251,10 +251,19 @@ export function splitLines(q: Quote): LineSplit[] {
   const mixedPoints = q.pointsUsed - onPointsLines;
   const mixedValue = q.pointsValue - valueOnPointsLines;
   if (mixed.length === 0 || mixedPoints === 0) return out;
-  // The value first, by each line's cap (so no line's share exceeds its cap); then the points by value,
-  // which gives every line exactly value × step when a step is worth one minor unit.
-  const values = allocateProportionally(mixedValue, mixed.map((i) => q.lines[i].coverable));
-  const points = allocateProportionally(mixedPoints, values);
+  const caps = mixed.map((i) => q.lines[i].coverable);
+  let points: number[];
+  let values: number[];
+  const steps = allocateProportionally(mixedPoints / q.pointsStep, caps);
+  if (steps.every((n, k) => n * q.stepValue <= q.lines[mixed[k]].amount - q.lines[mixed[k]].discount)) {
+    points = steps.map((n) => n * q.pointsStep);
+    values = steps.map((n) => n * q.stepValue);
+  } else {
+    // A step worth several minor units on lines of a few units each: whole steps would leave a line
+    // negative cash. Spread the value by each line's cap (never above it), then the points by value.
+    values = allocateProportionally(mixedValue, caps);
+    points = allocateProportionally(mixedPoints, values);
+  }
   mixed.forEach((i, k) => {
     out[i].points = points[k];
     out[i].pointsValue = values[k];
@@ -302,7 +311,7 @@ export function checkPointsRequest(points: Points, a: AllowedPoints, ctx: { line
   if (points > ctx.linesMax) return { code: 'POINTS_NOT_ALLOWED', message: `--points ${points} is more than these items can take (at most ${ctx.linesMax}); allowed: ${allowed}`, hint };
   if (points > ctx.available) return { code: 'INSUFFICIENT_POINTS', message: `${points} points requested but the member has only ${ctx.available} available; allowed: ${allowed}`, hint };
   if (points < ctx.minPoints) return { code: 'POINTS_NOT_ALLOWED', message: `--points ${points} is below the minimum of ${ctx.minPoints} points per checkout; allowed: ${allowed}`, hint };
-  if ((points - a.required) % a.step !== 0) return { code: 'POINTS_NOT_ALLOWED', message: `--points ${points} is not a whole number of steps of ${a.step} points (${a.step} points = one minor unit); allowed: ${allowed}`, hint };
+  if ((points - a.required) % a.step !== 0) return { code: 'POINTS_NOT_ALLOWED', message: `--points ${points} is not a whole number of steps of ${a.step} points (points must convert to whole minor units, §4.2); allowed: ${allowed}`, hint };
   return { code: 'POINTS_NOT_ALLOWED', message: `--points ${points} cannot be used exactly; allowed: ${allowed}`, hint };
 }
 

@@ -121,8 +121,22 @@ export function localDateTime(utc: number | string, zone: string): string {
   return shifted.toISOString().slice(0, 16).replace('T', ' ');
 }
 
+/**
+ * The earliest date pointsmall takes (README "Limits"): an earlier one is refused, never moved (Date.UTC
+ * reads years 0–99 as 1900–1999, so 0001-01-01 once became 1900-12-31).
+ */
+export const MIN_YEAR = 1970;
+export const MIN_DATE: LocalDate = '1970-01-01';
+
+/** Why a date or timestamp's text is out of range (its year before MIN_YEAR), else null. */
+export function dateRangeProblem(text: string): string | null {
+  const m = /^\s*([+-]?\d{1,6})[-/]/.exec(text);
+  if (!m || Number(m[1]) >= MIN_YEAR) return null;
+  return `${JSON.stringify(text.trim())} is before ${MIN_DATE}, the earliest date pointsmall takes`;
+}
+
 export function isValidYmd(y: number, m: number, d: number): boolean {
-  if (m < 1 || m > 12 || d < 1 || y < 1 || y > 9999) return false;
+  if (m < 1 || m > 12 || d < 1 || y < MIN_YEAR || y > 9999) return false;
   const dim = new Date(Date.UTC(y, m, 0)).getUTCDate();
   return d <= dim;
 }

@@ -11,7 +11,7 @@ import { settings } from '../store/settings.js';
 import { rulesVersions } from '../store/rules.js';
 import { audit } from '../store/audit.js';
 import { type Ctx, ledgerFromStore, withLedger } from './ledger.js';
-import { AtomicFile, PRIVATE_MODE, checkOutput, createExclusive, createTemp } from './outfile.js';
+import { AtomicFile, PRIVATE_MODE, checkOutput, createExclusive, createTemp, sameFile } from './outfile.js';
 
 export interface InitInput {
   currency?: string;
@@ -190,6 +190,7 @@ export interface RestorePreview {
 /** What a restore would throw away: the live ledger's entries the backup lacks. Nothing written. */
 export async function previewRestore(ctx: Ctx, source: string): Promise<RestorePreview | null> {
   if (!existsSync(source)) throw new UsageError(`no backup at ${source}`, 'give the path of a file made by pointsmall db backup');
+  if (sameFile(source, ctx.dbPath)) throw new UsageError(`${source} is the live ledger itself, not a backup`, 'give the path of a file made by pointsmall db backup');
   if (!existsSync(ctx.dbPath)) return null;
   const { entriesMissingFrom } = await import('../store/entries.js');
   let store: ReturnType<typeof openStore>;
@@ -220,6 +221,7 @@ export async function previewRestore(ctx: Ctx, source: string): Promise<RestoreP
 export async function dbRestore(ctx: Ctx, source: string): Promise<RestoreResult> {
   const { verifyLedger } = await import('./verify.js');
   if (!existsSync(source)) throw new UsageError(`no backup at ${source}`, 'give the path of a file made by pointsmall db backup');
+  if (sameFile(source, ctx.dbPath)) throw new UsageError(`${source} is the live ledger itself, not a backup`, 'give the path of a file made by pointsmall db backup');
   const check = await verifyLedger({ ...ctx, dbPath: source });
   if (!check.ok) {
     const bad = check.checks.find((c) => !c.ok);

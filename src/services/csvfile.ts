@@ -1,7 +1,7 @@
 // Small CSV files for master data (members, catalog): read whole with line numbers, rejects written beside.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { UsageError } from '../errors.js';
-import { AtomicFile, checkOutput, type OutputTarget } from './outfile.js';
+import { AtomicFile, checkOutput, type OutputTarget, sameFile } from './outfile.js';
 
 export interface CsvRecord {
   line: number;
@@ -94,7 +94,11 @@ function columnMap(specs: readonly string[], known: readonly string[]): [string,
  */
 export function rejectsTarget(ctx: { dbPath: string }, file: string, rejectsPath?: string): OutputTarget {
   const path = rejectsPath ?? `${file.replace(/\.csv$/i, '')}.rejects.csv`;
-  return checkOutput(path, { ledger: ctx.dbPath, flag: rejectsPath === undefined ? 'rejects file' : '--rejects' });
+  const target = checkOutput(path, { ledger: ctx.dbPath, flag: rejectsPath === undefined ? 'rejects file' : '--rejects' });
+  if (sameFile(target.abs, file)) {
+    throw new UsageError(`cannot write --rejects ${path}: it is the file being imported`, 'choose another --rejects path; the input file is never overwritten');
+  }
+  return target;
 }
 
 export async function writeRejects(target: OutputTarget, header: string[], rejects: Reject[]): Promise<string> {
@@ -111,3 +115,4 @@ export async function writeRejects(target: OutputTarget, header: string[], rejec
   f.commit();
   return target.path;
 }
+

@@ -2,6 +2,7 @@
 // notifications) and `expire preview` (lots expiring within a window; --notify queues points.expiring once per lot).
 import { defaultAsOf, expiryEntryAt, expiryRef, type ExpirySummary, previewWindow } from '../domain/expiry.js';
 import { expiredKey, expiringKey, type ExpiredPayload, type ExpiringPayload } from '../domain/notifications.js';
+import { UsageError } from '../errors.js';
 import { expiryQueries } from '../store/expiry.js';
 import { journal } from '../store/journal.js';
 import { relaxRowChecks } from '../store/db.js';
@@ -12,6 +13,8 @@ import { recordAudit } from './points.js';
 export interface ExpiryRunInput {
   asOf?: string; // YYYY-MM-DD, default today in the ledger's zone
   dryRun?: boolean;
+  /** Allow an as-of date after today (it expires points still usable today). */
+  force?: boolean;
 }
 
 export interface ExpiryRunResult extends ExpirySummary {
@@ -28,7 +31,15 @@ export async function expiryToday(ctx: Ctx): Promise<string> {
 
 /** Expires, in one transaction, the remaining points of every lot with expiresOn before the as-of date. */
 export function expireLots(l: Ledger, input: ExpiryRunInput): ExpiryRunResult {
-  const asOf = input.asOf ?? defaultAsOf(l.now.getTime(), l.zone);
+  const today = defaultAsOf(l.now.getTime(), l.zone);
+  const asOf = input.asOf ?? today;
+  if (asOf > today && !input.dryRun && !input.force) {
+    throw new UsageError(
+      `--as-of ${asOf} is after today (${today}): it would expire points that are still usable`,
+      'check the date; --dry-run shows what it would expire, --force runs it anyway',
+      'FUTURE_AS_OF',
+    );
+  }
   const at = expiryEntryAt(asOf, l.now.getTime(), l.zone);
   const q = l.store.get(expiryQueries);
   if (input.dryRun) {

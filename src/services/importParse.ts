@@ -151,7 +151,7 @@ export async function parsePurchases(o: ParseInput, emit: (chunk: ParsedChunk) =
   const header = (fields: string[], line: number) => {
     const p = planColumns(fields, o.map);
     if (!p.plan) {
-      const hint = delimiterHint(fields, o.delimiter) ?? `the header has ${fields.map((h) => JSON.stringify(h.trim())).join(', ')}; map columns with --map field=Column (fields: order_id, member_id, purchased_at, amount or quantity + unit_price, sku, category)`;
+      const hint = delimiterHint(fields, o.delimiter) ?? `the header has ${fields.map((h) => JSON.stringify(h.trim())).join(', ')}; map columns with --map field=Column (fields: order_id, member_id, purchased_at, amount or quantity + unit_price or line_amount, sku, category)`;
       throw new UsageError(`${o.file}:${line}: wrong header: ${p.problems.join('; ')}`, hint);
     }
     plan = p.plan;

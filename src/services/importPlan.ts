@@ -5,8 +5,7 @@
 // repays debt, what a return takes from which lot — is worked out where it is applied.
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { spendableLots, takeFromLots } from '../domain/lots.js';
-import { localDate } from '../domain/time.js';
+import { takeFromLots } from '../domain/lots.js';
 import { type NewPosting, chainHash, entryContent, journal } from '../store/journal.js';
 import type { Ledger } from './ledger.js';
 import { members } from '../store/members.js';
@@ -216,8 +215,7 @@ export class PlanApplier {
         if (entries.length >= ENTRIES_PER_WRITE * 10) write();
       } else {
         write(); // the lots a return takes from are written first
-        // §7: lots lapsed on the return's own date are as good as expired (as in debitPoints)
-        const { takes, shortfall } = takeFromLots(spendableLots(j.openLots(memberId), localDate(at, l.zone)), points);
+        const { takes, shortfall } = takeFromLots(j.openLots(memberId), points);
         for (const t of takes) j.moveLot(id, t.lotId, -t.points);
         if (shortfall) this.changeDebt(memberId, shortfall, debtChange);
       }

@@ -10,6 +10,7 @@ import { BusyError, DiskFullError, UsageError, isDiskFull } from '../errors.js';
 import { RulesTimeline, computeEarn } from '../domain/accrual.js';
 import { memberProblems } from '../domain/members.js';
 import { POINTS_MAX } from '../domain/money.js';
+import { idTextProblem } from '../domain/text.js';
 import {
   type ColumnPlan,
   type CsvRecord,
@@ -458,6 +459,11 @@ class Accruer {
     if (unseen.length) this.learn(this.p.memberFactsMany(unseen));
     for (const order of ready) {
       const lines = order.lines;
+      const unclean = idTextProblem('order id', order.orderId) ?? idTextProblem('member id', order.memberId);
+      if (unclean) {
+        this.rejectLines(lines, unclean);
+        continue;
+      }
       if (order.repeatConflicts.length) {
         // an order-level file naming one order on rows that differ: its lines, most likely
         const col = this.amountColumn;
@@ -759,7 +765,7 @@ function busyAfter(ph: Phase2, e: unknown, accrued: number): unknown {
 
 /** The staged orders from the first, skipping `from` of them (those are in the ledger already). */
 function ordersFrom(ph: Phase2, from: number): Generator<FedOrder> {
-  const orders = feedOrders(ph.reader.rows(), ph.format);
+  const orders = feedOrders(ph.reader.rows(), ph.format, ph.l.digits);
   for (ph.done = 0; ph.done < from; ph.done++) orders.next();
   return orders;
 }

@@ -2,6 +2,7 @@
 import { userInfo } from 'node:os';
 import { UsageError, mapDiskFull } from '../errors.js';
 import { type Rules, validateRules } from '../domain/rules.js';
+import { MIN_DATE, MIN_YEAR, dateRangeProblem } from '../domain/time.js';
 import { type Store, mapBusy, openStore, type OpenOptions } from '../store/db.js';
 import { settings } from '../store/settings.js';
 import { rulesVersions } from '../store/rules.js';
@@ -39,8 +40,10 @@ export function resolveOperator(flag?: string): string {
 /** POINTSMALL_NOW replaces the clock for every command, so tests and backfills are deterministic. */
 export function resolveNow(env = process.env.POINTSMALL_NOW): Date {
   if (!env) return new Date();
-  const ms = Date.parse(env);
-  if (Number.isNaN(ms)) throw new UsageError(`POINTSMALL_NOW=${JSON.stringify(env)} is not an ISO timestamp`, 'use a form like 2026-11-23T09:00:00+08:00');
+  const ms = /^\s*\d{4}-\d{2}-\d{2}/.test(env) || dateRangeProblem(env) ? Date.parse(env) : NaN; // ISO only: Date.parse guesses at other forms
+  if (Number.isNaN(ms) && !dateRangeProblem(env)) throw new UsageError(`POINTSMALL_NOW=${JSON.stringify(env)} is not an ISO timestamp`, 'use a form like 2026-11-23T09:00:00+08:00');
+  const early = dateRangeProblem(env) ?? (ms < Date.UTC(MIN_YEAR, 0, 1) - 14 * 3_600_000 ? `${JSON.stringify(env)} is before ${MIN_DATE}, the earliest date pointsmall takes` : null);
+  if (early) throw new UsageError(`POINTSMALL_NOW=${early}`, 'use a form like 2026-11-23T09:00:00+08:00');
   return new Date(ms);
 }
 
@@ -117,4 +120,13 @@ export function parseStoredRules(l: Ledger, id: number, document: string): Rules
     byId.set(id, rules);
   }
   return rules;
+}
+
+/** The ledger's IANA zone, for showing times; UTC when the ledger cannot be read. */
+export async function ledgerZone(ctx: Ctx): Promise<string> {
+  try {
+    return await withLedger(ctx, (l) => l.zone);
+  } catch {
+    return 'UTC';
+  }
 }

@@ -57,7 +57,7 @@ function unpack(memberId: string, at: number, packed: string, lines: OrderLine[]
 }
 
 /** Assembles one order from its staged groups (pure). */
-export function feedOrder(rows: readonly StageRow[], format: FileFormat): FedOrder {
+export function feedOrder(rows: readonly StageRow[], format: FileFormat, digits = 2): FedOrder {
   const orderId = rows[0][0];
   let lines: OrderLine[] = [];
   let parts: string[] = [];
@@ -77,7 +77,7 @@ export function feedOrder(rows: readonly StageRow[], format: FileFormat): FedOrd
   if (badLine !== null && badLine !== undefined) {
     return { ok: false, orderId, groups: rows.length, lines: lineNos, reason: `order ${orderId}: another row of this order was rejected (line ${badLine}); fix it and import the whole order again` };
   }
-  const built = buildOrder(orderId, lines, format, parts);
+  const built = buildOrder(orderId, lines, format, parts, digits);
   if ('problem' in built) return { ok: false, orderId, groups: rows.length, lines: lineNos, reason: built.problem };
   const { order, repeats, repeatParts, ownPart } = built;
   let repeatDuplicates = 0;
@@ -103,15 +103,72 @@ export function feedOrder(rows: readonly StageRow[], format: FileFormat): FedOrd
   };
 }
 
+/**
+ * The most lines one order may have (README "Limits"). Far more is what a wrong mapping gives (every
+ * row of a country, a date or a till as one order): such an order is rejected whole, with its lines
+ * dropped as they come, so memory stays bounded by a staged group, not by the order.
+ */
+export const MAX_ORDER_LINES = 10_000;
+/** Fewest characters a packed line takes (a line number, an amount, five separators); below MAX_ORDER_LINES of them no count is needed. */
+const MIN_LINE_CHARS = 8;
+
+/** Lines in a group's packed text: six values each, all separated by US. */
+function countLines(packed: string): number {
+  let us = 0;
+  for (let i = packed.indexOf(US); i >= 0; i = packed.indexOf(US, i + 1)) us++;
+  return (us + 1) / FIELDS;
+}
+
+/** The file line numbers of a group's packed lines (the first value of each line). */
+function lineNumbers(packed: string, into: number[]): void {
+  const f = packed.split(US);
+  for (let i = 0; i + FIELDS <= f.length; i += FIELDS) into.push(+f[i]);
+}
+
+function tooManyLines(orderId: string, groups: number, lines: number[]): FedOrder {
+  lines.sort((a, b) => a - b);
+  return {
+    ok: false,
+    orderId,
+    groups,
+    lines,
+    reason: `order ${orderId} has ${lines.length} lines, more than ${MAX_ORDER_LINES}: is order_id mapped to the right column (--map order_id=…)? An invoice or receipt number, not a country, date or till`,
+  };
+}
+
 /** The staged orders one by one, from the staged groups in (order time, order id) order. */
-export function* feedOrders(rows: Iterable<StageRow>, format: FileFormat): Generator<FedOrder> {
+export function* feedOrders(rows: Iterable<StageRow>, format: FileFormat, digits = 2): Generator<FedOrder> {
   let group: StageRow[] = [];
+  // Characters of the order's packed lines (one add per group); past MAX_ORDER_LINES × MIN_LINE_CHARS
+  // its lines are counted, and past MAX_ORDER_LINES only their line numbers are kept.
+  let chars = 0;
+  let counted = -1;
+  let over: number[] | null = null;
+  let groups = 0;
+  const done = (): FedOrder => (over ? tooManyLines(group[0][0], groups, over) : feedOrder(group, format, digits));
   for (const r of rows) {
     if (group.length && r[0] !== group[0][0]) {
-      yield feedOrder(group, format);
+      yield done();
       group = [];
+      chars = groups = 0;
+      counted = -1;
+      over = null;
+    }
+    groups++;
+    if (over) {
+      lineNumbers(r[4], over);
+      continue;
     }
     group.push(r);
+    chars += r[4].length;
+    if (chars > MAX_ORDER_LINES * MIN_LINE_CHARS) {
+      counted = counted < 0 ? group.reduce((n, g) => n + countLines(g[4]), 0) : counted + countLines(r[4]);
+      if (counted > MAX_ORDER_LINES) {
+        over = [];
+        for (const g of group) lineNumbers(g[4], over);
+        group = [group[0]];
+      }
+    }
   }
-  if (group.length) yield feedOrder(group, format);
+  if (group.length) yield done();
 }

@@ -209,3 +209,14 @@ export function writeOutputFile(path: string, text: string, o: { ledger: string;
   }
   return f.commit();
 }
+
+/** Whether two paths name one file (by device and inode when both exist, else by resolved path). */
+export function sameFile(a: string, b: string): boolean {
+  try {
+    const x = statSync(a);
+    const y = statSync(b);
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return resolve(a) === resolve(b);
+  }
+}

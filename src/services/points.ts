@@ -104,10 +104,10 @@ export function debitPoints(l: Ledger, d: DebitInput): DebitResult {
   const j = l.store.get(journal);
   const m = l.store.get(members).get(d.memberId);
   const available = m ? availableOf(l, m) : 0;
-  // §7: a lot lapsed on the debit's own date is as good as expired, posted by a run or not: neither a
-  // spend nor a take-back touches it (a take-back short of points leaves a debt), so what a member ends
-  // with never depends on whether `expire run` ran first.
-  const lots = spendableLots(j.openLots(d.memberId), localDate(d.at, l.zone));
+  // §7: a spend never touches a lot lapsed on its date, posted by an expiry run or not. A take-back
+  // (allowDebt: a return, a refund's earned points) is not a spend: it takes from the earliest-expiring
+  // lots, lapsed ones included (§4.6), and leaves a debt if short.
+  const lots = d.allowDebt ? j.openLots(d.memberId) : spendableLots(j.openLots(d.memberId), localDate(d.at, l.zone));
   const { takes, shortfall } = takeFromLots(lots, d.points);
   if (!d.allowDebt && (shortfall > 0 || d.points > available)) {
     throw new RefusedError(

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import { rulesToDocument, validateRules } from '../domain/rules.js';
-import { localDateTime, parseLocalDate, parseTimestamp, startOfLocalDayMs } from '../domain/time.js';
+import { dateRangeProblem, localDateTime, parseLocalDate, parseTimestamp, startOfLocalDayMs } from '../domain/time.js';
 import { rulesVersions, type RulesVersionRow } from '../store/rules.js';
 import { type Ctx, type Ledger, rulesAt, withLedger } from './ledger.js';
 import { recordAudit } from './points.js';
@@ -44,6 +44,8 @@ function instant(l: Ledger, text: string, flag: string): string {
   const d = parseLocalDate(text);
   if (d) return new Date(startOfLocalDayMs(d, l.zone)).toISOString();
   const ms = parseTimestamp(text, l.zone);
+  const early = ms === null ? dateRangeProblem(text) : null;
+  if (early) throw new UsageError(`${flag} ${early}`);
   if (ms === null) throw new UsageError(`${flag} ${JSON.stringify(text)} is not a date (YYYY-MM-DD) or timestamp`);
   return new Date(ms).toISOString();
 }

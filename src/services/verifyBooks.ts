@@ -13,6 +13,9 @@ export interface BookProblem {
 
 const MAX_REPORTED = 5;
 
+/** Thrown when the lots, read in rowid order, are not in entry order: verify then reads them sorted. */
+export class LotsOutOfOrder extends Error {}
+
 /** Keeps the first few problems of a kind, and how many there were. */
 class Problems {
   readonly rows: BookProblem[] = [];
@@ -39,6 +42,16 @@ export class LotBooks {
   readonly expiry = new Problems();
   /** member-debt: the debt cache against the debt the journal and lots leave. */
   readonly debt = new Problems();
+  /** lots-match-balances: balance = Σ lots remaining + held − debt, debt and held ≥ 0. */
+  readonly balances = new Problems();
+  /** member-balances: balance, held and lifetime caches against the sums of the postings. */
+  readonly caches = new Problems();
+  /** postings-name-members: postings naming a member that does not exist. */
+  readonly unknown = new Problems();
+  /** Σ remaining of each member's lots, summed as the lots stream by (no GROUP BY over the lots). */
+  private readonly remaining = new Map<string, number>();
+  /** Per member, summed as the postings stream by: balance (member + held), held, issued (−lifetime), first entry. */
+  private readonly sums = new Map<string, { balance: number; held: number; earned: number; firstEntry: number }>();
 
   private readonly lotIt: IterableIterator<unknown[]>;
   private nextLot: IteratorResult<unknown[]>;
@@ -47,14 +60,18 @@ export class LotBooks {
   private readonly debts = new Map<string, number>();
   private readonly versions: { id: number; effectiveAt: string; rules: Rules }[];
   private readonly orderRules: Map<string, number>;
-  private readonly expiryCache = new Map<string, string | null | undefined>();
+  private readonly expiryCache = new Map<number, Map<number, string | null | undefined>>(); // version → hour → date
+  private memo = { version: -1, hour: NaN, value: null as string | null | undefined };
   lotsSeen = 0;
+
+  private lastLotEntry = 0;
 
   constructor(
     private readonly l: Ledger,
     private readonly q: VerifyQueries,
+    private readonly sortedLots: boolean,
   ) {
-    this.lotIt = q.lotsByEntry();
+    this.lotIt = q.lotsByEntry(sortedLots);
     this.nextLot = this.lotIt.next();
     this.moveIt = q.movesByEntry();
     this.nextMove = this.moveIt.next();
@@ -62,12 +79,26 @@ export class LotBooks {
     this.orderRules = q.orderRulesVersions();
   }
 
+  private advanceLot(): void {
+    this.nextLot = this.lotIt.next();
+    if (this.nextLot.done || this.sortedLots) return;
+    const entryId = this.nextLot.value[0] as number;
+    if (entryId < this.lastLotEntry) throw new LotsOutOfOrder();
+    this.lastLotEntry = entryId;
+  }
+
+  /** Ends the streams early (verify stopped before the last entry). */
+  close(): void {
+    this.lotIt.return?.();
+    this.moveIt.return?.();
+  }
+
   /** Lots and moves of entries before `id` belong to no entry of the chain. */
   private skipOrphans(id: number): void {
     while (!this.nextLot.done && (this.nextLot.value[0] as number) < id) {
       const lot = this.nextLot.value;
       this.lots.add(`lot ${lot[1] as number}`, `was created by entry ${lot[0] as number}, which is not in the journal`);
-      this.nextLot = this.lotIt.next();
+      this.advanceLot();
     }
     while (!this.nextMove.done && (this.nextMove.value[0] as number) < id) {
       const mv = this.nextMove.value;
@@ -81,14 +112,15 @@ export class LotBooks {
     let lotsSum = 0;
     let lotsN = 0;
     while (!this.nextLot.done && this.nextLot.value[0] === e.id) {
-      const [, lotId, memberId, points, earnedAt, expiresOnStored] = this.nextLot.value as [number, number, string, number, string, string | null];
+      const [, lotId, memberId, points, earnedAt, expiresOnStored, remaining] = this.nextLot.value as [number, number, string, number, string, string | null, number];
       lotsSum += points;
+      this.remaining.set(memberId, (this.remaining.get(memberId) ?? 0) + remaining);
       lotsN++;
       this.lotsSeen++;
       if (memberId !== e.memberId) this.lots.add(`lot ${lotId}`, `is member ${memberId}'s but entry ${e.id} (${e.kind}) credited ${e.memberId ?? 'nobody'}`);
       else if (earnedAt !== e.at) this.lots.add(`lot ${lotId}`, `was earned at ${earnedAt} but entry ${e.id} (${e.kind}) is dated ${e.at}`);
       else this.checkExpiry(lotId, earnedAt, expiresOnStored, e);
-      this.nextLot = this.lotIt.next();
+      this.advanceLot();
     }
     let movesSum = 0;
     let movesN = 0;
@@ -103,7 +135,17 @@ export class LotBooks {
       this.nextMove = this.moveIt.next();
     }
     let m = 0; // the member account's change (held points are not in lots)
-    for (const p of e.postings) if (p.account === 'member') m += p.points;
+    for (const p of e.postings) {
+      if (p.account === 'member') m += p.points;
+      if (p.memberId === null) continue;
+      let x = this.sums.get(p.memberId);
+      if (!x) this.sums.set(p.memberId, (x = { balance: 0, held: 0, earned: 0, firstEntry: e.id }));
+      if (p.account === 'member') x.balance += p.points;
+      else if (p.account === 'held') {
+        x.balance += p.points;
+        x.held += p.points;
+      } else if (p.account === 'issued') x.earned -= p.points;
+    }
     if (!lotsN && !movesN && m === 0) return;
     const who = e.memberId ?? '';
     const debtBefore = this.debts.get(who) ?? 0;
@@ -130,13 +172,25 @@ export class LotBooks {
     if (debtAfter !== debtBefore) this.debts.set(who, debtAfter);
   }
 
-  /** After the last entry: leftover lots and moves, and the members' debt caches. */
-  finish(cachedDebts: Map<string, number>): void {
+  /** After the last entry: leftover lots and moves, and each member's caches against the postings and the lots. */
+  finish(members: Iterable<[string, number, number, number, number]>): void {
     this.skipOrphans(Number.MAX_SAFE_INTEGER);
-    for (const [id, d] of this.debts) {
-      if ((cachedDebts.get(id) ?? 0) !== d) this.debt.add(`member ${id}`, `debt cache ${cachedDebts.get(id) ?? 0} but the journal and lots leave ${d}`);
+    const seen = new Set<string>();
+    for (const [id, balance, held, debt, lifetime] of members) {
+      seen.add(id);
+      const p = this.sums.get(id) ?? { balance: 0, held: 0, earned: 0 };
+      if (balance !== p.balance || held !== p.held || lifetime !== p.earned) {
+        this.caches.add(`member ${id}`, `cached balance ${balance} / held ${held} / lifetime ${lifetime} but postings sum to ${p.balance} / ${p.held} / ${p.earned}`);
+      }
+      const lots = this.remaining.get(id) ?? 0;
+      if (balance !== lots + held - debt || debt < 0 || held < 0) {
+        this.balances.add(`member ${id}`, `balance ${balance} but lots hold ${lots}, held ${held}, debt ${debt}`);
+      }
+      const left = this.debts.get(id) ?? 0;
+      if (debt !== left) this.debt.add(`member ${id}`, `debt cache ${debt} but the journal and lots leave ${left}`);
     }
-    for (const [id, d] of cachedDebts) if (!this.debts.has(id)) this.debt.add(`member ${id}`, `debt cache ${d} but the journal and lots leave 0`);
+    for (const [id, p] of this.sums) if (!seen.has(id)) this.unknown.add(`entry ${p.firstEntry}`, `posts to unknown member ${id}`);
+    for (const [id, left] of this.debts) if (!seen.has(id) && left !== 0) this.debt.add(`member ${id}`, `is unknown but the journal and lots leave it a debt of ${left}`);
   }
 
   /** The version in force at `at` (latest effective ≤ at; of equal times, the one applied later). */
@@ -178,13 +232,19 @@ export class LotBooks {
     const ms = Date.parse(earnedAt);
     if (!Number.isFinite(ms)) return `(earned at ${earnedAt}, not an instant)`;
     const hourStart = ms - (((ms % 3_600_000) + 3_600_000) % 3_600_000);
-    const key = `${v.id}|${hourStart}`;
-    let cached = this.expiryCache.get(key);
-    if (cached === undefined && !this.expiryCache.has(key)) {
-      const a = expiresOn(policy, hourStart, this.l.zone);
-      const b = expiresOn(policy, hourStart + 3_599_999, this.l.zone);
-      cached = a === b ? a : undefined;
-      this.expiryCache.set(key, cached);
+    let cached: string | null | undefined;
+    if (this.memo.version === v.id && this.memo.hour === hourStart) cached = this.memo.value; // the lots of one entry
+    else {
+      let byHour = this.expiryCache.get(v.id);
+      if (!byHour) this.expiryCache.set(v.id, (byHour = new Map()));
+      cached = byHour.get(hourStart);
+      if (cached === undefined && !byHour.has(hourStart)) {
+        const a = expiresOn(policy, hourStart, this.l.zone);
+        const b = expiresOn(policy, hourStart + 3_599_999, this.l.zone);
+        cached = a === b ? a : undefined;
+        byHour.set(hourStart, cached);
+      }
+      this.memo = { version: v.id, hour: hourStart, value: cached };
     }
     return cached === undefined ? expiresOn(policy, ms, this.l.zone) : cached;
   }

@@ -42,34 +42,6 @@ export class VerifyQueries {
       .all() as Mismatch[];
   }
 
-  /** Member caches against the sums of their postings. */
-  memberCaches(): Mismatch[] {
-    return this.db
-      .prepare(
-        `WITH s AS (
-           SELECT member_id,
-                  sum(CASE WHEN account IN ('member','held') THEN points ELSE 0 END) AS bal,
-                  sum(CASE WHEN account = 'held' THEN points ELSE 0 END) AS held,
-                  -sum(CASE WHEN account = 'issued' THEN points ELSE 0 END) AS earned
-             FROM postings WHERE member_id IS NOT NULL GROUP BY member_id)
-         SELECT 'member ' || m.id AS subject,
-                'cached balance ' || m.balance || ' / held ' || m.held || ' / lifetime ' || m.lifetime_earned ||
-                ' but postings sum to ' || coalesce(s.bal, 0) || ' / ' || coalesce(s.held, 0) || ' / ' || coalesce(s.earned, 0) AS detail
-           FROM members m LEFT JOIN s ON s.member_id = m.id
-          WHERE m.balance <> coalesce(s.bal, 0) OR m.held <> coalesce(s.held, 0) OR m.lifetime_earned <> coalesce(s.earned, 0)
-          LIMIT 5`,
-      )
-      .all() as Mismatch[];
-  }
-
-  /** Postings naming a member that does not exist. */
-  unknownMembers(): Mismatch[] {
-    return this.db
-      .prepare(`SELECT 'entry ' || p.entry_id AS subject, 'posts to unknown member ' || p.member_id AS detail
-                  FROM postings p WHERE p.member_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM members m WHERE m.id = p.member_id) LIMIT 5`)
-      .all() as Mismatch[];
-  }
-
   /** Each lot's remaining against its points and moves. */
   lotRemaining(): Mismatch[] {
     return this.db
@@ -78,19 +50,6 @@ export class VerifyQueries {
                 'remaining ' || l.remaining || ' but points ' || l.points || ' and moves ' || coalesce(mv.s, 0) AS detail
            FROM lots l LEFT JOIN (SELECT lot_id, sum(points) AS s FROM lot_moves GROUP BY lot_id) mv ON mv.lot_id = l.id
           WHERE l.remaining <> l.points + coalesce(mv.s, 0) OR l.remaining < 0 OR l.remaining > l.points
-          LIMIT 5`,
-      )
-      .all() as Mismatch[];
-  }
-
-  /** balance = Σ lots remaining + held − debt, with debt ≥ 0. */
-  lotsAgainstBalances(): Mismatch[] {
-    return this.db
-      .prepare(
-        `SELECT 'member ' || m.id AS subject,
-                'balance ' || m.balance || ' but lots hold ' || coalesce(l.r, 0) || ', held ' || m.held || ', debt ' || m.debt AS detail
-           FROM members m LEFT JOIN (SELECT member_id, sum(remaining) AS r FROM lots GROUP BY member_id) l ON l.member_id = m.id
-          WHERE m.balance <> coalesce(l.r, 0) + m.held - m.debt OR m.debt < 0 OR m.held < 0
           LIMIT 5`,
       )
       .all() as Mismatch[];
@@ -107,10 +66,14 @@ export class VerifyQueries {
       .all() as Mismatch[];
   }
 
-  /** Lots in entry order, as raw rows: [entry_id, id, member_id, points, earned_at, expires_on]. */
-  lotsByEntry(): IterableIterator<unknown[]> {
+  /**
+   * Lots as raw rows [entry_id, id, member_id, points, earned_at, expires_on, remaining]: in rowid order (no sort;
+   * lots are written right after the entry that credits them, so that is entry order), or sorted by
+   * entry when `sorted` (the caller's fallback when the rowid order is not entry order).
+   */
+  lotsByEntry(sorted: boolean): IterableIterator<unknown[]> {
     return this.db
-      .prepare('SELECT entry_id, id, member_id, points, earned_at, expires_on FROM lots ORDER BY entry_id, id')
+      .prepare(`SELECT entry_id, id, member_id, points, earned_at, expires_on, remaining FROM lots ORDER BY ${sorted ? 'entry_id, id' : 'id'}`)
       .raw()
       .iterate() as IterableIterator<unknown[]>;
   }
@@ -145,11 +108,9 @@ export class VerifyQueries {
     return v === undefined ? null : Number(v);
   }
 
-  /** Members' debt caches. */
-  memberDebts(): Map<string, number> {
-    const m = new Map<string, number>();
-    for (const [id, d] of this.db.prepare('SELECT id, debt FROM members WHERE debt <> 0').raw().iterate() as IterableIterator<[string, number]>) m.set(id, d);
-    return m;
+  /** Members' caches, compared with the postings and lots as they stream by: [id, balance, held, debt, lifetime_earned]. */
+  memberCacheRows(): IterableIterator<[string, number, number, number, number]> {
+    return this.db.prepare('SELECT id, balance, held, debt, lifetime_earned FROM members').raw().iterate() as IterableIterator<[string, number, number, number, number]>;
   }
 
   extra(sql: string): Mismatch[] {

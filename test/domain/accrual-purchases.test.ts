@@ -148,9 +148,9 @@ describe('columns and rows', () => {
   it('maps columns by --map, then by name ignoring case and spaces, and names what is missing', () => {
     expect(planColumns(['Order ID', 'member_id', 'Purchased At', 'Amount'], {}).plan?.format).toBe('order');
     expect(planColumns(['a', 'b', 'c', 'q', 'p'], { order_id: 'a', member_id: 'b', purchased_at: 'c', quantity: 'q', unit_price: 'p' }).plan?.format).toBe('line');
-    expect(planColumns(['order_id', 'member_id', 'purchased_at', 'quantity'], {}).problems).toEqual(['missing column unit_price (line-level files need quantity and unit_price)']);
+    expect(planColumns(['order_id', 'member_id', 'purchased_at', 'quantity'], {}).problems).toEqual(['missing column unit_price (line-level files need quantity and unit_price, or line_amount)']);
     expect(planColumns(['x'], { order_id: 'InvoiceNo' }).problems[0]).toBe('--map order_id=InvoiceNo: the header has no column "InvoiceNo"');
-    expect(parseMapSpecs(['order_id=InvoiceNo,member_id=CustomerID', 'bogus=X']).problems).toEqual(['--map: unknown field "bogus" (fields: order_id, member_id, purchased_at, amount, quantity, unit_price, sku, category)']);
+    expect(parseMapSpecs(['order_id=InvoiceNo,member_id=CustomerID', 'bogus=X']).problems).toEqual(['--map: unknown field "bogus" (fields: order_id, member_id, purchased_at, amount, quantity, unit_price, line_amount, sku, category)']);
   });
 
   it('computes line amounts exactly, fractional quantities rounded half-up once', () => {
@@ -164,10 +164,10 @@ describe('columns and rows', () => {
     expect(amount('1.5', '0.33')).toBe(50); // 49.5 → 50
     expect(amount('0', '5.00')).toBe(0);
     expect(amount('1e3', '1.00')).toBe('bad');
-    expect(amount('1', '1.001')).toBe(100); // a price finer than the currency: rounded once per line
+    expect(amount('1', '1.001')).toBe(100); // a price finer than the currency: rounded (and the order's total once: buildOrder)
     expect(amount('1000', '0.001')).toBe(100);
     expect(amount('3', '0.335')).toBe(101); // 100.5 → 101
-    expect(amount('1', '1.0000001')).toBe('bad');
+    expect(amount('1', '1.0000000001')).toBe('bad');
     expect(amount('1', '1,00')).toBe('bad');
   });
 
@@ -189,7 +189,7 @@ describe('columns and rows', () => {
     expect(validateProfile({ map: { order_id: 'InvoiceNo' }, dateFormat: 'M/D/YYYY H:mm', encoding: 'latin1', skipGuests: true }).profile).toBeTruthy();
     expect(validateProfile({ map: { nope: 'x' }, encoding: 'ebcdic', dateFormat: 'HH:mm', extra: 1 }).problems).toEqual([
       '$.extra: unknown field (expected one of map, source, dateFormat, encoding, delimiter, createMembers, skipGuests, description)',
-      '$.map.nope: unknown field (fields: order_id, member_id, purchased_at, amount, quantity, unit_price, sku, category)',
+      '$.map.nope: unknown field (fields: order_id, member_id, purchased_at, amount, quantity, unit_price, line_amount, sku, category)',
       '$.dateFormat: "HH:mm" must contain a year (YYYY), month (M or MM) and day (D or DD)',
       '$.encoding: "ebcdic" is not one of utf8, utf16 (utf16le, utf16be), gbk, gb18030, latin1, windows-1252, macroman',
     ]);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { compareSpendingOrder, type OpenLot, takeFromLots } from '../../src/domain/lots.js';
+import { compareSpendingOrder, isLapsed, type OpenLot, spendableLots, takeFromLots } from '../../src/domain/lots.js';
 
 const lot = (id: number, remaining: number, earnedAt: string, expiresOn: string | null): OpenLot => ({ id, remaining, earnedAt, expiresOn });
 
@@ -78,6 +78,32 @@ describe('takeFromLots (§4.4 spending order)', () => {
             if (!takenIds.has(l.id) && l.remaining > 0) expect(compareSpendingOrder(l, last)).toBeGreaterThan(0);
       }),
       { numRuns: 400 },
+    );
+  });
+});
+
+describe('spendableLots (§7 "Expired is expired")', () => {
+  it('keeps a lot through its expiresOn and drops it the day after; never-expiring lots always stay', () => {
+    expect(isLapsed('2026-01-10', '2026-01-10')).toBe(false);
+    expect(isLapsed('2026-01-10', '2026-01-11')).toBe(true);
+    expect(isLapsed(null, '9999-12-31')).toBe(false);
+    const lots = [lot(1, 300, '2025-01-10T02:00:00.000Z', '2026-01-10'), lot(2, 200, '2026-06-10T02:00:00.000Z', '2027-06-10'), lot(3, 50, '2020-01-01T00:00:00.000Z', null)];
+    expect(spendableLots(lots, '2026-01-10').map((l) => l.id)).toEqual([1, 2, 3]);
+    expect(spendableLots(lots, '2026-11-23').map((l) => l.id)).toEqual([2, 3]);
+    // a spend on 2026-11-23 never reaches the lapsed lot, however much is asked
+    expect(takeFromLots(spendableLots(lots, '2026-11-23'), 400)).toEqual({ takes: [{ lotId: 2, points: 200 }, { lotId: 3, points: 50 }], shortfall: 150 });
+  });
+
+  it('never takes from a lot lapsed on the day, whatever the lots and the amount', () => {
+    const day = fc.integer({ min: 0, max: 60 }).map((d) => new Date(Date.UTC(2026, 0, 1) + d * 86_400_000).toISOString().slice(0, 10));
+    fc.assert(
+      fc.property(fc.array(fc.record({ remaining: fc.integer({ min: 0, max: 500 }), expiresOn: fc.option(day, { nil: null }) }), { maxLength: 8 }), day, fc.integer({ min: 1, max: 3000 }), (ls, today, points) => {
+        const lots = ls.map((l, i) => lot(i + 1, l.remaining, '2025-12-01T00:00:00.000Z', l.expiresOn));
+        const { takes, shortfall } = takeFromLots(spendableLots(lots, today), points);
+        for (const t of takes) expect(isLapsed(lots[t.lotId - 1].expiresOn, today)).toBe(false);
+        const live = lots.filter((l) => !isLapsed(l.expiresOn, today)).reduce((a, l) => a + l.remaining, 0);
+        expect(points - shortfall).toBe(Math.min(points, live));
+      }),
     );
   });
 });

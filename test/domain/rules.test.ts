@@ -223,5 +223,9 @@ describe('stored rules read back (issue 14 item 5)', () => {
     expect(v.problems).toEqual([]);
     expect(v.rules!.earn.multipliers[0].multiplier.toFixed()).toBe('0.0000001');
     expect(rulesToDocument(v.rules!, 2).earn).toMatchObject({ pointsPerUnit: '2000', multipliers: [{ sku: 'X', multiplier: '0.0000001' }] });
+    // limits older builds accepted are read back, not refused by the later bounds
+    const old = validateRules({ earn: { maxPointsPerOrder: 1e14, multipliers: [{ sku: 'X', multiplier: '500' }] }, limits: { reviewAbove: '9999999999999.99' } }, 2, { stored: true });
+    expect(old.problems).toEqual([]);
+    expect(old.rules!.limits.reviewAbove).toBe(999999999999999);
   });
 });

@@ -70,7 +70,7 @@ describe('splitLines (§4.5)', () => {
     fc.integer({ min: 0, max: 2_000_000 }).map((points) => ({ kind: 'points' as const, points })),
   );
 
-  it('always: parts add up to the quote, cash lines carry no points, points lines no cash, no line pays more than its cap', () => {
+  it('always: parts add up to the quote, cash lines carry no points, points lines no cash, mixed lines in whole steps', () => {
     fc.assert(
       fc.property(
         fc.array(arbLine, { minLength: 1, maxLength: 5 }),
@@ -94,7 +94,12 @@ describe('splitLines (§4.5)', () => {
             expect(x.points >= 0 && x.pointsValue >= 0 && x.cash >= 0).toBe(true);
             if (l.pay === 'cash') expect(x).toEqual({ points: 0, pointsValue: 0, cash: l.amount - l.discount });
             if (l.pay === 'points') expect(x).toEqual({ points: l.requiredPoints, pointsValue: l.amount, cash: 0 });
-            if (l.pay === 'mixed') expect(x.pointsValue).toBeLessThanOrEqual(l.coverable);
+            if (l.pay === 'mixed') {
+              // whole steps by each line's cap: never past the line, past its cap by less than a step
+              expect(x.pointsValue).toBeLessThanOrEqual(l.amount - l.discount);
+              expect(x.pointsValue).toBeLessThan(l.coverable + q.stepValue);
+              if (q.stepValue === 1) expect(x.points).toBe(x.pointsValue * q.pointsStep);
+            }
           });
           const earned = s.reduce((a, x) => a + x.cash, 0) % 997;
           const e = spreadEarned(earned, s.map((x) => x.cash));

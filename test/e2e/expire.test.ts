@@ -87,7 +87,12 @@ describe('expire run', () => {
     expect(back).toMatchObject({ lotsExpired: 1, pointsExpired: 10, at: '2026-01-10T15:59:59.999Z' });
     expect(t.ok(['expire', 'run', '--as-of', '2026-01-11', '--yes'], now)).toMatchObject({ lotsExpired: 0 });
     expect(t.ok(['expire', 'run'], now)).toMatchObject({ asOf: '2026-04-15', lotsExpired: 1, pointsExpired: 20 });
-    const future = t.ok(['expire', 'run', '--as-of', '2026-07-01'], now);
+    // an as-of date after today expires points still usable today: refused (exit 2) unless --force
+    const refused = t.run(['expire', 'run', '--as-of', '2026-07-01', '--json'], now);
+    expect(refused.code).toBe(2);
+    expect(JSON.parse(refused.stderr.trim()).error.code).toBe('FUTURE_AS_OF');
+    expect(t.ok(['expire', 'run', '--as-of', '2026-07-01', '--dry-run'], now)).toMatchObject({ lotsExpired: 1, dryRun: true });
+    const future = t.ok(['expire', 'run', '--as-of', '2026-07-01', '--force'], now);
     expect(future).toMatchObject({ lotsExpired: 1, pointsExpired: 40, at: new Date(T('2026-04-15')).toISOString() });
     const hist = t.ok(['ledger', 'entries', '--kind', 'expiry'], now) as { ref: string }[];
     expect(hist.map((e) => e.ref).sort()).toEqual(['expiry:2026-01-11', 'expiry:2026-04-15', 'expiry:2026-07-01']);
@@ -100,7 +105,7 @@ describe('expire run', () => {
     const now = { now: T('2026-01-09') };
     t.ok(['catalog', 'add', '--sku', 'TEA', '--name', 'Tea', '--price', '100.00', '--stock', '5'], now);
     const held = t.ok(['checkout', 'start', '--member', 'm1', '--item', 'TEA', '--points', '3000'], now);
-    const r = t.ok(['expire', 'run', '--as-of', '2026-01-11', '--yes'], now);
+    const r = t.ok(['expire', 'run', '--as-of', '2026-01-11', '--force'], now); // a day ahead
     expect(r).toMatchObject({ lotsExpired: 1, pointsExpired: 2000 });
     expect(t.ok(['member', 'show', 'm1'], now)).toMatchObject({ balance: 3000, held: 3000, available: 0 });
     verifyOk(t);

@@ -191,20 +191,22 @@ describe('errors and exit codes', () => {
       expect(r.code).toBeGreaterThan(1);
       noStack(r.stderr);
     }
-    // Break the stored rules so `member show` hits an unexpected error.
+    // Break the stored time zone so `member adjust` hits an unexpected error (broken stored rules are a
+    // clear exit 2 now, naming the version).
     const db = new Database(t.db);
-    db.prepare("UPDATE rules_versions SET document = '{not json'").run();
+    db.prepare("UPDATE settings SET value = 'Not/AZone' WHERE key = 'timezone'").run();
     db.close();
-    const r = t.run(['member', 'show', 'a']);
+    const adjust = ['member', 'adjust', 'a', '--points', '5', '--reason', 'x'];
+    const r = t.run(adjust);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^error: internal error: /);
     expect(r.stderr).toMatch(/this is a bug/);
     noStack(r.stderr);
     expect(r.stderr.trim().split('\n')).toHaveLength(2);
-    const d = t.run(['member', 'show', 'a', '--debug']);
+    const d = t.run([...adjust, '--debug']);
     expect(d.code).toBe(1);
     expect(d.stderr).toMatch(/^\s+at .+:\d+:\d+\)?$/m);
-    const j = t.run(['member', 'show', 'a', '--json']);
+    const j = t.run([...adjust, '--json']);
     expect(j.code).toBe(1);
     expect(jsonError(j).code).toBe('INTERNAL');
   });

@@ -190,9 +190,9 @@ describe('local times around DST', () => {
     expect(at('M1')).toEqual(['2026-03-08T06:59:00.000Z', '2026-03-08T07:00:00.000Z', '2026-03-08T07:30:00.000Z']);
     expect(at('M2')).toEqual(['2026-11-01T05:30:00.000Z']);
     // the same with a --date-format
-    writeFileSync(file, 'order_id,member_id,purchased_at,amount\nF1,M3,3/8/2026 2:05,10.00\n');
+    writeFileSync(file, 'order_id,member_id,purchased_at,amount\nF1,M3,3/8/2026 2:05,10.00\nF2,M3,3/8/2026 3:05,10.00\n');
     const f = t.run(['import', 'purchases', file, '--create-members', '--date-format', 'M/D/YYYY H:mm', '--json', '--rejects', join(t.dir, 'rej2.csv')]);
-    expect(f.json()).toMatchObject({ rejected: 1, accepted: 0 });
+    expect(f.json()).toMatchObject({ rejected: 1, accepted: 1 });
     expect(readFileSync(join(t.dir, 'rej2.csv'), 'utf8')).toContain('does not exist in America/New_York');
   });
 });
@@ -318,6 +318,37 @@ describe('missing values, filters and whole orders', () => {
     expect(ok.code).toBe(4);
     expect(ok.json()).toMatchObject({ accepted: 2, rejected: 2, pointsAccrued: 20 });
     expect(t.ok(['member', 'show', 'M1']).balance).toBe(21);
+    expect(t.verify().ok).toBe(true);
+  });
+});
+
+describe('line totals and money finer than the currency', () => {
+  it('line_amount is a line total; lines are summed exactly and each order rounded once', () => {
+    const t = tmpLedger({ timezone: 'UTC' });
+    const file = join(t.dir, 'lines.csv');
+    writeFileSync(
+      file,
+      [
+        'Order,Customer,Date,Item,Qty,Total',
+        'L1,M1,2026-11-01 10:00,A,1,3.3333',
+        'L1,M1,2026-11-01 10:00,B,2,3.3333',
+        'L1,M1,2026-11-01 10:00,C,1,3.3334', // 10.0000 exactly: 10 points (rounded per line: 9.99, 9 points)
+        'L2,M2,2026-11-01 11:00,A,,12.50', // 12 points
+        'L3,M2,2026-11-01 12:00,A,1,-2.4999', // a return of 2.4999 → 2.50 → 2 points back
+      ].join('\n'),
+    );
+    const r = t.ok(['import', 'purchases', file, '--create-members', '--map', 'order_id=Order,member_id=Customer,purchased_at=Date,sku=Item,quantity=Qty,line_amount=Total']);
+    expect(r).toMatchObject({ format: 'line', rows: 5, orders: 3, accepted: 3, rejected: 0, pointsAccrued: 22, pointsReturned: 2 });
+    // the same again is a duplicate, not a conflict
+    expect(t.ok(['import', 'purchases', file, '--create-members', '--map', 'order_id=Order,member_id=Customer,purchased_at=Date,sku=Item,quantity=Qty,line_amount=Total'])).toMatchObject({ duplicates: 3, accepted: 0 });
+
+    // unit prices finer than the currency: 2 × 4.995 summed exactly is 9.99 (9 points), not 5.00 + 5.00
+    writeFileSync(join(t.dir, 'fine.csv'), 'order_id,member_id,purchased_at,sku,quantity,unit_price\nF1,M3,2026-11-01,A,1,4.995\nF1,M3,2026-11-01,B,1,4.995\n');
+    expect(t.ok(['import', 'purchases', join(t.dir, 'fine.csv'), '--create-members'])).toMatchObject({ accepted: 1, pointsAccrued: 9 });
+
+    // an order amount with 3 decimals is accepted and rounded once: 19.995 → 20.00
+    writeFileSync(join(t.dir, 'orders.csv'), 'order_id,member_id,purchased_at,amount\nA1,M4,2026-11-01,19.995\nA2,M4,2026-11-01,0.004\n');
+    expect(t.ok(['import', 'purchases', join(t.dir, 'orders.csv'), '--create-members'])).toMatchObject({ accepted: 2, rejected: 0, pointsAccrued: 20 });
     expect(t.verify().ok).toBe(true);
   });
 });

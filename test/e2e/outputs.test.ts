@@ -113,6 +113,27 @@ describe('no output path can reach the ledger (issue 14 item 1)', () => {
     expect(t.verify().ok).toBe(true);
   });
 
+  it('refuses --rejects onto the file being imported (by path or through a link), and a restore from the live ledger', () => {
+    const t = withMembers();
+    const input = join(t.dir, 'bad.csv');
+    writeFileSync(input, readFileSync(join(FIXTURES, 'purchases-bad.csv')));
+    symlinkSync(input, join(t.dir, 'bad-link.csv'));
+    const before = state(t);
+    const inputSha = sha(input);
+    for (const rejects of [input, join(t.dir, 'bad-link.csv')]) {
+      const r = t.run(['import', 'purchases', input, '--rejects', rejects, '--json']);
+      expect({ rejects, code: r.code }).toEqual({ rejects, code: 2 });
+      expect(JSON.parse(r.stderr).error.message).toContain('the file being imported');
+    }
+    expect(sha(input)).toBe(inputSha);
+    expect(state(t)).toEqual(before);
+    const restore = t.run(['db', 'restore', t.db, '--yes', '--json']);
+    expect(restore.code).toBe(2);
+    expect(JSON.parse(restore.stderr).error.message).toContain('live ledger itself');
+    expect(state(t)).toEqual(before);
+    expect(t.verify().ok).toBe(true);
+  });
+
   it('refuses a db backup onto the ledger through a symlinked --db, onto a hard link, onto the -wal', () => {
     const t = withMembers();
     symlinkSync(t.db, join(t.dir, 'link.db'));
@@ -169,7 +190,7 @@ describe('files that can hold member data are private (issue 14 item 2)', () => 
       expect({ name, mode: mode(f) }).toEqual({ name, mode: 0o600 });
     }
     const rejects = join(t.dir, 'rejects.csv');
-    expect(t.run(['import', 'purchases', join(FIXTURES, 'purchases-bad.csv'), '--rejects', rejects], NOW).code).toBe(4);
+    expect(t.run(['import', 'purchases', join(FIXTURES, 'purchases-bad.csv'), '--rejects', rejects], NOW).code).toBe(2); // every row rejected (no such members): exit 2, the rejects file still written
     expect(mode(rejects)).toBe(0o600);
     const memberRejects = join(t.dir, 'member-rejects.csv');
     writeFileSync(join(t.dir, 'm.csv'), 'id,name\nx1,X\n,nameless\n');
@@ -187,7 +208,7 @@ describe('files that can hold member data are private (issue 14 item 2)', () => 
     t.ok(['db', 'backup', backup]);
     writeFileSync(t.db, 'not a ledger any more', { mode: 0o644 });
     spawnSync('chmod', ['644', t.db]);
-    const r = t.ok(['db', 'restore', backup]);
+    const r = t.ok(['db', 'restore', backup, '--yes']);
     expect(r.previous).toBeTruthy();
     expect(mode(r.previous)).toBe(0o600);
     expect(mode(t.db)).toBe(0o600);

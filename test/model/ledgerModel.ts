@@ -176,19 +176,33 @@ export class LedgerModel {
     return m.lots.reduce((a, l) => a + l.remaining, 0) + m.held - m.debt;
   }
 
-  available(m: Member): number {
-    return this.balance(m) - m.held;
+  /** SPEC §7: a lot is spendable through its expiresOn (a local date) and not after, expiry run or not. */
+  lapsed(l: Lot, now: number): boolean {
+    return l.expiresOn !== null && l.expiresOn < localDate(now);
   }
 
-  state(id: string): MemberState {
+  /** SPEC §5, §7: balance less open holds, less the free points of lapsed lots no run has posted yet. */
+  available(m: Member, now: number): number {
+    const lapsed = m.lots.filter((l) => this.lapsed(l, now)).reduce((a, l) => a + l.remaining, 0);
+    return this.balance(m) - m.held - lapsed;
+  }
+
+  /** Points open holds reserved in a lot (SPEC §5: held points stay counted in their lots until capture). */
+  private reserved(l: Lot): number {
+    let n = 0;
+    for (const p of this.pending) if (p.status === 'held') for (const t of p.takes) if (t.lot === l) n += t.points;
+    return n;
+  }
+
+  state(id: string, now: number): MemberState {
     const m = this.members.get(id)!;
     return {
       balance: this.balance(m),
       held: m.held,
-      available: this.available(m),
+      available: this.available(m, now),
       lots: this.spendingOrder(m)
-        .filter((l) => l.remaining > 0)
-        .map((l) => ({ points: l.points, remaining: l.remaining, expiresOn: l.expiresOn })),
+        .map((l) => ({ points: l.points, remaining: l.remaining + this.reserved(l), expiresOn: l.expiresOn }))
+        .filter((l) => l.remaining > 0),
     };
   }
 
@@ -231,14 +245,14 @@ export class LedgerModel {
     if (!m) return 'unknown';
     // A refused command writes nothing, not even the release of lapsed holds (it is rolled back with it).
     const lapsed = this.pending.filter((p) => p.status === 'held' && p.expiresAt <= now && p.memberId === id).reduce((a, p) => a + p.used, 0);
-    if (points < 0 && -points > this.available(m) + lapsed) return 'refused';
+    if (points < 0 && -points > this.available(m, now) + lapsed) return 'refused';
     this.anyWrite(now);
     if (points > 0) {
       this.credit(m, points, now);
       this.totals.adjustedIn += points;
     } else {
-      if (-points > this.available(m)) return 'refused';
-      this.debit(m, -points);
+      if (-points > this.available(m, now)) return 'refused';
+      this.take(m, -points, now); // a spend: never from a lapsed lot
       this.totals.adjustedOut += -points;
     }
     return 'ok';
@@ -254,9 +268,9 @@ export class LedgerModel {
     this.anyWrite(now);
     const s: ImportSummary = { accepted: 0, duplicates: 0, rejected: 0, review: 0, pointsAccrued: 0, pointsReturned: 0 };
     // In one file the first row of an order id is the order; a later row with the same content is a
-    // duplicate, with other content a conflict — but rows of one order id naming different members make
-    // the whole order bad (every row rejected). Orders then accrue chronologically (tiers and daily caps
-    // see earlier purchases first), ties by order id.
+    // duplicate; rows of one order id that differ (another member, time or amount) make the whole order
+    // bad (every row rejected). Orders then accrue chronologically (tiers and daily caps see earlier
+    // purchases first), ties by order id.
     const byKey = new Map<string, { p: Purchase; i: number }[]>();
     rows.forEach((p, i) => {
       const key = `${p.source}\u0000${p.orderId}`;
@@ -267,15 +281,12 @@ export class LedgerModel {
     const firsts: { p: Purchase; i: number }[] = [];
     for (const list of byKey.values()) {
       const first = list[0].p;
-      if (list.some((x) => x.p.memberId !== first.memberId)) {
+      if (list.some((x) => x.p.memberId !== first.memberId || x.p.purchasedAt !== first.purchasedAt || x.p.amountFen !== first.amountFen)) {
         s.rejected += list.length;
         continue;
       }
       firsts.push(list[0]);
-      for (const x of list.slice(1)) {
-        if (x.p.purchasedAt === first.purchasedAt && x.p.amountFen === first.amountFen) s.duplicates++;
-        else s.rejected++;
-      }
+      s.duplicates += list.length - 1;
     }
     const ordered = firsts.sort((a, b) => a.p.purchasedAt - b.p.purchasedAt || (a.p.orderId < b.p.orderId ? -1 : a.p.orderId > b.p.orderId ? 1 : 0) || a.i - b.i);
     for (const { p } of ordered) {
@@ -326,17 +337,18 @@ export class LedgerModel {
     if (q.outcome !== 'ok') return { outcome: q.outcome };
     if (decline) return { outcome: 'refused' };
     const m = this.members.get(memberId)!;
-    const takes = this.take(m, q.used);
+    const takes = this.take(m, q.used, now);
     const order = this.capture(m, q.used, q.total - q.used, takes, now, now);
     return { outcome: 'ok', order, pointsUsed: q.used, cashPaidFen: q.total - q.used, pointsEarned: order.earned };
   }
 
   /** Takes points from the lots in spending order, remembering which lots gave them. */
-  private take(m: Member, points: number): { lot: Lot; points: number }[] {
+  private take(m: Member, points: number, now: number): { lot: Lot; points: number }[] {
     const takes: { lot: Lot; points: number }[] = [];
     let left = points;
     for (const l of this.spendingOrder(m)) {
       if (left === 0) break;
+      if (this.lapsed(l, now)) continue;
       const t = Math.min(l.remaining, left);
       if (t === 0) continue;
       l.remaining -= t;
@@ -388,7 +400,7 @@ export class LedgerModel {
     const q = this.quote(memberId, lines, ask, now);
     if (q.outcome !== 'ok') return { outcome: q.outcome };
     const m = this.members.get(memberId)!;
-    const takes = this.take(m, q.used);
+    const takes = this.take(m, q.used, now);
     m.held += q.used;
     const p: Pending = { memberId, used: q.used, cashFen: q.total - q.used, createdAt: now, expiresAt: now + HOLD_MS, takes, status: 'held' };
     this.pending.push(p);
@@ -430,12 +442,12 @@ export class LedgerModel {
       total += amount;
       if (l.item.pay === 'mixed') coverable += Math.floor(amount * l.item.ratio);
     }
-    const available = Math.max(0, this.available(m));
+    const available = Math.max(0, this.available(m, now));
     let used: number;
     if (ask.kind === 'none') used = 0;
     else if (ask.kind === 'max') used = Math.min(available, coverable);
     else {
-      if (this.knownBugs.has('debt-refuses-points-request') && this.available(m) < 0 && Math.min(ask.points, coverable) > this.available(m)) return { outcome: 'refused', used: 0, total };
+      if (this.knownBugs.has('debt-refuses-points-request') && this.available(m, now) < 0 && Math.min(ask.points, coverable) > this.available(m, now)) return { outcome: 'refused', used: 0, total };
       // SPEC §4.3 as revised: --points N is used exactly or refused (more than the lines take, or than available).
       if (ask.points > coverable || ask.points > available) return { outcome: 'refused', used: 0, total };
       used = ask.points;

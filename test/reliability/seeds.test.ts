@@ -32,7 +32,7 @@ const CASES: { name: string; needs: string[]; ops: Op[] }[] = [
     ops: [{ kind: 'freeze', m: 0, frozen: true }, { kind: 'import', rows: [{ order: 0, m: 0, daysBack: 0, amountFen: -100, source: 0 }] }, { kind: 'adjust', m: 0, points: 1 }],
   },
   {
-    name: 'one order id twice in a file: the first row is the order, the other a conflict',
+    name: 'one order id twice in a file with other content: the order is rejected whole (the whole file: exit 2)',
     needs: ['import'],
     ops: [{ kind: 'import', rows: [{ order: 0, m: 0, daysBack: 0, amountFen: 1, source: 0 }, { order: 0, m: 0, daysBack: 1, amountFen: -100, source: 0 }] }],
   },

@@ -70,14 +70,14 @@ describe('expire run (services)', () => {
           for (const asOf of [d1, d2, d1]) {
             const before = await lotsNow(ctx);
             const plan = planExpiry(before, asOf);
-            const r = await withLedger(ctx, (l) => expireLots(l, { asOf }));
+            const r = await withLedger(ctx, (l) => expireLots(l, { asOf, force: true }));
             expect(r).toMatchObject({ ...plan.summary, dryRun: false, entries: plan.members.length });
             const after = await lotsNow(ctx);
             for (const lot of after) {
               const was = before.find((b) => b.id === lot.id)!;
               expect(lot.remaining).toBe(lot.expiresOn !== null && lot.expiresOn < asOf ? 0 : was.remaining);
             }
-            const again = await withLedger(ctx, (l) => expireLots(l, { asOf }));
+            const again = await withLedger(ctx, (l) => expireLots(l, { asOf, force: true }));
             expect(again).toMatchObject({ lotsExpired: 0, pointsExpired: 0, members: 0 });
           }
           const v = await verifyLedger(ctx);
@@ -120,7 +120,7 @@ describe('expire run (services)', () => {
     const before = await count();
     expect(dry).toMatchObject({ asOf: '2026-12-01', lotsExpired: 1, pointsExpired: 100, members: 1, dryRun: true });
     expect(await count()).toBe(before);
-    const real = await withLedger(ctx, (l) => expireLots(l, { asOf: '2026-12-01' }));
+    const real = await withLedger(ctx, (l) => expireLots(l, { asOf: '2026-12-01', force: true }));
     expect({ ...real, dryRun: true, entries: 0, notificationsQueued: 0 }).toEqual(dry);
   });
 

@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type OrderLine, orderContentHash } from '../../src/domain/purchases.js';
-import { US, feedOrders, joinLines, packLine } from '../../src/services/orderFeed.js';
+import { MAX_ORDER_LINES, US, feedOrders, joinLines, packLine } from '../../src/services/orderFeed.js';
 import type { StageRow } from '../../src/store/purchases.js';
 
 const line = (n: number, amount: number, sku = '', cat = '', qty = '', price = '') => packLine(n, { amount, sku: sku || null, category: cat || null, quantity: qty || null, unitPrice: price || null });
@@ -69,5 +69,46 @@ describe('feedOrders', () => {
         if (format === 'order') expect(o.repeatDuplicates).toBe(lines.slice(1).filter((l) => orderContentHash('M1', [l]) === o.contentHash).length);
       }),
     );
+  });
+});
+
+describe('feedOrders: an order past MAX_ORDER_LINES (issue 14 item 9)', () => {
+  const at = Date.UTC(2026, 0, 5, 2);
+  /** Groups of up to 5,000 lines (a parse chunk's worth), lazily: the test holds no more than the feed does. */
+  function* staged(orderId: string, from: number, count: number): Generator<StageRow> {
+    for (let i = 0; i < count; i += 5000) {
+      const n = Math.min(5000, count - i);
+      yield group(orderId, 'M1', at, Array.from({ length: n }, (_, k) => line(from + i + k, 1)));
+    }
+  }
+
+  it('is rejected whole with every line number and a reason naming the mapping; the orders around it are fed', () => {
+    expect(MAX_ORDER_LINES).toBe(10_000);
+    const rows = function* () {
+      yield group('A', 'M1', at, [line(1, 100)]);
+      yield* staged('DE', 2, MAX_ORDER_LINES + 1);
+      yield* staged('FR', 20_000, MAX_ORDER_LINES);
+      yield group('Z', 'M1', at, [line(99_999, 5)]);
+    };
+    const out = [...feedOrders(rows(), 'line')];
+    expect(out.map((o) => [o.orderId, o.ok, o.lines.length])).toEqual([
+      ['A', true, 1],
+      ['DE', false, MAX_ORDER_LINES + 1],
+      ['FR', true, MAX_ORDER_LINES],
+      ['Z', true, 1],
+    ]);
+    const de = out[1] as Extract<(typeof out)[number], { ok: false }>;
+    expect(de.reason).toContain(`order DE has ${MAX_ORDER_LINES + 1} lines, more than ${MAX_ORDER_LINES}: is order_id mapped to the right column (--map order_id=`);
+    expect(de.lines[0]).toBe(2);
+    expect(de.lines[de.lines.length - 1]).toBe(MAX_ORDER_LINES + 2);
+    expect(de.groups).toBe(3);
+  });
+
+  it('keeps only line numbers of a million-line order, never its lines', () => {
+    const big = [...feedOrders(staged('X', 1, 1_000_000), 'line')];
+    expect(big).toHaveLength(1);
+    expect(big[0]).toMatchObject({ ok: false, orderId: 'X', groups: 200 });
+    expect(big[0].lines).toHaveLength(1_000_000);
+    expect('own' in big[0]).toBe(false);
   });
 });

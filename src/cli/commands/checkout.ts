@@ -4,7 +4,7 @@ import { UsageError, RefusedError } from '../../errors.js';
 import { c } from '../colour.js';
 import { canPrompt, cmdOf, confirmOnTerminal, context, emit, globals, mustAsk } from '../cli.js';
 import { parseDateOpt, parseIntOpt } from '../parse.js';
-import { printFields, printTable } from '../output.js';
+import { localTime, printFields, printTable, stdoutIsTTY } from '../output.js';
 import type { PointsRequest } from '../../domain/split.js';
 import type { CartItem, CheckoutInput, CheckoutResult, QuoteResult, Tender } from '../../services/checkout.js';
 import type { OrderDetail, RefundResult } from '../../services/orders.js';
@@ -100,11 +100,12 @@ function quoteLines(r: QuoteResult | CheckoutResult): Promise<void> {
       { key: 'discount', header: 'discount', align: 'right' },
     ],
     r.lines as never[],
+    { name: 'line' },
   );
 }
 
 async function quoteView(r: QuoteResult): Promise<void> {
-  await quoteLines(r);
+  if (stdoutIsTTY()) await quoteLines(r); // a pipe gets the totals first, then the lines as line.N.* pairs
   printFields([
     ['member', `${r.memberId}  balance ${r.balance}, available ${r.available}`],
     ['subtotal', `${r.subtotal} ${r.currency}`],
@@ -116,12 +117,13 @@ async function quoteView(r: QuoteResult): Promise<void> {
     ['cash to pay', `${c.bold(r.cashPaid)} by ${r.tender}`],
     ['points earned', r.pointsEarned],
   ]);
+  if (!stdoutIsTTY()) await quoteLines(r);
   if (r.note) process.stderr.write(`note: ${r.note}\n`);
 }
 
 async function resultView(r: CheckoutResult): Promise<void> {
   const status =
-    r.status === 'paid' ? c.green('paid') : r.status === 'held' ? c.yellow(`held until ${r.expiresAt}`) : r.status === 'declined' ? c.red('declined — nothing was taken') : c.yellow(r.status);
+    r.status === 'paid' ? c.green('paid') : r.status === 'held' ? c.yellow(`held until ${localTime(r.expiresAt)}`) : r.status === 'declined' ? c.red('declined — nothing was taken') : c.yellow(r.status);
   printFields([
     ['order', `${r.orderId}${r.replayed ? c.dim('  (same result as the first try)') : ''}`],
     ['status', status],
@@ -248,7 +250,7 @@ export function register(program: Command): void {
         printTable(
           [
             { key: 'orderId', header: 'order' },
-            { key: 'createdAt', header: 'at' },
+            { key: 'createdAt', header: 'at', format: localTime },
             { key: 'memberId', header: 'member' },
             { key: 'status', header: 'status' },
             { key: 'total', header: 'total', align: 'right' },
@@ -274,7 +276,7 @@ export function register(program: Command): void {
 
   order
     .command('refund <orderId>')
-    .description('refund a whole order, or --line SKU:QTY units of it (§4.5): points back to their lots, cash refunded, earned points taken back (asks on a terminal; --yes elsewhere)')
+    .description('refund a whole order, or --line SKU:QTY units of it: points back to their lots, cash refunded, earned points taken back (asks on a terminal; --yes elsewhere)')
     .option('--line <sku[:qty]>', 'refund these units only (repeat; no QTY = all left of the line)', collectRefundLine)
     .option('--reason <text>', 'why (kept in the journal and the audit log)')
     .action(async (id: string, ...args) => {
@@ -340,8 +342,8 @@ export function register(program: Command): void {
             { key: 'checkoutId', header: 'checkout' },
             { key: 'memberId', header: 'member' },
             { key: 'points', header: 'points', align: 'right' },
-            { key: 'createdAt', header: 'held at' },
-            { key: 'expiresAt', header: 'expires at' },
+            { key: 'createdAt', header: 'held at', format: localTime },
+            { key: 'expiresAt', header: 'expires at', format: localTime },
             { key: 'expired', header: 'expired', format: (v) => (v ? 'yes' : 'no') },
           ],
           r,
@@ -364,8 +366,8 @@ async function orderView(r: OrderDetail): Promise<void> {
     ['order', r.orderId],
     ['status', r.status],
     ['member', r.memberId],
-    ['created', r.createdAt],
-    ['paid', r.paidAt ?? '-'],
+    ['created', localTime(r.createdAt)],
+    ['paid', r.paidAt ? localTime(r.paidAt) : '-'],
     ['total', `${r.total} ${r.currency} (subtotal ${r.subtotal}, discount ${r.discount}${r.coupon ? `, coupon ${r.coupon}` : ''})`],
     ['points used', `${r.pointsUsed} (worth ${r.pointsValue})`],
     ['cash', `${r.cashPaid}${r.tender ? ` by ${r.tender}` : ''}`],
@@ -385,6 +387,7 @@ async function orderView(r: OrderDetail): Promise<void> {
       { key: 'refundedQuantity', header: 'refunded qty', align: 'right' },
     ],
     r.lines,
+    { name: 'line' },
   );
   if (r.couponsIssued.length) {
     await printTable(
@@ -394,6 +397,7 @@ async function orderView(r: OrderDetail): Promise<void> {
         { key: 'status', header: 'status' },
       ],
       r.couponsIssued,
+      { name: 'coupon' },
     );
   }
 }

@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import { c } from '../colour.js';
 import { cmdOf, confirmOnTerminal, context, emit, mustAsk } from '../cli.js';
-import { printFields, printTable } from '../output.js';
+import { localTime, printFields, printTable } from '../output.js';
 
 export function register(program: Command): void {
   program
@@ -35,7 +35,7 @@ export function register(program: Command): void {
           ['schema', `v${r.schemaVersion} (this tool: v${r.toolSchemaVersion})`],
           ['currency', r.currency],
           ['timezone', r.timezone],
-          ['created', r.createdAt],
+          ['created', localTime(r.createdAt)],
           ['hold minutes', r.holdMinutes],
           ['size', `${r.sizes.database} bytes (+ ${r.sizes.wal} WAL), pages of ${r.sizes.pageSize} bytes`],
         ]);
@@ -45,6 +45,7 @@ export function register(program: Command): void {
             { key: 'rows', header: 'rows', align: 'right' },
           ],
           Object.entries(r.counts).map(([table, rows]) => ({ table, rows })),
+          { name: 'count' },
         );
       });
     });

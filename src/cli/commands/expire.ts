@@ -16,6 +16,7 @@ export function register(program: Command): void {
     .description('expire the remaining points of every lot whose expiresOn is before the as-of date (idempotent; safe from cron)')
     .option('--as-of <date>', 'expire lots with expiresOn before this date (default: today in the ledger zone; a past date asks on a terminal, --yes elsewhere)', parseDateOpt('--as-of'))
     .option('--dry-run', 'compute the same summary and write nothing')
+    .option('--force', 'allow an --as-of date after today (it expires points still usable today)')
     .option('-q, --quiet', 'print nothing on success (for cron; errors still go to stderr)')
     .addHelpText(
       'after',
@@ -24,21 +25,21 @@ export function register(program: Command): void {
     )
     .action(async (...args) => {
       const cmd = cmdOf(args);
-      const o = cmd.opts<{ asOf?: string; dryRun?: boolean; quiet?: boolean }>();
+      const o = cmd.opts<{ asOf?: string; dryRun?: boolean; force?: boolean; quiet?: boolean }>();
       const ctx = await context(cmd);
       const svc = await services();
       // A past --as-of books expiries back in time (changing past liability): an explicit yes (SPEC §7).
       if (o.asOf && !o.dryRun && !globals(cmd).yes) {
         const today = await svc.expiryToday(ctx);
         if (o.asOf < today && mustAsk(cmd, `an expiry run as of a past date (${o.asOf}, today is ${today})`)) {
-          const d = await svc.runExpiry(ctx, { asOf: o.asOf, dryRun: true });
+          const d = await svc.runExpiry(ctx, { asOf: o.asOf, dryRun: true, force: Boolean(o.force) });
           if (!(await confirmOnTerminal(`Expire ${d.pointsExpired} points from ${d.lotsExpired} lots of ${d.members} members as of ${o.asOf}, a past date (today is ${today}), booked at ${d.at}?`))) {
             process.stderr.write('nothing was expired\n');
             return;
           }
         }
       }
-      const r = await svc.runExpiry(ctx, { asOf: o.asOf, dryRun: Boolean(o.dryRun) });
+      const r = await svc.runExpiry(ctx, { asOf: o.asOf, dryRun: Boolean(o.dryRun), force: Boolean(o.force) });
       if (o.quiet && !cmd.optsWithGlobals().json) return;
       await emit(cmd, r, () => {
         if (!stdoutIsTTY()) {
@@ -83,7 +84,8 @@ export function register(program: Command): void {
           r.rows,
           { title: `points expiring ${r.from} … ${r.to}` },
         );
-        if (stdoutIsTTY()) {
+        if (!stdoutIsTTY()) process.stderr.write(`${r.points} points in ${r.lots} lots of ${r.members} members\n`);
+        else {
           process.stdout.write(`${r.points} points in ${r.lots} lots of ${r.members} members\n`);
           if (r.overduePoints) process.stdout.write(c.yellow(`${r.overduePoints} points are past their date and wait for: pointsmall expire run\n`));
         }

@@ -4,7 +4,7 @@ import { c } from '../colour.js';
 import { localDateTime } from '../../domain/time.js';
 import { cmdOf, context, emit, globals, setExit } from '../cli.js';
 import { parseIntOpt } from '../parse.js';
-import { printFields, printTable, stderrIsTTY } from '../output.js';
+import { localTime, printFields, printTable, stderrIsTTY } from '../output.js';
 import type { ImportProgress, ImportSummary } from '../../services/importPurchases.js';
 import type { ReviewDecision, ReviewItem } from '../../services/review.js';
 
@@ -74,7 +74,7 @@ const reviewColumns = [
   { key: 'source', header: 'source' },
   { key: 'orderId', header: 'order' },
   { key: 'memberId', header: 'member' },
-  { key: 'purchasedAt', header: 'purchased at' },
+  { key: 'purchasedAt', header: 'purchased at', format: localTime },
   { key: 'amount', header: 'amount', align: 'right' },
   { key: 'reason', header: 'reason' },
   { key: 'status', header: 'status' },
@@ -92,7 +92,7 @@ export function register(program: Command): void {
   imp
     .command('purchases <file>')
     .description('accrue points for the purchases in a CSV (one row per order, or one row per line)')
-    .option('--map <field=Column>', 'read a field from another column (repeatable): order_id, member_id, purchased_at, amount, quantity, unit_price, sku, category', collect)
+    .option('--map <field=Column>', 'read a field from another column (repeatable): order_id, member_id, purchased_at, amount, quantity, unit_price, line_amount, sku, category', collect)
     .option('--profile <file.json>', 'saved mapping and format options: {"map": {...}, "dateFormat", "encoding", "delimiter", "source"}')
     .option('--source <name>', 'where the file comes from; (source, order id) is the idempotency key (default "default")')
     .option('--date-format <fmt>', 'timestamp format, e.g. "M/D/YYYY H:mm" (numbers padded or not; default ISO 8601); repeatable: tried in order, a value two formats read as different dates is rejected as ambiguous', collect)
@@ -105,7 +105,7 @@ export function register(program: Command): void {
     .option('--rejects <file>', 'where rejected rows go with line number and reason (default FILE.rejects.csv)')
     .option('--dry-run', 'compute the same summary and write nothing')
     .option('--max-rejects <n>', 'more bad rows than N and nothing is committed (exit 2); 0: all or nothing', parseIntOpt('--max-rejects', 0))
-    .option('--batch <n>', 'orders per transaction (default 30000, planned 15000 at a time; the first batch is at most 2500, the next ones double)', parseIntOpt('--batch', 1))
+    .option('--batch <n>', 'orders committed together (default 30000): an import stopped midway keeps the batches it finished, and running it again skips them as duplicates', parseIntOpt('--batch', 1))
     .addHelpText(
       'after',
       '\nExamples:\n' +

@@ -4,7 +4,7 @@ import { UsageError, VerifyFailedError } from '../../errors.js';
 import { c } from '../colour.js';
 import { cmdOf, context, dbPath, emit, setExit } from '../cli.js';
 import { parseDateOpt, parseIntOpt } from '../parse.js';
-import { printTable } from '../output.js';
+import { localTime, localTimesIn, printTable } from '../output.js';
 import { writeOutputFile } from '../../services/outfile.js';
 
 export function register(program: Command): void {
@@ -46,7 +46,7 @@ export function register(program: Command): void {
     .command('entries')
     .description('list journal entries with their postings')
     .option('--member <id>', 'only entries of this member')
-    .option('--kind <kind>', 'only this kind (accrual, return, redemption, hold, release, refund, expiry, adjust)')
+    .addOption(new Option('--kind <kind>', 'only entries of this kind').choices(['accrual', 'return', 'redemption', 'hold', 'release', 'refund', 'expiry', 'adjust']))
     .option('--from <date>', 'from this date (inclusive, ledger zone)', parseDateOpt('--from'))
     .option('--to <date>', 'to this date (inclusive, ledger zone)', parseDateOpt('--to'))
     .option('--limit <n>', 'at most this many (newest last)', parseIntOpt('--limit', 1), 100)
@@ -59,7 +59,7 @@ export function register(program: Command): void {
         printTable(
           [
             { key: 'id', header: 'entry', align: 'right' },
-            { key: 'at', header: 'at' },
+            { key: 'at', header: 'at', format: localTime },
             { key: 'kind', header: 'kind' },
             { key: 'memberId', header: 'member' },
             { key: 'ref', header: 'ref' },
@@ -104,11 +104,11 @@ export function register(program: Command): void {
         printTable(
           [
             { key: 'id', header: 'id', align: 'right' },
-            { key: 'at', header: 'at' },
+            { key: 'at', header: 'at', format: localTime },
             { key: 'operator', header: 'operator' },
             { key: 'action', header: 'action' },
             { key: 'subject', header: 'subject' },
-            { key: 'detail', header: 'detail' },
+            { key: 'detail', header: 'detail', format: localTimesIn },
           ],
           r,
         ),

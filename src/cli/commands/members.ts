@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import { c } from '../colour.js';
 import { cmdOf, confirmOnTerminal, context, emit, need, mustAsk, setExit } from '../cli.js';
 import { parseDateOpt, parseIntOpt, parseSignedIntOpt } from '../parse.js';
-import { printFields, printTable } from '../output.js';
+import { aside, localTime, printFields, printTable } from '../output.js';
 import type { MemberView } from '../../services/members.js';
 
 const services = () => import('../../services/members.js');
@@ -28,11 +28,12 @@ function showView(m: MemberView): Promise<void> {
       { key: 'remaining', header: 'remaining', align: 'right' },
       { key: 'points', header: 'of', align: 'right' },
       { key: 'held', header: 'held', align: 'right', format: (v) => ((v as number) ? String(v) : '') },
-      { key: 'earnedAt', header: 'earned' },
+      { key: 'earnedAt', header: 'earned', format: localTime },
       { key: 'expiresOn', header: 'expires on', format: (v) => (v as string | null) ?? 'never' },
-      { key: 'expired', header: '', format: (v) => (v ? 'expired, pending the expiry run' : '') },
+      { key: 'expired', header: 'note', format: (v) => (v ? 'expired, pending the expiry run' : '') },
     ],
     m.lots,
+    { name: 'lot' },
   );
 }
 
@@ -59,10 +60,10 @@ export function register(program: Command): void {
   member
     .command('update <id>')
     .description('change a member\'s name, contact or pinned tier (--tier auto unpins)')
-    .option('--name <name>')
-    .option('--phone <phone>', 'empty string clears it')
-    .option('--email <email>', 'empty string clears it')
-    .option('--tier <tier>')
+    .option('--name <name>', 'new display name')
+    .option('--phone <phone>', 'new mobile number; an empty string clears it')
+    .option('--email <email>', 'new email; an empty string clears it')
+    .option('--tier <tier>', 'pin this tier; auto unpins it (the tier follows lifetime points again)')
     .action(async (id: string, ...args) => {
       const cmd = cmdOf(args);
       const r = await (await services()).updateMember(await context(cmd), id, cmd.opts());
@@ -132,10 +133,10 @@ export function register(program: Command): void {
       const o = cmd.opts();
       const r = await (await services()).memberHistory(await context(cmd), id, o.from, o.to);
       await emit(cmd, r, async () => {
-        process.stdout.write(`opening balance ${r.openingBalance}\n`);
+        aside(`opening balance ${r.openingBalance}`);
         await printTable(
           [
-            { key: 'at', header: 'at' },
+            { key: 'at', header: 'at', format: localTime },
             { key: 'kind', header: 'kind' },
             { key: 'ref', header: 'ref' },
             { key: 'points', header: 'points', align: 'right', format: (v) => ((v as number) > 0 ? `+${v}` : String(v)) },
@@ -144,7 +145,7 @@ export function register(program: Command): void {
           ],
           r.lines,
         );
-        process.stdout.write(`closing balance ${r.closingBalance}\n`);
+        aside(`closing balance ${r.closingBalance}`);
       });
     });
 

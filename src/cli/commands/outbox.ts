@@ -4,7 +4,7 @@ import { UsageError } from '../../errors.js';
 import { c } from '../colour.js';
 import { cmdOf, context, emit, globals } from '../cli.js';
 import { parseIntOpt } from '../parse.js';
-import { printTable, stderrIsTTY, writeStdout } from '../output.js';
+import { localTime, printTable, stderrIsTTY, writeStdout } from '../output.js';
 
 const services = () => import('../../services/outbox.js');
 
@@ -25,13 +25,13 @@ export function register(program: Command): void {
         printTable(
           [
             { key: 'id', header: 'id', align: 'right' },
-            { key: 'createdAt', header: 'created' },
+            { key: 'createdAt', header: 'created', format: localTime },
             { key: 'topic', header: 'topic' },
             { key: 'memberId', header: 'member' },
             { key: 'channel', header: 'channel' },
             { key: 'recipient', header: 'recipient' },
             { key: 'payload', header: 'payload' },
-            { key: 'sentAt', header: 'sent', format: (v) => (v as string | null) ?? 'pending' },
+            { key: 'sentAt', header: 'sent', format: (v) => (v ? localTime(v) : 'pending') },
           ],
           r,
         ),
@@ -43,7 +43,7 @@ export function register(program: Command): void {
     .description('write notifications (pending ones by default) as JSON Lines or CSV; --mark-sent marks exactly the exported ones sent')
     .addOption(new Option('--format <format>', 'jsonl or csv (default: from --out\'s extension, else jsonl)').choices(['jsonl', 'csv']))
     .option('--out <file>', 'write to this file, whole or not at all (default: stdout)')
-    .option('--mark-sent', 'mark the exported notifications sent, in the same transaction as the export')
+    .option('--mark-sent', 'mark exactly the exported notifications sent, together with the export: both happen or neither')
     .option('--all', 'include notifications already sent')
     .option('--topic <topic>', 'only this topic')
     .option('--skip-empty', 'with --out: write no file when nothing is to be exported (for a cron job)')

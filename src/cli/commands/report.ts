@@ -165,7 +165,7 @@ function summaryView(r: SummaryReport): View {
       ['  of which on hold', r.held],
       ['outstanding value', `${r.outstandingValue} ${r.currency}`],
       ['entries in period', r.entries],
-      ['reconciliation', `${r.reconciliation.ok ? '✓' : '✗ MISMATCH'} ${r.reconciliation.line}`],
+      ['reconciliation', `${r.reconciliation.ok ? (stdoutIsTTY() ? '✓' : 'ok') : 'MISMATCH'} ${r.reconciliation.line}`],
     ],
     sections: [
       {

@@ -2,7 +2,14 @@
 import { Command } from 'commander';
 import { c } from '../colour.js';
 import { cmdOf, context, emit } from '../cli.js';
-import { printTable } from '../output.js';
+import { localTime, printFields, printTable, stdoutIsTTY } from '../output.js';
+
+/** A rules document as `path value` pairs: objects by dotted path, list items numbered from 1. */
+function rulePairs(v: unknown, path = ''): [string, unknown][] {
+  if (Array.isArray(v)) return v.length ? v.flatMap((x, i) => rulePairs(x, `${path}.${i + 1}`)) : [[path, '(none)']];
+  if (v !== null && typeof v === 'object') return Object.entries(v).flatMap(([k, x]) => rulePairs(x, path ? `${path}.${k}` : k));
+  return [[path, v === null ? '-' : v]];
+}
 
 export function register(program: Command): void {
   const rules = program.command('rules').description('earning, redeeming and expiry rules, in versions');
@@ -14,7 +21,7 @@ export function register(program: Command): void {
       const cmd = cmdOf(args);
       const { applyRules } = await import('../../services/rules.js');
       const r = await applyRules(await context(cmd), file, cmd.opts().effective);
-      await emit(cmd, r, () => void process.stdout.write(`${c.green('✓')} rules version ${r.version} stored, in force from ${r.effectiveLocal} (${r.effectiveAt})\n`));
+      await emit(cmd, r, () => void process.stdout.write(`${c.green('✓')} rules version ${r.version} stored, in force from ${r.effectiveLocal}\n`));
     });
   rules
     .command('show')
@@ -25,8 +32,8 @@ export function register(program: Command): void {
       const { showRules } = await import('../../services/rules.js');
       const r = await showRules(await context(cmd), cmd.opts().at);
       await emit(cmd, r, () => {
-        process.stderr.write(`rules version ${r.version}, in force from ${r.effectiveAt}${r.inForce ? ' (current)' : ''}\n`);
-        process.stdout.write(JSON.stringify(r.rules, null, 2) + '\n');
+        process.stderr.write(`rules version ${r.version}, in force from ${r.effectiveLocal}${r.inForce ? ' (current)' : ''}\n`);
+        printFields(rulePairs(r.rules)); // one line per setting (earn.pointsPerUnit  1); the document itself: --json
       });
     });
   rules
@@ -41,10 +48,10 @@ export function register(program: Command): void {
           [
             { key: 'version', header: 'version', align: 'right' },
             { key: 'effectiveLocal', header: 'effective from' },
-            { key: 'appliedAt', header: 'applied at' },
+            { key: 'appliedAt', header: 'applied at', format: localTime },
             { key: 'operator', header: 'operator' },
             { key: 'source', header: 'source' },
-            { key: 'inForce', header: 'in force', format: (v) => (v ? '●' : '') },
+            { key: 'inForce', header: 'in force', format: (v) => (v ? (stdoutIsTTY() ? '●' : 'yes') : '') },
           ],
           r,
         ),

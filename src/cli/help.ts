@@ -1,0 +1,93 @@
+// Help that teaches: examples for every command and a sentence for every argument, in one place, added to
+// the command tree once it is registered (main.ts). test/e2e/help.test.ts fails when one is missing.
+import type { Command } from 'commander';
+
+/** Real invocations per command path, shown under "Examples:" in its --help. */
+const EXAMPLES: Record<string, string[]> = {
+  init: ['pointsmall init --currency CNY --timezone Asia/Shanghai', 'pointsmall --db /srv/mall/ledger.db init --currency EUR --timezone Europe/Berlin'],
+  'db info': ['pointsmall db info', 'pointsmall db info --json'],
+  'db backup': ['pointsmall db backup /backups/pointsmall-$(date +%F).db'],
+  'db restore': ['pointsmall db restore /backups/pointsmall-2026-11-22.db --yes'],
+  'db set': ['pointsmall db set hold-minutes 30'],
+  'db migrate': ['pointsmall db migrate'],
+  'ledger verify': ['pointsmall ledger verify', 'pointsmall ledger verify --anchor "$(tail -n 1 /srv/anchors.txt)"'],
+  'ledger entries': ['pointsmall ledger entries --member M001', 'pointsmall ledger entries --kind expiry --from 2026-11-01 --to 2026-11-30'],
+  'ledger export': ['pointsmall ledger export --out journal.jsonl', 'pointsmall ledger export --format csv --out journal.csv'],
+  'audit list': ['pointsmall audit list --since 2026-11-01', 'pointsmall audit list --operator alice --limit 20'],
+  'member add': ['pointsmall member add --id M001 --name "Wang Fang" --phone 13800000000', 'pointsmall member add --id M002 --name "Li Wei" --email li@example.com --tier gold'],
+  'member update': ['pointsmall member update M001 --phone 13900000000', 'pointsmall member update M002 --tier auto'],
+  'member import': ['pointsmall member import members.csv', 'pointsmall member import crm.csv --map id=CardNo --map name=FullName --rejects bad-members.csv'],
+  'member list': ['pointsmall member list --min-balance 1000', 'pointsmall member list --status frozen', 'pointsmall member list | cut -f1,5'],
+  'member show': ['pointsmall member show M001', 'pointsmall member show M001 --json'],
+  'member history': ['pointsmall member history M001', 'pointsmall member history M001 --from 2026-11-01 --to 2026-11-30'],
+  'member adjust': ['pointsmall member adjust M001 --points 500 --reason "welcome bonus"', 'pointsmall member adjust M001 --points -200 --reason "duplicate credit" --yes'],
+  'member freeze': ['pointsmall member freeze M001 --reason "card reported stolen"'],
+  'member unfreeze': ['pointsmall member unfreeze M001'],
+  'catalog add': ['pointsmall catalog add --sku TEA-001 --name "Longjing 250g" --price 168.00 --stock 120', 'pointsmall catalog add --sku VIP --name "Lounge pass" --price 50.00 --pay points --points-price 4000'],
+  'catalog update': ['pointsmall catalog update TEA-001 --price 158.00', 'pointsmall catalog update TEA-001 --stock 200'],
+  'catalog show': ['pointsmall catalog show TEA-001'],
+  'catalog list': ['pointsmall catalog list', 'pointsmall catalog list --category tea --all'],
+  'catalog deactivate': ['pointsmall catalog deactivate TEA-004'],
+  'catalog activate': ['pointsmall catalog activate TEA-004'],
+  'catalog import': ['pointsmall catalog import catalog.csv'],
+  'rules apply': ['pointsmall rules apply rules.json', 'pointsmall rules apply rules-2027.json --effective 2027-01-01'],
+  'rules show': ['pointsmall rules show', 'pointsmall rules show --at 2026-06-01 --json'],
+  'rules history': ['pointsmall rules history'],
+  'review list': ['pointsmall review list', 'pointsmall review list --status all --member M001'],
+  'review approve': ['pointsmall review approve 12 --note "receipt checked"', 'pointsmall review approve T1001'],
+  'review reject': ['pointsmall review reject 13 --note "staff purchase"'],
+  checkout: ['pointsmall checkout', 'pointsmall checkout --member M001 --item TEA-001 --max-points --tender alipay --yes'],
+  'checkout quote': ['pointsmall checkout quote --member M001 --item TEA-001:2', 'pointsmall checkout quote --member M001 --item TEA-001 --points 3000'],
+  'checkout start': ['pointsmall checkout start --member M001 --item TEA-001 --points 3000 --idempotency-key till7-0042'],
+  'checkout confirm': ['pointsmall checkout confirm ORD-000042 --tender card --yes'],
+  'checkout cancel': ['pointsmall checkout cancel ORD-000042'],
+  'order list': ['pointsmall order list --member M001', 'pointsmall order list --status paid --from 2026-11-01 --to 2026-11-30'],
+  'order show': ['pointsmall order show ORD-000042'],
+  'order refund': ['pointsmall order refund ORD-000042 --reason "damaged" --yes', 'pointsmall order refund ORD-000042 --line TEA-001:1 --reason "one box returned"'],
+  'coupon list': ['pointsmall coupon list --member M001', 'pointsmall coupon list --status active'],
+  'holds list': ['pointsmall holds list'],
+  'holds release-expired': ['pointsmall holds release-expired'],
+  'expire preview': ['pointsmall expire preview --within 30d', 'pointsmall expire preview --within 2w --notify'],
+  'outbox list': ['pointsmall outbox list --pending', 'pointsmall outbox list --topic points.expiring --limit 20'],
+  'outbox export': ['pointsmall outbox export --out outbox.jsonl --mark-sent', 'pointsmall outbox export --format csv --out /srv/sms/today.csv --mark-sent --skip-empty'],
+  'report summary': ['pointsmall report summary --from 2026-11-01 --to 2026-11-30', 'pointsmall report summary --format html --out summary.html'],
+  'report liability': ['pointsmall report liability', 'pointsmall report liability --as-of 2026-12-31 --format csv --out liability.csv'],
+  'report activity': ['pointsmall report activity --by week --from 2026-11-01', 'pointsmall report activity --format html --out activity.html'],
+  'report members': ['pointsmall report members --top 20 --by earned', 'pointsmall report members --format csv --out members.csv'],
+  'report expiring': ['pointsmall report expiring --within 30d', 'pointsmall report expiring --within 3m --format csv --out expiring.csv'],
+  'report items': ['pointsmall report items --from 2026-11-01 --to 2026-11-30'],
+  'report segments': ['pointsmall report segments', 'pointsmall report segments --detail --format csv --out segments.csv'],
+  demo: ['pointsmall demo', 'pointsmall --db /tmp/demo.db demo --force'],
+};
+
+/** A sentence per positional argument, by command path and name, else by name alone. */
+const ARGUMENTS: Record<string, string> = {
+  id: 'the member id',
+  'review approve id': 'the review number (review list) or the order id',
+  'review reject id': 'the review number (review list) or the order id',
+  sku: 'the item\'s SKU',
+  orderId: 'the order id, like ORD-000042',
+  checkoutId: 'the order id the checkout start printed, like ORD-000042',
+  'db backup file': 'where to write the backup (a new file, or an existing one with --force)',
+  'db restore file': 'a backup written by db backup',
+  'member import file': 'a CSV of members',
+  'catalog import file': 'a CSV of catalog items (fixtures/catalog.csv shows the columns)',
+  'rules apply file': 'a rules JSON file (fixtures/rules.json shows every field)',
+  'import purchases file': 'a CSV of purchases',
+  setting: 'the setting to change: hold-minutes',
+  value: 'its new value',
+};
+
+/** Examples under every command that has some, and argument descriptions where a command gave none. */
+export function addExamples(program: Command): void {
+  const walk = (cmd: Command, path: string[]) => {
+    const key = path.join(' ');
+    for (const a of cmd.registeredArguments) {
+      if (!a.description) a.description = ARGUMENTS[`${key} ${a.name()}`] ?? ARGUMENTS[a.name()] ?? '';
+    }
+    const examples = EXAMPLES[key];
+    if (examples) cmd.addHelpText('after', `\nExamples:\n${examples.map((e) => `  ${e}`).join('\n')}\n`);
+    for (const sub of cmd.commands) walk(sub, [...path, sub.name()]);
+  };
+  for (const sub of program.commands) walk(sub, [sub.name()]);
+}

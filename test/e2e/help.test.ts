@@ -1,0 +1,58 @@
+// Help that teaches (issue 20 item 5): every command has a description and examples, every option and
+// argument a sentence, global options under their own heading, no internal references.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ROOT, runCli, runCliAsync } from '../helpers/cli.js';
+
+interface Node {
+  path: string;
+  description: string;
+  leaf: boolean;
+  arguments: { name: string; description: string }[];
+  options: { flags: string; description: string }[];
+  subcommands: string[];
+}
+
+const tree = (): Node[] => runCli(['__complete', 'tree']).json();
+
+describe('help (issue 20 item 5)', () => {
+  it('--version prints the version in package.json', () => {
+    const r = runCli(['--version']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version);
+  });
+
+  it('every command has a description, every option and argument one, every leaf command examples', async () => {
+    const nodes = tree();
+    expect(nodes.length).toBeGreaterThan(40);
+    const problems: string[] = [];
+    for (const n of nodes) {
+      const name = `pointsmall ${n.path}`.trim();
+      if (!n.description.trim()) problems.push(`${name}: no description`);
+      for (const o of n.options) if (!o.description?.trim()) problems.push(`${name} ${o.flags}: no description`);
+      for (const a of n.arguments) if (!a.description?.trim()) problems.push(`${name} <${a.name}>: no description`);
+    }
+    const leaves = nodes.filter((n) => n.leaf);
+    for (let i = 0; i < leaves.length; i += 6) {
+      const helps = await Promise.all(leaves.slice(i, i + 6).map((n) => runCliAsync([...n.path.split(' '), '--help'])));
+      helps.forEach((h, j) => {
+        const name = `pointsmall ${leaves[i + j].path}`;
+        if (h.code !== 0) problems.push(`${name} --help: exit ${h.code}`);
+        const examples = /\nExamples:\n((?: {2}\S.*\n?|\s{4,}.*\n?)+)/.exec(h.stdout);
+        if (!examples) problems.push(`${name}: no Examples: section`);
+        else if (!examples[1].includes(`pointsmall ${leaves[i + j].path}`)) problems.push(`${name}: examples do not run the command`);
+        if (!/\nGlobal Options:\n[\s\S]*--db <path>[\s\S]*--json[\s\S]*--operator[\s\S]*--yes/.test(h.stdout)) problems.push(`${name}: no Global Options heading with --db, --json, --operator, --yes`);
+        if (/§|\bSPEC\b|transaction|planned \d/.test(h.stdout)) problems.push(`${name}: internal reference in help`);
+      });
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('order refund help cites no section number and import purchases --batch describes no internals', () => {
+    expect(runCli(['order', 'refund', '--help']).stdout).not.toContain('§');
+    const imp = runCli(['import', 'purchases', '--help']).stdout;
+    expect(imp).toMatch(/--batch <n>/);
+    expect(imp).not.toMatch(/planned|doubles?\b|first batch/);
+  });
+});
