@@ -6,10 +6,9 @@
 // Readings where the SPEC leaves a choice (each is named again in docs/reliability.md):
 // - Held points stay in their lots, reserved (§5: balance = Σ lots' remaining − debt); a hold reserves
 //   them from the spendable lots in spending order, and capture takes exactly those.
-// - Every debit — spending (checkout, hold, negative adjust) and take-backs (returns, a refund's earned
-//   points) — uses only lots not lapsed on the debit's own local date (§7 "Expired is expired"; a return
-//   is dated at its purchase) and never reserved points, so what a member ends with does not depend on
-//   when the expiry run ran; a take-back short of points leaves a debt.
+// - Spending (checkout, hold, negative adjust) uses only lots not lapsed (§7 "Expired is expired") and
+//   not reserved; take-backs (returns, a refund's earned points) come from the earliest-expiring lots
+//   (§4.6), lapsed ones included, never reserved points, and leave a debt if short.
 // - `redeem.minPoints` applies to the mixed lines' part (§4.6): a request whose mixed part is 0 or at
 //   least minPoints (MIN_POINTS_ON below names the other reading, the total, in one place).
 // - A checkout's earning base is its cash spread over the lines by gross amount (§4.1.5 as written).
@@ -296,11 +295,10 @@ export class Spec4Model {
     const rest = points - repaid;
     if (rest > 0) m.lots.push({ seq: ++this.lotSeq, points: rest, remaining: rest, reserved: 0, earnedAt: at, expiresOn });
   }
-  /** A take-back at time `at`: earliest-expiring lots first (not lapsed then, not reserved); debt if short. */
-  takeBack(m: Member, points: number, at: number): void {
+  /** A take-back: earliest-expiring lots first (lapsed included, reserved points not); debt if short. */
+  takeBack(m: Member, points: number): void {
     let left = points;
     for (const l of this.spendingOrder(m)) {
-      if (this.lapsed(l, at)) continue;
       const t = Math.min(l.remaining - l.reserved, left);
       l.remaining -= t;
       left -= t;
@@ -419,7 +417,7 @@ export class Spec4Model {
       const parts = lines.map((r) => ({ sku: r.sku, category: r.category, base: Math.abs(r.quantity * r.unitPrice) }));
       if (amount < 0) {
         const pts = this.orderPoints(m, rules, parts, first.at, amount, true);
-        this.takeBack(m, pts, first.at);
+        this.takeBack(m, pts);
         m.lifetimeEarned -= pts;
         s.pointsReturned += pts;
       } else {
@@ -639,7 +637,7 @@ export class Spec4Model {
     }
     if (left > 0) throw new Error('model: refund returned more points than the order took');
     if (res.pointsTakenBack > 0) {
-      this.takeBack(m, res.pointsTakenBack, now);
+      this.takeBack(m, res.pointsTakenBack);
       m.lifetimeEarned -= res.pointsTakenBack;
     }
     res.complete = o.lines.every((l) => l.refundedQty === l.quantity);

@@ -165,8 +165,10 @@ export class Product {
       result: { lines: v.lines, pointsReturned: v.pointsReturned, cashRefunded: v.cashRefunded, pointsTakenBack: v.pointsTakenBack, complete: v.complete },
     };
   }
+  /** An expiry run as of any date: an as-of after today needs --force (the model draws such runs too). */
   async expire(asOf: string, dryRun: boolean): Promise<Record<string, unknown>> {
-    return (await expiry.runExpiry(this.ctx, { asOf, dryRun })) as unknown as Record<string, unknown>;
+    const input = { asOf, dryRun, force: true };
+    return (await expiry.runExpiry(this.ctx, input)) as unknown as Record<string, unknown>;
   }
   /** The code of one coupon an order line issued, preferring an unused one when `unused`. */
   async couponCode(orderId: string, lineNo: number, unused: boolean): Promise<string> {
