@@ -153,7 +153,7 @@ function verifyPass(l: Ledger, anchors: readonly Anchor[], sortedLots: boolean):
         } else if (chainHash(prevHash, entryContent(row, postings)) !== e[9])
           firstChainBreak = `entry ${id} (${row.kind}): content does not match its hash (edited after it was written)`;
       }
-      books.entry({ id, kind: row.kind, ref: row.ref, memberId: row.member_id, at: row.at, postings });
+      books.entry({ id, kind: row.kind, ref: row.ref, memberId: row.member_id, at: row.at, recordedAt: row.recorded_at, postings });
       prevHash = e[9] as string;
       expectId = id + 1;
       lastId = id;

@@ -32,6 +32,7 @@ interface EntryFacts {
   ref: string | null;
   memberId: string | null;
   at: string;
+  recordedAt: string;
   postings: readonly NewPosting[];
 }
 
@@ -58,8 +59,8 @@ export class LotBooks {
   private readonly moveIt: IterableIterator<unknown[]>;
   private nextMove: IteratorResult<unknown[]>;
   private readonly debts = new Map<string, number>();
-  private readonly versions: { id: number; effectiveAt: string; entriesBefore: number | null; rules: Rules }[];
-  private readonly orderRules: Map<string, number>;
+  private readonly versions: { id: number; effectiveAt: string; appliedAt: string; entriesBefore: number | null; rules: Rules }[];
+  private readonly orderCreated: Map<string, string>;
   private readonly expiryCache = new Map<number, Map<number, string | null | undefined>>(); // version → hour → date
   private memo = { version: -1, hour: NaN, value: null as string | null | undefined };
   lotsSeen = 0;
@@ -75,8 +76,8 @@ export class LotBooks {
     this.nextLot = this.lotIt.next();
     this.moveIt = q.movesByEntry();
     this.nextMove = this.moveIt.next();
-    this.versions = q.rulesVersions().map((v) => ({ id: v.id, effectiveAt: v.effective_at, entriesBefore: v.entries_before, rules: parseStoredRules(l, v.id, v.document) }));
-    this.orderRules = q.orderRulesVersions();
+    this.versions = q.rulesVersions().map((v) => ({ id: v.id, effectiveAt: v.effective_at, appliedAt: v.applied_at, entriesBefore: v.entries_before, rules: parseStoredRules(l, v.id, v.document) }));
+    this.orderCreated = q.orderCreatedAt();
   }
 
   private advanceLot(): void {
@@ -193,12 +194,8 @@ export class LotBooks {
     for (const [id, left] of this.debts) if (!seen.has(id) && left !== 0) this.debt.add(`member ${id}`, `is unknown but the journal and lots leave it a debt of ${left}`);
   }
 
-  /**
-   * The version in force at `at` for entry `entryId`: the latest effective ≤ at (of equal times, the one
-   * applied later) among the versions stored before that entry was written — a version applied later
-   * with an earlier --effective leaves what was already booked as it was.
-   */
-  private versionAt(at: string, entryId: number): { id: number; rules: Rules } | undefined {
+  /** The version in force at `at` among those `allowed`: latest effective ≤ at; of equal times, the one applied later. */
+  private inForce(at: string, allowed: (v: { id: number; appliedAt: string; entriesBefore: number | null }) => boolean): { id: number; rules: Rules } | undefined {
     let lo = 0;
     let hi = this.versions.length - 1;
     let found = -1;
@@ -209,22 +206,39 @@ export class LotBooks {
         lo = mid + 1;
       } else hi = mid - 1;
     }
-    while (found >= 0 && this.versions[found].entriesBefore !== null && this.versions[found].entriesBefore! >= entryId) found--;
-    return found < 0 ? undefined : this.versions[found];
+    for (let i = found; i >= 0; i--) if (allowed(this.versions[i])) return this.versions[i];
+    return undefined;
   }
 
+  /**
+   * A lot expires by the version that was in force at its earning when it was written: a version applied
+   * later with an earlier effective time does not change lots already written. Versions applied at the
+   * very instant of the write may have come before or after it (the clock cannot tell), so each order
+   * of them is a candidate.
+   */
   private checkExpiry(lotId: number, earnedAt: string, stored: string | null, e: EntryFacts): void {
-    // A checkout's earned points expire by the rules of its order; every other credit by those in force when earned.
-    const orderVersion = e.kind === 'accrual' && e.ref !== null ? this.orderRules.get(e.ref) : undefined;
-    const v = orderVersion !== undefined ? this.versions.find((x) => x.id === orderVersion) : this.versionAt(earnedAt, e.id);
+    // A checkout's earned points expire by the rules in force when its order was created; every other
+    // credit's by those in force when it was earned. Either way the date runs from the earning.
+    const orderAt = e.kind === 'accrual' && e.ref !== null ? this.orderCreated.get(e.ref) : undefined;
+    const ruleAt = orderAt ?? earnedAt;
+    const rec = e.recordedAt;
+    // Which versions the entry could have seen: exactly, by the last entry id stored with each version
+    // (migration 7); for versions stored before that, by the clock (applied at or before the write).
+    const known = (x: { appliedAt: string; entriesBefore: number | null }) => (x.entriesBefore !== null ? x.entriesBefore < e.id : x.appliedAt <= rec);
+    const v = this.inForce(ruleAt, known) ?? this.inForce(ruleAt, () => true); // the latter: a ledger built by other means than init
     if (!v) {
       this.expiry.add(`lot ${lotId}`, `was earned at ${earnedAt}, when no rules version was in force`);
       return;
     }
     const expected = this.expected(v, earnedAt);
-    if (expected !== stored) {
-      this.expiry.add(`lot ${lotId}`, `expires on ${stored ?? 'never'} but rules version ${v.id}, in force when it was earned (${earnedAt}), gives ${expected ?? 'never'}`);
+    if (expected === stored) return;
+    const sameInstant = this.versions.filter((x) => x.entriesBefore === null && x.appliedAt === rec).map((x) => x.id).sort((p, q) => p - q);
+    for (let k = 0; k < sameInstant.length; k++) {
+      const upTo = k === 0 ? -Infinity : sameInstant[k - 1];
+      const c = this.inForce(ruleAt, (x) => (x.entriesBefore !== null ? x.entriesBefore < e.id : x.appliedAt < rec || (x.appliedAt === rec && x.id <= upTo)));
+      if (c && this.expected(c, earnedAt) === stored) return;
     }
+    this.expiry.add(`lot ${lotId}`, `expires on ${stored ?? 'never'} but rules version ${v.id}, in force ${orderAt ? `when order ${e.ref} was created` : 'when it was earned'} (${ruleAt}), gives ${expected ?? 'never'}`);
   }
 
   /**

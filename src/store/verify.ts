@@ -87,19 +87,20 @@ export class VerifyQueries {
   }
 
   /** Every rules version in order of force (effective_at, then applied later wins). */
-  rulesVersions(): { id: number; effective_at: string; document: string; entries_before: number | null }[] {
-    return this.db.prepare('SELECT id, effective_at, document, entries_before FROM rules_versions ORDER BY effective_at, id').all() as {
+  rulesVersions(): { id: number; effective_at: string; applied_at: string; document: string; entries_before: number | null }[] {
+    return this.db.prepare('SELECT id, effective_at, applied_at, document, entries_before FROM rules_versions ORDER BY effective_at, id').all() as {
       id: number;
       effective_at: string;
+      applied_at: string;
       document: string;
       entries_before: number | null;
     }[];
   }
 
-  /** Checkout orders' rules versions by order id: a checkout's earned lot expires by the rules of its order. */
-  orderRulesVersions(): Map<string, number> {
-    const m = new Map<string, number>();
-    for (const [id, v] of this.db.prepare('SELECT id, rules_version FROM orders WHERE points_earned > 0').raw().iterate() as IterableIterator<[string, number]>) m.set(id, v);
+  /** Checkout orders' creation times by order id: a checkout's earned lot expires by the rules in force when its order was created. */
+  orderCreatedAt(): Map<string, string> {
+    const m = new Map<string, string>();
+    for (const [id, at] of this.db.prepare('SELECT id, created_at FROM orders WHERE points_earned > 0').raw().iterate() as IterableIterator<[string, string]>) m.set(id, at);
     return m;
   }
 
@@ -232,6 +233,19 @@ export const bookChecks: { name: string; okDetail: string; sql: string }[] = [
               OR coalesce(c.captured, 0) <> (h.points > 0 AND h.status = 'captured')
               OR coalesce(c.released, 0) <> (h.points > 0 AND h.status = 'released')
               OR (h.points > 0 AND h.status <> 'open' AND coalesce(c.held, 0) <> -h.points)
+          LIMIT 5`,
+  },
+  {
+    // A retried checkout replays what its key names; a key cut loose from its order would pay again.
+    name: 'idempotency-keys-match-orders',
+    okDetail: "every checkout idempotency key names its order, and a stored result is that order's",
+    sql: `SELECT 'idempotency key ' || k.key AS subject,
+                 CASE WHEN k.order_id IS NULL THEN 'names no order: a retry would pay again'
+                      WHEN o.id IS NULL THEN 'names order ' || k.order_id || ', which does not exist'
+                      ELSE 'names order ' || k.order_id || ' but stores the result of ' || coalesce(json_extract(k.result, '$.orderId'), 'no order') END AS detail
+            FROM idempotency_keys k LEFT JOIN orders o ON o.id = k.order_id
+           WHERE k.order_id IS NULL OR o.id IS NULL
+              OR (k.result IS NOT NULL AND (NOT json_valid(k.result) OR json_extract(k.result, '$.orderId') IS NOT k.order_id))
           LIMIT 5`,
   },
   {

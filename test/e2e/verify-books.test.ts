@@ -46,7 +46,7 @@ describe('ledger verify sees every table that decides money', () => {
     const v = t.verify();
     expect(v.ok).toBe(true);
     const names = v.checks.map((c) => c.name);
-    for (const n of ['lots-match-entries', 'lot-expiry', 'member-debt', 'purchases-match-entries', 'orders-match-refunds', 'refunds-match-entries', 'orders-match-entries', 'holds-match-entries', 'outbox-sent-marks']) {
+    for (const n of ['lots-match-entries', 'lot-expiry', 'member-debt', 'purchases-match-entries', 'orders-match-refunds', 'refunds-match-entries', 'orders-match-entries', 'holds-match-entries', 'idempotency-keys-match-orders', 'outbox-sent-marks']) {
       expect(names).toContain(n);
     }
     // Lots stored out of entry order (a ledger from elsewhere): verify reads them sorted and still passes.
@@ -134,6 +134,15 @@ describe('ledger verify sees every table that decides money', () => {
     const failed = failedChecks(t).map((c) => c.name);
     expect(failed).toContain('holds-match-entries');
     expect(failed).toContain('orders-match-entries');
+  });
+
+  it('catches a checkout idempotency key cut loose from its order, which would let a retry pay again', () => {
+    const { t } = seeded();
+    t.ok(['checkout', '--member', 'b', '--item', 'TEA', '--no-points', '--tender', 'card', '--idempotency-key', 'till-7', '--yes']);
+    tamper(t.db, ["UPDATE idempotency_keys SET order_id = NULL, result = NULL WHERE key = 'till-7'"]);
+    const failed = failedChecks(t);
+    expect(failed.map((c) => c.name)).toEqual(['idempotency-keys-match-orders']);
+    expect(failed[0].detail).toBe('idempotency key till-7: names no order: a retry would pay again');
   });
 
   it("catches a member's debt cache changed", () => {
