@@ -173,3 +173,22 @@ describe('ledger verify sees every table that decides money', () => {
     expect(r.stderr).toMatch(/^error: .*(malformed|not a database|damaged)/m);
   });
 });
+
+describe('lot expiry against the rules versions an entry could have seen', () => {
+  it('a backfill run with a clock before a backdated version was applied still verifies, and the lot keeps its expiry', () => {
+    const t = tmpLedger({ now: '2026-06-01T10:00:00+08:00' });
+    t.ok(['member', 'add', '--id', 'a', '--name', 'A']);
+    const rules = join(t.dir, 'never.json');
+    writeFileSync(rules, JSON.stringify({ expiry: { policy: 'never' } }));
+    t.ok(['rules', 'apply', rules, '--effective', '2026-01-01']); // applied on 2026-06-01, in force from January
+    const csv = join(t.dir, 'p.csv');
+    writeFileSync(csv, 'order_id,member_id,purchased_at,amount\nO1,a,2026-02-01 10:00,100.00\n');
+    // a backfill whose clock reads March: the entry is written after the version, though its time says earlier
+    t.ok(['import', 'purchases', csv], { now: '2026-03-01T10:00:00+08:00' });
+    expect(t.ok(['member', 'show', 'a'], { now: '2026-03-01T10:00:00+08:00' }).lots[0].expiresOn).toBeNull();
+    expect(t.run(['ledger', 'verify', '--json']).code).toBe(0);
+    // and a lot whose expiry was edited away from what its version gives still fails
+    tamper(t.db, ["UPDATE lots SET expires_on = '2027-02-01'"]);
+    expect(failedChecks(t).map((c) => c.name)).toContain('lot-expiry');
+  });
+});
