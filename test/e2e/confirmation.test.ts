@@ -140,12 +140,16 @@ describe('an explicit yes where nobody can be asked (SPEC §7)', () => {
     expect(t.verify().ok).toBe(true);
   });
 
-  it('what needs no yes: credits, today\'s or a future expiry run, dry runs, quotes and starts', () => {
+  it('what needs no yes: credits, today\'s or a future expiry run (that one with --force), dry runs, quotes and starts', () => {
     const t = shop();
     expect(t.run(['member', 'adjust', 'C102', '--points', '5', '--reason', 'gift', '--json']).code).toBe(0);
     expect(t.run(['expire', 'run', '--json']).code).toBe(0);
     expect(t.run(['expire', 'run', '--as-of', '2026-11-23', '--json']).code).toBe(0);
-    expect(t.run(['expire', 'run', '--as-of', '2026-12-01', '--json']).code).toBe(0);
+    // a future one needs no yes but --force (it expires points still usable today)
+    const ahead = t.run(['expire', 'run', '--as-of', '2026-12-01', '--json']);
+    expect(ahead.code).toBe(2);
+    expect(JSON.parse(ahead.stderr).error.code).toBe('FUTURE_AS_OF');
+    expect(t.run(['expire', 'run', '--as-of', '2026-12-01', '--force', '--json']).code).toBe(0);
     expect(t.run(['expire', 'run', '--as-of', '2026-01-01', '--dry-run', '--json']).code).toBe(0);
     expect(t.run(['checkout', 'quote', '--member', 'C102', '--item', 'MUG-01', '--json']).code).toBe(0);
     expect(t.run(['checkout', 'start', '--member', 'C102', '--item', 'MUG-01', '--json']).code).toBe(0);
