@@ -45,7 +45,8 @@ describe('completion (issue 20 item 6)', () => {
   it('zsh and fish scripts are printed for the same tree; an unknown shell is exit 2', () => {
     const zsh = t.run(['completion', 'zsh']);
     expect(zsh.code).toBe(0);
-    expect(zsh.stdout).toMatch(/^#compdef pointsmall/);
+    expect(zsh.stdout).toMatch(/^autoload -U \+X bashcompinit && bashcompinit$/m);
+    expect(zsh.stdout).toContain('complete -o default -F _pointsmall pointsmall');
     const fish = t.run(['completion', 'fish']).stdout;
     expect(fish).toContain("complete -c pointsmall -n '__pointsmall_at \\'member\\'' -a 'show'");
     expect(fish).toContain('__complete members');
