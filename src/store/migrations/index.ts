@@ -4,6 +4,7 @@ import { sql as m001 } from './001_ledger.js';
 import { sql as m002 } from './002_import.js';
 import { sql as m003 } from './003_checkout.js';
 import { sql as m005 } from './005_payment_fence.js';
+import { sql as m006 } from './006_import_runs.js';
 
 export interface Migration {
   version: number;
@@ -16,6 +17,7 @@ export const migrations: Migration[] = [
   { version: 2, name: 'import', sql: m002 },
   { version: 3, name: 'checkout', sql: m003 },
   { version: 5, name: 'payment-fence', sql: m005 },
+  { version: 6, name: 'import-runs', sql: m006 },
 ].sort((a, b) => a.version - b.version); // areas land in any order; they apply by number
 
 export const latestVersion = (): number => migrations[migrations.length - 1].version;
