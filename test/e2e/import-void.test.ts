@@ -1,9 +1,10 @@
 // Undoing a wrong import (issue 16): `import list`, `import void RUN`, `purchase void SOURCE ORDER`, end
 // to end through the built bin, each against a fresh ledger that imported only the corrected file.
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { FIXTURES, tmpLedger, type TmpLedger } from '../helpers/cli.js';
+import { endSessions, hasTmux, keys, start, waitFor } from '../helpers/tmux.js';
 
 const HEADER = 'order_id,member_id,purchased_at,amount\n';
 // The wrong file: A1 and A2 mapped to each other's member, A3's amount ten times too large, A5 so large
@@ -147,4 +148,27 @@ describe('import void (e2e)', () => {
     expect(t.run(['import', 'purchases', file(t, 'bad.csv', HEADER + 'A1,NOPE,2026-11-01 09:30,100.00\n'), '--source', 'shop']).code).toBe(2);
     expect(t.ok(['import', 'list'])).toEqual([]);
   });
+});
+
+afterEach(endSessions);
+
+describe.skipIf(!hasTmux)('import void on a terminal', () => {
+  it('asks a question naming the orders, points and members; no changes nothing, yes voids', async () => {
+    const t = ledger();
+    t.ok(['import', 'purchases', file(t, 'wrong.csv', WRONG), '--source', 'shop']);
+    const b = books(t);
+    // (the question may wrap on the 160 columns of the pane)
+    const question = /Void 5 orders of import run 1 \(source shop\), 1150 points taken back, 20 points of returns given back,\s*3 members\s*affected, 1 rejected\s*from review\?/;
+    const no = start(t, ['import', 'void', '1']);
+    await waitFor(no, question);
+    keys(no, 'n', 'Enter');
+    expect(await waitFor(no, 'EXIT=')).toContain('nothing was changed');
+    expect(books(t)).toEqual(b);
+    const yes = start(t, ['import', 'void', '1']);
+    await waitFor(yes, question);
+    keys(yes, 'y', 'Enter');
+    expect(await waitFor(yes, 'EXIT=')).toContain('EXIT=0');
+    expect(t.ok(['import', 'list'])[0].voided).toBe(5);
+    expect(t.verify().ok).toBe(true);
+  }, 90_000);
 });
