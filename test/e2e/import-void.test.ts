@@ -2,7 +2,7 @@
 // to end through the built bin, each against a fresh ledger that imported only the corrected file.
 import { afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { FIXTURES, tmpLedger, type TmpLedger } from '../helpers/cli.js';
 import { endSessions, hasTmux, keys, start, waitFor } from '../helpers/tmux.js';
 
@@ -139,6 +139,20 @@ describe('import void (e2e)', () => {
     const again = t.ok(['import', 'purchases', file(t, 'right.csv', RIGHT), '--source', 'shop']);
     expect(again).toMatchObject({ accepted: 1, duplicates: 4, pointsAccrued: 80 });
     expect(books(t)).toEqual(fresh());
+    expect(t.verify().ok).toBe(true);
+  });
+
+  it('the ledger writer thread records the run on every purchase row too', () => {
+    const t = tmpLedger();
+    const rules = JSON.parse(readFileSync(join(FIXTURES, 'rules.json'), 'utf8'));
+    rules.limits = { reviewAbove: '20000.00' }; // no daily cap: the writer thread may run
+    t.ok(['rules', 'apply', file(t, 'rules.json', JSON.stringify(rules)), '--effective', '2026-01-01']);
+    t.ok(['member', 'import', join(FIXTURES, 'members.csv')]);
+    const env = { POINTSMALL_THREADS: '2' };
+    expect(t.ok(['import', 'purchases', file(t, 'wrong.csv', WRONG), '--source', 'shop', '--batch', '2'], { env })).toMatchObject({ runId: 1, batches: 3 });
+    expect(t.ok(['import', 'list'])[0]).toMatchObject({ accepted: 5, points: 1130 });
+    expect(t.ok(['import', 'void', '1', '--yes'])).toMatchObject({ orders: 5, pointsTakenBack: 1150 });
+    expect(t.ok(['import', 'purchases', file(t, 'right.csv', RIGHT), '--source', 'shop', '--batch', '2'], { env })).toMatchObject({ runId: 2, accepted: 5 });
     expect(t.verify().ok).toBe(true);
   });
 
