@@ -980,11 +980,11 @@ function wholeFileRejected(c: Counters): boolean {
 /** Ends a run in the transaction that audits it: its counts, or gone when it wrote no purchase. */
 function finishRun(l: Ledger, o: Options, c: Counters, runId: number | null): void {
   const runs = l.store.get(importRuns);
-  if (runId !== null) {
-    runs.finish(runId, l.nowIso, c.rows, c.rejected);
-    runs.dropIfEmpty(runId);
-  }
-  recordAudit(l, 'import.purchases', resolve(o.file), { ...auditOf(o, c), runId: runId !== null && runs.get(runId) ? runId : null });
+  // (a purchase row is written for each order accepted or sent to review, and for nothing else)
+  const kept = runId !== null && (c.accepted > 0 || c.review > 0);
+  if (kept) runs.finish(runId, l.nowIso, c.rows, c.rejected);
+  else if (runId !== null) runs.drop(runId);
+  recordAudit(l, 'import.purchases', resolve(o.file), { ...auditOf(o, c), runId: kept ? runId : null });
 }
 
 /** SHA-256 of the file's bytes, read beside the import's first phase. */
@@ -1065,7 +1065,7 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
       } catch (e) {
         // A run that wrote nothing is not kept (a run stopped after some batches stays, unfinished).
         // (not when the ledger is locked: that would wait the busy timeout again; the empty run stays, unfinished)
-        if (runId !== null && !(e instanceof BusyError)) {
+        if (runId !== null && c.batches === 0 && !(e instanceof BusyError)) {
           try {
             await writer?.end().catch(() => undefined);
             l.store.write(() => runs.dropIfEmpty(runId));
@@ -1078,7 +1078,7 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
         await writer?.end().catch(() => undefined); // (ended already, unless something failed before it was used)
         reader?.close();
       }
-      if (runId !== null && (tooMany || wholeFileRejected(c))) l.store.write(() => runs.dropIfEmpty(runId));
+      if (runId !== null && (tooMany || wholeFileRejected(c))) l.store.write(() => runs.drop(runId)); // (nothing was committed)
       let rejectsFile: string | null = null;
       if (c.rejected > 0 && rejectsOut && (!o.dryRun || o.rejects || tooMany)) {
         rejectsFile = rejectsOut.path;
@@ -1098,7 +1098,7 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
       return {
         file: o.file,
         source: o.source,
-        runId: runId !== null && l.store.get(importRuns).get(runId) ? runId : null,
+        runId: runId !== null && (c.accepted > 0 || c.review > 0) && !tooMany ? runId : null,
         format: plan.format,
         rows: c.rows,
         orders: c.orders,

@@ -36,6 +36,7 @@ export class ImportRuns {
       create: db.prepare('INSERT INTO import_runs (source, file, sha256, started_at, operator) VALUES (?, ?, ?, ?, ?)'),
       finish: db.prepare('UPDATE import_runs SET finished_at = ?, rows = ?, rejected = ? WHERE id = ?'),
       dropEmpty: db.prepare('DELETE FROM import_runs WHERE id = ? AND NOT EXISTS (SELECT 1 FROM purchases WHERE run_id = ?)'),
+      drop: db.prepare('DELETE FROM import_runs WHERE id = ?'),
       get: db.prepare('SELECT * FROM import_runs WHERE id = ?'),
       all: db.prepare('SELECT * FROM import_runs ORDER BY id'),
       // One scan of the purchases (no index on run_id: it would cost every import's insert).
@@ -59,7 +60,11 @@ export class ImportRuns {
   finish(id: number, at: string, rows: number, rejected: number): void {
     this.s.finish.run(at, rows, rejected, id);
   }
-  /** Removes a run that wrote no purchase (the import took nothing, or failed before its first batch). */
+  /** Removes a run known to have written no purchase (the import took nothing). */
+  drop(id: number): void {
+    this.s.drop.run(id);
+  }
+  /** Removes a run if it wrote no purchase (an import that failed: a scan of the purchases). */
   dropIfEmpty(id: number): void {
     this.s.dropEmpty.run(id, id);
   }
