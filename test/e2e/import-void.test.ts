@@ -3,7 +3,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { FIXTURES, tmpLedger, type TmpLedger } from '../helpers/cli.js';
+import Database from 'better-sqlite3';
+import { migrations } from '../../src/store/migrations/index.js';
+import { FIXTURES, runCli, tmpLedger, type TmpLedger } from '../helpers/cli.js';
 import { endSessions, hasTmux, keys, start, waitFor } from '../helpers/tmux.js';
 
 const HEADER = 'order_id,member_id,purchased_at,amount\n';
@@ -154,6 +156,35 @@ describe('import void (e2e)', () => {
     expect(t.ok(['import', 'void', '1', '--yes'])).toMatchObject({ orders: 5, pointsTakenBack: 1150 });
     expect(t.ok(['import', 'purchases', file(t, 'right.csv', RIGHT), '--source', 'shop', '--batch', '2'], { env })).toMatchObject({ runId: 2, accepted: 5 });
     expect(t.verify().ok).toBe(true);
+  });
+
+  it('db migrate to schema 6 keeps the purchases and review items of a schema-5 ledger, and frees keys only when voided', () => {
+    const t = tmpLedger();
+    const path = join(t.dir, 'v5.db');
+    const db = new Database(path);
+    for (const m of migrations) if (m.version <= 5) db.exec(m.sql);
+    db.pragma('user_version = 5');
+    db.exec(`INSERT INTO purchases (source, order_id, member_id, purchased_at, kind, amount, line_count, content_hash, status, points, imported_at)
+               VALUES ('s', 'o1', 'm', '2026-01-01T00:00:00.000Z', 'purchase', 25000, 1, 'h', 'review', 0, '2026-01-02T00:00:00.000Z');
+             INSERT INTO review_queue (source, order_id, member_id, purchased_at, kind, amount, lines, reason, created_at)
+               VALUES ('s', 'o1', 'm', '2026-01-01T00:00:00.000Z', 'purchase', 25000, '[]', 'above-review-limit', '2026-01-02T00:00:00.000Z');`);
+    db.close();
+    expect(runCli(['db', 'migrate', '--db', path]).code).toBe(0);
+    const after = new Database(path);
+    try {
+      expect(after.pragma('user_version', { simple: true })).toBe(6);
+      expect(after.prepare('SELECT source, order_id, status, run_id, voided_at FROM purchases').all()).toEqual([{ source: 's', order_id: 'o1', status: 'review', run_id: null, voided_at: null }]);
+      expect(after.prepare('SELECT status FROM review_queue').pluck().all()).toEqual(['pending']);
+      // the key still holds among rows not voided, and a purchase is still never deleted
+      const again = "INSERT INTO purchases (source, order_id, member_id, purchased_at, kind, amount, line_count, content_hash, status, imported_at) VALUES ('s', 'o1', 'm', 'x', 'purchase', 1, 1, 'h', 'accrued', 'x')";
+      expect(() => after.exec(again)).toThrow(/UNIQUE/);
+      expect(() => after.exec('DELETE FROM purchases')).toThrow(/never deleted/);
+      after.exec("UPDATE purchases SET voided_at = 'now', status = 'rejected'");
+      after.exec(again);
+      expect(() => after.exec("UPDATE purchases SET voided_at = NULL WHERE id = 1")).toThrow(/voided purchase is final/);
+    } finally {
+      after.close();
+    }
   });
 
   it('a dry run, or an import that takes nothing, records no run', () => {
