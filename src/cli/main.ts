@@ -15,6 +15,7 @@ const GROUPS: Record<string, string> = {
   rules: './commands/rules.js',
   import: './commands/import.js',
   review: './commands/import.js',
+  purchase: './commands/import.js',
   checkout: './commands/checkout.js',
   order: './commands/checkout.js',
   coupon: './commands/checkout.js',

@@ -144,7 +144,8 @@ export class PlanApplier {
   /** What the plans applied in this transaction add to member caches and debts, until its last plan. */
   private caches = new Map<string, { balance: number; held: number; earned: number; at: string | null }>();
   private debtChange = new Map<string, number>();
-  constructor(private readonly l: Ledger, private readonly source: string) {}
+  /** `runId`: the import run its purchase rows name (null: none recorded, a dry run). */
+  constructor(private readonly l: Ledger, private readonly source: string, private readonly runId: number | null = null) {}
 
   /** Forgets the tracked debts (the accruer starts over from the ledger). */
   reset(): void {
@@ -230,7 +231,7 @@ export class PlanApplier {
       rows.push(
         this.source, p.rowStr[s], p.rowStr[s + 1], p.rowStr[s + 3], p.rowNum[n] ? 'return' : 'purchase',
         p.rowNum[n + 1], p.rowNum[n + 2], p.rowStr[s + 2], p.rowNum[n + 3] ? 'review' : 'accrued', p.rowNum[n + 4],
-        p.rowNum[n + 5], p.rowNum[n + 6], op >= 0 ? p.head + 1 + op : null, l.nowIso,
+        p.rowNum[n + 5], p.rowNum[n + 6], op >= 0 ? p.head + 1 + op : null, l.nowIso, this.runId,
       );
       if (rows.length === ROWS_PER_WRITE * PURCHASE_COLUMNS) {
         pr.insertMany(rows);
@@ -274,6 +275,8 @@ export interface WriterData {
   operator: string;
   now: string;
   source: string;
+  /** The import run the purchase rows name. */
+  runId: number | null;
   busyTimeoutMs: number;
 }
 

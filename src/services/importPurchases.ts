@@ -1,7 +1,8 @@
 // `import purchases`: stream the CSV into a staging file (memory stays bounded), sort its lines into
 // orders by purchase time, then accrue the orders in batches: each batch one ledger transaction holding
 // both the points and the idempotency keys, its journal entries written set-based, member by member.
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,6 +31,7 @@ import { localRangeUtc } from '../domain/time.js';
 import { mapBusy } from '../store/db.js';
 import { ImportStage, type MemberFacts, type StageShape, StagedOrders, bulkWrites, purchases } from '../store/purchases.js';
 import { journal } from '../store/journal.js';
+import { importRuns } from '../store/importRuns.js';
 import { rulesVersions } from '../store/rules.js';
 import { type Ctx, type Ledger, parseStoredRules, withLedger } from './ledger.js';
 import { type ParseInput, type ParseSink, type ParsedChunk, parsePurchasesOnTwoCores, readChunks } from './importParse.js';
@@ -81,6 +83,8 @@ export interface ImportSummary extends Omit<Counters, 'firstAt' | 'lastAt'> {
   timezone: string;
   file: string;
   source: string;
+  /** The import run recorded (`import list`, `import void`); null for a dry run or one that wrote nothing. */
+  runId: number | null;
   format: 'order' | 'line';
   dryRun: boolean;
   rejectsFile: string | null;
@@ -639,6 +643,8 @@ interface Phase2 {
   /** Orders in the last batch begun (0: none yet). */
   lastBatch: number;
   onProgress?: (p: ImportProgress) => void;
+  /** The import run its purchase rows name (null: a dry run). */
+  runId: number | null;
 }
 
 /** One planned part of a batch: its plan and orders, whether it ends the batch, and whether orders remain. */
@@ -712,7 +718,7 @@ function accrueInOne(ph: Phase2, commit: boolean): boolean {
   const { l, c } = ph;
   const acc = new Accruer(l, ph.o, c, ph.total, true);
   acc.amountColumn = ph.amountColumn;
-  const applier = new PlanApplier(l, ph.o.source);
+  const applier = new PlanApplier(l, ph.o.source, ph.runId);
   const orders = ordersFrom(ph, 0);
   const parts = new Batches(ph, acc, orders);
   const max = ph.o.maxRejects ?? Infinity;
@@ -778,7 +784,7 @@ async function accrueInTransactions(ph: Phase2, from = 0): Promise<void> {
   const { l, c } = ph;
   const acc = new Accruer(l, ph.o, c, ph.total, true);
   acc.amountColumn = ph.amountColumn;
-  const applier = new PlanApplier(l, ph.o.source);
+  const applier = new PlanApplier(l, ph.o.source, ph.runId);
   const orders = ordersFrom(ph, from);
   const undo = bulkWrites(l.store);
   let accrued = c.accepted; // by the committed batches
@@ -825,10 +831,10 @@ function writerScript(orders: number, batchOrders: number): string | null {
 }
 
 /** Starts the ledger writer thread when it may pay (writerScript) and no rules version has a daily cap. */
-function startWriter(l: Ledger, source: string, rows: number, batchOrders: number): WriterThread | null {
+function startWriter(l: Ledger, source: string, runId: number | null, rows: number, batchOrders: number): WriterThread | null {
   const script = writerScript(rows, batchOrders);
   if (!script || anyDailyCap(l)) return null;
-  return new WriterThread(script, { path: l.path, operator: l.operator, now: l.nowIso, source, busyTimeoutMs: l.store.busyTimeoutMs });
+  return new WriterThread(script, { path: l.path, operator: l.operator, now: l.nowIso, source, runId, busyTimeoutMs: l.store.busyTimeoutMs });
 }
 
 /** Whether some rules version caps the points earned per day (the cap reads the ledger as it is written). */
@@ -977,6 +983,23 @@ function wholeFileRejected(c: Counters): boolean {
   return c.rejected > 0 && c.accepted === 0 && c.review === 0 && c.duplicates === 0;
 }
 
+/** Ends a run in the transaction that audits it: its counts, or gone when it wrote no purchase. */
+function finishRun(l: Ledger, o: Options, c: Counters, runId: number | null): void {
+  const runs = l.store.get(importRuns);
+  // (a purchase row is written for each order accepted or sent to review, and for nothing else)
+  const kept = runId !== null && (c.accepted > 0 || c.review > 0);
+  if (kept) runs.finish(runId, l.nowIso, c.rows, c.rejected);
+  else if (runId !== null) runs.drop(runId);
+  recordAudit(l, 'import.purchases', resolve(o.file), { ...auditOf(o, c), runId: kept ? runId : null });
+}
+
+/** SHA-256 of the file's bytes, read beside the import's first phase. */
+async function sha256Of(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
 /** What the audit log keeps of an import. */
 function auditOf(o: Options, c: Counters): Record<string, unknown> {
   return { source: o.source, ...c, firstAt: c.firstAt === Infinity ? null : new Date(c.firstAt).toISOString(), lastAt: c.lastAt === -Infinity ? null : new Date(c.lastAt).toISOString() };
@@ -989,16 +1012,24 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
   // The rejects file's path is checked before anything is staged or accrued: a bad one is an exit 2
   // with nothing written, never an error after the first batches committed.
   const rejectsOut = !o.dryRun || o.rejects || o.maxRejects !== undefined ? rejectsTarget(ctx, o.file, o.rejects) : null;
+  // The file's SHA-256 for the run's record, read beside the first phase (a stream of its own).
+  const fileHash = o.dryRun ? null : sha256Of(o.file);
+  fileHash?.catch(() => undefined); // (a file that cannot be read fails the import itself)
   const dir = mkdtempSync(join(process.env.POINTSMALL_TMPDIR || tmpdir(), 'pointsmall-import-'));
   const stage = new ImportStage(join(dir, 'stage.db'));
   try {
     return await withLedger(ctx, async (l) => {
       const plan = await stageFile(o, l, stage, c, input.onProgress);
       let tooMany = false;
+      // The run is recorded before the first batch, in its own small transaction (and before the writer
+      // thread starts, which notices other connections' commits only): each purchase row names it.
+      const runs = l.store.get(importRuns);
+      const sha = fileHash && !(o.maxRejects !== undefined && c.rejected > o.maxRejects) ? await fileHash : null;
+      const runId = sha === null ? null : l.store.write(() => runs.create(o.source, resolve(o.file), sha, l.nowIso, l.operator));
       const batchOrders = input.batchOrders ?? BATCH;
       // A writer thread starts up when the file may hold more than one batch (there are at least as
       // many rows as orders); it is ended unused if it does not.
-      const writer = o.dryRun || o.maxRejects !== undefined ? null : startWriter(l, o.source, c.rows, batchOrders);
+      const writer = o.dryRun || o.maxRejects !== undefined ? null : startWriter(l, o.source, runId, c.rows, batchOrders);
       let reader: StagedOrders | null = null;
       try {
         let shape: StageShape;
@@ -1021,12 +1052,12 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
           reader = new StagedOrders(stage.path, shape);
         }
         const total = shape.orders;
-        const phase2: Phase2 = { l, o, c, stage, reader, format: plan.format, amountColumn: plan.index.amount >= 0 ? plan.header[plan.index.amount] : 'amount', total, batchOrders, partOrders: input.partOrders ?? PART, done: 0, lastBatch: 0, onProgress: input.onProgress };
+        const phase2: Phase2 = { l, o, c, stage, reader, format: plan.format, amountColumn: plan.index.amount >= 0 ? plan.header[plan.index.amount] : 'amount', total, batchOrders, partOrders: input.partOrders ?? PART, done: 0, lastBatch: 0, onProgress: input.onProgress, runId };
         if (o.maxRejects !== undefined && c.rejected > o.maxRejects) tooMany = true; // (phase 1's bad rows)
         else if (o.dryRun) accrueInOne(phase2, false);
         else if (o.maxRejects !== undefined) {
           tooMany = !accrueInOne(phase2, true);
-          if (!tooMany && !wholeFileRejected(c)) l.store.write(() => recordAudit(l, 'import.purchases', resolve(o.file), auditOf(o, c)));
+          if (!tooMany && !wholeFileRejected(c)) l.store.write(() => finishRun(l, o, c, runId));
         } else {
           // Committed with synchronous = FULL after the batches: its fsync of the WAL makes every batch
           // before it durable too, so what the summary reports survives a power cut.
@@ -1035,12 +1066,25 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
             await writer?.end();
             await accrueInTransactions(phase2);
           }
-          if (!wholeFileRejected(c)) l.store.write(() => recordAudit(l, 'import.purchases', resolve(o.file), auditOf(o, c)));
+          if (!wholeFileRejected(c)) l.store.write(() => finishRun(l, o, c, runId));
         }
+      } catch (e) {
+        // A run that wrote nothing is not kept (a run stopped after some batches stays, unfinished).
+        // (not when the ledger is locked: that would wait the busy timeout again; the empty run stays, unfinished)
+        if (runId !== null && c.batches === 0 && !(e instanceof BusyError)) {
+          try {
+            await writer?.end().catch(() => undefined);
+            l.store.write(() => runs.dropIfEmpty(runId));
+          } catch {
+            /* the error that ended the import is the one to tell */
+          }
+        }
+        throw e;
       } finally {
         await writer?.end().catch(() => undefined); // (ended already, unless something failed before it was used)
         reader?.close();
       }
+      if (runId !== null && (tooMany || wholeFileRejected(c))) l.store.write(() => runs.drop(runId)); // (nothing was committed)
       let rejectsFile: string | null = null;
       if (c.rejected > 0 && rejectsOut && (!o.dryRun || o.rejects || tooMany)) {
         rejectsFile = rejectsOut.path;
@@ -1060,6 +1104,7 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
       return {
         file: o.file,
         source: o.source,
+        runId: runId !== null && (c.accepted > 0 || c.review > 0) && !tooMany ? runId : null,
         format: plan.format,
         rows: c.rows,
         orders: c.orders,

@@ -19,6 +19,11 @@ export interface PurchaseRow {
   rules_version: number | null;
   entry_id: number | null;
   imported_at: string;
+  /** The import run that wrote it (null: imported before runs were recorded). */
+  run_id: number | null;
+  /** Set when a void reversed it (its key is then free); voided_by is the void entry, if it had points. */
+  voided_at?: string | null;
+  voided_by?: number | null;
 }
 
 export interface MemberFacts {
@@ -35,14 +40,14 @@ const factsOf = (rows: FactsRow[]): Map<string, MemberFacts> =>
   new Map(rows.map(([id, status, tier, lifetime, debt, balance]) => [id, { status, tier, lifetime_earned: lifetime, debt, balance }]));
 
 const INSERT_PURCHASE =
-  'INSERT INTO purchases (source, order_id, member_id, purchased_at, kind, amount, line_count, content_hash, status, points, capped, rules_version, entry_id, imported_at)';
-const ROW = '(?,?,?,?,?,?,?,?,?,?,?,?,?,?)';
+  'INSERT INTO purchases (source, order_id, member_id, purchased_at, kind, amount, line_count, content_hash, status, points, capped, rules_version, entry_id, imported_at, run_id)';
+const ROW = '(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)';
 /** Values per purchase row, in INSERT_PURCHASE's order. */
-export const PURCHASE_COLUMNS = 14;
+export const PURCHASE_COLUMNS = 15;
 const MANY = 64;
 const purchaseArgs = (p: PurchaseRow): unknown[] => [
   p.source, p.order_id, p.member_id, p.purchased_at, p.kind, p.amount, p.line_count, p.content_hash,
-  p.status, p.points, p.capped, p.rules_version, p.entry_id, p.imported_at,
+  p.status, p.points, p.capped, p.rules_version, p.entry_id, p.imported_at, p.run_id,
 ];
 
 export class Purchases {
@@ -51,22 +56,24 @@ export class Purchases {
   constructor(store: Store) {
     const db = store.db;
     this.s = {
-      get: db.prepare('SELECT * FROM purchases WHERE source = ? AND order_id = ?'),
-      anyFromSource: db.prepare('SELECT 1 FROM purchases WHERE source = ? LIMIT 1').pluck(),
+      get: db.prepare('SELECT * FROM purchases WHERE source = ? AND order_id = ? AND voided_at IS NULL'),
+      anyFromSource: db.prepare('SELECT 1 FROM purchases WHERE source = ? AND voided_at IS NULL LIMIT 1').pluck(),
       insert: db.prepare(`${INSERT_PURCHASE} VALUES ${ROW}`),
       // OR FAIL: no statement journal for a multi-row insert (see Journal's insertRows); a duplicate key
       // still fails it, and with it the batch's transaction.
       insertMany: db.prepare(`${INSERT_PURCHASE.replace('INSERT INTO', 'INSERT OR FAIL INTO')} VALUES ${Array(MANY).fill(ROW).join(',')}`),
-      settle: db.prepare("UPDATE purchases SET status = ?, points = ?, capped = ?, rules_version = ?, entry_id = ? WHERE source = ? AND order_id = ? AND status = 'review'"),
+      settle: db.prepare("UPDATE purchases SET status = ?, points = ?, capped = ?, rules_version = ?, entry_id = ? WHERE source = ? AND order_id = ? AND status = 'review' AND voided_at IS NULL"),
       member: db.prepare('SELECT status, tier, lifetime_earned, debt, balance FROM members WHERE id = ?'),
-      findMany: db.prepare('SELECT order_id, content_hash FROM purchases WHERE source = ? AND order_id IN (SELECT value FROM json_each(?))').raw(),
+      findMany: db.prepare('SELECT order_id, content_hash FROM purchases WHERE source = ? AND order_id IN (SELECT value FROM json_each(?)) AND voided_at IS NULL').raw(),
       membersMany: db.prepare('SELECT id, status, tier, lifetime_earned, debt, balance FROM members WHERE id IN (SELECT value FROM json_each(?))').raw(),
       memberCount: db.prepare('SELECT count(*) FROM members').pluck(),
       allMembers: db.prepare('SELECT id, status, tier, lifetime_earned, debt, balance FROM members').raw(),
       earnedBetween: db
         .prepare(
+          // A void's take-back is dated at the order it reverses: a voided order's points were not earned that day.
           `SELECT coalesce(-sum(p.points), 0) FROM entries e JOIN postings p ON p.entry_id = e.id
-            WHERE e.member_id = ? AND e.kind = 'accrual' AND e.at >= ? AND e.at < ? AND p.account = 'issued' AND p.member_id = e.member_id`,
+            WHERE e.member_id = ? AND e.kind IN ('accrual', 'void') AND e.at >= ? AND e.at < ? AND p.account = 'issued' AND p.member_id = e.member_id
+              AND (e.kind = 'accrual' OR p.points > 0)`,
         )
         .pluck(),
     };

@@ -1,12 +1,13 @@
-// `import purchases` and `review list|approve|reject`.
+// `import purchases|list|void`, `purchase void` and `review list|approve|reject`.
 import { Command, Option } from 'commander';
 import { c } from '../colour.js';
 import { localDateTime } from '../../domain/time.js';
-import { cmdOf, context, emit, globals, setExit } from '../cli.js';
+import { cmdOf, confirmOnTerminal, context, emit, globals, mustAsk, setExit } from '../cli.js';
 import { parseIntOpt } from '../parse.js';
 import { localTime, printFields, printTable, stderrIsTTY } from '../output.js';
 import type { ImportProgress, ImportSummary } from '../../services/importPurchases.js';
 import type { ReviewDecision, ReviewItem } from '../../services/review.js';
+import type { ImportRunView, VoidOptions, VoidSummary } from '../../services/voids.js';
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
@@ -60,6 +61,7 @@ function showSummary(r: ImportSummary): Promise<void> {
     ['points accrued', r.pointsAccrued],
     ['points returned', r.pointsReturned],
     ['capped', r.capped],
+    ...(r.runId !== null ? ([['import run', `${r.runId} (undo with: pointsmall import void ${r.runId})`]] as [string, unknown][]) : []),
     ['purchased', r.firstPurchasedAt ? `${localDateTime(r.firstPurchasedAt, r.timezone)} to ${localDateTime(r.lastPurchasedAt!, r.timezone)} (${r.timezone})` : '-'],
     ...(r.dryRun ? ([['dry run', c.yellow('yes: nothing was written')]] as [string, unknown][]) : []),
   ]);
@@ -84,6 +86,61 @@ function showDecision(r: ReviewDecision): void {
   const verb = r.status === 'approved' ? c.green('approved') : c.red('rejected');
   const pts = r.status === 'approved' ? `; ${r.points && r.points < 0 ? `${-r.points} points taken back` : `${r.points ?? 0} points credited`}${r.capped ? ` (${r.capped} over the daily cap)` : ''}` : '';
   process.stdout.write(`${verb} order ${r.orderId} of ${r.memberId}${pts}; balance ${r.balance}\n`);
+}
+
+const runColumns = [
+  { key: 'id', header: 'run', align: 'right' },
+  { key: 'source', header: 'source' },
+  { key: 'file', header: 'file' },
+  { key: 'sha256', header: 'sha256', format: (v: unknown) => String(v).slice(0, 12) },
+  { key: 'importedAt', header: 'imported at' },
+  { key: 'operator', header: 'operator' },
+  { key: 'rows', header: 'rows', align: 'right', format: (v: unknown) => (v === null ? 'unfinished' : String(v)) },
+  { key: 'accepted', header: 'accepted', align: 'right' },
+  { key: 'points', header: 'points', align: 'right' },
+  { key: 'firstPurchasedAt', header: 'first purchase', format: (v: unknown) => (v === null ? '-' : String(v)) },
+  { key: 'lastPurchasedAt', header: 'last purchase', format: (v: unknown) => (v === null ? '-' : String(v)) },
+  { key: 'voided', header: 'voided', align: 'right' },
+] as const;
+
+/** What a void does, in words: the confirmation question and the human result. */
+function voidWords(s: VoidSummary): string {
+  const what = s.runId !== null ? `import run ${s.runId} (source ${s.source})` : `order of source ${s.source}`;
+  const parts = [`${s.orders} order${s.orders === 1 ? '' : 's'} of ${what}`];
+  if (s.pointsTakenBack) parts.push(`${s.pointsTakenBack} points taken back`);
+  if (s.pointsGivenBack) parts.push(`${s.pointsGivenBack} points of returns given back`);
+  parts.push(`${s.members} member${s.members === 1 ? '' : 's'} affected`);
+  if (s.debt) parts.push(`${s.debt} points already spent become debt`);
+  if (s.reviewRejected) parts.push(`${s.reviewRejected} rejected from review`);
+  return parts.join(', ');
+}
+
+function showVoid(s: VoidSummary): void {
+  const verb = s.dryRun ? c.yellow('would void') : c.green('voided');
+  process.stdout.write(`${verb} ${voidWords(s)}${s.dryRun ? ' (dry run: nothing was written)' : ''}\n`);
+  const big = s.byMember.slice(0, 20);
+  for (const m of big) process.stdout.write(`  ${m.memberId}  ${m.points > 0 ? '+' : ''}${m.points}${m.debt ? c.red(`  (debt +${m.debt})`) : ''}\n`);
+  if (s.byMember.length > big.length) process.stdout.write(`  … and ${s.byMember.length - big.length} more members (--json lists them all)\n`);
+  if (!s.dryRun) process.stderr.write('the orders\' keys are free: import the corrected file under the same source\n');
+}
+
+/**
+ * A void moves points: --dry-run just shows it; with --yes it goes; on a terminal the same figures are
+ * worked out first (a dry run), asked about, then applied only if they still hold.
+ */
+async function runVoid(cmd: Command, what: string, go: (o: VoidOptions) => Promise<VoidSummary>): Promise<void> {
+  const dryRun = Boolean(cmd.opts().dryRun);
+  let expect: VoidOptions['expect'];
+  if (!dryRun && mustAsk(cmd, what)) {
+    const preview = await go({ dryRun: true });
+    if (!(await confirmOnTerminal(`Void ${voidWords(preview)}?`))) {
+      process.stderr.write('nothing was changed\n');
+      return;
+    }
+    expect = preview;
+  }
+  const r = await go({ dryRun, expect });
+  await emit(cmd, r, showVoid);
 }
 
 export function register(program: Command): void {
@@ -145,6 +202,52 @@ export function register(program: Command): void {
       }
       await emit(cmd, r, showSummary);
       if (r.rejected > 0) setExit(4);
+    });
+
+  imp
+    .command('list')
+    .description('every import run: its file (name and sha256), when, by whom, rows, orders accepted, points and purchase dates')
+    .action(async (...args) => {
+      const cmd = cmdOf(args);
+      const { listImportRuns } = await import('../../services/voids.js');
+      const r = await listImportRuns(await context(cmd));
+      await emit(cmd, r, (rows: ImportRunView[]) => printTable([...runColumns], rows));
+    });
+
+  imp
+    .command('void <run>')
+    .description('undo an import run: reverse the points of every order it accrued with new entries, reject its orders in review, and free their keys')
+    .option('--dry-run', 'show what it would do and write nothing')
+    .addHelpText(
+      'after',
+      '\nPoints the members spent already become their debt, as a return does. The journal keeps everything: the void\n' +
+        'adds entries. Afterwards the corrected file imports under the same source.\n' +
+        '\nExamples:\n  pointsmall import list\n  pointsmall import void 3 --dry-run\n  pointsmall import void 3 --yes\n',
+    )
+    .action(async (run: string, ...args) => {
+      const cmd = cmdOf(args);
+      const id = Number(run);
+      if (!/^\d{1,15}$/.test(run) || !Number.isSafeInteger(id)) {
+        const { UsageError } = await import('../../errors.js');
+        throw new UsageError(`import run must be a number, got ${JSON.stringify(run)}`, 'see the runs with: pointsmall import list');
+      }
+      const { voidImportRun } = await import('../../services/voids.js');
+      const ctx = await context(cmd);
+      await runVoid(cmd, `voiding import run ${id}`, (o) => voidImportRun(ctx, id, o));
+    });
+
+  program
+    .command('purchase')
+    .description('one imported order')
+    .command('void <source> <order-id>')
+    .description("undo one imported order: reverse its points with a new entry (or reject it from review) and free its key")
+    .option('--dry-run', 'show what it would do and write nothing')
+    .addHelpText('after', '\nExample:\n  pointsmall purchase void till 10023 --yes\n')
+    .action(async (source: string, orderId: string, ...args) => {
+      const cmd = cmdOf(args);
+      const { voidPurchase } = await import('../../services/voids.js');
+      const ctx = await context(cmd);
+      await runVoid(cmd, `voiding order ${orderId} of source ${source}`, (o) => voidPurchase(ctx, source, orderId, o));
     });
 
   const review = program.command('review').description('imported orders waiting for approval (above limits.reviewAbove, or for a frozen member)');

@@ -1,9 +1,10 @@
 // The ordered list of schema migrations; PRAGMA user_version records the last one applied.
-// Each area adds its own numbered file; a landed migration is never edited.
+// Each area adds its own numbered file; a landed migration is never edited. Number 4 was never used.
 import { sql as m001 } from './001_ledger.js';
 import { sql as m002 } from './002_import.js';
 import { sql as m003 } from './003_checkout.js';
 import { sql as m005 } from './005_payment_fence.js';
+import { sql as m006 } from './006_import_runs.js';
 import { sql as m007 } from './007_rules_known.js';
 
 export interface Migration {
@@ -17,6 +18,7 @@ export const migrations: Migration[] = [
   { version: 2, name: 'import', sql: m002 },
   { version: 3, name: 'checkout', sql: m003 },
   { version: 5, name: 'payment-fence', sql: m005 },
+  { version: 6, name: 'import-runs', sql: m006 },
   { version: 7, name: 'rules-known', sql: m007 },
 ].sort((a, b) => a.version - b.version); // areas land in any order; they apply by number
 

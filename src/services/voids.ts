@@ -1,0 +1,199 @@
+// Undoing a wrong import (issue 16): `import list`, `import void RUN`, `purchase void SOURCE ORDER`.
+// A void never deletes or edits the journal: each voided order's points are reversed by a new `void`
+// entry, dated at the order it reverses (so the order's day and period net to nothing) — points it credited are taken back like a return (earliest-expiring lots first, lapsed ones
+// included; what was spent already becomes the member's debt), points a return took are credited back
+// (repaying debt first) — and the purchase is marked voided, which frees its key (source, order_id)
+// for a corrected file. Orders of the run still waiting in review are rejected.
+import { RefusedError, UsageError, NotFoundError } from '../errors.js';
+import { expiresOn } from '../domain/rules.js';
+import { type ImportRunRow, type StoredPurchase, importRuns } from '../store/importRuns.js';
+import { members } from '../store/members.js';
+import { reviewQueue } from '../store/review.js';
+import { type Ctx, type Ledger, rulesAt, withLedger } from './ledger.js';
+import { creditPoints, debitPoints, recordAudit } from './points.js';
+
+export interface ImportRunView {
+  id: number;
+  source: string;
+  file: string;
+  sha256: string;
+  importedAt: string;
+  finishedAt: string | null;
+  operator: string;
+  rows: number | null;
+  rejected: number | null;
+  /** Orders it took (accrued or sent to review), voided ones included. */
+  accepted: number;
+  /** Net points of its orders (credits less returns; 0 for orders in review). */
+  points: number;
+  voided: number;
+  firstPurchasedAt: string | null;
+  lastPurchasedAt: string | null;
+}
+
+export async function listImportRuns(ctx: Ctx): Promise<ImportRunView[]> {
+  return withLedger(ctx, (l) =>
+    l.store.read(() => {
+      const r = l.store.get(importRuns);
+      const totals = r.totals();
+      return r.all().map((run) => {
+        const t = totals.get(run.id) ?? { accepted: 0, points: 0, voided: 0, first: null, last: null };
+        return {
+          id: run.id,
+          source: run.source,
+          file: run.file,
+          sha256: run.sha256,
+          importedAt: run.started_at,
+          finishedAt: run.finished_at,
+          operator: run.operator,
+          rows: run.rows,
+          rejected: run.rejected,
+          accepted: t.accepted,
+          points: t.points,
+          voided: t.voided,
+          firstPurchasedAt: t.first,
+          lastPurchasedAt: t.last,
+        };
+      });
+    }),
+  );
+}
+
+export interface VoidSummary {
+  /** The run voided, or null for `purchase void`. */
+  runId: number | null;
+  source: string;
+  /** Orders voided (accrued ones and those rejected from review). */
+  orders: number;
+  /** Points taken back from members (orders that credited them). */
+  pointsTakenBack: number;
+  /** Points credited back (returns that had taken them). */
+  pointsGivenBack: number;
+  /** Of the points taken back, what members had spent already: now their debt. */
+  debt: number;
+  /** Orders that were waiting in review, now rejected. */
+  reviewRejected: number;
+  members: number;
+  /** Per member: the net change of its balance, and the debt the void left. */
+  byMember: { memberId: string; points: number; debt: number }[];
+  dryRun: boolean;
+}
+
+export interface VoidOptions {
+  dryRun?: boolean;
+  /** What the operator confirmed: a void that now computes other figures is refused. */
+  expect?: Pick<VoidSummary, 'orders' | 'pointsTakenBack' | 'pointsGivenBack'>;
+}
+
+class DryRun extends Error {
+  constructor(readonly summary: VoidSummary) {
+    super('dry run');
+  }
+}
+
+/** `import void RUN`: every order of the run not voided yet. */
+export async function voidImportRun(ctx: Ctx, runId: number, opts: VoidOptions = {}): Promise<VoidSummary> {
+  return runVoid(ctx, opts, (l) => {
+    const runs = l.store.get(importRuns);
+    const run = runs.get(runId);
+    if (!run) throw new NotFoundError('import run', String(runId), 'list the runs with: pointsmall import list');
+    const all = runs.purchasesOf(runId);
+    const open = all.filter((p) => p.voided_at === null || p.voided_at === undefined);
+    if (all.length && !open.length) {
+      throw new RefusedError('ALREADY_VOIDED', `import run ${runId} (${run.source}, ${run.file}) was voided already: its ${all.length} orders are voided`, 'see them with: pointsmall import list');
+    }
+    return { run, source: run.source, purchases: open };
+  });
+}
+
+/** `purchase void SOURCE ORDER_ID`: one imported order. */
+export async function voidPurchase(ctx: Ctx, source: string, orderId: string, opts: VoidOptions = {}): Promise<VoidSummary> {
+  return runVoid(ctx, opts, (l) => {
+    const runs = l.store.get(importRuns);
+    const p = runs.byKey(source, orderId);
+    if (!p) {
+      const gone = runs.lastVoided(source, orderId);
+      if (gone) throw new RefusedError('ALREADY_VOIDED', `order ${orderId} of source ${source} was voided already (at ${gone.voided_at})`);
+      throw new NotFoundError('imported order', `${source}:${orderId}`, 'orders are named by the import source and the order id of the file');
+    }
+    return { run: null, source, purchases: [p] };
+  });
+}
+
+async function runVoid(
+  ctx: Ctx,
+  opts: VoidOptions,
+  pick: (l: Ledger) => { run: ImportRunRow | null; source: string; purchases: StoredPurchase[] },
+): Promise<VoidSummary> {
+  try {
+    return await withLedger(ctx, (l) =>
+      l.store.write(() => {
+        const { run, source, purchases } = pick(l);
+        const s = voidAll(l, run, source, purchases, opts.dryRun ?? false);
+        const e = opts.expect;
+        if (e && (e.orders !== s.orders || e.pointsTakenBack !== s.pointsTakenBack || e.pointsGivenBack !== s.pointsGivenBack)) {
+          throw new RefusedError('VOID_CHANGED', `the void now covers ${s.orders} orders, ${s.pointsTakenBack} points taken back and ${s.pointsGivenBack} given back, not what was confirmed`, 'run it again and check the figures');
+        }
+        if (opts.dryRun) throw new DryRun(s); // rolls the transaction back: nothing is written
+        recordAudit(l, run ? 'import.void' : 'purchase.void', run ? `run ${run.id}` : `${source}:${purchases[0].order_id}`, {
+          orders: s.orders,
+          pointsTakenBack: s.pointsTakenBack,
+          pointsGivenBack: s.pointsGivenBack,
+          debt: s.debt,
+          reviewRejected: s.reviewRejected,
+          members: s.members,
+        });
+        return s;
+      }),
+    );
+  } catch (e) {
+    if (e instanceof DryRun) return e.summary;
+    throw e;
+  }
+}
+
+function voidAll(l: Ledger, run: ImportRunRow | null, source: string, purchases: StoredPurchase[], dryRun: boolean): VoidSummary {
+  const runs = l.store.get(importRuns);
+  const q = l.store.get(reviewQueue);
+  const s: VoidSummary = { runId: run?.id ?? null, source, orders: 0, pointsTakenBack: 0, pointsGivenBack: 0, debt: 0, reviewRejected: 0, members: 0, byMember: [], dryRun };
+  const byMember = new Map<string, { memberId: string; points: number; debt: number; debtBefore: number }>();
+  const debtOf = (id: string) => l.store.get(members).get(id)?.debt ?? 0;
+  const note = run ? `voided with import run ${run.id}` : 'voided';
+  // Newest first, as an undo goes: a return's points come back before the purchase it returned is taken back.
+  for (const p of [...purchases].reverse()) {
+    const ref = `${p.source}:${p.order_id}`;
+    let entryId: number | null = null;
+    if (p.status === 'review') {
+      const item = q.byOrder(p.order_id).find((r) => r.source === p.source && r.status === 'pending');
+      if (item && !q.decide(item.id, 'rejected', l.nowIso, l.operator, note, 0, null)) throw new RefusedError('ALREADY_DECIDED', `review item ${item.id} was decided meanwhile`);
+      s.reviewRejected++;
+    } else if (p.status === 'accrued' && p.points !== 0) {
+      let m = byMember.get(p.member_id);
+      if (!m) byMember.set(p.member_id, (m = { memberId: p.member_id, points: 0, debt: 0, debtBefore: debtOf(p.member_id) }));
+      if (p.points > 0) {
+        // Taken back as a return takes back: lots first (lapsed ones included), the rest becomes debt.
+        const d = debitPoints(l, { memberId: p.member_id, points: p.points, at: p.purchased_at, kind: 'void', to: 'issued', allowDebt: true, ref, memo: note });
+        entryId = d.entryId;
+        s.pointsTakenBack += p.points;
+      } else {
+        // A return's points credited back (repaying any debt first), as a lot earned when the return was
+        // and expiring as the rules of that time say.
+        const rules = rulesAt(l, p.purchased_at).rules;
+        const c = creditPoints(l, { memberId: p.member_id, points: -p.points, at: p.purchased_at, kind: 'void', from: 'issued', expiresOn: expiresOn(rules.expiry, Date.parse(p.purchased_at), l.zone), ref, memo: note });
+        entryId = c.entryId;
+        s.pointsGivenBack += -p.points;
+      }
+      m.points -= p.points;
+    }
+    if (!runs.markVoided(p.id, l.nowIso, entryId)) throw new RefusedError('ALREADY_VOIDED', `order ${p.order_id} of source ${p.source} was voided meanwhile`);
+    s.orders++;
+  }
+  for (const m of byMember.values()) {
+    m.debt = Math.max(0, debtOf(m.memberId) - m.debtBefore);
+    s.debt += m.debt;
+  }
+  s.byMember = [...byMember.values()].map(({ memberId, points, debt }) => ({ memberId, points, debt })).sort((a, b) => (a.memberId < b.memberId ? -1 : a.memberId > b.memberId ? 1 : 0));
+  s.members = s.byMember.length;
+  if (!s.orders) throw new UsageError(run ? `import run ${run.id} has no orders to void` : 'nothing to void');
+  return s;
+}

@@ -1,0 +1,220 @@
+// Undoing a wrong import (issue 16): `import list`, `import void RUN`, `purchase void SOURCE ORDER`, end
+// to end through the built bin, each against a fresh ledger that imported only the corrected file.
+import { afterEach, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { latestVersion, migrations } from '../../src/store/migrations/index.js';
+import { FIXTURES, runCli, tmpLedger, type TmpLedger } from '../helpers/cli.js';
+import { endSessions, hasTmux, keys, start, waitFor } from '../helpers/tmux.js';
+
+const HEADER = 'order_id,member_id,purchased_at,amount\n';
+// The wrong file: A1 and A2 mapped to each other's member, A3's amount ten times too large, A5 so large
+// that it waits in review. A4 is a return (the same in both files).
+const WRONG = HEADER + 'A1,M002,2026-11-01 09:30,100.00\nA2,M001,2026-11-02 10:00,250.00\nA3,M003,2026-11-03 11:00,800.00\nA4,M001,2026-11-05 12:00,-20.00\nA5,M003,2026-11-06 12:00,25000.00\n';
+const RIGHT = HEADER + 'A1,M001,2026-11-01 09:30,100.00\nA2,M002,2026-11-02 10:00,250.00\nA3,M003,2026-11-03 11:00,80.00\nA4,M001,2026-11-05 12:00,-20.00\nA5,M003,2026-11-06 12:00,2500.00\n';
+const MEMBERS = ['M001', 'M002', 'M003'];
+
+function ledger(): TmpLedger {
+  const t = tmpLedger();
+  t.ok(['rules', 'apply', join(FIXTURES, 'rules.json'), '--effective', '2026-01-01']);
+  t.ok(['member', 'import', join(FIXTURES, 'members.csv')]);
+  return t;
+}
+
+function file(t: TmpLedger, name: string, text: string): string {
+  const p = join(t.dir, name);
+  writeFileSync(p, text);
+  return p;
+}
+
+type Books = Record<string, { balance: number; available: number; debt: number; lifetimeEarned: number }>;
+function books(t: TmpLedger): Books {
+  const out: Books = {};
+  for (const id of MEMBERS) {
+    const m = t.ok(['member', 'show', id]);
+    out[id] = { balance: m.balance, available: m.available, debt: m.debt, lifetimeEarned: m.lifetimeEarned };
+  }
+  return out;
+}
+
+/** What a ledger that only ever imported the corrected file holds. */
+function fresh(): Books {
+  const t = ledger();
+  t.ok(['import', 'purchases', file(t, 'right.csv', RIGHT), '--source', 'shop']);
+  return books(t);
+}
+
+describe('import void (e2e)', () => {
+  it('lists the run, voids it, and the corrected file then imports under the same source as into a fresh ledger', () => {
+    const t = ledger();
+    const before = books(t);
+    const wrong = file(t, 'wrong.csv', WRONG);
+    const s = t.ok(['import', 'purchases', wrong, '--source', 'shop']);
+    expect(s).toMatchObject({ accepted: 4, review: 1, pointsAccrued: 100 + 250 + 800, pointsReturned: 20, runId: 1 });
+
+    const runs = t.ok(['import', 'list']);
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatchObject({ id: 1, source: 'shop', file: wrong, operator: 'tester', rows: 5, rejected: 0, accepted: 5, points: 1150 - 20, voided: 0, firstPurchasedAt: '2026-11-01T01:30:00.000Z', lastPurchasedAt: '2026-11-06T04:00:00.000Z' });
+    expect(runs[0].sha256).toMatch(/^[0-9a-f]{64}$/);
+
+    // Re-importing the corrected file before the void: every changed order is a conflict.
+    expect(t.run(['import', 'purchases', file(t, 'right0.csv', RIGHT), '--source', 'shop', '--json']).code).toBe(4);
+
+    const v = t.ok(['import', 'void', '1', '--yes']);
+    expect(v).toMatchObject({ runId: 1, orders: 5, pointsTakenBack: 1150, pointsGivenBack: 20, debt: 0, reviewRejected: 1, members: 3, dryRun: false });
+    expect(books(t)).toEqual(before);
+    expect(t.ok(['review', 'list', '--status', 'rejected'])).toEqual([expect.objectContaining({ orderId: 'A5', status: 'rejected' })]);
+    expect(t.verify().ok).toBe(true);
+
+    const again = t.ok(['import', 'purchases', file(t, 'right.csv', RIGHT), '--source', 'shop']);
+    expect(again).toMatchObject({ accepted: 5, duplicates: 0, rejected: 0, review: 0, runId: 3 });
+    expect(books(t)).toEqual(fresh());
+    const v2 = t.verify();
+    expect(v2.checks.filter((c: { ok: boolean }) => !c.ok)).toEqual([]);
+    expect(v2.checks.map((c: { name: string }) => c.name)).toContain('voided-purchases-match-entries');
+    expect(t.ok(['import', 'list']).map((r: { id: number; voided: number }) => [r.id, r.voided])).toEqual([[1, 5], [3, 0]]);
+  });
+
+  it('voiding twice is refused (exit 3) and writes nothing', () => {
+    const t = ledger();
+    t.ok(['import', 'purchases', file(t, 'wrong.csv', WRONG), '--source', 'shop']);
+    t.ok(['import', 'void', '1', '--yes']);
+    const after = books(t);
+    const entries = t.verify().entries;
+    const r = t.run(['import', 'void', '1', '--yes', '--json']);
+    expect(r.code).toBe(3);
+    expect(r.stdout).toBe('');
+    expect(JSON.parse(r.stderr).error.code).toBe('ALREADY_VOIDED');
+    expect(books(t)).toEqual(after);
+    expect(t.verify().entries).toBe(entries);
+    expect(t.run(['import', 'void', '99', '--yes']).code).toBe(2);
+  });
+
+  it('without --yes and nobody to ask it exits 2 writing nothing; --dry-run prints the same summary and writes nothing', () => {
+    const t = ledger();
+    t.ok(['import', 'purchases', file(t, 'wrong.csv', WRONG), '--source', 'shop']);
+    const b = books(t);
+    const entries = t.verify().entries;
+    const no = t.run(['import', 'void', '1']);
+    expect(no.code).toBe(2);
+    expect(no.stderr).toContain('pass --yes');
+    const noOne = t.run(['purchase', 'void', 'shop', 'A1']);
+    expect(noOne.code).toBe(2);
+    const dry = t.ok(['import', 'void', '1', '--dry-run']);
+    expect(dry).toMatchObject({ orders: 5, pointsTakenBack: 1150, pointsGivenBack: 20, reviewRejected: 1, dryRun: true });
+    expect(books(t)).toEqual(b);
+    expect(t.verify().entries).toBe(entries);
+    expect(t.ok(['import', 'list'])[0].voided).toBe(0);
+    expect(t.ok(['review', 'list'])).toHaveLength(1);
+    // and the real void then does what the dry run said
+    expect(t.ok(['import', 'void', '1', '--yes'])).toEqual({ ...dry, dryRun: false });
+  });
+
+  it('points spent before the void become the member debt, as a return leaves it, and a corrected import repays it', () => {
+    const t = ledger();
+    t.ok(['import', 'purchases', file(t, 'wrong.csv', WRONG), '--source', 'shop']);
+    const m2 = t.ok(['member', 'show', 'M002']);
+    expect(m2.available).toBe(100); // A1's points, credited to the wrong member
+    t.ok(['member', 'adjust', 'M002', '--points', '-60', '--reason', 'spent', '--yes']);
+    const v = t.ok(['import', 'void', '1', '--yes']);
+    expect(v.debt).toBe(60);
+    expect(v.byMember).toContainEqual({ memberId: 'M002', points: -100, debt: 60 });
+    expect(t.ok(['member', 'show', 'M002'])).toMatchObject({ balance: -60, debt: 60 });
+    expect(t.verify().ok).toBe(true);
+    t.ok(['import', 'purchases', file(t, 'right.csv', RIGHT), '--source', 'shop']);
+    // A2 credits M002 250: 60 repay the debt, 190 are a lot
+    expect(t.ok(['member', 'show', 'M002'])).toMatchObject({ balance: 190, debt: 0, available: 190 });
+    expect(t.verify().ok).toBe(true);
+  });
+
+  it('purchase void undoes one order, and the corrected file then accrues only that one', () => {
+    const t = ledger();
+    const oneWrong = RIGHT.replace('A3,M003,2026-11-03 11:00,80.00', 'A3,M003,2026-11-03 11:00,800.00');
+    t.ok(['import', 'purchases', file(t, 'one.csv', oneWrong), '--source', 'shop']);
+    const dry = t.ok(['purchase', 'void', 'shop', 'A3', '--dry-run']);
+    expect(dry).toMatchObject({ runId: null, orders: 1, pointsTakenBack: 800, members: 1, dryRun: true });
+    expect(t.ok(['member', 'show', 'M003']).balance).toBe(800 + 2500);
+    expect(t.ok(['purchase', 'void', 'shop', 'A3', '--yes'])).toMatchObject({ orders: 1, pointsTakenBack: 800, dryRun: false });
+    expect(t.run(['purchase', 'void', 'shop', 'A3', '--yes']).code).toBe(3);
+    expect(t.run(['purchase', 'void', 'shop', 'NOPE', '--yes']).code).toBe(2);
+    const again = t.ok(['import', 'purchases', file(t, 'right.csv', RIGHT), '--source', 'shop']);
+    expect(again).toMatchObject({ accepted: 1, duplicates: 4, pointsAccrued: 80 });
+    expect(books(t)).toEqual(fresh());
+    expect(t.verify().ok).toBe(true);
+  });
+
+  it('the ledger writer thread records the run on every purchase row too', () => {
+    const t = tmpLedger();
+    const rules = JSON.parse(readFileSync(join(FIXTURES, 'rules.json'), 'utf8'));
+    rules.limits = { reviewAbove: '20000.00' }; // no daily cap: the writer thread may run
+    t.ok(['rules', 'apply', file(t, 'rules.json', JSON.stringify(rules)), '--effective', '2026-01-01']);
+    t.ok(['member', 'import', join(FIXTURES, 'members.csv')]);
+    const env = { POINTSMALL_THREADS: '2' };
+    expect(t.ok(['import', 'purchases', file(t, 'wrong.csv', WRONG), '--source', 'shop', '--batch', '2'], { env })).toMatchObject({ runId: 1, batches: 3 });
+    expect(t.ok(['import', 'list'])[0]).toMatchObject({ accepted: 5, points: 1130 });
+    expect(t.ok(['import', 'void', '1', '--yes'])).toMatchObject({ orders: 5, pointsTakenBack: 1150 });
+    expect(t.ok(['import', 'purchases', file(t, 'right.csv', RIGHT), '--source', 'shop', '--batch', '2'], { env })).toMatchObject({ runId: 2, accepted: 5 });
+    expect(t.verify().ok).toBe(true);
+  });
+
+  it('db migrate from schema 5 keeps the purchases and review items of a schema-5 ledger, and frees keys only when voided', () => {
+    const t = tmpLedger();
+    const path = join(t.dir, 'v5.db');
+    const db = new Database(path);
+    for (const m of migrations) if (m.version <= 5) db.exec(m.sql);
+    db.pragma('user_version = 5');
+    db.exec(`INSERT INTO purchases (source, order_id, member_id, purchased_at, kind, amount, line_count, content_hash, status, points, imported_at)
+               VALUES ('s', 'o1', 'm', '2026-01-01T00:00:00.000Z', 'purchase', 25000, 1, 'h', 'review', 0, '2026-01-02T00:00:00.000Z');
+             INSERT INTO review_queue (source, order_id, member_id, purchased_at, kind, amount, lines, reason, created_at)
+               VALUES ('s', 'o1', 'm', '2026-01-01T00:00:00.000Z', 'purchase', 25000, '[]', 'above-review-limit', '2026-01-02T00:00:00.000Z');`);
+    db.close();
+    expect(runCli(['db', 'migrate', '--db', path]).code).toBe(0);
+    const after = new Database(path);
+    try {
+      expect(after.pragma('user_version', { simple: true })).toBe(latestVersion());
+      expect(after.prepare('SELECT count(*) FROM rules_versions WHERE entries_before IS NOT NULL').pluck().get()).toBe(0); // migration 7's column, NULL for old versions
+      expect(after.prepare('SELECT source, order_id, status, run_id, voided_at FROM purchases').all()).toEqual([{ source: 's', order_id: 'o1', status: 'review', run_id: null, voided_at: null }]);
+      expect(after.prepare('SELECT status FROM review_queue').pluck().all()).toEqual(['pending']);
+      // the key still holds among rows not voided, and a purchase is still never deleted
+      const again = "INSERT INTO purchases (source, order_id, member_id, purchased_at, kind, amount, line_count, content_hash, status, imported_at) VALUES ('s', 'o1', 'm', 'x', 'purchase', 1, 1, 'h', 'accrued', 'x')";
+      expect(() => after.exec(again)).toThrow(/UNIQUE/);
+      expect(() => after.exec('DELETE FROM purchases')).toThrow(/never deleted/);
+      after.exec("UPDATE purchases SET voided_at = 'now', status = 'rejected'");
+      after.exec(again);
+      expect(() => after.exec("UPDATE purchases SET voided_at = NULL WHERE id = 1")).toThrow(/voided purchase is final/);
+    } finally {
+      after.close();
+    }
+  });
+
+  it('a dry run, or an import that takes nothing, records no run', () => {
+    const t = ledger();
+    t.ok(['import', 'purchases', file(t, 'right.csv', RIGHT), '--source', 'shop', '--dry-run']);
+    expect(t.run(['import', 'purchases', file(t, 'bad.csv', HEADER + 'A1,NOPE,2026-11-01 09:30,100.00\n'), '--source', 'shop']).code).toBe(2);
+    expect(t.ok(['import', 'list'])).toEqual([]);
+  });
+});
+
+afterEach(endSessions);
+
+describe.skipIf(!hasTmux)('import void on a terminal', () => {
+  it('asks a question naming the orders, points and members; no changes nothing, yes voids', async () => {
+    const t = ledger();
+    t.ok(['import', 'purchases', file(t, 'wrong.csv', WRONG), '--source', 'shop']);
+    const b = books(t);
+    // (the question may wrap on the 160 columns of the pane)
+    const question = /Void 5 orders of import run 1 \(source shop\), 1150 points taken back, 20 points of returns given back,\s*3 members\s*affected, 1 rejected\s*from review\?/;
+    const no = start(t, ['import', 'void', '1']);
+    await waitFor(no, question);
+    keys(no, 'n', 'Enter');
+    expect(await waitFor(no, 'EXIT=')).toContain('nothing was changed');
+    expect(books(t)).toEqual(b);
+    const yes = start(t, ['import', 'void', '1']);
+    await waitFor(yes, question);
+    keys(yes, 'y', 'Enter');
+    expect(await waitFor(yes, 'EXIT=')).toContain('EXIT=0');
+    expect(t.ok(['import', 'list'])[0].voided).toBe(5);
+    expect(t.verify().ok).toBe(true);
+  }, 90_000);
+});
