@@ -20,24 +20,16 @@
 // - Rounding `round` is half-up; a return's points are its magnitude, rounded the same way.
 import { Decimal } from 'decimal.js';
 
-export const ZONE_OFFSET_MS = 8 * 3600_000;
-export const DAY_MS = 86_400_000;
+export { DAY_MS, ZONE_OFFSET_MS } from './ledgerModel.js';
+import { DAY_MS, ZONE_OFFSET_MS } from './ledgerModel.js';
 export const DIGITS = 2;
 export const HOLD_MS = 15 * 60_000;
 /** §4.6: "redeem.minPoints applies to the mixed lines' part" — the other reading would be 'total'. */
 export const MIN_POINTS_ON: 'mixed part' | 'total' = 'mixed part';
 
-export function localDate(ms: number): string {
-  return new Date(ms + ZONE_OFFSET_MS).toISOString().slice(0, 10);
-}
-export function addDays(date: string, days: number): string {
-  const [y, m, d] = date.split('-').map(Number);
-  return new Date(Date.UTC(y, m - 1, d) + days * DAY_MS).toISOString().slice(0, 10);
-}
-export function startOfLocalDay(date: string): number {
-  const [y, m, d] = date.split('-').map(Number);
-  return Date.UTC(y, m - 1, d) - ZONE_OFFSET_MS;
-}
+// The calendar of the ledger's zone (UTC+8, no DST), shared with the first model.
+export { addDays, localDate, startOfLocalDay } from './ledgerModel.js';
+import { addDays, localDate, startOfLocalDay } from './ledgerModel.js';
 export function money(minor: number): string {
   const sign = minor < 0 ? '-' : '';
   const a = Math.abs(minor);
