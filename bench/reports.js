@@ -29,6 +29,8 @@ async function buildLedger(path) {
   const { members } = await import('../dist/store/members.js');
   const { debitPoints } = await import('../dist/services/points.js');
   const { expiresOn } = await import('../dist/domain/rules.js');
+  const { localDate } = await import('../dist/domain/time.js');
+  const { books } = await import('../dist/store/books.js');
   await buildLedgerFile(path, NOW, (store, ctx) => {
     const l = ledgerFromStore(store, ctx);
     const j = store.get(journal);
@@ -60,11 +62,14 @@ async function buildLedger(path) {
             j.createLot(entryId, member, p, at, exp);
           }
           l.nowIso = at;
+          l.now = new Date(atMs); // the debit below is as of that day: lapsed lots are judged on it
           // Every fifth entry a redemption, every fiftieth an expiry: lot moves for the as-of replay.
           if (i % 5 === 4 || i % 50 === 49) {
             const who = mid(int(1, MEMBERS));
             const row = m.get(who);
-            const take = Math.min(row.balance - row.held, int(10, 600));
+            // what the member can spend on that day: lapsed lots are not spendable, posted or not (SPEC §7)
+            const spendable = row.balance - row.held - store.get(books).lapsedOf(who, localDate(atMs, 'Asia/Shanghai'));
+            const take = Math.min(spendable, int(10, 600));
             if (take > 0) {
               const kind = i % 50 === 49 ? 'expiry' : 'redemption';
               debitPoints(l, { memberId: who, points: take, at, kind, to: kind === 'expiry' ? 'expired' : 'redeemed', allowDebt: false, ref: `bench:${kind}${i}` });

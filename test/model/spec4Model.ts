@@ -21,7 +21,6 @@
 import { Decimal } from 'decimal.js';
 
 export { DAY_MS, ZONE_OFFSET_MS } from './ledgerModel.js';
-import { DAY_MS, ZONE_OFFSET_MS } from './ledgerModel.js';
 export const DIGITS = 2;
 export const HOLD_MS = 15 * 60_000;
 /** §4.6: "redeem.minPoints applies to the mixed lines' part" — the other reading would be 'total'. */
