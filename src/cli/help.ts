@@ -58,6 +58,8 @@ const EXAMPLES: Record<string, string[]> = {
   'report items': ['pointsmall report items --from 2026-11-01 --to 2026-11-30'],
   'report segments': ['pointsmall report segments', 'pointsmall report segments --detail --format csv --out segments.csv'],
   demo: ['pointsmall demo', 'pointsmall --db /tmp/demo.db demo --force'],
+  'import list': ['pointsmall import list', 'pointsmall import list --json'],
+  'purchase void': ['pointsmall purchase void online-retail 536365 --dry-run', 'pointsmall purchase void online-retail 536365 --yes'],
 };
 
 /** A sentence per positional argument, by command path and name, else by name alone. */
@@ -74,6 +76,9 @@ const ARGUMENTS: Record<string, string> = {
   'catalog import file': 'a CSV of catalog items (fixtures/catalog.csv shows the columns)',
   'rules apply file': 'a rules JSON file (fixtures/rules.json shows every field)',
   'import purchases file': 'a CSV of purchases',
+  'import void run': 'the run id, as import list shows it',
+  'purchase void source': 'the source the order was imported under (--source; default "default")',
+  'purchase void order-id': 'the order id as it was in the file',
   setting: 'the setting to change: hold-minutes',
   value: 'its new value',
 };
