@@ -121,6 +121,10 @@ describe('import void (e2e)', () => {
     expect(v.debt).toBe(60);
     expect(v.byMember).toContainEqual({ memberId: 'M002', points: -100, debt: 60 });
     expect(t.ok(['member', 'show', 'M002'])).toMatchObject({ balance: -60, debt: 60 });
+    // the void's entries are listed by their kind, like every other entry
+    const voids = t.ok(['ledger', 'entries', '--kind', 'void', '--member', 'M002']) as { kind: string }[];
+    expect(voids.length).toBeGreaterThan(0);
+    expect(voids.every((e) => e.kind === 'void')).toBe(true);
     expect(t.verify().ok).toBe(true);
     t.ok(['import', 'purchases', file(t, 'right.csv', RIGHT), '--source', 'shop']);
     // A2 credits M002 250: 60 repay the debt, 190 are a lot
