@@ -2,6 +2,7 @@
 // points it earned are spread over the lines' cash (spreadEarned).
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { arbLine, arbRequest } from './cart.arbitraries.js';
 import { Decimal } from 'decimal.js';
 import { spreadEarned } from '../../src/domain/refund.js';
 import { type CartLine, type PointsRequest, split, splitLines, type SplitInput } from '../../src/domain/split.js';
@@ -56,19 +57,6 @@ describe('splitLines (§4.5)', () => {
     expect(s.map((x) => x.points)).toEqual([20, 10]);
     expect(s.map((x) => x.pointsValue)).toEqual([2, 1]);
   });
-
-  const arbLine = fc.record({
-    pay: fc.constantFrom('mixed', 'cash', 'points') as fc.Arbitrary<CartLine['pay']>,
-    quantity: fc.integer({ min: 1, max: 5 }),
-    unitPrice: fc.integer({ min: 0, max: 100000 }),
-    pointsPrice: fc.option(fc.integer({ min: 0, max: 20000 }), { nil: null }),
-    ratio: fc.option(fc.integer({ min: 0, max: 100 }), { nil: null }),
-  });
-  const arbRequest: fc.Arbitrary<PointsRequest> = fc.oneof(
-    fc.constant({ kind: 'default' as const }),
-    fc.constant({ kind: 'max' as const }),
-    fc.integer({ min: 0, max: 2_000_000 }).map((points) => ({ kind: 'points' as const, points })),
-  );
 
   it('always: parts add up to the quote, cash lines carry no points, points lines no cash, mixed lines in whole steps', () => {
     fc.assert(

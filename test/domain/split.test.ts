@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { arbLine, arbRequest } from './cart.arbitraries.js';
 import { Decimal } from 'decimal.js';
 import { type CartLine, type PointsRequest, type SplitInput, split } from '../../src/domain/split.js';
 
@@ -128,20 +129,6 @@ describe('split (§4.3)', () => {
     const q = ok(input({ digits: 0, redeem: redeem('1'), lines: [line({ unitPrice: 1000 })], available: 600, request: { kind: 'max' } }));
     expect(q).toMatchObject({ pointsUsed: 600, pointsValue: 600, cashPaid: 400 });
   });
-
-  const arbLine = fc.record({
-    pay: fc.constantFrom<'mixed' | 'cash' | 'points'>('mixed', 'mixed', 'cash', 'points'),
-    quantity: fc.integer({ min: 1, max: 5 }),
-    unitPrice: fc.integer({ min: 0, max: 100000 }),
-    pointsPrice: fc.option(fc.integer({ min: 0, max: 20000 }), { nil: null }),
-    ratio: fc.option(fc.integer({ min: 0, max: 100 }), { nil: null }),
-  });
-  const arbRequest: fc.Arbitrary<PointsRequest> = fc.oneof(
-    fc.constant({ kind: 'default' as const }),
-    fc.constant({ kind: 'max' as const }),
-    fc.constant({ kind: 'none' as const }),
-    fc.integer({ min: 0, max: 2_000_000 }).map((points) => ({ kind: 'points' as const, points })),
-  );
 
   it('always: pointsValue + cash = total, points ≤ available, whole minor units, cash ≥ 0', () => {
     fc.assert(
