@@ -1,11 +1,36 @@
 import { defineConfig } from 'vitest/config';
 
+// The suites every backend must pass alike: run on SQLite always, and on PostgreSQL too when
+// POINTSMALL_TEST_PG names a server (.ci/run starts one). The rest are about SQLite's file itself
+// (its modes, WAL, pages, crash recovery, tampering through sqlite3) or about pure code.
+export const SHARED = ['test/e2e/**/*.test.ts'];
+export const SQLITE_ONLY: string[] = [];
+
+const base = {
+  testTimeout: 60_000,
+  hookTimeout: 60_000,
+  setupFiles: ['test/helpers/fc-seed.ts'],
+};
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
     pool: 'forks',
-    setupFiles: ['test/helpers/fc-seed.ts'],
+    projects: [
+      { test: { ...base, name: 'sqlite', include: ['test/**/*.test.ts'] } },
+      ...(process.env.POINTSMALL_TEST_PG
+        ? [
+            {
+              test: {
+                ...base,
+                name: 'postgres',
+                include: SHARED,
+                exclude: SQLITE_ONLY,
+                env: { POINTSMALL_TEST_BACKEND: 'postgres' },
+                globalSetup: ['test/helpers/pg-setup.ts'],
+              },
+            },
+          ]
+        : []),
+    ],
   },
 });

@@ -5,7 +5,10 @@ import { RefusedError, UsageError } from '../errors.js';
 import { currencyDigits } from '../domain/money.js';
 import { defaultRules, rulesToDocument } from '../domain/rules.js';
 import { isValidZone, localDateTime, machineZone } from '../domain/time.js';
-import { copyLedgerInto, defaultBusyTimeoutMs, ledgerStats, migrate, openStore, schemaVersion, vacuumInto } from '../store/db.js';
+import { copyLedgerInto, defaultBusyTimeoutMs, eraseLedger, ledgerExistsAt, ledgerStats, migrate, openStore, schemaVersion, vacuumInto } from '../store/db.js';
+import { isPostgresUrl, redactUrl } from '../store/pg/database.js';
+import { copyLedgerRows } from '../store/copy.js';
+import { journal } from '../store/journal.js';
 import { latestVersion } from '../store/migrations/index.js';
 import { settings } from '../store/settings.js';
 import { rulesVersions } from '../store/rules.js';
@@ -45,14 +48,19 @@ export async function initLedger(ctx: Ctx, input: InitInput): Promise<InitResult
   }
   const timezone = input.timezone ?? machineZone();
   if (!isValidZone(timezone)) throw new UsageError(`--timezone ${JSON.stringify(timezone)} is not an IANA time zone`, 'use a name like Asia/Shanghai or UTC');
-  if (existsSync(ctx.dbPath)) {
+  if (isPostgresUrl(ctx.dbPath)) {
+    if (ledgerExistsAt(ctx.dbPath)) {
+      if (!input.force) throw new UsageError(`a ledger already exists in ${redactUrl(ctx.dbPath)}`, 'pointsmall init never overwrites a ledger; pass --force to erase it and start again');
+      eraseLedger(ctx.dbPath);
+    }
+  } else if (existsSync(ctx.dbPath)) {
     if (statSync(ctx.dbPath).isDirectory()) throw new UsageError(`${ctx.dbPath} is a folder`, 'give --db a file path');
     if (!input.force) {
       throw new UsageError(`a file already exists at ${ctx.dbPath}`, 'pointsmall init never overwrites a ledger; pass --force to erase it and start again');
     }
     removeLedgerFiles(ctx.dbPath);
   }
-  if (!existsSync(dirname(resolve(ctx.dbPath)))) throw new UsageError(`folder ${dirname(resolve(ctx.dbPath))} does not exist`, 'create it first');
+  if (!isPostgresUrl(ctx.dbPath) && !existsSync(dirname(resolve(ctx.dbPath)))) throw new UsageError(`folder ${dirname(resolve(ctx.dbPath))} does not exist`, 'create it first');
   const store = openStore(ctx.dbPath, { create: true });
   try {
     migrate(store);
@@ -67,10 +75,10 @@ export async function initLedger(ctx: Ctx, input: InitInput): Promise<InitResult
       const id = store
         .get(rulesVersions)
         .insert(BEGINNING_OF_TIME, l.nowIso, ctx.operator, 'init', JSON.stringify(rulesToDocument(defaultRules(), digits)));
-      store.get(audit).record(l.nowIso, ctx.operator, 'ledger.init', ctx.dbPath, { currency, timezone });
+      store.get(audit).record(l.nowIso, ctx.operator, 'ledger.init', shownPath(ctx.dbPath), { currency, timezone });
       return id;
     });
-    return { path: ctx.dbPath, currency, digits, timezone, schemaVersion: schemaVersion(store), rulesVersion };
+    return { path: shownPath(ctx.dbPath), currency, digits, timezone, schemaVersion: schemaVersion(store), rulesVersion };
   } finally {
     store.close();
   }
@@ -78,6 +86,8 @@ export async function initLedger(ctx: Ctx, input: InitInput): Promise<InitResult
 
 export interface DbInfo {
   path: string;
+  /** sqlite or postgres */
+  backend: string;
   schemaVersion: number;
   toolSchemaVersion: number;
   currency: string;
@@ -91,17 +101,18 @@ export interface DbInfo {
 export async function dbInfo(ctx: Ctx): Promise<DbInfo> {
   return withLedger(ctx, (l) =>
     l.store.read(() => {
-      const { counts, pageSize } = ledgerStats(l.store);
-      const size = (f: string) => (existsSync(f) ? statSync(f).size : 0);
+      const { counts, pageSize, bytes } = ledgerStats(l.store);
+      const size = (f: string) => (l.store.pg ? 0 : existsSync(f) ? statSync(f).size : 0);
       return {
-        path: l.path,
+        path: shownPath(l.path),
+        backend: l.store.backend,
         schemaVersion: schemaVersion(l.store),
         toolSchemaVersion: latestVersion(),
         currency: l.currency,
         timezone: l.zone,
         createdAt: l.store.get(settings).get('created_at') ?? null,
         holdMinutes: Number(l.store.get(settings).get('hold_minutes') ?? 15),
-        sizes: { database: size(l.path), wal: size(`${l.path}-wal`), pageSize },
+        sizes: { database: bytes ?? size(l.path), wal: size(`${l.path}-wal`), pageSize },
         counts,
       };
     }),
@@ -119,6 +130,19 @@ export interface BackupResult {
 export async function dbBackup(ctx: Ctx, target: string, force = false): Promise<BackupResult> {
   // Never the ledger or its -wal/-shm (by device and inode, through any link), never a device or FIFO.
   const out = checkOutput(target, { ledger: ctx.dbPath, flag: 'backup', mustNotExist: force ? undefined : { hint: 'choose a new file name, or pass --force to replace it' } });
+  if (isPostgresUrl(ctx.dbPath)) {
+    // A PostgreSQL ledger is backed up into a SQLite ledger file: portable, and verifiable offline.
+    const f = new AtomicFile(out);
+    try {
+      f.closeTemp();
+      const { entries } = copyLedgerTo(ctx.dbPath, f.tmp);
+      const abs = f.commit();
+      return { path: shownPath(ctx.dbPath), backup: abs, bytes: statSync(abs).size, entries };
+    } catch (e) {
+      f.abort();
+      throw e;
+    }
+  }
   return withLedger(ctx, (l) => {
     // VACUUM INTO writes into the empty private temp file made for it (exclusively: never a planted symlink)
     const f = new AtomicFile(out);
@@ -149,7 +173,8 @@ export async function dbMigrate(ctx: Ctx): Promise<MigrateResult> {
   try {
     const from = schemaVersion(store);
     let backup: string | null = null;
-    if (from < latestVersion()) {
+    if (from < latestVersion() && !store.pg) {
+      // (PostgreSQL applies a migration's DDL in one transaction: a failed one leaves nothing half done)
       backup = `${ctx.dbPath}.v${from}.bak`;
       rmSync(backup, { force: true });
       closeSync(createExclusive(backup)); // new and private before VACUUM INTO fills it
@@ -160,9 +185,87 @@ export async function dbMigrate(ctx: Ctx): Promise<MigrateResult> {
       const l = ledgerFromStore(store, ctx);
       store.write(() => store.get(audit).record(l.nowIso, ctx.operator, 'db.migrate', ctx.dbPath, r));
     }
-    return { path: ctx.dbPath, from: r.from, to: r.to, applied: r.applied, backup };
+    return { path: shownPath(ctx.dbPath), from: r.from, to: r.to, applied: r.applied, backup };
   } finally {
     store.close();
+  }
+}
+
+/** A ledger's location as shown: a file path as given, a PostgreSQL URL without its password. */
+export function shownPath(db: string): string {
+  return isPostgresUrl(db) ? redactUrl(db) : db;
+}
+
+/**
+ * Copies the ledger at `source` (either backend) into a new ledger at `target`: a SQLite file that is
+ * empty or absent, or a PostgreSQL database with no ledger in it. Returns the copy's entry count and head.
+ */
+export function copyLedgerTo(source: string, target: string): { entries: number; headHash: string; tables: Record<string, number> } {
+  const from = openStore(source);
+  try {
+    if (!isPostgresUrl(target) && existsSync(target) && statSync(target).size > 0) {
+      throw new UsageError(`${target} exists and is not empty`, 'db copy never overwrites: choose a new file');
+    }
+    if (isPostgresUrl(target) && ledgerExistsAt(target)) {
+      throw new UsageError(`a ledger already exists in ${redactUrl(target)}`, 'db copy never overwrites a ledger: give an empty database');
+    }
+    const to = openStore(target, { create: true });
+    try {
+      migrate(to);
+      const fromVersion = schemaVersion(from);
+      if (schemaVersion(to) !== fromVersion) throw new UsageError(`the source has schema v${fromVersion}, the copy v${schemaVersion(to)}`, `upgrade the source first: pointsmall db migrate --db ${shownPath(source)}`);
+      const { tables } = copyLedgerRows(from, to);
+      const head = to.get(journal).head();
+      return { entries: tables.entries ?? 0, headHash: head.hash, tables };
+    } finally {
+      to.close();
+    }
+  } finally {
+    from.close();
+  }
+}
+
+export interface CopyResult {
+  from: string;
+  to: string;
+  entries: number;
+  headHash: string;
+  verified: boolean;
+  tables: Record<string, number>;
+}
+
+/** `db copy --to TARGET`: the whole ledger into another backend (or file), then ledger verify on the copy. */
+export async function dbCopy(ctx: Ctx, target: string): Promise<CopyResult> {
+  if (!isPostgresUrl(target)) {
+    checkOutput(target, { ledger: ctx.dbPath, flag: '--to', mustNotExist: { hint: 'db copy never overwrites: choose a new file name' } });
+    if (!existsSync(dirname(resolve(target)))) throw new UsageError(`folder ${dirname(resolve(target))} does not exist`, 'create it first');
+  } else if (target === ctx.dbPath) throw new UsageError('--to names the ledger itself', 'give another database');
+  let created = false;
+  try {
+    if (!isPostgresUrl(target)) {
+      closeSync(createExclusive(target));
+      created = true;
+    }
+    const r = copyLedgerTo(ctx.dbPath, target);
+    const { verifyLedger } = await import('./verify.js');
+    const v = await verifyLedger({ ...ctx, dbPath: target });
+    if (!v.ok || (v.head?.hash ?? null) !== (r.entries ? r.headHash : null)) {
+      const bad = v.checks.find((c) => !c.ok);
+      throw new RefusedError('COPY_FAILS_VERIFY', `the copy at ${shownPath(target)} fails ledger verify (${bad?.name ?? 'head hash'}: ${bad?.detail ?? 'differs'})`, 'this is a bug; the source is unchanged');
+    }
+    return { from: shownPath(ctx.dbPath), to: shownPath(target), entries: r.entries, headHash: r.headHash, verified: true, tables: r.tables };
+  } catch (e) {
+    if (created) for (const f of [target, `${target}-wal`, `${target}-shm`]) rmSync(f, { force: true });
+    throw e;
+  }
+}
+
+function refuseRestoreOnPg(db: string): void {
+  if (isPostgresUrl(db)) {
+    throw new UsageError(
+      `db restore replaces a SQLite ledger file; ${redactUrl(db)} is a PostgreSQL database`,
+      'copy the backup into a new, empty database instead: pointsmall db copy --db BACKUP.db --to postgres://…/NEW_DATABASE',
+    );
   }
 }
 
@@ -189,6 +292,7 @@ export interface RestorePreview {
 
 /** What a restore would throw away: the live ledger's entries the backup lacks. Nothing written. */
 export async function previewRestore(ctx: Ctx, source: string): Promise<RestorePreview | null> {
+  refuseRestoreOnPg(ctx.dbPath);
   if (!existsSync(source)) throw new UsageError(`no backup at ${source}`, 'give the path of a file made by pointsmall db backup');
   if (sameFile(source, ctx.dbPath)) throw new UsageError(`${source} is the live ledger itself, not a backup`, 'give the path of a file made by pointsmall db backup');
   if (!existsSync(ctx.dbPath)) return null;
@@ -219,6 +323,7 @@ export async function previewRestore(ctx: Ctx, source: string): Promise<RestoreP
 }
 
 export async function dbRestore(ctx: Ctx, source: string): Promise<RestoreResult> {
+  refuseRestoreOnPg(ctx.dbPath);
   const { verifyLedger } = await import('./verify.js');
   if (!existsSync(source)) throw new UsageError(`no backup at ${source}`, 'give the path of a file made by pointsmall db backup');
   if (sameFile(source, ctx.dbPath)) throw new UsageError(`${source} is the live ledger itself, not a backup`, 'give the path of a file made by pointsmall db backup');

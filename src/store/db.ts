@@ -3,8 +3,10 @@ import { chmodSync, closeSync, existsSync, openSync, readFileSync, readSync, rmS
 import Database from 'better-sqlite3';
 import { BusyError, UsageError } from '../errors.js';
 import { latestVersion, migrations } from './migrations/index.js';
+import { PgDatabase, isPostgresUrl, redactUrl } from './pg/database.js';
 
 export type Db = Database.Database;
+export type Backend = 'sqlite' | 'postgres';
 
 const SQLITE_MAGIC = 'SQLite format 3\u0000';
 
@@ -29,6 +31,8 @@ export class Store {
   readonly db: Db;
   readonly path: string;
   readonly busyTimeoutMs: number;
+  /** Which engine holds the ledger: a SQLite file, or a PostgreSQL database (pg/database.ts). */
+  readonly backend: Backend;
   /** Incremented at every write transaction, so per-transaction caches (the last hash) reset. */
   txSerial = 0;
   private repos = new Map<unknown, unknown>();
@@ -38,10 +42,16 @@ export class Store {
   /** The chain key from POINTSMALL_LEDGER_KEY_FILE (null without one): entries are then keyed MACs. */
   chainKey: Buffer | null = null;
 
-  constructor(path: string, db: Db, busyTimeoutMs: number) {
+  constructor(path: string, db: Db, busyTimeoutMs: number, backend: Backend = 'sqlite') {
     this.path = path;
     this.db = db;
     this.busyTimeoutMs = busyTimeoutMs;
+    this.backend = backend;
+  }
+
+  /** The PostgreSQL connection of a ledger on PostgreSQL (null on SQLite). */
+  get pg(): PgDatabase | null {
+    return this.backend === 'postgres' ? (this.db as unknown as PgDatabase) : null;
   }
 
   get<T>(factory: (store: Store) => T): T {
@@ -116,6 +126,7 @@ export class Store {
    * else wrote, so what this process cached from the ledger is still true.
    */
   dataVersion(): number {
+    if (this.pg) return this.db.pragma('data_version', { simple: true }) as number;
     return this.db.pragma('data_version', { simple: true }) as number;
   }
 
@@ -200,8 +211,8 @@ function looksLikeSqlite(path: string): boolean {
   }
 }
 
-const notLedger = (path: string, why: string) =>
-  new UsageError(`${path} is not a pointsmall ledger (${why})`, `create one with: pointsmall init --db ${path}`, 'NOT_A_LEDGER');
+const notLedger = (path: string, why: string, shown = path) =>
+  new UsageError(`${shown} is not a pointsmall ledger (${why})`, `create one with: pointsmall init --db ${shown}`, 'NOT_A_LEDGER');
 
 export const LEDGER_PAGE_SIZE = 8192;
 
@@ -228,6 +239,7 @@ function readChainKey(): Buffer | null {
 /** Opens (or with create, makes) the ledger at path, applies pragmas and checks the schema version. */
 export function openStore(path: string, opts: OpenOptions = {}): Store {
   const busy = opts.busyTimeoutMs ?? defaultBusyTimeoutMs();
+  if (isPostgresUrl(path)) return openPgStore(path, opts, busy);
   const exists = existsSync(path);
   if (!exists && !opts.create) throw notLedger(path, 'no such file');
   if (exists && !looksLikeSqlite(path)) {
@@ -296,14 +308,124 @@ export function openStore(path: string, opts: OpenOptions = {}): Store {
   return store;
 }
 
+/** Creates what a PostgreSQL ledger needs before migration 1: the schema version's table, and sum(). */
+const PG_BOOTSTRAP = `
+CREATE TABLE IF NOT EXISTS pointsmall_schema (version BIGINT NOT NULL);
+INSERT INTO pointsmall_schema SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM pointsmall_schema);
+-- SQLite's sum() of integers is an integer; PostgreSQL's sum(bigint) is numeric. The store's sums are pm_sum.
+CREATE OR REPLACE AGGREGATE pm_sum(bigint) (SFUNC = int8pl, STYPE = bigint);
+CREATE OR REPLACE AGGREGATE pm_sum(numeric) (SFUNC = numeric_add, STYPE = numeric);
+CREATE OR REPLACE AGGREGATE pm_sum(double precision) (SFUNC = float8pl, STYPE = double precision);
+-- SQLite sums comparisons (sum(kind = 'x') counts them): true is 1
+CREATE OR REPLACE FUNCTION pm_sum_bool(bigint, boolean) RETURNS bigint LANGUAGE sql IMMUTABLE AS 'SELECT COALESCE($1, 0) + CASE WHEN $2 THEN 1 ELSE 0 END';
+CREATE OR REPLACE AGGREGATE pm_sum(boolean) (SFUNC = pm_sum_bool, STYPE = bigint);
+-- SQLite's JSON functions as the store uses them: '$.key' paths, arrays of ids passed as one JSON text
+CREATE OR REPLACE FUNCTION json_extract(doc text, path text) RETURNS text LANGUAGE sql IMMUTABLE AS $f$ SELECT (doc::jsonb) #>> string_to_array(substr(path, 3), '.') $f$;
+CREATE OR REPLACE FUNCTION json_valid(doc text) RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS $f$ BEGIN PERFORM doc::jsonb; RETURN true; EXCEPTION WHEN others THEN RETURN false; END $f$;
+CREATE OR REPLACE FUNCTION json_each(doc text) RETURNS TABLE (key bigint, value text) LANGUAGE sql IMMUTABLE AS $f$ SELECT ord - 1, v FROM json_array_elements_text(doc::json) WITH ORDINALITY AS t(v, ord) $f$;
+`;
+
+function openPgStore(url: string, opts: OpenOptions, busy: number): Store {
+  const shown = redactUrl(url);
+  let db: PgDatabase;
+  try {
+    db = new PgDatabase(url, busy);
+  } catch (e) {
+    throw new UsageError(`cannot connect to ${shown}: ${(e as Error).message}`, 'check the server is running, the URL (postgres://USER@HOST:PORT/DATABASE) and the role\'s password (PGPASSWORD or ~/.pgpass)', 'NO_CONNECTION');
+  }
+  const store = new Store(url, db as unknown as Db, busy, 'postgres');
+  try {
+    store.chainKey = readChainKey();
+    const version = db.schemaVersion();
+    if (version > latestVersion()) {
+      throw new UsageError(
+        `${shown} has schema version ${version}, newer than this pointsmall understands (${latestVersion()})`,
+        'upgrade pointsmall; an older tool never writes to a newer ledger',
+        'LEDGER_TOO_NEW',
+      );
+    }
+    const hasSchema = db.prepare("SELECT to_regclass('pointsmall_schema') IS NOT NULL").pluck().get() === 1;
+    if (!hasSchema || version === 0) {
+      if (!opts.create) throw notLedger(url, hasSchema ? 'no pointsmall schema in it' : 'no pointsmall schema in this database', shown);
+      store.write(() => db.execDdl(PG_BOOTSTRAP));
+    } else if (opts.requireLatest !== false && !opts.create && version < latestVersion()) {
+      throw new UsageError(`${shown} has schema version ${version}; this pointsmall needs ${latestVersion()}`, `upgrade it with: pointsmall db migrate --db ${shown}`, 'LEDGER_TOO_OLD');
+    }
+  } catch (e) {
+    store.close();
+    throw mapBusy(e, url, busy);
+  }
+  return store;
+}
+
+/** Whether the PostgreSQL database at url holds a pointsmall ledger (a schema version above 0). */
+export function ledgerExistsAt(url: string): boolean {
+  const db = new PgDatabase(url, defaultBusyTimeoutMs());
+  try {
+    return db.schemaVersion() > 0;
+  } finally {
+    db.close();
+  }
+}
+
+/** Drops every table of the ledger in the PostgreSQL database at url (init --force). */
+export function eraseLedger(url: string): void {
+  const store = openStore(url, { requireLatest: false });
+  try {
+    const tables = ledgerTables(store);
+    store.write(() => {
+      for (const t of tables.reverse()) store.db.exec(`DROP TABLE IF EXISTS "${t}" CASCADE`);
+      store.db.exec('DROP TABLE IF EXISTS pointsmall_schema');
+    });
+  } finally {
+    store.close();
+  }
+}
+
+/** The ledger's tables, parents before children (the order a copy fills them in). */
+export function ledgerTables(store: Store): string[] {
+  const names = store.pg
+    ? (store.db
+        .prepare("SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' AND table_name <> 'pointsmall_schema' ORDER BY table_name")
+        .pluck()
+        .all() as string[])
+    : (store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all() as string[]);
+  const parents = new Map<string, string[]>();
+  for (const t of names) {
+    parents.set(
+      t,
+      store.pg
+        ? (store.db
+            .prepare(
+              `SELECT DISTINCT ccu.table_name FROM information_schema.table_constraints tc
+                 JOIN information_schema.constraint_column_usage ccu ON ccu.constraint_name = tc.constraint_name AND ccu.table_schema = tc.table_schema
+                WHERE tc.constraint_type = 'FOREIGN KEY' AND tc.table_schema = current_schema() AND tc.table_name = ?`,
+            )
+            .pluck()
+            .all(t) as string[])
+        : (store.db.prepare('SELECT DISTINCT "table" FROM pragma_foreign_key_list(?)').pluck().all(t) as string[]),
+    );
+  }
+  const out: string[] = [];
+  const visit = (t: string, path: Set<string>) => {
+    if (out.includes(t) || path.has(t)) return;
+    path.add(t);
+    for (const p of parents.get(t) ?? []) if (p !== t && names.includes(p)) visit(p, path);
+    out.push(t);
+  };
+  for (const t of names) visit(t, new Set());
+  return out;
+}
+
 /** Row counts of every table (settings aside) and the page size: what `db info` shows. */
-export function ledgerStats(store: Store): { counts: Record<string, number>; pageSize: number } {
-  const tables = (store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all() as string[]).filter(
-    (t) => t !== 'settings',
-  );
+export function ledgerStats(store: Store): { counts: Record<string, number>; pageSize: number; bytes: number | null } {
+  const tables = ledgerTables(store)
+    .filter((t) => t !== 'settings')
+    .sort();
   const counts: Record<string, number> = {};
   for (const t of tables) counts[t] = store.db.prepare(`SELECT count(*) FROM "${t}"`).pluck().get() as number;
-  return { counts, pageSize: store.db.pragma('page_size', { simple: true }) as number };
+  const bytes = store.pg ? (store.db.prepare('SELECT pg_database_size(current_database())').pluck().get() as number) : null;
+  return { counts, pageSize: store.db.pragma('page_size', { simple: true }) as number, bytes };
 }
 
 /**
@@ -322,6 +444,7 @@ export function vacuumInto(store: Store, path: string): { entries: number } {
 }
 
 export function schemaVersion(store: Store): number {
+  if (store.pg) return store.pg.schemaVersion();
   return store.db.pragma('user_version', { simple: true }) as number;
 }
 
@@ -332,9 +455,11 @@ export function migrate(store: Store): { from: number; to: number; applied: stri
   for (const m of migrations) {
     if (m.version <= schemaVersion(store)) continue;
     store.write(() => {
-      store.db.exec(m.sql);
+      if (store.pg) store.pg.execDdl(m.sql);
+      else store.db.exec(m.sql);
       store.db.pragma(`user_version = ${m.version}`);
     });
+    store.pg?.schemaChanged();
     applied.push(`${String(m.version).padStart(3, '0')}_${m.name}`);
   }
   return { from, to: schemaVersion(store), applied };

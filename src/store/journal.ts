@@ -224,10 +224,13 @@ export class Journal {
    */
   addToCaches(perMember: Map<string, { balance: number; held: number; earned: number; at: string | null }>): void {
     const PER = 50;
+    // PostgreSQL types a VALUES list by its rows: the first row's casts type the lot
+    const rows = Array(PER).fill('(?,?,?,?,?)');
+    if (this.store.pg) rows[0] = '(?::text,?::bigint,?::bigint,?::bigint,?::text)';
     this.cachesMany ??= this.store.db.prepare(
       `UPDATE OR FAIL members SET balance = balance + v.column2, held = held + v.column3, lifetime_earned = lifetime_earned + v.column4,
               last_activity_at = coalesce(max(coalesce(last_activity_at, ''), v.column5), last_activity_at)
-         FROM (VALUES ${Array(PER).fill('(?,?,?,?,?)').join(',')}) AS v WHERE members.id = v.column1`,
+         FROM (VALUES ${rows.join(',')}) AS v WHERE members.id = v.column1`,
     );
     const args: unknown[] = new Array(PER * 5);
     let n = 0;
@@ -285,13 +288,17 @@ export class Journal {
   /** Inserts rows of `width` values each, 50 rows per statement (prepared once per table). */
   private insertRows(table: 'entries' | 'postings' | 'lots', width: number, args: unknown[]): void {
     const PER = 50;
+    const cols = {
+      entries: 'id, at, recorded_at, kind, member_id, ref, memo, operator, prev_hash, hash',
+      postings: 'entry_id, account, member_id, points',
+      lots: 'member_id, entry_id, points, remaining, earned_at, expires_on',
+    }[table];
+    if (this.store.pg) {
+      this.store.pg.copyRows(table, cols, width, args); // PostgreSQL: COPY, one round trip
+      return;
+    }
     let b = this.bulk.get(table);
     if (!b) {
-      const cols = {
-        entries: 'id, at, recorded_at, kind, member_id, ref, memo, operator, prev_hash, hash',
-        postings: 'entry_id, account, member_id, points',
-        lots: 'member_id, entry_id, points, remaining, earned_at, expires_on',
-      }[table];
       const row = `(${Array(width).fill('?').join(',')})`;
       const db = this.store.db;
       // OR FAIL: a failing row fails the statement without undoing the rows before it, so SQLite keeps

@@ -46,7 +46,7 @@ export class Outbox {
       all: this.db.prepare('SELECT * FROM outbox ORDER BY id LIMIT ?'),
       byKey: this.db.prepare('SELECT 1 FROM outbox WHERE dedupe_key = ?').pluck(),
       markUpTo: this.db.prepare(
-        `UPDATE outbox SET sent_at = ? WHERE sent_at IS NULL AND id IN (SELECT value FROM json_each(?))`,
+        `UPDATE outbox SET sent_at = ? WHERE sent_at IS NULL AND id IN (SELECT CAST(value AS INTEGER) FROM json_each(?))`,
       ),
       count: this.db.prepare(
         'SELECT count(*) AS total, coalesce(sum(sent_at IS NULL), 0) AS pending FROM outbox',

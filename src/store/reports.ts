@@ -185,7 +185,7 @@ export class ReportQueries {
                 min(l.expires_on) AS firstExpiresOn, max(l.expires_on) AS lastExpiresOn
            FROM lots l JOIN members m ON m.id = l.member_id
           WHERE l.remaining > 0 AND l.expires_on >= @from AND l.expires_on <= @to
-          GROUP BY l.member_id
+          GROUP BY l.member_id, m.id
           ORDER BY firstExpiresOn, points DESC, l.member_id`,
       ),
       expiringByDate: db.prepare(
@@ -269,7 +269,7 @@ export class ReportQueries {
   /** Captured checkout lines by SKU (orders paid in [from, to)); refunds netted out per line. */
   items(from: string, to: string): ItemRow[] {
     this.itemsStmt ??= this.db.prepare(
-      `SELECT ol.sku, coalesce(ci.name, max(ol.name)) AS name, coalesce(ci.category, max(ol.category)) AS category,
+      `SELECT ol.sku, coalesce(max(ci.name), max(ol.name)) AS name, coalesce(max(ci.category), max(ol.category)) AS category,
               max(ol.kind) AS kind, count(DISTINCT ol.order_id) AS orders,
               sum(CASE WHEN ol.points > 0 THEN 1 ELSE 0 END) AS redemptions,
               sum(ol.quantity) AS quantity, sum(ol.refunded_qty) AS refundedQty,

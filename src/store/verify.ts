@@ -230,8 +230,8 @@ export const bookChecks: { name: string; okDetail: string; sql: string }[] = [
             LEFT JOIN closing c ON c.ref = h.order_id
            WHERE (h.points > 0) <> (h.entry_id IS NOT NULL)
               OR (h.entry_id IS NOT NULL AND (h.ek IS NOT 'hold:' || h.order_id || ':' || h.member_id OR h.held_in IS NOT h.points))
-              OR coalesce(c.captured, 0) <> (h.points > 0 AND h.status = 'captured')
-              OR coalesce(c.released, 0) <> (h.points > 0 AND h.status = 'released')
+              OR coalesce(c.captured, 0) <> CASE WHEN h.points > 0 AND h.status = 'captured' THEN 1 ELSE 0 END
+              OR coalesce(c.released, 0) <> CASE WHEN h.points > 0 AND h.status = 'released' THEN 1 ELSE 0 END
               OR (h.points > 0 AND h.status <> 'open' AND coalesce(c.held, 0) <> -h.points)
           LIMIT 5`,
   },
@@ -257,13 +257,13 @@ export const bookChecks: { name: string; okDetail: string; sql: string }[] = [
             FROM outbox o
            WHERE o.sent_at IS NOT NULL AND NOT EXISTS (
                  SELECT 1 FROM audit a WHERE a.action = 'outbox.mark-sent' AND a.at = o.sent_at
-                    AND o.id BETWEEN json_extract(a.detail, '$.firstId') AND json_extract(a.detail, '$.lastId'))
+                    AND o.id BETWEEN CAST(json_extract(a.detail, '$.firstId') AS INTEGER) AND CAST(json_extract(a.detail, '$.lastId') AS INTEGER))
           UNION ALL
           SELECT 'audit ' || a.id, 'an export recorded marking ' || json_extract(a.detail, '$.count') || ' notification(s) sent, but ' || a.n || ' carry its mark'
-            FROM (SELECT a.*, (SELECT count(*) FROM outbox o WHERE o.id BETWEEN json_extract(a.detail, '$.firstId') AND json_extract(a.detail, '$.lastId')
+            FROM (SELECT a.*, (SELECT count(*) FROM outbox o WHERE o.id BETWEEN CAST(json_extract(a.detail, '$.firstId') AS INTEGER) AND CAST(json_extract(a.detail, '$.lastId') AS INTEGER)
                                  AND o.sent_at = a.at) AS n
                     FROM audit a WHERE a.action = 'outbox.mark-sent') a
-           WHERE a.n <> json_extract(a.detail, '$.count')
+           WHERE a.n <> CAST(json_extract(a.detail, '$.count') AS INTEGER)
           LIMIT 5`,
   },
 ];

@@ -3,6 +3,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import Database from 'better-sqlite3';
 
 export const ROOT = resolve(__dirname, '..', '..');
 export const BIN = join(ROOT, 'bin', 'pointsmall.js');
@@ -82,10 +83,48 @@ export interface TmpLedger {
   verify(): { ok: boolean; entries: number; checks: { name: string; ok: boolean; detail: string }[] };
 }
 
+/** Which backend the shared suites run on: POINTSMALL_TEST_BACKEND=postgres (the postgres project) or SQLite. */
+export const PG = process.env.POINTSMALL_TEST_BACKEND === 'postgres';
+
+/**
+ * A new, empty PostgreSQL database on the test server (POINTSMALL_TEST_PG), named pm_t_…: its URL. The
+ * postgres project's global teardown drops them all.
+ */
+export function tmpPgDatabase(): string {
+  const base = process.env.POINTSMALL_TEST_PG;
+  if (!base) throw new Error('POINTSMALL_TEST_PG is not set');
+  const name = `pm_t_${process.pid}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+  const r = spawnSync('psql', [base, '-qXc', `CREATE DATABASE ${name}`], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`cannot create a test database: ${r.stderr}`);
+  const u = new URL(base);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+const pgModule = PG ? ((await import(join(ROOT, 'dist', 'store', 'pg', 'database.js'))) as { PgDatabase: new (url: string, ms: number) => unknown }) : null;
+
+/**
+ * Opens a test ledger for the test's own reads (and the few writes a test makes to set a scene): the file
+ * with better-sqlite3, or the PostgreSQL database through the store's own connection (dist/store/pg), which
+ * takes the same SQL.
+ */
+export function openLedgerDb(location: string, opts: { readonly?: boolean } = {}): Database.Database {
+  if (/^postgres(ql)?:\/\//.test(location)) {
+    if (!pgModule) throw new Error('a PostgreSQL ledger outside the postgres project');
+    return new pgModule.PgDatabase(location, 5000) as unknown as Database.Database;
+  }
+  return new Database(location, opts);
+}
+
+/** Where a new test ledger lives: a file in dir on SQLite, a new database on PostgreSQL. */
+export function newLedgerLocation(dir: string, file = 'ledger.db'): string {
+  return PG ? tmpPgDatabase() : join(dir, file);
+}
+
 /** A fresh, initialised ledger in its own temp folder. */
 export function tmpLedger(opts: { timezone?: string; currency?: string; now?: string } = {}): TmpLedger {
   const dir = tmpDir();
-  const db = join(dir, 'ledger.db');
+  const db = newLedgerLocation(dir);
   const t: TmpLedger = {
     dir,
     db,

@@ -32,12 +32,13 @@ export function register(program: Command): void {
       await emit(cmd, r, async () => {
         printFields([
           ['path', r.path],
+          ['backend', r.backend],
           ['schema', `v${r.schemaVersion} (this tool: v${r.toolSchemaVersion})`],
           ['currency', r.currency],
           ['timezone', r.timezone],
           ['created', localTime(r.createdAt)],
           ['hold minutes', r.holdMinutes],
-          ['size', `${r.sizes.database} bytes (+ ${r.sizes.wal} WAL), pages of ${r.sizes.pageSize} bytes`],
+          ['size', r.backend === 'postgres' ? `${r.sizes.database} bytes (the whole database)` : `${r.sizes.database} bytes (+ ${r.sizes.wal} WAL), pages of ${r.sizes.pageSize} bytes`],
         ]);
         await printTable(
           [
@@ -82,6 +83,15 @@ export function register(program: Command): void {
       await emit(cmd, r, () =>
         void process.stdout.write(`${c.green('✓')} restored ${r.entries} entries from ${r.restoredFrom}${r.previous ? `; the previous ledger is kept at ${r.previous}` : ''}\n`),
       );
+    });
+  db.command('copy')
+    .description('copy the whole ledger to another backend: a PostgreSQL database or a new SQLite file; the copy is verified (same head hash)')
+    .requiredOption('--to <target>', 'where to copy: postgres://USER@HOST:PORT/DATABASE (a database with no ledger) or a new SQLite file path')
+    .action(async (...args) => {
+      const cmd = cmdOf(args);
+      const { dbCopy } = await import('../../services/admin.js');
+      const r = await dbCopy(await context(cmd), cmd.opts().to as string);
+      await emit(cmd, r, () => void process.stdout.write(`${c.green('✓')} copied ${r.entries} entries to ${r.to}; ledger verify passes there with the same head ${r.headHash.slice(0, 16)}…\n`));
     });
   db.command('set <setting> <value>')
     .description('change a setting: hold-minutes (how long a checkout hold lasts, default 15)')

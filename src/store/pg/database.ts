@@ -1,0 +1,408 @@
+// A PostgreSQL ledger behind the part of better-sqlite3's Database API the store uses: prepare() with
+// run/get/all/iterate, pluck() and raw(), exec(), pragma() for the few settings that mean something here,
+// and transactions. Each call is synchronous: it waits on the worker thread that holds the connection
+// (worker.ts). Statements are translated from the store's SQLite dialect once (dialect.ts) and run as
+// named prepared statements, parsed once per connection.
+//
+// Writers are serialised as SQLite serialises them: BEGIN IMMEDIATE takes one transaction-scoped
+// advisory lock of the database (waiting at most lock_timeout = the busy timeout, then SQLSTATE 55P03,
+// which the store reports as busy, exit 5) and runs at READ COMMITTED, so every statement after the
+// lock sees everything committed before it. A read transaction (BEGIN) is REPEATABLE READ: one snapshot.
+// A write outside a transaction takes the lock for itself.
+import { createHash } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { createSyncFn } from 'synckit';
+import type { Reply, Request } from './worker.js';
+import { ddlToPg, toPg } from './dialect.js';
+
+const call = (() => {
+  let fn: ((r: Request) => Reply) | undefined;
+  return (r: Request): Reply => {
+    fn ??= createSyncFn(fileURLToPath(new URL('./worker.js', import.meta.url))) as unknown as (r: Request) => Reply;
+    return fn(r);
+  };
+})();
+
+/** The advisory lock every writer takes (one per database: advisory locks are scoped to a database). */
+export const WRITER_LOCK = 0x706f696e; // "poin"
+
+/** An error of the server, with SQLite's code where the store looks for one (busy, full, constraint). */
+export class PgError extends Error {
+  code: string;
+  sqlState: string | undefined;
+  constructor(e: NonNullable<Reply['error']>) {
+    super(e.message);
+    this.sqlState = e.code;
+    this.code = sqliteCode(e.code);
+  }
+}
+
+function sqliteCode(state: string | undefined): string {
+  if (!state) return 'PG_ERROR';
+  if (state === '55P03' || state === '40001' || state === '40P01' || state === '57014') return 'SQLITE_BUSY';
+  if (state === '53100') return 'SQLITE_FULL';
+  if (state.startsWith('23')) return 'SQLITE_CONSTRAINT';
+  if (state === 'P0001') return 'SQLITE_CONSTRAINT_TRIGGER';
+  return `PG_${state}`;
+}
+
+let nextConn = 1;
+
+export interface RunResult {
+  changes: number;
+  lastInsertRowid: number;
+}
+
+export class PgStatement {
+  private pluckOn = false;
+  private readonly limits = new Set<number>();
+  private rawOn = false;
+  private readonly text: string;
+  private readonly params: (string | null)[];
+  private readonly name: string;
+  private readonly isQuery: boolean;
+  private readonly returnsId: boolean;
+  constructor(private readonly db: PgDatabase, readonly source: string) {
+    const t = toPg(source);
+    let text = t.text;
+    const insert = /^\s*INSERT\s+INTO\s+"?(\w+)"?/i.exec(text);
+    this.returnsId = false;
+    if (insert && !/\bRETURNING\b/i.test(text)) {
+      const key = db.identityOf(insert[1]);
+      if (key) {
+        text += ` RETURNING ${key}`;
+        this.returnsId = true;
+      }
+    }
+    this.text = text;
+    this.params = t.params;
+    // SQLite's LIMIT -1 is "no limit"; PostgreSQL's is LIMIT NULL
+    for (const m of text.matchAll(/\bLIMIT\s+\$(\d+)/gi)) this.limits.add(Number(m[1]) - 1);
+    this.isQuery = /^\s*(SELECT|WITH|VALUES)\b/i.test(text) || /\bRETURNING\b/i.test(text);
+    this.name = `pm_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
+  }
+
+  get reader(): boolean {
+    return this.isQuery && !this.returnsId;
+  }
+
+  pluck(on = true): this {
+    this.pluckOn = on;
+    if (on) this.rawOn = false;
+    return this;
+  }
+
+  raw(on = true): this {
+    this.rawOn = on;
+    if (on) this.pluckOn = false;
+    return this;
+  }
+
+  private values(args: unknown[]): unknown[] {
+    let flat: unknown[] = args.length === 1 && Array.isArray(args[0]) ? (args[0] as unknown[]) : args;
+    const named = flat.length >= 1 && flat[0] !== null && typeof flat[0] === 'object' && !Buffer.isBuffer(flat[0]) ? (flat[0] as Record<string, unknown>) : null;
+    if (named) flat = flat.slice(1);
+    let pos = 0;
+    return this.params.map((p, i) => {
+      const v = p === null ? flat[pos++] : named?.[p];
+      if (v === undefined) return null;
+      if (this.limits.has(i) && typeof v === 'number' && v < 0) return null;
+      if (typeof v === 'bigint') return v.toString();
+      return v;
+    });
+  }
+
+  private shape(rows: unknown[]): unknown[] {
+    if (this.pluckOn) return rows.map((r) => (r as unknown[])[0]);
+    return rows;
+  }
+
+  private query(args: unknown[]): Reply {
+    return this.db.query(this.text, this.values(args), this.pluckOn || this.rawOn ? 'array' : 'object', this.name);
+  }
+
+  run(...args: unknown[]): RunResult {
+    const r = this.db.autoWrite(!this.reader, () => this.query(args));
+    let last = 0;
+    if (this.returnsId && r.rows && r.rows.length > 0) {
+      const row = r.rows[r.rows.length - 1] as unknown[] | Record<string, unknown>;
+      last = Number(Array.isArray(row) ? row[0] : Object.values(row)[0]);
+    }
+    return { changes: r.rowCount ?? 0, lastInsertRowid: last };
+  }
+
+  get(...args: unknown[]): unknown {
+    const r = this.db.autoWrite(!this.reader, () => this.query(args));
+    return this.shape(r.rows ?? [])[0];
+  }
+
+  all(...args: unknown[]): unknown[] {
+    const r = this.db.autoWrite(!this.reader, () => this.query(args));
+    return this.shape(r.rows ?? []);
+  }
+
+  *iterate(...args: unknown[]): IterableIterator<unknown> {
+    if (!this.reader) {
+      yield* this.all(...args);
+      return;
+    }
+    const cursor = this.db.cursorOpen(this.text, this.values(args), this.pluckOn || this.rawOn ? 'array' : 'object');
+    try {
+      for (;;) {
+        const rows = this.db.cursorRead(cursor, 2000);
+        if (rows.length === 0) break;
+        yield* this.shape(rows);
+      }
+    } finally {
+      this.db.cursorClose(cursor);
+    }
+  }
+}
+
+export class PgDatabase {
+  readonly name: string;
+  private readonly conn: number;
+  open = true;
+  inTransaction = false;
+  private readonly statements = new Map<string, PgStatement>();
+  private identities: Map<string, string> | undefined;
+  readonly lockTimeoutMs: number;
+
+  constructor(url: string, lockTimeoutMs: number) {
+    this.name = url;
+    this.lockTimeoutMs = lockTimeoutMs;
+    this.conn = nextConn++;
+    this.send({ op: 'connect', conn: this.conn, url, lockTimeoutMs, appName: 'pointsmall' });
+  }
+
+  private send(r: Request): Reply {
+    if (!this.open) throw new TypeError('The database connection is not open');
+    const reply = call(r);
+    if (reply.error) {
+      const e = new PgError(reply.error);
+      // A statement the server could not run is a bug of the store: say which (constraint and lock errors are expected).
+      if (!/^SQLITE_(BUSY|CONSTRAINT|FULL)/.test(e.code) && 'text' in r) e.message += ` [in: ${r.text.replace(/\s+/g, ' ').slice(0, 400)}]`;
+      throw e;
+    }
+    return reply;
+  }
+
+  /** The identity column of a table (its INTEGER PRIMARY KEY on SQLite, or the rowid given to a table without one). */
+  identityOf(table: string): string | undefined {
+    if (!this.identities) {
+      const rows = this.send({
+        op: 'query',
+        conn: this.conn,
+        text: "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = current_schema() AND is_identity = 'YES' ORDER BY column_name = 'rowid'",
+        values: [],
+        rowMode: 'array',
+      }).rows as [string, string][];
+      this.identities = new Map();
+      for (const [t, c] of rows) if (!this.identities.has(t)) this.identities.set(t, c);
+    }
+    return this.identities.get(table);
+  }
+
+  /** Forgets what was learnt of the schema (after a migration). */
+  schemaChanged(): void {
+    this.identities = undefined;
+    this.statements.clear();
+    if (!this.inTransaction) this.send({ op: 'exec', conn: this.conn, text: 'DEALLOCATE ALL' });
+  }
+
+  query(text: string, values: unknown[], rowMode: 'array' | 'object', name?: string): Reply {
+    return this.send({ op: 'query', conn: this.conn, name, text, values, rowMode });
+  }
+
+  /**
+   * Opens a server-side cursor (DECLARE … CURSOR) for iterate(): FETCH and other statements then take turns
+   * on the one connection, inside the transaction's snapshot. Outside a transaction the cursor is WITH HOLD
+   * (the server keeps the result until CLOSE).
+   */
+  cursorOpen(text: string, values: unknown[], rowMode: 'array' | 'object'): { name: string; rowMode: 'array' | 'object' } {
+    const name = `pm_cursor_${++this.cursors}`;
+    this.send({ op: 'query', conn: this.conn, text: `DECLARE ${name} NO SCROLL CURSOR${this.inTransaction ? '' : ' WITH HOLD'} FOR ${text}`, values, rowMode: 'array' });
+    return { name, rowMode };
+  }
+  private cursors = 0;
+
+  cursorRead(cursor: { name: string; rowMode: 'array' | 'object' }, rows: number): unknown[] {
+    return this.send({ op: 'query', conn: this.conn, text: `FETCH ${rows} FROM ${cursor.name}`, values: [], rowMode: cursor.rowMode }).rows ?? [];
+  }
+
+  cursorClose(cursor: { name: string }): void {
+    if (!this.open) return;
+    try {
+      this.send({ op: 'query', conn: this.conn, text: `CLOSE ${cursor.name}`, values: [], rowMode: 'array' });
+    } catch {
+      // the transaction ended (and closed it) or failed: nothing left to close
+    }
+  }
+
+  /** COPY … FROM STDIN of text-format data: the bulk path of an import. */
+  copyIn(text: string, data: string): number {
+    return this.send({ op: 'copyIn', conn: this.conn, text, data }).rowCount ?? 0;
+  }
+
+  /**
+   * Inserts rows of `width` values each (args flat, in the columns' order) with COPY … FROM STDIN: one
+   * round trip for the lot, and the server's bulk path instead of one INSERT per row.
+   */
+  copyRows(table: string, columns: string, width: number, args: readonly unknown[]): number {
+    if (args.length === 0) return 0;
+    const lines: string[] = [];
+    for (let i = 0; i < args.length; i += width) {
+      let line = '';
+      for (let k = 0; k < width; k++) line += (k ? '\t' : '') + copyValue(args[i + k]);
+      lines.push(line);
+    }
+    return this.autoWrite(true, () => this.copyIn(`COPY ${table} (${columns}) FROM STDIN`, lines.join('\n') + '\n'));
+  }
+
+  /** Runs fn as its own write transaction (taking the writer lock) when it writes outside one. */
+  autoWrite<T>(writes: boolean, fn: () => T): T {
+    if (!writes || this.inTransaction) return fn();
+    this.exec('BEGIN IMMEDIATE');
+    try {
+      const out = fn();
+      this.exec('COMMIT');
+      return out;
+    } catch (e) {
+      if (this.inTransaction) this.exec('ROLLBACK');
+      throw e;
+    }
+  }
+
+  prepare(sql: string): PgStatement {
+    let s = this.statements.get(sql);
+    if (!s) {
+      s = new PgStatement(this, sql);
+      this.statements.set(sql, s);
+    } else {
+      // better-sqlite3 hands out a new statement each time: modes set on one do not stick to the next
+      s = Object.assign(Object.create(Object.getPrototypeOf(s) as object) as PgStatement, s);
+      s.pluck(false);
+      s.raw(false);
+    }
+    return s;
+  }
+
+  exec(sql: string): this {
+    const t = sql.trim().replace(/;$/, '').toUpperCase();
+    if (t === 'BEGIN IMMEDIATE' || t === 'BEGIN EXCLUSIVE') {
+      this.send({ op: 'exec', conn: this.conn, text: 'BEGIN ISOLATION LEVEL READ COMMITTED' });
+      this.inTransaction = true;
+      try {
+        this.send({ op: 'query', conn: this.conn, text: `SELECT pg_advisory_xact_lock(${WRITER_LOCK})`, values: [], rowMode: 'array' });
+      } catch (e) {
+        this.rollbackQuietly();
+        throw e;
+      }
+      return this;
+    }
+    if (t === 'BEGIN' || t === 'BEGIN DEFERRED') {
+      this.send({ op: 'exec', conn: this.conn, text: 'BEGIN ISOLATION LEVEL REPEATABLE READ' });
+      this.inTransaction = true;
+      return this;
+    }
+    if (t === 'COMMIT' || t === 'END') {
+      try {
+        this.send({ op: 'exec', conn: this.conn, text: 'COMMIT' });
+      } finally {
+        this.inTransaction = false;
+      }
+      return this;
+    }
+    if (t === 'ROLLBACK') {
+      this.rollbackQuietly();
+      return this;
+    }
+    this.autoWrite(true, () => this.send({ op: 'exec', conn: this.conn, text: toPg(sql).text }));
+    return this;
+  }
+
+  /** Runs a migration's DDL, translated (dialect.ts), in the open transaction. */
+  execDdl(sql: string): void {
+    this.send({ op: 'exec', conn: this.conn, text: ddlToPg(sql) });
+  }
+
+  private rollbackQuietly(): void {
+    try {
+      this.send({ op: 'exec', conn: this.conn, text: 'ROLLBACK' });
+    } finally {
+      this.inTransaction = false;
+    }
+  }
+
+  /** SQLite's pragmas: the schema version is kept in a table; the page and journal settings mean nothing here. */
+  pragma(source: string, opts: { simple?: boolean } = {}): unknown {
+    const m = /^\s*(\w+)\s*(?:=\s*(.+?))?\s*$/.exec(source);
+    const name = m?.[1].toLowerCase() ?? '';
+    const value = m?.[2];
+    let out: unknown = 0;
+    switch (name) {
+      case 'user_version':
+        if (value !== undefined) {
+          this.send({ op: 'query', conn: this.conn, text: 'UPDATE pointsmall_schema SET version = $1', values: [Number(value)], rowMode: 'array' });
+          return [];
+        }
+        out = this.schemaVersion();
+        break;
+      case 'data_version':
+        out = ++this.dataVersionCounter; // no cheap equivalent: always "someone may have written"
+        break;
+      case 'page_size':
+        out = 8192;
+        break;
+      case 'foreign_keys':
+        out = 1;
+        break;
+      default:
+        out = 0;
+    }
+    return opts.simple ? out : [{ [name]: out }];
+  }
+  private dataVersionCounter = 0;
+
+  schemaVersion(): number {
+    const r = this.send({
+      op: 'query',
+      conn: this.conn,
+      text: "SELECT CASE WHEN to_regclass('pointsmall_schema') IS NULL THEN -1 ELSE 0 END",
+      values: [],
+      rowMode: 'array',
+    }).rows as [number][];
+    if (r[0][0] === -1) return 0;
+    const v = this.send({ op: 'query', conn: this.conn, text: 'SELECT version FROM pointsmall_schema', values: [], rowMode: 'array' }).rows as [number][];
+    return v.length ? v[0][0] : 0;
+  }
+
+  close(): void {
+    if (!this.open) return;
+    try {
+      if (this.inTransaction) this.rollbackQuietly();
+      this.send({ op: 'close', conn: this.conn });
+    } finally {
+      this.open = false;
+    }
+  }
+}
+
+const COPY_SPECIAL = /[\\\t\n\r]/;
+/** A value in COPY's text format: \N for null, backslash, tab and line ends escaped. */
+function copyValue(v: unknown): string {
+  if (v === null || v === undefined) return '\\N';
+  const s = typeof v === 'string' ? v : String(v);
+  if (!COPY_SPECIAL.test(s)) return s;
+  return s.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
+}
+
+/** Whether a --db value names a PostgreSQL database rather than a SQLite file. */
+export function isPostgresUrl(db: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(db);
+}
+
+/** The URL with its password masked, for messages. */
+export function redactUrl(url: string): string {
+  return url.replace(/^(postgres(?:ql)?:\/\/[^:/@]*:)[^@]*@/i, '$1***@');
+}
