@@ -248,3 +248,32 @@ describe('ledger verify and awards', () => {
     expect(detail).toMatch(/entry 2 \(award\): is claimed by no award/);
   });
 });
+
+describe('reports split issued points by purchases, activities and adjustments', () => {
+  it('report summary and report activity give issuedBy, in JSON and CSV', () => {
+    const t = setup();
+    const f = join(t.dir, 'p.csv');
+    writeFileSync(f, 'order_id,member_id,purchased_at,amount\nO1,M1,2026-11-20 10:00,100.00\nO2,M2,2026-11-21 10:00,30.00\n');
+    t.ok(['import', 'purchases', f]);
+    award(t, 'M1', 'review', 'R1', '2026-11-20 12:00');
+    award(t, 'M2', 'signup', 'S1', '2026-11-21 12:00');
+    t.ok(['member', 'adjust', 'M1', '--points', '50', '--reason', 'goodwill']);
+    t.ok(['member', 'adjust', 'M1', '--points', '-10', '--reason', 'fix', '--yes']);
+    const s = t.ok(['report', 'summary', '--from', '2026-11-01', '--to', '2026-11-30']);
+    expect(s).toMatchObject({ issued: 250, adjusted: 40, issuedBy: { purchases: 130, activities: 120, adjustments: 50 } });
+    expect(s.reconciliation.ok).toBe(true);
+    const a = t.ok(['report', 'activity', '--by', 'day', '--from', '2026-11-20', '--to', '2026-11-23']);
+    expect(a.buckets.map((b: { bucket: string; issuedBy: unknown }) => [b.bucket, b.issuedBy])).toEqual([
+      ['2026-11-20', { purchases: 100, activities: 20, adjustments: 0 }],
+      ['2026-11-21', { purchases: 30, activities: 100, adjustments: 0 }],
+      ['2026-11-22', { purchases: 0, activities: 0, adjustments: 0 }],
+      ['2026-11-23', { purchases: 0, activities: 0, adjustments: 50 }],
+    ]);
+    expect(a.totals.issuedBy).toEqual({ purchases: 130, activities: 120, adjustments: 50 });
+    const csv = t.run(['report', 'activity', '--by', 'month', '--format', 'csv']).stdout.split(/\r?\n/);
+    expect(csv[0]).toMatch(/from purchases,from activities,adjust credits$/);
+    expect(csv[1]).toMatch(/^2026-11,.*,130,120,50$/);
+    const sumCsv = t.run(['report', 'summary', '--format', 'csv']).stdout;
+    expect(sumCsv).toMatch(/from purchases,from activities,adjust credits/);
+  });
+});

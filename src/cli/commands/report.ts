@@ -149,7 +149,7 @@ const num = (key: string, header = key): Column<AnyRow> => ({ key, header, align
 
 // ----------------------------------------------------------------------------------------------
 function summaryView(r: SummaryReport): View {
-  const csvRow = { ...r, reconciled: r.reconciliation.ok };
+  const csvRow = { ...r, reconciled: r.reconciliation.ok, ...issuedByCells(r.issuedBy) };
   return {
     name: 'summary',
     title: 'Points summary',
@@ -157,10 +157,13 @@ function summaryView(r: SummaryReport): View {
     fields: [
       ['opening balance', r.openingBalance],
       ['issued', r.issued],
+      ['  from purchases', r.issuedBy.purchases],
+      ['  from activities', r.issuedBy.activities],
       ['returned', r.returned],
       ['redeemed', r.redeemed],
       ['expired', r.expired],
       ['adjusted', signed(r.adjusted)],
+      ['  credited by adjusts', r.issuedBy.adjustments],
       ['closing balance', r.closingBalance],
       ['  of which on hold', r.held],
       ['outstanding value', `${r.outstandingValue} ${r.currency}`],
@@ -189,6 +192,7 @@ function summaryView(r: SummaryReport): View {
         num('redeemed'),
         num('expired'),
         num('adjusted'),
+        ...ISSUED_BY_COLUMNS,
         num('closingBalance'),
         num('held'),
         num('outstandingValue'),
@@ -234,10 +238,16 @@ function liabilityView(r: LiabilityReport): View {
   };
 }
 
+// --- activities (issue 18): issued points by source, as flat cells for tables and CSV ---
+const issuedByCells = (b: { purchases: number; activities: number; adjustments: number }) => ({ issuedPurchases: b.purchases, issuedActivities: b.activities, creditedByAdjusts: b.adjustments });
+const ISSUED_BY_COLUMNS: Column<AnyRow>[] = [num('issuedPurchases', 'from purchases'), num('issuedActivities', 'from activities'), num('creditedByAdjusts', 'adjust credits')];
+// --- end activities ---
+
 const FLOW_COLUMNS: Column<AnyRow>[] = [num('issued'), num('returned'), num('redeemed'), num('expired'), { key: 'adjusted', header: 'adjusted', align: 'right', format: signed }, { key: 'net', header: 'net', align: 'right', format: signed }];
 
 function activityView(r: ActivityReport): View {
-  const columns: Column<AnyRow>[] = [{ key: 'bucket', header: r.by }, ...(r.by === 'week' ? [{ key: 'start', header: 'from' } as Column<AnyRow>] : []), ...FLOW_COLUMNS];
+  const columns: Column<AnyRow>[] = [{ key: 'bucket', header: r.by }, ...(r.by === 'week' ? [{ key: 'start', header: 'from' } as Column<AnyRow>] : []), ...FLOW_COLUMNS, ...ISSUED_BY_COLUMNS];
+  const rows = r.buckets.map((b) => ({ ...b, ...issuedByCells(b.issuedBy) }));
   return {
     name: 'activity',
     title: `Points activity by ${r.by}`,
@@ -246,6 +256,9 @@ function activityView(r: ActivityReport): View {
       ['period', period(r.from, r.to)],
       ['zone', r.zone],
       ['issued', r.totals.issued],
+      ['  from purchases', r.totals.issuedBy.purchases],
+      ['  from activities', r.totals.issuedBy.activities],
+      ['  adjust credits', r.totals.issuedBy.adjustments],
       ['returned', r.totals.returned],
       ['redeemed', r.totals.redeemed],
       ['expired', r.totals.expired],
@@ -256,7 +269,7 @@ function activityView(r: ActivityReport): View {
       {
         title: `By ${r.by}`,
         columns,
-        rows: r.buckets,
+        rows,
         chart: {
           title: `Issued, redeemed and expired points by ${r.by}`,
           categories: r.buckets.map((b) => b.bucket),
@@ -268,7 +281,7 @@ function activityView(r: ActivityReport): View {
         },
       },
     ],
-    csv: { columns: [{ key: 'bucket', header: r.by }, { key: 'start', header: 'start' }, ...FLOW_COLUMNS.map((col) => ({ ...col, format: undefined }))], rows: r.buckets },
+    csv: { columns: [{ key: 'bucket', header: r.by }, { key: 'start', header: 'start' }, ...FLOW_COLUMNS.map((col) => ({ ...col, format: undefined })), ...ISSUED_BY_COLUMNS], rows },
     terminalChart: async () => {
       if (!r.buckets.length) return null;
       if (r.buckets.length > 120) return c.dim(`(chart left out: ${r.buckets.length} buckets; try --by week or --by month)`);
