@@ -229,7 +229,7 @@ export function register(program: Command): void {
   // --- activities (issue 18) ---
   imp
     .command('activities <file>')
-    .description('award the activities in a CSV with columns activity, member_id, ref, occurred_at (one transaction; limits count in occurred_at order)')
+    .description('award the activities in a CSV with columns activity, member_id, ref, occurred_at (all or nothing of the good rows; limits count in occurred_at order)')
     .option('--map <field=Column>', 'read a field from another column (repeatable): activity, member_id, ref, occurred_at', collect)
     .option('--date-format <fmt>', 'occurred_at format, e.g. "M/D/YYYY H:mm" (default ISO 8601); repeatable, as for purchases', collect)
     .option('--encoding <enc>', 'file encoding: utf8 (default), utf16, gbk, gb18030, latin1, windows-1252, macroman; a BOM picks UTF-8 or UTF-16 by itself')
