@@ -290,6 +290,7 @@ export async function importActivities(ctx: Ctx, input: ActivityImportInput): Pr
   let first: string | null = null;
   let last: string | null = null;
   const ROLLBACK = Symbol('dry run');
+  const wholeFileRejected = () => records.length > 0 && rejects.length === records.length;
   await withLedger(ctx, (l) => {
     const parse = makeDateParser(l.zone, input.dateFormat?.length ? input.dateFormat : undefined);
     const rows: { line: number; values: Record<string, string>; atMs: number }[] = [];
@@ -332,8 +333,9 @@ export async function importActivities(ctx: Ctx, input: ActivityImportInput): Pr
             else throw e;
           }
         }
-        recordAudit(l, 'activity.import', input.file, { rows: records.length, ...counts, rejected: rejects.length, dryRun: Boolean(input.dryRun) });
-        if (input.dryRun) throw ROLLBACK;
+        // A file whose every row is rejected is an input error (exit 2), and exit 2 writes nothing, as for purchases.
+        if (input.dryRun || wholeFileRejected()) throw ROLLBACK;
+        recordAudit(l, 'activity.import', input.file, { rows: records.length, ...counts, rejected: rejects.length });
       });
     } catch (e) {
       if (e !== ROLLBACK) throw e;
@@ -341,6 +343,12 @@ export async function importActivities(ctx: Ctx, input: ActivityImportInput): Pr
   });
   rejects.sort((a, b) => a.line - b.line);
   const rejectsFile = rejects.length && rejectsOut ? await writeRejects(rejectsOut, ACTIVITY_COLUMNS, rejects) : null;
+  if (wholeFileRejected()) {
+    throw new UsageError(
+      `${input.file}: every row was rejected, ${rejects.length} of them (the first, line ${rejects[0].line}: ${rejects[0].reason}): nothing was imported`,
+      rejectsFile ? `see ${rejectsFile} for every bad row with its line and reason` : 'pass --rejects FILE to see every bad row with its line and reason',
+    );
+  }
   return {
     file: input.file,
     rows: records.length,

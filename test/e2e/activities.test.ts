@@ -277,3 +277,18 @@ describe('reports split issued points by purchases, activities and adjustments',
     expect(sumCsv).toMatch(/from purchases,from activities,adjust credits/);
   });
 });
+
+describe('import activities: a file whose every row is rejected', () => {
+  it('is exit 2, writes nothing (not even an audit record), and still writes the rejects file', () => {
+    const t = setup();
+    const f = join(t.dir, 'bad.csv');
+    writeFileSync(f, 'activity,member_id,ref,occurred_at\ntweet,M1,T1,2026-11-20\nreview,NOPE,R1,2026-11-20\n');
+    const audits = (t.ok(['audit', 'list']) as unknown[]).length;
+    const r = t.run(['import', 'activities', f, '--json']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(errorOf(r).message).toMatch(/every row was rejected, 2 of them \(the first, line 2:/);
+    expect((t.ok(['audit', 'list']) as unknown[]).length).toBe(audits);
+    expect(readFileSync(join(t.dir, 'bad.rejects.csv'), 'utf8')).toMatch(/^3,/m);
+  });
+});
