@@ -60,13 +60,18 @@ const EXAMPLES: Record<string, string[]> = {
   demo: ['pointsmall demo', 'pointsmall --db /tmp/demo.db demo --force'],
   'import list': ['pointsmall import list', 'pointsmall import list --json'],
   'purchase void': ['pointsmall purchase void online-retail 536365 --dry-run', 'pointsmall purchase void online-retail 536365 --yes'],
+  // --- activities (issue 18) ---
+  'points award': ['pointsmall points award --member M001 --activity review --ref REVIEW-123', 'pointsmall points award --member M002 --activity signup --ref FORM-88 --at "2026-11-20 09:30" --json'],
+  'import activities': ['pointsmall import activities activities.csv', 'pointsmall import activities app-export.csv --map ref=TaskId --map member_id=Card --date-format "M/D/YYYY H:mm" --dry-run'],
+  'report anomalies': ['pointsmall report anomalies --from 2026-11-01 --to 2026-11-30', 'pointsmall report anomalies --from 2026-11-01 --format csv --out anomalies.csv'],
+  // --- end activities ---
 };
 
 /** A sentence per positional argument, by command path and name, else by name alone. */
 const ARGUMENTS: Record<string, string> = {
   id: 'the member id',
-  'review approve id': 'the review number (review list) or the order id',
-  'review reject id': 'the review number (review list) or the order id',
+  'review approve id': 'the review number (review list; A12 for an activity award) or the order id (an award\'s ref)',
+  'review reject id': 'the review number (review list; A12 for an activity award) or the order id (an award\'s ref)',
   sku: 'the item\'s SKU',
   orderId: 'the order id, like ORD-000042',
   checkoutId: 'the order id the checkout start printed, like ORD-000042',
@@ -79,6 +84,7 @@ const ARGUMENTS: Record<string, string> = {
   'import void run': 'the run id, as import list shows it',
   'purchase void source': 'the source the order was imported under (--source; default "default")',
   'purchase void order-id': 'the order id as it was in the file',
+  'import activities file': 'a CSV of activities with columns activity, member_id, ref, occurred_at',
   setting: 'the setting to change: hold-minutes',
   value: 'its new value',
 };

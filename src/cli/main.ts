@@ -23,6 +23,7 @@ const GROUPS: Record<string, string> = {
   expire: './commands/expire.js',
   outbox: './commands/outbox.js',
   report: './commands/report.js',
+  points: './commands/points.js',
   demo: './commands/demo.js',
   completion: './commands/completion.js',
   __complete: './commands/completion.js',

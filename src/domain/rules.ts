@@ -36,7 +36,21 @@ export interface Rules {
   redeem: { pointsPerUnit: Decimal; minPoints: Points; maxRatio: Decimal };
   expiry: ExpiryPolicy;
   limits: { dailyEarnCap: Points | null; reviewAbove: Minor | null };
+  // --- activities (issue 18): points for tasks, not purchases ---
+  activities: Activity[];
+  // --- end activities ---
 }
+
+// --- activities (issue 18) ---
+/** A task members earn points for (a review, a signup): `once` per member, at most `maxPerDay` / `maxPerMonth` per member. */
+export interface Activity {
+  name: string;
+  points: Points;
+  once: boolean;
+  maxPerDay: number | null;
+  maxPerMonth: number | null;
+}
+// --- end activities ---
 
 export interface Problem {
   path: string;
@@ -51,6 +65,7 @@ export function defaultRules(): Rules {
     redeem: { pointsPerUnit: new Decimal(100), minPoints: 0, maxRatio: new Decimal(1) },
     expiry: { policy: 'rolling-days', days: 365 },
     limits: { dailyEarnCap: null, reviewAbove: null },
+    activities: [],
   };
 }
 
@@ -82,8 +97,8 @@ export function validateRules(doc: unknown, digits: number, opts: { stored?: boo
     bad('$', 'the rules document must be a JSON object');
     return { problems };
   }
-  const known = ['earn', 'tiers', 'redeem', 'expiry', 'limits', '$schema', 'description'];
-  for (const k of Object.keys(doc)) if (!known.includes(k)) bad(`$.${k}`, `unknown section (expected one of ${known.slice(0, 5).join(', ')})`);
+  const known = ['earn', 'tiers', 'redeem', 'expiry', 'limits', 'activities', '$schema', 'description'];
+  for (const k of Object.keys(doc)) if (!known.includes(k)) bad(`$.${k}`, `unknown section (expected one of ${known.slice(0, 6).join(', ')})`);
 
   const rate = (v: unknown, path: string, opts: { min?: number; positive?: boolean; max?: number } = {}): Decimal | undefined => {
     const p = parseRate(v, { exponent: stored });
@@ -238,8 +253,40 @@ export function validateRules(doc: unknown, digits: number, opts: { stored?: boo
     }
   }
 
+  // --- activities (issue 18) ---
+  if (doc.activities !== undefined) {
+    if (!Array.isArray(doc.activities)) bad('$.activities', 'must be an array');
+    else {
+      const names = new Set<string>();
+      const fields = ['name', 'points', 'once', 'maxPerDay', 'maxPerMonth'];
+      doc.activities.forEach((a: unknown, i: number) => {
+        const path = `$.activities[${i}]`;
+        if (!isObj(a)) return void bad(path, 'must be an object');
+        for (const k of Object.keys(a)) if (!fields.includes(k)) bad(`${path}.${k}`, `unknown field (expected ${fields.join(', ')})`);
+        let name: string | undefined;
+        if (typeof a.name !== 'string' || !ACTIVITY_NAME.test(a.name)) bad(`${path}.name`, 'must be a name of letters, digits, ".", "_" or "-" (at most 64)');
+        else if (names.has(a.name)) bad(`${path}.name`, `activity "${a.name}" is named twice`);
+        else names.add((name = a.name));
+        const points = a.points === undefined ? void bad(`${path}.points`, 'is required') : int(a.points, `${path}.points`, false);
+        if (points === 0) bad(`${path}.points`, 'must be at least 1');
+        if (a.once !== undefined && typeof a.once !== 'boolean') bad(`${path}.once`, 'must be true or false');
+        const perDay = a.maxPerDay === undefined ? null : int(a.maxPerDay, `${path}.maxPerDay`, true);
+        const perMonth = a.maxPerMonth === undefined ? null : int(a.maxPerMonth, `${path}.maxPerMonth`, true);
+        if (perDay === 0) bad(`${path}.maxPerDay`, 'must be at least 1 or null');
+        if (perMonth === 0) bad(`${path}.maxPerMonth`, 'must be at least 1 or null');
+        if (name !== undefined && typeof points === 'number' && points > 0 && perDay !== undefined && perMonth !== undefined)
+          r.activities.push({ name, points, once: a.once === true, maxPerDay: perDay || null, maxPerMonth: perMonth || null });
+      });
+    }
+  }
+  // --- end activities ---
+
   return problems.length ? { problems } : { rules: r, problems };
 }
+
+// --- activities (issue 18) ---
+export const ACTIVITY_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+// --- end activities ---
 
 /** The rules as a JSON document (decimals as plain strings, never exponents; money as amounts), the form stored and shown. */
 export function rulesToDocument(r: Rules, digits: number): Record<string, unknown> {
@@ -263,6 +310,9 @@ export function rulesToDocument(r: Rules, digits: number): Record<string, unknow
       dailyEarnCap: r.limits.dailyEarnCap,
       reviewAbove: r.limits.reviewAbove === null ? null : formatMoney(r.limits.reviewAbove, digits),
     },
+    // --- activities (issue 18) ---
+    activities: r.activities.map((a) => ({ name: a.name, points: a.points, ...(a.once ? { once: true } : {}), maxPerDay: a.maxPerDay, maxPerMonth: a.maxPerMonth })),
+    // --- end activities ---
   };
 }
 

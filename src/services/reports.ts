@@ -29,6 +29,25 @@ import { type LocalDate, addDays, localDate, localRangeUtc, startOfLocalDayMs } 
 import { books } from '../store/books.js';
 import { type MemberRankBy, type MemberReportRow, OPEN_FROM, OPEN_TO, reportQueries } from '../store/reports.js';
 import { type Ctx, type Ledger, rulesAt, withLedger } from './ledger.js';
+import { activityAwards } from '../store/activities.js';
+
+// --- activities (issue 18): issued points split by where they came from ---
+/**
+ * Points credited in a period by source: `purchases` (accruals of imports, checkouts and approved reviews:
+ * issued less activities), `activities` (points award, import activities), `adjustments` (positive
+ * member adjusts, gross; `adjusted` stays net of debits). purchases + activities = issued.
+ */
+export interface IssuedBy {
+  purchases: number;
+  activities: number;
+  adjustments: number;
+}
+const issuedBy = (issued: number, split: { activities: number; adjustments: number }): IssuedBy => ({
+  purchases: issued - split.activities,
+  activities: split.activities,
+  adjustments: split.adjustments,
+});
+// --- end activities ---
 
 export interface Period {
   from?: LocalDate;
@@ -63,6 +82,7 @@ export interface SummaryReport extends Flows {
   outstandingValue: string;
   entries: number;
   reconciliation: { formula: string; line: string; ok: boolean };
+  issuedBy: IssuedBy;
 }
 
 export async function summaryReport(ctx: Ctx, p: Period): Promise<SummaryReport> {
@@ -85,6 +105,7 @@ export async function summaryReport(ctx: Ctx, p: Period): Promise<SummaryReport>
         outstandingValue: valueOf(s.closing, redeemRate(l, rateAt), l.digits),
         entries: s.entries,
         reconciliation: { formula: RECONCILIATION_FORMULA, line: rec.line, ok: rec.ok },
+        issuedBy: issuedBy(s.issued, l.store.get(activityAwards).split(fromIso, toIso)),
       };
     }),
   );
@@ -158,6 +179,7 @@ export interface ActivityRow extends Flows {
   bucket: string;
   start: LocalDate;
   net: number;
+  issuedBy: IssuedBy;
 }
 
 export interface ActivityReport {
@@ -166,7 +188,7 @@ export interface ActivityReport {
   to: LocalDate | null;
   zone: string;
   buckets: ActivityRow[];
-  totals: Flows & { net: number };
+  totals: Flows & { net: number; issuedBy: IssuedBy };
 }
 
 export async function activityReport(ctx: Ctx, input: Period & { by: BucketBy }): Promise<ActivityReport> {
@@ -175,6 +197,7 @@ export async function activityReport(ctx: Ctx, input: Period & { by: BucketBy })
       const { fromIso, toIso } = range(l, input);
       const by = input.by;
       const sums = new Map<string, Flows>();
+      const splits = new Map<string, { activities: number; adjustments: number }>();
       const slots = l.store.get(reportQueries).slots(fromIso, toIso);
       const slotMs = (slot: string) => {
         const [hour, quarter] = slot.split(':');
@@ -186,18 +209,28 @@ export async function activityReport(ctx: Ctx, input: Period & { by: BucketBy })
           const key = bucketOfDate(days.dateOf(slotMs(s.slot)), by);
           sums.set(key, addFlows(sums.get(key) ?? emptyFlows(), s));
         }
+        // award and adjust entries post to issued and adjusted, so their slots are among the flows' slots
+        for (const s of l.store.get(activityAwards).splitSlots(fromIso, toIso)) {
+          const key = bucketOfDate(days.dateOf(slotMs(s.slot)), by);
+          const b = splits.get(key) ?? { activities: 0, adjustments: 0 };
+          splits.set(key, { activities: b.activities + s.activities, adjustments: b.adjustments + s.adjustments });
+        }
       }
       const present = [...sums.keys()].sort();
       const first = input.from ? bucketOfDate(input.from, by) : present[0];
       const last = input.to ? bucketOfDate(input.to, by) : present[present.length - 1];
       const keys = first && last ? (bucketsBetween(first, last, by) ?? present) : present;
       let totals = emptyFlows();
+      const split = { activities: 0, adjustments: 0 };
       const buckets = keys.map((k) => {
         const f = sums.get(k) ?? emptyFlows();
+        const sp = splits.get(k) ?? { activities: 0, adjustments: 0 };
         totals = addFlows(totals, f);
-        return { bucket: k, start: bucketStart(k, by), ...pickFlows(f), net: netChange(f) };
+        split.activities += sp.activities;
+        split.adjustments += sp.adjustments;
+        return { bucket: k, start: bucketStart(k, by), ...pickFlows(f), net: netChange(f), issuedBy: issuedBy(f.issued, sp) };
       });
-      return { by, from: input.from ?? null, to: input.to ?? null, zone: l.zone, buckets, totals: { ...totals, net: netChange(totals) } };
+      return { by, from: input.from ?? null, to: input.to ?? null, zone: l.zone, buckets, totals: { ...totals, net: netChange(totals), issuedBy: issuedBy(totals.issued, split) } };
     }),
   );
 }

@@ -7,6 +7,7 @@ import { members } from '../store/members.js';
 import { type Ctx, type Ledger, withLedger } from './ledger.js';
 import { AccrualEngine } from './importPurchases.js';
 import { recordAudit } from './points.js';
+import { type AwardDecision, type AwardReviewItem, decideAward, findAwardInReview, reviewedAwards } from './activities.js';
 
 export interface ReviewItem {
   id: number;
@@ -46,8 +47,15 @@ function view(l: Ledger, r: ReviewRow): ReviewItem {
   };
 }
 
-export async function listReview(ctx: Ctx, f: { status?: 'pending' | 'approved' | 'rejected' | 'all'; member?: string; limit?: number }): Promise<ReviewItem[]> {
-  return withLedger(ctx, (l) => l.store.read(() => l.store.get(reviewQueue).list({ status: f.status ?? 'pending', memberId: f.member, limit: f.limit }).map((r) => view(l, r))));
+export async function listReview(ctx: Ctx, f: { status?: 'pending' | 'approved' | 'rejected' | 'all'; member?: string; limit?: number }): Promise<(ReviewItem | AwardReviewItem)[]> {
+  return withLedger(ctx, (l) =>
+    l.store.read(() => {
+      const orders = l.store.get(reviewQueue).list({ status: f.status ?? 'pending', memberId: f.member, limit: f.limit }).map((r) => view(l, r));
+      // --- activities (issue 18): a frozen member's awards wait here too, after the orders ---
+      const awards = reviewedAwards(l, f);
+      return [...orders, ...awards].slice(0, f.limit ?? undefined);
+    }),
+  );
 }
 
 /** A review item by its number, or by order id when exactly one pending item has it. */
@@ -65,6 +73,20 @@ function find(l: Ledger, ref: string): ReviewRow {
   throw new NotFoundError('review item', ref, 'list waiting orders with: pointsmall review list');
 }
 
+// --- activities (issue 18) ---
+/** An award named by `A<n>`, or by its ref when no imported order waits under that id. */
+function findAward(l: Ledger, ref: string) {
+  if (/^A\d+$/.test(ref)) {
+    const a = findAwardInReview(l, ref);
+    if (!a) throw new NotFoundError('review item', ref, 'list waiting items with: pointsmall review list');
+    return a;
+  }
+  if (/^\d+$/.test(ref) && l.store.get(reviewQueue).get(Number(ref))) return undefined;
+  if (l.store.get(reviewQueue).byOrder(ref).length) return undefined;
+  return findAwardInReview(l, ref);
+}
+// --- end activities ---
+
 function requirePending(r: ReviewRow): void {
   if (r.status !== 'pending') {
     throw new RefusedError('ALREADY_DECIDED', `review item ${r.id} (order ${r.order_id}) was already ${r.status} by ${r.decided_by} at ${r.decided_at}`);
@@ -77,9 +99,11 @@ export interface ReviewDecision extends ReviewItem {
 }
 
 /** Accrues a waiting order by the rules in force at its purchase time. */
-export async function approveReview(ctx: Ctx, ref: string, note?: string): Promise<ReviewDecision> {
+export async function approveReview(ctx: Ctx, ref: string, note?: string): Promise<ReviewDecision | AwardDecision> {
   return withLedger(ctx, (l) =>
     l.store.write(() => {
+      const award = findAward(l, ref);
+      if (award) return decideAward(l, award, true, note);
       const r = find(l, ref);
       requirePending(r);
       const p = l.store.get(purchases);
@@ -105,9 +129,11 @@ export async function approveReview(ctx: Ctx, ref: string, note?: string): Promi
 }
 
 /** Rejects a waiting order: it never accrues, and a re-import of it counts as a duplicate. */
-export async function rejectReview(ctx: Ctx, ref: string, note?: string): Promise<ReviewDecision> {
+export async function rejectReview(ctx: Ctx, ref: string, note?: string): Promise<ReviewDecision | AwardDecision> {
   return withLedger(ctx, (l) =>
     l.store.write(() => {
+      const award = findAward(l, ref);
+      if (award) return decideAward(l, award, false, note);
       const r = find(l, ref);
       requirePending(r);
       if (!l.store.get(reviewQueue).decide(r.id, 'rejected', l.nowIso, l.operator, note ?? null, 0, null)) throw new RefusedError('ALREADY_DECIDED', `review item ${r.id} was decided meanwhile`);

@@ -19,6 +19,7 @@ const INIT_DOC = {
   redeem: { pointsPerUnit: '100', minPoints: 0, maxRatio: '1' },
   expiry: { policy: 'rolling-days', days: 365 },
   limits: { dailyEarnCap: null, reviewAbove: null },
+  activities: [],
 };
 
 describe('validateRules', () => {
@@ -78,6 +79,7 @@ describe('validateRules', () => {
       redeem: { pointsPerUnit: '1000', minPoints: 10, maxRatio: '0.8' },
       expiry: { policy: 'end-of-year', years: 2 },
       limits: { dailyEarnCap: 300, reviewAbove: '5000.00' },
+      activities: [{ name: 'review', points: 20, maxPerDay: 1, maxPerMonth: null }, { name: 'signup', points: 100, once: true, maxPerDay: null, maxPerMonth: 3 }],
     };
     expect(rulesToDocument(valid(doc), 2)).toEqual(doc);
     expect(rulesToDocument(valid(rulesToDocument(valid(doc), 2)), 2)).toEqual(doc);
@@ -229,3 +231,30 @@ describe('stored rules read back (issue 14 item 5)', () => {
     expect(old.rules!.limits.reviewAbove).toBe(999999999999999);
   });
 });
+
+// --- activities (issue 18) ---
+describe('rules activities', () => {
+  it('reads activities with their limits, defaults once false and no per-day or per-month limit', () => {
+    const r = valid({ activities: [{ name: 'review', points: 20, maxPerDay: 1 }, { name: 'signup', points: '100', once: true }] });
+    expect(r.activities).toEqual([
+      { name: 'review', points: 20, once: false, maxPerDay: 1, maxPerMonth: null },
+      { name: 'signup', points: 100, once: true, maxPerDay: null, maxPerMonth: null },
+    ]);
+  });
+
+  it('names the JSON path of every problem in the activities section', () => {
+    expect(paths({ activities: {} })).toEqual(['$.activities']);
+    expect(
+      paths({
+        activities: [
+          { name: 'review', points: 0 },
+          { name: 'review', points: 5 },
+          { name: 'bad name!', points: 5, once: 'yes', maxPerDay: 0, maxPerMonth: -1, colour: 'red' },
+          { name: 'nopoints' },
+          7,
+        ],
+      }),
+    ).toEqual(['$.activities[0].points', '$.activities[1].name', '$.activities[2].colour', '$.activities[2].name', '$.activities[2].once', '$.activities[2].maxPerMonth', '$.activities[2].maxPerDay', '$.activities[3].points', '$.activities[4]']);
+  });
+});
+// --- end activities ---

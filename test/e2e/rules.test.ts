@@ -60,6 +60,7 @@ describe('rules apply', () => {
       redeem: { pointsPerUnit: '100', minPoints: 0, maxRatio: '1' },
       expiry: { policy: 'rolling-days', days: 365 },
       limits: { dailyEarnCap: null, reviewAbove: null },
+      activities: [],
     });
     const shown = t.ok(['rules', 'show'], { now: '2026-11-24T10:00:00+08:00' });
     expect(shown.version).toBe(3);

@@ -30,6 +30,14 @@ export interface RulesVersion {
   expiry: Expiry;
 }
 
+/** An activity of a rules version (issue 18). */
+export interface ActivityDef {
+  name: string;
+  points: number;
+  once?: boolean;
+  maxPerDay?: number;
+}
+
 export interface Lot {
   seq: number; // creation order
   points: number;
@@ -490,6 +498,49 @@ export class LedgerModel {
     if (!dryRun) this.totals.expired += s.pointsExpired;
     return s;
   }
+
+  // ---- activities (issue 18) --------------------------------------------------------------------------
+  /** Activities of each rules version, by its seq (the init version has none). */
+  activityRules = new Map<number, ActivityDef[]>();
+  /** (activity, ref) → the award: its member, local day, and whether it counts against limits. */
+  awards = new Map<string, { memberId: string; activity: string; day: string }>();
+  /** Points credited by awards (report summary's issuedBy.activities). */
+  awardedPoints = 0;
+
+  applyActivities(seq: number, defs: ActivityDef[]): void {
+    this.activityRules.set(seq, defs);
+  }
+
+  /**
+   * points award: a repeat of the key by its member changes nothing (but is a write); by another member
+   * it is refused; an unknown member or an activity not in the rules in force at `at` is unknown; a
+   * limit reached is refused; a frozen member's award waits (counted by the limits, nothing credited).
+   */
+  award(id: string, activity: string, ref: string, at: number, now: number): 'ok' | 'refused' | 'unknown' {
+    const key = `${activity}\u0000${ref}`;
+    const prior = this.awards.get(key);
+    if (prior) {
+      if (prior.memberId !== id) return 'refused';
+      this.anyWrite(now);
+      return 'ok';
+    }
+    const m = this.members.get(id);
+    if (!m) return 'unknown';
+    const def = (this.activityRules.get(this.rulesAt(at).seq) ?? []).find((d) => d.name === activity);
+    if (!def) return 'unknown';
+    const mine = [...this.awards.values()].filter((a) => a.memberId === id && a.activity === activity);
+    const day = localDate(at);
+    if (def.once && mine.length >= 1) return 'refused';
+    if (def.maxPerDay !== undefined && mine.filter((a) => a.day === day).length >= def.maxPerDay) return 'refused';
+    this.anyWrite(now);
+    this.awards.set(key, { memberId: id, activity, day });
+    if (m.frozen) return 'ok';
+    this.credit(m, def.points, at);
+    this.totals.issued += def.points;
+    this.awardedPoints += def.points;
+    return 'ok';
+  }
+  // ---- end activities ---------------------------------------------------------------------------------
 
   // ---- totals ------------------------------------------------------------------------------------
   outstanding(): number {

@@ -3,7 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { LedgerModel, localDate, DAY_MS, type Expiry, type Item, type PointsAsk, type Purchase } from '../model/ledgerModel.js';
+import { LedgerModel, localDate, DAY_MS, type ActivityDef, type Expiry, type Item, type PointsAsk, type Purchase } from '../model/ledgerModel.js';
 import { tmpCtx } from '../helpers/store.js';
 import type { Ctx } from '../../src/services/ledger.js';
 
@@ -28,7 +28,17 @@ export type Op =
   | { kind: 'refund'; order: number }
   | { kind: 'start'; m: number; lines: { item: number; quantity: number }[]; ask: PointsAsk }
   | { kind: 'confirm'; pending: number; decline: boolean }
-  | { kind: 'cancel'; pending: number };
+  | { kind: 'cancel'; pending: number }
+  // --- activities (issue 18) ---
+  | { kind: 'award'; m: number; activity: number; ref: number; hoursBack: number };
+
+/** The activities every rules file of a run carries: review points follow the version's earn rate, so versions differ. */
+const ACTIVITY_NAMES = ['review', 'signup', 'tweet']; // tweet is in no version: unknown
+export const activitiesFor = (earnPerUnit: number): ActivityDef[] => [
+  { name: 'review', points: 10 * earnPerUnit, maxPerDay: 1 },
+  { name: 'signup', points: 100, once: true },
+];
+// --- end activities ---
 
 export const ITEMS: Item[] = [
   { sku: 'P100', priceFen: 100_00, pay: 'mixed', ratio: 1 },
@@ -83,6 +93,18 @@ export const opArb = (features: Set<string>): fc.Arbitrary<Op> => {
     arbs.push(fc.record({ kind: fc.constant('cancel' as const), pending: fc.nat(10) }));
     arbs.push(fc.record({ kind: fc.constant('advance' as const), minutes: fc.integer({ min: 1, max: 30 }) }));
   }
+  // --- activities (issue 18) ---
+  if (features.has('activities')) {
+    const award = fc.record({
+      kind: fc.constant('award' as const),
+      m: fc.integer({ min: 0, max: MEMBER_IDS.length }), // MEMBER_IDS.length = an unknown member
+      activity: fc.integer({ min: 0, max: 9 }).map((x) => (x < 6 ? 0 : x < 9 ? 1 : 2)),
+      ref: fc.nat(5),
+      hoursBack: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 24 * 40 })),
+    });
+    arbs.push(award, award);
+  }
+  // --- end activities ---
   if (features.has('expire')) arbs.push(fc.record({ kind: fc.constant('expire' as const), daysAhead: fc.integer({ min: -5, max: 400 }), dryRun: fc.boolean() }));
   return fc.oneof(...arbs);
 };
@@ -96,6 +118,7 @@ export interface Services {
   checkout?: any; // eslint-disable-line @typescript-eslint/no-explicit-any
   orders?: any; // eslint-disable-line @typescript-eslint/no-explicit-any
   reports?: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  activities?: any; // eslint-disable-line @typescript-eslint/no-explicit-any
   importPurchases?: (ctx: Ctx, file: string, source: string, rejects: string) => Promise<Record<string, number>>;
   expire?: (ctx: Ctx, asOf: string, dryRun: boolean) => Promise<Record<string, number | string | boolean>>;
 }
@@ -137,6 +160,12 @@ export async function loadServices(): Promise<Services> {
     s.checkout = co;
     s.orders = or;
     s.catalog = await import('../../src/services/catalog.js');
+  }
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const act: any = await optional(import('../../src/services/activities.js' as string));
+  if (act?.awardActivity) {
+    s.features.add('activities');
+    s.activities = act;
   }
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const rep: any = await optional(import('../../src/services/reports.js' as string));
@@ -235,10 +264,12 @@ export async function runScenario(s: Services, ops: Op[], stats: RunStats = { op
       }
       case 'rules': {
         const file = join(dir, `rules-${fileNo++}.json`);
-        writeFileSync(file, JSON.stringify({ earn: { pointsPerUnit: String(op.earnPerUnit) }, expiry: op.expiry }));
+        const activities = s.features.has('activities') ? activitiesFor(op.earnPerUnit) : undefined;
+        writeFileSync(file, JSON.stringify({ earn: { pointsPerUnit: String(op.earnPerUnit) }, expiry: op.expiry, ...(activities ? { activities } : {}) }));
         const effective = now + op.offsetDays * DAY_MS;
         await s.rules.applyRules(ctx(), file, new Date(effective).toISOString());
         model.applyRules(effective, op.earnPerUnit, op.expiry, now);
+        if (activities) model.applyActivities(model.rules.length - 1, activities);
         break;
       }
       case 'import': {
@@ -338,6 +369,23 @@ export async function runScenario(s: Services, ops: Op[], stats: RunStats = { op
         if (!before && p.order) realOrders.push(realPending[k]);
         break;
       }
+      // --- activities (issue 18) ---
+      case 'award': {
+        const activity = ACTIVITY_NAMES[op.activity];
+        const ref = `R${op.ref}`;
+        const at = Math.floor((now - op.hoursBack * 3_600_000) / 1000) * 1000;
+        const want = model.award(id, activity, ref, at, now);
+        let real: Outcome = 'ok';
+        try {
+          await s.activities.awardActivity(ctx(), { memberId: id, activity, ref, at: new Date(at).toISOString() });
+        } catch (e) {
+          real = outcomeOf(e);
+        }
+        if (real !== want) fail(step, op, 'outcome', real, want);
+        count(stats, `award:${real}`);
+        break;
+      }
+      // --- end activities ---
       case 'refund': {
         if (!model.ordersPaid.length) break;
         const k = op.order % model.ordersPaid.length;
@@ -361,7 +409,8 @@ export async function runScenario(s: Services, ops: Op[], stats: RunStats = { op
   if (s.reports) {
     const liab = await s.reports.liabilityReport(ctx(), {});
     const sum = await s.reports.summaryReport(ctx(), {});
-    const lots = [...model.members.values()].flatMap((m) => m.lots).reduce((a, l) => a + l.remaining, 0);
+    // held points stay in their lots until capture (SPEC §5): the liability's months count them, as state() does
+    const lots = [...model.members.keys()].flatMap((id) => model.state(id, now).lots).reduce((a, l) => a + l.remaining, 0);
     const real = {
       outstanding: liab.netPoints,
       inLots: liab.byExpiryMonth.reduce((a: number, b: { points: number }) => a + b.points, 0),
@@ -371,6 +420,12 @@ export async function runScenario(s: Services, ops: Op[], stats: RunStats = { op
       reconciles: sum.reconciliation.ok,
     };
     const want = { outstanding: model.outstanding(), inLots: lots, closing: model.outstanding(), expired: model.totals.expired, redeemed: model.totals.redeemed, reconciles: true };
+    // --- activities (issue 18): the summary's issued points split agrees with the awards the model credited ---
+    if (s.features.has('activities')) {
+      const credited = model.awardedPoints;
+      if (sum.issuedBy?.activities !== credited) fail(ops.length, ops[ops.length - 1], 'report summary issuedBy.activities', sum.issuedBy, credited);
+    }
+    // --- end activities ---
     stats.comparisons++;
     if (JSON.stringify(real) !== JSON.stringify(want)) fail(ops.length, ops[ops.length - 1], 'report totals', real, want);
   }

@@ -101,6 +101,34 @@ const CASES: { name: string; needs: string[]; ops: Op[] }[] = [
       { kind: 'refund', order: 0 },
     ],
   },
+  // --- activities (issue 18) ---
+  {
+    name: 'awards: unknown before any rules have activities, replay, a ref taken by another member, the daily limit, once, a frozen member, a backdated award under the older version',
+    needs: ['activities'],
+    ops: [
+      { kind: 'award', m: 0, activity: 0, ref: 0, hoursBack: 0 }, // init's rules have no activities
+      { kind: 'rules', offsetDays: -10, earnPerUnit: 1, expiry: { policy: 'rolling-days', days: 30 } },
+      { kind: 'award', m: 0, activity: 0, ref: 1, hoursBack: 0 },
+      { kind: 'award', m: 0, activity: 0, ref: 1, hoursBack: 5 }, // a repeat: the first result
+      { kind: 'award', m: 1, activity: 0, ref: 1, hoursBack: 0 }, // the ref is m0's
+      { kind: 'award', m: 0, activity: 0, ref: 2, hoursBack: 0 }, // maxPerDay 1
+      { kind: 'award', m: 0, activity: 0, ref: 2, hoursBack: 24 }, // the day before
+      { kind: 'award', m: 0, activity: 1, ref: 3, hoursBack: 0 },
+      { kind: 'award', m: 0, activity: 1, ref: 4, hoursBack: 0 }, // once
+      { kind: 'award', m: 0, activity: 2, ref: 5, hoursBack: 0 }, // unknown activity
+      { kind: 'award', m: 4, activity: 0, ref: 6, hoursBack: 0 }, // unknown member
+      { kind: 'freeze', m: 1, frozen: true },
+      { kind: 'award', m: 1, activity: 1, ref: 7, hoursBack: 0 }, // waits in review: nothing credited
+      { kind: 'award', m: 1, activity: 1, ref: 8, hoursBack: 0 }, // and counts for once
+      { kind: 'rules', offsetDays: 0, earnPerUnit: 3, expiry: { policy: 'never' } },
+      { kind: 'advance', minutes: 60 },
+      { kind: 'award', m: 2, activity: 0, ref: 9, hoursBack: 2 }, // the older version: 10 points, 30 days
+      { kind: 'award', m: 2, activity: 0, ref: 10, hoursBack: 24 * 3 },
+      { kind: 'award', m: 2, activity: 0, ref: 11, hoursBack: 0 }, // the new version: 30 points, never; another day
+      { kind: 'expire', daysAhead: 40, dryRun: false },
+    ],
+  },
+  // --- end activities ---
 ];
 
 describe('regression seeds of the model property', () => {

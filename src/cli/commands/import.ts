@@ -7,6 +7,7 @@ import { parseIntOpt } from '../parse.js';
 import { localTime, printFields, printTable, stderrIsTTY } from '../output.js';
 import type { ImportProgress, ImportSummary } from '../../services/importPurchases.js';
 import type { ReviewDecision, ReviewItem } from '../../services/review.js';
+import type { ActivityImportSummary, AwardDecision, AwardReviewItem } from '../../services/activities.js';
 import type { ImportRunView, VoidOptions, VoidSummary } from '../../services/voids.js';
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
@@ -71,6 +72,26 @@ function showSummary(r: ImportSummary): Promise<void> {
   return Promise.resolve();
 }
 
+// --- activities (issue 18) ---
+function showActivitySummary(r: ActivityImportSummary): void {
+  printFields([
+    ['file', r.file],
+    ['rows', r.rows],
+    ['awarded', c.green(String(r.awarded))],
+    ['duplicates', r.duplicates],
+    ['review', r.review ? c.yellow(String(r.review)) : 0],
+    ['rejected', r.rejected ? c.red(String(r.rejected)) : 0],
+    ['points awarded', r.pointsAwarded],
+    ...r.byActivity.map((b) => [`  ${b.activity}`, `${b.awarded} awards, ${b.points} points`] as [string, unknown]),
+    ['occurred', r.firstOccurredAt ? `${localTime(r.firstOccurredAt)} to ${localTime(r.lastOccurredAt)}` : '-'],
+    ...(r.dryRun ? ([['dry run', c.yellow('yes: nothing was written')]] as [string, unknown][]) : []),
+  ]);
+  if (r.rejectsFile) process.stderr.write(`${c.yellow('!')} ${r.rejected} rejected rows with line numbers and reasons: ${r.rejectsFile}\n`);
+  else if (r.rejected && r.dryRun) process.stderr.write(`${c.yellow('!')} ${r.rejected} rows would be rejected (pass --rejects FILE to see them)\n`);
+  if (r.review) process.stderr.write(`${c.yellow('!')} ${r.review} awards wait in review (frozen members): pointsmall review list\n`);
+}
+// --- end activities ---
+
 const reviewColumns = [
   { key: 'id', header: 'id', align: 'right' },
   { key: 'source', header: 'source' },
@@ -82,10 +103,11 @@ const reviewColumns = [
   { key: 'status', header: 'status' },
 ] as const;
 
-function showDecision(r: ReviewDecision): void {
+function showDecision(r: ReviewDecision | AwardDecision): void {
   const verb = r.status === 'approved' ? c.green('approved') : c.red('rejected');
   const pts = r.status === 'approved' ? `; ${r.points && r.points < 0 ? `${-r.points} points taken back` : `${r.points ?? 0} points credited`}${r.capped ? ` (${r.capped} over the daily cap)` : ''}` : '';
-  process.stdout.write(`${verb} order ${r.orderId} of ${r.memberId}${pts}; balance ${r.balance}\n`);
+  const what = r.kind === 'activity' ? `award ${r.activity} ${r.orderId}` : `order ${r.orderId}`;
+  process.stdout.write(`${verb} ${what} of ${r.memberId}${pts}; balance ${r.balance}\n`);
 }
 
 const runColumns = [
@@ -144,7 +166,7 @@ async function runVoid(cmd: Command, what: string, go: (o: VoidOptions) => Promi
 }
 
 export function register(program: Command): void {
-  const imp = program.command('import').description('bulk imports: purchases from tills, e-shops and spreadsheets');
+  const imp = program.command('import').description('bulk imports: purchases from tills, e-shops and spreadsheets, and activities');
 
   imp
     .command('purchases <file>')
@@ -204,6 +226,27 @@ export function register(program: Command): void {
       if (r.rejected > 0) setExit(4);
     });
 
+  // --- activities (issue 18) ---
+  imp
+    .command('activities <file>')
+    .description('award the activities in a CSV with columns activity, member_id, ref, occurred_at (all or nothing of the good rows; limits count in occurred_at order)')
+    .option('--map <field=Column>', 'read a field from another column (repeatable): activity, member_id, ref, occurred_at', collect)
+    .option('--date-format <fmt>', 'occurred_at format, e.g. "M/D/YYYY H:mm" (default ISO 8601); repeatable, as for purchases', collect)
+    .option('--encoding <enc>', 'file encoding: utf8 (default), utf16, gbk, gb18030, latin1, windows-1252, macroman; a BOM picks UTF-8 or UTF-16 by itself')
+    .option('--delimiter <c>', 'field delimiter (default ","; tab, semicolon, pipe by name)')
+    .option('--rejects <file>', 'where rejected rows go with line number and reason (default FILE.rejects.csv)')
+    .option('--dry-run', 'compute the same summary and write nothing')
+    .addHelpText('after', '\nA row already awarded (same activity and ref, same member) counts as a duplicate. Exit 4 when some rows were rejected\n(unknown member or activity, bad date, a limit reached, a ref awarded to another member); see the rejects file.\n')
+    .action(async (file: string, ...args) => {
+      const cmd = cmdOf(args);
+      const o = cmd.opts();
+      const { importActivities } = await import('../../services/activities.js');
+      const r = await importActivities(await context(cmd), { file, map: o.map, dateFormat: o.dateFormat, encoding: o.encoding, delimiter: o.delimiter, rejects: o.rejects, dryRun: o.dryRun });
+      await emit(cmd, r, showActivitySummary);
+      if (r.rejected > 0) setExit(4);
+    });
+  // --- end activities ---
+
   imp
     .command('list')
     .description('every import run: its file (name and sha256), when, by whom, rows, orders accepted, points and purchase dates')
@@ -250,7 +293,7 @@ export function register(program: Command): void {
       await runVoid(cmd, `voiding order ${orderId} of source ${source}`, (o) => voidPurchase(ctx, source, orderId, o));
     });
 
-  const review = program.command('review').description('imported orders waiting for approval (above limits.reviewAbove, or for a frozen member)');
+  const review = program.command('review').description('imported orders waiting for approval (above limits.reviewAbove, or for a frozen member), and frozen members\' activity awards');
 
   review
     .command('list')
@@ -263,7 +306,7 @@ export function register(program: Command): void {
       const o = cmd.opts();
       const { listReview } = await import('../../services/review.js');
       const r = await listReview(await context(cmd), { status: o.status, member: o.member, limit: o.limit });
-      await emit(cmd, r, (rows: ReviewItem[]) => printTable([...reviewColumns], rows));
+      await emit(cmd, r, (rows: (ReviewItem | AwardReviewItem)[]) => printTable([...reviewColumns], rows));
     });
 
   review

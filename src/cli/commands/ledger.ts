@@ -46,7 +46,7 @@ export function register(program: Command): void {
     .command('entries')
     .description('list journal entries with their postings')
     .option('--member <id>', 'only entries of this member')
-    .addOption(new Option('--kind <kind>', 'only entries of this kind').choices(['accrual', 'return', 'redemption', 'hold', 'release', 'refund', 'expiry', 'adjust', 'void']))
+    .addOption(new Option('--kind <kind>', 'only entries of this kind').choices(['accrual', 'return', 'redemption', 'hold', 'release', 'refund', 'expiry', 'adjust', 'void', 'award']))
     .option('--from <date>', 'from this date (inclusive, ledger zone)', parseDateOpt('--from'))
     .option('--to <date>', 'to this date (inclusive, ledger zone)', parseDateOpt('--to'))
     .option('--limit <n>', 'at most this many (newest last)', parseIntOpt('--limit', 1), 100)

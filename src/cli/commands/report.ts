@@ -5,10 +5,11 @@ import { UsageError } from '../../errors.js';
 import { c } from '../colour.js';
 import { cmdOf, context, dbPath, globals } from '../cli.js';
 import { parseDateOpt, parseIntOpt, parseWithinOpt } from '../parse.js';
-import { type Column, notice, printFields, printJson, printTable, safeText, stdoutIsTTY, toCsv } from '../output.js';
+import { type Column, localTime, notice, printFields, printJson, printTable, safeText, stdoutIsTTY, toCsv } from '../output.js';
 import { writeOutputFile } from '../../services/outfile.js';
 import type { HtmlChart } from '../html.js';
 import { type ScoreBand, bandText } from '../../domain/reports.js';
+import type { AnomalyReport } from '../../services/anomalies.js';
 import type {
   ActivityReport,
   ExpiringReport,
@@ -149,7 +150,7 @@ const num = (key: string, header = key): Column<AnyRow> => ({ key, header, align
 
 // ----------------------------------------------------------------------------------------------
 function summaryView(r: SummaryReport): View {
-  const csvRow = { ...r, reconciled: r.reconciliation.ok };
+  const csvRow = { ...r, reconciled: r.reconciliation.ok, ...issuedByCells(r.issuedBy) };
   return {
     name: 'summary',
     title: 'Points summary',
@@ -157,10 +158,13 @@ function summaryView(r: SummaryReport): View {
     fields: [
       ['opening balance', r.openingBalance],
       ['issued', r.issued],
+      ['  from purchases', r.issuedBy.purchases],
+      ['  from activities', r.issuedBy.activities],
       ['returned', r.returned],
       ['redeemed', r.redeemed],
       ['expired', r.expired],
       ['adjusted', signed(r.adjusted)],
+      ['  credited by adjusts', r.issuedBy.adjustments],
       ['closing balance', r.closingBalance],
       ['  of which on hold', r.held],
       ['outstanding value', `${r.outstandingValue} ${r.currency}`],
@@ -189,6 +193,7 @@ function summaryView(r: SummaryReport): View {
         num('redeemed'),
         num('expired'),
         num('adjusted'),
+        ...ISSUED_BY_COLUMNS,
         num('closingBalance'),
         num('held'),
         num('outstandingValue'),
@@ -234,10 +239,16 @@ function liabilityView(r: LiabilityReport): View {
   };
 }
 
+// --- activities (issue 18): issued points by source, as flat cells for tables and CSV ---
+const issuedByCells = (b: { purchases: number; activities: number; adjustments: number }) => ({ issuedPurchases: b.purchases, issuedActivities: b.activities, creditedByAdjusts: b.adjustments });
+const ISSUED_BY_COLUMNS: Column<AnyRow>[] = [num('issuedPurchases', 'from purchases'), num('issuedActivities', 'from activities'), num('creditedByAdjusts', 'adjust credits')];
+// --- end activities ---
+
 const FLOW_COLUMNS: Column<AnyRow>[] = [num('issued'), num('returned'), num('redeemed'), num('expired'), { key: 'adjusted', header: 'adjusted', align: 'right', format: signed }, { key: 'net', header: 'net', align: 'right', format: signed }];
 
 function activityView(r: ActivityReport): View {
-  const columns: Column<AnyRow>[] = [{ key: 'bucket', header: r.by }, ...(r.by === 'week' ? [{ key: 'start', header: 'from' } as Column<AnyRow>] : []), ...FLOW_COLUMNS];
+  const columns: Column<AnyRow>[] = [{ key: 'bucket', header: r.by }, ...(r.by === 'week' ? [{ key: 'start', header: 'from' } as Column<AnyRow>] : []), ...FLOW_COLUMNS, ...ISSUED_BY_COLUMNS];
+  const rows = r.buckets.map((b) => ({ ...b, ...issuedByCells(b.issuedBy) }));
   return {
     name: 'activity',
     title: `Points activity by ${r.by}`,
@@ -246,6 +257,9 @@ function activityView(r: ActivityReport): View {
       ['period', period(r.from, r.to)],
       ['zone', r.zone],
       ['issued', r.totals.issued],
+      ['  from purchases', r.totals.issuedBy.purchases],
+      ['  from activities', r.totals.issuedBy.activities],
+      ['  adjust credits', r.totals.issuedBy.adjustments],
       ['returned', r.totals.returned],
       ['redeemed', r.totals.redeemed],
       ['expired', r.totals.expired],
@@ -256,7 +270,7 @@ function activityView(r: ActivityReport): View {
       {
         title: `By ${r.by}`,
         columns,
-        rows: r.buckets,
+        rows,
         chart: {
           title: `Issued, redeemed and expired points by ${r.by}`,
           categories: r.buckets.map((b) => b.bucket),
@@ -268,7 +282,7 @@ function activityView(r: ActivityReport): View {
         },
       },
     ],
-    csv: { columns: [{ key: 'bucket', header: r.by }, { key: 'start', header: 'start' }, ...FLOW_COLUMNS.map((col) => ({ ...col, format: undefined }))], rows: r.buckets },
+    csv: { columns: [{ key: 'bucket', header: r.by }, { key: 'start', header: 'start' }, ...FLOW_COLUMNS.map((col) => ({ ...col, format: undefined })), ...ISSUED_BY_COLUMNS], rows },
     terminalChart: async () => {
       if (!r.buckets.length) return null;
       if (r.buckets.length > 120) return c.dim(`(chart left out: ${r.buckets.length} buckets; try --by week or --by month)`);
@@ -462,9 +476,41 @@ function segmentsView(r: SegmentsReport): View {
   };
 }
 
+// --- activities (issue 18): report anomalies ---
+/** One evidence item in a line: `key value` pairs, times in the ledger zone. */
+const evidenceText = (e: Record<string, unknown>): string =>
+  Object.entries(e)
+    .filter(([, v]) => v !== null && v !== undefined)
+    .map(([k, v]) => `${k} ${typeof v === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(v) ? localTime(v) : String(v)}`)
+    .join(', ');
+
+function anomaliesView(r: AnomalyReport): View {
+  const rows = r.members.flatMap((m) =>
+    m.findings.map((f) => ({ memberId: m.memberId, name: m.name, signal: f.signal, detail: f.detail, evidence: f.evidence.map(evidenceText).join(' | '), evidenceJson: JSON.stringify(f.evidence) })),
+  );
+  const t = r.thresholds;
+  const columns: Column<AnyRow>[] = [{ key: 'memberId', header: 'member' }, { key: 'name', header: 'name' }, { key: 'signal', header: 'signal' }, { key: 'detail', header: 'detail' }, { key: 'evidence', header: 'evidence' }];
+  return {
+    name: 'anomalies',
+    title: 'Anomalies',
+    subtitle: period(r.from, r.to),
+    fields: [
+      ['period', period(r.from, r.to)],
+      ['members flagged', r.members.length],
+      ['quick-return', `a refund or return within ${t.quickReturnDays} days of earning`],
+      ['many-refunds', `${t.manyRefunds} or more refunds and returns in the period`],
+      ['spend-after-adjust', `points spent within ${t.spendAfterAdjustHours} h of a manual credit of ${t.largeAdjustPoints}+ points`],
+      ['shared-contact', `${t.sharedContactMembers} or more members on one phone or email`],
+    ],
+    sections: [{ title: 'Signals', columns, rows }],
+    csv: { columns: [{ key: 'memberId', header: 'member' }, { key: 'name', header: 'name' }, { key: 'signal', header: 'signal' }, { key: 'detail', header: 'detail' }, { key: 'evidenceJson', header: 'evidence' }], rows },
+  };
+}
+// --- end activities ---
+
 // ----------------------------------------------------------------------------------------------
 export function register(program: Command): void {
-  const report = program.command('report').description('reports: summary, liability, activity, members, expiring, items, segments');
+  const report = program.command('report').description('reports: summary, liability, activity, members, expiring, items, segments, anomalies');
 
   addCommon(report.command('summary').description('issued, returned, redeemed, expired, adjusted and outstanding points, reconciled')).action(async (...args) => {
     const cmd = cmdOf(args);
@@ -527,6 +573,21 @@ export function register(program: Command): void {
     const r = await (await services()).expiringReport(ctx, { from: o.from, to: o.to, withinDays: o.within });
     await render(cmd, ctx.now, r, () => expiringView(r));
   });
+
+  // --- activities (issue 18) ---
+  addCommon(
+    report
+      .command('anomalies')
+      .description('members whose activity crosses simple fraud signals (quick returns, many refunds, spending right after a large adjust, shared phone or email), with the evidence'),
+  ).action(async (...args) => {
+    const cmd = cmdOf(args);
+    const o = cmd.opts();
+    const ctx = await context(cmd);
+    const { anomaliesReport } = await import('../../services/anomalies.js');
+    const r = await anomaliesReport(ctx, { from: o.from, to: o.to });
+    await render(cmd, ctx.now, r, () => anomaliesView(r));
+  });
+  // --- end activities ---
 
   addCommon(report.command('items').description('checkout redemptions by catalog item: orders, units, points used and earned, cash')).action(async (...args) => {
     const cmd = cmdOf(args);
