@@ -34,6 +34,7 @@ export interface StoredLine {
   amount: number;
 }
 
+const NO_LIMIT = '9223372036854775807';
 const PAID = `('paid', 'partially_refunded', 'refunded')`;
 
 export class Analysis {
@@ -41,19 +42,30 @@ export class Analysis {
   constructor(store: Store) {
     const db = store.db;
     this.s = {
+      pinned: db.prepare('SELECT id, tier FROM members WHERE tier IS NOT NULL').raw(),
       lines: db.prepare('SELECT line_no AS lineNo, sku, category, quantity, amount FROM purchase_lines WHERE purchase_id = ? ORDER BY line_no'),
-      simLines: db
+      // Orders are sorted alone (a few small columns), then each one's lines are read by key: far less to
+      // sort than every line. The LIMIT keeps SQLite from flattening the subquery into the join (which
+      // drops its ORDER BY); the left table of a LEFT or CROSS JOIN is SQLite's outer loop, so the rows
+      // come in the subquery's order. (Another backend orders its own way: the contract is time order.)
+      simPurchases: db
         .prepare(
-          `SELECT 'p', CAST(p.id AS TEXT), p.member_id, p.purchased_at AS at, p.source, p.rules_version, p.amount, p.points, 0, 0, 0,
-                  l.line_no AS line_no, l.sku, l.category, COALESCE(l.amount, p.amount)
-             FROM purchases p LEFT JOIN purchase_lines l ON l.purchase_id = p.id
-            WHERE p.status = 'accrued' AND p.voided_at IS NULL AND p.purchased_at >= ? AND p.purchased_at < ?
-           UNION ALL
-           SELECT 'o', o.id, o.member_id, o.paid_at AS at, 'checkout', o.rules_version, o.total, o.points_earned, o.refunded_earned, o.refunded_cash, o.cash_paid,
-                  ol.line_no AS line_no, ol.sku, ol.category, ol.amount
-             FROM orders o JOIN order_lines ol ON ol.order_id = o.id
-            WHERE o.status IN ${PAID} AND o.paid_at >= ? AND o.paid_at < ?
-            ORDER BY 4, 1, 2, 12`,
+          `SELECT 'p', CAST(p.id AS TEXT), p.member_id, p.purchased_at, p.source, p.rules_version, p.amount, p.points, 0, 0, 0,
+                  l.line_no, l.sku, l.category, COALESCE(l.amount, p.amount)
+             FROM (SELECT id, member_id, purchased_at, source, rules_version, amount, points FROM purchases
+                    WHERE status = 'accrued' AND voided_at IS NULL AND purchased_at >= ? AND purchased_at < ?
+                    ORDER BY purchased_at, id LIMIT ${NO_LIMIT}) p
+             LEFT JOIN purchase_lines l ON l.purchase_id = p.id`,
+        )
+        .raw(),
+      simCheckouts: db
+        .prepare(
+          `SELECT 'o', o.id, o.member_id, o.paid_at, 'checkout', o.rules_version, o.total, o.points_earned, o.refunded_earned, o.refunded_cash, o.cash_paid,
+                  ol.line_no, ol.sku, ol.category, ol.amount
+             FROM (SELECT id, member_id, paid_at, rules_version, total, points_earned, refunded_earned, refunded_cash, cash_paid FROM orders
+                    WHERE status IN ${PAID} AND paid_at >= ? AND paid_at < ?
+                    ORDER BY paid_at, id LIMIT ${NO_LIMIT}) o
+             CROSS JOIN order_lines ol ON ol.order_id = o.id`,
         )
         .raw(),
       earnedBefore: db
@@ -81,13 +93,21 @@ export class Analysis {
     };
   }
 
+  /** Members with a pinned tier, and that tier. */
+  pinnedTiers(): Map<string, string> {
+    return new Map(this.s.pinned.all() as [string, string][]);
+  }
   /** A purchase's stored lines, in line order. */
   linesOf(purchaseId: number): StoredLine[] {
     return this.s.lines.all(purchaseId) as StoredLine[];
   }
-  /** Every line of the paid orders in [fromIso, toIso), in time order, order by order (SimLineRow). */
-  simLines(fromIso: string, toIso: string): IterableIterator<SimLineRow> {
-    return this.s.simLines.iterate(fromIso, toIso, fromIso, toIso) as IterableIterator<SimLineRow>;
+  /** Every line of the accrued purchases in [fromIso, toIso), in time order, order by order (SimLineRow). */
+  simPurchaseLines(fromIso: string, toIso: string): IterableIterator<SimLineRow> {
+    return this.s.simPurchases.iterate(fromIso, toIso) as IterableIterator<SimLineRow>;
+  }
+  /** The same for paid checkout orders (by the time they were paid). */
+  simCheckoutLines(fromIso: string, toIso: string): IterableIterator<SimLineRow> {
+    return this.s.simCheckouts.iterate(fromIso, toIso) as IterableIterator<SimLineRow>;
   }
   /** Net points each member earned by purchases and checkouts before the instant (the tier basis of a simulation). */
   earnedBefore(iso: string): Map<string, number> {

@@ -21,13 +21,13 @@ import type {
 
 const services = () => import('../../services/reports.js');
 
-type Format = 'table' | 'csv' | 'json' | 'html';
-const FORMATS: Format[] = ['table', 'csv', 'json', 'html'];
+export type Format = 'table' | 'csv' | 'json' | 'html';
+export const FORMATS: Format[] = ['table', 'csv', 'json', 'html'];
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-type AnyRow = any;
+export type AnyRow = any;
 
-interface Section {
+export interface Section {
   title: string;
   columns: Column<AnyRow>[];
   rows: AnyRow[];
@@ -37,13 +37,15 @@ interface Section {
 }
 
 /** One report as the renderers see it: headline fields, tables (with optional charts), and the CSV table. */
-interface View {
+export interface View {
   name: string;
   title: string;
   subtitle: string;
   fields: [string, string | number][];
   sections: Section[];
   csv: { columns: Column<AnyRow>[]; rows: AnyRow[] };
+  /** The command named in an HTML page's footer (default `report NAME`). */
+  command?: string;
   /** Drawn under the table on a TTY (report activity). */
   terminalChart?: () => Promise<string | null>;
 }
@@ -78,7 +80,7 @@ function pickFormat(cmd: Command): { format: Format; out?: string } {
   return { format: o.format ?? (json ? 'json' : 'table') };
 }
 
-const period = (from: string | null, to: string | null): string =>
+export const period = (from: string | null, to: string | null): string =>
   from || to ? `${from ?? 'the beginning'} … ${to ?? 'now'}` : 'all time';
 
 const cellText = (col: Column<AnyRow>, r: AnyRow): string => {
@@ -110,11 +112,11 @@ async function htmlOf(v: View, now: Date): Promise<string> {
       rows: s.rows.map((r) => s.columns.map((col) => cellText(col, r))),
       chart: s.chart,
     })),
-    footer: `pointsmall report ${v.name} · generated ${now.toISOString()}`,
+    footer: `pointsmall ${v.command ?? `report ${v.name}`} · generated ${now.toISOString()}`,
   });
 }
 
-async function render(cmd: Command, now: Date, result: unknown, view: () => View): Promise<void> {
+export async function render(cmd: Command, now: Date, result: unknown, view: () => View): Promise<void> {
   const { format, out } = pickFormat(cmd);
   let text: string;
   if (format === 'json') text = JSON.stringify(result, null, 2) + '\n';
@@ -144,8 +146,8 @@ async function render(cmd: Command, now: Date, result: unknown, view: () => View
 }
 
 const PALETTE = { issued: '#2e7d32', redeemed: '#1565c0', expired: '#c62828' };
-const signed = (n: unknown): string => ((n as number) > 0 ? `+${n}` : String(n));
-const num = (key: string, header = key): Column<AnyRow> => ({ key, header, align: 'right' });
+export const signed = (n: unknown): string => ((n as number) > 0 ? `+${n}` : String(n));
+export const num = (key: string, header = key): Column<AnyRow> => ({ key, header, align: 'right' });
 
 // ----------------------------------------------------------------------------------------------
 function summaryView(r: SummaryReport): View {
