@@ -90,7 +90,25 @@ export class Analysis {
             ORDER BY 3, 1`,
         )
         .raw(),
+      redemptions: db
+        .prepare(
+          `SELECT o.member_id, ol.sku, ol.category, SUM(ol.quantity - ol.refunded_qty)
+             FROM orders o JOIN order_lines ol ON ol.order_id = o.id
+            WHERE o.status IN ${PAID} AND ol.points > 0 AND ol.quantity > ol.refunded_qty
+            GROUP BY o.member_id, ol.sku, ol.category`,
+        )
+        .raw(),
+      memberTierFacts: db.prepare('SELECT id, tier, lifetime_earned FROM members').raw(),
     };
+  }
+
+  /** Items each member bought with points (units, refunds less), from checkouts that were paid. */
+  redemptions(): [memberId: string, sku: string, category: string | null, units: number][] {
+    return this.s.redemptions.all() as [string, string, string | null, number][];
+  }
+  /** Every member's pinned tier and lifetime earned points (their tier now, by the rules in force). */
+  memberTierFacts(): [id: string, pinned: string | null, lifetimeEarned: number][] {
+    return this.s.memberTierFacts.all() as [string, string | null, number][];
   }
 
   /** Members with a pinned tier, and that tier. */

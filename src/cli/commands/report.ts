@@ -18,6 +18,7 @@ import type {
   SegmentsReport,
   SummaryReport,
 } from '../../services/reports.js';
+import type { ItemRecommendations, MemberRecommendations, SegmentRecommendations } from '../../services/recommend.js';
 
 const services = () => import('../../services/reports.js');
 
@@ -464,9 +465,41 @@ function segmentsView(r: SegmentsReport): View {
   };
 }
 
+type AnyRecommendations = MemberRecommendations | ItemRecommendations | SegmentRecommendations;
+
+function recommendView(r: AnyRecommendations): View {
+  const yesNo = (v: unknown) => (v === null || v === undefined ? '' : v ? 'yes' : 'no');
+  const base: Column<AnyRow>[] = [num('rank', '#'), { key: 'sku', header: 'sku' }, { key: 'name', header: 'name' }, num('score'), { key: 'reason', header: 'why' }, { key: 'pointsPrice', header: 'points price', align: 'right' }];
+  let title: string;
+  let fields: [string, string | number][];
+  let columns: Column<AnyRow>[];
+  if ('memberId' in r) {
+    title = `Recommended for member ${r.memberId}`;
+    fields = [['member', r.memberId], ['tier', r.tier ?? '-'], ['available points', r.availablePoints]];
+    columns = [...base, { key: 'affordable', header: 'affordable', format: yesNo }, { key: 'pointsNeeded', header: 'points needed', align: 'right' }];
+  } else if ('segment' in r) {
+    title = `Redemption options for ${r.segment}`;
+    fields = [['segment', r.segment], ['members', r.members]];
+    columns = [...base, { key: 'membersAffording', header: 'members affording', align: 'right' }];
+  } else {
+    title = `Bought together with ${r.sku}`;
+    fields = [['item', r.sku], ['name', r.name]];
+    columns = base;
+  }
+  const rows = r.recommendations.map((x, i) => ({ rank: i + 1, ...x }));
+  return {
+    name: 'recommend',
+    title,
+    subtitle: 'from purchase lines and redemptions',
+    fields,
+    sections: [{ title: 'Recommendations', columns, rows }],
+    csv: { columns: columns.map((col) => (col.key === 'affordable' ? { ...col, format: undefined } : col)), rows },
+  };
+}
+
 // ----------------------------------------------------------------------------------------------
 export function register(program: Command): void {
-  const report = program.command('report').description('reports: summary, liability, activity, members, expiring, items, segments');
+  const report = program.command('report').description('reports: summary, liability, activity, members, expiring, items, segments, recommend');
 
   addCommon(report.command('summary').description('issued, returned, redeemed, expired, adjusted and outstanding points, reconciled')).action(async (...args) => {
     const cmd = cmdOf(args);
@@ -550,4 +583,21 @@ export function register(program: Command): void {
     const r = await (await services()).segmentsReport(ctx, { from: o.from, to: o.to, detail: Boolean(o.detail) });
     await render(cmd, ctx.now, r, () => segmentsView(r));
   });
+  report
+    .command('recommend')
+    .description('items a member is likely to want (--member), items bought together with one (--item), or redemption options for a group (--segment tier=NAME)')
+    .option('--member <id>', 'recommend to this member, with whether their points cover each item')
+    .option('--item <sku>', 'items bought together with this one')
+    .option('--segment <segment>', 'redemption options to promote to a group: tier=NAME')
+    .option('--top <n>', 'how many items', parseIntOpt('--top', 1), 10)
+    .addOption(new Option('--format <format>', 'table, csv, json or html (default: from --out\'s extension, else table)').choices(FORMATS))
+    .option('--out <file>', 'write the recommendations to a file (atomically) instead of stdout')
+    .action(async (...args) => {
+      const cmd = cmdOf(args);
+      const o = cmd.opts();
+      const ctx = await context(cmd);
+      const { recommend } = await import('../../services/recommend.js');
+      const r = await recommend(ctx, { member: o.member, item: o.item, segment: o.segment, top: o.top });
+      await render(cmd, ctx.now, r, () => recommendView(r));
+    });
 }
