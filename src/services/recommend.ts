@@ -30,10 +30,18 @@ export interface SegmentRecommendations {
 
 export type RecommendInput = { member?: string; item?: string; segment?: string; top?: number };
 
-/** Points an item costs paid with points: its points price, else its whole price at the redeem rate (cash-only: none). */
-function candidatesOf(l: Ledger, rules: Rules): Candidate[] {
+/**
+ * What can be recommended: the active catalog, each item with the points it costs paid with points (its
+ * points price, else its whole price at the redeem rate; cash-only: none). A ledger with no catalog (one
+ * that only imports purchases) gets the items of its purchase history instead, by SKU.
+ */
+function candidatesOf(l: Ledger, rules: Rules, h: PurchaseHistory): Candidate[] {
   const ppu = rules.redeem.pointsPerUnit;
-  return l.store.get(catalog).list().map((c) => ({
+  const items = l.store.get(catalog).list();
+  if (!items.length && !l.store.get(catalog).list({ all: true }).length) {
+    return h.skus.map((sku, i) => ({ sku, name: sku, category: h.categoryOf[i], pointsPrice: null }));
+  }
+  return items.map((c) => ({
     sku: c.sku,
     name: c.name,
     category: c.category,
@@ -90,7 +98,8 @@ export async function recommend(ctx: Ctx, input: RecommendInput): Promise<Member
         const tiers = tiersNow(l, rules);
         const tier = tiers.get(m.id) ?? null;
         const available = Math.max(0, availableOf(l, m));
-        const recs = recommendForMember(historyOf(l), { memberId: m.id, tier, tierOf: (id) => tiers.get(id) ?? null, available }, candidatesOf(l, rules), top);
+        const h = historyOf(l);
+        const recs = recommendForMember(h, { memberId: m.id, tier, tierOf: (id) => tiers.get(id) ?? null, available }, candidatesOf(l, rules, h), top);
         return { memberId: m.id, tier, availablePoints: available, recommendations: recs };
       }
       if (kind === 'item') {
@@ -98,7 +107,7 @@ export async function recommend(ctx: Ctx, input: RecommendInput): Promise<Member
         const h = historyOf(l);
         const item = l.store.get(catalog).get(sku);
         if (!item && h.idOf(sku) === undefined) throw new NotFoundError('item', sku, 'list items with: pointsmall catalog list');
-        return { sku, name: item?.name ?? sku, recommendations: boughtTogether(h, sku, candidatesOf(l, rules), top) };
+        return { sku, name: item?.name ?? sku, recommendations: boughtTogether(h, sku, candidatesOf(l, rules, h), top) };
       }
       const names = rules.tiers.map((t) => t.name);
       const pinnedOnly = [...tiersNow(l, rules).values()].includes(segmentTier!);
@@ -113,10 +122,11 @@ export async function recommend(ctx: Ctx, input: RecommendInput): Promise<Member
         const m = repo.get(id);
         if (m) available.set(id, Math.max(0, availableOf(l, m)));
       }
+      const h = historyOf(l);
       return {
         segment: `tier=${segmentTier}`,
         members: group.size,
-        recommendations: recommendForSegment(historyOf(l), { label: segmentTier!, members: group, available }, candidatesOf(l, rules), top),
+        recommendations: recommendForSegment(h, { label: segmentTier!, members: group, available }, candidatesOf(l, rules, h), top),
       };
     }),
   );

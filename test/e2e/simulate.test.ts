@@ -2,8 +2,9 @@
 // codes, and a ledger left byte for byte as it was.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { FIXTURES, runCli, tmpDir } from '../helpers/cli.js';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { FIXTURES, type TmpLedger, runCli, tmpDir } from '../helpers/cli.js';
+import { endSessions, hasTmux, keys, start, waitFor } from '../helpers/tmux.js';
 
 let dir: string;
 let db: string;
@@ -82,5 +83,27 @@ describe('rules simulate', () => {
     expect(r.stderr).toMatch(/nothing was simulated/);
     expect(run(['rules', 'simulate', join(dir, 'tea.json'), '--by', 'day']).code).toBe(2);
     expect(existsSync(join(dir, 'none.json'))).toBe(false);
+  });
+});
+
+describe('rules apply on a terminal', () => {
+  afterEach(endSessions);
+
+  it.skipIf(!hasTmux)('shows what the draft would have changed over the last 90 days, then asks; no stores nothing, yes stores it', async () => {
+    const t = { db } as TmpLedger;
+    const versions = ok(['rules', 'history']).length;
+    const no = start(t, ['rules', 'apply', join(dir, 'tea.json')]);
+    const shown = await waitFor(no, 'as a new rules version?');
+    expect(shown).toContain('Had these rules applied over the last 90 days:');
+    expect(shown).toMatch(/period\s+2026-08-26 … 2026-11-23/);
+    expect(shown).toMatch(/difference\s+\+\d+/);
+    keys(no, 'n', 'Enter');
+    expect(await waitFor(no, 'EXIT=')).toContain('nothing stored');
+    expect(ok(['rules', 'history'])).toHaveLength(versions);
+    const yes = start(t, ['rules', 'apply', join(dir, 'tea.json')]);
+    await waitFor(yes, 'as a new rules version?');
+    keys(yes, 'y', 'Enter');
+    expect(await waitFor(yes, 'EXIT=')).toContain('EXIT=0');
+    expect(ok(['rules', 'history'])).toHaveLength(versions + 1);
   });
 });
