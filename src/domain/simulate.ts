@@ -223,9 +223,15 @@ export class Simulation {
     const actualSim = actualNet + delta;
     if (s.by === 'category') {
       // an order's points go to its lines by what each earned: amount × its multiplier under each rules
-      const weights = (r: Rules) => o.lines.map((x) => new D(Math.abs(x.amount)).times(lineMultiplier(r, x, day)).times(1e6).floor().toNumber());
-      const a = allocateProportionally(actualNet, weights(rules));
-      const b = allocateProportionally(actualSim, weights(s.draft));
+      const weights = (r: Rules) =>
+        o.lines.map((x) => {
+          if (!r.earn.multipliers.length) return Math.abs(x.amount);
+          const m = lineMultiplier(r, x, day);
+          return m.eq(1) ? Math.abs(x.amount) * 1e6 : new D(Math.abs(x.amount)).times(m).times(1e6).floor().toNumber();
+        });
+      const one = o.lines.length === 1;
+      const a = one ? [actualNet] : allocateProportionally(actualNet, weights(rules));
+      const b = one ? [actualSim] : allocateProportionally(actualSim, weights(s.draft));
       const seen = new Set<string>();
       o.lines.forEach((x, i) => {
         const key = x.category ?? NO_CATEGORY;
