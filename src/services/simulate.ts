@@ -29,9 +29,12 @@ export interface SimulationReport extends SimulationResult {
 
 /** The comparison of a draft with the ledger over a period (inside a read). */
 export function simulateDraft(l: Ledger, draft: Rules, file: string, p: { from?: LocalDate; to?: LocalDate; by?: SimulateBy; top?: number }): SimulationReport {
-  const to = p.to ?? localDate(l.now.getTime(), l.zone);
-  if (p.from && p.from > to) throw new UsageError(`--from ${p.from} is after --to ${to}`, 'both dates are inclusive; swap them');
-  const r = localRangeUtc(l.zone, p.from, to);
+  if (p.from && p.to && p.from > p.to) throw new UsageError(`--from ${p.from} is after --to ${p.to}`, 'both dates are inclusive; swap them');
+  // no order is later than today: a later --to (9999-12-31) reads as today
+  const today = localDate(l.now.getTime(), l.zone);
+  const to = p.to && p.to < today ? p.to : today;
+  const r = localRangeUtc(l.zone, p.from === undefined ? undefined : p.from < to ? p.from : to, to);
+  if (p.from && p.from > to) r.fromIso = r.toIso;
   const fromIso = r.fromIso ?? '';
   const toIso = r.toIso!;
   const a = l.store.get(analysis);

@@ -57,6 +57,9 @@ describe('rules simulate', () => {
   it('the rules in force, given as the draft, differ by nothing', () => {
     const r = ok(['rules', 'simulate', join(FIXTURES, 'rules.json'), '--from', '2026-01-01']);
     expect(r).toMatchObject({ difference: 0, valueDifference: '0.00', membersGaining: 0, membersLosing: 0, liabilityChange: { points: 0, value: '0.00' }, topMembers: [] });
+    // no order is later than today: a --to past it reads as today
+    const all = ok(['rules', 'simulate', join(FIXTURES, 'rules.json')]);
+    expect(ok(['rules', 'simulate', join(FIXTURES, 'rules.json'), '--to', '9999-12-31'])).toMatchObject({ to: '2026-11-23', orders: all.orders });
   });
 
   it('writes the groups as CSV and the whole comparison as an HTML page with --out', () => {
