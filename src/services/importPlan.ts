@@ -10,7 +10,7 @@ import { type NewPosting, chainHash, entryContent, journal } from '../store/jour
 import type { Ledger } from './ledger.js';
 import { members } from '../store/members.js';
 import { type NewReview, reviewQueue } from '../store/review.js';
-import { PURCHASE_COLUMNS, purchases } from '../store/purchases.js';
+import { LINE_COLUMNS, PURCHASE_COLUMNS, purchases } from '../store/purchases.js';
 
 const CREDIT = 0;
 const RETURN = 1;
@@ -36,6 +36,8 @@ export interface BatchPlan {
   /** Purchase rows in the order they are written (order id order). */
   rowStr: string[];
   rowNum: number[];
+  /** Each row's lines, packed in one string (packPlannedLines); rows in order. */
+  lineStr: string[];
 }
 
 export interface PlannedRow {
@@ -53,6 +55,26 @@ export interface PlannedRow {
   rulesVersion: number;
   /** The op whose entry this row's points are, once it is planned. */
   op: number | null;
+  /** The order's lines (lineCount of them), stored with it: packPlannedLines. */
+  lines: string;
+}
+
+const US = '\u001f';
+/** Per line four values: sku, category, quantity ('' for none), amount. */
+const LINE_S = 4;
+
+/**
+ * An order's lines packed in one string, made as the order is accepted: one string per order costs
+ * the import far less to keep and to send to the writer thread than an object or four values per line.
+ * Values with US in them are cleaned (a staged value never has one: orderFeed.ts cleans it).
+ */
+export function packPlannedLines(lines: readonly { amount: number; sku: string | null; category: string | null; quantity: string | null }[]): string {
+  let out = '';
+  for (let i = 0; i < lines.length; i++) {
+    const x = lines[i];
+    out += `${i ? US : ''}${x.sku ?? ''}${US}${x.category ?? ''}${US}${x.quantity ?? ''}${US}${x.amount}`;
+  }
+  return out;
 }
 
 /**
@@ -69,7 +91,7 @@ export class PlanBuilder {
   }
 
   private fresh(): BatchPlan {
-    return { head: this.lastId, forget: false, debts: [], newMembers: [], reviews: [], opStr: [], opNum: [], rowStr: [], rowNum: [] };
+    return { head: this.lastId, forget: false, debts: [], newMembers: [], reviews: [], opStr: [], opNum: [], rowStr: [], rowNum: [], lineStr: [] };
   }
 
   /** Where the chain ends in the ledger; call before the first op, and whenever the ledger may have moved on. */
@@ -111,6 +133,7 @@ export class PlanBuilder {
   row(r: PlannedRow): void {
     this.p.rowStr.push(r.orderId, r.memberId, r.contentHash, r.atIso);
     this.p.rowNum.push(r.kind === 'return' ? 1 : 0, r.amount, r.lineCount, r.status === 'review' ? 1 : 0, r.points, r.capped, r.rulesVersion, r.op ?? -1);
+    this.p.lineStr.push(r.lines);
   }
   /** The plan so far, and a fresh one for the next batch (following on from this one's entries). */
   take(): BatchPlan {
@@ -133,6 +156,7 @@ const ACCOUNTS: readonly (readonly [NewPosting['account'], NewPosting['account']
  */
 const ENTRIES_PER_WRITE = 500;
 const ROWS_PER_WRITE = 640;
+const LINES_PER_WRITE = 1280;
 
 /**
  * Applies plans to a ledger (the writer's side), keeping the debts of the members they touch: a
@@ -223,13 +247,19 @@ export class PlanApplier {
     }
     write();
 
-    // purchase rows, each its values in the columns' order (Purchases.insertMany)
+    // purchase rows, each its values in the columns' order (Purchases.insertMany), numbered on from the
+    // last id so that their lines (Purchases.insertLines, written after them) can name them
     const pr = l.store.get(purchases);
     let rows: unknown[] = [];
-    for (let s = 0, n = 0; s < p.rowStr.length; s += ROW_S, n += ROW_N) {
+    let lines: unknown[] = [];
+    let id = pr.lastId();
+    for (let s = 0, n = 0, r = 0; s < p.rowStr.length; s += ROW_S, n += ROW_N, r++) {
       const op = p.rowNum[n + 7];
+      id++;
+      const f = p.lineStr[r].split(US);
+      for (let k = 0, no = 1; k + LINE_S <= f.length; k += LINE_S, no++) lines.push(id, no, f[k] || null, f[k + 1] || null, f[k + 2] || null, +f[k + 3]);
       rows.push(
-        this.source, p.rowStr[s], p.rowStr[s + 1], p.rowStr[s + 3], p.rowNum[n] ? 'return' : 'purchase',
+        id, this.source, p.rowStr[s], p.rowStr[s + 1], p.rowStr[s + 3], p.rowNum[n] ? 'return' : 'purchase',
         p.rowNum[n + 1], p.rowNum[n + 2], p.rowStr[s + 2], p.rowNum[n + 3] ? 'review' : 'accrued', p.rowNum[n + 4],
         p.rowNum[n + 5], p.rowNum[n + 6], op >= 0 ? p.head + 1 + op : null, l.nowIso, this.runId,
       );
@@ -237,8 +267,15 @@ export class PlanApplier {
         pr.insertMany(rows);
         rows = [];
       }
+      if (lines.length >= LINES_PER_WRITE * LINE_COLUMNS) {
+        pr.insertMany(rows);
+        rows = [];
+        pr.insertLines(lines);
+        lines = [];
+      }
     }
     pr.insertMany(rows);
+    pr.insertLines(lines);
     if (last) {
       j.addToCaches(caches);
       for (const [memberId, delta] of debtChange) j.addDebt(memberId, delta);

@@ -41,7 +41,7 @@ import { ENCODING_NAMES } from '../domain/encoding.js';
 import { type CreditInput, creditPointsKnownDebt, debitPoints, recordAudit } from './points.js';
 import { rejectsTarget } from './csvfile.js';
 import { AtomicFile, type OutputTarget } from './outfile.js';
-import { type BatchPlan, type PlannedRow, PlanApplier, PlanBuilder, READER_CACHE_KIB, SEMI_SPACE_MB, WRITER_OLD_MB, WRITER_YOUNG_MB, type WriterData, type WriterRequest, capYoungGeneration, collectGarbage } from './importPlan.js';
+import { type BatchPlan, type PlannedRow, PlanApplier, PlanBuilder, READER_CACHE_KIB, SEMI_SPACE_MB, WRITER_OLD_MB, WRITER_YOUNG_MB, type WriterData, type WriterRequest, capYoungGeneration, collectGarbage, packPlannedLines } from './importPlan.js';
 
 export interface ImportInput {
   file: string;
@@ -573,6 +573,7 @@ class Accruer {
       capped: 0,
       rulesVersion: rulesId,
       op: null,
+      lines: packPlannedLines(order.own),
     };
     const why = reviewReason(facts, rules, order.amount);
     if (why) {

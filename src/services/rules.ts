@@ -1,7 +1,7 @@
 // Rules versions: apply (validate, store as a new version), show the one in force, history.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { UsageError } from '../errors.js';
-import { rulesToDocument, validateRules } from '../domain/rules.js';
+import { type Rules, rulesToDocument, validateRules } from '../domain/rules.js';
 import { dateRangeProblem, localDateTime, parseLocalDate, parseTimestamp, startOfLocalDayMs } from '../domain/time.js';
 import { rulesVersions, type RulesVersionRow } from '../store/rules.js';
 import { type Ctx, type Ledger, rulesAt, withLedger } from './ledger.js';
@@ -50,24 +50,34 @@ function instant(l: Ledger, text: string, flag: string): string {
   return new Date(ms).toISOString();
 }
 
-export async function applyRules(ctx: Ctx, file: string, effective?: string): Promise<RulesVersionView> {
+/** Reads a rules JSON file (before the ledger is opened): a missing file or bad JSON is a usage error. */
+export function readRulesFile(file: string): unknown {
   if (!existsSync(file) || !statSync(file).isFile()) throw new UsageError(`cannot read ${file}: no such file`, 'give the path of a rules JSON file');
-  let doc: unknown;
   try {
-    doc = JSON.parse(readFileSync(file, 'utf8').replace(/^\uFEFF/, ''));
+    return JSON.parse(readFileSync(file, 'utf8').replace(/^\uFEFF/, ''));
   } catch (e) {
     throw new UsageError(`${file}: not valid JSON (${(e as Error).message})`, 'fix the JSON syntax; nothing was stored');
   }
+}
+
+/** Validates a rules document read from `file`; every problem is named, and it is a usage error. */
+export function rulesOfDocument(l: Ledger, file: string, doc: unknown, outcome = 'nothing was stored'): Rules {
+  const v = validateRules(doc, l.digits);
+  if (!v.rules) {
+    const lines = v.problems.map((p) => `${file}: ${p.path}: ${p.message}`);
+    throw new UsageError(lines.join('\n       '), `fix ${v.problems.length === 1 ? 'this problem' : `these ${v.problems.length} problems`}; ${outcome}`, 'INVALID_RULES');
+  }
+  return v.rules;
+}
+
+export async function applyRules(ctx: Ctx, file: string, effective?: string): Promise<RulesVersionView> {
+  const doc = readRulesFile(file);
   return withLedger(ctx, (l) => {
-    const v = validateRules(doc, l.digits);
-    if (!v.rules) {
-      const lines = v.problems.map((p) => `${file}: ${p.path}: ${p.message}`);
-      throw new UsageError(lines.join('\n       '), `fix ${v.problems.length === 1 ? 'this problem' : `these ${v.problems.length} problems`}; nothing was stored`, 'INVALID_RULES');
-    }
+    const rules = rulesOfDocument(l, file, doc);
     const effectiveAt = effective ? instant(l, effective, '--effective') : l.nowIso;
     return l.store.write(() => {
       const repo = l.store.get(rulesVersions);
-      const id = repo.insert(effectiveAt, l.nowIso, l.operator, file, JSON.stringify(rulesToDocument(v.rules!, l.digits)));
+      const id = repo.insert(effectiveAt, l.nowIso, l.operator, file, JSON.stringify(rulesToDocument(rules, l.digits)));
       recordAudit(l, 'rules.apply', String(id), { file, effectiveAt });
       const row = repo.history().find((r) => r.id === id)!;
       return view(row, repo.inForceAt(l.nowIso)?.id, l.zone);

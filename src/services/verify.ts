@@ -8,6 +8,7 @@ import '../store/holds.js'; // registers the open-holds checks of the checkout a
 import '../store/books.js'; // registers the §5 check of lots with holds open
 import '../store/importRuns.js'; // registers the check of voided purchases
 import '../store/activities.js'; // registers the check of activity awards (issue 18)
+import '../store/analysis.js'; // registers the check of purchase lines
 
 export interface Check {
   name: string;

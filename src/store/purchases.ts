@@ -5,6 +5,8 @@ import Database from 'better-sqlite3';
 import { type Store, relaxRowChecks } from './db.js';
 
 export interface PurchaseRow {
+  /** Given by an import (its lines name it); left out, the next free one. */
+  id?: number | null;
   source: string;
   order_id: string;
   member_id: string;
@@ -39,20 +41,27 @@ type FactsRow = [id: string, status: MemberFacts['status'], tier: string | null,
 const factsOf = (rows: FactsRow[]): Map<string, MemberFacts> =>
   new Map(rows.map(([id, status, tier, lifetime, debt, balance]) => [id, { status, tier, lifetime_earned: lifetime, debt, balance }]));
 
+// The id is given: an import numbers its rows itself (Purchases.lastId) so their lines can name them.
 const INSERT_PURCHASE =
-  'INSERT INTO purchases (source, order_id, member_id, purchased_at, kind, amount, line_count, content_hash, status, points, capped, rules_version, entry_id, imported_at, run_id)';
-const ROW = '(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)';
+  'INSERT INTO purchases (id, source, order_id, member_id, purchased_at, kind, amount, line_count, content_hash, status, points, capped, rules_version, entry_id, imported_at, run_id)';
+const ROW = '(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)';
 /** Values per purchase row, in INSERT_PURCHASE's order. */
-export const PURCHASE_COLUMNS = 15;
+export const PURCHASE_COLUMNS = 16;
 const MANY = 64;
+const INSERT_LINE = 'INSERT INTO purchase_lines (purchase_id, line_no, sku, category, quantity, amount)';
+const LINE_ROW = '(?,?,?,?,?,?)';
+/** Values per purchase line, in INSERT_LINE's order. */
+export const LINE_COLUMNS = 6;
+const LINES_MANY = 128;
 const purchaseArgs = (p: PurchaseRow): unknown[] => [
-  p.source, p.order_id, p.member_id, p.purchased_at, p.kind, p.amount, p.line_count, p.content_hash,
+  p.id ?? null, p.source, p.order_id, p.member_id, p.purchased_at, p.kind, p.amount, p.line_count, p.content_hash,
   p.status, p.points, p.capped, p.rules_version, p.entry_id, p.imported_at, p.run_id,
 ];
 
 export class Purchases {
   private readonly s;
   private readonly buf: unknown[] = new Array(MANY * PURCHASE_COLUMNS);
+  private readonly lineBuf: unknown[] = new Array(LINES_MANY * LINE_COLUMNS);
   constructor(store: Store) {
     const db = store.db;
     this.s = {
@@ -62,6 +71,9 @@ export class Purchases {
       // OR FAIL: no statement journal for a multi-row insert (see Journal's insertRows); a duplicate key
       // still fails it, and with it the batch's transaction.
       insertMany: db.prepare(`${INSERT_PURCHASE.replace('INSERT INTO', 'INSERT OR FAIL INTO')} VALUES ${Array(MANY).fill(ROW).join(',')}`),
+      insertLine: db.prepare(`${INSERT_LINE} VALUES ${LINE_ROW}`),
+      insertLines: db.prepare(`${INSERT_LINE.replace('INSERT INTO', 'INSERT OR FAIL INTO')} VALUES ${Array(LINES_MANY).fill(LINE_ROW).join(',')}`),
+      lastId: db.prepare('SELECT COALESCE(MAX(id), 0) FROM purchases').pluck(),
       settle: db.prepare("UPDATE purchases SET status = ?, points = ?, capped = ?, rules_version = ?, entry_id = ? WHERE source = ? AND order_id = ? AND status = 'review' AND voided_at IS NULL"),
       member: db.prepare('SELECT status, tier, lifetime_earned, debt, balance FROM members WHERE id = ?'),
       findMany: db.prepare('SELECT order_id, content_hash FROM purchases WHERE source = ? AND order_id IN (SELECT value FROM json_each(?)) AND voided_at IS NULL').raw(),
@@ -116,6 +128,20 @@ export class Purchases {
       this.s.insertMany.run(...this.buf);
     }
     for (; i < args.length; i += PURCHASE_COLUMNS) this.s.insert.run(args.slice(i, i + PURCHASE_COLUMNS));
+  }
+  /** The highest purchase id so far (0: none): an import numbers its rows on from it. */
+  lastId(): number {
+    return this.s.lastId.get() as number;
+  }
+  /** Purchase lines, LINE_COLUMNS values each, one after another: multi-row statements as insertMany. */
+  insertLines(args: readonly unknown[]): void {
+    const chunk = LINES_MANY * LINE_COLUMNS;
+    let i = 0;
+    for (; i + chunk <= args.length; i += chunk) {
+      for (let k = 0; k < chunk; k++) this.lineBuf[k] = args[i + k];
+      this.s.insertLines.run(...this.lineBuf);
+    }
+    for (; i < args.length; i += LINE_COLUMNS) this.s.insertLine.run(args.slice(i, i + LINE_COLUMNS));
   }
   /** Records the outcome of a review decision on the purchase that waited. */
   settle(source: string, orderId: string, status: 'accrued' | 'rejected', points: number, capped: number, rulesVersion: number | null, entryId: number | null): void {

@@ -43,6 +43,7 @@ function dump(path: string): Record<string, unknown[]> {
       moves: q('SELECT entry_id, lot_id, points FROM lot_moves ORDER BY rowid'),
       purchases: q('SELECT source, order_id, member_id, purchased_at, kind, amount, line_count, content_hash, status, points, capped, rules_version, entry_id FROM purchases ORDER BY id'),
       review: q('SELECT source, order_id, member_id, kind, amount, lines, reason, status FROM review_queue ORDER BY id'),
+      lines: q('SELECT purchase_id, line_no, sku, category, quantity, amount FROM purchase_lines ORDER BY purchase_id, line_no'),
       members: q('SELECT id, status, balance, held, debt, lifetime_earned, last_activity_at FROM members ORDER BY id'),
     };
   } finally {

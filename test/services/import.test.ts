@@ -11,6 +11,7 @@ import { approveReview, listReview, rejectReview } from '../../src/services/revi
 import { type Ctx, withLedger } from '../../src/services/ledger.js';
 import { verifyLedger } from '../../src/services/verify.js';
 import { members } from '../../src/store/members.js';
+import { analysis } from '../../src/store/analysis.js';
 import { tmpDir } from '../helpers/cli.js';
 import { otherProcessFreezesM1AndImportsO120, tmpCtx } from '../helpers/store.js';
 
@@ -352,6 +353,33 @@ describe('import purchases (services)', () => {
     expect(await run(ctx, { file: latin, encoding: 'latin1', delimiter: ';' })).toMatchObject({ accepted: 1, pointsAccrued: 7 });
     const bom = csv(dir, 'b.csv', '\ufefforder_id,member_id,purchased_at,amount\r\nB1,M1,2026-11-01,3.00\r\nB2,M1,2026-11-01,"4.00"\r\n');
     expect(await run(ctx, { file: bom })).toMatchObject({ accepted: 2, pointsAccrued: 7 });
+  });
+
+  it('keeps each order\'s lines with the purchase; a void keeps them, and verify proves they add up to it', async () => {
+    const { ctx, dir } = await ledger();
+    const f = csv(dir, 'l.csv', 'order_id,member_id,purchased_at,sku,category,quantity,unit_price\nA,M1,2026-11-01 10:00,TEA-1,tea,2,3.50\nB,M2,2026-11-01 11:00,CUP-1,,1,9.99\nA,M1,2026-11-01 10:00,CUP-1,home,1,1.25\nR,M1,2026-11-02 10:00,TEA-1,tea,-1,3.50\n');
+    expect(await run(ctx, { file: f })).toMatchObject({ accepted: 3 });
+    const lines = await withLedger(ctx, (l) => {
+      const ids = l.store.db.prepare('SELECT order_id, id FROM purchases ORDER BY order_id').raw().all() as [string, number][];
+      return Object.fromEntries(ids.map(([o, id]) => [o, l.store.get(analysis).linesOf(id)]));
+    });
+    expect(lines).toEqual({
+      A: [
+        { lineNo: 1, sku: 'TEA-1', category: 'tea', quantity: '2', amount: 700 },
+        { lineNo: 2, sku: 'CUP-1', category: 'home', quantity: '1', amount: 125 },
+      ],
+      B: [{ lineNo: 1, sku: 'CUP-1', category: null, quantity: '1', amount: 999 }],
+      R: [{ lineNo: 1, sku: 'TEA-1', category: 'tea', quantity: '-1', amount: -350 }],
+    });
+    const { voidPurchase } = await import('../../src/services/voids.js');
+    await voidPurchase(ctx, 'default', 'A');
+    expect((await verifyLedger(ctx)).ok).toBe(true);
+    const db = new Database(ctx.dbPath);
+    db.prepare("UPDATE purchase_lines SET amount = 126 WHERE sku = 'CUP-1' AND category = 'home'").run();
+    db.close();
+    const v = await verifyLedger(ctx);
+    expect(v.ok).toBe(false);
+    expect(v.checks.find((c) => c.name === 'purchase-lines-sum-to-purchases')).toMatchObject({ ok: false, detail: 'purchase default:A: 2 lines summing to 826 but line_count 2 and amount 825' });
   });
 
   it('property: any split of orders into batches and any row order give the same balances', async () => {

@@ -19,16 +19,17 @@ import type {
   SegmentsReport,
   SummaryReport,
 } from '../../services/reports.js';
+import type { ItemRecommendations, MemberRecommendations, SegmentRecommendations } from '../../services/recommend.js';
 
 const services = () => import('../../services/reports.js');
 
-type Format = 'table' | 'csv' | 'json' | 'html';
-const FORMATS: Format[] = ['table', 'csv', 'json', 'html'];
+export type Format = 'table' | 'csv' | 'json' | 'html';
+export const FORMATS: Format[] = ['table', 'csv', 'json', 'html'];
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-type AnyRow = any;
+export type AnyRow = any;
 
-interface Section {
+export interface Section {
   title: string;
   columns: Column<AnyRow>[];
   rows: AnyRow[];
@@ -38,13 +39,15 @@ interface Section {
 }
 
 /** One report as the renderers see it: headline fields, tables (with optional charts), and the CSV table. */
-interface View {
+export interface View {
   name: string;
   title: string;
   subtitle: string;
   fields: [string, string | number][];
   sections: Section[];
   csv: { columns: Column<AnyRow>[]; rows: AnyRow[] };
+  /** The command named in an HTML page's footer (default `report NAME`). */
+  command?: string;
   /** Drawn under the table on a TTY (report activity). */
   terminalChart?: () => Promise<string | null>;
 }
@@ -79,7 +82,7 @@ function pickFormat(cmd: Command): { format: Format; out?: string } {
   return { format: o.format ?? (json ? 'json' : 'table') };
 }
 
-const period = (from: string | null, to: string | null): string =>
+export const period = (from: string | null, to: string | null): string =>
   from || to ? `${from ?? 'the beginning'} … ${to ?? 'now'}` : 'all time';
 
 const cellText = (col: Column<AnyRow>, r: AnyRow): string => {
@@ -111,11 +114,11 @@ async function htmlOf(v: View, now: Date): Promise<string> {
       rows: s.rows.map((r) => s.columns.map((col) => cellText(col, r))),
       chart: s.chart,
     })),
-    footer: `pointsmall report ${v.name} · generated ${now.toISOString()}`,
+    footer: `pointsmall ${v.command ?? `report ${v.name}`} · generated ${now.toISOString()}`,
   });
 }
 
-async function render(cmd: Command, now: Date, result: unknown, view: () => View): Promise<void> {
+export async function render(cmd: Command, now: Date, result: unknown, view: () => View): Promise<void> {
   const { format, out } = pickFormat(cmd);
   let text: string;
   if (format === 'json') text = JSON.stringify(result, null, 2) + '\n';
@@ -145,8 +148,8 @@ async function render(cmd: Command, now: Date, result: unknown, view: () => View
 }
 
 const PALETTE = { issued: '#2e7d32', redeemed: '#1565c0', expired: '#c62828' };
-const signed = (n: unknown): string => ((n as number) > 0 ? `+${n}` : String(n));
-const num = (key: string, header = key): Column<AnyRow> => ({ key, header, align: 'right' });
+export const signed = (n: unknown): string => ((n as number) > 0 ? `+${n}` : String(n));
+export const num = (key: string, header = key): Column<AnyRow> => ({ key, header, align: 'right' });
 
 // ----------------------------------------------------------------------------------------------
 function summaryView(r: SummaryReport): View {
@@ -508,9 +511,41 @@ function anomaliesView(r: AnomalyReport): View {
 }
 // --- end activities ---
 
+type AnyRecommendations = MemberRecommendations | ItemRecommendations | SegmentRecommendations;
+
+function recommendView(r: AnyRecommendations): View {
+  const yesNo = (v: unknown) => (v === null || v === undefined ? '' : v ? 'yes' : 'no');
+  const base: Column<AnyRow>[] = [num('rank', '#'), { key: 'sku', header: 'sku' }, { key: 'name', header: 'name' }, num('score'), { key: 'reason', header: 'why' }, { key: 'pointsPrice', header: 'points price', align: 'right' }];
+  let title: string;
+  let fields: [string, string | number][];
+  let columns: Column<AnyRow>[];
+  if ('memberId' in r) {
+    title = `Recommended for member ${r.memberId}`;
+    fields = [['member', r.memberId], ['tier', r.tier ?? '-'], ['available points', r.availablePoints]];
+    columns = [...base, { key: 'affordable', header: 'affordable', format: yesNo }, { key: 'pointsNeeded', header: 'points needed', align: 'right' }];
+  } else if ('segment' in r) {
+    title = `Redemption options for ${r.segment}`;
+    fields = [['segment', r.segment], ['members', r.members]];
+    columns = [...base, { key: 'membersAffording', header: 'members affording', align: 'right' }];
+  } else {
+    title = `Bought together with ${r.sku}`;
+    fields = [['item', r.sku], ['name', r.name]];
+    columns = base;
+  }
+  const rows = r.recommendations.map((x, i) => ({ rank: i + 1, ...x }));
+  return {
+    name: 'recommend',
+    title,
+    subtitle: 'from purchase lines and redemptions',
+    fields,
+    sections: [{ title: 'Recommendations', columns, rows }],
+    csv: { columns: columns.map((col) => (col.key === 'affordable' ? { ...col, format: undefined } : col)), rows },
+  };
+}
+
 // ----------------------------------------------------------------------------------------------
 export function register(program: Command): void {
-  const report = program.command('report').description('reports: summary, liability, activity, members, expiring, items, segments, anomalies');
+  const report = program.command('report').description('reports: summary, liability, activity, members, expiring, items, segments, anomalies, recommend');
 
   addCommon(report.command('summary').description('issued, returned, redeemed, expired, adjusted and outstanding points, reconciled')).action(async (...args) => {
     const cmd = cmdOf(args);
@@ -609,4 +644,21 @@ export function register(program: Command): void {
     const r = await (await services()).segmentsReport(ctx, { from: o.from, to: o.to, detail: Boolean(o.detail) });
     await render(cmd, ctx.now, r, () => segmentsView(r));
   });
+  report
+    .command('recommend')
+    .description('items a member is likely to want (--member), items bought together with one (--item), or redemption options for a group (--segment tier=NAME)')
+    .option('--member <id>', 'recommend to this member, with whether their points cover each item')
+    .option('--item <sku>', 'items bought together with this one')
+    .option('--segment <segment>', 'redemption options to promote to a group: tier=NAME')
+    .option('--top <n>', 'how many items', parseIntOpt('--top', 1), 10)
+    .addOption(new Option('--format <format>', 'table, csv, json or html (default: from --out\'s extension, else table)').choices(FORMATS))
+    .option('--out <file>', 'write the recommendations to a file (atomically) instead of stdout')
+    .action(async (...args) => {
+      const cmd = cmdOf(args);
+      const o = cmd.opts();
+      const ctx = await context(cmd);
+      const { recommend } = await import('../../services/recommend.js');
+      const r = await recommend(ctx, { member: o.member, item: o.item, segment: o.segment, top: o.top });
+      await render(cmd, ctx.now, r, () => recommendView(r));
+    });
 }

@@ -1,8 +1,10 @@
 // `rules apply|show|history`.
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { c } from '../colour.js';
-import { cmdOf, context, emit } from '../cli.js';
-import { localTime, printFields, printTable, stdoutIsTTY } from '../output.js';
+import { canPrompt, cmdOf, confirmOnTerminal, context, emit } from '../cli.js';
+import { notice, localTime, printFields, printTable, stdoutIsTTY } from '../output.js';
+import { parseDateOpt, parseIntOpt } from '../parse.js';
+import { FORMATS } from './report.js';
 
 /** A rules document as `path value` pairs: objects by dotted path, list items numbered from 1. */
 function rulePairs(v: unknown, path = ''): [string, unknown][] {
@@ -20,8 +22,40 @@ export function register(program: Command): void {
     .action(async (file: string, ...args) => {
       const cmd = cmdOf(args);
       const { applyRules } = await import('../../services/rules.js');
-      const r = await applyRules(await context(cmd), file, cmd.opts().effective);
+      const ctx = await context(cmd);
+      // A person at a terminal sees what the draft would have changed over the last 90 days first.
+      if (canPrompt(cmd)) {
+        const { previewApply } = await import('../../services/simulate.js');
+        const { simulateFields } = await import('./rulesView.js');
+        const p = await previewApply(ctx, file);
+        process.stdout.write(c.bold('Had these rules applied over the last 90 days:') + '\n');
+        printFields(simulateFields(p));
+        if (!(await confirmOnTerminal(`store ${file} as a new rules version?`))) {
+          notice('nothing stored');
+          return;
+        }
+      }
+      const r = await applyRules(ctx, file, cmd.opts().effective);
       await emit(cmd, r, () => void process.stdout.write(`${c.green('✓')} rules version ${r.version} stored, in force from ${r.effectiveLocal}\n`));
+    });
+  rules
+    .command('simulate <file>')
+    .description('earn the period\'s orders again under a draft rules file and compare with what they earned; writes nothing')
+    .option('--from <date>', 'orders from this date (inclusive, ledger zone); default: all', parseDateOpt('--from'))
+    .option('--to <date>', 'orders to this date (inclusive, ledger zone); default: today', parseDateOpt('--to'))
+    .addOption(new Option('--by <group>', 'group the comparison by').choices(['month', 'tier', 'category', 'source']).default('month'))
+    .option('--top <n>', 'how many of the members most affected to list', parseIntOpt('--top', 0), 10)
+    .addOption(new Option('--format <format>', 'table, csv, json or html (default: from --out\'s extension, else table)').choices(FORMATS))
+    .option('--out <file>', 'write the comparison to a file (atomically) instead of stdout')
+    .action(async (file: string, ...args) => {
+      const cmd = cmdOf(args);
+      const o = cmd.opts();
+      const { simulateRules } = await import('../../services/simulate.js');
+      const { render } = await import('./report.js');
+      const { simulateView } = await import('./rulesView.js');
+      const ctx = await context(cmd);
+      const r = await simulateRules(ctx, { file, from: o.from, to: o.to, by: o.by, top: o.top });
+      await render(cmd, ctx.now, r, () => simulateView(r));
     });
   rules
     .command('show')

@@ -1,0 +1,53 @@
+// The views of `rules simulate` (and the comparison `rules apply` shows before it asks): the same
+// result object rendered as fields and tables, CSV (the groups) or an HTML page.
+import type { SimulationReport } from '../../services/simulate.js';
+import { type AnyRow, type View, num, period, signed } from './report.js';
+
+const diffCol = { key: 'difference', header: 'difference', align: 'right' as const, format: signed };
+
+export function simulateFields(r: SimulationReport): [string, string | number][] {
+  return [
+    ['draft', r.draft],
+    ['period', period(r.from, r.to)],
+    ['orders', `${r.orders} (${r.purchases} imported, ${r.checkouts} checkouts)`],
+    ['rules versions', r.rulesVersions.length ? r.rulesVersions.join(', ') : '-'],
+    ['points issued, actual', r.actualPoints],
+    ['points issued, draft', r.simulatedPoints],
+    ['difference', signed(r.difference)],
+    ['value, actual', `${r.actualValue} ${r.currency} (at ${r.redeemPointsPerUnit} points per unit)`],
+    ['value, draft', `${r.simulatedValue} ${r.currency} (at ${r.draftRedeemPointsPerUnit} points per unit)`],
+    ['value difference', `${r.valueDifference} ${r.currency}`],
+    ['members gaining', r.membersGaining],
+    ['members losing', r.membersLosing],
+    ['liability change', `${signed(r.liabilityChange.points)} points, ${r.liabilityChange.value} ${r.currency}`],
+  ];
+}
+
+export function simulateView(r: SimulationReport): View {
+  const groupColumns = [{ key: 'key', header: r.by }, num('orders'), num('actualPoints', 'actual'), num('simulatedPoints', 'draft'), diffCol];
+  const memberColumns = [{ key: 'memberId', header: 'member' }, num('actualPoints', 'actual'), num('simulatedPoints', 'draft'), diffCol];
+  return {
+    name: 'simulate',
+    command: 'rules simulate',
+    title: `What-if: ${r.draft}`,
+    subtitle: `${period(r.from, r.to)} · points the period's orders earned, and would have earned under the draft`,
+    fields: simulateFields(r),
+    sections: [
+      {
+        title: `By ${r.by}`,
+        columns: groupColumns,
+        rows: r.groups as AnyRow[],
+        chart: {
+          title: `Points issued by ${r.by}: actual and draft`,
+          categories: r.groups.map((g) => g.key),
+          series: [
+            { name: 'actual', colour: '#455a64', values: r.groups.map((g) => g.actualPoints) },
+            { name: 'draft', colour: '#2e7d32', values: r.groups.map((g) => g.simulatedPoints) },
+          ],
+        },
+      },
+      { title: 'Members most affected', columns: memberColumns, rows: r.topMembers as AnyRow[] },
+    ],
+    csv: { columns: [{ key: 'key', header: r.by }, num('orders'), num('actualPoints'), num('simulatedPoints'), num('difference')], rows: r.groups as AnyRow[] },
+  };
+}

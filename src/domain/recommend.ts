@@ -1,0 +1,324 @@
+// Recommendations (issue 19, `report recommend`): items ranked from purchase history and redemptions,
+// each with the reason in words. Pure: the history is fed basket by basket (a purchase's or a checkout's
+// lines), the candidates are given (the active catalog, or every item seen when evaluating).
+//
+// A member's score for an item blends five signals, each scaled to 0..1 over the candidates:
+// what the member buys again, what is bought together with what they bought (item-to-item cosine
+// over baskets), what is popular in the categories they buy among members of their tier, what members
+// of their tier redeem with points, and plain popularity (a small weight, to break ties).
+
+export interface Candidate {
+  sku: string;
+  name: string;
+  category: string | null;
+  /** Points the item costs when paid with points (null: it cannot be). */
+  pointsPrice: number | null;
+}
+
+export interface Recommendation {
+  sku: string;
+  name: string;
+  score: number;
+  reason: string;
+  pointsPrice: number | null;
+  /** Whether the member's available points cover pointsPrice (null: not for points, or no member). */
+  affordable: boolean | null;
+  pointsNeeded: number | null;
+}
+
+export const WEIGHTS = { again: 0.3, together: 0.35, category: 0.2, redeemed: 0.1, popular: 0.05 };
+/** Baskets read per item when counting what is bought with it: enough for the signal, bounded cost. */
+const BASKETS_PER_ITEM = 400;
+
+export interface TierStats {
+  /** Baskets with the item, among the tier's; the most of any item, and of any item per category. */
+  count: Map<number, number>;
+  max: number;
+  catMax: Map<string, number>;
+  /** Redemptions of the item by the tier's members, scaled to 0..1. */
+  redeemed: Map<number, number>;
+}
+
+/** Purchase history, items interned to numbers; baskets kept as arrays of distinct item numbers. */
+export class PurchaseHistory {
+  readonly skus: string[] = [];
+  readonly categoryOf: (string | null)[] = [];
+  private readonly ids = new Map<string, number>();
+  readonly basketItems: number[][] = [];
+  readonly basketMember: string[] = [];
+  /** Baskets each item is in (most recent last). */
+  readonly itemBaskets: number[][] = [];
+  /** Baskets each member bought (in the order fed). */
+  readonly memberBaskets = new Map<string, number[]>();
+  /** Redemptions: items each member bought with points (times). */
+  readonly redeemed = new Map<string, Map<number, number>>();
+
+  item(sku: string, category: string | null = null): number {
+    let id = this.ids.get(sku);
+    if (id === undefined) {
+      id = this.skus.length;
+      this.ids.set(sku, id);
+      this.skus.push(sku);
+      this.categoryOf.push(category);
+      this.itemBaskets.push([]);
+    } else if (category !== null && this.categoryOf[id] === null) this.categoryOf[id] = category;
+    return id;
+  }
+  idOf(sku: string): number | undefined {
+    return this.ids.get(sku);
+  }
+
+  /** One basket: a member's purchase (or checkout) of these items. */
+  addBasket(memberId: string, lines: readonly { sku: string; category: string | null }[]): void {
+    const items = [...new Set(lines.map((x) => this.item(x.sku, x.category)))];
+    if (!items.length) return;
+    const b = this.basketItems.length;
+    this.basketItems.push(items);
+    this.basketMember.push(memberId);
+    for (const i of items) this.itemBaskets[i].push(b);
+    let mine = this.memberBaskets.get(memberId);
+    if (!mine) this.memberBaskets.set(memberId, (mine = []));
+    mine.push(b);
+  }
+
+  addRedemption(memberId: string, sku: string, category: string | null, times = 1): void {
+    const i = this.item(sku, category);
+    let m = this.redeemed.get(memberId);
+    if (!m) this.redeemed.set(memberId, (m = new Map()));
+    m.set(i, (m.get(i) ?? 0) + times);
+  }
+
+  private tierCache = new Map<string | null, { baskets: number; stats: TierStats }>();
+  /** What members of one tier buy and redeem (kept until more baskets come). */
+  tierStats(tier: string | null, tierOf: (memberId: string) => string | null): TierStats {
+    const hit = this.tierCache.get(tier);
+    if (hit && hit.baskets === this.basketItems.length) return hit.stats;
+    const count = new Map<number, number>();
+    const catMax = new Map<string, number>();
+    let max = 0;
+    for (let b = 0; b < this.basketItems.length; b++) {
+      if (tierOf(this.basketMember[b]) !== tier) continue;
+      for (const i of this.basketItems[b]) {
+        const n = (count.get(i) ?? 0) + 1;
+        count.set(i, n);
+        if (n > max) max = n;
+        const c = this.categoryOf[i];
+        if (c !== null && n > (catMax.get(c) ?? 0)) catMax.set(c, n);
+      }
+    }
+    const redeemed = new Map<number, number>();
+    for (const [id, items] of this.redeemed) if (tierOf(id) === tier) for (const [i, n] of items) redeemed.set(i, (redeemed.get(i) ?? 0) + n);
+    normalise(redeemed);
+    const stats = { count, max, catMax, redeemed };
+    this.tierCache.set(tier, { baskets: this.basketItems.length, stats });
+    return stats;
+  }
+
+  /** Baskets containing the item. */
+  count(i: number): number {
+    return this.itemBaskets[i]?.length ?? 0;
+  }
+}
+
+/** Items bought with `i`, by baskets shared, and their cosine: shared / sqrt(count(i) × count(j)). */
+function together(h: PurchaseHistory, i: number): Map<number, number> {
+  const shared = new Map<number, number>();
+  const baskets = h.itemBaskets[i];
+  for (let k = Math.max(0, baskets.length - BASKETS_PER_ITEM); k < baskets.length; k++) {
+    for (const j of h.basketItems[baskets[k]]) if (j !== i) shared.set(j, (shared.get(j) ?? 0) + 1);
+  }
+  // counted over the last baskets only: scale the shares back to the item's count
+  const scale = baskets.length > BASKETS_PER_ITEM ? baskets.length / BASKETS_PER_ITEM : 1;
+  const out = new Map<number, number>();
+  for (const [j, n] of shared) out.set(j, (n * scale) / Math.sqrt(h.count(i) * h.count(j)));
+  return out;
+}
+
+const normalise = (m: Map<number, number>): Map<number, number> => {
+  let max = 0;
+  for (const v of m.values()) if (v > max) max = v;
+  if (max > 0) for (const [k, v] of m) m.set(k, v / max);
+  return m;
+};
+
+const times = (n: number): string => (n === 1 ? 'once' : n === 2 ? 'twice' : `${n} times`);
+const round4 = (x: number): number => Math.round(x * 10_000) / 10_000;
+
+function priced(c: Candidate, score: number, reason: string, available: number | null): Recommendation {
+  const p = c.pointsPrice;
+  return {
+    sku: c.sku,
+    name: c.name,
+    score: round4(score),
+    reason,
+    pointsPrice: p,
+    affordable: p === null || available === null ? null : available >= p,
+    pointsNeeded: p === null || available === null ? null : Math.max(0, p - available),
+  };
+}
+
+export interface MemberFacts {
+  memberId: string;
+  /** The member's tier now (null: none), and every member's, for "members like them". */
+  tier: string | null;
+  tierOf: (memberId: string) => string | null;
+  /** Points the member can spend now. */
+  available: number | null;
+}
+
+const tierWords = (tier: string | null): string => (tier ? `${tier} members` : 'members');
+
+/** Ranks the candidates for one member, best first. */
+export function recommendForMember(h: PurchaseHistory, m: MemberFacts, candidates: readonly Candidate[], top: number): Recommendation[] {
+  const own = new Map<number, number>(); // item → baskets of the member with it
+  const catLines = new Map<string, number>();
+  let lines = 0;
+  for (const b of h.memberBaskets.get(m.memberId) ?? []) {
+    for (const i of h.basketItems[b]) {
+      own.set(i, (own.get(i) ?? 0) + 1);
+      const c = h.categoryOf[i];
+      if (c !== null) catLines.set(c, (catLines.get(c) ?? 0) + 1);
+      lines++;
+    }
+  }
+  // bought together: Σ over the member's items of the cosine, and which of them gave the most
+  const with_ = new Map<number, number>();
+  const via = new Map<number, [number, number]>();
+  for (const [i] of own) {
+    for (const [j, cos] of together(h, i)) {
+      with_.set(j, (with_.get(j) ?? 0) + cos);
+      const best = via.get(j);
+      if (!best || cos > best[1]) via.set(j, [i, cos]);
+    }
+  }
+  // members like them: the same tier (everyone when tiers are not used)
+  const { count: tierCount, max: tierMax, catMax, redeemed: redeemedByTier } = h.tierStats(m.tier, m.tierOf);
+  normalise(with_);
+  let ownMax = 0;
+  for (const v of own.values()) ownMax = Math.max(ownMax, v);
+  let topCat = 0;
+  for (const v of catLines.values()) topCat = Math.max(topCat, v);
+
+  const scored: { c: Candidate; score: number; reason: string }[] = [];
+  for (const c of candidates) {
+    const i = h.idOf(c.sku);
+    const cat = c.category ?? (i !== undefined ? h.categoryOf[i] : null);
+    const again = i !== undefined && ownMax ? (own.get(i) ?? 0) / ownMax : 0;
+    const tog = i !== undefined ? (with_.get(i) ?? 0) : 0;
+    const inCat = cat !== null && lines && topCat ? (catLines.get(cat) ?? 0) / topCat : 0;
+    const popInCat = i !== undefined && cat !== null ? (tierCount.get(i) ?? 0) / (catMax.get(cat) || 1) : 0;
+    const catScore = inCat * popInCat;
+    const red = i !== undefined ? (redeemedByTier.get(i) ?? 0) : 0;
+    const pop = i !== undefined && tierMax ? (tierCount.get(i) ?? 0) / tierMax : 0;
+    const parts: [number, string][] = [
+      [WEIGHTS.again * again, i !== undefined ? `bought it ${times(own.get(i) ?? 0)} before` : ''],
+      [WEIGHTS.together * tog, i !== undefined && via.has(i) ? `bought together with ${nameOf(h, candidates, via.get(i)![0])}` : ''],
+      [WEIGHTS.category * catScore, cat !== null ? `popular in ${cat} among ${tierWords(m.tier)}` : ''],
+      [WEIGHTS.redeemed * red, `often redeemed with points by ${tierWords(m.tier)}`],
+      [WEIGHTS.popular * pop, `popular with ${tierWords(m.tier)}`],
+    ];
+    const score = parts.reduce((a, p) => a + p[0], 0);
+    if (score <= 0) continue;
+    const reason = parts.filter((p) => p[0] > 0).sort((a, b) => b[0] - a[0])[0][1];
+    scored.push({ c, score, reason });
+  }
+  scored.sort((a, b) => b.score - a.score || (a.c.sku < b.c.sku ? -1 : 1));
+  return scored.slice(0, top).map((x) => priced(x.c, x.score, x.reason, m.available));
+}
+
+const nameCache = new WeakMap<readonly Candidate[], Map<string, string>>();
+function nameOf(h: PurchaseHistory, candidates: readonly Candidate[], i: number): string {
+  let names = nameCache.get(candidates);
+  if (!names) nameCache.set(candidates, (names = new Map(candidates.map((c) => [c.sku, c.name]))));
+  const sku = h.skus[i];
+  const name = names.get(sku);
+  return name && name !== sku ? `${name} (${sku})` : sku;
+}
+
+/** Items bought together with one item, best first: by cosine, with how many baskets they shared. */
+export function boughtTogether(h: PurchaseHistory, sku: string, candidates: readonly Candidate[], top: number): Recommendation[] {
+  const i = h.idOf(sku);
+  if (i === undefined) return [];
+  const cos = together(h, i);
+  const shared = (j: number) => {
+    let n = 0;
+    const mine = new Set(h.itemBaskets[i]);
+    for (const b of h.itemBaskets[j]) if (mine.has(b)) n++;
+    return n;
+  };
+  const out: { c: Candidate; score: number; reason: string }[] = [];
+  for (const c of candidates) {
+    const j = h.idOf(c.sku);
+    if (j === undefined || j === i || !cos.has(j)) continue;
+    const n = shared(j);
+    out.push({ c, score: cos.get(j)!, reason: `bought together with ${nameOf(h, candidates, i)} in ${n} ${n === 1 ? 'order' : 'orders'}` });
+  }
+  out.sort((a, b) => b.score - a.score || (a.c.sku < b.c.sku ? -1 : 1));
+  return out.slice(0, top).map((x) => priced(x.c, x.score, x.reason, null));
+}
+
+export interface SegmentRecommendation extends Omit<Recommendation, 'affordable' | 'pointsNeeded'> {
+  /** Members of the segment whose available points cover pointsPrice. */
+  membersAffording: number | null;
+}
+
+/**
+ * Redemption options to promote to a group of members: items they redeem, items they buy (whose
+ * points price is within reach), and how many of them could pay it with points today. Only items
+ * that can be paid with points are options.
+ */
+export function recommendForSegment(
+  h: PurchaseHistory,
+  segment: { label: string; members: ReadonlySet<string>; available: ReadonlyMap<string, number> },
+  candidates: readonly Candidate[],
+  top: number,
+): SegmentRecommendation[] {
+  const redeemed = new Map<number, number>();
+  for (const [id, items] of h.redeemed) if (segment.members.has(id)) for (const [i, n] of items) redeemed.set(i, (redeemed.get(i) ?? 0) + n);
+  const bought = new Map<number, number>();
+  const catBought = new Map<string, number>();
+  for (let b = 0; b < h.basketItems.length; b++) {
+    if (!segment.members.has(h.basketMember[b])) continue;
+    for (const i of h.basketItems[b]) {
+      bought.set(i, (bought.get(i) ?? 0) + 1);
+      const c = h.categoryOf[i];
+      if (c !== null) catBought.set(c, (catBought.get(c) ?? 0) + 1);
+    }
+  }
+  const avail = [...segment.available.values()];
+  const maxOf = (m: Map<unknown, number>) => Math.max(0, ...m.values());
+  const rMax = maxOf(redeemed);
+  const bMax = maxOf(bought);
+  const cMax = maxOf(catBought);
+  const out: { c: Candidate; score: number; reason: string; affording: number }[] = [];
+  for (const c of candidates) {
+    if (c.pointsPrice === null) continue;
+    const i = h.idOf(c.sku);
+    const cat = c.category ?? (i !== undefined ? h.categoryOf[i] : null);
+    const r = i !== undefined && rMax ? (redeemed.get(i) ?? 0) / rMax : 0;
+    const b = i !== undefined && bMax ? (bought.get(i) ?? 0) / bMax : 0;
+    const k = cat !== null && cMax ? (catBought.get(cat) ?? 0) / cMax : 0;
+    const affording = avail.filter((a) => a >= c.pointsPrice!).length;
+    const reach = avail.length ? affording / avail.length : 0;
+    const parts: [number, string][] = [
+      [0.4 * r, `redeemed ${times(redeemed.get(i!) ?? 0)} by ${segment.label} members`],
+      [0.25 * b, `bought ${times(bought.get(i!) ?? 0)} by ${segment.label} members`],
+      [0.2 * k, `popular in ${cat} among ${segment.label} members`],
+      [0.15 * reach, `${affording} of ${avail.length} ${segment.label} members can pay it with points today`],
+    ];
+    const score = parts.reduce((a, p) => a + p[0], 0);
+    if (score <= 0) continue;
+    out.push({ c, score, reason: parts.filter((p) => p[0] > 0).sort((x, y) => y[0] - x[0])[0][1], affording });
+  }
+  out.sort((a, b) => b.score - a.score || (a.c.sku < b.c.sku ? -1 : 1));
+  return out.slice(0, top).map((x) => ({ sku: x.c.sku, name: x.c.name, score: round4(x.score), reason: x.reason, pointsPrice: x.c.pointsPrice, membersAffording: x.affording }));
+}
+
+/** The baseline of the evaluation: the most popular items (by baskets), best first. */
+export function mostPopular(h: PurchaseHistory, top: number): string[] {
+  return h.skus
+    .map((sku, i) => ({ sku, n: h.count(i) }))
+    .sort((a, b) => b.n - a.n || (a.sku < b.sku ? -1 : 1))
+    .slice(0, top)
+    .map((x) => x.sku);
+}

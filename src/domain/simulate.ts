@@ -1,0 +1,303 @@
+// What-if accrual (issue 19, `rules simulate`): every paid order of a period earned again under a draft
+// rules document, beside what it earned under the versions in force, by the same code (computeEarn).
+// Pure and streaming: orders are fed one by one in time order, and only per-member sums are kept.
+//
+// Each order is computed twice with the same facts: under its own version (the recomputed actual) and
+// under the draft. The difference between the two is what the draft changes; the actual figures are
+// the ledger's own, and the simulated ones are actual + difference. A member's tier facts and the
+// daily cap's "earned today" are the ledger's (net points earned before, in time order) plus what the
+// draft changed so far for that member (and that day), so a draft equal to the versions in force
+// differs by exactly zero on any ledger.
+import { Decimal } from 'decimal.js';
+import { computeEarn, type EarnLine, lineMultiplier } from './accrual.js';
+
+const D = Decimal;
+import { type Minor, type Points, allocateProportionally, formatMoney, pointsValue } from './money.js';
+import { type Rules, expiresOn } from './rules.js';
+import { type LocalDate, addDays, localDate, startOfLocalDayMs } from './time.js';
+
+export type SimulateBy = 'month' | 'tier' | 'category' | 'source';
+export const SIMULATE_BY: readonly SimulateBy[] = ['month', 'tier', 'category', 'source'];
+
+export interface SimLine {
+  sku: string | null;
+  category: string | null;
+  /** The line's amount in minor units (signed: a return's lines are negative). */
+  amount: Minor;
+}
+
+export interface SimOrder {
+  kind: 'purchase' | 'checkout';
+  memberId: string;
+  /** UTC ms of the purchase (a checkout: when it was paid). */
+  at: number;
+  /** The import source, or 'checkout'. */
+  source: string;
+  rulesVersion: number;
+  /** A purchase's net amount (negative: a return); a checkout's total after discounts. */
+  total: Minor;
+  /** What the ledger credited: a purchase's signed points; a checkout's points earned at capture. */
+  points: Points;
+  /** A checkout's refunds: earned points taken back, and cash refunded (0 for purchases). */
+  refundedEarned: Points;
+  refundedCash: Minor;
+  cashPaid: Minor;
+  lines: readonly SimLine[];
+}
+
+export interface SimulateSetup {
+  draft: Rules;
+  /** The rules of a stored version by id. */
+  version: (id: number) => Rules;
+  /** The redeem rate in force at the end of the period (actual points are valued at it). */
+  redeemInForce: Decimal;
+  zone: string;
+  digits: number;
+  /** The member's pinned tier (today's: a pin changed since is not known). */
+  pinnedTier: (memberId: string) => string | null;
+  /** Net points each member earned before the period (their tier basis at its start). */
+  earnedBefore: ReadonlyMap<string, Points>;
+  /** Liability is judged at this date: points whose lot would have expired before it are not outstanding. */
+  asOf: LocalDate;
+  by: SimulateBy;
+  top: number;
+}
+
+export interface SimGroup {
+  key: string;
+  orders: number;
+  actualPoints: Points;
+  simulatedPoints: Points;
+  difference: Points;
+}
+
+export interface SimMember {
+  memberId: string;
+  actualPoints: Points;
+  simulatedPoints: Points;
+  difference: Points;
+}
+
+export interface SimulationResult {
+  orders: number;
+  purchases: number;
+  checkouts: number;
+  /** The stored versions the period's orders earned under. */
+  rulesVersions: number[];
+  actualPoints: Points;
+  simulatedPoints: Points;
+  difference: Points;
+  /** Value of the simulated points at the draft's redeem rate less the actual ones' at the rate in force. */
+  actualValue: string;
+  simulatedValue: string;
+  valueDifference: string;
+  membersAffected: number;
+  membersGaining: number;
+  membersLosing: number;
+  /** Points (and their value at the draft's redeem rate) outstanding at asOf, had the draft applied, less now. */
+  liabilityChange: { points: Points; value: string };
+  by: SimulateBy;
+  groups: SimGroup[];
+  topMembers: SimMember[];
+}
+
+const NO_TIER = '(no tier)';
+const NO_CATEGORY = '(no category)';
+
+/** Signed value of points at a redeem rate (§4.2's floor applied to the size, so −v is the value of −p). */
+function signedValue(points: Points, rate: Decimal.Value, digits: number): Minor {
+  const v = pointsValue(Math.abs(points), rate, digits);
+  return points < 0 ? -v : v;
+}
+
+export class Simulation {
+  private readonly earned = new Map<string, Points>();
+  private readonly diff = new Map<string, Points>();
+  private readonly actualOf = new Map<string, Points>();
+  /** Credits of the current local day: the ledger's per member, and what the draft changed. */
+  private day: LocalDate | null = null;
+  private dayStart = 0;
+  private dayEnd = 0;
+  private readonly dayEarned = new Map<string, Points>();
+  private readonly dayDiff = new Map<string, Points>();
+  private readonly groups = new Map<string, SimGroup>();
+  private readonly versions = new Set<number>();
+  private readonly expiry = new Map<string, LocalDate | null>();
+  private n = { orders: 0, purchases: 0, checkouts: 0, actual: 0, difference: 0, liability: 0 };
+
+  constructor(private readonly s: SimulateSetup) {
+    for (const [id, p] of s.earnedBefore) this.earned.set(id, p);
+  }
+
+  /** One order (orders come in time order). */
+  add(o: SimOrder): void {
+    const s = this.s;
+    const rules = s.version(o.rulesVersion);
+    this.versions.add(o.rulesVersion);
+    // orders come in time order: a local day is one stretch of them
+    if (!(o.at >= this.dayStart && o.at < this.dayEnd)) {
+      const day = localDate(o.at, s.zone);
+      this.dayStart = startOfLocalDayMs(day, s.zone);
+      this.dayEnd = startOfLocalDayMs(addDays(day, 1), s.zone);
+      if (day !== this.day) {
+        this.dayEarned.clear();
+        this.dayDiff.clear();
+      }
+      this.day = day;
+    }
+    const day = this.day!;
+    const m = o.memberId;
+    const pinned = s.pinnedTier(m);
+    const lifetime = this.earned.get(m) ?? 0;
+    const lifetimeDiff = this.diff.get(m) ?? 0;
+    const today = this.dayEarned.get(m) ?? 0;
+    const todayDiff = this.dayDiff.get(m) ?? 0;
+    // one object shape for every call (computeEarn stays monomorphic)
+    const earn = (r: Rules, lines: readonly EarnLine[], lifetimeEarned: Points, earnedToday: Points, purpose: 'earn' | 'return', orderTotal?: Minor) =>
+      computeEarn({ rules: r, lines, at: o.at, zone: s.zone, digits: s.digits, pinnedTier: pinned, lifetimeEarned, earnedTodayBeforeThisOrder: earnedToday, orderTotal, localDate: day, purpose });
+
+    let recomputed: Points;
+    let simulated: Points;
+    let recomputedCredit = 0;
+    let simulatedCredit = 0;
+    let actualNet: Points;
+    let tier: string | null;
+    if (o.kind === 'purchase') {
+      actualNet = o.points;
+      if (o.total < 0) {
+        const lines: EarnLine[] = o.lines.map((x) => ({ amount: -x.amount, sku: x.sku, category: x.category }));
+        const r = earn(rules, lines, lifetime, 0, 'return');
+        recomputed = -r.points;
+        simulated = -earn(s.draft, lines, lifetime + lifetimeDiff, 0, 'return').points;
+        tier = r.tier;
+      } else {
+        const r = earn(rules, o.lines, lifetime, today, 'earn');
+        recomputed = recomputedCredit = r.points;
+        simulated = simulatedCredit = earn(s.draft, o.lines, lifetime + lifetimeDiff, today + todayDiff, 'earn').points;
+        tier = r.tier;
+      }
+      this.n.purchases++;
+    } else {
+      // §4.1 step 5: a checkout earns on the cash paid, spread over its lines by amount.
+      const shares = allocateProportionally(o.cashPaid, o.lines.map((x) => x.amount));
+      const lines: EarnLine[] = o.lines.map((x, i) => ({ amount: shares[i], sku: x.sku, category: x.category }));
+      const r = earn(rules, lines, lifetime, today, 'earn', o.total);
+      recomputedCredit = r.points;
+      simulatedCredit = earn(s.draft, lines, lifetime + lifetimeDiff, today + todayDiff, 'earn', o.total).points;
+      // Refunds take back the same share of whatever the order earned.
+      const takeBack = (earned: Points): Points => {
+        if (o.points > 0) return Math.round((o.refundedEarned * earned) / o.points);
+        return o.cashPaid > 0 ? Math.round((o.refundedCash * earned) / o.cashPaid) : 0;
+      };
+      recomputed = recomputedCredit - takeBack(recomputedCredit);
+      simulated = simulatedCredit - takeBack(simulatedCredit);
+      actualNet = o.points - o.refundedEarned;
+      tier = r.tier;
+      this.n.checkouts++;
+    }
+    const delta = simulated - recomputed;
+
+    // the ledger's facts move by what it booked; the draft's by what it changed
+    this.earned.set(m, lifetime + actualNet);
+    if (delta) this.diff.set(m, lifetimeDiff + delta);
+    const credited = o.kind === 'purchase' ? Math.max(o.points, 0) : o.points;
+    if (credited) this.dayEarned.set(m, today + credited);
+    if (simulatedCredit !== recomputedCredit) this.dayDiff.set(m, todayDiff + simulatedCredit - recomputedCredit);
+
+    this.n.orders++;
+    this.n.actual += actualNet;
+    this.n.difference += delta;
+    this.actualOf.set(m, (this.actualOf.get(m) ?? 0) + actualNet);
+    // outstanding at asOf: what the draft's lot would still hold, less what the version's would
+    const unexpired = (r: Rules, id: number | 'draft') => {
+      const key = `${id}|${day}`;
+      let e = this.expiry.get(key);
+      if (e === undefined) {
+        e = expiresOn(r.expiry, o.at, s.zone);
+        this.expiry.set(key, e);
+      }
+      return e === null || e >= s.asOf;
+    };
+    if (delta) this.n.liability += (unexpired(s.draft, 'draft') ? simulated : 0) - (unexpired(rules, o.rulesVersion) ? recomputed : 0);
+
+    const actualSim = actualNet + delta;
+    if (s.by === 'category') {
+      // an order's points go to its lines by what each earned: amount × its multiplier under each rules
+      const weights = (r: Rules) =>
+        o.lines.map((x) => {
+          if (!r.earn.multipliers.length) return Math.abs(x.amount);
+          const m = lineMultiplier(r, x, day);
+          return m.eq(1) ? Math.abs(x.amount) * 1e6 : new D(Math.abs(x.amount)).times(m).times(1e6).floor().toNumber();
+        });
+      const one = o.lines.length === 1;
+      const a = one ? [actualNet] : allocateProportionally(actualNet, weights(rules));
+      const b = one ? [actualSim] : allocateProportionally(actualSim, weights(s.draft));
+      const seen = new Set<string>();
+      o.lines.forEach((x, i) => {
+        const key = x.category ?? NO_CATEGORY;
+        this.group(key, a[i], b[i], !seen.has(key));
+        seen.add(key);
+      });
+    } else {
+      const key = s.by === 'month' ? day.slice(0, 7) : s.by === 'source' ? o.source : (tier ?? NO_TIER);
+      this.group(key, actualNet, actualSim, true);
+    }
+  }
+
+  private group(key: string, actual: Points, simulated: Points, order: boolean): void {
+    let g = this.groups.get(key);
+    if (!g) this.groups.set(key, (g = { key, orders: 0, actualPoints: 0, simulatedPoints: 0, difference: 0 }));
+    if (order) g.orders++;
+    g.actualPoints += actual;
+    g.simulatedPoints += simulated;
+    g.difference = g.simulatedPoints - g.actualPoints;
+  }
+
+  result(): SimulationResult {
+    const s = this.s;
+    const n = this.n;
+    let gaining = 0;
+    let losing = 0;
+    const members: SimMember[] = [];
+    for (const [memberId, d] of this.diff) {
+      if (!this.actualOf.has(memberId) || d === 0) continue;
+      if (d > 0) gaining++;
+      else losing++;
+      const actualPoints = this.actualOf.get(memberId)!;
+      members.push({ memberId, actualPoints, simulatedPoints: actualPoints + d, difference: d });
+    }
+    members.sort((a, b) => Math.abs(b.difference) - Math.abs(a.difference) || (a.memberId < b.memberId ? -1 : a.memberId > b.memberId ? 1 : 0));
+    const simulatedPoints = n.actual + n.difference;
+    const actualValue = signedValue(n.actual, s.redeemInForce, s.digits);
+    const simulatedValue = signedValue(simulatedPoints, s.draft.redeem.pointsPerUnit, s.digits);
+    const groups = [...this.groups.values()];
+    if (s.by === 'month') groups.sort((a, b) => (a.key < b.key ? -1 : 1));
+    else groups.sort((a, b) => Math.abs(b.difference) - Math.abs(a.difference) || b.actualPoints - a.actualPoints || (a.key < b.key ? -1 : 1));
+    return {
+      orders: n.orders,
+      purchases: n.purchases,
+      checkouts: n.checkouts,
+      rulesVersions: [...this.versions].sort((a, b) => a - b),
+      actualPoints: n.actual,
+      simulatedPoints,
+      difference: n.difference,
+      actualValue: formatMoney(actualValue, s.digits),
+      simulatedValue: formatMoney(simulatedValue, s.digits),
+      valueDifference: formatMoney(simulatedValue - actualValue, s.digits),
+      membersAffected: gaining + losing,
+      membersGaining: gaining,
+      membersLosing: losing,
+      liabilityChange: { points: n.liability, value: formatMoney(signedValue(n.liability, s.draft.redeem.pointsPerUnit, s.digits), s.digits) },
+      by: s.by,
+      groups,
+      topMembers: members.slice(0, s.top),
+    };
+  }
+}
+
+/** The simulation of a whole list of orders at once (tests, small ledgers). */
+export function simulate(setup: SimulateSetup, orders: Iterable<SimOrder>): SimulationResult {
+  const sim = new Simulation(setup);
+  for (const o of orders) sim.add(o);
+  return sim.result();
+}

@@ -1,0 +1,133 @@
+// `report recommend --member M | --item SKU | --segment tier=NAME`: items from the active catalog ranked
+// from purchase lines (imports and checkouts) and redemptions (domain/recommend.ts). Reads only.
+import { NotFoundError, UsageError } from '../errors.js';
+import { type Candidate, PurchaseHistory, type Recommendation, type SegmentRecommendation, boughtTogether, recommendForMember, recommendForSegment } from '../domain/recommend.js';
+import { type Rules, currentTierName } from '../domain/rules.js';
+import { analysis } from '../store/analysis.js';
+import { catalog } from '../store/catalog.js';
+import { members } from '../store/members.js';
+import { type Ctx, type Ledger, rulesAt, withLedger } from './ledger.js';
+import { availableOf } from './points.js';
+
+export interface MemberRecommendations {
+  memberId: string;
+  tier: string | null;
+  availablePoints: number;
+  recommendations: Recommendation[];
+}
+
+export interface ItemRecommendations {
+  sku: string;
+  name: string;
+  recommendations: Recommendation[];
+}
+
+export interface SegmentRecommendations {
+  segment: string;
+  members: number;
+  recommendations: SegmentRecommendation[];
+}
+
+export type RecommendInput = { member?: string; item?: string; segment?: string; top?: number };
+
+/**
+ * What can be recommended: the active catalog, each item with the points it costs paid with points (its
+ * points price, else its whole price at the redeem rate; cash-only: none). A ledger with no catalog (one
+ * that only imports purchases) gets the items of its purchase history instead, by SKU.
+ */
+function candidatesOf(l: Ledger, rules: Rules, h: PurchaseHistory): Candidate[] {
+  const ppu = rules.redeem.pointsPerUnit;
+  const items = l.store.get(catalog).list();
+  if (!items.length && !l.store.get(catalog).list({ all: true }).length) {
+    return h.skus.map((sku, i) => ({ sku, name: sku, category: h.categoryOf[i], pointsPrice: null }));
+  }
+  return items.map((c) => ({
+    sku: c.sku,
+    name: c.name,
+    category: c.category,
+    pointsPrice: c.points_price ?? (c.pay === 'cash' ? null : ppu.times(c.price).div(10 ** l.digits).ceil().toNumber()),
+  }));
+}
+
+function historyOf(l: Ledger): PurchaseHistory {
+  const a = l.store.get(analysis);
+  const h = new PurchaseHistory();
+  let key: string | null = null;
+  let member = '';
+  let lines: { sku: string; category: string | null }[] = [];
+  for (const [basket, memberId, , sku, category] of a.basketLines(l.nowIso)) {
+    if (basket !== key) {
+      if (key !== null) h.addBasket(member, lines);
+      key = basket;
+      member = memberId;
+      lines = [];
+    }
+    lines.push({ sku, category });
+  }
+  if (key !== null) h.addBasket(member, lines);
+  for (const [memberId, sku, category, units] of a.redemptions()) h.addRedemption(memberId, sku, category, units);
+  return h;
+}
+
+function tiersNow(l: Ledger, rules: Rules): Map<string, string | null> {
+  return new Map(l.store.get(analysis).memberTierFacts().map(([id, pinned, lifetime]) => [id, currentTierName(rules, pinned, lifetime)]));
+}
+
+/** One of --member, --item or --segment, exactly. */
+function which(input: RecommendInput): 'member' | 'item' | 'segment' {
+  const given = (['member', 'item', 'segment'] as const).filter((k) => input[k] !== undefined);
+  if (given.length !== 1) throw new UsageError(given.length ? `--${given.join(' and --')} cannot be combined` : 'say whom or what to recommend for', 'pass one of --member ID, --item SKU or --segment tier=NAME');
+  return given[0];
+}
+
+export async function recommend(ctx: Ctx, input: RecommendInput): Promise<MemberRecommendations | ItemRecommendations | SegmentRecommendations> {
+  const kind = which(input);
+  const top = input.top ?? 10;
+  let segmentTier: string | undefined;
+  if (kind === 'segment') {
+    const m = /^tier=(.+)$/.exec(input.segment!.trim());
+    if (!m) throw new UsageError(`--segment ${JSON.stringify(input.segment)} is not a segment`, 'name a tier: --segment tier=gold');
+    segmentTier = m[1].trim();
+  }
+  return withLedger(ctx, (l) =>
+    l.store.read(() => {
+      const { rules } = rulesAt(l, l.nowIso);
+      if (kind === 'member') {
+        const m = l.store.get(members).get(input.member!);
+        if (!m) throw new NotFoundError('member', input.member!, 'list members with: pointsmall member list');
+        const tiers = tiersNow(l, rules);
+        const tier = tiers.get(m.id) ?? null;
+        const available = Math.max(0, availableOf(l, m));
+        const h = historyOf(l);
+        const recs = recommendForMember(h, { memberId: m.id, tier, tierOf: (id) => tiers.get(id) ?? null, available }, candidatesOf(l, rules, h), top);
+        return { memberId: m.id, tier, availablePoints: available, recommendations: recs };
+      }
+      if (kind === 'item') {
+        const sku = input.item!;
+        const h = historyOf(l);
+        const item = l.store.get(catalog).get(sku);
+        if (!item && h.idOf(sku) === undefined) throw new NotFoundError('item', sku, 'list items with: pointsmall catalog list');
+        return { sku, name: item?.name ?? sku, recommendations: boughtTogether(h, sku, candidatesOf(l, rules, h), top) };
+      }
+      const names = rules.tiers.map((t) => t.name);
+      const pinnedOnly = [...tiersNow(l, rules).values()].includes(segmentTier!);
+      if (!names.includes(segmentTier!) && !pinnedOnly) {
+        throw new UsageError(`no tier ${JSON.stringify(segmentTier)} in the rules in force`, names.length ? `tiers: ${names.join(', ')}` : 'the rules in force have no tiers');
+      }
+      const tiers = tiersNow(l, rules);
+      const group = new Set([...tiers].filter(([, t]) => t === segmentTier).map(([id]) => id));
+      const repo = l.store.get(members);
+      const available = new Map<string, number>();
+      for (const id of group) {
+        const m = repo.get(id);
+        if (m) available.set(id, Math.max(0, availableOf(l, m)));
+      }
+      const h = historyOf(l);
+      return {
+        segment: `tier=${segmentTier}`,
+        members: group.size,
+        recommendations: recommendForSegment(h, { label: segmentTier!, members: group, available }, candidatesOf(l, rules, h), top),
+      };
+    }),
+  );
+}

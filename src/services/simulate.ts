@@ -1,0 +1,122 @@
+// `rules simulate DRAFT.json`: the period's paid orders earned again under a draft (domain/simulate.ts),
+// read through the store in one snapshot, streamed in time order. Nothing is written.
+import { UsageError } from '../errors.js';
+import type { Rules } from '../domain/rules.js';
+import { type SimLine, type SimOrder, type SimulateBy, type SimulationResult, Simulation } from '../domain/simulate.js';
+import { type LocalDate, addDays, localDate, localRangeUtc } from '../domain/time.js';
+import { type SimLineRow, analysis } from '../store/analysis.js';
+import { rulesVersions } from '../store/rules.js';
+import { type Ctx, type Ledger, parseStoredRules, rulesAt, withLedger } from './ledger.js';
+import { readRulesFile, rulesOfDocument } from './rules.js';
+
+export interface SimulateInput {
+  file: string;
+  from?: LocalDate;
+  to?: LocalDate;
+  by?: SimulateBy;
+  top?: number;
+}
+
+export interface SimulationReport extends SimulationResult {
+  draft: string;
+  from: LocalDate | null;
+  to: LocalDate;
+  currency: string;
+  /** The redeem rates the values use: the draft's, and the one in force at the end of the period. */
+  draftRedeemPointsPerUnit: string;
+  redeemPointsPerUnit: string;
+}
+
+/** The comparison of a draft with the ledger over a period (inside a read). */
+export function simulateDraft(l: Ledger, draft: Rules, file: string, p: { from?: LocalDate; to?: LocalDate; by?: SimulateBy; top?: number }): SimulationReport {
+  if (p.from && p.to && p.from > p.to) throw new UsageError(`--from ${p.from} is after --to ${p.to}`, 'both dates are inclusive; swap them');
+  // no order is later than today: a later --to (9999-12-31) reads as today
+  const today = localDate(l.now.getTime(), l.zone);
+  const to = p.to && p.to < today ? p.to : today;
+  const r = localRangeUtc(l.zone, p.from === undefined ? undefined : p.from < to ? p.from : to, to);
+  if (p.from && p.from > to) r.fromIso = r.toIso;
+  const fromIso = r.fromIso ?? '';
+  const toIso = r.toIso!;
+  const a = l.store.get(analysis);
+  const versions = new Map(l.store.get(rulesVersions).history().map((v) => [v.id, v.document]));
+  const endIso = toIso < l.nowIso ? new Date(Date.parse(toIso) - 1).toISOString() : l.nowIso;
+  const inForce = rulesAt(l, endIso).rules;
+  const pinned = a.pinnedTiers();
+  const sim = new Simulation({
+    draft,
+    version: (id) => {
+      const doc = versions.get(id);
+      if (doc === undefined) throw new Error(`rules version ${id} named by an order is not in the ledger`);
+      return parseStoredRules(l, id, doc);
+    },
+    redeemInForce: inForce.redeem.pointsPerUnit,
+    zone: l.zone,
+    digits: l.digits,
+    pinnedTier: (id) => pinned.get(id) ?? null,
+    earnedBefore: fromIso ? a.earnedBefore(fromIso) : new Map(),
+    asOf: to,
+    by: p.by ?? 'month',
+    top: p.top ?? 10,
+  });
+  // Rows come line by line, an order's lines together, each stream in time order: the two are merged
+  // order by order (a purchase before a checkout of the same instant).
+  const purchases = orderStream(a.simPurchaseLines(fromIso, toIso));
+  const checkouts = orderStream(a.simCheckoutLines(fromIso, toIso));
+  let p1 = purchases.next();
+  let c1 = checkouts.next();
+  while (!p1.done || !c1.done) {
+    if (!p1.done && (c1.done || p1.value.at <= c1.value.at)) {
+      sim.add(p1.value);
+      p1 = purchases.next();
+    } else if (!c1.done) {
+      sim.add(c1.value);
+      c1 = checkouts.next();
+    }
+  }
+  return {
+    draft: file,
+    from: p.from ?? null,
+    to,
+    currency: l.currency,
+    draftRedeemPointsPerUnit: draft.redeem.pointsPerUnit.toString(),
+    redeemPointsPerUnit: inForce.redeem.pointsPerUnit.toString(),
+    ...sim.result(),
+  };
+}
+
+/** Lines grouped into whole orders. */
+function* orderStream(rows: IterableIterator<SimLineRow>): Generator<SimOrder> {
+  let cur: SimOrder | null = null;
+  let lines: SimLine[] = [];
+  let curKey: string | null = null;
+  for (const row of rows) {
+    const [type, key, memberId, at, source, version, total, points, refundedEarned, refundedCash, cashPaid, , sku, category, amount] = row;
+    if (key !== curKey) {
+      if (cur) yield cur;
+      curKey = key;
+      lines = [];
+      // an accrued order always names its version; one that does not is left out
+      cur = version === null ? null : { kind: type === 'p' ? 'purchase' : 'checkout', memberId, at: Date.parse(at), source, rulesVersion: version, total, points, refundedEarned, refundedCash, cashPaid, lines };
+    }
+    lines.push({ sku, category, amount });
+  }
+  if (cur) yield cur;
+}
+
+export async function simulateRules(ctx: Ctx, input: SimulateInput): Promise<SimulationReport> {
+  const doc = readRulesFile(input.file);
+  return withLedger(ctx, (l) =>
+    l.store.read(() => simulateDraft(l, rulesOfDocument(l, input.file, doc, 'nothing was simulated'), input.file, input)),
+  );
+}
+
+/** What `rules apply` shows before it asks: the draft over the last 90 days up to today. */
+export async function previewApply(ctx: Ctx, file: string): Promise<SimulationReport> {
+  const doc = readRulesFile(file);
+  return withLedger(ctx, (l) =>
+    l.store.read(() => {
+      const to = localDate(l.now.getTime(), l.zone);
+      return simulateDraft(l, rulesOfDocument(l, file, doc), file, { from: addDays(to, -89), to, top: 5 });
+    }),
+  );
+}

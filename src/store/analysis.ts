@@ -1,0 +1,153 @@
+// The SQL behind the merchant's analysis (issue 19): purchase lines and checkout lines read for rule
+// simulation and recommendations, streamed in time order or summed set-based. Lines of voided
+// purchases, of purchases never accrued (rejected, still in review) and of unpaid checkouts are left out.
+import type { Store } from './db.js';
+import { extraChecks } from './verify.js';
+
+/** One line of a paid order, as simulation reads it (the order's fields repeat on each of its lines). */
+export type SimLineRow = [
+  type: 'p' | 'o', // an imported purchase, or a checkout order
+  key: string,
+  memberId: string,
+  at: string, // UTC ISO: purchased_at, or paid_at
+  source: string, // the import source; 'checkout' for an order
+  rulesVersion: number | null,
+  total: number, // the purchase's net amount; the order's total
+  points: number, // points the purchase earned (< 0: a return's take-back); the order's points earned
+  refundedEarned: number,
+  refundedCash: number,
+  cashPaid: number,
+  lineNo: number | null,
+  sku: string | null,
+  category: string | null,
+  lineAmount: number, // the line's amount (a purchase imported before lines were kept: its amount, one line)
+];
+
+/** One line of purchase history for recommendations: who bought what, when (both imports and checkouts). */
+export type BasketLineRow = [basket: string, memberId: string, at: string, sku: string, category: string | null, quantity: number];
+
+export interface StoredLine {
+  lineNo: number;
+  sku: string | null;
+  category: string | null;
+  quantity: string | null;
+  amount: number;
+}
+
+const NO_LIMIT = '9223372036854775807';
+const PAID = `('paid', 'partially_refunded', 'refunded')`;
+
+export class Analysis {
+  private readonly s;
+  constructor(store: Store) {
+    const db = store.db;
+    this.s = {
+      pinned: db.prepare('SELECT id, tier FROM members WHERE tier IS NOT NULL').raw(),
+      lines: db.prepare('SELECT line_no AS lineNo, sku, category, quantity, amount FROM purchase_lines WHERE purchase_id = ? ORDER BY line_no'),
+      // Orders are sorted alone (a few small columns), then each one's lines are read by key: far less to
+      // sort than every line. The LIMIT keeps SQLite from flattening the subquery into the join (which
+      // drops its ORDER BY); the left table of a LEFT or CROSS JOIN is SQLite's outer loop, so the rows
+      // come in the subquery's order. (Another backend orders its own way: the contract is time order.)
+      simPurchases: db
+        .prepare(
+          `SELECT 'p', CAST(p.id AS TEXT), p.member_id, p.purchased_at, p.source, p.rules_version, p.amount, p.points, 0, 0, 0,
+                  l.line_no, l.sku, l.category, COALESCE(l.amount, p.amount)
+             FROM (SELECT id, member_id, purchased_at, source, rules_version, amount, points FROM purchases
+                    WHERE status = 'accrued' AND voided_at IS NULL AND purchased_at >= ? AND purchased_at < ?
+                    ORDER BY purchased_at, id LIMIT ${NO_LIMIT}) p
+             LEFT JOIN purchase_lines l ON l.purchase_id = p.id`,
+        )
+        .raw(),
+      simCheckouts: db
+        .prepare(
+          `SELECT 'o', o.id, o.member_id, o.paid_at, 'checkout', o.rules_version, o.total, o.points_earned, o.refunded_earned, o.refunded_cash, o.cash_paid,
+                  ol.line_no, ol.sku, ol.category, ol.amount
+             FROM (SELECT id, member_id, paid_at, rules_version, total, points_earned, refunded_earned, refunded_cash, cash_paid FROM orders
+                    WHERE status IN ${PAID} AND paid_at >= ? AND paid_at < ?
+                    ORDER BY paid_at, id LIMIT ${NO_LIMIT}) o
+             CROSS JOIN order_lines ol ON ol.order_id = o.id`,
+        )
+        .raw(),
+      earnedBefore: db
+        .prepare(
+          `SELECT member_id, SUM(n) FROM (
+             SELECT member_id, points AS n FROM purchases WHERE status = 'accrued' AND voided_at IS NULL AND purchased_at < ?
+             UNION ALL
+             SELECT member_id, points_earned - refunded_earned FROM orders WHERE status IN ${PAID} AND paid_at < ?
+           ) x GROUP BY member_id`,
+        )
+        .raw(),
+      basketLines: db
+        .prepare(
+          `SELECT 'p' || p.id, p.member_id, p.purchased_at AS at, l.sku, l.category, 1
+             FROM purchases p JOIN purchase_lines l ON l.purchase_id = p.id
+            WHERE p.status <> 'rejected' AND p.voided_at IS NULL AND p.kind = 'purchase' AND l.sku IS NOT NULL AND l.amount > 0
+              AND p.purchased_at < ?
+           UNION ALL
+           SELECT 'o' || o.id, o.member_id, o.paid_at AS at, ol.sku, ol.category, ol.quantity - ol.refunded_qty
+             FROM orders o JOIN order_lines ol ON ol.order_id = o.id
+            WHERE o.status IN ${PAID} AND ol.quantity > ol.refunded_qty AND o.paid_at < ?
+            ORDER BY 3, 1`,
+        )
+        .raw(),
+      redemptions: db
+        .prepare(
+          `SELECT o.member_id, ol.sku, ol.category, SUM(ol.quantity - ol.refunded_qty)
+             FROM orders o JOIN order_lines ol ON ol.order_id = o.id
+            WHERE o.status IN ${PAID} AND ol.points > 0 AND ol.quantity > ol.refunded_qty
+            GROUP BY o.member_id, ol.sku, ol.category`,
+        )
+        .raw(),
+      memberTierFacts: db.prepare('SELECT id, tier, lifetime_earned FROM members').raw(),
+    };
+  }
+
+  /** Items each member bought with points (units, refunds less), from checkouts that were paid. */
+  redemptions(): [memberId: string, sku: string, category: string | null, units: number][] {
+    return this.s.redemptions.all() as [string, string, string | null, number][];
+  }
+  /** Every member's pinned tier and lifetime earned points (their tier now, by the rules in force). */
+  memberTierFacts(): [id: string, pinned: string | null, lifetimeEarned: number][] {
+    return this.s.memberTierFacts.all() as [string, string | null, number][];
+  }
+
+  /** Members with a pinned tier, and that tier. */
+  pinnedTiers(): Map<string, string> {
+    return new Map(this.s.pinned.all() as [string, string][]);
+  }
+  /** A purchase's stored lines, in line order. */
+  linesOf(purchaseId: number): StoredLine[] {
+    return this.s.lines.all(purchaseId) as StoredLine[];
+  }
+  /** Every line of the accrued purchases in [fromIso, toIso), in time order, order by order (SimLineRow). */
+  simPurchaseLines(fromIso: string, toIso: string): IterableIterator<SimLineRow> {
+    return this.s.simPurchases.iterate(fromIso, toIso) as IterableIterator<SimLineRow>;
+  }
+  /** The same for paid checkout orders (by the time they were paid). */
+  simCheckoutLines(fromIso: string, toIso: string): IterableIterator<SimLineRow> {
+    return this.s.simCheckouts.iterate(fromIso, toIso) as IterableIterator<SimLineRow>;
+  }
+  /** Net points each member earned by purchases and checkouts before the instant (the tier basis of a simulation). */
+  earnedBefore(iso: string): Map<string, number> {
+    return new Map(this.s.earnedBefore.all(iso, iso) as [string, number][]);
+  }
+  /** Every bought line before the instant, basket by basket in time order (BasketLineRow). */
+  basketLines(beforeIso: string): IterableIterator<BasketLineRow> {
+    return this.s.basketLines.iterate(beforeIso, beforeIso) as IterableIterator<BasketLineRow>;
+  }
+}
+
+export const analysis = (store: Store): Analysis => new Analysis(store);
+
+// A purchase's lines add up to it: as many as its line_count, summing to its amount (purchases imported
+// before lines were kept have none, and are not checked).
+extraChecks.push({
+  name: 'purchase-lines-sum-to-purchases',
+  sql: `SELECT 'purchase ' || COALESCE(p.source || ':' || p.order_id, '#' || x.purchase_id) AS subject,
+               CASE WHEN p.id IS NULL THEN x.n || ' lines name a purchase that does not exist'
+                    ELSE x.n || ' lines summing to ' || x.s || ' but line_count ' || p.line_count || ' and amount ' || p.amount END AS detail
+          FROM (SELECT purchase_id, count(*) AS n, sum(amount) AS s FROM purchase_lines GROUP BY purchase_id) x
+          LEFT JOIN purchases p ON p.id = x.purchase_id
+         WHERE p.id IS NULL OR x.n <> p.line_count OR x.s <> p.amount
+         LIMIT 5`,
+});

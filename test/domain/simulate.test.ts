@@ -1,0 +1,176 @@
+// The what-if accrual of `rules simulate` (domain/simulate.ts): the same earning code as the real
+// accrual, each order computed under its version and under the draft, facts carried in time order.
+import '../helpers/fc-seed.js';
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { Decimal } from 'decimal.js';
+import { type Rules, validateRules } from '../../src/domain/rules.js';
+import { type SimOrder, type SimulateSetup, simulate } from '../../src/domain/simulate.js';
+
+const SH = 'Asia/Shanghai';
+const rules = (doc: unknown): Rules => {
+  const v = validateRules(doc, 2);
+  if (!v.rules) throw new Error(JSON.stringify(v.problems));
+  return v.rules;
+};
+
+function setup(draft: Rules, versions: Record<number, Rules>, over: Partial<SimulateSetup> = {}): SimulateSetup {
+  return {
+    draft,
+    version: (id) => versions[id],
+    redeemInForce: new Decimal(100),
+    zone: SH,
+    digits: 2,
+    pinnedTier: () => null,
+    earnedBefore: new Map(),
+    asOf: '2026-11-23',
+    by: 'month',
+    top: 10,
+    ...over,
+  };
+}
+
+const purchase = (memberId: string, iso: string, lines: { amount: number; sku?: string; category?: string }[], points: number, version = 1): SimOrder => ({
+  kind: 'purchase',
+  memberId,
+  at: Date.parse(iso),
+  source: 'default',
+  rulesVersion: version,
+  total: lines.reduce((a, b) => a + b.amount, 0),
+  points,
+  refundedEarned: 0,
+  refundedCash: 0,
+  cashPaid: 0,
+  lines: lines.map((x) => ({ amount: x.amount, sku: x.sku ?? null, category: x.category ?? null })),
+});
+
+describe('simulate: a draft against the versions in force', () => {
+  it('reports actual, simulated and their difference, valued at the redeem rates, with members gaining and losing', () => {
+    const v1 = rules({});
+    const draft = rules({ earn: { multipliers: [{ category: 'tea', multiplier: '2' }] }, redeem: { pointsPerUnit: '50' } });
+    const r = simulate(setup(draft, { 1: v1 }, { by: 'category' }), [
+      purchase('M1', '2026-10-01T10:00:00+08:00', [{ amount: 10000, category: 'tea' }, { amount: 5000, category: 'home' }], 150),
+      purchase('M2', '2026-10-02T10:00:00+08:00', [{ amount: 2000, category: 'home' }], 20),
+    ]);
+    expect(r).toMatchObject({ orders: 2, actualPoints: 170, simulatedPoints: 270, difference: 100, membersGaining: 1, membersLosing: 0, membersAffected: 1 });
+    // 170 points at 100 per unit = 1.70; 270 at the draft's 50 per unit = 5.40
+    expect(r).toMatchObject({ actualValue: '1.70', simulatedValue: '5.40', valueDifference: '3.70' });
+    expect(r.topMembers).toEqual([{ memberId: 'M1', actualPoints: 150, simulatedPoints: 250, difference: 100 }]);
+    // the order's points are spread over its lines by amount: tea 100 of 150, home 50 (+ M2's 20)
+    expect(r.groups).toEqual([
+      { key: 'tea', orders: 1, actualPoints: 100, simulatedPoints: 200, difference: 100 },
+      { key: 'home', orders: 2, actualPoints: 70, simulatedPoints: 70, difference: 0 },
+    ]);
+    // still outstanding on 2026-11-23 (365-day expiry): the whole difference
+    expect(r.liabilityChange).toEqual({ points: 100, value: '2.00' });
+  });
+
+  it('carries tiers: points the draft adds lift a member into a tier sooner, for the orders after', () => {
+    const v1 = rules({ tiers: [{ name: 'gold', minLifetimePoints: 150, multiplier: '2' }] });
+    const draft = rules({ earn: { pointsPerUnit: '2' }, tiers: [{ name: 'gold', minLifetimePoints: 150, multiplier: '2' }] });
+    const r = simulate(setup(draft, { 1: v1 }), [
+      purchase('M1', '2026-10-01T10:00:00+08:00', [{ amount: 10000 }], 100),
+      purchase('M1', '2026-10-02T10:00:00+08:00', [{ amount: 10000 }], 100),
+    ]);
+    // actual: 100, then 100 (lifetime 100 < 150); draft: 200, then gold × 2 × 2 = 400
+    expect(r).toMatchObject({ actualPoints: 200, simulatedPoints: 600, difference: 400 });
+  });
+
+  it('applies the draft\'s daily cap, maximum per order and minimum order amount', () => {
+    const v1 = rules({});
+    const draft = rules({ earn: { minOrderAmount: '50.00', maxPointsPerOrder: 80 }, limits: { dailyEarnCap: 100 } });
+    const r = simulate(setup(draft, { 1: v1 }), [
+      purchase('M1', '2026-10-01T10:00:00+08:00', [{ amount: 4000 }], 40), // below the minimum: 0
+      purchase('M1', '2026-10-01T11:00:00+08:00', [{ amount: 9000 }], 90), // at most 80
+      purchase('M1', '2026-10-01T12:00:00+08:00', [{ amount: 9000 }], 90), // 80, capped to the 20 left today
+      purchase('M1', '2026-10-02T12:00:00+08:00', [{ amount: 6000 }], 60), // a new day
+    ]);
+    expect(r).toMatchObject({ actualPoints: 280, simulatedPoints: 0 + 80 + 20 + 60, difference: 160 - 280 });
+  });
+
+  it('takes a return back at the draft\'s rates, and a checkout\'s refunds in the share they took', () => {
+    const v1 = rules({});
+    const draft = rules({ earn: { pointsPerUnit: '3' } });
+    const checkout: SimOrder = { ...purchase('M1', '2026-10-01T12:00:00+08:00', [{ amount: 6000 }, { amount: 4000 }], 80), kind: 'checkout', source: 'checkout', cashPaid: 8000, refundedEarned: 40, refundedCash: 4000 };
+    const r = simulate(setup(draft, { 1: v1 }, { by: 'source' }), [
+      purchase('M1', '2026-10-01T10:00:00+08:00', [{ amount: 10000 }], 100),
+      purchase('M1', '2026-10-01T11:00:00+08:00', [{ amount: -2000 }], -20),
+      checkout,
+    ]);
+    // purchase 300, return −60, checkout earns 240 on 80.00 cash and half is refunded: 120
+    expect(r).toMatchObject({ actualPoints: 100 - 20 + 40, simulatedPoints: 300 - 60 + 120, purchases: 2, checkouts: 1 });
+    expect(r.groups.map((g) => [g.key, g.actualPoints, g.simulatedPoints])).toEqual([
+      ['default', 80, 240],
+      ['checkout', 40, 120],
+    ]);
+  });
+
+  it('leaves points that would have expired by the as-of date out of the liability change', () => {
+    const v1 = rules({});
+    const draft = rules({ earn: { pointsPerUnit: '2' }, expiry: { policy: 'rolling-days', days: 30 } });
+    const r = simulate(setup(draft, { 1: v1 }), [purchase('M1', '2026-01-01T10:00:00+08:00', [{ amount: 10000 }], 100)]);
+    // the draft's 200 would have lapsed in February; the actual 100 are still outstanding
+    expect(r.difference).toBe(100);
+    expect(r.liabilityChange.points).toBe(-100);
+  });
+
+  const ruleDoc = fc.record(
+    {
+      earn: fc.record(
+        {
+          pointsPerUnit: fc.constantFrom('1', '0.5', '2', '1.25', '10'),
+          rounding: fc.constantFrom('floor', 'round', 'ceil'),
+          minOrderAmount: fc.constantFrom('0', '5.00', '20.00'),
+          maxPointsPerOrder: fc.constantFrom(null, 50, 500),
+          multipliers: fc.array(
+            fc.oneof(
+              fc.record({ category: fc.constantFrom('tea', 'home'), multiplier: fc.constantFrom('2', '1.5', '0') }),
+              fc.record({ sku: fc.constantFrom('A', 'B'), multiplier: fc.constantFrom('3', '0.5') }),
+              fc.record({ category: fc.constantFrom('tea'), multiplier: fc.constantFrom('4'), from: fc.constant('2026-10-02'), to: fc.constant('2026-10-03') }),
+            ),
+            { maxLength: 3 },
+          ),
+        },
+        { requiredKeys: [] },
+      ),
+      tiers: fc.constantFrom([], [{ name: 'silver', minLifetimePoints: 0, multiplier: '1' }, { name: 'gold', minLifetimePoints: 200, multiplier: '1.5' }], [{ name: 'vip', minLifetimePoints: 50, multiplier: '2' }]),
+      limits: fc.record({ dailyEarnCap: fc.constantFrom(null, 100, 300) }),
+    },
+    { requiredKeys: [] },
+  );
+  const order = fc.record({
+    member: fc.constantFrom('M1', 'M2', 'M3'),
+    minutes: fc.integer({ min: 1, max: 600 }),
+    checkout: fc.boolean(),
+    lines: fc.array(fc.record({ amount: fc.integer({ min: -3000, max: 20000 }), sku: fc.constantFrom(null, 'A', 'B', 'C'), category: fc.constantFrom(null, 'tea', 'home') }), { minLength: 1, maxLength: 4 }),
+    refund: fc.integer({ min: 0, max: 2 }),
+  });
+
+  it('property: a draft equal to the rules in force differs by exactly zero, whatever the orders', () => {
+    fc.assert(
+      fc.property(ruleDoc, fc.array(order, { maxLength: 40 }), fc.constantFrom('month', 'tier', 'category', 'source'), fc.boolean(), (doc, orders, by, pinGold) => {
+        const inForce = rules(doc);
+        let t = Date.parse('2026-10-01T00:00:00+08:00');
+        const sims: SimOrder[] = orders.map((o) => {
+          t += o.minutes * 60_000;
+          const lines = o.checkout ? o.lines.map((x) => ({ ...x, amount: Math.abs(x.amount) })) : o.lines;
+          const total = lines.reduce((a, b) => a + b.amount, 0);
+          // the stored points do not matter to the difference: any will do
+          const base = { memberId: o.member, at: t, rulesVersion: 1, total, points: Math.trunc(total / 100), lines };
+          if (!o.checkout) return { ...base, kind: 'purchase', source: 'default', refundedEarned: 0, refundedCash: 0, cashPaid: 0 };
+          const cashPaid = Math.trunc(total / 2);
+          return { ...base, kind: 'checkout', source: 'checkout', cashPaid, refundedEarned: Math.trunc(base.points / (o.refund + 1)), refundedCash: Math.trunc(cashPaid / (o.refund + 1)) };
+        });
+        const draft = rules(JSON.parse(JSON.stringify(doc)));
+        const r = simulate(setup(draft, { 1: inForce }, { by, pinnedTier: (m) => (pinGold && m === 'M2' ? 'gold' : null), earnedBefore: new Map([['M3', 180]]) }), sims);
+        expect(r.difference).toBe(0);
+        expect(r.simulatedPoints).toBe(r.actualPoints);
+        expect(r.valueDifference).toBe('0.00');
+        expect(r.liabilityChange.points).toBe(0);
+        expect([r.membersGaining, r.membersLosing, r.topMembers.length]).toEqual([0, 0, 0]);
+        for (const g of r.groups) expect(g.difference).toBe(0);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

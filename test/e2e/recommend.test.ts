@@ -1,0 +1,87 @@
+// report recommend on the demo ledger: for a member, for an item, for a tier; JSON contract, files, errors.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runCli, tmpDir } from '../helpers/cli.js';
+
+let dir: string;
+let db: string;
+const run = (args: string[]) => runCli(args, { db });
+const ok = (args: string[]) => {
+  const r = run([...args, '--json']);
+  if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr}`);
+  return r.json();
+};
+
+beforeAll(() => {
+  dir = tmpDir();
+  db = join(dir, 'demo.db');
+  const r = runCli(['demo', '--db', db, '--json']);
+  if (r.code !== 0) throw new Error(r.stderr);
+}, 120_000);
+
+type Rec = { sku: string; name: string; score: number; reason: string; pointsPrice: number | null; affordable: boolean | null; pointsNeeded: number | null };
+
+describe('report recommend', () => {
+  it('--member: active catalog items best first, each with a reason and the points check against the member\'s available points', () => {
+    const member = ok(['member', 'show', 'M002']);
+    const r = ok(['report', 'recommend', '--member', 'M002']);
+    expect(Object.keys(r).sort()).toEqual(['availablePoints', 'memberId', 'recommendations', 'tier']);
+    expect(r.memberId).toBe('M002');
+    expect(r.availablePoints).toBe(member.available);
+    const recs: Rec[] = r.recommendations;
+    expect(recs.length).toBeGreaterThan(0);
+    expect(recs.length).toBeLessThanOrEqual(10);
+    const active = new Set((ok(['catalog', 'list']) as { sku: string }[]).map((c) => c.sku));
+    for (const [i, x] of recs.entries()) {
+      expect(Object.keys(x).sort()).toEqual(['affordable', 'name', 'pointsNeeded', 'pointsPrice', 'reason', 'score', 'sku']);
+      expect(active.has(x.sku)).toBe(true);
+      expect(x.reason).toMatch(/^(bought together with|bought it|popular in|often redeemed|popular with)/);
+      if (i) expect(recs[i - 1].score).toBeGreaterThanOrEqual(x.score);
+      if (x.pointsPrice !== null) {
+        expect(x.affordable).toBe(r.availablePoints >= x.pointsPrice);
+        expect(x.pointsNeeded).toBe(Math.max(0, x.pointsPrice - r.availablePoints));
+      }
+    }
+    expect(ok(['report', 'recommend', '--member', 'M002', '--top', '2']).recommendations).toHaveLength(2);
+  });
+
+  it('--item: items bought together with it, saying in how many orders', () => {
+    const r = ok(['report', 'recommend', '--item', 'TEA-001']);
+    expect(r).toMatchObject({ sku: 'TEA-001' });
+    expect(r.recommendations.length).toBeGreaterThan(0);
+    for (const x of r.recommendations as Rec[]) {
+      expect(x.sku).not.toBe('TEA-001');
+      expect(x.reason).toMatch(/^bought together with .*\(TEA-001\) in \d+ orders?$/);
+    }
+  });
+
+  it('--segment tier=NAME: redemption options for the tier\'s members, payable with points', () => {
+    const r = ok(['report', 'recommend', '--segment', 'tier=silver']);
+    expect(r.segment).toBe('tier=silver');
+    expect(r.members).toBeGreaterThan(0);
+    for (const x of r.recommendations) {
+      expect(x.pointsPrice).not.toBeNull();
+      expect(x.membersAffording).toBeLessThanOrEqual(r.members);
+    }
+  });
+
+  it('writes CSV and HTML with --out', () => {
+    const csv = join(dir, 'recs.csv');
+    expect(run(['report', 'recommend', '--member', 'M002', '--out', csv]).code).toBe(0);
+    const lines = readFileSync(csv, 'utf8').trim().split(/\r?\n/);
+    expect(lines[0]).toBe('#,sku,name,score,why,points price,affordable,points needed');
+    expect(lines.length).toBe(1 + ok(['report', 'recommend', '--member', 'M002']).recommendations.length);
+    const html = join(dir, 'recs.html');
+    expect(run(['report', 'recommend', '--item', 'TEA-001', '--out', html]).code).toBe(0);
+    expect(readFileSync(html, 'utf8')).toContain('Bought together with TEA-001');
+  });
+
+  it('refuses an unknown member or item, a bad segment and zero or two selectors with exit 2', () => {
+    for (const args of [['--member', 'NOPE'], ['--item', 'NOPE'], ['--segment', 'gold'], ['--segment', 'tier=platinum'], [], ['--member', 'M002', '--item', 'TEA-001'], ['--member', 'M002', '--top', '0']]) {
+      const r = run(['report', 'recommend', ...args, '--json']);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stdout).toBe('');
+    }
+  });
+});
