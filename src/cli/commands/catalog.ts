@@ -119,7 +119,7 @@ export function register(program: Command): void {
             { key: 'pointsPrice', header: 'points price', align: 'right' },
             { key: 'pay', header: 'pay' },
             { key: 'stock', header: 'stock', align: 'right', format: (_v, i) => stockCell(i) },
-            { key: 'kind', header: 'kind', format: (v, i) => (v === 'coupon' ? (i.couponValue !== null ? `coupon ${i.couponValue}` : `coupon ${i.couponPercent}%`) : String(v)) },
+            { key: 'kind', header: 'kind', drop: 1, format: (v, i) => (v === 'coupon' ? (i.couponValue !== null ? `coupon ${i.couponValue}` : `coupon ${i.couponPercent}%`) : String(v)) },
             ...(o.all ? [{ key: 'active' as const, header: 'active', format: (v: unknown) => (v ? 'yes' : c.red('no')) }] : []),
           ],
           r,

@@ -64,7 +64,7 @@ export function register(program: Command): void {
             { key: 'memberId', header: 'member' },
             { key: 'ref', header: 'ref' },
             { key: 'postings', header: 'postings', format: (v) => (v as { account: string; points: number }[]).map((p) => `${p.account} ${p.points > 0 ? '+' : ''}${p.points}`).join(', ') },
-            { key: 'memo', header: 'memo' },
+            { key: 'memo', header: 'memo', drop: 1 },
           ],
           r,
         ),

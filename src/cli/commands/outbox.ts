@@ -30,7 +30,7 @@ export function register(program: Command): void {
             { key: 'memberId', header: 'member' },
             { key: 'channel', header: 'channel' },
             { key: 'recipient', header: 'recipient' },
-            { key: 'payload', header: 'payload' },
+            { key: 'payload', header: 'payload', drop: 1 },
             { key: 'sentAt', header: 'sent', format: (v) => (v ? localTime(v) : 'pending') },
           ],
           r,

@@ -5,7 +5,7 @@ import { UsageError } from '../../errors.js';
 import { c } from '../colour.js';
 import { cmdOf, context, dbPath, globals } from '../cli.js';
 import { parseDateOpt, parseIntOpt, parseWithinOpt } from '../parse.js';
-import { type Column, notice, printFields, printJson, printTable, safeText, stdoutIsTTY, toCsv } from '../output.js';
+import { type Column, displayWidth, localTime, notice, terminalWidth, wrapToTerminal, printFields, printJson, printTable, safeText, stdoutIsTTY, toCsv } from '../output.js';
 import { writeOutputFile } from '../../services/outfile.js';
 import type { HtmlChart } from '../html.js';
 import { type ScoreBand, bandText } from '../../domain/reports.js';
@@ -126,7 +126,7 @@ async function render(cmd: Command, now: Date, result: unknown, view: () => View
   else {
     const v = view();
     if (v.fields.length) {
-      if (stdoutIsTTY()) process.stdout.write(c.bold(v.title) + c.dim(`  ${v.subtitle}`) + '\n');
+      if (stdoutIsTTY()) process.stdout.write(c.bold(v.title) + (displayWidth(`${v.title}  ${v.subtitle}`) <= terminalWidth() ? c.dim(`  ${v.subtitle}`) : '\n' + c.dim(wrapToTerminal(v.subtitle))) + '\n');
       printFields(v.fields.map(([k, x]) => [k, x]));
     }
     for (const s of v.sections) if (!s.htmlOnly) await printTable(s.columns, s.rows, { title: s.title });
@@ -293,7 +293,8 @@ function membersView(r: MembersReport): View {
     num('earned'),
     num('redeemed'),
     num('expired'),
-    { key: 'lastActivity', header: 'last activity' },
+    // the day, in the ledger's zone (CSV and JSON keep the instant)
+    { key: 'lastActivity', header: 'last activity', fit: 'fixed', format: (v) => localTime(v).slice(0, 10) },
   ];
   return {
     name: 'members',
@@ -313,7 +314,7 @@ function membersView(r: MembersReport): View {
         },
       },
     ],
-    csv: { columns, rows: r.members },
+    csv: { columns: columns.map((col) => (col.key === 'lastActivity' ? { ...col, format: undefined } : col)), rows: r.members },
   };
 }
 
@@ -322,12 +323,12 @@ function expiringView(r: ExpiringReport): View {
     { key: 'memberId', header: 'member' },
     { key: 'name', header: 'name' },
     num('points', 'expiring'),
-    num('lots'),
-    { key: 'firstExpiresOn', header: 'first expires on' },
-    { key: 'lastExpiresOn', header: 'last expires on' },
+    { ...num('lots'), drop: 1 },
+    { key: 'firstExpiresOn', header: 'first expires on', fit: 'fixed' },
+    { key: 'lastExpiresOn', header: 'last expires on', fit: 'fixed', drop: 2 },
     num('balance'),
     { key: 'phone', header: 'phone' },
-    { key: 'email', header: 'email' },
+    { key: 'email', header: 'email', drop: 3 },
   ];
   return {
     name: 'expiring',
@@ -357,11 +358,11 @@ function itemsView(r: ItemsReport): View {
   const columns: Column<AnyRow>[] = [
     { key: 'sku', header: 'sku' },
     { key: 'name', header: 'name' },
-    { key: 'category', header: 'category' },
-    num('orders'),
-    num('redemptions', 'with points'),
+    { key: 'category', header: 'category', drop: 1 },
+    { ...num('orders'), drop: 2 },
+    { ...num('redemptions', 'with points'), drop: 4 },
     num('quantity'),
-    num('refundedQty', 'refunded'),
+    { ...num('refundedQty', 'refunded'), drop: 3 },
     num('sales', 'sales (gross)'),
     num('pointsUsed', 'points used'),
     num('cashPaid', 'cash paid'),
