@@ -12,6 +12,8 @@ export interface Column<R> {
   fit?: Fit;
   /** May be left out on a terminal too narrow for every column (a higher number goes first); pipes, CSV and JSON keep it. */
   drop?: number;
+  /** `raw`: CSV writes the stored value (an object as JSON), not the table's text. */
+  csv?: 'raw';
 }
 
 let displayZone = 'UTC';

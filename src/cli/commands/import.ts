@@ -4,7 +4,8 @@ import { c } from '../colour.js';
 import { localDateTime } from '../../domain/time.js';
 import { cmdOf, confirmOnTerminal, context, emit, globals, mustAsk, setExit } from '../cli.js';
 import { parseIntOpt } from '../parse.js';
-import { localTime, printFields, printTable, stderrIsTTY } from '../output.js';
+import { localTime, printFields, stderrIsTTY } from '../output.js';
+import { emitList, fileOptions, pageOptions } from '../lists.js';
 import type { ImportProgress, ImportSummary } from '../../services/importPurchases.js';
 import type { ReviewDecision, ReviewItem } from '../../services/review.js';
 import type { ImportRunView, VoidOptions, VoidSummary } from '../../services/voids.js';
@@ -204,15 +205,12 @@ export function register(program: Command): void {
       if (r.rejected > 0) setExit(4);
     });
 
-  imp
-    .command('list')
-    .description('every import run: its file (name and sha256), when, by whom, rows, orders accepted, points and purchase dates')
-    .action(async (...args) => {
-      const cmd = cmdOf(args);
-      const { listImportRuns } = await import('../../services/voids.js');
-      const r = await listImportRuns(await context(cmd));
-      await emit(cmd, r, (rows: ImportRunView[]) => printTable([...runColumns], rows));
-    });
+  fileOptions(imp.command('list').description('every import run: its file (name and sha256), when, by whom, rows, orders accepted, points and purchase dates')).action(async (...args) => {
+    const cmd = cmdOf(args);
+    const { listImportRuns } = await import('../../services/voids.js');
+    const r: ImportRunView[] = await listImportRuns(await context(cmd));
+    await emitList(cmd, 'import runs', r, [...runColumns]);
+  });
 
   imp
     .command('void <run>')
@@ -252,19 +250,18 @@ export function register(program: Command): void {
 
   const review = program.command('review').description('imported orders waiting for approval (above limits.reviewAbove, or for a frozen member)');
 
-  review
+  const reviewList = review
     .command('list')
-    .description('orders waiting in review (or decided ones with --status)')
+    .description('orders waiting in review (or decided ones with --status), oldest first')
     .addOption(new Option('--status <status>', 'which items').choices(['pending', 'approved', 'rejected', 'all']).default('pending'))
-    .option('--member <id>', 'only this member')
-    .option('--limit <n>', 'at most N items', parseIntOpt('--limit', 1))
-    .action(async (...args) => {
-      const cmd = cmdOf(args);
-      const o = cmd.opts();
-      const { listReview } = await import('../../services/review.js');
-      const r = await listReview(await context(cmd), { status: o.status, member: o.member, limit: o.limit });
-      await emit(cmd, r, (rows: ReviewItem[]) => printTable([...reviewColumns], rows));
-    });
+    .option('--member <id>', 'only this member');
+  fileOptions(pageOptions(reviewList, 'items, oldest first')).action(async (...args) => {
+    const cmd = cmdOf(args);
+    const o = cmd.opts();
+    const { listReview } = await import('../../services/review.js');
+    const r: ReviewItem[] = await listReview(await context(cmd), { status: o.status, member: o.member, limit: o.limit, offset: o.offset });
+    await emitList(cmd, 'review items', r, [...reviewColumns]);
+  });
 
   review
     .command('approve <id>')

@@ -1,9 +1,9 @@
 // `report summary|liability|activity|members|expiring|items|segments`: each calls one service and
 // renders its result object as a table (TTY) or tab-separated rows (pipe), CSV, JSON or HTML.
 import { Command, Option } from 'commander';
-import { UsageError } from '../../errors.js';
 import { c } from '../colour.js';
 import { cmdOf, context, dbPath, globals } from '../cli.js';
+import { type OutFormat, pickFormat } from '../formats.js';
 import { parseDateOpt, parseIntOpt, parseWithinOpt } from '../parse.js';
 import { type Column, displayWidth, localTime, notice, terminalWidth, wrapToTerminal, printFields, printJson, printTable, safeText, stdoutIsTTY, toCsv } from '../output.js';
 import { writeOutputFile } from '../../services/outfile.js';
@@ -21,8 +21,7 @@ import type {
 
 const services = () => import('../../services/reports.js');
 
-type Format = 'table' | 'csv' | 'json' | 'html';
-const FORMATS: Format[] = ['table', 'csv', 'json', 'html'];
+const FORMATS: OutFormat[] = ['table', 'csv', 'json', 'html'];
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyRow = any;
@@ -54,28 +53,6 @@ function addCommon(cmd: Command): Command {
     .option('--to <date>', 'to this date (inclusive, ledger zone)', parseDateOpt('--to'))
     .addOption(new Option('--format <format>', 'table, csv, json or html (default: from --out\'s extension, else table)').choices(FORMATS))
     .option('--out <file>', 'write the report to a file (atomically) instead of stdout');
-}
-
-function inferFormat(out: string): Format | undefined {
-  const ext = /\.([a-z0-9]+)$/i.exec(out)?.[1]?.toLowerCase();
-  if (ext === 'csv') return 'csv';
-  if (ext === 'json') return 'json';
-  if (ext === 'html' || ext === 'htm') return 'html';
-  if (ext === 'txt' || ext === 'tsv') return 'table';
-  return undefined;
-}
-
-/** --format wins; else --out's extension; else --json; else table. --json with another --format on stdout is a conflict. */
-function pickFormat(cmd: Command): { format: Format; out?: string } {
-  const o = cmd.opts() as { format?: Format; out?: string };
-  const json = Boolean(globals(cmd).json);
-  if (o.out) {
-    const format = o.format ?? inferFormat(o.out) ?? (json ? 'json' : undefined);
-    if (!format) throw new UsageError(`cannot tell the format of --out ${o.out} from its extension`, 'pass --format table|csv|json|html or use .csv, .json, .html, .txt');
-    return { format, out: o.out };
-  }
-  if (json && o.format && o.format !== 'json') throw new UsageError(`--json and --format ${o.format} disagree`, 'use one of them');
-  return { format: o.format ?? (json ? 'json' : 'table') };
 }
 
 const period = (from: string | null, to: string | null): string =>
@@ -115,7 +92,7 @@ async function htmlOf(v: View, now: Date): Promise<string> {
 }
 
 async function render(cmd: Command, now: Date, result: unknown, view: () => View): Promise<void> {
-  const { format, out } = pickFormat(cmd);
+  const { format, out } = pickFormat(cmd, FORMATS);
   let text: string;
   if (format === 'json') text = JSON.stringify(result, null, 2) + '\n';
   else if (format === 'csv') {
