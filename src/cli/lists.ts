@@ -9,10 +9,10 @@ import { parseIntOpt } from './parse.js';
 const LIST_FORMATS: OutFormat[] = ['table', 'csv', 'json'];
 
 /** --limit N and --offset N: pages of a list in its stable order; both whole numbers ≥ 0, else exit 2. */
-export function pageOptions(cmd: Command, what: string, o: { limitDefault?: number; offsetFrom?: string } = {}): Command {
+export function pageOptions(cmd: Command, noun: string, o: { order?: string; limitDefault?: number; offset?: string } = {}): Command {
   return cmd
-    .option('--limit <n>', `at most N ${what}`, parseIntOpt('--limit', 0), o.limitDefault)
-    .option('--offset <n>', `skip the first N ${what}${o.offsetFrom ? ` (${o.offsetFrom})` : ''}; with --limit, one page after another`, parseIntOpt('--offset', 0));
+    .option('--limit <n>', `at most N ${noun}${o.order ? `, ${o.order}` : ''}`, parseIntOpt('--limit', 0), o.limitDefault)
+    .option('--offset <n>', o.offset ?? `skip the first N ${noun}; with --limit, one page after another`, parseIntOpt('--offset', 0));
 }
 
 /** --format table|csv|json and --out FILE, as the reports take them. */

@@ -242,7 +242,7 @@ export function register(program: Command): void {
     .option('--from <date>', 'from this date (inclusive)', parseDateOpt('--from'))
     .option('--to <date>', 'to this date (inclusive)', parseDateOpt('--to'))
     .addOption(new Option('--status <status>', 'only this status').choices(['held', 'paid', 'declined', 'cancelled', 'expired', 'partially_refunded', 'refunded']));
-  fileOptions(pageOptions(orderList, 'orders, newest first')).action(async (...args) => {
+  fileOptions(pageOptions(orderList, 'orders', { order: 'newest first' })).action(async (...args) => {
     const cmd = cmdOf(args);
     const o = cmd.opts();
     const r = await (await orderServices()).listOrders(await context(cmd), { memberId: o.member, from: o.from, to: o.to, status: o.status, limit: o.limit, offset: o.offset });
@@ -303,7 +303,7 @@ export function register(program: Command): void {
     .description('coupons with their status (active, held, used, expired, void), newest first')
     .option('--member <id>', 'only this member')
     .addOption(new Option('--status <status>', 'only this status').choices(['active', 'held', 'used', 'expired', 'void']));
-  fileOptions(pageOptions(couponList, 'coupons, newest first')).action(async (...args) => {
+  fileOptions(pageOptions(couponList, 'coupons', { order: 'newest first' })).action(async (...args) => {
     const cmd = cmdOf(args);
     const o = cmd.opts();
     const r = await (await orderServices()).listCoupons(await context(cmd), { memberId: o.member, status: o.status, limit: o.limit, offset: o.offset });

@@ -255,7 +255,7 @@ export function register(program: Command): void {
     .description('orders waiting in review (or decided ones with --status), oldest first')
     .addOption(new Option('--status <status>', 'which items').choices(['pending', 'approved', 'rejected', 'all']).default('pending'))
     .option('--member <id>', 'only this member');
-  fileOptions(pageOptions(reviewList, 'items, oldest first')).action(async (...args) => {
+  fileOptions(pageOptions(reviewList, 'items', { order: 'oldest first' })).action(async (...args) => {
     const cmd = cmdOf(args);
     const o = cmd.opts();
     const { listReview } = await import('../../services/review.js');

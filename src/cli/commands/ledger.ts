@@ -50,7 +50,7 @@ export function register(program: Command): void {
     .addOption(new Option('--kind <kind>', 'only entries of this kind').choices(['accrual', 'return', 'redemption', 'hold', 'release', 'refund', 'expiry', 'adjust', 'void']))
     .option('--from <date>', 'from this date (inclusive, ledger zone)', parseDateOpt('--from'))
     .option('--to <date>', 'to this date (inclusive, ledger zone)', parseDateOpt('--to'));
-  fileOptions(pageOptions(entriesCmd, 'entries, the newest ones, shown oldest first', { limitDefault: 100, offsetFrom: 'counted from the newest: --offset 100 shows the 100 before the newest 100' }))
+  fileOptions(pageOptions(entriesCmd, 'entries', { order: 'the newest ones, shown oldest first', limitDefault: 100, offset: 'skip the newest N entries (--limit 100 --offset 100: the 100 before the newest 100)' }))
     .action(async (...args) => {
       const cmd = cmdOf(args);
       const o = cmd.opts();
@@ -89,7 +89,7 @@ export function register(program: Command): void {
     .description('audit entries, newest first')
     .option('--since <date>', 'from this date (ledger zone)', parseDateOpt('--since'))
     .option('--operator <name>', 'only this operator');
-  fileOptions(pageOptions(auditList, 'audit entries, newest first', { limitDefault: 100 }))
+  fileOptions(pageOptions(auditList, 'audit entries', { order: 'newest first', limitDefault: 100 }))
     .action(async (...args) => {
       const cmd = cmdOf(args);
       const o = cmd.opts();

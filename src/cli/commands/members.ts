@@ -95,7 +95,7 @@ export function register(program: Command): void {
     .option('--tier <tier>', 'only members at this tier now (earned, or pinned with member update --tier)')
     .addOption(new Option('--status <status>', 'only active or frozen members').choices(['active', 'frozen']))
     .option('--min-balance <n>', 'only balances of at least N points', parseIntOpt('--min-balance', Number.MIN_SAFE_INTEGER));
-  fileOptions(pageOptions(list, 'members')).action(async (...args) => {
+  fileOptions(pageOptions(list, 'members', { order: 'in id order' })).action(async (...args) => {
     const cmd = cmdOf(args);
     const o = cmd.opts();
     const r = await (await services()).listMembers(await context(cmd), { tier: o.tier, status: o.status, minBalance: o.minBalance, search: o.search, limit: o.limit, offset: o.offset });

@@ -16,7 +16,7 @@ export function register(program: Command): void {
     .description('queued notifications, oldest first')
     .option('--pending', 'only notifications not yet exported with --mark-sent')
     .option('--topic <topic>', 'only this topic (order.confirmed, points.expiring, points.expired)');
-  fileOptions(pageOptions(list, 'notifications, oldest first')).action(async (...args) => {
+  fileOptions(pageOptions(list, 'notifications', { order: 'oldest first' })).action(async (...args) => {
     const cmd = cmdOf(args);
     const o = cmd.opts<{ pending?: boolean; topic?: string; limit?: number; offset?: number }>();
     const r = await (await services()).listOutbox(await context(cmd), { pending: o.pending, topic: o.topic, limit: o.limit, offset: o.offset });
