@@ -11,7 +11,7 @@ const EXAMPLES: Record<string, string[]> = {
   'db set': ['pointsmall db set hold-minutes 30'],
   'db migrate': ['pointsmall db migrate'],
   'ledger verify': ['pointsmall ledger verify', 'pointsmall ledger verify --anchor "$(tail -n 1 /srv/anchors.txt)"'],
-  'ledger entries': ['pointsmall ledger entries --member M001', 'pointsmall ledger entries --kind expiry --from 2026-11-01 --to 2026-11-30', 'pointsmall ledger entries --limit 100 --offset 100   # the 100 before the newest 100', 'pointsmall ledger entries --member M001 --limit 1000 --out m001.csv'],
+  'ledger entries': ['pointsmall ledger entries --member M001', 'pointsmall ledger entries --kind expiry --from 2026-11-01 --to 2026-11-30', 'pointsmall ledger entries --limit 100 --offset 100   # the second page: the 100 before the newest 100', 'pointsmall ledger entries --member M001 --limit 1000 --out m001.csv'],
   'ledger export': ['pointsmall ledger export --out journal.jsonl', 'pointsmall ledger export --format csv --out journal.csv'],
   'audit list': ['pointsmall audit list --since 2026-11-01', 'pointsmall audit list --operator alice --limit 20 --offset 20', 'pointsmall audit list --since 2026-11-01 --limit 100000 --out audit-november.csv'],
   'member add': ['pointsmall member add --id M001 --name "Wang Fang" --phone 13800000000', 'pointsmall member add --id M002 --name "Li Wei" --email li@example.com --tier gold'],

@@ -10,7 +10,7 @@ export interface EntriesInput {
   from?: string;
   to?: string;
   limit?: number;
-  /** Skips this many of the newest entries (the list shows the newest, oldest first). */
+  /** Skips this many of the newest entries. */
   offset?: number;
 }
 

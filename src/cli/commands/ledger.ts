@@ -45,12 +45,12 @@ export function register(program: Command): void {
     });
   const entriesCmd = ledger
     .command('entries')
-    .description('list journal entries with their postings')
+    .description('list journal entries with their postings, newest first')
     .option('--member <id>', 'only entries of this member')
     .addOption(new Option('--kind <kind>', 'only entries of this kind').choices(['accrual', 'return', 'redemption', 'hold', 'release', 'refund', 'expiry', 'adjust', 'void']))
     .option('--from <date>', 'from this date (inclusive, ledger zone)', parseDateOpt('--from'))
     .option('--to <date>', 'to this date (inclusive, ledger zone)', parseDateOpt('--to'));
-  fileOptions(pageOptions(entriesCmd, 'entries', { order: 'the newest ones, shown oldest first', limitDefault: 100, offset: 'skip the newest N entries (--limit 100 --offset 100: the 100 before the newest 100)' }))
+  fileOptions(pageOptions(entriesCmd, 'entries', { order: 'newest first', limitDefault: 100 }))
     .action(async (...args) => {
       const cmd = cmdOf(args);
       const o = cmd.opts();
