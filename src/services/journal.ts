@@ -2,6 +2,8 @@
 import { localRangeUtc, startOfLocalDayMs } from '../domain/time.js';
 import { audit, type AuditRow } from '../store/audit.js';
 import { entries, type EntryWithPostings } from '../store/entries.js';
+import { members } from '../store/members.js';
+import { NotFoundError } from '../errors.js';
 import { type Ctx, withLedger } from './ledger.js';
 
 export interface EntriesInput {
@@ -17,7 +19,10 @@ export interface EntriesInput {
 export async function listEntries(ctx: Ctx, f: EntriesInput): Promise<EntryWithPostings[]> {
   return withLedger(ctx, (l) => {
     const { fromIso, toIso } = localRangeUtc(l.zone, f.from, f.to);
-    return l.store.read(() => l.store.get(entries).list({ memberId: f.member, kind: f.kind, fromIso, toIso, limit: f.limit, offset: f.offset }).reverse());
+    return l.store.read(() => {
+      if (f.member && !l.store.get(members).exists(f.member)) throw new NotFoundError('member', f.member, 'list members with: pointsmall member list');
+      return l.store.get(entries).list({ memberId: f.member, kind: f.kind, fromIso, toIso, limit: f.limit, offset: f.offset }).reverse();
+    });
   });
 }
 

@@ -186,6 +186,8 @@ export async function listMembers(ctx: Ctx, f: ListInput): Promise<MemberListRow
         }));
       // the tier a member has now is worked out here, so its filter and page are too (in id order, as the store's)
       if (!f.tier) return rows;
+      // a tier nobody can have is a typo, not an empty list (exit 2)
+      if (!rules.tiers.some((t) => t.name === f.tier) && !rows.some((r) => r.pinnedTier === f.tier)) checkTier(l, f.tier);
       const start = f.offset ?? 0;
       return rows.filter((r) => r.tier === f.tier).slice(start, f.limit === undefined ? undefined : start + f.limit);
     }),

@@ -149,6 +149,7 @@ export interface OrderListRow {
 export async function listOrders(ctx: Ctx, f: OrderListInput): Promise<OrderListRow[]> {
   return withLedger(ctx, (l) =>
     l.store.read(() => {
+      if (f.memberId && !l.store.get(members).exists(f.memberId)) throw new NotFoundError('member', f.memberId, 'list members with: pointsmall member list');
       const { fromIso, toIso } = localRangeUtc(l.zone, f.from, f.to);
       return l.store
         .get(orders)

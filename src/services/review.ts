@@ -47,7 +47,12 @@ function view(l: Ledger, r: ReviewRow): ReviewItem {
 }
 
 export async function listReview(ctx: Ctx, f: { status?: 'pending' | 'approved' | 'rejected' | 'all'; member?: string; limit?: number; offset?: number }): Promise<ReviewItem[]> {
-  return withLedger(ctx, (l) => l.store.read(() => l.store.get(reviewQueue).list({ status: f.status ?? 'pending', memberId: f.member, limit: f.limit, offset: f.offset }).map((r) => view(l, r))));
+  return withLedger(ctx, (l) =>
+    l.store.read(() => {
+      if (f.member && !l.store.get(members).exists(f.member)) throw new NotFoundError('member', f.member, 'list members with: pointsmall member list');
+      return l.store.get(reviewQueue).list({ status: f.status ?? 'pending', memberId: f.member, limit: f.limit, offset: f.offset }).map((r) => view(l, r));
+    }),
+  );
 }
 
 /** A review item by its number, or by order id when exactly one pending item has it. */

@@ -49,6 +49,19 @@ describe('--limit and --offset page every list in a stable order', () => {
     expect(ids(t.ok([...args, '--offset', '2', '--limit', '100000']), key)).toEqual(all.slice(2));
   });
 
+  it.each([
+    [['order', 'list', '--member', 'GHOST'], /member "GHOST"/],
+    [['ledger', 'entries', '--member', 'GHOST'], /member "GHOST"/],
+    [['review', 'list', '--member', 'GHOST'], /member "GHOST"/],
+    [['member', 'list', '--tier', 'platinum'], /tier "platinum" is not in the rules in force/],
+    [['outbox', 'list', '--topic', 'order.confirmd'], /order\.confirmd/],
+  ])('a filter value that can match nothing by construction is exit 2, not an empty list: %j', (args, message) => {
+    const r = t.run(args);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(message);
+  });
+
   it('lists newest first page back in time: the first page of ledger entries holds the newest', () => {
     const all = ids(t.ok(['ledger', 'entries', '--limit', '100000']), 'id') as number[];
     expect(all).toEqual([...all].sort((a, b) => b - a));

@@ -15,7 +15,7 @@ export function register(program: Command): void {
     .command('list')
     .description('queued notifications, oldest first')
     .option('--pending', 'only notifications not yet exported with --mark-sent')
-    .option('--topic <topic>', 'only this topic (order.confirmed, points.expiring, points.expired)');
+    .addOption(new Option('--topic <topic>', 'only this topic').choices(['order.confirmed', 'points.expiring', 'points.expired']));
   fileOptions(pageOptions(list, 'notifications', { order: 'oldest first' })).action(async (...args) => {
     const cmd = cmdOf(args);
     const o = cmd.opts<{ pending?: boolean; topic?: string; limit?: number; offset?: number }>();
