@@ -1,4 +1,5 @@
 // Renders one result object: JSON for scripts, a table on a TTY, tab-separated rows on a pipe, CSV to files.
+import { createRequire } from 'node:module';
 import { c } from './colour.js';
 import { localDateTime } from '../domain/time.js';
 
@@ -7,6 +8,12 @@ export interface Column<R> {
   header: string;
   align?: 'left' | 'right';
   format?: (v: unknown, row: R) => string;
+  /** How it gives way on a narrow terminal (default: right-aligned and time columns fixed, *Id/sku/code ids, else text). */
+  fit?: Fit;
+  /** May be left out on a terminal too narrow for every column (a higher number goes first); pipes, CSV and JSON keep it. */
+  drop?: number;
+  /** `raw`: CSV writes the stored value (an object as JSON), not the table's text. */
+  csv?: 'raw';
 }
 
 let displayZone = 'UTC';
@@ -98,7 +105,78 @@ let pipedShape: 'table' | 'fields' | undefined;
 const tsvCell = (s: string): string => s.replace(/[\t\n\r]/g, ' ');
 const slug = (s: string): string => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'row';
 
-/** A table on a TTY (cli-table3, colours per the one switch); plain tab-separated rows with a header on a pipe. */
+/** How a column gives way on a narrow terminal: `fixed` never (numbers, times), `text` first, `id` last. */
+export type Fit = 'fixed' | 'id' | 'text';
+
+const fitOf = <R>(col: Column<R>): Fit =>
+  col.fit ?? (col.align === 'right' || col.format === localTime ? 'fixed' : /^(id|sku|code)$|Id$/.test(col.key) ? 'id' : 'text');
+
+/** The terminal's width in columns (80 when it does not say). */
+export const terminalWidth = (): number => (process.stdout.columns && process.stdout.columns > 0 ? process.stdout.columns : 80);
+
+let widthOf: ((s: string) => number) | undefined;
+/** Display width of a text on a terminal: CJK and emoji count two columns, colour codes none (string-width). */
+export function displayWidth(s: string): number {
+  widthOf ??= createRequire(import.meta.url)('string-width') as (s: string) => number;
+  return widthOf(s);
+}
+
+/**
+ * Column widths that fit `width` terminal columns, given each column's natural width (its widest cell or
+ * header), how it gives way (`fit`), the widest cell of each column (a number column's header may shrink
+ * to it) and which columns may be left out (`drop`: higher first). Steps, each only while the table is
+ * still too wide: the gap between columns from 2 to 1; long text columns (names, emails, reasons) down to
+ * 12; optional columns left out (and the widths worked out again without them); text down to 5; headers
+ * of number columns down to their widest value; ids down to 8, then 4. Numbers and times are never cut;
+ * a table that still does not fit overflows. `widths[i]` is 0 for a column left out.
+ */
+export function fitWidths(natural: number[], fits: Fit[], cellWidths: number[], width: number, drop: (number | undefined)[] = []): { widths: number[]; gap: number } {
+  const left = new Set<number>();
+  const optional = drop
+    .map((d, i) => ({ d, i }))
+    .filter((x): x is { d: number; i: number } => x.d !== undefined)
+    .sort((a, b) => b.d - a.d || b.i - a.i);
+  for (;;) {
+    const w = natural.map((x, i) => (left.has(i) ? 0 : x));
+    let gap = 2;
+    const total = () => w.reduce((a, b) => a + b, 0) + gap * Math.max(0, w.filter((x) => x > 0).length - 1);
+    // Water-filling: the widest shrinkable column gives one column at a time, so long ones give first.
+    const shrink = (which: Fit, floor: (i: number) => number) => {
+      while (total() > width) {
+        let best = -1;
+        for (let i = 0; i < w.length; i++) if (fits[i] === which && w[i] > 0 && w[i] > floor(i) && (best < 0 || w[i] > w[best])) best = i;
+        if (best < 0) return;
+        w[best]--;
+      }
+    };
+    if (total() > width) gap = 1;
+    shrink('text', (i) => Math.min(natural[i], 12));
+    const next = optional.find((o) => !left.has(o.i));
+    if (total() > width && next) {
+      left.add(next.i);
+      continue;
+    }
+    shrink('text', (i) => Math.min(natural[i], 5));
+    shrink('fixed', (i) => Math.min(natural[i], Math.max(cellWidths[i], 3)));
+    shrink('id', (i) => Math.min(natural[i], 8));
+    shrink('id', (i) => Math.min(natural[i], 4));
+    return { widths: w, gap };
+  }
+}
+
+/** A line of text as lines of at most the terminal's width (titles and notes above a table). */
+export function wrapToTerminal(text: string): string {
+  return wrap(text, terminalWidth()).join('\n');
+}
+
+/** One line of a cell on a terminal: line breaks in data become spaces (a row stays one line). */
+const oneLine = (s: string): string => s.replace(/\r\n|[\n\r]/g, ' ');
+
+/**
+ * A table on a TTY: compact rows under a bold header, no borders or rules, columns sized to the terminal
+ * (fitWidths) and long cells cut with `…` (--json, --out or a pipe give the full values); cli-table3
+ * lays it out. On a pipe: plain tab-separated rows with a header, nothing cut.
+ */
 export async function printTable<R>(columns: Column<R>[], rows: R[], opts: { title?: string; name?: string } = {}): Promise<void> {
   const render = (r: R, col: Column<R>) => safeText(col.format ? col.format(r[col.key], r) : cell(r[col.key]));
   if (!stdoutIsTTY()) {
@@ -117,17 +195,35 @@ export async function printTable<R>(columns: Column<R>[], rows: R[], opts: { tit
     pipedShape ??= 'table';
     return;
   }
+  const cells = rows.map((r) => columns.map((col) => oneLine(render(r, col))));
+  const cellWidths = columns.map((_col, i) => cells.reduce((m, row) => Math.max(m, displayWidth(row[i])), 0));
+  const natural = columns.map((col, i) => Math.max(displayWidth(col.header), cellWidths[i], 1));
+  const fitted = fitWidths(natural, columns.map(fitOf), cellWidths, terminalWidth(), columns.map((col) => col.drop));
+  const keep = columns.map((_col, i) => i).filter((i) => fitted.widths[i] > 0);
   const { default: Table } = await import('cli-table3');
   const table = new Table({
-    head: columns.map((col) => c.bold(col.header)),
-    colAligns: columns.map((col) => col.align ?? 'left'),
-    style: { head: [], border: [] },
+    head: keep.map((i) => c.bold(columns[i].header)),
+    colAligns: keep.map((i) => columns[i].align ?? 'left'),
+    colWidths: keep.map((i) => fitted.widths[i]),
+    wordWrap: false,
+    truncate: '…',
+    chars: NO_BORDERS(' '.repeat(fitted.gap)),
+    style: { head: [], border: [], compact: true, 'padding-left': 0, 'padding-right': 0 },
   });
-  for (const r of rows) table.push(columns.map((col) => render(r, col)));
-  if (opts.title) process.stdout.write(c.bold(opts.title) + '\n');
-  process.stdout.write(table.toString() + '\n');
+  for (const row of cells) table.push(keep.map((i) => row[i]));
+  if (opts.title) process.stdout.write(c.bold(wrapToTerminal(opts.title)) + '\n');
+  // cli-table3 pads the last column too: no trailing blanks on a terminal line.
+  process.stdout.write(table.toString().split('\n').map((l) => l.trimEnd()).join('\n') + '\n');
   if (rows.length === 0) process.stdout.write(c.dim('(none)') + '\n');
+  const left = columns.filter((_col, i) => fitted.widths[i] === 0).map((col) => col.header);
+  if (left.length && rows.length) process.stdout.write(c.dim(wrapToTerminal(`(not shown at ${terminalWidth()} columns: ${left.join(', ')}; --json or a pipe shows them)`)) + '\n');
 }
+
+const NO_BORDERS = (middle: string) => ({
+  top: '', 'top-mid': '', 'top-left': '', 'top-right': '',
+  bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '',
+  left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle,
+});
 
 /** Key/value pairs (a `show` command): aligned on a TTY, tab-separated on a pipe. */
 export function printFields(pairs: [string, unknown][]): void {
@@ -139,7 +235,43 @@ export function printFields(pairs: [string, unknown][]): void {
     return;
   }
   const w = Math.max(...pairs.map(([k]) => k.length));
-  process.stdout.write(pairs.map(([k, v]) => `${c.dim(k.padEnd(w))}  ${safeText(cell(v))}`).join('\n') + '\n');
+  const room = Math.max(20, terminalWidth() - w - 2);
+  const indent = ' '.repeat(w + 2);
+  process.stdout.write(pairs.map(([k, v]) => `${c.dim(k.padEnd(w))}  ${wrap(oneLine(safeText(cell(v))), room).join('\n' + indent)}`).join('\n') + '\n');
+}
+
+// eslint-disable-next-line no-control-regex
+const SGR = /\u001b\[[0-9;]*m/g;
+
+/** A value as lines of at most `room` terminal columns, broken at spaces where it can be (a long value of a show view is wrapped, never cut). */
+function wrap(text: string, room: number): string[] {
+  if (displayWidth(text) <= room) return [text];
+  const lines: string[] = [];
+  let line = '';
+  let lineWidth = 0;
+  for (const word of text.replace(SGR, '').split(/(?<= )/)) {
+    const ww = displayWidth(word);
+    if (lineWidth + ww <= room) {
+      line += word;
+      lineWidth += ww;
+      continue;
+    }
+    if (line.trim()) lines.push(line.trimEnd());
+    line = '';
+    lineWidth = 0;
+    for (const ch of word) {
+      const cw = displayWidth(ch);
+      if (lineWidth + cw > room) {
+        lines.push(line.trimEnd());
+        line = '';
+        lineWidth = 0;
+      }
+      line += ch;
+      lineWidth += cw;
+    }
+  }
+  if (line.trim() || !lines.length) lines.push(line.trimEnd());
+  return lines;
 }
 
 const NUMBER_RE = /^-?\d+(\.\d+)?$/;

@@ -2,6 +2,8 @@
 import { localRangeUtc, startOfLocalDayMs } from '../domain/time.js';
 import { audit, type AuditRow } from '../store/audit.js';
 import { entries, type EntryWithPostings } from '../store/entries.js';
+import { members } from '../store/members.js';
+import { NotFoundError } from '../errors.js';
 import { type Ctx, withLedger } from './ledger.js';
 
 export interface EntriesInput {
@@ -10,12 +12,17 @@ export interface EntriesInput {
   from?: string;
   to?: string;
   limit?: number;
+  /** Skips this many of the newest entries. */
+  offset?: number;
 }
 
 export async function listEntries(ctx: Ctx, f: EntriesInput): Promise<EntryWithPostings[]> {
   return withLedger(ctx, (l) => {
     const { fromIso, toIso } = localRangeUtc(l.zone, f.from, f.to);
-    return l.store.read(() => l.store.get(entries).list({ memberId: f.member, kind: f.kind, fromIso, toIso, limit: f.limit }).reverse());
+    return l.store.read(() => {
+      if (f.member && !l.store.get(members).exists(f.member)) throw new NotFoundError('member', f.member, 'list members with: pointsmall member list');
+      return l.store.get(entries).list({ memberId: f.member, kind: f.kind, fromIso, toIso, limit: f.limit, offset: f.offset }).reverse();
+    });
   });
 }
 
@@ -42,12 +49,12 @@ export async function exportJournal(ctx: Ctx, format: 'csv' | 'jsonl'): Promise<
   );
 }
 
-export async function listAudit(ctx: Ctx, f: { since?: string; operator?: string; limit?: number }): Promise<AuditRow[]> {
+export async function listAudit(ctx: Ctx, f: { since?: string; operator?: string; limit?: number; offset?: number }): Promise<AuditRow[]> {
   return withLedger(ctx, (l) =>
     l.store.read(() =>
       l.store
         .get(audit)
-        .list({ sinceIso: f.since ? new Date(startOfLocalDayMs(f.since, l.zone)).toISOString() : undefined, operator: f.operator, limit: f.limit })
+        .list({ sinceIso: f.since ? new Date(startOfLocalDayMs(f.since, l.zone)).toISOString() : undefined, operator: f.operator, limit: f.limit, offset: f.offset })
         .map((r) => ({ ...r, detail: r.detail ? JSON.parse(r.detail) : null })),
     ),
   );

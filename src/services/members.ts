@@ -141,7 +141,10 @@ export interface ListInput {
   tier?: string;
   status?: 'active' | 'frozen';
   minBalance?: number;
+  /** Case-insensitive substring of the id, name, phone or email. */
+  search?: string;
   limit?: number;
+  offset?: number;
 }
 
 export interface MemberListRow {
@@ -167,7 +170,7 @@ export async function listMembers(ctx: Ctx, f: ListInput): Promise<MemberListRow
       const lapsed = l.store.get(books).lapsedByMember(ledgerToday(l));
       const rows = l.store
         .get(members)
-        .list({ ...f, tier: undefined, limit: f.tier ? undefined : f.limit })
+        .list({ ...f, tier: undefined, limit: f.tier ? undefined : f.limit, offset: f.tier ? undefined : f.offset })
         .map((m) => ({
           id: m.id,
           name: m.name,
@@ -181,7 +184,12 @@ export async function listMembers(ctx: Ctx, f: ListInput): Promise<MemberListRow
           phone: m.phone,
           email: m.email,
         }));
-      return f.tier ? rows.filter((r) => r.tier === f.tier).slice(0, f.limit ?? rows.length) : rows;
+      // the tier a member has now is worked out here, so its filter and page are too (in id order, as the store's)
+      if (!f.tier) return rows;
+      // a tier nobody can have is a typo, not an empty list (exit 2)
+      if (!rules.tiers.some((t) => t.name === f.tier) && !rows.some((r) => r.pinnedTier === f.tier)) checkTier(l, f.tier);
+      const start = f.offset ?? 0;
+      return rows.filter((r) => r.tier === f.tier).slice(start, f.limit === undefined ? undefined : start + f.limit);
     }),
   );
 }

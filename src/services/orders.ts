@@ -130,6 +130,7 @@ export interface OrderListInput {
   to?: LocalDate;
   status?: OrderStatus;
   limit?: number;
+  offset?: number;
 }
 
 export interface OrderListRow {
@@ -148,10 +149,11 @@ export interface OrderListRow {
 export async function listOrders(ctx: Ctx, f: OrderListInput): Promise<OrderListRow[]> {
   return withLedger(ctx, (l) =>
     l.store.read(() => {
+      if (f.memberId && !l.store.get(members).exists(f.memberId)) throw new NotFoundError('member', f.memberId, 'list members with: pointsmall member list');
       const { fromIso, toIso } = localRangeUtc(l.zone, f.from, f.to);
       return l.store
         .get(orders)
-        .list({ memberId: f.memberId, fromIso, toIso, status: f.status, limit: f.limit })
+        .list({ memberId: f.memberId, fromIso, toIso, status: f.status, limit: f.limit, offset: f.offset })
         .map((o) => ({
           orderId: o.id,
           createdAt: o.created_at,
@@ -361,7 +363,7 @@ export interface CouponListRow {
   usedOrderId: string | null;
 }
 
-export async function listCoupons(ctx: Ctx, f: { memberId?: string; status?: CouponStatus; limit?: number }): Promise<CouponListRow[]> {
+export async function listCoupons(ctx: Ctx, f: { memberId?: string; status?: CouponStatus; limit?: number; offset?: number }): Promise<CouponListRow[]> {
   return withLedger(ctx, (l) =>
     l.store.read(() => {
       if (f.memberId && !l.store.get(members).exists(f.memberId)) throw new NotFoundError('member', f.memberId);
@@ -383,7 +385,7 @@ export async function listCoupons(ctx: Ctx, f: { memberId?: string; status?: Cou
           usedOrderId: c.used_order_id,
         }))
         .filter((c) => !f.status || c.status === f.status)
-        .slice(0, f.limit ?? Infinity);
+        .slice(f.offset ?? 0, (f.offset ?? 0) + (f.limit ?? Infinity));
     }),
   );
 }

@@ -30,6 +30,7 @@ export interface ListInput {
   pending?: boolean;
   topic?: string;
   limit?: number;
+  offset?: number;
 }
 
 export async function listOutbox(ctx: Ctx, input: ListInput = {}): Promise<OutboxRecord[]> {
@@ -37,7 +38,8 @@ export async function listOutbox(ctx: Ctx, input: ListInput = {}): Promise<Outbo
     l.store.read(() => {
       const rows = l.store.get(outbox).list({ pending: input.pending });
       const picked = input.topic ? rows.filter((r) => r.topic === input.topic) : rows;
-      return (input.limit ? picked.slice(0, input.limit) : picked).map(toRecord);
+      const start = input.offset ?? 0;
+      return picked.slice(start, input.limit === undefined ? undefined : start + input.limit).map(toRecord);
     }),
   );
 }

@@ -47,13 +47,15 @@ function view(l: Ledger, r: ReviewRow): ReviewItem {
   };
 }
 
-export async function listReview(ctx: Ctx, f: { status?: 'pending' | 'approved' | 'rejected' | 'all'; member?: string; limit?: number }): Promise<(ReviewItem | AwardReviewItem)[]> {
+export async function listReview(ctx: Ctx, f: { status?: 'pending' | 'approved' | 'rejected' | 'all'; member?: string; limit?: number; offset?: number }): Promise<(ReviewItem | AwardReviewItem)[]> {
   return withLedger(ctx, (l) =>
     l.store.read(() => {
-      const orders = l.store.get(reviewQueue).list({ status: f.status ?? 'pending', memberId: f.member, limit: f.limit }).map((r) => view(l, r));
+      if (f.member && !l.store.get(members).exists(f.member)) throw new NotFoundError('member', f.member, 'list members with: pointsmall member list');
+      const orders = l.store.get(reviewQueue).list({ status: f.status ?? 'pending', memberId: f.member }).map((r) => view(l, r));
       // --- activities (issue 18): a frozen member's awards wait here too, after the orders ---
-      const awards = reviewedAwards(l, f);
-      return [...orders, ...awards].slice(0, f.limit ?? undefined);
+      const awards = reviewedAwards(l, { ...f, limit: undefined });
+      const from = f.offset ?? 0;
+      return [...orders, ...awards].slice(from, f.limit === undefined ? undefined : from + f.limit);
     }),
   );
 }

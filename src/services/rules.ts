@@ -85,13 +85,13 @@ export async function applyRules(ctx: Ctx, file: string, effective?: string): Pr
   });
 }
 
-export async function showRules(ctx: Ctx, at?: string): Promise<RulesVersionView> {
+export async function showRules(ctx: Ctx, at?: string): Promise<RulesVersionView & { currency: string }> {
   return withLedger(ctx, (l) =>
     l.store.read(() => {
       const when = at ? instant(l, at, '--at') : l.nowIso;
       const { id } = rulesAt(l, when);
       const row = l.store.get(rulesVersions).history().find((r) => r.id === id)!;
-      return view(row, l.store.get(rulesVersions).inForceAt(l.nowIso)?.id, l.zone);
+      return { ...view(row, l.store.get(rulesVersions).inForceAt(l.nowIso)?.id, l.zone), currency: l.currency };
     }),
   );
 }

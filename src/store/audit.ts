@@ -20,13 +20,13 @@ export class Audit {
   record(at: string, operator: string, action: string, subject: string | null, detail?: unknown): void {
     this.ins.run(at, operator, action, subject, detail === undefined ? null : JSON.stringify(detail));
   }
-  list(f: { sinceIso?: string; operator?: string; limit?: number }): AuditRow[] {
+  list(f: { sinceIso?: string; operator?: string; limit?: number; offset?: number }): AuditRow[] {
     const where: string[] = [];
     const args: unknown[] = [];
     if (f.sinceIso) (where.push('at >= ?'), args.push(f.sinceIso));
     if (f.operator) (where.push('operator = ?'), args.push(f.operator));
-    const sql = `SELECT * FROM audit ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ?`;
-    return this.db.prepare(sql).all(...args, f.limit ?? 1000) as AuditRow[];
+    const sql = `SELECT * FROM audit ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ? OFFSET ?`;
+    return this.db.prepare(sql).all(...args, f.limit ?? 1000, f.offset ?? 0) as AuditRow[];
   }
 }
 

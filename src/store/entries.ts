@@ -1,5 +1,6 @@
 // Reading the journal: entries with postings, filtered, and streamed for export.
 import type { Store } from './db.js';
+import { NO_LIMIT } from './members.js';
 
 export interface EntryFilter {
   memberId?: string;
@@ -7,6 +8,8 @@ export interface EntryFilter {
   fromIso?: string;
   toIso?: string;
   limit?: number;
+  /** Skips this many of the newest entries. */
+  offset?: number;
 }
 
 export interface EntryWithPostings {
@@ -61,11 +64,11 @@ export class Entries {
     if (f.kind) (where.push('e.kind = ?'), args.push(f.kind));
     if (f.fromIso) (where.push('e.at >= ?'), args.push(f.fromIso));
     if (f.toIso) (where.push('e.at < ?'), args.push(f.toIso));
-    const sql = `WITH sel AS (SELECT * FROM entries e ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY e.id DESC LIMIT ?)
+    const sql = `WITH sel AS (SELECT * FROM entries e ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY e.id DESC LIMIT ? OFFSET ?)
       SELECT sel.id, sel.at, sel.recorded_at, sel.kind, sel.member_id, sel.ref, sel.memo, sel.operator, sel.hash,
              p.account, p.member_id AS pmember, p.points
         FROM sel JOIN postings p ON p.entry_id = sel.id ORDER BY sel.id, p.rowid`;
-    return this.group(this.db.prepare(sql).all(...args, f.limit ?? -1) as Row[]);
+    return this.group(this.db.prepare(sql).all(...args, f.limit ?? NO_LIMIT, f.offset ?? 0) as Row[]);
   }
   /** Every entry in chain order, a chunk at a time (bounded memory). */
   *iterateAll(chunk = 5000): Generator<EntryWithPostings[]> {

@@ -30,8 +30,17 @@ export interface MemberFilter {
   tier?: string;
   status?: 'active' | 'frozen';
   minBalance?: number;
+  /** Case-insensitive substring of the id, name, phone or email (`%` and `_` match themselves). */
+  search?: string;
   limit?: number;
+  offset?: number;
 }
+
+/** LIMIT for "no limit" that SQLite and PostgreSQL both take (a negative LIMIT is SQLite's own). */
+export const NO_LIMIT = Number.MAX_SAFE_INTEGER;
+
+/** A LIKE pattern matching `text` anywhere, with `\`, `%` and `_` escaped (used with ESCAPE '\'). */
+export const containsPattern = (text: string): string => `%${text.replace(/[\\%_]/g, (ch) => '\\' + ch)}%`;
 
 export interface LotRow {
   id: number;
@@ -87,8 +96,15 @@ export class Members {
     if (f.tier) (where.push('tier = ?'), args.push(f.tier));
     if (f.status) (where.push('status = ?'), args.push(f.status));
     if (f.minBalance !== undefined) (where.push('balance >= ?'), args.push(f.minBalance));
-    const sql = `SELECT * FROM members ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id LIMIT ?`;
-    return this.db.prepare(sql).all(...args, f.limit ?? -1) as MemberRow[];
+    if (f.search) {
+      const like = (col: string) => `LOWER(${col}) LIKE LOWER(?) ESCAPE '\\'`;
+      where.push(`(${['id', 'name', 'phone', 'email'].map(like).join(' OR ')})`);
+      const pattern = containsPattern(f.search);
+      args.push(pattern, pattern, pattern, pattern);
+    }
+    // ids are unique, so pages in id order never overlap or skip
+    const sql = `SELECT * FROM members ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id LIMIT ? OFFSET ?`;
+    return this.db.prepare(sql).all(...args, f.limit ?? NO_LIMIT, f.offset ?? 0) as MemberRow[];
   }
   count(): number {
     return this.db.prepare('SELECT count(*) FROM members').pluck().get() as number;

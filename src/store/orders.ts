@@ -1,5 +1,6 @@
 // Orders of the split checkout: the order, its lines with their §4.5 shares, refunds, idempotency keys.
 import type { Store } from './db.js';
+import { NO_LIMIT } from './members.js';
 
 export type OrderStatus = 'held' | 'paid' | 'declined' | 'cancelled' | 'expired' | 'partially_refunded' | 'refunded';
 
@@ -83,6 +84,7 @@ export interface OrderFilter {
   toIso?: string;
   status?: OrderStatus;
   limit?: number;
+  offset?: number;
 }
 
 export interface IdempotencyRow {
@@ -207,8 +209,8 @@ export class Orders {
     if (f.fromIso) (where.push('created_at >= ?'), args.push(f.fromIso));
     if (f.toIso) (where.push('created_at < ?'), args.push(f.toIso));
     if (f.status) (where.push('status = ?'), args.push(f.status));
-    const sql = `SELECT * FROM orders ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY seq DESC LIMIT ?`;
-    return this.db.prepare(sql).all(...args, f.limit ?? -1) as OrderRow[];
+    const sql = `SELECT * FROM orders ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY seq DESC LIMIT ? OFFSET ?`;
+    return this.db.prepare(sql).all(...args, f.limit ?? NO_LIMIT, f.offset ?? 0) as OrderRow[];
   }
 
   idempotency(key: string): IdempotencyRow | undefined {

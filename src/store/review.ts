@@ -1,5 +1,6 @@
 // The review queue: imported orders waiting unaccrued for a person's approve or reject.
 import type { Store } from './db.js';
+import { NO_LIMIT } from './members.js';
 
 export interface ReviewRow {
   id: number;
@@ -49,13 +50,13 @@ export class ReviewQueue {
   byOrder(orderId: string): ReviewRow[] {
     return this.s.byOrder.all(orderId) as ReviewRow[];
   }
-  list(f: { status?: ReviewRow['status'] | 'all'; memberId?: string; limit?: number }): ReviewRow[] {
+  list(f: { status?: ReviewRow['status'] | 'all'; memberId?: string; limit?: number; offset?: number }): ReviewRow[] {
     const where: string[] = [];
     const args: unknown[] = [];
     if (f.status && f.status !== 'all') (where.push('status = ?'), args.push(f.status));
     if (f.memberId) (where.push('member_id = ?'), args.push(f.memberId));
-    const sql = `SELECT * FROM review_queue ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id LIMIT ?`;
-    return this.db.prepare(sql).all(...args, f.limit ?? -1) as ReviewRow[];
+    const sql = `SELECT * FROM review_queue ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id LIMIT ? OFFSET ?`;
+    return this.db.prepare(sql).all(...args, f.limit ?? NO_LIMIT, f.offset ?? 0) as ReviewRow[];
   }
   /** Records the decision; false when the item was decided meanwhile. */
   decide(id: number, status: 'approved' | 'rejected', at: string, operator: string, note: string | null, points: number | null, entryId: number | null): boolean {

@@ -10,16 +10,18 @@ function tmux(...args: string[]): string {
   return execFileSync('tmux', args, { encoding: 'utf8' });
 }
 
-/** Starts `pointsmall ARGS` on a 160×50 terminal against the ledger; the screen ends with EXIT=code. */
-export function start(t: TmpLedger, args: string[]): string {
+/** Starts `pointsmall ARGS` on a 160×50 terminal (or `width` columns) against the ledger; the screen ends with EXIT=code. */
+export function start(t: TmpLedger, args: string[], o: { width?: number; now?: string } = {}): string {
   const name = `pm-${process.pid}-${sessions.length}`;
   sessions.push(name);
-  const env = `env -u CI -u NO_COLOR POINTSMALL_DB='${t.db}' POINTSMALL_NOW='${DEFAULT_NOW}' POINTSMALL_OPERATOR=tester`;
-  tmux('new-session', '-d', '-s', name, '-x', '160', '-y', '50', `${env} '${process.execPath}' '${BIN}' ${args.join(' ')}; echo EXIT=$?; sleep 120`);
+  const env = `env -u CI -u NO_COLOR POINTSMALL_DB='${t.db}' POINTSMALL_NOW='${o.now ?? DEFAULT_NOW}' POINTSMALL_OPERATOR=tester`;
+  tmux('new-session', '-d', '-s', name, '-x', String(o.width ?? 160), '-y', '50', `${env} '${process.execPath}' '${BIN}' ${args.join(' ')}; echo EXIT=$?; sleep 120`);
   return name;
 }
 
 export const screen = (s: string) => tmux('capture-pane', '-p', '-t', s);
+/** The screen with lines the terminal wrapped joined again: each line as the program wrote it. */
+export const screenJoined = (s: string) => tmux('capture-pane', '-p', '-J', '-t', s);
 
 export async function waitFor(s: string, text: string | RegExp, ms = 10_000): Promise<string> {
   const until = Date.now() + ms;

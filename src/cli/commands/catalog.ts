@@ -2,7 +2,8 @@
 import { Command, Option } from 'commander';
 import { c } from '../colour.js';
 import { cmdOf, context, emit, need, setExit } from '../cli.js';
-import { printFields, printTable } from '../output.js';
+import { printFields } from '../output.js';
+import { emitList, fileOptions } from '../lists.js';
 import type { ItemText } from '../../domain/catalog.js';
 import type { ItemView } from '../../services/catalog.js';
 
@@ -100,32 +101,27 @@ export function register(program: Command): void {
       await emit(cmd, r, showView);
     });
 
-  catalog
+  const list = catalog
     .command('list')
-    .description('active items (--all: inactive ones too)')
+    .description('active items (--all: inactive ones too), in SKU order')
     .option('--category <category>', 'only this category')
-    .option('--all', 'include deactivated items')
-    .action(async (...args) => {
-      const cmd = cmdOf(args);
-      const o = cmd.opts();
-      const r = await (await services()).listItems(await context(cmd), { category: o.category, all: Boolean(o.all) });
-      await emit(cmd, r, () =>
-        printTable(
-          [
-            { key: 'sku', header: 'sku' },
-            { key: 'name', header: 'name' },
-            { key: 'category', header: 'category' },
-            { key: 'price', header: 'price', align: 'right' },
-            { key: 'pointsPrice', header: 'points price', align: 'right' },
-            { key: 'pay', header: 'pay' },
-            { key: 'stock', header: 'stock', align: 'right', format: (_v, i) => stockCell(i) },
-            { key: 'kind', header: 'kind', format: (v, i) => (v === 'coupon' ? (i.couponValue !== null ? `coupon ${i.couponValue}` : `coupon ${i.couponPercent}%`) : String(v)) },
-            ...(o.all ? [{ key: 'active' as const, header: 'active', format: (v: unknown) => (v ? 'yes' : c.red('no')) }] : []),
-          ],
-          r,
-        ),
-      );
-    });
+    .option('--all', 'include deactivated items');
+  fileOptions(list).action(async (...args) => {
+    const cmd = cmdOf(args);
+    const o = cmd.opts();
+    const r = await (await services()).listItems(await context(cmd), { category: o.category, all: Boolean(o.all) });
+    await emitList(cmd, 'items', r, [
+      { key: 'sku', header: 'sku' },
+      { key: 'name', header: 'name' },
+      { key: 'category', header: 'category' },
+      { key: 'price', header: 'price', align: 'right' },
+      { key: 'pointsPrice', header: 'points price', align: 'right' },
+      { key: 'pay', header: 'pay' },
+      { key: 'stock', header: 'stock', align: 'right', format: (_v, i) => stockCell(i) },
+      { key: 'kind', header: 'kind', drop: 1, format: (v, i) => (v === 'coupon' ? (i.couponValue !== null ? `coupon ${i.couponValue}` : `coupon ${i.couponPercent}%`) : String(v)) },
+      ...(o.all ? [{ key: 'active' as const, header: 'active', format: (v: unknown) => (v ? 'yes' : c.red('no')) }] : []),
+    ]);
+  });
 
   catalog
     .command('deactivate <sku>')

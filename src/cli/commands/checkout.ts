@@ -5,6 +5,7 @@ import { c } from '../colour.js';
 import { canPrompt, cmdOf, confirmOnTerminal, context, emit, globals, mustAsk } from '../cli.js';
 import { parseDateOpt, parseIntOpt } from '../parse.js';
 import { localTime, printFields, printTable, stdoutIsTTY } from '../output.js';
+import { emitList, fileOptions, pageOptions } from '../lists.js';
 import type { PointsRequest } from '../../domain/split.js';
 import type { CartItem, CheckoutInput, CheckoutResult, QuoteResult, Tender } from '../../services/checkout.js';
 import type { OrderDetail, RefundResult } from '../../services/orders.js';
@@ -234,36 +235,30 @@ export function register(program: Command): void {
     });
 
   const order = program.command('order').description('orders: list, show, refund');
-  order
+  const orderList = order
     .command('list')
     .description('orders, newest first')
     .option('--member <id>', 'only this member')
     .option('--from <date>', 'from this date (inclusive)', parseDateOpt('--from'))
     .option('--to <date>', 'to this date (inclusive)', parseDateOpt('--to'))
-    .addOption(new Option('--status <status>', 'only this status').choices(['held', 'paid', 'declined', 'cancelled', 'expired', 'partially_refunded', 'refunded']))
-    .option('--limit <n>', 'at most N orders', parseIntOpt('--limit', 1))
-    .action(async (...args) => {
-      const cmd = cmdOf(args);
-      const o = cmd.opts();
-      const r = await (await orderServices()).listOrders(await context(cmd), { memberId: o.member, from: o.from, to: o.to, status: o.status, limit: o.limit });
-      await emit(cmd, r, () =>
-        printTable(
-          [
-            { key: 'orderId', header: 'order' },
-            { key: 'createdAt', header: 'at', format: localTime },
-            { key: 'memberId', header: 'member' },
-            { key: 'status', header: 'status' },
-            { key: 'total', header: 'total', align: 'right' },
-            { key: 'pointsUsed', header: 'points', align: 'right' },
-            { key: 'cashPaid', header: 'cash', align: 'right' },
-            { key: 'tender', header: 'tender' },
-            { key: 'pointsEarned', header: 'earned', align: 'right' },
-            { key: 'refundedCash', header: 'refunded', align: 'right' },
-          ],
-          r,
-        ),
-      );
-    });
+    .addOption(new Option('--status <status>', 'only this status').choices(['held', 'paid', 'declined', 'cancelled', 'expired', 'partially_refunded', 'refunded']));
+  fileOptions(pageOptions(orderList, 'orders', { order: 'newest first' })).action(async (...args) => {
+    const cmd = cmdOf(args);
+    const o = cmd.opts();
+    const r = await (await orderServices()).listOrders(await context(cmd), { memberId: o.member, from: o.from, to: o.to, status: o.status, limit: o.limit, offset: o.offset });
+    await emitList(cmd, 'orders', r, [
+      { key: 'orderId', header: 'order' },
+      { key: 'createdAt', header: 'at', format: localTime },
+      { key: 'memberId', header: 'member' },
+      { key: 'status', header: 'status' },
+      { key: 'total', header: 'total', align: 'right' },
+      { key: 'pointsUsed', header: 'points', align: 'right' },
+      { key: 'cashPaid', header: 'cash', align: 'right' },
+      { key: 'tender', header: 'tender', drop: 1 },
+      { key: 'pointsEarned', header: 'earned', align: 'right' },
+      { key: 'refundedCash', header: 'refunded', align: 'right', drop: 2 },
+    ]);
+  });
 
   order
     .command('show <orderId>')
@@ -301,55 +296,41 @@ export function register(program: Command): void {
       await emit(cmd, r, refundView);
     });
 
-  program
+  const couponList = program
     .command('coupon')
     .description('coupons issued by coupon items')
     .command('list')
-    .description('coupons with their status (active, held, used, expired, void)')
+    .description('coupons with their status (active, held, used, expired, void), newest first')
     .option('--member <id>', 'only this member')
-    .addOption(new Option('--status <status>', 'only this status').choices(['active', 'held', 'used', 'expired', 'void']))
-    .option('--limit <n>', 'at most N coupons', parseIntOpt('--limit', 1))
-    .action(async (...args) => {
-      const cmd = cmdOf(args);
-      const o = cmd.opts();
-      const r = await (await orderServices()).listCoupons(await context(cmd), { memberId: o.member, status: o.status, limit: o.limit });
-      await emit(cmd, r, () =>
-        printTable(
-          [
-            { key: 'code', header: 'code' },
-            { key: 'memberId', header: 'member' },
-            { key: 'sku', header: 'sku' },
-            { key: 'value', header: 'off', format: (_v, row) => (row.value ? row.value : `${row.percent}%`) },
-            { key: 'expiresOn', header: 'expires on' },
-            { key: 'status', header: 'status' },
-            { key: 'usedOrderId', header: 'used by' },
-          ],
-          r,
-        ),
-      );
-    });
+    .addOption(new Option('--status <status>', 'only this status').choices(['active', 'held', 'used', 'expired', 'void']));
+  fileOptions(pageOptions(couponList, 'coupons', { order: 'newest first' })).action(async (...args) => {
+    const cmd = cmdOf(args);
+    const o = cmd.opts();
+    const r = await (await orderServices()).listCoupons(await context(cmd), { memberId: o.member, status: o.status, limit: o.limit, offset: o.offset });
+    await emitList(cmd, 'coupons', r, [
+      { key: 'code', header: 'code' },
+      { key: 'memberId', header: 'member' },
+      { key: 'sku', header: 'sku' },
+      { key: 'value', header: 'off', align: 'right', format: (_v, row) => (row.value ? row.value : `${row.percent}%`) },
+      { key: 'expiresOn', header: 'expires on', fit: 'fixed' },
+      { key: 'status', header: 'status' },
+      { key: 'usedOrderId', header: 'used by' },
+    ]);
+  });
 
   const holdsCmd = program.command('holds').description('open checkout holds');
-  holdsCmd
-    .command('list')
-    .description('open holds and when they expire')
-    .action(async (...args) => {
-      const cmd = cmdOf(args);
-      const r = await (await holdServices()).listHolds(await context(cmd));
-      await emit(cmd, r, () =>
-        printTable(
-          [
-            { key: 'checkoutId', header: 'checkout' },
-            { key: 'memberId', header: 'member' },
-            { key: 'points', header: 'points', align: 'right' },
-            { key: 'createdAt', header: 'held at', format: localTime },
-            { key: 'expiresAt', header: 'expires at', format: localTime },
-            { key: 'expired', header: 'expired', format: (v) => (v ? 'yes' : 'no') },
-          ],
-          r,
-        ),
-      );
-    });
+  fileOptions(holdsCmd.command('list').description('open holds and when they expire')).action(async (...args) => {
+    const cmd = cmdOf(args);
+    const r = await (await holdServices()).listHolds(await context(cmd));
+    await emitList(cmd, 'holds', r, [
+      { key: 'checkoutId', header: 'checkout' },
+      { key: 'memberId', header: 'member' },
+      { key: 'points', header: 'points', align: 'right' },
+      { key: 'createdAt', header: 'held at', format: localTime },
+      { key: 'expiresAt', header: 'expires at', format: localTime },
+      { key: 'expired', header: 'expired', format: (v) => (v ? 'yes' : 'no') },
+    ]);
+  });
   holdsCmd
     .command('release-expired')
     .description('release every hold past its expiry (points back to their lots, stock and coupons freed)')

@@ -4,7 +4,8 @@ import { c } from '../colour.js';
 import { localDateTime } from '../../domain/time.js';
 import { cmdOf, confirmOnTerminal, context, emit, globals, mustAsk, setExit } from '../cli.js';
 import { parseIntOpt } from '../parse.js';
-import { localTime, printFields, printTable, stderrIsTTY } from '../output.js';
+import { localTime, printFields, stderrIsTTY } from '../output.js';
+import { emitList, fileOptions, pageOptions } from '../lists.js';
 import type { ImportProgress, ImportSummary } from '../../services/importPurchases.js';
 import type { ReviewDecision, ReviewItem } from '../../services/review.js';
 import type { ActivityImportSummary, AwardDecision, AwardReviewItem } from '../../services/activities.js';
@@ -114,14 +115,14 @@ const runColumns = [
   { key: 'id', header: 'run', align: 'right' },
   { key: 'source', header: 'source' },
   { key: 'file', header: 'file' },
-  { key: 'sha256', header: 'sha256', format: (v: unknown) => String(v).slice(0, 12) },
-  { key: 'importedAt', header: 'imported at' },
-  { key: 'operator', header: 'operator' },
+  { key: 'sha256', header: 'sha256', format: (v: unknown) => String(v).slice(0, 12), drop: 4 },
+  { key: 'importedAt', header: 'imported at', format: localTime },
+  { key: 'operator', header: 'operator', drop: 3 },
   { key: 'rows', header: 'rows', align: 'right', format: (v: unknown) => (v === null ? 'unfinished' : String(v)) },
   { key: 'accepted', header: 'accepted', align: 'right' },
   { key: 'points', header: 'points', align: 'right' },
-  { key: 'firstPurchasedAt', header: 'first purchase', format: (v: unknown) => (v === null ? '-' : String(v)) },
-  { key: 'lastPurchasedAt', header: 'last purchase', format: (v: unknown) => (v === null ? '-' : String(v)) },
+  { key: 'firstPurchasedAt', header: 'first purchase', format: (v: unknown) => (v === null ? '-' : localTime(v)), fit: 'fixed', drop: 1 },
+  { key: 'lastPurchasedAt', header: 'last purchase', format: (v: unknown) => (v === null ? '-' : localTime(v)), fit: 'fixed', drop: 2 },
   { key: 'voided', header: 'voided', align: 'right' },
 ] as const;
 
@@ -247,15 +248,12 @@ export function register(program: Command): void {
     });
   // --- end activities ---
 
-  imp
-    .command('list')
-    .description('every import run: its file (name and sha256), when, by whom, rows, orders accepted, points and purchase dates')
-    .action(async (...args) => {
-      const cmd = cmdOf(args);
-      const { listImportRuns } = await import('../../services/voids.js');
-      const r = await listImportRuns(await context(cmd));
-      await emit(cmd, r, (rows: ImportRunView[]) => printTable([...runColumns], rows));
-    });
+  fileOptions(imp.command('list').description('every import run: its file (name and sha256), when, by whom, rows, orders accepted, points and purchase dates')).action(async (...args) => {
+    const cmd = cmdOf(args);
+    const { listImportRuns } = await import('../../services/voids.js');
+    const r: ImportRunView[] = await listImportRuns(await context(cmd));
+    await emitList(cmd, 'import runs', r, [...runColumns]);
+  });
 
   imp
     .command('void <run>')
@@ -295,19 +293,18 @@ export function register(program: Command): void {
 
   const review = program.command('review').description('imported orders waiting for approval (above limits.reviewAbove, or for a frozen member), and frozen members\' activity awards');
 
-  review
+  const reviewList = review
     .command('list')
-    .description('orders waiting in review (or decided ones with --status)')
+    .description('orders waiting in review (or decided ones with --status), oldest first')
     .addOption(new Option('--status <status>', 'which items').choices(['pending', 'approved', 'rejected', 'all']).default('pending'))
-    .option('--member <id>', 'only this member')
-    .option('--limit <n>', 'at most N items', parseIntOpt('--limit', 1))
-    .action(async (...args) => {
-      const cmd = cmdOf(args);
-      const o = cmd.opts();
-      const { listReview } = await import('../../services/review.js');
-      const r = await listReview(await context(cmd), { status: o.status, member: o.member, limit: o.limit });
-      await emit(cmd, r, (rows: (ReviewItem | AwardReviewItem)[]) => printTable([...reviewColumns], rows));
-    });
+    .option('--member <id>', 'only this member');
+  fileOptions(pageOptions(reviewList, 'items', { order: 'oldest first' })).action(async (...args) => {
+    const cmd = cmdOf(args);
+    const o = cmd.opts();
+    const { listReview } = await import('../../services/review.js');
+    const r: (ReviewItem | AwardReviewItem)[] = await listReview(await context(cmd), { status: o.status, member: o.member, limit: o.limit, offset: o.offset });
+    await emitList(cmd, 'review items', r, [...reviewColumns]);
+  });
 
   review
     .command('approve <id>')

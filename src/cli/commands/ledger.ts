@@ -3,8 +3,9 @@ import { Command, Option } from 'commander';
 import { UsageError, VerifyFailedError } from '../../errors.js';
 import { c } from '../colour.js';
 import { cmdOf, context, dbPath, emit, setExit } from '../cli.js';
-import { parseDateOpt, parseIntOpt } from '../parse.js';
-import { localTime, localTimesIn, printTable } from '../output.js';
+import { parseDateOpt } from '../parse.js';
+import { localTime, localTimesIn } from '../output.js';
+import { emitList, fileOptions, pageOptions } from '../lists.js';
 import { writeOutputFile } from '../../services/outfile.js';
 
 export function register(program: Command): void {
@@ -42,33 +43,28 @@ export function register(program: Command): void {
         }
       }
     });
-  ledger
+  const entriesCmd = ledger
     .command('entries')
-    .description('list journal entries with their postings')
+    .description('list journal entries with their postings, newest first')
     .option('--member <id>', 'only entries of this member')
     .addOption(new Option('--kind <kind>', 'only entries of this kind').choices(['accrual', 'return', 'redemption', 'hold', 'release', 'refund', 'expiry', 'adjust', 'void', 'award']))
     .option('--from <date>', 'from this date (inclusive, ledger zone)', parseDateOpt('--from'))
-    .option('--to <date>', 'to this date (inclusive, ledger zone)', parseDateOpt('--to'))
-    .option('--limit <n>', 'at most this many (newest last)', parseIntOpt('--limit', 1), 100)
+    .option('--to <date>', 'to this date (inclusive, ledger zone)', parseDateOpt('--to'));
+  fileOptions(pageOptions(entriesCmd, 'entries', { order: 'newest first', limitDefault: 100 }))
     .action(async (...args) => {
       const cmd = cmdOf(args);
       const o = cmd.opts();
       const { listEntries } = await import('../../services/journal.js');
-      const r = await listEntries(await context(cmd), o);
-      await emit(cmd, r, () =>
-        printTable(
-          [
-            { key: 'id', header: 'entry', align: 'right' },
-            { key: 'at', header: 'at', format: localTime },
-            { key: 'kind', header: 'kind' },
-            { key: 'memberId', header: 'member' },
-            { key: 'ref', header: 'ref' },
-            { key: 'postings', header: 'postings', format: (v) => (v as { account: string; points: number }[]).map((p) => `${p.account} ${p.points > 0 ? '+' : ''}${p.points}`).join(', ') },
-            { key: 'memo', header: 'memo' },
-          ],
-          r,
-        ),
-      );
+      const r = await listEntries(await context(cmd), { member: o.member, kind: o.kind, from: o.from, to: o.to, limit: o.limit, offset: o.offset });
+      await emitList(cmd, 'entries', r, [
+        { key: 'id', header: 'entry', align: 'right' },
+        { key: 'at', header: 'at', format: localTime },
+        { key: 'kind', header: 'kind' },
+        { key: 'memberId', header: 'member' },
+        { key: 'ref', header: 'ref' },
+        { key: 'postings', header: 'postings', format: (v) => (v as { account: string; points: number }[]).map((p) => `${p.account} ${p.points > 0 ? '+' : ''}${p.points}`).join(', ') },
+        { key: 'memo', header: 'memo', drop: 1 },
+      ]);
     });
   ledger
     .command('export')
@@ -86,32 +82,27 @@ export function register(program: Command): void {
       } else process.stdout.write(text);
     });
 
-  program
+  const auditList = program
     .command('audit')
     .description('the audit log: who changed what')
     .command('list')
     .description('audit entries, newest first')
     .option('--since <date>', 'from this date (ledger zone)', parseDateOpt('--since'))
-    .option('--operator <name>', 'only this operator')
-    .option('--limit <n>', 'at most this many', parseIntOpt('--limit', 1), 100)
+    .option('--operator <name>', 'only this operator');
+  fileOptions(pageOptions(auditList, 'audit entries', { order: 'newest first', limitDefault: 100 }))
     .action(async (...args) => {
       const cmd = cmdOf(args);
       const o = cmd.opts();
       const { listAudit } = await import('../../services/journal.js');
       // --operator is also the global flag; on a read-only command it can only mean the filter.
-      const r = await listAudit(await context(cmd), { since: o.since, operator: cmd.optsWithGlobals().operator, limit: o.limit });
-      await emit(cmd, r, () =>
-        printTable(
-          [
-            { key: 'id', header: 'id', align: 'right' },
-            { key: 'at', header: 'at', format: localTime },
-            { key: 'operator', header: 'operator' },
-            { key: 'action', header: 'action' },
-            { key: 'subject', header: 'subject' },
-            { key: 'detail', header: 'detail', format: localTimesIn },
-          ],
-          r,
-        ),
-      );
+      const r = await listAudit(await context(cmd), { since: o.since, operator: cmd.optsWithGlobals().operator, limit: o.limit, offset: o.offset });
+      await emitList(cmd, 'audit entries', r, [
+        { key: 'id', header: 'id', align: 'right' },
+        { key: 'at', header: 'at', format: localTime },
+        { key: 'operator', header: 'operator' },
+        { key: 'action', header: 'action' },
+        { key: 'subject', header: 'subject' },
+        { key: 'detail', header: 'detail', format: localTimesIn, csv: 'raw' },
+      ]);
     });
 }

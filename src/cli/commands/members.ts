@@ -4,6 +4,7 @@ import { c } from '../colour.js';
 import { cmdOf, confirmOnTerminal, context, emit, need, mustAsk, setExit } from '../cli.js';
 import { parseDateOpt, parseIntOpt, parseSignedIntOpt } from '../parse.js';
 import { aside, localTime, printFields, printTable } from '../output.js';
+import { emitList, fileOptions, pageOptions } from '../lists.js';
 import type { MemberView } from '../../services/members.js';
 
 const services = () => import('../../services/members.js');
@@ -87,31 +88,27 @@ export function register(program: Command): void {
       if (r.rejected) setExit(4);
     });
 
-  member
+  const list = member
     .command('list')
-    .description('members with balances')
+    .description('members with balances, in id order')
+    .option('--search <text>', 'only members whose id, name, phone or email contains this text (any case)')
     .option('--tier <tier>', 'only members at this tier now (earned, or pinned with member update --tier)')
     .addOption(new Option('--status <status>', 'only active or frozen members').choices(['active', 'frozen']))
-    .option('--min-balance <n>', 'only balances of at least N points', parseIntOpt('--min-balance', Number.MIN_SAFE_INTEGER))
-    .option('--limit <n>', 'at most N members', parseIntOpt('--limit', 1))
-    .action(async (...args) => {
-      const cmd = cmdOf(args);
-      const r = await (await services()).listMembers(await context(cmd), cmd.opts());
-      await emit(cmd, r, () =>
-        printTable(
-          [
-            { key: 'id', header: 'id' },
-            { key: 'name', header: 'name' },
-            { key: 'tier', header: 'tier' },
-            { key: 'status', header: 'status' },
-            { key: 'balance', header: 'balance', align: 'right' },
-            { key: 'held', header: 'held', align: 'right' },
-            { key: 'available', header: 'available', align: 'right' },
-          ],
-          r,
-        ),
-      );
-    });
+    .option('--min-balance <n>', 'only balances of at least N points', parseIntOpt('--min-balance', Number.MIN_SAFE_INTEGER));
+  fileOptions(pageOptions(list, 'members', { order: 'in id order' })).action(async (...args) => {
+    const cmd = cmdOf(args);
+    const o = cmd.opts();
+    const r = await (await services()).listMembers(await context(cmd), { tier: o.tier, status: o.status, minBalance: o.minBalance, search: o.search, limit: o.limit, offset: o.offset });
+    await emitList(cmd, 'members', r, [
+      { key: 'id', header: 'id' },
+      { key: 'name', header: 'name' },
+      { key: 'tier', header: 'tier' },
+      { key: 'status', header: 'status' },
+      { key: 'balance', header: 'balance', align: 'right' },
+      { key: 'held', header: 'held', align: 'right' },
+      { key: 'available', header: 'available', align: 'right' },
+    ]);
+  });
 
   member
     .command('show [id]')

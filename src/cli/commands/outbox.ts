@@ -3,40 +3,34 @@ import { Command, Option } from 'commander';
 import { UsageError } from '../../errors.js';
 import { c } from '../colour.js';
 import { cmdOf, context, emit, globals } from '../cli.js';
-import { parseIntOpt } from '../parse.js';
-import { localTime, printTable, stderrIsTTY, writeStdout } from '../output.js';
+import { localTime, stderrIsTTY, writeStdout } from '../output.js';
+import { emitList, fileOptions, pageOptions } from '../lists.js';
 
 const services = () => import('../../services/outbox.js');
 
 export function register(program: Command): void {
   const box = program.command('outbox').description('queued notifications: list them, export them for a sender');
 
-  box
+  const list = box
     .command('list')
     .description('queued notifications, oldest first')
     .option('--pending', 'only notifications not yet exported with --mark-sent')
-    .option('--topic <topic>', 'only this topic (order.confirmed, points.expiring, points.expired)')
-    .option('--limit <n>', 'at most N rows', parseIntOpt('--limit', 1))
-    .action(async (...args) => {
-      const cmd = cmdOf(args);
-      const o = cmd.opts<{ pending?: boolean; topic?: string; limit?: number }>();
-      const r = await (await services()).listOutbox(await context(cmd), o);
-      await emit(cmd, r, () =>
-        printTable(
-          [
-            { key: 'id', header: 'id', align: 'right' },
-            { key: 'createdAt', header: 'created', format: localTime },
-            { key: 'topic', header: 'topic' },
-            { key: 'memberId', header: 'member' },
-            { key: 'channel', header: 'channel' },
-            { key: 'recipient', header: 'recipient' },
-            { key: 'payload', header: 'payload' },
-            { key: 'sentAt', header: 'sent', format: (v) => (v ? localTime(v) : 'pending') },
-          ],
-          r,
-        ),
-      );
-    });
+    .addOption(new Option('--topic <topic>', 'only this topic').choices(['order.confirmed', 'points.expiring', 'points.expired']));
+  fileOptions(pageOptions(list, 'notifications', { order: 'oldest first' })).action(async (...args) => {
+    const cmd = cmdOf(args);
+    const o = cmd.opts<{ pending?: boolean; topic?: string; limit?: number; offset?: number }>();
+    const r = await (await services()).listOutbox(await context(cmd), { pending: o.pending, topic: o.topic, limit: o.limit, offset: o.offset });
+    await emitList(cmd, 'notifications', r, [
+      { key: 'id', header: 'id', align: 'right' },
+      { key: 'createdAt', header: 'created', format: localTime },
+      { key: 'topic', header: 'topic' },
+      { key: 'memberId', header: 'member' },
+      { key: 'channel', header: 'channel' },
+      { key: 'recipient', header: 'recipient' },
+      { key: 'payload', header: 'payload', drop: 1, csv: 'raw' },
+      { key: 'sentAt', header: 'sent', fit: 'fixed', format: (v) => (v ? localTime(v) : 'pending') },
+    ]);
+  });
 
   box
     .command('export')

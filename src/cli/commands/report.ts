@@ -1,11 +1,11 @@
 // `report summary|liability|activity|members|expiring|items|segments`: each calls one service and
 // renders its result object as a table (TTY) or tab-separated rows (pipe), CSV, JSON or HTML.
 import { Command, Option } from 'commander';
-import { UsageError } from '../../errors.js';
 import { c } from '../colour.js';
 import { cmdOf, context, dbPath, globals } from '../cli.js';
+import { type OutFormat, pickFormat } from '../formats.js';
 import { parseDateOpt, parseIntOpt, parseWithinOpt } from '../parse.js';
-import { type Column, localTime, notice, printFields, printJson, printTable, safeText, stdoutIsTTY, toCsv } from '../output.js';
+import { type Column, displayWidth, localTime, notice, terminalWidth, wrapToTerminal, printFields, printJson, printTable, safeText, stdoutIsTTY, toCsv } from '../output.js';
 import { writeOutputFile } from '../../services/outfile.js';
 import type { HtmlChart } from '../html.js';
 import { type ScoreBand, bandText } from '../../domain/reports.js';
@@ -23,8 +23,8 @@ import type { ItemRecommendations, MemberRecommendations, SegmentRecommendations
 
 const services = () => import('../../services/reports.js');
 
-export type Format = 'table' | 'csv' | 'json' | 'html';
-export const FORMATS: Format[] = ['table', 'csv', 'json', 'html'];
+export type Format = OutFormat;
+export const FORMATS: OutFormat[] = ['table', 'csv', 'json', 'html'];
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyRow = any;
@@ -58,28 +58,6 @@ function addCommon(cmd: Command): Command {
     .option('--to <date>', 'to this date (inclusive, ledger zone)', parseDateOpt('--to'))
     .addOption(new Option('--format <format>', 'table, csv, json or html (default: from --out\'s extension, else table)').choices(FORMATS))
     .option('--out <file>', 'write the report to a file (atomically) instead of stdout');
-}
-
-function inferFormat(out: string): Format | undefined {
-  const ext = /\.([a-z0-9]+)$/i.exec(out)?.[1]?.toLowerCase();
-  if (ext === 'csv') return 'csv';
-  if (ext === 'json') return 'json';
-  if (ext === 'html' || ext === 'htm') return 'html';
-  if (ext === 'txt' || ext === 'tsv') return 'table';
-  return undefined;
-}
-
-/** --format wins; else --out's extension; else --json; else table. --json with another --format on stdout is a conflict. */
-function pickFormat(cmd: Command): { format: Format; out?: string } {
-  const o = cmd.opts() as { format?: Format; out?: string };
-  const json = Boolean(globals(cmd).json);
-  if (o.out) {
-    const format = o.format ?? inferFormat(o.out) ?? (json ? 'json' : undefined);
-    if (!format) throw new UsageError(`cannot tell the format of --out ${o.out} from its extension`, 'pass --format table|csv|json|html or use .csv, .json, .html, .txt');
-    return { format, out: o.out };
-  }
-  if (json && o.format && o.format !== 'json') throw new UsageError(`--json and --format ${o.format} disagree`, 'use one of them');
-  return { format: o.format ?? (json ? 'json' : 'table') };
 }
 
 export const period = (from: string | null, to: string | null): string =>
@@ -119,7 +97,7 @@ async function htmlOf(v: View, now: Date): Promise<string> {
 }
 
 export async function render(cmd: Command, now: Date, result: unknown, view: () => View): Promise<void> {
-  const { format, out } = pickFormat(cmd);
+  const { format, out } = pickFormat(cmd, FORMATS);
   let text: string;
   if (format === 'json') text = JSON.stringify(result, null, 2) + '\n';
   else if (format === 'csv') {
@@ -130,7 +108,7 @@ export async function render(cmd: Command, now: Date, result: unknown, view: () 
   else {
     const v = view();
     if (v.fields.length) {
-      if (stdoutIsTTY()) process.stdout.write(c.bold(v.title) + c.dim(`  ${v.subtitle}`) + '\n');
+      if (stdoutIsTTY()) process.stdout.write(c.bold(v.title) + (displayWidth(`${v.title}  ${v.subtitle}`) <= terminalWidth() ? c.dim(`  ${v.subtitle}`) : '\n' + c.dim(wrapToTerminal(v.subtitle))) + '\n');
       printFields(v.fields.map(([k, x]) => [k, x]));
     }
     for (const s of v.sections) if (!s.htmlOnly) await printTable(s.columns, s.rows, { title: s.title });
@@ -310,7 +288,8 @@ function membersView(r: MembersReport): View {
     num('earned'),
     num('redeemed'),
     num('expired'),
-    { key: 'lastActivity', header: 'last activity' },
+    // the day, in the ledger's zone (CSV and JSON keep the instant)
+    { key: 'lastActivity', header: 'last activity', fit: 'fixed', format: (v) => localTime(v).slice(0, 10) },
   ];
   return {
     name: 'members',
@@ -330,7 +309,7 @@ function membersView(r: MembersReport): View {
         },
       },
     ],
-    csv: { columns, rows: r.members },
+    csv: { columns: columns.map((col) => (col.key === 'lastActivity' ? { ...col, format: undefined } : col)), rows: r.members },
   };
 }
 
@@ -339,12 +318,12 @@ function expiringView(r: ExpiringReport): View {
     { key: 'memberId', header: 'member' },
     { key: 'name', header: 'name' },
     num('points', 'expiring'),
-    num('lots'),
-    { key: 'firstExpiresOn', header: 'first expires on' },
-    { key: 'lastExpiresOn', header: 'last expires on' },
+    { ...num('lots'), drop: 1 },
+    { key: 'firstExpiresOn', header: 'first expires on', fit: 'fixed' },
+    { key: 'lastExpiresOn', header: 'last expires on', fit: 'fixed', drop: 2 },
     num('balance'),
     { key: 'phone', header: 'phone' },
-    { key: 'email', header: 'email' },
+    { key: 'email', header: 'email', drop: 3 },
   ];
   return {
     name: 'expiring',
@@ -374,11 +353,11 @@ function itemsView(r: ItemsReport): View {
   const columns: Column<AnyRow>[] = [
     { key: 'sku', header: 'sku' },
     { key: 'name', header: 'name' },
-    { key: 'category', header: 'category' },
-    num('orders'),
-    num('redemptions', 'with points'),
+    { key: 'category', header: 'category', drop: 1 },
+    { ...num('orders'), drop: 2 },
+    { ...num('redemptions', 'with points'), drop: 4 },
     num('quantity'),
-    num('refundedQty', 'refunded'),
+    { ...num('refundedQty', 'refunded'), drop: 3 },
     num('sales', 'sales (gross)'),
     num('pointsUsed', 'points used'),
     num('cashPaid', 'cash paid'),

@@ -13,6 +13,64 @@ function rulePairs(v: unknown, path = ''): [string, unknown][] {
   return [[path, v === null ? '-' : v]];
 }
 
+interface RulesDoc {
+  earn?: { pointsPerUnit?: string; rounding?: string; minOrderAmount?: string; maxPointsPerOrder?: number | null; multipliers?: { category?: string; sku?: string; multiplier: string; from?: string; to?: string }[] };
+  tiers?: { name: string; minLifetimePoints: number; multiplier: string }[];
+  redeem?: { pointsPerUnit?: string; minPoints?: number; maxRatio?: string };
+  expiry?: { policy?: string; days?: number; years?: number };
+  limits?: { dailyEarnCap?: number | null; reviewAbove?: string | null };
+}
+
+const plural = (n: number | string, one: string, many = `${one}s`): string => `${n} ${String(n) === '1' ? one : many}`;
+const ROUNDING: Record<string, string> = { floor: 'rounded down', round: 'rounded to the nearest point', ceil: 'rounded up' };
+
+/** The rules in force as labelled lines and tables for a person (a stored document has every field; a missing one reads as init's default). */
+async function rulesSummary(d: RulesDoc, currency: string): Promise<void> {
+  const { Decimal } = await import('decimal.js');
+  const earn = d.earn ?? {};
+  const redeem = d.redeem ?? {};
+  const expiry = d.expiry ?? { policy: 'rolling-days', days: 365 };
+  const limits = d.limits ?? {};
+  const minOrder = earn.minOrderAmount ?? '0';
+  const expiryText =
+    expiry.policy === 'never'
+      ? 'never'
+      : expiry.policy === 'end-of-year'
+        ? `on 31 Dec, ${plural(expiry.years ?? 1, 'year')} after the year they were earned`
+        : `${plural(expiry.days ?? 365, 'day')} after they were earned`;
+  printFields([
+    ['earn', `${plural(earn.pointsPerUnit ?? '1', 'point')} per ${currency} spent, ${ROUNDING[earn.rounding ?? 'floor'] ?? earn.rounding}`],
+    ['minimum order', new Decimal(minOrder).isZero() ? 'none' : `${minOrder} ${currency} (smaller orders earn nothing)`],
+    ['cap per order', earn.maxPointsPerOrder === null || earn.maxPointsPerOrder === undefined ? 'none' : plural(earn.maxPointsPerOrder, 'point')],
+    ['redeem', `${plural(redeem.pointsPerUnit ?? '100', 'point')} = 1 ${currency}`],
+    ['minimum to redeem', plural(redeem.minPoints ?? 0, 'point')],
+    ['points pay at most', `${new Decimal(redeem.maxRatio ?? '1').times(100).toFixed()}% of an order`],
+    ['points expire', expiryText],
+    ['daily earn cap', limits.dailyEarnCap === null || limits.dailyEarnCap === undefined ? 'none' : `${plural(limits.dailyEarnCap, 'point')} per member per day`],
+    ['review above', limits.reviewAbove === null || limits.reviewAbove === undefined ? 'none' : `orders above ${limits.reviewAbove} ${currency} wait in review`],
+  ]);
+  const multipliers = earn.multipliers ?? [];
+  await printTable(
+    [
+      { key: 'multiplier', header: 'multiplier', align: 'right', format: (v) => `×${v}` },
+      { key: 'on', header: 'on' },
+      { key: 'from', header: 'from', fit: 'fixed', format: (v) => (v as string | undefined) ?? 'always' },
+      { key: 'to', header: 'to', fit: 'fixed', format: (v) => (v as string | undefined) ?? '' },
+    ],
+    multipliers.map((m) => ({ ...m, on: m.category !== undefined ? `category ${m.category}` : `SKU ${m.sku}` })),
+    { title: '\nEarn multipliers' },
+  );
+  await printTable(
+    [
+      { key: 'name', header: 'tier' },
+      { key: 'minLifetimePoints', header: 'from lifetime points', align: 'right' },
+      { key: 'multiplier', header: 'earns', align: 'right', format: (v) => `×${v}` },
+    ],
+    d.tiers ?? [],
+    { title: '\nTiers' },
+  );
+}
+
 export function register(program: Command): void {
   const rules = program.command('rules').description('earning, redeeming and expiry rules, in versions');
   rules
@@ -67,7 +125,10 @@ export function register(program: Command): void {
       const r = await showRules(await context(cmd), cmd.opts().at);
       await emit(cmd, r, () => {
         process.stderr.write(`rules version ${r.version}, in force from ${r.effectiveLocal}${r.inForce ? ' (current)' : ''}\n`);
-        printFields(rulePairs(r.rules)); // one line per setting (earn.pointsPerUnit  1); the document itself: --json
+        // A person gets a summary in words; a pipe one `setting<TAB>value` line per field (earn.pointsPerUnit 1);
+        // the document itself: --json.
+        if (stdoutIsTTY() && !('unreadable' in r.rules)) return rulesSummary(r.rules as RulesDoc, r.currency);
+        printFields(rulePairs(r.rules));
       });
     });
   rules

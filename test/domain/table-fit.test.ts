@@ -1,0 +1,48 @@
+// fitWidths: how a table gives way on a narrow terminal (property and example tests of the pure sizing step).
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { type Fit, fitWidths } from '../../src/cli/output.js';
+
+const sum = (w: number[], gap: number) => w.reduce((a, b) => a + b, 0) + gap * Math.max(0, w.filter((x) => x > 0).length - 1);
+
+describe('fitWidths', () => {
+  it('leaves a table that fits as it is, two columns apart', () => {
+    expect(fitWidths([4, 10, 7], ['id', 'text', 'fixed'], [4, 10, 4], 80)).toEqual({ widths: [4, 10, 7], gap: 2 });
+  });
+
+  it('narrows the gap, then cuts the longest text first, never a number column', () => {
+    const { widths, gap } = fitWidths([6, 40, 30, 7, 16], ['id', 'text', 'text', 'fixed', 'fixed'], [6, 40, 30, 5, 16], 60);
+    expect(gap).toBe(1);
+    expect(sum(widths, gap)).toBe(60);
+    expect(widths[0]).toBe(6);
+    expect(widths.slice(3)).toEqual([7, 16]);
+    expect(Math.abs(widths[1] - widths[2])).toBeLessThanOrEqual(1); // both long texts gave, the longer more
+  });
+
+  it('leaves out optional columns (higher first) before cutting text below 12, and sizes again without them', () => {
+    // 61 columns at gap 1; the text at 12 still leaves 58 > 50, so `refunded` (drop 2) goes, then the
+    // text gives only what is needed without it: 10 + 16 + 13 + 8 + 3 gaps = 50
+    const r = fitWidths([10, 16, 15, 8, 8], ['id', 'fixed', 'text', 'fixed', 'fixed'], [10, 16, 15, 4, 4], 50, [undefined, undefined, undefined, 1, 2]);
+    expect(r).toEqual({ widths: [10, 16, 13, 8, 0], gap: 1 });
+  });
+
+  it('property: numbers never get narrower than their widest value; a fitting result is within the width', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ natural: fc.integer({ min: 1, max: 60 }), fit: fc.constantFrom<Fit>('fixed', 'id', 'text'), drop: fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined }) }), { minLength: 1, maxLength: 12 }),
+        fc.integer({ min: 20, max: 200 }),
+        (cols, width) => {
+          const cells = cols.map((c) => c.natural);
+          const { widths, gap } = fitWidths(cols.map((c) => c.natural), cols.map((c) => c.fit), cells, width, cols.map((c) => c.drop));
+          cols.forEach((c, i) => {
+            if (widths[i] === 0) expect(c.drop).not.toBeUndefined();
+            else if (c.fit === 'fixed') expect(widths[i]).toBe(c.natural);
+            expect(widths[i]).toBeLessThanOrEqual(c.natural);
+          });
+          const floor = cols.reduce((a, c, i) => a + (widths[i] === 0 ? 0 : c.fit === 'fixed' ? c.natural : Math.min(c.natural, c.fit === 'id' ? 4 : 5)), 0);
+          if (floor + Math.max(0, widths.filter((x) => x > 0).length - 1) <= width) expect(sum(widths, gap)).toBeLessThanOrEqual(width);
+        },
+      ),
+    );
+  });
+});

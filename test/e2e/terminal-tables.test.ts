@@ -1,0 +1,154 @@
+// Tables fit the terminal (issue 20 item 2): on a real 80-column terminal (tmux) every line fits, rows are
+// compact (no rule between them), long text is cut with … while numbers and times never are; a pipe still
+// gets every full value as tab-separated rows; rules show is a summary in words.
+import { join } from 'node:path';
+import stringWidth from 'string-width';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FIXTURES, type TmpLedger, tmpLedger } from '../helpers/cli.js';
+import { endSessions, hasTmux, screenJoined, start, waitFor } from '../helpers/tmux.js';
+
+const LONG_NAME = 'Alexandria Konstantinopoulou-Vanderbilt of Greater Shanghai';
+const LONG_EMAIL = 'alexandria.konstantinopoulou-vanderbilt@a-very-long-domain.example.com';
+
+/** Members with long and CJK names, a frozen one with a long reason, a partly refunded order and a few paid ones. */
+function ledger(): TmpLedger {
+  const t = tmpLedger();
+  t.ok(['rules', 'apply', join(FIXTURES, 'rules.json'), '--effective', '2026-01-01']);
+  t.ok(['member', 'add', '--id', 'M001', '--name', LONG_NAME, '--email', LONG_EMAIL, '--phone', '13800000001']);
+  t.ok(['member', 'add', '--id', 'M002', '--name', '欧阳王芳欧阳王芳欧阳王芳欧阳王芳']);
+  t.ok(['member', 'add', '--id', 'M003', '--name', 'Li Wei']);
+  for (const m of ['M001', 'M002', 'M003']) t.ok(['member', 'adjust', m, '--points', '250000', '--reason', 'opening balance carried over from the old card system']);
+  t.ok(['catalog', 'add', '--sku', 'TEA-001', '--name', 'West Lake Longjing 250g', '--price', '168.00', '--points-price', '15000']);
+  t.ok(['catalog', 'add', '--sku', 'CUP-002', '--name', 'Celadon tea cup', '--price', '58.00']);
+  const first = t.ok(['checkout', '--member', 'M001', '--item', 'TEA-001', '--item', 'CUP-002', '--points', '5000', '--tender', 'alipay', '--yes']);
+  t.ok(['order', 'refund', first.orderId, '--line', 'CUP-002:1', '--reason', 'chipped', '--yes']);
+  t.ok(['checkout', '--member', 'M002', '--item', 'TEA-001:3', '--max-points', '--tender', 'wechat', '--yes']);
+  t.ok(['checkout', '--member', 'M003', '--item', 'CUP-002', '--no-points', '--tender', 'card', '--yes']);
+  t.ok(['member', 'freeze', 'M003', '--reason', 'chargeback under review by the bank, see ticket 4711 in the support system for details']);
+  return t;
+}
+
+/** Runs the command on a `width`-column terminal and returns its lines as written (wrapped lines joined). */
+async function onTerminal(t: TmpLedger, args: string[], width = 80): Promise<string[]> {
+  const s = start(t, args, { width });
+  await waitFor(s, /EXIT=\d+/);
+  const lines = screenJoined(s).split('\n').map((l) => l.trimEnd());
+  const end = lines.findIndex((l) => /^EXIT=/.test(l));
+  expect(lines[end]).toBe('EXIT=0');
+  return lines.slice(0, end).filter((l) => l !== '');
+}
+
+const tooWide = (lines: string[], width: number) => lines.filter((l) => stringWidth(l) > width);
+/** A line drawn to separate rows: box-drawing or ASCII rules. */
+const isRule = (l: string) => /^[\s─━═┼┬┴├┤┌┐└┘│|+=-]+$/.test(l) || /[│┼├┤]/.test(l);
+
+describe.skipIf(!hasTmux)('tables fit an 80-column terminal (issue 20 item 2)', () => {
+  const t = ledger();
+  afterEach(endSessions);
+
+  it('order list: every line fits, one compact row per order, the long status cut with …, amounts and times whole', async () => {
+    const orders = t.ok(['order', 'list']);
+    const lines = await onTerminal(t, ['order', 'list']);
+    expect(tooWide(lines, 80)).toEqual([]);
+    expect(lines.filter(isRule)).toEqual([]);
+    expect(lines[0]).toMatch(/^order\s+at\s+member\s+status\s+total\s+points\s+cash/);
+    const rows = lines.filter((l) => /^ORD-/.test(l));
+    expect(rows).toHaveLength(orders.length);
+    for (const o of orders) {
+      const row = rows.find((l) => l.startsWith(o.orderId))!;
+      expect(row).toContain('2026-11-23 10:00');
+      for (const n of [o.total, String(o.pointsUsed), o.cashPaid]) expect(row).toMatch(new RegExp(`(^| )${n.replace('.', '\\.')}( |$)`));
+    }
+    expect(rows.find((l) => l.startsWith(orders.find((o: { status: string }) => o.status === 'partially_refunded').orderId))).toMatch(/partially_\S*…/);
+  });
+
+  it('order list on a 120-column terminal shows every column whole', async () => {
+    const lines = await onTerminal(t, ['order', 'list'], 120);
+    expect(tooWide(lines, 120)).toEqual([]);
+    expect(lines[0]).toMatch(/tender\s+earned\s+refunded$/);
+    expect(lines.join('\n')).toContain('partially_refunded');
+    expect(lines.join('\n')).not.toContain('…');
+  });
+
+  it('report members: every line fits, the long name cut with …, balances whole, no rules', async () => {
+    const top = t.ok(['report', 'members']).members;
+    const lines = await onTerminal(t, ['report', 'members']);
+    expect(tooWide(lines, 80)).toEqual([]);
+    expect(lines.filter(isRule)).toEqual([]);
+    const row = lines.find((l) => / M001 /.test(l))!;
+    expect(row).toContain('Alexandria');
+    expect(row).toContain('…');
+    expect(row).not.toContain(LONG_NAME);
+    for (const m of top) {
+      const r = lines.find((l) => new RegExp(` ${m.id} `).test(l))!;
+      expect(r, m.id).toMatch(new RegExp(` ${m.balance} +${m.earned} +${m.redeemed} +${m.expired} `));
+    }
+    expect(lines.find((l) => / M002 /.test(l))).toContain('欧阳王芳');
+  });
+
+  it('member show: fields and lots fit, a long email and reason wrap instead of running off, no rules', async () => {
+    const lines = await onTerminal(t, ['member', 'show', 'M001']);
+    expect(tooWide(lines, 80)).toEqual([]);
+    expect(lines.filter(isRule)).toEqual([]);
+    expect(lines.join('').replace(/\s+/g, '')).toContain(LONG_EMAIL); // wrapped, not cut
+    expect(lines.some((l) => /^available\s+\d+$/.test(l))).toBe(true);
+    expect(lines.some((l) => /^remaining\s+of\s+held\s+earned\s+expires on/.test(l))).toBe(true);
+    const frozen = await onTerminal(t, ['member', 'show', 'M003']);
+    expect(tooWide(frozen, 80)).toEqual([]);
+    expect(frozen.join(' ').replace(/\s+/g, ' ')).toContain('see ticket 4711 in the support system for details');
+  });
+
+  it('member list, ledger entries, audit list and catalog list fit 80 columns with CJK names', async () => {
+    for (const args of [['member', 'list'], ['ledger', 'entries'], ['audit', 'list', '--limit', '20'], ['catalog', 'list'], ['report', 'items'], ['outbox', 'list']]) {
+      const lines = await onTerminal(t, args);
+      expect(tooWide(lines, 80), args.join(' ')).toEqual([]);
+      expect(lines.filter(isRule), args.join(' ')).toEqual([]);
+    }
+  });
+
+  it('rules show on a terminal is a summary in words with tables, not the JSON document', async () => {
+    const lines = await onTerminal(t, ['rules', 'show']);
+    const text = lines.join('\n');
+    expect(tooWide(lines, 80)).toEqual([]);
+    expect(text).not.toMatch(/[{}]|pointsPerUnit/);
+    expect(text).toMatch(/^earn\s+1 point per CNY spent, rounded down$/m);
+    expect(text).toMatch(/^redeem\s+100 points = 1 CNY$/m);
+    expect(text).toMatch(/^points pay at most\s+80% of an order$/m);
+    expect(text).toMatch(/^points expire\s+365 days after they were earned$/m);
+    expect(text).toMatch(/^daily earn cap\s+50000 points per member per day$/m);
+    expect(text).toMatch(/^review above\s+orders above 20000\.00 CNY wait in review$/m);
+    expect(text).toMatch(/^\s+×2\s+category electronics\s+2026-11-01\s+2026-11-30$/m);
+    expect(text).toMatch(/^gold\s+10000\s+×1\.5$/m);
+  });
+});
+
+describe('a pipe still gets every full value, tab-separated, undecorated', () => {
+  const t = ledger();
+
+  it.each([
+    [['order', 'list']],
+    [['report', 'members']],
+    [['member', 'list']],
+    [['catalog', 'list']],
+  ])('%j: one header, full values, no … and no colour', (args) => {
+    const r = t.run(args);
+    expect(r.code).toBe(0);
+    const [head, ...rows] = r.stdout.trimEnd().split('\n').map((l) => l.split('\t'));
+    for (const row of rows) expect(row).toHaveLength(head.length);
+    expect(r.stdout).not.toContain('…');
+    expect(r.stdout).not.toMatch(/\u001b\[|[│┼─]/);
+  });
+
+  it('order list keeps the tender and refunded columns and the whole status; report members the whole name', () => {
+    const orders = t.run(['order', 'list']).stdout;
+    expect(orders.split('\n')[0]).toBe('order\tat\tmember\tstatus\ttotal\tpoints\tcash\ttender\tearned\trefunded');
+    expect(orders).toContain('\tpartially_refunded\t');
+    expect(t.run(['report', 'members']).stdout).toContain(`\t${LONG_NAME}\t`);
+  });
+
+  it('rules show on a pipe keeps one setting a line', () => {
+    const r = t.run(['rules', 'show']);
+    expect(r.stdout).toMatch(/^field\tvalue\n/);
+    expect(r.stdout).toMatch(/^redeem\.maxRatio\t0\.8$/m);
+  });
+});
