@@ -49,7 +49,7 @@ describe('import purchases (e2e)', () => {
     expect(s).toMatchObject({ rows: 17, accepted: 2, rejected: 15, pointsAccrued: 504 + 60 });
     expect(s.rejectsFile).toBe(file.replace(/\.csv$/, '.rejects.csv'));
     const rejects = readFileSync(s.rejectsFile, 'utf8').trim().split('\n');
-    expect(rejects[0]).toBe('line,reason,order_id,member_id,purchased_at,sku,category,quantity,unit_price');
+    expect(rejects[0]).toBe('_line,_reason,order_id,member_id,purchased_at,sku,category,quantity,unit_price');
     const reasons = new Map(rejects.slice(1).map((l) => [Number(l.split(',')[0]), l]));
     expect([...reasons.keys()]).toEqual([3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17]);
     expect(reasons.get(3)).toContain('guest purchase');

@@ -2,6 +2,7 @@
 import { Command, Option } from 'commander';
 import { c } from '../colour.js';
 import { cmdOf, context, emit, need, setExit } from '../cli.js';
+import { count, showRejects } from '../words.js';
 import { printFields, printTable } from '../output.js';
 import type { ItemText } from '../../domain/catalog.js';
 import type { ItemView } from '../../services/catalog.js';
@@ -156,8 +157,8 @@ export function register(program: Command): void {
       const cmd = cmdOf(args);
       const r = await (await services()).importCatalog(await context(cmd), file, cmd.opts().rejects, { encoding: cmd.opts().encoding, delimiter: cmd.opts().delimiter, map: cmd.opts().map });
       await emit(cmd, r, () => {
-        process.stdout.write(`${r.rows} rows: ${r.created} added, ${r.updated} updated, ${r.unchanged} unchanged, ${r.rejected} rejected\n`);
-        if (r.rejectsFile) process.stderr.write(`${c.yellow('!')} rejected rows with reasons: ${r.rejectsFile}\n`);
+        process.stdout.write(`${count(r.rows, 'row')}: ${r.created} added, ${r.updated} updated, ${r.unchanged} unchanged, ${r.rejected} rejected\n`);
+        showRejects(r, { command: 'pointsmall catalog import', options: ['encoding', 'delimiter', 'map'].some((k) => cmd.opts()[k] !== undefined) });
       });
       if (r.rejected) setExit(4);
     });

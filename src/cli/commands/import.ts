@@ -5,6 +5,7 @@ import { localDateTime } from '../../domain/time.js';
 import { cmdOf, confirmOnTerminal, context, emit, globals, mustAsk, setExit } from '../cli.js';
 import { parseIntOpt } from '../parse.js';
 import { localTime, printFields, printTable, stderrIsTTY } from '../output.js';
+import { agree, count, showRejects } from '../words.js';
 import type { ImportProgress, ImportSummary } from '../../services/importPurchases.js';
 import type { ReviewDecision, ReviewItem } from '../../services/review.js';
 import type { ImportRunView, VoidOptions, VoidSummary } from '../../services/voids.js';
@@ -43,7 +44,7 @@ async function progressBar(): Promise<{ update: (p: ImportProgress) => void; sto
   };
 }
 
-function showSummary(r: ImportSummary): Promise<void> {
+function showSummary(r: ImportSummary, options: boolean): Promise<void> {
   printFields([
     ['file', r.file],
     ['source', r.source],
@@ -65,9 +66,8 @@ function showSummary(r: ImportSummary): Promise<void> {
     ['purchased', r.firstPurchasedAt ? `${localDateTime(r.firstPurchasedAt, r.timezone)} to ${localDateTime(r.lastPurchasedAt!, r.timezone)} (${r.timezone})` : '-'],
     ...(r.dryRun ? ([['dry run', c.yellow('yes: nothing was written')]] as [string, unknown][]) : []),
   ]);
-  if (r.rejectsFile) process.stderr.write(`${c.yellow('!')} ${r.rejected} rejected rows with line numbers and reasons: ${r.rejectsFile}\n`);
-  else if (r.rejected && r.dryRun) process.stderr.write(`${c.yellow('!')} ${r.rejected} rows would be rejected (pass --rejects FILE to see them)\n`);
-  if (r.review) process.stderr.write(`${c.yellow('!')} ${r.review} orders wait in review: pointsmall review list\n`);
+  showRejects(r, { command: 'pointsmall import purchases', options }, r.dryRun);
+  if (r.review) process.stderr.write(`${c.yellow('!')} ${count(r.review, 'order')} ${agree(r.review, 'waits', 'wait')} in review: pointsmall review list\n`);
   return Promise.resolve();
 }
 
@@ -200,7 +200,9 @@ export function register(program: Command): void {
       } finally {
         bar?.stop();
       }
-      await emit(cmd, r, showSummary);
+      // (the options that read the file: the fixed rejects file is imported again with them)
+      const options = ['map', 'profile', 'source', 'dateFormat', 'encoding', 'delimiter', 'createMembers', 'skipGuests', 'null', 'skip'].some((k) => o[k] !== undefined);
+      await emit(cmd, r, (x: ImportSummary) => showSummary(x, options));
       if (r.rejected > 0) setExit(4);
     });
 
