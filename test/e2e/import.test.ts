@@ -254,13 +254,13 @@ describe('import purchases on two cores (e2e)', () => {
 describe.skipIf(!hasTmux)('import purchases on a terminal', () => {
   afterEach(endSessions);
 
-  it('shows a progress bar per phase, in KiB read and then in orders accrued, and a summary for a person', async () => {
+  it('shows a progress bar per phase (here from the start: POINTSMALL_PROGRESS_AFTER_MS=0), in KiB read and then in orders accrued, and a summary for a person', async () => {
     const t = fixtureLedger();
     const file = join(t.dir, 'till.csv');
     const rows = ['order_id,member_id,purchased_at,sku,category,quantity,unit_price'];
     for (let i = 0; i < 300; i++) for (let k = 0; k < 3; k++) rows.push(`T${i},N${i % 10},2026-03-0${1 + (i % 9)} 10:00,SKU-${k},tea,1,${10 + k}.00`);
     writeFileSync(file, rows.join('\n') + '\n');
-    const s = start(t, ['import', 'purchases', file, '--create-members']);
+    const s = start(t, ['import', 'purchases', file, '--create-members'], { POINTSMALL_PROGRESS_AFTER_MS: '0' });
     const out = await waitFor(s, /EXIT=\d+/, 30_000);
     expect(out).toContain('EXIT=0');
     expect(out).toMatch(/reading\s+\[[█░]+\] 100% \| \d+\/\d+ KiB/);

@@ -12,9 +12,32 @@ import type { ImportRunView, VoidOptions, VoidSummary } from '../../services/voi
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
-/** A progress bar on stderr, only when stderr is a terminal and output is not --json-only scripting. */
-async function progressBar(): Promise<{ update: (p: ImportProgress) => void; stop: () => void } | null> {
+/** An import shows no bar until it has run this long (POINTSMALL_PROGRESS_AFTER_MS; 0: from the start). */
+const PROGRESS_AFTER_MS = 1000;
+/** Nor for a file smaller than this (it imports in well under a second), unless the wait is set to 0. */
+const PROGRESS_MIN_BYTES = 1 << 20;
+
+/**
+ * A progress bar on stderr, only when stderr is a terminal and output is not --json-only scripting, and
+ * only for an import that takes a while: a file of 1 MiB or more, once it has run for a second. A small
+ * file never gets one, however slow the machine.
+ */
+async function progressBar(file: string): Promise<{ update: (p: ImportProgress) => void; stop: () => void } | null> {
   if (!stderrIsTTY()) return null;
+  const env = process.env.POINTSMALL_PROGRESS_AFTER_MS;
+  const after = env !== undefined && /^\d+$/.test(env) ? Number(env) : PROGRESS_AFTER_MS;
+  if (after > 0) {
+    const { statSync } = await import('node:fs');
+    const size = (() => {
+      try {
+        return statSync(file).size;
+      } catch {
+        return 0; // (the import itself says what is wrong with the file)
+      }
+    })();
+    if (size < PROGRESS_MIN_BYTES) return null;
+  }
+  const since = Date.now();
   const { default: cliProgress } = await import('cli-progress');
   const bar = new cliProgress.SingleBar(
     { format: '{phase} [{bar}] {percentage}% | {value}/{total} {unit}', hideCursor: true, stream: process.stderr, etaBuffer: 50, fps: 10 },
@@ -30,6 +53,7 @@ async function progressBar(): Promise<{ update: (p: ImportProgress) => void; sto
   const scale = (p: ImportProgress, v: number) => (p.phase === 'accruing' ? v : Math.round(v / 1024));
   return {
     update(p) {
+      if (!started && Date.now() - since < after) return; // (the bar starts with the first news after the wait)
       const [label, unit] = labels[p.phase];
       if (p.phase !== phase) {
         if (started) bar.stop();
@@ -175,7 +199,7 @@ export function register(program: Command): void {
     .action(async (file: string, ...args) => {
       const cmd = cmdOf(args);
       const o = cmd.opts();
-      const bar = globals(cmd).json ? null : await progressBar();
+      const bar = globals(cmd).json ? null : await progressBar(file);
       const { importPurchases } = await import('../../services/importPurchases.js');
       let r: ImportSummary;
       try {
