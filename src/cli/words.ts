@@ -3,9 +3,9 @@ import { c } from './colour.js';
 import { safeText } from './output.js';
 import type { RejectSample } from '../domain/rejects.js';
 
-/** `1 order`, `2 orders`, `0 orders` (the plural is the noun + s unless given). */
+/** `1 order`, `2 orders`, `0 orders`, `-1 point` (the plural is the noun + s unless given). */
 export function count(n: number, noun: string, plural = `${noun}s`): string {
-  return `${n} ${n === 1 ? noun : plural}`;
+  return `${n} ${Math.abs(n) === 1 ? noun : plural}`;
 }
 
 /** The verb that agrees with a count: `waits` for one, `wait` for any other number. */

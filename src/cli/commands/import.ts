@@ -108,7 +108,7 @@ const reviewColumns = [
 
 function showDecision(r: ReviewDecision): void {
   const verb = r.status === 'approved' ? c.green('approved') : c.red('rejected');
-  const pts = r.status === 'approved' ? `; ${r.points && r.points < 0 ? `${-r.points} points taken back` : `${r.points ?? 0} points credited`}${r.capped ? ` (${r.capped} over the daily cap)` : ''}` : '';
+  const pts = r.status === 'approved' ? `; ${r.points && r.points < 0 ? `${count(-r.points, 'point')} taken back` : `${count(r.points ?? 0, 'point')} credited`}${r.capped ? ` (${r.capped} over the daily cap)` : ''}` : '';
   process.stdout.write(`${verb} order ${r.orderId} of ${r.memberId}${pts}; balance ${r.balance}\n`);
 }
 
@@ -131,10 +131,10 @@ const runColumns = [
 function voidWords(s: VoidSummary): string {
   const what = s.runId !== null ? `import run ${s.runId} (source ${s.source})` : `order of source ${s.source}`;
   const parts = [`${s.orders} order${s.orders === 1 ? '' : 's'} of ${what}`];
-  if (s.pointsTakenBack) parts.push(`${s.pointsTakenBack} points taken back`);
-  if (s.pointsGivenBack) parts.push(`${s.pointsGivenBack} points of returns given back`);
+  if (s.pointsTakenBack) parts.push(`${count(s.pointsTakenBack, 'point')} taken back`);
+  if (s.pointsGivenBack) parts.push(`${count(s.pointsGivenBack, 'point')} of returns given back`);
   parts.push(`${s.members} member${s.members === 1 ? '' : 's'} affected`);
-  if (s.debt) parts.push(`${s.debt} points already spent become debt`);
+  if (s.debt) parts.push(`${count(s.debt, 'point')} already spent ${agree(s.debt, 'becomes', 'become')} debt`);
   if (s.reviewRejected) parts.push(`${s.reviewRejected} rejected from review`);
   return parts.join(', ');
 }

@@ -5,6 +5,7 @@ import { c } from '../colour.js';
 import { cmdOf, context, emit, globals } from '../cli.js';
 import { parseIntOpt } from '../parse.js';
 import { localTime, printTable, stderrIsTTY, writeStdout } from '../output.js';
+import { count } from '../words.js';
 
 const services = () => import('../../services/outbox.js');
 
@@ -68,12 +69,12 @@ export function register(program: Command): void {
         sink: writeStdout,
       });
       if (!o.out) {
-        if (stderrIsTTY()) process.stderr.write(`${r.exported} notifications exported${o.markSent ? `, ${r.markedSent} marked sent` : ''}\n`);
+        if (stderrIsTTY()) process.stderr.write(`${count(r.exported, 'notification')} exported${o.markSent ? `, ${r.markedSent} marked sent` : ''}\n`);
         return;
       }
       await emit(cmd, r, () => {
         if (r.out === null) return void process.stdout.write('nothing to export; no file written\n');
-        process.stdout.write(`${c.green('✓')} ${r.exported} notifications written to ${r.out}${o.markSent ? `, ${r.markedSent} marked sent` : ''}\n`);
+        process.stdout.write(`${c.green('✓')} ${count(r.exported, 'notification')} written to ${r.out}${o.markSent ? `, ${r.markedSent} marked sent` : ''}\n`);
       });
     });
 }

@@ -18,6 +18,7 @@ import type {
   SegmentsReport,
   SummaryReport,
 } from '../../services/reports.js';
+import { count } from '../words.js';
 
 const services = () => import('../../services/reports.js');
 
@@ -271,7 +272,7 @@ function activityView(r: ActivityReport): View {
     csv: { columns: [{ key: 'bucket', header: r.by }, { key: 'start', header: 'start' }, ...FLOW_COLUMNS.map((col) => ({ ...col, format: undefined }))], rows: r.buckets },
     terminalChart: async () => {
       if (!r.buckets.length) return null;
-      if (r.buckets.length > 120) return c.dim(`(chart left out: ${r.buckets.length} buckets; try --by week or --by month)`);
+      if (r.buckets.length > 120) return c.dim(`(chart left out: ${count(r.buckets.length, 'bucket')}; try --by week or --by month)`);
       const { barChart, FLOW_SERIES } = await import('../charts.js');
       return barChart(
         r.buckets.map((b) => ({ label: b.bucket, values: [b.issued, b.redeemed, b.expired] })),
