@@ -3,7 +3,7 @@
 import { c } from './colour.js';
 import type { Ctx } from '../services/ledger.js';
 import type { CartItem, CheckoutInput, MemberChoice, Tender } from '../services/checkout.js';
-import { count } from './words.js';
+import { checkoutQuestion, count } from './words.js';
 
 export interface Ask {
   askMember: boolean;
@@ -74,7 +74,12 @@ export async function interactiveCheckout(ctx: Ctx, given: CheckoutInput, ask: A
   if (quote.note) say(c.yellow(`note: ${quote.note}`));
 
   let chosen = { pointsUsed: quote.pointsUsed, pointsValue: quote.pointsValue, cashPaid: quote.cashPaid };
-  if (ask.askPoints) {
+  // Only one amount allowed (0–0, or just what the points-only items take): nothing to ask.
+  const onlyOne = quote.allowedPoints.min === null;
+  if (ask.askPoints && onlyOne) {
+    say(quote.allowedPoints.required > 0 ? `points: ${quote.allowedPoints.required} for the points-only items, no more can be used here` : 'points: none can be used on this checkout');
+  }
+  if (ask.askPoints && !onlyOne) {
     const text = await input({
       message: `Points to use (${quote.allowedText})`,
       default: String(quote.pointsUsed),
@@ -110,7 +115,7 @@ export async function interactiveCheckout(ctx: Ctx, given: CheckoutInput, ask: A
   input0.tender = tender;
 
   const ok = await confirm({
-    message: `Use ${count(chosen.pointsUsed, 'point')} (worth ${chosen.pointsValue}) and take ${chosen.cashPaid} by ${tender} from ${input0.memberId}?`,
+    message: checkoutQuestion(chosen, tender, input0.memberId),
     default: false,
   });
   return ok ? input0 : null;

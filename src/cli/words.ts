@@ -13,6 +13,22 @@ export function agree(n: number, one: string, other: string): string {
   return n === 1 ? one : other;
 }
 
+/** Whether a money amount is zero (`0`, `0.00`). */
+export const isZeroMoney = (amount: string): boolean => /^-?0+(\.0+)?$/.test(amount);
+
+/** The cash part and how it is paid: `12.00 by card`; `0.00` alone when there is no cash to pay. */
+export function cashBy(amount: string, tender: string | null | undefined): string {
+  return isZeroMoney(amount) || !tender ? amount : `${amount} by ${tender}`;
+}
+
+/** The confirmation question of a checkout: `Use 500 points (worth 5.00) and take 12.00 by card from M1?`, without the cash when there is none. */
+export function checkoutQuestion(q: { pointsUsed: number; pointsValue: string; cashPaid: string }, tender: string, memberId: string, suffix = ''): string {
+  const pts = `${count(q.pointsUsed, 'point')} (worth ${q.pointsValue})`;
+  if (isZeroMoney(q.cashPaid)) return `Use ${pts} from ${memberId}${suffix}?`;
+  if (q.pointsUsed === 0) return `Take ${q.cashPaid} by ${tender} from ${memberId}${suffix}?`;
+  return `Use ${pts} and take ${q.cashPaid} by ${tender} from ${memberId}${suffix}?`;
+}
+
 /** What an import rejected: its first rows, the rejects file and how to import it again. */
 export interface RejectsShown {
   file: string;

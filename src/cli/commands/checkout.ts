@@ -8,7 +8,7 @@ import { localTime, printFields, printTable, stdoutIsTTY } from '../output.js';
 import type { PointsRequest } from '../../domain/split.js';
 import type { CartItem, CheckoutInput, CheckoutResult, QuoteResult, Tender } from '../../services/checkout.js';
 import type { OrderDetail, RefundResult } from '../../services/orders.js';
-import { count } from '../words.js';
+import { cashBy, checkoutQuestion, count, isZeroMoney } from '../words.js';
 
 const checkoutServices = () => import('../../services/checkout.js');
 const orderServices = () => import('../../services/orders.js');
@@ -115,7 +115,7 @@ async function quoteView(r: QuoteResult): Promise<void> {
     ['points used', `${r.pointsUsed} (worth ${r.pointsValue})`],
     ['points allowed', `${r.allowedText} (minimum ${r.minPoints} per checkout, at most ${r.maxUsablePoints}, step ${r.pointsStep})`],
     ...(r.requiredPoints ? ([['points-only', `${r.lines.filter((x) => x.requiredPoints).map((x) => `${x.sku} takes ${x.requiredPoints}`).join(', ')} points whatever is asked (so --no-points is refused)`]] as [string, unknown][]) : []),
-    ['cash to pay', `${c.bold(r.cashPaid)} by ${r.tender}`],
+    ['cash to pay', isZeroMoney(r.cashPaid) ? r.cashPaid : `${c.bold(r.cashPaid)} by ${r.tender}`],
     ['points earned', r.pointsEarned],
   ]);
   if (!stdoutIsTTY()) await quoteLines(r);
@@ -131,7 +131,7 @@ async function resultView(r: CheckoutResult): Promise<void> {
     ['member', r.memberId],
     ['total', `${r.total} ${r.currency}${r.coupon ? `  (coupon ${r.coupon}: −${r.discount})` : ''}`],
     ['points used', `${r.pointsUsed} (worth ${r.pointsValue})`],
-    ['cash', `${r.cashPaid}${r.tender ? ` by ${r.tender}` : ''}`],
+    ['cash', cashBy(r.cashPaid, r.tender)],
     ['points earned', r.pointsEarned],
     ['balance', `${r.balance} (available ${r.available})`],
     ...r.couponsIssued.map((cp) => ['coupon issued', `${cp.code}  ${cp.value ? `${cp.value} off` : `${cp.percent}% off`}, until ${cp.expiresOn}`] as [string, unknown]),
@@ -215,7 +215,7 @@ export function register(program: Command): void {
         const held = await (await orderServices()).showOrder(ctx, id);
         if (held.status === 'held') {
           const tender = o.tender ?? held.tender ?? 'cash';
-          if (!(await confirmOnTerminal(`Use ${count(held.pointsUsed, 'point')} (worth ${held.pointsValue}) and take ${held.cashPaid} by ${tender} from ${held.memberId} for checkout ${id}?`))) {
+          if (!(await confirmOnTerminal(checkoutQuestion(held, tender, held.memberId, ` for checkout ${id}`)))) {
             process.stderr.write('nothing was paid; the hold stays until it expires or: pointsmall checkout cancel ' + id + '\n');
             return;
           }
@@ -371,7 +371,7 @@ async function orderView(r: OrderDetail): Promise<void> {
     ['paid', r.paidAt ? localTime(r.paidAt) : '-'],
     ['total', `${r.total} ${r.currency} (subtotal ${r.subtotal}, discount ${r.discount}${r.coupon ? `, coupon ${r.coupon}` : ''})`],
     ['points used', `${r.pointsUsed} (worth ${r.pointsValue})`],
-    ['cash', `${r.cashPaid}${r.tender ? ` by ${r.tender}` : ''}`],
+    ['cash', cashBy(r.cashPaid, r.tender)],
     ['points earned', r.pointsEarned],
     ['refunded', `${count(r.refundedPoints, 'point')}, ${r.refundedCash} cash, ${r.refundedEarned} earned taken back`],
   ]);
