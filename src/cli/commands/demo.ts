@@ -74,7 +74,7 @@ export function register(program: Command): void {
         });
         process.stdout.write(
           `${r.verified ? c.green('✓ done.') : c.red('✗ verify failed.')} Explore the demo ledger yourself:\n` +
-            `    export POINTSMALL_DB=${r.db}\n    npx pointsmall member list\n    npx pointsmall report activity --by month\n    npx pointsmall ledger entries --member M001\n`,
+            `    export POINTSMALL_DB=${r.db}\n    pointsmall member list\n    pointsmall report activity --by month\n    pointsmall ledger entries --member M001\n`,
         );
       });
       if (!r.verified) setExit(6);
