@@ -183,7 +183,7 @@ export function register(program: Command): void {
     .option('--skip-guests', 'drop rows without a member id silently (counted as guestsSkipped)')
     .option('--null <value>', 'a value that means an empty field, e.g. NA or NULL (repeatable); an NA member id is a guest', collect)
     .option('--skip <COLUMN=VALUE>', 'leave out rows with this value in this column, e.g. Status=cancelled (repeatable; counted as skipped)', collect)
-    .option('--rejects <file>', 'where rejected rows go with line number and reason (default FILE.rejects.csv)')
+    .option('--rejects <file>', 'where rejected rows go: the file\'s own columns behind _line and _reason, to fix and import again (default FILE.rejects.csv)')
     .option('--dry-run', 'compute the same summary and write nothing')
     .option('--max-rejects <n>', 'more bad rows than N and nothing is committed (exit 2); 0: all or nothing', parseIntOpt('--max-rejects', 0))
     .option('--batch <n>', 'orders committed together (default 30000): an import stopped midway keeps the batches it finished, and running it again skips them as duplicates', parseIntOpt('--batch', 1))
