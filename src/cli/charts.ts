@@ -46,3 +46,31 @@ export const FLOW_SERIES: TermSeries[] = [
   { name: 'redeemed', paint: (s) => c.cyan(s) },
   { name: 'expired', paint: (s) => c.red(s) },
 ];
+
+/** The months from `first` to `last` (YYYY-MM), both included. */
+export function monthsBetween(first: string, last: string): string[] {
+  const out: string[] = [];
+  let [y, m] = first.split('-').map(Number);
+  const [ly, lm] = last.split('-').map(Number);
+  while (y < ly || (y === ly && m <= lm)) {
+    out.push(`${y}-${String(m).padStart(2, '0')}`);
+    if (++m > 12) {
+      m = 1;
+      y++;
+    }
+  }
+  return out;
+}
+
+/**
+ * Points per month with the months between them that have none filled in as 0, so a chart shows the
+ * gaps as empty bars; rows without a month (points that never expire) stay last.
+ */
+export function fillMonths<R extends { month: string; points: number }>(rows: readonly R[], never = 'never'): { month: string; points: number }[] {
+  const dated = rows.filter((r) => /^\d{4}-\d{2}$/.test(r.month));
+  const other = rows.filter((r) => !/^\d{4}-\d{2}$/.test(r.month));
+  if (!dated.length) return rows.map((r) => ({ month: r.month, points: r.points }));
+  const sorted = dated.map((r) => r.month).sort();
+  const by = new Map(dated.map((r) => [r.month, r.points]));
+  return [...monthsBetween(sorted[0], sorted[sorted.length - 1]).map((month) => ({ month, points: by.get(month) ?? 0 })), ...other.map((r) => ({ month: r.month === '' ? never : r.month, points: r.points }))];
+}

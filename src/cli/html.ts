@@ -60,6 +60,23 @@ function legend(series: HtmlSeries[]): string {
     .join('')}</div>`;
 }
 
+/** Most category labels under a vertical chart: a month of days shows every third day, not 31 crowded dates. */
+export const MAX_LABELS = 12;
+
+/**
+ * Every how many categories a label is written under a vertical chart: at most MAX_LABELS labels, and
+ * never closer than 16 px apart. Every label is kept for a dozen categories or fewer.
+ */
+export function labelStep(n: number, groupW: number, maxLabels = MAX_LABELS): number {
+  return Math.max(1, Math.ceil(16 / Math.max(1, groupW)), Math.ceil(n / maxLabels));
+}
+
+/** The labels a chart of these categories shows (the others are left blank; every bar keeps its tooltip). */
+export function shownLabels(categories: readonly string[], groupW: number, maxLabels = MAX_LABELS): string[] {
+  const step = labelStep(categories.length, groupW, maxLabels);
+  return categories.filter((_, i) => i % step === 0);
+}
+
 function verticalChart(ch: HtmlChart): string {
   const n = ch.categories.length;
   const k = ch.series.length;
@@ -74,7 +91,7 @@ function verticalChart(ch: HtmlChart): string {
   const barW = Math.max(2, Math.min(28, Math.floor(900 / Math.max(1, n * k + n))));
   const groupW = barW * k + Math.max(2, Math.round(barW * 0.8));
   const width = left + n * groupW + 16;
-  const labelEvery = Math.max(1, Math.ceil(16 / groupW));
+  const labelEvery = labelStep(n, groupW);
   const height = plotH + 80;
   const y = (v: number) => 10 + ((top - v) / (top - bottom)) * plotH;
   const parts: string[] = [];

@@ -3,6 +3,7 @@
 import { c } from './colour.js';
 import type { Ctx } from '../services/ledger.js';
 import type { CartItem, CheckoutInput, MemberChoice, Tender } from '../services/checkout.js';
+import { checkoutQuestion, count } from './words.js';
 
 export interface Ask {
   askMember: boolean;
@@ -34,7 +35,7 @@ export async function interactiveCheckout(ctx: Ctx, given: CheckoutInput, ask: A
   } else {
     member = (await svc.searchMembers(ctx, input0.memberId, 50)).find((m) => m.id === input0.memberId);
   }
-  if (member) say(`${c.bold(member.id)} ${member.name}: ${c.bold(String(member.available))} points available`);
+  if (member) say(`${c.bold(member.id)} ${member.name}: ${c.bold(String(member.available))} ${member.available === 1 ? 'point' : 'points'} available`);
 
   if (ask.askItems) {
     const items = await svc.itemChoices(ctx);
@@ -73,7 +74,12 @@ export async function interactiveCheckout(ctx: Ctx, given: CheckoutInput, ask: A
   if (quote.note) say(c.yellow(`note: ${quote.note}`));
 
   let chosen = { pointsUsed: quote.pointsUsed, pointsValue: quote.pointsValue, cashPaid: quote.cashPaid };
-  if (ask.askPoints) {
+  // Only one amount allowed (0–0, or just what the points-only items take): nothing to ask.
+  const onlyOne = quote.allowedPoints.min === null;
+  if (ask.askPoints && onlyOne) {
+    say(quote.allowedPoints.required > 0 ? `points: ${quote.allowedPoints.required} for the points-only items, no more can be used here` : 'points: none can be used on this checkout');
+  }
+  if (ask.askPoints && !onlyOne) {
     const text = await input({
       message: `Points to use (${quote.allowedText})`,
       default: String(quote.pointsUsed),
@@ -82,7 +88,7 @@ export async function interactiveCheckout(ctx: Ctx, given: CheckoutInput, ask: A
         if (!/^\d+$/.test(t)) return t === '' ? v : `${v}  ${c.red('not a whole number')}`;
         const p = preview(Number(t));
         if (!p.ok) return `${v}  ${c.red(p.problem ?? '')}`;
-        const info = `→ ${p.pointsUsed} points worth ${p.pointsValue}, cash ${p.cashPaid}`;
+        const info = `→ ${count(p.pointsUsed, 'point')} worth ${p.pointsValue}, cash ${p.cashPaid}`;
         return isFinal ? `${v} ${c.dim(info)}` : `${v}  ${c.cyan(info)}`;
       },
       validate: (v) => {
@@ -109,7 +115,7 @@ export async function interactiveCheckout(ctx: Ctx, given: CheckoutInput, ask: A
   input0.tender = tender;
 
   const ok = await confirm({
-    message: `Use ${chosen.pointsUsed} points (worth ${chosen.pointsValue}) and take ${chosen.cashPaid} by ${tender} from ${input0.memberId}?`,
+    message: checkoutQuestion(chosen, tender, input0.memberId),
     default: false,
   });
   return ok ? input0 : null;

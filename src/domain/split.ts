@@ -88,6 +88,8 @@ export type SplitRefusal = {
   code: 'POINTS_ONLY_UNCOVERED' | 'INSUFFICIENT_POINTS' | 'POINTS_NOT_ALLOWED' | 'COUPON_INVALID';
   message: string;
   hint?: string;
+  /** The same for a person typing the points at a prompt: no flags named (set for a points request). */
+  plain?: string;
 };
 
 export type SplitOutcome = { ok: true; quote: Quote } | ({ ok: false } & SplitRefusal);
@@ -301,18 +303,24 @@ export function describeAllowed(a: AllowedPoints): string {
   return `${base}, or ${range}`;
 }
 
-/** null when --points N can be used exactly, else why not (exit 3), naming what is allowed. */
+/** null when --points N can be used exactly, else why not (exit 3), naming what is allowed; `plain` says it without flags. */
 export function checkPointsRequest(points: Points, a: AllowedPoints, ctx: { linesMax: Points; available: Points; minPoints: Points }): SplitRefusal | null {
   if (points === a.required) return null;
   if (a.min !== null && points >= a.min && points <= a.max && (points - a.required) % a.step === 0) return null;
   const allowed = describeAllowed(a);
   const hint = `use --points with ${allowed}, or --max-points for the most allowed`;
-  if (points < a.required) return { code: 'POINTS_ONLY_UNCOVERED', message: `--points ${points} does not cover the points-only items (${a.required} points); allowed: ${allowed}`, hint };
-  if (points > ctx.linesMax) return { code: 'POINTS_NOT_ALLOWED', message: `--points ${points} is more than these items can take (at most ${ctx.linesMax}); allowed: ${allowed}`, hint };
-  if (points > ctx.available) return { code: 'INSUFFICIENT_POINTS', message: `${points} points requested but the member has only ${ctx.available} available; allowed: ${allowed}`, hint };
-  if (points < ctx.minPoints) return { code: 'POINTS_NOT_ALLOWED', message: `--points ${points} is below the minimum of ${ctx.minPoints} points per checkout; allowed: ${allowed}`, hint };
-  if ((points - a.required) % a.step !== 0) return { code: 'POINTS_NOT_ALLOWED', message: `--points ${points} is not a whole number of steps of ${a.step} points (points must convert to whole minor units, §4.2); allowed: ${allowed}`, hint };
-  return { code: 'POINTS_NOT_ALLOWED', message: `--points ${points} cannot be used exactly; allowed: ${allowed}`, hint };
+  const refuse = (code: SplitRefusal['code'], why: string, flagged = true): SplitRefusal => ({
+    code,
+    message: `${flagged ? `--points ${points} ${why}` : why}; allowed: ${allowed}`,
+    hint,
+    plain: `${flagged ? `${points} ${why}` : why}; enter ${allowed}`,
+  });
+  if (points < a.required) return refuse('POINTS_ONLY_UNCOVERED', `does not cover the points-only items (${a.required} points)`);
+  if (points > ctx.linesMax) return refuse('POINTS_NOT_ALLOWED', `is more than these items can take (at most ${ctx.linesMax})`);
+  if (points > ctx.available) return refuse('INSUFFICIENT_POINTS', `${points} points requested but the member has only ${ctx.available} available`, false);
+  if (points < ctx.minPoints) return refuse('POINTS_NOT_ALLOWED', `is below the minimum of ${ctx.minPoints} points per checkout`);
+  if ((points - a.required) % a.step !== 0) return refuse('POINTS_NOT_ALLOWED', `is not a whole number of steps of ${a.step} points (points must convert to whole minor units)`);
+  return refuse('POINTS_NOT_ALLOWED', 'cannot be used exactly');
 }
 
 /**

@@ -282,7 +282,8 @@ const ACTIVITY_COLUMNS = ['activity', 'member_id', 'ref', 'occurred_at'];
  * a repeat of an award already made counts as a duplicate. --dry-run rolls the transaction back.
  */
 export async function importActivities(ctx: Ctx, input: ActivityImportInput): Promise<ActivityImportSummary> {
-  const records = await readCsvFile(input.file, ACTIVITY_COLUMNS, ACTIVITY_COLUMNS, input);
+  const csv = await readCsvFile(input.file, ACTIVITY_COLUMNS, ACTIVITY_COLUMNS, input);
+  const records = csv.records;
   const rejectsOut = input.dryRun && !input.rejects ? null : rejectsTarget(ctx, input.file, input.rejects);
   const rejects: Reject[] = [];
   const counts = { awarded: 0, duplicates: 0, review: 0, pointsAwarded: 0 };
@@ -293,7 +294,7 @@ export async function importActivities(ctx: Ctx, input: ActivityImportInput): Pr
   const wholeFileRejected = () => records.length > 0 && rejects.length === records.length;
   await withLedger(ctx, (l) => {
     const parse = makeDateParser(l.zone, input.dateFormat?.length ? input.dateFormat : undefined);
-    const rows: { line: number; values: Record<string, string>; atMs: number }[] = [];
+    const rows: { line: number; values: Record<string, string>; fields: string[]; atMs: number }[] = [];
     for (const r of records) {
       const v = r.values;
       const problems = awardProblems({ memberId: v.member_id ?? '', activity: v.activity ?? '', ref: v.ref ?? '' });
@@ -302,8 +303,8 @@ export async function importActivities(ctx: Ctx, input: ActivityImportInput): Pr
       if (!text) problems.push('occurred_at is empty');
       else if (atMs === null || atMs !== atMs) problems.push(`occurred_at ${JSON.stringify(text)} ${parse.reason() ?? (input.dateFormat?.length ? `does not match ${input.dateFormat.join(' or ')}` : 'is not an ISO date or date-time like 2026-11-01 09:30')}`);
       else if (atMs > l.now.getTime()) problems.push(`occurred_at ${text} is in the future`);
-      if (problems.length) rejects.push({ line: r.line, reason: problems.join('; '), values: v });
-      else rows.push({ line: r.line, values: v, atMs: atMs as number });
+      if (problems.length) rejects.push({ line: r.line, reason: problems.join('; '), fields: r.fields });
+      else rows.push({ line: r.line, values: v, fields: r.fields, atMs: atMs as number });
     }
     rows.sort((a, b) => a.atMs - b.atMs || a.line - b.line);
     try {
@@ -329,7 +330,7 @@ export async function importActivities(ctx: Ctx, input: ActivityImportInput): Pr
             if (first === null || res.occurredAt < first) first = res.occurredAt;
             if (last === null || res.occurredAt > last) last = res.occurredAt;
           } catch (e) {
-            if (e instanceof UsageError || e instanceof RefusedError) rejects.push({ line: r.line, reason: e.message, values: v });
+            if (e instanceof UsageError || e instanceof RefusedError) rejects.push({ line: r.line, reason: e.message, fields: r.fields });
             else throw e;
           }
         }
@@ -342,7 +343,7 @@ export async function importActivities(ctx: Ctx, input: ActivityImportInput): Pr
     }
   });
   rejects.sort((a, b) => a.line - b.line);
-  const rejectsFile = rejects.length && rejectsOut ? await writeRejects(rejectsOut, ACTIVITY_COLUMNS, rejects) : null;
+  const rejectsFile = rejects.length && rejectsOut ? await writeRejects(rejectsOut, csv, rejects) : null;
   if (wholeFileRejected()) {
     throw new UsageError(
       `${input.file}: every row was rejected, ${rejects.length} of them (the first, line ${rejects[0].line}: ${rejects[0].reason}): nothing was imported`,

@@ -6,6 +6,7 @@ import { catalog, type CatalogRow, type NewCatalogItem } from '../store/catalog.
 import { type Ctx, type Ledger, withLedger } from './ledger.js';
 import { recordAudit } from './points.js';
 import { type CsvFormat, readCsvFile, type Reject, rejectsTarget, writeRejects } from './csvfile.js';
+import { FIRST_REJECTS, type RejectSample } from '../domain/rejects.js';
 
 export interface ItemView {
   sku: string;
@@ -192,6 +193,8 @@ export interface CatalogImportResult {
   unchanged: number;
   rejected: number;
   rejectsFile: string | null;
+  /** The first few rejected rows (line and reason), in line order; the rejects file has them all. */
+  firstRejects: RejectSample[];
 }
 
 export const CATALOG_COLUMNS = [
@@ -219,8 +222,9 @@ const COLUMN_OF: Record<string, keyof ItemText> = Object.fromEntries(
  * existing item's value (a new item gets the default); an empty cell clears an optional field.
  */
 export async function importCatalog(ctx: Ctx, file: string, rejectsPath?: string, format: CsvFormat = {}): Promise<CatalogImportResult> {
-  const records = await readCsvFile(file, ['sku', 'name', 'price'], CATALOG_COLUMNS, format);
+  const csv = await readCsvFile(file, ['sku', 'name', 'price'], CATALOG_COLUMNS, format);
   // checked before anything is written, so a bad --rejects path cannot leave an import half reported
+  const records = csv.records;
   const rejectsOut = rejectsTarget(ctx, file, rejectsPath);
   const rejects: Reject[] = [];
   const result = await withLedger(ctx, (l) =>
@@ -245,7 +249,7 @@ export async function importCatalog(ctx: Ctx, file: string, rejectsPath?: string
         }
         if (item && !problems.length && seen.has(item.sku)) problems.push({ field: 'sku', message: `sku ${item.sku} appears twice in the file` });
         if (!item || problems.length) {
-          rejects.push({ line: r.line, reason: problems.map((p) => `${p.field.replace(/-/g, '_')}: ${p.message}`).join('; '), values: r.values });
+          rejects.push({ line: r.line, reason: problems.map((p) => `${p.field.replace(/-/g, '_')}: ${p.message}`).join('; '), fields: r.fields });
           continue;
         }
         seen.add(item.sku);
@@ -261,6 +265,6 @@ export async function importCatalog(ctx: Ctx, file: string, rejectsPath?: string
       return { created, updated, unchanged };
     }),
   );
-  const rejectsFile = rejects.length ? await writeRejects(rejectsOut, CATALOG_COLUMNS, rejects) : null;
-  return { file, rows: records.length, ...result, rejected: rejects.length, rejectsFile };
+  const rejectsFile = rejects.length ? await writeRejects(rejectsOut, csv, rejects) : null;
+  return { file, rows: records.length, ...result, rejected: rejects.length, rejectsFile, firstRejects: rejects.slice(0, FIRST_REJECTS).map((x) => ({ line: x.line, reason: x.reason })) };
 }

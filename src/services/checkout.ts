@@ -278,7 +278,7 @@ export async function prepareCheckout(ctx: Ctx, input: CheckoutInput): Promise<{
       const digits = l.digits;
       const preview = (points: number): PointsPreview => {
         const r = split({ ...cart.base, request: { kind: 'points', points } });
-        if (!r.ok) return { ok: false, pointsUsed: 0, pointsValue: formatMoney(0, digits), cashPaid: formatMoney(cart.quote.total, digits), problem: r.message };
+        if (!r.ok) return { ok: false, pointsUsed: 0, pointsValue: formatMoney(0, digits), cashPaid: formatMoney(cart.quote.total, digits), problem: r.plain ?? r.message };
         return { ok: true, pointsUsed: r.quote.pointsUsed, pointsValue: formatMoney(r.quote.pointsValue, digits), cashPaid: formatMoney(r.quote.cashPaid, digits) };
       };
       return { quote: quoteView(l, cart, input.tender ?? 'cash'), preview };

@@ -2,16 +2,27 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import { AtomicFile, checkOutput, type OutputTarget, sameFile } from './outfile.js';
+import { isRejectsHeader, rejectsHeader, rejectsRow, unquoteRejectsCell } from '../domain/rejects.js';
 
 export interface CsvRecord {
   line: number;
   values: Record<string, string>;
+  /** The row's fields in the file's column order (as the header names them). */
+  fields: string[];
+}
+
+/** A master-data CSV: its header as written (trimmed) and its rows. */
+export interface CsvFile {
+  header: string[];
+  delimiter: string;
+  records: CsvRecord[];
 }
 
 export interface Reject {
   line: number;
   reason: string;
-  values: Record<string, string>;
+  /** The row's fields as read, in the file's column order. */
+  fields: string[];
 }
 
 /** How a master-data CSV is written: the same --encoding, --delimiter and --map as a purchase import. */
@@ -22,7 +33,7 @@ export interface CsvFormat {
   map?: string[];
 }
 
-export async function readCsvFile(path: string, required: string[], known: string[], format: CsvFormat = {}): Promise<CsvRecord[]> {
+export async function readCsvFile(path: string, required: string[], known: string[], format: CsvFormat = {}): Promise<CsvFile> {
   if (!existsSync(path) || !statSync(path).isFile()) throw new UsageError(`cannot read ${path}: no such file`, 'check the path');
   const { normaliseEncoding, ENCODING_NAMES } = await import('../domain/encoding.js');
   const { normaliseDelimiter, delimiterHint } = await import('../domain/purchases.js');
@@ -37,9 +48,11 @@ export async function readCsvFile(path: string, required: string[], known: strin
   const { parse } = await import('csv-parse/sync');
   let rows: { record: Record<string, string>; info: { lines: number } }[];
   let header: string[] = [];
+  let names: string[] = [];
   const rename = (h: string[]): string[] => {
     header = h.map((x) => x.trim());
     const out = header.slice();
+    names = out;
     for (const [field, column] of map) {
       let i = header.indexOf(column);
       if (i < 0) i = header.findIndex((x) => x.toLowerCase() === column.toLowerCase());
@@ -68,7 +81,16 @@ export async function readCsvFile(path: string, required: string[], known: strin
     const hint = delimiterHint(header, delimiter) ?? `the header must name ${required.join(', ')} (optional: ${known.filter((k) => !required.includes(k)).join(', ')}), or map columns with --map field=Column`;
     throw new UsageError(`${path}:1: missing column(s) ${missing.join(', ')}`, hint);
   }
-  return rows.map((r) => ({ line: r.info.lines, values: r.record }));
+  // A rejects file read again: its cells lose the quote rejectsCell gave them.
+  const unquote = isRejectsHeader(header);
+  return {
+    header,
+    delimiter,
+    records: rows.map((r) => {
+      if (unquote) for (const k of Object.keys(r.record)) r.record[k] = unquoteRejectsCell(r.record[k]);
+      return { line: r.info.lines, values: r.record, fields: names.map((n) => r.record[n] ?? '') };
+    }),
+  };
 }
 
 /** `field=Column` specs read against the known fields; a problem is a usage error. */
@@ -101,13 +123,15 @@ export function rejectsTarget(ctx: { dbPath: string }, file: string, rejectsPath
   return target;
 }
 
-export async function writeRejects(target: OutputTarget, header: string[], rejects: Reject[]): Promise<string> {
-  const { csvSafe } = await import('../cli/output.js');
+/** Writes a master-data import's rejects file: the input's header and fields behind `_line,_reason`. */
+export async function writeRejects(target: OutputTarget, { header, delimiter }: Pick<CsvFile, 'header' | 'delimiter'>, rejects: Reject[]): Promise<string> {
   const { stringify } = await import('csv-stringify/sync');
-  const rows = rejects.map((r) => [String(r.line), r.reason, ...header.map((h) => csvSafe(r.values[h] ?? ''))]);
+  // (readCsvFile unquoted the fields already; a rejects file's own _line and _reason are dropped)
+  const skip = isRejectsHeader(header) ? 2 : 0;
+  const rows = rejects.map((r) => rejectsRow(r.line, r.reason, r.fields.slice(skip)));
   const f = new AtomicFile(target);
   try {
-    f.write(stringify([['line', 'reason', ...header], ...rows]));
+    f.write(stringify([rejectsHeader(header), ...rows], { delimiter }));
   } catch (e) {
     f.abort();
     throw e;

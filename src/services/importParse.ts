@@ -22,6 +22,7 @@ import {
   planColumns,
 } from '../domain/purchases.js';
 import { asciiCompatible } from '../domain/encoding.js';
+import { isRejectsHeader, unquoteRejectsCell } from '../domain/rejects.js';
 import type { StageGroups } from '../store/purchases.js';
 import { joinLines, packLine } from './orderFeed.js';
 import { fileDecoder } from './textDecode.js';
@@ -148,6 +149,8 @@ export async function parsePurchases(o: ParseInput, emit: (chunk: ParsedChunk) =
   let plan: ColumnPlan | undefined;
   let ctx: RowContext | undefined;
   let filter: RowFilter | null = null;
+  /** The file is a rejects file (`_line,_reason` first): its cells lose the quote the rejects file gave them. */
+  let unquote = false;
   const header = (fields: string[], line: number) => {
     const p = planColumns(fields, o.map);
     if (!p.plan) {
@@ -155,6 +158,7 @@ export async function parsePurchases(o: ParseInput, emit: (chunk: ParsedChunk) =
       throw new UsageError(`${o.file}:${line}: wrong header: ${p.problems.join('; ')}`, hint);
     }
     plan = p.plan;
+    unquote = isRejectsHeader(p.plan.header);
     filter = rowFilter(p.plan.header, o, line);
     const cal = new ZoneCalendar(o.zone);
     const parseDate = makeDateParser(cal, o.dateFormats);
@@ -181,7 +185,7 @@ export async function parsePurchases(o: ParseInput, emit: (chunk: ParsedChunk) =
         return;
       }
       chunk.rows++;
-      let fields = rec.fields;
+      let fields = unquote ? rec.fields.map(unquoteRejectsCell) : rec.fields;
       if (filter) {
         const kept = filter(fields);
         if (!kept) {

@@ -40,6 +40,7 @@ import { fileEncoding } from './textDecode.js';
 import { ENCODING_NAMES } from '../domain/encoding.js';
 import { type CreditInput, creditPointsKnownDebt, debitPoints, recordAudit } from './points.js';
 import { rejectsTarget } from './csvfile.js';
+import { FIRST_REJECTS, type RejectSample, isRejectsHeader, rejectsHeader, rejectsRow, unquoteRejectsCell } from '../domain/rejects.js';
 import { AtomicFile, type OutputTarget } from './outfile.js';
 import { type BatchPlan, type PlannedRow, PlanApplier, PlanBuilder, READER_CACHE_KIB, SEMI_SPACE_MB, WRITER_OLD_MB, WRITER_YOUNG_MB, type WriterData, type WriterRequest, capYoungGeneration, collectGarbage, packPlannedLines } from './importPlan.js';
 
@@ -88,6 +89,8 @@ export interface ImportSummary extends Omit<Counters, 'firstAt' | 'lastAt'> {
   format: 'order' | 'line';
   dryRun: boolean;
   rejectsFile: string | null;
+  /** The first few rejected rows (line and reason), in line order; the rejects file has them all. */
+  firstRejects: RejectSample[];
   elapsedMs: number;
 }
 
@@ -1126,6 +1129,7 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
         lastPurchasedAt: c.lastAt === -Infinity ? null : new Date(c.lastAt).toISOString(),
         timezone: l.zone,
         rejectsFile,
+        firstRejects: c.rejected ? firstRejects(stage) : [],
         batches: c.batches,
         elapsedMs: Date.now() - started,
       };
@@ -1138,25 +1142,37 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
 
 // ---- the rejects file ---------------------------------------------------------------------------
 
+/** The first rejected rows in line order (read from the stage's rejects, after the import). */
+function firstRejects(stage: ImportStage): RejectSample[] {
+  const out: RejectSample[] = [];
+  const it = stage.rejects();
+  for (let r = it.next(); !r.done && out.length < FIRST_REJECTS; r = it.next()) out.push({ line: r.value[0], reason: r.value[1] });
+  it.return?.(undefined);
+  return out;
+}
+
 /**
  * Writes every rejected row with its line number and reason, in line order, with the file's own
  * columns. Rows rejected while accruing (whole orders) are read back from the file by line number.
  */
 async function writeRejectsFile(o: Options, plan: ColumnPlan, stage: ImportStage, target: OutputTarget, onProgress?: (p: ImportProgress) => void): Promise<void> {
   const { stringify } = await import('csv-stringify/sync');
-  const { csvSafe } = await import('../cli/output.js');
   const f = new AtomicFile(target);
+  // The input's own fields, every one of them (a row longer than the header keeps its extra fields):
+  // a rejects file read again loses its own _line and _reason, and its cells their quotes.
+  const fromRejects = isRejectsHeader(plan.header);
+  const own = fromRejects ? (fields: readonly string[]) => fields.slice(2).map(unquoteRejectsCell) : (fields: readonly string[]) => fields;
   let buffered: string[][] = [];
   const emit = (line: number, reason: string, fields: readonly string[]) => {
-    buffered.push([String(line), reason, ...plan.header.map((_, i) => csvSafe(fields[i] ?? ''))]);
+    buffered.push(rejectsRow(line, reason, own(fields)));
     if (buffered.length >= 5000) flush();
   };
   const flush = () => {
-    if (buffered.length) f.write(stringify(buffered));
+    if (buffered.length) f.write(stringify(buffered, { delimiter: o.delimiter }));
     buffered = [];
   };
   try {
-    f.write(stringify([['line', 'reason', ...plan.header]]));
+    f.write(stringify([rejectsHeader(plan.header)], { delimiter: o.delimiter }));
     const it = stage.rejects();
     let cur = it.next();
     const total = statSync(o.file).size;

@@ -10,6 +10,7 @@ import { memberStatements } from '../store/statements.js';
 import { type Ctx, type Ledger, rulesAt, withLedger } from './ledger.js';
 import { availableOf, creditPoints, debitPoints, ledgerToday, recordAudit } from './points.js';
 import { type CsvFormat, readCsvFile, type Reject, rejectsTarget, writeRejects } from './csvfile.js';
+import { FIRST_REJECTS, type RejectSample } from '../domain/rejects.js';
 
 export interface MemberView {
   id: string;
@@ -286,13 +287,16 @@ export interface MemberImportResult {
   unchanged: number;
   rejected: number;
   rejectsFile: string | null;
+  /** The first few rejected rows (line and reason), in line order; the rejects file has them all. */
+  firstRejects: RejectSample[];
 }
 
 const MEMBER_COLUMNS = ['id', 'name', 'phone', 'email', 'tier'];
 
 /** Upserts members by id from a CSV; bad rows go to the rejects file, good ones are kept (one transaction). */
 export async function importMembers(ctx: Ctx, file: string, rejectsPath?: string, format: CsvFormat = {}): Promise<MemberImportResult> {
-  const records = await readCsvFile(file, ['id', 'name'], MEMBER_COLUMNS, format);
+  const csv = await readCsvFile(file, ['id', 'name'], MEMBER_COLUMNS, format);
+  const records = csv.records;
   const rejectsOut = rejectsTarget(ctx, file, rejectsPath);
   const rejects: Reject[] = [];
   const result = await withLedger(ctx, (l) =>
@@ -309,7 +313,7 @@ export async function importMembers(ctx: Ctx, file: string, rejectsPath?: string
         if (input.tier && !tiers.has(input.tier)) problems.push({ field: 'tier', message: `tier ${JSON.stringify(input.tier)} is not in the rules in force` });
         if (!problems.length && seen.has(input.id)) problems.push({ field: 'id', message: `member ${input.id} appears twice in the file` });
         if (problems.length) {
-          rejects.push({ line: r.line, reason: problems.map((p) => `${p.field}: ${p.message}`).join('; '), values: v });
+          rejects.push({ line: r.line, reason: problems.map((p) => `${p.field}: ${p.message}`).join('; '), fields: r.fields });
           continue;
         }
         seen.add(input.id);
@@ -326,6 +330,6 @@ export async function importMembers(ctx: Ctx, file: string, rejectsPath?: string
       return { created, updated, unchanged };
     }),
   );
-  const rejectsFile = rejects.length ? await writeRejects(rejectsOut, MEMBER_COLUMNS, rejects) : null;
-  return { file, rows: records.length, ...result, rejected: rejects.length, rejectsFile };
+  const rejectsFile = rejects.length ? await writeRejects(rejectsOut, csv, rejects) : null;
+  return { file, rows: records.length, ...result, rejected: rejects.length, rejectsFile, firstRejects: rejects.slice(0, FIRST_REJECTS).map((x) => ({ line: x.line, reason: x.reason })) };
 }

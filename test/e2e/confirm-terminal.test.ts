@@ -44,7 +44,7 @@ describe.skipIf(!hasTmux)('questions on a terminal name the amounts', () => {
     const t = shop();
     t.ok(['member', 'adjust', 'a', '--points', '50', '--reason', 'old'], { now: '2024-01-01T10:00:00+08:00' }); // expires 2024-12-31
     const s = start(t, ['expire', 'run', '--as-of', '2026-01-01']);
-    await waitFor(s, /Expire 50 points from 1 lots of 1 members as of 2026-01-01, a past date \(today is 2026-11-23\)/);
+    await waitFor(s, /Expire 50 points from 1 lot of 1 member as of 2026-01-01, a past date \(today is 2026-11-23\)/);
     keys(s, 'n', 'Enter');
     expect(await waitFor(s, 'EXIT=')).toContain('nothing was expired');
     expect(t.ok(['member', 'show', 'a']).balance).toBe(350);

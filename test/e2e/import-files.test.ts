@@ -286,7 +286,7 @@ describe('missing values, filters and whole orders', () => {
     // R2 30 points, R3 7 (its repeat is the same row: a duplicate); R1 nothing, neither line
     expect(r.json()).toMatchObject({ rows: 5, orders: 3, accepted: 2, duplicates: 1, rejected: 2, pointsAccrued: 37 });
     const rejects = readFileSync(join(t.dir, 'rej.csv'), 'utf8').trim().split('\n');
-    expect(rejects.map((l) => l.split(',')[0])).toEqual(['line', '2', '4']);
+    expect(rejects.map((l) => l.split(',')[0])).toEqual(['_line', '2', '4']);
     expect(rejects[1]).toContain('order R1 appears on lines 2, 4 with different content');
     expect(rejects[1]).toContain('--map line_amount=Total');
     expect(t.ok(['member', 'show', 'M1']).balance).toBe(30);

@@ -49,7 +49,7 @@ describe('import purchases (e2e)', () => {
     expect(s).toMatchObject({ rows: 17, accepted: 2, rejected: 15, pointsAccrued: 504 + 60 });
     expect(s.rejectsFile).toBe(file.replace(/\.csv$/, '.rejects.csv'));
     const rejects = readFileSync(s.rejectsFile, 'utf8').trim().split('\n');
-    expect(rejects[0]).toBe('line,reason,order_id,member_id,purchased_at,sku,category,quantity,unit_price');
+    expect(rejects[0]).toBe('_line,_reason,order_id,member_id,purchased_at,sku,category,quantity,unit_price');
     const reasons = new Map(rejects.slice(1).map((l) => [Number(l.split(',')[0]), l]));
     expect([...reasons.keys()]).toEqual([3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17]);
     expect(reasons.get(3)).toContain('guest purchase');
@@ -254,13 +254,13 @@ describe('import purchases on two cores (e2e)', () => {
 describe.skipIf(!hasTmux)('import purchases on a terminal', () => {
   afterEach(endSessions);
 
-  it('shows a progress bar per phase, in KiB read and then in orders accrued, and a summary for a person', async () => {
+  it('shows a progress bar per phase (here from the start: POINTSMALL_PROGRESS_AFTER_MS=0), in KiB read and then in orders accrued, and a summary for a person', async () => {
     const t = fixtureLedger();
     const file = join(t.dir, 'till.csv');
     const rows = ['order_id,member_id,purchased_at,sku,category,quantity,unit_price'];
     for (let i = 0; i < 300; i++) for (let k = 0; k < 3; k++) rows.push(`T${i},N${i % 10},2026-03-0${1 + (i % 9)} 10:00,SKU-${k},tea,1,${10 + k}.00`);
     writeFileSync(file, rows.join('\n') + '\n');
-    const s = start(t, ['import', 'purchases', file, '--create-members']);
+    const s = start(t, ['import', 'purchases', file, '--create-members'], { env: { POINTSMALL_PROGRESS_AFTER_MS: '0' } });
     const out = await waitFor(s, /EXIT=\d+/, 30_000);
     expect(out).toContain('EXIT=0');
     expect(out).toMatch(/reading\s+\[[█░]+\] 100% \| \d+\/\d+ KiB/);

@@ -10,11 +10,12 @@ function tmux(...args: string[]): string {
   return execFileSync('tmux', args, { encoding: 'utf8' });
 }
 
-/** Starts `pointsmall ARGS` on a 160×50 terminal (or `width` columns) against the ledger; the screen ends with EXIT=code. */
-export function start(t: TmpLedger, args: string[], o: { width?: number; now?: string } = {}): string {
+/** Starts `pointsmall ARGS` on a 160×50 terminal (or `width` columns) against the ledger, with `env` added to its environment; the screen ends with EXIT=code. */
+export function start(t: TmpLedger, args: string[], o: { width?: number; now?: string; env?: Record<string, string> } = {}): string {
   const name = `pm-${process.pid}-${sessions.length}`;
   sessions.push(name);
-  const env = `env -u CI -u NO_COLOR POINTSMALL_DB='${t.db}' POINTSMALL_NOW='${o.now ?? DEFAULT_NOW}' POINTSMALL_OPERATOR=tester`;
+  const more = Object.entries(o.env ?? {}).map(([k, v]) => ` ${k}='${v}'`).join('');
+  const env = `env -u CI -u NO_COLOR POINTSMALL_DB='${t.db}' POINTSMALL_NOW='${o.now ?? DEFAULT_NOW}' POINTSMALL_OPERATOR=tester${more}`;
   tmux('new-session', '-d', '-s', name, '-x', String(o.width ?? 160), '-y', '50', `${env} '${process.execPath}' '${BIN}' ${args.join(' ')}; echo EXIT=$?; sleep 120`);
   return name;
 }

@@ -2,8 +2,9 @@
 import { Command, Option } from 'commander';
 import { c } from '../colour.js';
 import { cmdOf, context, emit, need, setExit } from '../cli.js';
-import { printFields } from '../output.js';
+import { printFields, printTable } from '../output.js';
 import { emitList, fileOptions } from '../lists.js';
+import { count, showRejects } from '../words.js';
 import type { ItemText } from '../../domain/catalog.js';
 import type { ItemView } from '../../services/catalog.js';
 
@@ -152,8 +153,8 @@ export function register(program: Command): void {
       const cmd = cmdOf(args);
       const r = await (await services()).importCatalog(await context(cmd), file, cmd.opts().rejects, { encoding: cmd.opts().encoding, delimiter: cmd.opts().delimiter, map: cmd.opts().map });
       await emit(cmd, r, () => {
-        process.stdout.write(`${r.rows} rows: ${r.created} added, ${r.updated} updated, ${r.unchanged} unchanged, ${r.rejected} rejected\n`);
-        if (r.rejectsFile) process.stderr.write(`${c.yellow('!')} rejected rows with reasons: ${r.rejectsFile}\n`);
+        process.stdout.write(`${count(r.rows, 'row')}: ${r.created} added, ${r.updated} updated, ${r.unchanged} unchanged, ${r.rejected} rejected\n`);
+        showRejects(r, { command: 'pointsmall catalog import', options: ['encoding', 'delimiter', 'map'].some((k) => cmd.opts()[k] !== undefined) });
       });
       if (r.rejected) setExit(4);
     });

@@ -9,6 +9,7 @@ import { emitList, fileOptions, pageOptions } from '../lists.js';
 import type { PointsRequest } from '../../domain/split.js';
 import type { CartItem, CheckoutInput, CheckoutResult, QuoteResult, Tender } from '../../services/checkout.js';
 import type { OrderDetail, RefundResult } from '../../services/orders.js';
+import { cashBy, checkoutQuestion, count, isZeroMoney } from '../words.js';
 
 const checkoutServices = () => import('../../services/checkout.js');
 const orderServices = () => import('../../services/orders.js');
@@ -115,7 +116,7 @@ async function quoteView(r: QuoteResult): Promise<void> {
     ['points used', `${r.pointsUsed} (worth ${r.pointsValue})`],
     ['points allowed', `${r.allowedText} (minimum ${r.minPoints} per checkout, at most ${r.maxUsablePoints}, step ${r.pointsStep})`],
     ...(r.requiredPoints ? ([['points-only', `${r.lines.filter((x) => x.requiredPoints).map((x) => `${x.sku} takes ${x.requiredPoints}`).join(', ')} points whatever is asked (so --no-points is refused)`]] as [string, unknown][]) : []),
-    ['cash to pay', `${c.bold(r.cashPaid)} by ${r.tender}`],
+    ['cash to pay', isZeroMoney(r.cashPaid) ? r.cashPaid : `${c.bold(r.cashPaid)} by ${r.tender}`],
     ['points earned', r.pointsEarned],
   ]);
   if (!stdoutIsTTY()) await quoteLines(r);
@@ -131,7 +132,7 @@ async function resultView(r: CheckoutResult): Promise<void> {
     ['member', r.memberId],
     ['total', `${r.total} ${r.currency}${r.coupon ? `  (coupon ${r.coupon}: −${r.discount})` : ''}`],
     ['points used', `${r.pointsUsed} (worth ${r.pointsValue})`],
-    ['cash', `${r.cashPaid}${r.tender ? ` by ${r.tender}` : ''}`],
+    ['cash', cashBy(r.cashPaid, r.tender)],
     ['points earned', r.pointsEarned],
     ['balance', `${r.balance} (available ${r.available})`],
     ...r.couponsIssued.map((cp) => ['coupon issued', `${cp.code}  ${cp.value ? `${cp.value} off` : `${cp.percent}% off`}, until ${cp.expiresOn}`] as [string, unknown]),
@@ -147,7 +148,7 @@ async function emitCheckout(cmd: Command, r: CheckoutResult): Promise<void> {
   if (r.status !== 'declined' || !globals(cmd).json) await emit(cmd, r, resultView);
   if (r.note) process.stderr.write(`note: ${r.note}\n`);
   if (r.status === 'declined') {
-    throw new RefusedError('PAYMENT_DECLINED', `the ${r.tender ?? 'cash'} payment of ${r.cashPaid} for order ${r.orderId} was declined; the hold on ${r.pointsUsed} points was released`, 'try another tender; nothing was taken');
+    throw new RefusedError('PAYMENT_DECLINED', `the ${r.tender ?? 'cash'} payment of ${r.cashPaid} for order ${r.orderId} was declined; the hold on ${count(r.pointsUsed, 'point')} was released`, 'try another tender; nothing was taken');
   }
 }
 
@@ -215,7 +216,7 @@ export function register(program: Command): void {
         const held = await (await orderServices()).showOrder(ctx, id);
         if (held.status === 'held') {
           const tender = o.tender ?? held.tender ?? 'cash';
-          if (!(await confirmOnTerminal(`Use ${held.pointsUsed} points (worth ${held.pointsValue}) and take ${held.cashPaid} by ${tender} from ${held.memberId} for checkout ${id}?`))) {
+          if (!(await confirmOnTerminal(checkoutQuestion(held, tender, held.memberId, ` for checkout ${id}`)))) {
             process.stderr.write('nothing was paid; the hold stays until it expires or: pointsmall checkout cancel ' + id + '\n');
             return;
           }
@@ -285,7 +286,7 @@ export function register(program: Command): void {
         expect = await svc.previewRefund(ctx, id, o.line ?? null);
         const what = expect.lines.map((x) => `${x.quantity} × ${x.sku}`).join(', ');
         const question =
-          `Refund ${what} of ${id} to ${expect.memberId}: return ${expect.pointsReturned} points to their lots, ` +
+          `Refund ${what} of ${id} to ${expect.memberId}: return ${count(expect.pointsReturned, 'point')} to their lots, ` +
           `refund ${expect.cashRefunded} cash, take back ${expect.pointsTakenBack} earned points?`;
         if (!(await confirmOnTerminal(question))) {
           process.stderr.write('nothing was refunded\n');
@@ -337,7 +338,7 @@ export function register(program: Command): void {
     .action(async (...args) => {
       const cmd = cmdOf(args);
       const r = await (await holdServices()).releaseExpired(await context(cmd));
-      await emit(cmd, r, () => void process.stdout.write(`${r.released} expired hold(s) released${r.orderIds.length ? ': ' + r.orderIds.join(', ') : ''}\n`));
+      await emit(cmd, r, () => void process.stdout.write(`${count(r.released, 'expired hold')} released${r.orderIds.length ? ': ' + r.orderIds.join(', ') : ''}\n`));
     });
   void globals;
 }
@@ -351,9 +352,9 @@ async function orderView(r: OrderDetail): Promise<void> {
     ['paid', r.paidAt ? localTime(r.paidAt) : '-'],
     ['total', `${r.total} ${r.currency} (subtotal ${r.subtotal}, discount ${r.discount}${r.coupon ? `, coupon ${r.coupon}` : ''})`],
     ['points used', `${r.pointsUsed} (worth ${r.pointsValue})`],
-    ['cash', `${r.cashPaid}${r.tender ? ` by ${r.tender}` : ''}`],
+    ['cash', cashBy(r.cashPaid, r.tender)],
     ['points earned', r.pointsEarned],
-    ['refunded', `${r.refundedPoints} points, ${r.refundedCash} cash, ${r.refundedEarned} earned taken back`],
+    ['refunded', `${count(r.refundedPoints, 'point')}, ${r.refundedCash} cash, ${r.refundedEarned} earned taken back`],
   ]);
   await printTable(
     [
@@ -390,7 +391,7 @@ function refundView(r: RefundResult): void {
     ['points returned', `${signed(r.pointsReturned)} (to the lots they came from)`],
     ['cash refunded', r.cashRefunded],
     ['earned taken back', r.pointsTakenBack ? signed(-r.pointsTakenBack) : 0],
-    ...(r.debt ? ([['debt', c.red(`${r.debt} points owed, repaid by later accruals`)]] as [string, unknown][]) : []),
+    ...(r.debt ? ([['debt', c.red(`${count(r.debt, 'point')} owed, repaid by later accruals`)]] as [string, unknown][]) : []),
     ['balance', `${r.balance} (available ${r.available})`],
   ]);
 }

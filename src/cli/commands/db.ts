@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { c } from '../colour.js';
 import { cmdOf, confirmOnTerminal, context, emit, mustAsk } from '../cli.js';
 import { localTime, printFields, printTable } from '../output.js';
+import { count } from '../words.js';
 
 export function register(program: Command): void {
   program
@@ -38,7 +39,7 @@ export function register(program: Command): void {
           ['timezone', r.timezone],
           ['created', localTime(r.createdAt)],
           ['hold minutes', r.holdMinutes],
-          ['size', r.backend === 'postgres' ? `${r.sizes.database} bytes (the whole database)` : `${r.sizes.database} bytes (+ ${r.sizes.wal} WAL), pages of ${r.sizes.pageSize} bytes`],
+          ['size', r.backend === 'postgres' ? `${count(r.sizes.database, 'byte')} (the whole database)` : `${count(r.sizes.database, 'byte')} (+ ${r.sizes.wal} WAL), pages of ${count(r.sizes.pageSize, 'byte')}`],
         ]);
         await printTable(
           [
@@ -57,7 +58,7 @@ export function register(program: Command): void {
       const cmd = cmdOf(args);
       const { dbBackup } = await import('../../services/admin.js');
       const r = await dbBackup(await context(cmd), file, Boolean(cmd.opts().force));
-      await emit(cmd, r, () => void process.stdout.write(`${c.green('✓')} backup of ${r.entries} entries written to ${r.backup} (${r.bytes} bytes)\n`));
+      await emit(cmd, r, () => void process.stdout.write(`${c.green('✓')} backup of ${count(r.entries, 'entry', 'entries')} written to ${r.backup} (${count(r.bytes, 'byte')})\n`));
     });
   db.command('restore <file>')
     .description('replace the ledger with a backup that passes ledger verify (the old file is kept aside; asks on a terminal, --yes elsewhere)')
@@ -71,17 +72,17 @@ export function register(program: Command): void {
         const lost = !p
           ? 'the current file is not a ledger'
           : p.entriesLost
-            ? `the live ledger has ${p.entriesLost} entries the backup lacks, the newest written ${p.newestLostLocal}`
-            : `the live ledger has nothing the backup lacks (${p.liveEntries} entries, the backup ${p.backupEntries})`;
+            ? `the live ledger has ${count(p.entriesLost, 'entry', 'entries')} the backup lacks, the newest written ${p.newestLostLocal}`
+            : `the live ledger has nothing the backup lacks (${count(p.liveEntries, 'entry', 'entries')}, the backup ${p.backupEntries})`;
         process.stderr.write(`${lost}; the old file is kept aside\n`);
-        if (!(await confirmOnTerminal(p?.entriesLost ? `Restore ${file} and take those ${p.entriesLost} entries out of the ledger?` : `Restore ${file}?`))) {
+        if (!(await confirmOnTerminal(p?.entriesLost ? `Restore ${file} and take those ${count(p.entriesLost, 'entry', 'entries')} out of the ledger?` : `Restore ${file}?`))) {
           process.stderr.write('nothing was restored\n');
           return;
         }
       }
       const r = await dbRestore(ctx, file);
       await emit(cmd, r, () =>
-        void process.stdout.write(`${c.green('✓')} restored ${r.entries} entries from ${r.restoredFrom}${r.previous ? `; the previous ledger is kept at ${r.previous}` : ''}\n`),
+        void process.stdout.write(`${c.green('✓')} restored ${count(r.entries, 'entry', 'entries')} from ${r.restoredFrom}${r.previous ? `; the previous ledger is kept at ${r.previous}` : ''}\n`),
       );
     });
   db.command('copy')

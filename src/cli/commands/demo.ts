@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { c } from '../colour.js';
 import { cmdOf, context, emit, globals, setExit } from '../cli.js';
+import { cashBy, count } from '../words.js';
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -15,37 +16,37 @@ function describe(i: number, r: Obj): string[] {
     case 2:
       return [`${r.rows} catalog rows: ${r.created} added`];
     case 3:
-      return [`${r.rows} members: ${r.created} added`];
+      return [`${count(r.rows, 'member')}: ${r.created} added`];
     case 4:
     case 5:
       return [
-        `${r.rows} rows, ${r.orders} orders: ${r.accepted} accepted, ${r.duplicates} duplicates, ${r.rejected} rejected, ${r.review} in review`,
-        `${r.pointsAccrued} points accrued, ${r.pointsReturned} taken back by returns${r.guestsSkipped ? `, ${r.guestsSkipped} guest rows skipped` : ''}`,
+        `${count(r.rows, 'row')}, ${count(r.orders, 'order')}: ${r.accepted} accepted, ${count(r.duplicates, 'duplicate')}, ${r.rejected} rejected, ${r.review} in review`,
+        `${count(r.pointsAccrued, 'point')} accrued, ${r.pointsReturned} taken back by returns${r.guestsSkipped ? `, ${r.guestsSkipped} guest rows skipped` : ''}`,
       ];
     case 6:
       return [
-        `${r.id} ${r.name}: balance ${r.balance}, available ${r.available}, tier ${r.tier ?? '-'}, ${r.lots.length} lots (first expires ${r.lots[0]?.expiresOn ?? 'never'})`,
+        `${r.id} ${r.name}: balance ${r.balance}, available ${r.available}, tier ${r.tier ?? '-'}, ${count(r.lots.length, 'lot')} (first expires ${r.lots[0]?.expiresOn ?? 'never'})`,
         ...(r.expiredPending ? [`${r.expiredPending} of them expired, pending the expiry run: not spendable`] : []),
       ];
     case 7:
-      return [`${r.memberId} +${r.points} points (${r.reason}); available now ${r.available}`];
+      return [`${r.memberId} +${count(r.points, 'point')} (${r.reason}); available now ${r.available}`];
     case 8:
-      return [`total ${r.total} = ${r.pointsUsed} points worth ${r.pointsValue} + ${r.cashPaid} cash; would earn ${r.pointsEarned} points`];
+      return [`total ${r.total} = ${count(r.pointsUsed, 'point')} worth ${r.pointsValue} + ${r.cashPaid} cash; would earn ${count(r.pointsEarned, 'point')}`];
     case 9:
-      return [`order ${r.orderId} ${r.status}: ${r.pointsUsed} points (${r.pointsValue}) + ${r.cashPaid} by ${r.tender}; earned ${r.pointsEarned}; balance now ${r.balance}`];
+      return [`order ${r.orderId} ${r.status}: ${count(r.pointsUsed, 'point')} (${r.pointsValue}) + ${cashBy(r.cashPaid, r.tender)}; earned ${r.pointsEarned}; balance now ${r.balance}`];
     case 10:
-      return [`${r.pointsReturned} points back to their lots, ${r.cashRefunded} cash refunded, ${r.pointsTakenBack} earned points taken back`];
+      return [`${count(r.pointsReturned, 'point')} back to their lots, ${r.cashRefunded} cash refunded, ${r.pointsTakenBack} earned points taken back`];
     case 11:
-      return [`as of ${r.asOf}: ${r.pointsExpired} points in ${r.lotsExpired} lots of ${r.members} members expired`];
+      return [`as of ${r.asOf}: ${count(r.pointsExpired, 'point')} in ${count(r.lotsExpired, 'lot')} of ${count(r.members, 'member')} expired`];
     case 12:
       return [
         `issued ${r.issued}, redeemed ${r.redeemed}, expired ${r.expired}, returned ${r.returned}, adjusted ${r.adjusted}, outstanding ${r.outstanding}`,
         `${r.reconciliation.line}`,
       ];
     case 13:
-      return [`${r.outstandingPoints} points outstanding, worth ${r.value} ${r.currency}`];
+      return [`${count(r.outstandingPoints, 'point')} outstanding, worth ${r.value} ${r.currency}`];
     case 14:
-      return [`${r.ok ? 'ledger ok' : 'LEDGER BROKEN'}: ${r.checks.length} checks over ${r.entries} entries`];
+      return [`${r.ok ? 'ledger ok' : 'LEDGER BROKEN'}: ${count(r.checks.length, 'check')} over ${count(r.entries, 'entry', 'entries')}`];
     default:
       return [];
   }
@@ -73,7 +74,7 @@ export function register(program: Command): void {
         });
         process.stdout.write(
           `${r.verified ? c.green('✓ done.') : c.red('✗ verify failed.')} Explore the demo ledger yourself:\n` +
-            `    export POINTSMALL_DB=${r.db}\n    npx pointsmall member list\n    npx pointsmall report activity --by month\n    npx pointsmall ledger entries --member M001\n`,
+            `    export POINTSMALL_DB=${r.db}\n    pointsmall member list\n    pointsmall report activity --by month\n    pointsmall ledger entries --member M001\n`,
         );
       });
       if (!r.verified) setExit(6);

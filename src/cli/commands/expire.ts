@@ -5,6 +5,7 @@ import { c } from '../colour.js';
 import { cmdOf, confirmOnTerminal, context, emit, globals, mustAsk } from '../cli.js';
 import { parseDateOpt, parseWithinOpt } from '../parse.js';
 import { printFields, printTable, stdoutIsTTY } from '../output.js';
+import { agree, count } from '../words.js';
 
 const services = () => import('../../services/expiry.js');
 
@@ -33,7 +34,7 @@ export function register(program: Command): void {
         const today = await svc.expiryToday(ctx);
         if (o.asOf < today && mustAsk(cmd, `an expiry run as of a past date (${o.asOf}, today is ${today})`)) {
           const d = await svc.runExpiry(ctx, { asOf: o.asOf, dryRun: true, force: Boolean(o.force) });
-          if (!(await confirmOnTerminal(`Expire ${d.pointsExpired} points from ${d.lotsExpired} lots of ${d.members} members as of ${o.asOf}, a past date (today is ${today}), booked at ${d.at}?`))) {
+          if (!(await confirmOnTerminal(`Expire ${count(d.pointsExpired, 'point')} from ${count(d.lotsExpired, 'lot')} of ${count(d.members, 'member')} as of ${o.asOf}, a past date (today is ${today}), booked at ${d.at}?`))) {
             process.stderr.write('nothing was expired\n');
             return;
           }
@@ -56,9 +57,9 @@ export function register(program: Command): void {
         const verb = r.dryRun ? 'would expire' : 'expired';
         const mark = r.dryRun ? c.yellow('dry run:') : c.green('✓');
         process.stdout.write(
-          `${mark} ${verb} ${c.bold(String(r.pointsExpired))} points from ${r.lotsExpired} lots of ${r.members} members (expiresOn before ${r.asOf})\n`,
+          `${mark} ${verb} ${c.bold(String(r.pointsExpired))} ${r.pointsExpired === 1 ? 'point' : 'points'} from ${count(r.lotsExpired, 'lot')} of ${count(r.members, 'member')} (expiresOn before ${r.asOf})\n`,
         );
-        if (!r.dryRun && r.notificationsQueued) process.stdout.write(`  ${r.notificationsQueued} points.expired notifications queued (pointsmall outbox list --pending)\n`);
+        if (!r.dryRun && r.notificationsQueued) process.stdout.write(`  ${count(r.notificationsQueued, 'points.expired notification')} queued (pointsmall outbox list --pending)\n`);
       });
     });
 
@@ -84,12 +85,12 @@ export function register(program: Command): void {
           r.rows,
           { title: `points expiring ${r.from} … ${r.to}` },
         );
-        if (!stdoutIsTTY()) process.stderr.write(`${r.points} points in ${r.lots} lots of ${r.members} members\n`);
+        if (!stdoutIsTTY()) process.stderr.write(`${count(r.points, 'point')} in ${count(r.lots, 'lot')} of ${count(r.members, 'member')}\n`);
         else {
-          process.stdout.write(`${r.points} points in ${r.lots} lots of ${r.members} members\n`);
-          if (r.overduePoints) process.stdout.write(c.yellow(`${r.overduePoints} points are past their date and wait for: pointsmall expire run\n`));
+          process.stdout.write(`${count(r.points, 'point')} in ${count(r.lots, 'lot')} of ${count(r.members, 'member')}\n`);
+          if (r.overduePoints) process.stdout.write(c.yellow(`${count(r.overduePoints, 'point')} ${agree(r.overduePoints, 'is past its date and waits', 'are past their date and wait')} for: pointsmall expire run\n`));
         }
-        if (o.notify) process.stderr.write(`${r.notificationsQueued} points.expiring notifications queued\n`);
+        if (o.notify) process.stderr.write(`${count(r.notificationsQueued, 'points.expiring notification')} queued\n`);
       });
     });
 }

@@ -4,8 +4,9 @@ import { c } from '../colour.js';
 import { localDateTime } from '../../domain/time.js';
 import { cmdOf, confirmOnTerminal, context, emit, globals, mustAsk, setExit } from '../cli.js';
 import { parseIntOpt } from '../parse.js';
-import { localTime, printFields, stderrIsTTY } from '../output.js';
+import { localTime, printFields, printTable, stderrIsTTY } from '../output.js';
 import { emitList, fileOptions, pageOptions } from '../lists.js';
+import { agree, count, showRejects } from '../words.js';
 import type { ImportProgress, ImportSummary } from '../../services/importPurchases.js';
 import type { ReviewDecision, ReviewItem } from '../../services/review.js';
 import type { ActivityImportSummary, AwardDecision, AwardReviewItem } from '../../services/activities.js';
@@ -13,9 +14,32 @@ import type { ImportRunView, VoidOptions, VoidSummary } from '../../services/voi
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
-/** A progress bar on stderr, only when stderr is a terminal and output is not --json-only scripting. */
-async function progressBar(): Promise<{ update: (p: ImportProgress) => void; stop: () => void } | null> {
+/** An import shows no bar until it has run this long (POINTSMALL_PROGRESS_AFTER_MS; 0: from the start). */
+const PROGRESS_AFTER_MS = 1000;
+/** Nor for a file smaller than this (it imports in well under a second), unless the wait is set to 0. */
+const PROGRESS_MIN_BYTES = 1 << 20;
+
+/**
+ * A progress bar on stderr, only when stderr is a terminal and output is not --json-only scripting, and
+ * only for an import that takes a while: a file of 1 MiB or more, once it has run for a second. A small
+ * file never gets one, however slow the machine.
+ */
+async function progressBar(file: string): Promise<{ update: (p: ImportProgress) => void; stop: () => void } | null> {
   if (!stderrIsTTY()) return null;
+  const env = process.env.POINTSMALL_PROGRESS_AFTER_MS;
+  const after = env !== undefined && /^\d+$/.test(env) ? Number(env) : PROGRESS_AFTER_MS;
+  if (after > 0) {
+    const { statSync } = await import('node:fs');
+    const size = (() => {
+      try {
+        return statSync(file).size;
+      } catch {
+        return 0; // (the import itself says what is wrong with the file)
+      }
+    })();
+    if (size < PROGRESS_MIN_BYTES) return null;
+  }
+  const since = Date.now();
   const { default: cliProgress } = await import('cli-progress');
   const bar = new cliProgress.SingleBar(
     { format: '{phase} [{bar}] {percentage}% | {value}/{total} {unit}', hideCursor: true, stream: process.stderr, etaBuffer: 50, fps: 10 },
@@ -31,6 +55,7 @@ async function progressBar(): Promise<{ update: (p: ImportProgress) => void; sto
   const scale = (p: ImportProgress, v: number) => (p.phase === 'accruing' ? v : Math.round(v / 1024));
   return {
     update(p) {
+      if (!started && Date.now() - since < after) return; // (the bar starts with the first news after the wait)
       const [label, unit] = labels[p.phase];
       if (p.phase !== phase) {
         if (started) bar.stop();
@@ -45,7 +70,7 @@ async function progressBar(): Promise<{ update: (p: ImportProgress) => void; sto
   };
 }
 
-function showSummary(r: ImportSummary): Promise<void> {
+function showSummary(r: ImportSummary, options: boolean): Promise<void> {
   printFields([
     ['file', r.file],
     ['source', r.source],
@@ -67,9 +92,8 @@ function showSummary(r: ImportSummary): Promise<void> {
     ['purchased', r.firstPurchasedAt ? `${localDateTime(r.firstPurchasedAt, r.timezone)} to ${localDateTime(r.lastPurchasedAt!, r.timezone)} (${r.timezone})` : '-'],
     ...(r.dryRun ? ([['dry run', c.yellow('yes: nothing was written')]] as [string, unknown][]) : []),
   ]);
-  if (r.rejectsFile) process.stderr.write(`${c.yellow('!')} ${r.rejected} rejected rows with line numbers and reasons: ${r.rejectsFile}\n`);
-  else if (r.rejected && r.dryRun) process.stderr.write(`${c.yellow('!')} ${r.rejected} rows would be rejected (pass --rejects FILE to see them)\n`);
-  if (r.review) process.stderr.write(`${c.yellow('!')} ${r.review} orders wait in review: pointsmall review list\n`);
+  showRejects(r, { command: 'pointsmall import purchases', options }, r.dryRun);
+  if (r.review) process.stderr.write(`${c.yellow('!')} ${count(r.review, 'order')} ${agree(r.review, 'waits', 'wait')} in review: pointsmall review list\n`);
   return Promise.resolve();
 }
 
@@ -106,7 +130,7 @@ const reviewColumns = [
 
 function showDecision(r: ReviewDecision | AwardDecision): void {
   const verb = r.status === 'approved' ? c.green('approved') : c.red('rejected');
-  const pts = r.status === 'approved' ? `; ${r.points && r.points < 0 ? `${-r.points} points taken back` : `${r.points ?? 0} points credited`}${r.capped ? ` (${r.capped} over the daily cap)` : ''}` : '';
+  const pts = r.status === 'approved' ? `; ${r.points && r.points < 0 ? `${count(-r.points, 'point')} taken back` : `${count(r.points ?? 0, 'point')} credited`}${r.capped ? ` (${r.capped} over the daily cap)` : ''}` : '';
   const what = r.kind === 'activity' ? `award ${r.activity} ${r.orderId}` : `order ${r.orderId}`;
   process.stdout.write(`${verb} ${what} of ${r.memberId}${pts}; balance ${r.balance}\n`);
 }
@@ -130,10 +154,10 @@ const runColumns = [
 function voidWords(s: VoidSummary): string {
   const what = s.runId !== null ? `import run ${s.runId} (source ${s.source})` : `order of source ${s.source}`;
   const parts = [`${s.orders} order${s.orders === 1 ? '' : 's'} of ${what}`];
-  if (s.pointsTakenBack) parts.push(`${s.pointsTakenBack} points taken back`);
-  if (s.pointsGivenBack) parts.push(`${s.pointsGivenBack} points of returns given back`);
+  if (s.pointsTakenBack) parts.push(`${count(s.pointsTakenBack, 'point')} taken back`);
+  if (s.pointsGivenBack) parts.push(`${count(s.pointsGivenBack, 'point')} of returns given back`);
   parts.push(`${s.members} member${s.members === 1 ? '' : 's'} affected`);
-  if (s.debt) parts.push(`${s.debt} points already spent become debt`);
+  if (s.debt) parts.push(`${count(s.debt, 'point')} already spent ${agree(s.debt, 'becomes', 'become')} debt`);
   if (s.reviewRejected) parts.push(`${s.reviewRejected} rejected from review`);
   return parts.join(', ');
 }
@@ -182,7 +206,7 @@ export function register(program: Command): void {
     .option('--skip-guests', 'drop rows without a member id silently (counted as guestsSkipped)')
     .option('--null <value>', 'a value that means an empty field, e.g. NA or NULL (repeatable); an NA member id is a guest', collect)
     .option('--skip <COLUMN=VALUE>', 'leave out rows with this value in this column, e.g. Status=cancelled (repeatable; counted as skipped)', collect)
-    .option('--rejects <file>', 'where rejected rows go with line number and reason (default FILE.rejects.csv)')
+    .option('--rejects <file>', 'where rejected rows go: the file\'s own columns behind _line and _reason, to fix and import again (default FILE.rejects.csv)')
     .option('--dry-run', 'compute the same summary and write nothing')
     .option('--max-rejects <n>', 'more bad rows than N and nothing is committed (exit 2); 0: all or nothing', parseIntOpt('--max-rejects', 0))
     .option('--batch <n>', 'orders committed together (default 30000): an import stopped midway keeps the batches it finished, and running it again skips them as duplicates', parseIntOpt('--batch', 1))
@@ -198,7 +222,7 @@ export function register(program: Command): void {
     .action(async (file: string, ...args) => {
       const cmd = cmdOf(args);
       const o = cmd.opts();
-      const bar = globals(cmd).json ? null : await progressBar();
+      const bar = globals(cmd).json ? null : await progressBar(file);
       const { importPurchases } = await import('../../services/importPurchases.js');
       let r: ImportSummary;
       try {
@@ -223,7 +247,9 @@ export function register(program: Command): void {
       } finally {
         bar?.stop();
       }
-      await emit(cmd, r, showSummary);
+      // (the options that read the file: the fixed rejects file is imported again with them)
+      const options = ['map', 'profile', 'source', 'dateFormat', 'encoding', 'delimiter', 'createMembers', 'skipGuests', 'null', 'skip'].some((k) => o[k] !== undefined);
+      await emit(cmd, r, (x: ImportSummary) => showSummary(x, options));
       if (r.rejected > 0) setExit(4);
     });
 

@@ -7,6 +7,7 @@ import { parseDateOpt } from '../parse.js';
 import { localTime, localTimesIn } from '../output.js';
 import { emitList, fileOptions, pageOptions } from '../lists.js';
 import { writeOutputFile } from '../../services/outfile.js';
+import { count } from '../words.js';
 
 export function register(program: Command): void {
   const ledger = program.command('ledger').description('the journal: verify, list and export entries');
@@ -32,7 +33,7 @@ export function register(program: Command): void {
       const r = await verifyLedger(await context(cmd), anchors);
       await emit(cmd, r, () => {
         for (const ch of r.checks) process.stdout.write(`${ch.ok ? c.green('✓') : c.red('✗')} ${ch.name}: ${ch.detail}\n`);
-        process.stdout.write(r.ok ? `${c.green('ledger ok')} (${r.entries} entries)\n` : `${c.red('ledger BROKEN')}\n`);
+        process.stdout.write(r.ok ? `${c.green('ledger ok')} (${count(r.entries, 'entry', 'entries')})\n` : `${c.red('ledger BROKEN')}\n`);
         if (r.ok && r.head) process.stdout.write(`head ${r.head.id}:${r.head.hash} (keep it elsewhere; pass it back with --anchor)\n`);
       });
       if (!r.ok) {

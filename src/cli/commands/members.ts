@@ -2,6 +2,7 @@
 import { Command, Option } from 'commander';
 import { c } from '../colour.js';
 import { cmdOf, confirmOnTerminal, context, emit, need, mustAsk, setExit } from '../cli.js';
+import { count, showRejects } from '../words.js';
 import { parseDateOpt, parseIntOpt, parseSignedIntOpt } from '../parse.js';
 import { aside, localTime, printFields, printTable } from '../output.js';
 import { emitList, fileOptions, pageOptions } from '../lists.js';
@@ -82,8 +83,8 @@ export function register(program: Command): void {
       const cmd = cmdOf(args);
       const r = await (await services()).importMembers(await context(cmd), file, cmd.opts().rejects, { encoding: cmd.opts().encoding, delimiter: cmd.opts().delimiter, map: cmd.opts().map });
       await emit(cmd, r, () => {
-        process.stdout.write(`${r.rows} rows: ${r.created} added, ${r.updated} updated, ${r.unchanged} unchanged, ${r.rejected} rejected\n`);
-        if (r.rejectsFile) process.stderr.write(`${c.yellow('!')} rejected rows with reasons: ${r.rejectsFile}\n`);
+        process.stdout.write(`${count(r.rows, 'row')}: ${r.created} added, ${r.updated} updated, ${r.unchanged} unchanged, ${r.rejected} rejected\n`);
+        showRejects(r, { command: 'pointsmall member import', options: ['encoding', 'delimiter', 'map'].some((k) => cmd.opts()[k] !== undefined) });
       });
       if (r.rejected) setExit(4);
     });
@@ -157,16 +158,16 @@ export function register(program: Command): void {
       const ctx = await context(cmd);
       const svc = await services();
       // A debit takes points from a member: an explicit yes where nobody can be asked (SPEC §7).
-      if (o.points < 0 && mustAsk(cmd, `taking ${-o.points} points from member ${id}`)) {
+      if (o.points < 0 && mustAsk(cmd, `taking ${count(-o.points, 'point')} from member ${id}`)) {
         const m = await svc.showMember(ctx, id);
-        if (!(await confirmOnTerminal(`Take ${-o.points} points from ${m.id} (${m.name}; available ${m.available} → ${m.available + o.points}), reason "${o.reason}"?`))) {
+        if (!(await confirmOnTerminal(`Take ${count(-o.points, 'point')} from ${m.id} (${m.name}; available ${m.available} → ${m.available + o.points}), reason "${o.reason}"?`))) {
           process.stderr.write('nothing was changed\n');
           return;
         }
       }
       const r = await svc.adjustMember(ctx, id, o.points, o.reason);
       await emit(cmd, r, () =>
-        void process.stdout.write(`${c.green('✓')} ${r.points > 0 ? '+' : ''}${r.points} points for ${r.memberId}; available now ${r.available}\n`),
+        void process.stdout.write(`${c.green('✓')} ${r.points > 0 ? '+' : ''}${count(r.points, 'point')} for ${r.memberId}; available now ${r.available}\n`),
       );
     });
 

@@ -3,8 +3,10 @@ import { Command, Option } from 'commander';
 import { UsageError } from '../../errors.js';
 import { c } from '../colour.js';
 import { cmdOf, context, emit, globals } from '../cli.js';
-import { localTime, stderrIsTTY, writeStdout } from '../output.js';
+import { localTime, printTable, stderrIsTTY, writeStdout } from '../output.js';
 import { emitList, fileOptions, pageOptions } from '../lists.js';
+import { parseIntOpt } from '../parse.js';
+import { count } from '../words.js';
 
 const services = () => import('../../services/outbox.js');
 
@@ -62,12 +64,12 @@ export function register(program: Command): void {
         sink: writeStdout,
       });
       if (!o.out) {
-        if (stderrIsTTY()) process.stderr.write(`${r.exported} notifications exported${o.markSent ? `, ${r.markedSent} marked sent` : ''}\n`);
+        if (stderrIsTTY()) process.stderr.write(`${count(r.exported, 'notification')} exported${o.markSent ? `, ${r.markedSent} marked sent` : ''}\n`);
         return;
       }
       await emit(cmd, r, () => {
         if (r.out === null) return void process.stdout.write('nothing to export; no file written\n');
-        process.stdout.write(`${c.green('✓')} ${r.exported} notifications written to ${r.out}${o.markSent ? `, ${r.markedSent} marked sent` : ''}\n`);
+        process.stdout.write(`${c.green('✓')} ${count(r.exported, 'notification')} written to ${r.out}${o.markSent ? `, ${r.markedSent} marked sent` : ''}\n`);
       });
     });
 }

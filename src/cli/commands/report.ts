@@ -8,6 +8,7 @@ import { parseDateOpt, parseIntOpt, parseWithinOpt } from '../parse.js';
 import { type Column, displayWidth, localTime, notice, terminalWidth, wrapToTerminal, printFields, printJson, printTable, safeText, stdoutIsTTY, toCsv } from '../output.js';
 import { writeOutputFile } from '../../services/outfile.js';
 import type { HtmlChart } from '../html.js';
+import { fillMonths } from '../charts.js';
 import { type ScoreBand, bandText } from '../../domain/reports.js';
 import type { AnomalyReport } from '../../services/anomalies.js';
 import type {
@@ -20,6 +21,7 @@ import type {
   SummaryReport,
 } from '../../services/reports.js';
 import type { ItemRecommendations, MemberRecommendations, SegmentRecommendations } from '../../services/recommend.js';
+import { count } from '../words.js';
 
 const services = () => import('../../services/reports.js');
 
@@ -125,7 +127,7 @@ export async function render(cmd: Command, now: Date, result: unknown, view: () 
   } else process.stdout.write(text);
 }
 
-const PALETTE = { issued: '#2e7d32', redeemed: '#1565c0', expired: '#c62828' };
+const PALETTE = { issued: '#2e7d32', redeemed: '#1565c0', expired: '#c62828', returned: '#ef6c00', adjusted: '#6a1b9a' };
 export const signed = (n: unknown): string => ((n as number) > 0 ? `+${n}` : String(n));
 export const num = (key: string, header = key): Column<AnyRow> => ({ key, header, align: 'right' });
 
@@ -194,6 +196,8 @@ function liabilityView(r: LiabilityReport): View {
     share: lotTotal ? `${((b.points * 100) / lotTotal).toFixed(1)}%` : '',
   }));
   const columns: Column<AnyRow>[] = [{ key: 'month', header: 'expires in' }, num('points'), num('share')];
+  // the chart shows the months in between with nothing expiring as empty bars (the table lists months with points)
+  const chartMonths = fillMonths(rows);
   return {
     name: 'liability',
     title: 'Points liability',
@@ -213,7 +217,7 @@ function liabilityView(r: LiabilityReport): View {
         title: 'Points by expiry month',
         columns,
         rows,
-        chart: { title: 'Points by expiry month', categories: rows.map((x) => x.month), series: [{ name: 'points', colour: '#1565c0', values: rows.map((x) => x.points) }] },
+        chart: { title: 'Points by expiry month', categories: chartMonths.map((x) => x.month), series: [{ name: 'points', colour: '#1565c0', values: chartMonths.map((x) => x.points) }] },
       },
     ],
     csv: { columns: [{ key: 'month', header: 'month' }, num('points')], rows },
@@ -253,12 +257,14 @@ function activityView(r: ActivityReport): View {
         columns,
         rows,
         chart: {
-          title: `Issued, redeemed and expired points by ${r.by}`,
+          title: `Issued, returned, redeemed, expired and adjusted points by ${r.by}`,
           categories: r.buckets.map((b) => b.bucket),
           series: [
             { name: 'issued', colour: PALETTE.issued, values: r.buckets.map((b) => b.issued) },
+            { name: 'returned', colour: PALETTE.returned, values: r.buckets.map((b) => b.returned) },
             { name: 'redeemed', colour: PALETTE.redeemed, values: r.buckets.map((b) => b.redeemed) },
             { name: 'expired', colour: PALETTE.expired, values: r.buckets.map((b) => b.expired) },
+            { name: 'adjusted', colour: PALETTE.adjusted, values: r.buckets.map((b) => b.adjusted) },
           ],
         },
       },
@@ -266,7 +272,7 @@ function activityView(r: ActivityReport): View {
     csv: { columns: [{ key: 'bucket', header: r.by }, { key: 'start', header: 'start' }, ...FLOW_COLUMNS.map((col) => ({ ...col, format: undefined })), ...ISSUED_BY_COLUMNS], rows },
     terminalChart: async () => {
       if (!r.buckets.length) return null;
-      if (r.buckets.length > 120) return c.dim(`(chart left out: ${r.buckets.length} buckets; try --by week or --by month)`);
+      if (r.buckets.length > 120) return c.dim(`(chart left out: ${count(r.buckets.length, 'bucket')}; try --by week or --by month)`);
       const { barChart, FLOW_SERIES } = await import('../charts.js');
       return barChart(
         r.buckets.map((b) => ({ label: b.bucket, values: [b.issued, b.redeemed, b.expired] })),

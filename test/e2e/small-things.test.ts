@@ -1,0 +1,108 @@
+// Issue 20 item 8 end to end: the points prompt skipped when nothing but 0 can be used, live errors in
+// the prompt that name no flags, no "by cash" for no cash, and the report charts in HTML.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FIXTURES, tmpLedger, type TmpLedger } from '../helpers/cli.js';
+import { endSessions, hasTmux, keys, start, type, waitFor } from '../helpers/tmux.js';
+
+afterEach(endSessions);
+
+function shop(): TmpLedger {
+  const t = tmpLedger();
+  t.ok(['member', 'add', '--id', 'M1', '--name', 'Ann Li']);
+  t.ok(['member', 'add', '--id', 'M2', '--name', 'Bob']);
+  t.ok(['member', 'adjust', 'M1', '--points', '5000', '--reason', 'seed']);
+  t.ok(['catalog', 'add', '--sku', 'TEA', '--name', 'Tea', '--price', '100.00']);
+  t.ok(['catalog', 'add', '--sku', 'PASS', '--name', 'Pass', '--price', '10.00', '--pay', 'points', '--points-price', '1000']);
+  return t;
+}
+
+describe.skipIf(!hasTmux)('the interactive checkout prompt', () => {
+  it('skips the points prompt when only 0 can be used, and asks about the cash alone', async () => {
+    const t = shop();
+    const s = start(t, ['checkout', '--member', 'M2', '--item', 'TEA', '--tender', 'cash']);
+    await waitFor(s, 'points: none can be used on this checkout');
+    await waitFor(s, 'Take 100.00 by cash from M2?');
+    keys(s, 'y', 'Enter');
+    const out = await waitFor(s, 'EXIT=');
+    expect(out).toContain('EXIT=0');
+    expect(out).not.toContain('Points to use');
+    expect(out).toMatch(/cash\s+100\.00 by cash/);
+    expect(t.ok(['order', 'list'])[0]).toMatchObject({ memberId: 'M2', pointsUsed: 0, cashPaid: '100.00' });
+  });
+
+  it('live errors say what to enter, naming no flags; all in points: no cash, no "by cash"', async () => {
+    const t = shop();
+    const s = start(t, ['checkout', '--member', 'M1', '--item', 'TEA', '--tender', 'cash']);
+    await waitFor(s, 'Points to use (0, or 1 to 5000)');
+    type(s, '20000');
+    await waitFor(s, '20000 is more than these items can take (at most 10000); enter 0, or 1 to 5000');
+    keys(s, 'Enter');
+    const refused = await waitFor(s, /^> 20000 is more than these items can take/m);
+    expect(refused).not.toContain('--points');
+    expect(refused).not.toContain('--max-points');
+    keys(s, 'BSpace', 'BSpace', 'BSpace', 'BSpace', 'BSpace');
+    type(s, '0');
+    await waitFor(s, '→ 0 points worth 0.00, cash 100.00');
+    keys(s, 'Enter');
+    await waitFor(s, 'Take 100.00 by cash from M1?');
+    keys(s, 'n', 'Enter');
+    expect(await waitFor(s, 'EXIT=')).toContain('EXIT=0');
+
+    const p = start(t, ['checkout', '--member', 'M1', '--item', 'PASS', '--tender', 'cash']);
+    await waitFor(p, 'points: 1000 for the points-only items, no more can be used here');
+    await waitFor(p, 'Use 1000 points (worth 10.00) from M1?');
+    keys(p, 'y', 'Enter');
+    const out = await waitFor(p, 'EXIT=');
+    expect(out).toContain('EXIT=0');
+    expect(out).not.toContain('Points to use');
+    expect(out).toMatch(/cash\s+0\.00\s*\n/);
+    expect(out).not.toContain('0.00 by cash');
+  });
+});
+
+describe('order output without "by cash" for no cash', () => {
+  it('order show and checkout say cash 0.00 for an order paid in points; cash 90.00 by card otherwise', () => {
+    const t = shop();
+    const paid = t.run(['checkout', '--member', 'M1', '--item', 'PASS', '--yes']);
+    expect(paid.code, paid.stderr).toBe(0);
+    expect(paid.stdout).toMatch(/^cash\t0\.00$/m);
+    const id = t.ok(['order', 'list'])[0].orderId;
+    expect(t.run(['order', 'show', id]).stdout).toMatch(/^cash\t0\.00$/m);
+    expect(t.run(['checkout', 'quote', '--member', 'M1', '--item', 'PASS']).stdout).toMatch(/^cash to pay\t0\.00$/m);
+    const card = t.run(['checkout', '--member', 'M1', '--item', 'TEA', '--points', '1000', '--tender', 'card', '--yes']);
+    expect(card.stdout).toMatch(/^cash\t90\.00 by card$/m);
+  });
+});
+
+describe('report charts in HTML', () => {
+  it('the liability chart shows months with nothing expiring as zero bars; the activity chart has returned and adjusted points', () => {
+    const t = tmpLedger({ now: '2025-12-01T10:00:00+08:00' });
+    t.ok(['rules', 'apply', join(FIXTURES, 'rules.json'), '--effective', '2025-12-01'], { now: '2025-12-01T10:00:00+08:00' });
+    t.ok(['member', 'add', '--id', 'M1', '--name', 'Ann'], { now: '2025-12-01T10:00:00+08:00' });
+    t.ok(['member', 'adjust', 'M1', '--points', '500', '--reason', 'a'], { now: '2026-01-15T10:00:00+08:00' });
+    t.ok(['member', 'adjust', 'M1', '--points', '700', '--reason', 'b'], { now: '2026-04-15T10:00:00+08:00' });
+    t.ok(['member', 'adjust', 'M1', '--points', '-200', '--reason', 'c', '--yes'], { now: '2026-04-16T10:00:00+08:00' });
+    const sale = join(t.dir, 'sale.csv');
+    writeFileSync(sale, 'order_id,member_id,purchased_at,amount\nS1,M1,2026-04-16,50.00\nS2,M1,2026-04-17,-20.00\n');
+    t.ok(['import', 'purchases', sale], { now: '2026-04-20T10:00:00+08:00' });
+    const now = { now: '2026-04-20T10:00:00+08:00' };
+
+    const liability = t.run(['report', 'liability', '--format', 'html'], now);
+    expect(liability.code, liability.stderr).toBe(0);
+    const tips = [...liability.stdout.matchAll(/<rect [^>]*><title>([^<]*)<\/title>/g)].map((m) => m[1]);
+    expect(tips.filter((x) => x.endsWith('· points: 0')).map((x) => x.split(' ')[0])).toEqual(['2027-02', '2027-03']);
+    expect(tips.map((x) => x.split(' ')[0])).toEqual(['2027-01', '2027-02', '2027-03', '2027-04']);
+
+    const activity = t.run(['report', 'activity', '--by', 'day', '--from', '2026-04-01', '--to', '2026-04-30', '--format', 'html'], now);
+    expect(activity.code, activity.stderr).toBe(0);
+    const html = activity.stdout;
+    for (const name of ['issued', 'returned', 'redeemed', 'expired', 'adjusted']) expect(html).toContain(`</i>${name}</span>`);
+    expect(html).toContain('2026-04-16 · adjusted: -200');
+    expect(html).toContain('2026-04-17 · returned: 20');
+    const labels = html.match(/<text [^>]*rotate\(-40[^>]*>[^<]*<\/text>/g) ?? [];
+    expect(labels.length).toBeGreaterThan(1);
+    expect(labels.length).toBeLessThanOrEqual(12);
+  });
+});
