@@ -3,8 +3,14 @@ import { defineConfig } from 'vitest/config';
 // The suites every backend must pass alike: run on SQLite always, and on PostgreSQL too when
 // POINTSMALL_TEST_PG names a server (.ci/run starts one). The rest are about SQLite's file itself
 // (its modes, WAL, pages, crash recovery, tampering through sqlite3) or about pure code.
-export const SHARED = ['test/e2e/**/*.test.ts'];
-export const SQLITE_ONLY: string[] = [];
+export const SHARED = ['test/e2e/**/*.test.ts', 'test/reliability/concurrency.test.ts', 'test/reliability/spec4.seeds.test.ts'];
+export const SQLITE_ONLY: string[] = [
+  'test/e2e/db.test.ts', // backup, restore and migrate of the file itself (PostgreSQL's: test/pg/)
+  'test/e2e/outputs.test.ts', // output paths against the ledger's file, its links, -wal and -shm; SQLite's full disk
+  'test/e2e/verify.test.ts', // tampering with the file through sqlite3, then verify
+  'test/e2e/verify-books.test.ts',
+  'test/e2e/verify-key.test.ts',
+];
 
 const base = {
   testTimeout: 60_000,

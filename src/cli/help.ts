@@ -7,6 +7,7 @@ const EXAMPLES: Record<string, string[]> = {
   init: ['pointsmall init --currency CNY --timezone Asia/Shanghai', 'pointsmall --db /srv/mall/ledger.db init --currency EUR --timezone Europe/Berlin'],
   'db info': ['pointsmall db info', 'pointsmall db info --json'],
   'db backup': ['pointsmall db backup /backups/pointsmall-$(date +%F).db'],
+  'db copy': ['pointsmall db copy --to postgres://pointsmall@db.example.com/shop', 'pointsmall db copy --db postgres://pointsmall@db.example.com/shop --to shop-copy.db'],
   'db restore': ['pointsmall db restore /backups/pointsmall-2026-11-22.db --yes'],
   'db set': ['pointsmall db set hold-minutes 30'],
   'db migrate': ['pointsmall db migrate'],

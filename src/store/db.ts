@@ -311,6 +311,8 @@ export function openStore(path: string, opts: OpenOptions = {}): Store {
 /** Creates what a PostgreSQL ledger needs before migration 1: the schema version's table, and sum(). */
 const PG_BOOTSTRAP = `
 CREATE TABLE IF NOT EXISTS pointsmall_schema (version BIGINT NOT NULL);
+-- SQLite's data_version: every write transaction takes the next value just before it commits
+CREATE SEQUENCE IF NOT EXISTS pm_data_version;
 INSERT INTO pointsmall_schema SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM pointsmall_schema);
 -- SQLite's sum() of integers is an integer; PostgreSQL's sum(bigint) is numeric. The store's sums are pm_sum.
 CREATE OR REPLACE AGGREGATE pm_sum(bigint) (SFUNC = int8pl, STYPE = bigint);

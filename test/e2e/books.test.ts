@@ -1,8 +1,7 @@
 // The books through the built bin: order lines follow their pay modes (§4.5), open holds keep lots,
 // balances and liability consistent (§5), and lapsed lots are never spent (§7 "Expired is expired").
-import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { tmpLedger, type TmpLedger } from '../helpers/cli.js';
+import { tmpLedger, type TmpLedger, openLedgerDb } from '../helpers/cli.js';
 
 const failed = (t: TmpLedger) => t.verify().checks.filter((c) => !c.ok);
 const lineOf = (o: { lines: { sku: string }[] }, sku: string) => o.lines.find((x) => x.sku === sku)!;
@@ -48,7 +47,7 @@ describe('order lines follow their pay modes (§4.5)', () => {
     const t = giftShop();
     const o = t.ok(['checkout', '--member', 'M1', '--item', 'GIFT', '--item', 'CASH', '--yes']);
     // An order written by an earlier version, which spread everything by amount (900 + 21.00 | 2100 + 49.00).
-    const db = new Database(t.db);
+    const db = openLedgerDb(t.db);
     db.prepare('UPDATE order_lines SET points = ?, cash = ?, earned = ? WHERE order_id = ? AND sku = ?').run(900, 2100, 21, o.orderId, 'GIFT');
     db.prepare('UPDATE order_lines SET points = ?, cash = ?, earned = ? WHERE order_id = ? AND sku = ?').run(2100, 4900, 49, o.orderId, 'CASH');
     db.close();
@@ -116,7 +115,7 @@ describe('open holds keep the books consistent (§5: held points stay in their l
   it('verify fails when an open hold reserves points in another member\'s lot', () => {
     const t = twoLots();
     t.ok(['checkout', 'start', '--member', 'M1', '--item', 'TEA', '--points', '500'], { now: HOLD_DAY });
-    const db = new Database(t.db);
+    const db = openLedgerDb(t.db);
     const bobsLot = db.prepare("SELECT id FROM lots WHERE member_id = 'M2'").pluck().get();
     db.prepare('UPDATE hold_lots SET lot_id = ?').run(bobsLot);
     db.close();

@@ -1,11 +1,10 @@
 // Issue 14, items 5, 6, 7, 9, 12, 13, 14: stored rules read back, numbers stay in exact range, dates are
 // never moved, one huge order is refused, ids are clean text, every expiry is notified, liability keeps
 // debt apart. Each case failed on the code before its fix.
-import Database from 'better-sqlite3';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type TmpLedger, tmpLedger } from '../helpers/cli.js';
+import { type TmpLedger, tmpLedger, openLedgerDb } from '../helpers/cli.js';
 
 const T = (d: string) => `${d}T10:00:00+08:00`;
 
@@ -83,7 +82,7 @@ describe('stored rules always read back (item 5)', () => {
     t.ok(['catalog', 'add', '--sku', 'TEA', '--name', 'Tea', '--price', '10.00']);
     const doc = { earn: { pointsPerUnit: '1', rounding: 'floor', minOrderAmount: '0.00', maxPointsPerOrder: null, multipliers: [{ sku: 'TEA', multiplier: '1e-7' }] },
       tiers: [], redeem: { pointsPerUnit: '100', minPoints: 0, maxRatio: '1' }, expiry: { policy: 'rolling-days', days: 365 }, limits: { dailyEarnCap: null, reviewAbove: null } };
-    const db = new Database(t.db);
+    const db = openLedgerDb(t.db);
     db.prepare('INSERT INTO rules_versions (effective_at, applied_at, operator, source, document) VALUES (?, ?, ?, ?, ?)').run(
       '2026-11-01T00:00:00.000Z', '2026-11-01T00:00:00.000Z', 'old', 'old.json', JSON.stringify(doc));
     db.close();
@@ -92,7 +91,7 @@ describe('stored rules always read back (item 5)', () => {
     expect(t.ok(['checkout', '--member', 'm1', '--item', 'TEA', '--max-points', '--tender', 'cash', '--yes'])).toMatchObject({ status: 'paid' });
     expect(t.ok(['rules', 'show']).rules.earn.multipliers[0].multiplier).toBe('1e-7');
     // a stored version that cannot be read at all is a clear exit 2 naming it, not an internal error
-    const db2 = new Database(t.db);
+    const db2 = openLedgerDb(t.db);
     db2.prepare("UPDATE rules_versions SET document = '{\"earn\":{\"rounding\":\"up\"}}' WHERE operator = 'old'").run();
     db2.close();
     const bad = t.run(['member', 'adjust', 'm1', '--points', '5', '--reason', 'x', '--json']);

@@ -1,8 +1,6 @@
 // checkout, order, coupon and holds through the built bin: JSON contract, exit codes, nothing lost, verify passes.
-import { copyFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runCli, tmpDir, tmpLedger, type TmpLedger } from '../helpers/cli.js';
+import { cloneLedger, runCli, tmpDir, tmpLedger, type TmpLedger } from '../helpers/cli.js';
 
 const REQUIRED = ['orderId', 'status', 'total', 'discount', 'pointsUsed', 'pointsValue', 'cashPaid', 'tender', 'pointsEarned', 'balance'];
 
@@ -24,8 +22,7 @@ beforeAll(() => {
 });
 
 function shop(points = 5000): TmpLedger {
-  const db = join(tmpDir(), 'ledger.db');
-  copyFileSync(templates.get(points)!, db);
+  const db = cloneLedger(templates.get(points)!, tmpDir());
   return {
     dir: db.slice(0, -'/ledger.db'.length),
     db,

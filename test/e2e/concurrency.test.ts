@@ -3,9 +3,8 @@
 // row) or exits 5 after the busy timeout with nothing half-done; ledger verify passes and the totals add up.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { type RunResult, runCliAsync, type TmpLedger, tmpLedger } from '../helpers/cli.js';
+import { type RunResult, runCliAsync, type TmpLedger, tmpLedger, openLedgerDb } from '../helpers/cli.js';
 
 const MEMBERS = 120;
 const ORDERS = 1500;
@@ -71,7 +70,7 @@ function checkBooks(t: TmpLedger) {
 
 /** Every lot past its date is empty, and the expired account equals the expiry entries' points. */
 function checkExpiry(t: TmpLedger) {
-  const db = new Database(t.db, { readonly: true });
+  const db = openLedgerDb(t.db, { readonly: true });
   try {
     expect(db.prepare('SELECT count(*) FROM lots WHERE expires_on < ? AND remaining > 0').pluck().get(AS_OF)).toBe(0);
     const expired = db.prepare("SELECT coalesce(sum(points), 0) FROM postings WHERE account = 'expired'").pluck().get();
@@ -107,7 +106,7 @@ describe('concurrent processes on one ledger', () => {
     await runAll(t, { POINTSMALL_BUSY_TIMEOUT: '1' });
     checkBooks(t);
     // The expiry run is all or nothing: either no expiry entry exists or no overdue lot is left.
-    const db = new Database(t.db, { readonly: true });
+    const db = openLedgerDb(t.db, { readonly: true });
     const entries = db.prepare("SELECT count(*) FROM entries WHERE kind = 'expiry'").pluck().get() as number;
     const overdue = db.prepare('SELECT count(*) FROM lots WHERE expires_on < ? AND remaining > 0').pluck().get(AS_OF) as number;
     db.close();
@@ -117,7 +116,7 @@ describe('concurrent processes on one ledger', () => {
 
   it('an expiry run blocked past the busy timeout exits 5, says so on stderr, and writes nothing', async () => {
     const t = setup();
-    const db = new Database(t.db);
+    const db = openLedgerDb(t.db);
     db.exec('BEGIN IMMEDIATE');
     let r: RunResult;
     try {

@@ -8,15 +8,15 @@ import { endSessions, hasTmux, keys, start, waitFor } from '../helpers/tmux.js';
 afterEach(endSessions);
 
 describe.skipIf(!hasTmux)('questions on a terminal name the amounts', () => {
-  function shop(): TmpLedger {
-    const t = tmpLedger();
+  function shop(file = false): TmpLedger {
+    const t = tmpLedger({ file });
     t.ok(['member', 'add', '--id', 'a', '--name', 'Ann']);
     t.ok(['member', 'adjust', 'a', '--points', '300', '--reason', 'seed']);
     return t;
   }
 
   it('db restore says what the live ledger has that the backup lacks; no keeps the ledger', async () => {
-    const t = shop();
+    const t = shop(true); // restore replaces a SQLite file (a PostgreSQL ledger moves with db copy)
     const backup = join(t.dir, 'backup.db');
     t.ok(['db', 'backup', backup]);
     t.ok(['member', 'adjust', 'a', '--points', '20', '--reason', 'after the backup'], { now: '2026-11-23T11:30:00+08:00' });

@@ -1,8 +1,7 @@
-import Database from 'better-sqlite3';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli, tmpDir } from '../helpers/cli.js';
+import { runCli, tmpDir, openLedgerDb } from '../helpers/cli.js';
 
 describe('pointsmall demo', () => {
   it('builds a fresh ledger from fixtures and runs import, checkout, refund, expiry, reports and verify', () => {
@@ -24,7 +23,7 @@ describe('pointsmall demo', () => {
     const shown = byTitle("Look at a member's points");
     expect(shown.expiredPending).toBeGreaterThan(0);
     expect(shown.available).toBe(shown.balance - shown.held - shown.expiredPending);
-    const db = new Database(join(dir, 'pointsmall-demo.db'), { readonly: true });
+    const db = openLedgerDb(join(dir, 'pointsmall-demo.db'), { readonly: true });
     const spentFrom = db.prepare('SELECT min(l.expires_on) FROM hold_lots hl JOIN lots l ON l.id = hl.lot_id').pluck().get() as string;
     db.close();
     expect(spentFrom >= demo.now.slice(0, 10)).toBe(true);

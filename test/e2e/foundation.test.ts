@@ -1,9 +1,8 @@
 // Global conventions (SPEC §2): init, the --db path, --json errors, exit codes, operator and clock.
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { runCli, tmpDir, tmpLedger } from '../helpers/cli.js';
+import { runCli, tmpDir, tmpLedger, openLedgerDb } from '../helpers/cli.js';
 
 /** stdout empty, stderr exactly one JSON line {"error":{"code","message"}}; returns the error. */
 function jsonError(r: { stdout: string; stderr: string }): { code: string; message: string } {
@@ -52,7 +51,7 @@ describe('init', () => {
   });
 
   it('refuses an existing file (exit 2) unless --force', () => {
-    const t = tmpLedger();
+    const t = tmpLedger({ file: true }); // (the same on PostgreSQL: test/pg/postgres.test.ts)
     t.ok(['member', 'add', '--id', 'a', '--name', 'A']);
     const r = t.run(['init', '--timezone', 'UTC']);
     expect(r.code).toBe(2);
@@ -101,7 +100,7 @@ describe('the ledger path', () => {
     const empty = join(dir, 'empty.db');
     writeFileSync(empty, '');
     const foreign = join(dir, 'other.sqlite');
-    const f = new Database(foreign);
+    const f = openLedgerDb(foreign);
     f.exec('CREATE TABLE things (a)');
     f.close();
     for (const db of [text, empty, foreign]) {
@@ -114,7 +113,7 @@ describe('the ledger path', () => {
       }
     }
     expect(statSync(empty).size).toBe(0);
-    const again = new Database(foreign, { readonly: true });
+    const again = openLedgerDb(foreign, { readonly: true });
     expect(again.pragma('journal_mode', { simple: true })).toBe('delete'); // not switched to WAL
     again.close();
     expect(existsSync(`${foreign}-wal`)).toBe(false);
@@ -193,7 +192,7 @@ describe('errors and exit codes', () => {
     }
     // Break the stored time zone so `member adjust` hits an unexpected error (broken stored rules are a
     // clear exit 2 now, naming the version).
-    const db = new Database(t.db);
+    const db = openLedgerDb(t.db);
     db.prepare("UPDATE settings SET value = 'Not/AZone' WHERE key = 'timezone'").run();
     db.close();
     const adjust = ['member', 'adjust', 'a', '--points', '5', '--reason', 'x'];

@@ -3,9 +3,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { readFileSync, writeFileSync } from 'node:fs';
-import Database from 'better-sqlite3';
 import { latestVersion, migrations } from '../../src/store/migrations/index.js';
-import { FIXTURES, runCli, tmpLedger, type TmpLedger } from '../helpers/cli.js';
+import { FIXTURES, runCli, tmpLedger, type TmpLedger, openLedgerDb } from '../helpers/cli.js';
 import { endSessions, hasTmux, keys, start, waitFor } from '../helpers/tmux.js';
 
 const HEADER = 'order_id,member_id,purchased_at,amount\n';
@@ -165,7 +164,7 @@ describe('import void (e2e)', () => {
   it('db migrate from schema 5 keeps the purchases and review items of a schema-5 ledger, and frees keys only when voided', () => {
     const t = tmpLedger();
     const path = join(t.dir, 'v5.db');
-    const db = new Database(path);
+    const db = openLedgerDb(path);
     for (const m of migrations) if (m.version <= 5) db.exec(m.sql);
     db.pragma('user_version = 5');
     db.exec(`INSERT INTO purchases (source, order_id, member_id, purchased_at, kind, amount, line_count, content_hash, status, points, imported_at)
@@ -174,7 +173,7 @@ describe('import void (e2e)', () => {
                VALUES ('s', 'o1', 'm', '2026-01-01T00:00:00.000Z', 'purchase', 25000, '[]', 'above-review-limit', '2026-01-02T00:00:00.000Z');`);
     db.close();
     expect(runCli(['db', 'migrate', '--db', path]).code).toBe(0);
-    const after = new Database(path);
+    const after = openLedgerDb(path);
     try {
       expect(after.pragma('user_version', { simple: true })).toBe(latestVersion());
       expect(after.prepare('SELECT count(*) FROM rules_versions WHERE entries_before IS NOT NULL').pluck().get()).toBe(0); // migration 7's column, NULL for old versions

@@ -2,9 +2,8 @@
 // --mark-sent that is whole or absent (a locked ledger or a bad --out leaves no file and nothing marked).
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { type TmpLedger, tmpLedger } from '../helpers/cli.js';
+import { type TmpLedger, tmpLedger, openLedgerDb } from '../helpers/cli.js';
 
 const NOW = { now: '2026-01-20T10:00:00+08:00' };
 
@@ -76,7 +75,7 @@ describe('outbox', () => {
   it('on a ledger locked past the busy timeout, exits 5 with no file and nothing marked', () => {
     const t = ledgerWithNotifications();
     const out = join(t.dir, 'locked.jsonl');
-    const db = new Database(t.db);
+    const db = openLedgerDb(t.db);
     db.exec('BEGIN IMMEDIATE');
     try {
       const r = t.run(['outbox', 'export', '--out', out, '--mark-sent', '--json'], { ...NOW, env: { POINTSMALL_BUSY_TIMEOUT: '200' } });

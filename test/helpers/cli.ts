@@ -1,6 +1,6 @@
 // Spawns the built bin/pointsmall against a temp ledger with a fixed clock.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { copyFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
@@ -90,11 +90,11 @@ export const PG = process.env.POINTSMALL_TEST_BACKEND === 'postgres';
  * A new, empty PostgreSQL database on the test server (POINTSMALL_TEST_PG), named pm_t_…: its URL. The
  * postgres project's global teardown drops them all.
  */
-export function tmpPgDatabase(): string {
+export function tmpPgDatabase(template?: string): string {
   const base = process.env.POINTSMALL_TEST_PG;
   if (!base) throw new Error('POINTSMALL_TEST_PG is not set');
   const name = `pm_t_${process.pid}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
-  const r = spawnSync('psql', [base, '-qXc', `CREATE DATABASE ${name}`], { encoding: 'utf8' });
+  const r = spawnSync('psql', [base, '-qXc', `CREATE DATABASE ${name}${template ? ` TEMPLATE ${template}` : ''}`], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`cannot create a test database: ${r.stderr}`);
   const u = new URL(base);
   u.pathname = `/${name}`;
@@ -116,15 +116,27 @@ export function openLedgerDb(location: string, opts: { readonly?: boolean } = {}
   return new Database(location, opts);
 }
 
+/** A copy of the ledger at `source` (a template built once) in dir: a file copy, or a database made from it. */
+export function cloneLedger(source: string, dir: string): string {
+  if (!PG) {
+    const db = join(dir, 'ledger.db');
+    copyFileSync(source, db);
+    return db;
+  }
+  const url = tmpPgDatabase(new URL(source).pathname.slice(1));
+  return url;
+}
+
 /** Where a new test ledger lives: a file in dir on SQLite, a new database on PostgreSQL. */
 export function newLedgerLocation(dir: string, file = 'ledger.db'): string {
   return PG ? tmpPgDatabase() : join(dir, file);
 }
 
 /** A fresh, initialised ledger in its own temp folder. */
-export function tmpLedger(opts: { timezone?: string; currency?: string; now?: string } = {}): TmpLedger {
+export function tmpLedger(opts: { timezone?: string; currency?: string; now?: string; file?: boolean } = {}): TmpLedger {
   const dir = tmpDir();
-  const db = newLedgerLocation(dir);
+  // file: a SQLite file whatever the backend under test (for what only a file has: modes, links, restore)
+  const db = opts.file ? join(dir, 'ledger.db') : newLedgerLocation(dir);
   const t: TmpLedger = {
     dir,
     db,

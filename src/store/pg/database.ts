@@ -206,6 +206,7 @@ export class PgDatabase {
   /** Forgets what was learnt of the schema (after a migration). */
   schemaChanged(): void {
     this.identities = undefined;
+    this.dataVersionKnown = undefined;
     this.statements.clear();
     if (!this.inTransaction) this.send({ op: 'exec', conn: this.conn, text: 'DEALLOCATE ALL' });
   }
@@ -292,6 +293,7 @@ export class PgDatabase {
     if (t === 'BEGIN IMMEDIATE' || t === 'BEGIN EXCLUSIVE') {
       this.send({ op: 'exec', conn: this.conn, text: 'BEGIN ISOLATION LEVEL READ COMMITTED' });
       this.inTransaction = true;
+      this.writeTx = true;
       try {
         this.send({ op: 'query', conn: this.conn, text: `SELECT pg_advisory_xact_lock(${WRITER_LOCK})`, values: [], rowMode: 'array' });
       } catch (e) {
@@ -307,9 +309,14 @@ export class PgDatabase {
     }
     if (t === 'COMMIT' || t === 'END') {
       try {
+        if (this.writeTx && this.hasDataVersion()) {
+          this.send({ op: 'query', conn: this.conn, text: "SELECT nextval('pm_data_version')", values: [], rowMode: 'array' });
+          this.ownCommits++;
+        }
         this.send({ op: 'exec', conn: this.conn, text: 'COMMIT' });
       } finally {
         this.inTransaction = false;
+        this.writeTx = false;
       }
       return this;
     }
@@ -331,7 +338,15 @@ export class PgDatabase {
       this.send({ op: 'exec', conn: this.conn, text: 'ROLLBACK' });
     } finally {
       this.inTransaction = false;
+      this.writeTx = false;
     }
+  }
+
+  private dataVersionKnown: boolean | undefined;
+  private hasDataVersion(): boolean {
+    this.dataVersionKnown ??=
+      (this.send({ op: 'query', conn: this.conn, text: "SELECT to_regclass('pm_data_version') IS NOT NULL", values: [], rowMode: 'array' }).rows as [number][])[0][0] === 1;
+    return this.dataVersionKnown;
   }
 
   /** SQLite's pragmas: the schema version is kept in a table; the page and journal settings mean nothing here. */
@@ -349,7 +364,7 @@ export class PgDatabase {
         out = this.schemaVersion();
         break;
       case 'data_version':
-        out = ++this.dataVersionCounter; // no cheap equivalent: always "someone may have written"
+        out = this.dataVersion();
         break;
       case 'page_size':
         out = 8192;
@@ -363,6 +378,20 @@ export class PgDatabase {
     return opts.simple ? out : [{ [name]: out }];
   }
   private dataVersionCounter = 0;
+  /** Write transactions this connection committed (each bumped pm_data_version once). */
+  private ownCommits = 0;
+  private writeTx = false;
+
+  /**
+   * SQLite's data_version: changes when another connection commits a write, never for this one's own.
+   * Every write transaction bumps the sequence pm_data_version just before COMMIT; this connection
+   * subtracts its own bumps. (A ledger without the sequence: a new value each time, "someone may have written".)
+   */
+  private dataVersion(): number {
+    if (!this.hasDataVersion()) return -++this.dataVersionCounter;
+    const r = this.send({ op: 'query', conn: this.conn, text: 'SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM pm_data_version', values: [], rowMode: 'array' }).rows as [number][];
+    return r[0][0] - this.ownCommits;
+  }
 
   schemaVersion(): number {
     const r = this.send({

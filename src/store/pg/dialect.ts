@@ -71,12 +71,14 @@ function rewriteCode(code: string): string {
   let s = code;
   s = s.replace(/\bINSERT\s+OR\s+(FAIL|ABORT)\s+INTO\b/gi, 'INSERT INTO').replace(/\bUPDATE\s+OR\s+(FAIL|ABORT)\s+/gi, 'UPDATE ');
   s = s.replace(/\s(INDEXED\s+BY\s+\w+|NOT\s+INDEXED)\b/gi, '');
+  // SQLite's CROSS JOIN … ON fixes the join order; PostgreSQL spells it JOIN … ON
+  s = s.replace(/\bCROSS\s+JOIN\s+(\w+(?:\s+(?!ON\b)\w+)?)\s+ON\b/g, 'JOIN $1 ON');
   s = s.replace(/\)\s*WITHOUT\s+ROWID\b/gi, ')').replace(/\btemp\./g, 'pg_temp.');
   s = s.replace(/\bIS\s+NOT\s+(?!NULL\b|DISTINCT\b|TRUE\b|FALSE\b)/g, 'IS DISTINCT FROM ');
   s = s.replace(/\bIS\s+(?!NOT\b|NULL\b|DISTINCT\b|TRUE\b|FALSE\b)/g, 'IS NOT DISTINCT FROM ');
   s = s.replace(/\bNOT\s+LIKE\b/g, 'NOT ILIKE').replace(/(?<!NOT\s)\bLIKE\b/g, 'ILIKE');
   // camelCase aliases keep their case (PostgreSQL folds unquoted names to lower case)
-  s = s.replace(/(?<![\w"$])([a-z][a-z0-9_]*[A-Z][A-Za-z0-9_]*)\b/g, '"$1"');
+  s = s.replace(/(?<![\w"$@:])([a-z][a-z0-9_]*[A-Z][A-Za-z0-9_]*)\b/g, '"$1"');
   s = s.replace(/\b(sum|SUM)\(/g, 'pm_sum(');
   s = s.replace(/\bAS\s+REAL\b/g, 'AS DOUBLE PRECISION').replace(/\bAS\s+INTEGER\)/g, 'AS BIGINT)');
   return s;
