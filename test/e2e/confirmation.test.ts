@@ -3,7 +3,7 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT, runCli, tmpLedger, type TmpLedger } from '../helpers/cli.js';
+import { ROOT, runCli, tmpLedger, type TmpLedger, PG } from '../helpers/cli.js';
 
 function shop(redeem: Record<string, unknown> = {}): TmpLedger {
   const t = tmpLedger();
@@ -165,6 +165,11 @@ describe('an explicit yes where nobody can be asked (SPEC §7)', () => {
     expect(t.ok(['order', 'refund', paid.orderId, '--yes']).status).toBe('refunded');
     expect(t.ok(['member', 'adjust', 'C102', '--points', '-5', '--reason', 'fix', '--yes']).points).toBe(-5);
     expect(t.ok(['expire', 'run', '--as-of', '2026-11-01', '--yes']).asOf).toBe('2026-11-01');
+    if (PG) {
+      // a PostgreSQL ledger is not restored over (db copy moves it): refused with the way, whatever --yes says
+      expect(t.run(['db', 'restore', backup, '--yes']).code).toBe(2);
+      return;
+    }
     expect(t.ok(['db', 'restore', backup, '--yes']).entries).toBeGreaterThan(0);
     expect(t.ok(['member', 'show', 'C102']).balance).toBe(5000);
   });
