@@ -7,6 +7,7 @@ import { type Ctx, type Ledger, withLedger } from './ledger.js';
 import '../store/holds.js'; // registers the open-holds checks of the checkout area
 import '../store/books.js'; // registers the §5 check of lots with holds open
 import '../store/importRuns.js'; // registers the check of voided purchases
+import '../store/verification.js'; // registers the check of verified checkouts' codes (issue 18)
 
 export interface Check {
   name: string;

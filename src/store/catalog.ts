@@ -16,6 +16,7 @@ export interface CatalogRow {
   coupon_percent: string | null;
   coupon_days: number | null;
   active: number;
+  points_discount: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -34,6 +35,7 @@ export interface CatalogFields {
   coupon_percent: string | null;
   coupon_days: number | null;
   active: number;
+  points_discount: string | null;
 }
 
 export interface NewCatalogItem extends CatalogFields {
@@ -59,6 +61,7 @@ export const CATALOG_FIELDS = [
   'coupon_percent',
   'coupon_days',
   'active',
+  'points_discount',
 ] as const;
 
 export class Catalog {

@@ -39,6 +39,7 @@ describe('catalog add', () => {
       couponPercent: null,
       couponDays: null,
       active: true,
+      pointsDiscount: null,
       createdAt: '2026-11-23T02:00:00.000Z',
       updatedAt: '2026-11-23T02:00:00.000Z',
     });
@@ -254,7 +255,7 @@ describe('catalog import', () => {
     expect(r.code, r.stderr).toBe(4);
     expect(r.json()).toMatchObject({ rows: 8, created: 2, rejected: 6, rejectsFile: rejects });
     const lines = readFileSync(rejects, 'utf8').trim().split('\n');
-    expect(lines[0]).toBe('line,reason,sku,name,price,category,points_price,pay,max_points_ratio,stock,kind,coupon_value,coupon_percent,coupon_days,active');
+    expect(lines[0]).toBe('line,reason,sku,name,price,category,points_price,pay,max_points_ratio,stock,kind,coupon_value,coupon_percent,coupon_days,active,points_discount');
     expect(lines.slice(1).map((l) => l.split(',')[0])).toEqual(['3', '4', '5', '6', '7', '8']);
     expect(lines[1]).toMatch(/price: .*1,2x/);
     expect(lines[3]).toContain('coupon_value: a coupon item needs');

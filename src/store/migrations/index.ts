@@ -6,6 +6,7 @@ import { sql as m003 } from './003_checkout.js';
 import { sql as m005 } from './005_payment_fence.js';
 import { sql as m006 } from './006_import_runs.js';
 import { sql as m007 } from './007_rules_known.js';
+import { sql as m010 } from './010_verified_spending.js';
 
 export interface Migration {
   version: number;
@@ -20,6 +21,7 @@ export const migrations: Migration[] = [
   { version: 5, name: 'payment-fence', sql: m005 },
   { version: 6, name: 'import-runs', sql: m006 },
   { version: 7, name: 'rules-known', sql: m007 },
+  { version: 10, name: 'verified-spending', sql: m010 },
 ].sort((a, b) => a.version - b.version); // areas land in any order; they apply by number
 
 export const latestVersion = (): number => migrations[migrations.length - 1].version;
