@@ -123,15 +123,21 @@ export async function interactiveCheckout(ctx: Ctx, given: CheckoutInput, ask: A
  * asks for the code, and confirms; a wrong code asks again while attempts are left (the third voids it).
  */
 export async function verifiedCheckout(ctx: Ctx, chosen: CheckoutInput): Promise<CheckoutResult> {
-  const { input } = await import('@inquirer/prompts');
-  const { RefusedError } = await import('../errors.js');
   const svc = await import('../services/checkout.js');
   const held = await svc.startCheckout(ctx, { ...chosen, idempotencyKey: undefined });
   say(`${chosen.memberId} must confirm ${held.pointsUsed} points with a one-time code: sent by ${held.verification?.channel ?? 'none'} (checkout ${held.checkoutId})`);
+  return confirmWithCode(ctx, held.checkoutId, { tender: chosen.tender });
+}
+
+/** Asks for the one-time code of a held checkout and confirms it; asks again after a wrong code while attempts are left. */
+export async function confirmWithCode(ctx: Ctx, checkoutId: string, opts: { tender?: Tender; decline?: boolean }): Promise<CheckoutResult> {
+  const { input } = await import('@inquirer/prompts');
+  const { RefusedError } = await import('../errors.js');
+  const svc = await import('../services/checkout.js');
   for (;;) {
-    const code = await input({ message: `One-time code for ${held.checkoutId}`, validate: (v) => (/^\d{6}$/.test(v.trim()) ? true : 'six digits') });
+    const code = await input({ message: `One-time code for ${checkoutId}`, validate: (v) => (/^\d{6}$/.test(v.trim()) ? true : 'six digits') });
     try {
-      return await svc.confirmCheckout(ctx, held.checkoutId, { tender: chosen.tender, code: code.trim() });
+      return await svc.confirmCheckout(ctx, checkoutId, { ...opts, code: code.trim() });
     } catch (e) {
       if (!(e instanceof RefusedError) || e.code !== 'CODE_WRONG') throw e;
       say(c.red(e.message));

@@ -60,4 +60,26 @@ describe.skipIf(!hasTmux)('interactive verified checkout', () => {
     expect(out).toMatch(/points discount\s+5\.00/);
     expect(t.ok(['order', 'list'])[0]).toMatchObject({ status: 'paid', pointsUsed: 4500, cashPaid: '50.00', pointsEarned: 50 });
   }, 90_000);
+
+  it('checkout confirm on a terminal asks for the code of a held checkout that needs one', async () => {
+    const t = tmpLedger();
+    t.ok(['member', 'add', '--id', 'M1', '--name', 'Ann Li', '--email', 'ann@example.com']);
+    t.ok(['member', 'adjust', 'M1', '--points', '5000', '--reason', 'seed']);
+    t.ok(['catalog', 'add', '--sku', 'TEA', '--name', 'Tea', '--price', '100.00']);
+    const rules = join(t.dir, 'rules.json');
+    writeFileSync(rules, JSON.stringify({ limits: { verifyPointsAbove: 1000 } }));
+    t.ok(['rules', 'apply', rules, '--effective', '2026-01-01']);
+    const held = t.ok(['checkout', 'start', '--member', 'M1', '--item', 'TEA', '--points', '3000']);
+    const s = start(t, ['checkout', 'confirm', held.orderId]);
+    await waitFor(s, `Use 3000 points (worth 30.00) and take 70.00 by cash from M1 for checkout ${held.orderId}?`);
+    keys(s, 'y', 'Enter');
+    await waitFor(s, `One-time code for ${held.orderId}`);
+    const msg = (t.ok(['outbox', 'list']) as { topic: string; channel: string; payload: { code: string } }[]).find((m) => m.topic === 'auth.code')!;
+    expect(msg.channel).toBe('email');
+    type(s, msg.payload.code);
+    keys(s, 'Enter');
+    const out = await waitFor(s, 'EXIT=');
+    expect(out).toContain('EXIT=0');
+    expect(t.ok(['order', 'show', held.orderId])).toMatchObject({ status: 'paid', pointsUsed: 3000 });
+  }, 90_000);
 });

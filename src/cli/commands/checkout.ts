@@ -251,7 +251,16 @@ export function register(program: Command): void {
           }
         }
       }
-      const r = await (await checkoutServices()).confirmCheckout(ctx, id, { tender: o.tender, decline: o.decline, code: o.code });
+      let r: CheckoutResult;
+      try {
+        r = await (await checkoutServices()).confirmCheckout(ctx, id, { tender: o.tender, decline: o.decline, code: o.code });
+      } catch (e) {
+        // issue 18: on a terminal, a checkout that needs its one-time code asks for it.
+        if (!ask || !(e instanceof UsageError) || e.code !== 'CODE_REQUIRED') throw e;
+        process.stderr.write(`${e.message}\n`);
+        const { confirmWithCode } = await import('../prompts-checkout.js');
+        r = await confirmWithCode(ctx, id, { tender: o.tender, decline: o.decline });
+      }
       await emitCheckout(cmd, r);
     });
 
