@@ -38,7 +38,7 @@ const EXAMPLES: Record<string, string[]> = {
   'review reject': ['pointsmall review reject 13 --note "staff purchase"'],
   checkout: ['pointsmall checkout', 'pointsmall checkout --member M001 --item TEA-001 --max-points --tender alipay --yes'],
   'checkout quote': ['pointsmall checkout quote --member M001 --item TEA-001:2', 'pointsmall checkout quote --member M001 --item TEA-001 --points 3000'],
-  'checkout start': ['pointsmall checkout start --member M001 --item TEA-001 --points 3000 --idempotency-key till7-0042'],
+  'checkout start': ['pointsmall checkout start --member M001 --item TEA-001 --points 3000 --idempotency-key till7-0042', 'pointsmall outbox list --topic auth.code --json   # the one-time code a large points payment needs'],
   'checkout confirm': ['pointsmall checkout confirm ORD-000042 --tender card --yes', 'pointsmall checkout confirm ORD-000042 --code 493027 --yes   # above limits.verifyPointsAbove: the code of the auth.code message'],
   'checkout cancel': ['pointsmall checkout cancel ORD-000042'],
   'order list': ['pointsmall order list --member M001', 'pointsmall order list --status paid --from 2026-11-01 --to 2026-11-30'],

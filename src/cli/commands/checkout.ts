@@ -218,7 +218,7 @@ export function register(program: Command): void {
     await emit(cmd, r, quoteView);
   });
 
-  cartOptions(checkout.command('start').description('hold the points and stock; then checkout confirm ID or checkout cancel ID'))
+  cartOptions(checkout.command('start').description('hold the points and stock; then checkout confirm ID or checkout cancel ID (above limits.verifyPointsAbove it queues an auth.code message: confirm with --code)'))
     .option('--idempotency-key <key>', 'a retry with the same key returns the first hold')
     .action(async (...args) => {
       const cmd = cmdOf(args);
