@@ -56,8 +56,8 @@ export interface OrderLineRow {
   points_discount: number;
 }
 
-export type NewOrder = Omit<OrderRow, 'seq' | 'updated_at' | 'paid_at' | 'points_earned' | 'refunded_points' | 'refunded_cash' | 'refunded_earned' | 'close_reason' | 'paying_until'>;
-export type NewOrderLine = Omit<OrderLineRow, 'earned' | 'refunded_qty' | 'refunded_points' | 'refunded_cash' | 'refunded_earned'>;
+export type NewOrder = Omit<OrderRow, 'seq' | 'updated_at' | 'paid_at' | 'points_earned' | 'refunded_points' | 'refunded_cash' | 'refunded_earned' | 'close_reason' | 'paying_until' | 'points_discount'> & { points_discount?: number };
+export type NewOrderLine = Omit<OrderLineRow, 'earned' | 'refunded_qty' | 'refunded_points' | 'refunded_cash' | 'refunded_earned' | 'points_discount_pct' | 'points_discount'> & { points_discount_pct?: string | null; points_discount?: number };
 
 export interface RefundRow {
   id: number;
@@ -163,8 +163,8 @@ export class Orders {
     return `ORD-${String(this.s.nextSeq.get() as number).padStart(6, '0')}`;
   }
   insert(o: NewOrder, lines: NewOrderLine[]): void {
-    this.s.insert.run(o);
-    for (const l of lines) this.s.insertLine.run(l);
+    this.s.insert.run({ points_discount: 0, ...o });
+    for (const l of lines) this.s.insertLine.run({ points_discount_pct: null, points_discount: 0, ...l });
   }
   get(id: string): OrderRow | undefined {
     return this.s.get.get(id) as OrderRow | undefined;
