@@ -2,7 +2,7 @@
 // while the points value and the cash remaining update, then confirm. Only ever runs on a TTY.
 import { c } from './colour.js';
 import type { Ctx } from '../services/ledger.js';
-import type { CartItem, CheckoutInput, MemberChoice, Tender } from '../services/checkout.js';
+import type { CartItem, CheckoutInput, CheckoutResult, MemberChoice, Tender } from '../services/checkout.js';
 import { checkoutQuestion, count } from './words.js';
 
 export interface Ask {
@@ -73,7 +73,9 @@ export async function interactiveCheckout(ctx: Ctx, given: CheckoutInput, ask: A
   say(`points allowed: ${quote.allowedText} (minimum ${quote.minPoints} per checkout, at most ${quote.maxUsablePoints}, step ${quote.pointsStep})`);
   if (quote.note) say(c.yellow(`note: ${quote.note}`));
 
-  let chosen = { pointsUsed: quote.pointsUsed, pointsValue: quote.pointsValue, cashPaid: quote.cashPaid };
+  const discounted = quote.lines.filter((x) => x.pointsDiscountPercent);
+  if (discounted.length) say(`points pay more on: ${discounted.map((x) => `${x.sku} (${x.pointsDiscountPercent}% points discount)`).join(', ')}`);
+  let chosen = { pointsUsed: quote.pointsUsed, pointsValue: quote.pointsValue, pointsDiscount: quote.pointsDiscount, cashPaid: quote.cashPaid };
   // Only one amount allowed (0–0, or just what the points-only items take): nothing to ask.
   const onlyOne = quote.allowedPoints.min === null;
   if (ask.askPoints && onlyOne) {
@@ -88,7 +90,8 @@ export async function interactiveCheckout(ctx: Ctx, given: CheckoutInput, ask: A
         if (!/^\d+$/.test(t)) return t === '' ? v : `${v}  ${c.red('not a whole number')}`;
         const p = preview(Number(t));
         if (!p.ok) return `${v}  ${c.red(p.problem ?? '')}`;
-        const info = `→ ${count(p.pointsUsed, 'point')} worth ${p.pointsValue}, cash ${p.cashPaid}`;
+        const disc = /^0+(\.0+)?$/.test(p.pointsDiscount) ? '' : ` + points discount ${p.pointsDiscount}`;
+        const info = `→ ${count(p.pointsUsed, 'point')} worth ${p.pointsValue}${disc}, cash ${p.cashPaid}`;
         return isFinal ? `${v} ${c.dim(info)}` : `${v}  ${c.cyan(info)}`;
       },
       validate: (v) => {
@@ -98,7 +101,7 @@ export async function interactiveCheckout(ctx: Ctx, given: CheckoutInput, ask: A
       },
     });
     const p = preview(Number(text));
-    chosen = { pointsUsed: p.pointsUsed, pointsValue: p.pointsValue, cashPaid: p.cashPaid };
+    chosen = { pointsUsed: p.pointsUsed, pointsValue: p.pointsValue, pointsDiscount: p.pointsDiscount, cashPaid: p.cashPaid };
     input0.request = { kind: 'points', points: p.pointsUsed };
   }
   // What is confirmed is what is done: the checkout is refused if it would now compute other figures.
@@ -119,4 +122,31 @@ export async function interactiveCheckout(ctx: Ctx, given: CheckoutInput, ask: A
     default: false,
   });
   return ok ? input0 : null;
+}
+
+/**
+ * Issue 18: a checkout above limits.verifyPointsAbove on a terminal — holds it (a code goes to the member),
+ * asks for the code, and confirms; a wrong code asks again while attempts are left (the third voids it).
+ */
+export async function verifiedCheckout(ctx: Ctx, chosen: CheckoutInput): Promise<CheckoutResult> {
+  const svc = await import('../services/checkout.js');
+  const held = await svc.startCheckout(ctx, { ...chosen, idempotencyKey: undefined });
+  say(`${chosen.memberId} must confirm ${held.pointsUsed} points with a one-time code: sent by ${held.verification?.channel ?? 'none'} (checkout ${held.checkoutId})`);
+  return confirmWithCode(ctx, held.checkoutId, { tender: chosen.tender });
+}
+
+/** Asks for the one-time code of a held checkout and confirms it; asks again after a wrong code while attempts are left. */
+export async function confirmWithCode(ctx: Ctx, checkoutId: string, opts: { tender?: Tender; decline?: boolean }): Promise<CheckoutResult> {
+  const { input } = await import('@inquirer/prompts');
+  const { RefusedError } = await import('../errors.js');
+  const svc = await import('../services/checkout.js');
+  for (;;) {
+    const code = await input({ message: `One-time code for ${checkoutId}`, validate: (v) => (/^\d{6}$/.test(v.trim()) ? true : 'six digits') });
+    try {
+      return await svc.confirmCheckout(ctx, checkoutId, { ...opts, code: code.trim() });
+    } catch (e) {
+      if (!(e instanceof RefusedError) || e.code !== 'CODE_WRONG') throw e;
+      say(c.red(e.message));
+    }
+  }
 }

@@ -22,8 +22,9 @@ export function cashBy(amount: string, tender: string | null | undefined): strin
 }
 
 /** The confirmation question of a checkout: `Use 500 points (worth 5.00) and take 12.00 by card from M1?`, without the cash when there is none. */
-export function checkoutQuestion(q: { pointsUsed: number; pointsValue: string; cashPaid: string }, tender: string, memberId: string, suffix = ''): string {
-  const pts = `${count(q.pointsUsed, 'point')} (worth ${q.pointsValue})`;
+export function checkoutQuestion(q: { pointsUsed: number; pointsValue: string; pointsDiscount?: string; cashPaid: string }, tender: string, memberId: string, suffix = ''): string {
+  const discount = q.pointsDiscount && !isZeroMoney(q.pointsDiscount) ? `, plus a points discount of ${q.pointsDiscount}` : '';
+  const pts = `${count(q.pointsUsed, 'point')} (worth ${q.pointsValue}${discount})`;
   if (isZeroMoney(q.cashPaid)) return `Use ${pts} from ${memberId}${suffix}?`;
   if (q.pointsUsed === 0) return `Take ${q.cashPaid} by ${tender} from ${memberId}${suffix}?`;
   return `Use ${pts} and take ${q.cashPaid} by ${tender} from ${memberId}${suffix}?`;

@@ -6,6 +6,8 @@ export type Pay = 'mixed' | 'cash' | 'points';
 export type Kind = 'goods' | 'coupon';
 export const PAY_MODES: readonly Pay[] = ['mixed', 'cash', 'points'];
 export const KINDS: readonly Kind[] = ['goods', 'coupon'];
+/** Issue 18: the largest --points-discount (each point then pays 10 times its value on that line). */
+export const POINTS_DISCOUNT_MAX = 90;
 /** Coupon items expire this many days after issue when --coupon-days is not given. */
 export const DEFAULT_COUPON_DAYS = 30;
 
@@ -26,6 +28,8 @@ export interface CatalogItem {
   couponPercent: string | null;
   couponDays: number | null;
   active: boolean;
+  /** Issue 18: percent 0 < p ≤ 90 by which points paying this mixed item pay more than their value; null = none. */
+  pointsDiscount: string | null;
 }
 
 /**
@@ -46,6 +50,7 @@ export interface ItemText {
   couponPercent?: string;
   couponDays?: string;
   active?: string;
+  pointsDiscount?: string;
 }
 
 /** field is the flag without its dashes (points-price); CSV columns are the same in snake_case. */
@@ -68,6 +73,7 @@ export const FIELD_FLAGS: Record<keyof ItemText, string> = {
   couponPercent: 'coupon-percent',
   couponDays: 'coupon-days',
   active: 'active',
+  pointsDiscount: 'points-discount',
 };
 
 // eslint-disable-next-line no-control-regex
@@ -240,7 +246,23 @@ export function parseItem(input: ItemText, digits: number, base?: CatalogItem): 
     else active = b;
   }
 
+  let pointsDiscount = base?.pointsDiscount ?? null;
+  if (given('pointsDiscount')) {
+    const raw = input.pointsDiscount!.trim();
+    if (raw === '' || (DECIMAL_RE.test(raw) && new Decimal(raw).isZero())) pointsDiscount = null;
+    else {
+      const r = decimalIn(raw, 0, POINTS_DISCOUNT_MAX, 'points discount');
+      if (r.problem) bad('pointsDiscount', r.problem);
+      else if (new Decimal(r.value!).decimalPlaces() > 2) bad('pointsDiscount', `points discount ${JSON.stringify(raw)} has more than 2 decimal places`);
+      else pointsDiscount = r.value!;
+    }
+  }
+
   // Cross-field rules: a value the user gave is refused; one only inherited from the base is dropped.
+  if (pay !== 'mixed' && pointsDiscount !== null) {
+    if (given('pointsDiscount')) bad('pointsDiscount', `a points discount applies only to --pay mixed items (this one is ${pay}; a points-only item takes --points-price)`);
+    else pointsDiscount = null;
+  }
   if (pay === 'cash' && pointsPrice !== null) {
     if (given('pointsPrice')) bad('pointsPrice', 'a --pay cash item accepts no points, so it has no points price');
     else pointsPrice = null;
@@ -271,7 +293,7 @@ export function parseItem(input: ItemText, digits: number, base?: CatalogItem): 
   if (problems.length) return { problems };
   return {
     problems,
-    item: { sku, name, category, price, pointsPrice, pay, maxPointsRatio, stock, kind, couponValue, couponPercent, couponDays, active },
+    item: { sku, name, category, price, pointsPrice, pay, maxPointsRatio, stock, kind, couponValue, couponPercent, couponDays, active, pointsDiscount },
   };
 }
 

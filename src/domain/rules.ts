@@ -35,7 +35,7 @@ export interface Rules {
   tiers: Tier[];
   redeem: { pointsPerUnit: Decimal; minPoints: Points; maxRatio: Decimal };
   expiry: ExpiryPolicy;
-  limits: { dailyEarnCap: Points | null; reviewAbove: Minor | null };
+  limits: { dailyEarnCap: Points | null; reviewAbove: Minor | null } & PaymentLimits;
   // --- activities (issue 18): points for tasks, not purchases ---
   activities: Activity[];
   // --- end activities ---
@@ -52,6 +52,22 @@ export interface Activity {
 }
 // --- end activities ---
 
+// ---- issue 18, payment verification and velocity limits (the `limits` fields below) ----
+/**
+ * Checks on spending, per member (null = no check): a checkout using more than verifyPointsAbove points needs
+ * a one-time code (checkout start / confirm --code); at most maxCheckoutsPerHour checkouts in the last 60
+ * minutes, maxRefundsPerDay refunds and maxPointsSpentPerDay points spent in the ledger's local day.
+ */
+export interface PaymentLimits {
+  verifyPointsAbove: Points | null;
+  maxCheckoutsPerHour: number | null;
+  maxRefundsPerDay: number | null;
+  maxPointsSpentPerDay: Points | null;
+}
+export const PAYMENT_LIMIT_FIELDS = ['verifyPointsAbove', 'maxCheckoutsPerHour', 'maxRefundsPerDay', 'maxPointsSpentPerDay'] as const;
+export const defaultPaymentLimits = (): PaymentLimits => ({ verifyPointsAbove: null, maxCheckoutsPerHour: null, maxRefundsPerDay: null, maxPointsSpentPerDay: null });
+// ---- end of issue 18 block ----
+
 export interface Problem {
   path: string;
   message: string;
@@ -64,7 +80,7 @@ export function defaultRules(): Rules {
     tiers: [],
     redeem: { pointsPerUnit: new Decimal(100), minPoints: 0, maxRatio: new Decimal(1) },
     expiry: { policy: 'rolling-days', days: 365 },
-    limits: { dailyEarnCap: null, reviewAbove: null },
+    limits: { dailyEarnCap: null, reviewAbove: null, ...defaultPaymentLimits() },
     activities: [],
   };
 }
@@ -241,7 +257,7 @@ export function validateRules(doc: unknown, digits: number, opts: { stored?: boo
     } else bad('$.expiry.policy', `${JSON.stringify(policy)} is not one of rolling-days, end-of-year, never`);
   }
 
-  const limits = section('limits', ['dailyEarnCap', 'reviewAbove']);
+  const limits = section('limits', ['dailyEarnCap', 'reviewAbove', ...PAYMENT_LIMIT_FIELDS]);
   if (limits) {
     if (limits.dailyEarnCap !== undefined) {
       const v = int(limits.dailyEarnCap, '$.limits.dailyEarnCap', true);
@@ -250,6 +266,12 @@ export function validateRules(doc: unknown, digits: number, opts: { stored?: boo
     if (limits.reviewAbove !== undefined) {
       const v = money(limits.reviewAbove, '$.limits.reviewAbove', true);
       if (v !== undefined) r.limits.reviewAbove = v;
+    }
+    // issue 18: payment limits, whole numbers or null
+    for (const k of PAYMENT_LIMIT_FIELDS) {
+      if (limits[k] === undefined) continue;
+      const v = int(limits[k], `$.limits.${k}`, true);
+      if (v !== undefined) r.limits[k] = v;
     }
   }
 
@@ -309,6 +331,7 @@ export function rulesToDocument(r: Rules, digits: number): Record<string, unknow
     limits: {
       dailyEarnCap: r.limits.dailyEarnCap,
       reviewAbove: r.limits.reviewAbove === null ? null : formatMoney(r.limits.reviewAbove, digits),
+      ...Object.fromEntries(PAYMENT_LIMIT_FIELDS.map((k) => [k, r.limits[k]])), // issue 18
     },
     // --- activities (issue 18) ---
     activities: r.activities.map((a) => ({ name: a.name, points: a.points, ...(a.once ? { once: true } : {}), maxPerDay: a.maxPerDay, maxPerMonth: a.maxPerMonth })),

@@ -17,6 +17,8 @@ export interface CartLine {
   pointsPrice: Points | null;
   /** The item's own cap on the points share of a mixed line; the smaller of it and the rules' maxRatio applies. */
   maxPointsRatio: Decimal | null;
+  /** Issue 18: percent (0 < p ≤ 90, at most 2 decimals) by which points pay more on this mixed line; absent = none. */
+  pointsDiscount?: string | null;
 }
 
 export type CouponDiscount = { value: Minor } | { percent: Decimal };
@@ -59,6 +61,10 @@ export interface QuoteLine {
   coverable: Minor;
   /** Points this line needs whatever the request (points-only lines). */
   requiredPoints: Points;
+  /** Issue 18: the line's points discount percent, null when none. */
+  pointsDiscountPct: string | null;
+  /** The face value of the points that cover `coverable` (= coverable without a points discount). */
+  pointsCap: Minor;
 }
 
 export interface Quote {
@@ -67,6 +73,8 @@ export interface Quote {
   total: Minor; // subtotal − discount
   pointsUsed: Points;
   pointsValue: Minor;
+  /** Issue 18: what the points paid above their value on points-discounted lines (total − pointsValue − pointsDiscount = cash). */
+  pointsDiscount: Minor;
   cashPaid: Minor;
   /** Smallest number of points that converts to a whole minor unit (§4.2). */
   pointsStep: Points;
@@ -142,6 +150,7 @@ export function split(input: SplitInput): SplitOutcome {
     const net = amounts[i] - discounts[i];
     let coverable = 0;
     let requiredPoints = 0;
+    const pct = l.pay === 'mixed' && l.pointsDiscount ? l.pointsDiscount : null;
     if (l.pay === 'mixed') {
       const ratio = l.maxPointsRatio && l.maxPointsRatio.lt(redeem.maxRatio) ? l.maxPointsRatio : redeem.maxRatio;
       coverable = new Decimal(net).times(ratio).floor().toNumber();
@@ -161,12 +170,14 @@ export function split(input: SplitInput): SplitOutcome {
       discount: discounts[i],
       coverable,
       requiredPoints,
+      pointsDiscountPct: pct,
+      pointsCap: pct ? pointsCapFor(coverable, pct) : coverable,
     };
   });
 
   const required = qlines.reduce((a, l) => a + l.requiredPoints, 0);
   const requiredValue = qlines.reduce((a, l) => a + (l.pay === 'points' ? l.coverable : 0), 0);
-  const mixedCoverable = qlines.reduce((a, l) => a + (l.pay === 'mixed' ? l.coverable : 0), 0);
+  const mixedCoverable = qlines.reduce((a, l) => a + (l.pay === 'mixed' ? l.pointsCap : 0), 0);
   const maxMixedSteps = Math.floor(mixedCoverable / stepValue);
   const maxUsable = required + maxMixedSteps * step;
 
@@ -203,34 +214,39 @@ export function split(input: SplitInput): SplitOutcome {
   }
   const mixedSteps = (pointsUsed - required) / step;
   const pointsValue = requiredValue + mixedSteps * stepValue;
-
-  return {
-    ok: true,
-    quote: {
-      subtotal,
-      discount,
-      total,
-      pointsUsed,
-      pointsValue,
-      cashPaid: total - pointsValue,
-      pointsStep: step,
-      stepValue,
-      requiredPoints: required,
-      maxUsablePoints: allowed.max,
-      allowed,
-      note,
-      available,
-      lines: qlines,
-    },
+  const quote: Quote = {
+    subtotal,
+    discount,
+    total,
+    pointsUsed,
+    pointsValue,
+    pointsDiscount: 0,
+    cashPaid: total - pointsValue,
+    pointsStep: step,
+    stepValue,
+    requiredPoints: required,
+    maxUsablePoints: allowed.max,
+    allowed,
+    note,
+    available,
+    lines: qlines,
   };
+  // Issue 18: the points discount of each line follows from the points that line carries (splitLines).
+  if (qlines.some((l) => l.pointsDiscountPct)) {
+    quote.pointsDiscount = splitLines(quote).reduce((a, x) => a + x.pointsDiscount, 0);
+    quote.cashPaid = total - pointsValue - quote.pointsDiscount;
+  }
+  return { ok: true, quote };
 }
 
 /** What one line of a quote is paid with (§4.5). */
 export interface LineSplit {
   points: Points;
-  /** The money those points pay on this line. */
+  /** The money those points pay on this line (their face value at the redeem rate). */
   pointsValue: Minor;
-  /** The line's amount after its discount share, less its points' value. */
+  /** Issue 18: what they pay above that on a points-discounted line: paysWithDiscount(pointsValue) − pointsValue. */
+  pointsDiscount: Minor;
+  /** The line's amount after its discount share, less its points' value and points discount. */
   cash: Minor;
 }
 
@@ -244,8 +260,8 @@ export interface LineSplit {
 export function splitLines(q: Quote): LineSplit[] {
   const out: LineSplit[] = q.lines.map((l) => {
     const net = l.amount - l.discount;
-    if (l.pay === 'points') return { points: l.requiredPoints, pointsValue: l.coverable, cash: 0 };
-    return { points: 0, pointsValue: 0, cash: net };
+    if (l.pay === 'points') return { points: l.requiredPoints, pointsValue: l.coverable, pointsDiscount: 0, cash: 0 };
+    return { points: 0, pointsValue: 0, pointsDiscount: 0, cash: net };
   });
   const mixed = q.lines.map((l, i) => (l.pay === 'mixed' ? i : -1)).filter((i) => i >= 0);
   const onPointsLines = q.lines.reduce((a, l) => a + (l.pay === 'points' ? l.requiredPoints : 0), 0);
@@ -253,11 +269,12 @@ export function splitLines(q: Quote): LineSplit[] {
   const mixedPoints = q.pointsUsed - onPointsLines;
   const mixedValue = q.pointsValue - valueOnPointsLines;
   if (mixed.length === 0 || mixedPoints === 0) return out;
-  const caps = mixed.map((i) => q.lines[i].coverable);
+  const caps = mixed.map((i) => q.lines[i].pointsCap ?? q.lines[i].coverable);
+  const pays = (k: number, value: Minor): Minor => paysWithDiscount(value, q.lines[mixed[k]].pointsDiscountPct ?? null);
   let points: number[];
   let values: number[];
   const steps = allocateProportionally(mixedPoints / q.pointsStep, caps);
-  if (steps.every((n, k) => n * q.stepValue <= q.lines[mixed[k]].amount - q.lines[mixed[k]].discount)) {
+  if (steps.every((n, k) => pays(k, n * q.stepValue) <= q.lines[mixed[k]].amount - q.lines[mixed[k]].discount)) {
     points = steps.map((n) => n * q.pointsStep);
     values = steps.map((n) => n * q.stepValue);
   } else {
@@ -269,10 +286,38 @@ export function splitLines(q: Quote): LineSplit[] {
   mixed.forEach((i, k) => {
     out[i].points = points[k];
     out[i].pointsValue = values[k];
-    out[i].cash -= values[k];
+    out[i].pointsDiscount = pays(k, values[k]) - values[k];
+    out[i].cash -= values[k] + out[i].pointsDiscount;
   });
   return out;
 }
+
+// ---- issue 18: points discounts on chosen items ----
+/**
+ * The money points worth `value` (minor units, at the redeem rate) pay on a line with a points discount of
+ * `pct` percent: floor(value × 100 / (100 − pct)), exact in integers (pct has at most 2 decimals). The
+ * discount is proportional to the points' value and rounded down, so a token point — worth less than
+ * (100 − pct) / pct minor units — earns no discount at all, and no payment gets more than 100/(100 − pct).
+ */
+export function paysWithDiscount(value: Minor, pct: string | null): Minor {
+  if (!pct || value <= 0) return value;
+  const keep = 10_000n - centiPercent(pct); // (100 − pct) in hundredths of a percent
+  return Number((BigInt(value) * 10_000n) / keep);
+}
+
+/** The largest face value whose discounted payment stays within `coverable` (the line's ratio of its net). */
+export function pointsCapFor(coverable: Minor, pct: string): Minor {
+  const keep = 10_000n - centiPercent(pct);
+  // floor(F·10000/keep) ≤ C  ⇔  F·10000 < (C+1)·keep  ⇔  F ≤ ((C+1)·keep − 1) div 10000
+  return Number(((BigInt(coverable) + 1n) * keep - 1n) / 10_000n);
+}
+
+function centiPercent(pct: string): bigint {
+  const d = new Decimal(pct).times(100);
+  if (!d.isInteger() || d.lte(0) || d.gt(9000)) throw new Error(`points discount ${pct} is not a percent above 0 and at most 90 with 2 decimals`);
+  return BigInt(d.toFixed(0));
+}
+// ---- end of issue 18 block ----
 
 /**
  * What a points request may be (§4.3 as revised): the points-only lines' points (`required`) always, or

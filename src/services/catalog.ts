@@ -25,6 +25,8 @@ export interface ItemView {
   couponPercent: string | null;
   couponDays: number | null;
   active: boolean;
+  /** Issue 18: percent by which points paying this item pay more than their value; null = none. */
+  pointsDiscount: string | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -44,6 +46,7 @@ export function rowToItem(r: CatalogRow): CatalogItem {
     couponPercent: r.coupon_percent,
     couponDays: r.coupon_days,
     active: r.active === 1,
+    pointsDiscount: r.points_discount,
   };
 }
 
@@ -62,6 +65,7 @@ function itemToRow(i: CatalogItem): NewCatalogItem {
     coupon_percent: i.couponPercent,
     coupon_days: i.couponDays,
     active: i.active ? 1 : 0,
+    points_discount: i.pointsDiscount,
   };
 }
 
@@ -82,6 +86,7 @@ export function itemView(l: Pick<Ledger, 'digits'>, r: CatalogRow): ItemView {
     couponPercent: r.coupon_percent,
     couponDays: r.coupon_days,
     active: r.active === 1,
+    pointsDiscount: r.points_discount,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
@@ -211,6 +216,7 @@ export const CATALOG_COLUMNS = [
   'coupon_percent',
   'coupon_days',
   'active',
+  'points_discount',
 ];
 
 const COLUMN_OF: Record<string, keyof ItemText> = Object.fromEntries(

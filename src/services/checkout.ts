@@ -1,7 +1,7 @@
 // The split checkout (§4.3, seeds' four steps): quote → hold points and stock → simulated payment of the
 // cash part → capture (redemption, stock taken, points earned on the cash part, order.confirmed queued) or void.
 // Hold and capture are separate transactions, so a process killed in between leaves a hold that expires.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomInt, scryptSync, timingSafeEqual } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { computeEarn } from '../domain/accrual.js';
 import { couponCode, couponExpiresOn, couponRefusal, couponTerms, normalizeCouponCode } from '../domain/coupons.js';
@@ -19,6 +19,7 @@ import { members, type MemberRow } from '../store/members.js';
 import { checkoutLookups, orders, type OrderRow } from '../store/orders.js';
 import { outbox } from '../store/outbox.js';
 import { settings } from '../store/settings.js';
+import { checkoutCodes } from '../store/verification.js';
 import { type Ctx, type Ledger, rulesAt, withLedger } from './ledger.js';
 import { captureHold, placeHold, releaseHold, sweepExpiredHolds } from './holds.js';
 import { type LineViewBase, orderView, requireOrder, type OrderView } from './orders.js';
@@ -47,6 +48,9 @@ export interface CheckoutInput {
 export interface QuoteLineView extends LineViewBase {
   coverable: string;
   requiredPoints: number;
+  /** Issue 18: the item's points discount percent (null = none) and what the points pay above their value here. */
+  pointsDiscountPercent: string | null;
+  pointsDiscount: string;
 }
 
 /** `checkout quote`: the same fields as a checkout, without orderId; nothing written. */
@@ -59,6 +63,8 @@ export interface QuoteResult {
   total: string;
   pointsUsed: number;
   pointsValue: string;
+  /** Issue 18: what the points pay above their value on points-discounted items (total = pointsValue + pointsDiscount + cashPaid). */
+  pointsDiscount: string;
   cashPaid: string;
   tender: Tender;
   pointsEarned: number;
@@ -92,6 +98,15 @@ export interface CheckoutResult extends OrderView {
   replayed: boolean;
   /** Why --max-points used no points on the mixed items (below redeem.minPoints); absent otherwise. */
   note?: string;
+  /** Issue 18: the one-time code this checkout needs (limits.verifyPointsAbove), null when none. */
+  verification: VerificationView | null;
+}
+
+export interface VerificationView {
+  status: 'pending' | 'verified' | 'failed';
+  /** Where the auth.code message goes (sms, email). */
+  channel: string;
+  attemptsLeft: number;
 }
 
 interface Cart {
@@ -147,6 +162,7 @@ function buildCart(l: Ledger, input: CheckoutInput, opts: { countExpiredHoldsFre
     unitPrice: row.price,
     pointsPrice: row.points_price,
     maxPointsRatio: row.max_points_ratio === null ? null : new Decimal(row.max_points_ratio),
+    pointsDiscount: row.points_discount,
   }));
   const subtotal = lines.reduce((a, x) => a + x.unitPrice * x.quantity, 0);
   if (subtotal > AMOUNT_MAX) {
@@ -215,6 +231,7 @@ function earnOnCash(l: Ledger, member: MemberRow, rules: Rules, lines: { sku: st
 function quoteView(l: Ledger, cart: Cart, tender: Tender): QuoteResult {
   const money = (m: number) => formatMoney(m, l.digits);
   const q = cart.quote;
+  const shares = splitLines(q);
   const earned = earnOnCash(l, cart.member, cart.rules, cart.lines.map((x) => ({ sku: x.sku, category: x.category, amount: x.unitPrice * x.quantity })), q.cashPaid, q.total, l.nowIso);
   return {
     status: 'quote',
@@ -225,6 +242,7 @@ function quoteView(l: Ledger, cart: Cart, tender: Tender): QuoteResult {
     total: money(q.total),
     pointsUsed: q.pointsUsed,
     pointsValue: money(q.pointsValue),
+    pointsDiscount: money(q.pointsDiscount),
     cashPaid: money(q.cashPaid),
     tender,
     pointsEarned: earned,
@@ -238,7 +256,7 @@ function quoteView(l: Ledger, cart: Cart, tender: Tender): QuoteResult {
     allowedText: describeAllowed(q.allowed),
     note: q.note,
     coupon: cart.couponCode,
-    lines: q.lines.map((x) => ({
+    lines: q.lines.map((x, i) => ({
       sku: x.sku,
       name: x.name,
       pay: x.pay,
@@ -249,6 +267,8 @@ function quoteView(l: Ledger, cart: Cart, tender: Tender): QuoteResult {
       discount: money(x.discount),
       coverable: money(x.coverable),
       requiredPoints: x.requiredPoints,
+      pointsDiscountPercent: x.pointsDiscountPct,
+      pointsDiscount: money(shares[i].pointsDiscount),
     })),
   };
 }
@@ -262,6 +282,8 @@ export interface PointsPreview {
   ok: boolean;
   pointsUsed: number;
   pointsValue: string;
+  /** Issue 18: what the points pay above their value on points-discounted items. */
+  pointsDiscount: string;
   cashPaid: string;
   problem?: string;
 }
@@ -278,8 +300,8 @@ export async function prepareCheckout(ctx: Ctx, input: CheckoutInput): Promise<{
       const digits = l.digits;
       const preview = (points: number): PointsPreview => {
         const r = split({ ...cart.base, request: { kind: 'points', points } });
-        if (!r.ok) return { ok: false, pointsUsed: 0, pointsValue: formatMoney(0, digits), cashPaid: formatMoney(cart.quote.total, digits), problem: r.plain ?? r.message };
-        return { ok: true, pointsUsed: r.quote.pointsUsed, pointsValue: formatMoney(r.quote.pointsValue, digits), cashPaid: formatMoney(r.quote.cashPaid, digits) };
+        if (!r.ok) return { ok: false, pointsUsed: 0, pointsValue: formatMoney(0, digits), pointsDiscount: formatMoney(0, digits), cashPaid: formatMoney(cart.quote.total, digits), problem: r.plain ?? r.message };
+        return { ok: true, pointsUsed: r.quote.pointsUsed, pointsValue: formatMoney(r.quote.pointsValue, digits), pointsDiscount: formatMoney(r.quote.pointsDiscount, digits), cashPaid: formatMoney(r.quote.cashPaid, digits) };
       };
       return { quote: quoteView(l, cart, input.tender ?? 'cash'), preview };
     }),
@@ -300,9 +322,12 @@ function requestHash(command: string, input: CheckoutInput): string {
 }
 
 /** Holds points, stock and coupon and writes the order (status held). Inside a write. */
-function holdOrder(l: Ledger, input: CheckoutInput): string {
+function holdOrder(l: Ledger, input: CheckoutInput, command: 'checkout' | 'start'): string {
   const cart = buildCart(l, input, { countExpiredHoldsFree: false });
   const q = cart.quote;
+  checkVelocity(l, cart.member, cart.rules, q.pointsUsed);
+  const verify = needsCode(cart.rules, q.pointsUsed);
+  if (verify) refuseUnverifiable(cart.member, cart.rules, q.pointsUsed, command, input);
   const repo = l.store.get(orders);
   const orderId = repo.nextId();
   const shares = splitLines(q);
@@ -322,6 +347,7 @@ function holdOrder(l: Ledger, input: CheckoutInput): string {
       points_value: q.pointsValue,
       cash_paid: q.cashPaid,
       operator: l.operator,
+      points_discount: q.pointsDiscount,
     },
     q.lines.map((x, i) => ({
       order_id: orderId,
@@ -337,10 +363,13 @@ function holdOrder(l: Ledger, input: CheckoutInput): string {
       discount: x.discount,
       points: shares[i].points,
       cash: shares[i].cash,
+      points_discount_pct: x.pointsDiscountPct,
+      points_discount: shares[i].pointsDiscount,
     })),
   );
-  placeHold(l, { orderId, memberId: cart.member.id, points: q.pointsUsed, lines: q.lines.map((x) => ({ sku: x.sku, quantity: x.quantity })), couponCode: cart.couponCode });
+  const held = placeHold(l, { orderId, memberId: cart.member.id, points: q.pointsUsed, lines: q.lines.map((x) => ({ sku: x.sku, quantity: x.quantity })), couponCode: cart.couponCode });
   recordAudit(l, 'checkout.hold', orderId, { memberId: cart.member.id, items: mergeItems(input.items), pointsUsed: q.pointsUsed, cashPaid: q.cashPaid, coupon: cart.couponCode });
+  if (verify) sendCode(l, orderId, cart.member, q.pointsUsed, held.expiresAt);
   return orderId;
 }
 
@@ -354,6 +383,7 @@ function resultOf(l: Ledger, o: OrderRow, replayed = false): CheckoutResult {
     available: availableOf(l, m),
     expiresAt: hold && hold.status === 'open' ? hold.expires_at : null,
     replayed,
+    verification: verificationOf(l, o.id),
   };
 }
 
@@ -416,6 +446,7 @@ function queueOrderConfirmed(l: Ledger, o: OrderRow, m: MemberRow): void {
       discount: money(o.discount),
       pointsUsed: o.points_used,
       pointsValue: money(o.points_value),
+      pointsDiscount: money(o.points_discount),
       cashPaid: money(o.cash_paid),
       tender: o.tender,
       pointsEarned: o.points_earned,
@@ -494,7 +525,7 @@ function closedError(o: OrderRow): RefusedError {
 type Phase1 = { replay: CheckoutResult } | { orderId: string };
 
 /** Phase one inside a write: the idempotency key (replay, resume or claim) and the hold. */
-function startPhase(l: Ledger, command: string, input: CheckoutInput): Phase1 {
+function startPhase(l: Ledger, command: 'checkout' | 'start', input: CheckoutInput): Phase1 {
   const key = input.idempotencyKey;
   const repo = l.store.get(orders);
   if (key) {
@@ -508,15 +539,15 @@ function startPhase(l: Ledger, command: string, input: CheckoutInput): Phase1 {
       const o = prior.order_id ? repo.get(prior.order_id) : undefined;
       if (o && o.status === 'held') return { orderId: o.id }; // the first attempt stopped after its hold: carry on
       if (o && o.status === 'paid') return { replay: resultOf(l, o, true) };
-      const orderId = holdOrder(l, input); // the first attempt's hold ran out: try again under the same key
+      const orderId = holdOrder(l, input, command); // the first attempt's hold ran out: try again under the same key
       repo.setIdempotencyOrder(key, orderId);
       return { orderId };
     }
-    const orderId = holdOrder(l, input);
+    const orderId = holdOrder(l, input, command);
     repo.claimIdempotency(key, command, hash, orderId, l.nowIso);
     return { orderId };
   }
-  return { orderId: holdOrder(l, input) };
+  return { orderId: holdOrder(l, input, command) };
 }
 
 /** One-shot checkout (--yes): hold → pay → capture or void. status "declined" means nothing was taken. */
@@ -564,22 +595,26 @@ export async function startCheckout(ctx: Ctx, input: CheckoutInput): Promise<Che
 }
 
 /** `checkout confirm ID`: pays the cash part and captures, or voids on a decline. Confirming a paid order returns it. */
-export async function confirmCheckout(ctx: Ctx, id: string, opts: { tender?: Tender; decline?: boolean }): Promise<CheckoutResult> {
+export async function confirmCheckout(ctx: Ctx, id: string, opts: { tender?: Tender; decline?: boolean; code?: string }): Promise<CheckoutResult> {
   return withLedger(ctx, async (l) => {
     sweepExpiredHolds(l);
-    const pre = l.store.write((): { orderId: string; tender: Tender } | { done: CheckoutResult } => {
+    const pre = l.store.write((): { orderId: string; tender: Tender } | { done: CheckoutResult } | { refused: RefusedError } => {
       const o = requireOrder(l, id);
       if (o.status === 'held') {
         const m = l.store.get(members).get(o.member_id)!;
         if (m.status === 'frozen') {
           throw new RefusedError('MEMBER_FROZEN', `member ${m.id} was frozen after checkout ${id} started (${m.frozen_reason ?? 'no reason'}); it cannot be confirmed`, `unfreeze first (pointsmall member unfreeze ${m.id}), or void it with: pointsmall checkout cancel ${id}`);
         }
+        // A wrong code is counted (and the third voids the hold) in this transaction, then refused after it.
+        const wrong = checkCode(l, o, opts.code);
+        if (wrong) return { refused: wrong };
         fencePayment(l, o.id);
         return { orderId: o.id, tender: (opts.tender ?? o.tender ?? 'cash') as Tender };
       }
       if (o.status === 'paid' || o.status === 'partially_refunded' || o.status === 'refunded') return { done: resultOf(l, o, true) };
       throw closedError(o);
     });
+    if ('refused' in pre) throw pre.refused;
     if ('done' in pre) return pre.done;
     return payAndSettle(l, pre.orderId, pre.tender, Boolean(opts.decline));
   });
@@ -645,3 +680,106 @@ export async function itemChoices(ctx: Ctx): Promise<ItemChoice[]> {
     ),
   );
 }
+
+// ---- issue 18: verified points payments (limits.verifyPointsAbove) and velocity limits ----
+
+/** Wrong codes a checkout allows: the third voids its hold. */
+export const CODE_ATTEMPTS = 3;
+
+const needsCode = (rules: Rules, pointsUsed: number): boolean => rules.limits.verifyPointsAbove !== null && pointsUsed > rules.limits.verifyPointsAbove;
+
+const hashCode = (code: string, salt: string): string => scryptSync(code, salt, 32).toString('hex');
+
+/** A checkout above the threshold: refused for a member who cannot receive a code, and as a one-shot checkout. */
+function refuseUnverifiable(member: MemberRow, rules: Rules, pointsUsed: number, command: 'checkout' | 'start', input: CheckoutInput): void {
+  const above = `${pointsUsed} points is above limits.verifyPointsAbove (${rules.limits.verifyPointsAbove})`;
+  if (!member.phone && !member.email) {
+    refuse({ code: 'VERIFICATION_UNREACHABLE', message: `${above}, which needs a one-time code, and member ${member.id} has no phone or email to send it to`, hint: `add one (pointsmall member update ${member.id} --phone N), or use at most ${rules.limits.verifyPointsAbove} points` });
+  }
+  if (command === 'checkout') {
+    const items = mergeItems(input.items).map((i) => `--item ${i.sku}${i.quantity > 1 ? `:${i.quantity}` : ''}`).join(' ');
+    refuse({
+      code: 'VERIFICATION_REQUIRED',
+      message: `${above}: the member must confirm it with a one-time code`,
+      hint: `pointsmall checkout start --member ${member.id} ${items} --points ${pointsUsed}, then pointsmall checkout confirm ID --code CODE (the code is in the auth.code outbox message)`,
+    });
+  }
+}
+
+/** Queues the auth.code message (the code only in its payload) and keeps the code's salted hash. Inside the hold's write. */
+function sendCode(l: Ledger, orderId: string, member: MemberRow, pointsUsed: number, expiresAt: string): void {
+  const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
+  const salt = randomBytes(16).toString('hex');
+  l.store.get(checkoutCodes).insert(orderId, member.id, salt, hashCode(code, salt), l.nowIso);
+  const sent = l.store.get(outbox).enqueue({
+    createdAt: l.nowIso,
+    topic: 'auth.code',
+    memberId: member.id,
+    dedupeKey: `auth.code:${orderId}`,
+    contact: { phone: member.phone, email: member.email },
+    payload: { checkoutId: orderId, memberId: member.id, code, pointsUsed, expiresAt },
+  });
+  recordAudit(l, 'checkout.code-sent', orderId, { memberId: member.id, pointsUsed, outboxId: sent.id });
+}
+
+function verificationOf(l: Ledger, orderId: string): VerificationView | null {
+  const v = l.store.get(checkoutCodes).get(orderId);
+  if (!v) return null;
+  const channel = l.store.get(outbox).channelOf(`auth.code:${orderId}`) ?? 'none';
+  return { status: v.status, channel, attemptsLeft: v.status === 'pending' ? CODE_ATTEMPTS - v.attempts : 0 };
+}
+
+/**
+ * `checkout confirm --code`: null when the order needs no code or the code is right (then marked verified);
+ * else the refusal — a wrong code is counted and audited, and the third voids the hold (points and stock back).
+ */
+function checkCode(l: Ledger, o: OrderRow, code: string | undefined): RefusedError | null {
+  const repo = l.store.get(checkoutCodes);
+  const v = repo.get(o.id);
+  if (!v || v.status !== 'pending') return null;
+  if (code === undefined) {
+    throw new UsageError(`checkout ${o.id} uses ${o.points_used} points and needs the one-time code sent to member ${o.member_id}`, `pass --code NNNNNN (the code of the auth.code outbox message for ${o.id})`, 'CODE_REQUIRED');
+  }
+  const want = Buffer.from(v.code_hash, 'hex');
+  const got = Buffer.from(hashCode(code, v.salt), 'hex');
+  if (want.length === got.length && timingSafeEqual(want, got)) {
+    repo.close(o.id, 'verified', l.nowIso);
+    recordAudit(l, 'checkout.code-ok', o.id, { attempts: v.attempts + 1 });
+    return null;
+  }
+  const attempts = repo.wrongAttempt(o.id);
+  const left = CODE_ATTEMPTS - attempts;
+  recordAudit(l, 'checkout.code-wrong', o.id, { attempts, attemptsLeft: left });
+  if (left > 0) {
+    return new RefusedError('CODE_WRONG', `wrong code for checkout ${o.id}: ${left} attempt${left === 1 ? '' : 's'} left`, `type the code of the auth.code message for ${o.id}; after ${CODE_ATTEMPTS} wrong codes the checkout is voided`);
+  }
+  repo.close(o.id, 'failed', l.nowIso);
+  releaseHold(l, o.id, 'cancelled', null, 'verification_failed');
+  recordAudit(l, 'checkout.code-failed', o.id, { attempts, pointsReleased: o.points_used });
+  return new RefusedError('CODE_FAILED', `wrong code for checkout ${o.id}: no attempts left; the checkout was voided (its ${o.points_used} points and stock went back)`, 'start a new checkout to try again; a new code is sent');
+}
+
+/** The velocity limits a checkout must pass, counted inside its write (two tills cannot both pass). */
+function checkVelocity(l: Ledger, member: MemberRow, rules: Rules, pointsUsed: number): void {
+  const lim = rules.limits;
+  const counts = l.store.get(checkoutCodes);
+  if (lim.maxCheckoutsPerHour !== null) {
+    const n = counts.checkoutsSince(member.id, new Date(l.now.getTime() - 3_600_000).toISOString(), l.nowIso);
+    if (n >= lim.maxCheckoutsPerHour) {
+      refuse({ code: 'VELOCITY_LIMIT', message: `member ${member.id} has made ${n} checkout${n === 1 ? '' : 's'} in the last hour: limits.maxCheckoutsPerHour is ${lim.maxCheckoutsPerHour}`, hint: 'try again later, or raise the limit in the rules' });
+    }
+  }
+  if (lim.maxPointsSpentPerDay !== null && pointsUsed > 0) {
+    const today = localDate(l.now.getTime(), l.zone);
+    const { fromIso, toIso } = localRangeUtc(l.zone, today, today);
+    const spent = counts.pointsSpentBetween(member.id, fromIso!, toIso!);
+    if (spent + pointsUsed > lim.maxPointsSpentPerDay) {
+      refuse({
+        code: 'VELOCITY_LIMIT',
+        message: `member ${member.id} has spent ${spent} points today (${today}); ${pointsUsed} more is past limits.maxPointsSpentPerDay of ${lim.maxPointsSpentPerDay}`,
+        hint: `use at most ${Math.max(0, lim.maxPointsSpentPerDay - spent)} points today`,
+      });
+    }
+  }
+}
+// ---- end of issue 18 block ----

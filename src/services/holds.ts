@@ -117,7 +117,7 @@ export function captureHold(l: Ledger, orderId: string): HoldRow {
 }
 
 /** Void: the held points go back to the member and to the very lots they came from; stock and coupon are freed. */
-export function releaseHold(l: Ledger, orderId: string, why: 'declined' | 'cancelled' | 'expired', tender: string | null = null): void {
+export function releaseHold(l: Ledger, orderId: string, why: 'declined' | 'cancelled' | 'expired', tender: string | null = null, reason: string = why): void {
   const hold = openHold(l, orderId);
   const j = l.store.get(journal);
   if (hold.points > 0) {
@@ -127,7 +127,7 @@ export function releaseHold(l: Ledger, orderId: string, why: 'declined' | 'cance
         kind: 'release',
         memberId: hold.member_id,
         ref: orderId,
-        memo: why,
+        memo: reason,
         postings: [
           { account: 'held', memberId: hold.member_id, points: -hold.points },
           { account: 'member', memberId: hold.member_id, points: hold.points },
@@ -144,7 +144,7 @@ export function releaseHold(l: Ledger, orderId: string, why: 'declined' | 'cance
   const order = o.get(orderId)!;
   if (order.coupon_code) l.store.get(coupons).transition(order.coupon_code, 'held', 'active', null, null);
   l.store.get(holds).close(hold.id, 'released', l.nowIso);
-  o.close(orderId, why, why, l.nowIso, tender);
+  o.close(orderId, why, reason, l.nowIso, tender);
 }
 
 /** Releases every hold whose time is up; called at the start of every checkout write and by `holds release-expired`. */

@@ -10,7 +10,8 @@ import { holds } from '../store/holds.js';
 import { journal } from '../store/journal.js';
 import { members } from '../store/members.js';
 import { orders, type OrderRow, type OrderStatus } from '../store/orders.js';
-import { type Ctx, type Ledger, withLedger } from './ledger.js';
+import { type Ctx, type Ledger, rulesAt, withLedger } from './ledger.js';
+import { checkoutCodes } from '../store/verification.js';
 import { sweepExpiredHolds } from './holds.js';
 import { availableOf, debitPoints, recordAudit } from './points.js';
 
@@ -29,6 +30,9 @@ export interface LineViewBase {
 export interface OrderLineView extends LineViewBase {
   lineNo: number;
   points: number;
+  /** Issue 18: the item's points discount percent at checkout (null = none) and what it added to the points' value. */
+  pointsDiscountPercent: string | null;
+  pointsDiscount: string;
   cash: string;
   earned: number;
   refundedQuantity: number;
@@ -55,6 +59,8 @@ export interface OrderView {
   total: string;
   pointsUsed: number;
   pointsValue: string;
+  /** Issue 18: what the points paid above their value on points-discounted items (total = pointsValue + pointsDiscount + cashPaid). */
+  pointsDiscount: string;
   cashPaid: string;
   tender: string | null;
   pointsEarned: number;
@@ -97,6 +103,7 @@ export function orderView(l: Ledger, o: OrderRow): OrderView {
     total: money(o.total),
     pointsUsed: o.points_used,
     pointsValue: money(o.points_value),
+    pointsDiscount: money(o.points_discount),
     cashPaid: money(o.cash_paid),
     tender: o.tender,
     pointsEarned: o.points_earned,
@@ -116,6 +123,8 @@ export function orderView(l: Ledger, o: OrderRow): OrderView {
       amount: money(x.amount),
       discount: money(x.discount),
       points: x.points,
+      pointsDiscountPercent: x.points_discount_pct,
+      pointsDiscount: money(x.points_discount),
       cash: money(x.cash),
       earned: x.earned,
       refundedQuantity: x.refunded_qty,
@@ -262,6 +271,7 @@ export async function refundOrder(ctx: Ctx, id: string, lines: RefundRequestLine
     sweepExpiredHolds(l);
     return l.store.write(() => {
       const { o, rows, plan } = refundPlanOf(l, id, lines);
+      checkRefundVelocity(l, o.member_id);
       const repo = l.store.get(orders);
       if (expect && (expect.pointsReturned !== plan.totals.points || expect.cashRefunded !== formatMoney(plan.totals.cash, l.digits) || expect.pointsTakenBack !== plan.totals.earned)) {
         throw new RefusedError('REFUND_CHANGED', `order ${id} changed since the refund was confirmed (another refund?); nothing was refunded`, `see it with: pointsmall order show ${id}, then refund again`);
@@ -388,4 +398,16 @@ export async function listCoupons(ctx: Ctx, f: { memberId?: string; status?: Cou
         .slice(f.offset ?? 0, (f.offset ?? 0) + (f.limit ?? Infinity));
     }),
   );
+}
+
+// ---- issue 18: limits.maxRefundsPerDay, counted inside the refund's write in the ledger's local day ----
+function checkRefundVelocity(l: Ledger, memberId: string): void {
+  const max = rulesAt(l, l.nowIso).rules.limits.maxRefundsPerDay;
+  if (max === null) return;
+  const today = localDate(l.now.getTime(), l.zone);
+  const { fromIso, toIso } = localRangeUtc(l.zone, today, today);
+  const n = l.store.get(checkoutCodes).refundsBetween(memberId, fromIso!, toIso!);
+  if (n >= max) {
+    throw new RefusedError('VELOCITY_LIMIT', `member ${memberId} has had ${n} refund${n === 1 ? '' : 's'} today (${today}): limits.maxRefundsPerDay is ${max}`, 'refund it another day, or raise the limit in the rules');
+  }
 }

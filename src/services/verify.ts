@@ -9,6 +9,7 @@ import '../store/books.js'; // registers the §5 check of lots with holds open
 import '../store/importRuns.js'; // registers the check of voided purchases
 import '../store/activities.js'; // registers the check of activity awards (issue 18)
 import '../store/analysis.js'; // registers the check of purchase lines
+import '../store/verification.js'; // registers the check of verified checkouts' codes (issue 18)
 
 export interface Check {
   name: string;

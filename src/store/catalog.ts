@@ -16,6 +16,7 @@ export interface CatalogRow {
   coupon_percent: string | null;
   coupon_days: number | null;
   active: number;
+  points_discount: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -34,6 +35,8 @@ export interface CatalogFields {
   coupon_percent: string | null;
   coupon_days: number | null;
   active: number;
+  /** Issue 18: the points discount percent (mixed items); absent = none (callers from before it keep working). */
+  points_discount?: string | null;
 }
 
 export interface NewCatalogItem extends CatalogFields {
@@ -59,6 +62,7 @@ export const CATALOG_FIELDS = [
   'coupon_percent',
   'coupon_days',
   'active',
+  'points_discount',
 ] as const;
 
 export class Catalog {
@@ -113,15 +117,15 @@ export class Catalog {
     return this.db.prepare(sql).all(...args) as CatalogRow[];
   }
   insert(item: NewCatalogItem, at: string): void {
-    this.s.insert.run({ ...item, at });
+    this.s.insert.run({ points_discount: null, ...item, at });
   }
   /** Replaces every master-data field of an existing item (stock_held is kept). */
   update(item: NewCatalogItem, at: string): void {
-    this.s.update.run({ ...item, at });
+    this.s.update.run({ points_discount: null, ...item, at });
   }
   /** Inserts or replaces items by sku, one statement reused for the whole batch. */
   upsertMany(items: NewCatalogItem[], at: string): void {
-    for (const item of items) this.s.upsert.run({ ...item, at });
+    for (const item of items) this.s.upsert.run({ points_discount: null, ...item, at });
   }
   setActive(sku: string, active: boolean, at: string): void {
     this.s.active.run(active ? 1 : 0, at, sku);

@@ -29,6 +29,8 @@ export interface OrderRow {
   operator: string;
   /** While a payment runs (confirm started): until when cancel and hold expiry wait. */
   paying_until: string | null;
+  /** Issue 18: Σ of the lines' points discounts (total = points_value + points_discount + cash_paid). */
+  points_discount: number;
 }
 
 export interface OrderLineRow {
@@ -50,10 +52,13 @@ export interface OrderLineRow {
   refunded_points: number;
   refunded_cash: number;
   refunded_earned: number;
+  /** Issue 18: the item's points discount percent at checkout (null = none) and what it added to the points' value. */
+  points_discount_pct: string | null;
+  points_discount: number;
 }
 
-export type NewOrder = Omit<OrderRow, 'seq' | 'updated_at' | 'paid_at' | 'points_earned' | 'refunded_points' | 'refunded_cash' | 'refunded_earned' | 'close_reason' | 'paying_until'>;
-export type NewOrderLine = Omit<OrderLineRow, 'earned' | 'refunded_qty' | 'refunded_points' | 'refunded_cash' | 'refunded_earned'>;
+export type NewOrder = Omit<OrderRow, 'seq' | 'updated_at' | 'paid_at' | 'points_earned' | 'refunded_points' | 'refunded_cash' | 'refunded_earned' | 'close_reason' | 'paying_until' | 'points_discount'> & { points_discount?: number };
+export type NewOrderLine = Omit<OrderLineRow, 'earned' | 'refunded_qty' | 'refunded_points' | 'refunded_cash' | 'refunded_earned' | 'points_discount_pct' | 'points_discount'> & { points_discount_pct?: string | null; points_discount?: number };
 
 export interface RefundRow {
   id: number;
@@ -108,13 +113,15 @@ export class Orders {
       nextSeq: db.prepare('SELECT coalesce(max(seq), 0) + 1 FROM orders').pluck(),
       insert: db.prepare(
         `INSERT INTO orders (id, member_id, status, created_at, updated_at, rules_version, tender, coupon_code, subtotal, discount, total,
-                             points_used, points_value, cash_paid, operator)
+                             points_used, points_value, cash_paid, operator, points_discount)
          VALUES (@id, @member_id, @status, @created_at, @created_at, @rules_version, @tender, @coupon_code, @subtotal, @discount, @total,
-                 @points_used, @points_value, @cash_paid, @operator)`,
+                 @points_used, @points_value, @cash_paid, @operator, @points_discount)`,
       ),
       insertLine: db.prepare(
-        `INSERT INTO order_lines (order_id, line_no, sku, name, category, kind, pay, quantity, unit_price, amount, discount, points, cash)
-         VALUES (@order_id, @line_no, @sku, @name, @category, @kind, @pay, @quantity, @unit_price, @amount, @discount, @points, @cash)`,
+        `INSERT INTO order_lines (order_id, line_no, sku, name, category, kind, pay, quantity, unit_price, amount, discount, points, cash,
+                                  points_discount_pct, points_discount)
+         VALUES (@order_id, @line_no, @sku, @name, @category, @kind, @pay, @quantity, @unit_price, @amount, @discount, @points, @cash,
+                 @points_discount_pct, @points_discount)`,
       ),
       get: db.prepare('SELECT * FROM orders WHERE id = ?'),
       lines: db.prepare('SELECT * FROM order_lines WHERE order_id = ? ORDER BY line_no'),
@@ -158,8 +165,8 @@ export class Orders {
     return `ORD-${String(this.s.nextSeq.get() as number).padStart(6, '0')}`;
   }
   insert(o: NewOrder, lines: NewOrderLine[]): void {
-    this.s.insert.run(o);
-    for (const l of lines) this.s.insertLine.run(l);
+    this.s.insert.run({ points_discount: 0, ...o });
+    for (const l of lines) this.s.insertLine.run({ points_discount_pct: null, points_discount: 0, ...l });
   }
   get(id: string): OrderRow | undefined {
     return this.s.get.get(id) as OrderRow | undefined;

@@ -45,6 +45,7 @@ export class Outbox {
       pending: this.db.prepare('SELECT * FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT ?'),
       all: this.db.prepare('SELECT * FROM outbox ORDER BY id LIMIT ?'),
       byKey: this.db.prepare('SELECT 1 FROM outbox WHERE dedupe_key = ?').pluck(),
+      channelByKey: this.db.prepare('SELECT channel FROM outbox WHERE dedupe_key = ?').pluck(),
       markUpTo: this.db.prepare(
         `UPDATE outbox SET sent_at = ? WHERE sent_at IS NULL AND id IN (SELECT CAST(value AS INTEGER) FROM json_each(?))`,
       ),
@@ -68,6 +69,11 @@ export class Outbox {
       JSON.stringify(n.payload ?? {}),
     );
     return r.changes ? { id: Number(r.lastInsertRowid), queued: true } : { id: null, queued: false };
+  }
+
+  /** The channel of the message queued under this key, if any. */
+  channelOf(dedupeKey: string): Channel | undefined {
+    return this.s.channelByKey.get(dedupeKey) as Channel | undefined;
   }
 
   has(dedupeKey: string): boolean {

@@ -29,6 +29,7 @@ describe('parseItem: single fields', () => {
       couponPercent: null,
       couponDays: null,
       active: true,
+      pointsDiscount: null,
     });
   });
 

@@ -18,7 +18,7 @@ const INIT_DOC = {
   tiers: [],
   redeem: { pointsPerUnit: '100', minPoints: 0, maxRatio: '1' },
   expiry: { policy: 'rolling-days', days: 365 },
-  limits: { dailyEarnCap: null, reviewAbove: null },
+  limits: { dailyEarnCap: null, reviewAbove: null, verifyPointsAbove: null, maxCheckoutsPerHour: null, maxRefundsPerDay: null, maxPointsSpentPerDay: null },
   activities: [],
 };
 
@@ -48,7 +48,7 @@ describe('validateRules', () => {
     expect(r.earn.multipliers[1].multiplier.toString()).toBe('3');
     expect(r.tiers.map((t) => t.name)).toEqual(['silver', 'gold']); // sorted by minimum
     expect(r.redeem.maxRatio.toString()).toBe('0.5');
-    expect(r.limits).toEqual({ dailyEarnCap: 5000, reviewAbove: 200050 });
+    expect(r.limits).toEqual({ dailyEarnCap: 5000, reviewAbove: 200050, verifyPointsAbove: null, maxCheckoutsPerHour: null, maxRefundsPerDay: null, maxPointsSpentPerDay: null });
   });
 
   it('gives init defaults to an empty document', () => {
@@ -78,7 +78,7 @@ describe('validateRules', () => {
       tiers: [{ name: 'vip', minLifetimePoints: 10, multiplier: '1.25' }],
       redeem: { pointsPerUnit: '1000', minPoints: 10, maxRatio: '0.8' },
       expiry: { policy: 'end-of-year', years: 2 },
-      limits: { dailyEarnCap: 300, reviewAbove: '5000.00' },
+      limits: { dailyEarnCap: 300, reviewAbove: '5000.00', verifyPointsAbove: 5000, maxCheckoutsPerHour: 6, maxRefundsPerDay: 2, maxPointsSpentPerDay: null },
       activities: [{ name: 'review', points: 20, maxPerDay: 1, maxPerMonth: null }, { name: 'signup', points: 100, once: true, maxPerDay: null, maxPerMonth: 3 }],
     };
     expect(rulesToDocument(valid(doc), 2)).toEqual(doc);

@@ -25,8 +25,8 @@ describe('splitLines (§4.5)', () => {
     });
     expect(q).toMatchObject({ pointsUsed: 3000, pointsValue: 3000, cashPaid: 7000 });
     expect(splitLines(q)).toEqual([
-      { points: 3000, pointsValue: 3000, cash: 0 },
-      { points: 0, pointsValue: 0, cash: 7000 },
+      { points: 3000, pointsValue: 3000, pointsDiscount: 0, cash: 0 },
+      { points: 0, pointsValue: 0, pointsDiscount: 0, cash: 7000 },
     ]);
   });
 
@@ -43,10 +43,10 @@ describe('splitLines (§4.5)', () => {
     });
     expect(q).toMatchObject({ pointsUsed: 7000, pointsValue: 8000, cashPaid: 19000 });
     expect(splitLines(q)).toEqual([
-      { points: 4000, pointsValue: 5000, cash: 0 },
-      { points: 1000, pointsValue: 1000, cash: 9000 },
-      { points: 2000, pointsValue: 2000, cash: 8000 },
-      { points: 0, pointsValue: 0, cash: 2000 },
+      { points: 4000, pointsValue: 5000, pointsDiscount: 0, cash: 0 },
+      { points: 1000, pointsValue: 1000, pointsDiscount: 0, cash: 9000 },
+      { points: 2000, pointsValue: 2000, pointsDiscount: 0, cash: 8000 },
+      { points: 0, pointsValue: 0, pointsDiscount: 0, cash: 2000 },
     ]);
   });
 
@@ -80,8 +80,8 @@ describe('splitLines (§4.5)', () => {
             const x = s[i];
             expect(x.pointsValue + x.cash).toBe(l.amount - l.discount);
             expect(x.points >= 0 && x.pointsValue >= 0 && x.cash >= 0).toBe(true);
-            if (l.pay === 'cash') expect(x).toEqual({ points: 0, pointsValue: 0, cash: l.amount - l.discount });
-            if (l.pay === 'points') expect(x).toEqual({ points: l.requiredPoints, pointsValue: l.amount, cash: 0 });
+            if (l.pay === 'cash') expect(x).toEqual({ points: 0, pointsValue: 0, pointsDiscount: 0, cash: l.amount - l.discount });
+            if (l.pay === 'points') expect(x).toEqual({ points: l.requiredPoints, pointsValue: l.amount, pointsDiscount: 0, cash: 0 });
             if (l.pay === 'mixed') {
               // whole steps by each line's cap: never past the line, past its cap by less than a step
               expect(x.pointsValue).toBeLessThanOrEqual(l.amount - l.discount);

@@ -39,6 +39,7 @@ describe('catalog add', () => {
       couponPercent: null,
       couponDays: null,
       active: true,
+      pointsDiscount: null,
       createdAt: '2026-11-23T02:00:00.000Z',
       updatedAt: '2026-11-23T02:00:00.000Z',
     });

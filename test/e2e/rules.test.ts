@@ -59,7 +59,7 @@ describe('rules apply', () => {
       tiers: [],
       redeem: { pointsPerUnit: '100', minPoints: 0, maxRatio: '1' },
       expiry: { policy: 'rolling-days', days: 365 },
-      limits: { dailyEarnCap: null, reviewAbove: null },
+      limits: { dailyEarnCap: null, reviewAbove: null, verifyPointsAbove: null, maxCheckoutsPerHour: null, maxRefundsPerDay: null, maxPointsSpentPerDay: null },
       activities: [],
     });
     const shown = t.ok(['rules', 'show'], { now: '2026-11-24T10:00:00+08:00' });

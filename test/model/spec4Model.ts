@@ -18,6 +18,11 @@
 // - A refund of r of q units returns floor(share × refunded/q) cumulatively, so the last unit returns the
 //   exact remainder; points go back to the lots they were taken from, the last taken first.
 // - Rounding `round` is half-up; a return's points are its magnitude, rounded the same way.
+// Issue 18 (its own blocks below, marked "issue 18"):
+// - A points discount P% on a mixed item: points worth v on that line pay floor(v × 100 / (100 − P));
+//   what they pay (not their value) stays within the line's ratio; the line's cash is the rest.
+// - limits.verifyPointsAbove: a checkout using more points is refused one-shot, and for a member with no
+//   phone or email; `start` holds it with a code; confirm needs the code; the third wrong code voids it.
 import { Decimal } from 'decimal.js';
 
 export { DAY_MS, ZONE_OFFSET_MS } from './ledgerModel.js';
@@ -74,6 +79,8 @@ export interface Rules {
   redeem: { pointsPerUnit: number; minPoints: number; maxRatio: string };
   expiry: Expiry;
   dailyEarnCap: number | null;
+  /** Issue 18: limits.verifyPointsAbove (absent = null). */
+  verifyPointsAbove?: number | null;
 }
 export const DEFAULT_RULES: Rules = {
   earn: { pointsPerUnit: '1', rounding: 'floor', minOrderAmount: 0, maxPointsPerOrder: null, multipliers: [] },
@@ -94,6 +101,8 @@ export interface Item {
   pointsPrice: number | null;
   coupon: null | { value: number } | { percent: number };
   couponDays: number;
+  /** Issue 18: the points discount percent of a mixed item (absent = none). */
+  pointsDiscount?: string | null;
 }
 
 // ---- state --------------------------------------------------------------------------------------
@@ -111,6 +120,8 @@ export interface Member {
   lots: Lot[];
   debt: number;
   lifetimeEarned: number;
+  /** Issue 18: the member has a phone or email (a one-time code can reach them). */
+  contact?: boolean;
 }
 export interface Take {
   lot: Lot;
@@ -126,6 +137,8 @@ export interface OrderLine {
   discount: number;
   points: number;
   cash: number;
+  /** Issue 18: what the line's points paid above their value. */
+  pointsDiscount: number;
   earned: number;
   refundedQty: number;
   refunded: { points: number; cash: number; earned: number };
@@ -155,10 +168,14 @@ export interface Order {
   total: number;
   pointsUsed: number;
   pointsValue: number;
+  /** Issue 18: Σ of the lines' points discounts (total = pointsValue + pointsDiscount + cashPaid). */
+  pointsDiscount: number;
   cashPaid: number;
   pointsEarned: number;
   coupon: CouponBatch | null;
   takes: Take[];
+  /** Issue 18: the one-time code of a checkout above verifyPointsAbove, else null. */
+  code: null | { status: 'pending' | 'verified' | 'failed'; attempts: number };
 }
 export type Outcome = 'ok' | 'refused' | 'unknown';
 export type PointsRequest = { kind: 'default' } | { kind: 'none' } | { kind: 'max' } | { kind: 'points'; points: number };
@@ -463,7 +480,8 @@ export class Spec4Model {
     const cover = cart.map((c, i) => {
       if (c.item.pay !== 'mixed') return 0;
       const own = c.item.maxPointsRatio === null ? maxRatio : Decimal.min(maxRatio, new Decimal(c.item.maxPointsRatio));
-      return new Decimal(amounts[i] - discounts[i]).times(own).floor().toNumber();
+      const pays = new Decimal(amounts[i] - discounts[i]).times(own).floor().toNumber();
+      return c.item.pointsDiscount ? faceCapOf(pays, c.item.pointsDiscount) : pays; // issue 18
     });
     // A points line takes its --points-price, else its price at the redeem rate in whole steps.
     const required = cart.map((c, i) => (c.item.pay !== 'points' ? 0 : c.item.pointsPrice !== null ? c.item.pointsPrice * c.quantity : Math.ceil(amounts[i] / stepValue) * step));
@@ -488,11 +506,13 @@ export class Spec4Model {
       const net = amounts[i] - discounts[i];
       const points = c.item.pay === 'points' ? required[i] : c.item.pay === 'mixed' ? spread[i] * step : 0;
       const value = c.item.pay === 'points' ? net : c.item.pay === 'mixed' ? spread[i] * stepValue : 0;
-      return { sku: c.item.sku, category: c.item.category, pay: c.item.pay, quantity: c.quantity, amount: amounts[i], discount: discounts[i], points, cash: net - value, earned: 0, refundedQty: 0, refunded: { points: 0, cash: 0, earned: 0 } };
+      const extra = c.item.pay === 'mixed' && c.item.pointsDiscount ? discountedPay(value, c.item.pointsDiscount) - value : 0; // issue 18
+      return { sku: c.item.sku, category: c.item.category, pay: c.item.pay, quantity: c.quantity, amount: amounts[i], discount: discounts[i], points, cash: net - value - extra, pointsDiscount: extra, earned: 0, refundedQty: 0, refunded: { points: 0, cash: 0, earned: 0 } };
     });
     const pointsUsed = lines.reduce((a, l) => a + l.points, 0);
     const cashPaid = lines.reduce((a, l) => a + l.cash, 0);
-    return { outcome: 'ok', order: { memberId, lines, subtotal, discount, total, pointsUsed, pointsValue: total - cashPaid, cashPaid, coupon } };
+    const pointsDiscount = lines.reduce((a, l) => a + l.pointsDiscount, 0);
+    return { outcome: 'ok', order: { memberId, lines, subtotal, discount, total, pointsUsed, pointsValue: total - cashPaid - pointsDiscount, pointsDiscount, cashPaid, coupon, code: null } };
   }
 
   // ---- checkout: hold, then capture or release -------------------------------------------------
@@ -507,24 +527,41 @@ export class Spec4Model {
     }
     o.status = why;
   }
-  start(memberId: string, cart: CartLine[], request: PointsRequest, coupon: CouponBatch | null, now: number): { outcome: Outcome; why?: string; order?: Order } {
+  start(memberId: string, cart: CartLine[], request: PointsRequest, coupon: CouponBatch | null, now: number, oneShot = false): { outcome: Outcome; why?: string; order?: Order } {
     this.anyWrite(now); // the sweep runs before the checkout's own transaction, and stays
     const q = this.quote(memberId, cart, request, coupon, now);
     if (q.outcome !== 'ok') return { outcome: q.outcome, why: q.why };
     const m = this.members.get(memberId)!;
+    // issue 18: above verifyPointsAbove a code is needed: none for a member it cannot reach, none one-shot.
+    const threshold = this.rulesAt(now).verifyPointsAbove ?? null;
+    const needsCode = threshold !== null && q.order!.pointsUsed > threshold;
+    if (needsCode && (!m.contact || oneShot)) return { outcome: 'refused', why: 'verification' };
     const takes = this.spend(m, q.order!.pointsUsed, now, true);
     if (coupon) {
       coupon.active--;
       coupon.held++;
     }
-    const o: Order = { ...q.order!, no: this.orders.length, createdAt: now, expiresAt: now + HOLD_MS, status: 'held', pointsEarned: 0, takes };
+    const o: Order = { ...q.order!, no: this.orders.length, createdAt: now, expiresAt: now + HOLD_MS, status: 'held', pointsEarned: 0, takes, code: needsCode ? { status: 'pending', attempts: 0 } : null };
     this.orders.push(o);
     return { outcome: 'ok', order: o };
   }
-  confirm(o: Order, decline: boolean, now: number): Outcome {
+  confirm(o: Order, decline: boolean, now: number, code: 'right' | 'wrong' | 'none' = 'right'): Outcome {
     this.anyWrite(now);
     if (o.status === 'paid' || o.status === 'partially_refunded' || o.status === 'refunded') return 'ok'; // a captured checkout: its first result again
     if (o.status !== 'held') return 'refused';
+    // issue 18: a pending code is checked first; no code is an input error, the third wrong one voids the hold.
+    if (o.code?.status === 'pending') {
+      if (code === 'none') return 'unknown';
+      if (code === 'wrong') {
+        o.code.attempts++;
+        if (o.code.attempts >= 3) {
+          o.code.status = 'failed';
+          this.release(o, 'cancelled');
+        }
+        return 'refused';
+      }
+      o.code.status = 'verified';
+    }
     if (decline) {
       this.release(o, 'declined');
       return 'refused';
@@ -539,7 +576,7 @@ export class Spec4Model {
     return 'ok';
   }
   checkout(memberId: string, cart: CartLine[], request: PointsRequest, coupon: CouponBatch | null, decline: boolean, now: number): { outcome: Outcome; why?: string; order?: Order } {
-    const s = this.start(memberId, cart, request, coupon, now);
+    const s = this.start(memberId, cart, request, coupon, now, true);
     if (s.outcome !== 'ok') return s;
     const c = this.confirm(s.order!, decline, now);
     return { outcome: c, order: s.order };
@@ -679,4 +716,17 @@ export class Spec4Model {
       .sort((a, b) => (a.month === b.month ? 0 : a.month === null ? 1 : b.month === null ? -1 : a.month < b.month ? -1 : 1));
     return { outstandingPoints: outstanding, value: money(Math.floor((outstanding * 10 ** DIGITS) / rate)), byExpiryMonth };
   }
+}
+
+// ---- issue 18: points discounts ------------------------------------------------------------------
+/** What points worth `value` (minor units) pay on a line discounted `pct` percent: floor(value × 100 / (100 − pct)). */
+export function discountedPay(value: number, pct: string): number {
+  return new Decimal(value).times(100).div(new Decimal(100).minus(pct)).floor().toNumber();
+}
+/** The most value the points may have on a line whose points may pay `pays`: the largest v with discountedPay(v) ≤ pays. */
+export function faceCapOf(pays: number, pct: string): number {
+  let v = new Decimal(pays).times(new Decimal(100).minus(pct)).div(100).floor().toNumber();
+  while (discountedPay(v + 1, pct) <= pays) v++;
+  while (v > 0 && discountedPay(v, pct) > pays) v--;
+  return v;
 }

@@ -9,7 +9,7 @@ const item = (sku: string) => ITEMS.findIndex((i) => i.sku === sku);
 const rules = (patch: Partial<Rules> = {}): Rules => ({ ...DEFAULT_RULES, expiry: { policy: 'never' }, ...patch });
 const credit: Op = { kind: 'adjust', m: 0, points: 5000 };
 
-const CASES: { name: string; rules: Rules; ops: Op[] }[] = [
+const CASES: { name: string; rules: Rules; ops: Op[]; /** issue 18: operation kinds the run must have met */ kinds?: string[] }[] = [
   {
     // [available] issue 15 item 2: points of a lot past its expiresOn are counted available (and spent)
     name: 'a backdated purchase whose lot has lapsed adds nothing to available before the expiry run',
@@ -64,17 +64,63 @@ const CASES: { name: string; rules: Rules; ops: Op[] }[] = [
       { kind: 'rules', offsetDays: -30, rules: rules({ expiry: { policy: 'end-of-year', years: 1 } }) },
     ],
   },
+  // ---- issue 18: discounted and verified checkouts, as fixed scenarios the model must agree with ----
+  {
+    name: 'issue 18: a points-discounted item checked out with some points and max points, then refunded in parts',
+    rules: rules(),
+    ops: [
+      { kind: 'adjust', m: 0, points: 30_000 },
+      { kind: 'checkout', m: 0, lines: [{ item: item('TEAD'), quantity: 3 }, { item: item('MUG'), quantity: 1 }], request: { kind: 'points', points: 13_507 }, coupon: null, decline: false },
+      { kind: 'checkout', m: 0, lines: [{ item: item('MUGD'), quantity: 2 }, { item: item('TEAD'), quantity: 1 }], request: { kind: 'max' }, coupon: null, decline: false },
+      { kind: 'refund', order: 0, lines: [{ line: 0, quantity: 1 }] },
+      { kind: 'refund', order: 1, lines: null },
+      { kind: 'refund', order: 0, lines: null },
+    ],
+    kinds: ['checkout:ok+points+pointsdiscount', 'refund:ok:lines', 'refund:ok'],
+  },
+  {
+    name: 'issue 18: above verifyPointsAbove — one-shot refused, no contact refused, a wrong code then the right one pays',
+    rules: rules({ verifyPointsAbove: 2000 }),
+    ops: [
+      { kind: 'adjust', m: 0, points: 20_000 },
+      { kind: 'adjust', m: 1, points: 20_000 },
+      { kind: 'checkout', m: 0, lines: [{ item: item('TEAD'), quantity: 1 }], request: { kind: 'points', points: 4500 }, coupon: null, decline: false },
+      { kind: 'start', m: 1, lines: [{ item: item('MUG'), quantity: 1 }], request: { kind: 'max' }, coupon: null },
+      { kind: 'start', m: 0, lines: [{ item: item('TEAD'), quantity: 1 }], request: { kind: 'points', points: 4500 }, coupon: null },
+      { kind: 'confirm', order: 0, decline: false, code: 'none' },
+      { kind: 'confirm', order: 0, decline: false, code: 'wrong' },
+      { kind: 'confirm', order: 0, decline: false, code: 'right' },
+      { kind: 'refund', order: 0, lines: null },
+    ],
+    kinds: ['checkout:refused:verification', 'start:refused:verification', 'start:ok+points+pointsdiscount+code', 'confirm:unknown:code-none', 'confirm:refused:code-wrong', 'confirm:ok:code-right', 'refund:ok'],
+  },
+  {
+    name: 'issue 18: three wrong codes void the hold, points and stock back',
+    rules: rules({ verifyPointsAbove: 2000 }),
+    ops: [
+      { kind: 'adjust', m: 2, points: 20_000 },
+      { kind: 'start', m: 2, lines: [{ item: item('MUG'), quantity: 2 }], request: { kind: 'max' }, coupon: null },
+      { kind: 'confirm', order: 0, decline: false, code: 'wrong' },
+      { kind: 'confirm', order: 0, decline: false, code: 'wrong' },
+      { kind: 'confirm', order: 0, decline: false, code: 'wrong' },
+      { kind: 'confirm', order: 0, decline: false, code: 'right' },
+      { kind: 'checkout', m: 2, lines: [{ item: item('MUG'), quantity: 1 }], request: { kind: 'points', points: 2000 }, coupon: null, decline: false },
+    ],
+    kinds: ['start:ok+points+code', 'confirm:refused:code-wrong', 'confirm:refused', 'checkout:ok+points'],
+  },
 ];
 
 describe('SPEC §4 model: counterexamples found, replayed', () => {
   for (const c of CASES) {
     it(c.name, async () => {
+      const stats = { runs: 0, ops: 0, kinds: {} as Record<string, number> };
       try {
-        await runScenario({ rules: c.rules, ops: c.ops }, { runs: 0, ops: 0, kinds: {} });
+        await runScenario({ rules: c.rules, ops: c.ops }, stats);
       } catch (e) {
         if (e instanceof CheckFailed) expect.fail(e.message);
         throw e;
       }
+      for (const k of c.kinds ?? []) expect(Object.keys(stats.kinds), k).toContain(k);
     });
   }
 });

@@ -13,6 +13,7 @@ import * as orders from '../../src/services/orders.js';
 import * as expiry from '../../src/services/expiry.js';
 import * as reports from '../../src/services/reports.js';
 import * as verify from '../../src/services/verify.js';
+import * as outbox from '../../src/services/outbox.js';
 import { importPurchases } from '../../src/services/importPurchases.js';
 import { money, type ImportRow, type Item, type PointsRequest, type Rules } from '../model/spec4Model.js';
 
@@ -46,7 +47,7 @@ export function rulesDocument(r: Rules): unknown {
     tiers: r.tiers,
     redeem: { pointsPerUnit: String(r.redeem.pointsPerUnit), minPoints: r.redeem.minPoints, maxRatio: r.redeem.maxRatio },
     expiry: r.expiry,
-    limits: { dailyEarnCap: r.dailyEarnCap, reviewAbove: null },
+    limits: { dailyEarnCap: r.dailyEarnCap, reviewAbove: null, verifyPointsAbove: r.verifyPointsAbove ?? null },
   };
 }
 
@@ -66,9 +67,10 @@ export interface OrderFigures {
   total: string;
   pointsUsed: number;
   pointsValue: string;
+  pointsDiscount: string; // issue 18
   cashPaid: string;
   pointsEarned: number;
-  lines: { sku: string; quantity: number; discount: string; points: number; cash: string; earned: number; refundedQuantity: number }[];
+  lines: { sku: string; quantity: number; discount: string; points: number; pointsDiscount: string; cash: string; earned: number; refundedQuantity: number }[];
 }
 export interface CheckoutArgs {
   memberId: string;
@@ -111,11 +113,13 @@ export class Product {
       ...(it.category ? { category: it.category } : {}),
       ...(it.maxPointsRatio ? { maxPointsRatio: it.maxPointsRatio } : {}),
       ...(it.pointsPrice !== null ? { pointsPrice: String(it.pointsPrice) } : {}),
+      ...(it.pointsDiscount ? { pointsDiscount: it.pointsDiscount } : {}), // issue 18
       ...(it.coupon ? { kind: 'coupon', couponDays: String(it.couponDays), ...('value' in it.coupon ? { couponValue: money(it.coupon.value) } : { couponPercent: String(it.coupon.percent) }) } : {}),
     });
   }
-  async addMember(id: string): Promise<Outcome> {
-    return (await attempt(() => members.addMember(this.ctx, { id, name: `Member ${id}` }))).outcome;
+  /** `contact`: a phone, so one-time codes (issue 18) can reach the member. */
+  async addMember(id: string, contact = false): Promise<Outcome> {
+    return (await attempt(() => members.addMember(this.ctx, { id, name: `Member ${id}`, ...(contact ? { phone: `1380000000${id.slice(1)}` } : {}) }))).outcome;
   }
   async setFrozen(id: string, frozen: boolean): Promise<Outcome> {
     return (await attempt(() => members.setFrozen(this.ctx, id, frozen, 'model test'))).outcome;
@@ -149,8 +153,12 @@ export class Product {
     const r = await attempt(() => checkout.startCheckout(this.ctx, this.input(a)));
     return { outcome: r.outcome, orderId: r.value?.orderId, error: r.error };
   }
-  async confirm(orderId: string, decline: boolean): Promise<Outcome> {
-    const r = await attempt(() => checkout.confirmCheckout(this.ctx, orderId, { tender: 'card', decline }));
+  /** Issue 18: `code` — the one of the auth.code message, a wrong one, or none (a checkout without a code ignores it). */
+  async confirm(orderId: string, decline: boolean, code: 'right' | 'wrong' | 'none' = 'right'): Promise<Outcome> {
+    const sent = (await outbox.listOutbox(this.ctx, {})).find((m) => m.topic === 'auth.code' && (m.payload as { checkoutId?: string }).checkoutId === orderId);
+    const right = sent ? (sent.payload as { code: string }).code : '000000';
+    const typed = code === 'none' ? undefined : code === 'right' ? right : right === '000000' ? '000001' : '000000';
+    const r = await attempt(() => checkout.confirmCheckout(this.ctx, orderId, { tender: 'card', decline, code: typed }));
     return r.outcome === 'ok' && r.value!.status === 'declined' ? 'refused' : r.outcome;
   }
   async cancel(orderId: string): Promise<Outcome> {
@@ -200,9 +208,10 @@ export class Product {
       total: o.total,
       pointsUsed: o.pointsUsed,
       pointsValue: o.pointsValue,
+      pointsDiscount: o.pointsDiscount,
       cashPaid: o.cashPaid,
       pointsEarned: o.pointsEarned,
-      lines: o.lines.map((l) => ({ sku: l.sku, quantity: l.quantity, discount: l.discount, points: l.points, cash: l.cash, earned: l.earned, refundedQuantity: l.refundedQuantity })),
+      lines: o.lines.map((l) => ({ sku: l.sku, quantity: l.quantity, discount: l.discount, points: l.points, pointsDiscount: l.pointsDiscount, cash: l.cash, earned: l.earned, refundedQuantity: l.refundedQuantity })),
     };
   }
   async liability(): Promise<{ outstandingPoints: number; value: string; byExpiryMonth: { month: string | null; points: number }[] }> {

@@ -43,7 +43,12 @@ export const ITEMS: Item[] = [
   item('GIFTP', 'gift', 25_00, 'points', { pointsPrice: 1500 }),
   item('CPV', 'coupon', 10_00, 'mixed', { coupon: { value: 5_00 }, couponDays: 30 }),
   item('CPP', null, 8_00, 'cash', { coupon: { percent: 10 }, couponDays: 7 }),
+  // issue 18: points discounts (appended, so the counterexamples' indexes by SKU still hold)
+  item('TEAD', 'tea', 100_00, 'mixed', { pointsDiscount: '10' }),
+  item('MUGD', 'home', 39_90, 'mixed', { pointsDiscount: '12.5', maxPointsRatio: '0.5' }),
 ];
+/** Issue 18: members with a phone (one-time codes reach them); the others cannot spend above verifyPointsAbove. */
+export const WITH_CONTACT = new Set(['m0', 'm2']);
 /** SKUs that tills sell but the catalog does not have (imports only). */
 const OFF_CATALOG: { sku: string; category: string | null }[] = [
   { sku: 'X-E', category: 'electronics' },
@@ -64,7 +69,7 @@ export type Op =
   | { kind: 'reimport'; file: number }
   | { kind: 'checkout'; m: number; lines: { item: number; quantity: number }[]; request: GenRequest; coupon: number | null; decline: boolean }
   | { kind: 'start'; m: number; lines: { item: number; quantity: number }[]; request: GenRequest; coupon: number | null }
-  | { kind: 'confirm'; order: number; decline: boolean }
+  | { kind: 'confirm'; order: number; decline: boolean; code?: 'right' | 'wrong' | 'none' }
   | { kind: 'cancel'; order: number }
   | { kind: 'refund'; order: number; lines: { line: number; quantity?: number }[] | null }
   | { kind: 'expire'; daysAhead: number; dryRun: boolean };
@@ -108,6 +113,7 @@ export const rulesArb: fc.Arbitrary<Rules> = fc.record({
   redeem: fc.record({ pointsPerUnit: pick([100, 100, 1000, 200, 500]), minPoints: pick([0, 0, 200, 500]), maxRatio: pick(['1', '1', '0.8', '0.5']) }),
   expiry: expiryArb,
   dailyEarnCap: pick([null, null, 300, 1000]),
+  verifyPointsAbove: pick([null, null, 2000, 5000]), // issue 18
 });
 
 export const opArb = (long: boolean): fc.Arbitrary<Op> => {
@@ -139,7 +145,7 @@ export const opArb = (long: boolean): fc.Arbitrary<Op> => {
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('reimport' as const), file: fc.nat(10) }) },
     { weight: 6, arbitrary: fc.record({ kind: fc.constant('checkout' as const), m, lines: cartLines, request, coupon, decline: fc.integer({ min: 0, max: 9 }).map((d) => d === 0) }) },
     { weight: 2, arbitrary: fc.record({ kind: fc.constant('start' as const), m, lines: cartLines, request, coupon }) },
-    { weight: 2, arbitrary: fc.record({ kind: fc.constant('confirm' as const), order: fc.nat(30), decline: fc.integer({ min: 0, max: 9 }).map((d) => d === 0) }) },
+    { weight: 2, arbitrary: fc.record({ kind: fc.constant('confirm' as const), order: fc.nat(30), decline: fc.integer({ min: 0, max: 9 }).map((d) => d === 0), code: pick(['right', 'right', 'right', 'wrong', 'none'] as const) }) },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('cancel' as const), order: fc.nat(30) }) },
     {
       weight: 3,
@@ -187,9 +193,10 @@ function orderWant(o: Order): OrderFigures {
     total: money(o.total),
     pointsUsed: o.pointsUsed,
     pointsValue: money(o.pointsValue),
+    pointsDiscount: money(o.pointsDiscount),
     cashPaid: money(o.cashPaid),
     pointsEarned: o.pointsEarned,
-    lines: o.lines.map((l) => ({ sku: l.sku, quantity: l.quantity, discount: money(l.discount), points: l.points, cash: money(l.cash), earned: l.earned, refundedQuantity: l.refundedQty })),
+    lines: o.lines.map((l) => ({ sku: l.sku, quantity: l.quantity, discount: money(l.discount), points: l.points, pointsDiscount: money(l.pointsDiscount), cash: money(l.cash), earned: l.earned, refundedQuantity: l.refundedQty })),
   };
 }
 
@@ -227,8 +234,9 @@ async function runOn(product: Product, sc: { rules: Rules; ops: Op[] }, stats: R
     model.items.set(it.sku, it);
   }
   for (const id of MEMBER_IDS.slice(0, 3)) {
-    await product.addMember(id);
+    await product.addMember(id, WITH_CONTACT.has(id));
     model.addMember(id, now);
+    model.members.get(id)!.contact = WITH_CONTACT.has(id);
   }
   await product.applyRules(sc.rules, START - 200 * DAY_MS);
   model.applyRules(sc.rules, START - 200 * DAY_MS, now);
@@ -244,7 +252,7 @@ async function runOn(product: Product, sc: { rules: Rules; ops: Op[] }, stats: R
     const rules = model.rulesAt(now);
     const { step, stepValue } = model.step(rules);
     const need = cart.reduce((a, c) => a + (c.item.pay !== 'points' ? 0 : c.item.pointsPrice !== null ? c.item.pointsPrice * c.quantity : Math.ceil((c.item.price * c.quantity) / stepValue) * step), 0);
-    const room = cart.reduce((a, c) => a + (c.item.pay === 'mixed' ? Math.floor(c.item.price * c.quantity * Math.min(Number(rules.redeem.maxRatio), Number(c.item.maxPointsRatio ?? 1))) : 0), 0);
+    const room = cart.reduce((a, c) => a + (c.item.pay === 'mixed' ? Math.floor(c.item.price * c.quantity * Math.min(Number(rules.redeem.maxRatio), Number(c.item.maxPointsRatio ?? 1)) * (c.item.pointsDiscount ? (100 - Number(c.item.pointsDiscount)) / 100 : 1)) : 0), 0);
     const avail = m ? Math.max(0, model.available(m, now)) : 0;
     const steps = Math.max(0, Math.min(Math.floor(room / stepValue), Math.floor((avail - need) / step)));
     return { kind: 'points', points: Math.max(1, need + Math.floor(r.frac * steps) * step) };
@@ -288,9 +296,12 @@ async function runOn(product: Product, sc: { rules: Rules; ops: Op[] }, stats: R
         now += op.minutes * 60_000;
         product.now = now;
         break;
-      case 'addMember':
-        outcome(await product.addMember(id), model.addMember(id, now));
+      case 'addMember': {
+        const want = model.addMember(id, now);
+        if (want === 'ok') model.members.get(id)!.contact = WITH_CONTACT.has(id);
+        outcome(await product.addMember(id, WITH_CONTACT.has(id)), want);
         break;
+      }
       case 'freeze':
         outcome(await product.setFrozen(id, op.frozen), model.setFrozen(id, op.frozen, now));
         break;
@@ -358,7 +369,7 @@ async function runOn(product: Product, sc: { rules: Rules; ops: Op[] }, stats: R
         // §4.3/§7: a --points request that cannot be met exactly is refused (its own check: issue 15 item 3).
         if (want.why === 'points request not met exactly') check('points-request', real.outcome === want.outcome, 'outcome', { real: real.outcome, request }, want.outcome);
         else outcome(real.outcome, want.outcome, { request, error: real.error });
-        count(`${op.kind}:${want.outcome}${want.order?.pointsUsed ? '+points' : ''}${c.batch ? '+coupon' : ''}${want.order?.lines.some((l) => l.pay === 'points') ? '+pointsline' : ''}`);
+        count(`${op.kind}:${want.outcome}${want.order?.pointsUsed ? '+points' : ''}${c.batch ? '+coupon' : ''}${want.order?.lines.some((l) => l.pay === 'points') ? '+pointsline' : ''}${want.order?.pointsDiscount ? '+pointsdiscount' : ''}${want.order?.code ? '+code' : ''}${want.why === 'verification' ? ':verification' : ''}`);
         if (want.order) {
           realOrder[want.order.no] = real.orderId!;
           await compareOrder(want.order, 'all');
@@ -371,10 +382,12 @@ async function runOn(product: Product, sc: { rules: Rules; ops: Op[] }, stats: R
         const held = model.orders.filter((o) => o.status === 'held' || k % 3 === 0);
         if (!held.length) break;
         const o = held[op.order % held.length];
-        const want = op.kind === 'confirm' ? model.confirm(o, op.decline, now) : model.cancel(o, now);
-        const real = op.kind === 'confirm' ? await product.confirm(realOrder[o.no], op.decline) : await product.cancel(realOrder[o.no]);
+        const code = op.kind === 'confirm' ? (op.code ?? 'right') : 'right';
+        const coded = o.code?.status === 'pending';
+        const want = op.kind === 'confirm' ? model.confirm(o, op.decline, now, code) : model.cancel(o, now);
+        const real = op.kind === 'confirm' ? await product.confirm(realOrder[o.no], op.decline, code) : await product.cancel(realOrder[o.no]);
         outcome(real, want);
-        count(`${op.kind}:${want}`);
+        count(`${op.kind}:${want}${coded ? `:code-${code}` : ''}`);
         if (op.kind === 'confirm' && want === 'ok') await compareOrder(o, 'all');
         break;
       }

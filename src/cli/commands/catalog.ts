@@ -22,6 +22,7 @@ const ITEM_KEYS: (keyof ItemText)[] = [
   'couponValue',
   'couponPercent',
   'couponDays',
+  'pointsDiscount',
 ];
 
 /** The item flags shared by add and update; values stay text, the domain validates them against the ledger's currency. */
@@ -37,7 +38,8 @@ function itemOptions(cmd: Command): Command {
     .addOption(new Option('--kind <kind>', 'goods, or a coupon issued to the buyer').choices(['goods', 'coupon']))
     .option('--coupon-value <amount>', 'coupon: fixed discount, like 10.00')
     .option('--coupon-percent <pct>', 'coupon: percent off, 1..100')
-    .option('--coupon-days <n>', 'coupon: days it stays valid after issue (default 30)');
+    .option('--coupon-days <n>', 'coupon: days it stays valid after issue (default 30)')
+    .option('--points-discount <pct>', 'mixed items: points paying this item pay 100/(100−PCT) times their value, 0..90 (0 or "" clears)');
 }
 
 function itemText(o: Record<string, unknown>): ItemText {
@@ -57,6 +59,7 @@ function showView(i: ItemView): void {
     ['points price', i.pointsPrice ?? (i.pay === 'cash' ? '-' : 'at the redeem rate')],
     ['pay', i.pay],
     ['max points ratio', i.maxPointsRatio ?? (i.pay === 'mixed' ? 'rules default' : '-')],
+    ['points discount', i.pointsDiscount === null ? '-' : `${i.pointsDiscount}% (points pay 100/(100−${i.pointsDiscount}) of their value)`],
     ['stock', i.stock === null ? 'unlimited' : i.stock],
     ['held', i.stockHeld],
     ['available', i.stockAvailable === null ? 'unlimited' : i.stockAvailable],
@@ -144,7 +147,7 @@ export function register(program: Command): void {
 
   catalog
     .command('import <file>')
-    .description('add or update items from a CSV: sku,name,price[,category,points_price,pay,max_points_ratio,stock,kind,coupon_value,coupon_percent,coupon_days,active]')
+    .description('add or update items from a CSV: sku,name,price[,category,points_price,pay,max_points_ratio,stock,kind,coupon_value,coupon_percent,coupon_days,active,points_discount]')
     .option('--rejects <file>', 'where bad rows go (default FILE.rejects.csv)')
     .option('--encoding <enc>', 'file encoding: utf8 (default), utf16, gbk, gb18030, latin1, windows-1252, macroman; a BOM picks UTF-8 or UTF-16 by itself')
     .option('--delimiter <c>', 'field delimiter (default ","; tab, semicolon, pipe by name)')

@@ -90,6 +90,15 @@ function inputOf(cmd: Command, opts: { needAll: boolean }): { input: CheckoutInp
 
 const signed = (n: number) => (n > 0 ? `+${n}` : String(n));
 
+/** Issue 18: the points-discount columns, shown only when an item of the order has one. */
+function discountColumns(lines: { pointsDiscountPercent: string | null }[]) {
+  if (!lines.some((x) => x.pointsDiscountPercent)) return [];
+  return [
+    { key: 'pointsDiscountPercent' as const, header: 'points discount %', align: 'right' as const, format: (v: unknown) => (v ? `${v}%` : '-') },
+    { key: 'pointsDiscount' as const, header: 'points discount', align: 'right' as const },
+  ];
+}
+
 function quoteLines(r: QuoteResult | CheckoutResult): Promise<void> {
   return printTable(
     [
@@ -100,6 +109,7 @@ function quoteLines(r: QuoteResult | CheckoutResult): Promise<void> {
       { key: 'unitPrice', header: 'price', align: 'right' },
       { key: 'amount', header: 'amount', align: 'right' },
       { key: 'discount', header: 'discount', align: 'right' },
+      ...discountColumns(r.lines),
     ],
     r.lines as never[],
     { name: 'line' },
@@ -114,6 +124,7 @@ async function quoteView(r: QuoteResult): Promise<void> {
     ['discount', r.coupon ? `${r.discount} (coupon ${r.coupon})` : r.discount],
     ['total', c.bold(r.total)],
     ['points used', `${r.pointsUsed} (worth ${r.pointsValue})`],
+    ...pointsDiscountRow(r),
     ['points allowed', `${r.allowedText} (minimum ${r.minPoints} per checkout, at most ${r.maxUsablePoints}, step ${r.pointsStep})`],
     ...(r.requiredPoints ? ([['points-only', `${r.lines.filter((x) => x.requiredPoints).map((x) => `${x.sku} takes ${x.requiredPoints}`).join(', ')} points whatever is asked (so --no-points is refused)`]] as [string, unknown][]) : []),
     ['cash to pay', isZeroMoney(r.cashPaid) ? r.cashPaid : `${c.bold(r.cashPaid)} by ${r.tender}`],
@@ -132,12 +143,16 @@ async function resultView(r: CheckoutResult): Promise<void> {
     ['member', r.memberId],
     ['total', `${r.total} ${r.currency}${r.coupon ? `  (coupon ${r.coupon}: −${r.discount})` : ''}`],
     ['points used', `${r.pointsUsed} (worth ${r.pointsValue})`],
+    ...pointsDiscountRow(r),
     ['cash', cashBy(r.cashPaid, r.tender)],
     ['points earned', r.pointsEarned],
     ['balance', `${r.balance} (available ${r.available})`],
+    ...(r.verification ? ([['code', `${r.verification.status}${r.verification.status === 'pending' ? ` (sent by ${r.verification.channel}; ${r.verification.attemptsLeft} attempts)` : ''}`]] as [string, unknown][]) : []),
     ...r.couponsIssued.map((cp) => ['coupon issued', `${cp.code}  ${cp.value ? `${cp.value} off` : `${cp.percent}% off`}, until ${cp.expiresOn}`] as [string, unknown]),
   ]);
-  if (r.status === 'held') process.stderr.write(`confirm with: pointsmall checkout confirm ${r.checkoutId}   or cancel: pointsmall checkout cancel ${r.checkoutId}\n`);
+  if (r.status === 'held' && r.verification?.status === 'pending') {
+    process.stderr.write(`a one-time code was sent to the member (${r.verification.channel}); confirm with: pointsmall checkout confirm ${r.checkoutId} --code CODE   or cancel: pointsmall checkout cancel ${r.checkoutId}\n`);
+  } else if (r.status === 'held') process.stderr.write(`confirm with: pointsmall checkout confirm ${r.checkoutId}   or cancel: pointsmall checkout cancel ${r.checkoutId}\n`);
 }
 
 /**
@@ -167,8 +182,23 @@ async function runCheckout(cmd: Command): Promise<void> {
     }
     final = chosen;
   }
-  const r = await svc.checkout(ctx, final);
+  let r: CheckoutResult;
+  try {
+    r = await svc.checkout(ctx, final);
+  } catch (e) {
+    // issue 18: above limits.verifyPointsAbove the interactive checkout holds, then asks for the code sent.
+    if (!ask || !(e instanceof RefusedError) || e.code !== 'VERIFICATION_REQUIRED') throw e;
+    const { verifiedCheckout } = await import('../prompts-checkout.js');
+    r = await verifiedCheckout(ctx, final);
+  }
   await emitCheckout(cmd, r);
+}
+
+/** --code: six digits (a malformed code is an input error, exit 2, and not counted as an attempt). */
+function parseCode(v: string): string {
+  const t = v.trim();
+  if (!/^\d{6}$/.test(t)) throw new InvalidArgumentError(`--code ${JSON.stringify(v)} must be the six digits of the auth.code message`);
+  return t;
 }
 
 export function register(program: Command): void {
@@ -190,7 +220,7 @@ export function register(program: Command): void {
     await emit(cmd, r, quoteView);
   });
 
-  cartOptions(checkout.command('start').description('hold the points and stock; then checkout confirm ID or checkout cancel ID'))
+  cartOptions(checkout.command('start').description('hold the points and stock; then checkout confirm ID or checkout cancel ID (above limits.verifyPointsAbove it queues an auth.code message: confirm with --code)'))
     .option('--idempotency-key <key>', 'a retry with the same key returns the first hold')
     .action(async (...args) => {
       const cmd = cmdOf(args);
@@ -207,9 +237,10 @@ export function register(program: Command): void {
     .description('pay the cash part of a held checkout and capture it (asks on a terminal; --yes elsewhere)')
     .addOption(new Option('--tender <tender>', 'how the cash part is paid').choices(TENDER_CHOICES))
     .option('--decline', 'simulate a declined payment (the hold is voided, exit 3)')
+    .option('--code <code>', 'the six-digit one-time code a checkout above limits.verifyPointsAbove needs (3 wrong codes void it)', parseCode)
     .action(async (id: string, ...args) => {
       const cmd = cmdOf(args);
-      const o = cmd.optsWithGlobals() as CartOpts;
+      const o = cmd.optsWithGlobals() as CartOpts & { code?: string };
       const ask = mustAsk(cmd, `confirming checkout ${id} (it takes points and cash)`);
       const ctx = await context(cmd);
       if (ask) {
@@ -222,7 +253,16 @@ export function register(program: Command): void {
           }
         }
       }
-      const r = await (await checkoutServices()).confirmCheckout(ctx, id, { tender: o.tender, decline: o.decline });
+      let r: CheckoutResult;
+      try {
+        r = await (await checkoutServices()).confirmCheckout(ctx, id, { tender: o.tender, decline: o.decline, code: o.code });
+      } catch (e) {
+        // issue 18: on a terminal, a checkout that needs its one-time code asks for it.
+        if (!ask || !(e instanceof UsageError) || e.code !== 'CODE_REQUIRED') throw e;
+        process.stderr.write(`${e.message}\n`);
+        const { confirmWithCode } = await import('../prompts-checkout.js');
+        r = await confirmWithCode(ctx, id, { tender: o.tender, decline: o.decline });
+      }
       await emitCheckout(cmd, r);
     });
 
@@ -352,6 +392,7 @@ async function orderView(r: OrderDetail): Promise<void> {
     ['paid', r.paidAt ? localTime(r.paidAt) : '-'],
     ['total', `${r.total} ${r.currency} (subtotal ${r.subtotal}, discount ${r.discount}${r.coupon ? `, coupon ${r.coupon}` : ''})`],
     ['points used', `${r.pointsUsed} (worth ${r.pointsValue})`],
+    ...pointsDiscountRow(r),
     ['cash', cashBy(r.cashPaid, r.tender)],
     ['points earned', r.pointsEarned],
     ['refunded', `${count(r.refundedPoints, 'point')}, ${r.refundedCash} cash, ${r.refundedEarned} earned taken back`],
@@ -364,6 +405,7 @@ async function orderView(r: OrderDetail): Promise<void> {
       { key: 'quantity', header: 'qty', align: 'right' },
       { key: 'amount', header: 'amount', align: 'right' },
       { key: 'points', header: 'points', align: 'right' },
+      ...discountColumns(r.lines),
       { key: 'cash', header: 'cash', align: 'right' },
       { key: 'earned', header: 'earned', align: 'right' },
       { key: 'refundedQuantity', header: 'refunded qty', align: 'right' },
@@ -394,4 +436,11 @@ function refundView(r: RefundResult): void {
     ...(r.debt ? ([['debt', c.red(`${count(r.debt, 'point')} owed, repaid by later accruals`)]] as [string, unknown][]) : []),
     ['balance', `${r.balance} (available ${r.available})`],
   ]);
+}
+
+/** Issue 18: "points discount 5.00 (the points paid 50.00 of items worth that in points at a discount)", only when there is one. */
+function pointsDiscountRow(r: { pointsDiscount: string; lines: { sku: string; pointsDiscountPercent: string | null }[] }): [string, unknown][] {
+  if (!r.lines.some((x) => x.pointsDiscountPercent)) return [];
+  const items = r.lines.filter((x) => x.pointsDiscountPercent).map((x) => `${x.sku} ${x.pointsDiscountPercent}%`).join(', ');
+  return [['points discount', `${r.pointsDiscount} (points pay more on ${items})`]];
 }

@@ -8,6 +8,7 @@ import { sql as m006 } from './006_import_runs.js';
 import { sql as m007 } from './007_rules_known.js';
 import { sql as m009 } from './009_activities.js';
 import { sql as m008 } from './008_purchase_lines.js';
+import { sql as m010 } from './010_verified_spending.js';
 
 export interface Migration {
   version: number;
@@ -24,6 +25,7 @@ export const migrations: Migration[] = [
   { version: 7, name: 'rules-known', sql: m007 },
   { version: 9, name: 'activities', sql: m009 },
   { version: 8, name: 'purchase-lines', sql: m008 },
+  { version: 10, name: 'verified-spending', sql: m010 },
 ].sort((a, b) => a.version - b.version); // areas land in any order; they apply by number
 
 export const latestVersion = (): number => migrations[migrations.length - 1].version;
