@@ -170,9 +170,12 @@ export function startOfLocalDayMs(date: LocalDate, zone: string): number {
 export function localRangeUtc(zone: string, from?: LocalDate, to?: LocalDate): { fromIso?: string; toIso?: string } {
   return {
     fromIso: from ? new Date(startOfLocalDayMs(from, zone)).toISOString() : undefined,
-    toIso: to ? new Date(startOfLocalDayMs(addDays(to, 1), zone)).toISOString() : undefined,
+    // the last day there is (9999-12-31) ends with the last instant an ISO date can name
+    toIso: to ? (to >= LAST_DAY ? END_OF_TIME : new Date(startOfLocalDayMs(addDays(to, 1), zone)).toISOString()) : undefined,
   };
 }
+const LAST_DAY = '9999-12-31';
+const END_OF_TIME = '9999-12-31T23:59:59.999Z';
 
 const ISO_RE =
   /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/;

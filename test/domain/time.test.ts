@@ -164,3 +164,9 @@ describe('DST gaps and repeated hours', () => {
     expect(iso(zonedToUtcMsExact('Asia/Shanghai', 2026, 3, 8, 2, 30))).toBe('2026-03-07T18:30:00.000Z');
   });
 });
+
+describe('the last day there is', () => {
+  it('a range to 9999-12-31 ends at the last instant an ISO date names (a report --to 9999-12-31 is not an internal error)', () => {
+    expect(localRangeUtc('Asia/Shanghai', '2026-01-01', '9999-12-31')).toEqual({ fromIso: '2025-12-31T16:00:00.000Z', toIso: '9999-12-31T23:59:59.999Z' });
+  });
+});
