@@ -311,6 +311,14 @@ export function openStore(path: string, opts: OpenOptions = {}): Store {
 /** Creates what a PostgreSQL ledger needs before migration 1: the schema version's table, and sum(). */
 const PG_BOOTSTRAP = `
 CREATE TABLE IF NOT EXISTS pointsmall_schema (version BIGINT NOT NULL);
+-- SQLite's rowid: an INTEGER PRIMARY KEY left out is the largest so far plus one (dialect.ts adds the trigger)
+CREATE OR REPLACE FUNCTION pm_next_rowid() RETURNS trigger LANGUAGE plpgsql AS $f$
+DECLARE next bigint;
+BEGIN
+  EXECUTE format('SELECT COALESCE(MAX(%I), 0) + 1 FROM %I.%I', TG_ARGV[0], TG_TABLE_SCHEMA, TG_TABLE_NAME) INTO next;
+  NEW := jsonb_populate_record(NEW, jsonb_build_object(TG_ARGV[0], next));
+  RETURN NEW;
+END $f$;
 -- SQLite's data_version: every write transaction takes the next value just before it commits
 CREATE SEQUENCE IF NOT EXISTS pm_data_version;
 INSERT INTO pointsmall_schema SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM pointsmall_schema);

@@ -190,13 +190,21 @@ export class PgDatabase {
   /** The identity column of a table (its INTEGER PRIMARY KEY on SQLite, or the rowid given to a table without one). */
   identityOf(table: string): string | undefined {
     if (!this.identities) {
+      // a one-column bigint primary key (SQLite's INTEGER PRIMARY KEY), else an identity column (a rowid of its own)
       const rows = this.send({
         op: 'query',
         conn: this.conn,
-        text: "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = current_schema() AND is_identity = 'YES' ORDER BY column_name = 'rowid'",
+        text: `SELECT c.table_name, c.column_name, 0 AS pref FROM information_schema.table_constraints t
+                 JOIN information_schema.key_column_usage k ON k.constraint_name = t.constraint_name AND k.table_schema = t.table_schema
+                 JOIN information_schema.columns c ON c.table_schema = k.table_schema AND c.table_name = k.table_name AND c.column_name = k.column_name
+                WHERE t.table_schema = current_schema() AND t.constraint_type = 'PRIMARY KEY' AND c.data_type = 'bigint'
+                  AND (SELECT count(*) FROM information_schema.key_column_usage k2 WHERE k2.constraint_name = t.constraint_name AND k2.table_schema = t.table_schema) = 1
+               UNION ALL
+               SELECT table_name, column_name, 1 FROM information_schema.columns WHERE table_schema = current_schema() AND is_identity = 'YES'
+               ORDER BY 3`,
         values: [],
         rowMode: 'array',
-      }).rows as [string, string][];
+      }).rows as [string, string, number][];
       this.identities = new Map();
       for (const [t, c] of rows) if (!this.identities.has(t)) this.identities.set(t, c);
     }
