@@ -10,7 +10,7 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeMembers, writePurchases } from './gen-purchases.js';
-import { ledgerFormatTag, median } from './lib.js';
+import { ledgerFormatTag, median, timedRunner } from './lib.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(ROOT, 'bench', 'out');
@@ -30,13 +30,7 @@ const work = join(OUT, 'import-run.db');
 const env = { ...process.env, POINTSMALL_NOW: NOW, POINTSMALL_OPERATOR: 'bench', NO_COLOR: '1' };
 const rm = (p) => ['', '-wal', '-shm', '-journal'].forEach((s) => rmSync(p + s, { force: true }));
 
-function run(cmd, args, opts = {}) {
-  const t0 = performance.now();
-  const r = spawnSync(cmd, args, { env, encoding: 'utf8', maxBuffer: 1 << 26, ...opts });
-  const ms = performance.now() - t0;
-  if (r.status !== 0 && !opts.allowFail) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}\n${r.stderr}`);
-  return { ms, ...r };
-}
+const run = timedRunner(env);
 
 let info = { rows: ROWS };
 if (!existsSync(csv)) {

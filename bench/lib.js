@@ -1,6 +1,7 @@
 // What the bench scripts share: a seeded generator, the median, and the building of cached ledgers.
 // Cached ledgers in bench/out/ carry the ledger format in their names (schema version and page size of a
 // new ledger), so a change of format rebuilds them.
+import { spawnSync } from 'node:child_process';
 import { renameSync, rmSync } from 'node:fs';
 import { LEDGER_PAGE_SIZE } from '../dist/store/db.js';
 import { latestVersion } from '../dist/store/migrations/index.js';
@@ -18,6 +19,17 @@ export function mulberry32(seed) {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** A timed spawn with env: run(cmd, args, { allowFail }) → { ms, status, stdout, stderr }; throws on failure unless allowFail. */
+export const timedRunner =
+  (env) =>
+  (cmd, args, opts = {}) => {
+    const t0 = performance.now();
+    const r = spawnSync(cmd, args, { env, encoding: 'utf8', maxBuffer: 1 << 26, ...opts });
+    const ms = performance.now() - t0;
+    if (r.status !== 0 && !opts.allowFail) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}\n${r.stderr}`);
+    return { ms, ...r };
+  };
 
 export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 

@@ -15,6 +15,11 @@ const SCENARIOS = [
   { name: 'expiry', script: 'expiry.js', target: 'expiry run over 1,000,000 lots < 5 s' },
   { name: 'checkout', script: 'checkout.js', target: '`member show` and one-shot `checkout` within 3× of `node -e 0`' },
   { name: 'reports', script: 'reports.js', target: '`report liability` and `ledger verify` < 10 s' },
+  {
+    name: 'postgres',
+    script: 'postgres.js',
+    target: 'the same on PostgreSQL: import within 6× of `psql \\copy` of the same file, peak RSS < 300 MB; expiry over 1,000,000 lots < 5 s; `report liability` and `ledger verify` < 10 s',
+  },
   { name: 'recommend', script: 'recommend.js', target: 'issue 19: `report recommend` hit-rate@10 on a time split above the most-popular baseline, on generated data and on fixtures/online-retail-sample.csv', issue: true },
 ];
 

@@ -37,6 +37,7 @@ export class ExpiryQueries {
   private current: Plan;
   constructor(store: Store) {
     this.db = store.db;
+    this.pg = store.pg;
     // The run's member → entry map lives in the connection's temp schema (memory), not in the ledger file.
     this.db.exec('CREATE TEMP TABLE IF NOT EXISTS expiry_entries (member_id TEXT PRIMARY KEY, entry_id INTEGER NOT NULL) WITHOUT ROWID');
     // Every statement selects the expiring lots the same way; inside the run's one write transaction they all
@@ -89,6 +90,7 @@ export class ExpiryQueries {
     // (grown on demand, up to 128 MB) is much faster than spilling at the default 32 MB.
     this.db.pragma('cache_size = -131072');
     this.s.clearEntries.run();
+    this.pending = [];
     const expiring = this.s.expiringCount.get(asOf) as number;
     const total = this.s.lotCount.get() as number;
     this.current = expiring * 10 > total ? this.byScan : this.byIndex;
@@ -97,11 +99,18 @@ export class ExpiryQueries {
 
   /** Records the journal entry that expires a member's lots in this run. */
   setEntry(memberId: string, entryId: number): void {
-    this.s.setEntry.run(memberId, entryId);
+    if (this.pg) this.pending.push(memberId, entryId); // PostgreSQL: one COPY at finish, not a round trip each
+    else this.s.setEntry.run(memberId, entryId);
   }
+  private readonly pg: Store['pg'];
+  private pending: unknown[] = [];
 
   /** One lot move per expiring lot (to its member's entry), then every expiring lot emptied: two statements. */
   finish(asOf: string): { lots: number } {
+    if (this.pg && this.pending.length) {
+      this.pg.copyRows('pg_temp.expiry_entries', 'member_id, entry_id', 2, this.pending);
+      this.pending = [];
+    }
     const moved = this.current.moves.run({ asOf }).changes;
     const emptied = this.current.emptyLots.run({ asOf }).changes;
     this.s.clearEntries.run();

@@ -15,6 +15,7 @@ import * as reports from '../../src/services/reports.js';
 import * as verify from '../../src/services/verify.js';
 import * as outbox from '../../src/services/outbox.js';
 import { importPurchases } from '../../src/services/importPurchases.js';
+import { newLedgerLocation } from '../helpers/cli.js';
 import { money, type ImportRow, type Item, type PointsRequest, type Rules } from '../model/spec4Model.js';
 
 export type Outcome = 'ok' | 'refused' | 'unknown' | 'exists';
@@ -91,7 +92,7 @@ export class Product {
    */
   static async open(startMs: number): Promise<Product> {
     const dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'pointsmall-spec4-'));
-    const base: Ctx = { dbPath: join(dir, 'ledger.db'), operator: 'model', now: new Date(startMs) };
+    const base: Ctx = { dbPath: newLedgerLocation(dir), operator: 'model', now: new Date(startMs) };
     await initLedger(base, { timezone: 'Asia/Shanghai', currency: 'CNY' });
     const p = new Product(base, dir);
     p.now = startMs;

@@ -10,6 +10,7 @@
 // lock sees everything committed before it. A read transaction (BEGIN) is REPEATABLE READ: one snapshot.
 // A write outside a transaction takes the lock for itself.
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createSyncFn } from 'synckit';
 import type { Reply, Request } from './worker.js';
@@ -18,7 +19,10 @@ import { ddlToPg, toPg } from './dialect.js';
 const call = (() => {
   let fn: ((r: Request) => Reply) | undefined;
   return (r: Request): Reply => {
-    fn ??= createSyncFn(fileURLToPath(new URL('./worker.js', import.meta.url))) as unknown as (r: Request) => Reply;
+    // Built, the worker sits beside this module; run from the sources (the test runner), it is the built one.
+    const beside = fileURLToPath(new URL('./worker.js', import.meta.url));
+    const path = existsSync(beside) ? beside : fileURLToPath(new URL('../../../dist/store/pg/worker.js', import.meta.url));
+    fn ??= createSyncFn(path) as unknown as (r: Request) => Reply;
     return fn(r);
   };
 })();
