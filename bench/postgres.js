@@ -8,7 +8,7 @@
 // throwaway one started with .ci/pg-server. Needs the SQLite ledgers the other scenarios cache in
 // bench/out/ (run them first: npm run bench does). Sizes: BENCH_RUNS (default 3).
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,6 +43,17 @@ const recreate = (name, template) => {
   psql(`CREATE DATABASE ${name}${template ? ` TEMPLATE ${template}` : ''}`);
 };
 const find = (prefix) => readdirSync(OUT).find((f) => f.startsWith(prefix) && f.endsWith('.db'));
+/** A cached SQLite ledger of another scenario, upgraded to this schema in a scratch copy, copied into database `name`. */
+function fromCache(file, name) {
+  const scratch = join(OUT, 'pg-source.db');
+  for (const x of ['', '-wal', '-shm', `.v${/-v(\d+)p/.exec(file)?.[1]}.bak`]) rmSync(scratch + x, { force: true });
+  copyFileSync(join(OUT, file), scratch);
+  run(process.execPath, [BIN, 'db', 'migrate', '--db', scratch, '--json']);
+  recreate(name);
+  const c = run(process.execPath, [BIN, 'db', 'copy', '--db', scratch, '--to', at(name), '--json']);
+  for (const f of readdirSync(OUT)) if (f.startsWith('pg-source.db')) rmSync(join(OUT, f), { force: true });
+  return c.ms;
+}
 
 const results = [];
 const notes = [];
@@ -89,9 +100,8 @@ try {
   // ---- expiry over 1M lots ----
   const expiryDb = find('expiry-ledger-');
   if (expiryDb) {
-    recreate('pm_bench_exp_tpl');
-    const c = run(process.execPath, [BIN, 'db', 'copy', '--db', join(OUT, expiryDb), '--to', at('pm_bench_exp_tpl'), '--json']);
-    notes.push(`db copy of ${expiryDb} (${(statSync(join(OUT, expiryDb)).size / 2 ** 20).toFixed(0)} MB) into PostgreSQL: ${(c.ms / 1000).toFixed(2)} s, verified, same head hash.`);
+    const ms = fromCache(expiryDb, 'pm_bench_exp_tpl');
+    notes.push(`db copy of ${expiryDb} (${(statSync(join(OUT, expiryDb)).size / 2 ** 20).toFixed(0)} MB, upgraded to this schema first) into PostgreSQL: ${(ms / 1000).toFixed(2)} s, verified, same head hash.`);
     const times = [];
     let res;
     for (let i = 0; i < RUNS; i++) {
@@ -109,8 +119,7 @@ try {
   // ---- reports ----
   const reportsDb = find('reports-ledger-');
   if (reportsDb) {
-    recreate('pm_bench_rep');
-    run(process.execPath, [BIN, 'db', 'copy', '--db', join(OUT, reportsDb), '--to', at('pm_bench_rep'), '--json']);
+    fromCache(reportsDb, 'pm_bench_rep');
     for (const [name, args, limit] of [
       ['report liability on PostgreSQL', ['report', 'liability', '--json'], 10_000],
       ['ledger verify on PostgreSQL', ['ledger', 'verify', '--json'], 10_000],
