@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 // The suites every backend must pass alike: run on SQLite always, and on PostgreSQL too when
@@ -21,6 +22,9 @@ const base = {
 export default defineConfig({
   test: {
     pool: 'forks',
+    // Most of a test's time is a spawned pointsmall (or the PostgreSQL server) working: two test files at
+    // once keep both cores of a small machine busy, where vitest's default (cores - 1) leaves one idle.
+    maxWorkers: Math.max(2, availableParallelism() - 1),
     projects: [
       { test: { ...base, name: 'sqlite', include: ['test/**/*.test.ts'] } },
       ...(process.env.POINTSMALL_TEST_PG
