@@ -7,7 +7,7 @@ import { ledgerTables } from './db.js';
 function columnsOf(store: Store, table: string): string[] {
   if (store.pg) {
     return store.db
-      .prepare('SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position')
+      .prepare('SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(?) AND attnum > 0 AND NOT attisdropped ORDER BY attnum')
       .pluck()
       .all(table) as string[];
   }
@@ -81,7 +81,7 @@ export function copyLedgerRows(from: Store, to: Store): CopyCounts {
 /** After rows came in with their ids, each identity continues after the largest. */
 function resetIdentities(store: Store): void {
   const ids = store.db
-    .prepare("SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = current_schema() AND is_identity = 'YES'")
+    .prepare("SELECT c.relname, a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND a.attidentity <> '' AND NOT a.attisdropped")
     .raw()
     .all() as [string, string][];
   for (const [t, c] of ids) {

@@ -396,7 +396,7 @@ export function eraseLedger(url: string): void {
 export function ledgerTables(store: Store): string[] {
   const names = store.pg
     ? (store.db
-        .prepare("SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' AND table_name <> 'pointsmall_schema' ORDER BY table_name")
+        .prepare("SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename <> 'pointsmall_schema' ORDER BY tablename")
         .pluck()
         .all() as string[])
     : (store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all() as string[]);
@@ -407,9 +407,9 @@ export function ledgerTables(store: Store): string[] {
       store.pg
         ? (store.db
             .prepare(
-              `SELECT DISTINCT ccu.table_name FROM information_schema.table_constraints tc
-                 JOIN information_schema.constraint_column_usage ccu ON ccu.constraint_name = tc.constraint_name AND ccu.table_schema = tc.table_schema
-                WHERE tc.constraint_type = 'FOREIGN KEY' AND tc.table_schema = current_schema() AND tc.table_name = ?`,
+              `SELECT DISTINCT p.relname FROM pg_constraint k
+                 JOIN pg_class c ON c.oid = k.conrelid JOIN pg_class p ON p.oid = k.confrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE k.contype = 'f' AND n.nspname = current_schema() AND c.relname = ?`,
             )
             .pluck()
             .all(t) as string[])
