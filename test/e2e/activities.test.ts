@@ -2,9 +2,8 @@
 // `import activities`, and what ledger verify proves about them — through the built bin.
 import { writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { tmpLedger, type TmpLedger } from '../helpers/cli.js';
+import { tmpLedger, type TmpLedger, openLedgerDb } from '../helpers/cli.js';
 
 const RULES = { activities: [{ name: 'review', points: 20, maxPerDay: 1 }, { name: 'signup', points: 100, once: true }, { name: 'survey', points: 5, maxPerMonth: 2 }] };
 
@@ -232,13 +231,13 @@ describe('ledger verify and awards', () => {
     const t = setup();
     award(t, 'M1', 'review', 'R1');
     award(t, 'M2', 'signup', 'S1');
-    const db = new Database(t.db);
+    const db = openLedgerDb(t.db);
     db.prepare("UPDATE activity_awards SET points = 30 WHERE ref = 'R1'").run();
     db.close();
     let v = t.verify();
     expect(v.ok).toBe(false);
     expect(v.checks.find((c) => c.name === 'activity-awards-match-entries')).toMatchObject({ ok: false, detail: expect.stringMatching(/award review:R1: records 30 points but entry 1 credited 20/) });
-    const db2 = new Database(t.db);
+    const db2 = openLedgerDb(t.db);
     db2.prepare("UPDATE activity_awards SET points = 20, ref = 'R1b' WHERE ref = 'R1'").run();
     db2.prepare("DELETE FROM activity_awards WHERE ref = 'S1'").run();
     db2.close();

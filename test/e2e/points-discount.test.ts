@@ -1,8 +1,7 @@
 // Issue 18, item 2 through the built bin: catalog --points-discount, the issue's example checked out, shown
 // in quote, order and receipt, refunded pro-rata with nothing gained, and covered by ledger verify.
-import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { tmpLedger, type TmpLedger } from '../helpers/cli.js';
+import { tmpLedger, type TmpLedger, openLedgerDb } from '../helpers/cli.js';
 
 function shop(): TmpLedger {
   const t = tmpLedger();
@@ -74,7 +73,7 @@ describe('points discounts on chosen items (catalog --points-discount)', () => {
   it('ledger verify catches an order whose points discount does not add up', () => {
     const t = shop();
     const o = t.ok(['checkout', '--member', 'M1', '--item', 'TEA', '--points', '4500', '--yes']);
-    const db = new Database(t.db);
+    const db = openLedgerDb(t.db);
     db.prepare('UPDATE orders SET points_discount = 600 WHERE id = ?').run(o.orderId);
     db.close();
     const r = t.run(['ledger', 'verify', '--json']);

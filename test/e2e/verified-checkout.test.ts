@@ -3,9 +3,8 @@
 // per-member limits on checkouts per hour, points spent per day and refunds per day refuse with exit 3.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { runCliAsync, tmpLedger, type TmpLedger } from '../helpers/cli.js';
+import { runCliAsync, tmpLedger, type TmpLedger, openLedgerDb } from '../helpers/cli.js';
 
 const NOW = '2026-11-23T10:00:00+08:00';
 
@@ -60,7 +59,7 @@ describe('two-step verification of points payments (limits.verifyPointsAbove)', 
     const code = msgs[0].payload.code as string;
     expect(code).toMatch(/^\d{6}$/);
     // Nowhere else: not in the audit log, the journal or the code table (a salted hash there).
-    const db = new Database(t.db, { readonly: true });
+    const db = openLedgerDb(t.db, { readonly: true });
     const row = db.prepare('SELECT * FROM checkout_codes').get() as { salt: string; code_hash: string };
     const audit = JSON.stringify(db.prepare('SELECT * FROM audit').all());
     const entries = JSON.stringify(db.prepare('SELECT * FROM entries').all());
@@ -133,7 +132,7 @@ describe('two-step verification of points payments (limits.verifyPointsAbove)', 
     const held = t.ok(['checkout', 'start', '--member', 'M1', '--item', 'TEA', '--points', '2000']);
     t.ok(['checkout', 'confirm', held.orderId, '--code', codeOf(t, held.orderId), '--yes']);
     verifyOk(t);
-    const db = new Database(t.db);
+    const db = openLedgerDb(t.db);
     db.prepare("UPDATE checkout_codes SET status = 'pending'").run();
     db.close();
     const r = t.run(['ledger', 'verify', '--json']);
