@@ -72,9 +72,9 @@ function packageVersion(): string {
 function buildProgram(): Command {
   const program = new Command('pointsmall');
   program
-    .description('Run a points mall: members earn points on purchases, spend them with cash, and points expire.\nEverything lives in one SQLite ledger.')
+    .description('Run a points mall: members earn points on purchases, spend them with cash, and points expire.\nEverything lives in one ledger: a SQLite file, or a PostgreSQL database shared by many tills.')
     .version(packageVersion(), '-V, --version', 'print the version')
-    .option('--db <path>', 'ledger file (default $POINTSMALL_DB, else ./pointsmall.db)')
+    .option('--db <path>', 'the ledger: a SQLite file, or postgres://USER@HOST:PORT/DATABASE (default $POINTSMALL_DB, else ./pointsmall.db)')
     .option('--json', 'print one JSON document on stdout, for scripts')
     .option('--operator <name>', 'who is acting, for the audit log (default $POINTSMALL_OPERATOR, else the OS user)')
     .option('-y, --yes', 'answer yes: never prompt (a missing argument is an error); needed where nobody can be asked (no terminal, --json, CI) by commands that move money or destroy data')

@@ -49,6 +49,16 @@ describe('help (issue 20 item 5)', () => {
     expect(problems).toEqual([]);
   });
 
+  it('every command\'s --help is the snapshot under test/e2e/__snapshots__ (a change to any help text shows in review)', async () => {
+    const nodes = tree();
+    const texts: string[] = [];
+    for (let i = 0; i < nodes.length; i += 6) {
+      const helps = await Promise.all(nodes.slice(i, i + 6).map((n) => runCliAsync([...n.path.split(' ').filter(Boolean), '--help'])));
+      helps.forEach((h, j) => texts.push(`$ pointsmall ${nodes[i + j].path} --help`.replace('  ', ' ') + '\n' + h.stdout));
+    }
+    await expect(texts.join('\n')).toMatchFileSnapshot('__snapshots__/help.txt');
+  });
+
   it('order refund help cites no section number and import purchases --batch describes no internals', () => {
     expect(runCli(['order', 'refund', '--help']).stdout).not.toContain('§');
     const imp = runCli(['import', 'purchases', '--help']).stdout;
