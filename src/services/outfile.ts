@@ -3,6 +3,7 @@
 // compared by device and inode and by resolved path; never a device, FIFO or folder), the temp file
 // beside it is created exclusively (O_EXCL: a planted symlink is never followed) with mode 0600, and
 // the whole file is renamed into place only once it is written and fsynced, or removed on failure.
+import { redactUrl } from '../store/pg/database.js';
 import { closeSync, constants, existsSync, fsyncSync, lstatSync, openSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, writeSync, accessSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
@@ -80,6 +81,14 @@ export function checkOutput(path: string, o: { ledger: string; flag: string; mus
   const abs = resolve(path);
   const dir = dirname(abs);
   const named = `${o.flag} ${path}`;
+  if (/^postgres(ql)?:\/\//i.test(path)) {
+    // a database URL is never a file to write: the ledger's own, or any other
+    throw new UsageError(
+      `cannot write ${o.flag} ${redactUrl(path)}: ${path === o.ledger ? 'it is the ledger' : 'it is a database URL, not a file'}`,
+      `give ${o.flag} a file path; a ledger moves to PostgreSQL with: pointsmall db copy --to URL`,
+      path === o.ledger ? 'OUTPUT_IS_LEDGER' : 'USAGE',
+    );
+  }
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     throw new UsageError(`cannot write ${named}: folder ${dir} does not exist`, `create the folder first or choose another ${o.flag} path`);
   }
