@@ -13,9 +13,10 @@ export const SQLITE_ONLY: string[] = [
   'test/e2e/verify-key.test.ts',
 ];
 
+// Generous: a test's time is spawned processes, which a loaded machine stretches; no test waits on the clock.
 const base = {
-  testTimeout: 60_000,
-  hookTimeout: 60_000,
+  testTimeout: 180_000,
+  hookTimeout: 180_000,
   setupFiles: ['test/helpers/fc-seed.ts'],
 };
 

@@ -67,12 +67,15 @@ describe('concurrency', () => {
 
     const total: Deltas = { ...start };
     const results: { job: Job; r: RunResult }[] = [];
+    // At least MIN_OPS operations however slow the machine (enough to run the shared member dry), and more
+    // until the deadline on a fast one: the count, not the clock, decides what the test exercises.
     const deadline = Date.now() + (LONG ? 60_000 : 6_000);
+    const MIN_OPS = 45;
     const workers = 5;
     let next = 0;
     await Promise.all(
       Array.from({ length: workers }, async () => {
-        while (Date.now() < deadline) {
+        while (next < MIN_OPS || Date.now() < deadline) {
           const job = jobs[next++ % jobs.length]();
           const r = await runCliAsync([...job.argv, '--json'], { db: t.db, now: job.now ?? NOW, env: { POINTSMALL_BUSY_TIMEOUT: '8000' } });
           results.push({ job, r });
@@ -108,7 +111,7 @@ describe('concurrency', () => {
     expect(concurrencyStats.refused).toBeGreaterThan(0); // the shared member ran dry: refusals were exercised
     process.stderr.write(`reliability figures (concurrency): ${JSON.stringify(concurrencyStats)}\n`);
     for (const { job, r } of results) if (job.name === 'backup' && r.code === 0) expect(runCli(['ledger', 'verify'], { db: r.json().backup }).code).toBe(0);
-  }, 120_000);
+  }, 300_000);
 
   it('eight debits fired at once on one member: exactly as many succeed as the balance covers', async () => {
     const t = tmpLedger({ now: NOW });
