@@ -4,13 +4,24 @@ import { defineConfig } from 'vitest/config';
 // The suites every backend must pass alike: run on SQLite always, and on PostgreSQL too when
 // POINTSMALL_TEST_PG names a server (.ci/run starts one). The rest are about SQLite's file itself
 // (its modes, WAL, pages, crash recovery, tampering through sqlite3) or about pure code.
-export const SHARED = ['test/e2e/**/*.test.ts', 'test/reliability/concurrency.test.ts', 'test/reliability/spec4.seeds.test.ts'];
+export const SHARED = [
+  'test/e2e/**/*.test.ts',
+  'test/services/**/*.test.ts',
+  'test/reliability/concurrency.test.ts',
+  'test/reliability/model.property.test.ts',
+  'test/reliability/spec4.property.test.ts',
+  'test/reliability/spec4.seeds.test.ts',
+];
 export const SQLITE_ONLY: string[] = [
   'test/e2e/db.test.ts', // backup, restore and migrate of the file itself (PostgreSQL's: test/pg/)
   'test/e2e/outputs.test.ts', // output paths against the ledger's file, its links, -wal and -shm; SQLite's full disk
   'test/e2e/verify.test.ts', // tampering with the file through sqlite3, then verify
   'test/e2e/verify-books.test.ts',
   'test/e2e/verify-key.test.ts',
+  // no ledger at all, so nothing a backend changes: a second run would repeat the first
+  'test/services/importParse-split.test.ts', // reading a CSV into the import's stage (a scratch SQLite file on both backends)
+  'test/services/orderFeed.test.ts', // pure assembly of staged rows into orders
+  'test/services/outfile.test.ts', // guarded writes of output files
 ];
 
 // Generous: a test's time is spawned processes, which a loaded machine stretches; no test waits on the clock.

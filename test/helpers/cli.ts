@@ -87,44 +87,68 @@ export interface TmpLedger {
 export const PG = process.env.POINTSMALL_TEST_BACKEND === 'postgres';
 
 /**
- * A new, empty PostgreSQL database on the test server (POINTSMALL_TEST_PG), named pm_t_…: its URL. The
- * postgres project's global teardown drops them all.
+ * How many runs a property over real ledgers makes by default: `n` on SQLite, fewer on PostgreSQL, where
+ * each run's ledger is a database of its own and each command a connection. The postgres project replays
+ * the first of the same fixed-seed cases SQLite explores: what is particular to the server (its SQL, types,
+ * locks) shows in a few; POINTSMALL_LONG runs `n` on both.
+ */
+export function ledgerRuns(n: number, pg = Math.ceil(n / 3)): number {
+  return PG && process.env.POINTSMALL_LONG !== '1' ? pg : n;
+}
+
+const pgModule = PG ? ((await import(join(ROOT, 'dist', 'store', 'pg', 'database.js'))) as { PgDatabase: new (url: string, ms: number) => PgAdmin }) : null;
+interface PgAdmin {
+  query(text: string, values: unknown[], rowMode: 'array'): unknown;
+}
+let admin: PgAdmin | undefined;
+
+/**
+ * A new PostgreSQL database on the test server (POINTSMALL_TEST_PG), named pm_t_…, empty or a copy of
+ * `template` (a database nobody is connected to): its URL. The postgres project's global teardown drops
+ * them all. In the postgres project this goes through one connection kept for the purpose (a round trip),
+ * elsewhere through psql.
  */
 export function tmpPgDatabase(template?: string): string {
   const base = process.env.POINTSMALL_TEST_PG;
   if (!base) throw new Error('POINTSMALL_TEST_PG is not set');
   const name = `pm_t_${process.pid}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
-  const r = spawnSync('psql', [base, '-qXc', `CREATE DATABASE ${name}${template ? ` TEMPLATE ${template}` : ''}`], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`cannot create a test database: ${r.stderr}`);
+  const sql = `CREATE DATABASE ${name}${template ? ` TEMPLATE ${template}` : ''}`;
+  if (pgModule) {
+    admin ??= new pgModule.PgDatabase(base, 60_000);
+    admin.query(sql, [], 'array');
+  } else {
+    const r = spawnSync('psql', [base, '-qXc', sql], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`cannot create a test database: ${r.stderr}`);
+  }
   const u = new URL(base);
   u.pathname = `/${name}`;
   return u.toString();
 }
 
-const pgModule = PG ? ((await import(join(ROOT, 'dist', 'store', 'pg', 'database.js'))) as { PgDatabase: new (url: string, ms: number) => unknown }) : null;
+const isPgUrl = (location: string) => /^postgres(ql)?:\/\//.test(location);
 
 /**
  * Opens a test ledger for the test's own reads (and the few writes a test makes to set a scene): the file
  * with better-sqlite3, or the PostgreSQL database through the store's own connection (dist/store/pg), which
  * takes the same SQL.
  */
-export function openLedgerDb(location: string, opts: { readonly?: boolean } = {}): Database.Database {
-  if (/^postgres(ql)?:\/\//.test(location)) {
+export function openLedgerDb(location: string, opts: Database.Options = {}): Database.Database {
+  if (isPgUrl(location)) {
     if (!pgModule) throw new Error('a PostgreSQL ledger outside the postgres project');
-    return new pgModule.PgDatabase(location, 5000) as unknown as Database.Database;
+    return new pgModule.PgDatabase(location, opts.timeout ?? 5000) as unknown as Database.Database;
   }
   return new Database(location, opts);
 }
 
-/** A copy of the ledger at `source` (a template built once) in dir: a file copy, or a database made from it. */
+/**
+ * A copy of the ledger at `source` (a template built once, closed) in dir: a file copy, or a database
+ * made from it (CREATE DATABASE … TEMPLATE).
+ */
 export function cloneLedger(source: string, dir: string): string {
-  if (!PG) {
-    const db = join(dir, 'ledger.db');
-    copyFileSync(source, db);
-    return db;
-  }
-  const url = tmpPgDatabase(new URL(source).pathname.slice(1));
-  return url;
+  if (isPgUrl(source)) return tmpPgDatabase(new URL(source).pathname.slice(1));
+  const db = join(dir, 'ledger.db');
+  copyFileSync(source, db);
+  return db;
 }
 
 /** Where a new test ledger lives: a file in dir on SQLite, a new database on PostgreSQL. */
@@ -132,11 +156,33 @@ export function newLedgerLocation(dir: string, file = 'ledger.db'): string {
   return PG ? tmpPgDatabase() : join(dir, file);
 }
 
+const templates = new Map<string, string>();
+/**
+ * The ledger `init` makes for these settings, made once per test process and backend (`file`: a SQLite
+ * file whatever the backend under test): tests get copies (cloneLedger), which is what a fresh `init`
+ * would give them, without running its migrations again for every test.
+ */
+export function templateLedger(key: string, file: boolean, init: (location: string) => void): string {
+  const k = `${file || !PG ? 'file' : 'pg'}:${key}`;
+  let t = templates.get(k);
+  if (t === undefined) {
+    t = file || !PG ? join(tmpDir('pointsmall-template-'), 'ledger.db') : tmpPgDatabase();
+    init(t);
+    templates.set(k, t);
+  }
+  return t;
+}
+
 /** A fresh, initialised ledger in its own temp folder. */
 export function tmpLedger(opts: { timezone?: string; currency?: string; now?: string; file?: boolean } = {}): TmpLedger {
   const dir = tmpDir();
   // file: a SQLite file whatever the backend under test (for what only a file has: modes, links, restore)
-  const db = opts.file ? join(dir, 'ledger.db') : newLedgerLocation(dir);
+  const initArgs = ['init', '--timezone', opts.timezone ?? 'Asia/Shanghai', '--currency', opts.currency ?? 'CNY', '--json'];
+  const template = templateLedger(JSON.stringify([initArgs, opts.now ?? DEFAULT_NOW]), opts.file === true, (location) => {
+    const init = runCli(initArgs, { db: location, now: opts.now });
+    if (init.code !== 0) throw new Error(`init failed: ${init.stderr}`);
+  });
+  const db = cloneLedger(template, dir);
   const t: TmpLedger = {
     dir,
     db,
@@ -153,7 +199,5 @@ export function tmpLedger(opts: { timezone?: string; currency?: string; now?: st
       return v;
     },
   };
-  const init = runCli(['init', '--timezone', opts.timezone ?? 'Asia/Shanghai', '--currency', opts.currency ?? 'CNY', '--json'], { db, now: opts.now });
-  if (init.code !== 0) throw new Error(`init failed: ${init.stderr}`);
   return t;
 }

@@ -1,17 +1,39 @@
 // In-process access to a real temp ledger, for store and service tests (no mocks).
-import Database from 'better-sqlite3';
+// On either backend (POINTSMALL_TEST_BACKEND): a ledger is a SQLite file or a PostgreSQL database of its own.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type Database from 'better-sqlite3';
 import { afterEach, beforeEach } from 'vitest';
 import { initLedger } from '../../src/services/admin.js';
 import type { Ctx } from '../../src/services/ledger.js';
-import { newLedgerLocation, tmpDir } from './cli.js';
+import { PG, cloneLedger, newLedgerLocation, openLedgerDb, tmpDir } from './cli.js';
 
 export const FIXED_NOW = new Date('2026-11-23T02:00:00.000Z');
 
-/** Creates a ledger file in a temp dir and returns a context for services. */
+const templates = new Map<string, Promise<string>>();
+/**
+ * A ledger as initLedger makes it for these settings, in a temp dir (a file) or a new database of its own:
+ * a copy of one made once per test process, so its migrations run once, not for every test.
+ */
+export async function initialisedLedger(operator: string, now: Date, settings: { timezone: string; currency: string }, dir = tmpDir()): Promise<string> {
+  const key = JSON.stringify([operator, now.toISOString(), settings.timezone, settings.currency]);
+  let t = templates.get(key);
+  if (!t) {
+    t = (async () => {
+      const location = newLedgerLocation(tmpDir('pointsmall-template-'));
+      await initLedger({ dbPath: location, operator, now }, settings);
+      return location;
+    })();
+    templates.set(key, t);
+  }
+  return cloneLedger(await t, dir);
+}
+
+/** Creates a ledger in a temp dir (or database) and returns a context for services. */
 export async function tmpCtx(opts: { timezone?: string; currency?: string; now?: Date } = {}): Promise<Ctx> {
-  const ctx: Ctx = { dbPath: newLedgerLocation(tmpDir()), operator: 'tester', now: opts.now ?? FIXED_NOW };
-  await initLedger(ctx, { timezone: opts.timezone ?? 'Asia/Shanghai', currency: opts.currency ?? 'CNY' });
-  return ctx;
+  const now = opts.now ?? FIXED_NOW;
+  const dbPath = await initialisedLedger('tester', now, { timezone: opts.timezone ?? 'Asia/Shanghai', currency: opts.currency ?? 'CNY' });
+  return { dbPath, operator: 'tester', now };
 }
 
 /** The same context at another instant. */
@@ -22,7 +44,7 @@ export const at = (ctx: Ctx, iso: string): Ctx => ({ ...ctx, now: new Date(iso) 
  * content (so the import must see a freeze and a conflict it did not start with).
  */
 export function otherProcessFreezesM1AndImportsO120(dbPath: string): void {
-  const other = new Database(dbPath, { timeout: 5000 });
+  const other = openLedgerDb(dbPath, { timeout: 5000 });
   try {
     other.prepare("UPDATE members SET status = 'frozen', frozen_reason = 'fraud check' WHERE id = 'M1'").run();
     other
@@ -64,4 +86,46 @@ export function rulesForFabricatedLots(store: { db: Database.Database }): void {
   const ins = store.db.prepare("INSERT INTO rules_versions (effective_at, applied_at, operator, source, document) VALUES (?, '2026-01-01T00:00:00.000Z', 'tester', 'test', ?)");
   ins.run('1900-01-01T00:00:00.000Z', JSON.stringify({ expiry: { policy: 'never' } }));
   ins.run('1950-01-01T00:00:00.000Z', JSON.stringify({}));
+}
+
+/**
+ * A trigger that makes a statement fail as a full disk would (`message`), for a test that needs a write
+ * to fail half-way: SQLite's RAISE(ABORT) or a PL/pgSQL function on PostgreSQL (which has no temporary
+ * triggers: `temp` there is an ordinary one, dropped with dropFailingTrigger).
+ */
+export function addFailingTrigger(db: Database.Database, t: { name: string; table: string; when?: string; message: string; temp?: boolean }): void {
+  if (!PG) {
+    db.exec(`CREATE ${t.temp ? 'TEMP ' : ''}TRIGGER ${t.name} BEFORE INSERT ON ${t.table}${t.when ? ` WHEN ${t.when}` : ''} BEGIN SELECT RAISE(ABORT, '${t.message}'); END`);
+    return;
+  }
+  // as written (execDdl: the store's dialect rewriting would take $f$ for a parameter)
+  (db as unknown as { execDdl(sql: string): void }).execDdl(
+    `CREATE FUNCTION ${t.name}_fn() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN RAISE EXCEPTION '${t.message}'; END $f$;
+     CREATE TRIGGER ${t.name} BEFORE INSERT ON ${t.table} FOR EACH ROW${t.when ? ` WHEN (${t.when})` : ''} EXECUTE FUNCTION ${t.name}_fn();`,
+  );
+}
+export function dropFailingTrigger(db: Database.Database, t: { name: string; table: string; temp?: boolean }): void {
+  if (!PG) db.exec(`DROP TRIGGER ${t.temp ? 'temp.' : ''}${t.name}`);
+  else (db as unknown as { execDdl(sql: string): void }).execDdl(`DROP TRIGGER ${t.name} ON ${t.table}; DROP FUNCTION ${t.name}_fn();`);
+}
+
+/**
+ * A fingerprint of everything a ledger holds, to prove a command wrote nothing: the file's bytes on
+ * SQLite; on PostgreSQL every row of every table, and the count of write transactions committed.
+ */
+export function ledgerFingerprint(location: string): string {
+  if (!PG) return createHash('sha256').update(readFileSync(location)).digest('hex');
+  const db = openLedgerDb(location, { readonly: true });
+  try {
+    const h = createHash('sha256');
+    const tables = db.prepare("SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename").pluck().all() as string[];
+    for (const t of tables) {
+      const rows = (db.prepare(`SELECT * FROM ${t}`).raw().all() as unknown[]).map((r) => JSON.stringify(r)).sort();
+      h.update(`${t}\n${rows.join('\n')}\n`);
+    }
+    h.update(String(db.prepare("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM pm_data_version").pluck().get()));
+    return h.digest('hex');
+  } finally {
+    db.close();
+  }
 }

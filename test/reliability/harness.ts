@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { LedgerModel, localDate, DAY_MS, type ActivityDef, type Expiry, type Item, type PointsAsk, type Purchase } from '../model/ledgerModel.js';
 import { tmpCtx } from '../helpers/store.js';
+import { tmpDir } from '../helpers/cli.js';
 import type { Ctx } from '../../src/services/ledger.js';
 
 /**
@@ -203,6 +204,8 @@ export interface RunStats {
   /** kind:outcome → count, to show the sequences really exercise each path. */
   kinds?: Record<string, number>;
   ms?: Record<string, number>;
+  /** Set when the property is over: a run its time limit interrupted (still going, unawaited) stops at its next step. */
+  over?: boolean;
 }
 
 function count(stats: RunStats, key: string): void {
@@ -221,7 +224,7 @@ export async function runScenario(s: Services, ops: Op[], stats: RunStats = { op
   for (const b of knownBugs) model.knownBugs.add(b);
   let now = START;
   const ctx = (): Ctx => ({ ...base, now: new Date(now) });
-  const dir = join(base.dbPath, '..');
+  const dir = tmpDir(); // the scenario's files (a PostgreSQL ledger has no folder)
   let fileNo = 0;
   const realOrders: string[] = [];
   const realPending: string[] = [];
@@ -235,6 +238,7 @@ export async function runScenario(s: Services, ops: Op[], stats: RunStats = { op
         ...(it.pay === 'mixed' && it.ratio < 1 ? { maxPointsRatio: String(it.ratio) } : {}),
       });
   for (let step = 0; step < ops.length; step++) {
+    if (stats.over) return;
     const op = ops[step];
     stats.ops++;
     const t0 = performance.now();

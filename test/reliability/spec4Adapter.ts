@@ -3,7 +3,6 @@
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { initLedger } from '../../src/services/admin.js';
 import type { Ctx } from '../../src/services/ledger.js';
 import * as members from '../../src/services/members.js';
 import * as rules from '../../src/services/rules.js';
@@ -15,7 +14,7 @@ import * as reports from '../../src/services/reports.js';
 import * as verify from '../../src/services/verify.js';
 import * as outbox from '../../src/services/outbox.js';
 import { importPurchases } from '../../src/services/importPurchases.js';
-import { newLedgerLocation } from '../helpers/cli.js';
+import { initialisedLedger } from '../helpers/store.js';
 import { money, type ImportRow, type Item, type PointsRequest, type Rules } from '../model/spec4Model.js';
 
 export type Outcome = 'ok' | 'refused' | 'unknown' | 'exists';
@@ -87,13 +86,13 @@ export class Product {
   now = 0;
 
   /**
-   * A fresh ledger (Asia/Shanghai, CNY) in a temp dir — on /dev/shm when there is one: this property is
-   * about the numbers, and a RAM disk spares it the fsync of every commit (about 25 ms each).
+   * A fresh ledger (Asia/Shanghai, CNY; a copy of one initialised once) in a temp dir — on /dev/shm when
+   * there is one: this property is about the numbers, and a RAM disk spares it the fsync of every commit
+   * (about 25 ms each) — or a database of its own on PostgreSQL.
    */
   static async open(startMs: number): Promise<Product> {
     const dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'pointsmall-spec4-'));
-    const base: Ctx = { dbPath: newLedgerLocation(dir), operator: 'model', now: new Date(startMs) };
-    await initLedger(base, { timezone: 'Asia/Shanghai', currency: 'CNY' });
+    const base: Ctx = { dbPath: await initialisedLedger('model', new Date(startMs), { timezone: 'Asia/Shanghai', currency: 'CNY' }, dir), operator: 'model', now: new Date(startMs) };
     const p = new Product(base, dir);
     p.now = startMs;
     return p;

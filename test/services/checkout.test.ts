@@ -13,7 +13,8 @@ import { settings } from '../../src/store/settings.js';
 import type { ItemText } from '../../src/domain/catalog.js';
 import { applyRules } from '../../src/services/rules.js';
 import { writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { tmpDir } from '../helpers/cli.js';
 
 const T0 = '2026-11-23T02:00:00.000Z';
 const plus = (iso: string, minutes: number) => new Date(Date.parse(iso) + minutes * 60_000).toISOString();
@@ -142,7 +143,7 @@ describe('checkout service', () => {
 describe('checkout under the rules in force', () => {
   it('applies redeem.minPoints, maxRatio, multipliers and the daily earn cap', async () => {
     const ctx = await ledger({ points: [5000], items: [{ sku: 'TEA', name: 'Tea', price: '100.00', category: 'tea' }] });
-    const file = join(dirname(ctx.dbPath), 'rules.json');
+    const file = join(tmpDir(), 'rules.json');
     writeFileSync(file, JSON.stringify({ redeem: { pointsPerUnit: '1000', minPoints: 500, maxRatio: '0.3' }, earn: { multipliers: [{ category: 'tea', multiplier: '2' }] }, limits: { dailyEarnCap: 150 } }));
     await applyRules(ctx, file, '2026-01-01');
     // SPEC §4.3 as revised: a request under minPoints is refused naming what is allowed, never turned into 0

@@ -9,7 +9,8 @@ import { availableOf, creditPoints, debitPoints } from '../../src/services/point
 import { verifyLedger } from '../../src/services/verify.js';
 import { members } from '../../src/store/members.js';
 import { outbox } from '../../src/store/outbox.js';
-import { at, earnedAtFor, rulesForFabricatedLots, tmpCtx } from '../helpers/store.js';
+import { ledgerRuns } from '../helpers/cli.js';
+import { addFailingTrigger, at, dropFailingTrigger, earnedAtFor, rulesForFabricatedLots, tmpCtx } from '../helpers/store.js';
 
 const MEMBERS = ['a', 'b', 'c'];
 
@@ -44,15 +45,16 @@ describe('expire run (services)', () => {
     await withLedger(at(ctx, '2026-11-23T02:00:00Z'), (l) => {
       const on = () => [l.store.db.pragma('foreign_keys', { simple: true }), l.store.db.pragma('ignore_check_constraints', { simple: true })];
       // a run that fails inside its transaction (its lot moves refused) writes nothing and restores both
-      l.store.db.exec("CREATE TEMP TRIGGER refuse_moves BEFORE INSERT ON lot_moves BEGIN SELECT RAISE(ABORT, 'disk on fire'); END");
+      const refuseMoves = { name: 'refuse_moves', table: 'lot_moves', message: 'disk on fire', temp: true };
+      addFailingTrigger(l.store.db, refuseMoves);
       expect(() => expireLots(l, { asOf: '2026-10-02' })).toThrow(/disk on fire/);
       expect(on()).toEqual([1, 0]);
       expect(l.store.db.prepare('SELECT sum(remaining) FROM lots').pluck().get()).toBe(120);
-      l.store.db.exec('DROP TRIGGER temp.refuse_moves');
+      dropFailingTrigger(l.store.db, refuseMoves);
       expect(expireLots(l, { asOf: '2026-10-02' }).lotsExpired).toBe(1);
       expect(on()).toEqual([1, 0]);
       // the CHECK on lots is live again: a negative remaining is refused
-      expect(() => l.store.db.prepare('UPDATE lots SET remaining = -1').run()).toThrow(/CHECK constraint failed/);
+      expect(() => l.store.db.prepare('UPDATE lots SET remaining = -1').run()).toThrow(/CHECK constraint failed|violates check constraint/);
     });
     expect((await verifyLedger(ctx)).ok).toBe(true);
   });
@@ -84,7 +86,7 @@ describe('expire run (services)', () => {
           expect(v.checks.filter((c) => !c.ok)).toEqual([]);
         },
       ),
-      { numRuns: 12 },
+      { numRuns: ledgerRuns(12) },
     );
   });
 

@@ -3,15 +3,15 @@
 // ledger, row for row and hash for hash, and to the same answers when another process writes meanwhile.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type * as Import from '../../src/services/importPurchases.js';
 import { type Ctx, withLedger } from '../../src/services/ledger.js';
 import { verifyLedger } from '../../src/services/verify.js';
 import { members } from '../../src/store/members.js';
-import { tmpDir } from '../helpers/cli.js';
-import { keepEnv, otherProcessFreezesM1AndImportsO120, tmpCtx } from '../helpers/store.js';
+import { ledgerRuns, openLedgerDb, tmpDir } from '../helpers/cli.js';
+import { addFailingTrigger, dropFailingTrigger, keepEnv, otherProcessFreezesM1AndImportsO120, tmpCtx } from '../helpers/store.js';
 
 const dist = (await import(new URL('../../dist/services/importPurchases.js', import.meta.url).href)) as typeof Import;
 
@@ -33,7 +33,7 @@ async function ledger(ids: string[], rules?: unknown): Promise<Ctx> {
 
 /** Every row the import can write, in a fixed order: two ledgers that agree here agree entirely. */
 function dump(path: string): Record<string, unknown[]> {
-  const db = new Database(path, { readonly: true });
+  const db = openLedgerDb(path, { readonly: true });
   try {
     const q = (sql: string) => db.prepare(sql).raw().all();
     return {
@@ -96,7 +96,7 @@ describe('import on two threads (a ledger writer)', () => {
         const two = await importWith('2', ['M1', 'M2', 'M3', 'F1'], rules, f, { batchOrders, partOrders });
         expect(two).toEqual(one);
       }),
-      { numRuns: 25 },
+      { numRuns: ledgerRuns(25) },
     );
   });
 
@@ -135,18 +135,19 @@ describe('import on two threads (a ledger writer)', () => {
       // orders O000…O099 in time order; batches of 50 in parts of 20: batch 2's second part has O070…O089
       const rows: Row[] = Array.from({ length: 100 }, (_, i) => ({ order: `O${String(i).padStart(3, '0')}`, member: `M${1 + (i % 3)}`, day: Math.floor(i / 5), amount: '10.00' }));
       const f = file(rows);
-      const db = new Database(ctx.dbPath);
+      const db = openLedgerDb(ctx.dbPath);
       // a write that fails as a full disk would, when O075's purchase row is written
-      db.exec("CREATE TRIGGER fail_o075 BEFORE INSERT ON purchases WHEN NEW.order_id = 'O075' BEGIN SELECT RAISE(ABORT, 'disk full (test)'); END");
+      const failO075 = { name: 'fail_o075', table: 'purchases', when: "NEW.order_id = 'O075'", message: 'disk full (test)' };
+      addFailingTrigger(db, failO075);
       await expect(dist.importPurchases(ctx, { file: f, batchOrders: 50, partOrders: 20 })).rejects.toThrow(/disk full \(test\)/);
       const count = () => db.prepare('SELECT (SELECT count(*) FROM purchases) AS purchases, (SELECT count(*) FROM entries) AS entries, (SELECT sum(balance) FROM members) AS balance').get();
       expect(count()).toEqual({ purchases: 50, entries: 50, balance: 500 }); // batch 1 only
       expect((await verifyLedger(ctx)).ok).toBe(true);
-      db.exec('DROP TRIGGER fail_o075');
+      dropFailingTrigger(db, failO075);
       db.close();
       const again = await dist.importPurchases(ctx, { file: f, batchOrders: 50, partOrders: 20 });
       expect(again).toMatchObject({ accepted: 50, duplicates: 50, batches: 2 });
-      const after = new Database(ctx.dbPath, { readonly: true });
+      const after = openLedgerDb(ctx.dbPath, { readonly: true });
       expect(after.prepare('SELECT count(*) AS n, sum(points) AS points FROM purchases').get()).toEqual({ n: 100, points: 1000 });
       after.close();
       expect((await verifyLedger(ctx)).ok).toBe(true);
@@ -197,7 +198,7 @@ describe('import on two threads (a ledger writer)', () => {
     const rows: Row[] = Array.from({ length: 200 }, (_, i) => ({ order: `O${i}`, member: `M${1 + (i % 3)}`, day: Math.floor(i / 10), amount: '10.00' }));
     // A till commits whenever the import lets this thread run (between its transactions, while it
     // waits for the writer); it changes nothing the import decides on.
-    const other = new Database(ctx.dbPath, { timeout: 5000 });
+    const other = openLedgerDb(ctx.dbPath, { timeout: 5000 });
     let n = 0;
     const till = setInterval(() => other.prepare("UPDATE members SET email = ? WHERE id = 'M3'").run(`till${++n}@example.com`), 1);
     try {
@@ -229,7 +230,7 @@ describe('import on two threads (a ledger writer)', () => {
           batchOrders: 20,
           onProgress: (p) => {
             if (p.phase !== 'accruing' || ++calls !== 3) return;
-            other = new Database(ctx.dbPath);
+            other = openLedgerDb(ctx.dbPath);
             other.exec('BEGIN IMMEDIATE');
           },
         })

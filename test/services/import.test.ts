@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { BusyError } from '../../src/errors.js';
 import { importPurchases, type ImportInput } from '../../src/services/importPurchases.js';
 import { approveReview, listReview, rejectReview } from '../../src/services/review.js';
@@ -12,7 +12,7 @@ import { type Ctx, withLedger } from '../../src/services/ledger.js';
 import { verifyLedger } from '../../src/services/verify.js';
 import { members } from '../../src/store/members.js';
 import { analysis } from '../../src/store/analysis.js';
-import { tmpDir } from '../helpers/cli.js';
+import { ledgerRuns, openLedgerDb, tmpDir } from '../helpers/cli.js';
 import { otherProcessFreezesM1AndImportsO120, tmpCtx } from '../helpers/store.js';
 
 async function ledger(ids: string[] = ['M1', 'M2', 'M3'], rules?: unknown): Promise<{ ctx: Ctx; dir: string }> {
@@ -60,7 +60,7 @@ describe('import purchases (services)', () => {
     const f = csv(dir, 'm.csv', 'order_id,member_id,purchased_at,quantity,unit_price\nA,M1,2026-11-01 10:05,1,3.00\nR1,M1,2026-11-01 10:01,-1,4.00\nA,M1,2026-11-01 10:00,1,4.00\n');
     const r = await run(ctx, { file: f });
     expect(r).toMatchObject({ orders: 2, accepted: 2, returns: 1, rejected: 0, pointsAccrued: 7, pointsReturned: 4 });
-    const db = new Database(ctx.dbPath, { readonly: true });
+    const db = openLedgerDb(ctx.dbPath, { readonly: true });
     expect(db.prepare("SELECT ref, at FROM entries WHERE kind = 'accrual'").all()).toEqual([{ ref: 'default:A', at: '2026-11-01T02:00:00.000Z' }]);
     expect(db.prepare('SELECT points, remaining FROM lots').all()).toEqual([{ points: 7, remaining: 3 }]);
     db.close();
@@ -241,7 +241,7 @@ describe('import purchases (services)', () => {
     const { ctx, dir } = await ledger(['M1']);
     const f = csv(dir, 'p.csv', 'order_id,member_id,purchased_at,amount\nA1,M1,2026-11-01 10:00,100.50\n');
     const scratch = tmpDir();
-    const other = new Database(ctx.dbPath);
+    const other = openLedgerDb(ctx.dbPath);
     other.exec('BEGIN IMMEDIATE');
     const env = { busy: process.env.POINTSMALL_BUSY_TIMEOUT, tmp: process.env.POINTSMALL_TMPDIR };
     process.env.POINTSMALL_BUSY_TIMEOUT = '100';
@@ -278,7 +278,7 @@ describe('import purchases (services)', () => {
         onProgress: (p) => {
           // the 2nd accruing call comes right after batch 1 committed: another connection takes the lock
           if (p.phase !== 'accruing' || ++calls !== 2) return;
-          other = new Database(ctx.dbPath);
+          other = openLedgerDb(ctx.dbPath);
           other.exec('BEGIN IMMEDIATE');
         },
       });
@@ -374,7 +374,7 @@ describe('import purchases (services)', () => {
     const { voidPurchase } = await import('../../src/services/voids.js');
     await voidPurchase(ctx, 'default', 'A');
     expect((await verifyLedger(ctx)).ok).toBe(true);
-    const db = new Database(ctx.dbPath);
+    const db = openLedgerDb(ctx.dbPath);
     db.prepare("UPDATE purchase_lines SET amount = 126 WHERE sku = 'CUP-1' AND category = 'home'").run();
     db.close();
     const v = await verifyLedger(ctx);
@@ -403,7 +403,7 @@ describe('import purchases (services)', () => {
           expect((await verifyLedger(b.ctx)).ok).toBe(true);
         },
       ),
-      { numRuns: 15 },
+      { numRuns: ledgerRuns(15) },
     );
   });
 });

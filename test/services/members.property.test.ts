@@ -1,12 +1,12 @@
 // Random sequences of member operations against a real ledger, checked against a plain model.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import Database from 'better-sqlite3';
 import { PointsmallError, RefusedError, UsageError } from '../../src/errors.js';
 import { addMember, adjustMember, listMembers, setFrozen, showMember, updateMember } from '../../src/services/members.js';
 import { verifyLedger } from '../../src/services/verify.js';
 import type { Ctx } from '../../src/services/ledger.js';
 import { tmpCtx } from '../helpers/store.js';
+import { ledgerRuns, openLedgerDb } from '../helpers/cli.js';
 
 type Op =
   | { t: 'add'; id: string; name: string }
@@ -40,7 +40,7 @@ const op: fc.Arbitrary<Op> = fc.oneof(
 
 /** Everything a failed command must leave untouched. */
 function snapshot(path: string): string {
-  const db = new Database(path, { readonly: true, fileMustExist: true });
+  const db = openLedgerDb(path, { readonly: true, fileMustExist: true });
   try {
     const counts = ['entries', 'postings', 'lots', 'lot_moves', 'audit'].map((t) => db.prepare(`SELECT count(*) FROM ${t}`).pluck().get());
     const members = db.prepare('SELECT * FROM members ORDER BY id').all();
@@ -52,7 +52,7 @@ function snapshot(path: string): string {
 }
 
 function lotsRemaining(path: string): Map<string, number> {
-  const db = new Database(path, { readonly: true, fileMustExist: true });
+  const db = openLedgerDb(path, { readonly: true, fileMustExist: true });
   try {
     const rows = db.prepare('SELECT member_id AS id, sum(remaining) AS r FROM lots GROUP BY member_id').all() as { id: string; r: number }[];
     return new Map(rows.map((x) => [x.id, x.r]));
@@ -165,7 +165,7 @@ describe('member operations (property, in-process)', () => {
         const adjustsDone = ops.length; // upper bound sanity: never more entries than operations
         expect(entries).toBeLessThanOrEqual(adjustsDone);
       }),
-      { numRuns: 30 },
+      { numRuns: ledgerRuns(30) },
     );
   });
 

@@ -50,7 +50,9 @@ function sqliteCode(state: string | undefined): string {
   return `PG_${state}`;
 }
 
-let nextConn = 1;
+// Connection ids are the worker's keys: unique in the thread, also across copies of this module that share
+// the one worker (synckit keeps a worker per file; the test runner loads both the sources and dist/).
+const connIds = ((globalThis as Record<symbol, { next: number } | undefined>)[Symbol.for('pointsmall.pg.connIds')] ??= { next: 1 });
 
 export interface RunResult {
   changes: number;
@@ -175,7 +177,7 @@ export class PgDatabase {
   constructor(url: string, lockTimeoutMs: number) {
     this.name = url;
     this.lockTimeoutMs = lockTimeoutMs;
-    this.conn = nextConn++;
+    this.conn = connIds.next++;
     this.send({ op: 'connect', conn: this.conn, url, lockTimeoutMs, appName: 'pointsmall' });
   }
 
