@@ -27,6 +27,15 @@ export interface Recommendation {
 }
 
 export const WEIGHTS = { again: 0.3, together: 0.35, category: 0.2, redeemed: 0.1, popular: 0.05 };
+/**
+ * `diversity`: how much an item is held back for being bought in the same baskets (cosine) as an item
+ * already above it in the list, so the list covers the member's different kinds of purchase instead of
+ * ten items of one set (one of them is enough to know whether the set is wanted). `categoryFallback`: an
+ * item without a category counts as in the shop's one category, so the category weight goes to what is
+ * popular among members like them. Chosen on the bench's validation split (bench/recommend.js), which
+ * never sees the hidden orders.
+ */
+export const RANKING = { diversity: 0.6, categoryFallback: true };
 /** Baskets read per item when counting what is bought with it: enough for the signal, bounded cost. */
 const BASKETS_PER_ITEM = 400;
 
@@ -199,31 +208,62 @@ export function recommendForMember(h: PurchaseHistory, m: MemberFacts, candidate
   let topCat = 0;
   for (const v of catLines.values()) topCat = Math.max(topCat, v);
 
-  const scored: { c: Candidate; score: number; reason: string }[] = [];
+  const scored: { c: Candidate; i: number | undefined; score: number; reason: string }[] = [];
   for (const c of candidates) {
     const i = h.idOf(c.sku);
     const cat = c.category ?? (i !== undefined ? h.categoryOf[i] : null);
     const again = i !== undefined && ownMax ? (own.get(i) ?? 0) / ownMax : 0;
     const tog = i !== undefined ? (with_.get(i) ?? 0) : 0;
-    const inCat = cat !== null && lines && topCat ? (catLines.get(cat) ?? 0) / topCat : 0;
-    const popInCat = i !== undefined && cat !== null ? (tierCount.get(i) ?? 0) / (catMax.get(cat) || 1) : 0;
-    const catScore = inCat * popInCat;
     const red = i !== undefined ? (redeemedByTier.get(i) ?? 0) : 0;
     const pop = i !== undefined && tierMax ? (tierCount.get(i) ?? 0) / tierMax : 0;
+    // an item without a category is in the shop's one category: popular among members like them
+    const fallback = cat === null && RANKING.categoryFallback;
+    const inCat = fallback ? (lines ? 1 : 0) : cat !== null && lines && topCat ? (catLines.get(cat) ?? 0) / topCat : 0;
+    const popInCat = fallback ? pop : i !== undefined && cat !== null ? (tierCount.get(i) ?? 0) / (catMax.get(cat) || 1) : 0;
+    const catScore = inCat * popInCat;
     const parts: [number, string][] = [
       [WEIGHTS.again * again, i !== undefined ? `bought it ${times(own.get(i) ?? 0)} before` : ''],
       [WEIGHTS.together * tog, i !== undefined && via.has(i) ? `bought together with ${nameOf(h, candidates, via.get(i)![0])}` : ''],
-      [WEIGHTS.category * catScore, cat !== null ? `popular in ${cat} among ${tierWords(m.tier)}` : ''],
+      [WEIGHTS.category * catScore, cat !== null ? `popular in ${cat} among ${tierWords(m.tier)}` : `popular with ${tierWords(m.tier)}`],
       [WEIGHTS.redeemed * red, `often redeemed with points by ${tierWords(m.tier)}`],
       [WEIGHTS.popular * pop, `popular with ${tierWords(m.tier)}`],
     ];
     const score = parts.reduce((a, p) => a + p[0], 0);
     if (score <= 0) continue;
     const reason = parts.filter((p) => p[0] > 0).sort((a, b) => b[0] - a[0])[0][1];
-    scored.push({ c, score, reason });
+    scored.push({ c, i, score, reason });
   }
   scored.sort((a, b) => b.score - a.score || (a.c.sku < b.c.sku ? -1 : 1));
-  return scored.slice(0, top).map((x) => priced(x.c, x.score, x.reason, m.available));
+  return diversify(h, scored, top).map((x) => priced(x.c, x.score, x.reason, m.available));
+}
+
+/**
+ * The top items, picked one at a time: each pick is the best score once held back by
+ * (1 - diversity × its highest cosine with an item already picked). The score given is the held-back
+ * one, so the list stays best first; an item with no basket in common with those above keeps its own.
+ */
+export function diversify<T extends { i: number | undefined; score: number; c: Candidate }>(h: PurchaseHistory, ranked: readonly T[], top: number): T[] {
+  const lambda = RANKING.diversity;
+  if (lambda <= 0 || ranked.length <= 1) return ranked.slice(0, top);
+  const pool = ranked.slice(0, Math.max(top * 5, 50)).map((x) => ({ x, held: 0 }));
+  const out: T[] = [];
+  while (out.length < top && pool.length) {
+    let best = 0;
+    let bestScore = -Infinity;
+    for (let k = 0; k < pool.length; k++) {
+      const v = pool[k].x.score * (1 - lambda * pool[k].held);
+      if (v > bestScore + 1e-12 || (Math.abs(v - bestScore) <= 1e-12 && pool[k].x.c.sku < pool[best].x.c.sku)) {
+        best = k;
+        bestScore = v;
+      }
+    }
+    const [{ x }] = pool.splice(best, 1);
+    out.push({ ...x, score: bestScore });
+    if (x.i === undefined) continue;
+    const cos = together(h, x.i);
+    for (const p of pool) if (p.x.i !== undefined) p.held = Math.max(p.held, Math.min(1, cos.get(p.x.i) ?? 0));
+  }
+  return out;
 }
 
 const nameCache = new WeakMap<readonly Candidate[], Map<string, string>>();
