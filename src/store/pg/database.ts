@@ -16,16 +16,16 @@ import { createSyncFn } from 'synckit';
 import type { Reply, Request } from './worker.js';
 import { ddlToPg, toPg } from './dialect.js';
 
-const call = (() => {
-  let fn: ((r: Request) => Reply) | undefined;
-  return (r: Request): Reply => {
-    // Built, the worker sits beside this module; run from the sources (the test runner), it is the built one.
-    const beside = fileURLToPath(new URL('./worker.js', import.meta.url));
-    const path = existsSync(beside) ? beside : fileURLToPath(new URL('../../../dist/store/pg/worker.js', import.meta.url));
-    fn ??= createSyncFn(path) as unknown as (r: Request) => Reply;
-    return fn(r);
-  };
-})();
+let syncFn: ((r: Request) => Reply) | undefined;
+/** Starts the worker thread (if not yet): it loads `pg` while this thread carries on. */
+export function startWorker(): (r: Request) => Reply {
+  // Built, the worker sits beside this module; run from the sources (the test runner), it is the built one.
+  const beside = fileURLToPath(new URL('./worker.js', import.meta.url));
+  const path = existsSync(beside) ? beside : fileURLToPath(new URL('../../../dist/store/pg/worker.js', import.meta.url));
+  syncFn ??= createSyncFn(path) as unknown as (r: Request) => Reply;
+  return syncFn;
+}
+const call = (r: Request): Reply => (syncFn ?? startWorker())(r);
 
 /** The advisory lock every writer takes (one per database: advisory locks are scoped to a database). */
 export const WRITER_LOCK = 0x706f696e; // "poin"
@@ -61,33 +61,57 @@ export class PgStatement {
   private pluckOn = false;
   private readonly limits = new Set<number>();
   private rawOn = false;
-  private readonly text: string;
   private readonly params: (string | null)[];
-  private readonly name: string;
-  private readonly isQuery: boolean;
-  private readonly returnsId: boolean;
+  /** The text as run and its server-side name: an INSERT's wait for its first run (see resolve). */
+  private readonly plan: { text: string; name: string; isQuery: boolean; returnsId: boolean; table: string | null };
   constructor(private readonly db: PgDatabase, readonly source: string) {
     const t = toPg(source);
-    let text = t.text;
-    const insert = /^\s*INSERT\s+INTO\s+"?(\w+)"?/i.exec(text);
-    this.returnsId = false;
-    if (insert && !/\bRETURNING\b/i.test(text)) {
-      const key = db.identityOf(insert[1]);
-      if (key) {
-        text += ` RETURNING ${key}`;
-        this.returnsId = true;
-      }
-    }
-    this.text = text;
+    const insert = /^\s*INSERT\s+INTO\s+"?(\w+)"?/i.exec(t.text);
     this.params = t.params;
     // SQLite's LIMIT -1 is "no limit"; PostgreSQL's is LIMIT NULL
-    for (const m of text.matchAll(/\bLIMIT\s+\$(\d+)/gi)) this.limits.add(Number(m[1]) - 1);
-    this.isQuery = /^\s*(SELECT|WITH|VALUES)\b/i.test(text) || /\bRETURNING\b/i.test(text);
-    this.name = `pm_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
+    for (const m of t.text.matchAll(/\bLIMIT\s+\$(\d+)/gi)) this.limits.add(Number(m[1]) - 1);
+    this.plan = { text: t.text, name: '', isQuery: false, returnsId: false, table: insert && !/\bRETURNING\b/i.test(t.text) ? insert[1] : null };
+    if (!this.plan.table) this.resolve();
+  }
+
+  /**
+   * An INSERT into a table with an integer key returns it (lastInsertRowid): which tables have one is a
+   * catalog query, asked when an INSERT first runs rather than when it is prepared (a command that only
+   * reads never asks).
+   */
+  private resolve(): typeof this.plan {
+    const p = this.plan;
+    if (p.name) return p;
+    if (p.table) {
+      const key = this.db.identityOf(p.table);
+      if (key) {
+        p.text += ` RETURNING ${key}`;
+        p.returnsId = true;
+      }
+      p.table = null;
+    }
+    p.isQuery = /^\s*(SELECT|WITH|VALUES)\b/i.test(p.text) || /\bRETURNING\b/i.test(p.text);
+    p.name = `pm_${createHash('sha1').update(p.text).digest('hex').slice(0, 20)}`;
+    return p;
+  }
+
+  private get text(): string {
+    return this.resolve().text;
+  }
+
+  private get name(): string {
+    return this.resolve().name;
+  }
+
+  private get returnsId(): boolean {
+    return this.resolve().returnsId;
   }
 
   get reader(): boolean {
-    return this.isQuery && !this.returnsId;
+    // an INSERT never reads (with or without the RETURNING it may get)
+    if (this.plan.table) return false;
+    const p = this.resolve();
+    return p.isQuery && !p.returnsId;
   }
 
   pluck(on = true): this {
@@ -176,8 +200,11 @@ export class PgDatabase {
     this.name = url;
     this.lockTimeoutMs = lockTimeoutMs;
     this.conn = nextConn++;
-    this.send({ op: 'connect', conn: this.conn, url, lockTimeoutMs, appName: 'pointsmall' });
+    this.opened = this.send({ op: 'connect', conn: this.conn, url, lockTimeoutMs, appName: 'pointsmall' }).schema;
+    this.dataVersionKnown = this.opened?.hasDataVersion;
   }
+  /** What the database held of a ledger when the connection opened (openStore's first questions). */
+  readonly opened: { hasSchema: boolean; version: number; hasDataVersion: boolean } | undefined;
 
   private send(r: Request): Reply {
     if (!this.open) throw new TypeError('The database connection is not open');

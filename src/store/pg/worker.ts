@@ -30,12 +30,17 @@ export interface Reply {
   rowCount?: number | null;
   /** copyOutOpen: the type oid of each column. */
   types?: number[];
+  /** connect: what the database holds of a ledger (read with the connection, for openStore). */
+  schema?: { hasSchema: boolean; version: number; hasDataVersion: boolean };
   /** copyOutRead: whole rows of COPY's text format, each ending in a line feed ('' when done). */
   text?: string;
   error?: { message: string; code?: string; detail?: string; constraint?: string };
 }
 
 const clients = new Map<number, pg.Client>();
+/** The session settings of every connection, given at connect (PGOPTIONS' form). */
+const sessionOptions = (lockTimeoutMs: number) =>
+  `${process.env.PGOPTIONS ?? ''} -c lock_timeout=${Math.max(1, Math.floor(lockTimeoutMs))} -c client_min_messages=warning`.trim();
 /** How each connection was opened, so side connections (copyOut) open the same way. */
 const params = new Map<number, { url: string; lockTimeoutMs: number; appName: string }>();
 /** Idle side connections of each connection, kept for the next copyOut. */
@@ -50,14 +55,20 @@ function client(conn: number): pg.Client {
 async function handle(r: Request): Promise<Reply> {
   switch (r.op) {
     case 'connect': {
-      const c = new pg.Client({ connectionString: r.url, application_name: r.appName });
+      // the session's settings ride in the startup message: no round trip of their own
+      const c = new pg.Client({ connectionString: r.url, application_name: r.appName, options: sessionOptions(r.lockTimeoutMs) });
       c.on('error', () => undefined); // a dropped connection fails the next query instead
       await c.connect();
-      await c.query(`SET lock_timeout = ${Math.max(1, Math.floor(r.lockTimeoutMs))}`);
-      await c.query("SET client_min_messages = 'warning'");
+      // (options in the URL itself take the place of those: then the settings are made the long way)
+      if (/[?&]options=/i.test(r.url)) await c.query(`SET lock_timeout = ${Math.max(1, Math.floor(r.lockTimeoutMs))}; SET client_min_messages = 'warning'`);
       clients.set(r.conn, c);
       params.set(r.conn, { url: r.url, lockTimeoutMs: r.lockTimeoutMs, appName: r.appName });
-      return {};
+      // what opening a ledger asks first, answered here rather than by a round trip of the main thread each
+      const facts = await c.query({ text: "SELECT to_regclass('pointsmall_schema') IS NOT NULL, to_regclass('pm_data_version') IS NOT NULL", rowMode: 'array' });
+      const [hasSchema, hasDataVersion] = facts.rows[0] as [number, number];
+      let version = 0;
+      if (hasSchema) version = Number(((await c.query({ text: 'SELECT version FROM pointsmall_schema', rowMode: 'array' })).rows[0] as [number] | undefined)?.[0] ?? 0);
+      return { schema: { hasSchema: hasSchema === 1, version, hasDataVersion: hasDataVersion === 1 } };
     }
     case 'query': {
       const c = client(r.conn);
@@ -136,13 +147,10 @@ async function sideClient(conn: number): Promise<pg.Client> {
   if (idle) return idle;
   const p = params.get(conn);
   if (!p) throw new Error(`PostgreSQL connection ${conn} is not open`);
-  const c = new pg.Client({
-    connectionString: p.url,
-    application_name: p.appName,
-    options: `-c lock_timeout=${Math.max(1, Math.floor(p.lockTimeoutMs))} -c client_min_messages=warning`,
-  });
+  const c = new pg.Client({ connectionString: p.url, application_name: p.appName, options: sessionOptions(p.lockTimeoutMs) });
   c.on('error', () => undefined);
   await c.connect();
+  if (/[?&]options=/i.test(p.url)) await c.query(`SET lock_timeout = ${Math.max(1, Math.floor(p.lockTimeoutMs))}; SET client_min_messages = 'warning'`);
   return c;
 }
 
