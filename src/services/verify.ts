@@ -1,6 +1,6 @@
 // ledger verify: recomputes the hash chain, every entry's balance and every cache (§5).
 import { chainHash, chainMac, entryContent, GENESIS_HASH, type NewPosting } from '../store/journal.js';
-import { bookChecks, coreChecks, extraChecks, type Mismatch, type VerifyQueries, verifyQueries } from '../store/verify.js';
+import { bookChecks, coreChecks, extraChecks, type Mismatch, verifyQueries } from '../store/verify.js';
 import { LotBooks, LotsOutOfOrder } from './verifyBooks.js';
 import { LedgerCorruptError } from '../errors.js';
 import { type Ctx, type Ledger, withLedger } from './ledger.js';
@@ -101,109 +101,102 @@ async function verifyOpen(ctx: Ctx, anchors: readonly Anchor[]): Promise<VerifyR
 }
 
 function verifyPass(l: Ledger, anchors: readonly Anchor[], sortedLots: boolean): VerifyResult {
-  const q = l.store.get(verifyQueries);
   return l.store.read(() => {
+    const q = l.store.get(verifyQueries);
     // The set-based checks start first: on PostgreSQL the server runs them while the chain streams by.
     q.startChecks([coreChecks.orphanPostings, coreChecks.lotRemaining, coreChecks.lotMovesOwnership, ...extraChecks.map((x) => x.sql), ...bookChecks.map((x) => x.sql)]);
+    const checks: Check[] = [];
+
+    // The chain and the zero-sum of each entry, in one merged pass over entries and postings.
+    const keyedFrom = q.chainKeyedFrom();
+    const key = l.store.chainKey;
+    let keyedUnproved = 0;
+    let prevHash = GENESIS_HASH;
+    let expectId = 1;
+    let entries = 0;
+    let firstChainBreak: string | undefined;
+    let firstUnbalanced: string | undefined;
+    const anchorHashes = new Map<number, string | null>(anchors.map((a) => [a.id, null]));
+    let lastId = 0;
+    const books = new LotBooks(l, q, sortedLots);
+    const postingsIt = q.postingsRaw();
+    let nextPosting = postingsIt.next();
     try {
-      return verifyChecks(l, q, anchors, sortedLots);
-    } finally {
-      q.endChecks();
+    for (const e of q.entriesRaw()) {
+      const id = e[0] as number;
+      const postings: NewPosting[] = [];
+      // Postings of entries before this one belong to no entry (orphans are reported separately).
+      while (!nextPosting.done && (nextPosting.value[0] as number) < id) nextPosting = postingsIt.next();
+      while (!nextPosting.done && nextPosting.value[0] === id) {
+        const p = nextPosting.value;
+        postings.push({ account: p[1] as NewPosting['account'], memberId: p[2] as string | null, points: p[3] as number });
+        nextPosting = postingsIt.next();
+      }
+      entries++;
+      const row = {
+        id,
+        at: e[1] as string,
+        recorded_at: e[2] as string,
+        kind: e[3] as string,
+        member_id: e[4] as string | null,
+        ref: e[5] as string | null,
+        memo: e[6] as string | null,
+        operator: e[7] as string,
+      };
+      let sum = 0;
+      for (const p of postings) sum += p.points;
+      if (!firstUnbalanced && (sum !== 0 || postings.length < 2)) {
+        firstUnbalanced = `entry ${id} (${row.kind}): postings sum to ${sum} over ${postings.length} posting(s)`;
+      }
+      if (!firstChainBreak) {
+        if (id !== expectId) firstChainBreak = `entry ${expectId} is missing (next is ${id})`;
+        else if (e[8] !== prevHash) firstChainBreak = `entry ${id}: prev_hash does not match entry ${id - 1}'s hash`;
+        else if (keyedFrom !== null && id >= keyedFrom) {
+          // A keyed entry: its MAC is proved with the key file, and only its link without it.
+          if (!key) keyedUnproved++;
+          else if (chainMac(key, prevHash, entryContent(row, postings)) !== e[9])
+            firstChainBreak = `entry ${id} (${row.kind}): content does not match its keyed MAC (edited after it was written, or another key)`;
+        } else if (chainHash(prevHash, entryContent(row, postings)) !== e[9])
+          firstChainBreak = `entry ${id} (${row.kind}): content does not match its hash (edited after it was written)`;
+      }
+      books.entry({ id, kind: row.kind, ref: row.ref, memberId: row.member_id, at: row.at, recordedAt: row.recorded_at, postings });
+      prevHash = e[9] as string;
+      expectId = id + 1;
+      lastId = id;
+      if (anchorHashes.size && anchorHashes.has(id)) anchorHashes.set(id, prevHash);
     }
+    } catch (e) {
+      books.close();
+      postingsIt.return?.();
+      throw e;
+    }
+    const head: Anchor | null = entries ? { id: lastId, hash: prevHash } : null;
+    checks.push({ name: 'hash-chain', ok: !firstChainBreak, detail: firstChainBreak ?? `${entries} entries chained` });
+    checks.push(chainKeyCheck(key !== null, keyedFrom, head, keyedUnproved));
+    checks.push({ name: 'entries-balance', ok: !firstUnbalanced, detail: firstUnbalanced ?? 'every entry sums to zero' });
+    checks.push(fromMismatches('postings-have-entries', 'no orphan postings', q.orphanPostings()));
+    books.finish(q.memberCacheRows());
+    checks.push(fromProblems('postings-name-members', 'every posting names a known member', books.unknown));
+    checks.push(fromProblems('member-balances', 'balance, held and lifetime caches match the postings', books.caches));
+    checks.push(fromMismatches('lot-remaining', 'every lot remaining = points + moves, within 0..points', q.lotRemaining()));
+    checks.push(fromProblems('lots-match-balances', 'balance = lots remaining + held − debt for every member', books.balances));
+    checks.push(fromMismatches('lot-moves-owner', "lot moves are made by the lot member's entries", q.lotMovesOwnership()));
+    for (const x of extraChecks) checks.push(fromMismatches(x.name, 'ok', q.extra(x.sql)));
+    checks.push(fromProblems('lots-match-entries', `${books.lotsSeen} lots and their moves are what their entries credited and debited`, books.lots));
+    checks.push(fromProblems('lot-expiry', "every lot expires when the rules in force at its earning say", books.expiry));
+    checks.push(fromProblems('member-debt', 'every debt cache is what the journal and lots leave', books.debt));
+    for (const x of bookChecks) checks.push(fromMismatches(x.name, x.okDetail, q.extra(x.sql)));
+    for (const a of anchors) {
+      const found = anchorHashes.get(a.id);
+      const detail =
+        found === null
+          ? `entry ${a.id} of the anchor is gone: the journal was cut back to ${head ? `entry ${head.id}` : 'nothing'}`
+          : found !== a.hash
+            ? `entry ${a.id} no longer has the anchor's hash: the journal was rewritten up to it`
+            : `entry ${a.id} is as it was anchored, and so is every entry before it`;
+      checks.push({ name: 'anchor', ok: found === a.hash, detail });
+    }
+    q.endChecks(); // (on a throw, closing the ledger ends them)
+    return { ok: checks.every((c) => c.ok), entries, head, checks };
   });
-}
-
-function verifyChecks(l: Ledger, q: VerifyQueries, anchors: readonly Anchor[], sortedLots: boolean): VerifyResult {
-  const checks: Check[] = [];
-
-  // The chain and the zero-sum of each entry, in one merged pass over entries and postings.
-  const keyedFrom = q.chainKeyedFrom();
-  const key = l.store.chainKey;
-  let keyedUnproved = 0;
-  let prevHash = GENESIS_HASH;
-  let expectId = 1;
-  let entries = 0;
-  let firstChainBreak: string | undefined;
-  let firstUnbalanced: string | undefined;
-  const anchorHashes = new Map<number, string | null>(anchors.map((a) => [a.id, null]));
-  let lastId = 0;
-  const books = new LotBooks(l, q, sortedLots);
-  const postingsIt = q.postingsRaw();
-  let nextPosting = postingsIt.next();
-  try {
-  for (const e of q.entriesRaw()) {
-    const id = e[0] as number;
-    const postings: NewPosting[] = [];
-    // Postings of entries before this one belong to no entry (orphans are reported separately).
-    while (!nextPosting.done && (nextPosting.value[0] as number) < id) nextPosting = postingsIt.next();
-    while (!nextPosting.done && nextPosting.value[0] === id) {
-      const p = nextPosting.value;
-      postings.push({ account: p[1] as NewPosting['account'], memberId: p[2] as string | null, points: p[3] as number });
-      nextPosting = postingsIt.next();
-    }
-    entries++;
-    const row = {
-      id,
-      at: e[1] as string,
-      recorded_at: e[2] as string,
-      kind: e[3] as string,
-      member_id: e[4] as string | null,
-      ref: e[5] as string | null,
-      memo: e[6] as string | null,
-      operator: e[7] as string,
-    };
-    let sum = 0;
-    for (const p of postings) sum += p.points;
-    if (!firstUnbalanced && (sum !== 0 || postings.length < 2)) {
-      firstUnbalanced = `entry ${id} (${row.kind}): postings sum to ${sum} over ${postings.length} posting(s)`;
-    }
-    if (!firstChainBreak) {
-      if (id !== expectId) firstChainBreak = `entry ${expectId} is missing (next is ${id})`;
-      else if (e[8] !== prevHash) firstChainBreak = `entry ${id}: prev_hash does not match entry ${id - 1}'s hash`;
-      else if (keyedFrom !== null && id >= keyedFrom) {
-        // A keyed entry: its MAC is proved with the key file, and only its link without it.
-        if (!key) keyedUnproved++;
-        else if (chainMac(key, prevHash, entryContent(row, postings)) !== e[9])
-          firstChainBreak = `entry ${id} (${row.kind}): content does not match its keyed MAC (edited after it was written, or another key)`;
-      } else if (chainHash(prevHash, entryContent(row, postings)) !== e[9])
-        firstChainBreak = `entry ${id} (${row.kind}): content does not match its hash (edited after it was written)`;
-    }
-    books.entry({ id, kind: row.kind, ref: row.ref, memberId: row.member_id, at: row.at, recordedAt: row.recorded_at, postings });
-    prevHash = e[9] as string;
-    expectId = id + 1;
-    lastId = id;
-    if (anchorHashes.size && anchorHashes.has(id)) anchorHashes.set(id, prevHash);
-  }
-  } catch (e) {
-    books.close();
-    postingsIt.return?.();
-    throw e;
-  }
-  const head: Anchor | null = entries ? { id: lastId, hash: prevHash } : null;
-  checks.push({ name: 'hash-chain', ok: !firstChainBreak, detail: firstChainBreak ?? `${entries} entries chained` });
-  checks.push(chainKeyCheck(key !== null, keyedFrom, head, keyedUnproved));
-  checks.push({ name: 'entries-balance', ok: !firstUnbalanced, detail: firstUnbalanced ?? 'every entry sums to zero' });
-  checks.push(fromMismatches('postings-have-entries', 'no orphan postings', q.orphanPostings()));
-  books.finish(q.memberCacheRows());
-  checks.push(fromProblems('postings-name-members', 'every posting names a known member', books.unknown));
-  checks.push(fromProblems('member-balances', 'balance, held and lifetime caches match the postings', books.caches));
-  checks.push(fromMismatches('lot-remaining', 'every lot remaining = points + moves, within 0..points', q.lotRemaining()));
-  checks.push(fromProblems('lots-match-balances', 'balance = lots remaining + held − debt for every member', books.balances));
-  checks.push(fromMismatches('lot-moves-owner', "lot moves are made by the lot member's entries", q.lotMovesOwnership()));
-  for (const x of extraChecks) checks.push(fromMismatches(x.name, 'ok', q.extra(x.sql)));
-  checks.push(fromProblems('lots-match-entries', `${books.lotsSeen} lots and their moves are what their entries credited and debited`, books.lots));
-  checks.push(fromProblems('lot-expiry', "every lot expires when the rules in force at its earning say", books.expiry));
-  checks.push(fromProblems('member-debt', 'every debt cache is what the journal and lots leave', books.debt));
-  for (const x of bookChecks) checks.push(fromMismatches(x.name, x.okDetail, q.extra(x.sql)));
-  for (const a of anchors) {
-    const found = anchorHashes.get(a.id);
-    const detail =
-      found === null
-        ? `entry ${a.id} of the anchor is gone: the journal was cut back to ${head ? `entry ${head.id}` : 'nothing'}`
-        : found !== a.hash
-          ? `entry ${a.id} no longer has the anchor's hash: the journal was rewritten up to it`
-          : `entry ${a.id} is as it was anchored, and so is every entry before it`;
-    checks.push({ name: 'anchor', ok: found === a.hash, detail });
-  }
-  return { ok: checks.every((c) => c.ok), entries, head, checks };
 }
