@@ -18,6 +18,8 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(ROOT, 'bench', 'out');
 const BIN = join(ROOT, 'bin', 'pointsmall.js');
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+// BENCH_ONLY=expiry,reports runs those parts only (import, expiry, reports; default all)
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'import,expiry,reports').split(',').map((x) => x.trim()));
 const NOW = '2026-11-23T10:00:00+08:00';
 const env = { ...process.env, POINTSMALL_NOW: NOW, POINTSMALL_OPERATOR: 'bench', NO_COLOR: '1' };
 delete env.POINTSMALL_DB;
@@ -61,6 +63,7 @@ const baseline = {};
 const ledger = {};
 try {
   // ---- import ----
+  if (ONLY.has('import')) {
   const csv = join(OUT, 'purchases-1000000.csv');
   const members = join(OUT, 'members-50000.csv');
   if (!existsSync(csv) || !existsSync(members)) throw new Error('bench/out has no 1M-row purchases file: run `npm run bench -- import` first');
@@ -96,9 +99,10 @@ try {
       `accrued ${summary.pointsAccrued.toLocaleString('en')} points on ${summary.accepted.toLocaleString('en')} orders; ledger verify ${verify.status === 0 ? 'passed' : 'FAILED'} afterwards.`,
   );
   ledger.import = { rows: 1_000_000, members: 50_000 };
+  }
 
   // ---- expiry over 1M lots ----
-  const expiryDb = find('expiry-ledger-');
+  const expiryDb = ONLY.has('expiry') && find('expiry-ledger-');
   if (expiryDb) {
     const ms = fromCache(expiryDb, 'pm_bench_exp_tpl');
     notes.push(`db copy of ${expiryDb} (${(statSync(join(OUT, expiryDb)).size / 2 ** 20).toFixed(0)} MB, upgraded to this schema first) into PostgreSQL: ${(ms / 1000).toFixed(2)} s, verified, same head hash.`);
@@ -114,10 +118,10 @@ try {
     results.push({ name: `expire run on PostgreSQL (${(res.lots ?? res.lotsExpired ?? 0).toLocaleString('en')} lots)`, medianMs: Math.round(median(times)), runsMs: times.map(Math.round), limitMs: 5000, ok: median(times) < 5000 });
     psql('DROP DATABASE IF EXISTS pm_bench_exp WITH (FORCE)');
     psql('DROP DATABASE IF EXISTS pm_bench_exp_tpl WITH (FORCE)');
-  } else notes.push('expiry: no cached expiry ledger in bench/out (run `npm run bench -- expiry` first)');
+  } else if (ONLY.has('expiry')) notes.push('expiry: no cached expiry ledger in bench/out (run `npm run bench -- expiry` first)');
 
   // ---- reports ----
-  const reportsDb = find('reports-ledger-');
+  const reportsDb = ONLY.has('reports') && find('reports-ledger-');
   if (reportsDb) {
     fromCache(reportsDb, 'pm_bench_rep');
     for (const [name, args, limit] of [
@@ -131,7 +135,7 @@ try {
       process.stderr.write(`${name}: ${Math.round(median(times))} ms\n`);
     }
     psql('DROP DATABASE IF EXISTS pm_bench_rep WITH (FORCE)');
-  } else notes.push('reports: no cached reports ledger in bench/out (run `npm run bench -- reports` first)');
+  } else if (ONLY.has('reports')) notes.push('reports: no cached reports ledger in bench/out (run `npm run bench -- reports` first)');
   for (const d of ['pm_bench_run', 'pm_bench_copy', 'pm_bench_tpl']) psql(`DROP DATABASE IF EXISTS ${d} WITH (FORCE)`);
 } finally {
   if (server) run(join(ROOT, '.ci', 'pg-server'), ['stop', server], { allowFail: true });

@@ -6,7 +6,7 @@ import { UsageError } from '../errors.js';
 import { expiryQueries } from '../store/expiry.js';
 import { journal } from '../store/journal.js';
 import { relaxRowChecks } from '../store/db.js';
-import { outbox } from '../store/outbox.js';
+import { type NewNotification, outbox } from '../store/outbox.js';
 import { type Ctx, type Ledger, withLedger } from './ledger.js';
 import { recordAudit } from './points.js';
 
@@ -66,28 +66,27 @@ function expireInTransaction(l: Ledger, asOf: string, at: string): ExpiryRunResu
     let lots = 0;
     let queued = 0;
     // One entry per member, written with multi-row inserts (postMany keeps the chain and caches exact).
-    const entryIds = j.postMany(
-      perMember.map((m) => ({
-        at,
-        kind: 'expiry',
-        memberId: m.memberId,
-        ref,
-        memo: `${m.lots} lot${m.lots === 1 ? '' : 's'} expired as of ${asOf}`,
-        postings: [
-          { account: 'member' as const, memberId: m.memberId, points: -m.points },
-          { account: 'expired' as const, memberId: m.memberId, points: m.points },
-        ],
-      })),
-      l.operator,
-      l.nowIso,
-    );
-    perMember.forEach((m, i) => {
+    const list = perMember.map((m) => ({
+      at,
+      kind: 'expiry',
+      memberId: m.memberId,
+      ref,
+      memo: `${m.lots} lot${m.lots === 1 ? '' : 's'} expired as of ${asOf}`,
+      postings: [
+        { account: 'member' as const, memberId: m.memberId, points: -m.points },
+        { account: 'expired' as const, memberId: m.memberId, points: m.points },
+      ],
+    }));
+    // (its rows name members that exist and entries it writes: no per-row foreign-key checks on PostgreSQL)
+    const entryIds = q.relaxed(() => j.postMany(list, l.operator, l.nowIso));
+    const notices = perMember.map((m, i) => {
       q.setEntry(m.memberId, entryIds[i]);
       points += m.points;
       lots += m.lots;
       const payload: ExpiredPayload = { memberId: m.memberId, asOf, points: m.points, lots: m.lots, balance: m.balance - m.points };
-      if (box.enqueue({ createdAt: l.nowIso, topic: 'points.expired', memberId: m.memberId, payload, dedupeKey: expiredKey(entryIds[i]), contact: m }).queued) queued++;
+      return { createdAt: l.nowIso, topic: 'points.expired', memberId: m.memberId, payload, dedupeKey: expiredKey(entryIds[i]), contact: m };
     });
+    queued += box.enqueueMany(notices);
     const done = lots ? q.finish(asOf).lots : 0;
     if (done !== lots) throw new Error(`expiry moved ${done} lots, ${lots} expected`);
     const result: ExpiryRunResult = {
@@ -144,6 +143,7 @@ export function previewLots(l: Ledger, input: { withinDays: number; notify?: boo
     let points = 0;
     let queued = 0;
     const box = input.notify ? l.store.get(outbox) : null;
+    const notices: NewNotification[] = [];
     for (const lot of lots) {
       let m = byMember.get(lot.memberId);
       if (!m) {
@@ -159,9 +159,10 @@ export function previewLots(l: Ledger, input: { withinDays: number; notify?: boo
       points += lot.remaining;
       if (box) {
         const payload: ExpiringPayload = { memberId: lot.memberId, lotId: lot.lotId, points: lot.remaining, expiresOn: lot.expiresOn };
-        if (box.enqueue({ createdAt: l.nowIso, topic: 'points.expiring', memberId: lot.memberId, payload, dedupeKey: expiringKey(lot.lotId), contact: lot }).queued) queued++;
+        notices.push({ createdAt: l.nowIso, topic: 'points.expiring', memberId: lot.memberId, payload, dedupeKey: expiringKey(lot.lotId), contact: lot });
       }
     }
+    if (box) queued += box.enqueueMany(notices);
     if (box && queued) recordAudit(l, 'expire.notify', null, { from: w.from, to: w.to, queued });
     const rows = [...byMember.values()];
     return {

@@ -1,6 +1,6 @@
 // ledger verify: recomputes the hash chain, every entry's balance and every cache (§5).
 import { chainHash, chainMac, entryContent, GENESIS_HASH, type NewPosting } from '../store/journal.js';
-import { bookChecks, extraChecks, type Mismatch, verifyQueries } from '../store/verify.js';
+import { bookChecks, coreChecks, extraChecks, type Mismatch, verifyQueries } from '../store/verify.js';
 import { LotBooks, LotsOutOfOrder } from './verifyBooks.js';
 import { LedgerCorruptError } from '../errors.js';
 import { type Ctx, type Ledger, withLedger } from './ledger.js';
@@ -103,6 +103,8 @@ async function verifyOpen(ctx: Ctx, anchors: readonly Anchor[]): Promise<VerifyR
 function verifyPass(l: Ledger, anchors: readonly Anchor[], sortedLots: boolean): VerifyResult {
   return l.store.read(() => {
     const q = l.store.get(verifyQueries);
+    // The set-based checks start first: on PostgreSQL the server runs them while the chain streams by.
+    q.startChecks([coreChecks.orphanPostings, coreChecks.lotRemaining, coreChecks.lotMovesOwnership, ...extraChecks.map((x) => x.sql), ...bookChecks.map((x) => x.sql)]);
     const checks: Check[] = [];
 
     // The chain and the zero-sum of each entry, in one merged pass over entries and postings.
@@ -194,6 +196,7 @@ function verifyPass(l: Ledger, anchors: readonly Anchor[], sortedLots: boolean):
             : `entry ${a.id} is as it was anchored, and so is every entry before it`;
       checks.push({ name: 'anchor', ok: found === a.hash, detail });
     }
+    q.endChecks(); // (on a throw, closing the ledger ends them)
     return { ok: checks.every((c) => c.ok), entries, head, checks };
   });
 }

@@ -346,7 +346,7 @@ function openPgStore(url: string, opts: OpenOptions, busy: number): Store {
   const store = new Store(url, db as unknown as Db, busy, 'postgres');
   try {
     store.chainKey = readChainKey();
-    const version = db.schemaVersion();
+    const version = db.opened ? (db.opened.hasSchema ? db.opened.version : 0) : db.schemaVersion();
     if (version > latestVersion()) {
       throw new UsageError(
         `${shown} has schema version ${version}, newer than this pointsmall understands (${latestVersion()})`,
@@ -354,7 +354,7 @@ function openPgStore(url: string, opts: OpenOptions, busy: number): Store {
         'LEDGER_TOO_NEW',
       );
     }
-    const hasSchema = db.prepare("SELECT to_regclass('pointsmall_schema') IS NOT NULL").pluck().get() === 1;
+    const hasSchema = db.opened ? db.opened.hasSchema : db.prepare("SELECT to_regclass('pointsmall_schema') IS NOT NULL").pluck().get() === 1;
     if (!hasSchema || version === 0) {
       if (!opts.create) throw notLedger(url, hasSchema ? 'no pointsmall schema in it' : 'no pointsmall schema in this database', shown);
       store.write(() => db.execDdl(PG_BOOTSTRAP));

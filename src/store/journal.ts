@@ -223,6 +223,7 @@ export class Journal {
    * 50 members per statement (UPDATE … FROM VALUES).
    */
   addToCaches(perMember: Map<string, { balance: number; held: number; earned: number; at: string | null }>): void {
+    if (this.store.pg && perMember.size > 200) return this.addToCachesByCopy(perMember);
     const PER = 50;
     // PostgreSQL types a VALUES list by its rows: the first row's casts type the lot
     const rows = Array(PER).fill('(?,?,?,?,?)');
@@ -247,6 +248,29 @@ export class Journal {
     }
     if (n === PER * 5) this.cachesMany.run(...args);
     else for (let i = 0; i < n; i += 5) this.s.memberCache.run(args[i + 1], args[i + 2], args[i + 3], args[i + 4], args[i]);
+  }
+
+  private cachesFromTemp?: Database.Statement;
+  /**
+   * addToCaches on PostgreSQL for many members (an expiry run's 50,000): the changes go by COPY into a
+   * temp table, then one UPDATE … FROM it, instead of a statement per 50 members.
+   */
+  private addToCachesByCopy(perMember: Map<string, { balance: number; held: number; earned: number; at: string | null }>): void {
+    const pg = this.store.pg!;
+    const args: unknown[] = [];
+    for (const [id, m] of perMember) args.push(id, m.balance, m.held, m.earned, m.at);
+    this.store.db.exec(
+      `CREATE TEMP TABLE IF NOT EXISTS member_cache_in (member_id TEXT PRIMARY KEY, d_balance BIGINT NOT NULL, d_held BIGINT NOT NULL,
+         d_earned BIGINT NOT NULL, at TEXT) ON COMMIT DELETE ROWS;
+       DELETE FROM temp.member_cache_in`,
+    );
+    pg.copyRows('pg_temp.member_cache_in', 'member_id, d_balance, d_held, d_earned, at', 5, args);
+    this.cachesFromTemp ??= this.store.db.prepare(
+      `UPDATE members SET balance = balance + v.d_balance, held = held + v.d_held, lifetime_earned = lifetime_earned + v.d_earned,
+              last_activity_at = CASE WHEN v.at IS NULL OR v.at <= coalesce(last_activity_at, '') THEN last_activity_at ELSE v.at END
+         FROM temp.member_cache_in v WHERE members.id = v.member_id`,
+    );
+    this.cachesFromTemp.run({});
   }
 
   /** The chain's head: the last entry's id and hash (0 and the genesis hash when there is none). */

@@ -6,29 +6,45 @@ export interface Mismatch {
   detail: string;
 }
 
+/** The set-based checks of the journal's own tables (VerifyQueries' orphanPostings, lotRemaining, lotMovesOwnership). */
+export const coreChecks = {
+  orphanPostings: `SELECT 'posting ' || p.rowid AS subject, 'belongs to no entry (entry_id ' || p.entry_id || ')' AS detail
+                     FROM postings p LEFT JOIN entries e ON e.id = p.entry_id WHERE e.id IS NULL LIMIT 5`,
+  lotRemaining: `SELECT 'lot ' || l.id AS subject,
+                        'remaining ' || l.remaining || ' but points ' || l.points || ' and moves ' || coalesce(mv.s, 0) AS detail
+                   FROM lots l LEFT JOIN (SELECT lot_id, sum(points) AS s FROM lot_moves GROUP BY lot_id) mv ON mv.lot_id = l.id
+                  WHERE l.remaining <> l.points + coalesce(mv.s, 0) OR l.remaining < 0 OR l.remaining > l.points
+                  LIMIT 5`,
+  lotMovesOwnership: `SELECT 'entry ' || mv.entry_id AS subject, 'moves lot ' || mv.lot_id || ' of another member' AS detail
+                        FROM lot_moves mv JOIN lots l ON l.id = mv.lot_id JOIN entries e ON e.id = mv.entry_id
+                       WHERE e.member_id IS NOT l.member_id LIMIT 5`,
+};
+
 /** Extra invariants other areas contribute (open holds = held, …): name → SQL returning (subject, detail) rows. */
 export const extraChecks: { name: string; sql: string }[] = [];
 
 export class VerifyQueries {
   private readonly db;
+  private readonly pg;
   constructor(store: Store) {
     this.db = store.db;
+    this.pg = store.pg;
+  }
+
+  /** A whole table's worth of raw rows: on PostgreSQL read with COPY in large chunks (see PgDatabase.copyOut). */
+  private stream(sql: string): IterableIterator<unknown[]> {
+    if (this.pg) return this.pg.copyOut(sql);
+    return this.db.prepare(sql).raw().iterate() as IterableIterator<unknown[]>;
   }
 
   /** Entries in chain order, streamed as raw rows: [id, at, recorded_at, kind, member_id, ref, memo, operator, prev_hash, hash]. */
   entriesRaw(): IterableIterator<unknown[]> {
-    return this.db
-      .prepare('SELECT id, at, recorded_at, kind, member_id, ref, memo, operator, prev_hash, hash FROM entries ORDER BY id')
-      .raw()
-      .iterate() as IterableIterator<unknown[]>;
+    return this.stream('SELECT id, at, recorded_at, kind, member_id, ref, memo, operator, prev_hash, hash FROM entries ORDER BY id');
   }
 
   /** Postings in the same order (by entry, then as written), as raw rows: [entry_id, account, member_id, points]. */
   postingsRaw(): IterableIterator<unknown[]> {
-    return this.db
-      .prepare('SELECT entry_id, account, member_id, points FROM postings ORDER BY entry_id, rowid')
-      .raw()
-      .iterate() as IterableIterator<unknown[]>;
+    return this.stream('SELECT entry_id, account, member_id, points FROM postings ORDER BY entry_id, rowid');
   }
 
   entryCount(): number {
@@ -36,34 +52,17 @@ export class VerifyQueries {
   }
 
   orphanPostings(): Mismatch[] {
-    return this.db
-      .prepare(`SELECT 'posting ' || p.rowid AS subject, 'belongs to no entry (entry_id ' || p.entry_id || ')' AS detail
-                  FROM postings p LEFT JOIN entries e ON e.id = p.entry_id WHERE e.id IS NULL LIMIT 5`)
-      .all() as Mismatch[];
+    return this.extra(coreChecks.orphanPostings);
   }
 
   /** Each lot's remaining against its points and moves. */
   lotRemaining(): Mismatch[] {
-    return this.db
-      .prepare(
-        `SELECT 'lot ' || l.id AS subject,
-                'remaining ' || l.remaining || ' but points ' || l.points || ' and moves ' || coalesce(mv.s, 0) AS detail
-           FROM lots l LEFT JOIN (SELECT lot_id, sum(points) AS s FROM lot_moves GROUP BY lot_id) mv ON mv.lot_id = l.id
-          WHERE l.remaining <> l.points + coalesce(mv.s, 0) OR l.remaining < 0 OR l.remaining > l.points
-          LIMIT 5`,
-      )
-      .all() as Mismatch[];
+    return this.extra(coreChecks.lotRemaining);
   }
 
   /** Lot moves must be recorded by an entry of the lot's own member. */
   lotMovesOwnership(): Mismatch[] {
-    return this.db
-      .prepare(
-        `SELECT 'entry ' || mv.entry_id AS subject, 'moves lot ' || mv.lot_id || ' of another member' AS detail
-           FROM lot_moves mv JOIN lots l ON l.id = mv.lot_id JOIN entries e ON e.id = mv.entry_id
-          WHERE e.member_id IS NOT l.member_id LIMIT 5`,
-      )
-      .all() as Mismatch[];
+    return this.extra(coreChecks.lotMovesOwnership);
   }
 
   /**
@@ -72,18 +71,12 @@ export class VerifyQueries {
    * entry when `sorted` (the caller's fallback when the rowid order is not entry order).
    */
   lotsByEntry(sorted: boolean): IterableIterator<unknown[]> {
-    return this.db
-      .prepare(`SELECT entry_id, id, member_id, points, earned_at, expires_on, remaining FROM lots ORDER BY ${sorted ? 'entry_id, id' : 'id'}`)
-      .raw()
-      .iterate() as IterableIterator<unknown[]>;
+    return this.stream(`SELECT entry_id, id, member_id, points, earned_at, expires_on, remaining FROM lots ORDER BY ${sorted ? 'entry_id, id' : 'id'}`);
   }
 
   /** Lot moves in entry order, as raw rows: [entry_id, lot_id, points]. */
   movesByEntry(): IterableIterator<unknown[]> {
-    return this.db
-      .prepare('SELECT entry_id, lot_id, points FROM lot_moves ORDER BY entry_id, rowid')
-      .raw()
-      .iterate() as IterableIterator<unknown[]>;
+    return this.stream('SELECT entry_id, lot_id, points FROM lot_moves ORDER BY entry_id, rowid');
   }
 
   /** Every rules version in order of force (effective_at, then applied later wins). */
@@ -100,7 +93,7 @@ export class VerifyQueries {
   /** Checkout orders' creation times by order id: a checkout's earned lot expires by the rules in force when its order was created. */
   orderCreatedAt(): Map<string, string> {
     const m = new Map<string, string>();
-    for (const [id, at] of this.db.prepare('SELECT id, created_at FROM orders WHERE points_earned > 0').raw().iterate() as IterableIterator<[string, string]>) m.set(id, at);
+    for (const [id, at] of this.stream('SELECT id, created_at FROM orders WHERE points_earned > 0') as IterableIterator<[string, string]>) m.set(id, at);
     return m;
   }
 
@@ -112,11 +105,28 @@ export class VerifyQueries {
 
   /** Members' caches, compared with the postings and lots as they stream by: [id, balance, held, debt, lifetime_earned]. */
   memberCacheRows(): IterableIterator<[string, number, number, number, number]> {
-    return this.db.prepare('SELECT id, balance, held, debt, lifetime_earned FROM members').raw().iterate() as IterableIterator<[string, number, number, number, number]>;
+    return this.stream('SELECT id, balance, held, debt, lifetime_earned FROM members') as IterableIterator<[string, number, number, number, number]>;
   }
 
   extra(sql: string): Mismatch[] {
+    if (this.ahead) return this.ahead.rows(sql) as Mismatch[];
     return this.db.prepare(sql).all() as Mismatch[];
+  }
+
+  private ahead: { rows(sql: string): unknown[]; close(): void } | undefined;
+  /**
+   * The set-based checks a pass will run (extra() of each sql): on PostgreSQL they start now on a side
+   * connection in the same snapshot, so the server works through them while the pass streams the journal.
+   * On SQLite nothing changes. Ends with endChecks().
+   */
+  startChecks(sqls: readonly string[]): void {
+    this.endChecks();
+    if (this.pg) this.ahead = this.pg.runAhead(sqls);
+  }
+
+  endChecks(): void {
+    this.ahead?.close();
+    this.ahead = undefined;
   }
 }
 

@@ -89,6 +89,49 @@ describe.skipIf(!HAVE_PG)('a ledger on PostgreSQL', () => {
     expect(runCli(['member', 'adjust', 'a', '--points', '7', '--reason', 'r', '--db', pg, '--json']).json().balance).toBe(7);
   });
 
+  it('ledger verify reads the journal by COPY exactly (tabs, line feeds, backslashes, non-ASCII) and sees a posting or entry changed by SQL: exit 6', async () => {
+    const pg = tmpPgDatabase();
+    expect(runCli(['demo', '--db', pg, '--json']).code).toBe(0);
+    const reason = 'odd\tmemo\nacross lines \\N back\\slash é 積分 😀';
+    const adj = runCli(['member', 'adjust', 'M001', '--points', '3', '--reason', reason, '--db', pg, '--json']);
+    expect(adj.code, adj.stderr).toBe(0);
+    const ok = runCli(['ledger', 'verify', '--db', pg, '--json']);
+    expect(ok.code, ok.stdout).toBe(0);
+    expect(ok.json().head.id).toBe(adj.json().entryId);
+    // the same hash on SQLite: a backup re-reads every row and verifies offline
+    const out = join(tmpDir(), 'b.db');
+    expect(runCli(['db', 'backup', out, '--db', pg, '--json']).code).toBe(0);
+    expect(runCli(['ledger', 'verify', '--db', out, '--json']).json().head).toEqual(ok.json().head);
+
+    const tamper = async (sql: string) => {
+      const db = await facade(pg);
+      try {
+        db.exec('SET session_replication_role = replica'); // past the append-only triggers, as an intruder with the role could
+        db.prepare(sql).run();
+      } finally {
+        db.close();
+      }
+    };
+    await tamper(`UPDATE postings SET points = points + 1 WHERE rowid = (SELECT min(rowid) FROM postings WHERE account = 'member')`);
+    const bad = runCli(['ledger', 'verify', '--db', pg, '--json']);
+    expect(bad.code).toBe(6);
+    const failed = (bad.json() as { checks: { name: string; ok: boolean }[] }).checks.filter((c) => !c.ok).map((c) => c.name);
+    expect(failed).toEqual(expect.arrayContaining(['hash-chain', 'entries-balance']));
+
+    const pg2 = tmpPgDatabase();
+    expect(runCli(['demo', '--db', pg2, '--json']).code).toBe(0);
+    const db = await facade(pg2);
+    try {
+      db.exec('SET session_replication_role = replica');
+      db.prepare(`UPDATE entries SET memo = 'rewritten' WHERE id = 2`).run();
+    } finally {
+      db.close();
+    }
+    const bad2 = runCli(['ledger', 'verify', '--db', pg2, '--json']);
+    expect(bad2.code).toBe(6);
+    expect((bad2.json() as { checks: { name: string; ok: boolean; detail: string }[] }).checks.find((c) => c.name === 'hash-chain')).toMatchObject({ ok: false, detail: expect.stringContaining('entry 2') });
+  });
+
   it('refuses a newer schema, a database without a ledger, and never shows the password', async () => {
     const pg = tmpPgDatabase();
     const empty = runCli(['member', 'list', '--db', pg, '--json']);

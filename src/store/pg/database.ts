@@ -16,16 +16,16 @@ import { createSyncFn } from 'synckit';
 import type { Reply, Request } from './worker.js';
 import { ddlToPg, toPg } from './dialect.js';
 
-const call = (() => {
-  let fn: ((r: Request) => Reply) | undefined;
-  return (r: Request): Reply => {
-    // Built, the worker sits beside this module; run from the sources (the test runner), it is the built one.
-    const beside = fileURLToPath(new URL('./worker.js', import.meta.url));
-    const path = existsSync(beside) ? beside : fileURLToPath(new URL('../../../dist/store/pg/worker.js', import.meta.url));
-    fn ??= createSyncFn(path) as unknown as (r: Request) => Reply;
-    return fn(r);
-  };
-})();
+let syncFn: ((r: Request) => Reply) | undefined;
+/** Starts the worker thread (if not yet): it loads `pg` while this thread carries on. */
+export function startWorker(): (r: Request) => Reply {
+  // Built, the worker sits beside this module; run from the sources (the test runner), it is the built one.
+  const beside = fileURLToPath(new URL('./worker.js', import.meta.url));
+  const path = existsSync(beside) ? beside : fileURLToPath(new URL('../../../dist/store/pg/worker.js', import.meta.url));
+  syncFn ??= createSyncFn(path) as unknown as (r: Request) => Reply;
+  return syncFn;
+}
+const call = (r: Request): Reply => (syncFn ?? startWorker())(r);
 
 /** The advisory lock every writer takes (one per database: advisory locks are scoped to a database). */
 export const WRITER_LOCK = 0x706f696e; // "poin"
@@ -63,33 +63,57 @@ export class PgStatement {
   private pluckOn = false;
   private readonly limits = new Set<number>();
   private rawOn = false;
-  private readonly text: string;
   private readonly params: (string | null)[];
-  private readonly name: string;
-  private readonly isQuery: boolean;
-  private readonly returnsId: boolean;
+  /** The text as run and its server-side name: an INSERT's wait for its first run (see resolve). */
+  private readonly plan: { text: string; name: string; isQuery: boolean; returnsId: boolean; table: string | null };
   constructor(private readonly db: PgDatabase, readonly source: string) {
     const t = toPg(source);
-    let text = t.text;
-    const insert = /^\s*INSERT\s+INTO\s+"?(\w+)"?/i.exec(text);
-    this.returnsId = false;
-    if (insert && !/\bRETURNING\b/i.test(text)) {
-      const key = db.identityOf(insert[1]);
-      if (key) {
-        text += ` RETURNING ${key}`;
-        this.returnsId = true;
-      }
-    }
-    this.text = text;
+    const insert = /^\s*INSERT\s+INTO\s+"?(\w+)"?/i.exec(t.text);
     this.params = t.params;
     // SQLite's LIMIT -1 is "no limit"; PostgreSQL's is LIMIT NULL
-    for (const m of text.matchAll(/\bLIMIT\s+\$(\d+)/gi)) this.limits.add(Number(m[1]) - 1);
-    this.isQuery = /^\s*(SELECT|WITH|VALUES)\b/i.test(text) || /\bRETURNING\b/i.test(text);
-    this.name = `pm_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
+    for (const m of t.text.matchAll(/\bLIMIT\s+\$(\d+)/gi)) this.limits.add(Number(m[1]) - 1);
+    this.plan = { text: t.text, name: '', isQuery: false, returnsId: false, table: insert && !/\bRETURNING\b/i.test(t.text) ? insert[1] : null };
+    if (!this.plan.table) this.resolve();
+  }
+
+  /**
+   * An INSERT into a table with an integer key returns it (lastInsertRowid): which tables have one is a
+   * catalog query, asked when an INSERT first runs rather than when it is prepared (a command that only
+   * reads never asks).
+   */
+  private resolve(): typeof this.plan {
+    const p = this.plan;
+    if (p.name) return p;
+    if (p.table) {
+      const key = this.db.identityOf(p.table);
+      if (key) {
+        p.text += ` RETURNING ${key}`;
+        p.returnsId = true;
+      }
+      p.table = null;
+    }
+    p.isQuery = /^\s*(SELECT|WITH|VALUES)\b/i.test(p.text) || /\bRETURNING\b/i.test(p.text);
+    p.name = `pm_${createHash('sha1').update(p.text).digest('hex').slice(0, 20)}`;
+    return p;
+  }
+
+  private get text(): string {
+    return this.resolve().text;
+  }
+
+  private get name(): string {
+    return this.resolve().name;
+  }
+
+  private get returnsId(): boolean {
+    return this.resolve().returnsId;
   }
 
   get reader(): boolean {
-    return this.isQuery && !this.returnsId;
+    // an INSERT never reads (with or without the RETURNING it may get)
+    if (this.plan.table) return false;
+    const p = this.resolve();
+    return p.isQuery && !p.returnsId;
   }
 
   pluck(on = true): this {
@@ -178,8 +202,11 @@ export class PgDatabase {
     this.name = url;
     this.lockTimeoutMs = lockTimeoutMs;
     this.conn = connIds.next++;
-    this.send({ op: 'connect', conn: this.conn, url, lockTimeoutMs, appName: 'pointsmall' });
+    this.opened = this.send({ op: 'connect', conn: this.conn, url, lockTimeoutMs, appName: 'pointsmall' }).schema;
+    this.dataVersionKnown = this.opened?.hasDataVersion;
   }
+  /** What the database held of a ledger when the connection opened (openStore's first questions). */
+  readonly opened: { hasSchema: boolean; version: number; hasDataVersion: boolean } | undefined;
 
   private send(r: Request): Reply {
     if (!this.open) throw new TypeError('The database connection is not open');
@@ -255,6 +282,93 @@ export class PgDatabase {
       // the transaction ended (and closed it) or failed: nothing left to close
     }
   }
+
+  /**
+   * Streams the rows of a query without parameters as raw arrays (better-sqlite3's raw().iterate()),
+   * read with COPY (…) TO STDOUT on a side connection in chunks of about a megabyte: one message per
+   * chunk instead of one per 2,000 rows, and values decoded here rather than cloned row by row. Inside a
+   * read transaction the side connection takes this one's snapshot (pg_export_snapshot), so several
+   * streams and this connection's own statements see one state of the ledger; several may be open at
+   * once. In a write transaction (whose own uncommitted rows a side connection cannot see) it is iterate().
+   */
+  *copyOut(sql: string): IterableIterator<unknown[]> {
+    const t = toPg(sql);
+    if (t.params.length) throw new Error('copyOut takes no parameters');
+    if (this.writeTx) {
+      yield* this.prepare(sql).raw().iterate() as IterableIterator<unknown[]>;
+      return;
+    }
+    const id = ++this.copies;
+    const { types } = this.send({ op: 'copyOutOpen', conn: this.conn, id, text: t.text, snapshot: this.sharedSnapshot() });
+    const decode = (types ?? []).map(decoderOf);
+    try {
+      for (;;) {
+        const text = this.send({ op: 'copyOutRead', id }).text ?? '';
+        if (text === '') break;
+        yield* copyRowsOf(text, decode);
+      }
+    } finally {
+      if (this.open) this.send({ op: 'copyOutClose', id });
+    }
+  }
+  private copies = 0;
+  /** The snapshot this read transaction exported for side connections (copyOut, runAhead). */
+  private snapshot: string | undefined;
+  private sharedSnapshot(): string | null {
+    if (!this.inTransaction) return null;
+    this.snapshot ??= (this.send({ op: 'query', conn: this.conn, text: 'SELECT pg_export_snapshot()', values: [], rowMode: 'array' }).rows as [string][])[0][0];
+    return this.snapshot;
+  }
+
+  /**
+   * Starts statements without parameters (checks a read-only pass will want) on a side connection, in
+   * this read transaction's snapshot: the server runs them one after another while this thread does other
+   * work. rows(sql) gives one's rows (as all() would), waiting for it if need be; a statement not started
+   * ahead, or one that failed there, runs here. In a write transaction nothing runs ahead.
+   */
+  runAhead(sqls: readonly string[]): { rows(sql: string): unknown[]; close(): void } {
+    const here = (sql: string) => this.prepare(sql).all();
+    if (this.writeTx || sqls.length === 0) return { rows: here, close: () => undefined };
+    const id = ++this.copies;
+    const index = new Map(sqls.map((sql, i) => [sql, i]));
+    this.send({ op: 'aheadOpen', conn: this.conn, id, texts: sqls.map((sql) => toPg(sql).text), snapshot: this.sharedSnapshot() });
+    let open = true;
+    return {
+      rows: (sql) => {
+        const i = index.get(sql);
+        if (i === undefined || !open) return here(sql);
+        const reply = call({ op: 'aheadGet', id, index: i });
+        return reply.error ? here(sql) : (reply.rows ?? []);
+      },
+      close: () => {
+        if (open && this.open) this.send({ op: 'aheadClose', id });
+        open = false;
+      },
+    };
+  }
+
+  /**
+   * Runs fn (inside a write transaction) with the server's per-row foreign-key checks off, as
+   * relaxRowChecks turns SQLite's off for set-based writes whose rows are selected from rows that exist:
+   * session_replication_role = replica for this transaction, until fn returns. A role that may not set it
+   * (neither a superuser nor granted SET on it) keeps the checks, found once per connection. Replica also
+   * stills user triggers: fn must not write a table whose ids a trigger gives (pm_next_rowid) or whose
+   * rows a trigger guards; the moves and lot updates of an expiry run do neither.
+   */
+  withoutForeignKeyChecks<T>(fn: () => T): T {
+    if (!this.writeTx || this.replicaRefused) return fn();
+    try {
+      this.send({ op: 'exec', conn: this.conn, text: 'SAVEPOINT pm_relax; SET LOCAL session_replication_role = replica; RELEASE SAVEPOINT pm_relax' });
+    } catch {
+      this.send({ op: 'exec', conn: this.conn, text: 'ROLLBACK TO SAVEPOINT pm_relax; RELEASE SAVEPOINT pm_relax' });
+      this.replicaRefused = true;
+      return fn();
+    }
+    const out = fn(); // on a throw the transaction rolls back, and the setting with it
+    this.send({ op: 'exec', conn: this.conn, text: 'SET LOCAL session_replication_role = DEFAULT' });
+    return out;
+  }
+  private replicaRefused = false;
 
   /** COPY … FROM STDIN of text-format data: the bulk path of an import. */
   copyIn(text: string, data: string): number {
@@ -333,6 +447,7 @@ export class PgDatabase {
       } finally {
         this.inTransaction = false;
         this.writeTx = false;
+        this.snapshot = undefined;
       }
       return this;
     }
@@ -355,6 +470,7 @@ export class PgDatabase {
     } finally {
       this.inTransaction = false;
       this.writeTx = false;
+      this.snapshot = undefined;
     }
   }
 
@@ -430,6 +546,48 @@ export class PgDatabase {
     } finally {
       this.open = false;
     }
+  }
+}
+
+type Decoder = (field: string) => unknown;
+const asText: Decoder = (f) => (f.includes('\\') ? unescapeCopy(f) : f);
+const asNum: Decoder = (f) => Number(f);
+const asBool: Decoder = (f) => (f === 't' ? 1 : 0);
+/** How a column of COPY's text format becomes what the store expects (the worker's type parsers, for COPY). */
+function decoderOf(oid: number): Decoder {
+  if (oid === 20 || oid === 21 || oid === 23 || oid === 26 || oid === 700 || oid === 701 || oid === 1700) return asNum;
+  if (oid === 16) return asBool;
+  return asText;
+}
+
+const COPY_ESCAPES: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v' };
+/** A value of COPY's text format, its backslash sequences undone (\\, \n…, and the octal and hex forms). */
+function unescapeCopy(f: string): string {
+  return f.replace(/\\(?:([0-7]{1,3})|x([0-9a-fA-F]{1,2})|(.))/gs, (_m, oct: string | undefined, hex: string | undefined, c: string) => {
+    if (oct !== undefined) return String.fromCharCode(parseInt(oct, 8));
+    if (hex !== undefined) return String.fromCharCode(parseInt(hex, 16));
+    return COPY_ESCAPES[c] ?? c;
+  });
+}
+
+/** The rows of a chunk of COPY's text format (whole lines): tab-separated, \N for null. */
+function* copyRowsOf(text: string, decode: Decoder[]): IterableIterator<unknown[]> {
+  const width = decode.length;
+  let at = 0;
+  while (at < text.length) {
+    let nl = text.indexOf('\n', at);
+    if (nl < 0) nl = text.length;
+    const row: unknown[] = new Array(width);
+    let start = at;
+    for (let k = 0; k < width; k++) {
+      let tab = k === width - 1 ? nl : text.indexOf('\t', start);
+      if (tab < 0 || tab > nl) tab = nl;
+      const f = text.slice(start, tab);
+      row[k] = f === '\\N' ? null : decode[k](f);
+      start = tab + 1;
+    }
+    at = nl + 1;
+    yield row;
   }
 }
 

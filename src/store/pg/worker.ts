@@ -3,7 +3,7 @@
 // backends (better-sqlite3 is synchronous; pg is not). One message is one round trip to the server.
 import { runAsWorker } from 'synckit';
 import pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 
 // Values come back as the SQLite store would give them: integers as numbers (every amount and count
 // the ledger keeps is below 2^53), sums as numbers, booleans as 1 and 0.
@@ -17,15 +17,34 @@ export type Request =
   | { op: 'query'; conn: number; name?: string; text: string; values: unknown[]; rowMode: 'array' | 'object' }
   | { op: 'exec'; conn: number; text: string }
   | { op: 'copyIn'; conn: number; text: string; data: string }
-  | { op: 'close'; conn: number };
+  | { op: 'close'; conn: number }
+  | { op: 'copyOutOpen'; conn: number; id: number; text: string; snapshot: string | null }
+  | { op: 'copyOutRead'; id: number }
+  | { op: 'copyOutClose'; id: number }
+  | { op: 'aheadOpen'; conn: number; id: number; texts: string[]; snapshot: string | null }
+  | { op: 'aheadGet'; id: number; index: number }
+  | { op: 'aheadClose'; id: number };
 
 export interface Reply {
   rows?: unknown[];
   rowCount?: number | null;
+  /** copyOutOpen: the type oid of each column. */
+  types?: number[];
+  /** connect: what the database holds of a ledger (read with the connection, for openStore). */
+  schema?: { hasSchema: boolean; version: number; hasDataVersion: boolean };
+  /** copyOutRead: whole rows of COPY's text format, each ending in a line feed ('' when done). */
+  text?: string;
   error?: { message: string; code?: string; detail?: string; constraint?: string };
 }
 
 const clients = new Map<number, pg.Client>();
+/** The session settings of every connection, given at connect (PGOPTIONS' form). */
+const sessionOptions = (lockTimeoutMs: number) =>
+  `${process.env.PGOPTIONS ?? ''} -c lock_timeout=${Math.max(1, Math.floor(lockTimeoutMs))} -c client_min_messages=warning`.trim();
+/** How each connection was opened, so side connections (copyOut) open the same way. */
+const params = new Map<number, { url: string; lockTimeoutMs: number; appName: string }>();
+/** Idle side connections of each connection, kept for the next copyOut. */
+const idleSides = new Map<number, pg.Client[]>();
 
 function client(conn: number): pg.Client {
   const c = clients.get(conn);
@@ -36,13 +55,20 @@ function client(conn: number): pg.Client {
 async function handle(r: Request): Promise<Reply> {
   switch (r.op) {
     case 'connect': {
-      const c = new pg.Client({ connectionString: r.url, application_name: r.appName });
+      // the session's settings ride in the startup message: no round trip of their own
+      const c = new pg.Client({ connectionString: r.url, application_name: r.appName, options: sessionOptions(r.lockTimeoutMs) });
       c.on('error', () => undefined); // a dropped connection fails the next query instead
       await c.connect();
-      await c.query(`SET lock_timeout = ${Math.max(1, Math.floor(r.lockTimeoutMs))}`);
-      await c.query("SET client_min_messages = 'warning'");
+      // (options in the URL itself take the place of those: then the settings are made the long way)
+      if (/[?&]options=/i.test(r.url)) await c.query(`SET lock_timeout = ${Math.max(1, Math.floor(r.lockTimeoutMs))}; SET client_min_messages = 'warning'`);
       clients.set(r.conn, c);
-      return {};
+      params.set(r.conn, { url: r.url, lockTimeoutMs: r.lockTimeoutMs, appName: r.appName });
+      // what opening a ledger asks first, answered here rather than by a round trip of the main thread each
+      const facts = await c.query({ text: "SELECT to_regclass('pointsmall_schema') IS NOT NULL, to_regclass('pm_data_version') IS NOT NULL", rowMode: 'array' });
+      const [hasSchema, hasDataVersion] = facts.rows[0] as [number, number];
+      let version = 0;
+      if (hasSchema) version = Number(((await c.query({ text: 'SELECT version FROM pointsmall_schema', rowMode: 'array' })).rows[0] as [number] | undefined)?.[0] ?? 0);
+      return { schema: { hasSchema: hasSchema === 1, version, hasDataVersion: hasDataVersion === 1 } };
     }
     case 'query': {
       const c = client(r.conn);
@@ -65,9 +91,136 @@ async function handle(r: Request): Promise<Reply> {
     case 'close': {
       const c = clients.get(r.conn);
       clients.delete(r.conn);
+      for (const [id, o] of outgoing) if (o.conn === r.conn) closeOut(id);
+      for (const [id, a] of ahead) if (a.conn === r.conn) closeAhead(id);
+      for (const side of idleSides.get(r.conn) ?? []) await side.end().catch(() => undefined);
+      idleSides.delete(r.conn);
+      params.delete(r.conn);
       if (c) await c.end().catch(() => undefined);
       return {};
     }
+    case 'copyOutOpen':
+      return openOut(r);
+    case 'copyOutRead':
+      return { text: await readOut(r.id) };
+    case 'copyOutClose':
+      closeOut(r.id);
+      return {};
+    case 'aheadOpen':
+      return openAhead(r);
+    case 'aheadGet': {
+      const a = ahead.get(r.id);
+      if (!a) throw new Error(`no statements ${r.id} run ahead`);
+      const res = await a.results[r.index];
+      return { rows: res.rows as unknown[], rowCount: res.rowCount };
+    }
+    case 'aheadClose':
+      closeAhead(r.id);
+      return {};
+  }
+}
+
+// ---- COPY (query) TO STDOUT on a side connection: a bulk read streamed to the main thread in large chunks ----
+// The side connection reads the main connection's snapshot (exported by it), so several such reads and the
+// main connection's statements see one state of the ledger, as one transaction's would. The worker reads
+// ahead while the main thread works through a chunk, up to READ_AHEAD bytes.
+
+/** Bytes a read waits for before it answers (unless the COPY ends first): one message per chunk. */
+const CHUNK = 1 << 20;
+/** Bytes kept read ahead of the main thread before the server is made to wait. */
+const READ_AHEAD = 8 << 20;
+
+interface Outgoing {
+  conn: number;
+  client: pg.Client;
+  stream: ReturnType<typeof copyTo>;
+  chunks: Buffer[];
+  size: number;
+  ended: boolean;
+  error: unknown;
+  wake: (() => void) | null;
+}
+const outgoing = new Map<number, Outgoing>();
+
+async function sideClient(conn: number): Promise<pg.Client> {
+  const idle = idleSides.get(conn)?.pop();
+  if (idle) return idle;
+  const p = params.get(conn);
+  if (!p) throw new Error(`PostgreSQL connection ${conn} is not open`);
+  const c = new pg.Client({ connectionString: p.url, application_name: p.appName, options: sessionOptions(p.lockTimeoutMs) });
+  c.on('error', () => undefined);
+  await c.connect();
+  if (/[?&]options=/i.test(p.url)) await c.query(`SET lock_timeout = ${Math.max(1, Math.floor(p.lockTimeoutMs))}; SET client_min_messages = 'warning'`);
+  return c;
+}
+
+async function openOut(r: Extract<Request, { op: 'copyOutOpen' }>): Promise<Reply> {
+  const c = await sideClient(r.conn);
+  try {
+    await c.query(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY${r.snapshot ? `; SET TRANSACTION SNAPSHOT '${r.snapshot.replace(/'/g, "''")}'` : ''}`);
+    const shape = await c.query({ text: `SELECT * FROM (${r.text}) pm_shape LIMIT 0`, rowMode: 'array' });
+    const stream = c.query(copyTo(`COPY (${r.text}) TO STDOUT`));
+    const o: Outgoing = { conn: r.conn, client: c, stream, chunks: [], size: 0, ended: false, error: null, wake: null };
+    const wake = () => {
+      const w = o.wake;
+      o.wake = null;
+      w?.();
+    };
+    stream.on('data', (b: Buffer) => {
+      o.chunks.push(b);
+      o.size += b.length;
+      if (o.size >= READ_AHEAD) stream.pause();
+      if (o.size >= CHUNK) wake();
+    });
+    stream.on('end', () => {
+      o.ended = true;
+      wake();
+    });
+    stream.on('error', (e) => {
+      o.error = e;
+      wake();
+    });
+    outgoing.set(r.id, o);
+    return { types: shape.fields.map((f) => f.dataTypeID) };
+  } catch (e) {
+    await c.end().catch(() => undefined);
+    throw e;
+  }
+}
+
+async function readOut(id: number): Promise<string> {
+  const o = outgoing.get(id);
+  if (!o) throw new Error(`no COPY ${id} is open`);
+  while (!o.error && !o.ended && o.size < CHUNK) await new Promise<void>((resolve) => (o.wake = resolve));
+  if (o.error) throw o.error;
+  const all = o.chunks.length === 1 ? o.chunks[0] : Buffer.concat(o.chunks, o.size);
+  // whole rows only: a line feed ends a row (one inside a value is escaped), and never falls inside a UTF-8 character
+  const end = o.ended ? all.length : all.lastIndexOf(10) + 1;
+  const rest = all.subarray(end);
+  o.chunks = rest.length ? [rest] : [];
+  o.size = rest.length;
+  if (o.stream.isPaused() && !o.ended) o.stream.resume();
+  return all.toString('utf8', 0, end);
+}
+
+/** Ends a COPY: its side connection goes back to the idle ones when the COPY ran to its end, else it is closed. */
+function closeOut(id: number): void {
+  const o = outgoing.get(id);
+  if (!o) return;
+  outgoing.delete(id);
+  if (o.ended && !o.error) {
+    o.client.query('COMMIT').then(
+      () => {
+        if (!clients.has(o.conn)) return o.client.end().catch(() => undefined);
+        const idle = idleSides.get(o.conn) ?? [];
+        idle.push(o.client);
+        idleSides.set(o.conn, idle);
+      },
+      () => o.client.end().catch(() => undefined),
+    );
+  } else {
+    o.stream.destroy();
+    o.client.end().catch(() => undefined);
   }
 }
 
@@ -79,3 +232,53 @@ runAsWorker(async (r: Request): Promise<Reply> => {
     return { error: { message: String(err.message ?? e), code: err.code, detail: err.detail, constraint: err.constraint } };
   }
 });
+
+// ---- statements run ahead on a side connection, in the main connection's snapshot ----
+// A read-only pass (ledger verify) starts its set-based checks here first; the server works through them
+// while the main thread streams and hashes, and each result is taken when the pass reaches it.
+
+interface Ahead {
+  conn: number;
+  client: pg.Client;
+  results: Promise<pg.QueryResult>[];
+}
+const ahead = new Map<number, Ahead>();
+
+async function openAhead(r: Extract<Request, { op: 'aheadOpen' }>): Promise<Reply> {
+  const c = await sideClient(r.conn);
+  try {
+    await c.query(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY${r.snapshot ? `; SET TRANSACTION SNAPSHOT '${r.snapshot.replace(/'/g, "''")}'` : ''}`);
+  } catch (e) {
+    await c.end().catch(() => undefined);
+    throw e;
+  }
+  // one after the other on the one connection; a failure is the reply of its own aheadGet
+  const results: Promise<pg.QueryResult>[] = [];
+  let last: Promise<unknown> = Promise.resolve();
+  for (const text of r.texts) {
+    const p = last.then(() => c.query(text));
+    last = p.catch(() => undefined);
+    results.push(p);
+  }
+  for (const p of results) p.catch(() => undefined);
+  ahead.set(r.id, { conn: r.conn, client: c, results });
+  return {};
+}
+
+/** Ends statements run ahead: the side connection goes back to the idle ones when all are done. */
+function closeAhead(id: number): void {
+  const a = ahead.get(id);
+  if (!a) return;
+  ahead.delete(id);
+  Promise.allSettled(a.results)
+    .then(() => a.client.query('COMMIT'))
+    .then(
+      () => {
+        if (!clients.has(a.conn)) return a.client.end().catch(() => undefined);
+        const idle = idleSides.get(a.conn) ?? [];
+        idle.push(a.client);
+        idleSides.set(a.conn, idle);
+      },
+      () => a.client.end().catch(() => undefined),
+    );
+}
