@@ -210,6 +210,24 @@ describe('orders, refunds and coupons', () => {
     ok(t);
   });
 
+  it('order list says what was tendered: points, the cash tender, or both; a points-only order has no cash tender', () => {
+    const t = shop();
+    const gift = t.ok(['checkout', '--member', 'M1', '--item', 'VIP', '--yes']);
+    const cup = t.ok(['checkout', '--member', 'M2', '--item', 'CUP', '--tender', 'wechat', '--yes']);
+    const tea = t.ok(['checkout', '--member', 'M1', '--item', 'TEA', '--points', '1000', '--yes']);
+    expect(gift).toMatchObject({ cashPaid: '0.00', tender: null, paidWith: 'points' });
+    const want = { [gift.orderId]: ['points', null], [cup.orderId]: ['wechat', 'wechat'], [tea.orderId]: ['points+cash', 'cash'] };
+    const rows: { orderId: string; paidWith: string; tender: string | null }[] = t.ok(['order', 'list']);
+    expect(Object.fromEntries(rows.map((r) => [r.orderId, [r.paidWith, r.tender]]))).toEqual(want);
+    expect(t.ok(['order', 'show', gift.orderId])).toMatchObject({ tender: null, paidWith: 'points' });
+    // the table (tab-separated on a pipe) and the CSV show the same words in the tender column
+    const [head, ...lines] = t.run(['order', 'list']).stdout.trim().split('\n').map((l) => l.split('\t'));
+    const col = head.indexOf('tender');
+    expect(Object.fromEntries(lines.map((l) => [l[0], l[col]]))).toEqual(Object.fromEntries(Object.entries(want).map(([k, v]) => [k, v[0]])));
+    const csv = t.run(['order', 'list', '--format', 'csv']).stdout.trim().split('\n').slice(1).map((l) => l.split(','));
+    expect(Object.fromEntries(csv.map((l) => [l[0], l[col]]))).toEqual(Object.fromEntries(Object.entries(want).map(([k, v]) => [k, v[0]])));
+  });
+
   it('coupons: one code per unit, single-use, discount before points, listed with status', () => {
     const t = shop();
     t.ok(['catalog', 'add', '--sku', 'C10', '--name', '10 off', '--price', '5.00', '--kind', 'coupon', '--coupon-value', '10.00', '--coupon-days', '7']);
