@@ -1,6 +1,6 @@
 // checkout, order, coupon and holds through the built bin: JSON contract, exit codes, nothing lost, verify passes.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { cloneLedger, runCli, tmpDir, tmpLedger, type TmpLedger } from '../helpers/cli.js';
+import { cloneLedger, ledgerAt, tmpDir, tmpLedger, type TmpLedger } from '../helpers/cli.js';
 
 const REQUIRED = ['orderId', 'status', 'total', 'discount', 'pointsUsed', 'pointsValue', 'cashPaid', 'tender', 'pointsEarned', 'balance'];
 
@@ -22,20 +22,8 @@ beforeAll(() => {
 });
 
 function shop(points = 5000): TmpLedger {
-  const db = cloneLedger(templates.get(points)!, tmpDir());
-  return {
-    dir: db.slice(0, -'/ledger.db'.length),
-    db,
-    run: (args, o = {}) => runCli(args, { ...o, db }),
-    ok(args, o = {}) {
-      const r = runCli([...args, '--json'], { ...o, db });
-      if (r.code !== 0) throw new Error(`pointsmall ${args.join(' ')} exited ${r.code}\n${r.stderr}`);
-      return r.json();
-    },
-    verify() {
-      return runCli(['ledger', 'verify', '--json'], { db }).json();
-    },
-  };
+  const dir = tmpDir();
+  return ledgerAt(dir, cloneLedger(templates.get(points)!, dir));
 }
 
 const ok = (t: TmpLedger) => expect(t.verify().checks.filter((c) => !c.ok)).toEqual([]);

@@ -132,12 +132,9 @@ export function newLedgerLocation(dir: string, file = 'ledger.db'): string {
   return PG ? tmpPgDatabase() : join(dir, file);
 }
 
-/** A fresh, initialised ledger in its own temp folder. */
-export function tmpLedger(opts: { timezone?: string; currency?: string; now?: string; file?: boolean } = {}): TmpLedger {
-  const dir = tmpDir();
-  // file: a SQLite file whatever the backend under test (for what only a file has: modes, links, restore)
-  const db = opts.file ? join(dir, 'ledger.db') : newLedgerLocation(dir);
-  const t: TmpLedger = {
+/** The TmpLedger face of a ledger at `db` (a file or a PostgreSQL URL) whose files go to `dir`. */
+export function ledgerAt(dir: string, db: string): TmpLedger {
+  return {
     dir,
     db,
     run: (args, o = {}) => runCli(args, { ...o, db }),
@@ -153,7 +150,27 @@ export function tmpLedger(opts: { timezone?: string; currency?: string; now?: st
       return v;
     },
   };
-  const init = runCli(['init', '--timezone', opts.timezone ?? 'Asia/Shanghai', '--currency', opts.currency ?? 'CNY', '--json'], { db, now: opts.now });
+}
+
+/** A fresh, initialised ledger in its own temp folder. */
+export function tmpLedger(opts: { timezone?: string; currency?: string; now?: string; file?: boolean } = {}): TmpLedger {
+  const dir = tmpDir();
+  // file: a SQLite file whatever the backend under test (for what only a file has: modes, links, restore)
+  const t = ledgerAt(dir, opts.file ? join(dir, 'ledger.db') : newLedgerLocation(dir));
+  const init = runCli(['init', '--timezone', opts.timezone ?? 'Asia/Shanghai', '--currency', opts.currency ?? 'CNY', '--json'], { db: t.db, now: opts.now });
   if (init.code !== 0) throw new Error(`init failed: ${init.stderr}`);
+  return t;
+}
+
+/**
+ * The ledger `pointsmall demo` builds from fixtures/ (catalog, rules, members, purchases, a checkout, an
+ * expiry run), as demo.db in its own temp folder: a SQLite file on either backend. Slow (a minute on a
+ * loaded machine): build it once per file, in beforeAll.
+ */
+export function demoLedger(): TmpLedger {
+  const dir = tmpDir();
+  const t = ledgerAt(dir, join(dir, 'demo.db'));
+  const r = runCli(['demo', '--db', t.db, '--json']);
+  if (r.code !== 0) throw new Error(`demo failed (exit ${r.code}): ${r.stderr}`);
   return t;
 }
