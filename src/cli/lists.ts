@@ -22,6 +22,22 @@ export function fileOptions(cmd: Command): Command {
     .option('--out <file>', 'write the list to this file (whole or not at all; .csv, .json, or .txt for tab-separated rows) instead of stdout');
 }
 
+/**
+ * --format and --out FILE for an export (a whole file in one of `formats`, not a list's table): the format
+ * defaults to --out's extension when it names one of them, else the first.
+ */
+export function exportOptions<F extends string>(cmd: Command, formats: readonly [F, ...F[]]): Command {
+  return cmd
+    .addOption(new Option('--format <format>', `${formats.join(' or ')} (default: from --out's extension, else ${formats[0]})`).choices(formats))
+    .option('--out <file>', 'write to this file, whole or not at all (default: stdout)');
+}
+
+/** The format an export writes: --format, else --out's extension when it is one of `formats`, else the first. */
+export function exportFormat<F extends string>(o: { format?: F; out?: string }, formats: readonly [F, ...F[]]): F {
+  const ext = o.out?.match(/\.([a-z0-9]+)$/i)?.[1].toLowerCase();
+  return o.format ?? formats.find((f) => f === ext) ?? formats[0];
+}
+
 // eslint-disable-next-line no-control-regex
 const SGR = /\u001b\[[0-9;]*m/g;
 const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?Z$/;

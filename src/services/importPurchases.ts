@@ -242,11 +242,19 @@ export class AccrualEngine {
   /** Points of this batch's credits per member and local day, not yet in the ledger, which the daily cap must count too. */
   private bufferedEarned = new Map<string, Map<string, number>>();
   /**
+   * Whether some version caps the points earned per day: then every credit of the batch is counted in
+   * bufferedEarned, whatever its own version says, since a capped version in force later that day counts
+   * all the day's points (§4.6).
+   */
+  private readonly anyDailyCap: boolean;
+  /**
    * @param plan credits and returns go into this plan (an import), to be written when the batch is
    * applied; without one, each is posted at once (a review approval).
    */
   constructor(private readonly l: Ledger, private readonly plan?: PlanBuilder) {
-    this.timeline = new RulesTimeline(l.store.get(rulesVersions).all().map((v) => ({ id: v.id, effectiveAt: v.effective_at, document: v.document })));
+    const versions = l.store.get(rulesVersions).all();
+    this.timeline = new RulesTimeline(versions.map((v) => ({ id: v.id, effectiveAt: v.effective_at, document: v.document })));
+    this.anyDailyCap = versions.some((v) => parseStoredRules(l, v.id, v.document).limits.dailyEarnCap !== null);
     this.cal = new ZoneCalendar(l.zone);
   }
 
@@ -327,7 +335,7 @@ export class AccrualEngine {
         let mine = this.credits.get(o.memberId);
         if (!mine) this.credits.set(o.memberId, (mine = []));
         mine.push({ orderId: o.orderId, points: r.points, atIso, expiresOn: expires, planned: posted });
-        if (rules.limits.dailyEarnCap !== null) {
+        if (this.anyDailyCap) {
           let days = this.bufferedEarned.get(o.memberId);
           if (!days) this.bufferedEarned.set(o.memberId, (days = new Map()));
           days.set(day, (days.get(day) ?? 0) + r.points);

@@ -3,6 +3,7 @@
 import { couponStatus, type CouponStatus } from '../domain/coupons.js';
 import { formatMoney } from '../domain/money.js';
 import { planRefund, returnToLots, type RefundRequestLine } from '../domain/refund.js';
+import { paidWith } from '../domain/split.js';
 import { localDate, localRangeUtc, type LocalDate } from '../domain/time.js';
 import { NotFoundError, RefusedError } from '../errors.js';
 import { coupons } from '../store/coupons.js';
@@ -62,7 +63,10 @@ export interface OrderView {
   /** Issue 18: what the points paid above their value on points-discounted items (total = pointsValue + pointsDiscount + cashPaid). */
   pointsDiscount: string;
   cashPaid: string;
+  /** How the cash part was paid (cash, card, alipay, wechat); null when no cash was paid. */
   tender: string | null;
+  /** What was tendered: `points`, the cash tender (`cash`, `card`, …) or both (`points+card`); null when nothing was paid. */
+  paidWith: string | null;
   pointsEarned: number;
   coupon: string | null;
   refundedPoints: number;
@@ -105,7 +109,7 @@ export function orderView(l: Ledger, o: OrderRow): OrderView {
     pointsValue: money(o.points_value),
     pointsDiscount: money(o.points_discount),
     cashPaid: money(o.cash_paid),
-    tender: o.tender,
+    ...paidWith(o.points_used, o.cash_paid, o.tender),
     pointsEarned: o.points_earned,
     coupon: o.coupon_code,
     refundedPoints: o.refunded_points,
@@ -151,7 +155,10 @@ export interface OrderListRow {
   pointsUsed: number;
   cashPaid: string;
   pointsEarned: number;
+  /** How the cash part was paid; null when no cash was paid. */
   tender: string | null;
+  /** What was tendered: `points`, the cash tender (`cash`, `card`, …) or both (`points+card`); null when nothing was paid. */
+  paidWith: string | null;
   refundedCash: string;
 }
 
@@ -172,7 +179,7 @@ export async function listOrders(ctx: Ctx, f: OrderListInput): Promise<OrderList
           pointsUsed: o.points_used,
           cashPaid: formatMoney(o.cash_paid, l.digits),
           pointsEarned: o.points_earned,
-          tender: o.tender,
+          ...paidWith(o.points_used, o.cash_paid, o.tender),
           refundedCash: formatMoney(o.refunded_cash, l.digits),
         }));
     }),

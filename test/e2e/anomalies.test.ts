@@ -1,5 +1,5 @@
 // report anomalies (issue 18): each documented signal, with its evidence, through the built bin.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tmpLedger } from '../helpers/cli.js';
@@ -57,6 +57,16 @@ describe('report anomalies', () => {
     const table = t.run(['report', 'anomalies', '--from', '2026-11-01', '--to', '2026-11-30']);
     expect(table.stdout).toMatch(/spend-after-adjust/);
     expect(table.stdout).toMatch(/adjustPoints 2000/);
+    // evidence times are shown to people in the ledger's zone (Asia/Shanghai here), whatever the process's
+    // TZ, without milliseconds (SPEC §7); JSON keeps UTC ISO 8601 (above)
+    for (const TZ of ['UTC', 'America/New_York']) {
+      const human = t.run(['report', 'anomalies', '--from', '2026-11-01', '--to', '2026-11-30'], { env: { TZ } });
+      expect(human.stdout).toContain('returnedAt 2026-11-12 10:00');
+      expect(human.stdout).not.toMatch(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/);
+      const txt = join(t.dir, `anomalies-${TZ.replace('/', '-')}.txt`);
+      expect(t.run(['report', 'anomalies', '--from', '2026-11-01', '--to', '2026-11-30', '--out', txt], { env: { TZ } }).code).toBe(0);
+      expect(readFileSync(txt, 'utf8')).toContain('returnedAt 2026-11-12 10:00');
+    }
     expect(t.run(['report', 'anomalies', '--from', '2026-11-30', '--to', '2026-11-01']).code).toBe(2);
   });
 });

@@ -1,6 +1,6 @@
 // checkout, order, coupon and holds through the built bin: JSON contract, exit codes, nothing lost, verify passes.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { cloneLedger, runCli, tmpDir, tmpLedger, type TmpLedger } from '../helpers/cli.js';
+import { cloneLedger, ledgerAt, tmpDir, tmpLedger, type TmpLedger } from '../helpers/cli.js';
 
 const REQUIRED = ['orderId', 'status', 'total', 'discount', 'pointsUsed', 'pointsValue', 'cashPaid', 'tender', 'pointsEarned', 'balance'];
 
@@ -22,20 +22,8 @@ beforeAll(() => {
 });
 
 function shop(points = 5000): TmpLedger {
-  const db = cloneLedger(templates.get(points)!, tmpDir());
-  return {
-    dir: db.slice(0, -'/ledger.db'.length),
-    db,
-    run: (args, o = {}) => runCli(args, { ...o, db }),
-    ok(args, o = {}) {
-      const r = runCli([...args, '--json'], { ...o, db });
-      if (r.code !== 0) throw new Error(`pointsmall ${args.join(' ')} exited ${r.code}\n${r.stderr}`);
-      return r.json();
-    },
-    verify() {
-      return runCli(['ledger', 'verify', '--json'], { db }).json();
-    },
-  };
+  const dir = tmpDir();
+  return ledgerAt(dir, cloneLedger(templates.get(points)!, dir));
 }
 
 const ok = (t: TmpLedger) => expect(t.verify().checks.filter((c) => !c.ok)).toEqual([]);
@@ -208,6 +196,24 @@ describe('orders, refunds and coupons', () => {
     expect(t.run(['order', 'refund', o.orderId, '--yes', '--json']).code).toBe(3);
     expect(t.run(['order', 'refund', 'ORD-424242', '--yes', '--json']).code).toBe(2);
     ok(t);
+  });
+
+  it('order list says what was tendered: points, the cash tender, or both; a points-only order has no cash tender', () => {
+    const t = shop();
+    const gift = t.ok(['checkout', '--member', 'M1', '--item', 'VIP', '--yes']);
+    const cup = t.ok(['checkout', '--member', 'M2', '--item', 'CUP', '--tender', 'wechat', '--yes']);
+    const tea = t.ok(['checkout', '--member', 'M1', '--item', 'TEA', '--points', '1000', '--yes']);
+    expect(gift).toMatchObject({ cashPaid: '0.00', tender: null, paidWith: 'points' });
+    const want = { [gift.orderId]: ['points', null], [cup.orderId]: ['wechat', 'wechat'], [tea.orderId]: ['points+cash', 'cash'] };
+    const rows: { orderId: string; paidWith: string; tender: string | null }[] = t.ok(['order', 'list']);
+    expect(Object.fromEntries(rows.map((r) => [r.orderId, [r.paidWith, r.tender]]))).toEqual(want);
+    expect(t.ok(['order', 'show', gift.orderId])).toMatchObject({ tender: null, paidWith: 'points' });
+    // the table (tab-separated on a pipe) and the CSV show the same words in the tender column
+    const [head, ...lines] = t.run(['order', 'list']).stdout.trim().split('\n').map((l) => l.split('\t'));
+    const col = head.indexOf('tender');
+    expect(Object.fromEntries(lines.map((l) => [l[0], l[col]]))).toEqual(Object.fromEntries(Object.entries(want).map(([k, v]) => [k, v[0]])));
+    const csv = t.run(['order', 'list', '--format', 'csv']).stdout.trim().split('\n').slice(1).map((l) => l.split(','));
+    expect(Object.fromEntries(csv.map((l) => [l[0], l[col]]))).toEqual(Object.fromEntries(Object.entries(want).map(([k, v]) => [k, v[0]])));
   });
 
   it('coupons: one code per unit, single-use, discount before points, listed with status', () => {

@@ -321,3 +321,25 @@ describe('a full disk is a clear error (issue 14 item 10)', () => {
     expect(again.accepted).toBe(4000 - committed);
   });
 });
+
+describe('exports take their format from --out', () => {
+  it("ledger export and outbox export write CSV to a .csv file and JSON Lines otherwise, unless --format says", () => {
+    const t = withNotifications();
+    const csvHead = { ledger: /^entry,at,kind,/, outbox: /^id,createdAt,topic,/ };
+    for (const what of ['ledger', 'outbox'] as const) {
+      const csv = join(t.dir, `${what}.csv`);
+      const jsonl = join(t.dir, `${what}.jsonl`);
+      const forced = join(t.dir, `${what}-forced.txt`);
+      const all = what === 'outbox' ? ['--all'] : [];
+      expect(t.run([what, 'export', ...all, '--out', csv], NOW).code).toBe(0);
+      expect(t.run([what, 'export', ...all, '--out', jsonl], NOW).code).toBe(0);
+      expect(t.run([what, 'export', ...all, '--format', 'csv', '--out', forced], NOW).code).toBe(0);
+      expect(readFileSync(csv, 'utf8')).toMatch(csvHead[what]);
+      expect(readFileSync(forced, 'utf8')).toMatch(csvHead[what]);
+      const lines = readFileSync(jsonl, 'utf8').trim().split('\n');
+      expect(lines.length).toBeGreaterThan(0);
+      for (const l of lines) expect(typeof JSON.parse(l)).toBe('object');
+      expect(t.run([what, 'export', ...all, '--format', 'xml'], NOW).code).toBe(2);
+    }
+  });
+});

@@ -2,22 +2,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runCli, tmpDir } from '../helpers/cli.js';
+import { demoLedger, type TmpLedger } from '../helpers/cli.js';
 
-let dir: string;
-let db: string;
-const run = (args: string[]) => runCli(args, { db });
-const ok = (args: string[]) => {
-  const r = run([...args, '--json']);
-  if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr}`);
-  return r.json();
-};
+let demo: TmpLedger;
+const run = (args: string[]) => demo.run(args);
+const ok = (args: string[]) => demo.ok(args);
 
 beforeAll(() => {
-  dir = tmpDir();
-  db = join(dir, 'demo.db');
-  const r = runCli(['demo', '--db', db, '--json']);
-  if (r.code !== 0) throw new Error(r.stderr);
+  demo = demoLedger();
 }, 120_000);
 
 type Rec = { sku: string; name: string; score: number; reason: string; pointsPrice: number | null; affordable: boolean | null; pointsNeeded: number | null };
@@ -67,12 +59,12 @@ describe('report recommend', () => {
   });
 
   it('writes CSV and HTML with --out', () => {
-    const csv = join(dir, 'recs.csv');
+    const csv = join(demo.dir, 'recs.csv');
     expect(run(['report', 'recommend', '--member', 'M002', '--out', csv]).code).toBe(0);
     const lines = readFileSync(csv, 'utf8').trim().split(/\r?\n/);
     expect(lines[0]).toBe('#,sku,name,score,why,points price,affordable,points needed');
     expect(lines.length).toBe(1 + ok(['report', 'recommend', '--member', 'M002']).recommendations.length);
-    const html = join(dir, 'recs.html');
+    const html = join(demo.dir, 'recs.html');
     expect(run(['report', 'recommend', '--item', 'TEA-001', '--out', html]).code).toBe(0);
     expect(readFileSync(html, 'utf8')).toContain('Bought together with TEA-001');
   });

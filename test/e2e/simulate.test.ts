@@ -3,34 +3,26 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { FIXTURES, type TmpLedger, runCli, tmpDir } from '../helpers/cli.js';
+import { FIXTURES, type TmpLedger, demoLedger } from '../helpers/cli.js';
 import { endSessions, hasTmux, keys, start, waitFor } from '../helpers/tmux.js';
 
-let dir: string;
-let db: string;
-const run = (args: string[]) => runCli(args, { db });
-const ok = (args: string[]) => {
-  const r = run([...args, '--json']);
-  if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr}`);
-  return r.json();
-};
+let demo: TmpLedger;
+const run = (args: string[]) => demo.run(args);
+const ok = (args: string[]) => demo.ok(args);
 
 beforeAll(() => {
-  dir = tmpDir();
-  db = join(dir, 'demo.db');
-  const r = runCli(['demo', '--db', db, '--json']);
-  if (r.code !== 0) throw new Error(r.stderr);
+  demo = demoLedger();
   // the demo's rules with every tea line earning double (TEA-001 keeps its own ×3)
   const rules = JSON.parse(readFileSync(join(FIXTURES, 'rules.json'), 'utf8'));
   rules.earn.multipliers.push({ category: 'tea', multiplier: '2' });
-  writeFileSync(join(dir, 'tea.json'), JSON.stringify(rules));
+  writeFileSync(join(demo.dir, 'tea.json'), JSON.stringify(rules));
 }, 120_000);
 
 describe('rules simulate', () => {
   it('prints the comparison as JSON with the contract fields, and writes nothing', () => {
-    const before = readFileSync(db);
-    const r = ok(['rules', 'simulate', join(dir, 'tea.json')]);
-    expect(readFileSync(db).equals(before)).toBe(true);
+    const before = readFileSync(demo.db);
+    const r = ok(['rules', 'simulate', join(demo.dir, 'tea.json')]);
+    expect(readFileSync(demo.db).equals(before)).toBe(true);
     for (const k of ['actualPoints', 'simulatedPoints', 'difference', 'valueDifference', 'membersGaining', 'membersLosing', 'liabilityChange', 'groups', 'topMembers']) expect(r).toHaveProperty(k);
     expect(r.orders).toBeGreaterThan(0);
     expect(r.checkouts).toBe(1);
@@ -45,7 +37,7 @@ describe('rules simulate', () => {
 
   it('groups by tier, category and source; the groups add up to the totals', () => {
     for (const by of ['tier', 'category', 'source']) {
-      const r = ok(['rules', 'simulate', join(dir, 'tea.json'), '--by', by]);
+      const r = ok(['rules', 'simulate', join(demo.dir, 'tea.json'), '--by', by]);
       expect(r.by).toBe(by);
       expect(r.groups.reduce((a: number, g: { actualPoints: number }) => a + g.actualPoints, 0)).toBe(r.actualPoints);
       expect(r.groups.reduce((a: number, g: { simulatedPoints: number }) => a + g.simulatedPoints, 0)).toBe(r.simulatedPoints);
@@ -63,13 +55,13 @@ describe('rules simulate', () => {
   });
 
   it('writes the groups as CSV and the whole comparison as an HTML page with --out', () => {
-    const csv = join(dir, 'sim.csv');
-    const html = join(dir, 'sim.html');
-    expect(run(['rules', 'simulate', join(dir, 'tea.json'), '--by', 'category', '--out', csv]).code).toBe(0);
+    const csv = join(demo.dir, 'sim.csv');
+    const html = join(demo.dir, 'sim.html');
+    expect(run(['rules', 'simulate', join(demo.dir, 'tea.json'), '--by', 'category', '--out', csv]).code).toBe(0);
     const lines = readFileSync(csv, 'utf8').trim().split(/\r?\n/);
     expect(lines[0]).toBe('category,orders,actualPoints,simulatedPoints,difference');
     expect(lines[1]).toMatch(/^tea,\d+,\d+,\d+,\d+$/);
-    expect(run(['rules', 'simulate', join(dir, 'tea.json'), '--out', html]).code).toBe(0);
+    expect(run(['rules', 'simulate', join(demo.dir, 'tea.json'), '--out', html]).code).toBe(0);
     const page = readFileSync(html, 'utf8');
     expect(page).toMatch(/<html/);
     expect(page).toContain('Members most affected');
@@ -77,15 +69,15 @@ describe('rules simulate', () => {
   });
 
   it('refuses a missing or invalid draft and a bad --by with exit 2, stdout empty under --json', () => {
-    expect(run(['rules', 'simulate', join(dir, 'none.json')]).code).toBe(2);
-    writeFileSync(join(dir, 'bad.json'), JSON.stringify({ earn: { pointsPerUnit: 'x' } }));
-    const r = run(['rules', 'simulate', join(dir, 'bad.json'), '--json']);
+    expect(run(['rules', 'simulate', join(demo.dir, 'none.json')]).code).toBe(2);
+    writeFileSync(join(demo.dir, 'bad.json'), JSON.stringify({ earn: { pointsPerUnit: 'x' } }));
+    const r = run(['rules', 'simulate', join(demo.dir, 'bad.json'), '--json']);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(JSON.parse(r.stderr.trim()).error.code).toBe('INVALID_RULES');
     expect(r.stderr).toMatch(/nothing was simulated/);
-    expect(run(['rules', 'simulate', join(dir, 'tea.json'), '--by', 'day']).code).toBe(2);
-    expect(existsSync(join(dir, 'none.json'))).toBe(false);
+    expect(run(['rules', 'simulate', join(demo.dir, 'tea.json'), '--by', 'day']).code).toBe(2);
+    expect(existsSync(join(demo.dir, 'none.json'))).toBe(false);
   });
 });
 
@@ -93,9 +85,8 @@ describe('rules apply on a terminal', () => {
   afterEach(endSessions);
 
   it.skipIf(!hasTmux)('shows what the draft would have changed over the last 90 days, then asks; no stores nothing, yes stores it', async () => {
-    const t = { db } as TmpLedger;
     const versions = ok(['rules', 'history']).length;
-    const no = start(t, ['rules', 'apply', join(dir, 'tea.json')]);
+    const no = start(demo, ['rules', 'apply', join(demo.dir, 'tea.json')]);
     const shown = await waitFor(no, 'as a new rules version?');
     expect(shown).toContain('Had these rules applied over the last 90 days:');
     expect(shown).toMatch(/period\s+2026-08-26 … 2026-11-23/);
@@ -103,7 +94,7 @@ describe('rules apply on a terminal', () => {
     keys(no, 'n', 'Enter');
     expect(await waitFor(no, 'EXIT=')).toContain('nothing stored');
     expect(ok(['rules', 'history'])).toHaveLength(versions);
-    const yes = start(t, ['rules', 'apply', join(dir, 'tea.json')]);
+    const yes = start(demo, ['rules', 'apply', join(demo.dir, 'tea.json')]);
     await waitFor(yes, 'as a new rules version?');
     keys(yes, 'y', 'Enter');
     expect(await waitFor(yes, 'EXIT=')).toContain('EXIT=0');

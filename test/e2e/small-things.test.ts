@@ -18,15 +18,21 @@ function shop(): TmpLedger {
   return t;
 }
 
+/** Waits for the confirmation question, answers it (y or n) and waits for the command to exit 0: the screen. */
+async function answer(s: string, question: string, reply: 'y' | 'n' = 'y'): Promise<string> {
+  await waitFor(s, question);
+  keys(s, reply, 'Enter');
+  const out = await waitFor(s, 'EXIT=');
+  expect(out).toContain('EXIT=0');
+  return out;
+}
+
 describe.skipIf(!hasTmux)('the interactive checkout prompt', () => {
   it('skips the points prompt when only 0 can be used, and asks about the cash alone', async () => {
     const t = shop();
     const s = start(t, ['checkout', '--member', 'M2', '--item', 'TEA', '--tender', 'cash']);
     await waitFor(s, 'points: none can be used on this checkout');
-    await waitFor(s, 'Take 100.00 by cash from M2?');
-    keys(s, 'y', 'Enter');
-    const out = await waitFor(s, 'EXIT=');
-    expect(out).toContain('EXIT=0');
+    const out = await answer(s, 'Take 100.00 by cash from M2?');
     expect(out).not.toContain('Points to use');
     expect(out).toMatch(/cash\s+100\.00 by cash/);
     expect(t.ok(['order', 'list'])[0]).toMatchObject({ memberId: 'M2', pointsUsed: 0, cashPaid: '100.00' });
@@ -46,16 +52,11 @@ describe.skipIf(!hasTmux)('the interactive checkout prompt', () => {
     type(s, '0');
     await waitFor(s, '→ 0 points worth 0.00, cash 100.00');
     keys(s, 'Enter');
-    await waitFor(s, 'Take 100.00 by cash from M1?');
-    keys(s, 'n', 'Enter');
-    expect(await waitFor(s, 'EXIT=')).toContain('EXIT=0');
+    await answer(s, 'Take 100.00 by cash from M1?', 'n');
 
     const p = start(t, ['checkout', '--member', 'M1', '--item', 'PASS', '--tender', 'cash']);
     await waitFor(p, 'points: 1000 for the points-only items, no more can be used here');
-    await waitFor(p, 'Use 1000 points (worth 10.00) from M1?');
-    keys(p, 'y', 'Enter');
-    const out = await waitFor(p, 'EXIT=');
-    expect(out).toContain('EXIT=0');
+    const out = await answer(p, 'Use 1000 points (worth 10.00) from M1?');
     expect(out).not.toContain('Points to use');
     expect(out).toMatch(/cash\s+0\.00\s*\n/);
     expect(out).not.toContain('0.00 by cash');

@@ -4,35 +4,58 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { tmpLedger } from '../helpers/cli.js';
+import { tmpLedger, type TmpLedger } from '../helpers/cli.js';
 import { endSessions, hasTmux, keys, start, type, waitFor } from '../helpers/tmux.js';
 
 afterEach(endSessions);
 
+/** A shop whose rules ask a one-time code above 1000 points: M1 (with this contact) holds 5000 points; TEA costs 100.00. */
+function verifiedShop(contact: string[]): TmpLedger {
+  const t = tmpLedger();
+  t.ok(['member', 'add', '--id', 'M1', '--name', 'Ann Li', ...contact]);
+  t.ok(['member', 'adjust', 'M1', '--points', '5000', '--reason', 'seed']);
+  t.ok(['catalog', 'add', '--sku', 'TEA', '--name', 'Tea', '--price', '100.00']);
+  const rules = join(t.dir, 'rules.json');
+  writeFileSync(rules, JSON.stringify({ limits: { verifyPointsAbove: 1000 } }));
+  t.ok(['rules', 'apply', rules, '--effective', '2026-01-01']);
+  return t;
+}
+
+/** The auth.code message the checkout queued (the code the member was sent). */
+const codeMessage = (t: TmpLedger) => (t.ok(['outbox', 'list']) as { topic: string; channel: string; payload: { code: string; checkoutId: string } }[]).find((m) => m.topic === 'auth.code')!;
+
+/** Waits for the confirmation question and answers yes. */
+async function answerYes(s: string, question: string): Promise<void> {
+  await waitFor(s, question);
+  keys(s, 'y', 'Enter');
+}
+
+/** Types a line (a code, a number) and Enter. */
+function enter(s: string, text: string): void {
+  type(s, text);
+  keys(s, 'Enter');
+}
+
+/** Waits for the command to end and expects exit 0: the screen. */
+async function exitsOk(s: string): Promise<string> {
+  const out = await waitFor(s, 'EXIT=');
+  expect(out).toContain('EXIT=0');
+  return out;
+}
+
 describe.skipIf(!hasTmux)('interactive verified checkout', () => {
   it('asks for the code sent to the member, says how many attempts are left after a wrong one, and pays on the right one', async () => {
-    const t = tmpLedger();
-    t.ok(['member', 'add', '--id', 'M1', '--name', 'Ann Li', '--phone', '13800000000']);
-    t.ok(['member', 'adjust', 'M1', '--points', '5000', '--reason', 'seed']);
-    t.ok(['catalog', 'add', '--sku', 'TEA', '--name', 'Tea', '--price', '100.00']);
-    const rules = join(t.dir, 'rules.json');
-    writeFileSync(rules, JSON.stringify({ limits: { verifyPointsAbove: 1000 } }));
-    t.ok(['rules', 'apply', rules, '--effective', '2026-01-01']);
-
+    const t = verifiedShop(['--phone', '13800000000']);
     const s = start(t, ['checkout', '--member', 'M1', '--item', 'TEA', '--points', '4000', '--tender', 'cash']);
-    await waitFor(s, 'Use 4000 points (worth 40.00) and take 60.00 by cash from M1?');
-    keys(s, 'y', 'Enter');
+    await answerYes(s, 'Use 4000 points (worth 40.00) and take 60.00 by cash from M1?');
     await waitFor(s, 'M1 must confirm 4000 points with a one-time code: sent by sms');
     await waitFor(s, /One-time code for ORD-\d+/);
-    const msg = (t.ok(['outbox', 'list']) as { topic: string; payload: { code: string; checkoutId: string } }[]).find((m) => m.topic === 'auth.code')!;
+    const msg = codeMessage(t);
     const code = msg.payload.code;
-    type(s, code === '111111' ? '222222' : '111111');
-    keys(s, 'Enter');
+    enter(s, code === '111111' ? '222222' : '111111');
     await waitFor(s, `wrong code for checkout ${msg.payload.checkoutId}: 2 attempts left`);
-    type(s, code);
-    keys(s, 'Enter');
-    const out = await waitFor(s, 'EXIT=');
-    expect(out).toContain('EXIT=0');
+    enter(s, code);
+    const out = await exitsOk(s);
     expect(out).toMatch(/status\s+paid/);
     expect(out).toMatch(/code\s+verified/);
     expect(t.ok(['order', 'show', msg.payload.checkoutId])).toMatchObject({ status: 'paid', pointsUsed: 4000, cashPaid: '60.00' });
@@ -53,33 +76,22 @@ describe.skipIf(!hasTmux)('interactive verified checkout', () => {
     keys(s, 'Enter');
     await waitFor(s, 'Pay 50.00 by');
     keys(s, 'Enter');
-    await waitFor(s, 'Use 4500 points (worth 45.00, plus a points discount of 5.00) and take 50.00 by cash from M1?');
-    keys(s, 'y', 'Enter');
-    const out = await waitFor(s, 'EXIT=');
-    expect(out).toContain('EXIT=0');
+    await answerYes(s, 'Use 4500 points (worth 45.00, plus a points discount of 5.00) and take 50.00 by cash from M1?');
+    const out = await exitsOk(s);
     expect(out).toMatch(/points discount\s+5\.00/);
     expect(t.ok(['order', 'list'])[0]).toMatchObject({ status: 'paid', pointsUsed: 4500, cashPaid: '50.00', pointsEarned: 50 });
   }, 90_000);
 
   it('checkout confirm on a terminal asks for the code of a held checkout that needs one', async () => {
-    const t = tmpLedger();
-    t.ok(['member', 'add', '--id', 'M1', '--name', 'Ann Li', '--email', 'ann@example.com']);
-    t.ok(['member', 'adjust', 'M1', '--points', '5000', '--reason', 'seed']);
-    t.ok(['catalog', 'add', '--sku', 'TEA', '--name', 'Tea', '--price', '100.00']);
-    const rules = join(t.dir, 'rules.json');
-    writeFileSync(rules, JSON.stringify({ limits: { verifyPointsAbove: 1000 } }));
-    t.ok(['rules', 'apply', rules, '--effective', '2026-01-01']);
+    const t = verifiedShop(['--email', 'ann@example.com']);
     const held = t.ok(['checkout', 'start', '--member', 'M1', '--item', 'TEA', '--points', '3000']);
     const s = start(t, ['checkout', 'confirm', held.orderId]);
-    await waitFor(s, `Use 3000 points (worth 30.00) and take 70.00 by cash from M1 for checkout ${held.orderId}?`);
-    keys(s, 'y', 'Enter');
+    await answerYes(s, `Use 3000 points (worth 30.00) and take 70.00 by cash from M1 for checkout ${held.orderId}?`);
     await waitFor(s, `One-time code for ${held.orderId}`);
-    const msg = (t.ok(['outbox', 'list']) as { topic: string; channel: string; payload: { code: string } }[]).find((m) => m.topic === 'auth.code')!;
+    const msg = codeMessage(t);
     expect(msg.channel).toBe('email');
-    type(s, msg.payload.code);
-    keys(s, 'Enter');
-    const out = await waitFor(s, 'EXIT=');
-    expect(out).toContain('EXIT=0');
+    enter(s, msg.payload.code);
+    await exitsOk(s);
     expect(t.ok(['order', 'show', held.orderId])).toMatchObject({ status: 'paid', pointsUsed: 3000 });
   }, 90_000);
 });

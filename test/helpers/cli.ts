@@ -182,8 +182,12 @@ export function tmpLedger(opts: { timezone?: string; currency?: string; now?: st
     const init = runCli(initArgs, { db: location, now: opts.now });
     if (init.code !== 0) throw new Error(`init failed: ${init.stderr}`);
   });
-  const db = cloneLedger(template, dir);
-  const t: TmpLedger = {
+  return ledgerAt(dir, cloneLedger(template, dir));
+}
+
+/** The TmpLedger face of a ledger at `db` (a file or a PostgreSQL URL) whose files go to `dir`. */
+export function ledgerAt(dir: string, db: string): TmpLedger {
+  return {
     dir,
     db,
     run: (args, o = {}) => runCli(args, { ...o, db }),
@@ -199,5 +203,17 @@ export function tmpLedger(opts: { timezone?: string; currency?: string; now?: st
       return v;
     },
   };
+}
+
+/**
+ * The ledger `pointsmall demo` builds from fixtures/ (catalog, rules, members, purchases, a checkout, an
+ * expiry run), as demo.db in its own temp folder: a SQLite file on either backend. Slow (a minute on a
+ * loaded machine): build it once per file, in beforeAll.
+ */
+export function demoLedger(): TmpLedger {
+  const dir = tmpDir();
+  const t = ledgerAt(dir, join(dir, 'demo.db'));
+  const r = runCli(['demo', '--db', t.db, '--json']);
+  if (r.code !== 0) throw new Error(`demo failed (exit ${r.code}): ${r.stderr}`);
   return t;
 }

@@ -64,6 +64,26 @@ const CASES: { name: string; rules: Rules; ops: Op[]; /** issue 18: operation ki
       { kind: 'rules', offsetDays: -30, rules: rules({ expiry: { policy: 'end-of-year', years: 1 } }) },
     ],
   },
+  {
+    // [import-summary] found by the long run with seed 51843241: within one import, points a member earned
+    // earlier the same local day under a version without a daily cap did not count against the cap of a
+    // version in force later that day (a rules version backdated 3 days, effective at 09:00): §4.6 counts
+    // every accrual point credited that day, whichever version earned it
+    name: 'the daily cap of a version that starts mid-day counts what the same import credited earlier that day',
+    rules: rules(),
+    ops: [
+      { kind: 'rules', offsetDays: -3, rules: rules({ dailyEarnCap: 300 }) },
+      {
+        kind: 'import',
+        source: 0,
+        orders: [
+          { order: 1, m: 0, daysBack: 3, minute: 30, isReturn: false, lines: [{ sku: item('MUG'), quantity: 1, price: 400_00 }] },
+          { order: 2, m: 0, daysBack: 3, minute: 120, isReturn: false, lines: [{ sku: item('MUG'), quantity: 1, price: 100_00 }] },
+        ],
+      },
+    ],
+    kinds: ['import:capped'],
+  },
   // ---- issue 18: discounted and verified checkouts, as fixed scenarios the model must agree with ----
   {
     name: 'issue 18: a points-discounted item checked out with some points and max points, then refunded in parts',

@@ -295,7 +295,7 @@ export function register(program: Command): void {
       { key: 'total', header: 'total', align: 'right' },
       { key: 'pointsUsed', header: 'points', align: 'right' },
       { key: 'cashPaid', header: 'cash', align: 'right' },
-      { key: 'tender', header: 'tender', drop: 1 },
+      { key: 'paidWith', header: 'tender', drop: 1 },
       { key: 'pointsEarned', header: 'earned', align: 'right' },
       { key: 'refundedCash', header: 'refunded', align: 'right', drop: 2 },
     ]);

@@ -5,7 +5,9 @@ import { c } from '../colour.js';
 import { cmdOf, context, dbPath, emit, setExit } from '../cli.js';
 import { parseDateOpt } from '../parse.js';
 import { localTime, localTimesIn } from '../output.js';
-import { emitList, fileOptions, pageOptions } from '../lists.js';
+import { emitList, exportFormat, exportOptions, fileOptions, pageOptions } from '../lists.js';
+
+const EXPORT_FORMATS = ['jsonl', 'csv'] as const;
 import { writeOutputFile } from '../../services/outfile.js';
 import { count } from '../words.js';
 
@@ -67,21 +69,16 @@ export function register(program: Command): void {
         { key: 'memo', header: 'memo', drop: 1 },
       ]);
     });
-  ledger
-    .command('export')
-    .description('the whole journal with postings, for an auditor or a warehouse')
-    .addOption(new Option('--format <format>', 'output format').choices(['csv', 'jsonl']).default('jsonl'))
-    .option('--out <file>', 'write to a file instead of stdout')
-    .action(async (...args) => {
-      const cmd = cmdOf(args);
-      const o = cmd.opts();
-      const { exportJournal } = await import('../../services/journal.js');
-      const text = await exportJournal(await context(cmd), o.format);
-      if (o.out) {
-        const path = writeOutputFile(o.out, text, { ledger: dbPath(cmd), flag: '--out' });
-        process.stderr.write(`wrote ${path}\n`);
-      } else process.stdout.write(text);
-    });
+  exportOptions(ledger.command('export').description('the whole journal with postings, for an auditor or a warehouse'), EXPORT_FORMATS).action(async (...args) => {
+    const cmd = cmdOf(args);
+    const o = cmd.opts<{ format?: 'jsonl' | 'csv'; out?: string }>();
+    const { exportJournal } = await import('../../services/journal.js');
+    const text = await exportJournal(await context(cmd), exportFormat(o, EXPORT_FORMATS));
+    if (o.out) {
+      const path = writeOutputFile(o.out, text, { ledger: dbPath(cmd), flag: '--out' });
+      process.stderr.write(`wrote ${path}\n`);
+    } else process.stdout.write(text);
+  });
 
   const auditList = program
     .command('audit')

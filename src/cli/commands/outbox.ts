@@ -4,11 +4,13 @@ import { UsageError } from '../../errors.js';
 import { c } from '../colour.js';
 import { cmdOf, context, emit, globals } from '../cli.js';
 import { localTime, printTable, stderrIsTTY, writeStdout } from '../output.js';
-import { emitList, fileOptions, pageOptions } from '../lists.js';
+import { emitList, exportFormat, exportOptions, fileOptions, pageOptions } from '../lists.js';
 import { parseIntOpt } from '../parse.js';
 import { count } from '../words.js';
 
 const services = () => import('../../services/outbox.js');
+
+const EXPORT_FORMATS = ['jsonl', 'csv'] as const;
 
 export function register(program: Command): void {
   const box = program.command('outbox').description('queued notifications: list them, export them for a sender');
@@ -34,11 +36,10 @@ export function register(program: Command): void {
     ]);
   });
 
-  box
-    .command('export')
-    .description('write notifications (pending ones by default) as JSON Lines or CSV; --mark-sent marks exactly the exported ones sent')
-    .addOption(new Option('--format <format>', 'jsonl or csv (default: from --out\'s extension, else jsonl)').choices(['jsonl', 'csv']))
-    .option('--out <file>', 'write to this file, whole or not at all (default: stdout)')
+  exportOptions(
+    box.command('export').description('write notifications (pending ones by default) as JSON Lines or CSV; --mark-sent marks exactly the exported ones sent'),
+    EXPORT_FORMATS,
+  )
     .option('--mark-sent', 'mark exactly the exported notifications sent, together with the export: both happen or neither')
     .option('--all', 'include notifications already sent')
     .option('--topic <topic>', 'only this topic')
@@ -52,7 +53,7 @@ export function register(program: Command): void {
       const cmd = cmdOf(args);
       const o = cmd.opts<{ format?: 'jsonl' | 'csv'; out?: string; markSent?: boolean; all?: boolean; topic?: string; skipEmpty?: boolean }>();
       if (o.skipEmpty && !o.out) throw new UsageError('--skip-empty needs --out', 'add --out FILE');
-      const format = o.format ?? (o.out && /\.csv$/i.test(o.out) ? 'csv' : 'jsonl');
+      const format = exportFormat(o, EXPORT_FORMATS);
       if (!o.out && globals(cmd).json) throw new UsageError('--json needs --out: without it the export itself is stdout', 'add --out FILE, or drop --json');
       const r = await (await services()).exportOutbox(await context(cmd), {
         format,

@@ -2,7 +2,7 @@
 // renders its result object as a table (TTY) or tab-separated rows (pipe), CSV, JSON or HTML.
 import { Command, Option } from 'commander';
 import { c } from '../colour.js';
-import { cmdOf, context, dbPath, globals } from '../cli.js';
+import { cmdOf, context, dbPath, globals, useLedgerZone } from '../cli.js';
 import { type OutFormat, pickFormat } from '../formats.js';
 import { parseDateOpt, parseIntOpt, parseWithinOpt } from '../parse.js';
 import { type Column, displayWidth, localTime, notice, terminalWidth, wrapToTerminal, printFields, printJson, printTable, safeText, stdoutIsTTY, toCsv } from '../output.js';
@@ -100,6 +100,8 @@ async function htmlOf(v: View, now: Date): Promise<string> {
 
 export async function render(cmd: Command, now: Date, result: unknown, view: () => View): Promise<void> {
   const { format, out } = pickFormat(cmd, FORMATS);
+  // Times in the views (localTime) are for people: the ledger's zone, as every other command shows them.
+  if (format !== 'json') await useLedgerZone(cmd);
   let text: string;
   if (format === 'json') text = JSON.stringify(result, null, 2) + '\n';
   else if (format === 'csv') {
