@@ -51,7 +51,7 @@ describe.skipIf(!hasTmux)('interactive checkout on a terminal', () => {
     expect(t.ok(['member', 'show', 'M1'])).toMatchObject({ balance: 1060 });
     expect(t.ok(['order', 'list'])[0]).toMatchObject({ status: 'paid', pointsUsed: 4000, cashPaid: '60.00', tender: 'card' });
     expect(t.verify().ok).toBe(true);
-  }, 60_000);
+  }, 300_000);
 
   it('asks only for the points when member and items are given; saying no pays nothing', async () => {
     const t = shop();
@@ -76,7 +76,7 @@ describe.skipIf(!hasTmux)('interactive checkout on a terminal', () => {
     expect(out).toContain('EXIT=0');
     expect(t.ok(['order', 'list'])).toHaveLength(0);
     expect(t.ok(['member', 'show', 'M1'])).toMatchObject({ balance: 5000, held: 0 });
-  }, 60_000);
+  }, 300_000);
 
   /** The figures a confirmation asked about, read back from the screen. */
   function confirmed(out: string) {
@@ -104,7 +104,7 @@ describe.skipIf(!hasTmux)('interactive checkout on a terminal', () => {
     expect(await waitFor(s, 'EXIT=')).toContain('EXIT=0');
     const [o] = t.ok(['order', 'list']);
     expect(t.ok(['order', 'show', o.orderId])).toMatchObject({ status: 'paid', pointsUsed: shown.pointsUsed, pointsValue: shown.pointsValue, cashPaid: shown.cashPaid, tender: shown.tender, memberId: 'C102' });
-  }, 60_000);
+  }, 300_000);
 
   it('--max-points --tender card: the confirmation shows the points the order then takes', async () => {
     const t = mugShop();
@@ -116,7 +116,7 @@ describe.skipIf(!hasTmux)('interactive checkout on a terminal', () => {
     const [o] = t.ok(['order', 'list']);
     expect(t.ok(['order', 'show', o.orderId])).toMatchObject({ pointsUsed: shown.pointsUsed, pointsValue: shown.pointsValue, cashPaid: shown.cashPaid, tender: 'card' });
     expect(t.ok(['member', 'show', 'C102'])).toMatchObject({ balance: 0 + o.pointsEarned });
-  }, 60_000);
+  }, 300_000);
 
   it('a --points request that cannot be met is refused before anything is asked, naming what is allowed', async () => {
     const t = mugShop();
@@ -130,7 +130,7 @@ describe.skipIf(!hasTmux)('interactive checkout on a terminal', () => {
     expect(out).toContain('allowed: 0, or 200 to 2500');
     expect(out).not.toContain('Use ');
     expect(t.ok(['order', 'list'])).toHaveLength(0);
-  }, 60_000);
+  }, 300_000);
 
   it('a refund on a terminal names the points returned, the cash refunded and the points taken back', async () => {
     const t = mugShop();
@@ -140,7 +140,7 @@ describe.skipIf(!hasTmux)('interactive checkout on a terminal', () => {
     keys(s, 'y', 'Enter');
     expect(await waitFor(s, 'EXIT=')).toContain('EXIT=0');
     expect(t.ok(['order', 'show', paid.orderId])).toMatchObject({ status: 'refunded', refundedPoints: 600, refundedCash: '33.90', refundedEarned: paid.pointsEarned });
-  }, 60_000);
+  }, 300_000);
 
   it('Ctrl-C in a prompt exits 130 and writes nothing', async () => {
     const t = shop();
@@ -150,7 +150,7 @@ describe.skipIf(!hasTmux)('interactive checkout on a terminal', () => {
     const out = await waitFor(s, 'EXIT=');
     expect(out).toContain('EXIT=130');
     expect(t.ok(['order', 'list'])).toHaveLength(0);
-  }, 60_000);
+  }, 300_000);
 
   it('never prompts without a TTY: a missing argument is a usage error', () => {
     const t = shop();

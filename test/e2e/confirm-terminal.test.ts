@@ -29,7 +29,7 @@ describe.skipIf(!hasTmux)('questions on a terminal name the amounts', () => {
     expect(out).toContain('nothing was restored');
     expect(out).toContain('EXIT=0');
     expect(t.ok(['member', 'show', 'a']).balance).toBe(342);
-  }, 60_000);
+  }, 300_000);
 
   it('a debit names the points and the available balance before and after; yes takes them', async () => {
     const t = shop();
@@ -38,7 +38,7 @@ describe.skipIf(!hasTmux)('questions on a terminal name the amounts', () => {
     keys(s, 'y', 'Enter');
     expect(await waitFor(s, 'EXIT=')).toContain('EXIT=0');
     expect(t.ok(['member', 'show', 'a']).balance).toBe(180);
-  }, 60_000);
+  }, 300_000);
 
   it('a past expiry run names what it expires; no expires nothing', async () => {
     const t = shop();
@@ -48,7 +48,7 @@ describe.skipIf(!hasTmux)('questions on a terminal name the amounts', () => {
     keys(s, 'n', 'Enter');
     expect(await waitFor(s, 'EXIT=')).toContain('nothing was expired');
     expect(t.ok(['member', 'show', 'a']).balance).toBe(350);
-  }, 60_000);
+  }, 300_000);
 
   it('--json on a terminal is a script: no question, exit 2 without --yes', async () => {
     const t = shop();
@@ -57,5 +57,5 @@ describe.skipIf(!hasTmux)('questions on a terminal name the amounts', () => {
     expect(out).toContain('CONFIRMATION_REQUIRED');
     expect(out).toContain('EXIT=2');
     expect(t.ok(['member', 'show', 'a']).balance).toBe(300);
-  }, 60_000);
+  }, 300_000);
 });

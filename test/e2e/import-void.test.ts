@@ -219,5 +219,5 @@ describe.skipIf(!hasTmux)('import void on a terminal', () => {
     expect(await waitFor(yes, 'EXIT=')).toContain('EXIT=0');
     expect(t.ok(['import', 'list'])[0].voided).toBe(5);
     expect(t.verify().ok).toBe(true);
-  }, 90_000);
+  }, 300_000);
 });

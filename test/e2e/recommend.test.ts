@@ -10,7 +10,7 @@ const ok = (args: string[]) => demo.ok(args);
 
 beforeAll(() => {
   demo = demoLedger();
-}, 120_000);
+}, 300_000);
 
 type Rec = { sku: string; name: string; score: number; reason: string; pointsPrice: number | null; affordable: boolean | null; pointsNeeded: number | null };
 

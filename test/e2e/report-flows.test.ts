@@ -32,7 +32,7 @@ beforeAll(() => {
   t.ok(['checkout', 'start', '--member', 'M2', '--item', 'TEA-001', '--points', '100']);
   hasExpire = t.run(['--help']).stdout.includes('expire ');
   if (hasExpire) t.ok(['expire', 'run']);
-}, 120_000);
+}, 300_000);
 
 describe('reports over imports, checkouts, refunds, holds and expiry', () => {
   it('keep summary, liability and member balances equal, and reconcile', () => {

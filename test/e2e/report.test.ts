@@ -28,7 +28,7 @@ beforeAll(() => {
   const rules = join(t.dir, 'rules.json');
   writeFileSync(rules, JSON.stringify({ redeem: { pointsPerUnit: '1000' } }));
   t.ok(['rules', 'apply', rules, '--effective', '2026-11-20']);
-}, 120_000);
+}, 300_000);
 
 describe('report summary and liability', () => {
   it('agree with each other and with the sum of member balances', () => {
@@ -200,7 +200,7 @@ describe('formats and files', () => {
       expect(html.stdout.startsWith('<!DOCTYPE html>')).toBe(true);
       expect(html.stdout).not.toMatch(/<(script|link|img)\b/i);
     }
-  }, 120_000);
+  }, 300_000);
 
   it('escapes CSV cells that start with = + - @', () => {
     const csv = t.run(['report', 'members', '--top', '10', '--format', 'csv']);

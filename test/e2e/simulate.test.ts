@@ -16,7 +16,7 @@ beforeAll(() => {
   const rules = JSON.parse(readFileSync(join(FIXTURES, 'rules.json'), 'utf8'));
   rules.earn.multipliers.push({ category: 'tea', multiplier: '2' });
   writeFileSync(join(demo.dir, 'tea.json'), JSON.stringify(rules));
-}, 120_000);
+}, 300_000);
 
 describe('rules simulate', () => {
   it('prints the comparison as JSON with the contract fields, and writes nothing', () => {

@@ -61,7 +61,7 @@ describe.skipIf(!hasTmux)('interactive verified checkout', () => {
     expect(t.ok(['order', 'show', msg.payload.checkoutId])).toMatchObject({ status: 'paid', pointsUsed: 4000, cashPaid: '60.00' });
     expect(t.ok(['member', 'show', 'M1'])).toMatchObject({ balance: 1060, held: 0 });
     expect(t.verify().ok).toBe(true);
-  }, 90_000);
+  }, 300_000);
 
   it('the interactive preview and confirmation show the points discount of a discounted item', async () => {
     const t = tmpLedger();
@@ -80,7 +80,7 @@ describe.skipIf(!hasTmux)('interactive verified checkout', () => {
     const out = await exitsOk(s);
     expect(out).toMatch(/points discount\s+5\.00/);
     expect(t.ok(['order', 'list'])[0]).toMatchObject({ status: 'paid', pointsUsed: 4500, cashPaid: '50.00', pointsEarned: 50 });
-  }, 90_000);
+  }, 300_000);
 
   it('checkout confirm on a terminal asks for the code of a held checkout that needs one', async () => {
     const t = verifiedShop(['--email', 'ann@example.com']);
@@ -93,5 +93,5 @@ describe.skipIf(!hasTmux)('interactive verified checkout', () => {
     enter(s, msg.payload.code);
     await exitsOk(s);
     expect(t.ok(['order', 'show', held.orderId])).toMatchObject({ status: 'paid', pointsUsed: 3000 });
-  }, 90_000);
+  }, 300_000);
 });

@@ -83,7 +83,7 @@ describe('crash safety', () => {
       acked = balance / 3;
       expect(t.verify().ok).toBe(true);
     }
-  }, 60_000);
+  }, 300_000);
 
   it('a member import killed at any point leaves all of it or none; the re-run completes it', async () => {
     const n = 20_000;
@@ -102,7 +102,7 @@ describe('crash safety', () => {
       expect(t.run(['member', 'import', file]).code).toBe(0);
       expect(t.ok(['db', 'info']).counts.members).toBe(n);
     }
-  }, 60_000);
+  }, 300_000);
 
   it('a purchase import killed mid-way and re-run accrues every order exactly once', async () => {
     if (!hasCommand('import', 'purchases')) return;
@@ -164,7 +164,7 @@ describe('crash safety', () => {
     if (summary && typeof summary.expired === 'number') expect(summary.expired).toBe(total);
     expect(t.verify().ok).toBe(true);
     void expired;
-  }, 120_000);
+  }, 300_000);
 
   it('a checkout killed at any point and retried with its idempotency key moves points once', async () => {
     if (!hasCommand('checkout')) return;
@@ -200,5 +200,5 @@ describe('crash safety', () => {
     expect(m.balance).toBe(start + rounds * (one.pointsEarned - one.pointsUsed));
     expect(t.verify().ok).toBe(true);
     expect(runCli(['order', 'list', '--json'], { db: t.db }).json().length).toBe(rounds);
-  }, 120_000);
+  }, 300_000);
 });

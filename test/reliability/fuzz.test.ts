@@ -126,7 +126,7 @@ describe('fuzz', () => {
       expect(readdirSync(t.dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
       expect(existsSync(join(t.dir, 'pwned'))).toBe(false);
     }
-  }, 120_000);
+  }, 300_000);
 
   const CSV_CASES: [string, string | Buffer][] = [
     ['unbalanced quote', 'order_id,member_id,purchased_at,amount\nB1,m1,2026-11-01,"10\nB2,m1,2026-11-01,5\n'],
@@ -186,7 +186,7 @@ describe('fuzz', () => {
         }
     }
     expect(t.verify().ok).toBe(true);
-  }, 60_000);
+  }, 300_000);
 
   it('injection in ids and names stays data: SQL inert, escapes stripped on screen, formulas escaped in CSV', async () => {
     const t = tmpLedger();
