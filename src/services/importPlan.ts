@@ -36,7 +36,7 @@ export interface BatchPlan {
   /** Purchase rows in the order they are written (order id order). */
   rowStr: string[];
   rowNum: number[];
-  /** Each row's lines, packed in one string (packPlannedLines); rows in order. */
+  /** Each row's lines, packed in one string as staged (orderFeed.ts packLine); rows in order. */
   lineStr: string[];
 }
 
@@ -55,27 +55,16 @@ export interface PlannedRow {
   rulesVersion: number;
   /** The op whose entry this row's points are, once it is planned. */
   op: number | null;
-  /** The order's lines (lineCount of them), stored with it: packPlannedLines. */
+  /** The order's lines (lineCount of them), stored with it: packed as staged (FedOrder.packed). */
   lines: string;
 }
 
-const US = '\u001f';
-/** Per line four values: sku, category, quantity ('' for none), amount. */
-const LINE_S = 4;
-
 /**
- * An order's lines packed in one string, made as the order is accepted: one string per order costs
- * the import far less to keep and to send to the writer thread than an object or four values per line.
- * Values with US in them are cleaned (a staged value never has one: orderFeed.ts cleans it).
+ * A staged line's values (orderFeed.ts packLine, its US separator; not imported, so that the writer
+ * thread does not load the parsing code): line, amount, sku, category, quantity, unit price.
  */
-export function packPlannedLines(lines: readonly { amount: number; sku: string | null; category: string | null; quantity: string | null }[]): string {
-  let out = '';
-  for (let i = 0; i < lines.length; i++) {
-    const x = lines[i];
-    out += `${i ? US : ''}${x.sku ?? ''}${US}${x.category ?? ''}${US}${x.quantity ?? ''}${US}${x.amount}`;
-  }
-  return out;
-}
+const US = '\u001f';
+const LINE_S = 6;
 
 /**
  * Builds one batch's plan at a time (the accruer's side). It numbers the entries on from the head it
@@ -257,7 +246,7 @@ export class PlanApplier {
       const op = p.rowNum[n + 7];
       id++;
       const f = p.lineStr[r].split(US);
-      for (let k = 0, no = 1; k + LINE_S <= f.length; k += LINE_S, no++) lines.push(id, no, f[k] || null, f[k + 1] || null, f[k + 2] || null, +f[k + 3]);
+      for (let k = 0, no = 1; k + LINE_S <= f.length; k += LINE_S, no++) lines.push(id, no, f[k + 2] || null, f[k + 3] || null, f[k + 4] || null, +f[k + 1]);
       rows.push(
         id, this.source, p.rowStr[s], p.rowStr[s + 1], p.rowStr[s + 3], p.rowNum[n] ? 'return' : 'purchase',
         p.rowNum[n + 1], p.rowNum[n + 2], p.rowStr[s + 2], p.rowNum[n + 3] ? 'review' : 'accrued', p.rowNum[n + 4],

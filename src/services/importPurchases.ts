@@ -42,7 +42,7 @@ import { type CreditInput, creditPointsKnownDebt, debitPoints, recordAudit } fro
 import { rejectsTarget } from './csvfile.js';
 import { FIRST_REJECTS, type RejectSample, isRejectsHeader, rejectsHeader, rejectsRow, unquoteRejectsCell } from '../domain/rejects.js';
 import { AtomicFile, type OutputTarget } from './outfile.js';
-import { type BatchPlan, type PlannedRow, PlanApplier, PlanBuilder, READER_CACHE_KIB, SEMI_SPACE_MB, WRITER_OLD_MB, WRITER_YOUNG_MB, type WriterData, type WriterRequest, capYoungGeneration, collectGarbage, packPlannedLines } from './importPlan.js';
+import { type BatchPlan, type PlannedRow, PlanApplier, PlanBuilder, READER_CACHE_KIB, SEMI_SPACE_MB, WRITER_OLD_MB, WRITER_YOUNG_MB, type WriterData, type WriterRequest, capYoungGeneration, collectGarbage } from './importPlan.js';
 
 export interface ImportInput {
   file: string;
@@ -584,7 +584,7 @@ class Accruer {
       capped: 0,
       rulesVersion: rulesId,
       op: null,
-      lines: packPlannedLines(order.own),
+      lines: order.packed,
     };
     const why = reviewReason(facts, rules, order.amount);
     if (why) {

@@ -33,6 +33,11 @@ export type FedOrder =
       contentHash: string;
       /** Its own lines in file order (an order-level file: the first row). */
       own: readonly OrderLine[];
+      /**
+       * The same lines packed as staged (six values a line, packLine), which the plan stores as they are:
+       * the staged text itself when it holds exactly the own lines in order, else packed from them.
+       */
+      packed: string;
       firstLine: number;
       lines: number[];
       /** Further rows of an order-level file: how many repeat it exactly, and the lines that differ. */
@@ -62,9 +67,9 @@ export function feedOrder(rows: readonly StageRow[], format: FileFormat, digits 
   let lines: OrderLine[] = [];
   let parts: string[] = [];
   for (const r of rows) unpack(r[1], r[2], r[4], lines, parts);
+  let sorted = true;
   if (rows.length > 1) {
     // groups come by first line, but two groups of one stretch (another member or time) can interleave
-    let sorted = true;
     for (let i = 1; i < lines.length && sorted; i++) sorted = lines[i - 1].line < lines[i].line;
     if (!sorted) {
       const order = lines.map((_, i) => i).sort((a, b) => lines[a].line - lines[b].line);
@@ -80,6 +85,13 @@ export function feedOrder(rows: readonly StageRow[], format: FileFormat, digits 
   const built = buildOrder(orderId, lines, format, parts, digits);
   if ('problem' in built) return { ok: false, orderId, groups: rows.length, lines: lineNos, reason: built.problem };
   const { order, repeats, repeatParts, ownPart } = built;
+  const own = order.lines;
+  // The staged text is the order's own lines when they came in file order, are all of them (a line-level
+  // file, or one row) and kept their amounts (buildOrder rounds an order of finer money once, which may
+  // move a line's amount by a minor unit: its lines are packed again then).
+  let same = sorted && own.length === lines.length;
+  for (let i = 0; i < own.length && same; i++) same = own[i] === lines[i];
+  const packed = !same ? own.map((x) => packLine(x.line, x)).join(US) : rows.length === 1 ? rows[0][4] : rows.map((r) => r[4]).join(US);
   let repeatDuplicates = 0;
   const repeatConflicts: number[] = [];
   // one member (buildOrder checked), so a repeat has the order's hash exactly when it has its part
@@ -95,8 +107,9 @@ export function feedOrder(rows: readonly StageRow[], format: FileFormat, digits 
     at: order.at,
     amount: order.amount,
     contentHash: order.contentHash,
-    own: order.lines,
-    firstLine: order.lines[0].line,
+    own,
+    packed,
+    firstLine: own[0].line,
     lines: lineNos,
     repeatDuplicates,
     repeatConflicts,

@@ -6,6 +6,14 @@ import { MAX_ORDER_LINES, US, feedOrders, joinLines, packLine } from '../../src/
 import type { StageRow } from '../../src/store/purchases.js';
 
 const line = (n: number, amount: number, sku = '', cat = '', qty = '', price = '') => packLine(n, { amount, sku: sku || null, category: cat || null, quantity: qty || null, unitPrice: price || null });
+/** An order's packed lines (FedOrder.packed) read back: six values a line, as packLine writes them. */
+const unpacked = (packed: string) => {
+  const f = packed.split(US);
+  const out: (string | number | null)[][] = [];
+  for (let i = 0; i + 6 <= f.length; i += 6) out.push([+f[i], +f[i + 1], f[i + 2] || null, f[i + 3] || null, f[i + 4] || null, f[i + 5] || null]);
+  return out;
+};
+const asPacked = (lines: readonly OrderLine[]) => lines.map((l) => [l.line, l.amount, l.sku, l.category, l.quantity, l.unitPrice]);
 const group = (orderId: string, memberId: string, at: number, lines: string[], bad: number | null = null): StageRow => [orderId, memberId, at, Number(lines[0].split(US)[0]), joinLines(lines), bad];
 
 describe('feedOrders', () => {
@@ -66,9 +74,41 @@ describe('feedOrders', () => {
         const own = format === 'order' ? lines.slice(0, 1) : lines;
         expect(o.contentHash).toBe(orderContentHash('M1', own));
         expect(o.own).toEqual(own);
+        expect(unpacked(o.packed)).toEqual(asPacked(own));
         if (format === 'order') expect(o.repeatDuplicates).toBe(lines.slice(1).filter((l) => orderContentHash('M1', [l]) === o.contentHash).length);
       }),
     );
+  });
+});
+
+describe('feedOrders: an order\'s lines packed for the plan (issue 19: purchase lines)', () => {
+  const at = Date.UTC(2026, 0, 5, 2);
+  it('are the staged text itself when it holds the order\'s own lines in file order', () => {
+    const g = group('A', 'M1', at, [line(2, 1000, 'CUP', 'home', '2', '5.00'), line(4, 300, 'TEA', '', '1', '3.00')]);
+    const [o] = [...feedOrders([g], 'line')];
+    if (!o.ok) throw new Error(o.reason);
+    expect(o.packed).toBe(g[4]);
+    const h = group('A', 'M1', at, [line(7, 500, 'PEN')]);
+    const [two] = [...feedOrders([g, h], 'line')];
+    if (!two.ok) throw new Error(two.reason);
+    expect(two.packed).toBe(`${g[4]}${US}${h[4]}`);
+    expect(unpacked(two.packed)).toEqual(asPacked(two.own));
+  });
+
+  it('are packed again from its own lines when groups interleave, when an order-level file repeats it, or when its amounts were rounded once', () => {
+    const interleaved = [...feedOrders([group('A', 'M1', at, [line(9, 300, 'TEA')]), group('A', 'M1', at, [line(2, 1000, 'CUP')])], 'line')][0];
+    if (!interleaved.ok) throw new Error(interleaved.reason);
+    expect(unpacked(interleaved.packed).map((x) => x[0])).toEqual([2, 9]);
+    const repeated = [...feedOrders([group('A', 'M1', at, [line(2, 1000), line(5, 1000)])], 'order')][0];
+    if (!repeated.ok) throw new Error(repeated.reason);
+    expect(unpacked(repeated.packed)).toEqual([[2, 1000, null, null, null, null]]);
+    // two lines of 1.005 each: 1.01 + 1.01 as read, 2.01 once rounded, so one line gives up a cent
+    const fine = [...feedOrders([group('A', 'M1', at, [line(3, 101, 'X', '', '1', '~1.005'), line(4, 101, 'Y', '', '1', '~1.005')])], 'line')][0];
+    if (!fine.ok) throw new Error(fine.reason);
+    expect(fine.amount).toBe(201);
+    const amounts = unpacked(fine.packed).map((x) => x[1]);
+    expect(amounts).toEqual(fine.own.map((l) => l.amount));
+    expect(amounts.reduce((a, b) => Number(a) + Number(b), 0)).toBe(201);
   });
 });
 

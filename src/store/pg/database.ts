@@ -11,8 +11,9 @@
 // A write outside a transaction takes the lock for itself.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { createSyncFn } from 'synckit';
+import type { createSyncFn as CreateSyncFn } from 'synckit';
 import type { Reply, Request } from './worker.js';
 import { ddlToPg, toPg } from './dialect.js';
 
@@ -22,7 +23,12 @@ export function startWorker(): (r: Request) => Reply {
   // Built, the worker sits beside this module; run from the sources (the test runner), it is the built one.
   const beside = fileURLToPath(new URL('./worker.js', import.meta.url));
   const path = existsSync(beside) ? beside : fileURLToPath(new URL('../../../dist/store/pg/worker.js', import.meta.url));
-  syncFn ??= createSyncFn(path) as unknown as (r: Request) => Reply;
+  // synckit is loaded here, not with this module: every thread that opens a SQLite ledger (an import's
+  // parse workers and writer among them) loads this module, and synckit took ~45 ms of each
+  if (!syncFn) {
+    const { createSyncFn } = createRequire(import.meta.url)('synckit') as { createSyncFn: typeof CreateSyncFn };
+    syncFn = createSyncFn(path) as unknown as (r: Request) => Reply;
+  }
   return syncFn;
 }
 const call = (r: Request): Reply => (syncFn ?? startWorker())(r);
