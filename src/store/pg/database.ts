@@ -104,7 +104,8 @@ export class PgStatement {
 
   private values(args: unknown[]): unknown[] {
     let flat: unknown[] = args.length === 1 && Array.isArray(args[0]) ? (args[0] as unknown[]) : args;
-    const named = flat.length >= 1 && flat[0] !== null && typeof flat[0] === 'object' && !Buffer.isBuffer(flat[0]) ? (flat[0] as Record<string, unknown>) : null;
+    // (an array is a value, for a PostgreSQL array parameter: = ANY(?::text[]))
+    const named = flat.length >= 1 && flat[0] !== null && typeof flat[0] === 'object' && !Buffer.isBuffer(flat[0]) && !Array.isArray(flat[0]) ? (flat[0] as Record<string, unknown>) : null;
     if (named) flat = flat.slice(1);
     let pos = 0;
     return this.params.map((p, i) => {
@@ -181,11 +182,14 @@ export class PgDatabase {
 
   private send(r: Request): Reply {
     if (!this.open) throw new TypeError('The database connection is not open');
+    if (this.queued.length) this.flushQueued(); // (written before anything that follows them)
     const reply = call(r);
     if (reply.error) {
       const e = new PgError(reply.error);
       // A statement the server could not run is a bug of the store: say which (constraint and lock errors are expected).
-      if (!/^SQLITE_(BUSY|CONSTRAINT|FULL)/.test(e.code) && 'text' in r) e.message += ` [in: ${r.text.replace(/\s+/g, ' ').slice(0, 400)}]`;
+      // (a queued write's error comes with the next request that waits: the write is the one to name)
+      const text = reply.error.queued ? reply.error.text : 'text' in r ? r.text : undefined;
+      if (!/^SQLITE_(BUSY|CONSTRAINT|FULL)/.test(e.code) && text !== undefined) e.message += ` [in: ${text.replace(/\s+/g, ' ').slice(0, 400)}]`;
       throw e;
     }
     return reply;
@@ -274,6 +278,96 @@ export class PgDatabase {
     return this.autoWrite(true, () => this.copyIn(`COPY ${table} (${columns}) FROM STDIN`, lines.join('\n') + '\n'));
   }
 
+  /**
+   * copyRows without waiting for the server, inside a transaction (outside one it is copyRows): the rows
+   * are kept here, with any others queued for the same table since the last flush, and sent when a
+   * MB has gathered or before the next request, in one message to the worker, which hands them to the
+   * connection and answers at once. So the caller computes its next rows while the server writes these,
+   * and a table's rows go in few COPYs however finely they come. Rows are written table by table in
+   * the order each table was first queued since the last flush (parents before children, as they come):
+   * a statement queued among them (runQueued) must not depend on rows queued after it being absent.
+   * A queued write that fails fails the next request that waits for an answer (any query, COMMIT), and
+   * every one after it until ROLLBACK: the transaction writes nothing.
+   */
+  copyRowsQueued(table: string, columns: string, width: number, args: readonly unknown[]): void {
+    if (args.length === 0) return;
+    if (!this.inTransaction) {
+      this.copyRows(table, columns, width, args);
+      return;
+    }
+    let data = '';
+    for (let i = 0; i < args.length; i += width) {
+      let line = copyValue(args[i]);
+      for (let k = 1; k < width; k++) line += '\t' + copyValue(args[i + k]);
+      data += line + '\n';
+    }
+    const text = `COPY ${table} (${columns}) FROM STDIN`;
+    const relaxed = this.relaxed > 0;
+    const into = this.queued.find((q) => q.data !== undefined && q.text === text && q.relaxed === relaxed);
+    if (into) into.data += data;
+    else this.queued.push({ text, data, relaxed });
+    this.queuedBytes += data.length;
+    if (this.queuedBytes >= QUEUED_BYTES) this.flushQueued();
+  }
+
+  /**
+   * A statement in the store's dialect whose result is not needed (no RETURNING), queued as
+   * copyRowsQueued's rows are: inside a transaction it returns before the server has run it.
+   */
+  runQueued(sql: string, values: unknown[]): void {
+    if (!this.inTransaction) {
+      this.prepare(sql).run(values);
+      return;
+    }
+    let t = this.queuedText.get(sql);
+    if (t === undefined) this.queuedText.set(sql, (t = toPg(sql).text));
+    this.queued.push({ text: t, values: values.map((v) => (typeof v === 'bigint' ? v.toString() : v)) });
+  }
+
+  /** Writes queued here and not yet sent to the worker, in order, and the bytes of their rows. */
+  private queued: { text: string; data?: string; values?: unknown[]; relaxed?: boolean }[] = [];
+  private queuedBytes = 0;
+  private readonly queuedText = new Map<string, string>();
+
+  /** Sends the queued writes to the worker (which answers as soon as it has handed them to the connection). */
+  flushQueued(): void {
+    const items = this.queued;
+    this.queued = [];
+    this.queuedBytes = 0;
+    if (items.length) this.send({ op: 'queue', conn: this.conn, items });
+  }
+
+  /** relaxForeignKeys() calls not yet undone. */
+  private relaxed = 0;
+  private mayRelax: boolean | undefined;
+
+  /**
+   * SQLite's foreign_keys = OFF for set-based bulk writes (relaxRowChecks): until the undo, the rows of
+   * copyRowsQueued skip the per-row foreign-key checks (two thirds of the server's work in an import)
+   * under session_replication_role = replica, set for each COPY alone, so nothing else in the
+   * transaction runs without its triggers, and those rows have their ids (no rowid trigger to skip).
+   * Only when the role may set it (a superuser, or on PostgreSQL 15 and later one granted
+   * SET ON PARAMETER session_replication_role); otherwise the checks stay.
+   */
+  relaxForeignKeys(): () => void {
+    this.mayRelax ??= this.roleMaySetReplica();
+    if (!this.mayRelax) return () => undefined;
+    this.relaxed++;
+    let undone = false;
+    return () => {
+      if (!undone) this.relaxed--;
+      undone = true;
+    };
+  }
+
+  private roleMaySetReplica(): boolean {
+    const row = (this.send({ op: 'query', conn: this.conn, text: "SELECT rolsuper, current_setting('server_version_num')::int FROM pg_roles WHERE rolname = current_user", values: [], rowMode: 'array' }).rows as [number, number][])[0];
+    if (!row) return false;
+    if (row[0] === 1) return true;
+    if (row[1] < 150000) return false;
+    return (this.send({ op: 'query', conn: this.conn, text: "SELECT has_parameter_privilege('session_replication_role', 'SET')", values: [], rowMode: 'array' }).rows as [number][])[0][0] === 1;
+  }
+
   /** Runs fn as its own write transaction (taking the writer lock) when it writes outside one. */
   autoWrite<T>(writes: boolean, fn: () => T): T {
     if (!writes || this.inTransaction) return fn();
@@ -328,6 +422,15 @@ export class PgDatabase {
           this.ownCommits++;
         }
         this.send({ op: 'exec', conn: this.conn, text: 'COMMIT' });
+      } catch (e) {
+        // The transaction is over, rolled back whole: the server ended it if COMMIT failed there, and
+        // ROLLBACK ends it when something failed before COMMIT was sent (a queued write, say).
+        try {
+          this.rollbackQuietly();
+        } catch {
+          /* the error to tell is the first */
+        }
+        throw e;
       } finally {
         this.inTransaction = false;
         this.writeTx = false;
@@ -348,6 +451,8 @@ export class PgDatabase {
   }
 
   private rollbackQuietly(): void {
+    this.queued = []; // (never sent: nothing of the transaction is kept)
+    this.queuedBytes = 0;
     try {
       this.send({ op: 'exec', conn: this.conn, text: 'ROLLBACK' });
     } finally {
@@ -422,6 +527,7 @@ export class PgDatabase {
 
   close(): void {
     if (!this.open) return;
+    this.queued = [];
     try {
       if (this.inTransaction) this.rollbackQuietly();
       this.send({ op: 'close', conn: this.conn });
@@ -430,6 +536,9 @@ export class PgDatabase {
     }
   }
 }
+
+/** Rows queued by copyRowsQueued beyond which they are sent without waiting for the next request. */
+const QUEUED_BYTES = 1 << 20;
 
 const COPY_SPECIAL = /[\\\t\n\r]/;
 /** A value in COPY's text format: \N for null, backslash, tab and line ends escaped. */
