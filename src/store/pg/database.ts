@@ -12,6 +12,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
 import { createSyncFn } from 'synckit';
 import type { Reply, Request } from './worker.js';
 import { ddlToPg, toPg } from './dialect.js';
@@ -19,13 +20,29 @@ import { ddlToPg, toPg } from './dialect.js';
 const call = (() => {
   let fn: ((r: Request) => Reply) | undefined;
   return (r: Request): Reply => {
+    if (fn) return fn(r);
     // Built, the worker sits beside this module; run from the sources (the test runner), it is the built one.
     const beside = fileURLToPath(new URL('./worker.js', import.meta.url));
     const path = existsSync(beside) ? beside : fileURLToPath(new URL('../../../dist/store/pg/worker.js', import.meta.url));
-    fn ??= createSyncFn(path) as unknown as (r: Request) => Reply;
-    return fn(r);
+    // The worker's young generation stays small (its heap holds a statement's rows at a time): V8 sizes
+    // it when the worker's isolate is made, from this flag, which is put back once the worker has
+    // answered. Its default would let the worker keep some 30 MB more of an import's memory budget.
+    setFlagsFromString(`--max-semi-space-size=${WORKER_SEMI_SPACE_MB}`);
+    try {
+      fn = createSyncFn(path) as unknown as (r: Request) => Reply;
+      return fn(r);
+    } finally {
+      setFlagsFromString(`--max-semi-space-size=${semiSpaceMb()}`);
+    }
   };
 })();
+
+const WORKER_SEMI_SPACE_MB = 2;
+/** The process's own setting of the young generation's semi-spaces (0: none, V8 sizes them itself, or a worker's resourceLimits do). */
+function semiSpaceMb(): number {
+  const given = /--max-semi-space-size[= ](\d+)/.exec(`${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`);
+  return given ? Number(given[1]) : 0;
+}
 
 /** The advisory lock every writer takes (one per database: advisory locks are scoped to a database). */
 export const WRITER_LOCK = 0x706f696e; // "poin"

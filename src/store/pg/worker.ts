@@ -1,6 +1,8 @@
 // The PostgreSQL side of the synchronous bridge: a worker thread holding the `pg` connections. The main
 // thread asks through synckit and blocks until the answer, so the store keeps one synchronous API on both
 // backends (better-sqlite3 is synchronous; pg is not). One message is one round trip to the server.
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { runAsWorker } from 'synckit';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
@@ -63,7 +65,29 @@ async function replica(c: pg.Client, q: Queue, on: boolean): Promise<void> {
 }
 const queues = new Map<number, Queue>();
 /** Bytes of queued data in flight per connection beyond which a queued write waits (memory stays bounded). */
-const QUEUE_BYTES = 16 << 20;
+const QUEUE_BYTES = 4 << 20;
+
+/**
+ * A full collection of this thread's heap once every few tens of MB of COPY data: the rows come as
+ * large strings, which V8 would otherwise let pile up to hundreds of MB before collecting them (an
+ * import's memory budget, SPEC §6, is the whole process's). A few ms each.
+ */
+let copiedSinceGc = 0;
+const GC_EVERY_BYTES = 16 << 20;
+const gc = (() => {
+  try {
+    setFlagsFromString('--expose-gc');
+    return runInNewContext('gc') as () => void;
+  } catch {
+    return null;
+  }
+})();
+function copied(bytes: number): void {
+  copiedSinceGc += bytes;
+  if (copiedSinceGc < GC_EVERY_BYTES || !gc) return;
+  copiedSinceGc = 0;
+  gc();
+}
 
 function client(conn: number): pg.Client {
   const c = clients.get(conn);
@@ -107,6 +131,7 @@ async function enqueue(r: Extract<Request, { op: 'queue' }>): Promise<Reply> {
       })
       .finally(() => {
         q.bytes -= size;
+        copied(size);
         q.pending.delete(done);
       });
     q.tail = done;
