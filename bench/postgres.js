@@ -6,7 +6,8 @@
 // - `report liability` and `ledger verify` on bench/reports.js's ledger, copied likewise (< 10 s each).
 // The server: POINTSMALL_BENCH_PG (a URL of a database the role may CREATE DATABASE from), or a
 // throwaway one started with .ci/pg-server. Needs the SQLite ledgers the other scenarios cache in
-// bench/out/ (run them first: npm run bench does). Sizes: BENCH_RUNS (default 3).
+// bench/out/ (run them first: npm run bench does). Sizes: BENCH_RUNS (default 3). BENCH_ONLY=import (or
+// expiry, reports; several separated by commas) runs those parts alone.
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -18,8 +19,8 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(ROOT, 'bench', 'out');
 const BIN = join(ROOT, 'bin', 'pointsmall.js');
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
-// BENCH_ONLY=expiry,reports runs those parts only (import, expiry, reports; default all)
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'import,expiry,reports').split(',').map((x) => x.trim()));
+const ONLY = process.env.BENCH_ONLY;
+const part = (name) => !ONLY || ONLY.split(',').map((x) => x.trim()).includes(name);
 const NOW = '2026-11-23T10:00:00+08:00';
 const env = { ...process.env, POINTSMALL_NOW: NOW, POINTSMALL_OPERATOR: 'bench', NO_COLOR: '1' };
 delete env.POINTSMALL_DB;
@@ -63,47 +64,49 @@ const baseline = {};
 const ledger = {};
 try {
   // ---- import ----
-  if (ONLY.has('import')) {
-  const csv = join(OUT, 'purchases-1000000.csv');
-  const members = join(OUT, 'members-50000.csv');
-  if (!existsSync(csv) || !existsSync(members)) throw new Error('bench/out has no 1M-row purchases file: run `npm run bench -- import` first');
-  recreate('pm_bench_tpl');
-  run(process.execPath, [BIN, 'init', '--db', at('pm_bench_tpl'), '--timezone', 'Asia/Shanghai', '--currency', 'CNY', '--json']);
-  run(process.execPath, [BIN, 'member', 'import', members, '--db', at('pm_bench_tpl'), '--json']);
-  const header = spawnSync('head', ['-n', '1', csv], { encoding: 'utf8' }).stdout.trim().split(',');
-  const timeBin = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
-  const copyMs = [];
-  const importMs = [];
-  const rss = [];
-  let summary;
-  for (let i = 0; i < RUNS; i++) {
-    recreate('pm_bench_copy');
-    psql(`CREATE TABLE purchases (${header.map((h) => `"${h}" text`).join(', ')})`, at('pm_bench_copy'));
-    copyMs.push(run('psql', [at('pm_bench_copy'), '-qXc', `\\copy purchases from '${csv}' csv header`]).ms);
-    recreate('pm_bench_run', 'pm_bench_tpl');
-    const args = [BIN, 'import', 'purchases', csv, '--db', at('pm_bench_run'), '--skip-guests', '--json'];
-    const r = timeBin ? run(timeBin, ['-v', process.execPath, ...args]) : run(process.execPath, args);
-    importMs.push(r.ms);
-    const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr ?? '');
-    if (m) rss.push(Math.round(Number(m[1]) / 1024));
-    summary = JSON.parse(r.stdout);
-    process.stderr.write(`run ${i + 1}: psql \\copy ${Math.round(copyMs.at(-1))} ms, import ${Math.round(r.ms)} ms${m ? `, peak RSS ${rss.at(-1)} MB` : ''}\n`);
-  }
-  const verify = run(process.execPath, [BIN, 'ledger', 'verify', '--db', at('pm_bench_run'), '--json'], { allowFail: true });
-  const ratio = Math.round((median(importMs) / median(copyMs)) * 100) / 100;
-  const peak = rss.length ? Math.max(...rss) : null;
-  baseline['psql \\copy'] = Math.round(median(copyMs));
-  results.push({ name: 'import purchases (1M rows, accrual) on PostgreSQL', medianMs: Math.round(median(importMs)), runsMs: importMs.map(Math.round), ratio, limitRatio: 6, peakRssMb: peak, ok: ratio <= 6 && (peak === null || peak < 300) });
-  notes.push(
-    `Import runs in turns: psql \\copy ${copyMs.map((x) => (x / 1000).toFixed(2)).join(', ')} s; import ${importMs.map((x) => (x / 1000).toFixed(2)).join(', ')} s; ` +
-      `accrued ${summary.pointsAccrued.toLocaleString('en')} points on ${summary.accepted.toLocaleString('en')} orders; ledger verify ${verify.status === 0 ? 'passed' : 'FAILED'} afterwards.`,
-  );
-  ledger.import = { rows: 1_000_000, members: 50_000 };
+  if (part('import')) {
+    const csv = join(OUT, 'purchases-1000000.csv');
+    const members = join(OUT, 'members-50000.csv');
+    if (!existsSync(csv) || !existsSync(members)) throw new Error('bench/out has no 1M-row purchases file: run `npm run bench -- import` first');
+    recreate('pm_bench_tpl');
+    run(process.execPath, [BIN, 'init', '--db', at('pm_bench_tpl'), '--timezone', 'Asia/Shanghai', '--currency', 'CNY', '--json']);
+    run(process.execPath, [BIN, 'member', 'import', members, '--db', at('pm_bench_tpl'), '--json']);
+    const header = spawnSync('head', ['-n', '1', csv], { encoding: 'utf8' }).stdout.trim().split(',');
+    const timeBin = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
+    const copyMs = [];
+    const importMs = [];
+    const rss = [];
+    let summary;
+    for (let i = 0; i < RUNS; i++) {
+      recreate('pm_bench_copy');
+      psql(`CREATE TABLE purchases (${header.map((h) => `"${h}" text`).join(', ')})`, at('pm_bench_copy'));
+      copyMs.push(run('psql', [at('pm_bench_copy'), '-qXc', `\\copy purchases from '${csv}' csv header`]).ms);
+      recreate('pm_bench_run', 'pm_bench_tpl');
+      const args = [BIN, 'import', 'purchases', csv, '--db', at('pm_bench_run'), '--skip-guests', '--json'];
+      const r = timeBin ? run(timeBin, ['-v', process.execPath, ...args]) : run(process.execPath, args);
+      importMs.push(r.ms);
+      const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr ?? '');
+      if (m) rss.push(Math.round(Number(m[1]) / 1024));
+      summary = JSON.parse(r.stdout);
+      process.stderr.write(`run ${i + 1}: psql \\copy ${Math.round(copyMs.at(-1))} ms, import ${Math.round(r.ms)} ms${m ? `, peak RSS ${rss.at(-1)} MB` : ''}\n`);
+    }
+    const verify = run(process.execPath, [BIN, 'ledger', 'verify', '--db', at('pm_bench_run'), '--json'], { allowFail: true });
+    const ratio = Math.round((median(importMs) / median(copyMs)) * 100) / 100;
+    const peak = rss.length ? Math.max(...rss) : null;
+    baseline['psql \\copy'] = Math.round(median(copyMs));
+    results.push({ name: 'import purchases (1M rows, accrual) on PostgreSQL', medianMs: Math.round(median(importMs)), runsMs: importMs.map(Math.round), ratio, limitRatio: 6, peakRssMb: peak, ok: ratio <= 6 && (peak === null || peak < 300) });
+    notes.push(
+      `Import runs in turns: psql \\copy ${copyMs.map((x) => (x / 1000).toFixed(2)).join(', ')} s; import ${importMs.map((x) => (x / 1000).toFixed(2)).join(', ')} s; ` +
+        `accrued ${summary.pointsAccrued.toLocaleString('en')} points on ${summary.accepted.toLocaleString('en')} orders; ledger verify ${verify.status === 0 ? 'passed' : 'FAILED'} afterwards.`,
+    );
+    ledger.import = { rows: 1_000_000, members: 50_000 };
   }
 
   // ---- expiry over 1M lots ----
-  const expiryDb = ONLY.has('expiry') && find('expiry-ledger-');
-  if (expiryDb) {
+  const expiryDb = find('expiry-ledger-');
+  if (!part('expiry')) {
+    // (left out: BENCH_ONLY)
+  } else if (expiryDb) {
     const ms = fromCache(expiryDb, 'pm_bench_exp_tpl');
     notes.push(`db copy of ${expiryDb} (${(statSync(join(OUT, expiryDb)).size / 2 ** 20).toFixed(0)} MB, upgraded to this schema first) into PostgreSQL: ${(ms / 1000).toFixed(2)} s, verified, same head hash.`);
     const times = [];
@@ -118,11 +121,13 @@ try {
     results.push({ name: `expire run on PostgreSQL (${(res.lots ?? res.lotsExpired ?? 0).toLocaleString('en')} lots)`, medianMs: Math.round(median(times)), runsMs: times.map(Math.round), limitMs: 5000, ok: median(times) < 5000 });
     psql('DROP DATABASE IF EXISTS pm_bench_exp WITH (FORCE)');
     psql('DROP DATABASE IF EXISTS pm_bench_exp_tpl WITH (FORCE)');
-  } else if (ONLY.has('expiry')) notes.push('expiry: no cached expiry ledger in bench/out (run `npm run bench -- expiry` first)');
+  } else notes.push('expiry: no cached expiry ledger in bench/out (run `npm run bench -- expiry` first)');
 
   // ---- reports ----
-  const reportsDb = ONLY.has('reports') && find('reports-ledger-');
-  if (reportsDb) {
+  const reportsDb = find('reports-ledger-');
+  if (!part('reports')) {
+    // (left out: BENCH_ONLY)
+  } else if (reportsDb) {
     fromCache(reportsDb, 'pm_bench_rep');
     for (const [name, args, limit] of [
       ['report liability on PostgreSQL', ['report', 'liability', '--json'], 10_000],
@@ -135,7 +140,7 @@ try {
       process.stderr.write(`${name}: ${Math.round(median(times))} ms\n`);
     }
     psql('DROP DATABASE IF EXISTS pm_bench_rep WITH (FORCE)');
-  } else if (ONLY.has('reports')) notes.push('reports: no cached reports ledger in bench/out (run `npm run bench -- reports` first)');
+  } else notes.push('reports: no cached reports ledger in bench/out (run `npm run bench -- reports` first)');
   for (const d of ['pm_bench_run', 'pm_bench_copy', 'pm_bench_tpl']) psql(`DROP DATABASE IF EXISTS ${d} WITH (FORCE)`);
 } finally {
   if (server) run(join(ROOT, '.ci', 'pg-server'), ['stop', server], { allowFail: true });

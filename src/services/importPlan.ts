@@ -196,6 +196,10 @@ export class PlanApplier {
     };
     const end = j.end();
     if (ops && end.id !== p.head) throw new Error(`planned entries begin at ${p.head + 1} (after ${p.head}), but the chain ends at ${end.id}`);
+    const pr = l.store.get(purchases);
+    // What this plan reads is read before it writes: on PostgreSQL writes are queued, and a read waits for them.
+    let id = pr.lastId();
+    if (l.store.pg) j.followOpenLots(p.opStr.filter((_, k) => k % OP_S === 0 && p.opNum[(k / OP_S) * OP_N] === RETURN));
     let prev = end.hash;
     for (let i = 0; i < ops; i++) {
       const id = p.head + 1 + i;
@@ -238,10 +242,8 @@ export class PlanApplier {
 
     // purchase rows, each its values in the columns' order (Purchases.insertMany), numbered on from the
     // last id so that their lines (Purchases.insertLines, written after them) can name them
-    const pr = l.store.get(purchases);
     let rows: unknown[] = [];
     let lines: unknown[] = [];
-    let id = pr.lastId();
     for (let s = 0, n = 0, r = 0; s < p.rowStr.length; s += ROW_S, n += ROW_N, r++) {
       const op = p.rowNum[n + 7];
       id++;
@@ -267,10 +269,11 @@ export class PlanApplier {
     pr.insertLines(lines);
     if (last) {
       j.addToCaches(caches);
-      for (const [memberId, delta] of debtChange) j.addDebt(memberId, delta);
+      j.addDebts(debtChange);
       this.caches = new Map();
       this.debtChange = new Map();
     }
+    l.store.pg?.flushQueued(); // (PostgreSQL: the server writes this plan's rows while the next one comes)
     return ops;
   }
 

@@ -181,6 +181,7 @@ export class Store {
  * inside one).
  */
 export function relaxRowChecks(store: Store): () => void {
+  if (store.pg) return store.pg.relaxForeignKeys(); // (for its queued COPYs; CHECKs stay on)
   const fk = store.db.pragma('foreign_keys', { simple: true }) as number;
   store.db.pragma('foreign_keys = OFF');
   store.db.pragma('ignore_check_constraints = ON');

@@ -92,6 +92,8 @@ export class Journal {
           ORDER BY expires_on IS NULL, expires_on, earned_at, id`,
       ),
       addDebt: db.prepare('UPDATE members SET debt = debt + ? WHERE id = ?'),
+      lastLot: db.prepare('SELECT COALESCE(MAX(id), 0) FROM lots').pluck(),
+      lotsOfMembers: undefined as Database.Statement | undefined,
       keyedFrom: db.prepare(`SELECT value FROM settings WHERE key = '${CHAIN_KEYED_FROM}'`).pluck(),
       setKeyedFrom: db.prepare(`INSERT INTO settings (key, value) VALUES ('${CHAIN_KEYED_FROM}', ?)`),
     };
@@ -223,7 +225,28 @@ export class Journal {
    * 50 members per statement (UPDATE … FROM VALUES).
    */
   addToCaches(perMember: Map<string, { balance: number; held: number; earned: number; at: string | null }>): void {
-    if (this.store.pg && perMember.size > 200) return this.addToCachesByCopy(perMember);
+    if (this.store.pg && perMember.size > 1) {
+      // PostgreSQL: every member in one statement (arrays unnested), queued: nothing waits for it
+      const ids: string[] = [];
+      const balance: number[] = [];
+      const held: number[] = [];
+      const earned: number[] = [];
+      const at: (string | null)[] = [];
+      for (const [id, m] of perMember) {
+        ids.push(id);
+        balance.push(m.balance);
+        held.push(m.held);
+        earned.push(m.earned);
+        at.push(m.at);
+      }
+      this.store.pg.runQueued(
+        `UPDATE members SET balance = members.balance + v.add_balance, held = members.held + v.add_held, lifetime_earned = members.lifetime_earned + v.add_earned,
+                last_activity_at = CASE WHEN v.active_at IS NULL OR v.active_at <= coalesce(members.last_activity_at, '') THEN members.last_activity_at ELSE v.active_at END
+           FROM unnest(?::text[], ?::bigint[], ?::bigint[], ?::bigint[], ?::text[]) AS v(id, add_balance, add_held, add_earned, active_at) WHERE members.id = v.id`,
+        [ids, balance, held, earned, at],
+      );
+      return;
+    }
     const PER = 50;
     // PostgreSQL types a VALUES list by its rows: the first row's casts type the lot
     const rows = Array(PER).fill('(?,?,?,?,?)');
@@ -250,28 +273,6 @@ export class Journal {
     else for (let i = 0; i < n; i += 5) this.s.memberCache.run(args[i + 1], args[i + 2], args[i + 3], args[i + 4], args[i]);
   }
 
-  private cachesFromTemp?: Database.Statement;
-  /**
-   * addToCaches on PostgreSQL for many members (an expiry run's 50,000): the changes go by COPY into a
-   * temp table, then one UPDATE … FROM it, instead of a statement per 50 members.
-   */
-  private addToCachesByCopy(perMember: Map<string, { balance: number; held: number; earned: number; at: string | null }>): void {
-    const pg = this.store.pg!;
-    const args: unknown[] = [];
-    for (const [id, m] of perMember) args.push(id, m.balance, m.held, m.earned, m.at);
-    this.store.db.exec(
-      `CREATE TEMP TABLE IF NOT EXISTS member_cache_in (member_id TEXT PRIMARY KEY, d_balance BIGINT NOT NULL, d_held BIGINT NOT NULL,
-         d_earned BIGINT NOT NULL, at TEXT) ON COMMIT DELETE ROWS;
-       DELETE FROM temp.member_cache_in`,
-    );
-    pg.copyRows('pg_temp.member_cache_in', 'member_id, d_balance, d_held, d_earned, at', 5, args);
-    this.cachesFromTemp ??= this.store.db.prepare(
-      `UPDATE members SET balance = balance + v.d_balance, held = held + v.d_held, lifetime_earned = lifetime_earned + v.d_earned,
-              last_activity_at = CASE WHEN v.at IS NULL OR v.at <= coalesce(last_activity_at, '') THEN last_activity_at ELSE v.at END
-         FROM temp.member_cache_in v WHERE members.id = v.member_id`,
-    );
-    this.cachesFromTemp.run({});
-  }
 
   /** The chain's head: the last entry's id and hash (0 and the genesis hash when there is none). */
   /** Where the chain ends in this transaction (entries appended by it included). */
@@ -318,7 +319,9 @@ export class Journal {
       lots: 'member_id, entry_id, points, remaining, earned_at, expires_on',
     }[table];
     if (this.store.pg) {
-      this.store.pg.copyRows(table, cols, width, args); // PostgreSQL: COPY, one round trip
+      // PostgreSQL: COPY, queued (the server writes while the caller goes on); lots numbered here
+      if (table === 'lots') this.store.pg.copyRowsQueued(table, `id, ${cols}`, width + 1, this.numberLots(args));
+      else this.store.pg.copyRowsQueued(table, cols, width, args);
       return;
     }
     let b = this.bulk.get(table);
@@ -341,21 +344,108 @@ export class Journal {
     for (; i < args.length; i += width) b.one.run(args.slice(i, i + width));
   }
 
+  /** The last lot id this transaction knows of (PostgreSQL's bulk path numbers its lots itself). */
+  private lots: { tx: number; last: number } | null = null;
+  /**
+   * Lots' rows (6 values each) with ids put first, the next ones after the largest, as SQLite's rowid
+   * (and PostgreSQL's rowid trigger, which a row given its id skips) would number them: writers take
+   * turns, so nobody else adds lots meanwhile.
+   */
+  private numberLots(args: unknown[]): unknown[] {
+    this.lastLotKnown();
+    const lots = this.lots!;
+    const f = this.followedLots();
+    const out: unknown[] = new Array((args.length / 6) * 7);
+    for (let i = 0, o = 0; i < args.length; i += 6) {
+      const id = ++lots.last;
+      out[o++] = id;
+      for (let k = 0; k < 6; k++) out[o++] = args[i + k];
+      const mine = f?.byMember.get(args[i] as string);
+      if (mine) {
+        const lot: OpenLot = { id, remaining: args[i + 3] as number, earnedAt: args[i + 4] as string, expiresOn: (args[i + 5] as string | null) ?? null };
+        mine.push(lot);
+        f!.byId.set(id, lot);
+      }
+    }
+    return out;
+  }
+
+  private lastLotKnown(): void {
+    if (this.lots?.tx !== this.store.txSerial) this.lots = { tx: this.store.txSerial, last: this.s.lastLot.get() as number };
+  }
+
+  /** Open lots kept in memory in this transaction, for the members followOpenLots named (PostgreSQL). */
+  private followed: { tx: number; byMember: Map<string, OpenLot[]>; byId: Map<number, OpenLot> } | null = null;
+  private followedLots(): { byMember: Map<string, OpenLot[]>; byId: Map<number, OpenLot> } | null {
+    return this.followed?.tx === this.store.txSerial ? this.followed : null;
+  }
+
+  /**
+   * PostgreSQL, for an import's returns (services/importPlan.ts): reads the open lots of these members
+   * now, in one statement (and where lot ids go on from), and from then on in this transaction answers
+   * openLots() of them from memory, kept current by the lots this journal writes and moves. A return then
+   * waits for nothing, where a read would wait for every write queued before it. (SQLite: nothing to do.)
+   */
+  followOpenLots(memberIds: readonly string[]): void {
+    if (!this.store.pg) return;
+    this.lastLotKnown();
+    const f = this.followedLots() ?? (this.followed = { tx: this.store.txSerial, byMember: new Map(), byId: new Map() });
+    const fresh = [...new Set(memberIds)].filter((id) => !f.byMember.has(id));
+    if (!fresh.length) return;
+    this.s.lotsOfMembers ??= this.store.db.prepare(
+      'SELECT member_id, id, remaining, earned_at, expires_on FROM lots WHERE member_id = ANY(?::text[]) AND remaining > 0',
+    ).raw();
+    for (const id of fresh) f.byMember.set(id, []);
+    for (const [member, id, remaining, earnedAt, expiresOn] of this.s.lotsOfMembers.all([fresh]) as [string, number, number, string, string | null][]) {
+      const lot: OpenLot = { id, remaining, earnedAt, expiresOn };
+      f.byMember.get(member)!.push(lot);
+      f.byId.set(id, lot);
+    }
+  }
+
   /** Creates a lot (a credit with its own expiresOn). */
   createLot(entryId: number, memberId: string, points: number, earnedAt: string, expiresOn: string | null): number {
+    this.lots = null; // numbered by the server: numberLots reads the last one again
+    this.followed = null; // (and openLots reads the table again)
     return Number(this.s.insertLot.run(memberId, entryId, points, points, earnedAt, expiresOn).lastInsertRowid);
   }
 
   /** Records a movement on a lot (negative takes, positive gives back) and updates its remaining cache. */
   moveLot(entryId: number, lotId: number, points: number): void {
     if (points === 0) return;
+    const lot = this.followedLots()?.byId.get(lotId);
+    if (lot && this.store.pg) {
+      // a lot followed in memory (PostgreSQL, an import's return): its writes are queued
+      lot.remaining += points;
+      this.store.pg.copyRowsQueued('lot_moves', 'entry_id, lot_id, points', 3, [entryId, lotId, points]);
+      this.store.pg.runQueued('UPDATE lots SET remaining = remaining + ? WHERE id = ?', [points, lotId]);
+      return;
+    }
     this.s.insertMove.run(entryId, lotId, points);
     this.s.moveRemaining.run(points, lotId);
   }
 
   /** The member's lots with points left, in spending order (§4.4). */
   openLots(memberId: string): OpenLot[] {
+    const mine = this.followedLots()?.byMember.get(memberId);
+    if (mine) return mine.filter((l) => l.remaining > 0).map((l) => ({ ...l }));
     return this.s.openLots.all(memberId) as OpenLot[];
+  }
+
+  /** addDebt for many members (an import's batch): on PostgreSQL one statement, queued. */
+  addDebts(deltas: Map<string, number>): void {
+    if (this.store.pg && deltas.size > 1) {
+      const ids: string[] = [];
+      const by: number[] = [];
+      for (const [id, d] of deltas) {
+        if (d === 0) continue;
+        ids.push(id);
+        by.push(d);
+      }
+      if (ids.length) this.store.pg.runQueued('UPDATE members SET debt = members.debt + v.delta FROM unnest(?::text[], ?::bigint[]) AS v(id, delta) WHERE members.id = v.id', [ids, by]);
+      return;
+    }
+    for (const [id, d] of deltas) this.addDebt(id, d);
   }
 
   /** Changes the member's debt cache (points a return took back beyond what the lots held). */

@@ -48,11 +48,13 @@ const ROW = '(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)';
 /** Values per purchase row, in INSERT_PURCHASE's order. */
 export const PURCHASE_COLUMNS = 16;
 const MANY = 64;
+const PURCHASE_NAMES = INSERT_PURCHASE.slice(INSERT_PURCHASE.indexOf('(') + 1, -1);
 const INSERT_LINE = 'INSERT INTO purchase_lines (purchase_id, line_no, sku, category, quantity, amount)';
 const LINE_ROW = '(?,?,?,?,?,?)';
 /** Values per purchase line, in INSERT_LINE's order. */
 export const LINE_COLUMNS = 6;
 const LINES_MANY = 128;
+const LINE_NAMES = INSERT_LINE.slice(INSERT_LINE.indexOf('(') + 1, -1);
 const purchaseArgs = (p: PurchaseRow): unknown[] => [
   p.id ?? null, p.source, p.order_id, p.member_id, p.purchased_at, p.kind, p.amount, p.line_count, p.content_hash,
   p.status, p.points, p.capped, p.rules_version, p.entry_id, p.imported_at, p.run_id,
@@ -62,7 +64,7 @@ export class Purchases {
   private readonly s;
   private readonly buf: unknown[] = new Array(MANY * PURCHASE_COLUMNS);
   private readonly lineBuf: unknown[] = new Array(LINES_MANY * LINE_COLUMNS);
-  constructor(store: Store) {
+  constructor(private readonly store: Store) {
     const db = store.db;
     this.s = {
       get: db.prepare('SELECT * FROM purchases WHERE source = ? AND order_id = ? AND voided_at IS NULL'),
@@ -114,6 +116,7 @@ export class Purchases {
     return this.s.get.get(source, orderId) as PurchaseRow | undefined;
   }
   insert(p: PurchaseRow): void {
+    this.last = null;
     this.s.insert.run(purchaseArgs(p));
   }
   /**
@@ -121,6 +124,13 @@ export class Purchases {
    * which costs about one row's worth of statement overhead (the values pass through one reused array).
    */
   insertMany(args: readonly unknown[]): void {
+    const pg = this.store.pg;
+    if (pg) {
+      // PostgreSQL: one COPY, queued (the server writes while the import goes on)
+      pg.copyRowsQueued('purchases', PURCHASE_NAMES, PURCHASE_COLUMNS, args);
+      if (this.last && args.length) this.last.id = Math.max(this.last.id, args[args.length - PURCHASE_COLUMNS] as number);
+      return;
+    }
     const chunk = MANY * PURCHASE_COLUMNS;
     let i = 0;
     for (; i + chunk <= args.length; i += chunk) {
@@ -131,10 +141,20 @@ export class Purchases {
   }
   /** The highest purchase id so far (0: none): an import numbers its rows on from it. */
   lastId(): number {
-    return this.s.lastId.get() as number;
+    // PostgreSQL: read once per transaction, then followed through insertMany (writers take turns, and
+    // a read would wait for the queued writes)
+    if (this.last?.tx === this.store.txSerial) return this.last.id;
+    const id = this.s.lastId.get() as number;
+    if (this.store.pg) this.last = { tx: this.store.txSerial, id };
+    return id;
   }
+  private last: { tx: number; id: number } | null = null;
   /** Purchase lines, LINE_COLUMNS values each, one after another: multi-row statements as insertMany. */
   insertLines(args: readonly unknown[]): void {
+    if (this.store.pg) {
+      this.store.pg.copyRowsQueued('purchase_lines', LINE_NAMES, LINE_COLUMNS, args);
+      return;
+    }
     const chunk = LINES_MANY * LINE_COLUMNS;
     let i = 0;
     for (; i + chunk <= args.length; i += chunk) {

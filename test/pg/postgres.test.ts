@@ -1,8 +1,9 @@
 // What is particular to a PostgreSQL ledger: choosing it by URL, moving a ledger between the backends
 // (db copy, db backup), the writer lock's busy exit, a newer schema refused, and passwords never shown.
 // Runs when POINTSMALL_TEST_PG names a server (.ci/run starts one); the shared suites run on it as well.
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { ROOT, runCli, tmpDir, tmpPgDatabase } from '../helpers/cli.js';
 
@@ -132,6 +133,93 @@ describe.skipIf(!HAVE_PG)('a ledger on PostgreSQL', () => {
     expect((bad2.json() as { checks: { name: string; ok: boolean; detail: string }[] }).checks.find((c) => c.name === 'hash-chain')).toMatchObject({ ok: false, detail: expect.stringContaining('entry 2') });
   });
 
+  it('import purchases writes on PostgreSQL the ledger it writes on SQLite, to the last chain hash: batches on a writer thread, returns taking lots, debts, new members', async () => {
+    const dir = tmpDir();
+    const csv = join(dir, 'p.csv');
+    writeFileSync(csv, purchasesCsv(20_000));
+    const members = join(dir, 'm.csv');
+    writeFileSync(members, 'id,name\n' + Array.from({ length: 300 }, (_, i) => `M${String(i + 1).padStart(3, '0')},Member ${i + 1}\n`).join(''));
+    const file = join(dir, 'l.db');
+    const pg = tmpPgDatabase();
+    const env = { POINTSMALL_THREADS: '2' }; // the writer thread, as a large import uses it
+    const summaries = [file, pg].map((db) => {
+      expect(runCli(['init', '--db', db, '--json']).code).toBe(0);
+      expect(runCli(['member', 'import', members, '--db', db, '--json']).code).toBe(0);
+      const r = runCli(['import', 'purchases', csv, '--db', db, '--batch', '1500', '--create-members', '--skip-guests', '--json'], { env });
+      expect(r.code, r.stderr).toBe(0);
+      const { elapsedMs, ...rest } = r.json();
+      void elapsedMs;
+      return rest;
+    });
+    expect(summaries[1]).toEqual(summaries[0]);
+    expect(summaries[0]).toMatchObject({ rows: 20_000, rejected: 0 });
+    expect(summaries[0].returns).toBeGreaterThan(50);
+    expect(summaries[0].membersCreated).toBeGreaterThan(0);
+    expect(summaries[0].batches).toBeGreaterThan(3);
+    const heads = [file, pg].map((db) => {
+      const v = runCli(['ledger', 'verify', '--db', db, '--json']);
+      expect(v.code, v.stdout).toBe(0);
+      return v.json().head;
+    });
+    expect(heads[1]).toEqual(heads[0]);
+    expect(heads[0].id).toBeGreaterThan(4000);
+    for (const args of [['member', 'list', '--limit', '1000'], ['report', 'liability']]) {
+      expect(runCli([...args, '--db', pg, '--json']).json()).toEqual(runCli([...args, '--db', file, '--json']).json());
+    }
+    // the same lots, and the same takes from them by the returns
+    const lite = new Database(file, { readonly: true });
+    const there = await facade(pg);
+    try {
+      for (const sql of [
+        'SELECT id, member_id, entry_id, points, remaining, earned_at, expires_on FROM lots ORDER BY id',
+        'SELECT entry_id, lot_id, points FROM lot_moves ORDER BY entry_id, lot_id',
+        'SELECT id, balance, held, debt, lifetime_earned, last_activity_at FROM members ORDER BY id',
+      ]) {
+        const rows = lite.prepare(sql).all();
+        expect(rows.length).toBeGreaterThan(100);
+        expect((there as unknown as Database.Database).prepare(sql).all()).toEqual(rows);
+      }
+      // some member owes points (a return took back more than the lots held), on both alike
+      expect(lite.prepare('SELECT count(*) AS n FROM members WHERE debt > 0').get()).not.toEqual({ n: 0 });
+    } finally {
+      lite.close();
+      there.close();
+    }
+  });
+
+  for (const threads of ['1', '2']) {
+    it(`a write the server refuses in a batch's queued COPY rolls that batch back whole (${threads === '1' ? 'one thread' : 'a writer thread'}); the batches before it stay, and a re-run adds the rest`, async () => {
+      const dir = tmpDir();
+      const csv = join(dir, 'p.csv');
+      // orders O000…O099 in time order, one line each; O075's line is one the server refuses
+      const rows = Array.from({ length: 100 }, (_, i) => `O${String(i).padStart(3, '0')},M${1 + (i % 3)},2026-11-${String(1 + Math.floor(i / 5)).padStart(2, '0')} 10:00,${i === 75 ? 'BOOM' : 'SKU'},1,10.00`);
+      writeFileSync(csv, `order_id,member_id,purchased_at,sku,quantity,unit_price\n${rows.join('\n')}\n`);
+      const pg = tmpPgDatabase();
+      expect(runCli(['init', '--db', pg, '--json']).code).toBe(0);
+      for (const id of ['M1', 'M2', 'M3']) expect(runCli(['member', 'add', '--id', id, '--name', id, '--db', pg, '--json']).code).toBe(0);
+      const db = await facade(pg);
+      try {
+        db.exec("ALTER TABLE purchase_lines ADD CONSTRAINT no_boom CHECK (sku IS DISTINCT FROM 'BOOM')");
+        const env = { POINTSMALL_THREADS: threads };
+        const r = runCli(['import', 'purchases', csv, '--db', pg, '--batch', '50', '--json'], { env });
+        expect(r.code).toBe(1); // a row the ledger refuses is a bug of the import, as on SQLite
+        expect(r.stdout).toBe('');
+        expect(JSON.parse(r.stderr).error.message).toContain('no_boom');
+        const count = () => db.prepare('SELECT (SELECT count(*) FROM purchases) AS purchases, (SELECT count(*) FROM purchase_lines) AS lines, (SELECT count(*) FROM entries) AS entries, (SELECT count(*) FROM lots) AS lots, (SELECT sum(balance) FROM members) AS balance').get();
+        expect(count()).toEqual({ purchases: 50, lines: 50, entries: 50, lots: 50, balance: 500 }); // batch 1 only
+        expect(runCli(['ledger', 'verify', '--db', pg, '--json']).code).toBe(0);
+        db.exec('ALTER TABLE purchase_lines DROP CONSTRAINT no_boom');
+        const again = runCli(['import', 'purchases', csv, '--db', pg, '--batch', '50', '--json'], { env });
+        expect(again.code, again.stderr).toBe(0);
+        expect(again.json()).toMatchObject({ accepted: 50, duplicates: 50, batches: 2 });
+        expect(count()).toEqual({ purchases: 100, lines: 100, entries: 100, lots: 100, balance: 1000 });
+        expect(runCli(['ledger', 'verify', '--db', pg, '--json']).code).toBe(0);
+      } finally {
+        db.close();
+      }
+    });
+  }
+
   it('refuses a newer schema, a database without a ledger, and never shows the password', async () => {
     const pg = tmpPgDatabase();
     const empty = runCli(['member', 'list', '--db', pg, '--json']);
@@ -156,3 +244,29 @@ describe.skipIf(!HAVE_PG)('a ledger on PostgreSQL', () => {
     expect(shown.stderr).toContain('***');
   });
 });
+
+/**
+ * A deterministic line-level purchases file of about `rows` rows: orders of one to seven lines over a
+ * year, members M001…M300 and a few new ones (N01…N09), about one order in twenty-five a return (negative
+ * quantities), some of them larger than what the member earned before (debt), and guests now and then.
+ */
+function purchasesCsv(rows: number): string {
+  let seed = 17;
+  const rnd = () => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed / 2147483648;
+  };
+  const out = ['order_id,member_id,purchased_at,sku,category,quantity,unit_price'];
+  const start = Date.UTC(2025, 11, 1);
+  for (let o = 0; out.length <= rows; o++) {
+    const member = rnd() < 0.02 ? '' : rnd() < 0.01 ? `N0${1 + Math.floor(rnd() * 9)}` : `M${String(1 + Math.floor(rnd() * 300)).padStart(3, '0')}`;
+    const at = new Date(start + o * 5_000_000 + Math.floor(rnd() * 3_000_000)).toISOString().slice(0, 19).replace('T', ' ');
+    const sign = rnd() < 0.04 ? -1 : 1;
+    const lines = 1 + Math.floor(rnd() * 7);
+    for (let k = 0; k < lines; k++) {
+      const price = (1 + Math.floor(rnd() * 50_000)) / 100;
+      out.push(`O${String(o).padStart(6, '0')},${member},${at},SKU-${Math.floor(rnd() * 400)},${['tea', 'home', 'toys'][k % 3]},${sign * (1 + Math.floor(rnd() * 3))},${price.toFixed(2)}`);
+    }
+  }
+  return out.slice(0, rows + 1).join('\n') + '\n';
+}

@@ -13,25 +13,48 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
 import type { createSyncFn as CreateSyncFn } from 'synckit';
 import type { Reply, Request } from './worker.js';
 import { ddlToPg, toPg } from './dialect.js';
 
 let syncFn: ((r: Request) => Reply) | undefined;
+/** Whether the process's young-generation setting is still the worker's (put back at its first answer). */
+let flagsLent = false;
 /** Starts the worker thread (if not yet): it loads `pg` while this thread carries on. */
 export function startWorker(): (r: Request) => Reply {
+  if (syncFn) return syncFn;
   // Built, the worker sits beside this module; run from the sources (the test runner), it is the built one.
   const beside = fileURLToPath(new URL('./worker.js', import.meta.url));
   const path = existsSync(beside) ? beside : fileURLToPath(new URL('../../../dist/store/pg/worker.js', import.meta.url));
   // synckit is loaded here, not with this module: every thread that opens a SQLite ledger (an import's
   // parse workers and writer among them) loads this module, and synckit took ~45 ms of each
-  if (!syncFn) {
-    const { createSyncFn } = createRequire(import.meta.url)('synckit') as { createSyncFn: typeof CreateSyncFn };
-    syncFn = createSyncFn(path) as unknown as (r: Request) => Reply;
-  }
+  const { createSyncFn } = createRequire(import.meta.url)('synckit') as { createSyncFn: typeof CreateSyncFn };
+  // The worker's young generation stays small (its heap holds a statement's rows at a time): V8 sizes
+  // it when the worker's isolate is made, from this flag, which is put back once the worker has
+  // answered. Its default would let the worker keep some 30 MB more of an import's memory budget.
+  setFlagsFromString(`--max-semi-space-size=${WORKER_SEMI_SPACE_MB}`);
+  flagsLent = true;
+  syncFn = createSyncFn(path) as unknown as (r: Request) => Reply;
   return syncFn;
 }
-const call = (r: Request): Reply => (syncFn ?? startWorker())(r);
+const call = (r: Request): Reply => {
+  const fn = syncFn ?? startWorker();
+  if (!flagsLent) return fn(r);
+  try {
+    return fn(r);
+  } finally {
+    flagsLent = false;
+    setFlagsFromString(`--max-semi-space-size=${semiSpaceMb()}`);
+  }
+};
+
+const WORKER_SEMI_SPACE_MB = 2;
+/** The process's own setting of the young generation's semi-spaces (0: none, V8 sizes them itself, or a worker's resourceLimits do). */
+function semiSpaceMb(): number {
+  const given = /--max-semi-space-size[= ](\d+)/.exec(`${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`);
+  return given ? Number(given[1]) : 0;
+}
 
 /** The advisory lock every writer takes (one per database: advisory locks are scoped to a database). */
 export const WRITER_LOCK = 0x706f696e; // "poin"
@@ -136,7 +159,8 @@ export class PgStatement {
 
   private values(args: unknown[]): unknown[] {
     let flat: unknown[] = args.length === 1 && Array.isArray(args[0]) ? (args[0] as unknown[]) : args;
-    const named = flat.length >= 1 && flat[0] !== null && typeof flat[0] === 'object' && !Buffer.isBuffer(flat[0]) ? (flat[0] as Record<string, unknown>) : null;
+    // (an array is a value, for a PostgreSQL array parameter: = ANY(?::text[]))
+    const named = flat.length >= 1 && flat[0] !== null && typeof flat[0] === 'object' && !Buffer.isBuffer(flat[0]) && !Array.isArray(flat[0]) ? (flat[0] as Record<string, unknown>) : null;
     if (named) flat = flat.slice(1);
     let pos = 0;
     return this.params.map((p, i) => {
@@ -216,11 +240,14 @@ export class PgDatabase {
 
   private send(r: Request): Reply {
     if (!this.open) throw new TypeError('The database connection is not open');
+    if (this.queued.length) this.flushQueued(); // (written before anything that follows them)
     const reply = call(r);
     if (reply.error) {
       const e = new PgError(reply.error);
       // A statement the server could not run is a bug of the store: say which (constraint and lock errors are expected).
-      if (!/^SQLITE_(BUSY|CONSTRAINT|FULL)/.test(e.code) && 'text' in r) e.message += ` [in: ${r.text.replace(/\s+/g, ' ').slice(0, 400)}]`;
+      // (a queued write's error comes with the next request that waits: the write is the one to name)
+      const text = reply.error.queued ? reply.error.text : 'text' in r ? r.text : undefined;
+      if (!/^SQLITE_(BUSY|CONSTRAINT|FULL)/.test(e.code) && text !== undefined) e.message += ` [in: ${text.replace(/\s+/g, ' ').slice(0, 400)}]`;
       throw e;
     }
     return reply;
@@ -396,6 +423,96 @@ export class PgDatabase {
     return this.autoWrite(true, () => this.copyIn(`COPY ${table} (${columns}) FROM STDIN`, lines.join('\n') + '\n'));
   }
 
+  /**
+   * copyRows without waiting for the server, inside a transaction (outside one it is copyRows): the rows
+   * are kept here, with any others queued for the same table since the last flush, and sent when a
+   * MB has gathered or before the next request, in one message to the worker, which hands them to the
+   * connection and answers at once. So the caller computes its next rows while the server writes these,
+   * and a table's rows go in few COPYs however finely they come. Rows are written table by table in
+   * the order each table was first queued since the last flush (parents before children, as they come):
+   * a statement queued among them (runQueued) must not depend on rows queued after it being absent.
+   * A queued write that fails fails the next request that waits for an answer (any query, COMMIT), and
+   * every one after it until ROLLBACK: the transaction writes nothing.
+   */
+  copyRowsQueued(table: string, columns: string, width: number, args: readonly unknown[]): void {
+    if (args.length === 0) return;
+    if (!this.inTransaction) {
+      this.copyRows(table, columns, width, args);
+      return;
+    }
+    let data = '';
+    for (let i = 0; i < args.length; i += width) {
+      let line = copyValue(args[i]);
+      for (let k = 1; k < width; k++) line += '\t' + copyValue(args[i + k]);
+      data += line + '\n';
+    }
+    const text = `COPY ${table} (${columns}) FROM STDIN`;
+    const relaxed = this.relaxed > 0;
+    const into = this.queued.find((q) => q.data !== undefined && q.text === text && q.relaxed === relaxed);
+    if (into) into.data += data;
+    else this.queued.push({ text, data, relaxed });
+    this.queuedBytes += data.length;
+    if (this.queuedBytes >= QUEUED_BYTES) this.flushQueued();
+  }
+
+  /**
+   * A statement in the store's dialect whose result is not needed (no RETURNING), queued as
+   * copyRowsQueued's rows are: inside a transaction it returns before the server has run it.
+   */
+  runQueued(sql: string, values: unknown[]): void {
+    if (!this.inTransaction) {
+      this.prepare(sql).run(values);
+      return;
+    }
+    let t = this.queuedText.get(sql);
+    if (t === undefined) this.queuedText.set(sql, (t = toPg(sql).text));
+    this.queued.push({ text: t, values: values.map((v) => (typeof v === 'bigint' ? v.toString() : v)) });
+  }
+
+  /** Writes queued here and not yet sent to the worker, in order, and the bytes of their rows. */
+  private queued: { text: string; data?: string; values?: unknown[]; relaxed?: boolean }[] = [];
+  private queuedBytes = 0;
+  private readonly queuedText = new Map<string, string>();
+
+  /** Sends the queued writes to the worker (which answers as soon as it has handed them to the connection). */
+  flushQueued(): void {
+    const items = this.queued;
+    this.queued = [];
+    this.queuedBytes = 0;
+    if (items.length) this.send({ op: 'queue', conn: this.conn, items });
+  }
+
+  /** relaxForeignKeys() calls not yet undone. */
+  private relaxed = 0;
+  private mayRelax: boolean | undefined;
+
+  /**
+   * SQLite's foreign_keys = OFF for set-based bulk writes (relaxRowChecks): until the undo, the rows of
+   * copyRowsQueued skip the per-row foreign-key checks (two thirds of the server's work in an import)
+   * under session_replication_role = replica, set for each COPY alone, so nothing else in the
+   * transaction runs without its triggers, and those rows have their ids (no rowid trigger to skip).
+   * Only when the role may set it (a superuser, or on PostgreSQL 15 and later one granted
+   * SET ON PARAMETER session_replication_role); otherwise the checks stay.
+   */
+  relaxForeignKeys(): () => void {
+    this.mayRelax ??= this.roleMaySetReplica();
+    if (!this.mayRelax) return () => undefined;
+    this.relaxed++;
+    let undone = false;
+    return () => {
+      if (!undone) this.relaxed--;
+      undone = true;
+    };
+  }
+
+  private roleMaySetReplica(): boolean {
+    const row = (this.send({ op: 'query', conn: this.conn, text: "SELECT rolsuper, current_setting('server_version_num')::int FROM pg_roles WHERE rolname = current_user", values: [], rowMode: 'array' }).rows as [number, number][])[0];
+    if (!row) return false;
+    if (row[0] === 1) return true;
+    if (row[1] < 150000) return false;
+    return (this.send({ op: 'query', conn: this.conn, text: "SELECT has_parameter_privilege('session_replication_role', 'SET')", values: [], rowMode: 'array' }).rows as [number][])[0][0] === 1;
+  }
+
   /** Runs fn as its own write transaction (taking the writer lock) when it writes outside one. */
   autoWrite<T>(writes: boolean, fn: () => T): T {
     if (!writes || this.inTransaction) return fn();
@@ -450,6 +567,15 @@ export class PgDatabase {
           this.ownCommits++;
         }
         this.send({ op: 'exec', conn: this.conn, text: 'COMMIT' });
+      } catch (e) {
+        // The transaction is over, rolled back whole: the server ended it if COMMIT failed there, and
+        // ROLLBACK ends it when something failed before COMMIT was sent (a queued write, say).
+        try {
+          this.rollbackQuietly();
+        } catch {
+          /* the error to tell is the first */
+        }
+        throw e;
       } finally {
         this.inTransaction = false;
         this.writeTx = false;
@@ -471,6 +597,8 @@ export class PgDatabase {
   }
 
   private rollbackQuietly(): void {
+    this.queued = []; // (never sent: nothing of the transaction is kept)
+    this.queuedBytes = 0;
     try {
       this.send({ op: 'exec', conn: this.conn, text: 'ROLLBACK' });
     } finally {
@@ -546,6 +674,7 @@ export class PgDatabase {
 
   close(): void {
     if (!this.open) return;
+    this.queued = [];
     try {
       if (this.inTransaction) this.rollbackQuietly();
       this.send({ op: 'close', conn: this.conn });
@@ -596,6 +725,9 @@ function* copyRowsOf(text: string, decode: Decoder[]): IterableIterator<unknown[
     yield row;
   }
 }
+
+/** Rows queued by copyRowsQueued beyond which they are sent without waiting for the next request. */
+const QUEUED_BYTES = 1 << 20;
 
 const COPY_SPECIAL = /[\\\t\n\r]/;
 /** A value in COPY's text format: \N for null, backslash, tab and line ends escaped. */

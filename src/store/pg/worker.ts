@@ -1,6 +1,8 @@
 // The PostgreSQL side of the synchronous bridge: a worker thread holding the `pg` connections. The main
 // thread asks through synckit and blocks until the answer, so the store keeps one synchronous API on both
 // backends (better-sqlite3 is synchronous; pg is not). One message is one round trip to the server.
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { runAsWorker } from 'synckit';
 import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
@@ -23,7 +25,24 @@ export type Request =
   | { op: 'copyOutClose'; id: number }
   | { op: 'aheadOpen'; conn: number; id: number; texts: string[]; snapshot: string | null }
   | { op: 'aheadGet'; id: number; index: number }
-  | { op: 'aheadClose'; id: number };
+  | { op: 'aheadClose'; id: number }
+  /**
+   * Writes whose results nobody waits for (COPYs, statements without RETURNING), inside a transaction,
+   * in order: answered as soon as they are handed to the connection, so the caller goes on while the
+   * server writes. The next request that is not queued waits until every queued one has finished; the
+   * first that failed is the answer to it, and to every request after it until ROLLBACK (the server has
+   * aborted the transaction: nothing of it is written). `relaxed`: a COPY whose rows skip the triggers
+   * (foreign-key checks) under session_replication_role = replica, set for such COPYs alone.
+   */
+  | { op: 'queue'; conn: number; items: QueuedWrite[] };
+
+export interface QueuedWrite {
+  text: string;
+  /** COPY's rows, in its text format. */
+  data?: string;
+  values?: unknown[];
+  relaxed?: boolean;
+}
 
 export interface Reply {
   rows?: unknown[];
@@ -34,7 +53,8 @@ export interface Reply {
   schema?: { hasSchema: boolean; version: number; hasDataVersion: boolean };
   /** copyOutRead: whole rows of COPY's text format, each ending in a line feed ('' when done). */
   text?: string;
-  error?: { message: string; code?: string; detail?: string; constraint?: string };
+  /** `queued`: the error is a queued write's (`text` names it), not the request's own. */
+  error?: { message: string; code?: string; detail?: string; constraint?: string; queued?: boolean; text?: string };
 }
 
 const clients = new Map<number, pg.Client>();
@@ -46,13 +66,129 @@ const params = new Map<number, { url: string; lockTimeoutMs: number; appName: st
 /** Idle side connections of each connection, kept for the next copyOut. */
 const idleSides = new Map<number, pg.Client[]>();
 
+/** Queued writes of a connection: the last in the chain, those not yet done and their bytes, and the first that failed. */
+interface Queue {
+  tail: Promise<void>;
+  pending: Set<Promise<void>>;
+  bytes: number;
+  error: Reply['error'] | null;
+  /** Whether session_replication_role is replica in the open transaction (a relaxed COPY set it). */
+  replica: boolean;
+}
+
+/** Sets session_replication_role for what comes next on the connection, if it is not so already. */
+async function replica(c: pg.Client, q: Queue, on: boolean): Promise<void> {
+  if (q.replica === on) return;
+  await c.query(`SET LOCAL session_replication_role = ${on ? 'replica' : 'origin'}`);
+  q.replica = on;
+}
+const queues = new Map<number, Queue>();
+/** Bytes of queued data in flight per connection beyond which a queued write waits (memory stays bounded). */
+const QUEUE_BYTES = 4 << 20;
+
+/**
+ * A full collection of this thread's heap once every few tens of MB of COPY data: the rows come as
+ * large strings, which V8 would otherwise let pile up to hundreds of MB before collecting them (an
+ * import's memory budget, SPEC §6, is the whole process's). A few ms each.
+ */
+let copiedSinceGc = 0;
+const GC_EVERY_BYTES = 16 << 20;
+const gc = (() => {
+  try {
+    setFlagsFromString('--expose-gc');
+    return runInNewContext('gc') as () => void;
+  } catch {
+    return null;
+  }
+})();
+function copied(bytes: number): void {
+  copiedSinceGc += bytes;
+  if (copiedSinceGc < GC_EVERY_BYTES || !gc) return;
+  copiedSinceGc = 0;
+  gc();
+}
+
 function client(conn: number): pg.Client {
   const c = clients.get(conn);
   if (!c) throw new Error(`PostgreSQL connection ${conn} is not open`);
   return c;
 }
 
+function queueOf(conn: number): Queue {
+  let q = queues.get(conn);
+  if (!q) queues.set(conn, (q = { tail: Promise.resolve(), pending: new Set(), bytes: 0, error: null, replica: false }));
+  return q;
+}
+
+function copy(c: pg.Client, text: string, data: string): Promise<number> {
+  const stream = c.query(copyFrom(text));
+  return new Promise<number>((resolve, reject) => {
+    stream.on('finish', () => resolve(stream.rowCount));
+    stream.on('error', reject);
+    stream.end(data);
+  });
+}
+
+/** Chains writes after the connection's queued ones (each sent when the one before is done) and answers at once. */
+async function enqueue(r: Extract<Request, { op: 'queue' }>): Promise<Reply> {
+  const q = queueOf(r.conn);
+  while (q.bytes > QUEUE_BYTES && q.pending.size) await Promise.race(q.pending);
+  const c = client(r.conn);
+  for (const w of r.items) {
+    if (q.error) return {}; // the transaction is aborted already: the next waited request says why
+    const size = w.data?.length ?? 0;
+    q.bytes += size;
+    const done: Promise<void> = q.tail
+      .then(async () => {
+        if (q.error) return; // (an earlier one failed: the server would refuse this one anyway)
+        await replica(c, q, w.relaxed === true);
+        if (w.data !== undefined) await copy(c, w.text, w.data);
+        else await c.query({ text: w.text, values: w.values });
+      })
+      .catch((e: unknown) => {
+        q.error ??= { ...errorOf(e), queued: true, text: w.text };
+      })
+      .finally(() => {
+        q.bytes -= size;
+        copied(size);
+        q.pending.delete(done);
+      });
+    q.tail = done;
+    q.pending.add(done);
+  }
+  return {};
+}
+
+/**
+ * Before a request that is not queued: waits for the queued writes, and answers with the first one's
+ * error if one failed (kept until ROLLBACK, which clears it, or close).
+ */
+async function drain(r: Request): Promise<Reply | null> {
+  // (requests by id are a copy-out's or a read-ahead's, on side connections of their own)
+  const conn = 'conn' in r ? r.conn : undefined;
+  const q = conn === undefined ? undefined : queues.get(conn);
+  if (!q || conn === undefined) return null;
+  await q.tail;
+  const ends = r.op === 'close' || (r.op === 'exec' && /^\s*(ROLLBACK|COMMIT|END)\b/i.test(r.text));
+  if (q.error) {
+    if (!ends || r.op === 'exec' && /^\s*(COMMIT|END)\b/i.test(r.text)) return { error: q.error };
+    q.error = null;
+  }
+  // (SET LOCAL ends with the transaction; anything else in it runs with the triggers on again)
+  if (ends) q.replica = false;
+  else if (q.replica) await replica(client(conn), q, false);
+  return null;
+}
+
+function errorOf(e: unknown): NonNullable<Reply['error']> {
+  const err = e as { message?: string; code?: string; detail?: string; constraint?: string };
+  return { message: String(err.message ?? e), code: err.code, detail: err.detail, constraint: err.constraint };
+}
+
 async function handle(r: Request): Promise<Reply> {
+  if (r.op === 'queue') return enqueue(r);
+  const failed = await drain(r);
+  if (failed) return failed;
   switch (r.op) {
     case 'connect': {
       // the session's settings ride in the startup message: no round trip of their own
@@ -79,15 +215,8 @@ async function handle(r: Request): Promise<Reply> {
       await client(r.conn).query(r.text);
       return {};
     }
-    case 'copyIn': {
-      const stream = client(r.conn).query(copyFrom(r.text));
-      await new Promise<void>((resolve, reject) => {
-        stream.on('finish', resolve);
-        stream.on('error', reject);
-        stream.end(r.data);
-      });
-      return { rowCount: stream.rowCount };
-    }
+    case 'copyIn':
+      return { rowCount: await copy(client(r.conn), r.text, r.data) };
     case 'close': {
       const c = clients.get(r.conn);
       clients.delete(r.conn);
@@ -96,6 +225,7 @@ async function handle(r: Request): Promise<Reply> {
       for (const side of idleSides.get(r.conn) ?? []) await side.end().catch(() => undefined);
       idleSides.delete(r.conn);
       params.delete(r.conn);
+      queues.delete(r.conn);
       if (c) await c.end().catch(() => undefined);
       return {};
     }
@@ -228,8 +358,7 @@ runAsWorker(async (r: Request): Promise<Reply> => {
   try {
     return await handle(r);
   } catch (e) {
-    const err = e as { message?: string; code?: string; detail?: string; constraint?: string };
-    return { error: { message: String(err.message ?? e), code: err.code, detail: err.detail, constraint: err.constraint } };
+    return { error: errorOf(e) };
   }
 });
 
