@@ -101,7 +101,8 @@ export function addFailingTrigger(db: Database.Database, t: { name: string; tabl
   // as written (execDdl: the store's dialect rewriting would take $f$ for a parameter)
   (db as unknown as { execDdl(sql: string): void }).execDdl(
     `CREATE FUNCTION ${t.name}_fn() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN RAISE EXCEPTION '${t.message}'; END $f$;
-     CREATE TRIGGER ${t.name} BEFORE INSERT ON ${t.table} FOR EACH ROW${t.when ? ` WHEN (${t.when})` : ''} EXECUTE FUNCTION ${t.name}_fn();`,
+     CREATE TRIGGER ${t.name} BEFORE INSERT ON ${t.table} FOR EACH ROW${t.when ? ` WHEN (${t.when})` : ''} EXECUTE FUNCTION ${t.name}_fn();
+     ALTER TABLE ${t.table} ENABLE ALWAYS TRIGGER ${t.name};`, // (fires under session_replication_role = replica too, which bulk writes set)
   );
 }
 export function dropFailingTrigger(db: Database.Database, t: { name: string; table: string; temp?: boolean }): void {
