@@ -8,7 +8,7 @@ import { couponCode, couponExpiresOn, couponRefusal, couponTerms, normalizeCoupo
 import { AMOUNT_MAX, POINTS_MAX, allocateProportionally, formatMoney, type Points } from '../domain/money.js';
 import { spreadEarned } from '../domain/refund.js';
 import { expiresOn, type Rules } from '../domain/rules.js';
-import { type AllowedPoints, type CartLine, describeAllowed, type PointsRequest, type Quote, split, type SplitInput, splitLines } from '../domain/split.js';
+import { type AllowedPoints, type CartLine, describeAllowed, type PointsRequest, type Quote, split, type SplitInput, splitLines, paidWith } from '../domain/split.js';
 import { localDate, localRangeUtc } from '../domain/time.js';
 import { Decimal } from 'decimal.js';
 import { NotFoundError, RefusedError, UsageError } from '../errors.js';
@@ -448,7 +448,7 @@ function queueOrderConfirmed(l: Ledger, o: OrderRow, m: MemberRow): void {
       pointsValue: money(o.points_value),
       pointsDiscount: money(o.points_discount),
       cashPaid: money(o.cash_paid),
-      tender: o.tender,
+      ...paidWith(o.points_used, o.cash_paid, o.tender), // a points-only order has no cash tender
       pointsEarned: o.points_earned,
       currency: l.currency,
       balance: m.balance,
