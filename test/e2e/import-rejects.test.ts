@@ -192,7 +192,7 @@ describe.skipIf(!hasTmux)('import with rejects on a terminal', () => {
     const file = join(t.dir, 'till.csv');
     writeFileSync(file, csv(BAD));
     const s = start(t, ['import', 'purchases', file]);
-    const out = await waitFor(s, /EXIT=\d+/, 30_000);
+    const out = await waitFor(s, /EXIT=\d+/);
     expect(out).toContain('EXIT=4');
     const at = (text: string) => {
       const i = out.indexOf(text);

@@ -261,7 +261,7 @@ describe.skipIf(!hasTmux)('import purchases on a terminal', () => {
     for (let i = 0; i < 300; i++) for (let k = 0; k < 3; k++) rows.push(`T${i},N${i % 10},2026-03-0${1 + (i % 9)} 10:00,SKU-${k},tea,1,${10 + k}.00`);
     writeFileSync(file, rows.join('\n') + '\n');
     const s = start(t, ['import', 'purchases', file, '--create-members'], { env: { POINTSMALL_PROGRESS_AFTER_MS: '0' } });
-    const out = await waitFor(s, /EXIT=\d+/, 30_000);
+    const out = await waitFor(s, /EXIT=\d+/);
     expect(out).toContain('EXIT=0');
     expect(out).toMatch(/reading\s+\[[█░]+\] 100% \| \d+\/\d+ KiB/);
     expect(out).toMatch(/accruing\s+\[█+\] 100% \| 300\/300 orders/);

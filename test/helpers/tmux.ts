@@ -5,9 +5,12 @@ import { BIN, DEFAULT_NOW, type TmpLedger } from './cli.js';
 
 export const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 const sessions: string[] = [];
+// Each test process has its own tmux server (socket), so a session ending in one test file never races a
+// session starting in another on tmux's shared default server.
+const SOCKET = ['-L', `pm-${process.pid}`];
 
 function tmux(...args: string[]): string {
-  return execFileSync('tmux', args, { encoding: 'utf8' });
+  return execFileSync('tmux', [...SOCKET, ...args], { encoding: 'utf8' });
 }
 
 /** Starts `pointsmall ARGS` on a 160×50 terminal (or `width` columns) against the ledger, with `env` added to its environment; the screen ends with EXIT=code. */
@@ -24,7 +27,8 @@ export const screen = (s: string) => tmux('capture-pane', '-p', '-t', s);
 /** The screen with lines the terminal wrapped joined again: each line as the program wrote it. */
 export const screenJoined = (s: string) => tmux('capture-pane', '-p', '-J', '-t', s);
 
-export async function waitFor(s: string, text: string | RegExp, ms = 10_000): Promise<string> {
+/** Polls the screen until `text` shows; `ms` only bounds a hang (a loaded machine may take long to draw). */
+export async function waitFor(s: string, text: string | RegExp, ms = 120_000): Promise<string> {
   const until = Date.now() + ms;
   for (;;) {
     const out = screen(s);
@@ -39,5 +43,5 @@ export const type = (s: string, text: string) => tmux('send-keys', '-t', s, '-l'
 
 /** Ends every session started (call from afterEach). */
 export function endSessions(): void {
-  while (sessions.length) spawnSync('tmux', ['kill-session', '-t', sessions.pop()!]);
+  while (sessions.length) spawnSync('tmux', [...SOCKET, 'kill-session', '-t', sessions.pop()!]);
 }
