@@ -333,21 +333,26 @@ async function readOut(id: number): Promise<string> {
   return all.toString('utf8', 0, end);
 }
 
+/** Commits a side connection's read and keeps it for the next one, or closes it if that fails or its connection is gone. */
+function releaseSide(conn: number, side: pg.Client): Promise<unknown> {
+  return side.query('COMMIT').then(
+    () => {
+      if (!clients.has(conn)) return side.end().catch(() => undefined);
+      const idle = idleSides.get(conn) ?? [];
+      idle.push(side);
+      idleSides.set(conn, idle);
+    },
+    () => side.end().catch(() => undefined),
+  );
+}
+
 /** Ends a COPY: its side connection goes back to the idle ones when the COPY ran to its end, else it is closed. */
 function closeOut(id: number): void {
   const o = outgoing.get(id);
   if (!o) return;
   outgoing.delete(id);
   if (o.ended && !o.error) {
-    o.client.query('COMMIT').then(
-      () => {
-        if (!clients.has(o.conn)) return o.client.end().catch(() => undefined);
-        const idle = idleSides.get(o.conn) ?? [];
-        idle.push(o.client);
-        idleSides.set(o.conn, idle);
-      },
-      () => o.client.end().catch(() => undefined),
-    );
+    void releaseSide(o.conn, o.client);
   } else {
     o.stream.destroy();
     o.client.end().catch(() => undefined);
@@ -399,15 +404,5 @@ function closeAhead(id: number): void {
   const a = ahead.get(id);
   if (!a) return;
   ahead.delete(id);
-  Promise.allSettled(a.results)
-    .then(() => a.client.query('COMMIT'))
-    .then(
-      () => {
-        if (!clients.has(a.conn)) return a.client.end().catch(() => undefined);
-        const idle = idleSides.get(a.conn) ?? [];
-        idle.push(a.client);
-        idleSides.set(a.conn, idle);
-      },
-      () => a.client.end().catch(() => undefined),
-    );
+  void Promise.allSettled(a.results).then(() => releaseSide(a.conn, a.client));
 }
