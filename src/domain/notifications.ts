@@ -3,7 +3,9 @@
 
 export type Channel = 'sms' | 'email' | 'none';
 
-export type Topic = 'order.confirmed' | 'points.expiring' | 'points.expired' | (string & {});
+/** Every topic pointsmall queues. */
+export const TOPICS = ['order.confirmed', 'points.expiring', 'points.expired'] as const;
+export type Topic = (typeof TOPICS)[number] | (string & {});
 
 export interface ExpiringPayload {
   memberId: string;

@@ -62,6 +62,20 @@ describe('outbox', () => {
     expect(t.ok(['outbox', 'list', '--pending'], NOW)).toHaveLength(3);
   });
 
+  it('--topic takes only the topics pointsmall queues, on list and export alike (a typo is exit 2, not an empty export marked done)', () => {
+    const t = ledgerWithNotifications();
+    for (const cmd of ['list', 'export']) {
+      const r = t.run(['outbox', cmd, '--topic', 'points.expire', '--json'], NOW);
+      expect(r.code).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(JSON.parse(r.stderr).error.message).toContain('order.confirmed, points.expiring, points.expired');
+    }
+    const expired = t.run(['outbox', 'export', '--topic', 'points.expired'], NOW);
+    expect(expired.code).toBe(0);
+    expect(expired.stdout.trimEnd().split('\n').map((l) => JSON.parse(l).topic)).toEqual(['points.expired', 'points.expired', 'points.expired']);
+    expect(t.run(['outbox', 'export', '--topic', 'order.confirmed'], NOW).stdout).toBe('');
+  });
+
   it('a bad --out writes nothing and marks nothing (exit 2)', () => {
     const t = ledgerWithNotifications();
     const r = t.run(['outbox', 'export', '--out', join(t.dir, 'no', 'such', 'dir.jsonl'), '--mark-sent', '--json'], NOW);

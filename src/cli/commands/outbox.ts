@@ -7,10 +7,13 @@ import { localTime, printTable, stderrIsTTY, writeStdout } from '../output.js';
 import { emitList, exportFormat, exportOptions, fileOptions, pageOptions } from '../lists.js';
 import { parseIntOpt } from '../parse.js';
 import { count } from '../words.js';
+import { TOPICS } from '../../domain/notifications.js';
 
 const services = () => import('../../services/outbox.js');
 
 const EXPORT_FORMATS = ['jsonl', 'csv'] as const;
+
+const topicOption = () => new Option('--topic <topic>', 'only this topic').choices(TOPICS);
 
 export function register(program: Command): void {
   const box = program.command('outbox').description('queued notifications: list them, export them for a sender');
@@ -19,7 +22,7 @@ export function register(program: Command): void {
     .command('list')
     .description('queued notifications, oldest first')
     .option('--pending', 'only notifications not yet exported with --mark-sent')
-    .addOption(new Option('--topic <topic>', 'only this topic').choices(['order.confirmed', 'points.expiring', 'points.expired']));
+    .addOption(topicOption());
   fileOptions(pageOptions(list, 'notifications', { order: 'oldest first' })).action(async (...args) => {
     const cmd = cmdOf(args);
     const o = cmd.opts<{ pending?: boolean; topic?: string; limit?: number; offset?: number }>();
@@ -42,7 +45,7 @@ export function register(program: Command): void {
   )
     .option('--mark-sent', 'mark exactly the exported notifications sent, together with the export: both happen or neither')
     .option('--all', 'include notifications already sent')
-    .option('--topic <topic>', 'only this topic')
+    .addOption(topicOption())
     .option('--skip-empty', 'with --out: write no file when nothing is to be exported (for a cron job)')
     .addHelpText(
       'after',
