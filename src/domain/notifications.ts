@@ -4,7 +4,7 @@
 export type Channel = 'sms' | 'email' | 'none';
 
 /** Every topic pointsmall queues. */
-export const TOPICS = ['order.confirmed', 'points.expiring', 'points.expired'] as const;
+export const TOPICS = ['order.confirmed', 'auth.code', 'points.expiring', 'points.expired'] as const;
 export type Topic = (typeof TOPICS)[number] | (string & {});
 
 export interface ExpiringPayload {

@@ -68,7 +68,7 @@ describe('outbox', () => {
       const r = t.run(['outbox', cmd, '--topic', 'points.expire', '--json'], NOW);
       expect(r.code).toBe(2);
       expect(r.stdout).toBe('');
-      expect(JSON.parse(r.stderr).error.message).toContain('order.confirmed, points.expiring, points.expired');
+      expect(JSON.parse(r.stderr).error.message).toContain('order.confirmed, auth.code, points.expiring, points.expired');
     }
     const expired = t.run(['outbox', 'export', '--topic', 'points.expired'], NOW);
     expect(expired.code).toBe(0);

@@ -30,8 +30,12 @@ function refused(t: TmpLedger, args: string[], code: string, exit = 3, now = NOW
   return err;
 }
 
-const codeOf = (t: TmpLedger, orderId: string): string =>
-  (t.ok(['outbox', 'list']) as { topic: string; payload: { checkoutId: string; code: string } }[]).find((m) => m.topic === 'auth.code' && m.payload.checkoutId === orderId)!.payload.code;
+/** The code as a sender reads it, the way the README shows: `outbox list --topic auth.code`. */
+function codeOf(t: TmpLedger, orderId: string): string {
+  const msgs = t.ok(['outbox', 'list', '--topic', 'auth.code']) as { topic: string; payload: { checkoutId: string; code: string } }[];
+  expect(msgs.every((m) => m.topic === 'auth.code')).toBe(true);
+  return msgs.find((m) => m.payload.checkoutId === orderId)!.payload.code;
+}
 const wrongCode = (code: string) => (code === '000000' ? '000001' : '000000');
 const verifyOk = (t: TmpLedger) => expect(t.verify().checks.filter((c) => !c.ok)).toEqual([]);
 
