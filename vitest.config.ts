@@ -25,6 +25,10 @@ export const SQLITE_ONLY: string[] = [
 ];
 
 // Generous: a test's time is spawned processes, which a loaded machine stretches; no test waits on the clock.
+// One id per test run, in every test database's name (pm_t_<run>_…): a run drops only its own databases, and
+// at start those of runs no longer alive, so two runs can share one PostgreSQL server.
+process.env.POINTSMALL_TEST_RUN ??= String(process.pid);
+
 const base = {
   testTimeout: 180_000,
   hookTimeout: 180_000,

@@ -104,14 +104,15 @@ let admin: PgAdmin | undefined;
 
 /**
  * A new PostgreSQL database on the test server (POINTSMALL_TEST_PG), named pm_t_…, empty or a copy of
- * `template` (a database nobody is connected to): its URL. The postgres project's global teardown drops
- * them all. In the postgres project this goes through one connection kept for the purpose (a round trip),
+ * `template` (a database nobody is connected to): its URL. The name starts with the run's id
+ * (POINTSMALL_TEST_RUN, set by vitest.config.ts); the postgres project's global teardown drops the run's. In the postgres project this goes through one connection kept for the purpose (a round trip),
  * elsewhere through psql.
  */
 export function tmpPgDatabase(template?: string): string {
   const base = process.env.POINTSMALL_TEST_PG;
   if (!base) throw new Error('POINTSMALL_TEST_PG is not set');
-  const name = `pm_t_${process.pid}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+  const run = process.env.POINTSMALL_TEST_RUN ?? process.pid;
+  const name = `pm_t_${run}_${process.pid}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
   const sql = `CREATE DATABASE ${name}${template ? ` TEMPLATE ${template}` : ''}`;
   if (pgModule) {
     admin ??= new pgModule.PgDatabase(base, 60_000);
