@@ -20,6 +20,12 @@ const SCENARIOS = [
     script: 'postgres.js',
     target: 'the same on PostgreSQL: import within 6× of `psql \\copy` of the same file, peak RSS < 300 MB; expiry over 1,000,000 lots < 5 s; `report liability` and `ledger verify` < 10 s',
   },
+  {
+    name: 'analysis',
+    script: 'analysis.js',
+    target: 'issue 19: `rules simulate` on the 1M-line bench ledger < 10 s, and `report recommend` on it; neither may change the ledger file',
+    issue: true,
+  },
   { name: 'recommend', script: 'recommend.js', target: 'issue 19: `report recommend` hit-rate@10 on a time split above the most-popular baseline, on generated data and on a public retail sample (fixtures/online-retail-uci-sample.csv, imported with `import purchases`)', issue: true },
 ];
 
