@@ -128,8 +128,8 @@ export interface LiabilityReport {
   debtPoints: number;
   /** Points owed to members that open holds do not reserve: Σ member balances, what report summary calls outstanding. */
   netPoints: number;
-  /** outstandingPoints = Σ byExpiryMonth.points (held points in the months of their lots) */
-  byExpiryMonth: ExpiryBucket[];
+  /** outstandingPoints = Σ byExpiryMonth.points (held points in the months of their lots); each month's value at the redeem rate */
+  byExpiryMonth: (ExpiryBucket & { value: string })[];
   /** "lots" = the lots' current remaining (as-of today or later); "journal" = replayed from lot moves. */
   basis: 'lots' | 'journal';
 }
@@ -167,7 +167,7 @@ export async function liabilityReport(ctx: Ctx, input: { asOf?: LocalDate }): Pr
         memberDebt: debt,
         debtPoints: debt,
         netPoints: totals.outstanding,
-        byExpiryMonth: lots,
+        byExpiryMonth: lots.map((x) => ({ ...x, value: valueOf(x.points, rate, l.digits) })),
         basis: current ? 'lots' : 'journal',
       };
     }),

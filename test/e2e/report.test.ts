@@ -58,9 +58,9 @@ describe('report summary and liability', () => {
     const l = t.ok(['report', 'liability']);
     expect(l).toMatchObject({ asOf: '2026-11-23', outstandingPoints: 1650, value: '1.65', currency: 'CNY', heldPoints: 0, debtPoints: 0 });
     expect(l.byExpiryMonth).toEqual([
-      { month: '2026-12', points: 800 },
-      { month: '2027-10', points: 500 },
-      { month: '2027-11', points: 350 },
+      { month: '2026-12', points: 800, value: '0.80' },
+      { month: '2027-10', points: 500, value: '0.50' },
+      { month: '2027-11', points: 350, value: '0.35' },
     ]);
   });
 
@@ -68,9 +68,9 @@ describe('report summary and liability', () => {
     const l = t.ok(['report', 'liability', '--as-of', '2026-11-05']);
     expect(l).toMatchObject({ asOf: '2026-11-05', outstandingPoints: 1800, value: '18.00', basis: 'journal' });
     expect(l.byExpiryMonth).toEqual([
-      { month: '2026-12', points: 1000 },
-      { month: '2027-10', points: 500 },
-      { month: '2027-11', points: 300 },
+      { month: '2026-12', points: 1000, value: '10.00' },
+      { month: '2027-10', points: 500, value: '5.00' },
+      { month: '2027-11', points: 300, value: '3.00' },
     ]);
     const sumBuckets = l.byExpiryMonth.reduce((a: number, b: { points: number }) => a + b.points, 0);
     expect(sumBuckets + l.heldPoints - l.debtPoints).toBe(l.outstandingPoints);
@@ -91,11 +91,12 @@ describe('report liability with points that never expire', () => {
     n.ok(['member', 'adjust', 'X', '--points', '70', '--reason', 'forever']);
     const l = n.ok(['report', 'liability']);
     expect(l.byExpiryMonth).toEqual([
-      { month: '2027-11', points: 40 },
-      { month: null, points: 70 },
+      { month: '2027-11', points: 40, value: '0.40' },
+      { month: null, points: 70, value: '0.70' },
     ]);
     expect(l).toMatchObject({ outstandingPoints: 110, value: '1.10' });
-    expect(n.run(['report', 'liability', '--format', 'csv']).stdout).toBe('month,points\n2027-11,40\nnever,70\n');
+    // each row stands on its own (a cron job keeps one file a day): the date, the value and the currency
+    expect(n.run(['report', 'liability', '--format', 'csv']).stdout).toBe(`asOf,month,points,value,currency\n${l.asOf},2027-11,40,0.40,CNY\n${l.asOf},never,70,0.70,CNY\n`);
   });
 });
 
@@ -234,7 +235,7 @@ describe('formats and files', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain('wrote');
-    expect(readFileSync(csv, 'utf8').split('\n')[0]).toBe('month,points');
+    expect(readFileSync(csv, 'utf8').split('\n')[0]).toBe('asOf,month,points,value,currency');
     const html = join(t.dir, 'activity.html');
     expect(t.run(['report', 'activity', '--out', html]).code).toBe(0);
     expect(readFileSync(html, 'utf8')).toContain('<svg ');

@@ -222,7 +222,11 @@ function liabilityView(r: LiabilityReport): View {
         chart: { title: 'Points by expiry month', categories: chartMonths.map((x) => x.month), series: [{ name: 'points', colour: '#1565c0', values: chartMonths.map((x) => x.points) }] },
       },
     ],
-    csv: { columns: [{ key: 'month', header: 'month' }, num('points')], rows },
+    // Each row says its date, value and currency, so a file a cron job keeps stands on its own.
+    csv: {
+      columns: [{ key: 'asOf', header: 'asOf' }, { key: 'month', header: 'month' }, num('points'), num('value'), { key: 'currency', header: 'currency' }],
+      rows: r.byExpiryMonth.map((b) => ({ asOf: r.asOf, month: b.month ?? 'never', points: b.points, value: b.value, currency: r.currency })),
+    },
   };
 }
 
