@@ -2,10 +2,11 @@
 // each with the reason in words. Pure: the history is fed basket by basket (a purchase's or a checkout's
 // lines), the candidates are given (the active catalog, or every item seen when evaluating).
 //
-// A member's score for an item blends five signals, each scaled to 0..1 over the candidates:
-// what the member buys again, what is bought together with what they bought (item-to-item cosine
-// over baskets), what is popular in the categories they buy among members of their tier, what members
-// of their tier redeem with points, and plain popularity (a small weight, to break ties).
+// A member's score for an item adds five signals, each 0..1: what the member buys again (the share of
+// their orders with it, weighed by how often the shop's members buy again at all), what is bought
+// together with what they bought (item-to-item cosine over baskets, shrunk by the orders a pair rests
+// on), what is popular in the categories they buy among members of their tier, what members of their
+// tier redeem with points, and plain popularity (a small weight, to break ties).
 
 export interface Candidate {
   sku: string;
@@ -214,7 +215,8 @@ const tierWords = (tier: string | null): string => (tier ? `${tier} members` : '
  * Ranks the candidates for one member, best first. Two sources are blended: what the member's own orders
  * say (bought again, bought together, their categories, what their tier redeems) and the shop's
  * popularity among members like them. The less history the member has, the more popularity counts:
- * popularity gets priorOrders / (priorOrders + orders) of the score, the member's own signals the rest.
+ * popularity gets priorOrders / (priorOrders + orders) of the score, the member's own signals the rest
+ * (with priorOrders 0, as chosen, only a member with no orders is ranked by popularity alone).
  */
 export function recommendForMember(h: PurchaseHistory, m: MemberFacts, candidates: readonly Candidate[], top: number): Recommendation[] {
   const own = new Map<number, number>(); // item → baskets of the member with it
