@@ -3,14 +3,14 @@
 // least two orders, the last order is hidden and the history before it (every member's, less the hidden
 // orders) is all the recommender sees; a hit is any item of the hidden order among the member's top 10.
 // Reported beside the most-popular-items baseline on the same split, on generated data with planted
-// structure and on fixtures/online-retail-uci-sample.csv (imported with pointsmall's own import). Writes bench/out/recommend.json (npm run bench
-// puts it in docs/benchmarks.md).
+// structure and on two public samples of the UCI Online Retail dataset (fixtures/README.md), each imported
+// with pointsmall's own import. Writes bench/out/recommend.json (npm run bench puts it in docs/benchmarks.md).
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PurchaseHistory, RANKING, mostPopular, recommendForMember } from '../dist/domain/recommend.js';
+import { PurchaseHistory, RANKING, WEIGHTS, mostPopular, recommendForMember } from '../dist/domain/recommend.js';
 import { analysis } from '../dist/store/analysis.js';
 import { openStore } from '../dist/store/db.js';
 import { mulberry32 } from './lib.js';
@@ -57,7 +57,7 @@ export function evaluate(orders, { validation = false } = {}) {
   }
   const n = hidden.size;
   const rate = (x) => (n ? Math.round((x / n) * 1000) / 1000 : null);
-  return { members: n, reachable, hits, baselineHits: baseHits, hitRate: rate(hits), baselineHitRate: rate(baseHits), items: h.skus.length, orders: orders.length };
+  return { members: n, reachable, hits, baselineHits: baseHits, hitRate: rate(hits), baselineHitRate: rate(baseHits), items: h.skus.length, orders: orders.length, rebuyRate: h.rebuyRate() };
 }
 
 /**
@@ -149,41 +149,76 @@ export function onlineRetail(file = join(ROOT, 'fixtures', 'online-retail-uci-sa
   }
 }
 
+/** The public samples (fixtures/README.md says where each comes from). */
+const SAMPLES = [
+  {
+    name: 'online-retail-uci-sample',
+    file: 'fixtures/online-retail-uci-sample.csv',
+    what: 'the first 1,071 rows of the UCI Online Retail dataset, one morning of trade, complete orders',
+  },
+  {
+    name: 'online-retail-uci-year-sample',
+    file: 'fixtures/online-retail-uci-year-sample.csv',
+    what:
+      'the first 1,783 rows of a public copy of the same dataset whose rows are a random sample of the whole year (2010-12-01 to 2011-12-09), ' +
+      'so an order keeps only the few of its lines that were drawn',
+  },
+];
+
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const started = Date.now();
-  const gen = evaluate(generated());
-  const sample = onlineRetail();
-  const retail = evaluate(sample.orders);
-  const genVal = evaluate(generated(), { validation: true });
-  const imp = sample.imported;
-  const NAME = 'online-retail-uci-sample';
   const pct = (x) => (x === null ? '-' : `${(x * 100).toFixed(1)}%`);
-  for (const [name, r] of [['generated', gen], [NAME, retail]]) {
-    process.stdout.write(`${name.padEnd(26)} members ${r.members}  hit-rate@10 ${pct(r.hitRate)}  most-popular ${pct(r.baselineHitRate)}  (hidden orders with an item seen before: ${r.reachable})\n`);
-  }
   const beats = (r) => r.members > 0 && r.hits > r.baselineHits;
+  const gen = generated();
+  const sets = [{ name: 'generated', orders: gen }];
+  for (const x of SAMPLES) {
+    const sample = onlineRetail(join(ROOT, x.file));
+    sets.push({ ...x, orders: sample.orders, imported: sample.imported });
+  }
+  for (const x of sets) {
+    x.test = evaluate(x.orders);
+    x.val = evaluate(x.orders, { validation: true });
+    process.stdout.write(
+      `${x.name.padEnd(30)} members ${String(x.test.members).padStart(4)}  hit-rate@10 ${pct(x.test.hitRate)}  most-popular ${pct(x.test.baselineHitRate)}` +
+        `  (validation ${x.val.hits}/${x.val.members} vs ${x.val.baselineHits})\n`,
+    );
+  }
+  const count = (r, x) => `${r.hits}/${r.members} members hit (${pct(r.hitRate)}), baseline ${r.baselineHits}/${r.members} (${pct(r.baselineHitRate)})`;
+  const linesPerOrder = (orders) => (orders.reduce((a, o) => a + o.lines.length, 0) / orders.length).toFixed(1);
+  const input = { generated: `${gen.length} orders, ${sets[0].test.items} items` };
+  for (const x of sets.slice(1)) {
+    input[x.name] =
+      `${x.imported.rows} rows imported with fixtures/profile-online-retail.json: ${x.orders.length} orders of ` +
+      `${new Set(x.orders.map((o) => o.member)).size} customers, ${x.test.items} items, ${linesPerOrder(x.orders)} lines an order`;
+  }
   const result = {
     scenario: 'recommend',
     at: new Date().toISOString(),
-    input: {
-      generated: `${gen.orders} orders, ${gen.items} items`,
-      [NAME]: `${imp.rows} rows imported with fixtures/profile-online-retail.json: ${retail.orders} orders of ${new Set(sample.orders.map((o) => o.member)).size} customers, ${retail.items} items`,
-    },
+    input,
     baseline: {},
-    results: [
-      { name: `generated: hit-rate@10 (${gen.members} members)`, value: gen.hitRate, baseline: gen.baselineHitRate, ok: beats(gen) },
-      { name: `${NAME}: hit-rate@10 (${retail.members} members)`, value: retail.hitRate, baseline: retail.baselineHitRate, ok: beats(retail) },
-    ],
+    results: sets.map((x) => ({ name: `${x.name}: hit-rate@10 (${x.test.members} members)`, value: x.test.hitRate, baseline: x.test.baselineHitRate, ok: beats(x.test) })),
     notes: [
-      `Time split: each member's last order hidden; hit = any of its items in the member's top ${TOP}. Recommender vs most popular items (by orders) on the same split.`,
-      `generated: ${gen.hits}/${gen.members} members hit (${pct(gen.hitRate)}), baseline ${gen.baselineHits}/${gen.members} (${pct(gen.baselineHitRate)}).`,
-      `${NAME} (fixtures/online-retail-uci-sample.csv: the first ${imp.rows} rows of the UCI Online Retail dataset, CC BY 4.0, source in fixtures/README.md): ` +
-        `imported through \`import purchases --profile fixtures/profile-online-retail.json\` (${imp.accepted} orders, ${imp.returns} cancellations taken as returns, ${imp.guestsSkipped} guest row(s) skipped). ` +
-        `${retail.hits}/${retail.members} members hit (${pct(retail.hitRate)}), baseline ${retail.baselineHits}/${retail.members} (${pct(retail.baselineHitRate)}); ` +
-        `${retail.reachable} hidden order(s) hold any item seen before, so no recommender that learns from history can hit more. ` +
-        `Only ${retail.members} customers have two orders in these rows (one morning of trade): a small sample, not a significant result.`,
-      `Ranking settings (diversity ${RANKING.diversity}, category fallback ${RANKING.categoryFallback ? 'on' : 'off'}) were chosen on the generated data's validation split only ` +
-        `(each member's last order dropped, the one before it hidden; the hidden orders above are never seen): ${genVal.hits}/${genVal.members} (${pct(genVal.hitRate)}) vs baseline ${genVal.baselineHits}/${genVal.members} (${pct(genVal.baselineHitRate)}).`,
+      `Time split: each member's last order hidden; hit = any of its items in the member's top ${TOP}. Recommender vs most popular items (by orders) on the same split. ` +
+        'Re-buy rate: of the orders in the history that are not a member\'s first, the share holding an item that member bought before (the recommender weighs buying again by it).',
+      `generated: ${count(sets[0].test)}; re-buy rate ${pct(sets[0].test.rebuyRate)}.`,
+      ...sets.slice(1).map(
+        (x) =>
+          `${x.name} (${x.file}: ${x.what}; CC BY 4.0, source in fixtures/README.md): imported through \`import purchases --profile fixtures/profile-online-retail.json\` ` +
+          `(${x.imported.accepted} orders, ${x.imported.returns} cancellations taken as returns, ${x.imported.guestsSkipped} guest row(s) skipped). ` +
+          `${count(x.test)}; ${x.test.reachable} hidden order(s) hold any item seen before; re-buy rate ${pct(x.test.rebuyRate)}.`,
+      ),
+      'Reading the public samples: the 1,071-row one has only 5 members with two orders (one morning), so its figure means little. ' +
+        'In the year sample each order keeps about one line of the original invoice and a member\'s earlier purchases rarely survive the sampling ' +
+        `(re-buy rate ${pct(sets[2].test.rebuyRate)} against ${pct(sets[1].test.rebuyRate)} on the complete orders of the morning), so a hidden order's item is close to a random draw from what sells: ` +
+        'the most popular items are hard to beat there, and a difference of a few members is noise, not a result ' +
+        '(the ranking before the re-buy weighting and the co-purchase shrinkage hit 7/253 on this test split, and 3/95 against 6 on its validation split).',
+      `Ranking settings (buying again weighted ${WEIGHTS.again} × the re-buy rate, co-purchase shrunk at ${RANKING.support} shared orders, popularity prior worth ${RANKING.priorOrders} orders, ` +
+        `diversity ${RANKING.diversity}, category fallback ${RANKING.categoryFallback ? 'on' : 'off'}) were chosen on the validation splits only ` +
+        '(each member\'s last order dropped, the one before it hidden, members with 3+ orders; the hidden orders above are never seen): ' +
+        sets.map((x) => `${x.name} ${x.val.hits}/${x.val.members} vs baseline ${x.val.baselineHits}`).join(', ') +
+        '. Measured there and not taken: a popularity prior worth 0.1 to 1 order (the fewer orders a member has, the more the shop\'s favourites count) ' +
+        'cost the generated data 9 to 137 hits and changed neither sample; popularity over only the last 100 to 1,600 orders moved the generated data by -9 to +1 ' +
+        'and cost the year sample up to all 6 of its hits.',
       `Took ${Date.now() - started} ms.`,
     ],
   };

@@ -2,10 +2,11 @@
 // each with the reason in words. Pure: the history is fed basket by basket (a purchase's or a checkout's
 // lines), the candidates are given (the active catalog, or every item seen when evaluating).
 //
-// A member's score for an item blends five signals, each scaled to 0..1 over the candidates:
-// what the member buys again, what is bought together with what they bought (item-to-item cosine
-// over baskets), what is popular in the categories they buy among members of their tier, what members
-// of their tier redeem with points, and plain popularity (a small weight, to break ties).
+// A member's score for an item adds five signals, each 0..1: what the member buys again (the share of
+// their orders with it, weighed by how often the shop's members buy again at all), what is bought
+// together with what they bought (item-to-item cosine over baskets, shrunk by the orders a pair rests
+// on), what is popular in the categories they buy among members of their tier, what members of their
+// tier redeem with points, and plain popularity (a small weight, to break ties).
 
 export interface Candidate {
   sku: string;
@@ -26,16 +27,19 @@ export interface Recommendation {
   pointsNeeded: number | null;
 }
 
-export const WEIGHTS = { again: 0.3, together: 0.35, category: 0.2, redeemed: 0.1, popular: 0.05 };
+export const WEIGHTS = { again: 1, together: 0.35, category: 0.2, redeemed: 0.1, popular: 0.05 };
 /**
  * `diversity`: how much an item is held back for being bought in the same baskets (cosine) as an item
  * already above it in the list, so the list covers the member's different kinds of purchase instead of
  * ten items of one set (one of them is enough to know whether the set is wanted). `categoryFallback`: an
  * item without a category counts as in the shop's one category, so the category weight goes to what is
- * popular among members like them. Chosen on the bench's validation split (bench/recommend.js), which
- * never sees the hidden orders.
+ * popular among members like them. `priorOrders`: how much the shop's popularity weighs against what the
+ * member's own orders say, counted in orders: a member with that many orders gets half of each; a
+ * newcomer, mostly the shop's favourites; a regular, mostly their own history. `support`: shared orders
+ * at which a co-purchase counts half (a pair seen together once is weak evidence, however rare the items).
+ * Chosen on the validation splits of bench/recommend.js, which never see the hidden orders.
  */
-export const RANKING = { diversity: 0.6, categoryFallback: true };
+export const RANKING = { diversity: 0.6, categoryFallback: true, priorOrders: 0, support: 4 };
 /** Baskets read per item when counting what is bought with it: enough for the signal, bounded cost. */
 const BASKETS_PER_ITEM = 400;
 
@@ -123,14 +127,39 @@ export class PurchaseHistory {
     return stats;
   }
 
+  private rebuyCache: { baskets: number; rate: number } | null = null;
+  /**
+   * How often members buy again: of the orders that are not a member's first, the share holding an item
+   * that member bought in an earlier order (baskets are fed oldest first). 0 when nobody has two orders.
+   */
+  rebuyRate(): number {
+    if (this.rebuyCache?.baskets === this.basketItems.length) return this.rebuyCache.rate;
+    let later = 0;
+    let again = 0;
+    for (const baskets of this.memberBaskets.values()) {
+      const seen = new Set<number>();
+      for (const [k, b] of baskets.entries()) {
+        const items = this.basketItems[b];
+        if (k) {
+          later++;
+          if (items.some((i) => seen.has(i))) again++;
+        }
+        for (const i of items) seen.add(i);
+      }
+    }
+    const rate = later ? again / later : 0;
+    this.rebuyCache = { baskets: this.basketItems.length, rate };
+    return rate;
+  }
+
   /** Baskets containing the item. */
   count(i: number): number {
     return this.itemBaskets[i]?.length ?? 0;
   }
 }
 
-/** Items bought with `i`, by baskets shared, and their cosine: shared / sqrt(count(i) × count(j)). */
-function together(h: PurchaseHistory, i: number): Map<number, number> {
+/** Items bought with `i`: [item, cosine shared / sqrt(count(i) × count(j)), orders shared]. */
+function pairsOf(h: PurchaseHistory, i: number): [number, number, number][] {
   const shared = new Map<number, number>();
   const baskets = h.itemBaskets[i];
   for (let k = Math.max(0, baskets.length - BASKETS_PER_ITEM); k < baskets.length; k++) {
@@ -138,9 +167,14 @@ function together(h: PurchaseHistory, i: number): Map<number, number> {
   }
   // counted over the last baskets only: scale the shares back to the item's count
   const scale = baskets.length > BASKETS_PER_ITEM ? baskets.length / BASKETS_PER_ITEM : 1;
-  const out = new Map<number, number>();
-  for (const [j, n] of shared) out.set(j, (n * scale) / Math.sqrt(h.count(i) * h.count(j)));
+  const out: [number, number, number][] = [];
+  for (const [j, n] of shared) out.push([j, (n * scale) / Math.sqrt(h.count(i) * h.count(j)), n * scale]);
   return out;
+}
+
+/** Items bought with `i`, by baskets shared, and their cosine: shared / sqrt(count(i) × count(j)). */
+function together(h: PurchaseHistory, i: number): Map<number, number> {
+  return new Map(pairsOf(h, i).map(([j, cos]) => [j, cos]));
 }
 
 const normalise = (m: Map<number, number>): Map<number, number> => {
@@ -177,11 +211,18 @@ export interface MemberFacts {
 
 const tierWords = (tier: string | null): string => (tier ? `${tier} members` : 'members');
 
-/** Ranks the candidates for one member, best first. */
+/**
+ * Ranks the candidates for one member, best first. Two sources are blended: what the member's own orders
+ * say (bought again, bought together, their categories, what their tier redeems) and the shop's
+ * popularity among members like them. The less history the member has, the more popularity counts:
+ * popularity gets priorOrders / (priorOrders + orders) of the score, the member's own signals the rest
+ * (with priorOrders 0, as chosen, only a member with no orders is ranked by popularity alone).
+ */
 export function recommendForMember(h: PurchaseHistory, m: MemberFacts, candidates: readonly Candidate[], top: number): Recommendation[] {
   const own = new Map<number, number>(); // item → baskets of the member with it
   const catLines = new Map<string, number>();
   let lines = 0;
+  const orders = h.memberBaskets.get(m.memberId)?.length ?? 0;
   for (const b of h.memberBaskets.get(m.memberId) ?? []) {
     for (const i of h.basketItems[b]) {
       own.set(i, (own.get(i) ?? 0) + 1);
@@ -190,43 +231,50 @@ export function recommendForMember(h: PurchaseHistory, m: MemberFacts, candidate
       lines++;
     }
   }
-  // bought together: Σ over the member's items of the cosine, and which of them gave the most
+  // bought together: the chance that at least one of the member's items brings the candidate along,
+  // 1 - Π(1 - evidence), each pair's cosine shrunk by how many orders it rests on; and which item gave most
   const with_ = new Map<number, number>();
   const via = new Map<number, [number, number]>();
   for (const [i] of own) {
-    for (const [j, cos] of together(h, i)) {
-      with_.set(j, (with_.get(j) ?? 0) + cos);
+    for (const [j, cos, shared] of pairsOf(h, i)) {
+      const e = Math.min(1, cos) * (shared / (shared + RANKING.support));
+      with_.set(j, 1 - (1 - (with_.get(j) ?? 0)) * (1 - e));
       const best = via.get(j);
-      if (!best || cos > best[1]) via.set(j, [i, cos]);
+      if (!best || e > best[1]) via.set(j, [i, e]);
     }
   }
   // members like them: the same tier (everyone when tiers are not used)
   const { count: tierCount, max: tierMax, catMax, redeemed: redeemedByTier } = h.tierStats(m.tier, m.tierOf);
-  normalise(with_);
-  let ownMax = 0;
-  for (const v of own.values()) ownMax = Math.max(ownMax, v);
   let topCat = 0;
   for (const v of catLines.values()) topCat = Math.max(topCat, v);
+  const prior = orders ? RANKING.priorOrders / (RANKING.priorOrders + orders) : 1;
+  const mine = 1 - prior;
+  const rebuy = h.rebuyRate();
 
   const scored: { c: Candidate; i: number | undefined; score: number; reason: string }[] = [];
   for (const c of candidates) {
     const i = h.idOf(c.sku);
     const cat = c.category ?? (i !== undefined ? h.categoryOf[i] : null);
-    const again = i !== undefined && ownMax ? (own.get(i) ?? 0) / ownMax : 0;
+    const times_ = i !== undefined ? (own.get(i) ?? 0) : 0;
+    // bought again: the share of the member's orders that had the item, weighed by how often the shop's
+    // members buy again at all (a shop of one-off purchases gives it little weight)
+    const again = orders ? (times_ / orders) * rebuy : 0;
     const tog = i !== undefined ? (with_.get(i) ?? 0) : 0;
     const red = i !== undefined ? (redeemedByTier.get(i) ?? 0) : 0;
-    const pop = i !== undefined && tierMax ? (tierCount.get(i) ?? 0) / tierMax : 0;
+    const inTier = i !== undefined ? (tierCount.get(i) ?? 0) : 0;
+    const pop = tierMax ? inTier / tierMax : 0;
     // an item without a category is in the shop's one category: popular among members like them
     const fallback = cat === null && RANKING.categoryFallback;
     const inCat = fallback ? (lines ? 1 : 0) : cat !== null && lines && topCat ? (catLines.get(cat) ?? 0) / topCat : 0;
-    const popInCat = fallback ? pop : i !== undefined && cat !== null ? (tierCount.get(i) ?? 0) / (catMax.get(cat) || 1) : 0;
+    const popInCat = fallback ? pop : i !== undefined && cat !== null ? inTier / (catMax.get(cat) || 1) : 0;
     const catScore = inCat * popInCat;
+    const popular = inTier === 1 ? `bought once by ${m.tier ? `a ${m.tier} member` : 'a member'}` : `popular with ${tierWords(m.tier)} (in ${inTier} orders)`;
     const parts: [number, string][] = [
-      [WEIGHTS.again * again, i !== undefined ? `bought it ${times(own.get(i) ?? 0)} before` : ''],
-      [WEIGHTS.together * tog, i !== undefined && via.has(i) ? `bought together with ${nameOf(h, candidates, via.get(i)![0])}` : ''],
-      [WEIGHTS.category * catScore, cat !== null ? `popular in ${cat} among ${tierWords(m.tier)}` : `popular with ${tierWords(m.tier)}`],
-      [WEIGHTS.redeemed * red, `often redeemed with points by ${tierWords(m.tier)}`],
-      [WEIGHTS.popular * pop, `popular with ${tierWords(m.tier)}`],
+      [mine * WEIGHTS.again * again, `bought it ${times(times_)} before`],
+      [mine * WEIGHTS.together * tog, i !== undefined && via.has(i) ? `bought together with ${nameOf(h, candidates, via.get(i)![0])}` : ''],
+      [mine * WEIGHTS.category * catScore, cat !== null ? `popular in ${cat} among ${tierWords(m.tier)}` : popular],
+      [mine * WEIGHTS.redeemed * red, `often redeemed with points by ${tierWords(m.tier)}`],
+      [(prior + mine * WEIGHTS.popular) * pop, popular],
     ];
     const score = parts.reduce((a, p) => a + p[0], 0);
     if (score <= 0) continue;

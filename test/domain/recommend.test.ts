@@ -30,12 +30,14 @@ const tiers: Record<string, string> = { A: 'gold', B: 'gold', C: 'gold', X: 'gol
 const facts = (memberId: string, available: number | null = 0) => ({ memberId, tier: tiers[memberId] ?? null, tierOf: (id: string) => tiers[id] ?? null, available });
 
 describe('recommendForMember', () => {
-  it('puts what is bought together with the member\'s items first, saying with what, ahead of what is merely popular', () => {
+  it('puts the member\'s own items and what goes with them ahead of what is merely popular, saying why', () => {
     const recs = recommendForMember(shop(), facts('X', 800), CATALOG, 3);
-    // X bought tea once: tea again, then the cup bought with it, before the more popular cable
-    expect(recs.map((r) => r.sku)).toEqual(['TEA', 'CUP', 'OOLONG']);
-    expect(recs[1]).toMatchObject({ reason: 'bought together with Green tea (TEA)' });
-    expect(recs[2]).toMatchObject({ reason: 'popular in tea among gold members' });
+    // X bought tea once: tea again; oolong from X's category; the cup bought with tea (held back a little
+    // for going with the tea already listed); never the more popular cable, which gold members do not buy
+    expect(recs.map((r) => r.sku)).toEqual(['TEA', 'OOLONG', 'CUP']);
+    expect(recs[0]).toMatchObject({ reason: 'bought it once before' });
+    expect(recs[1]).toMatchObject({ reason: 'popular in tea among gold members' });
+    expect(recs[2]).toMatchObject({ reason: 'bought together with Green tea (TEA)' });
     for (let i = 1; i < recs.length; i++) expect(recs[i - 1].score).toBeGreaterThanOrEqual(recs[i].score);
   });
 
@@ -104,11 +106,11 @@ describe('recommendForMember on a shop like a wholesale export (no categories, s
   it('with no categories, what is popular among members is the fallback, and says so', () => {
     const h = wholesale();
     // M never bought jam jars; they are bought with the hand warmers (3 orders), but above all by many members
-    expect(forM(h, 40).find((r) => r.sku === 'JAM')).toMatchObject({ reason: 'popular with members' });
+    expect(forM(h, 40).find((r) => r.sku === 'JAM')).toMatchObject({ reason: 'popular with members (in 7 orders)' });
     // a newcomer with one piece of the set gets the set's other pieces and the shop's favourites
     h.addBasket('NEW', bare('SET-00'));
     const recs = recommendForMember(h, { memberId: 'NEW', tier: null, tierOf: () => null, available: null }, seen(h), 40);
-    expect(recs.find((r) => r.sku === 'JAM')).toMatchObject({ reason: 'popular with members' });
+    expect(recs.find((r) => r.sku === 'JAM')).toMatchObject({ reason: 'popular with members (in 7 orders)' });
   });
 
   it('any history: at most top items, each once, scores positive and best first', () => {
@@ -126,6 +128,92 @@ describe('recommendForMember on a shop like a wholesale export (no categories, s
         }
       }),
     );
+  });
+});
+
+describe('recommendForMember: buying again, co-purchase evidence and popularity', () => {
+  const bare = (...skus: string[]) => skus.map((sku) => ({ sku, category: null }));
+  const seen = (h: PurchaseHistory) => h.skus.map((sku) => item(sku, null));
+  const forT = (h: PurchaseHistory, top = 10, memberId = 'T') => recommendForMember(h, { memberId, tier: null, tierOf: () => null, available: null }, seen(h), top);
+  /** Four members buy POPULAR and an item of their own, then order again: the same item (a shop that re-buys) or a new one. */
+  function shopWhere(rebuy: boolean): PurchaseHistory {
+    const h = new PurchaseHistory();
+    for (const k of [1, 2, 3, 4]) {
+      h.addBasket(`P${k}`, bare('POPULAR', `Q${k}`));
+      h.addBasket(`P${k}`, bare(rebuy ? `Q${k}` : `R${k}`));
+    }
+    h.addBasket('T', bare('OWN'));
+    return h;
+  }
+  const withSetting = <T>(key: keyof typeof RANKING, value: number, f: () => T): T => {
+    const was = RANKING[key];
+    (RANKING as Record<string, unknown>)[key] = value;
+    try {
+      return f();
+    } finally {
+      (RANKING as Record<string, unknown>)[key] = was;
+    }
+  };
+
+  it('measures how often members buy again: later orders holding an item the member bought before', () => {
+    const h = new PurchaseHistory();
+    expect(h.rebuyRate()).toBe(0);
+    h.addBasket('M', bare('A'));
+    h.addBasket('M', bare('A', 'B')); // again: A
+    h.addBasket('M', bare('C')); // new
+    h.addBasket('N', bare('D')); // a first order only
+    expect(h.rebuyRate()).toBe(0.5);
+    h.addBasket('K', bare('E'));
+    h.addBasket('K', bare('F'));
+    expect(h.rebuyRate()).toBeCloseTo(1 / 3, 10);
+    expect(shopWhere(true).rebuyRate()).toBe(1);
+    expect(shopWhere(false).rebuyRate()).toBe(0);
+  });
+
+  it('buying again weighs as much as the shop\'s members buy again: first where they do, behind the favourites where they never do', () => {
+    const again = forT(shopWhere(true));
+    expect(again[0]).toMatchObject({ sku: 'OWN', reason: 'bought it once before' });
+    const oneOff = forT(shopWhere(false));
+    expect(oneOff[0]).toMatchObject({ sku: 'POPULAR', reason: 'popular with members (in 4 orders)' });
+    expect(oneOff.map((r) => r.sku).indexOf('OWN')).toBeGreaterThan(0);
+    expect(oneOff.find((r) => r.sku === 'OWN')).toMatchObject({ reason: 'bought once by a member' });
+  });
+
+  it('a pair seen together in one order counts for less than a pair seen in many, even at a higher cosine', () => {
+    // T bought A and C. ONCE was bought with A in a single order; OFTEN with C in five, but C is also
+    // in twenty other orders, so OFTEN's cosine with C (0.44) is below ONCE's with A (0.71)
+    const h = new PurchaseHistory();
+    for (let k = 0; k < 100; k++) h.addBasket(`B${k}`, bare('BIG'));
+    for (let k = 0; k < 20; k++) h.addBasket(`C${k}`, bare('C'));
+    h.addBasket('O', bare('A', 'ONCE'));
+    for (let k = 0; k < 5; k++) h.addBasket(`F${k}`, bare('C', 'OFTEN'));
+    h.addBasket('T', bare('A'));
+    h.addBasket('T', bare('C'));
+    const order = (recs: { sku: string }[]) => recs.map((r) => r.sku).filter((s) => s === 'ONCE' || s === 'OFTEN');
+    const recs = forT(h);
+    expect(order(recs)).toEqual(['OFTEN', 'ONCE']);
+    expect(recs.find((r) => r.sku === 'OFTEN')).toMatchObject({ reason: 'bought together with C' });
+    expect(recs.find((r) => r.sku === 'ONCE')).toMatchObject({ reason: 'bought together with A' });
+    // without the shrinkage the single order wins (the setting is what makes the difference)
+    expect(order(withSetting('support', 0, () => forT(h)))).toEqual(['ONCE', 'OFTEN']);
+  });
+
+  it('a member with no orders gets the favourites of members like them, most orders first, saying how many', () => {
+    const h = shopWhere(false);
+    const recs = forT(h, 3, 'NEWCOMER');
+    expect(recs[0]).toMatchObject({ sku: 'POPULAR', reason: 'popular with members (in 4 orders)' });
+    expect(recs.every((r) => /^(popular with members \(in \d+ orders\)|bought once by a member)$/.test(r.reason))).toBe(true);
+  });
+
+  it('priorOrders moves weight from the member\'s own orders to popularity, the more the fewer orders they have', () => {
+    // in a shop that re-buys, T's own item leads; with a prior worth many orders the favourite leads instead
+    const h = shopWhere(true);
+    expect(RANKING.priorOrders).toBe(0); // chosen on the validation splits (bench/recommend.js)
+    expect(forT(h)[0].sku).toBe('OWN');
+    expect(withSetting('priorOrders', 10, () => forT(h))[0]).toMatchObject({ sku: 'POPULAR', reason: 'popular with members (in 4 orders)' });
+    // the same prior matters less for a member with many orders
+    for (let k = 0; k < 30; k++) h.addBasket('T', bare('OWN'));
+    expect(withSetting('priorOrders', 10, () => forT(h))[0].sku).toBe('OWN');
   });
 });
 
