@@ -90,6 +90,85 @@ describe.skipIf(!HAVE_PG)('a ledger on PostgreSQL', () => {
     expect(runCli(['member', 'adjust', 'a', '--points', '7', '--reason', 'r', '--db', pg, '--json']).json().balance).toBe(7);
   });
 
+  it('queued write transactions (an import\'s writer): each commits behind its writes, the next begins checked that nobody else wrote, and a failure names its part', async () => {
+    const pg = tmpPgDatabase();
+    expect(runCli(['init', '--db', pg, '--json']).code).toBe(0);
+    type Queued = Facade & {
+      pragma(s: string, o: { simple: true }): number;
+      tagQueued(tag: number): void;
+      runQueued(sql: string, values: unknown[]): void;
+      beginQueued(dataVersion: number): void;
+      commitQueued(): void;
+      awaitQueued(tag: number): void;
+      abortQueued(): void;
+    };
+    const w = (await facade(pg)) as Queued;
+    const other = await facade(pg);
+    const rows = () => (other.prepare('SELECT string_agg(x::text, \',\' ORDER BY x) FROM scratch').pluck().get() as string | null) ?? '';
+    try {
+      other.exec('CREATE TABLE scratch (x bigint PRIMARY KEY)');
+      const v0 = w.pragma('data_version', { simple: true });
+      /** Part `tag`: one row in a transaction of its own, begun queued (or not: the first). */
+      const part = (tag: number, x: number, version: number | null) => {
+        w.tagQueued(tag);
+        if (version === null) w.exec('BEGIN IMMEDIATE');
+        else w.beginQueued(version);
+        w.runQueued('INSERT INTO scratch (x) VALUES (?)', [x]);
+        w.commitQueued();
+      };
+      part(1, 1, null);
+      part(2, 2, v0);
+      part(3, 3, v0);
+      w.awaitQueued(3);
+      expect(rows()).toBe('1,2,3');
+      // its own queued commits are not another writer's
+      expect(w.pragma('data_version', { simple: true })).toBe(v0);
+
+      // another process commits: the next transaction begun queued is refused on the server, with what follows it
+      other.prepare('INSERT INTO scratch (x) VALUES (10)').run();
+      part(4, 4, v0);
+      part(5, 5, v0);
+      let e = (() => {
+        try {
+          w.awaitQueued(5);
+        } catch (x) {
+          return x as { stale: boolean; tag: number };
+        }
+      })();
+      expect(e).toMatchObject({ stale: true, tag: 4 });
+      w.abortQueued();
+      expect(rows()).toBe('1,2,3,10');
+      const v1 = w.pragma('data_version', { simple: true });
+      expect(v1).not.toBe(v0);
+
+      // a write the server refuses in part 7: part 6 is in, 7 and 8 are not; awaiting 6 alone succeeds
+      part(6, 20, v1);
+      part(7, 1, v1); // (1 is there already)
+      part(8, 21, v1);
+      w.awaitQueued(6);
+      expect(rows()).toBe('1,2,3,10,20');
+      e = (() => {
+        try {
+          w.awaitQueued(8);
+        } catch (x) {
+          return x as { stale: boolean; tag: number };
+        }
+      })();
+      expect(e).toMatchObject({ stale: false, tag: 7, code: 'SQLITE_CONSTRAINT' });
+      w.abortQueued();
+      expect(rows()).toBe('1,2,3,10,20');
+      // and the connection goes on as before
+      expect(w.pragma('data_version', { simple: true })).toBe(v1);
+      w.exec('BEGIN IMMEDIATE');
+      w.prepare('INSERT INTO scratch (x) VALUES (?)').run(30);
+      w.exec('COMMIT');
+      expect(rows()).toBe('1,2,3,10,20,30');
+    } finally {
+      w.close();
+      other.close();
+    }
+  });
+
   it('ledger verify reads the journal by COPY exactly (tabs, line feeds, backslashes, non-ASCII) and sees a posting or entry changed by SQL: exit 6', async () => {
     const pg = tmpPgDatabase();
     expect(runCli(['demo', '--db', pg, '--json']).code).toBe(0);

@@ -15,7 +15,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import type { createSyncFn as CreateSyncFn } from 'synckit';
-import type { Reply, Request } from './worker.js';
+import type { QueuedWrite, Reply, Request } from './worker.js';
 import { ddlToPg, toPg } from './dialect.js';
 
 let syncFn: ((r: Request) => Reply) | undefined;
@@ -56,6 +56,9 @@ function semiSpaceMb(): number {
   return given ? Number(given[1]) : 0;
 }
 
+/** The SQLSTATE of a queued write transaction begun after another process wrote (beginQueued). */
+export const STALE_STATE = 'PM001';
+
 /** The advisory lock every writer takes (one per database: advisory locks are scoped to a database). */
 export const WRITER_LOCK = 0x706f696e; // "poin"
 
@@ -63,10 +66,17 @@ export const WRITER_LOCK = 0x706f696e; // "poin"
 export class PgError extends Error {
   code: string;
   sqlState: string | undefined;
+  /** A queued write's error: the tag it was queued with (PgDatabase.tagQueued), if any. */
+  tag: number | undefined;
   constructor(e: NonNullable<Reply['error']>) {
     super(e.message);
     this.sqlState = e.code;
     this.code = sqliteCode(e.code);
+    this.tag = e.tag;
+  }
+  /** Whether a queued write transaction failed its check that nobody else wrote (beginQueued). */
+  get stale(): boolean {
+    return this.sqlState === STALE_STATE;
   }
 }
 
@@ -242,6 +252,7 @@ export class PgDatabase {
     if (!this.open) throw new TypeError('The database connection is not open');
     if (this.queued.length) this.flushQueued(); // (written before anything that follows them)
     const reply = call(r);
+    if (reply.bumps !== undefined) this.queuedCommitsDone = reply.bumps;
     if (reply.error) {
       const e = new PgError(reply.error);
       // A statement the server could not run is a bug of the store: say which (constraint and lock errors are expected).
@@ -470,7 +481,7 @@ export class PgDatabase {
   }
 
   /** Writes queued here and not yet sent to the worker, in order, and the bytes of their rows. */
-  private queued: { text: string; data?: string; values?: unknown[]; relaxed?: boolean }[] = [];
+  private queued: QueuedWrite[] = [];
   private queuedBytes = 0;
   private readonly queuedText = new Map<string, string>();
 
@@ -479,7 +490,72 @@ export class PgDatabase {
     const items = this.queued;
     this.queued = [];
     this.queuedBytes = 0;
-    if (items.length) this.send({ op: 'queue', conn: this.conn, items });
+    if (items.length) this.send({ op: 'queue', conn: this.conn, items, tag: this.tag });
+  }
+
+  /** The tag of the writes queued from now on (awaitQueued waits for those tagged up to one). */
+  private tag: number | undefined;
+  tagQueued(tag: number): void {
+    if (this.queued.length) this.flushQueued(); // (what was queued before belongs to the tag before)
+    this.tag = tag;
+  }
+
+  /**
+   * Waits until the writes queued with tags up to `tag` are done on the server (not those queued
+   * after them); throws the first of them that failed. A failed write leaves the server's transaction
+   * aborted, and every later queued write skipped, until abortQueued().
+   */
+  awaitQueued(tag: number): void {
+    if (this.queued.length) this.flushQueued();
+    this.send({ op: 'await', conn: this.conn, tag });
+  }
+
+  /**
+   * Begins a write transaction behind the queued writes, as BEGIN IMMEDIATE does (the writer lock)
+   * but without waiting: it goes with them, and fails on the server with STALE_STATE when the
+   * ledger's data_version is no longer `dataVersion` (another process committed since it was read;
+   * this connection's own queued commits do not count). An import's writer begins each batch after
+   * the first so, while the server is still writing the batch before.
+   */
+  beginQueued(dataVersion: number): void {
+    if (this.inTransaction) throw new Error('a transaction is open already');
+    if (!this.hasDataVersion()) throw new Error('this ledger has no data_version to check a queued transaction against');
+    const raw = dataVersion + this.syncCommits + this.queuedCommits;
+    if (!Number.isSafeInteger(raw)) throw new Error(`data_version ${dataVersion} is not a number`);
+    this.queued.push(
+      { text: 'BEGIN ISOLATION LEVEL READ COMMITTED' },
+      { text: `SELECT pg_advisory_xact_lock(${WRITER_LOCK})` },
+      {
+        text: `DO $$BEGIN IF (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM pm_data_version) <> ${raw} THEN
+                 RAISE EXCEPTION 'another process wrote to the ledger' USING ERRCODE = '${STALE_STATE}'; END IF; END$$`,
+      },
+    );
+    this.inTransaction = true;
+    this.writeTx = true;
+    this.versionInTx = undefined;
+  }
+
+  /**
+   * Commits the open write transaction behind its queued writes without waiting (data_version bumped
+   * as COMMIT does it); awaitQueued() of the last tag tells whether it was committed.
+   */
+  commitQueued(): void {
+    if (!this.writeTx) throw new Error('no write transaction is open');
+    if (this.hasDataVersion()) {
+      this.queued.push({ text: "SELECT nextval('pm_data_version')", bump: true });
+      this.queuedCommits++;
+    }
+    this.queued.push({ text: 'COMMIT', ends: true });
+    this.inTransaction = false;
+    this.writeTx = false;
+    this.snapshot = undefined;
+    this.flushQueued();
+  }
+
+  /** Rolls back whatever the queued writes left open or aborted on the server (a ROLLBACK with nothing open is harmless). */
+  abortQueued(): void {
+    this.rollbackQuietly();
+    this.queuedCommits = this.queuedCommitsDone; // (those not done by now were skipped: they never will be)
   }
 
   /** relaxForeignKeys() calls not yet undone. */
@@ -547,6 +623,7 @@ export class PgDatabase {
       this.send({ op: 'exec', conn: this.conn, text: 'BEGIN ISOLATION LEVEL READ COMMITTED' });
       this.inTransaction = true;
       this.writeTx = true;
+      this.versionInTx = undefined;
       try {
         this.send({ op: 'query', conn: this.conn, text: `SELECT pg_advisory_xact_lock(${WRITER_LOCK})`, values: [], rowMode: 'array' });
       } catch (e) {
@@ -564,7 +641,7 @@ export class PgDatabase {
       try {
         if (this.writeTx && this.hasDataVersion()) {
           this.send({ op: 'query', conn: this.conn, text: "SELECT nextval('pm_data_version')", values: [], rowMode: 'array' });
-          this.ownCommits++;
+          this.syncCommits++;
         }
         this.send({ op: 'exec', conn: this.conn, text: 'COMMIT' });
       } catch (e) {
@@ -644,8 +721,11 @@ export class PgDatabase {
     return opts.simple ? out : [{ [name]: out }];
   }
   private dataVersionCounter = 0;
-  /** Write transactions this connection committed (each bumped pm_data_version once). */
-  private ownCommits = 0;
+  /** Write transactions this connection committed, waiting for each (each bumped pm_data_version once). */
+  private syncCommits = 0;
+  /** Commits queued (commitQueued), and how many of them the server has done (as the worker tells). */
+  private queuedCommits = 0;
+  private queuedCommitsDone = 0;
   private writeTx = false;
 
   /**
@@ -655,9 +735,16 @@ export class PgDatabase {
    */
   private dataVersion(): number {
     if (!this.hasDataVersion()) return -++this.dataVersionCounter;
+    // Inside a write transaction nobody else commits (writers take turns on the advisory lock): the
+    // value read first in it holds until it ends, and asking again would wait for the queued writes.
+    if (this.writeTx && this.versionInTx !== undefined) return this.versionInTx;
     const r = this.send({ op: 'query', conn: this.conn, text: 'SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM pm_data_version', values: [], rowMode: 'array' }).rows as [number][];
-    return r[0][0] - this.ownCommits;
+    const v = r[0][0] - this.syncCommits - this.queuedCommitsDone;
+    if (this.writeTx) this.versionInTx = v;
+    return v;
   }
+  /** data_version as read in the open write transaction (undefined: not read in it yet). */
+  private versionInTx: number | undefined;
 
   schemaVersion(): number {
     const r = this.send({
