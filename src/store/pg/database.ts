@@ -451,20 +451,27 @@ export class PgDatabase {
       this.copyRows(table, columns, width, args);
       return;
     }
-    let data = '';
+    const text = `COPY ${table} (${columns}) FROM STDIN`;
+    const relaxed = this.relaxed > 0;
+    let into = this.queued.find((q) => q.rows !== undefined && q.text === text && q.relaxed === relaxed);
+    if (!into) {
+      let rows = this.copyBuffers.get(text);
+      if (!rows) this.copyBuffers.set(text, (rows = new CopyBuffer()));
+      this.queued.push((into = { text, relaxed, rows }));
+    }
+    // each row encoded into the table's buffer as it is made: the worker gets bytes, not strings to clone and encode
+    const rows = into.rows!;
+    const before = rows.length;
     for (let i = 0; i < args.length; i += width) {
       let line = copyValue(args[i]);
       for (let k = 1; k < width; k++) line += '\t' + copyValue(args[i + k]);
-      data += line + '\n';
+      rows.line(line);
     }
-    const text = `COPY ${table} (${columns}) FROM STDIN`;
-    const relaxed = this.relaxed > 0;
-    const into = this.queued.find((q) => q.data !== undefined && q.text === text && q.relaxed === relaxed);
-    if (into) into.data += data;
-    else this.queued.push({ text, data, relaxed });
-    this.queuedBytes += data.length;
+    this.queuedBytes += rows.length - before;
     if (this.queuedBytes >= QUEUED_BYTES) this.flushQueued();
   }
+  /** A buffer per COPY, reused from one flush to the next. */
+  private readonly copyBuffers = new Map<string, CopyBuffer>();
 
   /**
    * A statement in the store's dialect whose result is not needed (no RETURNING), queued as
@@ -481,7 +488,7 @@ export class PgDatabase {
   }
 
   /** Writes queued here and not yet sent to the worker, in order, and the bytes of their rows. */
-  private queued: QueuedWrite[] = [];
+  private queued: (QueuedWrite & { rows?: CopyBuffer })[] = [];
   private queuedBytes = 0;
   private readonly queuedText = new Map<string, string>();
 
@@ -490,7 +497,9 @@ export class PgDatabase {
     const items = this.queued;
     this.queued = [];
     this.queuedBytes = 0;
-    if (items.length) this.send({ op: 'queue', conn: this.conn, items, tag: this.tag });
+    if (!items.length) return;
+    const out = items.map((q): QueuedWrite => (q.rows ? { text: q.text, relaxed: q.relaxed, data: q.rows.take() } : q));
+    this.send({ op: 'queue', conn: this.conn, items: out, tag: this.tag });
   }
 
   /** The tag of the writes queued from now on (awaitQueued waits for those tagged up to one). */
@@ -676,6 +685,7 @@ export class PgDatabase {
   private rollbackQuietly(): void {
     this.queued = []; // (never sent: nothing of the transaction is kept)
     this.queuedBytes = 0;
+    for (const b of this.copyBuffers.values()) b.length = 0;
     try {
       this.send({ op: 'exec', conn: this.conn, text: 'ROLLBACK' });
     } finally {
@@ -816,10 +826,34 @@ function* copyRowsOf(text: string, decode: Decoder[]): IterableIterator<unknown[
 /** Rows queued by copyRowsQueued beyond which they are sent without waiting for the next request. */
 const QUEUED_BYTES = 1 << 20;
 
+/** Rows of COPY's text format, encoded (UTF-8) as they come into one buffer, which grows as it must. */
+class CopyBuffer {
+  private buf = Buffer.allocUnsafe(64 << 10);
+  length = 0;
+  line(s: string): void {
+    const most = 3 * s.length + 1; // (UTF-8 takes at most 3 bytes per UTF-16 unit)
+    if (this.length + most > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(2 * this.buf.length, this.length + most));
+      this.buf.copy(bigger, 0, 0, this.length);
+      this.buf = bigger;
+    }
+    this.length += this.buf.write(s, this.length);
+    this.buf[this.length++] = 10;
+  }
+  /** The rows so far, in a copy of their own (what is sent is the whole of its memory), and empty again. */
+  take(): Uint8Array {
+    const out = new Uint8Array(this.length);
+    out.set(this.buf.subarray(0, this.length));
+    this.length = 0;
+    return out;
+  }
+}
+
 const COPY_SPECIAL = /[\\\t\n\r]/;
 /** A value in COPY's text format: \N for null, backslash, tab and line ends escaped. */
 function copyValue(v: unknown): string {
   if (v === null || v === undefined) return '\\N';
+  if (typeof v === 'number') return String(v); // (never one of those characters)
   const s = typeof v === 'string' ? v : String(v);
   if (!COPY_SPECIAL.test(s)) return s;
   return s.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));

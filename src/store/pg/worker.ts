@@ -43,8 +43,8 @@ export type Request =
 
 export interface QueuedWrite {
   text: string;
-  /** COPY's rows, in its text format. */
-  data?: string;
+  /** COPY's rows, in its text format (or those bytes, UTF-8). */
+  data?: string | Uint8Array;
   values?: unknown[];
   relaxed?: boolean;
   /** Counts as one of the connection's commits once done (the data_version bump of a queued COMMIT). */
@@ -135,12 +135,12 @@ function queueOf(conn: number): Queue {
   return q;
 }
 
-function copy(c: pg.Client, text: string, data: string): Promise<number> {
+function copy(c: pg.Client, text: string, data: string | Uint8Array): Promise<number> {
   const stream = c.query(copyFrom(text));
   return new Promise<number>((resolve, reject) => {
     stream.on('finish', () => resolve(stream.rowCount));
     stream.on('error', reject);
-    stream.end(data);
+    stream.end(typeof data === 'string' ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength));
   });
 }
 
