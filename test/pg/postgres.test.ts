@@ -212,7 +212,7 @@ describe.skipIf(!HAVE_PG)('a ledger on PostgreSQL', () => {
     expect((bad2.json() as { checks: { name: string; ok: boolean; detail: string }[] }).checks.find((c) => c.name === 'hash-chain')).toMatchObject({ ok: false, detail: expect.stringContaining('entry 2') });
   });
 
-  it('import purchases writes on PostgreSQL the ledger it writes on SQLite, to the last chain hash: batches on a writer thread, returns taking lots, debts, new members', async () => {
+  it('import purchases writes on PostgreSQL the ledger it writes on SQLite, to the last chain hash: batches planned ahead of the writer, returns taking lots, debts, new members', async () => {
     const dir = tmpDir();
     const csv = join(dir, 'p.csv');
     writeFileSync(csv, purchasesCsv(20_000));
@@ -253,6 +253,8 @@ describe.skipIf(!HAVE_PG)('a ledger on PostgreSQL', () => {
         'SELECT id, member_id, entry_id, points, remaining, earned_at, expires_on FROM lots ORDER BY id',
         'SELECT entry_id, lot_id, points FROM lot_moves ORDER BY entry_id, lot_id',
         'SELECT id, balance, held, debt, lifetime_earned, last_activity_at FROM members ORDER BY id',
+        // (categories with a backslash, accents and a character beyond the BMP: the COPY rows' escapes and UTF-8)
+        'SELECT purchase_id, line_no, sku, category, quantity, amount FROM purchase_lines ORDER BY purchase_id, line_no',
       ]) {
         const rows = lite.prepare(sql).all();
         expect(rows.length).toBeGreaterThan(100);
@@ -344,7 +346,7 @@ function purchasesCsv(rows: number): string {
     const lines = 1 + Math.floor(rnd() * 7);
     for (let k = 0; k < lines; k++) {
       const price = (1 + Math.floor(rnd() * 50_000)) / 100;
-      out.push(`O${String(o).padStart(6, '0')},${member},${at},SKU-${Math.floor(rnd() * 400)},${['tea', 'home', 'toys'][k % 3]},${sign * (1 + Math.floor(rnd() * 3))},${price.toFixed(2)}`);
+      out.push(`O${String(o).padStart(6, '0')},${member},${at},SKU-${Math.floor(rnd() * 400)},${['tea', 'home', 'toys', 'café \\ crème', '積分😀'][k % 5]},${sign * (1 + Math.floor(rnd() * 3))},${price.toFixed(2)}`);
     }
   }
   return out.slice(0, rows + 1).join('\n') + '\n';
