@@ -28,12 +28,13 @@ import {
 } from '../domain/purchases.js';
 import { type Rules, expiresOn } from '../domain/rules.js';
 import { localRangeUtc } from '../domain/time.js';
-import { mapBusy } from '../store/db.js';
-import { ImportStage, type MemberFacts, type StageShape, StagedOrders, bulkWrites, purchases } from '../store/purchases.js';
+import { type Store, mapBusy, openStore } from '../store/db.js';
+import { PgError } from '../store/pg/database.js';
+import { ImportStage, type MemberFacts, type StageShape, StagedOrders, bulkWrites, countStagedOrders, purchases } from '../store/purchases.js';
 import { journal } from '../store/journal.js';
 import { importRuns } from '../store/importRuns.js';
 import { rulesVersions } from '../store/rules.js';
-import { type Ctx, type Ledger, parseStoredRules, withLedger } from './ledger.js';
+import { type Ctx, type Ledger, ledgerFromStore, parseStoredRules, withLedger } from './ledger.js';
 import { type ParseInput, type ParseSink, type ParsedChunk, parsePurchasesOnTwoCores, readChunks } from './importParse.js';
 import { type FedOrder, feedOrders } from './orderFeed.js';
 import { fileEncoding } from './textDecode.js';
@@ -842,11 +843,17 @@ function writerScript(orders: number, batchOrders: number): string | null {
   return setting === '2' || orders > batchOrders ? script : null;
 }
 
-/** Starts the ledger writer thread when it may pay (writerScript) and no rules version has a daily cap. */
-function startWriter(l: Ledger, source: string, runId: number | null, rows: number, batchOrders: number): WriterThread | null {
+/**
+ * Starts the ledger writer when it may pay (writerScript) and no rules version has a daily cap: a
+ * thread on SQLite; on PostgreSQL a connection of its own on this thread (QueuedWriter), when the
+ * ledger has the data_version its queued transactions are checked against.
+ */
+function startWriter(l: Ledger, source: string, runId: number | null, rows: number, batchOrders: number): PlanWriter | null {
   const script = writerScript(rows, batchOrders);
   if (!script || anyDailyCap(l)) return null;
-  return new WriterThread(script, { path: l.path, operator: l.operator, now: l.nowIso, source, runId, busyTimeoutMs: l.store.busyTimeoutMs });
+  const data: WriterData = { path: l.path, operator: l.operator, now: l.nowIso, source, runId, busyTimeoutMs: l.store.busyTimeoutMs };
+  if (l.store.pg) return l.store.pg.opened?.hasDataVersion ? new QueuedWriter(data) : null;
+  return new WriterThread(script, data);
 }
 
 /** Whether some rules version caps the points earned per day (the cap reads the ledger as it is written). */
@@ -854,17 +861,30 @@ function anyDailyCap(l: Ledger): boolean {
   return l.store.get(rulesVersions).all().some((v) => parseStoredRules(l, v.id, v.document).limits.dailyEarnCap !== null);
 }
 
-type WriterReply = { ok?: true; stale?: true; counted?: { orders: number; mixedTimes: boolean }; error?: { message: string; code?: string; stack?: string } };
+type WriterReply = { ok?: true; stale?: true; counted?: { orders: number; mixedTimes: boolean }; error?: { message: string; code?: string; stack?: string; thrown?: unknown } };
 
-/** An error of the writer thread, as this thread throws it (a lock keeps its SQLite code: exit 5). */
-function writerError(e: NonNullable<WriterReply['error']>): Error {
+/** An error of the writer thread, as this thread throws it (a lock keeps its SQLite code: exit 5); one thrown on this thread, itself. */
+function writerError(e: NonNullable<WriterReply['error']>): unknown {
+  if (e.thrown !== undefined) return e.thrown;
   const err = Object.assign(new Error(`ledger writer: ${e.message}`), { code: e.code });
   if (e.stack) err.stack = e.stack;
   return err;
 }
 
+/** What the batches planned ahead go to: the ledger writer thread, or its PostgreSQL counterpart (QueuedWriter). */
+interface PlanWriter {
+  /** Applies a plan in its batch's transaction (committed after the last); never rejects (the reply says what happened). */
+  apply(plan: BatchPlan, last: boolean): PromiseLike<WriterReply>;
+  /** Counts the orders of the released stage at `path` (countStagedOrders). */
+  countStage(path: string): Promise<NonNullable<WriterReply['counted']>>;
+  /** Forgets what it tracked and notes the ledger's version: whatever is read after this is current. */
+  reset(): Promise<void>;
+  /** Ends it between batches (an open batch is rolled back) and waits until it has. */
+  end(): Promise<void>;
+}
+
 /** This thread's side of the ledger writer (importWriter.ts): each request answered in turn. */
-class WriterThread {
+class WriterThread implements PlanWriter {
   private readonly worker: Worker;
   private readonly waiting: ((r: WriterReply) => void)[] = [];
   private failed: WriterReply | null = null;
@@ -915,19 +935,145 @@ class WriterThread {
 }
 
 /**
+ * PostgreSQL's ledger writer: a connection of its own, on this thread, with the server as the thread
+ * that writes. A part's rows go as queued COPYs (the worker thread holding the connections hands them
+ * to the server and answers at once), and so do a batch's COMMIT and the next batch's BEGIN, which
+ * takes the writer lock and fails on the server when another process has written since the plans'
+ * facts were read (PgDatabase.beginQueued: the check the writer thread makes at a batch's start). So
+ * this thread plans part k+1 while the server writes part k, as beside a writer thread, without the
+ * second thread and its own connection thread (some 70 MB of an import's memory budget, and their
+ * copies of every plan). Only the first batch waits for the lock, and for the check, before it is
+ * applied. A part's answer waits, when awaited, until the server has written the part (its COMMIT
+ * too, for a batch's last): what the plans are answered with means what it means on the thread.
+ */
+class QueuedWriter implements PlanWriter {
+  private readonly store: Store;
+  private readonly applier: PlanApplier;
+  private readonly undo: () => void;
+  /** The ledger's data_version when the plans' reads began. */
+  private seen = 0;
+  /** Whether a batch's transaction was begun since the reset (the next ones are begun queued). */
+  private begun = false;
+  /** Parts applied so far: each part's writes are queued with its number as their tag. */
+  private tag = 0;
+  /** The first part refused (another process wrote), and the part whose writes failed with `failed`. */
+  private staleFrom = Infinity;
+  private failedAt = Infinity;
+  private failed: WriterReply | null = null;
+  /** Parts known to be written (awaited). */
+  private written = 0;
+  private ended = false;
+
+  constructor(data: WriterData) {
+    this.store = openStore(data.path, { busyTimeoutMs: data.busyTimeoutMs });
+    const l = ledgerFromStore(this.store, { dbPath: data.path, operator: data.operator, now: new Date(data.now) });
+    this.undo = bulkWrites(this.store);
+    this.applier = new PlanApplier(l, data.source, data.runId);
+  }
+
+  apply(plan: BatchPlan, last: boolean): PromiseLike<WriterReply> {
+    const tag = ++this.tag;
+    if (tag >= this.failedAt || tag >= this.staleFrom) return Promise.resolve(this.answer(tag));
+    const store = this.store;
+    try {
+      store.pg!.tagQueued(tag);
+      if (!store.writing) {
+        if (this.begun) store.openWriteQueued(this.seen);
+        else {
+          store.openWrite(); // the first batch waits for the writer lock here, and checks for other writers at once
+          this.begun = true;
+          if (store.dataVersion() !== this.seen) {
+            store.rollbackWrite();
+            this.staleFrom = tag;
+            return Promise.resolve(this.answer(tag));
+          }
+        }
+      }
+      this.applier.apply(plan, last);
+      if (last) store.commitWriteQueued();
+    } catch (e) {
+      this.failure(e, tag);
+      return Promise.resolve(this.answer(tag));
+    }
+    // (waits only when awaited, and then for this part alone: the parts after it are the server's next work)
+    return { then: (ok, no) => new Promise<WriterReply>((resolve) => resolve(this.wait(tag))).then(ok, no) };
+  }
+
+  /** Part `tag`'s answer once it is written (or refused, or failed). */
+  private wait(tag: number): WriterReply {
+    if (tag <= this.written || tag >= this.failedAt || tag >= this.staleFrom) return this.answer(tag);
+    try {
+      this.store.pg!.awaitQueued(tag);
+      this.written = tag;
+    } catch (e) {
+      this.failure(e, tag);
+    }
+    return this.answer(tag);
+  }
+
+  /** A part after the failed one shares its failure; one before it was written (its writes came first, and were done). */
+  private answer(tag: number): WriterReply {
+    if (tag >= this.failedAt) return this.failed!;
+    if (tag >= this.staleFrom) return { stale: true };
+    return { ok: true };
+  }
+
+  /** Notes what failed, and from which part on: a queued write's error names its part. */
+  private failure(e: unknown, tag: number): void {
+    const at = e instanceof PgError && e.tag !== undefined ? e.tag : tag;
+    if (e instanceof PgError && e.stale) this.staleFrom = Math.min(this.staleFrom, at);
+    else if (at < this.failedAt) {
+      const err = e as Error & { code?: string };
+      this.failedAt = at;
+      this.failed = { error: { message: err.message, code: err.code, stack: err.stack, thrown: e } };
+    }
+  }
+
+  async countStage(path: string): Promise<NonNullable<WriterReply['counted']>> {
+    return countStagedOrders(path);
+  }
+
+  async reset(): Promise<void> {
+    if (this.store.writing || this.written < this.tag) this.abort();
+    this.staleFrom = Infinity;
+    this.applier.reset();
+    this.seen = this.store.dataVersion();
+    this.begun = false;
+  }
+
+  /** Rolls back what is open or queued (the server's transaction may be aborted by a failed write). */
+  private abort(): void {
+    this.store.pg!.abortQueued();
+    this.store.rollbackWrite();
+    this.written = this.tag;
+  }
+
+  async end(): Promise<void> {
+    if (this.ended) return;
+    this.ended = true;
+    try {
+      if (this.store.writing || this.written < this.tag || this.failed || this.staleFrom !== Infinity) this.abort();
+    } finally {
+      this.undo();
+      this.store.close();
+    }
+  }
+}
+
+/**
  * Two threads: this one plans batch k+1 while the ledger writer applies batch k, each in its own
  * transaction. The plans rest on member facts kept in memory from one read of the ledger; when the
  * writer finds that another process wrote meanwhile, it refuses the batch (and those after it), and
  * the import goes on from that batch on one thread, where each batch is planned inside its own
  * transaction: however busy the other writers, it makes progress.
  */
-async function accrueOnWriter(ph: Phase2, writer: WriterThread): Promise<void> {
+async function accrueOnWriter(ph: Phase2, writer: PlanWriter): Promise<void> {
   const refusedFrom = await planAheadOfWriter(ph, writer);
   if (refusedFrom !== null) await accrueInTransactions(ph, refusedFrom);
 }
 
 /** The batches on the writer thread, until the end (null) or the first refused batch (its first order). */
-async function planAheadOfWriter(ph: Phase2, writer: WriterThread): Promise<number | null> {
+async function planAheadOfWriter(ph: Phase2, writer: PlanWriter): Promise<number | null> {
   const { l, c } = ph;
   let orders: Generator<FedOrder> | null = null;
   let accrued = 0; // by the committed batches
@@ -938,7 +1084,7 @@ async function planAheadOfWriter(ph: Phase2, writer: WriterThread): Promise<numb
     const acc = new Accruer(l, ph.o, c, ph.total, false);
     acc.amountColumn = ph.amountColumn;
     orders = ordersFrom(ph, 0);
-    const inFlight: { ack: Promise<WriterReply>; last: boolean; before: Counters; doneBefore: number; accepted: number; rejects: Accruer['rejects'] }[] = [];
+    const inFlight: { ack: PromiseLike<WriterReply>; last: boolean; before: Counters; doneBefore: number; accepted: number; rejects: Accruer['rejects'] }[] = [];
     const parts = new Batches(ph, acc, orders);
     let more = true;
     let refusedFrom: number | null = null;
@@ -955,6 +1101,9 @@ async function planAheadOfWriter(ph: Phase2, writer: WriterThread): Promise<numb
         if (p.orders || (p.last && parts.parts > 1)) inFlight.push({ ack: writer.apply(p.plan, p.last), last: p.last, before, doneBefore, accepted: c.accepted, rejects: acc.rejects });
         acc.rejects = [];
         collectGarbage();
+        // Between batches this thread lets others run (the PostgreSQL writer answers without it), never
+        // within one: on PostgreSQL its write transaction may be open, and its COMMIT not yet queued.
+        if (p.last) await tick();
         // All planned: while the writer writes what is left, this thread checkpoints what is committed
         // (closing the ledger checkpoints the rest)
         if (!more) l.store.checkpointPassive();

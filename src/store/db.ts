@@ -114,6 +114,28 @@ export class Store {
     }
   }
 
+  /**
+   * PostgreSQL, an import's ledger writer: commits the open write transaction behind its queued writes,
+   * without waiting for the server (PgDatabase.commitQueued; awaitQueued tells how it went).
+   */
+  commitWriteQueued(): void {
+    this.pg!.commitQueued();
+    this.inTx = false;
+    this.beforeWrite = undefined;
+  }
+
+  /**
+   * PostgreSQL, an import's ledger writer: begins the next write transaction behind the queued writes
+   * (PgDatabase.beginQueued), checked on the server against the data_version its plans rest on. What
+   * this connection caches per transaction (where the chain ends, the last ids) is kept: nobody else
+   * wrote since, or the transaction fails.
+   */
+  openWriteQueued(dataVersion: number): void {
+    if (this.inTx) throw new Error('a write transaction is open already');
+    this.pg!.beginQueued(dataVersion);
+    this.inTx = true;
+  }
+
   /** Rolls back the open write transaction, if any. */
   rollbackWrite(): void {
     if (this.db.inTransaction) this.db.exec('ROLLBACK');

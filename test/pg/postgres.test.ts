@@ -90,6 +90,85 @@ describe.skipIf(!HAVE_PG)('a ledger on PostgreSQL', () => {
     expect(runCli(['member', 'adjust', 'a', '--points', '7', '--reason', 'r', '--db', pg, '--json']).json().balance).toBe(7);
   });
 
+  it('queued write transactions (an import\'s writer): each commits behind its writes, the next begins checked that nobody else wrote, and a failure names its part', async () => {
+    const pg = tmpPgDatabase();
+    expect(runCli(['init', '--db', pg, '--json']).code).toBe(0);
+    type Queued = Facade & {
+      pragma(s: string, o: { simple: true }): number;
+      tagQueued(tag: number): void;
+      runQueued(sql: string, values: unknown[]): void;
+      beginQueued(dataVersion: number): void;
+      commitQueued(): void;
+      awaitQueued(tag: number): void;
+      abortQueued(): void;
+    };
+    const w = (await facade(pg)) as Queued;
+    const other = await facade(pg);
+    const rows = () => (other.prepare('SELECT string_agg(x::text, \',\' ORDER BY x) FROM scratch').pluck().get() as string | null) ?? '';
+    try {
+      other.exec('CREATE TABLE scratch (x bigint PRIMARY KEY)');
+      const v0 = w.pragma('data_version', { simple: true });
+      /** Part `tag`: one row in a transaction of its own, begun queued (or not: the first). */
+      const part = (tag: number, x: number, version: number | null) => {
+        w.tagQueued(tag);
+        if (version === null) w.exec('BEGIN IMMEDIATE');
+        else w.beginQueued(version);
+        w.runQueued('INSERT INTO scratch (x) VALUES (?)', [x]);
+        w.commitQueued();
+      };
+      part(1, 1, null);
+      part(2, 2, v0);
+      part(3, 3, v0);
+      w.awaitQueued(3);
+      expect(rows()).toBe('1,2,3');
+      // its own queued commits are not another writer's
+      expect(w.pragma('data_version', { simple: true })).toBe(v0);
+
+      // another process commits: the next transaction begun queued is refused on the server, with what follows it
+      other.prepare('INSERT INTO scratch (x) VALUES (10)').run();
+      part(4, 4, v0);
+      part(5, 5, v0);
+      let e = (() => {
+        try {
+          w.awaitQueued(5);
+        } catch (x) {
+          return x as { stale: boolean; tag: number };
+        }
+      })();
+      expect(e).toMatchObject({ stale: true, tag: 4 });
+      w.abortQueued();
+      expect(rows()).toBe('1,2,3,10');
+      const v1 = w.pragma('data_version', { simple: true });
+      expect(v1).not.toBe(v0);
+
+      // a write the server refuses in part 7: part 6 is in, 7 and 8 are not; awaiting 6 alone succeeds
+      part(6, 20, v1);
+      part(7, 1, v1); // (1 is there already)
+      part(8, 21, v1);
+      w.awaitQueued(6);
+      expect(rows()).toBe('1,2,3,10,20');
+      e = (() => {
+        try {
+          w.awaitQueued(8);
+        } catch (x) {
+          return x as { stale: boolean; tag: number };
+        }
+      })();
+      expect(e).toMatchObject({ stale: false, tag: 7, code: 'SQLITE_CONSTRAINT' });
+      w.abortQueued();
+      expect(rows()).toBe('1,2,3,10,20');
+      // and the connection goes on as before
+      expect(w.pragma('data_version', { simple: true })).toBe(v1);
+      w.exec('BEGIN IMMEDIATE');
+      w.prepare('INSERT INTO scratch (x) VALUES (?)').run(30);
+      w.exec('COMMIT');
+      expect(rows()).toBe('1,2,3,10,20,30');
+    } finally {
+      w.close();
+      other.close();
+    }
+  });
+
   it('ledger verify reads the journal by COPY exactly (tabs, line feeds, backslashes, non-ASCII) and sees a posting or entry changed by SQL: exit 6', async () => {
     const pg = tmpPgDatabase();
     expect(runCli(['demo', '--db', pg, '--json']).code).toBe(0);
@@ -133,7 +212,7 @@ describe.skipIf(!HAVE_PG)('a ledger on PostgreSQL', () => {
     expect((bad2.json() as { checks: { name: string; ok: boolean; detail: string }[] }).checks.find((c) => c.name === 'hash-chain')).toMatchObject({ ok: false, detail: expect.stringContaining('entry 2') });
   });
 
-  it('import purchases writes on PostgreSQL the ledger it writes on SQLite, to the last chain hash: batches on a writer thread, returns taking lots, debts, new members', async () => {
+  it('import purchases writes on PostgreSQL the ledger it writes on SQLite, to the last chain hash: batches planned ahead of the writer, returns taking lots, debts, new members', async () => {
     const dir = tmpDir();
     const csv = join(dir, 'p.csv');
     writeFileSync(csv, purchasesCsv(20_000));
@@ -174,6 +253,8 @@ describe.skipIf(!HAVE_PG)('a ledger on PostgreSQL', () => {
         'SELECT id, member_id, entry_id, points, remaining, earned_at, expires_on FROM lots ORDER BY id',
         'SELECT entry_id, lot_id, points FROM lot_moves ORDER BY entry_id, lot_id',
         'SELECT id, balance, held, debt, lifetime_earned, last_activity_at FROM members ORDER BY id',
+        // (categories with a backslash, accents and a character beyond the BMP: the COPY rows' escapes and UTF-8)
+        'SELECT purchase_id, line_no, sku, category, quantity, amount FROM purchase_lines ORDER BY purchase_id, line_no',
       ]) {
         const rows = lite.prepare(sql).all();
         expect(rows.length).toBeGreaterThan(100);
@@ -265,7 +346,7 @@ function purchasesCsv(rows: number): string {
     const lines = 1 + Math.floor(rnd() * 7);
     for (let k = 0; k < lines; k++) {
       const price = (1 + Math.floor(rnd() * 50_000)) / 100;
-      out.push(`O${String(o).padStart(6, '0')},${member},${at},SKU-${Math.floor(rnd() * 400)},${['tea', 'home', 'toys'][k % 3]},${sign * (1 + Math.floor(rnd() * 3))},${price.toFixed(2)}`);
+      out.push(`O${String(o).padStart(6, '0')},${member},${at},SKU-${Math.floor(rnd() * 400)},${['tea', 'home', 'toys', 'café \\ crème', '積分😀'][k % 5]},${sign * (1 + Math.floor(rnd() * 3))},${price.toFixed(2)}`);
     }
   }
   return out.slice(0, rows + 1).join('\n') + '\n';

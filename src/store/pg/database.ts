@@ -15,7 +15,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import type { createSyncFn as CreateSyncFn } from 'synckit';
-import type { Reply, Request } from './worker.js';
+import type { QueuedWrite, Reply, Request } from './worker.js';
 import { ddlToPg, toPg } from './dialect.js';
 
 let syncFn: ((r: Request) => Reply) | undefined;
@@ -56,6 +56,9 @@ function semiSpaceMb(): number {
   return given ? Number(given[1]) : 0;
 }
 
+/** The SQLSTATE of a queued write transaction begun after another process wrote (beginQueued). */
+export const STALE_STATE = 'PM001';
+
 /** The advisory lock every writer takes (one per database: advisory locks are scoped to a database). */
 export const WRITER_LOCK = 0x706f696e; // "poin"
 
@@ -63,10 +66,17 @@ export const WRITER_LOCK = 0x706f696e; // "poin"
 export class PgError extends Error {
   code: string;
   sqlState: string | undefined;
+  /** A queued write's error: the tag it was queued with (PgDatabase.tagQueued), if any. */
+  tag: number | undefined;
   constructor(e: NonNullable<Reply['error']>) {
     super(e.message);
     this.sqlState = e.code;
     this.code = sqliteCode(e.code);
+    this.tag = e.tag;
+  }
+  /** Whether a queued write transaction failed its check that nobody else wrote (beginQueued). */
+  get stale(): boolean {
+    return this.sqlState === STALE_STATE;
   }
 }
 
@@ -242,6 +252,7 @@ export class PgDatabase {
     if (!this.open) throw new TypeError('The database connection is not open');
     if (this.queued.length) this.flushQueued(); // (written before anything that follows them)
     const reply = call(r);
+    if (reply.bumps !== undefined) this.queuedCommitsDone = reply.bumps;
     if (reply.error) {
       const e = new PgError(reply.error);
       // A statement the server could not run is a bug of the store: say which (constraint and lock errors are expected).
@@ -440,20 +451,27 @@ export class PgDatabase {
       this.copyRows(table, columns, width, args);
       return;
     }
-    let data = '';
+    const text = `COPY ${table} (${columns}) FROM STDIN`;
+    const relaxed = this.relaxed > 0;
+    let into = this.queued.find((q) => q.rows !== undefined && q.text === text && q.relaxed === relaxed);
+    if (!into) {
+      let rows = this.copyBuffers.get(text);
+      if (!rows) this.copyBuffers.set(text, (rows = new CopyBuffer()));
+      this.queued.push((into = { text, relaxed, rows }));
+    }
+    // each row encoded into the table's buffer as it is made: the worker gets bytes, not strings to clone and encode
+    const rows = into.rows!;
+    const before = rows.length;
     for (let i = 0; i < args.length; i += width) {
       let line = copyValue(args[i]);
       for (let k = 1; k < width; k++) line += '\t' + copyValue(args[i + k]);
-      data += line + '\n';
+      rows.line(line);
     }
-    const text = `COPY ${table} (${columns}) FROM STDIN`;
-    const relaxed = this.relaxed > 0;
-    const into = this.queued.find((q) => q.data !== undefined && q.text === text && q.relaxed === relaxed);
-    if (into) into.data += data;
-    else this.queued.push({ text, data, relaxed });
-    this.queuedBytes += data.length;
+    this.queuedBytes += rows.length - before;
     if (this.queuedBytes >= QUEUED_BYTES) this.flushQueued();
   }
+  /** A buffer per COPY, reused from one flush to the next. */
+  private readonly copyBuffers = new Map<string, CopyBuffer>();
 
   /**
    * A statement in the store's dialect whose result is not needed (no RETURNING), queued as
@@ -470,7 +488,7 @@ export class PgDatabase {
   }
 
   /** Writes queued here and not yet sent to the worker, in order, and the bytes of their rows. */
-  private queued: { text: string; data?: string; values?: unknown[]; relaxed?: boolean }[] = [];
+  private queued: (QueuedWrite & { rows?: CopyBuffer })[] = [];
   private queuedBytes = 0;
   private readonly queuedText = new Map<string, string>();
 
@@ -479,7 +497,74 @@ export class PgDatabase {
     const items = this.queued;
     this.queued = [];
     this.queuedBytes = 0;
-    if (items.length) this.send({ op: 'queue', conn: this.conn, items });
+    if (!items.length) return;
+    const out = items.map((q): QueuedWrite => (q.rows ? { text: q.text, relaxed: q.relaxed, data: q.rows.take() } : q));
+    this.send({ op: 'queue', conn: this.conn, items: out, tag: this.tag });
+  }
+
+  /** The tag of the writes queued from now on (awaitQueued waits for those tagged up to one). */
+  private tag: number | undefined;
+  tagQueued(tag: number): void {
+    if (this.queued.length) this.flushQueued(); // (what was queued before belongs to the tag before)
+    this.tag = tag;
+  }
+
+  /**
+   * Waits until the writes queued with tags up to `tag` are done on the server (not those queued
+   * after them); throws the first of them that failed. A failed write leaves the server's transaction
+   * aborted, and every later queued write skipped, until abortQueued().
+   */
+  awaitQueued(tag: number): void {
+    if (this.queued.length) this.flushQueued();
+    this.send({ op: 'await', conn: this.conn, tag });
+  }
+
+  /**
+   * Begins a write transaction behind the queued writes, as BEGIN IMMEDIATE does (the writer lock)
+   * but without waiting: it goes with them, and fails on the server with STALE_STATE when the
+   * ledger's data_version is no longer `dataVersion` (another process committed since it was read;
+   * this connection's own queued commits do not count). An import's writer begins each batch after
+   * the first so, while the server is still writing the batch before.
+   */
+  beginQueued(dataVersion: number): void {
+    if (this.inTransaction) throw new Error('a transaction is open already');
+    if (!this.hasDataVersion()) throw new Error('this ledger has no data_version to check a queued transaction against');
+    const raw = dataVersion + this.syncCommits + this.queuedCommits;
+    if (!Number.isSafeInteger(raw)) throw new Error(`data_version ${dataVersion} is not a number`);
+    this.queued.push(
+      { text: 'BEGIN ISOLATION LEVEL READ COMMITTED' },
+      { text: `SELECT pg_advisory_xact_lock(${WRITER_LOCK})` },
+      {
+        text: `DO $$BEGIN IF (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM pm_data_version) <> ${raw} THEN
+                 RAISE EXCEPTION 'another process wrote to the ledger' USING ERRCODE = '${STALE_STATE}'; END IF; END$$`,
+      },
+    );
+    this.inTransaction = true;
+    this.writeTx = true;
+    this.versionInTx = undefined;
+  }
+
+  /**
+   * Commits the open write transaction behind its queued writes without waiting (data_version bumped
+   * as COMMIT does it); awaitQueued() of the last tag tells whether it was committed.
+   */
+  commitQueued(): void {
+    if (!this.writeTx) throw new Error('no write transaction is open');
+    if (this.hasDataVersion()) {
+      this.queued.push({ text: "SELECT nextval('pm_data_version')", bump: true });
+      this.queuedCommits++;
+    }
+    this.queued.push({ text: 'COMMIT', ends: true });
+    this.inTransaction = false;
+    this.writeTx = false;
+    this.snapshot = undefined;
+    this.flushQueued();
+  }
+
+  /** Rolls back whatever the queued writes left open or aborted on the server (a ROLLBACK with nothing open is harmless). */
+  abortQueued(): void {
+    this.rollbackQuietly();
+    this.queuedCommits = this.queuedCommitsDone; // (those not done by now were skipped: they never will be)
   }
 
   /** relaxForeignKeys() calls not yet undone. */
@@ -547,6 +632,7 @@ export class PgDatabase {
       this.send({ op: 'exec', conn: this.conn, text: 'BEGIN ISOLATION LEVEL READ COMMITTED' });
       this.inTransaction = true;
       this.writeTx = true;
+      this.versionInTx = undefined;
       try {
         this.send({ op: 'query', conn: this.conn, text: `SELECT pg_advisory_xact_lock(${WRITER_LOCK})`, values: [], rowMode: 'array' });
       } catch (e) {
@@ -564,7 +650,7 @@ export class PgDatabase {
       try {
         if (this.writeTx && this.hasDataVersion()) {
           this.send({ op: 'query', conn: this.conn, text: "SELECT nextval('pm_data_version')", values: [], rowMode: 'array' });
-          this.ownCommits++;
+          this.syncCommits++;
         }
         this.send({ op: 'exec', conn: this.conn, text: 'COMMIT' });
       } catch (e) {
@@ -599,6 +685,7 @@ export class PgDatabase {
   private rollbackQuietly(): void {
     this.queued = []; // (never sent: nothing of the transaction is kept)
     this.queuedBytes = 0;
+    for (const b of this.copyBuffers.values()) b.length = 0;
     try {
       this.send({ op: 'exec', conn: this.conn, text: 'ROLLBACK' });
     } finally {
@@ -644,8 +731,11 @@ export class PgDatabase {
     return opts.simple ? out : [{ [name]: out }];
   }
   private dataVersionCounter = 0;
-  /** Write transactions this connection committed (each bumped pm_data_version once). */
-  private ownCommits = 0;
+  /** Write transactions this connection committed, waiting for each (each bumped pm_data_version once). */
+  private syncCommits = 0;
+  /** Commits queued (commitQueued), and how many of them the server has done (as the worker tells). */
+  private queuedCommits = 0;
+  private queuedCommitsDone = 0;
   private writeTx = false;
 
   /**
@@ -655,9 +745,16 @@ export class PgDatabase {
    */
   private dataVersion(): number {
     if (!this.hasDataVersion()) return -++this.dataVersionCounter;
+    // Inside a write transaction nobody else commits (writers take turns on the advisory lock): the
+    // value read first in it holds until it ends, and asking again would wait for the queued writes.
+    if (this.writeTx && this.versionInTx !== undefined) return this.versionInTx;
     const r = this.send({ op: 'query', conn: this.conn, text: 'SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM pm_data_version', values: [], rowMode: 'array' }).rows as [number][];
-    return r[0][0] - this.ownCommits;
+    const v = r[0][0] - this.syncCommits - this.queuedCommitsDone;
+    if (this.writeTx) this.versionInTx = v;
+    return v;
   }
+  /** data_version as read in the open write transaction (undefined: not read in it yet). */
+  private versionInTx: number | undefined;
 
   schemaVersion(): number {
     const r = this.send({
@@ -729,10 +826,34 @@ function* copyRowsOf(text: string, decode: Decoder[]): IterableIterator<unknown[
 /** Rows queued by copyRowsQueued beyond which they are sent without waiting for the next request. */
 const QUEUED_BYTES = 1 << 20;
 
+/** Rows of COPY's text format, encoded (UTF-8) as they come into one buffer, which grows as it must. */
+class CopyBuffer {
+  private buf = Buffer.allocUnsafe(64 << 10);
+  length = 0;
+  line(s: string): void {
+    const most = 3 * s.length + 1; // (UTF-8 takes at most 3 bytes per UTF-16 unit)
+    if (this.length + most > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(2 * this.buf.length, this.length + most));
+      this.buf.copy(bigger, 0, 0, this.length);
+      this.buf = bigger;
+    }
+    this.length += this.buf.write(s, this.length);
+    this.buf[this.length++] = 10;
+  }
+  /** The rows so far, in a copy of their own (what is sent is the whole of its memory), and empty again. */
+  take(): Uint8Array {
+    const out = new Uint8Array(this.length);
+    out.set(this.buf.subarray(0, this.length));
+    this.length = 0;
+    return out;
+  }
+}
+
 const COPY_SPECIAL = /[\\\t\n\r]/;
 /** A value in COPY's text format: \N for null, backslash, tab and line ends escaped. */
 function copyValue(v: unknown): string {
   if (v === null || v === undefined) return '\\N';
+  if (typeof v === 'number') return String(v); // (never one of those characters)
   const s = typeof v === 'string' ? v : String(v);
   if (!COPY_SPECIAL.test(s)) return s;
   return s.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));

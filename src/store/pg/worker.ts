@@ -34,14 +34,23 @@ export type Request =
    * aborted the transaction: nothing of it is written). `relaxed`: a COPY whose rows skip the triggers
    * (foreign-key checks) under session_replication_role = replica, set for such COPYs alone.
    */
-  | { op: 'queue'; conn: number; items: QueuedWrite[] };
+  | { op: 'queue'; conn: number; items: QueuedWrite[]; tag?: number }
+  /**
+   * Waits until the queued writes tagged up to `tag` are done (not those queued after them), and
+   * answers with the first queued write's error if it was one of them (an import's writer: part by part).
+   */
+  | { op: 'await'; conn: number; tag: number };
 
 export interface QueuedWrite {
   text: string;
-  /** COPY's rows, in its text format. */
-  data?: string;
+  /** COPY's rows, in its text format (or those bytes, UTF-8). */
+  data?: string | Uint8Array;
   values?: unknown[];
   relaxed?: boolean;
+  /** Counts as one of the connection's commits once done (the data_version bump of a queued COMMIT). */
+  bump?: boolean;
+  /** Ends the transaction (a queued COMMIT): what SET LOCAL set ends with it. */
+  ends?: boolean;
 }
 
 export interface Reply {
@@ -53,8 +62,10 @@ export interface Reply {
   schema?: { hasSchema: boolean; version: number; hasDataVersion: boolean };
   /** copyOutRead: whole rows of COPY's text format, each ending in a line feed ('' when done). */
   text?: string;
-  /** `queued`: the error is a queued write's (`text` names it), not the request's own. */
-  error?: { message: string; code?: string; detail?: string; constraint?: string; queued?: boolean; text?: string };
+  /** `queued`: the error is a queued write's (`text` names it, `tag` its tag), not the request's own. */
+  error?: { message: string; code?: string; detail?: string; constraint?: string; queued?: boolean; text?: string; tag?: number };
+  /** Queued writes marked `bump` done so far on the connection (every answer to a request on it says). */
+  bumps?: number;
 }
 
 const clients = new Map<number, pg.Client>();
@@ -74,6 +85,10 @@ interface Queue {
   error: Reply['error'] | null;
   /** Whether session_replication_role is replica in the open transaction (a relaxed COPY set it). */
   replica: boolean;
+  /** Queued writes marked `bump` that are done. */
+  bumps: number;
+  /** The last write queued with each tag, in order (those not yet awaited). */
+  marks: { tag: number; done: Promise<void> }[];
 }
 
 /** Sets session_replication_role for what comes next on the connection, if it is not so already. */
@@ -116,16 +131,16 @@ function client(conn: number): pg.Client {
 
 function queueOf(conn: number): Queue {
   let q = queues.get(conn);
-  if (!q) queues.set(conn, (q = { tail: Promise.resolve(), pending: new Set(), bytes: 0, error: null, replica: false }));
+  if (!q) queues.set(conn, (q = { tail: Promise.resolve(), pending: new Set(), bytes: 0, error: null, replica: false, bumps: 0, marks: [] }));
   return q;
 }
 
-function copy(c: pg.Client, text: string, data: string): Promise<number> {
+function copy(c: pg.Client, text: string, data: string | Uint8Array): Promise<number> {
   const stream = c.query(copyFrom(text));
   return new Promise<number>((resolve, reject) => {
     stream.on('finish', () => resolve(stream.rowCount));
     stream.on('error', reject);
-    stream.end(data);
+    stream.end(typeof data === 'string' ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength));
   });
 }
 
@@ -141,12 +156,14 @@ async function enqueue(r: Extract<Request, { op: 'queue' }>): Promise<Reply> {
     const done: Promise<void> = q.tail
       .then(async () => {
         if (q.error) return; // (an earlier one failed: the server would refuse this one anyway)
-        await replica(c, q, w.relaxed === true);
+        if (!w.ends) await replica(c, q, w.relaxed === true);
         if (w.data !== undefined) await copy(c, w.text, w.data);
         else await c.query({ text: w.text, values: w.values });
+        if (w.bump) q.bumps++;
+        if (w.ends) q.replica = false;
       })
       .catch((e: unknown) => {
-        q.error ??= { ...errorOf(e), queued: true, text: w.text };
+        q.error ??= { ...errorOf(e), queued: true, text: w.text, tag: r.tag };
       })
       .finally(() => {
         q.bytes -= size;
@@ -155,7 +172,23 @@ async function enqueue(r: Extract<Request, { op: 'queue' }>): Promise<Reply> {
       });
     q.tail = done;
     q.pending.add(done);
+    if (r.tag !== undefined) {
+      const last = q.marks.at(-1);
+      if (last?.tag === r.tag) last.done = done;
+      else q.marks.push({ tag: r.tag, done });
+    }
   }
+  return {};
+}
+
+/** Waits for the queued writes tagged up to `tag` (they are done when the last of them is: they run in order). */
+async function awaitTagged(r: Extract<Request, { op: 'await' }>): Promise<Reply> {
+  const q = queues.get(r.conn);
+  if (!q) return {};
+  let last: Promise<void> | undefined;
+  while (q.marks.length && q.marks[0].tag <= r.tag) last = q.marks.shift()!.done;
+  if (last) await last;
+  if (q.error && (q.error.tag === undefined || q.error.tag <= r.tag)) return { error: q.error };
   return {};
 }
 
@@ -173,6 +206,7 @@ async function drain(r: Request): Promise<Reply | null> {
   if (q.error) {
     if (!ends || r.op === 'exec' && /^\s*(COMMIT|END)\b/i.test(r.text)) return { error: q.error };
     q.error = null;
+    q.marks = []; // (the writes after the failed one were skipped: nothing is left to wait for)
   }
   // (SET LOCAL ends with the transaction; anything else in it runs with the triggers on again)
   if (ends) q.replica = false;
@@ -187,6 +221,7 @@ function errorOf(e: unknown): NonNullable<Reply['error']> {
 
 async function handle(r: Request): Promise<Reply> {
   if (r.op === 'queue') return enqueue(r);
+  if (r.op === 'await') return awaitTagged(r);
   const failed = await drain(r);
   if (failed) return failed;
   switch (r.op) {
@@ -360,11 +395,15 @@ function closeOut(id: number): void {
 }
 
 runAsWorker(async (r: Request): Promise<Reply> => {
+  let reply: Reply;
   try {
-    return await handle(r);
+    reply = await handle(r);
   } catch (e) {
-    return { error: errorOf(e) };
+    reply = { error: errorOf(e) };
   }
+  const q = 'conn' in r ? queues.get(r.conn) : undefined;
+  if (q?.bumps) reply.bumps = q.bumps;
+  return reply;
 });
 
 // ---- statements run ahead on a side connection, in the main connection's snapshot ----
