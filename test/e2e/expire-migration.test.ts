@@ -28,6 +28,7 @@ function backToSchema10(location: string): void {
       db.exec('DROP INDEX lots_expiry');
       db.exec('CREATE INDEX lots_expiry_open ON lots(expires_on) WHERE remaining > 0');
       db.exec('ALTER TABLE lots RESET (fillfactor)');
+      db.exec('ALTER TABLE members RESET (fillfactor)');
     }
     db.pragma('user_version = 10');
   } finally {
@@ -35,13 +36,14 @@ function backToSchema10(location: string): void {
   }
 }
 
-function lotsSchema(location: string): { indexes: string[]; options: string | null } {
+function lotsSchema(location: string): { indexes: string[]; options: string | null; memberOptions?: string | null } {
   const db = openLedgerDb(location, { readonly: true });
   try {
     if (PG) {
       const indexes = db.prepare("SELECT indexname FROM pg_indexes WHERE tablename = 'lots' AND schemaname = current_schema() ORDER BY indexname").pluck().all() as string[];
       const options = db.prepare("SELECT array_to_string(reloptions, ',') FROM pg_class WHERE oid = 'lots'::regclass").pluck().get() as string | null;
-      return { indexes, options };
+      const memberOptions = db.prepare("SELECT array_to_string(reloptions, ',') FROM pg_class WHERE oid = 'members'::regclass").pluck().get() as string | null;
+      return { indexes, options, memberOptions };
     }
     const indexes = db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'lots' AND sql IS NOT NULL ORDER BY name").pluck().all() as string[];
     return { indexes, options: null };
@@ -63,7 +65,7 @@ describe('migration 11: the lots expiry index', () => {
     expect(m).toMatchObject({ from: 10, to: 11, applied: ['011_lots-expiry-hot'] });
     expect(t.verify().ok).toBe(true);
     expect(lotsSchema(t.db)).toEqual(
-      PG ? { indexes: ['lots_expiry', 'lots_member', 'lots_pkey'], options: 'fillfactor=50' } : { indexes: ['lots_expiry_open', 'lots_member'], options: null },
+      PG ? { indexes: ['lots_expiry', 'lots_member', 'lots_pkey'], options: 'fillfactor=50', memberOptions: 'fillfactor=50' } : { indexes: ['lots_expiry_open', 'lots_member'], options: null },
     );
 
     const now = { now: T('2026-01-20') };
