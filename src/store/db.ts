@@ -488,7 +488,7 @@ export function migrate(store: Store): { from: number; to: number; applied: stri
   for (const m of migrations) {
     if (m.version <= schemaVersion(store)) continue;
     store.write(() => {
-      if (store.pg) store.pg.execDdl(m.sql);
+      if (store.pg) store.pg.execDdl(m.pg ?? m.sql);
       else store.db.exec(m.sql);
       store.db.pragma(`user_version = ${m.version}`);
     });

@@ -91,9 +91,14 @@ export class ExpiryQueries {
     this.db.pragma('cache_size = -131072');
     this.s.clearEntries.run();
     this.pending = [];
-    const expiring = this.s.expiringCount.get(asOf) as number;
-    const total = this.s.lotCount.get() as number;
-    this.current = expiring * 10 > total ? this.byScan : this.byIndex;
+    // (PostgreSQL's planner chooses for itself: the two plans are one statement there, and counting first
+    // would be one more pass over the lots)
+    if (this.pg) this.current = this.byIndex;
+    else {
+      const expiring = this.s.expiringCount.get(asOf) as number;
+      const total = this.s.lotCount.get() as number;
+      this.current = expiring * 10 > total ? this.byScan : this.byIndex;
+    }
     return this.current.perMember.all({ asOf }) as MemberExpiryRow[];
   }
 

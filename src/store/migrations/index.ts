@@ -9,11 +9,14 @@ import { sql as m007 } from './007_rules_known.js';
 import { sql as m009 } from './009_activities.js';
 import { sql as m008 } from './008_purchase_lines.js';
 import { sql as m010 } from './010_verified_spending.js';
+import { pg as m011pg, sql as m011 } from './011_lots_expiry_hot.js';
 
 export interface Migration {
   version: number;
   name: string;
   sql: string;
+  /** PostgreSQL's own DDL for this version, where it differs from sql (run through ddlToPg all the same). */
+  pg?: string;
 }
 
 export const migrations: Migration[] = [
@@ -26,6 +29,7 @@ export const migrations: Migration[] = [
   { version: 9, name: 'activities', sql: m009 },
   { version: 8, name: 'purchase-lines', sql: m008 },
   { version: 10, name: 'verified-spending', sql: m010 },
+  { version: 11, name: 'lots-expiry-hot', sql: m011, pg: m011pg },
 ].sort((a, b) => a.version - b.version); // areas land in any order; they apply by number
 
 export const latestVersion = (): number => migrations[migrations.length - 1].version;
