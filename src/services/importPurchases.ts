@@ -27,7 +27,7 @@ import {
   validateProfile,
 } from '../domain/purchases.js';
 import { type Rules, expiresOn } from '../domain/rules.js';
-import { localRangeUtc } from '../domain/time.js';
+import { isoUtc, localRangeUtc } from '../domain/time.js';
 import { mapBusy } from '../store/db.js';
 import { ImportStage, type MemberFacts, type StageShape, StagedOrders, bulkWrites, purchases } from '../store/purchases.js';
 import { journal } from '../store/journal.js';
@@ -574,7 +574,7 @@ class Accruer {
     const row: PlannedRow = {
       orderId: order.orderId,
       memberId: order.memberId,
-      atIso: new Date(order.at).toISOString(),
+      atIso: isoUtc(order.at),
       kind: order.amount < 0 ? 'return' : 'purchase',
       amount: order.amount,
       lineCount: order.own.length,
