@@ -636,6 +636,8 @@ const FIRST_BATCH = 2_500;
  * transaction (memory stays bounded, and fewer commits write the ledger's pages fewer times).
  */
 const PART = 15_000;
+/** Orders committed by the ledger writer thread between two checkpoints (this thread makes them). */
+const CHECKPOINT_ORDERS = 50_000;
 
 /** What accruing the staged orders works with. */
 interface Phase2 {
@@ -931,6 +933,7 @@ async function planAheadOfWriter(ph: Phase2, writer: WriterThread): Promise<numb
   const { l, c } = ph;
   let orders: Generator<FedOrder> | null = null;
   let accrued = 0; // by the committed batches
+  let checkpointed = 0; // accrued when this thread last checkpointed
   const restoreCache = l.store.cacheKib(READER_CACHE_KIB);
   capYoungGeneration(SEMI_SPACE_MB);
   try {
@@ -974,6 +977,13 @@ async function planAheadOfWriter(ph: Phase2, writer: WriterThread): Promise<numb
       if (f.last) {
         c.batches++;
         accrued = f.accepted;
+        // The writer leaves checkpoints to this thread: what its batches committed is copied into the
+        // ledger file here, while it goes on with the next (every CHECKPOINT_ORDERS orders, about as
+        // often as its own checkpoints would come).
+        if (accrued - checkpointed >= CHECKPOINT_ORDERS) {
+          l.store.checkpointPassive();
+          checkpointed = accrued;
+        }
       }
       ph.stage.addRejects(f.rejects);
       ph.onProgress?.({ phase: 'accruing', done: ph.done, total: ph.total });
