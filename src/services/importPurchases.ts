@@ -933,6 +933,9 @@ async function planAheadOfWriter(ph: Phase2, writer: WriterThread): Promise<numb
   const { l, c } = ph;
   let orders: Generator<FedOrder> | null = null;
   let accrued = 0; // by the committed batches
+  // The writer leaves checkpoints to this thread: what its batches committed is copied into the ledger
+  // file here while it writes the next ones, every CHECKPOINT_ORDERS orders (about as often as its own
+  // would come), when this thread would wait for it anyway.
   let checkpointed = 0; // accrued when this thread last checkpointed
   const restoreCache = l.store.cacheKib(READER_CACHE_KIB);
   capYoungGeneration(SEMI_SPACE_MB);
@@ -963,6 +966,11 @@ async function planAheadOfWriter(ph: Phase2, writer: WriterThread): Promise<numb
         if (!more) l.store.checkpointPassive();
         continue;
       }
+      // Waiting for the writer, whose queue holds a part still: the time to checkpoint, if one is due.
+      if (accrued - checkpointed >= CHECKPOINT_ORDERS) {
+        l.store.checkpointPassive();
+        checkpointed = accrued;
+      }
       const f = inFlight.shift()!;
       const r = await f.ack;
       if (r.error) throw writerError(r.error);
@@ -977,13 +985,6 @@ async function planAheadOfWriter(ph: Phase2, writer: WriterThread): Promise<numb
       if (f.last) {
         c.batches++;
         accrued = f.accepted;
-        // The writer leaves checkpoints to this thread: what its batches committed is copied into the
-        // ledger file here, while it goes on with the next (every CHECKPOINT_ORDERS orders, about as
-        // often as its own checkpoints would come).
-        if (accrued - checkpointed >= CHECKPOINT_ORDERS) {
-          l.store.checkpointPassive();
-          checkpointed = accrued;
-        }
       }
       ph.stage.addRejects(f.rejects);
       ph.onProgress?.({ phase: 'accruing', done: ph.done, total: ph.total });
