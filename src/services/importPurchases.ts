@@ -636,8 +636,6 @@ const FIRST_BATCH = 2_500;
  * transaction (memory stays bounded, and fewer commits write the ledger's pages fewer times).
  */
 const PART = 15_000;
-/** Orders committed by the ledger writer thread between two checkpoints (this thread makes them). */
-const CHECKPOINT_ORDERS = 50_000;
 
 /** What accruing the staged orders works with. */
 interface Phase2 {
@@ -933,10 +931,6 @@ async function planAheadOfWriter(ph: Phase2, writer: WriterThread): Promise<numb
   const { l, c } = ph;
   let orders: Generator<FedOrder> | null = null;
   let accrued = 0; // by the committed batches
-  // The writer leaves checkpoints to this thread: what its batches committed is copied into the ledger
-  // file here while it writes the next ones, every CHECKPOINT_ORDERS orders (about as often as its own
-  // would come), when this thread would wait for it anyway.
-  let checkpointed = 0; // accrued when this thread last checkpointed
   const restoreCache = l.store.cacheKib(READER_CACHE_KIB);
   capYoungGeneration(SEMI_SPACE_MB);
   try {
@@ -965,11 +959,6 @@ async function planAheadOfWriter(ph: Phase2, writer: WriterThread): Promise<numb
         // (closing the ledger checkpoints the rest)
         if (!more) l.store.checkpointPassive();
         continue;
-      }
-      // Waiting for the writer, whose queue holds a part still: the time to checkpoint, if one is due.
-      if (accrued - checkpointed >= CHECKPOINT_ORDERS) {
-        l.store.checkpointPassive();
-        checkpointed = accrued;
       }
       const f = inFlight.shift()!;
       const r = await f.ack;

@@ -15,7 +15,7 @@ const d = workerData as WriterData;
 const port = parentPort!;
 const store = openStore(d.path, { busyTimeoutMs: d.busyTimeoutMs });
 const l = ledgerFromStore(store, { dbPath: d.path, operator: d.operator, now: new Date(d.now) });
-const undo = bulkWrites(store, false); // the importing thread checkpoints what each batch commits
+const undo = bulkWrites(store);
 store.cacheKib(WRITER_CACHE_KIB);
 const applier = new PlanApplier(l, d.source, d.runId);
 /** The ledger's version when the plans' reads began; another process's commit changes it. */

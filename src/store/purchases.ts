@@ -217,14 +217,11 @@ export const purchases = (store: Store): Purchases => new Purchases(store);
  * For the length of a bulk import: checkpoint the WAL every ~64 MB instead of every 4 MB, so pages
  * rewritten by consecutive batches (member caches, index leaves) are copied into the ledger once, not
  * per batch. The caller makes one synchronous = FULL commit after the last batch. Returns the undo.
- * With `checkpoints` false the connection makes none at all: another connection of the import does.
  */
-export function bulkWrites(store: Store, checkpoints = true): () => void {
+export function bulkWrites(store: Store): () => void {
   const before = store.db.pragma('wal_autocheckpoint', { simple: true }) as number;
   const sync = store.db.pragma('synchronous', { simple: true }) as number;
-  // (checkpoints false: the ledger writer thread of an import, whose importing thread checkpoints
-  // each batch it commits, so that the writer goes on writing meanwhile)
-  store.db.pragma(checkpoints ? 'wal_autocheckpoint = 16000' : 'wal_autocheckpoint = 0');
+  store.db.pragma('wal_autocheckpoint = 16000');
   // Each batch still commits atomically; its fsync is left to the next FULL commit, which the import
   // makes right after the last batch (an fsync of the WAL covers every frame before it).
   store.db.pragma('synchronous = NORMAL');
