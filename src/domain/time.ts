@@ -218,3 +218,30 @@ export function parseWithin(text: string): number | null {
   const n = +m[1];
   return m[2] === 'w' ? n * 7 : m[2] === 'm' ? n * 30 : n;
 }
+
+const DAY_MS = 86_400_000;
+/** The last day isoUtc formatted, and its 'YYYY-MM-DDT'. */
+let isoDay = NaN;
+let isoPrefix = '';
+const pad2 = (n: number): string => (n < 10 ? `0${n}` : `${n}`);
+
+/**
+ * new Date(ms).toISOString(), the same text, made cheaply for many instants in time order (an
+ * import's orders): the date part is formatted once per UTC day, the time of day by arithmetic.
+ */
+export function isoUtc(ms: number): string {
+  if (!Number.isInteger(ms) || ms < 0 || ms >= 253_402_300_800_000) return new Date(ms).toISOString(); // (years 0000–1969 and past 9999 too)
+  const day = Math.floor(ms / DAY_MS);
+  if (day !== isoDay) {
+    isoPrefix = new Date(day * DAY_MS).toISOString().slice(0, 11);
+    isoDay = day;
+  }
+  let t = ms - day * DAY_MS;
+  const milli = t % 1000;
+  t = (t - milli) / 1000;
+  const s = t % 60;
+  t = (t - s) / 60;
+  const mi = t % 60;
+  const h = (t - mi) / 60;
+  return `${isoPrefix}${pad2(h)}:${pad2(mi)}:${pad2(s)}.${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}Z`;
+}

@@ -67,6 +67,29 @@ const US = '\u001f';
 const LINE_S = 6;
 
 /**
+ * A row's packed lines as purchase_lines values (purchase id, line no, sku, category, quantity, amount;
+ * an empty value is NULL), read with indexOf: only the four values stored become strings.
+ */
+function pushLines(out: unknown[], purchaseId: number, packed: string): void {
+  const end = packed.length;
+  let at = 0;
+  for (let no = 1; at <= end; no++) {
+    // line, amount, sku, category, quantity, unit price: LINE_S values, each ended by US (the last by the end)
+    const a = packed.indexOf(US, at) + 1; // after the line number
+    if (a === 0) break;
+    const b = packed.indexOf(US, a) + 1;
+    const c = packed.indexOf(US, b) + 1;
+    const d = packed.indexOf(US, c) + 1;
+    const e = packed.indexOf(US, d) + 1;
+    if (b === 0 || c === 0 || d === 0 || e === 0) break;
+    const next = packed.indexOf(US, e) + 1;
+    out.push(purchaseId, no, b + 1 < c ? packed.slice(b, c - 1) : null, c + 1 < d ? packed.slice(c, d - 1) : null, d + 1 < e ? packed.slice(d, e - 1) : null, +packed.slice(a, b - 1));
+    if (next === 0) break;
+    at = next;
+  }
+}
+
+/**
  * Builds one batch's plan at a time (the accruer's side). It numbers the entries on from the head it
  * is given, so purchase rows can name theirs; their hashes are chained where they are written.
  */
@@ -247,8 +270,7 @@ export class PlanApplier {
     for (let s = 0, n = 0, r = 0; s < p.rowStr.length; s += ROW_S, n += ROW_N, r++) {
       const op = p.rowNum[n + 7];
       id++;
-      const f = p.lineStr[r].split(US);
-      for (let k = 0, no = 1; k + LINE_S <= f.length; k += LINE_S, no++) lines.push(id, no, f[k + 2] || null, f[k + 3] || null, f[k + 4] || null, +f[k + 1]);
+      pushLines(lines, id, p.lineStr[r]);
       rows.push(
         id, this.source, p.rowStr[s], p.rowStr[s + 1], p.rowStr[s + 3], p.rowNum[n] ? 'return' : 'purchase',
         p.rowNum[n + 1], p.rowNum[n + 2], p.rowStr[s + 2], p.rowNum[n + 3] ? 'review' : 'accrued', p.rowNum[n + 4],

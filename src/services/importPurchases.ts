@@ -27,7 +27,7 @@ import {
   validateProfile,
 } from '../domain/purchases.js';
 import { type Rules, expiresOn } from '../domain/rules.js';
-import { localRangeUtc } from '../domain/time.js';
+import { isoUtc, localRangeUtc } from '../domain/time.js';
 import { type Store, mapBusy, openStore } from '../store/db.js';
 import { PgError } from '../store/pg/database.js';
 import { ImportStage, type MemberFacts, type StageShape, StagedOrders, bulkWrites, countStagedOrders, purchases } from '../store/purchases.js';
@@ -575,7 +575,7 @@ class Accruer {
     const row: PlannedRow = {
       orderId: order.orderId,
       memberId: order.memberId,
-      atIso: new Date(order.at).toISOString(),
+      atIso: isoUtc(order.at),
       kind: order.amount < 0 ? 'return' : 'purchase',
       amount: order.amount,
       lineCount: order.own.length,

@@ -298,7 +298,8 @@ export class Journal {
     if (entryArgs[0] !== this.lastId + 1 || entryArgs[8] !== this.lastHash) {
       throw new Error(`planned entries begin at ${String(entryArgs[0])} after ${String(entryArgs[8]).slice(0, 12)}…, but the chain ends at ${this.lastId} ${this.lastHash.slice(0, 12)}…`);
     }
-    this.insertRows('entries', 10, entryArgs);
+    if (this.store.pg) this.insertRows('entries', 10, entryArgs);
+    else this.insertPlannedEntries(entryArgs);
     this.insertRows('postings', 4, postingArgs);
     this.lastId = entryArgs[entryArgs.length - 10] as number;
     this.lastHash = entryArgs[entryArgs.length - 1] as string;
@@ -307,6 +308,51 @@ export class Journal {
   /** Lots given as `args`, 6 values per lot: member, entry, points, remaining, earned at, expires on. */
   createLotRows(args: unknown[]): void {
     this.insertRows('lots', 6, args);
+  }
+
+  private planned?: { many: Database.Statement; buf: unknown[]; shared: { recorded: unknown; operator: unknown } };
+  /**
+   * insertRows('entries') for planned entries on SQLite: their recorded time and operator are one pair
+   * for the whole import and their memo is empty, so a statement binds those once, not per row (7
+   * values a row instead of 10). Rows that differ go through insertRows.
+   */
+  private insertPlannedEntries(args: unknown[]): void {
+    const PER = 50;
+    const W = 10;
+    if (!this.planned) {
+      const row = '(?,?,@recorded,?,?,?,NULL,@operator,?,?)';
+      const many = this.store.db.prepare(`INSERT OR FAIL INTO entries (id, at, recorded_at, kind, member_id, ref, memo, operator, prev_hash, hash) VALUES ${Array(PER).fill(row).join(',')}`);
+      const shared = { recorded: null as unknown, operator: null as unknown };
+      const buf = new Array(PER * 7 + 1);
+      buf[PER * 7] = shared;
+      this.planned = { many, buf, shared };
+    }
+    const { many, buf, shared } = this.planned;
+    const chunk = PER * W;
+    let i = 0;
+    for (; i + chunk <= args.length; i += chunk) {
+      const recorded = args[i + 2];
+      const operator = args[i + 7];
+      let same = true;
+      for (let k = i, b = 0; k < i + chunk; k += W) {
+        if (args[k + 2] !== recorded || args[k + 7] !== operator || args[k + 6] !== null) {
+          same = false;
+          break;
+        }
+        buf[b++] = args[k];
+        buf[b++] = args[k + 1];
+        buf[b++] = args[k + 3];
+        buf[b++] = args[k + 4];
+        buf[b++] = args[k + 5];
+        buf[b++] = args[k + 8];
+        buf[b++] = args[k + 9];
+      }
+      if (!same) break;
+      shared.recorded = recorded;
+      shared.operator = operator;
+      many.run(...buf);
+    }
+    if (i < args.length) this.insertRows('entries', W, i ? args.slice(i) : args);
   }
 
   private bulk = new Map<string, { one: Database.Statement; many: Database.Statement; buf: unknown[] }>();

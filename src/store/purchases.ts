@@ -132,12 +132,46 @@ export class Purchases {
       return;
     }
     const chunk = MANY * PURCHASE_COLUMNS;
+    const W = PURCHASE_COLUMNS;
+    const m = this.shared();
     let i = 0;
     for (; i + chunk <= args.length; i += chunk) {
-      for (let k = 0; k < chunk; k++) this.buf[k] = args[i + k];
-      this.s.insertMany.run(...this.buf);
+      // an import's rows share their source, import time and run: bound once per statement when they do
+      const source = args[i + 1];
+      const importedAt = args[i + 14];
+      const runId = args[i + 15];
+      let same = true;
+      for (let k = i, b = 0; k < i + chunk; k += W) {
+        if (args[k + 1] !== source || args[k + 14] !== importedAt || args[k + 15] !== runId) {
+          same = false;
+          break;
+        }
+        for (let c = 0; c < W; c++) if (c !== 1 && c < 14) m.buf[b++] = args[k + c];
+      }
+      if (same) {
+        m.named.source = source;
+        m.named.importedAt = importedAt;
+        m.named.runId = runId;
+        m.stmt.run(...m.buf);
+      } else {
+        for (let k = 0; k < chunk; k++) this.buf[k] = args[i + k];
+        this.s.insertMany.run(...this.buf);
+      }
     }
     for (; i < args.length; i += PURCHASE_COLUMNS) this.s.insert.run(args.slice(i, i + PURCHASE_COLUMNS));
+  }
+  private sharedMany?: { stmt: Database.Statement; buf: unknown[]; named: { source: unknown; importedAt: unknown; runId: unknown } };
+  /** insertMany's statement for rows of one source, import time and run (SQLite): 13 values a row instead of 16. */
+  private shared(): NonNullable<Purchases['sharedMany']> {
+    if (!this.sharedMany) {
+      const row = '(?,@source,?,?,?,?,?,?,?,?,?,?,?,?,@importedAt,@runId)';
+      const stmt = this.store.db.prepare(`${INSERT_PURCHASE.replace('INSERT INTO', 'INSERT OR FAIL INTO')} VALUES ${Array(MANY).fill(row).join(',')}`);
+      const named = { source: null as unknown, importedAt: null as unknown, runId: null as unknown };
+      const buf = new Array(MANY * (PURCHASE_COLUMNS - 3) + 1);
+      buf[buf.length - 1] = named;
+      this.sharedMany = { stmt, buf, named };
+    }
+    return this.sharedMany;
   }
   /** The highest purchase id so far (0: none): an import numbers its rows on from it. */
   lastId(): number {

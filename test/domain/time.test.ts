@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
   addDays,
+  isoUtc,
   daysBetween,
   isValidZone,
   localDate,
@@ -168,5 +169,16 @@ describe('DST gaps and repeated hours', () => {
 describe('the last day there is', () => {
   it('a range to 9999-12-31 ends at the last instant an ISO date names (a report --to 9999-12-31 is not an internal error)', () => {
     expect(localRangeUtc('Asia/Shanghai', '2026-01-01', '9999-12-31')).toEqual({ fromIso: '2025-12-31T16:00:00.000Z', toIso: '9999-12-31T23:59:59.999Z' });
+  });
+});
+
+describe('isoUtc', () => {
+  it('is toISOString exactly, for instants in any order (its day cache never leaks)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.integer({ min: -62_198_755_200_000, max: 253_402_300_799_999 }), fc.integer({ min: 1_700_000_000_000, max: 1_800_000_000_000 })), { minLength: 1, maxLength: 50 }), (list) => {
+        for (const ms of list) expect(isoUtc(ms)).toBe(new Date(ms).toISOString());
+      }),
+    );
+    for (const ms of [0, 999, 86_399_999, 86_400_000, 253_402_300_799_999, -1]) expect(isoUtc(ms)).toBe(new Date(ms).toISOString());
   });
 });
