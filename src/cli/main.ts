@@ -2,7 +2,7 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { DiskFullError, EXIT, PointsmallError, isDiskFull } from '../errors.js';
-import { checkDateRange } from './parse.js';
+import { checkDateRange, checkRepeatedOptions } from './parse.js';
 
 /** Top-level command → the module that registers it. Only the invoked group is imported. */
 const GROUPS: Record<string, string> = {
@@ -82,6 +82,7 @@ function buildProgram(): Command {
     .option('--debug', 'show stack traces of errors')
     .helpOption('-h, --help', 'show help for the command')
     .configureHelp({ showGlobalOptions: true })
+    .hook('preAction', checkRepeatedOptions)
     .hook('preAction', checkDateRange)
     .exitOverride()
     .configureOutput({ outputError: () => undefined });

@@ -1,5 +1,5 @@
 // Option parsers for commander: each throws a UsageError naming the flag, so bad values exit 2.
-import { type Command, InvalidArgumentError } from 'commander';
+import { type Command, InvalidArgumentError, type Option } from 'commander';
 import { UsageError } from '../errors.js';
 import { dateRangeProblem, parseLocalDate, parseWithin } from '../domain/time.js';
 
@@ -47,3 +47,56 @@ export const parseRatioOpt = (flag: string) => (v: string): string => {
   if (!/^(0(\.\d+)?|1(\.0+)?)$/.test(v.trim())) throw new InvalidArgumentError(`${flag} ${JSON.stringify(v)} must be a ratio between 0 and 1 like 0.5`);
   return v.trim();
 };
+
+/**
+ * Before any action: commander keeps the last of a repeated option silently (`--points 100 --points 200`
+ * uses 200, `--points 5000 --no-points` uses none). A single-valued option given twice, or an option with
+ * its `--no-` form, is a usage error (exit 2) before anything is read or written. Options that collect
+ * (`--item`, `--line`, `--map`: their parsed value is a list) repeat freely; a flag repeated as itself
+ * (`--yes --yes`) says the same thing twice and passes.
+ */
+export function checkRepeatedOptions(program: Command, action: Command): void {
+  const options: Option[] = [];
+  for (let c: Command | null = action; c; c = c.parent) options.push(...c.options);
+  const byToken = new Map<string, Option>();
+  for (const o of options) {
+    if (o.long) byToken.set(o.long, o);
+    if (o.short) byToken.set(o.short, o);
+  }
+  const seen = new Map<string, { token: string; value?: string }>();
+  const raw = (program as unknown as { rawArgs?: string[] }).rawArgs ?? [];
+  for (let i = 0; i < raw.length; i++) {
+    const arg = raw[i];
+    if (arg === '--') break;
+    if (!arg.startsWith('-') || arg === '-') continue;
+    const eq = arg.indexOf('=');
+    const token = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
+    const o = byToken.get(token);
+    if (!o) continue;
+    let value: string | undefined;
+    if (o.required || o.optional) {
+      if (token !== arg) value = arg.slice(eq + 1);
+      else if (o.required || (i + 1 < raw.length && !raw[i + 1].startsWith('-'))) value = raw[++i];
+    }
+    const owner = optionOwner(action, o);
+    const attr = o.attributeName();
+    if (Array.isArray(owner?.getOptionValue(attr))) continue;
+    const name = o.long ?? token;
+    const first = seen.get(attr);
+    if (!first) {
+      seen.set(attr, { token: name, value });
+      continue;
+    }
+    if (first.token === name && value === undefined && first.value === undefined) continue;
+    if (first.token === name) {
+      throw new UsageError(`${name} is given twice (${JSON.stringify(first.value)} and ${JSON.stringify(value)})`, `pass ${name} once; nothing was done`);
+    }
+    throw new UsageError(`${first.token} and ${name} exclude one another`, 'pass one of them; nothing was done');
+  }
+}
+
+/** The command (the action or one of its parents) that declares `o`. */
+function optionOwner(action: Command, o: Option): Command | null {
+  for (let c: Command | null = action; c; c = c.parent) if (c.options.includes(o)) return c;
+  return null;
+}

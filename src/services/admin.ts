@@ -29,6 +29,27 @@ export interface InitResult {
   timezone: string;
   schemaVersion: number;
   rulesVersion: number;
+  /** What `--force` erased (null when there was no ledger there). */
+  erased: LedgerContents | null;
+  /** Where the erased SQLite ledger is kept (a consistent copy, mode 0600); null when nothing was kept. */
+  previous: string | null;
+}
+
+/** What a ledger holds, as a confirmation before erasing it shows it. */
+export interface LedgerContents {
+  entries: number;
+  members: number;
+  /** The chain head: the last entry's id and hash. */
+  headId: number;
+  headHash: string;
+}
+
+/** What lies where init would build: nothing, an empty file, or a ledger (never anything else: that is refused). */
+export interface InitTarget {
+  path: string;
+  kind: 'absent' | 'empty' | 'ledger';
+  backend: 'sqlite' | 'postgres';
+  contents: LedgerContents | null;
 }
 
 /** The first rules version is in force from the beginning of time. */
@@ -36,6 +57,84 @@ export const BEGINNING_OF_TIME = '0001-01-01T00:00:00.000Z';
 
 function removeLedgerFiles(path: string): void {
   for (const f of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) if (existsSync(f)) rmSync(f);
+}
+
+function contentsOf(store: ReturnType<typeof openStore>): LedgerContents {
+  return store.read(() => {
+    const { counts } = ledgerStats(store);
+    const head = store.get(journal).head();
+    return { entries: counts.entries ?? 0, members: counts.members ?? 0, headId: head.id, headHash: head.hash };
+  });
+}
+
+/**
+ * What init would replace at the ledger path. A file that is not a pointsmall ledger (a CSV, any other
+ * file, an SQLite database without the ledger's schema) is refused here, exit 2: init never erases it,
+ * not even with --force --yes. Nothing written.
+ */
+export async function inspectInitTarget(ctx: Ctx): Promise<InitTarget> {
+  const path = shownPath(ctx.dbPath);
+  if (isPostgresUrl(ctx.dbPath)) {
+    if (!ledgerExistsAt(ctx.dbPath)) return { path, kind: 'absent', backend: 'postgres', contents: null };
+  } else {
+    if (!existsSync(ctx.dbPath)) return { path, kind: 'absent', backend: 'sqlite', contents: null };
+    const st = statSync(ctx.dbPath);
+    if (st.isDirectory()) throw new UsageError(`${ctx.dbPath} is a folder`, 'give --db a file path');
+    if (st.isFile() && st.size === 0) return { path, kind: 'empty', backend: 'sqlite', contents: null };
+  }
+  let store: ReturnType<typeof openStore>;
+  try {
+    store = openStore(ctx.dbPath, { requireLatest: false });
+  } catch (e) {
+    if (e instanceof UsageError && e.code === 'NOT_A_LEDGER') {
+      throw new UsageError(
+        `${path} is not a pointsmall ledger (${e.message.replace(/^.* is not a pointsmall ledger \((.*)\)$/, '$1')}); init never erases a file that is not a ledger`,
+        'give --db the path of a new file (or move this one away yourself)',
+        'NOT_A_LEDGER',
+      );
+    }
+    throw e;
+  }
+  try {
+    return { path, kind: 'ledger', backend: store.pg ? 'postgres' : 'sqlite', contents: contentsOf(store) };
+  } finally {
+    store.close();
+  }
+}
+
+/**
+ * A new private file beside the ledger for a copy kept aside (`LEDGER.before-WHAT-TIME`), created
+ * exclusively: a name someone took, or a planted symlink, is skipped for the next one.
+ */
+function reserveAside(ctx: Ctx, what: string): string {
+  const stem = `${ctx.dbPath}.before-${what}-${ctx.now.toISOString().replace(/[:.]/g, '-')}`;
+  let path = stem;
+  for (let n = 2; ; n++) {
+    try {
+      closeSync(createExclusive(path));
+      return path;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      path = `${stem}-${n}`;
+    }
+  }
+}
+
+/** Keeps a consistent copy of the SQLite ledger aside, as db restore keeps the file it replaces. */
+export function keepLedgerAside(ctx: Ctx, what: string): string {
+  const previous = reserveAside(ctx, what);
+  try {
+    const store = openStore(ctx.dbPath, { requireLatest: false });
+    try {
+      vacuumInto(store, previous);
+    } finally {
+      store.close();
+    }
+  } catch (e) {
+    rmSync(previous, { force: true });
+    throw e;
+  }
+  return previous;
 }
 
 export async function initLedger(ctx: Ctx, input: InitInput): Promise<InitResult> {
@@ -48,17 +147,20 @@ export async function initLedger(ctx: Ctx, input: InitInput): Promise<InitResult
   }
   const timezone = input.timezone ?? machineZone();
   if (!isValidZone(timezone)) throw new UsageError(`--timezone ${JSON.stringify(timezone)} is not an IANA time zone`, 'use a name like Asia/Shanghai or UTC');
-  if (isPostgresUrl(ctx.dbPath)) {
-    if (ledgerExistsAt(ctx.dbPath)) {
-      if (!input.force) throw new UsageError(`a ledger already exists in ${redactUrl(ctx.dbPath)}`, 'pointsmall init never overwrites a ledger; pass --force to erase it and start again');
-      eraseLedger(ctx.dbPath);
-    }
-  } else if (existsSync(ctx.dbPath)) {
-    if (statSync(ctx.dbPath).isDirectory()) throw new UsageError(`${ctx.dbPath} is a folder`, 'give --db a file path');
+  const target = await inspectInitTarget(ctx);
+  let previous: string | null = null;
+  if (target.kind === 'ledger') {
     if (!input.force) {
-      throw new UsageError(`a file already exists at ${ctx.dbPath}`, 'pointsmall init never overwrites a ledger; pass --force to erase it and start again');
+      throw new UsageError(
+        isPostgresUrl(ctx.dbPath) ? `a ledger already exists in ${target.path}` : `a ledger already exists at ${target.path}`,
+        'pointsmall init never overwrites a ledger; pass --force (and --yes where nobody can be asked) to erase it and start again',
+      );
     }
-    removeLedgerFiles(ctx.dbPath);
+    if (isPostgresUrl(ctx.dbPath)) eraseLedger(ctx.dbPath);
+    else {
+      previous = keepLedgerAside(ctx, 'init');
+      removeLedgerFiles(ctx.dbPath);
+    }
   }
   if (!isPostgresUrl(ctx.dbPath) && !existsSync(dirname(resolve(ctx.dbPath)))) throw new UsageError(`folder ${dirname(resolve(ctx.dbPath))} does not exist`, 'create it first');
   const store = openStore(ctx.dbPath, { create: true });
@@ -75,10 +177,10 @@ export async function initLedger(ctx: Ctx, input: InitInput): Promise<InitResult
       const id = store
         .get(rulesVersions)
         .insert(BEGINNING_OF_TIME, l.nowIso, ctx.operator, 'init', JSON.stringify(rulesToDocument(defaultRules(), digits)));
-      store.get(audit).record(l.nowIso, ctx.operator, 'ledger.init', shownPath(ctx.dbPath), { currency, timezone });
+      store.get(audit).record(l.nowIso, ctx.operator, 'ledger.init', shownPath(ctx.dbPath), { currency, timezone, ...(target.contents ? { erased: target.contents, previous } : {}) });
       return id;
     });
-    return { path: shownPath(ctx.dbPath), currency, digits, timezone, schemaVersion: schemaVersion(store), rulesVersion };
+    return { path: shownPath(ctx.dbPath), currency, digits, timezone, schemaVersion: schemaVersion(store), rulesVersion, erased: target.contents, previous };
   } finally {
     store.close();
   }
@@ -336,18 +438,7 @@ export async function dbRestore(ctx: Ctx, source: string): Promise<RestoreResult
   let live = false;
   if (existsSync(ctx.dbPath)) {
     // Keep a consistent copy of the ledger being replaced (VACUUM INTO cannot run inside a transaction).
-    // A new private file (made exclusively: a name someone took, or a planted symlink, is skipped).
-    const stem = `${ctx.dbPath}.before-restore-${ctx.now.toISOString().replace(/[:.]/g, '-')}`;
-    previous = stem;
-    for (let n = 2; ; n++) {
-      try {
-        closeSync(createExclusive(previous));
-        break;
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-        previous = `${stem}-${n}`;
-      }
-    }
+    previous = reserveAside(ctx, 'restore');
     let store: ReturnType<typeof openStore> | undefined;
     try {
       store = openStore(ctx.dbPath, { requireLatest: false });

@@ -6,6 +6,7 @@ import { UsageError } from '../errors.js';
 import { openStore } from '../store/db.js';
 import { settings } from '../store/settings.js';
 import type { Ctx } from './ledger.js';
+import type { InitTarget } from './admin.js';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../../fixtures/${name}`, import.meta.url));
 
@@ -23,6 +24,8 @@ export interface DemoResult {
   now: string;
   steps: DemoStep[];
   verified: boolean;
+  /** Where a real ledger that --force replaced is kept (null when there was none). */
+  previous: string | null;
 }
 
 function isDemoLedger(path: string): boolean {
@@ -38,10 +41,25 @@ function isDemoLedger(path: string): boolean {
   }
 }
 
+/**
+ * What demo --force would replace that the demo did not make: a real ledger (its contents, to confirm), or
+ * nothing to ask about (no file, an empty one, the demo's own ledger). A file that is not a ledger is refused
+ * (exit 2), as init refuses it. Nothing written.
+ */
+export async function foreignLedgerAt(ctx: Ctx): Promise<InitTarget | null> {
+  if (!existsSync(ctx.dbPath) || isDemoLedger(ctx.dbPath)) return null;
+  const { inspectInitTarget } = await import('./admin.js');
+  const t = await inspectInitTarget(ctx);
+  return t.kind === 'ledger' ? t : null;
+}
+
 export async function runDemo(ctx: Ctx, opts: { force?: boolean } = {}): Promise<DemoResult> {
+  let previous: string | null = null;
   if (existsSync(ctx.dbPath)) {
-    if (!isDemoLedger(ctx.dbPath) && !opts.force) {
-      throw new UsageError(`${ctx.dbPath} exists and was not made by pointsmall demo`, 'the demo never overwrites a real ledger: give it another --db path (or --force)');
+    if (!isDemoLedger(ctx.dbPath)) {
+      if (!opts.force) throw new UsageError(`${ctx.dbPath} exists and was not made by pointsmall demo`, 'the demo never overwrites a real ledger: give it another --db path (or --force)');
+      // a real ledger is kept aside as init --force keeps it; anything else is never erased
+      if (await foreignLedgerAt(ctx)) previous = (await import('./admin.js')).keepLedgerAside(ctx, 'demo');
     }
     for (const f of [ctx.dbPath, `${ctx.dbPath}-wal`, `${ctx.dbPath}-shm`]) if (existsSync(f)) rmSync(f);
   }
@@ -106,5 +124,5 @@ export async function runDemo(ctx: Ctx, opts: { force?: boolean } = {}): Promise
   await step('Summary of the points economy', 'pointsmall report summary', () => reports.summaryReport(ctx, {}));
   await step('Liability: what the outstanding points are worth', 'pointsmall report liability', () => reports.liabilityReport(ctx, {}));
   const verified = await step('Prove the books: hash chain, zero-sum entries, every cache', 'pointsmall ledger verify', () => verifyLedger(ctx));
-  return { db: ctx.dbPath, now: ctx.now.toISOString(), steps, verified: verified.ok };
+  return { db: ctx.dbPath, now: ctx.now.toISOString(), steps, verified: verified.ok, previous };
 }

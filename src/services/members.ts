@@ -294,6 +294,9 @@ export interface MemberImportResult {
 const MEMBER_COLUMNS = ['id', 'name', 'phone', 'email', 'tier'];
 
 /** Upserts members by id from a CSV; bad rows go to the rejects file, good ones are kept (one transaction). */
+/** The fields a member import may set; each only when the file has its column. */
+const IMPORT_FIELDS = ['name', 'phone', 'email', 'tier'] as const;
+
 export async function importMembers(ctx: Ctx, file: string, rejectsPath?: string, format: CsvFormat = {}): Promise<MemberImportResult> {
   const csv = await readCsvFile(file, ['id', 'name'], MEMBER_COLUMNS, format);
   const records = csv.records;
@@ -308,6 +311,7 @@ export async function importMembers(ctx: Ctx, file: string, rejectsPath?: string
       let created = 0, updated = 0, unchanged = 0;
       for (const r of records) {
         const v = r.values;
+        // A column absent from the file leaves its field as it is; present with an empty cell, it clears it.
         const input = { id: v.id ?? '', name: v.name ?? '', phone: v.phone || null, email: v.email || null, tier: v.tier || null };
         const problems = memberProblems(input);
         if (input.tier && !tiers.has(input.tier)) problems.push({ field: 'tier', message: `tier ${JSON.stringify(input.tier)} is not in the rules in force` });
@@ -321,10 +325,17 @@ export async function importMembers(ctx: Ctx, file: string, rejectsPath?: string
         if (!before) {
           repo.insert(input, l.nowIso);
           created++;
-        } else if (before.name !== input.name || before.phone !== input.phone || before.email !== input.email || before.tier !== input.tier) {
-          repo.update(input.id, { name: input.name, phone: input.phone, email: input.email, tier: input.tier }, l.nowIso);
-          updated++;
-        } else unchanged++;
+          continue;
+        }
+        const changed = IMPORT_FIELDS.filter((k) => k in v && before[k] !== input[k]);
+        if (!changed.length) {
+          unchanged++;
+          continue;
+        }
+        const after = Object.fromEntries(changed.map((k) => [k, input[k]]));
+        repo.update(input.id, after, l.nowIso);
+        recordAudit(l, 'member.update', input.id, { via: 'member import', file, changed, before: Object.fromEntries(changed.map((k) => [k, before[k]])), after });
+        updated++;
       }
       recordAudit(l, 'member.import', file, { rows: records.length, created, updated, unchanged, rejected: rejects.length });
       return { created, updated, unchanged };

@@ -234,8 +234,16 @@ function looksLikeSqlite(path: string): boolean {
   }
 }
 
-const notLedger = (path: string, why: string, shown = path) =>
-  new UsageError(`${shown} is not a pointsmall ledger (${why})`, `create one with: pointsmall init --db ${shown}`, 'NOT_A_LEDGER');
+/**
+ * Not a ledger. The hint leads to init only where init erases nothing: no file, an empty one, a database
+ * without a ledger; a file that holds something else (a CSV, another SQLite database) is never a place for one.
+ */
+const notLedger = (path: string, why: string, shown = path, initHere = true) =>
+  new UsageError(
+    `${shown} is not a pointsmall ledger (${why})`,
+    initHere ? `create one with: pointsmall init --db ${shown}` : 'check --db: it names a file that holds something else, which init never erases; give the path of your ledger',
+    'NOT_A_LEDGER',
+  );
 
 export const LEDGER_PAGE_SIZE = 8192;
 
@@ -268,7 +276,8 @@ export function openStore(path: string, opts: OpenOptions = {}): Store {
   if (exists && !looksLikeSqlite(path)) {
     if (opts.create && statSync(path).isFile() && statSync(path).size === 0) {
       // an empty file is fine to build a ledger in
-    } else throw notLedger(path, 'not an SQLite database');
+    } else if (statSync(path).isFile() && statSync(path).size === 0) throw notLedger(path, 'an empty file');
+    else throw notLedger(path, 'not an SQLite database', path, false);
   }
   if (!exists) closeSync(openSync(path, 'wx', 0o600));
   let db: Db;
@@ -302,7 +311,7 @@ export function openStore(path: string, opts: OpenOptions = {}): Store {
   }
   if (!opts.create && version === 0) {
     store.close();
-    throw notLedger(path, 'no pointsmall schema in it');
+    throw notLedger(path, 'no pointsmall schema in it', path, false);
   }
   if (opts.requireLatest !== false && !opts.create && version < latestVersion()) {
     store.close();

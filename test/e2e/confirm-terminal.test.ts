@@ -31,6 +31,24 @@ describe.skipIf(!hasTmux)('questions on a terminal name the amounts', () => {
     expect(t.ok(['member', 'show', 'a']).balance).toBe(342);
   }, 300_000);
 
+  it('init --force names what it erases (entries, members, head); no is the default and erases nothing', async () => {
+    const t = shop();
+    const head = t.verify().entries;
+    const s = start(t, ['init', '--force']);
+    await waitFor(s, new RegExp(`is a ledger with ${head} entr(y|ies) and 1 member, head #\\d+ [0-9a-f]{16}`));
+    await waitFor(s, 'and start a new ledger?');
+    keys(s, 'Enter'); // the default: no
+    const out = await waitFor(s, 'EXIT=');
+    expect(out).toContain('nothing was erased');
+    expect(out).toContain('EXIT=0');
+    expect(t.ok(['member', 'show', 'a']).balance).toBe(300);
+    const again = start(t, ['init', '--force']);
+    await waitFor(again, 'and start a new ledger?');
+    keys(again, 'y', 'Enter');
+    expect(await waitFor(again, 'EXIT=')).toContain('ledger created');
+    expect(t.ok(['member', 'list'])).toEqual([]);
+  }, 300_000);
+
   it('a debit names the points and the available balance before and after; yes takes them', async () => {
     const t = shop();
     const s = start(t, ['member', 'adjust', 'a', '--points', '-120', '--reason', 'fix']);

@@ -1,4 +1,4 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli, tmpDir, openLedgerDb } from '../helpers/cli.js';
@@ -52,5 +52,26 @@ describe('pointsmall demo', () => {
     const r = runCli(['demo', '--db', precious]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/not made by pointsmall demo/);
+    // --force never erases a file that is not a ledger, even with --yes
+    const forced = runCli(['demo', '--db', precious, '--force', '--yes']);
+    expect(forced.code).toBe(2);
+    expect(forced.stderr).toMatch(/not a pointsmall ledger/);
+    expect(readFileSync(precious, 'utf8')).toBe('not yours');
+  });
+
+  it('demo --force over a real ledger needs --yes where nobody can be asked, and keeps the ledger aside', () => {
+    const dir = tmpDir();
+    const real = join(dir, 'real.db');
+    expect(runCli(['init', '--timezone', 'UTC'], { db: real }).code).toBe(0);
+    expect(runCli(['member', 'add', '--id', 'M1', '--name', 'A'], { db: real }).code).toBe(0);
+    const r = runCli(['demo', '--db', real, '--force', '--json'], { env: { POINTSMALL_DB: undefined } });
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stderr.trim()).error.code).toBe('CONFIRMATION_REQUIRED');
+    expect(runCli(['member', 'show', 'M1', '--json'], { db: real }).code).toBe(0);
+    const ok = runCli(['demo', '--db', real, '--force', '--yes', '--json'], { env: { POINTSMALL_DB: undefined } });
+    expect(ok.code).toBe(0);
+    const previous = ok.json().previous as string;
+    expect(previous).toMatch(/real\.db\.before-demo-/);
+    expect(runCli(['member', 'show', 'M1', '--json'], { db: previous }).json().name).toBe('A');
   });
 });

@@ -1,8 +1,8 @@
 // Global conventions (SPEC §2): init, the --db path, --json errors, exit codes, operator and clock.
-import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli, tmpDir, tmpLedger, openLedgerDb } from '../helpers/cli.js';
+import { PG, runCli, tmpDir, tmpLedger, openLedgerDb } from '../helpers/cli.js';
 
 /** stdout empty, stderr exactly one JSON line {"error":{"code","message"}}; returns the error. */
 function jsonError(r: { stdout: string; stderr: string }): { code: string; message: string } {
@@ -58,10 +58,93 @@ describe('init', () => {
     expect(r.stderr).toMatch(/already exists/);
     expect(r.stderr).toMatch(/--force/);
     expect(t.ok(['member', 'list'])).toHaveLength(1); // untouched
-    const f = t.run(['init', '--timezone', 'UTC', '--force', '--json']);
+    const f = t.run(['init', '--timezone', 'UTC', '--force', '--yes', '--json']);
     expect(f.code).toBe(0);
     expect(t.ok(['member', 'list'])).toEqual([]);
     expect(statSync(t.db).mode & 0o777).toBe(0o600);
+  });
+
+  it('init --force over a ledger with entries needs --yes where nobody can be asked (exit 2, nothing written)', () => {
+    const t = tmpLedger();
+    t.ok(['member', 'add', '--id', 'M1', '--name', 'A']);
+    t.ok(['member', 'adjust', 'M1', '--points', '500', '--reason', 'welcome']);
+    const before = t.verify();
+    expect(before.entries).toBeGreaterThan(0);
+    for (const args of [['init', '--force'], ['init', '--force', '--json']]) {
+      const r = t.run(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      if (args.includes('--json')) expect(jsonError(r).code).toBe('CONFIRMATION_REQUIRED');
+      else expect(r.stderr).toMatch(/--yes/);
+      expect(t.verify().entries).toBe(before.entries);
+      expect(t.ok(['member', 'show', 'M1']).balance).toBe(500);
+    }
+    const f = t.run(['init', '--force', '--yes', '--json']);
+    expect(f.code).toBe(0);
+    const doc = f.json();
+    expect(doc.erased).toMatchObject({ entries: before.entries, members: 1 });
+    expect(t.verify().entries).toBe(0);
+    if (PG) {
+      // nothing of a PostgreSQL ledger is kept: the output says so (db backup first)
+      expect(doc.previous).toBeNull();
+    } else {
+      expect(typeof doc.previous).toBe('string');
+      expect(statSync(doc.previous).mode & 0o777).toBe(0o600);
+      const kept = runCli(['ledger', 'verify', '--json'], { db: doc.previous });
+      expect(kept.code).toBe(0);
+      expect(kept.json().entries).toBe(before.entries);
+      expect(runCli(['member', 'show', 'M1', '--json'], { db: doc.previous }).json().balance).toBe(500);
+    }
+  });
+
+  it('says in human output where the erased ledger is kept (or that nothing is kept on PostgreSQL)', () => {
+    const t = tmpLedger();
+    t.ok(['member', 'add', '--id', 'M1', '--name', 'A']);
+    const f = t.run(['init', '--force', '--yes']);
+    expect(f.code).toBe(0);
+    if (PG) expect(f.stdout + f.stderr).toMatch(/nothing of it was kept/);
+    else expect(f.stdout).toMatch(/the previous ledger \(\d+ entr[a-z]*, 1 member\) is kept at .+before-init/);
+  });
+
+  it('never erases a file that is not a ledger, even with --force --yes (SQLite files)', () => {
+    const dir = tmpDir();
+    const csv = join(dir, 'p.csv');
+    writeFileSync(csv, 'id,name\nM1,a\n');
+    const bin = join(dir, 'blob.bin');
+    writeFileSync(bin, Buffer.from([0, 1, 2, 3, 255, 254, 7, 8]));
+    const foreign = join(dir, 'other.sqlite');
+    const f = openLedgerDb(foreign);
+    f.exec('CREATE TABLE things (a)');
+    f.close();
+    const foreignBytes = readFileSync(foreign);
+    for (const db of [csv, bin, foreign]) {
+      const before = readFileSync(db);
+      for (const args of [['init', '--force', '--yes'], ['init', '--force', '--yes', '--json'], ['init']]) {
+        const r = runCli(['--db', db, ...args], { env: { POINTSMALL_DB: undefined } });
+        expect(r.code, `${db} ${args.join(' ')}`).toBe(2);
+        expect(r.stderr).toContain(db);
+        expect(r.stderr).toMatch(/not a pointsmall ledger/);
+        expect(r.stderr).not.toMatch(/--force/);
+        expect(readFileSync(db).equals(before)).toBe(true);
+      }
+      // and no hint leads there: a command on it says it is not a ledger, without "create one with init"
+      const list = runCli(['--db', db, 'member', 'list'], { env: { POINTSMALL_DB: undefined } });
+      expect(list.code).toBe(2);
+      expect(list.stderr).toMatch(/not a pointsmall ledger/);
+      expect(list.stderr).not.toMatch(/create one with/);
+      expect(list.stderr).not.toContain(`pointsmall init --db ${db}`);
+    }
+    expect(readFileSync(foreign).equals(foreignBytes)).toBe(true);
+    expect(readdirSync(dir).sort()).toEqual(['blob.bin', 'other.sqlite', 'p.csv']);
+  });
+
+  it('builds a ledger in an empty file without --force (nothing there to erase)', () => {
+    const dir = tmpDir();
+    const empty = join(dir, 'empty.db');
+    writeFileSync(empty, '');
+    const r = runCli(['--db', empty, 'init', '--timezone', 'UTC', '--json'], { env: { POINTSMALL_DB: undefined } });
+    expect(r.code).toBe(0);
+    expect(r.json().previous).toBeNull();
+    expect(runCli(['--db', empty, 'member', 'list', '--json'], { env: { POINTSMALL_DB: undefined } }).code).toBe(0);
   });
 });
 
@@ -109,7 +192,9 @@ describe('the ledger path', () => {
         expect(r.code, `${db} ${args.join(' ')}`).toBe(2);
         expect(r.stderr).toContain(db);
         expect(r.stderr).toMatch(/not a pointsmall ledger/);
-        expect(r.stderr).toContain('pointsmall init');
+        // init builds a ledger in an empty file; it never erases a file that holds something else
+        if (db === empty) expect(r.stderr).toContain('pointsmall init');
+        else expect(r.stderr).not.toContain('pointsmall init');
       }
     }
     expect(statSync(empty).size).toBe(0);

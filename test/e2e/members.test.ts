@@ -1,6 +1,8 @@
 // member add|update|list|show|history|adjust|freeze|unfreeze through the built bin.
 import { describe, expect, it } from 'vitest';
-import { tmpLedger } from '../helpers/cli.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { FIXTURES, tmpLedger } from '../helpers/cli.js';
 
 const auditCount = (t: ReturnType<typeof tmpLedger>) => (t.ok(['audit', 'list', '--limit', '100000']) as unknown[]).length;
 
@@ -160,5 +162,51 @@ describe('member history', () => {
     expect(w.closingBalance).toBe(300);
     expect(t.run(['member', 'history', 'a', '--from', '2026-02-30']).code).toBe(2);
     expect(t.run(['member', 'history', 'nobody']).code).toBe(2);
+  });
+});
+
+describe('member import of some columns', () => {
+  function withGold() {
+    const t = tmpLedger();
+    t.ok(['rules', 'apply', `${FIXTURES}/rules.json`]);
+    t.ok(['member', 'add', '--id', 'M1', '--name', 'a', '--phone', '13800000001', '--email', 'a@example.com', '--tier', 'gold']);
+    return t;
+  }
+  const file = (t: ReturnType<typeof tmpLedger>, name: string, text: string) => {
+    const p = join(t.dir, name);
+    writeFileSync(p, text);
+    return p;
+  };
+
+  it('leaves the fields of columns absent from the file as they are (contact data, the pinned tier)', () => {
+    const t = withGold();
+    const same = t.ok(['member', 'import', file(t, 't1.csv', 'id,name\nM1,a\n')]);
+    expect(same).toMatchObject({ created: 0, updated: 0, unchanged: 1 });
+    const renamed = t.ok(['member', 'import', file(t, 't2.csv', 'id,name\nM1,b\n')]);
+    expect(renamed).toMatchObject({ updated: 1 });
+    expect(t.ok(['member', 'show', 'M1'])).toMatchObject({ name: 'b', phone: '13800000001', email: 'a@example.com', tier: 'gold', pinnedTier: 'gold' });
+    t.ok(['member', 'import', file(t, 't3.csv', 'id,name,email\nM1,b,new@example.com\n')]);
+    expect(t.ok(['member', 'show', 'M1'])).toMatchObject({ name: 'b', phone: '13800000001', email: 'new@example.com', pinnedTier: 'gold' });
+  });
+
+  it('records which fields an import changed for each member', () => {
+    const t = withGold();
+    t.ok(['member', 'import', file(t, 't.csv', 'id,name,email\nM1,b,new@example.com\n')]);
+    const audit = t.ok(['audit', 'list', '--limit', '10']) as { action: string; subject: string; detail: Record<string, unknown> }[];
+    const update = audit.find((a) => a.action === 'member.update' && a.subject === 'M1');
+    expect(update?.detail).toMatchObject({ changed: ['name', 'email'], before: { name: 'a', email: 'a@example.com' }, after: { name: 'b', email: 'new@example.com' } });
+    expect(Object.keys(update?.detail.after as object).sort()).toEqual(['email', 'name']);
+  });
+
+  it('clears a field whose column is present with an empty cell (an empty tier unpins)', () => {
+    const t = withGold();
+    t.ok(['member', 'import', file(t, 't.csv', 'id,name,phone,tier\nM1,a,,\n')]);
+    expect(t.ok(['member', 'show', 'M1'])).toMatchObject({ phone: null, email: 'a@example.com', pinnedTier: null });
+  });
+
+  it('creates a new member from a file of some columns with the others empty', () => {
+    const t = withGold();
+    expect(t.ok(['member', 'import', file(t, 'n.csv', 'id,name\nM2,c\n')])).toMatchObject({ created: 1 });
+    expect(t.ok(['member', 'show', 'M2'])).toMatchObject({ name: 'c', phone: null, email: null, pinnedTier: null });
   });
 });

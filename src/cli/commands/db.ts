@@ -11,14 +11,37 @@ export function register(program: Command): void {
     .description('create a new ledger (file mode 0600) with the default rules')
     .option('--currency <code>', 'ISO currency, fixed for the ledger', 'CNY')
     .option('--timezone <zone>', 'IANA zone for calendar logic (default: this machine\'s)')
-    .option('--force', 'erase an existing file at --db and start again')
+    .option('--force', 'erase the ledger at --db and start again (asks on a terminal, --yes elsewhere; a SQLite ledger is kept aside first; never a file that is not a ledger)')
     .action(async (...args) => {
       const cmd = cmdOf(args);
       const o = cmd.opts();
-      const { initLedger } = await import('../../services/admin.js');
-      const r = await initLedger(await context(cmd), { currency: o.currency, timezone: o.timezone, force: o.force });
+      const ctx = await context(cmd);
+      const { initLedger, inspectInitTarget } = await import('../../services/admin.js');
+      if (o.force) {
+        // Erasing a ledger destroys data: the --yes rule (SPEC §7), checked before anything is written.
+        const target = await inspectInitTarget(ctx);
+        if (target.kind === 'ledger') {
+          const ask = mustAsk(cmd, 'init --force (it erases the ledger)');
+          if (ask && target.contents) {
+            const t = target.contents;
+            process.stderr.write(
+              `${target.path} is a ledger with ${count(t.entries, 'entry', 'entries')} and ${count(t.members, 'member')}, head #${t.headId} ${t.headHash.slice(0, 16)}…\n` +
+                (target.backend === 'postgres'
+                  ? 'init --force erases it and nothing of it is kept: run pointsmall db backup FILE first to keep a copy\n'
+                  : 'init --force erases it; a copy is kept aside beside it (LEDGER.before-init-TIME)\n'),
+            );
+            if (!(await confirmOnTerminal(`Erase ${target.path} and start a new ledger?`))) {
+              process.stderr.write('nothing was erased\n');
+              return;
+            }
+          }
+        }
+      }
+      const r = await initLedger(ctx, { currency: o.currency, timezone: o.timezone, force: o.force });
       await emit(cmd, r, () => {
-        process.stdout.write(`${c.green('✓')} ledger created at ${r.path} (${r.currency}, ${r.timezone}, schema v${r.schemaVersion})\n`);
+        const was = r.erased ? `the previous ledger (${count(r.erased.entries, 'entry', 'entries')}, ${count(r.erased.members, 'member')})` : '';
+        const erased = !r.erased ? '' : r.previous ? `; ${was} is kept at ${r.previous}` : `; ${was} was erased and nothing of it was kept`;
+        process.stdout.write(`${c.green('✓')} ledger created at ${r.path} (${r.currency}, ${r.timezone}, schema v${r.schemaVersion})${erased}\n`);
         process.stderr.write(`next: add members (pointsmall member add), a catalog (pointsmall catalog add) and import purchases\n`);
       });
     });

@@ -1,7 +1,7 @@
 // `demo`: the main job end to end on a fresh ledger built from fixtures/, narrated.
 import { Command } from 'commander';
 import { c } from '../colour.js';
-import { cmdOf, context, emit, globals, setExit } from '../cli.js';
+import { cmdOf, confirmOnTerminal, context, emit, globals, mustAsk, setExit } from '../cli.js';
 import { cashBy, count } from '../words.js';
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -56,7 +56,7 @@ export function register(program: Command): void {
   program
     .command('demo')
     .description('build a fresh demo ledger from fixtures/ and run the main job end to end')
-    .option('--force', 'replace an existing --db file that the demo did not make')
+    .option('--force', 'replace a ledger at --db that the demo did not make (kept aside first; asks on a terminal, --yes elsewhere; never a file that is not a ledger)')
     .action(async (...args) => {
       const cmd = cmdOf(args);
       const g = globals(cmd);
@@ -64,8 +64,21 @@ export function register(program: Command): void {
       if (!process.env.POINTSMALL_NOW) process.env.POINTSMALL_NOW = DEMO_NOW;
       const ctx = await context(cmd);
       if (!g.db && !process.env.POINTSMALL_DB) ctx.dbPath = './pointsmall-demo.db';
+      if (cmd.opts().force) {
+        // Replacing a real ledger destroys data: the --yes rule, as for init --force.
+        const { foreignLedgerAt } = await import('../../services/demo.js');
+        const t = await foreignLedgerAt(ctx);
+        if (t?.contents && mustAsk(cmd, 'demo --force over a ledger the demo did not make')) {
+          process.stderr.write(`${t.path} is a ledger with ${count(t.contents.entries, 'entry', 'entries')} and ${count(t.contents.members, 'member')}; a copy is kept aside beside it (LEDGER.before-demo-TIME)\n`);
+          if (!(await confirmOnTerminal(`Replace ${t.path} with the demo ledger?`))) {
+            process.stderr.write('nothing was replaced\n');
+            return;
+          }
+        }
+      }
       const r = await runDemo(ctx, { force: Boolean(cmd.opts().force) });
       await emit(cmd, r, () => {
+        if (r.previous) process.stderr.write(`the ledger that was at ${r.db} is kept at ${r.previous}\n`);
         process.stdout.write(c.bold(`pointsmall demo — the clock is set to ${r.now} so the story is the same every time\n\n`));
         r.steps.forEach((s, i) => {
           process.stdout.write(`${c.cyan(`${String(i + 1).padStart(2)}.`)} ${c.bold(s.title)}\n    ${c.dim('$ ' + s.command)}\n`);
