@@ -218,3 +218,13 @@ export function parseWithin(text: string): number | null {
   const n = +m[1];
   return m[2] === 'w' ? n * 7 : m[2] === 'm' ? n * 30 : n;
 }
+
+/**
+ * An instant as people see it in messages and hints: wall-clock time in `zone` to the minute (README
+ * "times"), like tables show it; a missing or unreadable value as it is.
+ */
+export function shownInstant(utc: number | string | null | undefined, zone: string): string {
+  if (utc === null || utc === undefined || utc === '') return 'an unrecorded time';
+  const ms = typeof utc === 'number' ? utc : Date.parse(utc);
+  return Number.isFinite(ms) ? localDateTime(ms, zone) : String(utc);
+}

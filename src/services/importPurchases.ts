@@ -27,7 +27,7 @@ import {
   validateProfile,
 } from '../domain/purchases.js';
 import { type Rules, expiresOn } from '../domain/rules.js';
-import { localRangeUtc } from '../domain/time.js';
+import { localRangeUtc, shownInstant } from '../domain/time.js';
 import { mapBusy } from '../store/db.js';
 import { ImportStage, type MemberFacts, type StageShape, StagedOrders, bulkWrites, purchases } from '../store/purchases.js';
 import { journal } from '../store/journal.js';
@@ -260,7 +260,7 @@ export class AccrualEngine {
 
   rulesAt(ms: number): { id: number; rules: Rules } {
     const v = this.timeline.at(ms);
-    if (!v) throw new UsageError(`no rules version is in force at ${new Date(ms).toISOString()}`, 'apply one with: pointsmall rules apply FILE.json --effective DATE');
+    if (!v) throw new UsageError(`no rules version is in force at ${shownInstant(ms, this.l.zone)}`, 'apply one with: pointsmall rules apply FILE.json --effective DATE');
     return { id: v.id, rules: parseStoredRules(this.l, v.id, v.document) };
   }
 

@@ -1,0 +1,51 @@
+// Rough edges an outside tester found: times in messages, wording, look-alike ids, CSV headers and line
+// endings, import counts and quantity messages — through the built bin.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { tmpLedger, type TmpLedger } from '../helpers/cli.js';
+
+const errorOf = (r: { stderr: string }) => JSON.parse(r.stderr.trim().split('\n').pop()!).error as { code: string; message: string; hint?: string };
+const UTC_ISO = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/;
+
+/** A ledger in Asia/Shanghai (now 2026-11-23 10:00 there) with M1, an activity and review above 100.00. */
+function shop(): TmpLedger {
+  const t = tmpLedger();
+  t.ok(['member', 'add', '--id', 'M1', '--name', 'Ann']);
+  const f = join(t.dir, 'rules.json');
+  writeFileSync(f, JSON.stringify({ activities: [{ name: 'review', points: 20, maxPerDay: 1 }], limits: { reviewAbove: '100.00' } }));
+  t.ok(['rules', 'apply', f, '--effective', '2026-01-01']);
+  return t;
+}
+
+function file(t: TmpLedger, name: string, text: string): string {
+  const f = join(t.dir, name);
+  writeFileSync(f, text);
+  return f;
+}
+
+describe('times in messages and hints are the ledger zone\'s wall clock, to the minute', () => {
+  it('activity limit hint, unknown activity, a second review approve and a second purchase void', () => {
+    const t = shop();
+    const award = (ref: string, activity = 'review') => t.run(['points', 'award', '--member', 'M1', '--activity', activity, '--ref', ref, '--at', '2026-11-20 10:30', '--json']);
+    expect(award('a').code).toBe(0);
+    const limit = errorOf(award('b'));
+    expect(limit.hint).toContain('the rules in force at 2026-11-20 10:30 (version 2)');
+    const unknown = errorOf(award('c', 'nope'));
+    expect(unknown.message).toBe('activity "nope" is not in the rules in force at 2026-11-20 10:30 (version 2)');
+
+    const csv = file(t, 'p.csv', 'order_id,member_id,purchased_at,amount\nO1,M1,2026-11-19 10:00,500.00\nO2,M1,2026-11-19 10:00,50.00\n');
+    t.ok(['import', 'purchases', csv, '--source', 's']);
+    t.ok(['review', 'approve', '1', '--yes']);
+    const again = t.run(['review', 'approve', '1', '--yes']);
+    expect(again.code).toBe(3);
+    expect(again.stderr).toContain('was already approved by tester at 2026-11-23 10:00');
+    t.ok(['purchase', 'void', 's', 'O2', '--yes']);
+    const twice = t.run(['purchase', 'void', 's', 'O2', '--yes']);
+    expect(twice.code).toBe(3);
+    expect(twice.stderr).toContain('was voided already (at 2026-11-23 10:00)');
+    for (const m of [limit.hint, unknown.message, again.stderr, twice.stderr]) expect(m).not.toMatch(UTC_ISO);
+    // --json keeps the message the same; its fields keep UTC ISO 8601
+    expect(errorOf(t.run(['purchase', 'void', 's', 'O2', '--yes', '--json'])).message).toContain('(at 2026-11-23 10:00)');
+  });
+});
