@@ -40,7 +40,9 @@ describe('times in messages and hints are the ledger zone\'s wall clock, to the 
     const again = t.run(['review', 'approve', '1', '--yes']);
     expect(again.code).toBe(3);
     expect(again.stderr).toContain('was already approved by tester at 2026-11-23 10:00');
-    t.ok(['purchase', 'void', 's', 'O2', '--yes']);
+    const first = t.run(['purchase', 'void', 's', 'O2', '--yes']);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/^voided order O2 of source s, 50 points taken back, 1 member affected\n/);
     const twice = t.run(['purchase', 'void', 's', 'O2', '--yes']);
     expect(twice.code).toBe(3);
     expect(twice.stderr).toContain('was voided already (at 2026-11-23 10:00)');
