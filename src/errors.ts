@@ -1,4 +1,5 @@
 // The error taxonomy: each typed error carries its exit code; only cli/main.ts turns them into output.
+import { idLookalikeProblem } from './domain/text.js';
 
 export const EXIT = {
   ok: 0,
@@ -31,10 +32,15 @@ export class UsageError extends PointsmallError {
   }
 }
 
-/** Unknown member / SKU / order / checkout: a usage error with a NOT_FOUND code. */
+/**
+ * Unknown member / SKU / order / checkout: a usage error with a NOT_FOUND code. An id that could pass for
+ * another (a zero-width space, a decomposed accent, a fullwidth letter) says so first: on a screen it looks
+ * like an id that exists.
+ */
 export class NotFoundError extends UsageError {
   constructor(what: string, id: string, hint?: string) {
-    super(`${what} ${JSON.stringify(id)} not found`, hint, 'NOT_FOUND');
+    const lookalike = idLookalikeProblem(what, id);
+    super(`${what} ${JSON.stringify(id)} not found${lookalike ? `; it ${lookalike.slice(what.length + JSON.stringify(id).length + 2)}` : ''}`, hint, 'NOT_FOUND');
   }
 }
 

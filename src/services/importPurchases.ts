@@ -11,7 +11,7 @@ import { BusyError, DiskFullError, UsageError, isDiskFull } from '../errors.js';
 import { RulesTimeline, computeEarn } from '../domain/accrual.js';
 import { memberProblems } from '../domain/members.js';
 import { POINTS_MAX } from '../domain/money.js';
-import { idTextProblem } from '../domain/text.js';
+import { idLookalikeProblem, idTextProblem } from '../domain/text.js';
 import {
   type ColumnPlan,
   type CsvRecord,
@@ -474,7 +474,7 @@ class Accruer {
     if (unseen.length) this.learn(this.p.memberFactsMany(unseen));
     for (const order of ready) {
       const lines = order.lines;
-      const unclean = idTextProblem('order id', order.orderId) ?? idTextProblem('member id', order.memberId);
+      const unclean = idTextProblem('order id', order.orderId) ?? idLookalikeProblem('order id', order.orderId) ?? idTextProblem('member id', order.memberId);
       if (unclean) {
         this.rejectLines(lines, unclean);
         continue;
@@ -495,6 +495,13 @@ class Accruer {
       }
       let f = facts.get(order.memberId);
       if (!f) {
+        // a member id that could pass for another is refused whether or not members are created (an
+        // existing member with such an id, from before the rule, still takes its purchases)
+        const lookalike = idLookalikeProblem('member id', order.memberId);
+        if (lookalike) {
+          this.rejectLines(lines, lookalike);
+          continue;
+        }
         if (!this.o.createMembers) {
           this.rejectLines(lines, `member ${order.memberId} is not in the ledger (add it with pointsmall member add, or pass --create-members)`);
           continue;

@@ -51,3 +51,36 @@ describe('times in messages and hints are the ledger zone\'s wall clock, to the 
     expect(errorOf(t.run(['purchase', 'void', 's', 'O2', '--yes', '--json'])).message).toContain('(at 2026-11-23 10:00)');
   });
 });
+
+describe('ids that look alike are refused, naming the field and the code point', () => {
+  it('member add, member import, import purchases --create-members and a --member look-up', () => {
+    const t = tmpLedger();
+    t.ok(['member', 'add', '--id', 'M1', '--name', 'Ann']);
+    const add = (id: string) => t.run(['member', 'add', '--id', id, '--name', 'X', '--json']);
+    const zw = add('M1\u200b');
+    expect(zw.code).toBe(2);
+    expect(errorOf(zw).message).toContain('U+200B (zero-width space)');
+    expect(errorOf(add('e\u0301')).message).toContain('is not in Unicode NFC form: U+0065 U+0301 for U+00E9');
+    expect(errorOf(add('\uff2d1')).message).toContain('U+FF2D for U+004D');
+    expect(errorOf(add('M\u00a01')).message).toContain('U+00A0 (no-break space)');
+    expect(add('M 2').code).toBe(0); // an ASCII space inside is visible
+
+    const members = file(t, 'm.csv', 'id,name\nM3,Cy\nM1\u2060,Dee\n');
+    const mi = t.run(['member', 'import', members]);
+    expect(mi.code).toBe(4);
+    expect(mi.stderr).toMatch(/m\.csv:3: id: member id "M1\u2060" contains an invisible or blank character, U\+2060/);
+
+    const csv = file(t, 'p.csv', 'order_id,member_id,purchased_at,amount\nO1,M1\u200b,2026-11-19 10:00,50.00\nO2,e\u0301,2026-11-19 10:00,50.00\nO3,\uff2d1,2026-11-19 10:00,50.00\nO4\u200d,M1,2026-11-19 10:00,50.00\nO5,M1,2026-11-19 10:00,50.00\n');
+    const r = t.run(['import', 'purchases', csv, '--source', 's', '--create-members']);
+    expect(r.code).toBe(4);
+    expect(r.stdout).toMatch(/^accepted\t1$/m);
+    expect(r.stdout).toMatch(/^members created\t0$/m);
+    expect(r.stderr).toContain('p.csv:2: member id "M1\u200b" contains an invisible or blank character, U+200B');
+    expect(r.stderr).toContain('p.csv:5: order id "O4\u200d" contains an invisible or blank character, U+200D');
+    expect((t.ok(['member', 'list']) as { id: string }[]).map((m) => m.id)).toEqual(['M 2', 'M1', 'M3']);
+
+    const show = t.run(['member', 'show', 'M1\u200b', '--json']);
+    expect(show.code).toBe(2);
+    expect(errorOf(show).message).toBe('member "M1\u200b" not found; it contains an invisible or blank character, U+200B (zero-width space), at position 3: ids must be visible text');
+  });
+});
