@@ -5,6 +5,7 @@ import { Decimal } from 'decimal.js';
 import { ENCODING_NAMES, type Encoding, normaliseEncoding } from './encoding.js';
 import { AMOUNT_MAX, type Minor, formatMoney, parseMoney } from './money.js';
 import { MIN_YEAR, dateRangeProblem, dstGap, localDate, readIsoParts, zoneOffsetMinutes, zonedToUtcMs, zonedToUtcMsExact } from './time.js';
+import { duplicateColumnProblem } from './text.js';
 
 // ---- CSV tokenizer -------------------------------------------------------------------------------
 
@@ -257,7 +258,7 @@ export function parseMapSpecs(specs: readonly string[]): { map: Partial<Record<P
  * Matches the header against the fields (a mapped column by its name, else the field's own name;
  * exact first, then ignoring case and spaces). Problems mean a wrong header: exit 2, nothing written.
  */
-export function planColumns(header: readonly string[], map: Partial<Record<PurchaseField, string>>): { plan?: ColumnPlan; problems: string[] } {
+export function planColumns(header: readonly string[], map: Partial<Record<PurchaseField, string>>): { plan?: ColumnPlan; problems: string[]; duplicate?: boolean } {
   const clean = header.map((h) => h.trim());
   const norm = (s: string) => s.toLowerCase().replace(/[\s_-]+/g, '');
   const find = (name: string): number => {
@@ -266,6 +267,8 @@ export function planColumns(header: readonly string[], map: Partial<Record<Purch
     return clean.findIndex((h) => norm(h) === norm(name));
   };
   const problems: string[] = [];
+  const twice = duplicateColumnProblem(header, [...PURCHASE_FIELDS, ...Object.values(map).filter((c): c is string => typeof c === 'string')]);
+  if (twice) return { problems: [twice], duplicate: true };
   const index = {} as Record<PurchaseField, number>;
   for (const f of PURCHASE_FIELDS) {
     const col = map[f];

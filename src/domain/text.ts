@@ -57,3 +57,27 @@ function differing(a: string, b: string): string {
   while (s < x.length - p && s < y.length - p && x[x.length - 1 - s] === y[y.length - 1 - s]) s++;
   return `${codePoints(x.slice(p, x.length - s).join(''))} for ${codePoints(y.slice(p, y.length - s).join('')) || 'nothing'}`;
 }
+
+const columnKey = (s: string): string => s.trim().toLowerCase().replace(/[\s_-]+/g, '');
+
+/**
+ * Why a CSV header is ambiguous, or null: a column named twice (after trimming), or two columns that both
+ * answer to a name the import reads (`read`: its fields and mapped columns, matched as imports match
+ * them, ignoring case, spaces, `_` and `-`: `Amount` and `amount`). Reading one of them silently would
+ * drop the other's values.
+ */
+export function duplicateColumnProblem(header: readonly string[], read: readonly string[]): string | null {
+  const wanted = new Set(read.map(columnKey));
+  const names = header.map((h) => h.trim());
+  for (let j = 1; j < names.length; j++) {
+    if (names[j] === '') continue;
+    for (let i = 0; i < j; i++) {
+      const same = names[i] === names[j];
+      if (!same && !(columnKey(names[i]) === columnKey(names[j]) && wanted.has(columnKey(names[j])))) continue;
+      return same
+        ? `the header names column ${JSON.stringify(names[j])} twice, at positions ${i + 1} and ${j + 1}`
+        : `the header has columns ${JSON.stringify(names[i])} (position ${i + 1}) and ${JSON.stringify(names[j])} (position ${j + 1}), which read as the same column`;
+    }
+  }
+  return null;
+}

@@ -3,6 +3,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import { AtomicFile, checkOutput, type OutputTarget, sameFile } from './outfile.js';
 import { isRejectsHeader, rejectsHeader, rejectsRow, unquoteRejectsCell } from '../domain/rejects.js';
+import { duplicateColumnProblem } from '../domain/text.js';
 
 export interface CsvRecord {
   line: number;
@@ -51,6 +52,8 @@ export async function readCsvFile(path: string, required: string[], known: strin
   let names: string[] = [];
   const rename = (h: string[]): string[] => {
     header = h.map((x) => x.trim());
+    const twice = duplicateColumnProblem(header, [...known, ...map.map(([, column]) => column)]);
+    if (twice) throw new UsageError(`${path}:1: ${twice}`, 'rename or remove one of them; nothing was written');
     const out = header.slice();
     names = out;
     for (const [field, column] of map) {

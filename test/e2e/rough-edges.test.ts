@@ -84,3 +84,25 @@ describe('ids that look alike are refused, naming the field and the code point',
     expect(errorOf(show).message).toBe('member "M1\u200b" not found; it contains an invisible or blank character, U+200B (zero-width space), at position 3: ids must be visible text');
   });
 });
+
+describe('a header that names a column twice is refused by every CSV import', () => {
+  it('purchases, members and catalog: exit 2 naming the column and both positions, nothing written', () => {
+    const t = tmpLedger();
+    t.ok(['member', 'add', '--id', 'M1', '--name', 'Ann']);
+    const p = t.run(['import', 'purchases', file(t, 'p.csv', 'order_id,member_id,purchased_at,amount,amount\nO1,M1,2026-11-19 10:00,50.00,60.00\n'), '--json']);
+    expect(p.code).toBe(2);
+    expect(errorOf(p).message).toMatch(/p\.csv:1: the header names column "amount" twice, at positions 4 and 5$/);
+    const m = t.run(['member', 'import', file(t, 'm.csv', 'id,name,Name\nM2,Bo,Bob\n'), '--json']);
+    expect(m.code).toBe(2);
+    expect(errorOf(m).message).toMatch(/m\.csv:1: the header has columns "name" \(position 2\) and "Name" \(position 3\), which read as the same column$/);
+    const c = t.run(['catalog', 'import', file(t, 'c.csv', 'sku,name,price,price\nX1,Tea,1.00,2.00\n'), '--json']);
+    expect(c.code).toBe(2);
+    expect(errorOf(c).message).toContain('the header names column "price" twice, at positions 3 and 4');
+    expect(t.ok(['member', 'show', 'M1']).balance).toBe(0);
+    expect(t.ok(['member', 'list'])).toHaveLength(1);
+    expect(t.ok(['catalog', 'list'])).toHaveLength(0);
+    // a mapped column beside one named as the field is no duplicate: the map says which to read
+    const mapped = file(t, 'q.csv', 'order_id,member_id,purchased_at,amount,Total\nO1,M1,2026-11-19 10:00,50.00,60.00\n');
+    expect(t.ok(['import', 'purchases', mapped, '--map', 'amount=Total']).pointsAccrued).toBe(60);
+  });
+});
