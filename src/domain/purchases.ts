@@ -618,6 +618,9 @@ export interface RowContext {
 }
 
 const QTY_RE = /^([+-])?(\d+)(?:\.(\d+))?$/;
+const BARE_CR = /\r(?!\n)/;
+/** Why a row with a bare CR inside has the wrong number of fields, and the fix. */
+export const MIXED_LINE_ENDS = "a bare CR (old Mac line end) inside the row: the file mixes line endings; convert it to one, e.g. perl -pe 's/\\r\\n?/\\n/g' FILE.csv > FIXED.csv, and import that";
 /** Money with more decimals than the currency has (0.001 a piece, a line total of 12.3456). */
 const FINE_PRICE_RE = /^[+-]?\d{1,12}\.\d{1,9}$/;
 
@@ -627,7 +630,9 @@ export function parseRow(fields: readonly string[], ctx: RowContext): RowResult 
   const name = (f: PurchaseField) => (header[index[f]] === f ? f : `${header[index[f]]} (${f})`);
   if (fields.length !== header.length) {
     const orderId = index.order_id < fields.length ? fields[index.order_id]?.trim() || null : null;
-    return { kind: 'bad', reason: `has ${fields.length} fields, the header has ${header.length}`, orderId };
+    // a file that mixes line ends: its bare CRs (old Mac) end no row once LF or CRLF was read as the line end
+    const mixed = fields.some((f) => BARE_CR.test(f)) ? `: ${MIXED_LINE_ENDS}` : '';
+    return { kind: 'bad', reason: `has ${fields.length} fields, the header has ${header.length}${mixed}`, orderId };
   }
   const orderId = fields[index.order_id].trim();
   if (!orderId) return { kind: 'bad', reason: `${name('order_id')} is empty`, orderId: null };

@@ -106,3 +106,19 @@ describe('a header that names a column twice is refused by every CSV import', ()
     expect(t.ok(['import', 'purchases', mapped, '--map', 'amount=Total']).pointsAccrued).toBe(60);
   });
 });
+
+describe('a bare CR in a file of LF lines', () => {
+  it('the merged row\'s reason names the bare CR and how to convert the file; member import says the same', () => {
+    const t = tmpLedger();
+    t.ok(['member', 'add', '--id', 'M1', '--name', 'Ann']);
+    const p = t.run(['import', 'purchases', file(t, 'p.csv', 'order_id,member_id,purchased_at,amount\nO1,M1,2026-11-19 10:00,50.00\rO2,M1,2026-11-19 10:00,60.00\nO3,M1,2026-11-19 10:00,70.00\n')]);
+    expect(p.code).toBe(4);
+    expect(p.stderr).toContain("p.csv:2: has 7 fields, the header has 4: a bare CR (old Mac line end) inside the row: the file mixes line endings; convert it to one, e.g. perl -pe 's/\\r\\n?/\\n/g' FILE.csv > FIXED.csv");
+    // a row that is merely short says nothing of line ends
+    const short = t.run(['import', 'purchases', file(t, 's.csv', 'order_id,member_id,purchased_at,amount\nO4,M1,2026-11-19 10:00\nO5,M1,2026-11-19 10:00,80.00\n')]);
+    expect(short.stderr).toMatch(/s\.csv:2: has 3 fields, the header has 4\n/);
+    const m = t.run(['member', 'import', file(t, 'm.csv', 'id,name\nM2,Bo\rM3,Cy\nM4,Di\n'), '--json']);
+    expect(m.code).toBe(2);
+    expect(errorOf(m).message).toContain('a bare CR (old Mac line end) inside the row: the file mixes line endings');
+  });
+});
