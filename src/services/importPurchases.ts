@@ -997,9 +997,12 @@ async function planAheadOfWriter(ph: Phase2, writer: WriterThread): Promise<numb
 }
 
 
-/** Whether nothing of the file was taken: some rows rejected and none accepted, in review or a duplicate (exit 2, not 4). */
+/**
+ * Whether every row of the file was rejected (exit 2, not 4): some rejected and none accepted, in review,
+ * a duplicate or left out (a guest under --skip-guests, a --skip match).
+ */
 function wholeFileRejected(c: Counters): boolean {
-  return c.rejected > 0 && c.accepted === 0 && c.review === 0 && c.duplicates === 0;
+  return c.rejected > 0 && c.accepted === 0 && c.review === 0 && c.duplicates === 0 && c.guestsSkipped === 0 && c.skipped === 0;
 }
 
 /** Ends a run in the transaction that audits it: its counts, or gone when it wrote no purchase. */

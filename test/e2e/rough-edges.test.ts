@@ -122,3 +122,21 @@ describe('a bare CR in a file of LF lines', () => {
     expect(errorOf(m).message).toContain('a bare CR (old Mac line end) inside the row: the file mixes line endings');
   });
 });
+
+describe('a file of skipped and rejected rows', () => {
+  it('is not "every row was rejected": exit 4, the guest counted as skipped, the bad row in the rejects file', () => {
+    const t = tmpLedger();
+    t.ok(['member', 'add', '--id', 'M1', '--name', 'Ann']);
+    const csv = file(t, 'p.csv', 'order_id,member_id,purchased_at,amount\nO1,NA,2026-11-19 10:00,50.00\nO2,M1,2026-11-19 10:00,lots\n');
+    const r = t.run(['import', 'purchases', csv, '--null', 'NA', '--skip-guests']);
+    expect(r.code).toBe(4);
+    expect(r.stderr).not.toContain('every row was rejected');
+    expect(r.stdout).toMatch(/^guests skipped\t1$/m);
+    expect(r.stdout).toMatch(/^rejected\t1$/m);
+    expect(r.stderr).toContain('p.csv:3: ');
+    // every row rejected is still exit 2
+    const all = t.run(['import', 'purchases', file(t, 'q.csv', 'order_id,member_id,purchased_at,amount\nO3,M1,2026-11-19 10:00,lots\n')]);
+    expect(all.code).toBe(2);
+    expect(all.stderr).toContain('every row was rejected, 1 of them');
+  });
+});
