@@ -1074,6 +1074,12 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
           reader = new StagedOrders(stage.path, shape);
         }
         const total = shape.orders;
+        // orders all of whose rows were rejected as they were read: counted here, the rest as they are fed
+        if (shape.hasBad) {
+          const onlyBad = stage.ordersOnlyBad();
+          c.orders += onlyBad;
+          c.rejectedOrders += onlyBad;
+        }
         const phase2: Phase2 = { l, o, c, stage, reader, format: plan.format, amountColumn: plan.index.amount >= 0 ? plan.header[plan.index.amount] : 'amount', total, batchOrders, partOrders: input.partOrders ?? PART, done: 0, lastBatch: 0, onProgress: input.onProgress, runId };
         if (o.maxRejects !== undefined && c.rejected > o.maxRejects) tooMany = true; // (phase 1's bad rows)
         else if (o.dryRun) accrueInOne(phase2, false);

@@ -3,7 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tmpLedger, type TmpLedger } from '../helpers/cli.js';
+import { FIXTURES, tmpLedger, type TmpLedger } from '../helpers/cli.js';
 
 const errorOf = (r: { stderr: string }) => JSON.parse(r.stderr.trim().split('\n').pop()!).error as { code: string; message: string; hint?: string };
 const UTC_ISO = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/;
@@ -138,5 +138,20 @@ describe('a file of skipped and rejected rows', () => {
     const all = t.run(['import', 'purchases', file(t, 'q.csv', 'order_id,member_id,purchased_at,amount\nO3,M1,2026-11-19 10:00,lots\n')]);
     expect(all.code).toBe(2);
     expect(all.stderr).toContain('every row was rejected, 1 of them');
+  });
+});
+
+describe('import counts of orders', () => {
+  it('fixtures/purchases-bad.csv: orders counts every order id read, rejectedOrders every one rejected, on one thread or two', () => {
+    const t = tmpLedger();
+    for (const id of ['M001', 'M002', 'M003', 'M004']) t.ok(['member', 'add', '--id', id, '--name', id]);
+    // 17 rows, 14 order ids (one row has none): B3001 and T1001 are accepted, the 12 others rejected
+    for (const threads of ['1', '2']) {
+      const r = t.run(['import', 'purchases', join(FIXTURES, 'purchases-bad.csv'), '--dry-run', '--json'], { env: { POINTSMALL_THREADS: threads } });
+      expect(r.code).toBe(4);
+      const s = r.json();
+      expect(s).toMatchObject({ rows: 17, orders: 14, accepted: 2, rejected: 15, rejectedOrders: 12, duplicates: 0, review: 0 });
+      expect(s.accepted + s.review + s.duplicates + s.rejectedOrders).toBe(s.orders);
+    }
   });
 });
