@@ -55,7 +55,7 @@ export class RefusedError extends PointsmallError {
 export class BusyError extends PointsmallError {
   /** @param hint what to do, when the command had committed something before the lock stopped it (an import's first batches) */
   constructor(path: string, timeoutMs: number, hint?: string) {
-    super(`the ledger ${path} stayed locked by another pointsmall process for ${timeoutMs} ms`, {
+    super(`the ledger ${path} stayed locked by another process or connection (pointsmall, sqlite3, psql…) for ${timeoutMs} ms`, {
       code: 'LEDGER_BUSY',
       exitCode: EXIT.busy,
       hint: hint ?? 'nothing was written; run the command again, or raise POINTSMALL_BUSY_TIMEOUT (ms)',

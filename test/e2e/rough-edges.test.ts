@@ -155,3 +155,33 @@ describe('import counts of orders', () => {
     }
   });
 });
+
+describe('messages that say what is wrong', () => {
+  it('a quantity that is not a whole number ≥ 1 is a quantity error, in --item and refund --line', () => {
+    const t = tmpLedger();
+    t.ok(['member', 'add', '--id', 'M1', '--name', 'Ann']);
+    t.ok(['catalog', 'add', '--sku', 'TEA-001', '--name', 'Tea', '--price', '10.00']);
+    for (const item of ['TEA-001:-1', 'TEA-001:1.5', 'TEA-001:0', 'TEA-001:']) {
+      const r = t.run(['checkout', '--member', 'M1', '--item', item, '--tender', 'cash', '--yes', '--json']);
+      expect(r.code).toBe(2);
+      expect(errorOf(r).message).toContain('must be a whole number ≥ 1');
+      expect(errorOf(r).message).not.toContain('not found');
+    }
+    const order = t.ok(['checkout', '--member', 'M1', '--item', 'TEA-001:2', '--tender', 'cash', '--yes']);
+    const refund = t.run(['order', 'refund', order.orderId, '--line', 'TEA-001:-1', '--yes', '--json']);
+    expect(refund.code).toBe(2);
+    expect(errorOf(refund).message).toContain('--line "TEA-001:-1": quantity "-1" must be a whole number ≥ 1 (SKU:QTY)');
+  });
+
+  it('--points where no points can be used says so and why, not "only 0"', () => {
+    const t = tmpLedger();
+    t.ok(['member', 'add', '--id', 'M1', '--name', 'Ann']);
+    t.ok(['member', 'adjust', 'M1', '--points', '5000', '--reason', 'seed']);
+    t.ok(['catalog', 'add', '--sku', 'CUP', '--name', 'Cup', '--price', '10.00', '--pay', 'cash']);
+    const r = t.run(['checkout', '--member', 'M1', '--item', 'CUP', '--points', '500', '--tender', 'cash', '--yes', '--json']);
+    expect(r.code).toBe(3);
+    const e = errorOf(r);
+    expect(e.message).toBe('--points 500 is more than these items can take (at most 0); no points can be used here: these items take no points (they are paid in cash)');
+    expect(e.hint).toBe('leave out --points (or pass --points 0) and pay in cash');
+  });
+});
