@@ -1,4 +1,5 @@
 // The error taxonomy: each typed error carries its exit code; only cli/main.ts turns them into output.
+import { idLookalikeProblem } from './domain/text.js';
 
 export const EXIT = {
   ok: 0,
@@ -31,10 +32,15 @@ export class UsageError extends PointsmallError {
   }
 }
 
-/** Unknown member / SKU / order / checkout: a usage error with a NOT_FOUND code. */
+/**
+ * Unknown member / SKU / order / checkout: a usage error with a NOT_FOUND code. An id that could pass for
+ * another (a zero-width space, a decomposed accent, a fullwidth letter) says so first: on a screen it looks
+ * like an id that exists.
+ */
 export class NotFoundError extends UsageError {
   constructor(what: string, id: string, hint?: string) {
-    super(`${what} ${JSON.stringify(id)} not found`, hint, 'NOT_FOUND');
+    const lookalike = idLookalikeProblem(what, id);
+    super(`${what} ${JSON.stringify(id)} not found${lookalike ? `; it ${lookalike.slice(what.length + JSON.stringify(id).length + 2)}` : ''}`, hint, 'NOT_FOUND');
   }
 }
 
@@ -49,7 +55,7 @@ export class RefusedError extends PointsmallError {
 export class BusyError extends PointsmallError {
   /** @param hint what to do, when the command had committed something before the lock stopped it (an import's first batches) */
   constructor(path: string, timeoutMs: number, hint?: string) {
-    super(`the ledger ${path} stayed locked by another pointsmall process for ${timeoutMs} ms`, {
+    super(`the ledger ${path} stayed locked by another process or connection (pointsmall, sqlite3, psql…) for ${timeoutMs} ms`, {
       code: 'LEDGER_BUSY',
       exitCode: EXIT.busy,
       hint: hint ?? 'nothing was written; run the command again, or raise POINTSMALL_BUSY_TIMEOUT (ms)',

@@ -5,6 +5,7 @@ import { Decimal } from 'decimal.js';
 import { ENCODING_NAMES, type Encoding, normaliseEncoding } from './encoding.js';
 import { AMOUNT_MAX, type Minor, formatMoney, parseMoney } from './money.js';
 import { MIN_YEAR, dateRangeProblem, dstGap, localDate, readIsoParts, zoneOffsetMinutes, zonedToUtcMs, zonedToUtcMsExact } from './time.js';
+import { duplicateColumnProblem } from './text.js';
 
 // ---- CSV tokenizer -------------------------------------------------------------------------------
 
@@ -257,7 +258,7 @@ export function parseMapSpecs(specs: readonly string[]): { map: Partial<Record<P
  * Matches the header against the fields (a mapped column by its name, else the field's own name;
  * exact first, then ignoring case and spaces). Problems mean a wrong header: exit 2, nothing written.
  */
-export function planColumns(header: readonly string[], map: Partial<Record<PurchaseField, string>>): { plan?: ColumnPlan; problems: string[] } {
+export function planColumns(header: readonly string[], map: Partial<Record<PurchaseField, string>>): { plan?: ColumnPlan; problems: string[]; duplicate?: boolean } {
   const clean = header.map((h) => h.trim());
   const norm = (s: string) => s.toLowerCase().replace(/[\s_-]+/g, '');
   const find = (name: string): number => {
@@ -266,6 +267,8 @@ export function planColumns(header: readonly string[], map: Partial<Record<Purch
     return clean.findIndex((h) => norm(h) === norm(name));
   };
   const problems: string[] = [];
+  const twice = duplicateColumnProblem(header, [...PURCHASE_FIELDS, ...Object.values(map).filter((c): c is string => typeof c === 'string')]);
+  if (twice) return { problems: [twice], duplicate: true };
   const index = {} as Record<PurchaseField, number>;
   for (const f of PURCHASE_FIELDS) {
     const col = map[f];
@@ -615,6 +618,9 @@ export interface RowContext {
 }
 
 const QTY_RE = /^([+-])?(\d+)(?:\.(\d+))?$/;
+const BARE_CR = /\r(?!\n)/;
+/** Why a row with a bare CR inside has the wrong number of fields, and the fix. */
+export const MIXED_LINE_ENDS = "a bare CR (old Mac line end) inside the row: the file mixes line endings; convert it to one, e.g. perl -pe 's/\\r\\n?/\\n/g' FILE.csv > FIXED.csv, and import that";
 /** Money with more decimals than the currency has (0.001 a piece, a line total of 12.3456). */
 const FINE_PRICE_RE = /^[+-]?\d{1,12}\.\d{1,9}$/;
 
@@ -624,7 +630,9 @@ export function parseRow(fields: readonly string[], ctx: RowContext): RowResult 
   const name = (f: PurchaseField) => (header[index[f]] === f ? f : `${header[index[f]]} (${f})`);
   if (fields.length !== header.length) {
     const orderId = index.order_id < fields.length ? fields[index.order_id]?.trim() || null : null;
-    return { kind: 'bad', reason: `has ${fields.length} fields, the header has ${header.length}`, orderId };
+    // a file that mixes line ends: its bare CRs (old Mac) end no row once LF or CRLF was read as the line end
+    const mixed = fields.some((f) => BARE_CR.test(f)) ? `: ${MIXED_LINE_ENDS}` : '';
+    return { kind: 'bad', reason: `has ${fields.length} fields, the header has ${header.length}${mixed}`, orderId };
   }
   const orderId = fields[index.order_id].trim();
   if (!orderId) return { kind: 'bad', reason: `${name('order_id')} is empty`, orderId: null };

@@ -348,17 +348,31 @@ export function describeAllowed(a: AllowedPoints): string {
   return `${base}, or ${range}`;
 }
 
+/** Why no points beyond the points-only items can be used (allowed.min is null), in words. */
+function noPointsWhy(a: AllowedPoints, ctx: { linesMax: Points; available: Points; minPoints: Points }): string {
+  const room = ctx.linesMax - a.required;
+  if (room <= 0) return a.required > 0 ? 'the other items take no points' : 'these items take no points (they are paid in cash)';
+  const spare = ctx.available - a.required;
+  if (spare <= 0) return a.required > 0 ? `the member's ${ctx.available} available points all go to the points-only items` : 'the member has no points available';
+  const most = Math.floor(Math.min(room, spare) / a.step) * a.step;
+  if (most <= 0) return `points go in steps of ${a.step} and not one step fits`;
+  return `at most ${a.required + most} could be used, below the minimum of ${ctx.minPoints} points per checkout`;
+}
+
 /** null when --points N can be used exactly, else why not (exit 3), naming what is allowed; `plain` says it without flags. */
 export function checkPointsRequest(points: Points, a: AllowedPoints, ctx: { linesMax: Points; available: Points; minPoints: Points }): SplitRefusal | null {
   if (points === a.required) return null;
   if (a.min !== null && points >= a.min && points <= a.max && (points - a.required) % a.step === 0) return null;
   const allowed = describeAllowed(a);
-  const hint = `use --points with ${allowed}, or --max-points for the most allowed`;
+  // nothing beyond the points-only items can be used: said plainly, with the reason, not "only 0"
+  const none = a.min === null ? noPointsWhy(a, ctx) : null;
+  const allowedText = none === null ? `allowed: ${allowed}` : a.required > 0 ? `no points beyond the ${a.required} of the points-only items can be used here: ${none}` : `no points can be used here: ${none}`;
+  const hint = none === null ? `use --points with ${allowed}, or --max-points for the most allowed` : a.required > 0 ? `use --points ${a.required} (the points-only items), or --max-points` : 'leave out --points (or pass --points 0) and pay in cash';
   const refuse = (code: SplitRefusal['code'], why: string, flagged = true): SplitRefusal => ({
     code,
-    message: `${flagged ? `--points ${points} ${why}` : why}; allowed: ${allowed}`,
+    message: `${flagged ? `--points ${points} ${why}` : why}; ${allowedText}`,
     hint,
-    plain: `${flagged ? `${points} ${why}` : why}; enter ${allowed}`,
+    plain: `${flagged ? `${points} ${why}` : why}; ${none === null ? `enter ${allowed}` : `${allowedText}; enter ${a.required}`}`,
   });
   if (points < a.required) return refuse('POINTS_ONLY_UNCOVERED', `does not cover the points-only items (${a.required} points)`);
   if (points > ctx.linesMax) return refuse('POINTS_NOT_ALLOWED', `is more than these items can take (at most ${ctx.linesMax})`);

@@ -17,3 +17,67 @@ export function idTextProblem(what: string, id: string): string | null {
     : `a control character (U+${ch.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')})`;
   return `${what} ${JSON.stringify(id)} contains ${kind}`;
 }
+
+// Characters that do not show, or show as a gap, inside an id: controls (Cc), format characters (Cf:
+// zero-width space and joiners, bidi marks, soft hyphen, BOM), line and paragraph separators (Zl, Zp),
+// every space but the ASCII one (Zs), and the rest of Unicode's default-ignorable code points (variation
+// selectors, the combining grapheme joiner, Hangul fillers).
+const INVISIBLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}]|(?! )[\p{Zs}\s]/u;
+
+const codePoint = (ch: string): string => `U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+const codePoints = (s: string): string => [...s].map(codePoint).join(' ');
+
+/**
+ * Why `id` could pass for another id while being a different string, or null when it cannot (README
+ * "Ids"): an invisible character or a space other than ASCII's, a form that is not Unicode NFC (`e` and a
+ * combining accent where `é` is one character), or a compatibility form NFKC folds (fullwidth `Ｍ`,
+ * ligatures, superscripts). Such ids are refused, never normalised: a ledger may already hold either form,
+ * and folding one onto the other could merge two members or split one.
+ */
+export function idLookalikeProblem(what: string, id: string): string | null {
+  const inv = INVISIBLE.exec(id);
+  if (inv) {
+    const ch = inv[0];
+    return `${what} ${JSON.stringify(id)} contains an invisible or blank character, ${codePoint(ch)}${ch === '\u200b' ? ' (zero-width space)' : ch === '\u00a0' ? ' (no-break space)' : ch === '\ufeff' ? ' (byte order mark)' : ''}, at position ${[...id.slice(0, inv.index)].length + 1}: ids must be visible text`;
+  }
+  const nfc = id.normalize('NFC');
+  if (nfc !== id) return `${what} ${JSON.stringify(id)} is not in Unicode NFC form: ${differing(id, nfc)}; write the composed form ${JSON.stringify(nfc)}`;
+  const nfkc = id.normalize('NFKC');
+  if (nfkc !== id) return `${what} ${JSON.stringify(id)} holds a compatibility character: ${differing(id, nfkc)} (fullwidth letters and digits, ligatures and the like look like plain ones); write ${JSON.stringify(nfkc)}`;
+  return null;
+}
+
+/** The code points where `a` and its normal form `b` differ: `U+0065 U+0301 for U+00E9`. */
+function differing(a: string, b: string): string {
+  const x = [...a];
+  const y = [...b];
+  let p = 0;
+  while (p < x.length && p < y.length && x[p] === y[p]) p++;
+  let s = 0;
+  while (s < x.length - p && s < y.length - p && x[x.length - 1 - s] === y[y.length - 1 - s]) s++;
+  return `${codePoints(x.slice(p, x.length - s).join(''))} for ${codePoints(y.slice(p, y.length - s).join('')) || 'nothing'}`;
+}
+
+const columnKey = (s: string): string => s.trim().toLowerCase().replace(/[\s_-]+/g, '');
+
+/**
+ * Why a CSV header is ambiguous, or null: a column named twice (after trimming), or two columns that both
+ * answer to a name the import reads (`read`: its fields and mapped columns, matched as imports match
+ * them, ignoring case, spaces, `_` and `-`: `Amount` and `amount`). Reading one of them silently would
+ * drop the other's values.
+ */
+export function duplicateColumnProblem(header: readonly string[], read: readonly string[]): string | null {
+  const wanted = new Set(read.map(columnKey));
+  const names = header.map((h) => h.trim());
+  for (let j = 1; j < names.length; j++) {
+    if (names[j] === '') continue;
+    for (let i = 0; i < j; i++) {
+      const same = names[i] === names[j];
+      if (!same && !(columnKey(names[i]) === columnKey(names[j]) && wanted.has(columnKey(names[j])))) continue;
+      return same
+        ? `the header names column ${JSON.stringify(names[j])} twice, at positions ${i + 1} and ${j + 1}`
+        : `the header has columns ${JSON.stringify(names[i])} (position ${i + 1}) and ${JSON.stringify(names[j])} (position ${j + 1}), which read as the same column`;
+    }
+  }
+  return null;
+}

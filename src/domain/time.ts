@@ -245,3 +245,13 @@ export function isoUtc(ms: number): string {
   const h = (t - mi) / 60;
   return `${isoPrefix}${pad2(h)}:${pad2(mi)}:${pad2(s)}.${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}Z`;
 }
+
+/**
+ * An instant as people see it in messages and hints: wall-clock time in `zone` to the minute (README
+ * "times"), like tables show it; a missing or unreadable value as it is.
+ */
+export function shownInstant(utc: number | string | null | undefined, zone: string): string {
+  if (utc === null || utc === undefined || utc === '') return 'an unrecorded time';
+  const ms = typeof utc === 'number' ? utc : Date.parse(utc);
+  return Number.isFinite(ms) ? localDateTime(ms, zone) : String(utc);
+}

@@ -5,6 +5,7 @@ import { NotFoundError, RefusedError, UsageError } from '../errors.js';
 import { limitReached, limitWindows } from '../domain/activities.js';
 import { makeDateParser } from '../domain/purchases.js';
 import { expiresOn } from '../domain/rules.js';
+import { shownInstant } from '../domain/time.js';
 import { activityAwards, type AwardRow, awardEntryRef } from '../store/activities.js';
 import { members } from '../store/members.js';
 import { type CsvFormat, readCsvFile, type Reject, rejectsTarget, writeRejects } from './csvfile.js';
@@ -89,7 +90,7 @@ export function awardOne(l: Ledger, a: AwardInput & { runId?: number | null }): 
   if (!act) {
     const names = rules.activities.map((x) => x.name);
     throw new UsageError(
-      `activity ${JSON.stringify(a.activity)} is not in the rules in force at ${atIso} (version ${version})`,
+      `activity ${JSON.stringify(a.activity)} is not in the rules in force at ${shownInstant(atMs, l.zone)} (version ${version})`,
       names.length ? `activities then: ${names.join(', ')}` : 'those rules define no activities; add an "activities" section with pointsmall rules apply',
       'UNKNOWN_ACTIVITY',
     );
@@ -100,7 +101,7 @@ export function awardOne(l: Ledger, a: AwardInput & { runId?: number | null }): 
     throw new RefusedError(
       'ACTIVITY_LIMIT',
       `member ${a.memberId} reached the limit ${hit.limit} of activity ${act.name}: ${hit.label}`,
-      `the rules in force at ${atIso} (version ${version}) allow ${hit.label}`,
+      `the rules in force at ${shownInstant(atMs, l.zone)} (version ${version}) allow ${hit.label}`,
     );
   }
   const frozen = m.status === 'frozen';
@@ -229,7 +230,7 @@ export interface AwardDecision extends AwardReviewItem {
 /** Approves (credits with the rules and expiry of its time) or rejects an award waiting in review; call inside a write. */
 export function decideAward(l: Ledger, r: AwardRow, approve: boolean, note?: string): AwardDecision {
   if (r.status !== 'review') {
-    throw new RefusedError('ALREADY_DECIDED', `award ${awardReviewId(r.id)} (${r.activity} ${r.ref}) was already ${r.status === 'awarded' ? 'approved' : 'rejected'}${r.decided_by ? ` by ${r.decided_by} at ${r.decided_at}` : ''}`);
+    throw new RefusedError('ALREADY_DECIDED', `award ${awardReviewId(r.id)} (${r.activity} ${r.ref}) was already ${r.status === 'awarded' ? 'approved' : 'rejected'}${r.decided_by ? ` by ${r.decided_by} at ${shownInstant(r.decided_at, l.zone)}` : ''}`);
   }
   const repo = l.store.get(activityAwards);
   let entryId: number | null = null;

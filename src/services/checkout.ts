@@ -9,7 +9,7 @@ import { AMOUNT_MAX, POINTS_MAX, allocateProportionally, formatMoney, type Point
 import { spreadEarned } from '../domain/refund.js';
 import { expiresOn, type Rules } from '../domain/rules.js';
 import { type AllowedPoints, type CartLine, describeAllowed, type PointsRequest, type Quote, split, type SplitInput, splitLines, paidWith } from '../domain/split.js';
-import { localDate, localRangeUtc } from '../domain/time.js';
+import { localDate, localRangeUtc, shownInstant } from '../domain/time.js';
 import { Decimal } from 'decimal.js';
 import { NotFoundError, RefusedError, UsageError } from '../errors.js';
 import { catalog, type CatalogRow } from '../store/catalog.js';
@@ -627,7 +627,7 @@ export async function cancelCheckout(ctx: Ctx, id: string): Promise<CheckoutResu
     return l.store.write(() => {
       const o = requireOrder(l, id);
       if (isPaying(l, o)) {
-        throw new RefusedError('PAYMENT_IN_PROGRESS', `checkout ${id} is being paid (a confirm started it); it cannot be cancelled now`, `see how it ended with: pointsmall order show ${id}; if that confirm died, cancel after ${o.paying_until}`);
+        throw new RefusedError('PAYMENT_IN_PROGRESS', `checkout ${id} is being paid (a confirm started it); it cannot be cancelled now`, `see how it ended with: pointsmall order show ${id}; if that confirm died, cancel after ${shownInstant(o.paying_until, l.zone)}`);
       }
       if (o.status === 'held') {
         releaseHold(l, id, 'cancelled');

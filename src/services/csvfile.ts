@@ -3,6 +3,8 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import { AtomicFile, checkOutput, type OutputTarget, sameFile } from './outfile.js';
 import { isRejectsHeader, rejectsHeader, rejectsRow, unquoteRejectsCell } from '../domain/rejects.js';
+import { duplicateColumnProblem } from '../domain/text.js';
+import { MIXED_LINE_ENDS } from '../domain/purchases.js';
 
 export interface CsvRecord {
   line: number;
@@ -51,6 +53,8 @@ export async function readCsvFile(path: string, required: string[], known: strin
   let names: string[] = [];
   const rename = (h: string[]): string[] => {
     header = h.map((x) => x.trim());
+    const twice = duplicateColumnProblem(header, [...known, ...map.map(([, column]) => column)]);
+    if (twice) throw new UsageError(`${path}:1: ${twice}`, 'rename or remove one of them; nothing was written');
     const out = header.slice();
     names = out;
     for (const [field, column] of map) {
@@ -72,8 +76,10 @@ export async function readCsvFile(path: string, required: string[], known: strin
     rows = parse(text, { columns: rename, delimiter, info: true, skip_empty_lines: true, trim: true, relax_column_count: false }) as never;
   } catch (e) {
     if (e instanceof UsageError) throw e;
-    const err = e as { message: string; lines?: number };
-    throw new UsageError(`${path}:${err.lines ?? '?'}: ${err.message}`, 'fix the CSV (quotes and column counts) and run again; nothing was written');
+    const err = e as { message: string; lines?: number; code?: string };
+    // a bare CR where LF or CRLF ends the lines: two rows read as one (the same reason as import purchases gives)
+    const mixed = (err.code === 'CSV_RECORD_INCONSISTENT_COLUMNS' || err.code === 'CSV_RECORD_INCONSISTENT_FIELDS_LENGTH') && /\r(?!\n)/.test(text) && /\n/.test(text);
+    throw new UsageError(`${path}:${err.lines ?? '?'}: ${err.message}${mixed ? `: ${MIXED_LINE_ENDS}` : ''}`, 'fix the CSV (quotes and column counts) and run again; nothing was written');
   }
   const columns = rows.length ? Object.keys(rows[0].record) : rename(header.length ? header : (text.split(/\r\n|\n|\r/)[0] ?? '').split(delimiter));
   const missing = required.filter((r) => !columns.includes(r));

@@ -11,7 +11,7 @@ import { BusyError, DiskFullError, UsageError, isDiskFull } from '../errors.js';
 import { RulesTimeline, computeEarn } from '../domain/accrual.js';
 import { memberProblems } from '../domain/members.js';
 import { POINTS_MAX } from '../domain/money.js';
-import { idTextProblem } from '../domain/text.js';
+import { idLookalikeProblem, idTextProblem } from '../domain/text.js';
 import {
   type ColumnPlan,
   type CsvRecord,
@@ -27,7 +27,7 @@ import {
   validateProfile,
 } from '../domain/purchases.js';
 import { type Rules, expiresOn } from '../domain/rules.js';
-import { isoUtc, localRangeUtc } from '../domain/time.js';
+import { isoUtc, localRangeUtc, shownInstant } from '../domain/time.js';
 import { type Store, mapBusy, openStore } from '../store/db.js';
 import { PgError } from '../store/pg/database.js';
 import { ImportStage, type MemberFacts, type StageShape, StagedOrders, bulkWrites, countStagedOrders, purchases } from '../store/purchases.js';
@@ -261,7 +261,7 @@ export class AccrualEngine {
 
   rulesAt(ms: number): { id: number; rules: Rules } {
     const v = this.timeline.at(ms);
-    if (!v) throw new UsageError(`no rules version is in force at ${new Date(ms).toISOString()}`, 'apply one with: pointsmall rules apply FILE.json --effective DATE');
+    if (!v) throw new UsageError(`no rules version is in force at ${shownInstant(ms, this.l.zone)}`, 'apply one with: pointsmall rules apply FILE.json --effective DATE');
     return { id: v.id, rules: parseStoredRules(this.l, v.id, v.document) };
   }
 
@@ -475,7 +475,7 @@ class Accruer {
     if (unseen.length) this.learn(this.p.memberFactsMany(unseen));
     for (const order of ready) {
       const lines = order.lines;
-      const unclean = idTextProblem('order id', order.orderId) ?? idTextProblem('member id', order.memberId);
+      const unclean = idTextProblem('order id', order.orderId) ?? idLookalikeProblem('order id', order.orderId) ?? idTextProblem('member id', order.memberId);
       if (unclean) {
         this.rejectLines(lines, unclean);
         continue;
@@ -496,6 +496,13 @@ class Accruer {
       }
       let f = facts.get(order.memberId);
       if (!f) {
+        // a member id that could pass for another is refused whether or not members are created (an
+        // existing member with such an id, from before the rule, still takes its purchases)
+        const lookalike = idLookalikeProblem('member id', order.memberId);
+        if (lookalike) {
+          this.rejectLines(lines, lookalike);
+          continue;
+        }
         if (!this.o.createMembers) {
           this.rejectLines(lines, `member ${order.memberId} is not in the ledger (add it with pointsmall member add, or pass --create-members)`);
           continue;
@@ -1139,9 +1146,12 @@ async function planAheadOfWriter(ph: Phase2, writer: PlanWriter): Promise<number
 }
 
 
-/** Whether nothing of the file was taken: some rows rejected and none accepted, in review or a duplicate (exit 2, not 4). */
+/**
+ * Whether every row of the file was rejected (exit 2, not 4): some rejected and none accepted, in review,
+ * a duplicate or left out (a guest under --skip-guests, a --skip match).
+ */
 function wholeFileRejected(c: Counters): boolean {
-  return c.rejected > 0 && c.accepted === 0 && c.review === 0 && c.duplicates === 0;
+  return c.rejected > 0 && c.accepted === 0 && c.review === 0 && c.duplicates === 0 && c.guestsSkipped === 0 && c.skipped === 0;
 }
 
 /** Ends a run in the transaction that audits it: its counts, or gone when it wrote no purchase. */
@@ -1213,6 +1223,12 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
           reader = new StagedOrders(stage.path, shape);
         }
         const total = shape.orders;
+        // orders all of whose rows were rejected as they were read: counted here, the rest as they are fed
+        if (shape.hasBad) {
+          const onlyBad = stage.ordersOnlyBad();
+          c.orders += onlyBad;
+          c.rejectedOrders += onlyBad;
+        }
         const phase2: Phase2 = { l, o, c, stage, reader, format: plan.format, amountColumn: plan.index.amount >= 0 ? plan.header[plan.index.amount] : 'amount', total, batchOrders, partOrders: input.partOrders ?? PART, done: 0, lastBatch: 0, onProgress: input.onProgress, runId };
         if (o.maxRejects !== undefined && c.rejected > o.maxRejects) tooMany = true; // (phase 1's bad rows)
         else if (o.dryRun) accrueInOne(phase2, false);

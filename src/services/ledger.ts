@@ -2,7 +2,7 @@
 import { userInfo } from 'node:os';
 import { UsageError, mapDiskFull } from '../errors.js';
 import { type Rules, validateRules } from '../domain/rules.js';
-import { MIN_DATE, MIN_YEAR, dateRangeProblem } from '../domain/time.js';
+import { MIN_DATE, MIN_YEAR, dateRangeProblem, shownInstant } from '../domain/time.js';
 import { type Store, mapBusy, openStore, type OpenOptions } from '../store/db.js';
 import { settings } from '../store/settings.js';
 import { rulesVersions } from '../store/rules.js';
@@ -89,7 +89,7 @@ const rulesCache = new WeakMap<Store, Map<number, Rules>>();
 export function rulesAt(l: Ledger, atIso: string): { id: number; rules: Rules } {
   const row = l.store.get(rulesVersions).inForceAt(atIso);
   if (!row) {
-    throw new UsageError(`no rules version is in force at ${atIso}`, 'apply one with: pointsmall rules apply FILE.json --effective DATE');
+    throw new UsageError(`no rules version is in force at ${shownInstant(atIso, l.zone)}`, 'apply one with: pointsmall rules apply FILE.json --effective DATE');
   }
   return { id: row.id, rules: parseStoredRules(l, row.id, row.document) };
 }

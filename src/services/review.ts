@@ -1,6 +1,7 @@
 // `review list|approve|reject`: imported orders that wait unaccrued for a person's decision.
 import { NotFoundError, RefusedError, UsageError } from '../errors.js';
 import { POINTS_MAX, formatMoney } from '../domain/money.js';
+import { shownInstant } from '../domain/time.js';
 import { purchases } from '../store/purchases.js';
 import { type ReviewRow, reviewQueue } from '../store/review.js';
 import { members } from '../store/members.js';
@@ -89,9 +90,9 @@ function findAward(l: Ledger, ref: string) {
 }
 // --- end activities ---
 
-function requirePending(r: ReviewRow): void {
+function requirePending(r: ReviewRow, zone: string): void {
   if (r.status !== 'pending') {
-    throw new RefusedError('ALREADY_DECIDED', `review item ${r.id} (order ${r.order_id}) was already ${r.status} by ${r.decided_by} at ${r.decided_at}`);
+    throw new RefusedError('ALREADY_DECIDED', `review item ${r.id} (order ${r.order_id}) was already ${r.status} by ${r.decided_by} at ${shownInstant(r.decided_at, zone)}`);
   }
 }
 
@@ -107,7 +108,7 @@ export async function approveReview(ctx: Ctx, ref: string, note?: string): Promi
       const award = findAward(l, ref);
       if (award) return decideAward(l, award, true, note);
       const r = find(l, ref);
-      requirePending(r);
+      requirePending(r, l.zone);
       const p = l.store.get(purchases);
       const facts = p.memberFacts(r.member_id);
       if (!facts) throw new NotFoundError('member', r.member_id);
@@ -137,7 +138,7 @@ export async function rejectReview(ctx: Ctx, ref: string, note?: string): Promis
       const award = findAward(l, ref);
       if (award) return decideAward(l, award, false, note);
       const r = find(l, ref);
-      requirePending(r);
+      requirePending(r, l.zone);
       if (!l.store.get(reviewQueue).decide(r.id, 'rejected', l.nowIso, l.operator, note ?? null, 0, null)) throw new RefusedError('ALREADY_DECIDED', `review item ${r.id} was decided meanwhile`);
       l.store.get(purchases).settle(r.source, r.order_id, 'rejected', 0, 0, null, null);
       recordAudit(l, 'review.reject', `${r.source}:${r.order_id}`, { id: r.id, note });

@@ -6,6 +6,7 @@
 // for a corrected file. Orders of the run still waiting in review are rejected.
 import { RefusedError, UsageError, NotFoundError } from '../errors.js';
 import { expiresOn } from '../domain/rules.js';
+import { shownInstant } from '../domain/time.js';
 import { type ImportRunRow, type StoredPurchase, importRuns } from '../store/importRuns.js';
 import { members } from '../store/members.js';
 import { reviewQueue } from '../store/review.js';
@@ -113,7 +114,7 @@ export async function voidPurchase(ctx: Ctx, source: string, orderId: string, op
     const p = runs.byKey(source, orderId);
     if (!p) {
       const gone = runs.lastVoided(source, orderId);
-      if (gone) throw new RefusedError('ALREADY_VOIDED', `order ${orderId} of source ${source} was voided already (at ${gone.voided_at})`);
+      if (gone) throw new RefusedError('ALREADY_VOIDED', `order ${orderId} of source ${source} was voided already (at ${shownInstant(gone.voided_at, l.zone)})`);
       throw new NotFoundError('imported order', `${source}:${orderId}`, 'orders are named by the import source and the order id of the file');
     }
     return { run: null, source, purchases: [p] };

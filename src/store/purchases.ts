@@ -339,6 +339,14 @@ export class ImportStage {
     `);
   }
 
+  /**
+   * Orders none of whose rows was good (every row rejected as it was read): they are in `bad` alone and
+   * never reach the accruing phase, which counts the others. One pass over the groups; call after loading.
+   */
+  ordersOnlyBad(): number {
+    return this.db.prepare('SELECT count(DISTINCT order_id) FROM bad WHERE order_id NOT IN (SELECT order_id FROM groups)').pluck().get() as number;
+  }
+
   /** Drops everything loaded so far (the file is then read again from its start). */
   clear(): void {
     this.db.exec('DELETE FROM groups; DELETE FROM bad');

@@ -57,7 +57,7 @@ describe('split (§4.3)', () => {
   it('refuses --points on an order whose lines take no points (cash-only items)', () => {
     const r = split(input({ lines: [line({ pay: 'cash' })], available: 9000, request: { kind: 'points', points: 500 } }));
     expect(r).toMatchObject({ ok: false, code: 'POINTS_NOT_ALLOWED' });
-    expect(!r.ok && r.message).toContain('allowed: only 0');
+    expect(!r.ok && r.message).toContain('no points can be used here: these items take no points');
     expect(ok(input({ lines: [line({ pay: 'cash' })], available: 9000, request: { kind: 'points', points: 0 } })).pointsUsed).toBe(0);
   });
 

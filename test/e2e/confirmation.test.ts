@@ -52,7 +52,7 @@ describe('a points request is used exactly or refused (SPEC §4.3)', () => {
     const t = shop();
     const err = fails(t, ['checkout', '--member', 'C102', '--item', 'CUP', '--points', '500', '--yes'], 3, 'POINTS_NOT_ALLOWED');
     expect(err.message).toContain('more than these items can take (at most 0)');
-    expect(err.message).toContain('allowed: only 0');
+    expect(err.message).toContain('no points can be used here: these items take no points (they are paid in cash)');
     expect(t.ok(['order', 'list'])).toEqual([]);
   });
 

@@ -89,7 +89,7 @@ describe('the rejects file imports again once fixed', () => {
     const again = t.run(['import', 'purchases', s.rejectsFile, '--json']);
     expect(again.code, again.stderr).toBe(4);
     const a = again.json();
-    expect(a).toMatchObject({ rows: 7, orders: 5, accepted: 5, rejected: 1, duplicates: 0 });
+    expect(a).toMatchObject({ rows: 7, orders: 6, accepted: 5, rejected: 1, rejectedOrders: 1, duplicates: 0 });
     expect(a.firstRejects).toEqual([{ line: 8, reason: expect.stringContaining('unit_price') }]);
     // the rejects of a rejects file: one _line and _reason, the line in the file imported
     const second = readFileSync(join(t.dir, 'till.rejects.rejects.csv'), 'utf8').trim().split('\n');

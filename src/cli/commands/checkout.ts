@@ -16,22 +16,31 @@ const orderServices = () => import('../../services/orders.js');
 const holdServices = () => import('../../services/holds.js');
 
 const TENDER_CHOICES = ['cash', 'card', 'alipay', 'wechat'];
-const SKU_QTY = /^(.+?)(?::(\d+))?$/;
+/**
+ * SKU or SKU:QTY. A SKU holds no colon (README "Catalog"), so whatever follows the last one is the
+ * quantity: a whole number ≥ 1, else the error says so (not "item … not found").
+ */
+function skuQty(flag: string, v: string): { sku: string; quantity?: number } {
+  const text = v.trim();
+  const colon = text.lastIndexOf(':');
+  const sku = colon < 0 ? text : text.slice(0, colon);
+  if (!sku) throw new InvalidArgumentError(`${flag} ${JSON.stringify(v)} must be SKU or SKU:QTY with QTY ≥ 1`);
+  if (colon < 0) return { sku };
+  const q = text.slice(colon + 1).trim();
+  const qty = /^\d+$/.test(q) ? Number(q) : NaN;
+  if (!Number.isSafeInteger(qty) || qty < 1) throw new InvalidArgumentError(`${flag} ${JSON.stringify(v)}: quantity ${JSON.stringify(q)} must be a whole number ≥ 1 (SKU:QTY)`);
+  return { sku, quantity: qty };
+}
 
 function collectItem(flag: string) {
   return (v: string, prev: CartItem[] | undefined): CartItem[] => {
-    const m = SKU_QTY.exec(v.trim());
-    const qty = m?.[2] === undefined ? 1 : Number(m[2]);
-    if (!m || !m[1] || !Number.isSafeInteger(qty) || qty < 1) throw new InvalidArgumentError(`${flag} ${JSON.stringify(v)} must be SKU or SKU:QTY with QTY ≥ 1`);
-    return [...(prev ?? []), { sku: m[1], quantity: qty }];
+    const { sku, quantity } = skuQty(flag, v);
+    return [...(prev ?? []), { sku, quantity: quantity ?? 1 }];
   };
 }
 
 function collectRefundLine(v: string, prev: { sku: string; quantity?: number }[] | undefined) {
-  const m = SKU_QTY.exec(v.trim());
-  const qty = m?.[2] === undefined ? undefined : Number(m[2]);
-  if (!m || !m[1] || (qty !== undefined && (!Number.isSafeInteger(qty) || qty < 1))) throw new InvalidArgumentError(`--line ${JSON.stringify(v)} must be SKU or SKU:QTY with QTY ≥ 1`);
-  return [...(prev ?? []), { sku: m[1], quantity: qty }];
+  return [...(prev ?? []), skuQty('--line', v)];
 }
 
 /** The cart flags shared by the one-shot checkout, quote and start. */

@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { c } from '../colour.js';
 import { cmdOf, confirmOnTerminal, context, emit, globals, mustAsk, setExit } from '../cli.js';
+import { localTime } from '../output.js';
 import { cashBy, count } from '../words.js';
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -79,7 +80,7 @@ export function register(program: Command): void {
       const r = await runDemo(ctx, { force: Boolean(cmd.opts().force) });
       await emit(cmd, r, () => {
         if (r.previous) process.stderr.write(`the ledger that was at ${r.db} is kept at ${r.previous}\n`);
-        process.stdout.write(c.bold(`pointsmall demo — the clock is set to ${r.now} so the story is the same every time\n\n`));
+        process.stdout.write(c.bold(`pointsmall demo — the clock is set to ${localTime(r.now)} so the story is the same every time\n\n`));
         r.steps.forEach((s, i) => {
           process.stdout.write(`${c.cyan(`${String(i + 1).padStart(2)}.`)} ${c.bold(s.title)}\n    ${c.dim('$ ' + s.command)}\n`);
           for (const line of describe(i, s.result as Obj)) process.stdout.write(`    ${line}\n`);

@@ -2,9 +2,9 @@
 // and the look-ahead that can queue points.expiring warnings.
 import { Command } from 'commander';
 import { c } from '../colour.js';
-import { cmdOf, confirmOnTerminal, context, emit, globals, mustAsk } from '../cli.js';
+import { cmdOf, confirmOnTerminal, context, emit, globals, mustAsk, useLedgerZone } from '../cli.js';
 import { parseDateOpt, parseWithinOpt } from '../parse.js';
-import { printFields, printTable, stdoutIsTTY } from '../output.js';
+import { localTime, printFields, printTable, stdoutIsTTY } from '../output.js';
 import { agree, count } from '../words.js';
 
 const services = () => import('../../services/expiry.js');
@@ -34,7 +34,8 @@ export function register(program: Command): void {
         const today = await svc.expiryToday(ctx);
         if (o.asOf < today && mustAsk(cmd, `an expiry run as of a past date (${o.asOf}, today is ${today})`)) {
           const d = await svc.runExpiry(ctx, { asOf: o.asOf, dryRun: true, force: Boolean(o.force) });
-          if (!(await confirmOnTerminal(`Expire ${count(d.pointsExpired, 'point')} from ${count(d.lotsExpired, 'lot')} of ${count(d.members, 'member')} as of ${o.asOf}, a past date (today is ${today}), booked at ${d.at}?`))) {
+          await useLedgerZone(cmd);
+          if (!(await confirmOnTerminal(`Expire ${count(d.pointsExpired, 'point')} from ${count(d.lotsExpired, 'lot')} of ${count(d.members, 'member')} as of ${o.asOf}, a past date (today is ${today}), booked at ${localTime(d.at)}?`))) {
             process.stderr.write('nothing was expired\n');
             return;
           }

@@ -151,20 +151,19 @@ const runColumns = [
 ] as const;
 
 /** What a void does, in words: the confirmation question and the human result. */
-function voidWords(s: VoidSummary): string {
-  const what = s.runId !== null ? `import run ${s.runId} (source ${s.source})` : `order of source ${s.source}`;
-  const parts = [`${s.orders} order${s.orders === 1 ? '' : 's'} of ${what}`];
+function voidWords(s: VoidSummary, orderId?: string): string {
+  const parts = [s.runId !== null ? `${count(s.orders, 'order')} of import run ${s.runId} (source ${s.source})` : orderId !== undefined ? `order ${orderId} of source ${s.source}` : `${count(s.orders, 'order')} of source ${s.source}`];
   if (s.pointsTakenBack) parts.push(`${count(s.pointsTakenBack, 'point')} taken back`);
   if (s.pointsGivenBack) parts.push(`${count(s.pointsGivenBack, 'point')} of returns given back`);
-  parts.push(`${s.members} member${s.members === 1 ? '' : 's'} affected`);
+  parts.push(`${count(s.members, 'member')} affected`);
   if (s.debt) parts.push(`${count(s.debt, 'point')} already spent ${agree(s.debt, 'becomes', 'become')} debt`);
   if (s.reviewRejected) parts.push(`${s.reviewRejected} rejected from review`);
   return parts.join(', ');
 }
 
-function showVoid(s: VoidSummary): void {
+function showVoid(s: VoidSummary, orderId?: string): void {
   const verb = s.dryRun ? c.yellow('would void') : c.green('voided');
-  process.stdout.write(`${verb} ${voidWords(s)}${s.dryRun ? ' (dry run: nothing was written)' : ''}\n`);
+  process.stdout.write(`${verb} ${voidWords(s, orderId)}${s.dryRun ? ' (dry run: nothing was written)' : ''}\n`);
   const big = s.byMember.slice(0, 20);
   for (const m of big) process.stdout.write(`  ${m.memberId}  ${m.points > 0 ? '+' : ''}${m.points}${m.debt ? c.red(`  (debt +${m.debt})`) : ''}\n`);
   if (s.byMember.length > big.length) process.stdout.write(`  … and ${s.byMember.length - big.length} more members (--json lists them all)\n`);
@@ -175,19 +174,19 @@ function showVoid(s: VoidSummary): void {
  * A void moves points: --dry-run just shows it; with --yes it goes; on a terminal the same figures are
  * worked out first (a dry run), asked about, then applied only if they still hold.
  */
-async function runVoid(cmd: Command, what: string, go: (o: VoidOptions) => Promise<VoidSummary>): Promise<void> {
+async function runVoid(cmd: Command, what: string, go: (o: VoidOptions) => Promise<VoidSummary>, orderId?: string): Promise<void> {
   const dryRun = Boolean(cmd.opts().dryRun);
   let expect: VoidOptions['expect'];
   if (!dryRun && mustAsk(cmd, what)) {
     const preview = await go({ dryRun: true });
-    if (!(await confirmOnTerminal(`Void ${voidWords(preview)}?`))) {
+    if (!(await confirmOnTerminal(`Void ${voidWords(preview, orderId)}?`))) {
       process.stderr.write('nothing was changed\n');
       return;
     }
     expect = preview;
   }
   const r = await go({ dryRun, expect });
-  await emit(cmd, r, showVoid);
+  await emit(cmd, r, (v) => showVoid(v, orderId));
 }
 
 export function register(program: Command): void {
@@ -314,7 +313,7 @@ export function register(program: Command): void {
       const cmd = cmdOf(args);
       const { voidPurchase } = await import('../../services/voids.js');
       const ctx = await context(cmd);
-      await runVoid(cmd, `voiding order ${orderId} of source ${source}`, (o) => voidPurchase(ctx, source, orderId, o));
+      await runVoid(cmd, `voiding order ${orderId} of source ${source}`, (o) => voidPurchase(ctx, source, orderId, o), orderId);
     });
 
   const review = program.command('review').description('imported orders waiting for approval (above limits.reviewAbove, or for a frozen member), and frozen members\' activity awards');

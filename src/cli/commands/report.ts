@@ -94,7 +94,7 @@ async function htmlOf(v: View, now: Date): Promise<string> {
       rows: s.rows.map((r) => s.columns.map((col) => cellText(col, r))),
       chart: s.chart,
     })),
-    footer: `pointsmall ${v.command ?? `report ${v.name}`} · generated ${now.toISOString()}`,
+    footer: `pointsmall ${v.command ?? `report ${v.name}`} · generated ${localTime(now.toISOString())}`,
   });
 }
 

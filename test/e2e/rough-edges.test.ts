@@ -1,0 +1,187 @@
+// Rough edges an outside tester found: times in messages, wording, look-alike ids, CSV headers and line
+// endings, import counts and quantity messages — through the built bin.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { FIXTURES, tmpLedger, type TmpLedger } from '../helpers/cli.js';
+
+const errorOf = (r: { stderr: string }) => JSON.parse(r.stderr.trim().split('\n').pop()!).error as { code: string; message: string; hint?: string };
+const UTC_ISO = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/;
+
+/** A ledger in Asia/Shanghai (now 2026-11-23 10:00 there) with M1, an activity and review above 100.00. */
+function shop(): TmpLedger {
+  const t = tmpLedger();
+  t.ok(['member', 'add', '--id', 'M1', '--name', 'Ann']);
+  const f = join(t.dir, 'rules.json');
+  writeFileSync(f, JSON.stringify({ activities: [{ name: 'review', points: 20, maxPerDay: 1 }], limits: { reviewAbove: '100.00' } }));
+  t.ok(['rules', 'apply', f, '--effective', '2026-01-01']);
+  return t;
+}
+
+function file(t: TmpLedger, name: string, text: string): string {
+  const f = join(t.dir, name);
+  writeFileSync(f, text);
+  return f;
+}
+
+describe('times in messages and hints are the ledger zone\'s wall clock, to the minute', () => {
+  it('activity limit hint, unknown activity, a second review approve and a second purchase void', () => {
+    const t = shop();
+    const award = (ref: string, activity = 'review') => t.run(['points', 'award', '--member', 'M1', '--activity', activity, '--ref', ref, '--at', '2026-11-20 10:30', '--json']);
+    expect(award('a').code).toBe(0);
+    const limit = errorOf(award('b'));
+    expect(limit.hint).toContain('the rules in force at 2026-11-20 10:30 (version 2)');
+    const unknown = errorOf(award('c', 'nope'));
+    expect(unknown.message).toBe('activity "nope" is not in the rules in force at 2026-11-20 10:30 (version 2)');
+
+    const csv = file(t, 'p.csv', 'order_id,member_id,purchased_at,amount\nO1,M1,2026-11-19 10:00,500.00\nO2,M1,2026-11-19 10:00,50.00\n');
+    t.ok(['import', 'purchases', csv, '--source', 's']);
+    t.ok(['review', 'approve', '1', '--yes']);
+    const again = t.run(['review', 'approve', '1', '--yes']);
+    expect(again.code).toBe(3);
+    expect(again.stderr).toContain('was already approved by tester at 2026-11-23 10:00');
+    const first = t.run(['purchase', 'void', 's', 'O2', '--yes']);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/^voided order O2 of source s, 50 points taken back, 1 member affected\n/);
+    const twice = t.run(['purchase', 'void', 's', 'O2', '--yes']);
+    expect(twice.code).toBe(3);
+    expect(twice.stderr).toContain('was voided already (at 2026-11-23 10:00)');
+    for (const m of [limit.hint, unknown.message, again.stderr, twice.stderr]) expect(m).not.toMatch(UTC_ISO);
+    // --json keeps the message the same; its fields keep UTC ISO 8601
+    expect(errorOf(t.run(['purchase', 'void', 's', 'O2', '--yes', '--json'])).message).toContain('(at 2026-11-23 10:00)');
+  });
+});
+
+describe('ids that look alike are refused, naming the field and the code point', () => {
+  it('member add, member import, import purchases --create-members and a --member look-up', () => {
+    const t = tmpLedger();
+    t.ok(['member', 'add', '--id', 'M1', '--name', 'Ann']);
+    const add = (id: string) => t.run(['member', 'add', '--id', id, '--name', 'X', '--json']);
+    const zw = add('M1\u200b');
+    expect(zw.code).toBe(2);
+    expect(errorOf(zw).message).toContain('U+200B (zero-width space)');
+    expect(errorOf(add('e\u0301')).message).toContain('is not in Unicode NFC form: U+0065 U+0301 for U+00E9');
+    expect(errorOf(add('\uff2d1')).message).toContain('U+FF2D for U+004D');
+    expect(errorOf(add('M\u00a01')).message).toContain('U+00A0 (no-break space)');
+    expect(add('M 2').code).toBe(0); // an ASCII space inside is visible
+
+    const members = file(t, 'm.csv', 'id,name\nM3,Cy\nM1\u2060,Dee\n');
+    const mi = t.run(['member', 'import', members]);
+    expect(mi.code).toBe(4);
+    expect(mi.stderr).toMatch(/m\.csv:3: id: member id "M1\u2060" contains an invisible or blank character, U\+2060/);
+
+    const csv = file(t, 'p.csv', 'order_id,member_id,purchased_at,amount\nO1,M1\u200b,2026-11-19 10:00,50.00\nO2,e\u0301,2026-11-19 10:00,50.00\nO3,\uff2d1,2026-11-19 10:00,50.00\nO4\u200d,M1,2026-11-19 10:00,50.00\nO5,M1,2026-11-19 10:00,50.00\n');
+    const r = t.run(['import', 'purchases', csv, '--source', 's', '--create-members']);
+    expect(r.code).toBe(4);
+    expect(r.stdout).toMatch(/^accepted\t1$/m);
+    expect(r.stdout).toMatch(/^members created\t0$/m);
+    expect(r.stderr).toContain('p.csv:2: member id "M1\u200b" contains an invisible or blank character, U+200B');
+    expect(r.stderr).toContain('p.csv:5: order id "O4\u200d" contains an invisible or blank character, U+200D');
+    expect((t.ok(['member', 'list']) as { id: string }[]).map((m) => m.id)).toEqual(['M 2', 'M1', 'M3']);
+
+    const show = t.run(['member', 'show', 'M1\u200b', '--json']);
+    expect(show.code).toBe(2);
+    expect(errorOf(show).message).toBe('member "M1\u200b" not found; it contains an invisible or blank character, U+200B (zero-width space), at position 3: ids must be visible text');
+  });
+});
+
+describe('a header that names a column twice is refused by every CSV import', () => {
+  it('purchases, members and catalog: exit 2 naming the column and both positions, nothing written', () => {
+    const t = tmpLedger();
+    t.ok(['member', 'add', '--id', 'M1', '--name', 'Ann']);
+    const p = t.run(['import', 'purchases', file(t, 'p.csv', 'order_id,member_id,purchased_at,amount,amount\nO1,M1,2026-11-19 10:00,50.00,60.00\n'), '--json']);
+    expect(p.code).toBe(2);
+    expect(errorOf(p).message).toMatch(/p\.csv:1: the header names column "amount" twice, at positions 4 and 5$/);
+    const m = t.run(['member', 'import', file(t, 'm.csv', 'id,name,Name\nM2,Bo,Bob\n'), '--json']);
+    expect(m.code).toBe(2);
+    expect(errorOf(m).message).toMatch(/m\.csv:1: the header has columns "name" \(position 2\) and "Name" \(position 3\), which read as the same column$/);
+    const c = t.run(['catalog', 'import', file(t, 'c.csv', 'sku,name,price,price\nX1,Tea,1.00,2.00\n'), '--json']);
+    expect(c.code).toBe(2);
+    expect(errorOf(c).message).toContain('the header names column "price" twice, at positions 3 and 4');
+    expect(t.ok(['member', 'show', 'M1']).balance).toBe(0);
+    expect(t.ok(['member', 'list'])).toHaveLength(1);
+    expect(t.ok(['catalog', 'list'])).toHaveLength(0);
+    // a mapped column beside one named as the field is no duplicate: the map says which to read
+    const mapped = file(t, 'q.csv', 'order_id,member_id,purchased_at,amount,Total\nO1,M1,2026-11-19 10:00,50.00,60.00\n');
+    expect(t.ok(['import', 'purchases', mapped, '--map', 'amount=Total']).pointsAccrued).toBe(60);
+  });
+});
+
+describe('a bare CR in a file of LF lines', () => {
+  it('the merged row\'s reason names the bare CR and how to convert the file; member import says the same', () => {
+    const t = tmpLedger();
+    t.ok(['member', 'add', '--id', 'M1', '--name', 'Ann']);
+    const p = t.run(['import', 'purchases', file(t, 'p.csv', 'order_id,member_id,purchased_at,amount\nO1,M1,2026-11-19 10:00,50.00\rO2,M1,2026-11-19 10:00,60.00\nO3,M1,2026-11-19 10:00,70.00\n')]);
+    expect(p.code).toBe(4);
+    expect(p.stderr).toContain("p.csv:2: has 7 fields, the header has 4: a bare CR (old Mac line end) inside the row: the file mixes line endings; convert it to one, e.g. perl -pe 's/\\r\\n?/\\n/g' FILE.csv > FIXED.csv");
+    // a row that is merely short says nothing of line ends
+    const short = t.run(['import', 'purchases', file(t, 's.csv', 'order_id,member_id,purchased_at,amount\nO4,M1,2026-11-19 10:00\nO5,M1,2026-11-19 10:00,80.00\n')]);
+    expect(short.stderr).toMatch(/s\.csv:2: has 3 fields, the header has 4\n/);
+    const m = t.run(['member', 'import', file(t, 'm.csv', 'id,name\nM2,Bo\rM3,Cy\nM4,Di\n'), '--json']);
+    expect(m.code).toBe(2);
+    expect(errorOf(m).message).toContain('a bare CR (old Mac line end) inside the row: the file mixes line endings');
+  });
+});
+
+describe('a file of skipped and rejected rows', () => {
+  it('is not "every row was rejected": exit 4, the guest counted as skipped, the bad row in the rejects file', () => {
+    const t = tmpLedger();
+    t.ok(['member', 'add', '--id', 'M1', '--name', 'Ann']);
+    const csv = file(t, 'p.csv', 'order_id,member_id,purchased_at,amount\nO1,NA,2026-11-19 10:00,50.00\nO2,M1,2026-11-19 10:00,lots\n');
+    const r = t.run(['import', 'purchases', csv, '--null', 'NA', '--skip-guests']);
+    expect(r.code).toBe(4);
+    expect(r.stderr).not.toContain('every row was rejected');
+    expect(r.stdout).toMatch(/^guests skipped\t1$/m);
+    expect(r.stdout).toMatch(/^rejected\t1$/m);
+    expect(r.stderr).toContain('p.csv:3: ');
+    // every row rejected is still exit 2
+    const all = t.run(['import', 'purchases', file(t, 'q.csv', 'order_id,member_id,purchased_at,amount\nO3,M1,2026-11-19 10:00,lots\n')]);
+    expect(all.code).toBe(2);
+    expect(all.stderr).toContain('every row was rejected, 1 of them');
+  });
+});
+
+describe('import counts of orders', () => {
+  it('fixtures/purchases-bad.csv: orders counts every order id read, rejectedOrders every one rejected, on one thread or two', () => {
+    const t = tmpLedger();
+    for (const id of ['M001', 'M002', 'M003', 'M004']) t.ok(['member', 'add', '--id', id, '--name', id]);
+    // 17 rows, 14 order ids (one row has none): B3001 and T1001 are accepted, the 12 others rejected
+    for (const threads of ['1', '2']) {
+      const r = t.run(['import', 'purchases', join(FIXTURES, 'purchases-bad.csv'), '--dry-run', '--json'], { env: { POINTSMALL_THREADS: threads } });
+      expect(r.code).toBe(4);
+      const s = r.json();
+      expect(s).toMatchObject({ rows: 17, orders: 14, accepted: 2, rejected: 15, rejectedOrders: 12, duplicates: 0, review: 0 });
+      expect(s.accepted + s.review + s.duplicates + s.rejectedOrders).toBe(s.orders);
+    }
+  });
+});
+
+describe('messages that say what is wrong', () => {
+  it('a quantity that is not a whole number ≥ 1 is a quantity error, in --item and refund --line', () => {
+    const t = tmpLedger();
+    t.ok(['member', 'add', '--id', 'M1', '--name', 'Ann']);
+    t.ok(['catalog', 'add', '--sku', 'TEA-001', '--name', 'Tea', '--price', '10.00']);
+    for (const item of ['TEA-001:-1', 'TEA-001:1.5', 'TEA-001:0', 'TEA-001:']) {
+      const r = t.run(['checkout', '--member', 'M1', '--item', item, '--tender', 'cash', '--yes', '--json']);
+      expect(r.code).toBe(2);
+      expect(errorOf(r).message).toContain('must be a whole number ≥ 1');
+      expect(errorOf(r).message).not.toContain('not found');
+    }
+    const order = t.ok(['checkout', '--member', 'M1', '--item', 'TEA-001:2', '--tender', 'cash', '--yes']);
+    const refund = t.run(['order', 'refund', order.orderId, '--line', 'TEA-001:-1', '--yes', '--json']);
+    expect(refund.code).toBe(2);
+    expect(errorOf(refund).message).toContain('--line "TEA-001:-1": quantity "-1" must be a whole number ≥ 1 (SKU:QTY)');
+  });
+
+  it('--points where no points can be used says so and why, not "only 0"', () => {
+    const t = tmpLedger();
+    t.ok(['member', 'add', '--id', 'M1', '--name', 'Ann']);
+    t.ok(['member', 'adjust', 'M1', '--points', '5000', '--reason', 'seed']);
+    t.ok(['catalog', 'add', '--sku', 'CUP', '--name', 'Cup', '--price', '10.00', '--pay', 'cash']);
+    const r = t.run(['checkout', '--member', 'M1', '--item', 'CUP', '--points', '500', '--tender', 'cash', '--yes', '--json']);
+    expect(r.code).toBe(3);
+    const e = errorOf(r);
+    expect(e.message).toBe('--points 500 is more than these items can take (at most 0); no points can be used here: these items take no points (they are paid in cash)');
+    expect(e.hint).toBe('leave out --points (or pass --points 0) and pay in cash');
+  });
+});
