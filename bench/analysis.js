@@ -10,7 +10,7 @@ import { copyFileSync, createReadStream, existsSync, readFileSync, renameSync, r
 import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ledgerFormatTag, median, timedRunner } from './lib.js';
+import { ledgerFormatTag, median, timeStats, timedRunner } from './lib.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(ROOT, 'bench', 'out');
@@ -94,11 +94,9 @@ for (const c of COMMANDS) {
     const args = [BIN, ...c.args, '--db', ledger];
     const r = timeBin ? run(timeBin, ['-v', process.execPath, ...args]) : run(process.execPath, args);
     ms.push(r.ms);
-    const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr ?? '');
-    if (m) rss.push(Math.round(Number(m[1]) / 1024));
-    const u = /User time \(seconds\): ([\d.]+)/.exec(r.stderr ?? '');
-    const sy = /System time \(seconds\): ([\d.]+)/.exec(r.stderr ?? '');
-    if (u && sy) cpu.push(Math.round((Number(u[1]) + Number(sy[1])) * 1000));
+    const t = timeStats(r.stderr);
+    if (t.rssMb !== null) rss.push(t.rssMb);
+    if (t.cpuMs !== null) cpu.push(t.cpuMs);
     if (i === 0 && c.args[1] === 'simulate' && c.args.length === 4) simulated = JSON.parse(r.stdout);
   }
   const medianMs = Math.round(median(ms));

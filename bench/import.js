@@ -10,7 +10,7 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeMembers, writePurchases } from './gen-purchases.js';
-import { ledgerFormatTag, median, timedRunner } from './lib.js';
+import { ledgerFormatTag, median, timeStats, timedRunner } from './lib.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(ROOT, 'bench', 'out');
@@ -67,13 +67,11 @@ for (let i = 0; i < RUNS; i++) {
   const args = [BIN, 'import', 'purchases', csv, '--db', work, '--skip-guests', '--json'];
   const r = timeBin ? run(timeBin, ['-v', process.execPath, ...args]) : run(process.execPath, args);
   times.push(r.ms);
-  const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr ?? '');
-  if (m) rss.push(Math.round(Number(m[1]) / 1024));
-  const u = /User time \(seconds\): ([\d.]+)/.exec(r.stderr ?? '');
-  const sy = /System time \(seconds\): ([\d.]+)/.exec(r.stderr ?? '');
-  if (u && sy) cpu.push(Math.round((Number(u[1]) + Number(sy[1])) * 1000));
+  const t = timeStats(r.stderr);
+  if (t.rssMb !== null) rss.push(t.rssMb);
+  if (t.cpuMs !== null) cpu.push(t.cpuMs);
   summary = JSON.parse(r.stdout);
-  process.stderr.write(`run ${i + 1}: sqlite3 .import ${Math.round(baseline.at(-1))} ms, import ${Math.round(r.ms)} ms${m ? `, peak RSS ${rss.at(-1)} MB` : ''}\n`);
+  process.stderr.write(`run ${i + 1}: sqlite3 .import ${Math.round(baseline.at(-1))} ms, import ${Math.round(r.ms)} ms${t.rssMb !== null ? `, peak RSS ${t.rssMb} MB` : ''}\n`);
 }
 const baseMs = median(baseline);
 const verify = run(process.execPath, [BIN, 'ledger', 'verify', '--db', work, '--json'], { allowFail: true });

@@ -31,6 +31,14 @@ export const timedRunner =
     return { ms, ...r };
   };
 
+/** Peak RSS (MB) and CPU time (user + sys, ms) from `/usr/bin/time -v`'s report on stderr; null where absent. */
+export function timeStats(stderr) {
+  const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr ?? '');
+  const u = /User time \(seconds\): ([\d.]+)/.exec(stderr ?? '');
+  const sy = /System time \(seconds\): ([\d.]+)/.exec(stderr ?? '');
+  return { rssMb: m ? Math.round(Number(m[1]) / 1024) : null, cpuMs: u && sy ? Math.round((Number(u[1]) + Number(sy[1])) * 1000) : null };
+}
+
 export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /**
