@@ -82,11 +82,11 @@ export class Analysis {
           `SELECT 'p' || p.id, p.member_id, p.purchased_at AS at, l.sku, l.category, 1
              FROM purchases p JOIN purchase_lines l ON l.purchase_id = p.id
             WHERE p.status <> 'rejected' AND p.voided_at IS NULL AND p.kind = 'purchase' AND l.sku IS NOT NULL AND l.amount > 0
-              AND p.purchased_at < ?
+              AND p.purchased_at <= ?
            UNION ALL
            SELECT 'o' || o.id, o.member_id, o.paid_at AS at, ol.sku, ol.category, ol.quantity - ol.refunded_qty
              FROM orders o JOIN order_lines ol ON ol.order_id = o.id
-            WHERE o.status IN ${PAID} AND ol.quantity > ol.refunded_qty AND o.paid_at < ?
+            WHERE o.status IN ${PAID} AND ol.quantity > ol.refunded_qty AND o.paid_at <= ?
             ORDER BY 3, 1`,
         )
         .raw(),
@@ -131,9 +131,9 @@ export class Analysis {
   earnedBefore(iso: string): Map<string, number> {
     return new Map(this.s.earnedBefore.all(iso, iso) as [string, number][]);
   }
-  /** Every bought line before the instant, basket by basket in time order (BasketLineRow). */
-  basketLines(beforeIso: string): IterableIterator<BasketLineRow> {
-    return this.s.basketLines.iterate(beforeIso, beforeIso) as IterableIterator<BasketLineRow>;
+  /** Every bought line up to the instant (a checkout paid at it included), basket by basket in time order (BasketLineRow). */
+  basketLines(upToIso: string): IterableIterator<BasketLineRow> {
+    return this.s.basketLines.iterate(upToIso, upToIso) as IterableIterator<BasketLineRow>;
   }
 }
 

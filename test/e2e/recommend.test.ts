@@ -58,6 +58,23 @@ describe('report recommend', () => {
     }
   });
 
+  it('counts checkouts paid at this very instant: a shop whose history is a few checkouts a moment ago gets recommendations', () => {
+    const t = tmpLedger();
+    t.ok(['rules', 'apply', join(FIXTURES, 'rules.json'), '--effective', '2026-01-01']);
+    for (const m of ['M001', 'M002']) {
+      t.ok(['member', 'add', '--id', m, '--name', m]);
+      t.ok(['member', 'adjust', m, '--points', '50000', '--reason', 'opening balance']);
+    }
+    t.ok(['catalog', 'add', '--sku', 'TEA-001', '--name', 'Longjing', '--price', '168.00', '--points-price', '15000']);
+    t.ok(['catalog', 'add', '--sku', 'CUP-002', '--name', 'Tea cup', '--price', '58.00']);
+    // the test clock stands still: both are paid at the instant the report is made
+    t.ok(['checkout', '--member', 'M001', '--item', 'TEA-001', '--item', 'CUP-002', '--no-points', '--tender', 'cash', '--yes']);
+    t.ok(['checkout', '--member', 'M002', '--item', 'TEA-001', '--no-points', '--tender', 'cash', '--yes']);
+    const skus = (t.ok(['report', 'recommend', '--member', 'M002']).recommendations as Rec[]).map((x) => x.sku);
+    expect(skus).toContain('CUP-002');
+    expect(t.ok(['report', 'recommend', '--item', 'TEA-001']).recommendations.map((x: Rec) => x.sku)).toEqual(['CUP-002']);
+  });
+
   it('writes CSV and HTML with --out', () => {
     const csv = join(demo.dir, 'recs.csv');
     expect(run(['report', 'recommend', '--member', 'M002', '--out', csv]).code).toBe(0);
