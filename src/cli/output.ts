@@ -106,7 +106,11 @@ const tsvCell = (s: string): string => s.replace(/[\t\n\r]/g, ' ');
 const slug = (s: string): string => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'row';
 
 /** How a column gives way on a narrow terminal: `fixed` never (numbers, times), `text` first, `id` last. */
-export type Fit = 'fixed' | 'id' | 'text';
+/**
+ * How a column gives way on a narrow terminal: `fixed` never cut (numbers, times), `id` cut last, `text`
+ * cut with …, `wrap` (a reason in words) narrowed like text but wrapped onto more lines, never cut.
+ */
+export type Fit = 'fixed' | 'id' | 'text' | 'wrap';
 
 const fitOf = <R>(col: Column<R>): Fit =>
   col.fit ?? (col.align === 'right' || col.format === localTime ? 'fixed' : /^(id|sku|code)$|Id$/.test(col.key) ? 'id' : 'text');
@@ -125,9 +129,10 @@ export function displayWidth(s: string): number {
  * Column widths that fit `width` terminal columns, given each column's natural width (its widest cell or
  * header), how it gives way (`fit`), the widest cell of each column (a number column's header may shrink
  * to it) and which columns may be left out (`drop`: higher first). Steps, each only while the table is
- * still too wide: the gap between columns from 2 to 1; long text columns (names, emails, reasons) down to
- * 12; optional columns left out (and the widths worked out again without them); text down to 5; headers
- * of number columns down to their widest value; ids down to 8, then 4. Numbers and times are never cut;
+ * still too wide: the gap between columns from 2 to 1; long text columns (names, emails) down to 12 and
+ * wrapped ones (reasons) down to 24; optional columns left out (and the widths worked out again without
+ * them); text down to 5 and wrapped text to 12; headers of number columns down to their widest value;
+ * ids down to 8, then 4. Numbers and times are never cut;
  * a table that still does not fit overflows. `widths[i]` is 0 for a column left out.
  */
 export function fitWidths(natural: number[], fits: Fit[], cellWidths: number[], width: number, drop: (number | undefined)[] = []): { widths: number[]; gap: number } {
@@ -151,12 +156,14 @@ export function fitWidths(natural: number[], fits: Fit[], cellWidths: number[], 
     };
     if (total() > width) gap = 1;
     shrink('text', (i) => Math.min(natural[i], 12));
+    shrink('wrap', (i) => Math.min(natural[i], 24));
     const next = optional.find((o) => !left.has(o.i));
     if (total() > width && next) {
       left.add(next.i);
       continue;
     }
     shrink('text', (i) => Math.min(natural[i], 5));
+    shrink('wrap', (i) => Math.min(natural[i], 12));
     shrink('fixed', (i) => Math.min(natural[i], Math.max(cellWidths[i], 3)));
     shrink('id', (i) => Math.min(natural[i], 8));
     shrink('id', (i) => Math.min(natural[i], 4));
@@ -174,7 +181,8 @@ const oneLine = (s: string): string => s.replace(/\r\n|[\n\r]/g, ' ');
 
 /**
  * A table on a TTY: compact rows under a bold header, no borders or rules, columns sized to the terminal
- * (fitWidths) and long cells cut with `…` (--json, --out or a pipe give the full values); cli-table3
+ * (fitWidths) and long cells cut with `…` or, in a `wrap` column, wrapped (--json, --out or a pipe give
+ * the full values); cli-table3
  * lays it out. On a pipe: plain tab-separated rows with a header, nothing cut.
  */
 export async function printTable<R>(columns: Column<R>[], rows: R[], opts: { title?: string; name?: string } = {}): Promise<void> {
@@ -200,6 +208,8 @@ export async function printTable<R>(columns: Column<R>[], rows: R[], opts: { tit
   const natural = columns.map((col, i) => Math.max(displayWidth(col.header), cellWidths[i], 1));
   const fitted = fitWidths(natural, columns.map(fitOf), cellWidths, terminalWidth(), columns.map((col) => col.drop));
   const keep = columns.map((_col, i) => i).filter((i) => fitted.widths[i] > 0);
+  const wrapped = keep.filter((i) => fitOf(columns[i]) === 'wrap');
+  for (const row of cells) for (const i of wrapped) row[i] = wrap(row[i], fitted.widths[i]).join('\n');
   const { default: Table } = await import('cli-table3');
   const table = new Table({
     head: keep.map((i) => c.bold(columns[i].header)),

@@ -26,10 +26,20 @@ describe('fitWidths', () => {
     expect(r).toEqual({ widths: [10, 16, 13, 8, 0], gap: 1 });
   });
 
+  it('a wrapped column (a reason) keeps 24 columns while optional ones are left out, and gives only after text is at 5', () => {
+    // gap 1: 2 + 12 (text) + 40 (wrap) + 8 + 5 + 4 gaps = 71 > 50: the text gives to 12, the reason to 24, still 55 > 50,
+    // so the optional 8 goes: 2 + 12 + 24 + 5 + 3 gaps = 46, and the reason takes back what is left (28)
+    const r = fitWidths([2, 20, 40, 8, 5], ['fixed', 'text', 'wrap', 'fixed', 'fixed'], [2, 20, 40, 8, 5], 50, [undefined, undefined, undefined, 1, undefined]);
+    expect(r).toEqual({ widths: [2, 12, 28, 0, 5], gap: 1 });
+    // nothing left to leave out: text goes to 5 before the reason goes below 24, and the reason stops at 12
+    expect(fitWidths([20, 40], ['text', 'wrap'], [20, 40], 30)).toEqual({ widths: [5, 24], gap: 1 });
+    expect(fitWidths([20, 40], ['text', 'wrap'], [20, 40], 10)).toEqual({ widths: [5, 12], gap: 1 });
+  });
+
   it('property: numbers never get narrower than their widest value; a fitting result is within the width', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.record({ natural: fc.integer({ min: 1, max: 60 }), fit: fc.constantFrom<Fit>('fixed', 'id', 'text'), drop: fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined }) }), { minLength: 1, maxLength: 12 }),
+        fc.array(fc.record({ natural: fc.integer({ min: 1, max: 60 }), fit: fc.constantFrom<Fit>('fixed', 'id', 'text', 'wrap'), drop: fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined }) }), { minLength: 1, maxLength: 12 }),
         fc.integer({ min: 20, max: 200 }),
         (cols, width) => {
           const cells = cols.map((c) => c.natural);
@@ -39,7 +49,7 @@ describe('fitWidths', () => {
             else if (c.fit === 'fixed') expect(widths[i]).toBe(c.natural);
             expect(widths[i]).toBeLessThanOrEqual(c.natural);
           });
-          const floor = cols.reduce((a, c, i) => a + (widths[i] === 0 ? 0 : c.fit === 'fixed' ? c.natural : Math.min(c.natural, c.fit === 'id' ? 4 : 5)), 0);
+          const floor = cols.reduce((a, c, i) => a + (widths[i] === 0 ? 0 : c.fit === 'fixed' ? c.natural : Math.min(c.natural, c.fit === 'id' ? 4 : c.fit === 'wrap' ? 12 : 5)), 0);
           if (floor + Math.max(0, widths.filter((x) => x > 0).length - 1) <= width) expect(sum(widths, gap)).toBeLessThanOrEqual(width);
         },
       ),

@@ -120,6 +120,32 @@ describe.skipIf(!hasTmux)('tables fit an 80-column terminal (issue 20 item 2)', 
     expect(text).toMatch(/^\s+×2\s+category electronics\s+2026-11-01\s+2026-11-30$/m);
     expect(text).toMatch(/^gold\s+10000\s+×1\.5$/m);
   });
+
+  it('report recommend: the reason wraps onto more lines and is never cut; affordable (then score) gives way first', async () => {
+    const recs: { sku: string; reason: string }[] = t.ok(['report', 'recommend', '--member', 'M002']).recommendations;
+    expect(recs.length).toBeGreaterThan(0);
+    const lines = await onTerminal(t, ['report', 'recommend', '--member', 'M002']);
+    expect(tooWide(lines, 80)).toEqual([]);
+    const head = lines.findIndex((l) => /^#\s+sku\s+name\s+(score\s+)?why\s+points price\s+points needed$/.test(l));
+    expect(head).toBeGreaterThan(-1);
+    expect(lines.join('\n')).toMatch(/not shown at 80 columns: (score, )?affordable;/);
+    // the why column, row by row and line by line, read between its header and the next one's
+    const at = (l: string, text: string) => stringWidth(l.slice(0, l.indexOf(text)));
+    const from = at(lines[head], 'why');
+    const to = at(lines[head], 'points price');
+    const slice = (l: string) => {
+      let w = 0;
+      let out = '';
+      for (const ch of l) {
+        if (w >= from && w < to) out += ch;
+        w += stringWidth(ch);
+      }
+      return out.trim();
+    };
+    const why = lines.slice(head + 1).filter((l) => !l.startsWith('(')).map(slice).join(' ').replace(/\s+/g, ' ');
+    for (const r of recs) expect(why).toContain(r.reason.replace(/\s+/g, ' '));
+    expect(why).not.toContain('…');
+  });
 });
 
 describe('a pipe still gets every full value, tab-separated, undecorated', () => {

@@ -506,14 +506,15 @@ type AnyRecommendations = MemberRecommendations | ItemRecommendations | SegmentR
 
 function recommendView(r: AnyRecommendations): View {
   const yesNo = (v: unknown) => (v === null || v === undefined ? '' : v ? 'yes' : 'no');
-  const base: Column<AnyRow>[] = [num('rank', '#'), { key: 'sku', header: 'sku' }, { key: 'name', header: 'name' }, num('score'), { key: 'reason', header: 'why' }, { key: 'pointsPrice', header: 'points price', align: 'right' }];
+  // On a narrow terminal the reason wraps (it is what a merchant reads); the score goes first, then whether it is affordable (points needed 0 says it).
+  const base: Column<AnyRow>[] = [num('rank', '#'), { key: 'sku', header: 'sku' }, { key: 'name', header: 'name' }, { ...num('score'), drop: 1 }, { key: 'reason', header: 'why', fit: 'wrap' }, { key: 'pointsPrice', header: 'points price', align: 'right' }];
   let title: string;
   let fields: [string, string | number][];
   let columns: Column<AnyRow>[];
   if ('memberId' in r) {
     title = `Recommended for member ${r.memberId}`;
     fields = [['member', r.memberId], ['tier', r.tier ?? '-'], ['available points', r.availablePoints]];
-    columns = [...base, { key: 'affordable', header: 'affordable', format: yesNo }, { key: 'pointsNeeded', header: 'points needed', align: 'right' }];
+    columns = [...base, { key: 'affordable', header: 'affordable', format: yesNo, drop: 2 }, { key: 'pointsNeeded', header: 'points needed', align: 'right' }];
   } else if ('segment' in r) {
     title = `Redemption options for ${r.segment}`;
     fields = [['segment', r.segment], ['members', r.members]];
