@@ -2,6 +2,7 @@
 import { createRequire } from 'node:module';
 import { c } from './colour.js';
 import { localDateTime } from '../domain/time.js';
+import { guardFormula } from '../domain/formulaCells.js';
 
 export interface Column<R> {
   key: keyof R & string;
@@ -284,12 +285,9 @@ function wrap(text: string, room: number): string[] {
   return lines;
 }
 
-const NUMBER_RE = /^-?\d+(\.\d+)?$/;
-/** Neutralises spreadsheet formulas: a text cell starting with = + - @ (or tab/CR) gets a leading quote. */
+/** Neutralises spreadsheet formulas: a text cell starting with = + - @ (or tab/CR) gets a leading quote (guardFormula). */
 export function csvSafe(v: unknown): string {
-  const s = cell(v);
-  if (NUMBER_RE.test(s)) return s;
-  return /^[=+\-@\t\r]/.test(s) ? `'${s}` : s;
+  return guardFormula(cell(v));
 }
 
 /** CSV text with a header row; every cell passed through csvSafe. */

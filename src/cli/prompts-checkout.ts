@@ -3,7 +3,7 @@
 import { c } from './colour.js';
 import type { Ctx } from '../services/ledger.js';
 import type { CartItem, CheckoutInput, CheckoutResult, MemberChoice, Tender } from '../services/checkout.js';
-import { checkoutQuestion, count } from './words.js';
+import { checkoutQuestion, count, pointsAllowedText } from './words.js';
 
 export interface Ask {
   askMember: boolean;
@@ -70,7 +70,8 @@ export async function interactiveCheckout(ctx: Ctx, given: CheckoutInput, ask: A
   // The quote of the request as given: an explicit --points / --max-points is what the confirmation shows.
   const { quote, preview } = await svc.prepareCheckout(ctx, input0);
   say(`total ${c.bold(quote.total)} ${quote.currency}${quote.coupon ? ` (coupon −${quote.discount})` : ''}; balance ${quote.balance}, available ${c.bold(String(quote.available))}`);
-  say(`points allowed: ${quote.allowedText} (minimum ${quote.minPoints} per checkout, at most ${quote.maxUsablePoints}, step ${quote.pointsStep})`);
+  // no points to choose: said once, in checkout's words, with the reason
+  say(quote.allowedPoints.min === null ? quote.allowedText : `points allowed: ${pointsAllowedText(quote)}`);
   if (quote.note) say(c.yellow(`note: ${quote.note}`));
 
   const discounted = quote.lines.filter((x) => x.pointsDiscountPercent);
@@ -78,9 +79,6 @@ export async function interactiveCheckout(ctx: Ctx, given: CheckoutInput, ask: A
   let chosen = { pointsUsed: quote.pointsUsed, pointsValue: quote.pointsValue, pointsDiscount: quote.pointsDiscount, cashPaid: quote.cashPaid };
   // Only one amount allowed (0–0, or just what the points-only items take): nothing to ask.
   const onlyOne = quote.allowedPoints.min === null;
-  if (ask.askPoints && onlyOne) {
-    say(quote.allowedPoints.required > 0 ? `points: ${quote.allowedPoints.required} for the points-only items, no more can be used here` : 'points: none can be used on this checkout');
-  }
   if (ask.askPoints && !onlyOne) {
     const text = await input({
       message: `Points to use (${quote.allowedText})`,

@@ -2,10 +2,21 @@
 import { c } from './colour.js';
 import { safeText } from './output.js';
 import type { RejectSample } from '../domain/rejects.js';
+import type { QuoteResult } from '../services/checkout.js';
 
 /** `1 order`, `2 orders`, `0 orders`, `-1 point` (the plural is the noun + s unless given). */
 export function count(n: number, noun: string, plural = `${noun}s`): string {
   return `${n} ${Math.abs(n) === 1 ? noun : plural}`;
+}
+
+/**
+ * The quote's points allowed, as `checkout quote` and the interactive checkout show them: the allowed
+ * amounts with the minimum, maximum and step; or, when none can be used, just the reason in the words a
+ * refused checkout gives (allowedText: "no points can be used here: …").
+ */
+export function pointsAllowedText(q: Pick<QuoteResult, 'allowedText' | 'allowedPoints' | 'minPoints' | 'maxUsablePoints' | 'pointsStep'>): string {
+  if (q.allowedPoints.min === null) return q.allowedText;
+  return `${q.allowedText} (minimum ${q.minPoints} per checkout, at most ${q.maxUsablePoints}, step ${q.pointsStep})`;
 }
 
 /** The verb that agrees with a count: `waits` for one, `wait` for any other number. */

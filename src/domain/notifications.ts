@@ -1,5 +1,6 @@
 // Notifications: the topics the outbox carries, their payload shapes, and the channel a member is reached on.
 // Pure: nothing here sends anything; the outbox only queues.
+import { looksLikeFormula } from './formulaCells.js';
 
 export type Channel = 'sms' | 'email' | 'none';
 
@@ -67,7 +68,7 @@ export const OUTBOX_CSV_COLUMNS = ['id', 'createdAt', 'topic', 'memberId', 'chan
  */
 export function csvCell(v: unknown): string {
   let s = v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
-  if (/^[=+\-@\t\r]/.test(s) && !/^-?\d+(\.\d+)?$/.test(s) && !/^\+[\d ]+$/.test(s)) s = `'${s}`;
+  if (looksLikeFormula(s) && !/^\+[\d ]+$/.test(s)) s = `'${s}`;
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 

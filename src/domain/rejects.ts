@@ -8,6 +8,8 @@
 // tab, CR) gets a leading quote, as in every CSV the tool writes, and so does a cell starting with a
 // quote; reading a rejects file (its header starts `_line,_reason`) takes that one quote off again.
 
+import { FORMULA_START, looksLikeFormula } from './formulaCells.js';
+
 /** The first rejected rows an import names in its result (for the screen: FILE:LINE: reason). */
 export const FIRST_REJECTS = 5;
 export interface RejectSample {
@@ -23,14 +25,13 @@ export function isRejectsHeader(header: readonly string[]): boolean {
   return header.length >= 2 && header[0].trim() === REJECTS_COLUMNS[0] && header[1].trim() === REJECTS_COLUMNS[1];
 }
 
-const NUMBER_RE = /^-?\d+(\.\d+)?$/;
-/** A cell as a rejects file writes it: a formula-like text, or one starting with a quote, gets a leading quote. */
+/** A cell as a rejects file writes it: a formula-like text (looksLikeFormula), or one starting with a quote, gets a leading quote. */
 export function rejectsCell(s: string): string {
-  return /^[=+\-@\t\r']/.test(s) && !NUMBER_RE.test(s) ? `'${s}` : s;
+  return looksLikeFormula(s) || s.charCodeAt(0) === 39 ? `'${s}` : s;
 }
 /** A rejects file's cell as it was before rejectsCell. */
 export function unquoteRejectsCell(s: string): string {
-  return s.length > 1 && s.charCodeAt(0) === 39 && /[=+\-@\t\r']/.test(s[1]) ? s.slice(1) : s;
+  return s.length > 1 && s.charCodeAt(0) === 39 && (FORMULA_START.includes(s[1]) || s[1] === "'") ? s.slice(1) : s;
 }
 
 /**

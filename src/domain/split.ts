@@ -86,6 +86,8 @@ export interface Quote {
   maxUsablePoints: Points;
   /** What a --points request may be. */
   allowed: AllowedPoints;
+  /** The same in words (allowedInWords): what the quote and the interactive checkout show. */
+  allowedText: string;
   /** Why --max-points used fewer points than it might seem to (below minPoints), else null. */
   note: string | null;
   available: Points;
@@ -191,6 +193,7 @@ export function split(input: SplitInput): SplitOutcome {
   }
 
   const allowed = allowedPoints({ required, maxMixedSteps, step, minPoints: redeem.minPoints, available });
+  const allowedCtx: AllowedContext = { linesMax: maxUsable, available, minPoints: redeem.minPoints };
   let pointsUsed: Points;
   let note: string | null = null;
   switch (request.kind) {
@@ -206,7 +209,7 @@ export function split(input: SplitInput): SplitOutcome {
       }
       break;
     case 'points': {
-      const refusal = checkPointsRequest(request.points, allowed, { linesMax: maxUsable, available, minPoints: redeem.minPoints });
+      const refusal = checkPointsRequest(request.points, allowed, allowedCtx);
       if (refusal) return { ok: false, ...refusal };
       pointsUsed = request.points;
       break;
@@ -227,6 +230,7 @@ export function split(input: SplitInput): SplitOutcome {
     requiredPoints: required,
     maxUsablePoints: allowed.max,
     allowed,
+    allowedText: allowedInWords(allowed, allowedCtx),
     note,
     available,
     lines: qlines,
@@ -349,9 +353,9 @@ export function describeAllowed(a: AllowedPoints): string {
 }
 
 /** Why no points beyond the points-only items can be used (allowed.min is null), in words. */
-function noPointsWhy(a: AllowedPoints, ctx: { linesMax: Points; available: Points; minPoints: Points }): string {
+function noPointsWhy(a: AllowedPoints, ctx: AllowedContext): string {
   const room = ctx.linesMax - a.required;
-  if (room <= 0) return a.required > 0 ? 'the other items take no points' : 'these items take no points (they are paid in cash)';
+  if (room <= 0) return a.required > 0 ? 'no other item takes points' : 'these items take no points (they are paid in cash)';
   const spare = ctx.available - a.required;
   if (spare <= 0) return a.required > 0 ? `the member's ${ctx.available} available points all go to the points-only items` : 'the member has no points available';
   const most = Math.floor(Math.min(room, spare) / a.step) * a.step;
@@ -359,20 +363,37 @@ function noPointsWhy(a: AllowedPoints, ctx: { linesMax: Points; available: Point
   return `at most ${a.required + most} could be used, below the minimum of ${ctx.minPoints} points per checkout`;
 }
 
+/** What the allowed points depend on besides themselves: what the lines can take, the member's available points, the rules' minimum. */
+export interface AllowedContext {
+  linesMax: Points;
+  available: Points;
+  minPoints: Points;
+}
+
+/**
+ * What may be used, in the words a checkout refusal, the quote and the interactive checkout all show:
+ * "0, or 200 to 5000 in steps of 10", or, when nothing beyond the points-only items can be used, that
+ * plainly with the reason ("no points can be used here: the member has no points available"), never "only 0".
+ */
+export function allowedInWords(a: AllowedPoints, ctx: AllowedContext): string {
+  if (a.min !== null) return describeAllowed(a);
+  const none = noPointsWhy(a, ctx);
+  return a.required > 0 ? `no points beyond the ${a.required} of the points-only items can be used here: ${none}` : `no points can be used here: ${none}`;
+}
+
 /** null when --points N can be used exactly, else why not (exit 3), naming what is allowed; `plain` says it without flags. */
-export function checkPointsRequest(points: Points, a: AllowedPoints, ctx: { linesMax: Points; available: Points; minPoints: Points }): SplitRefusal | null {
+export function checkPointsRequest(points: Points, a: AllowedPoints, ctx: AllowedContext): SplitRefusal | null {
   if (points === a.required) return null;
   if (a.min !== null && points >= a.min && points <= a.max && (points - a.required) % a.step === 0) return null;
   const allowed = describeAllowed(a);
-  // nothing beyond the points-only items can be used: said plainly, with the reason, not "only 0"
-  const none = a.min === null ? noPointsWhy(a, ctx) : null;
-  const allowedText = none === null ? `allowed: ${allowed}` : a.required > 0 ? `no points beyond the ${a.required} of the points-only items can be used here: ${none}` : `no points can be used here: ${none}`;
-  const hint = none === null ? `use --points with ${allowed}, or --max-points for the most allowed` : a.required > 0 ? `use --points ${a.required} (the points-only items), or --max-points` : 'leave out --points (or pass --points 0) and pay in cash';
+  const none = a.min === null;
+  const allowedText = none ? allowedInWords(a, ctx) : `allowed: ${allowed}`;
+  const hint = !none ? `use --points with ${allowed}, or --max-points for the most allowed` : a.required > 0 ? `use --points ${a.required} (the points-only items), or --max-points` : 'leave out --points (or pass --points 0) and pay in cash';
   const refuse = (code: SplitRefusal['code'], why: string, flagged = true): SplitRefusal => ({
     code,
     message: `${flagged ? `--points ${points} ${why}` : why}; ${allowedText}`,
     hint,
-    plain: `${flagged ? `${points} ${why}` : why}; ${none === null ? `enter ${allowed}` : `${allowedText}; enter ${a.required}`}`,
+    plain: `${flagged ? `${points} ${why}` : why}; ${!none ? `enter ${allowed}` : `${allowedText}; enter ${a.required}`}`,
   });
   if (points < a.required) return refuse('POINTS_ONLY_UNCOVERED', `does not cover the points-only items (${a.required} points)`);
   if (points > ctx.linesMax) return refuse('POINTS_NOT_ALLOWED', `is more than these items can take (at most ${ctx.linesMax})`);

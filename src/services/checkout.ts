@@ -8,7 +8,7 @@ import { couponCode, couponExpiresOn, couponRefusal, couponTerms, normalizeCoupo
 import { AMOUNT_MAX, POINTS_MAX, allocateProportionally, formatMoney, type Points } from '../domain/money.js';
 import { spreadEarned } from '../domain/refund.js';
 import { expiresOn, type Rules } from '../domain/rules.js';
-import { type AllowedPoints, type CartLine, describeAllowed, type PointsRequest, type Quote, split, type SplitInput, splitLines, paidWith } from '../domain/split.js';
+import { type AllowedPoints, type CartLine, type PointsRequest, type Quote, split, type SplitInput, splitLines, paidWith } from '../domain/split.js';
 import { localDate, localRangeUtc, shownInstant } from '../domain/time.js';
 import { Decimal } from 'decimal.js';
 import { NotFoundError, RefusedError, UsageError } from '../errors.js';
@@ -79,7 +79,7 @@ export interface QuoteResult {
   requiredPoints: number;
   /** What --points may be: `required`, or `min`..`max` in `step`s (min null: nothing more). */
   allowedPoints: AllowedPoints;
-  /** The same in words: "0, or 200 to 5000 in steps of 10". */
+  /** The same in words: "0, or 200 to 5000 in steps of 10", or "no points can be used here: WHY" (allowedInWords). */
   allowedText: string;
   /** Set when --max-points used fewer points than the member has (below minPoints). */
   note: string | null;
@@ -253,7 +253,7 @@ function quoteView(l: Ledger, cart: Cart, tender: Tender): QuoteResult {
     minPoints: cart.rules.redeem.minPoints,
     requiredPoints: q.requiredPoints,
     allowedPoints: q.allowed,
-    allowedText: describeAllowed(q.allowed),
+    allowedText: q.allowedText,
     note: q.note,
     coupon: cart.couponCode,
     lines: q.lines.map((x, i) => ({

@@ -4,6 +4,7 @@ import { UsageError } from '../errors.js';
 import { AtomicFile, checkOutput, type OutputTarget, sameFile } from './outfile.js';
 import { isRejectsHeader, rejectsHeader, rejectsRow, unquoteRejectsCell } from '../domain/rejects.js';
 import { duplicateColumnProblem } from '../domain/text.js';
+import { unguardFormula } from '../domain/formulaCells.js';
 import { MIXED_LINE_ENDS } from '../domain/purchases.js';
 
 export interface CsvRecord {
@@ -87,13 +88,15 @@ export async function readCsvFile(path: string, required: string[], known: strin
     const hint = delimiterHint(header, delimiter) ?? `the header must name ${required.join(', ')} (optional: ${known.filter((k) => !required.includes(k)).join(', ')}), or map columns with --map field=Column`;
     throw new UsageError(`${path}:1: missing column(s) ${missing.join(', ')}`, hint);
   }
-  // A rejects file read again: its cells lose the quote rejectsCell gave them.
-  const unquote = isRejectsHeader(header);
+  // A rejects file read again: its cells lose the quote rejectsCell gave them. Any other file may be one
+  // of our exports (member list --out, catalog list --out): a cell loses the one quote an export puts
+  // before a formula character, so the export imports back unchanged.
+  const unquote = isRejectsHeader(header) ? unquoteRejectsCell : unguardFormula;
   return {
     header,
     delimiter,
     records: rows.map((r) => {
-      if (unquote) for (const k of Object.keys(r.record)) r.record[k] = unquoteRejectsCell(r.record[k]);
+      for (const k of Object.keys(r.record)) r.record[k] = unquote(r.record[k]);
       return { line: r.info.lines, values: r.record, fields: names.map((n) => r.record[n] ?? '') };
     }),
   };

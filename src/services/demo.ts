@@ -3,7 +3,8 @@
 import { existsSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../errors.js';
-import { openStore } from '../store/db.js';
+import { ledgerExistsAt, openStore } from '../store/db.js';
+import { isPostgresUrl, redactUrl } from '../store/pg/database.js';
 import { settings } from '../store/settings.js';
 import type { Ctx } from './ledger.js';
 import type { InitTarget } from './admin.js';
@@ -28,6 +29,11 @@ export interface DemoResult {
   previous: string | null;
 }
 
+/** A file at path, or a ledger in the PostgreSQL database at path. */
+function ledgerMayBeAt(path: string): boolean {
+  return isPostgresUrl(path) ? ledgerExistsAt(path) : existsSync(path);
+}
+
 function isDemoLedger(path: string): boolean {
   try {
     const store = openStore(path, { requireLatest: false });
@@ -47,7 +53,7 @@ function isDemoLedger(path: string): boolean {
  * (exit 2), as init refuses it. Nothing written.
  */
 export async function foreignLedgerAt(ctx: Ctx): Promise<InitTarget | null> {
-  if (!existsSync(ctx.dbPath) || isDemoLedger(ctx.dbPath)) return null;
+  if (!ledgerMayBeAt(ctx.dbPath) || isDemoLedger(ctx.dbPath)) return null;
   const { inspectInitTarget } = await import('./admin.js');
   const t = await inspectInitTarget(ctx);
   return t.kind === 'ledger' ? t : null;
@@ -55,13 +61,17 @@ export async function foreignLedgerAt(ctx: Ctx): Promise<InitTarget | null> {
 
 export async function runDemo(ctx: Ctx, opts: { force?: boolean } = {}): Promise<DemoResult> {
   let previous: string | null = null;
-  if (existsSync(ctx.dbPath)) {
+  // On PostgreSQL a ledger there (the demo's own, or a real one with --force) is erased by init --force:
+  // pointsmall's tables only, nothing kept
+  let replace = false;
+  if (ledgerMayBeAt(ctx.dbPath)) {
     if (!isDemoLedger(ctx.dbPath)) {
-      if (!opts.force) throw new UsageError(`${ctx.dbPath} exists and was not made by pointsmall demo`, 'the demo never overwrites a real ledger: give it another --db path (or --force)');
+      if (!opts.force) throw new UsageError(`${isPostgresUrl(ctx.dbPath) ? `the ledger in ${redactUrl(ctx.dbPath)}` : ctx.dbPath} exists and was not made by pointsmall demo`, 'the demo never overwrites a real ledger: give it another --db path (or --force)');
       // a real ledger is kept aside as init --force keeps it; anything else is never erased
-      if (await foreignLedgerAt(ctx)) previous = (await import('./admin.js')).keepLedgerAside(ctx, 'demo');
+      if ((await foreignLedgerAt(ctx)) && !isPostgresUrl(ctx.dbPath)) previous = (await import('./admin.js')).keepLedgerAside(ctx, 'demo');
     }
-    for (const f of [ctx.dbPath, `${ctx.dbPath}-wal`, `${ctx.dbPath}-shm`]) if (existsSync(f)) rmSync(f);
+    if (isPostgresUrl(ctx.dbPath)) replace = true;
+    else for (const f of [ctx.dbPath, `${ctx.dbPath}-wal`, `${ctx.dbPath}-shm`]) if (existsSync(f)) rmSync(f);
   }
   const steps: DemoStep[] = [];
   const step = async <T>(title: string, command: string, run: () => Promise<T>): Promise<T> => {
@@ -81,7 +91,7 @@ export async function runDemo(ctx: Ctx, opts: { force?: boolean } = {}): Promise
   const { verifyLedger } = await import('./verify.js');
 
   await step('Create the ledger', 'pointsmall init --currency CNY --timezone Asia/Shanghai', async () => {
-    const r = await admin.initLedger(ctx, { currency: 'CNY', timezone: 'Asia/Shanghai' });
+    const r = await admin.initLedger(ctx, { currency: 'CNY', timezone: 'Asia/Shanghai', force: replace });
     const store = openStore(ctx.dbPath);
     try {
       store.write(() => store.get(settings).set('demo', '1'));

@@ -90,6 +90,13 @@ export interface ImportSummary extends Omit<Counters, 'firstAt' | 'lastAt'> {
   format: 'order' | 'line';
   dryRun: boolean;
   rejectsFile: string | null;
+  /**
+   * Orders whose lines carry more than one purchased_at (orders with a rejected row aside): each is booked
+   * at its earliest line's time (SPEC §4.6 orders by purchased_at). 0 and null when there is none.
+   */
+  mixedTimeOrders: number;
+  /** The first of them in the file. */
+  firstMixedTimeOrder: string | null;
   /** The first few rejected rows (line and reason), in line order; the rejects file has them all. */
   firstRejects: RejectSample[];
   elapsedMs: number;
@@ -1202,6 +1209,7 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
       // many rows as orders); it is ended unused if it does not.
       const writer = o.dryRun || o.maxRejects !== undefined ? null : startWriter(l, o.source, runId, c.rows, batchOrders);
       let reader: StagedOrders | null = null;
+      let mixed: { count: number; first: string | null } = { count: 0, first: null };
       try {
         let shape: StageShape;
         if (writer) {
@@ -1223,6 +1231,7 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
           reader = new StagedOrders(stage.path, shape);
         }
         const total = shape.orders;
+        if (shape.mixedTimes) mixed = stage.mixedTimeOrders();
         // orders all of whose rows were rejected as they were read: counted here, the rest as they are fed
         if (shape.hasBad) {
           const onlyBad = stage.ordersOnlyBad();
@@ -1302,6 +1311,8 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
         lastPurchasedAt: c.lastAt === -Infinity ? null : new Date(c.lastAt).toISOString(),
         timezone: l.zone,
         rejectsFile,
+        mixedTimeOrders: mixed.count,
+        firstMixedTimeOrder: mixed.first,
         firstRejects: c.rejected ? firstRejects(stage) : [],
         batches: c.batches,
         elapsedMs: Date.now() - started,

@@ -410,18 +410,99 @@ export function ledgerExistsAt(url: string): boolean {
   }
 }
 
-/** Drops every table of the ledger in the PostgreSQL database at url (init --force). */
+/**
+ * Drops pointsmall's own tables (and the functions of their triggers) in the PostgreSQL database at url
+ * (init --force): nothing else in the schema, another application's tables included. The helpers every
+ * ledger shares (pm_sum, json_extract, pm_next_rowid, pm_data_version) stay: init makes them again as they
+ * are. An object of someone else's that depends on a table of ours (a foreign key, a view) is a usage
+ * error naming it, and nothing is dropped.
+ */
 export function eraseLedger(url: string): void {
   const store = openStore(url, { requireLatest: false });
   try {
     const tables = ledgerTables(store);
     store.write(() => {
-      for (const t of tables.reverse()) store.db.exec(`DROP TABLE IF EXISTS "${t}" CASCADE`);
-      store.db.exec('DROP TABLE IF EXISTS pointsmall_schema');
+      const triggerFunctions = new Set<string>();
+      for (const t of tables) {
+        const names = store.db
+          .prepare(
+            `SELECT p.proname FROM pg_trigger g
+               JOIN pg_class c ON c.oid = g.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_proc p ON p.oid = g.tgfoid
+              WHERE NOT g.tgisinternal AND n.nspname = current_schema() AND c.relname = ? AND left(p.proname, 7) = 'pm_trg_'`,
+          )
+          .pluck()
+          .all(t) as string[];
+        for (const f of names) triggerFunctions.add(f);
+      }
+      const dependents = objectsDependingOn(store, tables);
+      if (dependents.length > 0) {
+        throw new UsageError(
+          `cannot erase the ledger in ${redactUrl(url)}: ${dependents.join(', ')} ${dependents.length === 1 ? 'depends' : 'depend'} on its tables`,
+          "another application's objects that refer to pointsmall's tables: drop those references first, or keep pointsmall in a database of its own",
+          'LEDGER_IN_USE',
+        );
+      }
+      // one statement, no CASCADE: our tables' references among themselves go with them, anyone else's stop it
+      try {
+        store.db.exec(`DROP TABLE IF EXISTS ${[...tables, 'pointsmall_schema'].map((t) => `"${t}"`).join(', ')}`);
+      } catch (e) {
+        const detail = (e as Error).message;
+        if (!/depend/i.test(detail)) throw e;
+        throw new UsageError(
+          `cannot erase the ledger in ${redactUrl(url)}: ${detail}`,
+          "another application's objects that refer to pointsmall's tables: drop those references first, or keep pointsmall in a database of its own",
+          'LEDGER_IN_USE',
+        );
+      }
+      for (const f of triggerFunctions) store.db.exec(`DROP FUNCTION IF EXISTS "${f}"()`);
     });
   } finally {
     store.close();
   }
+}
+
+/** Tables (by a foreign key) and views of someone else's that depend on the ledger's tables in the current schema. */
+function objectsDependingOn(store: Store, tables: string[]): string[] {
+  const own = new Set([...tables, 'pointsmall_schema']);
+  const found = new Set<string>();
+  const references = store.db.prepare(
+    `SELECT c.relname FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_class p ON p.oid = k.confrelid
+      WHERE k.contype = 'f' AND p.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema()) AND p.relname = ?`,
+  );
+  const views = store.db.prepare(
+    `SELECT v.relname FROM pg_depend d JOIN pg_rewrite w ON w.oid = d.objid JOIN pg_class v ON v.oid = w.ev_class JOIN pg_class p ON p.oid = d.refobjid
+      WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass AND v.oid <> p.oid
+        AND p.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema()) AND p.relname = ?`,
+  );
+  for (const t of tables) {
+    for (const r of references.pluck().all(t) as string[]) if (!own.has(r)) found.add(`table ${r}`);
+    for (const v of views.pluck().all(t) as string[]) found.add(`view ${v}`);
+  }
+  return [...found].sort();
+}
+
+let ownTables: Set<string> | undefined;
+/**
+ * The names of the tables pointsmall's migrations make, at any schema version: what a ledger in a
+ * PostgreSQL schema it may share with other applications is made of. Worked out once by running the
+ * migrations on an in-memory SQLite database, so a new migration's tables are known without a list to keep.
+ */
+export function pointsmallTables(): Set<string> {
+  if (!ownTables) {
+    const names = new Set<string>();
+    const mem = new Database(':memory:');
+    try {
+      const list = mem.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").pluck();
+      for (const m of migrations) {
+        mem.exec(m.sql);
+        for (const t of list.all() as string[]) names.add(t);
+      }
+    } finally {
+      mem.close();
+    }
+    ownTables = names;
+  }
+  return ownTables;
 }
 
 /** The ledger's tables, parents before children (the order a copy fills them in). */
@@ -430,7 +511,7 @@ export function ledgerTables(store: Store): string[] {
     ? (store.db
         .prepare("SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename <> 'pointsmall_schema' ORDER BY tablename")
         .pluck()
-        .all() as string[])
+        .all() as string[]).filter((t) => pointsmallTables().has(t))
     : (store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all() as string[]);
   const parents = new Map<string, string[]>();
   for (const t of names) {

@@ -340,6 +340,22 @@ export class ImportStage {
   }
 
   /**
+   * The orders whose lines carry more than one time (rows of one order rung up across a minute), orders
+   * with a rejected row aside, and the first of them in the file. They are booked at their earliest
+   * line's time; the import says how many. Call after loading (the rare case: when mixedTimes).
+   */
+  mixedTimeOrders(): { count: number; first: string | null } {
+    const r = this.db
+      .prepare(
+        `SELECT order_id, count(*) OVER () FROM groups WHERE order_id NOT IN (SELECT order_id FROM bad)
+          GROUP BY order_id HAVING min(at) <> max(at) ORDER BY min(first_line) LIMIT 1`,
+      )
+      .raw()
+      .get() as [string, number] | undefined;
+    return r ? { count: r[1], first: r[0] } : { count: 0, first: null };
+  }
+
+  /**
    * Orders none of whose rows was good (every row rejected as it was read): they are in `bad` alone and
    * never reach the accruing phase, which counts the others. One pass over the groups; call after loading.
    */

@@ -224,6 +224,21 @@ describe('catalog import', () => {
     expectVerified(t);
   });
 
+  it('a catalog list --out file imports again unchanged: the quote before a formula-like cell comes off', () => {
+    const t = tmpLedger();
+    t.ok(['catalog', 'add', '--sku', 'EQ-1', '--name', '=HYPERLINK("x")', '--price', '10.00', '--category', '-sale']);
+    t.ok(['catalog', 'add', '--sku', 'AT-1', '--name', '@home mug', '--price', '12.00']);
+    t.ok(['catalog', 'add', '--sku', 'AP-1', '--name', "'quoted", '--price', '1.00']);
+    const out = join(t.dir, 'catalog.csv');
+    t.ok(['catalog', 'list', '--all', '--out', out]);
+    expect(readFileSync(out, 'utf8')).toContain("'-sale");
+    const before = t.ok(['catalog', 'list', '--all']);
+    expect(t.ok(['catalog', 'import', out])).toMatchObject({ created: 0, updated: 0, unchanged: 3, rejected: 0 });
+    expect(t.ok(['catalog', 'list', '--all'])).toEqual(before);
+    expect(t.ok(['catalog', 'show', 'EQ-1'])).toMatchObject({ name: '=HYPERLINK("x")', category: '-sale' });
+    expect(t.ok(['catalog', 'show', 'AP-1']).name).toBe("'quoted");
+  });
+
   it('upserts by sku: columns absent from the header keep their values', () => {
     const t = tmpLedger();
     t.ok(TEA);

@@ -74,7 +74,13 @@ describe('a points request is used exactly or refused (SPEC §4.3)', () => {
     expect(r.json()).toMatchObject({ pointsUsed: 0, cashPaid: '39.90' });
     expect(r.stderr).toContain('note: no points used on the mixed items');
     const human = t.run(['checkout', 'quote', '--member', 'C102', '--item', 'MUG-01']);
-    expect(human.stdout).toMatch(/points allowed\s+only 0 \(minimum 6000 per checkout, at most 0, step 1\)/);
+    // the same plain words as a refused checkout, never "only 0"
+    const plain = 'no points can be used here: at most 3990 could be used, below the minimum of 6000 points per checkout';
+    expect(q.allowedText).toBe(plain);
+    expect(human.stdout).toMatch(new RegExp(`^points allowed\\s+${plain}$`, 'm'));
+    expect(human.stdout).not.toContain('only 0');
+    const refused = fails(t, ['checkout', '--member', 'C102', '--item', 'MUG-01', '--points', '100', '--yes'], 3, 'POINTS_NOT_ALLOWED');
+    expect(refused.message).toContain(`; ${plain}`);
   });
 
   it('the quote names what --points may be before anything is typed', () => {

@@ -39,6 +39,37 @@ describe('import purchases (e2e)', () => {
     expect(t.verify().ok).toBe(true);
   });
 
+  it('books an order whose lines carry different times at its earliest, and says so: mixedTimeOrders and the first such order', () => {
+    const csv =
+      'order_id,member_id,purchased_at,sku,category,quantity,unit_price\n' +
+      'O1,M001,2026-11-10 09:59,TEA-001,tea,1,100.00\n' +
+      'O2,M002,2026-11-10 10:00,TEA-001,tea,1,50.00\n' +
+      'O3,M002,2026-11-10 10:02,TEA-001,tea,1,10.00\n' +
+      'O1,M001,2026-11-10 10:01,TEA-001,tea,1,20.00\n' +
+      'O3,M002,2026-11-10 10:03,TEA-001,tea,1,10.00\n';
+    // one thread, and a ledger writer thread (--batch 1: more than one batch), which counts the stage itself
+    for (const extra of [[], ['--batch', '1']]) {
+      const t = fixtureLedger();
+      const f = join(t.dir, 'mixed.csv');
+      writeFileSync(f, csv);
+      const r = t.run(['import', 'purchases', f, ...extra, '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.json()).toMatchObject({ orders: 3, accepted: 3, rejected: 0, mixedTimeOrders: 2, firstMixedTimeOrder: 'O1' });
+      // O1 is one order, booked at its earliest line's time (09:59 in Asia/Shanghai)
+      const entries = t.ok(['ledger', 'entries', '--member', 'M001', '--kind', 'accrual']) as { at: string }[];
+      expect(entries.map((e) => e.at)).toEqual(['2026-11-10T01:59:00.000Z']);
+      expect(t.verify().ok).toBe(true);
+      // the human summary names the count and the first order (a dry run reads the file the same way)
+      const human = t.run(['import', 'purchases', f, ...extra, '--dry-run']);
+      expect(human.code, human.stderr).toBe(0);
+      expect(human.stdout + human.stderr).toContain("2 orders had lines at different purchase times (the first: O1); each is booked at its earliest line's time");
+    }
+    const t = fixtureLedger();
+    const same = t.ok(['import', 'purchases', fixture(t, 'purchases-lines.csv'), '--skip-guests']);
+    expect(same.mixedTimeOrders).toBe(0);
+    expect(same.firstMixedTimeOrder).toBeNull();
+  });
+
   it('rejects every kind of bad row with its line and reason, keeps the good ones, exits 4', () => {
     const t = fixtureLedger();
     t.ok(['import', 'purchases', fixture(t, 'purchases-orders.csv')]);

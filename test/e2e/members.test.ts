@@ -1,6 +1,6 @@
 // member add|update|list|show|history|adjust|freeze|unfreeze through the built bin.
 import { describe, expect, it } from 'vitest';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FIXTURES, tmpLedger } from '../helpers/cli.js';
 
@@ -208,5 +208,41 @@ describe('member import of some columns', () => {
     const t = withGold();
     expect(t.ok(['member', 'import', file(t, 'n.csv', 'id,name\nM2,c\n')])).toMatchObject({ created: 1 });
     expect(t.ok(['member', 'show', 'M2'])).toMatchObject({ name: 'c', phone: null, email: null, pinnedTier: null });
+  });
+});
+
+describe('member CSV round trip (list --out, then import)', () => {
+  it('takes off the one quote the export put before a formula-like cell: names unchanged, nothing updated', () => {
+    const t = tmpLedger();
+    t.ok(['member', 'add', '--id', 'M1', '--name', '=SUM(A1)']);
+    t.ok(['member', 'add', '--id', 'M2', '--name', '-Li', '--phone', '+8613800138000']);
+    t.ok(['member', 'add', '--id', 'M3', '--name', "'hello"]);
+    const out = join(t.dir, 'members.csv');
+    t.ok(['member', 'list', '--out', out]);
+    const text = readFileSync(out, 'utf8');
+    expect(text).toContain("'=SUM(A1)"); // the export still guards the spreadsheet
+    expect(text).toContain("'-Li");
+    const before = t.ok(['member', 'list']);
+    const auditBefore = t.ok(['audit', 'list', '--limit', '100']).length;
+    for (let i = 0; i < 2; i++) {
+      expect(t.ok(['member', 'import', out])).toMatchObject({ created: 0, updated: 0, unchanged: 3 });
+      expect(t.ok(['member', 'list'])).toEqual(before);
+      t.ok(['member', 'list', '--out', out]);
+    }
+    const audit = t.ok(['audit', 'list', '--limit', '100']) as { action: string }[];
+    expect(audit.filter((a) => a.action === 'member.update')).toEqual([]);
+    expect(audit.length).toBe(auditBefore + 2); // the two member.import records
+    expect(t.ok(['member', 'show', 'M1']).name).toBe('=SUM(A1)');
+    expect(t.ok(['member', 'show', 'M2'])).toMatchObject({ name: '-Li', phone: '+8613800138000' });
+    expect(t.ok(['member', 'show', 'M3']).name).toBe("'hello");
+  });
+
+  it("takes off one quote only before a formula character: 'hello, ''=x and a lone quote stay as written", () => {
+    const t = tmpLedger();
+    const f = join(t.dir, 'q.csv');
+    writeFileSync(f, "id,name\nM1,'hello\nM2,''=x\nM3,'@home\nM4,'\n");
+    expect(t.ok(['member', 'import', f])).toMatchObject({ created: 4 });
+    const names = Object.fromEntries((t.ok(['member', 'list']) as { id: string; name: string }[]).map((m) => [m.id, m.name]));
+    expect(names).toEqual({ M1: "'hello", M2: "''=x", M3: '@home', M4: "'" });
   });
 });

@@ -183,5 +183,11 @@ describe('messages that say what is wrong', () => {
     const e = errorOf(r);
     expect(e.message).toBe('--points 500 is more than these items can take (at most 0); no points can be used here: these items take no points (they are paid in cash)');
     expect(e.hint).toBe('leave out --points (or pass --points 0) and pay in cash');
+    // the quote says the same, in the same words
+    const q = t.ok(['checkout', 'quote', '--member', 'M1', '--item', 'CUP']);
+    expect(q.allowedText).toBe('no points can be used here: these items take no points (they are paid in cash)');
+    const human = t.run(['checkout', 'quote', '--member', 'M1', '--item', 'CUP']);
+    expect(human.stdout).toMatch(/^points allowed\s+no points can be used here: these items take no points \(they are paid in cash\)$/m);
+    expect(human.stdout).not.toMatch(/only \d/);
   });
 });

@@ -28,12 +28,14 @@ async function answer(s: string, question: string, reply: 'y' | 'n' = 'y'): Prom
 }
 
 describe.skipIf(!hasTmux)('the interactive checkout prompt', () => {
-  it('skips the points prompt when only 0 can be used, and asks about the cash alone', async () => {
+  it('skips the points prompt when no points can be used, says why as checkout does, and asks about the cash alone', async () => {
     const t = shop();
     const s = start(t, ['checkout', '--member', 'M2', '--item', 'TEA', '--tender', 'cash']);
-    await waitFor(s, 'points: none can be used on this checkout');
+    await waitFor(s, 'no points can be used here: the member has no points available');
     const out = await answer(s, 'Take 100.00 by cash from M2?');
     expect(out).not.toContain('Points to use');
+    expect(out).not.toContain('only 0');
+    expect(out).not.toContain('points allowed');
     expect(out).toMatch(/cash\s+100\.00 by cash/);
     expect(t.ok(['order', 'list'])[0]).toMatchObject({ memberId: 'M2', pointsUsed: 0, cashPaid: '100.00' });
   });
@@ -55,9 +57,10 @@ describe.skipIf(!hasTmux)('the interactive checkout prompt', () => {
     await answer(s, 'Take 100.00 by cash from M1?', 'n');
 
     const p = start(t, ['checkout', '--member', 'M1', '--item', 'PASS', '--tender', 'cash']);
-    await waitFor(p, 'points: 1000 for the points-only items, no more can be used here');
+    await waitFor(p, 'no points beyond the 1000 of the points-only items can be used here: no other item takes points');
     const out = await answer(p, 'Use 1000 points (worth 10.00) from M1?');
     expect(out).not.toContain('Points to use');
+    expect(out).not.toContain('only 1000');
     expect(out).toMatch(/cash\s+0\.00\s*\n/);
     expect(out).not.toContain('0.00 by cash');
   });

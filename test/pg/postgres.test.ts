@@ -55,6 +55,72 @@ describe.skipIf(!HAVE_PG)('a ledger on PostgreSQL', () => {
     expect(runCli(['ledger', 'verify', '--db', file, '--json']).code).toBe(0);
   });
 
+  it('init --force and demo --force drop only pointsmall\'s own tables: another application\'s table in the same schema keeps its rows', async () => {
+    const pg = tmpPgDatabase();
+    expect(runCli(['init', '--db', pg, '--json']).code).toBe(0);
+    expect(runCli(['member', 'add', '--id', 'M1', '--name', 'A', '--db', pg, '--json']).code).toBe(0);
+    const db = await facade(pg);
+    try {
+      db.exec('CREATE TABLE other_app (x int)');
+      db.exec('INSERT INTO other_app VALUES (42)');
+    } finally {
+      db.close();
+    }
+    // db info counts pointsmall's tables only
+    const info = runCli(['db', 'info', '--db', pg, '--json']);
+    expect(info.code, info.stderr).toBe(0);
+    expect(Object.keys(info.json().counts)).not.toContain('other_app');
+    const otherRows = async () => {
+      const d = await facade(pg);
+      try {
+        return d.prepare('SELECT count(*) FROM other_app WHERE x = 42').pluck().get();
+      } finally {
+        d.close();
+      }
+    };
+    for (const args of [['init', '--force', '--yes'], ['demo', '--force', '--yes']]) {
+      const r = runCli([...args, '--db', pg, '--json']);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+      expect(await otherRows(), args.join(' ')).toBe(1);
+      const v = runCli(['ledger', 'verify', '--db', pg, '--json']);
+      expect(v.code, v.stderr).toBe(0);
+      expect(v.json().ok).toBe(true);
+    }
+    // the fresh ledger of init --force had no members; the demo's has its own
+    expect(runCli(['member', 'show', 'M1', '--db', pg, '--json']).code).toBe(2);
+    // a db backup (a copy of the ledger's tables) leaves the other application's table out
+    const out = join(tmpDir(), 'b.db');
+    const b = runCli(['db', 'backup', out, '--db', pg, '--json']);
+    expect(b.code, b.stderr).toBe(0);
+    const file = new Database(out, { readonly: true });
+    try {
+      expect(file.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'other_app'").pluck().get()).toBe(0);
+    } finally {
+      file.close();
+    }
+  });
+
+  it('init --force refuses (exit 2, nothing dropped) when another application\'s table references a pointsmall table', async () => {
+    const pg = tmpPgDatabase();
+    expect(runCli(['init', '--db', pg, '--json']).code).toBe(0);
+    expect(runCli(['member', 'add', '--id', 'M1', '--name', 'A', '--db', pg, '--json']).code).toBe(0);
+    const db = await facade(pg);
+    try {
+      db.exec('CREATE TABLE other_ref (member_id text REFERENCES members(id))');
+      db.exec('CREATE VIEW other_view AS SELECT id FROM members');
+    } finally {
+      db.close();
+    }
+    const r = runCli(['init', '--force', '--yes', '--db', pg, '--json']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    const error = JSON.parse(r.stderr).error;
+    expect(error.code).toBe('LEDGER_IN_USE');
+    expect(error.message).toMatch(/table other_ref, view other_view depend on its tables/);
+    expect(runCli(['member', 'show', 'M1', '--db', pg, '--json']).code).toBe(0);
+    expect(runCli(['ledger', 'verify', '--db', pg, '--json']).code).toBe(0);
+  });
+
   it('db backup of a PostgreSQL ledger writes a SQLite ledger file that verifies offline', () => {
     const pg = tmpPgDatabase();
     expect(runCli(['demo', '--db', pg, '--json']).code).toBe(0);

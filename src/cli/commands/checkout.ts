@@ -9,7 +9,7 @@ import { emitList, fileOptions, pageOptions } from '../lists.js';
 import type { PointsRequest } from '../../domain/split.js';
 import type { CartItem, CheckoutInput, CheckoutResult, QuoteResult, Tender } from '../../services/checkout.js';
 import type { OrderDetail, RefundResult } from '../../services/orders.js';
-import { cashBy, checkoutQuestion, count, isZeroMoney } from '../words.js';
+import { cashBy, checkoutQuestion, count, isZeroMoney, pointsAllowedText } from '../words.js';
 
 const checkoutServices = () => import('../../services/checkout.js');
 const orderServices = () => import('../../services/orders.js');
@@ -134,7 +134,7 @@ async function quoteView(r: QuoteResult): Promise<void> {
     ['total', c.bold(r.total)],
     ['points used', `${r.pointsUsed} (worth ${r.pointsValue})`],
     ...pointsDiscountRow(r),
-    ['points allowed', `${r.allowedText} (minimum ${r.minPoints} per checkout, at most ${r.maxUsablePoints}, step ${r.pointsStep})`],
+    ['points allowed', pointsAllowedText(r)],
     ...(r.requiredPoints ? ([['points-only', `${r.lines.filter((x) => x.requiredPoints).map((x) => `${x.sku} takes ${x.requiredPoints}`).join(', ')} points whatever is asked (so --no-points is refused)`]] as [string, unknown][]) : []),
     ['cash to pay', isZeroMoney(r.cashPaid) ? r.cashPaid : `${c.bold(r.cashPaid)} by ${r.tender}`],
     ['points earned', r.pointsEarned],

@@ -70,7 +70,10 @@ export function register(program: Command): void {
         const { foreignLedgerAt } = await import('../../services/demo.js');
         const t = await foreignLedgerAt(ctx);
         if (t?.contents && mustAsk(cmd, 'demo --force over a ledger the demo did not make')) {
-          process.stderr.write(`${t.path} is a ledger with ${count(t.contents.entries, 'entry', 'entries')} and ${count(t.contents.members, 'member')}; a copy is kept aside beside it (LEDGER.before-demo-TIME)\n`);
+          process.stderr.write(
+            `${t.path} is a ledger with ${count(t.contents.entries, 'entry', 'entries')} and ${count(t.contents.members, 'member')}; ` +
+              (t.backend === 'postgres' ? 'nothing of it is kept: run pointsmall db backup FILE first to keep a copy\n' : 'a copy is kept aside beside it (LEDGER.before-demo-TIME)\n'),
+          );
           if (!(await confirmOnTerminal(`Replace ${t.path} with the demo ledger?`))) {
             process.stderr.write('nothing was replaced\n');
             return;

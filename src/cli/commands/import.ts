@@ -4,7 +4,7 @@ import { c } from '../colour.js';
 import { localDateTime } from '../../domain/time.js';
 import { cmdOf, confirmOnTerminal, context, emit, globals, mustAsk, setExit } from '../cli.js';
 import { parseIntOpt } from '../parse.js';
-import { localTime, printFields, printTable, stderrIsTTY } from '../output.js';
+import { localTime, printFields, printTable, safeText, stderrIsTTY } from '../output.js';
 import { emitList, fileOptions, pageOptions } from '../lists.js';
 import { agree, count, showRejects } from '../words.js';
 import type { ImportProgress, ImportSummary } from '../../services/importPurchases.js';
@@ -93,6 +93,11 @@ function showSummary(r: ImportSummary, options: boolean): Promise<void> {
     ...(r.dryRun ? ([['dry run', c.yellow('yes: nothing was written')]] as [string, unknown][]) : []),
   ]);
   showRejects(r, { command: 'pointsmall import purchases', options }, r.dryRun);
+  if (r.mixedTimeOrders) {
+    process.stderr.write(
+      `${c.yellow('!')} ${count(r.mixedTimeOrders, 'order')} had lines at different purchase times (the first: ${safeText(r.firstMixedTimeOrder ?? '')}); each is booked at its earliest line's time\n`,
+    );
+  }
   if (r.review) process.stderr.write(`${c.yellow('!')} ${count(r.review, 'order')} ${agree(r.review, 'waits', 'wait')} in review: pointsmall review list\n`);
   return Promise.resolve();
 }
