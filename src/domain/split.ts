@@ -93,7 +93,7 @@ export interface Quote {
 }
 
 export type SplitRefusal = {
-  code: 'POINTS_ONLY_UNCOVERED' | 'INSUFFICIENT_POINTS' | 'POINTS_NOT_ALLOWED' | 'COUPON_INVALID';
+  code: 'POINTS_ONLY_UNCOVERED' | 'INSUFFICIENT_POINTS' | 'POINTS_NOT_ALLOWED' | 'COUPON_INVALID' | 'POINTS_PRICE_INVALID';
   message: string;
   hint?: string;
   /** The same for a person typing the points at a prompt: no flags named (set for a points request). */
@@ -128,6 +128,17 @@ export function split(input: SplitInput): SplitOutcome {
   const step = pointsStep(redeem.pointsPerUnit, digits);
   const stepValue = new Decimal(step).times(new Decimal(10).pow(digits)).div(redeem.pointsPerUnit).toNumber();
 
+  // §4.2: 0 points are worth nothing. A points-only item stored with a points price of 0 (an older
+  // build took one) would be given away as "0 points worth its price": refused, never sold.
+  const free = lines.find((l) => l.pay === 'points' && l.pointsPrice !== null && l.pointsPrice <= 0);
+  if (free) {
+    return {
+      ok: false,
+      code: 'POINTS_PRICE_INVALID',
+      message: `${free.sku} (${free.name}) can only be paid in points, but its points price is ${free.pointsPrice}: it cannot be sold`,
+      hint: `give it a points price with: pointsmall catalog update ${free.sku} --points-price N`,
+    };
+  }
   const amounts = lines.map((l) => l.unitPrice * l.quantity);
   const subtotal = amounts.reduce((a, b) => a + b, 0);
 

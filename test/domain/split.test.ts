@@ -34,6 +34,16 @@ describe('split (§4.3)', () => {
     expect(q2.pointsUsed).toBe(2000);
   });
 
+  it('refuses a points-only line with a points price of 0 (an item an older build stored): never given away', () => {
+    for (const pointsPrice of [0, -1]) {
+      const r = split(input({ lines: [line({ sku: 'GIFT', name: 'Gift', pay: 'points', unitPrice: 5000, pointsPrice }), line({ sku: 'B' })], available: 5000, request: { kind: 'max' } }));
+      expect(r).toMatchObject({ ok: false, code: 'POINTS_PRICE_INVALID' });
+      if (!r.ok) expect(r.message).toContain(`GIFT (Gift) can only be paid in points, but its points price is ${pointsPrice}`);
+    }
+    // a mixed line's points price is not what it is paid by (§4.6): no refusal
+    expect(ok(input({ lines: [line({ pointsPrice: 0 })], available: 5000, request: { kind: 'max' } }))).toMatchObject({ pointsUsed: 5000, pointsValue: 5000 });
+  });
+
   it('lets points cover nothing of a cash line', () => {
     const q = ok(input({ lines: [line({ pay: 'cash' }), line({ sku: 'B', unitPrice: 2000 })], available: 100000, request: { kind: 'max' } }));
     expect(q).toMatchObject({ total: 12000, pointsUsed: 2000, pointsValue: 2000, cashPaid: 10000 });
