@@ -213,7 +213,12 @@ export function split(input: SplitInput): SplitOutcome {
       pointsUsed = allowed.max;
       if (allowed.min === null) {
         const unbounded = allowedPoints({ required, maxMixedSteps, step, minPoints: 0, available });
-        if (unbounded.min !== null) note = `no points used on the mixed items: the most usable (${unbounded.max}) is below the minimum of ${redeem.minPoints} points per checkout`;
+        // §4.6: minPoints applies to the mixed lines' part; the points-only items take theirs regardless
+        if (unbounded.min !== null) {
+          note = required
+            ? `no points used on the mixed items: the most usable on them (${unbounded.max - required}) is below the minimum of ${redeem.minPoints} points on mixed items`
+            : `no points used on the mixed items: the most usable (${unbounded.max}) is below the minimum of ${redeem.minPoints} points per checkout`;
+        }
       }
       break;
     case 'points': {
@@ -332,8 +337,9 @@ function centiPercent(pct: string): bigint {
 
 /**
  * What a points request may be (§4.3 as revised): the points-only lines' points (`required`) always, or
- * any total from `min` to `max` in whole `step`s, where the mixed lines' part is at least one step, the
- * total at least `redeem.minPoints`, at most the available points and at most what the lines can take.
+ * any total from `min` to `max` in whole `step`s, where the mixed lines' part is at least one step and
+ * at least `redeem.minPoints` (§4.6: minPoints applies to the mixed lines' part; points-only lines always
+ * take their points), the total at most the available points and at most what the lines can take.
  * `min` is null when no such total exists (then `max` = `required`).
  */
 export interface AllowedPoints {
@@ -345,7 +351,7 @@ export interface AllowedPoints {
 
 export function allowedPoints(a: { required: Points; maxMixedSteps: number; step: Points; minPoints: Points; available: Points }): AllowedPoints {
   const { required, step } = a;
-  const lowSteps = Math.max(1, Math.ceil((a.minPoints - required) / step));
+  const lowSteps = Math.max(1, Math.ceil(a.minPoints / step));
   const highSteps = Math.min(a.maxMixedSteps, Math.floor(Math.max(0, a.available - required) / step));
   if (lowSteps > highSteps) return { required, min: null, max: required, step };
   return { required, min: required + lowSteps * step, max: required + highSteps * step, step };
@@ -367,7 +373,8 @@ function noPointsWhy(a: AllowedPoints, ctx: { linesMax: Points; available: Point
   if (spare <= 0) return a.required > 0 ? `the member's ${ctx.available} available points all go to the points-only items` : 'the member has no points available';
   const most = Math.floor(Math.min(room, spare) / a.step) * a.step;
   if (most <= 0) return `points go in steps of ${a.step} and not one step fits`;
-  return `at most ${a.required + most} could be used, below the minimum of ${ctx.minPoints} points per checkout`;
+  if (a.required > 0) return `at most ${most} more could be used on the mixed items, below the minimum of ${ctx.minPoints} points on mixed items`;
+  return `at most ${most} could be used, below the minimum of ${ctx.minPoints} points per checkout`;
 }
 
 /** null when --points N can be used exactly, else why not (exit 3), naming what is allowed; `plain` says it without flags. */
