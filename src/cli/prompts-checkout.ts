@@ -138,10 +138,13 @@ export async function confirmWithCode(ctx: Ctx, checkoutId: string, opts: { tend
   const { input } = await import('@inquirer/prompts');
   const { RefusedError } = await import('../errors.js');
   const svc = await import('../services/checkout.js');
+  const { resolveNow } = await import('../services/ledger.js');
   for (;;) {
     const code = await input({ message: `One-time code for ${checkoutId}`, validate: (v) => (/^\d{6}$/.test(v.trim()) ? true : 'six digits') });
+    // the clock of the answer: the held points may have lapsed (§7) while the code was on its way
+    const now = { ...ctx, now: resolveNow() };
     try {
-      return await svc.confirmCheckout(ctx, checkoutId, { ...opts, code: code.trim() });
+      return await svc.confirmCheckout(now, checkoutId, { ...opts, code: code.trim() });
     } catch (e) {
       if (!(e instanceof RefusedError) || e.code !== 'CODE_WRONG') throw e;
       say(c.red(e.message));

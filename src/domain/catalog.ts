@@ -172,6 +172,8 @@ export function parseItem(input: ItemText, digits: number, base?: CatalogItem): 
     else {
       const r = parsePoints(raw);
       if (!r.ok) bad('pointsPrice', `points price ${r.problem}`);
+      // §4.2: 0 points are worth nothing, so a points price of 0 would give the item away
+      else if (r.value === 0) bad('pointsPrice', `points price ${JSON.stringify(raw)} must be above zero (leave it empty for the price at the redeem rate)`);
       else pointsPrice = r.value;
     }
   }
@@ -266,6 +268,10 @@ export function parseItem(input: ItemText, digits: number, base?: CatalogItem): 
   if (pay === 'cash' && pointsPrice !== null) {
     if (given('pointsPrice')) bad('pointsPrice', 'a --pay cash item accepts no points, so it has no points price');
     else pointsPrice = null;
+  }
+  if (!given('pointsPrice') && pointsPrice !== null && pointsPrice <= 0) {
+    // an item stored by an older build with a points price of 0: a change must set a real one
+    bad('pointsPrice', `the item's stored points price ${pointsPrice} must be above zero: give a points price (or an empty one for the price at the redeem rate) with this change`);
   }
   if (pay !== 'mixed' && maxPointsRatio !== null) {
     if (given('maxPointsRatio')) bad('maxPointsRatio', `a max points ratio applies only to --pay mixed items (this one is ${pay})`);

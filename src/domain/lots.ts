@@ -34,6 +34,21 @@ export function isLapsed(expiresOn: LocalDate | null, today: LocalDate): boolean
   return expiresOn !== null && expiresOn < today;
 }
 
+/**
+ * The points of a hold whose lots have lapsed by `today` (§7: held points are spent at capture, and a
+ * lot that lapsed since the hold cannot be spent then), with the earliest of those lots' expiresOn.
+ */
+export function lapsedHeld(takes: readonly { points: Points; expiresOn: LocalDate | null }[], today: LocalDate): { points: Points; expiresOn: LocalDate | null } {
+  let points = 0;
+  let expiresOn: LocalDate | null = null;
+  for (const t of takes) {
+    if (t.points <= 0 || !isLapsed(t.expiresOn, today)) continue;
+    points += t.points;
+    if (expiresOn === null || t.expiresOn! < expiresOn) expiresOn = t.expiresOn;
+  }
+  return { points, expiresOn };
+}
+
 /** The lots points may be spent, held or redeemed from on `today`: lapsed ones left out. */
 export function spendableLots<T extends { expiresOn: LocalDate | null }>(lots: readonly T[], today: LocalDate): T[] {
   return lots.filter((l) => !isLapsed(l.expiresOn, today));

@@ -13,7 +13,7 @@ import { computeEarn, type EarnLine, lineMultiplier } from './accrual.js';
 
 const D = Decimal;
 import { type Minor, type Points, allocateProportionally, formatMoney, pointsValue } from './money.js';
-import { type Rules, expiresOn } from './rules.js';
+import { type ExpiryPolicy, type Rules, expiresOn } from './rules.js';
 import { type LocalDate, addDays, localDate, startOfLocalDayMs } from './time.js';
 
 export type SimulateBy = 'month' | 'tier' | 'category' | 'source';
@@ -59,6 +59,10 @@ export interface SimulateSetup {
   earnedBefore: ReadonlyMap<string, Points>;
   /** Liability is judged at this date: points whose lot would have expired before it are not outstanding. */
   asOf: LocalDate;
+  /** Points actually outstanding at asOf (what `report liability --as-of` counts), valued at redeemInForce. */
+  outstanding?: Points;
+  /** The expiry policy in force at asOf: a draft whose expiry differs from it (or from a version the orders earned under) is not simulated on the ledger's lots. */
+  expiryInForce?: ExpiryPolicy;
   by: SimulateBy;
   top: number;
 }
@@ -94,11 +98,54 @@ export interface SimulationResult {
   membersAffected: number;
   membersGaining: number;
   membersLosing: number;
-  /** Points (and their value at the draft's redeem rate) outstanding at asOf, had the draft applied, less now. */
-  liabilityChange: { points: Points; value: string };
+  /**
+   * What would be outstanding at asOf had the draft applied, less what is: `points` (the points the draft
+   * adds or removes that would still be outstanding, assuming they were not spent) and `value` (the
+   * simulated outstanding at the draft's redeem rate less the actual at the rate in force), with both sides.
+   */
+  liabilityChange: LiabilityChange;
+  /** What the draft changes that the comparison does not model: "expiry" (see expiryChanged). */
+  notSimulated: 'expiry'[];
   by: SimulateBy;
   groups: SimGroup[];
   topMembers: SimMember[];
+}
+
+export interface LiabilityChange {
+  points: Points;
+  value: string;
+  /** Outstanding at asOf: the ledger's, valued at the rate in force. */
+  actualPoints: Points;
+  actualValue: string;
+  /** Outstanding at asOf had the draft applied, valued at the draft's redeem rate. */
+  simulatedPoints: Points;
+  simulatedValue: string;
+}
+
+/**
+ * The outstanding points at an as-of date had a draft applied, valued at the draft's rate, against the
+ * ledger's outstanding valued at the rate in force (§4.2's formula on each side, then the difference).
+ */
+export function liabilityChange(p: { outstanding: Points; change: Points; rateInForce: Decimal.Value; draftRate: Decimal.Value; digits: number }): LiabilityChange {
+  const simulatedPoints = p.outstanding + p.change;
+  const actual = signedValue(p.outstanding, p.rateInForce, p.digits);
+  const simulated = signedValue(simulatedPoints, p.draftRate, p.digits);
+  return {
+    points: p.change,
+    value: formatMoney(simulated - actual, p.digits),
+    actualPoints: p.outstanding,
+    actualValue: formatMoney(actual, p.digits),
+    simulatedPoints,
+    simulatedValue: formatMoney(simulated, p.digits),
+  };
+}
+
+/** Two expiry policies that date every lot alike. */
+export function sameExpiry(a: ExpiryPolicy, b: ExpiryPolicy): boolean {
+  if (a.policy !== b.policy) return false;
+  if (a.policy === 'rolling-days') return a.days === (b as typeof a).days;
+  if (a.policy === 'end-of-year') return a.years === (b as typeof a).years;
+  return true;
 }
 
 const NO_TIER = '(no tier)';
@@ -253,6 +300,21 @@ export class Simulation {
     g.difference = g.simulatedPoints - g.actualPoints;
   }
 
+  /**
+   * Whether the draft dates lots differently from a version the period's orders earned under or the one
+   * in force at asOf. What such a draft would have lapsed is not computed: the ledger's spends were made
+   * against the lots and availability of the versions in force (earliest-expiring first), and under
+   * another expiry they would have come from other lots, or been refused outright when the draft had
+   * lapsed the points they used, so no replay of the lots can say what would be outstanding. Only the
+   * points the draft adds or removes are dated by the draft's expiry.
+   */
+  private expiryChanged(): boolean {
+    const s = this.s;
+    if (s.expiryInForce && !sameExpiry(s.draft.expiry, s.expiryInForce)) return true;
+    for (const id of this.versions) if (!sameExpiry(s.draft.expiry, s.version(id).expiry)) return true;
+    return false;
+  }
+
   result(): SimulationResult {
     const s = this.s;
     const n = this.n;
@@ -287,7 +349,8 @@ export class Simulation {
       membersAffected: gaining + losing,
       membersGaining: gaining,
       membersLosing: losing,
-      liabilityChange: { points: n.liability, value: formatMoney(signedValue(n.liability, s.draft.redeem.pointsPerUnit, s.digits), s.digits) },
+      liabilityChange: liabilityChange({ outstanding: s.outstanding ?? 0, change: n.liability, rateInForce: s.redeemInForce, draftRate: s.draft.redeem.pointsPerUnit, digits: s.digits }),
+      notSimulated: this.expiryChanged() ? ['expiry'] : [],
       by: s.by,
       groups,
       topMembers: members.slice(0, s.top),

@@ -95,7 +95,7 @@ export interface Quote {
 }
 
 export type SplitRefusal = {
-  code: 'POINTS_ONLY_UNCOVERED' | 'INSUFFICIENT_POINTS' | 'POINTS_NOT_ALLOWED' | 'COUPON_INVALID';
+  code: 'POINTS_ONLY_UNCOVERED' | 'INSUFFICIENT_POINTS' | 'POINTS_NOT_ALLOWED' | 'COUPON_INVALID' | 'POINTS_PRICE_INVALID';
   message: string;
   hint?: string;
   /** The same for a person typing the points at a prompt: no flags named (set for a points request). */
@@ -130,6 +130,17 @@ export function split(input: SplitInput): SplitOutcome {
   const step = pointsStep(redeem.pointsPerUnit, digits);
   const stepValue = new Decimal(step).times(new Decimal(10).pow(digits)).div(redeem.pointsPerUnit).toNumber();
 
+  // §4.2: 0 points are worth nothing. A points-only item stored with a points price of 0 (an older
+  // build took one) would be given away as "0 points worth its price": refused, never sold.
+  const free = lines.find((l) => l.pay === 'points' && l.pointsPrice !== null && l.pointsPrice <= 0);
+  if (free) {
+    return {
+      ok: false,
+      code: 'POINTS_PRICE_INVALID',
+      message: `${free.sku} (${free.name}) can only be paid in points, but its points price is ${free.pointsPrice}: it cannot be sold`,
+      hint: `give it a points price with: pointsmall catalog update ${free.sku} --points-price N`,
+    };
+  }
   const amounts = lines.map((l) => l.unitPrice * l.quantity);
   const subtotal = amounts.reduce((a, b) => a + b, 0);
 
@@ -205,7 +216,12 @@ export function split(input: SplitInput): SplitOutcome {
       pointsUsed = allowed.max;
       if (allowed.min === null) {
         const unbounded = allowedPoints({ required, maxMixedSteps, step, minPoints: 0, available });
-        if (unbounded.min !== null) note = `no points used on the mixed items: the most usable (${unbounded.max}) is below the minimum of ${redeem.minPoints} points per checkout`;
+        // §4.6: minPoints applies to the mixed lines' part; the points-only items take theirs regardless
+        if (unbounded.min !== null) {
+          note = required
+            ? `no points used on the mixed items: the most usable on them (${unbounded.max - required}) is below the minimum of ${redeem.minPoints} points on mixed items`
+            : `no points used on the mixed items: the most usable (${unbounded.max}) is below the minimum of ${redeem.minPoints} points per checkout`;
+        }
       }
       break;
     case 'points': {
@@ -325,8 +341,9 @@ function centiPercent(pct: string): bigint {
 
 /**
  * What a points request may be (§4.3 as revised): the points-only lines' points (`required`) always, or
- * any total from `min` to `max` in whole `step`s, where the mixed lines' part is at least one step, the
- * total at least `redeem.minPoints`, at most the available points and at most what the lines can take.
+ * any total from `min` to `max` in whole `step`s, where the mixed lines' part is at least one step and
+ * at least `redeem.minPoints` (§4.6: minPoints applies to the mixed lines' part; points-only lines always
+ * take their points), the total at most the available points and at most what the lines can take.
  * `min` is null when no such total exists (then `max` = `required`).
  */
 export interface AllowedPoints {
@@ -338,7 +355,7 @@ export interface AllowedPoints {
 
 export function allowedPoints(a: { required: Points; maxMixedSteps: number; step: Points; minPoints: Points; available: Points }): AllowedPoints {
   const { required, step } = a;
-  const lowSteps = Math.max(1, Math.ceil((a.minPoints - required) / step));
+  const lowSteps = Math.max(1, Math.ceil(a.minPoints / step));
   const highSteps = Math.min(a.maxMixedSteps, Math.floor(Math.max(0, a.available - required) / step));
   if (lowSteps > highSteps) return { required, min: null, max: required, step };
   return { required, min: required + lowSteps * step, max: required + highSteps * step, step };
@@ -360,7 +377,8 @@ function noPointsWhy(a: AllowedPoints, ctx: AllowedContext): string {
   if (spare <= 0) return a.required > 0 ? `the member's ${ctx.available} available points all go to the points-only items` : 'the member has no points available';
   const most = Math.floor(Math.min(room, spare) / a.step) * a.step;
   if (most <= 0) return `points go in steps of ${a.step} and not one step fits`;
-  return `at most ${a.required + most} could be used, below the minimum of ${ctx.minPoints} points per checkout`;
+  if (a.required > 0) return `at most ${most} more could be used on the mixed items, below the minimum of ${ctx.minPoints} points on mixed items`;
+  return `at most ${most} could be used, below the minimum of ${ctx.minPoints} points per checkout`;
 }
 
 /** What the allowed points depend on besides themselves: what the lines can take, the member's available points, the rules' minimum. */

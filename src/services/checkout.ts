@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { computeEarn } from '../domain/accrual.js';
 import { couponCode, couponExpiresOn, couponRefusal, couponTerms, normalizeCouponCode } from '../domain/coupons.js';
 import { AMOUNT_MAX, POINTS_MAX, allocateProportionally, formatMoney, type Points } from '../domain/money.js';
+import { lapsedHeld } from '../domain/lots.js';
 import { spreadEarned } from '../domain/refund.js';
 import { expiresOn, type Rules } from '../domain/rules.js';
 import { type AllowedPoints, type CartLine, type PointsRequest, type Quote, split, type SplitInput, splitLines, paidWith } from '../domain/split.js';
@@ -23,7 +24,7 @@ import { checkoutCodes } from '../store/verification.js';
 import { type Ctx, type Ledger, rulesAt, withLedger } from './ledger.js';
 import { captureHold, placeHold, releaseHold, sweepExpiredHolds } from './holds.js';
 import { type LineViewBase, orderView, requireOrder, type OrderView } from './orders.js';
-import { availableOf, creditPoints, recordAudit } from './points.js';
+import { availableOf, creditPoints, ledgerToday, recordAudit } from './points.js';
 
 export const TENDERS = ['cash', 'card', 'alipay', 'wechat'] as const;
 export type Tender = (typeof TENDERS)[number];
@@ -510,11 +511,32 @@ async function payAndSettle(l: Ledger, orderId: string, tender: Tender, decline:
     if (!approved) {
       releaseHold(l, orderId, 'declined', tender);
       recordAudit(l, 'checkout.decline', orderId, { tender });
-    } else captureOrder(l, orderId, tender);
+    } else {
+      refuseLapsedHold(l, o); // checked before the fence with the same clock: only a guard here
+      captureOrder(l, orderId, tender);
+    }
     const result = resultOf(l, repo.get(orderId)!);
     if (key) repo.completeIdempotency(key, result, approved ? 0 : 3, l.nowIso);
     return result;
   });
+}
+
+/**
+ * §7 "Expired is expired": held points are spent when the checkout is captured, so points whose lot
+ * lapsed after the hold (a confirm after midnight of its expiresOn) cannot be: the capture is refused
+ * before anything is written. Inside the write that would fence or capture the order.
+ */
+function refuseLapsedHold(l: Ledger, o: OrderRow): void {
+  const hold = l.store.get(holds).byOrder(o.id);
+  if (!hold || hold.status !== 'open' || hold.points <= 0) return;
+  const lapsed = lapsedHeld(l.store.get(holds).lotExpiries(hold.id), ledgerToday(l));
+  if (lapsed.points <= 0) return;
+  const some = lapsed.points === hold.points ? `all ${hold.points}` : `${lapsed.points} of the ${hold.points}`;
+  throw new RefusedError(
+    'HELD_POINTS_LAPSED',
+    `${some} points held by checkout ${o.id} lapsed at the end of ${lapsed.expiresOn} (${l.zone}) and can no longer be spent; nothing was paid or taken`,
+    `cancel it (pointsmall checkout cancel ${o.id}) and start the checkout again`,
+  );
 }
 
 function closedError(o: OrderRow): RefusedError {
@@ -537,7 +559,11 @@ function startPhase(l: Ledger, command: 'checkout' | 'start', input: CheckoutInp
       }
       if (prior.result) return { replay: { ...(JSON.parse(prior.result) as CheckoutResult), replayed: true } };
       const o = prior.order_id ? repo.get(prior.order_id) : undefined;
-      if (o && o.status === 'held') return { orderId: o.id }; // the first attempt stopped after its hold: carry on
+      if (o && o.status === 'held') {
+        // the first attempt stopped after its hold: carry on, unless its points lapsed since
+        if (command === 'checkout') refuseLapsedHold(l, o);
+        return { orderId: o.id };
+      }
       if (o && o.status === 'paid') return { replay: resultOf(l, o, true) };
       const orderId = holdOrder(l, input, command); // the first attempt's hold ran out: try again under the same key
       repo.setIdempotencyOrder(key, orderId);
@@ -605,6 +631,7 @@ export async function confirmCheckout(ctx: Ctx, id: string, opts: { tender?: Ten
         if (m.status === 'frozen') {
           throw new RefusedError('MEMBER_FROZEN', `member ${m.id} was frozen after checkout ${id} started (${m.frozen_reason ?? 'no reason'}); it cannot be confirmed`, `unfreeze first (pointsmall member unfreeze ${m.id}), or void it with: pointsmall checkout cancel ${id}`);
         }
+        refuseLapsedHold(l, o);
         // A wrong code is counted (and the third voids the hold) in this transaction, then refused after it.
         const wrong = checkCode(l, o, opts.code);
         if (wrong) return { refused: wrong };

@@ -34,6 +34,10 @@ export class Holds {
       insertLot: db.prepare('INSERT INTO hold_lots (hold_id, seq, lot_id, points) VALUES (?, ?, ?, ?)'),
       byOrder: db.prepare('SELECT * FROM holds WHERE order_id = ?'),
       lots: db.prepare('SELECT * FROM hold_lots WHERE hold_id = ? ORDER BY seq'),
+      lotExpiries: db.prepare(
+        `SELECT hl.points AS points, l.expires_on AS expiresOn FROM hold_lots hl JOIN lots l ON l.id = hl.lot_id
+          WHERE hl.hold_id = ? ORDER BY hl.seq`,
+      ),
       close: db.prepare("UPDATE holds SET status = ?, closed_at = ? WHERE id = ? AND status = 'open'"),
       // A hold whose order is being paid (checkout confirm started, orders.paying_until) does not run out.
       expired: db.prepare(
@@ -59,6 +63,10 @@ export class Holds {
   }
   lots(holdId: number): HoldLotRow[] {
     return this.s.lots.all(holdId) as HoldLotRow[];
+  }
+  /** The points a hold took from each lot, with the lot's expiresOn. */
+  lotExpiries(holdId: number): { points: number; expiresOn: string | null }[] {
+    return this.s.lotExpiries.all(holdId) as { points: number; expiresOn: string | null }[];
   }
   /** Closes an open hold; false when it was no longer open (someone else closed it first). */
   close(holdId: number, status: 'captured' | 'released', at: string): boolean {

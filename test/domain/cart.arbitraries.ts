@@ -7,7 +7,7 @@ export const arbLine = fc.record({
   pay: fc.constantFrom<CartLine['pay']>('mixed', 'mixed', 'cash', 'points'),
   quantity: fc.integer({ min: 1, max: 5 }),
   unitPrice: fc.integer({ min: 0, max: 100000 }),
-  pointsPrice: fc.option(fc.integer({ min: 0, max: 20000 }), { nil: null }),
+  pointsPrice: fc.option(fc.integer({ min: 1, max: 20000 }), { nil: null }), // 0 is refused (POINTS_PRICE_INVALID)
   ratio: fc.option(fc.integer({ min: 0, max: 100 }), { nil: null }),
 });
 

@@ -114,6 +114,24 @@ describe('parseItem: cross-field rules', () => {
     expect(fields({ ...tea, pay: 'points', maxPointsRatio: '0.5' })).toEqual(['max-points-ratio']);
   });
 
+  it('refuses a points price of 0 or below (0 points are worth nothing, §4.2), on any pay mode', () => {
+    for (const pay of ['points', 'mixed']) {
+      expect(fields({ ...tea, pay, pointsPrice: '0' })).toEqual(['points-price']);
+      expect(fields({ ...tea, pay, pointsPrice: '-5' })).toEqual(['points-price']);
+      expect(fields({ ...tea, pay, pointsPrice: '+0' })).toEqual(['points-price']);
+    }
+    expect(parseItem({ ...tea, pay: 'points', pointsPrice: '0' }, 2).problems[0].message).toMatch(/points price "0" must be above zero/);
+    expect(ok({ ...tea, pay: 'points', pointsPrice: '1' })).toMatchObject({ pointsPrice: 1 });
+  });
+
+  it('a change to an item stored with a points price of 0 must set a real one (or go cash)', () => {
+    const old: CatalogItem = { ...ok({ ...tea, pay: 'points', pointsPrice: '100' }), pointsPrice: 0 };
+    expect(fields({ stock: '5' }, old)).toEqual(['points-price']);
+    expect(ok({ stock: '5', pointsPrice: '500' }, old)).toMatchObject({ pointsPrice: 500, stock: 5 });
+    expect(ok({ pointsPrice: '' }, old)).toMatchObject({ pointsPrice: null });
+    expect(ok({ pay: 'cash' }, old)).toMatchObject({ pay: 'cash', pointsPrice: null });
+  });
+
   it('a points item without a points price is valid (converted at the redeem rate)', () => {
     expect(ok({ ...tea, pay: 'points' })).toMatchObject({ pay: 'points', pointsPrice: null });
   });

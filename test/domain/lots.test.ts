@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { compareSpendingOrder, isLapsed, type OpenLot, spendableLots, takeFromLots } from '../../src/domain/lots.js';
+import { compareSpendingOrder, isLapsed, lapsedHeld, type OpenLot, spendableLots, takeFromLots } from '../../src/domain/lots.js';
 
 const lot = (id: number, remaining: number, earnedAt: string, expiresOn: string | null): OpenLot => ({ id, remaining, earnedAt, expiresOn });
 
@@ -105,5 +105,22 @@ describe('spendableLots (§7 "Expired is expired")', () => {
         expect(points - shortfall).toBe(Math.min(points, live));
       }),
     );
+  });
+});
+
+describe('lapsedHeld (§7: held points whose lot lapsed before the capture)', () => {
+  it('counts the held points of lots lapsed by today, with the earliest of their expiresOn', () => {
+    const takes = [
+      { points: 300, expiresOn: '2026-01-11' },
+      { points: 200, expiresOn: '2026-01-09' },
+      { points: 500, expiresOn: '2026-01-12' },
+      { points: 100, expiresOn: null },
+    ];
+    // through its expiresOn a lot is spendable: on 01-11 only the 01-09 lot has lapsed
+    expect(lapsedHeld(takes, '2026-01-11')).toEqual({ points: 200, expiresOn: '2026-01-09' });
+    expect(lapsedHeld(takes, '2026-01-12')).toEqual({ points: 500, expiresOn: '2026-01-09' });
+    expect(lapsedHeld(takes, '2026-01-13')).toEqual({ points: 1000, expiresOn: '2026-01-09' });
+    expect(lapsedHeld(takes, '2026-01-09')).toEqual({ points: 0, expiresOn: null });
+    expect(lapsedHeld([], '2030-01-01')).toEqual({ points: 0, expiresOn: null });
   });
 });

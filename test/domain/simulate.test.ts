@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Decimal } from 'decimal.js';
 import { type Rules, validateRules } from '../../src/domain/rules.js';
-import { type SimOrder, type SimulateSetup, simulate } from '../../src/domain/simulate.js';
+import { type SimOrder, type SimulateSetup, liabilityChange, sameExpiry, simulate } from '../../src/domain/simulate.js';
 
 const SH = 'Asia/Shanghai';
 const rules = (doc: unknown): Rules => {
@@ -62,7 +62,42 @@ describe('simulate: a draft against the versions in force', () => {
       { key: 'home', orders: 2, actualPoints: 70, simulatedPoints: 70, difference: 0 },
     ]);
     // still outstanding on 2026-11-23 (365-day expiry): the whole difference
-    expect(r.liabilityChange).toEqual({ points: 100, value: '2.00' });
+    expect(r.liabilityChange).toMatchObject({ points: 100, value: '2.00' });
+  });
+
+  it('values the outstanding points at the draft\'s redeem rate: half the points per unit doubles their value', () => {
+    const v1 = rules({});
+    const draft = rules({ redeem: { pointsPerUnit: '50' } });
+    const r = simulate(setup(draft, { 1: v1 }, { outstanding: 25346 }), [purchase('M1', '2026-10-01T10:00:00+08:00', [{ amount: 10000 }], 100)]);
+    expect(r.difference).toBe(0);
+    // 25346 points: 253.46 at 100 per unit, 506.92 at 50
+    expect(r.liabilityChange).toEqual({ points: 0, value: '253.46', actualPoints: 25346, actualValue: '253.46', simulatedPoints: 25346, simulatedValue: '506.92' });
+    expect(r.notSimulated).toEqual([]);
+  });
+
+  it('liabilityChange: each side floored to the minor unit at its own rate (§4.2), then the difference', () => {
+    // 999 points: 9.99 at 100 per unit; at 1000 per unit 0.99 (floored); 1001 at 3 per unit 333.66
+    expect(liabilityChange({ outstanding: 999, change: 0, rateInForce: 100, draftRate: 1000, digits: 2 })).toMatchObject({ value: '-9.00', actualValue: '9.99', simulatedValue: '0.99' });
+    expect(liabilityChange({ outstanding: 999, change: 2, rateInForce: 100, draftRate: 3, digits: 2 })).toMatchObject({ points: 2, simulatedPoints: 1001, simulatedValue: '333.66', value: '323.67' });
+    // JPY: no minor digits
+    expect(liabilityChange({ outstanding: 150, change: -50, rateInForce: 1, draftRate: 2, digits: 0 })).toMatchObject({ actualValue: '150', simulatedValue: '50', value: '-100' });
+    expect(liabilityChange({ outstanding: 0, change: 0, rateInForce: 100, draftRate: 7, digits: 2 }).value).toBe('0.00');
+  });
+
+  it('says a changed expiry policy is not simulated on the ledger\'s lots, and not when it is the same', () => {
+    const v1 = rules({ expiry: { policy: 'rolling-days', days: 365 } });
+    const order = [purchase('M1', '2026-10-01T10:00:00+08:00', [{ amount: 10000 }], 100)];
+    for (const expiry of [{ policy: 'rolling-days', days: 30 }, { policy: 'never' }, { policy: 'end-of-year', years: 1 }]) {
+      const r = simulate(setup(rules({ expiry }), { 1: v1 }, { outstanding: 5000, expiryInForce: v1.expiry }), order);
+      expect(r.notSimulated).toEqual(['expiry']);
+      expect(r.liabilityChange).toMatchObject({ points: 0, value: '0.00' });
+    }
+    expect(simulate(setup(rules({}), { 1: v1 }, { expiryInForce: v1.expiry }), order).notSimulated).toEqual([]);
+    // the expiry a period's order earned under counts too, even when the one in force matches the draft
+    const old = rules({ expiry: { policy: 'never' } });
+    expect(simulate(setup(rules({}), { 1: old }, { expiryInForce: v1.expiry }), order).notSimulated).toEqual(['expiry']);
+    expect(sameExpiry({ policy: 'end-of-year', years: 1 }, { policy: 'end-of-year', years: 2 })).toBe(false);
+    expect(sameExpiry({ policy: 'never' }, { policy: 'never' })).toBe(true);
   });
 
   it('carries tiers: points the draft adds lift a member into a tier sooner, for the orders after', () => {
@@ -135,6 +170,8 @@ describe('simulate: a draft against the versions in force', () => {
       ),
       tiers: fc.constantFrom([], [{ name: 'silver', minLifetimePoints: 0, multiplier: '1' }, { name: 'gold', minLifetimePoints: 200, multiplier: '1.5' }], [{ name: 'vip', minLifetimePoints: 50, multiplier: '2' }]),
       limits: fc.record({ dailyEarnCap: fc.constantFrom(null, 100, 300) }),
+      redeem: fc.record({ pointsPerUnit: fc.constantFrom('100', '50', '1000', '3') }),
+      expiry: fc.constantFrom({ policy: 'rolling-days', days: 30 }, { policy: 'never' }, { policy: 'end-of-year', years: 2 }),
     },
     { requiredKeys: [] },
   );
@@ -148,7 +185,7 @@ describe('simulate: a draft against the versions in force', () => {
 
   it('property: a draft equal to the rules in force differs by exactly zero, whatever the orders', () => {
     fc.assert(
-      fc.property(ruleDoc, fc.array(order, { maxLength: 40 }), fc.constantFrom('month', 'tier', 'category', 'source'), fc.boolean(), (doc, orders, by, pinGold) => {
+      fc.property(ruleDoc, fc.array(order, { maxLength: 40 }), fc.constantFrom('month', 'tier', 'category', 'source'), fc.boolean(), fc.nat(1_000_000), (doc, orders, by, pinGold, outstanding) => {
         const inForce = rules(doc);
         let t = Date.parse('2026-10-01T00:00:00+08:00');
         const sims: SimOrder[] = orders.map((o) => {
@@ -162,11 +199,13 @@ describe('simulate: a draft against the versions in force', () => {
           return { ...base, kind: 'checkout', source: 'checkout', cashPaid, refundedEarned: Math.trunc(base.points / (o.refund + 1)), refundedCash: Math.trunc(cashPaid / (o.refund + 1)) };
         });
         const draft = rules(JSON.parse(JSON.stringify(doc)));
-        const r = simulate(setup(draft, { 1: inForce }, { by, pinnedTier: (m) => (pinGold && m === 'M2' ? 'gold' : null), earnedBefore: new Map([['M3', 180]]) }), sims);
+        const r = simulate(setup(draft, { 1: inForce }, { by, pinnedTier: (m) => (pinGold && m === 'M2' ? 'gold' : null), earnedBefore: new Map([['M3', 180]]), outstanding, redeemInForce: inForce.redeem.pointsPerUnit, expiryInForce: inForce.expiry }), sims);
         expect(r.difference).toBe(0);
         expect(r.simulatedPoints).toBe(r.actualPoints);
         expect(r.valueDifference).toBe('0.00');
         expect(r.liabilityChange.points).toBe(0);
+        expect(r.liabilityChange.value).toBe('0.00');
+        expect(r.notSimulated).toEqual([]);
         expect([r.membersGaining, r.membersLosing, r.topMembers.length]).toEqual([0, 0, 0]);
         for (const g of r.groups) expect(g.difference).toBe(0);
       }),

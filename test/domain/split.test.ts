@@ -34,6 +34,16 @@ describe('split (§4.3)', () => {
     expect(q2.pointsUsed).toBe(2000);
   });
 
+  it('refuses a points-only line with a points price of 0 (an item an older build stored): never given away', () => {
+    for (const pointsPrice of [0, -1]) {
+      const r = split(input({ lines: [line({ sku: 'GIFT', name: 'Gift', pay: 'points', unitPrice: 5000, pointsPrice }), line({ sku: 'B' })], available: 5000, request: { kind: 'max' } }));
+      expect(r).toMatchObject({ ok: false, code: 'POINTS_PRICE_INVALID' });
+      if (!r.ok) expect(r.message).toContain(`GIFT (Gift) can only be paid in points, but its points price is ${pointsPrice}`);
+    }
+    // a mixed line's points price is not what it is paid by (§4.6): no refusal
+    expect(ok(input({ lines: [line({ pointsPrice: 0 })], available: 5000, request: { kind: 'max' } }))).toMatchObject({ pointsUsed: 5000, pointsValue: 5000 });
+  });
+
   it('lets points cover nothing of a cash line', () => {
     const q = ok(input({ lines: [line({ pay: 'cash' }), line({ sku: 'B', unitPrice: 2000 })], available: 100000, request: { kind: 'max' } }));
     expect(q).toMatchObject({ total: 12000, pointsUsed: 2000, pointsValue: 2000, cashPaid: 10000 });
@@ -85,11 +95,22 @@ describe('split (§4.3)', () => {
     expect(q2).toMatchObject({ pointsUsed: 1000, note: null, allowed: { required: 0, min: 1000, max: 1000, step: 1 } });
   });
 
-  it('allows the points-only items alone, or a total from minPoints up (minPoints counts the whole request)', () => {
+  it('allows the points-only items alone, or their points plus at least minPoints on the mixed lines (§4.6)', () => {
     const lines = [line({ sku: 'GIFT', pay: 'points', pointsPrice: 300 }), line({ sku: 'MUG' })];
     const q = ok(input({ lines, redeem: redeem('100', 500), available: 2000 }));
-    expect(q).toMatchObject({ pointsUsed: 300, allowed: { required: 300, min: 500, max: 2000, step: 1 } });
-    expect(split(input({ lines, redeem: redeem('100', 500), available: 2000, request: { kind: 'points', points: 400 } }))).toMatchObject({ ok: false, code: 'POINTS_NOT_ALLOWED' });
+    expect(q).toMatchObject({ pointsUsed: 300, allowed: { required: 300, min: 800, max: 2000, step: 1 } });
+    for (const points of [400, 500, 799]) {
+      const r = split(input({ lines, redeem: redeem('100', 500), available: 2000, request: { kind: 'points', points } }));
+      expect(r).toMatchObject({ ok: false, code: 'POINTS_NOT_ALLOWED' });
+      expect(!r.ok && r.message).toContain('allowed: 300 (the points-only items), or 800 to 2000');
+    }
+    expect(ok(input({ lines, redeem: redeem('100', 500), available: 2000, request: { kind: 'points', points: 800 } }))).toMatchObject({ pointsUsed: 800, pointsValue: 10000 + 500 }); // the points-only item's price, and 500 points at 100 per unit
+    // --max-points: the mixed part would be 400, below the minimum: only the points-only items' 300
+    const m = ok(input({ lines, redeem: redeem('100', 500), available: 700, request: { kind: 'max' } }));
+    expect(m).toMatchObject({ pointsUsed: 300, allowed: { required: 300, min: null, max: 300 } });
+    expect(m.note).toContain('the most usable on them (400) is below the minimum of 500 points on mixed items');
+    const r = split(input({ lines, redeem: redeem('100', 500), available: 700, request: { kind: 'points', points: 700 } }));
+    expect(!r.ok && r.message).toContain('at most 400 more could be used on the mixed items, below the minimum of 500');
     expect(split(input({ lines, redeem: redeem('100', 500), available: 2000, request: { kind: 'points', points: 200 } }))).toMatchObject({ ok: false, code: 'POINTS_ONLY_UNCOVERED' });
   });
 

@@ -54,6 +54,38 @@ describe('rules simulate', () => {
     expect(ok(['rules', 'simulate', join(FIXTURES, 'rules.json'), '--to', '9999-12-31'])).toMatchObject({ to: '2026-11-23', orders: all.orders });
   });
 
+  it('values the outstanding points at the draft\'s redeem rate: half the points per yuan doubles the liability', () => {
+    const rules = JSON.parse(readFileSync(join(FIXTURES, 'rules.json'), 'utf8'));
+    writeFileSync(join(demo.dir, 'half.json'), JSON.stringify({ ...rules, redeem: { ...rules.redeem, pointsPerUnit: '50' } }));
+    const liability = ok(['report', 'liability']);
+    expect(liability.outstandingPoints).toBeGreaterThan(0);
+    const r = ok(['rules', 'simulate', join(demo.dir, 'half.json')]);
+    expect(r).toMatchObject({ difference: 0, draftRedeemPointsPerUnit: '50', redeemPointsPerUnit: '100', notSimulated: [] });
+    const cents = (v: string) => Math.round(Number(v) * 100);
+    expect(r.liabilityChange).toMatchObject({ points: 0, actualPoints: liability.outstandingPoints, actualValue: liability.value, simulatedPoints: liability.outstandingPoints });
+    expect(cents(r.liabilityChange.simulatedValue)).toBe(2 * cents(liability.value));
+    expect(r.liabilityChange.value).toBe(liability.value); // twice the value, less once
+    // valueDifference keeps its meaning: the period's issued points at the draft's rate less at the rate in force
+    expect(cents(r.valueDifference)).toBe(cents(r.simulatedValue) - cents(r.actualValue));
+    const table = run(['rules', 'simulate', join(demo.dir, 'half.json')]).stdout;
+    expect(table).toMatch(new RegExp(`outstanding at 2026-11-23, draft\\s+${liability.outstandingPoints} points, ${r.liabilityChange.simulatedValue} CNY \\(at 50 points per unit\\)`));
+    expect(table).toMatch(/value difference\s+[\d.]+ CNY \(draft at 50, actual at 100 points per unit\)/);
+  });
+
+  it('says so when the draft changes the expiry policy: what it would lapse is not in the liability change', () => {
+    const rules = JSON.parse(readFileSync(join(FIXTURES, 'rules.json'), 'utf8'));
+    for (const [name, expiry] of [['short', { policy: 'rolling-days', days: 30 }], ['never', { policy: 'never' }]] as const) {
+      writeFileSync(join(demo.dir, `${name}.json`), JSON.stringify({ ...rules, expiry }));
+      const r = ok(['rules', 'simulate', join(demo.dir, `${name}.json`)]);
+      expect(r.notSimulated).toEqual(['expiry']);
+      const table = run(['rules', 'simulate', join(demo.dir, `${name}.json`)]);
+      expect(table.code).toBe(0);
+      expect(table.stdout).toMatch(/not simulated\s+the draft's expiry policy: what it would have lapsed is not reflected in the liability change/);
+    }
+    expect(ok(['rules', 'simulate', join(FIXTURES, 'rules.json')]).notSimulated).toEqual([]);
+    expect(run(['rules', 'simulate', join(FIXTURES, 'rules.json')]).stdout).not.toMatch(/not simulated/);
+  });
+
   it('writes the groups as CSV and the whole comparison as an HTML page with --out', () => {
     const csv = join(demo.dir, 'sim.csv');
     const html = join(demo.dir, 'sim.html');

@@ -191,14 +191,17 @@ async function runCheckout(cmd: Command): Promise<void> {
     }
     final = chosen;
   }
+  // The clock of the answer, not of the first prompt: a person may have crossed a lot's expiresOn (§7)
+  // or a hold's minutes while choosing (the confirmed figures are checked again: QUOTE_CHANGED).
+  const now = ask ? await context(cmd) : ctx;
   let r: CheckoutResult;
   try {
-    r = await svc.checkout(ctx, final);
+    r = await svc.checkout(now, final);
   } catch (e) {
     // issue 18: above limits.verifyPointsAbove the interactive checkout holds, then asks for the code sent.
     if (!ask || !(e instanceof RefusedError) || e.code !== 'VERIFICATION_REQUIRED') throw e;
     const { verifiedCheckout } = await import('../prompts-checkout.js');
-    r = await verifiedCheckout(ctx, final);
+    r = await verifiedCheckout(now, final);
   }
   await emitCheckout(cmd, r);
 }
@@ -264,7 +267,8 @@ export function register(program: Command): void {
       }
       let r: CheckoutResult;
       try {
-        r = await (await checkoutServices()).confirmCheckout(ctx, id, { tender: o.tender, decline: o.decline, code: o.code });
+        // after a question, the clock of the answer (held points may have lapsed meanwhile, §7)
+        r = await (await checkoutServices()).confirmCheckout(ask ? await context(cmd) : ctx, id, { tender: o.tender, decline: o.decline, code: o.code });
       } catch (e) {
         // issue 18: on a terminal, a checkout that needs its one-time code asks for it.
         if (!ask || !(e instanceof UsageError) || e.code !== 'CODE_REQUIRED') throw e;

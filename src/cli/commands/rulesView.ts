@@ -6,6 +6,7 @@ import { type AnyRow, type View, num, period, signed } from './report.js';
 const diffCol = { key: 'difference', header: 'difference', align: 'right' as const, format: signed };
 
 export function simulateFields(r: SimulationReport): [string, string | number][] {
+  const c = r.liabilityChange;
   return [
     ['draft', r.draft],
     ['period', period(r.from, r.to)],
@@ -16,10 +17,15 @@ export function simulateFields(r: SimulationReport): [string, string | number][]
     ['difference', signed(r.difference)],
     ['value, actual', `${r.actualValue} ${r.currency} (at ${r.redeemPointsPerUnit} points per unit)`],
     ['value, draft', `${r.simulatedValue} ${r.currency} (at ${r.draftRedeemPointsPerUnit} points per unit)`],
-    ['value difference', `${r.valueDifference} ${r.currency}`],
+    ['value difference', `${r.valueDifference} ${r.currency} (draft at ${r.draftRedeemPointsPerUnit}, actual at ${r.redeemPointsPerUnit} points per unit)`],
     ['members gaining', r.membersGaining],
     ['members losing', r.membersLosing],
-    ['liability change', `${signed(r.liabilityChange.points)} points, ${r.liabilityChange.value} ${r.currency}`],
+    [`outstanding at ${r.to}, actual`, `${c.actualPoints} points, ${c.actualValue} ${r.currency} (at ${r.redeemPointsPerUnit} points per unit)`],
+    [`outstanding at ${r.to}, draft`, `${c.simulatedPoints} points, ${c.simulatedValue} ${r.currency} (at ${r.draftRedeemPointsPerUnit} points per unit)`],
+    ['liability change', `${signed(c.points)} points, ${c.value} ${r.currency}`],
+    ...(r.notSimulated.includes('expiry')
+      ? [['not simulated', "the draft's expiry policy: what it would have lapsed is not reflected in the liability change"] as [string, string]]
+      : []),
   ];
 }
 
