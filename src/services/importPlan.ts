@@ -309,14 +309,12 @@ export class PlanApplier {
 
 /**
  * Memory of an import on two threads (SPEC §6: peak RSS under 300 MB with a million rows): the writer's
- * page cache (a batch's entries go member by member, so it sweeps the indexes keyed by member: with
- * room for the pages a batch dirties, they are written once at its commit instead of spilled and read
- * again mid-batch), young generation and old generation (what it keeps alive — a plan, a batch's member
+ * page cache, young generation and old generation (what it keeps alive — a plan, a batch's member
  * caches — is a few MB; with the limit, V8 collects its garbage as it goes, which costs it less than a
  * full collection forced after each plan), the importing thread's page cache (it only reads member
  * facts and keys then), and the young generation's semi-spaces of the importing thread.
  */
-export const WRITER_CACHE_KIB = 40_000;
+export const WRITER_CACHE_KIB = 16_000;
 export const WRITER_YOUNG_MB = 8;
 export const WRITER_OLD_MB = 64;
 export const READER_CACHE_KIB = 2_000;

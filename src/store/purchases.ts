@@ -504,13 +504,6 @@ export interface StageShape {
 }
 
 /**
- * The page cache of the staged-order stream, which also bounds the memory of its sorter (beyond it
- * the sorter merges runs from temporary files). It lives beside the ledger writer's cache through
- * the whole accrual phase, so it stays small: that memory does more good in the writer's cache.
- */
-const SORTER_CACHE_KIB = 4_000;
-
-/**
  * Reads a loaded stage (ImportStage.finishLoad) from its own connection, in any thread: every staged
  * group in (order time, order id, first line) order, sorted by SQLite's external sorter as it streams.
  * Where each order's groups share one time (the usual case), that is their own time, with no join.
@@ -524,7 +517,7 @@ export class StagedOrders {
     this.mixedTimes = shape.mixedTimes;
     this.db = new Database(path, { readonly: true });
     this.db.pragma('temp_store = FILE');
-    this.db.pragma(`cache_size = -${SORTER_CACHE_KIB}`);
+    this.db.pragma('cache_size = -8000');
   }
 
   private open?: IterableIterator<StageRow>;
