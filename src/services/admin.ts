@@ -137,6 +137,21 @@ export function keepLedgerAside(ctx: Ctx, what: string): string {
   return previous;
 }
 
+/**
+ * Erases the ledger at ctx.dbPath so a new one can be built there (init --force, demo): a SQLite ledger is
+ * first kept aside as `LEDGER.before-WHAT-TIME` (its path returned) unless `what` is null (the demo's own
+ * untouched ledger, which it can build again); on PostgreSQL the ledger's tables are dropped and nothing is kept.
+ */
+export function clearLedger(ctx: Ctx, what: string | null): string | null {
+  if (isPostgresUrl(ctx.dbPath)) {
+    eraseLedger(ctx.dbPath);
+    return null;
+  }
+  const previous = what === null ? null : keepLedgerAside(ctx, what);
+  removeLedgerFiles(ctx.dbPath);
+  return previous;
+}
+
 export async function initLedger(ctx: Ctx, input: InitInput): Promise<InitResult> {
   const currency = (input.currency ?? 'CNY').toUpperCase();
   let digits: number;
@@ -156,11 +171,7 @@ export async function initLedger(ctx: Ctx, input: InitInput): Promise<InitResult
         'pointsmall init never overwrites a ledger; pass --force (and --yes where nobody can be asked) to erase it and start again',
       );
     }
-    if (isPostgresUrl(ctx.dbPath)) eraseLedger(ctx.dbPath);
-    else {
-      previous = keepLedgerAside(ctx, 'init');
-      removeLedgerFiles(ctx.dbPath);
-    }
+    previous = clearLedger(ctx, 'init');
   }
   if (!isPostgresUrl(ctx.dbPath) && !existsSync(dirname(resolve(ctx.dbPath)))) throw new UsageError(`folder ${dirname(resolve(ctx.dbPath))} does not exist`, 'create it first');
   const store = openStore(ctx.dbPath, { create: true });
