@@ -105,7 +105,7 @@ let pipedShape: 'table' | 'fields' | undefined;
 const tsvCell = (s: string): string => s.replace(/[\t\n\r]/g, ' ');
 const slug = (s: string): string => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'row';
 
-/** How a column gives way on a narrow terminal: `fixed` never (numbers, times), `text` first, `id` last. */
+/** How a column gives way on a narrow terminal: `fixed` never (numbers, times, a status), `text` first, `id` last. */
 export type Fit = 'fixed' | 'id' | 'text';
 
 const fitOf = <R>(col: Column<R>): Fit =>
@@ -127,7 +127,7 @@ export function displayWidth(s: string): number {
  * to it) and which columns may be left out (`drop`: higher first). Steps, each only while the table is
  * still too wide: the gap between columns from 2 to 1; long text columns (names, emails, reasons) down to
  * 12; optional columns left out (and the widths worked out again without them); text down to 5; headers
- * of number columns down to their widest value; ids down to 8, then 4. Numbers and times are never cut;
+ * of number columns down to their widest value; ids down to 8, then 4. Numbers, times and statuses (fit fixed) are never cut;
  * a table that still does not fit overflows. `widths[i]` is 0 for a column left out.
  */
 export function fitWidths(natural: number[], fits: Fit[], cellWidths: number[], width: number, drop: (number | undefined)[] = []): { widths: number[]; gap: number } {

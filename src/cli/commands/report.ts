@@ -295,7 +295,7 @@ function membersView(r: MembersReport): View {
     { key: 'id', header: 'member' },
     { key: 'name', header: 'name' },
     { key: 'tier', header: 'tier' },
-    { key: 'status', header: 'status' },
+    { key: 'status', header: 'status', fit: 'fixed' },
     num('balance'),
     num('earned'),
     num('redeemed'),
