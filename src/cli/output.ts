@@ -106,10 +106,9 @@ let pipedShape: 'table' | 'fields' | undefined;
 const tsvCell = (s: string): string => s.replace(/[\t\n\r]/g, ' ');
 const slug = (s: string): string => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'row';
 
-/** How a column gives way on a narrow terminal: `fixed` never (numbers, times), `text` first, `id` last. */
 /**
- * How a column gives way on a narrow terminal: `fixed` never cut (numbers, times), `id` cut last, `text`
- * cut with …, `wrap` (a reason in words) narrowed like text but wrapped onto more lines, never cut.
+ * How a column gives way on a narrow terminal: `fixed` never cut (numbers, times, a status), `id` cut
+ * last, `text` cut with …, `wrap` (a reason in words) narrowed like text but wrapped onto more lines.
  */
 export type Fit = 'fixed' | 'id' | 'text' | 'wrap';
 
@@ -133,7 +132,7 @@ export function displayWidth(s: string): number {
  * still too wide: the gap between columns from 2 to 1; long text columns (names, emails) down to 12 and
  * wrapped ones (reasons) down to 24; optional columns left out (and the widths worked out again without
  * them); text down to 5 and wrapped text to 12; headers of number columns down to their widest value;
- * ids down to 8, then 4. Numbers and times are never cut;
+ * ids down to 8, then 4. Numbers, times and statuses (fit fixed) are never cut;
  * a table that still does not fit overflows. `widths[i]` is 0 for a column left out.
  */
 export function fitWidths(natural: number[], fits: Fit[], cellWidths: number[], width: number, drop: (number | undefined)[] = []): { widths: number[]; gap: number } {

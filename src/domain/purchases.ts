@@ -4,7 +4,7 @@ import crypto, { createHash } from 'node:crypto';
 import { Decimal } from 'decimal.js';
 import { ENCODING_NAMES, type Encoding, normaliseEncoding } from './encoding.js';
 import { AMOUNT_MAX, type Minor, formatMoney, parseMoney } from './money.js';
-import { MIN_YEAR, dateRangeProblem, dstGap, localDate, readIsoParts, zoneOffsetMinutes, zonedToUtcMs, zonedToUtcMsExact } from './time.js';
+import { MIN_YEAR, dateRangeProblem, dstGap, unreadTimestampReason, localDate, readIsoParts, zoneOffsetMinutes, zonedToUtcMs, zonedToUtcMsExact } from './time.js';
 import { duplicateColumnProblem } from './text.js';
 
 // ---- CSV tokenizer -------------------------------------------------------------------------------
@@ -647,8 +647,8 @@ export function parseRow(fields: readonly string[], ctx: RowContext): RowResult 
     if (at === null) {
       const early = ctx.dateFormat ? null : dateRangeProblem(atText);
       if (early) return { kind: 'bad', reason: `${name('purchased_at')} ${early}`, orderId };
-      const want = ctx.dateFormat ? `the format ${ctx.dateFormat}` : 'an ISO date or date-time like 2026-11-01 09:30';
-      return { kind: 'bad', reason: `${name('purchased_at')} ${JSON.stringify(atText)} is not a valid date-time (expected ${want})`, orderId };
+      if (!ctx.dateFormat) return { kind: 'bad', reason: `${name('purchased_at')} ${unreadTimestampReason(atText)}`, orderId };
+      return { kind: 'bad', reason: `${name('purchased_at')} ${JSON.stringify(atText)} is not a valid date-time (expected the format ${ctx.dateFormat})`, orderId };
     }
     if (Number.isNaN(at)) return { kind: 'bad', reason: `${name('purchased_at')} ${JSON.stringify(atText)} ${ctx.dateReason?.() ?? 'is refused'}`, orderId };
     return { kind: 'bad', reason: `${name('purchased_at')} ${JSON.stringify(atText)} is in the future`, orderId };

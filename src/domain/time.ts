@@ -128,11 +128,30 @@ export function localDateTime(utc: number | string, zone: string): string {
 export const MIN_YEAR = 1970;
 export const MIN_DATE: LocalDate = '1970-01-01';
 
-/** Why a date or timestamp's text is out of range (its year before MIN_YEAR), else null. */
+/** An ISO date's shape at the start of text (a year of four or more digits, then -M-D): its year, else null. */
+function isoYear(text: string): number | null {
+  const m = /^\s*([+-]?\d{4,6})-\d{1,2}-\d{1,2}(?!\d)/.exec(text);
+  return m ? Number(m[1]) : null;
+}
+
+/**
+ * Why a date or timestamp's text is out of range (an ISO date whose year is before MIN_YEAR), else null.
+ * Only an ISO date has a year where one looks: `11/03/2026` is in another format, not the year 11.
+ */
 export function dateRangeProblem(text: string): string | null {
-  const m = /^\s*([+-]?\d{1,6})[-/]/.exec(text);
-  if (!m || Number(m[1]) >= MIN_YEAR) return null;
+  const y = isoYear(text);
+  if (y === null || y >= MIN_YEAR) return null;
   return `${JSON.stringify(text.trim())} is before ${MIN_DATE}, the earliest date pointsmall takes`;
+}
+
+/**
+ * Why an import's timestamp that no --date-format was given for could not be read: an ISO date that is
+ * not a real one (2026-02-30), or a value in another format, which --date-format can describe.
+ */
+export function unreadTimestampReason(text: string): string {
+  const expected = 'an ISO date or date-time like 2026-11-01 09:30';
+  if (isoYear(text) !== null) return `${JSON.stringify(text.trim())} is not a valid date-time (expected ${expected})`;
+  return `${JSON.stringify(text.trim())} is not in a format pointsmall reads (expected ${expected}); for another format pass --date-format, e.g. "M/D/YYYY H:mm", "D/M/YY" or "DD.MM.YYYY HH:mm:ss"`;
 }
 
 export function isValidYmd(y: number, m: number, d: number): boolean {

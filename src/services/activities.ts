@@ -5,7 +5,7 @@ import { NotFoundError, RefusedError, UsageError } from '../errors.js';
 import { limitReached, limitWindows } from '../domain/activities.js';
 import { makeDateParser } from '../domain/purchases.js';
 import { expiresOn } from '../domain/rules.js';
-import { shownInstant } from '../domain/time.js';
+import { dateRangeProblem, shownInstant, unreadTimestampReason } from '../domain/time.js';
 import { activityAwards, type AwardRow, awardEntryRef } from '../store/activities.js';
 import { members } from '../store/members.js';
 import { type CsvFormat, readCsvFile, type Reject, rejectsTarget, writeRejects } from './csvfile.js';
@@ -302,7 +302,12 @@ export async function importActivities(ctx: Ctx, input: ActivityImportInput): Pr
       const text = (v.occurred_at ?? '').trim();
       const atMs = text ? parse(text) : null;
       if (!text) problems.push('occurred_at is empty');
-      else if (atMs === null || atMs !== atMs) problems.push(`occurred_at ${JSON.stringify(text)} ${parse.reason() ?? (input.dateFormat?.length ? `does not match ${input.dateFormat.join(' or ')}` : 'is not an ISO date or date-time like 2026-11-01 09:30')}`);
+      else if (atMs === null || atMs !== atMs) {
+        const why = parse.reason();
+        if (why) problems.push(`occurred_at ${JSON.stringify(text)} ${why}`);
+        else if (input.dateFormat?.length) problems.push(`occurred_at ${JSON.stringify(text)} does not match ${input.dateFormat.join(' or ')}`);
+        else problems.push(`occurred_at ${dateRangeProblem(text) ?? unreadTimestampReason(text)}`);
+      }
       else if (atMs > l.now.getTime()) problems.push(`occurred_at ${text} is in the future`);
       if (problems.length) rejects.push({ line: r.line, reason: problems.join('; '), fields: r.fields });
       else rows.push({ line: r.line, values: v, fields: r.fields, atMs: atMs as number });

@@ -137,6 +137,21 @@ export function keepLedgerAside(ctx: Ctx, what: string): string {
   return previous;
 }
 
+/**
+ * Erases the ledger at ctx.dbPath so a new one can be built there (init --force, demo): a SQLite ledger is
+ * first kept aside as `LEDGER.before-WHAT-TIME` (its path returned) unless `what` is null (the demo's own
+ * untouched ledger, which it can build again); on PostgreSQL the ledger's tables are dropped and nothing is kept.
+ */
+export function clearLedger(ctx: Ctx, what: string | null): string | null {
+  if (isPostgresUrl(ctx.dbPath)) {
+    eraseLedger(ctx.dbPath);
+    return null;
+  }
+  const previous = what === null ? null : keepLedgerAside(ctx, what);
+  removeLedgerFiles(ctx.dbPath);
+  return previous;
+}
+
 export async function initLedger(ctx: Ctx, input: InitInput): Promise<InitResult> {
   const currency = (input.currency ?? 'CNY').toUpperCase();
   let digits: number;
@@ -156,11 +171,7 @@ export async function initLedger(ctx: Ctx, input: InitInput): Promise<InitResult
         'pointsmall init never overwrites a ledger; pass --force (and --yes where nobody can be asked) to erase it and start again',
       );
     }
-    if (isPostgresUrl(ctx.dbPath)) eraseLedger(ctx.dbPath);
-    else {
-      previous = keepLedgerAside(ctx, 'init');
-      removeLedgerFiles(ctx.dbPath);
-    }
+    previous = clearLedger(ctx, 'init');
   }
   if (!isPostgresUrl(ctx.dbPath) && !existsSync(dirname(resolve(ctx.dbPath)))) throw new UsageError(`folder ${dirname(resolve(ctx.dbPath))} does not exist`, 'create it first');
   const store = openStore(ctx.dbPath, { create: true });
@@ -393,10 +404,69 @@ export interface RestorePreview {
 }
 
 /** What a restore would throw away: the live ledger's entries the backup lacks. Nothing written. */
-export async function previewRestore(ctx: Ctx, source: string): Promise<RestorePreview | null> {
+const BACKUP_HINT = 'give db restore the path of a file made by pointsmall db backup';
+
+/** The restore argument: a file that exists, is not the live ledger and is an SQLite database (exit 2 otherwise, naming it). */
+function checkBackupArgument(ctx: Ctx, source: string): void {
   refuseRestoreOnPg(ctx.dbPath);
-  if (!existsSync(source)) throw new UsageError(`no backup at ${source}`, 'give the path of a file made by pointsmall db backup');
-  if (sameFile(source, ctx.dbPath)) throw new UsageError(`${source} is the live ledger itself, not a backup`, 'give the path of a file made by pointsmall db backup');
+  if (!existsSync(source)) throw new UsageError(`no backup at ${source}`, BACKUP_HINT);
+  if (sameFile(source, ctx.dbPath)) throw new UsageError(`${source} is the live ledger itself, not a backup`, BACKUP_HINT);
+  const st = statSync(source);
+  let sqlite = false;
+  if (st.isFile() && st.size >= 16) {
+    const fd = openSync(source, 'r');
+    try {
+      const head = Buffer.alloc(16);
+      readSync(fd, head, 0, 16, 0);
+      sqlite = head.toString('latin1') === 'SQLite format 3\0';
+    } finally {
+      closeSync(fd);
+    }
+  }
+  if (!sqlite) throw new UsageError(`${source} is not a pointsmall ledger (${st.isDirectory() ? 'a folder' : st.size === 0 ? 'an empty file' : 'not an SQLite database'}); nothing was changed`, BACKUP_HINT, 'NOT_A_LEDGER');
+}
+
+/**
+ * The backup as restore reads it: a private copy beside the live ledger (mode 0600, removed by done()),
+ * with the backup's own -wal when one lies beside it (a copied live file). The backup itself is never
+ * opened by SQLite, which would switch a rollback-journal file to WAL (rewriting its header), leave
+ * -wal and -shm files beside it, or checkpoint and remove a -wal that was there.
+ */
+function backupReader(ctx: Ctx, source: string): { path: string; done(): void } {
+  const tmp = createTemp(resolve(ctx.dbPath));
+  const done = () => ['', '-wal', '-shm', '-journal'].forEach((x) => rmSync(tmp.path + x, { force: true }));
+  try {
+    copyInto(source, tmp.fd);
+    closeSync(tmp.fd);
+    if (existsSync(`${source}-wal`)) {
+      const w = createExclusive(`${tmp.path}-wal`);
+      try {
+        copyInto(`${source}-wal`, w);
+      } finally {
+        closeSync(w);
+      }
+    }
+  } catch (e) {
+    try {
+      closeSync(tmp.fd);
+    } catch {
+      // closed already
+    }
+    done();
+    throw e;
+  }
+  return { path: tmp.path, done };
+}
+
+/** An error about the copy backupReader made, told of the restore argument instead. */
+function aboutArgument(e: unknown, read: string, source: string): unknown {
+  if (e instanceof UsageError && e.code === 'NOT_A_LEDGER') return new UsageError(`${source} is not a pointsmall ledger (${e.message.replace(/^.* is not a pointsmall ledger \((.*)\)$/, '$1')}); nothing was changed`, BACKUP_HINT, 'NOT_A_LEDGER');
+  if (e instanceof UsageError && read !== source) return new UsageError(e.message.split(read).join(source), e.hint?.split(read).join(source), e.code);
+  return e;
+}
+
+export async function previewRestore(ctx: Ctx, source: string): Promise<RestorePreview | null> {
+  checkBackupArgument(ctx, source);
   if (!existsSync(ctx.dbPath)) return null;
   const { entriesMissingFrom } = await import('../store/entries.js');
   let store: ReturnType<typeof openStore>;
@@ -408,7 +478,16 @@ export async function previewRestore(ctx: Ctx, source: string): Promise<RestoreP
   }
   try {
     const zone = store.get(settings).get('timezone') ?? 'UTC';
-    const d = entriesMissingFrom(store, source);
+    const reader = backupReader(ctx, source);
+    let d: ReturnType<typeof entriesMissingFrom>;
+    try {
+      d = entriesMissingFrom(store, reader.path);
+    } catch (e) {
+      if (e instanceof Error && /no such table|not a database/.test(e.message)) throw new UsageError(`${source} is not a pointsmall ledger (no pointsmall schema in it); nothing was changed`, BACKUP_HINT, 'NOT_A_LEDGER');
+      throw e;
+    } finally {
+      reader.done();
+    }
     return {
       path: ctx.dbPath,
       restoreFrom: resolve(source),
@@ -425,11 +504,21 @@ export async function previewRestore(ctx: Ctx, source: string): Promise<RestoreP
 }
 
 export async function dbRestore(ctx: Ctx, source: string): Promise<RestoreResult> {
-  refuseRestoreOnPg(ctx.dbPath);
+  checkBackupArgument(ctx, source);
+  const reader = backupReader(ctx, source);
+  try {
+    return await restoreFrom(ctx, source, reader.path);
+  } catch (e) {
+    throw aboutArgument(e, reader.path, source);
+  } finally {
+    reader.done();
+  }
+}
+
+/** db restore of the backup `source`, read at `read` (the file itself, or backupReader's private copy). */
+async function restoreFrom(ctx: Ctx, source: string, read: string): Promise<RestoreResult> {
   const { verifyLedger } = await import('./verify.js');
-  if (!existsSync(source)) throw new UsageError(`no backup at ${source}`, 'give the path of a file made by pointsmall db backup');
-  if (sameFile(source, ctx.dbPath)) throw new UsageError(`${source} is the live ledger itself, not a backup`, 'give the path of a file made by pointsmall db backup');
-  const check = await verifyLedger({ ...ctx, dbPath: source });
+  const check = await verifyLedger({ ...ctx, dbPath: read });
   if (!check.ok) {
     const bad = check.checks.find((c) => !c.ok);
     throw new RefusedError('BACKUP_FAILS_VERIFY', `${source} fails ledger verify (${bad?.name}: ${bad?.detail})`, 'choose another backup; nothing was changed');
@@ -467,11 +556,11 @@ export async function dbRestore(ctx: Ctx, source: string): Promise<RestoreResult
   if (live) {
     // Pages are copied into the live file, never a file swapped under a process that has it open
     // (a long import), whose later commits would land in the replaced file and be lost.
-    await copyLedgerInto(source, ctx.dbPath, defaultBusyTimeoutMs());
+    await copyLedgerInto(read, ctx.dbPath, defaultBusyTimeoutMs());
   } else {
     const tmp = createTemp(resolve(ctx.dbPath));
     try {
-      copyInto(source, tmp.fd);
+      copyInto(read, tmp.fd);
       fsyncSync(tmp.fd);
       closeSync(tmp.fd);
       renameSync(tmp.path, ctx.dbPath);

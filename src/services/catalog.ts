@@ -5,7 +5,7 @@ import { formatMoney } from '../domain/money.js';
 import { catalog, type CatalogRow, type NewCatalogItem } from '../store/catalog.js';
 import { type Ctx, type Ledger, withLedger } from './ledger.js';
 import { recordAudit } from './points.js';
-import { type CsvFormat, readCsvFile, type Reject, rejectsTarget, writeRejects } from './csvfile.js';
+import { type CsvFormat, everyRowRejected, readCsvFile, type Reject, rejectsTarget, writeRejects } from './csvfile.js';
 import { FIRST_REJECTS, type RejectSample } from '../domain/rejects.js';
 
 export interface ItemView {
@@ -233,6 +233,7 @@ export async function importCatalog(ctx: Ctx, file: string, rejectsPath?: string
   const records = csv.records;
   const rejectsOut = rejectsTarget(ctx, file, rejectsPath);
   const rejects: Reject[] = [];
+  const whole = () => records.length > 0 && rejects.length === records.length;
   const result = await withLedger(ctx, (l) =>
     l.store.write(() => {
       const repo = l.store.get(catalog);
@@ -267,10 +268,13 @@ export async function importCatalog(ctx: Ctx, file: string, rejectsPath?: string
         toWrite.push(itemToRow(item));
       }
       repo.upsertMany(toWrite, l.nowIso);
+      // a file whose every row is rejected wrote nothing: no run to audit (exit 2 below)
+      if (whole()) return { created, updated, unchanged };
       recordAudit(l, 'catalog.import', file, { rows: records.length, created, updated, unchanged, rejected: rejects.length, skus: toWrite.map((i) => i.sku) });
       return { created, updated, unchanged };
     }),
   );
   const rejectsFile = rejects.length ? await writeRejects(rejectsOut, csv, rejects) : null;
+  if (whole()) throw everyRowRejected(file, rejects, rejectsFile);
   return { file, rows: records.length, ...result, rejected: rejects.length, rejectsFile, firstRejects: rejects.slice(0, FIRST_REJECTS).map((x) => ({ line: x.line, reason: x.reason })) };
 }

@@ -149,3 +149,14 @@ export async function writeRejects(target: OutputTarget, { header, delimiter }: 
   return target.path;
 }
 
+/**
+ * A file whose every row was rejected is an input error (exit 2, nothing imported), as for purchases: the
+ * error names the first bad row and where the rejects file is.
+ */
+export function everyRowRejected(file: string, rejects: readonly Reject[], rejectsFile: string | null): UsageError {
+  const first = [...rejects].sort((a, b) => a.line - b.line)[0];
+  return new UsageError(
+    `${file}: every row was rejected, ${rejects.length} of them (the first, line ${first.line}: ${first.reason}): nothing was imported`,
+    rejectsFile ? `see ${rejectsFile} for every bad row with its line and reason` : 'pass --rejects FILE to see every bad row with its line and reason',
+  );
+}

@@ -1,13 +1,14 @@
 // The demo: a fresh ledger from fixtures/, then the main job end to end — import, a split checkout,
 // a refund, an expiry run, the reports and a verify. Each step is the same service a command calls.
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../errors.js';
-import { ledgerExistsAt, openStore } from '../store/db.js';
+import { ledgerExistsAt, ledgerStats, openStore } from '../store/db.js';
+import { journal } from '../store/journal.js';
 import { isPostgresUrl, redactUrl } from '../store/pg/database.js';
 import { settings } from '../store/settings.js';
 import type { Ctx } from './ledger.js';
-import type { InitTarget } from './admin.js';
+import type { InitTarget, LedgerContents } from './admin.js';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../../fixtures/${name}`, import.meta.url));
 
@@ -25,20 +26,21 @@ export interface DemoResult {
   now: string;
   steps: DemoStep[];
   verified: boolean;
-  /** Where a real ledger that --force replaced is kept (null when there was none). */
+  /** Where a ledger that --force replaced is kept (null when there was none, and on PostgreSQL). */
   previous: string | null;
+  /** What --force erased (null when it replaced nothing but the demo's own untouched ledger). */
+  erased: LedgerContents | null;
 }
 
-/** A file at path, or a ledger in the PostgreSQL database at path. */
-function ledgerMayBeAt(path: string): boolean {
-  return isPostgresUrl(path) ? ledgerExistsAt(path) : existsSync(path);
+function shown(ctx: Ctx): string {
+  return isPostgresUrl(ctx.dbPath) ? redactUrl(ctx.dbPath) : ctx.dbPath;
 }
 
-function isDemoLedger(path: string): boolean {
+function isDemoMarked(ctx: Ctx): boolean {
   try {
-    const store = openStore(path, { requireLatest: false });
+    const store = openStore(ctx.dbPath, { requireLatest: false });
     try {
-      return store.get(settings).get('demo') === '1';
+      return store.read(() => store.get(settings).get('demo')) === '1';
     } finally {
       store.close();
     }
@@ -47,31 +49,79 @@ function isDemoLedger(path: string): boolean {
   }
 }
 
+/** What the demo leaves in the ledger's settings when it is done: its chain head and how many rows each table holds. */
+const BUILT_KEY = 'demo_built';
+
+function fingerprint(store: ReturnType<typeof openStore>): string {
+  return store.read(() => {
+    const head = store.get(journal).head();
+    return JSON.stringify({ headId: head.id, headHash: head.hash, counts: ledgerStats(store).counts });
+  });
+}
+
 /**
- * What demo --force would replace that the demo did not make: a real ledger (its contents, to confirm), or
- * nothing to ask about (no file, an empty one, the demo's own ledger). A file that is not a ledger is refused
- * (exit 2), as init refuses it. Nothing written.
+ * Whether the ledger at ctx.dbPath is the demo's own, untouched since the demo built it: marked by the demo
+ * and still ending with the entry the demo ended with, every table holding what it held then. Only such a
+ * ledger is built again without --force (nothing in it is lost: the demo makes the same one).
+ */
+function isUntouchedDemo(ctx: Ctx): boolean {
+  try {
+    const store = openStore(ctx.dbPath, { requireLatest: false });
+    try {
+      const built = store.read(() => store.get(settings).get(BUILT_KEY));
+      return built !== undefined && built === fingerprint(store);
+    } finally {
+      store.close();
+    }
+  } catch {
+    return false;
+  }
+}
+
+/** What lies at ctx.dbPath for the demo: nothing (or an empty file), its own untouched ledger, or something else. */
+async function demoTarget(ctx: Ctx): Promise<'absent' | 'untouched' | 'other'> {
+  if (isPostgresUrl(ctx.dbPath)) {
+    if (!ledgerExistsAt(ctx.dbPath)) return 'absent';
+  } else if (!existsSync(ctx.dbPath) || (statSync(ctx.dbPath).isFile() && statSync(ctx.dbPath).size === 0)) return 'absent';
+  if (isUntouchedDemo(ctx)) return 'untouched';
+  return 'other';
+}
+
+/**
+ * What demo --force would replace that is not the demo's own untouched ledger: a ledger (its contents, to
+ * confirm), or nothing to ask about (no file, an empty one, the demo's ledger as it left it). A file that
+ * is not a ledger is refused (exit 2), as init refuses it. Nothing written.
  */
 export async function foreignLedgerAt(ctx: Ctx): Promise<InitTarget | null> {
-  if (!ledgerMayBeAt(ctx.dbPath) || isDemoLedger(ctx.dbPath)) return null;
+  if ((await demoTarget(ctx)) !== 'other') return null;
   const { inspectInitTarget } = await import('./admin.js');
   const t = await inspectInitTarget(ctx);
   return t.kind === 'ledger' ? t : null;
 }
 
 export async function runDemo(ctx: Ctx, opts: { force?: boolean } = {}): Promise<DemoResult> {
+  const admin = await import('./admin.js');
   let previous: string | null = null;
-  // On PostgreSQL a ledger there (the demo's own, or a real one with --force) is erased by init --force:
-  // pointsmall's tables only, nothing kept
-  let replace = false;
-  if (ledgerMayBeAt(ctx.dbPath)) {
-    if (!isDemoLedger(ctx.dbPath)) {
-      if (!opts.force) throw new UsageError(`${isPostgresUrl(ctx.dbPath) ? `the ledger in ${redactUrl(ctx.dbPath)}` : ctx.dbPath} exists and was not made by pointsmall demo`, 'the demo never overwrites a real ledger: give it another --db path (or --force)');
-      // a real ledger is kept aside as init --force keeps it; anything else is never erased
-      if ((await foreignLedgerAt(ctx)) && !isPostgresUrl(ctx.dbPath)) previous = (await import('./admin.js')).keepLedgerAside(ctx, 'demo');
+  let erased: LedgerContents | null = null;
+  const target = await demoTarget(ctx);
+  if (target === 'untouched') admin.clearLedger(ctx, null);
+  else if (target === 'other') {
+    if (!opts.force) {
+      const demo = isDemoMarked(ctx);
+      throw new UsageError(
+        demo ? `${shown(ctx)} is a demo ledger with work added after the demo built it` : `${shown(ctx)} exists and was not made by pointsmall demo`,
+        demo
+          ? 'the demo never erases work: give it another --db path, or pass --force (and --yes where nobody can be asked) to replace it, a copy kept aside'
+          : 'the demo never overwrites a real ledger: give it another --db path, or pass --force (and --yes where nobody can be asked) to replace it, a copy kept aside',
+      );
     }
-    if (isPostgresUrl(ctx.dbPath)) replace = true;
-    else for (const f of [ctx.dbPath, `${ctx.dbPath}-wal`, `${ctx.dbPath}-shm`]) if (existsSync(f)) rmSync(f);
+    // a ledger is kept aside as init --force keeps it (dropped on PostgreSQL, as init --force drops it);
+    // anything that is not a ledger is never erased (inspectInitTarget refuses it)
+    const t = await admin.inspectInitTarget(ctx);
+    if (t.kind === 'ledger') {
+      erased = t.contents;
+      previous = admin.clearLedger(ctx, 'demo');
+    }
   }
   const steps: DemoStep[] = [];
   const step = async <T>(title: string, command: string, run: () => Promise<T>): Promise<T> => {
@@ -79,7 +129,6 @@ export async function runDemo(ctx: Ctx, opts: { force?: boolean } = {}): Promise
     steps.push({ title, command, result });
     return result;
   };
-  const admin = await import('./admin.js');
   const rules = await import('./rules.js');
   const catalog = await import('./catalog.js');
   const members = await import('./members.js');
@@ -91,7 +140,7 @@ export async function runDemo(ctx: Ctx, opts: { force?: boolean } = {}): Promise
   const { verifyLedger } = await import('./verify.js');
 
   await step('Create the ledger', 'pointsmall init --currency CNY --timezone Asia/Shanghai', async () => {
-    const r = await admin.initLedger(ctx, { currency: 'CNY', timezone: 'Asia/Shanghai', force: replace });
+    const r = await admin.initLedger(ctx, { currency: 'CNY', timezone: 'Asia/Shanghai' });
     const store = openStore(ctx.dbPath);
     try {
       store.write(() => store.get(settings).set('demo', '1'));
@@ -134,5 +183,13 @@ export async function runDemo(ctx: Ctx, opts: { force?: boolean } = {}): Promise
   await step('Summary of the points economy', 'pointsmall report summary', () => reports.summaryReport(ctx, {}));
   await step('Liability: what the outstanding points are worth', 'pointsmall report liability', () => reports.liabilityReport(ctx, {}));
   const verified = await step('Prove the books: hash chain, zero-sum entries, every cache', 'pointsmall ledger verify', () => verifyLedger(ctx));
-  return { db: ctx.dbPath, now: ctx.now.toISOString(), steps, verified: verified.ok, previous };
+  // Remember what the demo left, so a later demo can tell its own untouched ledger from one with work in it.
+  const store = openStore(ctx.dbPath);
+  try {
+    const built = fingerprint(store);
+    store.write(() => store.get(settings).set(BUILT_KEY, built));
+  } finally {
+    store.close();
+  }
+  return { db: ctx.dbPath, now: ctx.now.toISOString(), steps, verified: verified.ok, previous, erased };
 }

@@ -9,7 +9,7 @@ import { members, type MemberRow } from '../store/members.js';
 import { memberStatements } from '../store/statements.js';
 import { type Ctx, type Ledger, rulesAt, withLedger } from './ledger.js';
 import { availableOf, creditPoints, debitPoints, ledgerToday, recordAudit } from './points.js';
-import { type CsvFormat, readCsvFile, type Reject, rejectsTarget, writeRejects } from './csvfile.js';
+import { type CsvFormat, everyRowRejected, readCsvFile, type Reject, rejectsTarget, writeRejects } from './csvfile.js';
 import { FIRST_REJECTS, type RejectSample } from '../domain/rejects.js';
 
 export interface MemberView {
@@ -302,6 +302,7 @@ export async function importMembers(ctx: Ctx, file: string, rejectsPath?: string
   const records = csv.records;
   const rejectsOut = rejectsTarget(ctx, file, rejectsPath);
   const rejects: Reject[] = [];
+  const whole = () => records.length > 0 && rejects.length === records.length;
   const result = await withLedger(ctx, (l) =>
     l.store.write(() => {
       const repo = l.store.get(members);
@@ -337,10 +338,13 @@ export async function importMembers(ctx: Ctx, file: string, rejectsPath?: string
         recordAudit(l, 'member.update', input.id, { via: 'member import', file, changed, before: Object.fromEntries(changed.map((k) => [k, before[k]])), after });
         updated++;
       }
+      // a file whose every row is rejected wrote nothing: no run to audit (exit 2 below)
+      if (whole()) return { created, updated, unchanged };
       recordAudit(l, 'member.import', file, { rows: records.length, created, updated, unchanged, rejected: rejects.length });
       return { created, updated, unchanged };
     }),
   );
   const rejectsFile = rejects.length ? await writeRejects(rejectsOut, csv, rejects) : null;
+  if (whole()) throw everyRowRejected(file, rejects, rejectsFile);
   return { file, rows: records.length, ...result, rejected: rejects.length, rejectsFile, firstRejects: rejects.slice(0, FIRST_REJECTS).map((x) => ({ line: x.line, reason: x.reason })) };
 }

@@ -184,6 +184,31 @@ describe('dates are never moved (item 7)', () => {
     expect(t.ok(['rules', 'history'])).toHaveLength(1);
   });
 
+  it('a date in another format is not "before 1970": the reason says the format is not read and names --date-format', () => {
+    const t = tmpLedger();
+    t.ok(['member', 'add', '--id', 'M1', '--name', 'Ann']);
+    const rows = ['11/03/2026', '11/3/26', '2026/11/03', '03.11.2026', '0099-01-01', '2026-02-30', '2026-11-03'];
+    const file = csv(t, 'us.csv', 'order_id,member_id,purchased_at,amount\n' + rows.map((d, i) => `O${i},M1,${d},30`).join('\n') + '\n');
+    const r = t.run(['import', 'purchases', file, '--json']);
+    expect(r.code).toBe(4);
+    expect(r.json()).toMatchObject({ accepted: 1, rejected: 6 });
+    const reasons = (r.json().firstRejects as { line: number; reason: string }[]).map((x) => x.reason);
+    for (const [i, d] of ['11/03/2026', '11/3/26', '2026/11/03', '03.11.2026'].entries()) {
+      expect(reasons[i]).toBe(`purchased_at "${d}" is not in a format pointsmall reads (expected an ISO date or date-time like 2026-11-01 09:30); for another format pass --date-format, e.g. "M/D/YYYY H:mm", "D/M/YY" or "DD.MM.YYYY HH:mm:ss"`);
+    }
+    // an ISO date keeps its own reasons: before the floor, or no such day
+    expect(reasons[4]).toBe('purchased_at "0099-01-01" is before 1970-01-01, the earliest date pointsmall takes');
+    expect(readFileSync(join(t.dir, 'us.rejects.csv'), 'utf8')).toContain('purchased_at ""2026-02-30"" is not a valid date-time (expected an ISO date or date-time like 2026-11-01 09:30)"');
+    // with the format it names, the same value is read
+    const us = csv(t, 'us2.csv', 'order_id,member_id,purchased_at,amount\nU1,M1,11/03/2026,30\nU2,M1,11/3/26,30\n');
+    expect(t.ok(['import', 'purchases', us, '--date-format', 'M/D/YYYY', '--date-format', 'M/D/YY'])).toMatchObject({ accepted: 2, rejected: 0, firstPurchasedAt: '2026-11-02T16:00:00.000Z' });
+    // import activities says the same
+    t.ok(['rules', 'apply', csv(t, 'acts.json', JSON.stringify({ activities: [{ name: 'review', points: 10 }] })), '--effective', '2020-01-01']);
+    const acts = t.run(['import', 'activities', csv(t, 'a.csv', 'activity,member_id,ref,occurred_at\nreview,M1,R1,11/03/2026\nreview,M1,R2,2026-11-03\n'), '--json']);
+    expect(acts.code).toBe(4);
+    expect(readFileSync(join(t.dir, 'a.rejects.csv'), 'utf8')).toContain('is not in a format pointsmall reads');
+  });
+
   it('expire run --as-of after today is refused unless --force', () => {
     const t = tmpLedger({ now: T('2025-01-01') });
     t.ok(['member', 'add', '--id', 'm1', '--name', 'Ann'], { now: T('2025-01-01') });

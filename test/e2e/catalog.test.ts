@@ -285,7 +285,7 @@ describe('catalog import', () => {
   it('writes rejects beside the file by default', () => {
     const t = tmpLedger();
     const f = join(t.dir, 'items.csv');
-    writeFileSync(f, 'sku,name,price\nA,a,NaN\n');
+    writeFileSync(f, 'sku,name,price\nA,a,NaN\nB,b,1.00\n');
     const r = t.run(['catalog', 'import', f]);
     expect(r.code).toBe(4);
     expect(readFileSync(join(t.dir, 'items.rejects.csv'), 'utf8')).toContain('2,');

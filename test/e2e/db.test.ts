@@ -1,5 +1,5 @@
 // db info|backup|restore|migrate and the schema version guard.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
@@ -122,6 +122,64 @@ describe('db restore', () => {
     expect(readFileSync(t.db).equals(before)).toBe(true);
     expect(t.ok(['member', 'show', 'b']).balance).toBe(7);
     expect(t.run(['db', 'restore', join(t.dir, 'missing.db'), '--yes']).code).toBe(2);
+  });
+
+  it('leaves the backup as it was: no -wal or -shm beside it, its bytes unchanged', () => {
+    const t = tmpLedger();
+    seed(t);
+    const dir = join(t.dir, 'bk');
+    mkdirSync(dir);
+    const backup = join(dir, 'b.db');
+    t.ok(['db', 'backup', backup]);
+    const bytes = readFileSync(backup);
+    t.ok(['member', 'adjust', 'b', '--points', '5', '--reason', 'after the backup']);
+    expect(t.ok(['db', 'restore', backup, '--yes'])).toMatchObject({ entries: 2 });
+    expect(readdirSync(dir)).toEqual(['b.db']);
+    expect(readFileSync(backup).equals(bytes)).toBe(true);
+    expect(t.ok(['member', 'show', 'b']).balance).toBe(0);
+  });
+
+  it('a backup with its own -wal beside it (a copied live file): read whole, and neither file is changed or removed', () => {
+    const t = tmpLedger();
+    seed(t);
+    // a reader keeps the WAL from being checkpointed and removed while the CLI writes into it
+    const reader = new Database(t.db, { readonly: true });
+    reader.prepare('SELECT count(*) FROM entries').get();
+    t.ok(['member', 'adjust', 'b', '--points', '9', '--reason', 'in the wal']);
+    const dir = join(t.dir, 'copied');
+    mkdirSync(dir);
+    copyFileSync(t.db, join(dir, 'c.db'));
+    copyFileSync(`${t.db}-wal`, join(dir, 'c.db-wal'));
+    reader.close();
+    const main = readFileSync(join(dir, 'c.db'));
+    const wal = readFileSync(join(dir, 'c.db-wal'));
+    expect(wal.length).toBeGreaterThan(0);
+    t.ok(['member', 'adjust', 'b', '--points', '100', '--reason', 'after the copy']);
+    expect(t.ok(['db', 'restore', join(dir, 'c.db'), '--yes'])).toMatchObject({ entries: 3 });
+    expect(t.ok(['member', 'show', 'b']).balance).toBe(9);
+    expect(readdirSync(dir).sort()).toEqual(['c.db', 'c.db-wal']);
+    expect(readFileSync(join(dir, 'c.db')).equals(main)).toBe(true);
+    expect(readFileSync(join(dir, 'c.db-wal')).equals(wal)).toBe(true);
+    expect(readdirSync(t.dir).filter((f) => f.endsWith('.tmp') || f.includes('.tmp-'))).toEqual([]);
+  });
+
+  it('a restore argument that is not a ledger: exit 2 naming it, the hint about the backup, never --db', () => {
+    const t = tmpLedger();
+    seed(t);
+    const notes = join(t.dir, 'notes.csv');
+    writeFileSync(notes, 'a,b\n1,2\n');
+    const plain = join(t.dir, 'plain.db');
+    new Database(plain).exec('CREATE TABLE x (y INTEGER)');
+    for (const bad of [notes, plain]) {
+      const r = t.run(['db', 'restore', bad, '--yes', '--json']);
+      expect(r.code).toBe(2);
+      const err = JSON.parse(r.stderr.trim()).error;
+      expect(err.code).toBe('NOT_A_LEDGER');
+      expect(err.message).toContain(`${bad} is not a pointsmall ledger`);
+      expect(err.hint).toBe('give db restore the path of a file made by pointsmall db backup');
+      expect(err.hint).not.toMatch(/--db/);
+    }
+    expect(t.ok(['member', 'show', 'a']).balance).toBe(200);
   });
 });
 

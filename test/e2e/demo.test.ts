@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli, tmpDir, openLedgerDb } from '../helpers/cli.js';
@@ -73,5 +73,56 @@ describe('pointsmall demo', () => {
     const previous = ok.json().previous as string;
     expect(previous).toMatch(/real\.db\.before-demo-/);
     expect(runCli(['member', 'show', 'M1', '--json'], { db: previous }).json().name).toBe('A');
+  });
+});
+
+describe('pointsmall demo over a demo ledger with work added since', () => {
+  const demoDb = (dir: string) => join(dir, 'pointsmall-demo.db');
+  const inDir = (dir: string) => ({ cwd: dir, env: { POINTSMALL_DB: undefined } });
+
+  it('refuses to rebuild it without --force (exit 2, hint naming --force) and keeps the work', () => {
+    const dir = tmpDir();
+    expect(runCli(['demo', '--json'], inDir(dir)).code).toBe(0);
+    const db = demoDb(dir);
+    expect(runCli(['member', 'adjust', 'M002', '--points', '777', '--reason', 'real credit'], { db }).code).toBe(0);
+    const before = runCli(['member', 'show', 'M002', '--json'], { db }).json().balance as number;
+    const r = runCli(['demo', '--json'], inDir(dir));
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    const err = JSON.parse(r.stderr.trim()).error;
+    expect(err.message).toMatch(/work added after the demo built it/);
+    expect(err.hint).toMatch(/--force/);
+    expect(runCli(['member', 'show', 'M002', '--json'], { db }).json().balance).toBe(before);
+    // a new member and no entry is work too
+    const dir2 = tmpDir();
+    expect(runCli(['demo', '--json'], inDir(dir2)).code).toBe(0);
+    expect(runCli(['member', 'add', '--id', 'N9', '--name', 'New'], { db: demoDb(dir2) }).code).toBe(0);
+    expect(runCli(['demo', '--json'], inDir(dir2)).code).toBe(2);
+    expect(runCli(['member', 'show', 'N9', '--json'], { db: demoDb(dir2) }).code).toBe(0);
+  });
+
+  it('with --force: the --yes rule where nobody can be asked, then the ledger kept aside as LEDGER.before-demo-TIME', () => {
+    const dir = tmpDir();
+    expect(runCli(['demo', '--json'], inDir(dir)).code).toBe(0);
+    const db = demoDb(dir);
+    expect(runCli(['member', 'adjust', 'M002', '--points', '777', '--reason', 'real credit'], { db }).code).toBe(0);
+    const credited = runCli(['member', 'show', 'M002', '--json'], { db }).json().balance as number;
+    const asked = runCli(['demo', '--force', '--json'], inDir(dir));
+    expect(asked.code).toBe(2);
+    expect(JSON.parse(asked.stderr.trim()).error.code).toBe('CONFIRMATION_REQUIRED');
+    expect(runCli(['member', 'show', 'M002', '--json'], { db }).json().balance).toBe(credited);
+    const ok = runCli(['demo', '--force', '--yes', '--json'], inDir(dir));
+    expect(ok.code, ok.stderr).toBe(0);
+    const { previous: kept, erased } = ok.json();
+    expect(kept).toMatch(/pointsmall-demo\.db\.before-demo-/);
+    const previous = join(dir, kept);
+    expect(erased.entries).toBeGreaterThan(0);
+    expect(runCli(['member', 'show', 'M002', '--json'], { db: previous }).json().balance).toBe(credited);
+    expect(runCli(['member', 'show', 'M002', '--json'], { db }).json().balance).toBe(credited - 777);
+    // the rebuilt ledger is the demo's own again: a further demo needs no --force and keeps no copy
+    const again = runCli(['demo', '--json'], inDir(dir));
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.json()).toMatchObject({ previous: null, erased: null });
+    expect(readdirSync(dir).filter((f) => f.includes('.before-demo-'))).toHaveLength(1);
   });
 });

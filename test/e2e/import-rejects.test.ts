@@ -135,12 +135,43 @@ describe('the rejects file imports again once fixed', () => {
     t.ok(['catalog', 'add', '--sku', 'A', '--name', 'a', '--price', '1.00', '--category', 'tea']);
     const f = join(t.dir, 'items.csv');
     writeFileSync(f, 'sku,name,price\nA,a,NaN\n');
-    expect(t.run(['catalog', 'import', f]).code).toBe(4);
+    expect(t.run(['catalog', 'import', f]).code).toBe(2); // its one row rejected: the whole file, exit 2
     const rejects = join(t.dir, 'items.rejects.csv');
     expect(readFileSync(rejects, 'utf8')).toMatch(/^_line,_reason,sku,name,price\n2,.*,A,a,NaN\n$/);
     writeFileSync(rejects, readFileSync(rejects, 'utf8').replace(/,NaN\n/, ',2.00\n'));
     expect(t.ok(['catalog', 'import', rejects])).toMatchObject({ updated: 1, rejected: 0 });
     expect(t.ok(['catalog', 'show', 'A'])).toMatchObject({ price: '2.00', category: 'tea' });
+  });
+});
+
+describe('member and catalog import: a file whose every row is rejected', () => {
+  it('is exit 2 as for purchases, writes nothing (not even an audit record), and still writes the rejects file', () => {
+    const t = tmpLedger();
+    t.ok(['catalog', 'add', '--sku', 'A', '--name', 'a', '--price', '1.00']);
+    const audits = (t.ok(['audit', 'list']) as unknown[]).length;
+    const m = join(t.dir, 'm.csv');
+    writeFileSync(m, 'id,name,phone\nN1,A,139\n,B,\n');
+    const r = t.run(['member', 'import', m, '--json']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    const err = JSON.parse(r.stderr.trim()).error;
+    expect(err.message).toMatch(/every row was rejected, 2 of them \(the first, line 2: phone: .*\): nothing was imported/);
+    expect(err.hint).toContain('m.rejects.csv');
+    expect(readFileSync(join(t.dir, 'm.rejects.csv'), 'utf8')).toMatch(/^3,/m);
+    expect(t.run(['member', 'show', 'N1']).code).toBe(2);
+    const c = join(t.dir, 'c.csv');
+    writeFileSync(c, 'sku,name,price\nA,a,NaN\nB,b,-1\n');
+    const rc = t.run(['catalog', 'import', c, '--json']);
+    expect(rc.code).toBe(2);
+    expect(rc.stdout).toBe('');
+    expect(JSON.parse(rc.stderr.trim()).error.message).toMatch(/every row was rejected, 2 of them/);
+    expect(readFileSync(join(t.dir, 'c.rejects.csv'), 'utf8')).toMatch(/^3,/m);
+    expect(t.ok(['catalog', 'show', 'A']).price).toBe('1.00');
+    expect((t.ok(['audit', 'list']) as unknown[]).length).toBe(audits);
+    // one good row among them: exit 4, the good row kept
+    writeFileSync(m, 'id,name,phone\nN1,A,139\nN2,B,13800000000\n');
+    expect(t.run(['member', 'import', m, '--json']).code).toBe(4);
+    expect(t.ok(['member', 'show', 'N2']).name).toBe('B');
   });
 });
 

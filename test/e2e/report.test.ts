@@ -171,6 +171,15 @@ describe('report members, expiring, segments, items', () => {
     expect(table.code).toBe(0);
     expect(table.stdout).toContain('R days');
     expect(table.stdout).toContain('0–30');
+    // piped after the fields, a table's rows are keyed by the section's short name, not its long title
+    expect(table.stdout).toContain('thresholds.1.score\t5\n');
+    expect(table.stdout).toContain('thresholds.1.R days\t0–30\n');
+    expect(table.stdout).toMatch(/^segments\.1\.segment\t/m);
+    // every piped key of every report is short: NAME.N.COLUMN with a NAME of a few words
+    for (const name of REPORTS) {
+      const keys = t.run(['report', name]).stdout.split('\n').map((l) => l.split('\t')[0]).filter((k) => /\.\d+\./.test(k));
+      for (const k of keys) expect(k.split('.')[0].length, `${name}: ${k}`).toBeLessThanOrEqual(24);
+    }
   });
 
   it('reports items with no checkouts as empty', () => {

@@ -46,12 +46,13 @@ describe.skipIf(!hasTmux)('tables fit an 80-column terminal (issue 20 item 2)', 
   const t = ledger();
   afterEach(endSessions);
 
-  it('order list: every line fits, one compact row per order, the long status cut with …, amounts and times whole', async () => {
+  it('order list: every line fits, one compact row per order, the status, amounts and times whole', async () => {
     const orders = t.ok(['order', 'list']);
     const lines = await onTerminal(t, ['order', 'list']);
     expect(tooWide(lines, 80)).toEqual([]);
     expect(lines.filter(isRule)).toEqual([]);
-    expect(lines[0]).toMatch(/^order\s+at\s+member\s+status\s+total\s+points\s+cash/);
+    // (a number column's header may shrink to its widest value: README "Tables")
+    expect(lines[0]).toMatch(/^order\s+at\s+member\s+status\s+total\s+poin\S*\s+cash/);
     const rows = lines.filter((l) => /^ORD-/.test(l));
     expect(rows).toHaveLength(orders.length);
     for (const o of orders) {
@@ -59,7 +60,9 @@ describe.skipIf(!hasTmux)('tables fit an 80-column terminal (issue 20 item 2)', 
       expect(row).toContain('2026-11-23 10:00');
       for (const n of [o.total, String(o.pointsUsed), o.cashPaid]) expect(row).toMatch(new RegExp(`(^| )${n.replace('.', '\\.')}( |$)`));
     }
-    expect(rows.find((l) => l.startsWith(orders.find((o: { status: string }) => o.status === 'partially_refunded').orderId))).toMatch(/partially_\S*…/);
+    // a status is a short code a person scans: never cut, the optional columns give way instead
+    expect(rows.find((l) => l.startsWith(orders.find((o: { status: string }) => o.status === 'partially_refunded').orderId))).toMatch(/ partially_refunded /);
+    expect(rows.join('\n')).not.toContain('…');
   });
 
   it('order list on a 120-column terminal shows every column whole', async () => {

@@ -304,7 +304,7 @@ export function register(program: Command): void {
       { key: 'orderId', header: 'order' },
       { key: 'createdAt', header: 'at', format: localTime },
       { key: 'memberId', header: 'member' },
-      { key: 'status', header: 'status' },
+      { key: 'status', header: 'status', fit: 'fixed' },
       { key: 'total', header: 'total', align: 'right' },
       { key: 'pointsUsed', header: 'points', align: 'right' },
       { key: 'cashPaid', header: 'cash', align: 'right' },
@@ -367,7 +367,7 @@ export function register(program: Command): void {
       { key: 'sku', header: 'sku' },
       { key: 'value', header: 'off', align: 'right', format: (_v, row) => (row.value ? row.value : `${row.percent}%`) },
       { key: 'expiresOn', header: 'expires on', fit: 'fixed' },
-      { key: 'status', header: 'status' },
+      { key: 'status', header: 'status', fit: 'fixed' },
       { key: 'usedOrderId', header: 'used by' },
     ]);
   });
@@ -431,7 +431,7 @@ async function orderView(r: OrderDetail): Promise<void> {
       [
         { key: 'code', header: 'coupon' },
         { key: 'expiresOn', header: 'expires on' },
-        { key: 'status', header: 'status' },
+        { key: 'status', header: 'status', fit: 'fixed' },
       ],
       r.couponsIssued,
       { name: 'coupon' },

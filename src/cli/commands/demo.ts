@@ -57,7 +57,7 @@ export function register(program: Command): void {
   program
     .command('demo')
     .description('build a fresh demo ledger from fixtures/ and run the main job end to end')
-    .option('--force', 'replace a ledger at --db that the demo did not make (kept aside first; asks on a terminal, --yes elsewhere; never a file that is not a ledger)')
+    .option('--force', 'replace a ledger at --db other than the demo\'s own untouched one (kept aside first; asks on a terminal, --yes elsewhere; never a file that is not a ledger)')
     .action(async (...args) => {
       const cmd = cmdOf(args);
       const g = globals(cmd);
@@ -69,10 +69,12 @@ export function register(program: Command): void {
         // Replacing a real ledger destroys data: the --yes rule, as for init --force.
         const { foreignLedgerAt } = await import('../../services/demo.js');
         const t = await foreignLedgerAt(ctx);
-        if (t?.contents && mustAsk(cmd, 'demo --force over a ledger the demo did not make')) {
+        if (t?.contents && mustAsk(cmd, 'demo --force (it erases the ledger at --db)')) {
           process.stderr.write(
-            `${t.path} is a ledger with ${count(t.contents.entries, 'entry', 'entries')} and ${count(t.contents.members, 'member')}; ` +
-              (t.backend === 'postgres' ? 'nothing of it is kept: run pointsmall db backup FILE first to keep a copy\n' : 'a copy is kept aside beside it (LEDGER.before-demo-TIME)\n'),
+            `${t.path} is a ledger with ${count(t.contents.entries, 'entry', 'entries')} and ${count(t.contents.members, 'member')}, head #${t.contents.headId} ${t.contents.headHash.slice(0, 16)}…\n` +
+              (t.backend === 'postgres'
+                ? 'demo --force erases it and nothing of it is kept: run pointsmall db backup FILE first to keep a copy\n'
+                : 'demo --force erases it; a copy is kept aside beside it (LEDGER.before-demo-TIME)\n'),
           );
           if (!(await confirmOnTerminal(`Replace ${t.path} with the demo ledger?`))) {
             process.stderr.write('nothing was replaced\n');
@@ -83,6 +85,7 @@ export function register(program: Command): void {
       const r = await runDemo(ctx, { force: Boolean(cmd.opts().force) });
       await emit(cmd, r, () => {
         if (r.previous) process.stderr.write(`the ledger that was at ${r.db} is kept at ${r.previous}\n`);
+        else if (r.erased) process.stderr.write(`the ledger that was at ${r.db} was erased and nothing of it was kept\n`);
         process.stdout.write(c.bold(`pointsmall demo — the clock is set to ${localTime(r.now)} so the story is the same every time\n\n`));
         r.steps.forEach((s, i) => {
           process.stdout.write(`${c.cyan(`${String(i + 1).padStart(2)}.`)} ${c.bold(s.title)}\n    ${c.dim('$ ' + s.command)}\n`);

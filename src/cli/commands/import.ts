@@ -130,7 +130,7 @@ const reviewColumns = [
   { key: 'purchasedAt', header: 'purchased at', format: localTime },
   { key: 'amount', header: 'amount', align: 'right' },
   { key: 'reason', header: 'reason' },
-  { key: 'status', header: 'status' },
+  { key: 'status', header: 'status', fit: 'fixed' },
 ] as const;
 
 function showDecision(r: ReviewDecision | AwardDecision): void {

@@ -104,7 +104,7 @@ export function register(program: Command): void {
       { key: 'id', header: 'id' },
       { key: 'name', header: 'name' },
       { key: 'tier', header: 'tier' },
-      { key: 'status', header: 'status' },
+      { key: 'status', header: 'status', fit: 'fixed' },
       { key: 'balance', header: 'balance', align: 'right' },
       { key: 'held', header: 'held', align: 'right' },
       { key: 'available', header: 'available', align: 'right' },

@@ -33,6 +33,8 @@ export type AnyRow = any;
 
 export interface Section {
   title: string;
+  /** The short name piped keys use after the fields (`NAME.N.COLUMN`); default: the title as a slug. */
+  name?: string;
   columns: Column<AnyRow>[];
   rows: AnyRow[];
   chart?: HtmlChart;
@@ -115,7 +117,7 @@ export async function render(cmd: Command, now: Date, result: unknown, view: () 
       if (stdoutIsTTY()) process.stdout.write(c.bold(v.title) + (displayWidth(`${v.title}  ${v.subtitle}`) <= terminalWidth() ? c.dim(`  ${v.subtitle}`) : '\n' + c.dim(wrapToTerminal(v.subtitle))) + '\n');
       printFields(v.fields.map(([k, x]) => [k, x]));
     }
-    for (const s of v.sections) if (!s.htmlOnly) await printTable(s.columns, s.rows, { title: s.title });
+    for (const s of v.sections) if (!s.htmlOnly) await printTable(s.columns, s.rows, { title: s.title, name: s.name });
     if (stdoutIsTTY() && v.terminalChart) {
       const chart = await v.terminalChart();
       if (chart) process.stdout.write('\n' + chart + '\n');
@@ -295,7 +297,7 @@ function membersView(r: MembersReport): View {
     { key: 'id', header: 'member' },
     { key: 'name', header: 'name' },
     { key: 'tier', header: 'tier' },
-    { key: 'status', header: 'status' },
+    { key: 'status', header: 'status', fit: 'fixed' },
     num('balance'),
     num('earned'),
     num('redeemed'),
@@ -349,7 +351,7 @@ function expiringView(r: ExpiringReport): View {
       ['overdue (expiry run due)', r.overduePoints],
     ],
     sections: [
-      { title: 'Members with points expiring', columns, rows: r.rows },
+      { title: 'Members with points expiring', name: 'members', columns, rows: r.rows },
       {
         title: 'By expiry date',
         columns: [{ key: 'date', header: 'expires on' }, num('points'), num('members')],
@@ -431,6 +433,7 @@ function segmentsView(r: SegmentsReport): View {
   const sections: Section[] = [
     {
       title: 'Thresholds (R: days since last order · F: orders · M: points earned, in the period)',
+      name: 'thresholds',
       columns: [num('score'), { key: 'recency', header: 'R days' }, { key: 'orders', header: 'F orders' }, { key: 'points', header: 'M points' }],
       rows: thresholds,
     },
