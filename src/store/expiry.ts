@@ -146,15 +146,15 @@ export class ExpiryQueries {
     if (a.lots) {
       // (a DO block: its two statements' row counts are checked on the server, with nothing to wait for here;
       // asOf is a checked YYYY-MM-DD and the counts are integers, so they are written into its text)
-      const on = `expires_on < '${asOf}' AND remaining > 0`;
+      const date = `'${asOf}'`;
       pg.runQueued(
         `DO $$
          DECLARE moved bigint; emptied bigint;
          BEGIN
            INSERT INTO lot_moves (entry_id, lot_id, points)
-           SELECT x.entry_id, l.id, -l.remaining FROM lots l JOIN pg_temp.expiry_run x ON x.member_id = l.member_id WHERE l.${on.replace(' AND ', ' AND l.')};
+           SELECT x.entry_id, l.id, -l.remaining FROM lots l JOIN pg_temp.expiry_run x ON x.member_id = l.member_id WHERE l.expires_on < ${date} AND l.remaining > 0;
            GET DIAGNOSTICS moved = ROW_COUNT;
-           UPDATE lots SET remaining = 0 WHERE ${on};
+           UPDATE lots SET remaining = 0 WHERE expires_on < ${date} AND remaining > 0;
            GET DIAGNOSTICS emptied = ROW_COUNT;
            IF moved <> ${a.lots} OR emptied <> ${a.lots} THEN
              RAISE EXCEPTION 'expiry moved % lots and emptied %, ${a.lots} expected', moved, emptied;
