@@ -112,7 +112,7 @@ function lotMovesIndexes(location: string): string[] {
 }
 
 describe('migration 13: lot moves without an index on PostgreSQL', () => {
-  it('a schema-11 ledger migrates to 13 (PostgreSQL drops lot_moves_lot, SQLite keeps it), verifies, and expires as before, its reports as SQLite's', () => {
+  it('a schema-11 ledger migrates to 13 (PostgreSQL drops lot_moves_lot, SQLite keeps it), verifies, and expires as before, its reports the same as on SQLite', () => {
     const t = story();
     const now = { now: T('2026-01-20') };
     expect(t.ok(['expire', 'run'], { now: T('2025-12-01') })).toMatchObject({ lotsExpired: 0 });
