@@ -58,8 +58,8 @@ export function expireLots(l: Ledger, input: ExpiryRunInput): ExpiryRunResult {
 function expireInTransaction(l: Ledger, asOf: string, at: string): ExpiryRunResult {
   const q = l.store.get(expiryQueries);
   return l.store.write(() => {
-    const perMember = q.begin(asOf);
     const j = l.store.get(journal);
+    const perMember = q.begin(asOf, j.end().id);
     const box = l.store.get(outbox);
     const ref = expiryRef(asOf);
     let points = 0;

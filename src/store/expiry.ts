@@ -83,14 +83,17 @@ export class ExpiryQueries {
 
   /**
    * Starts a run (inside store.write): returns the lots the as-of date expires summed per member, with what
-   * the outbox needs, ordered by member id.
+   * the outbox needs, ordered by member id. `lastEntryId` is the journal's last entry: the run's entries
+   * follow it, one per member in this order (journal.postMany numbers them so).
    */
-  begin(asOf: string): MemberExpiryRow[] {
+  begin(asOf: string, lastEntryId: number): MemberExpiryRow[] {
     // A big run rewrites every expiring lot and its index entries once: a page cache that holds them
     // (grown on demand, up to 128 MB) is much faster than spilling at the default 32 MB.
     this.db.pragma('cache_size = -131072');
     this.s.clearEntries.run();
     this.pending = [];
+    this.ahead = null;
+    if (this.pg && this.pg.relaxingForeignKeys && /^\d{4}-\d{2}-\d{2}$/.test(asOf)) return this.beginAhead(asOf, lastEntryId);
     // (PostgreSQL's planner chooses for itself: the two plans are one statement there, and counting first
     // would be one more pass over the lots)
     if (this.pg) this.current = this.byIndex;
@@ -102,9 +105,93 @@ export class ExpiryQueries {
     return this.current.perMember.all({ asOf }) as MemberExpiryRow[];
   }
 
+  /**
+   * PostgreSQL, when the role may skip the per-row foreign-key checks: the server numbers the run's entries
+   * itself (the last entry's id + the member's rank by id, as journal.postMany will), so the lot moves and
+   * emptied lots are queued at once, before the entries exist (the moves' foreign keys unchecked, as
+   * finish's are), and the server writes them (most of a big run's work) while this process hashes the
+   * entries and builds the notifications. setEntry checks each entry's id against that numbering, and the
+   * queued block checks its counts against the per-member sums; either failing aborts the transaction.
+   */
+  private beginAhead(asOf: string, lastEntryId: number): MemberExpiryRow[] {
+    const pg = this.pg!;
+    this.db.exec(
+      'CREATE TEMP TABLE IF NOT EXISTS expiry_run (member_id TEXT PRIMARY KEY, entry_id BIGINT NOT NULL, points BIGINT NOT NULL, lots BIGINT NOT NULL) ON COMMIT DELETE ROWS; DELETE FROM temp.expiry_run',
+    );
+    this.ahead ??= {
+      fill: this.db.prepare(
+        `INSERT INTO temp.expiry_run (member_id, entry_id, points, lots)
+         SELECT x.member_id, @last + row_number() OVER (ORDER BY x.member_id), x.points, x.lots
+           FROM (SELECT member_id, sum(remaining) AS points, count(*) AS lots
+                   FROM lots WHERE expires_on < @asOf AND remaining > 0 GROUP BY member_id) x
+           JOIN members m ON m.id = x.member_id`,
+      ),
+      perMember: this.db.prepare(
+        `SELECT r.member_id AS memberId, r.points, r.lots, m.balance, m.phone, m.email
+           FROM temp.expiry_run r JOIN members m ON m.id = r.member_id
+          ORDER BY r.entry_id`,
+      ),
+      last: 0,
+      rows: [],
+      next: 0,
+      lots: 0,
+    };
+    const a = this.ahead;
+    a.fill.run({ asOf, last: lastEntryId });
+    a.rows = a.perMember.all([]) as MemberExpiryRow[];
+    a.last = lastEntryId;
+    a.next = 0;
+    a.lots = 0;
+    for (const r of a.rows) a.lots += r.lots;
+    if (a.lots) {
+      // (a DO block: its two statements' row counts are checked on the server, with nothing to wait for here;
+      // asOf is a checked YYYY-MM-DD and the counts are integers, so they are written into its text)
+      const date = `'${asOf}'`;
+      pg.runQueued(
+        `DO $$
+         DECLARE moved bigint; emptied bigint;
+         BEGIN
+           INSERT INTO lot_moves (entry_id, lot_id, points)
+           SELECT x.entry_id, l.id, -l.remaining FROM lots l JOIN pg_temp.expiry_run x ON x.member_id = l.member_id WHERE l.expires_on < ${date} AND l.remaining > 0;
+           GET DIAGNOSTICS moved = ROW_COUNT;
+           UPDATE lots SET remaining = 0 WHERE expires_on < ${date} AND remaining > 0;
+           GET DIAGNOSTICS emptied = ROW_COUNT;
+           IF moved <> ${a.lots} OR emptied <> ${a.lots} THEN
+             RAISE EXCEPTION 'expiry moved % lots and emptied %, ${a.lots} expected', moved, emptied;
+           END IF;
+         END $$`,
+        [],
+        { relaxed: true },
+      );
+      pg.flushQueued(); // (sent now, not with the entries' rows: the server starts on it at once)
+    }
+    return a.rows;
+  }
+  /** The run begun ahead (beginAhead), null for the other runs. */
+  private ahead: {
+    fill: ReturnType<Db['prepare']>;
+    perMember: ReturnType<Db['prepare']>;
+    last: number;
+    rows: MemberExpiryRow[];
+    next: number;
+    lots: number;
+  } | null = null;
+
+  /** Whether this run's lot moves were queued at begin (PostgreSQL): its entries then skip relaxed()'s round trips. */
+  get movesQueued(): boolean {
+    return this.ahead !== null && this.ahead.lots > 0;
+  }
+
   /** Records the journal entry that expires a member's lots in this run. */
   setEntry(memberId: string, entryId: number): void {
-    if (this.pg) this.pending.push(memberId, entryId); // PostgreSQL: one COPY at finish, not a round trip each
+    const a = this.ahead;
+    if (a) {
+      const r = a.rows[a.next];
+      if (!r || r.memberId !== memberId || entryId !== a.last + a.next + 1) {
+        throw new Error(`expiry entry ${entryId} for ${memberId} is not the one the lot moves were numbered with (${r ? `${a.last + a.next + 1} for ${r.memberId}` : 'none'})`);
+      }
+      a.next++;
+    } else if (this.pg) this.pending.push(memberId, entryId); // PostgreSQL: one COPY at finish, not a round trip each
     else this.s.setEntry.run(memberId, entryId);
   }
   private readonly pg: Store['pg'];
@@ -112,6 +199,13 @@ export class ExpiryQueries {
 
   /** One lot move per expiring lot (to its member's entry), then every expiring lot emptied: two statements. */
   finish(asOf: string): { lots: number } {
+    const a = this.ahead;
+    if (a) {
+      if (a.next !== a.rows.length) throw new Error(`expiry recorded ${a.next} entries, ${a.rows.length} expected`);
+      // (waits for the queued moves: a count that did not match fails here, and the transaction with it)
+      this.db.exec('DELETE FROM temp.expiry_run');
+      return { lots: a.lots };
+    }
     if (this.pg && this.pending.length) {
       this.pg.copyRows('pg_temp.expiry_entries', 'member_id, entry_id', 2, this.pending);
       this.pending = [];
@@ -130,6 +224,9 @@ export class ExpiryQueries {
    * SQLite relaxRowChecks has turned them off for the whole run already.
    */
   relaxed<T>(fn: () => T): T {
+    // (with the moves queued ahead, relaxForeignKeys is in force: the entries' and postings' queued COPYs
+    // skip the checks already, and withoutForeignKeyChecks' round trip would wait for the queued moves)
+    if (this.movesQueued) return fn();
     return this.pg ? this.pg.withoutForeignKeyChecks(fn) : fn();
   }
 

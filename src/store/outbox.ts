@@ -98,12 +98,15 @@ export class Outbox {
       const d = chooseChannel(contact);
       args.push(++seq, n.createdAt, n.topic, n.memberId, d.channel, d.recipient, n.dedupeKey ?? null, JSON.stringify(n.payload ?? {}));
     }
-    this.db.exec(
+    // (queued inside a transaction: written while this process goes on, behind the writes queued before
+    // them, such as an expiry run's lot moves; the INSERT below waits for them all)
+    this.pg.runQueued(
       `CREATE TEMP TABLE IF NOT EXISTS outbox_in (seq BIGINT PRIMARY KEY, created_at TEXT NOT NULL, topic TEXT NOT NULL, member_id TEXT,
-         channel TEXT NOT NULL, recipient TEXT, dedupe_key TEXT, payload TEXT NOT NULL) ON COMMIT DELETE ROWS;
-       DELETE FROM temp.outbox_in`,
+         channel TEXT NOT NULL, recipient TEXT, dedupe_key TEXT, payload TEXT NOT NULL) ON COMMIT DELETE ROWS`,
+      [],
     );
-    this.pg.copyRows('pg_temp.outbox_in', 'seq, created_at, topic, member_id, channel, recipient, dedupe_key, payload', 8, args);
+    this.pg.runQueued('DELETE FROM temp.outbox_in', []);
+    this.pg.copyRowsQueued('pg_temp.outbox_in', 'seq, created_at, topic, member_id, channel, recipient, dedupe_key, payload', 8, args);
     this.insertMany ??= this.db.prepare(
       `INSERT INTO outbox (id, created_at, topic, member_id, channel, recipient, dedupe_key, payload)
        SELECT (SELECT coalesce(max(id), 0) FROM outbox) + row_number() OVER (ORDER BY n.seq), n.created_at, n.topic, n.member_id,

@@ -4,6 +4,7 @@
 // `remaining` is gone (so emptying a lot is a HOT update) and the lots keep half of each page free; on
 // SQLite the schema is what it was.
 import { describe, expect, it } from 'vitest';
+import { latestVersion } from '../../src/store/migrations/index.js';
 import { openLedgerDb, PG, type TmpLedger, tmpLedger } from '../helpers/cli.js';
 
 const T = (d: string) => `${d}T10:00:00+08:00`;
@@ -29,6 +30,7 @@ function backToSchema10(location: string): void {
       db.exec('CREATE INDEX lots_expiry_open ON lots(expires_on) WHERE remaining > 0');
       db.exec('ALTER TABLE lots RESET (fillfactor)');
       db.exec('ALTER TABLE members RESET (fillfactor)');
+      db.exec('CREATE INDEX lot_moves_lot ON lot_moves(lot_id)'); // (migration 13's)
     }
     db.pragma('user_version = 10');
   } finally {
@@ -62,7 +64,8 @@ describe('migration 11: the lots expiry index', () => {
     expect(JSON.parse(refused.stderr.trim()).error.code).toBe('LEDGER_TOO_OLD');
 
     const m = t.ok(['db', 'migrate']);
-    expect(m).toMatchObject({ from: 10, to: 11, applied: ['011_lots-expiry-hot'] });
+    expect(m).toMatchObject({ from: 10, to: latestVersion() });
+    expect(m.applied).toContain('011_lots-expiry-hot');
     expect(t.verify().ok).toBe(true);
     expect(lotsSchema(t.db)).toEqual(
       PG ? { indexes: ['lots_expiry', 'lots_member', 'lots_pkey'], options: 'fillfactor=50', memberOptions: 'fillfactor=50' } : { indexes: ['lots_expiry_open', 'lots_member'], options: null },
@@ -84,5 +87,51 @@ describe('migration 11: the lots expiry index', () => {
     expect(fv.ok).toBe(true);
     expect((v as unknown as { head: unknown }).head).toEqual(fv.head);
     for (const args of [['report', 'summary'], ['report', 'liability'], ['member', 'list']]) expect(t.ok(args, now)).toEqual(f.ok(args, now));
+  });
+});
+
+/** Puts the ledger back to schema 11 (on PostgreSQL, the lot moves' index migration 13 drops). */
+function backToSchema11(location: string): void {
+  const db = openLedgerDb(location);
+  try {
+    if (PG) db.exec('CREATE INDEX lot_moves_lot ON lot_moves(lot_id)');
+    db.pragma('user_version = 11');
+  } finally {
+    db.close();
+  }
+}
+
+function lotMovesIndexes(location: string): string[] {
+  const db = openLedgerDb(location, { readonly: true });
+  try {
+    if (PG) return db.prepare("SELECT indexname FROM pg_indexes WHERE tablename = 'lot_moves' AND schemaname = current_schema() ORDER BY indexname").pluck().all() as string[];
+    return db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'lot_moves' AND sql IS NOT NULL ORDER BY name").pluck().all() as string[];
+  } finally {
+    db.close();
+  }
+}
+
+describe('migration 13: lot moves without an index on PostgreSQL', () => {
+  it('a schema-11 ledger migrates to 13 (PostgreSQL drops lot_moves_lot, SQLite keeps it), verifies, and expires as before, its reports the same as on SQLite', () => {
+    const t = story();
+    const now = { now: T('2026-01-20') };
+    expect(t.ok(['expire', 'run'], { now: T('2025-12-01') })).toMatchObject({ lotsExpired: 0 });
+    backToSchema11(t.db);
+    expect(lotMovesIndexes(t.db)).toEqual(['lot_moves_lot']);
+    const m = t.ok(['db', 'migrate']);
+    expect(m).toMatchObject({ from: 11, to: latestVersion() });
+    expect(m.applied).toContain('013_lot-moves-unindexed');
+    expect(lotMovesIndexes(t.db)).toEqual(PG ? [] : ['lot_moves_lot']);
+    expect(t.verify().ok).toBe(true);
+
+    expect(t.ok(['expire', 'run'], now)).toMatchObject({ lotsExpired: 2, pointsExpired: 150, members: 2, entries: 2 });
+    expect(t.ok(['expire', 'run'], now)).toMatchObject({ lotsExpired: 0 });
+    // the checks and reports that sum the moves per lot read them without the index
+    const v = t.verify();
+    expect(v.checks.filter((c) => !c.ok)).toEqual([]);
+    const f = story(true);
+    expect(f.ok(['expire', 'run'], now)).toMatchObject({ lotsExpired: 2 });
+    expect((v as unknown as { head: unknown }).head).toEqual((f.verify() as unknown as { head: unknown }).head);
+    for (const args of [['report', 'liability'], ['report', 'liability', '--as-of', '2026-01-19'], ['member', 'show', 'm1']]) expect(t.ok(args, now)).toEqual(f.ok(args, now));
   });
 });

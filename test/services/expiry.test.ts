@@ -9,7 +9,10 @@ import { availableOf, creditPoints, debitPoints } from '../../src/services/point
 import { verifyLedger } from '../../src/services/verify.js';
 import { members } from '../../src/store/members.js';
 import { outbox } from '../../src/store/outbox.js';
-import { ledgerRuns } from '../helpers/cli.js';
+import { expiryQueries } from '../../src/store/expiry.js';
+import { journal } from '../../src/store/journal.js';
+import { relaxRowChecks } from '../../src/store/db.js';
+import { ledgerRuns, PG } from '../helpers/cli.js';
 import { addFailingTrigger, at, dropFailingTrigger, earnedAtFor, rulesForFabricatedLots, tmpCtx } from '../helpers/store.js';
 
 const MEMBERS = ['a', 'b', 'c'];
@@ -148,5 +151,73 @@ describe('expire run (services)', () => {
     expect(again.notificationsQueued).toBe(1); // only b's lot entered the window
     const keys = await withLedger(ctx, (l) => l.store.get(outbox).list().map((r) => r.dedupe_key));
     expect(keys).toEqual(['expiring:1', 'expiring:2', 'expiring:3']);
+  });
+  it('moves each lot\'s remaining points to its member\'s own entry, the entries numbered after those before the run', async () => {
+    const ctx = await tmpCtx();
+    // partly spent lots (the debits take the earliest first), a lot of a later date, and entries before the run
+    await seed(ctx, [{ m: 2, points: 40, exp: '2026-12-01' }, { m: 0, points: 100, exp: '2026-12-01' }, { m: 0, points: 60, exp: '2026-12-03' }, { m: 1, points: 70, exp: '2026-12-02' }, { m: 1, points: 9, exp: '2027-02-01' }], [{ m: 0, points: 30 }, { m: 2, points: 40 }]);
+    const before = await lotsNow(ctx);
+    const lastBefore = await withLedger(ctx, (l) => l.store.get(journal).head().id);
+    const r = await withLedger(ctx, (l) => expireLots(l, { asOf: '2027-01-10', force: true }));
+    expect(r).toMatchObject({ lotsExpired: 3, pointsExpired: 200, members: 2, entries: 2 });
+    await withLedger(ctx, (l) => {
+      const entries = l.store.db.prepare("SELECT id, member_id AS memberId FROM entries WHERE kind = 'expiry' ORDER BY id").all();
+      expect(entries).toEqual([{ id: lastBefore + 1, memberId: 'a' }, { id: lastBefore + 2, memberId: 'b' }]);
+      const moves = l.store.db.prepare('SELECT entry_id AS entryId, lot_id AS lotId, points FROM lot_moves WHERE entry_id > ? ORDER BY lot_id').all(lastBefore);
+      const expected = before
+        .filter((b) => b.expiresOn !== null && b.expiresOn < '2027-01-10' && b.remaining > 0)
+        .sort((x, y) => x.id - y.id)
+        .map((b) => ({ entryId: lastBefore + (b.memberId === 'a' ? 1 : 2), lotId: b.id, points: -b.remaining }));
+      expect(moves).toEqual(expected);
+      expect(expected.map((m) => m.points)).toEqual([-70, -60, -70]); // a's first lot 30 spent, c's lot all spent
+    });
+    expect(await withLedger(ctx, (l) => expireLots(l, { asOf: '2027-01-10', force: true }))).toMatchObject({ lotsExpired: 0, entries: 0 });
+    expect((await verifyLedger(ctx)).ok).toBe(true);
+  });
+
+  it('a run whose lot moves do not add up to its entries fails whole: no entry, move, emptied lot or notice', async () => {
+    const ctx = await tmpCtx();
+    await seed(ctx, [{ m: 0, points: 7, exp: '2026-11-01' }, { m: 0, points: 50, exp: '2026-11-01' }, { m: 1, points: 70, exp: '2026-11-02' }], []);
+    await withLedger(at(ctx, '2026-11-23T02:00:00Z'), (l) => {
+      // a trigger that silently drops one lot move (the 7-point lot's): the run's own counts must catch it
+      const db = l.store.db as unknown as { exec(sql: string): void; execDdl(sql: string): void };
+      if (PG) {
+        db.execDdl(`CREATE FUNCTION skip_one_fn() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN RETURN NULL; END $f$;
+          CREATE TRIGGER skip_one BEFORE INSERT ON lot_moves FOR EACH ROW WHEN (NEW.points = -7) EXECUTE FUNCTION skip_one_fn();
+          ALTER TABLE lot_moves ENABLE ALWAYS TRIGGER skip_one;`);
+      } else db.exec('CREATE TEMP TRIGGER skip_one BEFORE INSERT ON lot_moves WHEN NEW.points = -7 BEGIN SELECT RAISE(IGNORE); END');
+      const count = () => l.store.db.prepare('SELECT (SELECT count(*) FROM entries) || \' \' || (SELECT count(*) FROM lot_moves) || \' \' || (SELECT count(*) FROM outbox) || \' \' || (SELECT sum(remaining) FROM lots)').pluck().get();
+      const was = count();
+      // (PostgreSQL checks the counts on the server, in the block that writes the moves; SQLite after them)
+      expect(() => expireLots(l, { asOf: '2026-11-10' })).toThrow(PG ? /expiry moved 2 lots and emptied 3, 3 expected/ : /expiry moved 2 lots but emptied 3/);
+      expect(count()).toBe(was);
+      if (PG) db.execDdl('DROP TRIGGER skip_one ON lot_moves; DROP FUNCTION skip_one_fn();');
+      else db.exec('DROP TRIGGER temp.skip_one');
+      expect(expireLots(l, { asOf: '2026-11-10' })).toMatchObject({ lotsExpired: 3, pointsExpired: 127 });
+    });
+    expect((await verifyLedger(ctx)).ok).toBe(true);
+  });
+
+  it.skipIf(!PG)('PostgreSQL: an entry numbered otherwise than the queued lot moves expect fails the run', async () => {
+    const ctx = await tmpCtx();
+    await seed(ctx, [{ m: 0, points: 10, exp: '2026-11-01' }, { m: 1, points: 20, exp: '2026-11-01' }], []);
+    await withLedger(ctx, (l) => {
+      const relaxed = relaxRowChecks(l.store);
+      try {
+        expect(() =>
+          l.store.write(() => {
+            const q = l.store.get(expiryQueries);
+            const last = l.store.get(journal).end().id;
+            const rows = q.begin('2026-11-10', last + 1); // as if an entry came between: the moves expect ids from last + 2
+            expect(q.movesQueued).toBe(true);
+            q.setEntry(rows[0].memberId, last + 1);
+          }),
+        ).toThrow(/not the one the lot moves were numbered with/);
+      } finally {
+        relaxed();
+      }
+      expect(l.store.db.prepare('SELECT count(*) FROM lot_moves').pluck().get()).toBe(0);
+      expect(l.store.db.prepare('SELECT sum(remaining) FROM lots').pluck().get()).toBe(30);
+    });
   });
 });

@@ -475,15 +475,26 @@ export class PgDatabase {
   /**
    * A statement in the store's dialect whose result is not needed (no RETURNING), queued as
    * copyRowsQueued's rows are: inside a transaction it returns before the server has run it.
+   * `relaxed`: it runs under session_replication_role = replica, as relaxed COPYs do (only while
+   * relaxForeignKeys is in force): for set-based writes whose rows come from rows that exist.
    */
-  runQueued(sql: string, values: unknown[]): void {
+  runQueued(sql: string, values: unknown[], opts: { relaxed?: boolean } = {}): void {
     if (!this.inTransaction) {
       this.prepare(sql).run(values);
       return;
     }
     let t = this.queuedText.get(sql);
     if (t === undefined) this.queuedText.set(sql, (t = toPg(sql).text));
-    this.queued.push({ text: t, values: values.map((v) => (typeof v === 'bigint' ? v.toString() : v)) });
+    const relaxed = opts.relaxed === true && this.relaxed > 0;
+    this.queued.push({ text: t, values: values.map((v) => (typeof v === 'bigint' ? v.toString() : v)), ...(relaxed ? { relaxed } : {}) });
+  }
+
+  /**
+   * Whether relaxForeignKeys is in force (and the role may relax): queued writes asked to be relaxed
+   * (runQueued's `relaxed`, copyRowsQueued's rows) then skip the per-row foreign-key checks.
+   */
+  get relaxingForeignKeys(): boolean {
+    return this.relaxed > 0;
   }
 
   /** Writes queued here and not yet sent to the worker, in order, and the bytes of their rows. */
