@@ -30,7 +30,7 @@ function backToSchema10(location: string): void {
       db.exec('CREATE INDEX lots_expiry_open ON lots(expires_on) WHERE remaining > 0');
       db.exec('ALTER TABLE lots RESET (fillfactor)');
       db.exec('ALTER TABLE members RESET (fillfactor)');
-      db.exec('CREATE INDEX lot_moves_lot ON lot_moves(lot_id)'); // (migration 13's)
+      db.exec('CREATE INDEX lot_moves_lot ON lot_moves(lot_id)'); // (migration 12's)
     }
     db.pragma('user_version = 10');
   } finally {
@@ -90,7 +90,7 @@ describe('migration 11: the lots expiry index', () => {
   });
 });
 
-/** Puts the ledger back to schema 11 (on PostgreSQL, the lot moves' index migration 13 drops). */
+/** Puts the ledger back to schema 11 (on PostgreSQL, the lot moves' index migration 12 drops). */
 function backToSchema11(location: string): void {
   const db = openLedgerDb(location);
   try {
@@ -111,8 +111,8 @@ function lotMovesIndexes(location: string): string[] {
   }
 }
 
-describe('migration 13: lot moves without an index on PostgreSQL', () => {
-  it('a schema-11 ledger migrates to 13 (PostgreSQL drops lot_moves_lot, SQLite keeps it), verifies, and expires as before, its reports the same as on SQLite', () => {
+describe('migration 12: lot moves without an index on PostgreSQL', () => {
+  it('a schema-11 ledger migrates to 12 (PostgreSQL drops lot_moves_lot, SQLite keeps it), verifies, and expires as before, its reports the same as on SQLite', () => {
     const t = story();
     const now = { now: T('2026-01-20') };
     expect(t.ok(['expire', 'run'], { now: T('2025-12-01') })).toMatchObject({ lotsExpired: 0 });
@@ -120,7 +120,7 @@ describe('migration 13: lot moves without an index on PostgreSQL', () => {
     expect(lotMovesIndexes(t.db)).toEqual(['lot_moves_lot']);
     const m = t.ok(['db', 'migrate']);
     expect(m).toMatchObject({ from: 11, to: latestVersion() });
-    expect(m.applied).toContain('013_lot-moves-unindexed');
+    expect(m.applied).toContain('012_lot-moves-unindexed');
     expect(lotMovesIndexes(t.db)).toEqual(PG ? [] : ['lot_moves_lot']);
     expect(t.verify().ok).toBe(true);
 

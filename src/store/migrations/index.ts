@@ -10,7 +10,7 @@ import { sql as m009 } from './009_activities.js';
 import { sql as m008 } from './008_purchase_lines.js';
 import { sql as m010 } from './010_verified_spending.js';
 import { pg as m011pg, sql as m011 } from './011_lots_expiry_hot.js';
-import { pg as m013pg, sql as m013 } from './013_lot_moves_unindexed.js';
+import { pg as m012pg, sql as m012 } from './012_lot_moves_unindexed.js';
 
 export interface Migration {
   version: number;
@@ -31,7 +31,7 @@ export const migrations: Migration[] = [
   { version: 8, name: 'purchase-lines', sql: m008 },
   { version: 10, name: 'verified-spending', sql: m010 },
   { version: 11, name: 'lots-expiry-hot', sql: m011, pg: m011pg },
-  { version: 13, name: 'lot-moves-unindexed', sql: m013, pg: m013pg },
+  { version: 12, name: 'lot-moves-unindexed', sql: m012, pg: m012pg },
 ].sort((a, b) => a.version - b.version); // areas land in any order; they apply by number
 
 export const latestVersion = (): number => migrations[migrations.length - 1].version;

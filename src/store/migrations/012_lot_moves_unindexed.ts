@@ -1,4 +1,4 @@
-// Migration 13 (issue 17): on PostgreSQL, lot_moves keeps no index of its own. Migration 1's lot_moves_lot
+// Migration 12 (issue 17): on PostgreSQL, lot_moves keeps no index of its own. Migration 1's lot_moves_lot
 // (lot_id) is written once per lot move (an expiry run over 1,000,000 lots: a million index entries, about
 // a third of the server's work on its lot moves, 0.5 s of CPU) and read by no statement that looks up one
 // lot: the checks and reports that read the moves (ledger verify's remaining check, the liability at a past
