@@ -134,22 +134,31 @@ export interface LiabilityReport {
   basis: 'lots' | 'journal';
 }
 
+/**
+ * The points in lots at the end of `asOf`, by expiry month: a lot's free points plus what open holds
+ * reserved in it (§5: held points count in their lots' months). Today or later: the caches are the state
+ * (nothing is dated after now); an earlier day is replayed from the journal. `rules simulate` counts the
+ * outstanding points it compares with through this too.
+ */
+export function lotPointsAt(l: Ledger, asOf: LocalDate, now: LocalDate): { current: boolean; cutoff: string; rows: { month: string | null; points: number }[] } {
+  const q = l.store.get(reportQueries);
+  const b = l.store.get(books);
+  const current = asOf >= now;
+  const cutoff = new Date(startOfLocalDayMs(addDays(asOf, 1), l.zone)).toISOString();
+  const rows = current ? [...q.currentLots(), ...b.heldByExpiryMonth()] : [...q.lotsAt(cutoff), ...b.heldByExpiryMonthAt(cutoff)];
+  return { current, cutoff, rows };
+}
+
 export async function liabilityReport(ctx: Ctx, input: { asOf?: LocalDate }): Promise<LiabilityReport> {
   return withLedger(ctx, (l) =>
     l.store.read(() => {
       const q = l.store.get(reportQueries);
       const now = today(l);
       const asOf = input.asOf ?? now;
-      // Today or later: the caches are the state (nothing is dated after now). Earlier: replay the journal.
-      const current = asOf >= now;
-      const cutoff = new Date(startOfLocalDayMs(addDays(asOf, 1), l.zone)).toISOString();
+      const { current, cutoff, rows } = lotPointsAt(l, asOf, now);
       const totals = current ? q.currentTotals() : q.totalsAt(cutoff);
-      // A lot's free points plus what open holds reserved in it (§5): held points count in their lots' months.
-      const b = l.store.get(books);
       const months = new Map<string | null, number>();
-      for (const r of [...(current ? q.currentLots() : q.lotsAt(cutoff)), ...(current ? b.heldByExpiryMonth() : b.heldByExpiryMonthAt(cutoff))]) {
-        months.set(r.month, (months.get(r.month) ?? 0) + r.points);
-      }
+      for (const r of rows) months.set(r.month, (months.get(r.month) ?? 0) + r.points);
       const lots = orderExpiryBuckets([...months].map(([month, points]) => ({ month, points })));
       const lotPoints = lots.reduce((a, x) => a + x.points, 0);
       const rate = redeemRate(l, endOfDayIso(l, asOf));

@@ -3,12 +3,11 @@
 import { UsageError } from '../errors.js';
 import type { Rules } from '../domain/rules.js';
 import { type SimLine, type SimOrder, type SimulateBy, type SimulationResult, Simulation } from '../domain/simulate.js';
-import { type LocalDate, addDays, localDate, localRangeUtc, startOfLocalDayMs } from '../domain/time.js';
+import { type LocalDate, addDays, localDate, localRangeUtc } from '../domain/time.js';
 import { type SimLineRow, analysis } from '../store/analysis.js';
-import { books } from '../store/books.js';
-import { reportQueries } from '../store/reports.js';
 import { rulesVersions } from '../store/rules.js';
 import { type Ctx, type Ledger, parseStoredRules, rulesAt, withLedger } from './ledger.js';
+import { lotPointsAt } from './reports.js';
 import { readRulesFile, rulesOfDocument } from './rules.js';
 
 export interface SimulateInput {
@@ -57,7 +56,7 @@ export function simulateDraft(l: Ledger, draft: Rules, file: string, p: { from?:
     pinnedTier: (id) => pinned.get(id) ?? null,
     earnedBefore: fromIso ? a.earnedBefore(fromIso) : new Map(),
     asOf: to,
-    outstanding: outstandingAt(l, to, today),
+    outstanding: lotPointsAt(l, to, today).rows.reduce((a, r) => a + r.points, 0), // as report liability --as-of counts them
     expiryInForce: inForce.expiry,
     by: p.by ?? 'month',
     top: p.top ?? 10,
@@ -86,18 +85,6 @@ export function simulateDraft(l: Ledger, draft: Rules, file: string, p: { from?:
     redeemPointsPerUnit: inForce.redeem.pointsPerUnit.toString(),
     ...sim.result(),
   };
-}
-
-/**
- * The points outstanding at the end of `asOf`, as `report liability --as-of` counts them: what the lots
- * hold (held points included); today's from the lots, an earlier day's replayed from the journal.
- */
-function outstandingAt(l: Ledger, asOf: LocalDate, today: LocalDate): number {
-  const q = l.store.get(reportQueries);
-  const b = l.store.get(books);
-  const cutoff = new Date(startOfLocalDayMs(addDays(asOf, 1), l.zone)).toISOString();
-  const rows = asOf >= today ? [...q.currentLots(), ...b.heldByExpiryMonth()] : [...q.lotsAt(cutoff), ...b.heldByExpiryMonthAt(cutoff)];
-  return rows.reduce((a, r) => a + r.points, 0);
 }
 
 /** Lines grouped into whole orders. */

@@ -422,37 +422,29 @@ export function eraseLedger(url: string): void {
   try {
     const tables = ledgerTables(store);
     store.write(() => {
-      const triggerFunctions = new Set<string>();
-      for (const t of tables) {
-        const names = store.db
-          .prepare(
-            `SELECT p.proname FROM pg_trigger g
-               JOIN pg_class c ON c.oid = g.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_proc p ON p.oid = g.tgfoid
-              WHERE NOT g.tgisinternal AND n.nspname = current_schema() AND c.relname = ? AND left(p.proname, 7) = 'pm_trg_'`,
-          )
-          .pluck()
-          .all(t) as string[];
-        for (const f of names) triggerFunctions.add(f);
-      }
-      const dependents = objectsDependingOn(store, tables);
-      if (dependents.length > 0) {
-        throw new UsageError(
-          `cannot erase the ledger in ${redactUrl(url)}: ${dependents.join(', ')} ${dependents.length === 1 ? 'depends' : 'depend'} on its tables`,
+      const inUse = (what: string) =>
+        new UsageError(
+          `cannot erase the ledger in ${redactUrl(url)}: ${what}`,
           "another application's objects that refer to pointsmall's tables: drop those references first, or keep pointsmall in a database of its own",
           'LEDGER_IN_USE',
         );
-      }
+      const triggerFunctionsOf = store.db
+        .prepare(
+          `SELECT p.proname FROM pg_trigger g
+             JOIN pg_class c ON c.oid = g.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_proc p ON p.oid = g.tgfoid
+            WHERE NOT g.tgisinternal AND n.nspname = current_schema() AND c.relname = ? AND left(p.proname, 7) = 'pm_trg_'`,
+        )
+        .pluck();
+      const triggerFunctions = new Set<string>();
+      for (const t of tables) for (const f of triggerFunctionsOf.all(t) as string[]) triggerFunctions.add(f);
+      const dependents = objectsDependingOn(store, tables);
+      if (dependents.length > 0) throw inUse(`${dependents.join(', ')} ${dependents.length === 1 ? 'depends' : 'depend'} on its tables`);
       // one statement, no CASCADE: our tables' references among themselves go with them, anyone else's stop it
       try {
         store.db.exec(`DROP TABLE IF EXISTS ${[...tables, 'pointsmall_schema'].map((t) => `"${t}"`).join(', ')}`);
       } catch (e) {
-        const detail = (e as Error).message;
-        if (!/depend/i.test(detail)) throw e;
-        throw new UsageError(
-          `cannot erase the ledger in ${redactUrl(url)}: ${detail}`,
-          "another application's objects that refer to pointsmall's tables: drop those references first, or keep pointsmall in a database of its own",
-          'LEDGER_IN_USE',
-        );
+        if (!/depend/i.test((e as Error).message)) throw e;
+        throw inUse((e as Error).message);
       }
       for (const f of triggerFunctions) store.db.exec(`DROP FUNCTION IF EXISTS "${f}"()`);
     });

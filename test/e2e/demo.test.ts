@@ -80,11 +80,17 @@ describe('pointsmall demo over a demo ledger with work added since', () => {
   const demoDb = (dir: string) => join(dir, 'pointsmall-demo.db');
   const inDir = (dir: string) => ({ cwd: dir, env: { POINTSMALL_DB: undefined } });
 
-  it('refuses to rebuild it without --force (exit 2, hint naming --force) and keeps the work', () => {
+  /** A demo ledger in a fresh folder with work added after the demo built it (777 points credited to M002). */
+  const demoWithWork = () => {
     const dir = tmpDir();
     expect(runCli(['demo', '--json'], inDir(dir)).code).toBe(0);
     const db = demoDb(dir);
     expect(runCli(['member', 'adjust', 'M002', '--points', '777', '--reason', 'real credit'], { db }).code).toBe(0);
+    return { dir, db };
+  };
+
+  it('refuses to rebuild it without --force (exit 2, hint naming --force) and keeps the work', () => {
+    const { dir, db } = demoWithWork();
     const before = runCli(['member', 'show', 'M002', '--json'], { db }).json().balance as number;
     const r = runCli(['demo', '--json'], inDir(dir));
     expect(r.code).toBe(2);
@@ -102,10 +108,7 @@ describe('pointsmall demo over a demo ledger with work added since', () => {
   });
 
   it('with --force: the --yes rule where nobody can be asked, then the ledger kept aside as LEDGER.before-demo-TIME', () => {
-    const dir = tmpDir();
-    expect(runCli(['demo', '--json'], inDir(dir)).code).toBe(0);
-    const db = demoDb(dir);
-    expect(runCli(['member', 'adjust', 'M002', '--points', '777', '--reason', 'real credit'], { db }).code).toBe(0);
+    const { dir, db } = demoWithWork();
     const credited = runCli(['member', 'show', 'M002', '--json'], { db }).json().balance as number;
     const asked = runCli(['demo', '--force', '--json'], inDir(dir));
     expect(asked.code).toBe(2);

@@ -55,17 +55,22 @@ describe.skipIf(!HAVE_PG)('a ledger on PostgreSQL', () => {
     expect(runCli(['ledger', 'verify', '--db', file, '--json']).code).toBe(0);
   });
 
-  it('init --force and demo --force drop only pointsmall\'s own tables: another application\'s table in the same schema keeps its rows', async () => {
+  /** A ledger with member M1 in a fresh database, and another application's objects beside it (`sql`, run after init). */
+  async function ledgerBeside(sql: string[]): Promise<string> {
     const pg = tmpPgDatabase();
     expect(runCli(['init', '--db', pg, '--json']).code).toBe(0);
     expect(runCli(['member', 'add', '--id', 'M1', '--name', 'A', '--db', pg, '--json']).code).toBe(0);
     const db = await facade(pg);
     try {
-      db.exec('CREATE TABLE other_app (x int)');
-      db.exec('INSERT INTO other_app VALUES (42)');
+      for (const q of sql) db.exec(q);
     } finally {
       db.close();
     }
+    return pg;
+  }
+
+  it('init --force and demo --force drop only pointsmall\'s own tables: another application\'s table in the same schema keeps its rows', async () => {
+    const pg = await ledgerBeside(['CREATE TABLE other_app (x int)', 'INSERT INTO other_app VALUES (42)']);
     // db info counts pointsmall's tables only
     const info = runCli(['db', 'info', '--db', pg, '--json']);
     expect(info.code, info.stderr).toBe(0);
@@ -101,16 +106,7 @@ describe.skipIf(!HAVE_PG)('a ledger on PostgreSQL', () => {
   });
 
   it('init --force refuses (exit 2, nothing dropped) when another application\'s table references a pointsmall table', async () => {
-    const pg = tmpPgDatabase();
-    expect(runCli(['init', '--db', pg, '--json']).code).toBe(0);
-    expect(runCli(['member', 'add', '--id', 'M1', '--name', 'A', '--db', pg, '--json']).code).toBe(0);
-    const db = await facade(pg);
-    try {
-      db.exec('CREATE TABLE other_ref (member_id text REFERENCES members(id))');
-      db.exec('CREATE VIEW other_view AS SELECT id FROM members');
-    } finally {
-      db.close();
-    }
+    const pg = await ledgerBeside(['CREATE TABLE other_ref (member_id text REFERENCES members(id))', 'CREATE VIEW other_view AS SELECT id FROM members']);
     const r = runCli(['init', '--force', '--yes', '--db', pg, '--json']);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
