@@ -150,13 +150,14 @@ export class ReportQueries {
       ),
       membersBy: { balance: membersBy('balance'), earned: membersBy('earned'), redeemed: membersBy('redeemed') },
       // All time: rank from the member caches (or one pass over redeemed postings), then read the
-      // other columns for the ranked members only.
+      // other columns for the ranked members only. (The redundant `account IN (…)` is the WHERE of the
+      // partial index postings_member_spent, which the planner uses only when a query repeats it.)
       rankAll: {
         balance: db.prepare('SELECT id FROM members ORDER BY balance DESC, id LIMIT ?').pluck(),
         earned: db.prepare('SELECT id FROM members ORDER BY lifetime_earned DESC, id LIMIT ?').pluck(),
         redeemed: db.prepare(
           `SELECT m.id FROM members m
-             LEFT JOIN (SELECT member_id, sum(points) AS s FROM postings WHERE account = 'redeemed' GROUP BY member_id) r ON r.member_id = m.id
+             LEFT JOIN (SELECT member_id, sum(points) AS s FROM postings WHERE account = 'redeemed' AND account IN ('redeemed', 'expired') GROUP BY member_id) r ON r.member_id = m.id
             ORDER BY coalesce(r.s, 0) DESC, m.id LIMIT ?`,
         ).pluck(),
       },

@@ -18,8 +18,9 @@ export class MemberStatements {
     this.db = store.db;
     this.before = store.db
       .prepare(
-        `SELECT coalesce(sum(p.points), 0) FROM postings p JOIN entries e ON e.id = p.entry_id
-          WHERE p.member_id = ? AND p.account IN ('member','held') AND e.at < ?`,
+        // through the member's entries, as lines() reads them (an entry's postings are its own member's)
+        `SELECT coalesce(sum(p.points), 0) FROM entries e JOIN postings p ON p.entry_id = e.id
+          WHERE e.member_id = ? AND e.at < ? AND p.member_id = e.member_id AND p.account IN ('member','held')`,
       )
       .pluck();
   }
