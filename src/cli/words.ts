@@ -52,16 +52,60 @@ export interface RejectsShown {
 /**
  * On stderr, for a person (never on stdout, which keeps the summary only): the first rejected rows as
  * `FILE:LINE: reason` (hledger's style), "… and N more", then where they all are. `again` is the
- * command that imports the fixed rejects file (and whether the import had options to give it again).
+ * command that imports the fixed rejects file, and the options of this import to give it again
+ * (repeatOptions): a rejects file imported under another --source would be other orders to the ledger.
  */
-export function showRejects(r: RejectsShown, again: { command: string; options: boolean }, dryRun = false): void {
+export function showRejects(r: RejectsShown, again: { command: string; options: string[] }, dryRun = false): void {
   if (!r.rejected) return;
   const out: string[] = r.firstRejects.map((x) => `${safeText(r.file)}:${x.line}: ${safeText(x.reason)}`);
   if (r.rejected > r.firstRejects.length) out.push(`… and ${r.rejected - r.firstRejects.length} more`);
   const rows = count(r.rejected, 'row');
   if (r.rejectsFile) {
     out.push(`${c.yellow('!')} ${rows} rejected, every one in ${safeText(r.rejectsFile)} with its line and reason (_line, _reason)`);
-    out.push(`  fix them there and import that file again${again.options ? ' with the same options' : ''}: ${again.command} ${safeText(r.rejectsFile)}`);
+    const command = [again.command, ...[...again.options, r.rejectsFile].map(shellWord)].join(' ');
+    out.push(`  fix them there and import that file again${again.options.length ? ' with the same options' : ''}: ${safeText(command)}`);
   } else if (dryRun) out.push(`${c.yellow('!')} ${rows} would be rejected (pass --rejects FILE to keep them)`);
   process.stderr.write(out.join('\n') + '\n');
+}
+
+/** A word as a POSIX shell reads it back: bare when it is plain, else single-quoted. */
+export function shellWord(s: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The options of this command line among `names` (long options with a value, e.g. '--source') and
+ * `flags` (without one), as they were typed, in their order: the values a person gave, not what parsing
+ * made of them, so that they can be given again.
+ */
+export function repeatOptions(names: readonly string[], flags: readonly string[] = [], argv: readonly string[] = process.argv.slice(2)): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const t = argv[i];
+    if (t === '--') break;
+    const eq = t.indexOf('=');
+    const name = t.startsWith('--') && eq > 0 ? t.slice(0, eq) : t;
+    if (flags.includes(t)) out.push(t);
+    if (!names.includes(name)) continue;
+    if (eq > 0) out.push(t);
+    else if (i + 1 < argv.length) out.push(t, argv[++i]);
+  }
+  return out;
+}
+
+/**
+ * The options to import a rejects file again with (repeatOptions): those this import was given, but the
+ * rejects file is always UTF-8, so an --encoding given (or one a --profile may hold) becomes `--encoding utf8`.
+ */
+export function rejectsAgainOptions(names: readonly string[], flags: readonly string[] = [], argv: readonly string[] = process.argv.slice(2)): string[] {
+  const typed = repeatOptions([...names, '--encoding'], flags, argv);
+  const out: string[] = [];
+  let encoding = false;
+  for (let i = 0; i < typed.length; i++) {
+    if (typed[i] === '--encoding') (encoding = true), i++;
+    else if (typed[i].startsWith('--encoding=')) encoding = true;
+    else out.push(typed[i]);
+  }
+  if (encoding || out.includes('--profile') || out.some((w) => w.startsWith('--profile='))) out.push('--encoding', 'utf8');
+  return out;
 }

@@ -238,3 +238,35 @@ describe.skipIf(!hasTmux)('import with rejects on a terminal', () => {
     expect(out).not.toMatch(/reading\s+\[|accruing\s+\[/);
   });
 });
+
+describe('the command the import prints to import its fixed rejects again', () => {
+  it('carries the options this import was given, so the fixed orders keep their source and accrue once', () => {
+    const t = ledger();
+    const file = join(t.dir, 'till.csv');
+    writeFileSync(file, csv(BAD));
+    const options = ['--source', 'till shop', '--skip-guests', '--date-format', 'YYYY-MM-DD HH:mm', '--db', t.db];
+    const first = t.run(['import', 'purchases', file, ...options]);
+    expect(first.code).toBe(4);
+    const line = first.stderr.split('\n').find((l) => l.includes('import that file again'));
+    expect(line).toBeDefined();
+    const command = line!.slice(line!.indexOf(': ') + 2);
+    // every option given, in a form a shell reads back (the source has a space), and the ledger it went to
+    const rejects = join(t.dir, 'till.rejects.csv');
+    expect(command).toBe(`pointsmall import purchases --source 'till shop' --skip-guests --date-format 'YYYY-MM-DD HH:mm' --db ${t.db} ${rejects}`);
+
+    fixRejects(rejects, (r) => {
+      if (r.quantity === 'two') r.quantity = '2';
+    });
+    // the printed command, run as a shell reads it: O2 (fixed) and O3 (its extra field dropped by the
+    // fixing script) are imported under the first import's source
+    const words = [...command.matchAll(/'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2]);
+    expect(words.slice(0, 3)).toEqual(['pointsmall', 'import', 'purchases']);
+    expect(words.slice(3)).toEqual([...options, rejects]);
+    const again = t.run([...words.slice(1), '--json']);
+    expect(again.code).toBe(4); // the rows still wrong are rejected again
+    expect(again.json()).toMatchObject({ source: 'till shop', accepted: 2 });
+    // the same order in the same source again is a duplicate, never a second credit
+    expect(t.run([...words.slice(1), '--json']).json()).toMatchObject({ source: 'till shop', accepted: 0, duplicates: 2 });
+    expect(t.verify().ok).toBe(true);
+  });
+});

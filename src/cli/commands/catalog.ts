@@ -4,7 +4,7 @@ import { c } from '../colour.js';
 import { cmdOf, context, emit, need, setExit } from '../cli.js';
 import { printFields, printTable } from '../output.js';
 import { emitList, fileOptions } from '../lists.js';
-import { count, showRejects } from '../words.js';
+import { count, rejectsAgainOptions, showRejects } from '../words.js';
 import type { ItemText } from '../../domain/catalog.js';
 import type { ItemView } from '../../services/catalog.js';
 
@@ -157,7 +157,7 @@ export function register(program: Command): void {
       const r = await (await services()).importCatalog(await context(cmd), file, cmd.opts().rejects, { encoding: cmd.opts().encoding, delimiter: cmd.opts().delimiter, map: cmd.opts().map });
       await emit(cmd, r, () => {
         process.stdout.write(`${count(r.rows, 'row')}: ${r.created} added, ${r.updated} updated, ${r.unchanged} unchanged, ${r.rejected} rejected\n`);
-        showRejects(r, { command: 'pointsmall catalog import', options: ['encoding', 'delimiter', 'map'].some((k) => cmd.opts()[k] !== undefined) });
+        showRejects(r, { command: 'pointsmall catalog import', options: rejectsAgainOptions(['--db', '--delimiter', '--map']) });
       });
       if (r.rejected) setExit(4);
     });

@@ -6,7 +6,7 @@ import { cmdOf, confirmOnTerminal, context, emit, globals, mustAsk, setExit } fr
 import { parseIntOpt } from '../parse.js';
 import { localTime, printFields, printTable, safeText, stderrIsTTY } from '../output.js';
 import { emitList, fileOptions, pageOptions } from '../lists.js';
-import { agree, count, showRejects } from '../words.js';
+import { agree, count, rejectsAgainOptions, showRejects } from '../words.js';
 import type { ImportProgress, ImportSummary } from '../../services/importPurchases.js';
 import type { ReviewDecision, ReviewItem } from '../../services/review.js';
 import type { ActivityImportSummary, AwardDecision, AwardReviewItem } from '../../services/activities.js';
@@ -70,7 +70,7 @@ async function progressBar(file: string): Promise<{ update: (p: ImportProgress) 
   };
 }
 
-function showSummary(r: ImportSummary, options: boolean): Promise<void> {
+function showSummary(r: ImportSummary, options: string[]): Promise<void> {
   printFields([
     ['file', r.file],
     ['source', r.source],
@@ -251,8 +251,8 @@ export function register(program: Command): void {
       } finally {
         bar?.stop();
       }
-      // (the options that read the file: the fixed rejects file is imported again with them)
-      const options = ['map', 'profile', 'source', 'dateFormat', 'encoding', 'delimiter', 'createMembers', 'skipGuests', 'null', 'skip'].some((k) => o[k] !== undefined);
+      // (the options that read the file and name the ledger: the fixed rejects file is imported again with them)
+      const options = rejectsAgainOptions(['--db', '--map', '--profile', '--source', '--date-format', '--delimiter', '--null', '--skip'], ['--create-members', '--skip-guests']);
       await emit(cmd, r, (x: ImportSummary) => showSummary(x, options));
       if (r.rejected > 0) setExit(4);
     });

@@ -2,7 +2,7 @@
 import { Command, Option } from 'commander';
 import { c } from '../colour.js';
 import { cmdOf, confirmOnTerminal, context, emit, need, mustAsk, setExit } from '../cli.js';
-import { count, showRejects } from '../words.js';
+import { count, rejectsAgainOptions, showRejects } from '../words.js';
 import { parseDateOpt, parseIntOpt, parseSignedIntOpt } from '../parse.js';
 import { aside, localTime, printFields, printTable } from '../output.js';
 import { emitList, fileOptions, pageOptions } from '../lists.js';
@@ -84,7 +84,7 @@ export function register(program: Command): void {
       const r = await (await services()).importMembers(await context(cmd), file, cmd.opts().rejects, { encoding: cmd.opts().encoding, delimiter: cmd.opts().delimiter, map: cmd.opts().map });
       await emit(cmd, r, () => {
         process.stdout.write(`${count(r.rows, 'row')}: ${r.created} added, ${r.updated} updated, ${r.unchanged} unchanged, ${r.rejected} rejected\n`);
-        showRejects(r, { command: 'pointsmall member import', options: ['encoding', 'delimiter', 'map'].some((k) => cmd.opts()[k] !== undefined) });
+        showRejects(r, { command: 'pointsmall member import', options: rejectsAgainOptions(['--db', '--delimiter', '--map']) });
       });
       if (r.rejected) setExit(4);
     });
