@@ -38,7 +38,16 @@ export async function fileDecoder(file: string, encoding: Encoding, start = 0, f
   if (encoding !== 'utf8') {
     const iconv = (await import('iconv-lite')).default;
     const d = iconv.getDecoder(iconvName(encoding));
-    return { decode: (b) => d.write(b), end: () => d.end() ?? '' };
+    // iconv-lite puts U+FFFD for bytes the encoding has no character for: that is an error here too
+    const real = realReplacement(iconv, encoding);
+    let line = firstLine; // the line the text decoded so far ends on
+    const guard = (text: string, b: Buffer | null) => {
+      const at = text.indexOf('\ufffd');
+      if (at >= 0 && !(real && b && b.includes(real))) throw invalidBytes(file, encoding, line + newlines(text, at));
+      line += newlines(text, text.length);
+      return text;
+    };
+    return { decode: (b) => guard(d.write(b), b), end: () => guard(d.end() ?? '', null) };
   }
   const d = new StringDecoder('utf8');
   let read = start; // bytes decoded so far end here
@@ -94,5 +103,33 @@ export async function decodeWhole(file: string, bytes: Buffer, declared: Encodin
     return body.toString('utf8');
   }
   const iconv = (await import('iconv-lite')).default;
-  return iconv.decode(body, iconvName(encoding));
+  const text = iconv.decode(body, iconvName(encoding));
+  const at = text.indexOf('\ufffd');
+  const real = realReplacement(iconv, encoding);
+  if (at >= 0 && !(real && body.includes(real))) throw invalidBytes(file, encoding, 1 + newlines(text, at));
+  return text;
+}
+
+/** How many line feeds `text` has before `end`. */
+function newlines(text: string, end: number): number {
+  let n = 0;
+  for (let i = text.indexOf('\n'); i >= 0 && i < end; i = text.indexOf('\n', i + 1)) n++;
+  return n;
+}
+
+/**
+ * The bytes of a real U+FFFD in `encoding`, for the encodings that have one (UTF-16, GB18030): a file
+ * holding them may decode to it. Null for the others, where U+FFFD only ever stands for bad bytes.
+ */
+function realReplacement(iconv: typeof import('iconv-lite'), encoding: Exclude<Encoding, 'utf8'>): Buffer | null {
+  const b = iconv.encode('\ufffd', iconvName(encoding));
+  return iconv.decode(b, iconvName(encoding)) === '\ufffd' && !b.equals(iconv.encode('?', iconvName(encoding))) ? b : null;
+}
+
+/** The error for bytes the declared encoding has no character for, at `line` (SPEC §7: never replaced). */
+function invalidBytes(file: string, encoding: Encoding, line: number): UsageError {
+  return new UsageError(
+    `${file}:${line}: bytes that are not ${encoding} (the file was saved in another encoding, or is damaged there); nothing was written`,
+    `check the file's encoding and pass it: --encoding ${ENCODING_NAMES} (a UTF-8 file needs no --encoding)`,
+  );
 }

@@ -94,6 +94,27 @@ describe('encodings', () => {
     expect(t.ok(['import', 'purchases', join(t.dir, 'p.csv'), '--encoding', 'macroman'])).toMatchObject({ rows: 3, accepted: 3, pointsAccrued: 49 });
   });
 
+  it.each([
+    ['gbk', Buffer.concat([Buffer.from('order_id,member_id,purchased_at,sku,category,quantity,unit_price\nK1,M1,2026-11-01 09:30,TEA-001,'), Buffer.from([0xb2, 0xe8]), Buffer.from(',1,10.00\nK2,M1,2026-11-01 09:30,TEA-'), Buffer.from([0xff]), Buffer.from('1,tea,1,10.00\n')]), 3],
+    ['windows-1252', Buffer.concat([Buffer.from('order_id,member_id,purchased_at,sku,category,quantity,unit_price\nW1,M1,2026-11-01 09:30,TEA-001,caf'), Buffer.from([0x81]), Buffer.from(',1,10.00\n')]), 2],
+  ])('bytes that %s has no character for are an error naming their line, never a silent U+FFFD (SPEC §7); nothing is written', (encoding, bytes, line) => {
+    const t = tmpLedger();
+    t.ok(['member', 'add', '--id', 'M1', '--name', 'Ann']);
+    const file = join(t.dir, 'p.csv');
+    writeFileSync(file, bytes);
+    const r = t.run(['import', 'purchases', file, '--encoding', encoding, '--json']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(JSON.parse(r.stderr.trim()).error.message).toContain(`p.csv:${line}: bytes that are not ${encoding}`);
+    expect(t.ok(['ledger', 'entries'])).toEqual([]);
+    // the same bytes in a member file
+    writeFileSync(join(t.dir, 'm.csv'), Buffer.concat([Buffer.from('id,name\nM7,Ann\nM8,Jo'), Buffer.from([0x81]), Buffer.from('\n')]));
+    const m = t.run(['member', 'import', join(t.dir, 'm.csv'), '--encoding', encoding, '--json']);
+    expect(m.code).toBe(2);
+    expect(JSON.parse(m.stderr.trim()).error.message).toContain(`m.csv:3: bytes that are not ${encoding}`);
+    expect(t.ok(['member', 'list']).map((x: { id: string }) => x.id)).toEqual(['M1']);
+  });
+
   it('invalid UTF-8 is an error naming the first bad line and suggesting --encoding; nothing is written', () => {
     const t = tmpLedger();
     const file = join(t.dir, 'p.csv');
