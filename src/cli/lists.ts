@@ -68,17 +68,18 @@ function tsvText<R>(columns: Column<R>[], rows: R[]): string {
 
 /**
  * Emits a list: a table on a terminal (tab-separated rows on a pipe), JSON with --json or --format json, CSV
- * with --format csv; with --out the same text goes to the file (checked, written whole, mode 0600) and a
- * line saying so to stderr (`{ "list", "format", "out", "rows" }` on stdout with --json).
+ * with --format csv (in `csvColumns` when given: an import's columns, so the file imports again); with --out
+ * the same text goes to the file (checked, written whole, mode 0600) and a line saying so to stderr
+ * (`{ "list", "format", "out", "rows" }` on stdout with --json).
  */
-export async function emitList<R>(cmd: Command, name: string, rows: R[], columns: Column<R>[], human?: () => Promise<void>): Promise<void> {
+export async function emitList<R>(cmd: Command, name: string, rows: R[], columns: Column<R>[], human?: () => Promise<void>, csvColumns?: Column<R>[]): Promise<void> {
   const { format, out } = pickFormat(cmd, LIST_FORMATS);
   if (!out && format === 'table') return emit(cmd, rows, human ?? (() => printTable(columns, rows)));
   let text: string;
   if (format === 'json') text = JSON.stringify(rows, null, 2) + '\n';
   else {
     await useLedgerZone(cmd);
-    text = format === 'csv' ? await csvText(columns, rows) : tsvText(columns, rows);
+    text = format === 'csv' ? await csvText(csvColumns ?? columns, rows) : tsvText(columns, rows);
   }
   if (!out) return void process.stdout.write(text);
   const { writeOutputFile } = await import('../services/outfile.js');

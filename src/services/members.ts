@@ -328,7 +328,10 @@ export async function importMembers(ctx: Ctx, file: string, rejectsPath?: string
           created++;
           continue;
         }
-        const changed = IMPORT_FIELDS.filter((k) => k in v && before[k] !== input[k]);
+        // a tier column that names the tier the member has earned, with none pinned, is no change (a
+        // `member list --out` file re-imported): pinning it would stop the member's promotions
+        const earned = (k: string) => k === 'tier' && before.tier === null && input.tier === currentTierName(rules, null, before.lifetime_earned);
+        const changed = IMPORT_FIELDS.filter((k) => k in v && before[k] !== input[k] && !earned(k));
         if (!changed.length) {
           unchanged++;
           continue;

@@ -239,6 +239,22 @@ describe('catalog import', () => {
     expect(t.ok(['catalog', 'show', 'AP-1']).name).toBe("'quoted");
   });
 
+  it('a catalog list --out file has catalog import\'s columns and values: stock, coupons and ratios import again unchanged', () => {
+    const t = tmpLedger();
+    t.ok(['catalog', 'add', '--sku', 'TEA-001', '--name', 'Tea', '--price', '168.00', '--points-price', '15000', '--max-points-ratio', '0.5', '--stock', '120']);
+    t.ok(['catalog', 'add', '--sku', 'CPN-10Y', '--name', '10 off', '--price', '10.00', '--pay', 'points', '--points-price', '1000', '--kind', 'coupon', '--coupon-value', '10.00', '--coupon-days', '30']);
+    t.ok(['catalog', 'add', '--sku', 'CPN-9Z', '--name', '10% off', '--price', '5.00', '--kind', 'coupon', '--coupon-percent', '10', '--coupon-days', '14']);
+    t.ok(['catalog', 'deactivate', 'CPN-9Z']);
+    const out = join(t.dir, 'catalog.csv');
+    t.ok(['catalog', 'list', '--all', '--out', out]);
+    const [header, ...rows] = readFileSync(out, 'utf8').trim().split('\n');
+    expect(header).toBe('sku,name,price,category,points_price,pay,max_points_ratio,stock,kind,coupon_value,coupon_percent,coupon_days,active,points_discount');
+    expect(rows).toEqual(['CPN-10Y,10 off,10.00,,1000,points,,,coupon,10.00,,30,true,', 'CPN-9Z,10% off,5.00,,,mixed,,,coupon,,10,14,false,', 'TEA-001,Tea,168.00,,15000,mixed,0.5,120,goods,,,,true,']);
+    const before = t.ok(['catalog', 'list', '--all']);
+    expect(t.ok(['catalog', 'import', out])).toMatchObject({ created: 0, updated: 0, unchanged: 3, rejected: 0 });
+    expect(t.ok(['catalog', 'list', '--all'])).toEqual(before);
+  });
+
   it('upserts by sku: columns absent from the header keep their values', () => {
     const t = tmpLedger();
     t.ok(TEA);

@@ -237,6 +237,28 @@ describe('member CSV round trip (list --out, then import)', () => {
     expect(t.ok(['member', 'show', 'M3']).name).toBe("'hello");
   });
 
+  it('pins nobody: a tier column naming the tier a member has earned is no change, so promotions go on', () => {
+    const t = tmpLedger();
+    t.ok(['rules', 'apply', `${FIXTURES}/rules.json`, '--effective', '2020-01-01']);
+    t.ok(['member', 'add', '--id', 'M1', '--name', 'Earned']);
+    t.ok(['member', 'add', '--id', 'M2', '--name', 'Pinned', '--tier', 'gold']);
+    const out = join(t.dir, 'members.csv');
+    t.ok(['member', 'list', '--out', out]);
+    expect(readFileSync(out, 'utf8')).toContain('M1,Earned,silver,');
+    expect(t.ok(['member', 'import', out])).toMatchObject({ created: 0, updated: 0, unchanged: 2 });
+    expect(t.ok(['member', 'show', 'M1'])).toMatchObject({ tier: 'silver', pinnedTier: null });
+    expect(t.ok(['member', 'show', 'M2'])).toMatchObject({ tier: 'gold', pinnedTier: 'gold' });
+    // M1 still earns its way to gold: 10,000 lifetime points, then the gold multiplier
+    const p = join(t.dir, 'p.csv');
+    writeFileSync(p, 'order_id,member_id,purchased_at,amount\nX1,M1,2026-11-01 10:00,10000.00\nX2,M1,2026-11-02 10:00,1000.00\n');
+    expect(t.ok(['import', 'purchases', p])).toMatchObject({ pointsAccrued: 10000 + 1500 });
+    expect(t.ok(['member', 'show', 'M1'])).toMatchObject({ tier: 'gold', pinnedTier: null });
+    // a tier other than the earned one still pins it
+    writeFileSync(out, 'id,name,tier\nM1,Earned,silver\n');
+    expect(t.ok(['member', 'import', out])).toMatchObject({ updated: 1 });
+    expect(t.ok(['member', 'show', 'M1'])).toMatchObject({ tier: 'silver', pinnedTier: 'silver' });
+  });
+
   it("takes off one quote only before a formula character: 'hello, ''=x and a lone quote stay as written", () => {
     const t = tmpLedger();
     const f = join(t.dir, 'q.csv');

@@ -2,7 +2,7 @@
 import { Command, Option } from 'commander';
 import { c } from '../colour.js';
 import { cmdOf, context, emit, need, setExit } from '../cli.js';
-import { printFields, printTable } from '../output.js';
+import { type Column, printFields, printTable } from '../output.js';
 import { emitList, fileOptions } from '../lists.js';
 import { count, rejectsAgainOptions, showRejects } from '../words.js';
 import type { ItemText } from '../../domain/catalog.js';
@@ -105,6 +105,15 @@ export function register(program: Command): void {
       await emit(cmd, r, showView);
     });
 
+  /** A catalog list's CSV: catalog import's columns and values, so that the file imports again unchanged. */
+  const CATALOG_CSV: Column<ItemView>[] = (
+    [
+      ['sku', 'sku'], ['name', 'name'], ['price', 'price'], ['category', 'category'], ['points_price', 'pointsPrice'], ['pay', 'pay'],
+      ['max_points_ratio', 'maxPointsRatio'], ['stock', 'stock'], ['kind', 'kind'], ['coupon_value', 'couponValue'],
+      ['coupon_percent', 'couponPercent'], ['coupon_days', 'couponDays'], ['active', 'active'], ['points_discount', 'pointsDiscount'],
+    ] as const
+  ).map(([header, key]) => ({ key, header, ...(key === 'active' ? { format: (v: unknown) => (v ? 'true' : 'false') } : {}) }));
+
   const list = catalog
     .command('list')
     .description('active items (--all: inactive ones too), in SKU order')
@@ -124,7 +133,7 @@ export function register(program: Command): void {
       { key: 'stock', header: 'stock', align: 'right', format: (_v, i) => stockCell(i) },
       { key: 'kind', header: 'kind', drop: 1, format: (v, i) => (v === 'coupon' ? (i.couponValue !== null ? `coupon ${i.couponValue}` : `coupon ${i.couponPercent}%`) : String(v)) },
       ...(o.all ? [{ key: 'active' as const, header: 'active', format: (v: unknown) => (v ? 'yes' : c.red('no')) }] : []),
-    ]);
+    ], undefined, CATALOG_CSV);
   });
 
   catalog
