@@ -19,6 +19,8 @@ export const SQLITE_ONLY: string[] = [
   'test/e2e/verify-books.test.ts',
   'test/e2e/verify-key.test.ts',
   // no ledger at all, so nothing a backend changes: a second run would repeat the first
+  'test/e2e/help.test.ts', // --help of every command, --version: commander's text
+  'test/e2e/repeated-options.test.ts', // refused while the options are parsed, before any ledger is opened
   'test/services/importParse-split.test.ts', // reading a CSV into the import's stage (a scratch SQLite file on both backends)
   'test/services/orderFeed.test.ts', // pure assembly of staged rows into orders
   'test/services/outfile.test.ts', // guarded writes of output files
