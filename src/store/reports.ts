@@ -71,9 +71,14 @@ export interface BuyerRow {
   earned: number;
 }
 
-const FLOW_COLUMNS = (cond: string) => `
-  coalesce(sum(CASE WHEN ${cond} p.account = 'issued' AND p.points < 0 THEN -p.points END), 0) AS issued,
-  coalesce(sum(CASE WHEN ${cond} p.account = 'issued' AND p.points > 0 THEN p.points END), 0) AS returned,
+// A void (import void) reverses what its order's entry did, dated at the order: its take-back of an
+// accrual is less issued, not a return, and its give-back of a return less returned, so a voided import
+// followed by the corrected one shows what the corrected one alone would.
+// (`gross`: without the entries' kinds, for a statement that reads postings alone; summary() then takes
+// the voids' part out itself.)
+const FLOW_COLUMNS = (cond: string, gross = false) => `
+  coalesce(sum(CASE WHEN ${cond} p.account = 'issued' AND ${gross ? 'p.points < 0' : "(p.points < 0) = (e.kind <> 'void')"} THEN -p.points END), 0) AS issued,
+  coalesce(sum(CASE WHEN ${cond} p.account = 'issued' AND ${gross ? 'p.points > 0' : "(p.points > 0) = (e.kind <> 'void')"} THEN p.points END), 0) AS returned,
   coalesce(sum(CASE WHEN ${cond} p.account = 'redeemed' THEN p.points END), 0) AS redeemed,
   coalesce(sum(CASE WHEN ${cond} p.account = 'expired' THEN p.points END), 0) AS expired,
   coalesce(-sum(CASE WHEN ${cond} p.account = 'adjusted' THEN p.points END), 0) AS adjusted`;
@@ -177,8 +182,13 @@ export class ReportQueries {
         `SELECT 0 AS opening,
                 coalesce(sum(CASE WHEN p.account IN ('member','held') THEN p.points END), 0) AS closing,
                 coalesce(sum(CASE WHEN p.account = 'held' THEN p.points END), 0) AS held,
-                ${FLOW_COLUMNS('')}
+                ${FLOW_COLUMNS('', true)}
            FROM postings p`,
+      ),
+      // what the voids took back (issued > 0) and gave back (issued < 0), to take out of the gross flows
+      voidFlows: db.prepare(
+        `SELECT coalesce(sum(CASE WHEN p.points > 0 THEN p.points END), 0) AS takenBack, coalesce(-sum(CASE WHEN p.points < 0 THEN p.points END), 0) AS givenBack
+           FROM entries e JOIN postings p ON p.entry_id = e.id WHERE e.kind = 'void' AND p.account = 'issued'`,
       ),
       entryCountAll: db.prepare('SELECT count(*) FROM entries').pluck(),
       expiring: db.prepare(
@@ -208,7 +218,11 @@ export class ReportQueries {
 
   summary(from: string, to: string): SummaryRow {
     if (from === OPEN_FROM && to === OPEN_TO) {
-      return { ...(this.s.summaryAll.get() as Omit<SummaryRow, 'entries'>), entries: this.s.entryCountAll.get() as number };
+      const gross = this.s.summaryAll.get() as Omit<SummaryRow, 'entries'>;
+      const v = this.s.voidFlows.get() as { takenBack: number; givenBack: number };
+      // a void's posting sits in the gross column of its sign; net, it is less of the other one
+      const voids = v.takenBack + v.givenBack;
+      return { ...gross, issued: gross.issued - voids, returned: gross.returned - voids, entries: this.s.entryCountAll.get() as number };
     }
     const row = this.s.summary.get({ from, to }) as Omit<SummaryRow, 'entries'>;
     return { ...row, entries: this.s.entryCount.get({ from, to }) as number };

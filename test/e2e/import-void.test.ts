@@ -75,6 +75,29 @@ describe('import void (e2e)', () => {
     expect(t.ok(['import', 'list']).map((r: { id: number; voided: number }) => [r.id, r.voided])).toEqual([[1, 5], [3, 0]]);
   });
 
+  it('after the void and the corrected import, the reports show what the corrected file alone shows: a void is less issued (or less returned), not a return', () => {
+    const flows = (x: Record<string, unknown>) => ({ issued: x.issued, returned: x.returned, redeemed: x.redeemed, expired: x.expired, adjusted: x.adjusted, issuedBy: x.issuedBy, closing: x.closingBalance ?? x.closing });
+    const reports = (t: TmpLedger) => {
+      const activity = t.ok(['report', 'activity', '--by', 'month', '--from', '2026-10-01', '--to', '2026-12-31']);
+      return {
+        all: flows(t.ok(['report', 'summary'])),
+        november: flows(t.ok(['report', 'summary', '--from', '2026-11-01', '--to', '2026-11-30'])),
+        buckets: activity.buckets.map((b: Record<string, unknown>) => ({ bucket: b.bucket, ...flows(b), closing: undefined })),
+        totals: { ...flows(activity.totals), closing: undefined },
+        earned: t.ok(['report', 'members', '--by', 'earned', '--top', '3']).members.map((m: { id: string; earned: number }) => [m.id, m.earned]),
+      };
+    };
+    const t = ledger();
+    t.ok(['import', 'purchases', file(t, 'wrong.csv', WRONG), '--source', 'shop']);
+    t.ok(['import', 'void', '1', '--yes']);
+    t.ok(['import', 'purchases', file(t, 'right.csv', RIGHT), '--source', 'shop']);
+    const clean = ledger();
+    clean.ok(['import', 'purchases', file(clean, 'right.csv', RIGHT), '--source', 'shop']);
+    const expected = reports(clean);
+    expect(expected.all).toMatchObject({ issued: 100 + 250 + 80 + 2500, returned: 20 });
+    expect(reports(t)).toEqual(expected);
+  });
+
   it('voiding twice is refused (exit 3) and writes nothing', () => {
     const t = ledger();
     t.ok(['import', 'purchases', file(t, 'wrong.csv', WRONG), '--source', 'shop']);
