@@ -61,6 +61,14 @@ export interface SimulateSetup {
   asOf: LocalDate;
   /** Points actually outstanding at asOf (what `report liability --as-of` counts), valued at redeemInForce. */
   outstanding?: Points;
+  /** Members' debts at asOf (`report liability`'s memberDebt). */
+  debt?: Points;
+  /**
+   * Each member's outstanding points and debt at asOf (a member left out holds and owes nothing). The
+   * draft's change to a member moves their own balance only: a gain repays their debt first, a loss takes
+   * their points and then runs into debt, never into another member's points.
+   */
+  holdings?: ReadonlyMap<string, Holding>;
   /** The expiry policy in force at asOf: a draft whose expiry differs from it (or from a version the orders earned under) is not simulated on the ledger's lots. */
   expiryInForce?: ExpiryPolicy;
   by: SimulateBy;
@@ -120,14 +128,37 @@ export interface LiabilityChange {
   /** Outstanding at asOf had the draft applied, valued at the draft's redeem rate. */
   simulatedPoints: Points;
   simulatedValue: string;
+  /** Members' debts at asOf, the ledger's and had the draft applied (never netted against the points above). */
+  actualDebt: Points;
+  simulatedDebt: Points;
+}
+
+/** A member's outstanding points (in lots and on hold) and debt at a date. */
+export interface Holding {
+  points: Points;
+  debt: Points;
+}
+
+/**
+ * A member's holding once their balance moves by `change`: a gain repays their debt first and the rest is
+ * points they hold; a loss takes their points first and the rest becomes debt (SPEC §4.5's take-back).
+ */
+export function shiftHolding(h: Holding, change: Points): Holding {
+  if (change >= 0) {
+    const repaid = Math.min(h.debt, change);
+    return { points: h.points + change - repaid, debt: h.debt - repaid };
+  }
+  const taken = Math.min(h.points, -change);
+  return { points: h.points - taken, debt: h.debt - change - taken };
 }
 
 /**
  * The outstanding points at an as-of date had a draft applied, valued at the draft's rate, against the
  * ledger's outstanding valued at the rate in force (§4.2's formula on each side, then the difference).
  */
-export function liabilityChange(p: { outstanding: Points; change: Points; rateInForce: Decimal.Value; draftRate: Decimal.Value; digits: number }): LiabilityChange {
+export function liabilityChange(p: { outstanding: Points; change: Points; debt?: Points; debtChange?: Points; rateInForce: Decimal.Value; draftRate: Decimal.Value; digits: number }): LiabilityChange {
   const simulatedPoints = p.outstanding + p.change;
+  const debt = p.debt ?? 0;
   const actual = signedValue(p.outstanding, p.rateInForce, p.digits);
   const simulated = signedValue(simulatedPoints, p.draftRate, p.digits);
   return {
@@ -137,6 +168,8 @@ export function liabilityChange(p: { outstanding: Points; change: Points; rateIn
     actualValue: formatMoney(actual, p.digits),
     simulatedPoints,
     simulatedValue: formatMoney(simulated, p.digits),
+    actualDebt: debt,
+    simulatedDebt: debt + (p.debtChange ?? 0),
   };
 }
 
@@ -170,7 +203,9 @@ export class Simulation {
   private readonly groups = new Map<string, SimGroup>();
   private readonly versions = new Set<number>();
   private readonly expiry = new Map<string, LocalDate | null>();
-  private n = { orders: 0, purchases: 0, checkouts: 0, actual: 0, difference: 0, liability: 0 };
+  /** Per member: how much the draft changes their balance at asOf (points it adds or removes that have not lapsed by then). */
+  private readonly liability = new Map<string, Points>();
+  private n = { orders: 0, purchases: 0, checkouts: 0, actual: 0, difference: 0 };
 
   constructor(private readonly s: SimulateSetup) {
     for (const [id, p] of s.earnedBefore) this.earned.set(id, p);
@@ -265,7 +300,10 @@ export class Simulation {
       }
       return e === null || e >= s.asOf;
     };
-    if (delta) this.n.liability += (unexpired(s.draft, 'draft') ? simulated : 0) - (unexpired(rules, o.rulesVersion) ? recomputed : 0);
+    if (delta) {
+      const change = (unexpired(s.draft, 'draft') ? simulated : 0) - (unexpired(rules, o.rulesVersion) ? recomputed : 0);
+      if (change) this.liability.set(m, (this.liability.get(m) ?? 0) + change);
+    }
 
     const actualSim = actualNet + delta;
     if (s.by === 'category') {
@@ -315,6 +353,20 @@ export class Simulation {
     return false;
   }
 
+  /** Each member's balance moved by what the draft changed for them: their points and their debt apart. */
+  private liabilityChange(): LiabilityChange {
+    const s = this.s;
+    let change = 0;
+    let debtChange = 0;
+    for (const [m, d] of this.liability) {
+      const h = s.holdings?.get(m) ?? { points: 0, debt: 0 };
+      const after = shiftHolding(h, d);
+      change += after.points - h.points;
+      debtChange += after.debt - h.debt;
+    }
+    return liabilityChange({ outstanding: s.outstanding ?? 0, change, debt: s.debt ?? 0, debtChange, rateInForce: s.redeemInForce, draftRate: s.draft.redeem.pointsPerUnit, digits: s.digits });
+  }
+
   result(): SimulationResult {
     const s = this.s;
     const n = this.n;
@@ -349,7 +401,7 @@ export class Simulation {
       membersAffected: gaining + losing,
       membersGaining: gaining,
       membersLosing: losing,
-      liabilityChange: liabilityChange({ outstanding: s.outstanding ?? 0, change: n.liability, rateInForce: s.redeemInForce, draftRate: s.draft.redeem.pointsPerUnit, digits: s.digits }),
+      liabilityChange: this.liabilityChange(),
       notSimulated: this.expiryChanged() ? ['expiry'] : [],
       by: s.by,
       groups,
