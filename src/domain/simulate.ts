@@ -24,6 +24,14 @@ export interface SimLine {
   category: string | null;
   /** The line's amount in minor units (signed: a return's lines are negative). */
   amount: Minor;
+  /**
+   * A checkout line's own share of the points the order earned and of its cash, and what refunds of this
+   * line took back of them (SPEC §4.5): a refund takes back from the lines it refunded, not the others.
+   */
+  earned?: Points;
+  refundedEarned?: Points;
+  cash?: Minor;
+  refundedCash?: Minor;
 }
 
 export interface SimOrder {
@@ -244,6 +252,15 @@ export class Simulation {
     let simulatedCredit = 0;
     let actualNet: Points;
     let tier: string | null;
+    // an order's points go to its lines by what each earned: amount × its multiplier under each rules
+    const weights = (r: Rules) =>
+      o.lines.map((x) => {
+        if (!r.earn.multipliers.length) return Math.abs(x.amount);
+        const m = lineMultiplier(r, x, day);
+        return m.eq(1) ? Math.abs(x.amount) * 1e6 : new D(Math.abs(x.amount)).times(m).times(1e6).floor().toNumber();
+      });
+    /** A checkout's lines' net points (credit less what refunds of each line took back), under the version and the draft. */
+    let lineNets: { recomputed: Points[]; simulated: Points[] } | null = null;
     if (o.kind === 'purchase') {
       actualNet = o.points;
       if (o.total < 0) {
@@ -266,13 +283,25 @@ export class Simulation {
       const r = earn(rules, lines, lifetime, today, 'earn', o.total);
       recomputedCredit = r.points;
       simulatedCredit = earn(s.draft, lines, lifetime + lifetimeDiff, today + todayDiff, 'earn', o.total).points;
-      // Refunds take back the same share of whatever the order earned.
-      const takeBack = (earned: Points): Points => {
-        if (o.points > 0) return Math.round((o.refundedEarned * earned) / o.points);
-        return o.cashPaid > 0 ? Math.round((o.refundedCash * earned) / o.cashPaid) : 0;
-      };
-      recomputed = recomputedCredit - takeBack(recomputedCredit);
-      simulated = simulatedCredit - takeBack(simulatedCredit);
+      if (o.lines.every((x) => x.earned !== undefined)) {
+        // A refund takes back what the lines it refunded earned (SPEC §4.5): each line's share of the
+        // order's credit, less the share of it that line's refunds took back.
+        const nets = (r: Rules, credit: Points): Points[] => {
+          const credits = o.lines.length === 1 ? [credit] : allocateProportionally(credit, weights(r));
+          return credits.map((c, i) => c - lineTakeBack(o.lines[i], o.points > 0, c));
+        };
+        lineNets = { recomputed: nets(rules, recomputedCredit), simulated: nets(s.draft, simulatedCredit) };
+        recomputed = lineNets.recomputed.reduce((t, x) => t + x, 0);
+        simulated = lineNets.simulated.reduce((t, x) => t + x, 0);
+      } else {
+        // lines without their own shares: refunds take back the same share of whatever the order earned
+        const takeBack = (earned: Points): Points => {
+          if (o.points > 0) return Math.round((o.refundedEarned * earned) / o.points);
+          return o.cashPaid > 0 ? Math.round((o.refundedCash * earned) / o.cashPaid) : 0;
+        };
+        recomputed = recomputedCredit - takeBack(recomputedCredit);
+        simulated = simulatedCredit - takeBack(simulatedCredit);
+      }
       actualNet = o.points - o.refundedEarned;
       tier = r.tier;
       this.n.checkouts++;
@@ -307,16 +336,20 @@ export class Simulation {
 
     const actualSim = actualNet + delta;
     if (s.by === 'category') {
-      // an order's points go to its lines by what each earned: amount × its multiplier under each rules
-      const weights = (r: Rules) =>
-        o.lines.map((x) => {
-          if (!r.earn.multipliers.length) return Math.abs(x.amount);
-          const m = lineMultiplier(r, x, day);
-          return m.eq(1) ? Math.abs(x.amount) * 1e6 : new D(Math.abs(x.amount)).times(m).times(1e6).floor().toNumber();
-        });
       const one = o.lines.length === 1;
-      const a = one ? [actualNet] : allocateProportionally(actualNet, weights(rules));
-      const b = one ? [actualSim] : allocateProportionally(actualSim, weights(s.draft));
+      let a: Points[];
+      let b: Points[];
+      const stored = o.kind === 'checkout' ? o.lines.map((x) => (x.earned ?? 0) - (x.refundedEarned ?? 0)) : null;
+      if (lineNets && stored && stored.reduce((t, x) => t + x, 0) === actualNet) {
+        // a checkout: each line's actual is the ledger's own (what it earned less what refunds of it took
+        // back, as report items shows it); the draft moves each line by its own change
+        const { recomputed: rn, simulated: sn } = lineNets;
+        a = stored;
+        b = stored.map((x, i) => x + sn[i] - rn[i]);
+      } else {
+        a = one ? [actualNet] : allocateProportionally(actualNet, weights(rules));
+        b = one ? [actualSim] : allocateProportionally(actualSim, weights(s.draft));
+      }
       const seen = new Set<string>();
       o.lines.forEach((x, i) => {
         const key = x.category ?? NO_CATEGORY;
@@ -408,6 +441,15 @@ export class Simulation {
       topMembers: members.slice(0, s.top),
     };
   }
+}
+
+/**
+ * What a checkout line's refunds take back of a credit to it: the share of the line's earned points its
+ * refunds took (an order that earned nothing: the share of the line's cash they refunded).
+ */
+function lineTakeBack(x: SimLine, earnedAny: boolean, credit: Points): Points {
+  const [part, whole] = earnedAny ? [x.refundedEarned ?? 0, x.earned ?? 0] : [x.refundedCash ?? 0, x.cash ?? 0];
+  return part && whole ? Math.round((credit * part) / whole) : 0;
 }
 
 /** The simulation of a whole list of orders at once (tests, small ledgers). */

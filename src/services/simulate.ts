@@ -97,7 +97,7 @@ function* orderStream(rows: IterableIterator<SimLineRow>): Generator<SimOrder> {
   let lines: SimLine[] = [];
   let curKey: string | null = null;
   for (const row of rows) {
-    const [type, key, memberId, at, source, version, total, points, refundedEarned, refundedCash, cashPaid, , sku, category, amount] = row;
+    const [type, key, memberId, at, source, version, total, points, refundedEarned, refundedCash, cashPaid, , sku, category, amount, earned, lineRefundedEarned, cash, lineRefundedCash] = row;
     if (key !== curKey) {
       if (cur) yield cur;
       curKey = key;
@@ -105,7 +105,7 @@ function* orderStream(rows: IterableIterator<SimLineRow>): Generator<SimOrder> {
       // an accrued order always names its version; one that does not is left out
       cur = version === null ? null : { kind: type === 'p' ? 'purchase' : 'checkout', memberId, at: Date.parse(at), source, rulesVersion: version, total, points, refundedEarned, refundedCash, cashPaid, lines };
     }
-    lines.push({ sku, category, amount });
+    lines.push(type === 'p' ? { sku, category, amount } : { sku, category, amount, earned, refundedEarned: lineRefundedEarned, cash, refundedCash: lineRefundedCash });
   }
   if (cur) yield cur;
 }

@@ -171,6 +171,29 @@ describe('simulate: a draft against the versions in force', () => {
     ]);
   });
 
+  it('--by category: a checkout refund takes back from the refunded line\'s category only', () => {
+    const v1 = rules({});
+    const draft = rules({ earn: { multipliers: [{ category: 'tea', multiplier: '2' }] } });
+    // tea 60.00 earning 60, home 2 × 20.00 earning 40; one home unit refunded: 20 taken back from home
+    const lines = [
+      { amount: 6000, sku: 'T', category: 'tea', earned: 60, refundedEarned: 0, cash: 6000, refundedCash: 0 },
+      { amount: 4000, sku: 'H', category: 'home', earned: 40, refundedEarned: 20, cash: 4000, refundedCash: 2000 },
+    ];
+    const checkout: SimOrder = { kind: 'checkout', memberId: 'M1', at: Date.parse('2026-10-01T12:00:00+08:00'), source: 'checkout', rulesVersion: 1, total: 10000, points: 100, refundedEarned: 20, refundedCash: 2000, cashPaid: 10000, lines };
+    const same = simulate(setup(v1, { 1: v1 }, { by: 'category' }), [checkout]);
+    expect(same.groups.map((g) => [g.key, g.actualPoints, g.simulatedPoints])).toEqual([
+      ['tea', 60, 60],
+      ['home', 20, 20],
+    ]);
+    // the draft doubles tea (120); home still earns 40 and loses the refunded unit's 20
+    const r = simulate(setup(draft, { 1: v1 }, { by: 'category' }), [checkout]);
+    expect(r.groups.map((g) => [g.key, g.actualPoints, g.simulatedPoints])).toEqual([
+      ['tea', 60, 120],
+      ['home', 20, 20],
+    ]);
+    expect(r.difference).toBe(60);
+  });
+
   it('leaves points that would have expired by the as-of date out of the liability change', () => {
     const v1 = rules({});
     const draft = rules({ earn: { pointsPerUnit: '2' }, expiry: { policy: 'rolling-days', days: 30 } });

@@ -139,6 +139,23 @@ describe('rules simulate tells what a ledger run under the draft would hold', ()
       points: real.outstandingPoints - now.outstandingPoints,
     });
   });
+
+  it('--by category: a refund of a line takes back from that line\'s category only, as report items shows per line', () => {
+    // ORD-000001: TEA-001 (tea) and 2 × HOME-001 (household), one HOME-001 refunded
+    const r = ok(['rules', 'simulate', join(FIXTURES, 'rules.json'), '--by', 'category', '--from', '2026-11-23', '--to', '2026-11-23']);
+    const items = ok(['report', 'items', '--from', '2026-11-23', '--to', '2026-11-23']);
+    const byCategory = new Map<string, number>();
+    for (const i of items.items as { category: string; pointsEarned: number }[]) byCategory.set(i.category, (byCategory.get(i.category) ?? 0) + i.pointsEarned);
+    const groups = new Map((r.groups as { key: string; actualPoints: number; simulatedPoints: number }[]).map((g) => [g.key, g]));
+    for (const k of ['tea', 'household']) {
+      expect(groups.get(k)?.actualPoints).toBe(byCategory.get(k));
+      expect(groups.get(k)?.simulatedPoints).toBe(byCategory.get(k)); // the rules in force: no difference
+    }
+    // a draft that doubles tea moves tea alone; household keeps its take-back
+    const t = ok(['rules', 'simulate', join(demo.dir, 'tea.json'), '--by', 'category', '--from', '2026-11-23', '--to', '2026-11-23']);
+    const household = (t.groups as { key: string; actualPoints: number; simulatedPoints: number }[]).find((g) => g.key === 'household')!;
+    expect(household).toMatchObject({ actualPoints: byCategory.get('household'), simulatedPoints: byCategory.get('household') });
+  });
 });
 
 describe('rules apply on a terminal', () => {
