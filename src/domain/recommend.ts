@@ -12,8 +12,13 @@ export interface Candidate {
   sku: string;
   name: string;
   category: string | null;
-  /** Points the item costs when paid with points (null: it cannot be). */
+  /**
+   * The most points a checkout takes for one unit (a points-only item: its points price; a mixed item: the
+   * points part its ratio allows, the rest in cash; null: it cannot be paid with points).
+   */
   pointsPrice: number | null;
+  /** The cash paid besides pointsPrice, as money text ("0.00" for a points-only item); null or absent: none known. */
+  cashWithPoints?: string | null;
 }
 
 export interface Recommendation {
@@ -22,7 +27,9 @@ export interface Recommendation {
   score: number;
   reason: string;
   pointsPrice: number | null;
-  /** Whether the member's available points cover pointsPrice (null: not for points, or no member). */
+  /** The cash checkout takes besides pointsPrice (a mixed item: points + cash); null: not for points. */
+  cashWithPoints: string | null;
+  /** Whether the member's available points cover pointsPrice (null: not for points, or no member); a frozen member: false. */
   affordable: boolean | null;
   pointsNeeded: number | null;
 }
@@ -187,7 +194,7 @@ const normalise = (m: Map<number, number>): Map<number, number> => {
 const times = (n: number): string => (n === 1 ? 'once' : n === 2 ? 'twice' : `${n} times`);
 const round4 = (x: number): number => Math.round(x * 10_000) / 10_000;
 
-function priced(c: Candidate, score: number, reason: string, available: number | null): Recommendation {
+function priced(c: Candidate, score: number, reason: string, available: number | null, frozen = false): Recommendation {
   const p = c.pointsPrice;
   return {
     sku: c.sku,
@@ -195,7 +202,8 @@ function priced(c: Candidate, score: number, reason: string, available: number |
     score: round4(score),
     reason,
     pointsPrice: p,
-    affordable: p === null || available === null ? null : available >= p,
+    cashWithPoints: p === null ? null : (c.cashWithPoints ?? null),
+    affordable: p === null || available === null ? null : !frozen && available >= p,
     pointsNeeded: p === null || available === null ? null : Math.max(0, p - available),
   };
 }
@@ -207,6 +215,8 @@ export interface MemberFacts {
   tierOf: (memberId: string) => string | null;
   /** Points the member can spend now. */
   available: number | null;
+  /** A frozen member can pay nothing with points (checkout refuses): no item is affordable to them. */
+  frozen?: boolean;
 }
 
 const tierWords = (tier: string | null): string => (tier ? `${tier} members` : 'members');
@@ -282,7 +292,7 @@ export function recommendForMember(h: PurchaseHistory, m: MemberFacts, candidate
     scored.push({ c, i, score, reason });
   }
   scored.sort((a, b) => b.score - a.score || (a.c.sku < b.c.sku ? -1 : 1));
-  return diversify(h, scored, top).map((x) => priced(x.c, x.score, x.reason, m.available));
+  return diversify(h, scored, top).map((x) => priced(x.c, x.score, x.reason, m.available, m.frozen === true));
 }
 
 /**
@@ -346,7 +356,7 @@ export function boughtTogether(h: PurchaseHistory, sku: string, candidates: read
 }
 
 export interface SegmentRecommendation extends Omit<Recommendation, 'affordable' | 'pointsNeeded'> {
-  /** Members of the segment whose available points cover pointsPrice. */
+  /** Members of the segment whose available points cover pointsPrice (frozen members never). */
   membersAffording: number | null;
 }
 
@@ -392,14 +402,20 @@ export function recommendForSegment(
       [0.4 * r, `redeemed ${times(redeemed.get(i!) ?? 0)} by ${segment.label} members`],
       [0.25 * b, `bought ${times(bought.get(i!) ?? 0)} by ${segment.label} members`],
       [0.2 * k, `popular in ${cat} among ${segment.label} members`],
-      [0.15 * reach, `${affording} of ${avail.length} ${segment.label} members can pay it with points today`],
+      [0.15 * reach, `${affording} of ${avail.length} ${segment.label} members can pay it with ${payWords(c)} today`],
     ];
     const score = parts.reduce((a, p) => a + p[0], 0);
     if (score <= 0) continue;
     out.push({ c, score, reason: parts.filter((p) => p[0] > 0).sort((x, y) => y[0] - x[0])[0][1], affording });
   }
   out.sort((a, b) => b.score - a.score || (a.c.sku < b.c.sku ? -1 : 1));
-  return out.slice(0, top).map((x) => ({ sku: x.c.sku, name: x.c.name, score: round4(x.score), reason: x.reason, pointsPrice: x.c.pointsPrice, membersAffording: x.affording }));
+  return out.slice(0, top).map((x) => ({ sku: x.c.sku, name: x.c.name, score: round4(x.score), reason: x.reason, pointsPrice: x.c.pointsPrice, cashWithPoints: x.c.cashWithPoints ?? null, membersAffording: x.affording }));
+}
+
+/** How a candidate is paid with points, in words: "points", or "N points + C in cash" for a mixed item. */
+function payWords(c: Candidate): string {
+  const cash = c.cashWithPoints;
+  return cash && !/^0*[.,]?0*$/.test(cash) ? `${c.pointsPrice} points + ${cash} in cash` : 'points';
 }
 
 /** The baseline of the evaluation: the most popular items (by baskets), best first. */

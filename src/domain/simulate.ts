@@ -24,6 +24,14 @@ export interface SimLine {
   category: string | null;
   /** The line's amount in minor units (signed: a return's lines are negative). */
   amount: Minor;
+  /**
+   * A checkout line's own share of the points the order earned and of its cash, and what refunds of this
+   * line took back of them (SPEC §4.5): a refund takes back from the lines it refunded, not the others.
+   */
+  earned?: Points;
+  refundedEarned?: Points;
+  cash?: Minor;
+  refundedCash?: Minor;
 }
 
 export interface SimOrder {
@@ -61,6 +69,14 @@ export interface SimulateSetup {
   asOf: LocalDate;
   /** Points actually outstanding at asOf (what `report liability --as-of` counts), valued at redeemInForce. */
   outstanding?: Points;
+  /** Members' debts at asOf (`report liability`'s memberDebt). */
+  debt?: Points;
+  /**
+   * Each member's outstanding points and debt at asOf (a member left out holds and owes nothing). The
+   * draft's change to a member moves their own balance only: a gain repays their debt first, a loss takes
+   * their points and then runs into debt, never into another member's points.
+   */
+  holdings?: ReadonlyMap<string, Holding>;
   /** The expiry policy in force at asOf: a draft whose expiry differs from it (or from a version the orders earned under) is not simulated on the ledger's lots. */
   expiryInForce?: ExpiryPolicy;
   by: SimulateBy;
@@ -120,14 +136,37 @@ export interface LiabilityChange {
   /** Outstanding at asOf had the draft applied, valued at the draft's redeem rate. */
   simulatedPoints: Points;
   simulatedValue: string;
+  /** Members' debts at asOf, the ledger's and had the draft applied (never netted against the points above). */
+  actualDebt: Points;
+  simulatedDebt: Points;
+}
+
+/** A member's outstanding points (in lots and on hold) and debt at a date. */
+export interface Holding {
+  points: Points;
+  debt: Points;
+}
+
+/**
+ * A member's holding once their balance moves by `change`: a gain repays their debt first and the rest is
+ * points they hold; a loss takes their points first and the rest becomes debt (SPEC §4.5's take-back).
+ */
+export function shiftHolding(h: Holding, change: Points): Holding {
+  if (change >= 0) {
+    const repaid = Math.min(h.debt, change);
+    return { points: h.points + change - repaid, debt: h.debt - repaid };
+  }
+  const taken = Math.min(h.points, -change);
+  return { points: h.points - taken, debt: h.debt - change - taken };
 }
 
 /**
  * The outstanding points at an as-of date had a draft applied, valued at the draft's rate, against the
  * ledger's outstanding valued at the rate in force (§4.2's formula on each side, then the difference).
  */
-export function liabilityChange(p: { outstanding: Points; change: Points; rateInForce: Decimal.Value; draftRate: Decimal.Value; digits: number }): LiabilityChange {
+export function liabilityChange(p: { outstanding: Points; change: Points; debt?: Points; debtChange?: Points; rateInForce: Decimal.Value; draftRate: Decimal.Value; digits: number }): LiabilityChange {
   const simulatedPoints = p.outstanding + p.change;
+  const debt = p.debt ?? 0;
   const actual = signedValue(p.outstanding, p.rateInForce, p.digits);
   const simulated = signedValue(simulatedPoints, p.draftRate, p.digits);
   return {
@@ -137,6 +176,8 @@ export function liabilityChange(p: { outstanding: Points; change: Points; rateIn
     actualValue: formatMoney(actual, p.digits),
     simulatedPoints,
     simulatedValue: formatMoney(simulated, p.digits),
+    actualDebt: debt,
+    simulatedDebt: debt + (p.debtChange ?? 0),
   };
 }
 
@@ -170,7 +211,9 @@ export class Simulation {
   private readonly groups = new Map<string, SimGroup>();
   private readonly versions = new Set<number>();
   private readonly expiry = new Map<string, LocalDate | null>();
-  private n = { orders: 0, purchases: 0, checkouts: 0, actual: 0, difference: 0, liability: 0 };
+  /** Per member: how much the draft changes their balance at asOf (points it adds or removes that have not lapsed by then). */
+  private readonly liability = new Map<string, Points>();
+  private n = { orders: 0, purchases: 0, checkouts: 0, actual: 0, difference: 0 };
 
   constructor(private readonly s: SimulateSetup) {
     for (const [id, p] of s.earnedBefore) this.earned.set(id, p);
@@ -209,6 +252,15 @@ export class Simulation {
     let simulatedCredit = 0;
     let actualNet: Points;
     let tier: string | null;
+    // an order's points go to its lines by what each earned: amount × its multiplier under each rules
+    const weights = (r: Rules) =>
+      o.lines.map((x) => {
+        if (!r.earn.multipliers.length) return Math.abs(x.amount);
+        const m = lineMultiplier(r, x, day);
+        return m.eq(1) ? Math.abs(x.amount) * 1e6 : new D(Math.abs(x.amount)).times(m).times(1e6).floor().toNumber();
+      });
+    /** A checkout's lines' net points (credit less what refunds of each line took back), under the version and the draft. */
+    let lineNets: { recomputed: Points[]; simulated: Points[] } | null = null;
     if (o.kind === 'purchase') {
       actualNet = o.points;
       if (o.total < 0) {
@@ -231,13 +283,25 @@ export class Simulation {
       const r = earn(rules, lines, lifetime, today, 'earn', o.total);
       recomputedCredit = r.points;
       simulatedCredit = earn(s.draft, lines, lifetime + lifetimeDiff, today + todayDiff, 'earn', o.total).points;
-      // Refunds take back the same share of whatever the order earned.
-      const takeBack = (earned: Points): Points => {
-        if (o.points > 0) return Math.round((o.refundedEarned * earned) / o.points);
-        return o.cashPaid > 0 ? Math.round((o.refundedCash * earned) / o.cashPaid) : 0;
-      };
-      recomputed = recomputedCredit - takeBack(recomputedCredit);
-      simulated = simulatedCredit - takeBack(simulatedCredit);
+      if (o.lines.every((x) => x.earned !== undefined)) {
+        // A refund takes back what the lines it refunded earned (SPEC §4.5): each line's share of the
+        // order's credit, less the share of it that line's refunds took back.
+        const nets = (r: Rules, credit: Points): Points[] => {
+          const credits = o.lines.length === 1 ? [credit] : allocateProportionally(credit, weights(r));
+          return credits.map((c, i) => c - lineTakeBack(o.lines[i], o.points > 0, c));
+        };
+        lineNets = { recomputed: nets(rules, recomputedCredit), simulated: nets(s.draft, simulatedCredit) };
+        recomputed = lineNets.recomputed.reduce((t, x) => t + x, 0);
+        simulated = lineNets.simulated.reduce((t, x) => t + x, 0);
+      } else {
+        // lines without their own shares: refunds take back the same share of whatever the order earned
+        const takeBack = (earned: Points): Points => {
+          if (o.points > 0) return Math.round((o.refundedEarned * earned) / o.points);
+          return o.cashPaid > 0 ? Math.round((o.refundedCash * earned) / o.cashPaid) : 0;
+        };
+        recomputed = recomputedCredit - takeBack(recomputedCredit);
+        simulated = simulatedCredit - takeBack(simulatedCredit);
+      }
       actualNet = o.points - o.refundedEarned;
       tier = r.tier;
       this.n.checkouts++;
@@ -265,20 +329,27 @@ export class Simulation {
       }
       return e === null || e >= s.asOf;
     };
-    if (delta) this.n.liability += (unexpired(s.draft, 'draft') ? simulated : 0) - (unexpired(rules, o.rulesVersion) ? recomputed : 0);
+    if (delta) {
+      const change = (unexpired(s.draft, 'draft') ? simulated : 0) - (unexpired(rules, o.rulesVersion) ? recomputed : 0);
+      if (change) this.liability.set(m, (this.liability.get(m) ?? 0) + change);
+    }
 
     const actualSim = actualNet + delta;
     if (s.by === 'category') {
-      // an order's points go to its lines by what each earned: amount × its multiplier under each rules
-      const weights = (r: Rules) =>
-        o.lines.map((x) => {
-          if (!r.earn.multipliers.length) return Math.abs(x.amount);
-          const m = lineMultiplier(r, x, day);
-          return m.eq(1) ? Math.abs(x.amount) * 1e6 : new D(Math.abs(x.amount)).times(m).times(1e6).floor().toNumber();
-        });
       const one = o.lines.length === 1;
-      const a = one ? [actualNet] : allocateProportionally(actualNet, weights(rules));
-      const b = one ? [actualSim] : allocateProportionally(actualSim, weights(s.draft));
+      let a: Points[];
+      let b: Points[];
+      const stored = o.kind === 'checkout' ? o.lines.map((x) => (x.earned ?? 0) - (x.refundedEarned ?? 0)) : null;
+      if (lineNets && stored && stored.reduce((t, x) => t + x, 0) === actualNet) {
+        // a checkout: each line's actual is the ledger's own (what it earned less what refunds of it took
+        // back, as report items shows it); the draft moves each line by its own change
+        const { recomputed: rn, simulated: sn } = lineNets;
+        a = stored;
+        b = stored.map((x, i) => x + sn[i] - rn[i]);
+      } else {
+        a = one ? [actualNet] : allocateProportionally(actualNet, weights(rules));
+        b = one ? [actualSim] : allocateProportionally(actualSim, weights(s.draft));
+      }
       const seen = new Set<string>();
       o.lines.forEach((x, i) => {
         const key = x.category ?? NO_CATEGORY;
@@ -315,6 +386,20 @@ export class Simulation {
     return false;
   }
 
+  /** Each member's balance moved by what the draft changed for them: their points and their debt apart. */
+  private liabilityChange(): LiabilityChange {
+    const s = this.s;
+    let change = 0;
+    let debtChange = 0;
+    for (const [m, d] of this.liability) {
+      const h = s.holdings?.get(m) ?? { points: 0, debt: 0 };
+      const after = shiftHolding(h, d);
+      change += after.points - h.points;
+      debtChange += after.debt - h.debt;
+    }
+    return liabilityChange({ outstanding: s.outstanding ?? 0, change, debt: s.debt ?? 0, debtChange, rateInForce: s.redeemInForce, draftRate: s.draft.redeem.pointsPerUnit, digits: s.digits });
+  }
+
   result(): SimulationResult {
     const s = this.s;
     const n = this.n;
@@ -349,13 +434,22 @@ export class Simulation {
       membersAffected: gaining + losing,
       membersGaining: gaining,
       membersLosing: losing,
-      liabilityChange: liabilityChange({ outstanding: s.outstanding ?? 0, change: n.liability, rateInForce: s.redeemInForce, draftRate: s.draft.redeem.pointsPerUnit, digits: s.digits }),
+      liabilityChange: this.liabilityChange(),
       notSimulated: this.expiryChanged() ? ['expiry'] : [],
       by: s.by,
       groups,
       topMembers: members.slice(0, s.top),
     };
   }
+}
+
+/**
+ * What a checkout line's refunds take back of a credit to it: the share of the line's earned points its
+ * refunds took (an order that earned nothing: the share of the line's cash they refunded).
+ */
+function lineTakeBack(x: SimLine, earnedAny: boolean, credit: Points): Points {
+  const [part, whole] = earnedAny ? [x.refundedEarned ?? 0, x.earned ?? 0] : [x.refundedCash ?? 0, x.cash ?? 0];
+  return part && whole ? Math.round((credit * part) / whole) : 0;
 }
 
 /** The simulation of a whole list of orders at once (tests, small ledgers). */

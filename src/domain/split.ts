@@ -259,6 +259,18 @@ export function split(input: SplitInput): SplitOutcome {
   return { ok: true, quote };
 }
 
+/**
+ * What a checkout of one unit of an item takes with the most points (§4.3, the same split as a quote
+ * with --max-points and points enough): a points-only item its points, a mixed item the points its ratio
+ * allows and the rest in cash. Null: it cannot be paid with points (cash only, or a mixed part below minPoints).
+ */
+export function mostPointsFor(line: CartLine, redeem: RedeemRules, digits: number): { points: Points; cash: Minor } | null {
+  if (line.pay === 'cash') return null;
+  const q = split({ lines: [{ ...line, quantity: 1 }], coupon: null, redeem, digits, available: Number.MAX_SAFE_INTEGER, request: { kind: 'max' } });
+  if (!q.ok || q.quote.pointsUsed <= 0) return null;
+  return { points: q.quote.pointsUsed, cash: q.quote.cashPaid };
+}
+
 /** What one line of a quote is paid with (§4.5). */
 export interface LineSplit {
   points: Points;

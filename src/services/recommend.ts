@@ -1,8 +1,11 @@
 // `report recommend --member M | --item SKU | --segment tier=NAME`: items from the active catalog ranked
 // from purchase lines (imports and checkouts) and redemptions (domain/recommend.ts). Reads only.
+import { Decimal } from 'decimal.js';
 import { NotFoundError, UsageError } from '../errors.js';
 import { type Candidate, PurchaseHistory, type Recommendation, type SegmentRecommendation, boughtTogether, recommendForMember, recommendForSegment } from '../domain/recommend.js';
+import { formatMoney } from '../domain/money.js';
 import { type Rules, currentTierName } from '../domain/rules.js';
+import { mostPointsFor } from '../domain/split.js';
 import { analysis } from '../store/analysis.js';
 import { catalog } from '../store/catalog.js';
 import { members } from '../store/members.js';
@@ -31,22 +34,24 @@ export interface SegmentRecommendations {
 export type RecommendInput = { member?: string; item?: string; segment?: string; top?: number };
 
 /**
- * What can be recommended: the active catalog, each item with the points it costs paid with points (its
- * points price, else its whole price at the redeem rate; cash-only: none). A ledger with no catalog (one
+ * What can be recommended: the active catalog, each item with what a checkout of it takes with the most
+ * points (domain/split.ts, as checkout quote --max-points: a points-only item its points; a mixed item the
+ * points its ratio allows plus the cash left; cash-only: none). A ledger with no catalog (one
  * that only imports purchases) gets the items of its purchase history instead, by SKU.
  */
 function candidatesOf(l: Ledger, rules: Rules, h: PurchaseHistory): Candidate[] {
-  const ppu = rules.redeem.pointsPerUnit;
   const items = l.store.get(catalog).list();
   if (!items.length && !l.store.get(catalog).list({ all: true }).length) {
     return h.skus.map((sku, i) => ({ sku, name: sku, category: h.categoryOf[i], pointsPrice: null }));
   }
-  return items.map((c) => ({
-    sku: c.sku,
-    name: c.name,
-    category: c.category,
-    pointsPrice: c.points_price ?? (c.pay === 'cash' ? null : ppu.times(c.price).div(10 ** l.digits).ceil().toNumber()),
-  }));
+  return items.map((c) => {
+    const offer = mostPointsFor(
+      { sku: c.sku, name: c.name, category: c.category, kind: c.kind, pay: c.pay, quantity: 1, unitPrice: c.price, pointsPrice: c.points_price, maxPointsRatio: c.max_points_ratio === null ? null : new Decimal(c.max_points_ratio), pointsDiscount: c.points_discount },
+      rules.redeem,
+      l.digits,
+    );
+    return { sku: c.sku, name: c.name, category: c.category, pointsPrice: offer?.points ?? null, cashWithPoints: offer ? formatMoney(offer.cash, l.digits) : null };
+  });
 }
 
 function historyOf(l: Ledger): PurchaseHistory {
@@ -99,7 +104,7 @@ export async function recommend(ctx: Ctx, input: RecommendInput): Promise<Member
         const tier = tiers.get(m.id) ?? null;
         const available = Math.max(0, availableOf(l, m));
         const h = historyOf(l);
-        const recs = recommendForMember(h, { memberId: m.id, tier, tierOf: (id) => tiers.get(id) ?? null, available }, candidatesOf(l, rules, h), top);
+        const recs = recommendForMember(h, { memberId: m.id, tier, tierOf: (id) => tiers.get(id) ?? null, available, frozen: m.status === 'frozen' }, candidatesOf(l, rules, h), top);
         return { memberId: m.id, tier, availablePoints: available, recommendations: recs };
       }
       if (kind === 'item') {
@@ -120,7 +125,8 @@ export async function recommend(ctx: Ctx, input: RecommendInput): Promise<Member
       const available = new Map<string, number>();
       for (const id of group) {
         const m = repo.get(id);
-        if (m) available.set(id, Math.max(0, availableOf(l, m)));
+        // a frozen member can pay nothing with points today (checkout refuses them)
+        if (m) available.set(id, m.status === 'frozen' ? 0 : Math.max(0, availableOf(l, m)));
       }
       const h = historyOf(l);
       return {

@@ -149,6 +149,13 @@ export function lotPointsAt(l: Ledger, asOf: LocalDate, now: LocalDate): { curre
   return { current, cutoff, rows };
 }
 
+/** Each member's outstanding points and debt at the end of a day, counted as report liability counts them. */
+export function memberHoldingsAt(l: Ledger, asOf: LocalDate, now: LocalDate): Map<string, { points: number; debt: number }> {
+  const q = l.store.get(reportQueries);
+  const rows = asOf >= now ? q.currentHoldings() : q.holdingsAt(new Date(startOfLocalDayMs(addDays(asOf, 1), l.zone)).toISOString());
+  return new Map(rows.map(([id, points, debt]) => [id, { points, debt }]));
+}
+
 export async function liabilityReport(ctx: Ctx, input: { asOf?: LocalDate }): Promise<LiabilityReport> {
   return withLedger(ctx, (l) =>
     l.store.read(() => {

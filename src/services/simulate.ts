@@ -7,7 +7,7 @@ import { type LocalDate, addDays, localDate, localRangeUtc } from '../domain/tim
 import { type SimLineRow, analysis } from '../store/analysis.js';
 import { rulesVersions } from '../store/rules.js';
 import { type Ctx, type Ledger, parseStoredRules, rulesAt, withLedger } from './ledger.js';
-import { lotPointsAt } from './reports.js';
+import { memberHoldingsAt } from './reports.js';
 import { readRulesFile, rulesOfDocument } from './rules.js';
 
 export interface SimulateInput {
@@ -43,6 +43,7 @@ export function simulateDraft(l: Ledger, draft: Rules, file: string, p: { from?:
   const endIso = toIso < l.nowIso ? new Date(Date.parse(toIso) - 1).toISOString() : l.nowIso;
   const inForce = rulesAt(l, endIso).rules;
   const pinned = a.pinnedTiers();
+  const holdings = memberHoldingsAt(l, to, today);
   const sim = new Simulation({
     draft,
     version: (id) => {
@@ -56,7 +57,10 @@ export function simulateDraft(l: Ledger, draft: Rules, file: string, p: { from?:
     pinnedTier: (id) => pinned.get(id) ?? null,
     earnedBefore: fromIso ? a.earnedBefore(fromIso) : new Map(),
     asOf: to,
-    outstanding: lotPointsAt(l, to, today).rows.reduce((a, r) => a + r.points, 0), // as report liability --as-of counts them
+    // as report liability --as-of counts them: each member's points and debt apart
+    outstanding: [...holdings.values()].reduce((a, h) => a + h.points, 0),
+    debt: [...holdings.values()].reduce((a, h) => a + h.debt, 0),
+    holdings,
     expiryInForce: inForce.expiry,
     by: p.by ?? 'month',
     top: p.top ?? 10,
@@ -93,7 +97,7 @@ function* orderStream(rows: IterableIterator<SimLineRow>): Generator<SimOrder> {
   let lines: SimLine[] = [];
   let curKey: string | null = null;
   for (const row of rows) {
-    const [type, key, memberId, at, source, version, total, points, refundedEarned, refundedCash, cashPaid, , sku, category, amount] = row;
+    const [type, key, memberId, at, source, version, total, points, refundedEarned, refundedCash, cashPaid, , sku, category, amount, earned, lineRefundedEarned, cash, lineRefundedCash] = row;
     if (key !== curKey) {
       if (cur) yield cur;
       curKey = key;
@@ -101,7 +105,7 @@ function* orderStream(rows: IterableIterator<SimLineRow>): Generator<SimOrder> {
       // an accrued order always names its version; one that does not is left out
       cur = version === null ? null : { kind: type === 'p' ? 'purchase' : 'checkout', memberId, at: Date.parse(at), source, rulesVersion: version, total, points, refundedEarned, refundedCash, cashPaid, lines };
     }
-    lines.push({ sku, category, amount });
+    lines.push(type === 'p' ? { sku, category, amount } : { sku, category, amount, earned, refundedEarned: lineRefundedEarned, cash, refundedCash: lineRefundedCash });
   }
   if (cur) yield cur;
 }

@@ -21,6 +21,12 @@ export type SimLineRow = [
   sku: string | null,
   category: string | null,
   lineAmount: number, // the line's amount (a purchase imported before lines were kept: its amount, one line)
+  // a checkout line's own share of the points earned and of the cash, and what its refunds took back of
+  // them (SPEC §4.5); 0 for a purchase's lines
+  lineEarned: number,
+  lineRefundedEarned: number,
+  lineCash: number,
+  lineRefundedCash: number,
 ];
 
 /** One line of purchase history for recommendations: who bought what, when (both imports and checkouts). */
@@ -51,7 +57,7 @@ export class Analysis {
       simPurchases: db
         .prepare(
           `SELECT 'p', CAST(p.id AS TEXT), p.member_id, p.purchased_at, p.source, p.rules_version, p.amount, p.points, 0, 0, 0,
-                  l.line_no, l.sku, l.category, COALESCE(l.amount, p.amount)
+                  l.line_no, l.sku, l.category, COALESCE(l.amount, p.amount), 0, 0, 0, 0
              FROM (SELECT id, member_id, purchased_at, source, rules_version, amount, points FROM purchases
                     WHERE status = 'accrued' AND voided_at IS NULL AND purchased_at >= ? AND purchased_at < ?
                     ORDER BY purchased_at, id LIMIT ${NO_LIMIT}) p
@@ -61,7 +67,7 @@ export class Analysis {
       simCheckouts: db
         .prepare(
           `SELECT 'o', o.id, o.member_id, o.paid_at, 'checkout', o.rules_version, o.total, o.points_earned, o.refunded_earned, o.refunded_cash, o.cash_paid,
-                  ol.line_no, ol.sku, ol.category, ol.amount
+                  ol.line_no, ol.sku, ol.category, ol.amount, ol.earned, ol.refunded_earned, ol.cash, ol.refunded_cash
              FROM (SELECT id, member_id, paid_at, rules_version, total, points_earned, refunded_earned, refunded_cash, cash_paid FROM orders
                     WHERE status IN ${PAID} AND paid_at >= ? AND paid_at < ?
                     ORDER BY paid_at, id LIMIT ${NO_LIMIT}) o

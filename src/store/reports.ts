@@ -153,6 +153,30 @@ export class ReportQueries {
           WHERE le.at < @cutoff
           GROUP BY month`,
       ),
+      // Each member's points in lots (free and on hold) and debt: now from the members' caches (balance =
+      // lots + held − debt), at an instant from the lots as lotsAt counts them and the journal's balances.
+      currentHoldings: db.prepare('SELECT id, balance + debt AS points, debt FROM members WHERE balance <> 0 OR debt <> 0').raw(),
+      holdingsAt: db
+        .prepare(
+          `SELECT id, sum(points) AS points, sum(points) - sum(net) AS debt FROM (
+             SELECT l.member_id AS id, l.points + coalesce(mv.s, 0) AS points, 0 AS net
+               FROM lots l JOIN entries le ON le.id = l.entry_id
+               LEFT JOIN (SELECT lm.lot_id, sum(lm.points) AS s FROM lot_moves lm JOIN entries me ON me.id = lm.entry_id
+                           WHERE me.at < @cutoff GROUP BY lm.lot_id) mv ON mv.lot_id = l.id
+              WHERE le.at < @cutoff
+             UNION ALL
+             SELECT h.member_id, hl.points, 0
+               FROM holds h JOIN hold_lots hl ON hl.hold_id = h.id
+               JOIN entries he ON he.id = h.entry_id
+               LEFT JOIN entries ce ON ce.kind IN ('redemption', 'release') AND ce.ref = h.order_id AND ce.member_id = h.member_id
+              WHERE he.at < @cutoff AND (ce.id IS NULL OR ce.at >= @cutoff)
+             UNION ALL
+             SELECT p.member_id, 0, p.points
+               FROM postings p JOIN entries e ON e.id = p.entry_id
+              WHERE e.at < @cutoff AND p.account IN ('member', 'held')
+           ) x GROUP BY id HAVING sum(points) <> 0 OR sum(net) <> 0`,
+        )
+        .raw(),
       membersBy: { balance: membersBy('balance'), earned: membersBy('earned'), redeemed: membersBy('redeemed') },
       // All time: rank from the member caches (or one pass over redeemed postings), then read the
       // other columns for the ranked members only. (The redundant `account IN (…)` is the WHERE of the
@@ -246,6 +270,16 @@ export class ReportQueries {
   /** Outstanding and held points as of an instant, from the journal. */
   totalsAt(cutoff: string): { outstanding: number; held: number } {
     return this.s.totalsAt.get(cutoff) as { outstanding: number; held: number };
+  }
+
+  /** Each member holding points or owing some now: [id, points in lots and on hold, debt]. */
+  currentHoldings(): [id: string, points: number, debt: number][] {
+    return this.s.currentHoldings.all() as [string, number, number][];
+  }
+
+  /** The same as of an instant: lots replayed as lotsAt does, holds open then, debt = those points − the journal's balance. */
+  holdingsAt(cutoff: string): [id: string, points: number, debt: number][] {
+    return this.s.holdingsAt.all({ cutoff }) as [string, number, number][];
   }
 
   /** Lot remaining by expiry month as of an instant, replaying lot moves recorded before it. */

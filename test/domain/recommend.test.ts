@@ -235,6 +235,20 @@ describe('boughtTogether and recommendForSegment', () => {
     expect(recs.find((r) => r.sku === 'TEA')).toMatchObject({ membersAffording: 2 });
   });
 
+  it('a mixed item is promised as points + cash, and a frozen member affords nothing', () => {
+    const h = shop();
+    const mixed = [{ ...item('TEA', 'tea', 800), cashWithPoints: '2.00' }, { ...item('CUP', 'home', 500), cashWithPoints: '0.00' }];
+    const seg = recommendForSegment(h, { label: 'gold', members: new Set(['A', 'X']), available: new Map([['A', 900], ['X', 0]]) }, mixed, 10);
+    expect(seg.find((r) => r.sku === 'TEA')).toMatchObject({ pointsPrice: 800, cashWithPoints: '2.00', membersAffording: 1 });
+    const only = recommendForSegment(new PurchaseHistory(), { label: 'gold', members: new Set(['A']), available: new Map([['A', 900]]) }, mixed, 10);
+    expect(only.find((r) => r.sku === 'TEA')?.reason).toBe('1 of 1 gold members can pay it with 800 points + 2.00 in cash today');
+    expect(only.find((r) => r.sku === 'CUP')?.reason).toBe('1 of 1 gold members can pay it with points today');
+    const open = recommendForMember(h, facts('X', 5000), mixed, 10);
+    expect(open.find((r) => r.sku === 'TEA')).toMatchObject({ affordable: true, pointsNeeded: 0, cashWithPoints: '2.00' });
+    const frozen = recommendForMember(h, { ...facts('X', 5000), frozen: true }, mixed, 10);
+    for (const r of frozen) expect(r.affordable).toBe(false);
+  });
+
   it('the baseline is the items in the most baskets', () => {
     expect(mostPopular(shop(), 2)).toEqual(['CABLE', 'TEA']);
   });

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Decimal } from 'decimal.js';
 import { type Rules, validateRules } from '../../src/domain/rules.js';
-import { type SimOrder, type SimulateSetup, liabilityChange, sameExpiry, simulate } from '../../src/domain/simulate.js';
+import { type SimOrder, type SimulateSetup, liabilityChange, sameExpiry, shiftHolding, simulate } from '../../src/domain/simulate.js';
 
 const SH = 'Asia/Shanghai';
 const rules = (doc: unknown): Rules => {
@@ -71,8 +71,39 @@ describe('simulate: a draft against the versions in force', () => {
     const r = simulate(setup(draft, { 1: v1 }, { outstanding: 25346 }), [purchase('M1', '2026-10-01T10:00:00+08:00', [{ amount: 10000 }], 100)]);
     expect(r.difference).toBe(0);
     // 25346 points: 253.46 at 100 per unit, 506.92 at 50
-    expect(r.liabilityChange).toEqual({ points: 0, value: '253.46', actualPoints: 25346, actualValue: '253.46', simulatedPoints: 25346, simulatedValue: '506.92' });
+    expect(r.liabilityChange).toEqual({ points: 0, value: '253.46', actualPoints: 25346, actualValue: '253.46', simulatedPoints: 25346, simulatedValue: '506.92', actualDebt: 0, simulatedDebt: 0 });
     expect(r.notSimulated).toEqual([]);
+  });
+
+  it('liabilityChange: a member\'s extra debt under the draft is debt, never netted against another member\'s points', () => {
+    const v1 = rules({});
+    const draft = rules({ earn: { pointsPerUnit: '2' } });
+    // M1 holds 500 points; M2 spent what it earned and a return left it 30 in debt
+    const holdings = new Map([['M1', { points: 500, debt: 0 }], ['M2', { points: 0, debt: 30 }]]);
+    const r = simulate(setup(draft, { 1: v1 }, { outstanding: 500, debt: 30, holdings }), [
+      purchase('M1', '2026-10-01T10:00:00+08:00', [{ amount: 10000 }], 100),
+      purchase('M2', '2026-10-02T10:00:00+08:00', [{ amount: -3000 }], -30),
+    ]);
+    // the draft: M1 +100 points; M2's return takes back 60, 30 more debt
+    expect(r.difference).toBe(70);
+    expect(r.liabilityChange).toMatchObject({ points: 100, actualPoints: 500, simulatedPoints: 600, actualDebt: 30, simulatedDebt: 60 });
+  });
+
+  it('shiftHolding: a gain repays the member\'s debt first, a loss takes their points first', () => {
+    expect(shiftHolding({ points: 0, debt: 30 }, 50)).toEqual({ points: 20, debt: 0 });
+    expect(shiftHolding({ points: 0, debt: 30 }, 10)).toEqual({ points: 0, debt: 20 });
+    expect(shiftHolding({ points: 40, debt: 0 }, -50)).toEqual({ points: 0, debt: 10 });
+    expect(shiftHolding({ points: 40, debt: 0 }, -10)).toEqual({ points: 30, debt: 0 });
+    fc.assert(
+      fc.property(fc.nat(10_000), fc.nat(10_000), fc.integer({ min: -10_000, max: 10_000 }), (a, b, d) => {
+        // one of points and debt is 0 (a member in debt holds no lot)
+        const h = a > b ? { points: a - b, debt: 0 } : { points: 0, debt: b - a };
+        const x = shiftHolding(h, d);
+        expect(x.points - x.debt).toBe(h.points - h.debt + d); // the balance moves by exactly the change
+        expect(Math.min(x.points, x.debt)).toBe(0);
+        expect(x.points).toBeGreaterThanOrEqual(0);
+      }),
+    );
   });
 
   it('liabilityChange: each side floored to the minor unit at its own rate (§4.2), then the difference', () => {
@@ -140,10 +171,33 @@ describe('simulate: a draft against the versions in force', () => {
     ]);
   });
 
+  it('--by category: a checkout refund takes back from the refunded line\'s category only', () => {
+    const v1 = rules({});
+    const draft = rules({ earn: { multipliers: [{ category: 'tea', multiplier: '2' }] } });
+    // tea 60.00 earning 60, home 2 × 20.00 earning 40; one home unit refunded: 20 taken back from home
+    const lines = [
+      { amount: 6000, sku: 'T', category: 'tea', earned: 60, refundedEarned: 0, cash: 6000, refundedCash: 0 },
+      { amount: 4000, sku: 'H', category: 'home', earned: 40, refundedEarned: 20, cash: 4000, refundedCash: 2000 },
+    ];
+    const checkout: SimOrder = { kind: 'checkout', memberId: 'M1', at: Date.parse('2026-10-01T12:00:00+08:00'), source: 'checkout', rulesVersion: 1, total: 10000, points: 100, refundedEarned: 20, refundedCash: 2000, cashPaid: 10000, lines };
+    const same = simulate(setup(v1, { 1: v1 }, { by: 'category' }), [checkout]);
+    expect(same.groups.map((g) => [g.key, g.actualPoints, g.simulatedPoints])).toEqual([
+      ['tea', 60, 60],
+      ['home', 20, 20],
+    ]);
+    // the draft doubles tea (120); home still earns 40 and loses the refunded unit's 20
+    const r = simulate(setup(draft, { 1: v1 }, { by: 'category' }), [checkout]);
+    expect(r.groups.map((g) => [g.key, g.actualPoints, g.simulatedPoints])).toEqual([
+      ['tea', 60, 120],
+      ['home', 20, 20],
+    ]);
+    expect(r.difference).toBe(60);
+  });
+
   it('leaves points that would have expired by the as-of date out of the liability change', () => {
     const v1 = rules({});
     const draft = rules({ earn: { pointsPerUnit: '2' }, expiry: { policy: 'rolling-days', days: 30 } });
-    const r = simulate(setup(draft, { 1: v1 }), [purchase('M1', '2026-01-01T10:00:00+08:00', [{ amount: 10000 }], 100)]);
+    const r = simulate(setup(draft, { 1: v1 }, { outstanding: 100, holdings: new Map([['M1', { points: 100, debt: 0 }]]) }), [purchase('M1', '2026-01-01T10:00:00+08:00', [{ amount: 10000 }], 100)]);
     // the draft's 200 would have lapsed in February; the actual 100 are still outstanding
     expect(r.difference).toBe(100);
     expect(r.liabilityChange.points).toBe(-100);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { arbLine, arbRequest } from './cart.arbitraries.js';
 import { Decimal } from 'decimal.js';
-import { type CartLine, type PointsRequest, type SplitInput, split } from '../../src/domain/split.js';
+import { type CartLine, type PointsRequest, type SplitInput, mostPointsFor, split } from '../../src/domain/split.js';
 
 const redeem = (ppu = '100', minPoints = 0, maxRatio = '1') => ({ pointsPerUnit: new Decimal(ppu), minPoints, maxRatio: new Decimal(maxRatio) });
 const line = (p: Partial<CartLine> = {}): CartLine => ({
@@ -201,5 +201,34 @@ describe('split (§4.3)', () => {
         expect(next > available || next > coverable).toBe(true);
       }),
     );
+  });
+});
+
+describe('mostPointsFor (what report recommend says an item takes with points)', () => {
+  it('a mixed item: the points its ratio allows and the cash left, exactly what a --max-points checkout with points enough takes', () => {
+    const mixed = line({ pay: 'mixed', unitPrice: 29900, pointsPrice: 25000, maxPointsRatio: null });
+    expect(mostPointsFor(mixed, redeem('100', 0, '0.8'), 2)).toEqual({ points: 23920, cash: 5980 });
+    // the catalog's points price of a mixed item is not what checkout takes
+    fc.assert(
+      fc.property(arbLine, fc.constantFrom('0.5', '0.8', '1'), fc.constantFrom(0, 100, 1000), (l, ratio, minPoints) => {
+        const one = { ...l, quantity: 1 };
+        const offer = mostPointsFor(one, redeem('100', minPoints, ratio), 2);
+        const q = split(input({ lines: [one], redeem: redeem('100', minPoints, ratio), available: 10_000_000, request: { kind: 'max' } }));
+        if (!offer) {
+          expect(one.pay === 'cash' || !q.ok || q.quote.pointsUsed === 0).toBe(true);
+          return;
+        }
+        expect(q.ok).toBe(true);
+        if (!q.ok) return;
+        expect(offer).toEqual({ points: q.quote.pointsUsed, cash: q.quote.cashPaid });
+        // and a request of exactly those points is accepted
+        expect(split(input({ lines: [one], redeem: redeem('100', minPoints, ratio), available: offer.points, request: { kind: 'points', points: offer.points } })).ok).toBe(true);
+      }),
+    );
+  });
+
+  it('a points-only item: its points, no cash; a cash-only item: none', () => {
+    expect(mostPointsFor(line({ pay: 'points', unitPrice: 1000, pointsPrice: 800 }), redeem(), 2)).toEqual({ points: 800, cash: 0 });
+    expect(mostPointsFor(line({ pay: 'cash' }), redeem(), 2)).toBeNull();
   });
 });

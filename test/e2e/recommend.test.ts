@@ -1,8 +1,8 @@
 // report recommend on the demo ledger: for a member, for an item, for a tier; JSON contract, files, errors.
-import { readFileSync } from 'node:fs';
+import { copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { demoLedger, FIXTURES, tmpLedger, type TmpLedger } from '../helpers/cli.js';
+import { demoLedger, FIXTURES, ledgerAt, tmpDir, tmpLedger, type TmpLedger } from '../helpers/cli.js';
 
 let demo: TmpLedger;
 const run = (args: string[]) => demo.run(args);
@@ -26,7 +26,7 @@ describe('report recommend', () => {
     expect(recs.length).toBeLessThanOrEqual(10);
     const active = new Set((ok(['catalog', 'list']) as { sku: string }[]).map((c) => c.sku));
     for (const [i, x] of recs.entries()) {
-      expect(Object.keys(x).sort()).toEqual(['affordable', 'name', 'pointsNeeded', 'pointsPrice', 'reason', 'score', 'sku']);
+      expect(Object.keys(x).sort()).toEqual(['affordable', 'cashWithPoints', 'name', 'pointsNeeded', 'pointsPrice', 'reason', 'score', 'sku']);
       expect(active.has(x.sku)).toBe(true);
       expect(x.reason).toMatch(/^(bought together with|bought it|popular in|often redeemed|popular with|bought once by)/);
       if (i) expect(recs[i - 1].score).toBeGreaterThanOrEqual(x.score);
@@ -107,5 +107,46 @@ describe('report recommend', () => {
     for (const x of recs) expect(x.reason).toMatch(/^(bought together with|bought it|popular with members \(in \d+ orders\)|bought once by a member)/);
     const morning = tmpLedger({ timezone: 'Europe/London', currency: 'GBP' });
     expect(morning.ok(['import', 'purchases', join(FIXTURES, 'online-retail-uci-sample.csv'), '--profile', profile])).toMatchObject({ rows: 1071, rejected: 0, returns: 4, guestsSkipped: 1 });
+  });
+});
+
+describe('report recommend promises only what checkout accepts', () => {
+  /** A copy of the demo ledger to change. */
+  const copy = (): TmpLedger => {
+    const dir = tmpDir();
+    copyFileSync(demo.db, join(dir, 'demo.db'));
+    return ledgerAt(dir, join(dir, 'demo.db'));
+  };
+
+  it('a mixed item: its points price is the most points checkout takes for it, plus the cash left; affordable when the member has those points', () => {
+    const t = copy();
+    t.ok(['member', 'adjust', 'M008', '--points', '1388', '--reason', 'test', '--yes']); // M008 (gold): 2500 available
+    const most = t.ok(['checkout', 'quote', '--member', 'M008', '--item', 'ELEC-003', '--max-points']);
+    expect(most.cashPaid).not.toBe('0.00'); // a mixed item: never all points
+    const seg = t.ok(['report', 'recommend', '--segment', 'tier=gold']).recommendations.find((x: { sku: string }) => x.sku === 'ELEC-003');
+    const mem = (t.ok(['report', 'recommend', '--member', 'M008']).recommendations as Rec[]).find((x) => x.sku === 'ELEC-003');
+    for (const x of [seg, mem].filter(Boolean)) {
+      expect(x).toMatchObject({ pointsPrice: most.pointsUsed, cashWithPoints: most.cashPaid });
+    }
+    expect(seg ?? mem).toBeDefined();
+    if (seg) expect(seg.reason).not.toMatch(/can pay it with points today/);
+    // what recommend says is affordable, checkout takes: those points exactly
+    const quote = t.run(['checkout', 'quote', '--member', 'M008', '--item', 'ELEC-003', '--points', String(most.pointsUsed), '--json']);
+    expect(quote.code).toBe(0);
+    if (mem) expect(mem).toMatchObject({ affordable: true, pointsNeeded: 0 });
+  });
+
+  it('a frozen member is not counted as able to pay with points, nor told an item is affordable', () => {
+    const t = copy();
+    const before = t.ok(['report', 'recommend', '--segment', 'tier=gold']).recommendations.find((x: { sku: string }) => x.sku === 'CPN-10Y');
+    expect(before.membersAffording).toBe(1);
+    t.ok(['member', 'freeze', 'M008', '--reason', 'test']);
+    expect(t.run(['checkout', '--member', 'M008', '--item', 'CPN-10Y', '--tender', 'cash', '--yes']).code).toBe(3);
+    const seg = t.ok(['report', 'recommend', '--segment', 'tier=gold']).recommendations.find((x: { sku: string }) => x.sku === 'CPN-10Y');
+    if (seg) {
+      expect(seg.membersAffording).toBe(0);
+      expect(seg.reason).not.toMatch(/1 of 1 gold members can pay/);
+    }
+    for (const x of t.ok(['report', 'recommend', '--member', 'M008']).recommendations as Rec[]) expect(x.affordable).not.toBe(true);
   });
 });

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { FIXTURES, type TmpLedger, demoLedger } from '../helpers/cli.js';
+import { FIXTURES, type TmpLedger, demoLedger, tmpLedger } from '../helpers/cli.js';
 import { endSessions, hasTmux, keys, start, waitFor } from '../helpers/tmux.js';
 
 let demo: TmpLedger;
@@ -110,6 +110,51 @@ describe('rules simulate', () => {
     expect(r.stderr).toMatch(/nothing was simulated/);
     expect(run(['rules', 'simulate', join(demo.dir, 'tea.json'), '--by', 'day']).code).toBe(2);
     expect(existsSync(join(demo.dir, 'none.json'))).toBe(false);
+  });
+});
+
+describe('rules simulate tells what a ledger run under the draft would hold', () => {
+  it('liabilityChange: the outstanding points the draft would leave, never netting one member\'s extra debt against another\'s points', () => {
+    // the public sample (with returns that leave members in debt), imported under the rules in force and,
+    // independently, into a ledger that had the draft in force from before
+    const sample = ['import', 'purchases', join(FIXTURES, 'online-retail-uci-sample.csv'), '--profile', join(FIXTURES, 'profile-online-retail.json')];
+    const actual = tmpLedger();
+    actual.ok(sample);
+    const draftLedger = tmpLedger();
+    const draft = join(actual.dir, 'double.json');
+    writeFileSync(draft, JSON.stringify({ earn: { pointsPerUnit: '2' } }));
+    draftLedger.ok(['rules', 'apply', draft, '--effective', '2000-01-01', '--yes']);
+    draftLedger.ok(sample);
+    const real = draftLedger.ok(['report', 'liability', '--as-of', '2010-12-01']);
+    const now = actual.ok(['report', 'liability', '--as-of', '2010-12-01']);
+    expect(real.memberDebt).toBeGreaterThan(now.memberDebt); // the draft takes more back from members already in debt
+    const r = actual.ok(['rules', 'simulate', draft, '--from', '2010-12-01', '--to', '2010-12-01']);
+    expect(r.liabilityChange).toMatchObject({
+      actualPoints: now.outstandingPoints,
+      actualValue: now.value,
+      actualDebt: now.memberDebt,
+      simulatedPoints: real.outstandingPoints,
+      simulatedValue: real.value,
+      simulatedDebt: real.memberDebt,
+      points: real.outstandingPoints - now.outstandingPoints,
+    });
+  });
+
+  it('--by category: a refund of a line takes back from that line\'s category only, as report items shows per line', () => {
+    // ORD-000001: TEA-001 (tea) and 2 × HOME-001 (household), one HOME-001 refunded
+    const r = ok(['rules', 'simulate', join(FIXTURES, 'rules.json'), '--by', 'category', '--from', '2026-11-23', '--to', '2026-11-23']);
+    const items = ok(['report', 'items', '--from', '2026-11-23', '--to', '2026-11-23']);
+    const byCategory = new Map<string, number>();
+    for (const i of items.items as { category: string; pointsEarned: number }[]) byCategory.set(i.category, (byCategory.get(i.category) ?? 0) + i.pointsEarned);
+    const groups = new Map((r.groups as { key: string; actualPoints: number; simulatedPoints: number }[]).map((g) => [g.key, g]));
+    for (const k of ['tea', 'household']) {
+      expect(groups.get(k)?.actualPoints).toBe(byCategory.get(k));
+      expect(groups.get(k)?.simulatedPoints).toBe(byCategory.get(k)); // the rules in force: no difference
+    }
+    // a draft that doubles tea moves tea alone; household keeps its take-back
+    const t = ok(['rules', 'simulate', join(demo.dir, 'tea.json'), '--by', 'category', '--from', '2026-11-23', '--to', '2026-11-23']);
+    const household = (t.groups as { key: string; actualPoints: number; simulatedPoints: number }[]).find((g) => g.key === 'household')!;
+    expect(household).toMatchObject({ actualPoints: byCategory.get('household'), simulatedPoints: byCategory.get('household') });
   });
 });
 

@@ -135,7 +135,12 @@ describe.skipIf(!hasTmux)('tables fit an 80-column terminal (issue 20 item 2)', 
     // the why column, row by row and line by line, read between its header and the next one's
     const at = (l: string, text: string) => stringWidth(l.slice(0, l.indexOf(text)));
     const from = at(lines[head], 'why');
-    const to = at(lines[head], 'points price');
+    // up to the points price column: its header, or a wider value right-aligned under it ("13440 + 33.60")
+    const starts = lines.slice(head + 1).map((l) => {
+      const m = /\s(\d+(?: \+ [\d.]+)?)\s+\d+$/.exec(l);
+      return m ? stringWidth(l.slice(0, m.index + 1)) : Infinity;
+    });
+    const to = Math.min(at(lines[head], 'points price'), ...starts);
     const slice = (l: string) => {
       let w = 0;
       let out = '';

@@ -507,10 +507,17 @@ function anomaliesView(r: AnomalyReport): View {
 
 type AnyRecommendations = MemberRecommendations | ItemRecommendations | SegmentRecommendations;
 
+/** A points price, with the cash a mixed item takes besides it: "2392 + 5.98". */
+function pointsAndCash(v: unknown, row: AnyRow): string {
+  if (v === null || v === undefined) return '';
+  const cash = row.cashWithPoints;
+  return typeof cash === 'string' && /[1-9]/.test(cash) ? `${v} + ${cash}` : String(v);
+}
+
 function recommendView(r: AnyRecommendations): View {
   const yesNo = (v: unknown) => (v === null || v === undefined ? '' : v ? 'yes' : 'no');
   // On a narrow terminal the reason wraps (it is what a merchant reads); the score goes first, then whether it is affordable (points needed 0 says it).
-  const base: Column<AnyRow>[] = [num('rank', '#'), { key: 'sku', header: 'sku' }, { key: 'name', header: 'name' }, { ...num('score'), drop: 1 }, { key: 'reason', header: 'why', fit: 'wrap' }, { key: 'pointsPrice', header: 'points price', align: 'right' }];
+  const base: Column<AnyRow>[] = [num('rank', '#'), { key: 'sku', header: 'sku' }, { key: 'name', header: 'name' }, { ...num('score'), drop: 1 }, { key: 'reason', header: 'why', fit: 'wrap' }, { key: 'pointsPrice', header: 'points price', align: 'right', format: pointsAndCash }];
   let title: string;
   let fields: [string, string | number][];
   let columns: Column<AnyRow>[];

@@ -23,6 +23,7 @@ export function simulateFields(r: SimulationReport): [string, string | number][]
     [`outstanding at ${r.to}, actual`, `${c.actualPoints} points, ${c.actualValue} ${r.currency} (at ${r.redeemPointsPerUnit} points per unit)`],
     [`outstanding at ${r.to}, draft`, `${c.simulatedPoints} points, ${c.simulatedValue} ${r.currency} (at ${r.draftRedeemPointsPerUnit} points per unit)`],
     ['liability change', `${signed(c.points)} points, ${c.value} ${r.currency}`],
+    ...(c.actualDebt || c.simulatedDebt ? [['members\' debt, actual → draft', `${c.actualDebt} → ${c.simulatedDebt} points (not netted against the outstanding points)`] as [string, string]] : []),
     ...(r.notSimulated.includes('expiry')
       ? [['not simulated', "the draft's expiry policy: what it would have lapsed is not reflected in the liability change"] as [string, string]]
       : []),
