@@ -66,11 +66,19 @@ export class Analysis {
         .raw(),
       simCheckouts: db
         .prepare(
-          `SELECT 'o', o.id, o.member_id, o.paid_at, 'checkout', o.rules_version, o.total, o.points_earned, o.refunded_earned, o.refunded_cash, o.cash_paid,
-                  ol.line_no, ol.sku, ol.category, ol.amount, ol.earned, ol.refunded_earned, ol.cash, ol.refunded_cash
+          // refunds as they stood at the end of the period: one made after it is not the period's
+          `SELECT 'o', o.id, o.member_id, o.paid_at, 'checkout', o.rules_version, o.total, o.points_earned,
+                  o.refunded_earned - COALESCE(ra.earned, 0), o.refunded_cash - COALESCE(ra.cash, 0), o.cash_paid,
+                  ol.line_no, ol.sku, ol.category, ol.amount, ol.earned,
+                  ol.refunded_earned - COALESCE((SELECT SUM(rl.earned) FROM refunds r JOIN refund_lines rl ON rl.refund_id = r.id
+                                                  WHERE r.order_id = o.id AND r.at >= @to AND rl.line_no = ol.line_no), 0),
+                  ol.cash,
+                  ol.refunded_cash - COALESCE((SELECT SUM(rl.cash) FROM refunds r JOIN refund_lines rl ON rl.refund_id = r.id
+                                                WHERE r.order_id = o.id AND r.at >= @to AND rl.line_no = ol.line_no), 0)
              FROM (SELECT id, member_id, paid_at, rules_version, total, points_earned, refunded_earned, refunded_cash, cash_paid FROM orders
-                    WHERE status IN ${PAID} AND paid_at >= ? AND paid_at < ?
+                    WHERE status IN ${PAID} AND paid_at >= @from AND paid_at < @to
                     ORDER BY paid_at, id LIMIT ${NO_LIMIT}) o
+             LEFT JOIN (SELECT order_id, SUM(earned) AS earned, SUM(cash) AS cash FROM refunds WHERE at >= @to GROUP BY order_id) ra ON ra.order_id = o.id
              CROSS JOIN order_lines ol ON ol.order_id = o.id`,
         )
         .raw(),
@@ -131,7 +139,7 @@ export class Analysis {
   }
   /** The same for paid checkout orders (by the time they were paid). */
   simCheckoutLines(fromIso: string, toIso: string): IterableIterator<SimLineRow> {
-    return this.s.simCheckouts.iterate(fromIso, toIso) as IterableIterator<SimLineRow>;
+    return this.s.simCheckouts.iterate({ from: fromIso, to: toIso }) as IterableIterator<SimLineRow>;
   }
   /** Net points each member earned by purchases and checkouts before the instant (the tier basis of a simulation). */
   earnedBefore(iso: string): Map<string, number> {

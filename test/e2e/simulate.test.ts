@@ -158,6 +158,27 @@ describe('rules simulate tells what a ledger run under the draft would hold', ()
   });
 });
 
+describe('a period is what happened in it', () => {
+  it('a refund made after --to is not taken from the period\'s orders: actual equals what report summary says was issued net of returns', () => {
+    const t = demoLedger();
+    t.ok(['checkout', '--member', 'M002', '--item', 'ELEC-001', '--no-points', '--tender', 'card', '--yes'], { now: '2026-11-25T02:00:00Z' });
+    t.ok(['order', 'refund', 'ORD-000002', '--yes'], { now: '2026-11-28T02:00:00Z' });
+    const later = { now: '2026-12-01T02:00:00Z' };
+    const sim = (from: string, to: string) => t.ok(['rules', 'simulate', join(FIXTURES, 'rules.json'), '--from', from, '--to', to], later);
+    const net = (from: string, to: string) => {
+      const s = t.ok(['report', 'summary', '--from', from, '--to', to], later);
+      return s.issued - s.returned;
+    };
+    const before = sim('2026-11-25', '2026-11-26');
+    expect(before.orders).toBe(1);
+    expect(before.actualPoints).toBeGreaterThan(0);
+    expect(before.actualPoints).toBe(net('2026-11-25', '2026-11-26'));
+    // over a period that holds the refund too, the order earned nothing
+    expect(sim('2026-11-25', '2026-11-28').actualPoints).toBe(0);
+    expect(net('2026-11-25', '2026-11-28')).toBe(0);
+  });
+});
+
 describe('rules apply on a terminal', () => {
   afterEach(endSessions);
 
