@@ -37,14 +37,15 @@ export type RecommendInput = { member?: string; item?: string; segment?: string;
  * What can be recommended: the active catalog, each item with what a checkout of it takes with the most
  * points (domain/split.ts, as checkout quote --max-points: a points-only item its points; a mixed item the
  * points its ratio allows plus the cash left; cash-only: none). A ledger with no catalog (one
- * that only imports purchases) gets the items of its purchase history instead, by SKU.
+ * that only imports purchases) gets the items of its purchase history instead, by SKU. An item out of
+ * stock (none left beyond what open checkouts hold) is left out: checkout would refuse it.
  */
 function candidatesOf(l: Ledger, rules: Rules, h: PurchaseHistory): Candidate[] {
   const items = l.store.get(catalog).list();
   if (!items.length && !l.store.get(catalog).list({ all: true }).length) {
     return h.skus.map((sku, i) => ({ sku, name: sku, category: h.categoryOf[i], pointsPrice: null }));
   }
-  return items.map((c) => {
+  return items.filter((c) => c.stock === null || c.stock - c.stock_held > 0).map((c) => {
     const offer = mostPointsFor(
       { sku: c.sku, name: c.name, category: c.category, kind: c.kind, pay: c.pay, quantity: 1, unitPrice: c.price, pointsPrice: c.points_price, maxPointsRatio: c.max_points_ratio === null ? null : new Decimal(c.max_points_ratio), pointsDiscount: c.points_discount },
       rules.redeem,

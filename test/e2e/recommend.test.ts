@@ -149,4 +149,14 @@ describe('report recommend promises only what checkout accepts', () => {
     }
     for (const x of t.ok(['report', 'recommend', '--member', 'M008']).recommendations as Rec[]) expect(x.affordable).not.toBe(true);
   });
+
+  it('an item out of stock is not recommended: checkout would refuse it', () => {
+    const t = copy();
+    const skus = (args: string[]) => (t.ok(['report', 'recommend', ...args]).recommendations as Rec[]).map((x) => x.sku);
+    expect(skus(['--segment', 'tier=gold'])).toContain('CPN-10Y');
+    t.ok(['catalog', 'update', 'CPN-10Y', '--stock', '0']);
+    expect(t.run(['checkout', '--member', 'M008', '--item', 'CPN-10Y', '--yes', '--json']).code).toBe(3);
+    expect(skus(['--segment', 'tier=gold'])).not.toContain('CPN-10Y');
+    expect(skus(['--member', 'M008'])).not.toContain('CPN-10Y');
+  });
 });
