@@ -223,7 +223,8 @@ export function cutBands(cuts: readonly number[]): ScoreBand[] {
 export interface SegmentRule {
   segment: string;
   rule: string;
-  test: (r: number, f: number, m: number) => boolean;
+  /** The scores, and the member's orders in the period (a score is a fifth of the buyers, not a count). */
+  test: (r: number, f: number, m: number, orders: number) => boolean;
 }
 
 /** First matching rule wins; members without an order in the period are "no purchases". */
@@ -231,7 +232,8 @@ export const SEGMENT_RULES: readonly SegmentRule[] = [
   { segment: 'champions', rule: 'R ≥ 4 and F ≥ 4 and M ≥ 4', test: (r, f, m) => r >= 4 && f >= 4 && m >= 4 },
   { segment: 'loyal', rule: 'R ≥ 3 and F ≥ 4', test: (r, f) => r >= 3 && f >= 4 },
   { segment: 'big spenders', rule: 'R ≥ 3 and M ≥ 4', test: (r, _f, m) => r >= 3 && m >= 4 },
-  { segment: 'new', rule: 'R ≥ 4 and F = 1', test: (r, f) => r >= 4 && f === 1 },
+  // one order, not F = 1: in a shop where most buyers have a few orders, the lowest fifth holds 4
+  { segment: 'new', rule: 'R ≥ 4 and one order', test: (r, _f, _m, orders) => r >= 4 && orders === 1 },
   { segment: 'promising', rule: 'R ≥ 3', test: (r) => r >= 3 },
   { segment: 'at risk', rule: 'R ≤ 2 and (F ≥ 3 or M ≥ 3)', test: (r, f, m) => r <= 2 && (f >= 3 || m >= 3) },
   { segment: 'hibernating', rule: 'R = 2', test: (r) => r === 2 },
@@ -239,8 +241,8 @@ export const SEGMENT_RULES: readonly SegmentRule[] = [
 ];
 export const NO_PURCHASES = { segment: 'no purchases', rule: 'no accrual in the period' } as const;
 
-export function segmentOf(r: number, f: number, m: number): string {
-  return SEGMENT_RULES.find((s) => s.test(r, f, m))!.segment;
+export function segmentOf(r: number, f: number, m: number, orders: number): string {
+  return SEGMENT_RULES.find((s) => s.test(r, f, m, orders))!.segment;
 }
 
 export interface RfmInput {
@@ -299,7 +301,7 @@ export function rfmSegments(buyers: readonly RfmInput[], totalMembers: number, a
     const f = scoreByCuts(b.orders, fCuts);
     const m = scoreByCuts(b.earned, mCuts);
     // Built field by field: spreading driver rows (dictionary-mode objects) costs 10× more at 50k rows.
-    return { memberId: b.memberId, lastAt: b.lastAt, orders: b.orders, earned: b.earned, lastOn, recencyDays, r, f, m, segment: segmentOf(r, f, m) };
+    return { memberId: b.memberId, lastAt: b.lastAt, orders: b.orders, earned: b.earned, lastOn, recencyDays, r, f, m, segment: segmentOf(r, f, m, b.orders) };
   });
   const acc = new Map<string, { n: number; days: number; orders: number; earned: number }>();
   for (const x of members) {

@@ -195,12 +195,14 @@ describe('RFM segments', () => {
 
   it('puts every score combination in exactly one named segment', () => {
     const names = new Set(SEGMENT_RULES.map((r) => r.segment));
-    for (let r = 1; r <= 5; r++) for (let f = 1; f <= 5; f++) for (let m = 1; m <= 5; m++) expect(names.has(segmentOf(r, f, m))).toBe(true);
-    expect(segmentOf(5, 5, 5)).toBe('champions');
-    expect(segmentOf(5, 1, 1)).toBe('new');
-    expect(segmentOf(1, 5, 5)).toBe('at risk');
-    expect(segmentOf(1, 1, 1)).toBe('lost');
-    expect(segmentOf(2, 1, 1)).toBe('hibernating');
+    for (let r = 1; r <= 5; r++) for (let f = 1; f <= 5; f++) for (let m = 1; m <= 5; m++) for (const n of [1, 4]) expect(names.has(segmentOf(r, f, m, n))).toBe(true);
+    expect(segmentOf(5, 5, 5, 20)).toBe('champions');
+    expect(segmentOf(5, 1, 1, 1)).toBe('new');
+    // four orders in the lowest fifth of frequency are not a new customer's
+    expect(segmentOf(5, 1, 1, 4)).toBe('promising');
+    expect(segmentOf(1, 5, 5, 20)).toBe('at risk');
+    expect(segmentOf(1, 1, 1, 1)).toBe('lost');
+    expect(segmentOf(2, 1, 1, 1)).toBe('hibernating');
   });
 
   it('counts every member once, buyers or not, with recency in the ledger zone', () => {
