@@ -199,6 +199,7 @@ export class ReportQueries {
         `SELECT e.member_id AS memberId, max(e.at) AS lastAt, count(*) AS orders, -sum(p.points) AS earned
            FROM entries e JOIN postings p ON p.entry_id = e.id AND p.account = 'issued'
           WHERE e.kind = 'accrual' AND e.at >= @from AND e.at < @to AND e.member_id IS NOT NULL
+            AND e.id NOT IN (SELECT entry_id FROM purchases WHERE voided_at IS NOT NULL AND entry_id IS NOT NULL)
           GROUP BY e.member_id`,
       ),
       memberCount: db.prepare('SELECT count(*) FROM members').pluck(),
@@ -260,7 +261,11 @@ export class ReportQueries {
     return this.s.overdue.get(date) as number;
   }
 
-  /** Per member: last accrual, number of accruals (orders) and points they earned, in [from, to). */
+  /**
+   * Per member: last accrual, number of accruals (orders) and points they earned, in [from, to). The
+   * accruals of voided purchases are left out (their void entry is no accrual): a ledger that voided an
+   * import shows what one that never saw the file shows.
+   */
   buyers(from: string, to: string): BuyerRow[] {
     return this.s.buyers.all({ from, to }) as BuyerRow[];
   }

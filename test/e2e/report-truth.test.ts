@@ -1,0 +1,97 @@
+// Reports that must say what the ledger holds (trial 3): segments without voided purchases, liability
+// without the points that lapsed before the expiry run posted them, one "last activity" with or without a
+// period, and import/recommend errors whose hints are true.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { FIXTURES, type TmpLedger, tmpLedger } from '../helpers/cli.js';
+
+const HEADER = 'order_id,member_id,purchased_at,amount\n';
+// The wrong file: A1 and A2 under each other's member, A3 ten times too large; A4 a return.
+const WRONG = HEADER + 'A1,M002,2026-11-01 09:30,100.00\nA2,M001,2026-11-02 10:00,250.00\nA3,M003,2026-11-03 11:00,800.00\nA4,M001,2026-11-05 12:00,-20.00\n';
+const RIGHT = HEADER + 'A1,M001,2026-11-01 09:30,100.00\nA2,M002,2026-11-02 10:00,250.00\nA3,M003,2026-11-03 11:00,80.00\nA4,M001,2026-11-05 12:00,-20.00\nA6,M001,2026-11-10 12:00,60.00\n';
+
+function ledger(): TmpLedger {
+  const t = tmpLedger();
+  for (const id of ['M001', 'M002', 'M003']) t.ok(['member', 'add', '--id', id, '--name', `Member ${id}`]);
+  return t;
+}
+
+function file(t: TmpLedger, name: string, text: string): string {
+  const p = join(t.dir, name);
+  writeFileSync(p, text);
+  return p;
+}
+
+const SEGMENT_VIEWS = [['report', 'segments', '--detail'], ['report', 'segments', '--detail', '--from', '2026-11-01', '--to', '2026-11-30']];
+
+describe('report segments leaves out voided purchases (trial 3, F5)', () => {
+  it('after import void the segments are those of a ledger that never saw the file; a corrected re-import counts each order once', () => {
+    const clean = ledger();
+    const empty = SEGMENT_VIEWS.map((v) => clean.ok(v));
+    const t = ledger();
+    t.ok(['import', 'purchases', file(t, 'wrong.csv', WRONG), '--source', 'shop']);
+    expect(t.ok(SEGMENT_VIEWS[0]).buyers).toBe(3);
+    t.ok(['import', 'void', '1', '--yes']);
+    for (const [i, v] of SEGMENT_VIEWS.entries()) expect(t.ok(v)).toEqual(empty[i]);
+
+    clean.ok(['import', 'purchases', file(clean, 'right.csv', RIGHT), '--source', 'shop']);
+    t.ok(['import', 'purchases', file(t, 'right.csv', RIGHT), '--source', 'shop']);
+    for (const v of SEGMENT_VIEWS) {
+      const want = clean.ok(v);
+      expect(want.buyers).toBe(3);
+      expect(t.ok(v)).toEqual(want);
+    }
+  });
+
+  it('purchase void of one order takes it out of the segments too', () => {
+    const t = ledger();
+    t.ok(['import', 'purchases', file(t, 'right.csv', RIGHT), '--source', 'shop']);
+    const m1 = () => t.ok(['report', 'segments', '--detail']).members.find((m: { memberId: string }) => m.memberId === 'M001');
+    expect(m1()).toMatchObject({ orders: 2, earned: 160 });
+    t.ok(['purchase', 'void', 'shop', 'A6', '--yes']);
+    expect(m1()).toMatchObject({ orders: 1, earned: 100 });
+  });
+});
+
+// 365-day rolling expiry (init's rules): a purchase of 2025-10-01 lapses after 2026-10-01.
+const AGED = HEADER + 'OLD1,M001,2025-10-01 10:00,300.00\nOLD2,M002,2025-11-20 10:00,50.00\nNEW1,M001,2026-11-01 10:00,120.00\nNEW2,M002,2026-11-02 10:00,30.00\n';
+
+describe('report liability counts only what members can still spend (trial 3, F7)', () => {
+  it('lapsed points the expiry run has not posted are shown apart, not in the outstanding points, their value or the months', () => {
+    const t = ledger();
+    t.ok(['import', 'purchases', file(t, 'aged.csv', AGED)]);
+    // today 2026-11-23: OLD1 (through 2026-10-01) and OLD2 (through 2026-11-20) have lapsed
+    const l = t.ok(['report', 'liability']);
+    expect(l).toMatchObject({ outstandingPoints: 150, value: '1.50', lapsedPendingPoints: 350, lapsedPendingValue: '3.50', memberDebt: 0, netPoints: 500 });
+    expect(l.byExpiryMonth).toEqual([{ month: '2027-11', points: 150, value: '1.50' }]);
+    const out = t.run(['report', 'liability']);
+    expect(out.stdout).toMatch(/lapsed, expiry run due\s+350/);
+    expect(out.stderr).toMatch(/350 points lapsed .*pointsmall expire run/);
+    const csv = t.run(['report', 'liability', '--format', 'csv']);
+    expect(csv.stdout).not.toMatch(/2025-|2026-1[01]/);
+
+    // as of an earlier day, the same rule on that day: OLD2 still spendable through 2026-11-20
+    const past = t.ok(['report', 'liability', '--as-of', '2026-11-20']);
+    expect(past).toMatchObject({ outstandingPoints: 200, lapsedPendingPoints: 300, netPoints: 500 });
+    expect(past.byExpiryMonth.reduce((a: number, b: { points: number }) => a + b.points, 0)).toBe(200);
+    expect(t.ok(['report', 'liability', '--as-of', '2026-10-01'])).toMatchObject({ outstandingPoints: 350, lapsedPendingPoints: 0 });
+
+    // what members can spend is the same before and after the expiry run posts the lapse
+    t.ok(['expire', 'run', '--yes']);
+    const after = t.ok(['report', 'liability']);
+    expect(after).toMatchObject({ outstandingPoints: 150, value: '1.50', lapsedPendingPoints: 0, netPoints: 150 });
+    expect(after.byExpiryMonth).toEqual(l.byExpiryMonth);
+    expect(t.run(['report', 'liability']).stderr).not.toMatch(/expire run/);
+    expect(t.ok(['report', 'liability', '--as-of', '2026-11-20'])).toMatchObject({ outstandingPoints: 200, lapsedPendingPoints: 300 });
+    expect(t.verify().ok).toBe(true);
+  });
+
+  it('rules simulate compares with the same outstanding points', () => {
+    const t = ledger();
+    t.ok(['import', 'purchases', file(t, 'aged.csv', AGED)]);
+    const l = t.ok(['report', 'liability']);
+    const s = t.ok(['rules', 'simulate', join(FIXTURES, 'rules.json')]);
+    expect(s.liabilityChange.actualPoints).toBe(l.outstandingPoints);
+  });
+});
