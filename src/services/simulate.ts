@@ -7,7 +7,7 @@ import { type LocalDate, addDays, localDate, localRangeUtc } from '../domain/tim
 import { type SimLineRow, analysis } from '../store/analysis.js';
 import { rulesVersions } from '../store/rules.js';
 import { type Ctx, type Ledger, parseStoredRules, rulesAt, withLedger } from './ledger.js';
-import { lotPointsAt } from './reports.js';
+import { lotPointsAt, spendablePoints } from './reports.js';
 import { readRulesFile, rulesOfDocument } from './rules.js';
 
 export interface SimulateInput {
@@ -56,7 +56,7 @@ export function simulateDraft(l: Ledger, draft: Rules, file: string, p: { from?:
     pinnedTier: (id) => pinned.get(id) ?? null,
     earnedBefore: fromIso ? a.earnedBefore(fromIso) : new Map(),
     asOf: to,
-    outstanding: lotPointsAt(l, to, today).rows.reduce((a, r) => a + r.points, 0), // as report liability --as-of counts them
+    outstanding: spendablePoints(lotPointsAt(l, to, today).rows), // as report liability --as-of counts them (lapsed points left out)
     expiryInForce: inForce.expiry,
     by: p.by ?? 'month',
     top: p.top ?? 10,

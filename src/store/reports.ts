@@ -64,6 +64,13 @@ export interface ItemRow {
   pointsEarned: number; // net of refunds
 }
 
+/** Points of lots by expiry month (null = never); lapsed = 1 for lots whose expiresOn is before the as-of date. */
+export interface LotMonthRow {
+  month: string | null;
+  lapsed: number;
+  points: number;
+}
+
 export interface BuyerRow {
   memberId: string;
   lastAt: string;
@@ -130,8 +137,10 @@ export class ReportQueries {
           GROUP BY slot ORDER BY slot`,
       ),
       currentTotals: db.prepare('SELECT coalesce(sum(balance), 0) AS outstanding, coalesce(sum(held), 0) AS held FROM members'),
+      // lapsed = 1: the lot's last day is before asOf (§7: not spendable, whether or not an expiry run posted it)
       currentLots: db.prepare(
-        `SELECT substr(expires_on, 1, 7) AS month, sum(remaining) AS points FROM lots WHERE remaining > 0 GROUP BY month`,
+        `SELECT substr(expires_on, 1, 7) AS month, CASE WHEN expires_on < @asOf THEN 1 ELSE 0 END AS lapsed, sum(remaining) AS points
+           FROM lots WHERE remaining > 0 GROUP BY month, lapsed`,
       ),
       totalsAt: db.prepare(
         `SELECT coalesce(sum(CASE WHEN p.account IN ('member','held') THEN p.points END), 0) AS outstanding,
@@ -141,12 +150,13 @@ export class ReportQueries {
       ),
       // A lot's remaining points at an instant: its points plus the moves recorded before then.
       lotsAt: db.prepare(
-        `SELECT substr(l.expires_on, 1, 7) AS month, sum(l.points + coalesce(mv.s, 0)) AS points
+        `SELECT substr(l.expires_on, 1, 7) AS month, CASE WHEN l.expires_on < @asOf THEN 1 ELSE 0 END AS lapsed,
+                sum(l.points + coalesce(mv.s, 0)) AS points
            FROM lots l JOIN entries le ON le.id = l.entry_id
            LEFT JOIN (SELECT lm.lot_id, sum(lm.points) AS s FROM lot_moves lm JOIN entries me ON me.id = lm.entry_id
                        WHERE me.at < @cutoff GROUP BY lm.lot_id) mv ON mv.lot_id = l.id
           WHERE le.at < @cutoff
-          GROUP BY month`,
+          GROUP BY month, lapsed`,
       ),
       membersBy: { balance: membersBy('balance'), earned: membersBy('earned'), redeemed: membersBy('redeemed') },
       // All time: rank from the member caches (or one pass over redeemed postings), then read the
@@ -225,9 +235,9 @@ export class ReportQueries {
     return this.s.currentTotals.get() as { outstanding: number; held: number };
   }
 
-  /** Remaining points of open lots by expiry month (null = never) now. */
-  currentLots(): { month: string | null; points: number }[] {
-    return this.s.currentLots.all() as { month: string | null; points: number }[];
+  /** Remaining points of open lots by expiry month (null = never) now, lapsed (expiresOn before asOf) apart. */
+  currentLots(asOf: string): LotMonthRow[] {
+    return this.s.currentLots.all({ asOf }) as LotMonthRow[];
   }
 
   /** Outstanding and held points as of an instant, from the journal. */
@@ -235,9 +245,9 @@ export class ReportQueries {
     return this.s.totalsAt.get(cutoff) as { outstanding: number; held: number };
   }
 
-  /** Lot remaining by expiry month as of an instant, replaying lot moves recorded before it. */
-  lotsAt(cutoff: string): { month: string | null; points: number }[] {
-    return this.s.lotsAt.all({ cutoff }) as { month: string | null; points: number }[];
+  /** Lot remaining by expiry month as of an instant, replaying lot moves recorded before it; lapsed before asOf apart. */
+  lotsAt(cutoff: string, asOf: string): LotMonthRow[] {
+    return this.s.lotsAt.all({ cutoff, asOf }) as LotMonthRow[];
   }
 
   topMembers(by: MemberRankBy, from: string, to: string, top: number): MemberReportRow[] {
