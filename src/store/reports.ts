@@ -96,6 +96,8 @@ export class ReportQueries {
     // Balance at the end of the period = the cached balance less what was posted after it; the
     // period's flows come from the entries in it. Both walk entries_at ranges, not the whole journal
     // (CROSS JOIN keeps SQLite from driving `after` through every posting of the member index).
+    // lastActivity is what members.last_activity_at keeps for all time (journal.ts): the latest entry that
+    // moved the member's points, an expiry excepted (the expiry run's, not the member's).
     const membersBy = (by: MemberRankBy) =>
       db.prepare(
         `WITH rng AS (
@@ -103,7 +105,7 @@ export class ReportQueries {
                   -sum(CASE WHEN p.account = 'issued' THEN p.points ELSE 0 END) AS earned,
                   sum(CASE WHEN p.account = 'redeemed' THEN p.points ELSE 0 END) AS redeemed,
                   sum(CASE WHEN p.account = 'expired' THEN p.points ELSE 0 END) AS expired,
-                  max(e.at) AS lastActivity
+                  max(CASE WHEN e.kind <> 'expiry' AND p.points <> 0 THEN e.at END) AS lastActivity
              FROM entries e CROSS JOIN postings p ON p.entry_id = e.id
             WHERE e.at >= @from AND e.at < @to AND p.member_id IS NOT NULL
             GROUP BY p.member_id),

@@ -69,7 +69,8 @@ describe('report liability counts only what members can still spend (trial 3, F7
     expect(out.stdout).toMatch(/lapsed, expiry run due\s+350/);
     expect(out.stderr).toMatch(/350 points lapsed .*pointsmall expire run/);
     const csv = t.run(['report', 'liability', '--format', 'csv']);
-    expect(csv.stdout).not.toMatch(/2025-|2026-1[01]/);
+    expect(csv.stdout).not.toMatch(/,(2025-\d\d|2026-1[01]),/);
+    expect(csv.stdout).toMatch(/,2027-11,150,1.50,CNY/);
 
     // as of an earlier day, the same rule on that day: OLD2 still spendable through 2026-11-20
     const past = t.ok(['report', 'liability', '--as-of', '2026-11-20']);
@@ -93,5 +94,22 @@ describe('report liability counts only what members can still spend (trial 3, F7
     const l = t.ok(['report', 'liability']);
     const s = t.ok(['rules', 'simulate', join(FIXTURES, 'rules.json')]);
     expect(s.liabilityChange.actualPoints).toBe(l.outstandingPoints);
+  });
+});
+
+describe('report members: one "last activity" with or without a period (trial 3, F2)', () => {
+  it('an expiry posted by the expiry run is not the member\'s activity, and a period never shows a later one than all time', () => {
+    const t = ledger();
+    t.ok(['import', 'purchases', file(t, 'p.csv', HEADER + 'P1,M001,2025-10-01 10:00,300.00\nP2,M001,2026-09-30 10:00,40.00\nP3,M003,2025-10-01 10:00,50.00\n')]);
+    const run = t.ok(['expire', 'run', '--yes']);
+    expect(run.pointsExpired).toBe(350); // P1 and P3 lapsed after 2026-10-01, in the period below
+    const last = (args: string[]) => Object.fromEntries(t.ok(['report', 'members', ...args]).members.map((m: { id: string; lastActivity: string | null }) => [m.id, m.lastActivity]));
+    const all = last([]);
+    expect(all).toEqual({ M001: '2026-09-30T02:00:00.000Z', M002: null, M003: '2025-10-01T02:00:00.000Z' });
+    const period = last(['--from', '2026-09-01', '--to', '2026-10-31']);
+    expect(period).toEqual({ M001: '2026-09-30T02:00:00.000Z', M002: null, M003: null });
+    for (const id of ['M001', 'M003']) if (period[id]) expect(period[id] <= all[id]).toBe(true);
+    // the whole history as a period says what all time says
+    expect(last(['--from', '2025-01-01', '--to', '2026-11-23'])).toEqual(all);
   });
 });
