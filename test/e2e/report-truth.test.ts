@@ -1,7 +1,7 @@
 // Reports that must say what the ledger holds (trial 3): segments without voided purchases, liability
 // without the points that lapsed before the expiry run posted them, one "last activity" with or without a
 // period, and import/recommend errors whose hints are true.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FIXTURES, type TmpLedger, tmpLedger } from '../helpers/cli.js';
@@ -111,5 +111,31 @@ describe('report members: one "last activity" with or without a period (trial 3,
     for (const id of ['M001', 'M003']) if (period[id]) expect(period[id] <= all[id]).toBe(true);
     // the whole history as a period says what all time says
     expect(last(['--from', '2025-01-01', '--to', '2026-11-23'])).toEqual(all);
+  });
+});
+
+describe('import purchases --max-rejects says what it counted (trial 3, F9)', () => {
+  it('counting stops early: "at least N", the rejects file holds the N found, and the hint says how to list every bad row', () => {
+    const t = tmpLedger();
+    t.ok(['rules', 'apply', join(FIXTURES, 'rules.json'), '--effective', '2020-01-01']);
+    t.ok(['member', 'import', join(FIXTURES, 'members.csv')]);
+    const rejects = join(t.dir, 'bad.rejects.csv');
+    const rows = () => readFileSync(rejects, 'utf8').trim().split('\n').length - 1;
+    for (const max of ['0', '9']) {
+      const r = t.run(['import', 'purchases', join(FIXTURES, 'purchases-bad.csv'), '--max-rejects', max, '--rejects', rejects]);
+      expect(r.code).toBe(2);
+      const found = Number(/at least (\d+) bad rows/.exec(r.stderr)?.[1]);
+      expect(found).toBe(rows());
+      expect(found).toBeLessThan(14);
+      expect(r.stderr).not.toMatch(/every bad row with/);
+      expect(r.stderr).toMatch(new RegExp(`${rejects.replace(/[.]/g, '\\.')} holds the ${found} found`));
+      expect(r.stderr).toMatch(/--dry-run --rejects FILE instead of --max-rejects to list every bad row/);
+    }
+    // what the hint says to run: every bad row, nothing written
+    const all = t.run(['import', 'purchases', join(FIXTURES, 'purchases-bad.csv'), '--dry-run', '--rejects', rejects, '--json']);
+    expect(all.code).toBe(4);
+    expect(all.json()).toMatchObject({ rejected: 14, dryRun: true });
+    expect(rows()).toBe(14);
+    expect(t.ok(['import', 'list'])).toEqual([]);
   });
 });
