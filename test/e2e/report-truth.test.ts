@@ -139,3 +139,32 @@ describe('import purchases --max-rejects says what it counted (trial 3, F9)', ()
     expect(t.ok(['import', 'list'])).toEqual([]);
   });
 });
+
+describe('report recommend --item with an unknown SKU on a ledger without a catalog (trial 3, F8)', () => {
+  const LINES = 'order_id,member_id,purchased_at,sku,quantity,unit_price\n' +
+    'L1,C1,2026-11-01 10:00,85123A,2,2.55\nL1,C1,2026-11-01 10:00,71053,1,3.39\nL2,C2,2026-11-02 10:00,85123A,1,2.55\nL3,C2,2026-11-03 10:00,21984,-1,0.29\n';
+
+  it('the hint names the SKUs it does know, not an empty catalog list', () => {
+    const t = tmpLedger();
+    t.ok(['import', 'purchases', file(t, 'lines.csv', LINES), '--create-members']);
+    expect(t.ok(['catalog', 'list', '--all'])).toEqual([]);
+    expect(t.ok(['report', 'recommend', '--item', '85123A']).sku).toBe('85123A');
+    for (const sku of ['85123X', '21984']) { // a typo; a SKU only returned, never bought
+      const r = t.run(['report', 'recommend', '--item', sku]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`item "${sku}" not found`);
+      expect(r.stderr).not.toContain('catalog list');
+      expect(r.stderr).toMatch(/hint: .*no catalog.*SKUs of its imported purchases.*85123A, 71053/);
+    }
+    // a case slip names the SKU meant
+    expect(t.run(['report', 'recommend', '--item', '85123a']).stderr).toMatch(/hint: .*did you mean 85123A\?/);
+  });
+
+  it('says so plainly when there is nothing to recommend from', () => {
+    const t = tmpLedger();
+    const r = t.run(['report', 'recommend', '--item', 'TEA-001']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).not.toContain('catalog list');
+    expect(r.stderr).toMatch(/hint: .*no catalog and no purchase line with a SKU/);
+  });
+});
