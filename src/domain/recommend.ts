@@ -426,3 +426,16 @@ export function mostPopular(h: PurchaseHistory, top: number): string[] {
     .slice(0, top)
     .map((x) => x.sku);
 }
+
+/**
+ * The hint of `report recommend --item SKU` for a SKU it does not know, on a ledger without a catalog
+ * (where the items are the SKUs of imported purchases, which no list command shows): the SKU meant
+ * when only its case differs, else the most bought ones (`popular`, best first), else plainly nothing.
+ */
+export function unknownItemHint(sku: string, popular: readonly string[], known: readonly string[]): string {
+  const meant = known.find((k) => k.toLowerCase() === sku.toLowerCase());
+  if (meant !== undefined) return `did you mean ${meant}?`;
+  if (!popular.length) return 'this ledger has no catalog and no purchase line with a SKU: there is nothing to recommend from (import purchases with a sku column, or add items with pointsmall catalog add)';
+  const more = known.length > popular.length ? `, … (${known.length} in all)` : '';
+  return `this ledger has no catalog: its items are the SKUs of its imported purchases (bought, not only returned); the most bought: ${popular.join(', ')}${more}`;
+}

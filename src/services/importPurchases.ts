@@ -1278,7 +1278,13 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
       }
       const see = rejectsFile ? `see ${rejectsFile} for every bad row with its line and reason` : 'pass --rejects FILE to see every bad row with its line and reason';
       if (tooMany) {
-        throw new UsageError(`${o.file}: ${c.rejected} bad rows (counted until there were more than --max-rejects ${o.maxRejects}): nothing was imported`, `${see}; fix them and run again, or raise --max-rejects`);
+        // The rows are all read and checked one by one before accrual, but the orders are checked against
+        // the ledger (unknown members, conflicts) only until the limit is passed: the count is a lower bound.
+        const found = rejectsFile ? `${rejectsFile} holds the ${c.rejected} found, each with its line and reason` : `pass --rejects FILE to see the ${c.rejected} found`;
+        throw new UsageError(
+          `${o.file}: at least ${c.rejected} bad rows (counted until there were more than --max-rejects ${o.maxRejects}, then checking stopped): nothing was imported`,
+          `${found}; the rest of the file may hold more: run the same import with --dry-run --rejects FILE instead of --max-rejects to list every bad row (nothing is written), or raise --max-rejects`,
+        );
       }
       if (wholeFileRejected(c)) {
         const it = stage.rejects();

@@ -2,7 +2,7 @@
 // from purchase lines (imports and checkouts) and redemptions (domain/recommend.ts). Reads only.
 import { Decimal } from 'decimal.js';
 import { NotFoundError, UsageError } from '../errors.js';
-import { type Candidate, PurchaseHistory, type Recommendation, type SegmentRecommendation, boughtTogether, recommendForMember, recommendForSegment } from '../domain/recommend.js';
+import { type Candidate, PurchaseHistory, type Recommendation, type SegmentRecommendation, boughtTogether, mostPopular, recommendForMember, recommendForSegment, unknownItemHint } from '../domain/recommend.js';
 import { formatMoney } from '../domain/money.js';
 import { type Rules, currentTierName } from '../domain/rules.js';
 import { mostPointsFor } from '../domain/split.js';
@@ -112,7 +112,11 @@ export async function recommend(ctx: Ctx, input: RecommendInput): Promise<Member
         const sku = input.item!;
         const h = historyOf(l);
         const item = l.store.get(catalog).get(sku);
-        if (!item && h.idOf(sku) === undefined) throw new NotFoundError('item', sku, 'list items with: pointsmall catalog list');
+        if (!item && h.idOf(sku) === undefined) {
+          const cat = l.store.get(catalog);
+          const noCatalog = !cat.list({ all: true }).length;
+          throw new NotFoundError('item', sku, noCatalog ? unknownItemHint(sku, mostPopular(h, 8), h.skus) : 'list items with: pointsmall catalog list --all');
+        }
         return { sku, name: item?.name ?? sku, recommendations: boughtTogether(h, sku, candidatesOf(l, rules, h), top) };
       }
       const names = rules.tiers.map((t) => t.name);

@@ -114,19 +114,27 @@ export async function summaryReport(ctx: Ctx, p: Period): Promise<SummaryReport>
 // ----------------------------------------------------------------------------------------------
 export interface LiabilityReport {
   asOf: LocalDate;
-  /** Points members hold (their lots and holds): one member's debt is never netted against another's points. */
+  /**
+   * Points members can still spend at the end of asOf (their lots not lapsed, and holds): one member's debt
+   * is never netted against another's points, and points that lapsed before asOf are not counted even when
+   * no expiry run has posted them yet (they are lapsedPendingPoints).
+   */
   outstandingPoints: number;
   /** outstandingPoints at the redeem rate. */
   value: string;
   currency: string;
   redeemPointsPerUnit: string;
+  /** Points of lots whose expiresOn is before asOf that no expiry run had posted by then: still in the balances, owed to nobody (`expire run` takes them). */
+  lapsedPendingPoints: number;
+  /** lapsedPendingPoints at the redeem rate (not part of value). */
+  lapsedPendingValue: string;
   /** Points on hold for checkouts in progress: still owed, counted in their lots' expiry months until captured. */
   heldPoints: number;
   /** Points members owe: returns and refunds that took back more than their lots held (repaid by their next credits). */
   memberDebt: number;
   /** The same as memberDebt (the name before memberDebt). */
   debtPoints: number;
-  /** Points owed to members that open holds do not reserve: Σ member balances, what report summary calls outstanding. */
+  /** Σ member balances, what report summary calls outstanding: outstandingPoints + lapsedPendingPoints − memberDebt. */
   netPoints: number;
   /** outstandingPoints = Σ byExpiryMonth.points (held points in the months of their lots); each month's value at the redeem rate */
   byExpiryMonth: (ExpiryBucket & { value: string })[];
@@ -136,24 +144,29 @@ export interface LiabilityReport {
 
 /**
  * The points in lots at the end of `asOf`, by expiry month: a lot's free points plus what open holds
- * reserved in it (§5: held points count in their lots' months). Today or later: the caches are the state
- * (nothing is dated after now); an earlier day is replayed from the journal. `rules simulate` counts the
- * outstanding points it compares with through this too.
+ * reserved in it (§5: held points count in their lots' months), with `lapsed` set on the points of lots
+ * whose expiresOn is before asOf (§7: not spendable, whether or not an expiry run has posted them; held
+ * points in such a lot cannot be captured either). Today or later: the caches are the state (nothing is
+ * dated after now); an earlier day is replayed from the journal. (`rules simulate` counts the same points
+ * per member, memberHoldingsAt, with the same lapsed rule.)
  */
-export function lotPointsAt(l: Ledger, asOf: LocalDate, now: LocalDate): { current: boolean; cutoff: string; rows: { month: string | null; points: number }[] } {
+export function lotPointsAt(l: Ledger, asOf: LocalDate, now: LocalDate): { current: boolean; cutoff: string; rows: { month: string | null; lapsed: boolean; points: number }[] } {
   const q = l.store.get(reportQueries);
   const b = l.store.get(books);
   const current = asOf >= now;
   const cutoff = new Date(startOfLocalDayMs(addDays(asOf, 1), l.zone)).toISOString();
-  const rows = current ? [...q.currentLots(), ...b.heldByExpiryMonth()] : [...q.lotsAt(cutoff), ...b.heldByExpiryMonthAt(cutoff)];
-  return { current, cutoff, rows };
+  const raw = current ? [...q.currentLots(asOf), ...b.heldByExpiryMonth(asOf)] : [...q.lotsAt(cutoff, asOf), ...b.heldByExpiryMonthAt(cutoff, asOf)];
+  return { current, cutoff, rows: raw.map((r) => ({ month: r.month, lapsed: Number(r.lapsed) === 1, points: Number(r.points) })) };
 }
 
-/** Each member's outstanding points and debt at the end of a day, counted as report liability counts them. */
+/**
+ * Each member's outstanding points and debt at the end of a day, counted as report liability counts them:
+ * points in lots lapsed before that day are not outstanding (§7), so they are left out of `points`.
+ */
 export function memberHoldingsAt(l: Ledger, asOf: LocalDate, now: LocalDate): Map<string, { points: number; debt: number }> {
   const q = l.store.get(reportQueries);
-  const rows = asOf >= now ? q.currentHoldings() : q.holdingsAt(new Date(startOfLocalDayMs(addDays(asOf, 1), l.zone)).toISOString());
-  return new Map(rows.map(([id, points, debt]) => [id, { points, debt }]));
+  const rows = asOf >= now ? q.currentHoldings(asOf) : q.holdingsAt(new Date(startOfLocalDayMs(addDays(asOf, 1), l.zone)).toISOString(), asOf);
+  return new Map(rows.map(([id, points, lapsed, debt]) => [id, { points: Number(points) - Number(lapsed), debt: Number(debt) }]));
 }
 
 export async function liabilityReport(ctx: Ctx, input: { asOf?: LocalDate }): Promise<LiabilityReport> {
@@ -165,20 +178,26 @@ export async function liabilityReport(ctx: Ctx, input: { asOf?: LocalDate }): Pr
       const { current, cutoff, rows } = lotPointsAt(l, asOf, now);
       const totals = current ? q.currentTotals() : q.totalsAt(cutoff);
       const months = new Map<string | null, number>();
-      for (const r of rows) months.set(r.month, (months.get(r.month) ?? 0) + r.points);
+      let lapsed = 0;
+      for (const r of rows) {
+        if (r.lapsed) lapsed += r.points;
+        else months.set(r.month, (months.get(r.month) ?? 0) + r.points);
+      }
       const lots = orderExpiryBuckets([...months].map(([month, points]) => ({ month, points })));
-      const lotPoints = lots.reduce((a, x) => a + x.points, 0);
+      const outstanding = lots.reduce((a, x) => a + x.points, 0);
       const rate = redeemRate(l, endOfDayIso(l, asOf));
       // A member in debt holds no lot (later credits repay the debt first), so the points in lots (held
-      // ones included) are what is owed to members, and the net balance falls short of them by the debts alone.
-      const outstanding = lotPoints;
-      const debt = outstanding - totals.outstanding;
+      // ones and lapsed ones included) are what the balances hold, and the net balance falls short of them
+      // by the debts alone. Lapsed points are in the balances until an expiry run posts them, but owed to nobody.
+      const debt = outstanding + lapsed - totals.outstanding;
       return {
         asOf,
         outstandingPoints: outstanding,
         value: valueOf(outstanding, rate, l.digits),
         currency: l.currency,
         redeemPointsPerUnit: rate,
+        lapsedPendingPoints: lapsed,
+        lapsedPendingValue: valueOf(lapsed, rate, l.digits),
         heldPoints: totals.held,
         memberDebt: debt,
         debtPoints: debt,

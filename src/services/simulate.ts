@@ -57,7 +57,7 @@ export function simulateDraft(l: Ledger, draft: Rules, file: string, p: { from?:
     pinnedTier: (id) => pinned.get(id) ?? null,
     earnedBefore: fromIso ? a.earnedBefore(fromIso) : new Map(),
     asOf: to,
-    // as report liability --as-of counts them: each member's points and debt apart
+    // as report liability --as-of counts them (lapsed points left out): each member's points and debt apart
     outstanding: [...holdings.values()].reduce((a, h) => a + h.points, 0),
     debt: [...holdings.values()].reduce((a, h) => a + h.debt, 0),
     holdings,

@@ -4,6 +4,7 @@
 // holds and expiry runs may take.
 import type { Store } from './db.js';
 import { extraChecks } from './verify.js';
+import type { LotMonthRow } from './reports.js';
 
 export interface BookLotRow {
   id: number;
@@ -37,18 +38,18 @@ export class Books {
           ORDER BY l.expires_on IS NULL, l.expires_on, l.earned_at, l.id`,
       ),
       heldByMonth: db.prepare(
-        `SELECT substr(l.expires_on, 1, 7) AS month, sum(hl.points) AS points
+        `SELECT substr(l.expires_on, 1, 7) AS month, CASE WHEN l.expires_on < @asOf THEN 1 ELSE 0 END AS lapsed, sum(hl.points) AS points
            FROM holds h JOIN hold_lots hl ON hl.hold_id = h.id JOIN lots l ON l.id = hl.lot_id
-          WHERE h.status = 'open' GROUP BY month`,
+          WHERE h.status = 'open' GROUP BY month, lapsed`,
       ),
       // Holds open at an instant: placed before it, not closed before it (the journal's valid time).
       heldByMonthAt: db.prepare(
-        `SELECT substr(l.expires_on, 1, 7) AS month, sum(hl.points) AS points
+        `SELECT substr(l.expires_on, 1, 7) AS month, CASE WHEN l.expires_on < @asOf THEN 1 ELSE 0 END AS lapsed, sum(hl.points) AS points
            FROM holds h JOIN hold_lots hl ON hl.hold_id = h.id JOIN lots l ON l.id = hl.lot_id
            JOIN entries he ON he.id = h.entry_id
            LEFT JOIN entries ce ON ce.kind IN ('redemption', 'release') AND ce.ref = h.order_id AND ce.member_id = h.member_id
           WHERE he.at < @cutoff AND (ce.id IS NULL OR ce.at >= @cutoff)
-          GROUP BY month`,
+          GROUP BY month, lapsed`,
       ),
     };
   }
@@ -70,14 +71,14 @@ export class Books {
     return this.s.lotsOf.all({ id: memberId }) as BookLotRow[];
   }
 
-  /** Points of open holds by the expiry month of the lots they were taken from (null = never). */
-  heldByExpiryMonth(): { month: string | null; points: number }[] {
-    return this.s.heldByMonth.all() as { month: string | null; points: number }[];
+  /** Points of open holds by the expiry month of the lots they were taken from (null = never); lapsed = lot expired before asOf. */
+  heldByExpiryMonth(asOf: string): LotMonthRow[] {
+    return this.s.heldByMonth.all({ asOf }) as LotMonthRow[];
   }
 
   /** The same for the holds open at an instant. */
-  heldByExpiryMonthAt(cutoff: string): { month: string | null; points: number }[] {
-    return this.s.heldByMonthAt.all({ cutoff }) as { month: string | null; points: number }[];
+  heldByExpiryMonthAt(cutoff: string, asOf: string): LotMonthRow[] {
+    return this.s.heldByMonthAt.all({ cutoff, asOf }) as LotMonthRow[];
   }
 }
 

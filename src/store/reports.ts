@@ -64,6 +64,13 @@ export interface ItemRow {
   pointsEarned: number; // net of refunds
 }
 
+/** Points of lots by expiry month (null = never); lapsed = 1 for lots whose expiresOn is before the as-of date. */
+export interface LotMonthRow {
+  month: string | null;
+  lapsed: number;
+  points: number;
+}
+
 export interface BuyerRow {
   memberId: string;
   lastAt: string;
@@ -94,6 +101,8 @@ export class ReportQueries {
     // Balance at the end of the period = the cached balance less what was posted after it; the
     // period's flows come from the entries in it. Both walk entries_at ranges, not the whole journal
     // (CROSS JOIN keeps SQLite from driving `after` through every posting of the member index).
+    // lastActivity is what members.last_activity_at keeps for all time (journal.ts): the latest entry that
+    // moved the member's points, an expiry excepted (the expiry run's, not the member's).
     const membersBy = (by: MemberRankBy) =>
       db.prepare(
         `WITH rng AS (
@@ -101,7 +110,7 @@ export class ReportQueries {
                   -sum(CASE WHEN p.account = 'issued' THEN p.points ELSE 0 END) AS earned,
                   sum(CASE WHEN p.account = 'redeemed' THEN p.points ELSE 0 END) AS redeemed,
                   sum(CASE WHEN p.account = 'expired' THEN p.points ELSE 0 END) AS expired,
-                  max(e.at) AS lastActivity
+                  max(CASE WHEN e.kind <> 'expiry' AND p.points <> 0 THEN e.at END) AS lastActivity
              FROM entries e CROSS JOIN postings p ON p.entry_id = e.id
             WHERE e.at >= @from AND e.at < @to AND p.member_id IS NOT NULL
             GROUP BY p.member_id),
@@ -135,8 +144,10 @@ export class ReportQueries {
           GROUP BY slot ORDER BY slot`,
       ),
       currentTotals: db.prepare('SELECT coalesce(sum(balance), 0) AS outstanding, coalesce(sum(held), 0) AS held FROM members'),
+      // lapsed = 1: the lot's last day is before asOf (§7: not spendable, whether or not an expiry run posted it)
       currentLots: db.prepare(
-        `SELECT substr(expires_on, 1, 7) AS month, sum(remaining) AS points FROM lots WHERE remaining > 0 GROUP BY month`,
+        `SELECT substr(expires_on, 1, 7) AS month, CASE WHEN expires_on < @asOf THEN 1 ELSE 0 END AS lapsed, sum(remaining) AS points
+           FROM lots WHERE remaining > 0 GROUP BY month, lapsed`,
       ),
       totalsAt: db.prepare(
         `SELECT coalesce(sum(CASE WHEN p.account IN ('member','held') THEN p.points END), 0) AS outstanding,
@@ -146,32 +157,47 @@ export class ReportQueries {
       ),
       // A lot's remaining points at an instant: its points plus the moves recorded before then.
       lotsAt: db.prepare(
-        `SELECT substr(l.expires_on, 1, 7) AS month, sum(l.points + coalesce(mv.s, 0)) AS points
+        `SELECT substr(l.expires_on, 1, 7) AS month, CASE WHEN l.expires_on < @asOf THEN 1 ELSE 0 END AS lapsed,
+                sum(l.points + coalesce(mv.s, 0)) AS points
            FROM lots l JOIN entries le ON le.id = l.entry_id
            LEFT JOIN (SELECT lm.lot_id, sum(lm.points) AS s FROM lot_moves lm JOIN entries me ON me.id = lm.entry_id
                        WHERE me.at < @cutoff GROUP BY lm.lot_id) mv ON mv.lot_id = l.id
           WHERE le.at < @cutoff
-          GROUP BY month`,
+          GROUP BY month, lapsed`,
       ),
-      // Each member's points in lots (free and on hold) and debt: now from the members' caches (balance =
-      // lots + held − debt), at an instant from the lots as lotsAt counts them and the journal's balances.
-      currentHoldings: db.prepare('SELECT id, balance + debt AS points, debt FROM members WHERE balance <> 0 OR debt <> 0').raw(),
+      // Each member's points in lots (free and on hold), the part of them in lots lapsed before asOf, and
+      // debt: now from the members' caches (balance = lots + held − debt) and the lapsed lots, at an
+      // instant from the lots as lotsAt counts them and the journal's balances.
+      currentHoldings: db
+        .prepare(
+          `SELECT m.id, m.balance + m.debt AS points, coalesce(x.lapsed, 0) AS lapsed, m.debt
+             FROM members m LEFT JOIN (
+               SELECT member_id, sum(p) AS lapsed FROM (
+                 SELECT member_id, remaining AS p FROM lots WHERE expires_on < @asOf AND remaining > 0
+                 UNION ALL
+                 SELECT h.member_id, hl.points FROM holds h JOIN hold_lots hl ON hl.hold_id = h.id JOIN lots l ON l.id = hl.lot_id
+                  WHERE h.status = 'open' AND l.expires_on < @asOf
+               ) y GROUP BY member_id) x ON x.member_id = m.id
+            WHERE m.balance <> 0 OR m.debt <> 0`,
+        )
+        .raw(),
       holdingsAt: db
         .prepare(
-          `SELECT id, sum(points) AS points, sum(points) - sum(net) AS debt FROM (
-             SELECT l.member_id AS id, l.points + coalesce(mv.s, 0) AS points, 0 AS net
+          `SELECT id, sum(points) AS points, sum(lapsed) AS lapsed, sum(points) - sum(net) AS debt FROM (
+             SELECT l.member_id AS id, l.points + coalesce(mv.s, 0) AS points,
+                    CASE WHEN l.expires_on < @asOf THEN l.points + coalesce(mv.s, 0) ELSE 0 END AS lapsed, 0 AS net
                FROM lots l JOIN entries le ON le.id = l.entry_id
                LEFT JOIN (SELECT lm.lot_id, sum(lm.points) AS s FROM lot_moves lm JOIN entries me ON me.id = lm.entry_id
                            WHERE me.at < @cutoff GROUP BY lm.lot_id) mv ON mv.lot_id = l.id
               WHERE le.at < @cutoff
              UNION ALL
-             SELECT h.member_id, hl.points, 0
-               FROM holds h JOIN hold_lots hl ON hl.hold_id = h.id
+             SELECT h.member_id, hl.points, CASE WHEN hlot.expires_on < @asOf THEN hl.points ELSE 0 END, 0
+               FROM holds h JOIN hold_lots hl ON hl.hold_id = h.id JOIN lots hlot ON hlot.id = hl.lot_id
                JOIN entries he ON he.id = h.entry_id
                LEFT JOIN entries ce ON ce.kind IN ('redemption', 'release') AND ce.ref = h.order_id AND ce.member_id = h.member_id
               WHERE he.at < @cutoff AND (ce.id IS NULL OR ce.at >= @cutoff)
              UNION ALL
-             SELECT p.member_id, 0, p.points
+             SELECT p.member_id, 0, 0, p.points
                FROM postings p JOIN entries e ON e.id = p.entry_id
               WHERE e.at < @cutoff AND p.account IN ('member', 'held')
            ) x GROUP BY id HAVING sum(points) <> 0 OR sum(net) <> 0`,
@@ -233,6 +259,7 @@ export class ReportQueries {
         `SELECT e.member_id AS memberId, max(e.at) AS lastAt, count(*) AS orders, -sum(p.points) AS earned
            FROM entries e JOIN postings p ON p.entry_id = e.id AND p.account = 'issued'
           WHERE e.kind = 'accrual' AND e.at >= @from AND e.at < @to AND e.member_id IS NOT NULL
+            AND e.id NOT IN (SELECT entry_id FROM purchases WHERE voided_at IS NOT NULL AND entry_id IS NOT NULL)
           GROUP BY e.member_id`,
       ),
       memberCount: db.prepare('SELECT count(*) FROM members').pluck(),
@@ -262,9 +289,9 @@ export class ReportQueries {
     return this.s.currentTotals.get() as { outstanding: number; held: number };
   }
 
-  /** Remaining points of open lots by expiry month (null = never) now. */
-  currentLots(): { month: string | null; points: number }[] {
-    return this.s.currentLots.all() as { month: string | null; points: number }[];
+  /** Remaining points of open lots by expiry month (null = never) now, lapsed (expiresOn before asOf) apart. */
+  currentLots(asOf: string): LotMonthRow[] {
+    return this.s.currentLots.all({ asOf }) as LotMonthRow[];
   }
 
   /** Outstanding and held points as of an instant, from the journal. */
@@ -272,19 +299,19 @@ export class ReportQueries {
     return this.s.totalsAt.get(cutoff) as { outstanding: number; held: number };
   }
 
-  /** Each member holding points or owing some now: [id, points in lots and on hold, debt]. */
-  currentHoldings(): [id: string, points: number, debt: number][] {
-    return this.s.currentHoldings.all() as [string, number, number][];
+  /** Each member holding points or owing some now: [id, points in lots and on hold, of them in lots lapsed before asOf, debt]. */
+  currentHoldings(asOf: string): [id: string, points: number, lapsed: number, debt: number][] {
+    return this.s.currentHoldings.all({ asOf }) as [string, number, number, number][];
   }
 
   /** The same as of an instant: lots replayed as lotsAt does, holds open then, debt = those points − the journal's balance. */
-  holdingsAt(cutoff: string): [id: string, points: number, debt: number][] {
-    return this.s.holdingsAt.all({ cutoff }) as [string, number, number][];
+  holdingsAt(cutoff: string, asOf: string): [id: string, points: number, lapsed: number, debt: number][] {
+    return this.s.holdingsAt.all({ cutoff, asOf }) as [string, number, number, number][];
   }
 
-  /** Lot remaining by expiry month as of an instant, replaying lot moves recorded before it. */
-  lotsAt(cutoff: string): { month: string | null; points: number }[] {
-    return this.s.lotsAt.all({ cutoff }) as { month: string | null; points: number }[];
+  /** Lot remaining by expiry month as of an instant, replaying lot moves recorded before it; lapsed before asOf apart. */
+  lotsAt(cutoff: string, asOf: string): LotMonthRow[] {
+    return this.s.lotsAt.all({ cutoff, asOf }) as LotMonthRow[];
   }
 
   topMembers(by: MemberRankBy, from: string, to: string, top: number): MemberReportRow[] {
@@ -308,7 +335,11 @@ export class ReportQueries {
     return this.s.overdue.get(date) as number;
   }
 
-  /** Per member: last accrual, number of accruals (orders) and points they earned, in [from, to). */
+  /**
+   * Per member: last accrual, number of accruals (orders) and points they earned, in [from, to). The
+   * accruals of voided purchases are left out (their void entry is no accrual): a ledger that voided an
+   * import shows what one that never saw the file shows.
+   */
   buyers(from: string, to: string): BuyerRow[] {
     return this.s.buyers.all({ from, to }) as BuyerRow[];
   }

@@ -695,7 +695,7 @@ export class Spec4Model {
 
   // ---- reports -----------------------------------------------------------------------------------
   /**
-   * report liability as of today: the points members hold (in lots, held ones included) by expiry month,
+   * report liability as of today: the points members can still spend (in lots not lapsed, held ones included) by expiry month,
    * and the outstanding points with their value — the points held (`gross`: a member's debt is not netted
    * against another's points) or the sum of balances (`net`); the SPEC does not say which, so both.
    */
@@ -705,6 +705,11 @@ export class Spec4Model {
     for (const m of this.members.values()) {
       outstanding += basis === 'net' ? this.balance(m) : this.balance(m) + m.debt;
       for (const l of m.lots) {
+        // §7: a lapsed lot no run has posted is owed to nobody: not in the gross outstanding nor its month
+        if (this.lapsed(l, now)) {
+          if (basis === 'gross') outstanding -= l.remaining;
+          continue;
+        }
         const k = l.expiresOn === null ? null : l.expiresOn.slice(0, 7);
         byMonth.set(k, (byMonth.get(k) ?? 0) + l.remaining);
       }

@@ -414,7 +414,9 @@ export async function runScenario(s: Services, ops: Op[], stats: RunStats = { op
     const liab = await s.reports.liabilityReport(ctx(), {});
     const sum = await s.reports.summaryReport(ctx(), {});
     // held points stay in their lots until capture (SPEC §5): the liability's months count them, as state() does
-    const lots = [...model.members.keys()].flatMap((id) => model.state(id, now).lots).reduce((a, l) => a + l.remaining, 0);
+    // (lots lapsed before today that no run has posted are not in them: §7, owed to nobody)
+    const today = localDate(now);
+    const lots = [...model.members.keys()].flatMap((id) => model.state(id, now).lots).filter((l) => l.expiresOn === null || l.expiresOn >= today).reduce((a, l) => a + l.remaining, 0);
     const real = {
       outstanding: liab.netPoints,
       inLots: liab.byExpiryMonth.reduce((a: number, b: { points: number }) => a + b.points, 0),

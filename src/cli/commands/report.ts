@@ -211,6 +211,7 @@ function liabilityView(r: LiabilityReport): View {
       ['outstanding points', r.outstandingPoints],
       ['value', `${r.value} ${r.currency}`],
       ['redeem rate', `${r.redeemPointsPerUnit} points per ${r.currency}`],
+      ['lapsed, expiry run due', r.lapsedPendingPoints],
       ['on hold', r.heldPoints],
       ['member debt', r.memberDebt],
       ['net of debt', r.netPoints],
@@ -568,6 +569,12 @@ export function register(program: Command): void {
     if (o.from) notice('note: --from has no effect on liability, a balance at one date (use --as-of)');
     const ctx = await context(cmd);
     const r = await (await services()).liabilityReport(ctx, { asOf: o.asOf ?? o.to });
+    if (r.lapsedPendingPoints > 0) {
+      notice(
+        `note: ${r.lapsedPendingPoints} points lapsed by ${r.asOf} (worth ${r.lapsedPendingValue} ${r.currency}) are not counted as outstanding; ` +
+          'no expiry run had posted them: run `pointsmall expire run`',
+      );
+    }
     await render(cmd, ctx.now, r, () => liabilityView(r));
   });
 

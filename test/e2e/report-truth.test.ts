@@ -1,0 +1,170 @@
+// Reports that must say what the ledger holds (trial 3): segments without voided purchases, liability
+// without the points that lapsed before the expiry run posted them, one "last activity" with or without a
+// period, and import/recommend errors whose hints are true.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { FIXTURES, type TmpLedger, tmpLedger } from '../helpers/cli.js';
+
+const HEADER = 'order_id,member_id,purchased_at,amount\n';
+// The wrong file: A1 and A2 under each other's member, A3 ten times too large; A4 a return.
+const WRONG = HEADER + 'A1,M002,2026-11-01 09:30,100.00\nA2,M001,2026-11-02 10:00,250.00\nA3,M003,2026-11-03 11:00,800.00\nA4,M001,2026-11-05 12:00,-20.00\n';
+const RIGHT = HEADER + 'A1,M001,2026-11-01 09:30,100.00\nA2,M002,2026-11-02 10:00,250.00\nA3,M003,2026-11-03 11:00,80.00\nA4,M001,2026-11-05 12:00,-20.00\nA6,M001,2026-11-10 12:00,60.00\n';
+
+function ledger(): TmpLedger {
+  const t = tmpLedger();
+  for (const id of ['M001', 'M002', 'M003']) t.ok(['member', 'add', '--id', id, '--name', `Member ${id}`]);
+  return t;
+}
+
+function file(t: TmpLedger, name: string, text: string): string {
+  const p = join(t.dir, name);
+  writeFileSync(p, text);
+  return p;
+}
+
+const SEGMENT_VIEWS = [['report', 'segments', '--detail'], ['report', 'segments', '--detail', '--from', '2026-11-01', '--to', '2026-11-30']];
+
+describe('report segments leaves out voided purchases (trial 3, F5)', () => {
+  it('after import void the segments are those of a ledger that never saw the file; a corrected re-import counts each order once', () => {
+    const clean = ledger();
+    const empty = SEGMENT_VIEWS.map((v) => clean.ok(v));
+    const t = ledger();
+    t.ok(['import', 'purchases', file(t, 'wrong.csv', WRONG), '--source', 'shop']);
+    expect(t.ok(SEGMENT_VIEWS[0]).buyers).toBe(3);
+    t.ok(['import', 'void', '1', '--yes']);
+    for (const [i, v] of SEGMENT_VIEWS.entries()) expect(t.ok(v)).toEqual(empty[i]);
+
+    clean.ok(['import', 'purchases', file(clean, 'right.csv', RIGHT), '--source', 'shop']);
+    t.ok(['import', 'purchases', file(t, 'right.csv', RIGHT), '--source', 'shop']);
+    for (const v of SEGMENT_VIEWS) {
+      const want = clean.ok(v);
+      expect(want.buyers).toBe(3);
+      expect(t.ok(v)).toEqual(want);
+    }
+  });
+
+  it('purchase void of one order takes it out of the segments too', () => {
+    const t = ledger();
+    t.ok(['import', 'purchases', file(t, 'right.csv', RIGHT), '--source', 'shop']);
+    const m1 = () => t.ok(['report', 'segments', '--detail']).members.find((m: { memberId: string }) => m.memberId === 'M001');
+    expect(m1()).toMatchObject({ orders: 2, earned: 160 });
+    t.ok(['purchase', 'void', 'shop', 'A6', '--yes']);
+    expect(m1()).toMatchObject({ orders: 1, earned: 100 });
+  });
+});
+
+// 365-day rolling expiry (init's rules): a purchase of 2025-10-01 lapses after 2026-10-01.
+const AGED = HEADER + 'OLD1,M001,2025-10-01 10:00,300.00\nOLD2,M002,2025-11-20 10:00,50.00\nNEW1,M001,2026-11-01 10:00,120.00\nNEW2,M002,2026-11-02 10:00,30.00\n';
+
+describe('report liability counts only what members can still spend (trial 3, F7)', () => {
+  it('lapsed points the expiry run has not posted are shown apart, not in the outstanding points, their value or the months', () => {
+    const t = ledger();
+    t.ok(['import', 'purchases', file(t, 'aged.csv', AGED)]);
+    // today 2026-11-23: OLD1 (through 2026-10-01) and OLD2 (through 2026-11-20) have lapsed
+    const l = t.ok(['report', 'liability']);
+    expect(l).toMatchObject({ outstandingPoints: 150, value: '1.50', lapsedPendingPoints: 350, lapsedPendingValue: '3.50', memberDebt: 0, netPoints: 500 });
+    expect(l.byExpiryMonth).toEqual([{ month: '2027-11', points: 150, value: '1.50' }]);
+    const out = t.run(['report', 'liability']);
+    expect(out.stdout).toMatch(/lapsed, expiry run due\s+350/);
+    expect(out.stderr).toMatch(/350 points lapsed .*pointsmall expire run/);
+    const csv = t.run(['report', 'liability', '--format', 'csv']);
+    expect(csv.stdout).not.toMatch(/,(2025-\d\d|2026-1[01]),/);
+    expect(csv.stdout).toMatch(/,2027-11,150,1.50,CNY/);
+
+    // as of an earlier day, the same rule on that day: OLD2 still spendable through 2026-11-20
+    const past = t.ok(['report', 'liability', '--as-of', '2026-11-20']);
+    expect(past).toMatchObject({ outstandingPoints: 200, lapsedPendingPoints: 300, netPoints: 500 });
+    expect(past.byExpiryMonth.reduce((a: number, b: { points: number }) => a + b.points, 0)).toBe(200);
+    expect(t.ok(['report', 'liability', '--as-of', '2026-10-01'])).toMatchObject({ outstandingPoints: 350, lapsedPendingPoints: 0 });
+
+    // what members can spend is the same before and after the expiry run posts the lapse
+    t.ok(['expire', 'run', '--yes']);
+    const after = t.ok(['report', 'liability']);
+    expect(after).toMatchObject({ outstandingPoints: 150, value: '1.50', lapsedPendingPoints: 0, netPoints: 150 });
+    expect(after.byExpiryMonth).toEqual(l.byExpiryMonth);
+    expect(t.run(['report', 'liability']).stderr).not.toMatch(/expire run/);
+    expect(t.ok(['report', 'liability', '--as-of', '2026-11-20'])).toMatchObject({ outstandingPoints: 200, lapsedPendingPoints: 300 });
+    expect(t.verify().ok).toBe(true);
+  });
+
+  it('rules simulate compares with the same outstanding points', () => {
+    const t = ledger();
+    t.ok(['import', 'purchases', file(t, 'aged.csv', AGED)]);
+    const l = t.ok(['report', 'liability']);
+    const s = t.ok(['rules', 'simulate', join(FIXTURES, 'rules.json')]);
+    expect(s.liabilityChange.actualPoints).toBe(l.outstandingPoints);
+  });
+});
+
+describe('report members: one "last activity" with or without a period (trial 3, F2)', () => {
+  it('an expiry posted by the expiry run is not the member\'s activity, and a period never shows a later one than all time', () => {
+    const t = ledger();
+    t.ok(['import', 'purchases', file(t, 'p.csv', HEADER + 'P1,M001,2025-10-01 10:00,300.00\nP2,M001,2026-09-30 10:00,40.00\nP3,M003,2025-10-01 10:00,50.00\n')]);
+    const run = t.ok(['expire', 'run', '--yes']);
+    expect(run.pointsExpired).toBe(350); // P1 and P3 lapsed after 2026-10-01, in the period below
+    const last = (args: string[]) => Object.fromEntries(t.ok(['report', 'members', ...args]).members.map((m: { id: string; lastActivity: string | null }) => [m.id, m.lastActivity]));
+    const all = last([]);
+    expect(all).toEqual({ M001: '2026-09-30T02:00:00.000Z', M002: null, M003: '2025-10-01T02:00:00.000Z' });
+    const period = last(['--from', '2026-09-01', '--to', '2026-10-31']);
+    expect(period).toEqual({ M001: '2026-09-30T02:00:00.000Z', M002: null, M003: null });
+    for (const id of ['M001', 'M003']) if (period[id]) expect(period[id] <= all[id]).toBe(true);
+    // the whole history as a period says what all time says
+    expect(last(['--from', '2025-01-01', '--to', '2026-11-23'])).toEqual(all);
+  });
+});
+
+describe('import purchases --max-rejects says what it counted (trial 3, F9)', () => {
+  it('counting stops early: "at least N", the rejects file holds the N found, and the hint says how to list every bad row', () => {
+    const t = tmpLedger();
+    t.ok(['rules', 'apply', join(FIXTURES, 'rules.json'), '--effective', '2020-01-01']);
+    t.ok(['member', 'import', join(FIXTURES, 'members.csv')]);
+    const rejects = join(t.dir, 'bad.rejects.csv');
+    const rows = () => readFileSync(rejects, 'utf8').trim().split('\n').length - 1;
+    for (const max of ['0', '9']) {
+      const r = t.run(['import', 'purchases', join(FIXTURES, 'purchases-bad.csv'), '--max-rejects', max, '--rejects', rejects]);
+      expect(r.code).toBe(2);
+      const found = Number(/at least (\d+) bad rows/.exec(r.stderr)?.[1]);
+      expect(found).toBe(rows());
+      expect(found).toBeLessThan(14);
+      expect(r.stderr).not.toMatch(/every bad row with/);
+      expect(r.stderr).toMatch(new RegExp(`${rejects.replace(/[.]/g, '\\.')} holds the ${found} found`));
+      expect(r.stderr).toMatch(/--dry-run --rejects FILE instead of --max-rejects to list every bad row/);
+    }
+    // what the hint says to run: every bad row, nothing written
+    const all = t.run(['import', 'purchases', join(FIXTURES, 'purchases-bad.csv'), '--dry-run', '--rejects', rejects, '--json']);
+    expect(all.code).toBe(4);
+    expect(all.json()).toMatchObject({ rejected: 14, dryRun: true });
+    expect(rows()).toBe(14);
+    expect(t.ok(['import', 'list'])).toEqual([]);
+  });
+});
+
+describe('report recommend --item with an unknown SKU on a ledger without a catalog (trial 3, F8)', () => {
+  const LINES = 'order_id,member_id,purchased_at,sku,quantity,unit_price\n' +
+    'L1,C1,2026-11-01 10:00,85123A,2,2.55\nL1,C1,2026-11-01 10:00,71053,1,3.39\nL2,C2,2026-11-02 10:00,85123A,1,2.55\nL3,C2,2026-11-03 10:00,21984,-1,0.29\n';
+
+  it('the hint names the SKUs it does know, not an empty catalog list', () => {
+    const t = tmpLedger();
+    t.ok(['import', 'purchases', file(t, 'lines.csv', LINES), '--create-members']);
+    expect(t.ok(['catalog', 'list', '--all'])).toEqual([]);
+    expect(t.ok(['report', 'recommend', '--item', '85123A']).sku).toBe('85123A');
+    for (const sku of ['85123X', '21984']) { // a typo; a SKU only returned, never bought
+      const r = t.run(['report', 'recommend', '--item', sku]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`item "${sku}" not found`);
+      expect(r.stderr).not.toContain('catalog list');
+      expect(r.stderr).toMatch(/hint: .*no catalog.*SKUs of its imported purchases.*85123A, 71053/);
+    }
+    // a case slip names the SKU meant
+    expect(t.run(['report', 'recommend', '--item', '85123a']).stderr).toMatch(/hint: .*did you mean 85123A\?/);
+  });
+
+  it('says so plainly when there is nothing to recommend from', () => {
+    const t = tmpLedger();
+    const r = t.run(['report', 'recommend', '--item', 'TEA-001']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).not.toContain('catalog list');
+    expect(r.stderr).toMatch(/hint: .*no catalog and no purchase line with a SKU/);
+  });
+});
