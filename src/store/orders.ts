@@ -148,8 +148,11 @@ export class Orders {
       refunds: db.prepare('SELECT * FROM refunds WHERE order_id = ? ORDER BY id'),
       refundLines: db.prepare('SELECT rl.* FROM refund_lines rl JOIN refunds r ON r.id = rl.refund_id WHERE r.order_id = ? ORDER BY rl.refund_id, rl.line_no'),
       earnedBetween: db.prepare(
+        // as the import's (store/purchases.ts): a void's take-back is dated at the order it reverses, so a
+        // voided order's points were not earned that day
         `SELECT coalesce(-sum(p.points), 0) FROM entries e JOIN postings p ON p.entry_id = e.id
-          WHERE e.member_id = ? AND e.kind = 'accrual' AND e.at >= ? AND e.at < ? AND p.account = 'issued'`,
+          WHERE e.member_id = ? AND e.kind IN ('accrual', 'void') AND e.at >= ? AND e.at < ? AND p.account = 'issued'
+            AND (e.kind = 'accrual' OR p.points > 0)`,
       ).pluck(),
       idemGet: db.prepare('SELECT * FROM idempotency_keys WHERE key = ?'),
       idemInsert: db.prepare(

@@ -244,3 +244,23 @@ describe.skipIf(!hasTmux)('import void on a terminal', () => {
     expect(t.verify().ok).toBe(true);
   }, 300_000);
 });
+
+describe('a voided order earns nothing that day', () => {
+  it('the daily earn cap of a checkout no longer counts the points of an order voided that day', () => {
+    const now = { now: '2026-11-20T12:00:00+08:00' };
+    const t = tmpLedger(now);
+    const rules = { earn: { pointsPerUnit: '1', rounding: 'floor' }, limits: { dailyEarnCap: 100, reviewAbove: null } };
+    t.ok(['rules', 'apply', file(t, 'rules.json', JSON.stringify(rules)), '--effective', '2026-01-01'], now);
+    t.ok(['member', 'add', '--id', 'M1', '--name', 'Ann'], now);
+    t.ok(['member', 'add', '--id', 'M2', '--name', 'Bo'], now);
+    t.ok(['catalog', 'add', '--sku', 'CUP', '--name', 'Cup', '--price', '50.00', '--pay', 'cash'], now);
+    const orders = HEADER + 'B1,M1,2026-11-20 10:00,100.00\nB2,M2,2026-11-20 10:00,100.00\n';
+    expect(t.ok(['import', 'purchases', file(t, 'p.csv', orders), '--source', 'shop'], now)).toMatchObject({ pointsAccrued: 200 });
+    t.ok(['purchase', 'void', 'shop', 'B1', '--yes'], now);
+    // M2's order stands: the cap of 100 a day is reached, the cup earns nothing
+    expect(t.ok(['checkout', '--member', 'M2', '--item', 'CUP', '--tender', 'cash', '--yes'], now)).toMatchObject({ pointsEarned: 0 });
+    // M1's was voided: its 100 points were never earned, and the cup earns its 50
+    expect(t.ok(['checkout', '--member', 'M1', '--item', 'CUP', '--tender', 'cash', '--yes'], now)).toMatchObject({ pointsEarned: 50 });
+    expect(t.verify().ok).toBe(true);
+  });
+});
