@@ -1,7 +1,7 @@
 // Report arithmetic: calendar buckets in the ledger's zone, point flows and their reconciliation,
 // liability valuation and RFM segments. Pure: the store hands in sums, the clock is passed in.
 import type { Decimal } from 'decimal.js';
-import { formatMoney, pointsValue, type Points } from './money.js';
+import { allocateProportionally, formatMoney, pointsValue, type Points } from './money.js';
 import { type LocalDate, addDays, daysBetween, localDate, startOfLocalDayMs } from './time.js';
 
 export type BucketBy = 'day' | 'week' | 'month';
@@ -145,6 +145,16 @@ export function reconcile(opening: Points, f: Flows, closing: Points): { ok: boo
 /** §4.2 value of points as a decimal string in the ledger's currency. */
 export function valueOf(points: Points, redeemPointsPerUnit: Decimal.Value, digits: number): string {
   return formatMoney(pointsValue(points, redeemPointsPerUnit, digits), digits);
+}
+
+/**
+ * The values of parts of a total (the liability's expiry months): the total's value (§4.2, floored once)
+ * shared out by points, the largest remainders taking the minor units left, so that the parts add up to
+ * the total exactly. Each part is within one minor unit of its own floored value.
+ */
+export function partValues(points: readonly Points[], redeemPointsPerUnit: Decimal.Value, digits: number): string[] {
+  const total = pointsValue(points.reduce((a, p) => a + p, 0), redeemPointsPerUnit, digits);
+  return allocateProportionally(total, points).map((v) => formatMoney(v, digits));
 }
 
 export interface ExpiryBucket {

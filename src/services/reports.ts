@@ -17,6 +17,7 @@ import {
   emptyFlows,
   netChange,
   orderExpiryBuckets,
+  partValues,
   SEGMENT_RULES,
   reconcile,
   rfmSegments,
@@ -202,7 +203,8 @@ export async function liabilityReport(ctx: Ctx, input: { asOf?: LocalDate }): Pr
         memberDebt: debt,
         debtPoints: debt,
         netPoints: totals.outstanding,
-        byExpiryMonth: lots.map((x) => ({ ...x, value: valueOf(x.points, rate, l.digits) })),
+        // (shared out of the total's value, so that the months, and the cron's CSV of them, add up to it)
+        byExpiryMonth: ((values) => lots.map((x, i) => ({ ...x, value: values[i] })))(partValues(lots.map((x) => x.points), rate, l.digits)),
         basis: current ? 'lots' : 'journal',
       };
     }),

@@ -19,6 +19,7 @@ import {
   rfmSegments,
   scoreByCuts,
   segmentOf,
+  partValues,
   valueOf,
 } from '../../src/domain/reports.js';
 import { addDays, localDate } from '../../src/domain/time.js';
@@ -136,6 +137,20 @@ describe('liability', () => {
   it('values points at the redeem rate, whole minor units only', () => {
     expect(valueOf(700, '100', 2)).toBe('7.00');
     expect(valueOf(12345, '100', 2)).toBe('123.45');
+  });
+
+  it('the parts of a total (expiry months) are shared out of its value and add up to it exactly', () => {
+    // 725 and 16125 points at 1000 a yuan: floored apart 0.72 + 16.12 = 16.84, the total 16.85
+    expect(partValues([725, 16125], '1000', 2)).toEqual(['0.73', '16.12']);
+    const minor = (v: string) => Math.round(Number(v) * 100);
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 10_000_000 }), { minLength: 1, maxLength: 12 }), fc.constantFrom('1', '7', '100', '1000', '33.3'), (points, rate) => {
+        const parts = partValues(points, rate, 2);
+        const total = points.reduce((a, p) => a + p, 0);
+        expect(parts.reduce((a, v) => a + minor(v), 0)).toBe(minor(valueOf(total, rate, 2)));
+        parts.forEach((v, i) => expect(Math.abs(minor(v) - minor(valueOf(points[i], rate, 2)))).toBeLessThanOrEqual(1));
+      }),
+    );
     expect(valueOf(12345, '1000', 2)).toBe('12.34');
     expect(valueOf(999, '100', 0)).toBe('9');
   });

@@ -97,6 +97,23 @@ describe('report liability counts only what members can still spend (trial 3, F7
   });
 });
 
+describe('report liability: the months add up to the total (trial 3, finding 15)', () => {
+  it('each month\'s value is a share of the total\'s, so the months (and the CSV of them) sum to it', () => {
+    const t = ledger();
+    t.ok(['import', 'purchases', file(t, 'p.csv', HEADER + 'A,M001,2026-06-01 10:00,725.00\nB,M002,2026-11-01 10:00,16125.00\n')]);
+    t.ok(['rules', 'apply', file(t, 'r.json', JSON.stringify({ redeem: { pointsPerUnit: '1000' } })), '--yes']);
+    const r = t.ok(['report', 'liability']);
+    expect(r).toMatchObject({ outstandingPoints: 16850, value: '16.85' });
+    const months = r.byExpiryMonth as { points: number; value: string }[];
+    expect(months.map((m) => m.points)).toEqual([725, 16125]);
+    expect(months.reduce((a, m) => a + Math.round(Number(m.value) * 100), 0)).toBe(1685);
+    const out = join(t.dir, 'l.csv');
+    t.ok(['report', 'liability', '--out', out]);
+    const csvTotal = readFileSync(out, 'utf8').trim().split('\n').slice(1).map((line) => line.split(',')).reduce((a, cells) => a + Math.round(Number(cells[3]) * 100), 0);
+    expect(csvTotal).toBe(1685);
+  });
+});
+
 describe('report members: one "last activity" with or without a period (trial 3, F2)', () => {
   it('an expiry posted by the expiry run is not the member\'s activity, and a period never shows a later one than all time', () => {
     const t = ledger();
