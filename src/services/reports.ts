@@ -187,6 +187,8 @@ export async function liabilityReport(ctx: Ctx, input: { asOf?: LocalDate }): Pr
       const lots = orderExpiryBuckets([...months].map(([month, points]) => ({ month, points })));
       const outstanding = lots.reduce((a, x) => a + x.points, 0);
       const rate = redeemRate(l, endOfDayIso(l, asOf));
+      // shared out of the total's value, so that the months (and the cron's CSV of them) add up to it
+      const monthValues = partValues(lots.map((x) => x.points), rate, l.digits);
       // A member in debt holds no lot (later credits repay the debt first), so the points in lots (held
       // ones and lapsed ones included) are what the balances hold, and the net balance falls short of them
       // by the debts alone. Lapsed points are in the balances until an expiry run posts them, but owed to nobody.
@@ -203,8 +205,7 @@ export async function liabilityReport(ctx: Ctx, input: { asOf?: LocalDate }): Pr
         memberDebt: debt,
         debtPoints: debt,
         netPoints: totals.outstanding,
-        // (shared out of the total's value, so that the months, and the cron's CSV of them, add up to it)
-        byExpiryMonth: ((values) => lots.map((x, i) => ({ ...x, value: values[i] })))(partValues(lots.map((x) => x.points), rate, l.digits)),
+        byExpiryMonth: lots.map((x, i) => ({ ...x, value: monthValues[i] })),
         basis: current ? 'lots' : 'journal',
       };
     }),

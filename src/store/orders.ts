@@ -2,6 +2,15 @@
 import type { Store } from './db.js';
 import { NO_LIMIT } from './members.js';
 
+/**
+ * The points a member earned in [from, to) for the daily earn cap (SPEC §4.1), the import's and
+ * checkout's alike: accruals, less what voids took back of them (a void's take-back is dated at the
+ * order it reverses, so a voided order's points were not earned that day).
+ */
+export const EARNED_BETWEEN = `SELECT coalesce(-sum(p.points), 0) FROM entries e JOIN postings p ON p.entry_id = e.id
+  WHERE e.member_id = ? AND e.kind IN ('accrual', 'void') AND e.at >= ? AND e.at < ? AND p.account = 'issued' AND p.member_id = e.member_id
+    AND (e.kind = 'accrual' OR p.points > 0)`;
+
 export type OrderStatus = 'held' | 'paid' | 'declined' | 'cancelled' | 'expired' | 'partially_refunded' | 'refunded';
 
 export interface OrderRow {
@@ -147,13 +156,7 @@ export class Orders {
       ),
       refunds: db.prepare('SELECT * FROM refunds WHERE order_id = ? ORDER BY id'),
       refundLines: db.prepare('SELECT rl.* FROM refund_lines rl JOIN refunds r ON r.id = rl.refund_id WHERE r.order_id = ? ORDER BY rl.refund_id, rl.line_no'),
-      earnedBetween: db.prepare(
-        // as the import's (store/purchases.ts): a void's take-back is dated at the order it reverses, so a
-        // voided order's points were not earned that day
-        `SELECT coalesce(-sum(p.points), 0) FROM entries e JOIN postings p ON p.entry_id = e.id
-          WHERE e.member_id = ? AND e.kind IN ('accrual', 'void') AND e.at >= ? AND e.at < ? AND p.account = 'issued'
-            AND (e.kind = 'accrual' OR p.points > 0)`,
-      ).pluck(),
+      earnedBetween: db.prepare(EARNED_BETWEEN).pluck(),
       idemGet: db.prepare('SELECT * FROM idempotency_keys WHERE key = ?'),
       idemInsert: db.prepare(
         'INSERT INTO idempotency_keys (key, command, request_hash, order_id, created_at) VALUES (?, ?, ?, ?, ?)',

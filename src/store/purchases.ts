@@ -3,6 +3,7 @@
 import { closeSync, openSync, rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { type Store, relaxRowChecks } from './db.js';
+import { EARNED_BETWEEN } from './orders.js';
 
 export interface PurchaseRow {
   /** Given by an import (its lines name it); left out, the next free one. */
@@ -82,14 +83,7 @@ export class Purchases {
       membersMany: db.prepare('SELECT id, status, tier, lifetime_earned, debt, balance FROM members WHERE id IN (SELECT value FROM json_each(?))').raw(),
       memberCount: db.prepare('SELECT count(*) FROM members').pluck(),
       allMembers: db.prepare('SELECT id, status, tier, lifetime_earned, debt, balance FROM members').raw(),
-      earnedBetween: db
-        .prepare(
-          // A void's take-back is dated at the order it reverses: a voided order's points were not earned that day.
-          `SELECT coalesce(-sum(p.points), 0) FROM entries e JOIN postings p ON p.entry_id = e.id
-            WHERE e.member_id = ? AND e.kind IN ('accrual', 'void') AND e.at >= ? AND e.at < ? AND p.account = 'issued' AND p.member_id = e.member_id
-              AND (e.kind = 'accrual' OR p.points > 0)`,
-        )
-        .pluck(),
+      earnedBetween: db.prepare(EARNED_BETWEEN).pluck(),
     };
   }
 

@@ -105,14 +105,15 @@ export function register(program: Command): void {
       await emit(cmd, r, showView);
     });
 
-  /** A catalog list's CSV: catalog import's columns and values, so that the file imports again unchanged. */
-  const CATALOG_CSV: Column<ItemView>[] = (
-    [
-      ['sku', 'sku'], ['name', 'name'], ['price', 'price'], ['category', 'category'], ['points_price', 'pointsPrice'], ['pay', 'pay'],
-      ['max_points_ratio', 'maxPointsRatio'], ['stock', 'stock'], ['kind', 'kind'], ['coupon_value', 'couponValue'],
-      ['coupon_percent', 'couponPercent'], ['coupon_days', 'couponDays'], ['active', 'active'], ['points_discount', 'pointsDiscount'],
-    ] as const
-  ).map(([header, key]) => ({ key, header, ...(key === 'active' ? { format: (v: unknown) => (v ? 'true' : 'false') } : {}) }));
+  /**
+   * A catalog list's CSV: catalog import's own columns (CATALOG_COLUMNS, each the snake_case of an item
+   * field) and stored values, so that the file imports again unchanged.
+   */
+  const catalogCsv = (columns: readonly string[]): Column<ItemView>[] =>
+    columns.map((header) => {
+      const key = header.replace(/_([a-z])/g, (_m, ch: string) => ch.toUpperCase()) as keyof ItemView & string;
+      return { key, header, ...(key === 'active' ? { format: (v: unknown) => (v ? 'true' : 'false') } : {}) };
+    });
 
   const list = catalog
     .command('list')
@@ -122,7 +123,8 @@ export function register(program: Command): void {
   fileOptions(list).action(async (...args) => {
     const cmd = cmdOf(args);
     const o = cmd.opts();
-    const r = await (await services()).listItems(await context(cmd), { category: o.category, all: Boolean(o.all) });
+    const svc = await services();
+    const r = await svc.listItems(await context(cmd), { category: o.category, all: Boolean(o.all) });
     await emitList(cmd, 'items', r, [
       { key: 'sku', header: 'sku' },
       { key: 'name', header: 'name' },
@@ -133,7 +135,7 @@ export function register(program: Command): void {
       { key: 'stock', header: 'stock', align: 'right', format: (_v, i) => stockCell(i) },
       { key: 'kind', header: 'kind', drop: 1, format: (v, i) => (v === 'coupon' ? (i.couponValue !== null ? `coupon ${i.couponValue}` : `coupon ${i.couponPercent}%`) : String(v)) },
       ...(o.all ? [{ key: 'active' as const, header: 'active', format: (v: unknown) => (v ? 'yes' : c.red('no')) }] : []),
-    ], undefined, CATALOG_CSV);
+    ], undefined, catalogCsv(svc.CATALOG_COLUMNS));
   });
 
   catalog
