@@ -1,4 +1,5 @@
 // Reading the books: journal entries, export, and the audit log.
+import { guardFormula as csvSafe } from '../domain/formulaCells.js';
 import { localRangeUtc, startOfLocalDayMs } from '../domain/time.js';
 import { audit, type AuditRow } from '../store/audit.js';
 import { entries, type EntryWithPostings } from '../store/entries.js';
@@ -27,7 +28,6 @@ export async function listEntries(ctx: Ctx, f: EntriesInput): Promise<EntryWithP
 }
 
 export async function exportJournal(ctx: Ctx, format: 'csv' | 'jsonl'): Promise<string> {
-  const { csvSafe } = await import('../cli/output.js');
   const { stringify } = await import('csv-stringify/sync');
   return withLedger(ctx, (l) =>
     l.store.read(() => {
