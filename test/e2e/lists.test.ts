@@ -158,6 +158,15 @@ describe('every list takes --format csv|json --out FILE', () => {
     expect(readFileSync(orders, 'utf8').split('\n')[1]).toMatch(/,\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z,/);
   });
 
+  it('ledger export --format csv escapes a formula in a memo, as every CSV the tool writes does', () => {
+    t.ok(['member', 'add', '--id', 'EVIL2', '--name', 'Eve']);
+    t.ok(['member', 'adjust', 'EVIL2', '--points', '5', '--reason', '=HYPERLINK("http://x")']);
+    const csv = t.run(['ledger', 'export', '--format', 'csv']);
+    expect(csv.code, csv.stderr).toBe(0);
+    const row = csv.stdout.split('\n').find((l) => l.includes('HYPERLINK'));
+    expect(row).toContain(`'=HYPERLINK`);
+  });
+
   it('--format csv without --out writes CSV to stdout; a .txt file gets the tab-separated rows a pipe gets', () => {
     const csv = t.run(['order', 'list', '--format', 'csv']);
     expect(csv.stdout.split('\n')[0]).toBe('order,at,member,status,total,points,cash,tender,earned,refunded');
