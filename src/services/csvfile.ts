@@ -1,5 +1,6 @@
 // Small CSV files for master data (members, catalog): read whole with line numbers, rejects written beside.
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename } from 'node:path';
 import { UsageError } from '../errors.js';
 import { AtomicFile, checkOutput, type OutputTarget, sameFile } from './outfile.js';
 import { isRejectsHeader, rejectsHeader, rejectsRow, unquoteRejectsCell } from '../domain/rejects.js';
@@ -125,7 +126,11 @@ function columnMap(specs: readonly string[], known: readonly string[]): [string,
  */
 export function rejectsTarget(ctx: { dbPath: string }, file: string, rejectsPath?: string): OutputTarget {
   const path = rejectsPath ?? `${file.replace(/\.csv$/i, '')}.rejects.csv`;
-  const target = checkOutput(path, { ledger: ctx.dbPath, flag: rejectsPath === undefined ? 'rejects file' : '--rejects' });
+  // A default path beside an input in a folder nobody may write (a share, a read-only mount): say how to put
+  // the rejects elsewhere, since the user never chose this path
+  const here = basename(path);
+  const elsewhere = rejectsPath === undefined ? `nothing was imported; write the rejects elsewhere with --rejects FILE, e.g. --rejects ${/^[\w./-]+$/.test(here) ? here : `'${here.replace(/'/g, `'\\''`)}'`} (in the current folder)` : undefined;
+  const target = checkOutput(path, { ledger: ctx.dbPath, flag: rejectsPath === undefined ? 'rejects file' : '--rejects', elsewhere });
   if (sameFile(target.abs, file)) {
     throw new UsageError(`cannot write --rejects ${path}: it is the file being imported`, 'choose another --rejects path; the input file is never overwritten');
   }

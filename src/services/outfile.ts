@@ -75,9 +75,10 @@ export interface OutputTarget {
 /**
  * Checks a target before anything is written: its folder exists and is writable, it is not the
  * ledger (or its -wal/-shm/-journal) by identity or by resolved path, and if it exists it is a
- * regular file. `mustNotExist`: refuse an existing file (db backup without --force).
+ * regular file. `mustNotExist`: refuse an existing file (db backup without --force). `elsewhere`: the hint
+ * when the folder is missing or not writable (a default path the user did not choose: how to choose one).
  */
-export function checkOutput(path: string, o: { ledger: string; flag: string; mustNotExist?: { hint: string } }): OutputTarget {
+export function checkOutput(path: string, o: { ledger: string; flag: string; mustNotExist?: { hint: string }; elsewhere?: string }): OutputTarget {
   const abs = resolve(path);
   const dir = dirname(abs);
   const named = `${o.flag} ${path}`;
@@ -90,7 +91,7 @@ export function checkOutput(path: string, o: { ledger: string; flag: string; mus
     );
   }
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    throw new UsageError(`cannot write ${named}: folder ${dir} does not exist`, `create the folder first or choose another ${o.flag} path`);
+    throw new UsageError(`cannot write ${named}: folder ${dir} does not exist`, o.elsewhere ?? `create the folder first or choose another ${o.flag} path`);
   }
   const ledger = ledgerFiles(o.ledger);
   const isLedger = () => {
@@ -113,7 +114,7 @@ export function checkOutput(path: string, o: { ledger: string; flag: string; mus
   try {
     accessSync(dir, constants.W_OK);
   } catch {
-    throw new UsageError(`cannot write ${named}: folder ${dir} is not writable`, `choose another ${o.flag} path`);
+    throw new UsageError(`cannot write ${named}: folder ${dir} is not writable`, o.elsewhere ?? `choose another ${o.flag} path`);
   }
   return { path, abs, flag: o.flag, ledger: o.ledger, mustNotExist: o.mustNotExist };
 }

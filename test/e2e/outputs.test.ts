@@ -2,7 +2,8 @@
 // every file that can hold member data is private, a command that exits 2 wrote nothing, a closed pipe
 // is never a crash, and a full disk is a clear error that says what was committed.
 import { spawnSync } from 'node:child_process';
-import { closeSync, constants, existsSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, constants, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -341,5 +342,39 @@ describe('exports take their format from --out', () => {
       for (const l of lines) expect(typeof JSON.parse(l)).toBe('object');
       expect(t.run([what, 'export', ...all, '--format', 'xml'], NOW).code).toBe(2);
     }
+  });
+});
+
+// A folder the user may not write (a share, a read-only mount). Root writes anywhere, so as root the CLI runs
+// as nobody through runuser; without either, there is no unwritable folder to try.
+const asNobody = process.getuid?.() === 0 ? spawnSync('runuser', ['-u', 'nobody', '--', 'true']).status === 0 : true;
+describe.skipIf(!asNobody)('an input in a folder that cannot be written', () => {
+  const run = (dir: string, args: string[]) => {
+    const cmd = process.getuid?.() === 0 ? ['runuser', '-u', 'nobody', '--', process.execPath] : [process.execPath];
+    const r = spawnSync(cmd[0], [...cmd.slice(1), BIN, ...args], {
+      encoding: 'utf8',
+      cwd: dir,
+      env: { ...process.env, NO_COLOR: '1', CI: '1', HOME: dir, POINTSMALL_NOW: DEFAULT_NOW, POINTSMALL_DB: join(dir, 'ledger.db') },
+    });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  };
+
+  it('refuses the default rejects file beside it before importing anything, and the hint says how to put it elsewhere', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pointsmall-ro-'));
+    chmodSync(dir, 0o777);
+    const ro = join(dir, 'share');
+    mkdirSync(ro);
+    writeFileSync(join(ro, 'till.csv'), 'order_id,member_id,purchased_at,amount\nA1,M1,2026-11-01 09:30,100.00\n');
+    chmodSync(ro, 0o555);
+    expect(run(dir, ['init', '--timezone', 'Asia/Shanghai', '--json']).code).toBe(0);
+    expect(run(dir, ['member', 'add', '--id', 'M1', '--name', 'Mia', '--json']).code).toBe(0);
+    const refused = run(dir, ['import', 'purchases', 'share/till.csv']);
+    expect(refused.code, refused.stderr).toBe(2);
+    expect(refused.stderr).toContain('cannot write rejects file share/till.rejects.csv: folder');
+    expect(refused.stderr).toContain('hint: nothing was imported; write the rejects elsewhere with --rejects FILE, e.g. --rejects till.rejects.csv');
+    expect(JSON.parse(run(dir, ['order', 'list', '--json']).stdout)).toEqual([]);
+    const done = run(dir, ['import', 'purchases', 'share/till.csv', '--rejects', 'till.rejects.csv', '--json']);
+    expect(done.code, done.stderr).toBe(0);
+    expect(JSON.parse(done.stdout)).toMatchObject({ accepted: 1, rejected: 0 });
   });
 });
