@@ -200,6 +200,11 @@ export interface CatalogImportResult {
   rejectsFile: string | null;
   /** The first few rejected rows (line and reason), in line order; the rejects file has them all. */
   firstRejects: RejectSample[];
+  /**
+   * SKUs of the file's accepted rows with a points price that checkout does not use: items paid mixed (or
+   * cash) take points at the redeem rate (SPEC §4.6); a points price is the price of a points-only item.
+   */
+  pointsPriceUnused: string[];
 }
 
 export const CATALOG_COLUMNS = [
@@ -240,6 +245,7 @@ export async function importCatalog(ctx: Ctx, file: string, rejectsPath?: string
       const seen = new Set<string>();
       const toWrite: NewCatalogItem[] = [];
       let created = 0, updated = 0, unchanged = 0;
+      const pointsPriceUnused: string[] = [];
       for (const r of records) {
         const input: ItemText = {};
         for (const [col, v] of Object.entries(r.values)) {
@@ -260,6 +266,7 @@ export async function importCatalog(ctx: Ctx, file: string, rejectsPath?: string
           continue;
         }
         seen.add(item.sku);
+        if (item.pointsPrice !== null && item.pay !== 'points') pointsPriceUnused.push(item.sku);
         if (!before) created++;
         else if (sameItem(before, item)) {
           unchanged++;
@@ -269,12 +276,13 @@ export async function importCatalog(ctx: Ctx, file: string, rejectsPath?: string
       }
       repo.upsertMany(toWrite, l.nowIso);
       // a file whose every row is rejected wrote nothing: no run to audit (exit 2 below)
-      if (whole()) return { created, updated, unchanged };
+      if (whole()) return { created, updated, unchanged, pointsPriceUnused };
       recordAudit(l, 'catalog.import', file, { rows: records.length, created, updated, unchanged, rejected: rejects.length, skus: toWrite.map((i) => i.sku) });
-      return { created, updated, unchanged };
+      return { created, updated, unchanged, pointsPriceUnused };
     }),
   );
   const rejectsFile = rejects.length ? await writeRejects(rejectsOut, csv, rejects) : null;
   if (whole()) throw everyRowRejected(file, rejects, rejectsFile);
-  return { file, rows: records.length, ...result, rejected: rejects.length, rejectsFile, firstRejects: rejects.slice(0, FIRST_REJECTS).map((x) => ({ line: x.line, reason: x.reason })) };
+  const { pointsPriceUnused, ...counts } = result;
+  return { file, rows: records.length, ...counts, rejected: rejects.length, rejectsFile, firstRejects: rejects.slice(0, FIRST_REJECTS).map((x) => ({ line: x.line, reason: x.reason })), pointsPriceUnused };
 }

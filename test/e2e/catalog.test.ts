@@ -207,6 +207,42 @@ describe('catalog list', () => {
   });
 });
 
+describe("a mixed item's points price, which checkout does not charge (SPEC §4.6)", () => {
+  it('is named unused by add, update, show and import, while checkout takes the points at the redeem rate', () => {
+    const t = tmpLedger();
+    t.ok(['member', 'add', '--id', 'C1', '--name', 'Chen']);
+    t.ok(['member', 'adjust', 'C1', '--points', '20000', '--reason', 'seed']);
+    const add = t.run(TEA);
+    expect(add.code, add.stderr).toBe(0);
+    expect(add.stderr).toContain('note: TEA-001 has a points price but is not paid in points alone (--pay points): checkout takes points for it at the redeem rate, so the points price is unused');
+    // a script gets the stored value and no note
+    const json = t.run([...TEA.map((a) => (a === 'TEA-001' ? 'TEA-002' : a)), '--json']);
+    expect(json.stderr).toBe('');
+    expect(JSON.parse(json.stdout)).toMatchObject({ pay: 'mixed', pointsPrice: 15000 });
+    // what checkout charges for all of it: the price at the redeem rate (100 points a yuan), not 15000
+    expect(t.ok(['checkout', 'quote', '--member', 'C1', '--item', 'TEA-001', '--max-points'])).toMatchObject({ pointsUsed: 16800, cashPaid: '0.00' });
+    expect(t.run(['catalog', 'show', 'TEA-001']).stdout).toMatch(/points price\s+15000 \(unused: a mixed item pays points at the redeem rate\)/);
+    expect(t.run(['catalog', 'update', 'TEA-001', '--price', '158.00']).stderr).toBe(''); // not about the points price
+    expect(t.run(['catalog', 'update', 'TEA-001', '--points-price', '14000']).stderr).toContain('note: TEA-001 has a points price');
+    // paid in points alone, the points price is what checkout takes
+    const points = t.run(['catalog', 'update', 'TEA-001', '--pay', 'points']);
+    expect(points.stderr).toBe('');
+    expect(t.run(['catalog', 'show', 'TEA-001']).stdout).toMatch(/points price\s+14000\n/);
+    expect(t.ok(['checkout', 'quote', '--member', 'C1', '--item', 'TEA-001'])).toMatchObject({ pointsUsed: 14000, cashPaid: '0.00' });
+    // a piped list keeps the stored value as data
+    expect(t.run(['catalog', 'list']).stdout).toMatch(/\nTEA-002\t[^\n]*\t15000\tmixed\t/);
+  });
+
+  it('catalog import lists the SKUs whose points price is unused, in JSON and in a note', () => {
+    const t = tmpLedger();
+    const r = t.ok(['catalog', 'import', join(FIXTURES, 'catalog.csv')]);
+    expect(r.pointsPriceUnused).toEqual(['TEA-001', 'TEA-003', 'ELEC-003', 'HOME-003']);
+    const human = t.run(['catalog', 'import', join(FIXTURES, 'catalog.csv')]);
+    expect(human.code).toBe(0);
+    expect(human.stderr).toContain('note: TEA-001, TEA-003, ELEC-003, HOME-003 have a points price but are not paid in points alone (--pay points)');
+  });
+});
+
 describe('catalog import', () => {
   it('imports the fixture, and a re-run changes nothing', () => {
     const t = tmpLedger();

@@ -109,6 +109,13 @@ describe.skipIf(!hasTmux)('tables fit an 80-column terminal (issue 20 item 2)', 
     }
   });
 
+  it("catalog list on a terminal brackets a mixed item's unused points price and says why; a pipe keeps the value", async () => {
+    const lines = await onTerminal(t, ['catalog', 'list']);
+    expect(lines.find((l) => l.startsWith('TEA-001'))).toMatch(/168\.00\s+\(15000\)\s+mixed/);
+    expect(lines).toContain('(points price): not used, as the item is not --pay points (see catalog show)');
+    expect(t.run(['catalog', 'list']).stdout).toMatch(/\nTEA-001\t[^\n]*\t15000\tmixed/);
+  });
+
   it('rules show on a terminal is a summary in words with tables, not the JSON document', async () => {
     const lines = await onTerminal(t, ['rules', 'show']);
     const text = lines.join('\n');

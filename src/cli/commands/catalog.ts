@@ -2,7 +2,7 @@
 import { Command, Option } from 'commander';
 import { c } from '../colour.js';
 import { cmdOf, context, emit, need, setExit } from '../cli.js';
-import { type Column, printFields, printTable } from '../output.js';
+import { type Column, printFields, printTable, stdoutIsTTY } from '../output.js';
 import { emitList, fileOptions } from '../lists.js';
 import { count, rejectsAgainOptions, showRejects } from '../words.js';
 import type { ItemText } from '../../domain/catalog.js';
@@ -31,7 +31,7 @@ function itemOptions(cmd: Command): Command {
     .option('--name <name>', 'display name')
     .option('--price <amount>', 'cash price, like 100.00')
     .option('--category <category>', 'category (rules can multiply points per category)')
-    .option('--points-price <n>', 'all-points price (a discount for paying in points); default: the price at the redeem rate')
+    .option('--points-price <n>', 'price in points of a points-only item (--pay points); default: the price at the redeem rate (mixed items always pay points at that rate)')
     .addOption(new Option('--pay <mode>', 'how the item may be paid').choices(['mixed', 'cash', 'points']))
     .option('--max-points-ratio <ratio>', 'share of a mixed item points may pay, 0..1 (default: the rules\' maxRatio)')
     .option('--stock <n>', 'units in stock, or "unlimited"')
@@ -48,6 +48,14 @@ function itemText(o: Record<string, unknown>): ItemText {
   return t;
 }
 
+/**
+ * A points price checkout uses: a points-only item's. A mixed or cash item keeps one it was given (it applies
+ * if the item turns --pay points) but pays points at the redeem rate (SPEC §4.6), so it is shown as unused.
+ */
+const pointsPriceUnused = (i: Pick<ItemView, 'pay' | 'pointsPrice'>): boolean => i.pointsPrice !== null && i.pay !== 'points';
+const unusedNote = (skus: string[]): string =>
+  `note: ${skus.join(', ')} ${skus.length === 1 ? 'has a points price but is' : 'have a points price but are'} not paid in points alone (--pay points): checkout takes points for ${skus.length === 1 ? 'it' : 'them'} at the redeem rate, so the points price is unused`;
+
 const stockCell = (i: ItemView): string => (i.stock === null ? 'unlimited' : `${i.stockAvailable} of ${i.stock}`);
 
 function showView(i: ItemView): void {
@@ -56,7 +64,7 @@ function showView(i: ItemView): void {
     ['status', i.active ? c.green('active') : c.red('inactive')],
     ['category', i.category ?? '-'],
     ['price', i.price],
-    ['points price', i.pointsPrice ?? (i.pay === 'cash' ? '-' : 'at the redeem rate')],
+    ['points price', pointsPriceUnused(i) ? `${i.pointsPrice} (unused: ${i.pay === 'cash' ? 'a cash item takes no points' : 'a mixed item pays points at the redeem rate'})` : (i.pointsPrice ?? (i.pay === 'cash' ? '-' : 'at the redeem rate'))],
     ['pay', i.pay],
     ['max points ratio', i.maxPointsRatio ?? (i.pay === 'mixed' ? 'rules default' : '-')],
     ['points discount', i.pointsDiscount === null ? '-' : `${i.pointsDiscount}% (points pay 100/(100−${i.pointsDiscount}) of their value)`],
@@ -84,7 +92,10 @@ export function register(program: Command): void {
       const name = await need(cmd, o.name, '--name', 'Name');
       const price = await need(cmd, o.price, '--price', 'Price (like 100.00)');
       const r = await (await services()).addItem(await context(cmd), { ...itemText(o), sku, name, price });
-      await emit(cmd, r, () => void process.stdout.write(`${c.green('✓')} item ${r.sku} (${r.name}) added at ${r.price}\n`));
+      await emit(cmd, r, () => {
+        process.stdout.write(`${c.green('✓')} item ${r.sku} (${r.name}) added at ${r.price}\n`);
+        if (pointsPriceUnused(r)) process.stderr.write(`${unusedNote([r.sku])}\n`);
+      });
     },
   );
 
@@ -92,7 +103,11 @@ export function register(program: Command): void {
     async (sku: string, ...args) => {
       const cmd = cmdOf(args);
       const r = await (await services()).updateItem(await context(cmd), sku, itemText(cmd.opts()));
-      await emit(cmd, r, () => void process.stdout.write(`${c.green('✓')} item ${r.sku} updated\n`));
+      await emit(cmd, r, () => {
+        process.stdout.write(`${c.green('✓')} item ${r.sku} updated\n`);
+        const o = cmd.opts();
+        if (pointsPriceUnused(r) && (o.pointsPrice !== undefined || o.pay !== undefined)) process.stderr.write(`${unusedNote([r.sku])}\n`);
+      });
     },
   );
 
@@ -125,7 +140,7 @@ export function register(program: Command): void {
     const o = cmd.opts();
     const svc = await services();
     const r = await svc.listItems(await context(cmd), { category: o.category, all: Boolean(o.all) });
-    await emitList(cmd, 'items', r, [
+    const columns: Column<ItemView>[] = [
       { key: 'sku', header: 'sku' },
       { key: 'name', header: 'name' },
       { key: 'category', header: 'category' },
@@ -135,7 +150,18 @@ export function register(program: Command): void {
       { key: 'stock', header: 'stock', align: 'right', format: (_v, i) => stockCell(i) },
       { key: 'kind', header: 'kind', drop: 1, format: (v, i) => (v === 'coupon' ? (i.couponValue !== null ? `coupon ${i.couponValue}` : `coupon ${i.couponPercent}%`) : String(v)) },
       ...(o.all ? [{ key: 'active' as const, header: 'active', format: (v: unknown) => (v ? 'yes' : c.red('no')) }] : []),
-    ], undefined, catalogCsv(svc.CATALOG_COLUMNS));
+    ];
+    // The table (a person's) shows an unused points price (a mixed or cash item's) in brackets, with a note:
+    // checkout does not charge it. Pipes and files get the stored value, as data.
+    const table = async () => {
+      if (!stdoutIsTTY()) return printTable(columns, r);
+      await printTable(
+        columns.map((col) => (col.key === 'pointsPrice' ? { ...col, format: (v: unknown, i: ItemView) => (v === null ? '' : pointsPriceUnused(i) ? `(${v})` : String(v)) } : col)),
+        r,
+      );
+      if (r.some(pointsPriceUnused)) process.stdout.write(c.dim('(points price): not used, as the item is not --pay points (see catalog show)\n'));
+    };
+    await emitList(cmd, 'items', r, columns, table, catalogCsv(svc.CATALOG_COLUMNS));
   });
 
   catalog
@@ -168,6 +194,7 @@ export function register(program: Command): void {
       const r = await (await services()).importCatalog(await context(cmd), file, cmd.opts().rejects, { encoding: cmd.opts().encoding, delimiter: cmd.opts().delimiter, map: cmd.opts().map });
       await emit(cmd, r, () => {
         process.stdout.write(`${count(r.rows, 'row')}: ${r.created} added, ${r.updated} updated, ${r.unchanged} unchanged, ${r.rejected} rejected\n`);
+        if (r.pointsPriceUnused.length) process.stderr.write(`${unusedNote(r.pointsPriceUnused)}\n`);
         showRejects(r, { command: 'pointsmall catalog import', options: rejectsAgainOptions(['--db', '--delimiter', '--map']) });
       });
       if (r.rejected) setExit(4);
