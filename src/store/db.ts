@@ -389,6 +389,21 @@ function openPgStore(url: string, opts: OpenOptions, busy: number): Store {
     const hasSchema = db.opened ? db.opened.hasSchema : db.prepare("SELECT to_regclass('pointsmall_schema') IS NOT NULL").pluck().get() === 1;
     if (!hasSchema || version === 0) {
       if (!opts.create) throw notLedger(url, hasSchema ? 'no pointsmall schema in it' : 'no pointsmall schema in this database', shown);
+      // Another application's tables (or indexes, views, sequences) under the names the migrations make
+      // would stop them half-way: refused before anything is created, as SQLite refuses a file that holds
+      // something else
+      const names = [...pointsmallRelations()];
+      const taken = db
+        .prepare(`SELECT relname FROM pg_class WHERE relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema()) AND relname IN (${names.map(() => '?').join(', ')}) ORDER BY relname`)
+        .pluck()
+        .all(...names) as string[];
+      if (taken.length > 0) {
+        throw new UsageError(
+          `${shown} is not a pointsmall ledger: it holds ${taken.length === 1 ? 'a table or index' : 'tables or indexes'} of another application under names pointsmall's own would take (${taken.join(', ')}); init never changes them`,
+          'keep pointsmall in a database of its own (createdb pointsmall), or in a schema of its own (?options=-csearch_path%3Dpointsmall on the URL, after CREATE SCHEMA pointsmall)',
+          'NOT_A_LEDGER',
+        );
+      }
       store.write(() => db.execDdl(PG_BOOTSTRAP));
     } else if (opts.requireLatest !== false && !opts.create && version < latestVersion()) {
       throw new UsageError(`${shown} has schema version ${version}; this pointsmall needs ${latestVersion()}`, `upgrade it with: pointsmall db migrate --db ${shown}`, 'LEDGER_TOO_OLD');
@@ -471,6 +486,29 @@ function objectsDependingOn(store: Store, tables: string[]): string[] {
     for (const v of views.pluck().all(t) as string[]) found.add(`view ${v}`);
   }
   return [...found].sort();
+}
+
+let ownRelations: Set<string> | undefined;
+/**
+ * The names of every table, index and view pointsmall's migrations make (at any schema version): what must
+ * be free in a schema before a ledger is made there (the bootstrap's own two are made only if missing).
+ */
+export function pointsmallRelations(): Set<string> {
+  if (!ownRelations) {
+    const names = new Set<string>();
+    const mem = new Database(':memory:');
+    try {
+      const list = mem.prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'index', 'view') AND name NOT LIKE 'sqlite_%'").pluck();
+      for (const m of migrations) {
+        mem.exec(m.sql);
+        for (const t of list.all() as string[]) names.add(t);
+      }
+    } finally {
+      mem.close();
+    }
+    ownRelations = names;
+  }
+  return ownRelations;
 }
 
 let ownTables: Set<string> | undefined;

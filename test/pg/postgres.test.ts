@@ -69,6 +69,36 @@ describe.skipIf(!HAVE_PG)('a ledger on PostgreSQL', () => {
     return pg;
   }
 
+  it("init and db copy into a database whose other application has tables under pointsmall's names: exit 2 naming them, nothing created", async () => {
+    const pg = tmpPgDatabase();
+    const db = await facade(pg);
+    const objects = () => db.prepare("SELECT string_agg(relname, ',' ORDER BY relname) FROM pg_class WHERE relnamespace = 'public'::regnamespace").pluck().get();
+    try {
+      db.exec('CREATE TABLE members (id int); CREATE TABLE entries (x text)');
+      const before = objects();
+      const dir = tmpDir();
+      const file = join(dir, 'l.db');
+      expect(runCli(['init', '--db', file, '--json']).code).toBe(0);
+      for (const args of [['init', '--db', pg], ['init', '--db', pg, '--force', '--yes'], ['db', 'copy', '--db', file, '--to', pg]]) {
+        const r = runCli([...args, '--json']);
+        expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+        const err = JSON.parse(r.stderr.trim()).error;
+        expect(err.code).toBe('NOT_A_LEDGER');
+        expect(err.message).toContain("under names pointsmall's own would take (entries, members)");
+        expect(err.hint).toContain('a database of its own');
+        expect(objects()).toBe(before);
+      }
+      // the hint's other way: a schema of its own in the same database
+      db.exec('CREATE SCHEMA pointsmall');
+      const inSchema = `${pg}?options=-csearch_path%3Dpointsmall`;
+      expect(runCli(['init', '--db', inSchema, '--json']).code).toBe(0);
+      expect(runCli(['member', 'add', '--id', 'M1', '--name', 'A', '--db', inSchema, '--json']).code).toBe(0);
+      expect(objects()).toBe(before);
+    } finally {
+      db.close();
+    }
+  });
+
   it('init --force and demo --force drop only pointsmall\'s own tables: another application\'s table in the same schema keeps its rows', async () => {
     const pg = await ledgerBeside(['CREATE TABLE other_app (x int)', 'INSERT INTO other_app VALUES (42)']);
     // db info counts pointsmall's tables only
