@@ -63,6 +63,30 @@ export class BusyError extends PointsmallError {
   }
 }
 
+/**
+ * The database server refused the role what the command needed (PostgreSQL's insufficient_privilege): not
+ * a bug, and nothing was written (the transaction rolled back). Exit 2.
+ */
+export class PermissionError extends PointsmallError {
+  constructor(detail: string) {
+    super(`the database refused the command to this role: ${detail}`, {
+      code: 'PERMISSION_DENIED',
+      exitCode: EXIT.usage,
+      hint: "nothing was written; use a role that may write the ledger (the one that made it), or have its owner GRANT this one SELECT, INSERT, UPDATE, DELETE ON ALL TABLES and USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA of the ledger (a reporting role needs SELECT only, and runs only commands that read)",
+    });
+  }
+}
+
+/**
+ * The connection to the database server broke while the command ran (a restart, a failover, the network):
+ * what the command had not committed rolled back with it. Exit 2, as a server that cannot be reached is.
+ */
+export class ConnectionLostError extends PointsmallError {
+  constructor(detail: string, committed = 'what it had not committed was rolled back', hint = 'check the server, then run the command again: an import skips what is in, a checkout with the same --idempotency-key is not paid twice; ledger verify checks the ledger') {
+    super(`the connection to the database server was lost before the command finished (${detail}): ${committed}`, { code: 'CONNECTION_LOST', exitCode: EXIT.usage, hint });
+  }
+}
+
 /** Error codes of a full disk: the OS's (a file write) and SQLite's (the ledger or a scratch file could not grow). */
 const DISK_FULL_CODES = new Set(['ENOSPC', 'EDQUOT', 'EFBIG', 'SQLITE_FULL']);
 

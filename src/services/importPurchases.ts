@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { BusyError, DiskFullError, UsageError, isDiskFull } from '../errors.js';
+import { BusyError, ConnectionLostError, DiskFullError, UsageError, isDiskFull } from '../errors.js';
 import { RulesTimeline, computeEarn } from '../domain/accrual.js';
 import { memberProblems } from '../domain/members.js';
 import { POINTS_MAX } from '../domain/money.js';
@@ -28,7 +28,7 @@ import {
 } from '../domain/purchases.js';
 import { type Rules, expiresOn } from '../domain/rules.js';
 import { isoUtc, localRangeUtc, shownInstant } from '../domain/time.js';
-import { type Store, mapBusy, openStore } from '../store/db.js';
+import { type Store, mapBusy, mapServer, openStore } from '../store/db.js';
 import { PgError } from '../store/pg/database.js';
 import { ImportStage, type MemberFacts, type StageShape, StagedOrders, bulkWrites, countStagedOrders, purchases } from '../store/purchases.js';
 import { journal } from '../store/journal.js';
@@ -789,6 +789,14 @@ function busyAfter(ph: Phase2, e: unknown, accrued: number): unknown {
       (e as Error).message,
       `the first ${n}${accrued} orders accrued) ${c.batches === 1 ? 'is' : 'are'} committed to the ledger ${l.path}, the rest is not`,
       'free some space and run the same import again to accrue the rest (what is in is skipped, nothing doubles)',
+    );
+  }
+  if (c.batches > 0 && mapServer(e) instanceof ConnectionLostError) {
+    const n = c.batches === 1 ? 'batch (' : `${c.batches} batches (`;
+    return new ConnectionLostError(
+      (e as Error).message,
+      `the first ${n}${accrued} orders accrued) ${c.batches === 1 ? 'is' : 'are'} committed to the ledger, the batch in progress is not (unless the connection broke as it committed)`,
+      'check the server, then run the same import again to accrue the rest (what is in is skipped, nothing doubles)',
     );
   }
   if (c.batches === 0 || !(mapBusy(e, l.path, l.store.busyTimeoutMs) instanceof BusyError)) return e;

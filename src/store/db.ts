@@ -1,9 +1,9 @@
 // The SQLite connection: pragmas, migrations, and write transactions that start with BEGIN IMMEDIATE.
 import { chmodSync, closeSync, existsSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { BusyError, UsageError } from '../errors.js';
+import { BusyError, ConnectionLostError, PermissionError, UsageError } from '../errors.js';
 import { latestVersion, migrations } from './migrations/index.js';
-import { PgDatabase, isPostgresUrl, redactUrl } from './pg/database.js';
+import { PgDatabase, PgError, isPostgresUrl, redactUrl } from './pg/database.js';
 
 export type Db = Database.Database;
 export type Backend = 'sqlite' | 'postgres';
@@ -217,6 +217,14 @@ export function relaxRowChecks(store: Store): () => void {
 export function mapBusy(e: unknown, path: string, timeoutMs: number): unknown {
   const code = (e as { code?: string }).code;
   if (code === 'SQLITE_BUSY' || code === 'SQLITE_BUSY_SNAPSHOT' || code === 'SQLITE_LOCKED') return new BusyError(path, timeoutMs);
+  return mapServer(e);
+}
+
+/** A PostgreSQL server's refusal of the role, or a lost connection: clear errors (exit 2), not bugs. */
+export function mapServer(e: unknown): unknown {
+  if (!(e instanceof PgError)) return e;
+  if (e.code === 'PG_PERMISSION') return new PermissionError(e.message);
+  if (e.code === 'PG_CONNECTION_LOST') return new ConnectionLostError(e.message);
   return e;
 }
 
@@ -373,6 +381,8 @@ function openPgStore(url: string, opts: OpenOptions, busy: number): Store {
   try {
     db = new PgDatabase(url, busy);
   } catch (e) {
+    // connected, but the role may not read the ledger
+    if (e instanceof PgError && e.code === 'PG_PERMISSION') throw new PermissionError(e.message);
     throw new UsageError(`cannot connect to ${shown}: ${(e as Error).message}`, 'check the server is running, the URL (postgres://USER@HOST:PORT/DATABASE) and the role\'s password (PGPASSWORD or ~/.pgpass)', 'NO_CONNECTION');
   }
   const store = new Store(url, db as unknown as Db, busy, 'postgres');

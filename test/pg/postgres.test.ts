@@ -5,7 +5,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { ROOT, runCli, tmpDir, tmpPgDatabase } from '../helpers/cli.js';
+import { ROOT, runCli, runCliAsync, tmpDir, tmpPgDatabase } from '../helpers/cli.js';
 
 const HAVE_PG = Boolean(process.env.POINTSMALL_TEST_PG);
 type Facade = { exec(sql: string): unknown; prepare(sql: string): { get(...a: unknown[]): unknown; run(...a: unknown[]): unknown; pluck(): { get(...a: unknown[]): unknown } }; close(): void };
@@ -392,6 +392,79 @@ describe.skipIf(!HAVE_PG)('a ledger on PostgreSQL', () => {
       }
     });
   }
+
+  it('a role that may only read: reads work, a write is exit 2 PERMISSION_DENIED (not a bug), nothing written', async () => {
+    const pg = tmpPgDatabase();
+    expect(runCli(['init', '--db', pg, '--json']).code).toBe(0);
+    expect(runCli(['member', 'add', '--id', 'M1', '--name', 'A', '--db', pg, '--json']).code).toBe(0);
+    const role = `pm_ro_${process.pid}_${Date.now().toString(36)}`;
+    const db = await facade(pg);
+    try {
+      db.exec(`CREATE ROLE ${role} LOGIN; GRANT USAGE ON SCHEMA public TO ${role}; GRANT SELECT ON ALL TABLES IN SCHEMA public TO ${role}`);
+      const ro = new URL(pg);
+      ro.username = role;
+      const before = runCli(['ledger', 'verify', '--db', pg, '--json']).json().head;
+      expect(runCli(['member', 'show', 'M1', '--db', ro.toString(), '--json']).json()).toMatchObject({ id: 'M1', balance: 0 });
+      for (const args of [['member', 'adjust', 'M1', '--points', '5', '--reason', 'x'], ['member', 'add', '--id', 'M2', '--name', 'B']]) {
+        const r = runCli([...args, '--db', ro.toString(), '--json']);
+        expect(r.code, r.stderr).toBe(2);
+        const err = JSON.parse(r.stderr.trim()).error;
+        expect(err.code).toBe('PERMISSION_DENIED');
+        expect(err.message).toMatch(/^the database refused the command to this role: permission denied for (table|sequence) \w+$/);
+        expect(err.hint).toContain('nothing was written');
+      }
+      expect(runCli(['ledger', 'verify', '--db', pg, '--json']).json().head).toEqual(before);
+      // a role that may not even read: the same error, not "cannot connect"
+      db.exec(`REVOKE SELECT ON ALL TABLES IN SCHEMA public FROM ${role}`);
+      const none = runCli(['member', 'show', 'M1', '--db', ro.toString(), '--json']);
+      expect(none.code).toBe(2);
+      expect(JSON.parse(none.stderr.trim()).error.code).toBe('PERMISSION_DENIED');
+    } finally {
+      db.exec(`REVOKE ALL ON ALL TABLES IN SCHEMA public FROM ${role}; REVOKE ALL ON SCHEMA public FROM ${role}; DROP ROLE ${role}`);
+      db.close();
+    }
+  });
+
+  it('the server dropping the connection mid-import is exit 2 CONNECTION_LOST saying what is committed; the same import again finishes it', async () => {
+    const pg = tmpPgDatabase();
+    expect(runCli(['init', '--db', pg, '--json']).code).toBe(0);
+    const dir = tmpDir();
+    const file = join(dir, 'big.csv');
+    // 15,000 one-line orders of 300 members: six batches, so the first commits well before the last
+    const rows = ['order_id,member_id,purchased_at,amount'];
+    for (let i = 0; i < 15_000; i++) rows.push(`L${i},M${String(i % 300).padStart(3, '0')},2026-01-${String(1 + (i % 28)).padStart(2, '0')} 10:00,${(i % 500) + 1}.00`);
+    writeFileSync(file, rows.join('\n') + '\n');
+    const running = runCliAsync(['import', 'purchases', file, '--create-members', '--source', 'lost', '--db', pg, '--json']);
+    const db = await facade(pg);
+    let terminated = false;
+    try {
+      // waits for the first committed batch (a state, not a time), then ends the import's connection
+      // as a restart or a failover would
+      for (;;) {
+        const imported = Number(db.prepare("SELECT count(*) FROM purchases WHERE source = 'lost'").pluck().get());
+        if (imported > 0 && imported < 15_000) {
+          terminated = Number(db.prepare("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'pointsmall' AND pid <> pg_backend_pid()").pluck().get()) > 0;
+          break;
+        }
+        if (imported >= 15_000) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    } finally {
+      db.close();
+    }
+    const r = await running;
+    expect(terminated, 'the import finished before its connection could be ended').toBe(true);
+    expect(r.code, r.stderr).toBe(2);
+    const err = JSON.parse(r.stderr.trim()).error;
+    expect(err.code).toBe('CONNECTION_LOST');
+    expect(err.message).toMatch(/^the connection to the database server was lost before the command finished \(.*\): the first (batch|\d+ batches) \(\d+ orders accrued\) (is|are) committed to the ledger/);
+    expect(err.hint).toContain('run the same import again');
+    const again = runCli(['import', 'purchases', file, '--create-members', '--source', 'lost', '--db', pg, '--json']);
+    expect(again.code, again.stderr).toBe(0);
+    const [, committed] = /\((\d+) orders accrued\)/.exec(err.message)!;
+    expect(again.json()).toMatchObject({ accepted: 15_000 - Number(committed), duplicates: Number(committed) });
+    expect(runCli(['ledger', 'verify', '--db', pg, '--json']).code).toBe(0);
+  });
 
   it('refuses a newer schema, a database without a ledger, and never shows the password', async () => {
     const pg = tmpPgDatabase();

@@ -214,9 +214,14 @@ async function drain(r: Request): Promise<Reply | null> {
   return null;
 }
 
+/** A connection that broke under the client (the socket's errors, and pg's words for a client that lost it). */
+const LOST = /Connection terminated|connection error|not queryable|server closed the connection|ECONNRESET|EPIPE|ETIMEDOUT/i;
 function errorOf(e: unknown): NonNullable<Reply['error']> {
   const err = e as { message?: string; code?: string; detail?: string; constraint?: string };
-  return { message: String(err.message ?? e), code: err.code, detail: err.detail, constraint: err.constraint };
+  const message = String(err.message ?? e);
+  // (a socket's codes are not SQLSTATEs: the store sees a broken connection as class 08, connection_failure)
+  const code = (err.code === undefined || !/^[0-9A-Z]{5}$/.test(err.code)) && (LOST.test(message) || LOST.test(String(err.code))) ? '08006' : err.code;
+  return { message, code, detail: err.detail, constraint: err.constraint };
 }
 
 async function handle(r: Request): Promise<Reply> {
