@@ -13,7 +13,7 @@ import { latestVersion } from '../store/migrations/index.js';
 import { settings } from '../store/settings.js';
 import { rulesVersions } from '../store/rules.js';
 import { audit } from '../store/audit.js';
-import { type Ctx, ledgerFromStore, withLedger } from './ledger.js';
+import { type Ctx, ledgerFromStore, useLedgerClock, withLedger } from './ledger.js';
 import { AtomicFile, PRIVATE_MODE, checkOutput, createExclusive, createTemp, sameFile } from './outfile.js';
 
 export interface InitInput {
@@ -177,6 +177,7 @@ export async function initLedger(ctx: Ctx, input: InitInput): Promise<InitResult
   const store = openStore(ctx.dbPath, { create: true });
   try {
     migrate(store);
+    useLedgerClock(store, ctx);
     const l = ledgerFromStore(store, ctx);
     const rulesVersion = store.write(() => {
       const s = store.get(settings);

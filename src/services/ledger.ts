@@ -61,10 +61,20 @@ export function ledgerFromStore(store: Store, ctx: Ctx): Ledger {
   };
 }
 
+/**
+ * Tills that share a PostgreSQL ledger share its server's clock: a till whose own clock runs fast must not
+ * expire another till's hold, nor a slow one date a spend before the points it spends. The command's instant
+ * (ctx.now) is read from the server once, as the ledger opens; POINTSMALL_NOW still sets it (tests, backfills).
+ */
+export function useLedgerClock(store: Store, ctx: Ctx): void {
+  if (store.pg && !process.env.POINTSMALL_NOW) ctx.now = new Date(store.pg.serverTimeMs());
+}
+
 /** Opens the ledger, runs fn, and always closes it. */
 export async function withLedger<T>(ctx: Ctx, fn: (l: Ledger) => T | Promise<T>, opts: OpenOptions = {}): Promise<T> {
   const store = openStore(ctx.dbPath, opts);
   try {
+    useLedgerClock(store, ctx);
     const l = ledgerFromStore(store, ctx);
     // Holds past their time are released by the next write, whatever the command (SPEC §3 Checkout).
     if (store.get(holds).expiredOrderIds(l.nowIso).length) {

@@ -466,6 +466,45 @@ describe.skipIf(!HAVE_PG)('a ledger on PostgreSQL', () => {
     expect(runCli(['ledger', 'verify', '--db', pg, '--json']).code).toBe(0);
   });
 
+  it("tills with wrong clocks share the server's: a fast till does not expire another's fresh hold, a slow one does not spend before the points came", () => {
+    const pg = tmpPgDatabase();
+    const dir = tmpDir();
+    const skew = join(dir, 'skew.cjs');
+    // a till whose machine clock is off by SKEW_MS: Date as its process sees it
+    writeFileSync(
+      skew,
+      'const off = Number(process.env.SKEW_MS || 0), R = Date;\n' +
+        'class S extends R { constructor(...a) { if (a.length === 0) super(R.now() + off); else super(...a); } static now() { return R.now() + off; } }\n' +
+        'globalThis.Date = S;\n',
+    );
+    const till = (args: string[], skewMs = 0) =>
+      runCli([...args, '--db', pg, '--json'], { env: { POINTSMALL_NOW: undefined, SKEW_MS: String(skewMs), NODE_OPTIONS: `--require ${skew}` } });
+    const ok = (args: string[], skewMs = 0) => {
+      const r = till(args, skewMs);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+      return r.json();
+    };
+    ok(['init', '--timezone', 'Asia/Shanghai']);
+    ok(['catalog', 'add', '--sku', 'X', '--name', 'X', '--price', '100.00']);
+    ok(['member', 'add', '--id', 'A', '--name', 'A']);
+    const started = Date.now();
+    const held = ok(['checkout', 'start', '--member', 'A', '--item', 'X', '--points', '0']);
+    // the hold runs 15 minutes from the server's clock (this machine's, here), not the till's
+    expect(Date.parse(held.expiresAt) - started).toBeGreaterThan(14 * 60_000);
+    expect(Date.parse(held.expiresAt) - started).toBeLessThan(16 * 60_000);
+    ok(['member', 'add', '--id', 'B', '--name', 'B'], 16 * 60_000); // a write on a till 16 minutes fast
+    expect(ok(['checkout', 'confirm', held.checkoutId, '--tender', 'card', '--yes'])).toMatchObject({ status: 'paid' });
+    // a till 5 minutes slow: its spend is dated after the adjust that gave the points
+    ok(['member', 'adjust', 'A', '--points', '20000', '--reason', 'seed']);
+    ok(['checkout', '--member', 'A', '--item', 'X', '--points', '1000', '--tender', 'card', '--yes'], -5 * 60_000);
+    const lines = (ok(['member', 'history', 'A']) as { lines: { kind: string; balance: number }[] }).lines;
+    const kinds = lines.map((l) => l.kind);
+    expect(kinds).toContain('redemption');
+    expect(kinds.indexOf('adjust')).toBeLessThan(kinds.indexOf('redemption'));
+    for (const line of lines) expect(line.balance, JSON.stringify(lines)).toBeGreaterThanOrEqual(0);
+    for (const e of ok(['ledger', 'entries'])) expect(Math.abs(Date.parse(e.at) - Date.now())).toBeLessThan(10 * 60_000);
+  });
+
   it('refuses a newer schema, a database without a ledger, and never shows the password', async () => {
     const pg = tmpPgDatabase();
     const empty = runCli(['member', 'list', '--db', pg, '--json']);

@@ -769,6 +769,15 @@ export class PgDatabase {
   /** data_version as read in the open write transaction (undefined: not read in it yet). */
   private versionInTx: number | undefined;
 
+  /**
+   * The server's clock, in ms since the epoch: the one clock every till that shares this ledger reads,
+   * whatever its own machine's clock says.
+   */
+  serverTimeMs(): number {
+    const r = this.send({ op: 'query', conn: this.conn, text: 'SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint', values: [], rowMode: 'array' }).rows as [number][];
+    return Number(r[0][0]);
+  }
+
   schemaVersion(): number {
     const r = this.send({
       op: 'query',
