@@ -505,6 +505,49 @@ describe.skipIf(!HAVE_PG)('a ledger on PostgreSQL', () => {
     for (const e of ok(['ledger', 'entries'])) expect(Math.abs(Date.parse(e.at) - Date.now())).toBeLessThan(10 * 60_000);
   });
 
+  it('a database with a language collation (ICU en-US) sorts lists and pages by bytes, as SQLite does (schema 14)', async () => {
+    const base = process.env.POINTSMALL_TEST_PG!;
+    // (named as tmpPgDatabase names them: the run's teardown drops it)
+    const name = `pm_t_${process.env.POINTSMALL_TEST_RUN ?? process.pid}_${process.pid}_icu_${Date.now().toString(36)}`;
+    const admin = await facade(base);
+    try {
+      // (a statement of its own, outside a transaction, as tmpPgDatabase makes them)
+      (admin as unknown as { query(text: string, values: unknown[], mode: 'array'): unknown }).query(`CREATE DATABASE ${name} TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.utf8'`, [], 'array');
+    } finally {
+      admin.close();
+    }
+    const u = new URL(base);
+    u.pathname = `/${name}`;
+    const pg = u.toString();
+    const file = join(tmpDir(), 'l.db');
+    const dir = tmpDir();
+    writeFileSync(join(dir, 'm.csv'), 'id,name\nb2,x\nB1,x\na-3,x\nA_2,x\na10,x\na9,x\nZ,x\n_x,x\n');
+    writeFileSync(join(dir, 'c.csv'), 'sku,name,price\nb-2,x,1.00\nB1,x,1.00\na.3,x,1.00\nA_2,x,1.00\nZ,x,1.00\n');
+    writeFileSync(join(dir, 'p.csv'), 'order_id,member_id,purchased_at,amount\nx-1,b2,2026-11-19,10\nX0,B1,2026-11-19,10\nx_2,a-3,2026-11-19,10\n');
+    const outputs = (db: string) => {
+      const run = (args: string[]) => runCli([...args, '--db', db, '--json']).json();
+      run(['init', '--timezone', 'Asia/Shanghai']);
+      run(['member', 'import', join(dir, 'm.csv')]);
+      run(['catalog', 'import', join(dir, 'c.csv')]);
+      run(['import', 'purchases', join(dir, 'p.csv'), '--source', 's']);
+      return [run(['member', 'list']), run(['member', 'list', '--limit', '3', '--offset', '3']), run(['catalog', 'list']), run(['report', 'members', '--top', '4', '--by', 'balance'])];
+    };
+    const onPg = outputs(pg);
+    expect(onPg[0].map((m: { id: string }) => m.id)).toEqual(['A_2', 'B1', 'Z', '_x', 'a-3', 'a10', 'a9', 'b2']);
+    expect(onPg).toEqual(outputs(file));
+    // every text column of the ledger compares by bytes, but those a trigger's condition reads
+    const db = await facade(pg);
+    try {
+      const other = db
+        .prepare("SELECT string_agg(table_name || '.' || column_name, ',' ORDER BY table_name) FROM information_schema.columns WHERE table_schema = current_schema() AND data_type = 'text' AND collation_name IS DISTINCT FROM 'C'")
+        .pluck()
+        .get();
+      expect(other).toBe('purchases.voided_at,review_queue.status');
+    } finally {
+      db.close();
+    }
+  });
+
   it('refuses a newer schema, a database without a ledger, and never shows the password', async () => {
     const pg = tmpPgDatabase();
     const empty = runCli(['member', 'list', '--db', pg, '--json']);
