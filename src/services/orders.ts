@@ -216,6 +216,23 @@ export interface RefundResult {
   balance: number;
   available: number;
   reason: string | null;
+  /** The coupon the order used: given back (active again, until its own expiry) when this refund completes the order, else kept used. */
+  coupon: RefundCoupon | null;
+}
+
+export interface RefundCoupon {
+  code: string;
+  /** Whether the refund gives it back: only the refund that completes the order does. */
+  returned: boolean;
+  expiresOn: string;
+}
+
+/** The coupon an order used and what a refund (completing the order or not) does with it. */
+function refundCoupon(l: Ledger, o: { id: string; coupon_code: string | null }, complete: boolean): RefundCoupon | null {
+  if (!o.coupon_code) return null;
+  const c = l.store.get(coupons).get(o.coupon_code);
+  if (!c || c.status !== 'used' || c.used_order_id !== o.id) return null;
+  return { code: c.code, returned: complete, expiresOn: c.expires_on };
 }
 
 /** The refund plan of §4.5 for an order, or the error that refuses it. Read inside the caller's transaction. */
@@ -250,6 +267,7 @@ export interface RefundPreview {
   pointsReturned: number;
   cashRefunded: string;
   pointsTakenBack: number;
+  coupon: RefundCoupon | null;
 }
 
 /** What a refund would move, for the confirmation question; nothing written. */
@@ -264,6 +282,7 @@ export async function previewRefund(ctx: Ctx, id: string, lines: RefundRequestLi
         pointsReturned: plan.totals.points,
         cashRefunded: formatMoney(plan.totals.cash, l.digits),
         pointsTakenBack: plan.totals.earned,
+        coupon: refundCoupon(l, o, plan.complete),
       };
     }),
   );
@@ -273,14 +292,21 @@ export async function previewRefund(ctx: Ctx, id: string, lines: RefundRequestLi
  * §4.5: refunds whole orders (lines = null) or some units of some lines. One transaction. With `expect`
  * (the figures the operator confirmed), a refund that now computes other figures is refused.
  */
-export async function refundOrder(ctx: Ctx, id: string, lines: RefundRequestLine[] | null, reason?: string, expect?: Pick<RefundPreview, 'pointsReturned' | 'cashRefunded' | 'pointsTakenBack'>): Promise<RefundResult> {
+export async function refundOrder(ctx: Ctx, id: string, lines: RefundRequestLine[] | null, reason?: string, expect?: Pick<RefundPreview, 'pointsReturned' | 'cashRefunded' | 'pointsTakenBack'> & { coupon?: RefundCoupon | null }): Promise<RefundResult> {
   return withLedger(ctx, (l) => {
     sweepExpiredHolds(l);
     return l.store.write(() => {
       const { o, rows, plan } = refundPlanOf(l, id, lines);
       checkRefundVelocity(l, o.member_id);
       const repo = l.store.get(orders);
-      if (expect && (expect.pointsReturned !== plan.totals.points || expect.cashRefunded !== formatMoney(plan.totals.cash, l.digits) || expect.pointsTakenBack !== plan.totals.earned)) {
+      const coupon = refundCoupon(l, o, plan.complete);
+      if (
+        expect &&
+        (expect.pointsReturned !== plan.totals.points ||
+          expect.cashRefunded !== formatMoney(plan.totals.cash, l.digits) ||
+          expect.pointsTakenBack !== plan.totals.earned ||
+          (expect.coupon !== undefined && (expect.coupon?.returned ?? null) !== (coupon?.returned ?? null)))
+      ) {
         throw new RefusedError('REFUND_CHANGED', `order ${id} changed since the refund was confirmed (another refund?); nothing was refunded`, `see it with: pointsmall order show ${id}, then refund again`);
       }
 
@@ -295,6 +321,10 @@ export async function refundOrder(ctx: Ctx, id: string, lines: RefundRequestLine
         }
         for (const c of usable.slice(0, p.quantity)) cp.transition(c.code, 'active', 'void', null, l.nowIso);
       }
+
+      // A refund that completes the order gives back the coupon it used (SPEC §4.5: a fully refunded order
+      // nets to zero), active again until its own expiry; a partial refund leaves it used by what remains.
+      if (coupon?.returned) cp.transition(coupon.code, 'used', 'active', null, null);
 
       const j = l.store.get(journal);
       let pointsEntryId: number | null = null;
@@ -347,7 +377,7 @@ export async function refundOrder(ctx: Ctx, id: string, lines: RefundRequestLine
         plan.lines.map((p) => ({ line_no: p.lineNo, sku: p.sku, quantity: p.quantity, points: p.points, cash: p.cash, earned: p.earned })),
         status,
       );
-      recordAudit(l, 'order.refund', id, { refundId, lines: plan.lines, reason });
+      recordAudit(l, 'order.refund', id, { refundId, lines: plan.lines, reason, ...(coupon?.returned ? { couponReturned: coupon.code } : {}) });
       const m = l.store.get(members).get(o.member_id)!;
       return {
         orderId: id,
@@ -362,6 +392,7 @@ export async function refundOrder(ctx: Ctx, id: string, lines: RefundRequestLine
         balance: m.balance,
         available: availableOf(l, m),
         reason: reason ?? null,
+        coupon,
       };
     });
   });

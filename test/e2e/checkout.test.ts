@@ -233,4 +233,25 @@ describe('orders, refunds and coupons', () => {
     expect(expired.stderr).toContain('expired on 2026-11-30');
     ok(t);
   });
+
+  it('a refund that completes an order gives back the coupon it used; a partial one says the coupon stays used', () => {
+    const t = shop();
+    t.ok(['catalog', 'add', '--sku', 'C10', '--name', '10 off', '--price', '5.00', '--kind', 'coupon', '--coupon-value', '10.00', '--coupon-days', '7']);
+    const bought = t.ok(['checkout', '--member', 'M1', '--item', 'C10', '--max-points', '--yes']);
+    const code = bought.couponsIssued[0].code;
+    const o = t.ok(['checkout', '--member', 'M1', '--item', 'TEA:2', '--coupon', code, '--no-points', '--yes']);
+    expect(o).toMatchObject({ discount: '10.00' });
+    const part = t.ok(['order', 'refund', o.orderId, '--line', 'TEA:1', '--yes']);
+    expect(part).toMatchObject({ status: 'partially_refunded', coupon: { code, returned: false } });
+    expect(t.ok(['coupon', 'list', '--member', 'M1'])[0]).toMatchObject({ code, status: 'used', usedOrderId: o.orderId });
+    const rest = t.run(['order', 'refund', o.orderId, '--yes']);
+    expect(rest.code, rest.stderr).toBe(0);
+    expect(rest.stdout).toMatch(new RegExp(`coupon\\s+${code} given back \\(usable through \\d{4}-\\d{2}-\\d{2}\\)`));
+    expect(t.ok(['coupon', 'list', '--member', 'M1'])[0]).toMatchObject({ code, status: 'active', usedOrderId: null });
+    // the coupon's purchase can now be refunded too: everything back, nothing lost
+    expect(t.ok(['order', 'refund', bought.orderId, '--yes'])).toMatchObject({ status: 'refunded', complete: true });
+    expect(t.ok(['coupon', 'list', '--member', 'M1'])[0]).toMatchObject({ code, status: 'void' });
+    expect(member(t)).toMatchObject({ balance: 5000, lifetimeEarned: 0 });
+    ok(t);
+  });
 });

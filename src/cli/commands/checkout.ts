@@ -340,7 +340,8 @@ export function register(program: Command): void {
         const what = expect.lines.map((x) => `${x.quantity} × ${x.sku}`).join(', ');
         const question =
           `Refund ${what} of ${id} to ${expect.memberId}: return ${count(expect.pointsReturned, 'point')} to their lots, ` +
-          `refund ${expect.cashRefunded} cash, take back ${expect.pointsTakenBack} earned points?`;
+          `refund ${expect.cashRefunded} cash, take back ${expect.pointsTakenBack} earned points` +
+          (expect.coupon ? (expect.coupon.returned ? `, give back coupon ${expect.coupon.code}?` : ` (coupon ${expect.coupon.code} stays used until the whole order is refunded)?`) : '?');
         if (!(await confirmOnTerminal(question))) {
           process.stderr.write('nothing was refunded\n');
           return;
@@ -447,6 +448,7 @@ function refundView(r: RefundResult): void {
     ['cash refunded', r.cashRefunded],
     ['earned taken back', r.pointsTakenBack ? signed(-r.pointsTakenBack) : 0],
     ...(r.debt ? ([['debt', c.red(`${count(r.debt, 'point')} owed, repaid by later accruals`)]] as [string, unknown][]) : []),
+    ...(r.coupon ? ([['coupon', r.coupon.returned ? `${r.coupon.code} given back (usable through ${r.coupon.expiresOn})` : `${r.coupon.code} stays used until the whole order is refunded`]] as [string, unknown][]) : []),
     ['balance', `${r.balance} (available ${r.available})`],
   ]);
 }
