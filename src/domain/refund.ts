@@ -125,3 +125,21 @@ export function returnToLots(takes: readonly TakenLot[], points: Points): { lotI
   if (left > 0) throw new Error(`cannot return ${points} points: the order took only ${points - left} not yet returned`);
   return out;
 }
+
+/**
+ * A member in debt gets refunded points as any credit (SPEC §4.6): they repay the debt first, and only the
+ * rest goes back into lots. The points that repay it are those returnToLots would have put back last (the
+ * first the order took, the earliest to expire), so the lots that get points back are the latest-expiring.
+ */
+export function repayBeforeLots(back: readonly { lotId: number; points: Points }[], debt: Points): { toLots: { lotId: number; points: Points }[]; debtRepaid: Points } {
+  const total = back.reduce((s, b) => s + b.points, 0);
+  const debtRepaid = Math.max(0, Math.min(debt, total));
+  let cut = debtRepaid;
+  const toLots: { lotId: number; points: Points }[] = [];
+  for (let i = back.length - 1; i >= 0; i--) {
+    const n = Math.min(cut, back[i].points);
+    cut -= n;
+    if (back[i].points - n > 0) toLots.unshift({ lotId: back[i].lotId, points: back[i].points - n });
+  }
+  return { toLots, debtRepaid };
+}

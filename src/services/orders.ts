@@ -2,7 +2,7 @@
 // taken back, exact remainders on the last refund), and the coupons orders issued.
 import { couponStatus, type CouponStatus } from '../domain/coupons.js';
 import { formatMoney } from '../domain/money.js';
-import { planRefund, returnToLots, type RefundRequestLine } from '../domain/refund.js';
+import { planRefund, repayBeforeLots, returnToLots, type RefundRequestLine } from '../domain/refund.js';
 import { paidWith } from '../domain/split.js';
 import { localDate, localRangeUtc, type LocalDate } from '../domain/time.js';
 import { NotFoundError, RefusedError } from '../errors.js';
@@ -213,6 +213,8 @@ export interface RefundResult {
   pointsTakenBack: number;
   /** Points the member could not give back (already spent): now owed, repaid by later accruals. */
   debt: number;
+  /** Of pointsReturned, those that repaid the member's debt (from an earlier take-back or void) instead of going back into lots. */
+  debtRepaid: number;
   balance: number;
   available: number;
   reason: string | null;
@@ -267,6 +269,8 @@ export interface RefundPreview {
   pointsReturned: number;
   cashRefunded: string;
   pointsTakenBack: number;
+  /** Of pointsReturned, those that will repay the member's debt first. */
+  debtRepaid: number;
   coupon: RefundCoupon | null;
 }
 
@@ -282,6 +286,7 @@ export async function previewRefund(ctx: Ctx, id: string, lines: RefundRequestLi
         pointsReturned: plan.totals.points,
         cashRefunded: formatMoney(plan.totals.cash, l.digits),
         pointsTakenBack: plan.totals.earned,
+        debtRepaid: Math.min(l.store.get(members).get(o.member_id)!.debt, plan.totals.points),
         coupon: refundCoupon(l, o, plan.complete),
       };
     }),
@@ -292,7 +297,7 @@ export async function previewRefund(ctx: Ctx, id: string, lines: RefundRequestLi
  * §4.5: refunds whole orders (lines = null) or some units of some lines. One transaction. With `expect`
  * (the figures the operator confirmed), a refund that now computes other figures is refused.
  */
-export async function refundOrder(ctx: Ctx, id: string, lines: RefundRequestLine[] | null, reason?: string, expect?: Pick<RefundPreview, 'pointsReturned' | 'cashRefunded' | 'pointsTakenBack'> & { coupon?: RefundCoupon | null }): Promise<RefundResult> {
+export async function refundOrder(ctx: Ctx, id: string, lines: RefundRequestLine[] | null, reason?: string, expect?: Pick<RefundPreview, 'pointsReturned' | 'cashRefunded' | 'pointsTakenBack'> & { coupon?: RefundCoupon | null; debtRepaid?: number }): Promise<RefundResult> {
   return withLedger(ctx, (l) => {
     sweepExpiredHolds(l);
     return l.store.write(() => {
@@ -305,6 +310,7 @@ export async function refundOrder(ctx: Ctx, id: string, lines: RefundRequestLine
         (expect.pointsReturned !== plan.totals.points ||
           expect.cashRefunded !== formatMoney(plan.totals.cash, l.digits) ||
           expect.pointsTakenBack !== plan.totals.earned ||
+          (expect.debtRepaid !== undefined && expect.debtRepaid !== Math.min(l.store.get(members).get(o.member_id)!.debt, plan.totals.points)) ||
           (expect.coupon !== undefined && (expect.coupon?.returned ?? null) !== (coupon?.returned ?? null)))
       ) {
         throw new RefusedError('REFUND_CHANGED', `order ${id} changed since the refund was confirmed (another refund?); nothing was refunded`, `see it with: pointsmall order show ${id}, then refund again`);
@@ -326,6 +332,9 @@ export async function refundOrder(ctx: Ctx, id: string, lines: RefundRequestLine
       // nets to zero), active again until its own expiry; a partial refund leaves it used by what remains.
       if (coupon?.returned) cp.transition(coupon.code, 'used', 'active', null, null);
 
+      // returned points repay the member's debt first (SPEC §4.6: credits of any kind do)
+      const debtBefore = l.store.get(members).get(o.member_id)!.debt;
+      const debtRepaid = Math.min(debtBefore, plan.totals.points);
       const j = l.store.get(journal);
       let pointsEntryId: number | null = null;
       if (plan.totals.points > 0) {
@@ -348,11 +357,11 @@ export async function refundOrder(ctx: Ctx, id: string, lines: RefundRequestLine
         const hold = hs.byOrder(id)!;
         const taken = hs.lots(hold.id);
         const back = returnToLots(taken.map((t) => ({ lotId: t.seq, taken: t.points, returned: t.returned })), plan.totals.points);
-        for (const b of back) {
-          const t = taken.find((x) => x.seq === b.lotId)!;
-          j.moveLot(pointsEntryId, t.lot_id, b.points);
-          hs.addReturned(hold.id, t.seq, b.points);
-        }
+        // (every point counts as returned for the order's later refunds, those that repay a debt included)
+        for (const b of back) hs.addReturned(hold.id, b.lotId, b.points);
+        const { toLots } = repayBeforeLots(back, debtBefore);
+        if (debtRepaid > 0) j.addDebt(o.member_id, -debtRepaid);
+        for (const b of toLots) j.moveLot(pointsEntryId, taken.find((x) => x.seq === b.lotId)!.lot_id, b.points);
       }
       let earnedEntryId: number | null = null;
       let debt = 0;
@@ -389,6 +398,7 @@ export async function refundOrder(ctx: Ctx, id: string, lines: RefundRequestLine
         cashRefunded: formatMoney(plan.totals.cash, l.digits),
         pointsTakenBack: plan.totals.earned,
         debt,
+        debtRepaid,
         balance: m.balance,
         available: availableOf(l, m),
         reason: reason ?? null,

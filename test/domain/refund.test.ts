@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { allocateProportionally } from '../../src/domain/money.js';
-import { planRefund, returnToLots, spreadEarned, type RefundableLine } from '../../src/domain/refund.js';
+import { planRefund, repayBeforeLots, returnToLots, spreadEarned, type RefundableLine } from '../../src/domain/refund.js';
 
 /** Lines whose shares are the totals spread by the weights (any exact spread will do for planRefund). */
 const fresh = (weights: number[], totals: { points: number; cash: number; earned: number }, qty: number[]): RefundableLine[] => {
@@ -94,5 +94,37 @@ describe('returnToLots', () => {
     expect(returnToLots(takes, 250)).toEqual([{ lotId: 2, points: 200 }, { lotId: 1, points: 50 }]);
     expect(returnToLots([{ lotId: 1, taken: 300, returned: 0 }, { lotId: 2, taken: 200, returned: 200 }], 250)).toEqual([{ lotId: 1, points: 250 }]);
     expect(() => returnToLots(takes, 501)).toThrow();
+  });
+});
+
+describe('repayBeforeLots: a member in debt is repaid before lots get points back (SPEC §4.6)', () => {
+  it('repays with the points the order took first, so the latest-expiring lots get theirs back', () => {
+    // back is returnToLots' answer: the last taken (latest-expiring) lot first
+    const back = [
+      { lotId: 3, points: 300 },
+      { lotId: 2, points: 200 },
+      { lotId: 1, points: 100 },
+    ];
+    expect(repayBeforeLots(back, 0)).toEqual({ toLots: back, debtRepaid: 0 });
+    expect(repayBeforeLots(back, 250)).toEqual({ toLots: [{ lotId: 3, points: 300 }, { lotId: 2, points: 50 }], debtRepaid: 250 });
+    expect(repayBeforeLots(back, 10_000)).toEqual({ toLots: [], debtRepaid: 600 });
+  });
+
+  it('returns every point once: to lots or to the debt, never more than the debt, never more than a lot was given back', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 1, max: 10_000 }), { maxLength: 8 }), fc.integer({ min: 0, max: 50_000 }), (points, debt) => {
+        const back = points.map((p, i) => ({ lotId: i + 1, points: p }));
+        const total = points.reduce((a, b) => a + b, 0);
+        const { toLots, debtRepaid } = repayBeforeLots(back, debt);
+        expect(debtRepaid).toBe(Math.min(debt, total));
+        expect(toLots.reduce((a, b) => a + b.points, 0) + debtRepaid).toBe(total);
+        for (const t of toLots) {
+          expect(t.points).toBeGreaterThan(0);
+          expect(t.points).toBeLessThanOrEqual(back.find((b) => b.lotId === t.lotId)!.points);
+        }
+        // the lots that keep their points back are a prefix of back (the latest-expiring)
+        expect(toLots.map((t) => t.lotId)).toEqual(back.slice(0, toLots.length).map((b) => b.lotId));
+      }),
+    );
   });
 });

@@ -18,7 +18,7 @@ function build(points: number): TmpLedger {
 /** Each test gets its own copy of a shop built once (spawning the setup for every test is slow). */
 const templates = new Map<number, string>();
 beforeAll(() => {
-  for (const p of [5000, 7000]) templates.set(p, build(p).db);
+  for (const p of [1000, 5000, 7000]) templates.set(p, build(p).db);
 });
 
 function shop(points = 5000): TmpLedger {
@@ -231,6 +231,26 @@ describe('orders, refunds and coupons', () => {
     const expired = t.run(['checkout', '--member', 'M1', '--item', 'TEA', '--coupon', b.couponsIssued[1].code, '--yes', '--json'], { now: '2026-12-01T09:00:00+08:00' });
     expect(expired.code).toBe(3);
     expect(expired.stderr).toContain('expired on 2026-11-30');
+    ok(t);
+  });
+
+  it('refunded points repay a debt an earlier refund left before they go back into lots: both orders refunded, the member keeps only what was theirs', () => {
+    const t = shop(1000);
+    t.ok(['catalog', 'add', '--sku', 'X', '--name', 'X', '--price', '100.00', '--pay', 'cash']);
+    t.ok(['catalog', 'add', '--sku', 'Y', '--name', 'Y', '--price', '11.00']);
+    const earn = t.ok(['checkout', '--member', 'M1', '--item', 'X', '--no-points', '--yes']);
+    const spend = t.ok(['checkout', '--member', 'M1', '--item', 'Y', '--points', String(1000 + earn.pointsEarned), '--yes']);
+    expect(spend).toMatchObject({ cashPaid: '0.00', balance: 0 });
+    // the first refund takes back points already spent: a debt
+    expect(t.ok(['order', 'refund', earn.orderId, '--yes'])).toMatchObject({ pointsTakenBack: earn.pointsEarned, debt: earn.pointsEarned, debtRepaid: 0 });
+    const back = t.ok(['order', 'refund', spend.orderId, '--yes']);
+    expect(back).toMatchObject({ pointsReturned: 1000 + earn.pointsEarned, debtRepaid: earn.pointsEarned, debt: 0, balance: 1000, available: 1000 });
+    expect(member(t)).toMatchObject({ balance: 1000, available: 1000, debt: 0 });
+    expect(member(t).lots.reduce((a: number, l: { remaining: number }) => a + l.remaining, 0)).toBe(1000);
+    ok(t);
+    // a year on, the lapsed 1000 leave the member at zero, not in debt
+    expect(t.ok(['expire', 'run', '--yes'], { now: '2028-01-01T10:00:00+08:00' })).toMatchObject({ pointsExpired: 1000 });
+    expect(t.ok(['member', 'show', 'M1'], { now: '2028-01-01T10:00:00+08:00' })).toMatchObject({ balance: 0, debt: 0 });
     ok(t);
   });
 

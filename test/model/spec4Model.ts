@@ -655,21 +655,36 @@ export class Spec4Model {
       }
     });
     // Points back to the lots they came from, the last taken first; then the earned points taken back.
+    // A member in debt is repaid first (§4.6: a credit of any kind repays debt first), with the points that
+    // would have gone back last (the first taken): only the rest goes back into lots.
+    let repay = Math.min(m.debt, res.pointsReturned);
+    m.debt -= repay;
+    const back: { t: (typeof o.takes)[number]; n: number }[] = [];
     let left = res.pointsReturned;
     for (let k = o.takes.length - 1; k >= 0 && left > 0; k--) {
       const t = o.takes[k];
       const n = Math.min(t.points - t.returned, left);
       t.returned += n;
-      t.lot.remaining += n;
+      back.push({ t, n });
       left -= n;
     }
     if (left > 0) throw new Error('model: refund returned more points than the order took');
+    for (let k = back.length - 1; k >= 0; k--) {
+      const cut = Math.min(repay, back[k].n);
+      repay -= cut;
+      back[k].t.lot.remaining += back[k].n - cut;
+    }
     if (res.pointsTakenBack > 0) {
       this.takeBack(m, res.pointsTakenBack);
       m.lifetimeEarned -= res.pointsTakenBack;
     }
     res.complete = o.lines.every((l) => l.refundedQty === l.quantity);
     o.status = res.complete ? 'refunded' : 'partially_refunded';
+    // The refund that completes the order gives back the coupon it used (a fully refunded order nets to zero).
+    if (res.complete && o.coupon) {
+      o.coupon.used--;
+      o.coupon.active++;
+    }
     return { outcome: 'ok', result: res };
   }
 

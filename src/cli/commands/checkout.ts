@@ -339,7 +339,8 @@ export function register(program: Command): void {
         expect = await svc.previewRefund(ctx, id, o.line ?? null);
         const what = expect.lines.map((x) => `${x.quantity} × ${x.sku}`).join(', ');
         const question =
-          `Refund ${what} of ${id} to ${expect.memberId}: return ${count(expect.pointsReturned, 'point')} to their lots, ` +
+          `Refund ${what} of ${id} to ${expect.memberId}: return ${count(expect.pointsReturned, 'point')} ` +
+          (expect.debtRepaid > 0 ? `(${expect.debtRepaid} repay the member's debt, ${expect.pointsReturned - expect.debtRepaid} to their lots), ` : 'to their lots, ') +
           `refund ${expect.cashRefunded} cash, take back ${expect.pointsTakenBack} earned points` +
           (expect.coupon ? (expect.coupon.returned ? `, give back coupon ${expect.coupon.code}?` : ` (coupon ${expect.coupon.code} stays used until the whole order is refunded)?`) : '?');
         if (!(await confirmOnTerminal(question))) {
@@ -444,7 +445,7 @@ function refundView(r: RefundResult): void {
   printFields([
     ['order', `${r.orderId} → ${r.status}`],
     ['refunded', r.lines.map((x) => `${x.quantity} × ${x.sku}`).join(', ')],
-    ['points returned', `${signed(r.pointsReturned)} (to the lots they came from)`],
+    ['points returned', r.debtRepaid > 0 ? `${signed(r.pointsReturned)} (${r.debtRepaid} repaid the member's debt, the rest to the lots they came from)` : `${signed(r.pointsReturned)} (to the lots they came from)`],
     ['cash refunded', r.cashRefunded],
     ['earned taken back', r.pointsTakenBack ? signed(-r.pointsTakenBack) : 0],
     ...(r.debt ? ([['debt', c.red(`${count(r.debt, 'point')} owed, repaid by later accruals`)]] as [string, unknown][]) : []),
