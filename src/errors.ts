@@ -87,6 +87,34 @@ export class ConnectionLostError extends PointsmallError {
   }
 }
 
+/**
+ * The server refused one more connection (its own limit, or the role's CONNECTION LIMIT): nothing was
+ * written. Exit 5, as a ledger held by others is: it passes when other connections close.
+ */
+export class TooManyConnectionsError extends PointsmallError {
+  constructor(detail: string) {
+    super(`the database server refused another connection (${detail})`, {
+      code: 'TOO_MANY_CONNECTIONS',
+      exitCode: EXIT.busy,
+      hint: "nothing was written; run the command again when fewer connections are open, or raise the limit (the role's CONNECTION LIMIT, or max_connections): ledger verify and reports open up to seven connections at once",
+    });
+  }
+}
+
+/**
+ * A PostgreSQL failure that is not a bug, from its code (PgError's, mapped from the SQLSTATE), wherever it
+ * surfaced: the server refused the role, lost the connection, or refused one more connection.
+ */
+export function mapServerCode(e: unknown): unknown {
+  if (e instanceof PointsmallError) return e;
+  const code = (e as { code?: unknown })?.code;
+  const message = String((e as Error)?.message ?? e);
+  if (code === 'PG_PERMISSION') return new PermissionError(message);
+  if (code === 'PG_CONNECTION_LOST') return new ConnectionLostError(message);
+  if (code === 'PG_TOO_MANY_CONNECTIONS') return new TooManyConnectionsError(message);
+  return e;
+}
+
 /** Error codes of a full disk: the OS's (a file write) and SQLite's (the ledger or a scratch file could not grow). */
 const DISK_FULL_CODES = new Set(['ENOSPC', 'EDQUOT', 'EFBIG', 'SQLITE_FULL']);
 

@@ -1,7 +1,7 @@
 // Builds the commander program: global options, lazily loaded command groups, the one error handler.
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
-import { DiskFullError, EXIT, PointsmallError, isDiskFull } from '../errors.js';
+import { DiskFullError, EXIT, PointsmallError, isDiskFull, mapServerCode } from '../errors.js';
 import { checkDateRange, checkRepeatedOptions } from './parse.js';
 
 /** Top-level command → the module that registers it. Only the invoked group is imported. */
@@ -130,6 +130,8 @@ function report(err: unknown, json: boolean, debug: boolean): number {
       'free some space and run the command again; a command commits its ledger changes before it writes its output, and an output file is replaced only when written whole',
     );
   }
+  // a PostgreSQL refusal that reached here unmapped (a role's rights, a lost connection): not a bug
+  err = mapServerCode(err);
   let code = 'INTERNAL';
   let message: string;
   let hint: string | undefined;

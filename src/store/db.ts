@@ -1,7 +1,7 @@
 // The SQLite connection: pragmas, migrations, and write transactions that start with BEGIN IMMEDIATE.
 import { chmodSync, closeSync, existsSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { BusyError, ConnectionLostError, PermissionError, UsageError } from '../errors.js';
+import { BusyError, PermissionError, UsageError, mapServerCode } from '../errors.js';
 import { latestVersion, migrations } from './migrations/index.js';
 import { PgDatabase, PgError, isPostgresUrl, redactUrl } from './pg/database.js';
 
@@ -222,10 +222,7 @@ export function mapBusy(e: unknown, path: string, timeoutMs: number): unknown {
 
 /** A PostgreSQL server's refusal of the role, or a lost connection: clear errors (exit 2), not bugs. */
 export function mapServer(e: unknown): unknown {
-  if (!(e instanceof PgError)) return e;
-  if (e.code === 'PG_PERMISSION') return new PermissionError(e.message);
-  if (e.code === 'PG_CONNECTION_LOST') return new ConnectionLostError(e.message);
-  return e;
+  return e instanceof PgError ? mapServerCode(e) : e;
 }
 
 function looksLikeSqlite(path: string): boolean {
@@ -445,37 +442,45 @@ export function ledgerExistsAt(url: string): boolean {
 export function eraseLedger(url: string): void {
   const store = openStore(url, { requireLatest: false });
   try {
-    const tables = ledgerTables(store);
-    store.write(() => {
-      const inUse = (what: string) =>
-        new UsageError(
-          `cannot erase the ledger in ${redactUrl(url)}: ${what}`,
-          "another application's objects that refer to pointsmall's tables: drop those references first, or keep pointsmall in a database of its own",
-          'LEDGER_IN_USE',
-        );
-      const triggerFunctionsOf = store.db
-        .prepare(
-          `SELECT p.proname FROM pg_trigger g
-             JOIN pg_class c ON c.oid = g.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_proc p ON p.oid = g.tgfoid
-            WHERE NOT g.tgisinternal AND n.nspname = current_schema() AND c.relname = ? AND left(p.proname, 7) = 'pm_trg_'`,
-        )
-        .pluck();
-      const triggerFunctions = new Set<string>();
-      for (const t of tables) for (const f of triggerFunctionsOf.all(t) as string[]) triggerFunctions.add(f);
-      const dependents = objectsDependingOn(store, tables);
-      if (dependents.length > 0) throw inUse(`${dependents.join(', ')} ${dependents.length === 1 ? 'depends' : 'depend'} on its tables`);
-      // one statement, no CASCADE: our tables' references among themselves go with them, anyone else's stop it
-      try {
-        store.db.exec(`DROP TABLE IF EXISTS ${[...tables, 'pointsmall_schema'].map((t) => `"${t}"`).join(', ')}`);
-      } catch (e) {
-        if (!/depend/i.test((e as Error).message)) throw e;
-        throw inUse((e as Error).message);
-      }
-      for (const f of triggerFunctions) store.db.exec(`DROP FUNCTION IF EXISTS "${f}"()`);
-    });
+    eraseTables(store, url);
+  } catch (e) {
+    // another connection's open transaction on the ledger (a report, psql) past the busy timeout: exit 5
+    throw mapBusy(e, redactUrl(url), store.busyTimeoutMs);
   } finally {
     store.close();
   }
+}
+
+/** eraseLedger's drops, in one write transaction. */
+function eraseTables(store: Store, url: string): void {
+  const tables = ledgerTables(store);
+  store.write(() => {
+    const inUse = (what: string) =>
+      new UsageError(
+        `cannot erase the ledger in ${redactUrl(url)}: ${what}`,
+        "another application's objects that refer to pointsmall's tables: drop those references first, or keep pointsmall in a database of its own",
+        'LEDGER_IN_USE',
+      );
+    const triggerFunctionsOf = store.db
+      .prepare(
+        `SELECT p.proname FROM pg_trigger g
+           JOIN pg_class c ON c.oid = g.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_proc p ON p.oid = g.tgfoid
+          WHERE NOT g.tgisinternal AND n.nspname = current_schema() AND c.relname = ? AND left(p.proname, 7) = 'pm_trg_'`,
+      )
+      .pluck();
+    const triggerFunctions = new Set<string>();
+    for (const t of tables) for (const f of triggerFunctionsOf.all(t) as string[]) triggerFunctions.add(f);
+    const dependents = objectsDependingOn(store, tables);
+    if (dependents.length > 0) throw inUse(`${dependents.join(', ')} ${dependents.length === 1 ? 'depends' : 'depend'} on its tables`);
+    // one statement, no CASCADE: our tables' references among themselves go with them, anyone else's stop it
+    try {
+      store.db.exec(`DROP TABLE IF EXISTS ${[...tables, 'pointsmall_schema'].map((t) => `"${t}"`).join(', ')}`);
+    } catch (e) {
+      if (!/depend/i.test((e as Error).message)) throw e;
+      throw inUse((e as Error).message);
+    }
+    for (const f of triggerFunctions) store.db.exec(`DROP FUNCTION IF EXISTS "${f}"()`);
+  });
 }
 
 /** Tables (by a foreign key) and views of someone else's that depend on the ledger's tables in the current schema. */

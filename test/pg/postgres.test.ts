@@ -1,6 +1,7 @@
 // What is particular to a PostgreSQL ledger: choosing it by URL, moving a ledger between the backends
 // (db copy, db backup), the writer lock's busy exit, a newer schema refused, and passwords never shown.
 // Runs when POINTSMALL_TEST_PG names a server (.ci/run starts one); the shared suites run on it as well.
+import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -544,6 +545,44 @@ describe.skipIf(!HAVE_PG)('a ledger on PostgreSQL', () => {
         .get();
       expect(other).toBe('purchases.voided_at,review_queue.status');
     } finally {
+      db.close();
+    }
+  });
+
+  it('init --force while another connection reads the ledger is exit 5 LEDGER_BUSY; a role over its connection limit is exit 5 TOO_MANY_CONNECTIONS, not a bug', async () => {
+    const pg = tmpPgDatabase();
+    expect(runCli(['init', '--db', pg, '--json']).code).toBe(0);
+    // another connection with a transaction open on the ledger's tables (a report, psql)
+    const reader = spawn('psql', [pg, '-qX', '-c', 'BEGIN', '-c', 'SELECT count(*) FROM entries', '-c', 'SELECT pg_sleep(60)'], { stdio: 'ignore' });
+    try {
+      const db = await facade(pg);
+      try {
+        // waits for the reader's transaction to hold its lock (a state, not a time)
+        while (Number(db.prepare("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_sleep%' AND state = 'active'").pluck().get()) === 0) {
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      } finally {
+        db.close();
+      }
+      const r = runCli(['init', '--force', '--yes', '--db', pg, '--json'], { env: { POINTSMALL_BUSY_TIMEOUT: '500' } });
+      expect(r.code, r.stderr).toBe(5);
+      expect(JSON.parse(r.stderr.trim()).error.code).toBe('LEDGER_BUSY');
+    } finally {
+      reader.kill();
+    }
+    const role = `pm_lim_${process.pid}_${Date.now().toString(36)}`;
+    const db = await facade(pg);
+    try {
+      db.exec(`CREATE ROLE ${role} LOGIN CONNECTION LIMIT 1; GRANT USAGE ON SCHEMA public TO ${role}; GRANT SELECT ON ALL TABLES IN SCHEMA public TO ${role}`);
+      const lim = new URL(pg);
+      lim.username = role;
+      const v = runCli(['ledger', 'verify', '--db', lim.toString(), '--json']);
+      expect(v.code, v.stderr).toBe(5);
+      const err = JSON.parse(v.stderr.trim()).error;
+      expect(err.code).toBe('TOO_MANY_CONNECTIONS');
+      expect(err.message).toContain(`too many connections for role "${role}"`);
+    } finally {
+      db.exec(`REVOKE ALL ON ALL TABLES IN SCHEMA public FROM ${role}; REVOKE ALL ON SCHEMA public FROM ${role}; DROP ROLE ${role}`);
       db.close();
     }
   });

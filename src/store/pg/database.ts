@@ -85,6 +85,7 @@ function sqliteCode(state: string | undefined): string {
   if (state === '55P03' || state === '40001' || state === '40P01' || state === '57014') return 'SQLITE_BUSY';
   if (state === '53100') return 'SQLITE_FULL';
   if (state === '42501') return 'PG_PERMISSION';
+  if (state === '53300') return 'PG_TOO_MANY_CONNECTIONS';
   // connection exceptions, and the server shutting down or starting up under the session
   if (state.startsWith('08') || state === '57P01' || state === '57P02' || state === '57P03') return 'PG_CONNECTION_LOST';
   if (state.startsWith('23')) return 'SQLITE_CONSTRAINT';
@@ -261,7 +262,7 @@ export class PgDatabase {
       // A statement the server could not run is a bug of the store: say which (constraint and lock errors are expected).
       // (a queued write's error comes with the next request that waits: the write is the one to name)
       const text = reply.error.queued ? reply.error.text : 'text' in r ? r.text : undefined;
-      if (!/^(SQLITE_(BUSY|CONSTRAINT|FULL)|PG_PERMISSION|PG_CONNECTION_LOST)/.test(e.code) && text !== undefined) e.message += ` [in: ${text.replace(/\s+/g, ' ').slice(0, 400)}]`;
+      if (!/^(SQLITE_(BUSY|CONSTRAINT|FULL)|PG_PERMISSION|PG_CONNECTION_LOST|PG_TOO_MANY_CONNECTIONS)/.test(e.code) && text !== undefined) e.message += ` [in: ${text.replace(/\s+/g, ' ').slice(0, 400)}]`;
       throw e;
     }
     return reply;
