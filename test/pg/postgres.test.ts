@@ -587,6 +587,44 @@ describe.skipIf(!HAVE_PG)('a ledger on PostgreSQL', () => {
     }
   });
 
+  it("a role that owns its database but is no superuser (README's setup, no grant of session_replication_role) imports a file of several batches, with and without the writer", async () => {
+    const role = `pm_own_${process.pid}_${Date.now().toString(36)}`;
+    const base = process.env.POINTSMALL_TEST_PG!;
+    const admin = await facade(base);
+    const names: string[] = [];
+    const q = (text: string) => (admin as unknown as { query(text: string, values: unknown[], mode: 'array'): unknown }).query(text, [], 'array');
+    try {
+      q(`CREATE ROLE ${role} LOGIN`);
+      const dir = tmpDir();
+      const members = ['id,name', ...Array.from({ length: 50 }, (_, i) => `M${String(i + 1).padStart(2, '0')},Member ${i + 1}`)];
+      writeFileSync(join(dir, 'm.csv'), members.join('\n') + '\n');
+      const rows = ['order_id,member_id,purchased_at,amount'];
+      for (let o = 0; o < 8000; o++) rows.push(`N${o},M${String(1 + (o * 7919) % 50).padStart(2, '0')},2026-11-${String(1 + (o % 20)).padStart(2, '0')} 10:00,${1 + (o % 800)}.${String(o % 100).padStart(2, '0')}`);
+      writeFileSync(join(dir, 'n8k.csv'), rows.join('\n') + '\n');
+      for (const threads of ['1', '2']) {
+        const name = `pm_t_${process.env.POINTSMALL_TEST_RUN ?? process.pid}_${process.pid}_own${threads}_${Date.now().toString(36)}`;
+        names.push(name);
+        q(`CREATE DATABASE ${name} OWNER ${role}`);
+        const u = new URL(base);
+        u.username = role;
+        u.pathname = `/${name}`;
+        const db = u.toString();
+        const env = { env: { POINTSMALL_THREADS: threads } };
+        expect(runCli(['init', '--timezone', 'Asia/Shanghai', '--db', db, '--json']).code).toBe(0);
+        expect(runCli(['member', 'import', join(dir, 'm.csv'), '--db', db, '--json']).code).toBe(0);
+        const r = runCli(['import', 'purchases', join(dir, 'n8k.csv'), '--source', 'n8k', '--db', db, '--json'], env);
+        expect(r.code, `POINTSMALL_THREADS=${threads}: ${r.stderr}`).toBe(0);
+        expect(r.json()).toMatchObject({ accepted: 8000, rejected: 0 });
+        expect(r.json().batches).toBeGreaterThanOrEqual(3);
+        expect(runCli(['ledger', 'verify', '--db', db, '--json']).code).toBe(0);
+      }
+    } finally {
+      for (const n of names) q(`DROP DATABASE IF EXISTS ${n} WITH (FORCE)`);
+      q(`DROP ROLE IF EXISTS ${role}`);
+      admin.close();
+    }
+  });
+
   it('refuses a newer schema, a database without a ledger, and never shows the password', async () => {
     const pg = tmpPgDatabase();
     const empty = runCli(['member', 'list', '--db', pg, '--json']);

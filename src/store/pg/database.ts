@@ -102,6 +102,28 @@ export interface RunResult {
   lastInsertRowid: number;
 }
 
+/**
+ * The tables each ledger table's foreign keys reference (what copyRowsQueued must keep ahead of its rows).
+ * A test checks it against the migrations' foreign keys.
+ */
+export const FOREIGN_KEYS: Readonly<Record<string, readonly string[]>> = {
+  activity_awards: ['entries', 'members'],
+  checkout_codes: ['members', 'orders'],
+  coupons: ['members', 'orders'],
+  hold_lots: ['holds', 'lots'],
+  holds: ['entries', 'members', 'orders'],
+  lot_moves: ['entries', 'lots'],
+  lots: ['entries', 'members'],
+  order_lines: ['orders'],
+  orders: ['members'],
+  postings: ['entries'],
+  purchase_lines: ['purchases'],
+  purchases: ['entries', 'import_runs'],
+  refund_lines: ['refunds'],
+  refunds: ['entries', 'orders'],
+  review_queue: ['entries'],
+};
+
 export class PgStatement {
   private pluckOn = false;
   private readonly limits = new Set<number>();
@@ -456,10 +478,26 @@ export class PgDatabase {
     }
     const text = `COPY ${table} (${columns}) FROM STDIN`;
     const relaxed = this.relaxed > 0;
-    let into = this.queued.find((q) => q.rows !== undefined && q.text === text && q.relaxed === relaxed);
+    // The rows join the table's COPY already queued, unless a write into a table this one references was
+    // queued after that COPY: then they start a COPY of their own behind it. The server checks a foreign key
+    // as each row arrives (for a role that may not relax the checks), so a row must never travel ahead of
+    // the row it references, as a batch's lots would ahead of their entries.
+    const parents = FOREIGN_KEYS[table] ?? [];
+    let into: (QueuedWrite & { rows?: CopyBuffer }) | undefined;
+    for (let k = this.queued.length - 1; k >= 0; k--) {
+      const q = this.queued[k];
+      if (q.rows !== undefined && q.text === text && q.relaxed === relaxed) {
+        into = q;
+        break;
+      }
+      const target = /^\s*(?:COPY|INSERT\s+INTO)\s+"?(\w+)/i.exec(q.text)?.[1];
+      if (target !== undefined && parents.includes(target)) break;
+    }
     if (!into) {
+      // (the table's buffer is reused from one flush to the next, but never by two queued COPYs at once)
       let rows = this.copyBuffers.get(text);
       if (!rows) this.copyBuffers.set(text, (rows = new CopyBuffer()));
+      else if (this.queued.some((q) => q.rows === rows)) rows = new CopyBuffer();
       this.queued.push((into = { text, relaxed, rows }));
     }
     // each row encoded into the table's buffer as it is made: the worker gets bytes, not strings to clone and encode
