@@ -638,7 +638,20 @@ export async function confirmCheckout(ctx: Ctx, id: string, opts: { tender?: Ten
         fencePayment(l, o.id);
         return { orderId: o.id, tender: (opts.tender ?? o.tender ?? 'cash') as Tender };
       }
-      if (o.status === 'paid' || o.status === 'partially_refunded' || o.status === 'refunded') return { done: resultOf(l, o, true) };
+      if (o.status === 'paid' || o.status === 'partially_refunded' || o.status === 'refunded') {
+        // a retry gets the first result; a retry that asks for another tender (or a decline) is not what was done
+        const paidBy = o.cash_paid > 0 ? o.tender : null;
+        if ((opts.tender !== undefined && paidBy !== null && opts.tender !== paidBy) || opts.decline) {
+          return {
+            refused: new RefusedError(
+              'ALREADY_PAID',
+              `checkout ${id} is already paid${paidBy ? ` (${paidBy})` : ''}${o.status === 'paid' ? '' : ` and ${o.status.replace('_', ' ')}`}: ${opts.decline ? '--decline' : `--tender ${opts.tender}`} cannot apply`,
+              `see it with: pointsmall order show ${id}`,
+            ),
+          };
+        }
+        return { done: resultOf(l, o, true) };
+      }
       throw closedError(o);
     });
     if ('refused' in pre) throw pre.refused;

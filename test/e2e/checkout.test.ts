@@ -142,6 +142,13 @@ describe('two-step checkout and holds', () => {
     ok(t);
     const c = t.ok(['checkout', 'confirm', s.checkoutId, '--tender', 'wechat', '--yes']);
     expect(c).toMatchObject({ status: 'paid', tender: 'wechat', cashPaid: '70.00', pointsEarned: 70, balance: 2070 });
+    // a retry gets the first result; a retry with another tender, or a decline, is refused: it is not what was done
+    expect(t.ok(['checkout', 'confirm', s.checkoutId, '--tender', 'wechat', '--yes'])).toMatchObject({ status: 'paid', tender: 'wechat', replayed: true });
+    expect(t.ok(['checkout', 'confirm', s.checkoutId, '--yes'])).toMatchObject({ status: 'paid', tender: 'wechat', replayed: true });
+    const card = t.run(['checkout', 'confirm', s.checkoutId, '--tender', 'card', '--yes', '--json']);
+    expect(card.code).toBe(3);
+    expect(JSON.parse(card.stderr).error).toMatchObject({ code: 'ALREADY_PAID', message: `checkout ${s.checkoutId} is already paid (wechat): --tender card cannot apply` });
+    expect(t.run(['checkout', 'confirm', s.checkoutId, '--decline', '--yes', '--json']).code).toBe(3);
     const s2 = t.ok(['checkout', 'start', '--member', 'M1', '--item', 'TEA', '--max-points']);
     expect(t.ok(['checkout', 'cancel', s2.checkoutId])).toMatchObject({ status: 'cancelled', balance: 2070, available: 2070 });
     const d = t.run(['checkout', 'confirm', s2.checkoutId, '--yes', '--json']);
