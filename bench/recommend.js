@@ -18,6 +18,9 @@ import { mulberry32 } from './lib.js';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const TOP = 10;
 
+/** An order's time in ms (`at` is an ISO time, then `#` and a tie-breaker). */
+const timeOf = (o) => Date.parse(o.at.split('#')[0]);
+
 /**
  * Hit-rate@10 of the recommender and of the baseline. `orders`: { member, at, lines: [{ sku, category }] }.
  * Orders of one member are told apart by time (the last one is hidden; ties by order id, as given).
@@ -42,7 +45,7 @@ export function evaluate(orders, { validation = false } = {}) {
     }
   }
   const h = new PurchaseHistory();
-  for (const o of [...orders].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0))) if (!hidden.has(o) && !dropped.has(o)) h.addBasket(o.member, o.lines);
+  for (const o of [...orders].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0))) if (!hidden.has(o) && !dropped.has(o)) h.addBasket(o.member, o.lines, timeOf(o));
   const candidates = h.skus.map((sku, i) => ({ sku, name: sku, category: h.categoryOf[i], pointsPrice: null }));
   const popular = new Set(mostPopular(h, TOP));
   let hits = 0;
@@ -51,13 +54,14 @@ export function evaluate(orders, { validation = false } = {}) {
   for (const o of hidden) {
     const want = new Set(o.lines.map((x) => x.sku));
     if ([...want].some((s) => h.idOf(s) !== undefined)) reachable++;
-    const recs = recommendForMember(h, { memberId: o.member, tier: null, tierOf: () => null, available: null }, candidates, TOP);
+    // as of the hidden order's time: what sold well lately is counted from the orders before it
+    const recs = recommendForMember(h, { memberId: o.member, tier: null, tierOf: () => null, available: null }, candidates, TOP, timeOf(o));
     if (recs.some((r) => want.has(r.sku))) hits++;
     if ([...want].some((s) => popular.has(s))) baseHits++;
   }
   const n = hidden.size;
   const rate = (x) => (n ? Math.round((x / n) * 1000) / 1000 : null);
-  return { members: n, reachable, hits, baselineHits: baseHits, hitRate: rate(hits), baselineHitRate: rate(baseHits), items: h.skus.length, orders: orders.length, rebuyRate: h.rebuyRate() };
+  return { policy: h.calibrate(candidates), members: n, reachable, hits, baselineHits: baseHits, hitRate: rate(hits), baselineHitRate: rate(baseHits), items: h.skus.length, orders: orders.length, rebuyRate: h.rebuyRate() };
 }
 
 /**
