@@ -62,6 +62,11 @@ export const RANKING = {
   /** The most members a ledger holds out to calibrate itself (those with the latest orders); fewer than minCalibration: no calibration. */
   calibrationMembers: 300,
   minCalibration: 30,
+  /**
+   * The most work calibration does (basket lines read for co-purchase, candidates scored) before it stops
+   * holding out more orders: about the cost of 50 recommendations on the 1M-line bench ledger.
+   */
+  calibrationWork: 3_000_000,
   /** Half-life of "selling well lately", in days: an order this old counts half. */
   halfLifeDays: 120,
   /** Standard errors by which a setting must beat the favourites on the held-out orders to be chosen. */
@@ -89,6 +94,8 @@ export interface TierStats {
   /** Baskets with the item, among the tier's; the most of any item, and of any item per category. */
   count: Map<number, number>;
   max: number;
+  /** How many items are in `max` baskets. */
+  atMax: number;
   catMax: Map<string, number>;
   /** Redemptions of the item by the tier's members, scaled to 0..1. */
   redeemed: Map<number, number>;
@@ -168,7 +175,9 @@ export class PurchaseHistory {
     const redeemed = new Map<number, number>();
     for (const [id, items] of this.redeemed) if (tierOf(id) === tier) for (const [i, n] of items) redeemed.set(i, (redeemed.get(i) ?? 0) + n);
     normalise(redeemed);
-    const stats = { count, max, catMax, redeemed };
+    let atMax = 0;
+    for (const n of count.values()) if (n === max) atMax++;
+    const stats = { count, max, atMax, catMax, redeemed };
     this.tierCache.set(tier, { baskets: this.basketItems.length, stats });
     return stats;
   }
@@ -204,6 +213,8 @@ export class PurchaseHistory {
   }
 
   private untimed = 0;
+  /** Basket lines and candidates read so far by the ranking (what calibration's budget counts). */
+  work = 0;
   /** Whether every basket's time is known (what "selling well lately" needs). */
   timed(): boolean {
     return this.untimed === 0;
@@ -235,7 +246,8 @@ export class PurchaseHistory {
   private calibration = new WeakMap<readonly Candidate[], { baskets: number; policy: Policy }>();
   /**
    * The ledger calibrates itself (see the head of this file): the members whose last order is the latest
-   * (up to RANKING.calibrationMembers) each have that order held out and are ranked from the rest of the
+   * (up to RANKING.calibrationMembers, and fewer on a large ledger: as many as RANKING.calibrationWork
+   * allows, but at least RANKING.minCalibration) each have that order held out and are ranked from the rest of the
    * history (their own other orders, co-purchase and popularity without it; the shop's re-buy rate as it
    * is); "selling well lately" is taken as of each held-out order, from the orders before it. Each
    * setting (share of personal places × fallback) counts the held-out orders with an item among its top
@@ -253,31 +265,39 @@ export class PurchaseHistory {
     let policy = UNCALIBRATED;
     if (held.length >= RANKING.minCalibration) {
       const withTrend = this.timed();
-      // "selling well lately" as of each held-out order: held out oldest first, the baskets before it summed
-      // as 2^((bought - first) / half-life) (the same order of items as decayed to the held-out time)
-      if (withTrend) held.sort((a, b) => this.basketAt[a] - this.basketAt[b] || a - b);
+      // "selling well lately" as of each held-out order (latest first): every basket summed as
+      // 2^((bought - first) / half-life) (the same order of items as decayed to any one time), less those
+      // bought at or after the held-out order's time
       const trend = new Float64Array(withTrend ? this.skus.length : 0);
       const first = this.basketAt[0];
       const half = RANKING.halfLifeDays * DAY_MS;
-      let next = 0;
+      const weight = (b: number) => 2 ** ((this.basketAt[b] - first) / half);
+      if (withTrend) for (let b = 0; b < this.basketItems.length; b++) for (const i of this.basketItems[b]) trend[i] += weight(b);
+      let next = this.basketItems.length - 1;
       const top = 10;
       const settings = PERSONAL_SHARES.flatMap((personal) => (withTrend ? [false, true] : [false]).map((trending) => ({ personal, trending, hits: 0, gained: 0, lost: 0 })));
       let popularHits = 0;
       const facts: MemberFacts = { memberId: '', tier: null, tierOf: () => null, available: null };
+      const budget = this.work + RANKING.calibrationWork;
+      let counted = 0;
       for (const b of held) {
+        // bounded work: on a large ledger, fewer held-out orders (never fewer than minCalibration)
+        if (counted >= RANKING.minCalibration && this.work > budget) break;
+        counted++;
+        this.work += candidates.length;
         const want = new Set(this.basketItems[b]);
         const hits = (list: readonly Scored[]) => list.slice(0, top).some((x) => x.i !== undefined && want.has(x.i));
         const member = { ...facts, memberId: this.basketMember[b] };
-        const own = rankOwn(this, member, candidates, b);
+        const own = rankOwn(this, member, candidates, poolSize(top), b);
         const mine = own.orders ? diversify(this, own.scored, top, b) : [];
-        const popular = fallbackList(this, candidates, own, null, b);
+        const popular = fallbackList(this, candidates, own, null, 2 * top);
         if (withTrend) {
-          for (; next < this.basketItems.length && this.basketAt[next] < this.basketAt[b]; next++) {
-            const w = 2 ** ((this.basketAt[next] - first) / half);
-            for (const i of this.basketItems[next]) trend[i] += w;
+          for (; next >= 0 && this.basketAt[next] >= this.basketAt[b]; next--) {
+            const w = weight(next);
+            for (const i of this.basketItems[next]) trend[i] = Math.max(0, trend[i] - w);
           }
         }
-        const lately = withTrend ? fallbackList(this, candidates, own, trend, b) : [];
+        const lately = withTrend ? fallbackList(this, candidates, own, trend, 2 * top) : [];
         const base = hits(popular);
         if (base) popularHits++;
         for (const s of settings) {
@@ -292,7 +312,7 @@ export class PurchaseHistory {
       const better = settings.filter((s) => s.gained - s.lost >= Math.max(1, RANKING.margin * Math.sqrt(s.gained + s.lost)));
       const best = better.reduce((a, s) => (s.hits > a.hits ? s : a), settings[0]);
       const tried = settings.map(({ personal, trending, hits }) => ({ personal, trending, hits }));
-      policy = { personal: best.personal, trending: best.trending, hits: best.hits, popularHits, heldOut: held.length, tried };
+      policy = { personal: best.personal, trending: best.trending, hits: best.hits, popularHits, heldOut: counted, tried };
     }
     this.calibration.set(candidates, { baskets: this.basketItems.length, policy });
     return policy;
@@ -306,7 +326,9 @@ function pairsOf(h: PurchaseHistory, i: number, exclude = -1): [number, number, 
   const baskets = h.itemBaskets[i];
   for (let k = Math.max(0, baskets.length - BASKETS_PER_ITEM); k < baskets.length; k++) {
     if (baskets[k] === exclude) continue;
-    for (const j of h.basketItems[baskets[k]]) if (j !== i) shared.set(j, (shared.get(j) ?? 0) + 1);
+    const items = h.basketItems[baskets[k]];
+    h.work += items.length;
+    for (const j of items) if (j !== i) shared.set(j, (shared.get(j) ?? 0) + 1);
   }
   // counted over the last baskets only: scale the shares back to the item's count
   const scale = baskets.length > BASKETS_PER_ITEM ? baskets.length / BASKETS_PER_ITEM : 1;
@@ -366,12 +388,12 @@ interface Scored {
   reason: string;
 }
 
-/** What rankOwn gives: the member's own list (unpicked, best first), and what the fallback lists need. */
+/** What rankOwn gives: the member's own list (the best, unpicked, best first), and what the fallback lists need. */
 interface OwnRanking {
   scored: Scored[];
   orders: number;
-  /** Baskets with each item among members like them, and the most of any item. */
-  tierCount: Map<number, number>;
+  /** Baskets with an item among members like them (less the excluded basket's), and the most of any item. */
+  countOf: (i: number) => number;
   tierMax: number;
   tier: string | null;
 }
@@ -379,13 +401,41 @@ interface OwnRanking {
 const popularWords = (inTier: number, tier: string | null): string =>
   inTier === 1 ? `bought once by ${tier ? `a ${tier} member` : 'a member'}` : `popular with ${tierWords(tier)} (in ${inTier} orders)`;
 
+/** a before b in a list: higher score, then SKU. */
+const before = (a: { score: number; c: Candidate }, b: { score: number; c: Candidate }): boolean => a.score > b.score || (a.score === b.score && a.c.sku < b.c.sku);
+
+/** Keeps the best k of what is offered in `best` (best first): one comparison for most offers. */
+function keepBest<T extends { score: number; c: Candidate }>(best: T[], x: T, k: number): void {
+  if (best.length >= k) {
+    if (!before(x, best[best.length - 1])) return;
+    best.pop();
+  }
+  let j = best.length;
+  best.push(x);
+  while (j > 0 && before(x, best[j - 1])) {
+    best[j] = best[j - 1];
+    j--;
+  }
+  best[j] = x;
+}
+
+const idCache = new WeakMap<readonly Candidate[], { items: number; ids: (number | undefined)[] }>();
+/** The history's item number of each candidate (undefined: never bought), kept until new items come. */
+function idsOf(h: PurchaseHistory, candidates: readonly Candidate[]): (number | undefined)[] {
+  const hit = idCache.get(candidates);
+  if (hit && hit.items === h.skus.length) return hit.ids;
+  const ids = candidates.map((c) => h.idOf(c.sku));
+  idCache.set(candidates, { items: h.skus.length, ids });
+  return ids;
+}
+
 /**
  * The member's own list: every candidate scored from what their orders say (bought again, bought
  * together, their categories, what their tier redeems), with the tier's popularity as a small weight (or,
- * by priorOrders, a larger one the fewer orders they have). `exclude`: a basket left out as if it were not
- * in the history (-1: none), for calibration.
+ * by priorOrders, a larger one the fewer orders they have); the best `keep` kept, with their reasons.
+ * `exclude`: a basket left out as if it were not in the history (-1: none), for calibration.
  */
-function rankOwn(h: PurchaseHistory, m: MemberFacts, candidates: readonly Candidate[], exclude = -1): OwnRanking {
+function rankOwn(h: PurchaseHistory, m: MemberFacts, candidates: readonly Candidate[], keep: number, exclude = -1): OwnRanking {
   const own = new Map<number, number>(); // item → baskets of the member with it
   const catLines = new Map<string, number>();
   let lines = 0;
@@ -414,12 +464,14 @@ function rankOwn(h: PurchaseHistory, m: MemberFacts, candidates: readonly Candid
   // members like them: the same tier (everyone when tiers are not used)
   const stats = h.tierStats(m.tier, m.tierOf);
   const { catMax, redeemed: redeemedByTier } = stats;
-  let tierCount = stats.count;
+  let countOf = (i: number) => stats.count.get(i) ?? 0;
   let tierMax = stats.max;
   if (exclude >= 0 && m.tierOf(h.basketMember[exclude]) === m.tier) {
-    tierCount = new Map(tierCount);
-    for (const i of h.basketItems[exclude]) tierCount.set(i, (tierCount.get(i) ?? 1) - 1);
-    tierMax = Math.max(0, ...tierCount.values());
+    const out = new Set(h.basketItems[exclude]);
+    countOf = (i: number) => (stats.count.get(i) ?? 0) - (out.has(i) ? 1 : 0);
+    let atMax = 0;
+    for (const i of out) if (stats.count.get(i) === stats.max) atMax++;
+    if (atMax === stats.atMax) tierMax--;
   }
   let topCat = 0;
   for (const v of catLines.values()) topCat = Math.max(topCat, v);
@@ -427,9 +479,11 @@ function rankOwn(h: PurchaseHistory, m: MemberFacts, candidates: readonly Candid
   const mine = 1 - prior;
   const rebuy = h.rebuyRate();
 
-  const scored: Scored[] = [];
-  for (const c of candidates) {
-    const i = h.idOf(c.sku);
+  const ids = idsOf(h, candidates);
+  /** The candidate's score, and with `words` its reason (the largest part's). */
+  const scoreOf = (k: number, words: boolean): { score: number; reason: string } => {
+    const c = candidates[k];
+    const i = ids[k];
     const cat = c.category ?? (i !== undefined ? h.categoryOf[i] : null);
     const times_ = i !== undefined ? (own.get(i) ?? 0) : 0;
     // bought again: the share of the member's orders that had the item, weighed by how often the shop's
@@ -437,56 +491,62 @@ function rankOwn(h: PurchaseHistory, m: MemberFacts, candidates: readonly Candid
     const again = orders ? (times_ / orders) * rebuy : 0;
     const tog = i !== undefined ? (with_.get(i) ?? 0) : 0;
     const red = i !== undefined ? (redeemedByTier.get(i) ?? 0) : 0;
-    const inTier = i !== undefined ? (tierCount.get(i) ?? 0) : 0;
+    const inTier = i !== undefined ? countOf(i) : 0;
     const pop = tierMax ? inTier / tierMax : 0;
     // an item without a category is in the shop's one category: popular among members like them
     const fallback = cat === null && RANKING.categoryFallback;
     const inCat = fallback ? (lines ? 1 : 0) : cat !== null && lines && topCat ? (catLines.get(cat) ?? 0) / topCat : 0;
     const popInCat = fallback ? pop : i !== undefined && cat !== null ? inTier / (catMax.get(cat) || 1) : 0;
     const catScore = inCat * popInCat;
+    const parts = [mine * WEIGHTS.again * again, mine * WEIGHTS.together * tog, mine * WEIGHTS.category * catScore, mine * WEIGHTS.redeemed * red, (prior + mine * WEIGHTS.popular) * pop];
+    const score = parts[0] + parts[1] + parts[2] + parts[3] + parts[4];
+    if (!words || score <= 0) return { score, reason: '' };
     const popular = popularWords(inTier, m.tier);
-    const parts: [number, string][] = [
-      [mine * WEIGHTS.again * again, `bought it ${times(times_)} before`],
-      [mine * WEIGHTS.together * tog, i !== undefined && via.has(i) ? `bought together with ${nameOf(h, candidates, via.get(i)![0])}` : ''],
-      [mine * WEIGHTS.category * catScore, cat !== null ? `popular in ${cat} among ${tierWords(m.tier)}` : popular],
-      [mine * WEIGHTS.redeemed * red, `often redeemed with points by ${tierWords(m.tier)}`],
-      [(prior + mine * WEIGHTS.popular) * pop, popular],
+    const reasons = [
+      `bought it ${times(times_)} before`,
+      i !== undefined && via.has(i) ? `bought together with ${nameOf(h, candidates, via.get(i)![0])}` : '',
+      cat !== null ? `popular in ${cat} among ${tierWords(m.tier)}` : popular,
+      `often redeemed with points by ${tierWords(m.tier)}`,
+      popular,
     ];
-    const score = parts.reduce((a, p) => a + p[0], 0);
-    if (score <= 0) continue;
-    const reason = parts.filter((p) => p[0] > 0).sort((a, b) => b[0] - a[0])[0][1];
-    scored.push({ c, i, score, reason });
+    let top = 0;
+    for (let p = 1; p < parts.length; p++) if (parts[p] > parts[top]) top = p;
+    return { score, reason: reasons[top] };
+  };
+  const best: { c: Candidate; k: number; score: number }[] = [];
+  for (let k = 0; k < candidates.length; k++) {
+    const { score } = scoreOf(k, false);
+    if (score > 0) keepBest(best, { c: candidates[k], k, score }, keep);
   }
-  scored.sort((a, b) => b.score - a.score || (a.c.sku < b.c.sku ? -1 : 1));
-  return { scored, orders, tierCount, tierMax, tier: m.tier };
+  const scored = best.map(({ c, k, score }) => ({ c, i: ids[k], score, reason: scoreOf(k, true).reason }));
+  return { scored, orders, countOf, tierMax, tier: m.tier };
 }
 
 /**
- * The fallback list, best first, scored 0..1: the favourites of members like them (orders with the item
- * among their tier's, as the most-popular baseline counts them), or, given `trend` (decayed popularity
- * per item, PurchaseHistory.trending), what sells well lately. `exclude`: as in rankOwn.
+ * The fallback list, the best `keep`, best first, scored 0..1: the favourites of members like them
+ * (orders with the item among their tier's, as the most-popular baseline counts them), or, given `trend`
+ * (decayed popularity per item, PurchaseHistory.trending), what sells well lately.
  */
-function fallbackList(h: PurchaseHistory, candidates: readonly Candidate[], own: OwnRanking, trend: { decayed: Float64Array; recent: Uint32Array } | Float64Array | null, exclude = -1): Scored[] {
+function fallbackList(h: PurchaseHistory, candidates: readonly Candidate[], own: OwnRanking, trend: { decayed: Float64Array; recent: Uint32Array } | Float64Array | null, keep: number): Scored[] {
   const decayed = trend instanceof Float64Array ? trend : (trend?.decayed ?? null);
   const recent = trend instanceof Float64Array ? null : (trend?.recent ?? null);
   let max = 0;
   if (decayed) for (const v of decayed) max = Math.max(max, v);
   else max = own.tierMax;
   if (!max) return [];
-  const out: Scored[] = [];
-  for (const c of candidates) {
-    const i = h.idOf(c.sku);
+  const ids = idsOf(h, candidates);
+  const best: { c: Candidate; i: number; score: number }[] = [];
+  for (let k = 0; k < candidates.length; k++) {
+    const i = ids[k];
     if (i === undefined) continue;
-    const inTier = own.tierCount.get(i) ?? 0;
-    const v = decayed ? decayed[i] : inTier;
-    if (!(v > 0)) continue;
-    const n = recent?.[i] ?? 0;
-    const lately = `selling well lately (in ${n} ${n === 1 ? 'order' : 'orders'} over the last ${RANKING.halfLifeDays} days)`;
-    out.push({ c, i, score: v / max, reason: decayed ? lately : popularWords(inTier, own.tier) });
+    const v = decayed ? decayed[i] : own.countOf(i); // (a decayed sum left by subtraction may be a rounding crumb)
+    if (v > max * 1e-9) keepBest(best, { c: candidates[k], i, score: v / max }, keep);
   }
-  void exclude; // the tier's counts in `own` already leave the excluded basket out; `trend` is taken before it
-  out.sort((a, b) => b.score - a.score || (a.c.sku < b.c.sku ? -1 : 1));
-  return out;
+  return best.map(({ c, i, score }) => {
+    const n = recent?.[i] ?? 0;
+    const reason = decayed ? `selling well lately (in ${n} ${n === 1 ? 'order' : 'orders'} over the last ${RANKING.halfLifeDays} days)` : popularWords(own.countOf(i), own.tier);
+    return { c, i, score, reason };
+  });
 }
 
 /**
@@ -515,9 +575,9 @@ function blend(mine: readonly Scored[], fallback: readonly Scored[], places: num
  */
 export function recommendForMember(h: PurchaseHistory, m: MemberFacts, candidates: readonly Candidate[], top: number, asOf?: number): Recommendation[] {
   const policy = h.calibrate(candidates);
-  const own = rankOwn(h, m, candidates);
+  const own = rankOwn(h, m, candidates, poolSize(top));
   const lately = policy.trending && asOf !== undefined && h.timed();
-  const fallback = lately ? fallbackList(h, candidates, own, h.trending(asOf)) : fallbackList(h, candidates, own, null);
+  const fallback = fallbackList(h, candidates, own, lately ? h.trending(asOf) : null, 2 * top);
   const places = own.orders ? Math.round(top * policy.personal) : 0;
   // uncalibrated (too little history): the member's own list alone, as it always was
   const list = policy === UNCALIBRATED || (places >= top && own.orders) ? diversify(h, own.scored, top) : blend(places ? diversify(h, own.scored, places) : [], fallback, places, top);
@@ -529,10 +589,13 @@ export function recommendForMember(h: PurchaseHistory, m: MemberFacts, candidate
  * (1 - diversity × its highest cosine with an item already picked). The score given is the held-back
  * one, so the list stays best first; an item with no basket in common with those above keeps its own.
  */
+/** How many of the best diversify picks from (so how many a ranking needs to keep). */
+const poolSize = (top: number): number => Math.max(top * 5, 50);
+
 export function diversify<T extends { i: number | undefined; score: number; c: Candidate }>(h: PurchaseHistory, ranked: readonly T[], top: number, exclude = -1): T[] {
   const lambda = RANKING.diversity;
   if (lambda <= 0 || ranked.length <= 1) return ranked.slice(0, top);
-  const pool = ranked.slice(0, Math.max(top * 5, 50)).map((x) => ({ x, held: 0 }));
+  const pool = ranked.slice(0, poolSize(top)).map((x) => ({ x, held: 0 }));
   const out: T[] = [];
   while (out.length < top && pool.length) {
     let best = 0;
