@@ -64,9 +64,9 @@ export const RANKING = {
   minCalibration: 30,
   /**
    * The most work calibration does (basket lines read for co-purchase, candidates scored) before it stops
-   * holding out more orders: about the cost of 50 recommendations on the 1M-line bench ledger.
+   * holding out more orders: on a large ledger about the cost of 25 to 30 recommendations.
    */
-  calibrationWork: 3_000_000,
+  calibrationWork: 1_500_000,
   /** Half-life of "selling well lately", in days: an order this old counts half. */
   halfLifeDays: 120,
   /** Standard errors by which a setting must beat the favourites on the held-out orders to be chosen. */
