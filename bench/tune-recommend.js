@@ -4,6 +4,9 @@
 // member's last order dropped, the one before it hidden), which never see the test split's hidden
 // orders. A setting is ranked by how many datasets it beats the most-popular baseline on, then by its
 // mean margin over the baseline (hits − baseline hits, per member). Prints the table, best first.
+// These settings shape the member's own list; how many places that list gets against the favourites is
+// not tuned here but calibrated by each ledger on its own history (PurchaseHistory.calibrate), inside
+// evaluate as in `report recommend`.
 // Run: npm run build && node bench/tune-recommend.js
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -7,6 +7,14 @@
 // together with what they bought (item-to-item cosine over baskets, shrunk by the orders a pair rests
 // on), what is popular in the categories they buy among members of their tier, what members of their
 // tier redeem with points, and plain popularity (a small weight, to break ties).
+//
+// Those signals rank the member's own list; the shop's popularity is the prior it has to beat. Each
+// ledger calibrates itself on its own history (the latest orders of up to RANKING.calibrationMembers
+// members held out, each ranked from everything else): how many of the ten places the member's own list
+// gets (0, 2, 4 … 10, the rest filled from the fallback list) and whether the fallback is the all-time
+// favourites or what sells well lately (popularity decayed with a half-life of RANKING.halfLifeDays
+// before the as-of time). A setting must hit clearly more held-out orders than the favourites alone to be
+// chosen: where buying again and co-purchase carry no signal, the list is the shop's favourites.
 
 export interface Candidate {
   sku: string;
@@ -46,7 +54,39 @@ export const WEIGHTS = { again: 1, together: 0.35, category: 0.2, redeemed: 0.1,
  * at which a co-purchase counts half (a pair seen together once is weak evidence, however rare the items).
  * Chosen on the validation splits of bench/recommend.js, which never see the hidden orders.
  */
-export const RANKING = { diversity: 0.6, categoryFallback: true, priorOrders: 0, support: 4 };
+export const RANKING = {
+  diversity: 0.6,
+  categoryFallback: true,
+  priorOrders: 0,
+  support: 4,
+  /** The most members a ledger holds out to calibrate itself (those with the latest orders); fewer than minCalibration: no calibration. */
+  calibrationMembers: 300,
+  minCalibration: 30,
+  /**
+   * The most work calibration does (basket lines read for co-purchase, candidates scored) before it stops
+   * holding out more orders: on a large ledger about the cost of 25 to 30 recommendations.
+   */
+  calibrationWork: 1_500_000,
+  /** Half-life of "selling well lately", in days: an order this old counts half. */
+  halfLifeDays: 120,
+  /** Standard errors by which a setting must beat the favourites on the held-out orders to be chosen. */
+  margin: 2,
+};
+/** How one ledger's list is made (PurchaseHistory.calibrate): the share of places for the member's own list, and the fallback. */
+export interface Policy {
+  personal: number;
+  trending: boolean;
+  /** Held-out orders hit by the chosen setting, by the all-time favourites alone, and of how many (0: not calibrated). */
+  hits: number;
+  popularHits: number;
+  heldOut: number;
+  /** Every setting tried, with the held-out orders it hit (empty: not calibrated). */
+  tried: { personal: number; trending: boolean; hits: number }[];
+}
+/** Without enough history to calibrate on: the member's own list in every place (the ranking before calibration). */
+export const UNCALIBRATED: Policy = { personal: 1, trending: false, hits: 0, popularHits: 0, heldOut: 0, tried: [] };
+const PERSONAL_SHARES = [0, 0.2, 0.4, 0.6, 0.8, 1];
+const DAY_MS = 86_400_000;
 /** Baskets read per item when counting what is bought with it: enough for the signal, bounded cost. */
 const BASKETS_PER_ITEM = 400;
 
@@ -54,6 +94,8 @@ export interface TierStats {
   /** Baskets with the item, among the tier's; the most of any item, and of any item per category. */
   count: Map<number, number>;
   max: number;
+  /** How many items are in `max` baskets. */
+  atMax: number;
   catMax: Map<string, number>;
   /** Redemptions of the item by the tier's members, scaled to 0..1. */
   redeemed: Map<number, number>;
@@ -66,6 +108,8 @@ export class PurchaseHistory {
   private readonly ids = new Map<string, number>();
   readonly basketItems: number[][] = [];
   readonly basketMember: string[] = [];
+  /** When each basket was bought (ms since the epoch; NaN: not known). Baskets are fed oldest first. */
+  readonly basketAt: number[] = [];
   /** Baskets each item is in (most recent last). */
   readonly itemBaskets: number[][] = [];
   /** Baskets each member bought (in the order fed). */
@@ -88,13 +132,15 @@ export class PurchaseHistory {
     return this.ids.get(sku);
   }
 
-  /** One basket: a member's purchase (or checkout) of these items. */
-  addBasket(memberId: string, lines: readonly { sku: string; category: string | null }[]): void {
+  /** One basket: a member's purchase (or checkout) of these items, bought at `at` (ms since the epoch) when known. */
+  addBasket(memberId: string, lines: readonly { sku: string; category: string | null }[], at = Number.NaN): void {
     const items = [...new Set(lines.map((x) => this.item(x.sku, x.category)))];
     if (!items.length) return;
     const b = this.basketItems.length;
     this.basketItems.push(items);
     this.basketMember.push(memberId);
+    this.basketAt.push(at);
+    if (Number.isNaN(at)) this.untimed++;
     for (const i of items) this.itemBaskets[i].push(b);
     let mine = this.memberBaskets.get(memberId);
     if (!mine) this.memberBaskets.set(memberId, (mine = []));
@@ -129,7 +175,9 @@ export class PurchaseHistory {
     const redeemed = new Map<number, number>();
     for (const [id, items] of this.redeemed) if (tierOf(id) === tier) for (const [i, n] of items) redeemed.set(i, (redeemed.get(i) ?? 0) + n);
     normalise(redeemed);
-    const stats = { count, max, catMax, redeemed };
+    let atMax = 0;
+    for (const n of count.values()) if (n === max) atMax++;
+    const stats = { count, max, atMax, catMax, redeemed };
     this.tierCache.set(tier, { baskets: this.basketItems.length, stats });
     return stats;
   }
@@ -163,25 +211,137 @@ export class PurchaseHistory {
   count(i: number): number {
     return this.itemBaskets[i]?.length ?? 0;
   }
+
+  private untimed = 0;
+  /** Basket lines and candidates read so far by the ranking (what calibration's budget counts). */
+  work = 0;
+  /** Whether every basket's time is known (what "selling well lately" needs). */
+  timed(): boolean {
+    return this.untimed === 0;
+  }
+
+  /**
+   * Selling well lately, as of `asOf` (ms): each item's baskets bought before it, each worth
+   * 0.5^(age / halfLifeDays); and how many of them fell within the last halfLifeDays (for the reason).
+   * One pass over every item's baskets, newest first.
+   */
+  trending(asOf: number): { decayed: Float64Array; recent: Uint32Array } {
+    const decayed = new Float64Array(this.skus.length);
+    const recent = new Uint32Array(this.skus.length);
+    const half = RANKING.halfLifeDays * DAY_MS;
+    for (let i = 0; i < this.skus.length; i++) {
+      const bs = this.itemBaskets[i];
+      let v = 0;
+      for (let k = bs.length - 1; k >= 0; k--) {
+        const age = asOf - this.basketAt[bs[k]];
+        if (!(age > 0)) continue;
+        v += 0.5 ** (age / half);
+        if (age <= half) recent[i]++;
+      }
+      decayed[i] = v;
+    }
+    return { decayed, recent };
+  }
+
+  private calibration = new WeakMap<readonly Candidate[], { baskets: number; policy: Policy }>();
+  /**
+   * The ledger calibrates itself (see the head of this file): the members whose last order is the latest
+   * (up to RANKING.calibrationMembers, and fewer on a large ledger: as many as RANKING.calibrationWork
+   * allows, but at least RANKING.minCalibration) each have that order held out and are ranked from the rest of the
+   * history (their own other orders, co-purchase and popularity without it; the shop's re-buy rate as it
+   * is); "selling well lately" is taken as of each held-out order, from the orders before it. Each
+   * setting (share of personal places × fallback) counts the held-out orders with an item among its top
+   * 10. The all-time favourites stand unless a setting beats them by RANKING.margin standard errors of
+   * the paired difference; of those that do, the most hits wins, a tie going to fewer personal places,
+   * then to the all-time favourites.
+   */
+  calibrate(candidates: readonly Candidate[]): Policy {
+    const hit = this.calibration.get(candidates);
+    if (hit && hit.baskets === this.basketItems.length) return hit.policy;
+    const lasts: number[] = [];
+    for (const baskets of this.memberBaskets.values()) if (baskets.length >= 2) lasts.push(baskets[baskets.length - 1]);
+    lasts.sort((a, b) => b - a);
+    const held = lasts.slice(0, RANKING.calibrationMembers);
+    let policy = UNCALIBRATED;
+    if (held.length >= RANKING.minCalibration) {
+      const withTrend = this.timed();
+      // "selling well lately" as of each held-out order (latest first): every basket summed as
+      // 2^((bought - first) / half-life) (the same order of items as decayed to any one time), less those
+      // bought at or after the held-out order's time
+      const trend = new Float64Array(withTrend ? this.skus.length : 0);
+      const first = this.basketAt[0];
+      const half = RANKING.halfLifeDays * DAY_MS;
+      const weight = (b: number) => 2 ** ((this.basketAt[b] - first) / half);
+      if (withTrend) for (let b = 0; b < this.basketItems.length; b++) for (const i of this.basketItems[b]) trend[i] += weight(b);
+      let next = this.basketItems.length - 1;
+      const top = 10;
+      const settings = PERSONAL_SHARES.flatMap((personal) => (withTrend ? [false, true] : [false]).map((trending) => ({ personal, trending, hits: 0, gained: 0, lost: 0 })));
+      let popularHits = 0;
+      const facts: MemberFacts = { memberId: '', tier: null, tierOf: () => null, available: null };
+      const budget = this.work + RANKING.calibrationWork;
+      let counted = 0;
+      for (const b of held) {
+        // bounded work: on a large ledger, fewer held-out orders (never fewer than minCalibration)
+        if (counted >= RANKING.minCalibration && this.work > budget) break;
+        counted++;
+        this.work += candidates.length;
+        const want = new Set(this.basketItems[b]);
+        const hits = (list: readonly Scored[]) => list.slice(0, top).some((x) => x.i !== undefined && want.has(x.i));
+        const member = { ...facts, memberId: this.basketMember[b] };
+        const own = rankOwn(this, member, candidates, poolSize(top), b);
+        const mine = own.orders ? diversify(this, own.scored, top, b) : [];
+        const popular = fallbackList(this, candidates, own, null, 2 * top);
+        if (withTrend) {
+          for (; next >= 0 && this.basketAt[next] >= this.basketAt[b]; next--) {
+            const w = weight(next);
+            for (const i of this.basketItems[next]) trend[i] = Math.max(0, trend[i] - w);
+          }
+        }
+        const lately = withTrend ? fallbackList(this, candidates, own, trend, 2 * top) : [];
+        const base = hits(popular);
+        if (base) popularHits++;
+        for (const s of settings) {
+          const hit = hits(blend(mine, s.trending ? lately : popular, Math.round(top * s.personal), top));
+          if (hit) s.hits++;
+          if (hit && !base) s.gained++;
+          if (!hit && base) s.lost++;
+        }
+      }
+      // the favourites stand unless a setting beats them by two standard errors of the paired difference
+      // (orders it hits and they miss, against the reverse): a margin of a few orders is noise
+      const better = settings.filter((s) => s.gained - s.lost >= Math.max(1, RANKING.margin * Math.sqrt(s.gained + s.lost)));
+      const best = better.reduce((a, s) => (s.hits > a.hits ? s : a), settings[0]);
+      const tried = settings.map(({ personal, trending, hits }) => ({ personal, trending, hits }));
+      policy = { personal: best.personal, trending: best.trending, hits: best.hits, popularHits, heldOut: counted, tried };
+    }
+    this.calibration.set(candidates, { baskets: this.basketItems.length, policy });
+    return policy;
+  }
 }
 
 /** Items bought with `i`: [item, cosine shared / sqrt(count(i) × count(j)), orders shared]. */
-function pairsOf(h: PurchaseHistory, i: number): [number, number, number][] {
+/** `exclude`: a basket left out as if it were not in the history (-1: none), for calibration. */
+function pairsOf(h: PurchaseHistory, i: number, exclude = -1): [number, number, number][] {
   const shared = new Map<number, number>();
   const baskets = h.itemBaskets[i];
   for (let k = Math.max(0, baskets.length - BASKETS_PER_ITEM); k < baskets.length; k++) {
-    for (const j of h.basketItems[baskets[k]]) if (j !== i) shared.set(j, (shared.get(j) ?? 0) + 1);
+    if (baskets[k] === exclude) continue;
+    const items = h.basketItems[baskets[k]];
+    h.work += items.length;
+    for (const j of items) if (j !== i) shared.set(j, (shared.get(j) ?? 0) + 1);
   }
   // counted over the last baskets only: scale the shares back to the item's count
   const scale = baskets.length > BASKETS_PER_ITEM ? baskets.length / BASKETS_PER_ITEM : 1;
   const out: [number, number, number][] = [];
-  for (const [j, n] of shared) out.push([j, (n * scale) / Math.sqrt(h.count(i) * h.count(j)), n * scale]);
+  const count = exclude < 0 ? (x: number) => h.count(x) : (x: number) => h.count(x) - (h.basketItems[exclude].includes(x) ? 1 : 0);
+  const ci = count(i);
+  for (const [j, n] of shared) out.push([j, (n * scale) / Math.sqrt(ci * count(j)), n * scale]);
   return out;
 }
 
 /** Items bought with `i`, by baskets shared, and their cosine: shared / sqrt(count(i) × count(j)). */
-function together(h: PurchaseHistory, i: number): Map<number, number> {
-  return new Map(pairsOf(h, i).map(([j, cos]) => [j, cos]));
+function together(h: PurchaseHistory, i: number, exclude = -1): Map<number, number> {
+  return new Map(pairsOf(h, i, exclude).map(([j, cos]) => [j, cos]));
 }
 
 const normalise = (m: Map<number, number>): Map<number, number> => {
@@ -221,19 +381,67 @@ export interface MemberFacts {
 
 const tierWords = (tier: string | null): string => (tier ? `${tier} members` : 'members');
 
+interface Scored {
+  c: Candidate;
+  i: number | undefined;
+  score: number;
+  reason: string;
+}
+
+/** What rankOwn gives: the member's own list (the best, unpicked, best first), and what the fallback lists need. */
+interface OwnRanking {
+  scored: Scored[];
+  orders: number;
+  /** Baskets with an item among members like them (less the excluded basket's), and the most of any item. */
+  countOf: (i: number) => number;
+  tierMax: number;
+  tier: string | null;
+}
+
+const popularWords = (inTier: number, tier: string | null): string =>
+  inTier === 1 ? `bought once by ${tier ? `a ${tier} member` : 'a member'}` : `popular with ${tierWords(tier)} (in ${inTier} orders)`;
+
+/** a before b in a list: higher score, then SKU. */
+const before = (a: { score: number; c: Candidate }, b: { score: number; c: Candidate }): boolean => a.score > b.score || (a.score === b.score && a.c.sku < b.c.sku);
+
+/** Keeps the best k of what is offered in `best` (best first): one comparison for most offers. */
+function keepBest<T extends { score: number; c: Candidate }>(best: T[], x: T, k: number): void {
+  if (best.length >= k) {
+    if (!before(x, best[best.length - 1])) return;
+    best.pop();
+  }
+  let j = best.length;
+  best.push(x);
+  while (j > 0 && before(x, best[j - 1])) {
+    best[j] = best[j - 1];
+    j--;
+  }
+  best[j] = x;
+}
+
+const idCache = new WeakMap<readonly Candidate[], { items: number; ids: (number | undefined)[] }>();
+/** The history's item number of each candidate (undefined: never bought), kept until new items come. */
+function idsOf(h: PurchaseHistory, candidates: readonly Candidate[]): (number | undefined)[] {
+  const hit = idCache.get(candidates);
+  if (hit && hit.items === h.skus.length) return hit.ids;
+  const ids = candidates.map((c) => h.idOf(c.sku));
+  idCache.set(candidates, { items: h.skus.length, ids });
+  return ids;
+}
+
 /**
- * Ranks the candidates for one member, best first. Two sources are blended: what the member's own orders
- * say (bought again, bought together, their categories, what their tier redeems) and the shop's
- * popularity among members like them. The less history the member has, the more popularity counts:
- * popularity gets priorOrders / (priorOrders + orders) of the score, the member's own signals the rest
- * (with priorOrders 0, as chosen, only a member with no orders is ranked by popularity alone).
+ * The member's own list: every candidate scored from what their orders say (bought again, bought
+ * together, their categories, what their tier redeems), with the tier's popularity as a small weight (or,
+ * by priorOrders, a larger one the fewer orders they have); the best `keep` kept, with their reasons.
+ * `exclude`: a basket left out as if it were not in the history (-1: none), for calibration.
  */
-export function recommendForMember(h: PurchaseHistory, m: MemberFacts, candidates: readonly Candidate[], top: number): Recommendation[] {
+function rankOwn(h: PurchaseHistory, m: MemberFacts, candidates: readonly Candidate[], keep: number, exclude = -1): OwnRanking {
   const own = new Map<number, number>(); // item → baskets of the member with it
   const catLines = new Map<string, number>();
   let lines = 0;
-  const orders = h.memberBaskets.get(m.memberId)?.length ?? 0;
-  for (const b of h.memberBaskets.get(m.memberId) ?? []) {
+  const baskets = (h.memberBaskets.get(m.memberId) ?? []).filter((b) => b !== exclude);
+  const orders = baskets.length;
+  for (const b of baskets) {
     for (const i of h.basketItems[b]) {
       own.set(i, (own.get(i) ?? 0) + 1);
       const c = h.categoryOf[i];
@@ -246,7 +454,7 @@ export function recommendForMember(h: PurchaseHistory, m: MemberFacts, candidate
   const with_ = new Map<number, number>();
   const via = new Map<number, [number, number]>();
   for (const [i] of own) {
-    for (const [j, cos, shared] of pairsOf(h, i)) {
+    for (const [j, cos, shared] of pairsOf(h, i, exclude)) {
       const e = Math.min(1, cos) * (shared / (shared + RANKING.support));
       with_.set(j, 1 - (1 - (with_.get(j) ?? 0)) * (1 - e));
       const best = via.get(j);
@@ -254,16 +462,28 @@ export function recommendForMember(h: PurchaseHistory, m: MemberFacts, candidate
     }
   }
   // members like them: the same tier (everyone when tiers are not used)
-  const { count: tierCount, max: tierMax, catMax, redeemed: redeemedByTier } = h.tierStats(m.tier, m.tierOf);
+  const stats = h.tierStats(m.tier, m.tierOf);
+  const { catMax, redeemed: redeemedByTier } = stats;
+  let countOf = (i: number) => stats.count.get(i) ?? 0;
+  let tierMax = stats.max;
+  if (exclude >= 0 && m.tierOf(h.basketMember[exclude]) === m.tier) {
+    const out = new Set(h.basketItems[exclude]);
+    countOf = (i: number) => (stats.count.get(i) ?? 0) - (out.has(i) ? 1 : 0);
+    let atMax = 0;
+    for (const i of out) if (stats.count.get(i) === stats.max) atMax++;
+    if (atMax === stats.atMax) tierMax--;
+  }
   let topCat = 0;
   for (const v of catLines.values()) topCat = Math.max(topCat, v);
   const prior = orders ? RANKING.priorOrders / (RANKING.priorOrders + orders) : 1;
   const mine = 1 - prior;
   const rebuy = h.rebuyRate();
 
-  const scored: { c: Candidate; i: number | undefined; score: number; reason: string }[] = [];
-  for (const c of candidates) {
-    const i = h.idOf(c.sku);
+  const ids = idsOf(h, candidates);
+  /** The candidate's score, and with `words` its reason (the largest part's). */
+  const scoreOf = (k: number, words: boolean): { score: number; reason: string } => {
+    const c = candidates[k];
+    const i = ids[k];
     const cat = c.category ?? (i !== undefined ? h.categoryOf[i] : null);
     const times_ = i !== undefined ? (own.get(i) ?? 0) : 0;
     // bought again: the share of the member's orders that had the item, weighed by how often the shop's
@@ -271,28 +491,97 @@ export function recommendForMember(h: PurchaseHistory, m: MemberFacts, candidate
     const again = orders ? (times_ / orders) * rebuy : 0;
     const tog = i !== undefined ? (with_.get(i) ?? 0) : 0;
     const red = i !== undefined ? (redeemedByTier.get(i) ?? 0) : 0;
-    const inTier = i !== undefined ? (tierCount.get(i) ?? 0) : 0;
+    const inTier = i !== undefined ? countOf(i) : 0;
     const pop = tierMax ? inTier / tierMax : 0;
     // an item without a category is in the shop's one category: popular among members like them
     const fallback = cat === null && RANKING.categoryFallback;
     const inCat = fallback ? (lines ? 1 : 0) : cat !== null && lines && topCat ? (catLines.get(cat) ?? 0) / topCat : 0;
     const popInCat = fallback ? pop : i !== undefined && cat !== null ? inTier / (catMax.get(cat) || 1) : 0;
     const catScore = inCat * popInCat;
-    const popular = inTier === 1 ? `bought once by ${m.tier ? `a ${m.tier} member` : 'a member'}` : `popular with ${tierWords(m.tier)} (in ${inTier} orders)`;
-    const parts: [number, string][] = [
-      [mine * WEIGHTS.again * again, `bought it ${times(times_)} before`],
-      [mine * WEIGHTS.together * tog, i !== undefined && via.has(i) ? `bought together with ${nameOf(h, candidates, via.get(i)![0])}` : ''],
-      [mine * WEIGHTS.category * catScore, cat !== null ? `popular in ${cat} among ${tierWords(m.tier)}` : popular],
-      [mine * WEIGHTS.redeemed * red, `often redeemed with points by ${tierWords(m.tier)}`],
-      [(prior + mine * WEIGHTS.popular) * pop, popular],
+    const parts = [mine * WEIGHTS.again * again, mine * WEIGHTS.together * tog, mine * WEIGHTS.category * catScore, mine * WEIGHTS.redeemed * red, (prior + mine * WEIGHTS.popular) * pop];
+    const score = parts[0] + parts[1] + parts[2] + parts[3] + parts[4];
+    if (!words || score <= 0) return { score, reason: '' };
+    const popular = popularWords(inTier, m.tier);
+    const reasons = [
+      `bought it ${times(times_)} before`,
+      i !== undefined && via.has(i) ? `bought together with ${nameOf(h, candidates, via.get(i)![0])}` : '',
+      cat !== null ? `popular in ${cat} among ${tierWords(m.tier)}` : popular,
+      `often redeemed with points by ${tierWords(m.tier)}`,
+      popular,
     ];
-    const score = parts.reduce((a, p) => a + p[0], 0);
-    if (score <= 0) continue;
-    const reason = parts.filter((p) => p[0] > 0).sort((a, b) => b[0] - a[0])[0][1];
-    scored.push({ c, i, score, reason });
+    let top = 0;
+    for (let p = 1; p < parts.length; p++) if (parts[p] > parts[top]) top = p;
+    return { score, reason: reasons[top] };
+  };
+  const best: { c: Candidate; k: number; score: number }[] = [];
+  for (let k = 0; k < candidates.length; k++) {
+    const { score } = scoreOf(k, false);
+    if (score > 0) keepBest(best, { c: candidates[k], k, score }, keep);
   }
-  scored.sort((a, b) => b.score - a.score || (a.c.sku < b.c.sku ? -1 : 1));
-  return diversify(h, scored, top).map((x) => priced(x.c, x.score, x.reason, m.available, m.frozen === true));
+  const scored = best.map(({ c, k, score }) => ({ c, i: ids[k], score, reason: scoreOf(k, true).reason }));
+  return { scored, orders, countOf, tierMax, tier: m.tier };
+}
+
+/**
+ * The fallback list, the best `keep`, best first, scored 0..1: the favourites of members like them
+ * (orders with the item among their tier's, as the most-popular baseline counts them), or, given `trend`
+ * (decayed popularity per item, PurchaseHistory.trending), what sells well lately.
+ */
+function fallbackList(h: PurchaseHistory, candidates: readonly Candidate[], own: OwnRanking, trend: { decayed: Float64Array; recent: Uint32Array } | Float64Array | null, keep: number): Scored[] {
+  const decayed = trend instanceof Float64Array ? trend : (trend?.decayed ?? null);
+  const recent = trend instanceof Float64Array ? null : (trend?.recent ?? null);
+  let max = 0;
+  if (decayed) for (const v of decayed) max = Math.max(max, v);
+  else max = own.tierMax;
+  if (!max) return [];
+  const ids = idsOf(h, candidates);
+  const best: { c: Candidate; i: number; score: number }[] = [];
+  for (let k = 0; k < candidates.length; k++) {
+    const i = ids[k];
+    if (i === undefined) continue;
+    const v = decayed ? decayed[i] : own.countOf(i); // (a decayed sum left by subtraction may be a rounding crumb)
+    if (v > max * 1e-9) keepBest(best, { c: candidates[k], i, score: v / max }, keep);
+  }
+  return best.map(({ c, i, score }) => {
+    const n = recent?.[i] ?? 0;
+    const reason = decayed ? `selling well lately (in ${n} ${n === 1 ? 'order' : 'orders'} over the last ${RANKING.halfLifeDays} days)` : popularWords(own.countOf(i), own.tier);
+    return { c, i, score, reason };
+  });
+}
+
+/**
+ * The list shown: the first `places` of the member's own (picked) list, then the fallback list's best not
+ * already in it, up to `top`. A fallback item's score is its fallback score capped by the last own item's,
+ * so the list stays best first.
+ */
+function blend(mine: readonly Scored[], fallback: readonly Scored[], places: number, top: number): Scored[] {
+  const out = mine.slice(0, Math.min(places, top));
+  const cap = out.length ? out[out.length - 1].score : Infinity;
+  const taken = new Set(out.map((x) => x.c.sku));
+  for (const x of fallback) {
+    if (out.length >= top) break;
+    if (taken.has(x.c.sku)) continue;
+    out.push({ ...x, score: Math.min(cap, x.score) });
+  }
+  return out;
+}
+
+/**
+ * Ranks the candidates for one member, best first: their own list (rankOwn, picked for variety by
+ * diversify) in as many places as the ledger's calibration gives it, the rest from the fallback list (the
+ * favourites of members like them, or what sells well lately as of `asOf`, ms since the epoch). A member
+ * with no orders gets the fallback list. Without `asOf` (or with baskets of unknown time) the fallback is
+ * the favourites.
+ */
+export function recommendForMember(h: PurchaseHistory, m: MemberFacts, candidates: readonly Candidate[], top: number, asOf?: number): Recommendation[] {
+  const policy = h.calibrate(candidates);
+  const own = rankOwn(h, m, candidates, poolSize(top));
+  const lately = policy.trending && asOf !== undefined && h.timed();
+  const fallback = fallbackList(h, candidates, own, lately ? h.trending(asOf) : null, 2 * top);
+  const places = own.orders ? Math.round(top * policy.personal) : 0;
+  // uncalibrated (too little history): the member's own list alone, as it always was
+  const list = policy === UNCALIBRATED || (places >= top && own.orders) ? diversify(h, own.scored, top) : blend(places ? diversify(h, own.scored, places) : [], fallback, places, top);
+  return list.map((x) => priced(x.c, x.score, x.reason, m.available, m.frozen === true));
 }
 
 /**
@@ -300,10 +589,13 @@ export function recommendForMember(h: PurchaseHistory, m: MemberFacts, candidate
  * (1 - diversity × its highest cosine with an item already picked). The score given is the held-back
  * one, so the list stays best first; an item with no basket in common with those above keeps its own.
  */
-export function diversify<T extends { i: number | undefined; score: number; c: Candidate }>(h: PurchaseHistory, ranked: readonly T[], top: number): T[] {
+/** How many of the best diversify picks from (so how many a ranking needs to keep). */
+const poolSize = (top: number): number => Math.max(top * 5, 50);
+
+export function diversify<T extends { i: number | undefined; score: number; c: Candidate }>(h: PurchaseHistory, ranked: readonly T[], top: number, exclude = -1): T[] {
   const lambda = RANKING.diversity;
   if (lambda <= 0 || ranked.length <= 1) return ranked.slice(0, top);
-  const pool = ranked.slice(0, Math.max(top * 5, 50)).map((x) => ({ x, held: 0 }));
+  const pool = ranked.slice(0, poolSize(top)).map((x) => ({ x, held: 0 }));
   const out: T[] = [];
   while (out.length < top && pool.length) {
     let best = 0;
@@ -318,7 +610,7 @@ export function diversify<T extends { i: number | undefined; score: number; c: C
     const [{ x }] = pool.splice(best, 1);
     out.push({ ...x, score: bestScore });
     if (x.i === undefined) continue;
-    const cos = together(h, x.i);
+    const cos = together(h, x.i, exclude);
     for (const p of pool) if (p.x.i !== undefined) p.held = Math.max(p.held, Math.min(1, cos.get(p.x.i) ?? 0));
   }
   return out;

@@ -60,17 +60,19 @@ function historyOf(l: Ledger): PurchaseHistory {
   const h = new PurchaseHistory();
   let key: string | null = null;
   let member = '';
+  let at = Number.NaN;
   let lines: { sku: string; category: string | null }[] = [];
-  for (const [basket, memberId, , sku, category] of a.basketLines(l.nowIso)) {
+  for (const [basket, memberId, boughtAt, sku, category] of a.basketLines(l.nowIso)) {
     if (basket !== key) {
-      if (key !== null) h.addBasket(member, lines);
+      if (key !== null) h.addBasket(member, lines, at);
       key = basket;
       member = memberId;
+      at = Date.parse(boughtAt);
       lines = [];
     }
     lines.push({ sku, category });
   }
-  if (key !== null) h.addBasket(member, lines);
+  if (key !== null) h.addBasket(member, lines, at);
   for (const [memberId, sku, category, units] of a.redemptions()) h.addRedemption(memberId, sku, category, units);
   return h;
 }
@@ -105,7 +107,7 @@ export async function recommend(ctx: Ctx, input: RecommendInput): Promise<Member
         const tier = tiers.get(m.id) ?? null;
         const available = Math.max(0, availableOf(l, m));
         const h = historyOf(l);
-        const recs = recommendForMember(h, { memberId: m.id, tier, tierOf: (id) => tiers.get(id) ?? null, available, frozen: m.status === 'frozen' }, candidatesOf(l, rules, h), top);
+        const recs = recommendForMember(h, { memberId: m.id, tier, tierOf: (id) => tiers.get(id) ?? null, available, frozen: m.status === 'frozen' }, candidatesOf(l, rules, h), top, Date.parse(l.nowIso));
         return { memberId: m.id, tier, availablePoints: available, recommendations: recs };
       }
       if (kind === 'item') {

@@ -253,3 +253,105 @@ describe('boughtTogether and recommendForSegment', () => {
     expect(mostPopular(shop(), 2)).toEqual(['CABLE', 'TEA']);
   });
 });
+
+describe('recommendForMember: the ledger calibrates itself against the shop\'s favourites', () => {
+  const bare = (...skus: string[]) => skus.map((sku) => ({ sku, category: null }));
+  const seen = (h: PurchaseHistory) => h.skus.map((sku) => item(sku, null));
+  const day = (d: number) => Date.UTC(2026, 0, 1) + d * 86_400_000;
+  const OLD = Array.from({ length: 12 }, (_, k) => `OLD${String(k + 1).padStart(2, '0')}`);
+  const NEW = ['NEW1', 'NEW2', 'NEW3'];
+  /**
+   * Twelve old favourites bought by everyone early in the year (100 orders each); three new items bought
+   * lately (about 73 orders each, so none of them is among the ten most bought of all time). Forty
+   * members bought the old ones first, then one of the new ones, late: what sold well lately is what
+   * their next order holds. T bought OLD01 three times, long ago.
+   */
+  function shifting(): PurchaseHistory {
+    const h = new PurchaseHistory();
+    const baskets: [string, string[], number][] = [];
+    for (let k = 0; k < 60; k++) baskets.push([`F${k}`, OLD, k]);
+    for (let k = 0; k < 3; k++) baskets.push(['T', ['OLD01'], 10 + k]);
+    for (let k = 0; k < 40; k++) baskets.push([`M${k}`, OLD, 60 + k]);
+    for (let k = 0; k < 60; k++) baskets.push([`R${k}`, NEW, 250 + k * 0.8]);
+    for (let k = 0; k < 40; k++) baskets.push([`M${k}`, [NEW[k % 3]], 300 + k]);
+    baskets.sort((a, b) => a[2] - b[2]);
+    for (const [m, skus, d] of baskets) h.addBasket(m, bare(...skus), day(d));
+    return h;
+  }
+  const forMember = (h: PurchaseHistory, memberId: string, asOf?: number, top = 10) => recommendForMember(h, { memberId, tier: null, tierOf: () => null, available: null }, seen(h), top, asOf);
+
+  it('picks what sells well lately when the held-out orders say so: a trending item outranks an old favourite', () => {
+    const h = shifting();
+    const policy = h.calibrate(seen(h));
+    expect(policy).toMatchObject({ personal: 0, trending: true, heldOut: 41 }); // the forty members and T
+    expect(policy.popularHits).toBe(1); // the all-time favourites are the old items: only T's last order
+    expect(policy.hits).toBeGreaterThan(30);
+    const recs = forMember(h, 'T', day(345));
+    expect(recs.slice(0, 3).map((r) => r.sku).sort()).toEqual(NEW);
+    expect(recs.findIndex((r) => r.sku === 'OLD01')).toBeGreaterThan(2);
+    expect(recs[0].reason).toMatch(/^selling well lately \(in \d+ orders over the last 120 days\)$/);
+    // the count is of the last 120 days before the as-of time: the 60 recent buyers and the members' new orders
+    expect(recs.find((r) => r.sku === 'NEW1')!.reason).toBe('selling well lately (in 74 orders over the last 120 days)');
+  });
+
+  it('a member with no history gets the trending list; without an as-of time, the all-time favourites', () => {
+    const h = shifting();
+    const lately = forMember(h, 'NEWCOMER', day(345), 5);
+    expect(lately.slice(0, 3).map((r) => r.sku).sort()).toEqual(NEW);
+    expect(lately.every((r) => r.reason.startsWith('selling well lately'))).toBe(true);
+    const allTime = forMember(h, 'NEWCOMER', undefined, 5);
+    expect(allTime.map((r) => r.sku)).toEqual(OLD.slice(0, 5));
+    expect(allTime[0].reason).toBe('popular with members (in 103 orders)'); // OLD01: T's three orders as well
+    expect(allTime[1].reason).toBe('popular with members (in 100 orders)');
+  });
+
+  it('keeps the member\'s own list where members buy again, and the favourites where nothing personal beats them', () => {
+    // forty members buy their own item twice; ten favourites are bought more often by everyone
+    const h = new PurchaseHistory();
+    const FAV = Array.from({ length: 10 }, (_, k) => `FAV${k}`);
+    for (let k = 0; k < 50; k++) h.addBasket(`F${k}`, bare(...FAV));
+    for (let k = 0; k < 40; k++) h.addBasket(`M${k}`, bare(`OWN${k}`, FAV[k % 10]));
+    for (let k = 0; k < 40; k++) h.addBasket(`M${k}`, bare(`OWN${k}`));
+    // every held-out order is hit with two personal places already: a tie goes to the fewer
+    expect(h.calibrate(seen(h))).toMatchObject({ personal: 0.2, trending: false, popularHits: 0, hits: 40 });
+    const m3 = forMember(h, 'M3');
+    expect(m3[0]).toMatchObject({ sku: 'OWN3', reason: 'bought it twice before' });
+    expect(m3.slice(2).every((r) => r.sku.startsWith('FAV') && r.reason.startsWith('popular with members'))).toBe(true);
+    // the same shop where the second orders are a favourite: the member's own items do no better than them
+    const g = new PurchaseHistory();
+    for (let k = 0; k < 50; k++) g.addBasket(`F${k}`, bare(...FAV));
+    for (let k = 0; k < 40; k++) g.addBasket(`M${k}`, bare(`OWN${k}`));
+    for (let k = 0; k < 40; k++) g.addBasket(`M${k}`, bare(FAV[k % 10]));
+    expect(g.calibrate(seen(g))).toMatchObject({ personal: 0, trending: false });
+    expect(forMember(g, 'M3').map((r) => r.sku)).toEqual(mostPopular(g, 10));
+  });
+
+  it('does not calibrate on too little history: fewer than minCalibration members with two orders keep their own list', () => {
+    const h = shifting();
+    const small = new PurchaseHistory();
+    for (const m of ['A', 'B']) for (const d of [1, 2]) small.addBasket(m, bare('X', 'Y'), day(d));
+    expect(small.calibrate(seen(small))).toMatchObject({ personal: 1, heldOut: 0, tried: [] });
+    expect(RANKING.minCalibration).toBeGreaterThan(2);
+    expect(h.calibrate(seen(h)).heldOut).toBeGreaterThanOrEqual(RANKING.minCalibration);
+  });
+
+  it('any timed history: calibrated lists have at most top items, each once, scores positive and best first', () => {
+    const sku = fc.constantFrom('A', 'B', 'C', 'D', 'E', 'F', 'G', 'H', 'I', 'J', 'K', 'L');
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 40 }), fc.array(sku, { minLength: 1, maxLength: 4 })), { minLength: 60, maxLength: 120 }), fc.integer({ min: 1, max: 10 }), (baskets, top) => {
+        const h = new PurchaseHistory();
+        baskets.forEach(([m, skus], k) => h.addBasket(`m${m}`, bare(...skus), day(k)));
+        for (const memberId of ['m1', 'nobody']) {
+          const recs = forMember(h, memberId, day(baskets.length), top);
+          expect(recs.length).toBeLessThanOrEqual(top);
+          expect(new Set(recs.map((r) => r.sku)).size).toBe(recs.length);
+          for (let i = 0; i < recs.length; i++) {
+            expect(recs[i].score).toBeGreaterThan(0);
+            if (i) expect(recs[i - 1].score).toBeGreaterThanOrEqual(recs[i].score);
+          }
+        }
+      }),
+      { numRuns: 40 },
+    );
+  });
+});

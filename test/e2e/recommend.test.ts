@@ -1,5 +1,5 @@
 // report recommend on the demo ledger: for a member, for an item, for a tier; JSON contract, files, errors.
-import { copyFileSync, readFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { demoLedger, FIXTURES, ledgerAt, tmpDir, tmpLedger, type TmpLedger } from '../helpers/cli.js';
@@ -107,6 +107,39 @@ describe('report recommend', () => {
     for (const x of recs) expect(x.reason).toMatch(/^(bought together with|bought it|popular with members \(in \d+ orders\)|bought once by a member)/);
     const morning = tmpLedger({ timezone: 'Europe/London', currency: 'GBP' });
     expect(morning.ok(['import', 'purchases', join(FIXTURES, 'online-retail-uci-sample.csv'), '--profile', profile])).toMatchObject({ rows: 1071, rejected: 0, returns: 4, guestsSkipped: 1 });
+  });
+});
+
+describe('report recommend on a ledger whose favourites have changed', () => {
+  it('recommends what sells well lately, saying so, when the ledger\'s own history shows it predicts the next order', () => {
+    // twelve old favourites bought by 100 members early in the year; three new items bought by 60 members
+    // lately; forty of the early members then ordered one new item. T bought OLD01 three times, long ago.
+    const t = tmpLedger();
+    const day = (d: number) => new Date(Date.UTC(2026, 0, 1) + Math.floor(d) * 86_400_000).toISOString().slice(0, 10);
+    const OLD = Array.from({ length: 12 }, (_, k) => `OLD${String(k + 1).padStart(2, '0')}`);
+    const NEW = ['NEW1', 'NEW2', 'NEW3'];
+    const rows = ['order_id,member_id,purchased_at,sku,quantity,unit_price'];
+    let n = 0;
+    const order = (member: string, d: number, skus: string[]) => {
+      n++;
+      for (const sku of skus) rows.push(`O${n},${member},${day(d)},${sku},1,1.00`);
+    };
+    for (let k = 0; k < 60; k++) order(`F${k}`, k, OLD);
+    for (let k = 0; k < 3; k++) order('T', 10 + k, ['OLD01']);
+    for (let k = 0; k < 40; k++) order(`M${k}`, 60 + k, OLD);
+    for (let k = 0; k < 60; k++) order(`R${k}`, 230 + k * 0.8, NEW);
+    for (let k = 0; k < 40; k++) order(`M${k}`, 280 + k, [NEW[k % 3]]);
+    const csv = join(t.dir, 'purchases.csv');
+    writeFileSync(csv, `${rows.join('\n')}\n`);
+    expect(t.ok(['import', 'purchases', csv, '--create-members'])).toMatchObject({ accepted: n, rejected: 0 });
+    const r = t.ok(['report', 'recommend', '--member', 'T']);
+    expect(Object.keys(r).sort()).toEqual(['availablePoints', 'memberId', 'recommendations', 'tier']);
+    const recs: Rec[] = r.recommendations;
+    expect(recs.slice(0, 3).map((x) => x.sku).sort()).toEqual(NEW);
+    for (const x of recs.slice(0, 3)) expect(x.reason).toMatch(/^selling well lately \(in \d+ orders over the last 120 days\)$/);
+    expect(recs.findIndex((x) => x.sku === 'OLD01')).toBeGreaterThan(2);
+    // the text report says it in the same words
+    expect(t.run(['report', 'recommend', '--member', 'T']).stdout).toMatch(/selling well lately/i);
   });
 });
 
