@@ -3,17 +3,18 @@
 import { writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tmpLedger, type TmpLedger, openLedgerDb } from '../helpers/cli.js';
+import { sceneLedger, type TmpLedger, openLedgerDb } from '../helpers/cli.js';
 
 const RULES = { activities: [{ name: 'review', points: 20, maxPerDay: 1 }, { name: 'signup', points: 100, once: true }, { name: 'survey', points: 5, maxPerMonth: 2 }] };
 
+/** Each test gets its own copy of the two members under these rules, set up once per file. */
 function setup(rules: unknown = RULES): TmpLedger {
-  const t = tmpLedger();
-  for (const id of ['M1', 'M2']) t.ok(['member', 'add', '--id', id, '--name', id]);
-  const f = join(t.dir, 'rules.json');
-  writeFileSync(f, JSON.stringify(rules));
-  t.ok(['rules', 'apply', f, '--effective', '2026-01-01']);
-  return t;
+  return sceneLedger(`members ${JSON.stringify(rules)}`, (t) => {
+    for (const id of ['M1', 'M2']) t.ok(['member', 'add', '--id', id, '--name', id]);
+    const f = join(t.dir, 'rules.json');
+    writeFileSync(f, JSON.stringify(rules));
+    t.ok(['rules', 'apply', f, '--effective', '2026-01-01']);
+  });
 }
 
 const award = (t: TmpLedger, member: string, activity: string, ref: string, at?: string) =>

@@ -1,19 +1,20 @@
 // The books through the built bin: order lines follow their pay modes (§4.5), open holds keep lots,
 // balances and liability consistent (§5), and lapsed lots are never spent (§7 "Expired is expired").
 import { describe, expect, it } from 'vitest';
-import { tmpLedger, type TmpLedger, openLedgerDb } from '../helpers/cli.js';
+import { sceneLedger, type TmpLedger, openLedgerDb } from '../helpers/cli.js';
 
 const failed = (t: TmpLedger) => t.verify().checks.filter((c) => !c.ok);
 const lineOf = (o: { lines: { sku: string }[] }, sku: string) => o.lines.find((x) => x.sku === sku)!;
 
+/** Each test gets its own copy of the shop (M1 with `points`), built once per file. */
 function giftShop(points = 5000): TmpLedger {
-  const t = tmpLedger();
-  t.ok(['member', 'add', '--id', 'M1', '--name', 'Ann']);
-  t.ok(['member', 'adjust', 'M1', '--points', String(points), '--reason', 'seed', '--yes']);
-  t.ok(['catalog', 'add', '--sku', 'GIFT', '--name', 'Gift', '--price', '30.00', '--pay', 'points', '--points-price', '3000']);
-  t.ok(['catalog', 'add', '--sku', 'CASH', '--name', 'Cash item', '--price', '70.00', '--pay', 'cash']);
-  t.ok(['catalog', 'add', '--sku', 'TEA', '--name', 'Tea', '--price', '100.00', '--max-points-ratio', '0.5']);
-  return t;
+  return sceneLedger(`giftShop ${points}`, (t) => {
+    t.ok(['member', 'add', '--id', 'M1', '--name', 'Ann']);
+    t.ok(['member', 'adjust', 'M1', '--points', String(points), '--reason', 'seed', '--yes']);
+    t.ok(['catalog', 'add', '--sku', 'GIFT', '--name', 'Gift', '--price', '30.00', '--pay', 'points', '--points-price', '3000']);
+    t.ok(['catalog', 'add', '--sku', 'CASH', '--name', 'Cash item', '--price', '70.00', '--pay', 'cash']);
+    t.ok(['catalog', 'add', '--sku', 'TEA', '--name', 'Tea', '--price', '100.00', '--max-points-ratio', '0.5']);
+  });
 }
 
 describe('order lines follow their pay modes (§4.5)', () => {
@@ -59,14 +60,15 @@ describe('order lines follow their pay modes (§4.5)', () => {
 
 /** M1 with 3000 points earned 2026-01-15 (lot expiring 2027-01-15) and 2000 earned 2026-06-10 (2027-06-10). */
 function twoLots(): TmpLedger {
-  const t = tmpLedger({ now: '2026-01-15T10:00:00+08:00' });
-  t.ok(['member', 'add', '--id', 'M1', '--name', 'Ann'], { now: '2026-01-15T10:00:00+08:00' });
-  t.ok(['member', 'add', '--id', 'M2', '--name', 'Bob'], { now: '2026-01-15T10:00:00+08:00' });
-  t.ok(['member', 'adjust', 'M1', '--points', '3000', '--reason', 'seed', '--yes'], { now: '2026-01-15T10:00:00+08:00' });
-  t.ok(['member', 'adjust', 'M1', '--points', '2000', '--reason', 'seed', '--yes'], { now: '2026-06-10T10:00:00+08:00' });
-  t.ok(['member', 'adjust', 'M2', '--points', '700', '--reason', 'seed', '--yes'], { now: '2026-06-10T10:00:00+08:00' });
-  t.ok(['catalog', 'add', '--sku', 'TEA', '--name', 'Tea', '--price', '100.00']);
-  return t;
+  const build = (t: TmpLedger) => {
+    t.ok(['member', 'add', '--id', 'M1', '--name', 'Ann'], { now: '2026-01-15T10:00:00+08:00' });
+    t.ok(['member', 'add', '--id', 'M2', '--name', 'Bob'], { now: '2026-01-15T10:00:00+08:00' });
+    t.ok(['member', 'adjust', 'M1', '--points', '3000', '--reason', 'seed', '--yes'], { now: '2026-01-15T10:00:00+08:00' });
+    t.ok(['member', 'adjust', 'M1', '--points', '2000', '--reason', 'seed', '--yes'], { now: '2026-06-10T10:00:00+08:00' });
+    t.ok(['member', 'adjust', 'M2', '--points', '700', '--reason', 'seed', '--yes'], { now: '2026-06-10T10:00:00+08:00' });
+    t.ok(['catalog', 'add', '--sku', 'TEA', '--name', 'Tea', '--price', '100.00']);
+  };
+  return sceneLedger('twoLots', build, { now: '2026-01-15T10:00:00+08:00' });
 }
 
 const HOLD_DAY = '2026-11-23T10:00:00+08:00';
@@ -129,13 +131,14 @@ describe('open holds keep the books consistent (§5: held points stay in their l
 
 /** M1 with 3000 points earned 2025-01-10 (lapsed on 2026-01-11) and 2000 earned 2026-06-10. */
 function lapsedLot(): TmpLedger {
-  const t = tmpLedger({ now: '2025-01-10T10:00:00+08:00' });
-  t.ok(['member', 'add', '--id', 'M1', '--name', 'Ann'], { now: '2025-01-10T10:00:00+08:00' });
-  t.ok(['member', 'adjust', 'M1', '--points', '3000', '--reason', 'old', '--yes'], { now: '2025-01-10T10:00:00+08:00' });
-  t.ok(['member', 'adjust', 'M1', '--points', '2000', '--reason', 'new', '--yes'], { now: '2026-06-10T10:00:00+08:00' });
-  t.ok(['catalog', 'add', '--sku', 'TEA', '--name', 'Tea', '--price', '100.00']);
-  t.ok(['catalog', 'add', '--sku', 'GIFT', '--name', 'Gift', '--price', '30.00', '--pay', 'points', '--points-price', '2500']);
-  return t;
+  const build = (t: TmpLedger) => {
+    t.ok(['member', 'add', '--id', 'M1', '--name', 'Ann'], { now: '2025-01-10T10:00:00+08:00' });
+    t.ok(['member', 'adjust', 'M1', '--points', '3000', '--reason', 'old', '--yes'], { now: '2025-01-10T10:00:00+08:00' });
+    t.ok(['member', 'adjust', 'M1', '--points', '2000', '--reason', 'new', '--yes'], { now: '2026-06-10T10:00:00+08:00' });
+    t.ok(['catalog', 'add', '--sku', 'TEA', '--name', 'Tea', '--price', '100.00']);
+    t.ok(['catalog', 'add', '--sku', 'GIFT', '--name', 'Gift', '--price', '30.00', '--pay', 'points', '--points-price', '2500']);
+  };
+  return sceneLedger('lapsedLot', build, { now: '2025-01-10T10:00:00+08:00' });
 }
 
 describe('expired is expired (§7): lapsed lots are not spendable before the expiry run', () => {

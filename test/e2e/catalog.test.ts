@@ -1,9 +1,12 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FIXTURES, type TmpLedger, tmpLedger } from '../helpers/cli.js';
+import { FIXTURES, type TmpLedger, sceneLedger, tmpLedger } from '../helpers/cli.js';
 
 const TEA = ['catalog', 'add', '--sku', 'TEA-001', '--name', '西湖龙井 250g', '--price', '168.00', '--category', 'tea', '--points-price', '15000', '--stock', '50'];
+
+/** A ledger holding TEA and nothing else: each test gets its own copy, added once per file. */
+const withTea = (): TmpLedger => sceneLedger('TEA', (t) => t.ok(TEA));
 
 /** What a failed command must leave untouched: the catalog and the audit log. */
 function snapshot(t: TmpLedger): string {
@@ -60,8 +63,7 @@ describe('catalog add', () => {
   });
 
   it('refuses a duplicate sku with ITEM_EXISTS (exit 2) and keeps the original', () => {
-    const t = tmpLedger();
-    t.ok(TEA);
+    const t = withTea();
     const before = snapshot(t);
     const r = t.run(['catalog', 'add', '--sku', 'TEA-001', '--name', 'other', '--price', '1.00', '--json']);
     expect(r.code).toBe(2);
@@ -118,8 +120,7 @@ describe('catalog add', () => {
 
 describe('catalog update, show, deactivate, activate', () => {
   it('updates only the given fields, clears optional ones with an empty value, and audits before/after', () => {
-    const t = tmpLedger();
-    t.ok(TEA);
+    const t = withTea();
     const u = t.ok(['catalog', 'update', 'TEA-001', '--price', '158.00', '--category', '', '--stock', 'unlimited'], { now: '2026-11-24T10:00:00+08:00' });
     expect(u).toMatchObject({ sku: 'TEA-001', name: '西湖龙井 250g', price: '158.00', category: null, stock: null, pointsPrice: 15000, updatedAt: '2026-11-24T02:00:00.000Z', createdAt: '2026-11-23T02:00:00.000Z' });
     const audit = t.ok(['audit', 'list']);
@@ -130,14 +131,12 @@ describe('catalog update, show, deactivate, activate', () => {
   });
 
   it('turning an item into cash-only drops its points price', () => {
-    const t = tmpLedger();
-    t.ok(TEA);
+    const t = withTea();
     expect(t.ok(['catalog', 'update', 'TEA-001', '--pay', 'cash'])).toMatchObject({ pay: 'cash', pointsPrice: null });
   });
 
   it('refuses a malformed price on update with exit 2, writing nothing', () => {
-    const t = tmpLedger();
-    t.ok(TEA);
+    const t = withTea();
     const before = snapshot(t);
     const r = t.run(['catalog', 'update', 'TEA-001', '--price', '1,2x']);
     expect(r.code).toBe(2);
@@ -146,8 +145,7 @@ describe('catalog update, show, deactivate, activate', () => {
   });
 
   it('refuses an update with nothing to change', () => {
-    const t = tmpLedger();
-    t.ok(TEA);
+    const t = withTea();
     const r = t.run(['catalog', 'update', 'TEA-001']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('nothing to change');
@@ -170,8 +168,7 @@ describe('catalog update, show, deactivate, activate', () => {
   });
 
   it('deactivate hides an item from the default list; activate brings it back; both are idempotent', () => {
-    const t = tmpLedger();
-    t.ok(TEA);
+    const t = withTea();
     t.ok(['catalog', 'add', '--sku', 'HOME-001', '--name', '保温杯', '--price', '89.00', '--category', 'household']);
     expect(t.ok(['catalog', 'deactivate', 'TEA-001']).active).toBe(false);
     expect(t.ok(['catalog', 'list']).map((i: { sku: string }) => i.sku)).toEqual(['HOME-001']);
@@ -185,8 +182,7 @@ describe('catalog update, show, deactivate, activate', () => {
   });
 
   it('show without --json prints fields; a piped list is tab-separated with a header', () => {
-    const t = tmpLedger();
-    t.ok(TEA);
+    const t = withTea();
     const s = t.run(['catalog', 'show', 'TEA-001']);
     expect(s.code).toBe(0);
     expect(s.stdout).toContain('price\t168.00');
@@ -292,8 +288,7 @@ describe('catalog import', () => {
   });
 
   it('upserts by sku: columns absent from the header keep their values', () => {
-    const t = tmpLedger();
-    t.ok(TEA);
+    const t = withTea();
     const f = join(t.dir, 'prices.csv');
     writeFileSync(f, 'sku,name,price\nTEA-001,西湖龙井 250g,148.00\nTEA-009,新茶,10\n');
     expect(t.ok(['catalog', 'import', f])).toMatchObject({ created: 1, updated: 1, rejected: 0 });

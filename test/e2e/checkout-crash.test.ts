@@ -1,14 +1,14 @@
 // Checkout under failure and contention: a process killed between hold and capture, and concurrent spenders.
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { BIN, DEFAULT_NOW, ROOT, runCliAsync, tmpLedger, type TmpLedger } from '../helpers/cli.js';
+import { BIN, DEFAULT_NOW, ROOT, runCliAsync, sceneLedger, type TmpLedger } from '../helpers/cli.js';
 
 function shop(points: number): TmpLedger {
-  const t = tmpLedger();
-  t.ok(['member', 'add', '--id', 'M1', '--name', 'Ann']);
-  t.ok(['member', 'adjust', 'M1', '--points', String(points), '--reason', 'seed']);
-  t.ok(['catalog', 'add', '--sku', 'TEA', '--name', 'Tea', '--price', '100.00', '--stock', '10']);
-  return t;
+  return sceneLedger(`shop ${points}`, (t) => {
+    t.ok(['member', 'add', '--id', 'M1', '--name', 'Ann']);
+    t.ok(['member', 'adjust', 'M1', '--points', String(points), '--reason', 'seed']);
+    t.ok(['catalog', 'add', '--sku', 'TEA', '--name', 'Tea', '--price', '100.00', '--stock', '10']);
+  });
 }
 
 const ok = (t: TmpLedger) => expect(t.verify().checks.filter((c) => !c.ok)).toEqual([]);

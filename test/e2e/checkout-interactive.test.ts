@@ -3,20 +3,21 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { tmpLedger, type TmpLedger } from '../helpers/cli.js';
+import { sceneLedger, type TmpLedger } from '../helpers/cli.js';
 import { endSessions, hasTmux, keys, start, type, waitFor } from '../helpers/tmux.js';
 
 afterEach(endSessions);
 
 describe.skipIf(!hasTmux)('interactive checkout on a terminal', () => {
+  /** Each test gets its own copy of the shop, built once per file. */
   function shop(): TmpLedger {
-    const t = tmpLedger();
-    t.ok(['member', 'add', '--id', 'M1', '--name', 'Ann Li']);
-    t.ok(['member', 'add', '--id', 'M2', '--name', 'Bob']);
-    t.ok(['member', 'adjust', 'M1', '--points', '5000', '--reason', 'seed']);
-    t.ok(['catalog', 'add', '--sku', 'TEA', '--name', 'Tea', '--price', '100.00']);
-    t.ok(['catalog', 'add', '--sku', 'CUP', '--name', 'Cup', '--price', '10.00', '--pay', 'cash']);
-    return t;
+    return sceneLedger('shop', (t) => {
+      t.ok(['member', 'add', '--id', 'M1', '--name', 'Ann Li']);
+      t.ok(['member', 'add', '--id', 'M2', '--name', 'Bob']);
+      t.ok(['member', 'adjust', 'M1', '--points', '5000', '--reason', 'seed']);
+      t.ok(['catalog', 'add', '--sku', 'TEA', '--name', 'Tea', '--price', '100.00']);
+      t.ok(['catalog', 'add', '--sku', 'CUP', '--name', 'Cup', '--price', '10.00', '--pay', 'cash']);
+    });
   }
 
   it('picks member and items, shows the balance, previews points value and cash as they are typed, then pays', async () => {
@@ -86,11 +87,11 @@ describe.skipIf(!hasTmux)('interactive checkout on a terminal', () => {
   }
 
   function mugShop(): TmpLedger {
-    const t = tmpLedger();
-    t.ok(['member', 'add', '--id', 'C102', '--name', 'Chen']);
-    t.ok(['member', 'adjust', 'C102', '--points', '2500', '--reason', 'seed']);
-    t.ok(['catalog', 'add', '--sku', 'MUG-01', '--name', 'Mug', '--price', '39.90']);
-    return t;
+    return sceneLedger('mugShop', (t) => {
+      t.ok(['member', 'add', '--id', 'C102', '--name', 'Chen']);
+      t.ok(['member', 'adjust', 'C102', '--points', '2500', '--reason', 'seed']);
+      t.ok(['catalog', 'add', '--sku', 'MUG-01', '--name', 'Mug', '--price', '39.90']);
+    });
   }
 
   it('--points 600: the confirmation shows 600 points, their value, the cash and the tender, and the order is that', async () => {

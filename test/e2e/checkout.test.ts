@@ -1,29 +1,19 @@
 // checkout, order, coupon and holds through the built bin: JSON contract, exit codes, nothing lost, verify passes.
-import { beforeAll, describe, expect, it } from 'vitest';
-import { cloneLedger, ledgerAt, tmpDir, tmpLedger, type TmpLedger } from '../helpers/cli.js';
+import { describe, expect, it } from 'vitest';
+import { sceneLedger, type TmpLedger } from '../helpers/cli.js';
 
 const REQUIRED = ['orderId', 'status', 'total', 'discount', 'pointsUsed', 'pointsValue', 'cashPaid', 'tender', 'pointsEarned', 'balance'];
 
-function build(points: number): TmpLedger {
-  const t = tmpLedger();
-  t.ok(['member', 'add', '--id', 'M1', '--name', 'Ann', '--phone', '13800000000']);
-  t.ok(['member', 'add', '--id', 'M2', '--name', 'Bob', '--email', 'bob@example.com']);
-  if (points) t.ok(['member', 'adjust', 'M1', '--points', String(points), '--reason', 'seed']);
-  t.ok(['catalog', 'add', '--sku', 'TEA', '--name', 'Tea', '--price', '100.00', '--stock', '3']);
-  t.ok(['catalog', 'add', '--sku', 'VIP', '--name', 'Lounge pass', '--price', '50.00', '--pay', 'points', '--points-price', '4000']);
-  t.ok(['catalog', 'add', '--sku', 'CUP', '--name', 'Cup', '--price', '10.00', '--pay', 'cash']);
-  return t;
-}
-
-/** Each test gets its own copy of a shop built once (spawning the setup for every test is slow). */
-const templates = new Map<number, string>();
-beforeAll(() => {
-  for (const p of [1000, 5000, 7000]) templates.set(p, build(p).db);
-});
-
+/** Each test gets its own copy of the shop (M1 with `points`), built once per file. */
 function shop(points = 5000): TmpLedger {
-  const dir = tmpDir();
-  return ledgerAt(dir, cloneLedger(templates.get(points)!, dir));
+  return sceneLedger(`shop ${points}`, (t) => {
+    t.ok(['member', 'add', '--id', 'M1', '--name', 'Ann', '--phone', '13800000000']);
+    t.ok(['member', 'add', '--id', 'M2', '--name', 'Bob', '--email', 'bob@example.com']);
+    if (points) t.ok(['member', 'adjust', 'M1', '--points', String(points), '--reason', 'seed']);
+    t.ok(['catalog', 'add', '--sku', 'TEA', '--name', 'Tea', '--price', '100.00', '--stock', '3']);
+    t.ok(['catalog', 'add', '--sku', 'VIP', '--name', 'Lounge pass', '--price', '50.00', '--pay', 'points', '--points-price', '4000']);
+    t.ok(['catalog', 'add', '--sku', 'CUP', '--name', 'Cup', '--price', '10.00', '--pay', 'cash']);
+  });
 }
 
 const ok = (t: TmpLedger) => expect(t.verify().checks.filter((c) => !c.ok)).toEqual([]);

@@ -4,7 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type RunResult, runCliAsync, type TmpLedger, tmpLedger, openLedgerDb } from '../helpers/cli.js';
+import { type RunResult, runCliAsync, type TmpLedger, sceneLedger, openLedgerDb } from '../helpers/cli.js';
 
 const MEMBERS = 120;
 const ORDERS = 1500;
@@ -12,20 +12,20 @@ const NOW = '2026-01-20T10:00:00+08:00';
 const AS_OF = '2026-01-20';
 
 function setup(): TmpLedger {
-  const t = tmpLedger({ now: '2025-01-01T10:00:00+08:00' });
-  const early = { now: '2025-01-12T10:00:00+08:00' };
-  const members = ['id,name,phone,email', ...Array.from({ length: MEMBERS }, (_, i) => `m${i},Member ${i},${i % 2 ? `+86138${String(i).padStart(8, '0')}` : ''},${i % 3 ? `m${i}@example.com` : ''}`)];
-  writeFileSync(join(t.dir, 'members.csv'), members.join('\n') + '\n');
-  t.ok(['member', 'import', join(t.dir, 'members.csv')], early);
-  // Old purchases: lots that expire on 2026-01-10 and 2026-01-11, before the as-of date.
-  const old = ['order_id,member_id,purchased_at,amount', ...Array.from({ length: MEMBERS * 2 }, (_, i) => `OLD${i},m${i % MEMBERS},2025-01-${i < MEMBERS ? 10 : 11} 12:00,${50 + (i % 40)}.00`)];
-  writeFileSync(join(t.dir, 'old.csv'), old.join('\n') + '\n');
-  t.ok(['import', 'purchases', join(t.dir, 'old.csv')], early);
-  t.ok(['catalog', 'add', '--sku', 'TEA', '--name', 'Tea', '--price', '10.00', '--stock', '100'], early);
-  // New purchases, imported during the run; one impossible date is a rejected row (exit 4).
-  const fresh = ['order_id,member_id,purchased_at,amount', ...Array.from({ length: ORDERS }, (_, i) => `N${i},m${i % MEMBERS},2026-01-19 ${String(8 + (i % 12)).padStart(2, '0')}:30,${10 + (i % 90)}.00`), 'BAD1,m1,2026-02-30 10:00,5.00'];
-  writeFileSync(join(t.dir, 'new.csv'), fresh.join('\n') + '\n');
-  return t;
+  return sceneLedger('setup', (t) => {
+    const early = { now: '2025-01-12T10:00:00+08:00' };
+    const members = ['id,name,phone,email', ...Array.from({ length: MEMBERS }, (_, i) => `m${i},Member ${i},${i % 2 ? `+86138${String(i).padStart(8, '0')}` : ''},${i % 3 ? `m${i}@example.com` : ''}`)];
+    writeFileSync(join(t.dir, 'members.csv'), members.join('\n') + '\n');
+    t.ok(['member', 'import', join(t.dir, 'members.csv')], early);
+    // Old purchases: lots that expire on 2026-01-10 and 2026-01-11, before the as-of date.
+    const old = ['order_id,member_id,purchased_at,amount', ...Array.from({ length: MEMBERS * 2 }, (_, i) => `OLD${i},m${i % MEMBERS},2025-01-${i < MEMBERS ? 10 : 11} 12:00,${50 + (i % 40)}.00`)];
+    writeFileSync(join(t.dir, 'old.csv'), old.join('\n') + '\n');
+    t.ok(['import', 'purchases', join(t.dir, 'old.csv')], early);
+    t.ok(['catalog', 'add', '--sku', 'TEA', '--name', 'Tea', '--price', '10.00', '--stock', '100'], early);
+    // New purchases, imported during the run; one impossible date is a rejected row (exit 4).
+    const fresh = ['order_id,member_id,purchased_at,amount', ...Array.from({ length: ORDERS }, (_, i) => `N${i},m${i % MEMBERS},2026-01-19 ${String(8 + (i % 12)).padStart(2, '0')}:30,${10 + (i % 90)}.00`), 'BAD1,m1,2026-02-30 10:00,5.00'];
+    writeFileSync(join(t.dir, 'new.csv'), fresh.join('\n') + '\n');
+  }, { now: '2025-01-01T10:00:00+08:00' });
 }
 
 type Job = { name: string; args: string[]; allowed: number[] };

@@ -2,17 +2,17 @@
 // answering no changes nothing. Skips cleanly where tmux is missing.
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { tmpLedger, type TmpLedger } from '../helpers/cli.js';
+import { sceneLedger, type TmpLedger } from '../helpers/cli.js';
 import { endSessions, hasTmux, keys, start, waitFor } from '../helpers/tmux.js';
 
 afterEach(endSessions);
 
 describe.skipIf(!hasTmux)('questions on a terminal name the amounts', () => {
   function shop(file = false): TmpLedger {
-    const t = tmpLedger({ file });
-    t.ok(['member', 'add', '--id', 'a', '--name', 'Ann']);
-    t.ok(['member', 'adjust', 'a', '--points', '300', '--reason', 'seed']);
-    return t;
+    return sceneLedger('shop', (t) => {
+      t.ok(['member', 'add', '--id', 'a', '--name', 'Ann']);
+      t.ok(['member', 'adjust', 'a', '--points', '300', '--reason', 'seed']);
+    }, { file });
   }
 
   it('db restore says what the live ledger has that the backup lacks; no keeps the ledger', async () => {

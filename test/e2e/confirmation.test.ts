@@ -3,21 +3,22 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT, runCli, tmpLedger, type TmpLedger, PG } from '../helpers/cli.js';
+import { ROOT, runCli, sceneLedger, tmpLedger, type TmpLedger, PG } from '../helpers/cli.js';
 
+/** Each test gets its own copy of the shop for these redeem rules, built once per file. */
 function shop(redeem: Record<string, unknown> = {}): TmpLedger {
-  const t = tmpLedger();
-  if (Object.keys(redeem).length) {
-    const rules = join(t.dir, 'rules.json');
-    writeFileSync(rules, JSON.stringify({ redeem: { pointsPerUnit: '100', ...redeem } }));
-    t.ok(['rules', 'apply', rules, '--effective', '2026-01-01']);
-  }
-  t.ok(['member', 'add', '--id', 'C102', '--name', 'Chen']);
-  t.ok(['member', 'adjust', 'C102', '--points', '5000', '--reason', 'seed']);
-  t.ok(['catalog', 'add', '--sku', 'MUG-01', '--name', 'Mug', '--price', '39.90']);
-  t.ok(['catalog', 'add', '--sku', 'CUP', '--name', 'Cup', '--price', '10.00', '--pay', 'cash']);
-  t.ok(['catalog', 'add', '--sku', 'GIFT', '--name', 'Gift box', '--price', '30.00', '--pay', 'points', '--points-price', '3000']);
-  return t;
+  return sceneLedger(`shop ${JSON.stringify(redeem)}`, (t) => {
+    if (Object.keys(redeem).length) {
+      const rules = join(t.dir, 'rules.json');
+      writeFileSync(rules, JSON.stringify({ redeem: { pointsPerUnit: '100', ...redeem } }));
+      t.ok(['rules', 'apply', rules, '--effective', '2026-01-01']);
+    }
+    t.ok(['member', 'add', '--id', 'C102', '--name', 'Chen']);
+    t.ok(['member', 'adjust', 'C102', '--points', '5000', '--reason', 'seed']);
+    t.ok(['catalog', 'add', '--sku', 'MUG-01', '--name', 'Mug', '--price', '39.90']);
+    t.ok(['catalog', 'add', '--sku', 'CUP', '--name', 'Cup', '--price', '10.00', '--pay', 'cash']);
+    t.ok(['catalog', 'add', '--sku', 'GIFT', '--name', 'Gift box', '--price', '30.00', '--pay', 'points', '--points-price', '3000']);
+  });
 }
 
 /** Runs with --json, expects the exit and error code, an empty stdout and one error line; returns the error. */

@@ -3,7 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type TmpLedger, tmpLedger } from '../helpers/cli.js';
+import { type TmpLedger, sceneLedger } from '../helpers/cli.js';
 
 const T = (d: string) => `${d}T10:00:00+08:00`;
 
@@ -21,11 +21,13 @@ function verifyOk(t: TmpLedger) {
   expect(v.ok).toBe(true);
 }
 
+/** Each test gets its own copy of the two members, added once per file. */
 function ledgerWith(): TmpLedger {
-  const t = tmpLedger({ now: T('2025-01-01') });
-  t.ok(['member', 'add', '--id', 'm1', '--name', 'Ann', '--phone', '+8613800000001'], { now: T('2025-01-01') });
-  t.ok(['member', 'add', '--id', 'm2', '--name', 'Bo', '--email', 'bo@example.com'], { now: T('2025-01-01') });
-  return t;
+  const build = (t: TmpLedger) => {
+    t.ok(['member', 'add', '--id', 'm1', '--name', 'Ann', '--phone', '+8613800000001'], { now: T('2025-01-01') });
+    t.ok(['member', 'add', '--id', 'm2', '--name', 'Bo', '--email', 'bo@example.com'], { now: T('2025-01-01') });
+  };
+  return sceneLedger('ledgerWith', build, { now: T('2025-01-01') });
 }
 
 describe('expire run', () => {

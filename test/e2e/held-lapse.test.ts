@@ -4,7 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type TmpLedger, tmpLedger } from '../helpers/cli.js';
+import { type TmpLedger, sceneLedger } from '../helpers/cli.js';
 
 const DAY1 = '2026-01-01T02:00:00Z'; // 10:00 on 01-01 in Shanghai: a 10-day lot expires on 01-11
 const BEFORE = '2026-01-11T15:55:00Z'; // 23:55 on 01-11, the lot's last day
@@ -12,13 +12,14 @@ const JUST_BEFORE = '2026-01-11T15:59:00Z'; // 23:59 on 01-11
 const AFTER = '2026-01-11T16:05:00Z'; // 00:05 on 01-12: the lot has lapsed
 
 function setup(): TmpLedger {
-  const t = tmpLedger({ now: DAY1, timezone: 'Asia/Shanghai' });
-  const r = join(t.dir, 'r.json');
-  writeFileSync(r, JSON.stringify({ expiry: { policy: 'rolling-days', days: 10 } }));
-  t.ok(['rules', 'apply', r, '--effective', '2025-01-01'], { now: DAY1 });
-  t.ok(['catalog', 'add', '--sku', 'P1', '--name', 'P', '--price', '100.00'], { now: DAY1 });
-  t.ok(['member', 'add', '--id', 'E1', '--name', 'E'], { now: DAY1 });
-  t.ok(['member', 'adjust', 'E1', '--points', '5000', '--reason', 's'], { now: DAY1 });
+  const t = sceneLedger('setup', (l) => {
+    const r = join(l.dir, 'r.json');
+    writeFileSync(r, JSON.stringify({ expiry: { policy: 'rolling-days', days: 10 } }));
+    l.ok(['rules', 'apply', r, '--effective', '2025-01-01'], { now: DAY1 });
+    l.ok(['catalog', 'add', '--sku', 'P1', '--name', 'P', '--price', '100.00'], { now: DAY1 });
+    l.ok(['member', 'add', '--id', 'E1', '--name', 'E'], { now: DAY1 });
+    l.ok(['member', 'adjust', 'E1', '--points', '5000', '--reason', 's'], { now: DAY1 });
+  }, { now: DAY1, timezone: 'Asia/Shanghai' });
   expect(t.ok(['member', 'show', 'E1'], { now: DAY1 }).lots).toMatchObject([{ expiresOn: '2026-01-11', remaining: 5000 }]);
   return t;
 }

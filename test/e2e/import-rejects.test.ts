@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FIXTURES, type TmpLedger, tmpLedger } from '../helpers/cli.js';
+import { FIXTURES, type TmpLedger, sceneLedger, tmpLedger } from '../helpers/cli.js';
 import { endSessions, hasTmux, start, waitFor } from '../helpers/tmux.js';
 
 const HEADER = 'order_id,member_id,purchased_at,sku,quantity,unit_price';
@@ -38,10 +38,10 @@ const BAD = [
 const csv = (rows: string[]) => [HEADER, ...rows].join('\n') + '\n';
 
 function ledger(): TmpLedger {
-  const t = tmpLedger();
-  t.ok(['member', 'add', '--id', 'M1', '--name', 'Ann']);
-  t.ok(['member', 'add', '--id', 'M2', '--name', 'Bob']);
-  return t;
+  return sceneLedger('ledger', (t) => {
+    t.ok(['member', 'add', '--id', 'M1', '--name', 'Ann']);
+    t.ok(['member', 'add', '--id', 'M2', '--name', 'Bob']);
+  });
 }
 
 type Row = Record<string, string>;

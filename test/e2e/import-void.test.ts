@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { latestVersion, migrations } from '../../src/store/migrations/index.js';
-import { FIXTURES, runCli, tmpLedger, type TmpLedger, openLedgerDb } from '../helpers/cli.js';
+import { FIXTURES, runCli, sceneLedger, tmpLedger, type TmpLedger, openLedgerDb } from '../helpers/cli.js';
 import { endSessions, hasTmux, keys, start, waitFor } from '../helpers/tmux.js';
 
 const HEADER = 'order_id,member_id,purchased_at,amount\n';
@@ -14,11 +14,12 @@ const WRONG = HEADER + 'A1,M002,2026-11-01 09:30,100.00\nA2,M001,2026-11-02 10:0
 const RIGHT = HEADER + 'A1,M001,2026-11-01 09:30,100.00\nA2,M002,2026-11-02 10:00,250.00\nA3,M003,2026-11-03 11:00,80.00\nA4,M001,2026-11-05 12:00,-20.00\nA5,M003,2026-11-06 12:00,2500.00\n';
 const MEMBERS = ['M001', 'M002', 'M003'];
 
+/** Each test gets its own copy of the fixtures' rules and members, set up once per file. */
 function ledger(): TmpLedger {
-  const t = tmpLedger();
-  t.ok(['rules', 'apply', join(FIXTURES, 'rules.json'), '--effective', '2026-01-01']);
-  t.ok(['member', 'import', join(FIXTURES, 'members.csv')]);
-  return t;
+  return sceneLedger('fixture members', (t) => {
+    t.ok(['rules', 'apply', join(FIXTURES, 'rules.json'), '--effective', '2026-01-01']);
+    t.ok(['member', 'import', join(FIXTURES, 'members.csv')]);
+  });
 }
 
 function file(t: TmpLedger, name: string, text: string): string {

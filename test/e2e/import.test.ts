@@ -3,16 +3,17 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { BIN, FIXTURES, tmpLedger, type TmpLedger } from '../helpers/cli.js';
+import { BIN, FIXTURES, sceneLedger, tmpLedger, type TmpLedger } from '../helpers/cli.js';
 import { endSessions, hasTmux, start, waitFor } from '../helpers/tmux.js';
 
 const SUMMARY_FIELDS = ['rows', 'orders', 'accepted', 'duplicates', 'rejected', 'review', 'capped', 'pointsAccrued', 'pointsReturned', 'dryRun'];
 
+/** Each test gets its own copy of the fixtures' rules and members, set up once per file. */
 function fixtureLedger(): TmpLedger {
-  const t = tmpLedger();
-  t.ok(['rules', 'apply', join(FIXTURES, 'rules.json'), '--effective', '2026-01-01']);
-  t.ok(['member', 'import', join(FIXTURES, 'members.csv')]);
-  return t;
+  return sceneLedger('fixture members', (t) => {
+    t.ok(['rules', 'apply', join(FIXTURES, 'rules.json'), '--effective', '2026-01-01']);
+    t.ok(['member', 'import', join(FIXTURES, 'members.csv')]);
+  });
 }
 
 const fixture = (t: TmpLedger, name: string): string => {

@@ -3,27 +3,30 @@
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type TmpLedger, tmpLedger } from '../helpers/cli.js';
+import { type TmpLedger, sceneLedger } from '../helpers/cli.js';
 
-/** 23 members (two with % and _ in their names), 7 orders, 5 coupons, an item in review, notifications. */
+/**
+ * 23 members (two with % and _ in their names), 7 orders, 5 coupons, an item in review, notifications: each
+ * describe gets its own copy, built once per file.
+ */
 function seeded(): TmpLedger {
-  const t = tmpLedger();
-  const rows = ['id,name,phone,email'];
-  for (let i = 1; i <= 20; i++) rows.push(`M${String(i).padStart(3, '0')},Member ${i},1380000${String(i).padStart(4, '0')},m${i}@example.com`);
-  rows.push('X-1,Wang Fang,,WANG.fang@Shop.example');
-  rows.push('X-2,100% Tea Lover,,');
-  rows.push('X-3,snake_case,,');
-  writeFileSync(join(t.dir, 'members.csv'), rows.join('\n') + '\n');
-  t.ok(['member', 'import', join(t.dir, 'members.csv')]);
-  t.ok(['catalog', 'add', '--sku', 'TEA', '--name', 'Tea', '--price', '10.00']);
-  t.ok(['catalog', 'add', '--sku', 'CPN', '--name', '5 off', '--price', '1.00', '--kind', 'coupon', '--coupon-value', '5.00', '--coupon-days', '30']);
-  for (let i = 1; i <= 6; i++) t.ok(['checkout', '--member', `M00${i}`, '--item', 'TEA', '--no-points', '--tender', 'cash', '--yes']);
-  t.ok(['checkout', '--member', 'M001', '--item', 'CPN:5', '--no-points', '--tender', 'cash', '--yes']);
-  writeFileSync(join(t.dir, 'rules.json'), JSON.stringify({ limits: { reviewAbove: '100.00' } }));
-  t.ok(['rules', 'apply', join(t.dir, 'rules.json'), '--effective', '2026-11-01']);
-  writeFileSync(join(t.dir, 'big.csv'), 'order_id,member_id,purchased_at,amount\nB1,M020,2026-11-20,500.00\n');
-  t.ok(['import', 'purchases', join(t.dir, 'big.csv')]);
-  return t;
+  return sceneLedger('seeded', (t) => {
+    const rows = ['id,name,phone,email'];
+    for (let i = 1; i <= 20; i++) rows.push(`M${String(i).padStart(3, '0')},Member ${i},1380000${String(i).padStart(4, '0')},m${i}@example.com`);
+    rows.push('X-1,Wang Fang,,WANG.fang@Shop.example');
+    rows.push('X-2,100% Tea Lover,,');
+    rows.push('X-3,snake_case,,');
+    writeFileSync(join(t.dir, 'members.csv'), rows.join('\n') + '\n');
+    t.ok(['member', 'import', join(t.dir, 'members.csv')]);
+    t.ok(['catalog', 'add', '--sku', 'TEA', '--name', 'Tea', '--price', '10.00']);
+    t.ok(['catalog', 'add', '--sku', 'CPN', '--name', '5 off', '--price', '1.00', '--kind', 'coupon', '--coupon-value', '5.00', '--coupon-days', '30']);
+    for (let i = 1; i <= 6; i++) t.ok(['checkout', '--member', `M00${i}`, '--item', 'TEA', '--no-points', '--tender', 'cash', '--yes']);
+    t.ok(['checkout', '--member', 'M001', '--item', 'CPN:5', '--no-points', '--tender', 'cash', '--yes']);
+    writeFileSync(join(t.dir, 'rules.json'), JSON.stringify({ limits: { reviewAbove: '100.00' } }));
+    t.ok(['rules', 'apply', join(t.dir, 'rules.json'), '--effective', '2026-11-01']);
+    writeFileSync(join(t.dir, 'big.csv'), 'order_id,member_id,purchased_at,amount\nB1,M020,2026-11-20,500.00\n');
+    t.ok(['import', 'purchases', join(t.dir, 'big.csv')]);
+  });
 }
 
 const ids = (rows: Record<string, unknown>[], key: string) => rows.map((r) => r[key]);

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FIXTURES, tmpLedger } from '../helpers/cli.js';
+import { FIXTURES, sceneLedger, tmpLedger } from '../helpers/cli.js';
 
 const auditCount = (t: ReturnType<typeof tmpLedger>) => (t.ok(['audit', 'list', '--limit', '100000']) as unknown[]).length;
 
@@ -166,11 +166,12 @@ describe('member history', () => {
 });
 
 describe('member import of some columns', () => {
+  /** Each test gets its own copy of M1 pinned gold, set up once per file. */
   function withGold() {
-    const t = tmpLedger();
-    t.ok(['rules', 'apply', `${FIXTURES}/rules.json`]);
-    t.ok(['member', 'add', '--id', 'M1', '--name', 'a', '--phone', '13800000001', '--email', 'a@example.com', '--tier', 'gold']);
-    return t;
+    return sceneLedger('withGold', (t) => {
+      t.ok(['rules', 'apply', `${FIXTURES}/rules.json`]);
+      t.ok(['member', 'add', '--id', 'M1', '--name', 'a', '--phone', '13800000001', '--email', 'a@example.com', '--tier', 'gold']);
+    });
   }
   const file = (t: ReturnType<typeof tmpLedger>, name: string, text: string) => {
     const p = join(t.dir, name);

@@ -3,19 +3,19 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type TmpLedger, tmpLedger, openLedgerDb } from '../helpers/cli.js';
+import { type TmpLedger, sceneLedger, openLedgerDb } from '../helpers/cli.js';
 
 const NOW = { now: '2026-01-20T10:00:00+08:00' };
 
 function ledgerWithNotifications(): TmpLedger {
-  const t = tmpLedger({ now: '2025-01-01T10:00:00+08:00' });
-  const early = { now: '2025-01-10T10:00:00+08:00' };
-  t.ok(['member', 'add', '--id', 'p', '--name', 'Phone', '--phone', '+8613800000001', '--email', 'p@example.com'], early);
-  t.ok(['member', 'add', '--id', 'e', '--name', 'Email', '--email', 'e@example.com'], early);
-  t.ok(['member', 'add', '--id', 'n', '--name', 'Nobody'], early);
-  for (const m of ['p', 'e', 'n']) t.ok(['member', 'adjust', m, '--points', '100', '--reason', 'welcome'], early);
-  t.ok(['expire', 'run'], NOW); // three points.expired
-  return t;
+  return sceneLedger('ledgerWithNotifications', (t) => {
+    const early = { now: '2025-01-10T10:00:00+08:00' };
+    t.ok(['member', 'add', '--id', 'p', '--name', 'Phone', '--phone', '+8613800000001', '--email', 'p@example.com'], early);
+    t.ok(['member', 'add', '--id', 'e', '--name', 'Email', '--email', 'e@example.com'], early);
+    t.ok(['member', 'add', '--id', 'n', '--name', 'Nobody'], early);
+    for (const m of ['p', 'e', 'n']) t.ok(['member', 'adjust', m, '--points', '100', '--reason', 'welcome'], early);
+    t.ok(['expire', 'run'], NOW); // three points.expired
+  }, { now: '2025-01-01T10:00:00+08:00' });
 }
 
 describe('outbox', () => {

@@ -1,15 +1,15 @@
 // Issue 18, item 2 through the built bin: catalog --points-discount, the issue's example checked out, shown
 // in quote, order and receipt, refunded pro-rata with nothing gained, and covered by ledger verify.
 import { describe, expect, it } from 'vitest';
-import { tmpLedger, type TmpLedger, openLedgerDb } from '../helpers/cli.js';
+import { sceneLedger, type TmpLedger, openLedgerDb } from '../helpers/cli.js';
 
 function shop(): TmpLedger {
-  const t = tmpLedger();
-  t.ok(['member', 'add', '--id', 'M1', '--name', 'Ann', '--phone', '13800000000']);
-  t.ok(['member', 'adjust', 'M1', '--points', '20000', '--reason', 'seed']);
-  t.ok(['catalog', 'add', '--sku', 'TEA', '--name', 'Tea', '--price', '100.00', '--points-discount', '10']);
-  t.ok(['catalog', 'add', '--sku', 'CUP', '--name', 'Cup', '--price', '10.00']);
-  return t;
+  return sceneLedger('shop', (t) => {
+    t.ok(['member', 'add', '--id', 'M1', '--name', 'Ann', '--phone', '13800000000']);
+    t.ok(['member', 'adjust', 'M1', '--points', '20000', '--reason', 'seed']);
+    t.ok(['catalog', 'add', '--sku', 'TEA', '--name', 'Tea', '--price', '100.00', '--points-discount', '10']);
+    t.ok(['catalog', 'add', '--sku', 'CUP', '--name', 'Cup', '--price', '10.00']);
+  });
 }
 const verifyOk = (t: TmpLedger) => expect(t.verify().checks.filter((c) => !c.ok)).toEqual([]);
 

@@ -4,15 +4,15 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type TmpLedger, openLedgerDb, tmpLedger } from '../helpers/cli.js';
+import { type TmpLedger, openLedgerDb, sceneLedger } from '../helpers/cli.js';
 
 const NOW = '2026-11-20T02:00:00Z';
 
 function setup(): TmpLedger {
-  const t = tmpLedger({ now: NOW });
-  t.ok(['member', 'add', '--id', 'M1', '--name', 'A'], { now: NOW });
-  t.ok(['member', 'adjust', 'M1', '--points', '10000', '--reason', 'start'], { now: NOW });
-  return t;
+  return sceneLedger('setup', (t) => {
+    t.ok(['member', 'add', '--id', 'M1', '--name', 'A'], { now: NOW });
+    t.ok(['member', 'adjust', 'M1', '--points', '10000', '--reason', 'start'], { now: NOW });
+  }, { now: NOW });
 }
 
 const jsonError = (stderr: string): { code: string; message: string } => JSON.parse(stderr.trim().split('\n').pop()!).error;

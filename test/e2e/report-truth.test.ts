@@ -4,17 +4,18 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FIXTURES, type TmpLedger, tmpLedger } from '../helpers/cli.js';
+import { FIXTURES, type TmpLedger, sceneLedger, tmpLedger } from '../helpers/cli.js';
 
 const HEADER = 'order_id,member_id,purchased_at,amount\n';
 // The wrong file: A1 and A2 under each other's member, A3 ten times too large; A4 a return.
 const WRONG = HEADER + 'A1,M002,2026-11-01 09:30,100.00\nA2,M001,2026-11-02 10:00,250.00\nA3,M003,2026-11-03 11:00,800.00\nA4,M001,2026-11-05 12:00,-20.00\n';
 const RIGHT = HEADER + 'A1,M001,2026-11-01 09:30,100.00\nA2,M002,2026-11-02 10:00,250.00\nA3,M003,2026-11-03 11:00,80.00\nA4,M001,2026-11-05 12:00,-20.00\nA6,M001,2026-11-10 12:00,60.00\n';
 
+/** Each call gets its own copy of the three members, added once per file. */
 function ledger(): TmpLedger {
-  const t = tmpLedger();
-  for (const id of ['M001', 'M002', 'M003']) t.ok(['member', 'add', '--id', id, '--name', `Member ${id}`]);
-  return t;
+  return sceneLedger('three members', (t) => {
+    for (const id of ['M001', 'M002', 'M003']) t.ok(['member', 'add', '--id', id, '--name', `Member ${id}`]);
+  });
 }
 
 function file(t: TmpLedger, name: string, text: string): string {

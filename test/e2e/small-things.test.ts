@@ -3,19 +3,19 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FIXTURES, tmpLedger, type TmpLedger } from '../helpers/cli.js';
+import { FIXTURES, sceneLedger, tmpLedger, type TmpLedger } from '../helpers/cli.js';
 import { endSessions, hasTmux, keys, start, type, waitFor } from '../helpers/tmux.js';
 
 afterEach(endSessions);
 
 function shop(): TmpLedger {
-  const t = tmpLedger();
-  t.ok(['member', 'add', '--id', 'M1', '--name', 'Ann Li']);
-  t.ok(['member', 'add', '--id', 'M2', '--name', 'Bob']);
-  t.ok(['member', 'adjust', 'M1', '--points', '5000', '--reason', 'seed']);
-  t.ok(['catalog', 'add', '--sku', 'TEA', '--name', 'Tea', '--price', '100.00']);
-  t.ok(['catalog', 'add', '--sku', 'PASS', '--name', 'Pass', '--price', '10.00', '--pay', 'points', '--points-price', '1000']);
-  return t;
+  return sceneLedger('shop', (t) => {
+    t.ok(['member', 'add', '--id', 'M1', '--name', 'Ann Li']);
+    t.ok(['member', 'add', '--id', 'M2', '--name', 'Bob']);
+    t.ok(['member', 'adjust', 'M1', '--points', '5000', '--reason', 'seed']);
+    t.ok(['catalog', 'add', '--sku', 'TEA', '--name', 'Tea', '--price', '100.00']);
+    t.ok(['catalog', 'add', '--sku', 'PASS', '--name', 'Pass', '--price', '10.00', '--pay', 'points', '--points-price', '1000']);
+  });
 }
 
 /** Waits for the confirmation question, answers it (y or n) and waits for the command to exit 0: the screen. */

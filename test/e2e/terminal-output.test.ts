@@ -3,22 +3,22 @@
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { FIXTURES, type TmpLedger, tmpLedger } from '../helpers/cli.js';
+import { FIXTURES, type TmpLedger, sceneLedger, tmpLedger } from '../helpers/cli.js';
 
 const SALE = { now: '2026-03-01T09:25:00+08:00' };
 
 /** A Shanghai ledger with a member, an item, rules from 2026-01-01, a 09:25 local sale and a review item. */
 function shanghai(): TmpLedger {
-  const t = tmpLedger({ timezone: 'Asia/Shanghai', now: '2025-12-01T10:00:00+08:00' });
-  const early = { now: '2026-02-01T10:00:00+08:00' };
-  t.ok(['rules', 'apply', join(FIXTURES, 'rules.json'), '--effective', '2026-01-01'], early);
-  t.ok(['member', 'add', '--id', 'M1', '--name', 'Wang Fang', '--email', 'w@example.com'], early);
-  t.ok(['member', 'adjust', 'M1', '--points', '5000', '--reason', 'welcome'], early);
-  t.ok(['catalog', 'add', '--sku', 'TEA', '--name', 'Tea', '--price', '100.00', '--stock', '5'], early);
-  t.ok(['checkout', '--member', 'M1', '--item', 'TEA', '--points', '1000', '--tender', 'cash', '--yes'], SALE);
-  writeFileSync(join(t.dir, 'big.csv'), 'order_id,member_id,purchased_at,amount\nB1,M1,2026-02-15,30000.00\n');
-  t.ok(['import', 'purchases', join(t.dir, 'big.csv')], SALE);
-  return t;
+  return sceneLedger('shanghai', (t) => {
+    const early = { now: '2026-02-01T10:00:00+08:00' };
+    t.ok(['rules', 'apply', join(FIXTURES, 'rules.json'), '--effective', '2026-01-01'], early);
+    t.ok(['member', 'add', '--id', 'M1', '--name', 'Wang Fang', '--email', 'w@example.com'], early);
+    t.ok(['member', 'adjust', 'M1', '--points', '5000', '--reason', 'welcome'], early);
+    t.ok(['catalog', 'add', '--sku', 'TEA', '--name', 'Tea', '--price', '100.00', '--stock', '5'], early);
+    t.ok(['checkout', '--member', 'M1', '--item', 'TEA', '--points', '1000', '--tender', 'cash', '--yes'], SALE);
+    writeFileSync(join(t.dir, 'big.csv'), 'order_id,member_id,purchased_at,amount\nB1,M1,2026-02-15,30000.00\n');
+    t.ok(['import', 'purchases', join(t.dir, 'big.csv')], SALE);
+  }, { timezone: 'Asia/Shanghai', now: '2025-12-01T10:00:00+08:00' });
 }
 
 /** stdout split into rows of tab-separated fields (a pipe: the test runner's stdout is never a TTY). */

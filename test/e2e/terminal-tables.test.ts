@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import stringWidth from 'string-width';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FIXTURES, type TmpLedger, tmpLedger } from '../helpers/cli.js';
+import { FIXTURES, type TmpLedger, sceneLedger } from '../helpers/cli.js';
 import { endSessions, hasTmux, screenJoined, start, waitFor } from '../helpers/tmux.js';
 
 const LONG_NAME = 'Alexandria Konstantinopoulou-Vanderbilt of Greater Shanghai';
@@ -12,20 +12,20 @@ const LONG_EMAIL = 'alexandria.konstantinopoulou-vanderbilt@a-very-long-domain.e
 
 /** Members with long and CJK names, a frozen one with a long reason, a partly refunded order and a few paid ones. */
 function ledger(): TmpLedger {
-  const t = tmpLedger();
-  t.ok(['rules', 'apply', join(FIXTURES, 'rules.json'), '--effective', '2026-01-01']);
-  t.ok(['member', 'add', '--id', 'M001', '--name', LONG_NAME, '--email', LONG_EMAIL, '--phone', '13800000001']);
-  t.ok(['member', 'add', '--id', 'M002', '--name', '欧阳王芳欧阳王芳欧阳王芳欧阳王芳']);
-  t.ok(['member', 'add', '--id', 'M003', '--name', 'Li Wei']);
-  for (const m of ['M001', 'M002', 'M003']) t.ok(['member', 'adjust', m, '--points', '250000', '--reason', 'opening balance carried over from the old card system']);
-  t.ok(['catalog', 'add', '--sku', 'TEA-001', '--name', 'West Lake Longjing 250g', '--price', '168.00', '--points-price', '15000']);
-  t.ok(['catalog', 'add', '--sku', 'CUP-002', '--name', 'Celadon tea cup', '--price', '58.00']);
-  const first = t.ok(['checkout', '--member', 'M001', '--item', 'TEA-001', '--item', 'CUP-002', '--points', '5000', '--tender', 'alipay', '--yes']);
-  t.ok(['order', 'refund', first.orderId, '--line', 'CUP-002:1', '--reason', 'chipped', '--yes']);
-  t.ok(['checkout', '--member', 'M002', '--item', 'TEA-001:3', '--max-points', '--tender', 'wechat', '--yes']);
-  t.ok(['checkout', '--member', 'M003', '--item', 'CUP-002', '--no-points', '--tender', 'card', '--yes']);
-  t.ok(['member', 'freeze', 'M003', '--reason', 'chargeback under review by the bank, see ticket 4711 in the support system for details']);
-  return t;
+  return sceneLedger('ledger', (t) => {
+    t.ok(['rules', 'apply', join(FIXTURES, 'rules.json'), '--effective', '2026-01-01']);
+    t.ok(['member', 'add', '--id', 'M001', '--name', LONG_NAME, '--email', LONG_EMAIL, '--phone', '13800000001']);
+    t.ok(['member', 'add', '--id', 'M002', '--name', '欧阳王芳欧阳王芳欧阳王芳欧阳王芳']);
+    t.ok(['member', 'add', '--id', 'M003', '--name', 'Li Wei']);
+    for (const m of ['M001', 'M002', 'M003']) t.ok(['member', 'adjust', m, '--points', '250000', '--reason', 'opening balance carried over from the old card system']);
+    t.ok(['catalog', 'add', '--sku', 'TEA-001', '--name', 'West Lake Longjing 250g', '--price', '168.00', '--points-price', '15000']);
+    t.ok(['catalog', 'add', '--sku', 'CUP-002', '--name', 'Celadon tea cup', '--price', '58.00']);
+    const first = t.ok(['checkout', '--member', 'M001', '--item', 'TEA-001', '--item', 'CUP-002', '--points', '5000', '--tender', 'alipay', '--yes']);
+    t.ok(['order', 'refund', first.orderId, '--line', 'CUP-002:1', '--reason', 'chipped', '--yes']);
+    t.ok(['checkout', '--member', 'M002', '--item', 'TEA-001:3', '--max-points', '--tender', 'wechat', '--yes']);
+    t.ok(['checkout', '--member', 'M003', '--item', 'CUP-002', '--no-points', '--tender', 'card', '--yes']);
+    t.ok(['member', 'freeze', 'M003', '--reason', 'chargeback under review by the bank, see ticket 4711 in the support system for details']);
+  });
 }
 
 /** Runs the command on a `width`-column terminal and returns its lines as written (wrapped lines joined). */

@@ -4,21 +4,22 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCliAsync, tmpLedger, type TmpLedger, openLedgerDb } from '../helpers/cli.js';
+import { runCliAsync, sceneLedger, tmpLedger, type TmpLedger, openLedgerDb } from '../helpers/cli.js';
 
 const NOW = '2026-11-23T10:00:00+08:00';
 
+/** Each test gets its own copy of the shop for these limits, built once per file. */
 function shop(limits: Record<string, number | null>): TmpLedger {
-  const t = tmpLedger();
-  t.ok(['member', 'add', '--id', 'M1', '--name', 'Ann', '--phone', '13800000000']);
-  t.ok(['member', 'add', '--id', 'M2', '--name', 'Bob', '--email', 'bob@example.com']);
-  t.ok(['member', 'add', '--id', 'M3', '--name', 'Cy']);
-  for (const m of ['M1', 'M2', 'M3']) t.ok(['member', 'adjust', m, '--points', '20000', '--reason', 'seed']);
-  t.ok(['catalog', 'add', '--sku', 'TEA', '--name', 'Tea', '--price', '100.00', '--stock', '5']);
-  const f = join(t.dir, 'rules.json');
-  writeFileSync(f, JSON.stringify({ limits }));
-  t.ok(['rules', 'apply', f, '--effective', '2026-01-01']);
-  return t;
+  return sceneLedger(`shop ${JSON.stringify(limits)}`, (t) => {
+    t.ok(['member', 'add', '--id', 'M1', '--name', 'Ann', '--phone', '13800000000']);
+    t.ok(['member', 'add', '--id', 'M2', '--name', 'Bob', '--email', 'bob@example.com']);
+    t.ok(['member', 'add', '--id', 'M3', '--name', 'Cy']);
+    for (const m of ['M1', 'M2', 'M3']) t.ok(['member', 'adjust', m, '--points', '20000', '--reason', 'seed']);
+    t.ok(['catalog', 'add', '--sku', 'TEA', '--name', 'Tea', '--price', '100.00', '--stock', '5']);
+    const f = join(t.dir, 'rules.json');
+    writeFileSync(f, JSON.stringify({ limits }));
+    t.ok(['rules', 'apply', f, '--effective', '2026-01-01']);
+  });
 }
 
 function refused(t: TmpLedger, args: string[], code: string, exit = 3, now = NOW): { message: string; hint?: string } {

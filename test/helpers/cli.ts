@@ -1,8 +1,8 @@
 // Spawns the built bin/pointsmall against a temp ledger with a fixed clock.
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 
 export const ROOT = resolve(__dirname, '..', '..');
@@ -174,16 +174,49 @@ export function templateLedger(key: string, file: boolean, init: (location: stri
   return t;
 }
 
+export interface TmpLedgerOptions {
+  timezone?: string;
+  currency?: string;
+  /** The clock of `init` (the commands after it run at their own, DEFAULT_NOW unless they pass one). */
+  now?: string;
+  /** A SQLite file whatever the backend under test (for what only a file has: modes, links, restore). */
+  file?: boolean;
+}
+
 /** A fresh, initialised ledger in its own temp folder. */
-export function tmpLedger(opts: { timezone?: string; currency?: string; now?: string; file?: boolean } = {}): TmpLedger {
+export function tmpLedger(opts: TmpLedgerOptions = {}): TmpLedger {
   const dir = tmpDir();
-  // file: a SQLite file whatever the backend under test (for what only a file has: modes, links, restore)
   const initArgs = ['init', '--timezone', opts.timezone ?? 'Asia/Shanghai', '--currency', opts.currency ?? 'CNY', '--json'];
   const template = templateLedger(JSON.stringify([initArgs, opts.now ?? DEFAULT_NOW]), opts.file === true, (location) => {
     const init = runCli(initArgs, { db: location, now: opts.now });
     if (init.code !== 0) throw new Error(`init failed: ${init.stderr}`);
   });
   return ledgerAt(dir, cloneLedger(template, dir));
+}
+
+const scenes = new Map<string, TmpLedger>();
+/**
+ * A fresh ledger (tmpLedger(opts)) that `build` then set up through the CLI, as a test's own setup would:
+ * built once per test process and backend for this key (name it after what build depends on: its name and
+ * parameters; the init options are added to it), and each call gets a copy of its own in a new temp
+ * folder: the ledger (cloneLedger) and every file build left next to it (a rules file it applied, a CSV it
+ * imported), under the same names. Only for a build whose result does not depend on the test: fixed
+ * clocks (DEFAULT_NOW unless a command passes `now`), no connection of the test's own left open (a
+ * PostgreSQL template must have none). A copy is a new file: tests about how the ledger's file was made
+ * (its inode, links, modes) keep to tmpLedger. Paths build passed to commands name the scene's folder, not
+ * the copy's: a test that reads such a path back from the ledger keeps to its own setup too.
+ */
+export function sceneLedger(key: string, build: (t: TmpLedger) => void, opts: TmpLedgerOptions = {}): TmpLedger {
+  const k = JSON.stringify([key, opts.timezone ?? 'Asia/Shanghai', opts.currency ?? 'CNY', opts.now ?? DEFAULT_NOW, opts.file === true]);
+  let scene = scenes.get(k);
+  if (scene === undefined) {
+    scene = tmpLedger(opts);
+    build(scene);
+    scenes.set(k, scene);
+  }
+  const dir = tmpDir();
+  cpSync(scene.dir, dir, { recursive: true });
+  return ledgerAt(dir, isPgUrl(scene.db) ? cloneLedger(scene.db, dir) : join(dir, basename(scene.db)));
 }
 
 /** The TmpLedger face of a ledger at `db` (a file or a PostgreSQL URL) whose files go to `dir`. */
