@@ -40,55 +40,6 @@ export interface BatchPlan {
   lineStr: string[];
 }
 
-/** A plan as PlanApplier reads it: its numbers in an array, or the typed arrays a packed plan brings. */
-export type PlanToApply = Omit<BatchPlan, 'opNum' | 'rowNum'> & { opNum: ArrayLike<number>; rowNum: ArrayLike<number> };
-
-/**
- * A plan as it crosses to the writer thread (packPlan): each array of strings joined into one string
- * (RS between values: ids are refused with a control character, times, dates and hashes have none, and a
- * staged line's values had RS and US taken out), the numbers in typed arrays whose buffers are moved,
- * not copied. Cloning one long string and a buffer costs a fraction of cloning ~300,000 values one by
- * one, on both threads, and leaves far less for either to collect.
- */
-export interface PackedPlan extends Omit<BatchPlan, 'opStr' | 'opNum' | 'rowStr' | 'rowNum' | 'lineStr'> {
-  packed: true;
-  opStr: string;
-  rowStr: string;
-  lineStr: string;
-  opNum: Float64Array;
-  rowNum: Float64Array;
-}
-
-const RS = '\u001e';
-const joined = (xs: readonly string[]): string => xs.join(RS);
-const split = (s: string, n: number): string[] => {
-  if (!n) return [];
-  const xs = s.split(RS);
-  if (xs.length !== n) throw new Error(`a packed plan holds ${xs.length} values where ${n} were sent`);
-  return xs;
-};
-
-/**
- * Packs a plan for postMessage, with the buffers to transfer; null when a value could hold the
- * separator (a --source with RS in it: every ref carries it), and the plan goes as it is.
- */
-export function packPlan(p: BatchPlan, source: string): { plan: PackedPlan; transfer: ArrayBuffer[] } | null {
-  if (source.includes(RS)) return null;
-  const opNum = new Float64Array(p.opNum);
-  const rowNum = new Float64Array(p.rowNum);
-  const plan: PackedPlan = { ...p, packed: true, opStr: joined(p.opStr), rowStr: joined(p.rowStr), lineStr: joined(p.lineStr), opNum, rowNum };
-  return { plan, transfer: [opNum.buffer, rowNum.buffer] };
-}
-
-/** A plan as sent (packed or not), ready for PlanApplier.apply. */
-export function unpackPlan(p: PlanToApply | PackedPlan): PlanToApply {
-  if (!('packed' in p)) return p;
-  const ops = p.opNum.length / OP_N;
-  const rows = p.rowNum.length / ROW_N;
-  const { packed: _, ...rest } = p;
-  return { ...rest, opStr: split(p.opStr, ops * OP_S), rowStr: split(p.rowStr, rows * ROW_S), lineStr: split(p.lineStr, rows) };
-}
-
 export interface PlannedRow {
   orderId: string;
   memberId: string;
@@ -262,7 +213,7 @@ export class PlanApplier {
    * member caches and debts are written too, one update per member for all its plans (a batch planned
    * in parts touches most members in each). Returns how many entries it posted.
    */
-  apply(p: PlanToApply, last = true): number {
+  apply(p: BatchPlan, last = true): number {
     const l = this.l;
     if (p.forget) this.debts.clear();
     for (const [id, debt] of p.debts) this.debts.set(id, debt);
@@ -401,7 +352,7 @@ export interface WriterData {
  * importing thread sorts them); start over (forget, note the ledger's version); or end
  * (an open transaction is then rolled back: the importing thread stopped mid-batch).
  */
-export type WriterRequest = { plan: BatchPlan | PackedPlan; last: boolean } | { countStage: string } | { reset: true } | { end: true };
+export type WriterRequest = { plan: BatchPlan; last: boolean } | { countStage: string } | { reset: true } | { end: true };
 
 /**
  * Caps the semi-spaces of this thread's young generation (V8 reads the flag as the heap grows), so

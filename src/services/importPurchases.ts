@@ -43,7 +43,7 @@ import { type CreditInput, creditPointsKnownDebt, debitPoints, recordAudit } fro
 import { rejectsTarget } from './csvfile.js';
 import { FIRST_REJECTS, type RejectSample, isRejectsHeader, rejectsHeader, rejectsRow, unquoteRejectsCell } from '../domain/rejects.js';
 import { AtomicFile, type OutputTarget } from './outfile.js';
-import { type BatchPlan, type PlannedRow, PlanApplier, PlanBuilder, READER_CACHE_KIB, SEMI_SPACE_MB, WRITER_OLD_MB, WRITER_YOUNG_MB, type WriterData, type WriterRequest, capYoungGeneration, collectGarbage, packPlan } from './importPlan.js';
+import { type BatchPlan, type PlannedRow, PlanApplier, PlanBuilder, READER_CACHE_KIB, SEMI_SPACE_MB, WRITER_OLD_MB, WRITER_YOUNG_MB, type WriterData, type WriterRequest, capYoungGeneration, collectGarbage } from './importPlan.js';
 
 export interface ImportInput {
   file: string;
@@ -903,10 +903,8 @@ class WriterThread implements PlanWriter {
   private readonly waiting: ((r: WriterReply) => void)[] = [];
   private failed: WriterReply | null = null;
   private ended = false;
-  private readonly source: string;
 
   constructor(script: string, data: WriterData) {
-    this.source = data.source;
     this.worker = new Worker(script, { workerData: data, resourceLimits: { maxYoungGenerationSizeMb: WRITER_YOUNG_MB, maxOldGenerationSizeMb: WRITER_OLD_MB } });
     this.worker.on('message', (r: WriterReply) => this.waiting.shift()?.(r));
     const fail = (message: string, stack?: string) => {
@@ -917,17 +915,16 @@ class WriterThread implements PlanWriter {
     this.worker.on('exit', (code) => fail(`exited (${code}) with requests unanswered`));
   }
 
-  private send(m: WriterRequest, transfer?: ArrayBuffer[]): Promise<WriterReply> {
+  private send(m: WriterRequest): Promise<WriterReply> {
     if (this.failed) return Promise.resolve(this.failed);
     return new Promise((resolve) => {
       this.waiting.push(resolve);
-      this.worker.postMessage(m, transfer);
+      this.worker.postMessage(m);
     });
   }
   /** Applies a plan in its batch's transaction (committed after the last); never rejects (the reply says what happened). */
   apply(plan: BatchPlan, last: boolean): Promise<WriterReply> {
-    const packed = packPlan(plan, this.source);
-    return packed ? this.send({ plan: packed.plan, last }, packed.transfer) : this.send({ plan, last });
+    return this.send({ plan, last });
   }
   /** Counts the orders of the released stage at `path` (countStagedOrders), on its own connection. */
   async countStage(path: string): Promise<NonNullable<WriterReply['counted']>> {

@@ -9,7 +9,7 @@ import { BusyError } from '../errors.js';
 import { openStore } from '../store/db.js';
 import { bulkWrites, countStagedOrders } from '../store/purchases.js';
 import { ledgerFromStore } from './ledger.js';
-import { PlanApplier, WRITER_CACHE_KIB, type WriterData, type WriterRequest, unpackPlan } from './importPlan.js';
+import { PlanApplier, WRITER_CACHE_KIB, type WriterData, type WriterRequest } from './importPlan.js';
 
 const d = workerData as WriterData;
 const port = parentPort!;
@@ -35,7 +35,7 @@ port.on('message', (m: WriterRequest) => {
           store.openWrite(); // a batch's first part; nobody else commits until it ends
           if (store.dataVersion() !== seen) throw new OtherWriter();
         }
-        applier.apply(unpackPlan(m.plan), m.last);
+        applier.apply(m.plan, m.last);
         if (m.last) store.commitWrite();
       }
       port.postMessage(refusing ? { stale: true } : { ok: true });
