@@ -5,8 +5,21 @@
 // eslint-disable-next-line no-control-regex
 const UNCLEAN = /[\u0000-\u001f\u007f-\u009f\ufffd]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
+/**
+ * Whether `id` is printable ASCII only (space to `~`): then it is clean, visible and in every Unicode
+ * normal form, and neither check below needs its regular expression (an import checks ~250,000 ids).
+ */
+function printableAscii(id: string): boolean {
+  for (let i = 0; i < id.length; i++) {
+    const c = id.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e) return false;
+  }
+  return true;
+}
+
 /** Why `id` (named `what`, e.g. "member id") is not clean text, or null when it is. */
 export function idTextProblem(what: string, id: string): string | null {
+  if (printableAscii(id)) return null;
   const m = UNCLEAN.exec(id);
   if (!m) return null;
   const ch = m[0];
@@ -35,6 +48,7 @@ const codePoints = (s: string): string => [...s].map(codePoint).join(' ');
  * and folding one onto the other could merge two members or split one.
  */
 export function idLookalikeProblem(what: string, id: string): string | null {
+  if (printableAscii(id)) return null;
   const inv = INVISIBLE.exec(id);
   if (inv) {
     const ch = inv[0];

@@ -6,7 +6,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { takeFromLots } from '../domain/lots.js';
-import { type NewPosting, chainHash, entryContent, journal } from '../store/journal.js';
+import { type NewPosting, chainHash, journal, movedContent } from '../store/journal.js';
 import type { Ledger } from './ledger.js';
 import { members } from '../store/members.js';
 import { type NewReview, reviewQueue } from '../store/review.js';
@@ -67,6 +67,24 @@ const US = '\u001f';
 const LINE_S = 6;
 
 /**
+ * The integer written at s[from, to) (a line's amount in minor units, as packLine wrote it), read
+ * without making a string of it; anything but a sign and up to 15 digits is read by `+` instead.
+ */
+export function intAt(s: string, from: number, to: number): number {
+  let i = from;
+  const neg = s.charCodeAt(i) === 45; // -
+  if (neg) i++;
+  if (i >= to || to - i > 15) return +s.slice(from, to);
+  let n = 0;
+  for (; i < to; i++) {
+    const d = s.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return +s.slice(from, to);
+    n = n * 10 + d;
+  }
+  return neg ? -n : n;
+}
+
+/**
  * A row's packed lines as purchase_lines values (purchase id, line no, sku, category, quantity, amount;
  * an empty value is NULL), read with indexOf: only the four values stored become strings.
  */
@@ -83,7 +101,7 @@ function pushLines(out: unknown[], purchaseId: number, packed: string): void {
     const e = packed.indexOf(US, d) + 1;
     if (b === 0 || c === 0 || d === 0 || e === 0) break;
     const next = packed.indexOf(US, e) + 1;
-    out.push(purchaseId, no, b + 1 < c ? packed.slice(b, c - 1) : null, c + 1 < d ? packed.slice(c, d - 1) : null, d + 1 < e ? packed.slice(d, e - 1) : null, +packed.slice(a, b - 1));
+    out.push(purchaseId, no, b + 1 < c ? packed.slice(b, c - 1) : null, c + 1 < d ? packed.slice(c, d - 1) : null, d + 1 < e ? packed.slice(d, e - 1) : null, intAt(packed, a, b - 1));
     if (next === 0) break;
     at = next;
   }
@@ -235,10 +253,7 @@ export class PlanApplier {
       if (!Number.isSafeInteger(points) || points <= 0) throw new Error(`planned entry ${id} moves ${points} points`);
       const kindName = kind === CREDIT ? 'accrual' : 'return';
       const [from, to] = ACCOUNTS[kind];
-      const hash = j.hashEntry(id, prev, entryContent({ id, at, recorded_at: l.nowIso, kind: kindName, member_id: memberId, ref, memo: null, operator: l.operator }, [
-        { account: from, memberId, points: -points },
-        { account: to, memberId, points },
-      ]));
+      const hash = j.hashEntry(id, prev, movedContent(id, at, l.nowIso, kindName, memberId, ref, l.operator, from, to, points));
       entries.push(id, at, l.nowIso, kindName, memberId, ref, null, l.operator, prev, hash);
       postings.push(id, from, memberId, -points, id, to, memberId, points);
       prev = hash;

@@ -2,11 +2,12 @@
 // where they are planned) are written as a verified chain, and a plan whose head the ledger has moved
 // past is refused whole.
 import { describe, expect, it } from 'vitest';
-import { PlanApplier, PlanBuilder } from '../../src/services/importPlan.js';
+import fc from 'fast-check';
+import { PlanApplier, PlanBuilder, intAt } from '../../src/services/importPlan.js';
 import { creditPoints } from '../../src/services/points.js';
 import { type Ctx, withLedger } from '../../src/services/ledger.js';
 import { verifyLedger } from '../../src/services/verify.js';
-import { journal } from '../../src/store/journal.js';
+import { entryContent, journal, movedContent } from '../../src/store/journal.js';
 import { members } from '../../src/store/members.js';
 import { tmpCtx } from '../helpers/store.js';
 
@@ -59,5 +60,33 @@ describe('import plans', () => {
     });
     expect(await count(ctx)).toBe('2/4/2');
     expect((await verifyLedger(ctx)).ok).toBe(true);
+  });
+
+  it("an accrual's or a return's hashed content is entryContent's text", () => {
+    const row = { id: 12, at: '2026-11-02T02:00:00.000Z', recorded_at: '2026-11-23T02:00:00.000Z', kind: 'accrual', member_id: 'M1', ref: 'shop:A1', memo: null, operator: 'bench' };
+    expect(movedContent(12, row.at, row.recorded_at, 'accrual', 'M1', 'shop:A1', 'bench', 'issued', 'member', 250)).toBe(
+      entryContent(row, [
+        { account: 'issued', memberId: 'M1', points: -250 },
+        { account: 'member', memberId: 'M1', points: 250 },
+      ]),
+    );
+    expect(movedContent(13, row.at, row.recorded_at, 'return', 'M1', 'shop:A2', 'bench', 'member', 'issued', 7)).toBe(
+      entryContent({ ...row, id: 13, kind: 'return', ref: 'shop:A2' }, [
+        { account: 'member', memberId: 'M1', points: -7 },
+        { account: 'issued', memberId: 'M1', points: 7 },
+      ]),
+    );
+  });
+
+  it("property: a packed line's amount is read as `+` reads its text, a string made or not", () => {
+    for (const t of ['0', '-0', '7', '-7', '123456789012345', '-123456789012345', '1234567890123456', '', '-', '1e5', '12a']) {
+      expect(Object.is(intAt(`x\u001f${t}\u001fy`, 2, 2 + t.length), +t), t).toBe(true);
+    }
+    fc.assert(
+      fc.property(fc.integer({ min: -Number.MAX_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER }), (n) => {
+        const t = String(n);
+        expect(intAt(`1\u001f${t}\u001f`, 2, 2 + t.length)).toBe(n);
+      }),
+    );
   });
 });
