@@ -503,52 +503,40 @@ function objectsDependingOn(store: Store, tables: string[]): string[] {
   return [...found].sort();
 }
 
-let ownRelations: Set<string> | undefined;
+const madeByMigrations = new Map<string, Set<string>>();
 /**
- * The names of every table, index and view pointsmall's migrations make (at any schema version): what must
- * be free in a schema before a ledger is made there (the bootstrap's own two are made only if missing).
+ * The names of the objects of these types (sqlite_master's: table, index, view) that pointsmall's migrations
+ * make, at any schema version. Worked out once by running the migrations on an in-memory SQLite database,
+ * so a new migration's objects are known without a list to keep.
  */
-export function pointsmallRelations(): Set<string> {
-  if (!ownRelations) {
-    const names = new Set<string>();
+function namesMadeByMigrations(types: string[]): Set<string> {
+  const key = types.join(',');
+  let names = madeByMigrations.get(key);
+  if (!names) {
+    names = new Set<string>();
     const mem = new Database(':memory:');
     try {
-      const list = mem.prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'index', 'view') AND name NOT LIKE 'sqlite_%'").pluck();
+      const list = mem.prepare(`SELECT name FROM sqlite_master WHERE type IN (${types.map(() => '?').join(', ')}) AND name NOT LIKE 'sqlite_%'`).pluck();
       for (const m of migrations) {
         mem.exec(m.sql);
-        for (const t of list.all() as string[]) names.add(t);
+        for (const t of list.all(...types) as string[]) names.add(t);
       }
     } finally {
       mem.close();
     }
-    ownRelations = names;
+    madeByMigrations.set(key, names);
   }
-  return ownRelations;
+  return names;
 }
 
-let ownTables: Set<string> | undefined;
 /**
- * The names of the tables pointsmall's migrations make, at any schema version: what a ledger in a
- * PostgreSQL schema it may share with other applications is made of. Worked out once by running the
- * migrations on an in-memory SQLite database, so a new migration's tables are known without a list to keep.
+ * Every table, index and view name pointsmall's migrations make: what must be free in a schema before a
+ * ledger is made there (the bootstrap's own two are made only if missing).
  */
-export function pointsmallTables(): Set<string> {
-  if (!ownTables) {
-    const names = new Set<string>();
-    const mem = new Database(':memory:');
-    try {
-      const list = mem.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").pluck();
-      for (const m of migrations) {
-        mem.exec(m.sql);
-        for (const t of list.all() as string[]) names.add(t);
-      }
-    } finally {
-      mem.close();
-    }
-    ownTables = names;
-  }
-  return ownTables;
-}
+export const pointsmallRelations = (): Set<string> => namesMadeByMigrations(['table', 'index', 'view']);
+
+/** The tables pointsmall's migrations make: what a ledger in a PostgreSQL schema it may share with other applications is made of. */
+export const pointsmallTables = (): Set<string> => namesMadeByMigrations(['table']);
 
 /** The ledger's tables, parents before children (the order a copy fills them in). */
 export function ledgerTables(store: Store): string[] {
