@@ -24,7 +24,7 @@ export function dbPath(cmd: Command): string {
 /** Builds the command's context. Services are loaded lazily, so this only reads the environment. */
 export async function context(cmd: Command): Promise<Ctx> {
   const { resolveNow, resolveOperator } = await import('../services/ledger.js');
-  return { dbPath: dbPath(cmd), operator: resolveOperator(globals(cmd).operator), now: resolveNow() };
+  return { dbPath: dbPath(cmd), operator: resolveOperator(globals(cmd).operator), now: resolveNow(), liveClock: !process.env.POINTSMALL_NOW };
 }
 
 /** Prompts only for a person: stdin and stdout TTYs, and not --yes, --json or CI. */

@@ -13,6 +13,11 @@ export interface Ctx {
   dbPath: string;
   operator: string;
   now: Date;
+  /**
+   * Whether `now` is this machine's clock (no POINTSMALL_NOW): on PostgreSQL the server's clock replaces it
+   * as the ledger opens (useLedgerClock). A given instant (a test's, a backfill's) is kept.
+   */
+  liveClock?: boolean;
 }
 
 export interface Ledger {
@@ -67,7 +72,7 @@ export function ledgerFromStore(store: Store, ctx: Ctx): Ledger {
  * (ctx.now) is read from the server once, as the ledger opens; POINTSMALL_NOW still sets it (tests, backfills).
  */
 export function useLedgerClock(store: Store, ctx: Ctx): void {
-  if (store.pg && !process.env.POINTSMALL_NOW) ctx.now = new Date(store.pg.serverTimeMs());
+  if (store.pg && ctx.liveClock) ctx.now = new Date(store.pg.serverTimeMs());
 }
 
 /** Opens the ledger, runs fn, and always closes it. */
