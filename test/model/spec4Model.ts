@@ -547,7 +547,8 @@ export class Spec4Model {
   }
   confirm(o: Order, decline: boolean, now: number, code: 'right' | 'wrong' | 'none' = 'right'): Outcome {
     this.anyWrite(now);
-    if (o.status === 'paid' || o.status === 'partially_refunded' || o.status === 'refunded') return 'ok'; // a captured checkout: its first result again
+    // a captured checkout: its first result again, but a decline (or another tender) is not what was done
+    if (o.status === 'paid' || o.status === 'partially_refunded' || o.status === 'refunded') return decline ? 'refused' : 'ok';
     if (o.status !== 'held') return 'refused';
     // issue 18: a pending code is checked first; no code is an input error, the third wrong one voids the hold.
     if (o.code?.status === 'pending') {
