@@ -417,7 +417,7 @@ export class LedgerModel {
 
   confirm(p: Pending, decline: boolean, now: number): 'ok' | 'refused' {
     this.releaseLapsedHolds(now);
-    if (p.status === 'paid') return 'ok';
+    if (p.status === 'paid') return decline ? 'refused' : 'ok'; // a retry gets the first result; a decline is not what was done
     if (p.status !== 'held') return 'refused';
     if (decline) {
       this.release(p, 'declined');
