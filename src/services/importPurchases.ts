@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { BusyError, ConnectionLostError, DiskFullError, UsageError, isDiskFull } from '../errors.js';
+import { BusyError, ConnectionLostError, DiskFullError, UsageError, isDiskFull, mapServerCode } from '../errors.js';
 import { RulesTimeline, computeEarn } from '../domain/accrual.js';
 import { memberProblems } from '../domain/members.js';
 import { POINTS_MAX } from '../domain/money.js';
@@ -28,7 +28,7 @@ import {
 } from '../domain/purchases.js';
 import { type Rules, expiresOn } from '../domain/rules.js';
 import { isoUtc, localRangeUtc, shownInstant } from '../domain/time.js';
-import { type Store, mapBusy, mapServer, openStore } from '../store/db.js';
+import { type Store, mapBusy, openStore } from '../store/db.js';
 import { PgError } from '../store/pg/database.js';
 import { ImportStage, type MemberFacts, type StageShape, StagedOrders, bulkWrites, countStagedOrders, purchases } from '../store/purchases.js';
 import { journal } from '../store/journal.js';
@@ -791,7 +791,7 @@ function busyAfter(ph: Phase2, e: unknown, accrued: number): unknown {
       'free some space and run the same import again to accrue the rest (what is in is skipped, nothing doubles)',
     );
   }
-  if (c.batches > 0 && mapServer(e) instanceof ConnectionLostError) {
+  if (c.batches > 0 && mapServerCode(e) instanceof ConnectionLostError) {
     const n = c.batches === 1 ? 'batch (' : `${c.batches} batches (`;
     return new ConnectionLostError(
       (e as Error).message,

@@ -305,12 +305,15 @@ export async function refundOrder(ctx: Ctx, id: string, lines: RefundRequestLine
       checkRefundVelocity(l, o.member_id);
       const repo = l.store.get(orders);
       const coupon = refundCoupon(l, o, plan.complete);
+      // returned points repay the member's debt first (SPEC §4.6: credits of any kind do)
+      const debtBefore = l.store.get(members).get(o.member_id)!.debt;
+      const debtRepaid = Math.min(debtBefore, plan.totals.points);
       if (
         expect &&
         (expect.pointsReturned !== plan.totals.points ||
           expect.cashRefunded !== formatMoney(plan.totals.cash, l.digits) ||
           expect.pointsTakenBack !== plan.totals.earned ||
-          (expect.debtRepaid !== undefined && expect.debtRepaid !== Math.min(l.store.get(members).get(o.member_id)!.debt, plan.totals.points)) ||
+          (expect.debtRepaid !== undefined && expect.debtRepaid !== debtRepaid) ||
           (expect.coupon !== undefined && (expect.coupon?.returned ?? null) !== (coupon?.returned ?? null)))
       ) {
         throw new RefusedError('REFUND_CHANGED', `order ${id} changed since the refund was confirmed (another refund?); nothing was refunded`, `see it with: pointsmall order show ${id}, then refund again`);
@@ -332,9 +335,6 @@ export async function refundOrder(ctx: Ctx, id: string, lines: RefundRequestLine
       // nets to zero), active again until its own expiry; a partial refund leaves it used by what remains.
       if (coupon?.returned) cp.transition(coupon.code, 'used', 'active', null, null);
 
-      // returned points repay the member's debt first (SPEC §4.6: credits of any kind do)
-      const debtBefore = l.store.get(members).get(o.member_id)!.debt;
-      const debtRepaid = Math.min(debtBefore, plan.totals.points);
       const j = l.store.get(journal);
       let pointsEntryId: number | null = null;
       if (plan.totals.points > 0) {

@@ -3,7 +3,7 @@ import { chmodSync, closeSync, existsSync, openSync, readFileSync, readSync, rmS
 import Database from 'better-sqlite3';
 import { BusyError, PermissionError, UsageError, mapServerCode } from '../errors.js';
 import { latestVersion, migrations } from './migrations/index.js';
-import { PgDatabase, PgError, isPostgresUrl, redactUrl } from './pg/database.js';
+import { PgDatabase, isPostgresUrl, redactUrl } from './pg/database.js';
 
 export type Db = Database.Database;
 export type Backend = 'sqlite' | 'postgres';
@@ -217,12 +217,7 @@ export function relaxRowChecks(store: Store): () => void {
 export function mapBusy(e: unknown, path: string, timeoutMs: number): unknown {
   const code = (e as { code?: string }).code;
   if (code === 'SQLITE_BUSY' || code === 'SQLITE_BUSY_SNAPSHOT' || code === 'SQLITE_LOCKED') return new BusyError(path, timeoutMs);
-  return mapServer(e);
-}
-
-/** A PostgreSQL server's refusal of the role, or a lost connection: clear errors (exit 2), not bugs. */
-export function mapServer(e: unknown): unknown {
-  return e instanceof PgError ? mapServerCode(e) : e;
+  return mapServerCode(e);
 }
 
 function looksLikeSqlite(path: string): boolean {
@@ -379,7 +374,8 @@ function openPgStore(url: string, opts: OpenOptions, busy: number): Store {
     db = new PgDatabase(url, busy);
   } catch (e) {
     // connected, but the role may not read the ledger
-    if (e instanceof PgError && e.code === 'PG_PERMISSION') throw new PermissionError(e.message);
+    const refused = mapServerCode(e);
+    if (refused instanceof PermissionError) throw refused;
     throw new UsageError(`cannot connect to ${shown}: ${(e as Error).message}`, 'check the server is running, the URL (postgres://USER@HOST:PORT/DATABASE) and the role\'s password (PGPASSWORD or ~/.pgpass)', 'NO_CONNECTION');
   }
   const store = new Store(url, db as unknown as Db, busy, 'postgres');
