@@ -2,6 +2,7 @@
 // the member's held account), stock and the coupon; released on decline, cancel or expiry, to the same lots.
 // Every function here runs inside the caller's store.write().
 import { spendableLots, takeFromLots } from '../domain/lots.js';
+import { repayBeforeLots } from '../domain/refund.js';
 import { RefusedError } from '../errors.js';
 import { catalog } from '../store/catalog.js';
 import { coupons } from '../store/coupons.js';
@@ -136,7 +137,12 @@ export function releaseHold(l: Ledger, orderId: string, why: 'declined' | 'cance
       l.operator,
       l.nowIso,
     );
-    for (const t of l.store.get(holds).lots(hold.id)) j.moveLot(entryId, t.lot_id, t.points);
+    // A member in debt (a void took back points while this hold had them) repays it first (SPEC §4.6), as a
+    // refund does: with the points the hold took first, so the latest-expiring lots get theirs back.
+    const back = l.store.get(holds).lots(hold.id).map((t) => ({ lotId: t.lot_id, points: t.points })).reverse();
+    const { toLots, debtRepaid } = repayBeforeLots(back, l.store.get(members).get(hold.member_id)?.debt ?? 0);
+    if (debtRepaid > 0) j.addDebt(hold.member_id, -debtRepaid);
+    for (const t of toLots) j.moveLot(entryId, t.lotId, t.points);
   }
   const cat = l.store.get(catalog);
   const o = l.store.get(orders);

@@ -166,12 +166,13 @@ export class LotBooks {
       else if (movesSum < m) this.lots.add(subject, `debits ${-m} points but takes ${-movesSum} from lots`);
       debtAfter = debtBefore + (movesSum - m);
     } else {
-      // Points given back to the lots they came from (a release, a refund). A refund repays the member's debt
+      // Points given back to the lots they came from (a release, a refund). They repay the member's debt
       // first (SPEC §4.6), and only the rest moves back; a ledger written before that rule moved them all.
       const repaid = Math.min(debtBefore, m);
-      const rule = e.kind === 'refund' && movesSum === m - repaid;
+      const givesBack = e.kind === 'refund' || e.kind === 'release';
+      const rule = givesBack && movesSum === m - repaid;
       if (takes || (movesSum !== m && !rule)) {
-        this.lots.add(subject, `gives back ${m} points but moves ${movesSum} on lots${takes ? ', taking some' : repaid > 0 && e.kind === 'refund' ? ` (${m - repaid} after repaying a debt of ${debtBefore})` : ''}`);
+        this.lots.add(subject, `gives back ${m} points but moves ${movesSum} on lots${takes ? ', taking some' : repaid > 0 && givesBack ? ` (${m - repaid} after repaying a debt of ${debtBefore})` : ''}`);
       }
       if (!takes && rule) debtAfter = debtBefore - repaid;
     }

@@ -172,6 +172,24 @@ describe('import void (e2e)', () => {
     expect(t.verify().ok).toBe(true);
   });
 
+  it('a checkout holding points a void then took back, cancelled: the released points repay the debt, no lot comes back', () => {
+    const t = ledger();
+    t.ok(['catalog', 'add', '--sku', 'X', '--name', 'X', '--price', '1.00', '--pay', 'points', '--points-price', '100']);
+    t.ok(['import', 'purchases', file(t, 'wrong.csv', WRONG), '--source', 'shop']);
+    const held = t.ok(['checkout', 'start', '--member', 'M002', '--item', 'X']);
+    // the hold took all of M002's 100 points: the void finds no lot to take them from, so they become debt
+    expect(t.ok(['import', 'void', '1', '--yes']).byMember).toContainEqual({ memberId: 'M002', points: -100, debt: 100 });
+    expect(t.ok(['checkout', 'cancel', held.checkoutId])).toMatchObject({ status: 'cancelled', balance: 0, available: 0 });
+    const m = t.ok(['member', 'show', 'M002']);
+    expect(m).toMatchObject({ balance: 0, available: 0, debt: 0 });
+    expect(m.lots.reduce((a: number, l: { remaining: number }) => a + l.remaining, 0)).toBe(0);
+    expect(t.ok(['report', 'liability'])).toMatchObject({ memberDebt: 0 });
+    // the next credit is the member's own, not a repayment of a debt the release should have settled
+    t.ok(['member', 'adjust', 'M002', '--points', '100', '--reason', 'goodwill']);
+    expect(t.ok(['member', 'show', 'M002'])).toMatchObject({ balance: 100, available: 100, debt: 0 });
+    expect(t.verify().ok).toBe(true);
+  });
+
   it('purchase void undoes one order, and the corrected file then accrues only that one', () => {
     const t = ledger();
     const oneWrong = RIGHT.replace('A3,M003,2026-11-03 11:00,80.00', 'A3,M003,2026-11-03 11:00,800.00');

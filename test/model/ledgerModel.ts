@@ -398,7 +398,15 @@ export class LedgerModel {
 
   private release(p: Pending, why: 'declined' | 'cancelled' | 'expired'): void {
     const m = this.members.get(p.memberId)!;
-    for (const t of p.takes) t.lot.remaining += t.points;
+    // §4.6: released points repay a debt first (a take-back while the hold had them), with the points the
+    // hold took first; only the rest goes back to the lots.
+    let repay = Math.min(m.debt, p.used);
+    m.debt -= repay;
+    for (const t of p.takes) {
+      const cut = Math.min(repay, t.points);
+      repay -= cut;
+      t.lot.remaining += t.points - cut;
+    }
     m.held -= p.used;
     p.status = why;
   }

@@ -520,7 +520,17 @@ export class Spec4Model {
     for (const o of this.orders) if (o.status === 'held' && o.expiresAt <= now) this.release(o, 'expired');
   }
   private release(o: Order, why: 'declined' | 'cancelled' | 'expired'): void {
-    for (const t of o.takes) t.lot.reserved -= t.points;
+    // §4.6: released points repay a debt first (a take-back while the hold had them), with the points the
+    // hold took first; only the rest stays in the lots.
+    const m = this.members.get(o.memberId)!;
+    let repay = Math.min(m.debt, o.takes.reduce((a, t) => a + t.points, 0));
+    m.debt -= repay;
+    for (const t of o.takes) {
+      t.lot.reserved -= t.points;
+      const cut = Math.min(repay, t.points);
+      repay -= cut;
+      t.lot.remaining -= cut;
+    }
     if (o.coupon) {
       o.coupon.held--;
       o.coupon.active++;
