@@ -95,6 +95,8 @@ export interface CheckoutResult extends OrderView {
   available: number;
   /** When an open hold runs out. */
   expiresAt: string | null;
+  /** A held order: the points its cash part earns once paid, by the ledger as it stands now (tier, daily cap); null otherwise. */
+  pointsToEarn: number | null;
   /** true when an --idempotency-key retry returned the first result. */
   replayed: boolean;
   /** Why --max-points used no points on the mixed items (below redeem.minPoints); absent otherwise. */
@@ -383,9 +385,16 @@ function resultOf(l: Ledger, o: OrderRow, replayed = false): CheckoutResult {
     balance: m.balance,
     available: availableOf(l, m),
     expiresAt: hold && hold.status === 'open' ? hold.expires_at : null,
+    pointsToEarn: o.status === 'held' ? toEarn(l, m, o) : null,
     replayed,
     verification: verificationOf(l, o.id),
   };
+}
+
+/** What captureOrder would credit for the order now. */
+function toEarn(l: Ledger, member: MemberRow, o: OrderRow): Points {
+  const lines = l.store.get(orders).lines(o.id);
+  return earnOnCash(l, member, rulesAt(l, o.created_at).rules, lines.map((x) => ({ sku: x.sku, category: x.category, amount: x.amount })), o.cash_paid, o.total, o.created_at);
 }
 
 /** Capture: redemption, stock, coupon used, coupons issued, points earned on the cash part, order.confirmed queued. */

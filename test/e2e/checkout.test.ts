@@ -125,13 +125,15 @@ describe('checkout (one-shot, --json)', () => {
 describe('two-step checkout and holds', () => {
   it('start holds, confirm captures; cancel releases', () => {
     const t = shop();
+    expect(t.ok(['checkout', 'quote', '--member', 'M1', '--item', 'TEA', '--points', '3000']).pointsEarned).toBe(70);
     const s = t.ok(['checkout', 'start', '--member', 'M1', '--item', 'TEA', '--points', '3000']);
-    expect(s).toMatchObject({ checkoutId: s.orderId, status: 'held', expiresAt: '2026-11-23T02:15:00.000Z', pointsUsed: 3000 });
+    // nothing is earned while held; what the cash part earns once paid is said (what the quote said)
+    expect(s).toMatchObject({ checkoutId: s.orderId, status: 'held', expiresAt: '2026-11-23T02:15:00.000Z', pointsUsed: 3000, pointsEarned: 0, pointsToEarn: 70 });
     expect(member(t)).toMatchObject({ balance: 5000, held: 3000, available: 2000 });
     expect(t.ok(['holds', 'list'])).toHaveLength(1);
     ok(t);
     const c = t.ok(['checkout', 'confirm', s.checkoutId, '--tender', 'wechat', '--yes']);
-    expect(c).toMatchObject({ status: 'paid', tender: 'wechat', cashPaid: '70.00', pointsEarned: 70, balance: 2070 });
+    expect(c).toMatchObject({ status: 'paid', tender: 'wechat', cashPaid: '70.00', pointsEarned: 70, pointsToEarn: null, balance: 2070 });
     // a retry gets the first result; a retry with another tender, or a decline, is refused: it is not what was done
     expect(t.ok(['checkout', 'confirm', s.checkoutId, '--tender', 'wechat', '--yes'])).toMatchObject({ status: 'paid', tender: 'wechat', replayed: true });
     expect(t.ok(['checkout', 'confirm', s.checkoutId, '--yes'])).toMatchObject({ status: 'paid', tender: 'wechat', replayed: true });
@@ -145,6 +147,14 @@ describe('two-step checkout and holds', () => {
     expect(d.code).toBe(3);
     expect(t.ok(['holds', 'list'])).toHaveLength(0);
     ok(t);
+  });
+
+  it('a held checkout says what it earns once paid, not "points earned 0"', () => {
+    const t = shop();
+    const out = t.run(['checkout', 'start', '--member', 'M1', '--item', 'TEA', '--points', '3000']);
+    expect(out.code).toBe(0);
+    expect(out.stdout).toMatch(/^points to earn\t70 once paid$/m);
+    expect(out.stdout).not.toMatch(/^points earned/m);
   });
 
   it('a hold expires after 15 minutes and is released by the next write or holds release-expired', () => {

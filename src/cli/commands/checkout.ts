@@ -154,7 +154,7 @@ async function resultView(r: CheckoutResult): Promise<void> {
     ['points used', `${r.pointsUsed} (worth ${r.pointsValue})`],
     ...pointsDiscountRow(r),
     ['cash', cashBy(r.cashPaid, r.tender)],
-    ['points earned', r.pointsEarned],
+    r.pointsToEarn !== null ? ['points to earn', `${r.pointsToEarn} once paid`] : ['points earned', r.pointsEarned],
     ['balance', `${r.balance} (available ${r.available})`],
     ...(r.verification ? ([['code', `${r.verification.status}${r.verification.status === 'pending' ? ` (sent by ${r.verification.channel}; ${r.verification.attemptsLeft} attempts)` : ''}`]] as [string, unknown][]) : []),
     ...r.couponsIssued.map((cp) => ['coupon issued', `${cp.code}  ${cp.value ? `${cp.value} off` : `${cp.percent}% off`}, until ${cp.expiresOn}`] as [string, unknown]),
