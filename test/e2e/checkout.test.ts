@@ -155,6 +155,9 @@ describe('two-step checkout and holds', () => {
     expect(out.code).toBe(0);
     expect(out.stdout).toMatch(/^points to earn\t70 once paid$/m);
     expect(out.stdout).not.toMatch(/^points earned/m);
+    // the next steps, one to a line, each fitting an 80-column terminal
+    expect(out.stderr).toMatch(/^confirm with: pointsmall checkout confirm ORD-\d+\n   or cancel: pointsmall checkout cancel ORD-\d+\n$/);
+    for (const line of out.stderr.split('\n')) expect(line.length).toBeLessThanOrEqual(80);
   });
 
   it('a hold expires after 15 minutes and is released by the next write or holds release-expired', () => {

@@ -160,8 +160,8 @@ async function resultView(r: CheckoutResult): Promise<void> {
     ...r.couponsIssued.map((cp) => ['coupon issued', `${cp.code}  ${cp.value ? `${cp.value} off` : `${cp.percent}% off`}, until ${cp.expiresOn}`] as [string, unknown]),
   ]);
   if (r.status === 'held' && r.verification?.status === 'pending') {
-    process.stderr.write(`a one-time code was sent to the member (${r.verification.channel}); confirm with: pointsmall checkout confirm ${r.checkoutId} --code CODE   or cancel: pointsmall checkout cancel ${r.checkoutId}\n`);
-  } else if (r.status === 'held') process.stderr.write(`confirm with: pointsmall checkout confirm ${r.checkoutId}   or cancel: pointsmall checkout cancel ${r.checkoutId}\n`);
+    process.stderr.write(`a one-time code was sent to the member (${r.verification.channel})\nconfirm with: pointsmall checkout confirm ${r.checkoutId} --code CODE\n   or cancel: pointsmall checkout cancel ${r.checkoutId}\n`);
+  } else if (r.status === 'held') process.stderr.write(`confirm with: pointsmall checkout confirm ${r.checkoutId}\n   or cancel: pointsmall checkout cancel ${r.checkoutId}\n`);
 }
 
 /**
