@@ -171,9 +171,15 @@ export function fitWidths(natural: number[], fits: Fit[], cellWidths: number[], 
   }
 }
 
-/** A line of text as lines of at most the terminal's width (titles and notes above a table). */
-export function wrapToTerminal(text: string): string {
-  return wrap(text, terminalWidth()).join('\n');
+/**
+ * A line of text as lines of at most the terminal's width (titles and notes above a table). With `indent`,
+ * each line is that much narrower and every line after the first starts with that many spaces (a hanging
+ * indent under a mark of that width).
+ */
+export function wrapToTerminal(text: string, indent = 0): string {
+  return wrap(text, terminalWidth() - indent)
+    .map((x, i) => (i ? ' '.repeat(indent) + x : x))
+    .join('\n');
 }
 
 /** One line of a cell on a terminal: line breaks in data become spaces (a row stays one line). */

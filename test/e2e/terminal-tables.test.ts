@@ -116,6 +116,17 @@ describe.skipIf(!hasTmux)('tables fit an 80-column terminal (issue 20 item 2)', 
     expect(t.run(['catalog', 'list']).stdout).toMatch(/\nTEA-001\t[^\n]*\t15000\tmixed/);
   });
 
+  it('ledger verify: each check wraps under its mark, the head has a line of its own; a pipe keeps one line each', async () => {
+    const lines = await onTerminal(t, ['ledger', 'verify']);
+    for (const l of lines) expect(stringWidth(l), l).toBeLessThanOrEqual(80);
+    // a wrapped check's next line is indented under its mark
+    expect(lines.some((l) => /^ {2}\S/.test(l))).toBe(true);
+    expect(lines.every((l) => /^(✓|✗|  \S|ledger ok|head \d+:[0-9a-f]{64}$|\(keep it elsewhere)/.test(l)), lines.join('\n')).toBe(true);
+    const piped = t.run(['ledger', 'verify']).stdout.trimEnd().split('\n');
+    expect(piped.every((l) => /^(✓ |ledger ok|head )/.test(l))).toBe(true);
+    expect(piped.at(-1)).toMatch(/^head \d+:[0-9a-f]{64} \(keep it elsewhere; pass it back with --anchor\)$/);
+  });
+
   it('rules show on a terminal is a summary in words with tables, not the JSON document', async () => {
     const lines = await onTerminal(t, ['rules', 'show']);
     const text = lines.join('\n');

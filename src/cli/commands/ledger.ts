@@ -4,7 +4,7 @@ import { UsageError, VerifyFailedError } from '../../errors.js';
 import { c } from '../colour.js';
 import { cmdOf, context, dbPath, emit, setExit } from '../cli.js';
 import { parseDateOpt } from '../parse.js';
-import { localTime, localTimesIn } from '../output.js';
+import { localTime, localTimesIn, stdoutIsTTY, wrapToTerminal } from '../output.js';
 import { emitList, exportFormat, exportOptions, fileOptions, pageOptions } from '../lists.js';
 
 const EXPORT_FORMATS = ['jsonl', 'csv'] as const;
@@ -34,9 +34,12 @@ export function register(program: Command): void {
       });
       const r = await verifyLedger(await context(cmd), anchors);
       await emit(cmd, r, () => {
-        for (const ch of r.checks) process.stdout.write(`${ch.ok ? c.green('✓') : c.red('✗')} ${ch.name}: ${ch.detail}\n`);
+        // a terminal gets each check wrapped under its mark, and the head on a line of its own (to copy);
+        // a pipe gets one line each, as scripts read them (awk '/^head /{print $2}')
+        const tty = stdoutIsTTY();
+        for (const ch of r.checks) process.stdout.write(`${ch.ok ? c.green('✓') : c.red('✗')} ${tty ? wrapToTerminal(`${ch.name}: ${ch.detail}`, 2) : `${ch.name}: ${ch.detail}`}\n`);
         process.stdout.write(r.ok ? `${c.green('ledger ok')} (${count(r.entries, 'entry', 'entries')})\n` : `${c.red('ledger BROKEN')}\n`);
-        if (r.ok && r.head) process.stdout.write(`head ${r.head.id}:${r.head.hash} (keep it elsewhere; pass it back with --anchor)\n`);
+        if (r.ok && r.head) process.stdout.write(`head ${r.head.id}:${r.head.hash}${tty ? '\n' + c.dim('(keep it elsewhere; pass it back with --anchor)') : ' (keep it elsewhere; pass it back with --anchor)'}\n`);
       });
       if (!r.ok) {
         setExit(6);
