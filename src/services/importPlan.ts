@@ -310,6 +310,7 @@ export class PlanApplier {
       this.caches = new Map();
       this.debtChange = new Map();
     }
+    j.flushLotRemaining(); // (PostgreSQL: the lots its returns took from)
     l.store.pg?.flushQueued(); // (PostgreSQL: the server writes this plan's rows while the next one comes)
     return ops;
   }

@@ -443,6 +443,7 @@ export class Journal {
    */
   followOpenLots(memberIds: readonly string[]): void {
     if (!this.store.pg) return;
+    this.flushLotRemaining();
     this.lastLotKnown();
     const f = this.followedLots() ?? (this.followed = { tx: this.store.txSerial, byMember: new Map(), byId: new Map() });
     const fresh = [...new Set(memberIds)].filter((id) => !f.byMember.has(id));
@@ -460,6 +461,7 @@ export class Journal {
 
   /** Creates a lot (a credit with its own expiresOn). */
   createLot(entryId: number, memberId: string, points: number, earnedAt: string, expiresOn: string | null): number {
+    this.flushLotRemaining();
     this.lots = null; // numbered by the server: numberLots reads the last one again
     this.followed = null; // (and openLots reads the table again)
     return Number(this.s.insertLot.run(memberId, entryId, points, points, earnedAt, expiresOn).lastInsertRowid);
@@ -473,7 +475,10 @@ export class Journal {
       // a lot followed in memory (PostgreSQL, an import's return): its writes are queued
       lot.remaining += points;
       this.store.pg.copyRowsQueued('lot_moves', 'entry_id, lot_id, points', 3, [entryId, lotId, points]);
-      this.store.pg.runQueued('UPDATE lots SET remaining = remaining + ? WHERE id = ?', [points, lotId]);
+      // the lot's remaining is written with the others, in one statement (flushLotRemaining)
+      let r = this.remainingMoves;
+      if (r?.tx !== this.store.txSerial) r = this.remainingMoves = { tx: this.store.txSerial, by: new Map() };
+      r.by.set(lotId, (r.by.get(lotId) ?? 0) + points);
       return;
     }
     this.s.insertMove.run(entryId, lotId, points);
@@ -484,7 +489,27 @@ export class Journal {
   openLots(memberId: string): OpenLot[] {
     const mine = this.followedLots()?.byMember.get(memberId);
     if (mine) return mine.filter((l) => l.remaining > 0).map((l) => ({ ...l }));
+    this.flushLotRemaining();
     return this.s.openLots.all(memberId) as OpenLot[];
+  }
+
+  /** Changes to followed lots' remaining not yet queued (moveLot, PostgreSQL): points per lot, in this transaction. */
+  private remainingMoves: { tx: number; by: Map<number, number> } | null = null;
+
+  /**
+   * Queues the remaining of the followed lots that moveLot moved since the last call, one UPDATE for
+   * them all (each lot by the sum of its moves) instead of one per move: an import's returns take from
+   * thousands of lots. Called before anything here reads lots again, and by the plan's applier when a
+   * plan is written. (SQLite: nothing to do, moveLot wrote them.)
+   */
+  flushLotRemaining(): void {
+    const r = this.remainingMoves;
+    this.remainingMoves = null;
+    if (!r || r.tx !== this.store.txSerial || r.by.size === 0 || !this.store.pg) return;
+    this.store.pg.runQueued('UPDATE lots SET remaining = lots.remaining + v.delta FROM unnest(?::bigint[], ?::bigint[]) AS v(id, delta) WHERE lots.id = v.id', [
+      [...r.by.keys()],
+      [...r.by.values()],
+    ]);
   }
 
   /** addDebt for many members (an import's batch): on PostgreSQL one statement, queued. */

@@ -501,13 +501,20 @@ export class PgDatabase {
       this.queued.push((into = { text, relaxed, rows }));
     }
     // each row encoded into the table's buffer as it is made: the worker gets bytes, not strings to clone and encode
+    // (lines gathered into a string of some KB before each is encoded: one write per chunk, not per row)
     const rows = into.rows!;
     const before = rows.length;
+    let chunk = '';
     for (let i = 0; i < args.length; i += width) {
       let line = copyValue(args[i]);
       for (let k = 1; k < width; k++) line += '\t' + copyValue(args[i + k]);
-      rows.line(line);
+      chunk += line + '\n';
+      if (chunk.length >= COPY_CHUNK) {
+        rows.text(chunk);
+        chunk = '';
+      }
     }
+    if (chunk) rows.text(chunk);
     this.queuedBytes += rows.length - before;
     if (this.queuedBytes >= QUEUED_BYTES) this.flushQueued();
   }
@@ -891,15 +898,15 @@ const QUEUED_BYTES = 1 << 20;
 class CopyBuffer {
   private buf = Buffer.allocUnsafe(64 << 10);
   length = 0;
-  line(s: string): void {
-    const most = 3 * s.length + 1; // (UTF-8 takes at most 3 bytes per UTF-16 unit)
+  /** Whole lines, each ended by a line feed. */
+  text(s: string): void {
+    const most = 3 * s.length; // (UTF-8 takes at most 3 bytes per UTF-16 unit)
     if (this.length + most > this.buf.length) {
       const bigger = Buffer.allocUnsafe(Math.max(2 * this.buf.length, this.length + most));
       this.buf.copy(bigger, 0, 0, this.length);
       this.buf = bigger;
     }
     this.length += this.buf.write(s, this.length);
-    this.buf[this.length++] = 10;
   }
   /** The rows so far, in a copy of their own (what is sent is the whole of its memory), and empty again. */
   take(): Uint8Array {
@@ -909,6 +916,9 @@ class CopyBuffer {
     return out;
   }
 }
+
+/** Characters of lines gathered before they are encoded into a CopyBuffer. */
+const COPY_CHUNK = 16 << 10;
 
 const COPY_SPECIAL = /[\\\t\n\r]/;
 /** A value in COPY's text format: \N for null, backslash, tab and line ends escaped. */
