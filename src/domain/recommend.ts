@@ -373,7 +373,7 @@ export interface MemberFacts {
   /** The member's tier now (null: none), and every member's, for "members like them". */
   tier: string | null;
   tierOf: (memberId: string) => string | null;
-  /** Points the member can spend now. */
+  /** Points the member can spend now; negative for a member in debt (what they must earn before any point is usable). */
   available: number | null;
   /** A frozen member can pay nothing with points (checkout refuses): no item is affordable to them. */
   frozen?: boolean;

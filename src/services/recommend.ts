@@ -15,7 +15,10 @@ import { availableOf } from './points.js';
 export interface MemberRecommendations {
   memberId: string;
   tier: string | null;
+  /** As `member show` gives it: negative for a member in debt (SPEC §4.6: no usable points, the debt repaid first). */
   availablePoints: number;
+  /** Points the member owes (returns taken back beyond their points): later credits repay it before any can be spent. */
+  debt: number;
   recommendations: Recommendation[];
 }
 
@@ -105,10 +108,11 @@ export async function recommend(ctx: Ctx, input: RecommendInput): Promise<Member
         if (!m) throw new NotFoundError('member', input.member!, 'list members with: pointsmall member list');
         const tiers = tiersNow(l, rules);
         const tier = tiers.get(m.id) ?? null;
-        const available = Math.max(0, availableOf(l, m));
+        // negative in debt: points needed then count the debt, which later credits repay first (SPEC §4.6)
+        const available = availableOf(l, m);
         const h = historyOf(l);
         const recs = recommendForMember(h, { memberId: m.id, tier, tierOf: (id) => tiers.get(id) ?? null, available, frozen: m.status === 'frozen' }, candidatesOf(l, rules, h), top, Date.parse(l.nowIso));
-        return { memberId: m.id, tier, availablePoints: available, recommendations: recs };
+        return { memberId: m.id, tier, availablePoints: available, debt: m.debt, recommendations: recs };
       }
       if (kind === 'item') {
         const sku = input.item!;

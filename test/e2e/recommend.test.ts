@@ -18,7 +18,7 @@ describe('report recommend', () => {
   it('--member: active catalog items best first, each with a reason and the points check against the member\'s available points', () => {
     const member = ok(['member', 'show', 'M002']);
     const r = ok(['report', 'recommend', '--member', 'M002']);
-    expect(Object.keys(r).sort()).toEqual(['availablePoints', 'memberId', 'recommendations', 'tier']);
+    expect(Object.keys(r).sort()).toEqual(['availablePoints', 'debt', 'memberId', 'recommendations', 'tier']);
     expect(r.memberId).toBe('M002');
     expect(r.availablePoints).toBe(member.available);
     const recs: Rec[] = r.recommendations;
@@ -133,7 +133,7 @@ describe('report recommend on a ledger whose favourites have changed', () => {
     writeFileSync(csv, `${rows.join('\n')}\n`);
     expect(t.ok(['import', 'purchases', csv, '--create-members'])).toMatchObject({ accepted: n, rejected: 0 });
     const r = t.ok(['report', 'recommend', '--member', 'T']);
-    expect(Object.keys(r).sort()).toEqual(['availablePoints', 'memberId', 'recommendations', 'tier']);
+    expect(Object.keys(r).sort()).toEqual(['availablePoints', 'debt', 'memberId', 'recommendations', 'tier']);
     const recs: Rec[] = r.recommendations;
     expect(recs.slice(0, 3).map((x) => x.sku).sort()).toEqual(NEW);
     for (const x of recs.slice(0, 3)) expect(x.reason).toMatch(/^selling well lately \(in \d+ orders over the last 120 days\)$/);
@@ -143,13 +143,30 @@ describe('report recommend on a ledger whose favourites have changed', () => {
   });
 });
 
+/** A copy of the demo ledger to change. */
+const copy = (): TmpLedger => {
+  const dir = tmpDir();
+  copyFileSync(demo.db, join(dir, 'demo.db'));
+  return ledgerAt(dir, join(dir, 'demo.db'));
+};
+
+/**
+ * M003 sends back everything of two demo orders (all 3 ELEC-002 of S0012, all 3 HOME-001 and both ELEC-001
+ * of S0010), imported as returns: the take-back exceeds their points, leaving a debt.
+ */
+function importReturns(t: TmpLedger): void {
+  const csv = join(t.dir, 'returns.csv');
+  writeFileSync(
+    csv,
+    'order_id,member_id,purchased_at,sku,category,quantity,unit_price\n' +
+      'R0100,M003,2026-11-22 10:00,ELEC-002,electronics,-3,699.00\n' +
+      'R0101,M003,2026-11-22 10:00,ELEC-001,electronics,-2,129.00\n' +
+      'R0101,M003,2026-11-22 10:00,HOME-001,household,-3,89.00\n',
+  );
+  t.ok(['import', 'purchases', csv, '--source', 'fix']);
+}
+
 describe('report recommend promises only what checkout accepts', () => {
-  /** A copy of the demo ledger to change. */
-  const copy = (): TmpLedger => {
-    const dir = tmpDir();
-    copyFileSync(demo.db, join(dir, 'demo.db'));
-    return ledgerAt(dir, join(dir, 'demo.db'));
-  };
 
   it('a mixed item: its points price is the most points checkout takes for it, plus the cash left; affordable when the member has those points', () => {
     const t = copy();
@@ -191,5 +208,24 @@ describe('report recommend promises only what checkout accepts', () => {
     expect(t.run(['checkout', '--member', 'M008', '--item', 'CPN-10Y', '--yes', '--json']).code).toBe(3);
     expect(skus(['--segment', 'tier=gold'])).not.toContain('CPN-10Y');
     expect(skus(['--member', 'M008'])).not.toContain('CPN-10Y');
+  });
+
+  it('a member in debt: available points as member show gives them, the debt, and points needed that count the debt later credits repay first (SPEC §4.6)', () => {
+    const t = copy();
+    importReturns(t);
+    const m = t.ok(['member', 'show', 'M003']);
+    expect(m.debt).toBeGreaterThan(0);
+    expect(m.available).toBe(-m.debt);
+    const r = t.ok(['report', 'recommend', '--member', 'M003']);
+    expect(r).toMatchObject({ availablePoints: m.available, debt: m.debt });
+    const priced = (r.recommendations as Rec[]).filter((x) => x.pointsPrice !== null);
+    expect(priced.length).toBeGreaterThan(0);
+    for (const x of priced) expect(x).toMatchObject({ affordable: false, pointsNeeded: x.pointsPrice! + m.debt });
+    // the table says so too
+    const text = t.run(['report', 'recommend', '--member', 'M003']).stdout;
+    expect(text).toMatch(new RegExp(`available points\\s+-${m.debt}\\b`));
+    expect(text).toMatch(new RegExp(`debt\\s+${m.debt} points`));
+    // a member without debt: debt 0, nothing else changes
+    expect(t.ok(['report', 'recommend', '--member', 'M002']).debt).toBe(0);
   });
 });

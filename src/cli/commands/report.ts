@@ -525,6 +525,7 @@ function recommendView(r: AnyRecommendations): View {
   if ('memberId' in r) {
     title = `Recommended for member ${r.memberId}`;
     fields = [['member', r.memberId], ['tier', r.tier ?? '-'], ['available points', r.availablePoints]];
+    if (r.debt > 0) fields.push(['debt', `${r.debt} points, repaid first by the points earned next (counted in points needed)`]);
     columns = [...base, { key: 'affordable', header: 'affordable', format: yesNo, drop: 2 }, { key: 'pointsNeeded', header: 'points needed', align: 'right' }];
   } else if ('segment' in r) {
     title = `Redemption options for ${r.segment}`;
