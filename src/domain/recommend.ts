@@ -39,6 +39,7 @@ export interface Recommendation {
   cashWithPoints: string | null;
   /** Whether the member's available points cover pointsPrice (null: not for points, or no member); a frozen member: false. */
   affordable: boolean | null;
+  /** Points the member must still earn to pay pointsPrice (0: they have them); null: not for points, no member, or the member is frozen. */
   pointsNeeded: number | null;
 }
 
@@ -364,7 +365,8 @@ function priced(c: Candidate, score: number, reason: string, available: number |
     pointsPrice: p,
     cashWithPoints: p === null ? null : (c.cashWithPoints ?? null),
     affordable: p === null || available === null ? null : !frozen && available >= p,
-    pointsNeeded: p === null || available === null ? null : Math.max(0, p - available),
+    // a frozen member pays nothing with points, however many they earn: no number is needed (null)
+    pointsNeeded: p === null || available === null || frozen ? null : Math.max(0, p - available),
   };
 }
 

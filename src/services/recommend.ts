@@ -19,6 +19,8 @@ export interface MemberRecommendations {
   availablePoints: number;
   /** Points the member owes (returns taken back beyond their points): later credits repay it before any can be spent. */
   debt: number;
+  /** A frozen member pays nothing with points (checkout refuses them): no item is affordable, pointsNeeded is null. */
+  frozen: boolean;
   recommendations: Recommendation[];
 }
 
@@ -111,8 +113,9 @@ export async function recommend(ctx: Ctx, input: RecommendInput): Promise<Member
         // negative in debt: points needed then count the debt, which later credits repay first (SPEC §4.6)
         const available = availableOf(l, m);
         const h = historyOf(l);
-        const recs = recommendForMember(h, { memberId: m.id, tier, tierOf: (id) => tiers.get(id) ?? null, available, frozen: m.status === 'frozen' }, candidatesOf(l, rules, h), top, Date.parse(l.nowIso));
-        return { memberId: m.id, tier, availablePoints: available, debt: m.debt, recommendations: recs };
+        const frozen = m.status === 'frozen';
+        const recs = recommendForMember(h, { memberId: m.id, tier, tierOf: (id) => tiers.get(id) ?? null, available, frozen }, candidatesOf(l, rules, h), top, Date.parse(l.nowIso));
+        return { memberId: m.id, tier, availablePoints: available, debt: m.debt, frozen, recommendations: recs };
       }
       if (kind === 'item') {
         const sku = input.item!;

@@ -18,7 +18,7 @@ describe('report recommend', () => {
   it('--member: active catalog items best first, each with a reason and the points check against the member\'s available points', () => {
     const member = ok(['member', 'show', 'M002']);
     const r = ok(['report', 'recommend', '--member', 'M002']);
-    expect(Object.keys(r).sort()).toEqual(['availablePoints', 'debt', 'memberId', 'recommendations', 'tier']);
+    expect(Object.keys(r).sort()).toEqual(['availablePoints', 'debt', 'frozen', 'memberId', 'recommendations', 'tier']);
     expect(r.memberId).toBe('M002');
     expect(r.availablePoints).toBe(member.available);
     const recs: Rec[] = r.recommendations;
@@ -133,7 +133,7 @@ describe('report recommend on a ledger whose favourites have changed', () => {
     writeFileSync(csv, `${rows.join('\n')}\n`);
     expect(t.ok(['import', 'purchases', csv, '--create-members'])).toMatchObject({ accepted: n, rejected: 0 });
     const r = t.ok(['report', 'recommend', '--member', 'T']);
-    expect(Object.keys(r).sort()).toEqual(['availablePoints', 'debt', 'memberId', 'recommendations', 'tier']);
+    expect(Object.keys(r).sort()).toEqual(['availablePoints', 'debt', 'frozen', 'memberId', 'recommendations', 'tier']);
     const recs: Rec[] = r.recommendations;
     expect(recs.slice(0, 3).map((x) => x.sku).sort()).toEqual(NEW);
     for (const x of recs.slice(0, 3)) expect(x.reason).toMatch(/^selling well lately \(in \d+ orders over the last 120 days\)$/);
@@ -197,7 +197,16 @@ describe('report recommend promises only what checkout accepts', () => {
       expect(seg.membersAffording).toBe(0);
       expect(seg.reason).not.toMatch(/1 of 1 gold members can pay/);
     }
-    for (const x of t.ok(['report', 'recommend', '--member', 'M008']).recommendations as Rec[]) expect(x.affordable).not.toBe(true);
+    const r = t.ok(['report', 'recommend', '--member', 'M008']);
+    expect(r.frozen).toBe(true);
+    expect(r.recommendations.length).toBeGreaterThan(0);
+    // nothing is payable with points, so no number of points is "needed": null, and the header says why
+    for (const x of r.recommendations as Rec[]) {
+      expect(x.affordable).not.toBe(true);
+      expect(x.pointsNeeded).toBeNull();
+    }
+    expect(t.run(['report', 'recommend', '--member', 'M008']).stdout).toMatch(/^status\s+frozen: pays nothing with points/m);
+    expect(t.ok(['report', 'recommend', '--member', 'M002']).frozen).toBe(false);
   });
 
   it('an item out of stock is not recommended: checkout would refuse it', () => {

@@ -525,6 +525,8 @@ function recommendView(r: AnyRecommendations): View {
   if ('memberId' in r) {
     title = `Recommended for member ${r.memberId}`;
     fields = [['member', r.memberId], ['tier', r.tier ?? '-'], ['available points', r.availablePoints]];
+    // said above the table: at 80 columns the affordable column gives way
+    if (r.frozen) fields.push(['status', 'frozen: pays nothing with points (checkout refuses), so no item is affordable and no points are needed']);
     if (r.debt > 0) fields.push(['debt', `${r.debt} points, repaid first by the points earned next (counted in points needed)`]);
     columns = [...base, { key: 'affordable', header: 'affordable', format: yesNo, drop: 2 }, { key: 'pointsNeeded', header: 'points needed', align: 'right' }];
   } else if ('segment' in r) {
