@@ -692,10 +692,17 @@ export function recommendForSegment(
     const k = cat !== null && cMax ? (catBought.get(cat) ?? 0) / cMax : 0;
     const affording = avail.filter((a) => a >= c.pointsPrice!).length;
     const reach = avail.length ? affording / avail.length : 0;
+    // the category part is about the group's categories, not the item: it claims the item popular among
+    // the group only when the group bought it, and otherwise says what is true of the item
+    const n = i !== undefined ? (bought.get(i) ?? 0) : 0;
+    const shop = i !== undefined ? h.count(i) : 0;
+    const inCat = n
+      ? `popular in ${cat} among ${segment.label} members (bought ${times(n)} by them)`
+      : `${segment.label} members buy ${cat}; this one is ${shop ? `in ${shop} ${shop === 1 ? 'order' : 'orders'} of other members` : 'not bought yet'}`;
     const parts: [number, string][] = [
       [0.4 * r, `redeemed ${times(redeemed.get(i!) ?? 0)} by ${segment.label} members`],
-      [0.25 * b, `bought ${times(bought.get(i!) ?? 0)} by ${segment.label} members`],
-      [0.2 * k, `popular in ${cat} among ${segment.label} members`],
+      [0.25 * b, `bought ${times(n)} by ${segment.label} members`],
+      [0.2 * k, inCat],
       [0.15 * reach, `${affording} of ${avail.length} ${segment.label} members can pay it with ${payWords(c)} today`],
     ];
     const score = parts.reduce((a, p) => a + p[0], 0);

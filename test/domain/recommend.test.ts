@@ -235,6 +235,16 @@ describe('boughtTogether and recommendForSegment', () => {
     expect(recs.find((r) => r.sku === 'TEA')).toMatchObject({ membersAffording: 2 });
   });
 
+  it('claims an item is popular in a category among the group only when the group bought it; otherwise says what is true', () => {
+    // X (the group) bought TEA alone; OOLONG, another tea, only other members bought (2 orders); a third tea nobody did
+    const teas = [...CATALOG, item('PUER', 'tea', 900)];
+    const recs = recommendForSegment(shop(), { label: 'gold', members: new Set(['X']), available: new Map([['X', 0]]) }, teas, 10);
+    expect(recs.find((r) => r.sku === 'OOLONG')?.reason).toBe('gold members buy tea; this one is in 2 orders of other members');
+    expect(recs.find((r) => r.sku === 'PUER')?.reason).toBe('gold members buy tea; this one is not bought yet');
+    expect(recs.find((r) => r.sku === 'TEA')?.reason).toMatch(/^(bought once by gold members|popular in tea among gold members \(bought once by them\))$/);
+    for (const r of recs) if (/^popular in/.test(r.reason)) expect(r.sku).toBe('TEA');
+  });
+
   it('a mixed item is promised as points + cash, and a frozen member affords nothing', () => {
     const h = shop();
     const mixed = [{ ...item('TEA', 'tea', 800), cashWithPoints: '2.00' }, { ...item('CUP', 'home', 500), cashWithPoints: '0.00' }];

@@ -58,6 +58,18 @@ describe('report recommend', () => {
     }
   });
 
+  it('--segment tier=gold: "popular in … among gold members" only for items gold members bought', () => {
+    // the demo's one gold member, M008, bought these (fixtures/purchases.csv)
+    const bought = new Set(['HOME-001', 'HOME-002', 'HOME-003', 'TEA-001', 'ELEC-003']);
+    const recs: Rec[] = ok(['report', 'recommend', '--segment', 'tier=gold']).recommendations;
+    expect(recs.length).toBeGreaterThan(0);
+    for (const x of recs) {
+      if (/^popular in \S+ among gold members/.test(x.reason)) expect(bought.has(x.sku), `${x.sku}: ${x.reason}`).toBe(true);
+      if (!bought.has(x.sku)) expect(x.reason).not.toMatch(/bought .* by gold members|popular .* among gold members/);
+    }
+    expect(recs.some((x) => /^gold members buy \S+; this one /.test(x.reason))).toBe(true);
+  });
+
   it('counts checkouts paid at this very instant: a shop whose history is a few checkouts a moment ago gets recommendations', () => {
     const t = tmpLedger();
     t.ok(['rules', 'apply', join(FIXTURES, 'rules.json'), '--effective', '2026-01-01']);
