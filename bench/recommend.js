@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PurchaseHistory, RANKING, WEIGHTS, mostPopular, recommendForMember } from '../dist/domain/recommend.js';
+import { PurchaseHistory, RANKING, ReturnNetting, WEIGHTS, mostPopular, recommendForMember } from '../dist/domain/recommend.js';
 import { analysis } from '../dist/store/analysis.js';
 import { openStore } from '../dist/store/db.js';
 import { mulberry32 } from './lib.js';
@@ -138,10 +138,26 @@ function viaImport(file, importArgs, { prepare = null, skip = [] } = {}) {
     const store = openStore(db);
     const byBasket = new Map();
     try {
-      for (const [basket, member, at, sku, category] of analysis(store).basketLines(now)) {
+      // as `report recommend` reads its history (services/recommend.ts historyOf): an imported line returned
+      // in full is not bought (ReturnNetting), and a basket returned whole is no order
+      const a = analysis(store);
+      const netting = new ReturnNetting(a.returnLines(now).map(([memberId, at, sku, units, amount]) => ({ memberId, sku, at: Date.parse(at), units, amount })));
+      const sizes = new Map();
+      for (const [basket, member, at, sku, category, units, amount] of a.basketLines(now)) {
         if (skip.includes(sku)) continue;
         if (!byBasket.has(basket)) byBasket.set(basket, { member, at: `${at}#${basket.slice(1).padStart(12, '0')}`, lines: [] });
         byBasket.get(basket).lines.push({ sku, category });
+        if (basket.startsWith('p') && netting.watches(member, sku)) {
+          const k = `${basket}\u0000${sku}`;
+          const w = sizes.get(k);
+          sizes.set(k, { basket, member, sku, at, size: w ? { units: w.size.units === null || units === null ? null : w.size.units + units, amount: w.size.amount + amount } : { units, amount } });
+        }
+      }
+      for (const x of sizes.values()) netting.offer([x.basket, x.sku], x.member, x.sku, Date.parse(x.at), x.size);
+      for (const [basket, sku] of netting.returnedInFull()) {
+        const o = byBasket.get(basket);
+        o.lines = o.lines.filter((l) => l.sku !== sku);
+        if (!o.lines.length) byBasket.delete(basket);
       }
     } finally {
       store.close();
@@ -155,7 +171,7 @@ function viaImport(file, importArgs, { prepare = null, skip = [] } = {}) {
 /**
  * The public UCI sample, imported with the Online Retail profile (fixtures/profile-online-retail.json). So
  * the import's own handling of the export's quirks applies: cancellations (C… invoices, negative
- * quantities) are returns and are not baskets, rows without a CustomerID are guests and are skipped,
+ * quantities) are returns and are not baskets (a line they return in full leaves its basket, as in the report), rows without a CustomerID are guests and are skipped,
  * quoted descriptions with commas and CRLF line ends are parsed. One order per invoice; the postage line
  * (POST) is kept by the import but is not a product, so it is neither recommended nor counted as a hit.
  */

@@ -91,6 +91,83 @@ const DAY_MS = 86_400_000;
 /** Baskets read per item when counting what is bought with it: enough for the signal, bounded cost. */
 const BASKETS_PER_ITEM = 400;
 
+/** The size of an imported line, as returns are netted: its units when the file gave a quantity (else null), and its money (minor units, > 0). */
+export interface LineSize {
+  units: number | null;
+  amount: number;
+}
+
+/** One returned line of an import: a negative line (of a return, or of an order with lines of both signs), sized by its magnitude. */
+export interface ReturnedLine extends LineSize {
+  memberId: string;
+  sku: string;
+  /** When it was returned (ms since the epoch). */
+  at: number;
+}
+
+/**
+ * Imported returns net against what the member bought (README, report recommend): a returned line takes from
+ * the member's latest purchase lines of the same SKU at or before it (a line of the same instant, such as the
+ * other half of an order with lines of both signs, included), in units where both lines give a quantity and
+ * in money otherwise, and a purchase line taken back in full was not bought. A line partly returned still was;
+ * a return of more than was bought (before the ledger's history, say) takes what there is. The returns are
+ * given first (they are few); purchase lines are offered as the history streams by, in time order, and only
+ * those of a member and SKU that has a return need to be. `T`: whatever names a line to the caller.
+ */
+export class ReturnNetting<T> {
+  private readonly returns = new Map<string, ReturnedLine[]>();
+  private readonly lines = new Map<string, { ref: T; at: number; size: LineSize }[]>();
+  constructor(returns: Iterable<ReturnedLine>) {
+    for (const r of returns) {
+      const k = netKey(r.memberId, r.sku);
+      let list = this.returns.get(k);
+      if (!list) this.returns.set(k, (list = []));
+      list.push(r);
+    }
+    for (const list of this.returns.values()) list.sort((a, b) => a.at - b.at);
+  }
+  /** Whether a purchase line of this member and SKU can be returned (so must be offered). */
+  watches(memberId: string, sku: string): boolean {
+    return this.returns.has(netKey(memberId, sku));
+  }
+  /** A purchase line (offered in time order). */
+  offer(ref: T, memberId: string, sku: string, at: number, size: LineSize): void {
+    const k = netKey(memberId, sku);
+    if (!this.returns.has(k)) return;
+    let list = this.lines.get(k);
+    if (!list) this.lines.set(k, (list = []));
+    list.push({ ref, at, size });
+  }
+  /** The purchase lines offered that returns took back in full. */
+  returnedInFull(): T[] {
+    const EPS = 1e-9;
+    const out: T[] = [];
+    for (const [k, bought] of this.lines) {
+      const stack: { ref: T; size: LineSize; kept: number }[] = [];
+      let next = 0;
+      for (const r of this.returns.get(k)!) {
+        // the lines bought at or before the return, latest on top
+        for (; next < bought.length && bought[next].at <= r.at; next++) stack.push({ ...bought[next], kept: 1 });
+        let left = 1; // the share of the return not yet matched
+        while (left > EPS && stack.length) {
+          const top = stack[stack.length - 1];
+          const byUnits = r.units !== null && top.size.units !== null && r.units > 0 && top.size.units > 0;
+          const [ret, line] = byUnits ? [r.units!, top.size.units!] : [r.amount, top.size.amount];
+          const take = Math.min(top.kept, (left * ret) / line);
+          top.kept -= take;
+          left -= (take * line) / ret;
+          if (top.kept <= EPS) {
+            stack.pop();
+            out.push(top.ref);
+          }
+        }
+      }
+    }
+    return out;
+  }
+}
+const netKey = (memberId: string, sku: string): string => `${memberId}\u0000${sku}`;
+
 export interface TierStats {
   /** Baskets with the item, among the tier's; the most of any item, and of any item per category. */
   count: Map<number, number>;
@@ -133,10 +210,10 @@ export class PurchaseHistory {
     return this.ids.get(sku);
   }
 
-  /** One basket: a member's purchase (or checkout) of these items, bought at `at` (ms since the epoch) when known. */
-  addBasket(memberId: string, lines: readonly { sku: string; category: string | null }[], at = Number.NaN): void {
+  /** One basket: a member's purchase (or checkout) of these items, bought at `at` (ms since the epoch) when known. Its number (-1: no lines). */
+  addBasket(memberId: string, lines: readonly { sku: string; category: string | null }[], at = Number.NaN): number {
     const items = [...new Set(lines.map((x) => this.item(x.sku, x.category)))];
-    if (!items.length) return;
+    if (!items.length) return -1;
     const b = this.basketItems.length;
     this.basketItems.push(items);
     this.basketMember.push(memberId);
@@ -146,6 +223,34 @@ export class PurchaseHistory {
     let mine = this.memberBaskets.get(memberId);
     if (!mine) this.memberBaskets.set(memberId, (mine = []));
     mine.push(b);
+    return b;
+  }
+
+  /**
+   * Takes lines back out of baskets already fed: [basket, sku] of lines returned in full (ReturnNetting). The
+   * item leaves the basket (not bought, not bought with the others, not counted in popularity); a basket left
+   * with nothing is no order of its member at all, as a checkout refunded in full is not. Call it before ranking.
+   */
+  dropLines(lines: readonly (readonly [basket: number, sku: string])[]): void {
+    if (!lines.length) return;
+    const emptied = new Set<number>();
+    for (const [b, sku] of lines) {
+      const i = this.ids.get(sku);
+      const items = this.basketItems[b];
+      if (i === undefined || !items?.includes(i)) continue;
+      this.basketItems[b] = items.filter((x) => x !== i);
+      this.itemBaskets[i] = this.itemBaskets[i].filter((x) => x !== b);
+      if (!this.basketItems[b].length) emptied.add(b);
+    }
+    for (const b of emptied) {
+      const member = this.basketMember[b];
+      const left = (this.memberBaskets.get(member) ?? []).filter((x) => x !== b);
+      if (left.length) this.memberBaskets.set(member, left);
+      else this.memberBaskets.delete(member);
+    }
+    this.tierCache.clear();
+    this.rebuyCache = null;
+    this.calibration = new WeakMap();
   }
 
   addRedemption(memberId: string, sku: string, category: string | null, times = 1): void {

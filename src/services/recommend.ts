@@ -2,7 +2,7 @@
 // from purchase lines (imports and checkouts) and redemptions (domain/recommend.ts). Reads only.
 import { Decimal } from 'decimal.js';
 import { NotFoundError, UsageError } from '../errors.js';
-import { type Candidate, PurchaseHistory, type Recommendation, type SegmentRecommendation, boughtTogether, mostPopular, recommendForMember, recommendForSegment, unknownItemHint } from '../domain/recommend.js';
+import { type Candidate, type LineSize, PurchaseHistory, type Recommendation, ReturnNetting, type SegmentRecommendation, boughtTogether, mostPopular, recommendForMember, recommendForSegment, unknownItemHint } from '../domain/recommend.js';
 import { formatMoney } from '../domain/money.js';
 import { type Rules, currentTierName } from '../domain/rules.js';
 import { mostPointsFor } from '../domain/split.js';
@@ -60,24 +60,44 @@ function candidatesOf(l: Ledger, rules: Rules, h: PurchaseHistory): Candidate[] 
   });
 }
 
+/**
+ * The purchase history up to now: imported purchases and paid checkouts, basket by basket. A checkout's
+ * refunded units are left out by the query; an import's returns are netted here (ReturnNetting): a purchase
+ * line returned in full leaves its basket, and a basket returned whole is no order.
+ */
 function historyOf(l: Ledger): PurchaseHistory {
   const a = l.store.get(analysis);
   const h = new PurchaseHistory();
+  const netting = new ReturnNetting<[number, string]>(
+    a.returnLines(l.nowIso).map(([memberId, at, sku, units, amount]) => ({ memberId, sku, at: Date.parse(at), units, amount })),
+  );
   let key: string | null = null;
   let member = '';
   let at = Number.NaN;
   let lines: { sku: string; category: string | null }[] = [];
-  for (const [basket, memberId, boughtAt, sku, category] of a.basketLines(l.nowIso)) {
+  // an imported basket's lines that a return may take back: by SKU, their units and money added up
+  const watched = new Map<string, LineSize>();
+  const flush = () => {
+    const b = h.addBasket(member, lines, at);
+    for (const [sku, size] of watched) netting.offer([b, sku], member, sku, at, size);
+    watched.clear();
+  };
+  for (const [basket, memberId, boughtAt, sku, category, units, amount] of a.basketLines(l.nowIso)) {
     if (basket !== key) {
-      if (key !== null) h.addBasket(member, lines, at);
+      if (key !== null) flush();
       key = basket;
       member = memberId;
       at = Date.parse(boughtAt);
       lines = [];
     }
     lines.push({ sku, category });
+    if (basket.startsWith('p') && netting.watches(memberId, sku)) {
+      const w = watched.get(sku);
+      watched.set(sku, w ? { units: w.units === null || units === null ? null : w.units + units, amount: w.amount + amount } : { units, amount });
+    }
   }
-  if (key !== null) h.addBasket(member, lines, at);
+  if (key !== null) flush();
+  h.dropLines(netting.returnedInFull());
   for (const [memberId, sku, category, units] of a.redemptions()) h.addRedemption(memberId, sku, category, units);
   return h;
 }

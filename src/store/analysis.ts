@@ -29,8 +29,15 @@ export type SimLineRow = [
   lineRefundedCash: number,
 ];
 
-/** One line of purchase history for recommendations: who bought what, when (both imports and checkouts). */
-export type BasketLineRow = [basket: string, memberId: string, at: string, sku: string, category: string | null, quantity: number];
+/**
+ * One line of purchase history for recommendations: who bought what, when (both imports and checkouts); its
+ * units (an import's quantity, null where the file gave none; a checkout line's units not refunded) and money
+ * (minor units), by which imported returns are netted (ReturnLineRow).
+ */
+export type BasketLineRow = [basket: string, memberId: string, at: string, sku: string, category: string | null, quantity: number | null, amount: number];
+
+/** A returned line of an import (a negative line, of a return or of an order with lines of both signs), sized by its magnitude. */
+export type ReturnLineRow = [memberId: string, at: string, sku: string, quantity: number | null, amount: number];
 
 export interface StoredLine {
   lineNo: number;
@@ -93,15 +100,24 @@ export class Analysis {
         .raw(),
       basketLines: db
         .prepare(
-          `SELECT 'p' || p.id, p.member_id, p.purchased_at AS at, l.sku, l.category, 1
+          `SELECT 'p' || p.id, p.member_id, p.purchased_at AS at, l.sku, l.category, CAST(l.quantity AS REAL), l.amount
              FROM purchases p JOIN purchase_lines l ON l.purchase_id = p.id
             WHERE p.status <> 'rejected' AND p.voided_at IS NULL AND p.kind = 'purchase' AND l.sku IS NOT NULL AND l.amount > 0
               AND p.purchased_at <= ?
            UNION ALL
-           SELECT 'o' || o.id, o.member_id, o.paid_at AS at, ol.sku, ol.category, ol.quantity - ol.refunded_qty
+           SELECT 'o' || o.id, o.member_id, o.paid_at AS at, ol.sku, ol.category, ol.quantity - ol.refunded_qty, ol.amount
              FROM orders o JOIN order_lines ol ON ol.order_id = o.id
             WHERE o.status IN ${PAID} AND ol.quantity > ol.refunded_qty AND o.paid_at <= ?
             ORDER BY 3, 1`,
+        )
+        .raw(),
+      // the negative lines of imports (returns, and the returned side of orders with lines of both signs)
+      returnLines: db
+        .prepare(
+          `SELECT p.member_id, p.purchased_at, l.sku, ABS(CAST(l.quantity AS REAL)), -l.amount
+             FROM purchases p JOIN purchase_lines l ON l.purchase_id = p.id
+            WHERE p.status <> 'rejected' AND p.voided_at IS NULL AND l.sku IS NOT NULL AND l.amount < 0 AND p.purchased_at <= ?
+            ORDER BY p.purchased_at, p.id, l.line_no`,
         )
         .raw(),
       redemptions: db
@@ -144,6 +160,10 @@ export class Analysis {
   /** Net points each member earned by purchases and checkouts before the instant (the tier basis of a simulation). */
   earnedBefore(iso: string): Map<string, number> {
     return new Map(this.s.earnedBefore.all(iso, iso) as [string, number][]);
+  }
+  /** Every returned line of the imports up to the instant, in time order (ReturnLineRow). */
+  returnLines(upToIso: string): ReturnLineRow[] {
+    return this.s.returnLines.all(upToIso) as ReturnLineRow[];
   }
   /** Every bought line up to the instant (a checkout paid at it included), basket by basket in time order (BasketLineRow). */
   basketLines(upToIso: string): IterableIterator<BasketLineRow> {

@@ -2,7 +2,7 @@
 // redemptions of members like them, each with its reason, and the points check against what the member has.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type Candidate, PurchaseHistory, RANKING, boughtTogether, mostPopular, recommendForMember, recommendForSegment } from '../../src/domain/recommend.js';
+import { type Candidate, PurchaseHistory, RANKING, ReturnNetting, boughtTogether, mostPopular, recommendForMember, recommendForSegment } from '../../src/domain/recommend.js';
 
 const item = (sku: string, category: string | null, pointsPrice: number | null = null, name = sku): Candidate => ({ sku, name, category, pointsPrice });
 const CATALOG = [
@@ -363,5 +363,39 @@ describe('recommendForMember: the ledger calibrates itself against the shop\'s f
       }),
       { numRuns: 40 },
     );
+  });
+});
+
+describe('imported returns: a line returned in full was not bought', () => {
+  const ret = (memberId: string, sku: string, at: number, units: number | null, amount: number) => ({ memberId, sku, at, units, amount });
+
+  it('a return takes from the member\'s latest purchase lines of the SKU at or before it, in units where both have them, else in money', () => {
+    const n = new ReturnNetting<string>([ret('A', 'X', 30, 2, 200), ret('A', 'X', 40, 1, 100), ret('A', 'Y', 5, 1, 100), ret('A', 'Z', 50, null, 500), ret('B', 'X', 10, 3, 300)]);
+    expect(n.watches('A', 'X')).toBe(true);
+    expect(n.watches('A', 'Q')).toBe(false);
+    expect(n.watches('C', 'X')).toBe(false);
+    n.offer('a1', 'A', 'X', 10, { units: 3, amount: 300 });
+    n.offer('a2', 'A', 'X', 20, { units: 2, amount: 200 }); // the return at 30 takes both units back
+    n.offer('a3', 'A', 'X', 45, { units: 1, amount: 100 }); // bought after every return of X: kept
+    n.offer('y1', 'A', 'Y', 10, { units: 1, amount: 100 }); // the return of Y came before it: kept
+    n.offer('z1', 'A', 'Z', 20, { units: 2, amount: 300 }); // 500 in money covers both lines of Z …
+    n.offer('z2', 'A', 'Z', 50, { units: null, amount: 200 }); // … the same instant's first
+    n.offer('b1', 'B', 'X', 10, { units: 4, amount: 400 }); // 3 of 4 returned: still bought
+    expect(n.returnedInFull().sort()).toEqual(['a2', 'z1', 'z2']);
+  });
+
+  it('the history drops returned lines: no "bought it before", no co-purchase, no popularity, and an order returned whole is no order', () => {
+    const h = new PurchaseHistory();
+    const b1 = h.addBasket('M', [{ sku: 'TEA', category: 'tea' }, { sku: 'CUP', category: 'home' }]);
+    const b2 = h.addBasket('M', [{ sku: 'POT', category: 'home' }]);
+    h.addBasket('N', [{ sku: 'TEA', category: 'tea' }, { sku: 'POT', category: 'home' }]);
+    h.dropLines([[b1, 'CUP'], [b2, 'POT']]);
+    expect(h.memberBaskets.get('M')).toEqual([b1]);
+    expect(h.count(h.idOf('CUP')!)).toBe(0);
+    expect(h.count(h.idOf('POT')!)).toBe(1);
+    expect(boughtTogether(h, 'TEA', CATALOG, 5).map((r) => r.sku)).toEqual(['POT']);
+    const recs = recommendForMember(h, { memberId: 'M', tier: null, tierOf: () => null, available: null }, CATALOG, 10);
+    expect(recs.find((r) => r.sku === 'CUP')).toBeUndefined();
+    expect(recs.find((r) => r.sku === 'POT')?.reason ?? '').not.toMatch(/^bought it/);
   });
 });

@@ -249,4 +249,27 @@ describe('report recommend promises only what checkout accepts', () => {
     // a member without debt: debt 0, nothing else changes
     expect(t.ok(['report', 'recommend', '--member', 'M002']).debt).toBe(0);
   });
+
+  it('imported returns count: a line returned in full is neither the member\'s purchase nor the shop\'s (as a checkout refunded in full is not)', () => {
+    const t = copy();
+    t.ok(['member', 'add', '--id', 'M009', '--name', 'New member']);
+    const popularity = (sku: string) => {
+      const x = (t.ok(['report', 'recommend', '--member', 'M009', '--top', '20']).recommendations as Rec[]).find((r) => r.sku === sku);
+      return Number(/\(in (\d+) orders\)/.exec(x?.reason ?? '')?.[1] ?? 0);
+    };
+    const before = popularity('ELEC-002');
+    expect(before).toBeGreaterThan(1);
+    importReturns(t);
+    // S0012 (ELEC-002 alone) was returned whole: one order fewer for ELEC-002
+    expect(popularity('ELEC-002')).toBe(before - 1);
+    // M003 bought HOME-001 once (S0010) and returned all of it; ELEC-001 in S0011 (kept) and S0010 (returned)
+    const recs: Rec[] = t.ok(['report', 'recommend', '--member', 'M003', '--top', '20']).recommendations;
+    expect(recs.find((x) => x.sku === 'HOME-001')?.reason ?? '').not.toMatch(/^bought it/);
+    expect(recs.find((x) => x.sku === 'ELEC-002')?.reason ?? '').not.toMatch(/^bought it/);
+    expect(recs.find((x) => x.sku === 'ELEC-001')?.reason ?? '').not.toBe('bought it twice before');
+    // what is bought with HOME-001 no longer counts S0010 (its only order with ELEC-003; with ELEC-001, S0021 stays)
+    const withHome: Rec[] = t.ok(['report', 'recommend', '--item', 'HOME-001']).recommendations;
+    expect(withHome.map((x) => x.sku)).not.toContain('ELEC-003');
+    expect(withHome.find((x) => x.sku === 'ELEC-001')?.reason).toMatch(/ in 1 order$/);
+  });
 });
