@@ -173,7 +173,8 @@ function viaImport(file, importArgs, { prepare = null, skip = [] } = {}) {
  * the import's own handling of the export's quirks applies: cancellations (C… invoices, negative
  * quantities) are returns and are not baskets (a line they return in full leaves its basket, as in the report), rows without a CustomerID are guests and are skipped,
  * quoted descriptions with commas and CRLF line ends are parsed. One order per invoice; the postage line
- * (POST) is kept by the import but is not a product, so it is neither recommended nor counted as a hit.
+ * (POST) is kept by the import but is not a product, so it is left out as `report recommend --exclude POST`
+ * leaves it out (its lines dropped before anything is counted): neither recommended nor counted as a hit.
  */
 export function onlineRetail(file = join(ROOT, 'fixtures', 'online-retail-uci-sample.csv'), profile = join(ROOT, 'fixtures', 'profile-online-retail.json')) {
   return viaImport(file, ['--profile', profile], { skip: ['POST'] });

@@ -21,22 +21,30 @@ export interface MemberRecommendations {
   debt: number;
   /** A frozen member pays nothing with points (checkout refuses them): no item is affordable, pointsNeeded is null. */
   frozen: boolean;
+  /** SKUs left out as not products (--exclude), as given; and those of them no catalog item or purchase line has. */
+  excluded: string[];
+  excludedNotSeen: string[];
   recommendations: Recommendation[];
 }
 
 export interface ItemRecommendations {
   sku: string;
   name: string;
+  excluded: string[];
+  excludedNotSeen: string[];
   recommendations: Recommendation[];
 }
 
 export interface SegmentRecommendations {
   segment: string;
   members: number;
+  excluded: string[];
+  excludedNotSeen: string[];
   recommendations: SegmentRecommendation[];
 }
 
-export type RecommendInput = { member?: string; item?: string; segment?: string; top?: number };
+/** `exclude`: SKUs that are not products (postage, fees, manual lines), each given once or as a comma-separated list. */
+export type RecommendInput = { member?: string; item?: string; segment?: string; top?: number; exclude?: readonly string[] };
 
 /**
  * What can be recommended: the active catalog, each item with what a checkout of it takes with the most
@@ -45,8 +53,8 @@ export type RecommendInput = { member?: string; item?: string; segment?: string;
  * that only imports purchases) gets the items of its purchase history instead, by SKU. An item out of
  * stock (none left beyond what open checkouts hold) is left out: checkout would refuse it.
  */
-function candidatesOf(l: Ledger, rules: Rules, h: PurchaseHistory): Candidate[] {
-  const items = l.store.get(catalog).list();
+function candidatesOf(l: Ledger, rules: Rules, h: PurchaseHistory, exclude: ReadonlySet<string>): Candidate[] {
+  const items = l.store.get(catalog).list().filter((c) => !exclude.has(c.sku));
   if (!items.length && !l.store.get(catalog).list({ all: true }).length) {
     return h.skus.map((sku, i) => ({ sku, name: sku, category: h.categoryOf[i], pointsPrice: null }));
   }
@@ -65,12 +73,19 @@ function candidatesOf(l: Ledger, rules: Rules, h: PurchaseHistory): Candidate[] 
  * refunded units are left out by the query; an import's returns are netted here (ReturnNetting): a purchase
  * line returned in full leaves its basket, and a basket returned whole is no order.
  */
-function historyOf(l: Ledger): PurchaseHistory {
+/**
+ * `exclude`: SKUs that are not products (--exclude): their lines are left out of every basket, as if never
+ * bought (so never a candidate, a reason or a count); `seen` collects those of them the history has.
+ */
+function historyOf(l: Ledger, exclude: ReadonlySet<string>, seen: Set<string>): PurchaseHistory {
   const a = l.store.get(analysis);
   const h = new PurchaseHistory();
-  const netting = new ReturnNetting<[number, string]>(
-    a.returnLines(l.nowIso).map(([memberId, at, sku, units, amount]) => ({ memberId, sku, at: Date.parse(at), units, amount })),
-  );
+  const returns = a.returnLines(l.nowIso).filter(([, , sku]) => {
+    if (!exclude.has(sku)) return true;
+    seen.add(sku);
+    return false;
+  });
+  const netting = new ReturnNetting<[number, string]>(returns.map(([memberId, at, sku, units, amount]) => ({ memberId, sku, at: Date.parse(at), units, amount })));
   let key: string | null = null;
   let member = '';
   let at = Number.NaN;
@@ -83,6 +98,10 @@ function historyOf(l: Ledger): PurchaseHistory {
     watched.clear();
   };
   for (const [basket, memberId, boughtAt, sku, category, units, amount] of a.basketLines(l.nowIso)) {
+    if (exclude.has(sku)) {
+      seen.add(sku);
+      continue;
+    }
     if (basket !== key) {
       if (key !== null) flush();
       key = basket;
@@ -98,7 +117,7 @@ function historyOf(l: Ledger): PurchaseHistory {
   }
   if (key !== null) flush();
   h.dropLines(netting.returnedInFull());
-  for (const [memberId, sku, category, units] of a.redemptions()) h.addRedemption(memberId, sku, category, units);
+  for (const [memberId, sku, category, units] of a.redemptions()) if (!exclude.has(sku)) h.addRedemption(memberId, sku, category, units);
   return h;
 }
 
@@ -122,9 +141,17 @@ export async function recommend(ctx: Ctx, input: RecommendInput): Promise<Member
     if (!m) throw new UsageError(`--segment ${JSON.stringify(input.segment)} is not a segment`, 'name a tier: --segment tier=gold');
     segmentTier = m[1].trim();
   }
+  const excluded = [...new Set((input.exclude ?? []).flatMap((x) => x.split(',')).map((x) => x.trim()).filter((x) => x !== ''))];
+  const exclude = new Set(excluded);
+  if (kind === 'item' && exclude.has(input.item!)) throw new UsageError(`--item ${input.item} is one of the SKUs --exclude leaves out`, 'drop it from --exclude, or name another item');
   return withLedger(ctx, (l) =>
     l.store.read(() => {
       const { rules } = rulesAt(l, l.nowIso);
+      const seen = new Set<string>();
+      const readHistory = () => historyOf(l, exclude, seen);
+      /** The --exclude SKUs no catalog item (inactive ones too) or purchase line has: a typo, or a SKU of another shop. */
+      const notSeen = () => excluded.filter((sku) => !seen.has(sku) && !l.store.get(catalog).get(sku));
+      const candidates = (h: PurchaseHistory) => candidatesOf(l, rules, h, exclude);
       if (kind === 'member') {
         const m = l.store.get(members).get(input.member!);
         if (!m) throw new NotFoundError('member', input.member!, 'list members with: pointsmall member list');
@@ -132,21 +159,21 @@ export async function recommend(ctx: Ctx, input: RecommendInput): Promise<Member
         const tier = tiers.get(m.id) ?? null;
         // negative in debt: points needed then count the debt, which later credits repay first (SPEC §4.6)
         const available = availableOf(l, m);
-        const h = historyOf(l);
+        const h = readHistory();
         const frozen = m.status === 'frozen';
-        const recs = recommendForMember(h, { memberId: m.id, tier, tierOf: (id) => tiers.get(id) ?? null, available, frozen }, candidatesOf(l, rules, h), top, Date.parse(l.nowIso));
-        return { memberId: m.id, tier, availablePoints: available, debt: m.debt, frozen, recommendations: recs };
+        const recs = recommendForMember(h, { memberId: m.id, tier, tierOf: (id) => tiers.get(id) ?? null, available, frozen }, candidates(h), top, Date.parse(l.nowIso));
+        return { memberId: m.id, tier, availablePoints: available, debt: m.debt, frozen, excluded, excludedNotSeen: notSeen(), recommendations: recs };
       }
       if (kind === 'item') {
         const sku = input.item!;
-        const h = historyOf(l);
+        const h = readHistory();
         const item = l.store.get(catalog).get(sku);
         if (!item && h.idOf(sku) === undefined) {
           const cat = l.store.get(catalog);
           const noCatalog = !cat.list({ all: true }).length;
           throw new NotFoundError('item', sku, noCatalog ? unknownItemHint(sku, mostPopular(h, 8), h.skus) : 'list items with: pointsmall catalog list --all');
         }
-        return { sku, name: item?.name ?? sku, recommendations: boughtTogether(h, sku, candidatesOf(l, rules, h), top) };
+        return { sku, name: item?.name ?? sku, excluded, excludedNotSeen: notSeen(), recommendations: boughtTogether(h, sku, candidates(h), top) };
       }
       const names = rules.tiers.map((t) => t.name);
       const pinnedOnly = [...tiersNow(l, rules).values()].includes(segmentTier!);
@@ -162,11 +189,13 @@ export async function recommend(ctx: Ctx, input: RecommendInput): Promise<Member
         // a frozen member can pay nothing with points today (checkout refuses them)
         if (m) available.set(id, m.status === 'frozen' ? 0 : Math.max(0, availableOf(l, m)));
       }
-      const h = historyOf(l);
+      const h = readHistory();
       return {
         segment: `tier=${segmentTier}`,
         members: group.size,
-        recommendations: recommendForSegment(h, { label: segmentTier!, members: group, available }, candidatesOf(l, rules, h), top),
+        excluded,
+        excludedNotSeen: notSeen(),
+        recommendations: recommendForSegment(h, { label: segmentTier!, members: group, available }, candidates(h), top),
       };
     }),
   );

@@ -18,7 +18,7 @@ describe('report recommend', () => {
   it('--member: active catalog items best first, each with a reason and the points check against the member\'s available points', () => {
     const member = ok(['member', 'show', 'M002']);
     const r = ok(['report', 'recommend', '--member', 'M002']);
-    expect(Object.keys(r).sort()).toEqual(['availablePoints', 'debt', 'frozen', 'memberId', 'recommendations', 'tier']);
+    expect(Object.keys(r).sort()).toEqual(['availablePoints', 'debt', 'excluded', 'excludedNotSeen', 'frozen', 'memberId', 'recommendations', 'tier']);
     expect(r.memberId).toBe('M002');
     expect(r.availablePoints).toBe(member.available);
     const recs: Rec[] = r.recommendations;
@@ -122,6 +122,33 @@ describe('report recommend', () => {
   });
 });
 
+describe('report recommend --exclude: lines that are not products (postage, fees) on a ledger without a catalog', () => {
+  it('leaves the SKUs out of the list, the reasons and the counts, saying so; unseen ones are named, and --item of one is refused', () => {
+    const year = tmpLedger({ timezone: 'Europe/London', currency: 'GBP' });
+    year.ok(['import', 'purchases', join(FIXTURES, 'online-retail-uci-year-sample.csv'), '--profile', join(FIXTURES, 'profile-online-retail.json')]);
+    // without: the export's postage line is everyone's favourite
+    expect((year.ok(['report', 'recommend', '--member', '17841.0', '--top', '5']).recommendations as Rec[]).map((x) => x.sku)).toContain('POST');
+    // D (discount) is only ever a negative line there, and no line has BANK CHARGES
+    const r = year.ok(['report', 'recommend', '--member', '17841.0', '--top', '5', '--exclude', 'POST,D', '--exclude', 'BANK CHARGES']);
+    expect(r).toMatchObject({ excluded: ['POST', 'D', 'BANK CHARGES'], excludedNotSeen: ['BANK CHARGES'] });
+    expect(r.recommendations).toHaveLength(5);
+    for (const x of r.recommendations as Rec[]) {
+      expect(['POST', 'D']).not.toContain(x.sku);
+      expect(x.reason).not.toMatch(/\bPOST\b|\(D\)/);
+    }
+    const item = year.ok(['report', 'recommend', '--item', '85123A', '--exclude', 'POST']);
+    expect(item.excluded).toEqual(['POST']);
+    for (const x of item.recommendations as Rec[]) expect(x.sku).not.toBe('POST');
+    const text = year.run(['report', 'recommend', '--member', '17841.0', '--exclude', 'POST,D,BANK CHARGES']).stdout;
+    expect(text).toMatch(/^left out\s+POST, D, BANK CHARGES \(not seen on this ledger: BANK CHARGES\)/m);
+    const bad = year.run(['report', 'recommend', '--item', 'POST', '--exclude', 'POST', '--json']);
+    expect(bad.code).toBe(2);
+    expect(bad.stdout).toBe('');
+    // without --exclude: an empty list, nothing said
+    expect(year.ok(['report', 'recommend', '--member', '17841.0']).excluded).toEqual([]);
+  });
+});
+
 describe('report recommend on a ledger whose favourites have changed', () => {
   it('recommends what sells well lately, saying so, when the ledger\'s own history shows it predicts the next order', () => {
     // twelve old favourites bought by 100 members early in the year; three new items bought by 60 members
@@ -145,7 +172,7 @@ describe('report recommend on a ledger whose favourites have changed', () => {
     writeFileSync(csv, `${rows.join('\n')}\n`);
     expect(t.ok(['import', 'purchases', csv, '--create-members'])).toMatchObject({ accepted: n, rejected: 0 });
     const r = t.ok(['report', 'recommend', '--member', 'T']);
-    expect(Object.keys(r).sort()).toEqual(['availablePoints', 'debt', 'frozen', 'memberId', 'recommendations', 'tier']);
+    expect(Object.keys(r).sort()).toEqual(['availablePoints', 'debt', 'excluded', 'excludedNotSeen', 'frozen', 'memberId', 'recommendations', 'tier']);
     const recs: Rec[] = r.recommendations;
     expect(recs.slice(0, 3).map((x) => x.sku).sort()).toEqual(NEW);
     for (const x of recs.slice(0, 3)) expect(x.reason).toMatch(/^selling well lately \(in \d+ orders over the last 120 days\)$/);

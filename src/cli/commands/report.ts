@@ -538,6 +538,10 @@ function recommendView(r: AnyRecommendations): View {
     fields = [['item', r.sku], ['name', r.name]];
     columns = base;
   }
+  if (r.excluded.length) {
+    const unseen = r.excludedNotSeen.length ? ` (not seen on this ledger: ${r.excludedNotSeen.join(', ')})` : '';
+    fields.push(['left out', `${r.excluded.join(', ')}${unseen}`]);
+  }
   const rows = r.recommendations.map((x, i) => ({ rank: i + 1, ...x }));
   return {
     name: 'recommend',
@@ -663,6 +667,7 @@ export function register(program: Command): void {
     .option('--item <sku>', 'items bought together with this one')
     .option('--segment <segment>', 'redemption options to promote to a group: tier=NAME')
     .option('--top <n>', 'how many items', parseIntOpt('--top', 1), 10)
+    .option('--exclude <sku>', 'leave out a SKU that is not a product (postage, fees, manual lines): never recommended, a reason or a count (repeatable, or SKU,SKU,…)', (v: string, prev: string[] = []) => [...prev, v])
     .addOption(new Option('--format <format>', 'table, csv, json or html (default: from --out\'s extension, else table)').choices(FORMATS))
     .option('--out <file>', 'write the recommendations to a file (atomically) instead of stdout')
     .action(async (...args) => {
@@ -670,7 +675,7 @@ export function register(program: Command): void {
       const o = cmd.opts();
       const ctx = await context(cmd);
       const { recommend } = await import('../../services/recommend.js');
-      const r = await recommend(ctx, { member: o.member, item: o.item, segment: o.segment, top: o.top });
+      const r = await recommend(ctx, { member: o.member, item: o.item, segment: o.segment, top: o.top, exclude: o.exclude });
       await render(cmd, ctx.now, r, () => recommendView(r));
     });
 }
