@@ -91,8 +91,17 @@ describe('report recommend', () => {
     const csv = join(demo.dir, 'recs.csv');
     expect(run(['report', 'recommend', '--member', 'M002', '--out', csv]).code).toBe(0);
     const lines = readFileSync(csv, 'utf8').trim().split(/\r?\n/);
-    expect(lines[0]).toBe('#,sku,name,score,why,points price,affordable,points needed');
-    expect(lines.length).toBe(1 + ok(['report', 'recommend', '--member', 'M002']).recommendations.length);
+    // points price and cash with points in columns of their own, as numbers (the table writes "2580 + 103.20")
+    expect(lines[0]).toBe('#,sku,name,score,why,points price,cash with points,affordable,points needed');
+    const recs: Rec[] = ok(['report', 'recommend', '--member', 'M002']).recommendations;
+    expect(lines.length).toBe(1 + recs.length);
+    const mixed = recs.findIndex((x) => x.pointsPrice !== null && (x as Rec & { cashWithPoints: string }).cashWithPoints !== '0.00');
+    expect(mixed).toBeGreaterThan(-1);
+    const cells = lines[1 + mixed].split(',');
+    expect(cells.slice(-4)).toEqual([String(recs[mixed].pointsPrice), (recs[mixed] as Rec & { cashWithPoints: string }).cashWithPoints, String(recs[mixed].affordable), String(recs[mixed].pointsNeeded)]);
+    const seg = join(demo.dir, 'seg.csv');
+    expect(run(['report', 'recommend', '--segment', 'tier=silver', '--out', seg]).code).toBe(0);
+    expect(readFileSync(seg, 'utf8').split(/\r?\n/)[0]).toBe('#,sku,name,score,why,points price,cash with points,members affording');
     const html = join(demo.dir, 'recs.html');
     expect(run(['report', 'recommend', '--item', 'TEA-001', '--out', html]).code).toBe(0);
     expect(readFileSync(html, 'utf8')).toContain('Bought together with TEA-001');

@@ -549,7 +549,13 @@ function recommendView(r: AnyRecommendations): View {
     subtitle: 'from purchase lines and redemptions',
     fields,
     sections: [{ title: 'Recommendations', columns, rows }],
-    csv: { columns: columns.map((col) => (col.key === 'affordable' ? { ...col, format: undefined } : col)), rows },
+    // CSV: numbers a spreadsheet can add up, the points price and the cash besides it in columns of their own
+    csv: {
+      columns: columns.flatMap((col): Column<AnyRow>[] =>
+        col.key === 'pointsPrice' ? [{ ...col, format: undefined }, { key: 'cashWithPoints', header: 'cash with points', align: 'right' }] : col.key === 'affordable' ? [{ ...col, format: undefined }] : [col],
+      ),
+      rows,
+    },
   };
 }
 
