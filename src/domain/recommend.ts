@@ -194,6 +194,11 @@ export class PurchaseHistory {
   readonly memberBaskets = new Map<string, number[]>();
   /** Redemptions: items each member bought with points (times). */
   readonly redeemed = new Map<string, Map<number, number>>();
+  /**
+   * Names of items that may be no candidate (the whole catalog: out of stock and deactivated items too), so a
+   * reason names an item the same way whether or not it can be recommended today.
+   */
+  readonly names = new Map<string, string>();
 
   item(sku: string, category: string | null = null): number {
     let id = this.ids.get(sku);
@@ -728,7 +733,7 @@ function nameOf(h: PurchaseHistory, candidates: readonly Candidate[], i: number)
   let names = nameCache.get(candidates);
   if (!names) nameCache.set(candidates, (names = new Map(candidates.map((c) => [c.sku, c.name]))));
   const sku = h.skus[i];
-  const name = names.get(sku);
+  const name = names.get(sku) ?? h.names.get(sku);
   return name && name !== sku ? `${name} (${sku})` : sku;
 }
 

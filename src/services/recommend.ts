@@ -118,6 +118,8 @@ function historyOf(l: Ledger, exclude: ReadonlySet<string>, seen: Set<string>): 
   if (key !== null) flush();
   h.dropLines(netting.returnedInFull());
   for (const [memberId, sku, category, units] of a.redemptions()) if (!exclude.has(sku)) h.addRedemption(memberId, sku, category, units);
+  // reasons name an item out of stock or deactivated as they name an active one
+  for (const c of l.store.get(catalog).list({ all: true })) h.names.set(c.sku, c.name);
   return h;
 }
 

@@ -225,6 +225,14 @@ describe('boughtTogether and recommendForSegment', () => {
     expect(boughtTogether(shop(), 'NONE', CATALOG, 5)).toEqual([]);
   });
 
+  it('names an item that is no candidate (out of stock, deactivated) by the name it was given, as a candidate is named', () => {
+    const h = shop();
+    const noTea = CATALOG.filter((c) => c.sku !== 'TEA');
+    expect(boughtTogether(h, 'TEA', noTea, 5)[0].reason).toBe('bought together with TEA in 4 orders');
+    h.names.set('TEA', 'Green tea');
+    expect(boughtTogether(h, 'TEA', noTea, 5)[0].reason).toBe('bought together with Green tea (TEA) in 4 orders');
+  });
+
   it('promotes to a group what it redeems and buys, only items payable with points, with how many can pay', () => {
     const h = shop();
     h.addRedemption('A', 'BAG', 'gifts', 2);

@@ -257,6 +257,23 @@ describe('report recommend promises only what checkout accepts', () => {
     expect(t.ok(['report', 'recommend', '--member', 'M002']).frozen).toBe(false);
   });
 
+  it('an item out of stock or deactivated is not recommended, but reasons still name it as they name an active one', () => {
+    const t = copy();
+    const named = /^bought together with 西湖龙井 明前特级 250g \(TEA-001\) in \d+ orders?$/;
+    const before: Rec[] = t.ok(['report', 'recommend', '--item', 'TEA-001']).recommendations;
+    expect(before.length).toBeGreaterThan(0);
+    for (const x of before) expect(x.reason).toMatch(named);
+    t.ok(['catalog', 'update', 'TEA-001', '--stock', '0']);
+    for (const x of t.ok(['report', 'recommend', '--item', 'TEA-001']).recommendations as Rec[]) expect(x.reason).toMatch(named);
+    t.ok(['catalog', 'update', 'TEA-001', '--stock', 'unlimited']);
+    t.ok(['catalog', 'deactivate', 'TEA-001']);
+    const after: Rec[] = t.ok(['report', 'recommend', '--item', 'TEA-001']).recommendations;
+    expect(after.map((x) => x.sku)).toEqual(before.map((x) => x.sku));
+    for (const x of after) expect(x.reason).toMatch(named);
+    // in a member's reasons too ("bought together with …")
+    for (const x of t.ok(['report', 'recommend', '--member', 'M001', '--top', '20']).recommendations as Rec[]) expect(x.reason).not.toMatch(/with TEA-001$/);
+  });
+
   it('an item out of stock is not recommended: checkout would refuse it', () => {
     const t = copy();
     const skus = (args: string[]) => (t.ok(['report', 'recommend', ...args]).recommendations as Rec[]).map((x) => x.sku);
