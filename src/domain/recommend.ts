@@ -759,6 +759,18 @@ export function boughtTogether(h: PurchaseHistory, sku: string, candidates: read
   return out.slice(0, top).map((x) => priced(x.c, x.score, x.reason, null));
 }
 
+/**
+ * Why boughtTogether gave nothing for an item, in words: it was never bought, or only ever alone, or what
+ * was bought with it is no candidate today (out of stock, deactivated, left out with --exclude).
+ */
+export function emptyTogetherNote(h: PurchaseHistory, sku: string): string {
+  const i = h.idOf(sku);
+  const n = i === undefined ? 0 : h.count(i);
+  if (!n) return `${sku} was never bought (no imported purchase line or paid checkout has it): nothing was bought with it`;
+  if (!together(h, i!).size) return `${sku} was bought in ${n} ${n === 1 ? 'order' : 'orders'}, ${n === 1 ? 'alone' : 'each time alone'}: nothing was bought with it`;
+  return `what was bought with ${sku} cannot be recommended now (out of stock, deactivated or left out)`;
+}
+
 export interface SegmentRecommendation extends Omit<Recommendation, 'affordable' | 'pointsNeeded'> {
   /** Members of the segment whose available points cover pointsPrice (frozen members never). */
   membersAffording: number | null;

@@ -2,7 +2,7 @@
 // from purchase lines (imports and checkouts) and redemptions (domain/recommend.ts). Reads only.
 import { Decimal } from 'decimal.js';
 import { NotFoundError, UsageError } from '../errors.js';
-import { type Candidate, type LineSize, PurchaseHistory, type Recommendation, ReturnNetting, type SegmentRecommendation, boughtTogether, mostPopular, recommendForMember, recommendForSegment, unknownItemHint } from '../domain/recommend.js';
+import { type Candidate, type LineSize, PurchaseHistory, type Recommendation, ReturnNetting, type SegmentRecommendation, boughtTogether, emptyTogetherNote, mostPopular, recommendForMember, recommendForSegment, unknownItemHint } from '../domain/recommend.js';
 import { formatMoney } from '../domain/money.js';
 import { type Rules, currentTierName } from '../domain/rules.js';
 import { mostPointsFor } from '../domain/split.js';
@@ -30,6 +30,8 @@ export interface MemberRecommendations {
 export interface ItemRecommendations {
   sku: string;
   name: string;
+  /** Why the list is empty (never bought, bought only alone, its companions not recommendable); null when it is not. */
+  note: string | null;
   excluded: string[];
   excludedNotSeen: string[];
   recommendations: Recommendation[];
@@ -175,7 +177,8 @@ export async function recommend(ctx: Ctx, input: RecommendInput): Promise<Member
           const noCatalog = !cat.list({ all: true }).length;
           throw new NotFoundError('item', sku, noCatalog ? unknownItemHint(sku, mostPopular(h, 8), h.skus) : 'list items with: pointsmall catalog list --all');
         }
-        return { sku, name: item?.name ?? sku, excluded, excludedNotSeen: notSeen(), recommendations: boughtTogether(h, sku, candidates(h), top) };
+        const recs = boughtTogether(h, sku, candidates(h), top);
+        return { sku, name: item?.name ?? sku, note: recs.length ? null : emptyTogetherNote(h, sku), excluded, excludedNotSeen: notSeen(), recommendations: recs };
       }
       const names = rules.tiers.map((t) => t.name);
       const pinnedOnly = [...tiersNow(l, rules).values()].includes(segmentTier!);

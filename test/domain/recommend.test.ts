@@ -2,7 +2,7 @@
 // redemptions of members like them, each with its reason, and the points check against what the member has.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type Candidate, PurchaseHistory, RANKING, ReturnNetting, boughtTogether, mostPopular, recommendForMember, recommendForSegment } from '../../src/domain/recommend.js';
+import { type Candidate, PurchaseHistory, RANKING, ReturnNetting, boughtTogether, emptyTogetherNote, mostPopular, recommendForMember, recommendForSegment } from '../../src/domain/recommend.js';
 
 const item = (sku: string, category: string | null, pointsPrice: number | null = null, name = sku): Candidate => ({ sku, name, category, pointsPrice });
 const CATALOG = [
@@ -223,6 +223,13 @@ describe('boughtTogether and recommendForSegment', () => {
     expect(recs.map((r) => r.sku)).toEqual(['CUP']);
     expect(recs[0].reason).toBe('bought together with Green tea (TEA) in 4 orders');
     expect(boughtTogether(shop(), 'NONE', CATALOG, 5)).toEqual([]);
+  });
+
+  it('says why nothing is bought together with an item: never bought, bought only alone, or its companions cannot be recommended', () => {
+    const h = shop();
+    expect(emptyTogetherNote(h, 'BAG')).toBe('BAG was never bought (no imported purchase line or paid checkout has it): nothing was bought with it');
+    expect(emptyTogetherNote(h, 'CABLE')).toBe('CABLE was bought in 6 orders, each time alone: nothing was bought with it');
+    expect(emptyTogetherNote(h, 'TEA')).toBe('what was bought with TEA cannot be recommended now (out of stock, deactivated or left out)');
   });
 
   it('names an item that is no candidate (out of stock, deactivated) by the name it was given, as a candidate is named', () => {

@@ -48,6 +48,14 @@ describe('report recommend', () => {
     }
   });
 
+  it('--item of an item never bought: an empty list that says why', () => {
+    const r = ok(['report', 'recommend', '--item', 'GIFT-001']);
+    expect(r.recommendations).toEqual([]);
+    expect(r.note).toMatch(/^GIFT-001 was never bought/);
+    expect(run(['report', 'recommend', '--item', 'GIFT-001']).stdout).toMatch(/^note\s+GIFT-001 was never bought/m);
+    expect(ok(['report', 'recommend', '--item', 'TEA-001']).note).toBeNull();
+  });
+
   it('--segment tier=NAME: redemption options for the tier\'s members, payable with points', () => {
     const r = ok(['report', 'recommend', '--segment', 'tier=silver']);
     expect(r.segment).toBe('tier=silver');

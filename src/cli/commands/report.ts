@@ -536,6 +536,7 @@ function recommendView(r: AnyRecommendations): View {
   } else {
     title = `Bought together with ${r.sku}`;
     fields = [['item', r.sku], ['name', r.name]];
+    if (r.note) fields.push(['note', r.note]);
     columns = base;
   }
   if (r.excluded.length) {
