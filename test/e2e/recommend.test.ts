@@ -123,6 +123,16 @@ describe('report recommend', () => {
     }
   });
 
+  it('--top 0 is refused alike by report recommend, report members and rules simulate (a list of nothing is a usage error)', () => {
+    for (const args of [['report', 'recommend', '--member', 'M002'], ['report', 'members'], ['rules', 'simulate', join(FIXTURES, 'rules.json')]]) {
+      const r = run([...args, '--top', '0', '--json']);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(JSON.parse(r.stderr).error.message).toMatch(/--top "0" must be a whole number ≥ 1/);
+    }
+    expect(run(['rules', 'simulate', join(FIXTURES, 'rules.json'), '--top', '1', '--json']).code).toBe(0);
+  });
+
   it('the public retail samples of the bench import cleanly, and a repeat customer gets reasons from them', () => {
     const profile = join(FIXTURES, 'profile-online-retail.json');
     const year = tmpLedger({ timezone: 'Europe/London', currency: 'GBP' });
