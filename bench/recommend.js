@@ -142,18 +142,14 @@ function viaImport(file, importArgs, { prepare = null, skip = [] } = {}) {
       // in full is not bought (ReturnNetting), and a basket returned whole is no order
       const a = analysis(store);
       const netting = new ReturnNetting(a.returnLines(now).map(([memberId, at, sku, units, amount]) => ({ memberId, sku, at: Date.parse(at), units, amount })));
-      const sizes = new Map();
-      for (const [basket, member, at, sku, category, units, amount] of a.basketLines(now)) {
+      const watched = new Map();
+      for (const [basket, member, at, sku, category] of a.basketLines(now)) {
         if (skip.includes(sku)) continue;
         if (!byBasket.has(basket)) byBasket.set(basket, { member, at: `${at}#${basket.slice(1).padStart(12, '0')}`, lines: [] });
         byBasket.get(basket).lines.push({ sku, category });
-        if (basket.startsWith('p') && netting.watches(member, sku)) {
-          const k = `${basket}\u0000${sku}`;
-          const w = sizes.get(k);
-          sizes.set(k, { basket, member, sku, at, size: w ? { units: w.size.units === null || units === null ? null : w.size.units + units, amount: w.size.amount + amount } : { units, amount } });
-        }
+        if (basket.startsWith('p') && netting.watches(member, sku)) watched.set(`${basket}\u0000${sku}`, { basket, member, sku, at });
       }
-      for (const x of sizes.values()) netting.offer([x.basket, x.sku], x.member, x.sku, Date.parse(x.at), x.size);
+      for (const x of watched.values()) netting.offer([x.basket, x.sku], x.member, x.sku, Date.parse(x.at), a.boughtSize(Number(x.basket.slice(1)), x.sku));
       for (const [basket, sku] of netting.returnedInFull()) {
         const o = byBasket.get(basket);
         o.lines = o.lines.filter((l) => l.sku !== sku);

@@ -116,9 +116,11 @@ export interface ReturnedLine extends LineSize {
  */
 export class ReturnNetting<T> {
   private readonly returns = new Map<string, ReturnedLine[]>();
+  private readonly members = new Set<string>();
   private readonly lines = new Map<string, { ref: T; at: number; size: LineSize }[]>();
   constructor(returns: Iterable<ReturnedLine>) {
     for (const r of returns) {
+      this.members.add(r.memberId);
       const k = netKey(r.memberId, r.sku);
       let list = this.returns.get(k);
       if (!list) this.returns.set(k, (list = []));
@@ -128,7 +130,7 @@ export class ReturnNetting<T> {
   }
   /** Whether a purchase line of this member and SKU can be returned (so must be offered). */
   watches(memberId: string, sku: string): boolean {
-    return this.returns.has(netKey(memberId, sku));
+    return this.members.has(memberId) && this.returns.has(netKey(memberId, sku));
   }
   /** A purchase line (offered in time order). */
   offer(ref: T, memberId: string, sku: string, at: number, size: LineSize): void {

@@ -2,7 +2,7 @@
 // from purchase lines (imports and checkouts) and redemptions (domain/recommend.ts). Reads only.
 import { Decimal } from 'decimal.js';
 import { NotFoundError, UsageError } from '../errors.js';
-import { type Candidate, type LineSize, PurchaseHistory, type Recommendation, ReturnNetting, type SegmentRecommendation, boughtTogether, emptyTogetherNote, mostPopular, recommendForMember, recommendForSegment, unknownItemHint } from '../domain/recommend.js';
+import { type Candidate, PurchaseHistory, type Recommendation, ReturnNetting, type SegmentRecommendation, boughtTogether, emptyTogetherNote, mostPopular, recommendForMember, recommendForSegment, unknownItemHint } from '../domain/recommend.js';
 import { formatMoney } from '../domain/money.js';
 import { type Rules, currentTierName } from '../domain/rules.js';
 import { mostPointsFor } from '../domain/split.js';
@@ -92,14 +92,15 @@ function historyOf(l: Ledger, exclude: ReadonlySet<string>, seen: Set<string>): 
   let member = '';
   let at = Number.NaN;
   let lines: { sku: string; category: string | null }[] = [];
-  // an imported basket's lines that a return may take back: by SKU, their units and money added up
-  const watched = new Map<string, LineSize>();
+  // an imported basket's SKUs that a return may take back (their sizes are read once the stream is done)
+  const watched = new Set<string>();
+  const offers: [basket: number, purchaseId: number, memberId: string, sku: string, at: number][] = [];
   const flush = () => {
     const b = h.addBasket(member, lines, at);
-    for (const [sku, size] of watched) netting.offer([b, sku], member, sku, at, size);
+    for (const sku of watched) offers.push([b, Number(key!.slice(1)), member, sku, at]);
     watched.clear();
   };
-  for (const [basket, memberId, boughtAt, sku, category, units, amount] of a.basketLines(l.nowIso)) {
+  for (const [basket, memberId, boughtAt, sku, category] of a.basketLines(l.nowIso)) {
     if (exclude.has(sku)) {
       seen.add(sku);
       continue;
@@ -112,12 +113,10 @@ function historyOf(l: Ledger, exclude: ReadonlySet<string>, seen: Set<string>): 
       lines = [];
     }
     lines.push({ sku, category });
-    if (basket.startsWith('p') && netting.watches(memberId, sku)) {
-      const w = watched.get(sku);
-      watched.set(sku, w ? { units: w.units === null || units === null ? null : w.units + units, amount: w.amount + amount } : { units, amount });
-    }
+    if (basket.startsWith('p') && netting.watches(memberId, sku)) watched.add(sku);
   }
   if (key !== null) flush();
+  for (const [b, purchaseId, memberId, sku, boughtAt] of offers) netting.offer([b, sku], memberId, sku, boughtAt, a.boughtSize(purchaseId, sku));
   h.dropLines(netting.returnedInFull());
   for (const [memberId, sku, category, units] of a.redemptions()) if (!exclude.has(sku)) h.addRedemption(memberId, sku, category, units);
   // reasons name an item out of stock or deactivated as they name an active one

@@ -29,12 +29,8 @@ export type SimLineRow = [
   lineRefundedCash: number,
 ];
 
-/**
- * One line of purchase history for recommendations: who bought what, when (both imports and checkouts); its
- * units (an import's quantity, null where the file gave none; a checkout line's units not refunded) and money
- * (minor units), by which imported returns are netted (ReturnLineRow).
- */
-export type BasketLineRow = [basket: string, memberId: string, at: string, sku: string, category: string | null, quantity: number | null, amount: number];
+/** One line of purchase history for recommendations: who bought what, when (both imports and checkouts). */
+export type BasketLineRow = [basket: string, memberId: string, at: string, sku: string, category: string | null, quantity: number];
 
 /** A returned line of an import (a negative line, of a return or of an order with lines of both signs), sized by its magnitude. */
 export type ReturnLineRow = [memberId: string, at: string, sku: string, quantity: number | null, amount: number];
@@ -100,12 +96,12 @@ export class Analysis {
         .raw(),
       basketLines: db
         .prepare(
-          `SELECT 'p' || p.id, p.member_id, p.purchased_at AS at, l.sku, l.category, CAST(l.quantity AS REAL), l.amount
+          `SELECT 'p' || p.id, p.member_id, p.purchased_at AS at, l.sku, l.category, 1
              FROM purchases p JOIN purchase_lines l ON l.purchase_id = p.id
             WHERE p.status <> 'rejected' AND p.voided_at IS NULL AND p.kind = 'purchase' AND l.sku IS NOT NULL AND l.amount > 0
               AND p.purchased_at <= ?
            UNION ALL
-           SELECT 'o' || o.id, o.member_id, o.paid_at AS at, ol.sku, ol.category, ol.quantity - ol.refunded_qty, ol.amount
+           SELECT 'o' || o.id, o.member_id, o.paid_at AS at, ol.sku, ol.category, ol.quantity - ol.refunded_qty
              FROM orders o JOIN order_lines ol ON ol.order_id = o.id
             WHERE o.status IN ${PAID} AND ol.quantity > ol.refunded_qty AND o.paid_at <= ?
             ORDER BY 3, 1`,
@@ -120,6 +116,8 @@ export class Analysis {
             ORDER BY p.purchased_at, p.id, l.line_no`,
         )
         .raw(),
+      // a bought SKU's lines in one purchase (by its key: a few rows), for the few a return may take back
+      lineSizes: db.prepare('SELECT CAST(quantity AS REAL), amount FROM purchase_lines WHERE purchase_id = ? AND sku = ? AND amount > 0').raw(),
       redemptions: db
         .prepare(
           `SELECT o.member_id, ol.sku, ol.category, SUM(ol.quantity - ol.refunded_qty)
@@ -164,6 +162,19 @@ export class Analysis {
   /** Every returned line of the imports up to the instant, in time order (ReturnLineRow). */
   returnLines(upToIso: string): ReturnLineRow[] {
     return this.s.returnLines.all(upToIso) as ReturnLineRow[];
+  }
+  /**
+   * How much of a SKU a purchase bought (basket 'p' || id of basketLines): its lines' units added up (null when
+   * a line has no quantity) and their money (minor units).
+   */
+  boughtSize(purchaseId: number, sku: string): { units: number | null; amount: number } {
+    let units: number | null = 0;
+    let amount = 0;
+    for (const [q, a] of this.s.lineSizes.all(purchaseId, sku) as [number | null, number][]) {
+      units = units === null || q === null ? null : units + q;
+      amount += a;
+    }
+    return { units, amount };
   }
   /** Every bought line up to the instant (a checkout paid at it included), basket by basket in time order (BasketLineRow). */
   basketLines(upToIso: string): IterableIterator<BasketLineRow> {
