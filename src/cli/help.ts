@@ -58,7 +58,7 @@ const EXAMPLES: Record<string, string[]> = {
   'report members': ['pointsmall report members --top 20 --by earned', 'pointsmall report members --format csv --out members.csv'],
   'report expiring': ['pointsmall report expiring --within 30d', 'pointsmall report expiring --within 3m --format csv --out expiring.csv'],
   'report items': ['pointsmall report items --from 2026-11-01 --to 2026-11-30'],
-  'report recommend': ['pointsmall report recommend --member M001 --top 5', 'pointsmall report recommend --item TEA-001', 'pointsmall report recommend --segment tier=gold --out gold-offers.csv'],
+  'report recommend': ['pointsmall report recommend --member M001 --top 5', 'pointsmall report recommend --item TEA-001', 'pointsmall report recommend --segment tier=gold --out gold-offers.csv', 'pointsmall report recommend --member 17850 --exclude POST,D'],
   'report segments': ['pointsmall report segments', 'pointsmall report segments --detail --format csv --out segments.csv'],
   demo: ['pointsmall demo', 'pointsmall --db /tmp/demo.db demo --force'],
   'import list': ['pointsmall import list', 'pointsmall import list --json', 'pointsmall import list --out runs.csv'],

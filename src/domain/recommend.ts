@@ -39,6 +39,7 @@ export interface Recommendation {
   cashWithPoints: string | null;
   /** Whether the member's available points cover pointsPrice (null: not for points, or no member); a frozen member: false. */
   affordable: boolean | null;
+  /** Points the member must still earn to pay pointsPrice (0: they have them); null: not for points, no member, or the member is frozen. */
   pointsNeeded: number | null;
 }
 
@@ -90,6 +91,85 @@ const DAY_MS = 86_400_000;
 /** Baskets read per item when counting what is bought with it: enough for the signal, bounded cost. */
 const BASKETS_PER_ITEM = 400;
 
+/** The size of an imported line, as returns are netted: its units when the file gave a quantity (else null), and its money (minor units, > 0). */
+export interface LineSize {
+  units: number | null;
+  amount: number;
+}
+
+/** One returned line of an import: a negative line (of a return, or of an order with lines of both signs), sized by its magnitude. */
+export interface ReturnedLine extends LineSize {
+  memberId: string;
+  sku: string;
+  /** When it was returned (ms since the epoch). */
+  at: number;
+}
+
+/**
+ * Imported returns net against what the member bought (README, report recommend): a returned line takes from
+ * the member's latest purchase lines of the same SKU at or before it (a line of the same instant, such as the
+ * other half of an order with lines of both signs, included), in units where both lines give a quantity and
+ * in money otherwise, and a purchase line taken back in full was not bought. A line partly returned still was;
+ * a return of more than was bought (before the ledger's history, say) takes what there is. The returns are
+ * given first (they are few); purchase lines are offered as the history streams by, in time order, and only
+ * those of a member and SKU that has a return need to be. `T`: whatever names a line to the caller.
+ */
+export class ReturnNetting<T> {
+  private readonly returns = new Map<string, ReturnedLine[]>();
+  private readonly members = new Set<string>();
+  private readonly lines = new Map<string, { ref: T; at: number; size: LineSize }[]>();
+  constructor(returns: Iterable<ReturnedLine>) {
+    for (const r of returns) {
+      this.members.add(r.memberId);
+      const k = netKey(r.memberId, r.sku);
+      let list = this.returns.get(k);
+      if (!list) this.returns.set(k, (list = []));
+      list.push(r);
+    }
+    for (const list of this.returns.values()) list.sort((a, b) => a.at - b.at);
+  }
+  /** Whether a purchase line of this member and SKU can be returned (so must be offered). */
+  watches(memberId: string, sku: string): boolean {
+    return this.members.has(memberId) && this.returns.has(netKey(memberId, sku));
+  }
+  /** A purchase line (offered in time order). */
+  offer(ref: T, memberId: string, sku: string, at: number, size: LineSize): void {
+    const k = netKey(memberId, sku);
+    if (!this.returns.has(k)) return;
+    let list = this.lines.get(k);
+    if (!list) this.lines.set(k, (list = []));
+    list.push({ ref, at, size });
+  }
+  /** The purchase lines offered that returns took back in full. */
+  returnedInFull(): T[] {
+    const EPS = 1e-9;
+    const out: T[] = [];
+    for (const [k, bought] of this.lines) {
+      const stack: { ref: T; size: LineSize; kept: number }[] = [];
+      let next = 0;
+      for (const r of this.returns.get(k)!) {
+        // the lines bought at or before the return, latest on top
+        for (; next < bought.length && bought[next].at <= r.at; next++) stack.push({ ...bought[next], kept: 1 });
+        let left = 1; // the share of the return not yet matched
+        while (left > EPS && stack.length) {
+          const top = stack[stack.length - 1];
+          const byUnits = r.units !== null && top.size.units !== null && r.units > 0 && top.size.units > 0;
+          const [ret, line] = byUnits ? [r.units!, top.size.units!] : [r.amount, top.size.amount];
+          const take = Math.min(top.kept, (left * ret) / line);
+          top.kept -= take;
+          left -= (take * line) / ret;
+          if (top.kept <= EPS) {
+            stack.pop();
+            out.push(top.ref);
+          }
+        }
+      }
+    }
+    return out;
+  }
+}
+const netKey = (memberId: string, sku: string): string => `${memberId}\u0000${sku}`;
+
 export interface TierStats {
   /** Baskets with the item, among the tier's; the most of any item, and of any item per category. */
   count: Map<number, number>;
@@ -116,6 +196,11 @@ export class PurchaseHistory {
   readonly memberBaskets = new Map<string, number[]>();
   /** Redemptions: items each member bought with points (times). */
   readonly redeemed = new Map<string, Map<number, number>>();
+  /**
+   * Names of items that may be no candidate (the whole catalog: out of stock and deactivated items too), so a
+   * reason names an item the same way whether or not it can be recommended today.
+   */
+  readonly names = new Map<string, string>();
 
   item(sku: string, category: string | null = null): number {
     let id = this.ids.get(sku);
@@ -132,10 +217,10 @@ export class PurchaseHistory {
     return this.ids.get(sku);
   }
 
-  /** One basket: a member's purchase (or checkout) of these items, bought at `at` (ms since the epoch) when known. */
-  addBasket(memberId: string, lines: readonly { sku: string; category: string | null }[], at = Number.NaN): void {
+  /** One basket: a member's purchase (or checkout) of these items, bought at `at` (ms since the epoch) when known. Its number (-1: no lines). */
+  addBasket(memberId: string, lines: readonly { sku: string; category: string | null }[], at = Number.NaN): number {
     const items = [...new Set(lines.map((x) => this.item(x.sku, x.category)))];
-    if (!items.length) return;
+    if (!items.length) return -1;
     const b = this.basketItems.length;
     this.basketItems.push(items);
     this.basketMember.push(memberId);
@@ -145,6 +230,34 @@ export class PurchaseHistory {
     let mine = this.memberBaskets.get(memberId);
     if (!mine) this.memberBaskets.set(memberId, (mine = []));
     mine.push(b);
+    return b;
+  }
+
+  /**
+   * Takes lines back out of baskets already fed: [basket, sku] of lines returned in full (ReturnNetting). The
+   * item leaves the basket (not bought, not bought with the others, not counted in popularity); a basket left
+   * with nothing is no order of its member at all, as a checkout refunded in full is not. Call it before ranking.
+   */
+  dropLines(lines: readonly (readonly [basket: number, sku: string])[]): void {
+    if (!lines.length) return;
+    const emptied = new Set<number>();
+    for (const [b, sku] of lines) {
+      const i = this.ids.get(sku);
+      const items = this.basketItems[b];
+      if (i === undefined || !items?.includes(i)) continue;
+      this.basketItems[b] = items.filter((x) => x !== i);
+      this.itemBaskets[i] = this.itemBaskets[i].filter((x) => x !== b);
+      if (!this.basketItems[b].length) emptied.add(b);
+    }
+    for (const b of emptied) {
+      const member = this.basketMember[b];
+      const left = (this.memberBaskets.get(member) ?? []).filter((x) => x !== b);
+      if (left.length) this.memberBaskets.set(member, left);
+      else this.memberBaskets.delete(member);
+    }
+    this.tierCache.clear();
+    this.rebuyCache = null;
+    this.calibration = new WeakMap();
   }
 
   addRedemption(memberId: string, sku: string, category: string | null, times = 1): void {
@@ -364,7 +477,8 @@ function priced(c: Candidate, score: number, reason: string, available: number |
     pointsPrice: p,
     cashWithPoints: p === null ? null : (c.cashWithPoints ?? null),
     affordable: p === null || available === null ? null : !frozen && available >= p,
-    pointsNeeded: p === null || available === null ? null : Math.max(0, p - available),
+    // a frozen member pays nothing with points, however many they earn: no number is needed (null)
+    pointsNeeded: p === null || available === null || frozen ? null : Math.max(0, p - available),
   };
 }
 
@@ -373,7 +487,7 @@ export interface MemberFacts {
   /** The member's tier now (null: none), and every member's, for "members like them". */
   tier: string | null;
   tierOf: (memberId: string) => string | null;
-  /** Points the member can spend now. */
+  /** Points the member can spend now; negative for a member in debt (what they must earn before any point is usable). */
   available: number | null;
   /** A frozen member can pay nothing with points (checkout refuses): no item is affordable to them. */
   frozen?: boolean;
@@ -621,7 +735,7 @@ function nameOf(h: PurchaseHistory, candidates: readonly Candidate[], i: number)
   let names = nameCache.get(candidates);
   if (!names) nameCache.set(candidates, (names = new Map(candidates.map((c) => [c.sku, c.name]))));
   const sku = h.skus[i];
-  const name = names.get(sku);
+  const name = names.get(sku) ?? h.names.get(sku);
   return name && name !== sku ? `${name} (${sku})` : sku;
 }
 
@@ -645,6 +759,18 @@ export function boughtTogether(h: PurchaseHistory, sku: string, candidates: read
   }
   out.sort((a, b) => b.score - a.score || (a.c.sku < b.c.sku ? -1 : 1));
   return out.slice(0, top).map((x) => priced(x.c, x.score, x.reason, null));
+}
+
+/**
+ * Why boughtTogether gave nothing for an item, in words: it was never bought, or only ever alone, or what
+ * was bought with it is no candidate today (out of stock, deactivated, left out with --exclude).
+ */
+export function emptyTogetherNote(h: PurchaseHistory, sku: string): string {
+  const i = h.idOf(sku);
+  const n = i === undefined ? 0 : h.count(i);
+  if (!n) return `${sku} was never bought (no imported purchase line or paid checkout has it): nothing was bought with it`;
+  if (!together(h, i!).size) return `${sku} was bought in ${n} ${n === 1 ? 'order' : 'orders'}, ${n === 1 ? 'alone' : 'each time alone'}: nothing was bought with it`;
+  return `what was bought with ${sku} cannot be recommended now (out of stock, deactivated or left out)`;
 }
 
 export interface SegmentRecommendation extends Omit<Recommendation, 'affordable' | 'pointsNeeded'> {
@@ -690,10 +816,17 @@ export function recommendForSegment(
     const k = cat !== null && cMax ? (catBought.get(cat) ?? 0) / cMax : 0;
     const affording = avail.filter((a) => a >= c.pointsPrice!).length;
     const reach = avail.length ? affording / avail.length : 0;
+    // the category part is about the group's categories, not the item: it claims the item popular among
+    // the group only when the group bought it, and otherwise says what is true of the item
+    const n = i !== undefined ? (bought.get(i) ?? 0) : 0;
+    const shop = i !== undefined ? h.count(i) : 0;
+    const inCat = n
+      ? `popular in ${cat} among ${segment.label} members (bought ${times(n)} by them)`
+      : `${segment.label} members buy ${cat}; this one is ${shop ? `in ${shop} ${shop === 1 ? 'order' : 'orders'} of other members` : 'not bought yet'}`;
     const parts: [number, string][] = [
       [0.4 * r, `redeemed ${times(redeemed.get(i!) ?? 0)} by ${segment.label} members`],
-      [0.25 * b, `bought ${times(bought.get(i!) ?? 0)} by ${segment.label} members`],
-      [0.2 * k, `popular in ${cat} among ${segment.label} members`],
+      [0.25 * b, `bought ${times(n)} by ${segment.label} members`],
+      [0.2 * k, inCat],
       [0.15 * reach, `${affording} of ${avail.length} ${segment.label} members can pay it with ${payWords(c)} today`],
     ];
     const score = parts.reduce((a, p) => a + p[0], 0);

@@ -2,7 +2,7 @@
 // from purchase lines (imports and checkouts) and redemptions (domain/recommend.ts). Reads only.
 import { Decimal } from 'decimal.js';
 import { NotFoundError, UsageError } from '../errors.js';
-import { type Candidate, PurchaseHistory, type Recommendation, type SegmentRecommendation, boughtTogether, mostPopular, recommendForMember, recommendForSegment, unknownItemHint } from '../domain/recommend.js';
+import { type Candidate, PurchaseHistory, type Recommendation, ReturnNetting, type SegmentRecommendation, boughtTogether, emptyTogetherNote, mostPopular, recommendForMember, recommendForSegment, unknownItemHint } from '../domain/recommend.js';
 import { formatMoney } from '../domain/money.js';
 import { type Rules, currentTierName } from '../domain/rules.js';
 import { mostPointsFor } from '../domain/split.js';
@@ -15,23 +15,38 @@ import { availableOf } from './points.js';
 export interface MemberRecommendations {
   memberId: string;
   tier: string | null;
+  /** As `member show` gives it: negative for a member in debt (SPEC §4.6: no usable points, the debt repaid first). */
   availablePoints: number;
+  /** Points the member owes (returns taken back beyond their points): later credits repay it before any can be spent. */
+  debt: number;
+  /** A frozen member pays nothing with points (checkout refuses them): no item is affordable, pointsNeeded is null. */
+  frozen: boolean;
+  /** SKUs left out as not products (--exclude), as given; and those of them no catalog item or purchase line has. */
+  excluded: string[];
+  excludedNotSeen: string[];
   recommendations: Recommendation[];
 }
 
 export interface ItemRecommendations {
   sku: string;
   name: string;
+  /** Why the list is empty (never bought, bought only alone, its companions not recommendable); null when it is not. */
+  note: string | null;
+  excluded: string[];
+  excludedNotSeen: string[];
   recommendations: Recommendation[];
 }
 
 export interface SegmentRecommendations {
   segment: string;
   members: number;
+  excluded: string[];
+  excludedNotSeen: string[];
   recommendations: SegmentRecommendation[];
 }
 
-export type RecommendInput = { member?: string; item?: string; segment?: string; top?: number };
+/** `exclude`: SKUs that are not products (postage, fees, manual lines), each given once or as a comma-separated list. */
+export type RecommendInput = { member?: string; item?: string; segment?: string; top?: number; exclude?: readonly string[] };
 
 /**
  * What can be recommended: the active catalog, each item with what a checkout of it takes with the most
@@ -40,8 +55,8 @@ export type RecommendInput = { member?: string; item?: string; segment?: string;
  * that only imports purchases) gets the items of its purchase history instead, by SKU. An item out of
  * stock (none left beyond what open checkouts hold) is left out: checkout would refuse it.
  */
-function candidatesOf(l: Ledger, rules: Rules, h: PurchaseHistory): Candidate[] {
-  const items = l.store.get(catalog).list();
+function candidatesOf(l: Ledger, rules: Rules, h: PurchaseHistory, exclude: ReadonlySet<string>): Candidate[] {
+  const items = l.store.get(catalog).list().filter((c) => !exclude.has(c.sku));
   if (!items.length && !l.store.get(catalog).list({ all: true }).length) {
     return h.skus.map((sku, i) => ({ sku, name: sku, category: h.categoryOf[i], pointsPrice: null }));
   }
@@ -55,25 +70,57 @@ function candidatesOf(l: Ledger, rules: Rules, h: PurchaseHistory): Candidate[] 
   });
 }
 
-function historyOf(l: Ledger): PurchaseHistory {
+/**
+ * The purchase history up to now: imported purchases and paid checkouts, basket by basket. A checkout's
+ * refunded units are left out by the query; an import's returns are netted here (ReturnNetting): a purchase
+ * line returned in full leaves its basket, and a basket returned whole is no order.
+ */
+/**
+ * `exclude`: SKUs that are not products (--exclude): their lines are left out of every basket, as if never
+ * bought (so never a candidate, a reason or a count); `seen` collects those of them the history has.
+ */
+function historyOf(l: Ledger, exclude: ReadonlySet<string>, seen: Set<string>): PurchaseHistory {
   const a = l.store.get(analysis);
   const h = new PurchaseHistory();
+  const returns = a.returnLines(l.nowIso).filter(([, , sku]) => {
+    if (!exclude.has(sku)) return true;
+    seen.add(sku);
+    return false;
+  });
+  const netting = new ReturnNetting<[number, string]>(returns.map(([memberId, at, sku, units, amount]) => ({ memberId, sku, at: Date.parse(at), units, amount })));
   let key: string | null = null;
   let member = '';
   let at = Number.NaN;
   let lines: { sku: string; category: string | null }[] = [];
+  // an imported basket's SKUs that a return may take back (their sizes are read once the stream is done)
+  const watched = new Set<string>();
+  const offers: [basket: number, purchaseId: number, memberId: string, sku: string, at: number][] = [];
+  const flush = () => {
+    const b = h.addBasket(member, lines, at);
+    for (const sku of watched) offers.push([b, Number(key!.slice(1)), member, sku, at]);
+    watched.clear();
+  };
   for (const [basket, memberId, boughtAt, sku, category] of a.basketLines(l.nowIso)) {
+    if (exclude.has(sku)) {
+      seen.add(sku);
+      continue;
+    }
     if (basket !== key) {
-      if (key !== null) h.addBasket(member, lines, at);
+      if (key !== null) flush();
       key = basket;
       member = memberId;
       at = Date.parse(boughtAt);
       lines = [];
     }
     lines.push({ sku, category });
+    if (basket.startsWith('p') && netting.watches(memberId, sku)) watched.add(sku);
   }
-  if (key !== null) h.addBasket(member, lines, at);
-  for (const [memberId, sku, category, units] of a.redemptions()) h.addRedemption(memberId, sku, category, units);
+  if (key !== null) flush();
+  for (const [b, purchaseId, memberId, sku, boughtAt] of offers) netting.offer([b, sku], memberId, sku, boughtAt, a.boughtSize(purchaseId, sku));
+  h.dropLines(netting.returnedInFull());
+  for (const [memberId, sku, category, units] of a.redemptions()) if (!exclude.has(sku)) h.addRedemption(memberId, sku, category, units);
+  // reasons name an item out of stock or deactivated as they name an active one
+  for (const c of l.store.get(catalog).list({ all: true })) h.names.set(c.sku, c.name);
   return h;
 }
 
@@ -97,29 +144,40 @@ export async function recommend(ctx: Ctx, input: RecommendInput): Promise<Member
     if (!m) throw new UsageError(`--segment ${JSON.stringify(input.segment)} is not a segment`, 'name a tier: --segment tier=gold');
     segmentTier = m[1].trim();
   }
+  const excluded = [...new Set((input.exclude ?? []).flatMap((x) => x.split(',')).map((x) => x.trim()).filter((x) => x !== ''))];
+  const exclude = new Set(excluded);
+  if (kind === 'item' && exclude.has(input.item!)) throw new UsageError(`--item ${input.item} is one of the SKUs --exclude leaves out`, 'drop it from --exclude, or name another item');
   return withLedger(ctx, (l) =>
     l.store.read(() => {
       const { rules } = rulesAt(l, l.nowIso);
+      const seen = new Set<string>();
+      const readHistory = () => historyOf(l, exclude, seen);
+      /** The --exclude SKUs no catalog item (inactive ones too) or purchase line has: a typo, or a SKU of another shop. */
+      const notSeen = () => excluded.filter((sku) => !seen.has(sku) && !l.store.get(catalog).get(sku));
+      const candidates = (h: PurchaseHistory) => candidatesOf(l, rules, h, exclude);
       if (kind === 'member') {
         const m = l.store.get(members).get(input.member!);
         if (!m) throw new NotFoundError('member', input.member!, 'list members with: pointsmall member list');
         const tiers = tiersNow(l, rules);
         const tier = tiers.get(m.id) ?? null;
-        const available = Math.max(0, availableOf(l, m));
-        const h = historyOf(l);
-        const recs = recommendForMember(h, { memberId: m.id, tier, tierOf: (id) => tiers.get(id) ?? null, available, frozen: m.status === 'frozen' }, candidatesOf(l, rules, h), top, Date.parse(l.nowIso));
-        return { memberId: m.id, tier, availablePoints: available, recommendations: recs };
+        // negative in debt: points needed then count the debt, which later credits repay first (SPEC §4.6)
+        const available = availableOf(l, m);
+        const h = readHistory();
+        const frozen = m.status === 'frozen';
+        const recs = recommendForMember(h, { memberId: m.id, tier, tierOf: (id) => tiers.get(id) ?? null, available, frozen }, candidates(h), top, Date.parse(l.nowIso));
+        return { memberId: m.id, tier, availablePoints: available, debt: m.debt, frozen, excluded, excludedNotSeen: notSeen(), recommendations: recs };
       }
       if (kind === 'item') {
         const sku = input.item!;
-        const h = historyOf(l);
+        const h = readHistory();
         const item = l.store.get(catalog).get(sku);
         if (!item && h.idOf(sku) === undefined) {
           const cat = l.store.get(catalog);
           const noCatalog = !cat.list({ all: true }).length;
           throw new NotFoundError('item', sku, noCatalog ? unknownItemHint(sku, mostPopular(h, 8), h.skus) : 'list items with: pointsmall catalog list --all');
         }
-        return { sku, name: item?.name ?? sku, recommendations: boughtTogether(h, sku, candidatesOf(l, rules, h), top) };
+        const recs = boughtTogether(h, sku, candidates(h), top);
+        return { sku, name: item?.name ?? sku, note: recs.length ? null : emptyTogetherNote(h, sku), excluded, excludedNotSeen: notSeen(), recommendations: recs };
       }
       const names = rules.tiers.map((t) => t.name);
       const pinnedOnly = [...tiersNow(l, rules).values()].includes(segmentTier!);
@@ -135,11 +193,13 @@ export async function recommend(ctx: Ctx, input: RecommendInput): Promise<Member
         // a frozen member can pay nothing with points today (checkout refuses them)
         if (m) available.set(id, m.status === 'frozen' ? 0 : Math.max(0, availableOf(l, m)));
       }
-      const h = historyOf(l);
+      const h = readHistory();
       return {
         segment: `tier=${segmentTier}`,
         members: group.size,
-        recommendations: recommendForSegment(h, { label: segmentTier!, members: group, available }, candidatesOf(l, rules, h), top),
+        excluded,
+        excludedNotSeen: notSeen(),
+        recommendations: recommendForSegment(h, { label: segmentTier!, members: group, available }, candidates(h), top),
       };
     }),
   );

@@ -32,6 +32,9 @@ export type SimLineRow = [
 /** One line of purchase history for recommendations: who bought what, when (both imports and checkouts). */
 export type BasketLineRow = [basket: string, memberId: string, at: string, sku: string, category: string | null, quantity: number];
 
+/** A returned line of an import (a negative line, of a return or of an order with lines of both signs), sized by its magnitude. */
+export type ReturnLineRow = [memberId: string, at: string, sku: string, quantity: number | null, amount: number];
+
 export interface StoredLine {
   lineNo: number;
   sku: string | null;
@@ -104,6 +107,17 @@ export class Analysis {
             ORDER BY 3, 1`,
         )
         .raw(),
+      // the negative lines of imports (returns, and the returned side of orders with lines of both signs)
+      returnLines: db
+        .prepare(
+          `SELECT p.member_id, p.purchased_at, l.sku, ABS(CAST(l.quantity AS REAL)), -l.amount
+             FROM purchases p JOIN purchase_lines l ON l.purchase_id = p.id
+            WHERE p.status <> 'rejected' AND p.voided_at IS NULL AND l.sku IS NOT NULL AND l.amount < 0 AND p.purchased_at <= ?
+            ORDER BY p.purchased_at, p.id, l.line_no`,
+        )
+        .raw(),
+      // a bought SKU's lines in one purchase (by its key: a few rows), for the few a return may take back
+      lineSizes: db.prepare('SELECT CAST(quantity AS REAL), amount FROM purchase_lines WHERE purchase_id = ? AND sku = ? AND amount > 0').raw(),
       redemptions: db
         .prepare(
           `SELECT o.member_id, ol.sku, ol.category, SUM(ol.quantity - ol.refunded_qty)
@@ -144,6 +158,23 @@ export class Analysis {
   /** Net points each member earned by purchases and checkouts before the instant (the tier basis of a simulation). */
   earnedBefore(iso: string): Map<string, number> {
     return new Map(this.s.earnedBefore.all(iso, iso) as [string, number][]);
+  }
+  /** Every returned line of the imports up to the instant, in time order (ReturnLineRow). */
+  returnLines(upToIso: string): ReturnLineRow[] {
+    return this.s.returnLines.all(upToIso) as ReturnLineRow[];
+  }
+  /**
+   * How much of a SKU a purchase bought (basket 'p' || id of basketLines): its lines' units added up (null when
+   * a line has no quantity) and their money (minor units).
+   */
+  boughtSize(purchaseId: number, sku: string): { units: number | null; amount: number } {
+    let units: number | null = 0;
+    let amount = 0;
+    for (const [q, a] of this.s.lineSizes.all(purchaseId, sku) as [number | null, number][]) {
+      units = units === null || q === null ? null : units + q;
+      amount += a;
+    }
+    return { units, amount };
   }
   /** Every bought line up to the instant (a checkout paid at it included), basket by basket in time order (BasketLineRow). */
   basketLines(upToIso: string): IterableIterator<BasketLineRow> {

@@ -2,7 +2,7 @@
 // redemptions of members like them, each with its reason, and the points check against what the member has.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type Candidate, PurchaseHistory, RANKING, boughtTogether, mostPopular, recommendForMember, recommendForSegment } from '../../src/domain/recommend.js';
+import { type Candidate, PurchaseHistory, RANKING, ReturnNetting, boughtTogether, emptyTogetherNote, mostPopular, recommendForMember, recommendForSegment } from '../../src/domain/recommend.js';
 
 const item = (sku: string, category: string | null, pointsPrice: number | null = null, name = sku): Candidate => ({ sku, name, category, pointsPrice });
 const CATALOG = [
@@ -225,6 +225,21 @@ describe('boughtTogether and recommendForSegment', () => {
     expect(boughtTogether(shop(), 'NONE', CATALOG, 5)).toEqual([]);
   });
 
+  it('says why nothing is bought together with an item: never bought, bought only alone, or its companions cannot be recommended', () => {
+    const h = shop();
+    expect(emptyTogetherNote(h, 'BAG')).toBe('BAG was never bought (no imported purchase line or paid checkout has it): nothing was bought with it');
+    expect(emptyTogetherNote(h, 'CABLE')).toBe('CABLE was bought in 6 orders, each time alone: nothing was bought with it');
+    expect(emptyTogetherNote(h, 'TEA')).toBe('what was bought with TEA cannot be recommended now (out of stock, deactivated or left out)');
+  });
+
+  it('names an item that is no candidate (out of stock, deactivated) by the name it was given, as a candidate is named', () => {
+    const h = shop();
+    const noTea = CATALOG.filter((c) => c.sku !== 'TEA');
+    expect(boughtTogether(h, 'TEA', noTea, 5)[0].reason).toBe('bought together with TEA in 4 orders');
+    h.names.set('TEA', 'Green tea');
+    expect(boughtTogether(h, 'TEA', noTea, 5)[0].reason).toBe('bought together with Green tea (TEA) in 4 orders');
+  });
+
   it('promotes to a group what it redeems and buys, only items payable with points, with how many can pay', () => {
     const h = shop();
     h.addRedemption('A', 'BAG', 'gifts', 2);
@@ -233,6 +248,16 @@ describe('boughtTogether and recommendForSegment', () => {
     expect(recs[1]).toMatchObject({ reason: 'redeemed twice by gold members', membersAffording: 3 });
     expect(recs.map((r) => r.sku)).not.toContain('CABLE');
     expect(recs.find((r) => r.sku === 'TEA')).toMatchObject({ membersAffording: 2 });
+  });
+
+  it('claims an item is popular in a category among the group only when the group bought it; otherwise says what is true', () => {
+    // X (the group) bought TEA alone; OOLONG, another tea, only other members bought (2 orders); a third tea nobody did
+    const teas = [...CATALOG, item('PUER', 'tea', 900)];
+    const recs = recommendForSegment(shop(), { label: 'gold', members: new Set(['X']), available: new Map([['X', 0]]) }, teas, 10);
+    expect(recs.find((r) => r.sku === 'OOLONG')?.reason).toBe('gold members buy tea; this one is in 2 orders of other members');
+    expect(recs.find((r) => r.sku === 'PUER')?.reason).toBe('gold members buy tea; this one is not bought yet');
+    expect(recs.find((r) => r.sku === 'TEA')?.reason).toMatch(/^(bought once by gold members|popular in tea among gold members \(bought once by them\))$/);
+    for (const r of recs) if (/^popular in/.test(r.reason)) expect(r.sku).toBe('TEA');
   });
 
   it('a mixed item is promised as points + cash, and a frozen member affords nothing', () => {
@@ -353,5 +378,39 @@ describe('recommendForMember: the ledger calibrates itself against the shop\'s f
       }),
       { numRuns: 40 },
     );
+  });
+});
+
+describe('imported returns: a line returned in full was not bought', () => {
+  const ret = (memberId: string, sku: string, at: number, units: number | null, amount: number) => ({ memberId, sku, at, units, amount });
+
+  it('a return takes from the member\'s latest purchase lines of the SKU at or before it, in units where both have them, else in money', () => {
+    const n = new ReturnNetting<string>([ret('A', 'X', 30, 2, 200), ret('A', 'X', 40, 1, 100), ret('A', 'Y', 5, 1, 100), ret('A', 'Z', 50, null, 500), ret('B', 'X', 10, 3, 300)]);
+    expect(n.watches('A', 'X')).toBe(true);
+    expect(n.watches('A', 'Q')).toBe(false);
+    expect(n.watches('C', 'X')).toBe(false);
+    n.offer('a1', 'A', 'X', 10, { units: 3, amount: 300 });
+    n.offer('a2', 'A', 'X', 20, { units: 2, amount: 200 }); // the return at 30 takes both units back
+    n.offer('a3', 'A', 'X', 45, { units: 1, amount: 100 }); // bought after every return of X: kept
+    n.offer('y1', 'A', 'Y', 10, { units: 1, amount: 100 }); // the return of Y came before it: kept
+    n.offer('z1', 'A', 'Z', 20, { units: 2, amount: 300 }); // 500 in money covers both lines of Z …
+    n.offer('z2', 'A', 'Z', 50, { units: null, amount: 200 }); // … the same instant's first
+    n.offer('b1', 'B', 'X', 10, { units: 4, amount: 400 }); // 3 of 4 returned: still bought
+    expect(n.returnedInFull().sort()).toEqual(['a2', 'z1', 'z2']);
+  });
+
+  it('the history drops returned lines: no "bought it before", no co-purchase, no popularity, and an order returned whole is no order', () => {
+    const h = new PurchaseHistory();
+    const b1 = h.addBasket('M', [{ sku: 'TEA', category: 'tea' }, { sku: 'CUP', category: 'home' }]);
+    const b2 = h.addBasket('M', [{ sku: 'POT', category: 'home' }]);
+    h.addBasket('N', [{ sku: 'TEA', category: 'tea' }, { sku: 'POT', category: 'home' }]);
+    h.dropLines([[b1, 'CUP'], [b2, 'POT']]);
+    expect(h.memberBaskets.get('M')).toEqual([b1]);
+    expect(h.count(h.idOf('CUP')!)).toBe(0);
+    expect(h.count(h.idOf('POT')!)).toBe(1);
+    expect(boughtTogether(h, 'TEA', CATALOG, 5).map((r) => r.sku)).toEqual(['POT']);
+    const recs = recommendForMember(h, { memberId: 'M', tier: null, tierOf: () => null, available: null }, CATALOG, 10);
+    expect(recs.find((r) => r.sku === 'CUP')).toBeUndefined();
+    expect(recs.find((r) => r.sku === 'POT')?.reason ?? '').not.toMatch(/^bought it/);
   });
 });

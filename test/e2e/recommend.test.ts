@@ -18,7 +18,7 @@ describe('report recommend', () => {
   it('--member: active catalog items best first, each with a reason and the points check against the member\'s available points', () => {
     const member = ok(['member', 'show', 'M002']);
     const r = ok(['report', 'recommend', '--member', 'M002']);
-    expect(Object.keys(r).sort()).toEqual(['availablePoints', 'memberId', 'recommendations', 'tier']);
+    expect(Object.keys(r).sort()).toEqual(['availablePoints', 'debt', 'excluded', 'excludedNotSeen', 'frozen', 'memberId', 'recommendations', 'tier']);
     expect(r.memberId).toBe('M002');
     expect(r.availablePoints).toBe(member.available);
     const recs: Rec[] = r.recommendations;
@@ -48,6 +48,14 @@ describe('report recommend', () => {
     }
   });
 
+  it('--item of an item never bought: an empty list that says why', () => {
+    const r = ok(['report', 'recommend', '--item', 'GIFT-001']);
+    expect(r.recommendations).toEqual([]);
+    expect(r.note).toMatch(/^GIFT-001 was never bought/);
+    expect(run(['report', 'recommend', '--item', 'GIFT-001']).stdout).toMatch(/^note\s+GIFT-001 was never bought/m);
+    expect(ok(['report', 'recommend', '--item', 'TEA-001']).note).toBeNull();
+  });
+
   it('--segment tier=NAME: redemption options for the tier\'s members, payable with points', () => {
     const r = ok(['report', 'recommend', '--segment', 'tier=silver']);
     expect(r.segment).toBe('tier=silver');
@@ -56,6 +64,18 @@ describe('report recommend', () => {
       expect(x.pointsPrice).not.toBeNull();
       expect(x.membersAffording).toBeLessThanOrEqual(r.members);
     }
+  });
+
+  it('--segment tier=gold: "popular in … among gold members" only for items gold members bought', () => {
+    // the demo's one gold member, M008, bought these (fixtures/purchases.csv)
+    const bought = new Set(['HOME-001', 'HOME-002', 'HOME-003', 'TEA-001', 'ELEC-003']);
+    const recs: Rec[] = ok(['report', 'recommend', '--segment', 'tier=gold']).recommendations;
+    expect(recs.length).toBeGreaterThan(0);
+    for (const x of recs) {
+      if (/^popular in \S+ among gold members/.test(x.reason)) expect(bought.has(x.sku), `${x.sku}: ${x.reason}`).toBe(true);
+      if (!bought.has(x.sku)) expect(x.reason).not.toMatch(/bought .* by gold members|popular .* among gold members/);
+    }
+    expect(recs.some((x) => /^gold members buy \S+; this one /.test(x.reason))).toBe(true);
   });
 
   it('counts checkouts paid at this very instant: a shop whose history is a few checkouts a moment ago gets recommendations', () => {
@@ -79,8 +99,17 @@ describe('report recommend', () => {
     const csv = join(demo.dir, 'recs.csv');
     expect(run(['report', 'recommend', '--member', 'M002', '--out', csv]).code).toBe(0);
     const lines = readFileSync(csv, 'utf8').trim().split(/\r?\n/);
-    expect(lines[0]).toBe('#,sku,name,score,why,points price,affordable,points needed');
-    expect(lines.length).toBe(1 + ok(['report', 'recommend', '--member', 'M002']).recommendations.length);
+    // points price and cash with points in columns of their own, as numbers (the table writes "2580 + 103.20")
+    expect(lines[0]).toBe('#,sku,name,score,why,points price,cash with points,affordable,points needed');
+    const recs: Rec[] = ok(['report', 'recommend', '--member', 'M002']).recommendations;
+    expect(lines.length).toBe(1 + recs.length);
+    const mixed = recs.findIndex((x) => x.pointsPrice !== null && (x as Rec & { cashWithPoints: string }).cashWithPoints !== '0.00');
+    expect(mixed).toBeGreaterThan(-1);
+    const cells = lines[1 + mixed].split(',');
+    expect(cells.slice(-4)).toEqual([String(recs[mixed].pointsPrice), (recs[mixed] as Rec & { cashWithPoints: string }).cashWithPoints, String(recs[mixed].affordable), String(recs[mixed].pointsNeeded)]);
+    const seg = join(demo.dir, 'seg.csv');
+    expect(run(['report', 'recommend', '--segment', 'tier=silver', '--out', seg]).code).toBe(0);
+    expect(readFileSync(seg, 'utf8').split(/\r?\n/)[0]).toBe('#,sku,name,score,why,points price,cash with points,members affording');
     const html = join(demo.dir, 'recs.html');
     expect(run(['report', 'recommend', '--item', 'TEA-001', '--out', html]).code).toBe(0);
     expect(readFileSync(html, 'utf8')).toContain('Bought together with TEA-001');
@@ -92,6 +121,16 @@ describe('report recommend', () => {
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stdout).toBe('');
     }
+  });
+
+  it('--top 0 is refused alike by report recommend, report members and rules simulate (a list of nothing is a usage error)', () => {
+    for (const args of [['report', 'recommend', '--member', 'M002'], ['report', 'members'], ['rules', 'simulate', join(FIXTURES, 'rules.json')]]) {
+      const r = run([...args, '--top', '0', '--json']);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(JSON.parse(r.stderr).error.message).toMatch(/--top "0" must be a whole number ≥ 1/);
+    }
+    expect(run(['rules', 'simulate', join(FIXTURES, 'rules.json'), '--top', '1', '--json']).code).toBe(0);
   });
 
   it('the public retail samples of the bench import cleanly, and a repeat customer gets reasons from them', () => {
@@ -122,6 +161,33 @@ describe('report recommend', () => {
   });
 });
 
+describe('report recommend --exclude: lines that are not products (postage, fees) on a ledger without a catalog', () => {
+  it('leaves the SKUs out of the list, the reasons and the counts, saying so; unseen ones are named, and --item of one is refused', () => {
+    const year = tmpLedger({ timezone: 'Europe/London', currency: 'GBP' });
+    year.ok(['import', 'purchases', join(FIXTURES, 'online-retail-uci-year-sample.csv'), '--profile', join(FIXTURES, 'profile-online-retail.json')]);
+    // without: the export's postage line is everyone's favourite
+    expect((year.ok(['report', 'recommend', '--member', '17841.0', '--top', '5']).recommendations as Rec[]).map((x) => x.sku)).toContain('POST');
+    // D (discount) is only ever a negative line there, and no line has BANK CHARGES
+    const r = year.ok(['report', 'recommend', '--member', '17841.0', '--top', '5', '--exclude', 'POST,D', '--exclude', 'BANK CHARGES']);
+    expect(r).toMatchObject({ excluded: ['POST', 'D', 'BANK CHARGES'], excludedNotSeen: ['BANK CHARGES'] });
+    expect(r.recommendations).toHaveLength(5);
+    for (const x of r.recommendations as Rec[]) {
+      expect(['POST', 'D']).not.toContain(x.sku);
+      expect(x.reason).not.toMatch(/\bPOST\b|\(D\)/);
+    }
+    const item = year.ok(['report', 'recommend', '--item', '85123A', '--exclude', 'POST']);
+    expect(item.excluded).toEqual(['POST']);
+    for (const x of item.recommendations as Rec[]) expect(x.sku).not.toBe('POST');
+    const text = year.run(['report', 'recommend', '--member', '17841.0', '--exclude', 'POST,D,BANK CHARGES']).stdout;
+    expect(text).toMatch(/^left out\s+POST, D, BANK CHARGES \(not seen on this ledger: BANK CHARGES\)/m);
+    const bad = year.run(['report', 'recommend', '--item', 'POST', '--exclude', 'POST', '--json']);
+    expect(bad.code).toBe(2);
+    expect(bad.stdout).toBe('');
+    // without --exclude: an empty list, nothing said
+    expect(year.ok(['report', 'recommend', '--member', '17841.0']).excluded).toEqual([]);
+  });
+});
+
 describe('report recommend on a ledger whose favourites have changed', () => {
   it('recommends what sells well lately, saying so, when the ledger\'s own history shows it predicts the next order', () => {
     // twelve old favourites bought by 100 members early in the year; three new items bought by 60 members
@@ -145,7 +211,7 @@ describe('report recommend on a ledger whose favourites have changed', () => {
     writeFileSync(csv, `${rows.join('\n')}\n`);
     expect(t.ok(['import', 'purchases', csv, '--create-members'])).toMatchObject({ accepted: n, rejected: 0 });
     const r = t.ok(['report', 'recommend', '--member', 'T']);
-    expect(Object.keys(r).sort()).toEqual(['availablePoints', 'memberId', 'recommendations', 'tier']);
+    expect(Object.keys(r).sort()).toEqual(['availablePoints', 'debt', 'excluded', 'excludedNotSeen', 'frozen', 'memberId', 'recommendations', 'tier']);
     const recs: Rec[] = r.recommendations;
     expect(recs.slice(0, 3).map((x) => x.sku).sort()).toEqual(NEW);
     for (const x of recs.slice(0, 3)) expect(x.reason).toMatch(/^selling well lately \(in \d+ orders over the last 120 days\)$/);
@@ -155,13 +221,30 @@ describe('report recommend on a ledger whose favourites have changed', () => {
   });
 });
 
+/** A copy of the demo ledger to change. */
+const copy = (): TmpLedger => {
+  const dir = tmpDir();
+  copyFileSync(demo.db, join(dir, 'demo.db'));
+  return ledgerAt(dir, join(dir, 'demo.db'));
+};
+
+/**
+ * M003 sends back everything of two demo orders (all 3 ELEC-002 of S0012, all 3 HOME-001 and both ELEC-001
+ * of S0010), imported as returns: the take-back exceeds their points, leaving a debt.
+ */
+function importReturns(t: TmpLedger): void {
+  const csv = join(t.dir, 'returns.csv');
+  writeFileSync(
+    csv,
+    'order_id,member_id,purchased_at,sku,category,quantity,unit_price\n' +
+      'R0100,M003,2026-11-22 10:00,ELEC-002,electronics,-3,699.00\n' +
+      'R0101,M003,2026-11-22 10:00,ELEC-001,electronics,-2,129.00\n' +
+      'R0101,M003,2026-11-22 10:00,HOME-001,household,-3,89.00\n',
+  );
+  t.ok(['import', 'purchases', csv, '--source', 'fix']);
+}
+
 describe('report recommend promises only what checkout accepts', () => {
-  /** A copy of the demo ledger to change. */
-  const copy = (): TmpLedger => {
-    const dir = tmpDir();
-    copyFileSync(demo.db, join(dir, 'demo.db'));
-    return ledgerAt(dir, join(dir, 'demo.db'));
-  };
 
   it('a mixed item: its points price is the most points checkout takes for it, plus the cash left; affordable when the member has those points', () => {
     const t = copy();
@@ -192,7 +275,33 @@ describe('report recommend promises only what checkout accepts', () => {
       expect(seg.membersAffording).toBe(0);
       expect(seg.reason).not.toMatch(/1 of 1 gold members can pay/);
     }
-    for (const x of t.ok(['report', 'recommend', '--member', 'M008']).recommendations as Rec[]) expect(x.affordable).not.toBe(true);
+    const r = t.ok(['report', 'recommend', '--member', 'M008']);
+    expect(r.frozen).toBe(true);
+    expect(r.recommendations.length).toBeGreaterThan(0);
+    // nothing is payable with points, so no number of points is "needed": null, and the header says why
+    for (const x of r.recommendations as Rec[]) {
+      expect(x.affordable).not.toBe(true);
+      expect(x.pointsNeeded).toBeNull();
+    }
+    expect(t.run(['report', 'recommend', '--member', 'M008']).stdout).toMatch(/^status\s+frozen: pays nothing with points/m);
+    expect(t.ok(['report', 'recommend', '--member', 'M002']).frozen).toBe(false);
+  });
+
+  it('an item out of stock or deactivated is not recommended, but reasons still name it as they name an active one', () => {
+    const t = copy();
+    const named = /^bought together with 西湖龙井 明前特级 250g \(TEA-001\) in \d+ orders?$/;
+    const before: Rec[] = t.ok(['report', 'recommend', '--item', 'TEA-001']).recommendations;
+    expect(before.length).toBeGreaterThan(0);
+    for (const x of before) expect(x.reason).toMatch(named);
+    t.ok(['catalog', 'update', 'TEA-001', '--stock', '0']);
+    for (const x of t.ok(['report', 'recommend', '--item', 'TEA-001']).recommendations as Rec[]) expect(x.reason).toMatch(named);
+    t.ok(['catalog', 'update', 'TEA-001', '--stock', 'unlimited']);
+    t.ok(['catalog', 'deactivate', 'TEA-001']);
+    const after: Rec[] = t.ok(['report', 'recommend', '--item', 'TEA-001']).recommendations;
+    expect(after.map((x) => x.sku)).toEqual(before.map((x) => x.sku));
+    for (const x of after) expect(x.reason).toMatch(named);
+    // in a member's reasons too ("bought together with …")
+    for (const x of t.ok(['report', 'recommend', '--member', 'M001', '--top', '20']).recommendations as Rec[]) expect(x.reason).not.toMatch(/with TEA-001$/);
   });
 
   it('an item out of stock is not recommended: checkout would refuse it', () => {
@@ -203,5 +312,47 @@ describe('report recommend promises only what checkout accepts', () => {
     expect(t.run(['checkout', '--member', 'M008', '--item', 'CPN-10Y', '--yes', '--json']).code).toBe(3);
     expect(skus(['--segment', 'tier=gold'])).not.toContain('CPN-10Y');
     expect(skus(['--member', 'M008'])).not.toContain('CPN-10Y');
+  });
+
+  it('a member in debt: available points as member show gives them, the debt, and points needed that count the debt later credits repay first (SPEC §4.6)', () => {
+    const t = copy();
+    importReturns(t);
+    const m = t.ok(['member', 'show', 'M003']);
+    expect(m.debt).toBeGreaterThan(0);
+    expect(m.available).toBe(-m.debt);
+    const r = t.ok(['report', 'recommend', '--member', 'M003']);
+    expect(r).toMatchObject({ availablePoints: m.available, debt: m.debt });
+    const priced = (r.recommendations as Rec[]).filter((x) => x.pointsPrice !== null);
+    expect(priced.length).toBeGreaterThan(0);
+    for (const x of priced) expect(x).toMatchObject({ affordable: false, pointsNeeded: x.pointsPrice! + m.debt });
+    // the table says so too
+    const text = t.run(['report', 'recommend', '--member', 'M003']).stdout;
+    expect(text).toMatch(new RegExp(`available points\\s+-${m.debt}\\b`));
+    expect(text).toMatch(new RegExp(`debt\\s+${m.debt} points`));
+    // a member without debt: debt 0, nothing else changes
+    expect(t.ok(['report', 'recommend', '--member', 'M002']).debt).toBe(0);
+  });
+
+  it('imported returns count: a line returned in full is neither the member\'s purchase nor the shop\'s (as a checkout refunded in full is not)', () => {
+    const t = copy();
+    t.ok(['member', 'add', '--id', 'M009', '--name', 'New member']);
+    const popularity = (sku: string) => {
+      const x = (t.ok(['report', 'recommend', '--member', 'M009', '--top', '20']).recommendations as Rec[]).find((r) => r.sku === sku);
+      return Number(/\(in (\d+) orders\)/.exec(x?.reason ?? '')?.[1] ?? 0);
+    };
+    const before = popularity('ELEC-002');
+    expect(before).toBeGreaterThan(1);
+    importReturns(t);
+    // S0012 (ELEC-002 alone) was returned whole: one order fewer for ELEC-002
+    expect(popularity('ELEC-002')).toBe(before - 1);
+    // M003 bought HOME-001 once (S0010) and returned all of it; ELEC-001 in S0011 (kept) and S0010 (returned)
+    const recs: Rec[] = t.ok(['report', 'recommend', '--member', 'M003', '--top', '20']).recommendations;
+    expect(recs.find((x) => x.sku === 'HOME-001')?.reason ?? '').not.toMatch(/^bought it/);
+    expect(recs.find((x) => x.sku === 'ELEC-002')?.reason ?? '').not.toMatch(/^bought it/);
+    expect(recs.find((x) => x.sku === 'ELEC-001')?.reason ?? '').not.toBe('bought it twice before');
+    // what is bought with HOME-001 no longer counts S0010 (its only order with ELEC-003; with ELEC-001, S0021 stays)
+    const withHome: Rec[] = t.ok(['report', 'recommend', '--item', 'HOME-001']).recommendations;
+    expect(withHome.map((x) => x.sku)).not.toContain('ELEC-003');
+    expect(withHome.find((x) => x.sku === 'ELEC-001')?.reason).toMatch(/ in 1 order$/);
   });
 });

@@ -172,6 +172,18 @@ describe.skipIf(!hasTmux)('tables fit an 80-column terminal (issue 20 item 2)', 
     for (const r of recs) expect(why).toContain(r.reason.replace(/\s+/g, ' '));
     expect(why).not.toContain('…');
   });
+
+  it('report recommend for a frozen member: the header says frozen though the affordable column gives way, and no row reads "points needed 0"', async () => {
+    const r = t.ok(['report', 'recommend', '--member', 'M003']);
+    expect(r.frozen).toBe(true);
+    expect(r.recommendations.length).toBeGreaterThan(0);
+    const lines = await onTerminal(t, ['report', 'recommend', '--member', 'M003']);
+    expect(tooWide(lines, 80)).toEqual([]);
+    expect(lines.join('\n')).toMatch(/not shown at 80 columns: (score, )?affordable/);
+    expect(lines.some((l) => /^status\s+frozen: pays nothing with points/.test(l))).toBe(true);
+    const head = lines.findIndex((l) => /^#\s+sku\s+name/.test(l));
+    for (const l of lines.slice(head + 1).filter((x) => /^\d+\s/.test(x))) expect(l).not.toMatch(/\s0$/);
+  });
 });
 
 describe('a pipe still gets every full value, tab-separated, undecorated', () => {

@@ -525,6 +525,9 @@ function recommendView(r: AnyRecommendations): View {
   if ('memberId' in r) {
     title = `Recommended for member ${r.memberId}`;
     fields = [['member', r.memberId], ['tier', r.tier ?? '-'], ['available points', r.availablePoints]];
+    // said above the table: at 80 columns the affordable column gives way
+    if (r.frozen) fields.push(['status', 'frozen: pays nothing with points (checkout refuses), so no item is affordable and no points are needed']);
+    if (r.debt > 0) fields.push(['debt', `${r.debt} points, repaid first by the points earned next (counted in points needed)`]);
     columns = [...base, { key: 'affordable', header: 'affordable', format: yesNo, drop: 2 }, { key: 'pointsNeeded', header: 'points needed', align: 'right' }];
   } else if ('segment' in r) {
     title = `Redemption options for ${r.segment}`;
@@ -533,7 +536,12 @@ function recommendView(r: AnyRecommendations): View {
   } else {
     title = `Bought together with ${r.sku}`;
     fields = [['item', r.sku], ['name', r.name]];
+    if (r.note) fields.push(['note', r.note]);
     columns = base;
+  }
+  if (r.excluded.length) {
+    const unseen = r.excludedNotSeen.length ? ` (not seen on this ledger: ${r.excludedNotSeen.join(', ')})` : '';
+    fields.push(['left out', `${r.excluded.join(', ')}${unseen}`]);
   }
   const rows = r.recommendations.map((x, i) => ({ rank: i + 1, ...x }));
   return {
@@ -542,7 +550,13 @@ function recommendView(r: AnyRecommendations): View {
     subtitle: 'from purchase lines and redemptions',
     fields,
     sections: [{ title: 'Recommendations', columns, rows }],
-    csv: { columns: columns.map((col) => (col.key === 'affordable' ? { ...col, format: undefined } : col)), rows },
+    // CSV: numbers a spreadsheet can add up, the points price and the cash besides it in columns of their own
+    csv: {
+      columns: columns.flatMap((col): Column<AnyRow>[] =>
+        col.key === 'pointsPrice' ? [{ ...col, format: undefined }, { key: 'cashWithPoints', header: 'cash with points', align: 'right' }] : col.key === 'affordable' ? [{ ...col, format: undefined }] : [col],
+      ),
+      rows,
+    },
   };
 }
 
@@ -660,6 +674,7 @@ export function register(program: Command): void {
     .option('--item <sku>', 'items bought together with this one')
     .option('--segment <segment>', 'redemption options to promote to a group: tier=NAME')
     .option('--top <n>', 'how many items', parseIntOpt('--top', 1), 10)
+    .option('--exclude <sku>', 'leave out a SKU that is not a product (postage, fees, manual lines): never recommended, a reason or a count (repeatable, or SKU,SKU,…)', (v: string, prev: string[] = []) => [...prev, v])
     .addOption(new Option('--format <format>', 'table, csv, json or html (default: from --out\'s extension, else table)').choices(FORMATS))
     .option('--out <file>', 'write the recommendations to a file (atomically) instead of stdout')
     .action(async (...args) => {
@@ -667,7 +682,7 @@ export function register(program: Command): void {
       const o = cmd.opts();
       const ctx = await context(cmd);
       const { recommend } = await import('../../services/recommend.js');
-      const r = await recommend(ctx, { member: o.member, item: o.item, segment: o.segment, top: o.top });
+      const r = await recommend(ctx, { member: o.member, item: o.item, segment: o.segment, top: o.top, exclude: o.exclude });
       await render(cmd, ctx.now, r, () => recommendView(r));
     });
 }

@@ -102,7 +102,7 @@ export function register(program: Command): void {
     .option('--from <date>', 'orders from this date (inclusive, ledger zone); default: all', parseDateOpt('--from'))
     .option('--to <date>', 'orders to this date (inclusive, ledger zone); default: today', parseDateOpt('--to'))
     .addOption(new Option('--by <group>', 'group the comparison by').choices(['month', 'tier', 'category', 'source']).default('month'))
-    .option('--top <n>', 'how many of the members most affected to list', parseIntOpt('--top', 0), 10)
+    .option('--top <n>', 'how many of the members most affected to list', parseIntOpt('--top', 1), 10)
     .addOption(new Option('--format <format>', 'table, csv, json or html (default: from --out\'s extension, else table)').choices(FORMATS))
     .option('--out <file>', 'write the comparison to a file (atomically) instead of stdout')
     .action(async (file: string, ...args) => {
