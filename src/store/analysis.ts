@@ -13,20 +13,31 @@ export type SimLineRow = [
   source: string, // the import source; 'checkout' for an order
   rulesVersion: number | null,
   total: number, // the purchase's net amount; the order's total
-  points: number, // points the purchase earned (< 0: a return's take-back); the order's points earned
-  refundedEarned: number,
-  refundedCash: number,
+  points: number, // points the purchase earned (< 0: a return's take-back); the order's points earned at capture
+  refunded: number, // 1: a checkout with refunds (at any time); 0 otherwise
   cashPaid: number,
   lineNo: number | null,
   sku: string | null,
   category: string | null,
   lineAmount: number, // the line's amount (a purchase imported before lines were kept: its amount, one line)
-  // a checkout line's own share of the points earned and of the cash, and what its refunds took back of
-  // them (SPEC §4.5); 0 for a purchase's lines
-  lineEarned: number,
-  lineRefundedEarned: number,
+  // a checkout line's units, its share of the cash and of the points earned (SPEC §4.5); 0 for a purchase's lines
+  lineQuantity: number,
   lineCash: number,
-  lineRefundedCash: number,
+  lineEarned: number,
+];
+
+/** One line of a checkout refund, as simulation reads it (the refund's fields repeat on each of its lines). */
+export type SimRefundRow = [
+  refundId: number,
+  orderId: string,
+  memberId: string,
+  at: string, // UTC ISO
+  earned: number, // earned points the refund took back
+  lineNo: number,
+  units: number,
+  lineEarned: number,
+  before: number, // units of the line refunded by earlier refunds
+  paidAt: string, // when the refunded order was paid
 ];
 
 /** One line of purchase history for recommendations: who bought what, when (both imports and checkouts). */
@@ -56,8 +67,8 @@ export class Analysis {
       // come in the subquery's order. (Another backend orders its own way: the contract is time order.)
       simPurchases: db
         .prepare(
-          `SELECT 'p', CAST(p.id AS TEXT), p.member_id, p.purchased_at, p.source, p.rules_version, p.amount, p.points, 0, 0, 0,
-                  l.line_no, l.sku, l.category, COALESCE(l.amount, p.amount), 0, 0, 0, 0
+          `SELECT 'p', CAST(p.id AS TEXT), p.member_id, p.purchased_at, p.source, p.rules_version, p.amount, p.points, 0, 0,
+                  l.line_no, l.sku, l.category, COALESCE(l.amount, p.amount), 0, 0, 0
              FROM (SELECT id, member_id, purchased_at, source, rules_version, amount, points FROM purchases
                     WHERE status = 'accrued' AND voided_at IS NULL AND purchased_at >= ? AND purchased_at < ?
                     ORDER BY purchased_at, id LIMIT ${NO_LIMIT}) p
@@ -66,20 +77,26 @@ export class Analysis {
         .raw(),
       simCheckouts: db
         .prepare(
-          // refunds as they stood at the end of the period: one made after it is not the period's
+          // the order as captured: its refunds are read apart, each in the period it was made in
           `SELECT 'o', o.id, o.member_id, o.paid_at, 'checkout', o.rules_version, o.total, o.points_earned,
-                  o.refunded_earned - COALESCE(ra.earned, 0), o.refunded_cash - COALESCE(ra.cash, 0), o.cash_paid,
-                  ol.line_no, ol.sku, ol.category, ol.amount, ol.earned,
-                  ol.refunded_earned - COALESCE((SELECT SUM(rl.earned) FROM refunds r JOIN refund_lines rl ON rl.refund_id = r.id
-                                                  WHERE r.order_id = o.id AND r.at >= @to AND rl.line_no = ol.line_no), 0),
-                  ol.cash,
-                  ol.refunded_cash - COALESCE((SELECT SUM(rl.cash) FROM refunds r JOIN refund_lines rl ON rl.refund_id = r.id
-                                                WHERE r.order_id = o.id AND r.at >= @to AND rl.line_no = ol.line_no), 0)
-             FROM (SELECT id, member_id, paid_at, rules_version, total, points_earned, refunded_earned, refunded_cash, cash_paid FROM orders
+                  CASE WHEN o.status = 'paid' THEN 0 ELSE 1 END, o.cash_paid,
+                  ol.line_no, ol.sku, ol.category, ol.amount, ol.quantity, ol.cash, ol.earned
+             FROM (SELECT id, member_id, paid_at, rules_version, total, points_earned, status, cash_paid FROM orders
                     WHERE status IN ${PAID} AND paid_at >= @from AND paid_at < @to
                     ORDER BY paid_at, id LIMIT ${NO_LIMIT}) o
-             LEFT JOIN (SELECT order_id, SUM(earned) AS earned, SUM(cash) AS cash FROM refunds WHERE at >= @to GROUP BY order_id) ra ON ra.order_id = o.id
              CROSS JOIN order_lines ol ON ol.order_id = o.id`,
+        )
+        .raw(),
+      simRefunds: db
+        .prepare(
+          `SELECT r.id, r.order_id, o.member_id, r.at, r.earned, rl.line_no, rl.quantity, rl.earned,
+                  COALESCE((SELECT SUM(x.quantity) FROM refunds y JOIN refund_lines x ON x.refund_id = y.id
+                             WHERE y.order_id = r.order_id AND y.id < r.id AND x.line_no = rl.line_no), 0),
+                  o.paid_at
+             FROM (SELECT id, order_id, at, earned FROM refunds WHERE at >= @from AND at < @to ORDER BY at, id LIMIT ${NO_LIMIT}) r
+             CROSS JOIN orders o ON o.id = r.order_id
+             CROSS JOIN refund_lines rl ON rl.refund_id = r.id
+            WHERE o.paid_at >= @from`,
         )
         .raw(),
       earnedBefore: db
@@ -140,6 +157,10 @@ export class Analysis {
   /** The same for paid checkout orders (by the time they were paid). */
   simCheckoutLines(fromIso: string, toIso: string): IterableIterator<SimLineRow> {
     return this.s.simCheckouts.iterate({ from: fromIso, to: toIso }) as IterableIterator<SimLineRow>;
+  }
+  /** The lines of the checkout refunds made in [fromIso, toIso), in time order, refund by refund (SimRefundRow). */
+  simRefundLines(fromIso: string, toIso: string): IterableIterator<SimRefundRow> {
+    return this.s.simRefunds.iterate({ from: fromIso, to: toIso }) as IterableIterator<SimRefundRow>;
   }
   /** Net points each member earned by purchases and checkouts before the instant (the tier basis of a simulation). */
   earnedBefore(iso: string): Map<string, number> {

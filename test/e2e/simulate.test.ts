@@ -3,7 +3,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { FIXTURES, type TmpLedger, demoLedger, tmpLedger } from '../helpers/cli.js';
+import { FIXTURES, type TmpLedger, demoLedger, sceneLedger, tmpLedger } from '../helpers/cli.js';
 import { endSessions, hasTmux, keys, start, waitFor } from '../helpers/tmux.js';
 
 let demo: TmpLedger;
@@ -156,6 +156,51 @@ describe('rules simulate tells what a ledger run under the draft would hold', ()
     const household = (t.groups as { key: string; actualPoints: number; simulatedPoints: number }[]).find((g) => g.key === 'household')!;
     expect(household).toMatchObject({ actualPoints: byCategory.get('household'), simulatedPoints: byCategory.get('household') });
   });
+});
+
+describe('a checkout under a draft earns as the same checkout run under the draft (trial 5, finding 1)', () => {
+  // One checkout (TEA-001 and 2 × HOME-001, part paid with points), optionally one HOME-001 refunded;
+  // the same story on a ledger whose rules are the draft is the truth the simulation must give.
+  const NOW = '2026-11-20T02:00:00Z';
+  const story = (name: string, doc: unknown, refund: boolean): TmpLedger => {
+    const t = sceneLedger(`trial5-checkout-${name}-${refund}`, (s) => {
+      const file = join(s.dir, `${name}.json`);
+      writeFileSync(file, JSON.stringify(doc));
+      s.ok(['rules', 'apply', file, '--effective', '2024-01-01', '--yes'], { now: NOW });
+      s.ok(['catalog', 'import', join(FIXTURES, 'catalog.csv')], { now: NOW });
+      s.ok(['member', 'import', join(FIXTURES, 'members.csv'), '--rejects', join(s.dir, 'rejects.csv')], { now: NOW });
+      s.ok(['member', 'adjust', 'M001', '--points', '5000', '--reason', 'seed'], { now: NOW });
+      s.ok(['checkout', '--member', 'M001', '--item', 'TEA-001', '--item', 'HOME-001:2', '--points', '5000', '--tender', 'alipay', '--yes'], { now: NOW });
+      if (refund) s.ok(['order', 'refund', 'ORD-000001', '--line', 'HOME-001:1', '--yes'], { now: NOW });
+    });
+    return t;
+  };
+  const base = JSON.parse(readFileSync(join(FIXTURES, 'rules.json'), 'utf8'));
+  const drafts: Record<string, unknown> = {
+    inforce: base,
+    nomult: { ...base, earn: { ...base.earn, multipliers: [] } },
+    two: { ...base, earn: { ...base.earn, pointsPerUnit: '2' } },
+    tenth: { ...base, earn: { ...base.earn, pointsPerUnit: '0.1' } },
+  };
+  const later = { now: '2026-11-21T02:00:00Z' };
+  const byCategory = (r: { groups: { key: string; simulatedPoints: number; actualPoints: number }[] }, side: 'simulatedPoints' | 'actualPoints') => Object.fromEntries(r.groups.map((g) => [g.key, g[side]]));
+
+  for (const refund of [true, false]) {
+    for (const [from, to] of [['inforce', 'nomult'], ['inforce', 'two'], ['inforce', 'tenth'], ['nomult', 'inforce']] as const) {
+      it(`${refund ? 'refunded' : 'paid'}: run under ${from}, simulated under ${to}, gives what the ledger run under ${to} holds, per category too`, () => {
+        const ran = story(from, drafts[from], refund);
+        const truth = story(to, drafts[to], refund);
+        const draft = join(ran.dir, `draft-${to}.json`);
+        writeFileSync(draft, JSON.stringify(drafts[to]));
+        const sim = ran.ok(['rules', 'simulate', draft, '--by', 'category'], later);
+        const real = truth.ok(['rules', 'simulate', draft, '--by', 'category'], later);
+        expect(real.difference).toBe(0);
+        expect(sim.simulatedPoints).toBe(real.actualPoints);
+        expect(byCategory(sim, 'simulatedPoints')).toEqual(byCategory(real, 'actualPoints'));
+        for (const g of sim.groups) expect(g.simulatedPoints).toBeGreaterThanOrEqual(0);
+      });
+    }
+  }
 });
 
 describe('a period is what happened in it', () => {
