@@ -67,7 +67,19 @@ export function simulateDraft(l: Ledger, draft: Rules, file: string, p: { from?:
   });
   // Rows come line by line, an order's (a refund's) lines together, each stream in time order: the three
   // are merged event by event (at one instant: a purchase, then a checkout, then a refund).
-  const streams = [orderStream(a.simPurchaseLines(fromIso, toIso)), orderStream(a.simCheckoutLines(fromIso, toIso)), refundStream(a.simRefundLines(fromIso, toIso))];
+  // a refund of a checkout paid before the period brings its order, with the ledger's facts at the time
+  const earlier = (orderId: string, memberId: string, paidAt: string): SimRefund['order'] => {
+    const o = orderStream(a.checkoutLines(orderId)[Symbol.iterator]()).next().value;
+    if (!o) return undefined;
+    const day = localDate(Date.parse(paidAt), l.zone);
+    const dayRange = localRangeUtc(l.zone, day, day);
+    return { ...o, lifetimeBefore: a.lifetimeBefore(memberId, paidAt), earnedTodayBefore: a.earnedBetween(memberId, dayRange.fromIso!, paidAt) };
+  };
+  const streams = [
+    orderStream(a.simPurchaseLines(fromIso, toIso)),
+    orderStream(a.simCheckoutLines(fromIso, toIso)),
+    refundStream(a.simRefundLines(fromIso, toIso), fromIso, earlier),
+  ];
   const heads = streams.map((x) => x.next());
   for (;;) {
     let k = -1;
@@ -107,17 +119,17 @@ function* orderStream(rows: IterableIterator<SimLineRow>): Generator<SimOrder> {
 }
 
 /** Lines grouped into whole refunds. */
-function* refundStream(rows: IterableIterator<SimRefundRow>): Generator<SimRefund> {
+function* refundStream(rows: IterableIterator<SimRefundRow>, fromIso: string, earlier: (orderId: string, memberId: string, paidAt: string) => SimRefund['order']): Generator<SimRefund> {
   let cur: SimRefund | null = null;
   let lines: SimRefund['lines'][number][] = [];
   let curId = -1;
   for (const row of rows) {
-    const [id, orderId, memberId, at, earned, lineNo, units, lineEarned, before] = row;
+    const [id, orderId, memberId, at, earned, lineNo, units, lineEarned, before, paidAt] = row;
     if (id !== curId) {
       if (cur) yield cur;
       curId = id;
       lines = [];
-      cur = { kind: 'refund', orderKey: orderId, memberId, at: Date.parse(at), earned, lines };
+      cur = { kind: 'refund', orderKey: orderId, memberId, at: Date.parse(at), earned, lines, order: paidAt < fromIso ? earlier(orderId, memberId, paidAt) : undefined };
     }
     lines.push({ lineNo, units, before, earned: lineEarned });
   }

@@ -2,6 +2,7 @@
 // simulation and recommendations, streamed in time order or summed set-based. Lines of voided
 // purchases, of purchases never accrued (rejected, still in review) and of unpaid checkouts are left out.
 import type { Store } from './db.js';
+import { EARNED_BETWEEN } from './orders.js';
 import { extraChecks } from './verify.js';
 
 /** One line of a paid order, as simulation reads it (the order's fields repeat on each of its lines). */
@@ -95,16 +96,31 @@ export class Analysis {
                   o.paid_at
              FROM (SELECT id, order_id, at, earned FROM refunds WHERE at >= @from AND at < @to ORDER BY at, id LIMIT ${NO_LIMIT}) r
              CROSS JOIN orders o ON o.id = r.order_id
-             CROSS JOIN refund_lines rl ON rl.refund_id = r.id
-            WHERE o.paid_at >= @from`,
+             CROSS JOIN refund_lines rl ON rl.refund_id = r.id`,
         )
         .raw(),
+      checkoutLines: db
+        .prepare(
+          `SELECT 'o', o.id, o.member_id, o.paid_at, 'checkout', o.rules_version, o.total, o.points_earned, 1, o.cash_paid,
+                  ol.line_no, ol.sku, ol.category, ol.amount, ol.quantity, ol.cash, ol.earned
+             FROM orders o JOIN order_lines ol ON ol.order_id = o.id WHERE o.id = ? ORDER BY ol.line_no`,
+        )
+        .raw(),
+      lifetimeBefore: db
+        .prepare(
+          `SELECT coalesce(-sum(p.points), 0) FROM entries e JOIN postings p ON p.entry_id = e.id
+            WHERE e.member_id = ? AND p.member_id = e.member_id AND p.account = 'issued' AND e.at < ?`,
+        )
+        .pluck(),
+      earnedBetween: db.prepare(EARNED_BETWEEN).pluck(),
       earnedBefore: db
         .prepare(
           `SELECT member_id, SUM(n) FROM (
              SELECT member_id, points AS n FROM purchases WHERE status = 'accrued' AND voided_at IS NULL AND purchased_at < ?
              UNION ALL
-             SELECT member_id, points_earned - refunded_earned FROM orders WHERE status IN ${PAID} AND paid_at < ?
+             SELECT member_id, points_earned FROM orders WHERE status IN ${PAID} AND paid_at < ?
+             UNION ALL
+             SELECT o.member_id, -r.earned FROM refunds r JOIN orders o ON o.id = r.order_id WHERE r.at < ?
            ) x GROUP BY member_id`,
         )
         .raw(),
@@ -162,9 +178,21 @@ export class Analysis {
   simRefundLines(fromIso: string, toIso: string): IterableIterator<SimRefundRow> {
     return this.s.simRefunds.iterate({ from: fromIso, to: toIso }) as IterableIterator<SimRefundRow>;
   }
+  /** One checkout's lines (SimLineRow), as simCheckoutLines reads them: a refund's order paid before the period. */
+  checkoutLines(orderId: string): SimLineRow[] {
+    return this.s.checkoutLines.all(orderId) as SimLineRow[];
+  }
+  /** A member's lifetime earned points before an instant (−Σ of their issued postings, as members.lifetime_earned counts them). */
+  lifetimeBefore(memberId: string, iso: string): number {
+    return this.s.lifetimeBefore.get(memberId, iso) as number;
+  }
+  /** Points the member earned by accrual with `at` in [fromIso, toIso) (the daily cap's basis). */
+  earnedBetween(memberId: string, fromIso: string, toIso: string): number {
+    return this.s.earnedBetween.get(memberId, fromIso, toIso) as number;
+  }
   /** Net points each member earned by purchases and checkouts before the instant (the tier basis of a simulation). */
   earnedBefore(iso: string): Map<string, number> {
-    return new Map(this.s.earnedBefore.all(iso, iso) as [string, number][]);
+    return new Map(this.s.earnedBefore.all(iso, iso, iso) as [string, number][]);
   }
   /** Every bought line up to the instant (a checkout paid at it included), basket by basket in time order (BasketLineRow). */
   basketLines(upToIso: string): IterableIterator<BasketLineRow> {

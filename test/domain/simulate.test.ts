@@ -279,6 +279,8 @@ describe('simulate: a draft against the versions in force', () => {
             const back = cumulative(earned[0], u + 1, 2) - cumulative(earned[0], u, 2);
             refunds.push({ kind: 'refund', orderKey: key, memberId: o.member, at: t + u + 1, earned: back, lines: [{ lineNo: 1, units: 1, before: u, earned: back }] });
           }
+          // a checkout paid before the period: only its refunds are in it, bringing the order and its facts then
+          if (n % 3 === 0) return refunds.map((f) => ({ ...f, order: { ...checkout, lifetimeBefore: n * 7, earnedTodayBefore: n % 2 ? 50 : 0 } }));
           return [checkout, ...refunds];
         });
         const draft = rules(JSON.parse(JSON.stringify(doc)));

@@ -224,6 +224,41 @@ describe('a period is what happened in it', () => {
   });
 });
 
+describe('periods add up (trial 5, finding 2)', () => {
+  it('a refund of an earlier checkout counts in the period it was made in: January + February = January … February', () => {
+    const t = tmpLedger({ now: '2026-01-01T00:00:00Z' });
+    const at = (now: string) => ({ now });
+    const rules = { earn: { pointsPerUnit: '1' }, redeem: { pointsPerUnit: '100' }, expiry: { policy: 'rolling-days', days: 30 } };
+    writeFileSync(join(t.dir, 'r.json'), JSON.stringify(rules));
+    writeFileSync(join(t.dir, 'x2.json'), JSON.stringify({ ...rules, earn: { pointsPerUnit: '2' } }));
+    t.ok(['rules', 'apply', join(t.dir, 'r.json'), '--effective', '2025-01-01', '--yes'], at('2026-01-01T00:00:00Z'));
+    t.ok(['member', 'add', '--id', 'M1', '--name', 'A'], at('2026-01-01T00:00:00Z'));
+    t.ok(['catalog', 'add', '--sku', 'X', '--name', 'X', '--price', '50.00'], at('2026-01-01T00:00:00Z'));
+    writeFileSync(join(t.dir, 'p.csv'), 'order_id,member_id,purchased_at,amount\nP1,M1,2026-01-01 10:00,1000.00\n');
+    t.ok(['import', 'purchases', join(t.dir, 'p.csv')], at('2026-01-02T00:00:00Z'));
+    t.ok(['checkout', '--member', 'M1', '--item', 'X', '--points', '1000', '--tender', 'cash', '--yes'], at('2026-01-20T02:00:00Z')); // earns 40
+    t.ok(['order', 'refund', 'ORD-000001', '--yes'], at('2026-02-05T02:00:00Z')); // takes the 40 back
+    const sim = (from: string, to: string) => t.ok(['rules', 'simulate', join(t.dir, 'x2.json'), '--from', from, '--to', to, '--by', 'source'], at('2026-03-01T00:00:00Z'));
+    const checkout = (r: { groups: { key: string; actualPoints: number; simulatedPoints: number }[] }) => r.groups.find((g) => g.key === 'checkout') ?? { actualPoints: 0, simulatedPoints: 0 };
+    const jan = sim('2026-01-01', '2026-01-31');
+    const feb = sim('2026-02-01', '2026-02-28');
+    const both = sim('2026-01-01', '2026-02-28');
+    expect(checkout(jan)).toMatchObject({ actualPoints: 40, simulatedPoints: 80 });
+    expect(checkout(feb)).toMatchObject({ actualPoints: -40, simulatedPoints: -80 });
+    expect(feb).toMatchObject({ orders: 0, refunds: 1, actualPoints: -40, simulatedPoints: -80, difference: -40 });
+    expect(checkout(both)).toMatchObject({ actualPoints: 0, simulatedPoints: 0 });
+    for (const k of ['actualPoints', 'simulatedPoints', 'difference'] as const) expect(jan[k] + feb[k]).toBe(both[k]);
+    const summary = t.ok(['report', 'summary', '--from', '2026-02-01', '--to', '2026-02-28'], at('2026-03-01T00:00:00Z'));
+    expect(feb.actualPoints).toBe(summary.issued - summary.returned);
+    // by month, over both: the refund in February's group
+    const months = t.ok(['rules', 'simulate', join(t.dir, 'x2.json'), '--from', '2026-01-01', '--to', '2026-02-28'], at('2026-03-01T00:00:00Z'));
+    expect(months.groups.map((g: { key: string; actualPoints: number }) => [g.key, g.actualPoints])).toEqual([
+      ['2026-01', jan.actualPoints],
+      ['2026-02', -40],
+    ]);
+  });
+});
+
 describe('rules apply on a terminal', () => {
   afterEach(endSessions);
 
