@@ -73,6 +73,14 @@ export interface SimRefund {
   order?: SimOrder & { lifetimeBefore: Points; earnedTodayBefore: Points };
 }
 
+/** An activity award: it counts in the member's lifetime points (their tier), not in the daily cap nor in the comparison. */
+export interface SimAward {
+  kind: 'award';
+  memberId: string;
+  at: number;
+  points: Points;
+}
+
 export interface SimulateSetup {
   draft: Rules;
   /** The rules of a stored version by id. */
@@ -83,7 +91,7 @@ export interface SimulateSetup {
   digits: number;
   /** The member's pinned tier (today's: a pin changed since is not known). */
   pinnedTier: (memberId: string) => string | null;
-  /** Net points each member earned before the period (their tier basis at its start). */
+  /** Each member's lifetime earned points before the period (their tier basis at its start: awards included). */
   earnedBefore: ReadonlyMap<string, Points>;
   /** Liability is judged at this date: points whose lot would have expired before it are not outstanding. */
   asOf: LocalDate;
@@ -298,8 +306,12 @@ export class Simulation {
   }
 
   /** One order or checkout refund (they come in time order). */
-  add(o: SimOrder | SimRefund): void {
+  add(o: SimOrder | SimRefund | SimAward): void {
     if (o.kind === 'refund') return this.addRefund(o);
+    if (o.kind === 'award') {
+      this.earned.set(o.memberId, (this.earned.get(o.memberId) ?? 0) + o.points);
+      return;
+    }
     const s = this.s;
     const rules = s.version(o.rulesVersion);
     this.versions.add(o.rulesVersion);
@@ -526,7 +538,7 @@ export class Simulation {
 }
 
 /** The simulation of a whole list of orders at once (tests, small ledgers). */
-export function simulate(setup: SimulateSetup, orders: Iterable<SimOrder | SimRefund>): SimulationResult {
+export function simulate(setup: SimulateSetup, orders: Iterable<SimOrder | SimRefund | SimAward>): SimulationResult {
   const sim = new Simulation(setup);
   for (const o of orders) sim.add(o);
   return sim.result();

@@ -2,7 +2,7 @@
 // read through the store in one snapshot, streamed in time order. Nothing is written.
 import { UsageError } from '../errors.js';
 import type { Rules } from '../domain/rules.js';
-import { type SimLine, type SimOrder, type SimRefund, type SimulateBy, type SimulationResult, Simulation } from '../domain/simulate.js';
+import { type SimAward, type SimLine, type SimOrder, type SimRefund, type SimulateBy, type SimulationResult, Simulation } from '../domain/simulate.js';
 import { type LocalDate, addDays, localDate, localRangeUtc } from '../domain/time.js';
 import { type SimLineRow, type SimRefundRow, analysis } from '../store/analysis.js';
 import { rulesVersions } from '../store/rules.js';
@@ -66,7 +66,8 @@ export function simulateDraft(l: Ledger, draft: Rules, file: string, p: { from?:
     top: p.top ?? 10,
   });
   // Rows come line by line, an order's (a refund's) lines together, each stream in time order: the three
-  // are merged event by event (at one instant: a purchase, then a checkout, then a refund).
+  // are merged event by event (at one instant: a purchase, then a checkout, then a refund, then an award),
+  // with the activity awards that move members' lifetime points between them.
   // a refund of a checkout paid before the period brings its order, with the ledger's facts at the time
   const earlier = (orderId: string, memberId: string, paidAt: string): SimRefund['order'] => {
     const o = orderStream(a.checkoutLines(orderId)[Symbol.iterator]()).next().value;
@@ -79,6 +80,7 @@ export function simulateDraft(l: Ledger, draft: Rules, file: string, p: { from?:
     orderStream(a.simPurchaseLines(fromIso, toIso)),
     orderStream(a.simCheckoutLines(fromIso, toIso)),
     refundStream(a.simRefundLines(fromIso, toIso), fromIso, earlier),
+    awardStream(a.simAwards(fromIso, toIso)),
   ];
   const heads = streams.map((x) => x.next());
   for (;;) {
@@ -116,6 +118,10 @@ function* orderStream(rows: IterableIterator<SimLineRow>): Generator<SimOrder> {
     lines.push(type === 'p' ? { sku, category, amount } : { sku, category, amount, lineNo: lineNo!, quantity, cash, earned });
   }
   if (cur) yield cur;
+}
+
+function* awardStream(rows: IterableIterator<[string, string, number]>): Generator<SimAward> {
+  for (const [memberId, at, points] of rows) yield { kind: 'award', memberId, at: Date.parse(at), points };
 }
 
 /** Lines grouped into whole refunds. */

@@ -113,15 +113,19 @@ export class Analysis {
         )
         .pluck(),
       earnedBetween: db.prepare(EARNED_BETWEEN).pluck(),
+      // lifetime earned as members.lifetime_earned counts it: −Σ the member's issued postings (accruals,
+      // returns, refunds, voids, activity awards)
       earnedBefore: db
         .prepare(
-          `SELECT member_id, SUM(n) FROM (
-             SELECT member_id, points AS n FROM purchases WHERE status = 'accrued' AND voided_at IS NULL AND purchased_at < ?
-             UNION ALL
-             SELECT member_id, points_earned FROM orders WHERE status IN ${PAID} AND paid_at < ?
-             UNION ALL
-             SELECT o.member_id, -r.earned FROM refunds r JOIN orders o ON o.id = r.order_id WHERE r.at < ?
-           ) x GROUP BY member_id`,
+          `SELECT p.member_id, -SUM(p.points) FROM entries e JOIN postings p ON p.entry_id = e.id
+            WHERE e.at < ? AND p.account = 'issued' AND p.member_id IS NOT NULL GROUP BY p.member_id`,
+        )
+        .raw(),
+      simAwards: db
+        .prepare(
+          `SELECT p.member_id, e.at, -SUM(p.points) FROM entries e JOIN postings p ON p.entry_id = e.id
+            WHERE e.kind = 'award' AND e.at >= ? AND e.at < ? AND p.account = 'issued' AND p.member_id IS NOT NULL
+            GROUP BY e.id, p.member_id, e.at ORDER BY e.at, e.id`,
         )
         .raw(),
       basketLines: db
@@ -190,9 +194,13 @@ export class Analysis {
   earnedBetween(memberId: string, fromIso: string, toIso: string): number {
     return this.s.earnedBetween.get(memberId, fromIso, toIso) as number;
   }
-  /** Net points each member earned by purchases and checkouts before the instant (the tier basis of a simulation). */
+  /** Activity awards in [fromIso, toIso), in time order: they count in lifetime points (tiers), not in the daily cap. */
+  simAwards(fromIso: string, toIso: string): IterableIterator<[memberId: string, at: string, points: number]> {
+    return this.s.simAwards.iterate(fromIso, toIso) as IterableIterator<[string, string, number]>;
+  }
+  /** Each member's lifetime earned points before the instant (the tier basis of a simulation at its start). */
   earnedBefore(iso: string): Map<string, number> {
-    return new Map(this.s.earnedBefore.all(iso, iso, iso) as [string, number][]);
+    return new Map(this.s.earnedBefore.all(iso) as [string, number][]);
   }
   /** Every bought line up to the instant (a checkout paid at it included), basket by basket in time order (BasketLineRow). */
   basketLines(upToIso: string): IterableIterator<BasketLineRow> {

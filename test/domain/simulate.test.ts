@@ -7,7 +7,7 @@ import { Decimal } from 'decimal.js';
 import { allocateProportionally } from '../../src/domain/money.js';
 import { cumulative, spreadEarned } from '../../src/domain/refund.js';
 import { type Rules, validateRules } from '../../src/domain/rules.js';
-import { type SimOrder, type SimRefund, type SimulateSetup, liabilityChange, sameExpiry, shiftHolding, simulate } from '../../src/domain/simulate.js';
+import { type SimAward, type SimOrder, type SimRefund, type SimulateSetup, liabilityChange, sameExpiry, shiftHolding, simulate } from '../../src/domain/simulate.js';
 
 const SH = 'Asia/Shanghai';
 const rules = (doc: unknown): Rules => {
@@ -260,7 +260,7 @@ describe('simulate: a draft against the versions in force', () => {
       fc.property(ruleDoc, fc.array(order, { maxLength: 40 }), fc.constantFrom('month', 'tier', 'category', 'source'), fc.boolean(), fc.nat(1_000_000), (doc, orders, by, pinGold, outstanding) => {
         const inForce = rules(doc);
         let t = Date.parse('2026-10-01T00:00:00+08:00');
-        const sims: (SimOrder | SimRefund)[] = orders.flatMap((o, n): (SimOrder | SimRefund)[] => {
+        const sims: (SimOrder | SimRefund | SimAward)[] = orders.flatMap((o, n): (SimOrder | SimRefund)[] => {
           t += o.minutes * 60_000;
           const lines = o.checkout ? o.lines.map((x) => ({ ...x, amount: Math.abs(x.amount) })) : o.lines;
           const total = lines.reduce((a, b) => a + b.amount, 0);
@@ -283,6 +283,8 @@ describe('simulate: a draft against the versions in force', () => {
           if (n % 3 === 0) return refunds.map((f) => ({ ...f, order: { ...checkout, lifetimeBefore: n * 7, earnedTodayBefore: n % 2 ? 50 : 0 } }));
           return [checkout, ...refunds];
         });
+        // an activity award early on moves M2's lifetime points (its tier) as the ledger's
+        sims.splice(Math.min(3, sims.length), 0, { kind: 'award', memberId: 'M2', at: sims[Math.min(3, sims.length) - 1]?.at ?? t, points: 150 });
         const draft = rules(JSON.parse(JSON.stringify(doc)));
         const r = simulate(setup(draft, { 1: inForce }, { by, pinnedTier: (m) => (pinGold && m === 'M2' ? 'gold' : null), earnedBefore: new Map([['M3', 180]]), outstanding, redeemInForce: inForce.redeem.pointsPerUnit, expiryInForce: inForce.expiry }), sims);
         expect(r.difference).toBe(0);

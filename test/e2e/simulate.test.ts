@@ -259,6 +259,34 @@ describe('periods add up (trial 5, finding 2)', () => {
   });
 });
 
+describe('activity awards count in lifetime points (trial 5, finding 13)', () => {
+  it('a tier reached with an award is the order\'s tier in the simulation, as in the ledger', () => {
+    const now = { now: '2026-03-01T00:00:00Z' };
+    const doc = (gold: string) => ({ tiers: [{ name: 'silver', minLifetimePoints: 0, multiplier: '1' }, { name: 'gold', minLifetimePoints: 8000, multiplier: gold }], activities: [{ name: 'bonus', points: 8000 }] });
+    const story = (gold: string) => {
+      const t = tmpLedger(now);
+      writeFileSync(join(t.dir, 'r.json'), JSON.stringify(doc(gold)));
+      t.ok(['rules', 'apply', join(t.dir, 'r.json'), '--effective', '2025-01-01', '--yes'], now);
+      t.ok(['member', 'add', '--id', 'M1', '--name', 'A'], now);
+      t.ok(['points', 'award', '--member', 'M1', '--activity', 'bonus', '--ref', 'B1', '--at', '2026-01-01 10:00'], now);
+      writeFileSync(join(t.dir, 'p.csv'), 'order_id,member_id,purchased_at,amount\nP1,M1,2026-02-01 10:00,100.00\n');
+      t.ok(['import', 'purchases', join(t.dir, 'p.csv')], now);
+      return t;
+    };
+    const a = story('2');
+    const b = story('3'); // the truth for the draft
+    writeFileSync(join(a.dir, 'd.json'), JSON.stringify(doc('3')));
+    const truth = b.ok(['rules', 'simulate', join(a.dir, 'd.json')], now);
+    expect(truth.actualPoints).toBe(300);
+    for (const from of [[], ['--from', '2026-01-15'], ['--from', '2025-12-01']]) {
+      const r = a.ok(['rules', 'simulate', join(a.dir, 'd.json'), ...from], now);
+      expect(r).toMatchObject({ actualPoints: 200, simulatedPoints: 300, difference: 100 });
+      const tiers = a.ok(['rules', 'simulate', join(a.dir, 'd.json'), '--by', 'tier', ...from], now);
+      expect(tiers.groups.map((g: { key: string }) => g.key)).toEqual(['gold']);
+    }
+  });
+});
+
 describe('rules apply on a terminal', () => {
   afterEach(endSessions);
 
