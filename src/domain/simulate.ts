@@ -230,6 +230,7 @@ function signedValue(points: Points, rate: Decimal.Value, digits: number): Minor
 
 /** What a checkout's lines earned under its version (recomputed) and under the draft, kept for its refunds. */
 interface CheckoutShares {
+  version: number;
   tier: string | null;
   lines: readonly SimLine[];
   recomputed: Points[];
@@ -251,6 +252,8 @@ export class Simulation {
   private readonly expiry = new Map<string, LocalDate | null>();
   /** Per member: how much the draft changes their balance at asOf (points it adds or removes that have not lapsed by then). */
   private readonly liability = new Map<string, Points>();
+  /** Per member: what the draft changes on take-backs dated where the lots have lapsed by asOf (debt only). */
+  private readonly lapsedDebits = new Map<string, Points>();
   /** The period's checkouts refunded later, by order id. */
   private readonly checkouts = new Map<string, CheckoutShares>();
   private n = { orders: 0, purchases: 0, checkouts: 0, refunds: 0, actual: 0, difference: 0 };
@@ -356,7 +359,7 @@ export class Simulation {
       simulated = simulatedCredit = c.simulated;
       lineShares = { recomputed: c.recLines, simulated: c.simLines, cash: c.cash };
       tier = c.tier;
-      if (o.refunded && o.key !== undefined) this.checkouts.set(o.key, { tier, lines: o.lines, recomputed: c.recLines, simulated: c.simLines });
+      if (o.refunded && o.key !== undefined) this.checkouts.set(o.key, { version: o.rulesVersion, tier, lines: o.lines, recomputed: c.recLines, simulated: c.simLines });
       this.n.checkouts++;
     }
     const actualNet = o.points;
@@ -371,8 +374,10 @@ export class Simulation {
 
     this.n.orders++;
     this.tally(m, actualNet, delta);
-    // outstanding at asOf: what the draft's lot would still hold, less what the version's would
-    if (delta) {
+    // outstanding at asOf: what the draft's lot would still hold, less what the version's would (a
+    // return takes back: no lot of its own, see debit)
+    if (delta && o.kind === 'purchase' && o.total < 0) this.debit(m, delta, rules, o.rulesVersion, o.at, day);
+    else if (delta) {
       const change = (this.unexpired(s.draft, 'draft', o.at, day) ? simulated : 0) - (this.unexpired(rules, o.rulesVersion, o.at, day) ? recomputed : 0);
       if (change) this.liability.set(m, (this.liability.get(m) ?? 0) + change);
     }
@@ -405,6 +410,17 @@ export class Simulation {
     }
   }
 
+  /**
+   * What the draft changes on a take-back (a return, a refund's earned points): on the member's balance
+   * when the points it took would still be outstanding at asOf (the lots of its date have not lapsed);
+   * else only on their debt, which never lapses: a smaller take-back repays debt the member still owes,
+   * a larger one adds to the debt of a member still in debt (their points had run out).
+   */
+  private debit(m: string, delta: Points, rules: Rules | null, id: number, at: number, day: LocalDate): void {
+    const map = rules === null || this.unexpired(rules, id, at, day) ? this.liability : this.lapsedDebits;
+    map.set(m, (map.get(m) ?? 0) + delta);
+  }
+
   private tally(m: string, actualNet: Points, delta: Points): void {
     this.n.actual += actualNet;
     this.n.difference += delta;
@@ -424,7 +440,7 @@ export class Simulation {
       const o = f.order;
       this.versions.add(o.rulesVersion);
       const sh = this.checkoutShares(o, localDate(o.at, s.zone), o.lifetimeBefore, 0, o.earnedTodayBefore, 0);
-      c = { tier: sh.tier, lines: o.lines, recomputed: sh.recLines, simulated: sh.simLines };
+      c = { version: o.rulesVersion, tier: sh.tier, lines: o.lines, recomputed: sh.recLines, simulated: sh.simLines };
       this.checkouts.set(f.orderKey, c);
     }
     const lifetime = this.earned.get(m) ?? 0;
@@ -443,7 +459,7 @@ export class Simulation {
     if (delta) this.diff.set(m, lifetimeDiff + delta);
     this.n.refunds++;
     this.tally(m, actualNet, delta);
-    if (delta) this.liability.set(m, (this.liability.get(m) ?? 0) + delta);
+    if (delta) this.debit(m, delta, c ? s.version(c.version) : null, c?.version ?? 0, f.at, day);
     if (s.by === 'category') {
       for (const x of parts) {
         const key = (c && x.i >= 0 ? c.lines[x.i].category : null) ?? NO_CATEGORY;
@@ -484,9 +500,12 @@ export class Simulation {
     const s = this.s;
     let change = 0;
     let debtChange = 0;
-    for (const [m, d] of this.liability) {
+    for (const m of new Set([...this.liability.keys(), ...this.lapsedDebits.keys()])) {
       const h = s.holdings?.get(m) ?? { points: 0, debt: 0 };
-      const after = shiftHolding(h, d);
+      const after = shiftHolding(h, this.liability.get(m) ?? 0);
+      const lapsed = this.lapsedDebits.get(m) ?? 0;
+      if (lapsed > 0) after.debt -= Math.min(after.debt, lapsed);
+      else if (lapsed < 0 && after.debt > 0) after.debt -= lapsed;
       change += after.points - h.points;
       debtChange += after.debt - h.debt;
     }

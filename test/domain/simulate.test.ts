@@ -221,6 +221,20 @@ describe('simulate: a draft against the versions in force', () => {
     expect(r.liabilityChange.points).toBe(-100);
   });
 
+  it('a take-back dated where the lots have lapsed moves debt only: a debt never lapses', () => {
+    const v1 = rules({ expiry: { policy: 'rolling-days', days: 30 } });
+    const draft = rules({ earn: { pointsPerUnit: '2' }, expiry: { policy: 'rolling-days', days: 30 } });
+    const ret = (m: string) => purchase(m, '2026-01-05T10:00:00+08:00', [{ amount: -5000 }], -50);
+    // M1 still owes 30 of the return: under the draft it takes back 100, 50 more of debt; M2 owes nothing
+    const holdings = new Map([['M1', { points: 0, debt: 30 }], ['M2', { points: 70, debt: 0 }]]);
+    const r = simulate(setup(draft, { 1: v1 }, { holdings, debt: 30, outstanding: 70, expiryInForce: v1.expiry }), [ret('M1'), ret('M2')]);
+    expect(r.difference).toBe(-100);
+    expect(r.liabilityChange).toMatchObject({ points: 0, actualDebt: 30, simulatedDebt: 80 });
+    // the other way: half the rate takes back 25, repaying 25 of M1's debt
+    const half = rules({ earn: { pointsPerUnit: '0.5' }, expiry: { policy: 'rolling-days', days: 30 } });
+    expect(simulate(setup(half, { 1: v1 }, { holdings, debt: 30, outstanding: 70, expiryInForce: v1.expiry }), [ret('M1')]).liabilityChange).toMatchObject({ points: 0, simulatedDebt: 5 });
+  });
+
   const ruleDoc = fc.record(
     {
       earn: fc.record(

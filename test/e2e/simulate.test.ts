@@ -140,6 +140,24 @@ describe('rules simulate tells what a ledger run under the draft would hold', ()
     });
   });
 
+  it('simulatedDebt counts what the draft changes on returns whose lots have lapsed since: a debt never lapses (trial 5, finding 16)', () => {
+    const sample = ['import', 'purchases', join(FIXTURES, 'online-retail-uci-sample.csv'), '--profile', join(FIXTURES, 'profile-online-retail.json')];
+    const a = tmpLedger({ currency: 'GBP', timezone: 'Europe/London' });
+    a.ok(sample);
+    const ud = join(a.dir, 'ud.json');
+    writeFileSync(ud, JSON.stringify({ earn: { pointsPerUnit: '1.5', rounding: 'round', minOrderAmount: '20', maxPointsPerOrder: 150, multipliers: [{ sku: 'POST', multiplier: '0' }, { sku: '85123A', multiplier: '3', from: '2010-12-01', to: '2010-12-01' }] }, tiers: [{ name: 'a', minLifetimePoints: 0, multiplier: '1' }, { name: 'b', minLifetimePoints: 200, multiplier: '2' }], limits: { dailyEarnCap: 400 } }));
+    const empty = join(a.dir, 'empty.json');
+    writeFileSync(empty, '{}');
+    const b = tmpLedger({ currency: 'GBP', timezone: 'Europe/London' });
+    b.ok(['rules', 'apply', ud, '--effective', '2000-01-01', '--yes']);
+    b.ok(sample);
+    const debtA = a.ok(['report', 'liability']).memberDebt;
+    const debtB = b.ok(['report', 'liability']).memberDebt;
+    expect(debtB).toBeGreaterThan(debtA);
+    expect(a.ok(['rules', 'simulate', ud]).liabilityChange).toMatchObject({ actualDebt: debtA, simulatedDebt: debtB });
+    expect(b.ok(['rules', 'simulate', empty]).liabilityChange).toMatchObject({ actualDebt: debtB, simulatedDebt: debtA });
+  });
+
   it('--by category: a refund of a line takes back from that line\'s category only, as report items shows per line', () => {
     // ORD-000001: TEA-001 (tea) and 2 × HOME-001 (household), one HOME-001 refunded
     const r = ok(['rules', 'simulate', join(FIXTURES, 'rules.json'), '--by', 'category', '--from', '2026-11-23', '--to', '2026-11-23']);
