@@ -228,7 +228,7 @@ function signedValue(points: Points, rate: Decimal.Value, digits: number): Minor
   return points < 0 ? -v : v;
 }
 
-/** What a checkout's lines earned under its version (recomputed) and under the draft, kept for its refunds. */
+/** What a checkout's lines earned under its version (recomputed) and under the draft, kept for its refunds (and its tier under the draft). */
 interface CheckoutShares {
   version: number;
   tier: string | null;
@@ -278,7 +278,7 @@ export class Simulation {
     const r = this.earn(rules, o.at, day, o.memberId, lines, lifetime, today, 'earn', o.total);
     const d = this.earn(this.s.draft, o.at, day, o.memberId, lines, lifetime + lifetimeDiff, today + todayDiff, 'earn', o.total);
     const cash = o.lines.every((x) => x.cash !== undefined) ? o.lines.map((x) => x.cash!) : lines.map((x) => x.amount);
-    return { tier: r.tier, recomputed: r.points, simulated: d.points, cash, recLines: spreadEarned(r.points, cash), simLines: spreadEarned(d.points, cash) };
+    return { tier: d.tier, recomputed: r.points, simulated: d.points, cash, recLines: spreadEarned(r.points, cash), simLines: spreadEarned(d.points, cash) };
   }
 
   private enterDay(at: number): LocalDate {
@@ -329,6 +329,7 @@ export class Simulation {
     let simulated: Points;
     let recomputedCredit = 0;
     let simulatedCredit = 0;
+    /** The member's tier at the order under the draft (what --by tier groups by). */
     let tier: string | null;
     // a purchase's points go to its lines by what each earned: amount × its multiplier under each rules
     const weights = (r: Rules) =>
@@ -343,14 +344,16 @@ export class Simulation {
       if (o.total < 0) {
         const lines: EarnLine[] = o.lines.map((x) => ({ amount: -x.amount, sku: x.sku, category: x.category }));
         const r = this.earn(rules, o.at, day, m, lines, lifetime, 0, 'return');
+        const d = this.earn(s.draft, o.at, day, m, lines, lifetime + lifetimeDiff, 0, 'return');
         recomputed = -r.points;
-        simulated = -this.earn(s.draft, o.at, day, m, lines, lifetime + lifetimeDiff, 0, 'return').points;
-        tier = r.tier;
+        simulated = -d.points;
+        tier = d.tier;
       } else {
         const r = this.earn(rules, o.at, day, m, o.lines, lifetime, today, 'earn');
+        const d = this.earn(s.draft, o.at, day, m, o.lines, lifetime + lifetimeDiff, today + todayDiff, 'earn');
         recomputed = recomputedCredit = r.points;
-        simulated = simulatedCredit = this.earn(s.draft, o.at, day, m, o.lines, lifetime + lifetimeDiff, today + todayDiff, 'earn').points;
-        tier = r.tier;
+        simulated = simulatedCredit = d.points;
+        tier = d.tier;
       }
       this.n.purchases++;
     } else {

@@ -235,6 +235,15 @@ describe('simulate: a draft against the versions in force', () => {
     expect(simulate(setup(half, { 1: v1 }, { holdings, debt: 30, outstanding: 70, expiryInForce: v1.expiry }), [ret('M1')]).liabilityChange).toMatchObject({ points: 0, simulatedDebt: 5 });
   });
 
+  it('--by tier groups by the tier the member would have had under the draft (trial 5, finding 9)', () => {
+    const tiers = (gold: number, x: string) => [{ name: 'silver', minLifetimePoints: 0, multiplier: '1' }, { name: 'gold', minLifetimePoints: gold, multiplier: x }];
+    const v1 = rules({ tiers: tiers(2000, '1.5') });
+    const draft = rules({ tiers: tiers(100, '2') });
+    const r = simulate(setup(draft, { 1: v1 }, { by: 'tier', earnedBefore: new Map([['M1', 150]]) }), [purchase('M1', '2026-10-01T10:00:00+08:00', [{ amount: 10000 }], 100)]);
+    // silver under the rules in force; gold (×2) under the draft: the draft's cost is gold's
+    expect(r.groups).toEqual([{ key: 'gold', orders: 1, actualPoints: 100, simulatedPoints: 200, difference: 100 }]);
+  });
+
   const ruleDoc = fc.record(
     {
       earn: fc.record(

@@ -31,6 +31,8 @@ export function simulateFields(r: SimulationReport): [string, string | number][]
 }
 
 export function simulateView(r: SimulationReport): View {
+  // --by tier groups by the tier under the draft (the draft's thresholds and lifetime points)
+  const by = r.by === 'tier' ? 'tier under the draft' : r.by;
   const groupColumns = [{ key: 'key', header: r.by }, num('orders'), num('actualPoints', 'actual'), num('simulatedPoints', 'draft'), diffCol];
   const memberColumns = [{ key: 'memberId', header: 'member' }, num('actualPoints', 'actual'), num('simulatedPoints', 'draft'), diffCol];
   return {
@@ -41,11 +43,11 @@ export function simulateView(r: SimulationReport): View {
     fields: simulateFields(r),
     sections: [
       {
-        title: `By ${r.by}`,
+        title: `By ${by}`,
         columns: groupColumns,
         rows: r.groups as AnyRow[],
         chart: {
-          title: `Points issued by ${r.by}: actual and draft`,
+          title: `Points issued by ${by}: actual and draft`,
           categories: r.groups.map((g) => g.key),
           series: [
             { name: 'actual', colour: '#455a64', values: r.groups.map((g) => g.actualPoints) },
