@@ -152,9 +152,20 @@ export interface SimulationResult {
   liabilityChange: LiabilityChange;
   /** What the draft changes that the comparison does not model: "expiry" (see expiryChanged). */
   notSimulated: 'expiry'[];
+  /** The draft's multipliers that matched no line of the period's orders (a typo in a SKU or category, or a period without them). */
+  unmatchedMultipliers: DraftMultiplier[];
   by: SimulateBy;
   groups: SimGroup[];
   topMembers: SimMember[];
+}
+
+/** A draft multiplier as the draft gives it (a note names the ones that matched no line in the period). */
+export interface DraftMultiplier {
+  sku?: string;
+  category?: string;
+  multiplier: string;
+  from?: LocalDate;
+  to?: LocalDate;
 }
 
 export interface LiabilityChange {
@@ -258,8 +269,22 @@ export class Simulation {
   private readonly checkouts = new Map<string, CheckoutShares>();
   private n = { orders: 0, purchases: 0, checkouts: 0, refunds: 0, actual: 0, difference: 0 };
 
+  /** Indexes of the draft's multipliers no line of the period matched yet. */
+  private unmatched: number[];
+
   constructor(private readonly s: SimulateSetup) {
     for (const [id, p] of s.earnedBefore) this.earned.set(id, p);
+    this.unmatched = s.draft.earn.multipliers.map((_, i) => i);
+  }
+
+  /** Crosses off the draft's multipliers that one of these lines matches on the day (by SKU or category, within from/to). */
+  private match(lines: readonly SimLine[], day: LocalDate): void {
+    const ms = this.s.draft.earn.multipliers;
+    this.unmatched = this.unmatched.filter((i) => {
+      const m = ms[i];
+      if ((m.from && day < m.from) || (m.to && day > m.to)) return true;
+      return !lines.some((x) => (m.sku !== undefined ? x.sku === m.sku : x.category === m.category));
+    });
   }
 
   private earn(r: Rules, at: number, day: LocalDate, memberId: string, lines: readonly EarnLine[], lifetimeEarned: Points, earnedToday: Points, purpose: 'earn' | 'return', orderTotal?: Minor) {
@@ -319,6 +344,7 @@ export class Simulation {
     const rules = s.version(o.rulesVersion);
     this.versions.add(o.rulesVersion);
     const day = this.enterDay(o.at);
+    if (this.unmatched.length) this.match(o.lines, day);
     const m = o.memberId;
     const lifetime = this.earned.get(m) ?? 0;
     const lifetimeDiff = this.diff.get(m) ?? 0;
@@ -552,6 +578,10 @@ export class Simulation {
       membersLosing: losing,
       liabilityChange: this.liabilityChange(),
       notSimulated: this.expiryChanged() ? ['expiry'] : [],
+      unmatchedMultipliers: this.unmatched.map((i) => {
+        const m = s.draft.earn.multipliers[i];
+        return { ...(m.sku !== undefined ? { sku: m.sku } : { category: m.category }), multiplier: m.multiplier.toString(), ...(m.from ? { from: m.from } : {}), ...(m.to ? { to: m.to } : {}) };
+      }),
       by: s.by,
       groups,
       topMembers: members.slice(0, s.top),

@@ -113,6 +113,23 @@ describe('rules simulate', () => {
   });
 });
 
+describe('rules simulate says what it could not show (trial 5, findings 10, 14)', () => {
+  it('names a draft multiplier that matched no line in the period (a typo in a SKU or category)', () => {
+    const rules = JSON.parse(readFileSync(join(FIXTURES, 'rules.json'), 'utf8'));
+    rules.earn.multipliers.push({ sku: 'NOPE-1', multiplier: '2' }, { category: 'teaa', multiplier: '3' }, { category: 'tea', multiplier: '2' });
+    writeFileSync(join(demo.dir, 'typo.json'), JSON.stringify(rules));
+    const r = ok(['rules', 'simulate', join(demo.dir, 'typo.json')]);
+    expect(r.unmatchedMultipliers).toEqual([
+      { sku: 'NOPE-1', multiplier: '2' },
+      { category: 'teaa', multiplier: '3' },
+    ]);
+    const table = run(['rules', 'simulate', join(demo.dir, 'typo.json')]).stdout;
+    expect(table).toContain('multiplier 2 (sku NOPE-1) matched no line in the period');
+    expect(table).toContain('multiplier 3 (category teaa) matched no line in the period');
+    expect(ok(['rules', 'simulate', join(FIXTURES, 'rules.json')]).unmatchedMultipliers).toEqual([]);
+  });
+});
+
 describe('rules simulate tells what a ledger run under the draft would hold', () => {
   it('liabilityChange: the outstanding points the draft would leave, never netting one member\'s extra debt against another\'s points', () => {
     // the public sample (with returns that leave members in debt), imported under the rules in force and,

@@ -27,6 +27,10 @@ export function simulateFields(r: SimulationReport): [string, string | number][]
     ...(r.notSimulated.includes('expiry')
       ? [['not simulated', "the draft's expiry policy: what it would have lapsed is not reflected in the liability change"] as [string, string]]
       : []),
+    ...r.unmatchedMultipliers.map((m): [string, string] => [
+      'note',
+      `multiplier ${m.multiplier} (${m.sku !== undefined ? `sku ${m.sku}` : `category ${m.category}`}${m.from || m.to ? `, ${m.from ?? '…'} … ${m.to ?? '…'}` : ''}) matched no line in the period`,
+    ]),
   ];
 }
 
