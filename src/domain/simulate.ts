@@ -14,7 +14,7 @@ import { cumulative, spreadEarned } from './refund.js';
 
 const D = Decimal;
 import { type Minor, type Points, allocateProportionally, formatMoney, pointsValue } from './money.js';
-import { type ExpiryPolicy, type Rules, expiresOn } from './rules.js';
+import { type ExpiryPolicy, PAYMENT_LIMIT_FIELDS, type Rules, expiresOn } from './rules.js';
 import { type LocalDate, addDays, localDate, startOfLocalDayMs } from './time.js';
 
 export type SimulateBy = 'month' | 'tier' | 'category' | 'source';
@@ -105,6 +105,8 @@ export interface SimulateSetup {
    * their points and then runs into debt, never into another member's points.
    */
   holdings?: ReadonlyMap<string, Holding>;
+  /** The rules in force at asOf (a draft field the comparison does not model is named when it differs from them). */
+  inForce?: Rules;
   /** The expiry policy in force at asOf: a draft whose expiry differs from it (or from a version the orders earned under) is not simulated on the ledger's lots. */
   expiryInForce?: ExpiryPolicy;
   by: SimulateBy;
@@ -150,8 +152,11 @@ export interface SimulationResult {
    * simulated outstanding at the draft's redeem rate less the actual at the rate in force), with both sides.
    */
   liabilityChange: LiabilityChange;
-  /** What the draft changes that the comparison does not model: "expiry" (see expiryChanged). */
-  notSimulated: 'expiry'[];
+  /**
+   * What the draft changes that the comparison does not model: "expiry" (see expiryChanged), then each
+   * other field by its path ("limits.reviewAbove", "redeem.maxRatio", "activities", …; see UNMODELLED).
+   */
+  notSimulated: string[];
   /** The draft's multipliers that matched no line of the period's orders (a typo in a SKU or category, or a period without them). */
   unmatchedMultipliers: DraftMultiplier[];
   by: SimulateBy;
@@ -228,6 +233,24 @@ export function sameExpiry(a: ExpiryPolicy, b: ExpiryPolicy): boolean {
   if (a.policy === 'rolling-days') return a.days === (b as typeof a).days;
   if (a.policy === 'end-of-year') return a.years === (b as typeof a).years;
   return true;
+}
+
+/**
+ * Fields the comparison does not model, by path: it earns the same orders again, so it cannot say which
+ * would have waited in review, how a checkout would have split between points and cash, which spends or
+ * checkouts would have been refused, or what activities would have awarded.
+ */
+const UNMODELLED: readonly [string, (r: Rules) => unknown][] = [
+  ['limits.reviewAbove', (r) => r.limits.reviewAbove],
+  ['redeem.minPoints', (r) => r.redeem.minPoints],
+  ['redeem.maxRatio', (r) => r.redeem.maxRatio.toString()],
+  ...PAYMENT_LIMIT_FIELDS.map((f): [string, (r: Rules) => unknown] => [`limits.${f}`, (r) => r.limits[f]]),
+  ['activities', (r) => JSON.stringify(r.activities)],
+];
+
+/** The paths of UNMODELLED fields where the draft differs from any of these rules. */
+export function unmodelledChanges(draft: Rules, others: readonly Rules[]): string[] {
+  return UNMODELLED.filter(([, get]) => others.some((r) => get(r) !== get(draft))).map(([path]) => path);
 }
 
 const NO_TIER = '(no tier)';
@@ -524,6 +547,13 @@ export class Simulation {
     return false;
   }
 
+  /** The fields besides expiry that the draft changes from the rules in force or a version of the period's orders. */
+  private unmodelled(): string[] {
+    const s = this.s;
+    const others = [...[...this.versions].map((id) => s.version(id)), ...(s.inForce ? [s.inForce] : [])];
+    return unmodelledChanges(s.draft, others);
+  }
+
   /** Each member's balance moved by what the draft changed for them: their points and their debt apart. */
   private liabilityChange(): LiabilityChange {
     const s = this.s;
@@ -577,7 +607,7 @@ export class Simulation {
       membersGaining: gaining,
       membersLosing: losing,
       liabilityChange: this.liabilityChange(),
-      notSimulated: this.expiryChanged() ? ['expiry'] : [],
+      notSimulated: [...(this.expiryChanged() ? ['expiry'] : []), ...this.unmodelled()],
       unmatchedMultipliers: this.unmatched.map((i) => {
         const m = s.draft.earn.multipliers[i];
         return { ...(m.sku !== undefined ? { sku: m.sku } : { category: m.category }), multiplier: m.multiplier.toString(), ...(m.from ? { from: m.from } : {}), ...(m.to ? { to: m.to } : {}) };

@@ -62,6 +62,7 @@ export function simulateDraft(l: Ledger, draft: Rules, file: string, p: { from?:
     debt: [...holdings.values()].reduce((a, h) => a + h.debt, 0),
     holdings,
     expiryInForce: inForce.expiry,
+    inForce,
     by: p.by ?? 'month',
     top: p.top ?? 10,
   });

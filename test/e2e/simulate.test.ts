@@ -114,6 +114,16 @@ describe('rules simulate', () => {
 });
 
 describe('rules simulate says what it could not show (trial 5, findings 10, 14)', () => {
+  it('notSimulated names every field the draft changes that the comparison does not model', () => {
+    const rules = JSON.parse(readFileSync(join(FIXTURES, 'rules.json'), 'utf8'));
+    writeFileSync(join(demo.dir, 'rev.json'), JSON.stringify({ ...rules, limits: { ...rules.limits, reviewAbove: '100.00' } }));
+    writeFileSync(join(demo.dir, 'red.json'), JSON.stringify({ ...rules, redeem: { ...rules.redeem, maxRatio: '0.1', minPoints: 5000 } }));
+    expect(ok(['rules', 'simulate', join(demo.dir, 'rev.json')]).notSimulated).toEqual(['limits.reviewAbove']);
+    expect(ok(['rules', 'simulate', join(demo.dir, 'red.json')]).notSimulated).toEqual(['redeem.minPoints', 'redeem.maxRatio']);
+    expect(run(['rules', 'simulate', join(demo.dir, 'red.json')]).stdout).toMatch(/not simulated\s+redeem\.minPoints, redeem\.maxRatio/);
+    expect(ok(['rules', 'simulate', join(FIXTURES, 'rules.json')]).notSimulated).toEqual([]);
+  });
+
   it('names a draft multiplier that matched no line in the period (a typo in a SKU or category)', () => {
     const rules = JSON.parse(readFileSync(join(FIXTURES, 'rules.json'), 'utf8'));
     rules.earn.multipliers.push({ sku: 'NOPE-1', multiplier: '2' }, { category: 'teaa', multiplier: '3' }, { category: 'tea', multiplier: '2' });

@@ -27,6 +27,9 @@ export function simulateFields(r: SimulationReport): [string, string | number][]
     ...(r.notSimulated.includes('expiry')
       ? [['not simulated', "the draft's expiry policy: what it would have lapsed is not reflected in the liability change"] as [string, string]]
       : []),
+    ...(r.notSimulated.some((f) => f !== 'expiry')
+      ? [['not simulated', `${r.notSimulated.filter((f) => f !== 'expiry').join(', ')}: changed by the draft, not reflected here (the same orders earn again; reviews, points/cash splits, refused spends and awards are not replayed)`] as [string, string]]
+      : []),
     ...r.unmatchedMultipliers.map((m): [string, string] => [
       'note',
       `multiplier ${m.multiplier} (${m.sku !== undefined ? `sku ${m.sku}` : `category ${m.category}`}${m.from || m.to ? `, ${m.from ?? '…'} … ${m.to ?? '…'}` : ''}) matched no line in the period`,
