@@ -351,4 +351,16 @@ describe('rules apply on a terminal', () => {
     expect(await waitFor(yes, 'EXIT=')).toContain('EXIT=0');
     expect(ok(['rules', 'history'])).toHaveLength(versions + 1);
   });
+
+  it.skipIf(!hasTmux)('says so when the last 90 days hold no orders: nothing to compare (trial 5, finding 15)', async () => {
+    const t = tmpLedger({ currency: 'GBP', timezone: 'Europe/London' });
+    t.ok(['import', 'purchases', join(FIXTURES, 'online-retail-uci-sample.csv'), '--profile', join(FIXTURES, 'profile-online-retail.json')]);
+    writeFileSync(join(t.dir, 'x2.json'), JSON.stringify({ earn: { pointsPerUnit: '2' } }));
+    const s = start(t, ['rules', 'apply', join(t.dir, 'x2.json')]);
+    const shown = await waitFor(s, 'as a new rules version?');
+    expect(shown).toMatch(/no orders in the last 90 days/);
+    expect(shown).toContain('rules simulate');
+    keys(s, 'n', 'Enter');
+    expect(await waitFor(s, 'EXIT=')).toContain('nothing stored');
+  });
 });
