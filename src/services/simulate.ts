@@ -146,7 +146,7 @@ function* refundStream(rows: IterableIterator<SimRefundRow>, fromIso: string, ea
 }
 
 export async function simulateRules(ctx: Ctx, input: SimulateInput): Promise<SimulationReport> {
-  const doc = readRulesFile(input.file);
+  const doc = readRulesFile(input.file, 'nothing was simulated');
   return withLedger(ctx, (l) =>
     l.store.read(() => simulateDraft(l, rulesOfDocument(l, input.file, doc, 'nothing was simulated'), input.file, input)),
   );

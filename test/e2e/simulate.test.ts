@@ -69,7 +69,7 @@ describe('rules simulate', () => {
     expect(cents(r.valueDifference)).toBe(cents(r.simulatedValue) - cents(r.actualValue));
     const table = run(['rules', 'simulate', join(demo.dir, 'half.json')]).stdout;
     expect(table).toMatch(new RegExp(`outstanding at 2026-11-23, draft\\s+${liability.outstandingPoints} points, ${r.liabilityChange.simulatedValue} CNY \\(at 50 points per unit\\)`));
-    expect(table).toMatch(/value difference\s+[\d.]+ CNY \(draft at 50, actual at 100 points per unit\)/);
+    expect(table).toMatch(/value difference\s+\+?[\d.]+ CNY \(draft at 50, actual at 100 points per unit\)/);
   });
 
   it('says so when the draft changes the expiry policy: what it would lapse is not in the liability change', () => {
@@ -137,6 +137,35 @@ describe('rules simulate says what it could not show (trial 5, findings 10, 14)'
     expect(table).toContain('multiplier 2 (sku NOPE-1) matched no line in the period');
     expect(table).toContain('multiplier 3 (category teaa) matched no line in the period');
     expect(ok(['rules', 'simulate', join(FIXTURES, 'rules.json')]).unmatchedMultipliers).toEqual([]);
+  });
+});
+
+describe('rules simulate: usage and wording (trial 5, findings 11, 12)', () => {
+  it('--from after today with no --to is a usage error, as --from after --to', () => {
+    const r = run(['rules', 'simulate', join(FIXTURES, 'rules.json'), '--from', '2027-01-01', '--json']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/--from 2027-01-01 is after today/);
+  });
+
+  it('"1 checkout", a + on a positive money difference, "nothing was simulated" for bad JSON, empty months kept in the HTML chart', () => {
+    const table = run(['rules', 'simulate', join(demo.dir, 'tea.json')]).stdout;
+    expect(table).toMatch(/orders\s+\d+ \(\d+ imported, 1 checkout, 1 refund\)/);
+    expect(table).toMatch(/value difference\s+\+\d+\.\d\d CNY/);
+    expect(table).toMatch(/liability change\s+\+\d+ points, \+\d+\.\d\d CNY/);
+    writeFileSync(join(demo.dir, 'syntax.json'), '{"earn": {"pointsPerUnit": "1",}}');
+    const bad = run(['rules', 'simulate', join(demo.dir, 'syntax.json')]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/nothing was simulated/);
+    expect(bad.stderr).not.toMatch(/stored/);
+    const html = join(demo.dir, 'months.html');
+    expect(run(['rules', 'simulate', join(demo.dir, 'tea.json'), '--out', html]).code).toBe(0);
+    const r = ok(['rules', 'simulate', join(demo.dir, 'tea.json')]);
+    const months = r.groups.map((g: { key: string }) => g.key);
+    expect(months).toContain('2025-11');
+    expect(months).not.toContain('2025-12'); // the demo has no orders then
+    const page = readFileSync(html, 'utf8');
+    expect(page).toContain('2025-12'); // the chart keeps the empty month in its place
   });
 });
 
