@@ -1,7 +1,7 @@
 // The earning engine (SPEC §4.1): points an order earns, or a return takes back, under one rules version.
 // Pure: the rules, the member's tier facts and the points already earned that day are passed in.
 import { Decimal } from 'decimal.js';
-import type { Minor, Points } from './money.js';
+import { type Minor, type Points, allocateProportionally } from './money.js';
 import { type Rules, type Tier, tierFor } from './rules.js';
 import { localDate } from './time.js';
 
@@ -14,6 +14,15 @@ export interface EarnLine {
   amount: Minor;
   sku?: string | null;
   category?: string | null;
+}
+
+/**
+ * §4.1 step 5: the base a checkout earns on: the cash it paid spread over its lines by amount, each line
+ * keeping its SKU and category (so its own multiplier). The real capture and `rules simulate` both use it.
+ */
+export function cashEarnLines(cashPaid: Minor, lines: readonly EarnLine[]): EarnLine[] {
+  const shares = allocateProportionally(cashPaid, lines.map((x) => x.amount));
+  return lines.map((x, i) => ({ amount: shares[i], sku: x.sku, category: x.category }));
 }
 
 export interface EarnInput {

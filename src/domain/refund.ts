@@ -96,7 +96,12 @@ export function planRefund(lines: readonly RefundableLine[], request: readonly R
   return { ok: true, lines: out, totals, complete };
 }
 
-function cumulative(whole: number, units: number, of: number): number {
+/**
+ * A line's cumulative refund of `whole` (its points, cash or earned share) once `units` of its `of` units
+ * are refunded: floor(whole × units / of), the exact whole on the last unit. `rules simulate` takes back a
+ * refund's share of what each line would have earned under a draft with it.
+ */
+export function cumulative(whole: number, units: number, of: number): number {
   if (units >= of) return whole;
   return Number((BigInt(whole) * BigInt(units)) / BigInt(of));
 }

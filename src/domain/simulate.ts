@@ -9,11 +9,12 @@
 // draft changed so far for that member (and that day), so a draft equal to the versions in force
 // differs by exactly zero on any ledger.
 import { Decimal } from 'decimal.js';
-import { computeEarn, type EarnLine, lineMultiplier } from './accrual.js';
+import { cashEarnLines, computeEarn, type EarnLine, lineMultiplier } from './accrual.js';
+import { cumulative, spreadEarned } from './refund.js';
 
 const D = Decimal;
 import { type Minor, type Points, allocateProportionally, formatMoney, pointsValue } from './money.js';
-import { type ExpiryPolicy, type Rules, expiresOn } from './rules.js';
+import { type ExpiryPolicy, PAYMENT_LIMIT_FIELDS, type Rules, expiresOn } from './rules.js';
 import { type LocalDate, addDays, localDate, startOfLocalDayMs } from './time.js';
 
 export type SimulateBy = 'month' | 'tier' | 'category' | 'source';
@@ -24,18 +25,17 @@ export interface SimLine {
   category: string | null;
   /** The line's amount in minor units (signed: a return's lines are negative). */
   amount: Minor;
-  /**
-   * A checkout line's own share of the points the order earned and of its cash, and what refunds of this
-   * line took back of them (SPEC §4.5): a refund takes back from the lines it refunded, not the others.
-   */
-  earned?: Points;
-  refundedEarned?: Points;
+  /** A checkout line's number (what its refunds name), its units, its share of the cash paid and of the points earned (SPEC §4.5). */
+  lineNo?: number;
+  quantity?: number;
   cash?: Minor;
-  refundedCash?: Minor;
+  earned?: Points;
 }
 
 export interface SimOrder {
   kind: 'purchase' | 'checkout';
+  /** A checkout's order id (its refunds name it). */
+  key?: string;
   memberId: string;
   /** UTC ms of the purchase (a checkout: when it was paid). */
   at: number;
@@ -46,11 +46,39 @@ export interface SimOrder {
   total: Minor;
   /** What the ledger credited: a purchase's signed points; a checkout's points earned at capture. */
   points: Points;
-  /** A checkout's refunds: earned points taken back, and cash refunded (0 for purchases). */
-  refundedEarned: Points;
-  refundedCash: Minor;
+  /** A checkout's cash paid (0 for purchases). */
   cashPaid: Minor;
+  /** A checkout refunded (in part) later: what each line earned is kept for its refunds. */
+  refunded?: boolean;
   lines: readonly SimLine[];
+}
+
+/**
+ * A checkout's refund, at the time it was made (SPEC §4.5): it takes back from each refunded line the
+ * share of the units refunded of what the line earned, computed by the same code as `order refund`.
+ */
+export interface SimRefund {
+  kind: 'refund';
+  orderKey: string;
+  memberId: string;
+  at: number;
+  /** The earned points the ledger took back with it. */
+  earned: Points;
+  lines: readonly { lineNo: number; units: number; before: number; earned: Points }[];
+  /**
+   * The refunded checkout when it was paid before the period, with the ledger's facts at that time (its
+   * member's lifetime points and points earned that day before it): what it would have earned under the
+   * draft is computed from them (the draft's own changes before the period are not known).
+   */
+  order?: SimOrder & { lifetimeBefore: Points; earnedTodayBefore: Points };
+}
+
+/** An activity award: it counts in the member's lifetime points (their tier), not in the daily cap nor in the comparison. */
+export interface SimAward {
+  kind: 'award';
+  memberId: string;
+  at: number;
+  points: Points;
 }
 
 export interface SimulateSetup {
@@ -63,7 +91,7 @@ export interface SimulateSetup {
   digits: number;
   /** The member's pinned tier (today's: a pin changed since is not known). */
   pinnedTier: (memberId: string) => string | null;
-  /** Net points each member earned before the period (their tier basis at its start). */
+  /** Each member's lifetime earned points before the period (their tier basis at its start: awards included). */
   earnedBefore: ReadonlyMap<string, Points>;
   /** Liability is judged at this date: points whose lot would have expired before it are not outstanding. */
   asOf: LocalDate;
@@ -77,6 +105,8 @@ export interface SimulateSetup {
    * their points and then runs into debt, never into another member's points.
    */
   holdings?: ReadonlyMap<string, Holding>;
+  /** The rules in force at asOf (a draft field the comparison does not model is named when it differs from them). */
+  inForce?: Rules;
   /** The expiry policy in force at asOf: a draft whose expiry differs from it (or from a version the orders earned under) is not simulated on the ledger's lots. */
   expiryInForce?: ExpiryPolicy;
   by: SimulateBy;
@@ -102,6 +132,8 @@ export interface SimulationResult {
   orders: number;
   purchases: number;
   checkouts: number;
+  /** Checkout refunds made in the period (of its checkouts or earlier ones): each takes back in it. */
+  refunds: number;
   /** The stored versions the period's orders earned under. */
   rulesVersions: number[];
   actualPoints: Points;
@@ -120,11 +152,25 @@ export interface SimulationResult {
    * simulated outstanding at the draft's redeem rate less the actual at the rate in force), with both sides.
    */
   liabilityChange: LiabilityChange;
-  /** What the draft changes that the comparison does not model: "expiry" (see expiryChanged). */
-  notSimulated: 'expiry'[];
+  /**
+   * What the draft changes that the comparison does not model: "expiry" (see expiryChanged), then each
+   * other field by its path ("limits.reviewAbove", "redeem.maxRatio", "activities", …; see UNMODELLED).
+   */
+  notSimulated: string[];
+  /** The draft's multipliers that matched no line of the period's orders (a typo in a SKU or category, or a period without them). */
+  unmatchedMultipliers: DraftMultiplier[];
   by: SimulateBy;
   groups: SimGroup[];
   topMembers: SimMember[];
+}
+
+/** A draft multiplier as the draft gives it (a note names the ones that matched no line in the period). */
+export interface DraftMultiplier {
+  sku?: string;
+  category?: string;
+  multiplier: string;
+  from?: LocalDate;
+  to?: LocalDate;
 }
 
 export interface LiabilityChange {
@@ -189,6 +235,24 @@ export function sameExpiry(a: ExpiryPolicy, b: ExpiryPolicy): boolean {
   return true;
 }
 
+/**
+ * Fields the comparison does not model, by path: it earns the same orders again, so it cannot say which
+ * would have waited in review, how a checkout would have split between points and cash, which spends or
+ * checkouts would have been refused, or what activities would have awarded.
+ */
+const UNMODELLED: readonly [string, (r: Rules) => unknown][] = [
+  ['limits.reviewAbove', (r) => r.limits.reviewAbove],
+  ['redeem.minPoints', (r) => r.redeem.minPoints],
+  ['redeem.maxRatio', (r) => r.redeem.maxRatio.toString()],
+  ...PAYMENT_LIMIT_FIELDS.map((f): [string, (r: Rules) => unknown] => [`limits.${f}`, (r) => r.limits[f]]),
+  ['activities', (r) => JSON.stringify(r.activities)],
+];
+
+/** The paths of UNMODELLED fields where the draft differs from any of these rules. */
+export function unmodelledChanges(draft: Rules, others: readonly Rules[]): string[] {
+  return UNMODELLED.filter(([, get]) => others.some((r) => get(r) !== get(draft))).map(([path]) => path);
+}
+
 const NO_TIER = '(no tier)';
 const NO_CATEGORY = '(no category)';
 
@@ -196,6 +260,15 @@ const NO_CATEGORY = '(no category)';
 function signedValue(points: Points, rate: Decimal.Value, digits: number): Minor {
   const v = pointsValue(Math.abs(points), rate, digits);
   return points < 0 ? -v : v;
+}
+
+/** What a checkout's lines earned under its version (recomputed) and under the draft, kept for its refunds (and its tier under the draft). */
+interface CheckoutShares {
+  version: number;
+  tier: string | null;
+  lines: readonly SimLine[];
+  recomputed: Points[];
+  simulated: Points[];
 }
 
 export class Simulation {
@@ -213,20 +286,54 @@ export class Simulation {
   private readonly expiry = new Map<string, LocalDate | null>();
   /** Per member: how much the draft changes their balance at asOf (points it adds or removes that have not lapsed by then). */
   private readonly liability = new Map<string, Points>();
-  private n = { orders: 0, purchases: 0, checkouts: 0, actual: 0, difference: 0 };
+  /** Per member: what the draft changes on take-backs dated where the lots have lapsed by asOf (debt only). */
+  private readonly lapsedDebits = new Map<string, Points>();
+  /** The period's checkouts refunded later, by order id. */
+  private readonly checkouts = new Map<string, CheckoutShares>();
+  private n = { orders: 0, purchases: 0, checkouts: 0, refunds: 0, actual: 0, difference: 0 };
+
+  /** Indexes of the draft's multipliers no line of the period matched yet. */
+  private unmatched: number[];
 
   constructor(private readonly s: SimulateSetup) {
     for (const [id, p] of s.earnedBefore) this.earned.set(id, p);
+    this.unmatched = s.draft.earn.multipliers.map((_, i) => i);
   }
 
-  /** One order (orders come in time order). */
-  add(o: SimOrder): void {
+  /** Crosses off the draft's multipliers that one of these lines matches on the day (by SKU or category, within from/to). */
+  private match(lines: readonly SimLine[], day: LocalDate): void {
+    const ms = this.s.draft.earn.multipliers;
+    this.unmatched = this.unmatched.filter((i) => {
+      const m = ms[i];
+      if ((m.from && day < m.from) || (m.to && day > m.to)) return true;
+      return !lines.some((x) => (m.sku !== undefined ? x.sku === m.sku : x.category === m.category));
+    });
+  }
+
+  private earn(r: Rules, at: number, day: LocalDate, memberId: string, lines: readonly EarnLine[], lifetimeEarned: Points, earnedToday: Points, purpose: 'earn' | 'return', orderTotal?: Minor) {
     const s = this.s;
-    const rules = s.version(o.rulesVersion);
-    this.versions.add(o.rulesVersion);
+    // one object shape for every call (computeEarn stays monomorphic)
+    return computeEarn({ rules: r, lines, at, zone: s.zone, digits: s.digits, pinnedTier: s.pinnedTier(memberId), lifetimeEarned, earnedTodayBeforeThisOrder: earnedToday, orderTotal, localDate: day, purpose });
+  }
+
+  /**
+   * A checkout earned again (§4.1 step 5 and §4.5, as the capture does it): on the cash paid spread over
+   * the lines by amount, then the points spread over the lines by their cash.
+   */
+  private checkoutShares(o: SimOrder, day: LocalDate, lifetime: Points, lifetimeDiff: Points, today: Points, todayDiff: Points) {
+    const rules = this.s.version(o.rulesVersion);
+    const lines = cashEarnLines(o.cashPaid, o.lines);
+    const r = this.earn(rules, o.at, day, o.memberId, lines, lifetime, today, 'earn', o.total);
+    const d = this.earn(this.s.draft, o.at, day, o.memberId, lines, lifetime + lifetimeDiff, today + todayDiff, 'earn', o.total);
+    const cash = o.lines.every((x) => x.cash !== undefined) ? o.lines.map((x) => x.cash!) : lines.map((x) => x.amount);
+    return { tier: d.tier, recomputed: r.points, simulated: d.points, cash, recLines: spreadEarned(r.points, cash), simLines: spreadEarned(d.points, cash) };
+  }
+
+  private enterDay(at: number): LocalDate {
+    const s = this.s;
     // orders come in time order: a local day is one stretch of them
-    if (!(o.at >= this.dayStart && o.at < this.dayEnd)) {
-      const day = localDate(o.at, s.zone);
+    if (!(at >= this.dayStart && at < this.dayEnd)) {
+      const day = localDate(at, s.zone);
       this.dayStart = startOfLocalDayMs(day, s.zone);
       this.dayEnd = startOfLocalDayMs(addDays(day, 1), s.zone);
       if (day !== this.day) {
@@ -235,118 +342,111 @@ export class Simulation {
       }
       this.day = day;
     }
-    const day = this.day!;
+    return this.day!;
+  }
+
+  /** Whether a lot earned on `day` under `r` would still hold points at asOf. */
+  private unexpired(r: Rules, id: number | 'draft', at: number, day: LocalDate): boolean {
+    const key = `${id}|${day}`;
+    let e = this.expiry.get(key);
+    if (e === undefined) {
+      e = expiresOn(r.expiry, at, this.s.zone);
+      this.expiry.set(key, e);
+    }
+    return e === null || e >= this.s.asOf;
+  }
+
+  /** One order or checkout refund (they come in time order). */
+  add(o: SimOrder | SimRefund | SimAward): void {
+    if (o.kind === 'refund') return this.addRefund(o);
+    if (o.kind === 'award') {
+      this.earned.set(o.memberId, (this.earned.get(o.memberId) ?? 0) + o.points);
+      return;
+    }
+    const s = this.s;
+    const rules = s.version(o.rulesVersion);
+    this.versions.add(o.rulesVersion);
+    const day = this.enterDay(o.at);
+    if (this.unmatched.length) this.match(o.lines, day);
     const m = o.memberId;
-    const pinned = s.pinnedTier(m);
     const lifetime = this.earned.get(m) ?? 0;
     const lifetimeDiff = this.diff.get(m) ?? 0;
     const today = this.dayEarned.get(m) ?? 0;
     const todayDiff = this.dayDiff.get(m) ?? 0;
-    // one object shape for every call (computeEarn stays monomorphic)
-    const earn = (r: Rules, lines: readonly EarnLine[], lifetimeEarned: Points, earnedToday: Points, purpose: 'earn' | 'return', orderTotal?: Minor) =>
-      computeEarn({ rules: r, lines, at: o.at, zone: s.zone, digits: s.digits, pinnedTier: pinned, lifetimeEarned, earnedTodayBeforeThisOrder: earnedToday, orderTotal, localDate: day, purpose });
 
     let recomputed: Points;
     let simulated: Points;
     let recomputedCredit = 0;
     let simulatedCredit = 0;
-    let actualNet: Points;
+    /** The member's tier at the order under the draft (what --by tier groups by). */
     let tier: string | null;
-    // an order's points go to its lines by what each earned: amount × its multiplier under each rules
+    // a purchase's points go to its lines by what each earned: amount × its multiplier under each rules
     const weights = (r: Rules) =>
       o.lines.map((x) => {
         if (!r.earn.multipliers.length) return Math.abs(x.amount);
         const m = lineMultiplier(r, x, day);
         return m.eq(1) ? Math.abs(x.amount) * 1e6 : new D(Math.abs(x.amount)).times(m).times(1e6).floor().toNumber();
       });
-    /** A checkout's lines' net points (credit less what refunds of each line took back), under the version and the draft. */
-    let lineNets: { recomputed: Points[]; simulated: Points[] } | null = null;
+    /** A checkout's lines' points, under the version and the draft (§4.5: spread by each line's cash). */
+    let lineShares: { recomputed: Points[]; simulated: Points[]; cash: Minor[] } | null = null;
     if (o.kind === 'purchase') {
-      actualNet = o.points;
       if (o.total < 0) {
         const lines: EarnLine[] = o.lines.map((x) => ({ amount: -x.amount, sku: x.sku, category: x.category }));
-        const r = earn(rules, lines, lifetime, 0, 'return');
+        const r = this.earn(rules, o.at, day, m, lines, lifetime, 0, 'return');
+        const d = this.earn(s.draft, o.at, day, m, lines, lifetime + lifetimeDiff, 0, 'return');
         recomputed = -r.points;
-        simulated = -earn(s.draft, lines, lifetime + lifetimeDiff, 0, 'return').points;
-        tier = r.tier;
+        simulated = -d.points;
+        tier = d.tier;
       } else {
-        const r = earn(rules, o.lines, lifetime, today, 'earn');
+        const r = this.earn(rules, o.at, day, m, o.lines, lifetime, today, 'earn');
+        const d = this.earn(s.draft, o.at, day, m, o.lines, lifetime + lifetimeDiff, today + todayDiff, 'earn');
         recomputed = recomputedCredit = r.points;
-        simulated = simulatedCredit = earn(s.draft, o.lines, lifetime + lifetimeDiff, today + todayDiff, 'earn').points;
-        tier = r.tier;
+        simulated = simulatedCredit = d.points;
+        tier = d.tier;
       }
       this.n.purchases++;
     } else {
-      // §4.1 step 5: a checkout earns on the cash paid, spread over its lines by amount.
-      const shares = allocateProportionally(o.cashPaid, o.lines.map((x) => x.amount));
-      const lines: EarnLine[] = o.lines.map((x, i) => ({ amount: shares[i], sku: x.sku, category: x.category }));
-      const r = earn(rules, lines, lifetime, today, 'earn', o.total);
-      recomputedCredit = r.points;
-      simulatedCredit = earn(s.draft, lines, lifetime + lifetimeDiff, today + todayDiff, 'earn', o.total).points;
-      if (o.lines.every((x) => x.earned !== undefined)) {
-        // A refund takes back what the lines it refunded earned (SPEC §4.5): each line's share of the
-        // order's credit, less the share of it that line's refunds took back.
-        const nets = (r: Rules, credit: Points): Points[] => {
-          const credits = o.lines.length === 1 ? [credit] : allocateProportionally(credit, weights(r));
-          return credits.map((c, i) => c - lineTakeBack(o.lines[i], o.points > 0, c));
-        };
-        lineNets = { recomputed: nets(rules, recomputedCredit), simulated: nets(s.draft, simulatedCredit) };
-        recomputed = lineNets.recomputed.reduce((t, x) => t + x, 0);
-        simulated = lineNets.simulated.reduce((t, x) => t + x, 0);
-      } else {
-        // lines without their own shares: refunds take back the same share of whatever the order earned
-        const takeBack = (earned: Points): Points => {
-          if (o.points > 0) return Math.round((o.refundedEarned * earned) / o.points);
-          return o.cashPaid > 0 ? Math.round((o.refundedCash * earned) / o.cashPaid) : 0;
-        };
-        recomputed = recomputedCredit - takeBack(recomputedCredit);
-        simulated = simulatedCredit - takeBack(simulatedCredit);
-      }
-      actualNet = o.points - o.refundedEarned;
-      tier = r.tier;
+      const c = this.checkoutShares(o, day, lifetime, lifetimeDiff, today, todayDiff);
+      recomputed = recomputedCredit = c.recomputed;
+      simulated = simulatedCredit = c.simulated;
+      lineShares = { recomputed: c.recLines, simulated: c.simLines, cash: c.cash };
+      tier = c.tier;
+      if (o.refunded && o.key !== undefined) this.checkouts.set(o.key, { version: o.rulesVersion, tier, lines: o.lines, recomputed: c.recLines, simulated: c.simLines });
       this.n.checkouts++;
     }
+    const actualNet = o.points;
     const delta = simulated - recomputed;
 
     // the ledger's facts move by what it booked; the draft's by what it changed
     this.earned.set(m, lifetime + actualNet);
     if (delta) this.diff.set(m, lifetimeDiff + delta);
-    const credited = o.kind === 'purchase' ? Math.max(o.points, 0) : o.points;
+    const credited = Math.max(o.points, 0);
     if (credited) this.dayEarned.set(m, today + credited);
     if (simulatedCredit !== recomputedCredit) this.dayDiff.set(m, todayDiff + simulatedCredit - recomputedCredit);
 
     this.n.orders++;
-    this.n.actual += actualNet;
-    this.n.difference += delta;
-    this.actualOf.set(m, (this.actualOf.get(m) ?? 0) + actualNet);
-    // outstanding at asOf: what the draft's lot would still hold, less what the version's would
-    const unexpired = (r: Rules, id: number | 'draft') => {
-      const key = `${id}|${day}`;
-      let e = this.expiry.get(key);
-      if (e === undefined) {
-        e = expiresOn(r.expiry, o.at, s.zone);
-        this.expiry.set(key, e);
-      }
-      return e === null || e >= s.asOf;
-    };
-    if (delta) {
-      const change = (unexpired(s.draft, 'draft') ? simulated : 0) - (unexpired(rules, o.rulesVersion) ? recomputed : 0);
+    this.tally(m, actualNet, delta);
+    // outstanding at asOf: what the draft's lot would still hold, less what the version's would (a
+    // return takes back: no lot of its own, see debit)
+    if (delta && o.kind === 'purchase' && o.total < 0) this.debit(m, delta, rules, o.rulesVersion, o.at, day);
+    else if (delta) {
+      const change = (this.unexpired(s.draft, 'draft', o.at, day) ? simulated : 0) - (this.unexpired(rules, o.rulesVersion, o.at, day) ? recomputed : 0);
       if (change) this.liability.set(m, (this.liability.get(m) ?? 0) + change);
     }
 
     const actualSim = actualNet + delta;
     if (s.by === 'category') {
-      const one = o.lines.length === 1;
       let a: Points[];
       let b: Points[];
-      const stored = o.kind === 'checkout' ? o.lines.map((x) => (x.earned ?? 0) - (x.refundedEarned ?? 0)) : null;
-      if (lineNets && stored && stored.reduce((t, x) => t + x, 0) === actualNet) {
-        // a checkout: each line's actual is the ledger's own (what it earned less what refunds of it took
-        // back, as report items shows it); the draft moves each line by its own change
-        const { recomputed: rn, simulated: sn } = lineNets;
-        a = stored;
-        b = stored.map((x, i) => x + sn[i] - rn[i]);
+      if (lineShares) {
+        // a checkout: each line's actual is the ledger's own (what it earned, as report items shows it);
+        // the draft moves each line by its own change
+        const { recomputed: rn, simulated: sn } = lineShares;
+        const stored = o.lines.map((x) => x.earned ?? 0);
+        a = o.lines.every((x) => x.earned !== undefined) && stored.reduce((t, x) => t + x, 0) === actualNet ? stored : spreadEarned(actualNet, lineShares.cash);
+        b = a.map((x, i) => x + sn[i] - rn[i]);
       } else {
+        const one = o.lines.length === 1;
         a = one ? [actualNet] : allocateProportionally(actualNet, weights(rules));
         b = one ? [actualSim] : allocateProportionally(actualSim, weights(s.draft));
       }
@@ -359,6 +459,67 @@ export class Simulation {
     } else {
       const key = s.by === 'month' ? day.slice(0, 7) : s.by === 'source' ? o.source : (tier ?? NO_TIER);
       this.group(key, actualNet, actualSim, true);
+    }
+  }
+
+  /**
+   * What the draft changes on a take-back (a return, a refund's earned points): on the member's balance
+   * when the points it took would still be outstanding at asOf (the lots of its date have not lapsed);
+   * else only on their debt, which never lapses: a smaller take-back repays debt the member still owes,
+   * a larger one adds to the debt of a member still in debt (their points had run out).
+   */
+  private debit(m: string, delta: Points, rules: Rules | null, id: number, at: number, day: LocalDate): void {
+    const map = rules === null || this.unexpired(rules, id, at, day) ? this.liability : this.lapsedDebits;
+    map.set(m, (map.get(m) ?? 0) + delta);
+  }
+
+  private tally(m: string, actualNet: Points, delta: Points): void {
+    this.n.actual += actualNet;
+    this.n.difference += delta;
+    this.actualOf.set(m, (this.actualOf.get(m) ?? 0) + actualNet);
+  }
+
+  /**
+   * A checkout refund (§4.5): each refunded line gives back the share of its units of what it earned,
+   * the same cumulative share `order refund` takes (exact on the last unit), under the version and the draft.
+   */
+  private addRefund(f: SimRefund): void {
+    const s = this.s;
+    const day = this.enterDay(f.at);
+    const m = f.memberId;
+    let c = this.checkouts.get(f.orderKey);
+    if (!c && f.order) {
+      const o = f.order;
+      this.versions.add(o.rulesVersion);
+      const sh = this.checkoutShares(o, localDate(o.at, s.zone), o.lifetimeBefore, 0, o.earnedTodayBefore, 0);
+      c = { version: o.rulesVersion, tier: sh.tier, lines: o.lines, recomputed: sh.recLines, simulated: sh.simLines };
+      this.checkouts.set(f.orderKey, c);
+    }
+    const lifetime = this.earned.get(m) ?? 0;
+    const lifetimeDiff = this.diff.get(m) ?? 0;
+    const actualNet = -f.earned;
+    // per refunded line: the ledger's take-back, and the draft's change to it
+    const parts = f.lines.map((x) => {
+      const i = c ? c.lines.findIndex((l) => l.lineNo === x.lineNo) : -1;
+      if (!c || i < 0) return { i, actual: -x.earned, delta: 0 };
+      const q = c.lines[i].quantity ?? x.before + x.units;
+      const back = (e: Points) => cumulative(e, x.before + x.units, q) - cumulative(e, x.before, q);
+      return { i, actual: -x.earned, delta: back(c.recomputed[i]) - back(c.simulated[i]) };
+    });
+    const delta = parts.reduce((t, x) => t + x.delta, 0);
+    this.earned.set(m, lifetime + actualNet);
+    if (delta) this.diff.set(m, lifetimeDiff + delta);
+    this.n.refunds++;
+    this.tally(m, actualNet, delta);
+    if (delta) this.debit(m, delta, c ? s.version(c.version) : null, c?.version ?? 0, f.at, day);
+    if (s.by === 'category') {
+      for (const x of parts) {
+        const key = (c && x.i >= 0 ? c.lines[x.i].category : null) ?? NO_CATEGORY;
+        this.group(key, x.actual, x.actual + x.delta, false);
+      }
+    } else {
+      const key = s.by === 'month' ? day.slice(0, 7) : s.by === 'source' ? 'checkout' : (c?.tier ?? NO_TIER);
+      this.group(key, actualNet, actualNet + delta, false);
     }
   }
 
@@ -386,14 +547,24 @@ export class Simulation {
     return false;
   }
 
+  /** The fields besides expiry that the draft changes from the rules in force or a version of the period's orders. */
+  private unmodelled(): string[] {
+    const s = this.s;
+    const others = [...[...this.versions].map((id) => s.version(id)), ...(s.inForce ? [s.inForce] : [])];
+    return unmodelledChanges(s.draft, others);
+  }
+
   /** Each member's balance moved by what the draft changed for them: their points and their debt apart. */
   private liabilityChange(): LiabilityChange {
     const s = this.s;
     let change = 0;
     let debtChange = 0;
-    for (const [m, d] of this.liability) {
+    for (const m of new Set([...this.liability.keys(), ...this.lapsedDebits.keys()])) {
       const h = s.holdings?.get(m) ?? { points: 0, debt: 0 };
-      const after = shiftHolding(h, d);
+      const after = shiftHolding(h, this.liability.get(m) ?? 0);
+      const lapsed = this.lapsedDebits.get(m) ?? 0;
+      if (lapsed > 0) after.debt -= Math.min(after.debt, lapsed);
+      else if (lapsed < 0 && after.debt > 0) after.debt -= lapsed;
       change += after.points - h.points;
       debtChange += after.debt - h.debt;
     }
@@ -424,6 +595,7 @@ export class Simulation {
       orders: n.orders,
       purchases: n.purchases,
       checkouts: n.checkouts,
+      refunds: n.refunds,
       rulesVersions: [...this.versions].sort((a, b) => a - b),
       actualPoints: n.actual,
       simulatedPoints,
@@ -435,7 +607,11 @@ export class Simulation {
       membersGaining: gaining,
       membersLosing: losing,
       liabilityChange: this.liabilityChange(),
-      notSimulated: this.expiryChanged() ? ['expiry'] : [],
+      notSimulated: [...(this.expiryChanged() ? ['expiry'] : []), ...this.unmodelled()],
+      unmatchedMultipliers: this.unmatched.map((i) => {
+        const m = s.draft.earn.multipliers[i];
+        return { ...(m.sku !== undefined ? { sku: m.sku } : { category: m.category }), multiplier: m.multiplier.toString(), ...(m.from ? { from: m.from } : {}), ...(m.to ? { to: m.to } : {}) };
+      }),
       by: s.by,
       groups,
       topMembers: members.slice(0, s.top),
@@ -443,17 +619,8 @@ export class Simulation {
   }
 }
 
-/**
- * What a checkout line's refunds take back of a credit to it: the share of the line's earned points its
- * refunds took (an order that earned nothing: the share of the line's cash they refunded).
- */
-function lineTakeBack(x: SimLine, earnedAny: boolean, credit: Points): Points {
-  const [part, whole] = earnedAny ? [x.refundedEarned ?? 0, x.earned ?? 0] : [x.refundedCash ?? 0, x.cash ?? 0];
-  return part && whole ? Math.round((credit * part) / whole) : 0;
-}
-
 /** The simulation of a whole list of orders at once (tests, small ledgers). */
-export function simulate(setup: SimulateSetup, orders: Iterable<SimOrder>): SimulationResult {
+export function simulate(setup: SimulateSetup, orders: Iterable<SimOrder | SimRefund | SimAward>): SimulationResult {
   const sim = new Simulation(setup);
   for (const o of orders) sim.add(o);
   return sim.result();

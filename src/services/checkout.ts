@@ -3,9 +3,9 @@
 // Hold and capture are separate transactions, so a process killed in between leaves a hold that expires.
 import { createHash, randomBytes, randomInt, scryptSync, timingSafeEqual } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { computeEarn } from '../domain/accrual.js';
+import { cashEarnLines, computeEarn } from '../domain/accrual.js';
 import { couponCode, couponExpiresOn, couponRefusal, couponTerms, normalizeCouponCode } from '../domain/coupons.js';
-import { AMOUNT_MAX, POINTS_MAX, allocateProportionally, formatMoney, type Points } from '../domain/money.js';
+import { AMOUNT_MAX, POINTS_MAX, formatMoney, type Points } from '../domain/money.js';
 import { lapsedHeld } from '../domain/lots.js';
 import { spreadEarned } from '../domain/refund.js';
 import { expiresOn, type Rules } from '../domain/rules.js';
@@ -211,7 +211,6 @@ function buildCart(l: Ledger, input: CheckoutInput, opts: { countExpiredHoldsFre
 
 /** §4.1 on the cash part: the cash paid spread over the lines by amount, each with its multiplier. */
 function earnOnCash(l: Ledger, member: MemberRow, rules: Rules, lines: { sku: string; category: string | null; amount: number }[], cashPaid: number, total: number, atIso: string): Points {
-  const shares = allocateProportionally(cashPaid, lines.map((x) => x.amount));
   let earnedToday = 0;
   if (rules.limits.dailyEarnCap !== null) {
     const today = localDate(atIso, l.zone);
@@ -220,7 +219,7 @@ function earnOnCash(l: Ledger, member: MemberRow, rules: Rules, lines: { sku: st
   }
   return computeEarn({
     rules,
-    lines: lines.map((x, i) => ({ amount: shares[i], sku: x.sku, category: x.category })),
+    lines: cashEarnLines(cashPaid, lines),
     at: Date.parse(atIso),
     zone: l.zone,
     digits: l.digits,

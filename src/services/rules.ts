@@ -51,12 +51,12 @@ function instant(l: Ledger, text: string, flag: string): string {
 }
 
 /** Reads a rules JSON file (before the ledger is opened): a missing file or bad JSON is a usage error. */
-export function readRulesFile(file: string): unknown {
+export function readRulesFile(file: string, outcome = 'nothing was stored'): unknown {
   if (!existsSync(file) || !statSync(file).isFile()) throw new UsageError(`cannot read ${file}: no such file`, 'give the path of a rules JSON file');
   try {
     return JSON.parse(readFileSync(file, 'utf8').replace(/^\uFEFF/, ''));
   } catch (e) {
-    throw new UsageError(`${file}: not valid JSON (${(e as Error).message})`, 'fix the JSON syntax; nothing was stored');
+    throw new UsageError(`${file}: not valid JSON (${(e as Error).message})`, `fix the JSON syntax; ${outcome}`);
   }
 }
 

@@ -2,9 +2,9 @@
 // read through the store in one snapshot, streamed in time order. Nothing is written.
 import { UsageError } from '../errors.js';
 import type { Rules } from '../domain/rules.js';
-import { type SimLine, type SimOrder, type SimulateBy, type SimulationResult, Simulation } from '../domain/simulate.js';
+import { type SimAward, type SimLine, type SimOrder, type SimRefund, type SimulateBy, type SimulationResult, Simulation } from '../domain/simulate.js';
 import { type LocalDate, addDays, localDate, localRangeUtc } from '../domain/time.js';
-import { type SimLineRow, analysis } from '../store/analysis.js';
+import { type SimLineRow, type SimRefundRow, analysis } from '../store/analysis.js';
 import { rulesVersions } from '../store/rules.js';
 import { type Ctx, type Ledger, parseStoredRules, rulesAt, withLedger } from './ledger.js';
 import { memberHoldingsAt } from './reports.js';
@@ -33,6 +33,8 @@ export function simulateDraft(l: Ledger, draft: Rules, file: string, p: { from?:
   if (p.from && p.to && p.from > p.to) throw new UsageError(`--from ${p.from} is after --to ${p.to}`, 'both dates are inclusive; swap them');
   // no order is later than today: a later --to (9999-12-31) reads as today
   const today = localDate(l.now.getTime(), l.zone);
+  // --to defaults to today: a --from after it is the same inverted period
+  if (p.from && !p.to && p.from > today) throw new UsageError(`--from ${p.from} is after today (${today}), where --to defaults`, 'no order is later than today; give an earlier --from');
   const to = p.to && p.to < today ? p.to : today;
   const r = localRangeUtc(l.zone, p.from === undefined ? undefined : p.from < to ? p.from : to, to);
   if (p.from && p.from > to) r.fromIso = r.toIso;
@@ -62,23 +64,34 @@ export function simulateDraft(l: Ledger, draft: Rules, file: string, p: { from?:
     debt: [...holdings.values()].reduce((a, h) => a + h.debt, 0),
     holdings,
     expiryInForce: inForce.expiry,
+    inForce,
     by: p.by ?? 'month',
     top: p.top ?? 10,
   });
-  // Rows come line by line, an order's lines together, each stream in time order: the two are merged
-  // order by order (a purchase before a checkout of the same instant).
-  const purchases = orderStream(a.simPurchaseLines(fromIso, toIso));
-  const checkouts = orderStream(a.simCheckoutLines(fromIso, toIso));
-  let p1 = purchases.next();
-  let c1 = checkouts.next();
-  while (!p1.done || !c1.done) {
-    if (!p1.done && (c1.done || p1.value.at <= c1.value.at)) {
-      sim.add(p1.value);
-      p1 = purchases.next();
-    } else if (!c1.done) {
-      sim.add(c1.value);
-      c1 = checkouts.next();
-    }
+  // Rows come line by line, an order's (a refund's) lines together, each stream in time order: the three
+  // are merged event by event (at one instant: a purchase, then a checkout, then a refund, then an award),
+  // with the activity awards that move members' lifetime points between them.
+  // a refund of a checkout paid before the period brings its order, with the ledger's facts at the time
+  const earlier = (orderId: string, memberId: string, paidAt: string): SimRefund['order'] => {
+    const o = orderStream(a.checkoutLines(orderId)[Symbol.iterator]()).next().value;
+    if (!o) return undefined;
+    const day = localDate(Date.parse(paidAt), l.zone);
+    const dayRange = localRangeUtc(l.zone, day, day);
+    return { ...o, lifetimeBefore: a.lifetimeBefore(memberId, paidAt), earnedTodayBefore: a.earnedBetween(memberId, dayRange.fromIso!, paidAt) };
+  };
+  const streams = [
+    orderStream(a.simPurchaseLines(fromIso, toIso)),
+    orderStream(a.simCheckoutLines(fromIso, toIso)),
+    refundStream(a.simRefundLines(fromIso, toIso), fromIso, earlier),
+    awardStream(a.simAwards(fromIso, toIso)),
+  ];
+  const heads = streams.map((x) => x.next());
+  for (;;) {
+    let k = -1;
+    for (let i = 0; i < heads.length; i++) if (!heads[i].done && (k < 0 || heads[i].value!.at < heads[k].value!.at)) k = i;
+    if (k < 0) break;
+    sim.add(heads[k].value!);
+    heads[k] = streams[k].next();
   }
   return {
     draft: file,
@@ -97,21 +110,43 @@ function* orderStream(rows: IterableIterator<SimLineRow>): Generator<SimOrder> {
   let lines: SimLine[] = [];
   let curKey: string | null = null;
   for (const row of rows) {
-    const [type, key, memberId, at, source, version, total, points, refundedEarned, refundedCash, cashPaid, , sku, category, amount, earned, lineRefundedEarned, cash, lineRefundedCash] = row;
+    const [type, key, memberId, at, source, version, total, points, refunded, cashPaid, lineNo, sku, category, amount, quantity, cash, earned] = row;
     if (key !== curKey) {
       if (cur) yield cur;
       curKey = key;
       lines = [];
       // an accrued order always names its version; one that does not is left out
-      cur = version === null ? null : { kind: type === 'p' ? 'purchase' : 'checkout', memberId, at: Date.parse(at), source, rulesVersion: version, total, points, refundedEarned, refundedCash, cashPaid, lines };
+      cur = version === null ? null : { kind: type === 'p' ? 'purchase' : 'checkout', key, memberId, at: Date.parse(at), source, rulesVersion: version, total, points, cashPaid, refunded: refunded === 1, lines };
     }
-    lines.push(type === 'p' ? { sku, category, amount } : { sku, category, amount, earned, refundedEarned: lineRefundedEarned, cash, refundedCash: lineRefundedCash });
+    lines.push(type === 'p' ? { sku, category, amount } : { sku, category, amount, lineNo: lineNo!, quantity, cash, earned });
+  }
+  if (cur) yield cur;
+}
+
+function* awardStream(rows: IterableIterator<[string, string, number]>): Generator<SimAward> {
+  for (const [memberId, at, points] of rows) yield { kind: 'award', memberId, at: Date.parse(at), points };
+}
+
+/** Lines grouped into whole refunds. */
+function* refundStream(rows: IterableIterator<SimRefundRow>, fromIso: string, earlier: (orderId: string, memberId: string, paidAt: string) => SimRefund['order']): Generator<SimRefund> {
+  let cur: SimRefund | null = null;
+  let lines: SimRefund['lines'][number][] = [];
+  let curId = -1;
+  for (const row of rows) {
+    const [id, orderId, memberId, at, earned, lineNo, units, lineEarned, before, paidAt] = row;
+    if (id !== curId) {
+      if (cur) yield cur;
+      curId = id;
+      lines = [];
+      cur = { kind: 'refund', orderKey: orderId, memberId, at: Date.parse(at), earned, lines, order: paidAt < fromIso ? earlier(orderId, memberId, paidAt) : undefined };
+    }
+    lines.push({ lineNo, units, before, earned: lineEarned });
   }
   if (cur) yield cur;
 }
 
 export async function simulateRules(ctx: Ctx, input: SimulateInput): Promise<SimulationReport> {
-  const doc = readRulesFile(input.file);
+  const doc = readRulesFile(input.file, 'nothing was simulated');
   return withLedger(ctx, (l) =>
     l.store.read(() => simulateDraft(l, rulesOfDocument(l, input.file, doc, 'nothing was simulated'), input.file, input)),
   );

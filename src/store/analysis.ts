@@ -2,6 +2,7 @@
 // simulation and recommendations, streamed in time order or summed set-based. Lines of voided
 // purchases, of purchases never accrued (rejected, still in review) and of unpaid checkouts are left out.
 import type { Store } from './db.js';
+import { EARNED_BETWEEN } from './orders.js';
 import { extraChecks } from './verify.js';
 
 /** One line of a paid order, as simulation reads it (the order's fields repeat on each of its lines). */
@@ -13,20 +14,31 @@ export type SimLineRow = [
   source: string, // the import source; 'checkout' for an order
   rulesVersion: number | null,
   total: number, // the purchase's net amount; the order's total
-  points: number, // points the purchase earned (< 0: a return's take-back); the order's points earned
-  refundedEarned: number,
-  refundedCash: number,
+  points: number, // points the purchase earned (< 0: a return's take-back); the order's points earned at capture
+  refunded: number, // 1: a checkout with refunds (at any time); 0 otherwise
   cashPaid: number,
   lineNo: number | null,
   sku: string | null,
   category: string | null,
   lineAmount: number, // the line's amount (a purchase imported before lines were kept: its amount, one line)
-  // a checkout line's own share of the points earned and of the cash, and what its refunds took back of
-  // them (SPEC §4.5); 0 for a purchase's lines
-  lineEarned: number,
-  lineRefundedEarned: number,
+  // a checkout line's units, its share of the cash and of the points earned (SPEC §4.5); 0 for a purchase's lines
+  lineQuantity: number,
   lineCash: number,
-  lineRefundedCash: number,
+  lineEarned: number,
+];
+
+/** One line of a checkout refund, as simulation reads it (the refund's fields repeat on each of its lines). */
+export type SimRefundRow = [
+  refundId: number,
+  orderId: string,
+  memberId: string,
+  at: string, // UTC ISO
+  earned: number, // earned points the refund took back
+  lineNo: number,
+  units: number,
+  lineEarned: number,
+  before: number, // units of the line refunded by earlier refunds
+  paidAt: string, // when the refunded order was paid
 ];
 
 /** One line of purchase history for recommendations: who bought what, when (both imports and checkouts). */
@@ -59,8 +71,8 @@ export class Analysis {
       // come in the subquery's order. (Another backend orders its own way: the contract is time order.)
       simPurchases: db
         .prepare(
-          `SELECT 'p', CAST(p.id AS TEXT), p.member_id, p.purchased_at, p.source, p.rules_version, p.amount, p.points, 0, 0, 0,
-                  l.line_no, l.sku, l.category, COALESCE(l.amount, p.amount), 0, 0, 0, 0
+          `SELECT 'p', CAST(p.id AS TEXT), p.member_id, p.purchased_at, p.source, p.rules_version, p.amount, p.points, 0, 0,
+                  l.line_no, l.sku, l.category, COALESCE(l.amount, p.amount), 0, 0, 0
              FROM (SELECT id, member_id, purchased_at, source, rules_version, amount, points FROM purchases
                     WHERE status = 'accrued' AND voided_at IS NULL AND purchased_at >= ? AND purchased_at < ?
                     ORDER BY purchased_at, id LIMIT ${NO_LIMIT}) p
@@ -69,29 +81,54 @@ export class Analysis {
         .raw(),
       simCheckouts: db
         .prepare(
-          // refunds as they stood at the end of the period: one made after it is not the period's
+          // the order as captured: its refunds are read apart, each in the period it was made in
           `SELECT 'o', o.id, o.member_id, o.paid_at, 'checkout', o.rules_version, o.total, o.points_earned,
-                  o.refunded_earned - COALESCE(ra.earned, 0), o.refunded_cash - COALESCE(ra.cash, 0), o.cash_paid,
-                  ol.line_no, ol.sku, ol.category, ol.amount, ol.earned,
-                  ol.refunded_earned - COALESCE((SELECT SUM(rl.earned) FROM refunds r JOIN refund_lines rl ON rl.refund_id = r.id
-                                                  WHERE r.order_id = o.id AND r.at >= @to AND rl.line_no = ol.line_no), 0),
-                  ol.cash,
-                  ol.refunded_cash - COALESCE((SELECT SUM(rl.cash) FROM refunds r JOIN refund_lines rl ON rl.refund_id = r.id
-                                                WHERE r.order_id = o.id AND r.at >= @to AND rl.line_no = ol.line_no), 0)
-             FROM (SELECT id, member_id, paid_at, rules_version, total, points_earned, refunded_earned, refunded_cash, cash_paid FROM orders
+                  CASE WHEN o.status = 'paid' THEN 0 ELSE 1 END, o.cash_paid,
+                  ol.line_no, ol.sku, ol.category, ol.amount, ol.quantity, ol.cash, ol.earned
+             FROM (SELECT id, member_id, paid_at, rules_version, total, points_earned, status, cash_paid FROM orders
                     WHERE status IN ${PAID} AND paid_at >= @from AND paid_at < @to
                     ORDER BY paid_at, id LIMIT ${NO_LIMIT}) o
-             LEFT JOIN (SELECT order_id, SUM(earned) AS earned, SUM(cash) AS cash FROM refunds WHERE at >= @to GROUP BY order_id) ra ON ra.order_id = o.id
              CROSS JOIN order_lines ol ON ol.order_id = o.id`,
         )
         .raw(),
+      simRefunds: db
+        .prepare(
+          `SELECT r.id, r.order_id, o.member_id, r.at, r.earned, rl.line_no, rl.quantity, rl.earned,
+                  COALESCE((SELECT SUM(x.quantity) FROM refunds y JOIN refund_lines x ON x.refund_id = y.id
+                             WHERE y.order_id = r.order_id AND y.id < r.id AND x.line_no = rl.line_no), 0),
+                  o.paid_at
+             FROM (SELECT id, order_id, at, earned FROM refunds WHERE at >= @from AND at < @to ORDER BY at, id LIMIT ${NO_LIMIT}) r
+             CROSS JOIN orders o ON o.id = r.order_id
+             CROSS JOIN refund_lines rl ON rl.refund_id = r.id`,
+        )
+        .raw(),
+      checkoutLines: db
+        .prepare(
+          `SELECT 'o', o.id, o.member_id, o.paid_at, 'checkout', o.rules_version, o.total, o.points_earned, 1, o.cash_paid,
+                  ol.line_no, ol.sku, ol.category, ol.amount, ol.quantity, ol.cash, ol.earned
+             FROM orders o JOIN order_lines ol ON ol.order_id = o.id WHERE o.id = ? ORDER BY ol.line_no`,
+        )
+        .raw(),
+      lifetimeBefore: db
+        .prepare(
+          `SELECT coalesce(-sum(p.points), 0) FROM entries e JOIN postings p ON p.entry_id = e.id
+            WHERE e.member_id = ? AND p.member_id = e.member_id AND p.account = 'issued' AND e.at < ?`,
+        )
+        .pluck(),
+      earnedBetween: db.prepare(EARNED_BETWEEN).pluck(),
+      // lifetime earned as members.lifetime_earned counts it: −Σ the member's issued postings (accruals,
+      // returns, refunds, voids, activity awards)
       earnedBefore: db
         .prepare(
-          `SELECT member_id, SUM(n) FROM (
-             SELECT member_id, points AS n FROM purchases WHERE status = 'accrued' AND voided_at IS NULL AND purchased_at < ?
-             UNION ALL
-             SELECT member_id, points_earned - refunded_earned FROM orders WHERE status IN ${PAID} AND paid_at < ?
-           ) x GROUP BY member_id`,
+          `SELECT p.member_id, -SUM(p.points) FROM entries e JOIN postings p ON p.entry_id = e.id
+            WHERE e.at < ? AND p.account = 'issued' AND p.member_id IS NOT NULL GROUP BY p.member_id`,
+        )
+        .raw(),
+      simAwards: db
+        .prepare(
+          `SELECT p.member_id, e.at, -SUM(p.points) FROM entries e JOIN postings p ON p.entry_id = e.id
+            WHERE e.kind = 'award' AND e.at >= ? AND e.at < ? AND p.account = 'issued' AND p.member_id IS NOT NULL
+            GROUP BY e.id, p.member_id, e.at ORDER BY e.at, e.id`,
         )
         .raw(),
       basketLines: db
@@ -155,9 +192,29 @@ export class Analysis {
   simCheckoutLines(fromIso: string, toIso: string): IterableIterator<SimLineRow> {
     return this.s.simCheckouts.iterate({ from: fromIso, to: toIso }) as IterableIterator<SimLineRow>;
   }
-  /** Net points each member earned by purchases and checkouts before the instant (the tier basis of a simulation). */
+  /** The lines of the checkout refunds made in [fromIso, toIso), in time order, refund by refund (SimRefundRow). */
+  simRefundLines(fromIso: string, toIso: string): IterableIterator<SimRefundRow> {
+    return this.s.simRefunds.iterate({ from: fromIso, to: toIso }) as IterableIterator<SimRefundRow>;
+  }
+  /** One checkout's lines (SimLineRow), as simCheckoutLines reads them: a refund's order paid before the period. */
+  checkoutLines(orderId: string): SimLineRow[] {
+    return this.s.checkoutLines.all(orderId) as SimLineRow[];
+  }
+  /** A member's lifetime earned points before an instant (−Σ of their issued postings, as members.lifetime_earned counts them). */
+  lifetimeBefore(memberId: string, iso: string): number {
+    return this.s.lifetimeBefore.get(memberId, iso) as number;
+  }
+  /** Points the member earned by accrual with `at` in [fromIso, toIso) (the daily cap's basis). */
+  earnedBetween(memberId: string, fromIso: string, toIso: string): number {
+    return this.s.earnedBetween.get(memberId, fromIso, toIso) as number;
+  }
+  /** Activity awards in [fromIso, toIso), in time order: they count in lifetime points (tiers), not in the daily cap. */
+  simAwards(fromIso: string, toIso: string): IterableIterator<[memberId: string, at: string, points: number]> {
+    return this.s.simAwards.iterate(fromIso, toIso) as IterableIterator<[string, string, number]>;
+  }
+  /** Each member's lifetime earned points before the instant (the tier basis of a simulation at its start). */
   earnedBefore(iso: string): Map<string, number> {
-    return new Map(this.s.earnedBefore.all(iso, iso) as [string, number][]);
+    return new Map(this.s.earnedBefore.all(iso) as [string, number][]);
   }
   /** Every returned line of the imports up to the instant, in time order (ReturnLineRow). */
   returnLines(upToIso: string): ReturnLineRow[] {

@@ -4,8 +4,10 @@ import '../helpers/fc-seed.js';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Decimal } from 'decimal.js';
+import { allocateProportionally } from '../../src/domain/money.js';
+import { cumulative, spreadEarned } from '../../src/domain/refund.js';
 import { type Rules, validateRules } from '../../src/domain/rules.js';
-import { type SimOrder, type SimulateSetup, liabilityChange, sameExpiry, shiftHolding, simulate } from '../../src/domain/simulate.js';
+import { type SimAward, type SimOrder, type SimRefund, type SimulateSetup, liabilityChange, sameExpiry, shiftHolding, simulate } from '../../src/domain/simulate.js';
 
 const SH = 'Asia/Shanghai';
 const rules = (doc: unknown): Rules => {
@@ -154,44 +156,60 @@ describe('simulate: a draft against the versions in force', () => {
     expect(r).toMatchObject({ actualPoints: 280, simulatedPoints: 0 + 80 + 20 + 60, difference: 160 - 280 });
   });
 
-  it('takes a return back at the draft\'s rates, and a checkout\'s refunds in the share they took', () => {
+  it('takes a return back at the draft\'s rates, and a checkout refund the refunded line\'s share of what it would have earned', () => {
     const v1 = rules({});
     const draft = rules({ earn: { pointsPerUnit: '3' } });
-    const checkout: SimOrder = { ...purchase('M1', '2026-10-01T12:00:00+08:00', [{ amount: 6000 }, { amount: 4000 }], 80), kind: 'checkout', source: 'checkout', cashPaid: 8000, refundedEarned: 40, refundedCash: 4000 };
+    // 80.00 cash over lines of 60.00 and 40.00: 48.00 and 32.00 cash, earning 48 and 32
+    const checkout: SimOrder = {
+      ...purchase('M1', '2026-10-01T12:00:00+08:00', [{ amount: 6000 }, { amount: 4000 }], 80),
+      key: 'ORD-1',
+      kind: 'checkout',
+      source: 'checkout',
+      cashPaid: 8000,
+      refunded: true,
+      lines: [
+        { lineNo: 1, sku: null, category: null, amount: 6000, quantity: 1, cash: 4800, earned: 48 },
+        { lineNo: 2, sku: null, category: null, amount: 4000, quantity: 1, cash: 3200, earned: 32 },
+      ],
+    };
+    const refund: SimRefund = { kind: 'refund', orderKey: 'ORD-1', memberId: 'M1', at: Date.parse('2026-10-02T12:00:00+08:00'), earned: 32, lines: [{ lineNo: 2, units: 1, before: 0, earned: 32 }] };
     const r = simulate(setup(draft, { 1: v1 }, { by: 'source' }), [
       purchase('M1', '2026-10-01T10:00:00+08:00', [{ amount: 10000 }], 100),
       purchase('M1', '2026-10-01T11:00:00+08:00', [{ amount: -2000 }], -20),
       checkout,
+      refund,
     ]);
-    // purchase 300, return −60, checkout earns 240 on 80.00 cash and half is refunded: 120
-    expect(r).toMatchObject({ actualPoints: 100 - 20 + 40, simulatedPoints: 300 - 60 + 120, purchases: 2, checkouts: 1 });
-    expect(r.groups.map((g) => [g.key, g.actualPoints, g.simulatedPoints])).toEqual([
-      ['default', 80, 240],
-      ['checkout', 40, 120],
+    // purchase 300, return −60, checkout earns 240 on 80.00 cash (144 + 96) and the refund takes 96 back
+    expect(r).toMatchObject({ actualPoints: 100 - 20 + 80 - 32, simulatedPoints: 300 - 60 + 240 - 96, purchases: 2, checkouts: 1, refunds: 1 });
+    expect(r.groups.map((g) => [g.key, g.orders, g.actualPoints, g.simulatedPoints])).toEqual([
+      ['default', 2, 80, 240],
+      ['checkout', 1, 48, 144],
     ]);
   });
 
-  it('--by category: a checkout refund takes back from the refunded line\'s category only', () => {
+  it('--by category: a checkout\'s points go to its lines by their cash (§4.5), and a refund takes back from the refunded line\'s category only', () => {
     const v1 = rules({});
     const draft = rules({ earn: { multipliers: [{ category: 'tea', multiplier: '2' }] } });
     // tea 60.00 earning 60, home 2 × 20.00 earning 40; one home unit refunded: 20 taken back from home
     const lines = [
-      { amount: 6000, sku: 'T', category: 'tea', earned: 60, refundedEarned: 0, cash: 6000, refundedCash: 0 },
-      { amount: 4000, sku: 'H', category: 'home', earned: 40, refundedEarned: 20, cash: 4000, refundedCash: 2000 },
+      { lineNo: 1, amount: 6000, sku: 'T', category: 'tea', quantity: 1, earned: 60, cash: 6000 },
+      { lineNo: 2, amount: 4000, sku: 'H', category: 'home', quantity: 2, earned: 40, cash: 4000 },
     ];
-    const checkout: SimOrder = { kind: 'checkout', memberId: 'M1', at: Date.parse('2026-10-01T12:00:00+08:00'), source: 'checkout', rulesVersion: 1, total: 10000, points: 100, refundedEarned: 20, refundedCash: 2000, cashPaid: 10000, lines };
-    const same = simulate(setup(v1, { 1: v1 }, { by: 'category' }), [checkout]);
+    const checkout: SimOrder = { kind: 'checkout', key: 'ORD-1', memberId: 'M1', at: Date.parse('2026-10-01T12:00:00+08:00'), source: 'checkout', rulesVersion: 1, total: 10000, points: 100, cashPaid: 10000, refunded: true, lines };
+    const refund: SimRefund = { kind: 'refund', orderKey: 'ORD-1', memberId: 'M1', at: Date.parse('2026-10-01T13:00:00+08:00'), earned: 20, lines: [{ lineNo: 2, units: 1, before: 0, earned: 20 }] };
+    const same = simulate(setup(v1, { 1: v1 }, { by: 'category' }), [checkout, refund]);
     expect(same.groups.map((g) => [g.key, g.actualPoints, g.simulatedPoints])).toEqual([
       ['tea', 60, 60],
       ['home', 20, 20],
     ]);
-    // the draft doubles tea (120); home still earns 40 and loses the refunded unit's 20
-    const r = simulate(setup(draft, { 1: v1 }, { by: 'category' }), [checkout]);
+    // the draft doubles tea: the order earns 160, spread by cash as the capture does (96 tea, 64 home);
+    // the refunded home unit takes back half of home's 64
+    const r = simulate(setup(draft, { 1: v1 }, { by: 'category' }), [checkout, refund]);
     expect(r.groups.map((g) => [g.key, g.actualPoints, g.simulatedPoints])).toEqual([
-      ['tea', 60, 120],
-      ['home', 20, 20],
+      ['tea', 60, 96],
+      ['home', 20, 32],
     ]);
-    expect(r.difference).toBe(60);
+    expect(r.difference).toBe(48);
   });
 
   it('leaves points that would have expired by the as-of date out of the liability change', () => {
@@ -201,6 +219,29 @@ describe('simulate: a draft against the versions in force', () => {
     // the draft's 200 would have lapsed in February; the actual 100 are still outstanding
     expect(r.difference).toBe(100);
     expect(r.liabilityChange.points).toBe(-100);
+  });
+
+  it('a take-back dated where the lots have lapsed moves debt only: a debt never lapses', () => {
+    const v1 = rules({ expiry: { policy: 'rolling-days', days: 30 } });
+    const draft = rules({ earn: { pointsPerUnit: '2' }, expiry: { policy: 'rolling-days', days: 30 } });
+    const ret = (m: string) => purchase(m, '2026-01-05T10:00:00+08:00', [{ amount: -5000 }], -50);
+    // M1 still owes 30 of the return: under the draft it takes back 100, 50 more of debt; M2 owes nothing
+    const holdings = new Map([['M1', { points: 0, debt: 30 }], ['M2', { points: 70, debt: 0 }]]);
+    const r = simulate(setup(draft, { 1: v1 }, { holdings, debt: 30, outstanding: 70, expiryInForce: v1.expiry }), [ret('M1'), ret('M2')]);
+    expect(r.difference).toBe(-100);
+    expect(r.liabilityChange).toMatchObject({ points: 0, actualDebt: 30, simulatedDebt: 80 });
+    // the other way: half the rate takes back 25, repaying 25 of M1's debt
+    const half = rules({ earn: { pointsPerUnit: '0.5' }, expiry: { policy: 'rolling-days', days: 30 } });
+    expect(simulate(setup(half, { 1: v1 }, { holdings, debt: 30, outstanding: 70, expiryInForce: v1.expiry }), [ret('M1')]).liabilityChange).toMatchObject({ points: 0, simulatedDebt: 5 });
+  });
+
+  it('--by tier groups by the tier the member would have had under the draft (trial 5, finding 9)', () => {
+    const tiers = (gold: number, x: string) => [{ name: 'silver', minLifetimePoints: 0, multiplier: '1' }, { name: 'gold', minLifetimePoints: gold, multiplier: x }];
+    const v1 = rules({ tiers: tiers(2000, '1.5') });
+    const draft = rules({ tiers: tiers(100, '2') });
+    const r = simulate(setup(draft, { 1: v1 }, { by: 'tier', earnedBefore: new Map([['M1', 150]]) }), [purchase('M1', '2026-10-01T10:00:00+08:00', [{ amount: 10000 }], 100)]);
+    // silver under the rules in force; gold (×2) under the draft: the draft's cost is gold's
+    expect(r.groups).toEqual([{ key: 'gold', orders: 1, actualPoints: 100, simulatedPoints: 200, difference: 100 }]);
   });
 
   const ruleDoc = fc.record(
@@ -242,16 +283,31 @@ describe('simulate: a draft against the versions in force', () => {
       fc.property(ruleDoc, fc.array(order, { maxLength: 40 }), fc.constantFrom('month', 'tier', 'category', 'source'), fc.boolean(), fc.nat(1_000_000), (doc, orders, by, pinGold, outstanding) => {
         const inForce = rules(doc);
         let t = Date.parse('2026-10-01T00:00:00+08:00');
-        const sims: SimOrder[] = orders.map((o) => {
+        const sims: (SimOrder | SimRefund | SimAward)[] = orders.flatMap((o, n): (SimOrder | SimRefund)[] => {
           t += o.minutes * 60_000;
           const lines = o.checkout ? o.lines.map((x) => ({ ...x, amount: Math.abs(x.amount) })) : o.lines;
           const total = lines.reduce((a, b) => a + b.amount, 0);
           // the stored points do not matter to the difference: any will do
-          const base = { memberId: o.member, at: t, rulesVersion: 1, total, points: Math.trunc(total / 100), lines };
-          if (!o.checkout) return { ...base, kind: 'purchase', source: 'default', refundedEarned: 0, refundedCash: 0, cashPaid: 0 };
+          const base = { memberId: o.member, at: t, rulesVersion: 1, total, points: Math.trunc(total / 100) };
+          if (!o.checkout) return [{ ...base, lines, kind: 'purchase', source: 'default', cashPaid: 0 }];
           const cashPaid = Math.trunc(total / 2);
-          return { ...base, kind: 'checkout', source: 'checkout', cashPaid, refundedEarned: Math.trunc(base.points / (o.refund + 1)), refundedCash: Math.trunc(cashPaid / (o.refund + 1)) };
+          const cash = allocateProportionally(cashPaid, lines.map((x) => x.amount));
+          const earned = spreadEarned(base.points, cash);
+          const key = `ORD-${n}`;
+          const checkout: SimOrder = { ...base, key, kind: 'checkout', source: 'checkout', cashPaid, refunded: o.refund > 0, lines: lines.map((x, i) => ({ ...x, lineNo: i + 1, quantity: 2, cash: cash[i], earned: earned[i] })) };
+          if (!o.refund) return [checkout];
+          // o.refund units of the first line, one by one, later the same day
+          const refunds: SimRefund[] = [];
+          for (let u = 0; u < o.refund; u++) {
+            const back = cumulative(earned[0], u + 1, 2) - cumulative(earned[0], u, 2);
+            refunds.push({ kind: 'refund', orderKey: key, memberId: o.member, at: t + u + 1, earned: back, lines: [{ lineNo: 1, units: 1, before: u, earned: back }] });
+          }
+          // a checkout paid before the period: only its refunds are in it, bringing the order and its facts then
+          if (n % 3 === 0) return refunds.map((f) => ({ ...f, order: { ...checkout, lifetimeBefore: n * 7, earnedTodayBefore: n % 2 ? 50 : 0 } }));
+          return [checkout, ...refunds];
         });
+        // an activity award early on moves M2's lifetime points (its tier) as the ledger's
+        sims.splice(Math.min(3, sims.length), 0, { kind: 'award', memberId: 'M2', at: sims[Math.min(3, sims.length) - 1]?.at ?? t, points: 150 });
         const draft = rules(JSON.parse(JSON.stringify(doc)));
         const r = simulate(setup(draft, { 1: inForce }, { by, pinnedTier: (m) => (pinGold && m === 'M2' ? 'gold' : null), earnedBefore: new Map([['M3', 180]]), outstanding, redeemInForce: inForce.redeem.pointsPerUnit, expiryInForce: inForce.expiry }), sims);
         expect(r.difference).toBe(0);

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { FIXTURES, type TmpLedger, demoLedger, tmpLedger } from '../helpers/cli.js';
+import { FIXTURES, type TmpLedger, demoLedger, sceneLedger, tmpLedger } from '../helpers/cli.js';
 import { endSessions, hasTmux, keys, start, waitFor } from '../helpers/tmux.js';
 
 let demo: TmpLedger;
@@ -69,7 +69,7 @@ describe('rules simulate', () => {
     expect(cents(r.valueDifference)).toBe(cents(r.simulatedValue) - cents(r.actualValue));
     const table = run(['rules', 'simulate', join(demo.dir, 'half.json')]).stdout;
     expect(table).toMatch(new RegExp(`outstanding at 2026-11-23, draft\\s+${liability.outstandingPoints} points, ${r.liabilityChange.simulatedValue} CNY \\(at 50 points per unit\\)`));
-    expect(table).toMatch(/value difference\s+[\d.]+ CNY \(draft at 50, actual at 100 points per unit\)/);
+    expect(table).toMatch(/value difference\s+\+?[\d.]+ CNY \(draft at 50, actual at 100 points per unit\)/);
   });
 
   it('says so when the draft changes the expiry policy: what it would lapse is not in the liability change', () => {
@@ -113,6 +113,62 @@ describe('rules simulate', () => {
   });
 });
 
+describe('rules simulate says what it could not show (trial 5, findings 10, 14)', () => {
+  it('notSimulated names every field the draft changes that the comparison does not model', () => {
+    const rules = JSON.parse(readFileSync(join(FIXTURES, 'rules.json'), 'utf8'));
+    writeFileSync(join(demo.dir, 'rev.json'), JSON.stringify({ ...rules, limits: { ...rules.limits, reviewAbove: '100.00' } }));
+    writeFileSync(join(demo.dir, 'red.json'), JSON.stringify({ ...rules, redeem: { ...rules.redeem, maxRatio: '0.1', minPoints: 5000 } }));
+    expect(ok(['rules', 'simulate', join(demo.dir, 'rev.json')]).notSimulated).toEqual(['limits.reviewAbove']);
+    expect(ok(['rules', 'simulate', join(demo.dir, 'red.json')]).notSimulated).toEqual(['redeem.minPoints', 'redeem.maxRatio']);
+    expect(run(['rules', 'simulate', join(demo.dir, 'red.json')]).stdout).toMatch(/not simulated\s+redeem\.minPoints, redeem\.maxRatio/);
+    expect(ok(['rules', 'simulate', join(FIXTURES, 'rules.json')]).notSimulated).toEqual([]);
+  });
+
+  it('names a draft multiplier that matched no line in the period (a typo in a SKU or category)', () => {
+    const rules = JSON.parse(readFileSync(join(FIXTURES, 'rules.json'), 'utf8'));
+    rules.earn.multipliers.push({ sku: 'NOPE-1', multiplier: '2' }, { category: 'teaa', multiplier: '3' }, { category: 'tea', multiplier: '2' });
+    writeFileSync(join(demo.dir, 'typo.json'), JSON.stringify(rules));
+    const r = ok(['rules', 'simulate', join(demo.dir, 'typo.json')]);
+    expect(r.unmatchedMultipliers).toEqual([
+      { sku: 'NOPE-1', multiplier: '2' },
+      { category: 'teaa', multiplier: '3' },
+    ]);
+    const table = run(['rules', 'simulate', join(demo.dir, 'typo.json')]).stdout;
+    expect(table).toContain('multiplier 2 (sku NOPE-1) matched no line in the period');
+    expect(table).toContain('multiplier 3 (category teaa) matched no line in the period');
+    expect(ok(['rules', 'simulate', join(FIXTURES, 'rules.json')]).unmatchedMultipliers).toEqual([]);
+  });
+});
+
+describe('rules simulate: usage and wording (trial 5, findings 11, 12)', () => {
+  it('--from after today with no --to is a usage error, as --from after --to', () => {
+    const r = run(['rules', 'simulate', join(FIXTURES, 'rules.json'), '--from', '2027-01-01', '--json']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/--from 2027-01-01 is after today/);
+  });
+
+  it('"1 checkout", a + on a positive money difference, "nothing was simulated" for bad JSON, empty months kept in the HTML chart', () => {
+    const table = run(['rules', 'simulate', join(demo.dir, 'tea.json')]).stdout;
+    expect(table).toMatch(/orders\s+\d+ \(\d+ imported, 1 checkout, 1 refund\)/);
+    expect(table).toMatch(/value difference\s+\+\d+\.\d\d CNY/);
+    expect(table).toMatch(/liability change\s+\+\d+ points, \+\d+\.\d\d CNY/);
+    writeFileSync(join(demo.dir, 'syntax.json'), '{"earn": {"pointsPerUnit": "1",}}');
+    const bad = run(['rules', 'simulate', join(demo.dir, 'syntax.json')]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/nothing was simulated/);
+    expect(bad.stderr).not.toMatch(/stored/);
+    const html = join(demo.dir, 'months.html');
+    expect(run(['rules', 'simulate', join(demo.dir, 'tea.json'), '--out', html]).code).toBe(0);
+    const r = ok(['rules', 'simulate', join(demo.dir, 'tea.json')]);
+    const months = r.groups.map((g: { key: string }) => g.key);
+    expect(months).toContain('2025-11');
+    expect(months).not.toContain('2025-12'); // the demo has no orders then
+    const page = readFileSync(html, 'utf8');
+    expect(page).toContain('2025-12'); // the chart keeps the empty month in its place
+  });
+});
+
 describe('rules simulate tells what a ledger run under the draft would hold', () => {
   it('liabilityChange: the outstanding points the draft would leave, never netting one member\'s extra debt against another\'s points', () => {
     // the public sample (with returns that leave members in debt), imported under the rules in force and,
@@ -140,6 +196,24 @@ describe('rules simulate tells what a ledger run under the draft would hold', ()
     });
   });
 
+  it('simulatedDebt counts what the draft changes on returns whose lots have lapsed since: a debt never lapses (trial 5, finding 16)', () => {
+    const sample = ['import', 'purchases', join(FIXTURES, 'online-retail-uci-sample.csv'), '--profile', join(FIXTURES, 'profile-online-retail.json')];
+    const a = tmpLedger({ currency: 'GBP', timezone: 'Europe/London' });
+    a.ok(sample);
+    const ud = join(a.dir, 'ud.json');
+    writeFileSync(ud, JSON.stringify({ earn: { pointsPerUnit: '1.5', rounding: 'round', minOrderAmount: '20', maxPointsPerOrder: 150, multipliers: [{ sku: 'POST', multiplier: '0' }, { sku: '85123A', multiplier: '3', from: '2010-12-01', to: '2010-12-01' }] }, tiers: [{ name: 'a', minLifetimePoints: 0, multiplier: '1' }, { name: 'b', minLifetimePoints: 200, multiplier: '2' }], limits: { dailyEarnCap: 400 } }));
+    const empty = join(a.dir, 'empty.json');
+    writeFileSync(empty, '{}');
+    const b = tmpLedger({ currency: 'GBP', timezone: 'Europe/London' });
+    b.ok(['rules', 'apply', ud, '--effective', '2000-01-01', '--yes']);
+    b.ok(sample);
+    const debtA = a.ok(['report', 'liability']).memberDebt;
+    const debtB = b.ok(['report', 'liability']).memberDebt;
+    expect(debtB).toBeGreaterThan(debtA);
+    expect(a.ok(['rules', 'simulate', ud]).liabilityChange).toMatchObject({ actualDebt: debtA, simulatedDebt: debtB });
+    expect(b.ok(['rules', 'simulate', empty]).liabilityChange).toMatchObject({ actualDebt: debtB, simulatedDebt: debtA });
+  });
+
   it('--by category: a refund of a line takes back from that line\'s category only, as report items shows per line', () => {
     // ORD-000001: TEA-001 (tea) and 2 × HOME-001 (household), one HOME-001 refunded
     const r = ok(['rules', 'simulate', join(FIXTURES, 'rules.json'), '--by', 'category', '--from', '2026-11-23', '--to', '2026-11-23']);
@@ -156,6 +230,51 @@ describe('rules simulate tells what a ledger run under the draft would hold', ()
     const household = (t.groups as { key: string; actualPoints: number; simulatedPoints: number }[]).find((g) => g.key === 'household')!;
     expect(household).toMatchObject({ actualPoints: byCategory.get('household'), simulatedPoints: byCategory.get('household') });
   });
+});
+
+describe('a checkout under a draft earns as the same checkout run under the draft (trial 5, finding 1)', () => {
+  // One checkout (TEA-001 and 2 × HOME-001, part paid with points), optionally one HOME-001 refunded;
+  // the same story on a ledger whose rules are the draft is the truth the simulation must give.
+  const NOW = '2026-11-20T02:00:00Z';
+  const story = (name: string, doc: unknown, refund: boolean): TmpLedger => {
+    const t = sceneLedger(`trial5-checkout-${name}-${refund}`, (s) => {
+      const file = join(s.dir, `${name}.json`);
+      writeFileSync(file, JSON.stringify(doc));
+      s.ok(['rules', 'apply', file, '--effective', '2024-01-01', '--yes'], { now: NOW });
+      s.ok(['catalog', 'import', join(FIXTURES, 'catalog.csv')], { now: NOW });
+      s.ok(['member', 'import', join(FIXTURES, 'members.csv'), '--rejects', join(s.dir, 'rejects.csv')], { now: NOW });
+      s.ok(['member', 'adjust', 'M001', '--points', '5000', '--reason', 'seed'], { now: NOW });
+      s.ok(['checkout', '--member', 'M001', '--item', 'TEA-001', '--item', 'HOME-001:2', '--points', '5000', '--tender', 'alipay', '--yes'], { now: NOW });
+      if (refund) s.ok(['order', 'refund', 'ORD-000001', '--line', 'HOME-001:1', '--yes'], { now: NOW });
+    });
+    return t;
+  };
+  const base = JSON.parse(readFileSync(join(FIXTURES, 'rules.json'), 'utf8'));
+  const drafts: Record<string, unknown> = {
+    inforce: base,
+    nomult: { ...base, earn: { ...base.earn, multipliers: [] } },
+    two: { ...base, earn: { ...base.earn, pointsPerUnit: '2' } },
+    tenth: { ...base, earn: { ...base.earn, pointsPerUnit: '0.1' } },
+  };
+  const later = { now: '2026-11-21T02:00:00Z' };
+  const byCategory = (r: { groups: { key: string; simulatedPoints: number; actualPoints: number }[] }, side: 'simulatedPoints' | 'actualPoints') => Object.fromEntries(r.groups.map((g) => [g.key, g[side]]));
+
+  for (const refund of [true, false]) {
+    for (const [from, to] of [['inforce', 'nomult'], ['inforce', 'two'], ['inforce', 'tenth'], ['nomult', 'inforce']] as const) {
+      it(`${refund ? 'refunded' : 'paid'}: run under ${from}, simulated under ${to}, gives what the ledger run under ${to} holds, per category too`, () => {
+        const ran = story(from, drafts[from], refund);
+        const truth = story(to, drafts[to], refund);
+        const draft = join(ran.dir, `draft-${to}.json`);
+        writeFileSync(draft, JSON.stringify(drafts[to]));
+        const sim = ran.ok(['rules', 'simulate', draft, '--by', 'category'], later);
+        const real = truth.ok(['rules', 'simulate', draft, '--by', 'category'], later);
+        expect(real.difference).toBe(0);
+        expect(sim.simulatedPoints).toBe(real.actualPoints);
+        expect(byCategory(sim, 'simulatedPoints')).toEqual(byCategory(real, 'actualPoints'));
+        for (const g of sim.groups) expect(g.simulatedPoints).toBeGreaterThanOrEqual(0);
+      });
+    }
+  }
 });
 
 describe('a period is what happened in it', () => {
@@ -179,6 +298,69 @@ describe('a period is what happened in it', () => {
   });
 });
 
+describe('periods add up (trial 5, finding 2)', () => {
+  it('a refund of an earlier checkout counts in the period it was made in: January + February = January … February', () => {
+    const t = tmpLedger({ now: '2026-01-01T00:00:00Z' });
+    const at = (now: string) => ({ now });
+    const rules = { earn: { pointsPerUnit: '1' }, redeem: { pointsPerUnit: '100' }, expiry: { policy: 'rolling-days', days: 30 } };
+    writeFileSync(join(t.dir, 'r.json'), JSON.stringify(rules));
+    writeFileSync(join(t.dir, 'x2.json'), JSON.stringify({ ...rules, earn: { pointsPerUnit: '2' } }));
+    t.ok(['rules', 'apply', join(t.dir, 'r.json'), '--effective', '2025-01-01', '--yes'], at('2026-01-01T00:00:00Z'));
+    t.ok(['member', 'add', '--id', 'M1', '--name', 'A'], at('2026-01-01T00:00:00Z'));
+    t.ok(['catalog', 'add', '--sku', 'X', '--name', 'X', '--price', '50.00'], at('2026-01-01T00:00:00Z'));
+    writeFileSync(join(t.dir, 'p.csv'), 'order_id,member_id,purchased_at,amount\nP1,M1,2026-01-01 10:00,1000.00\n');
+    t.ok(['import', 'purchases', join(t.dir, 'p.csv')], at('2026-01-02T00:00:00Z'));
+    t.ok(['checkout', '--member', 'M1', '--item', 'X', '--points', '1000', '--tender', 'cash', '--yes'], at('2026-01-20T02:00:00Z')); // earns 40
+    t.ok(['order', 'refund', 'ORD-000001', '--yes'], at('2026-02-05T02:00:00Z')); // takes the 40 back
+    const sim = (from: string, to: string) => t.ok(['rules', 'simulate', join(t.dir, 'x2.json'), '--from', from, '--to', to, '--by', 'source'], at('2026-03-01T00:00:00Z'));
+    const checkout = (r: { groups: { key: string; actualPoints: number; simulatedPoints: number }[] }) => r.groups.find((g) => g.key === 'checkout') ?? { actualPoints: 0, simulatedPoints: 0 };
+    const jan = sim('2026-01-01', '2026-01-31');
+    const feb = sim('2026-02-01', '2026-02-28');
+    const both = sim('2026-01-01', '2026-02-28');
+    expect(checkout(jan)).toMatchObject({ actualPoints: 40, simulatedPoints: 80 });
+    expect(checkout(feb)).toMatchObject({ actualPoints: -40, simulatedPoints: -80 });
+    expect(feb).toMatchObject({ orders: 0, refunds: 1, actualPoints: -40, simulatedPoints: -80, difference: -40 });
+    expect(checkout(both)).toMatchObject({ actualPoints: 0, simulatedPoints: 0 });
+    for (const k of ['actualPoints', 'simulatedPoints', 'difference'] as const) expect(jan[k] + feb[k]).toBe(both[k]);
+    const summary = t.ok(['report', 'summary', '--from', '2026-02-01', '--to', '2026-02-28'], at('2026-03-01T00:00:00Z'));
+    expect(feb.actualPoints).toBe(summary.issued - summary.returned);
+    // by month, over both: the refund in February's group
+    const months = t.ok(['rules', 'simulate', join(t.dir, 'x2.json'), '--from', '2026-01-01', '--to', '2026-02-28'], at('2026-03-01T00:00:00Z'));
+    expect(months.groups.map((g: { key: string; actualPoints: number }) => [g.key, g.actualPoints])).toEqual([
+      ['2026-01', jan.actualPoints],
+      ['2026-02', -40],
+    ]);
+  });
+});
+
+describe('activity awards count in lifetime points (trial 5, finding 13)', () => {
+  it('a tier reached with an award is the order\'s tier in the simulation, as in the ledger', () => {
+    const now = { now: '2026-03-01T00:00:00Z' };
+    const doc = (gold: string) => ({ tiers: [{ name: 'silver', minLifetimePoints: 0, multiplier: '1' }, { name: 'gold', minLifetimePoints: 8000, multiplier: gold }], activities: [{ name: 'bonus', points: 8000 }] });
+    const story = (gold: string) => {
+      const t = tmpLedger(now);
+      writeFileSync(join(t.dir, 'r.json'), JSON.stringify(doc(gold)));
+      t.ok(['rules', 'apply', join(t.dir, 'r.json'), '--effective', '2025-01-01', '--yes'], now);
+      t.ok(['member', 'add', '--id', 'M1', '--name', 'A'], now);
+      t.ok(['points', 'award', '--member', 'M1', '--activity', 'bonus', '--ref', 'B1', '--at', '2026-01-01 10:00'], now);
+      writeFileSync(join(t.dir, 'p.csv'), 'order_id,member_id,purchased_at,amount\nP1,M1,2026-02-01 10:00,100.00\n');
+      t.ok(['import', 'purchases', join(t.dir, 'p.csv')], now);
+      return t;
+    };
+    const a = story('2');
+    const b = story('3'); // the truth for the draft
+    writeFileSync(join(a.dir, 'd.json'), JSON.stringify(doc('3')));
+    const truth = b.ok(['rules', 'simulate', join(a.dir, 'd.json')], now);
+    expect(truth.actualPoints).toBe(300);
+    for (const from of [[], ['--from', '2026-01-15'], ['--from', '2025-12-01']]) {
+      const r = a.ok(['rules', 'simulate', join(a.dir, 'd.json'), ...from], now);
+      expect(r).toMatchObject({ actualPoints: 200, simulatedPoints: 300, difference: 100 });
+      const tiers = a.ok(['rules', 'simulate', join(a.dir, 'd.json'), '--by', 'tier', ...from], now);
+      expect(tiers.groups.map((g: { key: string }) => g.key)).toEqual(['gold']);
+    }
+  });
+});
+
 describe('rules apply on a terminal', () => {
   afterEach(endSessions);
 
@@ -197,5 +379,17 @@ describe('rules apply on a terminal', () => {
     keys(yes, 'y', 'Enter');
     expect(await waitFor(yes, 'EXIT=')).toContain('EXIT=0');
     expect(ok(['rules', 'history'])).toHaveLength(versions + 1);
+  });
+
+  it.skipIf(!hasTmux)('says so when the last 90 days hold no orders: nothing to compare (trial 5, finding 15)', async () => {
+    const t = tmpLedger({ currency: 'GBP', timezone: 'Europe/London' });
+    t.ok(['import', 'purchases', join(FIXTURES, 'online-retail-uci-sample.csv'), '--profile', join(FIXTURES, 'profile-online-retail.json')]);
+    writeFileSync(join(t.dir, 'x2.json'), JSON.stringify({ earn: { pointsPerUnit: '2' } }));
+    const s = start(t, ['rules', 'apply', join(t.dir, 'x2.json')]);
+    const shown = await waitFor(s, 'as a new rules version?');
+    expect(shown).toMatch(/no orders in the last 90 days/);
+    expect(shown).toContain('rules simulate');
+    keys(s, 'n', 'Enter');
+    expect(await waitFor(s, 'EXIT=')).toContain('nothing stored');
   });
 });

@@ -5,6 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { awardActivity } from '../../src/services/activities.js';
 import { importPurchases } from '../../src/services/importPurchases.js';
 import { type Ctx, withLedger } from '../../src/services/ledger.js';
 import { applyRules } from '../../src/services/rules.js';
@@ -60,8 +61,10 @@ describe('rules simulate (services)', () => {
     );
     const line = fc.record({ o: fc.integer({ min: 1, max: 12 }), q: fc.integer({ min: -1, max: 4 }), p: fc.integer({ min: 1, max: 9000 }), sku: fc.constantFrom('A', 'B', 'C'), cat: fc.constantFrom('tea', 'home', '') });
     await fc.assert(
-      fc.asyncProperty(doc, fc.array(line, { minLength: 1, maxLength: 30 }), fc.array(fc.integer({ min: 1, max: 12 }), { maxLength: 2 }), async (d, lines, voids) => {
-        const { ctx, dir, rules } = await ledger(d);
+      fc.asyncProperty(doc, fc.array(line, { minLength: 1, maxLength: 30 }), fc.array(fc.integer({ min: 1, max: 12 }), { maxLength: 2 }), fc.array(fc.record({ m: fc.integer({ min: 1, max: 3 }), day: fc.integer({ min: 1, max: 4 }) }), { maxLength: 3 }), fc.constantFrom(undefined, '2026-11-02', '2026-11-03'), async (d, lines, voids, awards, from) => {
+        // activity awards count in lifetime points (tiers), before and inside the period
+        const { ctx, dir, rules } = await ledger({ ...d, activities: [{ name: 'bonus', points: 90 }] });
+        for (const [i, a] of awards.entries()) await awardActivity(ctx, { memberId: `M${a.m}`, activity: 'bonus', ref: `A${i}`, at: `2026-11-0${a.day} 10:30` });
         const row = (x: (typeof lines)[number]) => `O${x.o},M${1 + (x.o % 3)},2026-11-${String(1 + (x.o % 4)).padStart(2, '0')} ${10 + (x.o % 7)}:00,${x.sku},${x.cat},${x.q},${(x.p / 100).toFixed(2)}`;
         writeFileSync(join(dir, 'p.csv'), HEAD + lines.map(row).join('\n') + '\n');
         await importPurchases(ctx, { file: join(dir, 'p.csv') });
@@ -69,7 +72,7 @@ describe('rules simulate (services)', () => {
         // a second import of the same orders under other ids, after the voids: tiers and caps carry over
         writeFileSync(join(dir, 'q.csv'), HEAD + lines.map((x) => row(x).replace(/^O/, 'Q')).join('\n') + '\n');
         await importPurchases(ctx, { file: join(dir, 'q.csv') });
-        const r = await simulateRules(ctx, { file: rules, by: 'tier' });
+        const r = await simulateRules(ctx, { file: rules, by: 'tier', from });
         expect(r.difference).toBe(0);
         expect(r.simulatedPoints).toBe(r.actualPoints);
         expect(r.membersAffected).toBe(0);

@@ -88,6 +88,10 @@ export function register(program: Command): void {
         const p = await previewApply(ctx, file);
         process.stdout.write(c.bold('Had these rules applied over the last 90 days:') + '\n');
         printFields(simulateFields(p));
+        if (p.orders === 0 && p.refunds === 0) {
+          // a quiet season reads as "no change" otherwise
+          process.stdout.write(c.yellow('no orders in the last 90 days: nothing to compare') + '\n' + '  `rules simulate FILE --from DATE` compares a longer period\n');
+        }
         if (!(await confirmOnTerminal(`store ${file} as a new rules version?`))) {
           notice('nothing stored');
           return;

@@ -1,36 +1,55 @@
 // The views of `rules simulate` (and the comparison `rules apply` shows before it asks): the same
 // result object rendered as fields and tables, CSV (the groups) or an HTML page.
 import type { SimulationReport } from '../../services/simulate.js';
+import { monthsBetween } from '../charts.js';
 import { type AnyRow, type View, num, period, signed } from './report.js';
 
 const diffCol = { key: 'difference', header: 'difference', align: 'right' as const, format: signed };
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+/** A money difference with its sign, as the points differences show theirs: +1.20, -1.20, 0.00. */
+const signedMoney = (v: string) => (/^[1-9]|^0\.\d*[1-9]/.test(v) ? `+${v}` : v);
 
 export function simulateFields(r: SimulationReport): [string, string | number][] {
   const c = r.liabilityChange;
   return [
     ['draft', r.draft],
     ['period', period(r.from, r.to)],
-    ['orders', `${r.orders} (${r.purchases} imported, ${r.checkouts} checkouts)`],
+    ['orders', `${r.orders} (${r.purchases} imported, ${plural(r.checkouts, 'checkout')}${r.refunds ? `, ${plural(r.refunds, 'refund')}` : ''})`],
     ['rules versions', r.rulesVersions.length ? r.rulesVersions.join(', ') : '-'],
     ['points issued, actual', r.actualPoints],
     ['points issued, draft', r.simulatedPoints],
     ['difference', signed(r.difference)],
     ['value, actual', `${r.actualValue} ${r.currency} (at ${r.redeemPointsPerUnit} points per unit)`],
     ['value, draft', `${r.simulatedValue} ${r.currency} (at ${r.draftRedeemPointsPerUnit} points per unit)`],
-    ['value difference', `${r.valueDifference} ${r.currency} (draft at ${r.draftRedeemPointsPerUnit}, actual at ${r.redeemPointsPerUnit} points per unit)`],
+    ['value difference', `${signedMoney(r.valueDifference)} ${r.currency} (draft at ${r.draftRedeemPointsPerUnit}, actual at ${r.redeemPointsPerUnit} points per unit)`],
     ['members gaining', r.membersGaining],
     ['members losing', r.membersLosing],
     [`outstanding at ${r.to}, actual`, `${c.actualPoints} points, ${c.actualValue} ${r.currency} (at ${r.redeemPointsPerUnit} points per unit)`],
     [`outstanding at ${r.to}, draft`, `${c.simulatedPoints} points, ${c.simulatedValue} ${r.currency} (at ${r.draftRedeemPointsPerUnit} points per unit)`],
-    ['liability change', `${signed(c.points)} points, ${c.value} ${r.currency}`],
+    ['liability change', `${signed(c.points)} points, ${signedMoney(c.value)} ${r.currency}`],
     ...(c.actualDebt || c.simulatedDebt ? [['members\' debt, actual → draft', `${c.actualDebt} → ${c.simulatedDebt} points (not netted against the outstanding points)`] as [string, string]] : []),
     ...(r.notSimulated.includes('expiry')
       ? [['not simulated', "the draft's expiry policy: what it would have lapsed is not reflected in the liability change"] as [string, string]]
       : []),
+    ...(r.notSimulated.some((f) => f !== 'expiry')
+      ? [['not simulated', `${r.notSimulated.filter((f) => f !== 'expiry').join(', ')}: changed by the draft, not reflected here (the same orders earn again; reviews, points/cash splits, refused spends and awards are not replayed)`] as [string, string]]
+      : []),
+    ...r.unmatchedMultipliers.map((m): [string, string] => [
+      'note',
+      `multiplier ${m.multiplier} (${m.sku !== undefined ? `sku ${m.sku}` : `category ${m.category}`}${m.from || m.to ? `, ${m.from ?? '…'} … ${m.to ?? '…'}` : ''}) matched no line in the period`,
+    ]),
   ];
 }
 
 export function simulateView(r: SimulationReport): View {
+  // --by tier groups by the tier under the draft (the draft's thresholds and lifetime points)
+  const by = r.by === 'tier' ? 'tier under the draft' : r.by;
+  // by month, the chart keeps the months in between without orders as empty bars, each in its place
+  const chartGroups =
+    r.by === 'month' && r.groups.length
+      ? monthsBetween(r.groups[0].key, r.groups[r.groups.length - 1].key).map((key) => r.groups.find((g) => g.key === key) ?? { key, actualPoints: 0, simulatedPoints: 0 })
+      : r.groups;
   const groupColumns = [{ key: 'key', header: r.by }, num('orders'), num('actualPoints', 'actual'), num('simulatedPoints', 'draft'), diffCol];
   const memberColumns = [{ key: 'memberId', header: 'member' }, num('actualPoints', 'actual'), num('simulatedPoints', 'draft'), diffCol];
   return {
@@ -41,15 +60,15 @@ export function simulateView(r: SimulationReport): View {
     fields: simulateFields(r),
     sections: [
       {
-        title: `By ${r.by}`,
+        title: `By ${by}`,
         columns: groupColumns,
         rows: r.groups as AnyRow[],
         chart: {
-          title: `Points issued by ${r.by}: actual and draft`,
-          categories: r.groups.map((g) => g.key),
+          title: `Points issued by ${by}: actual and draft`,
+          categories: chartGroups.map((g) => g.key),
           series: [
-            { name: 'actual', colour: '#455a64', values: r.groups.map((g) => g.actualPoints) },
-            { name: 'draft', colour: '#2e7d32', values: r.groups.map((g) => g.simulatedPoints) },
+            { name: 'actual', colour: '#455a64', values: chartGroups.map((g) => g.actualPoints) },
+            { name: 'draft', colour: '#2e7d32', values: chartGroups.map((g) => g.simulatedPoints) },
           ],
         },
       },
