@@ -608,7 +608,8 @@ export class Simulation {
       membersLosing: losing,
       liabilityChange: this.liabilityChange(),
       notSimulated: [...(this.expiryChanged() ? ['expiry'] : []), ...this.unmodelled()],
-      unmatchedMultipliers: this.unmatched.map((i) => {
+      // a period without orders matched nothing: that says nothing of the draft's SKUs and categories
+      unmatchedMultipliers: (n.orders ? this.unmatched : []).map((i) => {
         const m = s.draft.earn.multipliers[i];
         return { ...(m.sku !== undefined ? { sku: m.sku } : { category: m.category }), multiplier: m.multiplier.toString(), ...(m.from ? { from: m.from } : {}), ...(m.to ? { to: m.to } : {}) };
       }),

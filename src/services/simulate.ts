@@ -33,11 +33,10 @@ export function simulateDraft(l: Ledger, draft: Rules, file: string, p: { from?:
   if (p.from && p.to && p.from > p.to) throw new UsageError(`--from ${p.from} is after --to ${p.to}`, 'both dates are inclusive; swap them');
   // no order is later than today: a later --to (9999-12-31) reads as today
   const today = localDate(l.now.getTime(), l.zone);
-  // --to defaults to today: a --from after it is the same inverted period
-  if (p.from && !p.to && p.from > today) throw new UsageError(`--from ${p.from} is after today (${today}), where --to defaults`, 'no order is later than today; give an earlier --from');
   const to = p.to && p.to < today ? p.to : today;
-  const r = localRangeUtc(l.zone, p.from === undefined ? undefined : p.from < to ? p.from : to, to);
-  if (p.from && p.from > to) r.fromIso = r.toIso;
+  // --to defaults to today, and a later one reads as today: a --from after that is the same inverted period
+  if (p.from && p.from > to) throw new UsageError(`--from ${p.from} is after today (${today}), where ${p.to ? `--to ${p.to} reads as today` : '--to defaults'}`, 'no order is later than today; give an earlier --from');
+  const r = localRangeUtc(l.zone, p.from, to);
   const fromIso = r.fromIso ?? '';
   const toIso = r.toIso!;
   const a = l.store.get(analysis);

@@ -137,6 +137,9 @@ describe('rules simulate says what it could not show (trial 5, findings 10, 14)'
     expect(table).toContain('multiplier 2 (sku NOPE-1) matched no line in the period');
     expect(table).toContain('multiplier 3 (category teaa) matched no line in the period');
     expect(ok(['rules', 'simulate', join(FIXTURES, 'rules.json')]).unmatchedMultipliers).toEqual([]);
+    // a period without orders matched nothing, which says nothing of the draft's names
+    const empty = ok(['rules', 'simulate', join(demo.dir, 'typo.json'), '--from', '2020-01-01', '--to', '2020-01-31']);
+    expect(empty).toMatchObject({ orders: 0, unmatchedMultipliers: [] });
   });
 });
 
@@ -146,6 +149,11 @@ describe('rules simulate: usage and wording (trial 5, findings 11, 12)', () => {
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/--from 2027-01-01 is after today/);
+    // a --to after today reads as today, so a --from after today is the same inverted period
+    const later = run(['rules', 'simulate', join(FIXTURES, 'rules.json'), '--from', '2027-01-01', '--to', '2027-05-01', '--json']);
+    expect(later.code).toBe(2);
+    expect(later.stdout).toBe('');
+    expect(later.stderr).toMatch(/--from 2027-01-01 is after today .*--to 2027-05-01 reads as today/);
   });
 
   it('"1 checkout", a + on a positive money difference, "nothing was simulated" for bad JSON, empty months kept in the HTML chart', () => {
