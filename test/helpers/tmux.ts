@@ -1,16 +1,17 @@
 // A pseudo-terminal for end-to-end tests of what a person sees: the built bin run in a tmux session,
 // its screen read back. Tests skip cleanly where tmux is missing.
 import { execFileSync, spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { BIN, DEFAULT_NOW, type TmpLedger } from './cli.js';
 
 export const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 const sessions: string[] = [];
-// Each test process has its own tmux server (socket), so a session ending in one test file never races a
-// session starting in another on tmux's shared default server.
-const SOCKET = ['-L', `pm-${process.pid}`];
-
-function tmux(...args: string[]): string {
-  return execFileSync('tmux', [...SOCKET, ...args], { encoding: 'utf8' });
+// Each session has a tmux server (socket) of its own, named as the session: a session ending never races one
+// starting, as it would on one shared server, where the last session's end takes the server down while the
+// next new-session may be connecting to it ("server exited unexpectedly" on a loaded machine).
+function tmux(session: string, ...args: string[]): string {
+  return execFileSync('tmux', ['-L', session, ...args], { encoding: 'utf8' });
 }
 
 /** Starts `pointsmall ARGS` on a 160×50 terminal (or `width` columns) against the ledger, with `env` added to its environment; the screen ends with EXIT=code. */
@@ -19,13 +20,13 @@ export function start(t: TmpLedger, args: string[], o: { width?: number; now?: s
   sessions.push(name);
   const more = Object.entries(o.env ?? {}).map(([k, v]) => ` ${k}='${v}'`).join('');
   const env = `env -u CI -u NO_COLOR POINTSMALL_DB='${t.db}' POINTSMALL_NOW='${o.now ?? DEFAULT_NOW}' POINTSMALL_OPERATOR=tester${more}`;
-  tmux('new-session', '-d', '-s', name, '-x', String(o.width ?? 160), '-y', '50', `${env} '${process.execPath}' '${BIN}' ${args.join(' ')}; echo EXIT=$?; sleep 120`);
+  tmux(name, 'new-session', '-d', '-s', name, '-x', String(o.width ?? 160), '-y', '50', `${env} '${process.execPath}' '${BIN}' ${args.join(' ')}; echo EXIT=$?; sleep 120`);
   return name;
 }
 
-export const screen = (s: string) => tmux('capture-pane', '-p', '-t', s);
+export const screen = (s: string) => tmux(s, 'capture-pane', '-p', '-t', s);
 /** The screen with lines the terminal wrapped joined again: each line as the program wrote it. */
-export const screenJoined = (s: string) => tmux('capture-pane', '-p', '-J', '-t', s);
+export const screenJoined = (s: string) => tmux(s, 'capture-pane', '-p', '-J', '-t', s);
 
 /** Polls the screen until `text` shows; `ms` only bounds a hang (a loaded machine may take long to draw). */
 export async function waitFor(s: string, text: string | RegExp, ms = 120_000): Promise<string> {
@@ -38,10 +39,14 @@ export async function waitFor(s: string, text: string | RegExp, ms = 120_000): P
   }
 }
 
-export const keys = (s: string, ...k: string[]) => tmux('send-keys', '-t', s, ...k);
-export const type = (s: string, text: string) => tmux('send-keys', '-t', s, '-l', text);
+export const keys = (s: string, ...k: string[]) => tmux(s, 'send-keys', '-t', s, ...k);
+export const type = (s: string, text: string) => tmux(s, 'send-keys', '-t', s, '-l', text);
 
 /** Ends every session started (call from afterEach). */
 export function endSessions(): void {
-  while (sessions.length) spawnSync('tmux', [...SOCKET, 'kill-session', '-t', sessions.pop()!]);
+  while (sessions.length) {
+    const s = sessions.pop()!;
+    spawnSync('tmux', ['-L', s, 'kill-server']);
+    rmSync(join(process.env.TMUX_TMPDIR || '/tmp', `tmux-${process.getuid?.() ?? 0}`, s), { force: true }); // its socket
+  }
 }
