@@ -74,8 +74,7 @@ function candidatesOf(l: Ledger, rules: Rules, h: PurchaseHistory, exclude: Read
  * The purchase history up to now: imported purchases and paid checkouts, basket by basket. A checkout's
  * refunded units are left out by the query; an import's returns are netted here (ReturnNetting): a purchase
  * line returned in full leaves its basket, and a basket returned whole is no order.
- */
-/**
+ *
  * `exclude`: SKUs that are not products (--exclude): their lines are left out of every basket, as if never
  * bought (so never a candidate, a reason or a count); `seen` collects those of them the history has.
  */
