@@ -24,6 +24,8 @@ export interface MemberRecommendations {
   /** SKUs left out as not products (--exclude), as given; and those of them no catalog item or purchase line has. */
   excluded: string[];
   excludedNotSeen: string[];
+  /** For an excludedNotSeen SKU that a seen one spells in other case ("post" for POST): the seen one. */
+  excludedMeant: Record<string, string>;
   recommendations: Recommendation[];
 }
 
@@ -34,6 +36,7 @@ export interface ItemRecommendations {
   note: string | null;
   excluded: string[];
   excludedNotSeen: string[];
+  excludedMeant: Record<string, string>;
   recommendations: Recommendation[];
 }
 
@@ -42,6 +45,7 @@ export interface SegmentRecommendations {
   members: number;
   excluded: string[];
   excludedNotSeen: string[];
+  excludedMeant: Record<string, string>;
   recommendations: SegmentRecommendation[];
 }
 
@@ -153,6 +157,17 @@ export async function recommend(ctx: Ctx, input: RecommendInput): Promise<Member
       const readHistory = () => historyOf(l, exclude, seen);
       /** The --exclude SKUs no catalog item (inactive ones too) or purchase line has: a typo, or a SKU of another shop. */
       const notSeen = () => excluded.filter((sku) => !seen.has(sku) && !l.store.get(catalog).get(sku));
+      /** The fields naming what --exclude left out, with the SKU meant where a not-seen one differs from a seen one only in case. */
+      const leftOut = (h: PurchaseHistory) => {
+        const unseen = notSeen();
+        const known = unseen.length ? [...seen, ...h.skus, ...l.store.get(catalog).list({ all: true }).map((i) => i.sku)] : [];
+        const meant: Record<string, string> = {};
+        for (const sku of unseen) {
+          const m = known.find((k) => k.toLowerCase() === sku.toLowerCase());
+          if (m !== undefined) meant[sku] = m;
+        }
+        return { excluded, excludedNotSeen: unseen, excludedMeant: meant };
+      };
       const candidates = (h: PurchaseHistory) => candidatesOf(l, rules, h, exclude);
       if (kind === 'member') {
         const m = l.store.get(members).get(input.member!);
@@ -164,7 +179,7 @@ export async function recommend(ctx: Ctx, input: RecommendInput): Promise<Member
         const h = readHistory();
         const frozen = m.status === 'frozen';
         const recs = recommendForMember(h, { memberId: m.id, tier, tierOf: (id) => tiers.get(id) ?? null, available, frozen }, candidates(h), top, Date.parse(l.nowIso));
-        return { memberId: m.id, tier, availablePoints: available, debt: m.debt, frozen, excluded, excludedNotSeen: notSeen(), recommendations: recs };
+        return { memberId: m.id, tier, availablePoints: available, debt: m.debt, frozen, ...leftOut(h), recommendations: recs };
       }
       if (kind === 'item') {
         const sku = input.item!;
@@ -176,7 +191,7 @@ export async function recommend(ctx: Ctx, input: RecommendInput): Promise<Member
           throw new NotFoundError('item', sku, noCatalog ? unknownItemHint(sku, mostPopular(h, 8), h.skus) : 'list items with: pointsmall catalog list --all');
         }
         const recs = boughtTogether(h, sku, candidates(h), top);
-        return { sku, name: item?.name ?? sku, note: recs.length ? null : emptyTogetherNote(h, sku), excluded, excludedNotSeen: notSeen(), recommendations: recs };
+        return { sku, name: item?.name ?? sku, note: recs.length ? null : emptyTogetherNote(h, sku), ...leftOut(h), recommendations: recs };
       }
       const names = rules.tiers.map((t) => t.name);
       const pinnedOnly = [...tiersNow(l, rules).values()].includes(segmentTier!);
@@ -196,8 +211,7 @@ export async function recommend(ctx: Ctx, input: RecommendInput): Promise<Member
       return {
         segment: `tier=${segmentTier}`,
         members: group.size,
-        excluded,
-        excludedNotSeen: notSeen(),
+        ...leftOut(h),
         recommendations: recommendForSegment(h, { label: segmentTier!, members: group, available }, candidates(h), top),
       };
     }),

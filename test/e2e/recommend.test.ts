@@ -18,7 +18,7 @@ describe('report recommend', () => {
   it('--member: active catalog items best first, each with a reason and the points check against the member\'s available points', () => {
     const member = ok(['member', 'show', 'M002']);
     const r = ok(['report', 'recommend', '--member', 'M002']);
-    expect(Object.keys(r).sort()).toEqual(['availablePoints', 'debt', 'excluded', 'excludedNotSeen', 'frozen', 'memberId', 'recommendations', 'tier']);
+    expect(Object.keys(r).sort()).toEqual(['availablePoints', 'debt', 'excluded', 'excludedMeant', 'excludedNotSeen', 'frozen', 'memberId', 'recommendations', 'tier']);
     expect(r.memberId).toBe('M002');
     expect(r.availablePoints).toBe(member.available);
     const recs: Rec[] = r.recommendations;
@@ -169,7 +169,12 @@ describe('report recommend --exclude: lines that are not products (postage, fees
     expect((year.ok(['report', 'recommend', '--member', '17841.0', '--top', '5']).recommendations as Rec[]).map((x) => x.sku)).toContain('POST');
     // D (discount) is only ever a negative line there, and no line has BANK CHARGES
     const r = year.ok(['report', 'recommend', '--member', '17841.0', '--top', '5', '--exclude', 'POST,D', '--exclude', 'BANK CHARGES']);
-    expect(r).toMatchObject({ excluded: ['POST', 'D', 'BANK CHARGES'], excludedNotSeen: ['BANK CHARGES'] });
+    expect(r).toMatchObject({ excluded: ['POST', 'D', 'BANK CHARGES'], excludedNotSeen: ['BANK CHARGES'], excludedMeant: {} });
+    // a SKU in the wrong case is not the SKU (they are exact), but the report names the one meant
+    const cased = year.ok(['report', 'recommend', '--member', '17841.0', '--top', '5', '--exclude', 'post']);
+    expect(cased).toMatchObject({ excluded: ['post'], excludedNotSeen: ['post'], excludedMeant: { post: 'POST' } });
+    expect((cased.recommendations as Rec[]).map((x) => x.sku)).toContain('POST');
+    expect(year.run(['report', 'recommend', '--member', '17841.0', '--top', '5', '--exclude', 'post']).stdout).toMatch(/left out\s+post \(not seen on this ledger: post: did you mean POST\?\)/);
     expect(r.recommendations).toHaveLength(5);
     for (const x of r.recommendations as Rec[]) {
       expect(['POST', 'D']).not.toContain(x.sku);
@@ -211,7 +216,7 @@ describe('report recommend on a ledger whose favourites have changed', () => {
     writeFileSync(csv, `${rows.join('\n')}\n`);
     expect(t.ok(['import', 'purchases', csv, '--create-members'])).toMatchObject({ accepted: n, rejected: 0 });
     const r = t.ok(['report', 'recommend', '--member', 'T']);
-    expect(Object.keys(r).sort()).toEqual(['availablePoints', 'debt', 'excluded', 'excludedNotSeen', 'frozen', 'memberId', 'recommendations', 'tier']);
+    expect(Object.keys(r).sort()).toEqual(['availablePoints', 'debt', 'excluded', 'excludedMeant', 'excludedNotSeen', 'frozen', 'memberId', 'recommendations', 'tier']);
     const recs: Rec[] = r.recommendations;
     expect(recs.slice(0, 3).map((x) => x.sku).sort()).toEqual(NEW);
     for (const x of recs.slice(0, 3)) expect(x.reason).toMatch(/^selling well lately \(in \d+ orders over the last 120 days\)$/);

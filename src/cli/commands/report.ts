@@ -540,7 +540,8 @@ function recommendView(r: AnyRecommendations): View {
     columns = base;
   }
   if (r.excluded.length) {
-    const unseen = r.excludedNotSeen.length ? ` (not seen on this ledger: ${r.excludedNotSeen.join(', ')})` : '';
+    const named = r.excludedNotSeen.map((sku) => (r.excludedMeant[sku] !== undefined ? `${sku}: did you mean ${r.excludedMeant[sku]}?` : sku));
+    const unseen = named.length ? ` (not seen on this ledger: ${named.join(', ')})` : '';
     fields.push(['left out', `${r.excluded.join(', ')}${unseen}`]);
   }
   const rows = r.recommendations.map((x, i) => ({ rank: i + 1, ...x }));
