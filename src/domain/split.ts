@@ -204,7 +204,7 @@ export function split(input: SplitInput): SplitOutcome {
   }
 
   const allowed = allowedPoints({ required, maxMixedSteps, step, minPoints: redeem.minPoints, available });
-  const allowedCtx: AllowedContext = { linesMax: maxUsable, available, minPoints: redeem.minPoints };
+  const allowedCtx: AllowedContext = { linesMax: maxUsable, available, minPoints: redeem.minPoints, mixedCoverable };
   let pointsUsed: Points;
   let note: string | null = null;
   switch (request.kind) {
@@ -384,6 +384,7 @@ export function describeAllowed(a: AllowedPoints): string {
 /** Why no points beyond the points-only items can be used (allowed.min is null), in words. */
 function noPointsWhy(a: AllowedPoints, ctx: AllowedContext): string {
   const room = ctx.linesMax - a.required;
+  if (room <= 0 && (ctx.mixedCoverable ?? 0) > 0) return `${a.step === 1 ? 'one point is' : `one step of ${a.step} points is`} worth more than points may pay on these items`;
   if (room <= 0) return a.required > 0 ? 'no other item takes points' : 'these items take no points (they are paid in cash)';
   const spare = ctx.available - a.required;
   if (spare <= 0) return a.required > 0 ? `the member's ${ctx.available} available points all go to the points-only items` : 'the member has no points available';
@@ -398,6 +399,8 @@ export interface AllowedContext {
   linesMax: Points;
   available: Points;
   minPoints: Points;
+  /** Minor units the mixed lines let points pay: above 0 with linesMax at the points-only part, one step is worth more. */
+  mixedCoverable?: number;
 }
 
 /**

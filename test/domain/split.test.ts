@@ -64,6 +64,14 @@ describe('split (§4.3)', () => {
     expect(!r.ok && r.message).toContain('at most 10000');
   });
 
+  it('says a point is worth more than a mixed line lets points pay, not that the items take no points', () => {
+    // 0.000001 points per unit: one point is worth 1,000,000 CNY, far above the 100.00 line
+    const r = split(input({ redeem: redeem('0.000001'), available: 9000, request: { kind: 'points', points: 1 } }));
+    expect(r).toMatchObject({ ok: false, code: 'POINTS_NOT_ALLOWED' });
+    expect(!r.ok && r.message).toContain('no points can be used here: one point is worth more than points may pay on these items');
+    expect(!r.ok && r.message).not.toContain('paid in cash');
+  });
+
   it('refuses --points on an order whose lines take no points (cash-only items)', () => {
     const r = split(input({ lines: [line({ pay: 'cash' })], available: 9000, request: { kind: 'points', points: 500 } }));
     expect(r).toMatchObject({ ok: false, code: 'POINTS_NOT_ALLOWED' });
