@@ -373,3 +373,15 @@ describe('line totals and money finer than the currency', () => {
     expect(t.verify().ok).toBe(true);
   });
 });
+
+describe('times finer than a millisecond', () => {
+  it('are kept to the millisecond, the rest dropped (not rounded): a re-import differing only there is a duplicate', () => {
+    const t = tmpLedger();
+    const a = join(t.dir, 'a.csv');
+    const b = join(t.dir, 'b.csv');
+    writeFileSync(a, 'order_id,member_id,purchased_at,amount\nN1,M1,2026-11-10T10:00:00.123456789Z,20.00\n');
+    writeFileSync(b, 'order_id,member_id,purchased_at,amount\nN1,M1,2026-11-10T10:00:00.123999Z,20.00\n');
+    expect(t.ok(['import', 'purchases', a, '--create-members'])).toMatchObject({ accepted: 1, firstPurchasedAt: '2026-11-10T10:00:00.123Z' });
+    expect(t.ok(['import', 'purchases', b, '--create-members'])).toMatchObject({ accepted: 0, duplicates: 1, rejected: 0 });
+  });
+});
