@@ -7,6 +7,7 @@ import { isRejectsHeader, rejectsHeader, rejectsRow, unquoteRejectsCell } from '
 import { duplicateColumnProblem } from '../domain/text.js';
 import { unguardFormula } from '../domain/formulaCells.js';
 import { MIXED_LINE_ENDS } from '../domain/purchases.js';
+import { requireInputFile } from './inputFile.js';
 
 export interface CsvRecord {
   line: number;
@@ -38,7 +39,7 @@ export interface CsvFormat {
 }
 
 export async function readCsvFile(path: string, required: string[], known: string[], format: CsvFormat = {}): Promise<CsvFile> {
-  if (!existsSync(path) || !statSync(path).isFile()) throw new UsageError(`cannot read ${path}: no such file`, 'check the path');
+  requireInputFile(path, 'check the path');
   const { normaliseEncoding, ENCODING_NAMES } = await import('../domain/encoding.js');
   const { normaliseDelimiter, delimiterHint } = await import('../domain/purchases.js');
   const encoding = format.encoding === undefined ? undefined : normaliseEncoding(format.encoding);

@@ -41,6 +41,7 @@ import { fileEncoding } from './textDecode.js';
 import { ENCODING_NAMES } from '../domain/encoding.js';
 import { type CreditInput, creditPointsKnownDebt, debitPoints, recordAudit } from './points.js';
 import { rejectsTarget } from './csvfile.js';
+import { requireInputFile } from './inputFile.js';
 import { FIRST_REJECTS, type RejectSample, isRejectsHeader, rejectsHeader, rejectsRow, unquoteRejectsCell } from '../domain/rejects.js';
 import { AtomicFile, type OutputTarget } from './outfile.js';
 import { type BatchPlan, type PlannedRow, PlanApplier, PlanBuilder, READER_CACHE_KIB, SEMI_SPACE_MB, WRITER_OLD_MB, WRITER_YOUNG_MB, type WriterData, type WriterRequest, capYoungGeneration, collectGarbage } from './importPlan.js';
@@ -148,7 +149,7 @@ export function resolveOptions(input: ImportInput): Options {
   }
   const source = (input.source ?? profile.source ?? 'default').trim();
   if (!source || source.length > 64) throw new UsageError('--source must be a name of 1 to 64 characters');
-  if (!existsSync(input.file) || !statSync(input.file).isFile()) throw new UsageError(`cannot read ${input.file}: no such file`, 'check the path');
+  requireInputFile(input.file, 'check the path');
   const encoding = fileEncoding(input.file, declared); // a BOM decides by itself
   const skips: [string, string][] = [];
   for (const spec of input.skip ?? []) {

@@ -1,6 +1,7 @@
 // Rules versions: apply (validate, store as a new version), show the one in force, history.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { UsageError } from '../errors.js';
+import { requireInputFile } from './inputFile.js';
 import { type Rules, rulesToDocument, validateRules } from '../domain/rules.js';
 import { dateRangeProblem, localDateTime, parseLocalDate, parseTimestamp, startOfLocalDayMs } from '../domain/time.js';
 import { rulesVersions, type RulesVersionRow } from '../store/rules.js';
@@ -52,7 +53,7 @@ function instant(l: Ledger, text: string, flag: string): string {
 
 /** Reads a rules JSON file (before the ledger is opened): a missing file or bad JSON is a usage error. */
 export function readRulesFile(file: string, outcome = 'nothing was stored'): unknown {
-  if (!existsSync(file) || !statSync(file).isFile()) throw new UsageError(`cannot read ${file}: no such file`, 'give the path of a rules JSON file');
+  requireInputFile(file, 'give the path of a rules JSON file');
   try {
     return JSON.parse(readFileSync(file, 'utf8').replace(/^\uFEFF/, ''));
   } catch (e) {

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { tmpLedger } from '../helpers/cli.js';
 
 /**
@@ -383,5 +384,23 @@ describe('times finer than a millisecond', () => {
     writeFileSync(b, 'order_id,member_id,purchased_at,amount\nN1,M1,2026-11-10T10:00:00.123999Z,20.00\n');
     expect(t.ok(['import', 'purchases', a, '--create-members'])).toMatchObject({ accepted: 1, firstPurchasedAt: '2026-11-10T10:00:00.123Z' });
     expect(t.ok(['import', 'purchases', b, '--create-members'])).toMatchObject({ accepted: 0, duplicates: 1, rejected: 0 });
+  });
+});
+
+describe('an input that is not a regular file', () => {
+  it('a pipe (FIFO, <(…)) or a folder is refused with what it is and the fix, exit 2, nothing written', () => {
+    const t = tmpLedger();
+    const fifo = join(t.dir, 'purchases.fifo');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    const before = t.verify().entries;
+    const r = t.run(['import', 'purchases', fifo, '--create-members', '--json']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('it is a pipe or a device, not a regular file');
+    expect(r.stderr).toContain('save it to a file first');
+    const dir = t.run(['import', 'purchases', t.dir, '--json']);
+    expect(dir.code).toBe(2);
+    expect(dir.stderr).toContain('it is a folder, not a file');
+    expect(t.verify().entries).toBe(before);
+    expect(t.ok(['import', 'list'])).toEqual([]);
   });
 });
