@@ -68,7 +68,8 @@ export class Analysis {
       // Orders are sorted alone (a few small columns), then each one's lines are read by key: far less to
       // sort than every line. The LIMIT keeps SQLite from flattening the subquery into the join (which
       // drops its ORDER BY); the left table of a LEFT or CROSS JOIN is SQLite's outer loop, so the rows
-      // come in the subquery's order. (Another backend orders its own way: the contract is time order.)
+      // come in the subquery's order. The outer ORDER BY says so for every backend (PostgreSQL joins in an
+      // order of its own); SQLite then sorts only each order's few lines ("LAST TERM OF ORDER BY").
       simPurchases: db
         .prepare(
           `SELECT 'p', CAST(p.id AS TEXT), p.member_id, p.purchased_at, p.source, p.rules_version, p.amount, p.points, 0, 0,
@@ -76,7 +77,8 @@ export class Analysis {
              FROM (SELECT id, member_id, purchased_at, source, rules_version, amount, points FROM purchases
                     WHERE status = 'accrued' AND voided_at IS NULL AND purchased_at >= ? AND purchased_at < ?
                     ORDER BY purchased_at, id LIMIT ${NO_LIMIT}) p
-             LEFT JOIN purchase_lines l ON l.purchase_id = p.id`,
+             LEFT JOIN purchase_lines l ON l.purchase_id = p.id
+            ORDER BY p.purchased_at, p.id, l.line_no`,
         )
         .raw(),
       simCheckouts: db
@@ -88,7 +90,8 @@ export class Analysis {
              FROM (SELECT id, member_id, paid_at, rules_version, total, points_earned, status, cash_paid FROM orders
                     WHERE status IN ${PAID} AND paid_at >= @from AND paid_at < @to
                     ORDER BY paid_at, id LIMIT ${NO_LIMIT}) o
-             CROSS JOIN order_lines ol ON ol.order_id = o.id`,
+             CROSS JOIN order_lines ol ON ol.order_id = o.id
+            ORDER BY o.paid_at, o.id, ol.line_no`,
         )
         .raw(),
       simRefunds: db
@@ -99,7 +102,8 @@ export class Analysis {
                   o.paid_at
              FROM (SELECT id, order_id, at, earned FROM refunds WHERE at >= @from AND at < @to ORDER BY at, id LIMIT ${NO_LIMIT}) r
              CROSS JOIN orders o ON o.id = r.order_id
-             CROSS JOIN refund_lines rl ON rl.refund_id = r.id`,
+             CROSS JOIN refund_lines rl ON rl.refund_id = r.id
+            ORDER BY r.at, r.id, rl.line_no`,
         )
         .raw(),
       checkoutLines: db

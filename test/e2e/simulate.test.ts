@@ -401,3 +401,20 @@ describe('rules apply on a terminal', () => {
     expect(await waitFor(s, 'EXIT=')).toContain('nothing stored');
   });
 });
+
+describe('rules simulate replays in time order, not in the order purchases were stored', () => {
+  it('an earlier order imported after a later one still lifts the member before the later one (on every backend)', () => {
+    const t = tmpLedger({ now: '2026-11-20T02:00:00Z' });
+    const now = '2026-11-20T02:00:00Z';
+    t.ok(['member', 'add', '--id', 'M1', '--name', 'One'], { now });
+    writeFileSync(join(t.dir, 'late.csv'), 'order_id,member_id,purchased_at,amount\nX1,M1,2026-11-10 10:00,10.00\n');
+    writeFileSync(join(t.dir, 'early.csv'), 'order_id,member_id,purchased_at,amount\nX0,M1,2026-11-01 10:00,1000.00\n');
+    t.ok(['import', 'purchases', join(t.dir, 'late.csv')], { now });
+    t.ok(['import', 'purchases', join(t.dir, 'early.csv')], { now });
+    writeFileSync(join(t.dir, 'draft.json'), JSON.stringify({ tiers: [{ name: 'silver', minLifetimePoints: 0, multiplier: '1' }, { name: 'gold', minLifetimePoints: 1000, multiplier: '2' }] }));
+    // X0 earns 1000 as silver, which makes M1 gold for X1 (10 × 2 = 20)
+    const r = t.ok(['rules', 'simulate', join(t.dir, 'draft.json'), '--by', 'tier'], { now });
+    expect(r).toMatchObject({ actualPoints: 1010, simulatedPoints: 1020, difference: 10 });
+    expect(Object.fromEntries(r.groups.map((g: { key: string; difference: number }) => [g.key, g.difference]))).toEqual({ silver: 0, gold: 10 });
+  });
+});
