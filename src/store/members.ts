@@ -97,9 +97,11 @@ export class Members {
     if (f.status) (where.push('status = ?'), args.push(f.status));
     if (f.minBalance !== undefined) (where.push('balance >= ?'), args.push(f.minBalance));
     if (f.search) {
-      const like = (col: string) => `LOWER(${col}) LIKE LOWER(?) ESCAPE '\\'`;
+      // LOWER() folds ASCII letters only (SQLite's, and PostgreSQL's on the columns' COLLATE "C"): the
+      // pattern is folded the same way here, not by the server, whose collation may fold more (ICU: É → é)
+      const like = (col: string) => `LOWER(${col}) LIKE ? ESCAPE '\\'`;
       where.push(`(${['id', 'name', 'phone', 'email'].map(like).join(' OR ')})`);
-      const pattern = containsPattern(f.search);
+      const pattern = containsPattern(f.search).replace(/[A-Z]+/g, (x) => x.toLowerCase());
       args.push(pattern, pattern, pattern, pattern);
     }
     // ids are unique, so pages in id order never overlap or skip
