@@ -75,7 +75,8 @@ export function copyLedgerRows(from: Store, to: Store): CopyCounts {
   } finally {
     undo();
   }
-  return { tables: counts };
+  // by name, as both backends list them alike (the copy's order follows each one's own foreign keys)
+  return { tables: Object.fromEntries(Object.entries(counts).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) };
 }
 
 /** After rows came in with their ids, each identity continues after the largest. */
