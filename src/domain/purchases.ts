@@ -106,7 +106,10 @@ export class CsvTokenizer {
       this.pending = text.slice(pos);
       this.pendingLine = line;
       if (this.pending.length > MAX_RECORD_CHARS) {
-        throw new CsvStructureError(line, 'a quoted field is never closed (or a record is longer than 1 MB)');
+        throw new CsvStructureError(
+          line,
+          this.pending.includes('"') ? 'a quoted field is never closed (or a record is longer than 1 MB)' : 'a record is longer than 1 MB (no line end within it): not a purchase export, or a field that is not one',
+        );
       }
     }
     this.nextLine = line;

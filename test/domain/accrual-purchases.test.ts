@@ -271,3 +271,13 @@ describe('date formats', () => {
     expect(p('nonsense')).toBeNull();
   });
 });
+
+describe('CsvTokenizer: a record past 1 MB', () => {
+  it('names an unclosed quote when one is open, and a record with no line end when none is', () => {
+    const sink: unknown[] = [];
+    const quoted = new CsvTokenizer();
+    expect(() => quoted.push('a,b\n1,"' + 'x'.repeat((1 << 20) + 10), { push: (r: unknown) => sink.push(r) } as never)).toThrow(/a quoted field is never closed/);
+    const long = new CsvTokenizer();
+    expect(() => long.push('a,b\n1,' + 'x'.repeat((1 << 20) + 10), { push: (r: unknown) => sink.push(r) } as never)).toThrow(/a record is longer than 1 MB \(no line end within it\)/);
+  });
+});
