@@ -23,6 +23,21 @@ export function availableOf(l: Ledger, m: Pick<MemberRow, 'id' | 'balance' | 'he
   return m.balance - m.held - l.store.get(books).lapsedOf(m.id, ledgerToday(l));
 }
 
+/**
+ * Numbers stay exact: no credit takes a balance past the points ceiling (nothing is written; the
+ * transaction rolls back).
+ */
+export function refuseCeiling(l: Ledger, memberId: string, points: number): void {
+  const balance = l.store.get(members).get(memberId)?.balance ?? 0;
+  if (points > POINTS_MAX - Math.max(balance, 0)) {
+    throw new RefusedError(
+      'POINTS_CEILING',
+      `crediting ${points} points to member ${memberId} (balance ${balance}) would pass the ceiling of ${POINTS_MAX} points`,
+      'a balance holds at most 10^12 points (README "Limits")',
+    );
+  }
+}
+
 export interface CreditInput {
   memberId: string;
   points: number; // > 0
@@ -47,16 +62,7 @@ export function creditPoints(l: Ledger, c: CreditInput): CreditResult {
 /** creditPoints for bulk callers that already hold the member's current debt (an import tracks it per batch). */
 export function creditPointsKnownDebt(l: Ledger, c: CreditInput, debt: number): CreditResult {
   if (!Number.isSafeInteger(c.points) || c.points <= 0) throw new Error(`credit of ${c.points} points`);
-  // Numbers stay exact: no credit takes a balance past the points ceiling (nothing is written; the
-  // transaction rolls back).
-  const balance = l.store.get(members).get(c.memberId)?.balance ?? 0;
-  if (c.points > POINTS_MAX - Math.max(balance, 0)) {
-    throw new RefusedError(
-      'POINTS_CEILING',
-      `crediting ${c.points} points to member ${c.memberId} (balance ${balance}) would pass the ceiling of ${POINTS_MAX} points`,
-      'a balance holds at most 10^12 points (README "Limits")',
-    );
-  }
+  refuseCeiling(l, c.memberId, c.points);
   const j = l.store.get(journal);
   const entryId = j.post(
     {

@@ -152,7 +152,16 @@ export class LotBooks {
     const debtBefore = this.debts.get(who) ?? 0;
     const subject = `entry ${e.id} (${e.kind})`;
     let debtAfter = debtBefore;
-    if (lotsN || (m > 0 && !movesN)) {
+    if (e.kind === 'void' && m > 0 && movesN) {
+      // A voided return: its points go back to the lots the return took them from, repaying the member's
+      // debt first (as a refund's do); what a debt other credits repaid meanwhile took is a lot of its own.
+      const repaid = Math.min(debtBefore, m);
+      if (takes) this.lots.add(subject, `gives back ${m} points but takes from a lot`);
+      else if (lotsSum + movesSum !== m - repaid) {
+        this.lots.add(subject, `gives back ${m} points with a debt of ${debtBefore} before it, so ${m - repaid} should go to lots, but ${movesSum} move back and new lots hold ${lotsSum}`);
+      }
+      debtAfter = debtBefore - repaid;
+    } else if (lotsN || (m > 0 && !movesN)) {
       // A credit: repays the member's debt first, only the rest becomes a lot (SPEC §4.6).
       const repaid = Math.min(debtBefore, Math.max(m, 0));
       if (movesN) this.lots.add(subject, `credits a lot and also moves ${movesN} lot(s)`);

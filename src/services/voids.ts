@@ -1,9 +1,11 @@
 // Undoing a wrong import (issue 16): `import list`, `import void RUN`, `purchase void SOURCE ORDER`.
 // A void never deletes or edits the journal: each voided order's points are reversed by a new `void`
-// entry, dated at the order it reverses (so the order's day and period net to nothing) — points it credited are taken back like a return (earliest-expiring lots first, lapsed ones
-// included; what was spent already becomes the member's debt), points a return took are credited back
-// (repaying debt first) — and the purchase is marked voided, which frees its key (source, order_id)
-// for a corrected file. Orders of the run still waiting in review are rejected.
+// entry, dated at the order it reverses (so the order's day and period net to nothing), as into a ledger
+// that never saw the order: points it credited are taken back from the lot it created, what an expiry
+// run expired of that lot goes back from `expired` to `issued`, and only what the member spent of it is
+// taken from other lots (or left as debt); points a return took go back to the lots it took them from
+// (repaying debt first). The purchase is marked voided, which frees its key (source, order_id) for a
+// corrected file. Orders of the run still waiting in review are rejected.
 import { RefusedError, UsageError, NotFoundError } from '../errors.js';
 import { expiresOn } from '../domain/rules.js';
 import { shownInstant } from '../domain/time.js';
@@ -11,7 +13,9 @@ import { type ImportRunRow, type StoredPurchase, importRuns } from '../store/imp
 import { members } from '../store/members.js';
 import { reviewQueue } from '../store/review.js';
 import { type Ctx, type Ledger, rulesAt, withLedger } from './ledger.js';
-import { creditPoints, debitPoints, recordAudit } from './points.js';
+import { recordAudit, refuseCeiling } from './points.js';
+import { journal, type NewPosting } from '../store/journal.js';
+import { giveBackReturn, takeBackPurchase } from '../domain/voids.js';
 
 export interface ImportRunView {
   id: number;
@@ -66,9 +70,9 @@ export interface VoidSummary {
   source: string;
   /** Orders voided (accrued ones and those rejected from review). */
   orders: number;
-  /** Points taken back from members (orders that credited them). */
+  /** Points the voided orders had credited, taken back (from the members, or from `expired` for what an expiry run had expired of them). */
   pointsTakenBack: number;
-  /** Points credited back (returns that had taken them). */
+  /** Points given back (returns that had taken them): to the lots they came from, or as less debt. */
   pointsGivenBack: number;
   /** Of the points taken back, what members had spent already: now their debt. */
   debt: number;
@@ -160,6 +164,12 @@ function voidAll(l: Ledger, run: ImportRunRow | null, source: string, purchases:
   const byMember = new Map<string, { memberId: string; points: number; debt: number; debtBefore: number }>();
   const debtOf = (id: string) => l.store.get(members).get(id)?.debt ?? 0;
   const note = run ? `voided with import run ${run.id}` : 'voided';
+  // What the orders' own entries did to lots, read once for the void: the lots each accrual created (and
+  // what expiry runs expired of them), the lots each return took from.
+  const j = l.store.get(journal);
+  const accrued = purchases.filter((p) => p.status === 'accrued' && p.points !== 0 && p.entry_id !== null);
+  const own = j.lotsCreatedBy(accrued.filter((p) => p.points > 0).map((p) => p.entry_id!));
+  const taken = j.lotsTakenBy(accrued.filter((p) => p.points < 0).map((p) => p.entry_id!));
   // Newest first, as an undo goes: a return's points come back before the purchase it returned is taken back.
   for (const p of [...purchases].reverse()) {
     const ref = `${p.source}:${p.order_id}`;
@@ -171,19 +181,9 @@ function voidAll(l: Ledger, run: ImportRunRow | null, source: string, purchases:
     } else if (p.status === 'accrued' && p.points !== 0) {
       let m = byMember.get(p.member_id);
       if (!m) byMember.set(p.member_id, (m = { memberId: p.member_id, points: 0, debt: 0, debtBefore: debtOf(p.member_id) }));
-      if (p.points > 0) {
-        // Taken back as a return takes back: lots first (lapsed ones included), the rest becomes debt.
-        const d = debitPoints(l, { memberId: p.member_id, points: p.points, at: p.purchased_at, kind: 'void', to: 'issued', allowDebt: true, ref, memo: note });
-        entryId = d.entryId;
-        s.pointsTakenBack += p.points;
-      } else {
-        // A return's points credited back (repaying any debt first), as a lot earned when the return was
-        // and expiring as the rules of that time say.
-        const rules = rulesAt(l, p.purchased_at).rules;
-        const c = creditPoints(l, { memberId: p.member_id, points: -p.points, at: p.purchased_at, kind: 'void', from: 'issued', expiresOn: expiresOn(rules.expiry, Date.parse(p.purchased_at), l.zone), ref, memo: note });
-        entryId = c.entryId;
-        s.pointsGivenBack += -p.points;
-      }
+      entryId = p.points > 0 ? voidPurchasePoints(l, p, ref, note, own.get(p.entry_id ?? -1) ?? []) : voidReturnPoints(l, p, ref, note, taken.get(p.entry_id ?? -1) ?? []);
+      if (p.points > 0) s.pointsTakenBack += p.points;
+      else s.pointsGivenBack += -p.points;
       m.points -= p.points;
     }
     if (!runs.markVoided(p.id, l.nowIso, entryId)) throw new RefusedError('ALREADY_VOIDED', `order ${p.order_id} of source ${p.source} was voided meanwhile`);
@@ -197,4 +197,60 @@ function voidAll(l: Ledger, run: ImportRunRow | null, source: string, purchases:
   s.members = s.byMember.length;
   if (!s.orders) throw new UsageError(run ? `import run ${run.id} has no orders to void` : 'nothing to void');
   return s;
+}
+
+/**
+ * A voided purchase's points taken back, as into a ledger that never saw it: from the lot its accrual
+ * created first (lapsed or not); the part of that lot an expiry run expired goes back from `expired` to
+ * `issued` (it was never the member's to give back); only the rest, what the member spent of it, comes
+ * from the member's other lots, earliest-expiring first (lapsed ones included), and what they cannot
+ * cover becomes debt. One entry; the member's postings and the expired reversal add up to the points.
+ */
+function voidPurchasePoints(l: Ledger, p: StoredPurchase, ref: string, memo: string, ownLots: { lotId: number; expired: number }[]): number {
+  const j = l.store.get(journal);
+  const own = ownLots.map((x) => ({ ...x, remaining: j.lotRemaining(x.lotId) }));
+  const plan = takeBackPurchase(own, j.openLots(p.member_id), p.points);
+  const fromMember = p.points - plan.unexpire;
+  const postings: NewPosting[] = [];
+  if (fromMember > 0) postings.push({ account: 'member', memberId: p.member_id, points: -fromMember });
+  if (plan.unexpire > 0) postings.push({ account: 'expired', memberId: p.member_id, points: -plan.unexpire });
+  postings.push({ account: 'issued', memberId: p.member_id, points: p.points });
+  const entryId = j.post({ at: p.purchased_at, kind: 'void', memberId: p.member_id, ref, memo, postings }, l.operator, l.nowIso);
+  for (const t of [...plan.own, ...plan.others]) j.moveLot(entryId, t.lotId, -t.points);
+  if (plan.debt > 0) j.addDebt(p.member_id, plan.debt);
+  return entryId;
+}
+
+/**
+ * A voided return's points given back, as a refund gives points back: they repay the member's debt
+ * first (the part of the return that became debt comes back so), and the rest goes back to the lots the
+ * return took them from, latest-expiring first, each with its own expiresOn: into a lapsed lot they are
+ * lapsed (the next expiry run posts them). Points of a debt other credits repaid meanwhile are a lot of
+ * their own, earned when the return was.
+ */
+function voidReturnPoints(l: Ledger, p: StoredPurchase, ref: string, memo: string, takenFrom: { lotId: number; points: number }[]): number {
+  const j = l.store.get(journal);
+  const points = -p.points;
+  const debt = l.store.get(members).get(p.member_id)?.debt ?? 0;
+  const plan = giveBackReturn(takenFrom, points, debt);
+  refuseCeiling(l, p.member_id, points);
+  const entryId = j.post(
+    {
+      at: p.purchased_at,
+      kind: 'void',
+      memberId: p.member_id,
+      ref,
+      memo,
+      postings: [
+        { account: 'issued', memberId: p.member_id, points: -points },
+        { account: 'member', memberId: p.member_id, points },
+      ],
+    },
+    l.operator,
+    l.nowIso,
+  );
+  if (plan.debtRepaid > 0) j.addDebt(p.member_id, -plan.debtRepaid);
+  for (const b of plan.toLots) j.moveLot(entryId, b.lotId, b.points);
+  if (plan.newLot > 0) j.createLot(entryId, p.member_id, plan.newLot, p.purchased_at, expiresOn(rulesAt(l, p.purchased_at).rules.expiry, Date.parse(p.purchased_at), l.zone));
+  return entryId;
 }

@@ -102,7 +102,9 @@ export const importRuns = (store: Store): ImportRuns => new ImportRuns(store);
 // `ledger verify`: a voided purchase is a documented state. Its points (credited, or taken back by a
 // return) were reversed by exactly one `void` entry of its key and member (voided_by), and only a
 // voided purchase names one; an order without points has none; every void entry is claimed by one
-// voided purchase; no voided purchase still waits in review, nor does its review item.
+// voided purchase; no voided purchase still waits in review, nor does its review item. (The points a
+// void reverses are its member postings plus its `expired` ones: points of the order's lot an expiry
+// run had expired go back from `expired`, not from the member.)
 extraChecks.push({
   name: 'voided-purchases-match-entries',
   sql: `SELECT 'purchase ' || p.source || ':' || p.order_id AS subject,
@@ -114,7 +116,7 @@ extraChecks.push({
                     WHEN e.kind IS NOT 'void' OR e.ref IS NOT p.source || ':' || p.order_id OR e.member_id IS NOT p.member_id
                       THEN 'names entry ' || e.id || ' (' || e.kind || ' ' || coalesce(e.ref, '') || ' for ' || coalesce(e.member_id, 'nobody') || ') as its void'
                     ELSE 'had ' || p.points || ' points but its void entry ' || e.id || ' moved ' || coalesce(p.m, 0) END AS detail
-          FROM (SELECT p.*, (SELECT sum(x.points) FROM postings x WHERE x.entry_id = p.voided_by AND x.account = 'member') AS m
+          FROM (SELECT p.*, (SELECT sum(x.points) FROM postings x WHERE x.entry_id = p.voided_by AND x.account IN ('member', 'expired')) AS m
                   FROM purchases p WHERE p.voided_at IS NOT NULL OR p.voided_by IS NOT NULL) p
           LEFT JOIN entries e ON e.id = p.voided_by
          WHERE p.voided_at IS NULL OR p.status = 'review' OR (p.points = 0) <> (p.voided_by IS NULL) OR (p.points <> 0 AND (

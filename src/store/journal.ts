@@ -493,6 +493,65 @@ export class Journal {
     return this.s.openLots.all(memberId) as OpenLot[];
   }
 
+  private voidStmts?: { own: Database.Statement; remaining: Database.Statement; taken: Database.Statement };
+  private voidQueries() {
+    const db = this.store.db;
+    const ids = 'SELECT CAST(value AS INTEGER) FROM json_each(?)';
+    return (this.voidStmts ??= {
+      // the lots these entries created, with what expiry runs took from each (read once per void)
+      own: db.prepare(
+        `SELECT l.entry_id AS entryId, l.id AS lotId, coalesce(x.expired, 0) AS expired
+           FROM lots l LEFT JOIN (SELECT m.lot_id, -sum(m.points) AS expired FROM lot_moves m JOIN entries e ON e.id = m.entry_id
+                                   WHERE e.kind = 'expiry' AND m.lot_id IN (SELECT id FROM lots WHERE entry_id IN (${ids}))
+                                   GROUP BY m.lot_id) x ON x.lot_id = l.id
+          WHERE l.entry_id IN (${ids}) ORDER BY l.id`,
+      ),
+      remaining: db.prepare('SELECT remaining FROM lots WHERE id = ?').pluck(),
+      // what these entries took from lots, in the order they took it (§4.4's spending order)
+      taken: db.prepare(
+        `SELECT m.entry_id AS entryId, m.lot_id AS lotId, -m.points AS points
+           FROM lot_moves m JOIN lots l ON l.id = m.lot_id
+          WHERE m.entry_id IN (${ids}) AND m.points < 0
+          ORDER BY m.entry_id, l.expires_on IS NULL, l.expires_on, l.earned_at, l.id`,
+      ),
+    });
+  }
+
+  /** The lots the entries created (lots.entry_id), per entry, with the points expiry runs expired of each. */
+  lotsCreatedBy(entryIds: readonly number[]): Map<number, { lotId: number; expired: number }[]> {
+    const out = new Map<number, { lotId: number; expired: number }[]>();
+    if (!entryIds.length) return out;
+    this.flushLotRemaining();
+    const json = JSON.stringify(entryIds);
+    for (const r of this.voidQueries().own.all(json, json) as { entryId: number; lotId: number; expired: number }[]) {
+      const e = Number(r.entryId);
+      let list = out.get(e);
+      if (!list) out.set(e, (list = []));
+      list.push({ lotId: Number(r.lotId), expired: Number(r.expired) });
+    }
+    return out;
+  }
+
+  /** A lot's points left now. */
+  lotRemaining(lotId: number): number {
+    this.flushLotRemaining();
+    return Number(this.voidQueries().remaining.get(lotId) ?? 0);
+  }
+
+  /** What the entries took from lots (their negative lot moves), per entry, in the order they took it. */
+  lotsTakenBy(entryIds: readonly number[]): Map<number, { lotId: number; points: number }[]> {
+    const out = new Map<number, { lotId: number; points: number }[]>();
+    if (!entryIds.length) return out;
+    this.flushLotRemaining();
+    for (const r of this.voidQueries().taken.all(JSON.stringify(entryIds)) as { entryId: number; lotId: number; points: number }[]) {
+      const e = Number(r.entryId);
+      let list = out.get(e);
+      if (!list) out.set(e, (list = []));
+      list.push({ lotId: Number(r.lotId), points: Number(r.points) });
+    }
+    return out;
+  }
+
   /** Changes to followed lots' remaining not yet queued (moveLot, PostgreSQL): points per lot, in this transaction. */
   private remainingMoves: { tx: number; by: Map<number, number> } | null = null;
 

@@ -300,3 +300,100 @@ describe('a voided order earns nothing that day', () => {
     expect(t.verify().ok).toBe(true);
   });
 });
+
+// A voided order is undone as if the ledger had never seen it, whether or not the nightly expiry ran
+// between: a purchase's expired points go back to `expired` → `issued` (not taken from the member's
+// other lots), a return's points go back to the lots it took them from (lapsed ones lapsed).
+describe('import void after an expiry run', () => {
+  const early = { now: '2025-01-01T08:00:00Z' };
+  function oldLedger(): TmpLedger {
+    return sceneLedger('fixture members, rules from 2024', (t) => {
+      t.ok(['rules', 'apply', join(FIXTURES, 'rules.json'), '--effective', '2024-01-01'], early);
+      t.ok(['member', 'import', join(FIXTURES, 'members.csv')], early);
+    }, early);
+  }
+  const imported = { now: '2025-12-02T02:00:00Z' };
+  const later = { now: '2026-11-21T02:00:00Z' };
+  const BUY = HEADER + 'A1,M001,2025-11-19 10:00,5000.00\n'; // 5000 points, lot expires 2026-11-19
+  const flows = (t: TmpLedger) => {
+    const s = t.ok(['report', 'summary'], later);
+    return { issued: s.issued, returned: s.returned, expired: s.expired, adjusted: s.adjusted };
+  };
+  const show = (t: TmpLedger, id = 'M001') => {
+    const m = t.ok(['member', 'show', id], later);
+    return { balance: m.balance, available: m.available, debt: m.debt, lifetimeEarned: m.lifetimeEarned };
+  };
+
+  it('a purchase whose lot an expiry run expired: the void reverses the expiry, takes nothing from other lots and leaves no debt, as without the run', () => {
+    const results = [true, false].map((expiredFirst) => {
+      const t = oldLedger();
+      t.ok(['import', 'purchases', file(t, 'a.csv', BUY), '--source', 'shop'], imported);
+      t.ok(['member', 'adjust', 'M001', '--points', '300', '--reason', 'goodwill'], later);
+      if (expiredFirst) expect(t.ok(['expire', 'run'], later)).toMatchObject({ pointsExpired: 5000 });
+      const v = t.ok(['import', 'void', '1', '--yes'], later);
+      expect(v).toMatchObject({ orders: 1, pointsTakenBack: 5000, debt: 0, byMember: [{ memberId: 'M001', points: -5000, debt: 0 }] });
+      expect(show(t)).toEqual({ balance: 300, available: 300, debt: 0, lifetimeEarned: 0 });
+      t.ok(['expire', 'run'], later);
+      // as if never imported: nothing issued, nothing expired
+      expect(flows(t)).toEqual({ issued: 0, returned: 0, expired: 0, adjusted: 300 });
+      expect(t.verify().checks.filter((c) => !c.ok)).toEqual([]);
+      // the corrected file (the same order) then lapses as it would have
+      t.ok(['import', 'purchases', file(t, 'b.csv', BUY), '--source', 'shop'], later);
+      t.ok(['expire', 'run'], later);
+      expect(t.verify().checks.filter((c) => !c.ok)).toEqual([]);
+      return { member: show(t), flows: flows(t) };
+    });
+    const f = oldLedger();
+    {
+      f.ok(['import', 'purchases', file(f, 'a.csv', BUY), '--source', 'shop'], imported);
+      f.ok(['member', 'adjust', 'M001', '--points', '300', '--reason', 'goodwill'], later);
+      f.ok(['expire', 'run'], later);
+    }
+    const never = { member: show(f), flows: flows(f) };
+    expect(never).toEqual({ member: { balance: 300, available: 300, debt: 0, lifetimeEarned: 5000 }, flows: { issued: 5000, returned: 0, expired: 5000, adjusted: 300 } });
+    expect(results).toEqual([never, never]);
+  });
+
+  it('a purchase partly spent and partly expired: the spent part is taken from the other lots, the rest becomes debt, the expired part is reversed', () => {
+    const t = oldLedger();
+    t.ok(['import', 'purchases', file(t, 'a.csv', BUY), '--source', 'shop'], imported);
+    t.ok(['member', 'adjust', 'M001', '--points', '-1000', '--reason', 'spent', '--yes'], imported);
+    t.ok(['member', 'adjust', 'M001', '--points', '300', '--reason', 'goodwill'], later);
+    expect(t.ok(['expire', 'run'], later)).toMatchObject({ pointsExpired: 4000 });
+    expect(t.ok(['import', 'void', '1', '--yes'], later)).toMatchObject({ pointsTakenBack: 5000, debt: 700 });
+    expect(show(t)).toEqual({ balance: -700, available: -700, debt: 700, lifetimeEarned: 0 });
+    expect(flows(t)).toEqual({ issued: 0, returned: 0, expired: 0, adjusted: -700 });
+    expect(t.verify().checks.filter((c) => !c.ok)).toEqual([]);
+  });
+
+  it('a return voided after the expiry run: its points go back to the lot it took them from, lapsed with it, and the next run expires them', () => {
+    const t = oldLedger();
+    t.ok(['import', 'purchases', file(t, 'p.csv', HEADER + 'P1,M001,2025-11-19 10:00,5000.00\n'), '--source', 'shop'], imported);
+    t.ok(['import', 'purchases', file(t, 'r.csv', HEADER + 'R1,M001,2025-12-01 10:00,-1000.00\n'), '--source', 'shop'], imported);
+    expect(t.ok(['expire', 'run'], later)).toMatchObject({ pointsExpired: 4000 });
+    expect(t.ok(['purchase', 'void', 'shop', 'R1', '--yes'], later)).toMatchObject({ pointsGivenBack: 1000, debt: 0 });
+    const m = t.ok(['member', 'show', 'M001'], later);
+    expect(m).toMatchObject({ balance: 1000, available: 0, debt: 0 });
+    expect(m.lots.filter((l: { remaining: number }) => l.remaining > 0)).toEqual([expect.objectContaining({ remaining: 1000, expiresOn: '2026-11-19' })]);
+    expect(t.run(['checkout', '--member', 'M001', '--item', 'X', '--points', '100', '--yes', '--json'], later).code).not.toBe(0);
+    expect(t.verify().checks.filter((c) => !c.ok)).toEqual([]);
+    expect(t.ok(['expire', 'run'], later)).toMatchObject({ pointsExpired: 1000 });
+    expect(show(t)).toEqual({ balance: 0, available: 0, debt: 0, lifetimeEarned: 5000 });
+    expect(flows(t)).toEqual({ issued: 5000, returned: 0, expired: 5000, adjusted: 0 });
+    expect(t.verify().checks.filter((c) => !c.ok)).toEqual([]);
+  });
+
+  it('a return that left a debt, voided: the debt goes, the points it took go back to their lot', () => {
+    const t = oldLedger();
+    const at = { now: '2026-11-10T02:00:00Z' };
+    t.ok(['import', 'purchases', file(t, 'p.csv', HEADER + 'P1,M001,2026-11-01 10:00,500.00\n'), '--source', 'shop'], at);
+    t.ok(['member', 'adjust', 'M001', '--points', '-400', '--reason', 'spent', '--yes'], at);
+    t.ok(['import', 'purchases', file(t, 'r.csv', HEADER + 'R1,M001,2026-11-05 10:00,-1000.00\n'), '--source', 'shop'], at);
+    expect(t.ok(['member', 'show', 'M001'], at)).toMatchObject({ balance: -900, debt: 900 });
+    expect(t.ok(['purchase', 'void', 'shop', 'R1', '--yes'], at)).toMatchObject({ pointsGivenBack: 1000, debt: 0 });
+    const m = t.ok(['member', 'show', 'M001'], at);
+    expect(m).toMatchObject({ balance: 100, available: 100, debt: 0 });
+    expect(m.lots.filter((l: { remaining: number }) => l.remaining > 0)).toEqual([expect.objectContaining({ remaining: 100, expiresOn: '2027-11-01' })]);
+    expect(t.verify().checks.filter((c) => !c.ok)).toEqual([]);
+  });
+});

@@ -145,6 +145,30 @@ describe('ledger verify sees every table that decides money', () => {
     expect(failed[0].detail).toBe('idempotency key till-7: names no order: a retry would pay again');
   });
 
+  it("catches a voided return's void that gives points back to a lot the return never took them from", () => {
+    const t = tmpLedger();
+    t.ok(['member', 'add', '--id', 'a', '--name', 'A']);
+    const csv = join(t.dir, 'p.csv');
+    writeFileSync(csv, 'order_id,member_id,purchased_at,amount\nO1,a,2026-11-01 10:00,100.00\nO2,a,2026-11-02 10:00,200.00\n');
+    t.ok(['import', 'purchases', csv]);
+    const ret = join(t.dir, 'r.csv');
+    writeFileSync(ret, 'order_id,member_id,purchased_at,amount\nR1,a,2026-11-05 10:00,-50.00\n');
+    t.ok(['import', 'purchases', ret]);
+    expect(t.ok(['purchase', 'void', 'default', 'R1', '--yes'])).toMatchObject({ pointsGivenBack: 50 });
+    expect(t.verify().ok).toBe(true);
+    const db = new Database(t.db, { readonly: true });
+    const v = db.prepare("SELECT m.entry_id, m.lot_id FROM lot_moves m JOIN entries e ON e.id = m.entry_id WHERE e.kind = 'void'").get() as { entry_id: number; lot_id: number };
+    const other = db.prepare('SELECT id FROM lots WHERE id <> ? ORDER BY id DESC').pluck().get(v.lot_id) as number;
+    db.close();
+    // 10 of the 50 moved on to the other lot: every sum still agrees, the void's lot moves do not
+    tamper(t.db, [
+      `INSERT INTO lot_moves (entry_id, lot_id, points) VALUES (${v.entry_id}, ${v.lot_id}, -10), (${v.entry_id}, ${other}, 10)`,
+      `UPDATE lots SET remaining = remaining - 10 WHERE id = ${v.lot_id}`,
+      `UPDATE lots SET remaining = remaining + 10 WHERE id = ${other}`,
+    ]);
+    expect(failedChecks(t).map((c) => c.name)).toContain('lots-match-entries');
+  });
+
   it("catches a member's debt cache changed", () => {
     const { t } = seeded();
     tamper(t.db, ["UPDATE members SET debt = 5, balance = balance - 5 WHERE id = 'b'"]);

@@ -1,0 +1,71 @@
+// Undoing a voided import order (issue 16), as into a ledger that never saw it: which lots a voided
+// purchase's points come back from, and which lots a voided return's points go back to. Pure.
+import { takeFromLots, type LotTake, type OpenLot } from './lots.js';
+import type { Points } from './money.js';
+import { repayBeforeLots, returnToLots } from './refund.js';
+
+/** A lot the voided purchase's own accrual created: what is left in it, and what expiry runs expired of it. */
+export interface OwnLot {
+  lotId: number;
+  remaining: Points;
+  expired: Points;
+}
+
+export interface PurchaseTakeBack {
+  /** Taken from the purchase's own lots (lapsed or not). */
+  own: LotTake[];
+  /** Of its own lots' points, what expiry runs posted: reversed from `expired`, not the member's to give back. */
+  unexpire: Points;
+  /** The rest (points of it the member spent, or that repaid a debt), taken from the member's other lots. */
+  others: LotTake[];
+  /** What the other lots could not cover: the member's debt. */
+  debt: Points;
+}
+
+/**
+ * A voided purchase's `points` taken back: first what is left in the lots its accrual created, then
+ * the part of them an expiry run expired (reversed, never taken from the member), then the rest from
+ * the member's other lots (`others`, in take-back order: earliest-expiring first, lapsed ones
+ * included), and what those cannot cover becomes debt.
+ */
+export function takeBackPurchase(own: readonly OwnLot[], others: readonly OpenLot[], points: Points): PurchaseTakeBack {
+  let left = points;
+  const ownTakes: LotTake[] = [];
+  for (const l of own) {
+    const n = Math.min(l.remaining, left);
+    if (n > 0) ownTakes.push({ lotId: l.lotId, points: n });
+    left -= n;
+  }
+  const unexpire = Math.min(own.reduce((s, l) => s + l.expired, 0), left);
+  left -= unexpire;
+  const ownIds = new Set(own.map((l) => l.lotId));
+  const { takes, shortfall } = takeFromLots(others.filter((l) => !ownIds.has(l.id)), left);
+  return { own: ownTakes, unexpire, others: takes, debt: shortfall };
+}
+
+export interface ReturnGiveBack {
+  /** Points back into the lots the return took them from (latest expiresOn first), each keeping its expiresOn. */
+  toLots: { lotId: number; points: Points }[];
+  /** Points that repay the member's debt (SPEC §4.6: a credit repays debt first). */
+  debtRepaid: Points;
+  /**
+   * Points neither: the return's debt, repaid meanwhile by other credits (whose lots are spent or
+   * gone): a lot of their own, as a void gave them back before.
+   */
+  newLot: Points;
+}
+
+/**
+ * A voided return's `points` given back: as a refund gives points back (returnToLots, repayBeforeLots),
+ * they repay the member's debt first, and the rest goes back to the lots the return took them from
+ * (`taken`, in the order it took them), latest-expiring first. The part of the return that became debt
+ * comes back as less debt while the member still owes it.
+ */
+export function giveBackReturn(taken: readonly { lotId: number; points: Points }[], points: Points, debt: Points): ReturnGiveBack {
+  const fromLots = taken.reduce((s, t) => s + t.points, 0);
+  const debtRepaid = Math.max(0, Math.min(debt, points));
+  const toLotsTotal = points - debtRepaid;
+  const back = returnToLots(taken.map((t) => ({ lotId: t.lotId, taken: t.points, returned: 0 })), Math.min(fromLots, points));
+  if (toLotsTotal >= fromLots) return { toLots: back, debtRepaid, newLot: toLotsTotal - fromLots };
+  return { toLots: repayBeforeLots(back, fromLots - toLotsTotal).toLots, debtRepaid, newLot: 0 };
+}
