@@ -136,7 +136,7 @@ async function runVoid(
         const s = voidAll(l, run, source, purchases, opts.dryRun ?? false);
         // SPEC §7 "What is confirmed is what is done": compared inside the write, before the commit.
         if (opts.expect && !sameFigures(opts.expect, s)) {
-          const now = figuresInWords(s), asked = figuresInWords(opts.expect);
+          const now = figuresInWords(s, opts.expect), asked = figuresInWords(opts.expect, s);
           const what = now === asked ? `the same totals (${now}) fall on the members otherwise` : `now ${now}, confirmed ${asked}`;
           throw new RefusedError('VOID_CHANGED', `the void changed since it was confirmed: ${what}; nothing was voided`, 'run it again and check the figures');
         }
@@ -172,15 +172,17 @@ function sameFigures(e: VoidFigures, s: VoidFigures): boolean {
   );
 }
 
-function figuresInWords(f: VoidFigures): string {
-  const n = (k: number, one: string, many = `${one}s`) => `${k} ${k === 1 ? one : many}`;
+/** The figures of `f` in words; one that is 0 in both `f` and `other` is left out. */
+function figuresInWords(f: VoidFigures, other: VoidFigures): string {
+  const n = (k: number, one: string) => `${k} ${one}${k === 1 ? '' : 's'}`;
+  const some = (k: keyof Omit<VoidFigures, 'byMember'>) => f[k] !== 0 || other[k] !== 0;
   return [
     n(f.orders, 'order'),
-    `${n(f.pointsTakenBack, 'point')} taken back`,
-    `${n(f.pointsGivenBack, 'point')} given back`,
-    `${n(f.debt, 'point')} already spent ${f.debt === 1 ? 'becomes' : 'become'} debt`,
+    ...(some('pointsTakenBack') ? [`${n(f.pointsTakenBack, 'point')} taken back`] : []),
+    ...(some('pointsGivenBack') ? [`${n(f.pointsGivenBack, 'point')} of returns given back`] : []),
+    ...(some('debt') ? [`${n(f.debt, 'point')} already spent ${f.debt === 1 ? 'becomes' : 'become'} debt`] : []),
     `${n(f.members, 'member')} affected`,
-    ...(f.reviewRejected ? [`${f.reviewRejected} rejected from review`] : []),
+    ...(some('reviewRejected') ? [`${f.reviewRejected} rejected from review`] : []),
   ].join(', ');
 }
 

@@ -57,7 +57,10 @@ describe.skipIf(!hasTmux)('a void whose figures changed between the question and
       await waitFor(s, 'EXIT=');
       const out = screenJoined(s).replace(/\s+/g, ' ');
       expect(out).toContain('EXIT=3');
-      expect(out).toMatch(/error: the void changed since it was confirmed: now .*3000 points already spent become debt.*; nothing was voided/);
+      expect(out).toContain(
+        'error: the void changed since it was confirmed: now 1 order, 5000 points taken back, 3000 points already spent become debt, 1 member affected, ' +
+          'confirmed 1 order, 5000 points taken back, 0 points already spent become debt, 1 member affected; nothing was voided',
+      );
       expect(out).toMatch(/hint: run it again and check the figures/);
       expect(state(t)).toBe(before);
       expect(t.ok(['member', 'show', 'M001'], { now: NOW })).toMatchObject({ balance: 2000, debt: 0 });
