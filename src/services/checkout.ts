@@ -532,17 +532,35 @@ async function payAndSettle(l: Ledger, orderId: string, tender: Tender, decline:
 /**
  * §7 "Expired is expired": held points are spent when the checkout is captured, so points whose lot
  * lapsed after the hold (a confirm after midnight of its expiresOn) cannot be: the capture is refused
- * before anything is written. Inside the write that would fence or capture the order.
+ * before anything is written; so is the capture of a coupon held past its expiresOn (refuseLapsedCoupon).
+ * Inside the write that would fence or capture the order.
  */
 function refuseLapsedHold(l: Ledger, o: OrderRow): void {
   const hold = l.store.get(holds).byOrder(o.id);
-  if (!hold || hold.status !== 'open' || hold.points <= 0) return;
+  if (!hold || hold.status !== 'open') return;
+  refuseLapsedCoupon(l, o);
+  if (hold.points <= 0) return;
   const lapsed = lapsedHeld(l.store.get(holds).lotExpiries(hold.id), ledgerToday(l));
   if (lapsed.points <= 0) return;
   const some = lapsed.points === hold.points ? `all ${hold.points}` : `${lapsed.points} of the ${hold.points}`;
   throw new RefusedError(
     'HELD_POINTS_LAPSED',
     `${some} points held by checkout ${o.id} lapsed at the end of ${lapsed.expiresOn} (${l.zone}) and can no longer be spent; nothing was paid or taken`,
+    `cancel it (pointsmall checkout cancel ${o.id}) and start the checkout again`,
+  );
+}
+
+/**
+ * The same for a held coupon: usable through its expiresOn in the ledger's zone, so a confirm after
+ * that day is refused as a direct checkout with it would be; the hold stays until cancelled or expired.
+ */
+function refuseLapsedCoupon(l: Ledger, o: OrderRow): void {
+  if (!o.coupon_code) return;
+  const c = l.store.get(coupons).get(o.coupon_code);
+  if (!c || c.status !== 'held' || c.expires_on >= ledgerToday(l)) return;
+  throw new RefusedError(
+    'HELD_COUPON_LAPSED',
+    `coupon ${c.code} held by checkout ${o.id} expired at the end of ${c.expires_on} (${l.zone}) and can no longer be redeemed; nothing was paid or taken`,
     `cancel it (pointsmall checkout cancel ${o.id}) and start the checkout again`,
   );
 }

@@ -242,13 +242,27 @@ export interface AdjustResult {
   available: number;
 }
 
-export async function adjustMember(ctx: Ctx, id: string, points: number, reason: string): Promise<AdjustResult> {
+/**
+ * `member adjust`. With `expect` (the available balance a debit's question quoted), a debit that would now
+ * start from another balance is refused (exit 3) before anything is written: SPEC §7.
+ */
+export async function adjustMember(ctx: Ctx, id: string, points: number, reason: string, expect?: { available: number }): Promise<AdjustResult> {
   if (!Number.isSafeInteger(points) || points === 0) throw new UsageError('--points must be a non-zero whole number like 500 or -200');
   if (Math.abs(points) > POINTS_MAX) throw new UsageError(`--points ${points} is past the ceiling of ${POINTS_MAX} points`, 'an adjust moves at most 10^12 points (README "Limits")');
   if (!reason.trim()) throw new UsageError('--reason is empty', 'say why the points change, for the audit log');
   return withLedger(ctx, (l) =>
     l.store.write(() => {
-      requireMember(l, id);
+      const before = requireMember(l, id);
+      if (expect) {
+        const available = availableOf(l, before);
+        if (available !== expect.available) {
+          throw new RefusedError(
+            'ADJUST_CHANGED',
+            `member ${id}'s available balance changed since the ${points < 0 ? 'debit' : 'credit'} was confirmed: now ${available}, confirmed ${expect.available}; nothing was ${points < 0 ? 'taken' : 'given'}`,
+            'run it again and check the figures',
+          );
+        }
+      }
       let entryId: number;
       let exp: string | null = null;
       if (points > 0) {

@@ -84,10 +84,13 @@ export interface VoidSummary {
   dryRun: boolean;
 }
 
+/** The figures a void's question names: what a confirmed void must still write, to the point. */
+export type VoidFigures = Pick<VoidSummary, 'orders' | 'pointsTakenBack' | 'pointsGivenBack' | 'debt' | 'reviewRejected' | 'members' | 'byMember'>;
+
 export interface VoidOptions {
   dryRun?: boolean;
-  /** What the operator confirmed: a void that now computes other figures is refused. */
-  expect?: Pick<VoidSummary, 'orders' | 'pointsTakenBack' | 'pointsGivenBack'>;
+  /** What the operator confirmed (the dry run asked about): a void that now computes other figures is refused. */
+  expect?: VoidFigures;
 }
 
 class DryRun extends Error {
@@ -135,9 +138,11 @@ async function runVoid(
       l.store.write(() => {
         const { run, source, purchases } = pick(l);
         const s = voidAll(l, run, source, purchases, opts.dryRun ?? false);
-        const e = opts.expect;
-        if (e && (e.orders !== s.orders || e.pointsTakenBack !== s.pointsTakenBack || e.pointsGivenBack !== s.pointsGivenBack)) {
-          throw new RefusedError('VOID_CHANGED', `the void now covers ${s.orders} orders, ${s.pointsTakenBack} points taken back and ${s.pointsGivenBack} given back, not what was confirmed`, 'run it again and check the figures');
+        // SPEC §7 "What is confirmed is what is done": compared inside the write, before the commit.
+        if (opts.expect && !sameFigures(opts.expect, s)) {
+          const now = figuresInWords(s, opts.expect), asked = figuresInWords(opts.expect, s);
+          const what = now === asked ? `the same totals (${now}) fall on the members otherwise` : `now ${now}, confirmed ${asked}`;
+          throw new RefusedError('VOID_CHANGED', `the void changed since it was confirmed: ${what}; nothing was voided`, 'run it again and check the figures');
         }
         if (opts.dryRun) throw new DryRun(s); // rolls the transaction back: nothing is written
         recordAudit(l, run ? 'import.void' : 'purchase.void', run ? `run ${run.id}` : `${source}:${purchases[0].order_id}`, {
@@ -155,6 +160,34 @@ async function runVoid(
     if (e instanceof DryRun) return e.summary;
     throw e;
   }
+}
+
+/** Every figure the question named, per member too (another till's spend meanwhile turns points into debt). */
+function sameFigures(e: VoidFigures, s: VoidFigures): boolean {
+  const member = (m: VoidFigures['byMember'][number]) => `${m.memberId}:${m.points}:${m.debt}`;
+  return (
+    e.orders === s.orders &&
+    e.pointsTakenBack === s.pointsTakenBack &&
+    e.pointsGivenBack === s.pointsGivenBack &&
+    e.debt === s.debt &&
+    e.reviewRejected === s.reviewRejected &&
+    e.members === s.members &&
+    e.byMember.map(member).join(',') === s.byMember.map(member).join(',')
+  );
+}
+
+/** The figures of `f` in words; one that is 0 in both `f` and `other` is left out. */
+function figuresInWords(f: VoidFigures, other: VoidFigures): string {
+  const n = (k: number, one: string) => `${k} ${one}${k === 1 ? '' : 's'}`;
+  const some = (k: keyof Omit<VoidFigures, 'byMember'>) => f[k] !== 0 || other[k] !== 0;
+  return [
+    n(f.orders, 'order'),
+    ...(some('pointsTakenBack') ? [`${n(f.pointsTakenBack, 'point')} taken back`] : []),
+    ...(some('pointsGivenBack') ? [`${n(f.pointsGivenBack, 'point')} of returns given back`] : []),
+    ...(some('debt') ? [`${n(f.debt, 'point')} already spent ${f.debt === 1 ? 'becomes' : 'become'} debt`] : []),
+    `${n(f.members, 'member')} affected`,
+    ...(some('reviewRejected') ? [`${f.reviewRejected} rejected from review`] : []),
+  ].join(', ');
 }
 
 function voidAll(l: Ledger, run: ImportRunRow | null, source: string, purchases: StoredPurchase[], dryRun: boolean): VoidSummary {

@@ -1,10 +1,11 @@
 // §7 "Expired is expired" across a hold: points held by `checkout start` before their lot lapses are not
 // spent by a `checkout confirm` after it lapses (trial 2, finding 5). The confirm is refused (exit 3) and
-// writes nothing; cancelling then releases the hold, and `expire run` takes the lapsed points.
+// writes nothing; cancelling then releases the hold, and `expire run` takes the lapsed points. The same for
+// a held coupon past its expiresOn (hostile trial, finding 5).
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type TmpLedger, sceneLedger } from '../helpers/cli.js';
+import { FIXTURES, type TmpLedger, sceneLedger } from '../helpers/cli.js';
 
 const DAY1 = '2026-01-01T02:00:00Z'; // 10:00 on 01-01 in Shanghai: a 10-day lot expires on 01-11
 const BEFORE = '2026-01-11T15:55:00Z'; // 23:55 on 01-11, the lot's last day
@@ -74,5 +75,74 @@ describe('held points whose lot lapses before the confirm', () => {
     const r = t.run(['checkout', 'confirm', 'ORD-000001', '--tender', 'cash', '--yes', '--json'], { now: AFTER });
     expect(r.code, r.stderr).toBe(3);
     expect(JSON.parse(r.stderr.trim()).error.message).toMatch(/^5000 of the 6000 points held by checkout ORD-000001 lapsed at the end of 2026-01-11/);
+  });
+});
+
+// The same rule for a coupon (hostile trial, finding 5): a coupon held by `checkout start` on its expiresOn
+// is not redeemed by a confirm after midnight; the hold stays, as for held points, until cancelled.
+describe('a held coupon that expires before the confirm', () => {
+  const SEEDED = '2026-11-20T02:00:00Z'; // the coupon bought then lasts 30 days: expiresOn 2026-12-20
+  const LAST_DAY = '2026-12-20T15:55:00Z'; // 23:55 on 12-20 in Shanghai
+  const STILL = '2026-12-20T15:59:00Z'; // 23:59 on 12-20
+  const LAPSED = '2026-12-20T16:05:00Z'; // 00:05 on 12-21: the coupon has expired
+
+  function withCoupon(): { t: TmpLedger; code: string } {
+    const t = sceneLedger('fixtures + a 10-yuan coupon', (l) => {
+      l.ok(['rules', 'apply', join(FIXTURES, 'rules.json'), '--effective', '2024-01-01'], { now: SEEDED });
+      l.ok(['catalog', 'import', join(FIXTURES, 'catalog.csv')], { now: SEEDED });
+      l.ok(['member', 'import', join(FIXTURES, 'members.csv')], { now: SEEDED });
+      l.ok(['member', 'adjust', 'M001', '--points', '1000', '--reason', 'seed'], { now: SEEDED });
+      l.ok(['checkout', '--member', 'M001', '--item', 'CPN-10Y', '--yes'], { now: SEEDED });
+    }, { now: SEEDED });
+    const [c] = t.ok(['coupon', 'list'], { now: SEEDED });
+    expect(c).toMatchObject({ expiresOn: '2026-12-20', status: 'active' });
+    return { t, code: c.code };
+  }
+  const start = (t: TmpLedger, code: string) =>
+    t.ok(['checkout', 'start', '--member', 'M001', '--item', 'HOME-001', '--coupon', code, '--tender', 'cash'], { now: LAST_DAY });
+  const couponState = (t: TmpLedger) =>
+    JSON.stringify([t.ok(['member', 'show', 'M001'], { now: LAPSED }), t.ok(['order', 'show', 'ORD-000002'], { now: LAPSED }), t.ok(['coupon', 'list'], { now: LAPSED }), t.ok(['audit', 'list'], { now: LAPSED }), t.ok(['catalog', 'show', 'HOME-001'], { now: LAPSED }), t.verify().entries]);
+
+  it('a confirm after the expiry is refused with exit 3 and HELD_COUPON_LAPSED, and writes nothing', () => {
+    const { t, code } = withCoupon();
+    expect(start(t, code)).toMatchObject({ checkoutId: 'ORD-000002', status: 'held', discount: '10.00' });
+    const before = couponState(t);
+    const r = t.run(['checkout', 'confirm', 'ORD-000002', '--yes', '--json'], { now: LAPSED });
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stdout).toBe('');
+    const e = JSON.parse(r.stderr.trim()).error;
+    expect(e.code).toBe('HELD_COUPON_LAPSED');
+    expect(e.message).toBe(`coupon ${code} held by checkout ORD-000002 expired at the end of 2026-12-20 (Asia/Shanghai) and can no longer be redeemed; nothing was paid or taken`);
+    expect(couponState(t)).toBe(before);
+    const plain = t.run(['checkout', 'confirm', 'ORD-000002', '--yes'], { now: LAPSED });
+    expect(plain.code).toBe(3);
+    expect(plain.stderr).toMatch(/checkout cancel ORD-000002/);
+    expect(t.ok(['order', 'show', 'ORD-000002'], { now: LAPSED })).toMatchObject({ status: 'held', coupon: code });
+    // cancelled, the coupon is freed and shows as expired; a new checkout with it is refused as before
+    expect(t.ok(['checkout', 'cancel', 'ORD-000002'], { now: LAPSED })).toMatchObject({ status: 'cancelled' });
+    expect(t.ok(['coupon', 'list'], { now: LAPSED })).toMatchObject([{ code, status: 'expired' }]);
+    const again = t.run(['checkout', '--member', 'M001', '--item', 'HOME-001', '--coupon', code, '--tender', 'cash', '--yes', '--json'], { now: LAPSED });
+    expect(again.code).toBe(3);
+    expect(JSON.parse(again.stderr.trim()).error).toMatchObject({ code: 'COUPON_INVALID', message: `coupon ${code} expired on 2026-12-20` });
+    expect(t.verify().ok).toBe(true);
+  });
+
+  it('a confirm on the coupon\'s last day still redeems it', () => {
+    const { t, code } = withCoupon();
+    start(t, code);
+    expect(t.ok(['checkout', 'confirm', 'ORD-000002', '--yes'], { now: STILL })).toMatchObject({ status: 'paid', discount: '10.00', cashPaid: '79.00' });
+    expect(t.ok(['coupon', 'list'], { now: LAPSED })).toMatchObject([{ code, status: 'used' }]);
+    expect(t.verify().ok).toBe(true);
+  });
+
+  it('a held coupon cannot be redeemed by another order meanwhile: the first confirm still redeems it', () => {
+    const { t, code } = withCoupon();
+    start(t, code);
+    const other = t.run(['checkout', '--member', 'M001', '--item', 'HOME-001', '--coupon', code, '--tender', 'cash', '--yes', '--json'], { now: STILL });
+    expect(other.code).toBe(3);
+    expect(JSON.parse(other.stderr.trim()).error).toMatchObject({ code: 'COUPON_INVALID', message: `coupon ${code} is held by a checkout in progress` });
+    expect(t.ok(['checkout', 'confirm', 'ORD-000002', '--yes'], { now: STILL })).toMatchObject({ status: 'paid', discount: '10.00' });
+    expect(t.ok(['order', 'list'], { now: STILL })).toHaveLength(2);
+    expect(t.verify().ok).toBe(true);
   });
 });

@@ -158,14 +158,17 @@ export function register(program: Command): void {
       const ctx = await context(cmd);
       const svc = await services();
       // A debit takes points from a member: an explicit yes where nobody can be asked (SPEC §7).
+      // What is confirmed is what is done: the balance quoted is checked again in the write (ADJUST_CHANGED).
+      let expect: { available: number } | undefined;
       if (o.points < 0 && mustAsk(cmd, `taking ${count(-o.points, 'point')} from member ${id}`)) {
         const m = await svc.showMember(ctx, id);
         if (!(await confirmOnTerminal(`Take ${count(-o.points, 'point')} from ${m.id} (${m.name}; available ${m.available} → ${m.available + o.points}), reason "${o.reason}"?`))) {
           process.stderr.write('nothing was changed\n');
           return;
         }
+        expect = { available: m.available };
       }
-      const r = await svc.adjustMember(ctx, id, o.points, o.reason);
+      const r = await svc.adjustMember(ctx, id, o.points, o.reason, expect);
       await emit(cmd, r, () =>
         void process.stdout.write(`${c.green('✓')} ${r.points > 0 ? '+' : ''}${count(r.points, 'point')} for ${r.memberId}; available now ${r.available}\n`),
       );
