@@ -1,7 +1,7 @@
 // What command modules get from the wiring: global options, the context, prompting rules, rendering.
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
-import { printJson, safeText, setDisplayZone } from './output.js';
+import { printJson, scrubData, setDisplayZone } from './output.js';
 import type { Ctx } from '../services/ledger.js';
 
 export interface GlobalOpts {
@@ -71,25 +71,9 @@ export async function emit<T>(cmd: Command, result: T, human: (r: T) => void | P
   else {
     // Human output: the result's text (names, reasons, ids from the ledger) is cleaned in place before
     // any of it is coloured or printed, so no escape from data reaches a terminal (JSON escapes its own).
-    scrub(result, new Set());
+    scrubData(result);
     await useLedgerZone(cmd);
     await human(result);
-  }
-}
-
-/** Replaces control characters and lone surrogates in every string of plain objects and arrays, in place. */
-function scrub(v: unknown, seen: Set<object>): void {
-  if (typeof v !== 'object' || v === null || seen.has(v)) return;
-  const proto = Object.getPrototypeOf(v);
-  if (!Array.isArray(v) && proto !== Object.prototype && proto !== null) return;
-  seen.add(v);
-  const o = v as Record<string, unknown>;
-  for (const k of Object.keys(o)) {
-    const x = o[k];
-    if (typeof x === 'string') {
-      const clean = safeText(x, false);
-      if (clean !== x) o[k] = clean;
-    } else scrub(x, seen);
   }
 }
 

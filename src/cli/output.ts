@@ -85,7 +85,9 @@ const cell = (v: unknown): string => (v === null || v === undefined ? '' : typeo
  * the title, clear the screen, hide text): each becomes U+FFFD. Only the colour codes this tool's own
  * palette writes (bold, dim, red, green, yellow, blue, cyan, grey and their resets) are kept, and only
  * while colour is on; with colour off no escape reaches the output at all. Lone surrogates (invalid
- * UTF-16 from a bad byte) become U+FFFD too.
+ * UTF-16 from a bad byte) become U+FFFD too. A palette code in data looks the same as chalk's, so data
+ * goes through with colour off (scrubData, cleanRow) before a view colours it; with colour on this only
+ * passes the view's own text.
  */
 export function safeText(s: string, colour = c.level > 0): string {
   // eslint-disable-next-line no-control-regex
@@ -93,6 +95,39 @@ export function safeText(s: string, colour = c.level > 0): string {
     colour && codes !== undefined && OWN_SGR.test(codes) ? m : '\uFFFD',
   );
 }
+/**
+ * Cleans data for a person before any of it is coloured: every string of plain objects and arrays (names,
+ * SKUs, reasons from the ledger), in place, through safeText with colour off, so each escape sequence in
+ * data (SGR colours included) becomes U+FFFD. The colour codes left once chalk has coloured the view are
+ * then the tool's own. JSON output never goes through here (it escapes control characters itself).
+ */
+export function scrubData(v: unknown, seen = new Set<object>()): void {
+  if (typeof v !== 'object' || v === null || seen.has(v)) return;
+  const proto = Object.getPrototypeOf(v);
+  if (!Array.isArray(v) && proto !== Object.prototype && proto !== null) return;
+  seen.add(v);
+  const o = v as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    const x = o[k];
+    if (typeof x === 'string') {
+      const clean = safeText(x, false);
+      if (clean !== x) o[k] = clean;
+    } else scrubData(x, seen);
+  }
+}
+
+/** A table row with its own strings cleaned as scrubData does (a copy only when one needed it). */
+function cleanRow<R>(r: R): R {
+  if (typeof r !== 'object' || r === null) return r;
+  let copy: Record<string, unknown> | null = null;
+  for (const [k, x] of Object.entries(r)) {
+    if (typeof x !== 'string') continue;
+    const clean = safeText(x, false);
+    if (clean !== x) (copy ??= { ...(r as Record<string, unknown>) })[k] = clean;
+  }
+  return (copy ?? r) as R;
+}
+
 /** The SGR codes chalk writes for the palette the commands use. */
 const OWN_SGR = /^(?:0|1|2|22|3[1-6]|39|90)$/;
 
@@ -192,24 +227,26 @@ const oneLine = (s: string): string => s.replace(/\r\n|[\n\r]/g, ' ');
  * lays it out. On a pipe: plain tab-separated rows with a header, nothing cut.
  */
 export async function printTable<R>(columns: Column<R>[], rows: R[], opts: { title?: string; name?: string } = {}): Promise<void> {
+  // the data is cleaned before a format colours it: what colour codes the cell keeps are then the format's
+  const clean = rows.map(cleanRow);
   const render = (r: R, col: Column<R>) => safeText(col.format ? col.format(r[col.key], r) : cell(r[col.key]));
   if (!stdoutIsTTY()) {
     if (pipedShape === 'fields') {
       const name = opts.name ?? slug(opts.title ?? 'row');
       const lines: string[] = [];
-      rows.forEach((r, i) => {
+      clean.forEach((r, i) => {
         for (const col of columns) lines.push(`${name}.${i + 1}.${tsvCell(col.header || 'note')}\t${tsvCell(render(r, col))}`);
       });
       if (lines.length) process.stdout.write(lines.join('\n') + '\n');
       return;
     }
     const lines = [columns.map((col) => col.header).join('\t')];
-    for (const r of rows) lines.push(columns.map((col) => tsvCell(render(r, col))).join('\t'));
+    for (const r of clean) lines.push(columns.map((col) => tsvCell(render(r, col))).join('\t'));
     (pipedShape ? process.stderr : process.stdout).write(lines.join('\n') + '\n');
     pipedShape ??= 'table';
     return;
   }
-  const cells = rows.map((r) => columns.map((col) => oneLine(render(r, col))));
+  const cells = clean.map((r) => columns.map((col) => oneLine(render(r, col))));
   const cellWidths = columns.map((_col, i) => cells.reduce((m, row) => Math.max(m, displayWidth(row[i])), 0));
   const natural = columns.map((col, i) => Math.max(displayWidth(col.header), cellWidths[i], 1));
   const fitted = fitWidths(natural, columns.map(fitOf), cellWidths, terminalWidth(), columns.map((col) => col.drop));

@@ -1,6 +1,7 @@
 // The interactive checkout (lazy-loaded): pick the member and items, see the balance, type the points to use
 // while the points value and the cash remaining update, then confirm. Only ever runs on a TTY.
 import { c } from './colour.js';
+import { safeText } from './output.js';
 import type { Ctx } from '../services/ledger.js';
 import type { CartItem, CheckoutInput, CheckoutResult, MemberChoice, Tender } from '../services/checkout.js';
 import { checkoutQuestion, count, pointsAllowedText } from './words.js';
@@ -27,7 +28,7 @@ export async function interactiveCheckout(ctx: Ctx, given: CheckoutInput, ask: A
       source: async (term) =>
         (await svc.searchMembers(ctx, term ?? '')).map((m) => ({
           value: m,
-          name: `${m.id}  ${m.name}${m.phone ? `  ${m.phone}` : ''}  ${c.dim(`available ${m.available}`)}`,
+          name: `${safeText(m.id, false)}  ${safeText(m.name, false)}${m.phone ? `  ${safeText(m.phone, false)}` : ''}  ${c.dim(`available ${m.available}`)}`,
           disabled: m.frozen ? '(frozen)' : false,
         })),
     });
@@ -35,7 +36,7 @@ export async function interactiveCheckout(ctx: Ctx, given: CheckoutInput, ask: A
   } else {
     member = (await svc.searchMembers(ctx, input0.memberId, 50)).find((m) => m.id === input0.memberId);
   }
-  if (member) say(`${c.bold(member.id)} ${member.name}: ${c.bold(String(member.available))} ${member.available === 1 ? 'point' : 'points'} available`);
+  if (member) say(`${c.bold(safeText(member.id, false))} ${safeText(member.name, false)}: ${c.bold(String(member.available))} ${member.available === 1 ? 'point' : 'points'} available`);
 
   if (ask.askItems) {
     const items = await svc.itemChoices(ctx);
@@ -46,7 +47,7 @@ export async function interactiveCheckout(ctx: Ctx, given: CheckoutInput, ask: A
       pageSize: 12,
       choices: items.map((i) => ({
         value: i.sku,
-        name: `${i.sku}  ${i.name}  ${i.price}  ${c.dim(`[${i.pay}${i.kind === 'coupon' ? ', coupon' : ''}]`)}`,
+        name: `${safeText(i.sku, false)}  ${safeText(i.name, false)}  ${i.price}  ${c.dim(`[${i.pay}${i.kind === 'coupon' ? ', coupon' : ''}]`)}`,
         disabled: i.stockAvailable !== null && i.stockAvailable < 1 ? '(out of stock)' : false,
       })),
     });

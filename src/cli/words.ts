@@ -57,13 +57,13 @@ export interface RejectsShown {
  */
 export function showRejects(r: RejectsShown, again: { command: string; options: string[] }, dryRun = false): void {
   if (!r.rejected) return;
-  const out: string[] = r.firstRejects.map((x) => `${safeText(r.file)}:${x.line}: ${safeText(x.reason)}`);
+  const out: string[] = r.firstRejects.map((x) => `${safeText(r.file, false)}:${x.line}: ${safeText(x.reason, false)}`);
   if (r.rejected > r.firstRejects.length) out.push(`… and ${r.rejected - r.firstRejects.length} more`);
   const rows = count(r.rejected, 'row');
   if (r.rejectsFile) {
-    out.push(`${c.yellow('!')} ${rows} rejected, every one in ${safeText(r.rejectsFile)} with its line and reason (_line, _reason)`);
+    out.push(`${c.yellow('!')} ${rows} rejected, every one in ${safeText(r.rejectsFile, false)} with its line and reason (_line, _reason)`);
     const command = [again.command, ...[...again.options, r.rejectsFile].map(shellWord)].join(' ');
-    out.push(`  fix them there and import that file again${again.options.length ? ' with the same options' : ''}: ${safeText(command)}`);
+    out.push(`  fix them there and import that file again${again.options.length ? ' with the same options' : ''}: ${safeText(command, false)}`);
   } else if (dryRun) out.push(`${c.yellow('!')} ${rows} would be rejected (pass --rejects FILE to keep them)`);
   process.stderr.write(out.join('\n') + '\n');
 }

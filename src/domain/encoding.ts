@@ -92,3 +92,10 @@ export function lineOfByte(b: Uint8Array, offset: number, firstLine = 1): number
   for (let k = b.indexOf(eol); k >= 0 && k < offset; k = b.indexOf(eol, k + 1)) line++;
   return line;
 }
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** Where the first unpaired surrogate of a decoded UTF-16 text is (half of a pair whose other half is missing), or -1. */
+export function loneSurrogate(text: string): number {
+  return text.search(LONE_SURROGATE);
+}

@@ -34,7 +34,7 @@ export function memberProblems(m: Partial<MemberInput>, opts: { partial?: boolea
     if (!/^\+?[0-9][0-9 ()-]{3,24}$/.test(m.phone)) out.push({ field: 'phone', message: `phone ${JSON.stringify(m.phone)} is not a phone number (digits, spaces, + - ( ))` });
   }
   if (m.email) {
-    if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(m.email) || m.email.length > 254) out.push({ field: 'email', message: `email ${JSON.stringify(m.email)} is not an address like name@example.com` });
+    if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(m.email) || m.email.length > 254 || CONTROL.test(m.email)) out.push({ field: 'email', message: `email ${JSON.stringify(m.email)} is not an address like name@example.com` });
   }
   if (m.tier !== undefined && m.tier !== null && (m.tier.trim() === '' || CONTROL.test(m.tier))) {
     out.push({ field: 'tier', message: 'tier name is empty or has control characters' });

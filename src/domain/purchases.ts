@@ -5,7 +5,7 @@ import { Decimal } from 'decimal.js';
 import { ENCODING_NAMES, type Encoding, normaliseEncoding } from './encoding.js';
 import { AMOUNT_MAX, type Minor, formatMoney, parseMoney } from './money.js';
 import { MIN_YEAR, dateRangeProblem, dstGap, unreadTimestampReason, localDate, readIsoParts, zoneOffsetMinutes, zonedToUtcMs, zonedToUtcMsExact } from './time.js';
-import { duplicateColumnProblem } from './text.js';
+import { controlCharProblem, duplicateColumnProblem } from './text.js';
 
 // ---- CSV tokenizer -------------------------------------------------------------------------------
 
@@ -658,6 +658,9 @@ export function parseRow(fields: readonly string[], ctx: RowContext): RowResult 
   }
   const sku = index.sku >= 0 ? fields[index.sku].trim() || null : null;
   const category = index.category >= 0 ? fields[index.category].trim() || null : null;
+  // stored and shown to people: a control character (an ESC, a line break) would reach their terminals
+  const control = (sku !== null && controlCharProblem(name('sku'), sku)) || (category !== null && controlCharProblem(name('category'), category));
+  if (control) return { kind: 'bad', reason: control, orderId };
 
   if (format === 'order' || index.line_amount >= 0) {
     // a total: the order's (amount), or the line's (line_amount, with an optional quantity)

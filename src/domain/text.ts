@@ -31,6 +31,27 @@ export function idTextProblem(what: string, id: string): string | null {
   return `${what} ${JSON.stringify(id)} contains ${kind}`;
 }
 
+/**
+ * Why a stored text field (a purchase line's SKU or category) is refused, or null: a control character
+ * — C0 (U+0000–U+001F, tab and line breaks included), DEL or C1 (U+0080–U+009F, U+009B is CSI). A control
+ * character is never text a till meant: it shows as nothing or moves the cursor, an ESC begins a terminal
+ * escape sequence, a tab or line break reads as a space in tab-separated output, so two SKUs would look
+ * alike. Spaces are text (`BANK CHARGES`). A loop over the characters, no regular expression: an import
+ * checks a million of these.
+ */
+export function controlCharProblem(what: string, text: string): string | null {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x20 && c < 0x7f) continue;
+    if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) {
+      const hex = c.toString(16).toUpperCase().padStart(4, '0');
+      const kind = c === 9 ? ', a tab' : c === 10 || c === 13 ? ', a line break' : c === 0x1b ? ', ESC' : '';
+      return `${what} ${JSON.stringify(text)} contains a control character (U+${hex}${kind}) at position ${[...text.slice(0, i)].length + 1}: text fields hold no control characters, tabs and line breaks included (remove it in the file, or export it again)`;
+    }
+  }
+  return null;
+}
+
 // Characters that do not show, or show as a gap, inside an id: controls (Cc), format characters (Cf:
 // zero-width space and joiners, bidi marks, soft hyphen, BOM), line and paragraph separators (Zl, Zp),
 // every space but the ASCII one (Zs), and the rest of Unicode's default-ignorable code points (variation

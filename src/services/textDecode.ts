@@ -3,7 +3,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import { UsageError } from '../errors.js';
-import { ENCODING_NAMES, type Encoding, bomEncoding, firstInvalidUtf8, iconvName, lineOfByte } from '../domain/encoding.js';
+import { ENCODING_NAMES, type Encoding, asciiCompatible, bomEncoding, firstInvalidUtf8, iconvName, lineOfByte, loneSurrogate } from '../domain/encoding.js';
 
 /** A streaming decoder of one stretch of a file. */
 export interface FileDecoder {
@@ -47,7 +47,34 @@ export async function fileDecoder(file: string, encoding: Encoding, start = 0, f
       line += newlines(text, text.length);
       return text;
     };
-    return { decode: (b) => guard(d.write(b), b), end: () => guard(d.end() ?? '', null) };
+    if (asciiCompatible(encoding)) return { decode: (b) => guard(d.write(b), b), end: () => guard(d.end() ?? '', null) };
+    // UTF-16: iconv-lite (and Node under it) passes an unpaired surrogate through as it is, and drops an
+    // odd last byte; both are bad bytes here. A high surrogate ending a piece waits for the next piece.
+    const bom = start === 0 && fileEncoding(file, undefined) !== 'utf8' ? 2 : 0; // iconv-lite drops it
+    let fed = 0; // bytes given to the decoder
+    let units = 0; // UTF-16 units handed on, each two bytes after the BOM
+    let held = '';
+    const unpaired = (text: string) => {
+      const at = loneSurrogate(text);
+      if (at >= 0) throw unpairedSurrogate(file, encoding, line + newlines(text, at), start + bom + 2 * (units + at), text.charCodeAt(at));
+      units += text.length;
+      return text;
+    };
+    return {
+      decode(b) {
+        fed += b.length;
+        let text = held + d.write(b);
+        held = '';
+        const last = text.charCodeAt(text.length - 1);
+        if (last >= 0xd800 && last <= 0xdbff) (held = text.slice(-1)), (text = text.slice(0, -1));
+        return guard(unpaired(text), b);
+      },
+      end() {
+        const text = guard(unpaired(held + (d.end() ?? '')), null);
+        if (fed % 2) throw oddByte(file, encoding, line, start + fed - 1);
+        return text;
+      },
+    };
   }
   const d = new StringDecoder('utf8');
   let read = start; // bytes decoded so far end here
@@ -107,6 +134,13 @@ export async function decodeWhole(file: string, bytes: Buffer, declared: Encodin
   const at = text.indexOf('\ufffd');
   const real = realReplacement(iconv, encoding);
   if (at >= 0 && !(real && body.includes(real))) throw invalidBytes(file, encoding, 1 + newlines(text, at));
+  if (!asciiCompatible(encoding)) {
+    // UTF-16 (see fileDecoder): an unpaired surrogate or an odd last byte is a bad byte, never passed on
+    const lone = loneSurrogate(text);
+    const head = bom ? bom.length : 0;
+    if (lone >= 0) throw unpairedSurrogate(file, encoding, 1 + newlines(text, lone), head + 2 * lone, text.charCodeAt(lone));
+    if (body.length % 2) throw oddByte(file, encoding, 1 + newlines(text, text.length), head + body.length - 1);
+  }
   return text;
 }
 
@@ -133,3 +167,21 @@ function invalidBytes(file: string, encoding: Encoding, line: number): UsageErro
     `check the file's encoding and pass it: --encoding ${ENCODING_NAMES} (a UTF-8 file needs no --encoding)`,
   );
 }
+
+/** The error for a UTF-16 unit that is half of a pair without its other half (SPEC §7: never replaced by U+FFFD). */
+function unpairedSurrogate(file: string, encoding: Encoding, line: number, offset: number, unit: number): UsageError {
+  return new UsageError(
+    `${file}:${line}: bytes that are not valid ${utf16Name(encoding)}: an unpaired surrogate 0x${unit.toString(16).toUpperCase()} at byte ${offset} (the file is damaged, or was saved in another encoding); nothing was written`,
+    `export the file again from the program that wrote it (as UTF-8 if it can), or pass its real encoding: --encoding ${ENCODING_NAMES}`,
+  );
+}
+
+/** The error for a UTF-16 file that ends in half a unit. */
+function oddByte(file: string, encoding: Encoding, line: number, offset: number): UsageError {
+  return new UsageError(
+    `${file}:${line}: bytes that are not valid ${utf16Name(encoding)}: the file ends in half a character (an odd last byte at byte ${offset}; the file is cut short or damaged); nothing was written`,
+    `export the file again from the program that wrote it (as UTF-8 if it can), or pass its real encoding: --encoding ${ENCODING_NAMES}`,
+  );
+}
+
+const utf16Name = (e: Encoding): string => (e === 'utf16le' ? 'UTF-16LE' : e === 'utf16be' ? 'UTF-16BE' : 'UTF-16');

@@ -274,6 +274,36 @@ describe('text is clean (item 12)', () => {
   });
 });
 
+describe('escapes in SKUs a ledger already holds (imported before control characters were refused)', () => {
+  it('report recommend carries no escape of a SKU to the output: colour off, nothing; colour on, only the palette', () => {
+    const t = tmpLedger();
+    for (const id of ['N1', 'N2', 'N3']) t.ok(['member', 'add', '--id', id, '--name', id]);
+    t.ok(['import', 'purchases', csv(t, 'p.csv', 'order_id,member_id,purchased_at,sku,quantity,unit_price\nY1,N1,2026-11-10 09:30,RXS,1,10.00\nY2,N2,2026-11-10 09:30,RXS,1,10.00\nY3,N1,2026-11-10 09:40,TXU,1,10.00\n')]);
+    // as an older import stored them: an SGR colour, a title (OSC), a line break
+    const db = openLedgerDb(t.db);
+    db.prepare('UPDATE purchase_lines SET sku = ? WHERE sku = ?').run('R\u001b[31mS', 'RXS');
+    db.prepare('UPDATE purchase_lines SET sku = ? WHERE sku = ?').run('T\u001b]0;x\u0007\nU', 'TXU');
+    db.close();
+    const args = ['report', 'recommend', '--member', 'N3'];
+    expect(t.ok(args).recommendations.map((x: { sku: string }) => x.sku).sort()).toEqual(['R\u001b[31mS', 'T\u001b]0;x\u0007\nU']); // JSON: as stored
+    const plain = t.run(args);
+    expect(plain.code).toBe(0);
+    expect(plain.stdout).toContain('R\uFFFDS');
+    expect(plain.stdout).not.toMatch(/[\u001b\u0007\u009b]/);
+    for (const env of [{ NO_COLOR: undefined, FORCE_COLOR: '1' }, { NO_COLOR: undefined, FORCE_COLOR: '3' }]) {
+      const coloured = t.run(args, { env });
+      expect(coloured.code).toBe(0);
+      expect(coloured.stdout).toContain('R\uFFFDS');
+      expect(coloured.stdout).not.toMatch(/\u001b\[31mS|\u001b\]|[\u0007\u009b]/);
+      const out = join(t.dir, `r${env.FORCE_COLOR}.txt`);
+      expect(t.run([...args, '--out', out], { env }).code).toBe(0);
+      expect(readFileSync(out, 'utf8')).not.toMatch(/[\u001b\u0007\u009b]/);
+      const csvText = t.run([...args, '--format', 'csv'], { env });
+      expect(csvText.stdout).not.toMatch(/[\u001b\u0007\u009b]/);
+    }
+  });
+});
+
 describe('one huge order is refused, naming the likely wrong mapping (item 9)', () => {
   it('an order of more than 10,000 lines (order_id mapped to a country) is rejected whole; the others are accrued', () => {
     const t = tmpLedger();

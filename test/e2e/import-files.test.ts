@@ -40,18 +40,24 @@ describe('line ends', () => {
   it('a bare-CR file read on two threads gives the same totals (it is never cut at a newline byte)', () => {
     const t = tmpLedger();
     const file = join(t.dir, 'p.csv');
-    // a quoted field holding an LF past the middle: the only LF byte in the file
+    // a quoted field holding an LF past the middle: the only LF byte in the file (a SKU holding a line
+    // break rejects its order, for that reason and no other: the file was read whole and in order)
     const text = linesFile(2000, '\r').replace('O1500,M0,2026-11-01 10:00,"TEA,2"', 'O1500,M0,2026-11-01 10:00,"TEA\n2"');
     writeFileSync(file, text);
-    const r = t.ok(['import', 'purchases', file, '--create-members'], { env: { POINTSMALL_THREADS: '2' } });
-    expect(r).toMatchObject({ rows: 4000, orders: 2000, accepted: 2000, rejected: 0, pointsAccrued: 10_000 });
+    const run = t.run(['import', 'purchases', file, '--create-members', '--json', '--rejects', join(t.dir, 'rej.csv')], { env: { POINTSMALL_THREADS: '2' } });
+    expect(run.code).toBe(4);
+    expect(run.json()).toMatchObject({ rows: 4000, orders: 2000, accepted: 1999, rejected: 2, pointsAccrued: 9995 });
+    const rejected = readFileSync(join(t.dir, 'rej.csv'), 'utf8');
+    expect(rejected).toContain('sku ""TEA\\n2"" contains a control character (U+000A, a line break)');
+    expect(rejected).toContain('order O1500: another row of this order was rejected');
     expect(t.verify().ok).toBe(true);
   });
 
   it('a quoted field may hold a bare CR line end in a bare-CR file, and line numbers count CRs', () => {
     const t = tmpLedger();
     const file = join(t.dir, 'p.csv');
-    const text = ['order_id,member_id,purchased_at,amount,category', 'A1,M1,2026-11-01 09:00,"12.00",tea', 'A2,M2,2026-11-01 09:00,5.00,"Tea\rLeaves"', 'A3,M3,nope,5.00,', 'A4,M4,2026-11-01,7.50,'].join('\r');
+    // (in a column the import does not read: a SKU or category with a line break is a rejected row)
+    const text = ['order_id,member_id,purchased_at,amount,category,note', 'A1,M1,2026-11-01 09:00,"12.00",tea,', 'A2,M2,2026-11-01 09:00,5.00,tea,"Tea\rLeaves"', 'A3,M3,nope,5.00,,', 'A4,M4,2026-11-01,7.50,,'].join('\r');
     writeFileSync(file, text); // no line end after the last record
     const r = t.run(['import', 'purchases', file, '--create-members', '--json', '--rejects', join(t.dir, 'rej.csv')]);
     expect(r.code).toBe(4);
@@ -81,6 +87,79 @@ describe('encodings', () => {
     writeFileSync(file, utf16(ORDERS.replace(/\n/g, '\r\n'), be));
     expect(t.ok(['import', 'purchases', file, '--create-members'])).toMatchObject({ rows: 3, accepted: 3, rejected: 0, pointsAccrued: 49 });
     expect(t.ok(['member', 'show', 'M1']).balance).toBe(19);
+  });
+
+  /** UTF-16 bytes of `text` as written, lone surrogates and all (Node writes each unit as it is). */
+  const units16 = (text: string, be: boolean, bom = true): Buffer => {
+    const le = Buffer.from(`${bom ? '\ufeff' : ''}${text}`, 'utf16le');
+    return be ? le.swap16() : le;
+  };
+
+  it.each([
+    ['UTF-16LE by its BOM', false, true, []],
+    ['UTF-16BE by its BOM', true, true, []],
+    ['UTF-16LE declared', false, false, ['--encoding', 'utf16le']],
+    ['UTF-16BE declared', true, false, ['--encoding', 'utf16be']],
+  ])('an unpaired surrogate in %s is an error naming its line and byte, as bad UTF-8 is, never U+FFFD (two SKUs never become one); nothing is written', (_n, be, bom, enc) => {
+    const t = tmpLedger();
+    t.ok(['member', 'add', '--id', 'M1', '--name', 'Ann']);
+    const head = 'order_id,member_id,purchased_at,sku,quantity,unit_price\n';
+    const file = join(t.dir, 'p.csv');
+    writeFileSync(file, units16(`${head}E1,M1,2026-11-01 10:00,S\ud800,1,10.00\nE2,M1,2026-11-01 10:00,S\udfff,1,20.00\n`, be, bom));
+    const r = t.run(['import', 'purchases', file, ...enc, '--json']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    // the unit after "E1,M1,2026-11-01 10:00,S" on line 2: (BOM) + 2 bytes a unit
+    const at = (bom ? 2 : 0) + 2 * (head.length + 'E1,M1,2026-11-01 10:00,S'.length);
+    const err = JSON.parse(r.stderr.trim()).error;
+    expect(err.message).toContain(`p.csv:2: bytes that are not valid UTF-16${be ? 'BE' : 'LE'}: an unpaired surrogate 0xD800 at byte ${at}`);
+    expect(t.run(['import', 'purchases', file, ...enc]).stderr).toMatch(/hint: export the file again .*--encoding/);
+    expect(t.ok(['ledger', 'entries'])).toEqual([]);
+    // a low half alone, on line 3
+    writeFileSync(file, units16(`${head}E2,M1,2026-11-01 10:00,S\udfff,1,20.00\n`.replace('E2', 'E1,M1,2026-11-01 10:00,T,1,1.00\nE2'), be, bom));
+    expect(JSON.parse(t.run(['import', 'purchases', file, ...enc, '--json']).stderr.trim()).error.message).toContain('p.csv:3: bytes that are not valid UTF-16');
+    // member import and catalog import alike
+    writeFileSync(join(t.dir, 'm.csv'), units16('id,name\nM7,Ann\nM101,Ann\ud800a\n', be, bom));
+    const m = t.run(['member', 'import', join(t.dir, 'm.csv'), ...enc, '--json']);
+    expect(m.code).toBe(2);
+    expect(JSON.parse(m.stderr.trim()).error.message).toContain('m.csv:3: bytes that are not valid UTF-16');
+    writeFileSync(join(t.dir, 'c.csv'), units16('sku,name,price\nT1,Tea\udc00,10.00\n', be, bom));
+    const c = t.run(['catalog', 'import', join(t.dir, 'c.csv'), ...enc, '--json']);
+    expect(c.code).toBe(2);
+    expect(JSON.parse(c.stderr.trim()).error.message).toContain('c.csv:2: bytes that are not valid UTF-16');
+    expect(t.ok(['member', 'list']).map((x: { id: string }) => x.id)).toEqual(['M1']);
+    expect(t.ok(['catalog', 'list'])).toEqual([]);
+  });
+
+  it('a UTF-16 file ending in half a unit is refused, not cut short silently', () => {
+    const t = tmpLedger();
+    const file = join(t.dir, 'p.csv');
+    writeFileSync(file, Buffer.concat([utf16(ORDERS, false), Buffer.from([0x41])]));
+    const r = t.run(['import', 'purchases', file, '--create-members', '--json']);
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stderr.trim()).error.message).toContain('bytes that are not valid UTF-16LE: the file ends in half a character');
+    writeFileSync(join(t.dir, 'm.csv'), Buffer.concat([utf16('id,name\nM7,Ann\n', true), Buffer.from([0x41])]));
+    expect(t.run(['member', 'import', join(t.dir, 'm.csv')]).stderr).toContain('the file ends in half a character');
+    expect(t.ok(['ledger', 'entries'])).toEqual([]);
+  });
+
+  it('a surrogate pair (an emoji) is text in UTF-16, also where a read of the file cuts it in two', () => {
+    const t = tmpLedger();
+    const file = join(t.dir, 'p.csv');
+    // pad so that the pair's high half ends the first 256 KiB the import reads (bytes 262142–262143)
+    const head = 'order_id,member_id,purchased_at,amount,category\n';
+    const row = (i: number, cat: string) => `A${i},M1,2026-11-01 09:00,1.00,${cat}\n`;
+    let text = head;
+    let i = 0;
+    while (1 + text.length + row(i, 'x').length < 131_000) text += row(i++, 'tea');
+    const before = 1 + text.length + `A${i},M1,2026-11-01 09:00,1.00,`.length; // units before the category (BOM first)
+    text += row(i++, 'x'.repeat(131_071 - before) + '\u{1F375}') + row(i++, 'tea');
+    const bytes = utf16(text, false);
+    expect(bytes.readUInt16LE(262_142)).toBe(0xd83c);
+    writeFileSync(file, bytes);
+    expect(t.ok(['import', 'purchases', file, '--create-members'])).toMatchObject({ accepted: i, rejected: 0 });
+    writeFileSync(file, utf16(text, true));
+    expect(t.run(['import', 'purchases', file, '--create-members', '--json']).json()).toMatchObject({ accepted: 0, duplicates: i });
   });
 
   it('MacRoman bytes with bare CRs: --encoding macroman for purchases and members', () => {

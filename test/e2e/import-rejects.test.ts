@@ -270,3 +270,51 @@ describe('the command the import prints to import its fixed rejects again', () =
     expect(t.verify().ok).toBe(true);
   });
 });
+
+describe('control characters in imported text', () => {
+  it('a SKU or category holding a control character (ESC, a line break, a tab, DEL, a C1 control) rejects its order whole, naming the field; spaces are text', () => {
+    const t = ledger();
+    const file = join(t.dir, 'p.csv');
+    writeFileSync(
+      file,
+      csv([
+        'C1,M1,2026-11-01 10:00,"R\u001b[31mS",1,10.00',
+        'C2,M1,2026-11-01 10:00,"T\nU",1,10.00',
+        'C3,M2,2026-11-01 10:00,TEA,1,10.00',
+        'C3,M2,2026-11-01 10:00,"TAB\tBED",1,10.00',
+        'C4,M2,2026-11-01 10:00,DEL\u007f,1,10.00',
+        'C5,M2,2026-11-01 10:00,CSI\u009b31m,1,10.00',
+        'C6,M1,2026-11-01 10:00,BANK CHARGES,1,10.00',
+        'C7,M1,2026-11-01 10:00,Café  Crème 1/2,1,10.00',
+      ]),
+    );
+    const rejects = join(t.dir, 'r.csv');
+    const r = t.run(['import', 'purchases', file, '--json', '--rejects', rejects]);
+    expect(r.code).toBe(4);
+    // C3's good line goes with its bad one: 2 orders, 20 points
+    expect(r.json()).toMatchObject({ orders: 7, accepted: 2, rejected: 6, pointsAccrued: 20 });
+    const rows = parse(readFileSync(rejects, 'utf8'), { columns: true }) as Row[];
+    const reason = (order: string) => rows.filter((x) => x.order_id === order).map((x) => x._reason);
+    expect(reason('C1')[0]).toMatch(/^sku "R\\u001b\[31mS" contains a control character \(U\+001B, ESC\) at position 2: text fields hold no control characters/);
+    expect(reason('C2')[0]).toMatch(/^sku "T\\nU" contains a control character \(U\+000A, a line break\)/);
+    expect(reason('C3')).toHaveLength(2);
+    expect(reason('C3').join()).toContain('sku "TAB\\tBED" contains a control character (U+0009, a tab)');
+    expect(reason('C4')[0]).toContain('(U+007F)');
+    expect(reason('C5')[0]).toContain('(U+009B)');
+    // the category too, and a mapped column is named as the file names it
+    writeFileSync(join(t.dir, 'q.csv'), 'Order,member_id,purchased_at,amount,Group\nD1,M1,2026-11-01 10:00,5.00,"tea\u001b]0;x\u0007"\nD2,M1,2026-11-01 10:00,5.00,tea leaves\n');
+    const q = t.run(['import', 'purchases', join(t.dir, 'q.csv'), '--map', 'order_id=Order,category=Group', '--json', '--rejects', join(t.dir, 'rq.csv')]);
+    expect(q.json()).toMatchObject({ accepted: 1, rejected: 1 });
+    expect(readFileSync(join(t.dir, 'rq.csv'), 'utf8')).toContain('Group (category) ""tea\\u001b]0;x\\u0007"" contains a control character (U+001B, ESC) at position 4');
+    // nothing of them was stored: the SKUs a recommendation reads are the good ones
+    expect(t.ok(['report', 'recommend', '--member', 'M2']).recommendations.map((x: { sku: string }) => x.sku).sort()).toEqual(['BANK CHARGES', 'Café  Crème 1/2']);
+  });
+
+  it('member import refuses a control character in any text field, the email included', () => {
+    const t = tmpLedger();
+    writeFileSync(join(t.dir, 'm.csv'), 'id,name,email\nM1,"Ann\u001b[31m",\nM2,Bob,"b\u001b[8m@x.cn"\nM3,Cy Young,c@x.cn\n');
+    const r = t.run(['member', 'import', join(t.dir, 'm.csv'), '--json']);
+    expect(r.json()).toMatchObject({ created: 1, rejected: 2 });
+    expect(t.ok(['member', 'list']).map((x: { id: string }) => x.id)).toEqual(['M3']);
+  });
+});

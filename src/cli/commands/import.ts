@@ -95,7 +95,7 @@ function showSummary(r: ImportSummary, options: string[]): Promise<void> {
   showRejects(r, { command: 'pointsmall import purchases', options }, r.dryRun);
   if (r.mixedTimeOrders) {
     process.stderr.write(
-      `${c.yellow('!')} ${count(r.mixedTimeOrders, 'order')} had lines at different purchase times (the first: ${safeText(r.firstMixedTimeOrder ?? '')}); each is booked at its earliest line's time\n`,
+      `${c.yellow('!')} ${count(r.mixedTimeOrders, 'order')} had lines at different purchase times (the first: ${safeText(r.firstMixedTimeOrder ?? '', false)}); each is booked at its earliest line's time\n`,
     );
   }
   if (r.review) process.stderr.write(`${c.yellow('!')} ${count(r.review, 'order')} ${agree(r.review, 'waits', 'wait')} in review: pointsmall review list\n`);

@@ -5,7 +5,7 @@ import { c } from '../colour.js';
 import { cmdOf, context, dbPath, globals, useLedgerZone } from '../cli.js';
 import { type OutFormat, pickFormat } from '../formats.js';
 import { parseDateOpt, parseIntOpt, parseWithinOpt } from '../parse.js';
-import { type Column, displayWidth, localTime, notice, terminalWidth, wrapToTerminal, printFields, printJson, printTable, safeText, stdoutIsTTY, toCsv } from '../output.js';
+import { type Column, displayWidth, localTime, notice, terminalWidth, wrapToTerminal, printFields, printJson, printTable, safeText, scrubData, stdoutIsTTY, toCsv } from '../output.js';
 import { writeOutputFile } from '../../services/outfile.js';
 import type { HtmlChart } from '../html.js';
 import { fillMonths } from '../charts.js';
@@ -104,6 +104,8 @@ export async function render(cmd: Command, now: Date, result: unknown, view: () 
   const { format, out } = pickFormat(cmd, FORMATS);
   // Times in the views (localTime) are for people: the ledger's zone, as every other command shows them.
   if (format !== 'json') await useLedgerZone(cmd);
+  // every view but JSON is text for people (a table, a file they open, a page): the data's escapes go first
+  if (format !== 'json') scrubData(result);
   let text: string;
   if (format === 'json') text = JSON.stringify(result, null, 2) + '\n';
   else if (format === 'csv') {
