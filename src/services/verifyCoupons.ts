@@ -157,6 +157,7 @@ export function checkCoupons(q: VerifyQueries, zone: string, digits: number): Co
 
   // Use: a coupon is held or used by the one live order naming it, whose discount is the coupon's.
   const users = new Map<string, { id: string; status: string; paid_at: string | null }[]>();
+  const refundedBy = new Map<string, { id: string; paid_at: string | null }>();
   for (const o of q.couponOrders()) {
     const s = `order ${o.id}`;
     if (o.coupon_code === null) {
@@ -181,6 +182,7 @@ export function checkCoupons(q: VerifyQueries, zone: string, digits: number): Co
       used.add(s, `was created at ${o.created_at}, outside coupon ${c.code}'s life (issued ${c.issued_at}, expires on ${c.expires_on})`);
       continue;
     }
+    if (o.status === 'refunded') refundedBy.set(c.code, { id: o.id, paid_at: o.paid_at });
     if (LIVE.has(o.status)) {
       const list = users.get(c.code) ?? [];
       list.push({ id: o.id, status: o.status, paid_at: o.paid_at });
@@ -198,7 +200,10 @@ export function checkCoupons(q: VerifyQueries, zone: string, digits: number): Co
     const want = !by ? (c.status === 'void' ? 'void' : 'active') : by.status === 'held' ? 'held' : 'used';
     // A used coupon's time is its order's payment; a void one's, the refund of its unit (counted per line above).
     const wantAt = by && want === 'used' ? by.paid_at : want === 'void' && c.refunds_at_used > 0 ? c.used_at : null;
-    if (c.status !== want || c.used_order_id !== (by?.id ?? null) || c.used_at !== wantAt || (want === 'void' && wantAt === null)) {
+    // Refunds written before a completing refund gave the coupon back left it used by the refunded order: harmless, as it stays unusable.
+    const old = refundedBy.get(c.code);
+    const keptByOldRefund = !by && old !== undefined && c.status === 'used' && c.used_order_id === old.id && c.used_at === old.paid_at;
+    if (!keptByOldRefund && (c.status !== want || c.used_order_id !== (by?.id ?? null) || c.used_at !== wantAt || (want === 'void' && wantAt === null))) {
       const now = `is ${c.status}${c.used_order_id !== null ? ` by order ${c.used_order_id}` : ''}${c.used_at !== null ? ` at ${c.used_at}` : ''}`;
       const should = by
         ? `order ${by.id} (${by.status}) ${want === 'held' ? 'holds it' : `used it at ${by.paid_at ?? 'no time'}`}`
