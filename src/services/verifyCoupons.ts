@@ -35,8 +35,9 @@ const show = (t: { value: number | null; percent: string | null }, digits: numbe
 
 /**
  * The coupon terms an item gave at a capture: the item as it is now when nothing changed it since, else
- * the `before` of the first recorded `catalog update` after the capture (in the audit log's order). A `catalog import` records which
- * items it wrote but not what they were, so past one the terms cannot be recomputed.
+ * the terms before the first recorded `catalog update` or `catalog import` after the capture (in the audit log's
+ * order). An import recorded before imports kept coupon terms (`couponTermsBefore`) names the items it wrote but
+ * not what they were: past one the terms cannot be recomputed.
  */
 class TermsTrail {
   private readonly items;
@@ -54,7 +55,9 @@ class TermsTrail {
         // an unreadable detail proves nothing: treated as a change whose terms are not recorded
       }
       const skus = c.action === 'catalog.import' ? (Array.isArray(detail.skus) ? (detail.skus as unknown[]) : null) : [c.subject];
-      return { id: c.id, at: c.at, action: c.action, skus, before: detail.before as Record<string, unknown> | undefined };
+      const terms = c.action === 'catalog.update' || c.action === 'catalog.import';
+      const before = (c.action === 'catalog.import' ? (detail.couponTermsBefore as Record<string, unknown> | undefined) : undefined) ?? null;
+      return { id: c.id, at: c.at, action: c.action, skus, terms, before: c.action === 'catalog.update' ? (detail.before as Record<string, unknown> | undefined) : before };
     });
   }
 
@@ -63,13 +66,17 @@ class TermsTrail {
     const item = this.items.get(sku);
     if (!item) return { unknown: `item ${sku} is not in the catalog` };
     const later = (c: { id: number; at: string }) => (afterAudit !== null ? c.id > afterAudit : c.at > instant);
-    const next = this.changes.find((c) => later(c) && (c.skus === null || c.skus.includes(sku)));
+    const touches = (c: { skus: unknown[] | null }) => c.skus === null || c.skus.includes(sku);
+    const next = this.changes.find((c) => c.terms && later(c) && touches(c));
     if (!next) {
-      if (item.updated_at > instant) return { unknown: `item ${sku} was changed at ${item.updated_at} without a recorded change` };
+      // Activating or deactivating an item changes its updated_at, not its terms.
+      if (item.updated_at > instant && !this.changes.some((c) => c.at === item.updated_at && touches(c))) {
+        return { unknown: `item ${sku} was changed at ${item.updated_at} without a recorded change` };
+      }
       return { terms: { value: item.coupon_value, percent: item.coupon_value === null ? item.coupon_percent : null, days: item.coupon_days ?? 30 } };
     }
-    const b = next.before;
-    if (next.action !== 'catalog.update' || !b) return { unknown: `${next.action} changed item ${sku} at ${next.at} without recording its coupon terms before` };
+    const b = next.action === 'catalog.update' ? next.before : (next.before?.[sku] as Record<string, unknown> | undefined);
+    if (!b) return { unknown: `${next.action} changed item ${sku} at ${next.at} without recording its coupon terms before` };
     let value: number | null = null;
     if (typeof b.couponValue === 'string') {
       const p = parseMoney(b.couponValue, this.digits);

@@ -182,13 +182,13 @@ export class VerifyQueries {
       .all() as { id: string; member_id: string; status: string; created_at: string; paid_at: string | null; coupon_code: string | null; discount: number; money_base: number }[];
   }
 
-  /** Coupon items as they are now, and the recorded changes of the catalog (audit catalog.update / catalog.import), in order. */
+  /** Coupon items as they are now, and the recorded changes of the catalog (audit catalog.update / import / activate / deactivate), in order. */
   couponTermsTrail(): { items: { sku: string; kind: string; coupon_value: number | null; coupon_percent: string | null; coupon_days: number | null; updated_at: string }[]; changes: { id: number; at: string; action: string; subject: string | null; detail: string | null }[] } {
     const items = this.db
       .prepare("SELECT sku, kind, coupon_value, coupon_percent, coupon_days, updated_at FROM catalog_items WHERE sku IN (SELECT DISTINCT sku FROM coupons)")
       .all() as { sku: string; kind: string; coupon_value: number | null; coupon_percent: string | null; coupon_days: number | null; updated_at: string }[];
     const changes = items.length
-      ? (this.db.prepare("SELECT id, at, action, subject, detail FROM audit WHERE action IN ('catalog.update', 'catalog.import') ORDER BY id").all() as {
+      ? (this.db.prepare("SELECT id, at, action, subject, detail FROM audit WHERE action IN ('catalog.update', 'catalog.import', 'catalog.activate', 'catalog.deactivate') ORDER BY id").all() as {
           id: number;
           at: string;
           action: string;

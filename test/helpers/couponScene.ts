@@ -1,8 +1,10 @@
 // A ledger with coupons in every state, for the verify tests of coupons (coupons-verify, verify-coupons).
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { expect } from 'vitest';
 import { type TmpLedger, sceneLedger } from './cli.js';
 
-/** Member a buys 4 value coupons and 1 percent coupon; uses, holds, gives back and voids some; the value item then changes. */
+/** Member a buys 4 value coupons and 1 percent coupon; uses, holds, gives back and voids some; both items then change (an update, an import). */
 export function couponScene(): TmpLedger {
   return sceneLedger('coupons-verify', (t) => {
     t.ok(['member', 'add', '--id', 'a', '--name', 'A']);
@@ -22,5 +24,9 @@ export function couponScene(): TmpLedger {
     t.ok(['checkout', 'start', '--member', 'a', '--item', 'TEA', '--coupon', v3, '--no-points']);
     expect(t.ok(['order', 'refund', bought.orderId, '--line', 'CPN-10Y:1', '--yes'])).toMatchObject({ status: 'partially_refunded' });
     t.ok(['catalog', 'update', 'CPN-10Y', '--coupon-value', '20.00', '--coupon-days', '7']);
+    const csv = join(t.dir, 'catalog.csv');
+    writeFileSync(csv, 'sku,name,price,pay,points_price,kind,coupon_percent,coupon_days\nCPN-9Z,20% off,20.00,points,1500,coupon,20,5\n');
+    t.ok(['catalog', 'import', csv]);
+    t.ok(['catalog', 'deactivate', 'CPN-9Z']);
   });
 }
