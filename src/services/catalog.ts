@@ -246,6 +246,8 @@ export async function importCatalog(ctx: Ctx, file: string, rejectsPath?: string
       const toWrite: NewCatalogItem[] = [];
       let created = 0, updated = 0, unchanged = 0;
       const pointsPriceUnused: string[] = [];
+      // What a coupon item gave before this import changed it: ledger verify recomputes issued coupons' terms from it.
+      const couponTermsBefore: Record<string, { couponValue: string | null; couponPercent: string | null; couponDays: number | null }> = {};
       for (const r of records) {
         const input: ItemText = {};
         for (const [col, v] of Object.entries(r.values)) {
@@ -271,13 +273,19 @@ export async function importCatalog(ctx: Ctx, file: string, rejectsPath?: string
         else if (sameItem(before, item)) {
           unchanged++;
           continue;
-        } else updated++;
+        } else {
+          updated++;
+          if (before.kind === 'coupon') {
+            const a = auditItem(l, before);
+            couponTermsBefore[before.sku] = { couponValue: a.couponValue as string | null, couponPercent: before.couponPercent, couponDays: before.couponDays };
+          }
+        }
         toWrite.push(itemToRow(item));
       }
       repo.upsertMany(toWrite, l.nowIso);
       // a file whose every row is rejected wrote nothing: no run to audit (exit 2 below)
       if (whole()) return { created, updated, unchanged, pointsPriceUnused };
-      recordAudit(l, 'catalog.import', file, { rows: records.length, created, updated, unchanged, rejected: rejects.length, skus: toWrite.map((i) => i.sku) });
+      recordAudit(l, 'catalog.import', file, { rows: records.length, created, updated, unchanged, rejected: rejects.length, skus: toWrite.map((i) => i.sku), ...(Object.keys(couponTermsBefore).length ? { couponTermsBefore } : {}) });
       return { created, updated, unchanged, pointsPriceUnused };
     }),
   );

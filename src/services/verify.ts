@@ -2,6 +2,7 @@
 import { chainHash, chainMac, entryContent, GENESIS_HASH, type NewPosting } from '../store/journal.js';
 import { bookChecks, coreChecks, extraChecks, type Mismatch, verifyQueries } from '../store/verify.js';
 import { LotBooks, LotsOutOfOrder } from './verifyBooks.js';
+import { checkCoupons } from './verifyCoupons.js';
 import { LedgerCorruptError } from '../errors.js';
 import { type Ctx, type Ledger, withLedger } from './ledger.js';
 import '../store/holds.js'; // registers the open-holds checks of the checkout area
@@ -186,6 +187,11 @@ function verifyPass(l: Ledger, anchors: readonly Anchor[], sortedLots: boolean):
     checks.push(fromProblems('lot-expiry', "every lot expires when the rules in force at its earning say", books.expiry));
     checks.push(fromProblems('member-debt', 'every debt cache is what the journal and lots leave', books.debt));
     for (const x of bookChecks) checks.push(fromMismatches(x.name, x.okDetail, q.extra(x.sql)));
+    const cp = checkCoupons(q, l.zone, l.digits);
+    // A coupon's terms are not in the journal: they are recomputed from its item and the item's recorded changes.
+    const unproven = cp.unproven.count ? `; ${cp.unproven.count} coupon(s)' value and expiresOn could not be recomputed (${cp.unproven.first})` : '';
+    checks.push(fromProblems('coupons-match-issuing-orders', `${cp.coupons} coupon(s): each issued by a paid order's coupon line, one per unit, to its buyer at its capture, with the value and expiresOn its item gave then (the catalog and its recorded changes; the journal does not hold coupon terms)${unproven}`, cp.issued));
+    checks.push(fromProblems('coupons-match-use', "every coupon is active, held or used as the one open or paid order naming it says, and every order's discount is its coupon's", cp.used));
     for (const a of anchors) {
       const found = anchorHashes.get(a.id);
       const detail =

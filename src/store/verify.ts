@@ -1,6 +1,35 @@
 // The SQL behind `ledger verify`: reads the journal and the caches so the service can recompute them.
 import type { Store } from './db.js';
 
+/** A coupon beside the order and line that issued it (verify's coupon checks). */
+export interface CouponFacts {
+  code: string;
+  member_id: string;
+  sku: string;
+  order_id: string;
+  line_no: number;
+  value: number | null;
+  percent: string | null;
+  issued_at: string;
+  expires_on: string;
+  status: string;
+  used_order_id: string | null;
+  used_at: string | null;
+  /** null: the issuing order does not exist. */
+  order_member: string | null;
+  order_status: string | null;
+  paid_at: string | null;
+  /** null: the issuing line does not exist. */
+  line_sku: string | null;
+  line_kind: string | null;
+  /** When the journal's redemption entry of the issuing order was written (null: it used no points). */
+  redeemed_at: string | null;
+  /** The audit row of the capture that issued it: catalog changes recorded after it came after the issue. */
+  capture_audit_id: number | null;
+  /** Refunds of the issuing line made at the coupon's used_at (a voided coupon's time is its refund's). */
+  refunds_at_used: number;
+}
+
 export interface Mismatch {
   subject: string;
   detail: string;
@@ -106,6 +135,68 @@ export class VerifyQueries {
   /** Members' caches, compared with the postings and lots as they stream by: [id, balance, held, debt, lifetime_earned]. */
   memberCacheRows(): IterableIterator<[string, number, number, number, number]> {
     return this.stream('SELECT id, balance, held, debt, lifetime_earned FROM members') as IterableIterator<[string, number, number, number, number]>;
+  }
+
+  /**
+   * Every coupon with the order and line that issued it, and when the journal redeemed that order's points
+   * (the capture that issued it): coupons are few, so one query, joined by primary keys.
+   */
+  couponsIssued(): CouponFacts[] {
+    return this.db
+      .prepare(
+        `SELECT c.code, c.member_id, c.sku, c.order_id, c.line_no, c.value, c.percent, c.issued_at, c.expires_on, c.status,
+                c.used_order_id, c.used_at, o.member_id AS order_member, o.status AS order_status, o.paid_at,
+                ol.sku AS line_sku, ol.kind AS line_kind,
+                (SELECT min(e.at) FROM entries e WHERE e.member_id = o.member_id AND e.kind = 'redemption' AND e.ref = o.id) AS redeemed_at,
+                (SELECT max(a.id) FROM audit a WHERE a.at = c.issued_at AND a.action = 'checkout.capture' AND a.subject = c.order_id) AS capture_audit_id,
+                (SELECT count(*) FROM refunds f JOIN refund_lines rl ON rl.refund_id = f.id
+                  WHERE f.order_id = c.order_id AND rl.line_no = c.line_no AND f.at = c.used_at) AS refunds_at_used
+           FROM coupons c LEFT JOIN orders o ON o.id = c.order_id
+           LEFT JOIN order_lines ol ON ol.order_id = c.order_id AND ol.line_no = c.line_no
+          ORDER BY c.code`,
+      )
+      .all() as CouponFacts[];
+  }
+
+  /** Coupon lines of orders with the number of coupons they issued, and of those voided. */
+  couponLines(): { order_id: string; line_no: number; sku: string; quantity: number; refunded_qty: number; status: string; issued: number; voided: number }[] {
+    return this.db
+      .prepare(
+        `SELECT ol.order_id, ol.line_no, ol.sku, ol.quantity, ol.refunded_qty, o.status,
+                (SELECT count(*) FROM coupons c WHERE c.order_id = ol.order_id AND c.line_no = ol.line_no) AS issued,
+                (SELECT count(*) FROM coupons c WHERE c.order_id = ol.order_id AND c.line_no = ol.line_no AND c.status = 'void') AS voided
+           FROM order_lines ol JOIN orders o ON o.id = ol.order_id
+          WHERE ol.kind = 'coupon' ORDER BY ol.order_id, ol.line_no`,
+      )
+      .all() as { order_id: string; line_no: number; sku: string; quantity: number; refunded_qty: number; status: string; issued: number; voided: number }[];
+  }
+
+  /** Orders that name a coupon or record a discount (only a coupon gives one), with the base a coupon discounts: their money lines. */
+  couponOrders(): { id: string; member_id: string; status: string; created_at: string; paid_at: string | null; coupon_code: string | null; discount: number; money_base: number }[] {
+    return this.db
+      .prepare(
+        `SELECT o.id, o.member_id, o.status, o.created_at, o.paid_at, o.coupon_code, o.discount,
+                coalesce((SELECT sum(ol.amount) FROM order_lines ol WHERE ol.order_id = o.id AND ol.pay <> 'points'), 0) AS money_base
+           FROM orders o WHERE o.coupon_code IS NOT NULL OR o.discount <> 0 ORDER BY o.seq`,
+      )
+      .all() as { id: string; member_id: string; status: string; created_at: string; paid_at: string | null; coupon_code: string | null; discount: number; money_base: number }[];
+  }
+
+  /** Coupon items as they are now, and the recorded changes of the catalog (audit catalog.update / import / activate / deactivate), in order. */
+  couponTermsTrail(): { items: { sku: string; kind: string; coupon_value: number | null; coupon_percent: string | null; coupon_days: number | null; updated_at: string }[]; changes: { id: number; at: string; action: string; subject: string | null; detail: string | null }[] } {
+    const items = this.db
+      .prepare("SELECT sku, kind, coupon_value, coupon_percent, coupon_days, updated_at FROM catalog_items WHERE sku IN (SELECT DISTINCT sku FROM coupons)")
+      .all() as { sku: string; kind: string; coupon_value: number | null; coupon_percent: string | null; coupon_days: number | null; updated_at: string }[];
+    const changes = items.length
+      ? (this.db.prepare("SELECT id, at, action, subject, detail FROM audit WHERE action IN ('catalog.update', 'catalog.import', 'catalog.activate', 'catalog.deactivate') ORDER BY id").all() as {
+          id: number;
+          at: string;
+          action: string;
+          subject: string | null;
+          detail: string | null;
+        }[])
+      : [];
+    return { items, changes };
   }
 
   extra(sql: string): Mismatch[] {
