@@ -1,20 +1,13 @@
 // The SQL behind `ledger verify`: reads the journal and the caches so the service can recompute them.
+import type { CouponRow } from './coupons.js';
 import type { Store } from './db.js';
 
-/** A coupon beside the order and line that issued it (verify's coupon checks). */
-export interface CouponFacts {
-  code: string;
-  member_id: string;
-  sku: string;
-  order_id: string;
-  line_no: number;
-  value: number | null;
-  percent: string | null;
-  issued_at: string;
-  expires_on: string;
+/**
+ * A coupon beside the order and line that issued it (verify's coupon checks): its row as stored, the
+ * status read as any text (a tampered ledger may hold one the code never writes).
+ */
+export interface CouponFacts extends Omit<CouponRow, 'status'> {
   status: string;
-  used_order_id: string | null;
-  used_at: string | null;
   /** null: the issuing order does not exist. */
   order_member: string | null;
   order_status: string | null;

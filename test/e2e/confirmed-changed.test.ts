@@ -41,6 +41,15 @@ const state = (t: TmpLedger) =>
 /** Another till spends 3000 of M001's points (GIFT-001) while the question waits. */
 const spend = (t: TmpLedger) => expect(t.ok(['checkout', '--member', 'M001', '--item', 'GIFT-001', '--yes'], { now: NOW })).toMatchObject({ status: 'paid', pointsUsed: 3000 });
 
+/** The other till spends while the question waits, then the operator answers yes: the state before the yes, and the screen after it. */
+async function yesAfterSpend(s: string, t: TmpLedger): Promise<{ before: string; out: string }> {
+  spend(t);
+  const before = state(t);
+  keys(s, 'y', 'Enter');
+  await waitFor(s, 'EXIT=');
+  return { before, out: screenJoined(s).replace(/\s+/g, ' ') };
+}
+
 describe.skipIf(!hasTmux)('a void whose figures changed between the question and the answer', () => {
   for (const [name, args] of [
     ['import void RUN', ['import', 'void', '1']],
@@ -51,11 +60,7 @@ describe.skipIf(!hasTmux)('a void whose figures changed between the question and
       const s = start(t, [...args], { width: 80, now: NOW });
       await waitJoined(s, /5000 points taken back, 1 member affected\?/);
       expect(screenJoined(s)).not.toContain('debt');
-      spend(t);
-      const before = state(t);
-      keys(s, 'y', 'Enter');
-      await waitFor(s, 'EXIT=');
-      const out = screenJoined(s).replace(/\s+/g, ' ');
+      const { before, out } = await yesAfterSpend(s, t);
       expect(out).toContain('EXIT=3');
       expect(out).toContain(
         'error: the void changed since it was confirmed: now 1 order, 5000 points taken back, 3000 points already spent become debt, 1 member affected, ' +
@@ -91,11 +96,7 @@ describe.skipIf(!hasTmux)('a debit whose available balance changed between the q
     t.ok(['member', 'adjust', 'M001', '--points', '5000', '--reason', 'seed'], { now: NOW }); // available 10000
     const s = start(t, ['member', 'adjust', 'M001', '--points', '-4000', '--reason', 'fix'], { width: 80, now: NOW });
     await waitJoined(s, /Take 4000 points from M001 \(Wang Fang; available 10000 → 6000\)/);
-    spend(t);
-    const before = state(t);
-    keys(s, 'y', 'Enter');
-    await waitFor(s, 'EXIT=');
-    const out = screenJoined(s).replace(/\s+/g, ' ');
+    const { before, out } = await yesAfterSpend(s, t);
     expect(out).toContain('EXIT=3');
     expect(out).toMatch(/error: member M001's available balance changed since the debit was confirmed: now 7000, confirmed 10000; nothing was taken/);
     expect(out).toMatch(/hint: run it again and check the figures/);
