@@ -33,5 +33,5 @@ describe('SPEC §4: the services agree with the reference model', () => {
       const kinds = Object.entries(stats.kinds).sort().map(([k, n]) => `${k}=${n}`).join(' ');
       process.stderr.write(`spec4 model: ${stats.runs} scenarios, ${stats.ops} operations${skip.size ? `, checks skipped: ${[...skip].join(',')}` : ''}\n  ${kinds}\n`);
     }
-  }, LONG ? 1_800_000 : 60_000);
+  }, LONG ? 1_800_000 : 600_000);
 });
