@@ -61,6 +61,20 @@ function ledgerFiles(dbPath: string): { ids: Identity[]; paths: Set<string> } {
   return { ids, paths };
 }
 
+/** The key file of a keyed chain (POINTSMALL_LEDGER_KEY_FILE), which no output may replace: by path and identity. */
+function keyFile(): { path: string; ids: Identity[]; paths: Set<string> } | undefined {
+  const path = process.env.POINTSMALL_LEDGER_KEY_FILE;
+  if (!path) return undefined;
+  const ids: Identity[] = [];
+  try {
+    const st = statSync(path);
+    ids.push({ dev: st.dev, ino: st.ino });
+  } catch {
+    // not there: opening the ledger says so
+  }
+  return { path, ids, paths: new Set([resolve(path), finalPath(path)]) };
+}
+
 export interface OutputTarget {
   /** The path as the user gave it, for messages. */
   path: string;
@@ -98,6 +112,15 @@ export function checkOutput(path: string, o: { ledger: string; flag: string; mus
     throw new UsageError(`cannot write ${named}: it is the ledger ${o.ledger} (or its -wal/-shm file)`, `choose another ${o.flag} path; the ledger is only written by pointsmall itself`, 'OUTPUT_IS_LEDGER');
   };
   if (ledger.paths.has(finalPath(abs))) isLedger();
+  const key = keyFile();
+  const isKey = () => {
+    throw new UsageError(
+      `cannot write ${named}: it is the ledger key file ${key?.path} (POINTSMALL_LEDGER_KEY_FILE)`,
+      `choose another ${o.flag} path; the key proves the ledger's entries and pointsmall never writes it`,
+      'OUTPUT_IS_KEY',
+    );
+  };
+  if (key?.paths.has(finalPath(abs))) isKey();
   let st;
   try {
     st = statSync(abs);
@@ -106,6 +129,7 @@ export function checkOutput(path: string, o: { ledger: string; flag: string; mus
   }
   if (st) {
     if (ledger.ids.some((i) => i.dev === st.dev && i.ino === st.ino)) isLedger();
+    if (key?.ids.some((i) => i.dev === st.dev && i.ino === st.ino)) isKey();
     if (!st.isFile()) {
       throw new UsageError(`cannot write ${named}: it exists and is not a regular file (a folder, device or pipe)`, `choose another ${o.flag} path`);
     }

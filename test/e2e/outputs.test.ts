@@ -152,6 +152,31 @@ describe('no output path can reach the ledger (issue 14 item 1)', () => {
     expect(t.verify().ok).toBe(true);
   });
 
+  it('refuses every output onto the ledger key file (by path, through a link, a hard link): the key stays, the ledger still verifies', () => {
+    const t = withMembers();
+    const key = join(t.dir, 'ledger.key');
+    writeFileSync(key, 'a'.repeat(64) + '\n', { mode: 0o600 });
+    const keyed = { env: { POINTSMALL_LEDGER_KEY_FILE: key } };
+    t.ok(['member', 'adjust', 'M001', '--points', '100', '--reason', 'keyed'], keyed);
+    symlinkSync(key, join(t.dir, 'key-link'));
+    linkSync(key, join(t.dir, 'key-hard'));
+    const before = sha(key);
+    const targets = [key, join(t.dir, 'key-link'), join(t.dir, 'key-hard')];
+    for (const target of targets) {
+      for (const args of [['ledger', 'export', '--format', 'csv', '--out', target], ['report', 'summary', '--out', target], ['db', 'backup', target, '--force']]) {
+        const r = t.run([...args, '--json'], keyed);
+        expect({ args, code: r.code, error: r.code === 0 ? null : JSON.parse(r.stderr).error.code }).toEqual({ args, code: 2, error: 'OUTPUT_IS_KEY' });
+      }
+    }
+    const rejects = t.run(['member', 'import', join(FIXTURES, 'members.csv'), '--rejects', key, '--json'], keyed);
+    expect(rejects.code).toBe(2);
+    expect(JSON.parse(rejects.stderr).error.message).toContain('ledger key file');
+    expect(sha(key)).toBe(before);
+    t.ok(['member', 'adjust', 'M001', '--points', '100', '--reason', 'keyed again'], keyed);
+    const v = t.run(['ledger', 'verify', '--json'], keyed);
+    expect(v.code).toBe(0);
+  });
+
   it('refuses targets that exist and are not regular files: a device, a FIFO, a folder', () => {
     const t = withMembers();
     const fifo = join(t.dir, 'fifo');
