@@ -307,12 +307,3 @@ export function parseItem(input: ItemText, digits: number, base?: CatalogItem): 
 export function sameItem(a: CatalogItem, b: CatalogItem): boolean {
   return (Object.keys(a) as (keyof CatalogItem)[]).every((k) => a[k] === b[k]);
 }
-
-/**
- * The points an item costs when paid wholly in points: its points price, else the price converted at
- * the redeem rate, rounded up so the points are worth at least the price (§4.2).
- */
-export function allPointsPrice(item: Pick<CatalogItem, 'price' | 'pointsPrice'>, redeemPointsPerUnit: Decimal.Value, digits: number): Points {
-  if (item.pointsPrice !== null) return item.pointsPrice;
-  return new Decimal(item.price).times(redeemPointsPerUnit).div(new Decimal(10).pow(digits)).ceil().toNumber();
-}

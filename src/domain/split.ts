@@ -110,11 +110,14 @@ export function couponDiscount(coupon: CouponDiscount, base: Minor): Minor {
   return Math.max(0, Math.min(d, base));
 }
 
-/** Points a points-only line needs: its all-points price, else its amount at the redeem rate in whole steps. */
+/**
+ * Points a points-only line needs: a unit's all-points price, else a unit's price at the redeem rate in
+ * whole steps (rounded up: worth at least the price), times the quantity. Per unit, so three bought at
+ * once cost what three bought one at a time do, and a unit refunded gives back what a unit cost.
+ */
 export function pointsForLine(line: CartLine, step: Points, stepValue: Minor): Points {
-  if (line.pointsPrice !== null) return line.pointsPrice * line.quantity;
-  const amount = line.unitPrice * line.quantity;
-  return Math.ceil(amount / stepValue) * step;
+  const unit = line.pointsPrice !== null ? line.pointsPrice : Math.ceil(line.unitPrice / stepValue) * step;
+  return unit * line.quantity;
 }
 
 /**

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { allPointsPrice, type CatalogItem, DEFAULT_COUPON_DAYS, parseItem, sameItem } from '../../src/domain/catalog.js';
-import { formatMoney, pointsValue } from '../../src/domain/money.js';
+import { type CatalogItem, DEFAULT_COUPON_DAYS, parseItem, sameItem } from '../../src/domain/catalog.js';
+import { formatMoney, pointsStep, pointsValue } from '../../src/domain/money.js';
+import { pointsForLine } from '../../src/domain/split.js';
 
 const ok = (input: Parameters<typeof parseItem>[0], base?: CatalogItem, digits = 2): CatalogItem => {
   const r = parseItem(input, digits, base);
@@ -176,18 +177,23 @@ describe('money round-trip and all-points price', () => {
     );
   });
 
-  it('the converted all-points price is worth at least the price, and one point less is not', () => {
+  it("a points-only unit's converted price is worth at least its price, one step less is not, and a line is its units'", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 10 ** 9 }), fc.constantFrom('100', '1000', '33', '7.5', '1'), (price, ppu) => {
-        const pts = allPointsPrice({ price, pointsPrice: null }, ppu, 2);
-        expect(pointsValue(pts, ppu, 2)).toBeGreaterThanOrEqual(price);
-        expect(pointsValue(pts - 1, ppu, 2)).toBeLessThan(price);
+      fc.property(fc.integer({ min: 1, max: 10 ** 9 }), fc.integer({ min: 1, max: 50 }), fc.constantFrom('100', '1000', '33', '7.5', '1', '3', '0.3'), (price, quantity, ppu) => {
+        const step = pointsStep(ppu, 2);
+        const stepValue = pointsValue(step, ppu, 2);
+        const line = (q: number) => pointsForLine({ sku: 'P', name: 'P', category: null, kind: 'goods', pay: 'points', quantity: q, unitPrice: price, pointsPrice: null, maxPointsRatio: null }, step, stepValue);
+        const unit = line(1);
+        expect(unit % step).toBe(0);
+        expect(pointsValue(unit, ppu, 2)).toBeGreaterThanOrEqual(price);
+        expect(pointsValue(unit - step, ppu, 2)).toBeLessThan(price);
+        expect(line(quantity)).toBe(unit * quantity);
       }),
     );
   });
 
   it('uses the points price when there is one', () => {
-    expect(allPointsPrice({ price: 16800, pointsPrice: 15000 }, 100, 2)).toBe(15000);
-    expect(allPointsPrice({ price: 16800, pointsPrice: null }, 100, 2)).toBe(16800);
+    const p = (pointsPrice: number | null, quantity: number) => pointsForLine({ sku: 'P', name: 'P', category: null, kind: 'goods', pay: 'points', quantity, unitPrice: 16800, pointsPrice, maxPointsRatio: null }, 1, 1);
+    expect([p(15000, 1), p(15000, 3), p(null, 2)]).toEqual([15000, 45000, 33600]);
   });
 });

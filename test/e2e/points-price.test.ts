@@ -98,3 +98,24 @@ describe('an item stored with a points price of 0 (an older ledger) is never giv
     expect(c).toMatchObject({ status: 'paid', pointsUsed: 4000, pointsValue: '50.00', cashPaid: '0.00' });
   });
 });
+
+describe('a points-only item priced at the redeem rate costs the same points a unit, however many are bought', () => {
+  it('10.01 at 3 points a yuan: 33 points a unit, 99 for three in one order as one at a time, 33 back for one refunded', () => {
+    const t = sceneLedger('per-unit', (s) => {
+      writeFileSync(join(s.dir, 'r.json'), JSON.stringify({ redeem: { pointsPerUnit: '3' } }));
+      s.ok(['rules', 'apply', join(s.dir, 'r.json'), '--yes'], { now: NOW });
+      s.ok(['member', 'add', '--id', 'M1', '--name', 'A'], { now: NOW });
+      s.ok(['member', 'adjust', 'M1', '--points', '1000', '--reason', 'seed'], { now: NOW });
+      s.ok(['catalog', 'add', '--sku', 'PP', '--name', 'gift', '--price', '10.01', '--pay', 'points'], { now: NOW });
+    }, { now: NOW });
+    const one = t.ok(['checkout', 'quote', '--member', 'M1', '--item', 'PP:1'], { now: NOW });
+    const three = t.ok(['checkout', 'quote', '--member', 'M1', '--item', 'PP:3'], { now: NOW });
+    expect([one.pointsUsed, three.pointsUsed]).toEqual([33, 99]);
+    expect([one.pointsValue, three.pointsValue]).toEqual(['10.01', '30.03']);
+    const paid = t.ok(['checkout', '--member', 'M1', '--item', 'PP:3', '--tender', 'card', '--yes'], { now: NOW });
+    expect(paid.pointsUsed).toBe(99);
+    const back = t.ok(['order', 'refund', paid.orderId, '--line', 'PP:1', '--yes'], { now: NOW });
+    expect(back.pointsReturned).toBe(33);
+    expect(t.verify().ok).toBe(true);
+  });
+});

@@ -483,8 +483,8 @@ export class Spec4Model {
       const pays = new Decimal(amounts[i] - discounts[i]).times(own).floor().toNumber();
       return c.item.pointsDiscount ? faceCapOf(pays, c.item.pointsDiscount) : pays; // issue 18
     });
-    // A points line takes its --points-price, else its price at the redeem rate in whole steps.
-    const required = cart.map((c, i) => (c.item.pay !== 'points' ? 0 : c.item.pointsPrice !== null ? c.item.pointsPrice * c.quantity : Math.ceil(amounts[i] / stepValue) * step));
+    // A points line takes its --points-price, else its price at the redeem rate in whole steps, a unit at a time.
+    const required = cart.map((c) => (c.item.pay !== 'points' ? 0 : (c.item.pointsPrice ?? Math.ceil(c.item.price / stepValue) * step) * c.quantity));
     const need = required.reduce((a, b) => a + b, 0);
     const maxSteps = Math.floor(cover.reduce((a, b) => a + b, 0) / stepValue);
     const available = Math.max(0, this.available(m, now));

@@ -256,7 +256,7 @@ async function runOn(product: Product, sc: { rules: Rules; ops: Op[] }, stats: R
     const m = model.members.get(memberId);
     const rules = model.rulesAt(now);
     const { step, stepValue } = model.step(rules);
-    const need = cart.reduce((a, c) => a + (c.item.pay !== 'points' ? 0 : c.item.pointsPrice !== null ? c.item.pointsPrice * c.quantity : Math.ceil((c.item.price * c.quantity) / stepValue) * step), 0);
+    const need = cart.reduce((a, c) => a + (c.item.pay !== 'points' ? 0 : (c.item.pointsPrice ?? Math.ceil(c.item.price / stepValue) * step) * c.quantity), 0);
     const room = cart.reduce((a, c) => a + (c.item.pay === 'mixed' ? Math.floor(c.item.price * c.quantity * Math.min(Number(rules.redeem.maxRatio), Number(c.item.maxPointsRatio ?? 1)) * (c.item.pointsDiscount ? (100 - Number(c.item.pointsDiscount)) / 100 : 1)) : 0), 0);
     const avail = m ? Math.max(0, model.available(m, now)) : 0;
     const steps = Math.max(0, Math.min(Math.floor(room / stepValue), Math.floor((avail - need) / step)));
