@@ -11,11 +11,10 @@
 // A write outside a transaction takes the lock for itself.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
-import type { createSyncFn as CreateSyncFn } from 'synckit';
 import type { QueuedWrite, Reply, Request } from './worker.js';
+import { startSyncWorker } from './bridge.js';
 import { ddlToPg, toPg } from './dialect.js';
 
 let syncFn: ((r: Request) => Reply) | undefined;
@@ -27,15 +26,14 @@ export function startWorker(): (r: Request) => Reply {
   // Built, the worker sits beside this module; run from the sources (the test runner), it is the built one.
   const beside = fileURLToPath(new URL('./worker.js', import.meta.url));
   const path = existsSync(beside) ? beside : fileURLToPath(new URL('../../../dist/store/pg/worker.js', import.meta.url));
-  // synckit is loaded here, not with this module: every thread that opens a SQLite ledger (an import's
-  // parse workers and writer among them) loads this module, and synckit took ~45 ms of each
-  const { createSyncFn } = createRequire(import.meta.url)('synckit') as { createSyncFn: typeof CreateSyncFn };
   // The worker's young generation stays small (its heap holds a statement's rows at a time): V8 sizes
   // it when the worker's isolate is made, from this flag, which is put back once the worker has
   // answered. Its default would let the worker keep some 30 MB more of an import's memory budget.
   setFlagsFromString(`--max-semi-space-size=${WORKER_SEMI_SPACE_MB}`);
   flagsLent = true;
-  syncFn = createSyncFn(path) as unknown as (r: Request) => Reply;
+  // one worker a process, also when the test runner loads this module twice (the sources and dist/)
+  const shared = globalThis as Record<symbol, ((r: Request) => Reply) | undefined>;
+  syncFn = shared[Symbol.for('pointsmall.pg.worker')] ??= startSyncWorker<Request, Reply>(path);
   return syncFn;
 }
 const call = (r: Request): Reply => {
@@ -94,7 +92,7 @@ function sqliteCode(state: string | undefined): string {
 }
 
 // Connection ids are the worker's keys: unique in the thread, also across copies of this module that share
-// the one worker (synckit keeps a worker per file; the test runner loads both the sources and dist/).
+// the one worker (one a process, even when the test runner loads both the sources and dist/).
 const connIds = ((globalThis as Record<symbol, { next: number } | undefined>)[Symbol.for('pointsmall.pg.connIds')] ??= { next: 1 });
 
 export interface RunResult {

@@ -1,11 +1,16 @@
 // The PostgreSQL side of the synchronous bridge: a worker thread holding the `pg` connections. The main
-// thread asks through synckit and blocks until the answer, so the store keeps one synchronous API on both
+// thread asks through bridge.ts and blocks until the answer, so the store keeps one synchronous API on both
 // backends (better-sqlite3 is synchronous; pg is not). One message is one round trip to the server.
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { runAsWorker } from 'synckit';
+import { createRequire } from 'node:module';
 import pg from 'pg';
-import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import type * as CopyStreams from 'pg-copy-streams';
+import { workerServe } from './bridge.js';
+
+// COPY's streams are loaded by the first COPY: most commands never make one.
+let copyStreams: typeof CopyStreams | undefined;
+const streams = (): typeof CopyStreams => (copyStreams ??= createRequire(import.meta.url)('pg-copy-streams') as typeof CopyStreams);
 
 // Values come back as the SQLite store would give them: integers as numbers (every amount and count
 // the ledger keeps is below 2^53), sums as numbers, booleans as 1 and 0.
@@ -136,7 +141,7 @@ function queueOf(conn: number): Queue {
 }
 
 function copy(c: pg.Client, text: string, data: string | Uint8Array): Promise<number> {
-  const stream = c.query(copyFrom(text));
+  const stream = c.query(streams().from(text));
   return new Promise<number>((resolve, reject) => {
     stream.on('finish', () => resolve(stream.rowCount));
     stream.on('error', reject);
@@ -303,7 +308,7 @@ const READ_AHEAD = 8 << 20;
 interface Outgoing {
   conn: number;
   client: pg.Client;
-  stream: ReturnType<typeof copyTo>;
+  stream: ReturnType<typeof CopyStreams.to>;
   chunks: Buffer[];
   size: number;
   ended: boolean;
@@ -329,7 +334,7 @@ async function openOut(r: Extract<Request, { op: 'copyOutOpen' }>): Promise<Repl
   try {
     await c.query(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY${r.snapshot ? `; SET TRANSACTION SNAPSHOT '${r.snapshot.replace(/'/g, "''")}'` : ''}`);
     const shape = await c.query({ text: `SELECT * FROM (${r.text}) pm_shape LIMIT 0`, rowMode: 'array' });
-    const stream = c.query(copyTo(`COPY (${r.text}) TO STDOUT`));
+    const stream = c.query(streams().to(`COPY (${r.text}) TO STDOUT`));
     const o: Outgoing = { conn: r.conn, client: c, stream, chunks: [], size: 0, ended: false, error: null, wake: null };
     const wake = () => {
       const w = o.wake;
@@ -399,7 +404,7 @@ function closeOut(id: number): void {
   }
 }
 
-runAsWorker(async (r: Request): Promise<Reply> => {
+workerServe(async (r: Request): Promise<Reply> => {
   let reply: Reply;
   try {
     reply = await handle(r);
