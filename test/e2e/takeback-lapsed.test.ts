@@ -93,7 +93,7 @@ describe('take-backs leave lapsed lots to the expiry run (SPEC §7 over §4.6)',
       t.ok(['import', 'purchases', importFile(t, 'p.csv', 'P1,M1,2025-11-13 10:00,500.00\n'), '--source', 'shop'], { now: LATER });
       t.ok(['import', 'purchases', importFile(t, 'r.csv', 'P2,M1,2025-11-14 12:00,-800.00\n'), '--source', 'shop'], { now: LATER });
     });
-    expect(without).toEqual({ balance: -300, available: 0, debt: 300, lifetimeEarned: -300, expired: 1000 });
+    expect(without).toEqual({ balance: -300, available: -300, debt: 300, lifetimeEarned: -300, expired: 1000 });
     expect(withRun).toEqual(without);
   });
 
@@ -103,7 +103,7 @@ describe('take-backs leave lapsed lots to the expiry run (SPEC §7 over §4.6)',
       t.ok(['member', 'adjust', 'M1', '--points', '-500', '--reason', 'spent', '--yes'], { now: LATER });
       t.ok(['purchase', 'void', 'shop', 'P1', '--yes'], { now: LATER });
     });
-    expect(without).toEqual({ balance: -500, available: 0, debt: 500, lifetimeEarned: 0, expired: 1000 });
+    expect(without).toEqual({ balance: -500, available: -500, debt: 500, lifetimeEarned: 0, expired: 1000 });
     expect(withRun).toEqual(without);
   });
 });
