@@ -55,6 +55,17 @@ export function spendableLots<T extends { expiresOn: LocalDate | null }>(lots: r
 }
 
 /**
+ * The lots a take-back (a return, a refund's earned points, the part of a voided purchase the member spent)
+ * may take from: §7 "Expired is expired" governs §4.6's "earliest-expiring lots", so a lot lapsed on the
+ * take-back's own date is not one, posted by an expiry run or not; nor is one lapsed by the ledger's
+ * `today` (a backdated return or void is made now, and an expiry run up to today would have posted that lot
+ * already). Lapsed lots are left for `expire run`: the same books whether or not it ran first.
+ */
+export function takeBackLots<T extends { expiresOn: LocalDate | null }>(lots: readonly T[], takeBackDay: LocalDate, today: LocalDate): T[] {
+  return spendableLots(lots, takeBackDay > today ? takeBackDay : today);
+}
+
+/**
  * Takes `points` from the lots in spending order. Returns the takes and the shortfall
  * (points the lots could not cover: a debt when a return takes back more than is left).
  */

@@ -25,8 +25,8 @@ export interface PurchaseTakeBack {
 /**
  * A voided purchase's `points` taken back: first what is left in the lots its accrual created, then
  * the part of them an expiry run expired (reversed, never taken from the member), then the rest from
- * the member's other lots (`others`, in take-back order: earliest-expiring first, lapsed ones
- * included), and what those cannot cover becomes debt.
+ * the member's other lots (`others`: the live ones, takeBackLots; taken earliest-expiring first), and
+ * what those cannot cover becomes debt.
  */
 export function takeBackPurchase(own: readonly OwnLot[], others: readonly OpenLot[], points: Points): PurchaseTakeBack {
   let left = points;

@@ -5,7 +5,8 @@
 // repays debt, what a return takes from which lot — is worked out where it is applied.
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { takeFromLots } from '../domain/lots.js';
+import { takeBackLots, takeFromLots } from '../domain/lots.js';
+import { localDate } from '../domain/time.js';
 import { type NewPosting, chainHash, journal, movedContent } from '../store/journal.js';
 import type { Ledger } from './ledger.js';
 import { members } from '../store/members.js';
@@ -242,6 +243,7 @@ export class PlanApplier {
     let id = pr.lastId();
     if (l.store.pg) j.followOpenLots(p.opStr.filter((_, k) => k % OP_S === 0 && p.opNum[(k / OP_S) * OP_N] === RETURN));
     let prev = end.hash;
+    const today = localDate(l.now.getTime(), l.zone); // the ledger's today (ledgerToday)
     for (let i = 0; i < ops; i++) {
       const id = p.head + 1 + i;
       const s = i * OP_S;
@@ -271,7 +273,8 @@ export class PlanApplier {
         if (entries.length >= ENTRIES_PER_WRITE * 10) write();
       } else {
         write(); // the lots a return takes from are written first
-        const { takes, shortfall } = takeFromLots(j.openLots(memberId), points);
+        // from live lots only (takeBackLots: §7 over §4.6), as debitPoints takes a return
+        const { takes, shortfall } = takeFromLots(takeBackLots(j.openLots(memberId), localDate(at, l.zone), today), points);
         for (const t of takes) j.moveLot(id, t.lotId, -t.points);
         if (shortfall) this.changeDebt(memberId, shortfall, debtChange);
       }

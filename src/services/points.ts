@@ -1,7 +1,7 @@
 // The two ways points move for a member: a credit (a new lot, repaying any debt first) and a debit
 // (taken from lots in spending order). Both post one balanced journal entry; call inside store.write().
 import { RefusedError } from '../errors.js';
-import { spendableLots, takeFromLots, type LotTake } from '../domain/lots.js';
+import { spendableLots, takeBackLots, takeFromLots, type LotTake } from '../domain/lots.js';
 import { POINTS_MAX } from '../domain/money.js';
 import { localDate, type LocalDate } from '../domain/time.js';
 import { books } from '../store/books.js';
@@ -110,10 +110,11 @@ export function debitPoints(l: Ledger, d: DebitInput): DebitResult {
   const j = l.store.get(journal);
   const m = l.store.get(members).get(d.memberId);
   const available = m ? availableOf(l, m) : 0;
-  // §7: a spend never touches a lot lapsed on its date, posted by an expiry run or not. A take-back
-  // (allowDebt: a return, a refund's earned points) is not a spend: it takes from the earliest-expiring
-  // lots, lapsed ones included (§4.6), and leaves a debt if short.
-  const lots = d.allowDebt ? j.openLots(d.memberId) : spendableLots(j.openLots(d.memberId), localDate(d.at, l.zone));
+  // §7: a spend never touches a lot lapsed on its date, posted by an expiry run or not. Nor does a
+  // take-back (allowDebt: a return, a refund's earned points): it takes from the earliest-expiring live
+  // lots (§4.6 read under §7, takeBackLots) and leaves a debt if short; lapsed lots are the expiry run's.
+  const day = localDate(d.at, l.zone);
+  const lots = d.allowDebt ? takeBackLots(j.openLots(d.memberId), day, ledgerToday(l)) : spendableLots(j.openLots(d.memberId), day);
   const { takes, shortfall } = takeFromLots(lots, d.points);
   if (!d.allowDebt && (shortfall > 0 || d.points > available)) {
     throw new RefusedError(

@@ -8,12 +8,13 @@
 // corrected file. Orders of the run still waiting in review are rejected.
 import { RefusedError, UsageError, NotFoundError } from '../errors.js';
 import { expiresOn } from '../domain/rules.js';
-import { shownInstant } from '../domain/time.js';
+import { localDate, shownInstant } from '../domain/time.js';
+import { takeBackLots } from '../domain/lots.js';
 import { type ImportRunRow, type StoredPurchase, importRuns } from '../store/importRuns.js';
 import { members } from '../store/members.js';
 import { reviewQueue } from '../store/review.js';
 import { type Ctx, type Ledger, rulesAt, withLedger } from './ledger.js';
-import { recordAudit, refuseCeiling } from './points.js';
+import { ledgerToday, recordAudit, refuseCeiling } from './points.js';
 import { journal, type NewPosting } from '../store/journal.js';
 import { giveBackReturn, takeBackPurchase } from '../domain/voids.js';
 
@@ -236,13 +237,13 @@ function voidAll(l: Ledger, run: ImportRunRow | null, source: string, purchases:
  * A voided purchase's points taken back, as into a ledger that never saw it: from the lot its accrual
  * created first (lapsed or not); the part of that lot an expiry run expired goes back from `expired` to
  * `issued` (it was never the member's to give back); only the rest, what the member spent of it, comes
- * from the member's other lots, earliest-expiring first (lapsed ones included), and what they cannot
- * cover becomes debt. One entry; the member's postings and the expired reversal add up to the points.
+ * from the member's other live lots, earliest-expiring first (takeBackLots: lapsed ones are the expiry
+ * run's, §7 over §4.6), and what they cannot cover becomes debt. One entry; the member's postings and the expired reversal add up to the points.
  */
 function voidPurchasePoints(l: Ledger, p: StoredPurchase, ref: string, memo: string, ownLots: { lotId: number; expired: number }[]): number {
   const j = l.store.get(journal);
   const own = ownLots.map((x) => ({ ...x, remaining: j.lotRemaining(x.lotId) }));
-  const plan = takeBackPurchase(own, j.openLots(p.member_id), p.points);
+  const plan = takeBackPurchase(own, takeBackLots(j.openLots(p.member_id), localDate(p.purchased_at, l.zone), ledgerToday(l)), p.points);
   const fromMember = p.points - plan.unexpire;
   const postings: NewPosting[] = [];
   if (fromMember > 0) postings.push({ account: 'member', memberId: p.member_id, points: -fromMember });

@@ -235,11 +235,17 @@ export class LedgerModel {
     if (rest > 0) m.lots.push({ seq: ++this.lotSeq, points: rest, remaining: rest, earnedAt: at, expiresOn: this.expiresOn(at) });
   }
 
-  /** Takes points in spending order; what the lots cannot cover becomes debt. */
-  debit(m: Member, points: number): void {
+  /**
+   * A take-back (a return, a refund's earned points) at `at`, made at `now`: takes points in spending
+   * order from live lots only (SPEC §7 "Expired is expired" over §4.6: not lapsed on the later of both
+   * dates, so the same whether or not an expiry run came first); what they cannot cover becomes debt.
+   */
+  debit(m: Member, points: number, at: number, now: number): void {
+    const day = localDate(Math.max(at, now));
     let left = points;
     for (const l of this.spendingOrder(m)) {
       if (left === 0) break;
+      if (l.expiresOn !== null && l.expiresOn < day) continue;
       const t = Math.min(l.remaining, left);
       l.remaining -= t;
       left -= t;
@@ -326,7 +332,7 @@ export class LedgerModel {
         s.pointsAccrued += pts;
         this.totals.issued += pts;
       } else {
-        this.debit(m, pts);
+        this.debit(m, pts, p.purchasedAt, now);
         s.pointsReturned += pts;
         this.totals.returned += pts;
       }
@@ -480,7 +486,7 @@ export class LedgerModel {
     for (const t of order.takes) t.lot.remaining += t.points;
     this.totals.redeemed -= order.used;
     if (order.earned > 0) {
-      this.debit(m, order.earned);
+      this.debit(m, order.earned, now, now);
       this.totals.issued -= order.earned;
     }
     return 'ok';

@@ -8,7 +8,9 @@
 //   them from the spendable lots in spending order, and capture takes exactly those.
 // - Spending (checkout, hold, negative adjust) uses only lots not lapsed (§7 "Expired is expired") and
 //   not reserved; take-backs (returns, a refund's earned points) come from the earliest-expiring lots
-//   (§4.6), lapsed ones included, never reserved points, and leave a debt if short.
+//   (§4.6) that are live (§7 governs: not lapsed on the later of the take-back's own date and today, so
+//   the same whether or not an expiry run came first), never reserved points, and leave a debt if short;
+//   lapsed lots are left for the expiry run.
 // - `redeem.minPoints` applies to the mixed lines' part (§4.6): a request whose mixed part is 0 or at
 //   least minPoints (MIN_POINTS_ON below names the other reading, the total, in one place).
 // - A checkout's earning base is its cash spread over the lines by gross amount (§4.1.5 as written).
@@ -303,10 +305,15 @@ export class Spec4Model {
     const rest = points - repaid;
     if (rest > 0) m.lots.push({ seq: ++this.lotSeq, points: rest, remaining: rest, reserved: 0, earnedAt: at, expiresOn });
   }
-  /** A take-back: earliest-expiring lots first (lapsed included, reserved points not); debt if short. */
-  takeBack(m: Member, points: number): void {
+  /**
+   * A take-back at `at`, made at `now`: earliest-expiring live lots first (not lapsed on the later of
+   * both dates, §7 over §4.6; reserved points not); debt if short.
+   */
+  takeBack(m: Member, points: number, at: number, now: number): void {
+    const day = localDate(Math.max(at, now));
     let left = points;
     for (const l of this.spendingOrder(m)) {
+      if (l.expiresOn !== null && l.expiresOn < day) continue;
       const t = Math.min(l.remaining - l.reserved, left);
       l.remaining -= t;
       left -= t;
@@ -425,7 +432,7 @@ export class Spec4Model {
       const parts = lines.map((r) => ({ sku: r.sku, category: r.category, base: Math.abs(r.quantity * r.unitPrice) }));
       if (amount < 0) {
         const pts = this.orderPoints(m, rules, parts, first.at, amount, true);
-        this.takeBack(m, pts);
+        this.takeBack(m, pts, first.at, now);
         m.lifetimeEarned -= pts;
         s.pointsReturned += pts;
       } else {
@@ -686,7 +693,7 @@ export class Spec4Model {
       back[k].t.lot.remaining += back[k].n - cut;
     }
     if (res.pointsTakenBack > 0) {
-      this.takeBack(m, res.pointsTakenBack);
+      this.takeBack(m, res.pointsTakenBack, now, now);
       m.lifetimeEarned -= res.pointsTakenBack;
     }
     res.complete = o.lines.every((l) => l.refundedQty === l.quantity);
