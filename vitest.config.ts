@@ -19,6 +19,7 @@ export const SQLITE_ONLY: string[] = [
   'test/e2e/verify-books.test.ts',
   'test/e2e/verify-key.test.ts',
   'test/e2e/verify-coupons.test.ts',
+  'test/e2e/verify-orders.test.ts',
   // no ledger at all, so nothing a backend changes: a second run would repeat the first
   'test/e2e/help.test.ts', // --help of every command, --version: commander's text
   'test/e2e/repeated-options.test.ts', // refused while the options are parsed, before any ledger is opened

@@ -3,8 +3,9 @@ import { chainHash, chainMac, entryContent, GENESIS_HASH, type NewPosting } from
 import { bookChecks, coreChecks, extraChecks, type Mismatch, verifyQueries } from '../store/verify.js';
 import { LotBooks, LotsOutOfOrder } from './verifyBooks.js';
 import { checkCoupons } from './verifyCoupons.js';
+import { checkOrders } from './verifyOrders.js';
 import { LedgerCorruptError } from '../errors.js';
-import { type Ctx, type Ledger, withLedger } from './ledger.js';
+import { type Ctx, type Ledger, parseStoredRules, withLedger } from './ledger.js';
 import '../store/holds.js'; // registers the open-holds checks of the checkout area
 import '../store/books.js'; // registers the §5 check of lots with holds open
 import '../store/importRuns.js'; // registers the check of voided purchases
@@ -187,6 +188,10 @@ function verifyPass(l: Ledger, anchors: readonly Anchor[], sortedLots: boolean):
     checks.push(fromProblems('lot-expiry', "every lot expires when the rules in force at its earning say", books.expiry));
     checks.push(fromProblems('member-debt', 'every debt cache is what the journal and lots leave', books.debt));
     for (const x of bookChecks) checks.push(fromMismatches(x.name, x.okDetail, q.extra(x.sql)));
+    const documents = new Map(q.rulesVersions().map((v) => [v.id, v.document]));
+    const ob = checkOrders(q, (id) => (documents.has(id) ? parseStoredRules(l, id, documents.get(id)!) : null), l.digits);
+    checks.push(fromProblems('order-lines-add-up', `${ob.orderCount} order(s): each one's lines add up to its subtotal, discount, points used, cash paid and points discount; its points value is §4.2's value of its points by its rules version; each line is paid as its pay mode says (cash + points value + points discount + discount share = its amount) and its earned points are spread over the lines' cash. The points used are the journal's (orders-match-entries); the cash paid is in no chained data, so it is proved only by agreeing with the amounts and the points`, ob.orders));
+    checks.push(fromProblems('refund-lines-add-up', `${ob.refundCount} refund(s): each one's points, cash and earned are the sums of its lines, and no line gives back more units than it had nor other than its share of what it carried (the last unit the exact remainder). The points and earned are the journal's (refunds-match-entries); the cash refunded is in no chained data, only bounded by the lines' cash`, ob.refunds));
     const cp = checkCoupons(q, l.zone, l.digits);
     // A coupon's terms are not in the journal: they are recomputed from its item and the item's recorded changes.
     const unproven = cp.unproven.count ? `; ${cp.unproven.count} coupon(s)' value and expiresOn could not be recomputed (${cp.unproven.first})` : '';

@@ -55,6 +55,8 @@ describe('order lines follow their pay modes (§4.5)', () => {
     expect(t.ok(['order', 'refund', o.orderId, '--line', 'GIFT:1', '--yes'])).toMatchObject({ pointsReturned: 900, cashRefunded: '21.00', pointsTakenBack: 21 });
     expect(t.ok(['order', 'refund', o.orderId, '--yes'])).toMatchObject({ pointsReturned: 2100, cashRefunded: '49.00', pointsTakenBack: 49, complete: true });
     expect(t.ok(['member', 'show', 'M1']).balance).toBe(5000);
+    // verify knows such an order by its shares spread by amount, and its refunds by the stored shares
+    expect(failed(t)).toEqual([]);
   });
 });
 

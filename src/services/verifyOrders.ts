@@ -1,0 +1,332 @@
+// ledger verify, each order from itself and the journal (SPEC §4.3, §4.5, §7): its lines add up to its
+// cash, points and points value, each line is paid as its pay mode says, and its refunds never return more
+// than a line carried. The journal holds the points (orders-match-entries, refunds-match-entries prove the
+// order's and the refunds' against it); cash is in no chained data, so the cash figures are proved only by
+// agreeing with each other, with the amounts and with the points.
+import { Decimal } from 'decimal.js';
+import { allocateProportionally, pointsStep } from '../domain/money.js';
+import { cumulative, spreadEarned } from '../domain/refund.js';
+import type { Rules } from '../domain/rules.js';
+import { paysWithDiscount } from '../domain/split.js';
+import type { VerifyQueries } from '../store/verify.js';
+
+const MAX_REPORTED = 5;
+
+class Problems {
+  readonly rows: { subject: string; detail: string }[] = [];
+  count = 0;
+  add(subject: string, detail: string): void {
+    this.count++;
+    if (this.rows.length < MAX_REPORTED) this.rows.push({ subject, detail });
+  }
+}
+
+interface Order {
+  seq: number;
+  id: string;
+  status: string;
+  rulesVersion: number;
+  subtotal: number;
+  discount: number;
+  total: number;
+  pointsUsed: number;
+  pointsValue: number;
+  cashPaid: number;
+  pointsDiscount: number;
+  pointsEarned: number;
+  lines: Line[];
+}
+
+interface Line {
+  lineNo: number;
+  sku: string;
+  pay: string;
+  quantity: number;
+  unitPrice: number;
+  amount: number;
+  discount: number;
+  points: number;
+  cash: number;
+  earned: number;
+  pct: string | null;
+  pointsDiscount: number;
+}
+
+interface Refund {
+  id: number;
+  orderId: string;
+  points: number;
+  cash: number;
+  earned: number;
+  lines: { lineNo: number; sku: string; quantity: number; points: number; cash: number; earned: number }[];
+}
+
+export interface OrderBooks {
+  /** order-lines-add-up */
+  orders: Problems;
+  /** refund-lines-add-up */
+  refunds: Problems;
+  orderCount: number;
+  refundCount: number;
+}
+
+/** What a rules version says of redeeming: the step (§4.2) and its value. */
+interface Redeem {
+  step: number;
+  stepValue: number;
+  rate: string;
+}
+
+const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
+const same = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/**
+ * `rulesOf(id)`: the parsed rules version (null when there is none). Streams orders with their lines and
+ * refunds with theirs side by side, in order of seq.
+ */
+export function checkOrders(q: VerifyQueries, rulesOf: (id: number) => Rules | null, digits: number): OrderBooks {
+  const orders = new Problems();
+  const refunds = new Problems();
+  const money = (m: number) => (m / 10 ** digits).toFixed(digits);
+  const redeemCache = new Map<number, Redeem | null>();
+  const redeemOf = (id: number): Redeem | null => {
+    if (!redeemCache.has(id)) {
+      const r = rulesOf(id);
+      if (!r) redeemCache.set(id, null);
+      else {
+        const step = pointsStep(r.redeem.pointsPerUnit, digits);
+        const stepValue = new Decimal(step).times(new Decimal(10).pow(digits)).div(r.redeem.pointsPerUnit).toNumber();
+        redeemCache.set(id, { step, stepValue, rate: r.redeem.pointsPerUnit.toString() });
+      }
+    }
+    return redeemCache.get(id)!;
+  };
+
+  /** Why the order does not add up, or null. */
+  const orderProblem = (o: Order): string | null => {
+    if (o.lines.length === 0) return 'has no lines';
+    for (const l of o.lines) {
+      if (l.quantity <= 0 || l.amount !== l.quantity * l.unitPrice) return `line ${l.lineNo} (${l.sku}) has amount ${money(l.amount)} for ${l.quantity} × ${money(l.unitPrice)}`;
+    }
+    const amounts = o.lines.map((l) => l.amount);
+    const subtotal = sum(amounts);
+    if (o.subtotal !== subtotal) return `records a subtotal of ${money(o.subtotal)} but its lines' amounts add up to ${money(subtotal)}`;
+    const discount = sum(o.lines.map((l) => l.discount));
+    if (o.discount !== discount) return `records a discount of ${money(o.discount)} but its lines' discount shares add up to ${money(discount)}`;
+    if (o.total !== subtotal - discount) return `records a total of ${money(o.total)} but its subtotal ${money(subtotal)} less its discount ${money(discount)} is ${money(subtotal - discount)}`;
+    const points = sum(o.lines.map((l) => l.points));
+    if (points !== o.pointsUsed) return `used ${o.pointsUsed} points but its lines carry ${points}`;
+    const cash = sum(o.lines.map((l) => l.cash));
+    if (cash !== o.cashPaid) return `was paid ${money(o.cashPaid)} in cash but its lines carry ${money(cash)}`;
+    const pdisc = sum(o.lines.map((l) => l.pointsDiscount));
+    if (pdisc !== o.pointsDiscount) return `records a points discount of ${money(o.pointsDiscount)} but its lines' add up to ${money(pdisc)}`;
+    if (o.cashPaid + o.pointsValue + o.pointsDiscount !== o.total) {
+      return `was paid ${money(o.cashPaid)} in cash, ${money(o.pointsValue)} in points value and ${money(o.pointsDiscount)} in points discount, which is not its total ${money(o.total)}`;
+    }
+    const r = redeemOf(o.rulesVersion);
+    if (!r) return `names rules version ${o.rulesVersion}, which does not exist`;
+    const earned = sum(o.lines.map((l) => l.earned));
+    if (earned !== o.pointsEarned) return `earned ${o.pointsEarned} points but its lines carry ${earned}`;
+    const pointsLines = o.lines.filter((l) => l.pay === 'points');
+    const onPointsLines = sum(pointsLines.map((l) => l.amount - l.discount));
+    const problem = splitProblem(o, r, onPointsLines, sum(pointsLines.map((l) => l.points)));
+    if (problem === null) return null;
+    // Orders recorded before the pay-mode rule keep their shares spread by line amount (docs/architecture.md,
+    // "Order lines"): the points-only lines' own points are not on their lines, so of the points value only
+    // this is known: the rest of the points paid the other lines in whole steps.
+    const oldSplit =
+      same(allocateProportionally(o.pointsUsed, amounts), o.lines.map((l) => l.points)) &&
+      same(allocateProportionally(o.cashPaid, amounts), o.lines.map((l) => l.cash)) &&
+      same(allocateProportionally(o.pointsEarned, amounts), o.lines.map((l) => l.earned)) &&
+      o.lines.every((l) => l.pointsDiscount === 0);
+    const rest = o.pointsValue - onPointsLines;
+    if (oldSplit && rest >= 0 && rest % r.stepValue === 0 && (rest / r.stepValue) * r.step <= o.pointsUsed) return null;
+    return problem;
+  };
+
+  /** The points value (§4.2), each line's pay mode (§4.5) and the earned points' spread, for an order whose sums add up. */
+  const splitProblem = (o: Order, r: Redeem, onPointsLines: number, pointsOnPointsLines: number): string | null => {
+    const mixedPoints = o.pointsUsed - pointsOnPointsLines;
+    if (mixedPoints < 0 || mixedPoints % r.step !== 0) {
+      return `uses ${mixedPoints} points on lines paid partly in cash: not whole steps of ${r.step} (§4.2 at ${r.rate} points per unit)`;
+    }
+    const value = onPointsLines + (mixedPoints / r.step) * r.stepValue;
+    if (o.pointsValue !== value) {
+      return `records a points value of ${money(o.pointsValue)} but its ${o.pointsUsed} points are worth ${money(value)} (${money(onPointsLines)} of points-only lines, ${mixedPoints} points at ${r.rate} per unit on the others, rules version ${o.rulesVersion})`;
+    }
+    const split = payModeProblem(o, r, mixedPoints);
+    if (split) return split;
+    const earnedByCash = spreadEarned(o.pointsEarned, o.lines.map((l) => l.cash));
+    if (!same(earnedByCash, o.lines.map((l) => l.earned))) {
+      return `its ${o.pointsEarned} earned points are spread ${o.lines.map((l) => l.earned).join('/')} over its lines, not by their cash (${earnedByCash.join('/')})`;
+    }
+    return null;
+  };
+
+  /** §4.5: each line paid as its pay mode says, its cash + points value + points discount + discount share = its amount. */
+  const payModeProblem = (o: Order, r: Redeem, mixedPoints: number): string | null => {
+    const mixed: { l: Line; value: number }[] = [];
+    for (const l of o.lines) {
+      const net = l.amount - l.discount;
+      const at = `line ${l.lineNo} (${l.sku}, ${l.pay})`;
+      if (l.cash < 0 || l.points < 0 || l.pointsDiscount < 0 || l.discount < 0) return `${at} carries a negative share (cash ${money(l.cash)}, ${l.points} points, discount ${money(l.discount)})`;
+      if (l.pay === 'cash') {
+        if (l.points !== 0 || l.pointsDiscount !== 0 || l.cash !== net) return `${at} carries ${l.points} points and ${money(l.cash)} cash: a cash-only line carries its amount less its discount share (${money(net)}) in cash and no points`;
+      } else if (l.pay === 'points') {
+        const atRate = Math.ceil(l.amount / r.stepValue) * r.step;
+        if (l.cash !== 0 || l.discount !== 0 || l.pointsDiscount !== 0) return `${at} carries ${money(l.cash)} cash and a discount of ${money(l.discount)}: a points-only line carries its points only`;
+        // The item's points price at checkout is kept neither on the line nor in the journal: a whole number per unit is all that is checked.
+        if (l.points <= 0 || (l.points !== atRate && l.points % l.quantity !== 0)) {
+          return `${at} carries ${l.points} points for ${l.quantity} unit(s): neither its amount at the redeem rate (${atRate}) nor a points price per unit`;
+        }
+      } else if (l.pay === 'mixed') {
+        const value = net - l.cash - l.pointsDiscount;
+        if (value < 0) return `${at} carries ${money(l.cash)} cash and ${money(l.pointsDiscount)} points discount, more than its amount less its discount share (${money(net)})`;
+        let want: number;
+        try {
+          want = paysWithDiscount(value, l.pct) - value;
+        } catch {
+          return `${at} has a points discount of ${l.pct}%, not a percent above 0 and at most 90`;
+        }
+        if (l.pointsDiscount !== want) return `${at} records a points discount of ${money(l.pointsDiscount)} but its points worth ${money(value)} at ${l.pct ?? 0}% give ${money(want)}`;
+        if ((value === 0) !== (l.points === 0)) return `${at} carries ${l.points} points but its amount less its discount share and cash leaves ${money(value)} for them`;
+        mixed.push({ l, value });
+      } else return `${at} has an unknown pay mode`;
+    }
+    if (mixed.length === 0) return null;
+    // splitLines: whole steps on each line worth exactly their value, or (a step worth more than a line can take)
+    // the value spread by caps and the points by value.
+    const steps = mixed.every((m) => m.l.points % r.step === 0 && m.value === (m.l.points / r.step) * r.stepValue);
+    if (steps) return null;
+    const values = mixed.map((m) => m.value);
+    if (sum(values) === (mixedPoints / r.step) * r.stepValue && same(allocateProportionally(mixedPoints, values), mixed.map((m) => m.l.points))) return null;
+    const bad = mixed.find((m) => m.l.points % r.step !== 0 || m.value !== (m.l.points / r.step) * r.stepValue)!;
+    return `line ${bad.l.lineNo} (${bad.l.sku}) carries ${bad.l.points} points but its amount ${money(bad.l.amount)} less its discount share ${money(bad.l.discount)}, cash ${money(bad.l.cash)} and points discount ${money(bad.l.pointsDiscount)} leaves ${money(bad.value)} paid by them (${r.rate} points per unit)`;
+  };
+
+  /** §4.5: a line's refunds never exceed its units, and after r of q units have returned floor(share × r / q) of its points, cash and earned. */
+  const checkRefunds = (o: Order, rs: Refund[]): void => {
+    const lines = new Map(o.lines.map((l) => [l.lineNo, l]));
+    const done = new Map<number, { q: number; points: number; cash: number; earned: number }>();
+    for (const f of rs) {
+      const s = `refund ${f.id} of ${o.id}`;
+      if (f.lines.length === 0) {
+        refunds.add(s, 'has no lines');
+        continue;
+      }
+      const t = { points: sum(f.lines.map((x) => x.points)), cash: sum(f.lines.map((x) => x.cash)), earned: sum(f.lines.map((x) => x.earned)) };
+      if (t.points !== f.points || t.cash !== f.cash || t.earned !== f.earned) {
+        refunds.add(s, `records ${f.points} points / ${money(f.cash)} cash / ${f.earned} earned but its lines add up to ${t.points} / ${money(t.cash)} / ${t.earned}`);
+        continue;
+      }
+      for (const x of f.lines) {
+        const l = lines.get(x.lineNo);
+        const ls = `order ${o.id} line ${x.lineNo}`;
+        if (!l) {
+          refunds.add(ls, `is refunded by refund ${f.id} but the order has no such line`);
+          continue;
+        }
+        if (x.sku !== l.sku) {
+          refunds.add(ls, `is ${l.sku} but refund ${f.id} returns ${x.sku}`);
+          continue;
+        }
+        const d = done.get(x.lineNo) ?? { q: 0, points: 0, cash: 0, earned: 0 };
+        done.set(x.lineNo, d);
+        d.q += x.quantity;
+        d.points += x.points;
+        d.cash += x.cash;
+        d.earned += x.earned;
+        if (x.quantity <= 0 || d.q > l.quantity) {
+          refunds.add(ls, `has ${l.quantity} unit(s) but its refunds up to refund ${f.id} return ${d.q}`);
+          continue;
+        }
+        const want = { points: cumulative(l.points, d.q, l.quantity), cash: cumulative(l.cash, d.q, l.quantity), earned: cumulative(l.earned, d.q, l.quantity) };
+        if (d.points !== want.points || d.cash !== want.cash || d.earned !== want.earned) {
+          refunds.add(
+            ls,
+            `carried ${l.points} points / ${money(l.cash)} cash / ${l.earned} earned for ${l.quantity} unit(s), so ${d.q} refunded return ${want.points} / ${money(want.cash)} / ${want.earned}, but its refunds up to refund ${f.id} returned ${d.points} / ${money(d.cash)} / ${d.earned}`,
+          );
+          // report each line once: later refunds of it repeat the same difference
+          d.points = want.points;
+          d.cash = want.cash;
+          d.earned = want.earned;
+        }
+      }
+    }
+  };
+
+  const orderIt = q.orderLinesRaw();
+  const refundIt = q.refundLinesRaw();
+  let orderCount = 0;
+  let refundCount = 0;
+  try {
+    let nextOrder = orderIt.next();
+    let nextRefund = refundIt.next();
+    /** The refunds (with their lines) of the order with this seq, and reports those of orders that do not exist before it. */
+    const refundsOf = (seq: number): Refund[] => {
+      const out: Refund[] = [];
+      while (!nextRefund.done && (nextRefund.value[0] as number) <= seq) {
+        const v = nextRefund.value;
+        const id = v[2] as number;
+        let f = out.length && out[out.length - 1].id === id ? out[out.length - 1] : undefined;
+        if (!f) {
+          f = { id, orderId: v[1] as string, points: v[3] as number, cash: v[4] as number, earned: v[5] as number, lines: [] };
+          refundCount++;
+          if ((v[0] as number) < seq) refunds.add(`refund ${id}`, `names order ${f.orderId}, which does not exist`);
+          else out.push(f);
+        }
+        if (v[6] !== null) f.lines.push({ lineNo: v[6] as number, sku: v[7] as string, quantity: v[8] as number, points: v[9] as number, cash: v[10] as number, earned: v[11] as number });
+        nextRefund = refundIt.next();
+      }
+      return out;
+    };
+    while (!nextOrder.done) {
+      const v = nextOrder.value;
+      const o: Order = {
+        seq: v[0] as number,
+        id: v[1] as string,
+        status: v[2] as string,
+        rulesVersion: v[3] as number,
+        subtotal: v[4] as number,
+        discount: v[5] as number,
+        total: v[6] as number,
+        pointsUsed: v[7] as number,
+        pointsValue: v[8] as number,
+        cashPaid: v[9] as number,
+        pointsDiscount: v[10] as number,
+        pointsEarned: v[11] as number,
+        lines: [],
+      };
+      while (!nextOrder.done && nextOrder.value[0] === o.seq) {
+        const w = nextOrder.value;
+        if (w[12] !== null) {
+          o.lines.push({
+            lineNo: w[12] as number,
+            sku: w[13] as string,
+            pay: w[14] as string,
+            quantity: w[15] as number,
+            unitPrice: w[16] as number,
+            amount: w[17] as number,
+            discount: w[18] as number,
+            points: w[19] as number,
+            cash: w[20] as number,
+            earned: w[21] as number,
+            pct: w[22] as string | null,
+            pointsDiscount: w[23] as number,
+          });
+        }
+        nextOrder = orderIt.next();
+      }
+      orderCount++;
+      const p = orderProblem(o);
+      if (p) orders.add(`order ${o.id}`, p);
+      const rs = refundsOf(o.seq);
+      if (rs.length) checkRefunds(o, rs);
+    }
+    refundsOf(Number.MAX_SAFE_INTEGER);
+  } finally {
+    orderIt.return?.();
+    refundIt.return?.();
+  }
+  return { orders, refunds, orderCount, refundCount };
+}

@@ -1,0 +1,94 @@
+// ledger verify proves each order from itself and the journal (SQLite only: each test edits the ledger's
+// file with plain SQL, as an operator with sqlite3 could, and expects exit 6 naming the order and what does
+// not add up). The same clean ledger verifies on every backend in orders-verify.test.ts.
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import type { TmpLedger } from '../helpers/cli.js';
+import { orderScene } from '../helpers/orderScene.js';
+
+type Check = { name: string; ok: boolean; detail: string };
+
+function tamper(t: TmpLedger, sql: string): void {
+  const db = new Database(t.db);
+  db.exec(sql);
+  db.close();
+}
+
+function failed(t: TmpLedger): Check[] {
+  const r = t.run(['ledger', 'verify', '--json']);
+  expect(r.code, r.stderr).toBe(6);
+  return r.json().checks.filter((c: Check) => !c.ok);
+}
+
+/** Refunds are append-only by trigger: an operator with sqlite3 drops the triggers first. */
+const UNLOCK = 'DROP TRIGGER refunds_append_only_u; DROP TRIGGER refund_lines_append_only_u;';
+
+const line = (order: string, no: number) => `WHERE order_id = '${order}' AND line_no = ${no}`;
+
+/** Each edit, the check it breaks and what its detail says. */
+const cases: { what: string; sql: string; check: string; says: string }[] = [
+  { what: 'a line given more cash', sql: `UPDATE order_lines SET cash = cash + 100 ${line('ORD-000001', 1)}`, check: 'order-lines-add-up', says: 'order ORD-000001: was paid 374.00 in cash but its lines carry 375.00' },
+  { what: 'an order given more cash paid with it', sql: `UPDATE order_lines SET cash = cash + 100 ${line('ORD-000001', 1)}; UPDATE orders SET cash_paid = cash_paid + 100 WHERE id = 'ORD-000001'`, check: 'order-lines-add-up', says: 'order ORD-000001: was paid 375.00 in cash, 0.00 in points value and 0.00 in points discount, which is not its total 374.00' },
+  { what: 'a line given more points', sql: `UPDATE order_lines SET points = points + 10 ${line('ORD-000008', 1)}`, check: 'order-lines-add-up', says: 'order ORD-000008: used 48150 points but its lines carry 48160' },
+  { what: 'points moved between lines', sql: `UPDATE order_lines SET points = points - 100 ${line('ORD-000008', 1)}; UPDATE order_lines SET points = points + 100 ${line('ORD-000008', 2)}`, check: 'order-lines-add-up', says: 'order ORD-000008: line 1 (TEA) carries 18650 points but its amount 98.00 less its discount share 0.00, cash 79.25 and points discount 0.00 leaves 18.75 paid by them (1000 points per unit)' },
+  { what: 'cash moved between lines', sql: `UPDATE order_lines SET cash = cash - 100 ${line('ORD-000008', 1)}; UPDATE order_lines SET cash = cash + 100 ${line('ORD-000008', 2)}`, check: 'order-lines-add-up', says: 'order ORD-000008: line 1 (TEA) carries 18750 points but its amount 98.00 less its discount share 0.00, cash 78.25 and points discount 0.00 leaves 19.75 paid by them' },
+  { what: 'points moved onto a cash-only line', sql: `UPDATE order_lines SET points = points - 100 ${line('ORD-000004', 1)}; UPDATE order_lines SET points = points + 100 ${line('ORD-000004', 2)}`, check: 'order-lines-add-up', says: 'order ORD-000004: line 2 (PEN, cash) carries 100 points and 11.94 cash: a cash-only line carries its amount less its discount share (11.94) in cash and no points' },
+  { what: 'points value raised', sql: `UPDATE orders SET points_value = points_value + 1000 WHERE id = 'ORD-000004'`, check: 'order-lines-add-up', says: 'order ORD-000004: was paid 276.34 in cash, 30.00 in points value and 0.00 in points discount, which is not its total 296.34' },
+  { what: 'points value raised and the cash lowered to match', sql: `UPDATE orders SET points_value = points_value + 1000, cash_paid = cash_paid - 1000 WHERE id = 'ORD-000008'; UPDATE order_lines SET cash = cash - 1000 ${line('ORD-000008', 2)}`, check: 'order-lines-add-up', says: 'order ORD-000008: records a points value of 58.15 but its 48150 points are worth 48.15 (15.05 of points-only lines, 33100 points at 1000 per unit on the others, rules version 2)' },
+  { what: 'a points discount raised', sql: `UPDATE order_lines SET points_discount = points_discount + 100, cash = cash - 100 ${line('ORD-000007', 1)}; UPDATE orders SET points_discount = points_discount + 100, cash_paid = cash_paid - 100 WHERE id = 'ORD-000007'`, check: 'order-lines-add-up', says: 'order ORD-000007: line 1 (SILK, mixed) records a points discount of 11.31 but its points worth 92.81 at 10% give 10.31' },
+  { what: 'earned points moved between lines', sql: `UPDATE order_lines SET earned = earned - 10 ${line('ORD-000008', 1)}; UPDATE order_lines SET earned = earned + 10 ${line('ORD-000008', 2)}`, check: 'order-lines-add-up', says: "order ORD-000008: its 214 earned points are spread 69/145/0 over its lines, not by their cash (79/135/0)" },
+  { what: 'a subtotal raised', sql: `UPDATE orders SET subtotal = subtotal + 100 WHERE id = 'ORD-000001'`, check: 'order-lines-add-up', says: "order ORD-000001: records a subtotal of 375.00 but its lines' amounts add up to 374.00" },
+  { what: 'a unit price lowered', sql: `UPDATE order_lines SET unit_price = 100 ${line('ORD-000001', 2)}`, check: 'order-lines-add-up', says: 'order ORD-000001: line 2 (CUP) has amount 178.00 for 2 × 1.00' },
+  {
+    what: 'a refund line given more cash than its share (caches and refund kept in step)',
+    sql: `${UNLOCK} UPDATE refund_lines SET cash = cash + 5000 WHERE refund_id = 4 AND line_no = 1; UPDATE refunds SET cash = cash + 5000 WHERE id = 4;
+          UPDATE order_lines SET refunded_cash = refunded_cash + 5000 ${line('ORD-000004', 1)}; UPDATE orders SET refunded_cash = refunded_cash + 5000 WHERE id = 'ORD-000004'`,
+    check: 'refund-lines-add-up',
+    says: 'order ORD-000004 line 1: carried 2000 points / 264.40 cash / 264 earned for 3 unit(s), so 2 refunded return 1333 / 176.26 / 176, but its refunds up to refund 4 returned 1333 / 226.26 / 176',
+  },
+  {
+    what: 'a refund line given more units than the line had',
+    sql: `${UNLOCK} UPDATE refund_lines SET quantity = 4 WHERE refund_id = 4 AND line_no = 1; UPDATE order_lines SET refunded_qty = 4 ${line('ORD-000004', 1)}`,
+    check: 'refund-lines-add-up',
+    says: 'order ORD-000004 line 1: has 3 unit(s) but its refunds up to refund 4 return 4',
+  },
+  {
+    what: 'a refund appended that pays a line out twice (append-only tables let it in)',
+    sql: `INSERT INTO refunds (order_id, at, operator, reason, points, cash, earned) VALUES ('ORD-000001', '2026-11-23T03:00:00.000Z', 'x', NULL, 0, 19600, 196);
+          INSERT INTO refund_lines (refund_id, line_no, sku, quantity, points, cash, earned) VALUES (last_insert_rowid(), 1, 'TEA', 2, 0, 19600, 196);
+          INSERT INTO refunds (order_id, at, operator, reason, points, cash, earned) VALUES ('ORD-000001', '2026-11-23T03:00:00.000Z', 'x', NULL, 0, 19600, 196);
+          INSERT INTO refund_lines (refund_id, line_no, sku, quantity, points, cash, earned) VALUES (last_insert_rowid(), 1, 'TEA', 2, 0, 19600, 196)`,
+    check: 'refund-lines-add-up',
+    says: 'order ORD-000001 line 1: has 2 unit(s) but its refunds up to refund 8 return 4',
+  },
+  { what: "a refund's cash not its lines'", sql: `${UNLOCK} UPDATE refunds SET cash = cash + 100 WHERE id = 5`, check: 'refund-lines-add-up', says: 'refund 5 of ORD-000007: records 3093 points / 66.62 cash / 65 earned but its lines add up to 3093 / 65.62 / 65' },
+  { what: 'a refund moved to another line', sql: `${UNLOCK} UPDATE refund_lines SET line_no = 2 WHERE refund_id = 5`, check: 'refund-lines-add-up', says: 'order ORD-000007 line 2: is CUP but refund 5 returns SILK' },
+];
+
+describe('ledger verify catches an order or refund that does not add up (SQLite: edits through sqlite3)', () => {
+  for (const c of cases) {
+    it(`catches ${c.what}`, () => {
+      const t = orderScene();
+      tamper(t, c.sql);
+      const f = failed(t);
+      const check = f.find((x) => x.name === c.check);
+      expect(check, JSON.stringify(f)).toBeDefined();
+      expect(check!.detail).toContain(c.says);
+    });
+  }
+
+  it("the tester's case: a line's cash raised fails verify naming the order, before and after a refund pays it out", () => {
+    const t = orderScene();
+    tamper(t, `UPDATE order_lines SET cash = cash + 100 ${line('ORD-000001', 1)}`);
+    const before = failed(t);
+    expect(before.map((x) => x.name)).toEqual(['order-lines-add-up']);
+    expect(before[0].detail).toBe('order ORD-000001: was paid 374.00 in cash but its lines carry 375.00');
+    expect(t.ok(['order', 'refund', 'ORD-000001', '--yes'])).toMatchObject({ cashRefunded: '375.00' });
+    const after = failed(t);
+    expect(after.map((x) => x.name)).toEqual(['order-lines-add-up']);
+    expect(after[0].detail).toBe('order ORD-000001: was paid 374.00 in cash but its lines carry 375.00');
+    const text = t.run(['ledger', 'verify']);
+    expect(text.code).toBe(6);
+    expect(text.stdout + text.stderr).toContain('order-lines-add-up: order ORD-000001: was paid 374.00 in cash but its lines carry 375.00');
+  });
+});
