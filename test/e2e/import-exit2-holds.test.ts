@@ -95,6 +95,27 @@ describe('import purchases with every row rejected (exit 2), after a checkout ho
     });
   }
 
+  for (const [name, n] of threads) {
+    it(`in batches of one order whose first ones are all rejected, releases it with the first batch that writes, on ${name}`, () => {
+      const t = heldLedger();
+      const f = join(t.dir, 'late.csv');
+      writeFileSync(
+        f,
+        'order_id,member_id,purchased_at,amount\nF1,NOBODY,2026-11-01 09:00,10.00\nF2,GHOST,2026-11-02 09:00,10.00\n' +
+          'F3,M1,2026-11-03 09:00,30.00\nF4,M1,2026-11-04 09:00,40.00\nF5,NOBODY,2026-11-05 09:00,10.00\nF6,M1,2026-11-06 09:00,50.00\n',
+      );
+      const r = t.run(['import', 'purchases', f, '--batch', '1', '--json'], { now: LAPSED, env: { POINTSMALL_THREADS: n } });
+      expect(r.code, r.stderr).toBe(4);
+      expect(r.json()).toMatchObject({ accepted: 3, rejected: 3, pointsAccrued: 120 });
+      expect(t.ok(['order', 'show', 'ORD-000001'], { now: LAPSED })).toMatchObject({ status: 'expired' });
+      expect(t.ok(['member', 'show', 'M1'], { now: LAPSED })).toMatchObject({ balance: 5120, held: 0, available: 5120 });
+      const runs = t.ok(['import', 'list'], { now: LAPSED });
+      expect(runs).toHaveLength(1);
+      expect(runs[0]).toMatchObject({ accepted: 3 });
+      expect(t.verify().ok).toBe(true);
+    });
+  }
+
   it('releases it with the run\'s audit when the import only finds duplicates (exit 0, no batch committed)', () => {
     const t = heldLedger();
     const f = join(t.dir, 'once.csv');
