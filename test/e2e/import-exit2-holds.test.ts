@@ -79,6 +79,20 @@ describe('import purchases with every row rejected (exit 2), after a checkout ho
     expect(state(t)).toBe(before);
   });
 
+  it('member import and catalog import whose every row is rejected leave it unchanged too', () => {
+    const t = heldLedger();
+    const before = state(t);
+    const hash = fileHash(t);
+    const m = join(t.dir, 'm.csv');
+    writeFileSync(m, 'id,name,phone\nN1,A,139\n,B,\n');
+    expect(t.run(['member', 'import', m, '--json'], { now: LAPSED }).code).toBe(2);
+    const c = join(t.dir, 'c.csv');
+    writeFileSync(c, 'sku,name,price\nA,a,NaN\nB,b,-1\n');
+    expect(t.run(['catalog', 'import', c, '--json'], { now: LAPSED }).code).toBe(2);
+    expect(fileHash(t)).toBe(hash);
+    expect(state(t)).toBe(before);
+  });
+
   for (const [name, n] of threads) {
     it(`releases the lapsed hold with the first batch it commits when a row is good (exit 4), on ${name}`, () => {
       const t = heldLedger();
