@@ -5,7 +5,7 @@ import { formatMoney } from '../domain/money.js';
 import { catalog, type CatalogRow, type NewCatalogItem } from '../store/catalog.js';
 import { type Ctx, type Ledger, withLedger } from './ledger.js';
 import { recordAudit } from './points.js';
-import { type CsvFormat, everyRowRejected, readCsvFile, type Reject, rejectsTarget, writeRejects } from './csvfile.js';
+import { type CsvFormat, everyRowRejected, readCsvFile, type Reject, rejectsTarget, writeImport, writeRejects } from './csvfile.js';
 import { FIRST_REJECTS, type RejectSample } from '../domain/rejects.js';
 
 export interface ItemView {
@@ -240,7 +240,7 @@ export async function importCatalog(ctx: Ctx, file: string, rejectsPath?: string
   const rejects: Reject[] = [];
   const whole = () => records.length > 0 && rejects.length === records.length;
   const result = await withLedger(ctx, (l) =>
-    l.store.write(() => {
+    writeImport(l.store, () => {
       const repo = l.store.get(catalog);
       const seen = new Set<string>();
       const toWrite: NewCatalogItem[] = [];
@@ -287,7 +287,7 @@ export async function importCatalog(ctx: Ctx, file: string, rejectsPath?: string
       if (whole()) return { created, updated, unchanged, pointsPriceUnused };
       recordAudit(l, 'catalog.import', file, { rows: records.length, created, updated, unchanged, rejected: rejects.length, skus: toWrite.map((i) => i.sku), ...(Object.keys(couponTermsBefore).length ? { couponTermsBefore } : {}) });
       return { created, updated, unchanged, pointsPriceUnused };
-    }),
+    }, whole),
   );
   const rejectsFile = rejects.length ? await writeRejects(rejectsOut, csv, rejects) : null;
   if (whole()) throw everyRowRejected(file, rejects, rejectsFile);

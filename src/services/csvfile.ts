@@ -8,6 +8,7 @@ import { duplicateColumnProblem } from '../domain/text.js';
 import { unguardFormula } from '../domain/formulaCells.js';
 import { MIXED_LINE_ENDS } from '../domain/purchases.js';
 import { requireInputFile } from './inputFile.js';
+import type { Store } from '../store/db.js';
 
 export interface CsvRecord {
   line: number;
@@ -165,4 +166,29 @@ export function everyRowRejected(file: string, rejects: readonly Reject[], rejec
     `${file}: every row was rejected, ${rejects.length} of them (the first, line ${first.line}: ${first.reason}): nothing was imported`,
     rejectsFile ? `see ${rejectsFile} for every bad row with its line and reason` : 'pass --rejects FILE to see every bad row with its line and reason',
   );
+}
+
+/** Thrown inside an import's transaction whose every row was rejected: rolled back, with the counts it carries. */
+class NothingImported<T> extends Error {
+  constructor(readonly result: T) {
+    super('nothing imported');
+  }
+}
+
+/**
+ * An import's one transaction, rolled back when `nothing` says it wrote nothing (every row rejected): the
+ * store's housekeeping done in a command's first write (lapsed holds released) is then not committed
+ * either (SPEC §7: exit 2 means nothing written).
+ */
+export function writeImport<T>(store: Store, fn: () => T, nothing: () => boolean): T {
+  try {
+    return store.write(() => {
+      const r = fn();
+      if (nothing()) throw new NothingImported(r);
+      return r;
+    });
+  } catch (e) {
+    if (e instanceof NothingImported) return e.result as T;
+    throw e;
+  }
 }

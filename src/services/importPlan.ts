@@ -194,13 +194,27 @@ const LINES_PER_WRITE = 1280;
  * credit repays its member's debt first and only the rest becomes a lot; a return takes from the
  * member's lots in spending order, and what they lack becomes debt.
  */
+/** Whether applying the plan writes anything to the ledger (a batch whose every order was rejected, or a duplicate, writes nothing). */
+export function planWrites(p: BatchPlan): boolean {
+  return p.opNum.length > 0 || p.rowStr.length > 0 || p.newMembers.length > 0 || p.reviews.length > 0;
+}
+
 export class PlanApplier {
   private readonly debts = new Map<string, number>();
   /** What the plans applied in this transaction add to member caches and debts, until its last plan. */
   private caches = new Map<string, { balance: number; held: number; earned: number; at: string | null }>();
   private debtChange = new Map<string, number>();
-  /** `runId`: the import run its purchase rows name (null: none recorded, a dry run). */
-  constructor(private readonly l: Ledger, private readonly source: string, private readonly runId: number | null = null) {}
+  /**
+   * `runId`: the import run its purchase rows name (null: none recorded yet, or a dry run). `newRun`, when
+   * given and no run is recorded yet, records it in the transaction of the first plan that writes anything
+   * (so an import that commits nothing leaves no run behind); `runId` then names it.
+   */
+  constructor(
+    private readonly l: Ledger,
+    private readonly source: string,
+    public runId: number | null = null,
+    private readonly newRun?: () => number,
+  ) {}
 
   /** Forgets the tracked debts (the accruer starts over from the ledger). */
   reset(): void {
@@ -216,6 +230,7 @@ export class PlanApplier {
    */
   apply(p: BatchPlan, last = true): number {
     const l = this.l;
+    if (this.runId === null && this.newRun && planWrites(p)) this.runId = this.newRun();
     if (p.forget) this.debts.clear();
     for (const [id, debt] of p.debts) this.debts.set(id, debt);
     const m = l.store.get(members);
@@ -345,18 +360,17 @@ export interface WriterData {
   operator: string;
   now: string;
   source: string;
-  /** The import run the purchase rows name. */
-  runId: number | null;
   busyTimeoutMs: number;
 }
 
 /**
  * What it is asked: apply a plan (a batch's part) in the batch's transaction, begun at its first part
  * and committed after the part marked last; count the orders of a released import stage (while the
- * importing thread sorts them); start over (forget, note the ledger's version); or end
+ * importing thread sorts them); start over (forget, note the ledger's version and the import run that the
+ * purchase rows name, recorded by the importing thread's first committed batch); or end
  * (an open transaction is then rolled back: the importing thread stopped mid-batch).
  */
-export type WriterRequest = { plan: BatchPlan; last: boolean } | { countStage: string } | { reset: true } | { end: true };
+export type WriterRequest = { plan: BatchPlan; last: boolean } | { countStage: string } | { reset: true; runId: number | null } | { end: true };
 
 /**
  * Caps the semi-spaces of this thread's young generation (V8 reads the flag as the heap grows), so

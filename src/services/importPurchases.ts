@@ -44,7 +44,7 @@ import { rejectsTarget } from './csvfile.js';
 import { requireInputFile } from './inputFile.js';
 import { FIRST_REJECTS, type RejectSample, isRejectsHeader, rejectsHeader, rejectsRow, unquoteRejectsCell } from '../domain/rejects.js';
 import { AtomicFile, type OutputTarget } from './outfile.js';
-import { type BatchPlan, type PlannedRow, PlanApplier, PlanBuilder, READER_CACHE_KIB, SEMI_SPACE_MB, WRITER_OLD_MB, WRITER_YOUNG_MB, type WriterData, type WriterRequest, capYoungGeneration, collectGarbage } from './importPlan.js';
+import { type BatchPlan, type PlannedRow, PlanApplier, PlanBuilder, planWrites, READER_CACHE_KIB, SEMI_SPACE_MB, WRITER_OLD_MB, WRITER_YOUNG_MB, type WriterData, type WriterRequest, capYoungGeneration, collectGarbage } from './importPlan.js';
 
 export interface ImportInput {
   file: string;
@@ -641,6 +641,12 @@ class Accruer {
 }
 
 class DryRunRollback extends Error {}
+/** A batch that wrote nothing of the import: rolled back, so its housekeeping (lapsed holds released) is not committed alone. */
+class NothingWritten extends Error {
+  constructor(readonly orders: number, readonly more: boolean) {
+    super('nothing written');
+  }
+}
 
 const tick = () => new Promise<void>((r) => setImmediate(r));
 
@@ -671,8 +677,17 @@ interface Phase2 {
   /** Orders in the last batch begun (0: none yet). */
   lastBatch: number;
   onProgress?: (p: ImportProgress) => void;
-  /** The import run its purchase rows name (null: a dry run). */
-  runId: number | null;
+  /**
+   * The import run its purchase rows name: recorded (`create`) in the transaction of the first batch that
+   * writes anything, and `id` once that transaction committed (null until then; `create` null: a dry run).
+   */
+  run: { id: number | null; create: (() => number) | null };
+}
+
+/** The plans' applier on this thread: it records the import's run with the first plan that writes anything. */
+function applierOf(ph: Phase2): PlanApplier {
+  const create = ph.run.create;
+  return new PlanApplier(ph.l, ph.o.source, ph.run.id, ph.run.id === null && create ? create : undefined);
 }
 
 /** One planned part of a batch: its plan and orders, whether it ends the batch, and whether orders remain. */
@@ -740,25 +755,33 @@ function planPart(ph: Phase2, acc: Accruer, orders: Iterator<FedOrder>, size: nu
 /**
  * Every batch planned and applied in one transaction: --dry-run (rolled back: the same summary, nothing
  * written), and --max-rejects (committed only if the bad rows stay within the limit; the reading stops
- * as soon as they do not). Returns whether it was committed.
+ * as soon as they do not; and rolled back when it wrote nothing). Returns whether the bad rows stayed
+ * within the limit.
  */
 function accrueInOne(ph: Phase2, commit: boolean): boolean {
   const { l, c } = ph;
   const acc = new Accruer(l, ph.o, c, ph.total, true);
   acc.amountColumn = ph.amountColumn;
-  const applier = new PlanApplier(l, ph.o.source, ph.runId);
+  const applier = applierOf(ph);
   const orders = ordersFrom(ph, 0);
   const parts = new Batches(ph, acc, orders);
   const max = ph.o.maxRejects ?? Infinity;
   const undo = commit ? bulkWrites(l.store) : () => undefined;
-  let committed = false;
+  let withinLimit = true;
+  let wrote = false;
   try {
     l.store.write(() => {
       let inBatch = 0;
       for (;;) {
         const p = parts.next();
-        if (c.rejected > max) throw new DryRunRollback();
-        if (p.orders || p.last) applier.apply(p.plan, p.last);
+        if (c.rejected > max) {
+          withinLimit = false;
+          throw new DryRunRollback();
+        }
+        if (p.orders || p.last) {
+          wrote ||= planWrites(p.plan);
+          applier.apply(p.plan, p.last);
+        }
         inBatch += p.orders;
         if (p.last) {
           if (inBatch) c.batches++;
@@ -768,9 +791,9 @@ function accrueInOne(ph: Phase2, commit: boolean): boolean {
         ph.onProgress?.({ phase: 'accruing', done: ph.done, total: ph.total });
         collectGarbage();
       }
-      if (!commit) throw new DryRunRollback();
+      if (!commit || !wrote) throw new DryRunRollback();
     });
-    committed = true;
+    ph.run.id = applier.runId;
   } catch (e) {
     if (!(e instanceof DryRunRollback)) throw e;
   } finally {
@@ -778,7 +801,7 @@ function accrueInOne(ph: Phase2, commit: boolean): boolean {
     undo();
   }
   ph.stage.addRejects(acc.rejects);
-  return committed;
+  return withinLimit;
 }
 
 /** Locked out after some batches: say what is in (a re-run skips it and accrues the rest). */
@@ -814,13 +837,16 @@ function ordersFrom(ph: Phase2, from: number): Generator<FedOrder> {
 
 /**
  * One thread: each batch planned and applied inside its own write transaction, from the `from`-th
- * order on (the batches before it are committed).
+ * order on (the batches before it are committed). A batch that writes nothing of the import (its every
+ * order rejected, or a duplicate) is rolled back: the store's housekeeping that its transaction began
+ * with (lapsed holds released) is then not committed, and waits for the next write. With `untilCommit`
+ * it stops after the first batch committed and returns where the next one begins (null: the file ended).
  */
-async function accrueInTransactions(ph: Phase2, from = 0): Promise<void> {
+async function accrueInTransactions(ph: Phase2, from = 0, untilCommit = false): Promise<number | null> {
   const { l, c } = ph;
   const acc = new Accruer(l, ph.o, c, ph.total, true);
   acc.amountColumn = ph.amountColumn;
-  const applier = new PlanApplier(l, ph.o.source, ph.runId);
+  const applier = applierOf(ph);
   const orders = ordersFrom(ph, from);
   const undo = bulkWrites(l.store);
   let accrued = c.accepted; // by the committed batches
@@ -828,22 +854,37 @@ async function accrueInTransactions(ph: Phase2, from = 0): Promise<void> {
   try {
     for (;;) {
       // (a file that ends right at a batch's end leaves an empty last one: nothing to write or count)
-      const b = l.store.write(() => {
-        let n = 0;
-        for (;;) {
-          const p = parts.next();
-          if (p.orders || p.last) applier.apply(p.plan, p.last);
-          n += p.orders;
-          if (p.last) return { orders: n, more: p.more };
-          collectGarbage();
-        }
-      });
+      let b: { orders: number; more: boolean; wrote: boolean };
+      try {
+        b = l.store.write(() => {
+          let n = 0;
+          let wrote = false;
+          for (;;) {
+            const p = parts.next();
+            if (p.orders || p.last) {
+              wrote ||= planWrites(p.plan);
+              applier.apply(p.plan, p.last);
+            }
+            n += p.orders;
+            if (p.last) {
+              if (!wrote) throw new NothingWritten(n, p.more);
+              return { orders: n, more: p.more, wrote };
+            }
+            collectGarbage();
+          }
+        });
+      } catch (e) {
+        if (!(e instanceof NothingWritten)) throw e;
+        b = { orders: e.orders, more: e.more, wrote: false };
+      }
+      ph.run.id = applier.runId;
       if (b.orders) c.batches++;
       accrued = c.accepted;
       ph.stage.addRejects(acc.rejects);
       acc.rejects = [];
       ph.onProgress?.({ phase: 'accruing', done: ph.done, total: ph.total });
-      if (!b.more) break;
+      if (!b.more) return null;
+      if (untilCommit && b.wrote) return ph.done;
       collectGarbage();
       await tick();
     }
@@ -871,10 +912,10 @@ function writerScript(orders: number, batchOrders: number): string | null {
  * thread on SQLite; on PostgreSQL a connection of its own on this thread (QueuedWriter), when the
  * ledger has the data_version its queued transactions are checked against.
  */
-function startWriter(l: Ledger, source: string, runId: number | null, rows: number, batchOrders: number): PlanWriter | null {
+function startWriter(l: Ledger, source: string, rows: number, batchOrders: number): PlanWriter | null {
   const script = writerScript(rows, batchOrders);
   if (!script || anyDailyCap(l)) return null;
-  const data: WriterData = { path: l.path, operator: l.operator, now: l.nowIso, source, runId, busyTimeoutMs: l.store.busyTimeoutMs };
+  const data: WriterData = { path: l.path, operator: l.operator, now: l.nowIso, source, busyTimeoutMs: l.store.busyTimeoutMs };
   if (l.store.pg) return l.store.pg.opened?.hasDataVersion ? new QueuedWriter(data) : null;
   return new WriterThread(script, data);
 }
@@ -900,8 +941,11 @@ interface PlanWriter {
   apply(plan: BatchPlan, last: boolean): PromiseLike<WriterReply>;
   /** Counts the orders of the released stage at `path` (countStagedOrders). */
   countStage(path: string): Promise<NonNullable<WriterReply['counted']>>;
-  /** Forgets what it tracked and notes the ledger's version: whatever is read after this is current. */
-  reset(): Promise<void>;
+  /**
+   * Forgets what it tracked and notes the ledger's version: whatever is read after this is current. The
+   * purchase rows it writes from then on name the import run `runId`.
+   */
+  reset(runId: number | null): Promise<void>;
   /** Ends it between batches (an open batch is rolled back) and waits until it has. */
   end(): Promise<void>;
 }
@@ -942,8 +986,8 @@ class WriterThread implements PlanWriter {
     return r.counted!;
   }
   /** Forgets what it tracked and notes the ledger's version: whatever is read after this is current. */
-  async reset(): Promise<void> {
-    const r = await this.send({ reset: true });
+  async reset(runId: number | null): Promise<void> {
+    const r = await this.send({ reset: true, runId });
     if (r.error) throw writerError(r.error);
   }
   /** Ends it between batches (queued plans are answered first) and waits until it has exited. */
@@ -991,7 +1035,7 @@ class QueuedWriter implements PlanWriter {
     this.store = openStore(data.path, { busyTimeoutMs: data.busyTimeoutMs });
     const l = ledgerFromStore(this.store, { dbPath: data.path, operator: data.operator, now: new Date(data.now) });
     this.undo = bulkWrites(this.store);
-    this.applier = new PlanApplier(l, data.source, data.runId);
+    this.applier = new PlanApplier(l, data.source);
   }
 
   apply(plan: BatchPlan, last: boolean): PromiseLike<WriterReply> {
@@ -1056,10 +1100,11 @@ class QueuedWriter implements PlanWriter {
     return countStagedOrders(path);
   }
 
-  async reset(): Promise<void> {
+  async reset(runId: number | null): Promise<void> {
     if (this.store.writing || this.written < this.tag) this.abort();
     this.staleFrom = Infinity;
     this.applier.reset();
+    this.applier.runId = runId;
     this.seen = this.store.dataVersion();
     this.begun = false;
   }
@@ -1089,24 +1134,34 @@ class QueuedWriter implements PlanWriter {
  * writer finds that another process wrote meanwhile, it refuses the batch (and those after it), and
  * the import goes on from that batch on one thread, where each batch is planned inside its own
  * transaction: however busy the other writers, it makes progress.
+ *
+ * The batches up to the first that writes anything are planned and committed on this thread, in its own
+ * transactions: the first commit records the import's run and carries the store's housekeeping (lapsed
+ * holds released, which the plans must see), so an import that writes nothing commits nothing (SPEC §7:
+ * exit 2 means nothing written).
  */
 async function accrueOnWriter(ph: Phase2, writer: PlanWriter): Promise<void> {
-  const refusedFrom = await planAheadOfWriter(ph, writer);
+  const next = await accrueInTransactions(ph, 0, true);
+  if (next === null) return;
+  const refusedFrom = await planAheadOfWriter(ph, writer, next);
   if (refusedFrom !== null) await accrueInTransactions(ph, refusedFrom);
 }
 
-/** The batches on the writer thread, until the end (null) or the first refused batch (its first order). */
-async function planAheadOfWriter(ph: Phase2, writer: PlanWriter): Promise<number | null> {
+/**
+ * The batches on the writer thread from the `from`-th order on (the batches before it are committed),
+ * until the end (null) or the first refused batch (its first order).
+ */
+async function planAheadOfWriter(ph: Phase2, writer: PlanWriter, from: number): Promise<number | null> {
   const { l, c } = ph;
   let orders: Generator<FedOrder> | null = null;
-  let accrued = 0; // by the committed batches
+  let accrued = c.accepted; // by the committed batches
   const restoreCache = l.store.cacheKib(READER_CACHE_KIB);
   capYoungGeneration(SEMI_SPACE_MB);
   try {
-    await writer.reset(); // it notes the ledger's version before anything is read here
+    await writer.reset(ph.run.id); // it notes the ledger's version before anything is read here
     const acc = new Accruer(l, ph.o, c, ph.total, false);
     acc.amountColumn = ph.amountColumn;
-    orders = ordersFrom(ph, 0);
+    orders = ordersFrom(ph, from);
     const inFlight: { ack: PromiseLike<WriterReply>; last: boolean; before: Counters; doneBefore: number; accepted: number; rejects: Accruer['rejects'] }[] = [];
     const parts = new Batches(ph, acc, orders);
     let more = true;
@@ -1208,15 +1263,17 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
     return await withLedger(ctx, async (l) => {
       const plan = await stageFile(o, l, stage, c, input.onProgress);
       let tooMany = false;
-      // The run is recorded before the first batch, in its own small transaction (and before the writer
-      // thread starts, which notices other connections' commits only): each purchase row names it.
+      // The run is recorded in the transaction of the first batch that writes anything, not before: an
+      // import that commits nothing (every row rejected: exit 2) leaves no trace in the ledger (SPEC §7),
+      // and neither does the housekeeping that the store does in a command's first write (lapsed holds
+      // released). Each purchase row names the run.
       const runs = l.store.get(importRuns);
       const sha = fileHash && !(o.maxRejects !== undefined && c.rejected > o.maxRejects) ? await fileHash : null;
-      const runId = sha === null ? null : l.store.write(() => runs.create(o.source, resolve(o.file), sha, l.nowIso, l.operator));
+      const run: Phase2['run'] = { id: null, create: sha === null ? null : () => runs.create(o.source, resolve(o.file), sha, l.nowIso, l.operator) };
       const batchOrders = input.batchOrders ?? BATCH;
       // A writer thread starts up when the file may hold more than one batch (there are at least as
       // many rows as orders); it is ended unused if it does not.
-      const writer = o.dryRun || o.maxRejects !== undefined ? null : startWriter(l, o.source, runId, c.rows, batchOrders);
+      const writer = o.dryRun || o.maxRejects !== undefined ? null : startWriter(l, o.source, c.rows, batchOrders);
       let reader: StagedOrders | null = null;
       let mixed: { count: number; first: string | null } = { count: 0, first: null };
       try {
@@ -1247,12 +1304,12 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
           c.orders += onlyBad;
           c.rejectedOrders += onlyBad;
         }
-        const phase2: Phase2 = { l, o, c, stage, reader, format: plan.format, amountColumn: plan.index.amount >= 0 ? plan.header[plan.index.amount] : 'amount', total, batchOrders, partOrders: input.partOrders ?? PART, done: 0, lastBatch: 0, onProgress: input.onProgress, runId };
+        const phase2: Phase2 = { l, o, c, stage, reader, format: plan.format, amountColumn: plan.index.amount >= 0 ? plan.header[plan.index.amount] : 'amount', total, batchOrders, partOrders: input.partOrders ?? PART, done: 0, lastBatch: 0, onProgress: input.onProgress, run };
         if (o.maxRejects !== undefined && c.rejected > o.maxRejects) tooMany = true; // (phase 1's bad rows)
         else if (o.dryRun) accrueInOne(phase2, false);
         else if (o.maxRejects !== undefined) {
           tooMany = !accrueInOne(phase2, true);
-          if (!tooMany && !wholeFileRejected(c)) l.store.write(() => finishRun(l, o, c, runId));
+          if (!tooMany && !wholeFileRejected(c)) l.store.write(() => finishRun(l, o, c, run.id));
         } else {
           // Committed with synchronous = FULL after the batches: its fsync of the WAL makes every batch
           // before it durable too, so what the summary reports survives a power cut.
@@ -1261,25 +1318,13 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
             await writer?.end();
             await accrueInTransactions(phase2);
           }
-          if (!wholeFileRejected(c)) l.store.write(() => finishRun(l, o, c, runId));
+          if (!wholeFileRejected(c)) l.store.write(() => finishRun(l, o, c, run.id));
         }
-      } catch (e) {
-        // A run that wrote nothing is not kept (a run stopped after some batches stays, unfinished).
-        // (not when the ledger is locked: that would wait the busy timeout again; the empty run stays, unfinished)
-        if (runId !== null && c.batches === 0 && !(e instanceof BusyError)) {
-          try {
-            await writer?.end().catch(() => undefined);
-            l.store.write(() => runs.dropIfEmpty(runId));
-          } catch {
-            /* the error that ended the import is the one to tell */
-          }
-        }
-        throw e;
+        // (a run stopped by an error after some batches stays, unfinished; before the first, none was recorded)
       } finally {
         await writer?.end().catch(() => undefined); // (ended already, unless something failed before it was used)
         reader?.close();
       }
-      if (runId !== null && (tooMany || wholeFileRejected(c))) l.store.write(() => runs.drop(runId)); // (nothing was committed)
       let rejectsFile: string | null = null;
       if (c.rejected > 0 && rejectsOut && (!o.dryRun || o.rejects || tooMany)) {
         rejectsFile = rejectsOut.path;
@@ -1305,7 +1350,7 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
       return {
         file: o.file,
         source: o.source,
-        runId: runId !== null && (c.accepted > 0 || c.review > 0) && !tooMany ? runId : null,
+        runId: run.id !== null && (c.accepted > 0 || c.review > 0) && !tooMany ? run.id : null,
         format: plan.format,
         rows: c.rows,
         orders: c.orders,

@@ -17,7 +17,7 @@ const store = openStore(d.path, { busyTimeoutMs: d.busyTimeoutMs });
 const l = ledgerFromStore(store, { dbPath: d.path, operator: d.operator, now: new Date(d.now) });
 const undo = bulkWrites(store);
 store.cacheKib(WRITER_CACHE_KIB);
-const applier = new PlanApplier(l, d.source, d.runId);
+const applier = new PlanApplier(l, d.source);
 /** The ledger's version when the plans' reads began; another process's commit changes it. */
 let seen = store.dataVersion();
 let refusing = false;
@@ -44,6 +44,7 @@ port.on('message', (m: WriterRequest) => {
     } else if ('reset' in m) {
       refusing = false;
       applier.reset();
+      applier.runId = m.runId;
       seen = store.dataVersion();
       port.postMessage({ ok: true });
     } else {

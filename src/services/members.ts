@@ -9,7 +9,7 @@ import { members, type MemberRow } from '../store/members.js';
 import { memberStatements } from '../store/statements.js';
 import { type Ctx, type Ledger, rulesAt, withLedger } from './ledger.js';
 import { availableOf, creditPoints, debitPoints, ledgerToday, recordAudit } from './points.js';
-import { type CsvFormat, everyRowRejected, readCsvFile, type Reject, rejectsTarget, writeRejects } from './csvfile.js';
+import { type CsvFormat, everyRowRejected, readCsvFile, type Reject, rejectsTarget, writeImport, writeRejects } from './csvfile.js';
 import { FIRST_REJECTS, type RejectSample } from '../domain/rejects.js';
 
 export interface MemberView {
@@ -318,7 +318,7 @@ export async function importMembers(ctx: Ctx, file: string, rejectsPath?: string
   const rejects: Reject[] = [];
   const whole = () => records.length > 0 && rejects.length === records.length;
   const result = await withLedger(ctx, (l) =>
-    l.store.write(() => {
+    writeImport(l.store, () => {
       const repo = l.store.get(members);
       const { rules } = rulesAt(l, l.nowIso);
       const tiers = new Set(rules.tiers.map((t) => t.name));
@@ -359,7 +359,7 @@ export async function importMembers(ctx: Ctx, file: string, rejectsPath?: string
       if (whole()) return { created, updated, unchanged };
       recordAudit(l, 'member.import', file, { rows: records.length, created, updated, unchanged, rejected: rejects.length });
       return { created, updated, unchanged };
-    }),
+    }, whole),
   );
   const rejectsFile = rejects.length ? await writeRejects(rejectsOut, csv, rejects) : null;
   if (whole()) throw everyRowRejected(file, rejects, rejectsFile);

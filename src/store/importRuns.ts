@@ -35,7 +35,6 @@ export class ImportRuns {
     this.s = {
       create: db.prepare('INSERT INTO import_runs (source, file, sha256, started_at, operator) VALUES (?, ?, ?, ?, ?)'),
       finish: db.prepare('UPDATE import_runs SET finished_at = ?, rows = ?, rejected = ? WHERE id = ?'),
-      dropEmpty: db.prepare('DELETE FROM import_runs WHERE id = ? AND NOT EXISTS (SELECT 1 FROM purchases WHERE run_id = ?)'),
       drop: db.prepare('DELETE FROM import_runs WHERE id = ?'),
       get: db.prepare('SELECT * FROM import_runs WHERE id = ?'),
       all: db.prepare('SELECT * FROM import_runs ORDER BY id'),
@@ -63,10 +62,6 @@ export class ImportRuns {
   /** Removes a run known to have written no purchase (the import took nothing). */
   drop(id: number): void {
     this.s.drop.run(id);
-  }
-  /** Removes a run if it wrote no purchase (an import that failed: a scan of the purchases). */
-  dropIfEmpty(id: number): void {
-    this.s.dropEmpty.run(id, id);
   }
   get(id: number): ImportRunRow | undefined {
     return this.s.get.get(id) as ImportRunRow | undefined;
