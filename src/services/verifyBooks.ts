@@ -16,8 +16,8 @@ const MAX_REPORTED = 5;
 /** Thrown when the lots, read in rowid order, are not in entry order: verify then reads them sorted. */
 export class LotsOutOfOrder extends Error {}
 
-/** Keeps the first few problems of a kind, and how many there were. */
-class Problems {
+/** Keeps the first few problems of a kind, and how many there were (every verify pass's checks use it). */
+export class Problems {
   readonly rows: BookProblem[] = [];
   count = 0;
   add(subject: string, detail: string): void {

@@ -6,17 +6,7 @@ import { couponTerms } from '../domain/coupons.js';
 import { parseMoney } from '../domain/money.js';
 import { addDays, localDate } from '../domain/time.js';
 import type { CouponFacts, VerifyQueries } from '../store/verify.js';
-
-const MAX_REPORTED = 5;
-
-class Problems {
-  readonly rows: { subject: string; detail: string }[] = [];
-  count = 0;
-  add(subject: string, detail: string): void {
-    this.count++;
-    if (this.rows.length < MAX_REPORTED) this.rows.push({ subject, detail });
-  }
-}
+import { Problems } from './verifyBooks.js';
 
 interface Terms {
   value: number | null;

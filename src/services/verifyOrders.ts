@@ -9,17 +9,7 @@ import { cumulative, spreadEarned } from '../domain/refund.js';
 import type { Rules } from '../domain/rules.js';
 import { paysWithDiscount } from '../domain/split.js';
 import type { VerifyQueries } from '../store/verify.js';
-
-const MAX_REPORTED = 5;
-
-class Problems {
-  readonly rows: { subject: string; detail: string }[] = [];
-  count = 0;
-  add(subject: string, detail: string): void {
-    this.count++;
-    if (this.rows.length < MAX_REPORTED) this.rows.push({ subject, detail });
-  }
-}
+import { Problems } from './verifyBooks.js';
 
 interface Order {
   seq: number;

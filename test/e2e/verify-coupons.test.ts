@@ -4,9 +4,9 @@
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import type { TmpLedger } from '../helpers/cli.js';
+import { failed, tamper } from '../helpers/tamper.js';
 import { couponScene } from '../helpers/couponScene.js';
 
-type Check = { name: string; ok: boolean; detail: string };
 type Row = { code: string; status: string; sku: string; order_id: string; line_no: number; used_order_id: string | null; member_id: string };
 
 function coupons(t: TmpLedger): Row[] {
@@ -17,18 +17,6 @@ function coupons(t: TmpLedger): Row[] {
 }
 
 const one = (rows: Row[], status: string, sku = 'CPN-10Y'): Row => rows.find((r) => r.status === status && r.sku === sku)!;
-
-function tamper(t: TmpLedger, sql: string): void {
-  const db = new Database(t.db);
-  db.exec(sql);
-  db.close();
-}
-
-function failed(t: TmpLedger): Check[] {
-  const r = t.run(['ledger', 'verify', '--json']);
-  expect(r.code, r.stderr).toBe(6);
-  return r.json().checks.filter((c: Check) => !c.ok);
-}
 
 /** Each edit, the check it breaks and what the first problem says. */
 const cases: { what: string; sql: (r: Row[]) => string; check: string; says: (r: Row[]) => string }[] = [

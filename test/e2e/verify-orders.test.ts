@@ -1,24 +1,9 @@
 // ledger verify proves each order from itself and the journal (SQLite only: each test edits the ledger's
 // file with plain SQL, as an operator with sqlite3 could, and expects exit 6 naming the order and what does
 // not add up). The same clean ledger verifies on every backend in orders-verify.test.ts.
-import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import type { TmpLedger } from '../helpers/cli.js';
+import { failed, tamper } from '../helpers/tamper.js';
 import { orderScene } from '../helpers/orderScene.js';
-
-type Check = { name: string; ok: boolean; detail: string };
-
-function tamper(t: TmpLedger, sql: string): void {
-  const db = new Database(t.db);
-  db.exec(sql);
-  db.close();
-}
-
-function failed(t: TmpLedger): Check[] {
-  const r = t.run(['ledger', 'verify', '--json']);
-  expect(r.code, r.stderr).toBe(6);
-  return r.json().checks.filter((c: Check) => !c.ok);
-}
 
 /** Refunds are append-only by trigger: an operator with sqlite3 drops the triggers first. */
 const UNLOCK = 'DROP TRIGGER refunds_append_only_u; DROP TRIGGER refund_lines_append_only_u;';
