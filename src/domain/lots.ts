@@ -57,12 +57,12 @@ export function spendableLots<T extends { expiresOn: LocalDate | null }>(lots: r
 /**
  * The lots a take-back (a return, a refund's earned points, the part of a voided purchase the member spent)
  * may take from: §7 "Expired is expired" governs §4.6's "earliest-expiring lots", so a lot lapsed on the
- * take-back's own date is not one, posted by an expiry run or not; nor is one lapsed by the ledger's
- * `today` (a backdated return or void is made now, and an expiry run up to today would have posted that lot
- * already). Lapsed lots are left for `expire run`: the same books whether or not it ran first.
+ * take-back's own date is not one, posted by an expiry run or not. Lapsed lots are left for `expire run`:
+ * a refund made today leaves the same books whether or not the run came first. A backdated return (an
+ * import of past trade) takes from the lots live on its own date, as it would have when it happened.
  */
-export function takeBackLots<T extends { expiresOn: LocalDate | null }>(lots: readonly T[], takeBackDay: LocalDate, today: LocalDate): T[] {
-  return spendableLots(lots, takeBackDay > today ? takeBackDay : today);
+export function takeBackLots<T extends { expiresOn: LocalDate | null }>(lots: readonly T[], takeBackDay: LocalDate): T[] {
+  return spendableLots(lots, takeBackDay);
 }
 
 /**

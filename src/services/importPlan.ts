@@ -258,7 +258,6 @@ export class PlanApplier {
     let id = pr.lastId();
     if (l.store.pg) j.followOpenLots(p.opStr.filter((_, k) => k % OP_S === 0 && p.opNum[(k / OP_S) * OP_N] === RETURN));
     let prev = end.hash;
-    const today = localDate(l.now.getTime(), l.zone); // the ledger's today (ledgerToday)
     for (let i = 0; i < ops; i++) {
       const id = p.head + 1 + i;
       const s = i * OP_S;
@@ -289,7 +288,7 @@ export class PlanApplier {
       } else {
         write(); // the lots a return takes from are written first
         // from live lots only (takeBackLots: §7 over §4.6), as debitPoints takes a return
-        const { takes, shortfall } = takeFromLots(takeBackLots(j.openLots(memberId), localDate(at, l.zone), today), points);
+        const { takes, shortfall } = takeFromLots(takeBackLots(j.openLots(memberId), localDate(at, l.zone)), points);
         for (const t of takes) j.moveLot(id, t.lotId, -t.points);
         if (shortfall) this.changeDebt(memberId, shortfall, debtChange);
       }

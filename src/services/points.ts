@@ -114,7 +114,7 @@ export function debitPoints(l: Ledger, d: DebitInput): DebitResult {
   // take-back (allowDebt: a return, a refund's earned points): it takes from the earliest-expiring live
   // lots (§4.6 read under §7, takeBackLots) and leaves a debt if short; lapsed lots are the expiry run's.
   const day = localDate(d.at, l.zone);
-  const lots = d.allowDebt ? takeBackLots(j.openLots(d.memberId), day, ledgerToday(l)) : spendableLots(j.openLots(d.memberId), day);
+  const lots = d.allowDebt ? takeBackLots(j.openLots(d.memberId), day) : spendableLots(j.openLots(d.memberId), day);
   const { takes, shortfall } = takeFromLots(lots, d.points);
   if (!d.allowDebt && (shortfall > 0 || d.points > available)) {
     throw new RefusedError(

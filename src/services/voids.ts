@@ -14,7 +14,7 @@ import { type ImportRunRow, type StoredPurchase, importRuns } from '../store/imp
 import { members } from '../store/members.js';
 import { reviewQueue } from '../store/review.js';
 import { type Ctx, type Ledger, rulesAt, withLedger } from './ledger.js';
-import { ledgerToday, recordAudit, refuseCeiling } from './points.js';
+import { recordAudit, refuseCeiling } from './points.js';
 import { journal, type NewPosting } from '../store/journal.js';
 import { giveBackReturn, takeBackPurchase } from '../domain/voids.js';
 
@@ -243,7 +243,7 @@ function voidAll(l: Ledger, run: ImportRunRow | null, source: string, purchases:
 function voidPurchasePoints(l: Ledger, p: StoredPurchase, ref: string, memo: string, ownLots: { lotId: number; expired: number }[]): number {
   const j = l.store.get(journal);
   const own = ownLots.map((x) => ({ ...x, remaining: j.lotRemaining(x.lotId) }));
-  const plan = takeBackPurchase(own, takeBackLots(j.openLots(p.member_id), localDate(p.purchased_at, l.zone), ledgerToday(l)), p.points);
+  const plan = takeBackPurchase(own, takeBackLots(j.openLots(p.member_id), localDate(p.purchased_at, l.zone)), p.points);
   const fromMember = p.points - plan.unexpire;
   const postings: NewPosting[] = [];
   if (fromMember > 0) postings.push({ account: 'member', memberId: p.member_id, points: -fromMember });

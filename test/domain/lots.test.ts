@@ -109,14 +109,14 @@ describe('spendableLots (§7 "Expired is expired")', () => {
 });
 
 describe('takeBackLots (§7 "Expired is expired" over §4.6: a take-back leaves lapsed lots to the expiry run)', () => {
-  it('keeps the lots live on the later of the take-back\'s date and today, earliest-expiring first', () => {
+  it('keeps the lots live on the take-back\'s own date, earliest-expiring first', () => {
     const lots = [lot(1, 1000, '2025-11-01T02:00:00.000Z', '2025-11-11'), lot(2, 500, '2025-11-14T02:00:00.000Z', '2025-11-24'), lot(3, 50, '2020-01-01T00:00:00.000Z', null)];
     // a refund on 2025-11-15: the lot lapsed on 11-12 is not taken, whatever is asked
-    expect(takeFromLots(takeBackLots(lots, '2025-11-15', '2025-11-15'), 600)).toEqual({ takes: [{ lotId: 2, points: 500 }, { lotId: 3, points: 50 }], shortfall: 50 });
-    // a return dated 11-10, imported on 11-15: an expiry run up to today would have posted lot 1 already
-    expect(takeBackLots(lots, '2025-11-10', '2025-11-15').map((l) => l.id)).toEqual([2, 3]);
+    expect(takeFromLots(takeBackLots(lots, '2025-11-15'), 600)).toEqual({ takes: [{ lotId: 2, points: 500 }, { lotId: 3, points: 50 }], shortfall: 50 });
+    // a return dated 11-10 (an import of past trade): lot 1 was live then, and takes it as it would have
+    expect(takeFromLots(takeBackLots(lots, '2025-11-10'), 100)).toEqual({ takes: [{ lotId: 1, points: 100 }], shortfall: 0 });
     // through its expiresOn a lot is live
-    expect(takeFromLots(takeBackLots(lots, '2025-11-11', '2025-11-11'), 100)).toEqual({ takes: [{ lotId: 1, points: 100 }], shortfall: 0 });
+    expect(takeFromLots(takeBackLots(lots, '2025-11-11'), 100)).toEqual({ takes: [{ lotId: 1, points: 100 }], shortfall: 0 });
   });
 });
 

@@ -237,11 +237,11 @@ export class LedgerModel {
 
   /**
    * A take-back (a return, a refund's earned points) at `at`, made at `now`: takes points in spending
-   * order from live lots only (SPEC §7 "Expired is expired" over §4.6: not lapsed on the later of both
-   * dates, so the same whether or not an expiry run came first); what they cannot cover becomes debt.
+   * order from live lots only (SPEC §7 "Expired is expired" over §4.6: not lapsed on the take-back's
+   * own date, so the same whether or not an expiry run came first); what they cannot cover becomes debt.
    */
   debit(m: Member, points: number, at: number, now: number): void {
-    const day = localDate(Math.max(at, now));
+    const day = localDate(at);
     let left = points;
     for (const l of this.spendingOrder(m)) {
       if (left === 0) break;

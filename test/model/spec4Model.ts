@@ -8,8 +8,8 @@
 //   them from the spendable lots in spending order, and capture takes exactly those.
 // - Spending (checkout, hold, negative adjust) uses only lots not lapsed (§7 "Expired is expired") and
 //   not reserved; take-backs (returns, a refund's earned points) come from the earliest-expiring lots
-//   (§4.6) that are live (§7 governs: not lapsed on the later of the take-back's own date and today, so
-//   the same whether or not an expiry run came first), never reserved points, and leave a debt if short;
+//   (§4.6) that are live (§7 governs: not lapsed on the take-back's own date, so the same whether or not
+//   an expiry run came first), never reserved points, and leave a debt if short;
 //   lapsed lots are left for the expiry run.
 // - `redeem.minPoints` applies to the mixed lines' part (§4.6): a request whose mixed part is 0 or at
 //   least minPoints (MIN_POINTS_ON below names the other reading, the total, in one place).
@@ -306,11 +306,11 @@ export class Spec4Model {
     if (rest > 0) m.lots.push({ seq: ++this.lotSeq, points: rest, remaining: rest, reserved: 0, earnedAt: at, expiresOn });
   }
   /**
-   * A take-back at `at`, made at `now`: earliest-expiring live lots first (not lapsed on the later of
-   * both dates, §7 over §4.6; reserved points not); debt if short.
+   * A take-back at `at`, made at `now`: earliest-expiring live lots first (not lapsed on the take-back's
+   * own date, §7 over §4.6; reserved points not); debt if short.
    */
   takeBack(m: Member, points: number, at: number, now: number): void {
-    const day = localDate(Math.max(at, now));
+    const day = localDate(at);
     let left = points;
     for (const l of this.spendingOrder(m)) {
       if (l.expiresOn !== null && l.expiresOn < day) continue;
