@@ -25,10 +25,11 @@ export function startSyncWorker<Q, A>(script: string): (request: Q) => A {
     const id = ++seq;
     Atomics.store(flag, 0, 0);
     port1.postMessage({ id, body: request } satisfies Envelope<Q>);
-    for (;;) {
-      // woken by the answer; every minute, look whether the worker is still there to give one
-      if (Atomics.wait(flag, 0, 0, 60_000) !== 'timed-out') break;
-      if (worker.threadId === -1) throw new Error('the PostgreSQL worker thread stopped without answering');
+    // The flag, not the wake-up, says the answer is there: the worker raises it after posting the answer,
+    // and a notify meant for the previous request can still wake this wait (it raced our reset above).
+    while (Atomics.load(flag, 0) === 0) {
+      // every minute, look whether the worker is still there to answer
+      if (Atomics.wait(flag, 0, 0, 60_000) === 'timed-out' && worker.threadId === -1) throw new Error('the PostgreSQL worker thread stopped without answering');
     }
     for (;;) {
       const got = receiveMessageOnPort(port1) as { message: Envelope<A> } | undefined;
