@@ -43,6 +43,20 @@ describe('pointsmall demo', () => {
     expect(list.reduce((a: number, m: { balance: number }) => a + m.balance, 0)).toBe(liability.outstandingPoints);
   });
 
+  it('narrates for a person: the checkout line names what is available beside the balance that still holds lapsed lots', () => {
+    const dir = tmpDir();
+    const r = runCli(['demo'], { cwd: dir, env: { POINTSMALL_NOW: undefined, POINTSMALL_DB: undefined } });
+    expect(r.code, r.stderr).toBe(0);
+    const paid = /order ORD-000001 paid: .*; earned (\d+); balance now (\d+), available (\d+)/.exec(r.stdout);
+    expect(paid, r.stdout).not.toBeNull();
+    const [earned, balance, available] = paid!.slice(1).map(Number);
+    // 5000 spent of 5000 available: what is left to spend is what the order earned; the rest of the
+    // balance is the lapsed lots the step before named
+    expect(available).toBe(earned);
+    const pending = /(\d+) of them expired, pending the expiry run/.exec(r.stdout);
+    expect(balance - available).toBe(Number(pending![1]));
+  });
+
   it('runs again over its own ledger, but never overwrites a file it did not make', () => {
     const dir = tmpDir();
     expect(runCli(['demo', '--json'], { cwd: dir, env: { POINTSMALL_DB: undefined } }).code).toBe(0);

@@ -34,7 +34,7 @@ function describe(i: number, r: Obj): string[] {
     case 8:
       return [`total ${r.total} = ${count(r.pointsUsed, 'point')} worth ${r.pointsValue} + ${r.cashPaid} cash; would earn ${count(r.pointsEarned, 'point')}`];
     case 9:
-      return [`order ${r.orderId} ${r.status}: ${count(r.pointsUsed, 'point')} (${r.pointsValue}) + ${cashBy(r.cashPaid, r.tender)}; earned ${r.pointsEarned}; balance now ${r.balance}`];
+      return [`order ${r.orderId} ${r.status}: ${count(r.pointsUsed, 'point')} (${r.pointsValue}) + ${cashBy(r.cashPaid, r.tender)}; earned ${r.pointsEarned}; balance now ${r.balance}${r.available !== r.balance ? `, available ${r.available}` : ''}`];
     case 10:
       return [`${count(r.pointsReturned, 'point')} back to their lots, ${r.cashRefunded} cash refunded, ${r.pointsTakenBack} earned points taken back`];
     case 11:
