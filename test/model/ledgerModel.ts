@@ -236,11 +236,11 @@ export class LedgerModel {
   }
 
   /**
-   * A take-back (a return, a refund's earned points) at `at`, made at `now`: takes points in spending
+   * A take-back (a return, a refund's earned points) dated `at`: takes points in spending
    * order from live lots only (SPEC §7 "Expired is expired" over §4.6: not lapsed on the take-back's
    * own date, so the same whether or not an expiry run came first); what they cannot cover becomes debt.
    */
-  debit(m: Member, points: number, at: number, now: number): void {
+  debit(m: Member, points: number, at: number): void {
     const day = localDate(at);
     let left = points;
     for (const l of this.spendingOrder(m)) {
@@ -332,7 +332,7 @@ export class LedgerModel {
         s.pointsAccrued += pts;
         this.totals.issued += pts;
       } else {
-        this.debit(m, pts, p.purchasedAt, now);
+        this.debit(m, pts, p.purchasedAt);
         s.pointsReturned += pts;
         this.totals.returned += pts;
       }
@@ -486,7 +486,7 @@ export class LedgerModel {
     for (const t of order.takes) t.lot.remaining += t.points;
     this.totals.redeemed -= order.used;
     if (order.earned > 0) {
-      this.debit(m, order.earned, now, now);
+      this.debit(m, order.earned, now);
       this.totals.issued -= order.earned;
     }
     return 'ok';

@@ -306,10 +306,10 @@ export class Spec4Model {
     if (rest > 0) m.lots.push({ seq: ++this.lotSeq, points: rest, remaining: rest, reserved: 0, earnedAt: at, expiresOn });
   }
   /**
-   * A take-back at `at`, made at `now`: earliest-expiring live lots first (not lapsed on the take-back's
+   * A take-back dated `at`: earliest-expiring live lots first (not lapsed on the take-back's
    * own date, §7 over §4.6; reserved points not); debt if short.
    */
-  takeBack(m: Member, points: number, at: number, now: number): void {
+  takeBack(m: Member, points: number, at: number): void {
     const day = localDate(at);
     let left = points;
     for (const l of this.spendingOrder(m)) {
@@ -432,7 +432,7 @@ export class Spec4Model {
       const parts = lines.map((r) => ({ sku: r.sku, category: r.category, base: Math.abs(r.quantity * r.unitPrice) }));
       if (amount < 0) {
         const pts = this.orderPoints(m, rules, parts, first.at, amount, true);
-        this.takeBack(m, pts, first.at, now);
+        this.takeBack(m, pts, first.at);
         m.lifetimeEarned -= pts;
         s.pointsReturned += pts;
       } else {
@@ -693,7 +693,7 @@ export class Spec4Model {
       back[k].t.lot.remaining += back[k].n - cut;
     }
     if (res.pointsTakenBack > 0) {
-      this.takeBack(m, res.pointsTakenBack, now, now);
+      this.takeBack(m, res.pointsTakenBack, now);
       m.lifetimeEarned -= res.pointsTakenBack;
     }
     res.complete = o.lines.every((l) => l.refundedQty === l.quantity);
