@@ -150,6 +150,20 @@ export class VerifyFailedError extends PointsmallError {
   }
 }
 
+/**
+ * A refund found its order's books broken (ledger verify's order-lines-add-up or refund-lines-add-up for
+ * that order): exit 6, nothing refunded, since a refund pays out what the lines say was paid.
+ */
+export class OrderBooksError extends PointsmallError {
+  constructor(orderId: string, problem: string) {
+    super(`order ${orderId} ${problem}; nothing was refunded`, {
+      code: 'ORDER_BOOKS_BROKEN',
+      exitCode: EXIT.verifyFailed,
+      hint: 'run pointsmall ledger verify, restore the last good backup (pointsmall db restore) and investigate the order',
+    });
+  }
+}
+
 /** ledger verify could not read the ledger at all (garbage bytes, a truncated file): exit 6 with SQLite's reason. */
 export class LedgerCorruptError extends PointsmallError {
   constructor(path: string, reason: string) {

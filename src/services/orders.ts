@@ -5,14 +5,16 @@ import { formatMoney } from '../domain/money.js';
 import { planRefund, repayBeforeLots, returnToLots, type RefundRequestLine } from '../domain/refund.js';
 import { paidWith } from '../domain/split.js';
 import { localDate, localRangeUtc, type LocalDate } from '../domain/time.js';
-import { NotFoundError, RefusedError } from '../errors.js';
+import { NotFoundError, OrderBooksError, RefusedError } from '../errors.js';
 import { coupons } from '../store/coupons.js';
 import { holds } from '../store/holds.js';
 import { journal } from '../store/journal.js';
 import { members } from '../store/members.js';
 import { orders, type OrderRow, type OrderStatus } from '../store/orders.js';
-import { type Ctx, type Ledger, rulesAt, withLedger } from './ledger.js';
+import { type Ctx, type Ledger, parseStoredRules, rulesAt, withLedger } from './ledger.js';
 import { checkoutCodes } from '../store/verification.js';
+import { verifyQueries } from '../store/verify.js';
+import { checkOrders } from './verifyOrders.js';
 import { sweepExpiredHolds } from './holds.js';
 import { availableOf, debitPoints, recordAudit } from './points.js';
 
@@ -243,6 +245,13 @@ function refundPlanOf(l: Ledger, id: string, lines: RefundRequestLine[] | null) 
   if (o.status !== 'paid' && o.status !== 'partially_refunded' && o.status !== 'refunded') {
     throw new RefusedError('ORDER_NOT_PAID', `order ${id} is ${o.status}; only paid orders can be refunded`, `see it with: pointsmall order show ${id}`);
   }
+  // The order's books first (ledger verify's order-lines-add-up and refund-lines-add-up, for this order):
+  // a refund pays back what the lines say was paid, so lines edited since would pay out what never was.
+  const q = verifyQueries(l.store);
+  const documents = new Map(q.rulesVersions().map((v) => [v.id, v.document]));
+  const books = checkOrders(q, (v) => (documents.has(v) ? parseStoredRules(l, v, documents.get(v)!) : null), l.digits, id);
+  const broken = books.orders.rows[0] ?? books.refunds.rows[0];
+  if (broken) throw new OrderBooksError(id, broken.subject === `order ${id}` ? broken.detail : `does not add up: ${broken.subject} ${broken.detail}`);
   const rows = l.store.get(orders).lines(id);
   const plan = planRefund(
     rows.map((r) => ({

@@ -72,9 +72,10 @@ const same = (a: readonly number[], b: readonly number[]): boolean => a.length =
 
 /**
  * `rulesOf(id)`: the parsed rules version (null when there is none). Streams orders with their lines and
- * refunds with theirs side by side, in order of seq.
+ * refunds with theirs side by side, in order of seq. With `orderId`: that order and its refunds alone (a
+ * refund proves its order first).
  */
-export function checkOrders(q: VerifyQueries, rulesOf: (id: number) => Rules | null, digits: number): OrderBooks {
+export function checkOrders(q: VerifyQueries, rulesOf: (id: number) => Rules | null, digits: number, orderId?: string): OrderBooks {
   const orders = new Problems();
   const refunds = new Problems();
   const money = (m: number) => (m / 10 ** digits).toFixed(digits);
@@ -245,8 +246,8 @@ export function checkOrders(q: VerifyQueries, rulesOf: (id: number) => Rules | n
     }
   };
 
-  const orderIt = q.orderLinesRaw();
-  const refundIt = q.refundLinesRaw();
+  const orderIt = q.orderLinesRaw(orderId);
+  const refundIt = q.refundLinesRaw(orderId);
   let orderCount = 0;
   let refundCount = 0;
   try {

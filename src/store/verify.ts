@@ -196,27 +196,36 @@ export class VerifyQueries {
    * Orders with their lines, streamed in order of seq then line (an order without lines: one row, its line
    * fields null), as raw rows: [seq, id, status, rules_version, subtotal, discount, total, points_used,
    * points_value, cash_paid, points_discount, points_earned, line_no, sku, pay, quantity, unit_price, amount,
-   * discount, points, cash, earned, points_discount_pct, points_discount].
+   * discount, points, cash, earned, points_discount_pct, points_discount]. With `orderId`: that order's alone.
    */
-  orderLinesRaw(): IterableIterator<unknown[]> {
-    return this.stream(
+  orderLinesRaw(orderId?: string): IterableIterator<unknown[]> {
+    return this.streamOf(
       `SELECT o.seq, o.id, o.status, o.rules_version, o.subtotal, o.discount, o.total, o.points_used, o.points_value, o.cash_paid,
               o.points_discount, o.points_earned, ol.line_no, ol.sku, ol.pay, ol.quantity, ol.unit_price, ol.amount, ol.discount,
               ol.points, ol.cash, ol.earned, ol.points_discount_pct, ol.points_discount
-         FROM orders o LEFT JOIN order_lines ol ON ol.order_id = o.id ORDER BY o.seq, ol.line_no`,
+         FROM orders o LEFT JOIN order_lines ol ON ol.order_id = o.id ${orderId === undefined ? '' : 'WHERE o.id = ?'} ORDER BY o.seq, ol.line_no`,
+      orderId,
     );
+  }
+
+  /** The whole table streamed, or (an order id given) the rows of that one order, read at once. */
+  private streamOf(sql: string, orderId: string | undefined): IterableIterator<unknown[]> {
+    if (orderId === undefined) return this.stream(sql);
+    return (this.db.prepare(sql).raw().all(orderId) as unknown[][]).values();
   }
 
   /**
    * Refunds with their lines in the same order (their order's seq, 0 when the order does not exist; then
    * refund id, line), as raw rows: [seq, order_id, refund id, points, cash, earned, line_no, sku, quantity,
-   * points, cash, earned] (a refund without lines: one row, its line fields null).
+   * points, cash, earned] (a refund without lines: one row, its line fields null). With `orderId`: that
+   * order's refunds alone.
    */
-  refundLinesRaw(): IterableIterator<unknown[]> {
-    return this.stream(
+  refundLinesRaw(orderId?: string): IterableIterator<unknown[]> {
+    return this.streamOf(
       `SELECT coalesce(o.seq, 0), f.order_id, f.id, f.points, f.cash, f.earned, rl.line_no, rl.sku, rl.quantity, rl.points, rl.cash, rl.earned
          FROM refunds f LEFT JOIN orders o ON o.id = f.order_id LEFT JOIN refund_lines rl ON rl.refund_id = f.id
-        ORDER BY coalesce(o.seq, 0), f.id, rl.line_no`,
+        ${orderId === undefined ? '' : 'WHERE f.order_id = ?'} ORDER BY coalesce(o.seq, 0), f.id, rl.line_no`,
+      orderId,
     );
   }
 

@@ -62,18 +62,30 @@ describe('ledger verify catches an order or refund that does not add up (SQLite:
     });
   }
 
-  it("the tester's case: a line's cash raised fails verify naming the order, before and after a refund pays it out", () => {
+  it("the tester's case: a line's cash raised fails verify naming the order, and the refund that would pay it out refuses (exit 6, nothing written)", () => {
     const t = orderScene();
     tamper(t, `UPDATE order_lines SET cash = cash + 100 ${line('ORD-000001', 1)}`);
     const before = failed(t);
     expect(before.map((x) => x.name)).toEqual(['order-lines-add-up']);
     expect(before[0].detail).toBe('order ORD-000001: was paid 374.00 in cash but its lines carry 375.00');
-    expect(t.ok(['order', 'refund', 'ORD-000001', '--yes'])).toMatchObject({ cashRefunded: '375.00' });
-    const after = failed(t);
-    expect(after.map((x) => x.name)).toEqual(['order-lines-add-up']);
-    expect(after[0].detail).toBe('order ORD-000001: was paid 374.00 in cash but its lines carry 375.00');
-    const text = t.run(['ledger', 'verify']);
+    const entries = t.ok(['ledger', 'entries']).length;
+    const refund = t.run(['order', 'refund', 'ORD-000001', '--yes', '--json']);
+    expect(refund.code, refund.stderr).toBe(6);
+    expect(refund.stdout).toBe('');
+    expect(JSON.parse(refund.stderr.trim()).error).toMatchObject({ code: 'ORDER_BOOKS_BROKEN', message: 'order ORD-000001 was paid 374.00 in cash but its lines carry 375.00; nothing was refunded' });
+    // a person is told the same, with the way out
+    const text = t.run(['order', 'refund', 'ORD-000001', '--line', 'TEA:1', '--yes']);
     expect(text.code).toBe(6);
-    expect(text.stdout + text.stderr).toContain('order-lines-add-up: order ORD-000001: was paid 374.00 in cash but its lines carry 375.00');
+    expect(text.stderr).toMatch(/^error: order ORD-000001 was paid 374.00 in cash but its lines carry 375.00; nothing was refunded\nhint: run pointsmall ledger verify/);
+    expect(t.ok(['order', 'show', 'ORD-000001'])).toMatchObject({ status: 'paid', refundedCash: '0.00' });
+    expect(t.ok(['ledger', 'entries']).length).toBe(entries);
+    // a refund of a refund that does not add up refuses too, naming it
+    const t2 = orderScene();
+    tamper(t2, `${UNLOCK} UPDATE refunds SET cash = cash + 100 WHERE id = 5`);
+    const r2 = t2.run(['order', 'refund', 'ORD-000007', '--yes', '--json']);
+    expect(r2.code, r2.stderr).toBe(6);
+    expect(JSON.parse(r2.stderr.trim()).error.message).toBe('order ORD-000007 does not add up: refund 5 of ORD-000007 records 3093 points / 66.62 cash / 65 earned but its lines add up to 3093 / 65.62 / 65; nothing was refunded');
+    // an order whose books add up refunds as before
+    expect(t2.ok(['order', 'refund', 'ORD-000001', '--line', 'TEA:1', '--yes'])).toMatchObject({ cashRefunded: '98.00' });
   });
 });
