@@ -104,6 +104,7 @@ export function bucketsBetween(first: string, last: string, by: BucketBy, max = 
   for (let k = first; k <= last; k = nextBucket(k, by)) {
     out.push(k);
     if (out.length > max) return null;
+    if (k === last) break; // the last day there is (9999-12-31) has no next one to compare
   }
   return out;
 }

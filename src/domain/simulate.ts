@@ -15,7 +15,7 @@ import { cumulative, spreadEarned } from './refund.js';
 const D = Decimal;
 import { type Minor, type Points, allocateProportionally, formatMoney, pointsValue } from './money.js';
 import { type ExpiryPolicy, PAYMENT_LIMIT_FIELDS, type Rules, expiresOn } from './rules.js';
-import { type LocalDate, addDays, localDate, startOfLocalDayMs } from './time.js';
+import { type LocalDate, addDays, localDate, localDayEndIso, startOfLocalDayMs } from './time.js';
 
 export type SimulateBy = 'month' | 'tier' | 'category' | 'source';
 export const SIMULATE_BY: readonly SimulateBy[] = ['month', 'tier', 'category', 'source'];
@@ -335,7 +335,7 @@ export class Simulation {
     if (!(at >= this.dayStart && at < this.dayEnd)) {
       const day = localDate(at, s.zone);
       this.dayStart = startOfLocalDayMs(day, s.zone);
-      this.dayEnd = startOfLocalDayMs(addDays(day, 1), s.zone);
+      this.dayEnd = Date.parse(localDayEndIso(day, s.zone));
       if (day !== this.day) {
         this.dayEarned.clear();
         this.dayDiff.clear();

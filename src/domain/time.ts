@@ -185,12 +185,20 @@ export function startOfLocalDayMs(date: LocalDate, zone: string): number {
   return zonedToUtcMs(zone, y, m, d);
 }
 
+/**
+ * The UTC ISO instant a calendar date ends in `zone` (exclusive: the next day's start). The last day there
+ * is (9999-12-31) ends with the last instant an ISO date can name: the day after it has no ISO form that
+ * sorts with the others (+010000-…).
+ */
+export function localDayEndIso(date: LocalDate, zone: string): string {
+  return date >= LAST_DAY ? END_OF_TIME : new Date(startOfLocalDayMs(addDays(date, 1), zone)).toISOString();
+}
+
 /** The UTC ISO range [from 00:00, to+1 00:00) covering inclusive local dates; either end may be open. */
 export function localRangeUtc(zone: string, from?: LocalDate, to?: LocalDate): { fromIso?: string; toIso?: string } {
   return {
     fromIso: from ? new Date(startOfLocalDayMs(from, zone)).toISOString() : undefined,
-    // the last day there is (9999-12-31) ends with the last instant an ISO date can name
-    toIso: to ? (to >= LAST_DAY ? END_OF_TIME : new Date(startOfLocalDayMs(addDays(to, 1), zone)).toISOString()) : undefined,
+    toIso: to ? localDayEndIso(to, zone) : undefined,
   };
 }
 const LAST_DAY = '9999-12-31';

@@ -26,7 +26,7 @@ import {
 import { formatMoney } from '../domain/money.js';
 import { currentTierName } from '../domain/rules.js';
 import { members } from '../store/members.js';
-import { type LocalDate, addDays, localDate, localRangeUtc, startOfLocalDayMs } from '../domain/time.js';
+import { type LocalDate, addDays, localDate, localDayEndIso, localRangeUtc } from '../domain/time.js';
 import { books } from '../store/books.js';
 import { type MemberRankBy, type MemberReportRow, OPEN_FROM, OPEN_TO, reportQueries } from '../store/reports.js';
 import { type Ctx, type Ledger, rulesAt, withLedger } from './ledger.js';
@@ -64,7 +64,7 @@ function range(l: Ledger, p: Period): { fromIso: string; toIso: string } {
 const today = (l: Ledger): LocalDate => localDate(l.now.getTime(), l.zone);
 
 /** The last instant of a calendar day (rules in force "at a date" means at its end). */
-const endOfDayIso = (l: Ledger, date: LocalDate): string => new Date(startOfLocalDayMs(addDays(date, 1), l.zone) - 1).toISOString();
+const endOfDayIso = (l: Ledger, date: LocalDate): string => new Date(Date.parse(localDayEndIso(date, l.zone)) - 1).toISOString();
 
 function redeemRate(l: Ledger, atIso: string): string {
   return rulesAt(l, atIso).rules.redeem.pointsPerUnit.toString();
@@ -155,7 +155,7 @@ export function lotPointsAt(l: Ledger, asOf: LocalDate, now: LocalDate): { curre
   const q = l.store.get(reportQueries);
   const b = l.store.get(books);
   const current = asOf >= now;
-  const cutoff = new Date(startOfLocalDayMs(addDays(asOf, 1), l.zone)).toISOString();
+  const cutoff = localDayEndIso(asOf, l.zone);
   const raw = current ? [...q.currentLots(asOf), ...b.heldByExpiryMonth(asOf)] : [...q.lotsAt(cutoff, asOf), ...b.heldByExpiryMonthAt(cutoff, asOf)];
   return { current, cutoff, rows: raw.map((r) => ({ month: r.month, lapsed: Number(r.lapsed) === 1, points: Number(r.points) })) };
 }
@@ -166,7 +166,7 @@ export function lotPointsAt(l: Ledger, asOf: LocalDate, now: LocalDate): { curre
  */
 export function memberHoldingsAt(l: Ledger, asOf: LocalDate, now: LocalDate): Map<string, { points: number; debt: number }> {
   const q = l.store.get(reportQueries);
-  const rows = asOf >= now ? q.currentHoldings(asOf) : q.holdingsAt(new Date(startOfLocalDayMs(addDays(asOf, 1), l.zone)).toISOString(), asOf);
+  const rows = asOf >= now ? q.currentHoldings(asOf) : q.holdingsAt(localDayEndIso(asOf, l.zone), asOf);
   return new Map(rows.map(([id, points, lapsed, debt]) => [id, { points: Number(points) - Number(lapsed), debt: Number(debt) }]));
 }
 

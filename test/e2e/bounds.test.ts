@@ -209,6 +209,20 @@ describe('dates are never moved (item 7)', () => {
     expect(readFileSync(join(t.dir, 'a.rejects.csv'), 'utf8')).toContain('is not in a format pointsmall reads');
   });
 
+  it('the last day there is, 9999-12-31, is read everywhere a report takes a date (it crashed summary, liability and daily activity)', () => {
+    const t = tmpLedger({ now: T('2025-01-01') });
+    t.ok(['member', 'add', '--id', 'm1', '--name', 'Ann'], { now: T('2025-01-01') });
+    t.ok(['member', 'adjust', 'm1', '--points', '100', '--reason', 'x'], { now: T('2025-01-01') });
+    const last = '9999-12-31';
+    expect(t.ok(['report', 'summary', '--to', last])).toMatchObject({ to: last, issued: 0, adjusted: 100, closingBalance: 100 });
+    expect(t.ok(['report', 'summary', '--from', last, '--to', last])).toMatchObject({ openingBalance: 100, closingBalance: 100 });
+    // on that day the lot made on 2025-01-01 has long lapsed
+    expect(t.ok(['report', 'liability', '--as-of', last])).toMatchObject({ outstandingPoints: 0 });
+    expect(t.ok(['report', 'liability', '--as-of', '9999-12-30'])).toMatchObject({ outstandingPoints: 0 });
+    const days = t.ok(['report', 'activity', '--by', 'day', '--from', '9999-12-30', '--to', last]);
+    expect(days.buckets.map((b: { bucket: string }) => b.bucket)).toEqual(['9999-12-30', last]);
+  });
+
   it('expire run --as-of after today is refused unless --force', () => {
     const t = tmpLedger({ now: T('2025-01-01') });
     t.ok(['member', 'add', '--id', 'm1', '--name', 'Ann'], { now: T('2025-01-01') });
