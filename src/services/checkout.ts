@@ -67,7 +67,10 @@ export interface QuoteResult {
   /** Issue 18: what the points pay above their value on points-discounted items (total = pointsValue + pointsDiscount + cashPaid). */
   pointsDiscount: string;
   cashPaid: string;
-  tender: Tender;
+  /** The tender the cash part would be paid by: null when there is no cash to pay, as a checkout says. */
+  tender: Tender | null;
+  /** `points`, `points+card`, `card`…: what would pay, as a checkout says (null for an order of 0.00). */
+  paidWith: string | null;
   pointsEarned: number;
   balance: number;
   available: number;
@@ -246,7 +249,7 @@ function quoteView(l: Ledger, cart: Cart, tender: Tender): QuoteResult {
     pointsValue: money(q.pointsValue),
     pointsDiscount: money(q.pointsDiscount),
     cashPaid: money(q.cashPaid),
-    tender,
+    ...(paidWith(q.pointsUsed, q.cashPaid, tender) as { tender: Tender | null; paidWith: string | null }),
     pointsEarned: earned,
     balance: cart.member.balance,
     available: q.available,

@@ -45,7 +45,8 @@ describe('checkout (one-shot, --json)', () => {
     const before = t.ok(['ledger', 'entries']).length;
     const q = t.ok(['checkout', 'quote', '--member', 'M1', '--item', 'TEA:2', '--points', '3000']);
     expect(q).not.toHaveProperty('orderId');
-    expect(q).toMatchObject({ total: '200.00', pointsUsed: 3000, pointsValue: '30.00', cashPaid: '170.00', pointsEarned: 170, balance: 5000 });
+    expect(q).toMatchObject({ total: '200.00', pointsUsed: 3000, pointsValue: '30.00', cashPaid: '170.00', tender: 'cash', paidWith: 'points+cash', pointsEarned: 170, balance: 5000 });
+    expect(t.ok(['checkout', 'quote', '--member', 'M1', '--item', 'TEA', '--no-points', '--tender', 'card'])).toMatchObject({ tender: 'card', paidWith: 'card' });
     expect(t.ok(['ledger', 'entries']).length).toBe(before);
   });
 

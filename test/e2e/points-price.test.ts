@@ -112,8 +112,11 @@ describe('a points-only item priced at the redeem rate costs the same points a u
     const three = t.ok(['checkout', 'quote', '--member', 'M1', '--item', 'PP:3'], { now: NOW });
     expect([one.pointsUsed, three.pointsUsed]).toEqual([33, 99]);
     expect([one.pointsValue, three.pointsValue]).toEqual(['10.01', '30.03']);
+    // no cash to pay: the quote names no tender, as the checkout it quotes does (it said "cash")
+    expect(three).toMatchObject({ cashPaid: '0.00', tender: null, paidWith: 'points' });
     const paid = t.ok(['checkout', '--member', 'M1', '--item', 'PP:3', '--tender', 'card', '--yes'], { now: NOW });
     expect(paid.pointsUsed).toBe(99);
+    expect(paid).toMatchObject({ cashPaid: '0.00', tender: null, paidWith: 'points' });
     const back = t.ok(['order', 'refund', paid.orderId, '--line', 'PP:1', '--yes'], { now: NOW });
     expect(back.pointsReturned).toBe(33);
     expect(t.verify().ok).toBe(true);
