@@ -105,6 +105,8 @@ export class Journal {
       lotsOfMembers: undefined as Database.Statement | undefined,
       keyedFrom: db.prepare(`SELECT value FROM settings WHERE key = '${CHAIN_KEYED_FROM}'`).pluck(),
       setKeyedFrom: db.prepare(`INSERT INTO settings (key, value) VALUES ('${CHAIN_KEYED_FROM}', ?)`),
+      entry: db.prepare('SELECT id, at, recorded_at, kind, member_id, ref, memo, operator, prev_hash FROM entries WHERE id = ?'),
+      postingsOf: db.prepare('SELECT account, member_id AS memberId, points FROM postings WHERE entry_id = ? ORDER BY rowid'),
     };
   }
 
@@ -123,6 +125,24 @@ export class Journal {
         'LEDGER_KEYED',
       );
     }
+    this.checkKey();
+  }
+
+  /**
+   * A keyed chain is continued only with its own key: the head entry's MAC is checked with the key in hand
+   * before anything is appended (once a transaction). Another key would write entries no key verifies
+   * afterwards, and verify would call honest entries edited.
+   */
+  private checkKey(): void {
+    const key = this.store.chainKey;
+    if (!key || this.keyedFrom === null || this.lastId < this.keyedFrom) return;
+    const e = this.s.entry.get(this.lastId) as Omit<EntryRow, 'hash'> | undefined;
+    if (e && chainMac(key, e.prev_hash, entryContent(e, this.s.postingsOf.all(this.lastId) as NewPosting[])) === this.lastHash) return;
+    throw new UsageError(
+      `entry ${this.lastId}, the head of this ledger's keyed chain, does not verify with the key in POINTSMALL_LEDGER_KEY_FILE: it is another key than the one the chain is written with (or the entry was edited); nothing written`,
+      'set POINTSMALL_LEDGER_KEY_FILE to the key file the ledger was written with; pointsmall ledger verify with it says which entry, if any, was edited',
+      'LEDGER_KEY_MISMATCH',
+    );
   }
 
   /**
