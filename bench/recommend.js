@@ -28,8 +28,10 @@ const timeOf = (o) => Date.parse(o.at.split('#')[0]);
  * Orders of one member are told apart by time (the last one is hidden; ties by order id, as given).
  * `validation`: the split the ranking's settings were chosen on, which never sees the hidden orders: each
  * member's last order is dropped altogether and the one before it is hidden instead (members with 3+).
+ * `rank(h, memberId, candidates, asOf)`: the SKUs recommended, best first (default: recommendForMember's
+ * top 10); bench/recommend-variants.js scores other rankings on the same splits with it.
  */
-export function evaluate(orders, { validation = false } = {}) {
+export function evaluate(orders, { validation = false, rank = null } = {}) {
   const byMember = new Map();
   for (const o of orders) {
     if (!byMember.has(o.member)) byMember.set(o.member, []);
@@ -65,8 +67,10 @@ export function evaluate(orders, { validation = false } = {}) {
     if (timeOf(o) - timeOf(before[before.length - 1]) <= SESSION_MS) sameSession++;
     if (before.some((b) => b.lines.some((x) => want.has(x.sku)))) rebought++;
     // as of the hidden order's time: what sold well lately is counted from the orders before it
-    const recs = recommendForMember(h, { memberId: o.member, tier: null, tierOf: () => null, available: null }, candidates, TOP, timeOf(o));
-    if (recs.some((r) => want.has(r.sku))) hits++;
+    const recs = rank
+      ? rank(h, o.member, candidates, timeOf(o)).slice(0, TOP)
+      : recommendForMember(h, { memberId: o.member, tier: null, tierOf: () => null, available: null }, candidates, TOP, timeOf(o)).map((r) => r.sku);
+    if (recs.some((sku) => want.has(sku))) hits++;
     if ([...want].some((s) => popular.has(s))) baseHits++;
   }
   const n = hidden.size;
