@@ -65,6 +65,8 @@ export interface QuoteLine {
   pointsDiscountPct: string | null;
   /** The face value of the points that cover `coverable` (= coverable without a points discount). */
   pointsCap: Minor;
+  /** Mixed lines: the ratio of the net points may pay (the item's, capped by redeem.maxRatio), kept on the order line; else null. */
+  pointsRatio: string | null;
 }
 
 export interface Quote {
@@ -166,10 +168,12 @@ export function split(input: SplitInput): SplitOutcome {
     const net = amounts[i] - discounts[i];
     let coverable = 0;
     let requiredPoints = 0;
+    let pointsRatio: string | null = null;
     const pct = l.pay === 'mixed' && l.pointsDiscount ? l.pointsDiscount : null;
     if (l.pay === 'mixed') {
       const ratio = l.maxPointsRatio && l.maxPointsRatio.lt(redeem.maxRatio) ? l.maxPointsRatio : redeem.maxRatio;
-      coverable = new Decimal(net).times(ratio).floor().toNumber();
+      coverable = mixedCoverable(net, ratio);
+      pointsRatio = ratio.toFixed();
     } else if (l.pay === 'points') {
       coverable = net;
       requiredPoints = pointsForLine(l, step, stepValue);
@@ -188,13 +192,14 @@ export function split(input: SplitInput): SplitOutcome {
       requiredPoints,
       pointsDiscountPct: pct,
       pointsCap: pct ? pointsCapFor(coverable, pct) : coverable,
+      pointsRatio,
     };
   });
 
   const required = qlines.reduce((a, l) => a + l.requiredPoints, 0);
   const requiredValue = qlines.reduce((a, l) => a + (l.pay === 'points' ? l.coverable : 0), 0);
-  const mixedCoverable = qlines.reduce((a, l) => a + (l.pay === 'mixed' ? l.pointsCap : 0), 0);
-  const maxMixedSteps = Math.floor(mixedCoverable / stepValue);
+  const mixedCap = qlines.reduce((a, l) => a + (l.pay === 'mixed' ? l.pointsCap : 0), 0);
+  const maxMixedSteps = Math.floor(mixedCap / stepValue);
   const maxUsable = required + maxMixedSteps * step;
 
   const pointsOnly = qlines.filter((l) => l.pay === 'points').map((l) => l.sku);
@@ -207,7 +212,7 @@ export function split(input: SplitInput): SplitOutcome {
   }
 
   const allowed = allowedPoints({ required, maxMixedSteps, step, minPoints: redeem.minPoints, available });
-  const allowedCtx: AllowedContext = { linesMax: maxUsable, available, minPoints: redeem.minPoints, mixedCoverable };
+  const allowedCtx: AllowedContext = { linesMax: maxUsable, available, minPoints: redeem.minPoints, mixedCoverable: mixedCap };
   let pointsUsed: Points;
   let note: string | null = null;
   switch (request.kind) {
@@ -292,7 +297,12 @@ export interface LineSplit {
  * to the money points may cover on each (its ratio of the line), largest remainder (ties to the earlier
  * line), so every line's points are worth exactly their value and the parts add up to the quote.
  */
-export function splitLines(q: Quote): LineSplit[] {
+/** What points may pay on a mixed line: its net (after its coupon share) times its ratio, floored to the minor unit. */
+export function mixedCoverable(net: Minor, ratio: Decimal | string): Minor {
+  return new Decimal(net).times(ratio).floor().toNumber();
+}
+
+export function splitLines(q: Pick<Quote, 'lines' | 'pointsUsed' | 'pointsValue' | 'pointsStep' | 'stepValue'>): LineSplit[] {
   const out: LineSplit[] = q.lines.map((l) => {
     const net = l.amount - l.discount;
     if (l.pay === 'points') return { points: l.requiredPoints, pointsValue: l.coverable, pointsDiscount: 0, cash: 0 };

@@ -370,6 +370,7 @@ function holdOrder(l: Ledger, input: CheckoutInput, command: 'checkout' | 'start
       cash: shares[i].cash,
       points_discount_pct: x.pointsDiscountPct,
       points_discount: shares[i].pointsDiscount,
+      points_ratio: x.pointsRatio,
     })),
   );
   const held = placeHold(l, { orderId, memberId: cart.member.id, points: q.pointsUsed, lines: q.lines.map((x) => ({ sku: x.sku, quantity: x.quantity })), couponCode: cart.couponCode });

@@ -7,7 +7,7 @@ import { Decimal } from 'decimal.js';
 import { allocateProportionally, pointsStep } from '../domain/money.js';
 import { cumulative, spreadEarned } from '../domain/refund.js';
 import type { Rules } from '../domain/rules.js';
-import { paysWithDiscount } from '../domain/split.js';
+import { mixedCoverable, paysWithDiscount, pointsCapFor, splitLines } from '../domain/split.js';
 import type { VerifyQueries } from '../store/verify.js';
 import { Problems } from './verifyBooks.js';
 
@@ -40,6 +40,8 @@ interface Line {
   earned: number;
   pct: string | null;
   pointsDiscount: number;
+  /** A mixed line's ratio of its net that points could pay (migration 15; null on older lines). */
+  ratio: string | null;
 }
 
 interface Refund {
@@ -65,6 +67,7 @@ interface Redeem {
   step: number;
   stepValue: number;
   rate: string;
+  maxRatio: Decimal;
 }
 
 const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
@@ -87,7 +90,7 @@ export function checkOrders(q: VerifyQueries, rulesOf: (id: number) => Rules | n
       else {
         const step = pointsStep(r.redeem.pointsPerUnit, digits);
         const stepValue = new Decimal(step).times(new Decimal(10).pow(digits)).div(r.redeem.pointsPerUnit).toNumber();
-        redeemCache.set(id, { step, stepValue, rate: r.redeem.pointsPerUnit.toString() });
+        redeemCache.set(id, { step, stepValue, rate: r.redeem.pointsPerUnit.toString(), maxRatio: r.redeem.maxRatio });
       }
     }
     return redeemCache.get(id)!;
@@ -185,14 +188,51 @@ export function checkOrders(q: VerifyQueries, rulesOf: (id: number) => Rules | n
       } else return `${at} has an unknown pay mode`;
     }
     if (mixed.length === 0) return null;
-    // splitLines: whole steps on each line worth exactly their value, or (a step worth more than a line can take)
-    // the value spread by caps and the points by value.
+    // Each line alone (splitLines): whole steps worth exactly their value, or (a step worth more than a line
+    // can take) the value spread by caps and the points by value. Then, where the lines keep their ratio
+    // (migration 15), the spread between them; lines written before keep none and are checked alone.
+    const spread = () => (mixed.every((m) => m.l.ratio !== null) ? spreadProblem(o, r, mixed) : null);
     const steps = mixed.every((m) => m.l.points % r.step === 0 && m.value === (m.l.points / r.step) * r.stepValue);
-    if (steps) return null;
+    if (steps) return spread();
     const values = mixed.map((m) => m.value);
-    if (sum(values) === (mixedPoints / r.step) * r.stepValue && same(allocateProportionally(mixedPoints, values), mixed.map((m) => m.l.points))) return null;
+    if (sum(values) === (mixedPoints / r.step) * r.stepValue && same(allocateProportionally(mixedPoints, values), mixed.map((m) => m.l.points))) return spread();
     const bad = mixed.find((m) => m.l.points % r.step !== 0 || m.value !== (m.l.points / r.step) * r.stepValue)!;
     return `line ${bad.l.lineNo} (${bad.l.sku}) carries ${bad.l.points} points but its amount ${money(bad.l.amount)} less its discount share ${money(bad.l.discount)}, cash ${money(bad.l.cash)} and points discount ${money(bad.l.pointsDiscount)} leaves ${money(bad.value)} paid by them (${r.rate} points per unit)`;
+  };
+
+  /**
+   * §4.5 with each mixed line's ratio kept (migration 15): the order's points on its mixed lines are spread
+   * as checkout spreads them (splitLines), in proportion to what each line let points pay, so points moved
+   * from one mixed line to another, with their cash moved back, no longer pass.
+   */
+  const spreadProblem = (o: Order, r: Redeem, mixed: { l: Line; value: number }[]): string | null => {
+    const lines = [];
+    for (const l of o.lines) {
+      const net = l.amount - l.discount;
+      let coverable = l.pay === 'points' ? net : 0;
+      let pct: string | null = null;
+      if (l.pay === 'mixed') {
+        let ratio: Decimal;
+        try {
+          ratio = new Decimal(l.ratio!);
+        } catch {
+          return `line ${l.lineNo} (${l.sku}, mixed) keeps a points ratio of ${JSON.stringify(l.ratio)}, not a number`;
+        }
+        if (ratio.lt(0) || ratio.gt(r.maxRatio)) return `line ${l.lineNo} (${l.sku}, mixed) keeps a points ratio of ${l.ratio}, outside 0 to the rules' redeem.maxRatio ${r.maxRatio.toFixed()}`;
+        coverable = mixedCoverable(net, ratio);
+        pct = l.pct;
+      }
+      lines.push({ pay: l.pay, amount: l.amount, discount: l.discount, coverable, requiredPoints: l.pay === 'points' ? l.points : 0, pointsDiscountPct: pct, pointsCap: pct ? pointsCapFor(coverable, pct) : coverable });
+    }
+    const want = splitLines({ lines: lines as Parameters<typeof splitLines>[0]['lines'], pointsUsed: o.pointsUsed, pointsValue: o.pointsValue, pointsStep: r.step, stepValue: r.stepValue });
+    const mixedPoints = sum(mixed.map((m) => m.l.points));
+    for (const { l } of mixed) {
+      const w = want[l.lineNo - 1] ?? want[o.lines.indexOf(l)];
+      if (w.points !== l.points || w.cash !== l.cash || w.pointsDiscount !== l.pointsDiscount) {
+        return `line ${l.lineNo} (${l.sku}, mixed) carries ${l.points} points and ${money(l.cash)} cash, but the order's ${mixedPoints} points on its mixed lines, spread by what each let points pay (this one ${l.ratio} × its net), give it ${w.points} points and ${money(w.cash)} cash (§4.5)`;
+      }
+    }
+    return null;
   };
 
   /** §4.5: a line's refunds never exceed its units, and after r of q units have returned floor(share × r / q) of its points, cash and earned. */
@@ -304,6 +344,7 @@ export function checkOrders(q: VerifyQueries, rulesOf: (id: number) => Rules | n
             earned: w[21] as number,
             pct: w[22] as string | null,
             pointsDiscount: w[23] as number,
+            ratio: w[24] as string | null,
           });
         }
         nextOrder = orderIt.next();
