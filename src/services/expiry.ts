@@ -59,6 +59,9 @@ function expireInTransaction(l: Ledger, asOf: string, at: string): ExpiryRunResu
   const q = l.store.get(expiryQueries);
   return l.store.write(() => {
     const j = l.store.get(journal);
+    // A member whose lapsed lots got points back after `at` (a refund at 00:05, the run at 00:10) has the
+    // expiry booked when they came back, so no report sees them expire before they were there.
+    const later = q.givenBackAfter(at, asOf);
     const perMember = q.begin(asOf, j.end().id);
     const box = l.store.get(outbox);
     const ref = expiryRef(asOf);
@@ -67,7 +70,7 @@ function expireInTransaction(l: Ledger, asOf: string, at: string): ExpiryRunResu
     let queued = 0;
     // One entry per member, written with multi-row inserts (postMany keeps the chain and caches exact).
     const list = perMember.map((m) => ({
-      at,
+      at: later.get(m.memberId) ?? at,
       kind: 'expiry',
       memberId: m.memberId,
       ref,

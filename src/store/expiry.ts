@@ -230,6 +230,25 @@ export class ExpiryQueries {
     return this.pg ? this.pg.withoutForeignKeyChecks(fn) : fn();
   }
 
+  /**
+   * Members whose expiring lots got points back (a refund, a released hold, a voided return) after `at`, the
+   * run's booking time, with the latest such time: their expiry is booked then, never before the points it
+   * expires came back. Reads the entries after `at` alone (entries_at): few, and usually none.
+   */
+  givenBackAfter(at: string, asOf: string): Map<string, string> {
+    const kinds = "('refund', 'release', 'void')";
+    if (!this.db.prepare(`SELECT 1 FROM entries WHERE at > ? AND kind IN ${kinds} LIMIT 1`).pluck().get(at)) return new Map();
+    const rows = this.db
+      .prepare(
+        `SELECT l.member_id, max(e.at) FROM entries e JOIN lot_moves mv ON mv.entry_id = e.id JOIN lots l ON l.id = mv.lot_id
+          WHERE e.at > ? AND e.kind IN ${kinds} AND mv.points > 0 AND l.remaining > 0 AND l.expires_on < ?
+          GROUP BY l.member_id`,
+      )
+      .raw()
+      .all(at, asOf) as [string, string][];
+    return new Map(rows);
+  }
+
   /** What a run as of this date would expire, without writing (dry run). */
   counts(asOf: string): ExpiryCounts {
     return this.s.counts.get({ asOf }) as ExpiryCounts;
