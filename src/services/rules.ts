@@ -71,7 +71,17 @@ export function rulesOfDocument(l: Ledger, file: string, doc: unknown, outcome =
   return v.rules;
 }
 
-export async function applyRules(ctx: Ctx, file: string, effective?: string): Promise<RulesVersionView> {
+export interface AppliedRules extends RulesVersionView {
+  /**
+   * A version in force from the past: the imported purchases and paid checkouts dated from its effective time
+   * on that earned already, under the versions before it. They keep what they earned (the ledger is
+   * append-only); `rules simulate` shows what this version would have given them. Zeros for a version in
+   * force from now.
+   */
+  earnedBefore: { purchases: number; orders: number };
+}
+
+export async function applyRules(ctx: Ctx, file: string, effective?: string): Promise<AppliedRules> {
   const doc = readRulesFile(file);
   return withLedger(ctx, (l) => {
     const rules = rulesOfDocument(l, file, doc);
@@ -79,9 +89,10 @@ export async function applyRules(ctx: Ctx, file: string, effective?: string): Pr
     return l.store.write(() => {
       const repo = l.store.get(rulesVersions);
       const id = repo.insert(effectiveAt, l.nowIso, l.operator, file, JSON.stringify(rulesToDocument(rules, l.digits)));
-      recordAudit(l, 'rules.apply', String(id), { file, effectiveAt });
+      const earnedBefore = effectiveAt < l.nowIso ? repo.earnedSince(effectiveAt) : { purchases: 0, orders: 0 };
+      recordAudit(l, 'rules.apply', String(id), { file, effectiveAt, earnedBefore });
       const row = repo.history().find((r) => r.id === id)!;
-      return view(row, repo.inForceAt(l.nowIso)?.id, l.zone);
+      return { ...view(row, repo.inForceAt(l.nowIso)?.id, l.zone), earnedBefore };
     });
   });
 }

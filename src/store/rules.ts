@@ -12,7 +12,9 @@ export interface RulesVersionRow {
 
 export class RulesVersions {
   private readonly s;
+  private readonly store: Store;
   constructor(store: Store) {
+    this.store = store;
     const db = store.db;
     this.s = {
       insert: db.prepare('INSERT INTO rules_versions (effective_at, applied_at, operator, source, document, entries_before) VALUES (?,?,?,?,?, (SELECT coalesce(max(id), 0) FROM entries))'),
@@ -34,6 +36,16 @@ export class RulesVersions {
   }
   history(): RulesVersionRow[] {
     return this.s.history.all() as RulesVersionRow[];
+  }
+  /**
+   * What already earned at or after `iso` (a backdated version's effective time): imported purchases that
+   * accrued (not voided) and checkouts that were paid. They keep what they earned: the ledger is append-only.
+   */
+  earnedSince(iso: string): { purchases: number; orders: number } {
+    const db = this.store.db;
+    const purchases = db.prepare("SELECT count(*) FROM purchases WHERE purchased_at >= ? AND status = 'accrued' AND voided_at IS NULL").pluck().get(iso) as number;
+    const orders = db.prepare("SELECT count(*) FROM orders WHERE created_at >= ? AND status IN ('paid', 'partially_refunded', 'refunded')").pluck().get(iso) as number;
+    return { purchases, orders };
   }
 }
 

@@ -81,6 +81,30 @@ describe('rules apply', () => {
   });
 });
 
+describe('rules apply in force from the past', () => {
+  it('says how many purchases and checkouts of that period earned already under earlier versions, and that they keep their points', () => {
+    const t = tmpLedger({ timezone: 'UTC' });
+    t.ok(['member', 'add', '--id', 'M1', '--name', 'A']);
+    t.ok(['catalog', 'add', '--sku', 'TEA', '--name', 'tea', '--price', '50.00']);
+    const csv = join(t.dir, 'p.csv');
+    writeFileSync(csv, 'order_id,member_id,purchased_at,amount\nO1,M1,2026-01-05 10:00,100.00\nO2,M1,2026-03-05 10:00,100.00\n');
+    t.ok(['import', 'purchases', csv], { now: '2026-04-01T00:00:00Z' });
+    t.ok(['checkout', '--member', 'M1', '--item', 'TEA', '--no-points', '--yes'], { now: '2026-04-02T00:00:00Z' });
+    const five = file(t.dir, 'five.json', { earn: { pointsPerUnit: '5' } });
+    // from now: nothing earned before it
+    expect(t.ok(['rules', 'apply', five], { now: '2026-04-03T00:00:00Z' }).earnedBefore).toEqual({ purchases: 0, orders: 0 });
+    // from February: O2 and the checkout earned already, and keep their points
+    const back = t.ok(['rules', 'apply', five, '--effective', '2026-02-01'], { now: '2026-04-03T00:00:00Z' });
+    expect(back.earnedBefore).toEqual({ purchases: 1, orders: 1 });
+    const person = t.run(['rules', 'apply', five, '--effective', '2026-01-01'], { now: '2026-04-03T00:00:00Z' });
+    expect(person.code).toBe(0);
+    expect(person.stderr).toContain('note: 2 imported purchases and 1 checkout dated from 2026-01-01 00:00 on earned already, under the versions before it, and keep their points');
+    expect(person.stderr).toContain(`pointsmall rules simulate ${five} --from 2026-01-01`);
+    expect(t.ok(['member', 'show', 'M1']).balance).toBe(250);
+    expect(t.verify().ok).toBe(true);
+  });
+});
+
 describe('rules show --at and rules history', () => {
   it('picks the version in force at a date; of two with the same effective time, the later applied wins', () => {
     const t = tmpLedger();

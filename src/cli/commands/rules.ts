@@ -5,6 +5,7 @@ import { canPrompt, cmdOf, confirmOnTerminal, context, emit } from '../cli.js';
 import { notice, localTime, printFields, printTable, stdoutIsTTY } from '../output.js';
 import { parseDateOpt, parseIntOpt } from '../parse.js';
 import { FORMATS } from './report.js';
+import { count } from '../words.js';
 
 /** A rules document as `path value` pairs: objects by dotted path, list items numbered from 1. */
 function rulePairs(v: unknown, path = ''): [string, unknown][] {
@@ -98,7 +99,17 @@ export function register(program: Command): void {
         }
       }
       const r = await applyRules(ctx, file, cmd.opts().effective);
-      await emit(cmd, r, () => void process.stdout.write(`${c.green('✓')} rules version ${r.version} stored, in force from ${r.effectiveLocal}\n`));
+      await emit(cmd, r, () => {
+        process.stdout.write(`${c.green('✓')} rules version ${r.version} stored, in force from ${r.effectiveLocal}\n`);
+        const { purchases, orders } = r.earnedBefore;
+        if (purchases || orders) {
+          const what = [purchases ? count(purchases, 'imported purchase') : '', orders ? count(orders, 'checkout') : ''].filter(Boolean).join(' and ');
+          notice(
+            c.yellow(`note: ${what} dated from ${r.effectiveLocal} on earned already, under the versions before it, and keep their points; new imports of that period earn under version ${r.version}`) +
+              `\n  see what this version would have given them: pointsmall rules simulate ${file}${/^\d{4}-/.test(r.effectiveLocal) ? ` --from ${r.effectiveLocal.slice(0, 10)}` : ''}`,
+          );
+        }
+      });
     });
   rules
     .command('simulate <file>')
