@@ -55,6 +55,14 @@ export function spendableLots<T extends { expiresOn: LocalDate | null }>(lots: r
 }
 
 /**
+ * The points of spendable lots earned after `atIso`: a spend dated then (a backfill with POINTSMALL_NOW in the
+ * past) may not use them, since they did not exist yet.
+ */
+export function earnedAfter(lots: readonly OpenLot[], atIso: string): Points {
+  return lots.reduce((a, l) => a + (l.earnedAt > atIso ? l.remaining : 0), 0);
+}
+
+/**
  * The lots a take-back (a return, a refund's earned points, the part of a voided purchase the member spent)
  * may take from: §7 "Expired is expired" governs §4.6's "earliest-expiring lots", so a lot lapsed on the
  * take-back's own date is not one, posted by an expiry run or not. Lapsed lots are left for `expire run`:

@@ -1,7 +1,7 @@
 // Holds between a checkout's hold and its capture: points (taken from lots in spending order and moved to
 // the member's held account), stock and the coupon; released on decline, cancel or expiry, to the same lots.
 // Every function here runs inside the caller's store.write().
-import { spendableLots, takeFromLots } from '../domain/lots.js';
+import { earnedAfter, spendableLots, takeFromLots } from '../domain/lots.js';
 import { repayBeforeLots } from '../domain/refund.js';
 import { RefusedError } from '../errors.js';
 import { catalog } from '../store/catalog.js';
@@ -12,7 +12,7 @@ import { members } from '../store/members.js';
 import { orders } from '../store/orders.js';
 import { settings } from '../store/settings.js';
 import { type Ctx, type Ledger, withLedger } from './ledger.js';
-import { availableOf, ledgerToday, recordAudit } from './points.js';
+import { availableOf, earnedLater, ledgerToday, recordAudit } from './points.js';
 
 export const DEFAULT_HOLD_MINUTES = 15;
 
@@ -41,7 +41,14 @@ export function placeHold(l: Ledger, h: HoldRequest): { holdId: number; expiresA
   let entryId: number | null = null;
   let takes: { lotId: number; points: number }[] = [];
   if (h.points > 0) {
-    const r = takeFromLots(spendableLots(j.openLots(h.memberId), ledgerToday(l)), h.points);
+    let lots = spendableLots(j.openLots(h.memberId), ledgerToday(l));
+    // a spend cannot be dated before the points it spends (a backfill with POINTSMALL_NOW in the past)
+    const later = earnedAfter(lots, l.nowIso);
+    if (later > 0) {
+      lots = lots.filter((x) => x.earnedAt <= l.nowIso);
+      if (takeFromLots(lots, h.points).shortfall > 0) throw earnedLater(h.memberId, later, l.nowIso);
+    }
+    const r = takeFromLots(lots, h.points);
     if (h.points > available || r.shortfall > 0) {
       throw new RefusedError('INSUFFICIENT_POINTS', `member ${h.memberId} has ${available} points available, ${h.points} needed`, 'use fewer points');
     }

@@ -1,7 +1,7 @@
 // The two ways points move for a member: a credit (a new lot, repaying any debt first) and a debit
 // (taken from lots in spending order). Both post one balanced journal entry; call inside store.write().
 import { RefusedError } from '../errors.js';
-import { spendableLots, takeBackLots, takeFromLots, type LotTake } from '../domain/lots.js';
+import { earnedAfter, spendableLots, takeBackLots, takeFromLots, type LotTake } from '../domain/lots.js';
 import { POINTS_MAX } from '../domain/money.js';
 import { localDate, type LocalDate } from '../domain/time.js';
 import { books } from '../store/books.js';
@@ -105,6 +105,15 @@ export interface DebitResult {
   debt: number;
 }
 
+/** A spend that would need points earned after its own time: exit 3, nothing written. */
+export function earnedLater(memberId: string, points: number, atIso: string): RefusedError {
+  return new RefusedError(
+    'EARNED_LATER',
+    `member ${memberId}'s points include ${points} earned after ${atIso}, the time of this spend: a spend cannot be dated before the points it spends`,
+    'run it at the real time (POINTSMALL_NOW unset), or use fewer points',
+  );
+}
+
 export function debitPoints(l: Ledger, d: DebitInput): DebitResult {
   if (!Number.isSafeInteger(d.points) || d.points <= 0) throw new Error(`debit of ${d.points} points`);
   const j = l.store.get(journal);
@@ -114,7 +123,15 @@ export function debitPoints(l: Ledger, d: DebitInput): DebitResult {
   // take-back (allowDebt: a return, a refund's earned points): it takes from the earliest-expiring live
   // lots (§4.6 read under §7, takeBackLots) and leaves a debt if short; lapsed lots are the expiry run's.
   const day = localDate(d.at, l.zone);
-  const lots = d.allowDebt ? takeBackLots(j.openLots(d.memberId), day) : spendableLots(j.openLots(d.memberId), day);
+  let lots = d.allowDebt ? takeBackLots(j.openLots(d.memberId), day) : spendableLots(j.openLots(d.memberId), day);
+  if (!d.allowDebt) {
+    // a spend cannot be dated before the points it spends (a backfill with POINTSMALL_NOW in the past)
+    const later = earnedAfter(lots, d.at);
+    if (later > 0) {
+      lots = lots.filter((x) => x.earnedAt <= d.at);
+      if (takeFromLots(lots, d.points).shortfall > 0) throw earnedLater(d.memberId, later, d.at);
+    }
+  }
   const { takes, shortfall } = takeFromLots(lots, d.points);
   if (!d.allowDebt && (shortfall > 0 || d.points > available)) {
     throw new RefusedError(

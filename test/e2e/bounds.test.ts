@@ -223,6 +223,29 @@ describe('dates are never moved (item 7)', () => {
     expect(days.buckets.map((b: { bucket: string }) => b.bucket)).toEqual(['9999-12-30', last]);
   });
 
+  it('a spend is never dated before the points it spends (a backfill with POINTSMALL_NOW in the past): exit 3 EARNED_LATER, nothing written', () => {
+    const t = tmpLedger({ now: T('2025-01-01') });
+    t.ok(['member', 'add', '--id', 'm1', '--name', 'Ann'], { now: T('2025-01-01') });
+    t.ok(['catalog', 'add', '--sku', 'G', '--name', 'gift', '--price', '10.00'], { now: T('2025-01-01') });
+    t.ok(['member', 'adjust', 'm1', '--points', '300', '--reason', 'early'], { now: T('2025-03-01') });
+    t.ok(['member', 'adjust', 'm1', '--points', '1000', '--reason', 'late'], { now: T('2026-06-01') });
+    const entries = t.ok(['ledger', 'entries']).length;
+    const back = T('2025-06-01');
+    for (const args of [
+      ['checkout', '--member', 'm1', '--item', 'G', '--points', '1000', '--yes', '--json'],
+      ['member', 'adjust', 'm1', '--points', '-500', '--reason', 'x', '--yes', '--json'],
+    ]) {
+      const r = t.run(args, { now: back });
+      expect(r.code, r.stderr).toBe(3);
+      expect(errorOf(r)).toMatchObject({ code: 'EARNED_LATER' });
+      expect(errorOf(r).message).toContain('include 1000 earned after 2025-06-01T02:00:00.000Z');
+    }
+    expect(t.ok(['ledger', 'entries']).length).toBe(entries);
+    // what was earned before it may be spent then
+    expect(t.ok(['member', 'adjust', 'm1', '--points', '-200', '--reason', 'backfilled', '--yes'], { now: back }).available).toBe(1100);
+    expect(t.verify().ok).toBe(true);
+  });
+
   it('expire run --as-of after today is refused unless --force', () => {
     const t = tmpLedger({ now: T('2025-01-01') });
     t.ok(['member', 'add', '--id', 'm1', '--name', 'Ann'], { now: T('2025-01-01') });
