@@ -13,7 +13,7 @@ import { pg as m011pg, sql as m011 } from './011_lots_expiry_hot.js';
 import { pg as m012pg, sql as m012 } from './012_lot_moves_unindexed.js';
 import { pg as m014pg, sql as m014 } from './014_bytewise_text.js';
 import { sql as m013 } from './013_import_indexes.js';
-import { sql as m015 } from './015_order_line_ratio.js';
+import { pg as m015pg, sql as m015 } from './015_order_line_ratio.js';
 
 export interface Migration {
   version: number;
@@ -37,7 +37,7 @@ export const migrations: Migration[] = [
   { version: 12, name: 'lot-moves-unindexed', sql: m012, pg: m012pg },
   { version: 13, name: 'import-indexes', sql: m013 },
   { version: 14, name: 'bytewise-text', sql: m014, pg: m014pg },
-  { version: 15, name: 'order-line-ratio', sql: m015 },
+  { version: 15, name: 'order-line-ratio', sql: m015, pg: m015pg },
 ].sort((a, b) => a.version - b.version); // areas land in any order; they apply by number
 
 export const latestVersion = (): number => migrations[migrations.length - 1].version;
