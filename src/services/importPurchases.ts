@@ -430,6 +430,8 @@ class Accruer {
    */
   /** The amount column's name in the file, for the hint of a repeated order id. */
   amountColumn = 'amount';
+  /** The import run whose orders this feed has passed already (committed by earlier batches), if any. */
+  ownRun: number | null = null;
 
   constructor(private readonly l: Ledger, private readonly o: Options, private readonly c: Counters, private readonly orders: number, private readonly inTransaction: boolean) {
     this.p = l.store.get(purchases);
@@ -450,7 +452,8 @@ class Accruer {
    */
   batch(batch: readonly FedOrder[]): void {
     if (!this.started) {
-      this.keysMayExist = this.p.anyFromSource(this.o.source);
+      // (the orders this import's committed batches wrote are not in this feed again: only others count)
+      this.keysMayExist = this.p.anyFromSource(this.o.source, this.ownRun);
       this.started = true;
     }
     if (this.inTransaction) this.checkOtherWriters();
@@ -846,6 +849,7 @@ async function accrueInTransactions(ph: Phase2, from = 0, untilCommit = false): 
   const { l, c } = ph;
   const acc = new Accruer(l, ph.o, c, ph.total, true);
   acc.amountColumn = ph.amountColumn;
+  if (from > 0) acc.ownRun = ph.run.id;
   const applier = applierOf(ph);
   const orders = ordersFrom(ph, from);
   const undo = bulkWrites(l.store);
@@ -1161,6 +1165,7 @@ async function planAheadOfWriter(ph: Phase2, writer: PlanWriter, from: number): 
     await writer.reset(ph.run.id); // it notes the ledger's version before anything is read here
     const acc = new Accruer(l, ph.o, c, ph.total, false);
     acc.amountColumn = ph.amountColumn;
+    acc.ownRun = ph.run.id; // the orders before `from` are this run's, committed
     orders = ordersFrom(ph, from);
     const inFlight: { ack: PromiseLike<WriterReply>; last: boolean; before: Counters; doneBefore: number; accepted: number; rejects: Accruer['rejects'] }[] = [];
     const parts = new Batches(ph, acc, orders);

@@ -70,6 +70,7 @@ export class Purchases {
     this.s = {
       get: db.prepare('SELECT * FROM purchases WHERE source = ? AND order_id = ? AND voided_at IS NULL'),
       anyFromSource: db.prepare('SELECT 1 FROM purchases WHERE source = ? AND voided_at IS NULL LIMIT 1').pluck(),
+      anyFromSourceBut: db.prepare('SELECT 1 FROM purchases WHERE source = ? AND voided_at IS NULL AND run_id IS NOT ? LIMIT 1').pluck(),
       insert: db.prepare(`${INSERT_PURCHASE} VALUES ${ROW}`),
       // OR FAIL: no statement journal for a multi-row insert (see Journal's insertRows); a duplicate key
       // still fails it, and with it the batch's transaction.
@@ -87,9 +88,12 @@ export class Purchases {
     };
   }
 
-  /** Whether any order of the source was imported before. */
-  anyFromSource(source: string): boolean {
-    return this.s.anyFromSource.get(source) !== undefined;
+  /**
+   * Whether any order of the source was imported before; with `exceptRun`, any that import run did not
+   * write (an import's own orders have keys of their own: its feed names each order id once).
+   */
+  anyFromSource(source: string, exceptRun: number | null = null): boolean {
+    return (exceptRun === null ? this.s.anyFromSource.get(source) : this.s.anyFromSourceBut.get(source, exceptRun)) !== undefined;
   }
   /** Content hashes of the keys already imported, for a whole batch of order ids. */
   findMany(source: string, orderIds: readonly string[]): Map<string, string> {

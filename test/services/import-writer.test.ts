@@ -214,6 +214,20 @@ describe('import on two threads (a ledger writer)', () => {
     expect((await verifyLedger(ctx)).ok).toBe(true);
   });
 
+  it('orders of an earlier import met after the first batch, on the writer thread: duplicates and conflicts, never a second purchase', async () => {
+    // the first batch commits on this thread; the batches planned ahead after it skip the lookup of
+    // existing keys only when no other run of the source wrote any
+    process.env.POINTSMALL_THREADS = '2';
+    const ctx = await ledger(['M1', 'M2']);
+    const rows: Row[] = Array.from({ length: 120 }, (_, i) => ({ order: `O${i}`, member: `M${1 + (i % 2)}`, day: Math.floor(i / 10), amount: '10.00' }));
+    expect(await dist.importPurchases(ctx, { file: file(rows.slice(100, 110)) })).toMatchObject({ accepted: 10 });
+    const changed = rows.map((r, i) => (i === 105 ? { ...r, amount: '11.00' } : r));
+    expect(await dist.importPurchases(ctx, { file: file(changed), batchOrders: 20 })).toMatchObject({ accepted: 110, duplicates: 9, rejected: 1, batches: 6 });
+    const n = await withLedger(ctx, (l) => l.store.db.prepare('SELECT count(*) FROM purchases').pluck().get());
+    expect(n).toBe(120);
+    expect((await verifyLedger(ctx)).ok).toBe(true);
+  });
+
   it('locked out after some batches: exit 5 naming what is committed; a re-run accrues the rest and doubles nothing', async () => {
     process.env.POINTSMALL_THREADS = '2';
     const ctx = await ledger(['M1', 'M2']);
