@@ -673,6 +673,14 @@ export function parseRow(fields: readonly string[], ctx: RowContext): RowResult 
       if (qText && !QTY_RE.test(qText)) return { kind: 'bad', reason: `${name('quantity')} ${JSON.stringify(qText)} is not a number`, orderId };
       quantity = qText ? new Decimal(qText).toString() : null;
     }
+    // A negative quantity is a return (SPEC §3): its amount cannot be positive; nor can no units cost anything.
+    // (A positive quantity with a negative amount is a discount or a return by its amount: netted.)
+    const sign = m.ok ? Math.sign(m.value) : FINE_PRICE_RE.test(text.trim()) ? new Decimal(text.trim()).cmp(0) : 0;
+    if (quantity !== null && sign !== 0) {
+      const qs = new Decimal(quantity).cmp(0);
+      if (qs === 0) return { kind: 'bad', reason: `${name('quantity')} 0 with ${name(field)} ${JSON.stringify(text.trim())}: a line of no units cannot cost anything; give its units, or leave quantity empty`, orderId };
+      if (qs < 0 && sign > 0) return { kind: 'bad', reason: `${name('quantity')} ${quantity} with a positive ${name(field)} ${JSON.stringify(text.trim())}: a negative quantity is a return, whose amount is negative too; sign both alike`, orderId };
+    }
     if (m.ok) return { kind: 'ok', row: { orderId, line: 0, memberId, at, amount: m.value, sku, category, quantity, unitPrice: null } };
     // more decimals than the currency has: kept exact ("=" and the text), summed exactly per order, and
     // rounded once (buildOrder); the line's own amount is rounded half-up meanwhile
@@ -691,6 +699,11 @@ export function parseRow(fields: readonly string[], ctx: RowContext): RowResult 
   // A unit price finer than the currency (0.001 a piece) is fine: the line amount is rounded once.
   const fine = !p.ok && FINE_PRICE_RE.test(pText) ? new Decimal(pText) : null;
   if (!p.ok && !fine) return { kind: 'bad', reason: `${name('unit_price')}: ${p.problem}`, orderId };
+  // a return is a negative quantity at its price; both negative would make it a sale (SPEC §3: a negative
+  // quantity is a return). A positive quantity at a negative price (a discount line) is netted with the order.
+  if (q[1] === '-' && !/^[0.]*$/.test(`${q[2]}${q[3] ?? ''}`) && (p.ok ? p.value < 0 : fine!.isNegative())) {
+    return { kind: 'bad', reason: `${name('quantity')} ${JSON.stringify(qText)} and ${name('unit_price')} ${JSON.stringify(pText)} are both negative: a return is a negative quantity at the item's (positive) price`, orderId };
+  }
   let amount: number;
   let quantity: string;
   const integral = !q[3] || /^0*$/.test(q[3]);

@@ -318,3 +318,54 @@ describe('control characters in imported text', () => {
     expect(t.ok(['member', 'list']).map((x: { id: string }) => x.id)).toEqual(['M3']);
   });
 });
+
+describe('signs of a line: a negative quantity is a return', () => {
+  it('a negative quantity at a negative price, or with a positive line amount, and an amount for no units are rejected, naming both fields; discounts and returns by amount are netted as before', () => {
+    // one point per 1.00: a sale-signed "return" would have earned 100 points each, and the 0-unit line 100
+    const t = ledger();
+    const byPrice = join(t.dir, 'price.csv');
+    writeFileSync(
+      byPrice,
+      csv([
+        'P1,M1,2026-11-01 10:00,HOME,5,100.00',
+        'R1,M1,2026-11-02 10:00,HOME,-1,-100.00',
+        'D1,M2,2026-11-02 10:00,TEA,2,30.00',
+        'D1,M2,2026-11-02 10:00,DISCOUNT,1,-10.00',
+        'R0,M2,2026-11-02 11:00,TEA,-1,30.00',
+      ]),
+    );
+    const rejects = join(t.dir, 'r.csv');
+    const r = t.run(['import', 'purchases', byPrice, '--json', '--rejects', rejects]);
+    expect(r.code).toBe(4);
+    expect(r.json()).toMatchObject({ orders: 4, accepted: 3, rejected: 1, returns: 1, pointsAccrued: 550, pointsReturned: 30 });
+    const rows = parse(readFileSync(rejects, 'utf8'), { columns: true }) as Row[];
+    expect(rows.map((x) => [x.order_id, x._reason])).toEqual([
+      ['R1', 'quantity "-1" and unit_price "-100.00" are both negative: a return is a negative quantity at the item\'s (positive) price'],
+    ]);
+
+    const byAmount = join(t.dir, 'amount.csv');
+    writeFileSync(
+      byAmount,
+      [
+        'order_id,member_id,purchased_at,sku,quantity,line_amount',
+        'R2,M2,2026-11-03 10:00,HOME,-1,100.00',
+        'Z1,M1,2026-11-03 12:00,HOME,0,100.00',
+        'R3,M1,2026-11-03 11:00,HOME,1,-100.00',
+        'Z0,M1,2026-11-03 13:00,NOTE,0,0.00',
+        'S1,M1,2026-11-03 14:00,HOME,,20.00',
+      ].join('\n') + '\n',
+    );
+    const r2 = t.run(['import', 'purchases', byAmount, '--json', '--rejects', rejects]);
+    expect(r2.code).toBe(4);
+    expect(r2.json()).toMatchObject({ orders: 5, accepted: 3, rejected: 2, pointsAccrued: 20, pointsReturned: 100 });
+    const rows2 = parse(readFileSync(rejects, 'utf8'), { columns: true }) as Row[];
+    expect(rows2.map((x) => [x.order_id, x._reason])).toEqual([
+      ['R2', 'quantity -1 with a positive line_amount "100.00": a negative quantity is a return, whose amount is negative too; sign both alike'],
+      ['Z1', 'quantity 0 with line_amount "100.00": a line of no units cannot cost anything; give its units, or leave quantity empty'],
+    ]);
+    // the ledger holds what the summaries say: M1 earned 500 + 20 and returned 100; M2 earned 50 and returned 30
+    const bal = (id: string) => t.ok(['member', 'show', id, '--json']).balance;
+    expect([bal('M1'), bal('M2')]).toEqual([420, 20]);
+    expect(t.run(['ledger', 'verify', '--json']).code).toBe(0);
+  });
+});
