@@ -164,7 +164,8 @@ function report(err: unknown, json: boolean, debug: boolean): number {
   }
   if (json) process.stderr.write(JSON.stringify({ error: { code, message, ...(hint ? { hint } : {}) } }) + '\n');
   else {
-    process.stderr.write(`error: ${message}\n`);
+    // a message of several lines (every problem of a rules file) keeps them under the first
+    process.stderr.write(`error: ${message.replace(/\n/g, '\n       ')}\n`);
     if (hint) process.stderr.write(`hint: ${hint}\n`);
   }
   if (debug && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');

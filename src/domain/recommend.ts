@@ -625,7 +625,11 @@ function rankOwn(h: PurchaseHistory, m: MemberFacts, candidates: readonly Candid
     ];
     let top = 0;
     for (let p = 1; p < parts.length; p++) if (parts[p] > parts[top]) top = p;
-    return { score, reason: reasons[top] };
+    // What the member bought before is said even when another part weighs more: it is the fact they know.
+    // Popular only through the member's own orders is just that.
+    if (top === 0 || times_ === 0) return { score, reason: reasons[top] };
+    if ((top === 4 || reasons[top] === popular) && inTier <= times_) return { score, reason: reasons[0] };
+    return { score, reason: `${reasons[top]}; ${reasons[0]}` };
   };
   const best: { c: Candidate; k: number; score: number }[] = [];
   for (let k = 0; k < candidates.length; k++) {
@@ -739,23 +743,35 @@ function nameOf(h: PurchaseHistory, candidates: readonly Candidate[], i: number)
   return name && name !== sku ? `${name} (${sku})` : sku;
 }
 
-/** Items bought together with one item, best first: by cosine, with how many baskets they shared. */
+/** "in 1 order", "in 17 orders, all by one member", "in 19 orders by 3 members". */
+export function ordersOfMembers(orders: number, members: number): string {
+  if (orders === 1) return 'in 1 order';
+  return members === 1 ? `in ${orders} orders, all by one member` : `in ${orders} orders by ${members} members`;
+}
+
+/** Items bought together with one item, best first: by cosine, with how many baskets (and members) they shared. */
 export function boughtTogether(h: PurchaseHistory, sku: string, candidates: readonly Candidate[], top: number): Recommendation[] {
   const i = h.idOf(sku);
   if (i === undefined) return [];
   const cos = together(h, i);
-  const shared = (j: number) => {
-    let n = 0;
-    const mine = new Set(h.itemBaskets[i]);
-    for (const b of h.itemBaskets[j]) if (mine.has(b)) n++;
-    return n;
+  const mine = new Set(h.itemBaskets[i]);
+  /** The orders the two items shared, and how many members placed them (one member's repeated basket is not a shop-wide habit). */
+  const shared = (j: number): { orders: number; members: number } => {
+    let orders = 0;
+    const who = new Set<string>();
+    for (const b of h.itemBaskets[j]) {
+      if (!mine.has(b)) continue;
+      orders++;
+      who.add(h.basketMember[b]);
+    }
+    return { orders, members: who.size };
   };
   const out: { c: Candidate; score: number; reason: string }[] = [];
   for (const c of candidates) {
     const j = h.idOf(c.sku);
     if (j === undefined || j === i || !cos.has(j)) continue;
     const n = shared(j);
-    out.push({ c, score: cos.get(j)!, reason: `bought together with ${nameOf(h, candidates, i)} in ${n} ${n === 1 ? 'order' : 'orders'}` });
+    out.push({ c, score: cos.get(j)!, reason: `bought together with ${nameOf(h, candidates, i)} ${ordersOfMembers(n.orders, n.members)}` });
   }
   out.sort((a, b) => b.score - a.score || (a.c.sku < b.c.sku ? -1 : 1));
   return out.slice(0, top).map((x) => priced(x.c, x.score, x.reason, null));

@@ -43,6 +43,8 @@ export interface ItemRecommendations {
 export interface SegmentRecommendations {
   segment: string;
   members: number;
+  /** Why the list is empty (nobody in the tier, no item payable with points, none within their reach); null when it is not. */
+  note: string | null;
   excluded: string[];
   excludedNotSeen: string[];
   excludedMeant: Record<string, string>;
@@ -131,6 +133,15 @@ function tiersNow(l: Ledger, rules: Rules): Map<string, string | null> {
   return new Map(l.store.get(analysis).memberTierFacts().map(([id, pinned, lifetime]) => [id, currentTierName(rules, pinned, lifetime)]));
 }
 
+/** Why a segment has no redemption option to promote, in words. */
+function emptySegmentNote(tier: string, members: number, options: readonly { pointsPrice: number | null }[]): string {
+  if (!options.some((c) => c.pointsPrice !== null)) {
+    return 'no active catalog item can be paid with points (add or update one that points can pay: pointsmall catalog add --sku SKU … --pay points): nothing to promote';
+  }
+  if (!members) return `no member is in tier ${tier} today: nobody to promote to`;
+  return `the ${tier} members redeemed and bought none of the items payable with points, and none is within their available points`;
+}
+
 /** One of --member, --item or --segment, exactly. */
 function which(input: RecommendInput): 'member' | 'item' | 'segment' {
   const given = (['member', 'item', 'segment'] as const).filter((k) => input[k] !== undefined);
@@ -186,9 +197,10 @@ export async function recommend(ctx: Ctx, input: RecommendInput): Promise<Member
         const h = readHistory();
         const item = l.store.get(catalog).get(sku);
         if (!item && h.idOf(sku) === undefined) {
-          const cat = l.store.get(catalog);
-          const noCatalog = !cat.list({ all: true }).length;
-          throw new NotFoundError('item', sku, noCatalog ? unknownItemHint(sku, mostPopular(h, 8), h.skus) : 'list items with: pointsmall catalog list --all');
+          const all = l.store.get(catalog).list({ all: true });
+          const meant = all.find((c) => c.sku.toLowerCase() === sku.toLowerCase())?.sku ?? h.skus.find((x) => x.toLowerCase() === sku.toLowerCase());
+          const hint = meant !== undefined ? `did you mean ${meant}? SKUs are exact: pointsmall report recommend --item ${/[^\w.-]/.test(meant) ? JSON.stringify(meant) : meant}` : 'list items with: pointsmall catalog list --all';
+          throw new NotFoundError('item', sku, all.length ? hint : unknownItemHint(sku, mostPopular(h, 8), h.skus));
         }
         const recs = boughtTogether(h, sku, candidates(h), top);
         return { sku, name: item?.name ?? sku, note: recs.length ? null : emptyTogetherNote(h, sku), ...leftOut(h), recommendations: recs };
@@ -208,11 +220,14 @@ export async function recommend(ctx: Ctx, input: RecommendInput): Promise<Member
         if (m) available.set(id, m.status === 'frozen' ? 0 : Math.max(0, availableOf(l, m)));
       }
       const h = readHistory();
+      const options = candidates(h);
+      const recs = recommendForSegment(h, { label: segmentTier!, members: group, available }, options, top);
       return {
         segment: `tier=${segmentTier}`,
         members: group.size,
+        note: recs.length ? null : emptySegmentNote(segmentTier!, group.size, options),
         ...leftOut(h),
-        recommendations: recommendForSegment(h, { label: segmentTier!, members: group, available }, candidates(h), top),
+        recommendations: recs,
       };
     }),
   );

@@ -66,7 +66,7 @@ export function rulesOfDocument(l: Ledger, file: string, doc: unknown, outcome =
   const v = validateRules(doc, l.digits);
   if (!v.rules) {
     const lines = v.problems.map((p) => `${file}: ${p.path}: ${p.message}`);
-    throw new UsageError(lines.join('\n       '), `fix ${v.problems.length === 1 ? 'this problem' : `these ${v.problems.length} problems`}; ${outcome}`, 'INVALID_RULES');
+    throw new UsageError(lines.join('\n'), `fix ${v.problems.length === 1 ? 'this problem' : `these ${v.problems.length} problems`}; ${outcome}`, 'INVALID_RULES');
   }
   return v.rules;
 }

@@ -176,7 +176,25 @@ describe('recommendForMember: buying again, co-purchase evidence and popularity'
     const oneOff = forT(shopWhere(false));
     expect(oneOff[0]).toMatchObject({ sku: 'POPULAR', reason: 'popular with members (in 4 orders)' });
     expect(oneOff.map((r) => r.sku).indexOf('OWN')).toBeGreaterThan(0);
-    expect(oneOff.find((r) => r.sku === 'OWN')).toMatchObject({ reason: 'bought once by a member' });
+    expect(oneOff.find((r) => r.sku === 'OWN')).toMatchObject({ reason: 'bought it once before' }); // popular only through T's own order
+  });
+
+  it('what the member bought before is said beside a larger part of the score; popular only through their own orders is just that', () => {
+    // a shop of one-off buyers (buying again weighs little), where twenty members bought A and B together
+    const h = new PurchaseHistory();
+    for (let k = 0; k < 20; k++) h.addBasket(`S${k}`, bare('A', 'B'));
+    for (let k = 0; k < 20; k++) h.addBasket(`S${k}`, bare(`N${k}`));
+    h.addBasket('T', bare('A', 'B'));
+    h.addBasket('T', bare('A'));
+    const b = forT(h).find((r) => r.sku === 'B')!;
+    expect(b.reason).toBe('bought together with A; bought it once before');
+    // alone: bought only by T, so "popular" would be T's own order
+    const g = new PurchaseHistory();
+    for (let k = 0; k < 5; k++) g.addBasket(`S${k}`, bare('X'));
+    for (let k = 0; k < 5; k++) g.addBasket(`S${k}`, bare('Y'));
+    g.addBasket('T', bare('ONLY'));
+    g.addBasket('T', bare('Z'));
+    expect(forT(g).find((r) => r.sku === 'ONLY')?.reason).toBe('bought it once before');
   });
 
   it('a pair seen together in one order counts for less than a pair seen in many, even at a higher cosine', () => {
@@ -221,7 +239,7 @@ describe('boughtTogether and recommendForSegment', () => {
   it('ranks items bought with one item by cosine and counts the orders they shared', () => {
     const recs = boughtTogether(shop(), 'TEA', CATALOG, 5);
     expect(recs.map((r) => r.sku)).toEqual(['CUP']);
-    expect(recs[0].reason).toBe('bought together with Green tea (TEA) in 4 orders');
+    expect(recs[0].reason).toBe('bought together with Green tea (TEA) in 4 orders by 4 members');
     expect(boughtTogether(shop(), 'NONE', CATALOG, 5)).toEqual([]);
   });
 
@@ -235,9 +253,9 @@ describe('boughtTogether and recommendForSegment', () => {
   it('names an item that is no candidate (out of stock, deactivated) by the name it was given, as a candidate is named', () => {
     const h = shop();
     const noTea = CATALOG.filter((c) => c.sku !== 'TEA');
-    expect(boughtTogether(h, 'TEA', noTea, 5)[0].reason).toBe('bought together with TEA in 4 orders');
+    expect(boughtTogether(h, 'TEA', noTea, 5)[0].reason).toBe('bought together with TEA in 4 orders by 4 members');
     h.names.set('TEA', 'Green tea');
-    expect(boughtTogether(h, 'TEA', noTea, 5)[0].reason).toBe('bought together with Green tea (TEA) in 4 orders');
+    expect(boughtTogether(h, 'TEA', noTea, 5)[0].reason).toBe('bought together with Green tea (TEA) in 4 orders by 4 members');
   });
 
   it('promotes to a group what it redeems and buys, only items payable with points, with how many can pay', () => {

@@ -139,7 +139,10 @@ describe.skipIf(!hasTmux)('interactive checkout on a terminal', () => {
     const s = start(t, ['order', 'refund', paid.orderId]);
     await waitFor(s, `Refund 1 × MUG-01 of ${paid.orderId} to C102: return 600 points to their lots, refund 33.90 cash, take back ${paid.pointsEarned} earned points?`);
     keys(s, 'y', 'Enter');
-    expect(await waitFor(s, 'EXIT=')).toContain('EXIT=0');
+    const out = await waitFor(s, 'EXIT=');
+    expect(out).toContain('EXIT=0');
+    // taken back is said as a count, not as a negative one
+    expect(out).toMatch(new RegExp(`earned taken back\\s+${paid.pointsEarned}\\b`));
     expect(t.ok(['order', 'show', paid.orderId])).toMatchObject({ status: 'refunded', refundedPoints: 600, refundedCash: '33.90', refundedEarned: paid.pointsEarned });
   }, 300_000);
 

@@ -44,7 +44,7 @@ describe('report recommend', () => {
     expect(r.recommendations.length).toBeGreaterThan(0);
     for (const x of r.recommendations as Rec[]) {
       expect(x.sku).not.toBe('TEA-001');
-      expect(x.reason).toMatch(/^bought together with .*\(TEA-001\) in \d+ orders?$/);
+      expect(x.reason).toMatch(/^bought together with .*\(TEA-001\) in (1 order|\d+ orders(, all by one member| by \d+ members))$/);
     }
   });
 
@@ -64,6 +64,21 @@ describe('report recommend', () => {
       expect(x.pointsPrice).not.toBeNull();
       expect(x.membersAffording).toBeLessThanOrEqual(r.members);
     }
+  });
+
+  it('an empty list says why: a segment whose tier has nobody, an item never bought; an SKU in another case names the one meant', () => {
+    const t = tmpLedger();
+    t.ok(['rules', 'apply', join(FIXTURES, 'rules.json'), '--effective', '2026-01-01']);
+    const seg = t.ok(['report', 'recommend', '--segment', 'tier=gold']);
+    expect(seg).toMatchObject({ members: 0, recommendations: [] });
+    expect(seg.note).toBe('no active catalog item can be paid with points (add or update one that points can pay: pointsmall catalog add --sku SKU … --pay points): nothing to promote');
+    t.ok(['catalog', 'import', join(FIXTURES, 'catalog.csv')]);
+    expect(t.ok(['report', 'recommend', '--segment', 'tier=gold']).note).toBe('no member is in tier gold today: nobody to promote to');
+    expect(t.run(['report', 'recommend', '--segment', 'tier=gold']).stdout).toMatch(/^note\s+no member is in tier gold today/m);
+    expect(ok(['report', 'recommend', '--segment', 'tier=silver']).note).toBeNull();
+    const wrongCase = run(['report', 'recommend', '--item', 'tea-001', '--json']);
+    expect(wrongCase.code).toBe(2);
+    expect(JSON.parse(wrongCase.stderr).error.hint).toBe('did you mean TEA-001? SKUs are exact: pointsmall report recommend --item TEA-001');
   });
 
   it('--segment tier=gold: "popular in … among gold members" only for items gold members bought', () => {
@@ -294,7 +309,7 @@ describe('report recommend promises only what checkout accepts', () => {
 
   it('an item out of stock or deactivated is not recommended, but reasons still name it as they name an active one', () => {
     const t = copy();
-    const named = /^bought together with 西湖龙井 明前特级 250g \(TEA-001\) in \d+ orders?$/;
+    const named = /^bought together with 西湖龙井 明前特级 250g \(TEA-001\) in (1 order|\d+ orders(, all by one member| by \d+ members))$/;
     const before: Rec[] = t.ok(['report', 'recommend', '--item', 'TEA-001']).recommendations;
     expect(before.length).toBeGreaterThan(0);
     for (const x of before) expect(x.reason).toMatch(named);

@@ -32,7 +32,13 @@ describe('rules apply', () => {
     const j = t.run(['rules', 'apply', bad, '--json']);
     expect(j.code).toBe(2);
     expect(j.stdout).toBe('');
-    expect(JSON.parse(j.stderr.trim()).error.code).toBe('INVALID_RULES');
+    const e = JSON.parse(j.stderr.trim()).error;
+    expect(e.code).toBe('INVALID_RULES');
+    // one problem a line: a script splits the JSON message on line breaks; a person sees them under "error: "
+    const problems = e.message.split('\n');
+    expect(problems).toHaveLength(r.stderr.split('\n').filter((x) => x.includes(`${bad}: $.`)).length);
+    for (const p of problems) expect(p.startsWith(`${bad}: $.`)).toBe(true);
+    expect(r.stderr.split('\n').slice(1).filter((x) => x.includes(`${bad}: $.`)).every((x) => x.startsWith(`       ${bad}: $.`))).toBe(true);
     expect(t.ok(['rules', 'history'])).toEqual(history);
   });
 

@@ -447,7 +447,7 @@ function refundView(r: RefundResult): void {
     ['refunded', r.lines.map((x) => `${x.quantity} × ${x.sku}`).join(', ')],
     ['points returned', r.debtRepaid > 0 ? `${signed(r.pointsReturned)} (${r.debtRepaid} repaid the member's debt, the rest to the lots they came from)` : `${signed(r.pointsReturned)} (to the lots they came from)`],
     ['cash refunded', r.cashRefunded],
-    ['earned taken back', r.pointsTakenBack ? signed(-r.pointsTakenBack) : 0],
+    ['earned taken back', r.pointsTakenBack],
     ...(r.debt ? ([['debt', c.red(`${count(r.debt, 'point')} owed, repaid by later accruals`)]] as [string, unknown][]) : []),
     ...(r.coupon ? ([['coupon', r.coupon.returned ? `${r.coupon.code} given back (usable through ${r.coupon.expiresOn})` : `${r.coupon.code} stays used until the whole order is refunded`]] as [string, unknown][]) : []),
     ['balance', `${r.balance} (available ${r.available})`],

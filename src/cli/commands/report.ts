@@ -534,6 +534,7 @@ function recommendView(r: AnyRecommendations): View {
   } else if ('segment' in r) {
     title = `Redemption options for ${r.segment}`;
     fields = [['segment', r.segment], ['members', r.members]];
+    if (r.note) fields.push(['note', r.note]);
     columns = [...base, { key: 'membersAffording', header: 'members affording', align: 'right' }];
   } else {
     title = `Bought together with ${r.sku}`;
