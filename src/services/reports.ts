@@ -177,7 +177,7 @@ export async function liabilityReport(ctx: Ctx, input: { asOf?: LocalDate }): Pr
       const now = today(l);
       const asOf = input.asOf ?? now;
       const { current, cutoff, rows } = lotPointsAt(l, asOf, now);
-      const totals = current ? q.currentTotals() : q.totalsAt(cutoff);
+      const totals = current ? q.currentTotals() : q.totalsAt(cutoff, asOf);
       const months = new Map<string | null, number>();
       let lapsed = 0;
       for (const r of rows) {

@@ -91,6 +91,15 @@ const FLOW_COLUMNS = (cond: string, gross = false) => `
   coalesce(-sum(CASE WHEN ${cond} p.account = 'adjusted' THEN p.points END), 0) AS adjusted`;
 
 const MEMBER_ORDER = { balance: 'balance', earned: 'earned', redeemed: 'redeemed' } as const;
+
+/**
+ * The last instant before `cutoff` (the start of the day after an as-of date), where the nightly expiry
+ * run books the lots that lapse at the end of that day (expiryEntryAt: the end of the day before its
+ * as-of date). A replay as of that date leaves out what such an expiry took from lots whose expiresOn is
+ * that date or later: they were spendable through it (SPEC §7), so a past day reads the same before and
+ * after the run. Lots lapsed earlier stay expired by it, as booked.
+ */
+const lapseOf = (cutoff: string): string => new Date(Date.parse(cutoff) - 1).toISOString();
 export type MemberRankBy = keyof typeof MEMBER_ORDER;
 
 export class ReportQueries {
@@ -153,15 +162,22 @@ export class ReportQueries {
         `SELECT coalesce(sum(CASE WHEN p.account IN ('member','held') THEN p.points END), 0) AS outstanding,
                 coalesce(sum(CASE WHEN p.account = 'held' THEN p.points END), 0) AS held
            FROM postings p JOIN entries e ON e.id = p.entry_id
-          WHERE e.at < ? AND p.account IN ('member','held')`,
+          WHERE e.at < @cutoff AND p.account IN ('member','held')`,
       ),
+      // What an expiry booked at the day's last instant took from lots still live through the day (lapseOf)
+      expiredAtLapse: db.prepare(
+        `SELECT coalesce(sum(back), 0) FROM (
+           SELECT l.member_id AS id, -lm.points AS back FROM entries e JOIN lot_moves lm ON lm.entry_id = e.id JOIN lots l ON l.id = lm.lot_id
+                   WHERE e.kind = 'expiry' AND e.at >= @lapse AND e.at < @cutoff AND l.expires_on >= @asOf
+         ) y`,
+      ).pluck(),
       // A lot's remaining points at an instant: its points plus the moves recorded before then.
       lotsAt: db.prepare(
         `SELECT substr(l.expires_on, 1, 7) AS month, CASE WHEN l.expires_on < @asOf THEN 1 ELSE 0 END AS lapsed,
                 sum(l.points + coalesce(mv.s, 0)) AS points
            FROM lots l JOIN entries le ON le.id = l.entry_id
            LEFT JOIN (SELECT lm.lot_id, sum(lm.points) AS s FROM lot_moves lm JOIN entries me ON me.id = lm.entry_id
-                       WHERE me.at < @cutoff GROUP BY lm.lot_id) mv ON mv.lot_id = l.id
+                       WHERE me.at < @cutoff AND NOT (me.kind = 'expiry' AND me.at >= @lapse AND (SELECT x.expires_on FROM lots x WHERE x.id = lm.lot_id) >= @asOf) GROUP BY lm.lot_id) mv ON mv.lot_id = l.id
           WHERE le.at < @cutoff
           GROUP BY month, lapsed`,
       ),
@@ -188,7 +204,7 @@ export class ReportQueries {
                     CASE WHEN l.expires_on < @asOf THEN l.points + coalesce(mv.s, 0) ELSE 0 END AS lapsed, 0 AS net
                FROM lots l JOIN entries le ON le.id = l.entry_id
                LEFT JOIN (SELECT lm.lot_id, sum(lm.points) AS s FROM lot_moves lm JOIN entries me ON me.id = lm.entry_id
-                           WHERE me.at < @cutoff GROUP BY lm.lot_id) mv ON mv.lot_id = l.id
+                           WHERE me.at < @cutoff AND NOT (me.kind = 'expiry' AND me.at >= @lapse AND (SELECT x.expires_on FROM lots x WHERE x.id = lm.lot_id) >= @asOf) GROUP BY lm.lot_id) mv ON mv.lot_id = l.id
               WHERE le.at < @cutoff
              UNION ALL
              SELECT h.member_id, hl.points, CASE WHEN hlot.expires_on < @asOf THEN hl.points ELSE 0 END, 0
@@ -200,6 +216,11 @@ export class ReportQueries {
              SELECT p.member_id, 0, 0, p.points
                FROM postings p JOIN entries e ON e.id = p.entry_id
               WHERE e.at < @cutoff AND p.account IN ('member', 'held')
+             UNION ALL
+             SELECT id, 0, 0, back FROM (
+               SELECT l.member_id AS id, -lm.points AS back FROM entries e JOIN lot_moves lm ON lm.entry_id = e.id JOIN lots l ON l.id = lm.lot_id
+                   WHERE e.kind = 'expiry' AND e.at >= @lapse AND e.at < @cutoff AND l.expires_on >= @asOf
+             ) y
            ) x GROUP BY id HAVING sum(points) <> 0 OR sum(net) <> 0`,
         )
         .raw(),
@@ -295,8 +316,11 @@ export class ReportQueries {
   }
 
   /** Outstanding and held points as of an instant, from the journal. */
-  totalsAt(cutoff: string): { outstanding: number; held: number } {
-    return this.s.totalsAt.get(cutoff) as { outstanding: number; held: number };
+  /** The journal's balances at the end of asOf (cutoff: the next day's start), an expiry at its last instant of lots live through it left out (lapseOf). */
+  totalsAt(cutoff: string, asOf: string): { outstanding: number; held: number } {
+    const t = this.s.totalsAt.get({ cutoff }) as { outstanding: number; held: number };
+    const back = Number(this.s.expiredAtLapse.get({ cutoff, asOf, lapse: lapseOf(cutoff) }));
+    return { outstanding: Number(t.outstanding) + back, held: t.held };
   }
 
   /** Each member holding points or owing some now: [id, points in lots and on hold, of them in lots lapsed before asOf, debt]. */
@@ -306,12 +330,12 @@ export class ReportQueries {
 
   /** The same as of an instant: lots replayed as lotsAt does, holds open then, debt = those points − the journal's balance. */
   holdingsAt(cutoff: string, asOf: string): [id: string, points: number, lapsed: number, debt: number][] {
-    return this.s.holdingsAt.all({ cutoff, asOf }) as [string, number, number, number][];
+    return this.s.holdingsAt.all({ cutoff, asOf, lapse: lapseOf(cutoff) }) as [string, number, number, number][];
   }
 
   /** Lot remaining by expiry month as of an instant, replaying lot moves recorded before it; lapsed before asOf apart. */
   lotsAt(cutoff: string, asOf: string): LotMonthRow[] {
-    return this.s.lotsAt.all({ cutoff, asOf }) as LotMonthRow[];
+    return this.s.lotsAt.all({ cutoff, asOf, lapse: lapseOf(cutoff) }) as LotMonthRow[];
   }
 
   topMembers(by: MemberRankBy, from: string, to: string, top: number): MemberReportRow[] {

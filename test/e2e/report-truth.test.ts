@@ -186,3 +186,27 @@ describe('report recommend --item with an unknown SKU on a ledger without a cata
     expect(r.stderr).toMatch(/hint: .*no catalog and no purchase line with a SKU/);
   });
 });
+
+describe('report liability on a lot\'s last day is the same before and after the nightly expiry run', () => {
+  it('a lot expiring on the 15th is outstanding at the end of the 15th whether or not the run of the 16th came; gone as of the 16th', () => {
+    const t = ledger();
+    const rules = file(t, 'r.json', JSON.stringify({ earn: { pointsPerUnit: '1' }, expiry: { policy: 'rolling-days', days: 10 } }));
+    t.ok(['rules', 'apply', rules, '--effective', '2026-01-01']);
+    // bought on the 5th (Shanghai): its lot expires on the 15th
+    t.ok(['import', 'purchases', file(t, 'p.csv', `${HEADER}P2,M001,2026-11-05 10:00,300.00\n`)], { now: '2026-11-05T08:00:00Z' });
+    const liability = (asOf: string, now: string) => {
+      const r = t.ok(['report', 'liability', '--as-of', asOf], { now });
+      return { outstanding: r.outstandingPoints, lapsedPending: r.lapsedPendingPoints, debt: r.memberDebt, net: r.netPoints };
+    };
+    const live = { outstanding: 300, lapsedPending: 0, debt: 0, net: 300 };
+    expect(liability('2026-11-15', '2026-11-15T15:00:00Z')).toEqual(live); // 23:00 on the 15th
+    expect(liability('2026-11-15', '2026-11-15T16:05:00Z')).toEqual(live); // 00:05 on the 16th, before the run
+    expect(liability('2026-11-16', '2026-11-15T16:05:00Z')).toEqual({ outstanding: 0, lapsedPending: 300, debt: 0, net: 300 });
+    const run = t.ok(['expire', 'run', '--yes'], { now: '2026-11-15T16:05:00Z' });
+    expect(run).toMatchObject({ pointsExpired: 300, at: '2026-11-15T15:59:59.999Z' });
+    expect(liability('2026-11-15', '2026-11-15T16:05:00Z')).toEqual(live); // after the run: the same
+    expect(liability('2026-11-15', '2026-11-20T00:00:00Z')).toEqual(live);
+    expect(liability('2026-11-16', '2026-11-15T16:05:00Z')).toEqual({ outstanding: 0, lapsedPending: 0, debt: 0, net: 0 });
+    expect(t.verify().ok).toBe(true);
+  });
+});
