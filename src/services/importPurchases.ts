@@ -1266,6 +1266,16 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
   const stage = new ImportStage(join(dir, 'stage.db'));
   try {
     return await withLedger(ctx, async (l) => {
+      // An import key is (source, order id), compared exactly: a source typed in another case would take
+      // the same orders in again (exit 2 before anything is read or written)
+      const spelled = l.store.get(importRuns).sourceInOtherCase(o.source);
+      if (spelled !== null) {
+        throw new UsageError(
+          `source ${JSON.stringify(o.source)} differs from the earlier imports' source ${JSON.stringify(spelled)} only in case: sources are compared exactly, so its orders would accrue again`,
+          `import into the source as it is spelled: --source ${/[^\w.-]/.test(spelled) ? JSON.stringify(spelled) : spelled} (pointsmall import list shows every source); nothing was imported`,
+          'SOURCE_CASE',
+        );
+      }
       const plan = await stageFile(o, l, stage, c, input.onProgress);
       let tooMany = false;
       // The run is recorded in the transaction of the first batch that writes anything, not before: an

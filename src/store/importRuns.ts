@@ -37,6 +37,8 @@ export class ImportRuns {
       finish: db.prepare('UPDATE import_runs SET finished_at = ?, rows = ?, rejected = ? WHERE id = ?'),
       drop: db.prepare('DELETE FROM import_runs WHERE id = ?'),
       get: db.prepare('SELECT * FROM import_runs WHERE id = ?'),
+      // (lower() of ASCII: a source differing only in the case of its letters)
+      otherCase: db.prepare('SELECT source FROM import_runs WHERE lower(source) = lower(?) AND source <> ? ORDER BY id LIMIT 1').pluck(),
       all: db.prepare('SELECT * FROM import_runs ORDER BY id'),
       // One scan of the purchases (no index on run_id: it would cost every import's insert).
       totals: db
@@ -51,6 +53,11 @@ export class ImportRuns {
       lastVoidedByKey: db.prepare('SELECT * FROM purchases WHERE source = ? AND order_id = ? AND voided_at IS NOT NULL ORDER BY id DESC LIMIT 1'),
       markVoided: db.prepare("UPDATE purchases SET voided_at = ?, voided_by = ?, status = CASE WHEN status = 'review' THEN 'rejected' ELSE status END WHERE id = ? AND voided_at IS NULL"),
     };
+  }
+
+  /** A source of an earlier import spelled as `source` but for the case of its letters, if any. */
+  sourceInOtherCase(source: string): string | null {
+    return (this.s.otherCase.get(source, source) as string | undefined) ?? null;
   }
 
   create(source: string, file: string, sha256: string, at: string, operator: string): number {

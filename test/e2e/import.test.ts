@@ -23,6 +23,23 @@ const fixture = (t: TmpLedger, name: string): string => {
 };
 
 describe('import purchases (e2e)', () => {
+  it('a --source spelled as an earlier one but for case is refused (exit 2, nothing written): its orders would accrue again', () => {
+    const t = fixtureLedger();
+    const file = join(t.dir, 'e.csv');
+    writeFileSync(file, 'order_id,member_id,purchased_at,amount\nS1,M001,2026-11-01 10:00,100.00\n');
+    expect(t.ok(['import', 'purchases', file])).toMatchObject({ source: 'default', accepted: 1 });
+    const before = t.ok(['member', 'show', 'M001']).balance;
+    const r = t.run(['import', 'purchases', file, '--source', 'DEFAULT', '--json']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(JSON.parse(r.stderr).error).toMatchObject({ code: 'SOURCE_CASE', hint: 'import into the source as it is spelled: --source default (pointsmall import list shows every source); nothing was imported' });
+    expect(t.ok(['member', 'show', 'M001']).balance).toBe(before);
+    expect(t.ok(['import', 'list'])).toHaveLength(1);
+    expect(t.ok(['import', 'purchases', file, '--source', 'default'])).toMatchObject({ accepted: 0, duplicates: 1 });
+    // another source altogether is another till: taken as it is
+    expect(t.ok(['import', 'purchases', file, '--source', 'till-2'])).toMatchObject({ accepted: 1 });
+  });
+
   it('imports the fixtures with the rules of their day and every summary field', () => {
     const t = fixtureLedger();
     const orders = t.ok(['import', 'purchases', fixture(t, 'purchases-orders.csv')]);
