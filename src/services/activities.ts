@@ -312,6 +312,27 @@ export async function importActivities(ctx: Ctx, input: ActivityImportInput): Pr
       if (problems.length) rejects.push({ line: r.line, reason: problems.join('; '), fields: r.fields });
       else rows.push({ line: r.line, values: v, fields: r.fields, atMs: atMs as number });
     }
+    // An activity ref names one task: a member's rows repeating it must agree on its time (an exact repeat is
+    // a duplicate), else every one of them is rejected, as an order whose rows differ is (whichever came
+    // first would win, and a limit could make it the later one). Another member's row is refused as the
+    // ref taken.
+    const byRef = new Map<string, typeof rows>();
+    for (const r of rows) {
+      const k = `${r.values.activity.trim()}\u0000${r.values.ref.trim()}\u0000${r.values.member_id.trim()}`;
+      const same = byRef.get(k);
+      if (same) same.push(r);
+      else byRef.set(k, [r]);
+    }
+    const conflicting = new Set<(typeof rows)[number]>();
+    for (const same of byRef.values()) {
+      if (same.length < 2 || same.every((r) => r.atMs === same[0].atMs)) continue;
+      const lines = same.map((r) => r.line).join(', ');
+      for (const r of same) {
+        conflicting.add(r);
+        rejects.push({ line: r.line, reason: `${r.values.activity.trim()} ${r.values.ref.trim()} of member ${r.values.member_id.trim()} appears on lines ${lines} with different occurred_at: a ref names one task; fix the rows so that they agree (all of them are rejected)`, fields: r.fields });
+      }
+    }
+    if (conflicting.size) rows.splice(0, rows.length, ...rows.filter((r) => !conflicting.has(r)));
     rows.sort((a, b) => a.atMs - b.atMs || a.line - b.line);
     try {
       l.store.write(() => {

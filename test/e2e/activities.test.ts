@@ -217,6 +217,22 @@ describe('import activities', () => {
     expect(existsSync(join(t.dir, 'acts.rejects.csv'))).toBe(false);
   });
 
+  it('a ref repeated in one file with another occurred_at is a conflict, never a duplicate: every row of it is rejected', () => {
+    const t = setup();
+    const f = join(t.dir, 'acts.csv');
+    // R1's rows disagree on its time: whichever came first would win (and here maxPerDay would make it the 3rd)
+    writeFileSync(f, 'activity,member_id,ref,occurred_at\nreview,M1,R1,2026-11-02 10:00\nreview,M1,R2,2026-11-02 09:00\nreview,M1,R1,2026-11-03 10:00\nreview,M1,R1,2026-11-02 10:00\nreview,M2,R2,2026-11-04 10:00\n');
+    const r = t.run(['import', 'activities', f, '--json', '--rejects', join(t.dir, 'r.csv')]);
+    expect(r.code).toBe(4);
+    expect(r.json()).toMatchObject({ rows: 5, awarded: 1, duplicates: 0, rejected: 4, pointsAwarded: 20 });
+    const rejects = readFileSync(join(t.dir, 'r.csv'), 'utf8');
+    for (const line of [2, 4, 5]) expect(rejects).toMatch(new RegExp(`^${line},"review R1 of member M1 appears on lines 2, 4, 5 with different occurred_at`, 'm'));
+    // another member's row of a ref is refused as the ref taken, as before
+    expect(rejects).toMatch(/^6,"review R2 was already awarded to member M1, not M2"/m);
+    expect(t.ok(['member', 'show', 'M1']).balance).toBe(20);
+    expect(t.verify().ok).toBe(true);
+  });
+
   it('a missing column is exit 2 naming it', () => {
     const t = setup();
     const f = join(t.dir, 'acts.csv');
