@@ -210,7 +210,10 @@ export async function parsePurchases(o: ParseInput, emit: (chunk: ParsedChunk) =
         else groups.set(key, { orderId: row.orderId, memberId: row.memberId, at: row.at, firstLine: rec.line, parts: [packed] });
       } else if (r.kind === 'guest') chunk.guests++;
       else {
-        chunk.rejects.push([rec.line, r.reason, JSON.stringify(rec.fields)]);
+        // the header again (files joined together): said as such, not as its first bad value
+        const again = rec.fields.length === plan!.header.length && rec.fields.every((f, i) => f.trim() === plan!.header[i].trim());
+        const reason = again ? 'repeats the header row: files joined together? the row is not data' : r.reason;
+        chunk.rejects.push([rec.line, reason, JSON.stringify(rec.fields)]);
         if (r.orderId) chunk.bad.push([r.orderId, rec.line]);
       }
       if (chunk.rows >= CHUNK) flushChunk();

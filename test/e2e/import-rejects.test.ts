@@ -369,3 +369,17 @@ describe('signs of a line: a negative quantity is a return', () => {
     expect(t.run(['ledger', 'verify', '--json']).code).toBe(0);
   });
 });
+
+describe('a header row repeated inside the file', () => {
+  it('(two exports joined together) is rejected as the header, not as a bad date; the rows around it import', () => {
+    const t = ledger();
+    const file = join(t.dir, 'joined.csv');
+    writeFileSync(file, csv(['J1,M1,2026-11-01 10:00,TEA,1,10.00', HEADER, 'J2,M2,2026-11-02 10:00,CUP,2,5.00']));
+    const rejects = join(t.dir, 'r.csv');
+    const r = t.run(['import', 'purchases', file, '--json', '--rejects', rejects]);
+    expect(r.code).toBe(4);
+    expect(r.json()).toMatchObject({ rows: 3, accepted: 2, rejected: 1, pointsAccrued: 20 });
+    const rows = parse(readFileSync(rejects, 'utf8'), { columns: true }) as Row[];
+    expect(rows.map((x) => [x._line, x._reason])).toEqual([['3', 'repeats the header row: files joined together? the row is not data']]);
+  });
+});
