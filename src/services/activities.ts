@@ -332,11 +332,10 @@ export async function importActivities(ctx: Ctx, input: ActivityImportInput): Pr
         rejects.push({ line: r.line, reason: `${r.values.activity.trim()} ${r.values.ref.trim()} of member ${r.values.member_id.trim()} appears on lines ${lines} with different occurred_at: a ref names one task; fix the rows so that they agree (all of them are rejected)`, fields: r.fields });
       }
     }
-    if (conflicting.size) rows.splice(0, rows.length, ...rows.filter((r) => !conflicting.has(r)));
-    rows.sort((a, b) => a.atMs - b.atMs || a.line - b.line);
+    const awardable = rows.filter((r) => !conflicting.has(r)).sort((a, b) => a.atMs - b.atMs || a.line - b.line);
     try {
       l.store.write(() => {
-        for (const r of rows) {
+        for (const r of awardable) {
           const v = r.values;
           // awardOne refuses before it writes anything, so a refused row leaves the transaction as it was.
           try {

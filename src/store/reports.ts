@@ -100,6 +100,13 @@ const MEMBER_ORDER = { balance: 'balance', earned: 'earned', redeemed: 'redeemed
  * after the run. Lots lapsed earlier stay expired by it, as booked.
  */
 const lapseOf = (cutoff: string): string => new Date(Date.parse(cutoff) - 1).toISOString();
+/** Each lot's moves before @cutoff, less an expiry at the day's last instant (@lapse) of a lot spendable through @asOf (lapseOf): lot_id, s. */
+const LOT_MOVES_AT = `(SELECT lm.lot_id, sum(lm.points) AS s FROM lot_moves lm JOIN entries me ON me.id = lm.entry_id
+   WHERE me.at < @cutoff AND NOT (me.kind = 'expiry' AND me.at >= @lapse AND (SELECT x.expires_on FROM lots x WHERE x.id = lm.lot_id) >= @asOf)
+   GROUP BY lm.lot_id)`;
+/** What such an expiry took from lots still live through the day, per member: id, back (points, > 0). */
+const EXPIRED_AT_LAPSE = `(SELECT l.member_id AS id, -lm.points AS back FROM entries e JOIN lot_moves lm ON lm.entry_id = e.id JOIN lots l ON l.id = lm.lot_id
+   WHERE e.kind = 'expiry' AND e.at >= @lapse AND e.at < @cutoff AND l.expires_on >= @asOf)`;
 export type MemberRankBy = keyof typeof MEMBER_ORDER;
 
 export class ReportQueries {
@@ -166,18 +173,14 @@ export class ReportQueries {
       ),
       // What an expiry booked at the day's last instant took from lots still live through the day (lapseOf)
       expiredAtLapse: db.prepare(
-        `SELECT coalesce(sum(back), 0) FROM (
-           SELECT l.member_id AS id, -lm.points AS back FROM entries e JOIN lot_moves lm ON lm.entry_id = e.id JOIN lots l ON l.id = lm.lot_id
-                   WHERE e.kind = 'expiry' AND e.at >= @lapse AND e.at < @cutoff AND l.expires_on >= @asOf
-         ) y`,
+        `SELECT coalesce(sum(back), 0) FROM ${EXPIRED_AT_LAPSE} y`,
       ).pluck(),
       // A lot's remaining points at an instant: its points plus the moves recorded before then.
       lotsAt: db.prepare(
         `SELECT substr(l.expires_on, 1, 7) AS month, CASE WHEN l.expires_on < @asOf THEN 1 ELSE 0 END AS lapsed,
                 sum(l.points + coalesce(mv.s, 0)) AS points
            FROM lots l JOIN entries le ON le.id = l.entry_id
-           LEFT JOIN (SELECT lm.lot_id, sum(lm.points) AS s FROM lot_moves lm JOIN entries me ON me.id = lm.entry_id
-                       WHERE me.at < @cutoff AND NOT (me.kind = 'expiry' AND me.at >= @lapse AND (SELECT x.expires_on FROM lots x WHERE x.id = lm.lot_id) >= @asOf) GROUP BY lm.lot_id) mv ON mv.lot_id = l.id
+           LEFT JOIN ${LOT_MOVES_AT} mv ON mv.lot_id = l.id
           WHERE le.at < @cutoff
           GROUP BY month, lapsed`,
       ),
@@ -203,8 +206,7 @@ export class ReportQueries {
              SELECT l.member_id AS id, l.points + coalesce(mv.s, 0) AS points,
                     CASE WHEN l.expires_on < @asOf THEN l.points + coalesce(mv.s, 0) ELSE 0 END AS lapsed, 0 AS net
                FROM lots l JOIN entries le ON le.id = l.entry_id
-               LEFT JOIN (SELECT lm.lot_id, sum(lm.points) AS s FROM lot_moves lm JOIN entries me ON me.id = lm.entry_id
-                           WHERE me.at < @cutoff AND NOT (me.kind = 'expiry' AND me.at >= @lapse AND (SELECT x.expires_on FROM lots x WHERE x.id = lm.lot_id) >= @asOf) GROUP BY lm.lot_id) mv ON mv.lot_id = l.id
+               LEFT JOIN ${LOT_MOVES_AT} mv ON mv.lot_id = l.id
               WHERE le.at < @cutoff
              UNION ALL
              SELECT h.member_id, hl.points, CASE WHEN hlot.expires_on < @asOf THEN hl.points ELSE 0 END, 0
@@ -217,10 +219,7 @@ export class ReportQueries {
                FROM postings p JOIN entries e ON e.id = p.entry_id
               WHERE e.at < @cutoff AND p.account IN ('member', 'held')
              UNION ALL
-             SELECT id, 0, 0, back FROM (
-               SELECT l.member_id AS id, -lm.points AS back FROM entries e JOIN lot_moves lm ON lm.entry_id = e.id JOIN lots l ON l.id = lm.lot_id
-                   WHERE e.kind = 'expiry' AND e.at >= @lapse AND e.at < @cutoff AND l.expires_on >= @asOf
-             ) y
+             SELECT id, 0, 0, back FROM ${EXPIRED_AT_LAPSE} y
            ) x GROUP BY id HAVING sum(points) <> 0 OR sum(net) <> 0`,
         )
         .raw(),
