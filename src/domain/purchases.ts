@@ -645,7 +645,8 @@ export function parseRow(fields: readonly string[], ctx: RowContext): RowResult 
     return { kind: 'bad', reason: `${name('member_id')} is empty: a guest purchase (pass --skip-guests to drop these)`, orderId };
   }
   const atText = fields[index.purchased_at].trim();
-  const at = atText ? ctx.parseDate(atText) : null;
+  if (!atText) return { kind: 'bad', reason: `${name('purchased_at')} is empty`, orderId };
+  const at = ctx.parseDate(atText);
   if (at === null || !(at <= ctx.notAfterMs)) {
     if (at === null) {
       const early = ctx.dateFormat ? null : dateRangeProblem(atText);
@@ -666,6 +667,7 @@ export function parseRow(fields: readonly string[], ctx: RowContext): RowResult 
     // a total: the order's (amount), or the line's (line_amount, with an optional quantity)
     const field = format === 'order' ? 'amount' : 'line_amount';
     const text = fields[index[field]];
+    if (!text.trim()) return { kind: 'bad', reason: `${name(field)} is empty`, orderId };
     const m = parseMoney(text, ctx.digits);
     let quantity: string | null = null;
     if (format === 'line' && index.quantity >= 0) {
@@ -692,9 +694,11 @@ export function parseRow(fields: readonly string[], ctx: RowContext): RowResult 
     return { kind: 'ok', row: { orderId, line: 0, memberId, at, amount: amount === 0 ? 0 : amount, sku, category, quantity, unitPrice: `=${exact.toString()}` } };
   }
   const qText = fields[index.quantity].trim();
+  if (!qText) return { kind: 'bad', reason: `${name('quantity')} is empty`, orderId };
   const q = QTY_RE.exec(qText);
   if (!q) return { kind: 'bad', reason: `${name('quantity')} ${JSON.stringify(qText)} is not a number`, orderId };
   const pText = fields[index.unit_price].trim();
+  if (!pText) return { kind: 'bad', reason: `${name('unit_price')} is empty`, orderId };
   const p = parseMoney(pText, ctx.digits);
   // A unit price finer than the currency (0.001 a piece) is fine: the line amount is rounded once.
   const fine = !p.ok && FINE_PRICE_RE.test(pText) ? new Decimal(pText) : null;

@@ -376,6 +376,16 @@ describe('missing values, filters and whole orders', () => {
     const bad = t.run(['import', 'purchases', file, '--skip', 'State=cancelled']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--skip State=cancelled: the header has no column "State"');
+    // an NA where a value is needed: the reason says the field is empty (not `""`), the rejects file keeps the NA
+    const needed = join(t.dir, 'needed.csv');
+    writeFileSync(needed, ['order_id,member_id,purchased_at,sku,quantity,unit_price', 'N1,M1,NA,TEA,1,5.00', 'N2,M1,2026-11-02 10:00,TEA,NA,5.00', 'N3,M1,2026-11-02 11:00,TEA,1,NA'].join('\n'));
+    const empty = t.run(['import', 'purchases', needed, '--null', 'NA', '--json', '--rejects', join(t.dir, 'needed.rejects.csv')]);
+    expect(empty.code).toBe(2);
+    expect(readFileSync(join(t.dir, 'needed.rejects.csv'), 'utf8').trim().split('\n').slice(1)).toEqual([
+      '2,purchased_at is empty,N1,M1,NA,TEA,1,5.00',
+      '3,quantity is empty,N2,M1,2026-11-02 10:00,TEA,NA,5.00',
+      '4,unit_price is empty,N3,M1,2026-11-02 11:00,TEA,1,NA',
+    ]);
   });
 
   it('an order-level file repeating an order id with other amounts rejects that order whole, suggesting line_amount', () => {
