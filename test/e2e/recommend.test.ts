@@ -36,6 +36,10 @@ describe('report recommend', () => {
       }
     }
     expect(ok(['report', 'recommend', '--member', 'M002', '--top', '2']).recommendations).toHaveLength(2);
+    // an item points cannot pay (ELEC-002, --pay cash) says so in words, not a blank cell
+    const cashOnly = recs.findIndex((x) => x.pointsPrice === null);
+    expect(recs[cashOnly]?.sku).toBe('ELEC-002');
+    expect(run(['report', 'recommend', '--member', 'M002']).stdout).toContain(`recommendations.${cashOnly + 1}.points price\tcash only\n`);
   });
 
   it('--item: items bought together with it, saying in how many orders', () => {

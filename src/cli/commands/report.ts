@@ -510,9 +510,9 @@ function anomaliesView(r: AnomalyReport): View {
 
 type AnyRecommendations = MemberRecommendations | ItemRecommendations | SegmentRecommendations;
 
-/** A points price, with the cash a mixed item takes besides it: "2392 + 5.98". */
+/** The points price cell: points, with the cash a mixed item takes besides it ("2392 + 5.98"); "cash only" for an item points cannot pay. */
 function pointsAndCash(v: unknown, row: AnyRow): string {
-  if (v === null || v === undefined) return '';
+  if (v === null || v === undefined) return 'cash only';
   const cash = row.cashWithPoints;
   return typeof cash === 'string' && /[1-9]/.test(cash) ? `${v} + ${cash}` : String(v);
 }
