@@ -140,6 +140,11 @@ describe('rules simulate says what it could not show (trial 5, findings 10, 14)'
     // a period without orders matched nothing, which says nothing of the draft's names
     const empty = ok(['rules', 'simulate', join(demo.dir, 'typo.json'), '--from', '2020-01-01', '--to', '2020-01-31']);
     expect(empty).toMatchObject({ orders: 0, unmatchedMultipliers: [] });
+    // and the table says why its figures are all 0 (a period with orders does not)
+    expect(run(['rules', 'simulate', join(demo.dir, 'typo.json'), '--from', '2020-01-01', '--to', '2020-01-31']).stdout).toContain(
+      'note\tno purchase, checkout or refund in 2020-01-01 … 2020-01-31: nothing earned to re-run under the draft; widen --from/--to\n',
+    );
+    expect(table).not.toContain('nothing earned to re-run');
   });
 });
 

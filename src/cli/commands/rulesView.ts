@@ -17,6 +17,9 @@ export function simulateFields(r: SimulationReport): [string, string | number][]
     ['period', period(r.from, r.to)],
     ['orders', `${r.orders} (${r.purchases} imported, ${plural(r.checkouts, 'checkout')}${r.refunds ? `, ${plural(r.refunds, 'refund')}` : ''})`],
     ['rules versions', r.rulesVersions.length ? r.rulesVersions.join(', ') : '-'],
+    ...(r.orders === 0 && r.refunds === 0
+      ? [['note', `no purchase, checkout or refund in ${period(r.from, r.to)}: nothing earned to re-run under the draft; widen --from/--to`] as [string, string]]
+      : []),
     ['points issued, actual', r.actualPoints],
     ['points issued, draft', r.simulatedPoints],
     ['difference', signed(r.difference)],
