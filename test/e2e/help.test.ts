@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT, runCli, runCliAsync } from '../helpers/cli.js';
+import { ROOT, type RunResult, runCli, runCliAsync } from '../helpers/cli.js';
 
 interface Node {
   path: string;
@@ -15,6 +15,21 @@ interface Node {
 }
 
 const tree = (): Node[] => runCli(['__complete', 'tree']).json();
+
+/** Every command's --help, six processes at a time, run once for both tests that read them. */
+const helps = new Map<string, Promise<RunResult>>();
+async function helpOf(paths: string[]): Promise<RunResult[]> {
+  const out: RunResult[] = [];
+  for (let i = 0; i < paths.length; i += 6) {
+    const batch = paths.slice(i, i + 6).map((p) => {
+      let h = helps.get(p);
+      if (!h) helps.set(p, (h = runCliAsync([...p.split(' ').filter(Boolean), '--help'])));
+      return h;
+    });
+    out.push(...(await Promise.all(batch)));
+  }
+  return out;
+}
 
 describe('help (issue 20 item 5)', () => {
   it('--version prints the version in package.json', () => {
@@ -34,28 +49,21 @@ describe('help (issue 20 item 5)', () => {
       for (const a of n.arguments) if (!a.description?.trim()) problems.push(`${name} <${a.name}>: no description`);
     }
     const leaves = nodes.filter((n) => n.leaf);
-    for (let i = 0; i < leaves.length; i += 6) {
-      const helps = await Promise.all(leaves.slice(i, i + 6).map((n) => runCliAsync([...n.path.split(' '), '--help'])));
-      helps.forEach((h, j) => {
-        const name = `pointsmall ${leaves[i + j].path}`;
-        if (h.code !== 0) problems.push(`${name} --help: exit ${h.code}`);
-        const examples = /\nExamples:\n((?: {2}\S.*\n?|\s{4,}.*\n?)+)/.exec(h.stdout);
-        if (!examples) problems.push(`${name}: no Examples: section`);
-        else if (!examples[1].includes(`pointsmall ${leaves[i + j].path}`)) problems.push(`${name}: examples do not run the command`);
-        if (!/\nGlobal Options:\n[\s\S]*--db <path>[\s\S]*--json[\s\S]*--operator[\s\S]*--yes/.test(h.stdout)) problems.push(`${name}: no Global Options heading with --db, --json, --operator, --yes`);
-        if (/§|\bSPEC\b|transaction|planned \d/.test(h.stdout)) problems.push(`${name}: internal reference in help`);
-      });
-    }
+    (await helpOf(leaves.map((n) => n.path))).forEach((h, i) => {
+      const name = `pointsmall ${leaves[i].path}`;
+      if (h.code !== 0) problems.push(`${name} --help: exit ${h.code}`);
+      const examples = /\nExamples:\n((?: {2}\S.*\n?|\s{4,}.*\n?)+)/.exec(h.stdout);
+      if (!examples) problems.push(`${name}: no Examples: section`);
+      else if (!examples[1].includes(`pointsmall ${leaves[i].path}`)) problems.push(`${name}: examples do not run the command`);
+      if (!/\nGlobal Options:\n[\s\S]*--db <path>[\s\S]*--json[\s\S]*--operator[\s\S]*--yes/.test(h.stdout)) problems.push(`${name}: no Global Options heading with --db, --json, --operator, --yes`);
+      if (/§|\bSPEC\b|transaction|planned \d/.test(h.stdout)) problems.push(`${name}: internal reference in help`);
+    });
     expect(problems).toEqual([]);
   });
 
   it('every command\'s --help is the snapshot under test/e2e/__snapshots__ (a change to any help text shows in review)', async () => {
     const nodes = tree();
-    const texts: string[] = [];
-    for (let i = 0; i < nodes.length; i += 6) {
-      const helps = await Promise.all(nodes.slice(i, i + 6).map((n) => runCliAsync([...n.path.split(' ').filter(Boolean), '--help'])));
-      helps.forEach((h, j) => texts.push(`$ pointsmall ${nodes[i + j].path} --help`.replace('  ', ' ') + '\n' + h.stdout));
-    }
+    const texts = (await helpOf(nodes.map((n) => n.path))).map((h, i) => `$ pointsmall ${nodes[i].path} --help`.replace('  ', ' ') + '\n' + h.stdout);
     await expect(texts.join('\n')).toMatchFileSnapshot('__snapshots__/help.txt');
   });
 
