@@ -814,6 +814,12 @@ export function buildOrder(
   }
   if (fine && own.length > 1) amount = roundOnce(own, digits);
   if (!Number.isSafeInteger(amount) || Math.abs(amount) > AMOUNT_MAX) return { problem: `order ${orderId} totals too large an amount (at most ${AMOUNT_MAX} minor units)` };
+  // Goods sold (a line of positive units and amount) and yet below zero, with no returned line (no negative
+  // quantity): discount lines larger than the goods, not a return, which would take points back from the
+  // member. (An order of negative amounts alone is a return by its amount, as some tills write one.)
+  if (amount < 0 && own.some((l) => l.amount > 0) && own.every((l) => l.quantity !== null && l.quantity[0] !== '-')) {
+    return { problem: `order ${orderId} sells goods but totals ${formatMoney(amount, digits)}: its discount lines exceed its goods; fix the prices, or give a returned item a negative quantity` };
+  }
   return {
     order: { orderId, memberId: first.memberId, at, amount, lines: own, contentHash: orderContentHash(first.memberId, own, ownParts) },
     repeats,

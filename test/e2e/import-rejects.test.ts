@@ -332,15 +332,21 @@ describe('signs of a line: a negative quantity is a return', () => {
         'D1,M2,2026-11-02 10:00,TEA,2,30.00',
         'D1,M2,2026-11-02 10:00,DISCOUNT,1,-10.00',
         'R0,M2,2026-11-02 11:00,TEA,-1,30.00',
+        // goods of 10.00 under a 30.00 discount: not a return of 20.00 (both rows rejected)
+        'D2,M2,2026-11-02 12:00,TEA,1,10.00',
+        'D2,M2,2026-11-02 12:00,DISCOUNT,1,-30.00',
       ]),
     );
     const rejects = join(t.dir, 'r.csv');
     const r = t.run(['import', 'purchases', byPrice, '--json', '--rejects', rejects]);
     expect(r.code).toBe(4);
-    expect(r.json()).toMatchObject({ orders: 4, accepted: 3, rejected: 1, returns: 1, pointsAccrued: 550, pointsReturned: 30 });
+    expect(r.json()).toMatchObject({ orders: 5, accepted: 3, rejected: 3, returns: 1, pointsAccrued: 550, pointsReturned: 30 });
     const rows = parse(readFileSync(rejects, 'utf8'), { columns: true }) as Row[];
+    const exceeds = 'order D2 sells goods but totals -20.00: its discount lines exceed its goods; fix the prices, or give a returned item a negative quantity';
     expect(rows.map((x) => [x.order_id, x._reason])).toEqual([
       ['R1', 'quantity "-1" and unit_price "-100.00" are both negative: a return is a negative quantity at the item\'s (positive) price'],
+      ['D2', exceeds],
+      ['D2', exceeds],
     ]);
 
     const byAmount = join(t.dir, 'amount.csv');
