@@ -1266,12 +1266,13 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
   const stage = new ImportStage(join(dir, 'stage.db'));
   try {
     return await withLedger(ctx, async (l) => {
-      // An import key is (source, order id), compared exactly: a source typed in another case would take
-      // the same orders in again (exit 2 before anything is read or written)
-      const spelled = l.store.get(importRuns).sourceInOtherCase(o.source);
-      if (spelled !== null) {
+      // An import key is (source, order id), compared exactly: a source typed in another case or width
+      // (DEFAULT, ｄｅｆａｕｌｔ) would take the same orders in again (exit 2 before anything is read or written)
+      const folded = (s: string) => s.normalize('NFKC').toLowerCase();
+      const spelled = l.store.get(importRuns).sources().find((s) => s !== o.source && folded(s) === folded(o.source));
+      if (spelled !== undefined) {
         throw new UsageError(
-          `source ${JSON.stringify(o.source)} differs from the earlier imports' source ${JSON.stringify(spelled)} only in case: sources are compared exactly, so its orders would accrue again`,
+          `source ${JSON.stringify(o.source)} differs from the earlier imports' source ${JSON.stringify(spelled)} only in case or character width: sources are compared exactly, so its orders would accrue again`,
           `import into the source as it is spelled: --source ${/[^\w.-]/.test(spelled) ? JSON.stringify(spelled) : spelled} (pointsmall import list shows every source); nothing was imported`,
           'SOURCE_CASE',
         );

@@ -37,8 +37,7 @@ export class ImportRuns {
       finish: db.prepare('UPDATE import_runs SET finished_at = ?, rows = ?, rejected = ? WHERE id = ?'),
       drop: db.prepare('DELETE FROM import_runs WHERE id = ?'),
       get: db.prepare('SELECT * FROM import_runs WHERE id = ?'),
-      // (lower() of ASCII: a source differing only in the case of its letters)
-      otherCase: db.prepare('SELECT source FROM import_runs WHERE lower(source) = lower(?) AND source <> ? ORDER BY id LIMIT 1').pluck(),
+      sources: db.prepare('SELECT source FROM import_runs GROUP BY source ORDER BY min(id)').pluck(),
       all: db.prepare('SELECT * FROM import_runs ORDER BY id'),
       // One scan of the purchases (no index on run_id: it would cost every import's insert).
       totals: db
@@ -56,8 +55,9 @@ export class ImportRuns {
   }
 
   /** A source of an earlier import spelled as `source` but for the case of its letters, if any. */
-  sourceInOtherCase(source: string): string | null {
-    return (this.s.otherCase.get(source, source) as string | undefined) ?? null;
+  /** Every source the import runs used, the earliest first. */
+  sources(): string[] {
+    return this.s.sources.all() as string[];
   }
 
   create(source: string, file: string, sha256: string, at: string, operator: string): number {

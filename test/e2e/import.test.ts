@@ -35,6 +35,11 @@ describe('import purchases (e2e)', () => {
     expect(JSON.parse(r.stderr).error).toMatchObject({ code: 'SOURCE_CASE', hint: 'import into the source as it is spelled: --source default (pointsmall import list shows every source); nothing was imported' });
     expect(t.ok(['member', 'show', 'M001']).balance).toBe(before);
     expect(t.ok(['import', 'list'])).toHaveLength(1);
+    // the same in full-width letters (what an IME types), in any case
+    const wide = t.run(['import', 'purchases', file, '--source', 'ＤＥｆａｕｌｔ', '--json']);
+    expect(wide.code).toBe(2);
+    expect(JSON.parse(wide.stderr).error).toMatchObject({ code: 'SOURCE_CASE', message: expect.stringContaining('only in case or character width') });
+    expect(t.ok(['member', 'show', 'M001']).balance).toBe(before);
     expect(t.ok(['import', 'purchases', file, '--source', 'default'])).toMatchObject({ accepted: 0, duplicates: 1 });
     // another source altogether is another till: taken as it is
     expect(t.ok(['import', 'purchases', file, '--source', 'till-2'])).toMatchObject({ accepted: 1 });
