@@ -3,6 +3,7 @@ import { c } from './colour.js';
 import { safeText } from './output.js';
 import type { RejectSample } from '../domain/rejects.js';
 import type { QuoteResult } from '../services/checkout.js';
+import { shellWord } from '../domain/text.js';
 
 /** `1 order`, `2 orders`, `0 orders`, `-1 point` (the plural is the noun + s unless given). */
 export function count(n: number, noun: string, plural = `${noun}s`): string {
@@ -68,10 +69,7 @@ export function showRejects(r: RejectsShown, again: { command: string; options: 
   process.stderr.write(out.join('\n') + '\n');
 }
 
-/** A word as a POSIX shell reads it back: bare when it is plain, else single-quoted. */
-export function shellWord(s: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
-}
+export { shellWord };
 
 /**
  * The options of this command line among `names` (long options with a value, e.g. '--source') and

@@ -132,6 +132,38 @@ export function returnToLots(takes: readonly TakenLot[], points: Points): { lotI
 }
 
 /**
+ * Points given back (a refund, a released hold) to a lot whose purchase was voided since: that void took
+ * what the lot no longer had from the member's other lots (`targets`, per voided lot, latest expiresOn
+ * first), so the points go back to those, each up to what the void took from it and its room (never
+ * above its points); only what they cannot take stays in the voided lot. The member then holds what a
+ * ledger that never saw the voided purchase would, in lots of the same expiresOn.
+ */
+export function redirectFromVoided(
+  moves: readonly { lotId: number; points: Points }[],
+  targets: ReadonlyMap<number, readonly { lotId: number; took: Points; room: Points }[]>,
+): { lotId: number; points: Points }[] {
+  if (!targets.size) return moves.slice();
+  const room = new Map<number, number>();
+  const took = new Map<string, number>();
+  const out: { lotId: number; points: Points }[] = [];
+  for (const m of moves) {
+    let left = m.points;
+    for (const t of targets.get(m.lotId) ?? []) {
+      if (left <= 0) break;
+      const key = `${m.lotId}:${t.lotId}`;
+      const n = Math.min(left, t.took - (took.get(key) ?? 0), t.room - (room.get(t.lotId) ?? 0));
+      if (n <= 0) continue;
+      out.push({ lotId: t.lotId, points: n });
+      took.set(key, (took.get(key) ?? 0) + n);
+      room.set(t.lotId, (room.get(t.lotId) ?? 0) + n);
+      left -= n;
+    }
+    if (left > 0) out.push({ lotId: m.lotId, points: left });
+  }
+  return out;
+}
+
+/**
  * A member in debt gets refunded points as any credit (SPEC §4.6): they repay the debt first, and only the
  * rest goes back into lots. The points that repay it are those returnToLots would have put back last (the
  * first the order took, the earliest to expire), so the lots that get points back are the latest-expiring.

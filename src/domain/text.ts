@@ -116,3 +116,8 @@ export function duplicateColumnProblem(header: readonly string[], read: readonly
   }
   return null;
 }
+
+/** A word as a POSIX shell reads it back: bare when it is plain, else single-quoted. */
+export function shellWord(s: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}

@@ -2,7 +2,7 @@
 // the member's held account), stock and the coupon; released on decline, cancel or expiry, to the same lots.
 // Every function here runs inside the caller's store.write().
 import { earnedAfter, spendableLots, takeFromLots } from '../domain/lots.js';
-import { repayBeforeLots } from '../domain/refund.js';
+import { redirectFromVoided, repayBeforeLots } from '../domain/refund.js';
 import { RefusedError } from '../errors.js';
 import { catalog } from '../store/catalog.js';
 import { coupons } from '../store/coupons.js';
@@ -149,7 +149,8 @@ export function releaseHold(l: Ledger, orderId: string, why: 'declined' | 'cance
     const back = l.store.get(holds).lots(hold.id).map((t) => ({ lotId: t.lot_id, points: t.points })).reverse();
     const { toLots, debtRepaid } = repayBeforeLots(back, l.store.get(members).get(hold.member_id)?.debt ?? 0);
     if (debtRepaid > 0) j.addDebt(hold.member_id, -debtRepaid);
-    for (const t of toLots) j.moveLot(entryId, t.lotId, t.points);
+    // (a lot whose purchase was voided meanwhile: to the lots that void took the held points' part from)
+    for (const t of redirectFromVoided(toLots, j.voidedLotTargets(hold.member_id, toLots.map((t) => t.lotId)))) j.moveLot(entryId, t.lotId, t.points);
   }
   const cat = l.store.get(catalog);
   const o = l.store.get(orders);

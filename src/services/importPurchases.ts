@@ -11,7 +11,7 @@ import { BusyError, ConnectionLostError, DiskFullError, UsageError, isDiskFull, 
 import { RulesTimeline, computeEarn } from '../domain/accrual.js';
 import { memberProblems } from '../domain/members.js';
 import { POINTS_MAX } from '../domain/money.js';
-import { idLookalikeProblem, idTextProblem } from '../domain/text.js';
+import { idLookalikeProblem, idTextProblem, shellWord } from '../domain/text.js';
 import {
   type ColumnPlan,
   type CsvRecord,
@@ -502,7 +502,7 @@ class Accruer {
         if (hash === order.contentHash) {
           c.duplicates++;
           this.repeats(order);
-        } else this.rejectLines(lines, `conflict: order ${order.orderId} (source ${this.o.source}) was imported before with different content`);
+        } else this.rejectLines(lines, `conflict: order ${order.orderId} (source ${this.o.source}) was imported before with different content; to replace it, void it first (pointsmall purchase void ${shellWord(this.o.source)} ${shellWord(order.orderId)}), then import all its lines in one file`);
         continue;
       }
       let f = facts.get(order.memberId);
@@ -1273,7 +1273,7 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
       if (spelled !== undefined) {
         throw new UsageError(
           `source ${JSON.stringify(o.source)} differs from the earlier imports' source ${JSON.stringify(spelled)} only in case or character width: sources are compared exactly, so its orders would accrue again`,
-          `import into the source as it is spelled: --source ${/[^\w.-]/.test(spelled) ? JSON.stringify(spelled) : spelled} (pointsmall import list shows every source); nothing was imported`,
+          `import into the source as it is spelled: --source ${shellWord(spelled)} (pointsmall import list shows every source); nothing was imported`,
           'SOURCE_CASE',
         );
       }

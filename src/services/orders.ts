@@ -2,7 +2,7 @@
 // taken back, exact remainders on the last refund), and the coupons orders issued.
 import { couponStatus, type CouponStatus } from '../domain/coupons.js';
 import { formatMoney } from '../domain/money.js';
-import { planRefund, repayBeforeLots, returnToLots, type RefundRequestLine } from '../domain/refund.js';
+import { planRefund, redirectFromVoided, repayBeforeLots, returnToLots, type RefundRequestLine } from '../domain/refund.js';
 import { paidWith } from '../domain/split.js';
 import { localDate, localRangeUtc, type LocalDate } from '../domain/time.js';
 import { NotFoundError, OrderBooksError, RefusedError } from '../errors.js';
@@ -370,7 +370,8 @@ export async function refundOrder(ctx: Ctx, id: string, lines: RefundRequestLine
         for (const b of back) hs.addReturned(hold.id, b.lotId, b.points);
         const { toLots } = repayBeforeLots(back, debtBefore);
         if (debtRepaid > 0) j.addDebt(o.member_id, -debtRepaid);
-        for (const b of toLots) j.moveLot(pointsEntryId, taken.find((x) => x.seq === b.lotId)!.lot_id, b.points);
+        const lots = toLots.map((b) => ({ lotId: taken.find((x) => x.seq === b.lotId)!.lot_id, points: b.points }));
+        for (const b of redirectFromVoided(lots, j.voidedLotTargets(o.member_id, lots.map((b) => b.lotId)))) j.moveLot(pointsEntryId, b.lotId, b.points);
       }
       let earnedEntryId: number | null = null;
       let debt = 0;

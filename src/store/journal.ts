@@ -552,6 +552,39 @@ export class Journal {
     return out;
   }
 
+  private voidedTargetsStmt?: Database.Statement;
+  /**
+   * For each of `lotIds` that an imported purchase's accrual created and whose void then took more than
+   * the lot had left (its points were spent or held meanwhile), the member's other lots the void took the
+   * rest from: each with what the void took from it and its room (points − remaining), in the reverse of
+   * the spending order (latest expiresOn first). Only a member with void entries is looked at further.
+   */
+  voidedLotTargets(memberId: string, lotIds: readonly number[]): Map<number, { lotId: number; took: number; room: number }[]> {
+    const out = new Map<number, { lotId: number; took: number; room: number }[]>();
+    if (!lotIds.length) return out;
+    this.flushLotRemaining();
+    this.voidedTargetsStmt ??= this.store.db.prepare(
+      `SELECT own.lot_id AS voided, o.lot_id AS lotId, -o.points AS took, tl.points - tl.remaining AS room
+         FROM entries v
+         JOIN lot_moves own ON own.entry_id = v.id AND own.points < 0
+         JOIN lots ol ON ol.id = own.lot_id
+         JOIN entries oe ON oe.id = ol.entry_id AND oe.kind = 'accrual' AND oe.ref = v.ref AND oe.id < v.id
+         JOIN lot_moves o ON o.entry_id = v.id AND o.points < 0 AND o.lot_id <> own.lot_id
+         JOIN lots tl ON tl.id = o.lot_id
+         JOIN entries te ON te.id = tl.entry_id
+        WHERE v.member_id = ? AND v.kind = 'void' AND own.lot_id IN (SELECT CAST(value AS INTEGER) FROM json_each(?))
+          AND (te.kind <> 'accrual' OR coalesce(te.ref, '') <> v.ref)
+        ORDER BY own.lot_id, tl.expires_on IS NULL DESC, tl.expires_on DESC, tl.earned_at DESC, tl.id DESC`,
+    );
+    for (const r of this.voidedTargetsStmt.all(memberId, JSON.stringify(lotIds)) as { voided: number; lotId: number; took: number; room: number }[]) {
+      const v = Number(r.voided);
+      let list = out.get(v);
+      if (!list) out.set(v, (list = []));
+      list.push({ lotId: Number(r.lotId), took: Number(r.took), room: Number(r.room) });
+    }
+    return out;
+  }
+
   /** A lot's points left now. */
   lotRemaining(lotId: number): number {
     this.flushLotRemaining();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { allocateProportionally } from '../../src/domain/money.js';
-import { planRefund, repayBeforeLots, returnToLots, spreadEarned, type RefundableLine } from '../../src/domain/refund.js';
+import { planRefund, redirectFromVoided, repayBeforeLots, returnToLots, spreadEarned, type RefundableLine } from '../../src/domain/refund.js';
 
 /** Lines whose shares are the totals spread by the weights (any exact spread will do for planRefund). */
 const fresh = (weights: number[], totals: { points: number; cash: number; earned: number }, qty: number[]): RefundableLine[] => {
@@ -126,5 +126,25 @@ describe('repayBeforeLots: a member in debt is repaid before lots get points bac
         expect(toLots.map((t) => t.lotId)).toEqual(back.slice(0, toLots.length).map((b) => b.lotId));
       }),
     );
+  });
+});
+
+describe('redirectFromVoided', () => {
+  it('sends points given back to a voided lot to the lots its void took from, each up to what it took and its room; the rest stays', () => {
+    // lot 1 voided: its void took 300 from lot 7 and 500 from lot 5 (latest expiresOn first), lot 5 has room for 400 only
+    const targets = new Map([[1, [{ lotId: 7, took: 300, room: 300 }, { lotId: 5, took: 500, room: 400 }]]]);
+    expect(redirectFromVoided([{ lotId: 1, points: 800 }, { lotId: 2, points: 50 }], targets)).toEqual([
+      { lotId: 7, points: 300 },
+      { lotId: 5, points: 400 },
+      { lotId: 1, points: 100 },
+      { lotId: 2, points: 50 },
+    ]);
+    // two moves into the same voided lot share what the void took
+    expect(redirectFromVoided([{ lotId: 1, points: 200 }, { lotId: 1, points: 200 }], targets)).toEqual([
+      { lotId: 7, points: 200 },
+      { lotId: 7, points: 100 },
+      { lotId: 5, points: 100 },
+    ]);
+    expect(redirectFromVoided([{ lotId: 3, points: 10 }], new Map())).toEqual([{ lotId: 3, points: 10 }]);
   });
 });

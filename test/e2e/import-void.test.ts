@@ -191,6 +191,32 @@ describe('import void (e2e)', () => {
     expect(t.verify().ok).toBe(true);
   });
 
+  it('points a checkout took from a lot whose import is voided after it, refunded or released: back to the lots the void took them from, not to expire with the voided lot', () => {
+    const early = HEADER + 'X1,M001,2026-01-10 09:30,1000.00\n';
+    const late = HEADER + 'X2,M001,2026-11-10 09:30,1000.00\n';
+    // what M001 holds with only the second order (the first voided): X2's points, expiring with X2's lot
+    const truth = ledger();
+    truth.ok(['import', 'purchases', file(truth, 'late.csv', late)]);
+    const want = truth.ok(['member', 'show', 'M001']).balance;
+    for (const how of ['refund', 'cancel']) {
+      const t = ledger();
+      t.ok(['catalog', 'add', '--sku', 'X', '--name', 'X', '--price', '8.00', '--pay', 'points', '--points-price', '800']);
+      t.ok(['import', 'purchases', file(t, 'early.csv', early)]);
+      t.ok(['import', 'purchases', file(t, 'late.csv', late)]);
+      // the checkout takes 800 from X1's lot (the earliest to expire); the void takes X1's last points and
+      // the 800 it no longer has from X2's lot
+      const o = how === 'refund' ? t.ok(['checkout', '--member', 'M001', '--item', 'X', '--yes']) : t.ok(['checkout', 'start', '--member', 'M001', '--item', 'X']);
+      t.ok(['import', 'void', '1', '--yes']);
+      if (how === 'refund') expect(t.ok(['order', 'refund', o.orderId, '--yes'])).toMatchObject({ pointsReturned: 800, balance: want });
+      else expect(t.ok(['checkout', 'cancel', o.checkoutId])).toMatchObject({ status: 'cancelled', balance: want });
+      // past X1's expiry, before X2's: nothing lapses (before the fix, the 800 went back to X1's lot and expired)
+      const run = t.ok(['expire', 'run', '--yes'], { now: '2027-01-11T10:00:00+08:00' });
+      expect(run.pointsExpired, how).toBe(0);
+      expect(t.ok(['member', 'show', 'M001'], { now: '2027-01-11T10:00:00+08:00' })).toMatchObject({ balance: want, available: want, debt: 0 });
+      expect(t.verify().ok).toBe(true);
+    }
+  });
+
   it('purchase void undoes one order, and the corrected file then accrues only that one', () => {
     const t = ledger();
     const oneWrong = RIGHT.replace('A3,M003,2026-11-03 11:00,80.00', 'A3,M003,2026-11-03 11:00,800.00');

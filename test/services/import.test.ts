@@ -84,7 +84,7 @@ describe('import purchases (services)', () => {
     const r = await run(ctx, { file: b });
     expect(r).toMatchObject({ accepted: 1, rejected: 1, duplicates: 0, pointsAccrued: 1 });
     const rejects = readFileSync(r.rejectsFile!, 'utf8');
-    expect(rejects).toContain('2,conflict: order A1 (source default) was imported before with different content,A1,M1,2026-11-01,999.00');
+    expect(rejects).toContain('2,"conflict: order A1 (source default) was imported before with different content; to replace it, void it first (pointsmall purchase void default A1), then import all its lines in one file",A1,M1,2026-11-01,999.00');
     const other = await run(ctx, { file: b, source: 'eshop' });
     expect(other).toMatchObject({ accepted: 2, rejected: 0, pointsAccrued: 1000 });
   });
