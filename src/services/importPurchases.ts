@@ -831,6 +831,24 @@ function busyAfter(ph: Phase2, e: unknown, accrued: number): unknown {
   return new BusyError(l.path, l.store.busyTimeoutMs, `the first ${n}${accrued} orders accrued) ${c.batches === 1 ? 'is' : 'are'} committed, the rest is not: run the same import again to accrue the rest (what is in is skipped, nothing doubles), or raise POINTSMALL_BUSY_TIMEOUT (ms)`);
 }
 
+/**
+ * The run's closing write (its finish time and counts, the audit entry), after every batch committed: locked
+ * out there, the import says that its orders are in and only that record is not (never "nothing was written").
+ */
+function closeRun(ph: Phase2): void {
+  const { l, o, c } = ph;
+  try {
+    l.store.write(() => finishRun(l, o, c, ph.run.id));
+  } catch (e) {
+    if (!(mapBusy(e, l.path, l.store.busyTimeoutMs) instanceof BusyError)) throw e;
+    throw new BusyError(
+      l.path,
+      l.store.busyTimeoutMs,
+      `every order is committed (${c.accepted} accrued${c.review ? `, ${c.review} for review` : ''}); only the run's closing record is not (import list shows run ${ph.run.id ?? '?'} unfinished, and no audit entry): nothing is left to accrue, and running the same import again skips every order (nothing doubles)`,
+    );
+  }
+}
+
 /** The staged orders from the first, skipping `from` of them (those are in the ledger already). */
 function ordersFrom(ph: Phase2, from: number): Generator<FedOrder> {
   const orders = feedOrders(ph.reader.rows(), ph.format, ph.l.digits);
@@ -1325,7 +1343,7 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
         else if (o.dryRun) accrueInOne(phase2, false);
         else if (o.maxRejects !== undefined) {
           tooMany = !accrueInOne(phase2, true);
-          if (!tooMany && !wholeFileRejected(c)) l.store.write(() => finishRun(l, o, c, run.id));
+          if (!tooMany && !wholeFileRejected(c)) closeRun(phase2);
         } else {
           // Committed with synchronous = FULL after the batches: its fsync of the WAL makes every batch
           // before it durable too, so what the summary reports survives a power cut.
@@ -1334,7 +1352,7 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
             await writer?.end();
             await accrueInTransactions(phase2);
           }
-          if (!wholeFileRejected(c)) l.store.write(() => finishRun(l, o, c, run.id));
+          if (!wholeFileRejected(c)) closeRun(phase2);
         }
         // (a run stopped by an error after some batches stays, unfinished; before the first, none was recorded)
       } finally {

@@ -265,4 +265,33 @@ describe('import on two threads (a ledger writer)', () => {
     expect(await balance()).toBe(1200);
     expect((await verifyLedger(ctx)).ok).toBe(true);
   });
+
+  it('locked out only at the run\'s closing record, after every batch: exit 5 saying every order is in (not "nothing was written")', async () => {
+    const ctx = await ledger(['M1', 'M2']);
+    const rows: Row[] = Array.from({ length: 30 }, (_, i) => ({ order: `C${i}`, member: `M${1 + (i % 2)}`, day: Math.floor(i / 10), amount: '10.00' }));
+    const f = file(rows);
+    process.env.POINTSMALL_BUSY_TIMEOUT = '100'; // restored after the test (keepEnv)
+    let other: Database.Database | undefined;
+    let hint = '';
+    try {
+      const e = await dist
+        .importPurchases(ctx, {
+          file: f,
+          onProgress: (p) => {
+            if (p.phase !== 'accruing' || p.done !== p.total || other) return;
+            other = openLedgerDb(ctx.dbPath);
+            other.exec('BEGIN IMMEDIATE');
+          },
+        })
+        .catch((x: unknown) => x);
+      expect(e).toMatchObject({ exitCode: 5, code: 'LEDGER_BUSY' });
+      hint = (e as { hint: string }).hint;
+    } finally {
+      other?.exec('ROLLBACK');
+      other?.close();
+    }
+    expect(hint).toMatch(/^every order is committed \(30 accrued\); only the run's closing record is not/);
+    expect(await dist.importPurchases(ctx, { file: f })).toMatchObject({ accepted: 0, duplicates: 30 });
+    expect((await verifyLedger(ctx)).ok).toBe(true);
+  });
 });
