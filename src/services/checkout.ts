@@ -12,13 +12,14 @@ import { expiresOn, type Rules } from '../domain/rules.js';
 import { type AllowedPoints, type CartLine, type PointsRequest, type Quote, split, type SplitInput, splitLines, paidWith } from '../domain/split.js';
 import { localDate, localRangeUtc, shownInstant } from '../domain/time.js';
 import { Decimal } from 'decimal.js';
-import { NotFoundError, RefusedError, UsageError } from '../errors.js';
+import { BusyError, NotFoundError, RefusedError, UsageError } from '../errors.js';
 import { catalog, type CatalogRow } from '../store/catalog.js';
 import { coupons } from '../store/coupons.js';
 import { holds, writeUnsynced } from '../store/holds.js';
 import { members, type MemberRow } from '../store/members.js';
 import { checkoutLookups, orders, type OrderRow } from '../store/orders.js';
 import { outbox } from '../store/outbox.js';
+import { mapBusy } from '../store/db.js';
 import { settings } from '../store/settings.js';
 import { checkoutCodes } from '../store/verification.js';
 import { type Ctx, type Ledger, rulesAt, withLedger } from './ledger.js';
@@ -506,10 +507,36 @@ function fencePayment(l: Ledger, orderId: string): void {
 
 const isPaying = (l: Ledger, o: OrderRow): boolean => o.status === 'held' && o.paying_until !== null && o.paying_until > l.nowIso;
 
-/** Payment and then capture or void, for an order whose hold is open. */
+/**
+ * Payment and then capture or void, for an order whose hold is open. Once the payment has an answer it
+ * must be recorded: locked out by another writer (an import's batch), the settling write is tried again
+ * while the order is fenced (up to half the fence, at least the busy timeout), and only then does the
+ * command give up, saying what happened to the payment and what stays held (never "nothing was written").
+ */
 async function payAndSettle(l: Ledger, orderId: string, tender: Tender, decline: boolean, key?: string): Promise<CheckoutResult> {
   const approved = await simulatePayment(decline, orderId);
-  sweepExpiredHolds(l);
+  const waitMs = Math.max(l.store.busyTimeoutMs, (paymentMinutes(l) * 60_000) / 2);
+  const until = Date.now() + waitMs;
+  for (;;) {
+    try {
+      sweepExpiredHolds(l);
+      return settle(l, orderId, tender, approved, key);
+    } catch (e) {
+      if (!(mapBusy(e, l.path, l.store.busyTimeoutMs) instanceof BusyError) || Date.now() >= until) throw settleBusy(l, e, waitMs, orderId, tender, approved);
+    }
+  }
+}
+
+/** A settling write that could not get the ledger, worded for what the payment did (other errors as they are). */
+function settleBusy(l: Ledger, e: unknown, waited: number, orderId: string, tender: Tender, approved: boolean): unknown {
+  if (!(mapBusy(e, l.path, l.store.busyTimeoutMs) instanceof BusyError)) return e;
+  const hint = approved
+    ? `the ${tender} payment of checkout ${orderId} was approved but is not recorded: the order stays held, its points and stock with it, and cannot be cancelled while fenced; once the ledger is free, record it with: pointsmall checkout confirm ${orderId} --tender ${tender} (it takes the cash part again: check the payment terminal first)`
+    : `the payment of checkout ${orderId} was declined, nothing was paid; its hold (points, stock, coupon) stays until the fence ends or the hold expires, then: pointsmall checkout cancel ${orderId}`;
+  return new BusyError(l.path, waited, hint);
+}
+
+function settle(l: Ledger, orderId: string, tender: Tender, approved: boolean, key?: string): CheckoutResult {
   return l.store.write(() => {
     const repo = l.store.get(orders);
     const o = requireOrder(l, orderId);

@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type RunResult, runCliAsync, type TmpLedger, tmpLedger } from '../helpers/cli.js';
+import { openLedgerDb, type RunResult, runCliAsync, type TmpLedger, tmpLedger } from '../helpers/cli.js';
 
 const START = '2026-11-23T10:00:00+08:00';
 const AT = (minutes: number) => new Date(Date.parse(START) + minutes * 60_000).toISOString();
@@ -21,11 +21,11 @@ function setup(): { t: TmpLedger; id: string } {
 }
 
 /** Starts `checkout confirm` that stops inside its payment; resolves `paying` once it is there (or it ended first). */
-function confirmAtBarrier(t: TmpLedger, id: string, now: string) {
+function confirmAtBarrier(t: TmpLedger, id: string, now: string, env: Record<string, string> = {}) {
   const dir = join(t.dir, `barrier-${Math.random().toString(36).slice(2)}`);
   mkdirSync(dir);
   let ended = false;
-  const done = runCliAsync(['checkout', 'confirm', id, '--yes', '--json'], { db: t.db, now, env: { POINTSMALL_PAYMENT_BARRIER: dir } }).then((r) => {
+  const done = runCliAsync(['checkout', 'confirm', id, '--yes', '--json'], { db: t.db, now, env: { POINTSMALL_PAYMENT_BARRIER: dir, ...env } }).then((r) => {
     ended = true;
     return r;
   });
@@ -52,6 +52,27 @@ describe('two-phase checkout is fenced', () => {
     expect(confirm.code, confirm.stderr).toBe(0);
     expect(confirm.json()).toMatchObject({ orderId: id, status: 'paid', pointsUsed: 500 });
     expect(t.ok(['member', 'show', 'a'])).toMatchObject({ balance: 505, held: 0 }); // 1000 − 500 used + 5 earned on the cash
+    expect(t.verify().ok).toBe(true);
+  });
+
+  it('an approved payment whose capture finds the ledger locked waits for it and captures (it said "nothing was written", leaving the payment unrecorded)', async () => {
+    const { t, id } = setup();
+    const c = confirmAtBarrier(t, id, AT(1), { POINTSMALL_BUSY_TIMEOUT: '200' });
+    await c.paying;
+    // another writer (an import's batch) holds the ledger past the confirm's busy timeout
+    const other = openLedgerDb(t.db);
+    other.exec('BEGIN IMMEDIATE');
+    let exited = false;
+    void c.done.then(() => (exited = true));
+    c.release();
+    // (a build that gives up at its busy timeout ends meanwhile; this one keeps trying until the lock goes)
+    for (let i = 0; i < 100 && !exited; i++) await new Promise((r) => setTimeout(r, 20));
+    other.exec('ROLLBACK');
+    other.close();
+    const confirm = await c.done;
+    expect(confirm.code, confirm.stderr).toBe(0);
+    expect(confirm.json()).toMatchObject({ orderId: id, status: 'paid', pointsUsed: 500 });
+    expect(t.ok(['member', 'show', 'a'])).toMatchObject({ balance: 505, held: 0 });
     expect(t.verify().ok).toBe(true);
   });
 
