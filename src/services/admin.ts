@@ -9,6 +9,7 @@ import { copyLedgerInto, defaultBusyTimeoutMs, eraseLedger, ledgerExistsAt, ledg
 import { isPostgresUrl, redactUrl } from '../store/pg/database.js';
 import { copyLedgerRows } from '../store/copy.js';
 import { journal } from '../store/journal.js';
+import { refreshStatistics } from '../store/purchases.js';
 import { latestVersion } from '../store/migrations/index.js';
 import { settings } from '../store/settings.js';
 import { rulesVersions } from '../store/rules.js';
@@ -329,6 +330,7 @@ export function copyLedgerTo(source: string, target: string): { entries: number;
       const fromVersion = schemaVersion(from);
       if (schemaVersion(to) !== fromVersion) throw new UsageError(`the source has schema v${fromVersion}, the copy v${schemaVersion(to)}`, `upgrade the source first: pointsmall db migrate --db ${shownPath(source)}`);
       const { tables } = copyLedgerRows(from, to);
+      refreshStatistics(to); // (PostgreSQL: a copied ledger is planned for its size from its first command)
       const head = to.get(journal).head();
       return { entries: tables.entries ?? 0, headHash: head.hash, tables };
     } finally {

@@ -30,7 +30,7 @@ import { type Rules, expiresOn } from '../domain/rules.js';
 import { isoUtc, localRangeUtc, shownInstant } from '../domain/time.js';
 import { type Store, mapBusy, openStore } from '../store/db.js';
 import { PgError } from '../store/pg/database.js';
-import { ImportStage, type MemberFacts, type StageShape, StagedOrders, bulkWrites, countStagedOrders, purchases } from '../store/purchases.js';
+import { ImportStage, type MemberFacts, type StageShape, StagedOrders, bulkWrites, countStagedOrders, purchases, refreshStatistics } from '../store/purchases.js';
 import { journal } from '../store/journal.js';
 import { importRuns } from '../store/importRuns.js';
 import { rulesVersions } from '../store/rules.js';
@@ -831,6 +831,9 @@ function busyAfter(ph: Phase2, e: unknown, accrued: number): unknown {
   return new BusyError(l.path, l.store.busyTimeoutMs, `the first ${n}${accrued} orders accrued) ${c.batches === 1 ? 'is' : 'are'} committed, the rest is not: run the same import again to accrue the rest (what is in is skipped, nothing doubles), or raise POINTSMALL_BUSY_TIMEOUT (ms)`);
 }
 
+/** Orders an import takes at least before it refreshes the planner's statistics (PostgreSQL). */
+const STATISTICS_AFTER = 5000;
+
 /**
  * The run's closing write (its finish time and counts, the audit entry), after every batch committed: locked
  * out there, the import says that its orders are in and only that record is not (never "nothing was written").
@@ -839,6 +842,8 @@ function closeRun(ph: Phase2): void {
   const { l, o, c } = ph;
   try {
     l.store.write(() => finishRun(l, o, c, ph.run.id));
+    // a large import on PostgreSQL: the planner learns the tables' new sizes now, not when autovacuum comes
+    if (c.accepted + c.review >= STATISTICS_AFTER) refreshStatistics(l.store);
   } catch (e) {
     if (!(mapBusy(e, l.path, l.store.busyTimeoutMs) instanceof BusyError)) throw e;
     throw new BusyError(
