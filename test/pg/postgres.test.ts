@@ -436,6 +436,12 @@ describe.skipIf(!HAVE_PG)('a ledger on PostgreSQL', () => {
       ro.username = role;
       const before = runCli(['ledger', 'verify', '--db', pg, '--json']).json().head;
       expect(runCli(['member', 'show', 'M1', '--db', ro.toString(), '--json']).json()).toMatchObject({ id: 'M1', balance: 0 });
+      // expire preview and a dry run only read (their scratch tables are the connection's own, not the ledger's)
+      for (const args of [['expire', 'preview'], ['expire', 'run', '--dry-run']]) {
+        const r = runCli([...args, '--db', ro.toString(), '--json']);
+        expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+        expect(r.json()).toMatchObject({ members: 0 });
+      }
       for (const args of [['member', 'adjust', 'M1', '--points', '5', '--reason', 'x'], ['member', 'add', '--id', 'M2', '--name', 'B']]) {
         const r = runCli([...args, '--db', ro.toString(), '--json']);
         expect(r.code, r.stderr).toBe(2);

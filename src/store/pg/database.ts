@@ -17,6 +17,16 @@ import type { QueuedWrite, Reply, Request } from './worker.js';
 import { startSyncWorker } from './bridge.js';
 import { ddlToPg, toPg } from './dialect.js';
 
+/**
+ * Whether every statement of `sql` writes only the connection's temp tables (CREATE TEMP TABLE, and
+ * INSERT INTO / DELETE FROM temp.x): scratch space of a command that may only read (expire preview, a
+ * dry run), which neither needs the writer lock nor changes the ledger.
+ */
+export function tempOnly(sql: string): boolean {
+  const statements = sql.split(';').map((x) => x.trim()).filter(Boolean);
+  return statements.length > 0 && statements.every((x) => /^(CREATE\s+TEMP(ORARY)?\s+TABLE|INSERT\s+INTO\s+(pg_)?temp\.|DELETE\s+FROM\s+(pg_)?temp\.)/i.test(x));
+}
+
 let syncFn: ((r: Request) => Reply) | undefined;
 /** Whether the process's young-generation setting is still the worker's (put back at its first answer). */
 let flagsLent = false;
@@ -730,7 +740,8 @@ export class PgDatabase {
       this.rollbackQuietly();
       return this;
     }
-    this.autoWrite(true, () => this.send({ op: 'exec', conn: this.conn, text: toPg(sql).text }));
+    // the connection's own temp tables (a read's scratch space) are no write to the ledger: no writer lock, no data version
+    this.autoWrite(!tempOnly(sql), () => this.send({ op: 'exec', conn: this.conn, text: toPg(sql).text }));
     return this;
   }
 
