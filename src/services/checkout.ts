@@ -205,9 +205,10 @@ function buildCart(l: Ledger, input: CheckoutInput, opts: { countExpiredHoldsFre
       });
     }
   }
-  // Refused before anything is held or paid: the points earned at capture may not pass the ceiling.
+  // Refused before anything is held or paid: the points earned at capture may not pass the ceiling (the
+  // balance after the points this checkout spends; the lifetime points, which spending does not lower).
   const earned = earnOnCash(l, member, rules, lines.map((x) => ({ sku: x.sku, category: x.category, amount: x.unitPrice * x.quantity })), out.quote.cashPaid, out.quote.total, l.nowIso);
-  if (earned > POINTS_MAX - Math.max(member.balance, member.lifetime_earned, 0)) {
+  if (earned > POINTS_MAX - Math.max(member.balance - out.quote.pointsUsed, member.lifetime_earned, 0)) {
     throw new RefusedError('POINTS_CEILING', `this checkout would earn member ${member.id} ${earned} points, past the ceiling of ${POINTS_MAX} points for a balance`, 'a balance holds at most 10^12 points (README "Limits")');
   }
   return { member, items, lines, rulesId, rules, couponCode: code, base, quote: out.quote };

@@ -145,6 +145,11 @@ describe('numbers never leave exact integer range (item 6)', () => {
     expect(earn.code).toBe(3);
     expect(errorOf(earn)).toMatchObject({ code: 'POINTS_CEILING' });
     expect(t.ok(['member', 'show', 'm1']).balance).toBe(1e12 - 1);
+    // a balance near the ceiling (an adjust: no lifetime points) may earn what the checkout's own points make room for
+    t.ok(['member', 'add', '--id', 'm2', '--name', 'Bo']);
+    t.ok(['member', 'adjust', 'm2', '--points', String(1e12 - 499), '--reason', 'x']);
+    const room = t.ok(['checkout', '--member', 'm2', '--item', 'TEA', '--points', '50', '--tender', 'cash', '--yes']);
+    expect(room).toMatchObject({ pointsUsed: 50, pointsEarned: 500, balance: 1e12 - 49 });
     expect(t.verify().ok).toBe(true);
   });
 });
