@@ -667,7 +667,6 @@ export function parseRow(fields: readonly string[], ctx: RowContext): RowResult 
     // a total: the order's (amount), or the line's (line_amount, with an optional quantity)
     const field = format === 'order' ? 'amount' : 'line_amount';
     const text = fields[index[field]];
-    if (!text.trim()) return { kind: 'bad', reason: `${name(field)} is empty`, orderId };
     const m = parseMoney(text, ctx.digits);
     let quantity: string | null = null;
     if (format === 'line' && index.quantity >= 0) {
@@ -687,6 +686,7 @@ export function parseRow(fields: readonly string[], ctx: RowContext): RowResult 
     // more decimals than the currency has: kept exact ("=" and the text), summed exactly per order, and
     // rounded once (buildOrder); the line's own amount is rounded half-up meanwhile
     const t = text.trim();
+    if (!t) return { kind: 'bad', reason: `${name(field)} is empty`, orderId };
     if (!FINE_PRICE_RE.test(t)) return { kind: 'bad', reason: `${name(field)}: ${m.problem}`, orderId };
     const exact = new Decimal(t);
     const amount = exact.times(new Decimal(10).pow(ctx.digits)).toDecimalPlaces(0, Decimal.ROUND_HALF_UP).toNumber();
