@@ -524,6 +524,7 @@ async function payAndSettle(l: Ledger, orderId: string, tender: Tender, decline:
       return settle(l, orderId, tender, approved, key);
     } catch (e) {
       if (!(mapBusy(e, l.path, l.store.busyTimeoutMs) instanceof BusyError) || Date.now() >= until) throw settleBusy(l, e, waitMs, orderId, tender, approved);
+      await sleep(50); // (a lock refused at once, as a stale snapshot is, is not tried again in a busy loop)
     }
   }
 }
