@@ -523,15 +523,16 @@ async function payAndSettle(l: Ledger, orderId: string, tender: Tender, decline:
       sweepExpiredHolds(l);
       return settle(l, orderId, tender, approved, key);
     } catch (e) {
-      if (!(mapBusy(e, l.path, l.store.busyTimeoutMs) instanceof BusyError) || Date.now() >= until) throw settleBusy(l, e, waitMs, orderId, tender, approved);
+      const busy = mapBusy(e, l.path, l.store.busyTimeoutMs) instanceof BusyError;
+      if (!busy) throw e;
+      if (Date.now() >= until) throw settleBusy(l, waitMs, orderId, tender, approved);
       await sleep(50); // (a lock refused at once, as a stale snapshot is, is not tried again in a busy loop)
     }
   }
 }
 
-/** A settling write that could not get the ledger, worded for what the payment did (other errors as they are). */
-function settleBusy(l: Ledger, e: unknown, waited: number, orderId: string, tender: Tender, approved: boolean): unknown {
-  if (!(mapBusy(e, l.path, l.store.busyTimeoutMs) instanceof BusyError)) return e;
+/** A settling write that could not get the ledger, worded for what the payment did. */
+function settleBusy(l: Ledger, waited: number, orderId: string, tender: Tender, approved: boolean): BusyError {
   const hint = approved
     ? `the ${tender} payment of checkout ${orderId} was approved but is not recorded: the order stays held, its points and stock with it, and cannot be cancelled while fenced; once the ledger is free, record it with: pointsmall checkout confirm ${orderId} --tender ${tender} (it takes the cash part again: check the payment terminal first)`
     : `the payment of checkout ${orderId} was declined, nothing was paid; its hold (points, stock, coupon) stays until the fence ends or the hold expires, then: pointsmall checkout cancel ${orderId}`;

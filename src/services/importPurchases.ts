@@ -842,8 +842,6 @@ function closeRun(ph: Phase2): void {
   const { l, o, c } = ph;
   try {
     l.store.write(() => finishRun(l, o, c, ph.run.id));
-    // a large import on PostgreSQL: the planner learns the tables' new sizes now, not when autovacuum comes
-    if (c.accepted + c.review >= STATISTICS_AFTER) refreshStatistics(l.store);
   } catch (e) {
     if (!(mapBusy(e, l.path, l.store.busyTimeoutMs) instanceof BusyError)) throw e;
     throw new BusyError(
@@ -852,6 +850,8 @@ function closeRun(ph: Phase2): void {
       `every order is committed (${c.accepted} accrued${c.review ? `, ${c.review} for review` : ''}); only the run's closing record is not (import list shows run ${ph.run.id ?? '?'} unfinished, and no audit entry): nothing is left to accrue, and running the same import again skips every order (nothing doubles)`,
     );
   }
+  // a large import on PostgreSQL: the planner learns the tables' new sizes now, not when autovacuum comes
+  if (c.accepted + c.review >= STATISTICS_AFTER) refreshStatistics(l.store);
 }
 
 /** The staged orders from the first, skipping `from` of them (those are in the ledger already). */

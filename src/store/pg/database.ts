@@ -20,7 +20,10 @@ import { ddlToPg, toPg } from './dialect.js';
 /**
  * Whether every statement of `sql` writes only the connection's temp tables (CREATE TEMP TABLE, and
  * INSERT INTO / DELETE FROM temp.x): scratch space of a command that may only read (expire preview, a
- * dry run), which neither needs the writer lock nor changes the ledger.
+ * dry run), which neither needs the writer lock nor changes the ledger. Split on every `;`, also one inside
+ * a string literal: each real statement still begins a piece that must match, so such a split can only add
+ * pieces that fail, and the SQL is then taken for a write (the safe side). An INSERT cannot hide a write in
+ * a CTE (PostgreSQL allows data-modifying WITH only at the top level, where the piece begins with WITH).
  */
 export function tempOnly(sql: string): boolean {
   const statements = sql.split(';').map((x) => x.trim()).filter(Boolean);
