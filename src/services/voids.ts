@@ -73,6 +73,8 @@ export interface VoidSummary {
   orders: number;
   /** Points the voided orders had credited, taken back (from the members, or from `expired` for what an expiry run had expired of them). */
   pointsTakenBack: number;
+  /** Of the points taken back, those an expiry run had expired already: taken from `expired`, not from the members. */
+  expiredReversed: number;
   /** Points given back (returns that had taken them): to the lots they came from, or as less debt. */
   pointsGivenBack: number;
   /** Of the points taken back, what members had spent already: now their debt. */
@@ -80,7 +82,7 @@ export interface VoidSummary {
   /** Orders that were waiting in review, now rejected. */
   reviewRejected: number;
   members: number;
-  /** Per member: the net change of its balance, and the debt the void left. */
+  /** Per member: the net change of its balance (not the points an expiry run had expired already), and the debt the void left. */
   byMember: { memberId: string; points: number; debt: number }[];
   dryRun: boolean;
 }
@@ -194,7 +196,7 @@ function figuresInWords(f: VoidFigures, other: VoidFigures): string {
 function voidAll(l: Ledger, run: ImportRunRow | null, source: string, purchases: StoredPurchase[], dryRun: boolean): VoidSummary {
   const runs = l.store.get(importRuns);
   const q = l.store.get(reviewQueue);
-  const s: VoidSummary = { runId: run?.id ?? null, source, orders: 0, pointsTakenBack: 0, pointsGivenBack: 0, debt: 0, reviewRejected: 0, members: 0, byMember: [], dryRun };
+  const s: VoidSummary = { runId: run?.id ?? null, source, orders: 0, pointsTakenBack: 0, expiredReversed: 0, pointsGivenBack: 0, debt: 0, reviewRejected: 0, members: 0, byMember: [], dryRun };
   const byMember = new Map<string, { memberId: string; points: number; debt: number; debtBefore: number }>();
   const debtOf = (id: string) => l.store.get(members).get(id)?.debt ?? 0;
   const note = run ? `voided with import run ${run.id}` : 'voided';
@@ -215,10 +217,17 @@ function voidAll(l: Ledger, run: ImportRunRow | null, source: string, purchases:
     } else if (p.status === 'accrued' && p.points !== 0) {
       let m = byMember.get(p.member_id);
       if (!m) byMember.set(p.member_id, (m = { memberId: p.member_id, points: 0, debt: 0, debtBefore: debtOf(p.member_id) }));
-      entryId = p.points > 0 ? voidPurchasePoints(l, p, ref, note, own.get(p.entry_id ?? -1) ?? []) : voidReturnPoints(l, p, ref, note, taken.get(p.entry_id ?? -1) ?? []);
-      if (p.points > 0) s.pointsTakenBack += p.points;
-      else s.pointsGivenBack += -p.points;
-      m.points -= p.points;
+      if (p.points > 0) {
+        const v = voidPurchasePoints(l, p, ref, note, own.get(p.entry_id ?? -1) ?? []);
+        entryId = v.entryId;
+        s.pointsTakenBack += p.points;
+        s.expiredReversed += p.points - v.fromMember;
+        m.points -= v.fromMember; // (what an expiry run expired of the order was not the member's any more)
+      } else {
+        entryId = voidReturnPoints(l, p, ref, note, taken.get(p.entry_id ?? -1) ?? []);
+        s.pointsGivenBack += -p.points;
+        m.points -= p.points;
+      }
     }
     if (!runs.markVoided(p.id, l.nowIso, entryId)) throw new RefusedError('ALREADY_VOIDED', `order ${p.order_id} of source ${p.source} was voided meanwhile`);
     s.orders++;
@@ -240,7 +249,7 @@ function voidAll(l: Ledger, run: ImportRunRow | null, source: string, purchases:
  * from the member's other live lots, earliest-expiring first (takeBackLots: lapsed ones are the expiry
  * run's, §7 over §4.6), and what they cannot cover becomes debt. One entry; the member's postings and the expired reversal add up to the points.
  */
-function voidPurchasePoints(l: Ledger, p: StoredPurchase, ref: string, memo: string, ownLots: { lotId: number; expired: number }[]): number {
+function voidPurchasePoints(l: Ledger, p: StoredPurchase, ref: string, memo: string, ownLots: { lotId: number; expired: number }[]): { entryId: number; fromMember: number } {
   const j = l.store.get(journal);
   const own = ownLots.map((x) => ({ ...x, remaining: j.lotRemaining(x.lotId) }));
   const plan = takeBackPurchase(own, takeBackLots(j.openLots(p.member_id), localDate(p.purchased_at, l.zone)), p.points);
@@ -252,7 +261,7 @@ function voidPurchasePoints(l: Ledger, p: StoredPurchase, ref: string, memo: str
   const entryId = j.post({ at: p.purchased_at, kind: 'void', memberId: p.member_id, ref, memo, postings }, l.operator, l.nowIso);
   for (const t of [...plan.own, ...plan.others]) j.moveLot(entryId, t.lotId, -t.points);
   if (plan.debt > 0) j.addDebt(p.member_id, plan.debt);
-  return entryId;
+  return { entryId, fromMember };
 }
 
 /**

@@ -358,7 +358,8 @@ describe('import void after an expiry run', () => {
       t.ok(['member', 'adjust', 'M001', '--points', '300', '--reason', 'goodwill'], later);
       if (expiredFirst) expect(t.ok(['expire', 'run'], later)).toMatchObject({ pointsExpired: 5000 });
       const v = t.ok(['import', 'void', '1', '--yes'], later);
-      expect(v).toMatchObject({ orders: 1, pointsTakenBack: 5000, debt: 0, byMember: [{ memberId: 'M001', points: -5000, debt: 0 }] });
+      // the member's balance: 5300 → 300 without the run; with it, the run took the 5000 already (300 → 300)
+      expect(v).toMatchObject({ orders: 1, pointsTakenBack: 5000, expiredReversed: expiredFirst ? 5000 : 0, debt: 0, byMember: [{ memberId: 'M001', points: expiredFirst ? 0 : -5000, debt: 0 }] });
       expect(show(t)).toEqual({ balance: 300, available: 300, debt: 0, lifetimeEarned: 0 });
       t.ok(['expire', 'run'], later);
       // as if never imported: nothing issued, nothing expired
@@ -387,7 +388,11 @@ describe('import void after an expiry run', () => {
     t.ok(['member', 'adjust', 'M001', '--points', '-1000', '--reason', 'spent', '--yes'], imported);
     t.ok(['member', 'adjust', 'M001', '--points', '300', '--reason', 'goodwill'], later);
     expect(t.ok(['expire', 'run'], later)).toMatchObject({ pointsExpired: 4000 });
-    expect(t.ok(['import', 'void', '1', '--yes'], later)).toMatchObject({ pointsTakenBack: 5000, debt: 700 });
+    // the balance was 300 before the void; the run had expired 4000 of the lot, so the void takes the 1000 spent of it: 300 → -700
+    const dry = t.run(['import', 'void', '1', '--dry-run'], later);
+    expect(dry.stdout).toContain('would void 1 order of import run 1 (source shop), 5000 points taken back (4000 of them expired already, not the members\'), 1 member affected, 700 points already spent become debt');
+    expect(dry.stdout).toMatch(/^ {2}M001 {2}-1000 {2}\(debt \+700\)$/m);
+    expect(t.ok(['import', 'void', '1', '--yes'], later)).toMatchObject({ pointsTakenBack: 5000, expiredReversed: 4000, debt: 700, byMember: [{ memberId: 'M001', points: -1000, debt: 700 }] });
     expect(show(t)).toEqual({ balance: -700, available: -700, debt: 700, lifetimeEarned: 0 });
     expect(flows(t)).toEqual({ issued: 0, returned: 0, expired: 0, adjusted: -700 });
     expect(t.verify().checks.filter((c) => !c.ok)).toEqual([]);

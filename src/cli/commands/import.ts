@@ -158,7 +158,7 @@ const runColumns = [
 /** What a void does, in words: the confirmation question and the human result. */
 function voidWords(s: VoidSummary, orderId?: string): string {
   const parts = [s.runId !== null ? `${count(s.orders, 'order')} of import run ${s.runId} (source ${s.source})` : orderId !== undefined ? `order ${orderId} of source ${s.source}` : `${count(s.orders, 'order')} of source ${s.source}`];
-  if (s.pointsTakenBack) parts.push(`${count(s.pointsTakenBack, 'point')} taken back`);
+  if (s.pointsTakenBack) parts.push(`${count(s.pointsTakenBack, 'point')} taken back${s.expiredReversed ? ` (${s.expiredReversed} of them expired already, not the members')` : ''}`);
   if (s.pointsGivenBack) parts.push(`${count(s.pointsGivenBack, 'point')} of returns given back`);
   parts.push(`${count(s.members, 'member')} affected`);
   if (s.debt) parts.push(`${count(s.debt, 'point')} already spent ${agree(s.debt, 'becomes', 'become')} debt`);
