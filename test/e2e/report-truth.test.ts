@@ -86,6 +86,10 @@ describe('report liability counts only what members can still spend (trial 3, F7
     expect(after.byExpiryMonth).toEqual(l.byExpiryMonth);
     expect(t.run(['report', 'liability']).stderr).not.toMatch(/expire run/);
     expect(t.ok(['report', 'liability', '--as-of', '2026-11-20'])).toMatchObject({ outstandingPoints: 200, lapsedPendingPoints: 300 });
+    // that past day's note says what was so then, not to run what has run since
+    const pastNote = t.run(['report', 'liability', '--as-of', '2026-11-20']).stderr;
+    expect(pastNote).toMatch(/300 points lapsed by 2026-11-20 .*no expiry run had posted them by then/);
+    expect(pastNote).not.toMatch(/pointsmall expire run/);
     expect(t.verify().ok).toBe(true);
   });
 

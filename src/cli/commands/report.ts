@@ -588,10 +588,12 @@ export function register(program: Command): void {
     const ctx = await context(cmd);
     const r = await (await services()).liabilityReport(ctx, { asOf: o.asOf ?? o.to });
     if (r.lapsedPendingPoints > 0) {
-      notice(
-        `note: ${r.lapsedPendingPoints} points lapsed by ${r.asOf} (worth ${r.lapsedPendingValue} ${r.currency}) are not counted as outstanding; ` +
-          'no expiry run had posted them: run `pointsmall expire run`',
-      );
+      // a past day is replayed from the journal: what a run has posted since is no advice to give
+      const why =
+        r.basis === 'journal'
+          ? 'no expiry run had posted them by then'
+          : 'no expiry run has posted them yet: `pointsmall expire run` posts them, on or after the day they lapse (points held by an open checkout wait for it to end)';
+      notice(`note: ${r.lapsedPendingPoints} points lapsed by ${r.asOf} (worth ${r.lapsedPendingValue} ${r.currency}) are not counted as outstanding; ${why}`);
     }
     await render(cmd, ctx.now, r, () => liabilityView(r));
   });
