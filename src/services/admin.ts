@@ -182,6 +182,13 @@ export async function initLedger(ctx: Ctx, input: InitInput): Promise<InitResult
     const l = ledgerFromStore(store, ctx);
     const rulesVersion = store.write(() => {
       const s = store.get(settings);
+      // another `init` of the same new ledger, at the same time, got here first: its ledger stands
+      if (s.get('created_at') !== undefined) {
+        throw new UsageError(
+          isPostgresUrl(ctx.dbPath) ? `a ledger already exists in ${target.path}` : `a ledger already exists at ${target.path}`,
+          'another pointsmall init made it at the same time; this one wrote nothing (pass --force to erase it and start again)',
+        );
+      }
       s.set('currency', currency);
       s.set('digits', String(digits));
       s.set('timezone', timezone);

@@ -600,19 +600,25 @@ export function schemaVersion(store: Store): number {
   return store.db.pragma('user_version', { simple: true }) as number;
 }
 
-/** Applies every migration newer than the ledger's version, each in its own transaction. */
+/**
+ * Applies every migration newer than the ledger's version, each in its own transaction. The version is read
+ * again inside each one: another process migrating the same ledger at once (two `init`s) has applied it
+ * first, or not at all, and this one then skips it.
+ */
 export function migrate(store: Store): { from: number; to: number; applied: string[] } {
   const from = schemaVersion(store);
   const applied: string[] = [];
   for (const m of migrations) {
     if (m.version <= schemaVersion(store)) continue;
-    store.write(() => {
+    const done = store.write(() => {
+      if (m.version <= schemaVersion(store)) return false;
       if (store.pg) store.pg.execDdl(m.pg ?? m.sql);
       else store.db.exec(m.sql);
       store.db.pragma(`user_version = ${m.version}`);
+      return true;
     });
     store.pg?.schemaChanged();
-    applied.push(`${String(m.version).padStart(3, '0')}_${m.name}`);
+    if (done) applied.push(`${String(m.version).padStart(3, '0')}_${m.name}`);
   }
   return { from, to: schemaVersion(store), applied };
 }

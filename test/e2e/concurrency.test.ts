@@ -4,7 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type RunResult, runCliAsync, type TmpLedger, sceneLedger, openLedgerDb } from '../helpers/cli.js';
+import { type RunResult, runCli, runCliAsync, type TmpLedger, sceneLedger, openLedgerDb, newLedgerLocation, tmpDir } from '../helpers/cli.js';
 
 const MEMBERS = 120;
 const ORDERS = 1500;
@@ -133,5 +133,32 @@ describe('concurrent processes on one ledger', () => {
     expect(t.ok(['expire', 'run'], { now: NOW }).lotsExpired).toBe(MEMBERS * 2);
     checkExpiry(t);
     checkBooks(t);
+  });
+});
+
+describe('init of one new ledger by several processes at once', () => {
+  // Four inits raced through the migrations: one ran a migration another had just committed ("table
+  // settings already exists", exit 1 as a bug), and one that found every migration done would have written
+  // its settings and a second rules version over the winner's. Now one makes the ledger, the rest refuse.
+  it('one makes it (exit 0); the others say a ledger exists (exit 2) and write nothing', async () => {
+    for (let round = 0; round < 4; round++) {
+      const db = newLedgerLocation(tmpDir());
+      const zones = ['Asia/Shanghai', 'UTC', 'Europe/Berlin', 'America/New_York'];
+      const runs = await Promise.all(zones.map((z) => runCliAsync(['init', '--timezone', z, '--json'], { db })));
+      const codes = runs.map((r) => r.code);
+      expect(codes.filter((c) => c === 0), runs.map((r) => r.stderr || r.stdout).join('\n')).toHaveLength(1);
+      expect(codes.filter((c) => c !== 0 && c !== 2), runs.map((r) => r.stderr).join('\n')).toEqual([]);
+      for (const r of runs.filter((x) => x.code === 2)) expect(JSON.parse(r.stderr).error.message).toMatch(/a ledger already exists/);
+      const winner = zones[codes.indexOf(0)];
+      const ledger = openLedgerDb(db);
+      try {
+        expect(ledger.prepare("SELECT value FROM settings WHERE key = 'timezone'").pluck().get()).toBe(winner);
+        expect(ledger.prepare('SELECT count(*) FROM rules_versions').pluck().get()).toBe(1);
+        expect(ledger.prepare("SELECT count(*) FROM audit WHERE action = 'ledger.init'").pluck().get()).toBe(1);
+      } finally {
+        ledger.close();
+      }
+      expect(runCli(['ledger', 'verify', '--json'], { db }).json().ok).toBe(true);
+    }
   });
 });
