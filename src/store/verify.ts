@@ -283,6 +283,20 @@ export const bookChecks: { name: string; okDetail: string; sql: string }[] = [
           LIMIT 5`,
   },
   {
+    // The other way round: an import's accrual or return with no purchase row is an order whose key is
+    // gone (its row deleted), which a re-import would accrue a second time. A checkout's accrual is its order's.
+    name: 'entries-match-purchases',
+    okDetail: "every import's accrual and return entry is claimed by its purchase (its key stands)",
+    sql: `SELECT 'entry ' || e.id AS subject,
+                 'is the ' || e.kind || ' of ' || coalesce(e.ref, '(no ref)') || ', but no purchase claims it: its purchase row was deleted, and a re-import would accrue the order again' AS detail
+            FROM entries e
+            JOIN (SELECT id FROM entries WHERE kind IN ('accrual', 'return')
+                  EXCEPT SELECT entry_id FROM purchases WHERE entry_id IS NOT NULL) u ON u.id = e.id
+           WHERE NOT (e.kind = 'accrual' AND EXISTS (SELECT 1 FROM orders o WHERE o.id = e.ref))
+           ORDER BY e.id
+           LIMIT 5`,
+  },
+  {
     name: 'orders-match-refunds',
     okDetail: "every order's and line's refunded caches and status match its refunds",
     sql: `WITH r AS (SELECT order_id, count(*) AS n, sum(points) AS p, sum(cash) AS c, sum(earned) AS e FROM refunds GROUP BY order_id),

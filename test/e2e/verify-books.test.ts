@@ -46,7 +46,7 @@ describe('ledger verify sees every table that decides money', () => {
     const v = t.verify();
     expect(v.ok).toBe(true);
     const names = v.checks.map((c) => c.name);
-    for (const n of ['lots-match-entries', 'lot-expiry', 'member-debt', 'purchases-match-entries', 'orders-match-refunds', 'refunds-match-entries', 'orders-match-entries', 'holds-match-entries', 'idempotency-keys-match-orders', 'outbox-sent-marks']) {
+    for (const n of ['lots-match-entries', 'lot-expiry', 'member-debt', 'purchases-match-entries', 'entries-match-purchases', 'orders-match-refunds', 'refunds-match-entries', 'orders-match-entries', 'holds-match-entries', 'idempotency-keys-match-orders', 'outbox-sent-marks']) {
       expect(names).toContain(n);
     }
     // Lots stored out of entry order (a ledger from elsewhere): verify reads them sorted and still passes.
@@ -107,6 +107,14 @@ describe('ledger verify sees every table that decides money', () => {
     const failed = failedChecks(t);
     expect(failed.map((c) => c.name)).toEqual(['purchases-match-entries']);
     expect(failed[0].detail).toMatch(/^purchase default:O1-old: was accrued by entry \d+ as default:O1: its key was changed/);
+  });
+
+  it("catches a purchase's row deleted, which would let a re-import accrue the order again", () => {
+    const { t } = seeded();
+    tamper(t.db, ['DROP TRIGGER purchases_no_delete', "DELETE FROM purchase_lines WHERE purchase_id = (SELECT id FROM purchases WHERE order_id = 'O2')", "DELETE FROM purchases WHERE order_id = 'O2'"]);
+    const failed = failedChecks(t);
+    expect(failed.map((c) => c.name)).toEqual(['entries-match-purchases']);
+    expect(failed[0].detail).toMatch(/^entry \d+: is the accrual of default:O2, but no purchase claims it: its purchase row was deleted, and a re-import would accrue the order again$/);
   });
 
   it("catches an order's refund caches reset, which would let a second refund through", () => {
