@@ -78,7 +78,7 @@ function keyFile(): { path: string; ids: Identity[]; paths: Set<string> } | unde
 export interface OutputTarget {
   /** The path as the user gave it, for messages. */
   path: string;
-  /** Absolute path the file is renamed to. */
+  /** Absolute path the file is renamed to: where the path finally points, through any symlink. */
   abs: string;
   /** The option that named it (--out, --rejects, backup FILE), for messages. */
   flag: string;
@@ -135,12 +135,30 @@ export function checkOutput(path: string, o: { ledger: string; flag: string; mus
     }
     if (o.mustNotExist) throw new UsageError(`${path} already exists`, o.mustNotExist.hint);
   }
-  try {
-    accessSync(dir, constants.W_OK);
-  } catch {
-    throw new UsageError(`cannot write ${named}: folder ${dir} is not writable`, o.elsewhere ?? `choose another ${o.flag} path`);
+  // A symlink is written through: the file it points to is replaced, the link stays (renaming over the
+  // link itself would leave its target as it was, and a reader of the target without the output).
+  const target = finalPath(abs);
+  if (st) {
+    let at;
+    try {
+      at = statSync(target);
+    } catch {
+      at = undefined;
+    }
+    if (!at || at.dev !== st.dev || at.ino !== st.ino) {
+      throw new UsageError(`cannot write ${named}: cannot tell which file it points to`, `give ${o.flag} the file's own path`);
+    }
   }
-  return { path, abs, flag: o.flag, ledger: o.ledger, mustNotExist: o.mustNotExist };
+  const targetDir = dirname(target);
+  if (!existsSync(targetDir) || !statSync(targetDir).isDirectory()) {
+    throw new UsageError(`cannot write ${named}: it points into folder ${targetDir}, which does not exist`, `create the folder first or choose another ${o.flag} path`);
+  }
+  try {
+    accessSync(targetDir, constants.W_OK);
+  } catch {
+    throw new UsageError(`cannot write ${named}: folder ${targetDir} is not writable`, o.elsewhere ?? `choose another ${o.flag} path`);
+  }
+  return { path, abs: target, flag: o.flag, ledger: o.ledger, mustNotExist: o.mustNotExist };
 }
 
 /** Creates `path` exclusively (never following or reusing what is there) and private; returns its fd. */
@@ -209,8 +227,10 @@ export class AtomicFile {
         }
       }
       this.closeTemp();
-      // what was checked before the command ran may have changed since (a file made meanwhile)
-      checkOutput(this.target.path, this.target);
+      // what was checked before the command ran may have changed since (a file made meanwhile, a link moved)
+      if (checkOutput(this.target.path, this.target).abs !== this.target.abs) {
+        throw new UsageError(`cannot write ${this.target.flag} ${this.target.path}: it points to another file than when the command started`, `run the command again`);
+      }
       renameSync(this.tmp, this.target.abs);
       this.done = true;
       return this.target.abs;

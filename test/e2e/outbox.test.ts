@@ -1,6 +1,6 @@
 // `outbox list|export`: channels by contact, pending vs sent, JSON Lines and CSV, and an export with
 // --mark-sent that is whole or absent (a locked ledger or a bad --out leaves no file and nothing marked).
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type TmpLedger, sceneLedger, openLedgerDb } from '../helpers/cli.js';
@@ -49,6 +49,19 @@ describe('outbox', () => {
     expect(existsSync(join(t.dir, 'empty.jsonl'))).toBe(false);
     // a second expiry run with the same as-of queues nothing new
     expect(t.ok(['expire', 'run'], NOW).notificationsQueued).toBe(0);
+  });
+
+  it('exports through a symlink into the file it points to (the sender reads that one), and marks sent only what is there', () => {
+    const t = ledgerWithNotifications();
+    mkdirSync(join(t.dir, 'spool'));
+    const spool = join(t.dir, 'spool', 'sender-input.jsonl');
+    writeFileSync(spool, '');
+    symlinkSync(spool, join(t.dir, 'out.jsonl'));
+    const r = t.ok(['outbox', 'export', '--format', 'jsonl', '--out', join(t.dir, 'out.jsonl'), '--mark-sent'], NOW);
+    expect(r).toMatchObject({ exported: 3, markedSent: 3 });
+    expect(lstatSync(join(t.dir, 'out.jsonl')).isSymbolicLink()).toBe(true);
+    expect(readFileSync(spool, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l).memberId)).toEqual(['e', 'n', 'p']);
+    expect(t.ok(['outbox', 'list', '--pending'], NOW)).toEqual([]);
   });
 
   it('exports CSV to stdout without marking anything', () => {

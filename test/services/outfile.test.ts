@@ -1,6 +1,6 @@
 // The one guarded way to write a user-named file: temp files made exclusively (a planted symlink is
 // never followed), private, cleaned up; targets that are the ledger refused by identity and by path.
-import { existsSync, lstatSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
@@ -25,6 +25,28 @@ describe('outfile', () => {
     expect(readFileSync(victim, 'utf8')).toBe('precious');
     expect(planted.every((p) => lstatSync(p).isSymbolicLink())).toBe(true);
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp')).length).toBe(planted.length);
+  });
+
+  it('writes through a symlink: the file it points to gets the output, the link stays; a dangling link makes its file', () => {
+    const dir = tmpDir();
+    const ledger = join(dir, 'ledger.db');
+    writeFileSync(ledger, 'ledger');
+    mkdirSync(join(dir, 'real'));
+    const real = join(dir, 'real', 'report.csv');
+    writeFileSync(real, 'old\n', { mode: 0o644 });
+    symlinkSync(real, join(dir, 'out.csv'));
+    expect(writeOutputFile(join(dir, 'out.csv'), 'a,b\n', { ledger, flag: '--out' })).toBe(realpathSync(real));
+    expect(lstatSync(join(dir, 'out.csv')).isSymbolicLink()).toBe(true);
+    expect(readFileSync(real, 'utf8')).toBe('a,b\n');
+    expect(statSync(real).mode & 0o777).toBe(0o600);
+    symlinkSync(join(dir, 'real', 'new.csv'), join(dir, 'dangling.csv'));
+    writeOutputFile(join(dir, 'dangling.csv'), 'c\n', { ledger, flag: '--out' });
+    expect(lstatSync(join(dir, 'dangling.csv')).isSymbolicLink()).toBe(true);
+    expect(readFileSync(join(dir, 'real', 'new.csv'), 'utf8')).toBe('c\n');
+    // a link into a folder that does not exist is refused before anything is written
+    symlinkSync(join(dir, 'nowhere', 'x.csv'), join(dir, 'lost.csv'));
+    expect(() => checkOutput(join(dir, 'lost.csv'), { ledger, flag: '--out' })).toThrow(/points into folder .*nowhere, which does not exist/);
+    expect(readdirSync(join(dir, 'real')).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
   it('abort removes the temp file and leaves the target as it was', () => {
