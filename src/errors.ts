@@ -63,6 +63,17 @@ export class BusyError extends PointsmallError {
   }
 }
 
+/** A write refused because `db restore` is replacing the ledger's pages (exit 5, like a lock): nothing was written. */
+export class RestoringError extends PointsmallError {
+  constructor(path: string, since: string) {
+    super(`the ledger ${path} is being replaced by db restore (since ${since})`, {
+      code: 'LEDGER_RESTORING',
+      exitCode: EXIT.busy,
+      hint: 'nothing was written; run the command again once the restore has finished (it names the ledger it kept aside)',
+    });
+  }
+}
+
 /**
  * The database server refused the role what the command needed (PostgreSQL's insufficient_privilege): not
  * a bug, and nothing was written (the transaction rolled back). Exit 2.

@@ -5,7 +5,7 @@ import { RefusedError, UsageError } from '../errors.js';
 import { currencyDigits } from '../domain/money.js';
 import { defaultRules, rulesToDocument } from '../domain/rules.js';
 import { isValidZone, localDateTime, machineZone } from '../domain/time.js';
-import { copyLedgerInto, defaultBusyTimeoutMs, eraseLedger, ledgerExistsAt, ledgerStats, migrate, openStore, schemaVersion, vacuumInto } from '../store/db.js';
+import { clearRestoring, copyLedgerInto, defaultBusyTimeoutMs, eraseLedger, ledgerExistsAt, ledgerStats, markRestoring, migrate, openStore, schemaVersion, vacuumInto } from '../store/db.js';
 import { isPostgresUrl, redactUrl } from '../store/pg/database.js';
 import { copyLedgerRows } from '../store/copy.js';
 import { journal } from '../store/journal.js';
@@ -553,9 +553,13 @@ async function restoreFrom(ctx: Ctx, source: string, read: string): Promise<Rest
     }
     if (store) {
       try {
+        // From the mark on, other writers refuse (exit 5, nothing written) until the backup's pages are in:
+        // what they committed before it is in the copy kept aside, and nothing commits in between.
+        markRestoring(store);
         vacuumInto(store, previous);
       } catch (e) {
         rmSync(previous, { force: true });
+        clearMarkQuietly(ctx.dbPath);
         throw e;
       } finally {
         store.close();
@@ -566,7 +570,12 @@ async function restoreFrom(ctx: Ctx, source: string, read: string): Promise<Rest
   if (live) {
     // Pages are copied into the live file, never a file swapped under a process that has it open
     // (a long import), whose later commits would land in the replaced file and be lost.
-    await copyLedgerInto(read, ctx.dbPath, defaultBusyTimeoutMs());
+    try {
+      await copyLedgerInto(read, ctx.dbPath, defaultBusyTimeoutMs());
+    } catch (e) {
+      clearMarkQuietly(ctx.dbPath);
+      throw e;
+    }
   } else {
     const tmp = createTemp(resolve(ctx.dbPath));
     try {
@@ -592,6 +601,20 @@ async function restoreFrom(ctx: Ctx, source: string, read: string): Promise<Rest
     store.close();
   }
   return { path: ctx.dbPath, restoredFrom: resolve(source), entries: check.entries, previous };
+}
+
+/** After a restore that failed: the ledger is as it was, and writable again. */
+function clearMarkQuietly(path: string): void {
+  try {
+    const store = openStore(path, { requireLatest: false });
+    try {
+      clearRestoring(store);
+    } finally {
+      store.close();
+    }
+  } catch {
+    // the mark of a process that ended is stale for every writer anyway
+  }
 }
 
 /** Copies the file at `source` into the open file `fd`, a megabyte at a time. */

@@ -1,7 +1,8 @@
 // The SQLite connection: pragmas, migrations, and write transactions that start with BEGIN IMMEDIATE.
 import { chmodSync, closeSync, existsSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
+import { hostname } from 'node:os';
 import Database from 'better-sqlite3';
-import { BusyError, PermissionError, UsageError, mapServerCode } from '../errors.js';
+import { BusyError, PermissionError, RestoringError, UsageError, mapServerCode } from '../errors.js';
 import { latestVersion, migrations } from './migrations/index.js';
 import { PgDatabase, isPostgresUrl, redactUrl } from './pg/database.js';
 
@@ -89,6 +90,7 @@ export class Store {
     this.inTx = true;
     this.txSerial++;
     try {
+      if (!this.pg) refuseWhileRestoring(this);
       this.beforeWrite?.();
     } catch (e) {
       this.rollbackWrite();
@@ -589,6 +591,9 @@ export function vacuumInto(store: Store, path: string): { entries: number } {
   chmodSync(path, 0o600);
   store.db.prepare('ATTACH ? AS copy_check').run(path);
   try {
+    // a copy made while a restore replaces the ledger carries its mark (db restore's own copy kept aside
+    // does): the copy is a ledger of its own, which no restore is replacing
+    store.db.prepare('DELETE FROM copy_check.settings WHERE key = ?').run(RESTORING);
     return { entries: store.db.prepare('SELECT count(*) FROM copy_check.entries').pluck().get() as number };
   } finally {
     store.db.exec('DETACH copy_check');
@@ -598,6 +603,61 @@ export function vacuumInto(store: Store, path: string): { entries: number } {
 export function schemaVersion(store: Store): number {
   if (store.pg) return store.pg.schemaVersion();
   return store.db.pragma('user_version', { simple: true }) as number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// db restore's mark (SQLite). Between the copy of the live ledger it keeps aside and the backup's pages
+// copied in, no other write may commit: it would be in neither file. So the restore first commits a mark
+// in settings; every write transaction reads it just after BEGIN IMMEDIATE and refuses (exit 5, nothing
+// written) while it stands. A write that committed before the mark is in the copy kept aside.
+
+const RESTORING = 'restore_in_progress';
+interface RestoreMark {
+  pid: number;
+  host: string;
+  at: string;
+}
+/** A mark this process made, or left by a restore that is gone (ended without clearing it), or over an hour old. */
+function staleMark(m: RestoreMark): boolean {
+  if (!(Date.now() - Date.parse(m.at) < 3_600_000)) return true;
+  if (m.host !== hostname()) return false;
+  if (m.pid === process.pid) return true;
+  try {
+    process.kill(m.pid, 0);
+    return false;
+  } catch (e) {
+    return (e as { code?: string }).code === 'ESRCH';
+  }
+}
+const markStatements = new WeakMap<Store, Database.Statement | null>();
+function refuseWhileRestoring(store: Store): void {
+  let stmt = markStatements.get(store);
+  if (stmt === undefined) {
+    try {
+      stmt = store.db.prepare('SELECT value FROM settings WHERE key = ?').pluck();
+    } catch {
+      stmt = null; // a ledger being made (no settings table yet): nothing to restore over
+    }
+    markStatements.set(store, stmt);
+  }
+  const raw = stmt?.get(RESTORING) as string | undefined;
+  if (raw === undefined) return;
+  let mark: RestoreMark;
+  try {
+    mark = JSON.parse(raw) as RestoreMark;
+  } catch {
+    return;
+  }
+  if (!staleMark(mark)) throw new RestoringError(store.path, mark.at);
+}
+/** Commits the restore's mark: from here on other writers refuse until clearRestoring. */
+export function markRestoring(store: Store): void {
+  const mark: RestoreMark = { pid: process.pid, host: hostname(), at: new Date().toISOString() };
+  store.write(() => store.db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(RESTORING, JSON.stringify(mark)));
+}
+/** Takes the mark away (from the ledger restored, or after a restore that failed): a write this process may make under its mark. */
+export function clearRestoring(store: Store): void {
+  store.write(() => store.db.prepare('DELETE FROM settings WHERE key = ?').run(RESTORING));
 }
 
 /**

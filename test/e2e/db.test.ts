@@ -1,5 +1,7 @@
 // db info|backup|restore|migrate and the schema version guard.
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
@@ -102,6 +104,58 @@ describe('db restore', () => {
     expect(statSync(t.db).mode & 0o777).toBe(0o600);
     expect(t.verify().ok).toBe(true);
     expect(runCli(['member', 'show', 'a', '--json', '--db', r.previous]).json().balance).toBe(1200);
+  });
+
+  it("a write reported done while a restore runs is in the restored ledger or in the copy kept aside, never lost", async () => {
+    const t = tmpLedger();
+    seed(t);
+    const backup = join(t.dir, 'good.db');
+    t.ok(['db', 'backup', backup]);
+    const asides: string[] = [];
+    const done: string[] = [];
+    for (let round = 0; round < 3; round++) {
+      const writers = Array.from({ length: 3 }, async (_, w) => {
+        for (let i = 0; i < 6; i++) {
+          const memo = `r${round}w${w}i${i}`;
+          const r = await runCliAsync(['member', 'adjust', 'b', '--points', '1', '--reason', memo, '--json'], { db: t.db });
+          if (r.code === 0) done.push(memo);
+          else expect(JSON.parse(r.stderr).error.code, r.stderr).toMatch(/^LEDGER_(RESTORING|BUSY)$/); // exit 5, nothing written
+        }
+      });
+      const restore = runCliAsync(['db', 'restore', backup, '--yes', '--json'], { db: t.db });
+      const [r] = await Promise.all([restore, ...writers]);
+      expect(r.code, r.stderr).toBe(0);
+      asides.push(JSON.parse(r.stdout).previous);
+    }
+    const memos = new Set<string>();
+    for (const f of [t.db, ...asides]) {
+      const db = new Database(f, { readonly: true });
+      for (const m of db.prepare("SELECT memo FROM entries WHERE kind = 'adjust'").pluck().all() as string[]) memos.add(m);
+      // neither the restored ledger nor a copy kept aside stays marked as being replaced
+      expect(db.prepare("SELECT count(*) FROM settings WHERE key = 'restore_in_progress'").pluck().get()).toBe(0);
+      db.close();
+    }
+    expect(done.filter((m) => !memos.has(m))).toEqual([]);
+    expect(t.verify().ok).toBe(true);
+  });
+
+  it('while a restore replaces the ledger, another write refuses (exit 5, nothing written); a mark its process left behind does not', () => {
+    const t = tmpLedger();
+    seed(t);
+    const mark = (pid: number) => {
+      const db = new Database(t.db);
+      db.prepare("INSERT OR REPLACE INTO settings (key, value) VALUES ('restore_in_progress', ?)").run(JSON.stringify({ pid, host: hostname(), at: new Date().toISOString() }));
+      db.close();
+    };
+    mark(process.pid); // a process that is alive: the restore is running
+    const r = t.run(['member', 'adjust', 'a', '--points', '5', '--reason', 'during', '--json']);
+    expect(r.code).toBe(5);
+    expect(JSON.parse(r.stderr).error).toMatchObject({ code: 'LEDGER_RESTORING' });
+    expect(t.ok(['member', 'show', 'a']).balance).toBe(200); // reads go on
+    // a restore that died: its process is gone, and writers go on
+    const gone = spawnSync(process.execPath, ['-e', '0']).pid!;
+    mark(gone);
+    expect(t.ok(['member', 'adjust', 'a', '--points', '5', '--reason', 'after']).balance).toBe(205);
   });
 
   it('refuses a tampered backup and leaves the ledger as it was', () => {
