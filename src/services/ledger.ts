@@ -47,6 +47,10 @@ export function resolveNow(env = process.env.POINTSMALL_NOW): Date {
   if (!env) return new Date();
   const ms = /^\s*\d{4}-\d{2}-\d{2}/.test(env) || dateRangeProblem(env) ? Date.parse(env) : NaN; // ISO only: Date.parse guesses at other forms
   if (Number.isNaN(ms) && !dateRangeProblem(env)) throw new UsageError(`POINTSMALL_NOW=${JSON.stringify(env)} is not an ISO timestamp`, 'use a form like 2026-11-23T09:00:00+08:00');
+  // Without Z or an offset the instant would be read in this machine's TZ: two machines, two instants.
+  if (!/[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d{2}(:?\d{2})?)\s*$/i.test(env)) {
+    throw new UsageError(`POINTSMALL_NOW=${JSON.stringify(env)} has no UTC offset, so it names another instant on every machine`, 'add Z or the offset, as in 2026-11-23T09:00:00+08:00');
+  }
   const early = dateRangeProblem(env) ?? (ms < Date.UTC(MIN_YEAR, 0, 1) - 14 * 3_600_000 ? `${JSON.stringify(env)} is before ${MIN_DATE}, the earliest date pointsmall takes` : null);
   if (early) throw new UsageError(`POINTSMALL_NOW=${early}`, 'use a form like 2026-11-23T09:00:00+08:00');
   return new Date(ms);

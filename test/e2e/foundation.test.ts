@@ -300,6 +300,15 @@ describe('errors and exit codes', () => {
     const r = t.run(['member', 'list'], { now: 'next tuesday' });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/POINTSMALL_NOW/);
+    // without an offset the same text would be another instant in every TZ: refused, whatever TZ says
+    for (const now of ['2026-11-20T23:30', '2026-11-20 23:30:00', '2026-11-20']) {
+      for (const TZ of ['UTC', 'Asia/Shanghai']) {
+        const x = t.run(['member', 'adjust', 'a', '--points', '1', '--reason', 'r', '--json'], { now, env: { TZ } });
+        expect({ now, TZ, code: x.code }).toEqual({ now, TZ, code: 2 });
+        expect(JSON.parse(x.stderr).error.message).toContain('has no UTC offset');
+      }
+    }
+    for (const now of ['2026-11-20T23:30Z', '2026-11-20T23:30:00.000+08:00', '2026-11-20T23:30:00-0500']) expect(t.run(['member', 'list', '--json'], { now }).code).toBe(0);
   });
 });
 
