@@ -1,7 +1,7 @@
 // Builds the commander program: global options, lazily loaded command groups, the one error handler.
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
-import { DiskFullError, EXIT, PointsmallError, isDiskFull, mapServerCode } from '../errors.js';
+import { DiskFullError, EXIT, PointsmallError, UsageError, isDiskFull, mapServerCode } from '../errors.js';
 import { checkDateRange, checkRepeatedOptions } from './parse.js';
 
 /** Top-level command → the module that registers it. Only the invoked group is imported. */
@@ -69,7 +69,7 @@ function packageVersion(): string {
   return (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 }
 
-function buildProgram(): Command {
+function buildProgram(json = false): Command {
   const program = new Command('pointsmall');
   program
     .description('Run a points mall: members earn points on purchases, spend them with cash, and points expire.\nEverything lives in one ledger: a SQLite file, or a PostgreSQL database shared by many tills.')
@@ -85,7 +85,8 @@ function buildProgram(): Command {
     .hook('preAction', checkRepeatedOptions)
     .hook('preAction', checkDateRange)
     .exitOverride()
-    .configureOutput({ outputError: () => undefined });
+    // with --json, stderr holds the one error document: no usage text before it
+    .configureOutput({ outputError: () => undefined, ...(json ? { writeErr: () => undefined } : {}) });
   program.addHelpText(
     'after',
     '\nExit codes: 0 done · 1 internal error · 2 usage or input error · 3 refused by a business rule\n' +
@@ -137,7 +138,8 @@ function report(err: unknown, json: boolean, debug: boolean): number {
   let hint: string | undefined;
   let exit: number = EXIT.internal;
   if (err instanceof CommanderError) {
-    if (['commander.helpDisplayed', 'commander.version', 'commander.help', 'commander.executeSubCommandAsync'].includes(err.code)) return 0;
+    if (['commander.helpDisplayed', 'commander.version', 'commander.executeSubCommandAsync'].includes(err.code)) return 0;
+    if (err.code === 'commander.help' && err.exitCode === 0) return 0; // `pointsmall help [command]`
     exit = EXIT.usage;
     code = 'USAGE';
     message = err.message.replace(/^error:\s*/, '');
@@ -172,16 +174,29 @@ function report(err: unknown, json: boolean, debug: boolean): number {
   return exit;
 }
 
+/**
+ * `pointsmall expire` (a group without its command, as a crontab line missing `run` would be): commander
+ * shows the usage and ends as if helped. It is a usage error (exit 2): a cron job must not pass doing nothing.
+ */
+function missingCommand(err: unknown, program: Command | undefined, argv: string[]): UsageError | undefined {
+  if (!(err instanceof CommanderError) || err.code !== 'commander.help' || err.exitCode === 0 || !program) return undefined;
+  const group = invokedGroup(argv);
+  const sub = group ? program.commands.find((c) => c.name() === group || c.aliases().includes(group)) : undefined;
+  const names = (sub ?? program).commands.map((c) => c.name()).filter((n) => n !== 'help' && !n.startsWith('__'));
+  return new UsageError(`${sub ? `pointsmall ${sub.name()}` : 'pointsmall'} needs a command: ${names.join(', ')}`, `run ${sub ? `pointsmall ${sub.name()}` : 'pointsmall'} --help for what each does`);
+}
+
 export async function main(argv = process.argv.slice(2)): Promise<void> {
   const json = argv.includes('--json');
   const debug = argv.includes('--debug');
   guardStdio(json, debug);
+  let program: Command | undefined;
   try {
-    const program = buildProgram();
+    program = buildProgram(json);
     await registerGroups(program, argv);
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {
-    const exit = report(err, json, debug);
+    const exit = report(missingCommand(err, program, argv) ?? err, json, debug);
     if (exit > Number(process.exitCode ?? 0) || exit === 0) process.exitCode = exit;
   }
 }

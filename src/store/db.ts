@@ -19,9 +19,14 @@ export interface OpenOptions {
   busyTimeoutMs?: number;
 }
 
+/** POINTSMALL_BUSY_TIMEOUT in ms (unset or empty: 5000); anything but a whole number of ms is refused (exit 2). */
 export function defaultBusyTimeoutMs(): number {
-  const v = Number(process.env.POINTSMALL_BUSY_TIMEOUT);
-  return Number.isFinite(v) && v >= 0 ? v : 5000;
+  const raw = (process.env.POINTSMALL_BUSY_TIMEOUT ?? '').trim();
+  if (raw === '') return 5000;
+  if (!/^\d{1,9}$/.test(raw)) {
+    throw new UsageError(`POINTSMALL_BUSY_TIMEOUT=${JSON.stringify(process.env.POINTSMALL_BUSY_TIMEOUT)} is not a whole number of milliseconds`, 'give milliseconds, as in POINTSMALL_BUSY_TIMEOUT=30000 (unset: 5000)');
+  }
+  return Number(raw);
 }
 
 /**

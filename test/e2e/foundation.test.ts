@@ -2,7 +2,7 @@
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PG, runCli, tmpDir, tmpLedger, openLedgerDb } from '../helpers/cli.js';
+import { PG, runCli, runCliAsync, tmpDir, tmpLedger, openLedgerDb } from '../helpers/cli.js';
 
 /** stdout empty, stderr exactly one JSON line {"error":{"code","message"}}; returns the error. */
 function jsonError(r: { stdout: string; stderr: string }): { code: string; message: string } {
@@ -309,6 +309,25 @@ describe('errors and exit codes', () => {
       }
     }
     for (const now of ['2026-11-20T23:30Z', '2026-11-20T23:30:00.000+08:00', '2026-11-20T23:30:00-0500']) expect(t.run(['member', 'list', '--json'], { now }).code).toBe(0);
+  });
+
+  it('refuses a POINTSMALL_BUSY_TIMEOUT that is not milliseconds (exit 2); an empty one is the default, not 0', () => {
+    const t = tmpLedger();
+    for (const v of ['30s', 'abc', '-5', '1.5']) {
+      const r = t.run(['member', 'add', '--id', 'x', '--name', 'X', '--json'], { env: { POINTSMALL_BUSY_TIMEOUT: v } });
+      expect({ v, code: r.code }).toEqual({ v, code: 2 });
+      expect(JSON.parse(r.stderr).error.message).toContain('POINTSMALL_BUSY_TIMEOUT');
+    }
+    expect(t.ok(['member', 'list'])).toEqual([]);
+    // empty (POINTSMALL_BUSY_TIMEOUT=$UNSET): the default wait, so a writer holding the ledger for a moment is waited for
+    const hold = openLedgerDb(t.db);
+    hold.exec('BEGIN IMMEDIATE');
+    const waiting = runCliAsync(['member', 'add', '--id', 'y', '--name', 'Y', '--json'], { db: t.db, env: { POINTSMALL_BUSY_TIMEOUT: '' } });
+    setTimeout(() => hold.exec('COMMIT'), 1000);
+    return waiting.then((r) => {
+      hold.close();
+      expect(r.code, r.stderr).toBe(0);
+    });
   });
 });
 

@@ -31,6 +31,28 @@ async function helpOf(paths: string[]): Promise<RunResult[]> {
   return out;
 }
 
+describe('a command group without its command', () => {
+  it('is a usage error (exit 2) naming the commands, so a cron line missing `run` does not pass doing nothing; help itself exits 0', async () => {
+    const [bare, json, top, help, helpOf2] = await Promise.all([
+      runCliAsync(['expire']),
+      runCliAsync(['expire', '--json']),
+      runCliAsync([]),
+      runCliAsync(['help', 'expire']),
+      runCliAsync(['expire', '--help']),
+    ]);
+    expect(bare.code).toBe(2);
+    expect(bare.stderr).toContain('Usage: pointsmall expire'); // a person still sees the usage
+    expect(bare.stderr).toContain('error: pointsmall expire needs a command: run, preview');
+    expect(json.code).toBe(2);
+    expect(json.stdout).toBe('');
+    expect(json.stderr.trim().split('\n').map((l) => JSON.parse(l).error.code)).toEqual(['USAGE']); // only the error document
+    expect(top.code).toBe(2);
+    expect(top.stderr).toMatch(/pointsmall needs a command: init, db, /);
+    expect([help.code, helpOf2.code]).toEqual([0, 0]);
+    expect(help.stdout + help.stderr).toContain('Usage: pointsmall expire');
+  });
+});
+
 describe('help (issue 20 item 5)', () => {
   it('--version prints the version in package.json', () => {
     const r = runCli(['--version']);
