@@ -159,6 +159,12 @@ function report(err: unknown, json: boolean, debug: boolean): number {
       code = 'NOT_A_LEDGER';
       message = `the ledger file is not a valid SQLite database (${(err as Error).message})`;
       hint = 'check --db; restore a backup with: pointsmall db restore FILE';
+    } else if (/^SQLITE_(READONLY|CANTOPEN)/.test(sqliteCode ?? '') || (err as { code?: string })?.code === 'EACCES') {
+      // a ledger another user owns (a reporting cron run as someone else): not a bug, and nothing was written
+      exit = EXIT.usage;
+      code = 'LEDGER_NOT_WRITABLE';
+      message = `cannot use the ledger: ${(err as Error).message} (file permissions)`;
+      hint = "run as the ledger's owner, or give this user write access to the ledger file and its folder (SQLite writes its -wal and -shm files beside it, also to read); nothing was written";
     } else {
       message = `internal error: ${(err as Error)?.message ?? String(err)}`;
       hint = 'this is a bug; run again with --debug for the stack trace';

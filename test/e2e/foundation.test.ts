@@ -1,8 +1,10 @@
 // Global conventions (SPEC §2): init, the --db path, --json errors, exit codes, operator and clock.
-import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PG, runCli, runCliAsync, tmpDir, tmpLedger, openLedgerDb } from '../helpers/cli.js';
+import { BIN, PG, runCli, runCliAsync, tmpDir, tmpLedger, openLedgerDb } from '../helpers/cli.js';
 
 /** stdout empty, stderr exactly one JSON line {"error":{"code","message"}}; returns the error. */
 function jsonError(r: { stdout: string; stderr: string }): { code: string; message: string } {
@@ -328,6 +330,27 @@ describe('errors and exit codes', () => {
       hold.close();
       expect(r.code, r.stderr).toBe(0);
     });
+  });
+});
+
+describe('a ledger this user may not write', () => {
+  // A reporting cron run as another user than the ledger's owner: SQLite refuses to open or write it.
+  const nobody = ['--reuid=65534', '--regid=65534', '--clear-groups'];
+  // (root with setpriv, and a checkout the user nobody can read: a clone in a private folder is not)
+  const asNobody = !PG && process.getuid?.() === 0 && spawnSync('setpriv', [...nobody, process.execPath, '-e', `require('fs').readFileSync(${JSON.stringify(BIN)})`]).status === 0;
+  it.skipIf(!asNobody)('is a clear refusal (exit 2, LEDGER_NOT_WRITABLE), not an internal error', () => {
+    const t = tmpLedger();
+    t.ok(['member', 'add', '--id', 'a', '--name', 'A']);
+    const dir = mkdtempSync(join(tmpdir(), 'pointsmall-ro-'));
+    chmodSync(dir, 0o755);
+    const db = join(dir, 'ro.db');
+    copyFileSync(t.db, db);
+    chmodSync(db, 0o644);
+    for (const args of [['member', 'show', 'a'], ['member', 'adjust', 'a', '--points', '1', '--reason', 'r']]) {
+      const r = spawnSync('setpriv', [...nobody, process.execPath, BIN, ...args, '--db', db, '--json'], { encoding: 'utf8', env: { ...process.env, POINTSMALL_NOW: '2026-11-23T10:00:00+08:00' } });
+      expect({ args, code: r.status }).toEqual({ args, code: 2 });
+      expect(jsonError(r).code).toBe('LEDGER_NOT_WRITABLE');
+    }
   });
 });
 
