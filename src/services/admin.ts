@@ -177,6 +177,8 @@ export async function initLedger(ctx: Ctx, input: InitInput): Promise<InitResult
   if (!isPostgresUrl(ctx.dbPath) && !existsSync(dirname(resolve(ctx.dbPath)))) throw new UsageError(`folder ${dirname(resolve(ctx.dbPath))} does not exist`, 'create it first');
   const store = openStore(ctx.dbPath, { create: true });
   try {
+    // an empty file that was there already (touched, or made by another tool) keeps its mode otherwise: a ledger is private
+    if (!store.pg) chmodSync(ctx.dbPath, PRIVATE_MODE);
     migrate(store);
     useLedgerClock(store, ctx);
     const l = ledgerFromStore(store, ctx);

@@ -35,6 +35,14 @@ describe('init', () => {
     expect(rules.rules.earn.pointsPerUnit).toBe('1');
     expect(rules.rules.redeem.pointsPerUnit).toBe('100');
     expect(rules.rules.expiry).toEqual({ policy: 'rolling-days', days: 365 });
+    // over an empty file that was there already, world-writable: the ledger is made private all the same
+    if (!PG) {
+      const touched = join(dir, 'touched.db');
+      writeFileSync(touched, '', { mode: 0o666 });
+      chmodSync(touched, 0o666);
+      expect(runCli(['init', '--json'], { db: touched }).code).toBe(0);
+      expect(statSync(touched).mode & 0o777).toBe(0o600);
+    }
   });
 
   it('takes the currency digits from Intl (JPY has none)', () => {
