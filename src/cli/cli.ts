@@ -18,7 +18,8 @@ export function globals(cmd: Command): GlobalOpts {
 }
 
 export function dbPath(cmd: Command): string {
-  return globals(cmd).db ?? process.env.POINTSMALL_DB ?? './pointsmall.db';
+  // an empty POINTSMALL_DB (=$UNSET in a crontab) is unset, not the path ""
+  return globals(cmd).db ?? (process.env.POINTSMALL_DB?.trim() ? process.env.POINTSMALL_DB : undefined) ?? './pointsmall.db';
 }
 
 /** Builds the command's context. Services are loaded lazily, so this only reads the environment. */

@@ -35,6 +35,12 @@ describe('init', () => {
     expect(rules.rules.earn.pointsPerUnit).toBe('1');
     expect(rules.rules.redeem.pointsPerUnit).toBe('100');
     expect(rules.rules.expiry).toEqual({ policy: 'rolling-days', days: 365 });
+    // an empty POINTSMALL_DB (=$UNSET in a crontab) is unset: ./pointsmall.db in the working folder
+    if (!PG) {
+      const cwd = tmpDir();
+      expect(runCli(['init', '--json'], { cwd, env: { POINTSMALL_DB: '' } }).json().path).toBe('./pointsmall.db');
+      expect(existsSync(join(cwd, 'pointsmall.db'))).toBe(true);
+    }
     // over an empty file that was there already, world-writable: the ledger is made private all the same
     if (!PG) {
       const touched = join(dir, 'touched.db');
