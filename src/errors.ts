@@ -154,10 +154,20 @@ export function mapDiskFull(e: unknown, path: string): unknown {
   return new DiskFullError((e as Error).message, `nothing was written to the ledger ${path} (the transaction rolled back)`);
 }
 
+/**
+ * How to go back to the last good backup: `db restore` replaces a SQLite file; a PostgreSQL ledger is
+ * rebuilt from a backup (`db backup` writes a SQLite file) into an empty database with `db copy`.
+ */
+export function restoreHint(dbPath: string): string {
+  return /^postgres(ql)?:\/\//i.test(dbPath)
+    ? 'copy the last good backup into an empty database (pointsmall db copy --db BACKUP.db --to postgres://…/NEW), point the tills at it, and investigate the named entry'
+    : 'restore the last good backup (pointsmall db restore FILE) and investigate the named entry';
+}
+
 /** ledger verify found a broken invariant: exit 6. */
 export class VerifyFailedError extends PointsmallError {
-  constructor(message: string) {
-    super(message, { code: 'VERIFY_FAILED', exitCode: EXIT.verifyFailed, hint: 'restore the last good backup (pointsmall db restore) and investigate the named entry' });
+  constructor(message: string, dbPath = '') {
+    super(message, { code: 'VERIFY_FAILED', exitCode: EXIT.verifyFailed, hint: restoreHint(dbPath) });
   }
 }
 

@@ -1,7 +1,7 @@
 // Ledger lifecycle: init, db info, online backup, restore, migrate.
 import { chmodSync, closeSync, existsSync, fsyncSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { RefusedError, UsageError } from '../errors.js';
+import { LedgerCorruptError, RefusedError, UsageError } from '../errors.js';
 import { currencyDigits } from '../domain/money.js';
 import { defaultRules, rulesToDocument } from '../domain/rules.js';
 import { isValidZone, localDateTime, machineZone } from '../domain/time.js';
@@ -267,20 +267,23 @@ export async function dbBackup(ctx: Ctx, target: string, force = false): Promise
       throw e;
     }
   }
-  return withLedger(ctx, (l) => {
+  // An older schema too: backing it up is what the advice to migrate asks first (a copy is all it takes).
+  const store = openStore(ctx.dbPath, { requireLatest: false });
+  try {
     // VACUUM INTO writes into the empty private temp file made for it (exclusively: never a planted symlink)
     const f = new AtomicFile(out);
     try {
       f.closeTemp();
-      const { entries } = vacuumInto(l.store, f.tmp);
+      const { entries } = vacuumInto(store, f.tmp);
       const abs = f.commit();
-      l.store.get(audit); // backups are reads; they are not audited as changes
-      return { path: l.path, backup: abs, bytes: statSync(abs).size, entries };
+      return { path: ctx.dbPath, backup: abs, bytes: statSync(abs).size, entries };
     } catch (e) {
       f.abort();
       throw e;
     }
-  });
+  } finally {
+    store.close();
+  }
 }
 
 export interface MigrateResult {
@@ -530,7 +533,14 @@ export async function dbRestore(ctx: Ctx, source: string): Promise<RestoreResult
 /** db restore of the backup `source`, read at `read` (the file itself, or backupReader's private copy). */
 async function restoreFrom(ctx: Ctx, source: string, read: string): Promise<RestoreResult> {
   const { verifyLedger } = await import('./verify.js');
-  const check = await verifyLedger({ ...ctx, dbPath: read });
+  let check: Awaited<ReturnType<typeof verifyLedger>>;
+  try {
+    check = await verifyLedger({ ...ctx, dbPath: read });
+  } catch (e) {
+    // (read is the private copy of the backup: the backup is what is damaged, never the live ledger)
+    if (e instanceof LedgerCorruptError) throw new RefusedError('BACKUP_DAMAGED', `${source} is damaged: ${e.message.slice(e.message.indexOf(': ') + 2)}`, 'choose another backup; nothing was changed');
+    throw e;
+  }
   if (!check.ok) {
     const bad = check.checks.find((c) => !c.ok);
     throw new RefusedError('BACKUP_FAILS_VERIFY', `${source} fails ledger verify (${bad?.name}: ${bad?.detail})`, 'choose another backup; nothing was changed');

@@ -158,6 +158,37 @@ describe('db restore', () => {
     expect(t.ok(['member', 'adjust', 'a', '--points', '5', '--reason', 'after']).balance).toBe(205);
   });
 
+  it('a truncated backup is refused (exit 3, BACKUP_DAMAGED) naming it, not a temp file, and the ledger is as it was', () => {
+    const t = tmpLedger();
+    seed(t);
+    const backup = join(t.dir, 'good.db');
+    t.ok(['db', 'backup', backup]);
+    const truncated = join(t.dir, 'truncated.db');
+    writeFileSync(truncated, readFileSync(backup).subarray(0, 3 * 8192));
+    const r = t.run(['db', 'restore', truncated, '--yes', '--json']);
+    expect(r.code).toBe(3);
+    const err = JSON.parse(r.stderr).error;
+    expect(err).toMatchObject({ code: 'BACKUP_DAMAGED', hint: 'choose another backup; nothing was changed' });
+    expect(err.message).toMatch(new RegExp(`^${truncated.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is damaged: `));
+    expect(t.ok(['member', 'show', 'a']).balance).toBe(200);
+    expect(t.verify().ok).toBe(true);
+  });
+
+  it('backs up a ledger of an older schema (what the advice to migrate asks first)', () => {
+    const t = tmpLedger();
+    seed(t);
+    const db = new Database(t.db);
+    db.exec('ALTER TABLE order_lines DROP COLUMN points_ratio');
+    db.pragma('user_version = 14');
+    db.close();
+    expect(t.run(['member', 'show', 'a', '--json']).stderr).toMatch(/db migrate/);
+    const backup = join(t.dir, 'v14.db');
+    expect(t.ok(['db', 'backup', backup])).toMatchObject({ entries: 2 });
+    expect(new Database(backup, { readonly: true }).pragma('user_version', { simple: true })).toBe(14);
+    expect(t.ok(['db', 'migrate'])).toMatchObject({ from: 14, to: 15 });
+    expect(t.ok(['member', 'show', 'a']).balance).toBe(200);
+  });
+
   it('refuses a tampered backup and leaves the ledger as it was', () => {
     const t = tmpLedger();
     seed(t);

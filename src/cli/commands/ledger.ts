@@ -45,7 +45,8 @@ export function register(program: Command): void {
         setExit(6);
         if (!cmd.optsWithGlobals().json) {
           const bad = r.checks.find((x) => !x.ok)!;
-          process.stderr.write(`error: ${new VerifyFailedError(`${bad.name}: ${bad.detail}`).message}\nhint: restore the last good backup (pointsmall db restore FILE) and investigate the named entry\n`);
+          const e = new VerifyFailedError(`${bad.name}: ${bad.detail}`, dbPath(cmd));
+          process.stderr.write(`error: ${e.message}\nhint: ${e.hint}\n`);
         }
       }
     });
