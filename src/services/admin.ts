@@ -2,6 +2,8 @@
 import { chmodSync, closeSync, existsSync, fsyncSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { LedgerCorruptError, RefusedError, UsageError } from '../errors.js';
+import type { RowsLost } from '../store/entries.js';
+export type { RowsLost };
 import { currencyDigits } from '../domain/money.js';
 import { defaultRules, rulesToDocument } from '../domain/rules.js';
 import { isValidZone, localDateTime, machineZone } from '../domain/time.js';
@@ -402,6 +404,9 @@ export interface RestoreResult {
   restoredFrom: string;
   entries: number;
   previous: string | null;
+  /** What the replaced ledger had that the backup lacks (kept only in `previous`): entries, and rows by kind. Null when it was no ledger. */
+  entriesLost: number | null;
+  lost: RowsLost | null;
 }
 
 /** Replaces the ledger with a backup, but only one that passes ledger verify; the old file is kept aside. */
@@ -416,6 +421,8 @@ export interface RestorePreview {
   newestLostAt: string | null;
   newestLostRecordedAt: string | null;
   newestLostLocal: string | null;
+  /** Rows other than entries the backup lacks, by kind (members, rules versions, import runs, review items…). */
+  lost: RowsLost;
 }
 
 /** What a restore would throw away: the live ledger's entries the backup lacks. Nothing written. */
@@ -512,6 +519,7 @@ export async function previewRestore(ctx: Ctx, source: string): Promise<RestoreP
       newestLostAt: d.newestAt,
       newestLostRecordedAt: d.newestRecordedAt,
       newestLostLocal: d.newestRecordedAt ? `${localDateTime(d.newestRecordedAt, zone)} ${zone}` : null,
+      lost: d.rows,
     };
   } finally {
     store.close();
@@ -547,6 +555,7 @@ async function restoreFrom(ctx: Ctx, source: string, read: string): Promise<Rest
   }
   let previous: string | null = null;
   let live = false;
+  let dropped: { entries: number; rows: RowsLost } | null = null;
   if (existsSync(ctx.dbPath)) {
     // Keep a consistent copy of the ledger being replaced (VACUUM INTO cannot run inside a transaction).
     previous = reserveAside(ctx, 'restore');
@@ -568,6 +577,10 @@ async function restoreFrom(ctx: Ctx, source: string, read: string): Promise<Rest
         // From the mark on, other writers refuse (exit 5, nothing written) until the backup's pages are in:
         // what they committed before it is in the copy kept aside, and nothing commits in between.
         markRestoring(store);
+        // what the restore drops, counted under the mark: nothing is written between this and the copy
+        const { entriesMissingFrom } = await import('../store/entries.js');
+        const d = entriesMissingFrom(store, read);
+        dropped = { entries: d.missing, rows: d.rows };
         vacuumInto(store, previous);
       } catch (e) {
         rmSync(previous, { force: true });
@@ -612,7 +625,7 @@ async function restoreFrom(ctx: Ctx, source: string, read: string): Promise<Rest
   } finally {
     store.close();
   }
-  return { path: ctx.dbPath, restoredFrom: resolve(source), entries: check.entries, previous };
+  return { path: ctx.dbPath, restoredFrom: resolve(source), entries: check.entries, previous, entriesLost: dropped?.entries ?? null, lost: dropped?.rows ?? null };
 }
 
 /** After a restore that failed: the ledger is as it was, and writable again. */

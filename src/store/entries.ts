@@ -88,7 +88,10 @@ export const entries = (store: Store): Entries => new Entries(store);
  * What this ledger's journal has that another ledger file's lacks (entries compared by hash): how many and
  * the newest of them, for the question before a restore replaces this ledger with that file.
  */
-export function entriesMissingFrom(store: Store, otherPath: string): { liveEntries: number; otherEntries: number; missing: number; newestAt: string | null; newestRecordedAt: string | null } {
+export function entriesMissingFrom(
+  store: Store,
+  otherPath: string,
+): { liveEntries: number; otherEntries: number; missing: number; newestAt: string | null; newestRecordedAt: string | null; rows: RowsLost } {
   const db = store.db;
   db.prepare('ATTACH ? AS restore_candidate').run(otherPath);
   try {
@@ -97,8 +100,43 @@ export function entriesMissingFrom(store: Store, otherPath: string): { liveEntri
     const r = db
       .prepare('SELECT count(*) AS n, max(at) AS newestAt, max(recorded_at) AS newestRecordedAt FROM main.entries WHERE hash NOT IN (SELECT hash FROM restore_candidate.entries)')
       .get() as { n: number; newestAt: string | null; newestRecordedAt: string | null };
-    return { liveEntries, otherEntries, missing: r.n, newestAt: r.newestAt, newestRecordedAt: r.newestRecordedAt };
+    return { liveEntries, otherEntries, missing: r.n, newestAt: r.newestAt, newestRecordedAt: r.newestRecordedAt, rows: rowsMissing(store) };
   } finally {
     db.exec('DETACH restore_candidate');
   }
+}
+
+/** What else than entries a restore drops: rows of the live ledger whose key the backup lacks, per kind. */
+export interface RowsLost {
+  members: number;
+  catalogItems: number;
+  rulesVersions: number;
+  importRuns: number;
+  purchases: number;
+  reviewItems: number;
+  orders: number;
+  coupons: number;
+  auditRecords: number;
+}
+const KEYED: [keyof RowsLost, string, string][] = [
+  ['members', 'members', 'id'],
+  ['catalogItems', 'catalog_items', 'sku'],
+  ['rulesVersions', 'rules_versions', 'id'],
+  ['importRuns', 'import_runs', 'id'],
+  ['purchases', 'purchases', 'id'],
+  ['reviewItems', 'review_queue', 'id'],
+  ['orders', 'orders', 'seq'],
+  ['coupons', 'coupons', 'code'],
+  ['auditRecords', 'audit', 'id'],
+];
+function rowsMissing(store: Store): RowsLost {
+  const db = store.db;
+  const has = (schema: string, table: string) => db.prepare(`SELECT count(*) FROM ${schema}.sqlite_master WHERE type = 'table' AND name = ?`).pluck().get(table) === 1;
+  const out = {} as RowsLost;
+  for (const [name, table, key] of KEYED) {
+    if (!has('main', table)) out[name] = 0;
+    else if (!has('restore_candidate', table)) out[name] = db.prepare(`SELECT count(*) FROM main.${table}`).pluck().get() as number; // a backup of an older schema
+    else out[name] = db.prepare(`SELECT count(*) FROM main.${table} WHERE ${key} NOT IN (SELECT ${key} FROM restore_candidate.${table})`).pluck().get() as number;
+  }
+  return out;
 }

@@ -104,6 +104,14 @@ describe('db restore', () => {
     expect(statSync(t.db).mode & 0o777).toBe(0o600);
     expect(t.verify().ok).toBe(true);
     expect(runCli(['member', 'show', 'a', '--json', '--db', r.previous]).json().balance).toBe(1200);
+    // it says what it dropped: the entry, and everything else the backup lacks, not entries alone
+    expect(r).toMatchObject({ entriesLost: 1, lost: { members: 0, rulesVersions: 0, importRuns: 0, reviewItems: 0, auditRecords: 1 } });
+    t.ok(['member', 'add', '--id', 'n', '--name', 'New']);
+    writeFileSync(join(t.dir, 'big.csv'), 'order_id,member_id,purchased_at,amount\nZ1,a,2026-11-19 10:00,50000.00\n');
+    t.ok(['import', 'purchases', join(t.dir, 'big.csv'), '--source', 'shopZ']);
+    const human = t.run(['db', 'restore', backup, '--yes']);
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).toMatch(/dropped what the backup lacks \(kept in the previous ledger\): 1 entry, 1 member, 1 import run, 1 imported purchase, \d+ audit records$/m);
   });
 
   it("a write reported done while a restore runs is in the restored ledger or in the copy kept aside, never lost", async () => {

@@ -1,4 +1,5 @@
 // `init` and `db info|backup|restore|migrate`.
+import type { RowsLost } from '../../services/admin.js';
 import { Command } from 'commander';
 import { c } from '../colour.js';
 import { cmdOf, confirmOnTerminal, context, emit, mustAsk } from '../cli.js';
@@ -92,20 +93,24 @@ export function register(program: Command): void {
       const { dbRestore, previewRestore } = await import('../../services/admin.js');
       if (ask) {
         const p = await previewRestore(ctx, file);
+        const rows = p ? lostWords(p.entriesLost, p.lost) : '';
         const lost = !p
           ? 'the current file is not a ledger'
-          : p.entriesLost
-            ? `the live ledger has ${count(p.entriesLost, 'entry', 'entries')} the backup lacks, the newest written ${p.newestLostLocal}`
+          : rows
+            ? `the live ledger has what the backup lacks: ${rows}${p.newestLostLocal ? ` (the newest entry written ${p.newestLostLocal})` : ''}`
             : `the live ledger has nothing the backup lacks (${count(p.liveEntries, 'entry', 'entries')}, the backup ${p.backupEntries})`;
         process.stderr.write(`${lost}; the old file is kept aside\n`);
-        if (!(await confirmOnTerminal(p?.entriesLost ? `Restore ${file} and take those ${count(p.entriesLost, 'entry', 'entries')} out of the ledger?` : `Restore ${file}?`))) {
+        if (!(await confirmOnTerminal(rows ? `Restore ${file} and take those out of the ledger?` : `Restore ${file}?`))) {
           process.stderr.write('nothing was restored\n');
           return;
         }
       }
       const r = await dbRestore(ctx, file);
       await emit(cmd, r, () =>
-        void process.stdout.write(`${c.green('✓')} restored ${count(r.entries, 'entry', 'entries')} from ${r.restoredFrom}${r.previous ? `; the previous ledger is kept at ${r.previous}` : ''}\n`),
+        void process.stdout.write(
+          `${c.green('✓')} restored ${count(r.entries, 'entry', 'entries')} from ${r.restoredFrom}${r.previous ? `; the previous ledger is kept at ${r.previous}` : ''}\n` +
+            (r.lost && lostWords(r.entriesLost ?? 0, r.lost) ? `  dropped what the backup lacks (kept in the previous ledger): ${lostWords(r.entriesLost ?? 0, r.lost)}\n` : ''),
+        ),
       );
     });
   db.command('copy')
@@ -137,4 +142,21 @@ export function register(program: Command): void {
         ),
       );
     });
+}
+
+/** What a restore drops, in words: "2 entries, 1 member, 1 review item" (empty when nothing). */
+function lostWords(entries: number, rows: RowsLost): string {
+  const parts: [number, string, string][] = [
+    [entries, 'entry', 'entries'],
+    [rows.members, 'member', 'members'],
+    [rows.catalogItems, 'catalog item', 'catalog items'],
+    [rows.rulesVersions, 'rules version', 'rules versions'],
+    [rows.importRuns, 'import run', 'import runs'],
+    [rows.purchases, 'imported purchase', 'imported purchases'],
+    [rows.reviewItems, 'review item', 'review items'],
+    [rows.orders, 'order', 'orders'],
+    [rows.coupons, 'coupon', 'coupons'],
+    [rows.auditRecords, 'audit record', 'audit records'],
+  ];
+  return parts.filter(([n]) => n > 0).map(([n, one, many]) => count(n, one, many)).join(', ');
 }
