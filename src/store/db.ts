@@ -408,6 +408,10 @@ function openPgStore(url: string, opts: OpenOptions, busy: number): Store {
         .pluck()
         .all(...names) as string[];
       if (taken.length > 0) {
+        // another init of this database, at the same time, made them meanwhile: its ledger stands
+        if (db.schemaVersion() > 0) {
+          throw new UsageError(`a ledger already exists in ${shown}`, 'another pointsmall init made it at the same time; this one wrote nothing (pass --force to erase it and start again)');
+        }
         throw new UsageError(
           `${shown} is not a pointsmall ledger: it holds ${taken.length === 1 ? 'a table or index' : 'tables or indexes'} of another application under names pointsmall's own would take (${taken.join(', ')}); init never changes them`,
           'keep pointsmall in a database of its own (createdb pointsmall), or in a schema of its own (?options=-csearch_path%3Dpointsmall on the URL, after CREATE SCHEMA pointsmall)',
