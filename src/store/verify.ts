@@ -411,4 +411,49 @@ export const bookChecks: { name: string; okDetail: string; sql: string }[] = [
            WHERE a.n <> CAST(json_extract(a.detail, '$.count') AS INTEGER)
           LIMIT 5`,
   },
+  {
+    // What the outbox tells members against what the journal did: each points.expired notice is its expiry
+    // entry's (member, points), each order.confirmed its paid order's (member, points used and earned,
+    // tender), and neither kind is missing. The recipient is the member's contact when it was queued,
+    // which a later change of contact may change, so it is not proved.
+    name: 'outbox-matches-journal',
+    okDetail: "every points.expired and order.confirmed notification says what its expiry entry or paid order did, and none is missing (the recipient is the contact when queued: not proved)",
+    sql: `SELECT 'outbox ' || o.id AS subject,
+                 CASE WHEN e.id IS NULL THEN 'says points expired by entry ' || substr(o.dedupe_key, 15) || ', which is no expiry entry'
+                      WHEN e.member_id IS NOT o.member_id OR json_extract(o.payload, '$.memberId') IS NOT o.member_id
+                        THEN 'is for member ' || coalesce(o.member_id, 'nobody') || ' but expiry entry ' || e.id || ' is for ' || coalesce(e.member_id, 'nobody')
+                      ELSE 'says ' || coalesce(json_extract(o.payload, '$.points'), '(none)') || ' points expired but expiry entry ' || e.id || ' expired ' || coalesce(e.p, 0) END AS detail
+            FROM outbox o
+            LEFT JOIN (SELECT x.id, x.member_id, (SELECT -sum(p.points) FROM postings p WHERE p.entry_id = x.id AND p.account = 'member') AS p
+                         FROM entries x WHERE x.kind = 'expiry') e ON e.id = CAST(substr(o.dedupe_key, 15) AS INTEGER)
+           WHERE o.topic = 'points.expired' AND o.dedupe_key LIKE 'expired:entry:%'
+             AND (e.id IS NULL OR e.member_id IS NOT o.member_id OR json_extract(o.payload, '$.memberId') IS NOT o.member_id
+                  OR CAST(json_extract(o.payload, '$.points') AS INTEGER) IS NOT e.p)
+          UNION ALL
+          SELECT 'entry ' || e.id, 'expired points of member ' || coalesce(e.member_id, 'nobody') || ', but its points.expired notification is gone'
+            FROM entries e
+           WHERE e.kind = 'expiry'
+             AND e.id >= (SELECT min(CAST(substr(dedupe_key, 15) AS INTEGER)) FROM outbox WHERE dedupe_key LIKE 'expired:entry:%')
+             AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.dedupe_key = 'expired:entry:' || e.id)
+          UNION ALL
+          SELECT 'outbox ' || o.id,
+                 CASE WHEN r.id IS NULL THEN 'confirms order ' || substr(o.dedupe_key, 17) || ', which is no paid order'
+                      ELSE 'confirms order ' || r.id || ' for ' || coalesce(json_extract(o.payload, '$.memberId'), '?') || ' with ' ||
+                           coalesce(json_extract(o.payload, '$.pointsUsed'), '?') || ' points used, ' || coalesce(json_extract(o.payload, '$.pointsEarned'), '?') ||
+                           ' earned, by ' || coalesce(json_extract(o.payload, '$.tender'), '?') || ', but the order is for ' || r.member_id || ' with ' ||
+                           r.points_used || ' used, ' || r.points_earned || ' earned, by ' || coalesce(r.tender, '(none)') END
+            FROM outbox o
+            LEFT JOIN orders r ON r.id = substr(o.dedupe_key, 17) AND r.status IN ('paid', 'partially_refunded', 'refunded')
+           WHERE o.topic = 'order.confirmed' AND o.dedupe_key LIKE 'order.confirmed:%'
+             AND (r.id IS NULL OR r.member_id IS NOT o.member_id OR json_extract(o.payload, '$.memberId') IS NOT r.member_id
+                  OR CAST(json_extract(o.payload, '$.pointsUsed') AS INTEGER) IS NOT r.points_used
+                  OR CAST(json_extract(o.payload, '$.pointsEarned') AS INTEGER) IS NOT r.points_earned
+                  OR json_extract(o.payload, '$.tender') IS NOT r.tender)
+          UNION ALL
+          SELECT 'order ' || r.id, 'was paid, but its order.confirmed notification is gone'
+            FROM orders r
+           WHERE r.status IN ('paid', 'partially_refunded', 'refunded')
+             AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.dedupe_key = 'order.confirmed:' || r.id)
+          LIMIT 5`,
+  },
 ];

@@ -46,7 +46,7 @@ describe('ledger verify sees every table that decides money', () => {
     const v = t.verify();
     expect(v.ok).toBe(true);
     const names = v.checks.map((c) => c.name);
-    for (const n of ['lots-match-entries', 'lot-expiry', 'member-debt', 'purchases-match-entries', 'entries-match-purchases', 'orders-match-refunds', 'refunds-match-entries', 'orders-match-entries', 'holds-match-entries', 'idempotency-keys-match-orders', 'outbox-sent-marks']) {
+    for (const n of ['lots-match-entries', 'lot-expiry', 'member-debt', 'purchases-match-entries', 'entries-match-purchases', 'orders-match-refunds', 'refunds-match-entries', 'orders-match-entries', 'holds-match-entries', 'idempotency-keys-match-orders', 'outbox-sent-marks', 'outbox-matches-journal']) {
       expect(names).toContain(n);
     }
     // Lots stored out of entry order (a ledger from elsewhere): verify reads them sorted and still passes.
@@ -115,6 +115,28 @@ describe('ledger verify sees every table that decides money', () => {
     const failed = failedChecks(t);
     expect(failed.map((c) => c.name)).toEqual(['entries-match-purchases']);
     expect(failed[0].detail).toMatch(/^entry \d+: is the accrual of default:O2, but no purchase claims it: its purchase row was deleted, and a re-import would accrue the order again$/);
+  });
+
+  it("catches the outbox telling members what the journal did not: a confirmation's points or tender changed, a notice deleted", () => {
+    const { t, orderId } = seeded();
+    t.ok(['expire', 'run', '--as-of', '2027-12-01', '--force', '--yes']); // every lot lapses: one points.expired for a and b
+    expect(t.verify().ok).toBe(true);
+    const cases: [string[], RegExp][] = [
+      [[`UPDATE outbox SET payload = replace(payload, '"pointsUsed":200', '"pointsUsed":20') WHERE dedupe_key = 'order.confirmed:${orderId}'`], new RegExp(`^outbox \\d+: confirms order ${orderId} for a with 20 points used, .* but the order is for a with 200 used`)],
+      [[`UPDATE orders SET tender = 'card' WHERE id = '${orderId}'`], /by cash, but the order is for a with 200 used, \d+ earned, by card$/],
+      [[`DELETE FROM outbox WHERE dedupe_key = 'order.confirmed:${orderId}'`], new RegExp(`^order ${orderId}: was paid, but its order.confirmed notification is gone$`)],
+      [["DELETE FROM outbox WHERE topic = 'points.expired' AND member_id = 'b'"], /^entry \d+: expired points of member b, but its points.expired notification is gone$/],
+      [["UPDATE outbox SET payload = json_set(payload, '$.points', 1) WHERE topic = 'points.expired' AND member_id = 'b'"], /^outbox \d+: says 1 points expired but expiry entry \d+ expired 60$/],
+    ];
+    const clean = readFileSync(t.db);
+    for (const [sql, detail] of cases) {
+      writeFileSync(t.db, clean);
+      tamper(t.db, sql);
+      const failed = failedChecks(t);
+      // (a deleted notice that an export had marked sent also fails outbox-sent-marks)
+      expect(failed.map((c) => c.name).filter((n) => n !== 'outbox-sent-marks'), sql[0]).toEqual(['outbox-matches-journal']);
+      expect(failed.find((c) => c.name === 'outbox-matches-journal')!.detail).toMatch(detail);
+    }
   });
 
   it("catches an order's refund caches reset, which would let a second refund through", () => {
