@@ -96,6 +96,8 @@ export function checkOrders(q: VerifyQueries, rulesOf: (id: number) => Rules | n
     return redeemCache.get(id)!;
   };
 
+  /** The first order (in seq order) whose mixed lines keep their ratio (migration 15). */
+  let firstWithRatio: string | undefined;
   /** Why the order does not add up, or null. */
   const orderProblem = (o: Order): string | null => {
     if (o.lines.length === 0) return 'has no lines';
@@ -188,6 +190,17 @@ export function checkOrders(q: VerifyQueries, rulesOf: (id: number) => Rules | n
       } else return `${at} has an unknown pay mode`;
     }
     if (mixed.length === 0) return null;
+    // Every order from migration 15 on keeps each mixed line's ratio: one without them after one with them
+    // (orders come in seq order) had them taken away, which would leave only the weaker check below.
+    const kept = mixed.filter((m) => m.l.ratio !== null);
+    if (kept.length > 0 && kept.length < mixed.length) {
+      const bare = mixed.find((m) => m.l.ratio === null)!;
+      return `line ${bare.l.lineNo} (${bare.l.sku}, mixed) keeps no points ratio, while line ${kept[0].l.lineNo} of the same order keeps one (every mixed line of an order from migration 15 on does)`;
+    }
+    if (kept.length > 0) firstWithRatio ??= o.id;
+    else if (firstWithRatio !== undefined && orderId === undefined) {
+      return `its mixed lines keep no points ratio, yet order ${firstWithRatio} before it keeps one (every order from migration 15 on does): the ratios were taken away`;
+    }
     // Each line alone (splitLines): whole steps worth exactly their value, or (a step worth more than a line
     // can take) the value spread by caps and the points by value. Then, where the lines keep their ratio
     // (migration 15), the spread between them; lines written before keep none and are checked alone.

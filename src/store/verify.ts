@@ -440,7 +440,7 @@ export const bookChecks: { name: string; okDetail: string; sql: string }[] = [
                  CASE WHEN r.id IS NULL THEN 'confirms order ' || substr(o.dedupe_key, 17) || ', which is no paid order'
                       ELSE 'confirms order ' || r.id || ' for ' || coalesce(json_extract(o.payload, '$.memberId'), '?') || ' with ' ||
                            coalesce(json_extract(o.payload, '$.pointsUsed'), '?') || ' points used, ' || coalesce(json_extract(o.payload, '$.pointsEarned'), '?') ||
-                           ' earned, by ' || coalesce(json_extract(o.payload, '$.tender'), '?') || ', but the order is for ' || r.member_id || ' with ' ||
+                           ' earned, by ' || coalesce(json_extract(o.payload, '$.tender'), '(no tender: points only)') || ', but the order is for ' || r.member_id || ' with ' ||
                            r.points_used || ' used, ' || r.points_earned || ' earned, by ' || coalesce(r.tender, '(none)') END
             FROM outbox o
             LEFT JOIN orders r ON r.id = substr(o.dedupe_key, 17) AND r.status IN ('paid', 'partially_refunded', 'refunded')
@@ -448,7 +448,7 @@ export const bookChecks: { name: string; okDetail: string; sql: string }[] = [
              AND (r.id IS NULL OR r.member_id IS NOT o.member_id OR json_extract(o.payload, '$.memberId') IS NOT r.member_id
                   OR CAST(json_extract(o.payload, '$.pointsUsed') AS INTEGER) IS NOT r.points_used
                   OR CAST(json_extract(o.payload, '$.pointsEarned') AS INTEGER) IS NOT r.points_earned
-                  OR json_extract(o.payload, '$.tender') IS NOT r.tender)
+                  OR (json_extract(o.payload, '$.tender') IS NOT NULL AND json_extract(o.payload, '$.tender') IS NOT r.tender))
           UNION ALL
           SELECT 'order ' || r.id, 'was paid, but its order.confirmed notification is gone'
             FROM orders r

@@ -23,6 +23,13 @@ const cases: { what: string; sql: string; check: string; says: string }[] = [
     says: "order ORD-000008: line 1 (TEA, mixed) carries 17750 points and 80.25 cash, but the order's 33100 points on its mixed lines, spread by what each let points pay (this one 1 × its net), give it 18750 points and 79.25 cash (§4.5)",
   },
   { what: 'a mixed line given a ratio above the rules allow', sql: `UPDATE order_lines SET points_ratio = '1.5' ${line('ORD-000008', 1)}`, check: 'order-lines-add-up', says: "order ORD-000008: line 1 (TEA, mixed) keeps a points ratio of 1.5, outside 0 to the rules' redeem.maxRatio 1" },
+  {
+    what: "an order's ratios taken away, so that it would be read as written before migration 15 (the weaker check)",
+    sql: `UPDATE order_lines SET points_ratio = NULL WHERE order_id = 'ORD-000008'`,
+    check: 'order-lines-add-up',
+    says: 'order ORD-000008: its mixed lines keep no points ratio, yet order ORD-00000',
+  },
+  { what: "one mixed line's ratio taken away", sql: `UPDATE order_lines SET points_ratio = NULL ${line('ORD-000008', 1)}`, check: 'order-lines-add-up', says: 'order ORD-000008: line 1 (TEA, mixed) keeps no points ratio, while line 2 of the same order keeps one' },
   { what: 'cash moved between lines', sql: `UPDATE order_lines SET cash = cash - 100 ${line('ORD-000008', 1)}; UPDATE order_lines SET cash = cash + 100 ${line('ORD-000008', 2)}`, check: 'order-lines-add-up', says: 'order ORD-000008: line 1 (TEA) carries 18750 points but its amount 98.00 less its discount share 0.00, cash 78.25 and points discount 0.00 leaves 19.75 paid by them' },
   { what: 'points moved onto a cash-only line', sql: `UPDATE order_lines SET points = points - 100 ${line('ORD-000004', 1)}; UPDATE order_lines SET points = points + 100 ${line('ORD-000004', 2)}`, check: 'order-lines-add-up', says: 'order ORD-000004: line 2 (PEN, cash) carries 100 points and 11.94 cash: a cash-only line carries its amount less its discount share (11.94) in cash and no points' },
   { what: 'points value raised', sql: `UPDATE orders SET points_value = points_value + 1000 WHERE id = 'ORD-000004'`, check: 'order-lines-add-up', says: 'order ORD-000004: was paid 276.34 in cash, 30.00 in points value and 0.00 in points discount, which is not its total 296.34' },
