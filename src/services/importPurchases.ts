@@ -1285,7 +1285,8 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
   // The file's SHA-256 for the run's record, read beside the first phase (a stream of its own).
   const fileHash = o.dryRun ? null : sha256Of(o.file);
   fileHash?.catch(() => undefined); // (a file that cannot be read fails the import itself)
-  const dir = mkdtempSync(join(process.env.POINTSMALL_TMPDIR || tmpdir(), 'pointsmall-import-'));
+  const guard = removeOnSignal(); // (before the folder exists: no instant where a signal leaves it behind)
+  const dir = (guard.dir = mkdtempSync(join(process.env.POINTSMALL_TMPDIR || tmpdir(), 'pointsmall-import-')));
   const stage = new ImportStage(join(dir, 'stage.db'));
   try {
     return await withLedger(ctx, async (l) => {
@@ -1418,9 +1419,31 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
       };
     });
   } finally {
+    guard.end();
     stage.close();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The scratch folder holds member data: a SIGTERM or SIGINT (a cron's timeout, Ctrl-C) removes it before the
+ * process ends by that signal, as it would have (exit 143 or 130; the ledger keeps the committed batches only).
+ */
+function removeOnSignal(): { dir: string | null; end(): void } {
+  const signals = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
+  const guard = {
+    dir: null as string | null,
+    end: () => {
+      for (const s of signals) process.removeListener(s, handler);
+    },
+  };
+  const handler = (sig: NodeJS.Signals) => {
+    guard.end();
+    if (guard.dir) rmSync(guard.dir, { recursive: true, force: true });
+    process.kill(process.pid, sig);
+  };
+  for (const s of signals) process.once(s, handler);
+  return guard;
 }
 
 // ---- the rejects file ---------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 // `import purchases` and `review` end to end: the built bin, fixtures, exit codes, JSON and ledger verify.
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { BIN, FIXTURES, sceneLedger, tmpLedger, type TmpLedger } from '../helpers/cli.js';
 import { endSessions, hasTmux, start, waitFor } from '../helpers/tmux.js';
@@ -252,6 +253,33 @@ describe('import purchases (e2e)', () => {
 
 // Big files are parsed in a worker thread while the main thread stages them; POINTSMALL_THREADS=2 forces
 // the worker for these small fixtures, =1 keeps everything in one thread. Both must give the same books.
+describe('an import stopped by a signal', () => {
+  // A cron's timeout (SIGTERM) or Ctrl-C (SIGINT): the scratch folder holds member data and is removed; the
+  // process ends by the signal; the ledger keeps whole batches only and verifies.
+  it('leaves no scratch folder behind, and the ledger verifies', async () => {
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      const t = fixtureLedger();
+      const csv = join(t.dir, 'big.csv');
+      const rows = Array.from({ length: 30000 }, (_, i) => `S${i},M00${(i % 3) + 1},2026-0${(i % 9) + 1}-1${i % 10} 10:00,${(i % 500) + 1}.00`);
+      writeFileSync(csv, `order_id,member_id,purchased_at,amount\n${rows.join('\n')}\n`);
+      const scratch = mkdtempSync(join(tmpdir(), 'pointsmall-scratch-'));
+      const p = spawn(process.execPath, [BIN, 'import', 'purchases', csv, '--batch', '500', '--json'], {
+        env: { ...process.env, POINTSMALL_DB: t.db, POINTSMALL_NOW: '2026-11-23T10:00:00+08:00', POINTSMALL_TMPDIR: scratch },
+      });
+      const exited = new Promise<number | null>((res) => p.on('close', (code, sig) => res(code ?? (sig === signal ? 128 + (signal === 'SIGTERM' ? 15 : 2) : null))));
+      // the signal once its scratch folder is there (or the import ended first: then nothing is left either)
+      let ended = false;
+      void exited.then(() => (ended = true));
+      while (!ended && readdirSync(scratch).length === 0) await new Promise((r) => setTimeout(r, 10));
+      if (!ended) p.kill(signal);
+      const code = await exited;
+      expect([0, signal === 'SIGTERM' ? 143 : 130]).toContain(code);
+      expect(readdirSync(scratch)).toEqual([]);
+      expect(t.verify().ok).toBe(true);
+    }
+  });
+});
+
 describe('import purchases on two cores (e2e)', () => {
   const THREADS = { POINTSMALL_THREADS: '2' };
   const ONE = { POINTSMALL_THREADS: '1' };
