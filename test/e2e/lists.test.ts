@@ -168,6 +168,12 @@ describe('every list takes --format csv|json --out FILE', () => {
     expect(csv.code, csv.stderr).toBe(0);
     const row = csv.stdout.split('\n').find((l) => l.includes('HYPERLINK'));
     expect(row).toContain(`'=HYPERLINK`);
+    // --json: the one JSON document on stdout, so the export needs --out (exit 2 without), and says what it wrote
+    const bare = t.run(['ledger', 'export', '--format', 'csv', '--json']);
+    expect(bare.code).toBe(2);
+    expect(bare.stdout).toBe('');
+    const out = join(t.dir, 'journal.csv');
+    expect(t.ok(['ledger', 'export', '--out', out])).toEqual({ out, format: 'csv', bytes: readFileSync(out).length });
   });
 
   it('--format csv without --out writes CSV to stdout; a .txt file gets the tab-separated rows a pipe gets', () => {

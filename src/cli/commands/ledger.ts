@@ -76,11 +76,16 @@ export function register(program: Command): void {
   exportOptions(ledger.command('export').description('the whole journal with postings, for an auditor or a warehouse'), EXPORT_FORMATS).action(async (...args) => {
     const cmd = cmdOf(args);
     const o = cmd.opts<{ format?: 'jsonl' | 'csv'; out?: string }>();
+    const json = cmd.optsWithGlobals().json === true;
+    // as outbox export: with --json, stdout is the one JSON document, so the export needs a file
+    if (!o.out && json) throw new UsageError('--json needs --out: without it the export itself is stdout', 'add --out FILE, or drop --json');
+    const format = exportFormat(o, EXPORT_FORMATS);
     const { exportJournal } = await import('../../services/journal.js');
-    const text = await exportJournal(await context(cmd), exportFormat(o, EXPORT_FORMATS));
+    const text = await exportJournal(await context(cmd), format);
     if (o.out) {
       const path = writeOutputFile(o.out, text, { ledger: dbPath(cmd), flag: '--out' });
-      process.stderr.write(`wrote ${path}\n`);
+      if (json) process.stdout.write(JSON.stringify({ out: path, format, bytes: Buffer.byteLength(text) }, null, 2) + '\n');
+      else process.stderr.write(`wrote ${path}\n`);
     } else process.stdout.write(text);
   });
 
