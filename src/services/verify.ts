@@ -66,6 +66,25 @@ const fromProblems = (name: string, okDetail: string, p: { rows: Mismatch[]; cou
     : { name, ok: false, detail: p.rows.map((r) => `${r.subject}: ${r.detail}`).join('; ') + (p.count > p.rows.length ? ` (and ${p.count - p.rows.length} more)` : '') };
 
 /**
+ * A hold lasts the hold-minutes setting it was made under: never longer than the longest the ledger has had
+ * (15 by default, every value `db set hold-minutes` recorded), never ending before it began. A hold pushed out
+ * (to 2099, say) would keep a member's points from them; only a length within those settings goes unseen.
+ */
+function holdTimesCheck(q: ReturnType<typeof verifyQueries>): Check {
+  const longest = Math.max(15, ...q.holdMinutesSettings().map(Number).filter((n) => Number.isFinite(n)));
+  const bad: Mismatch[] = [];
+  let n = 0;
+  for (const h of q.holdTimes()) {
+    n++;
+    const minutes = (Date.parse(h.expires_at) - Date.parse(h.created_at)) / 60_000;
+    if (!(minutes > 0 && minutes <= longest)) {
+      bad.push({ subject: `hold ${h.id} (order ${h.order_id})`, detail: `runs from ${h.created_at} to ${h.expires_at}: ${Number.isFinite(minutes) ? `${Math.round(minutes)} minutes` : 'not a time'}, not within the longest hold the ledger's settings have allowed (${longest} minutes)` });
+    }
+  }
+  return fromProblems('hold-times', `${n} hold(s), each lasting at most the longest hold the settings have allowed (${longest} minutes)`, { rows: bad.slice(0, 5), count: bad.length });
+}
+
+/**
  * With anchors (entries recorded earlier, outside the ledger), also proves that the journal still holds
  * each of them unchanged: the chain alone cannot tell that its newest entries were cut off.
  */
@@ -192,6 +211,7 @@ function verifyPass(l: Ledger, anchors: readonly Anchor[], sortedLots: boolean):
     const ob = checkOrders(q, (id) => (documents.has(id) ? parseStoredRules(l, id, documents.get(id)!) : null), l.digits);
     checks.push(fromProblems('order-lines-add-up', `${ob.orderCount} order(s): each one's lines add up to its subtotal, discount, points used, cash paid and points discount; its points value is §4.2's value of its points by its rules version; each line is paid as its pay mode says (cash + points value + points discount + discount share = its amount), its points are spread over its mixed lines by what each let points pay (lines that keep their ratio: written after migration 15) and its earned points over the lines' cash. The points used are the journal's (orders-match-entries); the cash paid is in no chained data, so it is proved only by agreeing with the amounts and the points`, ob.orders));
     checks.push(fromProblems('refund-lines-add-up', `${ob.refundCount} refund(s): each one's points, cash and earned are the sums of its lines, and no line gives back more units than it had nor other than its share of what it carried (the last unit the exact remainder). The points and earned are the journal's (refunds-match-entries); the cash refunded is in no chained data, only bounded by the lines' cash`, ob.refunds));
+    checks.push(holdTimesCheck(q));
     const cp = checkCoupons(q, l.zone, l.digits);
     // A coupon's terms are not in the journal: they are recomputed from its item and the item's recorded changes.
     const unproven = cp.unproven.count ? `; ${cp.unproven.count} coupon(s)' value and expiresOn could not be recomputed (${cp.unproven.first})` : '';

@@ -102,6 +102,20 @@ export class VerifyQueries {
   }
 
   /** Every rules version in order of force (effective_at, then applied later wins). */
+  /** Every hold's times (a hold per checkout). */
+  holdTimes(): { id: number; order_id: string; created_at: string; expires_at: string }[] {
+    return this.db.prepare('SELECT id, order_id, created_at, expires_at FROM holds ORDER BY id').all() as { id: number; order_id: string; created_at: string; expires_at: string }[];
+  }
+
+  /** The hold length settings the ledger has had: the one in force, and each recorded change's values (db set). */
+  holdMinutesSettings(): string[] {
+    const now = this.db.prepare("SELECT value FROM settings WHERE key = 'hold_minutes'").pluck().all() as string[];
+    const changes = this.db
+      .prepare("SELECT json_extract(detail, '$.value') AS v, json_extract(detail, '$.previous') AS p FROM audit WHERE action = 'db.set' AND subject = 'hold-minutes'")
+      .all() as { v: string | null; p: string | null }[];
+    return [...now, ...changes.flatMap((c) => [c.v, c.p]).filter((x): x is string => x !== null)];
+  }
+
   rulesVersions(): { id: number; effective_at: string; applied_at: string; document: string; entries_before: number | null }[] {
     return this.db.prepare('SELECT id, effective_at, applied_at, document, entries_before FROM rules_versions ORDER BY effective_at, id').all() as {
       id: number;

@@ -46,7 +46,7 @@ describe('ledger verify sees every table that decides money', () => {
     const v = t.verify();
     expect(v.ok).toBe(true);
     const names = v.checks.map((c) => c.name);
-    for (const n of ['lots-match-entries', 'lot-expiry', 'member-debt', 'purchases-match-entries', 'entries-match-purchases', 'orders-match-refunds', 'refunds-match-entries', 'orders-match-entries', 'holds-match-entries', 'idempotency-keys-match-orders', 'outbox-sent-marks', 'outbox-matches-journal']) {
+    for (const n of ['lots-match-entries', 'lot-expiry', 'member-debt', 'purchases-match-entries', 'entries-match-purchases', 'orders-match-refunds', 'refunds-match-entries', 'orders-match-entries', 'holds-match-entries', 'idempotency-keys-match-orders', 'outbox-sent-marks', 'outbox-matches-journal', 'hold-times']) {
       expect(names).toContain(n);
     }
     // Lots stored out of entry order (a ledger from elsewhere): verify reads them sorted and still passes.
@@ -137,6 +137,18 @@ describe('ledger verify sees every table that decides money', () => {
       expect(failed.map((c) => c.name).filter((n) => n !== 'outbox-sent-marks'), sql[0]).toEqual(['outbox-matches-journal']);
       expect(failed.find((c) => c.name === 'outbox-matches-journal')!.detail).toMatch(detail);
     }
+  });
+
+  it("catches a hold's end pushed out (the member's points kept from them), and not a hold made under a longer setting since lowered", () => {
+    const { t } = seeded();
+    t.ok(['db', 'set', 'hold-minutes', '60']);
+    const held = t.ok(['checkout', 'start', '--member', 'a', '--item', 'TEA', '--max-points']);
+    t.ok(['db', 'set', 'hold-minutes', '15']);
+    expect(t.verify().ok).toBe(true); // 60 minutes: the setting it was made under
+    tamper(t.db, [`UPDATE holds SET expires_at = '2099-01-01T00:00:00.000Z' WHERE order_id = '${held.checkoutId}'`]);
+    const failed = failedChecks(t);
+    expect(failed.map((c) => c.name)).toEqual(['hold-times']);
+    expect(failed[0].detail).toMatch(new RegExp(`^hold \\d+ \\(order ${held.checkoutId}\\): runs from .* to 2099-01-01T00:00:00.000Z: \\d+ minutes, not within the longest hold the ledger's settings have allowed \\(60 minutes\\)$`));
   });
 
   it("catches an order's refund caches reset, which would let a second refund through", () => {
