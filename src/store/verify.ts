@@ -426,6 +426,25 @@ export const bookChecks: { name: string; okDetail: string; sql: string }[] = [
           LIMIT 5`,
   },
   {
+    // The currency and the time zone are fixed at init (SPEC §1), which records them: a settings row changed
+    // since (every amount read as another currency, days cut in another zone) differs from that record. The
+    // audit log is append-only by trigger, not chained: someone who edits both is not caught.
+    name: 'settings-match-init',
+    okDetail: 'the currency and time zone are those the ledger was made with (its ledger.init audit record)',
+    sql: `SELECT 'setting ' || s.key AS subject,
+                 'is ' || s.value || ', but the ledger was made with ' || json_extract(a.detail, '$.' || s.key) || ' (audit ' || a.id || ', ledger.init); it is fixed at init' AS detail
+            FROM settings s
+            JOIN (SELECT id, detail FROM audit WHERE action = 'ledger.init' ORDER BY id DESC LIMIT 1) a ON 1 = 1
+           WHERE s.key IN ('currency', 'timezone') AND json_extract(a.detail, '$.' || s.key) IS NOT NULL
+             AND s.value IS NOT json_extract(a.detail, '$.' || s.key)
+          UNION ALL
+          SELECT 'setting ' || k.key, 'is gone (the ledger was made with ' || json_extract(a.detail, '$.' || k.key) || ')'
+            FROM (SELECT 'currency' AS key UNION ALL SELECT 'timezone') k
+            JOIN (SELECT id, detail FROM audit WHERE action = 'ledger.init' ORDER BY id DESC LIMIT 1) a ON 1 = 1
+           WHERE json_extract(a.detail, '$.' || k.key) IS NOT NULL AND NOT EXISTS (SELECT 1 FROM settings s WHERE s.key = k.key)
+          LIMIT 5`,
+  },
+  {
     // What the outbox tells members against what the journal did: each points.expired notice is its expiry
     // entry's (member, points), each order.confirmed its paid order's (member, points used and earned,
     // tender), and neither kind is missing. The recipient is the member's contact when it was queued,

@@ -46,7 +46,7 @@ describe('ledger verify sees every table that decides money', () => {
     const v = t.verify();
     expect(v.ok).toBe(true);
     const names = v.checks.map((c) => c.name);
-    for (const n of ['lots-match-entries', 'lot-expiry', 'member-debt', 'purchases-match-entries', 'entries-match-purchases', 'orders-match-refunds', 'refunds-match-entries', 'orders-match-entries', 'holds-match-entries', 'idempotency-keys-match-orders', 'outbox-sent-marks', 'outbox-matches-journal', 'hold-times']) {
+    for (const n of ['lots-match-entries', 'lot-expiry', 'member-debt', 'purchases-match-entries', 'entries-match-purchases', 'orders-match-refunds', 'refunds-match-entries', 'orders-match-entries', 'holds-match-entries', 'idempotency-keys-match-orders', 'outbox-sent-marks', 'outbox-matches-journal', 'hold-times', 'settings-match-init']) {
       expect(names).toContain(n);
     }
     // Lots stored out of entry order (a ledger from elsewhere): verify reads them sorted and still passes.
@@ -149,6 +149,21 @@ describe('ledger verify sees every table that decides money', () => {
     const failed = failedChecks(t);
     expect(failed.map((c) => c.name)).toEqual(['hold-times']);
     expect(failed[0].detail).toMatch(new RegExp(`^hold \\d+ \\(order ${held.checkoutId}\\): runs from .* to 2099-01-01T00:00:00.000Z: \\d+ minutes, not within the longest hold the ledger's settings have allowed \\(60 minutes\\)$`));
+  });
+
+  it('catches the currency or the time zone changed after init (fixed for the ledger\'s life)', () => {
+    const { t } = seeded();
+    const clean = readFileSync(t.db);
+    for (const [sql, detail] of [
+      ["UPDATE settings SET value = 'USD' WHERE key = 'currency'", /^setting currency: is USD, but the ledger was made with CNY \(audit \d+, ledger.init\); it is fixed at init$/],
+      ["UPDATE settings SET value = 'UTC' WHERE key = 'timezone'", /^setting timezone: is UTC, but the ledger was made with Asia\/Shanghai/],
+    ] as const) {
+      writeFileSync(t.db, clean);
+      tamper(t.db, [sql]);
+      const failed = failedChecks(t);
+      expect(failed.map((c) => c.name)).toContain('settings-match-init');
+      expect(failed.find((c) => c.name === 'settings-match-init')!.detail).toMatch(detail);
+    }
   });
 
   it("catches an order's refund caches reset, which would let a second refund through", () => {
