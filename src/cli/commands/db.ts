@@ -3,7 +3,7 @@ import type { RowsLost } from '../../services/admin.js';
 import { Command } from 'commander';
 import { c } from '../colour.js';
 import { cmdOf, confirmOnTerminal, context, emit, mustAsk } from '../cli.js';
-import { localTime, printFields, printTable } from '../output.js';
+import { localTime, printFields, printTable, stdoutIsTTY, wrapToTerminal } from '../output.js';
 import { count } from '../words.js';
 
 export function register(program: Command): void {
@@ -99,7 +99,7 @@ export function register(program: Command): void {
           : rows
             ? `the live ledger has what the backup lacks: ${rows}${p.newestLostLocal ? ` (the newest entry written ${p.newestLostLocal})` : ''}`
             : `the live ledger has nothing the backup lacks (${count(p.liveEntries, 'entry', 'entries')}, the backup ${p.backupEntries})`;
-        process.stderr.write(`${lost}; the old file is kept aside\n`);
+        process.stderr.write(`${wrapToTerminal(`${lost}; the old file is kept aside`)}\n`); // (asked only on a terminal)
         if (!(await confirmOnTerminal(rows ? `Restore ${file} and take those out of the ledger?` : `Restore ${file}?`))) {
           process.stderr.write('nothing was restored\n');
           return;
@@ -109,7 +109,7 @@ export function register(program: Command): void {
       await emit(cmd, r, () =>
         void process.stdout.write(
           `${c.green('✓')} restored ${count(r.entries, 'entry', 'entries')} from ${r.restoredFrom}${r.previous ? `; the previous ledger is kept at ${r.previous}` : ''}\n` +
-            (r.lost && lostWords(r.entriesLost ?? 0, r.lost) ? `  dropped what the backup lacks (kept in the previous ledger): ${lostWords(r.entriesLost ?? 0, r.lost)}\n` : ''),
+            (r.lost && lostWords(r.entriesLost ?? 0, r.lost) ? `  ${wrapIfTTY(`dropped what the backup lacks (kept in the previous ledger): ${lostWords(r.entriesLost ?? 0, r.lost)}`)}\n` : ''),
         ),
       );
     });
@@ -160,3 +160,5 @@ function lostWords(entries: number, rows: RowsLost): string {
   ];
   return parts.filter(([n]) => n > 0).map(([n, one, many]) => count(n, one, many)).join(', ');
 }
+
+const wrapIfTTY = (text: string): string => (stdoutIsTTY() ? wrapToTerminal(text, 2) : text);

@@ -5,7 +5,7 @@ import { c } from '../colour.js';
 import { cmdOf, context, dbPath, globals, useLedgerZone } from '../cli.js';
 import { type OutFormat, pickFormat } from '../formats.js';
 import { parseDateOpt, parseIntOpt, parseWithinOpt } from '../parse.js';
-import { type Column, displayWidth, localTime, notice, terminalWidth, wrapToTerminal, printFields, printJson, printTable, safeText, scrubData, stdoutIsTTY, toCsv } from '../output.js';
+import { type Column, displayWidth, localTime, notice, terminalWidth, wrapToTerminal, printFields, printJson, printTable, safeText, scrubData, stderrIsTTY, stdoutIsTTY, toCsv } from '../output.js';
 import { writeOutputFile } from '../../services/outfile.js';
 import type { HtmlChart } from '../html.js';
 import { fillMonths } from '../charts.js';
@@ -593,7 +593,8 @@ export function register(program: Command): void {
         r.basis === 'journal'
           ? 'no expiry run had posted them by then'
           : 'no expiry run has posted them yet: `pointsmall expire run` posts them, on or after the day they lapse (points held by an open checkout wait for it to end)';
-      notice(`note: ${r.lapsedPendingPoints} points lapsed by ${r.asOf} (worth ${r.lapsedPendingValue} ${r.currency}) are not counted as outstanding; ${why}`);
+      const note = `note: ${r.lapsedPendingPoints} points lapsed by ${r.asOf} (worth ${r.lapsedPendingValue} ${r.currency}) are not counted as outstanding; ${why}`;
+      notice(stderrIsTTY() ? wrapToTerminal(note) : note);
     }
     await render(cmd, ctx.now, r, () => liabilityView(r));
   });
