@@ -177,11 +177,29 @@ export async function initLedger(ctx: Ctx, input: InitInput): Promise<InitResult
     previous = clearLedger(ctx, 'init');
   }
   if (!isPostgresUrl(ctx.dbPath) && !existsSync(dirname(resolve(ctx.dbPath)))) throw new UsageError(`folder ${dirname(resolve(ctx.dbPath))} does not exist`, 'create it first');
-  const store = openStore(ctx.dbPath, { create: true });
+  let store: ReturnType<typeof openStore>;
+  try {
+    store = openStore(ctx.dbPath, { create: true });
+  } catch (e) {
+    // PostgreSQL: another init's setup at the same time (CREATE … OR REPLACE of the same functions) can fail ours
+    if (isPostgresUrl(ctx.dbPath) && !(e instanceof UsageError) && ledgerExistsAt(ctx.dbPath)) {
+      throw new UsageError(`a ledger already exists in ${target.path}`, 'another pointsmall init made it at the same time; this one wrote nothing (pass --force to erase it and start again)');
+    }
+    throw e;
+  }
   try {
     // an empty file that was there already (touched, or made by another tool) keeps its mode otherwise: a ledger is private
     if (!store.pg) chmodSync(ctx.dbPath, PRIVATE_MODE);
-    migrate(store);
+    try {
+      migrate(store);
+    } catch (e) {
+      // PostgreSQL: another init of the same database at the same time (its DDL and ours can deadlock, and the
+      // server rolls one back): its ledger stands, this one wrote nothing
+      if (store.pg && !(e instanceof UsageError) && schemaVersion(store) > 0) {
+        throw new UsageError(`a ledger already exists in ${target.path}`, 'another pointsmall init made it at the same time; this one wrote nothing (pass --force to erase it and start again)');
+      }
+      throw e;
+    }
     useLedgerClock(store, ctx);
     const l = ledgerFromStore(store, ctx);
     const rulesVersion = store.write(() => {

@@ -91,15 +91,24 @@ export class Store {
    */
   openWrite(): void {
     if (this.inTx) throw new Error('a write transaction is open already');
-    this.begin('BEGIN IMMEDIATE');
-    this.inTx = true;
-    this.txSerial++;
-    try {
-      if (!this.pg) refuseWhileRestoring(this);
-      this.beforeWrite?.();
-    } catch (e) {
+    // while db restore replaces the ledger, a writer waits as for a lock (up to the busy timeout), then refuses
+    const until = Date.now() + this.busyTimeoutMs;
+    for (;;) {
+      this.begin('BEGIN IMMEDIATE');
+      this.inTx = true;
+      this.txSerial++;
+      let restoring: string | null = null;
+      try {
+        restoring = this.pg ? null : restoreMarkAt(this);
+        if (restoring !== null && Date.now() >= until) throw new RestoringError(this.path, restoring);
+        if (restoring === null) this.beforeWrite?.();
+      } catch (e) {
+        this.rollbackWrite();
+        throw e;
+      }
+      if (restoring === null) return;
       this.rollbackWrite();
-      throw e;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 25);
     }
   }
 
@@ -617,8 +626,9 @@ export function schemaVersion(store: Store): number {
 // ---------------------------------------------------------------------------------------------
 // db restore's mark (SQLite). Between the copy of the live ledger it keeps aside and the backup's pages
 // copied in, no other write may commit: it would be in neither file. So the restore first commits a mark
-// in settings; every write transaction reads it just after BEGIN IMMEDIATE and refuses (exit 5, nothing
-// written) while it stands. A write that committed before the mark is in the copy kept aside.
+// in settings; every write transaction reads it just after BEGIN IMMEDIATE and, while it stands, waits as for
+// a lock (the busy timeout), then refuses (exit 5, nothing written). A write that committed before the mark
+// is in the copy kept aside; one after it, in the restored ledger.
 
 const RESTORING = 'restore_in_progress';
 interface RestoreMark {
@@ -639,7 +649,8 @@ function staleMark(m: RestoreMark): boolean {
   }
 }
 const markStatements = new WeakMap<Store, Database.Statement | null>();
-function refuseWhileRestoring(store: Store): void {
+/** When the restore replacing the ledger began (its mark), or null when none is (or its mark is stale). */
+function restoreMarkAt(store: Store): string | null {
   let stmt = markStatements.get(store);
   if (stmt === undefined) {
     try {
@@ -650,14 +661,14 @@ function refuseWhileRestoring(store: Store): void {
     markStatements.set(store, stmt);
   }
   const raw = stmt?.get(RESTORING) as string | undefined;
-  if (raw === undefined) return;
+  if (raw === undefined) return null;
   let mark: RestoreMark;
   try {
     mark = JSON.parse(raw) as RestoreMark;
   } catch {
-    return;
+    return null;
   }
-  if (!staleMark(mark)) throw new RestoringError(store.path, mark.at);
+  return staleMark(mark) ? null : mark.at;
 }
 /** Commits the restore's mark: from here on other writers refuse until clearRestoring. */
 export function markRestoring(store: Store): void {

@@ -22,8 +22,10 @@ describe.skipIf(!hasTmux)('questions on a terminal name the amounts', () => {
     t.ok(['member', 'adjust', 'a', '--points', '20', '--reason', 'after the backup'], { now: '2026-11-23T11:30:00+08:00' });
     t.ok(['member', 'adjust', 'a', '--points', '22', '--reason', 'after the backup'], { now: '2026-11-23T11:45:00+08:00' });
     const s = start(t, ['db', 'restore', backup]);
-    await waitFor(s, 'the live ledger has 2 entries the backup lacks, the newest written 2026-11-23 11:45 Asia/Shanghai; the old file is kept aside');
-    await waitFor(s, 'and take those 2 entries out of the ledger?');
+    // (wrapped at the terminal's width: any space may be a line break)
+    const words = (text: string) => new RegExp(text.split(' ').map((w) => w.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('\\s+'));
+    await waitFor(s, words('the live ledger has what the backup lacks: 2 entries, 2 audit records (the newest entry written 2026-11-23 11:45 Asia/Shanghai); the old file is kept aside'));
+    await waitFor(s, words('and take those out of the ledger?'));
     keys(s, 'n', 'Enter');
     const out = await waitFor(s, 'EXIT=');
     expect(out).toContain('nothing was restored');

@@ -156,7 +156,8 @@ describe('db restore', () => {
       db.close();
     };
     mark(process.pid); // a process that is alive: the restore is running
-    const r = t.run(['member', 'adjust', 'a', '--points', '5', '--reason', 'during', '--json']);
+    // a writer waits for it as for a lock (the busy timeout), then refuses
+    const r = t.run(['member', 'adjust', 'a', '--points', '5', '--reason', 'during', '--json'], { env: { POINTSMALL_BUSY_TIMEOUT: '300' } });
     expect(r.code).toBe(5);
     expect(JSON.parse(r.stderr).error).toMatchObject({ code: 'LEDGER_RESTORING' });
     expect(t.ok(['member', 'show', 'a']).balance).toBe(200); // reads go on
