@@ -63,6 +63,11 @@ export class BusyError extends PointsmallError {
   }
 }
 
+/** An init that lost a race to another init of the same new ledger: the other's ledger stands (exit 2, nothing written). */
+export function initRaceError(where: string): UsageError {
+  return new UsageError(`a ledger already exists ${where}`, 'another pointsmall init made it at the same time; this one wrote nothing (pass --force to erase it and start again)');
+}
+
 /** A write refused because `db restore` is replacing the ledger's pages (exit 5, like a lock): nothing was written. */
 export class RestoringError extends PointsmallError {
   constructor(path: string, since: string) {

@@ -1,7 +1,7 @@
 // Ledger lifecycle: init, db info, online backup, restore, migrate.
 import { chmodSync, closeSync, existsSync, fsyncSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { LedgerCorruptError, RefusedError, UsageError } from '../errors.js';
+import { LedgerCorruptError, RefusedError, UsageError, initRaceError } from '../errors.js';
 import type { RowsLost } from '../store/entries.js';
 export type { RowsLost };
 import { currencyDigits } from '../domain/money.js';
@@ -183,7 +183,7 @@ export async function initLedger(ctx: Ctx, input: InitInput): Promise<InitResult
   } catch (e) {
     // PostgreSQL: another init's setup at the same time (CREATE … OR REPLACE of the same functions) can fail ours
     if (isPostgresUrl(ctx.dbPath) && !(e instanceof UsageError) && ledgerExistsAt(ctx.dbPath)) {
-      throw new UsageError(`a ledger already exists in ${target.path}`, 'another pointsmall init made it at the same time; this one wrote nothing (pass --force to erase it and start again)');
+      throw initRaceError(`in ${target.path}`);
     }
     throw e;
   }
@@ -196,7 +196,7 @@ export async function initLedger(ctx: Ctx, input: InitInput): Promise<InitResult
       // PostgreSQL: another init of the same database at the same time (its DDL and ours can deadlock, and the
       // server rolls one back): its ledger stands, this one wrote nothing
       if (store.pg && !(e instanceof UsageError) && schemaVersion(store) > 0) {
-        throw new UsageError(`a ledger already exists in ${target.path}`, 'another pointsmall init made it at the same time; this one wrote nothing (pass --force to erase it and start again)');
+        throw initRaceError(`in ${target.path}`);
       }
       throw e;
     }
@@ -206,10 +206,7 @@ export async function initLedger(ctx: Ctx, input: InitInput): Promise<InitResult
       const s = store.get(settings);
       // another `init` of the same new ledger, at the same time, got here first: its ledger stands
       if (s.get('created_at') !== undefined) {
-        throw new UsageError(
-          isPostgresUrl(ctx.dbPath) ? `a ledger already exists in ${target.path}` : `a ledger already exists at ${target.path}`,
-          'another pointsmall init made it at the same time; this one wrote nothing (pass --force to erase it and start again)',
-        );
+        throw initRaceError(isPostgresUrl(ctx.dbPath) ? `in ${target.path}` : `at ${target.path}`);
       }
       s.set('currency', currency);
       s.set('digits', String(digits));

@@ -2,7 +2,7 @@
 import { chmodSync, closeSync, existsSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import Database from 'better-sqlite3';
-import { BusyError, PermissionError, RestoringError, UsageError, mapServerCode } from '../errors.js';
+import { BusyError, PermissionError, RestoringError, UsageError, initRaceError, mapServerCode } from '../errors.js';
 import { latestVersion, migrations } from './migrations/index.js';
 import { PgDatabase, isPostgresUrl, redactUrl } from './pg/database.js';
 
@@ -419,7 +419,7 @@ function openPgStore(url: string, opts: OpenOptions, busy: number): Store {
       if (taken.length > 0) {
         // another init of this database, at the same time, made them meanwhile: its ledger stands
         if (db.schemaVersion() > 0) {
-          throw new UsageError(`a ledger already exists in ${shown}`, 'another pointsmall init made it at the same time; this one wrote nothing (pass --force to erase it and start again)');
+          throw initRaceError(`in ${shown}`);
         }
         throw new UsageError(
           `${shown} is not a pointsmall ledger: it holds ${taken.length === 1 ? 'a table or index' : 'tables or indexes'} of another application under names pointsmall's own would take (${taken.join(', ')}); init never changes them`,
