@@ -1,7 +1,7 @@
 // Ledger lifecycle: init, db info, online backup, restore, migrate.
 import { chmodSync, closeSync, existsSync, fsyncSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { LedgerCorruptError, RefusedError, UsageError, initRaceError } from '../errors.js';
+import { LedgerCorruptError, PointsmallError, RefusedError, UsageError, initRaceError } from '../errors.js';
 import type { RowsLost } from '../store/entries.js';
 export type { RowsLost };
 import { currencyDigits } from '../domain/money.js';
@@ -190,15 +190,18 @@ export async function initLedger(ctx: Ctx, input: InitInput): Promise<InitResult
   try {
     // an empty file that was there already (touched, or made by another tool) keeps its mode otherwise: a ledger is private
     if (!store.pg) chmodSync(ctx.dbPath, PRIVATE_MODE);
-    try {
-      migrate(store);
-    } catch (e) {
-      // PostgreSQL: another init of the same database at the same time (its DDL and ours can deadlock, and the
-      // server rolls one back): its ledger stands, this one wrote nothing
-      if (store.pg && !(e instanceof UsageError) && schemaVersion(store) > 0) {
-        throw initRaceError(`in ${target.path}`);
+    // PostgreSQL: DDL of another process at the same time (another init, or one that opens the database to
+    // see what is there) can deadlock with a migration, and the server rolls one of them back. Each migration
+    // reads the version again in its transaction, so the rest is simply tried again; a finished ledger of
+    // another init is refused below (created_at), before anything of this one is written.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        migrate(store);
+        break;
+      } catch (e) {
+        if (!store.pg || e instanceof PointsmallError || attempt >= 5) throw e;
+        await new Promise((r) => setTimeout(r, 50 * attempt));
       }
-      throw e;
     }
     useLedgerClock(store, ctx);
     const l = ledgerFromStore(store, ctx);
