@@ -155,7 +155,25 @@ export function clearLedger(ctx: Ctx, what: string | null): string | null {
   return previous;
 }
 
+/**
+ * PostgreSQL: inits of one new database at the same time run DDL side by side, and the server may roll one
+ * back as a deadlock wherever it stood (setting up, migrating, looking at what is there). That init wrote
+ * nothing that stays wrong (each migration commits whole, and is read again before it runs): it starts over,
+ * and then finds the other's ledger (exit 2), or makes its own.
+ */
 export async function initLedger(ctx: Ctx, input: InitInput): Promise<InitResult> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await initOnce(ctx, input);
+    } catch (e) {
+      const pgRace = isPostgresUrl(ctx.dbPath) && !(e instanceof PointsmallError) && /deadlock detected|tuple concurrently updated|40P01|40001/.test(`${(e as { code?: string }).code ?? ''} ${(e as Error).message ?? ''}`);
+      if (!pgRace || attempt >= 5) throw e;
+      await new Promise((r) => setTimeout(r, 50 * attempt));
+    }
+  }
+}
+
+async function initOnce(ctx: Ctx, input: InitInput): Promise<InitResult> {
   const currency = (input.currency ?? 'CNY').toUpperCase();
   let digits: number;
   try {
