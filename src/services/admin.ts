@@ -166,12 +166,15 @@ export async function initLedger(ctx: Ctx, input: InitInput): Promise<InitResult
     try {
       return await initOnce(ctx, input);
     } catch (e) {
-      const pgRace = isPostgresUrl(ctx.dbPath) && !(e instanceof PointsmallError) && /deadlock detected|tuple concurrently updated|40P01|40001/.test(`${(e as { code?: string }).code ?? ''} ${(e as Error).message ?? ''}`);
-      if (!pgRace || attempt >= 5) throw e;
+      if (!isPostgresUrl(ctx.dbPath) || !isDdlRace(e) || attempt >= 5) throw e;
       await new Promise((r) => setTimeout(r, 50 * attempt));
     }
   }
 }
+
+/** A PostgreSQL error of DDL run side by side (a deadlock, a catalog row updated meanwhile): worth another try. */
+const isDdlRace = (e: unknown): boolean =>
+  !(e instanceof PointsmallError) && /deadlock detected|tuple concurrently updated|40P01|40001/.test(`${(e as { code?: string }).code ?? ''} ${(e as Error).message ?? ''}`);
 
 async function initOnce(ctx: Ctx, input: InitInput): Promise<InitResult> {
   const currency = (input.currency ?? 'CNY').toUpperCase();
@@ -217,7 +220,7 @@ async function initOnce(ctx: Ctx, input: InitInput): Promise<InitResult> {
         migrate(store);
         break;
       } catch (e) {
-        if (!store.pg || e instanceof PointsmallError || attempt >= 5) throw e;
+        if (!store.pg || !isDdlRace(e) || attempt >= 5) throw e;
         await new Promise((r) => setTimeout(r, 50 * attempt));
       }
     }
@@ -610,7 +613,7 @@ async function restoreFrom(ctx: Ctx, source: string, read: string): Promise<Rest
     }
     if (store) {
       try {
-        // From the mark on, other writers refuse (exit 5, nothing written) until the backup's pages are in:
+        // From the mark on, other writers wait (then exit 5, nothing written) until the backup's pages are in:
         // what they committed before it is in the copy kept aside, and nothing commits in between.
         markRestoring(store);
         // what the restore drops, counted under the mark: nothing is written between this and the copy

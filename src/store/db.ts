@@ -670,7 +670,7 @@ function restoreMarkAt(store: Store): string | null {
   }
   return staleMark(mark) ? null : mark.at;
 }
-/** Commits the restore's mark: from here on other writers refuse until clearRestoring. */
+/** Commits the restore's mark: from here on other writers wait (then refuse) until it is gone. */
 export function markRestoring(store: Store): void {
   const mark: RestoreMark = { pid: process.pid, host: hostname(), at: new Date().toISOString() };
   store.write(() => store.db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(RESTORING, JSON.stringify(mark)));
