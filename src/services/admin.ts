@@ -7,7 +7,7 @@ export type { RowsLost };
 import { currencyDigits } from '../domain/money.js';
 import { defaultRules, rulesToDocument } from '../domain/rules.js';
 import { isValidZone, localDateTime, machineZone } from '../domain/time.js';
-import { clearRestoring, copyLedgerInto, defaultBusyTimeoutMs, eraseLedger, ledgerExistsAt, ledgerStats, markRestoring, migrate, openStore, schemaVersion, vacuumInto } from '../store/db.js';
+import { clearRestoring, copyLedgerInto, defaultBusyTimeoutMs, eraseLedger, isBlankSqlite, ledgerExistsAt, ledgerStats, markRestoring, migrate, openStore, schemaVersion, vacuumInto } from '../store/db.js';
 import { isPostgresUrl, redactUrl } from '../store/pg/database.js';
 import { copyLedgerRows } from '../store/copy.js';
 import { journal } from '../store/journal.js';
@@ -84,6 +84,7 @@ export async function inspectInitTarget(ctx: Ctx): Promise<InitTarget> {
     const st = statSync(ctx.dbPath);
     if (st.isDirectory()) throw new UsageError(`${ctx.dbPath} is a folder`, 'give --db a file path');
     if (st.isFile() && st.size === 0) return { path, kind: 'empty', backend: 'sqlite', contents: null };
+    if (isBlankSqlite(ctx.dbPath)) return { path, kind: 'empty', backend: 'sqlite', contents: null };
   }
   let store: ReturnType<typeof openStore>;
   try {

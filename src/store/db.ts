@@ -108,7 +108,7 @@ export class Store {
       }
       if (restoring === null) return;
       this.rollbackWrite();
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 25);
+      sleepMs(25);
     }
   }
 
@@ -236,17 +236,34 @@ export function mapBusy(e: unknown, path: string, timeoutMs: number): unknown {
   return mapServerCode(e);
 }
 
-function looksLikeSqlite(path: string): boolean {
-  const st = statSync(path);
-  if (!st.isFile()) return false;
-  if (st.size === 0) return false;
-  const fd = openSync(path, 'r');
-  try {
+/** Blocks this thread for ms milliseconds (a writer waiting, as SQLite's own busy wait does). */
+function sleepMs(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+type FileKind = 'empty' | 'sqlite' | 'other' | 'not-a-file';
+
+/**
+ * What the file at path holds, from one read of its first bytes. A file another init is writing this
+ * moment can show its new size before its header (zeros where SQLite's magic goes): that is read again,
+ * within the busy timeout, rather than taken for a file of another kind.
+ */
+function fileKind(path: string, busyTimeoutMs: number): FileKind {
+  const until = Date.now() + busyTimeoutMs;
+  for (;;) {
+    if (!statSync(path).isFile()) return 'not-a-file';
+    const fd = openSync(path, 'r');
     const buf = Buffer.alloc(16);
-    readSync(fd, buf, 0, 16, 0);
-    return buf.toString('latin1') === SQLITE_MAGIC;
-  } finally {
-    closeSync(fd);
+    let n: number;
+    try {
+      n = readSync(fd, buf, 0, 16, 0);
+    } finally {
+      closeSync(fd);
+    }
+    if (n === 0) return 'empty';
+    if (buf.toString('latin1') === SQLITE_MAGIC) return 'sqlite';
+    if (buf.subarray(0, n).some((b) => b !== 0) || Date.now() >= until) return 'other';
+    sleepMs(10);
   }
 }
 
@@ -283,19 +300,45 @@ function readChainKey(): Buffer | null {
   return key;
 }
 
+/**
+ * An SQLite database with nothing in it: no table, no schema version. Another init of the same new file
+ * leaves one for a moment (its header written, its first migration not yet committed); init builds in it
+ * as in an empty file, and then finds the other's ledger.
+ */
+export function isBlankSqlite(path: string, busyTimeoutMs = defaultBusyTimeoutMs()): boolean {
+  if (isPostgresUrl(path) || !existsSync(path) || fileKind(path, busyTimeoutMs) !== 'sqlite') return false;
+  let db: Db | undefined;
+  try {
+    db = new Database(path, { readonly: true, timeout: busyTimeoutMs });
+    const objects = db.prepare('SELECT count(*) FROM sqlite_master').pluck().get() as number;
+    return objects === 0 && db.pragma('user_version', { simple: true }) === 0;
+  } catch {
+    return false; // unreadable or damaged: openStore says what it is
+  } finally {
+    db?.close();
+  }
+}
+
 /** Opens (or with create, makes) the ledger at path, applies pragmas and checks the schema version. */
 export function openStore(path: string, opts: OpenOptions = {}): Store {
   const busy = opts.busyTimeoutMs ?? defaultBusyTimeoutMs();
   if (isPostgresUrl(path)) return openPgStore(path, opts, busy);
   const exists = existsSync(path);
   if (!exists && !opts.create) throw notLedger(path, 'no such file');
-  if (exists && !looksLikeSqlite(path)) {
-    if (opts.create && statSync(path).isFile() && statSync(path).size === 0) {
-      // an empty file is fine to build a ledger in
-    } else if (statSync(path).isFile() && statSync(path).size === 0) throw notLedger(path, 'an empty file');
-    else throw notLedger(path, 'not an SQLite database', path, false);
+  const kind = exists ? fileKind(path, busy) : null;
+  if (kind === 'empty' && !opts.create) throw notLedger(path, 'an empty file');
+  // an empty file is fine to build a ledger in
+  if (kind === 'other' || kind === 'not-a-file') throw notLedger(path, 'not an SQLite database', path, false);
+  if (!exists) {
+    try {
+      closeSync(openSync(path, 'wx', 0o600));
+    } catch (e) {
+      // another init made the file the moment after we looked: build in it as in an empty file, unless
+      // it holds something else already (then it is not ours to touch)
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      if (fileKind(path, busy) === 'other') throw notLedger(path, 'not an SQLite database', path, false);
+    }
   }
-  if (!exists) closeSync(openSync(path, 'wx', 0o600));
   let db: Db;
   try {
     db = new Database(path, { timeout: busy });
@@ -341,7 +384,18 @@ export function openStore(path: string, opts: OpenOptions = {}): Store {
     // A new ledger gets 8 KiB pages (set before its first page is written): bulk writes touch fewer
     // pages and the B-trees are shallower; measured about 6% off a 1M-row import. Older ledgers keep theirs.
     if (opts.create && version === 0) db.pragma(`page_size = ${LEDGER_PAGE_SIZE}`);
-    db.pragma('journal_mode = WAL');
+    // Switching a new file to WAL takes it whole; another init doing the same at that moment makes SQLite
+    // give up at once (it would deadlock), without its busy wait. So it waits here, within the busy timeout.
+    const until = Date.now() + busy;
+    for (;;) {
+      try {
+        db.pragma('journal_mode = WAL');
+        break;
+      } catch (e) {
+        if ((e as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() >= until) throw e;
+        sleepMs(10);
+      }
+    }
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
     db.pragma('temp_store = MEMORY');

@@ -162,6 +162,28 @@ describe('init', () => {
     expect(r.json().previous).toBeNull();
     expect(runCli(['--db', empty, 'member', 'list', '--json'], { env: { POINTSMALL_DB: undefined } }).code).toBe(0);
   });
+
+  // Another init of the same new file that has switched it to WAL, and not yet committed its first
+  // migration, leaves an SQLite header and no tables: a third init took that for a foreign database
+  // ("not a pointsmall ledger") instead of building in it and finding the other's ledger.
+  it('builds a ledger in an SQLite database that holds nothing (no tables), as in an empty file', () => {
+    const dir = tmpDir();
+    const blank = join(dir, 'blank.db');
+    const b = openLedgerDb(blank);
+    b.pragma('journal_mode = WAL');
+    b.close();
+    expect(statSync(blank).size).toBeGreaterThan(0);
+    const r = runCli(['--db', blank, 'init', '--timezone', 'UTC', '--json'], { env: { POINTSMALL_DB: undefined } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json().erased).toBeNull();
+    expect(runCli(['--db', blank, 'member', 'list', '--json'], { env: { POINTSMALL_DB: undefined } }).json()).toEqual([]);
+    // reading commands still refuse a blank database: it is not a ledger until init builds one
+    const other = join(dir, 'other.db');
+    openLedgerDb(other).pragma('journal_mode = WAL');
+    const list = runCli(['--db', other, 'member', 'list'], { env: { POINTSMALL_DB: undefined } });
+    expect(list.code).toBe(2);
+    expect(list.stderr).toMatch(/not a pointsmall ledger/);
+  });
 });
 
 describe('the ledger path', () => {
