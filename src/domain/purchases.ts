@@ -809,7 +809,9 @@ export function buildOrder(
     if (l.at < at) at = l.at;
     if (typeof l.unitPrice === 'string') {
       const c = l.unitPrice.charCodeAt(0);
-      if (c === 126 /* ~ */ || c === 61 /* = */) fine = true;
+      // a price finer than the currency, a line total finer than it, or a fractional quantity (a weight):
+      // a line whose amount was rounded when read
+      if (c === 126 /* ~ */ || c === 61 /* = */ || (l.quantity !== null && l.quantity.includes('.'))) fine = true;
     }
   }
   if (fine && own.length > 1) amount = roundOnce(own, digits);
@@ -829,6 +831,24 @@ export function buildOrder(
 }
 
 /**
+ * A line's amount in minor units before any rounding, from what parseRow kept: `~PRICE` a unit price
+ * finer than the currency (major units) times the quantity, `=TOTAL` a line total finer than it (major
+ * units), a plain unit price in minor units times the quantity (a weight at a normal price), else the
+ * line's amount, which is exact already.
+ */
+function exactAmount(l: OrderLine, scale: Decimal): Decimal {
+  const u = l.unitPrice;
+  if (typeof u !== 'string') return new Decimal(l.amount);
+  const c = u.charCodeAt(0);
+  const q = l.quantity ?? '1';
+  if (c === 61 /* = */ && NUMBER_RE.test(u.slice(1))) return new Decimal(u.slice(1)).times(scale);
+  if (c === 126 /* ~ */ && NUMBER_RE.test(u.slice(1)) && NUMBER_RE.test(q)) return new Decimal(q).times(u.slice(1)).times(scale);
+  if (NUMBER_RE.test(u) && NUMBER_RE.test(q)) return new Decimal(q).times(u);
+  return new Decimal(l.amount);
+}
+const NUMBER_RE = /^[+-]?\d+(?:\.\d+)?$/;
+
+/**
  * An order whose lines carry money finer than the currency (a unit price of 0.001, a line total of
  * 12.3456): its lines summed exactly and the total rounded once, half-up, to the minor unit (SPEC §4:
  * one rounding per order). Each line's amount (rounded on its own when read) is then moved by whole
@@ -836,14 +856,7 @@ export function buildOrder(
  */
 function roundOnce(lines: OrderLine[], digits: number): number {
   const scale = new Decimal(10).pow(digits);
-  const num = /^[+-]?\d+(?:\.\d+)?$/;
-  const exact = lines.map((l) => {
-    const u = l.unitPrice;
-    const v = typeof u === 'string' ? u.slice(1) : '';
-    if (!num.test(v)) return new Decimal(l.amount);
-    if (u!.charCodeAt(0) === 126) return num.test(l.quantity ?? '1') ? new Decimal(l.quantity ?? '1').times(v).times(scale) : new Decimal(l.amount);
-    return new Decimal(v).times(scale);
-  });
+  const exact = lines.map((l) => exactAmount(l, scale));
   const total = exact.reduce((a, b) => a.plus(b), new Decimal(0)).toDecimalPlaces(0, Decimal.ROUND_HALF_UP).toNumber();
   let diff = total - lines.reduce((a, l) => a + l.amount, 0);
   if (diff !== 0) {

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { stringify } from 'csv-stringify/sync';
+import Decimal from 'decimal.js';
 import {
   CsvTokenizer,
   type CsvRecord,
@@ -220,6 +221,65 @@ describe('orders', () => {
   it('treats a second row of an order-level file as a repeat', () => {
     const o = buildOrder('O', [line(1), line(2)], 'order');
     expect('order' in o && [o.order.amount, o.repeats.length]).toEqual([100, 1]);
+  });
+});
+
+describe('orders of money finer than the currency', () => {
+  const ctx = (header: string[]) => {
+    const { plan, problems } = planColumns(header, {});
+    if (!plan) throw new Error(problems.join('; '));
+    return { plan, digits: 2, parseDate: makeDateParser('UTC'), skipGuests: false, notAfterMs: Date.UTC(2030, 0, 1) };
+  };
+  const LINES = ['order_id', 'member_id', 'purchased_at', 'quantity', 'unit_price'];
+  /** The order of these (quantity, unit_price) rows, through parseRow and buildOrder as an import reads it. */
+  const orderOf = (rows: [string, string][]) => {
+    const c = ctx(LINES);
+    const lines = rows.map(([q, p], i) => {
+      const r = parseRow(['O', 'M', '2026-01-01', q, p], c);
+      if (r.kind !== 'ok') throw new Error(`${q} × ${p}: ${r.kind === 'bad' ? r.reason : r.kind}`);
+      return { ...r.row, line: i + 2 };
+    });
+    const built = buildOrder('O', lines, 'line', undefined, 2);
+    if ('problem' in built) throw new Error(built.problem);
+    return built.order;
+  };
+  /** SPEC §7: the lines summed exactly, the order rounded once (half-up, in minor units). */
+  const exact = (rows: [string, string][]) =>
+    rows.reduce((a, [q, p]) => a.plus(new Decimal(q).times(p)), new Decimal(0)).times(100).toDecimalPlaces(0, Decimal.ROUND_HALF_UP).toNumber();
+
+  // A normal price beside a finer one was read as its minor units less their first digit, its quantity
+  // left out: 123.45 + 0.001 made 23.45 (2345 points), and a return of both took back nothing.
+  it('sums normal and finer prices, integral and fractional quantities, exactly; rounds the order once', () => {
+    expect(orderOf([['1', '123.45'], ['1', '0.001']]).amount).toBe(12345);
+    expect(orderOf([['3', '99.99'], ['1', '0.004']]).amount).toBe(29997);
+    expect(orderOf([['-1', '123.45'], ['-1', '0.001']]).amount).toBe(-12345);
+    expect(orderOf([['-2', '150.00'], ['-1', '0.001']]).amount).toBe(-30000);
+    expect(orderOf([['1', '100.00'], ['1', '0.001']]).amount).toBe(10000);
+    // weights at a normal price: 1.5 × 3.33 = 4.995 twice is 9.99, not 5.00 + 5.00
+    expect(orderOf([['1.5', '3.33'], ['1.5', '3.33']]).amount).toBe(999);
+  });
+
+  it('on any order: the amount is the exact sum rounded once, and the lines add up to it', () => {
+    const price = fc.oneof(
+      fc.integer({ min: 1, max: 99_999 }).map((c) => (c / 100).toFixed(2)),
+      fc.integer({ min: 1, max: 9_999_999 }).map((m) => new Decimal(m).div(10_000).toFixed(4)),
+      fc.integer({ min: 1, max: 9_999 }).map((m) => new Decimal(m).div(1000).toFixed(3)),
+    );
+    const quantity = fc.oneof(fc.integer({ min: 1, max: 40 }).map(String), fc.integer({ min: 1, max: 4000 }).map((g) => new Decimal(g).div(1000).toString()));
+    fc.assert(
+      fc.property(fc.array(fc.tuple(quantity, price), { minLength: 1, maxLength: 8 }), fc.boolean(), (rows, isReturn) => {
+        const signed: [string, string][] = rows.map(([q, p]) => [isReturn ? `-${q}` : q, p]);
+        const o = orderOf(signed);
+        expect(o.amount).toBe(exact(signed));
+        expect(o.lines.reduce((a, l) => a + l.amount, 0)).toBe(o.amount);
+        // no line moves by more than a minor unit from its own amount rounded alone
+        for (const [i, l] of o.lines.entries()) {
+          const alone = new Decimal(signed[i][0]).times(signed[i][1]).times(100);
+          expect(alone.minus(l.amount).abs().lessThan(2)).toBe(true);
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 });
 

@@ -457,6 +457,14 @@ describe('line totals and money finer than the currency', () => {
     writeFileSync(join(t.dir, 'fine.csv'), 'order_id,member_id,purchased_at,sku,quantity,unit_price\nF1,M3,2026-11-01,A,1,4.995\nF1,M3,2026-11-01,B,1,4.995\n');
     expect(t.ok(['import', 'purchases', join(t.dir, 'fine.csv'), '--create-members'])).toMatchObject({ accepted: 1, pointsAccrued: 9 });
 
+    // a normal price beside a finer one: 123.45 + 0.001 is 123.451 → 123.45 (123 points; it was 2345), and its
+    // return takes them back (it took none); weights at a normal price: 1.5 × 3.33 twice is 9.99 (9, not 10)
+    writeFileSync(join(t.dir, 'mixed.csv'), 'order_id,member_id,purchased_at,sku,quantity,unit_price\nX1,M5,2026-11-01,A,1,123.45\nX1,M5,2026-11-01,B,1,0.001\nX2,M5,2026-11-02,A,1.5,3.33\nX2,M5,2026-11-02,C,1.5,3.33\n');
+    expect(t.ok(['import', 'purchases', join(t.dir, 'mixed.csv'), '--create-members'])).toMatchObject({ accepted: 2, pointsAccrued: 132 });
+    writeFileSync(join(t.dir, 'mixed-return.csv'), 'order_id,member_id,purchased_at,sku,quantity,unit_price\nX3,M5,2026-11-03,A,-1,123.45\nX3,M5,2026-11-03,B,-1,0.001\n');
+    expect(t.ok(['import', 'purchases', join(t.dir, 'mixed-return.csv')])).toMatchObject({ accepted: 1, pointsAccrued: 0, pointsReturned: 123 });
+    expect(t.ok(['member', 'show', 'M5']).balance).toBe(9);
+
     // an order amount with 3 decimals is accepted and rounded once: 19.995 → 20.00
     writeFileSync(join(t.dir, 'orders.csv'), 'order_id,member_id,purchased_at,amount\nA1,M4,2026-11-01,19.995\nA2,M4,2026-11-01,0.004\n');
     expect(t.ok(['import', 'purchases', join(t.dir, 'orders.csv'), '--create-members'])).toMatchObject({ accepted: 2, rejected: 0, pointsAccrued: 20 });
