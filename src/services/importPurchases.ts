@@ -2,7 +2,7 @@
 // orders by purchase time, then accrue the orders in batches: each batch one ledger transaction holding
 // both the points and the idempotency keys, its journal entries written set-based, member by member.
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -1264,6 +1264,27 @@ function finishRun(l: Ledger, o: Options, c: Counters, runId: number | null): vo
 }
 
 /** SHA-256 of the file's bytes, read beside the import's first phase. */
+/** The file's device, inode, size and modification time, as a string to compare ('' when it is gone). */
+function fileIdentity(path: string): string {
+  try {
+    const st = statSync(path, { bigint: true });
+    return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}`;
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Test hook: POINTSMALL_IMPORT_BARRIER=DIR makes the import write DIR/read once the file is read (staged and
+ * hashed), and wait for DIR/go, so a test can change the file at exactly that point (no sleeps).
+ */
+async function readBarrier(): Promise<void> {
+  const barrier = process.env.POINTSMALL_IMPORT_BARRIER;
+  if (!barrier) return;
+  writeFileSync(join(barrier, 'read'), '');
+  while (!existsSync(join(barrier, 'go'))) await new Promise((r) => setTimeout(r, 10));
+}
+
 async function sha256Of(path: string): Promise<string> {
   const h = createHash('sha256');
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
@@ -1301,7 +1322,20 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
           'SOURCE_CASE',
         );
       }
+      const before = fileIdentity(o.file);
       const plan = await stageFile(o, l, stage, c, input.onProgress);
+      if (fileHash) await fileHash;
+      await readBarrier();
+      // A file written while it was read (a till exporting it again as cron imports it): what was read may
+      // be cut short mid-row, or mix two exports, and the hash is of neither. Refused before anything is written.
+      const after = fileIdentity(o.file);
+      if (after !== before) {
+        throw new UsageError(
+          `${o.file} changed while it was read (${before.split(':')[2]} bytes when the import began, ${after === '' ? 'gone' : `${after.split(':')[2]} bytes`} now): nothing was imported`,
+          'import it again once whatever writes it has finished (export to a new name, then rename it into place)',
+          'FILE_CHANGED',
+        );
+      }
       let tooMany = false;
       // The run is recorded in the transaction of the first batch that writes anything, not before: an
       // import that commits nothing (every row rejected: exit 2) leaves no trace in the ledger (SPEC §7),

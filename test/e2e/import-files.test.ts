@@ -1,10 +1,10 @@
 // `import purchases` on files as real exports write them: line ends, encodings, date formats. Every file
 // is built here, and every total is worked out by hand beside it.
 import { describe, expect, it } from 'vitest';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { tmpLedger } from '../helpers/cli.js';
+import { runCliAsync, tmpLedger } from '../helpers/cli.js';
 
 /**
  * A line-level file of `orders` orders, each of two lines (2 × 1.25 and 1 × 3.10 = 5.60: 5 points at
@@ -499,5 +499,36 @@ describe('an input that is not a regular file', () => {
     expect(dir.stderr).toContain('it is a folder, not a file');
     expect(t.verify().entries).toBe(before);
     expect(t.ok(['import', 'list'])).toEqual([]);
+  });
+});
+
+describe('a file written while it is read', () => {
+  // A till that exports sales.csv again while cron imports it: the import read 19,627 of 50,000 rows, took the
+  // cut-off tail for a whole row (73.63 stored as 73), exited 0 and recorded the hash of the whole file.
+  it('is refused (exit 2, FILE_CHANGED) with nothing imported, whether cut short or grown; the same file then imports', async () => {
+    const t = tmpLedger({ timezone: 'UTC' });
+    const file = join(t.dir, 'sales.csv');
+    const rows = ['order_id,member_id,purchased_at,sku,quantity,unit_price'];
+    for (let i = 0; i < 200; i++) rows.push(`O${i},M${i % 7},2026-11-01 10:00,S${i % 5},2,73.63`);
+    const whole = rows.join('\n') + '\n';
+    for (const change of [() => truncateSync(file, 4000), () => appendFileSync(file, 'O999,M1,2026-11-01 10:00,S1,1,5.00\n')]) {
+      writeFileSync(file, whole);
+      const barrier = mkdtempSync(join(t.dir, 'barrier-'));
+      const running = runCliAsync(['import', 'purchases', file, '--create-members', '--json'], { db: t.db, env: { POINTSMALL_IMPORT_BARRIER: barrier } });
+      while (!existsSync(join(barrier, 'read'))) await new Promise((r) => setTimeout(r, 20));
+      change();
+      writeFileSync(join(barrier, 'go'), '');
+      const r = await running;
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stdout).toBe('');
+      const err = JSON.parse(r.stderr).error;
+      expect(err.code).toBe('FILE_CHANGED');
+      expect(err.message).toMatch(/sales\.csv changed while it was read \(\d+ bytes when the import began, \d+ bytes now\): nothing was imported/);
+      expect(t.ok(['import', 'list'])).toEqual([]);
+      expect(t.ok(['member', 'list'])).toEqual([]);
+    }
+    writeFileSync(file, whole);
+    expect(t.ok(['import', 'purchases', file, '--create-members'])).toMatchObject({ accepted: 200, rejected: 0, pointsAccrued: 200 * 147 });
+    expect(t.verify().ok).toBe(true);
   });
 });
