@@ -1,5 +1,5 @@
 // Validation of member master data at the edge; pure.
-import { idLookalikeProblem, idTextProblem } from './text.js';
+import { idLookalikeProblem, idTextProblem, spreadsheetNumberProblem } from './text.js';
 export interface MemberInput {
   id: string;
   name: string;
@@ -20,7 +20,7 @@ export function memberProblems(m: Partial<MemberInput>, opts: { partial?: boolea
     else if (id.length > 64) out.push({ field: 'id', message: 'member id is longer than 64 characters' });
     else if (CONTROL.test(id)) out.push({ field: 'id', message: 'member id contains control characters' });
     else {
-      const p = idTextProblem('member id', id) ?? idLookalikeProblem('member id', id);
+      const p = idTextProblem('member id', id) ?? idLookalikeProblem('member id', id) ?? spreadsheetNumberProblem('member id', id);
       if (p) out.push({ field: 'id', message: p });
     }
   }

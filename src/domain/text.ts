@@ -82,6 +82,15 @@ export function idLookalikeProblem(what: string, id: string): string | null {
   return null;
 }
 
+/**
+ * Why `id` looks like a long number a spreadsheet shortened to scientific notation (`1.23457E+14`), or null.
+ * The digits it hid are gone, and other ids shorten to the same text: two customers would become one member.
+ */
+export function spreadsheetNumberProblem(what: string, id: string): string | null {
+  if (!/^-?\d+(?:\.\d+)?E[+-]\d+$/i.test(id)) return null;
+  return `${what} ${JSON.stringify(id)} is a number a spreadsheet shortened to scientific notation: its hidden digits are lost, and other ids shorten to the same text (export the column as text, or from the source system, not through a spreadsheet)`;
+}
+
 /** The code points where `a` and its normal form `b` differ: `U+0065 U+0301 for U+00E9`. */
 function differing(a: string, b: string): string {
   const x = [...a];

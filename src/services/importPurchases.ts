@@ -11,7 +11,7 @@ import { BusyError, ConnectionLostError, DiskFullError, UsageError, isDiskFull, 
 import { RulesTimeline, computeEarn } from '../domain/accrual.js';
 import { memberProblems } from '../domain/members.js';
 import { POINTS_MAX } from '../domain/money.js';
-import { idLookalikeProblem, idTextProblem, shellWord } from '../domain/text.js';
+import { idLookalikeProblem, idTextProblem, shellWord, spreadsheetNumberProblem } from '../domain/text.js';
 import {
   type ColumnPlan,
   type CsvRecord,
@@ -486,7 +486,7 @@ class Accruer {
     if (unseen.length) this.learn(this.p.memberFactsMany(unseen));
     for (const order of ready) {
       const lines = order.lines;
-      const unclean = idTextProblem('order id', order.orderId) ?? idLookalikeProblem('order id', order.orderId) ?? idTextProblem('member id', order.memberId);
+      const unclean = idTextProblem('order id', order.orderId) ?? idLookalikeProblem('order id', order.orderId) ?? spreadsheetNumberProblem('order id', order.orderId) ?? idTextProblem('member id', order.memberId);
       if (unclean) {
         this.rejectLines(lines, unclean);
         continue;
@@ -509,7 +509,7 @@ class Accruer {
       if (!f) {
         // a member id that could pass for another is refused whether or not members are created (an
         // existing member with such an id, from before the rule, still takes its purchases)
-        const lookalike = idLookalikeProblem('member id', order.memberId);
+        const lookalike = idLookalikeProblem('member id', order.memberId) ?? spreadsheetNumberProblem('member id', order.memberId);
         if (lookalike) {
           this.rejectLines(lines, lookalike);
           continue;

@@ -85,6 +85,25 @@ describe('ids that look alike are refused, naming the field and the code point',
   });
 });
 
+describe('ids a spreadsheet shortened to scientific notation are refused', () => {
+  // Excel shows a long numeric id as 1.23457E+14 and saves it so: two customers became one member.
+  it('as a new member id and as an order id (import purchases, member add)', () => {
+    const t = tmpLedger();
+    const csv = file(t, 'e.csv', 'order_id,member_id,purchased_at,amount\nU6,1.23457E+14,2026-11-19 10:00,10.00\nU7,1.23457E+14,2026-11-19 10:00,10.00\n1.23457E+14,M9,2026-11-19 10:00,10.00\nU8,M9,2026-11-19 10:00,10.00\n');
+    const r = t.run(['import', 'purchases', csv, '--create-members']);
+    expect(r.code).toBe(4);
+    expect(r.stdout).toMatch(/^accepted\t1$/m);
+    expect(r.stderr).toContain('e.csv:2: member id "1.23457E+14" is a number a spreadsheet shortened to scientific notation');
+    expect(r.stderr).toContain('e.csv:4: order id "1.23457E+14" is a number a spreadsheet shortened');
+    expect((t.ok(['member', 'list']) as { id: string }[]).map((m) => m.id)).toEqual(['M9']);
+    const add = t.run(['member', 'add', '--id', '4.5E+12', '--name', 'X', '--json']);
+    expect(add.code).toBe(2);
+    expect(errorOf(add).message).toContain('export the column as text');
+    // ids that merely hold an E are ids
+    expect(t.run(['member', 'add', '--id', '12E4B', '--name', 'Y']).code).toBe(0);
+  });
+});
+
 describe('a header that names a column twice is refused by every CSV import', () => {
   it('purchases, members and catalog: exit 2 naming the column and both positions, nothing written', () => {
     const t = tmpLedger();
