@@ -317,6 +317,19 @@ export class ZoneCalendar {
   }
 
   /**
+   * The first instant of a local date: its midnight, or where the clocks skip midnight (a DST change at
+   * 00:00, as in Santiago or Havana), the first minute after the gap. A date has a start even when its
+   * midnight does not exist.
+   */
+  dayStart(y: number, mo: number, d: number): number {
+    for (let minute = 0; minute < 24 * 60; minute++) {
+      const at = this.wallToUtc(y, mo, d, Math.floor(minute / 60), minute % 60, 0);
+      if (at === at) return at;
+    }
+    return NaN;
+  }
+
+  /**
    * The UTC instant of a wall-clock time in the zone: NaN when the zone's clocks skip it (a DST gap), the
    * earlier instant in an hour they repeat.
    */
@@ -391,7 +404,7 @@ function isoParser(cal: ZoneCalendar): (text: string) => number | null {
       if (ok) {
         const y = c1 * 100 + c2;
         if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo) || y < MIN_YEAR || h > 23 || mi > 59 || s > 59) return null;
-        return cal.wallToUtc(y, mo, d, h, mi, s);
+        return len === 10 ? cal.dayStart(y, mo, d) : cal.wallToUtc(y, mo, d, h, mi, s);
       }
     }
     const p = readIsoParts(raw);
@@ -558,8 +571,12 @@ export function makeDateParser(zone: string | ZoneCalendar, formats?: string | r
       return v;
     }, { reason: () => why });
   }
-  const readers = list.map((f) => ({ format: f, read: compileDateFormat(f) }));
-  const instant = (p: WallParts) => (p.offsetMin === null ? cal.wallToUtc(p.y, p.mo, p.d, p.h, p.mi, p.s, p.ms) : Date.UTC(p.y, p.mo - 1, p.d, p.h, p.mi, p.s, p.ms) - p.offsetMin * 60_000);
+  // a format without hours reads a date: its first instant, also on a day whose midnight the clocks skip
+  const readers = list.map((f) => ({ format: f, read: compileDateFormat(f), dateOnly: !formatPieces(f).some((p) => p.token !== undefined && /^[Hh]/.test(p.token)) }));
+  const instant = (p: WallParts, dateOnly: boolean) =>
+    p.offsetMin !== null ? Date.UTC(p.y, p.mo - 1, p.d, p.h, p.mi, p.s, p.ms) - p.offsetMin * 60_000
+    : dateOnly ? cal.dayStart(p.y, p.mo, p.d)
+    : cal.wallToUtc(p.y, p.mo, p.d, p.h, p.mi, p.s, p.ms);
   const cache = new Map<string, { at: number | null; why: string | null }>();
   const wall = (p: WallParts) => `${p.y}-${String(p.mo).padStart(2, '0')}-${String(p.d).padStart(2, '0')} ${String(p.h).padStart(2, '0')}:${String(p.mi).padStart(2, '0')}`;
   return Object.assign((raw: string) => {
@@ -571,7 +588,7 @@ export function makeDateParser(zone: string | ZoneCalendar, formats?: string | r
       for (const r of readers) {
         const parts = r.read(text);
         if (!parts || parts.y < MIN_YEAR) continue; // an earlier year is refused, never read as another one
-        const at = instant(parts);
+        const at = instant(parts, r.dateOnly);
         if (!first) {
           first = { format: r.format, parts };
           hit = at !== at ? { at: NaN, why: gap() } : { at, why: null };

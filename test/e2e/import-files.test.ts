@@ -298,6 +298,21 @@ describe('local times around DST', () => {
   });
 });
 
+describe('a date on a day whose midnight the clocks skip', () => {
+  // Santiago moves its clocks from 00:00 to 01:00: a plain date that day was refused as a time in the gap,
+  // and files of dates only (the groceries export) lost that day's orders every year.
+  it('is read as the first instant of the day (01:00), with or without --date-format; a time in the gap is still refused', () => {
+    const t = tmpLedger({ timezone: 'America/Santiago' });
+    const file = join(t.dir, 'p.csv');
+    writeFileSync(file, 'order_id,member_id,purchased_at,amount\nD1,M1,2026-09-06,10.00\nD2,M1,2026-09-06 00:30,10.00\n');
+    const r = t.run(['import', 'purchases', file, '--create-members', '--json', '--rejects', join(t.dir, 'rej.csv')]);
+    expect(r.json()).toMatchObject({ accepted: 1, rejected: 1, firstPurchasedAt: '2026-09-06T04:00:00.000Z' });
+    expect(readFileSync(join(t.dir, 'rej.csv'), 'utf8')).toContain('does not exist in America/Santiago: the clocks jump from 00:00 to 01:00');
+    writeFileSync(file, 'order_id,member_id,purchased_at,amount\nD3,M1,06-09-2026,10.00\n');
+    expect(t.ok(['import', 'purchases', file, '--date-format', 'DD-MM-YYYY'])).toMatchObject({ accepted: 1, firstPurchasedAt: '2026-09-06T04:00:00.000Z' });
+  });
+});
+
 describe('date formats', () => {
   it('several --date-format values read a mixed column; an ambiguous value is rejected; the summary gives the date range', () => {
     const t = tmpLedger({ timezone: 'UTC' });
