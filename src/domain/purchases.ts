@@ -909,6 +909,13 @@ export { type Encoding, normaliseEncoding } from './encoding.js';
  * `,`): which --delimiter to pass. Null otherwise.
  */
 export function delimiterHint(header: readonly string[], delimiter: string): string | null {
+  // Excel's first line "sep=;" (read as "sep=" and "" when the delimiter it names is the one in use)
+  const sep = /^sep=(.?)$/i.exec(header.length === 2 && header[1] === '' ? `${header[0]}${delimiter}` : header.length === 1 ? header[0] : '');
+  if (sep) {
+    const d = sep[1] || delimiter;
+    const flag = d === delimiter ? '' : ` and pass --delimiter ${d === '\t' ? 'tab' : JSON.stringify(d)}`;
+    return `the first line ${JSON.stringify(header.join(delimiter))} is a spreadsheet's note of the delimiter, not a header: remove that line (sed -i 1d FILE)${flag}, then import again`;
+  }
   if (header.length !== 1) return null;
   const h = header[0];
   const found = [';', '\t', '|', ','].filter((d) => d !== delimiter && h.includes(d));

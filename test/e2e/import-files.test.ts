@@ -251,6 +251,13 @@ describe('encodings', () => {
     expect(m.stderr).toMatch(/hint: .*--delimiter tab/);
     writeFileSync(join(t.dir, 'c.csv'), 'sku;name;price\nT1;Tea;10.00\n');
     expect(t.run(['catalog', 'import', join(t.dir, 'c.csv')]).stderr).toMatch(/hint: .*--delimiter ";"/);
+    // Excel's "sep=;" first line: the hints went in a circle (--delimiter, then --map for a header "sep=")
+    writeFileSync(join(t.dir, 's.csv'), `sep=;\n${ORDERS.replace(/,/g, ';')}`);
+    for (const args of [[], ['--delimiter', ';']]) {
+      const s = t.run(['import', 'purchases', join(t.dir, 's.csv'), ...args]);
+      expect(s.code).toBe(2);
+      expect(s.stderr).toContain(`hint: the first line "sep=;" is a spreadsheet's note of the delimiter, not a header: remove that line (sed -i 1d FILE)${args.length ? '' : ' and pass --delimiter ";"'}, then import again`);
+    }
     expect(t.ok(['ledger', 'entries'])).toEqual([]);
   });
 
