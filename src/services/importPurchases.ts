@@ -1474,6 +1474,14 @@ function removeOnSignal(): { dir: string | null; end(): void } {
   const handler = (sig: NodeJS.Signals) => {
     guard.end();
     if (guard.dir) rmSync(guard.dir, { recursive: true, force: true });
+    // what stands: a batch commits whole or not at all, so the ledger holds whole batches
+    const message = `import interrupted by ${sig}: the batches committed before it stay, the rest was not written (pointsmall import list shows the run as unfinished, if any batch was committed)`;
+    const hint = 'run the same import again to finish it: the orders committed already count as duplicates, nothing accrues twice';
+    try {
+      process.stderr.write(process.argv.includes('--json') ? `${JSON.stringify({ error: { code: 'INTERRUPTED', message, hint } })}\n` : `error: ${message}\nhint: ${hint}\n`);
+    } catch {
+      // stderr closed: the signal still ends the process
+    }
     process.kill(process.pid, sig);
   };
   for (const s of signals) process.once(s, handler);

@@ -266,6 +266,8 @@ describe('an import stopped by a signal', () => {
       const p = spawn(process.execPath, [BIN, 'import', 'purchases', csv, '--batch', '500', '--json'], {
         env: { ...process.env, POINTSMALL_DB: t.db, POINTSMALL_NOW: '2026-11-23T10:00:00+08:00', POINTSMALL_TMPDIR: scratch },
       });
+      let stderr = '';
+      p.stderr.on('data', (d) => (stderr += d));
       const exited = new Promise<number | null>((res) => p.on('close', (code, sig) => res(code ?? (sig === signal ? 128 + (signal === 'SIGTERM' ? 15 : 2) : null))));
       // the signal once its scratch folder is there (or the import ended first: then nothing is left either)
       let ended = false;
@@ -274,6 +276,13 @@ describe('an import stopped by a signal', () => {
       if (!ended) p.kill(signal);
       const code = await exited;
       expect([0, signal === 'SIGTERM' ? 143 : 130]).toContain(code);
+      // stopped, it says what stands and how to finish (it said nothing, though batches were committed)
+      if (code !== 0) {
+        const err = JSON.parse(stderr.trim().split('\n').pop()!).error;
+        expect(err.code).toBe('INTERRUPTED');
+        expect(err.message).toBe(`import interrupted by ${signal}: the batches committed before it stay, the rest was not written (pointsmall import list shows the run as unfinished, if any batch was committed)`);
+        expect(err.hint).toContain('run the same import again to finish it');
+      }
       expect(readdirSync(scratch)).toEqual([]);
       expect(t.verify().ok).toBe(true);
     }
