@@ -18,6 +18,21 @@ export interface CsvRecord {
 /** The longest a record may grow while a quote is open before the file is declared broken. */
 const MAX_RECORD_CHARS = 1 << 20;
 
+/**
+ * Whether text[pos, end) is a blank record: nothing but delimiters, spaces and tabs (a spreadsheet's empty
+ * row, `,,,`), skipped like an empty line: it holds nothing to import or to lose. Reads one character of
+ * any other record.
+ */
+function blankRecord(text: string, pos: number, end: number, delim: string): boolean {
+  const d = delim.charCodeAt(0);
+  for (let i = pos; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c !== d && c !== 32 && c !== 9) return false;
+  }
+  return true;
+}
+const blankFields = (fields: readonly string[]): boolean => fields.every((f) => blankRecord(f, 0, f.length, '\t'));
+
 /** Where records go as they are read: an array, or a callback that consumes each at once. */
 export interface RecordSink {
   push(r: CsvRecord): unknown;
@@ -31,7 +46,7 @@ export class CsvStructureError extends Error {
 
 /**
  * RFC 4180 tokenizer over decoded text chunks: quotes, doubled quotes, delimiters and newlines inside
- * quotes, CRLF or LF, a leading BOM. Blank lines are skipped. Records are handed out per chunk, so
+ * quotes, CRLF or LF, a leading BOM. Blank lines are skipped, and so are lines of nothing but delimiters and spaces. Records are handed out per chunk, so
  * memory holds one chunk and one unfinished record. (csv-parse measured 3.5–5 s per million rows here,
  * more than the whole import budget; rows without quotes take a split() fast path.)
  */
@@ -91,7 +106,7 @@ export class CsvTokenizer {
       if (q < 0 || q > nl) {
         // fast path: no quote before the end of this line
         const end = !cr && nl > pos && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
-        if (end > pos) out.push({ fields: text.slice(pos, end).split(this.delim), line });
+        if (end > pos && !blankRecord(text, pos, end, this.delim)) out.push({ fields: text.slice(pos, end).split(this.delim), line });
         pos = nl + 1;
         line++;
         continue;
@@ -144,7 +159,7 @@ export class CsvTokenizer {
     let field = '';
     let i = pos;
     let nextLine = line;
-    let any = false;
+    let quotes = false;
     for (;;) {
       if (i < n && text.charCodeAt(i) === 34 /* " */) {
         // quoted field
@@ -172,7 +187,7 @@ export class CsvTokenizer {
           field += text[i];
           i++;
         }
-        any = true;
+        quotes = true;
       } else {
         let j = i;
         while (j < n) {
@@ -180,21 +195,19 @@ export class CsvTokenizer {
           if (c === d || c === 10 || c === 13) break;
           j++;
         }
-        if (j > i) any = true;
         field += text.slice(i, j);
         i = j;
       }
       if (i >= n) {
         if (!atEnd) return null;
         fields.push(field);
-        return { fields: any || fields.length > 1 ? fields : null, next: n, nextLine: nextLine + 1 };
+        return { fields: quotes || !blankFields(fields) ? fields : null, next: n, nextLine: nextLine + 1 };
       }
       const c = text.charCodeAt(i);
       if (c === d) {
         fields.push(field);
         field = '';
         i++;
-        any = true;
         continue;
       }
       // end of record: CR, LF or CRLF
@@ -202,7 +215,7 @@ export class CsvTokenizer {
       if (c === 13 && i + 1 < n && text.charCodeAt(i + 1) === 10) i += 2;
       else if (c === 13 && i + 1 >= n && !atEnd) return null;
       else i++;
-      return { fields: any || fields.length > 1 ? fields : null, next: i, nextLine: nextLine + 1 };
+      return { fields: quotes || !blankFields(fields) ? fields : null, next: i, nextLine: nextLine + 1 };
     }
   }
 }

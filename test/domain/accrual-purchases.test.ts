@@ -68,8 +68,9 @@ describe('CsvTokenizer', () => {
         fc.boolean(),
         fc.constantFrom(',', ';', '\t'),
         (rows, cutSeeds, crlf, delimiter) => {
-          // a record that is one empty field is a blank line, which CSV readers skip
-          const kept = rows.filter((r) => !(r.length === 1 && r[0] === ''));
+          // a record that is one empty field is a blank line, which CSV readers skip; so is one of nothing
+          // but spaces and delimiters (a spreadsheet's empty row): the oracle quotes empty fields, not spaces
+          const kept = rows.filter((r) => !(r.length === 1 && r[0] === '') && !r.every((f) => f !== '' && /^[ \t]*$/.test(f) && !f.includes(delimiter)));
           const text = stringify(kept, { record_delimiter: crlf ? 'windows' : 'unix', delimiter, quoted_match: /[\r\n]|^$/ });
           const cuts = cutSeeds.map((s) => (text.length ? s % text.length : 0));
           expect(tokenize(text, cuts, delimiter).map((r) => r.fields)).toEqual(kept);

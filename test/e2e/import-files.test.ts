@@ -372,6 +372,23 @@ describe('date formats', () => {
   });
 });
 
+describe('empty rows a spreadsheet writes', () => {
+  // A row of nothing but separators (Excel's ",,,") or spaces was a rejected row (exit 4); an empty line was skipped.
+  it('are skipped like empty lines, in every line end; line numbers still count them', () => {
+    const t = tmpLedger({ timezone: 'UTC' });
+    const file = join(t.dir, 'p.csv');
+    for (const eol of ['\n', '\r\n', '\r']) {
+      const n = eol.length + (eol === '\r' ? 10 : 0);
+      writeFileSync(file, ['order_id,member_id,purchased_at,amount', `E${n},M1,2026-11-01 10:00,10.00`, ',,,', '   ', ' , ,\t,', '', `F${n},M1,2026-11-01 10:00,bad`, ',,,'].join(eol) + eol);
+      const r = t.run(['import', 'purchases', file, '--create-members', '--json', '--rejects', join(t.dir, 'rej.csv')]);
+      expect(r.code).toBe(4);
+      expect(r.json()).toMatchObject({ rows: 2, accepted: 1, rejected: 1 });
+      expect(readFileSync(join(t.dir, 'rej.csv'), 'utf8')).toMatch(/^_line,_reason.*\n7,/);
+    }
+    expect(t.verify().ok).toBe(true);
+  });
+});
+
 describe('missing values, filters and whole orders', () => {
   it('--null NA empties fields: an NA customer is a guest; --skip Status=cancelled leaves rows out, counted skipped', () => {
     const t = tmpLedger({ timezone: 'UTC' });
