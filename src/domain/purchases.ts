@@ -1,7 +1,12 @@
 // Purchase rows: a streaming CSV tokenizer, column mapping, per-row validation into staged lines,
 // timestamp formats and the content hash that tells a duplicate order from a conflicting one. Pure.
 import crypto, { createHash } from 'node:crypto';
-import { Decimal } from 'decimal.js';
+import { Decimal as BaseDecimal } from 'decimal.js';
+
+// Exact for every amount an import reads: 12 integer digits and 20 decimals, times a quantity, summed over
+// an order (decimal.js keeps 20 significant digits by default, and would round such a product).
+const Decimal = BaseDecimal.clone({ precision: 80 });
+type Decimal = BaseDecimal;
 import { ENCODING_NAMES, type Encoding, normaliseEncoding } from './encoding.js';
 import { AMOUNT_MAX, type Minor, formatMoney, parseMoney } from './money.js';
 import { MIN_YEAR, dateRangeProblem, dstGap, unreadTimestampReason, localDate, readIsoParts, zoneOffsetMinutes, zonedToUtcMs, zonedToUtcMsExact } from './time.js';
@@ -655,7 +660,9 @@ const BARE_CR = /\r(?!\n)/;
 /** Why a row with a bare CR inside has the wrong number of fields, and the fix. */
 export const MIXED_LINE_ENDS = "a bare CR (old Mac line end) inside the row: the file mixes line endings; convert it to one, e.g. perl -pe 's/\\r\\n?/\\n/g' FILE.csv > FIXED.csv, and import that";
 /** Money with more decimals than the currency has (0.001 a piece, a line total of 12.3456). */
-const FINE_PRICE_RE = /^[+-]?\d{1,12}\.\d{1,9}$/;
+const FINE_PRICE_RE = /^[+-]?\d{1,12}\.\d{1,20}$/;
+/** The reason for a number with more decimals than FINE_PRICE_RE takes, or parseMoney's. */
+const tooFine = (text: string, problem: string): string => (/^[+-]?\d{1,12}\.\d{21,}$/.test(text) ? `"${text}" has more than 20 decimal places` : problem);
 
 /** Validates one record into a staged line, or a reason naming the column and the bad value. */
 export function parseRow(fields: readonly string[], ctx: RowContext): RowResult {
@@ -717,7 +724,7 @@ export function parseRow(fields: readonly string[], ctx: RowContext): RowResult 
     // rounded once (buildOrder); the line's own amount is rounded half-up meanwhile
     const t = text.trim();
     if (!t) return { kind: 'bad', reason: `${name(field)} is empty`, orderId };
-    if (!FINE_PRICE_RE.test(t)) return { kind: 'bad', reason: `${name(field)}: ${m.problem}`, orderId };
+    if (!FINE_PRICE_RE.test(t)) return { kind: 'bad', reason: `${name(field)}: ${tooFine(t, m.problem)}`, orderId };
     const exact = new Decimal(t);
     const amount = exact.times(new Decimal(10).pow(ctx.digits)).toDecimalPlaces(0, Decimal.ROUND_HALF_UP).toNumber();
     if (!Number.isSafeInteger(amount) || Math.abs(amount) > AMOUNT_MAX) return { kind: 'bad', reason: `${name(field)} is too large an amount (at most ${formatMoney(AMOUNT_MAX, ctx.digits)})`, orderId };
@@ -732,7 +739,7 @@ export function parseRow(fields: readonly string[], ctx: RowContext): RowResult 
   const p = parseMoney(pText, ctx.digits);
   // A unit price finer than the currency (0.001 a piece) is fine: the line amount is rounded once.
   const fine = !p.ok && FINE_PRICE_RE.test(pText) ? new Decimal(pText) : null;
-  if (!p.ok && !fine) return { kind: 'bad', reason: `${name('unit_price')}: ${p.problem}`, orderId };
+  if (!p.ok && !fine) return { kind: 'bad', reason: `${name('unit_price')}: ${tooFine(pText, p.problem)}`, orderId };
   // a return is a negative quantity at its price; both negative would make it a sale (SPEC §3: a negative
   // quantity is a return). A positive quantity at a negative price (a discount line) is netted with the order.
   if (q[1] === '-' && !/^[0.]*$/.test(`${q[2]}${q[3] ?? ''}`) && (p.ok ? p.value < 0 : fine!.isNegative())) {

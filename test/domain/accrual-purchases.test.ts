@@ -169,7 +169,9 @@ describe('columns and rows', () => {
     expect(amount('1', '1.001')).toBe(100); // a price finer than the currency: rounded (and the order's total once: buildOrder)
     expect(amount('1000', '0.001')).toBe(100);
     expect(amount('3', '0.335')).toBe(101); // 100.5 → 101
-    expect(amount('1', '1.0000000001')).toBe('bad');
+    expect(amount('1', '1.0000000001')).toBe(100);
+    expect(amount('3', '2.5500000000000003')).toBe(765); // a float's digits as pandas writes them
+    expect(amount('1', '1.1234567890123456789012')).toBe('bad'); // more than 20 decimals
     expect(amount('1', '1,00')).toBe('bad');
   });
 
