@@ -41,6 +41,10 @@ export class LotBooks {
   readonly lots = new Problems();
   /** lot-expiry: a lot's expiresOn against the rules in force when it was earned. */
   readonly expiry = new Problems();
+  /** expiry-takes-lapsed-lots: an expiry entry takes only from lots that lapsed before its run's date. */
+  readonly lapsed = new Problems();
+  /** Each expiry entry's takings: [entry id, lot id, points, the run's as-of date], judged once the streams end. */
+  private readonly expiryTakes: [number, number, number, string | null][] = [];
   /** member-debt: the debt cache against the debt the journal and lots leave. */
   readonly debt = new Problems();
   /** lots-match-balances: balance = Σ lots remaining + held − debt, debt and held ≥ 0. */
@@ -133,6 +137,7 @@ export class LotBooks {
       movesN++;
       if (p > 0) gives = true;
       else takes = true;
+      if (e.kind === 'expiry' && p < 0) this.expiryTakes.push([e.id, this.nextMove.value[1] as number, -p, e.ref?.startsWith('expiry:') ? e.ref.slice(7) : null]);
       this.nextMove = this.moveIt.next();
     }
     let m = 0; // the member account's change (held points are not in lots)
@@ -187,6 +192,22 @@ export class LotBooks {
     }
     if (debtAfter < 0) this.lots.add(subject, `leaves member ${who} a debt of ${debtAfter}`);
     if (debtAfter !== debtBefore) this.debts.set(who, debtAfter);
+  }
+
+  /**
+   * After the streams: each lot an expiry entry took from must have lapsed before the run's as-of date (SPEC
+   * §4.4: usable through its expiresOn). A lot's expiresOn moved later after it was expired (its points then
+   * kept by a reading of the rules) shows here.
+   */
+  judgeExpiryTakes(): void {
+    if (!this.expiryTakes.length) return;
+    const expires = this.q.lotsExpiresOn([...new Set(this.expiryTakes.map((t) => t[1]))]);
+    for (const [entry, lot, points, asOf] of this.expiryTakes) {
+      const on = expires.get(lot);
+      if (on === undefined) continue; // no such lot: lots-match-entries says so
+      if (asOf === null) this.lapsed.add(`entry ${entry} (expiry)`, `takes ${points} points from lot ${lot} but names no run date (its ref is not expiry:DATE)`);
+      else if (on === null || on >= asOf) this.lapsed.add(`entry ${entry} (expiry)`, `expired ${points} points of lot ${lot}, which expires ${on === null ? 'never' : `on ${on}`}: not before the run's date ${asOf}`);
+    }
   }
 
   /** After the last entry: leftover lots and moves, and each member's caches against the postings and the lots. */

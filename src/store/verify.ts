@@ -96,6 +96,17 @@ export class VerifyQueries {
     return this.stream(`SELECT entry_id, id, member_id, points, earned_at, expires_on, remaining FROM lots ORDER BY ${sorted ? 'entry_id, id' : 'id'}`);
   }
 
+  /** These lots' expiresOn (null: never), by id; a lot that does not exist is left out. Read in chunks. */
+  lotsExpiresOn(ids: readonly number[]): Map<number, string | null> {
+    const out = new Map<number, string | null>();
+    for (let k = 0; k < ids.length; k += 500) {
+      const part = ids.slice(k, k + 500);
+      const rows = this.db.prepare(`SELECT id, expires_on FROM lots WHERE id IN (${part.map(() => '?').join(', ')})`).all(...part) as { id: number; expires_on: string | null }[];
+      for (const r of rows) out.set(Number(r.id), r.expires_on);
+    }
+    return out;
+  }
+
   /** Lot moves in entry order, as raw rows: [entry_id, lot_id, points]. */
   movesByEntry(): IterableIterator<unknown[]> {
     return this.stream('SELECT entry_id, lot_id, points FROM lot_moves ORDER BY entry_id, rowid');

@@ -46,7 +46,7 @@ describe('ledger verify sees every table that decides money', () => {
     const v = t.verify();
     expect(v.ok).toBe(true);
     const names = v.checks.map((c) => c.name);
-    for (const n of ['lots-match-entries', 'lot-expiry', 'member-debt', 'purchases-match-entries', 'entries-match-purchases', 'orders-match-refunds', 'refunds-match-entries', 'orders-match-entries', 'holds-match-entries', 'idempotency-keys-match-orders', 'outbox-sent-marks', 'outbox-matches-journal', 'hold-times', 'settings-match-init']) {
+    for (const n of ['lots-match-entries', 'lot-expiry', 'member-debt', 'purchases-match-entries', 'entries-match-purchases', 'orders-match-refunds', 'refunds-match-entries', 'orders-match-entries', 'holds-match-entries', 'idempotency-keys-match-orders', 'outbox-sent-marks', 'outbox-matches-journal', 'hold-times', 'settings-match-init', 'expiry-takes-lapsed-lots']) {
       expect(names).toContain(n);
     }
     // Lots stored out of entry order (a ledger from elsewhere): verify reads them sorted and still passes.
@@ -71,6 +71,28 @@ describe('ledger verify sees every table that decides money', () => {
     expect(failed.map((c) => c.name)).toEqual(['lot-expiry']);
     expect(failed[0].detail).toContain(`lot ${lot.id}: expires on 2099-12-31`);
     expect(failed[0].detail).toContain(`gives ${lot.expires_on}`);
+  });
+
+  // A rules version's expiry and an expired lot's expiresOn edited together passed every check (the rules are
+  // not chained): the lot's 500 points, which lapsed on 2026-11-04, were valid until 2036 and spendable.
+  it("catches an expired lot whose expiresOn was moved past its expiry run, with the rules edited to match", () => {
+    const t = tmpLedger({ timezone: 'Asia/Shanghai' });
+    t.ok(['member', 'add', '--id', 'M1', '--name', 'One']);
+    writeFileSync(join(t.dir, 'r.json'), '{"expiry":{"policy":"rolling-days","days":30}}');
+    t.ok(['rules', 'apply', join(t.dir, 'r.json'), '--effective', '2026-01-01', '--yes'], { now: '2026-09-01T10:00:00+08:00' });
+    writeFileSync(join(t.dir, 'p.csv'), 'order_id,member_id,purchased_at,amount\nO1,M1,2026-10-05 10:00,500.00\n');
+    t.ok(['import', 'purchases', join(t.dir, 'p.csv')], { now: '2026-10-06T10:00:00+08:00' });
+    expect(t.ok(['expire', 'run'], { now: '2026-11-20T10:00:00+08:00' })).toMatchObject({ pointsExpired: 500 });
+    expect(t.verify().ok).toBe(true);
+    const db = new Database(t.db, { readonly: true });
+    const lot = db.prepare("SELECT id, expires_on FROM lots WHERE member_id = 'M1'").get() as { id: number; expires_on: string };
+    const version = db.prepare('SELECT max(id) FROM rules_versions').pluck().get() as number;
+    db.close();
+    expect(lot.expires_on).toBe('2026-11-04');
+    tamper(t.db, [`UPDATE rules_versions SET document = replace(document, '"days":30', '"days":3650') WHERE id = ${version}`, `UPDATE lots SET expires_on = '2036-10-02' WHERE id = ${lot.id}`]);
+    const failed = failedChecks(t);
+    expect(failed.map((c) => c.name)).toEqual(['expiry-takes-lapsed-lots']);
+    expect(failed[0].detail).toContain(`expired 500 points of lot ${lot.id}, which expires on 2036-10-02: not before the run's date 2026-11-20`);
   });
 
   it('catches points moved between two lots of one member', () => {
