@@ -61,6 +61,7 @@ export class CsvTokenizer {
   private nextLine = 1;
   private started = false;
   private readonly delim: string;
+  private readonly delimCode: number;
   /**
    * The character that ends a line: '\n' (LF and CRLF files) or '\r' (a file whose first line ends
    * with a bare CR: classic Mac, Excel for Mac). Decided by the first line end seen (null until then).
@@ -76,6 +77,7 @@ export class CsvTokenizer {
       throw new RangeError(`delimiter ${JSON.stringify(delimiter)} must be one character other than a quote or newline`);
     }
     this.delim = delimiter;
+    this.delimCode = delimiter.charCodeAt(0);
     this.nextLine = firstLine;
     this.started = !fileStart;
   }
@@ -111,7 +113,10 @@ export class CsvTokenizer {
       if (q < 0 || q > nl) {
         // fast path: no quote before the end of this line
         const end = !cr && nl > pos && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
-        if (end > pos && !blankRecord(text, pos, end, this.delim)) out.push({ fields: text.slice(pos, end).split(this.delim), line });
+        if (end > pos) {
+          const c0 = text.charCodeAt(pos); // (most records begin with a character that is not blank)
+          if (!((c0 === this.delimCode || c0 === 32 || c0 === 9) && blankRecord(text, pos, end, this.delim))) out.push({ fields: text.slice(pos, end).split(this.delim), line });
+        }
         pos = nl + 1;
         line++;
         continue;
