@@ -541,6 +541,28 @@ describe('an input that is not a regular file', () => {
   });
 });
 
+describe('a workbook or a compressed file', () => {
+  // An .xlsx or .gz was "bytes that are not UTF-8 … pass --encoding", and with --encoding latin1 the hint
+  // printed a binary dump as "the header".
+  it('is refused by what it is, with the fix, in every import, exit 2, nothing written', () => {
+    const t = tmpLedger();
+    const files: [string, Buffer, RegExp][] = [
+      ['sales.xlsx', Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x14, 0x00, 0x06, 0x00]), /it is a ZIP archive \(an Excel \.xlsx workbook is one\), not a text file/],
+      ['sales.csv.gz', Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00]), /it is gzip-compressed, not a text file/],
+      ['sales.xls', Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1]), /it is an old Excel \.xls workbook/],
+    ];
+    for (const [name, bytes, message] of files) {
+      writeFileSync(join(t.dir, name), bytes);
+      for (const args of [['import', 'purchases', join(t.dir, name), '--encoding', 'latin1'], ['member', 'import', join(t.dir, name)], ['catalog', 'import', join(t.dir, name)]]) {
+        const r = t.run([...args, '--json']);
+        expect(r.code, `${name} ${args[0]}`).toBe(2);
+        expect(JSON.parse(r.stderr).error.message).toMatch(message);
+      }
+    }
+    expect(t.ok(['member', 'list'])).toEqual([]);
+  });
+});
+
 describe('a file written while it is read', () => {
   // A till that exports sales.csv again while cron imports it: the import read 19,627 of 50,000 rows, took the
   // cut-off tail for a whole row (73.63 stored as 73), exited 0 and recorded the hash of the whole file.
