@@ -1478,7 +1478,10 @@ function removeOnSignal(): { dir: string | null; end(): void } {
     const message = `import interrupted by ${sig}: the batches committed before it stay, the rest was not written (pointsmall import list shows the run as unfinished, if any batch was committed)`;
     const hint = 'run the same import again to finish it: the orders committed already count as duplicates, nothing accrues twice';
     try {
-      process.stderr.write(process.argv.includes('--json') ? `${JSON.stringify({ error: { code: 'INTERRUPTED', message, hint } })}\n` : `error: ${message}\nhint: ${hint}\n`);
+      // on a terminal the progress bar holds the last line (and ^C was echoed onto it), with line wrap off: clear
+      // the line and turn wrap back on first
+      const clear = process.stderr.isTTY ? '\r\u001b[2K\u001b[?7h' : '';
+      process.stderr.write(process.argv.includes('--json') ? `${clear}${JSON.stringify({ error: { code: 'INTERRUPTED', message, hint } })}\n` : `${clear}error: ${message}\nhint: ${hint}\n`);
     } catch {
       // stderr closed: the signal still ends the process
     }
