@@ -141,3 +141,40 @@ export function allocateProportionally(total: number, weights: readonly number[]
   }
   return base.map((b) => (b === 0n ? 0 : sign * Number(b))); // never -0
 }
+
+/**
+ * allocateProportionally with a bound on each part (0 ≤ total ≤ Σ bounds): a part whose share of what is
+ * left would pass its bound gets its bound, and the rest is spread again over the others, until every
+ * share fits; then largest remainder as above. With no bound reached it is allocateProportionally exactly.
+ * A share that fits its (whole) bound rounds up to at most that bound, so no part ever passes it.
+ */
+export function allocateCapped(total: number, weights: readonly number[], bounds: readonly number[]): number[] {
+  const n = weights.length;
+  const cap = bounds.reduce((a, b) => a + b, 0);
+  if (total < 0 || total > cap) throw new Error(`cannot spread ${total} within bounds adding up to ${cap}`);
+  const out = new Array<number>(n).fill(0);
+  let open = weights.map((_, i) => i).filter((i) => bounds[i] > 0);
+  let left = total;
+  for (;;) {
+    const W = BigInt(open.reduce((a, i) => a + weights[i], 0));
+    const over = W === 0n ? [] : open.filter((i) => BigInt(left) * BigInt(weights[i]) > BigInt(bounds[i]) * W);
+    if (over.length === 0) break;
+    for (const i of over) {
+      out[i] = bounds[i];
+      left -= bounds[i];
+    }
+    open = open.filter((i) => !over.includes(i));
+  }
+  if (open.length === 0) return out; // left is 0: the bounds took it all
+  if (open.every((i) => weights[i] === 0)) {
+    // no weight to go by: fill the bounds in order
+    for (const i of open) {
+      const take = Math.min(left, bounds[i]);
+      out[i] = take;
+      left -= take;
+    }
+    return out;
+  }
+  allocateProportionally(left, open.map((i) => weights[i])).forEach((p, k) => (out[open[k]] = p));
+  return out;
+}

@@ -1,7 +1,7 @@
 // §4.3 splitting a checkout into a points part and a cash part (and §4.2 whole-minor-unit points). Pure:
 // the service passes the cart, the member's available points and the redeem rules; nothing here reads a clock.
 import { Decimal } from 'decimal.js';
-import { type Minor, type Points, allocateProportionally, pointsStep } from './money.js';
+import { type Minor, type Points, allocateCapped, allocateProportionally, pointsStep } from './money.js';
 
 export type PayMode = 'mixed' | 'cash' | 'points';
 
@@ -199,7 +199,9 @@ export function split(input: SplitInput): SplitOutcome {
   const required = qlines.reduce((a, l) => a + l.requiredPoints, 0);
   const requiredValue = qlines.reduce((a, l) => a + (l.pay === 'points' ? l.coverable : 0), 0);
   const mixedCap = qlines.reduce((a, l) => a + (l.pay === 'mixed' ? l.pointsCap : 0), 0);
-  const maxMixedSteps = Math.floor(mixedCap / stepValue);
+  // Whole steps on each line, never past its cap (§4.2, §4.3): where a step is worth several minor units, a
+  // cart's pooled caps could hold a step that no one line can, and a line would carry value without points.
+  const maxMixedSteps = qlines.reduce((a, l) => a + (l.pay === 'mixed' ? stepsWithin(l.pointsCap, stepValue) : 0), 0);
   const maxUsable = required + maxMixedSteps * step;
 
   const pointsOnly = qlines.filter((l) => l.pay === 'points').map((l) => l.sku);
@@ -290,19 +292,51 @@ export interface LineSplit {
   cash: Minor;
 }
 
-/**
- * §4.5: the quote's points, their value and its cash spread over its lines by what each line let points
- * pay. A points-only line carries exactly the points it needs and no cash; a cash-only line carries no
- * points; the points left for the mixed lines are spread over them in whole steps (§4.2) in proportion
- * to the money points may cover on each (its ratio of the line), largest remainder (ties to the earlier
- * line), so every line's points are worth exactly their value and the parts add up to the quote.
- */
 /** What points may pay on a mixed line: its net (after its coupon share) times its ratio, floored to the minor unit. */
 export function mixedCoverable(net: Minor, ratio: Decimal | string): Minor {
   return new Decimal(net).times(ratio).floor().toNumber();
 }
 
+/**
+ * §4.5: the quote's points, their value and its cash spread over its lines by what each line let points
+ * pay. A points-only line carries exactly the points it needs and no cash; a cash-only line carries no
+ * points; the points left for the mixed lines are spread over them in whole steps (§4.2) in proportion
+ * to the money points may cover on each (its ratio of the line), largest remainder (ties to the earlier
+ * line), no line given more whole steps than its cap holds (the rest spread again over the others), so
+ * every line's points are worth exactly their value and the parts add up to the quote.
+ */
 export function splitLines(q: Pick<Quote, 'lines' | 'pointsUsed' | 'pointsValue' | 'pointsStep' | 'stepValue'>): LineSplit[] {
+  return spreadOver(q, (mixedPoints, caps, mixed) => {
+    const steps = allocateCapped(mixedPoints / q.pointsStep, caps, caps.map((c) => stepsWithin(c, q.stepValue)));
+    return { points: steps.map((n) => n * q.pointsStep), values: steps.map((n) => n * q.stepValue) };
+  });
+}
+
+/** Whole steps of `stepValue` minor units within a line's cap. */
+export function stepsWithin(cap: Minor, stepValue: Minor): number {
+  return Math.floor(cap / stepValue);
+}
+
+/**
+ * The spread builds before 2026-12-05 wrote: steps by caps with no bound per line, or, where a step worth
+ * several minor units would pass a line's net, the value by caps and the points by value (so a line could
+ * carry value without points). Kept only so `ledger verify` accepts the orders those builds wrote.
+ */
+export function splitLinesPooled(q: Pick<Quote, 'lines' | 'pointsUsed' | 'pointsValue' | 'pointsStep' | 'stepValue'>): LineSplit[] {
+  return spreadOver(q, (mixedPoints, caps, mixed, mixedValue) => {
+    const steps = allocateProportionally(mixedPoints / q.pointsStep, caps);
+    const pays = (k: number, value: Minor): Minor => paysWithDiscount(value, q.lines[mixed[k]].pointsDiscountPct ?? null);
+    if (steps.every((n, k) => pays(k, n * q.stepValue) <= q.lines[mixed[k]].amount - q.lines[mixed[k]].discount)) {
+      return { points: steps.map((n) => n * q.pointsStep), values: steps.map((n) => n * q.stepValue) };
+    }
+    const values = allocateProportionally(mixedValue, caps);
+    return { points: allocateProportionally(mixedPoints, values), values };
+  });
+}
+
+type Spread = (mixedPoints: Points, caps: Minor[], mixed: number[], mixedValue: Minor) => { points: Points[]; values: Minor[] };
+
+function spreadOver(q: Pick<Quote, 'lines' | 'pointsUsed' | 'pointsValue' | 'pointsStep' | 'stepValue'>, spread: Spread): LineSplit[] {
   const out: LineSplit[] = q.lines.map((l) => {
     const net = l.amount - l.discount;
     if (l.pay === 'points') return { points: l.requiredPoints, pointsValue: l.coverable, pointsDiscount: 0, cash: 0 };
@@ -312,26 +346,13 @@ export function splitLines(q: Pick<Quote, 'lines' | 'pointsUsed' | 'pointsValue'
   const onPointsLines = q.lines.reduce((a, l) => a + (l.pay === 'points' ? l.requiredPoints : 0), 0);
   const valueOnPointsLines = q.lines.reduce((a, l) => a + (l.pay === 'points' ? l.coverable : 0), 0);
   const mixedPoints = q.pointsUsed - onPointsLines;
-  const mixedValue = q.pointsValue - valueOnPointsLines;
   if (mixed.length === 0 || mixedPoints === 0) return out;
   const caps = mixed.map((i) => q.lines[i].pointsCap ?? q.lines[i].coverable);
-  const pays = (k: number, value: Minor): Minor => paysWithDiscount(value, q.lines[mixed[k]].pointsDiscountPct ?? null);
-  let points: number[];
-  let values: number[];
-  const steps = allocateProportionally(mixedPoints / q.pointsStep, caps);
-  if (steps.every((n, k) => pays(k, n * q.stepValue) <= q.lines[mixed[k]].amount - q.lines[mixed[k]].discount)) {
-    points = steps.map((n) => n * q.pointsStep);
-    values = steps.map((n) => n * q.stepValue);
-  } else {
-    // A step worth several minor units on lines of a few units each: whole steps would leave a line
-    // negative cash. Spread the value by each line's cap (never above it), then the points by value.
-    values = allocateProportionally(mixedValue, caps);
-    points = allocateProportionally(mixedPoints, values);
-  }
+  const { points, values } = spread(mixedPoints, caps, mixed, q.pointsValue - valueOnPointsLines);
   mixed.forEach((i, k) => {
     out[i].points = points[k];
     out[i].pointsValue = values[k];
-    out[i].pointsDiscount = pays(k, values[k]) - values[k];
+    out[i].pointsDiscount = paysWithDiscount(values[k], q.lines[i].pointsDiscountPct ?? null) - values[k];
     out[i].cash -= values[k] + out[i].pointsDiscount;
   });
   return out;
@@ -397,7 +418,7 @@ export function describeAllowed(a: AllowedPoints): string {
 /** Why no points beyond the points-only items can be used (allowed.min is null), in words. */
 function noPointsWhy(a: AllowedPoints, ctx: AllowedContext): string {
   const room = ctx.linesMax - a.required;
-  if (room <= 0 && (ctx.mixedCoverable ?? 0) > 0) return `${a.step === 1 ? 'one point is' : `one step of ${a.step} points is`} worth more than points may pay on these items`;
+  if (room <= 0 && (ctx.mixedCoverable ?? 0) > 0) return `${a.step === 1 ? 'one point is' : `one step of ${a.step} points is`} worth more than points may pay on any one of these items`;
   if (room <= 0) return a.required > 0 ? 'no other item takes points' : 'these items take no points (they are paid in cash)';
   const spare = ctx.available - a.required;
   if (spare <= 0) return a.required > 0 ? `the member's ${ctx.available} available points all go to the points-only items` : 'the member has no points available';

@@ -7,7 +7,7 @@ import { Decimal } from 'decimal.js';
 import { allocateProportionally, pointsStep } from '../domain/money.js';
 import { cumulative, spreadEarned } from '../domain/refund.js';
 import type { Rules } from '../domain/rules.js';
-import { mixedCoverable, paysWithDiscount, pointsCapFor, splitLines } from '../domain/split.js';
+import { mixedCoverable, paysWithDiscount, pointsCapFor, splitLines, splitLinesPooled } from '../domain/split.js';
 import type { VerifyQueries } from '../store/verify.js';
 import { Problems } from './verifyBooks.js';
 
@@ -237,11 +237,20 @@ export function checkOrders(q: VerifyQueries, rulesOf: (id: number) => Rules | n
       }
       lines.push({ pay: l.pay, amount: l.amount, discount: l.discount, coverable, requiredPoints: l.pay === 'points' ? l.points : 0, pointsDiscountPct: pct, pointsCap: pct ? pointsCapFor(coverable, pct) : coverable });
     }
-    const want = splitLines({ lines: lines as Parameters<typeof splitLines>[0]['lines'], pointsUsed: o.pointsUsed, pointsValue: o.pointsValue, pointsStep: r.step, stepValue: r.stepValue });
+    const q = { lines: lines as Parameters<typeof splitLines>[0]['lines'], pointsUsed: o.pointsUsed, pointsValue: o.pointsValue, pointsStep: r.step, stepValue: r.stepValue };
+    const want = splitLines(q);
     const mixedPoints = sum(mixed.map((m) => m.l.points));
+    const differs = (spread: ReturnType<typeof splitLines>, l: Line): boolean => {
+      const w = spread[l.lineNo - 1] ?? spread[o.lines.indexOf(l)];
+      return w.points !== l.points || w.cash !== l.cash || w.pointsDiscount !== l.pointsDiscount;
+    };
+    if (!mixed.some(({ l }) => differs(want, l))) return null;
+    // Builds before 2026-12-05 spread a step worth several minor units without a bound per line: their orders stand.
+    const pooled = splitLinesPooled(q);
+    if (!mixed.some(({ l }) => differs(pooled, l))) return null;
     for (const { l } of mixed) {
       const w = want[l.lineNo - 1] ?? want[o.lines.indexOf(l)];
-      if (w.points !== l.points || w.cash !== l.cash || w.pointsDiscount !== l.pointsDiscount) {
+      if (differs(want, l)) {
         return `line ${l.lineNo} (${l.sku}, mixed) carries ${l.points} points and ${money(l.cash)} cash, but the order's ${mixedPoints} points on its mixed lines, spread by what each let points pay (this one ${l.ratio} × its net), give it ${w.points} points and ${money(w.cash)} cash (§4.5)`;
       }
     }

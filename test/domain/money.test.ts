@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
+  allocateCapped,
   allocateProportionally,
   currencyDigits,
   formatMoney,
@@ -182,6 +183,37 @@ describe('allocateProportionally', () => {
         },
       ),
       { numRuns: 500 },
+    );
+  });
+});
+
+describe('allocateCapped', () => {
+  it('gives a part no more than its bound and spreads the rest over the others by weight', () => {
+    expect(allocateCapped(4, [350, 90, 200], [3, 0, 2])).toEqual([3, 0, 1]);
+    expect(allocateCapped(5, [350, 90, 200], [3, 0, 2])).toEqual([3, 0, 2]);
+    expect(allocateCapped(2, [150, 50], [1, 1])).toEqual([1, 1]);
+    expect(allocateCapped(0, [1, 2], [0, 0])).toEqual([0, 0]);
+    expect(() => allocateCapped(3, [1, 1], [1, 1])).toThrow(/within bounds adding up to 2/);
+  });
+
+  it('property: parts add up, each within its bound, and equal to allocateProportionally when no bound is reached', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ w: fc.integer({ min: 0, max: 100_000 }), b: fc.integer({ min: 0, max: 50 }) }), { minLength: 1, maxLength: 8 }),
+        fc.nat(),
+        (parts, seed) => {
+          const weights = parts.map((p) => p.w);
+          const bounds = parts.map((p) => p.b);
+          const cap = bounds.reduce((a, b) => a + b, 0);
+          const total = cap === 0 ? 0 : seed % (cap + 1);
+          const got = allocateCapped(total, weights, bounds);
+          expect(got.reduce((a, b) => a + b, 0)).toBe(total);
+          got.forEach((g, i) => expect(g >= 0 && g <= bounds[i]).toBe(true));
+          const plain = weights.some((w) => w > 0) ? allocateProportionally(total, weights) : null;
+          if (plain && plain.every((p, i) => p <= bounds[i]) && weights.every((w, i) => w === 0 || bounds[i] > 0)) expect(got).toEqual(plain);
+        },
+      ),
+      { numRuns: 1000 },
     );
   });
 });

@@ -58,6 +58,32 @@ describe('splitLines (§4.5)', () => {
     expect(s.map((x) => x.pointsValue)).toEqual([2, 1]);
   });
 
+  it('never leaves a line value without points when a step is worth more than a minor unit (1 point per yuan)', () => {
+    // An outside trial: 1.50 and 0.50 paid with 2 points put both on the first line and 0.50 of value on the
+    // second; refunding the first line alone gave both points back and the member kept the second line.
+    const lines = [line({ sku: 'A', unitPrice: 150 }), line({ sku: 'B', unitPrice: 50 })];
+    const two = split({ lines, coupon: null, redeem: redeem('1'), digits: 2, available: 10, request: { kind: 'points', points: 2 } });
+    expect(two.ok).toBe(false);
+    expect(!two.ok && two.message).toContain('is more than these items can take (at most 1)');
+    const q = quote({ lines, redeem: redeem('1'), available: 10, request: { kind: 'max' } });
+    expect(q).toMatchObject({ pointsUsed: 1, pointsValue: 100, cashPaid: 100, stepValue: 100 });
+    expect(splitLines(q)).toEqual([
+      { points: 1, pointsValue: 100, pointsDiscount: 0, cash: 50 },
+      { points: 0, pointsValue: 0, pointsDiscount: 0, cash: 50 },
+    ]);
+  });
+
+  it('gives a line no more steps than its cap holds, and the rest to the others', () => {
+    // at 1 point per yuan, caps 3.50 (3 steps), 0.90 (none), 2.00 (2 steps): 5 points take 3 + 0 + 2
+    const lines = [line({ sku: 'A', unitPrice: 350 }), line({ sku: 'B', unitPrice: 90 }), line({ sku: 'C', unitPrice: 200 })];
+    const q = quote({ lines, redeem: redeem('1'), available: 10, request: { kind: 'max' } });
+    expect(q.pointsUsed).toBe(5);
+    expect(splitLines(q).map((x) => x.points)).toEqual([3, 0, 2]);
+    const four = quote({ lines, redeem: redeem('1'), available: 10, request: { kind: 'points', points: 4 } });
+    // by caps 350:90:200 four steps are 2.19, 0.56, 1.25: B holds none, so its share goes to the others
+    expect(splitLines(four).map((x) => x.points)).toEqual([3, 0, 1]);
+  });
+
   it('always: parts add up to the quote, cash lines carry no points, points lines no cash, mixed lines in whole steps', () => {
     fc.assert(
       fc.property(
@@ -83,12 +109,15 @@ describe('splitLines (§4.5)', () => {
             if (l.pay === 'cash') expect(x).toEqual({ points: 0, pointsValue: 0, pointsDiscount: 0, cash: l.amount - l.discount });
             if (l.pay === 'points') expect(x).toEqual({ points: l.requiredPoints, pointsValue: l.amount, pointsDiscount: 0, cash: 0 });
             if (l.pay === 'mixed') {
-              // whole steps by each line's cap: never past the line, past its cap by less than a step
-              expect(x.pointsValue).toBeLessThanOrEqual(l.amount - l.discount);
-              expect(x.pointsValue).toBeLessThan(l.coverable + q.stepValue);
-              if (q.stepValue === 1) expect(x.points).toBe(x.pointsValue * q.pointsStep);
+              // whole steps on every line, worth exactly their value, never past the line's cap
+              expect(x.points % q.pointsStep).toBe(0);
+              expect(x.pointsValue).toBe((x.points / q.pointsStep) * q.stepValue);
+              expect(x.pointsValue).toBeLessThanOrEqual(l.pointsCap);
             }
           });
+          // the most a request may use is what the lines hold in whole steps each
+          const holds = q.lines.reduce((a, l) => a + (l.pay === 'mixed' ? Math.floor(l.pointsCap / q.stepValue) : 0), 0);
+          expect(q.allowed.max).toBeLessThanOrEqual(q.requiredPoints + holds * q.pointsStep);
           const earned = s.reduce((a, x) => a + x.cash, 0) % 997;
           const e = spreadEarned(earned, s.map((x) => x.cash));
           expect(e.reduce((a, b) => a + b, 0)).toBe(earned);

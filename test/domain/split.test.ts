@@ -68,7 +68,7 @@ describe('split (§4.3)', () => {
     // 0.000001 points per unit: one point is worth 1,000,000 CNY, far above the 100.00 line
     const r = split(input({ redeem: redeem('0.000001'), available: 9000, request: { kind: 'points', points: 1 } }));
     expect(r).toMatchObject({ ok: false, code: 'POINTS_NOT_ALLOWED' });
-    expect(!r.ok && r.message).toContain('no points can be used here: one point is worth more than points may pay on these items');
+    expect(!r.ok && r.message).toContain('no points can be used here: one point is worth more than points may pay on any one of these items');
     expect(!r.ok && r.message).not.toContain('paid in cash');
   });
 

@@ -2,7 +2,10 @@
 // file with plain SQL, as an operator with sqlite3 could, and expects exit 6 naming the order and what does
 // not add up). The same clean ledger verifies on every backend in orders-verify.test.ts.
 import { describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { failed, tamper } from '../helpers/tamper.js';
+import { tmpLedger } from '../helpers/cli.js';
 import { orderScene } from '../helpers/orderScene.js';
 
 /** Refunds are append-only by trigger: an operator with sqlite3 drops the triggers first. */
@@ -101,5 +104,37 @@ describe('ledger verify catches an order or refund that does not add up (SQLite:
     expect(JSON.parse(r2.stderr.trim()).error.message).toBe('order ORD-000007 does not add up: refund 5 of ORD-000007 records 3093 points / 66.62 cash / 65 earned but its lines add up to 3093 / 65.62 / 65; nothing was refunded');
     // an order whose books add up refunds as before
     expect(t2.ok(['order', 'refund', 'ORD-000001', '--line', 'TEA:1', '--yes'])).toMatchObject({ cashRefunded: '98.00' });
+  });
+});
+
+describe('a step worth more than a minor unit (1 point per yuan): whole steps on each line', () => {
+  it('spreads the points within each line, still accepts the spread older builds wrote, and catches any other', () => {
+    const t = tmpLedger();
+    const rules = join(t.dir, 'r.json');
+    writeFileSync(rules, JSON.stringify({ redeem: { pointsPerUnit: '1', minPoints: 0, maxRatio: '1' } }));
+    t.ok(['rules', 'apply', rules, '--effective', '2026-01-01']);
+    t.ok(['member', 'add', '--id', 'a', '--name', 'A']);
+    t.ok(['member', 'adjust', 'a', '--points', '10', '--reason', 'welcome']);
+    for (const [sku, price] of [['A', '3.50'], ['B', '0.90'], ['C', '2.00']]) t.ok(['catalog', 'add', '--sku', sku, '--name', sku, '--price', price]);
+    const cart = ['--member', 'a', '--item', 'A', '--item', 'B', '--item', 'C', '--tender', 'cash', '--yes'];
+    // 0.90 holds no whole point, 3.50 three and 2.00 two: six points are more than the lines can take
+    const six = t.run(['checkout', ...cart, '--points', '6', '--json']);
+    expect(six.code).toBe(3);
+    expect(six.stderr).toContain('is more than these items can take (at most 5)');
+    const o = t.ok(['checkout', ...cart, '--points', '4']);
+    expect(o).toMatchObject({ pointsUsed: 4, pointsValue: '4.00', cashPaid: '2.40' });
+    const lines = (t.ok(['order', 'show', o.orderId]).lines as { sku: string; points: number; cash: string }[]).map((l) => [l.sku, l.points, l.cash]);
+    expect(lines).toEqual([['A', 3, '0.50'], ['B', 0, '0.90'], ['C', 1, '1.00']]);
+    expect(t.run(['ledger', 'verify', '--json']).code).toBe(0);
+    // what a build before this fix wrote for the same cart (B given a point worth 0.56 of its 0.90) stands
+    // (its 2 earned points spread over that cash)
+    const set = (no: number, points: number, cash: number, earned: number) =>
+      `UPDATE order_lines SET points = ${points}, cash = ${cash}, earned = ${earned} WHERE order_id = '${o.orderId}' AND line_no = ${no};`;
+    tamper(t, set(1, 2, 131, 1) + set(2, 1, 34, 0) + set(3, 1, 75, 1));
+    expect(t.run(['ledger', 'verify', '--json']).code).toBe(0);
+    // any other spread of the same points and cash is caught
+    tamper(t, set(1, 2, 150, 1) + set(2, 0, 90, 1) + set(3, 2, 0, 0));
+    const check = failed(t).find((c) => c.name === 'order-lines-add-up');
+    expect(check?.detail).toContain(`order ${o.orderId}: line 1 (A, mixed) carries 2 points and 1.50 cash, but the order's 4 points on its mixed lines, spread by what each let points pay (this one 1 × its net), give it 3 points and 0.50 cash (§4.5)`);
   });
 });

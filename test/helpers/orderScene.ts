@@ -46,13 +46,14 @@ export function orderScene(): TmpLedger {
     t.ok(['rules', 'apply', rules]);
     const tens = t.ok(['checkout', '--member', 'a', '--item', 'TEA', '--item', 'MUG:3', '--item', 'CARD', '--max-points', '--tender', 'card', '--yes']);
     expect(tens).toMatchObject({ orderId: 'ORD-000008', pointsUsed: 48150 });
-    // Half a point per yuan: one point is worth 2.00, more than a cheap line's points may pay in whole steps.
+    // Half a point per yuan: one point is worth 2.00, more than the 1.50 line can hold: the one point that
+    // fits goes on the 2.50 line (whole steps on each line, never value without points).
     writeFileSync(rules, JSON.stringify({ redeem: { pointsPerUnit: 0.5 } }));
     t.ok(['rules', 'apply', rules]);
     t.ok(['catalog', 'add', '--sku', 'PIN', '--name', 'pin', '--price', '1.50']);
     t.ok(['catalog', 'add', '--sku', 'BADGE', '--name', 'badge', '--price', '2.50']);
     const big = t.ok(['checkout', '--member', 'a', '--item', 'PIN', '--item', 'BADGE', '--max-points', '--tender', 'cash', '--yes']);
-    expect(big).toMatchObject({ orderId: 'ORD-000009', pointsUsed: 2, pointsValue: '4.00', cashPaid: '0.00' });
+    expect(big).toMatchObject({ orderId: 'ORD-000009', pointsUsed: 1, pointsValue: '2.00', cashPaid: '2.00' });
     t.ok(['order', 'refund', big.orderId, '--line', 'PIN', '--yes']);
   });
 }

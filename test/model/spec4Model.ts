@@ -58,6 +58,40 @@ export function largestRemainder(total: number, weights: readonly number[]): num
   return out;
 }
 
+/**
+ * `total` in proportion to `weights`, no part above its bound: while some part's exact share of what is left
+ * passes its bound, those parts get their bounds and leave; the rest go by largest remainder.
+ */
+export function boundedShares(total: number, weights: readonly number[], bounds: readonly number[]): number[] {
+  const out = weights.map(() => 0);
+  let live = weights.map((_, i) => i).filter((i) => bounds[i] > 0);
+  let rest = total;
+  for (let changed = true; changed; ) {
+    changed = false;
+    const W = live.reduce((a, i) => a + weights[i], 0);
+    for (const i of live) {
+      // rest × w / W > bound, in integers
+      if (W > 0 && BigInt(rest) * BigInt(weights[i]) > BigInt(bounds[i]) * BigInt(W)) changed = true;
+    }
+    if (!changed) break;
+    const W2 = BigInt(W);
+    const passing = live.filter((i) => BigInt(rest) * BigInt(weights[i]) > BigInt(bounds[i]) * W2);
+    for (const i of passing) out[i] = bounds[i];
+    rest -= passing.reduce((a, i) => a + bounds[i], 0);
+    live = live.filter((i) => !passing.includes(i));
+  }
+  if (live.length === 0) return out;
+  if (live.every((i) => weights[i] === 0)) {
+    for (const i of live) {
+      out[i] = Math.min(rest, bounds[i]);
+      rest -= out[i];
+    }
+    return out;
+  }
+  largestRemainder(rest, live.map((i) => weights[i])).forEach((n, k) => (out[live[k]] = n));
+  return out;
+}
+
 // ---- rules --------------------------------------------------------------------------------------
 export type Rounding = 'floor' | 'round' | 'ceil';
 export type Expiry = { policy: 'rolling-days'; days: number } | { policy: 'end-of-year'; years: number } | { policy: 'never' };
@@ -493,7 +527,9 @@ export class Spec4Model {
     // A points line takes its --points-price, else its price at the redeem rate in whole steps, a unit at a time.
     const required = cart.map((c) => (c.item.pay !== 'points' ? 0 : (c.item.pointsPrice ?? Math.ceil(c.item.price / stepValue) * step) * c.quantity));
     const need = required.reduce((a, b) => a + b, 0);
-    const maxSteps = Math.floor(cover.reduce((a, b) => a + b, 0) / stepValue);
+    // §4.2/§4.3: whole steps on each mixed line, within what it lets points pay
+    const holds = cover.map((c) => Math.floor(c / stepValue));
+    const maxSteps = holds.reduce((a, b) => a + b, 0);
     const available = Math.max(0, this.available(m, now));
     if (need > 0 && (request.kind === 'none' || need > available)) return { outcome: 'refused', why: 'points lines not covered' };
     let mixedSteps = 0;
@@ -508,7 +544,7 @@ export class Spec4Model {
       mixedSteps = mixed / step;
     }
     // §4.5: points lines carry their points, cash lines none, the mixed part spread in whole steps.
-    const spread = largestRemainder(mixedSteps, cover);
+    const spread = boundedShares(mixedSteps, cover, holds);
     const lines: OrderLine[] = cart.map((c, i) => {
       const net = amounts[i] - discounts[i];
       const points = c.item.pay === 'points' ? required[i] : c.item.pay === 'mixed' ? spread[i] * step : 0;

@@ -110,7 +110,7 @@ export const rulesArb: fc.Arbitrary<Rules> = fc.record({
     multipliers: fc.uniqueArray(multiplierArb, { maxLength: 3, selector: (m) => m.sku ?? `#${m.category}` }),
   }),
   tiers: tiersArb,
-  redeem: fc.record({ pointsPerUnit: pick([100, 100, 1000, 200, 500]), minPoints: pick([0, 0, 200, 500]), maxRatio: pick(['1', '1', '0.8', '0.5']) }),
+  redeem: fc.record({ pointsPerUnit: pick([100, 100, 1000, 200, 500, 1, 33]), minPoints: pick([0, 0, 200, 500]), maxRatio: pick(['1', '1', '0.8', '0.5']) }),
   expiry: expiryArb,
   dailyEarnCap: pick([null, null, 300, 1000]),
   verifyPointsAbove: pick([null, null, 2000, 5000]), // issue 18
