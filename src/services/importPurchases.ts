@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { BusyError, ConnectionLostError, DiskFullError, UsageError, isDiskFull, mapServerCode } from '../errors.js';
+import { BusyError, ConnectionLostError, DiskFullError, EXIT, PointsmallError, UsageError, isDiskFull, mapServerCode } from '../errors.js';
 import { RulesTimeline, computeEarn } from '../domain/accrual.js';
 import { memberProblems } from '../domain/members.js';
 import { POINTS_MAX } from '../domain/money.js';
@@ -70,6 +70,8 @@ export interface ImportInput {
   /** Orders per plan, a batch's part (the tests set it; by default PART). */
   partOrders?: number;
   onProgress?: (p: ImportProgress) => void;
+  /** Told, before the process ends by it, that a signal stopped the import (the CLI prints it as its error). */
+  onInterrupt?: (err: PointsmallError) => void;
 }
 
 export interface ImportProgress {
@@ -1306,7 +1308,7 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
   // The file's SHA-256 for the run's record, read beside the first phase (a stream of its own).
   const fileHash = o.dryRun ? null : sha256Of(o.file);
   fileHash?.catch(() => undefined); // (a file that cannot be read fails the import itself)
-  const guard = removeOnSignal(); // (before the folder exists: no instant where a signal leaves it behind)
+  const guard = removeOnSignal(input.onInterrupt); // (before the folder exists: no instant where a signal leaves it behind)
   const dir = (guard.dir = mkdtempSync(join(process.env.POINTSMALL_TMPDIR || tmpdir(), 'pointsmall-import-')));
   const stage = new ImportStage(join(dir, 'stage.db'));
   try {
@@ -1462,8 +1464,9 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
 /**
  * The scratch folder holds member data: a SIGTERM or SIGINT (a cron's timeout, Ctrl-C) removes it before the
  * process ends by that signal, as it would have (exit 143 or 130; the ledger keeps the committed batches only).
+ * `tell` hears what stands first (the CLI prints it as the command's error).
  */
-function removeOnSignal(): { dir: string | null; end(): void } {
+function removeOnSignal(tell?: (err: PointsmallError) => void): { dir: string | null; end(): void } {
   const signals = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
   const guard = {
     dir: null as string | null,
@@ -1475,13 +1478,12 @@ function removeOnSignal(): { dir: string | null; end(): void } {
     guard.end();
     if (guard.dir) rmSync(guard.dir, { recursive: true, force: true });
     // what stands: a batch commits whole or not at all, so the ledger holds whole batches
-    const message = `import interrupted by ${sig}: the batches committed before it stay, the rest was not written (pointsmall import list shows the run as unfinished, if any batch was committed)`;
-    const hint = 'run the same import again to finish it: the orders committed already count as duplicates, nothing accrues twice';
+    const err = new PointsmallError(
+      `import interrupted by ${sig}: the batches committed before it stay, the rest was not written (pointsmall import list shows the run as unfinished, if any batch was committed)`,
+      { code: 'INTERRUPTED', exitCode: EXIT.internal, hint: 'run the same import again to finish it: the orders committed already count as duplicates, nothing accrues twice' },
+    );
     try {
-      // on a terminal the progress bar holds the last line (and ^C was echoed onto it), with line wrap off: clear
-      // the line and turn wrap back on first
-      const clear = process.stderr.isTTY ? '\r\u001b[2K\u001b[?7h' : '';
-      process.stderr.write(process.argv.includes('--json') ? `${clear}${JSON.stringify({ error: { code: 'INTERRUPTED', message, hint } })}\n` : `${clear}error: ${message}\nhint: ${hint}\n`);
+      tell?.(err);
     } catch {
       // stderr closed: the signal still ends the process
     }

@@ -7,6 +7,7 @@ import { parseIntOpt } from '../parse.js';
 import { localTime, printFields, printTable, safeText, stderrIsTTY } from '../output.js';
 import { emitList, fileOptions, pageOptions } from '../lists.js';
 import { agree, count, rejectsAgainOptions, showRejects } from '../words.js';
+import { report } from '../report.js';
 import type { ImportProgress, ImportSummary } from '../../services/importPurchases.js';
 import type { ReviewDecision, ReviewItem } from '../../services/review.js';
 import type { ActivityImportSummary, AwardDecision, AwardReviewItem } from '../../services/activities.js';
@@ -247,6 +248,11 @@ export function register(program: Command): void {
           maxRejects: o.maxRejects,
           batchOrders: o.batch,
           onProgress: bar ? bar.update : undefined,
+          // a signal ends the process: the bar gives its line back, then the error says what stands
+          onInterrupt: (err) => {
+            bar?.stop();
+            report(err, Boolean(globals(cmd).json), Boolean(globals(cmd).debug));
+          },
         });
       } finally {
         bar?.stop();

@@ -1,0 +1,69 @@
+// The one place an error becomes what a person or a script reads: `error:`/`hint:` lines, or the JSON
+// error document with --json, and the exit code. main's handler and a command stopped by a signal use it.
+import { CommanderError } from 'commander';
+import { DiskFullError, EXIT, PointsmallError, isDiskFull, mapServerCode } from '../errors.js';
+
+/** The reader of stdout (or stderr) went away: `pointsmall … | head -1`. Not an error of the command. */
+export const isClosedPipe = (e: unknown): boolean => ['EPIPE', 'ERR_STREAM_DESTROYED'].includes(String((e as { code?: unknown })?.code));
+
+/** Prints `err` on stderr as this command's error and returns its exit code. */
+export function report(err: unknown, json: boolean, debug: boolean): number {
+  if (isClosedPipe(err)) return Number(process.exitCode ?? 0);
+  if (isDiskFull(err) && !(err instanceof PointsmallError)) {
+    // An output file or stdout could not be written; ledger writes that fail for space are mapped
+    // where the command knows what it committed (withLedger, the import).
+    err = new DiskFullError(
+      (err as Error).message,
+      'the output was not written whole',
+      'free some space and run the command again; a command commits its ledger changes before it writes its output, and an output file is replaced only when written whole',
+    );
+  }
+  // a PostgreSQL refusal that reached here unmapped (a role's rights, a lost connection): not a bug
+  err = mapServerCode(err);
+  let code = 'INTERNAL';
+  let message: string;
+  let hint: string | undefined;
+  let exit: number = EXIT.internal;
+  if (err instanceof CommanderError) {
+    if (['commander.helpDisplayed', 'commander.version', 'commander.executeSubCommandAsync'].includes(err.code)) return 0;
+    if (err.code === 'commander.help' && err.exitCode === 0) return 0; // `pointsmall help [command]`
+    exit = EXIT.usage;
+    code = 'USAGE';
+    message = err.message.replace(/^error:\s*/, '');
+    hint = 'run with --help for usage';
+  } else if (err instanceof PointsmallError) {
+    if (err.exitCode === EXIT.cancelled) return EXIT.cancelled;
+    exit = err.exitCode;
+    code = err.code;
+    message = err.message;
+    hint = err.hint;
+  } else if ((err as Error)?.name === 'ExitPromptError') {
+    return EXIT.cancelled;
+  } else {
+    const sqliteCode = (err as { code?: string })?.code;
+    if (sqliteCode === 'SQLITE_NOTADB' || sqliteCode === 'SQLITE_CORRUPT') {
+      exit = EXIT.usage;
+      code = 'NOT_A_LEDGER';
+      message = `the ledger file is not a valid SQLite database (${(err as Error).message})`;
+      hint = 'check --db; restore a backup with: pointsmall db restore FILE';
+    } else if (/^SQLITE_(READONLY|CANTOPEN)/.test(sqliteCode ?? '') || (err as { code?: string })?.code === 'EACCES') {
+      // a ledger another user owns (a reporting cron run as someone else): not a bug, and nothing was written
+      exit = EXIT.usage;
+      code = 'LEDGER_NOT_WRITABLE';
+      message = `cannot use the ledger: ${(err as Error).message} (file permissions)`;
+      hint = "run as the ledger's owner, or give this user write access to the ledger file and its folder (SQLite writes its -wal and -shm files beside it, also to read); nothing was written";
+    } else {
+      message = `internal error: ${(err as Error)?.message ?? String(err)}`;
+      hint = 'this is a bug; run again with --debug for the stack trace';
+    }
+  }
+  if (json) process.stderr.write(JSON.stringify({ error: { code, message, ...(hint ? { hint } : {}) } }) + '\n');
+  else {
+    // a message of several lines (every problem of a rules file) keeps them under the first
+    process.stderr.write(`error: ${message.replace(/\n/g, '\n       ')}\n`);
+    if (hint) process.stderr.write(`hint: ${hint}\n`);
+  }
+  if (debug && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
+  return exit;
+}
+
