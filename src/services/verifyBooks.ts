@@ -43,8 +43,8 @@ export class LotBooks {
   readonly expiry = new Problems();
   /** expiry-takes-lapsed-lots: an expiry entry takes only from lots that lapsed before its run's date. */
   readonly lapsed = new Problems();
-  /** Each expiry entry's takings: [entry id, lot id, points, the run's as-of date], judged once the streams end. */
-  private readonly expiryTakes: [number, number, number, string | null][] = [];
+  /** Each expiry entry's takings, judged once the streams end (a run may take from a million lots: kept packed). */
+  private readonly expiryTakes = new PackedTakes();
   /** member-debt: the debt cache against the debt the journal and lots leave. */
   readonly debt = new Problems();
   /** lots-match-balances: balance = Σ lots remaining + held − debt, debt and held ≥ 0. */
@@ -137,7 +137,7 @@ export class LotBooks {
       movesN++;
       if (p > 0) gives = true;
       else takes = true;
-      if (e.kind === 'expiry' && p < 0) this.expiryTakes.push([e.id, this.nextMove.value[1] as number, -p, e.ref?.startsWith('expiry:') ? e.ref.slice(7) : null]);
+      if (e.kind === 'expiry' && p < 0) this.expiryTakes.push(e.id, this.nextMove.value[1] as number, -p, e.ref?.startsWith('expiry:') ? e.ref.slice(7) : null);
       this.nextMove = this.moveIt.next();
     }
     let m = 0; // the member account's change (held points are not in lots)
@@ -201,8 +201,11 @@ export class LotBooks {
    */
   judgeExpiryTakes(): void {
     if (!this.expiryTakes.length) return;
-    const expires = this.q.lotsExpiresOn([...new Set(this.expiryTakes.map((t) => t[1]))]);
-    for (const [entry, lot, points, asOf] of this.expiryTakes) {
+    // 500 takings at a time: their lots' expiresOn read in one query, never all the lots at once
+    let expires = new Map<number, string | null>();
+    let i = 0;
+    for (const [entry, lot, points, asOf] of this.expiryTakes.rows()) {
+      if (i++ % 500 === 0) expires = this.q.lotsExpiresOn(this.expiryTakes.lotIds(i - 1, 500));
       const on = expires.get(lot);
       if (on === undefined) continue; // no such lot: lots-match-entries says so
       if (asOf === null) this.lapsed.add(`entry ${entry} (expiry)`, `takes ${points} points from lot ${lot} but names no run date (its ref is not expiry:DATE)`);
@@ -303,5 +306,45 @@ export class LotBooks {
       this.memo = { version: v.id, hour: hourStart, value: cached };
     }
     return cached === undefined ? expiresOn(policy, ms, this.l.zone) : cached;
+  }
+}
+
+/** [entry id, lot id, points, run date] rows in typed arrays (8 bytes a number, each date once), not an array each. */
+class PackedTakes {
+  private cols = [new Float64Array(1024), new Float64Array(1024), new Float64Array(1024)];
+  private dateOf = new Int32Array(1024);
+  private readonly dates: (string | null)[] = [];
+  private readonly dateIds = new Map<string | null, number>();
+  length = 0;
+
+  push(entry: number, lot: number, points: number, date: string | null): void {
+    if (this.length === this.dateOf.length) {
+      const grow = <T extends Float64Array | Int32Array>(a: T): T => {
+        const b = new (a.constructor as new (n: number) => T)(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.cols = this.cols.map(grow);
+      this.dateOf = grow(this.dateOf);
+    }
+    let d = this.dateIds.get(date);
+    if (d === undefined) {
+      d = this.dates.push(date) - 1;
+      this.dateIds.set(date, d);
+    }
+    const i = this.length++;
+    this.cols[0][i] = entry;
+    this.cols[1][i] = lot;
+    this.cols[2][i] = points;
+    this.dateOf[i] = d;
+  }
+
+  /** The distinct lot ids of `n` rows from `from`. */
+  lotIds(from: number, n: number): number[] {
+    return [...new Set(this.cols[1].subarray(from, Math.min(this.length, from + n)))];
+  }
+
+  *rows(): IterableIterator<[number, number, number, string | null]> {
+    for (let i = 0; i < this.length; i++) yield [this.cols[0][i], this.cols[1][i], this.cols[2][i], this.dates[this.dateOf[i]]];
   }
 }

@@ -95,6 +95,26 @@ describe('ledger verify sees every table that decides money', () => {
     expect(failed[0].detail).toContain(`expired 500 points of lot ${lot.id}, which expires on 2036-10-02: not before the run's date 2026-11-20`);
   });
 
+  it('judges the lots of a large expiry run in parts, the tampered lot among the last', () => {
+    const t = tmpLedger({ timezone: 'Asia/Shanghai' });
+    t.ok(['member', 'add', '--id', 'M1', '--name', 'One']);
+    writeFileSync(join(t.dir, 'r.json'), '{"expiry":{"policy":"rolling-days","days":30}}');
+    t.ok(['rules', 'apply', join(t.dir, 'r.json'), '--effective', '2026-01-01', '--yes'], { now: '2026-09-01T10:00:00+08:00' });
+    const rows = Array.from({ length: 1200 }, (_, i) => `O${i},M1,2026-10-05 10:00,1.00`);
+    writeFileSync(join(t.dir, 'p.csv'), `order_id,member_id,purchased_at,amount\n${rows.join('\n')}\n`);
+    t.ok(['import', 'purchases', join(t.dir, 'p.csv')], { now: '2026-10-06T10:00:00+08:00' });
+    expect(t.ok(['expire', 'run'], { now: '2026-11-20T10:00:00+08:00' })).toMatchObject({ pointsExpired: 1200 });
+    expect(t.verify().ok).toBe(true);
+    const db = new Database(t.db, { readonly: true });
+    const lots = db.prepare("SELECT id FROM lots WHERE member_id = 'M1' ORDER BY id").pluck().all() as number[];
+    db.close();
+    expect(lots).toHaveLength(1200);
+    const late = lots[1100];
+    tamper(t.db, [`UPDATE lots SET expires_on = '2026-11-20' WHERE id = ${late}`]);
+    const failed = failedChecks(t).find((c) => c.name === 'expiry-takes-lapsed-lots');
+    expect(failed?.detail).toContain(`expired 1 points of lot ${late}, which expires on 2026-11-20: not before the run's date 2026-11-20`);
+  });
+
   it('catches points moved between two lots of one member', () => {
     const { t } = seeded();
     const db = new Database(t.db, { readonly: true });
