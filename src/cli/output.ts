@@ -211,8 +211,8 @@ export function fitWidths(natural: number[], fits: Fit[], cellWidths: number[], 
  * each line is that much narrower and every line after the first starts with that many spaces (a hanging
  * indent under a mark of that width).
  */
-export function wrapToTerminal(text: string, indent = 0): string {
-  return wrap(text, terminalWidth() - indent)
+export function wrapToTerminal(text: string, indent = 0, width = terminalWidth()): string {
+  return wrap(text, width - indent)
     .map((x, i) => (i ? ' '.repeat(indent) + x : x))
     .join('\n');
 }

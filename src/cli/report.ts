@@ -2,6 +2,7 @@
 // error document with --json, and the exit code. main's handler and a command stopped by a signal use it.
 import { CommanderError } from 'commander';
 import { DiskFullError, EXIT, PointsmallError, isDiskFull, mapServerCode } from '../errors.js';
+import { stderrIsTTY, wrapToTerminal } from './output.js';
 
 /** The reader of stdout (or stderr) went away: `pointsmall … | head -1`. Not an error of the command. */
 export const isClosedPipe = (e: unknown): boolean => ['EPIPE', 'ERR_STREAM_DESTROYED'].includes(String((e as { code?: unknown })?.code));
@@ -59,11 +60,21 @@ export function report(err: unknown, json: boolean, debug: boolean): number {
   }
   if (json) process.stderr.write(JSON.stringify({ error: { code, message, ...(hint ? { hint } : {}) } }) + '\n');
   else {
-    // a message of several lines (every problem of a rules file) keeps them under the first
-    process.stderr.write(`error: ${message.replace(/\n/g, '\n       ')}\n`);
-    if (hint) process.stderr.write(`hint: ${hint}\n`);
+    // a message of several lines (every problem of a rules file) keeps them under the first; on a terminal
+    // each line is broken at spaces to its width, under the mark (a pipe gets each line whole, for grep)
+    process.stderr.write(`${marked('error: ', message)}\n`);
+    if (hint) process.stderr.write(`${marked('hint: ', hint)}\n`);
   }
   if (debug && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
   return exit;
 }
 
+
+/** `mark` before the first line of `text`, its width of spaces before the others; wrapped on a terminal. */
+function marked(mark: string, text: string): string {
+  const width = process.stderr.columns && process.stderr.columns > 0 ? process.stderr.columns : 80;
+  return text
+    .split('\n')
+    .map((line, i) => (i ? ' '.repeat(mark.length) : mark) + (stderrIsTTY() ? wrapToTerminal(line, mark.length, width) : line))
+    .join('\n');
+}

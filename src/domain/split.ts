@@ -312,6 +312,9 @@ export function splitLines(q: Pick<Quote, 'lines' | 'pointsUsed' | 'pointsValue'
   });
 }
 
+/** What a mixed order line keeps (migration 16) to say its order was spread by splitLines: whole steps within each line's cap. */
+export const SPREAD_WITHIN_LINE_CAPS = 1;
+
 /** Whole steps of `stepValue` minor units within a line's cap. */
 export function stepsWithin(cap: Minor, stepValue: Minor): number {
   return Math.floor(cap / stepValue);

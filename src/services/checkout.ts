@@ -9,7 +9,7 @@ import { AMOUNT_MAX, POINTS_MAX, formatMoney, type Points } from '../domain/mone
 import { lapsedHeld } from '../domain/lots.js';
 import { spreadEarned } from '../domain/refund.js';
 import { expiresOn, type Rules } from '../domain/rules.js';
-import { type AllowedPoints, type CartLine, type PointsRequest, type Quote, split, type SplitInput, splitLines, paidWith } from '../domain/split.js';
+import { type AllowedPoints, type CartLine, type PointsRequest, type Quote, SPREAD_WITHIN_LINE_CAPS, split, type SplitInput, splitLines, paidWith } from '../domain/split.js';
 import { localDate, localRangeUtc, shownInstant } from '../domain/time.js';
 import { Decimal } from 'decimal.js';
 import { BusyError, NotFoundError, RefusedError, UsageError } from '../errors.js';
@@ -373,6 +373,7 @@ function holdOrder(l: Ledger, input: CheckoutInput, command: 'checkout' | 'start
       points_discount_pct: x.pointsDiscountPct,
       points_discount: shares[i].pointsDiscount,
       points_ratio: x.pointsRatio,
+      points_spread: x.pay === 'mixed' ? SPREAD_WITHIN_LINE_CAPS : null,
     })),
   );
   const held = placeHold(l, { orderId, memberId: cart.member.id, points: q.pointsUsed, lines: q.lines.map((x) => ({ sku: x.sku, quantity: x.quantity })), couponCode: cart.couponCode });

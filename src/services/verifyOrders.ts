@@ -7,7 +7,7 @@ import { Decimal } from 'decimal.js';
 import { allocateProportionally, pointsStep } from '../domain/money.js';
 import { cumulative, spreadEarned } from '../domain/refund.js';
 import type { Rules } from '../domain/rules.js';
-import { mixedCoverable, paysWithDiscount, pointsCapFor, splitLines, splitLinesPooled } from '../domain/split.js';
+import { SPREAD_WITHIN_LINE_CAPS, mixedCoverable, paysWithDiscount, pointsCapFor, splitLines, splitLinesPooled, stepsWithin } from '../domain/split.js';
 import type { VerifyQueries } from '../store/verify.js';
 import { Problems } from './verifyBooks.js';
 
@@ -27,6 +27,13 @@ interface Order {
   lines: Line[];
 }
 
+/** A mixed line with the value its points paid; `odd` when it has value without points (or points without value). */
+interface Mixed {
+  l: Line;
+  value: number;
+  odd: boolean;
+}
+
 interface Line {
   lineNo: number;
   sku: string;
@@ -42,6 +49,8 @@ interface Line {
   pointsDiscount: number;
   /** A mixed line's ratio of its net that points could pay (migration 15; null on older lines). */
   ratio: string | null;
+  /** The rule that spread its order's points over the mixed lines (migration 16; null on older lines). */
+  spread: number | null;
 }
 
 interface Refund {
@@ -98,6 +107,8 @@ export function checkOrders(q: VerifyQueries, rulesOf: (id: number) => Rules | n
 
   /** The first order (in seq order) whose mixed lines keep their ratio (migration 15). */
   let firstWithRatio: string | undefined;
+  /** The first order (in seq order) whose mixed lines keep the rule that spread its points (migration 16). */
+  let firstWithSpread: string | undefined;
   /** Why the order does not add up, or null. */
   const orderProblem = (o: Order): string | null => {
     if (o.lines.length === 0) return 'has no lines';
@@ -130,7 +141,10 @@ export function checkOrders(q: VerifyQueries, rulesOf: (id: number) => Rules | n
     // Orders recorded before the pay-mode rule keep their shares spread by line amount (docs/architecture.md,
     // "Order lines"): the points-only lines' own points are not on their lines, so of the points value only
     // this is known: the rest of the points paid the other lines in whole steps.
+    // (never an order written since: its lines keep a ratio or spread rule, or an order before it does)
+    const unmarked = o.lines.every((l) => l.ratio === null && l.spread === null) && (orderId !== undefined || firstWithRatio === undefined);
     const oldSplit =
+      unmarked &&
       same(allocateProportionally(o.pointsUsed, amounts), o.lines.map((l) => l.points)) &&
       same(allocateProportionally(o.cashPaid, amounts), o.lines.map((l) => l.cash)) &&
       same(allocateProportionally(o.pointsEarned, amounts), o.lines.map((l) => l.earned)) &&
@@ -161,7 +175,7 @@ export function checkOrders(q: VerifyQueries, rulesOf: (id: number) => Rules | n
 
   /** §4.5: each line paid as its pay mode says, its cash + points value + points discount + discount share = its amount. */
   const payModeProblem = (o: Order, r: Redeem, mixedPoints: number): string | null => {
-    const mixed: { l: Line; value: number }[] = [];
+    const mixed: Mixed[] = [];
     for (const l of o.lines) {
       const net = l.amount - l.discount;
       const at = `line ${l.lineNo} (${l.sku}, ${l.pay})`;
@@ -185,8 +199,10 @@ export function checkOrders(q: VerifyQueries, rulesOf: (id: number) => Rules | n
           return `${at} has a points discount of ${l.pct}%, not a percent above 0 and at most 90`;
         }
         if (l.pointsDiscount !== want) return `${at} records a points discount of ${money(l.pointsDiscount)} but its points worth ${money(value)} at ${l.pct ?? 0}% give ${money(want)}`;
-        if ((value === 0) !== (l.points === 0)) return `${at} carries ${l.points} points but its amount less its discount share and cash leaves ${money(value)} for them`;
-        mixed.push({ l, value });
+        // value without points (or points without value): only the pooled spread of builds before migration 16 wrote it
+        const odd = (value === 0) !== (l.points === 0);
+        if (odd && l.spread !== null) return valueWithoutPoints(at, l, value);
+        mixed.push({ l, value, odd });
       } else return `${at} has an unknown pay mode`;
     }
     if (mixed.length === 0) return null;
@@ -201,24 +217,49 @@ export function checkOrders(q: VerifyQueries, rulesOf: (id: number) => Rules | n
     else if (firstWithRatio !== undefined && orderId === undefined) {
       return `its mixed lines keep no points ratio, yet order ${firstWithRatio} before it keeps one (every order from migration 15 on does): the ratios were taken away`;
     }
-    // Each line alone (splitLines): whole steps worth exactly their value, or (a step worth more than a line
-    // can take) the value spread by caps and the points by value. Then, where the lines keep their ratio
-    // (migration 15), the spread between them; lines written before keep none and are checked alone.
-    const spread = () => (mixed.every((m) => m.l.ratio !== null) ? spreadProblem(o, r, mixed) : null);
+    // Every order from migration 16 on keeps the rule that spread its points: the same taken-away checks.
+    const marked = mixed.filter((m) => m.l.spread !== null);
+    if (marked.length > 0 && marked.length < mixed.length) {
+      const bare = mixed.find((m) => m.l.spread === null)!;
+      return `line ${bare.l.lineNo} (${bare.l.sku}, mixed) keeps no points spread rule, while line ${marked[0].l.lineNo} of the same order keeps one (every mixed line of an order from migration 16 on does)`;
+    }
     const steps = mixed.every((m) => m.l.points % r.step === 0 && m.value === (m.l.points / r.step) * r.stepValue);
+    const badLine = (): string => {
+      const bad = mixed.find((m) => m.l.points % r.step !== 0 || m.value !== (m.l.points / r.step) * r.stepValue)!;
+      return `line ${bad.l.lineNo} (${bad.l.sku}) carries ${bad.l.points} points but its amount ${money(bad.l.amount)} less its discount share ${money(bad.l.discount)}, cash ${money(bad.l.cash)} and points discount ${money(bad.l.pointsDiscount)} leaves ${money(bad.value)} paid by them (${r.rate} points per unit)`;
+    };
+    if (marked.length > 0) {
+      const unknown = marked.find((m) => m.l.spread !== SPREAD_WITHIN_LINE_CAPS);
+      if (unknown) return `line ${unknown.l.lineNo} (${unknown.l.sku}, mixed) keeps points spread rule ${unknown.l.spread}, which no build wrote`;
+      if (kept.length < mixed.length) return `its mixed lines keep a points spread rule but no points ratio (every order from migration 16 on keeps both)`;
+      firstWithSpread ??= o.id;
+      // whole steps on every line, worth exactly their value, spread as checkout spreads them now
+      return steps ? spreadProblem(o, r, mixed, 'lines') : badLine();
+    }
+    if (firstWithSpread !== undefined && orderId === undefined) {
+      return `its mixed lines keep no points spread rule, yet order ${firstWithSpread} before it keeps one (every order from migration 16 on does): the rule was taken away`;
+    }
+    // Written before migration 16. A line with value and no points: only the pooled spread wrote that.
+    const odd = mixed.find((m) => m.odd);
+    if (odd) return kept.length === mixed.length && spreadProblem(o, r, mixed, 'pooled') === null ? null : valueWithoutPoints(`line ${odd.l.lineNo} (${odd.l.sku}, mixed)`, odd.l, odd.value);
+    // Each line alone: whole steps worth exactly their value, or (a step worth more than a line can take) the
+    // value spread by caps and the points by value. Then, where the lines keep their ratio (migration 15), the
+    // spread between them, by either rule; lines written before keep none and are checked alone.
+    const spread = () => (kept.length === mixed.length ? spreadProblem(o, r, mixed, 'either') : null);
     if (steps) return spread();
     const values = mixed.map((m) => m.value);
     if (sum(values) === (mixedPoints / r.step) * r.stepValue && same(allocateProportionally(mixedPoints, values), mixed.map((m) => m.l.points))) return spread();
-    const bad = mixed.find((m) => m.l.points % r.step !== 0 || m.value !== (m.l.points / r.step) * r.stepValue)!;
-    return `line ${bad.l.lineNo} (${bad.l.sku}) carries ${bad.l.points} points but its amount ${money(bad.l.amount)} less its discount share ${money(bad.l.discount)}, cash ${money(bad.l.cash)} and points discount ${money(bad.l.pointsDiscount)} leaves ${money(bad.value)} paid by them (${r.rate} points per unit)`;
+    return badLine();
   };
+
+  const valueWithoutPoints = (at: string, l: Line, value: number): string => `${at} carries ${l.points} points but its amount less its discount share and cash leaves ${money(value)} for them`;
 
   /**
    * §4.5 with each mixed line's ratio kept (migration 15): the order's points on its mixed lines are spread
    * as checkout spreads them (splitLines), in proportion to what each line let points pay, so points moved
    * from one mixed line to another, with their cash moved back, no longer pass.
    */
-  const spreadProblem = (o: Order, r: Redeem, mixed: { l: Line; value: number }[]): string | null => {
+  const spreadProblem = (o: Order, r: Redeem, mixed: Mixed[], rule: 'lines' | 'pooled' | 'either'): string | null => {
     const lines = [];
     for (const l of o.lines) {
       const net = l.amount - l.discount;
@@ -238,16 +279,19 @@ export function checkOrders(q: VerifyQueries, rulesOf: (id: number) => Rules | n
       lines.push({ pay: l.pay, amount: l.amount, discount: l.discount, coverable, requiredPoints: l.pay === 'points' ? l.points : 0, pointsDiscountPct: pct, pointsCap: pct ? pointsCapFor(coverable, pct) : coverable });
     }
     const q = { lines: lines as Parameters<typeof splitLines>[0]['lines'], pointsUsed: o.pointsUsed, pointsValue: o.pointsValue, pointsStep: r.step, stepValue: r.stepValue };
-    const want = splitLines(q);
     const mixedPoints = sum(mixed.map((m) => m.l.points));
     const differs = (spread: ReturnType<typeof splitLines>, l: Line): boolean => {
       const w = spread[l.lineNo - 1] ?? spread[o.lines.indexOf(l)];
       return w.points !== l.points || w.cash !== l.cash || w.pointsDiscount !== l.pointsDiscount;
     };
-    if (!mixed.some(({ l }) => differs(want, l))) return null;
-    // Builds before 2026-12-05 spread a step worth several minor units without a bound per line: their orders stand.
-    const pooled = splitLinesPooled(q);
-    if (!mixed.some(({ l }) => differs(pooled, l))) return null;
+    // splitLines holds each line to whole steps within its cap: more steps than the caps hold, it has no spread
+    const holds = sum(lines.map((x) => (x.pay === 'mixed' ? stepsWithin(x.pointsCap, r.stepValue) : 0)));
+    const fits = mixedPoints / r.step <= holds;
+    if (rule !== 'pooled' && fits && !mixed.some(({ l }) => differs(splitLines(q), l))) return null;
+    if (rule === 'lines' && !fits) return `uses ${mixedPoints} points on its mixed lines, more than the ${holds * r.step} that whole steps within each line's cap allow (§4.3)`;
+    // Builds before migration 16 spread a step worth several minor units without a bound per line: their orders stand.
+    if (rule !== 'lines' && !mixed.some(({ l }) => differs(splitLinesPooled(q), l))) return null;
+    const want = rule === 'pooled' || !fits ? splitLinesPooled(q) : splitLines(q);
     for (const { l } of mixed) {
       const w = want[l.lineNo - 1] ?? want[o.lines.indexOf(l)];
       if (differs(want, l)) {
@@ -367,6 +411,7 @@ export function checkOrders(q: VerifyQueries, rulesOf: (id: number) => Rules | n
             pct: w[22] as string | null,
             pointsDiscount: w[23] as number,
             ratio: w[24] as string | null,
+            spread: w[25] === null || w[25] === undefined ? null : Number(w[25]),
           });
         }
         nextOrder = orderIt.next();

@@ -66,13 +66,16 @@ export interface OrderLineRow {
   points_discount: number;
   /** Migration 15: a mixed line's ratio of its net that points could pay at checkout (null on other lines and older ones). */
   points_ratio: string | null;
+  /** Migration 16: 1 on a mixed line whose order spread its points in whole steps within each line's cap (null on other lines and older ones). */
+  points_spread: number | null;
 }
 
 export type NewOrder = Omit<OrderRow, 'seq' | 'updated_at' | 'paid_at' | 'points_earned' | 'refunded_points' | 'refunded_cash' | 'refunded_earned' | 'close_reason' | 'paying_until' | 'points_discount'> & { points_discount?: number };
-export type NewOrderLine = Omit<OrderLineRow, 'earned' | 'refunded_qty' | 'refunded_points' | 'refunded_cash' | 'refunded_earned' | 'points_discount_pct' | 'points_discount' | 'points_ratio'> & {
+export type NewOrderLine = Omit<OrderLineRow, 'earned' | 'refunded_qty' | 'refunded_points' | 'refunded_cash' | 'refunded_earned' | 'points_discount_pct' | 'points_discount' | 'points_ratio' | 'points_spread'> & {
   points_discount_pct?: string | null;
   points_discount?: number;
   points_ratio?: string | null;
+  points_spread?: number | null;
 };
 
 export interface RefundRow {
@@ -134,9 +137,9 @@ export class Orders {
       ),
       insertLine: db.prepare(
         `INSERT INTO order_lines (order_id, line_no, sku, name, category, kind, pay, quantity, unit_price, amount, discount, points, cash,
-                                  points_discount_pct, points_discount, points_ratio)
+                                  points_discount_pct, points_discount, points_ratio, points_spread)
          VALUES (@order_id, @line_no, @sku, @name, @category, @kind, @pay, @quantity, @unit_price, @amount, @discount, @points, @cash,
-                 @points_discount_pct, @points_discount, @points_ratio)`,
+                 @points_discount_pct, @points_discount, @points_ratio, @points_spread)`,
       ),
       get: db.prepare('SELECT * FROM orders WHERE id = ?'),
       lines: db.prepare('SELECT * FROM order_lines WHERE order_id = ? ORDER BY line_no'),
@@ -178,7 +181,7 @@ export class Orders {
   }
   insert(o: NewOrder, lines: NewOrderLine[]): void {
     this.s.insert.run({ points_discount: 0, ...o });
-    for (const l of lines) this.s.insertLine.run({ points_discount_pct: null, points_discount: 0, points_ratio: null, ...l });
+    for (const l of lines) this.s.insertLine.run({ points_discount_pct: null, points_discount: 0, points_ratio: null, points_spread: null, ...l });
   }
   get(id: string): OrderRow | undefined {
     return this.s.get.get(id) as OrderRow | undefined;

@@ -221,13 +221,13 @@ export class VerifyQueries {
    * Orders with their lines, streamed in order of seq then line (an order without lines: one row, its line
    * fields null), as raw rows: [seq, id, status, rules_version, subtotal, discount, total, points_used,
    * points_value, cash_paid, points_discount, points_earned, line_no, sku, pay, quantity, unit_price, amount,
-   * discount, points, cash, earned, points_discount_pct, points_discount, points_ratio]. With `orderId`: that order's alone.
+   * discount, points, cash, earned, points_discount_pct, points_discount, points_ratio, points_spread]. With `orderId`: that order's alone.
    */
   orderLinesRaw(orderId?: string): IterableIterator<unknown[]> {
     return this.streamOf(
       `SELECT o.seq, o.id, o.status, o.rules_version, o.subtotal, o.discount, o.total, o.points_used, o.points_value, o.cash_paid,
               o.points_discount, o.points_earned, ol.line_no, ol.sku, ol.pay, ol.quantity, ol.unit_price, ol.amount, ol.discount,
-              ol.points, ol.cash, ol.earned, ol.points_discount_pct, ol.points_discount, ol.points_ratio
+              ol.points, ol.cash, ol.earned, ol.points_discount_pct, ol.points_discount, ol.points_ratio, ol.points_spread
          FROM orders o LEFT JOIN order_lines ol ON ol.order_id = o.id ${orderId === undefined ? '' : 'WHERE o.id = ?'} ORDER BY o.seq, ol.line_no`,
       orderId,
     );

@@ -187,14 +187,14 @@ describe('db restore', () => {
     const t = tmpLedger();
     seed(t);
     const db = new Database(t.db);
-    db.exec('ALTER TABLE order_lines DROP COLUMN points_ratio');
+    db.exec('ALTER TABLE order_lines DROP COLUMN points_spread; ALTER TABLE order_lines DROP COLUMN points_ratio');
     db.pragma('user_version = 14');
     db.close();
     expect(t.run(['member', 'show', 'a', '--json']).stderr).toMatch(/db migrate/);
     const backup = join(t.dir, 'v14.db');
     expect(t.ok(['db', 'backup', backup])).toMatchObject({ entries: 2 });
     expect(new Database(backup, { readonly: true }).pragma('user_version', { simple: true })).toBe(14);
-    expect(t.ok(['db', 'migrate'])).toMatchObject({ from: 14, to: 15 });
+    expect(t.ok(['db', 'migrate'])).toMatchObject({ from: 14, to: 16 });
     expect(t.ok(['member', 'show', 'a']).balance).toBe(200);
   });
 

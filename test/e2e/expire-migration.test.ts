@@ -32,7 +32,7 @@ function backToSchema10(location: string): void {
       db.exec('ALTER TABLE members RESET (fillfactor)');
       db.exec('CREATE INDEX lot_moves_lot ON lot_moves(lot_id)'); // (migration 12's)
     }
-    db.exec('ALTER TABLE order_lines DROP COLUMN points_ratio'); // (migration 15's)
+    db.exec('ALTER TABLE order_lines DROP COLUMN points_spread; ALTER TABLE order_lines DROP COLUMN points_ratio'); // (migrations 16's and 15's)
     db.pragma('user_version = 10');
   } finally {
     db.close();
@@ -96,7 +96,7 @@ function backToSchema11(location: string): void {
   const db = openLedgerDb(location);
   try {
     if (PG) db.exec('CREATE INDEX lot_moves_lot ON lot_moves(lot_id)');
-    db.exec('ALTER TABLE order_lines DROP COLUMN points_ratio'); // (migration 15's)
+    db.exec('ALTER TABLE order_lines DROP COLUMN points_spread; ALTER TABLE order_lines DROP COLUMN points_ratio'); // (migrations 16's and 15's)
     db.pragma('user_version = 11');
   } finally {
     db.close();

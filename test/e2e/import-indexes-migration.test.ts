@@ -57,7 +57,7 @@ function backToSchema12(location: string): void {
     db.exec('DROP INDEX postings_member_spent');
     db.exec('CREATE INDEX postings_member ON postings(member_id, account)');
     db.exec('CREATE INDEX entries_kind_at ON entries(kind, at)');
-    db.exec('ALTER TABLE order_lines DROP COLUMN points_ratio'); // (migration 15's)
+    db.exec('ALTER TABLE order_lines DROP COLUMN points_spread; ALTER TABLE order_lines DROP COLUMN points_ratio'); // (migrations 16's and 15's)
     db.pragma('user_version = 12');
   } finally {
     db.close();

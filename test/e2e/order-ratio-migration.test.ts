@@ -26,7 +26,7 @@ describe('migration 15: the ratio of a mixed order line', () => {
     expect(ratios(t, old.orderId)).toEqual(['1', '0.25', null]);
     // back to schema 14: the column gone, as a ledger written before this build has it
     const db = openLedgerDb(t.db);
-    db.exec('ALTER TABLE order_lines DROP COLUMN points_ratio');
+    db.exec('ALTER TABLE order_lines DROP COLUMN points_spread; ALTER TABLE order_lines DROP COLUMN points_ratio');
     db.pragma('user_version = 14');
     db.close();
     const refused = t.run(['member', 'list', '--json']);

@@ -66,6 +66,31 @@ describe.skipIf(!hasTmux)('the interactive checkout prompt', () => {
   });
 });
 
+describe.skipIf(!hasTmux)('errors on a terminal', () => {
+  it('are broken at spaces to its width, under their mark; a pipe gets each line whole', async () => {
+    const t = tmpLedger();
+    const csv = join(t.dir, 'bad.csv');
+    writeFileSync(csv, 'a,b\n1,2\n');
+    const s = start(t, ['import', 'purchases', csv], { width: 80 });
+    const out = await waitFor(s, 'EXIT=');
+    expect(out).toContain('EXIT=2');
+    const lines = out.split('\n').filter((l) => l.trim() && !l.startsWith('EXIT='));
+    expect(lines[0]).toMatch(/^error: .*bad\.csv:1: wrong header: missing column order_id;/);
+    expect(lines.every((l) => l.length <= 80)).toBe(true);
+    const hint = lines.findIndex((l) => l.startsWith('hint: '));
+    expect(hint).toBeGreaterThan(1);
+    // every line after a mark starts under the text, with a whole word
+    lines.slice(1, hint).forEach((l) => expect(l).toMatch(/^ {7}\S/));
+    lines.slice(hint + 1).forEach((l) => expect(l).toMatch(/^ {6}\S/));
+    const words = (from: string[]) => from.join(' ').replace(/\s+/g, ' ');
+    expect(words(lines.slice(hint))).toBe(
+      'hint: the header has "a", "b"; map columns with --map field=Column (fields: order_id, member_id, purchased_at, amount or quantity + unit_price or line_amount, sku, category)',
+    );
+    const piped = t.run(['import', 'purchases', csv]);
+    expect(piped.stderr.split('\n').filter(Boolean)).toHaveLength(2);
+  });
+});
+
 describe('order output without "by cash" for no cash', () => {
   it('order show and checkout say cash 0.00 for an order paid in points; cash 90.00 by card otherwise', () => {
     const t = shop();

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { failed, tamper } from '../helpers/tamper.js';
-import { tmpLedger } from '../helpers/cli.js';
+import { type TmpLedger, tmpLedger } from '../helpers/cli.js';
 import { orderScene } from '../helpers/orderScene.js';
 
 /** Refunds are append-only by trigger: an operator with sqlite3 drops the triggers first. */
@@ -108,33 +108,88 @@ describe('ledger verify catches an order or refund that does not add up (SQLite:
 });
 
 describe('a step worth more than a minor unit (1 point per yuan): whole steps on each line', () => {
-  it('spreads the points within each line, still accepts the spread older builds wrote, and catches any other', () => {
+  /** A ledger at one point per yuan (a step is worth 1.00), member a with 10 points, items of these prices. */
+  const pointPerYuan = (items: [string, string][]) => {
     const t = tmpLedger();
     const rules = join(t.dir, 'r.json');
-    writeFileSync(rules, JSON.stringify({ redeem: { pointsPerUnit: '1', minPoints: 0, maxRatio: '1' } }));
+    writeFileSync(rules, JSON.stringify({ earn: { pointsPerUnit: '1' }, redeem: { pointsPerUnit: '1', minPoints: 0, maxRatio: '1' } }));
     t.ok(['rules', 'apply', rules, '--effective', '2026-01-01']);
     t.ok(['member', 'add', '--id', 'a', '--name', 'A']);
     t.ok(['member', 'adjust', 'a', '--points', '10', '--reason', 'welcome']);
-    for (const [sku, price] of [['A', '3.50'], ['B', '0.90'], ['C', '2.00']]) t.ok(['catalog', 'add', '--sku', sku, '--name', sku, '--price', price]);
-    const cart = ['--member', 'a', '--item', 'A', '--item', 'B', '--item', 'C', '--tender', 'cash', '--yes'];
+    for (const [sku, price] of items) t.ok(['catalog', 'add', '--sku', sku, '--name', sku, '--price', price]);
+    const cart = ['--member', 'a', ...items.flatMap(([sku]) => ['--item', sku]), '--tender', 'cash', '--yes'];
+    return { t, cart };
+  };
+  const lines = (t: TmpLedger, order: string) =>
+    (t.ok(['order', 'show', order]).lines as { sku: string; points: number; cash: string }[]).map((l) => [l.sku, l.points, l.cash]);
+  const set = (order: string, no: number, points: number, cash: number, earned: number, more = '') =>
+    `UPDATE order_lines SET points = ${points}, cash = ${cash}, earned = ${earned}${more} WHERE order_id = '${order}' AND line_no = ${no};`;
+  /** What a build before migration 16 left: no spread rule on the lines. */
+  const unmark = (order: string) => `UPDATE order_lines SET points_spread = NULL WHERE order_id = '${order}';`;
+  const spreadCheck = (t: TmpLedger) => failed(t).find((c) => c.name === 'order-lines-add-up')?.detail;
+
+  it('spreads the points within each line and holds a new order to that spread alone', () => {
+    const { t, cart } = pointPerYuan([['A', '3.50'], ['B', '0.90'], ['C', '2.00']]);
     // 0.90 holds no whole point, 3.50 three and 2.00 two: six points are more than the lines can take
     const six = t.run(['checkout', ...cart, '--points', '6', '--json']);
     expect(six.code).toBe(3);
     expect(six.stderr).toContain('is more than these items can take (at most 5)');
     const o = t.ok(['checkout', ...cart, '--points', '4']);
     expect(o).toMatchObject({ pointsUsed: 4, pointsValue: '4.00', cashPaid: '2.40' });
-    const lines = (t.ok(['order', 'show', o.orderId]).lines as { sku: string; points: number; cash: string }[]).map((l) => [l.sku, l.points, l.cash]);
-    expect(lines).toEqual([['A', 3, '0.50'], ['B', 0, '0.90'], ['C', 1, '1.00']]);
+    expect(lines(t, o.orderId)).toEqual([['A', 3, '0.50'], ['B', 0, '0.90'], ['C', 1, '1.00']]);
     expect(t.run(['ledger', 'verify', '--json']).code).toBe(0);
-    // what a build before this fix wrote for the same cart (B given a point worth 0.56 of its 0.90) stands
-    // (its 2 earned points spread over that cash)
-    const set = (no: number, points: number, cash: number, earned: number) =>
-      `UPDATE order_lines SET points = ${points}, cash = ${cash}, earned = ${earned} WHERE order_id = '${o.orderId}' AND line_no = ${no};`;
-    tamper(t, set(1, 2, 131, 1) + set(2, 1, 34, 0) + set(3, 1, 75, 1));
+    // the spread an older build wrote for this cart (B given a point worth 0.56 of its 0.90, its 2 earned
+    // points spread over that cash) is refused on an order this build wrote (the hostile trial's edit)
+    tamper(t, set(o.orderId, 1, 2, 131, 1) + set(o.orderId, 2, 1, 34, 0) + set(o.orderId, 3, 1, 75, 1));
+    expect(spreadCheck(t)).toContain(`order ${o.orderId}: line 1 (A) carries 2 points but its amount 3.50 less its discount share 0.00, cash 1.31 and points discount 0.00 leaves 2.19 paid by them (1 points per unit)`);
+    // and with its spread rule taken away, it reads as an order of that build: it stands
+    tamper(t, unmark(o.orderId));
     expect(t.run(['ledger', 'verify', '--json']).code).toBe(0);
-    // any other spread of the same points and cash is caught
-    tamper(t, set(1, 2, 150, 1) + set(2, 0, 90, 1) + set(3, 2, 0, 0));
-    const check = failed(t).find((c) => c.name === 'order-lines-add-up');
-    expect(check?.detail).toContain(`order ${o.orderId}: line 1 (A, mixed) carries 2 points and 1.50 cash, but the order's 4 points on its mixed lines, spread by what each let points pay (this one 1 × its net), give it 3 points and 0.50 cash (§4.5)`);
+    // any other spread of the same points and cash is caught still
+    tamper(t, set(o.orderId, 1, 2, 150, 1) + set(o.orderId, 2, 0, 90, 1) + set(o.orderId, 3, 2, 0, 0));
+    expect(spreadCheck(t)).toContain(`order ${o.orderId}: line 1 (A, mixed) carries 2 points and 1.50 cash`);
+  });
+
+  it('a spread rule taken away from a later order, or from one line, is caught', () => {
+    const { t, cart } = pointPerYuan([['A', '3.00'], ['B', '2.00']]);
+    const first = t.ok(['checkout', ...cart, '--points', '2']);
+    const second = t.ok(['checkout', ...cart, '--points', '2']);
+    expect(t.run(['ledger', 'verify', '--json']).code).toBe(0);
+    tamper(t, unmark(second.orderId));
+    expect(spreadCheck(t)).toContain(`order ${second.orderId}: its mixed lines keep no points spread rule, yet order ${first.orderId} before it keeps one (every order from migration 16 on does): the rule was taken away`);
+    tamper(t, `UPDATE order_lines SET points_spread = 1 WHERE order_id = '${second.orderId}'; UPDATE order_lines SET points_spread = NULL WHERE order_id = '${first.orderId}' AND line_no = 2;`);
+    expect(spreadCheck(t)).toContain(`order ${first.orderId}: line 2 (B, mixed) keeps no points spread rule, while line 1 of the same order keeps one`);
+  });
+
+  // An older build's order at a ratio of 0.5 (1 point per yuan): 3.00 and 1.00 took 2 points, both on the
+  // 3.00 line, where whole steps within each line's cap allow 1. The new spread has none for it: verify and
+  // refund ended in an internal error (hostile trial, finding 1). Made here by giving an order of this build
+  // (ratio 1, the same lines) the ratio 0.5 and no spread rule, as that build wrote it.
+  it("an older build's order with more steps than the lines' caps now hold verifies and refunds", () => {
+    const { t, cart } = pointPerYuan([['A', '3.00'], ['B', '1.00']]);
+    const o = t.ok(['checkout', ...cart, '--points', '2']);
+    expect(lines(t, o.orderId)).toEqual([['A', 2, '1.00'], ['B', 0, '1.00']]);
+    tamper(t, `UPDATE order_lines SET points_ratio = '0.5' WHERE order_id = '${o.orderId}';` + unmark(o.orderId));
+    expect(t.run(['ledger', 'verify', '--json']).code).toBe(0);
+    expect(t.ok(['order', 'refund', o.orderId, '--line', 'B', '--yes'])).toMatchObject({ pointsReturned: 0, cashRefunded: '1.00' });
+    expect(t.ok(['order', 'refund', o.orderId, '--line', 'A', '--yes'])).toMatchObject({ pointsReturned: 2, cashRefunded: '1.00' });
+    expect(t.verify().ok).toBe(true);
+  });
+
+  // An older build could leave a line points value without points (1.50 and 0.50 paid with 2 points: both on
+  // the first line, 0.50 of value on the second). Its verify refused its own order and no refund could run
+  // (finding 4). Made here from an order of this build whose third line's ratio is set to 0 and whose lines
+  // are given what that build's spread gives then.
+  it("an older build's line with points value and no points verifies as that build's spread, and only then", () => {
+    const { t, cart } = pointPerYuan([['A', '1.50'], ['B', '0.50'], ['C', '1.00']]);
+    const o = t.ok(['checkout', ...cart, '--points', '2']);
+    expect(lines(t, o.orderId)).toEqual([['A', 1, '0.50'], ['B', 0, '0.50'], ['C', 1, '0.00']]);
+    const asOld = set(o.orderId, 1, 2, 0, 0) + set(o.orderId, 2, 0, 0, 0) + set(o.orderId, 3, 0, 100, 1, ", points_ratio = '0'");
+    tamper(t, asOld);
+    expect(spreadCheck(t)).toContain(`order ${o.orderId}: line 2 (B, mixed) carries 0 points but its amount less its discount share and cash leaves 0.50 for them`);
+    tamper(t, unmark(o.orderId));
+    expect(t.run(['ledger', 'verify', '--json']).code).toBe(0);
+    expect(t.ok(['order', 'refund', o.orderId, '--line', 'C', '--yes'])).toMatchObject({ pointsReturned: 0, cashRefunded: '1.00' });
+    expect(t.verify().ok).toBe(true);
   });
 });

@@ -14,6 +14,7 @@ import { pg as m012pg, sql as m012 } from './012_lot_moves_unindexed.js';
 import { pg as m014pg, sql as m014 } from './014_bytewise_text.js';
 import { sql as m013 } from './013_import_indexes.js';
 import { pg as m015pg, sql as m015 } from './015_order_line_ratio.js';
+import { sql as m016 } from './016_order_line_spread.js';
 
 export interface Migration {
   version: number;
@@ -38,6 +39,7 @@ export const migrations: Migration[] = [
   { version: 13, name: 'import-indexes', sql: m013 },
   { version: 14, name: 'bytewise-text', sql: m014, pg: m014pg },
   { version: 15, name: 'order-line-ratio', sql: m015, pg: m015pg },
+  { version: 16, name: 'order-line-spread', sql: m016 },
 ].sort((a, b) => a.version - b.version); // areas land in any order; they apply by number
 
 export const latestVersion = (): number => migrations[migrations.length - 1].version;
