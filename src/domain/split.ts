@@ -468,7 +468,10 @@ export function checkPointsRequest(points: Points, a: AllowedPoints, ctx: Allowe
   if (points < a.required) return refuse('POINTS_ONLY_UNCOVERED', `does not cover the points-only items (${a.required} points)`);
   if (points > ctx.linesMax) return refuse('POINTS_NOT_ALLOWED', `is more than these items can take (at most ${ctx.linesMax})`);
   if (points > ctx.available) return refuse('INSUFFICIENT_POINTS', `${points} points requested but the member has only ${ctx.available} available`, false);
-  if (points < ctx.minPoints) return refuse('POINTS_NOT_ALLOWED', `is below the minimum of ${ctx.minPoints} points per checkout`);
+  // §4.6: the minimum applies to the mixed items' part (the points-only items take theirs regardless)
+  if (points - a.required < ctx.minPoints) {
+    return refuse('POINTS_NOT_ALLOWED', a.required > 0 ? `puts ${points - a.required} on the mixed items, below the minimum of ${ctx.minPoints} points on mixed items` : `is below the minimum of ${ctx.minPoints} points per checkout`);
+  }
   if ((points - a.required) % a.step !== 0) return refuse('POINTS_NOT_ALLOWED', `is not a whole number of steps of ${a.step} points (points must convert to whole minor units)`);
   return refuse('POINTS_NOT_ALLOWED', 'cannot be used exactly');
 }

@@ -85,6 +85,14 @@ describe('split (§4.3)', () => {
     expect(!r.ok && r.message).toContain('allowed: 0, or 1 to 3000');
   });
 
+  it('names the mixed part as below the minimum when points-only items take points too (§4.6)', () => {
+    // 33 points per yuan (a step of 33 worth 1.00), minimum 50 on the mixed part, a 33-point gift: 66 puts 33 on the mixed item
+    const lines = [line({ sku: 'GIFT', pay: 'points', unitPrice: 100, pointsPrice: 33 }), line({ sku: 'TEA', unitPrice: 1000 })];
+    const r = split(input({ lines, redeem: redeem('33', 50), available: 1000, request: { kind: 'points', points: 66 } }));
+    expect(r).toMatchObject({ ok: false, code: 'POINTS_NOT_ALLOWED' });
+    expect(!r.ok && r.message).toBe('--points 66 puts 33 on the mixed items, below the minimum of 50 points on mixed items; allowed: 33 (the points-only items), or 99 to 363 in steps of 33');
+  });
+
   it('refuses --points below redeem.minPoints naming the minimum, maximum and step', () => {
     const r = split(input({ redeem: redeem('1000', 200), available: 5000, request: { kind: 'points', points: 150 } }));
     expect(r).toMatchObject({ ok: false, code: 'POINTS_NOT_ALLOWED' });
