@@ -92,6 +92,16 @@ describe('checkout (one-shot, --json)', () => {
     ok(t);
   });
 
+  it('declined with nothing to pay in cash: says the flag declined it, not a payment of 0.00', () => {
+    const t = shop();
+    const r = t.run(['checkout', '--member', 'M1', '--item', 'VIP', '--tender', 'card', '--decline', '--yes', '--json']);
+    expect(r.code).toBe(3);
+    const err = JSON.parse(r.stderr).error;
+    expect(err.message).toMatch(/^order \S+ was declined by --decline, though it had no cash to pay; the hold on 4000 points was released$/);
+    expect(err.hint).toBe('run it again without --decline; nothing was taken');
+    expect(member(t)).toMatchObject({ balance: 5000, held: 0, available: 5000 });
+  });
+
   it('a points-only item is paid at its points price', () => {
     const t = shop();
     const r = t.ok(['checkout', '--member', 'M1', '--item', 'VIP', '--yes']);

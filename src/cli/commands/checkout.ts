@@ -172,6 +172,10 @@ async function emitCheckout(cmd: Command, r: CheckoutResult): Promise<void> {
   if (r.status !== 'declined' || !globals(cmd).json) await emit(cmd, r, resultView);
   if (r.note) process.stderr.write(`note: ${r.note}\n`);
   if (r.status === 'declined') {
+    // all paid in points: there was no payment to decline, only the flag that declines it
+    if (/^0+(\.0+)?$/.test(r.cashPaid)) {
+      throw new RefusedError('PAYMENT_DECLINED', `order ${r.orderId} was declined by --decline, though it had no cash to pay; the hold on ${count(r.pointsUsed, 'point')} was released`, 'run it again without --decline; nothing was taken');
+    }
     throw new RefusedError('PAYMENT_DECLINED', `the ${r.tender ?? 'cash'} payment of ${r.cashPaid} for order ${r.orderId} was declined; the hold on ${count(r.pointsUsed, 'point')} was released`, 'try another tender; nothing was taken');
   }
 }
