@@ -48,6 +48,8 @@ export interface RejectsShown {
   rejected: number;
   firstRejects: RejectSample[];
   rejectsFile: string | null;
+  /** An earlier run's rejects file at this run's rejects path (this run rejected nothing). */
+  staleRejectsFile?: string | null;
 }
 
 /**
@@ -57,7 +59,11 @@ export interface RejectsShown {
  * (repeatOptions): a rejects file imported under another --source would be other orders to the ledger.
  */
 export function showRejects(r: RejectsShown, again: { command: string; options: string[] }, dryRun = false): void {
-  if (!r.rejected) return;
+  if (!r.rejected) {
+    // (only when this run wrote nothing there: an earlier run's rejects, maybe rows still not imported)
+    if (r.staleRejectsFile) process.stderr.write(`note: ${safeText(r.staleRejectsFile, false)} is an earlier run's rejects file (this run rejected no row), left as it was: import its fixed rows, or remove it\n`);
+    return;
+  }
   const out: string[] = r.firstRejects.map((x) => `${safeText(r.file, false)}:${x.line}: ${safeText(x.reason, false)}`);
   if (r.rejected > r.firstRejects.length) out.push(`… and ${r.rejected - r.firstRejects.length} more`);
   const rows = count(r.rejected, 'row');

@@ -5,7 +5,7 @@ import { formatMoney } from '../domain/money.js';
 import { catalog, type CatalogRow, type NewCatalogItem } from '../store/catalog.js';
 import { type Ctx, type Ledger, withLedger } from './ledger.js';
 import { recordAudit } from './points.js';
-import { type CsvFormat, everyRowRejected, readCsvFile, type Reject, rejectsTarget, writeImport, writeRejects } from './csvfile.js';
+import { type CsvFormat, everyRowRejected, readCsvFile, type Reject, rejectsTarget, staleRejectsFile, writeImport, writeRejects } from './csvfile.js';
 import { FIRST_REJECTS, type RejectSample } from '../domain/rejects.js';
 
 export interface ItemView {
@@ -198,6 +198,8 @@ export interface CatalogImportResult {
   unchanged: number;
   rejected: number;
   rejectsFile: string | null;
+  /** A rejects file an earlier run left at this run's rejects path, when this run rejected no row (left alone; null when none). */
+  staleRejectsFile: string | null;
   /** The first few rejected rows (line and reason), in line order; the rejects file has them all. */
   firstRejects: RejectSample[];
   /**
@@ -292,5 +294,5 @@ export async function importCatalog(ctx: Ctx, file: string, rejectsPath?: string
   const rejectsFile = rejects.length ? await writeRejects(rejectsOut, csv, rejects) : null;
   if (whole()) throw everyRowRejected(file, rejects, rejectsFile);
   const { pointsPriceUnused, ...counts } = result;
-  return { file, rows: records.length, ...counts, rejected: rejects.length, rejectsFile, firstRejects: rejects.slice(0, FIRST_REJECTS).map((x) => ({ line: x.line, reason: x.reason })), pointsPriceUnused };
+  return { file, rows: records.length, ...counts, rejected: rejects.length, rejectsFile, staleRejectsFile: rejects.length ? null : staleRejectsFile(rejectsOut), firstRejects: rejects.slice(0, FIRST_REJECTS).map((x) => ({ line: x.line, reason: x.reason })), pointsPriceUnused };
 }

@@ -1,5 +1,5 @@
 // Small CSV files for master data (members, catalog): read whole with line numbers, rejects written beside.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { UsageError } from '../errors.js';
 import { AtomicFile, checkOutput, type OutputTarget, sameFile } from './outfile.js';
@@ -190,5 +190,26 @@ export function writeImport<T>(store: Store, fn: () => T, nothing: () => boolean
   } catch (e) {
     if (e instanceof NothingImported) return e.result as T;
     throw e;
+  }
+}
+
+/**
+ * An import that rejected no row writes no rejects file: one already at its rejects path is an earlier run's
+ * (its first cells `_line` and `_reason`), and may list rows still not imported. It is left alone (it may be
+ * the only list of them) and named, so that neither a person nor a script takes it for this run's. Null when
+ * there is none, or something else is there.
+ */
+export function staleRejectsFile(target: OutputTarget | null): string | null {
+  if (!target) return null;
+  try {
+    if (!statSync(target.abs).isFile()) return null;
+    const fd = openSync(target.abs, 'r');
+    const buf = Buffer.alloc(64);
+    const n = readSync(fd, buf, 0, 64, 0);
+    closeSync(fd);
+    const head = buf.subarray(0, n).toString('utf8').replace(/^\uFEFF/, '');
+    return /^"?_line"?[,;\t|]"?_reason"?[,;\t|\r\n]/.test(head) ? target.path : null;
+  } catch {
+    return null; // (none there, or not readable: nothing to say)
   }
 }

@@ -40,7 +40,7 @@ import { type FedOrder, feedOrders } from './orderFeed.js';
 import { fileEncoding } from './textDecode.js';
 import { ENCODING_NAMES } from '../domain/encoding.js';
 import { type CreditInput, creditPointsKnownDebt, debitPoints, recordAudit } from './points.js';
-import { rejectsTarget } from './csvfile.js';
+import { rejectsTarget, staleRejectsFile } from './csvfile.js';
 import { requireInputFile } from './inputFile.js';
 import { FIRST_REJECTS, type RejectSample, isRejectsHeader, rejectsHeader, rejectsRow, unquoteRejectsCell } from '../domain/rejects.js';
 import { AtomicFile, type OutputTarget } from './outfile.js';
@@ -93,6 +93,8 @@ export interface ImportSummary extends Omit<Counters, 'firstAt' | 'lastAt'> {
   format: 'order' | 'line';
   dryRun: boolean;
   rejectsFile: string | null;
+  /** A rejects file an earlier run left at this run's rejects path, when this run rejected no row (left alone; null when none). */
+  staleRejectsFile: string | null;
   /**
    * Orders whose lines carry more than one purchased_at (orders with a rejected row aside): each is booked
    * at its earliest line's time (SPEC §4.6 orders by purchased_at). 0 and null when there is none.
@@ -1447,6 +1449,7 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
         lastPurchasedAt: c.lastAt === -Infinity ? null : new Date(c.lastAt).toISOString(),
         timezone: l.zone,
         rejectsFile,
+        staleRejectsFile: c.rejected === 0 ? staleRejectsFile(rejectsOut) : null,
         mixedTimeOrders: mixed.count,
         firstMixedTimeOrder: mixed.first,
         firstRejects: c.rejected ? firstRejects(stage) : [],

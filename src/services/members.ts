@@ -9,7 +9,7 @@ import { members, type MemberRow } from '../store/members.js';
 import { memberStatements } from '../store/statements.js';
 import { type Ctx, type Ledger, rulesAt, withLedger } from './ledger.js';
 import { availableOf, creditPoints, debitPoints, ledgerToday, recordAudit } from './points.js';
-import { type CsvFormat, everyRowRejected, readCsvFile, type Reject, rejectsTarget, writeImport, writeRejects } from './csvfile.js';
+import { type CsvFormat, everyRowRejected, readCsvFile, type Reject, rejectsTarget, staleRejectsFile, writeImport, writeRejects } from './csvfile.js';
 import { FIRST_REJECTS, type RejectSample } from '../domain/rejects.js';
 
 export interface MemberView {
@@ -301,6 +301,8 @@ export interface MemberImportResult {
   unchanged: number;
   rejected: number;
   rejectsFile: string | null;
+  /** A rejects file an earlier run left at this run's rejects path, when this run rejected no row (left alone; null when none). */
+  staleRejectsFile: string | null;
   /** The first few rejected rows (line and reason), in line order; the rejects file has them all. */
   firstRejects: RejectSample[];
 }
@@ -363,5 +365,5 @@ export async function importMembers(ctx: Ctx, file: string, rejectsPath?: string
   );
   const rejectsFile = rejects.length ? await writeRejects(rejectsOut, csv, rejects) : null;
   if (whole()) throw everyRowRejected(file, rejects, rejectsFile);
-  return { file, rows: records.length, ...result, rejected: rejects.length, rejectsFile, firstRejects: rejects.slice(0, FIRST_REJECTS).map((x) => ({ line: x.line, reason: x.reason })) };
+  return { file, rows: records.length, ...result, rejected: rejects.length, rejectsFile, staleRejectsFile: rejects.length ? null : staleRejectsFile(rejectsOut), firstRejects: rejects.slice(0, FIRST_REJECTS).map((x) => ({ line: x.line, reason: x.reason })) };
 }

@@ -144,6 +144,34 @@ describe('the rejects file imports again once fixed', () => {
   });
 });
 
+describe('a rejects file an earlier run left', () => {
+  it('is named, not taken for this run\'s, when the run rejects no row, and left as it was (it may list rows still not imported)', () => {
+    const t = tmpLedger();
+    t.ok(['member', 'add', '--id', 'M1', '--name', 'A']);
+    const f = join(t.dir, 'p.csv');
+    writeFileSync(f, 'order_id,member_id,purchased_at,amount\nO1,M1,2026-11-01 10:00,10.00\nO2,M9,2026-11-01 10:00,10.00\n');
+    expect(t.run(['import', 'purchases', f]).code).toBe(4);
+    const rejects = join(t.dir, 'p.rejects.csv');
+    const before = readFileSync(rejects, 'utf8');
+    // the member added, the same file again: O2 imports, nothing is rejected, the old rejects file stays
+    t.ok(['member', 'add', '--id', 'M9', '--name', 'B']);
+    const r = t.run(['import', 'purchases', f, '--json']);
+    expect(r.code).toBe(0);
+    expect(r.json()).toMatchObject({ accepted: 1, duplicates: 1, rejected: 0, rejectsFile: null, staleRejectsFile: rejects });
+    expect(readFileSync(rejects, 'utf8')).toBe(before);
+    const human = t.run(['import', 'purchases', f]);
+    expect(human.stderr).toContain(`note: ${rejects} is an earlier run's rejects file (this run rejected no row), left as it was: import its fixed rows, or remove it`);
+    // a file of one's own at that path is not named
+    writeFileSync(rejects, 'my,own\n');
+    expect(t.run(['import', 'purchases', f, '--json']).json()).toMatchObject({ staleRejectsFile: null });
+    // member import the same way
+    const m = join(t.dir, 'm.csv');
+    writeFileSync(m, 'id,name\nA1,Ann\n');
+    writeFileSync(join(t.dir, 'm.rejects.csv'), '_line,_reason,id,name\n3,bad,A2,\n');
+    expect(t.ok(['member', 'import', m])).toMatchObject({ created: 1, rejected: 0, staleRejectsFile: join(t.dir, 'm.rejects.csv') });
+  });
+});
+
 describe('member and catalog import: a file whose every row is rejected', () => {
   it('is exit 2 as for purchases, writes nothing (not even an audit record), and still writes the rejects file', () => {
     const t = tmpLedger();
