@@ -287,11 +287,13 @@ export function checkOrders(q: VerifyQueries, rulesOf: (id: number) => Rules | n
     // splitLines holds each line to whole steps within its cap: more steps than the caps hold, it has no spread
     const holds = sum(lines.map((x) => (x.pay === 'mixed' ? stepsWithin(x.pointsCap, r.stepValue) : 0)));
     const fits = mixedPoints / r.step <= holds;
-    if (rule !== 'pooled' && fits && !mixed.some(({ l }) => differs(splitLines(q), l))) return null;
+    const fresh = rule !== 'pooled' && fits ? splitLines(q) : null;
+    if (fresh && !mixed.some(({ l }) => differs(fresh, l))) return null;
     if (rule === 'lines' && !fits) return `uses ${mixedPoints} points on its mixed lines, more than the ${holds * r.step} that whole steps within each line's cap allow (§4.3)`;
     // Builds before migration 16 spread a step worth several minor units without a bound per line: their orders stand.
-    if (rule !== 'lines' && !mixed.some(({ l }) => differs(splitLinesPooled(q), l))) return null;
-    const want = rule === 'pooled' || !fits ? splitLinesPooled(q) : splitLines(q);
+    const pooled = rule !== 'lines' ? splitLinesPooled(q) : null;
+    if (pooled && !mixed.some(({ l }) => differs(pooled, l))) return null;
+    const want = fresh ?? pooled!;
     for (const { l } of mixed) {
       const w = want[l.lineNo - 1] ?? want[o.lines.indexOf(l)];
       if (differs(want, l)) {
