@@ -12,7 +12,8 @@ import { isPostgresUrl, redactUrl } from '../store/pg/database.js';
 import { copyLedgerRows } from '../store/copy.js';
 import { journal } from '../store/journal.js';
 import { refreshStatistics } from '../store/purchases.js';
-import { latestVersion } from '../store/migrations/index.js';
+import { SPREAD_MIGRATION, latestVersion } from '../store/migrations/index.js';
+import { orders } from '../store/orders.js';
 import { settings } from '../store/settings.js';
 import { rulesVersions } from '../store/rules.js';
 import { audit } from '../store/audit.js';
@@ -241,7 +242,8 @@ async function initOnce(ctx: Ctx, input: InitInput): Promise<InitResult> {
       const id = store
         .get(rulesVersions)
         .insert(BEGINNING_OF_TIME, l.nowIso, ctx.operator, 'init', JSON.stringify(rulesToDocument(defaultRules(), digits)));
-      store.get(audit).record(l.nowIso, ctx.operator, 'ledger.init', shownPath(ctx.dbPath), { currency, timezone, ...(target.contents ? { erased: target.contents, previous } : {}) });
+      // (the schema it was made at: ledger verify holds every order of a ledger made at 16 or later to the rules of migration 16)
+      store.get(audit).record(l.nowIso, ctx.operator, 'ledger.init', shownPath(ctx.dbPath), { currency, timezone, schema: schemaVersion(store), ...(target.contents ? { erased: target.contents, previous } : {}) });
       return id;
     });
     return { path: shownPath(ctx.dbPath), currency, digits, timezone, schemaVersion: schemaVersion(store), rulesVersion, erased: target.contents, previous };
@@ -352,7 +354,8 @@ export async function dbMigrate(ctx: Ctx): Promise<MigrateResult> {
     const r = migrate(store);
     if (r.applied.length) {
       const l = ledgerFromStore(store, ctx);
-      store.write(() => store.get(audit).record(l.nowIso, ctx.operator, 'db.migrate', ctx.dbPath, r));
+      // Migration 16: the orders before it may keep an older spread of their points (ledger verify); those after may not
+      store.write(() => store.get(audit).record(l.nowIso, ctx.operator, 'db.migrate', ctx.dbPath, r.applied.includes(SPREAD_MIGRATION) ? { ...r, ordersBefore: store.get(orders).lastSeq() } : r));
     }
     return { path: shownPath(ctx.dbPath), from: r.from, to: r.to, applied: r.applied, backup };
   } finally {

@@ -9,6 +9,7 @@ import { cumulative, spreadEarned } from '../domain/refund.js';
 import type { Rules } from '../domain/rules.js';
 import { SPREAD_WITHIN_LINE_CAPS, mixedCoverable, paysWithDiscount, pointsCapFor, splitLines, splitLinesPooled, stepsWithin } from '../domain/split.js';
 import type { VerifyQueries } from '../store/verify.js';
+import { SPREAD_MIGRATION, SPREAD_MIGRATION_VERSION } from '../store/migrations/index.js';
 import { Problems } from './verifyBooks.js';
 
 interface Order {
@@ -109,6 +110,9 @@ export function checkOrders(q: VerifyQueries, rulesOf: (id: number) => Rules | n
   let firstWithRatio: string | undefined;
   /** The first order (in seq order) whose mixed lines keep the rule that spread its points (migration 16). */
   let firstWithSpread: string | undefined;
+  /** Orders after this seq were written from migration 16 on (the audit log's init or migrate record); null: not known. */
+  const spreadSince = spreadRuleSince(q.schemaEvents());
+  const sinceMigration16 = (o: Order): boolean => spreadSince !== null && o.seq > spreadSince;
   /** Why the order does not add up, or null. */
   const orderProblem = (o: Order): string | null => {
     if (o.lines.length === 0) return 'has no lines';
@@ -142,7 +146,7 @@ export function checkOrders(q: VerifyQueries, rulesOf: (id: number) => Rules | n
     // "Order lines"): the points-only lines' own points are not on their lines, so of the points value only
     // this is known: the rest of the points paid the other lines in whole steps.
     // (never an order written since: its lines keep a ratio or spread rule, or an order before it does)
-    const unmarked = o.lines.every((l) => l.ratio === null && l.spread === null) && (orderId !== undefined || firstWithRatio === undefined);
+    const unmarked = o.lines.every((l) => l.ratio === null && l.spread === null) && (orderId !== undefined || firstWithRatio === undefined) && !sinceMigration16(o);
     const oldSplit =
       unmarked &&
       same(allocateProportionally(o.pointsUsed, amounts), o.lines.map((l) => l.points)) &&
@@ -236,6 +240,9 @@ export function checkOrders(q: VerifyQueries, rulesOf: (id: number) => Rules | n
       // whole steps on every line, worth exactly their value, spread as checkout spreads them now
       return steps ? spreadProblem(o, r, mixed, 'lines') : badLine();
     }
+    if (sinceMigration16(o)) {
+      return `its mixed lines keep no points spread rule, yet it was written after migration 16 (the audit log records orders up to ${spreadSince} before it; every order since keeps one): the rule was taken away`;
+    }
     if (firstWithSpread !== undefined && orderId === undefined) {
       return `its mixed lines keep no points spread rule, yet order ${firstWithSpread} before it keeps one (every order from migration 16 on does): the rule was taken away`;
     }
@@ -244,8 +251,8 @@ export function checkOrders(q: VerifyQueries, rulesOf: (id: number) => Rules | n
     if (odd) return kept.length === mixed.length && spreadProblem(o, r, mixed, 'pooled') === null ? null : valueWithoutPoints(`line ${odd.l.lineNo} (${odd.l.sku}, mixed)`, odd.l, odd.value);
     // Each line alone: whole steps worth exactly their value, or (a step worth more than a line can take) the
     // value spread by caps and the points by value. Then, where the lines keep their ratio (migration 15), the
-    // spread between them, by either rule; lines written before keep none and are checked alone.
-    const spread = () => (kept.length === mixed.length ? spreadProblem(o, r, mixed, 'either') : null);
+    // spread between them as those builds spread them (pooled); lines written before keep none and are checked alone.
+    const spread = () => (kept.length === mixed.length ? spreadProblem(o, r, mixed, 'pooled') : null);
     if (steps) return spread();
     const values = mixed.map((m) => m.value);
     if (sum(values) === (mixedPoints / r.step) * r.stepValue && same(allocateProportionally(mixedPoints, values), mixed.map((m) => m.l.points))) return spread();
@@ -430,4 +437,24 @@ export function checkOrders(q: VerifyQueries, rulesOf: (id: number) => Rules | n
     refundIt.return?.();
   }
   return { orders, refunds, orderCount, refundCount };
+}
+
+/**
+ * The seq after which every order was written from migration 16 on, from the audit log (oldest first): the
+ * newest `ledger.init` made at schema 16 or later (every order: 0), or the `db.migrate` after it that applied
+ * migration 16 (the orders it recorded before). Null when neither says (a ledger migrated before the record).
+ */
+export function spreadRuleSince(events: readonly [string, string][]): number | null {
+  let since: number | null = null;
+  for (const [action, text] of events) {
+    let d: { schema?: unknown; applied?: unknown; ordersBefore?: unknown };
+    try {
+      d = JSON.parse(text) ?? {};
+    } catch {
+      continue;
+    }
+    if (action === 'ledger.init') since = typeof d.schema === 'number' && d.schema >= SPREAD_MIGRATION_VERSION ? 0 : null;
+    else if (Array.isArray(d.applied) && d.applied.includes(SPREAD_MIGRATION) && typeof d.ordersBefore === 'number') since = d.ordersBefore;
+  }
+  return since;
 }

@@ -179,6 +179,11 @@ export class Orders {
   nextId(): string {
     return `ORD-${String(this.s.nextSeq.get() as number).padStart(6, '0')}`;
   }
+
+  /** The seq of the last order written (0: none yet). */
+  lastSeq(): number {
+    return (this.s.nextSeq.get() as number) - 1;
+  }
   insert(o: NewOrder, lines: NewOrderLine[]): void {
     this.s.insert.run({ points_discount: 0, ...o });
     for (const l of lines) this.s.insertLine.run({ points_discount_pct: null, points_discount: 0, points_ratio: null, points_spread: null, ...l });

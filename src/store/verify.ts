@@ -119,6 +119,11 @@ export class VerifyQueries {
   }
 
   /** The hold length settings the ledger has had: the one in force, and each recorded change's values (db set). */
+  /** The audit records of ledger inits and schema migrations, oldest first: [action, detail (JSON text)]. */
+  schemaEvents(): [string, string][] {
+    return this.db.prepare("SELECT action, detail FROM audit WHERE action IN ('ledger.init', 'db.migrate') ORDER BY id").raw().all() as [string, string][];
+  }
+
   holdMinutesSettings(): string[] {
     const now = this.db.prepare("SELECT value FROM settings WHERE key = 'hold_minutes'").pluck().all() as string[];
     const changes = this.db

@@ -124,8 +124,12 @@ describe('a step worth more than a minor unit (1 point per yuan): whole steps on
     (t.ok(['order', 'show', order]).lines as { sku: string; points: number; cash: string }[]).map((l) => [l.sku, l.points, l.cash]);
   const set = (order: string, no: number, points: number, cash: number, earned: number, more = '') =>
     `UPDATE order_lines SET points = ${points}, cash = ${cash}, earned = ${earned}${more} WHERE order_id = '${order}' AND line_no = ${no};`;
-  /** What a build before migration 16 left: no spread rule on the lines. */
   const unmark = (order: string) => `UPDATE order_lines SET points_spread = NULL WHERE order_id = '${order}';`;
+  /** The ledger as a build before migration 16 left it, then upgraded: its orders so far keep no spread rule, and `db migrate` records them as before it. */
+  const upgradedFromOlderBuild = (t: TmpLedger) => {
+    tamper(t, 'ALTER TABLE order_lines DROP COLUMN points_spread; PRAGMA user_version = 15;');
+    expect(t.ok(['db', 'migrate'])).toMatchObject({ from: 15, to: 16 });
+  };
   const spreadCheck = (t: TmpLedger) => failed(t).find((c) => c.name === 'order-lines-add-up')?.detail;
 
   it('spreads the points within each line and holds a new order to that spread alone', () => {
@@ -140,36 +144,52 @@ describe('a step worth more than a minor unit (1 point per yuan): whole steps on
     expect(t.run(['ledger', 'verify', '--json']).code).toBe(0);
     // the spread an older build wrote for this cart (B given a point worth 0.56 of its 0.90, its 2 earned
     // points spread over that cash) is refused on an order this build wrote (the hostile trial's edit)
-    tamper(t, set(o.orderId, 1, 2, 131, 1) + set(o.orderId, 2, 1, 34, 0) + set(o.orderId, 3, 1, 75, 1));
+    const pooled = set(o.orderId, 1, 2, 131, 1) + set(o.orderId, 2, 1, 34, 0) + set(o.orderId, 3, 1, 75, 1);
+    tamper(t, pooled);
     expect(spreadCheck(t)).toContain(`order ${o.orderId}: line 1 (A) carries 2 points but its amount 3.50 less its discount share 0.00, cash 1.31 and points discount 0.00 leaves 2.19 paid by them (1 points per unit)`);
-    // and with its spread rule taken away, it reads as an order of that build: it stands
+    // its spread rule taken away too: the audit log says the ledger was made at schema 16, so it is caught
     tamper(t, unmark(o.orderId));
-    expect(t.run(['ledger', 'verify', '--json']).code).toBe(0);
-    // any other spread of the same points and cash is caught still
-    tamper(t, set(o.orderId, 1, 2, 150, 1) + set(o.orderId, 2, 0, 90, 1) + set(o.orderId, 3, 2, 0, 0));
-    expect(spreadCheck(t)).toContain(`order ${o.orderId}: line 1 (A, mixed) carries 2 points and 1.50 cash`);
+    expect(spreadCheck(t)).toContain(`order ${o.orderId}: its mixed lines keep no points spread rule, yet it was written after migration 16 (the audit log records orders up to 0 before it; every order since keeps one): the rule was taken away`);
+    // and the refund that would pay its lines out refuses
+    const refund = t.run(['order', 'refund', o.orderId, '--line', 'B', '--yes', '--json']);
+    expect(refund.code).toBe(6);
+    expect(JSON.parse(refund.stderr).error.code).toBe('ORDER_BOOKS_BROKEN');
   });
 
-  it('a spread rule taken away from a later order, or from one line, is caught', () => {
+  it('an order an older build wrote keeps its spread after the upgrade, and only that one', () => {
+    const { t, cart } = pointPerYuan([['A', '3.50'], ['B', '0.90'], ['C', '2.00']]);
+    const o = t.ok(['checkout', ...cart, '--points', '4']);
+    upgradedFromOlderBuild(t);
+    // what that build wrote for this cart: it stands
+    tamper(t, set(o.orderId, 1, 2, 131, 1) + set(o.orderId, 2, 1, 34, 0) + set(o.orderId, 3, 1, 75, 1));
+    expect(t.run(['ledger', 'verify', '--json']).code).toBe(0);
+    // the spread this build gives, written onto that older order, is not what that build wrote: caught
+    tamper(t, set(o.orderId, 1, 3, 50, 0) + set(o.orderId, 2, 0, 90, 1) + set(o.orderId, 3, 1, 100, 1));
+    expect(spreadCheck(t)).toContain(`order ${o.orderId}: line 1 (A, mixed) carries 3 points and 0.50 cash, but the order's 4 points on its mixed lines, spread by what each let points pay (this one 1 × its net), give it 2 points and 1.31 cash (§4.5)`);
+    // a checkout after the upgrade is held to the new spread, and its rule cannot be taken away
+    const next = t.ok(['checkout', ...cart, '--points', '4']);
+    tamper(t, set(o.orderId, 1, 2, 131, 1) + set(o.orderId, 2, 1, 34, 0) + set(o.orderId, 3, 1, 75, 1) + unmark(next.orderId));
+    expect(spreadCheck(t)).toContain(`order ${next.orderId}: its mixed lines keep no points spread rule, yet it was written after migration 16 (the audit log records orders up to 1 before it`);
+  });
+
+  it('a spread rule taken away from one line is caught', () => {
     const { t, cart } = pointPerYuan([['A', '3.00'], ['B', '2.00']]);
     const first = t.ok(['checkout', ...cart, '--points', '2']);
-    const second = t.ok(['checkout', ...cart, '--points', '2']);
     expect(t.run(['ledger', 'verify', '--json']).code).toBe(0);
-    tamper(t, unmark(second.orderId));
-    expect(spreadCheck(t)).toContain(`order ${second.orderId}: its mixed lines keep no points spread rule, yet order ${first.orderId} before it keeps one (every order from migration 16 on does): the rule was taken away`);
-    tamper(t, `UPDATE order_lines SET points_spread = 1 WHERE order_id = '${second.orderId}'; UPDATE order_lines SET points_spread = NULL WHERE order_id = '${first.orderId}' AND line_no = 2;`);
+    tamper(t, `UPDATE order_lines SET points_spread = NULL WHERE order_id = '${first.orderId}' AND line_no = 2;`);
     expect(spreadCheck(t)).toContain(`order ${first.orderId}: line 2 (B, mixed) keeps no points spread rule, while line 1 of the same order keeps one`);
   });
 
   // An older build's order at a ratio of 0.5 (1 point per yuan): 3.00 and 1.00 took 2 points, both on the
   // 3.00 line, where whole steps within each line's cap allow 1. The new spread has none for it: verify and
-  // refund ended in an internal error (hostile trial, finding 1). Made here by giving an order of this build
-  // (ratio 1, the same lines) the ratio 0.5 and no spread rule, as that build wrote it.
+  // refund ended in an internal error (hostile trial, finding 1). Made here from an order of this build
+  // (ratio 1, the same lines), upgraded as from an older build, with its lines given the ratio 0.5.
   it("an older build's order with more steps than the lines' caps now hold verifies and refunds", () => {
     const { t, cart } = pointPerYuan([['A', '3.00'], ['B', '1.00']]);
     const o = t.ok(['checkout', ...cart, '--points', '2']);
     expect(lines(t, o.orderId)).toEqual([['A', 2, '1.00'], ['B', 0, '1.00']]);
-    tamper(t, `UPDATE order_lines SET points_ratio = '0.5' WHERE order_id = '${o.orderId}';` + unmark(o.orderId));
+    upgradedFromOlderBuild(t);
+    tamper(t, `UPDATE order_lines SET points_ratio = '0.5' WHERE order_id = '${o.orderId}';`);
     expect(t.run(['ledger', 'verify', '--json']).code).toBe(0);
     expect(t.ok(['order', 'refund', o.orderId, '--line', 'B', '--yes'])).toMatchObject({ pointsReturned: 0, cashRefunded: '1.00' });
     expect(t.ok(['order', 'refund', o.orderId, '--line', 'A', '--yes'])).toMatchObject({ pointsReturned: 2, cashRefunded: '1.00' });
@@ -187,7 +207,7 @@ describe('a step worth more than a minor unit (1 point per yuan): whole steps on
     const asOld = set(o.orderId, 1, 2, 0, 0) + set(o.orderId, 2, 0, 0, 0) + set(o.orderId, 3, 0, 100, 1, ", points_ratio = '0'");
     tamper(t, asOld);
     expect(spreadCheck(t)).toContain(`order ${o.orderId}: line 2 (B, mixed) carries 0 points but its amount less its discount share and cash leaves 0.50 for them`);
-    tamper(t, unmark(o.orderId));
+    upgradedFromOlderBuild(t);
     expect(t.run(['ledger', 'verify', '--json']).code).toBe(0);
     expect(t.ok(['order', 'refund', o.orderId, '--line', 'C', '--yes'])).toMatchObject({ pointsReturned: 0, cashRefunded: '1.00' });
     expect(t.verify().ok).toBe(true);

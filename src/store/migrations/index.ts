@@ -42,4 +42,8 @@ export const migrations: Migration[] = [
   { version: 16, name: 'order-line-spread', sql: m016 },
 ].sort((a, b) => a.version - b.version); // areas land in any order; they apply by number
 
+/** Migration 16 as `db migrate` names it in `applied`: the orders before it may keep an older spread of their points. */
+export const SPREAD_MIGRATION = '016_order-line-spread';
+export const SPREAD_MIGRATION_VERSION = 16;
+
 export const latestVersion = (): number => migrations[migrations.length - 1].version;
