@@ -146,7 +146,9 @@ export function checkOrders(q: VerifyQueries, rulesOf: (id: number) => Rules | n
     // "Order lines"): the points-only lines' own points are not on their lines, so of the points value only
     // this is known: the rest of the points paid the other lines in whole steps.
     // (never an order written since: its lines keep a ratio or spread rule, or an order before it does)
-    const unmarked = o.lines.every((l) => l.ratio === null && l.spread === null) && (orderId !== undefined || firstWithRatio === undefined) && !sinceMigration16(o);
+    const unmarked = o.lines.every((l) => l.ratio === null && l.spread === null) && (orderId !== undefined || firstWithRatio === undefined) &&
+      // (an order without mixed lines keeps no rule to date it: as before migration 16, its by-amount shares stand)
+      (!sinceMigration16(o) || o.lines.every((l) => l.pay !== 'mixed'));
     const oldSplit =
       unmarked &&
       same(allocateProportionally(o.pointsUsed, amounts), o.lines.map((l) => l.points)) &&
