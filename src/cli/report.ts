@@ -69,7 +69,6 @@ export function report(err: unknown, json: boolean, debug: boolean): number {
   return exit;
 }
 
-
 /** `mark` before the first line of `text`, its width of spaces before the others; wrapped on a terminal. */
 function marked(mark: string, text: string): string {
   const width = process.stderr.columns && process.stderr.columns > 0 ? process.stderr.columns : 80;

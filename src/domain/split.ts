@@ -306,7 +306,7 @@ export function mixedCoverable(net: Minor, ratio: Decimal | string): Minor {
  * every line's points are worth exactly their value and the parts add up to the quote.
  */
 export function splitLines(q: Pick<Quote, 'lines' | 'pointsUsed' | 'pointsValue' | 'pointsStep' | 'stepValue'>): LineSplit[] {
-  return spreadOver(q, (mixedPoints, caps, mixed) => {
+  return spreadOver(q, (mixedPoints, caps) => {
     const steps = allocateCapped(mixedPoints / q.pointsStep, caps, caps.map((c) => stepsWithin(c, q.stepValue)));
     return { points: steps.map((n) => n * q.pointsStep), values: steps.map((n) => n * q.stepValue) };
   });

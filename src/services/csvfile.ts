@@ -207,8 +207,10 @@ export function staleRejectsFile(target: OutputTarget | null): string | null {
     const buf = Buffer.alloc(64);
     const n = readSync(fd, buf, 0, 64, 0);
     closeSync(fd);
-    const head = buf.subarray(0, n).toString('utf8').replace(/^\uFEFF/, '');
-    return /^"?_line"?[,;\t|]"?_reason"?[,;\t|\r\n]/.test(head) ? target.path : null;
+    // its header in its own delimiter (the input's): the first line split after `_line`
+    const first = buf.subarray(0, n).toString('utf8').replace(/^\uFEFF/, '').split(/\r\n|\r|\n/)[0];
+    const delimiter = /^"?_line"?([,;\t|])/.exec(first)?.[1];
+    return delimiter && isRejectsHeader(first.split(delimiter).map((cell) => cell.replace(/^"|"$/g, ''))) ? target.path : null;
   } catch {
     return null; // (none there, or not readable: nothing to say)
   }
