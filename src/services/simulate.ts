@@ -4,7 +4,7 @@ import { UsageError } from '../errors.js';
 import type { Rules } from '../domain/rules.js';
 import { type SimAward, type SimLine, type SimOrder, type SimRefund, type SimulateBy, type SimulationResult, Simulation } from '../domain/simulate.js';
 import { type LocalDate, addDays, localDate, localRangeUtc } from '../domain/time.js';
-import { type SimLineRow, type SimRefundRow, analysis } from '../store/analysis.js';
+import { type SimLineRow, type SimPurchaseRow, type SimRefundRow, analysis } from '../store/analysis.js';
 import { rulesVersions } from '../store/rules.js';
 import { type Ctx, type Ledger, parseStoredRules, rulesAt, withLedger } from './ledger.js';
 import { memberHoldingsAt } from './reports.js';
@@ -79,7 +79,7 @@ export function simulateDraft(l: Ledger, draft: Rules, file: string, p: { from?:
     return { ...o, lifetimeBefore: a.lifetimeBefore(memberId, paidAt), earnedTodayBefore: a.earnedBetween(memberId, dayRange.fromIso!, paidAt) };
   };
   const streams = [
-    orderStream(a.simPurchaseLines(fromIso, toIso)),
+    purchaseStream(a.simPurchaseLines(fromIso, toIso)),
     orderStream(a.simCheckoutLines(fromIso, toIso)),
     refundStream(a.simRefundLines(fromIso, toIso), fromIso, earlier),
     awardStream(a.simAwards(fromIso, toIso)),
@@ -103,21 +103,39 @@ export function simulateDraft(l: Ledger, draft: Rules, file: string, p: { from?:
   };
 }
 
-/** Lines grouped into whole orders. */
+/** Purchase lines grouped into whole purchases. */
+function* purchaseStream(rows: IterableIterator<SimPurchaseRow>): Generator<SimOrder> {
+  let cur: SimOrder | null = null;
+  let lines: SimLine[] = [];
+  let curId = -1;
+  for (const [id, memberId, at, source, version, total, points, sku, category, amount] of rows) {
+    if (id !== curId) {
+      if (cur) yield cur;
+      curId = id;
+      lines = [];
+      // an accrued purchase always names its version; one that does not is left out
+      cur = version === null ? null : { kind: 'purchase', memberId, at: Date.parse(at), source, rulesVersion: version, total, points, cashPaid: 0, refunded: false, lines };
+    }
+    lines.push({ sku, category, amount });
+  }
+  if (cur) yield cur;
+}
+
+/** Checkout lines grouped into whole orders. */
 function* orderStream(rows: IterableIterator<SimLineRow>): Generator<SimOrder> {
   let cur: SimOrder | null = null;
   let lines: SimLine[] = [];
   let curKey: string | null = null;
   for (const row of rows) {
-    const [type, key, memberId, at, source, version, total, points, refunded, cashPaid, lineNo, sku, category, amount, quantity, cash, earned] = row;
+    const [, key, memberId, at, source, version, total, points, refunded, cashPaid, lineNo, sku, category, amount, quantity, cash, earned] = row;
     if (key !== curKey) {
       if (cur) yield cur;
       curKey = key;
       lines = [];
       // an accrued order always names its version; one that does not is left out
-      cur = version === null ? null : { kind: type === 'p' ? 'purchase' : 'checkout', key, memberId, at: Date.parse(at), source, rulesVersion: version, total, points, cashPaid, refunded: refunded === 1, lines };
+      cur = version === null ? null : { kind: 'checkout', key, memberId, at: Date.parse(at), source, rulesVersion: version, total, points, cashPaid, refunded: refunded === 1, lines };
     }
-    lines.push(type === 'p' ? { sku, category, amount } : { sku, category, amount, lineNo: lineNo!, quantity, cash, earned });
+    lines.push({ sku, category, amount, lineNo: lineNo!, quantity, cash, earned });
   }
   if (cur) yield cur;
 }
