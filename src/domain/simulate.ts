@@ -426,11 +426,15 @@ export class Simulation {
 
     this.n.orders++;
     this.tally(m, actualNet, delta);
-    // outstanding at asOf: what the draft's lot would still hold, less what the version's would (a
-    // return takes back: no lot of its own, see debit)
+    // outstanding at asOf: only the points the draft adds or removes move it (a return takes back: no lot
+    // of its own, see debit). Points the draft adds count if the draft's expiry has not lapsed them by
+    // asOf; points it removes, if they were still outstanding in the ledger's lot and the draft would not
+    // have lapsed them either. The points the ledger credited keep the lapse the ledger gave them, whatever
+    // the draft's expiry (expiryChanged: what another expiry would have lapsed is not computed).
     if (delta && o.kind === 'purchase' && o.total < 0) this.debit(m, delta, rules, o.rulesVersion, o.at, day);
     else if (delta) {
-      const change = (this.unexpired(s.draft, 'draft', o.at, day) ? simulated : 0) - (this.unexpired(rules, o.rulesVersion, o.at, day) ? recomputed : 0);
+      const draftKeeps = this.unexpired(s.draft, 'draft', o.at, day);
+      const change = delta > 0 ? (draftKeeps ? delta : 0) : draftKeeps && this.unexpired(rules, o.rulesVersion, o.at, day) ? delta : 0;
       if (change) this.liability.set(m, (this.liability.get(m) ?? 0) + change);
     }
 
