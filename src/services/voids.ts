@@ -198,7 +198,6 @@ function voidAll(l: Ledger, run: ImportRunRow | null, source: string, purchases:
   const q = l.store.get(reviewQueue);
   const s: VoidSummary = { runId: run?.id ?? null, source, orders: 0, pointsTakenBack: 0, expiredReversed: 0, pointsGivenBack: 0, debt: 0, reviewRejected: 0, members: 0, byMember: [], dryRun };
   const byMember = new Map<string, { memberId: string; points: number; debt: number; debtBefore: number }>();
-  const debtOf = (id: string) => l.store.get(members).get(id)?.debt ?? 0;
   const note = run ? `voided with import run ${run.id}` : 'voided';
   // What the orders' own entries did to lots, read once for the void: the lots each accrual created (and
   // what expiry runs expired of them), the lots each return took from.
@@ -206,34 +205,44 @@ function voidAll(l: Ledger, run: ImportRunRow | null, source: string, purchases:
   const accrued = purchases.filter((p) => p.status === 'accrued' && p.points !== 0 && p.entry_id !== null);
   const own = j.lotsCreatedBy(accrued.filter((p) => p.points > 0).map((p) => p.entry_id!));
   const taken = j.lotsTakenBy(accrued.filter((p) => p.points < 0).map((p) => p.entry_id!));
-  // Newest first, as an undo goes: a return's points come back before the purchase it returned is taken back.
-  for (const p of [...purchases].reverse()) {
-    const ref = `${p.source}:${p.order_id}`;
-    let entryId: number | null = null;
-    if (p.status === 'review') {
-      const item = q.byOrder(p.order_id).find((r) => r.source === p.source && r.status === 'pending');
-      if (item && !q.decide(item.id, 'rejected', l.nowIso, l.operator, note, 0, null)) throw new RefusedError('ALREADY_DECIDED', `review item ${item.id} was decided meanwhile`);
-      s.reviewRejected++;
-    } else if (p.status === 'accrued' && p.points !== 0) {
-      let m = byMember.get(p.member_id);
-      if (!m) byMember.set(p.member_id, (m = { memberId: p.member_id, points: 0, debt: 0, debtBefore: debtOf(p.member_id) }));
-      if (p.points > 0) {
-        const v = voidPurchasePoints(l, p, ref, note, own.get(p.entry_id ?? -1) ?? []);
-        entryId = v.entryId;
-        s.pointsTakenBack += p.points;
-        s.expiredReversed += p.points - v.fromMember;
-        m.points -= v.fromMember; // (what an expiry run expired of the order was not the member's any more)
-      } else {
-        entryId = voidReturnPoints(l, p, ref, note, taken.get(p.entry_id ?? -1) ?? []);
-        s.pointsGivenBack += -p.points;
-        m.points -= p.points;
+  const memberIds = [...new Set(accrued.map((p) => p.member_id))];
+  const debtsBefore = l.store.get(members).debts(memberIds);
+  // PostgreSQL: the members' open lots read once and followed in memory, and the void's writes queued, not
+  // a round trip each (a void of 20,000 orders took a minute and a half); SQLite: the same statements as ever
+  j.followOpenLots(memberIds);
+  j.pipelined(() => {
+    // Newest first, as an undo goes: a return's points come back before the purchase it returned is taken back.
+    for (const p of [...purchases].reverse()) {
+      const ref = `${p.source}:${p.order_id}`;
+      let entryId: number | null = null;
+      if (p.status === 'review') {
+        const item = q.byOrder(p.order_id).find((r) => r.source === p.source && r.status === 'pending');
+        if (item && !q.decide(item.id, 'rejected', l.nowIso, l.operator, note, 0, null)) throw new RefusedError('ALREADY_DECIDED', `review item ${item.id} was decided meanwhile`);
+        s.reviewRejected++;
+      } else if (p.status === 'accrued' && p.points !== 0) {
+        let m = byMember.get(p.member_id);
+        if (!m) byMember.set(p.member_id, (m = { memberId: p.member_id, points: 0, debt: 0, debtBefore: debtsBefore.get(p.member_id) ?? 0 }));
+        if (p.points > 0) {
+          const v = voidPurchasePoints(l, p, ref, note, own.get(p.entry_id ?? -1) ?? []);
+          entryId = v.entryId;
+          s.pointsTakenBack += p.points;
+          s.expiredReversed += p.points - v.fromMember;
+          m.points -= v.fromMember; // (what an expiry run expired of the order was not the member's any more)
+        } else {
+          entryId = voidReturnPoints(l, p, ref, note, taken.get(p.entry_id ?? -1) ?? []);
+          s.pointsGivenBack += -p.points;
+          m.points -= p.points;
+        }
       }
+      if (!runs.markVoidedQueued(p.id, l.nowIso, entryId)) throw new RefusedError('ALREADY_VOIDED', `order ${p.order_id} of source ${p.source} was voided meanwhile`);
+      s.orders++;
     }
-    if (!runs.markVoided(p.id, l.nowIso, entryId)) throw new RefusedError('ALREADY_VOIDED', `order ${p.order_id} of source ${p.source} was voided meanwhile`);
-    s.orders++;
-  }
+    j.flushLotRemaining();
+  });
+  if (runs.countVoided(purchases.map((p) => p.id), l.nowIso) !== purchases.length) throw new RefusedError('ALREADY_VOIDED', 'orders of this void were voided meanwhile');
+  const debtsAfter = l.store.get(members).debts(memberIds);
   for (const m of byMember.values()) {
-    m.debt = Math.max(0, debtOf(m.memberId) - m.debtBefore);
+    m.debt = Math.max(0, (debtsAfter.get(m.memberId) ?? 0) - m.debtBefore);
     s.debt += m.debt;
   }
   s.byMember = [...byMember.values()].map(({ memberId, points, debt }) => ({ memberId, points, debt })).sort((a, b) => (a.memberId < b.memberId ? -1 : a.memberId > b.memberId ? 1 : 0));
@@ -251,7 +260,7 @@ function voidAll(l: Ledger, run: ImportRunRow | null, source: string, purchases:
  */
 function voidPurchasePoints(l: Ledger, p: StoredPurchase, ref: string, memo: string, ownLots: { lotId: number; expired: number }[]): { entryId: number; fromMember: number } {
   const j = l.store.get(journal);
-  const own = ownLots.map((x) => ({ ...x, remaining: j.lotRemaining(x.lotId) }));
+  const own = ownLots.map((x) => ({ ...x, remaining: j.lotRemaining(x.lotId, p.member_id) }));
   const plan = takeBackPurchase(own, takeBackLots(j.openLots(p.member_id), localDate(p.purchased_at, l.zone)), p.points);
   const fromMember = p.points - plan.unexpire;
   const postings: NewPosting[] = [];

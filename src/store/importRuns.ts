@@ -28,9 +28,11 @@ export interface StoredPurchase extends PurchaseRow {
   id: number;
 }
 
+const MARK_VOIDED = "UPDATE purchases SET voided_at = ?, voided_by = ?, status = CASE WHEN status = 'review' THEN 'rejected' ELSE status END WHERE id = ? AND voided_at IS NULL";
+
 export class ImportRuns {
   private readonly s;
-  constructor(store: Store) {
+  constructor(private readonly store: Store) {
     const db = store.db;
     this.s = {
       create: db.prepare('INSERT INTO import_runs (source, file, sha256, started_at, operator) VALUES (?, ?, ?, ?, ?)'),
@@ -50,7 +52,8 @@ export class ImportRuns {
       ofRun: db.prepare('SELECT * FROM purchases WHERE run_id = ? ORDER BY id'),
       byKey: db.prepare('SELECT * FROM purchases WHERE source = ? AND order_id = ? AND voided_at IS NULL'),
       lastVoidedByKey: db.prepare('SELECT * FROM purchases WHERE source = ? AND order_id = ? AND voided_at IS NOT NULL ORDER BY id DESC LIMIT 1'),
-      markVoided: db.prepare("UPDATE purchases SET voided_at = ?, voided_by = ?, status = CASE WHEN status = 'review' THEN 'rejected' ELSE status END WHERE id = ? AND voided_at IS NULL"),
+      markVoided: db.prepare(MARK_VOIDED),
+      countVoided: db.prepare('SELECT count(*) FROM purchases WHERE voided_at = ? AND id IN (SELECT CAST(value AS INTEGER) FROM json_each(?))').pluck(),
     };
   }
 
@@ -96,6 +99,20 @@ export class ImportRuns {
   /** Marks a purchase voided (one in review becomes rejected); false when it was voided meanwhile. */
   markVoided(id: number, at: string, entryId: number | null): boolean {
     return this.s.markVoided.run(at, entryId, id).changes === 1;
+  }
+  /**
+   * markVoided whose answer is not waited for: on PostgreSQL, inside a transaction, the statement is
+   * queued (countVoided checks them all afterwards); on SQLite, markVoided itself.
+   */
+  markVoidedQueued(id: number, at: string, entryId: number | null): boolean {
+    const pg = this.store.pg;
+    if (!pg?.inTransaction) return this.markVoided(id, at, entryId);
+    pg.runQueued(MARK_VOIDED, [at, entryId, id]);
+    return true;
+  }
+  /** How many of these purchases are voided at `at`. */
+  countVoided(ids: readonly number[], at: string): number {
+    return this.s.countVoided.get(at, JSON.stringify(ids)) as number;
   }
 }
 

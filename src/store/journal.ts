@@ -70,6 +70,13 @@ export function chainMac(key: Buffer, prevHash: string, content: string): string
 /** Settings key: the first entry of a keyed chain (absent = the chain is plain). */
 export const CHAIN_KEYED_FROM = 'chain_keyed_from';
 
+const INSERT_ENTRY = 'INSERT INTO entries (id, at, recorded_at, kind, member_id, ref, memo, operator, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?)';
+const INSERT_POSTING = 'INSERT INTO postings (entry_id, account, member_id, points) VALUES (?,?,?,?)';
+// An expiry is not the member's activity: it leaves last_activity_at alone (NULL keeps the old value).
+const MEMBER_CACHE = `UPDATE members SET balance = balance + ?, held = held + ?, lifetime_earned = lifetime_earned + ?,
+                last_activity_at = coalesce(max(coalesce(last_activity_at, ''), ?), last_activity_at) WHERE id = ?`;
+const ADD_DEBT = 'UPDATE members SET debt = debt + ? WHERE id = ?';
+
 export class Journal {
   private readonly store: Store;
   private txSerial = -1;
@@ -83,15 +90,9 @@ export class Journal {
     const db = store.db;
     this.s = {
       last: db.prepare('SELECT id, hash FROM entries ORDER BY id DESC LIMIT 1'),
-      insertEntry: db.prepare(
-        'INSERT INTO entries (id, at, recorded_at, kind, member_id, ref, memo, operator, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?)',
-      ),
-      insertPosting: db.prepare('INSERT INTO postings (entry_id, account, member_id, points) VALUES (?,?,?,?)'),
-      memberCache: db.prepare(
-        // An expiry is not the member's activity: it leaves last_activity_at alone (NULL keeps the old value).
-        `UPDATE members SET balance = balance + ?, held = held + ?, lifetime_earned = lifetime_earned + ?,
-                last_activity_at = coalesce(max(coalesce(last_activity_at, ''), ?), last_activity_at) WHERE id = ?`,
-      ),
+      insertEntry: db.prepare(INSERT_ENTRY),
+      insertPosting: db.prepare(INSERT_POSTING),
+      memberCache: db.prepare(MEMBER_CACHE),
       insertLot: db.prepare('INSERT INTO lots (member_id, entry_id, points, remaining, earned_at, expires_on) VALUES (?,?,?,?,?,?)'),
       insertMove: db.prepare('INSERT INTO lot_moves (entry_id, lot_id, points) VALUES (?,?,?)'),
       moveRemaining: db.prepare('UPDATE lots SET remaining = remaining + ? WHERE id = ?'),
@@ -100,7 +101,7 @@ export class Journal {
           WHERE member_id = ? AND remaining > 0
           ORDER BY expires_on IS NULL, expires_on, earned_at, id`,
       ),
-      addDebt: db.prepare('UPDATE members SET debt = debt + ? WHERE id = ?'),
+      addDebt: db.prepare(ADD_DEBT),
       lastLot: db.prepare('SELECT COALESCE(MAX(id), 0) FROM lots').pluck(),
       lotsOfMembers: undefined as Database.Statement | undefined,
       keyedFrom: db.prepare(`SELECT value FROM settings WHERE key = '${CHAIN_KEYED_FROM}'`).pluck(),
@@ -182,13 +183,16 @@ export class Journal {
       operator,
     };
     const hash = this.hashEntry(row.id, this.lastHash, entryContent(row, e.postings));
-    this.s.insertEntry.run(row.id, row.at, row.recorded_at, row.kind, row.member_id, row.ref, row.memo, row.operator, this.lastHash, hash);
+    const queue = this.queue();
+    if (queue) queue.runQueued(INSERT_ENTRY, [row.id, row.at, row.recorded_at, row.kind, row.member_id, row.ref, row.memo, row.operator, this.lastHash, hash]);
+    else this.s.insertEntry.run(row.id, row.at, row.recorded_at, row.kind, row.member_id, row.ref, row.memo, row.operator, this.lastHash, hash);
     this.lastId = row.id;
     this.lastHash = hash;
     // One cache update per member touched, not per posting.
     const perMember = new Map<string, { balance: number; held: number; earned: number }>();
     for (const p of e.postings) {
-      this.s.insertPosting.run(row.id, p.account, p.memberId, p.points);
+      if (queue) queue.runQueued(INSERT_POSTING, [row.id, p.account, p.memberId, p.points]);
+      else this.s.insertPosting.run(row.id, p.account, p.memberId, p.points);
       if (p.memberId === null || p.points === 0) continue;
       let m = perMember.get(p.memberId);
       if (!m) perMember.set(p.memberId, (m = { balance: 0, held: 0, earned: 0 }));
@@ -199,8 +203,31 @@ export class Journal {
       } else if (p.account === 'issued') m.earned -= p.points;
     }
     const activityAt = e.kind === 'expiry' ? null : e.at;
-    for (const [id, m] of perMember) this.s.memberCache.run(m.balance, m.held, m.earned, activityAt, id);
+    for (const [id, m] of perMember) {
+      if (queue) queue.runQueued(MEMBER_CACHE, [m.balance, m.held, m.earned, activityAt, id]);
+      else this.s.memberCache.run(m.balance, m.held, m.earned, activityAt, id);
+    }
     return row.id;
+  }
+
+  /**
+   * Runs `fn` with post() and addDebt() queuing their writes on PostgreSQL (runQueued) instead of waiting
+   * for each: a void of thousands of orders then writes without a round trip per row. A read in between
+   * still sees them (it sends what is queued first, and a failed write fails it, and with it the
+   * transaction). Only for callers that need nothing back from those writes. SQLite: no difference.
+   */
+  pipelined<T>(fn: () => T): T {
+    const was = this.pipelining;
+    this.pipelining = true;
+    try {
+      return fn();
+    } finally {
+      this.pipelining = was;
+    }
+  }
+  private pipelining = false;
+  private queue() {
+    return this.pipelining ? this.store.pg : null;
   }
 
   /**
@@ -503,6 +530,9 @@ export class Journal {
     }
     this.s.insertMove.run(entryId, lotId, points);
     this.s.moveRemaining.run(points, lotId);
+    // a lot not followed gained points (a void giving a return's points back to an emptied lot): the
+    // followed members' open lots are read again from the table
+    if (points > 0 && this.followedLots()) this.followed = null;
   }
 
   /** The member's lots with points left, in spending order (§4.4). */
@@ -585,8 +615,10 @@ export class Journal {
     return out;
   }
 
-  /** A lot's points left now. */
-  lotRemaining(lotId: number): number {
+  /** A lot's points left now (`memberId`, its member: answered from memory when followOpenLots follows them). */
+  lotRemaining(lotId: number, memberId?: string): number {
+    const f = this.followedLots();
+    if (f && memberId !== undefined && f.byMember.has(memberId)) return f.byId.get(lotId)?.remaining ?? 0; // (not followed: it was empty)
     this.flushLotRemaining();
     return Number(this.voidQueries().remaining.get(lotId) ?? 0);
   }
@@ -642,7 +674,10 @@ export class Journal {
 
   /** Changes the member's debt cache (points a return took back beyond what the lots held). */
   addDebt(memberId: string, delta: number): void {
-    if (delta !== 0) this.s.addDebt.run(delta, memberId);
+    if (delta === 0) return;
+    const queue = this.queue();
+    if (queue) queue.runQueued(ADD_DEBT, [delta, memberId]);
+    else this.s.addDebt.run(delta, memberId);
   }
 }
 

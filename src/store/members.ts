@@ -57,6 +57,7 @@ export class Members {
     this.db = store.db;
     this.s = {
       get: this.db.prepare('SELECT * FROM members WHERE id = ?'),
+      debts: this.db.prepare('SELECT id, debt FROM members WHERE id IN (SELECT value FROM json_each(?))').raw(),
       exists: this.db.prepare('SELECT 1 FROM members WHERE id = ?').pluck(),
       insert: this.db.prepare(
         'INSERT INTO members (id, name, phone, email, tier, created_at, updated_at) VALUES (@id, @name, @phone, @email, @tier, @at, @at)',
@@ -70,6 +71,10 @@ export class Members {
   }
   get(id: string): MemberRow | undefined {
     return this.s.get.get(id) as MemberRow | undefined;
+  }
+  /** The debts of these members, in one statement (an unknown id is absent). */
+  debts(ids: readonly string[]): Map<string, number> {
+    return new Map(this.s.debts.all(JSON.stringify(ids)) as [string, number][]);
   }
   exists(id: string): boolean {
     return this.s.exists.get(id) !== undefined;
