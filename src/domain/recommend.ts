@@ -179,6 +179,8 @@ export interface TierStats {
   catMax: Map<string, number>;
   /** Redemptions of the item by the tier's members, scaled to 0..1. */
   redeemed: Map<number, number>;
+  /** The same, counted (how many times the tier's members redeemed it). */
+  redemptions: Map<number, number>;
 }
 
 /** Purchase history, items interned to numbers; baskets kept as arrays of distinct item numbers. */
@@ -285,12 +287,13 @@ export class PurchaseHistory {
         if (c !== null && n > (catMax.get(c) ?? 0)) catMax.set(c, n);
       }
     }
-    const redeemed = new Map<number, number>();
-    for (const [id, items] of this.redeemed) if (tierOf(id) === tier) for (const [i, n] of items) redeemed.set(i, (redeemed.get(i) ?? 0) + n);
+    const redemptions = new Map<number, number>();
+    for (const [id, items] of this.redeemed) if (tierOf(id) === tier) for (const [i, n] of items) redemptions.set(i, (redemptions.get(i) ?? 0) + n);
+    const redeemed = new Map(redemptions);
     normalise(redeemed);
     let atMax = 0;
     for (const n of count.values()) if (n === max) atMax++;
-    const stats = { count, max, atMax, catMax, redeemed };
+    const stats = { count, max, atMax, catMax, redeemed, redemptions };
     this.tierCache.set(tier, { baskets: this.basketItems.length, stats });
     return stats;
   }
@@ -577,7 +580,7 @@ function rankOwn(h: PurchaseHistory, m: MemberFacts, candidates: readonly Candid
   }
   // members like them: the same tier (everyone when tiers are not used)
   const stats = h.tierStats(m.tier, m.tierOf);
-  const { catMax, redeemed: redeemedByTier } = stats;
+  const { catMax, redeemed: redeemedByTier, redemptions } = stats;
   let countOf = (i: number) => stats.count.get(i) ?? 0;
   let tierMax = stats.max;
   if (exclude >= 0 && m.tierOf(h.basketMember[exclude]) === m.tier) {
@@ -620,7 +623,7 @@ function rankOwn(h: PurchaseHistory, m: MemberFacts, candidates: readonly Candid
       `bought it ${times(times_)} before`,
       i !== undefined && via.has(i) ? `bought together with ${nameOf(h, candidates, via.get(i)![0])}` : '',
       cat !== null ? `popular in ${cat} among ${tierWords(m.tier)}` : popular,
-      `often redeemed with points by ${tierWords(m.tier)}`,
+      `redeemed with points ${times(i !== undefined ? (redemptions.get(i) ?? 0) : 0)} by ${tierWords(m.tier)}`,
       popular,
     ];
     let top = 0;

@@ -28,7 +28,7 @@ describe('report recommend', () => {
     for (const [i, x] of recs.entries()) {
       expect(Object.keys(x).sort()).toEqual(['affordable', 'cashWithPoints', 'name', 'pointsNeeded', 'pointsPrice', 'reason', 'score', 'sku']);
       expect(active.has(x.sku)).toBe(true);
-      expect(x.reason).toMatch(/^(bought together with|bought it|popular in|often redeemed|popular with|bought once by)/);
+      expect(x.reason).toMatch(/^(bought together with|bought it|popular in|redeemed with points|popular with|bought once by)/);
       if (i) expect(recs[i - 1].score).toBeGreaterThanOrEqual(x.score);
       if (x.pointsPrice !== null) {
         expect(x.affordable).toBe(r.availablePoints >= x.pointsPrice);
