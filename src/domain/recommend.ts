@@ -468,6 +468,8 @@ const normalise = (m: Map<number, number>): Map<number, number> => {
 };
 
 const times = (n: number): string => (n === 1 ? 'once' : n === 2 ? 'twice' : `${n} times`);
+/** Redemptions are counted in units (a line of 3 is 3), not in orders. */
+const units = (n: number): string => `${n} ${n === 1 ? 'unit' : 'units'}`;
 const round4 = (x: number): number => Math.round(x * 10_000) / 10_000;
 
 function priced(c: Candidate, score: number, reason: string, available: number | null, frozen = false): Recommendation {
@@ -623,7 +625,7 @@ function rankOwn(h: PurchaseHistory, m: MemberFacts, candidates: readonly Candid
       `bought it ${times(times_)} before`,
       i !== undefined && via.has(i) ? `bought together with ${nameOf(h, candidates, via.get(i)![0])}` : '',
       cat !== null ? `popular in ${cat} among ${tierWords(m.tier)}` : popular,
-      `redeemed with points ${times(i !== undefined ? (redemptions.get(i) ?? 0) : 0)} by ${tierWords(m.tier)}`,
+      `redeemed with points by ${tierWords(m.tier)} (${units(i !== undefined ? (redemptions.get(i) ?? 0) : 0)})`,
       popular,
     ];
     let top = 0;
@@ -843,7 +845,7 @@ export function recommendForSegment(
       ? `popular in ${cat} among ${segment.label} members (bought ${times(n)} by them)`
       : `${segment.label} members buy ${cat}; this one is ${shop ? `in ${shop} ${shop === 1 ? 'order' : 'orders'} of other members` : 'not bought yet'}`;
     const parts: [number, string][] = [
-      [0.4 * r, `redeemed ${times(redeemed.get(i!) ?? 0)} by ${segment.label} members`],
+      [0.4 * r, `redeemed with points by ${segment.label} members (${units(redeemed.get(i!) ?? 0)})`],
       [0.25 * b, `bought ${times(n)} by ${segment.label} members`],
       [0.2 * k, inCat],
       [0.15 * reach, `${affording} of ${avail.length} ${segment.label} members can pay it with ${payWords(c)} today`],

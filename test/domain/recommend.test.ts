@@ -53,11 +53,11 @@ describe('recommendForMember', () => {
     const recs = recommendForMember(h, facts('B', 5000), CATALOG, 10);
     const pot = recs.find((r) => r.sku === 'POT');
     expect(pot).toBeDefined();
-    expect(recs.find((r) => r.sku === 'BAG')).toMatchObject({ reason: 'redeemed with points 3 times by gold members', affordable: true });
+    expect(recs.find((r) => r.sku === 'BAG')).toMatchObject({ reason: 'redeemed with points by gold members (3 units)', affordable: true });
     // one redemption is said as one (an outside trial saw "often redeemed" for a single one)
     const once = shop();
     once.addRedemption('A', 'BAG', 'gifts', 1);
-    expect(recommendForMember(once, facts('B', 5000), CATALOG, 10).find((r) => r.sku === 'BAG')).toMatchObject({ reason: 'redeemed with points once by gold members' });
+    expect(recommendForMember(once, facts('B', 5000), CATALOG, 10).find((r) => r.sku === 'BAG')).toMatchObject({ reason: 'redeemed with points by gold members (1 unit)' });
   });
 
   it('leaves out items with nothing to go on, and cash-only items carry no points check', () => {
@@ -267,7 +267,7 @@ describe('boughtTogether and recommendForSegment', () => {
     h.addRedemption('A', 'BAG', 'gifts', 2);
     const recs = recommendForSegment(h, { label: 'gold', members: new Set(['A', 'B', 'C', 'X']), available: new Map([['A', 400], ['B', 1500], ['C', 0], ['X', 3000]]) }, CATALOG, 10);
     expect(recs.slice(0, 2).map((r) => r.sku)).toEqual(['TEA', 'BAG']);
-    expect(recs[1]).toMatchObject({ reason: 'redeemed twice by gold members', membersAffording: 3 });
+    expect(recs[1]).toMatchObject({ reason: 'redeemed with points by gold members (2 units)', membersAffording: 3 });
     expect(recs.map((r) => r.sku)).not.toContain('CABLE');
     expect(recs.find((r) => r.sku === 'TEA')).toMatchObject({ membersAffording: 2 });
   });
