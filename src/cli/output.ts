@@ -75,7 +75,20 @@ export function writeStdout(text: string): Promise<void> {
 
 /** A notice for the person at the terminal: stderr, never stdout. */
 export function notice(text: string): void {
-  process.stderr.write(text + '\n');
+  // on a terminal, a line longer than it is broken at spaces (its colour given up), the rest under its own
+  // indent and two more; a pipe gets every line whole, for grep
+  const width = process.stderr.columns > 0 ? process.stderr.columns : terminalWidth();
+  const lines = stderrIsTTY()
+    ? text.split('\n').map((line) => {
+        if (displayWidth(line.replace(SGR, '')) <= width) return line;
+        const lead = /^ */.exec(line)![0].length;
+        return wrapToTerminal(line.slice(lead), 2, width - lead)
+          .split('\n')
+          .map((x) => ' '.repeat(lead) + x)
+          .join('\n');
+      })
+    : [text];
+  process.stderr.write(lines.join('\n') + '\n');
 }
 
 const cell = (v: unknown): string => (v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));

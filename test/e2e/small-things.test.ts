@@ -89,6 +89,26 @@ describe.skipIf(!hasTmux)('errors on a terminal', () => {
     const piped = t.run(['import', 'purchases', csv]);
     expect(piped.stderr.split('\n').filter(Boolean)).toHaveLength(2);
   });
+
+  it('notes too: rules applied in the past say what earned already in lines that fit, words whole (an outside trial saw "tha/t")', async () => {
+    const t = tmpLedger();
+    t.ok(['member', 'add', '--id', 'M1', '--name', 'Ann']);
+    const csv = join(t.dir, 'p.csv');
+    writeFileSync(csv, 'order_id,member_id,purchased_at,amount\nA1,M1,2026-03-01 10:00,50.00\n');
+    t.ok(['import', 'purchases', csv]);
+    const rules = join(FIXTURES, 'rules.json');
+    const s = start(t, ['rules', 'apply', rules, '--effective', '2026-01-01', '--yes'], { width: 80 });
+    const out = await waitFor(s, 'EXIT=');
+    expect(out).toContain('EXIT=0');
+    const lines = out.split('\n').filter((l) => l.trim() && !l.startsWith('EXIT='));
+    expect(lines.every((l) => l.length <= 80)).toBe(true);
+    const words = lines.join(' ').replace(/\s+/g, ' ');
+    expect(words).toContain('note: 1 imported purchase dated from 2026-01-01 00:00 on earned already, under the versions before it, and keep their points');
+    expect(words).toContain(`see what this version would have given them: pointsmall rules simulate ${rules} --from 2026-01-01`);
+    // a pipe: each line whole
+    const piped = t.run(['rules', 'apply', rules, '--effective', '2026-01-01', '--yes']);
+    expect(piped.stderr.split('\n').filter(Boolean)).toHaveLength(2);
+  });
 });
 
 describe('order output without "by cash" for no cash', () => {
