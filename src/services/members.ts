@@ -19,6 +19,8 @@ export interface MemberView {
   email: string | null;
   tier: string | null;
   pinnedTier: string | null;
+  /** The pinned tier is not in the rules in force (renamed or dropped since): the member earns with no tier. */
+  pinnedTierMissing: boolean;
   status: 'active' | 'frozen';
   frozenReason: string | null;
   /** Σ lots' remaining − debt (§5). */
@@ -70,6 +72,7 @@ export function memberView(l: Ledger, m: MemberRow): MemberView {
     email: m.email,
     tier,
     pinnedTier: m.tier,
+    pinnedTierMissing: m.tier !== null && !rules.tiers.some((t) => t.name === m.tier),
     status: m.status,
     frozenReason: m.frozen_reason,
     balance: m.balance,

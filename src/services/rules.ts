@@ -4,6 +4,7 @@ import { UsageError } from '../errors.js';
 import { requireInputFile } from './inputFile.js';
 import { type Rules, rulesToDocument, validateRules } from '../domain/rules.js';
 import { dateRangeProblem, localDateTime, parseLocalDate, parseTimestamp, startOfLocalDayMs } from '../domain/time.js';
+import { analysis } from '../store/analysis.js';
 import { rulesVersions, type RulesVersionRow } from '../store/rules.js';
 import { type Ctx, type Ledger, rulesAt, withLedger } from './ledger.js';
 import { recordAudit } from './points.js';
@@ -71,6 +72,32 @@ export function rulesOfDocument(l: Ledger, file: string, doc: unknown, outcome =
   return v.rules;
 }
 
+/** Tiers pinned on members that a rules document does not define, each with its members (the first ten named). */
+export interface PinnedOutside {
+  tier: string;
+  members: number;
+  memberIds: string[];
+}
+
+/**
+ * The tiers members are pinned to that `rules` does not define: under those rules such a member earns with
+ * no tier (no multiplier), until pinned again. A renamed or dropped tier would otherwise take the pinned
+ * members' tier away without a word.
+ */
+export function pinnedOutside(pinned: ReadonlyMap<string, string>, rules: Rules): PinnedOutside[] {
+  const defined = new Set(rules.tiers.map((t) => t.name));
+  const by = new Map<string, string[]>();
+  for (const [memberId, tier] of pinned) {
+    if (defined.has(tier)) continue;
+    let list = by.get(tier);
+    if (!list) by.set(tier, (list = []));
+    list.push(memberId);
+  }
+  return [...by]
+    .sort((a, b) => (a[0] < b[0] ? -1 : 1))
+    .map(([tier, ids]) => ({ tier, members: ids.length, memberIds: ids.sort().slice(0, 10) }));
+}
+
 export interface AppliedRules extends RulesVersionView {
   /**
    * A version in force from the past: the imported purchases and paid checkouts dated from its effective time
@@ -79,6 +106,8 @@ export interface AppliedRules extends RulesVersionView {
    * force from now.
    */
   earnedBefore: { purchases: number; orders: number };
+  /** Tiers members are pinned to that this version does not define (they earn with no tier under it). */
+  pinnedTiersNotInRules: PinnedOutside[];
 }
 
 export async function applyRules(ctx: Ctx, file: string, effective?: string): Promise<AppliedRules> {
@@ -92,7 +121,8 @@ export async function applyRules(ctx: Ctx, file: string, effective?: string): Pr
       const earnedBefore = effectiveAt < l.nowIso ? repo.earnedSince(effectiveAt) : { purchases: 0, orders: 0 };
       recordAudit(l, 'rules.apply', String(id), { file, effectiveAt, earnedBefore });
       const row = repo.history().find((r) => r.id === id)!;
-      return { ...view(row, repo.inForceAt(l.nowIso)?.id, l.zone), earnedBefore };
+      const pinnedTiersNotInRules = pinnedOutside(l.store.get(analysis).pinnedTiers(), rules);
+      return { ...view(row, repo.inForceAt(l.nowIso)?.id, l.zone), earnedBefore, pinnedTiersNotInRules };
     });
   });
 }

@@ -8,7 +8,7 @@ import { type SimLineRow, type SimPurchaseRow, type SimRefundRow, analysis } fro
 import { rulesVersions } from '../store/rules.js';
 import { type Ctx, type Ledger, parseStoredRules, rulesAt, withLedger } from './ledger.js';
 import { memberHoldingsAt } from './reports.js';
-import { readRulesFile, rulesOfDocument } from './rules.js';
+import { type PinnedOutside, pinnedOutside, readRulesFile, rulesOfDocument } from './rules.js';
 
 export interface SimulateInput {
   file: string;
@@ -26,6 +26,8 @@ export interface SimulationReport extends SimulationResult {
   /** The redeem rates the values use: the draft's, and the one in force at the end of the period. */
   draftRedeemPointsPerUnit: string;
   redeemPointsPerUnit: string;
+  /** Tiers members are pinned to that the draft does not define: simulated with no tier, as they would earn. */
+  pinnedTiersNotInDraft: PinnedOutside[];
 }
 
 /** The comparison of a draft with the ledger over a period (inside a read). */
@@ -99,6 +101,7 @@ export function simulateDraft(l: Ledger, draft: Rules, file: string, p: { from?:
     currency: l.currency,
     draftRedeemPointsPerUnit: draft.redeem.pointsPerUnit.toString(),
     redeemPointsPerUnit: inForce.redeem.pointsPerUnit.toString(),
+    pinnedTiersNotInDraft: pinnedOutside(pinned, draft),
     ...sim.result(),
   };
 }

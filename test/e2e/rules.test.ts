@@ -1,8 +1,8 @@
 // rules apply|show|history: validation by JSON path, versions in force, defaults from init.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tmpLedger } from '../helpers/cli.js';
+import { FIXTURES, tmpLedger } from '../helpers/cli.js';
 
 const file = (dir: string, name: string, doc: unknown) => {
   const p = join(dir, name);
@@ -141,5 +141,38 @@ describe('rules show --at and rules history', () => {
     ]);
     const later = t.ok(['rules', 'history'], { now: '2026-12-02T00:00:00+08:00' });
     expect(later.filter((v: { inForce: boolean }) => v.inForce).map((v: { version: number }) => v.version)).toEqual([3]);
+  });
+});
+
+describe('a tier renamed or dropped while members are pinned to it', () => {
+  // found by an outside trial: renaming gold to vip left M008 pinned to a tier no rules define, earning with
+  // no tier, while member show still said "gold (pinned)" and neither simulate nor apply said a word
+  it('is named by rules simulate, rules apply and member show: those members earn with no tier until pinned again', () => {
+    const t = tmpLedger();
+    const doc = JSON.parse(readFileSync(join(FIXTURES, 'rules.json'), 'utf8'));
+    t.ok(['rules', 'apply', join(FIXTURES, 'rules.json')], { now: '2026-01-01T00:00:00Z' });
+    t.ok(['member', 'add', '--id', 'M1', '--name', 'Ann', '--tier', 'gold']);
+    t.ok(['member', 'add', '--id', 'M2', '--name', 'Bob']);
+    const p = join(t.dir, 'p.csv');
+    writeFileSync(p, 'order_id,member_id,purchased_at,amount\nA1,M1,2026-11-01 10:00,100.00\n');
+    expect(t.ok(['import', 'purchases', p])).toMatchObject({ pointsAccrued: 150 });
+    const renamed = file(t.dir, 'vip.json', { ...doc, tiers: [doc.tiers[0], { ...doc.tiers[1], name: 'vip' }] });
+    const sim = t.ok(['rules', 'simulate', renamed]);
+    expect(sim.pinnedTiersNotInDraft).toEqual([{ tier: 'gold', members: 1, memberIds: ['M1'] }]);
+    // as it would earn: with no tier (100, not 150)
+    expect(sim).toMatchObject({ actualPoints: 150, simulatedPoints: 100 });
+    expect(t.run(['rules', 'simulate', renamed]).stdout).toContain('1 member is pinned to tier gold (M1), which the draft does not define: simulated with no tier');
+    expect(t.ok(['rules', 'simulate', join(FIXTURES, 'rules.json')]).pinnedTiersNotInDraft).toEqual([]);
+    const applied = t.run(['rules', 'apply', renamed, '--yes']);
+    expect(applied.code).toBe(0);
+    expect(applied.stderr).toContain('note: 1 member is pinned to tier gold (M1), which version 3 does not define');
+    expect(applied.stderr).toContain('pin each again, to one of silver, vip: pointsmall member update M1 --tier TIER');
+    expect(t.ok(['member', 'show', 'M1'])).toMatchObject({ tier: 'gold', pinnedTier: 'gold', pinnedTierMissing: true });
+    expect(t.ok(['member', 'show', 'M2'])).toMatchObject({ pinnedTierMissing: false });
+    expect(t.run(['member', 'show', 'M1']).stdout).toMatch(/tier\s+gold \(pinned; not in the rules in force: earns with no tier\)/);
+    // pinned again: nothing to say
+    t.ok(['member', 'update', 'M1', '--tier', 'vip']);
+    expect(t.ok(['member', 'show', 'M1'])).toMatchObject({ tier: 'vip', pinnedTierMissing: false });
+    expect(t.ok(['rules', 'apply', renamed]).pinnedTiersNotInRules).toEqual([]);
   });
 });

@@ -14,7 +14,7 @@ function showView(m: MemberView): Promise<void> {
   printFields([
     ['member', `${m.id}  ${m.name}`],
     ['status', m.status === 'frozen' ? c.red(`frozen (${m.frozenReason ?? ''})`) : c.green('active')],
-    ['tier', m.tier ? `${m.tier}${m.pinnedTier ? ' (pinned)' : ''}` : '-'],
+    ['tier', m.tier ? `${m.tier}${m.pinnedTierMissing ? c.yellow(' (pinned; not in the rules in force: earns with no tier)') : m.pinnedTier ? ' (pinned)' : ''}` : '-'],
     ['phone', m.phone ?? '-'],
     ['email', m.email ?? '-'],
     ['balance', m.balance],

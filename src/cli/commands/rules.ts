@@ -99,6 +99,7 @@ export function register(program: Command): void {
         }
       }
       const r = await applyRules(ctx, file, cmd.opts().effective);
+      const { pinnedWords } = await import('./rulesView.js');
       await emit(cmd, r, () => {
         process.stdout.write(`${c.green('✓')} rules version ${r.version} stored, in force from ${r.effectiveLocal}\n`);
         const { purchases, orders } = r.earnedBefore;
@@ -107,6 +108,13 @@ export function register(program: Command): void {
           notice(
             c.yellow(`note: ${what} dated from ${r.effectiveLocal} on earned already, under the versions before it, and keep their points; new imports of that period earn under version ${r.version}`) +
               `\n  see what this version would have given them: pointsmall rules simulate ${file}${/^\d{4}-/.test(r.effectiveLocal) ? ` --from ${r.effectiveLocal.slice(0, 10)}` : ''}`,
+          );
+        }
+        for (const x of r.pinnedTiersNotInRules) {
+          const tiers = ((r.rules.tiers as { name: string }[] | undefined) ?? []).map((t) => t.name);
+          notice(
+            c.yellow(`note: ${pinnedWords(x)}, which version ${r.version} does not define: from ${r.effectiveLocal} they earn with no tier until pinned again`) +
+              `\n  ${tiers.length ? `pin each again, to one of ${tiers.join(', ')}: pointsmall member update ${x.memberIds[0]} --tier TIER` : `unpin each: pointsmall member update ${x.memberIds[0]} --tier auto`}`,
           );
         }
       });

@@ -1,6 +1,7 @@
 // The views of `rules simulate` (and the comparison `rules apply` shows before it asks): the same
 // result object rendered as fields and tables, CSV (the groups) or an HTML page.
 import type { SimulationReport } from '../../services/simulate.js';
+import type { PinnedOutside } from '../../services/rules.js';
 import { monthsBetween } from '../charts.js';
 import { type AnyRow, type View, num, period, signed } from './report.js';
 
@@ -38,11 +39,18 @@ export function simulateFields(r: SimulationReport): [string, string | number][]
     ...(r.notSimulated.some((f) => f !== 'expiry')
       ? [['not simulated', `${r.notSimulated.filter((f) => f !== 'expiry').join(', ')}: changed by the draft, not reflected here (the same orders earn again; reviews, points/cash splits, refused spends and awards are not replayed)`] as [string, string]]
       : []),
+    ...r.pinnedTiersNotInDraft.map((x): [string, string] => ['note', `${pinnedWords(x)}, which the draft does not define: simulated with no tier, as they would earn under it`]),
     ...r.unmatchedMultipliers.map((m): [string, string] => [
       'note',
       `multiplier ${m.multiplier} (${m.sku !== undefined ? `sku ${m.sku}` : `category ${m.category}`}${m.from || m.to ? `, ${m.from ?? '…'} … ${m.to ?? '…'}` : ''}) matched no line in the period`,
     ]),
   ];
+}
+
+/** "2 members are pinned to tier gold (M008, M011)". */
+export function pinnedWords(x: PinnedOutside): string {
+  const named = x.memberIds.join(', ') + (x.members > x.memberIds.length ? ` and ${x.members - x.memberIds.length} more` : '');
+  return `${x.members} ${x.members === 1 ? 'member is' : 'members are'} pinned to tier ${x.tier} (${named})`;
 }
 
 export function simulateView(r: SimulationReport): View {
