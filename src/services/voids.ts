@@ -12,6 +12,7 @@ import { localDate, shownInstant } from '../domain/time.js';
 import { takeBackLots } from '../domain/lots.js';
 import { type ImportRunRow, type StoredPurchase, importRuns } from '../store/importRuns.js';
 import { members } from '../store/members.js';
+import { refreshStatistics } from '../store/purchases.js';
 import { reviewQueue } from '../store/review.js';
 import { type Ctx, type Ledger, rulesAt, withLedger } from './ledger.js';
 import { recordAudit, refuseCeiling } from './points.js';
@@ -137,8 +138,8 @@ async function runVoid(
   pick: (l: Ledger) => { run: ImportRunRow | null; source: string; purchases: StoredPurchase[] },
 ): Promise<VoidSummary> {
   try {
-    return await withLedger(ctx, (l) =>
-      l.store.write(() => {
+    return await withLedger(ctx, (l) => {
+      const done = l.store.write(() => {
         const { run, source, purchases } = pick(l);
         const s = voidAll(l, run, source, purchases, opts.dryRun ?? false);
         // SPEC §7 "What is confirmed is what is done": compared inside the write, before the commit.
@@ -157,8 +158,12 @@ async function runVoid(
           members: s.members,
         });
         return s;
-      }),
-    );
+      });
+      // a large void on PostgreSQL: the planner learns how many purchases are voided now (ledger verify's
+      // check of the voids was planned as for one: 31 s after a void of 20,000 orders, 2 s with them)
+      if (done.orders >= STATISTICS_AFTER) refreshStatistics(l.store, ['purchases', 'entries', 'postings', 'lots', 'lot_moves', 'members']);
+      return done;
+    });
   } catch (e) {
     if (e instanceof DryRun) return e.summary;
     throw e;
@@ -192,6 +197,9 @@ function figuresInWords(f: VoidFigures, other: VoidFigures): string {
     ...(some('reviewRejected') ? [`${f.reviewRejected} rejected from review`] : []),
   ].join(', ');
 }
+
+/** Voided orders from which a void refreshes the planner's statistics (PostgreSQL). */
+const STATISTICS_AFTER = 1000;
 
 function voidAll(l: Ledger, run: ImportRunRow | null, source: string, purchases: StoredPurchase[], dryRun: boolean): VoidSummary {
   const runs = l.store.get(importRuns);

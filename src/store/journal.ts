@@ -184,14 +184,14 @@ export class Journal {
     };
     const hash = this.hashEntry(row.id, this.lastHash, entryContent(row, e.postings));
     const queue = this.queue();
-    if (queue) queue.runQueued(INSERT_ENTRY, [row.id, row.at, row.recorded_at, row.kind, row.member_id, row.ref, row.memo, row.operator, this.lastHash, hash]);
+    if (queue) this.insertRows('entries', 10, [row.id, row.at, row.recorded_at, row.kind, row.member_id, row.ref, row.memo, row.operator, this.lastHash, hash]);
     else this.s.insertEntry.run(row.id, row.at, row.recorded_at, row.kind, row.member_id, row.ref, row.memo, row.operator, this.lastHash, hash);
     this.lastId = row.id;
     this.lastHash = hash;
     // One cache update per member touched, not per posting.
     const perMember = new Map<string, { balance: number; held: number; earned: number }>();
     for (const p of e.postings) {
-      if (queue) queue.runQueued(INSERT_POSTING, [row.id, p.account, p.memberId, p.points]);
+      if (queue) this.insertRows('postings', 4, [row.id, p.account, p.memberId, p.points]);
       else this.s.insertPosting.run(row.id, p.account, p.memberId, p.points);
       if (p.memberId === null || p.points === 0) continue;
       let m = perMember.get(p.memberId);
@@ -211,8 +211,8 @@ export class Journal {
   }
 
   /**
-   * Runs `fn` with post() and addDebt() queuing their writes on PostgreSQL (runQueued) instead of waiting
-   * for each: a void of thousands of orders then writes without a round trip per row. A read in between
+   * Runs `fn` with post() and addDebt() queuing their writes on PostgreSQL (entries and postings joining
+   * a queued COPY, as postMany's do; the caches' updates runQueued) instead of waiting for each: a void of thousands of orders then writes without a round trip per row. A read in between
    * still sees them (it sends what is queued first, and a failed write fails it, and with it the
    * transaction). Only for callers that need nothing back from those writes. SQLite: no difference.
    */
