@@ -789,7 +789,7 @@ export function boughtTogether(h: PurchaseHistory, sku: string, candidates: read
 export function emptyTogetherNote(h: PurchaseHistory, sku: string): string {
   const i = h.idOf(sku);
   const n = i === undefined ? 0 : h.count(i);
-  if (!n) return `${sku} was never bought (no imported purchase line or paid checkout has it): nothing was bought with it`;
+  if (!n) return `${sku} was never bought, or every purchase of it was returned or refunded (no imported purchase line or paid checkout keeps it): nothing was bought with it`;
   if (!together(h, i!).size) return `${sku} was bought in ${n} ${n === 1 ? 'order' : 'orders'}, ${n === 1 ? 'alone' : 'each time alone'}: nothing was bought with it`;
   return `what was bought with ${sku} cannot be recommended now (out of stock, deactivated or left out)`;
 }

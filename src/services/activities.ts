@@ -9,7 +9,7 @@ import { dateRangeProblem, shownInstant, unreadTimestampReason } from '../domain
 import { activityAwards, type AwardRow, awardEntryRef } from '../store/activities.js';
 import { members } from '../store/members.js';
 import { type CsvFormat, readCsvFile, type Reject, rejectsTarget, writeRejects } from './csvfile.js';
-import { type Ctx, type Ledger, rulesAt, withLedger } from './ledger.js';
+import { type Ctx, type Ledger, rulesAt, withLedger, memberNotFound } from './ledger.js';
 import { availableOf, creditPoints, recordAudit } from './points.js';
 
 export interface AwardResult {
@@ -82,7 +82,7 @@ export function awardOne(l: Ledger, a: AwardInput & { runId?: number | null }): 
     return { ...(JSON.parse(prior.result) as AwardResult), replayed: true };
   }
   const m = l.store.get(members).get(a.memberId);
-  if (!m) throw new NotFoundError('member', a.memberId, 'list members with: pointsmall member list');
+  if (!m) throw memberNotFound(l, a.memberId);
   const atMs = a.atMs ?? l.now.getTime();
   const atIso = new Date(atMs).toISOString();
   const { id: version, rules } = rulesAt(l, atIso);

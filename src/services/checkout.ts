@@ -22,7 +22,7 @@ import { outbox } from '../store/outbox.js';
 import { mapBusy } from '../store/db.js';
 import { settings } from '../store/settings.js';
 import { checkoutCodes } from '../store/verification.js';
-import { type Ctx, type Ledger, rulesAt, withLedger } from './ledger.js';
+import { type Ctx, type Ledger, rulesAt, withLedger, memberNotFound } from './ledger.js';
 import { captureHold, placeHold, releaseHold, sweepExpiredHolds } from './holds.js';
 import { type LineViewBase, orderView, requireOrder, type OrderView } from './orders.js';
 import { availableOf, creditPoints, ledgerToday, recordAudit } from './points.js';
@@ -140,7 +140,7 @@ function refuse(r: { code: string; message: string; hint?: string }): never {
 /** Reads and checks everything a checkout needs; inside a write it sees the state the hold will act on. */
 function buildCart(l: Ledger, input: CheckoutInput, opts: { countExpiredHoldsFree: boolean }): Cart {
   const member = l.store.get(members).get(input.memberId);
-  if (!member) throw new NotFoundError('member', input.memberId, 'list members with: pointsmall member list');
+  if (!member) throw memberNotFound(l, input.memberId);
   if (member.status === 'frozen') {
     throw new RefusedError('MEMBER_FROZEN', `member ${member.id} is frozen (${member.frozen_reason ?? 'no reason given'})`, `lift it with: pointsmall member unfreeze ${member.id}`);
   }

@@ -1,12 +1,13 @@
 // Opening a ledger for one command: settings, clock, operator, and the rules in force at an instant.
 import { userInfo } from 'node:os';
-import { UsageError, mapDiskFull } from '../errors.js';
+import { NotFoundError, UsageError, mapDiskFull } from '../errors.js';
 import { type Rules, validateRules } from '../domain/rules.js';
 import { MIN_DATE, MIN_YEAR, dateRangeProblem, shownInstant } from '../domain/time.js';
 import { type Store, mapBusy, openStore, type OpenOptions } from '../store/db.js';
 import { settings } from '../store/settings.js';
 import { rulesVersions } from '../store/rules.js';
 import { holds } from '../store/holds.js';
+import { members } from '../store/members.js';
 
 /** What every command is given by the CLI: where the ledger is, who acts, and what time it is. */
 export interface Ctx {
@@ -148,4 +149,10 @@ export async function ledgerZone(ctx: Ctx): Promise<string> {
   } catch {
     return 'UTC';
   }
+}
+
+/** The error for a member id not in the ledger; its hint names the member meant when only the case differs (ids are exact). */
+export function memberNotFound(l: Ledger, id: string): NotFoundError {
+  const meant = l.store.get(members).sameButCase(id);
+  return new NotFoundError('member', id, meant !== undefined ? `did you mean ${meant}? member ids are exact` : 'list members with: pointsmall member list');
 }

@@ -7,7 +7,7 @@ import { localRangeUtc, type LocalDate } from '../domain/time.js';
 import { books } from '../store/books.js';
 import { members, type MemberRow } from '../store/members.js';
 import { memberStatements } from '../store/statements.js';
-import { type Ctx, type Ledger, rulesAt, withLedger } from './ledger.js';
+import { type Ctx, type Ledger, rulesAt, withLedger, memberNotFound } from './ledger.js';
 import { availableOf, creditPoints, debitPoints, ledgerToday, recordAudit } from './points.js';
 import { type CsvFormat, everyRowRejected, readCsvFile, type Reject, rejectsTarget, staleRejectsFile, writeImport, writeRejects } from './csvfile.js';
 import { FIRST_REJECTS, type RejectSample } from '../domain/rejects.js';
@@ -40,9 +40,10 @@ export interface MemberView {
 
 function requireMember(l: Ledger, id: string): MemberRow {
   const m = l.store.get(members).get(id);
-  if (!m) throw new NotFoundError('member', id, 'list members with: pointsmall member list');
+  if (!m) throw memberNotFound(l, id);
   return m;
 }
+
 
 function checkTier(l: Ledger, tier: string | null | undefined): void {
   if (!tier) return;

@@ -9,10 +9,12 @@ import { mostPointsFor } from '../domain/split.js';
 import { analysis } from '../store/analysis.js';
 import { catalog } from '../store/catalog.js';
 import { members } from '../store/members.js';
-import { type Ctx, type Ledger, rulesAt, withLedger } from './ledger.js';
+import { type Ctx, type Ledger, rulesAt, withLedger, memberNotFound } from './ledger.js';
 import { availableOf } from './points.js';
 
 export interface MemberRecommendations {
+  /** The ledger has no catalog: the items are those of its purchase history, which checkout cannot sell (no points price). */
+  noCatalog: boolean;
   memberId: string;
   tier: string | null;
   /** As `member show` gives it: negative for a member in debt (SPEC §4.6: no usable points, the debt repaid first). */
@@ -30,6 +32,8 @@ export interface MemberRecommendations {
 }
 
 export interface ItemRecommendations {
+  /** The ledger has no catalog: the items are those of its purchase history, which checkout cannot sell (no points price). */
+  noCatalog: boolean;
   sku: string;
   name: string;
   /** Why the list is empty (never bought, bought only alone, its companions not recommendable); null when it is not. */
@@ -41,6 +45,8 @@ export interface ItemRecommendations {
 }
 
 export interface SegmentRecommendations {
+  /** The ledger has no catalog: the items are those of its purchase history, which checkout cannot sell (no points price). */
+  noCatalog: boolean;
   segment: string;
   members: number;
   /** Why the list is empty (nobody in the tier, no item payable with points, none within their reach); null when it is not. */
@@ -180,9 +186,10 @@ export async function recommend(ctx: Ctx, input: RecommendInput): Promise<Member
         return { excluded, excludedNotSeen: unseen, excludedMeant: meant };
       };
       const candidates = (h: PurchaseHistory) => candidatesOf(l, rules, h, exclude);
+      const noCatalog = !l.store.get(catalog).list({ all: true }).length;
       if (kind === 'member') {
         const m = l.store.get(members).get(input.member!);
-        if (!m) throw new NotFoundError('member', input.member!, 'list members with: pointsmall member list');
+        if (!m) throw memberNotFound(l, input.member!);
         const tiers = tiersNow(l, rules);
         const tier = tiers.get(m.id) ?? null;
         // negative in debt: points needed then count the debt, which later credits repay first (SPEC §4.6)
@@ -190,7 +197,7 @@ export async function recommend(ctx: Ctx, input: RecommendInput): Promise<Member
         const h = readHistory();
         const frozen = m.status === 'frozen';
         const recs = recommendForMember(h, { memberId: m.id, tier, tierOf: (id) => tiers.get(id) ?? null, available, frozen }, candidates(h), top, Date.parse(l.nowIso));
-        return { memberId: m.id, tier, availablePoints: available, debt: m.debt, frozen, ...leftOut(h), recommendations: recs };
+        return { memberId: m.id, tier, availablePoints: available, debt: m.debt, frozen, noCatalog, ...leftOut(h), recommendations: recs };
       }
       if (kind === 'item') {
         const sku = input.item!;
@@ -203,7 +210,7 @@ export async function recommend(ctx: Ctx, input: RecommendInput): Promise<Member
           throw new NotFoundError('item', sku, all.length ? hint : unknownItemHint(sku, mostPopular(h, 8), h.skus));
         }
         const recs = boughtTogether(h, sku, candidates(h), top);
-        return { sku, name: item?.name ?? sku, note: recs.length ? null : emptyTogetherNote(h, sku), ...leftOut(h), recommendations: recs };
+        return { sku, name: item?.name ?? sku, note: recs.length ? null : emptyTogetherNote(h, sku), noCatalog, ...leftOut(h), recommendations: recs };
       }
       const names = rules.tiers.map((t) => t.name);
       const pinnedOnly = [...tiersNow(l, rules).values()].includes(segmentTier!);
@@ -226,6 +233,7 @@ export async function recommend(ctx: Ctx, input: RecommendInput): Promise<Member
         segment: `tier=${segmentTier}`,
         members: group.size,
         note: recs.length ? null : emptySegmentNote(segmentTier!, group.size, options),
+        noCatalog,
         ...leftOut(h),
         recommendations: recs,
       };

@@ -59,6 +59,7 @@ export class Members {
       get: this.db.prepare('SELECT * FROM members WHERE id = ?'),
       debts: this.db.prepare('SELECT id, debt FROM members WHERE id IN (SELECT value FROM json_each(?))').raw(),
       exists: this.db.prepare('SELECT 1 FROM members WHERE id = ?').pluck(),
+      sameButCase: this.db.prepare('SELECT id FROM members WHERE lower(id) = lower(?) ORDER BY id LIMIT 1').pluck(),
       insert: this.db.prepare(
         'INSERT INTO members (id, name, phone, email, tier, created_at, updated_at) VALUES (@id, @name, @phone, @email, @tier, @at, @at)',
       ),
@@ -71,6 +72,10 @@ export class Members {
   }
   get(id: string): MemberRow | undefined {
     return this.s.get.get(id) as MemberRow | undefined;
+  }
+  /** A member whose id is `id` but for the case of its letters, if any (for the hint of a look-up that missed). */
+  sameButCase(id: string): string | undefined {
+    return this.s.sameButCase.get(id) as string | undefined;
   }
   /** The debts of these members, in one statement (an unknown id is absent). */
   debts(ids: readonly string[]): Map<string, number> {

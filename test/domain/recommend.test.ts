@@ -249,7 +249,7 @@ describe('boughtTogether and recommendForSegment', () => {
 
   it('says why nothing is bought together with an item: never bought, bought only alone, or its companions cannot be recommended', () => {
     const h = shop();
-    expect(emptyTogetherNote(h, 'BAG')).toBe('BAG was never bought (no imported purchase line or paid checkout has it): nothing was bought with it');
+    expect(emptyTogetherNote(h, 'BAG')).toBe('BAG was never bought, or every purchase of it was returned or refunded (no imported purchase line or paid checkout keeps it): nothing was bought with it');
     expect(emptyTogetherNote(h, 'CABLE')).toBe('CABLE was bought in 6 orders, each time alone: nothing was bought with it');
     expect(emptyTogetherNote(h, 'TEA')).toBe('what was bought with TEA cannot be recommended now (out of stock, deactivated or left out)');
   });

@@ -18,7 +18,8 @@ describe('report recommend', () => {
   it('--member: active catalog items best first, each with a reason and the points check against the member\'s available points', () => {
     const member = ok(['member', 'show', 'M002']);
     const r = ok(['report', 'recommend', '--member', 'M002']);
-    expect(Object.keys(r).sort()).toEqual(['availablePoints', 'debt', 'excluded', 'excludedMeant', 'excludedNotSeen', 'frozen', 'memberId', 'recommendations', 'tier']);
+    expect(Object.keys(r).sort()).toEqual(['availablePoints', 'debt', 'excluded', 'excludedMeant', 'excludedNotSeen', 'frozen', 'memberId', 'noCatalog', 'recommendations', 'tier']);
+    expect(r.noCatalog).toBe(false);
     expect(r.memberId).toBe('M002');
     expect(r.availablePoints).toBe(member.available);
     const recs: Rec[] = r.recommendations;
@@ -140,6 +141,13 @@ describe('report recommend', () => {
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stdout).toBe('');
     }
+    // a member id in another case names the one meant, as an SKU does (an outside trial found no hint for m002)
+    for (const args of [['report', 'recommend', '--member', 'm002'], ['member', 'show', 'm002'], ['checkout', '--member', 'm002', '--item', 'TEA-001', '--yes']]) {
+      const r = run([...args, '--json']);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(JSON.parse(r.stderr).error).toMatchObject({ code: 'NOT_FOUND', hint: 'did you mean M002? member ids are exact' });
+    }
+    expect(JSON.parse(run(['member', 'show', 'NOPE', '--json']).stderr).error.hint).toBe('list members with: pointsmall member list');
   });
 
   it('--top 0 is refused alike by report recommend, report members and rules simulate (a list of nothing is a usage error)', () => {
@@ -160,8 +168,13 @@ describe('report recommend', () => {
     expect(r.firstPurchasedAt.slice(0, 10)).toBe('2010-12-01');
     expect(r.lastPurchasedAt.slice(0, 10)).toBe('2011-12-09');
     // customer 14096 (ids as the export writes them) bought in many orders; no catalog: the sample's SKUs are the candidates
-    const recs: Rec[] = year.ok(['report', 'recommend', '--member', '14096.0']).recommendations;
+    const got = year.ok(['report', 'recommend', '--member', '14096.0']);
+    const recs: Rec[] = got.recommendations;
     expect(recs).toHaveLength(10);
+    // no catalog: nothing of it can be sold at checkout, which the table says instead of "cash only"
+    expect(got.noCatalog).toBe(true);
+    expect(year.run(['report', 'recommend', '--item', recs[0].sku]).stdout).toContain('not in catalog');
+    expect(year.run(['report', 'recommend', '--item', recs[0].sku]).stdout).not.toContain('cash only');
     for (const x of recs) expect(x.reason).toMatch(/^(bought together with|bought it|popular with members \(in \d+ orders\)|bought once by a member)/);
     const morning = tmpLedger({ timezone: 'Europe/London', currency: 'GBP' });
     expect(morning.ok(['import', 'purchases', join(FIXTURES, 'online-retail-uci-sample.csv'), '--profile', profile])).toMatchObject({ rows: 1071, rejected: 0, returns: 4, guestsSkipped: 1 });
@@ -235,7 +248,7 @@ describe('report recommend on a ledger whose favourites have changed', () => {
     writeFileSync(csv, `${rows.join('\n')}\n`);
     expect(t.ok(['import', 'purchases', csv, '--create-members'])).toMatchObject({ accepted: n, rejected: 0 });
     const r = t.ok(['report', 'recommend', '--member', 'T']);
-    expect(Object.keys(r).sort()).toEqual(['availablePoints', 'debt', 'excluded', 'excludedMeant', 'excludedNotSeen', 'frozen', 'memberId', 'recommendations', 'tier']);
+    expect(Object.keys(r).sort()).toEqual(['availablePoints', 'debt', 'excluded', 'excludedMeant', 'excludedNotSeen', 'frozen', 'memberId', 'noCatalog', 'recommendations', 'tier']);
     const recs: Rec[] = r.recommendations;
     expect(recs.slice(0, 3).map((x) => x.sku).sort()).toEqual(NEW);
     for (const x of recs.slice(0, 3)) expect(x.reason).toMatch(/^selling well lately \(in \d+ orders over the last 120 days\)$/);

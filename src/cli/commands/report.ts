@@ -520,7 +520,7 @@ function pointsAndCash(v: unknown, row: AnyRow): string {
 function recommendView(r: AnyRecommendations): View {
   const yesNo = (v: unknown) => (v === null || v === undefined ? '' : v ? 'yes' : 'no');
   // On a narrow terminal the reason wraps (it is what a merchant reads); the score goes first, then whether it is affordable (points needed 0 says it).
-  const base: Column<AnyRow>[] = [num('rank', '#'), { key: 'sku', header: 'sku' }, { key: 'name', header: 'name' }, { ...num('score'), drop: 1 }, { key: 'reason', header: 'why', fit: 'wrap' }, { key: 'pointsPrice', header: 'points price', align: 'right', format: pointsAndCash }];
+  const base: Column<AnyRow>[] = [num('rank', '#'), { key: 'sku', header: 'sku' }, { key: 'name', header: 'name' }, { ...num('score'), drop: 1 }, { key: 'reason', header: 'why', fit: 'wrap' }, { key: 'pointsPrice', header: 'points price', align: 'right', format: r.noCatalog ? () => 'not in catalog' : pointsAndCash }];
   let title: string;
   let fields: [string, string | number][];
   let columns: Column<AnyRow>[];
