@@ -16,7 +16,8 @@ export function simulateFields(r: SimulationReport): [string, string | number][]
   return [
     ['draft', r.draft],
     ['period', period(r.from, r.to)],
-    ['orders', `${r.orders} (${r.purchases} imported, ${plural(r.checkouts, 'checkout')}${r.refunds ? `, ${plural(r.refunds, 'refund')}` : ''})`],
+    // a refund is no order: it is named beside them, not among them (the parts add up to the orders)
+    ['orders', `${r.orders} (${r.purchases} imported, ${plural(r.checkouts, 'checkout')})${r.refunds ? `; ${plural(r.refunds, 'checkout refund')} besides` : ''}`],
     ['rules versions', r.rulesVersions.length ? r.rulesVersions.join(', ') : '-'],
     ...(r.orders === 0 && r.refunds === 0
       ? [['note', `no purchase, checkout or refund in ${period(r.from, r.to)}: nothing earned to re-run under the draft; widen --from/--to`] as [string, string]]
