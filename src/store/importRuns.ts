@@ -101,13 +101,19 @@ export class ImportRuns {
     return this.s.markVoided.run(at, entryId, id).changes === 1;
   }
   /**
-   * markVoided whose answer is not waited for: on PostgreSQL, inside a transaction, the statement is
-   * queued (countVoided checks them all afterwards); on SQLite, markVoided itself.
+   * markVoided of many purchases (id and the void entry of each, null for none) whose answers are not
+   * waited for: on PostgreSQL, inside a transaction, one statement for them all, queued (countVoided
+   * checks them afterwards); elsewhere markVoided of each, false when one of them was voided already.
    */
-  markVoidedQueued(id: number, at: string, entryId: number | null): boolean {
+  markVoidedMany(marks: readonly { id: number; entryId: number | null }[], at: string): boolean {
     const pg = this.store.pg;
-    if (!pg?.inTransaction) return this.markVoided(id, at, entryId);
-    pg.runQueued(MARK_VOIDED, [at, entryId, id]);
+    if (!pg?.inTransaction) return marks.every((m) => this.markVoided(m.id, at, m.entryId));
+    if (marks.length)
+      pg.runQueued(
+        `UPDATE purchases SET voided_at = ?, voided_by = v.entry, status = CASE WHEN status = 'review' THEN 'rejected' ELSE status END
+           FROM unnest(?::bigint[], ?::bigint[]) AS v(id, entry) WHERE purchases.id = v.id AND voided_at IS NULL`,
+        [at, marks.map((m) => m.id), marks.map((m) => m.entryId)],
+      );
     return true;
   }
   /** How many of these purchases are voided at `at`. */

@@ -96,6 +96,7 @@ export class Journal {
       insertLot: db.prepare('INSERT INTO lots (member_id, entry_id, points, remaining, earned_at, expires_on) VALUES (?,?,?,?,?,?)'),
       insertMove: db.prepare('INSERT INTO lot_moves (entry_id, lot_id, points) VALUES (?,?,?)'),
       moveRemaining: db.prepare('UPDATE lots SET remaining = remaining + ? WHERE id = ?'),
+      lotOf: db.prepare('SELECT member_id AS memberId, remaining, earned_at AS earnedAt, expires_on AS expiresOn FROM lots WHERE id = ?'),
       openLots: db.prepare(
         `SELECT id, remaining, earned_at AS earnedAt, expires_on AS expiresOn FROM lots
           WHERE member_id = ? AND remaining > 0
@@ -104,6 +105,7 @@ export class Journal {
       addDebt: db.prepare(ADD_DEBT),
       lastLot: db.prepare('SELECT COALESCE(MAX(id), 0) FROM lots').pluck(),
       lotsOfMembers: undefined as Database.Statement | undefined,
+      lotsById: undefined as Database.Statement | undefined,
       keyedFrom: db.prepare(`SELECT value FROM settings WHERE key = '${CHAIN_KEYED_FROM}'`).pluck(),
       setKeyedFrom: db.prepare(`INSERT INTO settings (key, value) VALUES ('${CHAIN_KEYED_FROM}', ?)`),
       entry: db.prepare('SELECT id, at, recorded_at, kind, member_id, ref, memo, operator, prev_hash FROM entries WHERE id = ?'),
@@ -506,12 +508,38 @@ export class Journal {
     }
   }
 
+  /**
+   * PostgreSQL, for a void's returns: follows these lots too (of the members followOpenLots follows),
+   * emptied ones included, so that giving points back to them is queued like any move of a followed lot.
+   */
+  followLots(lotIds: readonly number[]): void {
+    const f = this.followedLots();
+    if (!f || !lotIds.length) return;
+    const fresh = [...new Set(lotIds)].filter((id) => !f.byId.has(id));
+    if (!fresh.length) return;
+    this.flushLotRemaining();
+    this.s.lotsById ??= this.store.db.prepare('SELECT member_id, id, remaining, earned_at, expires_on FROM lots WHERE id = ANY(?::bigint[])').raw();
+    for (const [member, id, remaining, earnedAt, expiresOn] of this.s.lotsById.all([fresh]) as [string, number, number, string, string | null][]) {
+      this.follow(member, { id: Number(id), remaining: Number(remaining), earnedAt, expiresOn });
+    }
+  }
+
   /** Creates a lot (a credit with its own expiresOn). */
   createLot(entryId: number, memberId: string, points: number, earnedAt: string, expiresOn: string | null): number {
     this.flushLotRemaining();
     this.lots = null; // numbered by the server: numberLots reads the last one again
-    this.followed = null; // (and openLots reads the table again)
-    return Number(this.s.insertLot.run(memberId, entryId, points, points, earnedAt, expiresOn).lastInsertRowid);
+    const id = Number(this.s.insertLot.run(memberId, entryId, points, points, earnedAt, expiresOn).lastInsertRowid);
+    this.follow(memberId, { id, remaining: points, earnedAt, expiresOn });
+    return id;
+  }
+
+  /** Adds a lot that now holds points to its member's followed lots, when followOpenLots follows the member. */
+  private follow(memberId: string, lot: OpenLot): void {
+    const f = this.followedLots();
+    const mine = f?.byMember.get(memberId);
+    if (!mine) return;
+    mine.push(lot);
+    f!.byId.set(lot.id, lot);
   }
 
   /** Records a movement on a lot (negative takes, positive gives back) and updates its remaining cache. */
@@ -530,9 +558,12 @@ export class Journal {
     }
     this.s.insertMove.run(entryId, lotId, points);
     this.s.moveRemaining.run(points, lotId);
-    // a lot not followed gained points (a void giving a return's points back to an emptied lot): the
-    // followed members' open lots are read again from the table
-    if (points > 0 && this.followedLots()) this.followed = null;
+    // a lot not followed gained points (a void giving a return's points back to an emptied lot): followed
+    // from now on when its member is
+    if (points > 0 && this.followedLots()) {
+      const row = this.s.lotOf.get(lotId) as { memberId: string; remaining: number; earnedAt: string; expiresOn: string | null };
+      this.follow(row.memberId, { id: lotId, remaining: Number(row.remaining), earnedAt: row.earnedAt, expiresOn: row.expiresOn });
+    }
   }
 
   /** The member's lots with points left, in spending order (§4.4). */

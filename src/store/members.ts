@@ -58,6 +58,7 @@ export class Members {
     this.s = {
       get: this.db.prepare('SELECT * FROM members WHERE id = ?'),
       debts: this.db.prepare('SELECT id, debt FROM members WHERE id IN (SELECT value FROM json_each(?))').raw(),
+      balances: this.db.prepare('SELECT id, balance FROM members WHERE id IN (SELECT value FROM json_each(?))').raw(),
       exists: this.db.prepare('SELECT 1 FROM members WHERE id = ?').pluck(),
       sameButCase: this.db.prepare('SELECT id FROM members WHERE lower(id) = lower(?) ORDER BY id LIMIT 1').pluck(),
       insert: this.db.prepare(
@@ -79,7 +80,11 @@ export class Members {
   }
   /** The debts of these members, in one statement (an unknown id is absent). */
   debts(ids: readonly string[]): Map<string, number> {
-    return new Map(this.s.debts.all(JSON.stringify(ids)) as [string, number][]);
+    return new Map((this.s.debts.all(JSON.stringify(ids)) as [string, number][]).map(([id, d]) => [id, Number(d)]));
+  }
+  /** The balance cache of each of these members. */
+  balances(ids: readonly string[]): Map<string, number> {
+    return new Map((this.s.balances.all(JSON.stringify(ids)) as [string, number][]).map(([id, b]) => [id, Number(b)]));
   }
   exists(id: string): boolean {
     return this.s.exists.get(id) !== undefined;

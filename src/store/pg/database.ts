@@ -493,22 +493,18 @@ export class PgDatabase {
     // queued after that COPY: then they start a COPY of their own behind it. The server checks a foreign key
     // as each row arrives (for a role that may not relax the checks), so a row must never travel ahead of
     // the row it references, as a batch's lots would ahead of their entries.
+    // (kept per queue: where the last such COPY is, and the last write into each table)
     const parents = FOREIGN_KEYS[table] ?? [];
-    let into: (QueuedWrite & { rows?: CopyBuffer }) | undefined;
-    for (let k = this.queued.length - 1; k >= 0; k--) {
-      const q = this.queued[k];
-      if (q.rows !== undefined && q.text === text && q.relaxed === relaxed) {
-        into = q;
-        break;
-      }
-      const target = /^\s*(?:COPY|INSERT\s+INTO)\s+"?(\w+)/i.exec(q.text)?.[1];
-      if (target !== undefined && parents.includes(target)) break;
-    }
+    const key = `${relaxed ? 'r' : ''}|${text}`;
+    const at = this.lastCopy.get(key);
+    let into = at !== undefined && parents.every((t) => (this.lastWrite.get(t) ?? -1) <= at) ? this.queued[at] : undefined;
     if (!into) {
       // (the table's buffer is reused from one flush to the next, but never by two queued COPYs at once)
       let rows = this.copyBuffers.get(text);
       if (!rows) this.copyBuffers.set(text, (rows = new CopyBuffer()));
       else if (this.queued.some((q) => q.rows === rows)) rows = new CopyBuffer();
+      this.lastCopy.set(key, this.queued.length);
+      this.lastWrite.set(table, this.queued.length);
       this.queued.push((into = { text, relaxed, rows }));
     }
     // each row encoded into the table's buffer as it is made: the worker gets bytes, not strings to clone and encode
@@ -546,6 +542,8 @@ export class PgDatabase {
     let t = this.queuedText.get(sql);
     if (t === undefined) this.queuedText.set(sql, (t = toPg(sql).text));
     const relaxed = opts.relaxed === true && this.relaxed > 0;
+    const target = /^\s*(?:COPY|INSERT\s+INTO)\s+"?(\w+)/i.exec(t)?.[1];
+    if (target !== undefined) this.lastWrite.set(target, this.queued.length);
     this.queued.push({ text: t, values: values.map((v) => (typeof v === 'bigint' ? v.toString() : v)), ...(relaxed ? { relaxed } : {}) });
   }
 
@@ -560,13 +558,23 @@ export class PgDatabase {
   /** Writes queued here and not yet sent to the worker, in order, and the bytes of their rows. */
   private queued: (QueuedWrite & { rows?: CopyBuffer })[] = [];
   private queuedBytes = 0;
+  /** In `queued`: the last COPY of each text (and relaxed or not), and the last write into each table. */
+  private readonly lastCopy = new Map<string, number>();
+  private readonly lastWrite = new Map<string, number>();
+  /** Empties the queue (sent or dropped). */
+  private takeQueued(): (QueuedWrite & { rows?: CopyBuffer })[] {
+    const items = this.queued;
+    this.queued = [];
+    this.queuedBytes = 0;
+    this.lastCopy.clear();
+    this.lastWrite.clear();
+    return items;
+  }
   private readonly queuedText = new Map<string, string>();
 
   /** Sends the queued writes to the worker (which answers as soon as it has handed them to the connection). */
   flushQueued(): void {
-    const items = this.queued;
-    this.queued = [];
-    this.queuedBytes = 0;
+    const items = this.takeQueued();
     if (!items.length) return;
     const out = items.map((q): QueuedWrite => (q.rows ? { text: q.text, relaxed: q.relaxed, data: q.rows.take() } : q));
     this.send({ op: 'queue', conn: this.conn, items: out, tag: this.tag });
@@ -754,8 +762,7 @@ export class PgDatabase {
   }
 
   private rollbackQuietly(): void {
-    this.queued = []; // (never sent: nothing of the transaction is kept)
-    this.queuedBytes = 0;
+    this.takeQueued(); // (never sent: nothing of the transaction is kept)
     for (const b of this.copyBuffers.values()) b.length = 0;
     try {
       this.send({ op: 'exec', conn: this.conn, text: 'ROLLBACK' });
@@ -851,7 +858,7 @@ export class PgDatabase {
 
   close(): void {
     if (!this.open) return;
-    this.queued = [];
+    this.takeQueued();
     try {
       if (this.inTransaction) this.rollbackQuietly();
       this.send({ op: 'close', conn: this.conn });
