@@ -170,7 +170,10 @@ function copy(c: pg.Client, text: string, data: string | Uint8Array): Promise<nu
 /** Chains writes after the connection's queued ones (each sent when the one before is done) and answers at once. */
 async function enqueue(r: Extract<Request, { op: 'queue' }>): Promise<Reply> {
   const q = queueOf(r.conn);
-  while (q.bytes > QUEUE_BYTES && q.pending.size) await Promise.race(q.pending);
+  // The writes are done in the order they were queued (each chained after the one before), so the
+  // oldest pending one is the next to finish: waiting on it alone, not on a race of all of them (a race
+  // adds a reaction to every pending write each time round: quadratic with thousands queued).
+  while (q.bytes > QUEUE_BYTES && q.pending.size) await q.pending.values().next().value;
   const c = client(r.conn);
   for (const w of r.items) {
     if (q.error) return {}; // the transaction is aborted already: the next waited request says why
