@@ -5,6 +5,7 @@ import { dbPath, emit, globals, useLedgerZone } from './cli.js';
 import { pickFormat, type OutFormat } from './formats.js';
 import { type Column, csvSafe, notice, printJson, printTable, safeText } from './output.js';
 import { parseIntOpt } from './parse.js';
+import { count } from './words.js';
 
 const LIST_FORMATS: OutFormat[] = ['table', 'csv', 'json'];
 
@@ -85,5 +86,5 @@ export async function emitList<R>(cmd: Command, name: string, rows: R[], columns
   const { writeOutputFile } = await import('../services/outfile.js');
   const path = writeOutputFile(out, text, { ledger: dbPath(cmd), flag: '--out' });
   if (globals(cmd).json) printJson({ list: name, format, out: path, rows: rows.length });
-  else notice(`wrote ${path} (${rows.length} rows)`);
+  else notice(`wrote ${path} (${count(rows.length, 'row')})`);
 }

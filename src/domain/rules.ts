@@ -368,3 +368,29 @@ export function tierFor(rules: Rules, pinned: string | null, lifetimeEarned: Poi
   for (const t of rules.tiers) if (t.minLifetimePoints <= lifetimeEarned) best = t;
   return best;
 }
+
+/** Tiers pinned on members that a rules document does not define, each with its members (the first ten named). */
+export interface PinnedOutside {
+  tier: string;
+  members: number;
+  memberIds: string[];
+}
+
+/**
+ * The tiers members are pinned to that `rules` does not define: under those rules such a member earns with
+ * no tier (no multiplier), until pinned again. A renamed or dropped tier would otherwise take the pinned
+ * members' tier away without a word.
+ */
+export function pinnedOutside(pinned: ReadonlyMap<string, string>, rules: Rules): PinnedOutside[] {
+  const defined = new Set(rules.tiers.map((t) => t.name));
+  const by = new Map<string, string[]>();
+  for (const [memberId, tier] of pinned) {
+    if (defined.has(tier)) continue;
+    let list = by.get(tier);
+    if (!list) by.set(tier, (list = []));
+    list.push(memberId);
+  }
+  return [...by]
+    .sort((a, b) => (a[0] < b[0] ? -1 : 1))
+    .map(([tier, ids]) => ({ tier, members: ids.length, memberIds: ids.sort().slice(0, 10) }));
+}

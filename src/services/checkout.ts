@@ -377,7 +377,7 @@ function holdOrder(l: Ledger, input: CheckoutInput, command: 'checkout' | 'start
     })),
   );
   const held = placeHold(l, { orderId, memberId: cart.member.id, points: q.pointsUsed, lines: q.lines.map((x) => ({ sku: x.sku, quantity: x.quantity })), couponCode: cart.couponCode });
-  recordAudit(l, 'checkout.hold', orderId, { memberId: cart.member.id, items: mergeItems(input.items), pointsUsed: q.pointsUsed, cashPaid: q.cashPaid, coupon: cart.couponCode });
+  recordAudit(l, 'checkout.hold', orderId, { memberId: cart.member.id, items: mergeItems(input.items), pointsUsed: q.pointsUsed, cashPaid: formatMoney(q.cashPaid, l.digits), coupon: cart.couponCode });
   if (verify) sendCode(l, orderId, cart.member, q.pointsUsed, held.expiresAt);
   return orderId;
 }

@@ -46,7 +46,7 @@ export function placeHold(l: Ledger, h: HoldRequest): { holdId: number; expiresA
     const later = earnedAfter(lots, l.nowIso);
     if (later > 0) {
       lots = lots.filter((x) => x.earnedAt <= l.nowIso);
-      if (takeFromLots(lots, h.points).shortfall > 0) throw earnedLater(h.memberId, later, l.nowIso);
+      if (takeFromLots(lots, h.points).shortfall > 0) throw earnedLater(l, h.memberId, later, l.nowIso);
     }
     const r = takeFromLots(lots, h.points);
     if (h.points > available || r.shortfall > 0) {

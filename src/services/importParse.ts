@@ -214,7 +214,7 @@ export async function parsePurchases(o: ParseInput, emit: (chunk: ParsedChunk) =
         const again = rec.fields.length === plan!.header.length && rec.fields.every((f, i) => f.trim() === plan!.header[i].trim());
         const reason = again ? 'repeats the header row: files joined together? the row is not data' : r.reason;
         chunk.rejects.push([rec.line, reason, JSON.stringify(rec.fields)]);
-        if (r.orderId) chunk.bad.push([r.orderId, rec.line]);
+        if (r.orderId && !again) chunk.bad.push([r.orderId, rec.line]); // (a repeated header is no order)
       }
       if (chunk.rows >= CHUNK) flushChunk();
     },

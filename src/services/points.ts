@@ -3,7 +3,7 @@
 import { RefusedError } from '../errors.js';
 import { earnedAfter, spendableLots, takeBackLots, takeFromLots, type LotTake } from '../domain/lots.js';
 import { POINTS_MAX } from '../domain/money.js';
-import { localDate, type LocalDate } from '../domain/time.js';
+import { localDate, localDateTime, type LocalDate } from '../domain/time.js';
 import { books } from '../store/books.js';
 import { type Account, journal } from '../store/journal.js';
 import { members, type MemberRow } from '../store/members.js';
@@ -25,10 +25,9 @@ export function availableOf(l: Ledger, m: Pick<MemberRow, 'id' | 'balance' | 'he
 
 /**
  * Numbers stay exact: no credit takes a balance past the points ceiling (nothing is written; the
- * transaction rolls back).
+ * transaction rolls back). `balance`: the member's balance, when the caller already knows it.
  */
-export function refuseCeiling(l: Ledger, memberId: string, points: number): void {
-  const balance = l.store.get(members).get(memberId)?.balance ?? 0;
+export function refuseCeiling(l: Ledger, memberId: string, points: number, balance = l.store.get(members).get(memberId)?.balance ?? 0): void {
   if (points > POINTS_MAX - Math.max(balance, 0)) {
     throw new RefusedError(
       'POINTS_CEILING',
@@ -105,11 +104,11 @@ export interface DebitResult {
   debt: number;
 }
 
-/** A spend that would need points earned after its own time: exit 3, nothing written. */
-export function earnedLater(memberId: string, points: number, atIso: string): RefusedError {
+/** A spend that would need points earned after its own time (`atIso`, shown in the ledger's zone): exit 3, nothing written. */
+export function earnedLater(l: Ledger, memberId: string, points: number, atIso: string): RefusedError {
   return new RefusedError(
     'EARNED_LATER',
-    `member ${memberId}'s points include ${points} earned after ${atIso}, the time of this spend: a spend cannot be dated before the points it spends`,
+    `member ${memberId}'s points include ${points} earned after ${localDateTime(atIso, l.zone)}, the time of this spend: a spend cannot be dated before the points it spends`,
     'run it at the real time (POINTSMALL_NOW unset), or use fewer points',
   );
 }
@@ -129,7 +128,7 @@ export function debitPoints(l: Ledger, d: DebitInput): DebitResult {
     const later = earnedAfter(lots, d.at);
     if (later > 0) {
       lots = lots.filter((x) => x.earnedAt <= d.at);
-      if (takeFromLots(lots, d.points).shortfall > 0) throw earnedLater(d.memberId, later, d.at);
+      if (takeFromLots(lots, d.points).shortfall > 0) throw earnedLater(l, d.memberId, later, d.at);
     }
   }
   const { takes, shortfall } = takeFromLots(lots, d.points);

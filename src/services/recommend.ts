@@ -12,9 +12,18 @@ import { members } from '../store/members.js';
 import { type Ctx, type Ledger, rulesAt, withLedger, memberNotFound } from './ledger.js';
 import { availableOf } from './points.js';
 
-export interface MemberRecommendations {
+/** What every kind of recommendation says besides its list. */
+interface RecommendationsBase {
   /** The ledger has no catalog: the items are those of its purchase history, which checkout cannot sell (no points price). */
   noCatalog: boolean;
+  /** SKUs left out as not products (--exclude), as given; and those of them no catalog item or purchase line has. */
+  excluded: string[];
+  excludedNotSeen: string[];
+  /** For an excludedNotSeen SKU that a seen one spells in other case ("post" for POST): the seen one. */
+  excludedMeant: Record<string, string>;
+}
+
+export interface MemberRecommendations extends RecommendationsBase {
   memberId: string;
   tier: string | null;
   /** As `member show` gives it: negative for a member in debt (SPEC §4.6: no usable points, the debt repaid first). */
@@ -23,37 +32,22 @@ export interface MemberRecommendations {
   debt: number;
   /** A frozen member pays nothing with points (checkout refuses them): no item is affordable, pointsNeeded is null. */
   frozen: boolean;
-  /** SKUs left out as not products (--exclude), as given; and those of them no catalog item or purchase line has. */
-  excluded: string[];
-  excludedNotSeen: string[];
-  /** For an excludedNotSeen SKU that a seen one spells in other case ("post" for POST): the seen one. */
-  excludedMeant: Record<string, string>;
   recommendations: Recommendation[];
 }
 
-export interface ItemRecommendations {
-  /** The ledger has no catalog: the items are those of its purchase history, which checkout cannot sell (no points price). */
-  noCatalog: boolean;
+export interface ItemRecommendations extends RecommendationsBase {
   sku: string;
   name: string;
   /** Why the list is empty (never bought, bought only alone, its companions not recommendable); null when it is not. */
   note: string | null;
-  excluded: string[];
-  excludedNotSeen: string[];
-  excludedMeant: Record<string, string>;
   recommendations: Recommendation[];
 }
 
-export interface SegmentRecommendations {
-  /** The ledger has no catalog: the items are those of its purchase history, which checkout cannot sell (no points price). */
-  noCatalog: boolean;
+export interface SegmentRecommendations extends RecommendationsBase {
   segment: string;
   members: number;
   /** Why the list is empty (nobody in the tier, no item payable with points, none within their reach); null when it is not. */
   note: string | null;
-  excluded: string[];
-  excludedNotSeen: string[];
-  excludedMeant: Record<string, string>;
   recommendations: SegmentRecommendation[];
 }
 
@@ -63,15 +57,13 @@ export type RecommendInput = { member?: string; item?: string; segment?: string;
 /**
  * What can be recommended: the active catalog, each item with what a checkout of it takes with the most
  * points (domain/split.ts, as checkout quote --max-points: a points-only item its points; a mixed item the
- * points its ratio allows plus the cash left; cash-only: none). A ledger with no catalog (one
+ * points its ratio allows plus the cash left; cash-only: none). A ledger with no catalog (`noCatalog`: one
  * that only imports purchases) gets the items of its purchase history instead, by SKU. An item out of
  * stock (none left beyond what open checkouts hold) is left out: checkout would refuse it.
  */
-function candidatesOf(l: Ledger, rules: Rules, h: PurchaseHistory, exclude: ReadonlySet<string>): Candidate[] {
+function candidatesOf(l: Ledger, rules: Rules, h: PurchaseHistory, exclude: ReadonlySet<string>, noCatalog: boolean): Candidate[] {
+  if (noCatalog) return h.skus.map((sku, i) => ({ sku, name: sku, category: h.categoryOf[i], pointsPrice: null }));
   const items = l.store.get(catalog).list().filter((c) => !exclude.has(c.sku));
-  if (!items.length && !l.store.get(catalog).list({ all: true }).length) {
-    return h.skus.map((sku, i) => ({ sku, name: sku, category: h.categoryOf[i], pointsPrice: null }));
-  }
   return items.filter((c) => c.stock === null || c.stock - c.stock_held > 0).map((c) => {
     const offer = mostPointsFor(
       { sku: c.sku, name: c.name, category: c.category, kind: c.kind, pay: c.pay, quantity: 1, unitPrice: c.price, pointsPrice: c.points_price, maxPointsRatio: c.max_points_ratio === null ? null : new Decimal(c.max_points_ratio), pointsDiscount: c.points_discount },
@@ -89,8 +81,9 @@ function candidatesOf(l: Ledger, rules: Rules, h: PurchaseHistory, exclude: Read
  *
  * `exclude`: SKUs that are not products (--exclude): their lines are left out of every basket, as if never
  * bought (so never a candidate, a reason or a count); `seen` collects those of them the history has.
+ * `items`: the catalog, inactive items too (reasons name them).
  */
-function historyOf(l: Ledger, exclude: ReadonlySet<string>, seen: Set<string>): PurchaseHistory {
+function historyOf(l: Ledger, exclude: ReadonlySet<string>, seen: Set<string>, items: readonly { sku: string; name: string }[]): PurchaseHistory {
   const a = l.store.get(analysis);
   const h = new PurchaseHistory();
   const returns = a.returnLines(l.nowIso).filter(([, , sku]) => {
@@ -131,7 +124,7 @@ function historyOf(l: Ledger, exclude: ReadonlySet<string>, seen: Set<string>): 
   h.dropLines(netting.returnedInFull());
   for (const [memberId, sku, category, units] of a.redemptions()) if (!exclude.has(sku)) h.addRedemption(memberId, sku, category, units);
   // reasons name an item out of stock or deactivated as they name an active one
-  for (const c of l.store.get(catalog).list({ all: true })) h.names.set(c.sku, c.name);
+  for (const c of items) h.names.set(c.sku, c.name);
   return h;
 }
 
@@ -170,14 +163,15 @@ export async function recommend(ctx: Ctx, input: RecommendInput): Promise<Member
   return withLedger(ctx, (l) =>
     l.store.read(() => {
       const { rules } = rulesAt(l, l.nowIso);
+      const allItems = l.store.get(catalog).list({ all: true }); // (inactive ones too)
       const seen = new Set<string>();
-      const readHistory = () => historyOf(l, exclude, seen);
+      const readHistory = () => historyOf(l, exclude, seen, allItems);
       /** The --exclude SKUs no catalog item (inactive ones too) or purchase line has: a typo, or a SKU of another shop. */
       const notSeen = () => excluded.filter((sku) => !seen.has(sku) && !l.store.get(catalog).get(sku));
       /** The fields naming what --exclude left out, with the SKU meant where a not-seen one differs from a seen one only in case. */
       const leftOut = (h: PurchaseHistory) => {
         const unseen = notSeen();
-        const known = unseen.length ? [...seen, ...h.skus, ...l.store.get(catalog).list({ all: true }).map((i) => i.sku)] : [];
+        const known = unseen.length ? [...seen, ...h.skus, ...allItems.map((i) => i.sku)] : [];
         const meant: Record<string, string> = {};
         for (const sku of unseen) {
           const m = known.find((k) => k.toLowerCase() === sku.toLowerCase());
@@ -185,8 +179,8 @@ export async function recommend(ctx: Ctx, input: RecommendInput): Promise<Member
         }
         return { excluded, excludedNotSeen: unseen, excludedMeant: meant };
       };
-      const candidates = (h: PurchaseHistory) => candidatesOf(l, rules, h, exclude);
-      const noCatalog = !l.store.get(catalog).list({ all: true }).length;
+      const noCatalog = !allItems.length;
+      const candidates = (h: PurchaseHistory) => candidatesOf(l, rules, h, exclude, noCatalog);
       if (kind === 'member') {
         const m = l.store.get(members).get(input.member!);
         if (!m) throw memberNotFound(l, input.member!);
@@ -204,10 +198,9 @@ export async function recommend(ctx: Ctx, input: RecommendInput): Promise<Member
         const h = readHistory();
         const item = l.store.get(catalog).get(sku);
         if (!item && h.idOf(sku) === undefined) {
-          const all = l.store.get(catalog).list({ all: true });
-          const meant = all.find((c) => c.sku.toLowerCase() === sku.toLowerCase())?.sku ?? h.skus.find((x) => x.toLowerCase() === sku.toLowerCase());
+          const meant = allItems.find((c) => c.sku.toLowerCase() === sku.toLowerCase())?.sku ?? h.skus.find((x) => x.toLowerCase() === sku.toLowerCase());
           const hint = meant !== undefined ? `did you mean ${meant}? SKUs are exact: pointsmall report recommend --item ${/[^\w.-]/.test(meant) ? JSON.stringify(meant) : meant}` : 'list items with: pointsmall catalog list --all';
-          throw new NotFoundError('item', sku, all.length ? hint : unknownItemHint(sku, mostPopular(h, 8), h.skus));
+          throw new NotFoundError('item', sku, allItems.length ? hint : unknownItemHint(sku, mostPopular(h, 8), h.skus));
         }
         const recs = boughtTogether(h, sku, candidates(h), top);
         return { sku, name: item?.name ?? sku, note: recs.length ? null : emptyTogetherNote(h, sku), noCatalog, ...leftOut(h), recommendations: recs };

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import { requireInputFile } from './inputFile.js';
-import { type Rules, rulesToDocument, validateRules } from '../domain/rules.js';
+import { type PinnedOutside, type Rules, pinnedOutside, rulesToDocument, validateRules } from '../domain/rules.js';
 import { dateRangeProblem, localDateTime, parseLocalDate, parseTimestamp, startOfLocalDayMs } from '../domain/time.js';
 import { analysis } from '../store/analysis.js';
 import { rulesVersions, type RulesVersionRow } from '../store/rules.js';
@@ -17,6 +17,7 @@ export interface RulesVersionView {
   appliedAt: string;
   operator: string;
   source: string | null;
+  /** In force now (`rules show --at` gives the version in force then, which may no longer be). */
   inForce: boolean;
   rules: Record<string, unknown>;
 }
@@ -72,31 +73,6 @@ export function rulesOfDocument(l: Ledger, file: string, doc: unknown, outcome =
   return v.rules;
 }
 
-/** Tiers pinned on members that a rules document does not define, each with its members (the first ten named). */
-export interface PinnedOutside {
-  tier: string;
-  members: number;
-  memberIds: string[];
-}
-
-/**
- * The tiers members are pinned to that `rules` does not define: under those rules such a member earns with
- * no tier (no multiplier), until pinned again. A renamed or dropped tier would otherwise take the pinned
- * members' tier away without a word.
- */
-export function pinnedOutside(pinned: ReadonlyMap<string, string>, rules: Rules): PinnedOutside[] {
-  const defined = new Set(rules.tiers.map((t) => t.name));
-  const by = new Map<string, string[]>();
-  for (const [memberId, tier] of pinned) {
-    if (defined.has(tier)) continue;
-    let list = by.get(tier);
-    if (!list) by.set(tier, (list = []));
-    list.push(memberId);
-  }
-  return [...by]
-    .sort((a, b) => (a[0] < b[0] ? -1 : 1))
-    .map(([tier, ids]) => ({ tier, members: ids.length, memberIds: ids.sort().slice(0, 10) }));
-}
 
 export interface AppliedRules extends RulesVersionView {
   /**

@@ -1,14 +1,14 @@
 // `rules simulate DRAFT.json`: the period's paid orders earned again under a draft (domain/simulate.ts),
 // read through the store in one snapshot, streamed in time order. Nothing is written.
 import { UsageError } from '../errors.js';
-import type { Rules } from '../domain/rules.js';
+import { type PinnedOutside, type Rules, pinnedOutside } from '../domain/rules.js';
 import { type SimAward, type SimLine, type SimOrder, type SimRefund, type SimulateBy, type SimulationResult, Simulation } from '../domain/simulate.js';
 import { type LocalDate, addDays, localDate, localRangeUtc } from '../domain/time.js';
 import { type SimLineRow, type SimPurchaseRow, type SimRefundRow, analysis } from '../store/analysis.js';
 import { rulesVersions } from '../store/rules.js';
 import { type Ctx, type Ledger, parseStoredRules, rulesAt, withLedger } from './ledger.js';
 import { memberHoldingsAt } from './reports.js';
-import { type PinnedOutside, pinnedOutside, readRulesFile, rulesOfDocument } from './rules.js';
+import { readRulesFile, rulesOfDocument } from './rules.js';
 
 export interface SimulateInput {
   file: string;

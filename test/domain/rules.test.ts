@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defaultRules, expiresOn, rulesToDocument, tierFor, validateRules } from '../../src/domain/rules.js';
+import { defaultRules, expiresOn, pinnedOutside, rulesToDocument, tierFor, validateRules } from '../../src/domain/rules.js';
 
 const valid = (doc: unknown) => {
   const v = validateRules(doc, 2);
@@ -258,3 +258,20 @@ describe('rules activities', () => {
   });
 });
 // --- end activities ---
+
+describe('pinnedOutside', () => {
+  const rules = valid({ ...INIT_DOC, tiers: [{ name: 'silver', minLifetimePoints: 0, multiplier: '1' }, { name: 'gold', minLifetimePoints: 1000, multiplier: '1.5' }] });
+  it('names the pinned tiers the rules lack, with their members sorted and the first ten named', () => {
+    const pinned = new Map<string, string>([['M3', 'vip'], ['M1', 'gold'], ['M2', 'vip'], ['M9', 'bronze']]);
+    for (let i = 10; i < 22; i++) pinned.set(`N${i}`, 'bronze');
+    expect(pinnedOutside(pinned, rules)).toEqual([
+      { tier: 'bronze', members: 13, memberIds: ['M9', 'N10', 'N11', 'N12', 'N13', 'N14', 'N15', 'N16', 'N17', 'N18'] },
+      { tier: 'vip', members: 2, memberIds: ['M2', 'M3'] },
+    ]);
+  });
+  it('is empty when every pinned tier is defined, or nobody is pinned', () => {
+    expect(pinnedOutside(new Map([['M1', 'gold'], ['M2', 'silver']]), rules)).toEqual([]);
+    expect(pinnedOutside(new Map(), rules)).toEqual([]);
+    expect(pinnedOutside(new Map([['M1', 'gold']]), valid(INIT_DOC))).toEqual([{ tier: 'gold', members: 1, memberIds: ['M1'] }]);
+  });
+});

@@ -74,19 +74,25 @@ describe('checkout (one-shot, --json)', () => {
     ok(t);
   });
 
-  it('a declined payment exits 3 with PAYMENT_DECLINED (stdout empty with --json, one error with its hint), and loses nothing', () => {
+  it('a declined payment exits 3 with PAYMENT_DECLINED (the order with "status": "declined" on stdout with --json, one error with its hint), and loses nothing', () => {
     const t = shop();
     const r = t.run(['checkout', '--member', 'M1', '--item', 'TEA', '--points', '2000', '--tender', 'card', '--decline', '--yes', '--json']);
     expect(r.code).toBe(3);
-    expect(r.stdout).toBe('');
+    const doc = JSON.parse(r.stdout);
+    expect(doc).toMatchObject({ status: 'declined', pointsUsed: 2000, cashPaid: '80.00', tender: 'card', pointsEarned: 0, balance: 5000 });
+    for (const k of ['orderId', 'status', 'total', 'discount', 'pointsUsed', 'pointsValue', 'cashPaid', 'tender', 'pointsEarned', 'balance']) expect(doc).toHaveProperty(k);
     const err = JSON.parse(r.stderr).error;
     expect(err).toMatchObject({ code: 'PAYMENT_DECLINED', hint: 'try another tender; nothing was taken' });
     expect(err.message).toMatch(/card payment of 80\.00 for order \S+ was declined; the hold on 2000 points was released/);
+    expect(err.message).toContain(`order ${doc.orderId} was declined`);
     const human = t.run(['checkout', '--member', 'M1', '--item', 'TEA', '--points', '2000', '--tender', 'card', '--decline', '--yes']);
     expect(human.code).toBe(3);
     expect(human.stdout).toMatch(/status\s+declined/);
     expect(human.stderr).toContain('hint: try another tender');
     expect(t.ok(['order', 'list'])[0]).toMatchObject({ status: 'declined', pointsUsed: 2000, tender: 'card', pointsEarned: 0 });
+    // the audit log's money is a decimal string too
+    const hold = (t.ok(['audit', 'list']) as { action: string; subject: string; detail: Record<string, unknown> }[]).find((a) => a.action === 'checkout.hold' && a.subject === doc.orderId);
+    expect(hold?.detail).toMatchObject({ pointsUsed: 2000, cashPaid: '80.00' });
     expect(member(t)).toMatchObject({ balance: 5000, held: 0, available: 5000 });
     expect(t.ok(['catalog', 'show', 'TEA'])).toMatchObject({ stock: 3, stockHeld: 0 });
     ok(t);

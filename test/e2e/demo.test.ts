@@ -47,6 +47,8 @@ describe('pointsmall demo', () => {
     const dir = tmpDir();
     const r = runCli(['demo'], { cwd: dir, env: { POINTSMALL_NOW: undefined, POINTSMALL_DB: undefined } });
     expect(r.code, r.stderr).toBe(0);
+    // its clock in the demo ledger's zone (Asia/Shanghai), as with --db naming that ledger
+    expect(r.stdout).toContain('the clock is set to 2026-11-20 10:00 ');
     const paid = /order ORD-000001 paid: .*; earned (\d+); balance now (\d+), available (\d+)/.exec(r.stdout);
     expect(paid, r.stdout).not.toBeNull();
     const [earned, balance, available] = paid!.slice(1).map(Number);

@@ -412,7 +412,7 @@ describe('a header row repeated inside the file', () => {
     const rejects = join(t.dir, 'r.csv');
     const r = t.run(['import', 'purchases', file, '--json', '--rejects', rejects]);
     expect(r.code).toBe(4);
-    expect(r.json()).toMatchObject({ rows: 3, accepted: 2, rejected: 1, pointsAccrued: 20 });
+    expect(r.json()).toMatchObject({ rows: 3, orders: 2, accepted: 2, rejected: 1, rejectedOrders: 0, pointsAccrued: 20 });
     const rows = parse(readFileSync(rejects, 'utf8'), { columns: true }) as Row[];
     expect(rows.map((x) => [x._line, x._reason])).toEqual([['3', 'repeats the header row: files joined together? the row is not data']]);
   });

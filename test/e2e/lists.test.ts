@@ -149,6 +149,20 @@ describe('every list takes --format csv|json --out FILE', () => {
     if (json.length) expect(lines.length).toBeGreaterThan(1);
   });
 
+  it('a pipe and CSV carry every value whole: import list gives the file\'s whole sha256', () => {
+    const runs = t.ok(['import', 'list']) as { sha256: string }[];
+    expect(runs.length).toBeGreaterThan(0);
+    const sha = runs[0].sha256;
+    expect(sha).toMatch(/^[0-9a-f]{64}$/);
+    const piped = t.run(['import', 'list']);
+    expect(piped.code, piped.stderr).toBe(0);
+    const header = piped.stdout.split('\n')[0].split('\t');
+    expect(piped.stdout.split('\n')[1].split('\t')[header.indexOf('sha256')]).toBe(sha);
+    const out = join(t.dir, 'runs.csv');
+    expect(t.run(['import', 'list', '--out', out]).code).toBe(0);
+    expect(readFileSync(out, 'utf8').split('\n')[1]).toContain(`,${sha},`);
+  });
+
   it('CSV keeps instants as UTC ISO 8601 and escapes formulas; --json prints where the file went', () => {
     t.ok(['member', 'add', '--id', 'EVIL', '--name', '=HYPERLINK("http://x")']);
     const out = join(t.dir, 'members.csv.out');

@@ -104,7 +104,7 @@ describe('rules apply in force from the past', () => {
     expect(back.earnedBefore).toEqual({ purchases: 1, orders: 1 });
     const person = t.run(['rules', 'apply', five, '--effective', '2026-01-01'], { now: '2026-04-03T00:00:00Z' });
     expect(person.code).toBe(0);
-    expect(person.stderr).toContain('note: 2 imported purchases and 1 checkout dated from 2026-01-01 00:00 on earned already, under the versions before it, and keep their points');
+    expect(person.stderr).toContain('note: 2 imported purchases and 1 checkout dated from 2026-01-01 00:00 on were earned under the versions before it and keep their points');
     expect(person.stderr).toContain(`pointsmall rules simulate ${five} --from 2026-01-01`);
     expect(t.ok(['member', 'show', 'M1']).balance).toBe(250);
     expect(t.verify().ok).toBe(true);

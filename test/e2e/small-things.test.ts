@@ -103,7 +103,7 @@ describe.skipIf(!hasTmux)('errors on a terminal', () => {
     const lines = out.split('\n').filter((l) => l.trim() && !l.startsWith('EXIT='));
     expect(lines.every((l) => l.length <= 80)).toBe(true);
     const words = lines.join(' ').replace(/\s+/g, ' ');
-    expect(words).toContain('note: 1 imported purchase dated from 2026-01-01 00:00 on earned already, under the versions before it, and keep their points');
+    expect(words).toContain('note: 1 imported purchase dated from 2026-01-01 00:00 on was earned under the versions before it and keeps its points');
     expect(words).toContain(`see what this version would have given them: pointsmall rules simulate ${rules} --from 2026-01-01`);
     // a pipe: each line whole
     const piped = t.run(['rules', 'apply', rules, '--effective', '2026-01-01', '--yes']);

@@ -165,11 +165,11 @@ async function resultView(r: CheckoutResult): Promise<void> {
 }
 
 /**
- * Prints a checkout's result; a declined payment exits 3 with PAYMENT_DECLINED. The terminal still shows the
- * declined order; with --json stdout stays empty and the one error object on stderr names the order.
+ * Prints a checkout's result; a declined payment exits 3 with PAYMENT_DECLINED. The declined order is still
+ * printed (with --json its document, `"status": "declined"`, SPEC §3), and the error on stderr names it.
  */
 async function emitCheckout(cmd: Command, r: CheckoutResult): Promise<void> {
-  if (r.status !== 'declined' || !globals(cmd).json) await emit(cmd, r, resultView);
+  await emit(cmd, r, resultView);
   if (r.note) process.stderr.write(`note: ${r.note}\n`);
   if (r.status === 'declined') {
     // all paid in points: there was no payment to decline, only the flag that declines it

@@ -145,7 +145,7 @@ const runColumns = [
   { key: 'id', header: 'run', align: 'right' },
   { key: 'source', header: 'source' },
   { key: 'file', header: 'file' },
-  { key: 'sha256', header: 'sha256', format: (v: unknown) => String(v).slice(0, 12), drop: 4 },
+  { key: 'sha256', header: 'sha256', drop: 4 }, // (cut with … where a terminal is too narrow; whole elsewhere)
   { key: 'importedAt', header: 'imported at', format: localTime },
   { key: 'operator', header: 'operator', drop: 3 },
   { key: 'rows', header: 'rows', align: 'right', format: (v: unknown) => (v === null ? 'unfinished' : String(v)) },

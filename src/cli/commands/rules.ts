@@ -106,7 +106,9 @@ export function register(program: Command): void {
         if (purchases || orders) {
           const what = [purchases ? count(purchases, 'imported purchase') : '', orders ? count(orders, 'checkout') : ''].filter(Boolean).join(' and ');
           notice(
-            c.yellow(`note: ${what} dated from ${r.effectiveLocal} on earned already, under the versions before it, and keep their points; new imports of that period earn under version ${r.version}`) +
+            c.yellow(
+              `note: ${what} dated from ${r.effectiveLocal} on ${purchases + orders === 1 ? 'was earned under the versions before it and keeps its' : 'were earned under the versions before it and keep their'} points; new imports of that period earn under version ${r.version}`,
+            ) +
               `\n  see what this version would have given them: pointsmall rules simulate ${file}${/^\d{4}-/.test(r.effectiveLocal) ? ` --from ${r.effectiveLocal.slice(0, 10)}` : ''}`,
           );
         }

@@ -1,7 +1,7 @@
 // The views of `rules simulate` (and the comparison `rules apply` shows before it asks): the same
 // result object rendered as fields and tables, CSV (the groups) or an HTML page.
 import type { SimulationReport } from '../../services/simulate.js';
-import type { PinnedOutside } from '../../services/rules.js';
+import type { PinnedOutside } from '../../domain/rules.js';
 import { monthsBetween } from '../charts.js';
 import { type AnyRow, type View, num, period, signed } from './report.js';
 
