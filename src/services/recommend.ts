@@ -167,11 +167,12 @@ export async function recommend(ctx: Ctx, input: RecommendInput): Promise<Member
       const seen = new Set<string>();
       const readHistory = () => historyOf(l, exclude, seen, allItems);
       /** The --exclude SKUs no catalog item (inactive ones too) or purchase line has: a typo, or a SKU of another shop. */
-      const notSeen = () => excluded.filter((sku) => !seen.has(sku) && !l.store.get(catalog).get(sku));
+      const inCatalog = new Set(allItems.map((i) => i.sku));
+      const notSeen = () => excluded.filter((sku) => !seen.has(sku) && !inCatalog.has(sku));
       /** The fields naming what --exclude left out, with the SKU meant where a not-seen one differs from a seen one only in case. */
       const leftOut = (h: PurchaseHistory) => {
         const unseen = notSeen();
-        const known = unseen.length ? [...seen, ...h.skus, ...allItems.map((i) => i.sku)] : [];
+        const known = unseen.length ? [...seen, ...h.skus, ...inCatalog] : [];
         const meant: Record<string, string> = {};
         for (const sku of unseen) {
           const m = known.find((k) => k.toLowerCase() === sku.toLowerCase());

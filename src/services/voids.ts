@@ -205,7 +205,9 @@ function voidAll(l: Ledger, run: ImportRunRow | null, source: string, purchases:
   const runs = l.store.get(importRuns);
   const q = l.store.get(reviewQueue);
   const s: VoidSummary = { runId: run?.id ?? null, source, orders: 0, pointsTakenBack: 0, expiredReversed: 0, pointsGivenBack: 0, debt: 0, reviewRejected: 0, members: 0, byMember: [], dryRun };
-  const byMember = new Map<string, { memberId: string; points: number; debt: number; debtBefore: number }>();
+  // per member: the points the void moves, and the debt before it and as it goes (read once, kept here
+  // rather than read again per order), with the balance before it (balance now: before + points)
+  const byMember = new Map<string, { memberId: string; points: number; debt: number; debtBefore: number; debtNow: number; balanceBefore: number }>();
   const note = run ? `voided with import run ${run.id}` : 'voided';
   // What the orders' own entries did to lots, read once for the void: the lots each accrual created (and
   // what expiry runs expired of them), the lots each return took from.
@@ -215,9 +217,7 @@ function voidAll(l: Ledger, run: ImportRunRow | null, source: string, purchases:
   const taken = j.lotsTakenBy(accrued.filter((p) => p.points < 0).map((p) => p.entry_id!));
   const memberIds = [...new Set(accrued.map((p) => p.member_id))];
   const debtsBefore = l.store.get(members).debts(memberIds);
-  // the members' debt and balance as the void changes them, kept here rather than read again per order
-  const now = new Map(memberIds.map((id) => [id, { debt: debtsBefore.get(id) ?? 0, balance: 0 }]));
-  for (const [id, balance] of l.store.get(members).balances(memberIds)) now.get(id)!.balance = balance;
+  const balancesBefore = l.store.get(members).balances(memberIds);
   // PostgreSQL: the members' open lots read once and followed in memory (and the lots the returns took
   // from, which a voided return gives back to), and the void's writes queued, not a round trip each (a
   // void of 20,000 orders took a minute and a half); SQLite: the same statements as ever
@@ -235,23 +235,23 @@ function voidAll(l: Ledger, run: ImportRunRow | null, source: string, purchases:
         s.reviewRejected++;
       } else if (p.status === 'accrued' && p.points !== 0) {
         let m = byMember.get(p.member_id);
-        if (!m) byMember.set(p.member_id, (m = { memberId: p.member_id, points: 0, debt: 0, debtBefore: debtsBefore.get(p.member_id) ?? 0 }));
-        const member = now.get(p.member_id)!;
+        if (!m) {
+          const debtBefore = debtsBefore.get(p.member_id) ?? 0;
+          byMember.set(p.member_id, (m = { memberId: p.member_id, points: 0, debt: 0, debtBefore, debtNow: debtBefore, balanceBefore: balancesBefore.get(p.member_id) ?? 0 }));
+        }
         if (p.points > 0) {
           const v = voidPurchasePoints(l, p, ref, note, own.get(p.entry_id ?? -1) ?? []);
           entryId = v.entryId;
           s.pointsTakenBack += p.points;
           s.expiredReversed += p.points - v.fromMember;
           m.points -= v.fromMember; // (what an expiry run expired of the order was not the member's any more)
-          member.balance -= v.fromMember;
-          member.debt += v.debt;
+          m.debtNow += v.debt;
         } else {
-          const v = voidReturnPoints(l, p, ref, note, taken.get(p.entry_id ?? -1) ?? [], member);
+          const v = voidReturnPoints(l, p, ref, note, taken.get(p.entry_id ?? -1) ?? [], { debt: m.debtNow, balance: m.balanceBefore + m.points });
           entryId = v.entryId;
           s.pointsGivenBack += -p.points;
           m.points -= p.points;
-          member.balance -= p.points;
-          member.debt -= v.debtRepaid;
+          m.debtNow -= v.debtRepaid;
         }
       }
       marks.push({ id: p.id, entryId });

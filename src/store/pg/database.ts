@@ -539,11 +539,14 @@ export class PgDatabase {
       this.prepare(sql).run(values);
       return;
     }
-    let t = this.queuedText.get(sql);
-    if (t === undefined) this.queuedText.set(sql, (t = toPg(sql).text));
+    let q = this.queuedText.get(sql);
+    if (q === undefined) {
+      const text = toPg(sql).text;
+      this.queuedText.set(sql, (q = { text, target: /^\s*(?:COPY|INSERT\s+INTO)\s+"?(\w+)/i.exec(text)?.[1] }));
+    }
+    const t = q.text;
     const relaxed = opts.relaxed === true && this.relaxed > 0;
-    const target = /^\s*(?:COPY|INSERT\s+INTO)\s+"?(\w+)/i.exec(t)?.[1];
-    if (target !== undefined) this.lastWrite.set(target, this.queued.length);
+    if (q.target !== undefined) this.lastWrite.set(q.target, this.queued.length);
     this.queued.push({ text: t, values: values.map((v) => (typeof v === 'bigint' ? v.toString() : v)), ...(relaxed ? { relaxed } : {}) });
   }
 
@@ -570,7 +573,8 @@ export class PgDatabase {
     this.lastWrite.clear();
     return items;
   }
-  private readonly queuedText = new Map<string, string>();
+  /** runQueued's statements in PostgreSQL's dialect, each with the table it inserts into (if it does). */
+  private readonly queuedText = new Map<string, { text: string; target: string | undefined }>();
 
   /** Sends the queued writes to the worker (which answers as soon as it has handed them to the connection). */
   flushQueued(): void {
