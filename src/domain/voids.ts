@@ -11,13 +11,30 @@ export interface OwnLot {
   expired: Points;
 }
 
+/**
+ * Another lot of the member's, live on the voided purchase's day: what is left in it, and (`expired`) what
+ * expiry runs have expired of it since it lapsed (less what voids reopened of it before).
+ */
+export interface OtherLot extends OpenLot {
+  expired?: Points;
+}
+
 export interface PurchaseTakeBack {
   /** Taken from the purchase's own lots (lapsed or not). */
   own: LotTake[];
   /** Of its own lots' points, what expiry runs posted: reversed from `expired`, not the member's to give back. */
   unexpire: Points;
-  /** The rest (points of it the member spent, or that repaid a debt), taken from the member's other lots. */
+  /**
+   * The rest (points of it the member spent, or that repaid a debt), taken from the member's other lots:
+   * from what is left in each, then from what an expiry run expired of it (`reopened`).
+   */
   others: LotTake[];
+  /**
+   * Of `others`, the points that came from what expiry runs expired of a lot: its expiry reversed for
+   * them (from `expired`, as the own lot's), since had the purchase never been, the spending would have
+   * taken them from that lot before it lapsed.
+   */
+  reopened: LotTake[];
   /** What the other lots could not cover: the member's debt. */
   debt: Points;
 }
@@ -25,10 +42,11 @@ export interface PurchaseTakeBack {
 /**
  * A voided purchase's `points` taken back: first what is left in the lots its accrual created, then
  * the part of them an expiry run expired (reversed, never taken from the member), then the rest from
- * the member's other lots (`others`: the live ones, takeBackLots; taken earliest-expiring first), and
- * what those cannot cover becomes debt.
+ * the member's other lots live on the purchase's day (`others`: takeBackLots; earliest-expiring first),
+ * each with what an expiry run has expired of it since, so that the take is the same whether or not
+ * the run came first; what those cannot cover becomes debt.
  */
-export function takeBackPurchase(own: readonly OwnLot[], others: readonly OpenLot[], points: Points): PurchaseTakeBack {
+export function takeBackPurchase(own: readonly OwnLot[], others: readonly OtherLot[], points: Points): PurchaseTakeBack {
   let left = points;
   const ownTakes: LotTake[] = [];
   for (const l of own) {
@@ -39,8 +57,18 @@ export function takeBackPurchase(own: readonly OwnLot[], others: readonly OpenLo
   const unexpire = Math.min(own.reduce((s, l) => s + l.expired, 0), left);
   left -= unexpire;
   const ownIds = new Set(own.map((l) => l.lotId));
-  const { takes, shortfall } = takeFromLots(others.filter((l) => !ownIds.has(l.id)), left);
-  return { own: ownTakes, unexpire, others: takes, debt: shortfall };
+  const candidates = others.filter((l) => !ownIds.has(l.id));
+  const { takes, shortfall } = takeFromLots(
+    candidates.map((l) => ({ ...l, remaining: l.remaining + (l.expired ?? 0) })),
+    left,
+  );
+  const left0 = new Map(candidates.map((l) => [l.id, l.remaining]));
+  const reopened: LotTake[] = [];
+  for (const t of takes) {
+    const n = t.points - Math.min(t.points, left0.get(t.lotId) ?? 0);
+    if (n > 0) reopened.push({ lotId: t.lotId, points: n });
+  }
+  return { own: ownTakes, unexpire, others: takes, reopened, debt: shortfall };
 }
 
 export interface ReturnGiveBack {

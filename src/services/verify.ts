@@ -206,7 +206,7 @@ function verifyPass(l: Ledger, anchors: readonly Anchor[], sortedLots: boolean):
     checks.push(fromProblems('lots-match-entries', `${books.lotsSeen} lots and their moves are what their entries credited and debited`, books.lots));
     checks.push(fromProblems('lot-expiry', "every lot expires when the rules in force at its earning say", books.expiry));
     books.judgeExpiryTakes();
-    checks.push(fromProblems('expiry-takes-lapsed-lots', "every expiry entry takes only from lots that lapsed before its run's date", books.lapsed));
+    checks.push(fromProblems('expiry-takes-lapsed-lots', "every expiry entry takes only from lots that lapsed before its run's date, and no void reopens more of a lot than they expired", books.lapsed));
     checks.push(fromProblems('member-debt', 'every debt cache is what the journal and lots leave', books.debt));
     for (const x of bookChecks) checks.push(fromMismatches(x.name, x.okDetail, q.extra(x.sql)));
     const documents = new Map(q.rulesVersions().map((v) => [v.id, v.document]));

@@ -45,6 +45,8 @@ export class LotBooks {
   readonly lapsed = new Problems();
   /** Each expiry entry's takings, judged once the streams end (a run may take from a million lots: kept packed). */
   private readonly expiryTakes = new PackedTakes();
+  /** Lots a voided purchase reopened expired points of: the points, and the last such entry (judged against the expiry takes). */
+  private readonly reopened = new Map<number, { points: number; entry: number }>();
   /** member-debt: the debt cache against the debt the journal and lots leave. */
   readonly debt = new Problems();
   /** lots-match-balances: balance = Σ lots remaining + held − debt, debt and held ≥ 0. */
@@ -131,12 +133,14 @@ export class LotBooks {
     let movesN = 0;
     let gives = false;
     let takes = false;
+    let voidMoves: Map<number, number[]> | undefined;
     while (!this.nextMove.done && this.nextMove.value[0] === e.id) {
       const p = this.nextMove.value[2] as number;
       movesSum += p;
       movesN++;
       if (p > 0) gives = true;
       else takes = true;
+      if (e.kind === 'void') (voidMoves ??= new Map()).set(this.nextMove.value[1] as number, [...(voidMoves.get(this.nextMove.value[1] as number) ?? []), p]);
       if (e.kind === 'expiry' && p < 0) this.expiryTakes.push(e.id, this.nextMove.value[1] as number, -p, e.ref?.startsWith('expiry:') ? e.ref.slice(7) : null);
       this.nextMove = this.moveIt.next();
     }
@@ -156,6 +160,20 @@ export class LotBooks {
     const who = e.memberId ?? '';
     const debtBefore = this.debts.get(who) ?? 0;
     const subject = `entry ${e.id} (${e.kind})`;
+    if (voidMoves && m <= 0 && gives) {
+      // A voided purchase reopens points an expiry run expired of a lot (gives them back to it) only to take
+      // them: each lot it gives to, it takes at least as much from. Judged by each lot's net move.
+      gives = false;
+      takes = false;
+      for (const [lot, moves] of voidMoves) {
+        const gave = moves.filter((x) => x > 0).reduce((a, b) => a + b, 0);
+        const net = moves.reduce((a, b) => a + b, 0);
+        if (net > 0) this.lots.add(subject, `reopens ${gave} expired points of lot ${lot} but takes only ${gave - net} of them`);
+        if (gave > 0) this.reopened.set(lot, { points: (this.reopened.get(lot)?.points ?? 0) + gave, entry: e.id });
+        if (net > 0) gives = true;
+        else if (net < 0) takes = true;
+      }
+    }
     let debtAfter = debtBefore;
     if (e.kind === 'void' && m > 0 && movesN) {
       // A voided return: its points go back to the lots the return took them from, repaying the member's
@@ -200,6 +218,15 @@ export class LotBooks {
    * kept by a reading of the rules) shows here.
    */
   judgeExpiryTakes(): void {
+    // a void reopens no more of a lot than expiry runs expired of it
+    if (this.reopened.size) {
+      const expired = new Map<number, number>();
+      for (const [, lot, points] of this.expiryTakes.rows()) if (this.reopened.has(lot)) expired.set(lot, (expired.get(lot) ?? 0) + points);
+      for (const [lot, r] of this.reopened) {
+        const x = expired.get(lot) ?? 0;
+        if (r.points > x) this.lapsed.add(`entry ${r.entry} (void)`, `voids reopened ${r.points} expired points of lot ${lot}, but expiry runs expired ${x} of it`);
+      }
+    }
     if (!this.expiryTakes.length) return;
     // 500 takings at a time: their lots' expiresOn read in one query, never all the lots at once
     let expires = new Map<number, string | null>();

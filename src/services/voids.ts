@@ -16,8 +16,8 @@ import { refreshStatistics } from '../store/purchases.js';
 import { reviewQueue } from '../store/review.js';
 import { type Ctx, type Ledger, rulesAt, withLedger } from './ledger.js';
 import { recordAudit, refuseCeiling } from './points.js';
-import { journal, type NewPosting } from '../store/journal.js';
-import { giveBackReturn, takeBackPurchase } from '../domain/voids.js';
+import { type ExpiredLot, type Journal, journal, type NewPosting } from '../store/journal.js';
+import { type OtherLot, giveBackReturn, takeBackPurchase } from '../domain/voids.js';
 
 export interface ImportRunView {
   id: number;
@@ -223,6 +223,7 @@ function voidAll(l: Ledger, run: ImportRunRow | null, source: string, purchases:
   // void of 20,000 orders took a minute and a half); SQLite: the same statements as ever
   j.followOpenLots(memberIds);
   j.followLots([...taken.values()].flatMap((list) => list.map((t) => t.lotId)));
+  const expired = new ExpiredPoints(j, own, memberIds, accrued.filter((p) => p.points > 0).map((p) => localDate(p.purchased_at, l.zone)));
   const marks: { id: number; entryId: number | null }[] = [];
   j.pipelined(() => {
     // Newest first, as an undo goes: a return's points come back before the purchase it returned is taken back.
@@ -240,7 +241,7 @@ function voidAll(l: Ledger, run: ImportRunRow | null, source: string, purchases:
           byMember.set(p.member_id, (m = { memberId: p.member_id, points: 0, debt: 0, debtBefore, debtNow: debtBefore, balanceBefore: balancesBefore.get(p.member_id) ?? 0 }));
         }
         if (p.points > 0) {
-          const v = voidPurchasePoints(l, p, ref, note, own.get(p.entry_id ?? -1) ?? []);
+          const v = voidPurchasePoints(l, p, ref, note, own.get(p.entry_id ?? -1) ?? [], expired);
           entryId = v.entryId;
           s.pointsTakenBack += p.points;
           s.expiredReversed += p.points - v.fromMember;
@@ -273,23 +274,88 @@ function voidAll(l: Ledger, run: ImportRunRow | null, source: string, purchases:
 }
 
 /**
+ * What expiry runs expired of the void's members' lots, kept as the void reverses it: the voided
+ * purchases' own lots (read with them), and the other lots live on a voided purchase's day, read the
+ * first time a take-back reaches past a purchase's own lot (once for the void: most take-backs never do).
+ */
+class ExpiredPoints {
+  /** Lot id → points expired of it, not reversed yet. */
+  private left = new Map<number, number>();
+  private others: Map<string, ExpiredLot[]> | null = null;
+
+  constructor(
+    private readonly j: Journal,
+    own: Map<number, { lotId: number; expired: number }[]>,
+    private readonly memberIds: string[],
+    private readonly days: string[],
+  ) {
+    for (const list of own.values()) for (const x of list) this.left.set(x.lotId, x.expired);
+  }
+
+  of(lotId: number): number {
+    return this.left.get(lotId) ?? 0;
+  }
+
+  reverse(lotId: number, points: number): void {
+    this.left.set(lotId, this.of(lotId) - points);
+  }
+
+  /** The member's other lots with expired points, live on `day` or later, each with what is left of them expired. */
+  otherLots(memberId: string): ExpiredLot[] {
+    if (!this.others) {
+      this.others = this.j.expiredLots(this.memberIds, this.days.reduce((a, b) => (b < a ? b : a)));
+      const all = [...this.others.values()].flat();
+      for (const x of all) if (!this.left.has(x.id)) this.left.set(x.id, x.expired);
+      this.j.followLots(all.map((x) => x.id));
+    }
+    return (this.others.get(memberId) ?? []).map((x) => ({ ...x, expired: this.of(x.id) })).filter((x) => x.expired > 0);
+  }
+}
+
+/**
  * A voided purchase's points taken back, as into a ledger that never saw it: from the lot its accrual
  * created first (lapsed or not); the part of that lot an expiry run expired goes back from `expired` to
  * `issued` (it was never the member's to give back); only the rest, what the member spent of it, comes
- * from the member's other live lots, earliest-expiring first (takeBackLots: lapsed ones are the expiry
- * run's, §7 over §4.6), and what they cannot cover becomes debt. One entry; the member's postings and the expired reversal add up to the points.
+ * from the member's other lots live on the purchase's day, earliest-expiring first (takeBackLots: lapsed
+ * ones are the expiry run's, §7 over §4.6), and what they cannot cover becomes debt. Of such a lot that
+ * lapsed since and that an expiry run expired, the points the take reaches are reopened (their expiry
+ * reversed, then taken), as the take would have found them before the run. One entry; the member's
+ * postings and the expired reversal add up to the points.
  */
-function voidPurchasePoints(l: Ledger, p: StoredPurchase, ref: string, memo: string, ownLots: { lotId: number; expired: number }[]): { entryId: number; fromMember: number; debt: number } {
+function voidPurchasePoints(
+  l: Ledger,
+  p: StoredPurchase,
+  ref: string,
+  memo: string,
+  ownLots: { lotId: number; expired: number }[],
+  expired: ExpiredPoints,
+): { entryId: number; fromMember: number; debt: number } {
   const j = l.store.get(journal);
-  const own = ownLots.map((x) => ({ ...x, remaining: j.lotRemaining(x.lotId, p.member_id) }));
-  const plan = takeBackPurchase(own, takeBackLots(j.openLots(p.member_id), localDate(p.purchased_at, l.zone)), p.points);
-  const fromMember = p.points - plan.unexpire;
+  const own = ownLots.map((x) => ({ lotId: x.lotId, remaining: j.lotRemaining(x.lotId, p.member_id), expired: expired.of(x.lotId) }));
+  const others: OtherLot[] = j.openLots(p.member_id);
+  if (own.reduce((s, x) => s + x.remaining + x.expired, 0) < p.points) {
+    const open = new Map(others.map((x) => [x.id, x]));
+    for (const x of expired.otherLots(p.member_id)) {
+      const lot = open.get(x.id);
+      if (lot) lot.expired = x.expired;
+      else others.push({ id: x.id, remaining: 0, earnedAt: x.earnedAt, expiresOn: x.expiresOn, expired: x.expired });
+    }
+  }
+  const plan = takeBackPurchase(own, takeBackLots(others, localDate(p.purchased_at, l.zone)), p.points);
+  const reversed = plan.unexpire + plan.reopened.reduce((s, t) => s + t.points, 0);
+  const fromMember = p.points - reversed;
   const postings: NewPosting[] = [];
   if (fromMember > 0) postings.push({ account: 'member', memberId: p.member_id, points: -fromMember });
-  if (plan.unexpire > 0) postings.push({ account: 'expired', memberId: p.member_id, points: -plan.unexpire });
+  if (reversed > 0) postings.push({ account: 'expired', memberId: p.member_id, points: -reversed });
   postings.push({ account: 'issued', memberId: p.member_id, points: p.points });
   const entryId = j.post({ at: p.purchased_at, kind: 'void', memberId: p.member_id, ref, memo, postings }, l.operator, l.nowIso);
+  // reopened points come back into their lot before the take moves them out (its remaining never below 0)
+  for (const t of plan.reopened) {
+    j.moveLot(entryId, t.lotId, t.points);
+    expired.reverse(t.lotId, t.points);
+  }
   for (const t of [...plan.own, ...plan.others]) j.moveLot(entryId, t.lotId, -t.points);
+  for (const x of own) expired.reverse(x.lotId, x.expired); // (the own lots' expiry is all reversed or kept by the void: none left to reopen)
   if (plan.debt > 0) j.addDebt(p.member_id, plan.debt);
   return { entryId, fromMember, debt: plan.debt };
 }

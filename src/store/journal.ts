@@ -70,6 +70,21 @@ export function chainMac(key: Buffer, prevHash: string, content: string): string
 /** Settings key: the first entry of a keyed chain (absent = the chain is plain). */
 export const CHAIN_KEYED_FROM = 'chain_keyed_from';
 
+/**
+ * A lot move that reverses an expiry: a voided purchase's positive move (a purchase void gives no points
+ * back to lots but these, each followed by its take from the same lot). `e` the move's entry, `m` the move.
+ */
+const REOPENED = "(e.kind = 'void' AND m.points > 0 AND EXISTS (SELECT 1 FROM postings rp WHERE rp.entry_id = e.id AND rp.account = 'issued' AND rp.points > 0))";
+
+/** A lot of which expiry runs expired points (journal.expiredLots). */
+export interface ExpiredLot {
+  id: number;
+  earnedAt: string;
+  expiresOn: string | null;
+  /** Points expired of it, less what voids reopened of it. */
+  expired: number;
+}
+
 const INSERT_ENTRY = 'INSERT INTO entries (id, at, recorded_at, kind, member_id, ref, memo, operator, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?)';
 const INSERT_POSTING = 'INSERT INTO postings (entry_id, account, member_id, points) VALUES (?,?,?,?)';
 // An expiry is not the member's activity: it leaves last_activity_at alone (NULL keeps the old value).
@@ -574,7 +589,7 @@ export class Journal {
     return this.s.openLots.all(memberId) as OpenLot[];
   }
 
-  private voidStmts?: { own: Database.Statement; remaining: Database.Statement; taken: Database.Statement };
+  private voidStmts?: { own: Database.Statement; expired: Database.Statement; remaining: Database.Statement; taken: Database.Statement };
   private voidQueries() {
     const db = this.store.db;
     const ids = 'SELECT CAST(value AS INTEGER) FROM json_each(?)';
@@ -583,9 +598,23 @@ export class Journal {
       own: db.prepare(
         `SELECT l.entry_id AS entryId, l.id AS lotId, coalesce(x.expired, 0) AS expired
            FROM lots l LEFT JOIN (SELECT m.lot_id, -sum(m.points) AS expired FROM lot_moves m JOIN entries e ON e.id = m.entry_id
-                                   WHERE e.kind = 'expiry' AND m.lot_id IN (SELECT id FROM lots WHERE entry_id IN (${ids}))
+                                   WHERE (e.kind = 'expiry' OR ${REOPENED}) AND m.lot_id IN (SELECT id FROM lots WHERE entry_id IN (${ids}))
                                    GROUP BY m.lot_id) x ON x.lot_id = l.id
           WHERE l.entry_id IN (${ids}) ORDER BY l.id`,
+      ),
+      // the members' lots with points expired (less what voids reopened of them), but those whose own
+      // accrual a void took back already, live on the day or later
+      expired: db.prepare(
+        `SELECT l.member_id AS memberId, l.id, l.earned_at AS earnedAt, l.expires_on AS expiresOn, x.expired
+           FROM (SELECT m.lot_id, -sum(m.points) AS expired
+                   FROM lots xl JOIN lot_moves m ON m.lot_id = xl.id JOIN entries e ON e.id = m.entry_id
+                  WHERE xl.member_id IN (SELECT value FROM json_each(?)) AND xl.expires_on >= ? AND (e.kind = 'expiry' OR ${REOPENED})
+                  GROUP BY m.lot_id) x
+           JOIN lots l ON l.id = x.lot_id
+           JOIN entries ae ON ae.id = l.entry_id
+          WHERE x.expired > 0
+            AND NOT (ae.kind = 'accrual' AND EXISTS (SELECT 1 FROM entries v WHERE v.member_id = l.member_id AND v.kind = 'void' AND v.ref = ae.ref AND v.id > ae.id))
+          ORDER BY l.id`,
       ),
       remaining: db.prepare('SELECT remaining FROM lots WHERE id = ?').pluck(),
       // what these entries took from lots, in the order they took it (§4.4's spending order)
@@ -609,6 +638,23 @@ export class Journal {
       let list = out.get(e);
       if (!list) out.set(e, (list = []));
       list.push({ lotId: Number(r.lotId), expired: Number(r.expired) });
+    }
+    return out;
+  }
+
+  /**
+   * The lots of these members, live on `fromDay` or later, of which expiry runs expired points, with how
+   * many (less what voids reopened of them): what a void can take back from as it would have before the
+   * run. A lot whose own accrual was voided is not among them (that void reversed its expiry).
+   */
+  expiredLots(memberIds: readonly string[], fromDay: string): Map<string, ExpiredLot[]> {
+    const out = new Map<string, ExpiredLot[]>();
+    if (!memberIds.length) return out;
+    this.flushLotRemaining();
+    for (const r of this.voidQueries().expired.all(JSON.stringify(memberIds), fromDay) as (ExpiredLot & { memberId: string })[]) {
+      let list = out.get(r.memberId);
+      if (!list) out.set(r.memberId, (list = []));
+      list.push({ id: Number(r.id), earnedAt: r.earnedAt, expiresOn: r.expiresOn, expired: Number(r.expired) });
     }
     return out;
   }

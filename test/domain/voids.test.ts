@@ -6,14 +6,29 @@ const lot = (id: number, remaining: number, expiresOn: string | null) => ({ id, 
 
 describe('takeBackPurchase', () => {
   it('takes from the own lot first, reverses what expired of it, and only the rest from other lots, then debt', () => {
-    expect(takeBackPurchase([{ lotId: 1, remaining: 0, expired: 5000 }], [lot(2, 300, '2027-11-21')], 5000)).toEqual({ own: [], unexpire: 5000, others: [], debt: 0 });
+    expect(takeBackPurchase([{ lotId: 1, remaining: 0, expired: 5000 }], [lot(2, 300, '2027-11-21')], 5000)).toEqual({ own: [], unexpire: 5000, others: [], reopened: [], debt: 0 });
     expect(takeBackPurchase([{ lotId: 1, remaining: 5000, expired: 0 }], [lot(1, 5000, '2026-11-19'), lot(2, 300, '2027-11-21')], 5000)).toEqual({
-      own: [{ lotId: 1, points: 5000 }], unexpire: 0, others: [], debt: 0,
+      own: [{ lotId: 1, points: 5000 }], unexpire: 0, others: [], reopened: [], debt: 0,
     });
     // 1000 spent, 4000 expired: the 1000 from the other lot's 300, 700 debt
-    expect(takeBackPurchase([{ lotId: 1, remaining: 0, expired: 4000 }], [lot(2, 300, '2027-11-21')], 5000)).toEqual({ own: [], unexpire: 4000, others: [{ lotId: 2, points: 300 }], debt: 700 });
+    expect(takeBackPurchase([{ lotId: 1, remaining: 0, expired: 4000 }], [lot(2, 300, '2027-11-21')], 5000)).toEqual({ own: [], unexpire: 4000, others: [{ lotId: 2, points: 300 }], reopened: [], debt: 700 });
     // no lot of its own (it repaid a debt): as a return takes back
-    expect(takeBackPurchase([], [lot(3, 50, null), lot(2, 30, '2027-01-01')], 100)).toEqual({ own: [], unexpire: 0, others: [{ lotId: 2, points: 30 }, { lotId: 3, points: 50 }], debt: 20 });
+    expect(takeBackPurchase([], [lot(3, 50, null), lot(2, 30, '2027-01-01')], 100)).toEqual({ own: [], unexpire: 0, others: [{ lotId: 2, points: 30 }, { lotId: 3, points: 50 }], reopened: [], debt: 20 });
+  });
+
+  it('takes from another lot what an expiry run expired of it, as it would have before the run: reopened, in spending order', () => {
+    // 300 spent of the own lot (its other 4700 expired); lot 2 lapsed since with its 500 expired, lot 3 live later
+    const expired = { ...lot(2, 0, '2026-11-13'), expired: 500 };
+    expect(takeBackPurchase([{ lotId: 1, remaining: 0, expired: 4700 }], [expired, lot(3, 1000, '2027-11-21')], 5000)).toEqual({
+      own: [], unexpire: 4700, others: [{ lotId: 2, points: 300 }], reopened: [{ lotId: 2, points: 300 }], debt: 0,
+    });
+    // what is left in a lot comes before what expired of it; past both, the next lot
+    const partly = { ...lot(2, 100, '2026-11-13'), expired: 150 };
+    expect(takeBackPurchase([], [partly, lot(3, 1000, '2027-11-21')], 300)).toEqual({
+      own: [], unexpire: 0, others: [{ lotId: 2, points: 250 }, { lotId: 3, points: 50 }], reopened: [{ lotId: 2, points: 150 }], debt: 0,
+    });
+    // never more than expired: the rest is debt
+    expect(takeBackPurchase([], [{ ...lot(2, 0, null), expired: 40 }], 100)).toEqual({ own: [], unexpire: 0, others: [{ lotId: 2, points: 40 }], reopened: [{ lotId: 2, points: 40 }], debt: 60 });
   });
 
   it('always accounts for exactly the points', () => {
@@ -27,6 +42,28 @@ describe('takeBackPurchase', () => {
         expect(sum(p.own)).toBe(remaining);
         expect(p.unexpire).toBe(expired);
         expect(p.others.every((t, i) => t.points <= others[t.lotId - 1] && t.points > 0 && i >= 0)).toBe(true);
+        expect(p.reopened).toEqual([]);
+      }),
+    );
+  });
+});
+
+describe('takeBackPurchase with expired lots', () => {
+  it('reopens no more of a lot than expired of it, only after what is left in it, and accounts for every point', () => {
+    const other = fc.record({ remaining: fc.nat(2000), expired: fc.nat(2000), expiresOn: fc.constantFrom('2026-11-13', '2027-01-01', null) });
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 10_000 }), fc.array(other, { maxLength: 5 }), (points, lots) => {
+        const p = takeBackPurchase([], lots.map((x, i) => ({ ...lot(i + 1, x.remaining, x.expiresOn), expired: x.expired })), points);
+        const sum = (t: { points: number }[]) => t.reduce((a, b) => a + b.points, 0);
+        expect(sum(p.others) + p.debt).toBe(points);
+        for (const r of p.reopened) {
+          const x = lots[r.lotId - 1];
+          const took = p.others.find((t) => t.lotId === r.lotId)!.points;
+          expect(r.points).toBeLessThanOrEqual(x.expired);
+          expect(r.points).toBe(took - x.remaining);
+        }
+        // a debt only when every lot gave all it had, expired points included
+        if (p.debt > 0) expect(sum(p.others)).toBe(lots.reduce((a, x) => a + x.remaining + x.expired, 0));
       }),
     );
   });

@@ -107,3 +107,68 @@ describe('take-backs leave lapsed lots to the expiry run (SPEC §7 over §4.6)',
     expect(withRun).toEqual(without);
   });
 });
+
+// A voided purchase's spent points come from the member's other lots live on the order's day, as the spending
+// would have taken them had the order never been. A lot that lapsed since is taken from whether or not
+// `expire run` has posted it: after the run, the points the take reaches are reopened (their expiry reversed)
+// rather than left expired while the member owes them as debt (an outside trial's finding: debt 300 after
+// the run, none before it).
+describe('a purchase void after an expiry run reopens what the run expired of lots live on the order’s day', () => {
+  const at = (d: string) => ({ now: `2025-11-${d}T02:00:00Z` });
+  const LATE = at('20'); // every lot below has lapsed (rolling 10 days)
+  function scene(): TmpLedger {
+    return sceneLedger(
+      'void reopens',
+      (t) => {
+        const rules = join(t.dir, 'r.json');
+        writeFileSync(rules, JSON.stringify({ expiry: { policy: 'rolling-days', days: 10 } }));
+        t.ok(['rules', 'apply', rules, '--effective', '2025-01-01'], at('01'));
+        t.ok(['member', 'add', '--id', 'M2', '--name', 'B'], at('01'));
+      },
+      at('01'),
+    );
+  }
+  const outcome = (t: TmpLedger) => {
+    const m = t.ok(['member', 'show', 'M2'], LATE);
+    const s = t.ok(['report', 'summary'], LATE);
+    expect(t.verify().checks.filter((c: { ok: boolean }) => !c.ok)).toEqual([]);
+    return { balance: m.balance, available: m.available, debt: m.debt, issued: s.issued, expired: s.expired, adjusted: s.adjusted };
+  };
+  /** The member's history with the orders (`orders`: CSV rows dated 2025-11-02) or without, then `spend`, then the voids around an expiry run. */
+  function story(orders: string | null, spend: number, voids: 'before' | 'after' | 'one-by-one-after', voidArgs: string[][] = [['import', 'void', '1', '--yes']]) {
+    const t = scene();
+    if (orders) t.ok(['import', 'purchases', importFile(t, 'o.csv', orders), '--source', 'shop'], { now: '2025-11-02T12:00:00Z' });
+    t.ok(['member', 'adjust', 'M2', '--points', '500', '--reason', 'goodwill'], at('03')); // lot Y, lapses after 2025-11-13
+    t.ok(['member', 'adjust', 'M2', '--points', String(-spend), '--reason', 'spent', '--yes'], at('04'));
+    const results: unknown[] = [];
+    if (orders && voids === 'before') for (const a of voidArgs) results.push(t.ok(a, LATE));
+    t.ok(['expire', 'run'], LATE);
+    if (orders && voids !== 'before') for (const a of voidArgs) results.push(t.ok(a, LATE));
+    if (orders && voids !== 'before') t.ok(['expire', 'run'], LATE);
+    return { outcome: outcome(t), results };
+  }
+
+  it('one order, 300 of it spent, the other lot lapsed with 500 unspent: no debt, 200 expired, with or without the run first', () => {
+    const O = 'O1,M2,2025-11-02 10:00,500.00\n'; // its lot lapses after 2025-11-12, before Y: the spend took from it
+    const never = story(null, 300, 'before').outcome;
+    expect(never).toEqual({ balance: 0, available: 0, debt: 0, issued: 0, expired: 200, adjusted: 200 });
+    const before = story(O, 300, 'before');
+    const after = story(O, 300, 'after');
+    expect(before.outcome).toEqual(never);
+    expect(after.outcome).toEqual(never);
+    // the run expired the order's 200 left and Y's 500; the void reverses the 200 and reopens 300 of Y's
+    expect(after.results[0]).toMatchObject({ pointsTakenBack: 500, expiredReversed: 500, debt: 0, byMember: [{ memberId: 'M2', points: 0, debt: 0 }] });
+    expect(before.results[0]).toMatchObject({ pointsTakenBack: 500, expiredReversed: 0, debt: 0, byMember: [{ memberId: 'M2', points: -500, debt: 0 }] });
+  });
+
+  it('two orders voided one by one or together: a lot is reopened no further than the run expired it, the rest is debt', () => {
+    // 800 spent: all of O1's lot, 300 of O2's; after the run O2's lot had 200 expired and Y 500
+    const O = 'O1,M2,2025-11-02 10:00,500.00\nO2,M2,2025-11-02 11:00,500.00\n';
+    // as a ledger without the orders would hold it, had it let the member spend 800 of 500: Y's 500 spent, 300 owed
+    const never = { balance: -300, available: -300, debt: 300, issued: 0, expired: 0, adjusted: -300 };
+    const one = [['purchase', 'void', 'shop', 'O1', '--yes'], ['purchase', 'void', 'shop', 'O2', '--yes']];
+    for (const [when, args] of [['before', undefined], ['after', undefined], ['one-by-one-after', one], ['before', one]] as const) {
+      expect({ when, ...story(O, 800, when, args as string[][] | undefined).outcome }).toEqual({ when, ...never });
+    }
+  });
+});
