@@ -202,8 +202,14 @@ describe('import purchases (e2e)', () => {
       ['BIG1', '25000.00', 'above-review-limit'],
       ['BIG2', '30000.00', 'above-review-limit'],
     ]);
-    expect(t.ok(['review', 'approve', String(list[0].id)])).toMatchObject({ status: 'approved', points: 20000, balance: 20000 }); // maxPointsPerOrder
-    expect(t.ok(['review', 'reject', 'BIG2', '--note', 'test order'])).toMatchObject({ status: 'rejected', note: 'test order' });
+    // piped, the one-line result keeps its mark like every command's (README: Conventions)
+    const approved = t.run(['review', 'approve', String(list[0].id)]);
+    expect(approved.code).toBe(0);
+    expect(approved.stdout).toBe('✓ approved order BIG1 of M002; 20000 points credited; balance 20000\n');
+    expect(t.ok(['member', 'show', 'M002'])).toMatchObject({ balance: 20000 }); // maxPointsPerOrder
+    const rejected = t.run(['review', 'reject', 'BIG2', '--note', 'test order']);
+    expect(rejected.stdout).toBe('✓ rejected order BIG2 of M003; balance 0\n');
+    expect(t.ok(['review', 'list', '--status', 'rejected'])).toMatchObject([{ orderId: 'BIG2', status: 'rejected', note: 'test order' }]);
     expect(t.run(['review', 'approve', 'BIG2']).code).toBe(3);
     expect(t.run(['review', 'approve', 'NOPE']).code).toBe(2);
     expect(t.ok(['review', 'list'])).toEqual([]);
