@@ -60,10 +60,13 @@ export async function need(cmd: Command, value: string | undefined, flag: string
   return ask(message);
 }
 
-/** Shows times in the ledger's zone from here on (the human views; --json keeps UTC ISO 8601). */
+/**
+ * Shows times in the ledger's zone from here on (the human views; --json keeps UTC ISO 8601): the zone of
+ * the ledger the command opened, else (nothing opened yet) of the one --db names.
+ */
 export async function useLedgerZone(cmd: Command): Promise<void> {
-  const { ledgerZone } = await import('../services/ledger.js');
-  setDisplayZone(await ledgerZone(await context(cmd)));
+  const { ledgerZone, openedZone } = await import('../services/ledger.js');
+  setDisplayZone(openedZone() ?? (await ledgerZone(await context(cmd))));
 }
 
 /** Emits a result: JSON with --json, else the human view. */

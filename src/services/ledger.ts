@@ -57,8 +57,21 @@ export function resolveNow(env = process.env.POINTSMALL_NOW): Date {
   return new Date(ms);
 }
 
+/** The zone of the ledger this process opened last (openedZone). */
+let lastZone: string | undefined;
+
+/**
+ * The zone of the ledger the command opened last, for showing its times (undefined before any): the
+ * command's own ledger, with no second look-up (which, for a ledger other than --db's, such as the
+ * demo's, would find another).
+ */
+export function openedZone(): string | undefined {
+  return lastZone;
+}
+
 export function ledgerFromStore(store: Store, ctx: Ctx): Ledger {
   const s = store.get(settings);
+  lastZone = s.get('timezone') ?? 'UTC';
   return {
     store,
     path: ctx.dbPath,

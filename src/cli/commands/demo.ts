@@ -63,10 +63,9 @@ export function register(program: Command): void {
       const g = globals(cmd);
       const { DEMO_NOW, runDemo } = await import('../../services/demo.js');
       if (!process.env.POINTSMALL_NOW) process.env.POINTSMALL_NOW = DEMO_NOW;
-      // the demo's own ledger by default, for every context of this command (emit's too: its times are
-      // shown in that ledger's zone)
-      if (!g.db && !process.env.POINTSMALL_DB) process.env.POINTSMALL_DB = './pointsmall-demo.db';
       const ctx = await context(cmd);
+      // the demo's own ledger by default (emit shows its times in the zone of the ledger the demo opened)
+      if (!g.db && !process.env.POINTSMALL_DB) ctx.dbPath = './pointsmall-demo.db';
       if (cmd.opts().force) {
         // Replacing a real ledger destroys data: the --yes rule, as for init --force.
         const { foreignLedgerAt } = await import('../../services/demo.js');
