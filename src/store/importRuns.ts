@@ -128,8 +128,8 @@ export const importRuns = (store: Store): ImportRuns => new ImportRuns(store);
 // return) were reversed by exactly one `void` entry of its key and member (voided_by), and only a
 // voided purchase names one; an order without points has none; every void entry is claimed by one
 // voided purchase; no voided purchase still waits in review, nor does its review item. (The points a
-// void reverses are its member postings plus its `expired` ones: points of the order's lot an expiry
-// run had expired go back from `expired`, not from the member.)
+// void reverses are its member postings plus its `expired` ones: points an expiry run had expired, of
+// the order's lot or reopened of another, go back from `expired`, not from the member.)
 extraChecks.push({
   name: 'voided-purchases-match-entries',
   sql: `SELECT 'purchase ' || p.source || ':' || p.order_id AS subject,
