@@ -303,7 +303,7 @@ class ExpiredPoints {
   /** The member's other lots with expired points, live on `day` or later, each with what is left of them expired. */
   otherLots(memberId: string): ExpiredLot[] {
     if (!this.others) {
-      this.others = this.j.expiredLots(this.memberIds, this.days.reduce((a, b) => (b < a ? b : a)));
+      this.others = this.j.expiredLots(this.memberIds, this.days.reduce((a, b) => (b < a ? b : a), this.days[0] ?? ''));
       const all = [...this.others.values()].flat();
       for (const x of all) if (!this.left.has(x.id)) this.left.set(x.id, x.expired);
       this.j.followLots(all.map((x) => x.id));
