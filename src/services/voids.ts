@@ -18,6 +18,7 @@ import { type Ctx, type Ledger, rulesAt, withLedger } from './ledger.js';
 import { recordAudit, refuseCeiling } from './points.js';
 import { type ExpiredLot, type Journal, journal, type NewPosting } from '../store/journal.js';
 import { type OtherLot, giveBackReturn, takeBackPurchase } from '../domain/voids.js';
+import { redirectFromVoided } from '../domain/refund.js';
 
 export interface ImportRunView {
   id: number;
@@ -224,6 +225,10 @@ function voidAll(l: Ledger, run: ImportRunRow | null, source: string, purchases:
   j.followOpenLots(memberIds);
   j.followLots([...taken.values()].flatMap((list) => list.map((t) => t.lotId)));
   const expired = new ExpiredPoints(j, own, memberIds, accrued.filter((p) => p.points > 0).map((p) => localDate(p.purchased_at, l.zone)));
+  // the lots the returns took from whose own purchase an earlier void took back: a voided return's points
+  // for them go where that void took them from instead (a look-up each, so only for these: a return whose
+  // purchase this same void takes back gives back to that purchase's lot, as before)
+  const voidedLots = j.lotsOfVoidedPurchases([...taken.values()].flatMap((list) => list.map((t) => t.lotId)));
   const marks: { id: number; entryId: number | null }[] = [];
   j.pipelined(() => {
     // Newest first, as an undo goes: a return's points come back before the purchase it returned is taken back.
@@ -248,7 +253,7 @@ function voidAll(l: Ledger, run: ImportRunRow | null, source: string, purchases:
           m.points -= v.fromMember; // (what an expiry run expired of the order was not the member's any more)
           m.debtNow += v.debt;
         } else {
-          const v = voidReturnPoints(l, p, ref, note, taken.get(p.entry_id ?? -1) ?? [], { debt: m.debtNow, balance: m.balanceBefore + m.points });
+          const v = voidReturnPoints(l, p, ref, note, taken.get(p.entry_id ?? -1) ?? [], { debt: m.debtNow, balance: m.balanceBefore + m.points }, voidedLots);
           entryId = v.entryId;
           s.pointsGivenBack += -p.points;
           m.points -= p.points;
@@ -374,6 +379,7 @@ function voidReturnPoints(
   memo: string,
   takenFrom: { lotId: number; points: number }[],
   member: { debt: number; balance: number },
+  voidedLots: ReadonlySet<number>,
 ): { entryId: number; debtRepaid: number } {
   const j = l.store.get(journal);
   const points = -p.points;
@@ -395,7 +401,11 @@ function voidReturnPoints(
     l.nowIso,
   );
   if (plan.debtRepaid > 0) j.addDebt(p.member_id, -plan.debtRepaid);
-  for (const b of plan.toLots) j.moveLot(entryId, b.lotId, b.points);
+  // points for the lot of a purchase voided already go back to the lots its void took them from instead
+  // (as a refund's do, redirectFromVoided): that void took them because this return had
+  const dead = plan.toLots.filter((b) => voidedLots.has(b.lotId)).map((b) => b.lotId);
+  const toLots = dead.length ? redirectFromVoided(plan.toLots, j.voidedLotTargets(p.member_id, dead)) : plan.toLots;
+  for (const b of toLots) j.moveLot(entryId, b.lotId, b.points);
   if (plan.newLot > 0) j.createLot(entryId, p.member_id, plan.newLot, p.purchased_at, expiresOn(rulesAt(l, p.purchased_at).rules.expiry, Date.parse(p.purchased_at), l.zone));
   return { entryId, debtRepaid: plan.debtRepaid };
 }

@@ -589,7 +589,7 @@ export class Journal {
     return this.s.openLots.all(memberId) as OpenLot[];
   }
 
-  private voidStmts?: { own: Database.Statement; expired: Database.Statement; remaining: Database.Statement; taken: Database.Statement };
+  private voidStmts?: { own: Database.Statement; expired: Database.Statement; remaining: Database.Statement; voidedOwn: Database.Statement; taken: Database.Statement };
   private voidQueries() {
     const db = this.store.db;
     const ids = 'SELECT CAST(value AS INTEGER) FROM json_each(?)';
@@ -617,6 +617,12 @@ export class Journal {
           ORDER BY l.id`,
       ),
       remaining: db.prepare('SELECT remaining FROM lots WHERE id = ?').pluck(),
+      // of these lots, those an accrual created whose purchase a void took back since
+      voidedOwn: db.prepare(
+        `SELECT l.id FROM lots l JOIN entries ae ON ae.id = l.entry_id
+          WHERE l.id IN (${ids}) AND ae.kind = 'accrual'
+            AND EXISTS (SELECT 1 FROM entries v WHERE v.member_id = l.member_id AND v.kind = 'void' AND v.ref = ae.ref AND v.id > ae.id)`,
+      ).pluck(),
       // what these entries took from lots, in the order they took it (§4.4's spending order)
       taken: db.prepare(
         `SELECT m.entry_id AS entryId, m.lot_id AS lotId, -m.points AS points
@@ -657,6 +663,13 @@ export class Journal {
       list.push({ id: Number(r.id), earnedAt: r.earnedAt, expiresOn: r.expiresOn, expired: Number(r.expired) });
     }
     return out;
+  }
+
+  /** Of these lots, those whose own purchase a void took back already (their accrual voided). */
+  lotsOfVoidedPurchases(lotIds: readonly number[]): Set<number> {
+    if (!lotIds.length) return new Set();
+    this.flushLotRemaining();
+    return new Set((this.voidQueries().voidedOwn.all(JSON.stringify([...new Set(lotIds)])) as number[]).map(Number));
   }
 
   private voidedTargetsStmt?: Database.Statement;

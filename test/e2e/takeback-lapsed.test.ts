@@ -161,6 +161,28 @@ describe('a purchase void after an expiry run reopens what the run expired of lo
     expect(before.results[0]).toMatchObject({ pointsTakenBack: 500, expiredReversed: 0, debt: 0, byMember: [{ memberId: 'M2', points: -500, debt: 0 }] });
   });
 
+  it('a return voided after the purchase it took from: its points go where that purchase’s void took them from, not into the voided lot to lapse', () => {
+    // (an outside trial's finding: voided purchase first, then its return, lost the return's 100 to expiry)
+    const ends = (['O1', 'R1'] as const).map((first) => {
+      const t = scene();
+      t.ok(['import', 'purchases', importFile(t, 'o.csv', 'O1,M2,2025-11-01 13:00,300.00\n'), '--source', 'shop'], { now: '2025-11-01T06:00:00Z' });
+      t.ok(['member', 'adjust', 'M2', '--points', '200', '--reason', 'goodwill'], at('02')); // lapses after 2025-11-12, O1's lot after the 11th
+      t.ok(['import', 'purchases', importFile(t, 'r.csv', 'R1,M2,2025-11-03 13:00,-100.00\n'), '--source', 'shop'], { now: '2025-11-03T06:00:00Z' }); // takes 100 of O1's lot
+      const order = first === 'O1' ? ['O1', 'R1'] : ['R1', 'O1'];
+      t.ok(['purchase', 'void', 'shop', order[0], '--yes'], at('04'));
+      t.ok(['purchase', 'void', 'shop', order[1], '--yes'], at('10'));
+      t.ok(['expire', 'run'], { now: '2025-11-12T06:00:00Z' }); // O1's lot has lapsed, the goodwill lot not yet
+      const m = t.ok(['member', 'show', 'M2'], { now: '2025-11-12T06:00:00Z' });
+      expect(t.verify().checks.filter((c: { ok: boolean }) => !c.ok)).toEqual([]);
+      return { first, balance: m.balance, available: m.available, debt: m.debt, expired: t.ok(['report', 'summary'], { now: '2025-11-12T06:00:00Z' }).expired };
+    });
+    // as without either order: the goodwill 200, nothing expired
+    expect(ends).toEqual([
+      { first: 'O1', balance: 200, available: 200, debt: 0, expired: 0 },
+      { first: 'R1', balance: 200, available: 200, debt: 0, expired: 0 },
+    ]);
+  });
+
   it('two orders voided one by one or together: a lot is reopened no further than the run expired it, the rest is debt', () => {
     // 800 spent: all of O1's lot, 300 of O2's; after the run O2's lot had 200 expired and Y 500
     const O = 'O1,M2,2025-11-02 10:00,500.00\nO2,M2,2025-11-02 11:00,500.00\n';
