@@ -11,15 +11,20 @@ import { sceneLedger, type TmpLedger } from '../helpers/cli.js';
 const SEEDED = '2025-11-01T02:00:00Z'; // a lot of 1000 expiring 2025-11-11
 const LATER = '2025-11-15T02:00:00Z'; // it has lapsed; no expiry run yet
 
+/** Rules expiring points 10 days on (rolling), in force from 2025, and a member `id`, at `now`. */
+function rollingTenDays(t: TmpLedger, id: string, now: string): void {
+  const rules = join(t.dir, 'r.json');
+  writeFileSync(rules, JSON.stringify({ expiry: { policy: 'rolling-days', days: 10 } }));
+  t.ok(['rules', 'apply', rules, '--effective', '2025-01-01'], { now });
+  t.ok(['member', 'add', '--id', id, '--name', id], { now });
+}
+
 /** A member M1 with a lot of 1000 points that lapses on 2025-11-12 (rolling 10 days), and a cup of 89.00. */
 function ledger(): TmpLedger {
   return sceneLedger(
     'take-back lapsed lot',
     (t) => {
-      const rules = join(t.dir, 'r.json');
-      writeFileSync(rules, JSON.stringify({ expiry: { policy: 'rolling-days', days: 10 } }));
-      t.ok(['rules', 'apply', rules, '--effective', '2025-01-01'], { now: SEEDED });
-      t.ok(['member', 'add', '--id', 'M1', '--name', 'A'], { now: SEEDED });
+      rollingTenDays(t, 'M1', SEEDED);
       t.ok(['catalog', 'add', '--sku', 'CUP', '--name', 'cup', '--price', '89.00'], { now: SEEDED });
       t.ok(['member', 'adjust', 'M1', '--points', '1000', '--reason', 'seed'], { now: SEEDED });
     },
@@ -108,8 +113,8 @@ describe('take-backs leave lapsed lots to the expiry run (SPEC §7 over §4.6)',
   });
 });
 
-// A voided purchase's spent points come from the member's other lots live on the order's day, as the spending
-// would have taken them had the order never been. A lot that lapsed since is taken from whether or not
+// A voided purchase's spent points come from the member's other lots live on the order's day, as a return
+// dated then takes them. A lot that lapsed since is taken from whether or not
 // `expire run` has posted it: after the run, the points the take reaches are reopened (their expiry reversed)
 // rather than left expired while the member owes them as debt (an outside trial's finding: debt 300 after
 // the run, none before it).
@@ -117,16 +122,7 @@ describe('a purchase void after an expiry run reopens what the run expired of lo
   const at = (d: string) => ({ now: `2025-11-${d}T02:00:00Z` });
   const LATE = at('20'); // every lot below has lapsed (rolling 10 days)
   function scene(): TmpLedger {
-    return sceneLedger(
-      'void reopens',
-      (t) => {
-        const rules = join(t.dir, 'r.json');
-        writeFileSync(rules, JSON.stringify({ expiry: { policy: 'rolling-days', days: 10 } }));
-        t.ok(['rules', 'apply', rules, '--effective', '2025-01-01'], at('01'));
-        t.ok(['member', 'add', '--id', 'M2', '--name', 'B'], at('01'));
-      },
-      at('01'),
-    );
+    return sceneLedger('void reopens', (t) => rollingTenDays(t, 'M2', at('01').now), at('01'));
   }
   const outcome = (t: TmpLedger) => {
     const m = t.ok(['member', 'show', 'M2'], LATE);
