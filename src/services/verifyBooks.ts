@@ -133,14 +133,18 @@ export class LotBooks {
     let movesN = 0;
     let gives = false;
     let takes = false;
-    let voidMoves: Map<number, number[]> | undefined;
+    let voidMoves: Map<number, { gave: number; net: number }> | undefined;
     while (!this.nextMove.done && this.nextMove.value[0] === e.id) {
       const p = this.nextMove.value[2] as number;
       movesSum += p;
       movesN++;
       if (p > 0) gives = true;
       else takes = true;
-      if (e.kind === 'void') (voidMoves ??= new Map()).set(this.nextMove.value[1] as number, [...(voidMoves.get(this.nextMove.value[1] as number) ?? []), p]);
+      if (e.kind === 'void') {
+        const lot = this.nextMove.value[1] as number;
+        const v = (voidMoves ??= new Map()).get(lot) ?? { gave: 0, net: 0 };
+        voidMoves.set(lot, { gave: v.gave + Math.max(p, 0), net: v.net + p });
+      }
       if (e.kind === 'expiry' && p < 0) this.expiryTakes.push(e.id, this.nextMove.value[1] as number, -p, e.ref?.startsWith('expiry:') ? e.ref.slice(7) : null);
       this.nextMove = this.moveIt.next();
     }
@@ -165,9 +169,7 @@ export class LotBooks {
       // them: each lot it gives to, it takes at least as much from. Judged by each lot's net move.
       gives = false;
       takes = false;
-      for (const [lot, moves] of voidMoves) {
-        const gave = moves.filter((x) => x > 0).reduce((a, b) => a + b, 0);
-        const net = moves.reduce((a, b) => a + b, 0);
+      for (const [lot, { gave, net }] of voidMoves) {
         if (net > 0) this.lots.add(subject, `reopens ${gave} expired points of lot ${lot} but takes only ${gave - net} of them`);
         if (gave > 0) this.reopened.set(lot, { points: (this.reopened.get(lot)?.points ?? 0) + gave, entry: e.id });
         if (net > 0) gives = true;

@@ -222,13 +222,14 @@ function voidAll(l: Ledger, run: ImportRunRow | null, source: string, purchases:
   // PostgreSQL: the members' open lots read once and followed in memory (and the lots the returns took
   // from, which a voided return gives back to), and the void's writes queued, not a round trip each (a
   // void of 20,000 orders took a minute and a half); SQLite: the same statements as ever
+  const takenLots = [...taken.values()].flatMap((list) => list.map((t) => t.lotId));
   j.followOpenLots(memberIds);
-  j.followLots([...taken.values()].flatMap((list) => list.map((t) => t.lotId)));
+  j.followLots(takenLots);
   const expired = new ExpiredPoints(j, own, memberIds, accrued.filter((p) => p.points > 0).map((p) => localDate(p.purchased_at, l.zone)));
   // the lots the returns took from whose own purchase an earlier void took back: a voided return's points
   // for them go where that void took them from instead (a look-up each, so only for these: a return whose
   // purchase this same void takes back gives back to that purchase's lot, as before)
-  const voidedLots = j.lotsOfVoidedPurchases([...taken.values()].flatMap((list) => list.map((t) => t.lotId)));
+  const voidedLots = j.lotsOfVoidedPurchases(takenLots);
   const marks: { id: number; entryId: number | null }[] = [];
   j.pipelined(() => {
     // Newest first, as an undo goes: a return's points come back before the purchase it returned is taken back.

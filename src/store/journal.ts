@@ -76,6 +76,9 @@ export const CHAIN_KEYED_FROM = 'chain_keyed_from';
  */
 const REOPENED = "(e.kind = 'void' AND m.points > 0 AND EXISTS (SELECT 1 FROM postings rp WHERE rp.entry_id = e.id AND rp.account = 'issued' AND rp.points > 0))";
 
+/** The lot `l`'s own purchase was taken back by a void since (its accrual `ae`'s key voided after it). */
+const ACCRUAL_VOIDED = "(ae.kind = 'accrual' AND EXISTS (SELECT 1 FROM entries v WHERE v.member_id = l.member_id AND v.kind = 'void' AND v.ref = ae.ref AND v.id > ae.id))";
+
 /** A lot of which expiry runs expired points (journal.expiredLots). */
 export interface ExpiredLot {
   id: number;
@@ -613,15 +616,14 @@ export class Journal {
            JOIN lots l ON l.id = x.lot_id
            JOIN entries ae ON ae.id = l.entry_id
           WHERE x.expired > 0
-            AND NOT (ae.kind = 'accrual' AND EXISTS (SELECT 1 FROM entries v WHERE v.member_id = l.member_id AND v.kind = 'void' AND v.ref = ae.ref AND v.id > ae.id))
+            AND NOT ${ACCRUAL_VOIDED}
           ORDER BY l.id`,
       ),
       remaining: db.prepare('SELECT remaining FROM lots WHERE id = ?').pluck(),
       // of these lots, those an accrual created whose purchase a void took back since
       voidedOwn: db.prepare(
         `SELECT l.id FROM lots l JOIN entries ae ON ae.id = l.entry_id
-          WHERE l.id IN (${ids}) AND ae.kind = 'accrual'
-            AND EXISTS (SELECT 1 FROM entries v WHERE v.member_id = l.member_id AND v.kind = 'void' AND v.ref = ae.ref AND v.id > ae.id)`,
+          WHERE l.id IN (${ids}) AND ${ACCRUAL_VOIDED}`,
       ).pluck(),
       // what these entries took from lots, in the order they took it (§4.4's spending order)
       taken: db.prepare(
