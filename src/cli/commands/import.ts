@@ -168,7 +168,7 @@ function voidWords(s: VoidSummary, orderId?: string): string {
 }
 
 function showVoid(s: VoidSummary, orderId?: string): void {
-  const verb = s.dryRun ? c.yellow('would void') : c.green('voided');
+  const verb = s.dryRun ? c.yellow('would void') : `${c.green('✓')} voided`;
   process.stdout.write(`${verb} ${voidWords(s, orderId)}${s.dryRun ? ' (dry run: nothing was written)' : ''}\n`);
   const big = s.byMember.slice(0, 20);
   for (const m of big) process.stdout.write(`  ${m.memberId}  ${m.points > 0 ? '+' : ''}${m.points}${m.debt ? c.red(`  (debt +${m.debt})`) : ''}\n`);
