@@ -5,13 +5,21 @@ import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { type TmpLedger, tmpLedger } from '../helpers/cli.js';
+import { sceneLedger, type TmpLedger, tmpLedger } from '../helpers/cli.js';
 
 type Check = { name: string; ok: boolean; detail: string };
 
-/** Imports for a and b, a checkout of a with points, a partial refund, and an outbox export that marked sent. */
+let seededOrder = '';
+/**
+ * Imports for a and b, a checkout of a with points, a partial refund, and an outbox export that marked sent:
+ * built once per file (sceneLedger), each test tampering with a copy of its own.
+ */
 function seeded(): { t: TmpLedger; orderId: string } {
-  const t = tmpLedger();
+  const t = sceneLedger('verify-books seeded', build);
+  return { t, orderId: seededOrder };
+}
+
+function build(t: TmpLedger): void {
   t.ok(['member', 'add', '--id', 'a', '--name', 'A', '--phone', '+8613800000001']);
   t.ok(['member', 'add', '--id', 'b', '--name', 'B', '--email', 'b@example.com']);
   const csv = join(t.dir, 'p.csv');
@@ -23,7 +31,7 @@ function seeded(): { t: TmpLedger; orderId: string } {
   t.ok(['order', 'refund', o.orderId, '--line', 'TEA:1', '--reason', 'broken', '--yes']);
   t.ok(['outbox', 'export', '--out', join(t.dir, 'out.jsonl'), '--mark-sent']);
   t.ok(['checkout', '--member', 'b', '--item', 'TEA', '--no-points', '--tender', 'card', '--yes']); // a pending notification
-  return { t, orderId: o.orderId };
+  seededOrder = o.orderId;
 }
 
 function tamper(path: string, sql: string[]): void {
