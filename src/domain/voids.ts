@@ -1,5 +1,6 @@
 // Undoing a voided import order (issue 16), as into a ledger that never saw it: which lots a voided
-// purchase's points come back from, and which lots a voided return's points go back to. Pure.
+// purchase's points come back from, and which lots a voided return's points go back to. A return's own
+// take (own lots none) is the same take. Pure.
 import { takeFromLots, type LotTake, type OpenLot } from './lots.js';
 import type { Points } from './money.js';
 import { repayBeforeLots, returnToLots } from './refund.js';
@@ -12,11 +13,38 @@ export interface OwnLot {
 }
 
 /**
- * Another lot of the member's, live on the voided purchase's day: what is left in it, and (`expired`) what
- * expiry runs have expired of it since it lapsed (less what voids reopened of it before).
+ * Another lot of the member's, live on the voided purchase's (or the return's) day: what is left in it,
+ * and (`expired`) what expiry runs have expired of it since it lapsed (less what take-backs reopened of
+ * it before).
  */
 export interface OtherLot extends OpenLot {
   expired?: Points;
+}
+
+/** A lot of which expiry runs expired points (less what take-backs reopened of it before): `expired` of them. */
+export interface ExpiredOf {
+  id: number;
+  earnedAt: string;
+  expiresOn: string | null;
+  expired: Points;
+}
+
+/**
+ * The member's open lots with what expiry runs expired of each (`expired`), and the lots emptied by a
+ * run among them too: what a take-back draws from (takeBackPurchase's `others`). Lots with nothing
+ * expired left are as they are.
+ */
+export function withExpired(open: readonly OpenLot[], expired: readonly ExpiredOf[]): OtherLot[] {
+  if (!expired.length) return [...open];
+  const out: OtherLot[] = open.map((l) => ({ ...l }));
+  const byId = new Map(out.map((l) => [l.id, l]));
+  for (const x of expired) {
+    if (x.expired <= 0) continue;
+    const lot = byId.get(x.id);
+    if (lot) lot.expired = x.expired;
+    else out.push({ id: x.id, remaining: 0, earnedAt: x.earnedAt, expiresOn: x.expiresOn, expired: x.expired });
+  }
+  return out;
 }
 
 export interface PurchaseTakeBack {

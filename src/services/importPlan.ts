@@ -6,8 +6,9 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { takeBackLots, takeFromLots } from '../domain/lots.js';
+import { takeBackPurchase, withExpired } from '../domain/voids.js';
 import { localDate } from '../domain/time.js';
-import { type NewPosting, chainHash, journal, movedContent } from '../store/journal.js';
+import { type ExpiredLot, type NewPosting, chainHash, entryContent, journal, movedContent } from '../store/journal.js';
 import type { Ledger } from './ledger.js';
 import { members } from '../store/members.js';
 import { type NewReview, reviewQueue } from '../store/review.js';
@@ -256,7 +257,7 @@ export class PlanApplier {
     const pr = l.store.get(purchases);
     // What this plan reads is read before it writes: on PostgreSQL writes are queued, and a read waits for them.
     let id = pr.lastId();
-    if (l.store.pg) j.followOpenLots(p.opStr.filter((_, k) => k % OP_S === 0 && p.opNum[(k / OP_S) * OP_N] === RETURN));
+    const expired = this.reopenable(p);
     let prev = end.hash;
     for (let i = 0; i < ops; i++) {
       const id = p.head + 1 + i;
@@ -268,17 +269,45 @@ export class PlanApplier {
       const points = p.opNum[i * OP_N + 1];
       if (!Number.isSafeInteger(points) || points <= 0) throw new Error(`planned entry ${id} moves ${points} points`);
       const kindName = kind === CREDIT ? 'accrual' : 'return';
+      let c = caches.get(memberId);
+      if (!c) caches.set(memberId, (c = { balance: 0, held: 0, earned: 0, at: null }));
+      if (c.at === null || at > c.at) c.at = at;
+      const mine = kind === RETURN ? expired?.lotsOf(memberId) : undefined;
+      if (mine?.length) {
+        // a return of a member with lots an expiry run expired since its day: the take, and its postings, first
+        write(); // the lots a return takes from are written first
+        const take = takeBackPurchase([], takeBackLots(withExpired(j.openLots(memberId), mine), localDate(at, l.zone)), points);
+        const reopened = take.reopened.reduce((n, t) => n + t.points, 0);
+        const entry: NewPosting[] = [];
+        if (points > reopened) entry.push({ account: 'member', memberId, points: -(points - reopened) });
+        if (reopened > 0) entry.push({ account: 'expired', memberId, points: -reopened });
+        entry.push({ account: 'issued', memberId, points });
+        // hashed as journal.post hashes it (three postings: movedContent's two do not describe it)
+        const row = { id, at, recorded_at: l.nowIso, kind: kindName, member_id: memberId, ref, memo: null, operator: l.operator };
+        const hash = j.hashEntry(id, prev, entryContent(row, entry));
+        entries.push(id, at, l.nowIso, kindName, memberId, ref, null, l.operator, prev, hash);
+        for (const x of entry) postings.push(id, x.account, memberId, x.points);
+        prev = hash;
+        c.balance -= points - reopened;
+        c.earned -= points;
+        write();
+        // reopened points come back into their lot before the take moves them out (its remaining never below 0)
+        for (const t of take.reopened) {
+          j.moveLot(id, t.lotId, t.points);
+          expired!.reopen(t.lotId, t.points);
+        }
+        for (const t of take.others) j.moveLot(id, t.lotId, -t.points);
+        if (take.debt) this.changeDebt(memberId, take.debt, debtChange);
+        continue;
+      }
       const [from, to] = ACCOUNTS[kind];
       const hash = j.hashEntry(id, prev, movedContent(id, at, l.nowIso, kindName, memberId, ref, l.operator, from, to, points));
       entries.push(id, at, l.nowIso, kindName, memberId, ref, null, l.operator, prev, hash);
       postings.push(id, from, memberId, -points, id, to, memberId, points);
       prev = hash;
       const signed = kind === CREDIT ? points : -points;
-      let c = caches.get(memberId);
-      if (!c) caches.set(memberId, (c = { balance: 0, held: 0, earned: 0, at: null }));
       c.balance += signed;
       c.earned += signed;
-      if (c.at === null || at > c.at) c.at = at;
       const debt = this.debts.get(memberId) ?? 0;
       if (kind === CREDIT) {
         const repaid = Math.min(Math.max(debt, 0), points);
@@ -332,11 +361,55 @@ export class PlanApplier {
     return ops;
   }
 
+  /**
+   * What the plan's returns may reopen (journal.reopenableLots): read once for the plan, before it writes,
+   * for the members with returns, from the earliest return's day; null when the plan has no return.
+   * (PostgreSQL: those members' open lots, and the lots expiry runs emptied of them, followed in memory.)
+   */
+  private reopenable(p: BatchPlan): ReopenableLots | null {
+    const j = this.l.store.get(journal);
+    const memberIds = new Set<string>();
+    let first: string | null = null;
+    for (let i = 0, s = 0; i < p.opNum.length; i += OP_N, s += OP_S) {
+      if (p.opNum[i] !== RETURN) continue;
+      memberIds.add(p.opStr[s]);
+      const at = p.opStr[s + 2];
+      if (first === null || at < first) first = at;
+    }
+    if (first === null) return null;
+    const ids = [...memberIds];
+    if (this.l.store.pg) j.followOpenLots(ids);
+    const lots = new ReopenableLots(j.reopenableLots(ids, localDate(first, this.l.zone)));
+    if (this.l.store.pg && lots.ids.length) j.followLots(lots.ids);
+    return lots;
+  }
+
   private changeDebt(memberId: string, delta: number, change: Map<string, number>): void {
     const debt = (this.debts.get(memberId) ?? 0) + delta;
     if (debt) this.debts.set(memberId, debt);
     else this.debts.delete(memberId);
     change.set(memberId, (change.get(memberId) ?? 0) + delta);
+  }
+}
+
+/** The lots a plan's returns may reopen, per member, each with what is left of it expired as the returns reopen it. */
+class ReopenableLots {
+  private readonly left = new Map<number, number>();
+  readonly ids: number[];
+  constructor(private readonly byMember: Map<string, ExpiredLot[]>) {
+    this.ids = [];
+    for (const list of byMember.values()) for (const x of list) {
+      this.left.set(x.id, x.expired);
+      this.ids.push(x.id);
+    }
+  }
+  /** The member's lots with expired points left (none for most members: undefined). */
+  lotsOf(memberId: string): ExpiredLot[] | undefined {
+    const list = this.byMember.get(memberId);
+    return list?.map((x) => ({ ...x, expired: this.left.get(x.id) ?? 0 })).filter((x) => x.expired > 0);
+  }
+  reopen(lotId: number, points: number): void {
+    this.left.set(lotId, (this.left.get(lotId) ?? 0) - points);
   }
 }
 

@@ -2,10 +2,11 @@
 // (taken from lots in spending order). Both post one balanced journal entry; call inside store.write().
 import { RefusedError } from '../errors.js';
 import { earnedAfter, spendableLots, takeBackLots, takeFromLots, type LotTake } from '../domain/lots.js';
+import { takeBackPurchase, withExpired } from '../domain/voids.js';
 import { POINTS_MAX } from '../domain/money.js';
 import { localDate, localDateTime, type LocalDate } from '../domain/time.js';
 import { books } from '../store/books.js';
-import { type Account, journal } from '../store/journal.js';
+import { type Account, journal, type NewPosting } from '../store/journal.js';
 import { members, type MemberRow } from '../store/members.js';
 import { audit } from '../store/audit.js';
 import type { Ledger } from './ledger.js';
@@ -115,24 +116,21 @@ export function earnedLater(l: Ledger, memberId: string, points: number, atIso: 
 
 export function debitPoints(l: Ledger, d: DebitInput): DebitResult {
   if (!Number.isSafeInteger(d.points) || d.points <= 0) throw new Error(`debit of ${d.points} points`);
+  const day = localDate(d.at, l.zone);
+  if (d.allowDebt) return takeBackPoints(l, d, day);
   const j = l.store.get(journal);
   const m = l.store.get(members).get(d.memberId);
   const available = m ? availableOf(l, m) : 0;
-  // §7: a spend never touches a lot lapsed on its date, posted by an expiry run or not. Nor does a
-  // take-back (allowDebt: a return, a refund's earned points): it takes from the earliest-expiring live
-  // lots (§4.6 read under §7, takeBackLots) and leaves a debt if short; lapsed lots are the expiry run's.
-  const day = localDate(d.at, l.zone);
-  let lots = d.allowDebt ? takeBackLots(j.openLots(d.memberId), day) : spendableLots(j.openLots(d.memberId), day);
-  if (!d.allowDebt) {
-    // a spend cannot be dated before the points it spends (a backfill with POINTSMALL_NOW in the past)
-    const later = earnedAfter(lots, d.at);
-    if (later > 0) {
-      lots = lots.filter((x) => x.earnedAt <= d.at);
-      if (takeFromLots(lots, d.points).shortfall > 0) throw earnedLater(l, d.memberId, later, d.at);
-    }
+  // §7: a spend never touches a lot lapsed on its date, posted by an expiry run or not
+  let lots = spendableLots(j.openLots(d.memberId), day);
+  // a spend cannot be dated before the points it spends (a backfill with POINTSMALL_NOW in the past)
+  const later = earnedAfter(lots, d.at);
+  if (later > 0) {
+    lots = lots.filter((x) => x.earnedAt <= d.at);
+    if (takeFromLots(lots, d.points).shortfall > 0) throw earnedLater(l, d.memberId, later, d.at);
   }
   const { takes, shortfall } = takeFromLots(lots, d.points);
-  if (!d.allowDebt && (shortfall > 0 || d.points > available)) {
+  if (shortfall > 0 || d.points > available) {
     throw new RefusedError(
       'INSUFFICIENT_POINTS',
       `member ${d.memberId} has ${available} points available, ${d.points} needed`,
@@ -155,8 +153,31 @@ export function debitPoints(l: Ledger, d: DebitInput): DebitResult {
     l.nowIso,
   );
   for (const t of takes) j.moveLot(entryId, t.lotId, -t.points);
-  if (shortfall > 0) j.addDebt(d.memberId, shortfall);
-  return { entryId, takes, debt: shortfall };
+  return { entryId, takes, debt: 0 };
+}
+
+/**
+ * A take-back (allowDebt: a return, a refund's earned points) of `day`: from the earliest-expiring lots
+ * live on that day (§4.6 read under §7, takeBackLots; lapsed lots are the expiry run's), and what they
+ * lack becomes debt. A lot that lapsed since and that an expiry run expired is still one of them: the
+ * points the take reaches in it are reopened (their expiry reversed, from `expired`, then taken), so the
+ * take is the same whether the run came first or not (as a purchase void's, takeBackPurchase).
+ */
+function takeBackPoints(l: Ledger, d: DebitInput, day: LocalDate): DebitResult {
+  const j = l.store.get(journal);
+  const expired = j.reopenableLots([d.memberId], day).get(d.memberId) ?? [];
+  const plan = takeBackPurchase([], takeBackLots(withExpired(j.openLots(d.memberId), expired), day), d.points);
+  const reopened = plan.reopened.reduce((s, t) => s + t.points, 0);
+  const postings: NewPosting[] = [];
+  if (d.points > reopened) postings.push({ account: 'member', memberId: d.memberId, points: -(d.points - reopened) });
+  if (reopened > 0) postings.push({ account: 'expired', memberId: d.memberId, points: -reopened });
+  postings.push({ account: d.to, memberId: d.memberId, points: d.points });
+  const entryId = j.post({ at: d.at, kind: d.kind, memberId: d.memberId, ref: d.ref, memo: d.memo, postings }, l.operator, l.nowIso);
+  // reopened points come back into their lot before the take moves them out (its remaining never below 0)
+  for (const t of plan.reopened) j.moveLot(entryId, t.lotId, t.points);
+  for (const t of plan.others) j.moveLot(entryId, t.lotId, -t.points);
+  if (plan.debt > 0) j.addDebt(d.memberId, plan.debt);
+  return { entryId, takes: plan.others, debt: plan.debt };
 }
 
 /** Records a change in the audit log with the acting operator. */

@@ -36,6 +36,9 @@ interface EntryFacts {
   postings: readonly NewPosting[];
 }
 
+/** The entries that may reopen what an expiry run expired of a lot, to take it (a purchase void, a return, a refund's earned points). */
+const REOPENS = new Set(['void', 'return', 'refund']);
+
 export class LotBooks {
   /** lots-match-entries: an entry's lots and moves against its member postings and the debt rule. */
   readonly lots = new Problems();
@@ -45,8 +48,8 @@ export class LotBooks {
   readonly lapsed = new Problems();
   /** Each expiry entry's takings, judged once the streams end (a run may take from a million lots: kept packed). */
   private readonly expiryTakes = new PackedTakes();
-  /** Lots a voided purchase reopened expired points of: the points, and the last such entry (judged against the expiry takes). */
-  private readonly reopened = new Map<number, { points: number; entry: number }>();
+  /** Lots take-backs reopened expired points of: the points, and the last such entry (judged against the expiry takes). */
+  private readonly reopened = new Map<number, { points: number; entry: string }>();
   /** member-debt: the debt cache against the debt the journal and lots leave. */
   readonly debt = new Problems();
   /** lots-match-balances: balance = Σ lots remaining + held − debt, debt and held ≥ 0. */
@@ -140,7 +143,7 @@ export class LotBooks {
       movesN++;
       if (p > 0) gives = true;
       else takes = true;
-      if (e.kind === 'void') {
+      if (REOPENS.has(e.kind)) {
         const lot = this.nextMove.value[1] as number;
         const v = (voidMoves ??= new Map()).get(lot) ?? { gave: 0, net: 0 };
         voidMoves.set(lot, { gave: v.gave + Math.max(p, 0), net: v.net + p });
@@ -165,13 +168,14 @@ export class LotBooks {
     const debtBefore = this.debts.get(who) ?? 0;
     const subject = `entry ${e.id} (${e.kind})`;
     if (voidMoves && m <= 0 && gives) {
-      // A voided purchase reopens points an expiry run expired of a lot (gives them back to it) only to take
-      // them: each lot it gives to, it takes at least as much from. Judged by each lot's net move.
+      // A take-back (a voided purchase, a return, a refund's earned points) reopens points an expiry run
+      // expired of a lot (gives them back to it) only to take them: each lot it gives to, it takes at least
+      // as much from. Judged by each lot's net move.
       gives = false;
       takes = false;
       for (const [lot, { gave, net }] of voidMoves) {
         if (net > 0) this.lots.add(subject, `reopens ${gave} expired points of lot ${lot} but takes only ${gave - net} of them`);
-        if (gave > 0) this.reopened.set(lot, { points: (this.reopened.get(lot)?.points ?? 0) + gave, entry: e.id });
+        if (gave > 0) this.reopened.set(lot, { points: (this.reopened.get(lot)?.points ?? 0) + gave, entry: subject });
         if (net > 0) gives = true;
         else if (net < 0) takes = true;
       }
@@ -220,13 +224,13 @@ export class LotBooks {
    * kept by a reading of the rules) shows here.
    */
   judgeExpiryTakes(): void {
-    // a void reopens no more of a lot than expiry runs expired of it
+    // take-backs reopen no more of a lot than expiry runs expired of it
     if (this.reopened.size) {
       const expired = new Map<number, number>();
       for (const [, lot, points] of this.expiryTakes.rows()) if (this.reopened.has(lot)) expired.set(lot, (expired.get(lot) ?? 0) + points);
       for (const [lot, r] of this.reopened) {
         const x = expired.get(lot) ?? 0;
-        if (r.points > x) this.lapsed.add(`entry ${r.entry} (void)`, `voids reopened ${r.points} expired points of lot ${lot}, but expiry runs expired ${x} of it`);
+        if (r.points > x) this.lapsed.add(r.entry, `take-backs reopened ${r.points} expired points of lot ${lot}, but expiry runs expired ${x} of it`);
       }
     }
     if (!this.expiryTakes.length) return;

@@ -2,6 +2,7 @@
 // member balance caches they keep. Every write of points goes through here.
 import crypto, { createHash, createHmac } from 'node:crypto';
 import { UsageError } from '../errors.js';
+import { expiryRef } from '../domain/expiry.js';
 import type { OpenLot } from '../domain/lots.js';
 import type { Store } from './db.js';
 import type Database from 'better-sqlite3';
@@ -71,10 +72,11 @@ export function chainMac(key: Buffer, prevHash: string, content: string): string
 export const CHAIN_KEYED_FROM = 'chain_keyed_from';
 
 /**
- * A lot move that reverses an expiry: a voided purchase's positive move (a purchase void gives no points
- * back to lots but these, each followed by its take from the same lot). `e` the move's entry, `m` the move.
+ * A lot move that reverses an expiry: a take-back's positive move (a purchase void, a return or a refund's
+ * earned points give no points back to lots but these, each followed by its take from the same lot; a
+ * refund's points given back are another entry, without `issued`). `e` the move's entry, `m` the move.
  */
-const REOPENED = "(e.kind = 'void' AND m.points > 0 AND EXISTS (SELECT 1 FROM postings rp WHERE rp.entry_id = e.id AND rp.account = 'issued' AND rp.points > 0))";
+const REOPENED = "(e.kind IN ('void', 'return', 'refund') AND m.points > 0 AND EXISTS (SELECT 1 FROM postings rp WHERE rp.entry_id = e.id AND rp.account = 'issued' AND rp.points > 0))";
 
 /** The lot `l`'s own purchase was taken back by a void since (its accrual `ae`'s key voided after it). */
 const ACCRUAL_VOIDED = "(ae.kind = 'accrual' AND EXISTS (SELECT 1 FROM entries v WHERE v.member_id = l.member_id AND v.kind = 'void' AND v.ref = ae.ref AND v.id > ae.id))";
@@ -84,7 +86,7 @@ export interface ExpiredLot {
   id: number;
   earnedAt: string;
   expiresOn: string | null;
-  /** Points expired of it, less what voids reopened of it. */
+  /** Points expired of it, less what take-backs reopened of it. */
   expired: number;
 }
 
@@ -605,7 +607,7 @@ export class Journal {
                                    GROUP BY m.lot_id) x ON x.lot_id = l.id
           WHERE l.entry_id IN (${ids}) ORDER BY l.id`,
       ),
-      // the members' lots with points expired (less what voids reopened of them), but those whose own
+      // the members' lots with points expired (less what take-backs reopened of them), but those whose own
       // accrual a void took back already, live on the day or later
       expired: db.prepare(
         `SELECT l.member_id AS memberId, l.id, l.earned_at AS earnedAt, l.expires_on AS expiresOn, x.expired
@@ -652,8 +654,8 @@ export class Journal {
 
   /**
    * The lots of these members, live on `fromDay` or later, of which expiry runs expired points, with how
-   * many (less what voids reopened of them): what a void can take back from as it would have before the
-   * run. A lot whose own accrual was voided is not among them (that void reversed its expiry).
+   * many (less what take-backs reopened of them): what a void or a return can take back from as it would
+   * have before the run. A lot whose own accrual was voided is not among them (that void reversed its expiry).
    */
   expiredLots(memberIds: readonly string[], fromDay: string): Map<string, ExpiredLot[]> {
     const out = new Map<string, ExpiredLot[]>();
@@ -665,6 +667,27 @@ export class Journal {
       list.push({ id: Number(r.id), earnedAt: r.earnedAt, expiresOn: r.expiresOn, expired: Number(r.expired) });
     }
     return out;
+  }
+
+  private expiredSinceStmt?: Database.Statement;
+  /**
+   * The lots a take-back dated `fromDay` or later may reopen, of these members (expiredLots), read only for
+   * the members an expiry run as of a later date expired points of: found first through their expiry
+   * postings (postings_member_spent, then the entry by its key), so that a ledger whose runs expired
+   * nothing of them, or only lots lapsed before that day, costs one indexed look-up and no scan of the
+   * lot moves (PostgreSQL keeps no index on them: migration 12).
+   */
+  reopenableLots(memberIds: readonly string[], fromDay: string): Map<string, ExpiredLot[]> {
+    if (!memberIds.length) return new Map();
+    this.flushLotRemaining();
+    // (an expiry run as of D expires lots expiring before D: one live on fromDay needs D > fromDay)
+    this.expiredSinceStmt ??= this.store.db.prepare(
+      `SELECT DISTINCT p.member_id FROM postings p JOIN entries e ON e.id = p.entry_id
+        WHERE p.member_id IN (SELECT value FROM json_each(?)) AND p.account IN ('redeemed', 'expired') AND p.account = 'expired'
+          AND e.kind = 'expiry' AND e.ref > ?`,
+    ).pluck();
+    const found = this.expiredSinceStmt.all(JSON.stringify(memberIds), expiryRef(fromDay)) as string[];
+    return found.length ? this.expiredLots(found, fromDay) : new Map();
   }
 
   /** Of these lots, those whose own purchase a void took back already (their accrual voided). */

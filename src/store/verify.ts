@@ -291,7 +291,8 @@ export const verifyQueries = (store: Store): VerifyQueries => new VerifyQueries(
 export const bookChecks: { name: string; okDetail: string; sql: string }[] = [
   {
     // The key (source, order id) of an accrued purchase is what stops a re-import from accruing twice:
-    // it must be the key its entry was written for (the entry's ref is hashed into the chain).
+    // it must be the key its entry was written for (the entry's ref is hashed into the chain). A return's
+    // points are its member postings plus its `expired` ones (points it reopened of a lapsed lot).
     name: 'purchases-match-entries',
     okDetail: "every accrued purchase's key, member and points are those of the entry that accrued it",
     sql: `SELECT 'purchase ' || p.source || ':' || p.order_id AS subject,
@@ -301,7 +302,7 @@ export const bookChecks: { name: string; okDetail: string; sql: string }[] = [
                       WHEN e.ref IS NOT p.source || ':' || p.order_id THEN 'was accrued by entry ' || e.id || ' as ' || coalesce(e.ref, '(no ref)') || ': its key was changed'
                       WHEN e.member_id IS NOT p.member_id THEN 'is for member ' || p.member_id || ' but entry ' || e.id || ' is for ' || coalesce(e.member_id, 'nobody')
                       ELSE 'records ' || p.points || ' points but entry ' || e.id || ' moved ' || coalesce(p.m, 0) END AS detail
-            FROM (SELECT p.*, (SELECT sum(x.points) FROM postings x WHERE x.entry_id = p.entry_id AND x.account = 'member') AS m
+            FROM (SELECT p.*, (SELECT sum(x.points) FROM postings x WHERE x.entry_id = p.entry_id AND x.account IN ('member', 'expired')) AS m
                     FROM purchases p WHERE p.entry_id IS NOT NULL OR (p.status = 'accrued' AND p.points <> 0)) p
             LEFT JOIN entries e ON e.id = p.entry_id
            WHERE p.entry_id IS NULL OR e.id IS NULL OR e.kind NOT IN ('accrual', 'return')
@@ -366,7 +367,7 @@ export const bookChecks: { name: string; okDetail: string; sql: string }[] = [
                  coalesce(f.points_entry_id, '-') || ' / ' || coalesce(f.earned_entry_id, '-') || ' moved ' || coalesce(f.pm, 0) || ' / ' || coalesce(-f.em, 0) AS detail
             FROM (SELECT f.*,
                          (SELECT sum(x.points) FROM postings x WHERE x.entry_id = f.points_entry_id AND x.account = 'member') AS pm,
-                         (SELECT sum(x.points) FROM postings x WHERE x.entry_id = f.earned_entry_id AND x.account = 'member') AS em,
+                         (SELECT sum(x.points) FROM postings x WHERE x.entry_id = f.earned_entry_id AND x.account IN ('member', 'expired')) AS em,
                          (SELECT e.kind || ':' || coalesce(e.ref, '') FROM entries e WHERE e.id = f.points_entry_id) AS pk,
                          (SELECT e.kind || ':' || coalesce(e.ref, '') FROM entries e WHERE e.id = f.earned_entry_id) AS ek
                     FROM refunds f) f
