@@ -44,6 +44,8 @@ export interface Lot {
   remaining: number;
   earnedAt: number; // UTC ms
   expiresOn: string | null;
+  /** Points expiry runs expired of it, less what take-backs reopened of it. */
+  expired?: number;
 }
 
 export interface Member {
@@ -239,6 +241,8 @@ export class LedgerModel {
    * A take-back (a return, a refund's earned points) dated `at`: takes points in spending
    * order from live lots only (SPEC §7 "Expired is expired" over §4.6: not lapsed on the take-back's
    * own date, so the same whether or not an expiry run came first); what they cannot cover becomes debt.
+   * Of a lot live on that date that an expiry run has expired since, the take reaches what expired too
+   * (reopened: taken from `expired`, not from the member), as it would have before the run.
    */
   debit(m: Member, points: number, at: number): void {
     const day = localDate(at);
@@ -249,6 +253,12 @@ export class LedgerModel {
       const t = Math.min(l.remaining, left);
       l.remaining -= t;
       left -= t;
+      const r = Math.min(l.expired ?? 0, left);
+      if (r > 0) {
+        l.expired = (l.expired ?? 0) - r;
+        this.totals.expired -= r;
+        left -= r;
+      }
     }
     m.debt += left;
   }
@@ -503,7 +513,10 @@ export class LedgerModel {
         if (l.remaining > 0 && l.expiresOn !== null && l.expiresOn < asOf) {
           s.lotsExpired++;
           s.pointsExpired += l.remaining;
-          if (!dryRun) l.remaining = 0;
+          if (!dryRun) {
+            l.expired = (l.expired ?? 0) + l.remaining;
+            l.remaining = 0;
+          }
           touched = true;
         }
       }
