@@ -48,6 +48,42 @@ function failedChecks(t: TmpLedger): Check[] {
   return v.checks.filter((c: Check) => !c.ok);
 }
 
+/** M1, and rules from 2025 expiring points 10 days on (rolling): the scene of the reopen tests. */
+function rollingTenDays(): TmpLedger {
+  const t = tmpLedger({ timezone: 'Asia/Shanghai' });
+  t.ok(['member', 'add', '--id', 'M1', '--name', 'One']);
+  writeFileSync(join(t.dir, 'r.json'), '{"expiry":{"policy":"rolling-days","days":10}}');
+  t.ok(['rules', 'apply', join(t.dir, 'r.json'), '--effective', '2025-01-01', '--yes'], { now: '2025-11-01T10:00:00+08:00' });
+  return t;
+}
+
+/** An import of `rows` (order_id,member_id,purchased_at,amount) under source shop at the clock `now`. */
+function importAt(t: TmpLedger, name: string, rows: string, now: string): void {
+  writeFileSync(join(t.dir, name), 'order_id,member_id,purchased_at,amount\n' + rows);
+  t.ok(['import', 'purchases', join(t.dir, name), '--source', 'shop'], { now });
+}
+
+/**
+ * A take-back entry of `kind` (the ledger's last) that reopened `reopened` points of a lot, tampered with
+ * two ways, each caught: `more` points reopened and taken again (the lot's points add up, but more came back
+ * than the `expired` an expiry run expired of it), and, in a copy, 50 given back and not taken (the lot's
+ * remaining kept in step).
+ */
+function tamperReopened(t: TmpLedger, kind: 'void' | 'return', reopened: number, more: number, expired: number): void {
+  const db = new Database(t.db, { readonly: true });
+  const [entry, lot] = db.prepare('SELECT entry_id, lot_id FROM lot_moves WHERE points = ? AND entry_id = (SELECT max(id) FROM entries WHERE kind = ?)').raw().get(reopened, kind) as [number, number];
+  db.close();
+  const copy = join(t.dir, 'copy.db');
+  const other = { ...t, db: copy, run: (args: string[], o = {}) => t.run([...args, '--db', copy], o) } as TmpLedger;
+  writeFileSync(copy, readFileSync(t.db));
+  tamper(t.db, [`INSERT INTO lot_moves (entry_id, lot_id, points) VALUES (${entry}, ${lot}, ${more}), (${entry}, ${lot}, -${more})`]);
+  const failed = failedChecks(t);
+  expect(failed.map((c) => c.name)).toEqual(['expiry-takes-lapsed-lots']);
+  expect(failed[0].detail).toContain(`entry ${entry} (${kind}): take-backs reopened ${reopened + more} expired points of lot ${lot}, but expiry runs expired ${expired} of it`);
+  tamper(copy, [`INSERT INTO lot_moves (entry_id, lot_id, points) VALUES (${entry}, ${lot}, 50)`, `UPDATE lots SET remaining = remaining + 50 WHERE id = ${lot}`]);
+  expect(failedChecks(other).find((c) => c.name === 'lots-match-entries')?.detail).toContain(`entry ${entry} (${kind}): reopens ${reopened + 50} expired points of lot ${lot} but takes only ${reopened} of them`);
+}
+
 describe('ledger verify sees every table that decides money', () => {
   it('passes on a ledger with imports, a checkout, a refund and an export, naming the new checks', () => {
     const { t } = seeded();
@@ -104,61 +140,26 @@ describe('ledger verify sees every table that decides money', () => {
   });
 
   it('catches a purchase void that reopens more of a lot than expiry runs expired of it, or gives back without taking', () => {
-    const t = tmpLedger({ timezone: 'Asia/Shanghai' });
-    t.ok(['member', 'add', '--id', 'M1', '--name', 'One']);
-    writeFileSync(join(t.dir, 'r.json'), '{"expiry":{"policy":"rolling-days","days":10}}');
-    t.ok(['rules', 'apply', join(t.dir, 'r.json'), '--effective', '2025-01-01', '--yes'], { now: '2025-11-01T10:00:00+08:00' });
-    writeFileSync(join(t.dir, 'p.csv'), 'order_id,member_id,purchased_at,amount\nO1,M1,2025-11-02 10:00,500.00\n');
-    t.ok(['import', 'purchases', join(t.dir, 'p.csv'), '--source', 'shop'], { now: '2025-11-02T12:00:00+08:00' });
+    const t = rollingTenDays();
+    importAt(t, 'p.csv', 'O1,M1,2025-11-02 10:00,500.00\n', '2025-11-02T12:00:00+08:00');
     t.ok(['member', 'adjust', 'M1', '--points', '500', '--reason', 'goodwill'], { now: '2025-11-03T10:00:00+08:00' });
     t.ok(['member', 'adjust', 'M1', '--points', '-300', '--reason', 'spent', '--yes'], { now: '2025-11-04T10:00:00+08:00' });
     t.ok(['expire', 'run'], { now: '2025-11-20T10:00:00+08:00' });
     // the void reopens 300 of the goodwill lot's 500 expired points
     expect(t.ok(['purchase', 'void', 'shop', 'O1', '--yes'], { now: '2025-11-20T10:00:00+08:00' })).toMatchObject({ expiredReversed: 500, debt: 0 });
     expect(t.verify().ok).toBe(true);
-    const db = new Database(t.db, { readonly: true });
-    const [entry, lot] = db.prepare("SELECT entry_id, lot_id FROM lot_moves WHERE points = 300 AND entry_id = (SELECT max(id) FROM entries WHERE kind = 'void')").raw().get() as [number, number];
-    db.close();
-    const copy = join(t.dir, 'copy.db');
-    const other = { ...t, db: copy, run: (args: string[], o = {}) => t.run([...args, '--db', copy], o) } as TmpLedger;
-    writeFileSync(copy, readFileSync(t.db));
-    // 300 more reopened and taken: the lot's points add up, but 600 of 500 expired came back
-    tamper(t.db, [`INSERT INTO lot_moves (entry_id, lot_id, points) VALUES (${entry}, ${lot}, 300), (${entry}, ${lot}, -300)`]);
-    const failed = failedChecks(t);
-    expect(failed.map((c) => c.name)).toEqual(['expiry-takes-lapsed-lots']);
-    expect(failed[0].detail).toContain(`entry ${entry} (void): take-backs reopened 600 expired points of lot ${lot}, but expiry runs expired 500 of it`);
-    // 50 given back and not taken (the lot's remaining kept in step): a purchase void that gives points to a lot
-    tamper(copy, [`INSERT INTO lot_moves (entry_id, lot_id, points) VALUES (${entry}, ${lot}, 50)`, `UPDATE lots SET remaining = remaining + 50 WHERE id = ${lot}`]);
-    expect(failedChecks(other).find((c) => c.name === 'lots-match-entries')?.detail).toContain(`entry ${entry} (void): reopens 350 expired points of lot ${lot} but takes only 300 of them`);
+    tamperReopened(t, 'void', 300, 300, 500); // 600 of 500 expired
   });
 
   it('catches a return that reopens more of a lot than expiry runs expired of it, or gives back without taking', () => {
-    const t = tmpLedger({ timezone: 'Asia/Shanghai' });
-    t.ok(['member', 'add', '--id', 'M1', '--name', 'One']);
-    writeFileSync(join(t.dir, 'r.json'), '{"expiry":{"policy":"rolling-days","days":10}}');
-    t.ok(['rules', 'apply', join(t.dir, 'r.json'), '--effective', '2025-01-01', '--yes'], { now: '2025-11-01T10:00:00+08:00' });
-    writeFileSync(join(t.dir, 'p.csv'), 'order_id,member_id,purchased_at,amount\nO1,M1,2025-11-02 10:00,500.00\nO2,M1,2025-11-04 10:00,300.00\n');
-    t.ok(['import', 'purchases', join(t.dir, 'p.csv'), '--source', 'shop'], { now: '2025-11-05T12:00:00+08:00' });
+    const t = rollingTenDays();
+    importAt(t, 'p.csv', 'O1,M1,2025-11-02 10:00,500.00\nO2,M1,2025-11-04 10:00,300.00\n', '2025-11-05T12:00:00+08:00');
     t.ok(['expire', 'run'], { now: '2025-11-13T10:00:00+08:00' }); // O1's lot (expiring 11-12) lapsed, O2's (11-14) not
     // a return dated 11-06, imported after the run: it reopens 200 of O1's lot's 500 expired points and takes them
-    writeFileSync(join(t.dir, 'r.csv'), 'order_id,member_id,purchased_at,amount\nR1,M1,2025-11-06 10:00,-200.00\n');
-    t.ok(['import', 'purchases', join(t.dir, 'r.csv'), '--source', 'shop'], { now: '2025-11-13T10:00:00+08:00' });
+    importAt(t, 'r.csv', 'R1,M1,2025-11-06 10:00,-200.00\n', '2025-11-13T10:00:00+08:00');
     expect(t.ok(['member', 'show', 'M1'], { now: '2025-11-13T10:00:00+08:00' })).toMatchObject({ balance: 300, debt: 0 });
     expect(t.verify().ok).toBe(true);
-    const db = new Database(t.db, { readonly: true });
-    const [entry, lot] = db.prepare("SELECT entry_id, lot_id FROM lot_moves WHERE points = 200 AND entry_id = (SELECT max(id) FROM entries WHERE kind = 'return')").raw().get() as [number, number];
-    db.close();
-    const copy = join(t.dir, 'copy.db');
-    const other = { ...t, db: copy, run: (args: string[], o = {}) => t.run([...args, '--db', copy], o) } as TmpLedger;
-    writeFileSync(copy, readFileSync(t.db));
-    // 400 more reopened and taken: the lot's points add up, but 600 of 500 expired came back
-    tamper(t.db, [`INSERT INTO lot_moves (entry_id, lot_id, points) VALUES (${entry}, ${lot}, 400), (${entry}, ${lot}, -400)`]);
-    const failed = failedChecks(t);
-    expect(failed.map((c) => c.name)).toEqual(['expiry-takes-lapsed-lots']);
-    expect(failed[0].detail).toContain(`entry ${entry} (return): take-backs reopened 600 expired points of lot ${lot}, but expiry runs expired 500 of it`);
-    // 50 given back and not taken (the lot's remaining kept in step): a return that gives points to a lot
-    tamper(copy, [`INSERT INTO lot_moves (entry_id, lot_id, points) VALUES (${entry}, ${lot}, 50)`, `UPDATE lots SET remaining = remaining + 50 WHERE id = ${lot}`]);
-    expect(failedChecks(other).find((c) => c.name === 'lots-match-entries')?.detail).toContain(`entry ${entry} (return): reopens 250 expired points of lot ${lot} but takes only 200 of them`);
+    tamperReopened(t, 'return', 200, 400, 500); // 600 of 500 expired
   });
 
   it('judges the lots of a large expiry run in parts, the tampered lot among the last', () => {
