@@ -74,7 +74,7 @@ process.env.POINTSMALL_TEST_RUN ??= String(process.pid);
 const base = {
   testTimeout: 180_000,
   hookTimeout: 180_000,
-  setupFiles: ['test/helpers/fc-seed.ts'],
+  setupFiles: ['test/helpers/fc-seed.ts', 'test/helpers/tmp-cleanup.ts'],
 };
 
 export default defineConfig({

@@ -1,7 +1,6 @@
 // Global conventions (SPEC §2): init, the --db path, --json errors, exit codes, operator and clock.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, copyFileSync, existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BIN, PG, runCli, runCliAsync, tmpDir, tmpLedger, openLedgerDb } from '../helpers/cli.js';
@@ -377,7 +376,7 @@ describe('a ledger this user may not write', () => {
   it.skipIf(!asNobody)('is a clear refusal (exit 2, LEDGER_NOT_WRITABLE), not an internal error', () => {
     const t = tmpLedger();
     t.ok(['member', 'add', '--id', 'a', '--name', 'A']);
-    const dir = mkdtempSync(join(tmpdir(), 'pointsmall-ro-'));
+    const dir = tmpDir('pointsmall-ro-');
     chmodSync(dir, 0o755);
     const db = join(dir, 'ro.db');
     copyFileSync(t.db, db);

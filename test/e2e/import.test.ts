@@ -1,10 +1,9 @@
 // `import purchases` and `review` end to end: the built bin, fixtures, exit codes, JSON and ledger verify.
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { BIN, FIXTURES, sceneLedger, tmpLedger, type TmpLedger } from '../helpers/cli.js';
+import { BIN, FIXTURES, sceneLedger, tmpDir, tmpLedger, type TmpLedger } from '../helpers/cli.js';
 import { endSessions, hasTmux, start, waitFor } from '../helpers/tmux.js';
 
 const SUMMARY_FIELDS = ['rows', 'orders', 'accepted', 'duplicates', 'rejected', 'review', 'capped', 'pointsAccrued', 'pointsReturned', 'dryRun'];
@@ -268,7 +267,7 @@ describe('an import stopped by a signal', () => {
       const csv = join(t.dir, 'big.csv');
       const rows = Array.from({ length: 30000 }, (_, i) => `S${i},M00${(i % 3) + 1},2026-0${(i % 9) + 1}-1${i % 10} 10:00,${(i % 500) + 1}.00`);
       writeFileSync(csv, `order_id,member_id,purchased_at,amount\n${rows.join('\n')}\n`);
-      const scratch = mkdtempSync(join(tmpdir(), 'pointsmall-scratch-'));
+      const scratch = tmpDir('pointsmall-scratch-');
       const p = spawn(process.execPath, [BIN, 'import', 'purchases', csv, '--batch', '500', '--json'], {
         env: { ...process.env, POINTSMALL_DB: t.db, POINTSMALL_NOW: '2026-11-23T10:00:00+08:00', POINTSMALL_TMPDIR: scratch },
       });

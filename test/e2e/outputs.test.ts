@@ -2,13 +2,12 @@
 // every file that can hold member data is private, a command that exits 2 wrote nothing, a closed pipe
 // is never a crash, and a full disk is a clear error that says what was committed.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, closeSync, constants, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, closeSync, constants, existsSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { BIN, DEFAULT_NOW, FIXTURES, type TmpLedger, tmpLedger } from '../helpers/cli.js';
+import { BIN, DEFAULT_NOW, FIXTURES, type TmpLedger, tmpDir, tmpLedger } from '../helpers/cli.js';
 
 const NOW = { now: '2026-01-20T10:00:00+08:00' };
 
@@ -385,7 +384,7 @@ describe.skipIf(!asNobody)('an input in a folder that cannot be written', () => 
   };
 
   it('refuses the default rejects file beside it before importing anything, and the hint says how to put it elsewhere', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'pointsmall-ro-'));
+    const dir = tmpDir('pointsmall-ro-');
     chmodSync(dir, 0o777);
     const ro = join(dir, 'share');
     mkdirSync(ro);

@@ -1,9 +1,9 @@
 // Spawns the built bin/pointsmall against a temp ledger with a fixed clock.
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, cpSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, cpSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
+import { tmpDir } from './tmp.js';
 
 export const ROOT = resolve(__dirname, '..', '..');
 export const BIN = join(ROOT, 'bin', 'pointsmall.js');
@@ -70,9 +70,7 @@ export function runCliAsync(args: string[], o: RunOptions = {}): Promise<RunResu
   });
 }
 
-export function tmpDir(prefix = 'pointsmall-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
-}
+export { tmpDir };
 
 export interface TmpLedger {
   dir: string;
