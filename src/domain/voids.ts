@@ -47,6 +47,43 @@ export function withExpired(open: readonly OpenLot[], expired: readonly ExpiredO
   return out;
 }
 
+/**
+ * What is left expired of lots as take-backs reopen them (one void, or one import plan's returns): each
+ * lot starts at what expiry runs expired of it (less what earlier take-backs reopened), and a reopening
+ * lowers it, so no two take-backs reopen the same points.
+ */
+export class ExpiredLeft {
+  private readonly left = new Map<number, Points>();
+  private readonly byMember = new Map<string, ExpiredOf[]>();
+
+  /** Adds members' lots with expired points; a lot already here keeps what is left of it. */
+  addLots(byMember: ReadonlyMap<string, readonly ExpiredOf[]>): void {
+    for (const [memberId, list] of byMember) {
+      this.byMember.set(memberId, [...(this.byMember.get(memberId) ?? []), ...list]);
+      for (const x of list) if (!this.left.has(x.id)) this.left.set(x.id, x.expired);
+    }
+  }
+
+  /** Sets what is left expired of one lot (a voided purchase's own lot). */
+  set(lotId: number, expired: Points): void {
+    this.left.set(lotId, expired);
+  }
+
+  of(lotId: number): Points {
+    return this.left.get(lotId) ?? 0;
+  }
+
+  /** Lowers what is left expired of a lot by `points` reopened (or reversed) from it. */
+  reopen(lotId: number, points: Points): void {
+    this.left.set(lotId, this.of(lotId) - points);
+  }
+
+  /** The member's lots added here with expired points left, each with what is left (none: empty). */
+  lotsOf(memberId: string): ExpiredOf[] {
+    return (this.byMember.get(memberId) ?? []).map((x) => ({ ...x, expired: this.of(x.id) })).filter((x) => x.expired > 0);
+  }
+}
+
 export interface PurchaseTakeBack {
   /** Taken from the purchase's own lots (lapsed or not). */
   own: LotTake[];
@@ -97,6 +134,34 @@ export function takeBackPurchase(own: readonly OwnLot[], others: readonly OtherL
     if (n > 0) reopened.push({ lotId: t.lotId, points: n });
   }
   return { own: ownTakes, unexpire, others: takes, reopened, debt: shortfall };
+}
+
+/** A posting of a take-back's entry, as the journal takes it. */
+export interface TakeBackPosting<A extends string> {
+  account: 'member' | 'expired' | A;
+  memberId: string;
+  points: Points;
+}
+
+/**
+ * The postings of one take-back entry of `points` (a purchase void, a return, a refund's earned points):
+ * what the take reversed from expiry (`take.unexpire`, an own lot's expired part, and `take.reopened`)
+ * comes out of `expired`, the rest out of the member's account (left out at 0), and `to` receives all of
+ * it. They sum to zero; `fromMember` is the member's part.
+ */
+export function takeBackPostings<A extends string>(
+  memberId: string,
+  points: Points,
+  take: Pick<PurchaseTakeBack, 'unexpire' | 'reopened'>,
+  to: A,
+): { postings: TakeBackPosting<A>[]; fromMember: Points } {
+  const reversed = take.unexpire + take.reopened.reduce((s, t) => s + t.points, 0);
+  const fromMember = points - reversed;
+  const postings: TakeBackPosting<A>[] = [];
+  if (fromMember > 0) postings.push({ account: 'member', memberId, points: -fromMember });
+  if (reversed > 0) postings.push({ account: 'expired', memberId, points: -reversed });
+  postings.push({ account: to, memberId, points });
+  return { postings, fromMember };
 }
 
 export interface ReturnGiveBack {

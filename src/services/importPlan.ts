@@ -6,9 +6,9 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { takeBackLots, takeFromLots } from '../domain/lots.js';
-import { takeBackPurchase, withExpired } from '../domain/voids.js';
+import { ExpiredLeft, takeBackPostings, takeBackPurchase, withExpired } from '../domain/voids.js';
 import { localDate } from '../domain/time.js';
-import { type ExpiredLot, type NewPosting, chainHash, entryContent, journal, movedContent } from '../store/journal.js';
+import { type NewPosting, chainHash, entryContent, journal, movedContent } from '../store/journal.js';
 import type { Ledger } from './ledger.js';
 import { members } from '../store/members.js';
 import { type NewReview, reviewQueue } from '../store/review.js';
@@ -277,18 +277,14 @@ export class PlanApplier {
         // a return of a member with lots an expiry run expired since its day: the take, and its postings, first
         write(); // the lots a return takes from are written first
         const take = takeBackPurchase([], takeBackLots(withExpired(j.openLots(memberId), mine), localDate(at, l.zone)), points);
-        const reopened = take.reopened.reduce((n, t) => n + t.points, 0);
-        const entry: NewPosting[] = [];
-        if (points > reopened) entry.push({ account: 'member', memberId, points: -(points - reopened) });
-        if (reopened > 0) entry.push({ account: 'expired', memberId, points: -reopened });
-        entry.push({ account: 'issued', memberId, points });
+        const { postings: entry, fromMember } = takeBackPostings(memberId, points, take, 'issued');
         // hashed as journal.post hashes it (three postings: movedContent's two do not describe it)
         const row = { id, at, recorded_at: l.nowIso, kind: kindName, member_id: memberId, ref, memo: null, operator: l.operator };
         const hash = j.hashEntry(id, prev, entryContent(row, entry));
         entries.push(id, at, l.nowIso, kindName, memberId, ref, null, l.operator, prev, hash);
         for (const x of entry) postings.push(id, x.account, memberId, x.points);
         prev = hash;
-        c.balance -= points - reopened;
+        c.balance -= fromMember;
         c.earned -= points;
         write();
         // reopened points come back into their lot before the take moves them out (its remaining never below 0)
@@ -366,7 +362,7 @@ export class PlanApplier {
    * for the members with returns, from the earliest return's day; null when the plan has no return.
    * (PostgreSQL: those members' open lots, and the lots expiry runs emptied of them, followed in memory.)
    */
-  private reopenable(p: BatchPlan): ReopenableLots | null {
+  private reopenable(p: BatchPlan): ExpiredLeft | null {
     const j = this.l.store.get(journal);
     const memberIds = new Set<string>();
     let first: string | null = null;
@@ -379,8 +375,10 @@ export class PlanApplier {
     if (first === null) return null;
     const ids = [...memberIds];
     if (this.l.store.pg) j.followOpenLots(ids);
-    const lots = new ReopenableLots(j.reopenableLots(ids, localDate(first, this.l.zone)));
-    if (this.l.store.pg && lots.ids.length) j.followLots(lots.ids);
+    const byMember = j.reopenableLots(ids, localDate(first, this.l.zone));
+    const lots = new ExpiredLeft();
+    lots.addLots(byMember);
+    if (this.l.store.pg && byMember.size) j.followLots([...byMember.values()].flat().map((x) => x.id));
     return lots;
   }
 
@@ -389,27 +387,6 @@ export class PlanApplier {
     if (debt) this.debts.set(memberId, debt);
     else this.debts.delete(memberId);
     change.set(memberId, (change.get(memberId) ?? 0) + delta);
-  }
-}
-
-/** The lots a plan's returns may reopen, per member, each with what is left of it expired as the returns reopen it. */
-class ReopenableLots {
-  private readonly left = new Map<number, number>();
-  readonly ids: number[];
-  constructor(private readonly byMember: Map<string, ExpiredLot[]>) {
-    this.ids = [];
-    for (const list of byMember.values()) for (const x of list) {
-      this.left.set(x.id, x.expired);
-      this.ids.push(x.id);
-    }
-  }
-  /** The member's lots with expired points left (none for most members: undefined). */
-  lotsOf(memberId: string): ExpiredLot[] | undefined {
-    const list = this.byMember.get(memberId);
-    return list?.map((x) => ({ ...x, expired: this.left.get(x.id) ?? 0 })).filter((x) => x.expired > 0);
-  }
-  reopen(lotId: number, points: number): void {
-    this.left.set(lotId, (this.left.get(lotId) ?? 0) - points);
   }
 }
 

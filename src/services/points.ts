@@ -2,11 +2,11 @@
 // (taken from lots in spending order). Both post one balanced journal entry; call inside store.write().
 import { RefusedError } from '../errors.js';
 import { earnedAfter, spendableLots, takeBackLots, takeFromLots, type LotTake } from '../domain/lots.js';
-import { takeBackPurchase, withExpired } from '../domain/voids.js';
+import { takeBackPostings, takeBackPurchase, withExpired } from '../domain/voids.js';
 import { POINTS_MAX } from '../domain/money.js';
 import { localDate, localDateTime, type LocalDate } from '../domain/time.js';
 import { books } from '../store/books.js';
-import { type Account, journal, type NewPosting } from '../store/journal.js';
+import { type Account, journal } from '../store/journal.js';
 import { members, type MemberRow } from '../store/members.js';
 import { audit } from '../store/audit.js';
 import type { Ledger } from './ledger.js';
@@ -167,11 +167,7 @@ function takeBackPoints(l: Ledger, d: DebitInput, day: LocalDate): DebitResult {
   const j = l.store.get(journal);
   const expired = j.reopenableLots([d.memberId], day).get(d.memberId) ?? [];
   const plan = takeBackPurchase([], takeBackLots(withExpired(j.openLots(d.memberId), expired), day), d.points);
-  const reopened = plan.reopened.reduce((s, t) => s + t.points, 0);
-  const postings: NewPosting[] = [];
-  if (d.points > reopened) postings.push({ account: 'member', memberId: d.memberId, points: -(d.points - reopened) });
-  if (reopened > 0) postings.push({ account: 'expired', memberId: d.memberId, points: -reopened });
-  postings.push({ account: d.to, memberId: d.memberId, points: d.points });
+  const { postings } = takeBackPostings(d.memberId, d.points, plan, d.to);
   const entryId = j.post({ at: d.at, kind: d.kind, memberId: d.memberId, ref: d.ref, memo: d.memo, postings }, l.operator, l.nowIso);
   // reopened points come back into their lot before the take moves them out (its remaining never below 0)
   for (const t of plan.reopened) j.moveLot(entryId, t.lotId, t.points);

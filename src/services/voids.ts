@@ -16,8 +16,8 @@ import { refreshStatistics } from '../store/purchases.js';
 import { reviewQueue } from '../store/review.js';
 import { type Ctx, type Ledger, rulesAt, withLedger } from './ledger.js';
 import { recordAudit, refuseCeiling } from './points.js';
-import { type ExpiredLot, type Journal, journal, type NewPosting } from '../store/journal.js';
-import { type OtherLot, giveBackReturn, takeBackPurchase } from '../domain/voids.js';
+import { type Journal, journal } from '../store/journal.js';
+import { type ExpiredOf, ExpiredLeft, giveBackReturn, takeBackPostings, takeBackPurchase, withExpired } from '../domain/voids.js';
 import { redirectFromVoided } from '../domain/refund.js';
 
 export interface ImportRunView {
@@ -284,10 +284,8 @@ function voidAll(l: Ledger, run: ImportRunRow | null, source: string, purchases:
  * purchases' own lots (read with them), and the other lots live on a voided purchase's day, read the
  * first time a take-back reaches past a purchase's own lot (once for the void: most take-backs never do).
  */
-class ExpiredPoints {
-  /** Lot id → points expired of it, not reversed yet. */
-  private left = new Map<number, number>();
-  private others: Map<string, ExpiredLot[]> | null = null;
+class ExpiredPoints extends ExpiredLeft {
+  private loaded = false;
 
   constructor(
     private readonly j: Journal,
@@ -295,26 +293,19 @@ class ExpiredPoints {
     private readonly memberIds: string[],
     private readonly days: string[],
   ) {
-    for (const list of own.values()) for (const x of list) this.left.set(x.lotId, x.expired);
-  }
-
-  of(lotId: number): number {
-    return this.left.get(lotId) ?? 0;
-  }
-
-  reverse(lotId: number, points: number): void {
-    this.left.set(lotId, this.of(lotId) - points);
+    super();
+    for (const list of own.values()) for (const x of list) this.set(x.lotId, x.expired);
   }
 
   /** The member's other lots with expired points, live on `day` or later, each with what is left of them expired. */
-  otherLots(memberId: string): ExpiredLot[] {
-    if (!this.others) {
-      this.others = this.j.expiredLots(this.memberIds, this.days.reduce((a, b) => (b < a ? b : a), this.days[0] ?? ''));
-      const all = [...this.others.values()].flat();
-      for (const x of all) if (!this.left.has(x.id)) this.left.set(x.id, x.expired);
-      this.j.followLots(all.map((x) => x.id));
+  otherLots(memberId: string): ExpiredOf[] {
+    if (!this.loaded) {
+      this.loaded = true;
+      const byMember = this.j.expiredLots(this.memberIds, this.days.reduce((a, b) => (b < a ? b : a), this.days[0] ?? ''));
+      this.addLots(byMember);
+      this.j.followLots([...byMember.values()].flat().map((x) => x.id));
     }
-    return (this.others.get(memberId) ?? []).map((x) => ({ ...x, expired: this.of(x.id) })).filter((x) => x.expired > 0);
+    return this.lotsOf(memberId);
   }
 }
 
@@ -338,30 +329,18 @@ function voidPurchasePoints(
 ): { entryId: number; fromMember: number; debt: number } {
   const j = l.store.get(journal);
   const own = ownLots.map((x) => ({ lotId: x.lotId, remaining: j.lotRemaining(x.lotId, p.member_id), expired: expired.of(x.lotId) }));
-  const others: OtherLot[] = j.openLots(p.member_id);
-  if (own.reduce((s, x) => s + x.remaining + x.expired, 0) < p.points) {
-    const open = new Map(others.map((x) => [x.id, x]));
-    for (const x of expired.otherLots(p.member_id)) {
-      const lot = open.get(x.id);
-      if (lot) lot.expired = x.expired;
-      else others.push({ id: x.id, remaining: 0, earnedAt: x.earnedAt, expiresOn: x.expiresOn, expired: x.expired });
-    }
-  }
+  const open = j.openLots(p.member_id);
+  const others = own.reduce((s, x) => s + x.remaining + x.expired, 0) < p.points ? withExpired(open, expired.otherLots(p.member_id)) : open;
   const plan = takeBackPurchase(own, takeBackLots(others, localDate(p.purchased_at, l.zone)), p.points);
-  const reversed = plan.unexpire + plan.reopened.reduce((s, t) => s + t.points, 0);
-  const fromMember = p.points - reversed;
-  const postings: NewPosting[] = [];
-  if (fromMember > 0) postings.push({ account: 'member', memberId: p.member_id, points: -fromMember });
-  if (reversed > 0) postings.push({ account: 'expired', memberId: p.member_id, points: -reversed });
-  postings.push({ account: 'issued', memberId: p.member_id, points: p.points });
+  const { postings, fromMember } = takeBackPostings(p.member_id, p.points, plan, 'issued');
   const entryId = j.post({ at: p.purchased_at, kind: 'void', memberId: p.member_id, ref, memo, postings }, l.operator, l.nowIso);
   // reopened points come back into their lot before the take moves them out (its remaining never below 0)
   for (const t of plan.reopened) {
     j.moveLot(entryId, t.lotId, t.points);
-    expired.reverse(t.lotId, t.points);
+    expired.reopen(t.lotId, t.points);
   }
   for (const t of [...plan.own, ...plan.others]) j.moveLot(entryId, t.lotId, -t.points);
-  for (const x of own) expired.reverse(x.lotId, x.expired); // (the own lots' expiry is all reversed or kept by the void: none left to reopen)
+  for (const x of own) expired.reopen(x.lotId, x.expired); // (the own lots' expiry is all reversed or kept by the void: none left to reopen)
   if (plan.debt > 0) j.addDebt(p.member_id, plan.debt);
   return { entryId, fromMember, debt: plan.debt };
 }

@@ -681,6 +681,8 @@ export class Journal {
     if (!memberIds.length) return new Map();
     this.flushLotRemaining();
     // (an expiry run as of D expires lots expiring before D: one live on fromDay needs D > fromDay)
+    // The account is tested twice on purpose: `IN ('redeemed', 'expired')` repeats the partial index's
+    // own WHERE, without which SQLite's planner does not use postings_member_spent (it scans postings).
     this.expiredSinceStmt ??= this.store.db.prepare(
       `SELECT DISTINCT p.member_id FROM postings p JOIN entries e ON e.id = p.entry_id
         WHERE p.member_id IN (SELECT value FROM json_each(?)) AND p.account IN ('redeemed', 'expired') AND p.account = 'expired'

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { giveBackReturn, takeBackPurchase } from '../../src/domain/voids.js';
+import { ExpiredLeft, giveBackReturn, takeBackPostings, takeBackPurchase, withExpired } from '../../src/domain/voids.js';
 
 const lot = (id: number, remaining: number, expiresOn: string | null) => ({ id, remaining, earnedAt: '2026-01-01T00:00:00.000Z', expiresOn });
 
@@ -66,6 +66,60 @@ describe('takeBackPurchase with expired lots', () => {
         if (p.debt > 0) expect(sum(p.others)).toBe(lots.reduce((a, x) => a + x.remaining + x.expired, 0));
       }),
     );
+  });
+});
+
+describe('takeBackPostings', () => {
+  it('posts the reversed expiry from expired, the rest from the member, all of it to the other side, summing to zero', () => {
+    const take = { unexpire: 100, reopened: [{ lotId: 2, points: 50 }] };
+    expect(takeBackPostings('M1', 400, take, 'issued')).toEqual({
+      postings: [
+        { account: 'member', memberId: 'M1', points: -250 },
+        { account: 'expired', memberId: 'M1', points: -150 },
+        { account: 'issued', memberId: 'M1', points: 400 },
+      ],
+      fromMember: 250,
+    });
+    // nothing reversed: the two postings of an ordinary take-back; all reversed: no member posting
+    expect(takeBackPostings('M1', 80, { unexpire: 0, reopened: [] }, 'redeemed').postings).toEqual([
+      { account: 'member', memberId: 'M1', points: -80 },
+      { account: 'redeemed', memberId: 'M1', points: 80 },
+    ]);
+    expect(takeBackPostings('M1', 80, { unexpire: 80, reopened: [] }, 'issued').postings.map((p) => p.account)).toEqual(['expired', 'issued']);
+  });
+  it('sums to zero for any take-back, the member giving only what was not reversed', () => {
+    const other = fc.record({ remaining: fc.nat(2000), expired: fc.nat(2000) });
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 10_000 }), fc.array(other, { maxLength: 4 }), fc.array(other, { maxLength: 4 }), (points, own, others) => {
+        const take = takeBackPurchase(
+          own.map((x, i) => ({ lotId: 100 + i, ...x })),
+          others.map((x, i) => ({ ...lot(i + 1, x.remaining, null), expired: x.expired })),
+          points,
+        );
+        const { postings, fromMember } = takeBackPostings('M', points, take, 'issued');
+        expect(postings.reduce((s, p) => s + p.points, 0)).toBe(0);
+        expect(postings.every((p) => p.points !== 0)).toBe(true);
+        expect(fromMember).toBe(points - take.unexpire - take.reopened.reduce((s, t) => s + t.points, 0));
+        expect(fromMember).toBeGreaterThanOrEqual(0);
+      }),
+    );
+  });
+});
+
+describe('ExpiredLeft', () => {
+  it('keeps what is left expired of each lot as take-backs reopen it, so two never reopen the same points', () => {
+    const left = new ExpiredLeft();
+    left.addLots(new Map([['M1', [{ id: 1, earnedAt: '2026-01-01T00:00:00.000Z', expiresOn: '2026-11-10', expired: 300 }]]]));
+    left.reopen(1, 200);
+    expect(left.lotsOf('M1')).toEqual([{ id: 1, earnedAt: '2026-01-01T00:00:00.000Z', expiresOn: '2026-11-10', expired: 100 }]);
+    // read again (another member's look-up): the lot keeps what is left of it
+    left.addLots(new Map([['M2', [{ id: 2, earnedAt: '2026-01-01T00:00:00.000Z', expiresOn: '2026-11-10', expired: 50 }]]]));
+    expect(left.of(1)).toBe(100);
+    left.reopen(1, 100);
+    expect(left.lotsOf('M1')).toEqual([]);
+    expect(left.lotsOf('M3')).toEqual([]);
+    // with a member's open lots: the expired lot joins them, emptied (remaining 0)
+    expect(withExpired([lot(9, 40, null)], left.lotsOf('M2'))).toEqual([lot(9, 40, null), { id: 2, remaining: 0, earnedAt: '2026-01-01T00:00:00.000Z', expiresOn: '2026-11-10', expired: 50 }]);
   });
 });
 
