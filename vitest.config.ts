@@ -39,17 +39,13 @@ export const PG_CORE = [
   'test/services/import-writer.test.ts',
   'test/e2e/activities.test.ts',
   'test/e2e/anomalies.test.ts',
-  'test/e2e/catalog.test.ts',
   'test/e2e/checkout.test.ts',
   'test/e2e/concurrency.test.ts',
   'test/e2e/confirm-terminal.test.ts',
-  'test/e2e/expire.test.ts',
   'test/e2e/foundation.test.ts',
   'test/e2e/import.test.ts',
   'test/e2e/key-mismatch.test.ts',
   'test/e2e/lists.test.ts',
-  'test/e2e/members.test.ts',
-  'test/e2e/recommend.test.ts',
   'test/e2e/simulate.test.ts',
   'test/e2e/terminal-output.test.ts',
   'test/e2e/verified-checkout.test.ts',
@@ -60,6 +56,10 @@ export const PG_CORE = [
   'test/e2e/report-flows.test.ts',
   'test/e2e/order-ratio-migration.test.ts',
   'test/e2e/takeback-lapsed.test.ts',
+  // the few paths of members, catalog, expire and recommend (270 s together on PostgreSQL) that no file above
+  // reaches: member update and --status, catalog update, activate and --category, a repeated --notify,
+  // recommendations from returns, redemptions and tiers; measured to reach them all in 16 s
+  'test/e2e/edits-and-filters.test.ts',
   // newer than the last measurement
   'test/e2e/return-after-expiry.test.ts',
   // not for its reach: the independent model of SPEC §4 checks every number on this backend too
