@@ -3,7 +3,11 @@ import { Chalk, supportsColor } from 'chalk';
 
 function level(): 0 | 1 | 2 | 3 {
   if (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '') return 0;
-  if (process.argv.includes('--no-color')) return 0;
+  if (process.argv.includes('--no-color')) {
+    // and for the libraries that look for themselves (the prompts' colours), loaded after this
+    process.env.NO_COLOR = '1';
+    return 0;
+  }
   const force = process.env.FORCE_COLOR;
   if (force !== undefined && force !== '' && force !== '0' && force !== 'false') {
     return supportsColor ? supportsColor.level : 1;

@@ -4,7 +4,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURES, type TmpLedger, demoLedger, sceneLedger, tmpLedger } from '../helpers/cli.js';
-import { endSessions, hasTmux, keys, start, waitFor } from '../helpers/tmux.js';
+import { endSessions, hasTmux, keys, screenJoined, screenWithAttributes, start, waitFor } from '../helpers/tmux.js';
 
 let demo: TmpLedger;
 const run = (args: string[]) => demo.run(args);
@@ -396,6 +396,21 @@ describe('rules apply on a terminal', () => {
     expect(ok(['rules', 'history'])).toHaveLength(versions + 1);
   });
 
+  it.skipIf(!hasTmux)('--no-color: the question has no colour either (the prompts colour themselves)', async () => {
+    const shown = async (extra: string[]) => {
+      const s = start(demo, ['rules', 'apply', join(demo.dir, 'tea.json'), ...extra], { width: 80 });
+      await waitFor(s, 'as a new rules version?');
+      const out = screenWithAttributes(s);
+      keys(s, 'n', 'Enter');
+      await waitFor(s, 'EXIT=');
+      return out;
+    };
+    // eslint-disable-next-line no-control-regex
+    const sgr = /\u001b\[[0-9;]*m/;
+    expect(await shown([])).toMatch(sgr);
+    expect(await shown(['--no-color'])).not.toMatch(sgr);
+  });
+
   it.skipIf(!hasTmux)('says so when the last 90 days hold no orders: nothing to compare (trial 5, finding 15)', async () => {
     const t = tmpLedger({ currency: 'GBP', timezone: 'Europe/London' });
     t.ok(['import', 'purchases', join(FIXTURES, 'online-retail-uci-sample.csv'), '--profile', join(FIXTURES, 'profile-online-retail.json')]);
@@ -403,7 +418,11 @@ describe('rules apply on a terminal', () => {
     const s = start(t, ['rules', 'apply', join(t.dir, 'x2.json')]);
     const shown = await waitFor(s, 'as a new rules version?');
     expect(shown).toMatch(/no orders in the last 90 days/);
-    expect(shown).toContain('rules simulate');
+    // the command to run names the draft, and no flag rules apply does not have (trial 6)
+    const joined = screenJoined(s);
+    expect(joined).toContain(`pointsmall rules simulate ${join(t.dir, 'x2.json')} --from DATE`);
+    expect(joined).not.toContain('widen --from/--to');
+    expect(joined).toMatch(/points earned, actual\s+0/);
     keys(s, 'n', 'Enter');
     expect(await waitFor(s, 'EXIT=')).toContain('nothing stored');
   });

@@ -25,6 +25,8 @@ export function start(t: TmpLedger, args: string[], o: { width?: number; now?: s
 }
 
 export const screen = (s: string) => tmux(s, 'capture-pane', '-p', '-t', s);
+/** The screen with its colours and other attributes, as escape sequences. */
+export const screenWithAttributes = (s: string) => tmux(s, 'capture-pane', '-p', '-e', '-t', s);
 /** The screen with lines the terminal wrapped joined again: each line as the program wrote it. */
 export const screenJoined = (s: string) => tmux(s, 'capture-pane', '-p', '-J', '-t', s);
 

@@ -6,6 +6,7 @@ import { notice, localTime, printFields, printTable, stdoutIsTTY } from '../outp
 import { parseDateOpt, parseIntOpt } from '../parse.js';
 import { FORMATS } from './report.js';
 import { count } from '../words.js';
+import { shellWord } from '../../domain/text.js';
 
 /** A rules document as `path value` pairs: objects by dotted path, list items numbered from 1. */
 function rulePairs(v: unknown, path = ''): [string, unknown][] {
@@ -88,10 +89,10 @@ export function register(program: Command): void {
         const { simulateFields } = await import('./rulesView.js');
         const p = await previewApply(ctx, file);
         process.stdout.write(c.bold('Had these rules applied over the last 90 days:') + '\n');
-        printFields(simulateFields(p));
+        printFields(simulateFields(p, true));
         if (p.orders === 0 && p.refunds === 0) {
           // a quiet season reads as "no change" otherwise
-          process.stdout.write(c.yellow('no orders in the last 90 days: nothing to compare') + '\n' + '  `rules simulate FILE --from DATE` compares a longer period\n');
+          process.stdout.write(c.yellow('no orders in the last 90 days: nothing to compare') + '\n' + `  \`pointsmall rules simulate ${shellWord(file)} --from DATE\` compares a longer period\n`);
         }
         if (!(await confirmOnTerminal(`store ${file} as a new rules version?`))) {
           notice('nothing stored');

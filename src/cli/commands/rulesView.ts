@@ -11,7 +11,11 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 /** A money difference with its sign, as the points differences show theirs: +1.20, -1.20, 0.00. */
 const signedMoney = (v: string) => (/^[1-9]|^0\.\d*[1-9]/.test(v) ? `+${v}` : v);
 
-export function simulateFields(r: SimulationReport): [string, string | number][] {
+/**
+ * The comparison as fields. `forApply`: the one `rules apply` shows before it asks (its period is fixed, so
+ * an empty one gets no hint to widen it: the command says what to run instead).
+ */
+export function simulateFields(r: SimulationReport, forApply = false): [string, string | number][] {
   const c = r.liabilityChange;
   return [
     ['draft', r.draft],
@@ -19,11 +23,12 @@ export function simulateFields(r: SimulationReport): [string, string | number][]
     // a refund is no order: it is named beside them, not among them (the parts add up to the orders)
     ['orders', `${r.orders} (${r.purchases} imported, ${plural(r.checkouts, 'checkout')})${r.refunds ? `; ${plural(r.refunds, 'checkout refund')} besides` : ''}`],
     ['rules versions', r.rulesVersions.length ? r.rulesVersions.join(', ') : '-'],
-    ...(r.orders === 0 && r.refunds === 0
+    ...(r.orders === 0 && r.refunds === 0 && !forApply
       ? [['note', `no purchase, checkout or refund in ${period(r.from, r.to)}: nothing earned to re-run under the draft; widen --from/--to`] as [string, string]]
       : []),
-    ['points issued, actual', r.actualPoints],
-    ['points issued, draft', r.simulatedPoints],
+    // earned as lifetimeEarned counts it: less what returns and refunds took back (report summary's issued is before those)
+    ['points earned, actual', r.actualPoints],
+    ['points earned, draft', r.simulatedPoints],
     ['difference', signed(r.difference)],
     ['value, actual', `${r.actualValue} ${r.currency} (at ${r.redeemPointsPerUnit} points per unit)`],
     ['value, draft', `${r.simulatedValue} ${r.currency} (at ${r.draftRedeemPointsPerUnit} points per unit)`],
@@ -76,7 +81,7 @@ export function simulateView(r: SimulationReport): View {
         columns: groupColumns,
         rows: r.groups as AnyRow[],
         chart: {
-          title: `Points issued by ${by}: actual and draft`,
+          title: `Points earned by ${by}: actual and draft`,
           categories: chartGroups.map((g) => g.key),
           series: [
             { name: 'actual', colour: '#455a64', values: chartGroups.map((g) => g.actualPoints) },
