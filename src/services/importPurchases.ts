@@ -2,8 +2,7 @@
 // orders by purchase time, then accrue the orders in batches: each batch one ledger transaction holding
 // both the points and the idempotency keys, its journal entries written set-based, member by member.
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { createReadStream, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -38,6 +37,7 @@ import { type Ctx, type Ledger, ledgerFromStore, parseStoredRules, withLedger } 
 import { type ParseInput, type ParseSink, type ParsedChunk, parsePurchasesOnTwoCores, readChunks } from './importParse.js';
 import { type FedOrder, feedOrders } from './orderFeed.js';
 import { fileEncoding } from './textDecode.js';
+import { newScratchDir } from './scratch.js';
 import { ENCODING_NAMES } from '../domain/encoding.js';
 import { type CreditInput, creditPointsKnownDebt, debitPoints, recordAudit } from './points.js';
 import { rejectsTarget, staleRejectsFile } from './csvfile.js';
@@ -1311,7 +1311,7 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
   const fileHash = o.dryRun ? null : sha256Of(o.file);
   fileHash?.catch(() => undefined); // (a file that cannot be read fails the import itself)
   const guard = removeOnSignal(input.onInterrupt); // (before the folder exists: no instant where a signal leaves it behind)
-  const dir = (guard.dir = mkdtempSync(join(process.env.POINTSMALL_TMPDIR || tmpdir(), 'pointsmall-import-')));
+  const dir = (guard.dir = newScratchDir());
   const stage = new ImportStage(join(dir, 'stage.db'));
   try {
     return await withLedger(ctx, async (l) => {

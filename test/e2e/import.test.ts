@@ -1,9 +1,10 @@
 // `import purchases` and `review` end to end: the built bin, fixtures, exit codes, JSON and ledger verify.
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
-import { BIN, FIXTURES, sceneLedger, tmpDir, tmpLedger, type TmpLedger } from '../helpers/cli.js';
+import { BIN, FIXTURES, runCli, sceneLedger, tmpDir, tmpLedger, type TmpLedger } from '../helpers/cli.js';
 import { endSessions, hasTmux, start, waitFor } from '../helpers/tmux.js';
 
 const SUMMARY_FIELDS = ['rows', 'orders', 'accepted', 'duplicates', 'rejected', 'review', 'capped', 'pointsAccrued', 'pointsReturned', 'dryRun'];
@@ -291,6 +292,48 @@ describe('an import stopped by a signal', () => {
       expect(readdirSync(scratch)).toEqual([]);
       expect(t.verify().ok).toBe(true);
     }
+  });
+});
+
+describe('an import killed outright (SIGKILL, out of memory)', () => {
+  // Nothing runs in a process killed so: its scratch folder stays, naming its process (`owner`); the next
+  // import removes the folders of processes gone, and no other.
+  it('leaves its scratch folder, which the next import removes; a running import\'s, another machine\'s, a fresh unowned one and a link stay', async () => {
+    const t = fixtureLedger();
+    const csv = join(t.dir, 'big.csv');
+    const rows = Array.from({ length: 30000 }, (_, i) => `K${i},M00${(i % 3) + 1},2026-0${(i % 9) + 1}-1${i % 10} 10:00,${(i % 500) + 1}.00`);
+    writeFileSync(csv, `order_id,member_id,purchased_at,amount\n${rows.join('\n')}\n`);
+    const scratch = tmpDir('pointsmall-scratch-');
+    const env = { ...process.env, POINTSMALL_DB: t.db, POINTSMALL_NOW: '2026-11-23T10:00:00+08:00', POINTSMALL_TMPDIR: scratch };
+    const p = spawn(process.execPath, [BIN, 'import', 'purchases', csv, '--batch', '500', '--json'], { env });
+    const exited = new Promise<void>((res) => p.on('close', () => res()));
+    let ended = false;
+    void exited.then(() => (ended = true));
+    while (!ended && !readdirSync(scratch).some((n) => existsSync(join(scratch, n, 'owner')))) await new Promise((r) => setTimeout(r, 10));
+    p.kill('SIGKILL');
+    await exited;
+    const killed = readdirSync(scratch);
+    // (an import that ended before the kill left nothing: then only the planted folders below are judged)
+    expect(killed.length).toBeLessThanOrEqual(1);
+    if (killed.length) expect(readFileSync(join(scratch, killed[0], 'owner'), 'utf8')).toBe(`${p.pid} ${hostname()}\n`);
+    // planted beside it: one whose process is running (this test's), one of an older build (no owner file)
+    // made a moment ago and one made two days ago, one that is not a scratch folder, and a link
+    const plant = (name: string, owner: string | null, ageDays = 0) => {
+      mkdirSync(join(scratch, name));
+      if (owner !== null) writeFileSync(join(scratch, name, 'owner'), owner);
+      const at = Date.now() / 1000 - ageDays * 86400;
+      utimesSync(join(scratch, name), at, at);
+    };
+    plant('pointsmall-import-running', `${process.pid} ${hostname()}\n`);
+    plant('pointsmall-import-elsewhere', `1 another-host\n`);
+    plant('pointsmall-import-fresh', null);
+    plant('pointsmall-import-stale', null, 2);
+    plant('keep-me', null, 2);
+    symlinkSync(join(scratch, 'keep-me'), join(scratch, 'pointsmall-import-link'));
+    const r = runCli(['import', 'purchases', join(FIXTURES, 'purchases-orders.csv'), '--source', 'next', '--json'], { db: t.db, env: { POINTSMALL_TMPDIR: scratch } });
+    expect(r.code).toBe(0);
+    expect(readdirSync(scratch).sort()).toEqual(['keep-me', 'pointsmall-import-elsewhere', 'pointsmall-import-fresh', 'pointsmall-import-link', 'pointsmall-import-running']);
+    expect(t.verify().ok).toBe(true);
   });
 });
 
