@@ -1,10 +1,10 @@
 // SIGKILL the real bin/pointsmall at random points during a large import, a checkout and an expiry
 // run, then run it again: no point lost or doubled, and ledger verify passes.
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BIN, ROOT, runCli, tmpLedger, type TmpLedger } from '../helpers/cli.js';
+import { BIN, ROOT, runCli, tmpDir, tmpLedger, type TmpLedger } from '../helpers/cli.js';
 import { hasCommand } from './checks.js';
 
 const LONG = process.env.POINTSMALL_LONG === '1';
@@ -129,15 +129,18 @@ describe('crash safety', () => {
     const args = ['import', 'purchases', file, '--batch', '1000'];
     const { ms } = timed(() => probe.run(args));
     const rand = rng(23);
+    // a scratch folder of its own: a killed import leaves its stage there, and the next one removes it
+    const scratch = tmpDir('pointsmall-scratch-');
     for (let round = 0; round < (LONG ? 10 : 2); round++) {
-      await runAndKill(args, t.db, Math.floor(ms * (0.2 + 0.7 * rand())));
+      await runAndKill(args, t.db, Math.floor(ms * (0.2 + 0.7 * rand())), { POINTSMALL_TMPDIR: scratch });
       expect(t.verify().ok).toBe(true);
       const b = balances(t);
       for (const [m, v] of Object.entries(b)) expect(v, m).toBeLessThanOrEqual(expected[m]);
     }
     crashStats.reruns++;
-    const r = t.run([...args, '--json']);
+    const r = t.run([...args, '--json'], { env: { POINTSMALL_TMPDIR: scratch } });
     expect(r.code, r.stderr).toBe(0);
+    expect(readdirSync(scratch)).toEqual([]);
     expect(r.json().accepted + r.json().duplicates).toBe(orders);
     expect(balances(t)).toEqual(expected);
     expect(t.verify().ok).toBe(true);
