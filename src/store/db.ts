@@ -437,17 +437,30 @@ CREATE OR REPLACE FUNCTION json_valid(doc text) RETURNS boolean LANGUAGE plpgsql
 CREATE OR REPLACE FUNCTION json_each(doc text) RETURNS TABLE (key bigint, value text) LANGUAGE sql IMMUTABLE AS $f$ SELECT ord - 1, v FROM json_array_elements_text(doc::json) WITH ORDINALITY AS t(v, ord) $f$;
 `;
 
-function openPgStore(url: string, opts: OpenOptions, busy: number): Store {
-  const shown = redactUrl(url);
-  let db: PgDatabase;
+/**
+ * A connection to the PostgreSQL database at url. Not reaching it (no server, no such database, a wrong
+ * password) is a usage error naming the fix, for every command alike (init, demo and db copy ask whether a
+ * ledger is there before they open one).
+ */
+function connectPg(url: string, busy: number): PgDatabase {
   try {
-    db = new PgDatabase(url, busy);
+    return new PgDatabase(url, busy);
   } catch (e) {
     // connected, but the role may not read the ledger
     const refused = mapServerCode(e);
     if (refused instanceof PermissionError) throw refused;
-    throw new UsageError(`cannot connect to ${shown}: ${(e as Error).message}`, 'check the server is running, the URL (postgres://USER@HOST:PORT/DATABASE) and the role\'s password (PGPASSWORD or ~/.pgpass)', 'NO_CONNECTION');
+    const shown = redactUrl(url);
+    // 3D000: the server answered, but has no database of that name
+    const hint = (e as { sqlState?: string }).sqlState === '3D000'
+      ? `create the database first (createdb, or CREATE DATABASE in psql), or give the URL of one that exists; pointsmall init makes the ledger's tables in it`
+      : 'check the server is running, the URL (postgres://USER@HOST:PORT/DATABASE) and the role\'s password (PGPASSWORD or ~/.pgpass)';
+    throw new UsageError(`cannot connect to ${shown}: ${(e as Error).message}`, hint, 'NO_CONNECTION');
   }
+}
+
+function openPgStore(url: string, opts: OpenOptions, busy: number): Store {
+  const shown = redactUrl(url);
+  const db = connectPg(url, busy);
   const store = new Store(url, db as unknown as Db, busy, 'postgres');
   try {
     store.chainKey = readChainKey();
@@ -494,7 +507,7 @@ function openPgStore(url: string, opts: OpenOptions, busy: number): Store {
 
 /** Whether the PostgreSQL database at url holds a pointsmall ledger (a schema version above 0). */
 export function ledgerExistsAt(url: string): boolean {
-  const db = new PgDatabase(url, defaultBusyTimeoutMs());
+  const db = connectPg(url, defaultBusyTimeoutMs());
   try {
     return db.schemaVersion() > 0;
   } finally {

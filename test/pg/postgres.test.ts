@@ -3,6 +3,7 @@
 // Runs when POINTSMALL_TEST_PG names a server (.ci/run starts one); the shared suites run on it as well.
 import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
@@ -661,6 +662,39 @@ describe.skipIf(!HAVE_PG)('a ledger on PostgreSQL', () => {
       for (const n of names) q(`DROP DATABASE IF EXISTS ${n} WITH (FORCE)`);
       q(`DROP ROLE IF EXISTS ${role}`);
       admin.close();
+    }
+  });
+
+  it('a database that does not exist, or a server that does not answer: every command is exit 2 NO_CONNECTION naming the fix, never "a bug"', async () => {
+    const missing = new URL(process.env.POINTSMALL_TEST_PG!);
+    missing.pathname = `/pm_t_missing_${process.pid}_${Date.now().toString(36)}`;
+    // a port nobody listens on: one the system just gave out and took back
+    const server = createServer();
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    const port = (server.address() as AddressInfo).port;
+    await new Promise((done) => server.close(done));
+    const down = new URL(missing);
+    down.port = String(port);
+    const source = join(tmpDir(), 'source.db');
+    expect(runCli(['init', '--db', source, '--json']).code).toBe(0);
+    for (const [url, said] of [
+      [missing.toString(), /database "pm_t_missing_\w+" does not exist/],
+      [down.toString(), /ECONNREFUSED/],
+    ] as const) {
+      for (const args of [
+        ['init', '--db', url],
+        ['demo', '--db', url],
+        ['db', 'copy', '--db', source, '--to', url],
+        ['member', 'list', '--db', url],
+      ]) {
+        const r = runCli([...args, '--json']);
+        expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+        expect(r.stdout).toBe('');
+        const err = JSON.parse(r.stderr).error;
+        expect(err.code, args.join(' ')).toBe('NO_CONNECTION');
+        expect(err.message).toMatch(said);
+        expect(err.hint).toMatch(url === down.toString() ? /check the server is running/ : /create the database first/);
+      }
     }
   });
 
