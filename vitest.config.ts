@@ -70,6 +70,9 @@ export const PG_CORE = [
 // One id per test run, in every test database's name (pm_t_<run>_…): a run drops only its own databases, and
 // at start those of runs no longer alive, so two runs can share one PostgreSQL server.
 process.env.POINTSMALL_TEST_RUN ??= String(process.pid);
+// Node reads the bundle NODE_EXTRA_CA_CERTS names at every start, TLS or not (40–70 ms a process on a machine
+// that sets it): the processes the tests spawn talk no TLS, so they start without it.
+delete process.env.NODE_EXTRA_CA_CERTS;
 
 const base = {
   testTimeout: 180_000,
