@@ -128,6 +128,14 @@ export function mapServerCode(e: unknown): unknown {
   if (code === 'PG_PERMISSION') return new PermissionError(message);
   if (code === 'PG_CONNECTION_LOST') return new ConnectionLostError(message);
   if (code === 'PG_TOO_MANY_CONNECTIONS') return new TooManyConnectionsError(message);
+  // 22P05: text the database's encoding has no character for (a ledger made before init refused such databases)
+  if (code === 'PG_22P05') {
+    return new UsageError(
+      `the database cannot hold this text in its encoding: ${message}`,
+      `a ledger keeps its text in UTF-8: copy it into a database created with ENCODING 'UTF8' (pointsmall db copy --to postgres://…/NEW_DATABASE) and use that one`,
+      'DATABASE_ENCODING',
+    );
+  }
   return e;
 }
 

@@ -475,6 +475,17 @@ function openPgStore(url: string, opts: OpenOptions, busy: number): Store {
     const hasSchema = db.opened ? db.opened.hasSchema : db.prepare("SELECT to_regclass('pointsmall_schema') IS NOT NULL").pluck().get() === 1;
     if (!hasSchema || version === 0) {
       if (!opts.create) throw notLedger(url, hasSchema ? 'no pointsmall schema in it' : 'no pointsmall schema in this database', shown);
+      // Names, SKUs and reasons come in any language: a database that cannot hold them in UTF-8 (LATIN1
+      // refuses a Chinese name; SQL_ASCII keeps bytes, so its text functions cut characters) is refused
+      // before anything is created, not at the first such member
+      const encoding = db.opened?.encoding ?? (db.prepare("SELECT current_setting('server_encoding')").pluck().get() as string);
+      if (encoding !== 'UTF8') {
+        throw new UsageError(
+          `${shown} has encoding ${encoding}: a ledger keeps its text (names, SKUs, reasons, in any language) in UTF-8`,
+          `create the database with CREATE DATABASE NAME ENCODING 'UTF8' TEMPLATE template0 (or createdb -E UTF8 -T template0 NAME), then give its URL`,
+          'DATABASE_ENCODING',
+        );
+      }
       // Another application's tables (or indexes, views, sequences) under the names the migrations make
       // would stop them half-way: refused before anything is created, as SQLite refuses a file that holds
       // something else

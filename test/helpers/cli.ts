@@ -106,12 +106,12 @@ let admin: PgAdmin | undefined;
  * (POINTSMALL_TEST_RUN, set by vitest.config.ts); the postgres project's global teardown drops the run's. In the postgres project this goes through one connection kept for the purpose (a round trip),
  * elsewhere through psql.
  */
-export function tmpPgDatabase(template?: string): string {
+export function tmpPgDatabase(template?: string, encoding?: string): string {
   const base = process.env.POINTSMALL_TEST_PG;
   if (!base) throw new Error('POINTSMALL_TEST_PG is not set');
   const run = process.env.POINTSMALL_TEST_RUN ?? process.pid;
   const name = `pm_t_${run}_${process.pid}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
-  const sql = `CREATE DATABASE ${name}${template ? ` TEMPLATE ${template}` : ''}`;
+  const sql = `CREATE DATABASE ${name}${template ? ` TEMPLATE ${template}` : ''}${encoding ? ` TEMPLATE template0 ENCODING '${encoding}' LC_COLLATE 'C' LC_CTYPE 'C'` : ''}`;
   if (pgModule) {
     admin ??= new pgModule.PgDatabase(base, 60_000);
     admin.query(sql, [], 'array');

@@ -698,6 +698,49 @@ describe.skipIf(!HAVE_PG)('a ledger on PostgreSQL', () => {
     }
   });
 
+  it("init and db copy into a database whose encoding is not UTF-8 (LATIN1, SQL_ASCII): exit 2 naming the fix, nothing created; members with any name then live in a UTF-8 one", async () => {
+    const source = join(tmpDir(), 'source.db');
+    expect(runCli(['init', '--db', source, '--json']).code).toBe(0);
+    for (const encoding of ['LATIN1', 'SQL_ASCII']) {
+      const pg = tmpPgDatabase(undefined, encoding);
+      for (const args of [['init', '--db', pg], ['db', 'copy', '--db', source, '--to', pg], ['demo', '--db', pg]]) {
+        const r = runCli([...args, '--json']);
+        expect(r.code, `${encoding} ${args[0]}: ${r.stderr}`).toBe(2);
+        const err = JSON.parse(r.stderr).error;
+        expect(err.code).toBe('DATABASE_ENCODING');
+        expect(err.message).toContain(`encoding ${encoding}`);
+        expect(err.hint).toContain("ENCODING 'UTF8'");
+        const db = await facade(pg);
+        try {
+          expect(db.prepare("SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace").pluck().get(), 'nothing created').toBe(0);
+        } finally {
+          db.close();
+        }
+      }
+    }
+    const utf8 = tmpPgDatabase();
+    expect(runCli(['init', '--db', utf8, '--json']).code).toBe(0);
+    expect(runCli(['member', 'add', '--id', 'M1', '--name', '张三 Ørsted', '--db', utf8, '--json']).code).toBe(0);
+    expect(JSON.parse(runCli(['member', 'show', 'M1', '--db', utf8, '--json']).stdout).name).toBe('张三 Ørsted');
+    // a ledger made in a LATIN1 database before init refused them (its catalog entry changed by hand, as
+    // only a superuser can): a name it cannot hold is exit 2 naming the way out, and nothing is written
+    const legacy = tmpPgDatabase();
+    expect(runCli(['init', '--db', legacy, '--json']).code).toBe(0);
+    const admin = await facade(process.env.POINTSMALL_TEST_PG!);
+    try {
+      admin.prepare("UPDATE pg_database SET encoding = pg_char_to_encoding('LATIN1') WHERE datname = ?").run(new URL(legacy).pathname.slice(1));
+    } finally {
+      admin.close();
+    }
+    const chinese = runCli(['member', 'add', '--id', 'M1', '--name', '张三', '--db', legacy, '--json']);
+    expect(chinese.code, chinese.stderr).toBe(2);
+    const err = JSON.parse(chinese.stderr).error;
+    expect(err.code).toBe('DATABASE_ENCODING');
+    expect(err.hint).toContain('db copy --to');
+    expect(JSON.parse(runCli(['member', 'list', '--db', legacy, '--json']).stdout)).toEqual([]);
+    expect(runCli(['member', 'add', '--id', 'M1', '--name', 'Zoë', '--db', legacy, '--json']).code).toBe(0);
+  });
+
   it('refuses a newer schema, a database without a ledger, and never shows the password', async () => {
     const pg = tmpPgDatabase();
     const empty = runCli(['member', 'list', '--db', pg, '--json']);

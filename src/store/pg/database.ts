@@ -283,7 +283,7 @@ export class PgDatabase {
     this.dataVersionKnown = this.opened?.hasDataVersion;
   }
   /** What the database held of a ledger when the connection opened (openStore's first questions). */
-  readonly opened: { hasSchema: boolean; version: number; hasDataVersion: boolean } | undefined;
+  readonly opened: { hasSchema: boolean; version: number; hasDataVersion: boolean; encoding: string } | undefined;
 
   private send(r: Request): Reply {
     if (!this.open) throw new TypeError('The database connection is not open');
@@ -295,7 +295,7 @@ export class PgDatabase {
       // A statement the server could not run is a bug of the store: say which (constraint and lock errors are expected).
       // (a queued write's error comes with the next request that waits: the write is the one to name)
       const text = reply.error.queued ? reply.error.text : 'text' in r ? r.text : undefined;
-      if (!/^(SQLITE_(BUSY|CONSTRAINT|FULL)|PG_PERMISSION|PG_CONNECTION_LOST|PG_TOO_MANY_CONNECTIONS)/.test(e.code) && text !== undefined) e.message += ` [in: ${text.replace(/\s+/g, ' ').slice(0, 400)}]`;
+      if (!/^(SQLITE_(BUSY|CONSTRAINT|FULL)|PG_PERMISSION|PG_CONNECTION_LOST|PG_TOO_MANY_CONNECTIONS|PG_22P05)/.test(e.code) && text !== undefined) e.message += ` [in: ${text.replace(/\s+/g, ' ').slice(0, 400)}]`;
       throw e;
     }
     return reply;

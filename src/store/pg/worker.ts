@@ -82,7 +82,7 @@ export interface Reply {
   /** copyOutOpen: the type oid of each column. */
   types?: number[];
   /** connect: what the database holds of a ledger (read with the connection, for openStore). */
-  schema?: { hasSchema: boolean; version: number; hasDataVersion: boolean };
+  schema?: { hasSchema: boolean; version: number; hasDataVersion: boolean; encoding: string };
   /** copyOutRead: whole rows of COPY's text format, each ending in a line feed ('' when done). */
   text?: string;
   /** `queued`: the error is a queued write's (`text` names it, `tag` its tag), not the request's own. */
@@ -266,11 +266,11 @@ async function handle(r: Request): Promise<Reply> {
       clients.set(r.conn, c);
       params.set(r.conn, { url: r.url, lockTimeoutMs: r.lockTimeoutMs, appName: r.appName });
       // what opening a ledger asks first, answered here rather than by a round trip of the main thread each
-      const facts = await c.query({ text: "SELECT to_regclass('pointsmall_schema') IS NOT NULL, to_regclass('pm_data_version') IS NOT NULL", rowMode: 'array' });
-      const [hasSchema, hasDataVersion] = facts.rows[0] as [number, number];
+      const facts = await c.query({ text: "SELECT to_regclass('pointsmall_schema') IS NOT NULL, to_regclass('pm_data_version') IS NOT NULL, current_setting('server_encoding')", rowMode: 'array' });
+      const [hasSchema, hasDataVersion, encoding] = facts.rows[0] as [number, number, string];
       let version = 0;
       if (hasSchema) version = Number(((await c.query({ text: 'SELECT version FROM pointsmall_schema', rowMode: 'array' })).rows[0] as [number] | undefined)?.[0] ?? 0);
-      return { schema: { hasSchema: hasSchema === 1, version, hasDataVersion: hasDataVersion === 1 } };
+      return { schema: { hasSchema: hasSchema === 1, version, hasDataVersion: hasDataVersion === 1, encoding } };
     }
     case 'query': {
       const c = client(r.conn);
