@@ -18,6 +18,8 @@ export interface CsvRecord {
   fields: string[];
   /** Physical line (1-based) where the record starts. */
   line: number;
+  /** Physical lines it runs over: more than 1 when a quoted field holds line breaks. */
+  lines: number;
 }
 
 /** The longest a record may grow while a quote is open before the file is declared broken. */
@@ -115,7 +117,7 @@ export class CsvTokenizer {
         const end = !cr && nl > pos && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
         if (end > pos) {
           const c0 = text.charCodeAt(pos); // (most records begin with a character that is not blank)
-          if (!((c0 === this.delimCode || c0 === 32 || c0 === 9) && blankRecord(text, pos, end, this.delim))) out.push({ fields: text.slice(pos, end).split(this.delim), line });
+          if (!((c0 === this.delimCode || c0 === 32 || c0 === 9) && blankRecord(text, pos, end, this.delim))) out.push({ fields: text.slice(pos, end).split(this.delim), line, lines: 1 });
         }
         pos = nl + 1;
         line++;
@@ -123,7 +125,7 @@ export class CsvTokenizer {
       }
       const r = this.quoted(text, pos, line, false);
       if (!r) break;
-      if (r.fields) out.push({ fields: r.fields, line });
+      if (r.fields) out.push({ fields: r.fields, line, lines: r.nextLine - line });
       pos = r.next;
       line = r.nextLine;
     }
@@ -154,7 +156,7 @@ export class CsvTokenizer {
     while (pos < text.length) {
       const r = this.quoted(text, pos, at, true);
       if (!r) throw new CsvStructureError(at, 'a quoted field is never closed');
-      if (r.fields) out.push({ fields: r.fields, line: at });
+      if (r.fields) out.push({ fields: r.fields, line: at, lines: r.nextLine - at });
       pos = r.next;
       at = r.nextLine;
     }
@@ -274,7 +276,10 @@ export function parseMapSpecs(specs: readonly string[]): { map: Partial<Record<P
       if (!(PURCHASE_FIELDS as readonly string[]).includes(field)) {
         problems.push(`--map: unknown field ${JSON.stringify(field)} (fields: ${PURCHASE_FIELDS.join(', ')})`);
       } else if (!column) problems.push(`--map ${field}= names no column`);
-      else map[field as PurchaseField] = column;
+      else if (map[field as PurchaseField] !== undefined && map[field as PurchaseField] !== column) {
+        // never "the last one wins": which column holds the order id decides what is one order
+        problems.push(`--map names ${field} twice (${map[field as PurchaseField]} and ${column}): give it one column`);
+      } else map[field as PurchaseField] = column;
     }
   }
   return { map, problems };
@@ -668,6 +673,27 @@ export const MIXED_LINE_ENDS = "a bare CR (old Mac line end) inside the row: the
 const FINE_PRICE_RE = /^[+-]?\d{1,12}\.\d{1,20}$/;
 /** The reason for a number with more decimals than FINE_PRICE_RE takes, or parseMoney's. */
 const tooFine = (text: string, problem: string): string => (/^[+-]?\d{1,12}\.\d{21,}$/.test(text) ? `"${text}" has more than 20 decimal places` : problem);
+
+/**
+ * Why a record that runs over several lines looks like a quote left open that took the rows after it in,
+ * else null: a field holding a line break and as many delimiters as a whole row (`"12 PIZZA` never closed:
+ * the next quote, rows later, closes it, and the fields after that quote are another row's). Read as it
+ * stands, such a record credits one member with another's order and drops the rows between. A text over
+ * two lines with a comma or two (an address) is still text. Only for records of more than one line.
+ */
+export function openQuoteProblem(fields: readonly string[], header: readonly string[], delimiter: string, line: number, lines: number): string | null {
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i];
+    if (f.indexOf('\n') < 0 && f.indexOf('\r') < 0) continue;
+    let n = 0;
+    for (let k = f.indexOf(delimiter); k >= 0; k = f.indexOf(delimiter, k + 1)) n++;
+    if (n < header.length - 1) continue;
+    const what = delimiter === ',' ? 'commas' : delimiter === ';' ? 'semicolons' : delimiter === '\t' ? 'tabs' : `${JSON.stringify(delimiter)} delimiters`;
+    const column = header[i]?.trim() || `column ${i + 1}`;
+    return `${column} (a quoted field running over lines ${line} to ${line + lines - 1}) holds ${n} ${what}, as many as a whole row: a quote left open took the rows after it in, so this record mixes several rows; close the quote where the field ends (a quote meant as text is written twice: "") and import the rows again`;
+  }
+  return null;
+}
 
 /** Validates one record into a staged line, or a reason naming the column and the bad value. */
 export function parseRow(fields: readonly string[], ctx: RowContext): RowResult {

@@ -116,7 +116,9 @@ function columnMap(specs: readonly string[], known: readonly string[]): [string,
       const column = part.slice(eq + 1).trim();
       if (eq < 0 || !column) throw new UsageError(`--map ${JSON.stringify(part)} is not field=Column`, `fields: ${known.join(', ')}`);
       if (!known.includes(field)) throw new UsageError(`--map: unknown field ${JSON.stringify(field)}`, `fields: ${known.join(', ')}`);
-      out.push([field, column]);
+      const before = out.find(([f]) => f === field);
+      if (before && before[1] !== column) throw new UsageError(`--map names ${field} twice (${before[1]} and ${column})`, 'give each field one column');
+      if (!before) out.push([field, column]);
     }
   }
   return out;

@@ -10,6 +10,7 @@ import {
   type CsvRecord,
   CsvStructureError,
   CsvTokenizer,
+  openQuoteProblem,
   type Encoding,
   type PurchaseField,
   type RecordSink,
@@ -187,6 +188,15 @@ export async function parsePurchases(o: ParseInput, emit: (chunk: ParsedChunk) =
       }
       chunk.rows++;
       let fields = unquote ? rec.fields.map(unquoteRejectsCell) : rec.fields;
+      // a record over several lines may be rows a quote left open took in: rejected whole, before --skip reads it
+      const open = rec.lines > 1 ? openQuoteProblem(fields, plan.header, o.delimiter, rec.line, rec.lines) : null;
+      if (open) {
+        chunk.rejects.push([rec.line, open, JSON.stringify(rec.fields)]);
+        const orderId = fields[plan.index.order_id]?.trim();
+        if (orderId) chunk.bad.push([orderId, rec.line]);
+        if (chunk.rows >= CHUNK) flushChunk();
+        return;
+      }
       if (filter) {
         const kept = filter(fields);
         if (!kept) {

@@ -153,6 +153,10 @@ export function resolveOptions(input: ImportInput): Options {
   }
   const source = (input.source ?? profile.source ?? 'default').trim();
   if (!source || source.length > 64) throw new UsageError('--source must be a name of 1 to 64 characters');
+  // half of every order's import key: an invisible character (a zero-width space, a soft hyphen) would make
+  // a source that looks like another one and take the same orders in again
+  const unclean = idTextProblem('--source', source) ?? idLookalikeProblem('--source', source);
+  if (unclean) throw new UsageError(unclean.replace(/: ids must be visible text$/, ''), 'a source is visible text: retype it (pointsmall import list shows the sources in use)');
   requireInputFile(input.file, 'check the path');
   const encoding = fileEncoding(input.file, declared); // a BOM decides by itself
   const skips: [string, string][] = [];

@@ -10,6 +10,7 @@ import {
   ZoneCalendar,
   buildOrder,
   makeDateParser,
+  openQuoteProblem,
   type OrderLine,
   parseMapSpecs,
   parseRow,
@@ -87,6 +88,25 @@ describe('CsvTokenizer', () => {
       ['a\nb\nc', 2],
       ['next', 5],
     ]);
+  });
+
+  it('tells how many physical lines a record runs over', () => {
+    expect(tokenize('h,i\n"a\nb\nc",d\nnext,e\n').map((r) => [r.fields[0], r.line, r.lines])).toEqual([
+      ['h', 1, 1],
+      ['a\nb\nc', 2, 3],
+      ['next', 5, 1],
+    ]);
+  });
+
+  it('openQuoteProblem: a field over lines holding as many delimiters as a whole row is a quote left open; an address is text', () => {
+    const header = ['order_id', 'member_id', 'note', 'purchased_at', 'amount'];
+    expect(openQuoteProblem(['K7', 'M2', 'Deliver to: 12 Main St, Apt 4\nSpringfield, IL', '2026-11-01', '7'], header, ',', 8, 2)).toBeNull();
+    expect(openQuoteProblem(['K3', 'M3', '12 PIZZA,2026-11-01,30\nK4,M004,BIG', '2026-11-01', '40'], header, ',', 3, 2)).toMatch(
+      /^note \(a quoted field running over lines 3 to 4\) holds 4 commas, as many as a whole row: a quote left open/,
+    );
+    expect(openQuoteProblem(['K3', 'M3', '12 PIZZA\t1\t2\rK4\tM4\tBIG', '2026-11-01', '40'], header, '\t', 3, 2)).toMatch(/holds 4 tabs/);
+    // commas in a field of one line are the record's business, not this check's
+    expect(openQuoteProblem(['K3', 'M3', 'a,b,c,d,e', '2026-11-01', '40'], header, ',', 3, 1)).toBeNull();
   });
 
   it('refuses a quote that never closes', () => {

@@ -68,6 +68,75 @@ describe('line ends', () => {
   });
 });
 
+describe('a quote left open', () => {
+  it.each([
+    ['over three lines, LF', '\n', '1'],
+    ['over two lines, CRLF', '\r\n', '1'],
+    ['over three lines, bare CR', '\r', '1'],
+  ])('%s: the record that swallowed whole rows is rejected, naming the lines; no other member is credited with them', (name, eol, threads) => {
+    const t = tmpLedger();
+    const file = join(t.dir, 'p.csv');
+    const two = name.includes('two lines');
+    const rows = [
+      'order_id,member_id,note,purchased_at,amount',
+      'K1,M001,ok,2026-11-01,10',
+      // the opening quote of K3's note is never closed where it should be: the next quote, on K5's row (or
+      // on K4's), closes it, and the fields after it are K5's (K4's): read as it stands, M003 would get 50
+      // (40) points of another member's order and K4, K5 would vanish
+      'K3,M003,"12 PIZZA,2026-11-01,30',
+      two ? 'K4,M004,BIG",2026-11-01,40' : 'K4,M004,ok,2026-11-01,40',
+      ...(two ? [] : ['K5,M002,BIG",2026-11-01,50']),
+      'K6,M001,ok,2026-11-01,60',
+    ];
+    // a legitimate note over two lines (an address, commas and all) is still text
+    rows.push('K7,M002,"Deliver to: 12 Main St, Apt 4' + eol + 'Springfield",2026-11-01,7');
+    writeFileSync(file, rows.join(eol) + eol);
+    const rej = join(t.dir, 'rej.csv');
+    const r = t.run(['import', 'purchases', file, '--create-members', '--json', '--rejects', rej], { env: { POINTSMALL_THREADS: threads } });
+    expect(r.code, r.stderr).toBe(4);
+    expect(r.json()).toMatchObject({ rejected: 1, accepted: 3, pointsAccrued: 10 + 60 + 7 });
+    const text = readFileSync(rej, 'utf8');
+    const swallowed = two ? 'lines 3 to 4' : 'lines 3 to 5';
+    expect(text).toContain(`note (a quoted field running over ${swallowed}) holds ${two ? 4 : 8} commas, as many as a whole row`);
+    expect(text).toContain('a quote left open');
+    // what the open quote took in is in the rejects file as it was read: nothing is lost
+    expect(text).toContain(two ? 'K4,M004,BIG' : 'K4,M004,ok,2026-11-01,40');
+    expect(r.json().rejected).toBe(1);
+    expect(t.run(['member', 'show', 'M003', '--json']).code).toBe(2);
+    expect(t.ok(['member', 'show', 'M002']).balance).toBe(7);
+    expect(t.verify().ok).toBe(true);
+  });
+});
+
+describe('options that would take the same orders in twice', () => {
+  it('--map naming a field twice is exit 2 (never "the last one wins"); --source with an invisible character is exit 2; nothing written', () => {
+    const t = tmpLedger();
+    const file = join(t.dir, 'mp.csv');
+    writeFileSync(file, 'Invoice,Cust,Date,Total\nK1,M001,2026-11-01,10\n');
+    const cols = ['--map', 'member_id=Cust', '--map', 'purchased_at=Date', '--map', 'amount=Total', '--create-members'];
+    for (const maps of [['--map', 'order_id=Invoice', '--map', 'order_id=Cust'], ['--map', 'order_id=Cust,order_id=Invoice']]) {
+      const r = t.run(['import', 'purchases', file, ...maps, ...cols, '--json']);
+      expect(r.code, r.stderr).toBe(2);
+      expect(JSON.parse(r.stderr).error.message).toMatch(/^--map names order_id twice \((Invoice and Cust|Cust and Invoice)\): give it one column$/);
+    }
+    // the same column twice is no conflict
+    expect(t.ok(['import', 'purchases', file, '--map', 'order_id=Invoice', '--map', 'order_id=Invoice', ...cols, '--source', 'till'])).toMatchObject({ accepted: 1, pointsAccrued: 10 });
+    for (const source of ['till\u200b', 'ti\u00adll', 'till\u0007']) {
+      const r = t.run(['import', 'purchases', file, '--map', 'order_id=Invoice', ...cols, '--source', source, '--json']);
+      expect(r.code, JSON.stringify(source)).toBe(2);
+      expect(JSON.parse(r.stderr).error.message).toMatch(/^--source "ti.*" contains (an invisible or blank character|a control character)/);
+    }
+    expect(t.ok(['member', 'show', 'M001']).balance).toBe(10);
+    // the activities import's --map too
+    const acts = join(t.dir, 'acts.csv');
+    writeFileSync(acts, 'kind,who,ref,at\nsignup,M001,r1,2026-11-01\n');
+    const a = t.run(['import', 'activities', acts, '--map', 'member_id=who', '--map', 'member_id=kind', '--json']);
+    expect(a.code, a.stderr).toBe(2);
+    expect(JSON.parse(a.stderr).error.message).toBe('--map names member_id twice (who and kind)');
+    expect(t.verify().ok).toBe(true);
+  });
+});
+
 /** UTF-16 with its BOM, little- or big-endian. */
 function utf16(text: string, be: boolean): Buffer {
   const le = Buffer.from(`\ufeff${text}`, 'utf16le');
