@@ -61,6 +61,14 @@ const INVISIBLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}]|(?
 const codePoint = (ch: string): string => `U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
 const codePoints = (s: string): string => [...s].map(codePoint).join(' ');
 
+/** Why `text` holds an invisible or blank character other than a space (a zero-width space, a soft hyphen, a no-break space), else null. */
+export function invisibleCharProblem(what: string, text: string): string | null {
+  const inv = INVISIBLE.exec(text);
+  if (!inv) return null;
+  const ch = inv[0];
+  return `${what} ${JSON.stringify(text)} contains an invisible or blank character, ${codePoint(ch)}${ch === '\u200b' ? ' (zero-width space)' : ch === '\u00a0' ? ' (no-break space)' : ch === '\ufeff' ? ' (byte order mark)' : ''}, at position ${[...text.slice(0, inv.index)].length + 1}`;
+}
+
 /**
  * Why `id` could pass for another id while being a different string, or null when it cannot (README
  * "Ids"): an invisible character or a space other than ASCII's, a form that is not Unicode NFC (`e` and a
@@ -70,11 +78,8 @@ const codePoints = (s: string): string => [...s].map(codePoint).join(' ');
  */
 export function idLookalikeProblem(what: string, id: string): string | null {
   if (printableAscii(id)) return null;
-  const inv = INVISIBLE.exec(id);
-  if (inv) {
-    const ch = inv[0];
-    return `${what} ${JSON.stringify(id)} contains an invisible or blank character, ${codePoint(ch)}${ch === '\u200b' ? ' (zero-width space)' : ch === '\u00a0' ? ' (no-break space)' : ch === '\ufeff' ? ' (byte order mark)' : ''}, at position ${[...id.slice(0, inv.index)].length + 1}: ids must be visible text`;
-  }
+  const inv = invisibleCharProblem(what, id);
+  if (inv) return `${inv}: ids must be visible text`;
   const nfc = id.normalize('NFC');
   if (nfc !== id) return `${what} ${JSON.stringify(id)} is not in Unicode NFC form: ${differing(id, nfc)}; write the composed form ${JSON.stringify(nfc)}`;
   const nfkc = id.normalize('NFKC');
