@@ -650,7 +650,7 @@ export interface StagedLine {
 
 export type RowResult =
   | { kind: 'ok'; row: StagedLine }
-  | { kind: 'guest' } // no member id and --skip-guests
+  | { kind: 'guest'; orderId: string } // no member id and --skip-guests
   | { kind: 'bad'; reason: string; orderId: string | null };
 
 export interface RowContext {
@@ -709,7 +709,7 @@ export function parseRow(fields: readonly string[], ctx: RowContext): RowResult 
   if (!orderId) return { kind: 'bad', reason: `${name('order_id')} is empty`, orderId: null };
   const memberId = fields[index.member_id].trim();
   if (!memberId) {
-    if (ctx.skipGuests) return { kind: 'guest' };
+    if (ctx.skipGuests) return { kind: 'guest', orderId };
     return { kind: 'bad', reason: `${name('member_id')} is empty: a guest purchase (pass --skip-guests to drop these)`, orderId };
   }
   const atText = fields[index.purchased_at].trim();

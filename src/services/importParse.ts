@@ -66,6 +66,8 @@ export interface ParseResult extends ReadEnd {
 export interface ParsedChunk {
   groups: StageGroups;
   bad: [orderId: string, line: number][];
+  /** Rows skipped as a guest's (--skip-guests): their order ids, for an order that names a member on other lines. */
+  guestRows: [orderId: string, line: number][];
   rejects: [line: number, reason: string, vals: string | null][];
   rows: number;
   guests: number;
@@ -168,7 +170,7 @@ export async function parsePurchases(o: ParseInput, emit: (chunk: ParsedChunk) =
   };
   if (o.part?.header) header(o.part.header, 1);
   let groups = new Map<string, OpenGroup>();
-  const newChunk = (): ParsedChunk => ({ groups: { str: [], num: [] }, bad: [], rejects: [], rows: 0, guests: 0, skipped: 0 });
+  const newChunk = (): ParsedChunk => ({ groups: { str: [], num: [] }, bad: [], guestRows: [], rejects: [], rows: 0, guests: 0, skipped: 0 });
   let chunk = newChunk();
   const flushChunk = () => {
     const { str, num } = chunk.groups;
@@ -218,7 +220,10 @@ export async function parsePurchases(o: ParseInput, emit: (chunk: ParsedChunk) =
         }
         if (e) e.parts.push(packed);
         else groups.set(key, { orderId: row.orderId, memberId: row.memberId, at: row.at, firstLine: rec.line, parts: [packed] });
-      } else if (r.kind === 'guest') chunk.guests++;
+      } else if (r.kind === 'guest') {
+        chunk.guests++;
+        chunk.guestRows.push([r.orderId, rec.line]);
+      }
       else {
         // the header again (files joined together): said as such, not as its first bad value
         const again = rec.fields.length === plan!.header.length && rec.fields.every((f, i) => f.trim() === plan!.header[i].trim());

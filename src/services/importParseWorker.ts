@@ -29,8 +29,8 @@ try {
     input,
     (chunk) => {
       if (loader) {
-        loader.append(chunk.groups, chunk.bad);
-        chunk = { ...chunk, groups: { str: [], num: [] }, bad: [] };
+        loader.append(chunk.groups, chunk.bad, chunk.guestRows);
+        chunk = { ...chunk, groups: { str: [], num: [] }, bad: [], guestRows: [] };
       }
       send({ chunk, bytes });
       posted++;

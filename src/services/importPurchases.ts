@@ -10,7 +10,7 @@ import { BusyError, ConnectionLostError, DiskFullError, EXIT, PointsmallError, U
 import { RulesTimeline, computeEarn } from '../domain/accrual.js';
 import { memberProblems } from '../domain/members.js';
 import { POINTS_MAX } from '../domain/money.js';
-import { idLookalikeProblem, idTextProblem, shellWord, spreadsheetNumberProblem } from '../domain/text.js';
+import { idLookalikeProblem, idTextProblem, invisibleCharProblem, shellWord, spreadsheetNumberProblem } from '../domain/text.js';
 import {
   type ColumnPlan,
   type CsvRecord,
@@ -155,8 +155,9 @@ export function resolveOptions(input: ImportInput): Options {
   if (!source || source.length > 64) throw new UsageError('--source must be a name of 1 to 64 characters');
   // half of every order's import key: an invisible character (a zero-width space, a soft hyphen) would make
   // a source that looks like another one and take the same orders in again
-  const unclean = idTextProblem('--source', source) ?? idLookalikeProblem('--source', source);
-  if (unclean) throw new UsageError(unclean.replace(/: ids must be visible text$/, ''), 'a source is visible text: retype it (pointsmall import list shows the sources in use)');
+  // (one in another case or width than an earlier import's is refused once the ledger is open: SOURCE_CASE)
+  const unclean = idTextProblem('--source', source) ?? invisibleCharProblem('--source', source);
+  if (unclean) throw new UsageError(unclean, 'a source is visible text: retype it (pointsmall import list shows the sources in use)');
   requireInputFile(input.file, 'check the path');
   const encoding = fileEncoding(input.file, declared); // a BOM decides by itself
   const skips: [string, string][] = [];
@@ -218,7 +219,7 @@ async function stageFile(o: Options, l: Ledger, stage: ImportStage, c: Counters,
       c.guestsSkipped += chunk.guests;
       c.skipped += chunk.skipped;
       c.rejected += chunk.rejects.length;
-      stage.load(chunk.groups, chunk.bad, chunk.rejects);
+      stage.load(chunk.groups, chunk.bad, chunk.rejects, chunk.guestRows);
     },
     restart() {
       c.rows = c.guestsSkipped = c.skipped = c.rejected = 0;
@@ -440,6 +441,8 @@ class Accruer {
   amountColumn = 'amount';
   /** The import run whose orders this feed has passed already (committed by earlier batches), if any. */
   ownRun: number | null = null;
+  /** The lines of an order skipped as a guest's (--skip-guests), if it has any (ImportStage.guestLines). */
+  guestLinesOf: ((orderId: string) => number[] | null) | null = null;
 
   constructor(private readonly l: Ledger, private readonly o: Options, private readonly c: Counters, private readonly orders: number, private readonly inTransaction: boolean) {
     this.p = l.store.get(purchases);
@@ -451,6 +454,33 @@ class Accruer {
     for (const line of lines) this.rejects.push([line, reason, null]);
     this.c.rejected += lines.length;
     this.c.rejectedOrders++;
+  }
+
+  /**
+   * An order rejected whole takes its lines that were skipped as a guest's along into the rejects file (they
+   * are no longer counted as skipped): fixed, the file then imports the whole order.
+   */
+  private rejectGuestLines(orderId: string, reason: string): void {
+    const guests = this.guestLinesOf?.(orderId);
+    if (!guests) return;
+    for (const line of guests) this.rejects.push([line, reason, null]);
+    this.c.rejected += guests.length;
+    this.c.guestsSkipped -= guests.length;
+  }
+
+  /**
+   * An order that names a member on some lines and none on others (a grouped export printing the member on
+   * its first line only): --skip-guests would drop those lines and credit part of it, so the order is
+   * rejected whole. Returns whether it was.
+   */
+  private mixedWithGuests(orderId: string, memberId: string, lines: readonly number[]): boolean {
+    const guests = this.guestLinesOf?.(orderId);
+    if (!guests) return false;
+    const why = 'an order belongs to one member, and --skip-guests would leave out part of it; fill the member id in on every line of the order';
+    const list = (ls: readonly number[]) => (ls.length === 1 ? `line ${ls[0]}` : `lines ${ls.join(', ')}`);
+    this.rejectLines(lines, `order ${orderId}: ${list(guests)} name${guests.length === 1 ? 's' : ''} no member while this line names ${memberId}: ${why}`);
+    this.rejectGuestLines(orderId, `member_id is empty while other lines of order ${orderId} name ${memberId}: ${why}`);
+    return true;
   }
 
   /**
@@ -476,7 +506,10 @@ class Accruer {
     for (const f of batch) {
       c.orders++;
       if (f.ok) ready.push(f);
-      else this.rejectLines(f.lines, f.reason);
+      else {
+        this.rejectLines(f.lines, f.reason);
+        this.rejectGuestLines(f.orderId, `order ${f.orderId} is rejected (see its other lines), and this line of it names no member`);
+      }
     }
     if (!ready.length) return;
     // An order id comes in one batch only (the stage groups the file by order), so only keys from
@@ -494,6 +527,7 @@ class Accruer {
     if (unseen.length) this.learn(this.p.memberFactsMany(unseen));
     for (const order of ready) {
       const lines = order.lines;
+      if (this.guestLinesOf && this.mixedWithGuests(order.orderId, order.memberId, lines)) continue;
       const unclean = idTextProblem('order id', order.orderId) ?? idLookalikeProblem('order id', order.orderId) ?? spreadsheetNumberProblem('order id', order.orderId) ?? idTextProblem('member id', order.memberId);
       if (unclean) {
         this.rejectLines(lines, unclean);
@@ -680,6 +714,8 @@ interface Phase2 {
   format: ColumnPlan['format'];
   /** The file's name of the amount column (hints). */
   amountColumn: string;
+  /** The lines of an order skipped as a guest's, if any (ImportStage.guestLines). */
+  guestLinesOf: ((orderId: string) => number[] | null) | null;
   total: number;
   batchOrders: number;
   partOrders: number;
@@ -773,6 +809,7 @@ function accrueInOne(ph: Phase2, commit: boolean): boolean {
   const { l, c } = ph;
   const acc = new Accruer(l, ph.o, c, ph.total, true);
   acc.amountColumn = ph.amountColumn;
+  acc.guestLinesOf = ph.guestLinesOf;
   const applier = applierOf(ph);
   const orders = ordersFrom(ph, 0);
   const parts = new Batches(ph, acc, orders);
@@ -880,6 +917,7 @@ async function accrueInTransactions(ph: Phase2, from = 0, untilCommit = false): 
   const { l, c } = ph;
   const acc = new Accruer(l, ph.o, c, ph.total, true);
   acc.amountColumn = ph.amountColumn;
+  acc.guestLinesOf = ph.guestLinesOf;
   if (from > 0) acc.ownRun = ph.run.id;
   const applier = applierOf(ph);
   const orders = ordersFrom(ph, from);
@@ -1196,6 +1234,8 @@ async function planAheadOfWriter(ph: Phase2, writer: PlanWriter, from: number): 
     await writer.reset(ph.run.id); // it notes the ledger's version before anything is read here
     const acc = new Accruer(l, ph.o, c, ph.total, false);
     acc.amountColumn = ph.amountColumn;
+    acc.guestLinesOf = ph.guestLinesOf;
+  acc.guestLinesOf = ph.guestLinesOf;
     acc.ownRun = ph.run.id; // the orders before `from` are this run's, committed
     orders = ordersFrom(ph, from);
     const inFlight: { ack: PromiseLike<WriterReply>; last: boolean; before: Counters; doneBefore: number; accepted: number; rejects: Accruer['rejects'] }[] = [];
@@ -1386,7 +1426,7 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
           c.orders += onlyBad;
           c.rejectedOrders += onlyBad;
         }
-        const phase2: Phase2 = { l, o, c, stage, reader, format: plan.format, amountColumn: plan.index.amount >= 0 ? plan.header[plan.index.amount] : 'amount', total, batchOrders, partOrders: input.partOrders ?? PART, done: 0, lastBatch: 0, onProgress: input.onProgress, run };
+        const phase2: Phase2 = { l, o, c, stage, reader, format: plan.format, amountColumn: plan.index.amount >= 0 ? plan.header[plan.index.amount] : 'amount', guestLinesOf: o.skipGuests ? stage.guestLines() : null, total, batchOrders, partOrders: input.partOrders ?? PART, done: 0, lastBatch: 0, onProgress: input.onProgress, run };
         if (o.maxRejects !== undefined && c.rejected > o.maxRejects) tooMany = true; // (phase 1's bad rows)
         else if (o.dryRun) accrueInOne(phase2, false);
         else if (o.maxRejects !== undefined) {

@@ -290,6 +290,7 @@ export class ImportStage {
     this.db.exec(`
       CREATE TABLE groups (order_id TEXT NOT NULL, member_id TEXT NOT NULL, at INTEGER NOT NULL, first_line INTEGER NOT NULL, lines TEXT NOT NULL);
       CREATE TABLE bad (order_id TEXT NOT NULL, line INTEGER NOT NULL);
+      CREATE TABLE guests (order_id TEXT NOT NULL, line INTEGER NOT NULL);
     `);
     this.loader = new StageLoader(this.db);
     this.rej = scratch(`${path}-rejects`);
@@ -297,6 +298,7 @@ export class ImportStage {
     this.rej.exec('CREATE TABLE rejects (line INTEGER NOT NULL, reason TEXT NOT NULL, vals TEXT)');
     this.s = {
       anyBad: this.db.prepare('SELECT 1 FROM bad LIMIT 1').pluck(),
+      anyGuest: this.db.prepare('SELECT 1 FROM guests LIMIT 1').pluck(),
       reject: this.rej.prepare('INSERT INTO rejects VALUES (?,?,?)'),
       rejectCount: this.rej.prepare('SELECT count(*) FROM rejects').pluck(),
       needsReread: this.rej.prepare('SELECT 1 FROM rejects WHERE vals IS NULL LIMIT 1').pluck(),
@@ -308,8 +310,8 @@ export class ImportStage {
    * Appends one stretch of the file: groups of good lines, bad rows' order ids (none when a StageLoader
    * of another connection appended them), and rejects.
    */
-  load(groups: StageGroups, bad: readonly [string, number][], rejects: readonly [number, string, string | null][]): void {
-    if (this.loader.append(groups, bad)) this.hasBad = true;
+  load(groups: StageGroups, bad: readonly [string, number][], rejects: readonly [number, string, string | null][], guests: readonly [string, number][] = []): void {
+    if (this.loader.append(groups, bad, guests)) this.hasBad = true;
     this.addRejects(rejects);
   }
 
@@ -340,6 +342,7 @@ export class ImportStage {
   release(): boolean {
     this.hasBad ||= this.s.anyBad.get() !== undefined; // (bad rows other connections appended)
     if (this.hasBad) this.db.exec('CREATE INDEX bad_order ON bad(order_id)');
+    if (this.s.anyGuest.get() !== undefined) this.db.exec('CREATE INDEX guests_order ON guests(order_id)');
     this.db.pragma('locking_mode = NORMAL');
     this.s.anyBad.get(); // a read, which drops the exclusive lock
     return this.hasBad;
@@ -380,9 +383,21 @@ export class ImportStage {
     return this.db.prepare('SELECT count(DISTINCT order_id) FROM bad WHERE order_id NOT IN (SELECT order_id FROM groups)').pluck().get() as number;
   }
 
+  /**
+   * The file lines of the rows skipped as a guest's (--skip-guests) of an order, by its id: null for an
+   * order without any (the ids are read once, then a look-up only for an order that has some). Null when
+   * no row was skipped. Call after release().
+   */
+  guestLines(): ((orderId: string) => number[] | null) | null {
+    if (this.s.anyGuest.get() === undefined) return null;
+    const ids = new Set(this.db.prepare('SELECT DISTINCT order_id FROM guests').pluck().all() as string[]);
+    const lines = this.db.prepare('SELECT line FROM guests WHERE order_id = ? ORDER BY line').pluck();
+    return (orderId) => (ids.has(orderId) ? (lines.all(orderId) as number[]) : null);
+  }
+
   /** Drops everything loaded so far (the file is then read again from its start). */
   clear(): void {
-    this.db.exec('DELETE FROM groups; DELETE FROM bad');
+    this.db.exec('DELETE FROM groups; DELETE FROM bad; DELETE FROM guests');
     this.rej.exec('DELETE FROM rejects');
     this.hasBad = false;
   }
@@ -467,6 +482,7 @@ export class StageLoader {
       group: db.prepare('INSERT INTO groups VALUES (?,?,?,?,?)'),
       groups: db.prepare(`INSERT INTO groups VALUES ${Array(GROUPS_PER_INSERT).fill('(?,?,?,?,?)').join(',')}`),
       bad: db.prepare('INSERT INTO bad VALUES (?,?)'),
+      guest: db.prepare('INSERT INTO guests VALUES (?,?)'),
     };
   }
 
@@ -477,10 +493,10 @@ export class StageLoader {
     return new StageLoader(db);
   }
 
-  /** Appends one stretch: groups of good lines, and bad rows' order ids. Returns whether there were bad rows. */
-  append(groups: StageGroups, bad: readonly [string, number][]): boolean {
+  /** Appends one stretch: groups of good lines, bad rows' and guests' order ids. Returns whether there were bad rows. */
+  append(groups: StageGroups, bad: readonly [string, number][], guests: readonly [string, number][] = []): boolean {
     const n = groups.num.length / 2;
-    if (!n && !bad.length) return false;
+    if (!n && !bad.length && !guests.length) return false;
     this.db.exec('BEGIN IMMEDIATE');
     try {
       const { str, num } = groups;
@@ -498,6 +514,7 @@ export class StageLoader {
       }
       for (; i < n; i++) this.s.group.run(str[3 * i], str[3 * i + 1], num[2 * i], num[2 * i + 1], str[3 * i + 2]);
       for (const b of bad) this.s.bad.run(b[0], b[1]);
+      for (const g of guests) this.s.guest.run(g[0], g[1]);
       this.db.exec('COMMIT');
     } catch (e) {
       if (this.db.inTransaction) this.db.exec('ROLLBACK');

@@ -417,3 +417,43 @@ describe('a header row repeated inside the file', () => {
     expect(rows.map((x) => [x._line, x._reason])).toEqual([['3', 'repeats the header row: files joined together? the row is not data']]);
   });
 });
+
+describe('an order whose member is printed on its first line only', () => {
+  it('--skip-guests never drops the blank-member lines of a member\'s order: the order is rejected whole, every line in the rejects file, and imports whole once they are filled in', () => {
+    const t = tmpLedger();
+    const file = join(t.dir, 'grouped.csv');
+    writeFileSync(
+      file,
+      [
+        'order_id,member_id,purchased_at,sku,quantity,unit_price',
+        'J5,M001,2026-11-01 10:00,A,1,10.00',
+        'J5,,2026-11-01 10:00,B,1,90.00',
+        'G1,,2026-11-01 10:05,A,1,20.00', // a guest's order: skipped, as --skip-guests says
+        'J6,M002,2026-11-01 11:00,A,1,10.00',
+        'J5,,2026-11-01 10:00,C,1,50.00', // (lines of an order may be apart)
+        '',
+      ].join('\n'),
+    );
+    const rej = join(t.dir, 'grouped.rejects.csv');
+    const r = t.run(['import', 'purchases', file, '--create-members', '--skip-guests', '--json']);
+    expect(r.code, r.stderr).toBe(4);
+    expect(r.json()).toMatchObject({ rows: 5, accepted: 1, rejected: 3, guestsSkipped: 1, pointsAccrued: 10 });
+    expect(t.run(['member', 'show', 'M001', '--json']).code).toBe(2); // never created for a rejected order
+    const lines = readFileSync(rej, 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(4);
+    expect(lines[1]).toMatch(/^2,"order J5: lines 3, 6 name no member while this line names M001: an order belongs to one member, and --skip-guests would leave out part of it; fill the member id in on every line of the order",J5,M001,/);
+    expect(lines[2]).toMatch(/^3,"member_id is empty while other lines of order J5 name M001: an order belongs to one member, and --skip-guests would leave out part of it; fill the member id in on every line of the order",J5,,/);
+    expect(lines[3]).toMatch(/^6,.*,J5,,2026-11-01 10:00,C,1,50.00$/);
+    // filled in, the rejects file imports the whole order: 150 points, not 10
+    writeFileSync(rej, readFileSync(rej, 'utf8').replace(/,J5,,/g, ',J5,M001,'));
+    expect(t.ok(['import', 'purchases', rej, '--create-members', '--skip-guests'])).toMatchObject({ accepted: 1, rejected: 0, pointsAccrued: 150 });
+    expect(t.ok(['member', 'show', 'M001']).balance).toBe(150);
+    // the same file again: J6 a duplicate, G1 still a guest's, and J5 as it stands there rejected again
+    const again = t.run(['import', 'purchases', file, '--create-members', '--skip-guests', '--json']);
+    expect(again.code).toBe(4);
+    expect(again.json()).toMatchObject({ duplicates: 1, rejected: 3, guestsSkipped: 1, pointsAccrued: 0 });
+    expect(t.ok(['member', 'show', 'M001']).balance).toBe(150);
+    expect(t.verify().ok).toBe(true);
+  });
+});
+
