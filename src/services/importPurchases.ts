@@ -35,7 +35,7 @@ import { importRuns } from '../store/importRuns.js';
 import { rulesVersions } from '../store/rules.js';
 import { type Ctx, type Ledger, ledgerFromStore, parseStoredRules, withLedger } from './ledger.js';
 import { type ParseInput, type ParseSink, type ParsedChunk, parsePurchasesOnTwoCores, readChunks } from './importParse.js';
-import { type FedOrder, feedOrders } from './orderFeed.js';
+import { type FedOrder, feedOrders, lineNumbers } from './orderFeed.js';
 import { fileEncoding } from './textDecode.js';
 import { newScratchDir } from './scratch.js';
 import { ENCODING_NAMES } from '../domain/encoding.js';
@@ -852,6 +852,22 @@ function accrueInOne(ph: Phase2, commit: boolean): boolean {
   return withinLimit;
 }
 
+/**
+ * The staged lines of orders with a bad row that are not in the rejects yet (an import stopped by
+ * --max-rejects before it reached them), each as a reject naming the order's first bad line.
+ */
+function linesOfRejectedOrders(stage: ImportStage): [number, string, null][] {
+  const rejected = new Set<number>();
+  for (const [line] of stage.rejects()) rejected.add(line);
+  const out: [number, string, null][] = [];
+  for (const [orderId, packed, badLine] of stage.groupsOfBadOrders()) {
+    const lines: number[] = [];
+    lineNumbers(packed, lines);
+    for (const line of lines) if (!rejected.has(line)) out.push([line, `order ${orderId}: another row of this order was rejected (line ${badLine}); fix it and import the whole order again`, null]);
+  }
+  return out;
+}
+
 /** Locked out after some batches: say what is in (a re-run skips it and accrues the rest). */
 function busyAfter(ph: Phase2, e: unknown, accrued: number): unknown {
   const { l, c } = ph;
@@ -1350,7 +1366,7 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
   const c: Counters = { rows: 0, orders: 0, accepted: 0, duplicates: 0, rejected: 0, review: 0, capped: 0, pointsAccrued: 0, pointsReturned: 0, returns: 0, guestsSkipped: 0, skipped: 0, membersCreated: 0, rejectedOrders: 0, batches: 0, firstAt: Infinity, lastAt: -Infinity };
   // The rejects file's path is checked before anything is staged or accrued: a bad one is an exit 2
   // with nothing written, never an error after the first batches committed.
-  const rejectsOut = !o.dryRun || o.rejects || o.maxRejects !== undefined ? rejectsTarget(ctx, o.file, o.rejects) : null;
+  const rejectsOut = !o.dryRun || o.rejects ? rejectsTarget(ctx, o.file, o.rejects) : null; // (a dry run writes one only when asked)
   // The file's SHA-256 for the run's record, read beside the first phase (a stream of its own).
   const fileHash = o.dryRun ? null : sha256Of(o.file);
   fileHash?.catch(() => undefined); // (a file that cannot be read fails the import itself)
@@ -1448,15 +1464,18 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
         reader?.close();
       }
       let rejectsFile: string | null = null;
-      if (c.rejected > 0 && rejectsOut && (!o.dryRun || o.rejects || tooMany)) {
+      if (c.rejected > 0 && rejectsOut) {
         rejectsFile = rejectsOut.path;
+        // stopped at the limit, orders with a bad row were not all reached: their other lines join them, so
+        // the file, fixed, imports each order whole (never one line of three)
+        if (tooMany) stage.addRejects(linesOfRejectedOrders(stage));
         await writeRejectsFile(o, plan, stage, rejectsOut, input.onProgress);
       }
       const see = rejectsFile ? `see ${rejectsFile} for every bad row with its line and reason` : 'pass --rejects FILE to see every bad row with its line and reason';
       if (tooMany) {
         // The rows are all read and checked one by one before accrual, but the orders are checked against
         // the ledger (unknown members, conflicts) only until the limit is passed: the count is a lower bound.
-        const found = rejectsFile ? `${rejectsFile} holds the ${c.rejected} found, each with its line and reason` : `pass --rejects FILE to see the ${c.rejected} found`;
+        const found = rejectsFile ? `${rejectsFile} holds the ${c.rejected} found and the other lines of their orders, each with its line and reason` : `pass --rejects FILE to see the ${c.rejected} found`;
         throw new UsageError(
           `${o.file}: at least ${c.rejected} bad rows (counted until there were more than --max-rejects ${o.maxRejects}, then checking stopped): nothing was imported`,
           `${found}; the rest of the file may hold more: run the same import with --dry-run --rejects FILE instead of --max-rejects to list every bad row (nothing is written), or raise --max-rejects`,

@@ -133,7 +133,7 @@ function countLines(packed: string): number {
 }
 
 /** The file line numbers of a group's packed lines (the first value of each line). */
-function lineNumbers(packed: string, into: number[]): void {
+export function lineNumbers(packed: string, into: number[]): void {
   const f = packed.split(US);
   for (let i = 0; i + FIELDS <= f.length; i += FIELDS) into.push(+f[i]);
 }

@@ -395,6 +395,15 @@ export class ImportStage {
     return (orderId) => (ids.has(orderId) ? (lines.all(orderId) as number[]) : null);
   }
 
+  /** The staged groups of orders with a bad row: order id, packed lines, the order's first bad line. Call after release(). */
+  groupsOfBadOrders(): [orderId: string, lines: string, badLine: number][] {
+    if (!this.hasBad) return [];
+    return this.db
+      .prepare('SELECT g.order_id, g.lines, (SELECT min(line) FROM bad b WHERE b.order_id = g.order_id) FROM groups g WHERE g.order_id IN (SELECT order_id FROM bad)')
+      .raw()
+      .all() as [string, string, number][];
+  }
+
   /** Drops everything loaded so far (the file is then read again from its start). */
   clear(): void {
     this.db.exec('DELETE FROM groups; DELETE FROM bad; DELETE FROM guests');

@@ -541,6 +541,35 @@ describe('missing values, filters and whole orders', () => {
   });
 });
 
+describe('--max-rejects and the rejects file', () => {
+  it('stopped by --max-rejects, the rejects file holds whole orders, so fixed it imports every line; a dry run writes no rejects file unless --rejects names one', () => {
+    const t = tmpLedger({ timezone: 'UTC' });
+    const file = join(t.dir, 'mr.csv');
+    const rej = join(t.dir, 'mr.rejects.csv');
+    writeFileSync(file, ['order_id,member_id,purchased_at,sku,quantity,unit_price', 'MR1,M001,2026-11-01,A,1,10', 'MR1,M001,2026-11-01,B,1,bad', 'MR1,M001,2026-11-01,C,1,10', 'MR2,M002,2026-11-01,A,1,10', 'MR3,M003,2026-11-01,A,1,zz', 'MR3,M003,2026-11-01,B,1,5', ''].join('\n'));
+    // a dry run writes nothing: an edited rejects file beside the input stays as it was
+    writeFileSync(rej, 'MY EDITS\n');
+    for (const max of ['0', '1']) {
+      const dry = t.run(['import', 'purchases', file, '--create-members', '--dry-run', '--max-rejects', max, '--json']);
+      expect(dry.code).toBe(2);
+      expect(JSON.parse(dry.stderr).error.hint).toMatch(/^pass --rejects FILE to see/);
+      expect(readFileSync(rej, 'utf8')).toBe('MY EDITS\n');
+    }
+    const r = t.run(['import', 'purchases', file, '--create-members', '--max-rejects', '0', '--json']);
+    expect(r.code).toBe(2);
+    const rows = readFileSync(rej, 'utf8').trim().split('\n');
+    // the two bad rows and the other lines of their orders, in line order
+    expect(rows.map((x) => x.split(',')[0])).toEqual(['_line', '2', '3', '4', '6', '7']);
+    expect(rows[1]).toMatch(/^2,"?order MR1: another row of this order was rejected \(line 3\)/);
+    // fixed, the rejects file imports both orders whole: 30 + 15 points, not 10 + 5
+    writeFileSync(rej, readFileSync(rej, 'utf8').replace(',1,bad', ',1,10').replace(',1,zz', ',1,10'));
+    expect(t.ok(['import', 'purchases', rej, '--create-members', '--max-rejects', '0'])).toMatchObject({ accepted: 2, rejected: 0, pointsAccrued: 45 });
+    expect(t.ok(['member', 'show', 'M001']).balance).toBe(30);
+    expect(t.ok(['member', 'show', 'M003']).balance).toBe(15);
+    expect(t.verify().ok).toBe(true);
+  });
+});
+
 describe('line totals and money finer than the currency', () => {
   it('line_amount is a line total; lines are summed exactly and each order rounded once', () => {
     const t = tmpLedger({ timezone: 'UTC' });
