@@ -443,6 +443,8 @@ class Accruer {
   ownRun: number | null = null;
   /** The lines of an order skipped as a guest's (--skip-guests), if it has any (ImportStage.guestLines). */
   guestLinesOf: ((orderId: string) => number[] | null) | null = null;
+  /** A file of one row per order that names items: the column that does (sku, else quantity), else null. */
+  itemColumn: string | null = null;
 
   constructor(private readonly l: Ledger, private readonly o: Options, private readonly c: Counters, private readonly orders: number, private readonly inTransaction: boolean) {
     this.p = l.store.get(purchases);
@@ -537,6 +539,11 @@ class Accruer {
         // an order-level file naming one order on rows that differ: its lines, most likely
         const col = this.amountColumn;
         this.rejectLines(lines, `order ${order.orderId} appears on lines ${lines.join(', ')} with different content: a file of one row per order names each order once; if these rows are the order's lines, map the amount column as a line total: --map line_amount=${col} (the order is rejected whole)`);
+        continue;
+      }
+      if (order.repeatDuplicates > 0 && this.itemColumn !== null) {
+        // the same rows, in a file whose rows name items: two tickets of one price, or the order exported twice?
+        this.rejectLines(lines, `order ${order.orderId} appears on lines ${lines.join(', ')} with the same content, in a file that names items (${this.itemColumn}): two lines of the same item, or the order repeated? If the rows are the order's lines, map the amount column as a line total: --map line_amount=${this.amountColumn}; if the order is repeated, remove the repeats (the order is rejected whole)`);
         continue;
       }
       const hash = existing.get(order.orderId) ?? this.batchKeys.get(order.orderId);
@@ -716,6 +723,8 @@ interface Phase2 {
   amountColumn: string;
   /** The lines of an order skipped as a guest's, if any (ImportStage.guestLines). */
   guestLinesOf: ((orderId: string) => number[] | null) | null;
+  /** A file of one row per order that names items: the column that does (sku, else quantity), else null. */
+  itemColumn: string | null;
   total: number;
   batchOrders: number;
   partOrders: number;
@@ -810,6 +819,7 @@ function accrueInOne(ph: Phase2, commit: boolean): boolean {
   const acc = new Accruer(l, ph.o, c, ph.total, true);
   acc.amountColumn = ph.amountColumn;
   acc.guestLinesOf = ph.guestLinesOf;
+  acc.itemColumn = ph.itemColumn;
   const applier = applierOf(ph);
   const orders = ordersFrom(ph, 0);
   const parts = new Batches(ph, acc, orders);
@@ -934,6 +944,7 @@ async function accrueInTransactions(ph: Phase2, from = 0, untilCommit = false): 
   const acc = new Accruer(l, ph.o, c, ph.total, true);
   acc.amountColumn = ph.amountColumn;
   acc.guestLinesOf = ph.guestLinesOf;
+  acc.itemColumn = ph.itemColumn;
   if (from > 0) acc.ownRun = ph.run.id;
   const applier = applierOf(ph);
   const orders = ordersFrom(ph, from);
@@ -1251,7 +1262,10 @@ async function planAheadOfWriter(ph: Phase2, writer: PlanWriter, from: number): 
     const acc = new Accruer(l, ph.o, c, ph.total, false);
     acc.amountColumn = ph.amountColumn;
     acc.guestLinesOf = ph.guestLinesOf;
+    acc.itemColumn = ph.itemColumn;
+  acc.itemColumn = ph.itemColumn;
   acc.guestLinesOf = ph.guestLinesOf;
+  acc.itemColumn = ph.itemColumn;
     acc.ownRun = ph.run.id; // the orders before `from` are this run's, committed
     orders = ordersFrom(ph, from);
     const inFlight: { ack: PromiseLike<WriterReply>; last: boolean; before: Counters; doneBefore: number; accepted: number; rejects: Accruer['rejects'] }[] = [];
@@ -1442,7 +1456,7 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
           c.orders += onlyBad;
           c.rejectedOrders += onlyBad;
         }
-        const phase2: Phase2 = { l, o, c, stage, reader, format: plan.format, amountColumn: plan.index.amount >= 0 ? plan.header[plan.index.amount] : 'amount', guestLinesOf: o.skipGuests ? stage.guestLines() : null, total, batchOrders, partOrders: input.partOrders ?? PART, done: 0, lastBatch: 0, onProgress: input.onProgress, run };
+        const phase2: Phase2 = { l, o, c, stage, reader, format: plan.format, amountColumn: plan.index.amount >= 0 ? plan.header[plan.index.amount] : 'amount', guestLinesOf: o.skipGuests ? stage.guestLines() : null, itemColumn: plan.format !== 'order' ? null : plan.index.sku >= 0 ? plan.header[plan.index.sku] : plan.index.quantity >= 0 ? plan.header[plan.index.quantity] : null, total, batchOrders, partOrders: input.partOrders ?? PART, done: 0, lastBatch: 0, onProgress: input.onProgress, run };
         if (o.maxRejects !== undefined && c.rejected > o.maxRejects) tooMany = true; // (phase 1's bad rows)
         else if (o.dryRun) accrueInOne(phase2, false);
         else if (o.maxRejects !== undefined) {

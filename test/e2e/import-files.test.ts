@@ -511,6 +511,24 @@ describe('missing values, filters and whole orders', () => {
     expect(t.ok(['member', 'show', 'M1']).balance).toBe(30);
   });
 
+  it('a file of one row per order that names items (sku or quantity): rows repeating an order exactly are ambiguous, the order is rejected whole, never halved', () => {
+    const t = tmpLedger({ timezone: 'UTC' });
+    const file = join(t.dir, 'tickets.csv');
+    // two tickets of 45.00 on K1, three on K3, with the line total in a column called amount
+    writeFileSync(file, ['order_id,member_id,purchased_at,sku,amount', 'K1,M001,2026-11-01 19:00,TICKET,45.00', 'K1,M001,2026-11-01 19:00,TICKET,45.00', 'K2,M002,2026-11-01 19:05,TICKET,45.00', 'K3,M003,2026-11-01 19:10,TICKET,45.00', 'K3,M003,2026-11-01 19:10,TICKET,45.00', 'K3,M003,2026-11-01 19:10,TICKET,45.00', ''].join('\n'));
+    const rej = join(t.dir, 'rej.csv');
+    const r = t.run(['import', 'purchases', file, '--create-members', '--json', '--rejects', rej]);
+    expect(r.code).toBe(4);
+    expect(r.json()).toMatchObject({ accepted: 1, duplicates: 0, rejected: 5, pointsAccrued: 45 });
+    const rows = readFileSync(rej, 'utf8').trim().split('\n');
+    expect(rows.map((x) => x.split(',')[0])).toEqual(['_line', '2', '3', '5', '6', '7']);
+    expect(rows[1]).toContain('order K1 appears on lines 2, 3 with the same content, in a file that names items (sku): two lines of the same item, or the order repeated? If the rows are the order\'s lines, map the amount column as a line total: --map line_amount=amount; if the order is repeated, remove the repeats');
+    // mapped as line totals, every ticket counts
+    expect(t.ok(['import', 'purchases', file, '--create-members', '--map', 'line_amount=amount', '--source', 'box-office'])).toMatchObject({ accepted: 3, pointsAccrued: 270 });
+    expect(t.ok(['member', 'show', 'M003']).balance).toBe(135);
+    expect(t.verify().ok).toBe(true);
+  });
+
   it('a whole file rejected exits 2, nothing written; --max-rejects stops before anything is committed', () => {
     const t = tmpLedger({ timezone: 'UTC' });
     const file = join(t.dir, 'p.csv');
