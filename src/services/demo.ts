@@ -6,6 +6,9 @@ import { UsageError } from '../errors.js';
 import { ledgerExistsAt, ledgerStats, openStore } from '../store/db.js';
 import { journal } from '../store/journal.js';
 import { isPostgresUrl, redactUrl } from '../store/pg/database.js';
+
+/** A ledger location as it may be shown (a PostgreSQL URL without its password). */
+export { redactUrl };
 import { settings } from '../store/settings.js';
 import type { Ctx } from './ledger.js';
 import type { InitTarget, LedgerContents } from './admin.js';

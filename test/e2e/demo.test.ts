@@ -75,6 +75,23 @@ describe('pointsmall demo', () => {
     expect(readFileSync(precious, 'utf8')).toBe('not yours');
   });
 
+  it('builds ./pointsmall-demo.db even where $POINTSMALL_DB names the shop\'s ledger, which it leaves alone and says so', () => {
+    const dir = tmpDir();
+    const shop = join(dir, 'points.db');
+    expect(runCli(['init', '--timezone', 'UTC'], { db: shop }).code).toBe(0);
+    expect(runCli(['member', 'add', '--id', 'M1', '--name', 'A'], { db: shop }).code).toBe(0);
+    const before = readFileSync(shop);
+    const r = runCli(['demo'], { cwd: dir, db: shop });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`note: the demo builds its own ledger, ./pointsmall-demo.db; it leaves $POINTSMALL_DB (${shop}) as it is (pass --db to build the demo elsewhere)`);
+    expect(r.stdout).toContain('export POINTSMALL_DB=./pointsmall-demo.db');
+    expect(readFileSync(shop).equals(before)).toBe(true);
+    expect(runCli(['member', 'show', 'M001', '--json'], { db: join(dir, 'pointsmall-demo.db') }).code).toBe(0);
+    // the same again: the demo's own ledger is rebuilt, the shop's still untouched
+    expect(runCli(['demo', '--json'], { cwd: dir, db: shop }).code).toBe(0);
+    expect(readFileSync(shop).equals(before)).toBe(true);
+  });
+
   it('demo --force over a real ledger needs --yes where nobody can be asked, and keeps the ledger aside', () => {
     const dir = tmpDir();
     const real = join(dir, 'real.db');

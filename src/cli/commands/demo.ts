@@ -61,11 +61,18 @@ export function register(program: Command): void {
     .action(async (...args) => {
       const cmd = cmdOf(args);
       const g = globals(cmd);
-      const { DEMO_NOW, runDemo } = await import('../../services/demo.js');
+      const { DEMO_NOW, runDemo, redactUrl } = await import('../../services/demo.js');
       if (!process.env.POINTSMALL_NOW) process.env.POINTSMALL_NOW = DEMO_NOW;
       const ctx = await context(cmd);
-      // the demo's own ledger by default (emit shows its times in the zone of the ledger the demo opened)
-      if (!g.db && !process.env.POINTSMALL_DB) ctx.dbPath = './pointsmall-demo.db';
+      // the demo's own ledger unless --db names another (emit shows its times in the zone of the ledger the
+      // demo opened): never $POINTSMALL_DB, which names the shop's ledger once its quick start is followed
+      if (!g.db) {
+        const env = process.env.POINTSMALL_DB?.trim();
+        if (env && env !== './pointsmall-demo.db' && env !== 'pointsmall-demo.db') {
+          process.stderr.write(`note: the demo builds its own ledger, ./pointsmall-demo.db; it leaves $POINTSMALL_DB (${redactUrl(env)}) as it is (pass --db to build the demo elsewhere)\n`);
+        }
+        ctx.dbPath = './pointsmall-demo.db';
+      }
       if (cmd.opts().force) {
         // Replacing a real ledger destroys data: the --yes rule, as for init --force.
         const { foreignLedgerAt } = await import('../../services/demo.js');
