@@ -21,6 +21,28 @@ export function currencyDigits(currency: string): number {
   return nf.resolvedOptions().maximumFractionDigits ?? 2;
 }
 
+/** Names for a currency that are not its ISO 4217 code, and the code meant. */
+const CURRENCY_ALIASES: Record<string, string> = { RMB: 'CNY', CNH: 'CNY', NTD: 'TWD', YEN: 'JPY', EURO: 'EUR', UKP: 'GBP' };
+
+/**
+ * Why `code` is not a currency ISO 4217 lists (as Intl knows them), else null: three letters alone pass
+ * the check currencyDigits makes (`CYN`, `RMB` format as money too), and a ledger's currency is fixed
+ * at init for good. The reason names the code meant: an alias (`RMB` → `CNY`), or codes one letter or
+ * one swap of neighbours away.
+ */
+export function currencyCodeProblem(code: string): string | null {
+  const known = Intl.supportedValuesOf('currency');
+  if (known.includes(code)) return null;
+  const alias = CURRENCY_ALIASES[code];
+  const near = alias ? [alias] : known.filter((k) => {
+    if (k.length !== code.length) return false;
+    const diff = [...k].flatMap((ch, i) => (ch === code[i] ? [] : [i]));
+    return diff.length === 1 || (diff.length === 2 && diff[1] === diff[0] + 1 && k[diff[0]] === code[diff[1]] && k[diff[1]] === code[diff[0]]);
+  });
+  const meant = near.length ? `: did you mean ${near.slice(0, 4).join(' or ')}?` : '';
+  return `${JSON.stringify(code)} is not an ISO 4217 currency code${meant}`;
+}
+
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; problem: string };
 
 /**

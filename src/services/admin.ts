@@ -4,7 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { LedgerCorruptError, PointsmallError, RefusedError, UsageError, initRaceError } from '../errors.js';
 import type { RowsLost } from '../store/entries.js';
 export type { RowsLost };
-import { currencyDigits } from '../domain/money.js';
+import { currencyCodeProblem, currencyDigits } from '../domain/money.js';
 import { defaultRules, rulesToDocument } from '../domain/rules.js';
 import { isValidZone, localDateTime, machineZone } from '../domain/time.js';
 import { clearRestoring, copyLedgerInto, defaultBusyTimeoutMs, eraseLedger, isBlankSqlite, ledgerExistsAt, ledgerStats, markRestoring, migrate, openStore, schemaVersion, vacuumInto } from '../store/db.js';
@@ -181,10 +181,13 @@ const isDdlRace = (e: unknown): boolean =>
 async function initOnce(ctx: Ctx, input: InitInput): Promise<InitResult> {
   const currency = (input.currency ?? 'CNY').toUpperCase();
   let digits: number;
+  // a ledger's currency is fixed for good: a code ISO 4217 does not list (a typo, RMB for CNY) is refused
+  const problem = /^[A-Z]{3,4}$/.test(currency) ? currencyCodeProblem(currency) : `${JSON.stringify(input.currency)} is not an ISO 4217 currency code`;
   try {
+    if (problem) throw new RangeError(problem);
     digits = currencyDigits(currency);
   } catch {
-    throw new UsageError(`--currency ${JSON.stringify(input.currency)} is not an ISO 4217 currency code`, 'use a code like CNY, USD, EUR or JPY');
+    throw new UsageError(`--currency ${problem ?? `${JSON.stringify(input.currency)} is not an ISO 4217 currency code`}`, 'use a code like CNY, USD, EUR or JPY; the ledger keeps its currency for good');
   }
   const timezone = input.timezone ?? machineZone();
   if (!isValidZone(timezone)) throw new UsageError(`--timezone ${JSON.stringify(timezone)} is not an IANA time zone`, 'use a name like Asia/Shanghai or UTC');

@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import {
   allocateCapped,
   allocateProportionally,
+  currencyCodeProblem,
   currencyDigits,
   formatMoney,
   parseMoney,
@@ -100,6 +101,14 @@ describe('currencies, points and rates', () => {
     expect(currencyDigits('JPY')).toBe(0);
     expect(currencyDigits('BHD')).toBe(3);
     expect(() => currencyDigits('yuan')).toThrow(/ISO 4217/);
+  });
+
+  it('currencyCodeProblem: ISO 4217 codes pass; an alias or a typo names the code meant', () => {
+    for (const ok of ['CNY', 'USD', 'EUR', 'JPY', 'BHD', 'HKD', 'TWD']) expect(currencyCodeProblem(ok)).toBeNull();
+    expect(currencyCodeProblem('RMB')).toBe('"RMB" is not an ISO 4217 currency code: did you mean CNY?');
+    expect(currencyCodeProblem('CYN')).toMatch(/did you mean .*CNY\?$/); // two neighbours swapped
+    expect(currencyCodeProblem('USF')).toMatch(/did you mean .*USD/); // one letter off
+    expect(currencyCodeProblem('QQQ')).toBe('"QQQ" is not an ISO 4217 currency code');
   });
 
   it('reads whole points only', () => {

@@ -62,6 +62,12 @@ describe('init', () => {
     const db = join(dir, 'x.db');
     expect(runCli(['init', '--currency', 'XX1'], { db }).code).toBe(2);
     expect(runCli(['init', '--timezone', 'Mars/Olympus'], { db }).code).toBe(2);
+    // three letters are not a currency: the ledger keeps its currency for good, so a typo is refused
+    for (const [code, meant] of [['CYN', ': did you mean BYN or CNY?'], ['RMB', ': did you mean CNY?'], ['XYZ', '']]) {
+      const r = runCli(['init', '--currency', code, '--json'], { db });
+      expect(r.code).toBe(2);
+      expect(JSON.parse(r.stderr).error.message).toBe(`--currency "${code}" is not an ISO 4217 currency code${meant}`);
+    }
     expect(existsSync(db)).toBe(false);
   });
 
