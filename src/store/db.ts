@@ -274,7 +274,11 @@ function fileKind(path: string, busyTimeoutMs: number): FileKind {
 const notLedger = (path: string, why: string, shown = path, initHere = true) =>
   new UsageError(
     `${shown} is not a pointsmall ledger (${why})`,
-    initHere ? `create one with: pointsmall init --db ${shown}` : 'check --db: it names a file that holds something else, which init never erases; give the path of your ledger',
+    initHere
+      ? `give your ledger's path with --db PATH (or export POINTSMALL_DB=PATH), or create a new one with: pointsmall init --db ${shown}`
+      : why === 'a folder'
+        ? "give --db the path of the ledger's file (a folder holds no ledger)"
+        : 'check --db: it names a file that holds something else, which init never erases; give the path of your ledger',
     'NOT_A_LEDGER',
   );
 
@@ -328,6 +332,7 @@ export function openStore(path: string, opts: OpenOptions = {}): Store {
   const kind = exists ? fileKind(path, busy) : null;
   if (kind === 'empty' && !opts.create) throw notLedger(path, 'an empty file');
   // an empty file is fine to build a ledger in
+  if (kind === 'not-a-file' && statSync(path).isDirectory()) throw notLedger(path, 'a folder', path, false);
   if (kind === 'other' || kind === 'not-a-file') throw notLedger(path, 'not an SQLite database', path, false);
   if (!exists) {
     try {

@@ -276,6 +276,11 @@ describe('errors and exit codes', () => {
     t.ok(['member', 'add', '--id', 'a', '--name', 'A']);
     const missing = jsonError(runCli(['member', 'list', '--json'], { db: join(tmpDir(), 'none.db') }));
     expect(missing.code).toBe('NOT_A_LEDGER');
+    // a forgotten --db or $POINTSMALL_DB is the likelier case than a ledger never made
+    expect(missing.hint).toMatch(/^give your ledger's path with --db PATH \(or export POINTSMALL_DB=PATH\), or create a new one with: pointsmall init --db /);
+    const folder = jsonError(runCli(['member', 'list', '--json'], { db: tmpDir() }));
+    expect(folder).toMatchObject({ code: 'NOT_A_LEDGER', hint: "give --db the path of the ledger's file (a folder holds no ledger)" });
+    expect(folder.message).toMatch(/is not a pointsmall ledger \(a folder\)$/);
     const unknownFlag = t.run(['member', 'list', '--bogus', '--json']);
     expect(unknownFlag.code).toBe(2);
     expect(jsonError(unknownFlag).message).toMatch(/--bogus/);
