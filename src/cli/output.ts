@@ -309,13 +309,16 @@ export function printFields(pairs: [string, unknown][]): void {
 // eslint-disable-next-line no-control-regex
 const SGR = /\u001b\[[0-9;]*m/g;
 
-/** A value as lines of at most `room` terminal columns, broken at spaces where it can be (a long value of a show view is wrapped, never cut). */
+/**
+ * A value as lines of at most `room` terminal columns, broken at spaces where it can be (a long value of a
+ * show view is wrapped, never cut), but never before a number: `expired +1577` and `line 3` stay together.
+ */
 function wrap(text: string, room: number): string[] {
   if (displayWidth(text) <= room) return [text];
   const lines: string[] = [];
   let line = '';
   let lineWidth = 0;
-  for (const word of text.replace(SGR, '').split(/(?<= )/)) {
+  for (const word of text.replace(SGR, '').split(/(?<= )(?![+-]?\d)/)) {
     const ww = displayWidth(word);
     if (lineWidth + ww <= room) {
       line += word;

@@ -3,8 +3,8 @@
 // gets every full value as tab-separated rows; rules show is a summary in words.
 import { join } from 'node:path';
 import stringWidth from 'string-width';
-import { afterEach, describe, expect, it } from 'vitest';
-import { FIXTURES, type TmpLedger, sceneLedger } from '../helpers/cli.js';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { FIXTURES, type TmpLedger, demoLedger, sceneLedger } from '../helpers/cli.js';
 import { endSessions, hasTmux, screenJoined, start, waitFor } from '../helpers/tmux.js';
 
 const LONG_NAME = 'Alexandria Konstantinopoulou-Vanderbilt of Greater Shanghai';
@@ -214,5 +214,43 @@ describe('a pipe still gets every full value, tab-separated, undecorated', () =>
     const r = t.run(['rules', 'show']);
     expect(r.stdout).toMatch(/^field\tvalue\n/);
     expect(r.stdout).toMatch(/^redeem\.maxRatio\t0\.8$/m);
+  });
+});
+
+describe.skipIf(!hasTmux)('what names a row is never cut at 80 columns (a newcomer\'s trial)', () => {
+  let t: TmpLedger;
+  beforeAll(() => {
+    t = demoLedger();
+  });
+  afterEach(endSessions);
+
+  it('report activity keeps its dates whole, leaving out the "issued from" columns first', async () => {
+    // (a short period: the chart below the table keeps to the screen)
+    for (const [by, from] of [['month', '2026-09-01'], ['week', '2026-10-15'], ['day', '2026-11-14']]) {
+      const lines = await onTerminal(t, ['report', 'activity', '--by', by, '--from', from, '--to', '2026-11-20']);
+      expect(tooWide(lines, 80)).toEqual([]);
+      const rows = lines.filter((l) => /^20\d\d-/.test(l) && !/issued|redeemed|expired/.test(l));
+      expect(rows.length, by).toBeGreaterThan(0);
+      const shape = by === 'month' ? /^\d{4}-\d{2} / : by === 'week' ? /^\d{4}-W\d{2}\s+\d{4}-\d{2}-\d{2} / : /^\d{4}-\d{2}-\d{2} /;
+      for (const row of rows) expect(row, by).toMatch(shape);
+      expect(lines.join('\n')).toMatch(/not shown at 80 columns: from purchases/);
+    }
+  });
+
+  it('outbox topics, ledger postings, segment names and an import\'s file are whole', async () => {
+    const outbox = await onTerminal(t, ['outbox', 'list', '--limit', '8']);
+    expect(outbox.filter((l) => /points\.expired\b/.test(l)).length).toBeGreaterThan(0);
+    expect(outbox.filter((l) => /points\.exp\S*…/.test(l))).toEqual([]);
+    const entries = t.ok(['ledger', 'entries', '--limit', '6']) as { postings: { account: string; points: number }[] }[];
+    const shown = await onTerminal(t, ['ledger', 'entries', '--limit', '6']);
+    expect(tooWide(shown, 80)).toEqual([]);
+    for (const e of entries) for (const p of e.postings) expect(shown.some((l) => l.includes(`${p.account} ${p.points > 0 ? '+' : ''}${p.points}`)), `${p.account} ${p.points}`).toBe(true);
+    const segments = await onTerminal(t, ['report', 'segments']);
+    expect(tooWide(segments, 80)).toEqual([]);
+    for (const name of ['champions', 'big spenders', 'hibernating', 'no purchases']) expect(segments.some((l) => l.startsWith(name)), name).toBe(true);
+    const runs = await onTerminal(t, ['import', 'list']);
+    expect(tooWide(runs, 80)).toEqual([]);
+    expect(runs.filter((l) => l.includes('…'))).toEqual([]);
+    expect(runs.some((l) => /purchases\.csv/.test(l))).toBe(true);
   });
 });

@@ -143,8 +143,8 @@ function showDecision(r: ReviewDecision | AwardDecision): void {
 
 const runColumns = [
   { key: 'id', header: 'run', align: 'right' },
-  { key: 'source', header: 'source' },
-  { key: 'file', header: 'file' },
+  { key: 'source', header: 'source', fit: 'id' },
+  { key: 'file', header: 'file', fit: 'wrap' }, // (a path cut at its end loses the file's name)
   { key: 'sha256', header: 'sha256', drop: 4 }, // (cut with … where a terminal is too narrow; whole elsewhere)
   { key: 'importedAt', header: 'imported at', format: localTime },
   { key: 'operator', header: 'operator', drop: 3 },

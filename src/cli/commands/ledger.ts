@@ -68,8 +68,8 @@ export function register(program: Command): void {
         { key: 'at', header: 'at', format: localTime },
         { key: 'kind', header: 'kind' },
         { key: 'memberId', header: 'member' },
-        { key: 'ref', header: 'ref' },
-        { key: 'postings', header: 'postings', format: (v) => (v as { account: string; points: number }[]).map((p) => `${p.account} ${p.points > 0 ? '+' : ''}${p.points}`).join(', ') },
+        { key: 'ref', header: 'ref', fit: 'id' },
+        { key: 'postings', header: 'postings', fit: 'wrap', format: (v) => (v as { account: string; points: number }[]).map((p) => `${p.account} ${p.points > 0 ? '+' : ''}${p.points}`).join(', ') },
         { key: 'memo', header: 'memo', drop: 1 },
       ]);
     });

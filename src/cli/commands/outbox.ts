@@ -30,7 +30,7 @@ export function register(program: Command): void {
     await emitList(cmd, 'notifications', r, [
       { key: 'id', header: 'id', align: 'right' },
       { key: 'createdAt', header: 'created', format: localTime },
-      { key: 'topic', header: 'topic' },
+      { key: 'topic', header: 'topic', fit: 'fixed' }, // (points.expiring and points.expired must not read alike)
       { key: 'memberId', header: 'member' },
       { key: 'channel', header: 'channel' },
       { key: 'recipient', header: 'recipient' },

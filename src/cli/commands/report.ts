@@ -243,7 +243,14 @@ const ISSUED_BY_COLUMNS: Column<AnyRow>[] = [num('issuedPurchases', 'from purcha
 const FLOW_COLUMNS: Column<AnyRow>[] = [num('issued'), num('returned'), num('redeemed'), num('expired'), { key: 'adjusted', header: 'adjusted', align: 'right', format: signed }, { key: 'net', header: 'net', align: 'right', format: signed }];
 
 function activityView(r: ActivityReport): View {
-  const columns: Column<AnyRow>[] = [{ key: 'bucket', header: r.by }, ...(r.by === 'week' ? [{ key: 'start', header: 'from' } as Column<AnyRow>] : []), ...FLOW_COLUMNS, ...ISSUED_BY_COLUMNS];
+  // the bucket and its first day are dates: never cut; on a narrow terminal the three "issued from" columns
+  // give way first (the fields above the table hold their totals)
+  const columns: Column<AnyRow>[] = [
+    { key: 'bucket', header: r.by, fit: 'fixed' },
+    ...(r.by === 'week' ? [{ key: 'start', header: 'from', fit: 'fixed' } as Column<AnyRow>] : []),
+    ...FLOW_COLUMNS,
+    ...ISSUED_BY_COLUMNS.map((col, i) => ({ ...col, drop: ISSUED_BY_COLUMNS.length - i })),
+  ];
   const rows = r.buckets.map((b) => ({ ...b, ...issuedByCells(b.issuedBy) }));
   return {
     name: 'activity',
@@ -425,11 +432,11 @@ function segmentsView(r: SegmentsReport): View {
     points: band(r.thresholds.pointsEarned, s),
   }));
   const segColumns: Column<AnyRow>[] = [
-    { key: 'segment', header: 'segment' },
-    { key: 'rule', header: 'rule' },
+    { key: 'segment', header: 'segment', fit: 'fixed' },
+    { key: 'rule', header: 'rule', fit: 'wrap' },
     num('members'),
     { key: 'share', header: 'share %', align: 'right' },
-    { key: 'avgRecencyDays', header: 'avg days since order', align: 'right' },
+    { key: 'avgRecencyDays', header: 'avg days', align: 'right' }, // (since the last order: R, as the thresholds say)
     num('orders'),
     num('pointsEarned', 'points earned'),
   ];
