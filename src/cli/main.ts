@@ -90,8 +90,12 @@ function buildProgram(json = false): Command {
     .configureOutput({ outputError: () => undefined, ...(json ? { writeErr: () => undefined } : {}) });
   program.addHelpText(
     'after',
-    '\nExit codes: 0 done · 1 internal error · 2 usage or input error · 3 refused by a business rule\n' +
-      '            4 import finished with rejected rows · 5 ledger locked past the busy timeout · 6 ledger verify failed\n',
+    // (each line within 80 columns: a terminal would break it mid-word)
+    '\nExit codes:\n' +
+      '  0 done · 1 internal error · 2 usage or input error\n' +
+      '  3 refused by a business rule · 4 import finished with rejected rows\n' +
+      '  5 ledger locked past the busy timeout · 6 ledger verify failed\n' +
+      '  130 a prompt cancelled (Ctrl-C)\n',
   );
   return program;
 }

@@ -75,20 +75,35 @@ export function writeStdout(text: string): Promise<void> {
 
 /** A notice for the person at the terminal: stderr, never stdout. */
 export function notice(text: string): void {
-  // on a terminal, a line longer than it is broken at spaces (its colour given up), the rest under its own
-  // indent and two more; a pipe gets every line whole, for grep
-  const width = process.stderr.columns > 0 ? process.stderr.columns : terminalWidth();
-  const lines = stderrIsTTY()
-    ? text.split('\n').map((line) => {
-        if (displayWidth(line.replace(SGR, '')) <= width) return line;
-        const lead = /^ */.exec(line)![0].length;
-        return wrapToTerminal(line.slice(lead), 2, width - lead)
-          .split('\n')
-          .map((x) => ' '.repeat(lead) + x)
-          .join('\n');
-      })
-    : [text];
-  process.stderr.write(lines.join('\n') + '\n');
+  process.stderr.write(fitLines(text, stderrIsTTY(), process.stderr.columns) + '\n');
+}
+
+/**
+ * A line (or lines) of human output on stdout: on a terminal, a line longer than it is broken at spaces
+ * like notice()'s, never mid-word by the terminal; a pipe gets every line whole.
+ */
+export function say(text: string): void {
+  process.stdout.write(fitLines(text, stdoutIsTTY(), process.stdout.columns) + '\n');
+}
+
+/**
+ * On a terminal, each line longer than it broken at spaces (its colour given up), the rest under its own
+ * indent and two more; elsewhere the text as it is, for grep.
+ */
+function fitLines(text: string, tty: boolean, columns: number | undefined): string {
+  if (!tty) return text;
+  const width = columns && columns > 0 ? columns : terminalWidth();
+  return text
+    .split('\n')
+    .map((line) => {
+      if (displayWidth(line.replace(SGR, '')) <= width) return line;
+      const lead = /^ */.exec(line)![0].length;
+      return wrapToTerminal(line.slice(lead), 2, width - lead)
+        .split('\n')
+        .map((x) => ' '.repeat(lead) + x)
+        .join('\n');
+    })
+    .join('\n');
 }
 
 const cell = (v: unknown): string => (v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));

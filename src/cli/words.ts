@@ -1,6 +1,6 @@
 // Words for people: a count with its noun in the right number, and what an import rejected.
 import { c } from './colour.js';
-import { safeText } from './output.js';
+import { notice, safeText } from './output.js';
 import type { RejectSample } from '../domain/rejects.js';
 import type { QuoteResult } from '../services/checkout.js';
 import { shellWord } from '../domain/text.js';
@@ -61,7 +61,7 @@ export interface RejectsShown {
 export function showRejects(r: RejectsShown, again: { command: string; options: string[] }, dryRun = false): void {
   if (!r.rejected) {
     // (only when this run wrote nothing there: an earlier run's rejects, maybe rows still not imported)
-    if (r.staleRejectsFile) process.stderr.write(`note: ${safeText(r.staleRejectsFile, false)} is an earlier run's rejects file (this run rejected no row), left as it was: import its fixed rows, or remove it\n`);
+    if (r.staleRejectsFile) notice(`note: ${safeText(r.staleRejectsFile, false)} is an earlier run's rejects file (this run rejected no row), left as it was: import its fixed rows, or remove it`);
     return;
   }
   const out: string[] = r.firstRejects.map((x) => `${safeText(r.file, false)}:${x.line}: ${safeText(x.reason, false)}`);
@@ -72,7 +72,7 @@ export function showRejects(r: RejectsShown, again: { command: string; options: 
     const command = [again.command, ...[...again.options, r.rejectsFile].map(shellWord)].join(' ');
     out.push(`  fix them there and import that file again${again.options.length ? ' with the same options' : ''}: ${safeText(command, false)}`);
   } else if (dryRun) out.push(`${c.yellow('!')} ${rows} would be rejected (pass --rejects FILE to keep them)`);
-  process.stderr.write(out.join('\n') + '\n');
+  notice(out.join('\n'));
 }
 
 export { shellWord };

@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import stringWidth from 'string-width';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { FIXTURES, type TmpLedger, demoLedger, sceneLedger } from '../helpers/cli.js';
+import { FIXTURES, type TmpLedger, demoLedger, sceneLedger, tmpDir } from '../helpers/cli.js';
 import { endSessions, hasTmux, screenJoined, start, waitFor } from '../helpers/tmux.js';
 
 const LONG_NAME = 'Alexandria Konstantinopoulou-Vanderbilt of Greater Shanghai';
@@ -234,6 +234,17 @@ describe.skipIf(!hasTmux)('what names a row is never cut at 80 columns (a newcom
       const shape = by === 'month' ? /^\d{4}-\d{2} / : by === 'week' ? /^\d{4}-W\d{2}\s+\d{4}-\d{2}-\d{2} / : /^\d{4}-\d{2}-\d{2} /;
       for (const row of rows) expect(row, by).toMatch(shape);
       expect(lines.join('\n')).toMatch(/not shown at 80 columns: from purchases/);
+    }
+  });
+
+  it('long lines of words (the demo\'s story, a void\'s summary, rejected rows, the help\'s exit codes) are broken at spaces, never mid-word by the terminal', async () => {
+    const runs: string[][] = [['demo', '--db', join(tmpDir(), 'again.db')], ['import', 'void', '1', '--dry-run'], ['import', 'purchases', join(FIXTURES, 'purchases-bad.csv'), '--dry-run'], ['--help']];
+    for (const args of runs) {
+      const s = start(t, args, { width: 80 });
+      await waitFor(s, /EXIT=\d+/);
+      const lines = screenJoined(s, true).split('\n').map((l) => l.trimEnd());
+      expect(tooWide(lines, 80), args.join(' ')).toEqual([]);
+      expect(lines.join('\n'), args.join(' ')).toMatch(/EXIT=[04]/);
     }
   });
 

@@ -28,7 +28,7 @@ export const screen = (s: string) => tmux(s, 'capture-pane', '-p', '-t', s);
 /** The screen with its colours and other attributes, as escape sequences. */
 export const screenWithAttributes = (s: string) => tmux(s, 'capture-pane', '-p', '-e', '-t', s);
 /** The screen with lines the terminal wrapped joined again: each line as the program wrote it. */
-export const screenJoined = (s: string) => tmux(s, 'capture-pane', '-p', '-J', '-t', s);
+export const screenJoined = (s: string, history = false) => tmux(s, 'capture-pane', '-p', '-J', ...(history ? ['-S', '-'] : []), '-t', s);
 
 /** Polls the screen until `text` shows; `ms` only bounds a hang (a loaded machine may take long to draw). */
 export async function waitFor(s: string, text: string | RegExp, ms = 120_000): Promise<string> {

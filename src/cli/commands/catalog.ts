@@ -2,7 +2,7 @@
 import { Command, Option } from 'commander';
 import { c } from '../colour.js';
 import { cmdOf, context, emit, need, setExit } from '../cli.js';
-import { type Column, printFields, printTable, stdoutIsTTY } from '../output.js';
+import { type Column, notice, printFields, printTable, stdoutIsTTY } from '../output.js';
 import { emitList, fileOptions } from '../lists.js';
 import { count, rejectsAgainOptions, showRejects } from '../words.js';
 import type { ItemText } from '../../domain/catalog.js';
@@ -94,7 +94,7 @@ export function register(program: Command): void {
       const r = await (await services()).addItem(await context(cmd), { ...itemText(o), sku, name, price });
       await emit(cmd, r, () => {
         process.stdout.write(`${c.green('✓')} item ${r.sku} (${r.name}) added at ${r.price}\n`);
-        if (pointsPriceUnused(r)) process.stderr.write(`${unusedNote([r.sku])}\n`);
+        if (pointsPriceUnused(r)) notice(unusedNote([r.sku]));
       });
     },
   );
@@ -106,7 +106,7 @@ export function register(program: Command): void {
       await emit(cmd, r, () => {
         process.stdout.write(`${c.green('✓')} item ${r.sku} updated\n`);
         const o = cmd.opts();
-        if (pointsPriceUnused(r) && (o.pointsPrice !== undefined || o.pay !== undefined)) process.stderr.write(`${unusedNote([r.sku])}\n`);
+        if (pointsPriceUnused(r) && (o.pointsPrice !== undefined || o.pay !== undefined)) notice(unusedNote([r.sku]));
       });
     },
   );
@@ -194,7 +194,7 @@ export function register(program: Command): void {
       const r = await (await services()).importCatalog(await context(cmd), file, cmd.opts().rejects, { encoding: cmd.opts().encoding, delimiter: cmd.opts().delimiter, map: cmd.opts().map });
       await emit(cmd, r, () => {
         process.stdout.write(`${count(r.rows, 'row')}: ${r.created} added, ${r.updated} updated, ${r.unchanged} unchanged, ${r.rejected} rejected\n`);
-        if (r.pointsPriceUnused.length) process.stderr.write(`${unusedNote(r.pointsPriceUnused)}\n`);
+        if (r.pointsPriceUnused.length) notice(unusedNote(r.pointsPriceUnused));
         showRejects(r, { command: 'pointsmall catalog import', options: rejectsAgainOptions(['--db', '--delimiter', '--map']) });
       });
       if (r.rejected) setExit(4);

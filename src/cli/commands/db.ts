@@ -3,7 +3,7 @@ import type { RowsLost } from '../../services/admin.js';
 import { Command } from 'commander';
 import { c } from '../colour.js';
 import { cmdOf, confirmOnTerminal, context, emit, mustAsk } from '../cli.js';
-import { localTime, printFields, printTable, stdoutIsTTY, wrapToTerminal } from '../output.js';
+import { localTime, notice, printFields, printTable, stdoutIsTTY, wrapToTerminal } from '../output.js';
 import { count } from '../words.js';
 
 export function register(program: Command): void {
@@ -43,7 +43,7 @@ export function register(program: Command): void {
         const was = r.erased ? `the previous ledger (${count(r.erased.entries, 'entry', 'entries')}, ${count(r.erased.members, 'member')})` : '';
         const erased = !r.erased ? '' : r.previous ? `; ${was} is kept at ${r.previous}` : `; ${was} was erased and nothing of it was kept`;
         process.stdout.write(`${c.green('✓')} ledger created at ${r.path} (${r.currency}, ${r.timezone}, schema v${r.schemaVersion})${erased}\n`);
-        process.stderr.write(`next: add members (pointsmall member add), a catalog (pointsmall catalog add) and import purchases\n`);
+        notice('next: add members (pointsmall member add), a catalog (pointsmall catalog add) and import purchases');
       });
     });
 

@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import { c } from '../colour.js';
 import { cmdOf, confirmOnTerminal, context, emit, globals, mustAsk, setExit } from '../cli.js';
-import { localTime } from '../output.js';
+import { displayWidth, localTime, say, stdoutIsTTY, terminalWidth, wrapToTerminal } from '../output.js';
 import { cashBy, count } from '../words.js';
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -22,7 +22,7 @@ function describe(i: number, r: Obj): string[] {
     case 5:
       return [
         `${count(r.rows, 'row')}, ${count(r.orders, 'order')}: ${r.accepted} accepted, ${count(r.duplicates, 'duplicate')}, ${r.rejected} rejected, ${r.review} in review`,
-        `${count(r.pointsAccrued, 'point')} accrued, ${r.pointsReturned} taken back by returns${r.guestsSkipped ? `, ${r.guestsSkipped} guest rows skipped` : ''}`,
+        `${count(r.pointsAccrued, 'point')} accrued, ${r.pointsReturned} taken back by returns${r.guestsSkipped ? `, ${count(r.guestsSkipped, 'guest row')} skipped` : ''}`,
       ];
     case 6:
       return [
@@ -51,6 +51,29 @@ function describe(i: number, r: Obj): string[] {
     default:
       return [];
   }
+}
+
+/**
+ * A shell command shown under a step, at `indent`: on a terminal narrower than it, broken at spaces outside
+ * quotes with a ` \\` at each line's end, so it still pastes into a shell as one command.
+ */
+function commandLines(command: string, indent: number): string {
+  const pad = ' '.repeat(indent);
+  const room = terminalWidth() - indent;
+  if (!stdoutIsTTY() || displayWidth(command) <= room) return pad + command;
+  const words = command.match(/(?:"[^"]*"|'[^']*'|\S)+/g) ?? [command];
+  const lines: string[] = [];
+  let line = '';
+  for (const w of words) {
+    const next = line ? `${line} ${w}` : w;
+    // (each line but the last ends in " \\": two more columns; lines after the first are indented 4 more)
+    if (line && displayWidth(next) + 2 > room - (lines.length ? 4 : 0)) {
+      lines.push(line);
+      line = w;
+    } else line = next;
+  }
+  lines.push(line);
+  return lines.map((l, i) => `${pad}${i ? '    ' : ''}${l}${i < lines.length - 1 ? ' \\' : ''}`).join('\n');
 }
 
 export function register(program: Command): void {
@@ -94,10 +117,13 @@ export function register(program: Command): void {
       await emit(cmd, r, () => {
         if (r.previous) process.stderr.write(`the ledger that was at ${r.db} is kept at ${r.previous}\n`);
         else if (r.erased) process.stderr.write(`the ledger that was at ${r.db} was erased and nothing of it was kept\n`);
-        process.stdout.write(c.bold(`pointsmall demo — the clock is set to ${localTime(r.now)} so the story is the same every time\n\n`));
+        say(c.bold(`pointsmall demo — the clock is set to ${localTime(r.now)} so the story is the same every time`) + '\n');
         r.steps.forEach((s, i) => {
-          process.stdout.write(`${c.cyan(`${String(i + 1).padStart(2)}.`)} ${c.bold(s.title)}\n    ${c.dim('$ ' + s.command)}\n`);
-          for (const line of describe(i, s.result as Obj)) process.stdout.write(`    ${line}\n`);
+          const title = `${String(i + 1).padStart(2)}. ${s.title}`;
+          // (a title longer than the terminal goes on under itself, not under its number)
+          process.stdout.write((stdoutIsTTY() && displayWidth(title) > terminalWidth() ? wrapToTerminal(title, 4) : `${c.cyan(`${String(i + 1).padStart(2)}.`)} ${c.bold(s.title)}`) + '\n');
+          process.stdout.write(`${c.dim(commandLines(`$ ${s.command}`, 4))}\n`);
+          for (const line of describe(i, s.result as Obj)) say(`    ${line}`);
           process.stdout.write('\n');
         });
         process.stdout.write(

@@ -4,7 +4,7 @@ import { c } from '../colour.js';
 import { localDateTime } from '../../domain/time.js';
 import { cmdOf, confirmOnTerminal, context, emit, globals, mustAsk, setExit } from '../cli.js';
 import { parseIntOpt } from '../parse.js';
-import { localTime, printFields, printTable, safeText, stderrIsTTY } from '../output.js';
+import { localTime, notice, printFields, printTable, safeText, say, stderrIsTTY, stdoutIsTTY } from '../output.js';
 import { emitList, fileOptions, pageOptions } from '../lists.js';
 import { agree, count, rejectsAgainOptions, showRejects } from '../words.js';
 import { report } from '../report.js';
@@ -167,13 +167,25 @@ function voidWords(s: VoidSummary, orderId?: string): string {
   return parts.join(', ');
 }
 
-function showVoid(s: VoidSummary, orderId?: string): void {
+/**
+ * The void's result line (piped too, as every command's), then each member's change under a header: on a
+ * terminal the first 20 (then a count), on a pipe every member, as tab-separated rows.
+ */
+async function showVoid(s: VoidSummary, orderId?: string): Promise<void> {
+  const tty = stdoutIsTTY();
   const verb = s.dryRun ? c.yellow('would void') : `${c.green('✓')} voided`;
-  process.stdout.write(`${verb} ${voidWords(s, orderId)}${s.dryRun ? ' (dry run: nothing was written)' : ''}\n`);
-  const big = s.byMember.slice(0, 20);
-  for (const m of big) process.stdout.write(`  ${m.memberId}  ${m.points > 0 ? '+' : ''}${m.points}${m.debt ? c.red(`  (debt +${m.debt})`) : ''}\n`);
-  if (s.byMember.length > big.length) process.stdout.write(`  … and ${s.byMember.length - big.length} more members (--json lists them all)\n`);
-  if (!s.dryRun) process.stderr.write('the orders\' keys are free: import the corrected file under the same source\n');
+  say(`${verb} ${voidWords(s, orderId)}${s.dryRun ? ' (dry run: nothing was written)' : ''}`);
+  const rows = tty ? s.byMember.slice(0, 20) : s.byMember;
+  await printTable(
+    [
+      { key: 'memberId', header: 'member' },
+      { key: 'points', header: 'points', align: 'right', format: (v) => `${(v as number) > 0 ? '+' : ''}${v}` },
+      { key: 'debt', header: 'debt', align: 'right', format: (v) => ((v as number) ? (tty ? c.red(`+${v}`) : `+${v}`) : '') },
+    ],
+    rows,
+  );
+  if (s.byMember.length > rows.length) process.stdout.write(c.dim(`… and ${s.byMember.length - rows.length} more members (a pipe or --json lists them all)`) + '\n');
+  if (!s.dryRun) notice('the orders\' keys are free: import the corrected file under the same source');
 }
 
 /**
