@@ -975,6 +975,23 @@ export function delimiterHint(header: readonly string[], delimiter: string): str
   return `the header is one column holding ${found.map((d) => (d === '\t' ? 'tabs' : JSON.stringify(d))).join(' and ')}: the file's delimiter is not ${JSON.stringify(delimiter)}; pass --delimiter ${name(found[0])}`;
 }
 
+/**
+ * Why a header that matched no column looks read in the wrong encoding, and the fix; else null. NUL
+ * characters between its letters: UTF-16 without a byte-order mark, read as one byte a character. No
+ * letter or digit of ASCII at all, read as UTF-16: a file in another encoding (UTF-8, GBK) read two bytes
+ * a character, which makes CJK-looking text of its ASCII header.
+ */
+export function encodingHint(header: readonly string[], encoding: string): string | null {
+  const text = header.join('');
+  if (text.includes('\u0000')) {
+    return 'the header holds NUL characters between its letters: the file is UTF-16 without a byte-order mark; pass --encoding utf16le (or utf16be, if that reads no better)';
+  }
+  if (/^utf-?16/i.test(encoding) && text.length > 0 && !/[A-Za-z0-9]/.test(text)) {
+    return `the header read as ${encoding} holds no plain letters: the file is not ${encoding}; leave --encoding out (UTF-8), or pass the encoding it was written in (gbk, latin1 …)`;
+  }
+  return null;
+}
+
 /** Reads a --delimiter value: one character, or tab / \t / comma / semicolon / pipe by name. */
 export function normaliseDelimiter(text: string): string | null {
   const named: Record<string, string> = { tab: '\t', '\\t': '\t', comma: ',', semicolon: ';', pipe: '|', space: ' ' };

@@ -20,6 +20,7 @@ import {
   makeDateParser,
   parseRow,
   delimiterHint,
+  encodingHint,
   planColumns,
 } from '../domain/purchases.js';
 import { asciiCompatible } from '../domain/encoding.js';
@@ -158,7 +159,7 @@ export async function parsePurchases(o: ParseInput, emit: (chunk: ParsedChunk) =
     const p = planColumns(fields, o.map);
     if (!p.plan) {
       if (p.duplicate) throw new UsageError(`${o.file}:${line}: ${p.problems[0]}`, 'rename or remove one of them; nothing was written');
-      const hint = delimiterHint(fields, o.delimiter) ?? `the header has ${fields.map((h) => JSON.stringify(h.trim())).join(', ')}; map columns with --map field=Column (fields: order_id, member_id, purchased_at, amount or quantity + unit_price or line_amount, sku, category)`;
+      const hint = encodingHint(fields, o.encoding) ?? delimiterHint(fields, o.delimiter) ?? `the header has ${fields.map((h) => JSON.stringify(h.trim())).join(', ')}; map columns with --map field=Column (fields: order_id, member_id, purchased_at, amount or quantity + unit_price or line_amount, sku, category)`;
       throw new UsageError(`${o.file}:${line}: wrong header: ${p.problems.join('; ')}`, hint);
     }
     plan = p.plan;

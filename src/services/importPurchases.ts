@@ -113,6 +113,8 @@ interface Options {
   map: Partial<Record<PurchaseField, string>>;
   dateFormats: string[];
   encoding: Encoding;
+  /** The --encoding (or the profile's) a byte-order mark overrode, if one did. */
+  bomOverrode?: Encoding;
   delimiter: string;
   createMembers: boolean;
   skipGuests: boolean;
@@ -122,6 +124,9 @@ interface Options {
   dryRun: boolean;
   maxRejects?: number;
 }
+
+/** UTF-16 of either byte order is one family (a BOM picks the order); every other encoding its own. */
+const family = (e: Encoding): string => (e.startsWith('utf16') ? 'utf16' : e);
 
 /** Merges a profile with the flags (flags win) and validates everything before the ledger is opened. */
 export function resolveOptions(input: ImportInput): Options {
@@ -174,6 +179,7 @@ export function resolveOptions(input: ImportInput): Options {
     map: { ...(profile.map ?? {}), ...specs.map },
     dateFormats,
     encoding,
+    bomOverrode: (input.encoding ?? profile.encoding) !== undefined && family(declared) !== family(encoding) ? declared : undefined,
     delimiter,
     createMembers: input.createMembers ?? profile.createMembers ?? false,
     skipGuests: input.skipGuests ?? profile.skipGuests ?? false,
@@ -1401,7 +1407,13 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
         );
       }
       const before = fileIdentity(o.file);
-      const plan = await stageFile(o, l, stage, c, input.onProgress);
+      const plan = await stageFile(o, l, stage, c, input.onProgress).catch((e: unknown) => {
+        // bytes the BOM's encoding cannot read, in a file whose --encoding said otherwise: the BOM won, say so
+        if (o.bomOverrode && e instanceof UsageError && /: bytes that are not /.test(e.message)) {
+          throw new UsageError(e.message, `the file begins with a ${o.encoding === 'utf8' ? 'UTF-8' : 'UTF-16'} byte-order mark, which decides its encoding over --encoding ${o.bomOverrode}: its text is not what the mark says; remove the mark (tail -c +${o.encoding === 'utf8' ? 4 : 3} FILE > FIXED.csv) and import FIXED.csv with --encoding ${o.bomOverrode}`);
+        }
+        throw e;
+      });
       if (fileHash) await fileHash;
       await readBarrier();
       // A file written while it was read (a till exporting it again as cron imports it): what was read may

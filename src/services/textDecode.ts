@@ -26,7 +26,29 @@ export function fileEncoding(file: string, declared: Encoding | undefined): Enco
 
 /** The error for the first bytes that are not UTF-8, at `line`. */
 export function invalidUtf8(file: string, line: number): UsageError {
-  return new UsageError(`${file}:${line}: bytes that are not UTF-8 (the file was saved in another encoding); nothing was written`, `pass the file's encoding: --encoding ${ENCODING_NAMES.replace(/^utf8, /, '')} (Excel on Windows: windows-1252; classic Mac: macroman; Chinese: gbk or gb18030)`);
+  const hint = utf16WithoutBom(file)
+    ? 'the file has NUL bytes between its letters: it is UTF-16 without a byte-order mark; pass --encoding utf16le (or utf16be, if that reads no better)'
+    : `pass the file's encoding: --encoding ${ENCODING_NAMES.replace(/^utf8, /, '')} (Excel on Windows: windows-1252; classic Mac: macroman; Chinese: gbk or gb18030)`;
+  return new UsageError(`${file}:${line}: bytes that are not UTF-8 (the file was saved in another encoding); nothing was written`, hint);
+}
+
+/** Whether the file's first bytes hold a NUL in every other byte (ASCII text as UTF-16), an error path's check. */
+function utf16WithoutBom(file: string): boolean {
+  try {
+    const head = Buffer.alloc(64);
+    const fd = openSync(file, 'r');
+    let n: number;
+    try {
+      n = readSync(fd, head, 0, head.length, 0);
+    } finally {
+      closeSync(fd);
+    }
+    let nuls = 0;
+    for (let i = 0; i < n; i++) if (head[i] === 0) nuls++;
+    return n >= 8 && nuls * 3 >= n;
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -147,6 +147,29 @@ describe('encodings', () => {
   // three orders: 12.50 → 12 points, 30.00 → 30, 7.99 → 7
   const ORDERS = 'order_id,member_id,purchased_at,amount,category\nA1,M1,2026-11-01 09:00,12.50,Café\nA2,M2,2026-11-02 09:00,30.00,thé\nA3,M1,2026-11-03 09:00,7.99,\n';
 
+  it('a wrong encoding is named as such: UTF-16 without a BOM, UTF-8 read as UTF-16, a BOM that overrides --encoding', () => {
+    const t = tmpLedger();
+    const u16 = join(t.dir, 'u16.csv');
+    // (all ASCII, it decodes as UTF-8 and its header is wrong; with Café in it, its bytes are not UTF-8)
+    for (const text of [ORDERS.replace(/é/g, 'e'), ORDERS]) {
+      writeFileSync(u16, Buffer.from(text, 'utf16le'));
+      const a = t.run(['import', 'purchases', u16, '--create-members', '--json']);
+      expect(a.code).toBe(2);
+      expect(JSON.parse(a.stderr).error.hint).toMatch(/^the (header|file) h(olds|as) NUL (characters|bytes) between its letters: (the file|it) is UTF-16 without a byte-order mark; pass --encoding utf16le/);
+    }
+    expect(t.ok(['import', 'purchases', u16, '--create-members', '--encoding', 'utf16le'])).toMatchObject({ accepted: 3 });
+    const u8 = join(t.dir, 'u8.csv');
+    writeFileSync(u8, ORDERS.length % 2 ? ORDERS + '\n' : ORDERS); // (an even length: read as UTF-16 it decodes whole)
+    const b = t.run(['import', 'purchases', u8, '--encoding', 'utf16le', '--json']);
+    expect(b.code).toBe(2);
+    expect(JSON.parse(b.stderr).error.hint).toMatch(/^the header read as utf16le holds no plain letters: the file is not utf16le; leave --encoding out/);
+    const bom = join(t.dir, 'bom.csv');
+    writeFileSync(bom, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('order_id,member_id,purchased_at,amount\nB1,M\xe9,2026-11-01,10\n', 'latin1')]));
+    const c = t.run(['import', 'purchases', bom, '--encoding', 'latin1', '--json']);
+    expect(c.code).toBe(2);
+    expect(JSON.parse(c.stderr).error.hint).toBe('the file begins with a UTF-8 byte-order mark, which decides its encoding over --encoding latin1: its text is not what the mark says; remove the mark (tail -c +4 FILE > FIXED.csv) and import FIXED.csv with --encoding latin1');
+  });
+
   it.each([
     ['UTF-16LE', false],
     ['UTF-16BE', true],
