@@ -108,6 +108,26 @@ describe('a quote left open', () => {
   });
 });
 
+describe('a profile\'s switches turned off on the command line', () => {
+  it('--no-create-members and --no-skip-guests win over a profile that turns them on; with the switch itself, exit 2', () => {
+    const t = tmpLedger();
+    const profile = join(t.dir, 'p.json');
+    writeFileSync(profile, JSON.stringify({ createMembers: true, skipGuests: true }));
+    const file = join(t.dir, 'pf.csv');
+    writeFileSync(file, 'order_id,member_id,purchased_at,amount\nA1,NEW1,2026-11-01,10\nA2,,2026-11-01,5\nA3,NEW2,2026-11-01,7\n');
+    expect(t.ok(['import', 'purchases', file, '--profile', profile, '--dry-run'])).toMatchObject({ accepted: 2, guestsSkipped: 1, membersCreated: 2 });
+    const off = t.run(['import', 'purchases', file, '--profile', profile, '--no-create-members', '--dry-run', '--json']);
+    expect(off.code).toBe(4);
+    expect(off.json()).toMatchObject({ accepted: 0, rejected: 2, guestsSkipped: 1, membersCreated: 0 });
+    const guests = t.run(['import', 'purchases', file, '--profile', profile, '--no-skip-guests', '--dry-run', '--json']);
+    expect(guests.json()).toMatchObject({ accepted: 2, rejected: 1, guestsSkipped: 0 });
+    const both = t.run(['import', 'purchases', file, '--create-members', '--no-create-members', '--json']);
+    expect(both.code).toBe(2);
+    expect(JSON.parse(both.stderr).error.message).toBe('--create-members and --no-create-members exclude one another');
+    expect(t.ok(['member', 'list'])).toEqual([]);
+  });
+});
+
 describe('options that would take the same orders in twice', () => {
   it('--map naming a field twice is exit 2 (never "the last one wins"); --source with an invisible character is exit 2; nothing written', () => {
     const t = tmpLedger();

@@ -220,7 +220,9 @@ export function register(program: Command): void {
     .option('--encoding <enc>', 'file encoding: utf8 (default), utf16, gbk, gb18030, latin1, windows-1252, macroman; a BOM picks UTF-8 or UTF-16 by itself')
     .option('--delimiter <c>', 'field delimiter (default ","; tab, semicolon, pipe by name)')
     .option('--create-members', 'add members the ledger does not know yet (named by their id)')
+    .option('--no-create-members', 'do not, whatever --profile says')
     .option('--skip-guests', 'drop rows without a member id silently (counted as guestsSkipped)')
+    .option('--no-skip-guests', 'do not, whatever --profile says')
     .option('--null <value>', 'a value that means an empty field, e.g. NA or NULL (repeatable); an NA member id is a guest', collect)
     .option('--skip <COLUMN=VALUE>', 'leave out rows with this value in this column, e.g. Status=cancelled (repeatable; counted as skipped)', collect)
     .option('--rejects <file>', 'where rejected rows go: the file\'s own columns behind _line and _reason, to fix and import again (default FILE.rejects.csv)')
@@ -270,7 +272,7 @@ export function register(program: Command): void {
         bar?.stop();
       }
       // (the options that read the file and name the ledger: the fixed rejects file is imported again with them)
-      const options = rejectsAgainOptions(['--db', '--map', '--profile', '--source', '--date-format', '--delimiter', '--null', '--skip'], ['--create-members', '--skip-guests']);
+      const options = rejectsAgainOptions(['--db', '--map', '--profile', '--source', '--date-format', '--delimiter', '--null', '--skip'], ['--create-members', '--no-create-members', '--skip-guests', '--no-skip-guests']);
       await emit(cmd, r, (x: ImportSummary) => showSummary(x, options));
       if (r.rejected > 0) setExit(4);
     });
