@@ -309,7 +309,8 @@ const NO_BORDERS = (middle: string) => ({
 /** Key/value pairs (a `show` command): aligned on a TTY, tab-separated on a pipe. */
 export function printFields(pairs: [string, unknown][]): void {
   if (!stdoutIsTTY()) {
-    const lines = pairs.map(([k, v]) => `${tsvCell(k)}\t${tsvCell(safeText(cell(v)))}`);
+    // (a key indented under another on a terminal is data on a pipe: grep '^from purchases' finds it)
+    const lines = pairs.map(([k, v]) => `${tsvCell(k.trim())}\t${tsvCell(safeText(cell(v)))}`);
     if (!pipedShape) lines.unshift('field\tvalue');
     (pipedShape === 'table' ? process.stderr : process.stdout).write(lines.join('\n') + '\n');
     pipedShape ??= 'fields';

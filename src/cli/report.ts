@@ -31,6 +31,8 @@ export function report(err: unknown, json: boolean, debug: boolean): number {
     exit = EXIT.usage;
     code = 'USAGE';
     message = err.message.replace(/^error:\s*/, '');
+    // commander names the option and value, then our reason names them again: the reason alone
+    if (err.code === 'commander.invalidArgument') message = message.replace(/^option '[^']*' argument '[\s\S]*?' is invalid\. (?=--)/, '');
     hint = 'run with --help for usage';
   } else if (err instanceof PointsmallError) {
     if (err.exitCode === EXIT.cancelled) return EXIT.cancelled;

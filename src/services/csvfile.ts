@@ -46,7 +46,7 @@ export async function readCsvFile(path: string, required: string[], known: strin
   const encoding = format.encoding === undefined ? undefined : normaliseEncoding(format.encoding);
   if (encoding === null) throw new UsageError(`--encoding ${JSON.stringify(format.encoding)} is not one of ${ENCODING_NAMES}`);
   const delimiter = normaliseDelimiter(format.delimiter ?? ',');
-  if (!delimiter) throw new UsageError(`--delimiter ${JSON.stringify(format.delimiter)} must be one character (or tab, semicolon, pipe)`);
+  if (!delimiter) throw new UsageError(`--delimiter ${JSON.stringify(format.delimiter)} must be one character other than a quote or a line break (or tab, semicolon, pipe by name)`);
   const map = columnMap(format.map ?? [], known);
   const { decodeWhole } = await import('./textDecode.js');
   let text = await decodeWhole(path, readFileSync(path), encoding);

@@ -149,7 +149,7 @@ export function resolveOptions(input: ImportInput): Options {
   if (!declared) throw new UsageError(`--encoding ${JSON.stringify(encName)} is not one of ${ENCODING_NAMES}`);
   const delimText = input.delimiter ?? profile.delimiter ?? ',';
   const delimiter = normaliseDelimiter(delimText);
-  if (!delimiter) throw new UsageError(`--delimiter ${JSON.stringify(delimText)} must be one character (or tab, semicolon, pipe)`);
+  if (!delimiter) throw new UsageError(`--delimiter ${JSON.stringify(delimText)} must be one character other than a quote or a line break (or tab, semicolon, pipe by name)`);
   const given = input.dateFormat ?? profile.dateFormat;
   const dateFormats = given === undefined ? [] : typeof given === 'string' ? [given] : [...given];
   for (const f of dateFormats) {

@@ -155,3 +155,25 @@ describe('report charts in HTML', () => {
     expect(labels.length).toBeLessThanOrEqual(12);
   });
 });
+
+describe('words for a newcomer and for grep (an outside trial)', () => {
+  it('a bad option value is said once; piped keys are not indented; counts agree', () => {
+    const t = shop();
+    const from = t.run(['report', 'summary', '--from', '2026/01/01', '--json']);
+    expect(from.code).toBe(2);
+    expect(JSON.parse(from.stderr).error.message).toBe('--from "2026/01/01" is not a calendar date YYYY-MM-DD');
+    // (commander's own choices keep its words)
+    expect(JSON.parse(t.run(['member', 'list', '--status', 'bogus', '--json']).stderr).error.message).toMatch(/^option '--status <status>' argument 'bogus' is invalid/);
+    const piped = t.run(['report', 'summary']).stdout;
+    expect(piped).toMatch(/^from purchases\t0$/m);
+    expect(piped).not.toMatch(/^ /m);
+    const acts = join(t.dir, 'acts.csv');
+    writeFileSync(acts, 'activity,member_id,ref,occurred_at\nsignup,M2,r1,2026-11-01\n');
+    const rules = join(t.dir, 'acts.json');
+    writeFileSync(rules, JSON.stringify({ activities: [{ name: 'signup', points: 100, once: true }] }));
+    t.ok(['rules', 'apply', rules, '--effective', '2020-01-01']);
+    const imported = t.run(['import', 'activities', acts]);
+    expect(imported.code, imported.stderr).toBe(0);
+    expect(imported.stdout).toMatch(/^signup\t1 award, 100 points$/m);
+  });
+});

@@ -113,13 +113,13 @@ function showActivitySummary(r: ActivityImportSummary): void {
     ['review', r.review ? c.yellow(String(r.review)) : 0],
     ['rejected', r.rejected ? c.red(String(r.rejected)) : 0],
     ['points awarded', r.pointsAwarded],
-    ...r.byActivity.map((b) => [`  ${b.activity}`, `${b.awarded} awards, ${b.points} points`] as [string, unknown]),
+    ...r.byActivity.map((b) => [`  ${b.activity}`, `${count(b.awarded, 'award')}, ${count(b.points, 'point')}`] as [string, unknown]),
     ['occurred', r.firstOccurredAt ? `${localTime(r.firstOccurredAt)} to ${localTime(r.lastOccurredAt)}` : '-'],
     ...(r.dryRun ? ([['dry run', c.yellow('yes: nothing was written')]] as [string, unknown][]) : []),
   ]);
   if (r.rejectsFile) process.stderr.write(`${c.yellow('!')} ${r.rejected} rejected rows with line numbers and reasons: ${r.rejectsFile}\n`);
   else if (r.rejected && r.dryRun) process.stderr.write(`${c.yellow('!')} ${r.rejected} rows would be rejected (pass --rejects FILE to see them)\n`);
-  if (r.review) process.stderr.write(`${c.yellow('!')} ${r.review} awards wait in review (frozen members): pointsmall review list\n`);
+  if (r.review) process.stderr.write(`${c.yellow('!')} ${count(r.review, 'award')} ${agree(r.review, 'waits', 'wait')} in review (frozen members): pointsmall review list\n`);
 }
 // --- end activities ---
 

@@ -29,7 +29,7 @@ export function register(program: Command): void {
       const { parseAnchor, verifyLedger } = await import('../../services/verify.js');
       const anchors = (cmd.opts<{ anchor: string[] }>().anchor ?? []).map((text) => {
         const a = parseAnchor(text);
-        if (!a) throw new UsageError(`--anchor ${JSON.stringify(text)} is not ID:HASH`, 'pass the head an earlier ledger verify printed, like 1042:3f5a…(64 hex digits)');
+        if (!a) throw new UsageError(`--anchor ${JSON.stringify(text)} is not ID:HASH`, 'pass the head an earlier ledger verify printed, like 1042:3f5a… (the entry id, a colon and 64 hex digits)');
         return a;
       });
       const r = await verifyLedger(await context(cmd), anchors);
