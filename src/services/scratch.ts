@@ -2,7 +2,7 @@
 // directory or POINTSMALL_TMPDIR. The import removes it when it ends, and on SIGTERM, SIGINT or SIGHUP; a
 // process killed outright (SIGKILL, the kernel out of memory, a power cut) cannot, so each folder names
 // its process in a file, `owner`, and the next import removes the folders of processes that are gone.
-import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -15,7 +15,9 @@ export function newScratchDir(): string {
   const parent = process.env.POINTSMALL_TMPDIR || tmpdir();
   removeOrphans(parent);
   const dir = mkdtempSync(join(parent, PREFIX));
-  writeFileSync(join(dir, 'owner'), `${process.pid} ${hostname()}\n`, { mode: 0o600 });
+  // written aside and renamed: a process killed in between leaves no owner file (the age rule), never an empty one
+  writeFileSync(join(dir, 'owner.new'), `${process.pid} ${hostname()}\n`, { mode: 0o600 });
+  renameSync(join(dir, 'owner.new'), join(dir, 'owner'));
   return dir;
 }
 
@@ -56,7 +58,9 @@ function orphaned(dir: string, mtimeMs: number, now: number): boolean {
     return now - mtimeMs > UNOWNED_GRACE_MS;
   }
   const [pid, host] = owner.trim().split(' ');
-  if (host !== hostname() || !/^\d+$/.test(pid ?? '')) return false; // another machine's (a shared folder): not ours to judge
+  // (a partial owner file, as an older build could leave: judged by age, as a folder without one)
+  if (!/^\d+$/.test(pid ?? '') || !host) return now - mtimeMs > UNOWNED_GRACE_MS;
+  if (host !== hostname()) return false; // another machine's (a shared folder): not ours to judge
   if (Number(pid) === process.pid) return false;
   try {
     process.kill(Number(pid), 0);

@@ -328,11 +328,13 @@ describe('an import killed outright (SIGKILL, out of memory)', () => {
     plant('pointsmall-import-elsewhere', `1 another-host\n`);
     plant('pointsmall-import-fresh', null);
     plant('pointsmall-import-stale', null, 2);
+    plant('pointsmall-import-cut', '', 2); // an empty owner file (an older build killed as it wrote it): by age
+    plant('pointsmall-import-cut-fresh', '');
     plant('keep-me', null, 2);
     symlinkSync(join(scratch, 'keep-me'), join(scratch, 'pointsmall-import-link'));
     const r = runCli(['import', 'purchases', join(FIXTURES, 'purchases-orders.csv'), '--source', 'next', '--json'], { db: t.db, env: { POINTSMALL_TMPDIR: scratch } });
     expect(r.code).toBe(0);
-    expect(readdirSync(scratch).sort()).toEqual(['keep-me', 'pointsmall-import-elsewhere', 'pointsmall-import-fresh', 'pointsmall-import-link', 'pointsmall-import-running']);
+    expect(readdirSync(scratch).sort()).toEqual(['keep-me', 'pointsmall-import-cut-fresh', 'pointsmall-import-elsewhere', 'pointsmall-import-fresh', 'pointsmall-import-link', 'pointsmall-import-running']);
     expect(t.verify().ok).toBe(true);
   });
 });
