@@ -9,7 +9,7 @@ import { Worker } from 'node:worker_threads';
 import { BusyError, ConnectionLostError, DiskFullError, EXIT, PointsmallError, UsageError, isDiskFull, mapServerCode } from '../errors.js';
 import { RulesTimeline, computeEarn } from '../domain/accrual.js';
 import { memberProblems } from '../domain/members.js';
-import { POINTS_MAX } from '../domain/money.js';
+import { POINTS_MAX, formatMoney } from '../domain/money.js';
 import { idLookalikeProblem, idTextProblem, invisibleCharProblem, shellWord, spreadsheetNumberProblem } from '../domain/text.js';
 import {
   type ColumnPlan,
@@ -557,7 +557,7 @@ class Accruer {
         if (hash === order.contentHash) {
           c.duplicates++;
           this.repeats(order);
-        } else this.rejectLines(lines, `conflict: order ${order.orderId} (source ${this.o.source}) was imported before with different content; to replace it, void it first (pointsmall purchase void ${shellWord(this.o.source)} ${shellWord(order.orderId)}), then import all its lines in one file`);
+        } else this.rejectLines(lines, `conflict: order ${order.orderId} (source ${this.o.source}) was imported before with different content${this.differences(order)}; if the file is right, void the order first (pointsmall purchase void ${shellWord(this.o.source)} ${shellWord(order.orderId)}), then import all its lines in one file`);
         continue;
       }
       let f = facts.get(order.memberId);
@@ -631,6 +631,23 @@ class Accruer {
       this.needsDrain = true;
     }
     return plan;
+  }
+
+  /**
+   * What differs between an order imported before (of an earlier import; one earlier in this file is not
+   * stored yet) and the file's: member, amount, time, number of lines, in words (": member M001 then, m001
+   * now"), else the lines' own content. Read only for a conflict.
+   */
+  private differences(order: Extract<FedOrder, { ok: true }>): string {
+    const before = this.p.get(this.o.source, order.orderId);
+    if (!before) return '';
+    const l = this.l;
+    const said: string[] = [];
+    if (before.member_id !== order.memberId) said.push(`member ${before.member_id} then, ${order.memberId} now`);
+    if (before.amount !== order.amount) said.push(`amount ${formatMoney(before.amount, l.digits)} then, ${formatMoney(order.amount, l.digits)} now`);
+    if (Date.parse(before.purchased_at) !== order.at) said.push(`purchased at ${shownInstant(before.purchased_at, l.zone)} then, ${shownInstant(order.at, l.zone)} now`);
+    if (before.line_count !== order.own.length) said.push(`${before.line_count} lines then, ${order.own.length} now`);
+    return `: ${said.length ? said.join('; ') : 'its lines (sku, category, quantity or price) differ'}`;
   }
 
   /** Repeated rows of an order-level file with the same content: duplicates (rows that differ reject the order whole). */

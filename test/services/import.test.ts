@@ -84,7 +84,11 @@ describe('import purchases (services)', () => {
     const r = await run(ctx, { file: b });
     expect(r).toMatchObject({ accepted: 1, rejected: 1, duplicates: 0, pointsAccrued: 1 });
     const rejects = readFileSync(r.rejectsFile!, 'utf8');
-    expect(rejects).toContain('2,"conflict: order A1 (source default) was imported before with different content; to replace it, void it first (pointsmall purchase void default A1), then import all its lines in one file",A1,M1,2026-11-01,999.00');
+    // what differs is named: a wrong file is then told from a changed order before anything is voided
+    expect(rejects).toContain('2,"conflict: order A1 (source default) was imported before with different content: amount 100.00 then, 999.00 now; if the file is right, void the order first (pointsmall purchase void default A1), then import all its lines in one file",A1,M1,2026-11-01,999.00');
+    const c = csv(dir, 'c.csv', 'order_id,member_id,purchased_at,amount\nA1,m1,2026-11-02 10:00,100.00\nA3,M1,2026-11-02,1.00\n');
+    const third = readFileSync((await run(ctx, { file: c })).rejectsFile!, 'utf8');
+    expect(third).toContain('was imported before with different content: member M1 then, m1 now; purchased at 2026-11-01 00:00 then, 2026-11-02 10:00 now; if the file is right');
     const other = await run(ctx, { file: b, source: 'eshop' });
     expect(other).toMatchObject({ accepted: 2, rejected: 0, pointsAccrued: 1000 });
   });
