@@ -260,12 +260,12 @@ function rowFilter(header: readonly string[], o: ParseInput, line: number): RowF
     if (i < 0) throw new UsageError(`${o.file}:${line}: --skip ${column}=${value}: the header has no column ${JSON.stringify(column)}`, `the header has ${header.map((h) => JSON.stringify(h.trim())).join(', ')}`);
     let set = skip.get(i);
     if (!set) skip.set(i, (set = new Set()));
-    set.add(value);
+    set.add(value.toLowerCase()); // (values as the column's name: in any case, Cancelled as cancelled)
   }
   const skips = [...skip];
   const nulls = o.nulls.length ? new Set(o.nulls) : null;
   return (fields) => {
-    for (const [i, values] of skips) if (i < fields.length && values.has(fields[i].trim())) return null;
+    for (const [i, values] of skips) if (i < fields.length && values.has(fields[i].trim().toLowerCase())) return null;
     if (nulls) {
       let out: string[] | null = null;
       for (let i = 0; i < fields.length; i++) {

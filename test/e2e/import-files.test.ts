@@ -522,7 +522,8 @@ describe('missing values, filters and whole orders', () => {
     expect(r.json()).toMatchObject({ rows: 6, orders: 2, accepted: 2, rejected: 0, guestsSkipped: 1, skipped: 2, membersCreated: 2, pointsAccrued: 33 });
     expect(t.ok(['member', 'list']).map((m: { id: string }) => m.id).sort()).toEqual(['M1', 'M2']); // no member called "NA"
     // without --null, NA is a member id like any other
-    const plain = t.ok(['import', 'purchases', file, '--source', 'other', '--create-members', '--skip', 'Status=cancelled', '--skip', 'Status=Cancelled']);
+    // (a value in any case, as the column's name: Cancelled is left out by --skip Status=cancelled)
+    const plain = t.ok(['import', 'purchases', file, '--source', 'other', '--create-members', '--skip', 'Status=CANCELLED']);
     expect(plain).toMatchObject({ accepted: 3, membersCreated: 1, pointsAccrued: 42 });
     const bad = t.run(['import', 'purchases', file, '--skip', 'State=cancelled']);
     expect(bad.code).toBe(2);

@@ -224,7 +224,7 @@ export function register(program: Command): void {
     .option('--skip-guests', 'drop rows without a member id silently (counted as guestsSkipped)')
     .option('--no-skip-guests', 'do not, whatever --profile says')
     .option('--null <value>', 'a value that means an empty field, e.g. NA or NULL (repeatable); an NA member id is a guest', collect)
-    .option('--skip <COLUMN=VALUE>', 'leave out rows with this value in this column, e.g. Status=cancelled (repeatable; counted as skipped)', collect)
+    .option('--skip <COLUMN=VALUE>', 'leave out rows with this value in this column, in any case, e.g. Status=cancelled (repeatable; counted as skipped)', collect)
     .option('--rejects <file>', 'where rejected rows go: the file\'s own columns behind _line and _reason, to fix and import again (default FILE.rejects.csv)')
     .option('--dry-run', 'compute the same summary and write nothing')
     .option('--max-rejects <n>', 'more bad rows than N and nothing is committed (exit 2); 0: all or nothing', parseIntOpt('--max-rejects', 0))
