@@ -661,6 +661,8 @@ export interface RowContext {
   /** Purchases after this instant are refused (a till clock in the future is a bad row). */
   notAfterMs: number;
   dateFormat?: string;
+  /** The ledger's zone, to name the date a --date-format read (a two-digit year 70 as 2070). */
+  zone?: string;
   /** Why parseDate's last NaN (DateParser.reason): a DST gap, or an ambiguous value. */
   dateReason?: () => string | null;
 }
@@ -723,7 +725,9 @@ export function parseRow(fields: readonly string[], ctx: RowContext): RowResult 
       return { kind: 'bad', reason: `${name('purchased_at')} ${JSON.stringify(atText)} is not a valid date-time (expected the format ${ctx.dateFormat})`, orderId };
     }
     if (Number.isNaN(at)) return { kind: 'bad', reason: `${name('purchased_at')} ${JSON.stringify(atText)} ${ctx.dateReason?.() ?? 'is refused'}`, orderId };
-    return { kind: 'bad', reason: `${name('purchased_at')} ${JSON.stringify(atText)} is in the future`, orderId };
+    // (a date format reads the text as it says: name the instant it read, a two-digit year 70 as 2070 say)
+    const read = ctx.dateFormat && ctx.zone ? ` (read as ${localDate(at, ctx.zone)})` : '';
+    return { kind: 'bad', reason: `${name('purchased_at')} ${JSON.stringify(atText)}${read} is in the future`, orderId };
   }
   const sku = index.sku >= 0 ? fields[index.sku].trim() || null : null;
   const category = index.category >= 0 ? fields[index.category].trim() || null : null;

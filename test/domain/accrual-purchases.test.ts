@@ -207,6 +207,10 @@ describe('columns and rows', () => {
     expect(reason(['A', 'M', '2026-01-01', 'ten'])).toMatch(/^Total \(amount\): "ten" is not a decimal amount/);
     expect(reason(['A', 'M', '2026-01-01'])).toBe('has 3 fields, the header has 4');
     expect(parseRow(['A', '', '2026-01-01', '1'], { ...ctx, skipGuests: true }).kind).toBe('guest');
+    // a --date-format's reading is named: a two-digit year 70 is 2070, which is in the future
+    const yy = { ...ctx, parseDate: makeDateParser('UTC', ['M/D/YY']), dateFormat: 'M/D/YY', zone: 'UTC' };
+    const r = parseRow(['A', 'M', '1/2/70', '1'], yy);
+    expect(r.kind === 'bad' && r.reason).toBe('InvoiceDate (purchased_at) "1/2/70" (read as 2070-01-02) is in the future');
   });
 
   it('validates profiles by JSON path', () => {
