@@ -135,7 +135,7 @@ export class CsvTokenizer {
       if (this.pending.length > MAX_RECORD_CHARS) {
         throw new CsvStructureError(
           line,
-          this.pending.includes('"') ? 'a quoted field is never closed (or a record is longer than 1 MB)' : 'a record is longer than 1 MB (no line end within it): not a purchase export, or a field that is not one',
+          this.pending.includes('"') ? 'a quoted field is never closed, or a record is longer than 1 MB (the most one record may hold)' : 'a record is longer than 1 MB (no line end within it): not a purchase export, or a field that is not one',
         );
       }
     }
@@ -705,7 +705,9 @@ export function parseRow(fields: readonly string[], ctx: RowContext): RowResult 
     const orderId = index.order_id < fields.length ? fields[index.order_id]?.trim() || null : null;
     // a file that mixes line ends: its bare CRs (old Mac) end no row once LF or CRLF was read as the line end
     const mixed = fields.some((f) => BARE_CR.test(f)) ? `: ${MIXED_LINE_ENDS}` : '';
-    return { kind: 'bad', reason: `has ${fields.length} fields, the header has ${header.length}${mixed}`, orderId };
+    // a row ending in a delimiter (some exports end every data row so): one empty field more than the header
+    const trailing = !mixed && fields.length === header.length + 1 && fields[fields.length - 1].trim() === '' ? ': the row ends in a delimiter, which makes an empty last field the header does not name; remove the delimiter at the end of the rows (sed \'s/,$//\' FILE.csv for commas), or end the header with one too' : '';
+    return { kind: 'bad', reason: `has ${fields.length} fields, the header has ${header.length}${mixed}${trailing}`, orderId };
   }
   const orderId = fields[index.order_id].trim();
   if (!orderId) return { kind: 'bad', reason: `${name('order_id')} is empty`, orderId: null };

@@ -127,7 +127,7 @@ export async function* readChunks(o: ReadInput, sink: RecordSink, onBytes?: (byt
     if (end) end.line = tok.line;
     yield;
   } catch (e) {
-    if (e instanceof CsvStructureError) throw new UsageError(`${o.file}:${e.line}: ${e.message}`, 'fix the quoting and run again; nothing was written');
+    if (e instanceof CsvStructureError) throw new UsageError(`${o.file}:${e.line}: ${e.message}`, 'close the quote that opens on that line (a quote inside a quoted field is written twice: ""), or cut a field longer than 1 MB, and run again; nothing was written');
     if ((e as { code?: string }).code === 'EACCES' || (e as { code?: string }).code === 'EISDIR') throw new UsageError(`cannot read ${o.file}: ${(e as Error).message}`);
     throw e;
   }

@@ -206,6 +206,7 @@ describe('columns and rows', () => {
     expect(reason(['A', 'M', '2031-01-01', '1'])).toMatch(/is in the future$/);
     expect(reason(['A', 'M', '2026-01-01', 'ten'])).toMatch(/^Total \(amount\): "ten" is not a decimal amount/);
     expect(reason(['A', 'M', '2026-01-01'])).toBe('has 3 fields, the header has 4');
+    expect(reason(['A', 'M', '2026-01-01', '1', ''])).toMatch(/^has 5 fields, the header has 4: the row ends in a delimiter, which makes an empty last field the header does not name; remove the delimiter/);
     expect(parseRow(['A', '', '2026-01-01', '1'], { ...ctx, skipGuests: true }).kind).toBe('guest');
     // a --date-format's reading is named: a two-digit year 70 is 2070, which is in the future
     const yy = { ...ctx, parseDate: makeDateParser('UTC', ['M/D/YY']), dateFormat: 'M/D/YY', zone: 'UTC' };
