@@ -1,9 +1,9 @@
 // Catalog use-cases: add, update, show, list, activate/deactivate and CSV import of items.
-import { NotFoundError, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { type CatalogItem, type ItemProblem, type ItemText, FIELD_FLAGS, parseItem, sameItem } from '../domain/catalog.js';
 import { formatMoney } from '../domain/money.js';
 import { catalog, type CatalogRow, type NewCatalogItem } from '../store/catalog.js';
-import { type Ctx, type Ledger, withLedger } from './ledger.js';
+import { type Ctx, type Ledger, itemNotFound, withLedger } from './ledger.js';
 import { recordAudit } from './points.js';
 import { type CsvFormat, everyRowRejected, readCsvFile, type Reject, rejectsTarget, staleRejectsFile, writeImport, writeRejects } from './csvfile.js';
 import { FIRST_REJECTS, type RejectSample } from '../domain/rejects.js';
@@ -112,7 +112,7 @@ function fieldError(problems: ItemProblem[]): never {
 
 function requireItem(l: Ledger, sku: string): CatalogRow {
   const r = l.store.get(catalog).get(sku);
-  if (!r) throw new NotFoundError('item', sku, 'list the catalog with: pointsmall catalog list --all');
+  if (!r) throw itemNotFound(l, sku, 'list the catalog with: pointsmall catalog list --all');
   return r;
 }
 

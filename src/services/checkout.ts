@@ -22,7 +22,7 @@ import { outbox } from '../store/outbox.js';
 import { mapBusy } from '../store/db.js';
 import { settings } from '../store/settings.js';
 import { checkoutCodes } from '../store/verification.js';
-import { type Ctx, type Ledger, rulesAt, withLedger, memberNotFound } from './ledger.js';
+import { type Ctx, type Ledger, itemNotFound, rulesAt, withLedger, memberNotFound } from './ledger.js';
 import { captureHold, placeHold, releaseHold, sweepExpiredHolds } from './holds.js';
 import { type LineViewBase, orderView, requireOrder, type OrderView } from './orders.js';
 import { availableOf, creditPoints, ledgerToday, recordAudit } from './points.js';
@@ -149,7 +149,7 @@ function buildCart(l: Ledger, input: CheckoutInput, opts: { countExpiredHoldsFre
   const items: CatalogRow[] = [];
   for (const it of mergeItems(input.items)) {
     const row = cat.get(it.sku);
-    if (!row) throw new NotFoundError('item', it.sku, 'list the catalog with: pointsmall catalog list');
+    if (!row) throw itemNotFound(l, it.sku, 'list the catalog with: pointsmall catalog list');
     if (!Number.isSafeInteger(row.price * it.quantity) || it.quantity > 1_000_000) {
       throw new UsageError(`${it.quantity} × ${row.sku} is more than one checkout can hold`, 'order fewer units');
     }

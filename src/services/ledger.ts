@@ -8,6 +8,7 @@ import { settings } from '../store/settings.js';
 import { rulesVersions } from '../store/rules.js';
 import { holds } from '../store/holds.js';
 import { members } from '../store/members.js';
+import { catalog } from '../store/catalog.js';
 
 /** What every command is given by the CLI: where the ledger is, who acts, and what time it is. */
 export interface Ctx {
@@ -162,6 +163,12 @@ export async function ledgerZone(ctx: Ctx): Promise<string> {
   } catch {
     return 'UTC';
   }
+}
+
+/** The error for a SKU not in the catalog; its hint names the item meant when only the case differs (SKUs are exact), else `list`. */
+export function itemNotFound(l: Ledger, sku: string, list: string): NotFoundError {
+  const meant = l.store.get(catalog).sameButCase(sku);
+  return new NotFoundError('item', sku, meant !== undefined ? `did you mean ${meant}? SKUs are exact` : list);
 }
 
 /** The error for a member id not in the ledger; its hint names the member meant when only the case differs (ids are exact). */

@@ -75,6 +75,7 @@ export class Catalog {
     const sets = CATALOG_FIELDS.map((c) => `${c} = excluded.${c}`).join(', ');
     this.s = {
       get: this.db.prepare('SELECT * FROM catalog_items WHERE sku = ?'),
+      sameButCase: this.db.prepare('SELECT sku FROM catalog_items WHERE lower(sku) = lower(?) ORDER BY sku LIMIT 1').pluck(),
       insert: this.db.prepare(
         `INSERT INTO catalog_items (sku, ${cols}, created_at, updated_at) VALUES (@sku, ${vals}, @at, @at)`,
       ),
@@ -104,6 +105,12 @@ export class Catalog {
   get(sku: string): CatalogRow | undefined {
     return this.s.get.get(sku) as CatalogRow | undefined;
   }
+
+  /** The SKU of an item whose SKU differs from `sku` only in case, if any (for a "did you mean" hint). */
+  sameButCase(sku: string): string | undefined {
+    return this.s.sameButCase.get(sku) as string | undefined;
+  }
+
   exists(sku: string): boolean {
     return this.get(sku) !== undefined;
   }

@@ -175,5 +175,12 @@ describe('words for a newcomer and for grep (an outside trial)', () => {
     const imported = t.run(['import', 'activities', acts]);
     expect(imported.code, imported.stderr).toBe(0);
     expect(imported.stdout).toMatch(/^signup\t1 award, 100 points$/m);
+    // a SKU in another case: the hint names the item meant, as for a member id
+    for (const args of [['catalog', 'show', 'tea'], ['checkout', 'quote', '--member', 'M1', '--item', 'tea']]) {
+      const r = t.run([...args, '--json']);
+      expect(r.code).toBe(2);
+      expect(JSON.parse(r.stderr).error).toMatchObject({ code: 'NOT_FOUND', message: 'item "tea" not found', hint: 'did you mean TEA? SKUs are exact' });
+    }
+    expect(JSON.parse(t.run(['catalog', 'show', 'nope', '--json']).stderr).error.hint).toBe('list the catalog with: pointsmall catalog list --all');
   });
 });
