@@ -35,13 +35,13 @@ export function report(err: unknown, json: boolean, debug: boolean): number {
     if (err.code === 'commander.invalidArgument') message = message.replace(/^option '[^']*' argument '[\s\S]*?' is invalid\. (?=--)/, '');
     hint = 'run with --help for usage';
   } else if (err instanceof PointsmallError) {
-    if (err.exitCode === EXIT.cancelled) return EXIT.cancelled;
+    if (err.exitCode === EXIT.cancelled) return cancelled();
     exit = err.exitCode;
     code = err.code;
     message = err.message;
     hint = err.hint;
   } else if ((err as Error)?.name === 'ExitPromptError') {
-    return EXIT.cancelled;
+    return cancelled();
   } else {
     const sqliteCode = (err as { code?: string })?.code;
     if (sqliteCode === 'SQLITE_NOTADB' || sqliteCode === 'SQLITE_CORRUPT') {
@@ -78,4 +78,10 @@ function marked(mark: string, text: string): string {
     .split('\n')
     .map((line, i) => (i ? ' '.repeat(mark.length) : mark) + (stderrIsTTY() ? wrapToTerminal(line, mark.length, width) : line))
     .join('\n');
+}
+
+/** Ctrl-C at a prompt: the question stays on the screen, so a line under it says it was cancelled. */
+function cancelled(): number {
+  if (process.stderr.isTTY) process.stderr.write('\ncancelled (Ctrl-C)\n');
+  return EXIT.cancelled;
 }

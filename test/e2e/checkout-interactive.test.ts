@@ -153,6 +153,7 @@ describe.skipIf(!hasTmux)('interactive checkout on a terminal', () => {
     keys(s, 'C-c');
     const out = await waitFor(s, 'EXIT=');
     expect(out).toContain('EXIT=130');
+    expect(out).toMatch(/^cancelled \(Ctrl-C\)$/m);
     expect(t.ok(['order', 'list'])).toHaveLength(0);
   }, 300_000);
 
