@@ -683,18 +683,33 @@ const tooFine = (text: string, problem: string): string => (/^[+-]?\d{1,12}\.\d{
  * stands, such a record credits one member with another's order and drops the rows between. A text over
  * two lines with a comma or two (an address) is still text. Only for records of more than one line.
  */
-export function openQuoteProblem(fields: readonly string[], header: readonly string[], delimiter: string, line: number, lines: number): string | null {
+export function openQuoteProblem(fields: readonly string[], header: readonly string[], delimiter: string, line: number, lines: number, width = header.length): { reason: string; field: number } | null {
   for (let i = 0; i < fields.length; i++) {
     const f = fields[i];
     if (f.indexOf('\n') < 0 && f.indexOf('\r') < 0) continue;
     let n = 0;
     for (let k = f.indexOf(delimiter); k >= 0; k = f.indexOf(delimiter, k + 1)) n++;
-    if (n < header.length - 1) continue;
+    if (n < width - 1) continue;
     const what = delimiter === ',' ? 'commas' : delimiter === ';' ? 'semicolons' : delimiter === '\t' ? 'tabs' : `${JSON.stringify(delimiter)} delimiters`;
     const column = header[i]?.trim() || `column ${i + 1}`;
-    return `${column} (a quoted field running over lines ${line} to ${line + lines - 1}) holds ${n} ${what}, as many as a whole row: a quote left open took the rows after it in, so this record mixes several rows; close the quote where the field ends (a quote meant as text is written twice: "") and import the rows again`;
+    return { field: i, reason: `${column} (a quoted field running over lines ${line} to ${line + lines - 1}) holds ${n} ${what}, as many as a whole row: a quote left open took the rows after it in, so this record mixes several rows; close the quote where the field ends (a quote meant as text is written twice: "") and import the rows again` };
   }
   return null;
+}
+
+/**
+ * The order ids of the rows a quote left open took in (openQuoteProblem's field): each line of the field
+ * after its first is (the start of) a row of the file, whose order id is at `orderIndex`; with the physical
+ * line each came from. Those orders are rejected whole too: their other rows must not be credited alone.
+ */
+export function swallowedOrderIds(field: string, delimiter: string, orderIndex: number, line: number): [orderId: string, line: number][] {
+  const out: [string, number][] = [];
+  const rows = field.split(/\r\n|\r|\n/);
+  for (let k = 1; k < rows.length; k++) {
+    const id = rows[k].split(delimiter)[orderIndex]?.trim();
+    if (id) out.push([id, line + k]);
+  }
+  return out;
 }
 
 /** Validates one record into a staged line, or a reason naming the column and the bad value. */

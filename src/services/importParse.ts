@@ -11,6 +11,7 @@ import {
   CsvStructureError,
   CsvTokenizer,
   openQuoteProblem,
+  swallowedOrderIds,
   type Encoding,
   type PurchaseField,
   type RecordSink,
@@ -192,11 +193,15 @@ export async function parsePurchases(o: ParseInput, emit: (chunk: ParsedChunk) =
       chunk.rows++;
       let fields = unquote ? rec.fields.map(unquoteRejectsCell) : rec.fields;
       // a record over several lines may be rows a quote left open took in: rejected whole, before --skip reads it
-      const open = rec.lines > 1 ? openQuoteProblem(fields, plan.header, o.delimiter, rec.line, rec.lines) : null;
+      // (a rejects file's rows carry _line and _reason in front: the rows it took in do not)
+      const width = plan.header.length - (unquote ? 2 : 0);
+      // (a rejects file of a bare-CR file keeps that record's CRs in one line of its own LF file: looked at too)
+      const open = rec.lines > 1 || unquote ? openQuoteProblem(fields, plan.header, o.delimiter, rec.line, rec.lines, width) : null;
       if (open) {
-        chunk.rejects.push([rec.line, open, JSON.stringify(rec.fields)]);
+        chunk.rejects.push([rec.line, open.reason, JSON.stringify(rec.fields)]);
         const orderId = fields[plan.index.order_id]?.trim();
         if (orderId) chunk.bad.push([orderId, rec.line]);
+        for (const taken of swallowedOrderIds(fields[open.field], o.delimiter, plan.index.order_id - (unquote ? 2 : 0), rec.line)) chunk.bad.push(taken);
         if (chunk.rows >= CHUNK) flushChunk();
         return;
       }

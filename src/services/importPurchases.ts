@@ -645,9 +645,15 @@ class Accruer {
     const said: string[] = [];
     if (before.member_id !== order.memberId) said.push(`member ${before.member_id} then, ${order.memberId} now`);
     if (before.amount !== order.amount) said.push(`amount ${formatMoney(before.amount, l.digits)} then, ${formatMoney(order.amount, l.digits)} now`);
-    if (Date.parse(before.purchased_at) !== order.at) said.push(`purchased at ${shownInstant(before.purchased_at, l.zone)} then, ${shownInstant(order.at, l.zone)} now`);
+    if (Date.parse(before.purchased_at) !== order.at) {
+      let then = shownInstant(before.purchased_at, l.zone);
+      let now = shownInstant(order.at, l.zone);
+      // within one minute: the seconds (and milliseconds) that differ, as UTC ISO 8601
+      if (then === now) [then, now] = [new Date(Date.parse(before.purchased_at)).toISOString(), new Date(order.at).toISOString()];
+      said.push(`purchased at ${then} then, ${now} now`);
+    }
     if (before.line_count !== order.own.length) said.push(`${before.line_count} lines then, ${order.own.length} now`);
-    return `: ${said.length ? said.join('; ') : 'its lines (sku, category, quantity or price) differ'}`;
+    return `: ${said.length ? said.join('; ') : 'its lines differ (a sku, category, quantity, price, or a line\'s own time)'}`;
   }
 
   /** Repeated rows of an order-level file with the same content: duplicates (rows that differ reject the order whole). */
@@ -1485,9 +1491,16 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
           c.orders += onlyBad;
           c.rejectedOrders += onlyBad;
         }
+        // a guest's row of an order with a bad row goes with the order into the rejects file: fixed, it imports whole
+        if (o.skipGuests && shape.hasBad) {
+          const taken = stage.guestsOfBadOrders();
+          stage.addRejects(taken.map(([orderId, line]) => [line, `member_id is empty in order ${orderId}, whose other rows are rejected; an order belongs to one member: fill the member id in on every line of the order`, null]));
+          c.rejected += taken.length;
+          c.guestsSkipped -= taken.length;
+        }
         const phase2: Phase2 = { l, o, c, stage, reader, format: plan.format, amountColumn: plan.index.amount >= 0 ? plan.header[plan.index.amount] : 'amount', guestLinesOf: o.skipGuests ? stage.guestLines() : null, itemColumn: plan.format !== 'order' ? null : plan.index.sku >= 0 ? plan.header[plan.index.sku] : plan.index.quantity >= 0 ? plan.header[plan.index.quantity] : null, total, batchOrders, partOrders: input.partOrders ?? PART, done: 0, lastBatch: 0, onProgress: input.onProgress, run };
         if (o.maxRejects !== undefined && c.rejected > o.maxRejects) tooMany = true; // (phase 1's bad rows)
-        else if (o.dryRun) accrueInOne(phase2, false);
+        else if (o.dryRun) tooMany = !accrueInOne(phase2, false); // (past --max-rejects while accruing, as the real run would be)
         else if (o.maxRejects !== undefined) {
           tooMany = !accrueInOne(phase2, true);
           if (!tooMany && !wholeFileRejected(c)) closeRun(phase2);
@@ -1520,7 +1533,7 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
         // the ledger (unknown members, conflicts) only until the limit is passed: the count is a lower bound.
         const found = rejectsFile ? `${rejectsFile} holds the ${c.rejected} found and the other lines of their orders, each with its line and reason` : `pass --rejects FILE to see the ${c.rejected} found`;
         throw new UsageError(
-          `${o.file}: at least ${c.rejected} bad rows (counted until there were more than --max-rejects ${o.maxRejects}, then checking stopped): nothing was imported`,
+          `${o.file}: at least ${c.rejected} bad ${c.rejected === 1 ? 'row' : 'rows'} (counted until there were more than --max-rejects ${o.maxRejects}, then checking stopped): nothing was imported`,
           `${found}; the rest of the file may hold more: run the same import with --dry-run --rejects FILE instead of --max-rejects to list every bad row (nothing is written), or raise --max-rejects`,
         );
       }

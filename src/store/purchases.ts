@@ -390,9 +390,16 @@ export class ImportStage {
    */
   guestLines(): ((orderId: string) => number[] | null) | null {
     if (this.s.anyGuest.get() === undefined) return null;
-    const ids = new Set(this.db.prepare('SELECT DISTINCT order_id FROM guests').pluck().all() as string[]);
+    // (those of orders with a bad row are guestsOfBadOrders')
+    const ids = new Set(this.db.prepare(`SELECT DISTINCT order_id FROM guests${this.hasBad ? ' WHERE order_id NOT IN (SELECT order_id FROM bad)' : ''}`).pluck().all() as string[]);
     const lines = this.db.prepare('SELECT line FROM guests WHERE order_id = ? ORDER BY line').pluck();
     return (orderId) => (ids.has(orderId) ? (lines.all(orderId) as number[]) : null);
+  }
+
+  /** The rows skipped as a guest's of orders with a bad row (order id, line), in line order. Call after release(). */
+  guestsOfBadOrders(): [orderId: string, line: number][] {
+    if (!this.hasBad || this.s.anyGuest.get() === undefined) return [];
+    return this.db.prepare('SELECT order_id, line FROM guests WHERE order_id IN (SELECT order_id FROM bad) ORDER BY line').raw().all() as [string, number][];
   }
 
   /** The staged groups of orders with a bad row: order id, packed lines, the order's first bad line. Call after release(). */

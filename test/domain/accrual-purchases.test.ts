@@ -11,6 +11,7 @@ import {
   buildOrder,
   makeDateParser,
   openQuoteProblem,
+  swallowedOrderIds,
   type OrderLine,
   parseMapSpecs,
   parseRow,
@@ -101,10 +102,17 @@ describe('CsvTokenizer', () => {
   it('openQuoteProblem: a field over lines holding as many delimiters as a whole row is a quote left open; an address is text', () => {
     const header = ['order_id', 'member_id', 'note', 'purchased_at', 'amount'];
     expect(openQuoteProblem(['K7', 'M2', 'Deliver to: 12 Main St, Apt 4\nSpringfield, IL', '2026-11-01', '7'], header, ',', 8, 2)).toBeNull();
-    expect(openQuoteProblem(['K3', 'M3', '12 PIZZA,2026-11-01,30\nK4,M004,BIG', '2026-11-01', '40'], header, ',', 3, 2)).toMatch(
+    expect(openQuoteProblem(['K3', 'M3', '12 PIZZA,2026-11-01,30\nK4,M004,BIG', '2026-11-01', '40'], header, ',', 3, 2)?.reason).toMatch(
       /^note \(a quoted field running over lines 3 to 4\) holds 4 commas, as many as a whole row: a quote left open/,
     );
-    expect(openQuoteProblem(['K3', 'M3', '12 PIZZA\t1\t2\rK4\tM4\tBIG', '2026-11-01', '40'], header, '\t', 3, 2)).toMatch(/holds 4 tabs/);
+    expect(openQuoteProblem(['K3', 'M3', '12 PIZZA\t1\t2\rK4\tM4\tBIG', '2026-11-01', '40'], header, '\t', 3, 2)?.reason).toMatch(/holds 4 tabs/);
+    // the rows it took in, by their order ids and lines
+    expect(swallowedOrderIds('12 PIZZA,2026-11-01,30\nK4,M004,ok,2026-11-01,40\r\nK5,M002,BIG', ',', 0, 3)).toEqual([['K4', 4], ['K5', 5]]);
+    // a rejects file's row: two more columns in front, the same threshold for the rows it took in
+    const rejectsHeader = ['_line', '_reason', ...header];
+    const fromRejects = ['3', 'reason, with, commas', 'K3', 'M3', '12 PIZZA,2026-11-01,30\nK4,M004,BIG', '2026-11-01', '40'];
+    expect(openQuoteProblem(fromRejects, rejectsHeader, ',', 2, 2)).toBeNull();
+    expect(openQuoteProblem(fromRejects, rejectsHeader, ',', 2, 2, header.length)?.field).toBe(4);
     // commas in a field of one line are the record's business, not this check's
     expect(openQuoteProblem(['K3', 'M3', 'a,b,c,d,e', '2026-11-01', '40'], header, ',', 3, 1)).toBeNull();
   });

@@ -104,6 +104,36 @@ describe('a quote left open', () => {
     expect(r.json().rejected).toBe(1);
     expect(t.run(['member', 'show', 'M003', '--json']).code).toBe(2);
     expect(t.ok(['member', 'show', 'M002']).balance).toBe(7);
+    // the rejects file imported again as it is: the record is still one that took rows in
+    const again = t.run(['import', 'purchases', rej, '--create-members', '--json', '--rejects', join(t.dir, 'rej2.csv')]);
+    expect(again.code, again.stderr).toBe(2);
+    expect(again.stderr).toContain('a quote left open took the rows after it in');
+    expect(t.ok(['member', 'show', 'M002']).balance).toBe(7);
+    expect(t.verify().ok).toBe(true);
+  });
+
+  it('the orders whose rows a quote left open took in are rejected whole, not credited for the rows outside it', () => {
+    const t = tmpLedger();
+    const file = join(t.dir, 'p.csv');
+    const rows = [
+      'order_id,member_id,note,purchased_at,amount',
+      'B1,M001,"12 PIZZA,2026-11-01,10',
+      'B2,M002,ok,2026-11-01,50',
+      'B3,M003,"Y",2026-11-01,30', // its opening quote closes B1's note
+      'B2,M002,ok,2026-11-01,20',
+      'B3,M003,ok,2026-11-01,9',
+      'B4,M004,ok,2026-11-01,4',
+    ];
+    writeFileSync(file, rows.join('\n') + '\n');
+    const rej = join(t.dir, 'rej.csv');
+    const r = t.run(['import', 'purchases', file, '--create-members', '--json', '--rejects', rej]);
+    expect(r.code, r.stderr).toBe(4);
+    // B1 swallowed B2's line 3 and B3's line 4: B2 and B3 are rejected whole, B4 alone is taken
+    expect(r.json()).toMatchObject({ accepted: 1, pointsAccrued: 4 });
+    const text = readFileSync(rej, 'utf8');
+    expect(text).toContain('order B2: another row of this order was rejected (line 3)');
+    expect(text).toContain('order B3: another row of this order was rejected (line 4)');
+    expect(t.ok(['member', 'list']).map((m: { id: string }) => m.id)).toEqual(['M004']);
     expect(t.verify().ok).toBe(true);
   });
 });
@@ -592,7 +622,7 @@ describe('missing values, filters and whole orders', () => {
     for (const max of ['0', '1']) {
       const r = t.run(['import', 'purchases', mixed, '--max-rejects', max, '--json', '--rejects', join(t.dir, 'rej.csv')]);
       expect(r.code).toBe(2);
-      expect(JSON.parse(r.stderr.trim()).error.message).toMatch(new RegExp(`at least \\d+ bad rows \\(counted until there were more than --max-rejects ${max}, then checking stopped\\): nothing was imported`));
+      expect(JSON.parse(r.stderr.trim()).error.message).toMatch(new RegExp(`at least \\d+ bad rows? \\(counted until there were more than --max-rejects ${max}, then checking stopped\\): nothing was imported`));
       expect(t.ok(['member', 'show', 'M1']).balance).toBe(1);
     }
     const ok = t.run(['import', 'purchases', mixed, '--max-rejects', '2', '--json', '--rejects', join(t.dir, 'rej.csv')]);

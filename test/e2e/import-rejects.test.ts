@@ -455,5 +455,21 @@ describe('an order whose member is printed on its first line only', () => {
     expect(t.ok(['member', 'show', 'M001']).balance).toBe(150);
     expect(t.verify().ok).toBe(true);
   });
-});
 
+  it('--skip-guests: the blank-member lines of an order whose member line is bad go into the rejects file with it', () => {
+    const t = tmpLedger();
+    const file = join(t.dir, 'bad-first.csv');
+    writeFileSync(file, ['order_id,member_id,purchased_at,sku,quantity,unit_price', 'J1,M001,2026-02-30 10:00,A,1,100.00', 'J1,,2026-11-01 10:00,B,2,25.00', 'J2,M002,2026-11-01 11:00,A,1,40.00', ''].join('\n'));
+    const rej = join(t.dir, 'bad-first.rejects.csv');
+    const r = t.run(['import', 'purchases', file, '--create-members', '--skip-guests', '--json']);
+    expect(r.code, r.stderr).toBe(4);
+    expect(r.json()).toMatchObject({ accepted: 1, rejected: 2, guestsSkipped: 0, pointsAccrued: 40 });
+    const rows = readFileSync(rej, 'utf8').trim().split('\n');
+    expect(rows.map((x) => x.split(',')[0])).toEqual(['_line', '2', '3']);
+    expect(rows[2]).toContain('member_id is empty in order J1, whose other rows are rejected');
+    // fixed (the date, and the member on its second line), the order imports whole: 150, not 100
+    writeFileSync(rej, readFileSync(rej, 'utf8').replace(',2026-02-30 10:00,', ',2026-11-01 10:00,').replace(',J1,,', ',J1,M001,'));
+    expect(t.ok(['import', 'purchases', rej, '--create-members', '--skip-guests'])).toMatchObject({ accepted: 1, pointsAccrued: 150 });
+    expect(t.verify().ok).toBe(true);
+  });
+});
