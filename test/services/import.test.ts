@@ -89,6 +89,9 @@ describe('import purchases (services)', () => {
     const c = csv(dir, 'c.csv', 'order_id,member_id,purchased_at,amount\nA1,m1,2026-11-02 10:00,100.00\nA3,M1,2026-11-02,1.00\n');
     const third = readFileSync((await run(ctx, { file: c })).rejectsFile!, 'utf8');
     expect(third).toContain('was imported before with different content: member M1 then, m1 now; purchased at 2026-11-01 00:00 then, 2026-11-02 10:00 now; if the file is right');
+    // within one minute: the seconds
+    const d = csv(dir, 'd.csv', 'order_id,member_id,purchased_at,amount\nA1,M1,2026-11-01 00:00:30,100.00\nA4,M1,2026-11-02,1.00\n');
+    expect(readFileSync((await run(ctx, { file: d })).rejectsFile!, 'utf8')).toMatch(/purchased at 20\d\d-\d\d-\d\dT\d\d:00:00\.000Z then, 20\d\d-\d\d-\d\dT\d\d:00:30\.000Z now/);
     const other = await run(ctx, { file: b, source: 'eshop' });
     expect(other).toMatchObject({ accepted: 2, rejected: 0, pointsAccrued: 1000 });
   });
