@@ -25,14 +25,27 @@ interface CommandSpec {
 }
 
 async function discover(): Promise<CommandSpec[]> {
-  const help = (args: string[]) => runCliAsync([...args, '--help']);
+  // at most four `--help` processes at a time: all of them at once (a hundred) swamped a busy two-core
+  // machine past the hook's timeout
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  const help = async (args: string[]) => {
+    while (running >= 4) await new Promise<void>((go) => waiting.push(go));
+    running++;
+    try {
+      return await runCliAsync([...args, '--help']);
+    } finally {
+      running--;
+      waiting.shift()?.();
+    }
+  };
   const commandsOf = (text: string) => {
     const i = text.indexOf('Commands:');
     if (i < 0) return [] as string[];
-    return text
-      .slice(i)
-      .split('\n')
-      .slice(1)
+    // the section ends at its first blank line (the exit codes after it are indented too: "  0 done …")
+    const lines = text.slice(i).split('\n').slice(1);
+    const end = lines.findIndex((l) => l.trim() === '');
+    return (end < 0 ? lines : lines.slice(0, end))
       .map((l) => /^  (\w[\w-]*)/.exec(l)?.[1])
       .filter((x): x is string => Boolean(x) && x !== 'help');
   };
@@ -72,7 +85,7 @@ describe('fuzz', () => {
   let specs: CommandSpec[] = [];
   beforeAll(async () => {
     specs = await discover();
-  });
+  }, 600_000);
   afterAll(() => process.stderr.write(`reliability figures (fuzz): ${JSON.stringify({ commands: specs.length, ...fuzzStats })}\n`));
 
   it('random argv for every command: a clean exit, no stack trace, nothing written on failure', async () => {
