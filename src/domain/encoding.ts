@@ -7,6 +7,12 @@ export type Encoding = 'utf8' | 'utf16' | 'utf16le' | 'utf16be' | 'gbk' | 'gb180
 /** For messages and help: the names --encoding takes. */
 export const ENCODING_NAMES = 'utf8, utf16 (utf16le, utf16be), gbk, gb18030, latin1, windows-1252, macroman';
 
+/**
+ * What a file of UTF-16 without a byte-order mark is told, seen in its bytes (NUL in every other byte,
+ * textDecode) or in a header decoded one byte a character (NUL characters, encodingHint).
+ */
+export const UTF16_WITHOUT_BOM = 'the file is UTF-16 without a byte-order mark; pass --encoding utf16le (or utf16be, if that reads no better)';
+
 /** Reads an encoding name (utf8, utf-8, utf16, gbk, gb2312, gb18030, latin1, iso-8859-1, cp1252, mac…). */
 export function normaliseEncoding(name: string): Encoding | null {
   const n = name.trim().toLowerCase().replace(/[_\s]/g, '-');

@@ -7,7 +7,7 @@ import { Decimal as BaseDecimal } from 'decimal.js';
 // an order (decimal.js keeps 20 significant digits by default, and would round such a product).
 const Decimal = BaseDecimal.clone({ precision: 80 });
 type Decimal = BaseDecimal;
-import { ENCODING_NAMES, type Encoding, normaliseEncoding } from './encoding.js';
+import { ENCODING_NAMES, type Encoding, normaliseEncoding, UTF16_WITHOUT_BOM } from './encoding.js';
 import { AMOUNT_MAX, type Minor, formatMoney, parseMoney } from './money.js';
 import { MIN_YEAR, dateRangeProblem, dstGap, unreadTimestampReason, localDate, readIsoParts, zoneOffsetMinutes, zonedToUtcMs, zonedToUtcMsExact } from './time.js';
 import { controlCharProblem, duplicateColumnProblem } from './text.js';
@@ -1005,7 +1005,7 @@ export function delimiterHint(header: readonly string[], delimiter: string): str
 export function encodingHint(header: readonly string[], encoding: string): string | null {
   const text = header.join('');
   if (text.includes('\u0000')) {
-    return 'the header holds NUL characters between its letters: the file is UTF-16 without a byte-order mark; pass --encoding utf16le (or utf16be, if that reads no better)';
+    return `the header holds NUL characters between its letters: ${UTF16_WITHOUT_BOM}`;
   }
   if (/^utf-?16/i.test(encoding) && text.length > 0 && !/[A-Za-z0-9]/.test(text)) {
     return `the header read as ${encoding} holds no plain letters: the file is not ${encoding}; leave --encoding out (UTF-8), or pass the encoding it was written in (gbk, latin1 …)`;

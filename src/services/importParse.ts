@@ -194,14 +194,15 @@ export async function parsePurchases(o: ParseInput, emit: (chunk: ParsedChunk) =
       let fields = unquote ? rec.fields.map(unquoteRejectsCell) : rec.fields;
       // a record over several lines may be rows a quote left open took in: rejected whole, before --skip reads it
       // (a rejects file's rows carry _line and _reason in front: the rows it took in do not)
-      const width = plan.header.length - (unquote ? 2 : 0);
+      const lead = unquote ? 2 : 0;
+      const width = plan.header.length - lead;
       // (a rejects file of a bare-CR file keeps that record's CRs in one line of its own LF file: looked at too)
       const open = rec.lines > 1 || unquote ? openQuoteProblem(fields, plan.header, o.delimiter, rec.line, rec.lines, width) : null;
       if (open) {
         chunk.rejects.push([rec.line, open.reason, JSON.stringify(rec.fields)]);
         const orderId = fields[plan.index.order_id]?.trim();
         if (orderId) chunk.bad.push([orderId, rec.line]);
-        for (const taken of swallowedOrderIds(fields[open.field], o.delimiter, plan.index.order_id - (unquote ? 2 : 0), rec.line)) chunk.bad.push(taken);
+        for (const taken of swallowedOrderIds(fields[open.field], o.delimiter, plan.index.order_id - lead, rec.line)) chunk.bad.push(taken);
         if (chunk.rows >= CHUNK) flushChunk();
         return;
       }

@@ -1533,7 +1533,7 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
         // the ledger (unknown members, conflicts) only until the limit is passed: the count is a lower bound.
         const found = rejectsFile ? `${rejectsFile} holds the ${c.rejected} found and the other lines of their orders, each with its line and reason` : `pass --rejects FILE to see the ${c.rejected} found`;
         throw new UsageError(
-          `${o.file}: at least ${c.rejected} bad ${c.rejected === 1 ? 'row' : 'rows'} (counted until there were more than --max-rejects ${o.maxRejects}, then checking stopped): nothing was imported`,
+          `${o.file}: at least ${c.rejected} rejected ${c.rejected === 1 ? 'row' : 'rows'}, bad or of an order with a bad row (counted until there were more than --max-rejects ${o.maxRejects}, then checking stopped): nothing was imported`,
           `${found}; the rest of the file may hold more: run the same import with --dry-run --rejects FILE instead of --max-rejects to list every bad row (nothing is written), or raise --max-rejects`,
         );
       }

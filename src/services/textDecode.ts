@@ -3,7 +3,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import { UsageError } from '../errors.js';
-import { ENCODING_NAMES, type Encoding, asciiCompatible, bomEncoding, firstInvalidUtf8, iconvName, lineOfByte, loneSurrogate } from '../domain/encoding.js';
+import { ENCODING_NAMES, type Encoding, asciiCompatible, bomEncoding, firstInvalidUtf8, iconvName, lineOfByte, loneSurrogate, UTF16_WITHOUT_BOM } from '../domain/encoding.js';
 
 /** A streaming decoder of one stretch of a file. */
 export interface FileDecoder {
@@ -27,7 +27,7 @@ export function fileEncoding(file: string, declared: Encoding | undefined): Enco
 /** The error for the first bytes that are not UTF-8, at `line`. */
 export function invalidUtf8(file: string, line: number): UsageError {
   const hint = utf16WithoutBom(file)
-    ? 'the file has NUL bytes between its letters: it is UTF-16 without a byte-order mark; pass --encoding utf16le (or utf16be, if that reads no better)'
+    ? `the file has NUL bytes between its letters: ${UTF16_WITHOUT_BOM}`
     : `pass the file's encoding: --encoding ${ENCODING_NAMES.replace(/^utf8, /, '')} (Excel on Windows: windows-1252; classic Mac: macroman; Chinese: gbk or gb18030)`;
   return new UsageError(`${file}:${line}: bytes that are not UTF-8 (the file was saved in another encoding); nothing was written`, hint);
 }

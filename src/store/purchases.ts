@@ -280,6 +280,8 @@ export class ImportStage {
   private readonly loader: StageLoader;
   private readonly s;
   private hasBad = false;
+  /** Whether some row was skipped as a guest's (set by release()). */
+  private hasGuests = false;
 
   constructor(path: string) {
     this.path = path;
@@ -342,7 +344,8 @@ export class ImportStage {
   release(): boolean {
     this.hasBad ||= this.s.anyBad.get() !== undefined; // (bad rows other connections appended)
     if (this.hasBad) this.db.exec('CREATE INDEX bad_order ON bad(order_id)');
-    if (this.s.anyGuest.get() !== undefined) this.db.exec('CREATE INDEX guests_order ON guests(order_id)');
+    this.hasGuests = this.s.anyGuest.get() !== undefined;
+    if (this.hasGuests) this.db.exec('CREATE INDEX guests_order ON guests(order_id)');
     this.db.pragma('locking_mode = NORMAL');
     this.s.anyBad.get(); // a read, which drops the exclusive lock
     return this.hasBad;
@@ -389,7 +392,7 @@ export class ImportStage {
    * no row was skipped. Call after release().
    */
   guestLines(): ((orderId: string) => number[] | null) | null {
-    if (this.s.anyGuest.get() === undefined) return null;
+    if (!this.hasGuests) return null;
     // (those of orders with a bad row are guestsOfBadOrders')
     const ids = new Set(this.db.prepare(`SELECT DISTINCT order_id FROM guests${this.hasBad ? ' WHERE order_id NOT IN (SELECT order_id FROM bad)' : ''}`).pluck().all() as string[]);
     const lines = this.db.prepare('SELECT line FROM guests WHERE order_id = ? ORDER BY line').pluck();
@@ -398,7 +401,7 @@ export class ImportStage {
 
   /** The rows skipped as a guest's of orders with a bad row (order id, line), in line order. Call after release(). */
   guestsOfBadOrders(): [orderId: string, line: number][] {
-    if (!this.hasBad || this.s.anyGuest.get() === undefined) return [];
+    if (!this.hasBad || !this.hasGuests) return [];
     return this.db.prepare('SELECT order_id, line FROM guests WHERE order_id IN (SELECT order_id FROM bad) ORDER BY line').raw().all() as [string, number][];
   }
 

@@ -622,12 +622,12 @@ describe('missing values, filters and whole orders', () => {
     for (const max of ['0', '1']) {
       const r = t.run(['import', 'purchases', mixed, '--max-rejects', max, '--json', '--rejects', join(t.dir, 'rej.csv')]);
       expect(r.code).toBe(2);
-      expect(JSON.parse(r.stderr.trim()).error.message).toMatch(new RegExp(`at least \\d+ bad rows? \\(counted until there were more than --max-rejects ${max}, then checking stopped\\): nothing was imported`));
+      expect(JSON.parse(r.stderr.trim()).error.message).toMatch(new RegExp(`at least \\d+ rejected rows?, bad or of an order with a bad row \\(counted until there were more than --max-rejects ${max}, then checking stopped\\): nothing was imported`));
       expect(t.ok(['member', 'show', 'M1']).balance).toBe(1);
       // a dry run says the same: the conflict found while accruing passes the limit there too
       const dry = t.run(['import', 'purchases', mixed, '--max-rejects', max, '--dry-run', '--json']);
       expect(dry.code).toBe(2);
-      expect(JSON.parse(dry.stderr.trim()).error.message).toMatch(/at least \d+ bad rows? \(counted until/);
+      expect(JSON.parse(dry.stderr.trim()).error.message).toMatch(/at least \d+ rejected rows?, bad or of an order with a bad row \(counted until/);
     }
     const ok = t.run(['import', 'purchases', mixed, '--max-rejects', '2', '--json', '--rejects', join(t.dir, 'rej.csv')]);
     expect(ok.code).toBe(4);
