@@ -77,10 +77,19 @@ export interface SummaryReport extends Flows {
   currency: string;
   openingBalance: number;
   closingBalance: number;
-  /** Points members hold (available + on hold) at the end of the period: the closing balance. */
+  /**
+   * Points members can still spend at the end of the period (`--to`, else today), as report liability
+   * counts them: the closing balance less the points of lots lapsed by then that no expiry run has posted
+   * (lapsedPending), and without netting one member's debt against another's points (memberDebt).
+   */
   outstanding: number;
   held: number;
+  /** outstanding at the redeem rate in force at the end of the period. */
   outstandingValue: string;
+  /** Points of lots lapsed by the end of the period that no expiry run had posted: in the closing balance, owed to nobody. */
+  lapsedPending: number;
+  /** Points members owe at the end of the period (returns that took back points already spent). */
+  memberDebt: number;
   entries: number;
   reconciliation: { formula: string; line: string; ok: boolean };
   issuedBy: IssuedBy;
@@ -93,7 +102,7 @@ export async function summaryReport(ctx: Ctx, p: Period): Promise<SummaryReport>
       const s = l.store.get(reportQueries).summary(fromIso, toIso);
       const flows: Flows = { issued: s.issued, returned: s.returned, redeemed: s.redeemed, expired: s.expired, adjusted: s.adjusted };
       const rec = reconcile(s.opening, flows, s.closing);
-      const rateAt = p.to ? endOfDayIso(l, p.to) : l.nowIso;
+      const owed = liabilityAt(l, p.to ?? today(l));
       return {
         from: p.from ?? null,
         to: p.to ?? null,
@@ -101,9 +110,11 @@ export async function summaryReport(ctx: Ctx, p: Period): Promise<SummaryReport>
         openingBalance: s.opening,
         ...flows,
         closingBalance: s.closing,
-        outstanding: s.closing,
+        outstanding: owed.outstandingPoints,
         held: s.held,
-        outstandingValue: valueOf(s.closing, redeemRate(l, rateAt), l.digits),
+        outstandingValue: owed.value,
+        lapsedPending: owed.lapsedPendingPoints,
+        memberDebt: owed.memberDebt,
         entries: s.entries,
         reconciliation: { formula: RECONCILIATION_FORMULA, line: rec.line, ok: rec.ok },
         issuedBy: issuedBy(s.issued, l.store.get(activityAwards).split(fromIso, toIso)),
@@ -135,7 +146,7 @@ export interface LiabilityReport {
   memberDebt: number;
   /** The same as memberDebt (the name before memberDebt). */
   debtPoints: number;
-  /** Σ member balances, what report summary calls outstanding: outstandingPoints + lapsedPendingPoints − memberDebt. */
+  /** Σ member balances (report summary's closing balance): outstandingPoints + lapsedPendingPoints − memberDebt. */
   netPoints: number;
   /** outstandingPoints = Σ byExpiryMonth.points (held points in the months of their lots); each month's value at the redeem rate */
   byExpiryMonth: (ExpiryBucket & { value: string })[];
@@ -171,45 +182,45 @@ export function memberHoldingsAt(l: Ledger, asOf: LocalDate, now: LocalDate): Ma
 }
 
 export async function liabilityReport(ctx: Ctx, input: { asOf?: LocalDate }): Promise<LiabilityReport> {
-  return withLedger(ctx, (l) =>
-    l.store.read(() => {
-      const q = l.store.get(reportQueries);
-      const now = today(l);
-      const asOf = input.asOf ?? now;
-      const { current, cutoff, rows } = lotPointsAt(l, asOf, now);
-      const totals = current ? q.currentTotals() : q.totalsAt(cutoff, asOf);
-      const months = new Map<string | null, number>();
-      let lapsed = 0;
-      for (const r of rows) {
-        if (r.lapsed) lapsed += r.points;
-        else months.set(r.month, (months.get(r.month) ?? 0) + r.points);
-      }
-      const lots = orderExpiryBuckets([...months].map(([month, points]) => ({ month, points })));
-      const outstanding = lots.reduce((a, x) => a + x.points, 0);
-      const rate = redeemRate(l, endOfDayIso(l, asOf));
-      // shared out of the total's value, so that the months (and the cron's CSV of them) add up to it
-      const monthValues = partValues(lots.map((x) => x.points), rate, l.digits);
-      // A member in debt holds no lot (later credits repay the debt first), so the points in lots (held
-      // ones and lapsed ones included) are what the balances hold, and the net balance falls short of them
-      // by the debts alone. Lapsed points are in the balances until an expiry run posts them, but owed to nobody.
-      const debt = outstanding + lapsed - totals.outstanding;
-      return {
-        asOf,
-        outstandingPoints: outstanding,
-        value: valueOf(outstanding, rate, l.digits),
-        currency: l.currency,
-        redeemPointsPerUnit: rate,
-        lapsedPendingPoints: lapsed,
-        lapsedPendingValue: valueOf(lapsed, rate, l.digits),
-        heldPoints: totals.held,
-        memberDebt: debt,
-        debtPoints: debt,
-        netPoints: totals.outstanding,
-        byExpiryMonth: lots.map((x, i) => ({ ...x, value: monthValues[i] })),
-        basis: current ? 'lots' : 'journal',
-      };
-    }),
-  );
+  return withLedger(ctx, (l) => l.store.read(() => liabilityAt(l, input.asOf ?? today(l))));
+}
+
+/** The liability at the end of `asOf` (report liability; report summary's outstanding). Call inside a read. */
+function liabilityAt(l: Ledger, asOf: LocalDate): LiabilityReport {
+  const q = l.store.get(reportQueries);
+  const now = today(l);
+  const { current, cutoff, rows } = lotPointsAt(l, asOf, now);
+  const totals = current ? q.currentTotals() : q.totalsAt(cutoff, asOf);
+  const months = new Map<string | null, number>();
+  let lapsed = 0;
+  for (const r of rows) {
+    if (r.lapsed) lapsed += r.points;
+    else months.set(r.month, (months.get(r.month) ?? 0) + r.points);
+  }
+  const lots = orderExpiryBuckets([...months].map(([month, points]) => ({ month, points })));
+  const outstanding = lots.reduce((a, x) => a + x.points, 0);
+  const rate = redeemRate(l, endOfDayIso(l, asOf));
+  // shared out of the total's value, so that the months (and the cron's CSV of them) add up to it
+  const monthValues = partValues(lots.map((x) => x.points), rate, l.digits);
+  // A member in debt holds no lot (later credits repay the debt first), so the points in lots (held
+  // ones and lapsed ones included) are what the balances hold, and the net balance falls short of them
+  // by the debts alone. Lapsed points are in the balances until an expiry run posts them, but owed to nobody.
+  const debt = outstanding + lapsed - totals.outstanding;
+  return {
+    asOf,
+    outstandingPoints: outstanding,
+    value: valueOf(outstanding, rate, l.digits),
+    currency: l.currency,
+    redeemPointsPerUnit: rate,
+    lapsedPendingPoints: lapsed,
+    lapsedPendingValue: valueOf(lapsed, rate, l.digits),
+    heldPoints: totals.held,
+    memberDebt: debt,
+    debtPoints: debt,
+    netPoints: totals.outstanding,
+    byExpiryMonth: lots.map((x, i) => ({ ...x, value: monthValues[i] })),
+    basis: current ? 'lots' : 'journal',
+  };
 }
 
 // ----------------------------------------------------------------------------------------------

@@ -64,7 +64,7 @@ function checkBooks(t: TmpLedger) {
   const s = t.ok(['report', 'summary'], { now: NOW });
   expect(s.reconciliation.ok).toBe(true);
   const members = t.ok(['member', 'list'], { now: NOW }) as { balance: number }[];
-  expect(members.reduce((a, m) => a + m.balance, 0)).toBe(s.outstanding);
+  expect(members.reduce((a, m) => a + m.balance, 0)).toBe(s.closingBalance);
   return s;
 }
 

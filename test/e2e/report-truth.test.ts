@@ -93,6 +93,39 @@ describe('report liability counts only what members can still spend (trial 3, F7
     expect(t.verify().ok).toBe(true);
   });
 
+  it('report summary says the same outstanding points and value, its closing balance holding the lapsed points and debts apart (trial 24, finding 1)', () => {
+    const t = ledger();
+    t.ok(['import', 'purchases', file(t, 'aged.csv', AGED)]);
+    // M003 returns what it never bought: a debt, which is never netted against the others' points
+    t.ok(['import', 'purchases', file(t, 'ret.csv', HEADER + 'R1,M003,2026-11-21 10:00,-40.00\n')]);
+    const agree = (period: string[], asOf: string[]) => {
+      const s = t.ok(['report', 'summary', ...period]);
+      const l = t.ok(['report', 'liability', ...asOf]);
+      expect(s.outstanding).toBe(l.outstandingPoints);
+      expect(s.outstandingValue).toBe(l.value);
+      expect(s.lapsedPending).toBe(l.lapsedPendingPoints);
+      expect(s.memberDebt).toBe(l.memberDebt);
+      expect(s.closingBalance).toBe(s.lapsedPending - s.memberDebt + s.outstanding);
+      return s;
+    };
+    const s = agree([], []);
+    expect(s).toMatchObject({ closingBalance: 460, outstanding: 150, outstandingValue: '1.50', lapsedPending: 350, memberDebt: 40 });
+    const members = t.ok(['member', 'list']) as { balance: number }[];
+    expect(members.reduce((a, m) => a + m.balance, 0)).toBe(s.closingBalance);
+    const shown = t.run(['report', 'summary']).stdout;
+    expect(shown).toMatch(/^lapsed, expiry run due\t350$/m);
+    expect(shown).toMatch(/^members' debt\t−40$/m);
+    expect(shown).toMatch(/^outstanding\t150$/m);
+    expect(shown).toMatch(/^outstanding value\t1\.50 CNY$/m);
+    expect(t.run(['report', 'summary', '--format', 'csv']).stdout.split('\n')[0]).toMatch(/closingBalance,held,lapsedPending,memberDebt,outstanding,outstandingValue/);
+    // a period ending on an earlier day: the liability as of that day
+    agree(['--to', '2026-11-20'], ['--as-of', '2026-11-20']);
+    expect(t.ok(['report', 'summary', '--to', '2026-11-20'])).toMatchObject({ outstanding: 200, lapsedPending: 300 });
+    // after the expiry run the closing balance is what is outstanding, less the debt
+    t.ok(['expire', 'run', '--yes']);
+    expect(agree([], [])).toMatchObject({ closingBalance: 110, outstanding: 150, lapsedPending: 0, memberDebt: 40 });
+  });
+
   it('rules simulate compares with the same outstanding points', () => {
     const t = ledger();
     t.ok(['import', 'purchases', file(t, 'aged.csv', AGED)]);
