@@ -242,6 +242,9 @@ export function sameExpiry(a: ExpiryPolicy, b: ExpiryPolicy): boolean {
  */
 const UNMODELLED: readonly [string, (r: Rules) => unknown][] = [
   ['limits.reviewAbove', (r) => r.limits.reviewAbove],
+  // a checkout's points would have paid another sum, so its cash (which earned points) would differ (only
+  // named when a checkout of the period paid with points)
+  ['redeem.pointsPerUnit', (r) => r.redeem.pointsPerUnit.toString()],
   ['redeem.minPoints', (r) => r.redeem.minPoints],
   ['redeem.maxRatio', (r) => r.redeem.maxRatio.toString()],
   ...PAYMENT_LIMIT_FIELDS.map((f): [string, (r: Rules) => unknown] => [`limits.${f}`, (r) => r.limits[f]]),
@@ -291,6 +294,8 @@ export class Simulation {
   /** The period's checkouts refunded later, by order id. */
   private readonly checkouts = new Map<string, CheckoutShares>();
   private n = { orders: 0, purchases: 0, checkouts: 0, refunds: 0, actual: 0, difference: 0 };
+  /** Whether a checkout of the period paid with points (where another redeem rate would have split it otherwise). */
+  private pointsPaid = false;
 
   /** Indexes of the draft's multipliers no line of the period matched yet. */
   private unmatched: number[];
@@ -413,6 +418,7 @@ export class Simulation {
       tier = c.tier;
       if (o.refunded && o.key !== undefined) this.checkouts.set(o.key, { version: o.rulesVersion, tier, lines: o.lines, recomputed: c.recLines, simulated: c.simLines });
       this.n.checkouts++;
+      if (o.cashPaid < o.total) this.pointsPaid = true;
     }
     const actualNet = o.points;
     const delta = simulated - recomputed;
@@ -555,7 +561,8 @@ export class Simulation {
   private unmodelled(): string[] {
     const s = this.s;
     const others = [...[...this.versions].map((id) => s.version(id)), ...(s.inForce ? [s.inForce] : [])];
-    return unmodelledChanges(s.draft, others);
+    // another redeem rate changes nothing the period's orders earned unless a checkout paid with points
+    return unmodelledChanges(s.draft, others).filter((path) => path !== 'redeem.pointsPerUnit' || this.pointsPaid);
   }
 
   /** Each member's balance moved by what the draft changed for them: their points and their debt apart. */

@@ -77,6 +77,25 @@ describe('simulate: a draft against the versions in force', () => {
     expect(r.notSimulated).toEqual([]);
   });
 
+  it('names redeem.pointsPerUnit as not simulated when a checkout of the period paid with points, not otherwise (trial 24, finding 7)', () => {
+    const v1 = rules({});
+    const draft = rules({ redeem: { pointsPerUnit: '50' } });
+    const paid = (cashPaid: number): SimOrder => ({
+      ...purchase('M1', '2026-10-01T12:00:00+08:00', [{ amount: 10000 }], cashPaid / 100),
+      key: 'ORD-1',
+      kind: 'checkout',
+      source: 'checkout',
+      cashPaid,
+      lines: [{ lineNo: 1, sku: null, category: null, amount: 10000, quantity: 1, cash: cashPaid, earned: cashPaid / 100 }],
+    });
+    // 50.00 of 100.00 paid with points: at 50 points a unit those points would have paid 100.00
+    expect(simulate(setup(draft, { 1: v1 }), [paid(5000)]).notSimulated).toEqual(['redeem.pointsPerUnit']);
+    // all cash: the rate split nothing
+    expect(simulate(setup(draft, { 1: v1 }), [paid(10000)]).notSimulated).toEqual([]);
+    // the rate in force: nothing to name
+    expect(simulate(setup(v1, { 1: v1 }), [paid(5000)]).notSimulated).toEqual([]);
+  });
+
   it('liabilityChange: a member\'s extra debt under the draft is debt, never netted against another member\'s points', () => {
     const v1 = rules({});
     const draft = rules({ earn: { pointsPerUnit: '2' } });

@@ -60,7 +60,8 @@ describe('rules simulate', () => {
     const liability = ok(['report', 'liability']);
     expect(liability.outstandingPoints).toBeGreaterThan(0);
     const r = ok(['rules', 'simulate', join(demo.dir, 'half.json')]);
-    expect(r).toMatchObject({ difference: 0, draftRedeemPointsPerUnit: '50', redeemPointsPerUnit: '100', notSimulated: [] });
+    // the demo's checkout paid with points: at another rate they would have paid another sum (not modelled)
+    expect(r).toMatchObject({ difference: 0, draftRedeemPointsPerUnit: '50', redeemPointsPerUnit: '100', notSimulated: ['redeem.pointsPerUnit'] });
     const cents = (v: string) => Math.round(Number(v) * 100);
     expect(r.liabilityChange).toMatchObject({ points: 0, actualPoints: liability.outstandingPoints, actualValue: liability.value, simulatedPoints: liability.outstandingPoints });
     expect(cents(r.liabilityChange.simulatedValue)).toBe(2 * cents(liability.value));
