@@ -2,7 +2,7 @@
 // Pure: the rules, the member's tier facts and the points already earned that day are passed in.
 import { Decimal } from 'decimal.js';
 import { type Minor, type Points, allocateProportionally } from './money.js';
-import { type Rules, type Tier, tierFor } from './rules.js';
+import { type Multiplier, type Rules, type Tier, tierFor } from './rules.js';
 import { localDate } from './time.js';
 
 /** Exact enough for any amount × rate × multiplier × tier: no rounding happens before the one per order. */
@@ -82,6 +82,19 @@ function chooseMultiplier(rules: Rules, line: Pick<EarnLine, 'sku' | 'category'>
     }
   }
   return sku ?? cat;
+}
+
+/**
+ * Whether the multiplier `m` of `rules` is the one §4.1 step 2 takes for this line on `date` (an equal one
+ * beside it counts as taken too): active, matching, the largest of its kind, and, for a category one, no
+ * SKU multiplier active for the line (which wins even when smaller).
+ */
+export function multiplierTaken(rules: Rules, m: Multiplier, line: Pick<EarnLine, 'sku' | 'category'>, date: string): boolean {
+  const active = (x: Multiplier) => !((x.from && date < x.from) || (x.to && date > x.to));
+  if (!active(m)) return false;
+  if (m.sku !== undefined ? !line.sku || m.sku !== line.sku : !line.category || m.category !== line.category) return false;
+  if (!chooseMultiplier(rules, line, date)!.eq(m.multiplier)) return false;
+  return m.sku !== undefined || !rules.earn.multipliers.some((x) => x.sku !== undefined && x.sku === line.sku && active(x));
 }
 
 /** §4.1 step 2: the chosen multiplier, else 1. */

@@ -9,12 +9,12 @@
 // draft changed so far for that member (and that day), so a draft equal to the versions in force
 // differs by exactly zero on any ledger.
 import { Decimal } from 'decimal.js';
-import { cashEarnLines, computeEarn, type EarnLine, lineMultiplier } from './accrual.js';
+import { cashEarnLines, computeEarn, type EarnLine, lineMultiplier, multiplierTaken } from './accrual.js';
 import { cumulative, spreadEarned } from './refund.js';
 
 const D = Decimal;
 import { type Minor, type Points, allocateProportionally, formatMoney, pointsValue } from './money.js';
-import { type ExpiryPolicy, PAYMENT_LIMIT_FIELDS, type Rules, expiresOn } from './rules.js';
+import { type ExpiryPolicy, type Multiplier, PAYMENT_LIMIT_FIELDS, type Rules, expiresOn } from './rules.js';
 import { type LocalDate, addDays, localDate, localDayEndIso, startOfLocalDayMs } from './time.js';
 
 export type SimulateBy = 'month' | 'tier' | 'category' | 'source';
@@ -159,6 +159,8 @@ export interface SimulationResult {
   notSimulated: string[];
   /** The draft's multipliers that matched no line of the period's orders (a typo in a SKU or category, or a period without them). */
   unmatchedMultipliers: DraftMultiplier[];
+  /** The draft's multipliers that matched lines of the period but that none of them took (§4.1 step 2 chose a larger one, or the SKU's own over its category's). */
+  overriddenMultipliers: DraftMultiplier[];
   by: SimulateBy;
   groups: SimGroup[];
   topMembers: SimMember[];
@@ -299,13 +301,20 @@ export class Simulation {
 
   /** Indexes of the draft's multipliers no line of the period matched yet. */
   private unmatched: number[];
+  /** Indexes of the draft's multipliers no line of the period took yet (matched or not). */
+  private untaken: number[];
 
   constructor(private readonly s: SimulateSetup) {
     for (const [id, p] of s.earnedBefore) this.earned.set(id, p);
     this.unmatched = s.draft.earn.multipliers.map((_, i) => i);
+    this.untaken = [...this.unmatched];
   }
 
-  /** Crosses off the draft's multipliers that one of these lines matches on the day (by SKU or category, within from/to). */
+  /**
+   * Crosses off the draft's multipliers that one of these lines matches on the day (by SKU or category,
+   * within from/to), and those one of them takes (§4.1 step 2: not passed over for a larger one or, a
+   * category's, for the SKU's own).
+   */
   private match(lines: readonly SimLine[], day: LocalDate): void {
     const ms = this.s.draft.earn.multipliers;
     this.unmatched = this.unmatched.filter((i) => {
@@ -313,6 +322,7 @@ export class Simulation {
       if ((m.from && day < m.from) || (m.to && day > m.to)) return true;
       return !lines.some((x) => (m.sku !== undefined ? x.sku === m.sku : x.category === m.category));
     });
+    this.untaken = this.untaken.filter((i) => !lines.some((x) => multiplierTaken(this.s.draft, ms[i], x, day)));
   }
 
   private earn(r: Rules, at: number, day: LocalDate, memberId: string, lines: readonly EarnLine[], lifetimeEarned: Points, earnedToday: Points, purpose: 'earn' | 'return', orderTotal?: Minor) {
@@ -372,7 +382,7 @@ export class Simulation {
     const rules = s.version(o.rulesVersion);
     this.versions.add(o.rulesVersion);
     const day = this.enterDay(o.at);
-    if (this.unmatched.length) this.match(o.lines, day);
+    if (this.untaken.length) this.match(o.lines, day);
     const m = o.memberId;
     const lifetime = this.earned.get(m) ?? 0;
     const lifetimeDiff = this.diff.get(m) ?? 0;
@@ -620,15 +630,19 @@ export class Simulation {
       liabilityChange: this.liabilityChange(),
       notSimulated: [...(this.expiryChanged() ? ['expiry'] : []), ...this.unmodelled()],
       // a period without orders matched nothing: that says nothing of the draft's SKUs and categories
-      unmatchedMultipliers: (n.orders ? this.unmatched : []).map((i) => {
-        const m = s.draft.earn.multipliers[i];
-        return { ...(m.sku !== undefined ? { sku: m.sku } : { category: m.category }), multiplier: m.multiplier.toString(), ...(m.from ? { from: m.from } : {}), ...(m.to ? { to: m.to } : {}) };
-      }),
+      unmatchedMultipliers: (n.orders ? this.unmatched : []).map((i) => draftMultiplier(s.draft.earn.multipliers[i])),
+      // matched lines, but each took another multiplier (a larger one, or the SKU's own over its category's)
+      overriddenMultipliers: (n.orders ? this.untaken.filter((i) => !this.unmatched.includes(i)) : []).map((i) => draftMultiplier(s.draft.earn.multipliers[i])),
       by: s.by,
       groups,
       topMembers: members.slice(0, s.top),
     };
   }
+}
+
+/** A draft's multiplier as the result names it. */
+function draftMultiplier(m: Multiplier): DraftMultiplier {
+  return { ...(m.sku !== undefined ? { sku: m.sku } : { category: m.category }), multiplier: m.multiplier.toString(), ...(m.from ? { from: m.from } : {}), ...(m.to ? { to: m.to } : {}) };
 }
 
 /** The simulation of a whole list of orders at once (tests, small ledgers). */

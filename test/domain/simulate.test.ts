@@ -77,6 +77,18 @@ describe('simulate: a draft against the versions in force', () => {
     expect(r.notSimulated).toEqual([]);
   });
 
+  it('overriddenMultipliers: matched lines but took none of them (a larger one of the SKU, the SKU\'s own over its category\'s); unmatched ones are not named twice', () => {
+    const v1 = rules({});
+    const draft = rules({ earn: { multipliers: [{ sku: 'T1', multiplier: '1' }, { sku: 'T1', multiplier: '3' }, { category: 'tea', multiplier: '5' }, { category: 'tea', multiplier: '4' }, { sku: 'NOPE', multiplier: '2' }] } });
+    const t1 = purchase('M1', '2026-10-01T10:00:00+08:00', [{ amount: 1000, sku: 'T1', category: 'tea' }], 10);
+    const r = simulate(setup(draft, { 1: v1 }), [t1]);
+    expect(r.unmatchedMultipliers).toEqual([{ sku: 'NOPE', multiplier: '2' }]);
+    expect(r.overriddenMultipliers).toEqual([{ sku: 'T1', multiplier: '1' }, { category: 'tea', multiplier: '5' }, { category: 'tea', multiplier: '4' }]);
+    // another tea item without a SKU multiplier takes the largest of tea's: ×4 stays passed over
+    const t2 = purchase('M1', '2026-10-02T10:00:00+08:00', [{ amount: 1000, sku: 'T2', category: 'tea' }], 10);
+    expect(simulate(setup(draft, { 1: v1 }), [t1, t2]).overriddenMultipliers).toEqual([{ sku: 'T1', multiplier: '1' }, { category: 'tea', multiplier: '4' }]);
+  });
+
   it('names redeem.pointsPerUnit as not simulated when a checkout of the period paid with points, not otherwise (trial 24, finding 7)', () => {
     const v1 = rules({});
     const draft = rules({ redeem: { pointsPerUnit: '50' } });

@@ -147,6 +147,29 @@ describe('rules simulate says what it could not show (trial 5, findings 10, 14)'
     );
     expect(table).not.toContain('nothing earned to re-run');
   });
+
+  it('names a draft multiplier that matched lines but applied to none: a smaller second one of a SKU, a category\'s under its SKUs\' own (trial 24, finding 6)', () => {
+    const rules = JSON.parse(readFileSync(join(FIXTURES, 'rules.json'), 'utf8'));
+    // TEA-001 ×3 is in force: a ×1 of it beside, first or last, is never taken; nor electronics ×1.5 under ×2 in November
+    for (const [name, extra, first] of [['dup-last.json', { sku: 'TEA-001', multiplier: '1' }, false], ['dup-first.json', { sku: 'TEA-001', multiplier: '1' }, true]] as const) {
+      const draft = { ...rules, earn: { ...rules.earn, multipliers: first ? [extra, ...rules.earn.multipliers] : [...rules.earn.multipliers, extra] } };
+      writeFileSync(join(demo.dir, name), JSON.stringify(draft));
+      const r = ok(['rules', 'simulate', join(demo.dir, name)]);
+      expect(r).toMatchObject({ difference: 0, unmatchedMultipliers: [], overriddenMultipliers: [{ sku: 'TEA-001', multiplier: '1' }] });
+      expect(run(['rules', 'simulate', join(demo.dir, name)]).stdout).toContain('multiplier 1 (sku TEA-001) matched lines in the period but applied to none: a larger multiplier of sku TEA-001 was taken');
+    }
+    // a category multiplier every line of which has its SKU's own: named; the rules in force: nothing named
+    const teaLines = ok(['rules', 'simulate', join(FIXTURES, 'rules.json'), '--by', 'category']).groups.find((g: { key: string }) => g.key === 'tea');
+    expect(teaLines).toBeDefined();
+    const catalog = ok(['catalog', 'list', '--all']) as { sku: string; category: string }[];
+    const tea = catalog.filter((c) => c.category === 'tea').map((c) => c.sku);
+    const own = { ...rules, earn: { ...rules.earn, multipliers: [...tea.map((sku) => ({ sku, multiplier: '2' })), { category: 'tea', multiplier: '5' }] } };
+    writeFileSync(join(demo.dir, 'tea-own.json'), JSON.stringify(own));
+    const r = ok(['rules', 'simulate', join(demo.dir, 'tea-own.json')]);
+    expect(r.overriddenMultipliers).toEqual([{ category: 'tea', multiplier: '5' }]);
+    expect(run(['rules', 'simulate', join(demo.dir, 'tea-own.json')]).stdout).toContain("a SKU's multiplier wins over its category's, even when smaller");
+    expect(ok(['rules', 'simulate', join(FIXTURES, 'rules.json')]).overriddenMultipliers).toEqual([]);
+  });
 });
 
 describe('rules simulate: usage and wording (trial 5, findings 11, 12)', () => {

@@ -2,6 +2,7 @@
 // result object rendered as fields and tables, CSV (the groups) or an HTML page.
 import type { SimulationReport } from '../../services/simulate.js';
 import type { PinnedOutside } from '../../domain/rules.js';
+import type { DraftMultiplier } from '../../domain/simulate.js';
 import { monthsBetween } from '../charts.js';
 import { type AnyRow, type View, num, period, signed } from './report.js';
 
@@ -46,11 +47,17 @@ export function simulateFields(r: SimulationReport, forApply = false): [string, 
       ? [['not simulated', `${r.notSimulated.filter((f) => f !== 'expiry').join(', ')}: changed by the draft, not reflected here (the same orders earn again; reviews, points/cash splits, refused spends and awards are not replayed)`] as [string, string]]
       : []),
     ...r.pinnedTiersNotInDraft.map((x): [string, string] => ['note', `${pinnedWords(x)}, which the draft does not define: simulated with no tier, as they would earn under it`]),
-    ...r.unmatchedMultipliers.map((m): [string, string] => [
+    ...r.unmatchedMultipliers.map((m): [string, string] => ['note', `${multiplierWords(m)} matched no line in the period`]),
+    ...r.overriddenMultipliers.map((m): [string, string] => [
       'note',
-      `multiplier ${m.multiplier} (${m.sku !== undefined ? `sku ${m.sku}` : `category ${m.category}`}${m.from || m.to ? `, ${m.from ?? '…'} … ${m.to ?? '…'}` : ''}) matched no line in the period`,
+      `${multiplierWords(m)} matched lines in the period but applied to none: ${m.sku !== undefined ? `a larger multiplier of sku ${m.sku} was taken` : `their SKUs' own multipliers or a larger one of category ${m.category} were taken (a SKU's multiplier wins over its category's, even when smaller)`}`,
     ]),
   ];
+}
+
+/** "multiplier 3 (sku TEA-001, 2026-11-01 … 2026-11-30)". */
+function multiplierWords(m: DraftMultiplier): string {
+  return `multiplier ${m.multiplier} (${m.sku !== undefined ? `sku ${m.sku}` : `category ${m.category}`}${m.from || m.to ? `, ${m.from ?? '…'} … ${m.to ?? '…'}` : ''})`;
 }
 
 /** "2 members are pinned to tier gold (M008, M011)". */
