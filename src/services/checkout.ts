@@ -510,6 +510,20 @@ function fencePayment(l: Ledger, orderId: string): void {
 const isPaying = (l: Ledger, o: OrderRow): boolean => o.status === 'held' && o.paying_until !== null && o.paying_until > l.nowIso;
 
 /**
+ * A second payment of a fenced order (another confirm, a decline, a retried key) is refused: only the
+ * payment that fenced it may settle it, so nothing is charged twice and an approved payment is never
+ * lost to a decline. Inside the write that would fence the order again.
+ */
+function refuseWhilePaying(l: Ledger, o: OrderRow, doing: string): void {
+  if (!isPaying(l, o)) return;
+  throw new RefusedError(
+    'PAYMENT_IN_PROGRESS',
+    `checkout ${o.id} is being paid by another command (a confirm or checkout started paying it); this ${doing} charged nothing`,
+    `see how it ended with: pointsmall order show ${o.id}; if that command died mid-payment, check the payment terminal, then try again after ${shownInstant(o.paying_until!, l.zone)}`,
+  );
+}
+
+/**
  * Payment and then capture or void, for an order whose hold is open. Once the payment has an answer it
  * must be recorded: locked out by another writer (an import's batch), the settling write is tried again
  * while the order is fenced (up to half the fence, at least the busy timeout), and only then does the
@@ -517,7 +531,10 @@ const isPaying = (l: Ledger, o: OrderRow): boolean => o.status === 'held' && o.p
  */
 async function payAndSettle(l: Ledger, orderId: string, tender: Tender, decline: boolean, key?: string): Promise<CheckoutResult> {
   const approved = await simulatePayment(decline, orderId);
-  const waitMs = Math.max(l.store.busyTimeoutMs, (paymentMinutes(l) * 60_000) / 2);
+  const minutes = paymentMinutes(l);
+  const waitMs = Math.max(l.store.busyTimeoutMs, (minutes * 60_000) / 2);
+  // when the fence set before the payment ends (at the command's own clock)
+  const fenceEnd = new Date(l.now.getTime() + minutes * 60_000).toISOString();
   const until = Date.now() + waitMs;
   for (;;) {
     try {
@@ -526,16 +543,16 @@ async function payAndSettle(l: Ledger, orderId: string, tender: Tender, decline:
     } catch (e) {
       const busy = mapBusy(e, l.path, l.store.busyTimeoutMs) instanceof BusyError;
       if (!busy) throw e;
-      if (Date.now() >= until) throw settleBusy(l, waitMs, orderId, tender, approved);
+      if (Date.now() >= until) throw settleBusy(l, waitMs, orderId, tender, approved, fenceEnd);
       await sleep(50); // (a lock refused at once, as a stale snapshot is, is not tried again in a busy loop)
     }
   }
 }
 
 /** A settling write that could not get the ledger, worded for what the payment did. */
-function settleBusy(l: Ledger, waited: number, orderId: string, tender: Tender, approved: boolean): BusyError {
+function settleBusy(l: Ledger, waited: number, orderId: string, tender: Tender, approved: boolean, fenceEnd: string): BusyError {
   const hint = approved
-    ? `the ${tender} payment of checkout ${orderId} was approved but is not recorded: the order stays held, its points and stock with it, and cannot be cancelled while fenced; once the ledger is free, record it with: pointsmall checkout confirm ${orderId} --tender ${tender} (it takes the cash part again: check the payment terminal first)`
+    ? `the ${tender} payment of checkout ${orderId} was approved but is not recorded: the order stays held, its points and stock with it, and cannot be confirmed again or cancelled while fenced (until ${shownInstant(fenceEnd, l.zone)}); then record it with: pointsmall checkout confirm ${orderId} --tender ${tender} (it takes the cash part again: check the payment terminal first)`
     : `the payment of checkout ${orderId} was declined, nothing was paid; its hold (points, stock, coupon) stays until the fence ends or the hold expires, then: pointsmall checkout cancel ${orderId}`;
   return new BusyError(l.path, waited, hint);
 }
@@ -621,8 +638,11 @@ function startPhase(l: Ledger, command: 'checkout' | 'start', input: CheckoutInp
       if (prior.result) return { replay: { ...(JSON.parse(prior.result) as CheckoutResult), replayed: true } };
       const o = prior.order_id ? repo.get(prior.order_id) : undefined;
       if (o && o.status === 'held') {
-        // the first attempt stopped after its hold: carry on, unless its points lapsed since
-        if (command === 'checkout') refuseLapsedHold(l, o);
+        // the first attempt stopped after its hold: carry on, unless it is paying (or died paying) or its points lapsed since
+        if (command === 'checkout') {
+          refuseWhilePaying(l, o, 'retry');
+          refuseLapsedHold(l, o);
+        }
         return { orderId: o.id };
       }
       if (o && o.status === 'paid') return { replay: resultOf(l, o, true) };
@@ -688,6 +708,7 @@ export async function confirmCheckout(ctx: Ctx, id: string, opts: { tender?: Ten
     const pre = l.store.write((): { orderId: string; tender: Tender } | { done: CheckoutResult } | { refused: RefusedError } => {
       const o = requireOrder(l, id);
       if (o.status === 'held') {
+        refuseWhilePaying(l, o, opts.decline ? 'decline' : 'confirm');
         const m = l.store.get(members).get(o.member_id)!;
         if (m.status === 'frozen') {
           throw new RefusedError('MEMBER_FROZEN', `member ${m.id} was frozen after checkout ${id} started (${m.frozen_reason ?? 'no reason'}); it cannot be confirmed`, `unfreeze first (pointsmall member unfreeze ${m.id}), or void it with: pointsmall checkout cancel ${id}`);

@@ -41,12 +41,17 @@ describe('a checkout killed between hold and capture', () => {
     ok(t);
   });
 
-  it('a retry with the same idempotency key carries the held checkout through, paying once', async () => {
+  it('a retry with the same idempotency key is refused while the dead payment\'s fence lasts, then carries the held checkout through, paying once', async () => {
     const t = shop(5000);
     await killDuringPayment(t, ['--idempotency-key', 'K-1']);
-    const r = t.ok(['checkout', '--member', 'M1', '--item', 'TEA', '--points', '3000', '--idempotency-key', 'K-1', '--yes']);
+    // it may have charged the card before it died: nothing pays again until the fence (10 minutes) ends
+    const early = t.run(['checkout', '--member', 'M1', '--item', 'TEA', '--points', '3000', '--idempotency-key', 'K-1', '--yes', '--json']);
+    expect(early.code, early.stderr).toBe(3);
+    expect(JSON.parse(early.stderr.trim()).error.code).toBe('PAYMENT_IN_PROGRESS');
+    const later = { now: '2026-11-23T10:11:00+08:00' }; // the hold lasts 15 minutes
+    const r = t.ok(['checkout', '--member', 'M1', '--item', 'TEA', '--points', '3000', '--idempotency-key', 'K-1', '--yes'], later);
     expect(r).toMatchObject({ status: 'paid', pointsUsed: 3000, balance: 2070 });
-    const again = t.ok(['checkout', '--member', 'M1', '--item', 'TEA', '--points', '3000', '--idempotency-key', 'K-1', '--yes']);
+    const again = t.ok(['checkout', '--member', 'M1', '--item', 'TEA', '--points', '3000', '--idempotency-key', 'K-1', '--yes'], later);
     expect(again).toMatchObject({ orderId: r.orderId, replayed: true });
     expect(t.ok(['order', 'list'])).toHaveLength(1);
     expect(t.ok(['member', 'show', 'M1'])).toMatchObject({ balance: 2070, held: 0 });

@@ -55,6 +55,48 @@ describe('two-phase checkout is fenced', () => {
     expect(t.verify().ok).toBe(true);
   });
 
+  it('refuses a second confirm, a decline and a retried key while the first is paying: each charges nothing, the first captures once (trial 24, findings 1 and 2)', async () => {
+    const { t, id } = setup();
+    const c = confirmAtBarrier(t, id, AT(1));
+    await c.paying;
+    const before = t.ok(['ledger', 'entries']).length;
+    for (const args of [['checkout', 'confirm', id, '--tender', 'alipay'], ['checkout', 'confirm', id, '--decline'], ['checkout', 'confirm', id]]) {
+      const second = t.run([...args, '--yes', '--json'], { now: AT(2) });
+      expect(second.code, second.stderr).toBe(3);
+      expect(second.stdout).toBe('');
+      expect(errorCode(second)).toBe('PAYMENT_IN_PROGRESS');
+      expect(JSON.parse(second.stderr.trim()).error.message).toMatch(/charged nothing/);
+    }
+    expect(t.ok(['ledger', 'entries'])).toHaveLength(before);
+    c.release();
+    const confirm = await c.done;
+    expect(confirm.code, confirm.stderr).toBe(0);
+    expect(confirm.json()).toMatchObject({ orderId: id, status: 'paid', tender: 'card', pointsUsed: 500, cashPaid: '5.00' });
+    expect(confirm.json().replayed).toBeFalsy();
+    expect(t.ok(['member', 'show', 'a'])).toMatchObject({ balance: 505, held: 0 });
+    expect(t.verify().ok).toBe(true);
+
+    // a one-shot checkout retried under its idempotency key while its first attempt pays
+    const dir = join(t.dir, 'barrier-key');
+    mkdirSync(dir);
+    const shot = ['checkout', '--member', 'a', '--item', 'TEA', '--points', '500', '--tender', 'card', '--idempotency-key', 'K-1', '--yes', '--json'];
+    let ended = false;
+    const first = runCliAsync(shot, { db: t.db, now: AT(3), env: { POINTSMALL_PAYMENT_BARRIER: dir } }).then((r) => ((ended = true), r));
+    while (!existsSync(join(dir, 'paying')) && !ended) await new Promise((r) => setTimeout(r, 10));
+    const retry = t.run(shot, { now: AT(4) });
+    expect(retry.code, retry.stderr).toBe(3);
+    expect(errorCode(retry)).toBe('PAYMENT_IN_PROGRESS');
+    writeFileSync(join(dir, 'go'), '');
+    const paid = await first;
+    expect(paid.code, paid.stderr).toBe(0);
+    expect(paid.json()).toMatchObject({ status: 'paid', cashPaid: '5.00' });
+    // once it is paid, the retry gets its result without paying again
+    expect(t.ok(shot.slice(0, -1), { now: AT(5) })).toMatchObject({ orderId: paid.json().orderId, replayed: true });
+    expect(t.ok(['order', 'list'])).toHaveLength(2);
+    expect(t.ok(['member', 'show', 'a'])).toMatchObject({ balance: 10, held: 0 });
+    expect(t.verify().ok).toBe(true);
+  });
+
   it('an approved payment whose capture finds the ledger locked waits for it and captures (it said "nothing was written", leaving the payment unrecorded)', async () => {
     const { t, id } = setup();
     const c = confirmAtBarrier(t, id, AT(1), { POINTSMALL_BUSY_TIMEOUT: '200' });
