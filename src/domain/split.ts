@@ -137,12 +137,13 @@ export function split(input: SplitInput): SplitOutcome {
 
   // §4.2: 0 points are worth nothing. A points-only item stored with a points price of 0 (an older
   // build took one) would be given away as "0 points worth its price": refused, never sold.
-  const free = lines.find((l) => l.pay === 'points' && l.pointsPrice !== null && l.pointsPrice <= 0);
+  // So would one priced 0.00 without a points price (0 points at the redeem rate).
+  const free = lines.find((l) => l.pay === 'points' && (l.pointsPrice !== null ? l.pointsPrice <= 0 : l.unitPrice <= 0));
   if (free) {
     return {
       ok: false,
       code: 'POINTS_PRICE_INVALID',
-      message: `${free.sku} (${free.name}) can only be paid in points, but its points price is ${free.pointsPrice}: it cannot be sold`,
+      message: `${free.sku} (${free.name}) can only be paid in points, but its points price is ${free.pointsPrice ?? `0 (0.00 at the redeem rate)`}: it cannot be sold`,
       hint: `give it a points price with: pointsmall catalog update ${free.sku} --points-price N`,
     };
   }

@@ -59,6 +59,43 @@ describe('a points price of 0 is refused where items are made or changed', () =>
   });
 });
 
+describe('a points-only item priced 0.00 without a points price is refused too (0 points at the redeem rate; trial 24, finding 3)', () => {
+  it('catalog add, update and import refuse it naming the field; with a points price it is fine; an item stored so is refused at checkout', () => {
+    const t = setup();
+    const before = catalogState(t);
+    for (const extra of [[], ['--kind', 'coupon', '--coupon-value', '10.00']]) {
+      const r = t.run(['catalog', 'add', '--sku', 'FREE', '--name', 'Free', '--price', '0', '--pay', 'points', ...extra, '--json'], { now: NOW });
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(jsonError(r.stderr).message).toMatch(/price: a points-only item priced 0\.00 costs 0 points at the redeem rate and would be given away/);
+    }
+    expect(catalogState(t)).toBe(before);
+    t.ok(['catalog', 'add', '--sku', 'GIFT', '--name', 'Gift', '--price', '0', '--pay', 'points', '--points-price', '500', '--stock', '5'], { now: NOW });
+    t.ok(['catalog', 'add', '--sku', 'TEA', '--name', 'Tea', '--price', '0', '--stock', '5'], { now: NOW }); // a free mixed item asks no points
+    const kept = catalogState(t);
+    for (const args of [['TEA', '--pay', 'points'], ['GIFT', '--points-price', '']]) {
+      const r = t.run(['catalog', 'update', ...args, '--json'], { now: NOW });
+      expect(r.code, r.stderr).toBe(2);
+      expect(jsonError(r.stderr).message).toMatch(/would be given away/);
+    }
+    expect(catalogState(t)).toBe(kept);
+    const f = join(t.dir, 'c.csv');
+    writeFileSync(f, 'sku,name,price,pay,points_price,stock\nZERO,Zero,0.00,points,,10\nOK,Fine,0.00,points,100,10\n');
+    const r = t.run(['catalog', 'import', f, '--json'], { now: NOW });
+    expect(r.code, r.stderr).toBe(4);
+    expect(r.json()).toMatchObject({ created: 1, rejected: 1 });
+    // stored by an older build: never sold, and the ledger stays verifiable
+    const db = openLedgerDb(t.db);
+    db.prepare("UPDATE catalog_items SET points_price = NULL WHERE sku = 'GIFT'").run();
+    db.close();
+    const c = t.run(['checkout', '--member', 'M1', '--item', 'GIFT', '--yes', '--json'], { now: NOW });
+    expect(c.code, c.stderr).toBe(3);
+    expect(jsonError(c.stderr)).toMatchObject({ code: 'POINTS_PRICE_INVALID' });
+    expect(t.ok(['order', 'list'], { now: NOW })).toEqual([]);
+    expect(t.verify().ok).toBe(true);
+  });
+});
+
 describe('an item stored with a points price of 0 (an older ledger) is never given away', () => {
   function withStoredZero(): TmpLedger {
     const t = setup();
