@@ -22,7 +22,7 @@ import { outbox } from '../store/outbox.js';
 import { mapBusy } from '../store/db.js';
 import { settings } from '../store/settings.js';
 import { checkoutCodes } from '../store/verification.js';
-import { type Ctx, type Ledger, itemNotFound, rulesAt, withLedger, memberNotFound } from './ledger.js';
+import { type Ctx, type Ledger, itemNotFound, rulesAt, rulesOfVersion, withLedger, memberNotFound } from './ledger.js';
 import { captureHold, placeHold, releaseHold, sweepExpiredHolds } from './holds.js';
 import { type LineViewBase, orderView, requireOrder, type OrderView } from './orders.js';
 import { availableOf, creditPoints, ledgerToday, recordAudit } from './points.js';
@@ -400,7 +400,7 @@ function resultOf(l: Ledger, o: OrderRow, replayed = false): CheckoutResult {
 /** What captureOrder would credit for the order now. */
 function toEarn(l: Ledger, member: MemberRow, o: OrderRow): Points {
   const lines = l.store.get(orders).lines(o.id);
-  return earnOnCash(l, member, rulesAt(l, o.created_at).rules, lines.map((x) => ({ sku: x.sku, category: x.category, amount: x.amount })), o.cash_paid, o.total, o.created_at);
+  return earnOnCash(l, member, rulesOfVersion(l, o.rules_version), lines.map((x) => ({ sku: x.sku, category: x.category, amount: x.amount })), o.cash_paid, o.total, o.created_at);
 }
 
 /** Capture: redemption, stock, coupon used, coupons issued, points earned on the cash part, order.confirmed queued. */
@@ -410,7 +410,9 @@ function captureOrder(l: Ledger, orderId: string, tender: Tender): void {
   captureHold(l, orderId);
   const member = l.store.get(members).get(o.member_id)!;
   const lines = repo.lines(orderId);
-  const { rules } = rulesAt(l, o.created_at);
+  // the version the order recorded when its deal was made (a version applied since, even one backdated
+  // to before the start, changes neither what its points paid nor what its cash earns)
+  const rules = rulesOfVersion(l, o.rules_version);
   const earned = earnOnCash(l, member, rules, lines.map((x) => ({ sku: x.sku, category: x.category, amount: x.amount })), o.cash_paid, o.total, o.created_at);
   if (earned > 0) {
     creditPoints(l, { memberId: o.member_id, points: earned, at: l.nowIso, kind: 'accrual', from: 'issued', expiresOn: expiresOn(rules.expiry, l.now.getTime(), l.zone), ref: orderId });

@@ -128,6 +128,13 @@ export function rulesAt(l: Ledger, atIso: string): { id: number; rules: Rules } 
   return { id: row.id, rules: parseStoredRules(l, row.id, row.document) };
 }
 
+/** A rules version by its id (the one an order recorded when its deal was made). */
+export function rulesOfVersion(l: Ledger, id: number): Rules {
+  const row = l.store.get(rulesVersions).get(id);
+  if (!row) throw new UsageError(`rules version ${id} does not exist`, 'see the versions with: pointsmall rules history', 'STORED_RULES');
+  return parseStoredRules(l, row.id, row.document);
+}
+
 export function parseStoredRules(l: Ledger, id: number, document: string): Rules {
   let byId = rulesCache.get(l.store);
   if (!byId) rulesCache.set(l.store, (byId = new Map()));

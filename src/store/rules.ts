@@ -19,6 +19,7 @@ export class RulesVersions {
     this.s = {
       insert: db.prepare('INSERT INTO rules_versions (effective_at, applied_at, operator, source, document, entries_before) VALUES (?,?,?,?,?, (SELECT coalesce(max(id), 0) FROM entries))'),
       at: db.prepare('SELECT * FROM rules_versions WHERE effective_at <= ? ORDER BY effective_at DESC, id DESC LIMIT 1'),
+      byId: db.prepare('SELECT * FROM rules_versions WHERE id = ?'),
       all: db.prepare('SELECT * FROM rules_versions ORDER BY effective_at, id'),
       history: db.prepare('SELECT * FROM rules_versions ORDER BY id'),
     };
@@ -29,6 +30,10 @@ export class RulesVersions {
   /** The version in force at the instant: the latest effective_at ≤ at; of equal ones, the later applied. */
   inForceAt(atIso: string): RulesVersionRow | undefined {
     return this.s.at.get(atIso) as RulesVersionRow | undefined;
+  }
+  /** One version by its id (what an order recorded). */
+  get(id: number): RulesVersionRow | undefined {
+    return this.s.byId.get(id) as RulesVersionRow | undefined;
   }
   /** Every version by effective time, for bulk lookups (imports). */
   all(): RulesVersionRow[] {

@@ -169,6 +169,22 @@ describe('two-phase checkout is fenced', () => {
     expect(t.verify().ok).toBe(true);
   });
 
+  it('a rules version applied while the hold is open, backdated to before its start, changes neither its points\' value nor what its cash earns (trial 24, finding 4)', () => {
+    const { t, id } = setup();
+    const quoted = t.ok(['order', 'show', id], { now: AT(1) });
+    expect(quoted).toMatchObject({ status: 'held', pointsUsed: 500 }); // started at 1 point a yuan: 5.00 cash earns 5
+    const f = join(t.dir, 'r10.json');
+    writeFileSync(f, JSON.stringify({ earn: { pointsPerUnit: '10' }, redeem: { pointsPerUnit: '10' } }));
+    t.ok(['rules', 'apply', f, '--effective', '2026-11-23', '--yes'], { now: AT(2) }); // in force from 00:00, before the start at 10:00
+    const confirm = t.ok(['checkout', 'confirm', id, '--yes'], { now: AT(3) });
+    expect(confirm).toMatchObject({ status: 'paid', pointsUsed: 500, pointsValue: '5.00', cashPaid: '5.00', pointsEarned: 5 });
+    expect(t.ok(['order', 'show', id])).toMatchObject({ pointsEarned: 5 });
+    // it earned under the version it started with: the draft in force now would have earned it 50
+    expect(t.ok(['rules', 'simulate', f, '--from', '2026-11-23'], { now: AT(4) })).toMatchObject({ checkouts: 1, actualPoints: 5, simulatedPoints: 50 });
+    expect(t.ok(['member', 'show', 'a'])).toMatchObject({ balance: 505 });
+    expect(t.verify().ok).toBe(true);
+  });
+
   it('a cancel before the confirm starts still wins: the confirm then pays nothing (exit 3)', () => {
     const { t, id } = setup();
     expect(t.run(['checkout', 'cancel', id, '--yes', '--json'], { now: AT(1) }).code).toBe(0);
