@@ -485,13 +485,18 @@ export function previewPoints(base: SplitInput, points: Points): SplitOutcome {
   return split({ ...base, request: { kind: 'points', points } });
 }
 
+/** Order statuses of a checkout that ended without being paid. */
+export const UNPAID_CLOSED: ReadonlySet<string> = new Set(['declined', 'expired', 'cancelled']);
+
 /**
  * What an order is paid with, in the tool's tender words: `points` when no cash is paid, the cash part's
  * tender (`cash`, `card`, …) when no points are used, `points+card` for both; null when nothing is paid (a
  * coupon covered it all). `tender` names how the cash part is paid, so an order without one has none (a
  * held order's cash part not yet given a tender is paid `cash` by default, as confirm does).
  */
-export function paidWith(pointsUsed: Points, cashPaid: Minor, tender: string | null): { tender: string | null; paidWith: string | null } {
+export function paidWith(pointsUsed: Points, cashPaid: Minor, tender: string | null, status?: string): { tender: string | null; paidWith: string | null } {
+  // an order closed unpaid (declined, expired, cancelled) was paid with nothing: the tender is the one it was to be paid by
+  if (status !== undefined && UNPAID_CLOSED.has(status)) return { tender: cashPaid > 0 ? tender : null, paidWith: null };
   const parts = [...(pointsUsed > 0 ? ['points'] : []), ...(cashPaid > 0 ? [tender ?? 'cash'] : [])];
   return { tender: cashPaid > 0 ? tender : null, paidWith: parts.length ? parts.join('+') : null };
 }

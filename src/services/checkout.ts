@@ -466,7 +466,7 @@ function queueOrderConfirmed(l: Ledger, o: OrderRow, m: MemberRow): void {
       pointsValue: money(o.points_value),
       pointsDiscount: money(o.points_discount),
       cashPaid: money(o.cash_paid),
-      ...paidWith(o.points_used, o.cash_paid, o.tender), // a points-only order has no cash tender
+      ...paidWith(o.points_used, o.cash_paid, o.tender, o.status), // a points-only order has no cash tender
       pointsEarned: o.points_earned,
       currency: l.currency,
       balance: m.balance,

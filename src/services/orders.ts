@@ -111,7 +111,7 @@ export function orderView(l: Ledger, o: OrderRow): OrderView {
     pointsValue: money(o.points_value),
     pointsDiscount: money(o.points_discount),
     cashPaid: money(o.cash_paid),
-    ...paidWith(o.points_used, o.cash_paid, o.tender),
+    ...paidWith(o.points_used, o.cash_paid, o.tender, o.status),
     pointsEarned: o.points_earned,
     coupon: o.coupon_code,
     refundedPoints: o.refunded_points,
@@ -181,7 +181,7 @@ export async function listOrders(ctx: Ctx, f: OrderListInput): Promise<OrderList
           pointsUsed: o.points_used,
           cashPaid: formatMoney(o.cash_paid, l.digits),
           pointsEarned: o.points_earned,
-          ...paidWith(o.points_used, o.cash_paid, o.tender),
+          ...paidWith(o.points_used, o.cash_paid, o.tender, o.status),
           refundedCash: formatMoney(o.refunded_cash, l.digits),
         }));
     }),

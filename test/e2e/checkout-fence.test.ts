@@ -185,6 +185,22 @@ describe('two-phase checkout is fenced', () => {
     expect(t.verify().ok).toBe(true);
   });
 
+  it('an order declined, cancelled or expired reads as not paid: paidWith null, the cash row says so (trial 24, finding 5)', () => {
+    const { t, id } = setup();
+    const declined = t.run(['checkout', 'confirm', id, '--decline', '--yes', '--json'], { now: AT(1) });
+    expect(declined.code).toBe(3);
+    const start = (minutes: number) => t.ok(['checkout', 'start', '--member', 'a', '--item', 'TEA', '--points', '500', '--tender', 'card'], { now: AT(minutes) }).checkoutId;
+    const cancelled = start(2);
+    t.ok(['checkout', 'cancel', cancelled, '--yes'], { now: AT(3) });
+    const expired = start(4);
+    t.ok(['holds', 'release-expired'], { now: AT(30) });
+    for (const [orderId, status] of [[id, 'declined'], [cancelled, 'cancelled'], [expired, 'expired']]) {
+      expect(t.ok(['order', 'show', orderId], { now: AT(31) })).toMatchObject({ status, cashPaid: '5.00', tender: 'card', paidWith: null });
+      expect(t.run(['order', 'show', orderId], { now: AT(31) }).stdout).toMatch(new RegExp(`^cash\t5\.00 by card \\(not paid: ${status}\\)$`, 'm'));
+    }
+    expect((t.ok(['order', 'list'], { now: AT(31) }) as { paidWith: string | null }[]).map((o) => o.paidWith)).toEqual([null, null, null]);
+  });
+
   it('a cancel before the confirm starts still wins: the confirm then pays nothing (exit 3)', () => {
     const { t, id } = setup();
     expect(t.run(['checkout', 'cancel', id, '--yes', '--json'], { now: AT(1) }).code).toBe(0);

@@ -412,7 +412,8 @@ async function orderView(r: OrderDetail): Promise<void> {
     ['total', `${r.total} ${r.currency} (subtotal ${r.subtotal}, discount ${r.discount}${r.coupon ? `, coupon ${r.coupon}` : ''})`],
     ['points used', `${r.pointsUsed} (worth ${r.pointsValue})`],
     ...pointsDiscountRow(r),
-    ['cash', cashBy(r.cashPaid, r.tender)],
+    // (an order closed unpaid says so: its JSON paidWith is null, domain/split UNPAID_CLOSED)
+    ['cash', r.paidWith === null && r.status !== 'held' && !isZeroMoney(r.cashPaid) ? `${cashBy(r.cashPaid, r.tender)} (not paid: ${r.status})` : cashBy(r.cashPaid, r.tender)],
     ['points earned', r.pointsEarned],
     ['refunded', `${count(r.refundedPoints, 'point')}, ${r.refundedCash} cash, ${r.refundedEarned} earned taken back`],
   ]);
