@@ -89,7 +89,13 @@ describe('checkout (one-shot, --json)', () => {
     expect(human.code).toBe(3);
     expect(human.stdout).toMatch(/status\s+declined/);
     expect(human.stderr).toContain('hint: try another tender');
-    expect(t.ok(['order', 'list'])[0]).toMatchObject({ status: 'declined', pointsUsed: 2000, tender: 'card', pointsEarned: 0 });
+    // under a key, another tender needs a new key; a declined confirm, a new checkout (trial 24, finding 6)
+    const keyed = t.run(['checkout', '--member', 'M1', '--item', 'TEA', '--points', '2000', '--tender', 'card', '--decline', '--idempotency-key', 'D-1', '--yes', '--json']);
+    expect(JSON.parse(keyed.stderr).error.hint).toBe('try another tender under a new --idempotency-key ("D-1" stays with this declined attempt); nothing was taken');
+    const held = t.ok(['checkout', 'start', '--member', 'M1', '--item', 'TEA', '--points', '2000', '--tender', 'card']);
+    const confirm = t.run(['checkout', 'confirm', held.checkoutId, '--decline', '--yes', '--json']);
+    expect(JSON.parse(confirm.stderr).error.hint).toBe('start a new checkout with another tender; nothing was taken');
+    expect(t.ok(['order', 'list'])[0]).toMatchObject({ status: 'declined', pointsUsed: 2000, tender: 'card', pointsEarned: 0, paidWith: null });
     // the audit log's money is a decimal string too
     const hold = (t.ok(['audit', 'list']) as { action: string; subject: string; detail: Record<string, unknown> }[]).find((a) => a.action === 'checkout.hold' && a.subject === doc.orderId);
     expect(hold?.detail).toMatchObject({ pointsUsed: 2000, cashPaid: '80.00' });

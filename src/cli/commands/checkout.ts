@@ -176,7 +176,10 @@ async function emitCheckout(cmd: Command, r: CheckoutResult): Promise<void> {
     if (/^0+(\.0+)?$/.test(r.cashPaid)) {
       throw new RefusedError('PAYMENT_DECLINED', `order ${r.orderId} was declined by --decline, though it had no cash to pay; the hold on ${count(r.pointsUsed, 'point')} was released`, 'run it again without --decline; nothing was taken');
     }
-    throw new RefusedError('PAYMENT_DECLINED', `the ${r.tender ?? 'cash'} payment of ${r.cashPaid} for order ${r.orderId} was declined; the hold on ${count(r.pointsUsed, 'point')} was released`, 'try another tender; nothing was taken');
+    // the order is closed: another tender is a new checkout, and a key stays bound to this declined attempt
+    const key = cmd.opts().idempotencyKey as string | undefined;
+    const again = cmd.name() === 'confirm' ? 'start a new checkout with another tender' : key ? `try another tender under a new --idempotency-key (${JSON.stringify(key)} stays with this declined attempt)` : 'try another tender';
+    throw new RefusedError('PAYMENT_DECLINED', `the ${r.tender ?? 'cash'} payment of ${r.cashPaid} for order ${r.orderId} was declined; the hold on ${count(r.pointsUsed, 'point')} was released`, `${again}; nothing was taken`);
   }
 }
 
