@@ -44,6 +44,11 @@ describe('rules simulate', () => {
       if (by === 'source') expect(r.groups.map((g: { key: string }) => g.key).sort()).toEqual(['checkout', 'default']);
       if (by === 'category') expect(r.groups[0]).toMatchObject({ key: 'tea' }); // the biggest difference first
     }
+    // the table says how a category's share of a checkout is taken, and that an order counts in each of its categories (trial 24, finding 2)
+    const table = run(['rules', 'simulate', join(demo.dir, 'tea.json'), '--by', 'category']).stdout;
+    expect(table).toMatch(/^note\tan order with lines of several categories counts once in each$/m);
+    expect(table).toMatch(/^note\ta checkout's points are shared over its lines by their cash/m);
+    expect(run(['rules', 'simulate', join(demo.dir, 'tea.json'), '--by', 'tier']).stdout).not.toMatch(/counts once in each|shared over its lines/);
   });
 
   it('the rules in force, given as the draft, differ by nothing', () => {

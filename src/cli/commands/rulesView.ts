@@ -48,6 +48,10 @@ export function simulateFields(r: SimulationReport, forApply = false): [string, 
       : []),
     ...r.pinnedTiersNotInDraft.map((x): [string, string] => ['note', `${pinnedWords(x)}, which the draft does not define: simulated with no tier, as they would earn under it`]),
     ...r.unmatchedMultipliers.map((m): [string, string] => ['note', `${multiplierWords(m)} matched no line in the period`]),
+    ...(r.by === 'category' && r.groups.length > 1 ? [['note', 'an order with lines of several categories counts once in each'] as [string, string]] : []),
+    ...(r.by === 'category' && r.checkouts > 0
+      ? [['note', "a checkout's points are shared over its lines by their cash (§4.5, as its refunds take them back), not by their multipliers: a draft that changes one line's earning moves its other lines' shares too"] as [string, string]]
+      : []),
     ...r.overriddenMultipliers.map((m): [string, string] => [
       'note',
       `${multiplierWords(m)} matched lines in the period but applied to none: ${m.sku !== undefined ? `a larger multiplier of sku ${m.sku} was taken` : `their SKUs' own multipliers or a larger one of category ${m.category} were taken (a SKU's multiplier wins over its category's, even when smaller)`}`,
