@@ -2,7 +2,7 @@
 import { Command, Option } from 'commander';
 import { c } from '../colour.js';
 import { canPrompt, cmdOf, confirmOnTerminal, context, emit } from '../cli.js';
-import { notice, localTime, printFields, printTable, stdoutIsTTY } from '../output.js';
+import { notice, localTime, printFields, printTable, say, stdoutIsTTY } from '../output.js';
 import { parseDateOpt, parseIntOpt } from '../parse.js';
 import { FORMATS } from './report.js';
 import { count } from '../words.js';
@@ -94,6 +94,9 @@ export function register(program: Command): void {
           // a quiet season reads as "no change" otherwise
           process.stdout.write(c.yellow('no orders in the last 90 days: nothing to compare') + '\n' + `  \`pointsmall rules simulate ${shellWord(file)} --from DATE\` compares a longer period\n`);
         }
+        // what the comparison is not: applying changes nothing already earned (the note after storing counts them)
+        const from = (cmd.opts().effective as string | undefined) ?? 'now';
+        say(c.dim(`a what-if: orders already earned keep their points, whatever --effective says; the version applies to orders dated from ${from} on that earn after it is stored (imports, checkouts)`));
         if (!(await confirmOnTerminal(`store ${file} as a new rules version?`))) {
           notice('nothing stored');
           return;
