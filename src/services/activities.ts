@@ -8,9 +8,10 @@ import { expiresOn } from '../domain/rules.js';
 import { dateRangeProblem, shownInstant, unreadTimestampReason } from '../domain/time.js';
 import { activityAwards, type AwardRow, awardEntryRef } from '../store/activities.js';
 import { members } from '../store/members.js';
-import { type CsvFormat, readCsvFile, type Reject, rejectsTarget, writeRejects } from './csvfile.js';
+import { type CsvFormat, readCsvFile, type Reject, rejectsTarget, staleRejectsFile, writeRejects } from './csvfile.js';
 import { type Ctx, type Ledger, rulesAt, withLedger, memberNotFound } from './ledger.js';
 import { availableOf, creditPoints, recordAudit } from './points.js';
+import { FIRST_REJECTS, type RejectSample } from '../domain/rejects.js';
 
 export interface AwardResult {
   awardId: number;
@@ -271,6 +272,10 @@ export interface ActivityImportSummary {
   firstOccurredAt: string | null;
   lastOccurredAt: string | null;
   rejectsFile: string | null;
+  /** An earlier run's rejects file at this run's rejects path, when this run rejected nothing. */
+  staleRejectsFile: string | null;
+  /** The first rejected rows (line, reason), for a person. */
+  firstRejects: RejectSample[];
   dryRun: boolean;
 }
 
@@ -385,6 +390,8 @@ export async function importActivities(ctx: Ctx, input: ActivityImportInput): Pr
     firstOccurredAt: first,
     lastOccurredAt: last,
     rejectsFile,
+    staleRejectsFile: rejects.length ? null : staleRejectsFile(rejectsOut),
+    firstRejects: rejects.slice(0, FIRST_REJECTS).map((x) => ({ line: x.line, reason: x.reason })),
     dryRun: Boolean(input.dryRun),
   };
 }

@@ -197,6 +197,14 @@ describe('import activities', () => {
     // running it again accrues nothing twice
     const again = t.run(['import', 'activities', f, '--json']).json();
     expect(again).toMatchObject({ awarded: 0, duplicates: 3 });
+    expect(again.firstRejects).toHaveLength(5);
+    expect(again.firstRejects[0]).toMatchObject({ line: 3 });
+    // a person sees the first rejected rows, where all of them are and how to import them again, as the other imports say it
+    const shown = t.run(['import', 'activities', f]).stderr;
+    expect(shown).toContain(`${f}:3: `);
+    expect(shown).toContain('… and 1 more');
+    expect(shown).toMatch(/6 rows rejected, every one in .*acts\.rejects\.csv/);
+    expect(shown).toMatch(/import that file again: pointsmall import activities .*acts\.rejects\.csv/);
     expect(t.verify().ok).toBe(true);
   });
 

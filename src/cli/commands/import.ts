@@ -117,8 +117,8 @@ function showActivitySummary(r: ActivityImportSummary): void {
     ['occurred', r.firstOccurredAt ? `${localTime(r.firstOccurredAt)} to ${localTime(r.lastOccurredAt)}` : '-'],
     ...(r.dryRun ? ([['dry run', c.yellow('yes: nothing was written')]] as [string, unknown][]) : []),
   ]);
-  if (r.rejectsFile) process.stderr.write(`${c.yellow('!')} ${r.rejected} rejected rows with line numbers and reasons: ${r.rejectsFile}\n`);
-  else if (r.rejected && r.dryRun) process.stderr.write(`${c.yellow('!')} ${r.rejected} rows would be rejected (pass --rejects FILE to see them)\n`);
+  // the first rejected rows, then where they all are and how to import them again, as the other imports say it
+  showRejects(r, { command: 'pointsmall import activities', options: rejectsAgainOptions(['--db', '--delimiter', '--map', '--date-format']) }, r.dryRun);
   if (r.review) process.stderr.write(`${c.yellow('!')} ${count(r.review, 'award')} ${agree(r.review, 'waits', 'wait')} in review (frozen members): pointsmall review list\n`);
 }
 // --- end activities ---
