@@ -277,7 +277,9 @@ export async function activityReport(ctx: Ctx, input: Period & { by: BucketBy })
         totals = addFlows(totals, f);
         split.activities += sp.activities;
         split.adjustments += sp.adjustments;
-        return { bucket: k, start: bucketStart(k, by), ...pickFlows(f), net: netChange(f), issuedBy: issuedBy(f.issued, sp) };
+        // a bucket cut by --from starts where the period does (its flows are the period's part of it)
+        const start = bucketStart(k, by);
+        return { bucket: k, start: input.from && start < input.from ? input.from : start, ...pickFlows(f), net: netChange(f), issuedBy: issuedBy(f.issued, sp) };
       });
       return { by, from: input.from ?? null, to: input.to ?? null, zone: l.zone, buckets, totals: { ...totals, net: netChange(totals), issuedBy: issuedBy(totals.issued, split) } };
     }),

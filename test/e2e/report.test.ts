@@ -121,7 +121,9 @@ describe('report activity', () => {
     ]);
     const w = t.ok(['report', 'activity', '--by', 'week', '--from', '2026-11-01', '--to', '2026-11-23']);
     expect(w.buckets.map((b: { bucket: string }) => b.bucket)).toEqual(['2026-W44', '2026-W45', '2026-W46', '2026-W47', '2026-W48']);
-    expect(w.buckets[0]).toMatchObject({ start: '2026-10-26', adjusted: 300 });
+    // W44 cut by --from starts where the period does: its 300 are of 1 November only (trial 24)
+    expect(w.buckets[0]).toMatchObject({ bucket: '2026-W44', start: '2026-11-01', adjusted: 300 });
+    expect(w.buckets[1]).toMatchObject({ bucket: '2026-W45', start: '2026-11-02' });
     expect(w.buckets[2]).toMatchObject({ bucket: '2026-W46', start: '2026-11-09', adjusted: -200 });
   });
 
