@@ -69,7 +69,7 @@ export class LotBooks {
   private nextMove: IteratorResult<unknown[]>;
   private readonly debts = new Map<string, number>();
   private readonly versions: { id: number; effectiveAt: string; appliedAt: string; entriesBefore: number | null; rules: Rules }[];
-  private readonly orderCreated: Map<string, string>;
+  private readonly orderCreated: Map<string, { at: string; version: number }>;
   private readonly expiryCache = new Map<number, Map<number, string | null | undefined>>(); // version → hour → date
   private memo = { version: -1, hour: NaN, value: null as string | null | undefined };
   lotsSeen = 0;
@@ -292,7 +292,15 @@ export class LotBooks {
   private checkExpiry(lotId: number, earnedAt: string, stored: string | null, e: EntryFacts): void {
     // A checkout's earned points expire by the rules in force when its order was created; every other
     // credit's by those in force when it was earned. Either way the date runs from the earning.
-    const orderAt = e.kind === 'accrual' && e.ref !== null ? this.orderCreated.get(e.ref) : undefined;
+    const order = e.kind === 'accrual' && e.ref !== null ? this.orderCreated.get(e.ref) : undefined;
+    // since this release a capture earns under the version its order recorded at the start, even when a
+    // version applied during the hold is backdated to before it; earlier builds took the version in force
+    // at the order's creation as known at the capture, which the checks below accept
+    if (order) {
+      const recorded = this.versions.find((x) => x.id === order.version);
+      if (recorded && this.expected(recorded, earnedAt) === stored) return;
+    }
+    const orderAt = order?.at;
     const ruleAt = orderAt ?? earnedAt;
     const rec = e.recordedAt;
     // Which versions the entry could have seen: exactly, by the last entry id stored with each version

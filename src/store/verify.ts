@@ -143,9 +143,9 @@ export class VerifyQueries {
   }
 
   /** Checkout orders' creation times by order id: a checkout's earned lot expires by the rules in force when its order was created. */
-  orderCreatedAt(): Map<string, string> {
-    const m = new Map<string, string>();
-    for (const [id, at] of this.stream('SELECT id, created_at FROM orders WHERE points_earned > 0') as IterableIterator<[string, string]>) m.set(id, at);
+  orderCreatedAt(): Map<string, { at: string; version: number }> {
+    const m = new Map<string, { at: string; version: number }>();
+    for (const [id, at, version] of this.stream('SELECT id, created_at, rules_version FROM orders WHERE points_earned > 0') as IterableIterator<[string, string, number]>) m.set(id, { at, version: Number(version) });
     return m;
   }
 

@@ -174,14 +174,17 @@ describe('two-phase checkout is fenced', () => {
     const quoted = t.ok(['order', 'show', id], { now: AT(1) });
     expect(quoted).toMatchObject({ status: 'held', pointsUsed: 500 }); // started at 1 point a yuan: 5.00 cash earns 5
     const f = join(t.dir, 'r10.json');
-    writeFileSync(f, JSON.stringify({ earn: { pointsPerUnit: '10' }, redeem: { pointsPerUnit: '10' } }));
+    // another expiry too: the lot it earns keeps the start's (ledger verify checks it against the order's version: trial 24)
+    writeFileSync(f, JSON.stringify({ earn: { pointsPerUnit: '10' }, redeem: { pointsPerUnit: '10' }, expiry: { policy: 'end-of-year', years: 1 } }));
     t.ok(['rules', 'apply', f, '--effective', '2026-11-23', '--yes'], { now: AT(2) }); // in force from 00:00, before the start at 10:00
     const confirm = t.ok(['checkout', 'confirm', id, '--yes'], { now: AT(3) });
     expect(confirm).toMatchObject({ status: 'paid', pointsUsed: 500, pointsValue: '5.00', cashPaid: '5.00', pointsEarned: 5 });
     expect(t.ok(['order', 'show', id])).toMatchObject({ pointsEarned: 5 });
     // it earned under the version it started with: the draft in force now would have earned it 50
     expect(t.ok(['rules', 'simulate', f, '--from', '2026-11-23'], { now: AT(4) })).toMatchObject({ checkouts: 1, actualPoints: 5, simulatedPoints: 50 });
-    expect(t.ok(['member', 'show', 'a'])).toMatchObject({ balance: 505 });
+    const m = t.ok(['member', 'show', 'a']);
+    expect(m).toMatchObject({ balance: 505 });
+    expect(m.lots.find((x: { points: number }) => x.points === 5)).toMatchObject({ expiresOn: '2027-11-23' }); // rolling 365 days, not 2027-12-31
     expect(t.verify().ok).toBe(true);
   });
 
