@@ -564,7 +564,9 @@ function settle(l: Ledger, orderId: string, tender: Tender, approved: boolean, k
     const repo = l.store.get(orders);
     const o = requireOrder(l, orderId);
     if (o.status !== 'held') {
-      // Another process settled it first (a retried key), or the hold ran out while paying.
+      // Another process settled it first (a retried key), or the hold ran out while paying: once this
+      // payment outlasted the fence. Money this one took is then recorded nowhere, which it must say.
+      if (approved && o.cash_paid > 0) throw unrecordedPayment(l, o, tender);
       const done = key ? repo.idempotency(key) : undefined;
       if (done?.result) return { ...(JSON.parse(done.result) as CheckoutResult), replayed: true };
       if (o.status === 'paid') return resultOf(l, o, true);
@@ -581,6 +583,16 @@ function settle(l: Ledger, orderId: string, tender: Tender, approved: boolean, k
     if (key) repo.completeIdempotency(key, result, approved ? 0 : 3, l.nowIso);
     return result;
   });
+}
+
+/** An approved payment that found its order settled by another command (after the fence ended): not recorded. */
+function unrecordedPayment(l: Ledger, o: OrderRow, tender: Tender): RefusedError {
+  const now = o.status === 'held' ? 'held' : o.status === 'paid' || o.status === 'partially_refunded' || o.status === 'refunded' ? `${o.status.replace('_', ' ')}${o.cash_paid > 0 && o.tender ? ` (by ${o.tender})` : ''}` : o.status;
+  return new RefusedError(
+    'PAYMENT_NOT_RECORDED',
+    `the ${tender} payment of ${formatMoney(o.cash_paid, l.digits)} for checkout ${o.id} was approved, but the payment took longer than its fence and another command settled the order meanwhile (it is ${now}): this payment is recorded nowhere in the ledger`,
+    `reverse it at the payment terminal; see the order with: pointsmall order show ${o.id}`,
+  );
 }
 
 /**

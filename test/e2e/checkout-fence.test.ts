@@ -97,6 +97,27 @@ describe('two-phase checkout is fenced', () => {
     expect(t.verify().ok).toBe(true);
   });
 
+  it('a payment that outlasts its fence, the order settled meanwhile by another command, says its approved money is recorded nowhere (exit 3), never another payment\'s result as its own (trial 24)', async () => {
+    for (const other of [['checkout', 'confirm', '--tender', 'alipay'], ['checkout', 'cancel']]) {
+      const { t, id } = setup();
+      const c = confirmAtBarrier(t, id, AT(1));
+      await c.paying;
+      // the fence is 10 minutes: at 12 another command may settle the order
+      const second = t.run([other[0], other[1], id, ...other.slice(2), '--yes', '--json'], { now: AT(12) });
+      expect(second.code, second.stderr).toBe(0);
+      c.release();
+      const first = await c.done;
+      expect(first.code).toBe(3);
+      expect(first.stdout).toBe('');
+      const e = JSON.parse(first.stderr.trim()).error;
+      expect(e.code).toBe('PAYMENT_NOT_RECORDED');
+      expect(e.message).toMatch(new RegExp(`the card payment of 5\\.00 for checkout ${id} was approved, .*\\(it is ${other[1] === 'cancel' ? 'cancelled' : 'paid \\(by alipay\\)'}\\): this payment is recorded nowhere`));
+      expect(e.hint).toMatch(/reverse it at the payment terminal/);
+      expect(t.ok(['order', 'show', id])).toMatchObject({ status: other[1] === 'cancel' ? 'cancelled' : 'paid' });
+      expect(t.verify().ok).toBe(true);
+    }
+  });
+
   it('an approved payment whose capture finds the ledger locked waits for it and captures (it said "nothing was written", leaving the payment unrecorded)', async () => {
     const { t, id } = setup();
     const c = confirmAtBarrier(t, id, AT(1), { POINTSMALL_BUSY_TIMEOUT: '200' });
