@@ -90,6 +90,12 @@ export interface SummaryReport extends Flows {
   lapsedPending: number;
   /** Points members owe at the end of the period (returns that took back points already spent). */
   memberDebt: number;
+  /**
+   * Points an expiry run booked at the period's last instant (lots lapsing at the end of its last day):
+   * out of the closing balance, yet spendable through that day, so still outstanding (report liability's
+   * rule). closing = lapsedPending − memberDebt + outstanding − expiredAtEnd.
+   */
+  expiredAtEnd: number;
   entries: number;
   reconciliation: { formula: string; line: string; ok: boolean };
   issuedBy: IssuedBy;
@@ -115,6 +121,8 @@ export async function summaryReport(ctx: Ctx, p: Period): Promise<SummaryReport>
         outstandingValue: owed.value,
         lapsedPending: owed.lapsedPendingPoints,
         memberDebt: owed.memberDebt,
+        // the liability's balances leave out the expiry booked at the day's last instant; the journal's closing has it
+        expiredAtEnd: owed.netPoints - s.closing,
         entries: s.entries,
         reconciliation: { formula: RECONCILIATION_FORMULA, line: rec.line, ok: rec.ok },
         issuedBy: issuedBy(s.issued, l.store.get(activityAwards).split(fromIso, toIso)),

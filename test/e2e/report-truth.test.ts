@@ -105,6 +105,7 @@ describe('report liability counts only what members can still spend (trial 3, F7
       expect(s.outstandingValue).toBe(l.value);
       expect(s.lapsedPending).toBe(l.lapsedPendingPoints);
       expect(s.memberDebt).toBe(l.memberDebt);
+      expect(s.expiredAtEnd).toBe(0);
       expect(s.closingBalance).toBe(s.lapsedPending - s.memberDebt + s.outstanding);
       return s;
     };
@@ -117,7 +118,7 @@ describe('report liability counts only what members can still spend (trial 3, F7
     expect(shown).toMatch(/^members' debt\t−40$/m);
     expect(shown).toMatch(/^outstanding\t150$/m);
     expect(shown).toMatch(/^outstanding value\t1\.50 CNY$/m);
-    expect(t.run(['report', 'summary', '--format', 'csv']).stdout.split('\n')[0]).toMatch(/closingBalance,held,lapsedPending,memberDebt,outstanding,outstandingValue/);
+    expect(t.run(['report', 'summary', '--format', 'csv']).stdout.split('\n')[0]).toMatch(/closingBalance,held,lapsedPending,memberDebt,expiredAtEnd,outstanding,outstandingValue/);
     // a period ending on an earlier day: the liability as of that day
     agree(['--to', '2026-11-20'], ['--as-of', '2026-11-20']);
     expect(t.ok(['report', 'summary', '--to', '2026-11-20'])).toMatchObject({ outstanding: 200, lapsedPending: 300 });
@@ -245,6 +246,12 @@ describe('report liability on a lot\'s last day is the same before and after the
     expect(liability('2026-11-15', '2026-11-15T16:05:00Z')).toEqual(live); // after the run: the same
     expect(liability('2026-11-15', '2026-11-20T00:00:00Z')).toEqual(live);
     expect(liability('2026-11-16', '2026-11-15T16:05:00Z')).toEqual({ outstanding: 0, lapsedPending: 0, debt: 0, net: 0 });
+    // report summary to that day: the run's expiry is in its closing balance, and said apart (trial 24)
+    const s = t.ok(['report', 'summary', '--to', '2026-11-15'], { now: '2026-11-15T16:05:00Z' });
+    expect(s).toMatchObject({ expired: 300, closingBalance: 0, outstanding: 300, lapsedPending: 0, memberDebt: 0, expiredAtEnd: 300 });
+    expect(s.closingBalance).toBe(s.lapsedPending - s.memberDebt - s.expiredAtEnd + s.outstanding);
+    expect(t.run(['report', 'summary', '--to', '2026-11-15'], { now: '2026-11-15T16:05:00Z' }).stdout).toMatch(/^expired at its end, spendable through it\t−300$/m);
+    expect(t.ok(['report', 'summary', '--to', '2026-11-16'], { now: '2026-11-15T16:05:00Z' })).toMatchObject({ closingBalance: 0, outstanding: 0, expiredAtEnd: 0 });
     expect(t.verify().ok).toBe(true);
   });
 });

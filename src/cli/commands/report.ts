@@ -155,9 +155,10 @@ function summaryView(r: SummaryReport): View {
       ['adjusted', signed(r.adjusted)],
       ['  credited by adjusts', r.issuedBy.adjustments],
       ['closing balance', r.closingBalance],
-      // what it holds, as report liability counts it: closing = lapsed pending − debt + outstanding
+      // what it holds, as report liability counts it: closing = lapsed pending − debt − expired at its end + outstanding
       ...(r.lapsedPending ? [['  lapsed, expiry run due', r.lapsedPending] as [string, number]] : []),
       ...(r.memberDebt ? [['  members\' debt', `−${r.memberDebt}`] as [string, string]] : []),
+      ...(r.expiredAtEnd ? [['  expired at its end, spendable through it', `−${r.expiredAtEnd}`] as [string, string]] : []),
       ['  outstanding', r.outstanding],
       ['    of which on hold', r.held],
       ['outstanding value', `${r.outstandingValue} ${r.currency}`],
@@ -191,6 +192,7 @@ function summaryView(r: SummaryReport): View {
         num('held'),
         num('lapsedPending'),
         num('memberDebt'),
+        num('expiredAtEnd'),
         num('outstanding'),
         num('outstandingValue'),
         { key: 'currency', header: 'currency' },
