@@ -89,7 +89,7 @@ const ARGUMENTS: Record<string, string> = {
   'purchase void source': 'the source the order was imported under (--source; default "default")',
   'purchase void order-id': 'the order id as it was in the file',
   'import activities file': 'a CSV of activities with columns activity, member_id, ref, occurred_at',
-  setting: 'the setting to change: hold-minutes',
+  setting: 'the setting to change: hold-minutes or payment-minutes',
   value: 'its new value',
 };
 

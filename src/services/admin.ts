@@ -265,6 +265,8 @@ export interface DbInfo {
   timezone: string;
   createdAt: string | null;
   holdMinutes: number;
+  /** Minutes a started payment fences its order (db set payment-minutes). */
+  paymentMinutes: number;
   sizes: { database: number; wal: number; pageSize: number };
   counts: Record<string, number>;
 }
@@ -283,6 +285,7 @@ export async function dbInfo(ctx: Ctx): Promise<DbInfo> {
         timezone: l.zone,
         createdAt: l.store.get(settings).get('created_at') ?? null,
         holdMinutes: Number(l.store.get(settings).get('hold_minutes') ?? 15),
+        paymentMinutes: Number(l.store.get(settings).get('payment_minutes') ?? 10),
         sizes: { database: bytes ?? size(l.path), wal: size(`${l.path}-wal`), pageSize },
         counts,
       };
@@ -711,6 +714,11 @@ const TUNABLES: Record<string, { key: string; parse: (v: string) => string | nul
     key: 'hold_minutes',
     parse: (v) => (/^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 1440 ? String(Number(v)) : null),
     help: 'minutes a checkout hold lasts before it is released (1..1440, default 15)',
+  },
+  'payment-minutes': {
+    key: 'payment_minutes',
+    parse: (v) => (/^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 120 ? String(Number(v)) : null),
+    help: 'minutes a started payment fences its order against a second payment, a cancel or the hold running out (1..120, default 10): set it above the longest a payment terminal takes to answer',
   },
 };
 

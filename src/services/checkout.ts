@@ -516,12 +516,14 @@ const isPaying = (l: Ledger, o: OrderRow): boolean => o.status === 'held' && o.p
  * payment that fenced it may settle it, so nothing is charged twice and an approved payment is never
  * lost to a decline. Inside the write that would fence the order again.
  */
-function refuseWhilePaying(l: Ledger, o: OrderRow, doing: string): void {
+function refuseWhilePaying(l: Ledger, o: OrderRow, doing: 'confirm' | 'decline' | 'retry' | 'cancel'): void {
   if (!isPaying(l, o)) return;
+  // the minute after the fence ends (a time shown to the minute that is not cut short of it)
+  const after = shownInstant(new Date(Math.ceil(Date.parse(o.paying_until!) / 60_000) * 60_000).toISOString(), l.zone);
   throw new RefusedError(
     'PAYMENT_IN_PROGRESS',
-    `checkout ${o.id} is being paid by another command (a confirm or checkout started paying it); this ${doing} charged nothing`,
-    `see how it ended with: pointsmall order show ${o.id}; if that command died mid-payment, check the payment terminal, then try again after ${shownInstant(o.paying_until!, l.zone)}`,
+    `checkout ${o.id} is being paid by another command (a confirm or checkout started paying it, fenced until ${shownInstant(o.paying_until!, l.zone)}); ${doing === 'cancel' ? 'it cannot be cancelled now' : `this ${doing} charged nothing`}`,
+    `see how it ends with: pointsmall order show ${o.id}; if that command died mid-payment, check the payment terminal, then ${doing === 'cancel' ? 'cancel' : 'try again'} at ${after} or later`,
   );
 }
 
@@ -762,9 +764,7 @@ export async function cancelCheckout(ctx: Ctx, id: string): Promise<CheckoutResu
     sweepExpiredHolds(l);
     return l.store.write(() => {
       const o = requireOrder(l, id);
-      if (isPaying(l, o)) {
-        throw new RefusedError('PAYMENT_IN_PROGRESS', `checkout ${id} is being paid (a confirm started it); it cannot be cancelled now`, `see how it ended with: pointsmall order show ${id}; if that confirm died, cancel after ${shownInstant(o.paying_until, l.zone)}`);
-      }
+      refuseWhilePaying(l, o, 'cancel');
       if (o.status === 'held') {
         releaseHold(l, id, 'cancelled');
         recordAudit(l, 'checkout.cancel', id);

@@ -69,6 +69,8 @@ export interface OrderView {
   tender: string | null;
   /** What was tendered: `points`, the cash tender (`cash`, `card`, …) or both (`points+card`); null when nothing was paid. */
   paidWith: string | null;
+  /** A held order being paid: when the fence its payment set ends (until then no second payment, cancel or expiry); else null. */
+  payingUntil: string | null;
   pointsEarned: number;
   coupon: string | null;
   refundedPoints: number;
@@ -112,6 +114,7 @@ export function orderView(l: Ledger, o: OrderRow): OrderView {
     pointsDiscount: money(o.points_discount),
     cashPaid: money(o.cash_paid),
     ...paidWith(o.points_used, o.cash_paid, o.tender, o.status),
+    payingUntil: o.status === 'held' && o.paying_until !== null && o.paying_until > l.nowIso ? o.paying_until : null,
     pointsEarned: o.points_earned,
     coupon: o.coupon_code,
     refundedPoints: o.refunded_points,

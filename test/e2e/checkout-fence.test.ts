@@ -68,11 +68,15 @@ describe('two-phase checkout is fenced', () => {
       expect(JSON.parse(second.stderr.trim()).error.message).toMatch(/charged nothing/);
     }
     expect(t.ok(['ledger', 'entries'])).toHaveLength(before);
+    // order show says it is being paid, and until when the fence holds
+    expect(t.ok(['order', 'show', id], { now: AT(2) })).toMatchObject({ status: 'held', payingUntil: new Date(Date.parse(AT(1)) + 10 * 60_000).toISOString() });
+    expect(t.run(['order', 'show', id], { now: AT(2) }).stdout).toMatch(/^status\theld, being paid \(fenced until 2026-11-23 10:11/m);
     c.release();
     const confirm = await c.done;
     expect(confirm.code, confirm.stderr).toBe(0);
     expect(confirm.json()).toMatchObject({ orderId: id, status: 'paid', tender: 'card', pointsUsed: 500, cashPaid: '5.00' });
     expect(confirm.json().replayed).toBeFalsy();
+    expect(t.ok(['order', 'show', id])).toMatchObject({ status: 'paid', payingUntil: null });
     expect(t.ok(['member', 'show', 'a'])).toMatchObject({ balance: 505, held: 0 });
     expect(t.verify().ok).toBe(true);
 

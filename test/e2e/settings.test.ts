@@ -13,4 +13,20 @@ describe('db set', () => {
     expect(audit.filter((a: { action: string }) => a.action === 'db.set')).toHaveLength(1);
     expect(t.ok(['db', 'info']).holdMinutes).toBe(30);
   });
+
+  it('changes how long a started payment fences its order (trial 24): db info shows it, bad values exit 2', () => {
+    const t = tmpLedger();
+    expect(t.ok(['db', 'info']).paymentMinutes).toBe(10);
+    expect(t.ok(['db', 'set', 'payment-minutes', '20'])).toEqual({ setting: 'payment-minutes', value: '20', previous: null });
+    expect(t.ok(['db', 'info']).paymentMinutes).toBe(20);
+    for (const bad of ['0', '121', 'x']) expect(t.run(['db', 'set', 'payment-minutes', bad]).code).toBe(2);
+    // a payment started now fences its order for 20 minutes
+    t.ok(['member', 'add', '--id', 'a', '--name', 'A']);
+    t.ok(['catalog', 'add', '--sku', 'TEA', '--name', 'Tea', '--price', '10.00']);
+    const s = t.ok(['checkout', 'start', '--member', 'a', '--item', 'TEA', '--tender', 'card']);
+    const kill = t.run(['checkout', 'confirm', s.checkoutId, '--yes', '--json'], { env: { POINTSMALL_PAYMENT_BARRIER: '/nonexistent-dir' } });
+    expect(kill.code).not.toBe(0); // the test hook's barrier cannot be written: it dies inside its payment, the order fenced
+    const shown = t.ok(['order', 'show', s.checkoutId]);
+    expect(Date.parse(shown.payingUntil) - Date.parse(shown.createdAt)).toBe(20 * 60_000);
+  });
 });

@@ -408,7 +408,7 @@ export function register(program: Command): void {
 async function orderView(r: OrderDetail): Promise<void> {
   printFields([
     ['order', r.orderId],
-    ['status', r.status],
+    ['status', r.payingUntil ? `${r.status}, being paid (fenced until ${localTime(r.payingUntil)})` : r.status],
     ['member', r.memberId],
     ['created', localTime(r.createdAt)],
     ['paid', r.paidAt ? localTime(r.paidAt) : '-'],

@@ -63,6 +63,7 @@ export function register(program: Command): void {
           ['timezone', r.timezone],
           ['created', localTime(r.createdAt)],
           ['hold minutes', r.holdMinutes],
+          ['payment minutes', r.paymentMinutes],
           ['size', r.backend === 'postgres' ? `${count(r.sizes.database, 'byte')} (the whole database)` : `${count(r.sizes.database, 'byte')} (+ ${r.sizes.wal} WAL), pages of ${count(r.sizes.pageSize, 'byte')}`],
         ]);
         await printTable(
@@ -123,7 +124,7 @@ export function register(program: Command): void {
       await emit(cmd, r, () => void process.stdout.write(`${c.green('✓')} copied ${r.entries} entries to ${r.to}; ledger verify passes there with the same head ${r.headHash.slice(0, 16)}…\n`));
     });
   db.command('set <setting> <value>')
-    .description('change a setting: hold-minutes (how long a checkout hold lasts, default 15)')
+    .description('change a setting: hold-minutes (how long a checkout hold lasts, default 15), payment-minutes (how long a started payment fences its order, default 10)')
     .action(async (setting: string, value: string, ...args) => {
       const cmd = cmdOf(args);
       const { setSetting } = await import('../../services/admin.js');
