@@ -275,7 +275,7 @@ export function parseItem(input: ItemText, digits: number, base?: CatalogItem): 
   }
   if (pay === 'points' && pointsPrice === null && price === 0 && !problems.some((p) => p.field === 'price')) {
     // §4.2: at the redeem rate 0.00 is 0 points, so the item would be given away (a checkout of it, then verify, say so)
-    bad(given('price') || !base ? 'price' : 'pay', 'a points-only item priced 0.00 costs 0 points at the redeem rate and would be given away: give it a price above 0.00 or a --points-price');
+    bad(given('pointsPrice') ? 'pointsPrice' : given('price') || !base ? 'price' : 'pay', 'a points-only item priced 0.00 costs 0 points at the redeem rate and would be given away: give it a price above 0.00 or a --points-price');
   }
   if (pay !== 'mixed' && maxPointsRatio !== null) {
     if (given('maxPointsRatio')) bad('maxPointsRatio', `a max points ratio applies only to --pay mixed items (this one is ${pay})`);

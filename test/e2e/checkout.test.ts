@@ -89,6 +89,7 @@ describe('checkout (one-shot, --json)', () => {
     expect(human.code).toBe(3);
     expect(human.stdout).toMatch(/status\s+declined/);
     expect(human.stderr).toContain('hint: try another tender');
+    expect(human.stdout).toMatch(/cash\s+80\.00 by card \(not paid: declined\)/);
     // under a key, another tender needs a new key; a declined confirm, a new checkout (trial 24, finding 6)
     const keyed = t.run(['checkout', '--member', 'M1', '--item', 'TEA', '--points', '2000', '--tender', 'card', '--decline', '--idempotency-key', 'D-1', '--yes', '--json']);
     expect(JSON.parse(keyed.stderr).error.hint).toBe('try another tender under a new --idempotency-key ("D-1" stays with this declined attempt); nothing was taken');

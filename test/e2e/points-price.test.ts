@@ -73,10 +73,10 @@ describe('a points-only item priced 0.00 without a points price is refused too (
     t.ok(['catalog', 'add', '--sku', 'GIFT', '--name', 'Gift', '--price', '0', '--pay', 'points', '--points-price', '500', '--stock', '5'], { now: NOW });
     t.ok(['catalog', 'add', '--sku', 'TEA', '--name', 'Tea', '--price', '0', '--stock', '5'], { now: NOW }); // a free mixed item asks no points
     const kept = catalogState(t);
-    for (const args of [['TEA', '--pay', 'points'], ['GIFT', '--points-price', '']]) {
+    for (const [args, field] of [[['TEA', '--pay', 'points'], 'pay'], [['GIFT', '--points-price', ''], 'points-price']] as const) {
       const r = t.run(['catalog', 'update', ...args, '--json'], { now: NOW });
       expect(r.code, r.stderr).toBe(2);
-      expect(jsonError(r.stderr).message).toMatch(/would be given away/);
+      expect(jsonError(r.stderr).message).toMatch(new RegExp(`${field}: a points-only item priced 0\\.00 .*would be given away`));
     }
     expect(catalogState(t)).toBe(kept);
     const f = join(t.dir, 'c.csv');

@@ -153,7 +153,7 @@ async function resultView(r: CheckoutResult): Promise<void> {
     ['total', `${r.total} ${r.currency}${r.coupon ? `  (coupon ${r.coupon}: −${r.discount})` : ''}`],
     ['points used', `${r.pointsUsed} (worth ${r.pointsValue})`],
     ...pointsDiscountRow(r),
-    ['cash', cashBy(r.cashPaid, r.tender)],
+    ['cash', r.status === 'declined' && !isZeroMoney(r.cashPaid) ? `${cashBy(r.cashPaid, r.tender)} (not paid: declined)` : cashBy(r.cashPaid, r.tender)],
     r.pointsToEarn !== null ? ['points to earn', `${r.pointsToEarn} once paid`] : ['points earned', r.pointsEarned],
     ['balance', `${r.balance} (available ${r.available})`],
     ...(r.verification ? ([['code', `${r.verification.status}${r.verification.status === 'pending' ? ` (sent by ${r.verification.channel}; ${r.verification.attemptsLeft} attempts)` : ''}`]] as [string, unknown][]) : []),

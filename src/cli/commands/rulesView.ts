@@ -44,7 +44,7 @@ export function simulateFields(r: SimulationReport, forApply = false): [string, 
       ? [['not simulated', "the draft's expiry policy: what it would have lapsed is not reflected in the liability change"] as [string, string]]
       : []),
     ...(r.notSimulated.some((f) => f !== 'expiry')
-      ? [['not simulated', `${r.notSimulated.filter((f) => f !== 'expiry').join(', ')}: changed by the draft, not reflected here (the same orders earn again; reviews, points/cash splits, refused spends and awards are not replayed)`] as [string, string]]
+      ? [['not simulated', `${r.notSimulated.filter((f) => f !== 'expiry').join(', ')}: changed by the draft, not reflected in the points above (the same orders earn again; reviews, points/cash splits, refused spends and awards are not replayed)${r.notSimulated.includes('redeem.pointsPerUnit') ? "; the values do use the draft's redeem rate" : ''}`] as [string, string]]
       : []),
     ...r.pinnedTiersNotInDraft.map((x): [string, string] => ['note', `${pinnedWords(x)}, which the draft does not define: simulated with no tier, as they would earn under it`]),
     ...r.unmatchedMultipliers.map((m): [string, string] => ['note', `${multiplierWords(m)} matched no line in the period`]),
@@ -61,7 +61,8 @@ export function simulateFields(r: SimulationReport, forApply = false): [string, 
 
 /** "multiplier 3 (sku TEA-001, 2026-11-01 … 2026-11-30)". */
 function multiplierWords(m: DraftMultiplier): string {
-  return `multiplier ${m.multiplier} (${m.sku !== undefined ? `sku ${m.sku}` : `category ${m.category}`}${m.from || m.to ? `, ${m.from ?? '…'} … ${m.to ?? '…'}` : ''})`;
+  const window = m.from && m.to ? `, ${m.from} … ${m.to}` : m.from ? `, from ${m.from}` : m.to ? `, to ${m.to}` : '';
+  return `multiplier ${m.multiplier} (${m.sku !== undefined ? `sku ${m.sku}` : `category ${m.category}`}${window})`;
 }
 
 /** "2 members are pinned to tier gold (M008, M011)". */
