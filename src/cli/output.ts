@@ -328,8 +328,9 @@ const SGR = /\u001b\[[0-9;]*m/g;
 /**
  * A value as lines of at most `room` terminal columns, broken at spaces where it can be (a long value of a
  * show view is wrapped, never cut), but never before a number: `expired +1577` and `line 3` stay together.
+ * A word longer than a line (a file's path) breaks after a `/` where it can, so a file's name stays whole.
  */
-function wrap(text: string, room: number): string[] {
+export function wrap(text: string, room: number): string[] {
   if (displayWidth(text) <= room) return [text];
   const lines: string[] = [];
   let line = '';
@@ -344,15 +345,30 @@ function wrap(text: string, room: number): string[] {
     if (line.trim()) lines.push(line.trimEnd());
     line = '';
     lineWidth = 0;
-    for (const ch of word) {
-      const cw = displayWidth(ch);
-      if (lineWidth + cw > room) {
-        lines.push(line.trimEnd());
-        line = '';
-        lineWidth = 0;
+    // a word longer than a line (a file's path) breaks after a `/` where it can, else at any character
+    for (const piece of ww > room ? word.split(/(?<=\/)/) : [word]) {
+      const pw = displayWidth(piece);
+      if (lineWidth + pw <= room) {
+        line += piece;
+        lineWidth += pw;
+        continue;
       }
-      line += ch;
-      lineWidth += cw;
+      if (pw <= room) {
+        lines.push(line.trimEnd());
+        line = piece;
+        lineWidth = pw;
+        continue;
+      }
+      for (const ch of piece) {
+        const cw = displayWidth(ch);
+        if (lineWidth + cw > room) {
+          lines.push(line.trimEnd());
+          line = '';
+          lineWidth = 0;
+        }
+        line += ch;
+        lineWidth += cw;
+      }
     }
   }
   if (line.trim() || !lines.length) lines.push(line.trimEnd());

@@ -1,7 +1,7 @@
 // fitWidths: how a table gives way on a narrow terminal (property and example tests of the pure sizing step).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type Fit, fitWidths } from '../../src/cli/output.js';
+import { type Fit, fitWidths, wrap } from '../../src/cli/output.js';
 
 const sum = (w: number[], gap: number) => w.reduce((a, b) => a + b, 0) + gap * Math.max(0, w.filter((x) => x > 0).length - 1);
 
@@ -53,6 +53,22 @@ describe('fitWidths', () => {
           if (floor + Math.max(0, widths.filter((x) => x > 0).length - 1) <= width) expect(sum(widths, gap)).toBeLessThanOrEqual(width);
         },
       ),
+    );
+  });
+
+  it('a path longer than its column breaks after a slash, so the file name stays whole; a piece longer than a line still breaks', () => {
+    expect(wrap('/tmp/x/fixtures/demo/purchases.csv', 20)).toEqual(['/tmp/x/fixtures/', 'demo/purchases.csv']);
+    expect(wrap('file /tmp/abcdef/fixtures/purchases.csv', 24)).toEqual(['file', '/tmp/abcdef/fixtures/', 'purchases.csv']);
+    expect(wrap('/a/averyveryverylongfilename.csv', 12)).toEqual(['/a/averyvery', 'verylongfile', 'name.csv']);
+  });
+
+  it('property: wrapped lines are within the room and hold the text (spaces at breaks aside)', () => {
+    fc.assert(
+      fc.property(fc.stringMatching(/^[a-z/. ]{0,80}$/), fc.integer({ min: 1, max: 30 }), (text, room) => {
+        const lines = wrap(text, room);
+        for (const x of lines) expect(x.length).toBeLessThanOrEqual(room);
+        expect(lines.join('').replace(/ /g, '')).toBe(text.replace(/ /g, ''));
+      }),
     );
   });
 });
