@@ -33,6 +33,15 @@ export function cashBy(amount: string, tender: string | null | undefined): strin
   return isZeroMoney(amount) || !tender ? amount : `${amount} by ${tender}`;
 }
 
+/**
+ * The cash part of a checkout or order as shown: `49.00 by card`, and `(not paid: declined)` after it when the
+ * order closed unpaid (its paidWith is null: declined, expired, cancelled), so no unpaid order reads as paid.
+ */
+export function cashShown(r: { cashPaid: string; tender: string | null | undefined; paidWith: string | null; status: string }): string {
+  const shown = cashBy(r.cashPaid, r.tender);
+  return r.paidWith === null && r.status !== 'held' && !isZeroMoney(r.cashPaid) ? `${shown} (not paid: ${r.status})` : shown;
+}
+
 /** The confirmation question of a checkout: `Use 500 points (worth 5.00) and take 12.00 by card from M1?`, without the cash when there is none. */
 export function checkoutQuestion(q: { pointsUsed: number; pointsValue: string; pointsDiscount?: string; cashPaid: string }, tender: string, memberId: string, suffix = ''): string {
   const discount = q.pointsDiscount && !isZeroMoney(q.pointsDiscount) ? `, plus a points discount of ${q.pointsDiscount}` : '';

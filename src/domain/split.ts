@@ -486,7 +486,7 @@ export function previewPoints(base: SplitInput, points: Points): SplitOutcome {
 }
 
 /** Order statuses of a checkout that ended without being paid. */
-export const UNPAID_CLOSED: ReadonlySet<string> = new Set(['declined', 'expired', 'cancelled']);
+const UNPAID_CLOSED: ReadonlySet<string> = new Set(['declined', 'expired', 'cancelled']);
 
 /**
  * What an order is paid with, in the tool's tender words: `points` when no cash is paid, the cash part's

@@ -589,7 +589,7 @@ function settle(l: Ledger, orderId: string, tender: Tender, approved: boolean, k
 
 /** An approved payment that found its order settled by another command (after the fence ended): not recorded. */
 function unrecordedPayment(l: Ledger, o: OrderRow, tender: Tender): RefusedError {
-  const now = o.status === 'held' ? 'held' : o.status === 'paid' || o.status === 'partially_refunded' || o.status === 'refunded' ? `${o.status.replace('_', ' ')}${o.cash_paid > 0 && o.tender ? ` (by ${o.tender})` : ''}` : o.status;
+  const now = o.status === 'paid' || o.status === 'partially_refunded' || o.status === 'refunded' ? `${o.status.replace('_', ' ')}${o.cash_paid > 0 && o.tender ? ` (by ${o.tender})` : ''}` : o.status;
   return new RefusedError(
     'PAYMENT_NOT_RECORDED',
     `the ${tender} payment of ${formatMoney(o.cash_paid, l.digits)} for checkout ${o.id} was approved, but the payment took longer than its fence and another command settled the order meanwhile (it is ${now}): this payment is recorded nowhere in the ledger`,

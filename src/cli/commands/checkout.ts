@@ -9,7 +9,7 @@ import { emitList, fileOptions, pageOptions } from '../lists.js';
 import type { PointsRequest } from '../../domain/split.js';
 import type { CartItem, CheckoutInput, CheckoutResult, QuoteResult, Tender } from '../../services/checkout.js';
 import type { OrderDetail, RefundResult } from '../../services/orders.js';
-import { cashBy, checkoutQuestion, count, isZeroMoney, pointsAllowedText } from '../words.js';
+import { cashShown, checkoutQuestion, count, isZeroMoney, pointsAllowedText } from '../words.js';
 
 const checkoutServices = () => import('../../services/checkout.js');
 const orderServices = () => import('../../services/orders.js');
@@ -153,7 +153,7 @@ async function resultView(r: CheckoutResult): Promise<void> {
     ['total', `${r.total} ${r.currency}${r.coupon ? `  (coupon ${r.coupon}: −${r.discount})` : ''}`],
     ['points used', `${r.pointsUsed} (worth ${r.pointsValue})`],
     ...pointsDiscountRow(r),
-    ['cash', r.status === 'declined' && !isZeroMoney(r.cashPaid) ? `${cashBy(r.cashPaid, r.tender)} (not paid: declined)` : cashBy(r.cashPaid, r.tender)],
+    ['cash', cashShown(r)],
     r.pointsToEarn !== null ? ['points to earn', `${r.pointsToEarn} once paid`] : ['points earned', r.pointsEarned],
     ['balance', `${r.balance} (available ${r.available})`],
     ...(r.verification ? ([['code', `${r.verification.status}${r.verification.status === 'pending' ? ` (sent by ${r.verification.channel}; ${r.verification.attemptsLeft} attempts)` : ''}`]] as [string, unknown][]) : []),
@@ -415,8 +415,7 @@ async function orderView(r: OrderDetail): Promise<void> {
     ['total', `${r.total} ${r.currency} (subtotal ${r.subtotal}, discount ${r.discount}${r.coupon ? `, coupon ${r.coupon}` : ''})`],
     ['points used', `${r.pointsUsed} (worth ${r.pointsValue})`],
     ...pointsDiscountRow(r),
-    // (an order closed unpaid says so: its JSON paidWith is null, domain/split UNPAID_CLOSED)
-    ['cash', r.paidWith === null && r.status !== 'held' && !isZeroMoney(r.cashPaid) ? `${cashBy(r.cashPaid, r.tender)} (not paid: ${r.status})` : cashBy(r.cashPaid, r.tender)],
+    ['cash', cashShown(r)],
     ['points earned', r.pointsEarned],
     ['refunded', `${count(r.refundedPoints, 'point')}, ${r.refundedCash} cash, ${r.refundedEarned} earned taken back`],
   ]);
