@@ -209,6 +209,13 @@ export class LedgerCorruptError extends PointsmallError {
   }
 }
 
+/** A payment stopped by Ctrl-C (exit 130) or SIGTERM (143): not quiet, since money may have moved. */
+export class PaymentInterruptedError extends PointsmallError {
+  constructor(message: string, hint: string, exitCode: 130 | 143) {
+    super(message, { code: 'PAYMENT_INTERRUPTED', exitCode, hint });
+  }
+}
+
 /** A prompt cancelled with Ctrl-C: exit 130, quietly. */
 export class CancelledError extends PointsmallError {
   constructor() {

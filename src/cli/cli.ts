@@ -1,7 +1,7 @@
 // What command modules get from the wiring: global options, the context, prompting rules, rendering.
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
-import { printJson, scrubData, setDisplayZone } from './output.js';
+import { printJson, scrubData, setDisplayZone, wrapToTerminal } from './output.js';
 import type { Ctx } from '../services/ledger.js';
 
 export interface GlobalOpts {
@@ -25,7 +25,9 @@ export function dbPath(cmd: Command): string {
 /** Builds the command's context. Services are loaded lazily, so this only reads the environment. */
 export async function context(cmd: Command): Promise<Ctx> {
   const { resolveNow, resolveOperator } = await import('../services/ledger.js');
-  return { dbPath: dbPath(cmd), operator: resolveOperator(globals(cmd).operator), now: resolveNow(), liveClock: !process.env.POINTSMALL_NOW };
+  const person = Boolean(process.stdin.isTTY && process.stderr.isTTY);
+  const tell = person ? (text: string) => void process.stderr.write(`\n${wrapToTerminal(text)}\n`) : undefined;
+  return { dbPath: dbPath(cmd), operator: resolveOperator(globals(cmd).operator), now: resolveNow(), liveClock: !process.env.POINTSMALL_NOW, tell };
 }
 
 /** Prompts only for a person: stdin and stdout TTYs, and not --yes, --json or CI. */

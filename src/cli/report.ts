@@ -35,7 +35,7 @@ export function report(err: unknown, json: boolean, debug: boolean): number {
     if (err.code === 'commander.invalidArgument') message = message.replace(/^option '[^']*' argument '[\s\S]*?' is invalid\. (?=--)/, '');
     hint = 'run with --help for usage';
   } else if (err instanceof PointsmallError) {
-    if (err.exitCode === EXIT.cancelled) return cancelled();
+    if (err.code === 'CANCELLED') return cancelled();
     exit = err.exitCode;
     code = err.code;
     message = err.message;

@@ -12,7 +12,7 @@ import { expiresOn, type Rules } from '../domain/rules.js';
 import { type AllowedPoints, type CartLine, type PointsRequest, type Quote, SPREAD_WITHIN_LINE_CAPS, split, type SplitInput, splitLines, paidWith } from '../domain/split.js';
 import { localDate, localRangeUtc, shownInstant } from '../domain/time.js';
 import { Decimal } from 'decimal.js';
-import { BusyError, NotFoundError, RefusedError, UsageError } from '../errors.js';
+import { BusyError, NotFoundError, PaymentInterruptedError, RefusedError, UsageError } from '../errors.js';
 import { catalog, type CatalogRow } from '../store/catalog.js';
 import { coupons } from '../store/coupons.js';
 import { holds, writeUnsynced } from '../store/holds.js';
@@ -479,17 +479,68 @@ function queueOrderConfirmed(l: Ledger, o: OrderRow, m: MemberRow): void {
  * a process mid-payment); POINTSMALL_PAYMENT_BARRIER=DIR makes it write DIR/paying and wait for DIR/go, so
  * a test can run another command at exactly this point (races without sleeps).
  */
-async function simulatePayment(decline: boolean, orderId: string): Promise<boolean> {
+async function simulatePayment(decline: boolean, orderId: string, signal: AbortSignal): Promise<boolean> {
   const delay = Number(process.env.POINTSMALL_PAYMENT_DELAY_MS ?? 0);
-  if (delay > 0) await sleep(delay);
+  if (delay > 0) await sleep(delay, undefined, { signal });
   const barrier = process.env.POINTSMALL_PAYMENT_BARRIER;
   if (barrier) {
     const { existsSync, writeFileSync } = await import('node:fs');
     const { join } = await import('node:path');
     writeFileSync(join(barrier, 'paying'), orderId);
-    while (!existsSync(join(barrier, 'go'))) await sleep(10);
+    while (!existsSync(join(barrier, 'go'))) await sleep(10, undefined, { signal });
   }
   return !decline;
+}
+
+/**
+ * Ctrl-C or a SIGTERM while a payment runs (or while its answer waits for the ledger) would leave an approved
+ * payment recorded nowhere, silently. On a terminal the first Ctrl-C only says so and the command keeps
+ * waiting for the answer; a second one, a Ctrl-C on a pipe or a SIGTERM stops it, and the command says
+ * what may have been charged and what to do (exit 130, 143 for SIGTERM), the order left fenced.
+ */
+function interruptGuard(orderId: string, tell: Ctx['tell']): { signal: AbortSignal; stoppedBy: () => 'SIGINT' | 'SIGTERM' | null; done: () => void } {
+  const ac = new AbortController();
+  let by: 'SIGINT' | 'SIGTERM' | null = null;
+  let warned = false;
+  const onInt = () => {
+    if (!warned && tell) {
+      warned = true;
+      tell(`checkout ${orderId} is being paid: waiting for the payment's answer so that it is recorded; press Ctrl-C again to stop waiting (a payment approved after that is recorded nowhere)`);
+      return;
+    }
+    by = 'SIGINT';
+    ac.abort();
+  };
+  const onTerm = () => {
+    by = 'SIGTERM';
+    ac.abort();
+  };
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+  return {
+    signal: ac.signal,
+    stoppedBy: () => by,
+    done: () => {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+    },
+  };
+}
+
+/** A payment stopped by a signal: what it may have done, and what to do about it. */
+function paymentInterrupted(l: Ledger, orderId: string, tender: Tender, approved: boolean | null, by: 'SIGINT' | 'SIGTERM', fenceEnd: string): PaymentInterruptedError {
+  const until = shownInstant(fenceEnd, l.zone);
+  const what =
+    approved === null
+      ? `the ${tender} payment had no answer yet: it may still be approved, and is then recorded nowhere`
+      : approved
+        ? `the ${tender} payment was approved but is not recorded`
+        : 'the payment was declined: nothing was paid';
+  const hint =
+    approved === false
+      ? `its hold (points, stock, coupon) stays until ${until}, then: pointsmall checkout cancel ${orderId}`
+      : `check the payment terminal: if it charged, reverse the charge, or after ${until} record it with pointsmall checkout confirm ${orderId} --tender ${tender} (that takes the cash part again); if not, after ${until}: pointsmall checkout cancel ${orderId}`;
+  return new PaymentInterruptedError(`interrupted (${by === 'SIGINT' ? 'Ctrl-C' : 'SIGTERM'}) while paying checkout ${orderId}: ${what}; the order stays held and fenced until ${until}`, hint, by === 'SIGINT' ? 130 : 143);
 }
 
 export const DEFAULT_PAYMENT_MINUTES = 10;
@@ -533,23 +584,33 @@ function refuseWhilePaying(l: Ledger, o: OrderRow, doing: 'confirm' | 'decline' 
  * while the order is fenced (up to half the fence, at least the busy timeout), and only then does the
  * command give up, saying what happened to the payment and what stays held (never "nothing was written").
  */
-async function payAndSettle(l: Ledger, orderId: string, tender: Tender, decline: boolean, key?: string): Promise<CheckoutResult> {
-  const approved = await simulatePayment(decline, orderId);
+async function payAndSettle(l: Ledger, tell: Ctx['tell'], orderId: string, tender: Tender, decline: boolean, key?: string): Promise<CheckoutResult> {
   const minutes = paymentMinutes(l);
-  const waitMs = Math.max(l.store.busyTimeoutMs, (minutes * 60_000) / 2);
   // when the fence set before the payment ends (at the command's own clock)
   const fenceEnd = new Date(l.now.getTime() + minutes * 60_000).toISOString();
-  const until = Date.now() + waitMs;
-  for (;;) {
-    try {
-      sweepExpiredHolds(l);
-      return settle(l, orderId, tender, approved, key);
-    } catch (e) {
-      const busy = mapBusy(e, l.path, l.store.busyTimeoutMs) instanceof BusyError;
-      if (!busy) throw e;
-      if (Date.now() >= until) throw settleBusy(l, waitMs, orderId, tender, approved, fenceEnd);
-      await sleep(50); // (a lock refused at once, as a stale snapshot is, is not tried again in a busy loop)
+  const guard = interruptGuard(orderId, tell);
+  let approved: boolean | null = null;
+  try {
+    approved = await simulatePayment(decline, orderId, guard.signal);
+    const waitMs = Math.max(l.store.busyTimeoutMs, (minutes * 60_000) / 2);
+    const until = Date.now() + waitMs;
+    for (;;) {
+      try {
+        sweepExpiredHolds(l);
+        return settle(l, orderId, tender, approved, key);
+      } catch (e) {
+        const busy = mapBusy(e, l.path, l.store.busyTimeoutMs) instanceof BusyError;
+        if (!busy) throw e;
+        if (Date.now() >= until) throw settleBusy(l, waitMs, orderId, tender, approved, fenceEnd);
+        await sleep(50, undefined, { signal: guard.signal }); // (a lock refused at once, as a stale snapshot is, is not tried again in a busy loop)
+      }
     }
+  } catch (e) {
+    const by = guard.stoppedBy();
+    if (by && guard.signal.aborted) throw paymentInterrupted(l, orderId, tender, approved, by, fenceEnd);
+    throw e;
+  } finally {
+    guard.done();
   }
 }
 
@@ -684,7 +745,7 @@ export async function checkout(ctx: Ctx, input: CheckoutInput): Promise<Checkout
       return phase;
     });
     if ('replay' in p) return p.replay;
-    return withNote(await payAndSettle(l, p.orderId, input.tender ?? 'cash', Boolean(input.decline), input.idempotencyKey), note);
+    return withNote(await payAndSettle(l, ctx.tell, p.orderId, input.tender ?? 'cash', Boolean(input.decline), input.idempotencyKey), note);
   });
 }
 
@@ -754,7 +815,7 @@ export async function confirmCheckout(ctx: Ctx, id: string, opts: { tender?: Ten
     });
     if ('refused' in pre) throw pre.refused;
     if ('done' in pre) return pre.done;
-    return payAndSettle(l, pre.orderId, pre.tender, Boolean(opts.decline));
+    return payAndSettle(l, ctx.tell, pre.orderId, pre.tender, Boolean(opts.decline));
   });
 }
 

@@ -186,7 +186,10 @@ export interface HoldView {
   points: number;
   createdAt: string;
   expiresAt: string;
+  /** Past its expiresAt and not being paid: `holds release-expired` (or any checkout write) releases it. */
   expired: boolean;
+  /** While a confirm is paying the order (its fence), when the fence ends: the hold does not run out before. */
+  payingUntil: string | null;
 }
 
 export interface ReleaseResult {
@@ -210,7 +213,11 @@ export async function listHolds(ctx: Ctx): Promise<HoldView[]> {
       l.store
         .get(holds)
         .openHolds()
-        .map((h) => ({ checkoutId: h.order_id, memberId: h.member_id, points: h.points, createdAt: h.created_at, expiresAt: h.expires_at, expired: h.expires_at <= l.nowIso })),
+        .map((h) => {
+          const fence = l.store.get(orders).get(h.order_id)?.paying_until ?? null;
+          const payingUntil = fence !== null && fence > l.nowIso ? fence : null;
+          return { checkoutId: h.order_id, memberId: h.member_id, points: h.points, createdAt: h.created_at, expiresAt: h.expires_at, expired: h.expires_at <= l.nowIso && payingUntil === null, payingUntil };
+        }),
     ),
   );
 }

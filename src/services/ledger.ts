@@ -20,6 +20,8 @@ export interface Ctx {
    * as the ledger opens (useLedgerClock). A given instant (a test's, a backfill's) is kept.
    */
   liveClock?: boolean;
+  /** Where a person at a terminal is told something while the command works (stderr, wrapped); none on a pipe. */
+  tell?: (text: string) => void;
 }
 
 export interface Ledger {

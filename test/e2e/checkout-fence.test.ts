@@ -2,10 +2,12 @@
 // and the hold does not run out under it, so an approved payment always captures; a member frozen after
 // `checkout start` cannot be confirmed. Races are made deterministic with POINTSMALL_PAYMENT_BARRIER: the
 // confirm stops inside its payment until the test lets it go.
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { openLedgerDb, type RunResult, runCliAsync, type TmpLedger, tmpLedger } from '../helpers/cli.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { BIN, openLedgerDb, ROOT, type RunResult, runCliAsync, type TmpLedger, tmpLedger } from '../helpers/cli.js';
+import { endSessions, hasTmux, keys, start, waitFor } from '../helpers/tmux.js';
 
 const START = '2026-11-23T10:00:00+08:00';
 const AT = (minutes: number) => new Date(Date.parse(START) + minutes * 60_000).toISOString();
@@ -37,6 +39,13 @@ function confirmAtBarrier(t: TmpLedger, id: string, now: string, env: Record<str
 }
 
 const errorCode = (r: RunResult): string => JSON.parse(r.stderr.trim()).error.code;
+
+/** Waits for a file another process writes: a condition, not a timing guess. */
+async function fileAppears(path: string): Promise<void> {
+  while (!existsSync(path)) await new Promise((r) => setTimeout(r, 10));
+}
+
+afterEach(endSessions);
 
 describe('two-phase checkout is fenced', () => {
   it('refuses a cancel while the confirm is paying, and the confirm then captures', async () => {
@@ -149,6 +158,12 @@ describe('two-phase checkout is fenced', () => {
     await c.paying;
     const release = t.ok(['holds', 'release-expired'], { now: AT(16) });
     expect(release).toMatchObject({ released: 0 });
+    // holds list says so: not expired (release-expired leaves it) but being paid, until the fence's end (trial 24)
+    const listed = t.ok(['holds', 'list'], { now: AT(16) }) as { checkoutId: string; expired: boolean; payingUntil: string | null }[];
+    expect(listed).toEqual([expect.objectContaining({ checkoutId: id, expired: false, payingUntil: expect.any(String) })]);
+    expect(Date.parse(listed[0].payingUntil!)).toBeGreaterThan(Date.parse(AT(16)));
+    const piped = t.run(['holds', 'list'], { now: AT(16) });
+    expect(piped.stdout.split('\n')[1].split('\t').slice(-1)[0]).toMatch(/^being paid, fenced until /);
     c.release();
     const confirm = await c.done;
     expect(confirm.code, confirm.stderr).toBe(0);
@@ -237,4 +252,63 @@ describe('two-phase checkout is fenced', () => {
     expect(errorCode(r)).toBe('CHECKOUT_CLOSED');
     expect(t.verify().ok).toBe(true);
   });
+
+  it.each([
+    ['SIGINT', 130, 'Ctrl-C'],
+    ['SIGTERM', 143, 'SIGTERM'],
+  ] as const)('a %s while paying says the payment may still be approved and recorded nowhere (exit %i), and leaves the order fenced, nothing captured (trial 24)', async (signal, exit, word) => {
+    const { t, id } = setup();
+    const dir = join(t.dir, 'barrier');
+    mkdirSync(dir);
+    const env = { ...process.env, NO_COLOR: '1', CI: '1', POINTSMALL_NOW: AT(1), POINTSMALL_DB: t.db, POINTSMALL_OPERATOR: 'tester', POINTSMALL_PAYMENT_BARRIER: dir };
+    const p = spawn(process.execPath, [BIN, 'checkout', 'confirm', id, '--yes', '--json'], { env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (err += d));
+    const closed = new Promise<number | null>((res) => p.on('close', res));
+    await fileAppears(join(dir, 'paying'));
+    p.kill(signal);
+    expect(await closed).toBe(exit);
+    expect(out).toBe('');
+    const e = JSON.parse(err.trim()).error;
+    expect(e.code).toBe('PAYMENT_INTERRUPTED');
+    expect(e.message).toContain(`interrupted (${word}) while paying checkout ${id}: the card payment had no answer yet: it may still be approved, and is then recorded nowhere; the order stays held and fenced until`);
+    expect(e.hint).toContain('check the payment terminal');
+    const o = t.ok(['order', 'show', id], { now: AT(2) });
+    expect(o).toMatchObject({ status: 'held', payingUntil: expect.any(String) });
+    expect(t.ok(['member', 'show', 'a'], { now: AT(2) })).toMatchObject({ balance: 1000, held: 500 });
+    // once the fence has passed, the order can be cancelled as the hint says
+    expect(t.ok(['checkout', 'cancel', id, '--yes'], { now: AT(12) })).toMatchObject({ status: 'cancelled' });
+    expect(t.verify().ok).toBe(true);
+  });
+
+  it.skipIf(!hasTmux)('on a terminal the first Ctrl-C while paying only warns and the payment is recorded; a second one stops waiting (trial 24)', async () => {
+    const { t, id } = setup();
+    const { id: id2 } = { id: t.ok(['checkout', 'start', '--member', 'a', '--item', 'TEA', '--points', '100', '--tender', 'card'], { now: START }).checkoutId as string };
+    const dir = join(t.dir, 'barrier');
+    mkdirSync(dir);
+    const s = start(t, ['checkout', 'confirm', id, '--yes'], { width: 80, now: AT(1), env: { POINTSMALL_PAYMENT_BARRIER: dir } });
+    await fileAppears(join(dir, 'paying'));
+    keys(s, 'C-c');
+    await waitFor(s, /press Ctrl-C again to stop waiting/);
+    writeFileSync(join(dir, 'go'), '');
+    const first = await waitFor(s, 'EXIT=');
+    expect(first).toContain('EXIT=0');
+    expect(t.ok(['order', 'show', id], { now: AT(2) })).toMatchObject({ status: 'paid' });
+
+    const dir2 = join(t.dir, 'barrier2');
+    mkdirSync(dir2);
+    const s2 = start(t, ['checkout', 'confirm', id2, '--yes'], { width: 80, now: AT(2), env: { POINTSMALL_PAYMENT_BARRIER: dir2 } });
+    await fileAppears(join(dir2, 'paying'));
+    keys(s2, 'C-c');
+    await waitFor(s2, /press Ctrl-C again/);
+    keys(s2, 'C-c');
+    const second = (await waitFor(s2, 'EXIT=')).replace(/\s+/g, ' ');
+    expect(second).toContain(`error: interrupted (Ctrl-C) while paying checkout ${id2}`);
+    expect(second).toContain('check the payment terminal');
+    expect(second).toContain('EXIT=130');
+    expect(t.ok(['order', 'show', id2], { now: AT(3) })).toMatchObject({ status: 'held', payingUntil: expect.any(String) });
+    expect(t.verify().ok).toBe(true);
+  }, 300_000);
 });

@@ -391,7 +391,7 @@ export function register(program: Command): void {
       { key: 'points', header: 'points', align: 'right' },
       { key: 'createdAt', header: 'held at', format: localTime },
       { key: 'expiresAt', header: 'expires at', format: localTime },
-      { key: 'expired', header: 'expired', format: (v) => (v ? 'yes' : 'no') },
+      { key: 'expired', header: 'expired', format: (v, row) => (row.payingUntil ? `being paid, fenced until ${localTime(row.payingUntil)}` : v ? 'yes' : 'no') },
     ]);
   });
   holdsCmd
