@@ -101,6 +101,9 @@ function auditItem(l: Ledger, i: CatalogItem): Record<string, unknown> {
   };
 }
 
+/** A field of catalog add (its flag without dashes, points-price) as the file's column (points_price): a file's rejects name its columns. */
+const asColumn = (field: string): string => field.replace(/-/g, '_');
+
 function fieldError(problems: ItemProblem[]): never {
   const p = problems[0];
   throw new UsageError(
@@ -266,7 +269,7 @@ export async function importCatalog(ctx: Ctx, file: string, rejectsPath?: string
         }
         if (item && !problems.length && seen.has(item.sku)) problems.push({ field: 'sku', message: `sku ${item.sku} appears twice in the file` });
         if (!item || problems.length) {
-          rejects.push({ line: r.line, reason: problems.map((p) => `${p.field.replace(/-/g, '_')}: ${p.message}`).join('; '), fields: r.fields });
+          rejects.push({ line: r.line, reason: problems.map((p) => `${asColumn(p.field)}: ${p.message.replace(/--([a-z][a-z-]*)/g, (_m, flag: string) => asColumn(flag))}`).join('; '), fields: r.fields });
           continue;
         }
         seen.add(item.sku);

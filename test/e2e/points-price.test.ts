@@ -81,9 +81,14 @@ describe('a points-only item priced 0.00 without a points price is refused too (
     expect(catalogState(t)).toBe(kept);
     const f = join(t.dir, 'c.csv');
     writeFileSync(f, 'sku,name,price,pay,points_price,stock\nZERO,Zero,0.00,points,,10\nOK,Fine,0.00,points,100,10\n');
-    const r = t.run(['catalog', 'import', f, '--json'], { now: NOW });
+    const rejects = join(t.dir, 'zero-rejects.csv');
+    const r = t.run(['catalog', 'import', f, '--rejects', rejects, '--json'], { now: NOW });
     expect(r.code, r.stderr).toBe(4);
     expect(r.json()).toMatchObject({ created: 1, rejected: 1 });
+    // a file's reject names the file's columns, not the flags of catalog add (trial 24)
+    const reason = readFileSync(rejects, 'utf8').trim().split('\n')[1];
+    expect(reason).toContain('give it a price above 0.00 or a points_price');
+    expect(reason).not.toContain('--');
     // stored by an older build: never sold, and the ledger stays verifiable
     const db = openLedgerDb(t.db);
     db.prepare("UPDATE catalog_items SET points_price = NULL WHERE sku = 'GIFT'").run();
