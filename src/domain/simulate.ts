@@ -514,6 +514,8 @@ export class Simulation {
       const sh = this.checkoutShares(o, localDate(o.at, s.zone), o.lifetimeBefore, 0, o.earnedTodayBefore, 0);
       c = { version: o.rulesVersion, tier: sh.tier, lines: o.lines, recomputed: sh.recLines, simulated: sh.simLines };
       this.checkouts.set(f.orderKey, c);
+      // the points it gives back were spent at the rate in force: the draft's would have spent others
+      if (o.cashPaid < o.total) this.pointsPaid = true;
     }
     const lifetime = this.earned.get(m) ?? 0;
     const lifetimeDiff = this.diff.get(m) ?? 0;

@@ -106,6 +106,19 @@ describe('simulate: a draft against the versions in force', () => {
     expect(simulate(setup(draft, { 1: v1 }), [paid(10000)]).notSimulated).toEqual([]);
     // the rate in force: nothing to name
     expect(simulate(setup(v1, { 1: v1 }), [paid(5000)]).notSimulated).toEqual([]);
+    // a period holding only the refund of such a checkout paid before it: the points it gives back were
+    // spent at the rate in force, so the draft's rate is not simulated there either (trial 24)
+    const refundOf = (o: SimOrder): SimRefund => ({
+      kind: 'refund',
+      orderKey: 'ORD-1',
+      memberId: 'M1',
+      at: Date.parse('2026-10-05T12:00:00+08:00'),
+      earned: o.lines[0].earned!,
+      lines: [{ lineNo: 1, units: 1, before: 0, earned: o.lines[0].earned! }],
+      order: { ...o, lifetimeBefore: 0, earnedTodayBefore: 0 },
+    });
+    expect(simulate(setup(draft, { 1: v1 }), [refundOf(paid(5000))]).notSimulated).toEqual(['redeem.pointsPerUnit']);
+    expect(simulate(setup(draft, { 1: v1 }), [refundOf(paid(10000))]).notSimulated).toEqual([]);
   });
 
   it('liabilityChange: a member\'s extra debt under the draft is debt, never netted against another member\'s points', () => {
