@@ -353,8 +353,13 @@ export function wrap(text: string, room: number): string[] {
         lineWidth += pw;
         continue;
       }
-      if (pw <= room) {
+      if (lineWidth > 0) {
+        // a piece that does not fit where the line is starts the next one (a folder's name is cut only when it must be)
         lines.push(line.trimEnd());
+        line = '';
+        lineWidth = 0;
+      }
+      if (pw <= room) {
         line = piece;
         lineWidth = pw;
         continue;

@@ -37,9 +37,12 @@ export function cashBy(amount: string, tender: string | null | undefined): strin
  * The cash part of a checkout or order as shown: `49.00 by card`, and `(not paid: declined)` after it when the
  * order closed unpaid (its paidWith is null: declined, expired, cancelled), so no unpaid order reads as paid.
  */
-export function cashShown(r: { cashPaid: string; tender: string | null | undefined; paidWith: string | null; status: string }): string {
+export function cashShown(r: { cashPaid: string; tender: string | null | undefined; paidWith: string | null; status: string; paymentUnknown?: boolean }): string {
   const shown = cashBy(r.cashPaid, r.tender);
-  return r.paidWith === null && r.status !== 'held' && !isZeroMoney(r.cashPaid) ? `${shown} (not paid: ${r.status})` : shown;
+  if (isZeroMoney(r.cashPaid)) return shown;
+  // a payment started and never answered may have been paid: the ledger cannot say "not paid"
+  if (r.paymentUnknown) return `${shown} (payment started, no answer recorded: check the terminal)`;
+  return r.paidWith === null && r.status !== 'held' ? `${shown} (not paid: ${r.status})` : shown;
 }
 
 /** The confirmation question of a checkout: `Use 500 points (worth 5.00) and take 12.00 by card from M1?`, without the cash when there is none. */

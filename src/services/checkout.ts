@@ -24,7 +24,7 @@ import { settings } from '../store/settings.js';
 import { checkoutCodes } from '../store/verification.js';
 import { type Ctx, type Ledger, itemNotFound, rulesAt, rulesOfVersion, withLedger, memberNotFound } from './ledger.js';
 import { captureHold, placeHold, releaseHold, sweepExpiredHolds } from './holds.js';
-import { type LineViewBase, orderView, requireOrder, type OrderView } from './orders.js';
+import { type LineViewBase, orderView, paymentUnanswered, requireOrder, type OrderView } from './orders.js';
 import { availableOf, creditPoints, ledgerToday, recordAudit } from './points.js';
 
 export const TENDERS = ['cash', 'card', 'alipay', 'wechat'] as const;
@@ -498,16 +498,22 @@ async function simulatePayment(decline: boolean, orderId: string, signal: AbortS
  * waiting for the answer; a second one, a Ctrl-C on a pipe or a SIGTERM stops it, and the command says
  * what may have been charged and what to do (exit 130, 143 for SIGTERM), the order left fenced.
  */
-function interruptGuard(orderId: string, tell: Ctx['tell']): { signal: AbortSignal; stoppedBy: () => 'SIGINT' | 'SIGTERM' | null; done: () => void } {
+function interruptGuard(orderId: string, tell: Ctx['tell']): { signal: AbortSignal; stoppedBy: () => 'SIGINT' | 'SIGTERM' | null; answered: () => void; done: () => void } {
   const ac = new AbortController();
   let by: 'SIGINT' | 'SIGTERM' | null = null;
   let warned = false;
+  let answered = false;
   const onInt = () => {
     if (!warned && tell) {
       warned = true;
-      tell(`checkout ${orderId} is being paid: waiting for the payment's answer so that it is recorded; press Ctrl-C again to stop waiting (a payment approved after that is recorded nowhere)`);
+      tell(
+        answered
+          ? `the payment of checkout ${orderId} was answered: waiting for the ledger to record it; press Ctrl-C again to stop waiting (the payment is then recorded nowhere)`
+          : `checkout ${orderId} is being paid: waiting for the payment's answer so that it is recorded; press Ctrl-C again to stop waiting (a payment approved after that is recorded nowhere)`,
+      );
       return;
     }
+    if (tell) tell('stopped waiting');
     by = 'SIGINT';
     ac.abort();
   };
@@ -520,6 +526,7 @@ function interruptGuard(orderId: string, tell: Ctx['tell']): { signal: AbortSign
   return {
     signal: ac.signal,
     stoppedBy: () => by,
+    answered: () => void (answered = true),
     done: () => {
       process.off('SIGINT', onInt);
       process.off('SIGTERM', onTerm);
@@ -529,18 +536,52 @@ function interruptGuard(orderId: string, tell: Ctx['tell']): { signal: AbortSign
 
 /** A payment stopped by a signal: what it may have done, and what to do about it. */
 function paymentInterrupted(l: Ledger, orderId: string, tender: Tender, approved: boolean | null, by: 'SIGINT' | 'SIGTERM', fenceEnd: string): PaymentInterruptedError {
-  const until = shownInstant(fenceEnd, l.zone);
+  const o = l.store.get(orders).get(orderId)!;
+  const amount = `${formatMoney(o.cash_paid, l.digits)} ${tender}`;
   const what =
     approved === null
-      ? `the ${tender} payment had no answer yet: it may still be approved, and is then recorded nowhere`
+      ? `the ${amount} payment had no answer yet: it may still be approved, and is then recorded nowhere`
       : approved
-        ? `the ${tender} payment was approved but is not recorded`
+        ? `the ${amount} payment was approved but is not recorded`
         : 'the payment was declined: nothing was paid';
-  const hint =
-    approved === false
-      ? `its hold (points, stock, coupon) stays until ${until}, then: pointsmall checkout cancel ${orderId}`
-      : `check the payment terminal: if it charged, reverse the charge, or after ${until} record it with pointsmall checkout confirm ${orderId} --tender ${tender} (that takes the cash part again); if not, after ${until}: pointsmall checkout cancel ${orderId}`;
-  return new PaymentInterruptedError(`interrupted (${by === 'SIGINT' ? 'Ctrl-C' : 'SIGTERM'}) while paying checkout ${orderId}: ${what}; the order stays held and fenced until ${until}`, hint, by === 'SIGINT' ? 130 : 143);
+  const hint = approved === false ? `its hold (points, stock, coupon) stays until ${shownInstant(fenceEnd, l.zone)}, then: pointsmall checkout cancel ${orderId}` : unansweredHint(l, o, tender, fenceEnd, approved === true);
+  return new PaymentInterruptedError(`interrupted (${by === 'SIGINT' ? 'Ctrl-C' : 'SIGTERM'}) while paying checkout ${orderId}: ${what}; the order stays held and fenced until ${shownInstant(fenceEnd, l.zone)}`, hint, by === 'SIGINT' ? 130 : 143);
+}
+
+/**
+ * What to do about a payment that was started and never recorded (interrupted, its process killed, the
+ * ledger locked past the wait): find out whether the money was taken, then record it (--already-paid), pay
+ * it, or cancel; never simply pay again. After the fence, while the hold lasts; a hold that ends with the
+ * fence leaves only reversing the charge.
+ */
+function unansweredHint(l: Ledger, o: OrderRow, tender: Tender, fenceEnd: string, approved: boolean): string {
+  const until = shownInstant(fenceEnd, l.zone);
+  const hold = l.store.get(holds).byOrder(o.id);
+  const check = tender === 'cash' ? 'check whether the cash was taken' : 'check the payment terminal';
+  const taken = tender === 'cash' ? 'give the cash back' : 'reverse the charge';
+  if (!hold || hold.status !== 'open' || hold.expires_at <= fenceEnd) {
+    return `${approved ? taken : `${check}: if it was paid, ${taken}`} (the hold ends with the fence at ${until}, so this order cannot be completed); then start a new checkout`;
+  }
+  const holdEnd = shownInstant(hold.expires_at, l.zone);
+  const record = `record it after ${until} (before the hold expires at ${holdEnd}) with: pointsmall checkout confirm ${o.id} --already-paid --tender ${tender}`;
+  if (approved) return `${record}; or ${taken} and cancel it: pointsmall checkout cancel ${o.id}`;
+  return `${check}: if it was paid, ${record}; if not, after ${until} pay it with: pointsmall checkout confirm ${o.id} --tender ${tender}, or cancel it: pointsmall checkout cancel ${o.id}`;
+}
+
+/** A retried idempotency key whose first try started a payment that never recorded an answer: paying again could charge twice. */
+function outcomeUnknown(l: Ledger, o: OrderRow, key: string): RefusedError {
+  const tender = (o.tender ?? 'cash') as Tender;
+  const hold = l.store.get(holds).byOrder(o.id);
+  const open = o.status === 'held' && hold?.status === 'open' && hold.expires_at > l.nowIso;
+  const check = tender === 'cash' ? 'check whether the cash was taken' : 'check the payment terminal';
+  const taken = tender === 'cash' ? 'give the cash back' : 'reverse the charge';
+  return new RefusedError(
+    'PAYMENT_OUTCOME_UNKNOWN',
+    `the first try under idempotency key ${JSON.stringify(key)} (checkout ${o.id}) started a ${formatMoney(o.cash_paid, l.digits)} ${tender} payment that never recorded an answer (it was interrupted or its process died): it may have been paid, so this retry paid nothing`,
+    open
+      ? `${check}: if it was paid, record it with: pointsmall checkout confirm ${o.id} --already-paid --tender ${tender}; if not, pay it with: pointsmall checkout confirm ${o.id} --tender ${tender}; this key then returns that result`
+      : `${check}: if it was paid, ${taken} (checkout ${o.id} is ${o.status}); then pay with a new --idempotency-key`,
+  );
 }
 
 export const DEFAULT_PAYMENT_MINUTES = 10;
@@ -555,9 +596,16 @@ function paymentMinutes(l: Ledger): number {
  * The fence (issue 14): from here until the payment settles, `checkout cancel` is refused and the hold
  * does not run out, so an approved payment always captures. Inside the write that checked the order is held.
  */
-function fencePayment(l: Ledger, orderId: string): void {
-  const until = new Date(l.now.getTime() + paymentMinutes(l) * 60_000).toISOString();
+function fencePayment(l: Ledger, orderId: string, tender: Tender): void {
+  const until = fenceEndOf(l);
   l.store.get(orders).fencePayment(orderId, until, l.nowIso);
+  const o = l.store.get(orders).get(orderId)!;
+  recordAudit(l, 'checkout.pay', orderId, { tender, cash: formatMoney(o.cash_paid, l.digits), fencedUntil: until });
+}
+
+/** When a payment started now is fenced until: its minutes on, rounded up to the whole minute, so every message shows the same time. */
+function fenceEndOf(l: Ledger): string {
+  return new Date(Math.ceil((l.now.getTime() + paymentMinutes(l) * 60_000) / 60_000) * 60_000).toISOString();
 }
 
 const isPaying = (l: Ledger, o: OrderRow): boolean => o.status === 'held' && o.paying_until !== null && o.paying_until > l.nowIso;
@@ -569,7 +617,7 @@ const isPaying = (l: Ledger, o: OrderRow): boolean => o.status === 'held' && o.p
  */
 function refuseWhilePaying(l: Ledger, o: OrderRow, doing: 'confirm' | 'decline' | 'retry' | 'cancel'): void {
   if (!isPaying(l, o)) return;
-  // the minute after the fence ends (a time shown to the minute that is not cut short of it)
+  // the fence ends on a whole minute (fenceEndOf; an older one is rounded up, never shown cut short)
   const after = shownInstant(new Date(Math.ceil(Date.parse(o.paying_until!) / 60_000) * 60_000).toISOString(), l.zone);
   throw new RefusedError(
     'PAYMENT_IN_PROGRESS',
@@ -587,11 +635,12 @@ function refuseWhilePaying(l: Ledger, o: OrderRow, doing: 'confirm' | 'decline' 
 async function payAndSettle(l: Ledger, tell: Ctx['tell'], orderId: string, tender: Tender, decline: boolean, key?: string): Promise<CheckoutResult> {
   const minutes = paymentMinutes(l);
   // when the fence set before the payment ends (at the command's own clock)
-  const fenceEnd = new Date(l.now.getTime() + minutes * 60_000).toISOString();
+  const fenceEnd = fenceEndOf(l);
   const guard = interruptGuard(orderId, tell);
   let approved: boolean | null = null;
   try {
     approved = await simulatePayment(decline, orderId, guard.signal);
+    guard.answered();
     const waitMs = Math.max(l.store.busyTimeoutMs, (minutes * 60_000) / 2);
     const until = Date.now() + waitMs;
     for (;;) {
@@ -617,7 +666,7 @@ async function payAndSettle(l: Ledger, tell: Ctx['tell'], orderId: string, tende
 /** A settling write that could not get the ledger, worded for what the payment did. */
 function settleBusy(l: Ledger, waited: number, orderId: string, tender: Tender, approved: boolean, fenceEnd: string): BusyError {
   const hint = approved
-    ? `the ${tender} payment of checkout ${orderId} was approved but is not recorded: the order stays held, its points and stock with it, and cannot be confirmed again or cancelled while fenced (until ${shownInstant(fenceEnd, l.zone)}); then record it with: pointsmall checkout confirm ${orderId} --tender ${tender} (it takes the cash part again: check the payment terminal first)`
+    ? `the ${tender} payment of checkout ${orderId} was approved but is not recorded: the order stays held, its points and stock with it, and cannot be confirmed again or cancelled while fenced (until ${shownInstant(fenceEnd, l.zone)}); ${unansweredHint(l, l.store.get(orders).get(orderId)!, tender, fenceEnd, true)}`
     : `the payment of checkout ${orderId} was declined, nothing was paid; its hold (points, stock, coupon) stays until the fence ends or the hold expires, then: pointsmall checkout cancel ${orderId}`;
   return new BusyError(l.path, waited, hint);
 }
@@ -714,12 +763,11 @@ function startPhase(l: Ledger, command: 'checkout' | 'start', input: CheckoutInp
       }
       if (prior.result) return { replay: { ...(JSON.parse(prior.result) as CheckoutResult), replayed: true } };
       const o = prior.order_id ? repo.get(prior.order_id) : undefined;
+      if (o && command === 'checkout') refuseWhilePaying(l, o, 'retry');
+      if (o && command === 'checkout' && paymentUnanswered(o, l.nowIso)) throw outcomeUnknown(l, o, key);
       if (o && o.status === 'held') {
-        // the first attempt stopped after its hold: carry on, unless it is paying (or died paying) or its points lapsed since
-        if (command === 'checkout') {
-          refuseWhilePaying(l, o, 'retry');
-          refuseLapsedHold(l, o);
-        }
+        // the first attempt stopped after its hold: carry on, unless it is paying (above) or its points lapsed since
+        if (command === 'checkout') refuseLapsedHold(l, o);
         return { orderId: o.id };
       }
       if (o && o.status === 'paid') return { replay: resultOf(l, o, true) };
@@ -741,7 +789,7 @@ export async function checkout(ctx: Ctx, input: CheckoutInput): Promise<Checkout
     const note = maxPointsNote(l, input);
     const p = writeUnsynced(l.store, () => {
       const phase = startPhase(l, 'checkout', input);
-      if ('orderId' in phase) fencePayment(l, phase.orderId);
+      if ('orderId' in phase) fencePayment(l, phase.orderId, input.tender ?? 'cash');
       return phase;
     });
     if ('replay' in p) return p.replay;
@@ -779,9 +827,11 @@ export async function startCheckout(ctx: Ctx, input: CheckoutInput): Promise<Che
 }
 
 /** `checkout confirm ID`: pays the cash part and captures, or voids on a decline. Confirming a paid order returns it. */
-export async function confirmCheckout(ctx: Ctx, id: string, opts: { tender?: Tender; decline?: boolean; code?: string }): Promise<CheckoutResult> {
+export async function confirmCheckout(ctx: Ctx, id: string, opts: { tender?: Tender; decline?: boolean; code?: string; alreadyPaid?: boolean }): Promise<CheckoutResult> {
+  if (opts.alreadyPaid && opts.decline) throw new UsageError('--already-paid records an approved payment; --decline says it was declined: give one', 'see the payment terminal, then run one of them');
   return withLedger(ctx, async (l) => {
     sweepExpiredHolds(l);
+    if (opts.alreadyPaid) return recordAlreadyPaid(l, id, opts.tender);
     const pre = l.store.write((): { orderId: string; tender: Tender } | { done: CheckoutResult } | { refused: RefusedError } => {
       const o = requireOrder(l, id);
       if (o.status === 'held') {
@@ -794,8 +844,9 @@ export async function confirmCheckout(ctx: Ctx, id: string, opts: { tender?: Ten
         // A wrong code is counted (and the third voids the hold) in this transaction, then refused after it.
         const wrong = checkCode(l, o, opts.code);
         if (wrong) return { refused: wrong };
-        fencePayment(l, o.id);
-        return { orderId: o.id, tender: (opts.tender ?? o.tender ?? 'cash') as Tender };
+        const tender = (opts.tender ?? o.tender ?? 'cash') as Tender;
+        fencePayment(l, o.id, tender);
+        return { orderId: o.id, tender };
       }
       if (o.status === 'paid' || o.status === 'partially_refunded' || o.status === 'refunded') {
         // a retry gets the first result; a retry that asks for another tender (or a decline) is not what was done
@@ -817,6 +868,31 @@ export async function confirmCheckout(ctx: Ctx, id: string, opts: { tender?: Ten
     if ('done' in pre) return pre.done;
     return payAndSettle(l, ctx.tell, pre.orderId, pre.tender, Boolean(opts.decline));
   });
+}
+
+/**
+ * `checkout confirm ID --already-paid`: a payment that was started and never recorded (interrupted, its
+ * process killed) was seen approved at the terminal: record it and capture, paying nothing again. Only
+ * for such an order, once its fence has passed (while it lasts the payment may still be answered).
+ */
+function recordAlreadyPaid(l: Ledger, id: string, tenderOpt: Tender | undefined): CheckoutResult {
+  const tender = l.store.read(() => {
+    const o = requireOrder(l, id);
+    if (o.status === 'paid' || o.status === 'partially_refunded' || o.status === 'refunded') return null;
+    if (o.status !== 'held') throw closedError(o);
+    refuseWhilePaying(l, o, 'confirm');
+    if (!paymentUnanswered(o, l.nowIso)) {
+      throw new UsageError(
+        `checkout ${id} has no unrecorded payment: --already-paid records a payment that was started and never answered (interrupted, or its process died)`,
+        `pay it with: pointsmall checkout confirm ${id}`,
+        'NO_UNRECORDED_PAYMENT',
+      );
+    }
+    refuseLapsedHold(l, o);
+    return (tenderOpt ?? o.tender ?? 'cash') as Tender;
+  });
+  if (tender === null) return l.store.read(() => resultOf(l, requireOrder(l, id), true));
+  return settle(l, id, tender, true);
 }
 
 /** `checkout cancel ID`: voids the hold; points go back to their lots. Cancelling a closed checkout changes nothing. */

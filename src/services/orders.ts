@@ -50,6 +50,14 @@ export interface IssuedCoupon {
   status: CouponStatus;
 }
 
+/**
+ * A payment that was started (the order fenced for it) and never recorded an answer: its fence has passed
+ * and the order was neither paid nor declined (held still, or cancelled or expired since). It may have
+ * been paid at the terminal: nobody knows from the ledger.
+ */
+export const paymentUnanswered = (o: OrderRow, nowIso: string): boolean =>
+  o.paying_until !== null && o.paying_until <= nowIso && (o.status === 'held' || o.status === 'cancelled' || o.status === 'expired');
+
 export interface OrderView {
   orderId: string;
   status: OrderStatus;
@@ -71,6 +79,8 @@ export interface OrderView {
   paidWith: string | null;
   /** A held order being paid: when the fence its payment set ends (until then no second payment, cancel or expiry); else null. */
   payingUntil: string | null;
+  /** A payment was started (its order fenced) and never recorded an answer: it may have been paid (check the terminal). */
+  paymentUnknown: boolean;
   pointsEarned: number;
   coupon: string | null;
   refundedPoints: number;
@@ -115,6 +125,7 @@ export function orderView(l: Ledger, o: OrderRow): OrderView {
     cashPaid: money(o.cash_paid),
     ...paidWith(o.points_used, o.cash_paid, o.tender, o.status),
     payingUntil: o.status === 'held' && o.paying_until !== null && o.paying_until > l.nowIso ? o.paying_until : null,
+    paymentUnknown: paymentUnanswered(o, l.nowIso),
     pointsEarned: o.points_earned,
     coupon: o.coupon_code,
     refundedPoints: o.refunded_points,

@@ -59,7 +59,9 @@ describe('fitWidths', () => {
   it('a path longer than its column breaks after a slash, so the file name stays whole; a piece longer than a line still breaks', () => {
     expect(wrap('/tmp/x/fixtures/demo/purchases.csv', 20)).toEqual(['/tmp/x/fixtures/', 'demo/purchases.csv']);
     expect(wrap('file /tmp/abcdef/fixtures/purchases.csv', 24)).toEqual(['file', '/tmp/abcdef/fixtures/', 'purchases.csv']);
-    expect(wrap('/a/averyveryverylongfilename.csv', 12)).toEqual(['/a/averyvery', 'verylongfile', 'name.csv']);
+    expect(wrap('/a/averyveryverylongfilename.csv', 12)).toEqual(['/a/', 'averyveryver', 'ylongfilenam', 'e.csv']);
+    // a folder name longer than the column starts a line of its own (trial 25)
+    expect(wrap('/tmp/trial1/imports/shop-north-district-2026-x/daily/p.csv', 24)).toEqual(['/tmp/trial1/imports/', 'shop-north-district-2026', '-x/daily/p.csv']);
   });
 
   it('property: wrapped lines are within the room and hold the text (spaces at breaks aside)', () => {

@@ -41,7 +41,7 @@ describe('a checkout killed between hold and capture', () => {
     ok(t);
   });
 
-  it('a retry with the same idempotency key is refused while the dead payment\'s fence lasts, then carries the held checkout through, paying once', async () => {
+  it('a retry with the same idempotency key is refused while the dead payment\'s fence lasts, and after it too: its payment may have been approved, so the operator records or pays it; the key then returns that result, paying once (trial 25)', async () => {
     const t = shop(5000);
     await killDuringPayment(t, ['--idempotency-key', 'K-1']);
     // it may have charged the card before it died: nothing pays again until the fence (10 minutes) ends
@@ -49,12 +49,40 @@ describe('a checkout killed between hold and capture', () => {
     expect(early.code, early.stderr).toBe(3);
     expect(JSON.parse(early.stderr.trim()).error.code).toBe('PAYMENT_IN_PROGRESS');
     const later = { now: '2026-11-23T10:11:00+08:00' }; // the hold lasts 15 minutes
-    const r = t.ok(['checkout', '--member', 'M1', '--item', 'TEA', '--points', '3000', '--idempotency-key', 'K-1', '--yes'], later);
+    // nor after it: the dead payment never recorded its answer, and a blind retry would charge twice
+    const retry = t.run(['checkout', '--member', 'M1', '--item', 'TEA', '--points', '3000', '--idempotency-key', 'K-1', '--yes', '--json'], later);
+    expect(retry.code, retry.stderr).toBe(3);
+    const e = JSON.parse(retry.stderr.trim()).error;
+    expect(e.code).toBe('PAYMENT_OUTCOME_UNKNOWN');
+    const [orderId] = t.ok(['order', 'list'], later).map((o: { orderId: string }) => o.orderId);
+    expect(e.hint).toContain(`if not, pay it with: pointsmall checkout confirm ${orderId} --tender cash`);
+    expect(t.ok(['order', 'show', orderId], later)).toMatchObject({ status: 'held', paymentUnknown: true, paidWith: 'points+cash' });
+    // the operator finds the till was not paid, and pays it as the hint says; the key then replays that
+    const r = t.ok(['checkout', 'confirm', orderId, '--tender', 'cash', '--yes'], later);
     expect(r).toMatchObject({ status: 'paid', pointsUsed: 3000, balance: 2070 });
     const again = t.ok(['checkout', '--member', 'M1', '--item', 'TEA', '--points', '3000', '--idempotency-key', 'K-1', '--yes'], later);
-    expect(again).toMatchObject({ orderId: r.orderId, replayed: true });
+    expect(again).toMatchObject({ orderId: r.orderId, replayed: true, status: 'paid' });
     expect(t.ok(['order', 'list'])).toHaveLength(1);
     expect(t.ok(['member', 'show', 'M1'])).toMatchObject({ balance: 2070, held: 0 });
+    ok(t);
+  });
+
+  it('once the dead payment\'s hold has expired, a retried key is refused naming the order, and a new key pays (trial 25)', async () => {
+    const t = shop(5000);
+    await killDuringPayment(t, ['--idempotency-key', 'K-2']);
+    const expired = { now: '2026-11-23T10:20:00+08:00' };
+    expect(t.ok(['holds', 'release-expired'], expired).released).toBe(1);
+    const [orderId] = t.ok(['order', 'list'], expired).map((o: { orderId: string }) => o.orderId);
+    const shown = t.run(['order', 'show', orderId], expired).stdout;
+    expect(shown).toMatch(/^cash\t70\.00 \(payment started, no answer recorded: check the terminal\)$/m); // never "not paid"
+    const retry = t.run(['checkout', '--member', 'M1', '--item', 'TEA', '--points', '3000', '--idempotency-key', 'K-2', '--yes', '--json'], expired);
+    expect(retry.code, retry.stderr).toBe(3);
+    const e = JSON.parse(retry.stderr.trim()).error;
+    expect(e).toMatchObject({ code: 'PAYMENT_OUTCOME_UNKNOWN' });
+    expect(e.hint).toBe(`check whether the cash was taken: if it was paid, give the cash back (checkout ${orderId} is expired); then pay with a new --idempotency-key`);
+    expect(t.ok(['order', 'list'], expired)).toHaveLength(1);
+    const fresh = t.ok(['checkout', '--member', 'M1', '--item', 'TEA', '--points', '3000', '--idempotency-key', 'K-3', '--yes'], expired);
+    expect(fresh).toMatchObject({ status: 'paid', pointsUsed: 3000 });
     ok(t);
   });
 });

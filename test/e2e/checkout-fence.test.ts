@@ -163,7 +163,7 @@ describe('two-phase checkout is fenced', () => {
     expect(listed).toEqual([expect.objectContaining({ checkoutId: id, expired: false, payingUntil: expect.any(String) })]);
     expect(Date.parse(listed[0].payingUntil!)).toBeGreaterThan(Date.parse(AT(16)));
     const piped = t.run(['holds', 'list'], { now: AT(16) });
-    expect(piped.stdout.split('\n')[1].split('\t').slice(-1)[0]).toMatch(/^being paid, fenced until /);
+    expect(piped.stdout.split('\n')[1].split('\t').slice(-1)[0]).toMatch(/^being paid until \d{4}-\d{2}-\d{2} \d{2}:\d{2}$/);
     c.release();
     const confirm = await c.done;
     expect(confirm.code, confirm.stderr).toBe(0);
@@ -273,13 +273,66 @@ describe('two-phase checkout is fenced', () => {
     expect(out).toBe('');
     const e = JSON.parse(err.trim()).error;
     expect(e.code).toBe('PAYMENT_INTERRUPTED');
-    expect(e.message).toContain(`interrupted (${word}) while paying checkout ${id}: the card payment had no answer yet: it may still be approved, and is then recorded nowhere; the order stays held and fenced until`);
-    expect(e.hint).toContain('check the payment terminal');
+    expect(e.message).toBe(`interrupted (${word}) while paying checkout ${id}: the 5.00 card payment had no answer yet: it may still be approved, and is then recorded nowhere; the order stays held and fenced until 2026-11-23 10:11`);
+    // the hold (15 minutes from 10:00) outlasts the fence (10 minutes from 10:01): record, pay or cancel in between
+    expect(e.hint).toBe(
+      `check the payment terminal: if it was paid, record it after 2026-11-23 10:11 (before the hold expires at 2026-11-23 10:15) with: pointsmall checkout confirm ${id} --already-paid --tender card; if not, after 2026-11-23 10:11 pay it with: pointsmall checkout confirm ${id} --tender card, or cancel it: pointsmall checkout cancel ${id}`,
+    );
     const o = t.ok(['order', 'show', id], { now: AT(2) });
-    expect(o).toMatchObject({ status: 'held', payingUntil: expect.any(String) });
+    expect(o).toMatchObject({ status: 'held', payingUntil: expect.any(String), paymentUnknown: false });
     expect(t.ok(['member', 'show', 'a'], { now: AT(2) })).toMatchObject({ balance: 1000, held: 500 });
-    // once the fence has passed, the order can be cancelled as the hint says
-    expect(t.ok(['checkout', 'cancel', id, '--yes'], { now: AT(12) })).toMatchObject({ status: 'cancelled' });
+    // the payment's start is in the audit, with what it was to take
+    const audit = (t.ok(['audit', 'list'], { now: AT(2) }) as { action: string; subject: string; detail: Record<string, unknown> }[]).filter((a) => a.subject === id).map((a) => [a.action, a.detail]);
+    expect(audit).toContainEqual(['checkout.pay', { tender: 'card', cash: '5.00', fencedUntil: '2026-11-23T02:11:00.000Z' }]);
+    // --already-paid waits for the fence too (the payment may still be answered)
+    const early = t.run(['checkout', 'confirm', id, '--already-paid', '--yes', '--json'], { now: AT(5) });
+    expect(early.code, early.stderr).toBe(3);
+    expect(errorCode(early)).toBe('PAYMENT_IN_PROGRESS');
+    // after the fence the ledger cannot say whether it was paid: order show never says "not paid"
+    expect(t.ok(['order', 'show', id], { now: AT(11) })).toMatchObject({ status: 'held', payingUntil: null, paymentUnknown: true });
+    expect(t.run(['order', 'show', id], { now: AT(11) }).stdout).toMatch(/^cash\t5\.00 by card \(payment started, no answer recorded: check the terminal\)$/m);
+    if (signal === 'SIGINT') {
+      // the terminal shows it approved: recorded as the hint says, paying nothing again (no payment starts)
+      const again = join(t.dir, 'again');
+      mkdirSync(again);
+      const r = t.run(['checkout', 'confirm', id, '--already-paid', '--tender', 'card', '--yes', '--json'], { now: AT(11), env: { POINTSMALL_PAYMENT_BARRIER: again } });
+      expect(r.code, r.stderr).toBe(0);
+      expect(existsSync(join(again, 'paying'))).toBe(false);
+      expect(r.json()).toMatchObject({ orderId: id, status: 'paid', cashPaid: '5.00', tender: 'card', pointsUsed: 500 });
+      expect(t.ok(['member', 'show', 'a'], { now: AT(12) })).toMatchObject({ balance: 505, held: 0 });
+      // a second --already-paid returns the recorded result, recording nothing twice
+      expect(t.ok(['checkout', 'confirm', id, '--already-paid', '--yes'], { now: AT(12) })).toMatchObject({ status: 'paid', replayed: true });
+      expect(t.ok(['member', 'show', 'a'], { now: AT(12) })).toMatchObject({ balance: 505 });
+    } else {
+      // not paid at the terminal: cancelled as the hint says
+      expect(t.ok(['checkout', 'cancel', id, '--yes'], { now: AT(12) })).toMatchObject({ status: 'cancelled' });
+      expect(t.run(['order', 'show', id], { now: AT(12) }).stdout).toMatch(/^cash\t5\.00 by card \(payment started, no answer recorded: check the terminal\)$/m);
+    }
+    expect(t.verify().ok).toBe(true);
+  });
+
+  it('--already-paid records only a payment that was started and never answered; with a fence longer than the hold, the hint says the order cannot be completed (trial 25)', async () => {
+    const { t, id } = setup();
+    const never = t.run(['checkout', 'confirm', id, '--already-paid', '--yes', '--json'], { now: AT(1) });
+    expect(never.code, never.stderr).toBe(2);
+    expect(errorCode(never)).toBe('NO_UNRECORDED_PAYMENT');
+    const both = t.run(['checkout', 'confirm', id, '--already-paid', '--decline', '--yes', '--json'], { now: AT(1) });
+    expect(both.code).toBe(2);
+    expect(t.ok(['order', 'show', id], { now: AT(1) })).toMatchObject({ status: 'held', paymentUnknown: false });
+    t.ok(['db', 'set', 'payment-minutes', '30'], { now: AT(1) });
+    const dir = join(t.dir, 'barrier');
+    mkdirSync(dir);
+    const env = { ...process.env, NO_COLOR: '1', CI: '1', POINTSMALL_NOW: AT(1), POINTSMALL_DB: t.db, POINTSMALL_OPERATOR: 'tester', POINTSMALL_PAYMENT_BARRIER: dir };
+    const p = spawn(process.execPath, [BIN, 'checkout', 'confirm', id, '--yes', '--json'], { env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    p.stderr.on('data', (d) => (err += d));
+    const closed = new Promise<number | null>((res) => p.on('close', res));
+    await fileAppears(join(dir, 'paying'));
+    p.kill('SIGTERM');
+    expect(await closed).toBe(143);
+    expect(JSON.parse(err.trim()).error.hint).toBe(
+      'check the payment terminal: if it was paid, reverse the charge (the hold ends with the fence at 2026-11-23 10:31, so this order cannot be completed); then start a new checkout',
+    );
     expect(t.verify().ok).toBe(true);
   });
 

@@ -257,12 +257,19 @@ export function register(program: Command): void {
     .addOption(new Option('--tender <tender>', 'how the cash part is paid').choices(TENDER_CHOICES))
     .option('--decline', 'simulate a declined payment (the hold is voided, exit 3)')
     .option('--code <code>', 'the six-digit one-time code a checkout above limits.verifyPointsAbove needs (3 wrong codes void it)', parseCode)
+    .option('--already-paid', 'record a payment that was started and never recorded (interrupted), which the terminal shows approved: capture without paying again')
     .action(async (id: string, ...args) => {
       const cmd = cmdOf(args);
-      const o = cmd.optsWithGlobals() as CartOpts & { code?: string };
+      const o = cmd.optsWithGlobals() as CartOpts & { code?: string; alreadyPaid?: boolean };
       const ask = mustAsk(cmd, `confirming checkout ${id} (it takes points and cash)`);
       const ctx = await context(cmd);
-      if (ask) {
+      if (ask && o.alreadyPaid) {
+        const held = await (await orderServices()).showOrder(ctx, id);
+        if (held.status === 'held' && !(await confirmOnTerminal(`Record ${held.cashPaid} by ${o.tender ?? held.tender ?? 'cash'} for checkout ${id} as already paid (${count(held.pointsUsed, 'point')} from ${held.memberId}), paying nothing again?`))) {
+          process.stderr.write('nothing was recorded\n');
+          return;
+        }
+      } else if (ask) {
         const held = await (await orderServices()).showOrder(ctx, id);
         if (held.status === 'held') {
           const tender = o.tender ?? held.tender ?? 'cash';
@@ -275,7 +282,7 @@ export function register(program: Command): void {
       let r: CheckoutResult;
       try {
         // after a question, the clock of the answer (held points may have lapsed meanwhile, §7)
-        r = await (await checkoutServices()).confirmCheckout(ask ? await context(cmd) : ctx, id, { tender: o.tender, decline: o.decline, code: o.code });
+        r = await (await checkoutServices()).confirmCheckout(ask ? await context(cmd) : ctx, id, { tender: o.tender, decline: o.decline, code: o.code, alreadyPaid: o.alreadyPaid });
       } catch (e) {
         // issue 18: on a terminal, a checkout that needs its one-time code asks for it.
         if (!ask || !(e instanceof UsageError) || e.code !== 'CODE_REQUIRED') throw e;
@@ -389,9 +396,10 @@ export function register(program: Command): void {
       { key: 'checkoutId', header: 'checkout' },
       { key: 'memberId', header: 'member' },
       { key: 'points', header: 'points', align: 'right' },
-      { key: 'createdAt', header: 'held at', format: localTime },
+      { key: 'createdAt', header: 'held at', format: localTime, drop: 1 },
       { key: 'expiresAt', header: 'expires at', format: localTime },
-      { key: 'expired', header: 'expired', format: (v, row) => (row.payingUntil ? `being paid, fenced until ${localTime(row.payingUntil)}` : v ? 'yes' : 'no') },
+      // (never cut: the fence's end is what an operator waits for)
+      { key: 'expired', header: 'expired', fit: 'fixed', format: (v, row) => (row.payingUntil ? `being paid until ${localTime(row.payingUntil)}` : v ? 'yes' : 'no') },
     ]);
   });
   holdsCmd
@@ -408,7 +416,7 @@ export function register(program: Command): void {
 async function orderView(r: OrderDetail): Promise<void> {
   printFields([
     ['order', r.orderId],
-    ['status', r.payingUntil ? `${r.status}, being paid (fenced until ${localTime(r.payingUntil)})` : r.status],
+    ['status', r.payingUntil ? `${r.status}, being paid (fenced until ${localTime(r.payingUntil)})` : r.paymentUnknown && r.status === 'held' ? `${r.status}, payment not recorded (see cash)` : r.status],
     ['member', r.memberId],
     ['created', localTime(r.createdAt)],
     ['paid', r.paidAt ? localTime(r.paidAt) : '-'],
