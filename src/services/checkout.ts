@@ -928,7 +928,8 @@ export async function searchMembers(ctx: Ctx, term: string, limit = 20): Promise
       l.store
         .get(checkoutLookups)
         .searchMembers(term, limit)
-        .map((m) => ({ id: m.id, name: m.name, phone: m.phone, frozen: m.status === 'frozen', available: availableOf(l, m) })),
+        // a hold run out but not yet released counts free, as the quote that follows counts it
+        .map((m) => ({ id: m.id, name: m.name, phone: m.phone, frozen: m.status === 'frozen', available: availableOf(l, m) + l.store.get(holds).expiredPointsOf(m.id, l.nowIso) })),
     ),
   );
 }

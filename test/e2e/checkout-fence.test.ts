@@ -364,4 +364,15 @@ describe('two-phase checkout is fenced', () => {
     expect(t.ok(['order', 'show', id2], { now: AT(3) })).toMatchObject({ status: 'held', payingUntil: expect.any(String) });
     expect(t.verify().ok).toBe(true);
   }, 300_000);
+
+  it.skipIf(!hasTmux)('Ctrl-C at the confirm question says the hold stays, not only "cancelled" (trial 25)', async () => {
+    const { t, id } = setup();
+    const s = start(t, ['checkout', 'confirm', id], { width: 80, now: AT(1) });
+    await waitFor(s, /\(y\/N\)/);
+    keys(s, 'C-c');
+    const out = (await waitFor(s, 'EXIT=')).replace(/\s+/g, ' ');
+    expect(out).toContain(`nothing was paid; the hold stays until it expires or: pointsmall checkout cancel ${id}`);
+    expect(out).toContain('EXIT=130');
+    expect(t.ok(['order', 'show', id], { now: AT(2) })).toMatchObject({ status: 'held', paymentUnknown: false, payingUntil: null });
+  }, 300_000);
 });

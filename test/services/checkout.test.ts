@@ -4,7 +4,7 @@ import { at, tmpCtx } from '../helpers/store.js';
 import type { Ctx } from '../../src/services/ledger.js';
 import { addMember, adjustMember, setFrozen, showMember } from '../../src/services/members.js';
 import { addItem, setItemActive } from '../../src/services/catalog.js';
-import { cancelCheckout, checkout, confirmCheckout, quoteCheckout, startCheckout, type CheckoutInput } from '../../src/services/checkout.js';
+import { cancelCheckout, checkout, confirmCheckout, quoteCheckout, searchMembers, startCheckout, type CheckoutInput } from '../../src/services/checkout.js';
 import { listCoupons, refundOrder, showOrder } from '../../src/services/orders.js';
 import { listHolds, releaseExpired } from '../../src/services/holds.js';
 import { verifyLedger } from '../../src/services/verify.js';
@@ -90,6 +90,16 @@ describe('checkout service', () => {
     // confirming again changes nothing
     expect(await confirmCheckout(ctx, s.orderId, {})).toMatchObject({ status: 'paid', replayed: true, balance: 3675 });
     await verified(ctx);
+  });
+
+  it('the member search counts a hold run out but not yet released as available, as the quote after it does (trial 25)', async () => {
+    const ctx = await ledger();
+    const s = await startCheckout(ctx, buy({ request: { kind: 'points', points: 2000 } }));
+    expect(s.status).toBe('held');
+    expect((await searchMembers(ctx, 'Ann')).map((m) => m.available)).toEqual([3000]);
+    const later = at(ctx, plus(T0, 16)); // the hold ran out; nothing has released it yet
+    expect((await searchMembers(later, 'Ann')).map((m) => m.available)).toEqual([5000]);
+    expect(await quoteCheckout(later, buy())).toMatchObject({ available: 5000 });
   });
 
   it('cancel voids a held checkout; confirm after expiry is refused and the next write released it', async () => {

@@ -4,7 +4,7 @@ import { UsageError, RefusedError } from '../../errors.js';
 import { c } from '../colour.js';
 import { canPrompt, cmdOf, confirmOnTerminal, context, emit, globals, mustAsk } from '../cli.js';
 import { parseDateOpt, parseIntOpt } from '../parse.js';
-import { localTime, printFields, printTable, stdoutIsTTY } from '../output.js';
+import { localTime, printFields, printTable, stdoutIsTTY, wrapToTerminal } from '../output.js';
 import { emitList, fileOptions, pageOptions } from '../lists.js';
 import type { PointsRequest } from '../../domain/split.js';
 import type { CartItem, CheckoutInput, CheckoutResult, QuoteResult, Tender } from '../../services/checkout.js';
@@ -273,8 +273,14 @@ export function register(program: Command): void {
         const held = await (await orderServices()).showOrder(ctx, id);
         if (held.status === 'held') {
           const tender = o.tender ?? held.tender ?? 'cash';
-          if (!(await confirmOnTerminal(checkoutQuestion(held, tender, held.memberId, ` for checkout ${id}`)))) {
-            process.stderr.write('nothing was paid; the hold stays until it expires or: pointsmall checkout cancel ' + id + '\n');
+          const stays = `${wrapToTerminal(`nothing was paid; the hold stays until it expires or: pointsmall checkout cancel ${id}`)}\n`;
+          const yes = await confirmOnTerminal(checkoutQuestion(held, tender, held.memberId, ` for checkout ${id}`)).catch((e: unknown) => {
+            // Ctrl-C at the question: "cancelled" is the question's, not the checkout's
+            if ((e as Error)?.name === 'CancelledError') process.stderr.write(`\n${stays}`);
+            throw e;
+          });
+          if (!yes) {
+            process.stderr.write(stays);
             return;
           }
         }
