@@ -324,6 +324,8 @@ export function printFields(pairs: [string, unknown][]): void {
 
 // eslint-disable-next-line no-control-regex
 const SGR = /\u001b\[[0-9;]*m/g;
+/** A space that wrap does not break at (one column wide): it holds a command together. */
+const KEEP = '\u00a0';
 
 /**
  * A value as lines of at most `room` terminal columns, broken at spaces where it can be (a long value of a
@@ -332,6 +334,9 @@ const SGR = /\u001b\[[0-9;]*m/g;
  */
 export function wrap(text: string, room: number): string[] {
   if (displayWidth(text) <= room) return [text];
+  // a command a hint gives (`pointsmall checkout cancel ORD-1`) stays on one line where it fits, so it can be copied
+  const kept = text.replace(/pointsmall [^;,()\n]*[^;,()\s]/g, (cmd) => (displayWidth(cmd) <= room ? cmd.replace(/ /g, KEEP) : cmd));
+  if (kept !== text) return wrap(kept, room).map((x) => x.replaceAll(KEEP, ' '));
   const lines: string[] = [];
   let line = '';
   let lineWidth = 0;

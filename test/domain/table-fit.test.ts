@@ -73,4 +73,15 @@ describe('fitWidths', () => {
       }),
     );
   });
+
+  it('a command a hint gives stays on one line where it fits, so it can be copied whole (trial 25)', () => {
+    const hint = 'check the payment terminal: if it was paid, record it with: pointsmall checkout confirm ORD-000005 --already-paid --tender card; if not, cancel it: pointsmall checkout cancel ORD-000005';
+    const lines = wrap(hint, 74);
+    for (const x of lines) expect(x.length).toBeLessThanOrEqual(74);
+    expect(lines.some((x) => x.includes('pointsmall checkout confirm ORD-000005 --already-paid --tender card'))).toBe(true);
+    expect(lines.some((x) => x.includes('pointsmall checkout cancel ORD-000005'))).toBe(true);
+    expect(lines.join(' ')).toBe(hint);
+    // a command longer than the room breaks as any text does
+    expect(wrap('run: pointsmall checkout confirm ORD-000005 --tender card', 20).every((x) => x.length <= 20)).toBe(true);
+  });
 });
