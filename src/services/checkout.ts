@@ -563,7 +563,7 @@ function unansweredHint(l: Ledger, o: OrderRow, tender: Tender, fenceEnd: string
     return `${approved ? taken : `${check}: if it was paid, ${taken}`} (the hold ends with the fence at ${until}, so this order cannot be completed); then start a new checkout`;
   }
   const holdEnd = shownInstant(hold.expires_at, l.zone);
-  const record = `record it after ${until} (before the hold expires at ${holdEnd}) with: pointsmall checkout confirm ${o.id} --already-paid --tender ${tender}`;
+  const record = `record it after ${until} (before the hold expires at ${holdEnd}) with: pointsmall checkout confirm ${o.id} --already-paid`;
   if (approved) return `${record}; or ${taken} and cancel it: pointsmall checkout cancel ${o.id}`;
   return `${check}: if it was paid, ${record}; if not, after ${until} pay it with: pointsmall checkout confirm ${o.id} --tender ${tender}, or cancel it: pointsmall checkout cancel ${o.id}`;
 }
@@ -579,7 +579,7 @@ function outcomeUnknown(l: Ledger, o: OrderRow, key: string): RefusedError {
     'PAYMENT_OUTCOME_UNKNOWN',
     `the first try under idempotency key ${JSON.stringify(key)} (checkout ${o.id}) started a ${formatMoney(o.cash_paid, l.digits)} ${tender} payment that never recorded an answer (it was interrupted or its process died): it may have been paid, so this retry paid nothing`,
     open
-      ? `${check}: if it was paid, record it with: pointsmall checkout confirm ${o.id} --already-paid --tender ${tender}; if not, pay it with: pointsmall checkout confirm ${o.id} --tender ${tender}; this key then returns that result`
+      ? `${check}: if it was paid, record it (before the hold expires at ${shownInstant(hold!.expires_at, l.zone)}) with: pointsmall checkout confirm ${o.id} --already-paid; if not, pay it with: pointsmall checkout confirm ${o.id} --tender ${tender}, or cancel it: pointsmall checkout cancel ${o.id}; this key then returns what was done`
       : `${check}: if it was paid, ${taken} (checkout ${o.id} is ${o.status}); then pay with a new --idempotency-key`,
   );
 }
@@ -598,7 +598,7 @@ function paymentMinutes(l: Ledger): number {
  */
 function fencePayment(l: Ledger, orderId: string, tender: Tender): void {
   const until = fenceEndOf(l);
-  l.store.get(orders).fencePayment(orderId, until, l.nowIso);
+  l.store.get(orders).fencePayment(orderId, until, tender, l.nowIso);
   const o = l.store.get(orders).get(orderId)!;
   recordAudit(l, 'checkout.pay', orderId, { tender, cash: formatMoney(o.cash_paid, l.digits), fencedUntil: until });
 }
@@ -619,10 +619,14 @@ function refuseWhilePaying(l: Ledger, o: OrderRow, doing: 'confirm' | 'decline' 
   if (!isPaying(l, o)) return;
   // the fence ends on a whole minute (fenceEndOf; an older one is rounded up, never shown cut short)
   const after = shownInstant(new Date(Math.ceil(Date.parse(o.paying_until!) / 60_000) * 60_000).toISOString(), l.zone);
+  const hold = l.store.get(holds).byOrder(o.id);
+  const endsWithFence = !hold || hold.status !== 'open' || hold.expires_at <= o.paying_until!;
   throw new RefusedError(
     'PAYMENT_IN_PROGRESS',
     `checkout ${o.id} is being paid by another command (a confirm or checkout started paying it, fenced until ${shownInstant(o.paying_until!, l.zone)}); ${doing === 'cancel' ? 'it cannot be cancelled now' : `this ${doing} charged nothing`}`,
-    `see how it ends with: pointsmall order show ${o.id}; if that command died mid-payment, check the payment terminal, then ${doing === 'cancel' ? 'cancel' : 'try again'} at ${after} or later`,
+    endsWithFence
+      ? `see how it ends with: pointsmall order show ${o.id}; if that command died mid-payment, its hold ends with the fence at ${after}, so the order cannot be completed then: check the payment terminal, reverse any charge for it, and start a new checkout`
+      : `see how it ends with: pointsmall order show ${o.id}; if that command died mid-payment, check the payment terminal, then ${doing === 'cancel' ? 'cancel' : 'try again'} at ${after} or later`,
   );
 }
 
@@ -682,7 +686,7 @@ function settle(l: Ledger, orderId: string, tender: Tender, approved: boolean, k
       const done = key ? repo.idempotency(key) : undefined;
       if (done?.result) return { ...(JSON.parse(done.result) as CheckoutResult), replayed: true };
       if (o.status === 'paid') return resultOf(l, o, true);
-      throw closedError(o);
+      throw closedError(l, o);
     }
     if (!approved) {
       releaseHold(l, orderId, 'declined', tender);
@@ -743,7 +747,15 @@ function refuseLapsedCoupon(l: Ledger, o: OrderRow): void {
   );
 }
 
-function closedError(o: OrderRow): RefusedError {
+function closedError(l: Ledger, o: OrderRow): RefusedError {
+  if (paymentUnanswered(o, l.nowIso)) {
+    const tender = o.tender ?? 'cash';
+    return new RefusedError(
+      o.status === 'expired' ? 'HOLD_EXPIRED' : 'CHECKOUT_CLOSED',
+      `checkout ${o.id} ${o.status === 'expired' ? 'expired before it was confirmed' : `is ${o.status}`}, its points and stock released; a ${formatMoney(o.cash_paid, l.digits)} ${tender} payment was started for it and never recorded an answer, and cannot be recorded now`,
+      `${tender === 'cash' ? 'check whether the cash was taken: if it was, give it back' : 'check the payment terminal: if it was paid, reverse the charge'}; then start a new checkout`,
+    );
+  }
   if (o.status === 'expired') return new RefusedError('HOLD_EXPIRED', `checkout ${o.id} expired before it was confirmed; its points and stock were released`, 'start a new checkout');
   return new RefusedError('CHECKOUT_CLOSED', `checkout ${o.id} is ${o.status}`, `see it with: pointsmall order show ${o.id}`);
 }
@@ -761,6 +773,8 @@ function startPhase(l: Ledger, command: 'checkout' | 'start', input: CheckoutInp
       if (prior.command !== command || prior.request_hash !== hash) {
         throw new UsageError(`idempotency key ${JSON.stringify(key)} was used for a different request`, 'use a new key for a new checkout', 'IDEMPOTENCY_CONFLICT');
       }
+      // a retried start returns its order as it is now (confirmed, being paid, cancelled since), not the hold it made
+      if (prior.result && command === 'start' && prior.order_id && repo.get(prior.order_id)) return { replay: resultOf(l, repo.get(prior.order_id)!, true) };
       if (prior.result) return { replay: { ...(JSON.parse(prior.result) as CheckoutResult), replayed: true } };
       const o = prior.order_id ? repo.get(prior.order_id) : undefined;
       if (o && command === 'checkout') refuseWhilePaying(l, o, 'retry');
@@ -862,7 +876,7 @@ export async function confirmCheckout(ctx: Ctx, id: string, opts: { tender?: Ten
         }
         return { done: resultOf(l, o, true) };
       }
-      throw closedError(o);
+      throw closedError(l, o);
     });
     if ('refused' in pre) throw pre.refused;
     if ('done' in pre) return pre.done;
@@ -876,23 +890,36 @@ export async function confirmCheckout(ctx: Ctx, id: string, opts: { tender?: Ten
  * for such an order, once its fence has passed (while it lasts the payment may still be answered).
  */
 function recordAlreadyPaid(l: Ledger, id: string, tenderOpt: Tender | undefined): CheckoutResult {
-  const tender = l.store.read(() => {
+  // one write: a confirm that starts paying meanwhile fences it first (and this is refused), or finds it paid
+  return l.store.write(() => {
     const o = requireOrder(l, id);
-    if (o.status === 'paid' || o.status === 'partially_refunded' || o.status === 'refunded') return null;
-    if (o.status !== 'held') throw closedError(o);
     refuseWhilePaying(l, o, 'confirm');
-    if (!paymentUnanswered(o, l.nowIso)) {
+    const unanswered = paymentUnanswered(o, l.nowIso);
+    if (o.status !== 'held' && unanswered) throw closedError(l, o);
+    if (o.status !== 'held' || !unanswered) {
+      const paid = o.status === 'paid' || o.status === 'partially_refunded' || o.status === 'refunded';
       throw new UsageError(
-        `checkout ${id} has no unrecorded payment: --already-paid records a payment that was started and never answered (interrupted, or its process died)`,
-        `pay it with: pointsmall checkout confirm ${id}`,
+        `checkout ${id} ${o.status === 'held' ? 'is held' : `is ${o.status.replace('_', ' ')}${paid && o.cash_paid > 0 && o.tender ? ` (by ${o.tender})` : ''}`} and has no unrecorded payment: --already-paid records a payment that was started and never answered (interrupted, or its process died)`,
+        o.status === 'held'
+          ? `pay it with: pointsmall checkout confirm ${id}`
+          : paid
+            ? `if the payment terminal shows another charge for it, reverse that charge; see it with: pointsmall order show ${id}`
+            : `see it with: pointsmall order show ${id}`,
         'NO_UNRECORDED_PAYMENT',
       );
     }
+    // the payment started is the one recorded: its tender was stored when it started (fencePayment)
+    const started = (o.tender ?? 'cash') as Tender;
+    if (tenderOpt !== undefined && tenderOpt !== started) {
+      throw new UsageError(
+        `the payment started for checkout ${id} was ${started}: --already-paid records that payment, not a ${tenderOpt} one`,
+        `if the ${started} payment was approved: pointsmall checkout confirm ${id} --already-paid; a ${tenderOpt} payment is a new one: pointsmall checkout confirm ${id} --tender ${tenderOpt}`,
+        'TENDER_MISMATCH',
+      );
+    }
     refuseLapsedHold(l, o);
-    return (tenderOpt ?? o.tender ?? 'cash') as Tender;
+    return settle(l, id, started, true);
   });
-  if (tender === null) return l.store.read(() => resultOf(l, requireOrder(l, id), true));
-  return settle(l, id, tender, true);
 }
 
 /** `checkout cancel ID`: voids the hold; points go back to their lots. Cancelling a closed checkout changes nothing. */

@@ -144,7 +144,7 @@ export class Orders {
       get: db.prepare('SELECT * FROM orders WHERE id = ?'),
       lines: db.prepare('SELECT * FROM order_lines WHERE order_id = ? ORDER BY line_no'),
       close: db.prepare('UPDATE orders SET status = ?, close_reason = ?, tender = coalesce(?, tender), updated_at = ? WHERE id = ?'),
-      fence: db.prepare("UPDATE orders SET paying_until = ?, updated_at = ? WHERE id = ? AND status = 'held'"),
+      fence: db.prepare("UPDATE orders SET paying_until = ?, tender = ?, updated_at = ? WHERE id = ? AND status = 'held'"),
       paid: db.prepare("UPDATE orders SET status = 'paid', paid_at = ?, tender = ?, points_earned = ?, updated_at = ? WHERE id = ?"),
       lineEarned: db.prepare('UPDATE order_lines SET earned = ? WHERE order_id = ? AND line_no = ?'),
       insertRefund: db.prepare(
@@ -199,8 +199,9 @@ export class Orders {
     this.s.close.run(status, reason, tender, at, id);
   }
   /** Marks a held order as being paid until `until` (UTC ISO): cancel and hold expiry wait for it. */
-  fencePayment(id: string, until: string, at: string): void {
-    this.s.fence.run(until, at, id);
+  /** Fences a held order for the payment starting now, and records that payment's tender. */
+  fencePayment(id: string, until: string, tender: string, at: string): void {
+    this.s.fence.run(until, tender, at, id);
   }
   markPaid(id: string, at: string, tender: string, pointsEarned: number, earnedPerLine: number[]): void {
     this.s.paid.run(at, tender, pointsEarned, at, id);

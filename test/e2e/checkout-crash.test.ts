@@ -74,12 +74,16 @@ describe('a checkout killed between hold and capture', () => {
     expect(t.ok(['holds', 'release-expired'], expired).released).toBe(1);
     const [orderId] = t.ok(['order', 'list'], expired).map((o: { orderId: string }) => o.orderId);
     const shown = t.run(['order', 'show', orderId], expired).stdout;
-    expect(shown).toMatch(/^cash\t70\.00 \(payment started, no answer recorded: check the terminal\)$/m); // never "not paid"
+    expect(shown).toMatch(/^cash\t70\.00 by cash \(payment started, no answer recorded: check the terminal\)$/m); // never "not paid"
     const retry = t.run(['checkout', '--member', 'M1', '--item', 'TEA', '--points', '3000', '--idempotency-key', 'K-2', '--yes', '--json'], expired);
     expect(retry.code, retry.stderr).toBe(3);
     const e = JSON.parse(retry.stderr.trim()).error;
     expect(e).toMatchObject({ code: 'PAYMENT_OUTCOME_UNKNOWN' });
     expect(e.hint).toBe(`check whether the cash was taken: if it was paid, give the cash back (checkout ${orderId} is expired); then pay with a new --idempotency-key`);
+    // a plain confirm of it says the same, never just "start a new checkout"
+    const confirm = t.run(['checkout', 'confirm', orderId, '--yes', '--json'], expired);
+    expect(confirm.code).toBe(3);
+    expect(JSON.parse(confirm.stderr.trim()).error.hint).toBe('check whether the cash was taken: if it was, give it back; then start a new checkout');
     expect(t.ok(['order', 'list'], expired)).toHaveLength(1);
     const fresh = t.ok(['checkout', '--member', 'M1', '--item', 'TEA', '--points', '3000', '--idempotency-key', 'K-3', '--yes'], expired);
     expect(fresh).toMatchObject({ status: 'paid', pointsUsed: 3000 });

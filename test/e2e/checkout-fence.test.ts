@@ -276,7 +276,7 @@ describe('two-phase checkout is fenced', () => {
     expect(e.message).toBe(`interrupted (${word}) while paying checkout ${id}: the 5.00 card payment had no answer yet: it may still be approved, and is then recorded nowhere; the order stays held and fenced until 2026-11-23 10:11`);
     // the hold (15 minutes from 10:00) outlasts the fence (10 minutes from 10:01): record, pay or cancel in between
     expect(e.hint).toBe(
-      `check the payment terminal: if it was paid, record it after 2026-11-23 10:11 (before the hold expires at 2026-11-23 10:15) with: pointsmall checkout confirm ${id} --already-paid --tender card; if not, after 2026-11-23 10:11 pay it with: pointsmall checkout confirm ${id} --tender card, or cancel it: pointsmall checkout cancel ${id}`,
+      `check the payment terminal: if it was paid, record it after 2026-11-23 10:11 (before the hold expires at 2026-11-23 10:15) with: pointsmall checkout confirm ${id} --already-paid; if not, after 2026-11-23 10:11 pay it with: pointsmall checkout confirm ${id} --tender card, or cancel it: pointsmall checkout cancel ${id}`,
     );
     const o = t.ok(['order', 'show', id], { now: AT(2) });
     expect(o).toMatchObject({ status: 'held', payingUntil: expect.any(String), paymentUnknown: false });
@@ -292,20 +292,30 @@ describe('two-phase checkout is fenced', () => {
     expect(t.ok(['order', 'show', id], { now: AT(11) })).toMatchObject({ status: 'held', payingUntil: null, paymentUnknown: true });
     expect(t.run(['order', 'show', id], { now: AT(11) }).stdout).toMatch(/^cash\t5\.00 by card \(payment started, no answer recorded: check the terminal\)$/m);
     if (signal === 'SIGINT') {
-      // the terminal shows it approved: recorded as the hint says, paying nothing again (no payment starts)
+      // another tender than the one started is not that payment (trial 25)
+      const other = t.run(['checkout', 'confirm', id, '--already-paid', '--tender', 'alipay', '--yes', '--json'], { now: AT(11) });
+      expect(other.code, other.stderr).toBe(2);
+      expect(errorCode(other)).toBe('TENDER_MISMATCH');
+      // the terminal shows it approved: recorded as the hint says, by the tender started (card), paying
+      // nothing again (no payment starts)
       const again = join(t.dir, 'again');
       mkdirSync(again);
-      const r = t.run(['checkout', 'confirm', id, '--already-paid', '--tender', 'card', '--yes', '--json'], { now: AT(11), env: { POINTSMALL_PAYMENT_BARRIER: again } });
+      const r = t.run(['checkout', 'confirm', id, '--already-paid', '--yes', '--json'], { now: AT(11), env: { POINTSMALL_PAYMENT_BARRIER: again } });
       expect(r.code, r.stderr).toBe(0);
       expect(existsSync(join(again, 'paying'))).toBe(false);
       expect(r.json()).toMatchObject({ orderId: id, status: 'paid', cashPaid: '5.00', tender: 'card', pointsUsed: 500 });
       expect(t.ok(['member', 'show', 'a'], { now: AT(12) })).toMatchObject({ balance: 505, held: 0 });
-      // a second --already-paid returns the recorded result, recording nothing twice
-      expect(t.ok(['checkout', 'confirm', id, '--already-paid', '--yes'], { now: AT(12) })).toMatchObject({ status: 'paid', replayed: true });
+      // a second --already-paid records nothing twice: the order is paid and has no unrecorded payment
+      const twice = t.run(['checkout', 'confirm', id, '--already-paid', '--yes', '--json'], { now: AT(12) });
+      expect(twice.code).toBe(2);
+      expect(JSON.parse(twice.stderr.trim()).error).toMatchObject({ code: 'NO_UNRECORDED_PAYMENT', message: expect.stringContaining(`checkout ${id} is paid (by card) and has no unrecorded payment`) });
       expect(t.ok(['member', 'show', 'a'], { now: AT(12) })).toMatchObject({ balance: 505 });
     } else {
-      // not paid at the terminal: cancelled as the hint says
-      expect(t.ok(['checkout', 'cancel', id, '--yes'], { now: AT(12) })).toMatchObject({ status: 'cancelled' });
+      // not paid at the terminal: cancelled as the hint says; the cancel still says the payment is unanswered
+      const cancel = t.run(['checkout', 'cancel', id, '--yes'], { now: AT(12) });
+      expect(cancel.code, cancel.stderr).toBe(0);
+      expect(cancel.stdout).toMatch(/^status\tcancelled$/m);
+      expect(cancel.stderr).toContain('its card payment was started and never recorded an answer: check the payment terminal');
       expect(t.run(['order', 'show', id], { now: AT(12) }).stdout).toMatch(/^cash\t5\.00 by card \(payment started, no answer recorded: check the terminal\)$/m);
     }
     expect(t.verify().ok).toBe(true);
@@ -375,4 +385,25 @@ describe('two-phase checkout is fenced', () => {
     expect(out).toContain('EXIT=130');
     expect(t.ok(['order', 'show', id], { now: AT(2) })).toMatchObject({ status: 'held', paymentUnknown: false, payingUntil: null });
   }, 300_000);
+
+  it('a retried checkout start returns its order as it is now, not the hold it made; a refusal while paying says when the hold ends with the fence (trial 25)', async () => {
+    const t = tmpLedger();
+    t.ok(['member', 'add', '--id', 'a', '--name', 'A']);
+    t.ok(['member', 'adjust', 'a', '--points', '1000', '--reason', 'welcome']);
+    t.ok(['catalog', 'add', '--sku', 'TEA', '--name', 'Tea', '--price', '10.00', '--stock', '5']);
+    const args = ['checkout', 'start', '--member', 'a', '--item', 'TEA', '--points', '500', '--tender', 'card', '--idempotency-key', 'S-1'];
+    const s = t.ok(args, { now: START });
+    // paid at 10:12: a fence to 10:22 outlasts the hold (10:15)
+    const c = confirmAtBarrier(t, s.checkoutId, AT(12));
+    await c.paying;
+    const during = t.run(['checkout', 'cancel', s.checkoutId, '--yes', '--json'], { now: AT(13) });
+    expect(during.code).toBe(3);
+    expect(JSON.parse(during.stderr.trim()).error.hint).toContain('its hold ends with the fence at 2026-11-23 10:22, so the order cannot be completed then');
+    const replayed = t.ok(args, { now: AT(13) });
+    expect(replayed).toMatchObject({ checkoutId: s.checkoutId, replayed: true, status: 'held', payingUntil: '2026-11-23T02:22:00.000Z' });
+    c.release();
+    expect((await c.done).code).toBe(0);
+    expect(t.ok(args, { now: AT(14) })).toMatchObject({ checkoutId: s.checkoutId, replayed: true, status: 'paid' });
+    expect(t.verify().ok).toBe(true);
+  });
 });

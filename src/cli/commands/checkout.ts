@@ -4,7 +4,7 @@ import { UsageError, RefusedError } from '../../errors.js';
 import { c } from '../colour.js';
 import { canPrompt, cmdOf, confirmOnTerminal, context, emit, globals, mustAsk } from '../cli.js';
 import { parseDateOpt, parseIntOpt } from '../parse.js';
-import { localTime, printFields, printTable, stdoutIsTTY, wrapToTerminal } from '../output.js';
+import { localTime, printFields, printTable, stderrIsTTY, stdoutIsTTY, wrapToTerminal } from '../output.js';
 import { emitList, fileOptions, pageOptions } from '../lists.js';
 import type { PointsRequest } from '../../domain/split.js';
 import type { CartItem, CheckoutInput, CheckoutResult, QuoteResult, Tender } from '../../services/checkout.js';
@@ -159,7 +159,11 @@ async function resultView(r: CheckoutResult): Promise<void> {
     ...(r.verification ? ([['code', `${r.verification.status}${r.verification.status === 'pending' ? ` (sent by ${r.verification.channel}; ${r.verification.attemptsLeft} attempts)` : ''}`]] as [string, unknown][]) : []),
     ...r.couponsIssued.map((cp) => ['coupon issued', `${cp.code}  ${cp.value ? `${cp.value} off` : `${cp.percent}% off`}, until ${cp.expiresOn}`] as [string, unknown]),
   ]);
-  if (r.status === 'held' && r.verification?.status === 'pending') {
+  if (r.paymentUnknown) {
+    // (a retried start, a cancel: its payment was started and never answered; paying it blindly could charge twice)
+    const say = (x: string) => (stderrIsTTY() ? wrapToTerminal(x) : x);
+    process.stderr.write(`${say(`its ${r.tender ?? 'cash'} payment was started and never recorded an answer: check the payment terminal (or the till); see what to do with: pointsmall order show ${r.checkoutId}${r.status === 'held' ? ` and, if it was paid, pointsmall checkout confirm ${r.checkoutId} --already-paid` : ''}`)}\n`);
+  } else if (r.status === 'held' && r.verification?.status === 'pending') {
     process.stderr.write(`a one-time code was sent to the member (${r.verification.channel})\nconfirm with: pointsmall checkout confirm ${r.checkoutId} --code CODE\n   or cancel: pointsmall checkout cancel ${r.checkoutId}\n`);
   } else if (r.status === 'held') process.stderr.write(`confirm with: pointsmall checkout confirm ${r.checkoutId}\n   or cancel: pointsmall checkout cancel ${r.checkoutId}\n`);
 }
