@@ -726,6 +726,8 @@ export interface SettingResult {
   setting: string;
   value: string;
   previous: string | null;
+  /** What the new value means together with the other settings, when it is worth saying (else absent). */
+  note?: string;
 }
 
 export async function setSetting(ctx: Ctx, name: string, value: string): Promise<SettingResult> {
@@ -739,7 +741,14 @@ export async function setSetting(ctx: Ctx, name: string, value: string): Promise
       const previous = s.get(t.key) ?? null;
       s.set(t.key, parsed);
       l.store.get(audit).record(l.nowIso, l.operator, 'db.set', name, { value: parsed, previous });
-      return { setting: name, value: parsed, previous };
+      // a payment stopped or killed can be recorded (--already-paid) only after its fence and before its hold ends
+      const hold = Number(s.get('hold_minutes') ?? 15);
+      const fence = Number(s.get('payment_minutes') ?? 10);
+      const note =
+        (name === 'payment-minutes' || name === 'hold-minutes') && fence >= hold
+          ? `payment-minutes ${fence} is not below hold-minutes ${hold}: a payment that is interrupted or whose process dies cannot be recorded afterwards (checkout confirm --already-paid needs the hold to outlast the fence); its charge would have to be reversed`
+          : undefined;
+      return { setting: name, value: parsed, previous, ...(note ? { note } : {}) };
     }),
   );
 }

@@ -597,9 +597,10 @@ function paymentMinutes(l: Ledger): number {
  * does not run out, so an approved payment always captures. Inside the write that checked the order is held.
  */
 function fencePayment(l: Ledger, orderId: string, tender: Tender): void {
+  const o = l.store.get(orders).get(orderId)!;
+  if (o.cash_paid === 0) return; // points only (or covered by a coupon): nothing to pay, no terminal, no fence
   const until = fenceEndOf(l);
   l.store.get(orders).fencePayment(orderId, until, tender, l.nowIso);
-  const o = l.store.get(orders).get(orderId)!;
   recordAudit(l, 'checkout.pay', orderId, { tender, cash: formatMoney(o.cash_paid, l.digits), fencedUntil: until });
 }
 
@@ -640,10 +641,12 @@ async function payAndSettle(l: Ledger, tell: Ctx['tell'], orderId: string, tende
   const minutes = paymentMinutes(l);
   // when the fence set before the payment ends (at the command's own clock)
   const fenceEnd = fenceEndOf(l);
-  const guard = interruptGuard(orderId, tell);
+  // no cash part (points only, or a coupon covered it): no payment runs, so nothing can be left unanswered
+  const cash = l.store.read(() => requireOrder(l, orderId).cash_paid);
+  const guard = cash > 0 ? interruptGuard(orderId, tell) : { signal: new AbortController().signal, stoppedBy: () => null, answered: () => undefined, done: () => undefined };
   let approved: boolean | null = null;
   try {
-    approved = await simulatePayment(decline, orderId, guard.signal);
+    approved = cash > 0 ? await simulatePayment(decline, orderId, guard.signal) : !decline;
     guard.answered();
     const waitMs = Math.max(l.store.busyTimeoutMs, (minutes * 60_000) / 2);
     const until = Date.now() + waitMs;
@@ -678,6 +681,14 @@ function settleBusy(l: Ledger, waited: number, orderId: string, tender: Tender, 
 function settle(l: Ledger, orderId: string, tender: Tender, approved: boolean, key?: string): CheckoutResult {
   return l.store.write(() => {
     const repo = l.store.get(orders);
+    const gone = repo.get(orderId);
+    if (!gone && approved) {
+      throw new RefusedError(
+        'PAYMENT_NOT_RECORDED',
+        `the ${tender} payment for checkout ${orderId} was approved, but the order is no longer in the ledger (it was restored from a backup meanwhile?): this payment is recorded nowhere`,
+        'reverse it at the payment terminal; see the orders with: pointsmall order list',
+      );
+    }
     const o = requireOrder(l, orderId);
     if (o.status !== 'held') {
       // Another process settled it first (a retried key), or the hold ran out while paying: once this
@@ -917,7 +928,17 @@ function recordAlreadyPaid(l: Ledger, id: string, tenderOpt: Tender | undefined)
         'TENDER_MISMATCH',
       );
     }
-    refuseLapsedHold(l, o);
+    try {
+      refuseLapsedHold(l, o);
+    } catch (e) {
+      // they were valid when the payment started (checked before its fence), but lapsed before it could be recorded
+      if (!(e instanceof RefusedError)) throw e;
+      throw new RefusedError(
+        e.code,
+        `${e.message.replace(/; nothing was paid or taken$/, '')}: the ${formatMoney(o.cash_paid, l.digits)} ${started} payment started before that cannot be recorded, and the order cannot be completed`,
+        `${started === 'cash' ? 'give the cash back if it was taken' : 'reverse the charge at the payment terminal if it was paid'}; then cancel it (pointsmall checkout cancel ${id}) and start the checkout again`,
+      );
+    }
     return settle(l, id, started, true);
   });
 }

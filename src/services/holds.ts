@@ -12,6 +12,7 @@ import { members } from '../store/members.js';
 import { orders } from '../store/orders.js';
 import { settings } from '../store/settings.js';
 import { type Ctx, type Ledger, withLedger } from './ledger.js';
+import { paymentUnanswered } from './orders.js';
 import { availableOf, earnedLater, ledgerToday, recordAudit } from './points.js';
 
 export const DEFAULT_HOLD_MINUTES = 15;
@@ -190,11 +191,15 @@ export interface HoldView {
   expired: boolean;
   /** While a confirm is paying the order (its fence), when the fence ends: the hold does not run out before. */
   payingUntil: string | null;
+  /** A payment was started for it and never recorded an answer (its fence has passed): it may have been paid. */
+  paymentUnknown: boolean;
 }
 
 export interface ReleaseResult {
   released: number;
   orderIds: string[];
+  /** Of those, the orders whose payment was started and never recorded an answer: it may have been paid. */
+  paymentUnknown: string[];
 }
 
 export async function releaseExpired(ctx: Ctx): Promise<ReleaseResult> {
@@ -202,7 +207,9 @@ export async function releaseExpired(ctx: Ctx): Promise<ReleaseResult> {
     l.store.beforeWrite = undefined; // released and counted here, not by the store's housekeeping
     return l.store.write(() => {
       const orderIds = releaseExpiredHolds(l);
-      return { released: orderIds.length, orderIds };
+      const repo = l.store.get(orders);
+      const paymentUnknown = orderIds.filter((id) => paymentUnanswered(repo.get(id)!, l.nowIso));
+      return { released: orderIds.length, orderIds, paymentUnknown };
     });
   });
 }
@@ -214,9 +221,10 @@ export async function listHolds(ctx: Ctx): Promise<HoldView[]> {
         .get(holds)
         .openHolds()
         .map((h) => {
-          const fence = l.store.get(orders).get(h.order_id)?.paying_until ?? null;
+          const o = l.store.get(orders).get(h.order_id);
+          const fence = o?.paying_until ?? null;
           const payingUntil = fence !== null && fence > l.nowIso ? fence : null;
-          return { checkoutId: h.order_id, memberId: h.member_id, points: h.points, createdAt: h.created_at, expiresAt: h.expires_at, expired: h.expires_at <= l.nowIso && payingUntil === null, payingUntil };
+          return { checkoutId: h.order_id, memberId: h.member_id, points: h.points, createdAt: h.created_at, expiresAt: h.expires_at, expired: h.expires_at <= l.nowIso && payingUntil === null, payingUntil, paymentUnknown: o ? paymentUnanswered(o, l.nowIso) : false };
         }),
     ),
   );

@@ -71,8 +71,13 @@ describe('a checkout killed between hold and capture', () => {
     const t = shop(5000);
     await killDuringPayment(t, ['--idempotency-key', 'K-2']);
     const expired = { now: '2026-11-23T10:20:00+08:00' };
-    expect(t.ok(['holds', 'release-expired'], expired).released).toBe(1);
     const [orderId] = t.ok(['order', 'list'], expired).map((o: { orderId: string }) => o.orderId);
+    expect(t.ok(['holds', 'list'], expired)).toEqual([expect.objectContaining({ checkoutId: orderId, expired: true, payingUntil: null, paymentUnknown: true })]);
+    // releasing it says its payment is unanswered (trial 25)
+    const released = t.run(['holds', 'release-expired'], expired);
+    expect(released.code).toBe(0);
+    expect(released.stdout).toBe(`1 expired hold released: ${orderId}\n`);
+    expect(released.stderr).toContain(`note: ${orderId} had a payment started and never recorded: check the payment terminal (or the till) and reverse any charge for it`);
     const shown = t.run(['order', 'show', orderId], expired).stdout;
     expect(shown).toMatch(/^cash\t70\.00 by cash \(payment started, no answer recorded: check the terminal\)$/m); // never "not paid"
     const retry = t.run(['checkout', '--member', 'M1', '--item', 'TEA', '--points', '3000', '--idempotency-key', 'K-2', '--yes', '--json'], expired);

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BIN, openLedgerDb, ROOT, type RunResult, runCliAsync, type TmpLedger, tmpLedger } from '../helpers/cli.js';
+import { BIN, openLedgerDb, PG, ROOT, type RunResult, runCliAsync, type TmpLedger, tmpLedger } from '../helpers/cli.js';
 import { endSessions, hasTmux, keys, start, waitFor } from '../helpers/tmux.js';
 
 const START = '2026-11-23T10:00:00+08:00';
@@ -405,5 +405,45 @@ describe('two-phase checkout is fenced', () => {
     expect((await c.done).code).toBe(0);
     expect(t.ok(args, { now: AT(14) })).toMatchObject({ checkoutId: s.checkoutId, replayed: true, status: 'paid' });
     expect(t.verify().ok).toBe(true);
+  });
+
+  it('a checkout without a cash part starts no payment: no terminal, no fence, nothing to leave unanswered (trial 25)', () => {
+    const { t, id } = setup();
+    t.ok(['checkout', 'cancel', id, '--yes'], { now: AT(1) });
+    const dir = join(t.dir, 'barrier');
+    mkdirSync(dir);
+    // all 10.00 in points; the barrier would hang a payment: none starts
+    const r = t.ok(['checkout', '--member', 'a', '--item', 'TEA', '--points', '1000', '--tender', 'card', '--yes'], { now: AT(1), env: { POINTSMALL_PAYMENT_BARRIER: dir } });
+    expect(r).toMatchObject({ status: 'paid', cashPaid: '0.00', paidWith: 'points', paymentUnknown: false });
+    expect(existsSync(join(dir, 'paying'))).toBe(false);
+    const audit = (t.ok(['audit', 'list'], { now: AT(2) }) as { action: string; subject: string }[]).filter((a) => a.subject === r.orderId).map((a) => a.action);
+    expect(audit).not.toContain('checkout.pay');
+    expect(t.verify().ok).toBe(true);
+  });
+
+  it.skipIf(PG)('an approved payment whose order a db restore took away says its money is recorded nowhere (exit 3), not "order not found" (trial 25)', async () => {
+    const { t, id } = setup();
+    const backup = join(t.dir, 'before.db');
+    t.ok(['checkout', 'cancel', id, '--yes'], { now: AT(1) });
+    t.ok(['db', 'backup', backup], { now: AT(1) });
+    const s = t.ok(['checkout', 'start', '--member', 'a', '--item', 'TEA', '--points', '500', '--tender', 'card'], { now: AT(2) });
+    const c = confirmAtBarrier(t, s.checkoutId, AT(3));
+    await c.paying;
+    t.ok(['db', 'restore', backup, '--yes'], { now: AT(4) });
+    c.release();
+    const r = await c.done;
+    expect(r.code, r.stderr).toBe(3);
+    const e = JSON.parse(r.stderr.trim()).error;
+    expect(e.code).toBe('PAYMENT_NOT_RECORDED');
+    expect(e.message).toContain(`the card payment for checkout ${s.checkoutId} was approved, but the order is no longer in the ledger`);
+    expect(e.hint).toContain('reverse it at the payment terminal');
+  });
+
+  it('db set says when the payment fence is not below the hold: an interrupted payment could not be recorded (trial 25)', () => {
+    const { t } = setup();
+    const r = t.run(['db', 'set', 'payment-minutes', '15']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('note: payment-minutes 15 is not below hold-minutes 15: a payment that is interrupted or whose process dies cannot be recorded afterwards');
+    expect(t.ok(['db', 'set', 'payment-minutes', '5'])).toEqual({ setting: 'payment-minutes', value: '5', previous: '15' });
   });
 });

@@ -189,7 +189,7 @@ describe('two-step checkout and holds', () => {
     const s = t.ok(['checkout', 'start', '--member', 'M1', '--item', 'TEA', '--max-points']);
     const later = { now: '2026-11-23T10:16:00+08:00' };
     expect(t.ok(['holds', 'list'], later)[0]).toMatchObject({ checkoutId: s.checkoutId, expired: true });
-    expect(t.ok(['holds', 'release-expired'], later)).toEqual({ released: 1, orderIds: [s.checkoutId] });
+    expect(t.ok(['holds', 'release-expired'], later)).toEqual({ released: 1, orderIds: [s.checkoutId], paymentUnknown: [] });
     expect(t.ok(['member', 'show', 'M1'], later)).toMatchObject({ balance: 5000, held: 0 });
     const r = t.run(['checkout', 'confirm', s.checkoutId, '--yes', '--json'], later);
     expect(r.code).toBe(3);

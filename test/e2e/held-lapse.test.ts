@@ -2,10 +2,11 @@
 // spent by a `checkout confirm` after it lapses (trial 2, finding 5). The confirm is refused (exit 3) and
 // writes nothing; cancelling then releases the hold, and `expire run` takes the lapsed points. The same for
 // a held coupon past its expiresOn (hostile trial, finding 5).
-import { writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FIXTURES, type TmpLedger, sceneLedger } from '../helpers/cli.js';
+import { BIN, FIXTURES, ROOT, type TmpLedger, sceneLedger } from '../helpers/cli.js';
 
 const DAY1 = '2026-01-01T02:00:00Z'; // 10:00 on 01-01 in Shanghai: a 10-day lot expires on 01-11
 const BEFORE = '2026-01-11T15:55:00Z'; // 23:55 on 01-11, the lot's last day
@@ -143,6 +144,28 @@ describe('a held coupon that expires before the confirm', () => {
     expect(JSON.parse(other.stderr.trim()).error).toMatchObject({ code: 'COUPON_INVALID', message: `coupon ${code} is held by a checkout in progress` });
     expect(t.ok(['checkout', 'confirm', 'ORD-000002', '--yes'], { now: STILL })).toMatchObject({ status: 'paid', discount: '10.00' });
     expect(t.ok(['order', 'list'], { now: STILL })).toHaveLength(2);
+    expect(t.verify().ok).toBe(true);
+  });
+
+  it('a payment started before the lapse and stopped: --already-paid cannot record it after the lapse, and says to reverse the charge, never "nothing was paid" (trial 25)', async () => {
+    const t = setup();
+    t.ok(['checkout', 'start', '--member', 'E1', '--item', 'P1', '--points', '5000', '--tender', 'card'], { now: BEFORE });
+    const dir = join(t.dir, 'barrier');
+    mkdirSync(dir);
+    const env = { ...process.env, NO_COLOR: '1', CI: '1', POINTSMALL_NOW: JUST_BEFORE, POINTSMALL_DB: t.db, POINTSMALL_OPERATOR: 'tester', POINTSMALL_PAYMENT_BARRIER: dir };
+    const p = spawn(process.execPath, [BIN, 'checkout', 'confirm', 'ORD-000001', '--yes', '--json'], { env, cwd: ROOT, stdio: 'ignore' });
+    const closed = new Promise<number | null>((res) => p.on('close', res));
+    while (!existsSync(join(dir, 'paying'))) await new Promise((r) => setTimeout(r, 10));
+    p.kill('SIGTERM');
+    expect(await closed).toBe(143);
+    // the fence ends at 00:09, the hold (15 minutes from 23:55) at 00:10; the lot lapsed at midnight
+    const r = t.run(['checkout', 'confirm', 'ORD-000001', '--already-paid', '--yes', '--json'], { now: '2026-01-11T16:09:30Z' });
+    expect(r.code, r.stderr).toBe(3);
+    const e = JSON.parse(r.stderr.trim()).error;
+    expect(e.code).toBe('HELD_POINTS_LAPSED');
+    expect(e.message).not.toContain('nothing was paid');
+    expect(e.message).toContain('the 50.00 card payment started before that cannot be recorded, and the order cannot be completed');
+    expect(e.hint).toBe('reverse the charge at the payment terminal if it was paid; then cancel it (pointsmall checkout cancel ORD-000001) and start the checkout again');
     expect(t.verify().ok).toBe(true);
   });
 });

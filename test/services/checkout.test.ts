@@ -111,7 +111,7 @@ describe('checkout service', () => {
     const later = at(ctx, plus(T0, 16));
     expect(await confirmCheckout(later, s2.orderId, {}).catch((e) => e)).toMatchObject({ code: 'HOLD_EXPIRED', exitCode: 3 });
     expect(await showMember(later, 'M1')).toMatchObject({ balance: 5000, held: 0, available: 5000 });
-    expect(await releaseExpired(later)).toEqual({ released: 0, orderIds: [] });
+    expect(await releaseExpired(later)).toEqual({ released: 0, orderIds: [], paymentUnknown: [] });
     await verified(ctx);
   });
 
@@ -122,7 +122,7 @@ describe('checkout service', () => {
     s.close();
     const h = await startCheckout(ctx, buy());
     expect(h.expiresAt).toBe(plus(T0, 2));
-    expect(await releaseExpired(at(ctx, plus(T0, 3)))).toEqual({ released: 1, orderIds: [h.orderId] });
+    expect(await releaseExpired(at(ctx, plus(T0, 3)))).toEqual({ released: 1, orderIds: [h.orderId], paymentUnknown: [] });
   });
 
   it('refuses a frozen member, an inactive item, an unknown member or sku', async () => {

@@ -409,7 +409,7 @@ export function register(program: Command): void {
       { key: 'createdAt', header: 'held at', format: localTime, drop: 1 },
       { key: 'expiresAt', header: 'expires at', format: localTime },
       // (never cut: the fence's end is what an operator waits for)
-      { key: 'expired', header: 'expired', fit: 'fixed', format: (v, row) => (row.payingUntil ? `being paid until ${localTime(row.payingUntil)}` : v ? 'yes' : 'no') },
+      { key: 'expired', header: 'expired', fit: 'fixed', format: (v, row) => (row.payingUntil ? `being paid until ${localTime(row.payingUntil)}` : `${v ? 'yes' : 'no'}${row.paymentUnknown ? ', payment not recorded' : ''}`) },
     ]);
   });
   holdsCmd
@@ -418,7 +418,13 @@ export function register(program: Command): void {
     .action(async (...args) => {
       const cmd = cmdOf(args);
       const r = await (await holdServices()).releaseExpired(await context(cmd));
-      await emit(cmd, r, () => void process.stdout.write(`${count(r.released, 'expired hold')} released${r.orderIds.length ? ': ' + r.orderIds.join(', ') : ''}\n`));
+      await emit(cmd, r, () => {
+        process.stdout.write(`${count(r.released, 'expired hold')} released${r.orderIds.length ? ': ' + r.orderIds.join(', ') : ''}\n`);
+        const say = (x: string) => (stderrIsTTY() ? wrapToTerminal(x) : x);
+        if (r.paymentUnknown.length) {
+          process.stderr.write(`${say(`note: ${r.paymentUnknown.join(', ')} had a payment started and never recorded: check the payment terminal (or the till) and reverse any charge for ${r.paymentUnknown.length === 1 ? 'it' : 'them'}; pointsmall order show ID says how much`)}\n`);
+        }
+      });
     });
   void globals;
 }

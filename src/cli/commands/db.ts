@@ -129,7 +129,10 @@ export function register(program: Command): void {
       const cmd = cmdOf(args);
       const { setSetting } = await import('../../services/admin.js');
       const r = await setSetting(await context(cmd), setting, value);
-      await emit(cmd, r, () => void process.stdout.write(`${c.green('✓')} ${r.setting} = ${r.value} (was ${r.previous ?? 'unset'})\n`));
+      await emit(cmd, r, () => {
+        process.stdout.write(`${c.green('✓')} ${r.setting} = ${r.value} (was ${r.previous ?? 'unset'})\n`);
+        if (r.note) notice(`note: ${r.note}`);
+      });
     });
   db.command('migrate')
     .description('upgrade the ledger schema to this tool\'s version (a copy is kept first)')
