@@ -12,11 +12,17 @@ import { endSessions, hasTmux, keys, start, waitFor } from '../helpers/tmux.js';
 const START = '2026-11-23T10:00:00+08:00';
 const AT = (minutes: number) => new Date(Date.parse(START) + minutes * 60_000).toISOString();
 
-function setup(): { t: TmpLedger; id: string } {
+/** A member with 1000 points and a 10.00 tea. */
+function shop(): TmpLedger {
   const t = tmpLedger();
   t.ok(['member', 'add', '--id', 'a', '--name', 'A']);
   t.ok(['member', 'adjust', 'a', '--points', '1000', '--reason', 'welcome']);
   t.ok(['catalog', 'add', '--sku', 'TEA', '--name', 'Tea', '--price', '10.00', '--stock', '5']);
+  return t;
+}
+
+function setup(): { t: TmpLedger; id: string } {
+  const t = shop();
   const s = t.ok(['checkout', 'start', '--member', 'a', '--item', 'TEA', '--points', '500', '--tender', 'card'], { now: START });
   expect(s.status).toBe('held');
   return { t, id: s.checkoutId };
@@ -387,10 +393,7 @@ describe('two-phase checkout is fenced', () => {
   }, 300_000);
 
   it('a retried checkout start returns its order as it is now, not the hold it made; a refusal while paying says when the hold ends with the fence (trial 25)', async () => {
-    const t = tmpLedger();
-    t.ok(['member', 'add', '--id', 'a', '--name', 'A']);
-    t.ok(['member', 'adjust', 'a', '--points', '1000', '--reason', 'welcome']);
-    t.ok(['catalog', 'add', '--sku', 'TEA', '--name', 'Tea', '--price', '10.00', '--stock', '5']);
+    const t = shop();
     const args = ['checkout', 'start', '--member', 'a', '--item', 'TEA', '--points', '500', '--tender', 'card', '--idempotency-key', 'S-1'];
     const s = t.ok(args, { now: START });
     // paid at 10:12: a fence to 10:22 outlasts the hold (10:15)
