@@ -444,7 +444,8 @@ function captureOrder(l: Ledger, orderId: string, tender: Tender): void {
     }
   }
   queueOrderConfirmed(l, repo.get(orderId)!, l.store.get(members).get(o.member_id)!);
-  recordAudit(l, 'checkout.capture', orderId, { tender, pointsEarned: earned });
+  // (no cash part: no tender, as the order says)
+  recordAudit(l, 'checkout.capture', orderId, { tender: o.cash_paid > 0 ? tender : null, pointsEarned: earned });
 }
 
 /** Queues the order.confirmed notification (sms to a phone, else email, else none) in the capture's transaction. */

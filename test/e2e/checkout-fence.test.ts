@@ -419,8 +419,9 @@ describe('two-phase checkout is fenced', () => {
     const r = t.ok(['checkout', '--member', 'a', '--item', 'TEA', '--points', '1000', '--tender', 'card', '--yes'], { now: AT(1), env: { POINTSMALL_PAYMENT_BARRIER: dir } });
     expect(r).toMatchObject({ status: 'paid', cashPaid: '0.00', paidWith: 'points', paymentUnknown: false });
     expect(existsSync(join(dir, 'paying'))).toBe(false);
-    const audit = (t.ok(['audit', 'list'], { now: AT(2) }) as { action: string; subject: string }[]).filter((a) => a.subject === r.orderId).map((a) => a.action);
-    expect(audit).not.toContain('checkout.pay');
+    const audit = (t.ok(['audit', 'list'], { now: AT(2) }) as { action: string; subject: string; detail: Record<string, unknown> }[]).filter((a) => a.subject === r.orderId);
+    expect(audit.map((a) => a.action)).not.toContain('checkout.pay');
+    expect(audit.find((a) => a.action === 'checkout.capture')?.detail).toMatchObject({ tender: null }); // as the order says: none
     expect(t.verify().ok).toBe(true);
   });
 
