@@ -17,7 +17,9 @@ describe('db set', () => {
   it('changes how long a started payment fences its order (trial 24): db info shows it, bad values exit 2', () => {
     const t = tmpLedger();
     expect(t.ok(['db', 'info']).paymentMinutes).toBe(10);
-    expect(t.ok(['db', 'set', 'payment-minutes', '20'])).toEqual({ setting: 'payment-minutes', value: '20', previous: null });
+    // 20 is not below the hold's 15 minutes: db set says what that means (trial 25)
+    expect(t.ok(['db', 'set', 'payment-minutes', '20'])).toEqual({ setting: 'payment-minutes', value: '20', previous: null, note: expect.stringContaining('payment-minutes 20 is not below hold-minutes 15') });
+    expect(t.ok(['db', 'set', 'hold-minutes', '30'])).toEqual({ setting: 'hold-minutes', value: '30', previous: '15' });
     expect(t.ok(['db', 'info']).paymentMinutes).toBe(20);
     for (const bad of ['0', '121', 'x']) expect(t.run(['db', 'set', 'payment-minutes', bad]).code).toBe(2);
     // a payment started now fences its order for 20 minutes
