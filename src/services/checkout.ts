@@ -558,8 +558,7 @@ function paymentInterrupted(l: Ledger, orderId: string, tender: Tender, approved
 function unansweredHint(l: Ledger, o: OrderRow, tender: Tender, fenceEnd: string, approved: boolean): string {
   const until = shownInstant(fenceEnd, l.zone);
   const hold = l.store.get(holds).byOrder(o.id);
-  const check = tender === 'cash' ? 'check whether the cash was taken' : 'check the payment terminal';
-  const taken = tender === 'cash' ? 'give the cash back' : 'reverse the charge';
+  const { check, taken } = moneyBackWords(tender);
   if (!hold || hold.status !== 'open' || hold.expires_at <= fenceEnd) {
     return `${approved ? taken : `${check}: if it was paid, ${taken}`} (the hold ends with the fence at ${until}, so this order cannot be completed); then start a new checkout`;
   }
@@ -569,13 +568,16 @@ function unansweredHint(l: Ledger, o: OrderRow, tender: Tender, fenceEnd: string
   return `${check}: if it was paid, ${record}; if not, after ${until} pay it with: pointsmall checkout confirm ${o.id} --tender ${tender}, or cancel it: pointsmall checkout cancel ${o.id}`;
 }
 
+/** How to find out whether an unrecorded payment took the money, and how to give it back, for its tender. */
+const moneyBackWords = (tender: Tender): { check: string; taken: string } =>
+  tender === 'cash' ? { check: 'check whether the cash was taken', taken: 'give the cash back' } : { check: 'check the payment terminal', taken: 'reverse the charge' };
+
 /** A retried idempotency key whose first try started a payment that never recorded an answer: paying again could charge twice. */
 function outcomeUnknown(l: Ledger, o: OrderRow, key: string): RefusedError {
   const tender = (o.tender ?? 'cash') as Tender;
   const hold = l.store.get(holds).byOrder(o.id);
   const open = o.status === 'held' && hold?.status === 'open' && hold.expires_at > l.nowIso;
-  const check = tender === 'cash' ? 'check whether the cash was taken' : 'check the payment terminal';
-  const taken = tender === 'cash' ? 'give the cash back' : 'reverse the charge';
+  const { check, taken } = moneyBackWords(tender);
   return new RefusedError(
     'PAYMENT_OUTCOME_UNKNOWN',
     `the first try under idempotency key ${JSON.stringify(key)} (checkout ${o.id}) started a ${formatMoney(o.cash_paid, l.digits)} ${tender} payment that never recorded an answer (it was interrupted or its process died): it may have been paid, so this retry paid nothing`,

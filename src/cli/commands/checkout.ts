@@ -4,7 +4,7 @@ import { UsageError, RefusedError } from '../../errors.js';
 import { c } from '../colour.js';
 import { canPrompt, cmdOf, confirmOnTerminal, context, emit, globals, mustAsk } from '../cli.js';
 import { parseDateOpt, parseIntOpt } from '../parse.js';
-import { localTime, printFields, printTable, stderrIsTTY, stdoutIsTTY, wrapToTerminal } from '../output.js';
+import { localTime, notice, printFields, printTable, stdoutIsTTY, wrapToTerminal } from '../output.js';
 import { emitList, fileOptions, pageOptions } from '../lists.js';
 import type { PointsRequest } from '../../domain/split.js';
 import type { CartItem, CheckoutInput, CheckoutResult, QuoteResult, Tender } from '../../services/checkout.js';
@@ -161,8 +161,7 @@ async function resultView(r: CheckoutResult): Promise<void> {
   ]);
   if (r.paymentUnknown) {
     // (a retried start, a cancel: its payment was started and never answered; paying it blindly could charge twice)
-    const say = (x: string) => (stderrIsTTY() ? wrapToTerminal(x) : x);
-    process.stderr.write(`${say(`its ${r.tender ?? 'cash'} payment was started and never recorded an answer: check the payment terminal (or the till); see what to do with: pointsmall order show ${r.checkoutId}${r.status === 'held' ? ` and, if it was paid, pointsmall checkout confirm ${r.checkoutId} --already-paid` : ''}`)}\n`);
+    notice(`its ${r.tender ?? 'cash'} payment was started and never recorded an answer: check the payment terminal (or the till); see what to do with: pointsmall order show ${r.checkoutId}${r.status === 'held' ? ` and, if it was paid, pointsmall checkout confirm ${r.checkoutId} --already-paid` : ''}`);
   } else if (r.status === 'held' && r.verification?.status === 'pending') {
     process.stderr.write(`a one-time code was sent to the member (${r.verification.channel})\nconfirm with: pointsmall checkout confirm ${r.checkoutId} --code CODE\n   or cancel: pointsmall checkout cancel ${r.checkoutId}\n`);
   } else if (r.status === 'held') process.stderr.write(`confirm with: pointsmall checkout confirm ${r.checkoutId}\n   or cancel: pointsmall checkout cancel ${r.checkoutId}\n`);
@@ -420,9 +419,8 @@ export function register(program: Command): void {
       const r = await (await holdServices()).releaseExpired(await context(cmd));
       await emit(cmd, r, () => {
         process.stdout.write(`${count(r.released, 'expired hold')} released${r.orderIds.length ? ': ' + r.orderIds.join(', ') : ''}\n`);
-        const say = (x: string) => (stderrIsTTY() ? wrapToTerminal(x) : x);
         if (r.paymentUnknown.length) {
-          process.stderr.write(`${say(`note: ${r.paymentUnknown.join(', ')} had a payment started and never recorded: check the payment terminal (or the till) and reverse any charge for ${r.paymentUnknown.length === 1 ? 'it' : 'them'}; pointsmall order show ID says how much`)}\n`);
+          notice(`note: ${r.paymentUnknown.join(', ')} had a payment started and never recorded: check the payment terminal (or the till) and reverse any charge for ${r.paymentUnknown.length === 1 ? 'it' : 'them'}; pointsmall order show ID says how much`);
         }
       });
     });
