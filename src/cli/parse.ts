@@ -1,7 +1,7 @@
 // Option parsers for commander: each throws a UsageError naming the flag, so bad values exit 2.
 import { type Command, InvalidArgumentError, type Option } from 'commander';
 import { UsageError } from '../errors.js';
-import { dateRangeProblem, parseLocalDate, parseWithin } from '../domain/time.js';
+import { type Within, dateRangeProblem, parseLocalDate, parseWithin } from '../domain/time.js';
 
 export const parseDateOpt = (flag: string) => (v: string): string => {
   const d = parseLocalDate(v);
@@ -31,7 +31,7 @@ export const parseSignedIntOpt = (flag: string) => (v: string): number => {
   return Number(v);
 };
 
-export const parseWithinOpt = (flag: string) => (v: string): number => {
+export const parseWithinOpt = (flag: string) => (v: string): Within => {
   const d = parseWithin(v);
   if (d === null) throw new InvalidArgumentError(`${flag} ${JSON.stringify(v)} is not a window like 30d, 2w or 3m`);
   return d;

@@ -1,6 +1,6 @@
 // Expiry planning (§4.4): which lots an as-of date expires, the per-member totals a run posts, when the
 // expiry entries are dated, and the preview window. Pure: dates and instants are passed in.
-import { addDays, localDate, type LocalDate, startOfLocalDayMs } from './time.js';
+import { addDays, addWithin, localDate, type LocalDate, startOfLocalDayMs, type Within } from './time.js';
 
 export { chooseChannel } from './notifications.js';
 
@@ -66,8 +66,8 @@ export function planExpiry(lots: readonly ExpiringLot[], asOf: LocalDate): { mem
 }
 
 /** The preview window `--within N days` from today: expiresOn in [today, today + N] inclusive. */
-export function previewWindow(today: LocalDate, days: number): { from: LocalDate; to: LocalDate } {
-  return { from: today, to: addDays(today, days) };
+export function previewWindow(today: LocalDate, within: Within): { from: LocalDate; to: LocalDate } {
+  return { from: today, to: addWithin(today, within) };
 }
 
 export function inWindow(expiresOn: LocalDate | null, w: { from: LocalDate; to: LocalDate }): boolean {

@@ -250,7 +250,7 @@ export const SEGMENT_RULES: readonly SegmentRule[] = [
   { segment: 'hibernating', rule: 'R = 2', test: (r) => r === 2 },
   { segment: 'lost', rule: 'R = 1', test: () => true },
 ];
-export const NO_PURCHASES = { segment: 'no purchases', rule: 'no accrual in the period' } as const;
+export const NO_PURCHASES = { segment: 'no purchases', rule: 'no order in the period' } as const;
 
 export function segmentOf(r: number, f: number, m: number, orders: number): string {
   return SEGMENT_RULES.find((s) => s.test(r, f, m, orders))!.segment;
@@ -258,12 +258,15 @@ export function segmentOf(r: number, f: number, m: number, orders: number): stri
 
 export interface RfmInput {
   memberId: string;
-  lastAt: string; // UTC ISO of the last accrual
+  lastAt: string | null; // UTC ISO of the last order placed; null for none in the period
+  /** Orders placed in the period (0: only points moved, a return or refund of an earlier order). */
   orders: number;
+  /** Points purchases earned in the period, net of what returns, refunds and voids took back. */
   earned: Points;
 }
 
 export interface RfmMember extends RfmInput {
+  lastAt: string;
   lastOn: LocalDate;
   recencyDays: number;
   r: number;
@@ -290,8 +293,15 @@ export interface RfmResult {
 
 const pct = (part: number, whole: number): string => (whole ? ((part * 100) / whole).toFixed(1) : '0.0');
 
-/** Scores every buyer and summarises the segments; `totalMembers` counts members without orders too. */
-export function rfmSegments(buyers: readonly RfmInput[], totalMembers: number, asOf: LocalDate, zone: string): RfmResult {
+/**
+ * Scores every buyer (a member with an order in the period) and summarises the segments; `totalMembers`
+ * counts members without orders too, whose points (a return or refund of an earlier order) are the
+ * "no purchases" segment's, so the segments' points add up to the inputs'.
+ */
+export function rfmSegments(rows: readonly RfmInput[], totalMembers: number, asOf: LocalDate, zone: string): RfmResult {
+  const buyers = rows.filter((b): b is RfmInput & { lastAt: string } => b.orders > 0 && b.lastAt !== null);
+  let idleEarned = 0;
+  for (const b of rows) if (!(b.orders > 0 && b.lastAt !== null)) idleEarned += b.earned;
   let minMs = Infinity;
   let maxMs = -Infinity;
   for (const b of buyers) {
@@ -336,7 +346,7 @@ export function rfmSegments(buyers: readonly RfmInput[], totalMembers: number, a
     };
   });
   const idle = Math.max(0, totalMembers - buyers.length);
-  segments.push({ ...NO_PURCHASES, members: idle, share: pct(idle, totalMembers), avgRecencyDays: null, orders: 0, pointsEarned: 0 });
+  segments.push({ ...NO_PURCHASES, members: idle, share: pct(idle, totalMembers), avgRecencyDays: null, orders: 0, pointsEarned: idleEarned });
   return { thresholds: { recencyDays: recencyBands(), orders: cutBands(fCuts), pointsEarned: cutBands(mCuts) }, segments, members };
 }
 

@@ -239,11 +239,26 @@ export function readIsoParts(text: string): { y: number; mo: number; d: number; 
 }
 
 /** Reads a window like `30d`, `2w`, `3m` (months as 30 days) into days. */
-export function parseWithin(text: string): number | null {
+/** A window from a date: days (`30d`, `2w`, a bare `30`) or calendar months (`3m`). */
+export interface Within {
+  days: number;
+  months: number;
+}
+
+export function parseWithin(text: string): Within | null {
   const m = /^(\d{1,4})\s*([dwm]?)$/.exec(text.trim());
   if (!m) return null;
   const n = +m[1];
-  return m[2] === 'w' ? n * 7 : m[2] === 'm' ? n * 30 : n;
+  return m[2] === 'm' ? { days: 0, months: n } : { days: m[2] === 'w' ? n * 7 : n, months: 0 };
+}
+
+/** The date a window from `date` ends on: N days later, or the same day N calendar months later (the month's last day where it is shorter). */
+export function addWithin(date: LocalDate, w: Within): LocalDate {
+  if (!w.months) return addDays(date, w.days);
+  const [y, m, d] = date.split('-').map(Number);
+  const first = new Date(Date.UTC(y, m - 1 + w.months, 1));
+  const last = new Date(Date.UTC(first.getUTCFullYear(), first.getUTCMonth() + 1, 0)).getUTCDate();
+  return addDays(new Date(Date.UTC(first.getUTCFullYear(), first.getUTCMonth(), Math.min(d, last))).toISOString().slice(0, 10), w.days);
 }
 
 const DAY_MS = 86_400_000;

@@ -4,6 +4,7 @@ import { defaultAsOf, expiryEntryAt, expiryRef, type ExpirySummary, previewWindo
 import { expiredKey, expiringKey, type ExpiredPayload, type ExpiringPayload } from '../domain/notifications.js';
 import { UsageError } from '../errors.js';
 import { expiryQueries } from '../store/expiry.js';
+import type { Within } from '../domain/time.js';
 import { journal } from '../store/journal.js';
 import { relaxRowChecks } from '../store/db.js';
 import { type NewNotification, outbox } from '../store/outbox.js';
@@ -136,9 +137,9 @@ export interface ExpiryPreview {
 }
 
 /** Members whose points expire in [today, today + days]; --notify queues points.expiring once per lot (never twice). */
-export function previewLots(l: Ledger, input: { withinDays: number; notify?: boolean }): ExpiryPreview {
+export function previewLots(l: Ledger, input: { within: Within; notify?: boolean }): ExpiryPreview {
   const today = defaultAsOf(l.now.getTime(), l.zone);
-  const w = previewWindow(today, input.withinDays);
+  const w = previewWindow(today, input.within);
   const q = l.store.get(expiryQueries);
   const build = (): ExpiryPreview => {
     const lots = q.window(w.from, w.to);
@@ -183,6 +184,6 @@ export function previewLots(l: Ledger, input: { withinDays: number; notify?: boo
   return input.notify ? l.store.write(build) : l.store.read(build);
 }
 
-export async function previewExpiry(ctx: Ctx, input: { withinDays: number; notify?: boolean }): Promise<ExpiryPreview> {
+export async function previewExpiry(ctx: Ctx, input: { within: Within; notify?: boolean }): Promise<ExpiryPreview> {
   return withLedger(ctx, (l) => previewLots(l, input));
 }

@@ -125,14 +125,18 @@ export function captureHold(l: Ledger, orderId: string): HoldRow {
   return hold;
 }
 
-/** Void: the held points go back to the member and to the very lots they came from; stock and coupon are freed. */
-export function releaseHold(l: Ledger, orderId: string, why: 'declined' | 'cancelled' | 'expired', tender: string | null = null, reason: string = why): void {
+/**
+ * Void: the held points go back to the member and to the very lots they came from; stock and coupon are freed.
+ * Dated `at`: now, or for a hold that ran out the instant it did (recorded now), so the days between show
+ * its points free, as they were to spend.
+ */
+export function releaseHold(l: Ledger, orderId: string, why: 'declined' | 'cancelled' | 'expired', tender: string | null = null, reason: string = why, at = l.nowIso): void {
   const hold = openHold(l, orderId);
   const j = l.store.get(journal);
   if (hold.points > 0) {
     const entryId = j.post(
       {
-        at: l.nowIso,
+        at,
         kind: 'release',
         memberId: hold.member_id,
         ref: orderId,
@@ -158,18 +162,18 @@ export function releaseHold(l: Ledger, orderId: string, why: 'declined' | 'cance
   for (const line of o.lines(orderId)) cat.releaseStock(line.sku, line.quantity);
   const order = o.get(orderId)!;
   if (order.coupon_code) l.store.get(coupons).transition(order.coupon_code, 'held', 'active', null, null);
-  l.store.get(holds).close(hold.id, 'released', l.nowIso);
-  o.close(orderId, why, reason, l.nowIso, tender);
+  l.store.get(holds).close(hold.id, 'released', at);
+  o.close(orderId, why, reason, at, tender);
 }
 
 /** Releases every hold whose time is up; called at the start of every checkout write and by `holds release-expired`. */
 export function releaseExpiredHolds(l: Ledger): string[] {
-  const ids = l.store.get(holds).expiredOrderIds(l.nowIso);
-  for (const id of ids) {
-    releaseHold(l, id, 'expired');
+  const ran = l.store.get(holds).expiredHolds(l.nowIso);
+  for (const [id, endedAt] of ran) {
+    releaseHold(l, id, 'expired', null, 'expired', endedAt);
     recordAudit(l, 'checkout.expire', id);
   }
-  return ids;
+  return ran.map(([id]) => id);
 }
 
 /**

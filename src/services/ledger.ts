@@ -103,7 +103,7 @@ export async function withLedger<T>(ctx: Ctx, fn: (l: Ledger) => T | Promise<T>,
     useLedgerClock(store, ctx);
     const l = ledgerFromStore(store, ctx);
     // Holds past their time are released by the next write, whatever the command (SPEC §3 Checkout).
-    if (store.get(holds).expiredOrderIds(l.nowIso).length) {
+    if (store.get(holds).expiredHolds(l.nowIso).length) {
       const { releaseExpiredHolds } = await import('./holds.js');
       store.beforeWrite = () => void releaseExpiredHolds(l);
     }

@@ -26,7 +26,7 @@ import {
 import { formatMoney } from '../domain/money.js';
 import { currentTierName } from '../domain/rules.js';
 import { members } from '../store/members.js';
-import { type LocalDate, addDays, localDate, localDayEndIso, localRangeUtc } from '../domain/time.js';
+import { type LocalDate, type Within, addDays, addWithin, localDate, localDayEndIso, localRangeUtc } from '../domain/time.js';
 import { books } from '../store/books.js';
 import { type MemberRankBy, type MemberReportRow, OPEN_FROM, OPEN_TO, reportQueries } from '../store/reports.js';
 import { type Ctx, type Ledger, rulesAt, withLedger } from './ledger.js';
@@ -353,12 +353,12 @@ export interface ExpiringReport {
   byDate: { date: string; points: number; members: number }[];
 }
 
-export async function expiringReport(ctx: Ctx, input: Period & { withinDays: number }): Promise<ExpiringReport> {
+export async function expiringReport(ctx: Ctx, input: Period & { within: Within }): Promise<ExpiringReport> {
   return withLedger(ctx, (l) =>
     l.store.read(() => {
       const now = today(l);
       const from = input.from ?? now;
-      const to = input.to ?? addDays(from, input.withinDays);
+      const to = input.to ?? addWithin(from, input.within);
       if (from > to) throw new UsageError(`the window ${from} … ${to} is empty`, '--from must not be after --to');
       const q = l.store.get(reportQueries);
       const rows = q.expiring(from, to);
@@ -405,7 +405,7 @@ export async function segmentsReport(ctx: Ctx, input: Period & { detail?: boolea
         to: input.to ?? null,
         asOf,
         totalMembers: total,
-        buyers: buyers.length,
+        buyers: r.members.length,
         thresholds: r.thresholds,
         segments: r.segments,
       };

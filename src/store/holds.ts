@@ -40,10 +40,12 @@ export class Holds {
       ),
       close: db.prepare("UPDATE holds SET status = ?, closed_at = ? WHERE id = ? AND status = 'open'"),
       // A hold whose order is being paid (checkout confirm started, orders.paying_until) does not run out.
+      // each with the instant it ran out: its end, or its payment's fence when that ended later
       expired: db.prepare(
-        `SELECT h.order_id FROM holds h WHERE h.status = 'open' AND h.expires_at <= ?
-            AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.id = h.order_id AND o.paying_until > ?) ORDER BY h.id`,
-      ).pluck(),
+        `SELECT h.order_id, CASE WHEN o.paying_until IS NOT NULL AND o.paying_until > h.expires_at THEN o.paying_until ELSE h.expires_at END AS ended
+           FROM holds h LEFT JOIN orders o ON o.id = h.order_id
+          WHERE h.status = 'open' AND h.expires_at <= ? AND (o.paying_until IS NULL OR o.paying_until <= ?) ORDER BY h.id`,
+      ).raw(),
       open: db.prepare("SELECT * FROM holds WHERE status = 'open' ORDER BY id"),
       expiredPoints: db.prepare(
         `SELECT coalesce(sum(h.points), 0) FROM holds h WHERE h.status = 'open' AND h.member_id = ? AND h.expires_at <= ?
@@ -73,8 +75,9 @@ export class Holds {
     return this.s.close.run(status, at, holdId).changes === 1;
   }
   /** Order ids of open holds whose expiry instant is ≤ nowIso. */
-  expiredOrderIds(nowIso: string): string[] {
-    return this.s.expired.all(nowIso, nowIso) as string[];
+  /** Open holds that have run out by nowIso (and are not being paid): [order id, the instant it ran out]. */
+  expiredHolds(nowIso: string): [orderId: string, endedAt: string][] {
+    return this.s.expired.all(nowIso, nowIso) as [string, string][];
   }
   openHolds(): HoldRow[] {
     return this.s.open.all() as HoldRow[];

@@ -56,12 +56,12 @@ export interface ItemRow {
   kind: string;
   orders: number;
   redemptions: number;
-  quantity: number; // units sold (refunded ones counted in refundedQty)
-  refundedQty: number;
+  quantity: number; // units sold in the period
+  refundedQty: number; // units refunded in the period (of orders paid in it or before)
   sales: number; // minor units, after coupon discounts, before refunds
-  pointsUsed: number; // net of refunds
-  cashPaid: number; // minor units, net of refunds
-  pointsEarned: number; // net of refunds
+  pointsUsed: number; // less what the period's refunds gave back
+  cashPaid: number; // minor units, less what the period's refunds gave back
+  pointsEarned: number; // less what the period's refunds took back
 }
 
 /** Points of lots by expiry month (null = never); lapsed = 1 for lots whose expiresOn is before the as-of date. */
@@ -73,7 +73,7 @@ export interface LotMonthRow {
 
 export interface BuyerRow {
   memberId: string;
-  lastAt: string;
+  lastAt: string | null;
   orders: number;
   earned: number;
 }
@@ -275,12 +275,24 @@ export class ReportQueries {
           GROUP BY expires_on ORDER BY expires_on`,
       ),
       overdue: db.prepare(`SELECT coalesce(sum(remaining), 0) FROM lots WHERE remaining > 0 AND expires_on < ?`).pluck(),
+      // Orders placed in the period (imported purchases not voided, checkouts paid: a return or refund
+      // lowers the points, not the orders) and the points purchases earned in it net of what returns,
+      // refunds and voids took back (award entries aside), per member with either.
       buyers: db.prepare(
-        `SELECT e.member_id AS memberId, max(e.at) AS lastAt, count(*) AS orders, -sum(p.points) AS earned
-           FROM entries e JOIN postings p ON p.entry_id = e.id AND p.account = 'issued'
-          WHERE e.kind = 'accrual' AND e.at >= @from AND e.at < @to AND e.member_id IS NOT NULL
-            AND e.id NOT IN (SELECT entry_id FROM purchases WHERE voided_at IS NOT NULL AND entry_id IS NOT NULL)
-          GROUP BY e.member_id`,
+        `WITH placed AS (
+           SELECT member_id AS id, purchased_at AS at FROM purchases
+            WHERE kind = 'purchase' AND status = 'accrued' AND voided_at IS NULL AND purchased_at >= @from AND purchased_at < @to
+           UNION ALL
+           SELECT member_id, paid_at FROM orders WHERE paid_at IS NOT NULL AND paid_at >= @from AND paid_at < @to),
+         o AS (SELECT id, max(at) AS lastAt, count(*) AS orders FROM placed GROUP BY id),
+         pts AS (
+           SELECT p.member_id AS id, -sum(p.points) AS earned
+             FROM entries e JOIN postings p ON p.entry_id = e.id
+            WHERE e.at >= @from AND e.at < @to AND p.account = 'issued' AND e.kind <> 'award' AND p.member_id IS NOT NULL
+            GROUP BY p.member_id)
+         SELECT o.id AS memberId, o.lastAt, o.orders, coalesce(pts.earned, 0) AS earned FROM o LEFT JOIN pts ON pts.id = o.id
+         UNION ALL
+         SELECT pts.id, NULL, 0, pts.earned FROM pts WHERE pts.earned <> 0 AND NOT EXISTS (SELECT 1 FROM o WHERE o.id = pts.id)`,
       ),
       memberCount: db.prepare('SELECT count(*) FROM members').pluck(),
       memberNames: db.prepare('SELECT id, name FROM members'),
@@ -359,9 +371,10 @@ export class ReportQueries {
   }
 
   /**
-   * Per member: last accrual, number of accruals (orders) and points they earned, in [from, to). The
-   * accruals of voided purchases are left out (their void entry is no accrual): a ledger that voided an
-   * import shows what one that never saw the file shows.
+   * Per member with an order in [from, to) or points from purchases moved in it: their last order (null for
+   * none), the orders placed (imports not voided, checkouts paid, one that earned nothing included) and the
+   * points purchases earned, net of returns, refunds and voids in the period (report members' earned less
+   * awards): the members' figures add up to the summary's purchases issued less returned.
    */
   buyers(from: string, to: string): BuyerRow[] {
     return this.s.buyers.all({ from, to }) as BuyerRow[];
@@ -369,21 +382,36 @@ export class ReportQueries {
 
   private itemsStmt?: ReturnType<typeof this.db.prepare>;
 
-  /** Captured checkout lines by SKU (orders paid in [from, to)); refunds netted out per line. */
+  /**
+   * Checkout lines by SKU: what orders paid in [from, to) sold (orders, lines paid with points, units, sales
+   * after coupon discounts, points, cash and points earned) less what refunds made in [from, to) gave back
+   * (refundedQty, and their points, cash and earned points out of the nets), whenever the order was paid:
+   * a period's figures never change once it is over.
+   */
   items(from: string, to: string): ItemRow[] {
     this.itemsStmt ??= this.db.prepare(
-      `SELECT ol.sku, coalesce(max(ci.name), max(ol.name)) AS name, coalesce(max(ci.category), max(ol.category)) AS category,
-              max(ol.kind) AS kind, count(DISTINCT ol.order_id) AS orders,
-              sum(CASE WHEN ol.points > 0 THEN 1 ELSE 0 END) AS redemptions,
-              sum(ol.quantity) AS quantity, sum(ol.refunded_qty) AS refundedQty,
-              sum(ol.amount - ol.discount) AS sales,
-              sum(ol.points - ol.refunded_points) AS pointsUsed,
-              sum(ol.cash - ol.refunded_cash) AS cashPaid,
-              sum(ol.earned - ol.refunded_earned) AS pointsEarned
-         FROM orders o JOIN order_lines ol ON ol.order_id = o.id LEFT JOIN catalog_items ci ON ci.sku = ol.sku
-        WHERE o.paid_at IS NOT NULL AND o.paid_at >= @from AND o.paid_at < @to
-        GROUP BY ol.sku
-        ORDER BY pointsUsed DESC, sales DESC, ol.sku`,
+      `WITH sold AS (
+         SELECT ol.sku, max(ol.name) AS name, max(ol.category) AS category, max(ol.kind) AS kind, count(DISTINCT ol.order_id) AS orders,
+                sum(CASE WHEN ol.points > 0 THEN 1 ELSE 0 END) AS redemptions, sum(ol.quantity) AS quantity,
+                sum(ol.amount - ol.discount) AS sales, sum(ol.points) AS points, sum(ol.cash) AS cash, sum(ol.earned) AS earned
+           FROM orders o JOIN order_lines ol ON ol.order_id = o.id
+          WHERE o.paid_at IS NOT NULL AND o.paid_at >= @from AND o.paid_at < @to
+          GROUP BY ol.sku),
+       back AS (
+         SELECT ol.sku, max(ol.name) AS name, max(ol.category) AS category, max(ol.kind) AS kind,
+                sum(rl.quantity) AS quantity, sum(rl.points) AS points, sum(rl.cash) AS cash, sum(rl.earned) AS earned
+           FROM refunds r JOIN refund_lines rl ON rl.refund_id = r.id JOIN order_lines ol ON ol.order_id = r.order_id AND ol.line_no = rl.line_no
+          WHERE r.at >= @from AND r.at < @to
+          GROUP BY ol.sku),
+       skus AS (SELECT sku FROM sold UNION SELECT sku FROM back)
+       SELECT k.sku, coalesce(ci.name, s.name, b.name) AS name, coalesce(ci.category, s.category, b.category) AS category,
+              coalesce(s.kind, b.kind) AS kind, coalesce(s.orders, 0) AS orders, coalesce(s.redemptions, 0) AS redemptions,
+              coalesce(s.quantity, 0) AS quantity, coalesce(b.quantity, 0) AS refundedQty, coalesce(s.sales, 0) AS sales,
+              coalesce(s.points, 0) - coalesce(b.points, 0) AS pointsUsed,
+              coalesce(s.cash, 0) - coalesce(b.cash, 0) AS cashPaid,
+              coalesce(s.earned, 0) - coalesce(b.earned, 0) AS pointsEarned
+         FROM skus k LEFT JOIN sold s ON s.sku = k.sku LEFT JOIN back b ON b.sku = k.sku LEFT JOIN catalog_items ci ON ci.sku = k.sku
+        ORDER BY pointsUsed DESC, sales DESC, k.sku`,
     );
     return this.itemsStmt.all({ from, to }) as ItemRow[];
   }

@@ -80,7 +80,7 @@ describe('planExpiry', () => {
 
 describe('previewWindow', () => {
   it('covers today through today + N days inclusive', () => {
-    const w = previewWindow('2026-11-23', 30);
+    const w = previewWindow('2026-11-23', { days: 30, months: 0 });
     expect(w).toEqual({ from: '2026-11-23', to: '2026-12-23' });
     expect(inWindow('2026-11-23', w)).toBe(true);
     expect(inWindow('2026-12-23', w)).toBe(true);

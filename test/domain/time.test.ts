@@ -11,6 +11,7 @@ import {
   parseLocalDate,
   parseTimestamp,
   parseWithin,
+  addWithin,
   startOfLocalDayMs,
 } from '../../src/domain/time.js';
 
@@ -133,11 +134,17 @@ describe('calendar dates in the ledger zone', () => {
   });
 
   it('reads windows and zones', () => {
-    expect(parseWithin('30d')).toBe(30);
-    expect(parseWithin('2w')).toBe(14);
-    expect(parseWithin('3m')).toBe(90);
-    expect(parseWithin('7')).toBe(7);
+    expect(parseWithin('30d')).toEqual({ days: 30, months: 0 });
+    expect(parseWithin('2w')).toEqual({ days: 14, months: 0 });
+    expect(parseWithin('3m')).toEqual({ days: 0, months: 3 });
+    expect(parseWithin('7')).toEqual({ days: 7, months: 0 });
     expect(parseWithin('x')).toBeNull();
+    // months are calendar months (trial 26: 12m was 360 days), on the month's last day where it is shorter
+    expect(addWithin('2026-03-10', parseWithin('12m')!)).toBe('2027-03-10');
+    expect(addWithin('2026-01-31', parseWithin('1m')!)).toBe('2026-02-28');
+    expect(addWithin('2024-01-31', parseWithin('1m')!)).toBe('2024-02-29');
+    expect(addWithin('2026-11-23', parseWithin('2m')!)).toBe('2027-01-23');
+    expect(addWithin('2026-11-23', parseWithin('30d')!)).toBe('2026-12-23');
     expect(isValidZone('America/New_York')).toBe(true);
     expect(isValidZone('Mars/Olympus')).toBe(false);
   });

@@ -106,11 +106,14 @@ describe('open holds keep the books consistent (§5: held points stay in their l
 
   it('replays a past day with a hold open then: held points in their expiry months, summing to the outstanding', () => {
     const t = twoLots();
-    t.ok(['checkout', 'start', '--member', 'M1', '--item', 'TEA', '--points', '4000'], { now: HOLD_DAY });
+    // started at 23:50, the hold runs out at 00:05 the next day: it is open at the end of the 23rd
+    t.ok(['checkout', 'start', '--member', 'M1', '--item', 'TEA', '--points', '4000'], { now: '2026-11-23T23:50:00+08:00' });
     t.ok(['holds', 'release-expired'], { now: '2026-11-25T10:00:00+08:00' }); // released two days later
     const past = t.ok(['report', 'liability', '--as-of', '2026-11-23'], { now: '2026-11-26T10:00:00+08:00' });
     expect(past).toMatchObject({ basis: 'journal', outstandingPoints: 5700, heldPoints: 4000, debtPoints: 0 });
     expect(past.byExpiryMonth).toMatchObject([{ month: '2027-01', points: 3000 }, { month: '2027-06', points: 2700 }]);
+    // the release is dated when the hold ran out (trial 26), not when the next write found it: free on the 24th
+    expect(t.ok(['report', 'liability', '--as-of', '2026-11-24'], { now: '2026-11-26T10:00:00+08:00' })).toMatchObject({ outstandingPoints: 5700, heldPoints: 0 });
     const now = t.ok(['report', 'liability'], { now: '2026-11-26T10:00:00+08:00' });
     expect(now).toMatchObject({ outstandingPoints: 5700, heldPoints: 0 });
     expect(now.byExpiryMonth).toEqual(past.byExpiryMonth);

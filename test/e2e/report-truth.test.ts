@@ -49,9 +49,10 @@ describe('report segments leaves out voided purchases (trial 3, F5)', () => {
     const t = ledger();
     t.ok(['import', 'purchases', file(t, 'right.csv', RIGHT), '--source', 'shop']);
     const m1 = () => t.ok(['report', 'segments', '--detail']).members.find((m: { memberId: string }) => m.memberId === 'M001');
-    expect(m1()).toMatchObject({ orders: 2, earned: 160 });
+    // A1 and A6 earned 160, the return A4 took back 20 (trial 26: points net of returns)
+    expect(m1()).toMatchObject({ orders: 2, earned: 140 });
     t.ok(['purchase', 'void', 'shop', 'A6', '--yes']);
-    expect(m1()).toMatchObject({ orders: 1, earned: 100 });
+    expect(m1()).toMatchObject({ orders: 1, earned: 80 });
   });
 });
 
@@ -252,6 +253,115 @@ describe('report liability on a lot\'s last day is the same before and after the
     expect(s.closingBalance).toBe(s.lapsedPending - s.memberDebt - s.expiredAtEnd + s.outstanding);
     expect(t.run(['report', 'summary', '--to', '2026-11-15'], { now: '2026-11-15T16:05:00Z' }).stdout).toMatch(/^expired at its end, spendable through it\t−300$/m);
     expect(t.ok(['report', 'summary', '--to', '2026-11-16'], { now: '2026-11-15T16:05:00Z' })).toMatchObject({ closingBalance: 0, outstanding: 0, expiredAtEnd: 0 });
+    expect(t.verify().ok).toBe(true);
+  });
+});
+
+// Trial 26, finding 1: segments were read from accruals alone, so a member who returned everything was a
+// big spender, a refunded checkout still earned, and an order that earned nothing was no order.
+describe('report segments: the orders placed, their points net of returns and refunds (trial 26)', () => {
+  const LINES = 'order_id,member_id,purchased_at,sku,quantity,unit_price\n';
+  type Seg = { memberId: string; orders: number; earned: number; segment: string };
+  const segments = (t: TmpLedger, args: string[] = [], now?: string) => t.ok(['report', 'segments', '--detail', ...args], { now });
+  const byMember = (r: { members: Seg[] }) => Object.fromEntries(r.members.map((m) => [m.memberId, m]));
+  /** The segments' points add up to what the summary says purchases issued less what came back. */
+  const reconciles = (t: TmpLedger, args: string[] = [], now?: string) => {
+    const seg = segments(t, args, now);
+    const s = t.ok(['report', 'summary', ...args], { now });
+    expect(seg.segments.reduce((a: number, g: { pointsEarned: number }) => a + g.pointsEarned, 0)).toBe(s.issuedBy.purchases - s.returned);
+    return seg;
+  };
+
+  it('a member who returned everything is no big spender, and each member\'s points are report members\' earned', () => {
+    const t = tmpLedger();
+    const csv = `${LINES}X1,X,2026-11-01 10:00,TV,1,1000.00\nX2,X,2026-11-02 10:00,TV,-1,1000.00\nY1,Y,2026-11-01 10:00,CUP,1,100.00\nZ1,Z,2026-11-01 10:00,CUP,1,50.00\nW1,W,2026-11-01 10:00,CUP,1,30.00\nV1,V,2026-11-01 10:00,CUP,1,20.00\n`;
+    t.ok(['import', 'purchases', file(t, 'p.csv', csv), '--create-members']);
+    const seg = reconciles(t);
+    const m = byMember(seg);
+    expect(m.X).toMatchObject({ orders: 1, earned: 0 });
+    expect(m.X.segment).not.toBe('big spenders');
+    expect(m.Y).toMatchObject({ orders: 1, earned: 100, segment: 'big spenders' });
+    const earned = Object.fromEntries(t.ok(['report', 'members', '--by', 'earned']).members.map((r: { id: string; earned: number }) => [r.id, r.earned]));
+    for (const s of seg.members as Seg[]) expect(s.earned).toBe(earned[s.memberId]);
+  });
+
+  it('a checkout is an order whether it earned points or not; a refund lowers the points in its own period, not the orders placed before', () => {
+    const t = tmpLedger();
+    t.ok(['rules', 'apply', file(t, 'r.json', JSON.stringify({ earn: { pointsPerUnit: '1', minOrderAmount: '10.00' } })), '--effective', '2026-01-01']);
+    const before = { now: '2026-11-01T09:00:00+08:00' };
+    t.ok(['catalog', 'add', '--sku', 'TEA', '--name', 'Tea', '--price', '50.00'], before);
+    t.ok(['catalog', 'add', '--sku', 'GIFT', '--name', 'Gift', '--price', '5.00', '--pay', 'points', '--points-price', '500'], before);
+    for (const id of ['D', 'G', 'S']) t.ok(['member', 'add', '--id', id, '--name', `Member ${id}`], before);
+    t.ok(['member', 'adjust', 'G', '--points', '1000', '--reason', 'welcome'], before);
+    const bought = t.ok(['checkout', '--member', 'D', '--item', 'TEA', '--tender', 'cash', '--yes'], { now: '2026-11-02T10:00:00+08:00' });
+    expect(bought.pointsEarned).toBe(50);
+    t.ok(['checkout', '--member', 'G', '--item', 'GIFT', '--yes'], { now: '2026-11-03T10:00:00+08:00' });
+    // below the order minimum: accepted, no points
+    t.ok(['import', 'purchases', file(t, 'small.csv', `${LINES}S1,S,2026-11-04 10:00,CUP,1,5.00\n`)]);
+    t.ok(['order', 'refund', bought.orderId, '--yes'], { now: '2026-11-10T10:00:00+08:00' });
+    const now = '2026-11-20T10:00:00+08:00';
+    const all = byMember(reconciles(t, [], now));
+    expect(all.D).toMatchObject({ orders: 1, earned: 0 });
+    expect(all.G).toMatchObject({ orders: 1, earned: 0 });
+    expect(all.S).toMatchObject({ orders: 1, earned: 0 });
+    // before the refund D had earned 50; the week of the refund holds it, and no order
+    expect(byMember(reconciles(t, ['--to', '2026-11-05'], now)).D).toMatchObject({ orders: 1, earned: 50 });
+    const week = reconciles(t, ['--from', '2026-11-06'], now);
+    expect(week.members).toEqual([]);
+    expect(week.segments.find((g: { segment: string }) => g.segment === 'no purchases')).toMatchObject({ members: 3, orders: 0, pointsEarned: -50 });
+  });
+});
+
+// Trial 26, finding 2: report items read refunds into the period the order was paid in, whenever made.
+describe('report items: a refund counts in the period it was made (trial 26)', () => {
+  it('the period of the sale keeps what was used and earned; the period of the refund nets it out', () => {
+    const t = tmpLedger();
+    const before = { now: '2026-02-20T09:00:00+08:00' };
+    t.ok(['catalog', 'add', '--sku', 'TEA', '--name', 'Tea', '--price', '100.00', '--category', 'tea'], before);
+    t.ok(['member', 'add', '--id', 'A', '--name', 'Alice'], before);
+    t.ok(['member', 'adjust', 'A', '--points', '5000', '--reason', 'welcome'], before);
+    const o = t.ok(['checkout', '--member', 'A', '--item', 'TEA', '--points', '3000', '--tender', 'cash', '--yes'], { now: '2026-03-01T08:00:00+08:00' });
+    t.ok(['order', 'refund', o.orderId, '--yes'], { now: '2026-03-10T10:00:00+08:00' });
+    const now = '2026-03-11T10:00:00+08:00';
+    const items = (args: string[]) => t.ok(['report', 'items', ...args], { now });
+    const sale = items(['--to', '2026-03-05']);
+    expect(sale.totals).toMatchObject({ pointsUsed: 3000, cashPaid: '70.00', pointsEarned: o.pointsEarned, sales: '100.00' });
+    expect(sale.items).toEqual([expect.objectContaining({ sku: 'TEA', orders: 1, quantity: 1, refundedQty: 0, pointsUsed: 3000 })]);
+    const refund = items(['--from', '2026-03-06']);
+    expect(refund.items).toEqual([expect.objectContaining({ sku: 'TEA', name: 'Tea', orders: 0, quantity: 0, refundedQty: 1, pointsUsed: -3000, cashPaid: '-70.00', pointsEarned: -o.pointsEarned })]);
+    // the two periods add up to all time, which nets the refund out
+    const all = items([]);
+    expect(all.totals).toMatchObject({ pointsUsed: 0, cashPaid: '0.00', pointsEarned: 0 });
+    expect(all.items).toEqual([expect.objectContaining({ sku: 'TEA', orders: 1, quantity: 1, refundedQty: 1 })]);
+    // the summary agrees on the points used, period by period
+    expect(t.ok(['report', 'summary', '--to', '2026-03-05'], { now }).redeemed).toBe(sale.totals.pointsUsed);
+    expect(t.ok(['report', 'summary', '--from', '2026-03-06'], { now }).redeemed).toBe(refund.totals.pointsUsed);
+  });
+});
+
+// Trial 26, finding 3: a hold that ran out was released by the next write and dated then, so the days
+// between showed its points on hold, and an expiry run after it booked their lot's expiry at that write.
+describe('a hold that ran out is released as of its end (trial 26)', () => {
+  it('past days show its points free from the hold\'s end, and the expiry run books their lot\'s expiry at its usual time', () => {
+    const t = tmpLedger({ now: '2026-01-01T08:00:00+08:00' });
+    const early = { now: '2026-01-01T08:00:00+08:00' };
+    t.ok(['rules', 'apply', file(t, 'r.json', JSON.stringify({ earn: { pointsPerUnit: '1' }, expiry: { policy: 'rolling-days', days: 30 } })), '--effective', '2020-01-01'], early);
+    t.ok(['catalog', 'add', '--sku', 'X', '--name', 'X', '--price', '10.00'], early);
+    t.ok(['import', 'purchases', file(t, 'p.csv', `${HEADER}K1,K,2026-01-01 07:00,300\n`), '--create-members'], early);
+    const hold = t.ok(['checkout', 'start', '--member', 'K', '--item', 'X', '--points', '100'], { now: '2026-01-30T10:00:00+08:00' });
+    const later = { now: '2026-02-05T10:00:00+08:00' };
+    const released = t.ok(['holds', 'release-expired'], later);
+    expect(released.orderIds).toEqual([hold.orderId]);
+    // the release is dated at the hold's end, recorded now
+    const entries = t.ok(['ledger', 'entries', '--member', 'K'], later) as { kind: string; at: string; recordedAt: string }[];
+    expect(entries.find((e) => e.kind === 'release')).toMatchObject({ at: hold.expiresAt, recordedAt: '2026-02-05T02:00:00.000Z' });
+    // on 1 February nothing is on hold: the 300 points lapsed on 31 January (earned 1 January, 30 days)
+    const l = t.ok(['report', 'liability', '--as-of', '2026-02-01'], later);
+    expect(l).toMatchObject({ heldPoints: 0, outstandingPoints: 0, lapsedPendingPoints: 300 });
+    const run = t.ok(['expire', 'run', '--yes'], later);
+    expect(run).toMatchObject({ pointsExpired: 300, at: '2026-02-04T15:59:59.999Z' });
+    expect(t.ok(['report', 'summary', '--from', '2026-02-04', '--to', '2026-02-04'], later).expired).toBe(300);
+    expect(t.ok(['report', 'summary', '--from', '2026-02-05', '--to', '2026-02-05'], later).expired).toBe(0);
     expect(t.verify().ok).toBe(true);
   });
 });

@@ -144,10 +144,10 @@ describe('expire run (services)', () => {
   it('preview --notify queues one points.expiring per lot, never twice', async () => {
     const ctx = await tmpCtx(); // now 2026-11-23 10:00 Shanghai
     await seed(ctx, [{ m: 0, points: 10, exp: '2026-11-23' }, { m: 0, points: 20, exp: '2026-12-23' }, { m: 1, points: 5, exp: '2026-12-24' }, { m: 2, points: 7, exp: '2026-11-22' }], []);
-    const p = await withLedger(ctx, (l) => previewLots(l, { withinDays: 30, notify: true }));
+    const p = await withLedger(ctx, (l) => previewLots(l, { within: { days: 30, months: 0 }, notify: true }));
     expect(p).toMatchObject({ asOf: '2026-11-23', from: '2026-11-23', to: '2026-12-23', members: 1, points: 30, lots: 2, overduePoints: 7, notificationsQueued: 2 });
     expect(p.rows).toEqual([{ memberId: 'a', name: 'A', points: 30, lots: 2, firstExpiresOn: '2026-11-23', lastExpiresOn: '2026-12-23', dates: [{ expiresOn: '2026-11-23', points: 10 }, { expiresOn: '2026-12-23', points: 20 }] }]);
-    const again = await withLedger(at(ctx, '2026-11-24T02:00:00Z'), (l) => previewLots(l, { withinDays: 30, notify: true }));
+    const again = await withLedger(at(ctx, '2026-11-24T02:00:00Z'), (l) => previewLots(l, { within: { days: 30, months: 0 }, notify: true }));
     expect(again.notificationsQueued).toBe(1); // only b's lot entered the window
     const keys = await withLedger(ctx, (l) => l.store.get(outbox).list().map((r) => r.dedupe_key));
     expect(keys).toEqual(['expiring:1', 'expiring:2', 'expiring:3']);

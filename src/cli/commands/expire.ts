@@ -6,6 +6,7 @@ import { cmdOf, confirmOnTerminal, context, emit, globals, mustAsk, useLedgerZon
 import { parseDateOpt, parseWithinOpt } from '../parse.js';
 import { localTime, printFields, printTable, stdoutIsTTY } from '../output.js';
 import { agree, count } from '../words.js';
+import type { Within } from '../../domain/time.js';
 
 const services = () => import('../../services/expiry.js');
 
@@ -67,12 +68,12 @@ export function register(program: Command): void {
   expire
     .command('preview')
     .description('members whose points expire within the window from today; --notify queues one points.expiring per lot')
-    .option('--within <window>', 'window from today, like 30d, 2w or 3m', parseWithinOpt('--within'), 30)
+    .option('--within <window>', 'window from today, like 30d, 2w or 3m', parseWithinOpt('--within'), { days: 30, months: 0 })
     .option('--notify', 'queue one points.expiring notification per lot (never twice for the same lot)')
     .action(async (...args) => {
       const cmd = cmdOf(args);
-      const o = cmd.opts<{ within: number; notify?: boolean }>();
-      const r = await (await services()).previewExpiry(await context(cmd), { withinDays: o.within, notify: Boolean(o.notify) });
+      const o = cmd.opts<{ within: Within; notify?: boolean }>();
+      const r = await (await services()).previewExpiry(await context(cmd), { within: o.within, notify: Boolean(o.notify) });
       await emit(cmd, r, async () => {
         await printTable(
           [

@@ -153,7 +153,7 @@ function summaryView(r: SummaryReport): View {
       ['redeemed', r.redeemed],
       ['expired', r.expired],
       ['adjusted', signed(r.adjusted)],
-      ['  credited by adjusts', r.issuedBy.adjustments],
+      ['  adjust credits', r.issuedBy.adjustments],
       ['closing balance', r.closingBalance],
       // what it holds, as report liability counts it: closing = lapsed pending − debt − expired at its end + outstanding
       ...(r.lapsedPending ? [['  lapsed, expiry run due', r.lapsedPending] as [string, number]] : []),
@@ -399,7 +399,7 @@ function itemsView(r: ItemsReport): View {
   return {
     name: 'items',
     title: 'Redemptions by item',
-    subtitle: `${period(r.from, r.to)} · checkout orders paid in the period; points and cash net of refunds`,
+    subtitle: `${period(r.from, r.to)} · checkout orders paid in the period, less the refunds made in it`,
     fields: [
       ['period', period(r.from, r.to)],
       ['lines with points', r.totals.redemptions],
@@ -646,12 +646,12 @@ export function register(program: Command): void {
     report
       .command('expiring')
       .description('members and points expiring from today through today + the window (--from/--to override it)')
-      .option('--within <window>', 'window like 30d, 2w, 3m', parseWithinOpt('--within'), 30),
+      .option('--within <window>', 'window like 30d, 2w, 3m', parseWithinOpt('--within'), { days: 30, months: 0 }),
   ).action(async (...args) => {
     const cmd = cmdOf(args);
     const o = cmd.opts();
     const ctx = await context(cmd);
-    const r = await (await services()).expiringReport(ctx, { from: o.from, to: o.to, withinDays: o.within });
+    const r = await (await services()).expiringReport(ctx, { from: o.from, to: o.to, within: o.within });
     await render(cmd, ctx.now, r, () => expiringView(r));
   });
 
