@@ -79,7 +79,11 @@ export function showRejects(r: RejectsShown, again: { command: string; options: 
   const out: string[] = r.firstRejects.map((x) => `${safeText(r.file, false)}:${x.line}: ${safeText(x.reason, false)}`);
   if (r.rejected > r.firstRejects.length) out.push(`… and ${r.rejected - r.firstRejects.length} more`);
   const rows = count(r.rejected, 'row');
-  if (r.rejectsFile) {
+  if (r.rejectsFile && dryRun) {
+    // nothing was imported: the rejects file alone is not what is left to import (trial 27)
+    out.push(`${c.yellow('!')} ${rows} would be rejected, every one in ${safeText(r.rejectsFile, false)} with its line and reason (_line, _reason)`);
+    out.push(`  nothing was imported (a dry run): fix them in ${safeText(r.file, false)} and import that file`);
+  } else if (r.rejectsFile) {
     out.push(`${c.yellow('!')} ${rows} rejected, every one in ${safeText(r.rejectsFile, false)} with its line and reason (_line, _reason)`);
     const command = [again.command, ...[...again.options, r.rejectsFile].map(shellWord)].join(' ');
     out.push(`  fix them there and import that file again${again.options.length ? ' with the same options' : ''}: ${safeText(command, false)}`);

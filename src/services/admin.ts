@@ -709,14 +709,16 @@ function copyInto(source: string, fd: number): void {
 export { withLedger };
 
 /** Settings an operator may change after init (currency and time zone are fixed for the ledger's life). */
-const TUNABLES: Record<string, { key: string; parse: (v: string) => string | null; help: string }> = {
+const TUNABLES: Record<string, { key: string; default: string; parse: (v: string) => string | null; help: string }> = {
   'hold-minutes': {
     key: 'hold_minutes',
+    default: '15',
     parse: (v) => (/^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 1440 ? String(Number(v)) : null),
     help: 'minutes a checkout hold lasts before it is released (1..1440, default 15)',
   },
   'payment-minutes': {
     key: 'payment_minutes',
+    default: '10',
     parse: (v) => (/^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 120 ? String(Number(v)) : null),
     help: 'minutes a started payment fences its order against a second payment, a cancel or the hold running out (1..120, default 10): set it above the longest a payment terminal takes to answer',
   },
@@ -725,7 +727,9 @@ const TUNABLES: Record<string, { key: string; parse: (v: string) => string | nul
 export interface SettingResult {
   setting: string;
   value: string;
+  /** The value stored before; null when none was, and the default (`default`) applied. */
   previous: string | null;
+  default: string;
   /** What the new value means together with the other settings, when it is worth saying (else absent). */
   note?: string;
 }
@@ -748,7 +752,7 @@ export async function setSetting(ctx: Ctx, name: string, value: string): Promise
         (name === 'payment-minutes' || name === 'hold-minutes') && fence >= hold
           ? `payment-minutes ${fence} is not below hold-minutes ${hold}: a payment that is interrupted or whose process dies cannot be recorded afterwards (checkout confirm --already-paid needs the hold to outlast the fence); its charge would have to be reversed`
           : undefined;
-      return { setting: name, value: parsed, previous, ...(note ? { note } : {}) };
+      return { setting: name, value: parsed, previous, default: t.default, ...(note ? { note } : {}) };
     }),
   );
 }

@@ -448,6 +448,6 @@ describe('two-phase checkout is fenced', () => {
     const r = t.run(['db', 'set', 'payment-minutes', '15']);
     expect(r.code).toBe(0);
     expect(r.stderr).toContain('note: payment-minutes 15 is not below hold-minutes 15: a payment that is interrupted or whose process dies cannot be recorded afterwards');
-    expect(t.ok(['db', 'set', 'payment-minutes', '5'])).toEqual({ setting: 'payment-minutes', value: '5', previous: '15' });
+    expect(t.ok(['db', 'set', 'payment-minutes', '5'])).toEqual({ setting: 'payment-minutes', value: '5', previous: '15', default: '10' });
   });
 });

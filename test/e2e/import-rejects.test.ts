@@ -231,6 +231,20 @@ describe('what a person sees of the rejects', () => {
     expect(r.stderr).toContain('! 1 row would be rejected (pass --rejects FILE to keep them)');
   });
 
+  it('a dry run with --rejects says nothing was imported, never to import the rejects file alone (trial 27)', () => {
+    const t = ledger();
+    const file = join(t.dir, 'one.csv');
+    const rejects = join(t.dir, 'dry.rejects.csv');
+    writeFileSync(file, csv([CLEAN[0], BAD[4]]));
+    const r = t.run(['import', 'purchases', file, '--dry-run', '--rejects', rejects]);
+    expect(r.code).toBe(4);
+    expect(readFileSync(rejects, 'utf8')).toContain('2026-13-01');
+    expect(r.stderr).toContain(`! 1 row would be rejected, every one in ${rejects}`);
+    expect(r.stderr).toContain(`nothing was imported (a dry run): fix them in ${file} and import that file`);
+    expect(r.stderr).not.toContain('import that file again');
+    expect(t.ok(['import', 'list'])).toEqual([]);
+  });
+
   it('orders waiting in review: "1 order waits", "2 orders wait"', () => {
     const t = ledger();
     t.ok(['rules', 'apply', join(FIXTURES, 'rules.json'), '--effective', '2026-01-01']);

@@ -5,7 +5,7 @@ describe('db set', () => {
   it('changes how long checkout holds last, audited, and refuses bad values with exit 2', () => {
     const t = tmpLedger();
     expect(t.ok(['db', 'info']).holdMinutes).toBe(15);
-    expect(t.ok(['db', 'set', 'hold-minutes', '30'])).toEqual({ setting: 'hold-minutes', value: '30', previous: '15' });
+    expect(t.ok(['db', 'set', 'hold-minutes', '30'])).toEqual({ setting: 'hold-minutes', value: '30', previous: '15', default: '15' });
     expect(t.ok(['db', 'info']).holdMinutes).toBe(30);
     for (const bad of ['0', 'abc', '1e3', '-5']) expect(t.run(['db', 'set', 'hold-minutes', bad]).code).toBe(2);
     expect(t.run(['db', 'set', 'currency', 'USD']).code).toBe(2);
@@ -18,8 +18,10 @@ describe('db set', () => {
     const t = tmpLedger();
     expect(t.ok(['db', 'info']).paymentMinutes).toBe(10);
     // 20 is not below the hold's 15 minutes: db set says what that means (trial 25)
-    expect(t.ok(['db', 'set', 'payment-minutes', '20'])).toEqual({ setting: 'payment-minutes', value: '20', previous: null, note: expect.stringContaining('payment-minutes 20 is not below hold-minutes 15') });
-    expect(t.ok(['db', 'set', 'hold-minutes', '30'])).toEqual({ setting: 'hold-minutes', value: '30', previous: '15' });
+    expect(t.ok(['db', 'set', 'payment-minutes', '20'])).toEqual({ setting: 'payment-minutes', value: '20', previous: null, default: '10', note: expect.stringContaining('payment-minutes 20 is not below hold-minutes 15') });
+    expect(t.ok(['db', 'set', 'hold-minutes', '30'])).toEqual({ setting: 'hold-minutes', value: '30', previous: '15', default: '15' });
+    // never set before: the default it had, as db info showed it (trial 27)
+    expect(tmpLedger().run(['db', 'set', 'payment-minutes', '5']).stdout).toMatch(/payment-minutes = 5 \(was 10, the default\)/);
     expect(t.ok(['db', 'info']).paymentMinutes).toBe(20);
     for (const bad of ['0', '121', 'x']) expect(t.run(['db', 'set', 'payment-minutes', bad]).code).toBe(2);
     // a payment started now fences its order for 20 minutes

@@ -130,7 +130,7 @@ export function register(program: Command): void {
       const { setSetting } = await import('../../services/admin.js');
       const r = await setSetting(await context(cmd), setting, value);
       await emit(cmd, r, () => {
-        process.stdout.write(`${c.green('✓')} ${r.setting} = ${r.value} (was ${r.previous ?? 'unset'})\n`);
+        process.stdout.write(`${c.green('✓')} ${r.setting} = ${r.value} (was ${r.previous ?? `${r.default}, the default`})\n`);
         if (r.note) notice(`note: ${r.note}`);
       });
     });
