@@ -730,8 +730,6 @@ export interface SettingResult {
   /** The value stored before; null when none was, and the default (`default`) applied. */
   previous: string | null;
   default: string;
-  /** What the new value means together with the other settings, when it is worth saying (else absent). */
-  note?: string;
 }
 
 export async function setSetting(ctx: Ctx, name: string, value: string): Promise<SettingResult> {
@@ -745,14 +743,8 @@ export async function setSetting(ctx: Ctx, name: string, value: string): Promise
       const previous = s.get(t.key) ?? null;
       s.set(t.key, parsed);
       l.store.get(audit).record(l.nowIso, l.operator, 'db.set', name, { value: parsed, previous });
-      // a payment stopped or killed can be recorded (--already-paid) only after its fence and before its hold ends
-      const hold = Number(s.get('hold_minutes') ?? 15);
-      const fence = Number(s.get('payment_minutes') ?? 10);
-      const note =
-        (name === 'payment-minutes' || name === 'hold-minutes') && fence >= hold
-          ? `payment-minutes ${fence} is not below hold-minutes ${hold}: a payment that is interrupted or whose process dies cannot be recorded afterwards (checkout confirm --already-paid needs the hold to outlast the fence); its charge would have to be reversed`
-          : undefined;
-      return { setting: name, value: parsed, previous, default: t.default, ...(note ? { note } : {}) };
+      // (no pairing of the two to check: a started payment's hold lasts hold-minutes past its fence, checkout.ts)
+      return { setting: name, value: parsed, previous, default: t.default };
     }),
   );
 }

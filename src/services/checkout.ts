@@ -23,7 +23,7 @@ import { mapBusy } from '../store/db.js';
 import { settings } from '../store/settings.js';
 import { checkoutCodes } from '../store/verification.js';
 import { type Ctx, type Ledger, itemNotFound, rulesAt, rulesOfVersion, withLedger, memberNotFound } from './ledger.js';
-import { captureHold, placeHold, releaseHold, sweepExpiredHolds } from './holds.js';
+import { captureHold, holdMinutes, placeHold, releaseHold, sweepExpiredHolds } from './holds.js';
 import { type LineViewBase, orderView, paymentUnanswered, requireOrder, type OrderView } from './orders.js';
 import { availableOf, creditPoints, ledgerToday, recordAudit } from './points.js';
 
@@ -604,6 +604,10 @@ function fencePayment(l: Ledger, orderId: string, tender: Tender): void {
   if (o.cash_paid === 0) return; // points only (or covered by a coupon): nothing to pay, no terminal, no fence
   const until = fenceEndOf(l);
   l.store.get(orders).fencePayment(orderId, until, tender, l.nowIso);
+  // A payment that never answers (the command stopped or died) can be recorded with --already-paid only
+  // while the hold lasts after the fence: it lasts hold-minutes past it, wherever in the hold the payment
+  // started (trial 28: a confirm in a hold's last minutes left no time), and whatever the two settings.
+  l.store.get(holds).outlast(orderId, new Date(Date.parse(until) + holdMinutes(l) * 60_000).toISOString());
   recordAudit(l, 'checkout.pay', orderId, { tender, cash: formatMoney(o.cash_paid, l.digits), fencedUntil: until });
 }
 

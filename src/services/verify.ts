@@ -67,8 +67,10 @@ const fromProblems = (name: string, okDetail: string, p: { rows: Mismatch[]; cou
 
 /**
  * A hold lasts the hold-minutes setting it was made under: never longer than the longest the ledger has had
- * (15 by default, every value `db set hold-minutes` recorded), never ending before it began. A hold pushed out
- * (to 2099, say) would keep a member's points from them; only a length within those settings goes unseen.
+ * (15 by default, every value `db set hold-minutes` recorded), never ending before it began; a hold whose
+ * payment started lasts that long past the payment's fence at most (checkout.ts: so an unanswered payment
+ * can be recorded). A hold pushed out (to 2099, say) would keep a member's points from them; only a length
+ * within those settings goes unseen.
  */
 function holdTimesCheck(q: ReturnType<typeof verifyQueries>): Check {
   const longest = Math.max(15, ...q.holdMinutesSettings().map(Number).filter((n) => Number.isFinite(n)));
@@ -77,7 +79,8 @@ function holdTimesCheck(q: ReturnType<typeof verifyQueries>): Check {
   for (const h of q.holdTimes()) {
     n++;
     const minutes = (Date.parse(h.expires_at) - Date.parse(h.created_at)) / 60_000;
-    if (!(minutes > 0 && minutes <= longest)) {
+    const pastFence = h.paying_until === null ? -Infinity : (Date.parse(h.expires_at) - Date.parse(h.paying_until)) / 60_000;
+    if (!(minutes > 0 && (minutes <= longest || pastFence <= longest))) {
       bad.push({ subject: `hold ${h.id} (order ${h.order_id})`, detail: `runs from ${h.created_at} to ${h.expires_at}: ${Number.isFinite(minutes) ? `${Math.round(minutes)} minutes` : 'not a time'}, not within the longest hold the ledger's settings have allowed (${longest} minutes)` });
     }
   }

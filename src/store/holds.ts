@@ -39,6 +39,7 @@ export class Holds {
           WHERE hl.hold_id = ? ORDER BY hl.seq`,
       ),
       close: db.prepare("UPDATE holds SET status = ?, closed_at = ? WHERE id = ? AND status = 'open'"),
+      outlast: db.prepare("UPDATE holds SET expires_at = ? WHERE order_id = ? AND status = 'open' AND expires_at < ?"),
       // A hold whose order is being paid (checkout confirm started, orders.paying_until) does not run out.
       // each with the instant it ran out: its end, or its payment's fence when that ended later
       expired: db.prepare(
@@ -71,6 +72,10 @@ export class Holds {
     return this.s.lotExpiries.all(holdId) as { points: number; expiresOn: string | null }[];
   }
   /** Closes an open hold; false when it was no longer open (someone else closed it first). */
+  /** The order's open hold lasts at least until `at` (never shortened). */
+  outlast(orderId: string, at: string): void {
+    this.s.outlast.run(at, orderId, at);
+  }
   close(holdId: number, status: 'captured' | 'released', at: string): boolean {
     return this.s.close.run(status, at, holdId).changes === 1;
   }

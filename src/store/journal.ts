@@ -711,17 +711,18 @@ export class Journal {
     if (!lotIds.length) return out;
     this.flushLotRemaining();
     this.voidedTargetsStmt ??= this.store.db.prepare(
-      `SELECT own.lot_id AS voided, o.lot_id AS lotId, -o.points AS took, tl.points - tl.remaining AS room
-         FROM entries v
-         JOIN lot_moves own ON own.entry_id = v.id AND own.points < 0
-         JOIN lots ol ON ol.id = own.lot_id
-         JOIN entries oe ON oe.id = ol.entry_id AND oe.kind = 'accrual' AND oe.ref = v.ref AND oe.id < v.id
-         JOIN lot_moves o ON o.entry_id = v.id AND o.points < 0 AND o.lot_id <> own.lot_id
+      // the voided lot is the lot of the accrual the void undid, whether or not the void took anything from
+      // it (a checkout may hold all its points: the void then takes from the other lots alone, trial 28)
+      `SELECT ol.id AS voided, o.lot_id AS lotId, -o.points AS took, tl.points - tl.remaining AS room
+         FROM lots ol
+         JOIN entries oe ON oe.id = ol.entry_id AND oe.kind = 'accrual'
+         JOIN entries v ON v.member_id = ? AND v.kind = 'void' AND v.ref = oe.ref AND v.id > oe.id
+         JOIN lot_moves o ON o.entry_id = v.id AND o.points < 0 AND o.lot_id <> ol.id
          JOIN lots tl ON tl.id = o.lot_id
          JOIN entries te ON te.id = tl.entry_id
-        WHERE v.member_id = ? AND v.kind = 'void' AND own.lot_id IN (SELECT CAST(value AS INTEGER) FROM json_each(?))
+        WHERE ol.id IN (SELECT CAST(value AS INTEGER) FROM json_each(?))
           AND (te.kind <> 'accrual' OR coalesce(te.ref, '') <> v.ref)
-        ORDER BY own.lot_id, tl.expires_on IS NULL DESC, tl.expires_on DESC, tl.earned_at DESC, tl.id DESC`,
+        ORDER BY ol.id, tl.expires_on IS NULL DESC, tl.expires_on DESC, tl.earned_at DESC, tl.id DESC`,
     );
     for (const r of this.voidedTargetsStmt.all(memberId, JSON.stringify(lotIds)) as { voided: number; lotId: number; took: number; room: number }[]) {
       const v = Number(r.voided);

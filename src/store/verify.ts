@@ -114,8 +114,11 @@ export class VerifyQueries {
 
   /** Every rules version in order of force (effective_at, then applied later wins). */
   /** Every hold's times (a hold per checkout). */
-  holdTimes(): { id: number; order_id: string; created_at: string; expires_at: string }[] {
-    return this.db.prepare('SELECT id, order_id, created_at, expires_at FROM holds ORDER BY id').all() as { id: number; order_id: string; created_at: string; expires_at: string }[];
+  /** Each hold's times, with its order's payment fence (null: no payment started). */
+  holdTimes(): { id: number; order_id: string; created_at: string; expires_at: string; paying_until: string | null }[] {
+    return this.db
+      .prepare('SELECT h.id, h.order_id, h.created_at, h.expires_at, o.paying_until FROM holds h LEFT JOIN orders o ON o.id = h.order_id ORDER BY h.id')
+      .all() as { id: number; order_id: string; created_at: string; expires_at: string; paying_until: string | null }[];
   }
 
   /** The hold length settings the ledger has had: the one in force, and each recorded change's values (db set). */

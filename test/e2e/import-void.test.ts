@@ -217,6 +217,29 @@ describe('import void (e2e)', () => {
     }
   });
 
+  it('the same when the checkout held every point of the voided lot, so the void took nothing from it (trial 28)', () => {
+    const early = HEADER + 'X1,M001,2026-01-10 09:30,1000.00\n';
+    const late = HEADER + 'X2,M001,2026-11-10 09:30,500.00\n';
+    for (const how of ['refund', 'cancel']) {
+      const t = ledger();
+      t.ok(['catalog', 'add', '--sku', 'X', '--name', 'X', '--price', '10.00', '--pay', 'points', '--points-price', '1000']);
+      t.ok(['import', 'purchases', file(t, 'early.csv', early)]);
+      t.ok(['import', 'purchases', file(t, 'late.csv', late)]);
+      // the checkout takes all 1000 of X1's lot; the void finds it empty, takes X2's 500 and makes 500 debt
+      const o = how === 'refund' ? t.ok(['checkout', '--member', 'M001', '--item', 'X', '--yes']) : t.ok(['checkout', 'start', '--member', 'M001', '--item', 'X']);
+      t.ok(['purchase', 'void', 'default', 'X1', '--yes']);
+      expect(t.ok(['member', 'show', 'M001'])).toMatchObject({ debt: 500 });
+      if (how === 'refund') t.ok(['order', 'refund', o.orderId, '--yes']);
+      else t.ok(['checkout', 'cancel', o.checkoutId]);
+      // the 1000 back repay the 500 debt, and the rest goes to X2's lot, where the void took it from
+      expect(t.ok(['member', 'show', 'M001'])).toMatchObject({ balance: 500, debt: 0 });
+      const run = t.ok(['expire', 'run', '--yes'], { now: '2027-01-11T10:00:00+08:00' });
+      expect(run.pointsExpired, how).toBe(0);
+      expect(t.ok(['member', 'show', 'M001'], { now: '2027-01-11T10:00:00+08:00' })).toMatchObject({ balance: 500, available: 500, debt: 0 });
+      expect(t.verify().ok).toBe(true);
+    }
+  });
+
   it('purchase void undoes one order, and the corrected file then accrues only that one', () => {
     const t = ledger();
     const oneWrong = RIGHT.replace('A3,M003,2026-11-03 11:00,80.00', 'A3,M003,2026-11-03 11:00,800.00');

@@ -131,7 +131,6 @@ export function register(program: Command): void {
       const r = await setSetting(await context(cmd), setting, value);
       await emit(cmd, r, () => {
         process.stdout.write(`${c.green('✓')} ${r.setting} = ${r.value} (was ${r.previous ?? `${r.default}, the default`})\n`);
-        if (r.note) notice(`note: ${r.note}`);
       });
     });
   db.command('migrate')
