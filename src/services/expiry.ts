@@ -21,6 +21,11 @@ export interface ExpiryRunInput {
 export interface ExpiryRunResult extends ExpirySummary {
   /** Business time of the expiry entries (end of the day before asOf, or the run time if earlier). */
   at: string;
+  /**
+   * Members whose expiry is booked later than `at`, when points came back to their lapsed lots (a refund, a
+   * released hold after `at`), each with that time: no report sees points expire before they were there.
+   */
+  bookedLater: { memberId: string; at: string }[];
   entries: number;
   notificationsQueued: number;
 }
@@ -45,7 +50,7 @@ export function expireLots(l: Ledger, input: ExpiryRunInput): ExpiryRunResult {
   const q = l.store.get(expiryQueries);
   if (input.dryRun) {
     const c = l.store.read(() => q.counts(asOf));
-    return { asOf, lotsExpired: c.lots, pointsExpired: c.points, members: c.members, dryRun: true, at, entries: 0, notificationsQueued: 0 };
+    return { asOf, lotsExpired: c.lots, pointsExpired: c.points, members: c.members, dryRun: true, at, bookedLater: [], entries: 0, notificationsQueued: 0 };
   }
   // Lot moves are selected from existing lots to entries this run writes: no per-row FK/CHECK work.
   const relaxed = relaxRowChecks(l.store);
@@ -100,6 +105,7 @@ function expireInTransaction(l: Ledger, asOf: string, at: string): ExpiryRunResu
       members: perMember.length,
       dryRun: false,
       at,
+      bookedLater: perMember.filter((m) => later.has(m.memberId)).map((m) => ({ memberId: m.memberId, at: later.get(m.memberId)! })),
       entries: perMember.length,
       notificationsQueued: queued,
     };

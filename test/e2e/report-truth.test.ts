@@ -364,4 +364,22 @@ describe('a hold that ran out is released as of its end (trial 26)', () => {
     expect(t.ok(['report', 'summary', '--from', '2026-02-05', '--to', '2026-02-05'], later).expired).toBe(0);
     expect(t.verify().ok).toBe(true);
   });
+
+  it('an expiry run after such a release, of points given back after its usual booking time, says when it booked them (trial 28)', () => {
+    const t = tmpLedger({ now: '2026-01-01T08:00:00+08:00' });
+    const early = { now: '2026-01-01T08:00:00+08:00' };
+    t.ok(['rules', 'apply', file(t, 'r.json', JSON.stringify({ earn: { pointsPerUnit: '1' }, expiry: { policy: 'rolling-days', days: 10 } })), '--effective', '2020-01-01'], early);
+    t.ok(['catalog', 'add', '--sku', 'X', '--name', 'X', '--price', '10.00'], early);
+    // earned 1 March: the lot lapses after 11 March
+    t.ok(['import', 'purchases', file(t, 'p.csv', `${HEADER}K1,K,2026-03-01 10:00,300\n`), '--create-members'], { now: '2026-03-01T12:00:00+08:00' });
+    // held at 23:50 on its last day, the hold runs out at 00:05: the run at 00:02 expires the free 200 only
+    t.ok(['checkout', 'start', '--member', 'K', '--item', 'X', '--points', '100'], { now: '2026-03-11T23:50:00+08:00' });
+    expect(t.ok(['expire', 'run'], { now: '2026-03-12T00:02:00+08:00' })).toMatchObject({ pointsExpired: 200, at: '2026-03-11T15:59:59.999Z', bookedLater: [] });
+    t.ok(['holds', 'release-expired'], { now: '2026-03-12T00:30:00+08:00' });
+    const second = t.ok(['expire', 'run'], { now: '2026-03-12T00:40:00+08:00' });
+    expect(second).toMatchObject({ pointsExpired: 100, at: '2026-03-11T15:59:59.999Z', bookedLater: [{ memberId: 'K', at: '2026-03-11T16:05:00.000Z' }] });
+    const entries = t.ok(['ledger', 'entries', '--member', 'K'], { now: '2026-03-12T00:40:00+08:00' }) as { kind: string; at: string }[];
+    expect(entries.filter((e) => e.kind === 'expiry').map((e) => e.at).sort()).toEqual(['2026-03-11T15:59:59.999Z', '2026-03-11T16:05:00.000Z']);
+    expect(t.verify().ok).toBe(true);
+  });
 });

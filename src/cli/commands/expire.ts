@@ -61,6 +61,11 @@ export function register(program: Command): void {
         process.stdout.write(
           `${mark} ${verb} ${c.bold(String(r.pointsExpired))} ${r.pointsExpired === 1 ? 'point' : 'points'} from ${count(r.lotsExpired, 'lot')} of ${count(r.members, 'member')} (expiresOn before ${r.asOf})\n`,
         );
+        if (r.bookedLater.length) {
+          const last = r.bookedLater.reduce((a, b) => (b.at > a ? b.at : a), r.bookedLater[0].at);
+          const n = r.bookedLater.length;
+          process.stdout.write(`  ${n === 1 ? "1 member's expiry is" : `${n} members' expiries are`} booked when points came back to their lapsed lots (the latest ${localTime(last)}), not before\n`);
+        }
         if (!r.dryRun && r.notificationsQueued) process.stdout.write(`  ${count(r.notificationsQueued, 'points.expired notification')} queued (pointsmall outbox list --pending)\n`);
       });
     });
