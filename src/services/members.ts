@@ -59,11 +59,15 @@ function fieldError(problems: { field: string; message: string }[]): never {
   throw new UsageError(`--${p.field}: ${p.message}`, problems.length > 1 ? `also: ${problems.slice(1).map((x) => x.message).join('; ')}` : undefined);
 }
 
+const NONE_RAN_OUT = { points: 0, lapsed: 0 };
+
 export function memberView(l: Ledger, m: MemberRow): MemberView {
   const today = ledgerToday(l);
   const b = l.store.get(books);
-  const expiredPending = b.lapsedOf(m.id, today);
-  const lots = b.lotsOf(m.id);
+  // a hold that ran out, not released yet, holds nothing: its points are free (or lapsed), as checkout counts them
+  const ran = m.held ? (b.ranOut(l.nowIso, today).get(m.id) ?? NONE_RAN_OUT) : NONE_RAN_OUT;
+  const expiredPending = b.lapsedOf(m.id, today) + ran.lapsed;
+  const lots = b.lotsOf(m.id, l.nowIso);
   const { rules } = rulesAt(l, l.nowIso);
   const tier = currentTierName(rules, m.tier, m.lifetime_earned);
   return {
@@ -77,8 +81,8 @@ export function memberView(l: Ledger, m: MemberRow): MemberView {
     status: m.status,
     frozenReason: m.frozen_reason,
     balance: m.balance,
-    held: m.held,
-    available: m.balance - m.held - expiredPending,
+    held: m.held - ran.points,
+    available: m.balance - (m.held - ran.points) - expiredPending,
     expiredPending,
     debt: m.debt,
     lifetimeEarned: m.lifetime_earned,
@@ -173,6 +177,7 @@ export async function listMembers(ctx: Ctx, f: ListInput): Promise<MemberListRow
     l.store.read(() => {
       const { rules } = rulesAt(l, l.nowIso);
       const lapsed = l.store.get(books).lapsedByMember(ledgerToday(l));
+      const ran = l.store.get(books).ranOut(l.nowIso, ledgerToday(l));
       const rows = l.store
         .get(members)
         .list({ ...f, tier: undefined, limit: f.tier ? undefined : f.limit, offset: f.tier ? undefined : f.offset })
@@ -183,8 +188,8 @@ export async function listMembers(ctx: Ctx, f: ListInput): Promise<MemberListRow
           pinnedTier: m.tier,
           status: m.status,
           balance: m.balance,
-          held: m.held,
-          available: m.balance - m.held - (lapsed.get(m.id) ?? 0),
+          held: m.held - (ran.get(m.id)?.points ?? 0),
+          available: m.balance - (m.held - (ran.get(m.id)?.points ?? 0)) - (lapsed.get(m.id) ?? 0) - (ran.get(m.id)?.lapsed ?? 0),
           lifetimeEarned: m.lifetime_earned,
           phone: m.phone,
           email: m.email,

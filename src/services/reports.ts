@@ -117,7 +117,7 @@ export async function summaryReport(ctx: Ctx, p: Period): Promise<SummaryReport>
         ...flows,
         closingBalance: s.closing,
         outstanding: owed.outstandingPoints,
-        held: s.held,
+        held: s.held - ranOutHeld(l, toIso && toIso < l.nowIso ? toIso : l.nowIso),
         outstandingValue: owed.value,
         lapsedPending: owed.lapsedPendingPoints,
         memberDebt: owed.memberDebt,
@@ -193,12 +193,21 @@ export async function liabilityReport(ctx: Ctx, input: { asOf?: LocalDate }): Pr
   return withLedger(ctx, (l) => l.store.read(() => liabilityAt(l, input.asOf ?? today(l))));
 }
 
+/** Points of open holds that had run out by `byIso`, not released yet (Books.ranOut). */
+function ranOutHeld(l: Ledger, byIso: string): number {
+  let n = 0;
+  for (const r of l.store.get(books).ranOut(byIso, '').values()) n += r.points;
+  return n;
+}
+
 /** The liability at the end of `asOf` (report liability; report summary's outstanding). Call inside a read. */
 function liabilityAt(l: Ledger, asOf: LocalDate): LiabilityReport {
   const q = l.store.get(reportQueries);
   const now = today(l);
   const { current, cutoff, rows } = lotPointsAt(l, asOf, now);
   const totals = current ? q.currentTotals() : q.totalsAt(cutoff, asOf);
+  // holds that had run out by then hold nothing, released or not yet (the release is dated when they ran out)
+  const heldRanOut = ranOutHeld(l, current ? l.nowIso : cutoff);
   const months = new Map<string | null, number>();
   let lapsed = 0;
   for (const r of rows) {
@@ -222,7 +231,7 @@ function liabilityAt(l: Ledger, asOf: LocalDate): LiabilityReport {
     redeemPointsPerUnit: rate,
     lapsedPendingPoints: lapsed,
     lapsedPendingValue: valueOf(lapsed, rate, l.digits),
-    heldPoints: totals.held,
+    heldPoints: totals.held - heldRanOut,
     memberDebt: debt,
     debtPoints: debt,
     netPoints: totals.outstanding,

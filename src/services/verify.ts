@@ -79,8 +79,8 @@ function holdTimesCheck(q: ReturnType<typeof verifyQueries>): Check {
   for (const h of q.holdTimes()) {
     n++;
     const minutes = (Date.parse(h.expires_at) - Date.parse(h.created_at)) / 60_000;
-    const pastFence = h.paying_until === null ? -Infinity : (Date.parse(h.expires_at) - Date.parse(h.paying_until)) / 60_000;
-    if (!(minutes > 0 && (minutes <= longest || pastFence <= longest))) {
+    const pastFence = h.paying_until === null ? null : (Date.parse(h.expires_at) - Date.parse(h.paying_until)) / 60_000;
+    if (!(minutes > 0 && (minutes <= longest || (pastFence !== null && pastFence <= longest)))) {
       bad.push({ subject: `hold ${h.id} (order ${h.order_id})`, detail: `runs from ${h.created_at} to ${h.expires_at}: ${Number.isFinite(minutes) ? `${Math.round(minutes)} minutes` : 'not a time'}, not within the longest hold the ledger's settings have allowed (${longest} minutes)` });
     }
   }

@@ -17,6 +17,9 @@ export interface BookLotRow {
   expires_on: string | null;
 }
 
+/** An open hold `h` (orders `o` joined) whose time was up by @by: past its end, no payment fencing it then. */
+const RAN_OUT = "(h.expires_at <= @by AND (o.paying_until IS NULL OR o.paying_until <= @by))";
+
 export class Books {
   private readonly s;
   constructor(store: Store) {
@@ -29,13 +32,21 @@ export class Books {
         `SELECT member_id AS memberId, sum(remaining) AS points FROM lots INDEXED BY lots_expiry_open
           WHERE expires_on < ? AND remaining > 0 GROUP BY member_id`,
       ),
+      // (a hold that ran out by @by, not released yet: its points are free again, as checkout counts them)
       lotsOf: db.prepare(
-        `WITH r AS (SELECT hl.lot_id, sum(hl.points) AS held FROM holds h JOIN hold_lots hl ON hl.hold_id = h.id
+        `WITH r AS (SELECT hl.lot_id, sum(CASE WHEN ${RAN_OUT} THEN 0 ELSE hl.points END) AS held, sum(CASE WHEN ${RAN_OUT} THEN hl.points ELSE 0 END) AS back
+                      FROM holds h JOIN hold_lots hl ON hl.hold_id = h.id LEFT JOIN orders o ON o.id = h.order_id
                      WHERE h.status = 'open' AND h.member_id = @id GROUP BY hl.lot_id)
-         SELECT l.id, l.points, l.remaining AS free, coalesce(r.held, 0) AS held, l.earned_at, l.expires_on
+         SELECT l.id, l.points, l.remaining + coalesce(r.back, 0) AS free, coalesce(r.held, 0) AS held, l.earned_at, l.expires_on
            FROM lots l LEFT JOIN r ON r.lot_id = l.id
-          WHERE l.member_id = @id AND (l.remaining > 0 OR r.held IS NOT NULL)
+          WHERE l.member_id = @id AND (l.remaining > 0 OR r.lot_id IS NOT NULL)
           ORDER BY l.expires_on IS NULL, l.expires_on, l.earned_at, l.id`,
+      ),
+      ranOut: db.prepare(
+        `SELECT h.member_id AS memberId, sum(hl.points) AS points, sum(CASE WHEN l.expires_on < @today THEN hl.points ELSE 0 END) AS lapsed
+           FROM holds h JOIN hold_lots hl ON hl.hold_id = h.id JOIN lots l ON l.id = hl.lot_id LEFT JOIN orders o ON o.id = h.order_id
+          WHERE h.status = 'open' AND ${RAN_OUT}
+          GROUP BY h.member_id`,
       ),
       heldByMonth: db.prepare(
         `SELECT substr(l.expires_on, 1, 7) AS month, CASE WHEN l.expires_on < @asOf THEN 1 ELSE 0 END AS lapsed, sum(hl.points) AS points
@@ -66,9 +77,20 @@ export class Books {
     return out;
   }
 
-  /** The member's lots with points free or reserved, in spending order. */
-  lotsOf(memberId: string): BookLotRow[] {
-    return this.s.lotsOf.all({ id: memberId }) as BookLotRow[];
+  /** The member's lots with points free or reserved, in spending order (reserved by holds that had not run out by `byIso`). */
+  lotsOf(memberId: string, byIso: string): BookLotRow[] {
+    return this.s.lotsOf.all({ id: memberId, by: byIso }) as BookLotRow[];
+  }
+
+  /**
+   * Per member, the points of open holds that ran out by `byIso` (their time up, no payment fencing them)
+   * and are not released yet, and of them those in lots lapsed before `today`: the next write releases
+   * them as of the instant they ran out, so every read counts them free (or lapsed) already.
+   */
+  ranOut(byIso: string, today: string): Map<string, { points: number; lapsed: number }> {
+    const out = new Map<string, { points: number; lapsed: number }>();
+    for (const r of this.s.ranOut.all({ by: byIso, today }) as { memberId: string; points: number; lapsed: number }[]) out.set(r.memberId, { points: Number(r.points), lapsed: Number(r.lapsed) });
+    return out;
   }
 
   /** Points of open holds by the expiry month of the lots they were taken from (null = never); lapsed = lot expired before asOf. */

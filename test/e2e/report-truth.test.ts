@@ -382,4 +382,28 @@ describe('a hold that ran out is released as of its end (trial 26)', () => {
     expect(entries.filter((e) => e.kind === 'expiry').map((e) => e.at).sort()).toEqual(['2026-03-11T15:59:59.999Z', '2026-03-11T16:05:00.000Z']);
     expect(t.verify().ok).toBe(true);
   });
+
+  it('before any write releases it, every read counts a hold that ran out as free already, and a past day reads the same before and after the release (trial 28)', () => {
+    const t = tmpLedger({ now: '2026-03-01T08:00:00+08:00' });
+    t.ok(['catalog', 'add', '--sku', 'GIFT', '--name', 'Gift', '--price', '100.00'], { now: '2026-03-01T08:00:00+08:00' });
+    t.ok(['import', 'purchases', file(t, 'p.csv', `${HEADER}O1,A,2026-03-01 10:00,6000.00\n`), '--create-members'], { now: '2026-03-01T12:00:00+08:00' });
+    t.ok(['checkout', 'start', '--member', 'A', '--item', 'GIFT', '--points', '800'], { now: '2026-03-02T10:00:00+08:00' });
+    const reads = (now: string) => ({
+      show: (({ held, available }) => ({ held, available }))(t.ok(['member', 'show', 'A'], { now })),
+      list: (t.ok(['member', 'list'], { now }) as { held: number; available: number }[]).map(({ held, available }) => ({ held, available }))[0],
+      quote: t.ok(['checkout', 'quote', '--member', 'A', '--item', 'GIFT', '--max-points'], { now }).available,
+      lotHeld: (t.ok(['member', 'show', 'A'], { now }).lots as { held: number }[]).reduce((a, x) => a + x.held, 0),
+      liability: t.ok(['report', 'liability', '--as-of', '2026-03-02'], { now }).heldPoints,
+      today: t.ok(['report', 'liability'], { now }).heldPoints,
+      summary: t.ok(['report', 'summary', '--to', '2026-03-02'], { now }).held,
+    });
+    // while it lasts
+    expect(reads('2026-03-02T10:05:00+08:00')).toMatchObject({ show: { held: 800, available: 5200 }, list: { held: 800, available: 5200 }, lotHeld: 800, today: 800 });
+    // a day later, nothing written since: free everywhere
+    const free = { show: { held: 0, available: 6000 }, list: { held: 0, available: 6000 }, quote: 6000, lotHeld: 0, liability: 0, today: 0, summary: 0 };
+    expect(reads('2026-03-03T10:00:00+08:00')).toEqual(free);
+    t.ok(['holds', 'release-expired'], { now: '2026-03-05T10:00:00+08:00' });
+    expect(reads('2026-03-05T10:00:00+08:00')).toEqual(free);
+    expect(t.verify().ok).toBe(true);
+  });
 });

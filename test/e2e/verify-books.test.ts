@@ -260,6 +260,17 @@ describe('ledger verify sees every table that decides money', () => {
     expect(failed[0].detail).toMatch(new RegExp(`^hold \\d+ \\(order ${held.checkoutId}\\): runs from .* to 2099-01-01T00:00:00.000Z: \\d+ minutes, not within the longest hold the ledger's settings have allowed \\(60 minutes\\)$`));
   });
 
+  it('a hold whose payment started may last hold-minutes past its fence (trial 28), not longer', () => {
+    const { t } = seeded();
+    const held = t.ok(['checkout', 'start', '--member', 'a', '--item', 'TEA', '--max-points']);
+    const fence = new Date(Date.parse(held.createdAt) + 14 * 60_000).toISOString();
+    const end = (minutes: number) => new Date(Date.parse(fence) + minutes * 60_000).toISOString();
+    tamper(t.db, [`UPDATE orders SET paying_until = '${fence}' WHERE id = '${held.checkoutId}'`, `UPDATE holds SET expires_at = '${end(15)}' WHERE order_id = '${held.checkoutId}'`]);
+    expect(t.verify().ok).toBe(true);
+    tamper(t.db, [`UPDATE holds SET expires_at = '${end(16)}' WHERE order_id = '${held.checkoutId}'`]);
+    expect(failedChecks(t).map((c) => c.name)).toEqual(['hold-times']);
+  });
+
   it('catches the currency or the time zone changed after init (fixed for the ledger\'s life)', () => {
     const { t } = seeded();
     const clean = readFileSync(t.db);
