@@ -92,7 +92,14 @@ export interface ExpiredLot {
 
 const INSERT_ENTRY = 'INSERT INTO entries (id, at, recorded_at, kind, member_id, ref, memo, operator, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?)';
 const INSERT_POSTING = 'INSERT INTO postings (entry_id, account, member_id, points) VALUES (?,?,?,?)';
-// An expiry is not the member's activity: it leaves last_activity_at alone (NULL keeps the old value).
+/**
+ * Whether an entry is the member's own activity (members.last_activity_at, report members' lastActivity):
+ * not an expiry the expiry run posted, nor the release of a hold that ran out (trial 28).
+ */
+export const memberActivity = (e: { kind: string; memo?: string | null }): boolean => e.kind !== 'expiry' && !(e.kind === 'release' && e.memo === 'expired');
+/** The same test in SQL, of an entry `e`. */
+export const MEMBER_ACTIVITY_SQL = "e.kind <> 'expiry' AND NOT (e.kind = 'release' AND coalesce(e.memo, '') = 'expired')";
+// A move that is not the member's activity: it leaves last_activity_at alone (NULL keeps the old value).
 const MEMBER_CACHE = `UPDATE members SET balance = balance + ?, held = held + ?, lifetime_earned = lifetime_earned + ?,
                 last_activity_at = coalesce(max(coalesce(last_activity_at, ''), ?), last_activity_at) WHERE id = ?`;
 const ADD_DEBT = 'UPDATE members SET debt = debt + ? WHERE id = ?';
@@ -224,7 +231,7 @@ export class Journal {
         m.held += p.points;
       } else if (p.account === 'issued') m.earned -= p.points;
     }
-    const activityAt = e.kind === 'expiry' ? null : e.at;
+    const activityAt = memberActivity(e) ? e.at : null;
     for (const [id, m] of perMember) {
       if (queue) queue.runQueued(MEMBER_CACHE, [m.balance, m.held, m.earned, activityAt, id]);
       else this.s.memberCache.run(m.balance, m.held, m.earned, activityAt, id);
@@ -277,7 +284,7 @@ export class Journal {
       this.lastId = row.id;
       this.lastHash = hash;
       ids.push(row.id);
-      const activityAt = e.kind === 'expiry' ? null : e.at;
+      const activityAt = memberActivity(e) ? e.at : null;
       for (const p of e.postings) {
         postingArgs.push(row.id, p.account, p.memberId, p.points);
         if (p.memberId === null || p.points === 0) continue;

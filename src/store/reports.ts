@@ -2,6 +2,7 @@
 // Flows are read from accounts (the sign of an `issued` posting tells an accrual from a take-back),
 // so a new entry kind needs no change here. Open ranges use the sentinels '' and '9999'.
 import type { Store } from './db.js';
+import { MEMBER_ACTIVITY_SQL } from './journal.js';
 
 export const OPEN_FROM = '';
 export const OPEN_TO = '9999';
@@ -126,7 +127,7 @@ export class ReportQueries {
                   -sum(CASE WHEN p.account = 'issued' THEN p.points ELSE 0 END) AS earned,
                   sum(CASE WHEN p.account = 'redeemed' THEN p.points ELSE 0 END) AS redeemed,
                   sum(CASE WHEN p.account = 'expired' THEN p.points ELSE 0 END) AS expired,
-                  max(CASE WHEN e.kind <> 'expiry' AND p.points <> 0 THEN e.at END) AS lastActivity
+                  max(CASE WHEN ${MEMBER_ACTIVITY_SQL} AND p.points <> 0 THEN e.at END) AS lastActivity
              FROM entries e CROSS JOIN postings p ON p.entry_id = e.id
             WHERE e.at >= @from AND e.at < @to AND p.member_id IS NOT NULL
             GROUP BY p.member_id),

@@ -355,6 +355,10 @@ describe('a hold that ran out is released as of its end (trial 26)', () => {
     // the release is dated at the hold's end, recorded now
     const entries = t.ok(['ledger', 'entries', '--member', 'K'], later) as { kind: string; at: string; recordedAt: string }[];
     expect(entries.find((e) => e.kind === 'release')).toMatchObject({ at: hold.expiresAt, recordedAt: '2026-02-05T02:00:00.000Z' });
+    // the hold running out is not the member's activity: their last is the checkout they started (trial 28)
+    const last = (args: string[]) => (t.ok(['report', 'members', ...args], later).members as { id: string; lastActivity: string }[]).find((m) => m.id === 'K')?.lastActivity;
+    expect(last([])).toBe('2026-01-30T02:00:00.000Z');
+    expect(last(['--from', '2026-01-01', '--to', '2026-02-05'])).toBe('2026-01-30T02:00:00.000Z');
     // on 1 February nothing is on hold: the 300 points lapsed on 31 January (earned 1 January, 30 days)
     const l = t.ok(['report', 'liability', '--as-of', '2026-02-01'], later);
     expect(l).toMatchObject({ heldPoints: 0, outstandingPoints: 0, lapsedPendingPoints: 300 });
