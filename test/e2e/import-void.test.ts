@@ -191,52 +191,38 @@ describe('import void (e2e)', () => {
     expect(t.verify().ok).toBe(true);
   });
 
-  it('points a checkout took from a lot whose import is voided after it, refunded or released: back to the lots the void took them from, not to expire with the voided lot', () => {
-    const early = HEADER + 'X1,M001,2026-01-10 09:30,1000.00\n';
-    const late = HEADER + 'X2,M001,2026-11-10 09:30,1000.00\n';
-    // what M001 holds with only the second order (the first voided): X2's points, expiring with X2's lot
-    const truth = ledger();
-    truth.ok(['import', 'purchases', file(truth, 'late.csv', late)]);
-    const want = truth.ok(['member', 'show', 'M001']).balance;
-    for (const how of ['refund', 'cancel']) {
-      const t = ledger();
-      t.ok(['catalog', 'add', '--sku', 'X', '--name', 'X', '--price', '8.00', '--pay', 'points', '--points-price', '800']);
-      t.ok(['import', 'purchases', file(t, 'early.csv', early)]);
-      t.ok(['import', 'purchases', file(t, 'late.csv', late)]);
-      // the checkout takes 800 from X1's lot (the earliest to expire); the void takes X1's last points and
-      // the 800 it no longer has from X2's lot
-      const o = how === 'refund' ? t.ok(['checkout', '--member', 'M001', '--item', 'X', '--yes']) : t.ok(['checkout', 'start', '--member', 'M001', '--item', 'X']);
-      t.ok(['import', 'void', '1', '--yes']);
-      if (how === 'refund') expect(t.ok(['order', 'refund', o.orderId, '--yes'])).toMatchObject({ pointsReturned: 800, balance: want });
-      else expect(t.ok(['checkout', 'cancel', o.checkoutId])).toMatchObject({ status: 'cancelled', balance: want });
-      // past X1's expiry, before X2's: nothing lapses (before the fix, the 800 went back to X1's lot and expired)
-      const run = t.ok(['expire', 'run', '--yes'], { now: '2027-01-11T10:00:00+08:00' });
-      expect(run.pointsExpired, how).toBe(0);
-      expect(t.ok(['member', 'show', 'M001'], { now: '2027-01-11T10:00:00+08:00' })).toMatchObject({ balance: want, available: want, debt: 0 });
-      expect(t.verify().ok).toBe(true);
-    }
-  });
+  /**
+   * M001 buys X (paid with `points` points) out of X1's 1000 points (earned 2026-01-10, the earliest to
+   * expire), then X1 is voided and the checkout refunded or cancelled: the points it gives back must go to
+   * the lots the void took them from, so that nothing lapses with X1's lot (2027-01-10).
+   */
+  function voidThenGiveBack(how: 'refund' | 'cancel', points: number, late: number, voidArgs: string[]): TmpLedger {
+    const t = ledger();
+    t.ok(['catalog', 'add', '--sku', 'X', '--name', 'X', '--price', (points / 100).toFixed(2), '--pay', 'points', '--points-price', String(points)]);
+    t.ok(['import', 'purchases', file(t, 'early.csv', HEADER + 'X1,M001,2026-01-10 09:30,1000.00\n')]);
+    t.ok(['import', 'purchases', file(t, 'late.csv', HEADER + `X2,M001,2026-11-10 09:30,${late.toFixed(2)}\n`)]);
+    const o = how === 'refund' ? t.ok(['checkout', '--member', 'M001', '--item', 'X', '--yes']) : t.ok(['checkout', 'start', '--member', 'M001', '--item', 'X']);
+    t.ok([...voidArgs, '--yes']);
+    if (how === 'refund') expect(t.ok(['order', 'refund', o.orderId, '--yes'])).toMatchObject({ pointsReturned: points });
+    else expect(t.ok(['checkout', 'cancel', o.checkoutId])).toMatchObject({ status: 'cancelled' });
+    return t;
+  }
 
-  it('the same when the checkout held every point of the voided lot, so the void took nothing from it (trial 28)', () => {
-    const early = HEADER + 'X1,M001,2026-01-10 09:30,1000.00\n';
-    const late = HEADER + 'X2,M001,2026-11-10 09:30,500.00\n';
-    for (const how of ['refund', 'cancel']) {
-      const t = ledger();
-      t.ok(['catalog', 'add', '--sku', 'X', '--name', 'X', '--price', '10.00', '--pay', 'points', '--points-price', '1000']);
-      t.ok(['import', 'purchases', file(t, 'early.csv', early)]);
-      t.ok(['import', 'purchases', file(t, 'late.csv', late)]);
-      // the checkout takes all 1000 of X1's lot; the void finds it empty, takes X2's 500 and makes 500 debt
-      const o = how === 'refund' ? t.ok(['checkout', '--member', 'M001', '--item', 'X', '--yes']) : t.ok(['checkout', 'start', '--member', 'M001', '--item', 'X']);
-      t.ok(['purchase', 'void', 'default', 'X1', '--yes']);
-      expect(t.ok(['member', 'show', 'M001'])).toMatchObject({ debt: 500 });
-      if (how === 'refund') t.ok(['order', 'refund', o.orderId, '--yes']);
-      else t.ok(['checkout', 'cancel', o.checkoutId]);
-      // the 1000 back repay the 500 debt, and the rest goes to X2's lot, where the void took it from
-      expect(t.ok(['member', 'show', 'M001'])).toMatchObject({ balance: 500, debt: 0 });
-      const run = t.ok(['expire', 'run', '--yes'], { now: '2027-01-11T10:00:00+08:00' });
-      expect(run.pointsExpired, how).toBe(0);
-      expect(t.ok(['member', 'show', 'M001'], { now: '2027-01-11T10:00:00+08:00' })).toMatchObject({ balance: 500, available: 500, debt: 0 });
-      expect(t.verify().ok).toBe(true);
+  it('points a checkout took from a lot whose import is voided after it, refunded or released: back to the lots the void took them from, not to expire with the voided lot', () => {
+    for (const how of ['refund', 'cancel'] as const) {
+      // the checkout takes 800 of X1's 1000; the void takes X1's last 200 and the 800 it no longer has from
+      // X2's lot. Then X1's lot expires (2027-01-11): nothing lapses (before the fix the 800 went back to it)
+      const a = voidThenGiveBack(how, 800, 1000, ['import', 'void', '1']);
+      // the same when the checkout held all of X1's points: the void found the lot empty, took X2's 500 and
+      // made 500 debt; the 1000 back repay it, and the rest goes to X2's lot (trial 28)
+      const b = voidThenGiveBack(how, 1000, 500, ['purchase', 'void', 'default', 'X1']);
+      for (const [t, want] of [[a, 1000], [b, 500]] as const) {
+        expect(t.ok(['member', 'show', 'M001'])).toMatchObject({ balance: want, debt: 0 });
+        const run = t.ok(['expire', 'run', '--yes'], { now: '2027-01-11T10:00:00+08:00' });
+        expect(run.pointsExpired, how).toBe(0);
+        expect(t.ok(['member', 'show', 'M001'], { now: '2027-01-11T10:00:00+08:00' })).toMatchObject({ balance: want, available: want, debt: 0 });
+        expect(t.verify().ok).toBe(true);
+      }
     }
   });
 
