@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import { c } from '../colour.js';
 import { cmdOf, confirmOnTerminal, context, emit, globals, mustAsk, useLedgerZone } from '../cli.js';
 import { parseDateOpt, parseWithinOpt } from '../parse.js';
-import { localTime, printFields, printTable, stdoutIsTTY } from '../output.js';
+import { localTime, printFields, printTable, stdoutIsTTY, wrapToTerminal } from '../output.js';
 import { agree, count } from '../words.js';
 import type { Within } from '../../domain/time.js';
 
@@ -64,7 +64,7 @@ export function register(program: Command): void {
         if (r.bookedLater.length) {
           const last = r.bookedLater.reduce((a, b) => (b.at > a ? b.at : a), r.bookedLater[0].at);
           const n = r.bookedLater.length;
-          process.stdout.write(`  ${n === 1 ? "1 member's expiry is" : `${n} members' expiries are`} booked when points came back to their lapsed lots (the latest ${localTime(last)}), not before\n`);
+          process.stdout.write(`  ${wrapToTerminal(`${n === 1 ? "1 member's expiry is" : `${n} members' expiries are`} booked when points came back to their lapsed lots (the latest ${localTime(last)}), not before`, 2)}\n`);
         }
         if (!r.dryRun && r.notificationsQueued) process.stdout.write(`  ${count(r.notificationsQueued, 'points.expired notification')} queued (pointsmall outbox list --pending)\n`);
       });
