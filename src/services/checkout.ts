@@ -15,6 +15,7 @@ import { Decimal } from 'decimal.js';
 import { BusyError, NotFoundError, PaymentInterruptedError, RefusedError, UsageError } from '../errors.js';
 import { catalog, type CatalogRow } from '../store/catalog.js';
 import { coupons } from '../store/coupons.js';
+import { books } from '../store/books.js';
 import { holds, writeUnsynced } from '../store/holds.js';
 import { members, type MemberRow } from '../store/members.js';
 import { checkoutLookups, orders, type OrderRow } from '../store/orders.js';
@@ -138,6 +139,13 @@ function refuse(r: { code: string; message: string; hint?: string }): never {
 }
 
 /** Reads and checks everything a checkout needs; inside a write it sees the state the hold will act on. */
+/** Per member, the points of holds that ran out (not released yet) that are free again: those in lots not lapsed (Books.ranOut). */
+function ranOutFree(l: Ledger): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const [id, r] of l.store.get(books).ranOut(l.nowIso, localDate(l.now.getTime(), l.zone))) out.set(id, r.points - r.lapsed);
+  return out;
+}
+
 function buildCart(l: Ledger, input: CheckoutInput, opts: { countExpiredHoldsFree: boolean }): Cart {
   const member = l.store.get(members).get(input.memberId);
   if (!member) throw memberNotFound(l, input.memberId);
@@ -184,14 +192,16 @@ function buildCart(l: Ledger, input: CheckoutInput, opts: { countExpiredHoldsFre
     const row = l.store.get(coupons).get(code);
     // An unknown code is an input error like an unknown member or SKU (exit 2); a known one may be refused (exit 3).
     if (!row) throw new NotFoundError('coupon', code, `list the member's coupons with: pointsmall coupon list --member ${member.id}`);
-    const c = row && { code: row.code, memberId: row.member_id, sku: row.sku, value: row.value, percent: row.percent, expiresOn: row.expires_on, status: row.status };
+    // held by a checkout whose hold ran out (not released yet): free again for a read, as its points are
+    const ranOut = opts.countExpiredHoldsFree && row.status === 'held' && row.used_order_id !== null && l.store.get(holds).expiredHolds(l.nowIso).some(([id]) => id === row.used_order_id);
+    const c = row && { code: row.code, memberId: row.member_id, sku: row.sku, value: row.value, percent: row.percent, expiresOn: row.expires_on, status: ranOut ? 'active' : row.status };
     const why = couponRefusal(c, code, member.id, localDate(l.now.getTime(), l.zone));
     if (why) refuse(why);
     coupon = couponTerms(c!);
   }
 
   let available = availableOf(l, member);
-  if (opts.countExpiredHoldsFree) available += l.store.get(holds).expiredPointsOf(member.id, l.nowIso);
+  if (opts.countExpiredHoldsFree) available += ranOutFree(l).get(member.id) ?? 0;
   const base: SplitInput = { lines, coupon, redeem: rules.redeem, digits: l.digits, available, request: input.request };
   const out = split(base);
   if (!out.ok) refuse(out);
@@ -979,13 +989,14 @@ export interface MemberChoice {
 /** Members whose id, name or phone contains the term (the interactive member search). */
 export async function searchMembers(ctx: Ctx, term: string, limit = 20): Promise<MemberChoice[]> {
   return withLedger(ctx, (l) =>
-    l.store.read(() =>
-      l.store
+    l.store.read(() => {
+      // a hold run out but not yet released counts free, as the quote that follows counts it
+      const free = ranOutFree(l);
+      return l.store
         .get(checkoutLookups)
         .searchMembers(term, limit)
-        // a hold run out but not yet released counts free, as the quote that follows counts it
-        .map((m) => ({ id: m.id, name: m.name, phone: m.phone, frozen: m.status === 'frozen', available: availableOf(l, m) + l.store.get(holds).expiredPointsOf(m.id, l.nowIso) })),
-    ),
+        .map((m) => ({ id: m.id, name: m.name, phone: m.phone, frozen: m.status === 'frozen', available: availableOf(l, m) + (free.get(m.id) ?? 0) }));
+    }),
   );
 }
 

@@ -48,10 +48,6 @@ export class Holds {
           WHERE h.status = 'open' AND h.expires_at <= ? AND (o.paying_until IS NULL OR o.paying_until <= ?) ORDER BY h.id`,
       ).raw(),
       open: db.prepare("SELECT * FROM holds WHERE status = 'open' ORDER BY id"),
-      expiredPoints: db.prepare(
-        `SELECT coalesce(sum(h.points), 0) FROM holds h WHERE h.status = 'open' AND h.member_id = ? AND h.expires_at <= ?
-            AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.id = h.order_id AND o.paying_until > ?)`,
-      ).pluck(),
       returned: db.prepare('UPDATE hold_lots SET returned = returned + ? WHERE hold_id = ? AND seq = ? AND returned + ? <= points'),
     };
   }
@@ -86,10 +82,6 @@ export class Holds {
   }
   openHolds(): HoldRow[] {
     return this.s.open.all() as HoldRow[];
-  }
-  /** Points of the member's open holds that have run out but are not released yet (a quote counts them free). */
-  expiredPointsOf(memberId: string, nowIso: string): number {
-    return this.s.expiredPoints.get(memberId, nowIso, nowIso) as number;
   }
   addReturned(holdId: number, seq: number, points: number): void {
     if (this.s.returned.run(points, holdId, seq, points).changes !== 1) throw new Error(`hold ${holdId} lot ${seq}: more returned than taken`);

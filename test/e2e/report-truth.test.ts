@@ -410,4 +410,30 @@ describe('a hold that ran out is released as of its end (trial 26)', () => {
     expect(reads('2026-03-05T10:00:00+08:00')).toEqual(free);
     expect(t.verify().ok).toBe(true);
   });
+
+  it('a quote counts a run-out hold\'s points free only where their lot has not lapsed, and its coupon usable again (trial 29)', () => {
+    const t = tmpLedger({ now: '2025-11-20T09:00:00+08:00' });
+    const at = (now: string) => ({ now });
+    t.ok(['catalog', 'add', '--sku', 'TEA', '--name', 'Tea', '--price', '100.00'], at('2025-11-20T09:00:00+08:00'));
+    t.ok(['catalog', 'add', '--sku', 'CPN', '--name', '10 off', '--price', '10.00', '--pay', 'points', '--kind', 'coupon', '--coupon-value', '10.00', '--coupon-days', '30'], at('2025-11-20T09:00:00+08:00'));
+    t.ok(['member', 'add', '--id', 'M', '--name', 'M'], at('2025-11-20T09:00:00+08:00'));
+    t.ok(['member', 'adjust', 'M', '--points', '10000', '--reason', 'seed'], at('2025-11-20T10:00:00+08:00')); // lapses after 2026-11-20
+    t.ok(['member', 'adjust', 'M', '--points', '3000', '--reason', 'seed'], at('2026-01-10T10:00:00+08:00'));
+    // held at 23:55 on the first lot's last day: at 00:20 the hold has run out and its 5000 points lapsed
+    t.ok(['checkout', 'start', '--member', 'M', '--item', 'TEA', '--points', '5000'], at('2026-11-20T23:55:00+08:00'));
+    const later = at('2026-11-21T00:20:00+08:00');
+    const shown = t.ok(['member', 'show', 'M'], later).available;
+    expect(shown).toBe(3000);
+    expect(t.ok(['checkout', 'quote', '--member', 'M', '--item', 'TEA', '--max-points'], later).available).toBe(shown);
+    expect(t.run(['checkout', 'quote', '--member', 'M', '--item', 'TEA', '--points', '3500', '--json'], later).code).toBe(3);
+
+    // a coupon held by a checkout whose hold ran out quotes as the start after it will take it
+    const bought = t.ok(['checkout', '--member', 'M', '--item', 'CPN', '--yes'], at('2026-11-21T09:00:00+08:00'));
+    const code = bought.couponsIssued[0].code as string;
+    t.ok(['checkout', 'start', '--member', 'M', '--item', 'TEA', '--coupon', code, '--points', '1000'], at('2026-11-21T10:00:00+08:00'));
+    const run = at('2026-11-21T10:16:00+08:00');
+    expect(t.ok(['checkout', 'quote', '--member', 'M', '--item', 'TEA', '--coupon', code, '--max-points'], run)).toMatchObject({ discount: '10.00' });
+    expect(t.ok(['checkout', 'start', '--member', 'M', '--item', 'TEA', '--coupon', code, '--max-points'], run)).toMatchObject({ status: 'held', discount: '10.00' });
+    expect(t.verify().ok).toBe(true);
+  });
 });
