@@ -1,6 +1,6 @@
 // `expire run|preview`: the nightly expiry job (cron-safe: no prompts, --json, --quiet, exit 5 when locked)
 // and the look-ahead that can queue points.expiring warnings.
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { c } from '../colour.js';
 import { cmdOf, confirmOnTerminal, context, emit, globals, mustAsk, useLedgerZone } from '../cli.js';
 import { parseDateOpt, parseWithinOpt } from '../parse.js';
@@ -73,7 +73,7 @@ export function register(program: Command): void {
   expire
     .command('preview')
     .description('members whose points expire within the window from today; --notify queues one points.expiring per lot')
-    .option('--within <window>', 'window from today, like 30d, 2w or 3m', parseWithinOpt('--within'), { days: 30, months: 0 })
+    .addOption(new Option('--within <window>', 'window from today, like 30d, 2w or 3m').argParser(parseWithinOpt('--within')).default({ days: 30, months: 0 }, '30'))
     .option('--notify', 'queue one points.expiring notification per lot (never twice for the same lot)')
     .action(async (...args) => {
       const cmd = cmdOf(args);

@@ -646,7 +646,7 @@ export function register(program: Command): void {
     report
       .command('expiring')
       .description('members and points expiring from today through today + the window (--from/--to override it)')
-      .option('--within <window>', 'window like 30d, 2w, 3m', parseWithinOpt('--within'), { days: 30, months: 0 }),
+      .addOption(new Option('--within <window>', 'window like 30d, 2w, 3m').argParser(parseWithinOpt('--within')).default({ days: 30, months: 0 }, '30')),
   ).action(async (...args) => {
     const cmd = cmdOf(args);
     const o = cmd.opts();
