@@ -5,6 +5,7 @@
 import type { Store } from './db.js';
 import { extraChecks } from './verify.js';
 import type { LotMonthRow } from './reports.js';
+import { RAN_OUT } from './holds.js';
 
 export interface BookLotRow {
   id: number;
@@ -16,9 +17,6 @@ export interface BookLotRow {
   earned_at: string;
   expires_on: string | null;
 }
-
-/** An open hold `h` (orders `o` joined) whose time was up by @by: past its end, no payment fencing it then. */
-const RAN_OUT = "(h.expires_at <= @by AND (o.paying_until IS NULL OR o.paying_until <= @by))";
 
 export class Books {
   private readonly s;

@@ -22,6 +22,13 @@ export interface HoldLotRow {
   returned: number;
 }
 
+/**
+ * An open hold `h` (its order `o` LEFT JOINed) whose time was up by @by: past its end, and no payment
+ * fencing it then. Such a hold holds nothing: the next write releases it as of the instant it ran out,
+ * and every read counts its points free (or lapsed) already (Books.ranOut).
+ */
+export const RAN_OUT = '(h.expires_at <= @by AND (o.paying_until IS NULL OR o.paying_until <= @by))';
+
 export class Holds {
   private readonly s;
   constructor(store: Store) {
@@ -41,11 +48,11 @@ export class Holds {
       close: db.prepare("UPDATE holds SET status = ?, closed_at = ? WHERE id = ? AND status = 'open'"),
       outlast: db.prepare("UPDATE holds SET expires_at = ? WHERE order_id = ? AND status = 'open' AND expires_at < ?"),
       // A hold whose order is being paid (checkout confirm started, orders.paying_until) does not run out.
-      // each with the instant it ran out: its end, or its payment's fence when that ended later
+      // Each with the instant it ran out: its end, or its payment's fence when that ended later.
       expired: db.prepare(
         `SELECT h.order_id, CASE WHEN o.paying_until IS NOT NULL AND o.paying_until > h.expires_at THEN o.paying_until ELSE h.expires_at END AS ended
            FROM holds h LEFT JOIN orders o ON o.id = h.order_id
-          WHERE h.status = 'open' AND h.expires_at <= ? AND (o.paying_until IS NULL OR o.paying_until <= ?) ORDER BY h.id`,
+          WHERE h.status = 'open' AND ${RAN_OUT} ORDER BY h.id`,
       ).raw(),
       open: db.prepare("SELECT * FROM holds WHERE status = 'open' ORDER BY id"),
       returned: db.prepare('UPDATE hold_lots SET returned = returned + ? WHERE hold_id = ? AND seq = ? AND returned + ? <= points'),
@@ -67,18 +74,18 @@ export class Holds {
   lotExpiries(holdId: number): { points: number; expiresOn: string | null }[] {
     return this.s.lotExpiries.all(holdId) as { points: number; expiresOn: string | null }[];
   }
-  /** Closes an open hold; false when it was no longer open (someone else closed it first). */
   /** The order's open hold lasts at least until `at` (never shortened). */
   outlast(orderId: string, at: string): void {
     this.s.outlast.run(at, orderId, at);
   }
+  /** Closes an open hold; false when it was no longer open (someone else closed it first). */
   close(holdId: number, status: 'captured' | 'released', at: string): boolean {
     return this.s.close.run(status, at, holdId).changes === 1;
   }
   /** Order ids of open holds whose expiry instant is ≤ nowIso. */
   /** Open holds that have run out by nowIso (and are not being paid): [order id, the instant it ran out]. */
   expiredHolds(nowIso: string): [orderId: string, endedAt: string][] {
-    return this.s.expired.all(nowIso, nowIso) as [string, string][];
+    return this.s.expired.all({ by: nowIso }) as [string, string][];
   }
   openHolds(): HoldRow[] {
     return this.s.open.all() as HoldRow[];
