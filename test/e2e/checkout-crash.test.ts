@@ -34,7 +34,8 @@ describe('a checkout killed between hold and capture', () => {
     expect(t.ok(['member', 'show', 'M1'])).toMatchObject({ balance: 5000, held: 3000, available: 2000 });
     expect(t.ok(['order', 'list'])[0]).toMatchObject({ status: 'held' });
     ok(t);
-    const later = { now: '2026-11-23T10:16:00+08:00' };
+    // fenced to 10:10, the hold lasts 15 minutes past the fence (trial 28): released after 10:25
+    const later = { now: '2026-11-23T10:26:00+08:00' };
     expect(t.ok(['holds', 'release-expired'], later).released).toBe(1);
     expect(t.ok(['member', 'show', 'M1'], later)).toMatchObject({ balance: 5000, held: 0, available: 5000 });
     expect(t.ok(['catalog', 'show', 'TEA'])).toMatchObject({ stock: 10, stockHeld: 0 });
@@ -70,7 +71,7 @@ describe('a checkout killed between hold and capture', () => {
   it('once the dead payment\'s hold has expired, a retried key is refused naming the order, and a new key pays (trial 25)', async () => {
     const t = shop(5000);
     await killDuringPayment(t, ['--idempotency-key', 'K-2']);
-    const expired = { now: '2026-11-23T10:20:00+08:00' };
+    const expired = { now: '2026-11-23T10:26:00+08:00' }; // the hold lasts 15 minutes past the fence (10:10)
     const [orderId] = t.ok(['order', 'list'], expired).map((o: { orderId: string }) => o.orderId);
     expect(t.ok(['holds', 'list'], expired)).toEqual([expect.objectContaining({ checkoutId: orderId, expired: true, payingUntil: null, paymentUnknown: true })]);
     // releasing it says its payment is unanswered (trial 25)

@@ -206,10 +206,19 @@ export class LedgerModel {
 
   state(id: string, now: number): MemberState {
     const m = this.members.get(id)!;
+    // a hold that ran out holds nothing in a read, released or not yet: its points are free again, or
+    // lapsed where their lot has lapsed (as checkout quote counts them)
+    let ranOut = 0;
+    let ranOutLapsed = 0;
+    for (const p of this.pending) {
+      if (p.status !== 'held' || p.expiresAt > now || p.memberId !== id) continue;
+      ranOut += p.used;
+      for (const t of p.takes) if (this.lapsed(t.lot, now)) ranOutLapsed += t.points;
+    }
     return {
       balance: this.balance(m),
-      held: m.held,
-      available: this.available(m, now),
+      held: m.held - ranOut,
+      available: this.available(m, now) + ranOut - ranOutLapsed,
       lots: this.spendingOrder(m)
         .map((l) => ({ points: l.points, remaining: l.remaining + this.reserved(l), expiresOn: l.expiresOn }))
         .filter((l) => l.remaining > 0),
