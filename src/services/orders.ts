@@ -6,7 +6,7 @@ import { planRefund, redirectFromVoided, repayBeforeLots, returnToLots, type Ref
 import { paidWith } from '../domain/split.js';
 import { localDate, localRangeUtc, type LocalDate } from '../domain/time.js';
 import { NotFoundError, OrderBooksError, RefusedError } from '../errors.js';
-import { coupons } from '../store/coupons.js';
+import { coupons, type CouponRow } from '../store/coupons.js';
 import { holds } from '../store/holds.js';
 import { journal } from '../store/journal.js';
 import { members } from '../store/members.js';
@@ -97,7 +97,20 @@ export function requireOrder(l: Ledger, id: string): OrderRow {
   return o;
 }
 
+/**
+ * Checkouts whose hold ran out (RAN_OUT) and that no write has released yet. Such an order reads as expired
+ * already, and its coupon as active again, as the release will record them (dated when the hold ran out):
+ * the reads agree with member show, which counts its points free.
+ */
+function ranOutOrders(l: Ledger): Set<string> {
+  return new Set(l.store.get(holds).expiredHolds(l.nowIso).map(([id]) => id));
+}
+
+/** The status an order reads with: `expired` for a held one whose hold ran out (ranOutOrders). */
+const readStatus = (o: Pick<OrderRow, 'id' | 'status'>, ranOut: Set<string>): OrderStatus => (o.status === 'held' && ranOut.has(o.id) ? 'expired' : o.status);
+
 export function orderView(l: Ledger, o: OrderRow): OrderView {
+  const status = readStatus(o, o.status === 'held' ? ranOutOrders(l) : new Set());
   const money = (m: number) => formatMoney(m, l.digits);
   const today = localDate(l.now.getTime(), l.zone);
   const lines = l.store.get(orders).lines(o.id);
@@ -106,12 +119,13 @@ export function orderView(l: Ledger, o: OrderRow): OrderView {
   for (const line of lines) {
     if (line.kind !== 'coupon') continue;
     for (const c of cp.ofLine(o.id, line.line_no)) {
-      issued.push({ code: c.code, sku: c.sku, value: c.value === null ? null : money(c.value), percent: c.percent, expiresOn: c.expires_on, status: couponStatus({ status: c.status, expiresOn: c.expires_on }, today) });
+      const stored = c.status === 'held' && c.used_order_id !== null && ranOutOrders(l).has(c.used_order_id) ? 'active' : c.status;
+      issued.push({ code: c.code, sku: c.sku, value: c.value === null ? null : money(c.value), percent: c.percent, expiresOn: c.expires_on, status: couponStatus({ status: stored, expiresOn: c.expires_on }, today) });
     }
   }
   return {
     orderId: o.id,
-    status: o.status,
+    status,
     memberId: o.member_id,
     createdAt: o.created_at,
     paidAt: o.paid_at,
@@ -123,15 +137,15 @@ export function orderView(l: Ledger, o: OrderRow): OrderView {
     pointsValue: money(o.points_value),
     pointsDiscount: money(o.points_discount),
     cashPaid: money(o.cash_paid),
-    ...paidWith(o.points_used, o.cash_paid, o.tender, o.status),
-    payingUntil: o.status === 'held' && o.paying_until !== null && o.paying_until > l.nowIso ? o.paying_until : null,
+    ...paidWith(o.points_used, o.cash_paid, o.tender, status),
+    payingUntil: status === 'held' && o.paying_until !== null && o.paying_until > l.nowIso ? o.paying_until : null,
     paymentUnknown: paymentUnanswered(o, l.nowIso),
     pointsEarned: o.points_earned,
     coupon: o.coupon_code,
     refundedPoints: o.refunded_points,
     refundedCash: money(o.refunded_cash),
     refundedEarned: o.refunded_earned,
-    closeReason: o.close_reason,
+    closeReason: status === o.status ? o.close_reason : 'expired',
     lines: lines.map((x) => ({
       lineNo: x.line_no,
       sku: x.sku,
@@ -183,21 +197,32 @@ export async function listOrders(ctx: Ctx, f: OrderListInput): Promise<OrderList
     l.store.read(() => {
       if (f.memberId && !l.store.get(members).exists(f.memberId)) throw new NotFoundError('member', f.memberId, 'list members with: pointsmall member list');
       const { fromIso, toIso } = localRangeUtc(l.zone, f.from, f.to);
-      return l.store
-        .get(orders)
-        .list({ memberId: f.memberId, fromIso, toIso, status: f.status, limit: f.limit, offset: f.offset })
-        .map((o) => ({
+      const ranOut = ranOutOrders(l);
+      const filter = { memberId: f.memberId, fromIso, toIso, status: f.status, limit: f.limit, offset: f.offset };
+      // held and expired as they read: both stored statuses, filtered and paged after
+      const byRead = ranOut.size > 0 && (f.status === 'held' || f.status === 'expired');
+      const rows = byRead
+        ? l.store
+            .get(orders)
+            .list({ ...filter, status: undefined, limit: undefined, offset: undefined })
+            .filter((o) => (o.status === 'held' || o.status === 'expired') && readStatus(o, ranOut) === f.status)
+            .slice(f.offset ?? 0, (f.offset ?? 0) + (f.limit ?? Infinity))
+        : l.store.get(orders).list(filter);
+      return rows.map((o) => {
+        const status = readStatus(o, ranOut);
+        return {
           orderId: o.id,
           createdAt: o.created_at,
           memberId: o.member_id,
-          status: o.status,
+          status,
           total: formatMoney(o.total, l.digits),
           pointsUsed: o.points_used,
           cashPaid: formatMoney(o.cash_paid, l.digits),
           pointsEarned: o.points_earned,
-          ...paidWith(o.points_used, o.cash_paid, o.tender, o.status),
+          ...paidWith(o.points_used, o.cash_paid, o.tender, status),
           refundedCash: formatMoney(o.refunded_cash, l.digits),
-        }));
+        };
+      });
     }),
   );
 }
@@ -450,7 +475,10 @@ export async function listCoupons(ctx: Ctx, f: { memberId?: string; status?: Cou
     l.store.read(() => {
       if (f.memberId && !l.store.get(members).exists(f.memberId)) throw new NotFoundError('member', f.memberId);
       const today = localDate(l.now.getTime(), l.zone);
-      const stored = f.status === 'expired' ? ['active' as const] : f.status ? [f.status] : undefined;
+      // a coupon held by a checkout whose hold ran out reads as the release will leave it: active (ranOutOrders)
+      const ranOut = ranOutOrders(l);
+      const readable = (c: CouponRow) => (c.status === 'held' && c.used_order_id !== null && ranOut.has(c.used_order_id) ? 'active' : c.status);
+      const stored = f.status === 'expired' || f.status === 'active' ? ['active' as const, ...(ranOut.size ? ['held' as const] : [])] : f.status ? [f.status] : undefined;
       return l.store
         .get(coupons)
         .list({ memberId: f.memberId, statuses: stored })
@@ -462,9 +490,9 @@ export async function listCoupons(ctx: Ctx, f: { memberId?: string; status?: Cou
           percent: c.percent,
           issuedAt: c.issued_at,
           expiresOn: c.expires_on,
-          status: couponStatus({ status: c.status, expiresOn: c.expires_on }, today),
+          status: couponStatus({ status: readable(c), expiresOn: c.expires_on }, today),
           orderId: c.order_id,
-          usedOrderId: c.used_order_id,
+          usedOrderId: readable(c) === c.status ? c.used_order_id : null,
         }))
         .filter((c) => !f.status || c.status === f.status)
         .slice(f.offset ?? 0, (f.offset ?? 0) + (f.limit ?? Infinity));

@@ -193,7 +193,7 @@ function figuresInWords(f: VoidFigures, other: VoidFigures): string {
     n(f.orders, 'order'),
     ...(some('pointsTakenBack') ? [`${n(f.pointsTakenBack, 'point')} taken back`] : []),
     ...(some('pointsGivenBack') ? [`${n(f.pointsGivenBack, 'point')} of returns given back`] : []),
-    ...(some('debt') ? [`${n(f.debt, 'point')} already spent ${f.debt === 1 ? 'becomes' : 'become'} debt`] : []),
+    ...(some('debt') ? [`${n(f.debt, 'point')} already spent or held by a checkout ${f.debt === 1 ? 'becomes' : 'become'} debt`] : []),
     `${n(f.members, 'member')} affected`,
     ...(some('reviewRejected') ? [`${f.reviewRejected} rejected from review`] : []),
   ].join(', ');

@@ -63,15 +63,15 @@ describe.skipIf(!hasTmux)('a void whose figures changed between the question and
       const { before, out } = await yesAfterSpend(s, t);
       expect(out).toContain('EXIT=3');
       expect(out).toContain(
-        'error: the void changed since it was confirmed: now 1 order, 5000 points taken back, 3000 points already spent become debt, 1 member affected, ' +
-          'confirmed 1 order, 5000 points taken back, 0 points already spent become debt, 1 member affected; nothing was voided',
+        'error: the void changed since it was confirmed: now 1 order, 5000 points taken back, 3000 points already spent or held by a checkout become debt, 1 member affected, ' +
+          'confirmed 1 order, 5000 points taken back, 0 points already spent or held by a checkout become debt, 1 member affected; nothing was voided',
       );
       expect(out).toMatch(/hint: run it again and check the figures/);
       expect(state(t)).toBe(before);
       expect(t.ok(['member', 'show', 'M001'], { now: NOW })).toMatchObject({ balance: 2000, debt: 0 });
       // asked again, the question names the debt, and the void does exactly that
       const again = start(t, [...args], { width: 80, now: NOW });
-      await waitJoined(again, /3000 points already spent become debt\?/);
+      await waitJoined(again, /3000 points already spent or held by a checkout become debt\?/);
       keys(again, 'y', 'Enter');
       expect(await waitFor(again, 'EXIT=')).toContain('EXIT=0');
       expect(t.ok(['member', 'show', 'M001'], { now: NOW })).toMatchObject({ balance: -3000, debt: 3000 });

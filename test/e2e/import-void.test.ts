@@ -179,6 +179,8 @@ describe('import void (e2e)', () => {
     t.ok(['import', 'purchases', file(t, 'wrong.csv', WRONG), '--source', 'shop']);
     const held = t.ok(['checkout', 'start', '--member', 'M002', '--item', 'X']);
     // the hold took all of M002's 100 points: the void finds no lot to take them from, so they become debt
+    // (held, not spent: the words say so)
+    expect(t.run(['import', 'void', '1', '--dry-run']).stdout).toContain('100 points already spent or held by a checkout become debt');
     expect(t.ok(['import', 'void', '1', '--yes']).byMember).toContainEqual({ memberId: 'M002', points: -100, debt: 100 });
     expect(t.ok(['checkout', 'cancel', held.checkoutId])).toMatchObject({ status: 'cancelled', balance: 0, available: 0 });
     const m = t.ok(['member', 'show', 'M002']);
@@ -399,7 +401,7 @@ describe('import void after an expiry run', () => {
     expect(t.ok(['expire', 'run'], later)).toMatchObject({ pointsExpired: 4000 });
     // the balance was 300 before the void; the run had expired 4000 of the lot, so the void takes the 1000 spent of it: 300 → -700
     const dry = t.run(['import', 'void', '1', '--dry-run'], later);
-    expect(dry.stdout).toContain('would void 1 order of import run 1 (source shop), 5000 points taken back (4000 of them expired already, not the members\'), 1 member affected, 700 points already spent become debt');
+    expect(dry.stdout).toContain('would void 1 order of import run 1 (source shop), 5000 points taken back (4000 of them expired already, not the members\'), 1 member affected, 700 points already spent or held by a checkout become debt');
     // each member under a header, tab-separated on a pipe
     expect(dry.stdout).toMatch(/^member\tpoints\tdebt\nM001\t-1000\t\+700$/m);
     expect(t.ok(['import', 'void', '1', '--yes'], later)).toMatchObject({ pointsTakenBack: 5000, expiredReversed: 4000, debt: 700, byMember: [{ memberId: 'M001', points: -1000, debt: 700 }] });

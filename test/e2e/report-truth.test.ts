@@ -437,3 +437,37 @@ describe('a hold that ran out is released as of its end (trial 26)', () => {
     expect(t.verify().ok).toBe(true);
   });
 });
+
+// Left from trial 29: order show and list, and coupon list, said "held" for a checkout whose hold had run out
+// until some write released it, where member show already counted its points free.
+describe('a checkout whose hold ran out reads as expired before any write releases it', () => {
+  it('order show, order list (and its --status filter) and coupon list read the same before and after the release', () => {
+    const t = tmpLedger({ now: '2026-03-01T08:00:00+08:00' });
+    const at = (now: string) => ({ now });
+    t.ok(['catalog', 'add', '--sku', 'TEA', '--name', 'Tea', '--price', '100.00'], at('2026-03-01T08:00:00+08:00'));
+    t.ok(['catalog', 'add', '--sku', 'CPN', '--name', '10 off', '--price', '10.00', '--pay', 'points', '--kind', 'coupon', '--coupon-value', '10.00', '--coupon-days', '30'], at('2026-03-01T08:00:00+08:00'));
+    t.ok(['member', 'add', '--id', 'M', '--name', 'M'], at('2026-03-01T08:00:00+08:00'));
+    t.ok(['member', 'adjust', 'M', '--points', '5000', '--reason', 'seed'], at('2026-03-01T09:00:00+08:00'));
+    const code = t.ok(['checkout', '--member', 'M', '--item', 'CPN', '--yes'], at('2026-03-01T10:00:00+08:00')).couponsIssued[0].code as string;
+    const held = t.ok(['checkout', 'start', '--member', 'M', '--item', 'TEA', '--coupon', code, '--points', '1000'], at('2026-03-02T10:00:00+08:00'));
+    const reads = (now: string) => ({
+      show: (({ status, closeReason, payingUntil, paymentUnknown }) => ({ status, closeReason, payingUntil, paymentUnknown }))(t.ok(['order', 'show', held.orderId], at(now))),
+      list: (t.ok(['order', 'list'], at(now)) as { orderId: string; status: string }[]).map((o) => [o.orderId, o.status]),
+      held: (t.ok(['order', 'list', '--status', 'held'], at(now)) as { orderId: string }[]).map((o) => o.orderId),
+      expired: (t.ok(['order', 'list', '--status', 'expired'], at(now)) as { orderId: string }[]).map((o) => o.orderId),
+      coupons: (t.ok(['coupon', 'list'], at(now)) as { code: string; status: string }[]).map((c) => [c.code, c.status]),
+      active: (t.ok(['coupon', 'list', '--status', 'active'], at(now)) as { code: string }[]).map((c) => c.code),
+      heldCoupons: (t.ok(['coupon', 'list', '--status', 'held'], at(now)) as { code: string }[]).map((c) => c.code),
+    });
+    const open = reads('2026-03-02T10:05:00+08:00');
+    expect(open.show.status).toBe('held');
+    expect(open.held).toEqual([held.orderId]);
+    expect(open.coupons).toEqual([[code, 'held']]);
+    const ranOut = reads('2026-03-03T10:00:00+08:00');
+    expect(ranOut).toMatchObject({ show: { status: 'expired', closeReason: 'expired', payingUntil: null, paymentUnknown: false }, held: [], expired: [held.orderId], coupons: [[code, 'active']], active: [code], heldCoupons: [] });
+    expect(ranOut.list[0]).toEqual([held.orderId, 'expired']);
+    t.ok(['holds', 'release-expired'], at('2026-03-05T10:00:00+08:00'));
+    expect(reads('2026-03-05T10:00:00+08:00')).toEqual(ranOut);
+    expect(t.verify().ok).toBe(true);
+  });
+});

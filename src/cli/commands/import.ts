@@ -162,7 +162,7 @@ function voidWords(s: VoidSummary, orderId?: string): string {
   if (s.pointsTakenBack) parts.push(`${count(s.pointsTakenBack, 'point')} taken back${s.expiredReversed ? ` (${s.expiredReversed} of them expired already, not the members')` : ''}`);
   if (s.pointsGivenBack) parts.push(`${count(s.pointsGivenBack, 'point')} of returns given back`);
   parts.push(`${count(s.members, 'member')} affected`);
-  if (s.debt) parts.push(`${count(s.debt, 'point')} already spent ${agree(s.debt, 'becomes', 'become')} debt`);
+  if (s.debt) parts.push(`${count(s.debt, 'point')} already spent or held by a checkout ${agree(s.debt, 'becomes', 'become')} debt`);
   if (s.reviewRejected) parts.push(`${s.reviewRejected} rejected from review`);
   return parts.join(', ');
 }
