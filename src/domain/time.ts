@@ -1,5 +1,7 @@
 // Calendar logic in the ledger's IANA zone. Pure: the current time is always passed in.
 
+import { isMainThread } from 'node:worker_threads';
+
 export type LocalDate = string; // YYYY-MM-DD
 
 const partsCache = new Map<string, Intl.DateTimeFormat>();
@@ -30,9 +32,48 @@ export function isValidZone(zone: string): boolean {
   }
 }
 
-export function machineZone(): string {
-  return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+/** TZ as the process started with it (offsetByLocalTime sets it): machineZone reads the machine's zone under it. */
+const STARTED_TZ = process.env.TZ;
+
+function setTz(tz: string | undefined): void {
+  if (process.env.TZ === tz) return;
+  if (tz === undefined) delete process.env.TZ;
+  else process.env.TZ = tz;
 }
+
+export function machineZone(): string {
+  const now = process.env.TZ;
+  setTz(STARTED_TZ);
+  try {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+  } finally {
+    setTz(now);
+  }
+}
+
+/**
+ * Offset of `zone` at `ms` from the process's own local time, run in that zone. Node applies a TZ set in
+ * process.env at once, and local time reads ICU's rules of the zone in about a microsecond, where the
+ * first Intl.DateTimeFormat of a process costs ICU's locale data (30–70 ms, a sixth of a command's
+ * start). Only on the main thread: a worker's process.env is its own copy, and setting TZ there changes
+ * nothing. Nothing here reads local time otherwise (every instant is UTC ISO, every day the ledger's).
+ * The same offsets as the formatter's (test/domain/time-offsets.property.test.ts).
+ */
+export function offsetByLocalTime(zone: string, ms: number): number {
+  setTz(zone);
+  return Math.round(-new Date(ms).getTimezoneOffset()) || 0; // (never -0)
+}
+
+/** Offset of `zone` at `ms` from the wall time Intl formats there (the workers' way, and the check of the other). */
+export function offsetByIntl(zone: string, ms: number): number {
+  const p = formatter(zone).formatToParts(new Date(ms));
+  const get = (t: string) => Number(p.find((x) => x.type === t)!.value);
+  const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
+  return Math.round((asUtc - ms) / 60_000) || 0;
+}
+
+/** The way this thread reads offsets: local time on the main thread (offsetByLocalTime), else Intl. */
+const offsetOf = isMainThread ? offsetByLocalTime : offsetByIntl;
 
 const offsetCache = new Map<string, number>();
 /** Offset of `zone` from UTC in minutes at the instant `utcMs` (cached per zone and 15-minute slot). */
@@ -41,10 +82,7 @@ export function zoneOffsetMinutes(zone: string, utcMs: number): number {
   const key = `${zone}|${slot}`;
   const hit = offsetCache.get(key);
   if (hit !== undefined) return hit;
-  const p = formatter(zone).formatToParts(new Date(slot * 900_000));
-  const get = (t: string) => Number(p.find((x) => x.type === t)!.value);
-  const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
-  const off = Math.round((asUtc - slot * 900_000) / 60_000);
+  const off = offsetOf(zone, slot * 900_000);
   if (offsetCache.size > 100_000) offsetCache.clear();
   offsetCache.set(key, off);
   return off;

@@ -111,7 +111,7 @@ export async function fileDecoder(file: string, encoding: Encoding, start = 0, f
         const last = checked + n >= read;
         const r = firstInvalidUtf8(piece.subarray(0, n), atEnd && last);
         if (r.bad >= 0) throw invalidUtf8(file, lineAt(fd, start, firstLine, checked + r.bad));
-        if (r.complete === checked) break; // (cannot happen: a piece holds whole characters)
+        if (r.complete === 0) break; // (cannot happen: a piece holds whole characters)
         checked += r.complete;
         if (last) break;
       }

@@ -381,6 +381,21 @@ describe('encodings', () => {
     expect(t.ok(['ledger', 'entries'])).toEqual([]);
   });
 
+  it('a bad byte more than 2 MiB into the file stops the import too, on one thread and on two (trial 30: it was read as U+FFFD)', () => {
+    const t = tmpLedger();
+    const file = join(t.dir, 'p.csv');
+    const rows = ['order_id,member_id,purchased_at,sku,category,quantity,unit_price'];
+    for (let i = 0; i < 60_000; i++) rows.push(`W${i},M001,2026-11-01 09:00,SKU${i % 50},${i >= 50_000 ? 'Caf\xe9' : 'Tea'},1,10.00`);
+    writeFileSync(file, Buffer.from(rows.join('\r\n') + '\r\n', 'latin1')); // the first é (0xE9 alone) at about 2.4 MB
+    expect(Buffer.from(rows.slice(0, 50_001).join('\r\n')).length).toBeGreaterThan(2 * 1024 * 1024);
+    for (const threads of ['1', '2']) {
+      const r = t.run(['import', 'purchases', file, '--create-members'], { env: { POINTSMALL_THREADS: threads } });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('p.csv:50002: bytes that are not UTF-8');
+      expect(t.ok(['ledger', 'entries'])).toEqual([]);
+    }
+  });
+
   it('a header of one column holding ";" or tabs suggests --delimiter, in every import', () => {
     const t = tmpLedger();
     writeFileSync(join(t.dir, 'p.csv'), ORDERS.replace(/,/g, ';'));
