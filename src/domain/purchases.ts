@@ -712,6 +712,14 @@ export function swallowedOrderIds(field: string, delimiter: string, orderIndex: 
   return out;
 }
 
+const unnamedOf = new WeakMap<readonly string[], number[]>();
+/** The columns a header leaves without a name (one a trailing delimiter makes): no value may stand there. */
+function unnamedColumns(header: readonly string[]): number[] {
+  let u = unnamedOf.get(header);
+  if (!u) unnamedOf.set(header, (u = header.flatMap((h, i) => (h.trim() === '' ? [i] : []))));
+  return u;
+}
+
 /** Validates one record into a staged line, or a reason naming the column and the bad value. */
 export function parseRow(fields: readonly string[], ctx: RowContext): RowResult {
   const { index, header, format } = ctx.plan;
@@ -726,6 +734,11 @@ export function parseRow(fields: readonly string[], ctx: RowContext): RowResult 
   }
   const orderId = fields[index.order_id].trim();
   if (!orderId) return { kind: 'bad', reason: `${name('order_id')} is empty`, orderId: null };
+  for (const i of unnamedColumns(header)) {
+    if (fields[i].trim() === '') continue;
+    const value = JSON.stringify(fields[i].trim());
+    return { kind: 'bad', reason: `column ${i + 1} has no name in the header but holds ${value}: a delimiter inside an unquoted value, as the thousands separator of 1,234.50? quote the value ("1,234.50") or drop the separator`, orderId };
+  }
   const memberId = fields[index.member_id].trim();
   if (!memberId) {
     if (ctx.skipGuests) return { kind: 'guest', orderId };

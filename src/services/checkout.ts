@@ -24,7 +24,7 @@ import { mapBusy } from '../store/db.js';
 import { settings } from '../store/settings.js';
 import { checkoutCodes } from '../store/verification.js';
 import { type Ctx, type Ledger, itemNotFound, rulesAt, rulesOfVersion, withLedger, memberNotFound } from './ledger.js';
-import { captureHold, holdMinutes, placeHold, releaseHold, sweepExpiredHolds } from './holds.js';
+import { captureHold, holdMinutes, placeHold, releaseHold } from './holds.js';
 import { type LineViewBase, orderView, paymentUnanswered, requireOrder, type OrderView } from './orders.js';
 import { availableOf, creditPoints, ledgerToday, recordAudit } from './points.js';
 
@@ -669,8 +669,7 @@ async function payAndSettle(l: Ledger, tell: Ctx['tell'], orderId: string, tende
     const until = Date.now() + waitMs;
     for (;;) {
       try {
-        sweepExpiredHolds(l);
-        return settle(l, orderId, tender, approved, key);
+            return settle(l, orderId, tender, approved, key);
       } catch (e) {
         const busy = mapBusy(e, l.path, l.store.busyTimeoutMs) instanceof BusyError;
         if (!busy) throw e;
@@ -745,6 +744,21 @@ function unrecordedPayment(l: Ledger, o: OrderRow, tender: Tender): RefusedError
  * before anything is written; so is the capture of a coupon held past its expiresOn (refuseLapsedCoupon).
  * Inside the write that would fence or capture the order.
  */
+/**
+ * SPEC §4.6: a member in debt has no usable points. A void or a return took back points this checkout holds
+ * (a take-back never reaches held points, so they became debt): spending them would spend points the
+ * member no longer has. The held points repay the debt when the checkout is cancelled.
+ */
+function refuseHeldInDebt(l: Ledger, o: OrderRow, debt: number): void {
+  const hold = l.store.get(holds).byOrder(o.id);
+  if (!hold || hold.status !== 'open' || hold.points <= 0 || debt <= 0) return;
+  throw new RefusedError(
+    'MEMBER_IN_DEBT',
+    `member ${o.member_id} owes ${debt} ${debt === 1 ? 'point' : 'points'} (a void or a return took back points after checkout ${o.id} held them), so the ${hold.points} held points cannot be spent; nothing was paid or taken`,
+    `cancel it (pointsmall checkout cancel ${o.id}): its points repay the debt first; then start the checkout again${debt < hold.points ? ' with fewer points' : ' with cash'}`,
+  );
+}
+
 function refuseLapsedHold(l: Ledger, o: OrderRow): void {
   const hold = l.store.get(holds).byOrder(o.id);
   if (!hold || hold.status !== 'open') return;
@@ -827,7 +841,6 @@ function startPhase(l: Ledger, command: 'checkout' | 'start', input: CheckoutInp
 /** One-shot checkout (--yes): hold → pay → capture or void. status "declined" means nothing was taken. */
 export async function checkout(ctx: Ctx, input: CheckoutInput): Promise<CheckoutResult> {
   return withLedger(ctx, async (l) => {
-    sweepExpiredHolds(l);
     const note = maxPointsNote(l, input);
     const p = writeUnsynced(l.store, () => {
       const phase = startPhase(l, 'checkout', input);
@@ -843,7 +856,7 @@ export async function checkout(ctx: Ctx, input: CheckoutInput): Promise<Checkout
 function maxPointsNote(l: Ledger, input: CheckoutInput): string | null {
   if (input.request.kind !== 'max') return null;
   try {
-    return l.store.read(() => buildCart(l, input, { countExpiredHoldsFree: false }).quote.note);
+    return l.store.read(() => buildCart(l, input, { countExpiredHoldsFree: true }).quote.note);
   } catch {
     return null;
   }
@@ -856,7 +869,6 @@ function withNote(r: CheckoutResult, note: string | null): CheckoutResult {
 /** `checkout start`: the hold only; confirm or cancel it before it expires. */
 export async function startCheckout(ctx: Ctx, input: CheckoutInput): Promise<CheckoutResult> {
   return withLedger(ctx, (l) => {
-    sweepExpiredHolds(l);
     const note = maxPointsNote(l, input);
     return l.store.write(() => {
       const p = startPhase(l, 'start', input);
@@ -872,7 +884,6 @@ export async function startCheckout(ctx: Ctx, input: CheckoutInput): Promise<Che
 export async function confirmCheckout(ctx: Ctx, id: string, opts: { tender?: Tender; decline?: boolean; code?: string; alreadyPaid?: boolean }): Promise<CheckoutResult> {
   if (opts.alreadyPaid && opts.decline) throw new UsageError('--already-paid records an approved payment; --decline says it was declined: give one', 'see the payment terminal, then run one of them');
   return withLedger(ctx, async (l) => {
-    sweepExpiredHolds(l);
     if (opts.alreadyPaid) return recordAlreadyPaid(l, id, opts.tender);
     const pre = l.store.write((): { orderId: string; tender: Tender } | { done: CheckoutResult } | { refused: RefusedError } => {
       const o = requireOrder(l, id);
@@ -883,6 +894,7 @@ export async function confirmCheckout(ctx: Ctx, id: string, opts: { tender?: Ten
           throw new RefusedError('MEMBER_FROZEN', `member ${m.id} was frozen after checkout ${id} started (${m.frozen_reason ?? 'no reason'}); it cannot be confirmed`, `unfreeze first (pointsmall member unfreeze ${m.id}), or void it with: pointsmall checkout cancel ${id}`);
         }
         refuseLapsedHold(l, o);
+        refuseHeldInDebt(l, o, m.debt);
         // A wrong code is counted (and the third voids the hold) in this transaction, then refused after it.
         const wrong = checkCode(l, o, opts.code);
         if (wrong) return { refused: wrong };
@@ -963,7 +975,6 @@ function recordAlreadyPaid(l: Ledger, id: string, tenderOpt: Tender | undefined)
 /** `checkout cancel ID`: voids the hold; points go back to their lots. Cancelling a closed checkout changes nothing. */
 export async function cancelCheckout(ctx: Ctx, id: string): Promise<CheckoutResult> {
   return withLedger(ctx, (l) => {
-    sweepExpiredHolds(l);
     return l.store.write(() => {
       const o = requireOrder(l, id);
       refuseWhilePaying(l, o, 'cancel');

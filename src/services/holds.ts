@@ -176,15 +176,6 @@ export function releaseExpiredHolds(l: Ledger): string[] {
   return ran.map(([id]) => id);
 }
 
-/**
- * Releases expired holds in a transaction of their own, before a command's main one: housekeeping that
- * stays done even when the command itself is then refused (and so writes nothing of its own).
- */
-export function sweepExpiredHolds(l: Ledger): string[] {
-  l.store.beforeWrite = undefined; // this is the release the store was armed for (see withLedger)
-  return l.store.write(() => releaseExpiredHolds(l));
-}
-
 export interface HoldView {
   checkoutId: string;
   memberId: string;

@@ -232,8 +232,15 @@ export async function parsePurchases(o: ParseInput, emit: (chunk: ParsedChunk) =
         chunk.guestRows.push([r.orderId, rec.line]);
       }
       else {
-        // the header again (files joined together): said as such, not as its first bad value
-        const again = rec.fields.length === plan!.header.length && rec.fields.every((f, i) => f.trim() === plan!.header[i].trim());
+        // the header again (files joined together): said as such, not as its first bad value; in another
+        // column order, the rows after it would be read by the first header's columns: stop (nothing written)
+        const again = headerAgain(rec.fields, plan!.header);
+        if (again === 'reordered') {
+          throw new UsageError(
+            `${o.file}:${rec.line}: a header row again, its columns in another order than line 1's (${rec.fields.map((f) => f.trim()).join(o.delimiter)}): the rows after it would be read by line 1's columns`,
+            `split the file at line ${rec.line} and import each part (the header of each names its columns)`,
+          );
+        }
         const reason = again ? 'repeats the header row: files joined together? the row is not data' : r.reason;
         chunk.rejects.push([rec.line, reason, JSON.stringify(rec.fields)]);
         if (r.orderId && !again) chunk.bad.push([r.orderId, rec.line]); // (a repeated header is no order)
@@ -247,6 +254,19 @@ export async function parsePurchases(o: ParseInput, emit: (chunk: ParsedChunk) =
   if (!plan) throw new UsageError(`${o.file} is empty: a header row is required`, 'the first line names the columns: order_id,member_id,purchased_at,amount (or quantity,unit_price)');
   flushChunk();
   return { plan, ...end };
+}
+
+/**
+ * Whether a row is the header again (files joined together): its column names, in any case; `reordered`
+ * when they come in another order, so that the rows after it are another file's columns.
+ */
+function headerAgain(fields: readonly string[], header: readonly string[]): false | 'same' | 'reordered' {
+  if (fields.length !== header.length) return false;
+  const norm = (f: string) => f.trim().toLowerCase();
+  if (fields.every((f, i) => norm(f) === norm(header[i]))) return 'same';
+  const a = fields.map(norm).sort();
+  const b = header.map(norm).sort();
+  return a.every((f, i) => f === b[i]) && a.some((f) => f !== '') ? 'reordered' : false;
 }
 
 /** What --skip and --null do to a row: null to leave it out, else its fields (null values emptied). */

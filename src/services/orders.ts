@@ -15,7 +15,6 @@ import { type Ctx, type Ledger, parseStoredRules, rulesAt, withLedger } from './
 import { checkoutCodes } from '../store/verification.js';
 import { verifyQueries } from '../store/verify.js';
 import { checkOrders } from './verifyOrders.js';
-import { sweepExpiredHolds } from './holds.js';
 import { availableOf, debitPoints, recordAudit } from './points.js';
 
 /** What a line shows in a quote and in an order alike (money as decimal strings). */
@@ -347,7 +346,6 @@ export async function previewRefund(ctx: Ctx, id: string, lines: RefundRequestLi
  */
 export async function refundOrder(ctx: Ctx, id: string, lines: RefundRequestLine[] | null, reason?: string, expect?: Pick<RefundPreview, 'pointsReturned' | 'cashRefunded' | 'pointsTakenBack'> & { coupon?: RefundCoupon | null; debtRepaid?: number }): Promise<RefundResult> {
   return withLedger(ctx, (l) => {
-    sweepExpiredHolds(l);
     return l.store.write(() => {
       const { o, rows, plan } = refundPlanOf(l, id, lines);
       checkRefundVelocity(l, o.member_id);

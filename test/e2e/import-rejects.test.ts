@@ -432,6 +432,53 @@ describe('a header row repeated inside the file', () => {
   });
 });
 
+// Trial 30: a header repeated in another column order was rejected as a bad date, and the rows after it read
+// by the first header's columns (member J2 credited with order M002); one in upper case as a bad date too.
+describe('a header row repeated in another column order or case', () => {
+  it('in upper case (same columns) is rejected as the header; the rows around it import', () => {
+    const t = ledger();
+    const file = join(t.dir, 'joined.csv');
+    writeFileSync(file, csv(['J1,M1,2026-11-01 10:00,TEA,1,10.00', ` ${HEADER.toUpperCase()}`, 'J2,M2,2026-11-02 10:00,CUP,2,5.00']));
+    const rejects = join(t.dir, 'r.csv');
+    const r = t.run(['import', 'purchases', file, '--json', '--rejects', rejects]);
+    expect(r.json()).toMatchObject({ accepted: 2, rejected: 1, rejectedOrders: 0 });
+    const rows = parse(readFileSync(rejects, 'utf8'), { columns: true }) as Row[];
+    expect(rows.map((x) => [x._line, x._reason])).toEqual([['3', 'repeats the header row: files joined together? the row is not data']]);
+  });
+
+  it('in another order stops the import (exit 2, nothing written), naming its line: the rows after it would be read by the wrong columns', () => {
+    const t = ledger();
+    const file = join(t.dir, 'joined.csv');
+    const other = 'member_id,order_id,purchased_at,sku,quantity,unit_price';
+    writeFileSync(file, csv(['J1,M1,2026-11-01 10:00,TEA,1,10.00', other, 'M2,J2,2026-11-02 10:00,CUP,2,5.00']));
+    for (const threads of ['1', '2']) {
+      const r = t.run(['import', 'purchases', file, '--create-members', '--json'], { env: { POINTSMALL_THREADS: threads } });
+      expect(r.code).toBe(2);
+      const error = JSON.parse(r.stderr).error;
+      expect(error.message).toContain('joined.csv:3: a header row again, its columns in another order than line 1\'s');
+      expect(error.hint).toContain('split the file at line 3');
+      expect(t.ok(['ledger', 'entries'])).toEqual([]);
+      expect(t.ok(['member', 'list']).map((m: { id: string }) => m.id)).toEqual(['M1', 'M2']);
+    }
+  });
+});
+
+// Trial 30: a row with a value under a column the header leaves unnamed (a trailing delimiter in the header,
+// then an unquoted 1,234.50) was read without it: 1.00 where 1,234.50 was meant.
+describe('a value under a column the header does not name', () => {
+  it('rejects its order, naming the column and the likely thousands separator; empty cells there are fine', () => {
+    const t = ledger();
+    const file = join(t.dir, 'p.csv');
+    writeFileSync(file, 'order_id,member_id,purchased_at,amount,\nK1,M1,2026-11-01 09:00,1,234.50\nK2,M2,2026-11-01 09:00,20.00,\n');
+    const rejects = join(t.dir, 'r.csv');
+    const r = t.run(['import', 'purchases', file, '--json', '--rejects', rejects]);
+    expect(r.code).toBe(4);
+    expect(r.json()).toMatchObject({ accepted: 1, rejected: 1, pointsAccrued: 20 });
+    const rows = parse(readFileSync(rejects, 'utf8'), { columns: true, relax_column_count: true }) as Row[];
+    expect(rows.map((x) => [x._line, x._reason])).toEqual([['2', 'column 5 has no name in the header but holds "234.50": a delimiter inside an unquoted value, as the thousands separator of 1,234.50? quote the value ("1,234.50") or drop the separator']]);
+  });
+});
+
 describe('an order whose member is printed on its first line only', () => {
   it('--skip-guests never drops the blank-member lines of a member\'s order: the order is rejected whole, every line in the rejects file, and imports whole once they are filled in', () => {
     const t = tmpLedger();

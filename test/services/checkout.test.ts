@@ -102,7 +102,7 @@ describe('checkout service', () => {
     expect(await quoteCheckout(later, buy())).toMatchObject({ available: 5000 });
   });
 
-  it('cancel voids a held checkout; confirm after expiry is refused and the next write released it', async () => {
+  it('cancel voids a held checkout; confirm after expiry is refused and writes nothing, so the release is left to the next write', async () => {
     const ctx = await ledger();
     const s1 = await startCheckout(ctx, buy());
     expect(await cancelCheckout(ctx, s1.orderId)).toMatchObject({ status: 'cancelled', balance: 5000, available: 5000 });
@@ -111,7 +111,7 @@ describe('checkout service', () => {
     const later = at(ctx, plus(T0, 16));
     expect(await confirmCheckout(later, s2.orderId, {}).catch((e) => e)).toMatchObject({ code: 'HOLD_EXPIRED', exitCode: 3 });
     expect(await showMember(later, 'M1')).toMatchObject({ balance: 5000, held: 0, available: 5000 });
-    expect(await releaseExpired(later)).toEqual({ released: 0, orderIds: [], paymentUnknown: [] });
+    expect(await releaseExpired(later)).toEqual({ released: 1, orderIds: [s2.orderId], paymentUnknown: [] });
     await verified(ctx);
   });
 

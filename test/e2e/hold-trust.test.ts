@@ -1,0 +1,88 @@
+// Trial 30 (hostile): a refused command released a run-out hold on its way (a write by a failed command),
+// and a checkout whose held points a void or a return had taken back still confirmed, spending points the
+// member no longer had.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { type TmpLedger, tmpLedger } from '../helpers/cli.js';
+
+const HEADER = 'order_id,member_id,purchased_at,amount\n';
+const at = (now: string) => ({ now });
+const T0 = at('2026-01-01T08:00:00Z');
+
+function file(t: TmpLedger, name: string, text: string): string {
+  const p = join(t.dir, name);
+  writeFileSync(p, text);
+  return p;
+}
+
+/** 10 points a yuan earned, 100 a yuan spent; A earns 1500 on 20 February. */
+function shop(): TmpLedger {
+  const t = tmpLedger(T0);
+  t.ok(['rules', 'apply', file(t, 'r.json', JSON.stringify({ earn: { pointsPerUnit: '10' }, redeem: { pointsPerUnit: '100' }, expiry: { policy: 'rolling-days', days: 60 } })), '--effective', '2025-01-01'], T0);
+  t.ok(['member', 'add', '--id', 'A', '--name', 'A'], T0);
+  t.ok(['catalog', 'add', '--sku', 'MIX', '--name', 'Mixed', '--price', '100.00'], T0);
+  t.ok(['import', 'purchases', file(t, 'p.csv', `${HEADER}O1,A,2026-02-20 10:00,150\n`), '--source', 'till'], at('2026-02-25T02:00:00Z'));
+  return t;
+}
+
+describe('a failed command writes nothing, not even the release of a hold that ran out', () => {
+  it('checkout of an unknown item (exit 2), of too many points (exit 3) and a confirm of the run-out hold (exit 3) leave the ledger as it was', () => {
+    const t = shop();
+    const held = t.ok(['checkout', 'start', '--member', 'A', '--item', 'MIX', '--points', '1200'], at('2026-02-25T02:00:00Z'));
+    const later = at('2026-02-25T02:20:00Z');
+    const bytes = () => ({ entries: t.ok(['ledger', 'entries'], later).length, audit: t.ok(['audit', 'list'], later).length, db: readFileSync(t.db).toString('base64') });
+    const before = bytes();
+    expect(t.run(['checkout', '--member', 'A', '--item', 'NOPE', '--tender', 'card', '--yes', '--json'], later).code).toBe(2);
+    expect(t.run(['checkout', '--member', 'A', '--item', 'MIX', '--points', '99999', '--tender', 'card', '--yes', '--json'], later).code).toBe(3);
+    expect(t.run(['checkout', 'confirm', held.checkoutId, '--tender', 'card', '--yes', '--json'], later).code).toBe(3);
+    expect(t.run(['order', 'refund', held.checkoutId, '--yes', '--json'], later).code).toBe(3);
+    expect(bytes()).toEqual(before);
+    // and it reads as expired all along; the next write that succeeds releases it, dated when it ran out
+    expect(t.ok(['order', 'show', held.checkoutId], later).status).toBe('expired');
+    t.ok(['holds', 'release-expired'], later);
+    const release = (t.ok(['ledger', 'entries'], later) as { kind: string; at: string }[]).find((e) => e.kind === 'release');
+    expect(release?.at).toBe(held.expiresAt);
+    expect(t.verify().ok).toBe(true);
+  });
+});
+
+describe('held points a take-back reached cannot be spent (SPEC §4.6: a member in debt has no usable points)', () => {
+  it('a void that took the held points back: the confirm is refused (exit 3, nothing written), and the cancel repays the debt', () => {
+    const t = shop();
+    const now = at('2026-02-25T02:05:00Z');
+    const held = t.ok(['checkout', 'start', '--member', 'A', '--item', 'MIX', '--points', '1200'], now);
+    t.ok(['import', 'void', '1', '--yes'], now);
+    expect(t.ok(['member', 'show', 'A'], now)).toMatchObject({ balance: 0, held: 1200, debt: 1200 });
+    const r = t.run(['checkout', 'confirm', held.checkoutId, '--tender', 'card', '--yes', '--json'], now);
+    expect(r.code).toBe(3);
+    const error = JSON.parse(r.stderr).error;
+    expect(error).toMatchObject({ code: 'MEMBER_IN_DEBT' });
+    expect(error.message).toContain('owes 1200 points');
+    expect(t.ok(['order', 'show', held.checkoutId], now).status).toBe('held');
+    t.ok(['checkout', 'cancel', held.checkoutId], now);
+    expect(t.ok(['member', 'show', 'A'], now)).toMatchObject({ balance: 0, held: 0, debt: 0, available: 0 });
+    expect(t.verify().ok).toBe(true);
+  });
+
+  it('an imported return that took back more than the member had free: the confirm is refused too', () => {
+    const t = shop();
+    const now = at('2026-02-25T02:05:00Z');
+    const held = t.ok(['checkout', 'start', '--member', 'A', '--item', 'MIX', '--points', '1200'], now);
+    t.ok(['import', 'purchases', file(t, 'ret.csv', `${HEADER}R9,A,2026-02-25 10:01,-100\n`), '--source', 'till'], now);
+    expect(t.ok(['member', 'show', 'A'], now).debt).toBe(700);
+    expect(t.run(['checkout', 'confirm', held.checkoutId, '--yes', '--json'], now).code).toBe(3);
+    expect(t.ok(['order', 'show', held.checkoutId], now).status).toBe('held');
+  });
+
+  it('a member in debt can still pay a checkout in cash alone', () => {
+    const t = shop();
+    const now = at('2026-02-25T02:05:00Z');
+    const held = t.ok(['checkout', 'start', '--member', 'A', '--item', 'MIX', '--points', '1200'], now);
+    t.ok(['import', 'void', '1', '--yes'], now);
+    const cash = t.ok(['checkout', 'start', '--member', 'A', '--item', 'MIX', '--points', '0'], now);
+    expect(t.ok(['checkout', 'confirm', cash.checkoutId, '--tender', 'card', '--yes'], now)).toMatchObject({ status: 'paid', pointsUsed: 0 });
+    t.ok(['checkout', 'cancel', held.checkoutId], now);
+    expect(t.verify().ok).toBe(true);
+  });
+});
