@@ -5,7 +5,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, symlink
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { BIN, FIXTURES, runCli, sceneLedger, tmpDir, tmpLedger, type TmpLedger } from '../helpers/cli.js';
-import { endSessions, hasTmux, start, waitFor } from '../helpers/tmux.js';
+import { endSessions, hasTmux, screenJoined, start, waitFor } from '../helpers/tmux.js';
 
 const SUMMARY_FIELDS = ['rows', 'orders', 'accepted', 'duplicates', 'rejected', 'review', 'capped', 'pointsAccrued', 'pointsReturned', 'dryRun'];
 
@@ -408,5 +408,29 @@ describe.skipIf(!hasTmux)('import purchases on a terminal', () => {
     expect(out).toMatch(/accruing\s+\[█+\] 100% \| 300\/300 orders/);
     expect(out).toMatch(/accepted\s+300/);
     expect(out).not.toContain('{');
+  });
+
+  // Trial 30: the bars drew on the terminal (stderr) while stdout went into a pipe, and at 40 cells they ran
+  // past an 80-column terminal, cut to "300000/300000 order".
+  it('sizes the bar to the terminal: at 80 columns each bar line fits whole; with stdout piped there is no bar at all', async () => {
+    const t = fixtureLedger();
+    const file = join(t.dir, 'till.csv');
+    const rows = ['order_id,member_id,purchased_at,sku,category,quantity,unit_price'];
+    for (let i = 0; i < 300; i++) for (let k = 0; k < 3; k++) rows.push(`T${i},N${i % 10},2026-03-0${1 + (i % 9)} 10:00,SKU-${k},tea,1,${10 + k}.00`);
+    writeFileSync(file, rows.join('\n') + '\n');
+    const s = start(t, ['import', 'purchases', file, '--create-members'], { width: 80, env: { POINTSMALL_PROGRESS_AFTER_MS: '0' } });
+    await waitFor(s, /EXIT=\d+/);
+    const joined = screenJoined(s);
+    expect(joined).toMatch(/accruing\s+\[█+\] 100% \| 300\/300 orders/);
+    // 35 cells at 80 columns: the 45 left hold "accruing  [] 100% | 1000000/1000000 orders" whole
+    expect(joined).toMatch(/accruing\s+\[█{35}\]/);
+
+    const again = join(t.dir, 'again.csv');
+    writeFileSync(again, rows.map((r) => r.replace(/^T/, 'U')).join('\n') + '\n');
+    const piped = start(t, ['import', 'purchases', again, '--create-members', '|', 'cat'], { width: 80, env: { POINTSMALL_PROGRESS_AFTER_MS: '0' } });
+    const shown = await waitFor(piped, /EXIT=\d+/);
+    expect(shown).toContain('EXIT=0');
+    expect(shown).toMatch(/accepted\s+300/);
+    expect(shown).not.toMatch(/reading|accruing/);
   });
 });

@@ -26,7 +26,9 @@ const PROGRESS_MIN_BYTES = 1 << 20;
  * file never gets one, however slow the machine.
  */
 async function progressBar(file: string): Promise<{ update: (p: ImportProgress) => void; stop: () => void } | null> {
-  if (!stderrIsTTY()) return null;
+  // a person watching: the bar draws on stderr, and only when stdout is the terminal too (piped into a
+  // file or another program, the output is a script's: nothing decorative, as colour and tables)
+  if (!stderrIsTTY() || !stdoutIsTTY()) return null;
   const env = process.env.POINTSMALL_PROGRESS_AFTER_MS;
   const after = env !== undefined && /^\d+$/.test(env) ? Number(env) : PROGRESS_AFTER_MS;
   if (after > 0) {
@@ -43,7 +45,8 @@ async function progressBar(file: string): Promise<{ update: (p: ImportProgress) 
   const since = Date.now();
   const { default: cliProgress } = await import('cli-progress');
   const bar = new cliProgress.SingleBar(
-    { format: '{phase} [{bar}] {percentage}% | {value}/{total} {unit}', hideCursor: true, stream: process.stderr, etaBuffer: 50, fps: 10 },
+    // the text beside the bar takes up to 45 columns (a million orders): the bar the rest, 10 to 40 cells
+    { format: '{phase} [{bar}] {percentage}% | {value}/{total} {unit}', hideCursor: true, stream: process.stderr, etaBuffer: 50, fps: 10, barsize: Math.max(10, Math.min(40, (process.stderr.columns || 80) - 45)) },
     cliProgress.Presets.shades_classic,
   );
   let phase = '';
