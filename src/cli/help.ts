@@ -1,6 +1,7 @@
 // Help that teaches: examples for every command and a sentence for every argument, in one place, added to
 // the command tree once it is registered (main.ts). test/e2e/help.test.ts fails when one is missing.
 import type { Command } from 'commander';
+import { displayWidth, wrap } from './output.js';
 
 /** Real invocations per command path, shown under "Examples:" in its --help. */
 const EXAMPLES: Record<string, string[]> = {
@@ -105,4 +106,63 @@ export function addExamples(program: Command): void {
     for (const sub of cmd.commands) walk(sub, [...path, sub.name()]);
   };
   for (const sub of program.commands) walk(sub, [sub.name()]);
+}
+
+/**
+ * Help on a terminal narrower than its text (its paragraphs are written for a wide one): a paragraph with
+ * a line past the width is wrapped again to it, under its own indent, never cutting a word; an example
+ * past it is broken between its words (never inside quotes) with a shell continuation, ` \`, so it can
+ * still be copied whole. Lines that fit (commander's own, which it wraps to the width) stay as they are.
+ */
+export function fitHelp(text: string, width: number): string {
+  const lines = text.split('\n');
+  if (lines.every((l) => displayWidth(l) <= width)) return text;
+  const indentOf = (l: string) => l.length - l.trimStart().length;
+  const isExample = (l: string) => /^\s+pointsmall\s/.test(l);
+  const isRow = (l: string) => /\S {2,}\S/.test(l.trim());
+  const startsItem = (l: string) => /^\s*(?:[-•*]\s|\d+[.)]\s|[A-Z][\w ]*:\s*$)/.test(l);
+  const out: string[] = [];
+  for (let i = 0; i < lines.length; ) {
+    const line = lines[i];
+    if (isExample(line)) {
+      out.push(...(displayWidth(line) <= width ? [line] : breakCommand(line, width)));
+      i++;
+      continue;
+    }
+    // blank, or a row of commander's two columns (an option or a command, wrapped by it already)
+    if (line.trim() === '' || isRow(line)) {
+      out.push(line);
+      i++;
+      continue;
+    }
+    // a paragraph: this line and the next ones of its indent that carry it on
+    const indent = indentOf(line);
+    let j = i + 1;
+    while (j < lines.length && lines[j].trim() !== '' && indentOf(lines[j]) === indent && !isExample(lines[j]) && !startsItem(lines[j]) && !isRow(lines[j])) j++;
+    const block = lines.slice(i, j);
+    if (block.every((l) => displayWidth(l) <= width)) out.push(...block);
+    else {
+      const pad = ' '.repeat(indent);
+      out.push(...wrap(block.map((l) => l.trim()).join(' '), Math.max(20, width - indent)).map((l) => pad + l));
+    }
+    i = j;
+  }
+  return out.join('\n');
+}
+
+/** An example command past `width`, broken at spaces outside quotes, each break a ` \` and 4 more spaces. */
+function breakCommand(line: string, width: number): string[] {
+  const indent = line.length - line.trimStart().length;
+  const words = line.trim().match(/(?:[^\s"']+|"[^"]*"|'[^']*')+/g) ?? [line.trim()];
+  const out: string[] = [];
+  let cur = ' '.repeat(indent) + words[0];
+  for (const w of words.slice(1)) {
+    if (displayWidth(cur) + 1 + displayWidth(w) + 2 <= width) cur += ' ' + w;
+    else {
+      out.push(cur + ' \\');
+      cur = ' '.repeat(indent + 4) + w;
+    }
+  }
+  out.push(cur);
+  return out;
 }

@@ -61,14 +61,18 @@ async function registerGroups(program: Command, argv: string[]): Promise<void> {
     }
     m.register(program);
   }
-  const { addExamples } = await import('./help.js');
+  const { addExamples, fitHelp } = await import('./help.js');
   addExamples(program);
+  helpFitter = fitHelp;
 }
 
 /** The version in package.json (dist/cli/main.js → ../../package.json). */
 function packageVersion(): string {
   return (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 }
+
+/** help.ts's fitHelp, once the command tree is registered (it is loaded with it). */
+let helpFitter: ((text: string, width: number) => string) | undefined;
 
 function buildProgram(json = false): Command {
   const program = new Command('pointsmall');
@@ -87,7 +91,12 @@ function buildProgram(json = false): Command {
     .hook('preAction', checkDateRange)
     .exitOverride()
     // with --json, stderr holds the one error document: no usage text before it
-    .configureOutput({ outputError: () => undefined, ...(json ? { writeErr: () => undefined } : {}) });
+    .configureOutput({
+      outputError: () => undefined,
+      // help on a terminal fits its width (help.ts fitHelp); elsewhere it is written as it is, for grep
+      writeOut: (s) => void process.stdout.write(process.stdout.isTTY && helpFitter ? helpFitter(s, process.stdout.columns || 80) : s),
+      ...(json ? { writeErr: () => undefined } : {}),
+    });
   program.addHelpText(
     'after',
     // (each line within 80 columns: a terminal would break it mid-word)

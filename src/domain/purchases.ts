@@ -712,6 +712,10 @@ export function swallowedOrderIds(field: string, delimiter: string, orderIndex: 
   return out;
 }
 
+/** What exports write for no value (R's NA, Excel's #N/A, SQL's NULL…): never a member's id (trial 30). */
+const PLACEHOLDER = /^(?:n\/?a|#n\/a|n\.a\.|null|\(null\)|nil|none|nan|undefined|-+|\?)$/i;
+const shellWordOf = (s: string): string => (/^[A-Za-z0-9_./-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`);
+
 const unnamedOf = new WeakMap<readonly string[], number[]>();
 /** The columns a header leaves without a name (one a trailing delimiter makes): no value may stand there. */
 function unnamedColumns(header: readonly string[]): number[] {
@@ -743,6 +747,9 @@ export function parseRow(fields: readonly string[], ctx: RowContext): RowResult 
   if (!memberId) {
     if (ctx.skipGuests) return { kind: 'guest', orderId };
     return { kind: 'bad', reason: `${name('member_id')} is empty: a guest purchase (pass --skip-guests to drop these)`, orderId };
+  }
+  if (PLACEHOLDER.test(memberId)) {
+    return { kind: 'bad', reason: `${name('member_id')} ${JSON.stringify(memberId)} is a placeholder for no member, not a member's id: pass --null=${shellWordOf(memberId)} to read it as empty (a guest's purchase; --skip-guests drops those)`, orderId };
   }
   const atText = fields[index.purchased_at].trim();
   if (!atText) return { kind: 'bad', reason: `${name('purchased_at')} is empty`, orderId };

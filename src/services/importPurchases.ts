@@ -96,6 +96,11 @@ export interface ImportSummary extends Omit<Counters, 'firstAt' | 'lastAt'> {
   /** A rejects file an earlier run left at this run's rejects path, when this run rejected no row (left alone; null when none). */
   staleRejectsFile: string | null;
   /**
+   * An earlier run that took in a file of the very same bytes under another source, whose purchases are
+   * not all voided: this run's orders count again beside its (the key is source and order id); null when none.
+   */
+  sameFileAs: { runId: number; source: string; at: string } | null;
+  /**
    * Orders whose lines carry more than one purchased_at (orders with a rejected row aside): each is booked
    * at its earliest line's time (SPEC §4.6 orders by purchased_at). 0 and null when there is none.
    */
@@ -1410,9 +1415,10 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
   // The rejects file's path is checked before anything is staged or accrued: a bad one is an exit 2
   // with nothing written, never an error after the first batches committed.
   const rejectsOut = !o.dryRun || o.rejects ? rejectsTarget(ctx, o.file, o.rejects) : null; // (a dry run writes one only when asked)
-  // The file's SHA-256 for the run's record, read beside the first phase (a stream of its own).
-  const fileHash = o.dryRun ? null : sha256Of(o.file);
-  fileHash?.catch(() => undefined); // (a file that cannot be read fails the import itself)
+  // The file's SHA-256 for the run's record (and the check that the same file was not imported under
+  // another source), read beside the first phase (a stream of its own).
+  const fileHash = sha256Of(o.file);
+  fileHash.catch(() => undefined); // (a file that cannot be read fails the import itself)
   const guard = removeOnSignal(input.onInterrupt); // (before the folder exists: no instant where a signal leaves it behind)
   const dir = (guard.dir = newScratchDir());
   const stage = new ImportStage(join(dir, 'stage.db'));
@@ -1437,7 +1443,10 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
         }
         throw e;
       });
-      if (fileHash) await fileHash;
+      // The same bytes imported before under another source (cron's --source till, then a hand run without
+      // it): an order's key is (source, order id), so its orders count again. Said, never silent (trial 30).
+      const same = l.store.get(importRuns).sameFileElsewhere(await fileHash, o.source);
+      const sameFileAs = same ? { runId: same.id, source: same.source, at: same.started_at } : null;
       await readBarrier();
       // A file written while it was read (a till exporting it again as cron imports it): what was read may
       // be cut short mid-row, or mix two exports, and the hash is of neither. Refused before anything is written.
@@ -1455,7 +1464,7 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
       // and neither does the housekeeping that the store does in a command's first write (lapsed holds
       // released). Each purchase row names the run.
       const runs = l.store.get(importRuns);
-      const sha = fileHash && !(o.maxRejects !== undefined && c.rejected > o.maxRejects) ? await fileHash : null;
+      const sha = !o.dryRun && !(o.maxRejects !== undefined && c.rejected > o.maxRejects) ? await fileHash : null;
       const run: Phase2['run'] = { id: null, create: sha === null ? null : () => runs.create(o.source, resolve(o.file), sha, l.nowIso, l.operator) };
       const batchOrders = input.batchOrders ?? BATCH;
       // A writer thread starts up when the file may hold more than one batch (there are at least as
@@ -1569,6 +1578,7 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
         timezone: l.zone,
         rejectsFile,
         staleRejectsFile: c.rejected === 0 ? staleRejectsFile(rejectsOut) : null,
+        sameFileAs,
         mixedTimeOrders: mixed.count,
         firstMixedTimeOrder: mixed.first,
         firstRejects: c.rejected ? firstRejects(stage) : [],

@@ -59,6 +59,13 @@ describe('zone offsets read from local time agree with Intl', () => {
     );
   });
 
+  it('a zone Intl does not know throws, as Intl does (local time would read it as UTC); an alias is known', () => {
+    expect(() => offsetByLocalTime('Not/AZone', 0)).toThrow(RangeError);
+    expect(() => zoneOffsetMinutes('Not/AZone', 0)).toThrow(RangeError);
+    expect(offsetByLocalTime('US/Pacific', Date.UTC(2026, 0, 1))).toBe(-480);
+    expect(offsetByLocalTime('UTC', 0)).toBe(0);
+  });
+
   it('the machine\'s zone reads the same after the process ran in others', () => {
     offsetByLocalTime('Pacific/Chatham', Date.UTC(2026, 0, 1));
     offsetByLocalTime('America/St_Johns', Date.UTC(2026, 6, 1));

@@ -1,6 +1,6 @@
 // On a real terminal (tmux), destructive commands ask a question that names their amounts (SPEC §7), and
 // answering no changes nothing. Skips cleanly where tmux is missing.
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sceneLedger, type TmpLedger } from '../helpers/cli.js';
 import { endSessions, hasTmux, keys, start, waitFor } from '../helpers/tmux.js';
@@ -37,7 +37,9 @@ describe.skipIf(!hasTmux)('questions on a terminal name the amounts', () => {
     const t = shop();
     const head = t.verify().entries;
     const s = start(t, ['init', '--force']);
-    await waitFor(s, new RegExp(`is a ledger with ${head} entr(y|ies) and 1 member, head #\\d+ [0-9a-f]{16}`));
+    await waitFor(s, new RegExp(`is a ledger with ${head} entr(y|ies) and 1 member \\(head #\\d+, [0-9a-f]{8}\\)`));
+    // the copy it keeps, by the ledger's own name (trial 30: LEDGER.before-init-TIME)
+    await waitFor(s, `a copy is kept aside beside it, as ${basename(t.db)}.before-init-<time>`);
     await waitFor(s, 'and start a new ledger?');
     keys(s, 'Enter'); // the default: no
     const out = await waitFor(s, 'EXIT=');

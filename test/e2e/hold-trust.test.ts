@@ -86,3 +86,22 @@ describe('held points a take-back reached cannot be spent (SPEC §4.6: a member 
     expect(t.verify().ok).toBe(true);
   });
 });
+
+describe('expire run --dry-run counts what the run will do', () => {
+  it('with a hold that ran out on a lapsed lot, not released yet: the dry run says the figures the run then posts, and writes nothing (trial 30)', () => {
+    const t = tmpLedger(T0);
+    t.ok(['rules', 'apply', file(t, 'r.json', JSON.stringify({ earn: { pointsPerUnit: '10' }, expiry: { policy: 'rolling-days', days: 10 } })), '--effective', '2025-01-01'], T0);
+    t.ok(['catalog', 'add', '--sku', 'MIX', '--name', 'Mixed', '--price', '100.00'], T0);
+    // earned 1 March: lapses after 11 March; held at 23:55 on its last day, the hold runs out at 00:10
+    t.ok(['import', 'purchases', file(t, 'p.csv', `${HEADER}O1,A,2026-03-01 10:00,100\n`), '--create-members'], at('2026-03-01T12:00:00+08:00'));
+    t.ok(['checkout', 'start', '--member', 'A', '--item', 'MIX', '--points', '1000'], at('2026-03-11T23:55:00+08:00'));
+    const now = at('2026-03-12T00:30:00+08:00');
+    const entries = t.ok(['ledger', 'entries'], now).length;
+    const dry = t.ok(['expire', 'run', '--dry-run'], now);
+    expect(t.ok(['ledger', 'entries'], now).length).toBe(entries);
+    const run = t.ok(['expire', 'run'], now);
+    expect(run).toMatchObject({ lotsExpired: 1, pointsExpired: 1000, members: 1 });
+    expect(dry).toMatchObject({ lotsExpired: run.lotsExpired, pointsExpired: run.pointsExpired, members: run.members, bookedLater: run.bookedLater, dryRun: true });
+    expect(t.verify().ok).toBe(true);
+  });
+});

@@ -479,6 +479,33 @@ describe('a value under a column the header does not name', () => {
   });
 });
 
+// Trial 30: --create-members made members "NA", "n/a", "-" and "NULL" of guests' rows, and without it the
+// reason suggested --create-members; a placeholder is never a member's id, and --null reads it as empty.
+describe('a member id that is a placeholder for none (NA, #N/A, NULL, -)', () => {
+  it('rejects its order naming --null, never creates such a member; with --null the rows are guests\'', () => {
+    const t = ledger();
+    const file = join(t.dir, 'p.csv');
+    writeFileSync(file, 'order_id,member_id,purchased_at,amount\nA1,M1,2026-11-01 09:00,10\nA2,NA,2026-11-01 09:00,99\nA3,n/a,2026-11-01 09:00,99\nA4,-,2026-11-01 09:00,99\nA5,NULL,2026-11-01 09:00,99\nA6,#N/A,2026-11-01 09:00,99\n');
+    const rejects = join(t.dir, 'r.csv');
+    const r = t.run(['import', 'purchases', file, '--create-members', '--json', '--rejects', rejects]);
+    expect(r.code).toBe(4);
+    expect(r.json()).toMatchObject({ accepted: 1, rejected: 5, membersCreated: 0 });
+    const rows = parse(readFileSync(rejects, 'utf8'), { columns: true }) as Row[];
+    expect(rows.map((x) => x._reason)).toEqual([
+      'member_id "NA" is a placeholder for no member, not a member\'s id: pass --null=NA to read it as empty (a guest\'s purchase; --skip-guests drops those)',
+      'member_id "n/a" is a placeholder for no member, not a member\'s id: pass --null=n/a to read it as empty (a guest\'s purchase; --skip-guests drops those)',
+      'member_id "-" is a placeholder for no member, not a member\'s id: pass --null=- to read it as empty (a guest\'s purchase; --skip-guests drops those)',
+      'member_id "NULL" is a placeholder for no member, not a member\'s id: pass --null=NULL to read it as empty (a guest\'s purchase; --skip-guests drops those)',
+      'member_id "#N/A" is a placeholder for no member, not a member\'s id: pass --null=\'#N/A\' to read it as empty (a guest\'s purchase; --skip-guests drops those)',
+    ]);
+    expect(t.ok(['member', 'list']).map((m: { id: string }) => m.id)).toEqual(['M1', 'M2']);
+    // as the reason says: each placeholder read as empty, the guests' rows skipped
+    const again = t.run(['import', 'purchases', rejects, '--null=NA', '--null=n/a', '--null=-', '--null=NULL', '--null=#N/A', '--skip-guests', '--json']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.json()).toMatchObject({ accepted: 0, guestsSkipped: 5 });
+  });
+});
+
 describe('an order whose member is printed on its first line only', () => {
   it('--skip-guests never drops the blank-member lines of a member\'s order: the order is rejected whole, every line in the rejects file, and imports whole once they are filled in', () => {
     const t = tmpLedger();

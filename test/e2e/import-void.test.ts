@@ -298,6 +298,30 @@ describe('import void (e2e)', () => {
 
 afterEach(endSessions);
 
+// Trial 30: the file cron imports with --source till, run again by hand without --source, counted every
+// order again with no word (its key is (source, order id), SPEC: another source keeps them apart): said now.
+describe('the same file under another source', () => {
+  it('imports (the key is source and order id) but says which run took the same bytes in, and how to undo it', () => {
+    const t = ledger();
+    const p = file(t, 'p.csv', RIGHT);
+    expect(t.ok(['import', 'purchases', p, '--source', 'till']).sameFileAs).toBeNull();
+    const dry = t.ok(['import', 'purchases', p, '--dry-run']);
+    expect(dry.sameFileAs).toMatchObject({ runId: 1, source: 'till' });
+    const human = t.run(['import', 'purchases', p]);
+    expect(human.code).toBe(0);
+    expect(human.stderr).toContain('this file has the same bytes as the one import run 1 took in under source till');
+    expect(human.stderr).toContain('under source default its orders count again; undo with: pointsmall import void 2');
+    // under its own source they are duplicates (and the run under default is named: they count there too)
+    const own = t.ok(['import', 'purchases', p, '--source', 'till']);
+    expect(own).toMatchObject({ accepted: 0, duplicates: 5, sameFileAs: { runId: 2, source: 'default' } });
+    t.ok(['import', 'void', '2', '--yes']);
+    t.ok(['import', 'void', '1', '--yes']);
+    // every run of those bytes voided: nothing left to count twice
+    expect(t.ok(['import', 'purchases', p, '--source', 'shop'])).toMatchObject({ accepted: 5, sameFileAs: null });
+    expect(t.verify().ok).toBe(true);
+  });
+});
+
 describe.skipIf(!hasTmux)('import void on a terminal', () => {
   it('asks a question naming the orders, points and members; no changes nothing, yes voids', async () => {
     const t = ledger();

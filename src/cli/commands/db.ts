@@ -1,5 +1,6 @@
 // `init` and `db info|backup|restore|migrate`.
 import type { RowsLost } from '../../services/admin.js';
+import { basename } from 'node:path';
 import { Command } from 'commander';
 import { c } from '../colour.js';
 import { cmdOf, confirmOnTerminal, context, emit, mustAsk } from '../cli.js';
@@ -26,10 +27,10 @@ export function register(program: Command): void {
           if (ask && target.contents) {
             const t = target.contents;
             process.stderr.write(
-              `${target.path} is a ledger with ${count(t.entries, 'entry', 'entries')} and ${count(t.members, 'member')}, head #${t.headId} ${t.headHash.slice(0, 16)}…\n` +
+              `${target.path} is a ledger with ${count(t.entries, 'entry', 'entries')} and ${count(t.members, 'member')} (head #${t.headId}, ${t.headHash.slice(0, 8)})\n` +
                 (target.backend === 'postgres'
                   ? 'init --force erases it and nothing of it is kept: run pointsmall db backup FILE first to keep a copy\n'
-                  : 'init --force erases it; a copy is kept aside beside it (LEDGER.before-init-TIME)\n'),
+                  : `init --force erases it; a copy is kept aside beside it, as ${basename(target.path)}.before-init-<time>\n`),
             );
             if (!(await confirmOnTerminal(`Erase ${target.path} and start a new ledger?`))) {
               process.stderr.write('nothing was erased\n');
@@ -47,7 +48,7 @@ export function register(program: Command): void {
       });
     });
 
-  const db = program.command('db').description('the ledger file: info, backup, restore, migrate');
+  const db = program.command('db').description('the ledger file: info, backup, restore, copy, set, migrate');
   db.command('info')
     .description('path, schema version, sizes and row counts')
     .action(async (...args) => {

@@ -97,6 +97,12 @@ function showSummary(r: ImportSummary, options: string[]): Promise<void> {
     ...(r.dryRun ? ([['dry run', c.yellow('yes: nothing was written')]] as [string, unknown][]) : []),
   ]);
   showRejects(r, { command: 'pointsmall import purchases', options }, r.dryRun);
+  if (r.sameFileAs) {
+    const s = r.sameFileAs;
+    process.stderr.write(
+      `${c.yellow('!')} this file has the same bytes as the one import run ${s.runId} took in under source ${safeText(s.source, false)} (${localTime(s.at)}): under source ${safeText(r.source, false)} its orders ${r.dryRun ? 'would count' : 'count'} again; ${r.dryRun ? `import it with --source ${safeText(s.source, false)} to find them duplicates` : r.runId !== null ? `undo with: pointsmall import void ${r.runId}` : 'nothing was written'}\n`,
+    );
+  }
   if (r.mixedTimeOrders) {
     process.stderr.write(
       `${c.yellow('!')} ${count(r.mixedTimeOrders, 'order')} had lines at different purchase times (the first: ${safeText(r.firstMixedTimeOrder ?? '', false)}); each is booked at its earliest line's time\n`,

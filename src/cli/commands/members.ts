@@ -40,7 +40,7 @@ function showView(m: MemberView): Promise<void> {
 }
 
 export function register(program: Command): void {
-  const member = program.command('member').description('members: add, update, import, list, show, history, adjust, freeze');
+  const member = program.command('member').description('members: add, update, import, list, show, history, adjust, freeze, unfreeze');
 
   member
     .command('add')
