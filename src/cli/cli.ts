@@ -55,11 +55,12 @@ export async function confirmOnTerminal(question: string): Promise<boolean> {
 }
 
 /** A value the user left out: asked for on a TTY, otherwise a usage error naming the flag. */
-export async function need(cmd: Command, value: string | undefined, flag: string, message: string): Promise<string> {
+export async function need(cmd: Command, value: string | undefined, flag: string, message: string, problem?: (v: string) => Promise<string | null>): Promise<string> {
   if (value !== undefined && value !== '') return value;
   if (!canPrompt(cmd)) throw new UsageError(`missing ${flag}`, `pass ${flag} (prompts only appear on a terminal)`);
   const { ask } = await import('./prompts.js');
-  return ask(message);
+  // each answer checked as it is given (the question asked again), not after the last question
+  return ask(message, problem ? { validate: async (v) => (await problem(v)) ?? true } : {});
 }
 
 /**

@@ -6,7 +6,7 @@ function cancelled(e: unknown): never {
   throw e;
 }
 
-export async function ask(message: string, opts: { validate?: (v: string) => true | string; default?: string } = {}): Promise<string> {
+export async function ask(message: string, opts: { validate?: (v: string) => true | string | Promise<true | string>; default?: string } = {}): Promise<string> {
   const { input } = await import('@inquirer/prompts');
   return input({ message, required: true, validate: opts.validate, default: opts.default }).catch(cancelled);
 }

@@ -299,3 +299,19 @@ export async function importCatalog(ctx: Ctx, file: string, rejectsPath?: string
   const { pointsPriceUnused, ...counts } = result;
   return { file, rows: records.length, ...counts, rejected: rejects.length, rejectsFile, staleRejectsFile: rejects.length ? null : staleRejectsFile(rejectsOut), firstRejects: rejects.slice(0, FIRST_REJECTS).map((x) => ({ line: x.line, reason: x.reason })), pointsPriceUnused };
 }
+
+/**
+ * For a prompt of catalog add: what is wrong with one field of a new item as typed (null when nothing), in
+ * the words the command would use after the last question, so the question is asked again at once.
+ */
+export async function newItemFieldProblem(ctx: Ctx, field: 'sku' | 'name' | 'price', value: string): Promise<string | null> {
+  return withLedger(ctx, (l) =>
+    l.store.read(() => {
+      const { problems } = parseItem({ sku: 'X', name: 'X', price: '1', [field]: value }, l.digits);
+      const p = problems.find((x) => x.field === field);
+      if (p) return p.message;
+      if (field === 'sku' && l.store.get(catalog).exists(value)) return `item ${JSON.stringify(value)} already exists: type another SKU (pointsmall catalog update ${value} changes that one)`;
+      return null;
+    }),
+  );
+}

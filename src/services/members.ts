@@ -376,3 +376,12 @@ export async function importMembers(ctx: Ctx, file: string, rejectsPath?: string
   if (whole()) throw everyRowRejected(file, rejects, rejectsFile);
   return { file, rows: records.length, ...result, rejected: rejects.length, rejectsFile, staleRejectsFile: rejects.length ? null : staleRejectsFile(rejectsOut), firstRejects: rejects.slice(0, FIRST_REJECTS).map((x) => ({ line: x.line, reason: x.reason })) };
 }
+
+/** For a prompt of member add: what is wrong with the id typed (null when nothing), so it is asked again at once. */
+export async function newMemberIdProblem(ctx: Ctx, id: string): Promise<string | null> {
+  const p = memberProblems({ id }, { partial: true }).find((x) => x.field === 'id');
+  if (p) return p.message;
+  return withLedger(ctx, (l) =>
+    l.store.read(() => (l.store.get(members).exists(id) ? `member ${JSON.stringify(id)} already exists: type another id (pointsmall member update ${id} changes that one)` : null)),
+  );
+}

@@ -88,9 +88,11 @@ export function register(program: Command): void {
     async (...args) => {
       const cmd = cmdOf(args);
       const o = cmd.opts();
-      const sku = await need(cmd, o.sku, '--sku', 'SKU');
-      const name = await need(cmd, o.name, '--name', 'Name');
-      const price = await need(cmd, o.price, '--price', 'Price (like 100.00)');
+      const ctx = await context(cmd);
+      const check = (field: 'sku' | 'name' | 'price') => async (v: string) => (await services()).newItemFieldProblem(ctx, field, v);
+      const sku = await need(cmd, o.sku, '--sku', 'SKU', check('sku'));
+      const name = await need(cmd, o.name, '--name', 'Name', check('name'));
+      const price = await need(cmd, o.price, '--price', 'Price (like 100.00)', check('price'));
       const r = await (await services()).addItem(await context(cmd), { ...itemText(o), sku, name, price });
       await emit(cmd, r, () => {
         process.stdout.write(`${c.green('✓')} item ${r.sku} (${r.name}) added at ${r.price}\n`);

@@ -53,7 +53,7 @@ export function register(program: Command): void {
     .action(async (...args) => {
       const cmd = cmdOf(args);
       const o = cmd.opts();
-      const id = await need(cmd, o.id, '--id', 'Member id');
+      const id = await need(cmd, o.id, '--id', 'Member id', async (v) => (await import('../../services/members.js')).newMemberIdProblem(await context(cmd), v));
       const name = await need(cmd, o.name, '--name', 'Name');
       const r = await (await services()).addMember(await context(cmd), { id, name, phone: o.phone, email: o.email, tier: o.tier });
       await emit(cmd, r, () => void process.stdout.write(`${c.green('✓')} member ${r.id} (${r.name}) added\n`));

@@ -1,0 +1,60 @@
+// Trial 30 (operator at a terminal): catalog add and member add checked their answers only after the last
+// question, so a price with three decimals, or an SKU or member id that exists, lost everything typed (exit 2).
+// Each answer is checked as it is given now, and the question asked again.
+import { afterEach, describe, expect, it } from 'vitest';
+import { sceneLedger } from '../helpers/cli.js';
+import { endSessions, hasTmux, keys, start, type, waitFor } from '../helpers/tmux.js';
+
+const shop = () =>
+  sceneLedger('prompt shop', (t) => {
+    t.ok(['catalog', 'add', '--sku', 'TEA-001', '--name', 'Tea', '--price', '10.00']);
+    t.ok(['member', 'add', '--id', 'M001', '--name', 'Ann']);
+  });
+
+describe.skipIf(!hasTmux)('prompts check each answer as it is given', () => {
+  afterEach(endSessions);
+
+  it('catalog add: an SKU that exists and a price with three decimals are asked again; the item is added', async () => {
+    const t = shop();
+    const s = start(t, ['catalog', 'add'], { width: 80 });
+    await waitFor(s, '? SKU');
+    type(s, 'TEA-001');
+    keys(s, 'Enter');
+    await waitFor(s, 'item "TEA-001" already exists: type another SKU');
+    keys(s, 'C-u');
+    type(s, 'NEW-001');
+    keys(s, 'Enter');
+    await waitFor(s, '? Name');
+    type(s, 'Green tea');
+    keys(s, 'Enter');
+    await waitFor(s, '? Price');
+    type(s, '12.345');
+    keys(s, 'Enter');
+    await waitFor(s, '"12.345" has more than 2 decimal places');
+    keys(s, 'C-u');
+    type(s, '12.35');
+    keys(s, 'Enter');
+    const out = await waitFor(s, /EXIT=\d+/);
+    expect(out).toContain('item NEW-001 (Green tea) added at 12.35');
+    expect(out).toContain('EXIT=0');
+    expect(t.ok(['catalog', 'show', 'NEW-001'])).toMatchObject({ name: 'Green tea', price: '12.35' });
+  });
+
+  it('member add: an id that exists is asked again', async () => {
+    const t = shop();
+    const s = start(t, ['member', 'add'], { width: 80 });
+    await waitFor(s, '? Member id');
+    type(s, 'M001');
+    keys(s, 'Enter');
+    await waitFor(s, 'member "M001" already exists: type another id');
+    keys(s, 'C-u');
+    type(s, 'M002');
+    keys(s, 'Enter');
+    await waitFor(s, '? Name');
+    type(s, 'Bob');
+    keys(s, 'Enter');
+    const out = await waitFor(s, /EXIT=\d+/);
+    expect(out).toContain('member M002 (Bob) added');
+    expect(t.ok(['member', 'show', 'M002']).name).toBe('Bob');
+  });
+});
