@@ -26,8 +26,16 @@ export interface RunOptions {
   cwd?: string;
 }
 
+/**
+ * TZ as this test process started: code of src/domain/time run in-process sets TZ to the zone it reads
+ * offsets in (offsetByLocalTime); a pointsmall spawned here runs in the machine's zone all the same.
+ */
+const STARTED_TZ = process.env.TZ;
+
 function env(o: RunOptions): NodeJS.ProcessEnv {
   const e: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', CI: '1', POINTSMALL_NOW: o.now ?? DEFAULT_NOW, POINTSMALL_OPERATOR: 'tester' };
+  if (STARTED_TZ === undefined) delete e.TZ;
+  else e.TZ = STARTED_TZ;
   delete e.FORCE_COLOR;
   if (o.db) e.POINTSMALL_DB = o.db;
   for (const [k, v] of Object.entries(o.env ?? {})) {
