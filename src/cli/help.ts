@@ -125,8 +125,13 @@ export function fitHelp(text: string, width: number): string {
   for (let i = 0; i < lines.length; ) {
     const line = lines[i];
     if (isExample(line)) {
-      out.push(...(displayWidth(line) <= width ? [line] : breakCommand(line, width)));
-      i++;
+      // with the lines that carry it on (an example written over several, each but the last ending in \)
+      let j = i + 1;
+      while (j < lines.length && /\\\s*$/.test(lines[j - 1])) j++;
+      const own = lines.slice(i, j);
+      if (own.every((l) => displayWidth(l) <= width)) out.push(...own);
+      else out.push(...breakCommand(' '.repeat(indentOf(line)) + own.map((l) => l.trim().replace(/\s*\\$/, '')).join(' '), width));
+      i = j;
       continue;
     }
     // blank, or a row of commander's two columns (an option or a command, wrapped by it already)
@@ -153,7 +158,14 @@ export function fitHelp(text: string, width: number): string {
 /** An example command past `width`, broken at spaces outside quotes, each break a ` \` and 4 more spaces. */
 function breakCommand(line: string, width: number): string[] {
   const indent = line.length - line.trimStart().length;
-  const words = line.trim().match(/(?:[^\s"']+|"[^"]*"|'[^']*')+/g) ?? [line.trim()];
+  const tokens = line.trim().match(/(?:[^\s"']+|"[^"]*"|'[^']*')+/g) ?? [line.trim()];
+  // an option and its value stay on one line (--map order_id=InvoiceNo)
+  const words: string[] = [];
+  for (let k = 0; k < tokens.length; k++) {
+    const w = tokens[k];
+    if (/^--?[a-z]/.test(w) && !w.includes('=') && k + 1 < tokens.length && !tokens[k + 1].startsWith('-')) words.push(`${w} ${tokens[++k]}`);
+    else words.push(w);
+  }
   const out: string[] = [];
   let cur = ' '.repeat(indent) + words[0];
   for (const w of words.slice(1)) {

@@ -717,10 +717,18 @@ const PLACEHOLDER = /^(?:n\/?a|#n\/a|n\.a\.|null|\(null\)|nil|none|nan|undefined
 const shellWordOf = (s: string): string => (/^[A-Za-z0-9_./-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`);
 
 const unnamedOf = new WeakMap<readonly string[], number[]>();
-/** The columns a header leaves without a name (one a trailing delimiter makes): no value may stand there. */
+/**
+ * The columns a header ending in a delimiter leaves without a name, at its end: no value may stand there
+ * (a 1,234.50 unquoted spills into one). An unnamed column before named ones is data of its own (pandas
+ * writes its row index so) and is read as any column the import does not use.
+ */
 function unnamedColumns(header: readonly string[]): number[] {
   let u = unnamedOf.get(header);
-  if (!u) unnamedOf.set(header, (u = header.flatMap((h, i) => (h.trim() === '' ? [i] : []))));
+  if (!u) {
+    u = [];
+    for (let i = header.length - 1; i >= 0 && header[i].trim() === ''; i--) u.push(i);
+    unnamedOf.set(header, u);
+  }
   return u;
 }
 

@@ -41,11 +41,16 @@ function setTz(tz: string | undefined): void {
   else process.env.TZ = tz;
 }
 
+/** TZ as the process started with it: undefined when unset. */
+export const startedTz = (): string | undefined => STARTED_TZ;
+
 export function machineZone(): string {
+  if (STARTED_TZ === '') return 'UTC'; // (an empty TZ is UTC, as POSIX says; ICU would say Etc/Unknown)
   const now = process.env.TZ;
   setTz(STARTED_TZ);
   try {
-    return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+    const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    return zone && zone !== 'Etc/Unknown' ? zone : 'UTC';
   } finally {
     setTz(now);
   }
@@ -60,8 +65,7 @@ export function machineZone(): string {
  * The same offsets as the formatter's (test/domain/time-offsets.property.test.ts).
  */
 export function offsetByLocalTime(zone: string, ms: number): number {
-  if (!knownZones.has(zone)) checkZone(zone);
-  setTz(zone);
+  setTz(tzNames.get(zone) ?? tzName(zone));
   return Math.round(-new Date(ms).getTimezoneOffset()) || 0; // (never -0)
 }
 
@@ -73,29 +77,48 @@ export function offsetByIntl(zone: string, ms: number): number {
   return Math.round((asUtc - ms) / 60_000) || 0;
 }
 
-/** Zones checked in this process: local time reads an unknown one as UTC, where Intl throws. */
-const knownZones = new Set<string>(['UTC', 'Etc/UTC', 'GMT', 'Etc/GMT']);
+/** Each zone's name as TZ takes it, checked once a process (tzName). */
+const tzNames = new Map<string, string>([['UTC', 'UTC'], ['Etc/UTC', 'Etc/UTC'], ['GMT', 'GMT'], ['Etc/GMT', 'Etc/GMT']]);
 
-/** Throws for a zone Intl does not know, as an Intl.DateTimeFormat would (ICU's list first: 2 ms, not 30). */
-function checkZone(zone: string): void {
-  if (!Intl.supportedValuesOf('timeZone').includes(zone)) new Intl.DateTimeFormat('en-US', { timeZone: zone }); // (aliases: Asia/Calcutta)
-  knownZones.add(zone);
+/**
+ * The name TZ must be given for `zone`. Local time reads a zone it does not know as UTC, silently, where
+ * Intl throws, and it knows names only in their own case (Intl takes asia/kathmandu too): so a name not
+ * in ICU's list as it is spelled (a 2 ms look-up, not 30) is resolved by Intl, which throws for an
+ * unknown zone and gives a known one its spelling.
+ */
+function tzName(zone: string): string {
+  const name = Intl.supportedValuesOf('timeZone').includes(zone) ? zone : new Intl.DateTimeFormat('en-US', { timeZone: zone }).resolvedOptions().timeZone;
+  tzNames.set(zone, name);
+  return name;
+}
+
+/** The zone's IANA name as Intl spells it (asia/kathmandu → Asia/Kathmandu); throws RangeError for an unknown one. */
+export function canonicalZone(zone: string): string {
+  return new Intl.DateTimeFormat('en-US', { timeZone: zone }).resolvedOptions().timeZone;
 }
 
 /** The way this thread reads offsets: local time on the main thread (offsetByLocalTime), else Intl. */
 const offsetOf = isMainThread ? offsetByLocalTime : offsetByIntl;
 
 const offsetCache = new Map<string, number>();
-/** Offset of `zone` from UTC in minutes at the instant `utcMs` (cached per zone and 15-minute slot). */
+/** A 15-minute slot in which the zone's offset changes: read at the instant itself, never cached. */
+const CHANGES = 1e9;
+/**
+ * Offset of `zone` from UTC in minutes at the instant `utcMs`: cached per zone and 15-minute slot where
+ * the offset is the same at both ends of the slot; in a slot where it changes (St John's changed at 00:01
+ * until 2011), read at the instant (to the second, as Intl gives it).
+ */
 export function zoneOffsetMinutes(zone: string, utcMs: number): number {
   const slot = Math.floor(utcMs / 900_000);
   const key = `${zone}|${slot}`;
-  const hit = offsetCache.get(key);
-  if (hit !== undefined) return hit;
-  const off = offsetOf(zone, slot * 900_000);
-  if (offsetCache.size > 100_000) offsetCache.clear();
-  offsetCache.set(key, off);
-  return off;
+  let off = offsetCache.get(key);
+  if (off === undefined) {
+    off = offsetOf(zone, slot * 900_000);
+    if (offsetOf(zone, slot * 900_000 + 899_000) !== off) off = CHANGES;
+    if (offsetCache.size > 100_000) offsetCache.clear();
+    offsetCache.set(key, off);
+  }
+  return off === CHANGES ? offsetOf(zone, Math.floor(utcMs / 1000) * 1000) : off;
 }
 
 /**

@@ -6,7 +6,7 @@ import type { RowsLost } from '../store/entries.js';
 export type { RowsLost };
 import { currencyCodeProblem, currencyDigits } from '../domain/money.js';
 import { defaultRules, rulesToDocument } from '../domain/rules.js';
-import { isValidZone, localDateTime, machineZone } from '../domain/time.js';
+import { canonicalZone, isValidZone, localDateTime, machineZone, startedTz } from '../domain/time.js';
 import { clearRestoring, copyLedgerInto, defaultBusyTimeoutMs, eraseLedger, isBlankSqlite, ledgerExistsAt, ledgerStats, markRestoring, migrate, openStore, schemaVersion, vacuumInto } from '../store/db.js';
 import { isPostgresUrl, redactUrl } from '../store/pg/database.js';
 import { copyLedgerRows } from '../store/copy.js';
@@ -189,8 +189,16 @@ async function initOnce(ctx: Ctx, input: InitInput): Promise<InitResult> {
   } catch {
     throw new UsageError(`--currency ${problem ?? `${JSON.stringify(input.currency)} is not an ISO 4217 currency code`}`, 'use a code like CNY, USD, EUR or JPY; the ledger keeps its currency for good');
   }
-  const timezone = input.timezone ?? machineZone();
-  if (!isValidZone(timezone)) throw new UsageError(`--timezone ${JSON.stringify(timezone)} is not an IANA time zone`, 'use a name like Asia/Shanghai or UTC');
+  const tz = startedTz();
+  if (input.timezone === undefined && tz !== undefined && tz !== '' && !isValidZone(tz.replace(/^:/, ''))) {
+    // TZ=JST-9 (a POSIX rule) or a name no zone has: the machine's zone is not known by an IANA name
+    throw new UsageError(`this machine's TZ=${JSON.stringify(tz)} is not an IANA time zone, so the ledger's zone cannot be taken from it`, 'pass --timezone with an IANA name like Asia/Shanghai or UTC');
+  }
+  const given = input.timezone ?? machineZone();
+  if (!isValidZone(given)) throw new UsageError(`--timezone ${JSON.stringify(given)} is not an IANA time zone`, 'use a name like Asia/Shanghai or UTC');
+  // stored as spelled, but in its own case (asia/shanghai → Asia/Shanghai): an IANA name is compared exactly
+  const canonical = canonicalZone(given);
+  const timezone = canonical.toLowerCase() === given.toLowerCase() ? canonical : given;
   const target = await inspectInitTarget(ctx);
   let previous: string | null = null;
   if (target.kind === 'ledger') {

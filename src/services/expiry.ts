@@ -61,8 +61,9 @@ export function expireLots(l: Ledger, input: ExpiryRunInput): ExpiryRunResult {
         return { ...e.result, dryRun: true, entries: 0, notificationsQueued: 0 };
       }
     }
-    const c = l.store.read(() => q.counts(asOf));
-    return { asOf, lotsExpired: c.lots, pointsExpired: c.points, members: c.members, dryRun: true, at, bookedLater: [], entries: 0, notificationsQueued: 0 };
+    const { c, later } = l.store.read(() => ({ c: q.counts(asOf), later: q.givenBackAfter(at, asOf) }));
+    const bookedLater = [...later].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([memberId, when]) => ({ memberId, at: when }));
+    return { asOf, lotsExpired: c.lots, pointsExpired: c.points, members: c.members, dryRun: true, at, bookedLater, entries: 0, notificationsQueued: 0 };
   }
   // Lot moves are selected from existing lots to entries this run writes: no per-row FK/CHECK work.
   const relaxed = relaxRowChecks(l.store);

@@ -1578,7 +1578,7 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
         timezone: l.zone,
         rejectsFile,
         staleRejectsFile: c.rejected === 0 ? staleRejectsFile(rejectsOut) : null,
-        sameFileAs,
+        sameFileAs: c.accepted > 0 ? sameFileAs : null, // (all duplicates: nothing counted again)
         mixedTimeOrders: mixed.count,
         firstMixedTimeOrder: mixed.first,
         firstRejects: c.rejected ? firstRejects(stage) : [],

@@ -43,8 +43,11 @@ export class ImportRuns {
       all: db.prepare('SELECT * FROM import_runs ORDER BY id'),
       // (no index on purchases.run_id: only runs of the same file are looked into, and those rarely exist)
       sameFile: db.prepare(
-        `SELECT * FROM import_runs r WHERE r.sha256 = ? AND r.source <> ?
-            AND EXISTS (SELECT 1 FROM purchases p WHERE p.run_id = r.id AND p.voided_at IS NULL) ORDER BY r.id LIMIT 1`,
+        `SELECT * FROM import_runs r WHERE r.sha256 = @sha AND r.source <> @source
+            AND EXISTS (SELECT 1 FROM purchases p WHERE p.run_id = r.id AND p.voided_at IS NULL)
+            AND NOT EXISTS (SELECT 1 FROM import_runs s WHERE s.sha256 = @sha AND s.source = @source
+                              AND EXISTS (SELECT 1 FROM purchases q WHERE q.run_id = s.id AND q.voided_at IS NULL))
+          ORDER BY r.id LIMIT 1`,
       ),
       // One scan of the purchases (no index on run_id: it would cost every import's insert).
       totals: db
@@ -81,9 +84,12 @@ export class ImportRuns {
   get(id: number): ImportRunRow | undefined {
     return this.s.get.get(id) as ImportRunRow | undefined;
   }
-  /** The first run of a file with these bytes under another source that still holds purchases (not all voided). */
+  /**
+   * The first run of a file with these bytes under another source that still holds purchases (not all
+   * voided), unless a run under this source holds some too (this source took the file in already).
+   */
   sameFileElsewhere(sha256: string, source: string): ImportRunRow | undefined {
-    return this.s.sameFile.get(sha256, source) as ImportRunRow | undefined;
+    return this.s.sameFile.get({ sha: sha256, source }) as ImportRunRow | undefined;
   }
   all(): ImportRunRow[] {
     return this.s.all.all() as ImportRunRow[];

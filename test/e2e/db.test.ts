@@ -311,3 +311,28 @@ describe('schema versions', () => {
     expect((t.ok(['audit', 'list']) as { action: string }[]).some((a) => a.action === 'db.migrate')).toBe(false);
   });
 });
+
+// Trial 30: init took the machine's zone from TZ=JST-9 (a POSIX rule) as UTC, silently, and failed on an
+// empty TZ ("Etc/Unknown"); a zone named in another case was kept so, and local time read it as UTC.
+describe('init and the machine\'s zone', () => {
+  const fresh = () => join(tmpLedger().dir, 'new.db');
+
+  it('a TZ that is no IANA name is refused (exit 2), asking for --timezone; an empty TZ is UTC; a zone in another case is stored in its own', () => {
+    const posix = runCli(['init', '--json'], { db: fresh(), env: { TZ: 'JST-9' } });
+    expect(posix.code).toBe(2);
+    expect(JSON.parse(posix.stderr).error.hint).toContain('--timezone');
+    expect(runCli(['init', '--json'], { db: fresh(), env: { TZ: '' } }).json()).toMatchObject({ timezone: 'UTC' });
+    expect(runCli(['init', '--json'], { db: fresh(), env: { TZ: 'Europe/Berlin' } }).json()).toMatchObject({ timezone: 'Europe/Berlin' });
+    expect(runCli(['init', '--timezone', 'asia/shanghai', '--json'], { db: fresh() }).json()).toMatchObject({ timezone: 'Asia/Shanghai' });
+  });
+
+  it('a ledger whose zone is named in another case reads its times in that zone (not UTC)', () => {
+    const db = fresh();
+    expect(runCli(['init', '--timezone', 'asia/kathmandu', '--json'], { db }).code).toBe(0);
+    const p = join(tmpLedger().dir, 'p.csv');
+    writeFileSync(p, 'order_id,member_id,purchased_at,amount\nA1,M1,2026-03-01 00:10,100\n');
+    expect(runCli(['import', 'purchases', p, '--create-members', '--json'], { db, now: '2026-03-02T00:00:00Z' }).code).toBe(0);
+    const entries = runCli(['ledger', 'entries', '--json'], { db, now: '2026-03-02T00:00:00Z' }).json() as { at: string }[];
+    expect(entries.map((e) => e.at)).toEqual(['2026-02-28T18:25:00.000Z']); // 00:10 at +05:45
+  });
+});

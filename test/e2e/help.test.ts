@@ -115,6 +115,10 @@ describe.skipIf(!hasTmux)('help on an 80-column terminal', () => {
       if (args.length > 1) expect(text).toMatch(/Examples:\n {2}pointsmall /);
       // every broken example carries on: a line ending in a backslash is followed by the rest, indented
       for (let i = 0; i < lines.length; i++) if (lines[i].endsWith(' \\')) expect(lines[i + 1]).toMatch(/^ {6}\S/);
+      // and pastes as the same commands as the help on a pipe gives (trial 30: a written-over-lines example was
+      // wrapped as prose, its backslashes mid-line)
+      const commands = (text: string) => text.slice(text.indexOf('Examples:')).replace(/\s*\\\n\s*/g, ' ').split('\n').filter((l) => /^\s+pointsmall /.test(l)).map((l) => l.trim().replace(/\s+/g, ' '));
+      if (args.length > 1) expect(commands(text)).toEqual(commands(runCli([...args, '--help']).stdout));
     }
   }, 300_000);
 });

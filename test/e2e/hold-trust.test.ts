@@ -105,3 +105,20 @@ describe('expire run --dry-run counts what the run will do', () => {
     expect(t.verify().ok).toBe(true);
   });
 });
+
+describe('expire run --dry-run names the expiries booked later, as the run does', () => {
+  it('points a refund gave back to a lapsed lot after the usual booking time: bookedLater alike in the dry run (trial 30)', () => {
+    const t = tmpLedger(T0);
+    t.ok(['rules', 'apply', file(t, 'r.json', JSON.stringify({ earn: { pointsPerUnit: '10' }, redeem: { pointsPerUnit: '100' }, expiry: { policy: 'rolling-days', days: 10 } })), '--effective', '2025-01-01'], T0);
+    t.ok(['catalog', 'add', '--sku', 'MIX', '--name', 'Mixed', '--price', '100.00'], T0);
+    // earned 19 February: the lot lapses after 1 March
+    t.ok(['import', 'purchases', file(t, 'p.csv', `${HEADER}O1,A,2027-02-19 10:00,100\n`), '--create-members'], at('2027-02-19T12:00:00+08:00'));
+    const o = t.ok(['checkout', '--member', 'A', '--item', 'MIX', '--points', '500', '--tender', 'card', '--yes'], at('2027-02-28T12:00:00+08:00'));
+    t.ok(['order', 'refund', o.orderId, '--yes'], at('2027-03-02T00:05:00+08:00'));
+    const now = at('2027-03-02T00:10:00+08:00');
+    const dry = t.ok(['expire', 'run', '--dry-run'], now);
+    const run = t.ok(['expire', 'run'], now);
+    expect(run.bookedLater).toEqual([{ memberId: 'A', at: '2027-03-01T16:05:00.000Z' }]);
+    expect(dry).toMatchObject({ lotsExpired: run.lotsExpired, pointsExpired: run.pointsExpired, members: run.members, bookedLater: run.bookedLater });
+  });
+});

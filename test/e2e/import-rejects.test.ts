@@ -477,6 +477,13 @@ describe('a value under a column the header does not name', () => {
     const rows = parse(readFileSync(rejects, 'utf8'), { columns: true, relax_column_count: true }) as Row[];
     expect(rows.map((x) => [x._line, x._reason])).toEqual([['2', 'column 5 has no name in the header but holds "234.50": a delimiter inside an unquoted value, as the thousands separator of 1,234.50? quote the value ("1,234.50") or drop the separator']]);
   });
+
+  it('an unnamed first column (the row index pandas writes) is data the import does not use', () => {
+    const t = ledger();
+    const file = join(t.dir, 'pd.csv');
+    writeFileSync(file, ',order_id,member_id,purchased_at,amount\n0,A1,M1,2026-03-01,10\n1,A2,M2,2026-03-01,20\n');
+    expect(t.ok(['import', 'purchases', file])).toMatchObject({ accepted: 2, rejected: 0, pointsAccrued: 30 });
+  });
 });
 
 // Trial 30: --create-members made members "NA", "n/a", "-" and "NULL" of guests' rows, and without it the
