@@ -713,7 +713,7 @@ export function swallowedOrderIds(field: string, delimiter: string, orderIndex: 
 }
 
 /** What exports write for no value (R's NA, Excel's #N/A, SQL's NULL…): never a member's id (trial 30). */
-const PLACEHOLDER = /^(?:n\/?a|#n\/a|n\.a\.|null|\(null\)|nil|none|nan|undefined|-+|\?)$/i;
+const PLACEHOLDER = /^(?:n\/?a|#n\/a|n\.a\.|null|\(null\)|nil|none|nan|undefined|-+|[—–]+|\?|#null!|#value!|#ref!|#div\/0!|#name\?)$/i;
 const shellWordOf = (s: string): string => (/^[A-Za-z0-9_./-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`);
 
 const unnamedOf = new WeakMap<readonly string[], number[]>();

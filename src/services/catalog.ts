@@ -3,6 +3,7 @@ import { UsageError } from '../errors.js';
 import { type CatalogItem, type ItemProblem, type ItemText, FIELD_FLAGS, parseItem, sameItem } from '../domain/catalog.js';
 import { formatMoney } from '../domain/money.js';
 import { catalog, type CatalogRow, type NewCatalogItem } from '../store/catalog.js';
+import { holds } from '../store/holds.js';
 import { type Ctx, type Ledger, itemNotFound, withLedger } from './ledger.js';
 import { recordAudit } from './points.js';
 import { type CsvFormat, everyRowRejected, readCsvFile, type Reject, rejectsTarget, staleRejectsFile, writeImport, writeRejects } from './csvfile.js';
@@ -166,8 +167,17 @@ export async function updateItem(ctx: Ctx, sku: string, input: ItemText): Promis
   );
 }
 
+/**
+ * The row as reads show it: units of open holds that ran out count as released already (the next write
+ * releases them, dated when they ran out), as member show counts their points free.
+ */
+export function stockAsRead(l: Ledger, rows: CatalogRow[]): CatalogRow[] {
+  const ran = l.store.get(holds).ranOutStock(l.nowIso);
+  return ran.size ? rows.map((r) => (ran.has(r.sku) ? { ...r, stock_held: Math.max(0, r.stock_held - ran.get(r.sku)!) } : r)) : rows;
+}
+
 export async function showItem(ctx: Ctx, sku: string): Promise<ItemView> {
-  return withLedger(ctx, (l) => l.store.read(() => itemView(l, requireItem(l, sku))));
+  return withLedger(ctx, (l) => l.store.read(() => itemView(l, stockAsRead(l, [requireItem(l, sku)])[0])));
 }
 
 export interface ListInput {
@@ -176,7 +186,7 @@ export interface ListInput {
 }
 
 export async function listItems(ctx: Ctx, f: ListInput): Promise<ItemView[]> {
-  return withLedger(ctx, (l) => l.store.read(() => l.store.get(catalog).list(f).map((r) => itemView(l, r))));
+  return withLedger(ctx, (l) => l.store.read(() => stockAsRead(l, l.store.get(catalog).list(f)).map((r) => itemView(l, r))));
 }
 
 /** Deactivating hides an item from checkout and the default list; it is idempotent, like activating. */

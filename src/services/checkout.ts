@@ -25,6 +25,7 @@ import { settings } from '../store/settings.js';
 import { checkoutCodes } from '../store/verification.js';
 import { type Ctx, type Ledger, itemNotFound, rulesAt, rulesOfVersion, withLedger, memberNotFound } from './ledger.js';
 import { captureHold, holdMinutes, placeHold, releaseHold } from './holds.js';
+import { stockAsRead } from './catalog.js';
 import { type LineViewBase, orderView, paymentUnanswered, requireOrder, type OrderView } from './orders.js';
 import { availableOf, creditPoints, ledgerToday, recordAudit } from './points.js';
 
@@ -156,8 +157,9 @@ function buildCart(l: Ledger, input: CheckoutInput, opts: { countExpiredHoldsFre
   const cat = l.store.get(catalog);
   const items: CatalogRow[] = [];
   for (const it of mergeItems(input.items)) {
-    const row = cat.get(it.sku);
-    if (!row) throw itemNotFound(l, it.sku, 'list the catalog with: pointsmall catalog list');
+    const stored = cat.get(it.sku);
+    if (!stored) throw itemNotFound(l, it.sku, 'list the catalog with: pointsmall catalog list');
+    const row = stockAsRead(l, [stored])[0]; // (a hold that ran out holds no stock: a write released it first)
     if (!Number.isSafeInteger(row.price * it.quantity) || it.quantity > 1_000_000) {
       throw new UsageError(`${it.quantity} × ${row.sku} is more than one checkout can hold`, 'order fewer units');
     }
@@ -1024,9 +1026,7 @@ export interface ItemChoice {
 export async function itemChoices(ctx: Ctx): Promise<ItemChoice[]> {
   return withLedger(ctx, (l) =>
     l.store.read(() =>
-      l.store
-        .get(catalog)
-        .list()
+      stockAsRead(l, l.store.get(catalog).list())
         .map((i) => ({ sku: i.sku, name: i.name, price: formatMoney(i.price, l.digits), pay: i.pay, kind: i.kind, stockAvailable: i.stock === null ? null : i.stock - i.stock_held })),
     ),
   );

@@ -55,6 +55,12 @@ export class Holds {
           WHERE h.status = 'open' AND ${RAN_OUT} ORDER BY h.id`,
       ).raw(),
       open: db.prepare("SELECT * FROM holds WHERE status = 'open' ORDER BY id"),
+      ranOutStock: db
+        .prepare(
+          `SELECT ol.sku, sum(ol.quantity) FROM holds h LEFT JOIN orders o ON o.id = h.order_id JOIN order_lines ol ON ol.order_id = h.order_id
+            WHERE h.status = 'open' AND ${RAN_OUT} GROUP BY ol.sku`,
+        )
+        .raw(),
       returned: db.prepare('UPDATE hold_lots SET returned = returned + ? WHERE hold_id = ? AND seq = ? AND returned + ? <= points'),
     };
   }
@@ -86,6 +92,11 @@ export class Holds {
   /** Open holds that have run out by nowIso (and are not being paid): [order id, the instant it ran out]. */
   expiredHolds(nowIso: string): [orderId: string, endedAt: string][] {
     return this.s.expired.all({ by: nowIso }) as [string, string][];
+  }
+  /** Per SKU, the units open holds that ran out by `byIso` still count as held (released by the next write). */
+  ranOutStock(byIso: string): Map<string, number> {
+    const rows = this.s.ranOutStock.all({ by: byIso }) as [string, number | bigint][];
+    return new Map(rows.map(([sku, n]) => [sku, Number(n)]));
   }
   openHolds(): HoldRow[] {
     return this.s.open.all() as HoldRow[];

@@ -122,3 +122,22 @@ describe('expire run --dry-run names the expiries booked later, as the run does'
     expect(dry).toMatchObject({ lotsExpired: run.lotsExpired, pointsExpired: run.pointsExpired, members: run.members, bookedLater: run.bookedLater });
   });
 });
+
+describe('stock held by a checkout whose hold ran out reads as released', () => {
+  it('catalog show and list, and checkout quote, count it free before any write, as checkout start does (trial 30)', () => {
+    const t = tmpLedger(T0);
+    t.ok(['member', 'add', '--id', 'A', '--name', 'A'], T0);
+    t.ok(['member', 'add', '--id', 'B', '--name', 'B'], T0);
+    t.ok(['catalog', 'add', '--sku', 'TEA', '--name', 'Tea', '--price', '100.00', '--stock', '10'], T0);
+    t.ok(['checkout', 'start', '--member', 'A', '--item', 'TEA:2'], at('2026-03-01T10:01:00+08:00'));
+    const open = at('2026-03-01T10:05:00+08:00');
+    expect(t.ok(['catalog', 'show', 'TEA'], open)).toMatchObject({ stockHeld: 2, stockAvailable: 8 });
+    const later = at('2026-03-01T10:30:00+08:00');
+    expect(t.ok(['catalog', 'show', 'TEA'], later)).toMatchObject({ stockHeld: 0, stockAvailable: 10 });
+    expect(t.ok(['catalog', 'list'], later).find((i: { sku: string }) => i.sku === 'TEA')).toMatchObject({ stockAvailable: 10 });
+    expect(t.run(['checkout', 'quote', '--member', 'B', '--item', 'TEA:10', '--no-points', '--json'], later).code).toBe(0);
+    expect(t.ok(['checkout', 'start', '--member', 'B', '--item', 'TEA:10', '--no-points'], later)).toMatchObject({ status: 'held' });
+    expect(t.ok(['catalog', 'show', 'TEA'], later)).toMatchObject({ stockHeld: 10, stockAvailable: 0 });
+    expect(t.verify().ok).toBe(true);
+  });
+});
