@@ -392,15 +392,21 @@ describe('import purchases on two cores (e2e)', () => {
 });
 
 
+/** A till's file of 300 orders of 3 lines each, for 10 members. */
+function tillFile(t: TmpLedger): { file: string; rows: string[] } {
+  const file = join(t.dir, 'till.csv');
+  const rows = ['order_id,member_id,purchased_at,sku,category,quantity,unit_price'];
+  for (let i = 0; i < 300; i++) for (let k = 0; k < 3; k++) rows.push(`T${i},N${i % 10},2026-03-0${1 + (i % 9)} 10:00,SKU-${k},tea,1,${10 + k}.00`);
+  writeFileSync(file, rows.join('\n') + '\n');
+  return { file, rows };
+}
+
 describe.skipIf(!hasTmux)('import purchases on a terminal', () => {
   afterEach(endSessions);
 
   it('shows a progress bar per phase (here from the start: POINTSMALL_PROGRESS_AFTER_MS=0), in KiB read and then in orders accrued, and a summary for a person', async () => {
     const t = fixtureLedger();
-    const file = join(t.dir, 'till.csv');
-    const rows = ['order_id,member_id,purchased_at,sku,category,quantity,unit_price'];
-    for (let i = 0; i < 300; i++) for (let k = 0; k < 3; k++) rows.push(`T${i},N${i % 10},2026-03-0${1 + (i % 9)} 10:00,SKU-${k},tea,1,${10 + k}.00`);
-    writeFileSync(file, rows.join('\n') + '\n');
+    const { file, rows } = tillFile(t);
     const s = start(t, ['import', 'purchases', file, '--create-members'], { env: { POINTSMALL_PROGRESS_AFTER_MS: '0' } });
     const out = await waitFor(s, /EXIT=\d+/);
     expect(out).toContain('EXIT=0');
@@ -414,10 +420,7 @@ describe.skipIf(!hasTmux)('import purchases on a terminal', () => {
   // past an 80-column terminal, cut to "300000/300000 order".
   it('sizes the bar to the terminal: at 80 columns each bar line fits whole; with stdout piped there is no bar at all', async () => {
     const t = fixtureLedger();
-    const file = join(t.dir, 'till.csv');
-    const rows = ['order_id,member_id,purchased_at,sku,category,quantity,unit_price'];
-    for (let i = 0; i < 300; i++) for (let k = 0; k < 3; k++) rows.push(`T${i},N${i % 10},2026-03-0${1 + (i % 9)} 10:00,SKU-${k},tea,1,${10 + k}.00`);
-    writeFileSync(file, rows.join('\n') + '\n');
+    const { file, rows } = tillFile(t);
     const s = start(t, ['import', 'purchases', file, '--create-members'], { width: 80, env: { POINTSMALL_PROGRESS_AFTER_MS: '0' } });
     await waitFor(s, /EXIT=\d+/);
     const joined = screenJoined(s);

@@ -11,29 +11,32 @@ const shop = () =>
     t.ok(['member', 'add', '--id', 'M001', '--name', 'Ann']);
   });
 
+/** Waits for `question`, types `text` and Enter. */
+async function answer(s: string, question: string, text: string): Promise<void> {
+  await waitFor(s, question);
+  type(s, text);
+  keys(s, 'Enter');
+}
+
+/** Waits for `problem` under the question, clears the answer, types `text` and Enter. */
+async function again(s: string, problem: string, text: string): Promise<void> {
+  await waitFor(s, problem);
+  keys(s, 'C-u');
+  type(s, text);
+  keys(s, 'Enter');
+}
+
 describe.skipIf(!hasTmux)('prompts check each answer as it is given', () => {
   afterEach(endSessions);
 
   it('catalog add: an SKU that exists and a price with three decimals are asked again; the item is added', async () => {
     const t = shop();
     const s = start(t, ['catalog', 'add'], { width: 80 });
-    await waitFor(s, '? SKU');
-    type(s, 'TEA-001');
-    keys(s, 'Enter');
-    await waitFor(s, 'item "TEA-001" already exists: type another SKU');
-    keys(s, 'C-u');
-    type(s, 'NEW-001');
-    keys(s, 'Enter');
-    await waitFor(s, '? Name');
-    type(s, 'Green tea');
-    keys(s, 'Enter');
-    await waitFor(s, '? Price');
-    type(s, '12.345');
-    keys(s, 'Enter');
-    await waitFor(s, '"12.345" has more than 2 decimal places');
-    keys(s, 'C-u');
-    type(s, '12.35');
-    keys(s, 'Enter');
+    await answer(s, '? SKU', 'TEA-001');
+    await again(s, 'item "TEA-001" already exists: type another SKU', 'NEW-001');
+    await answer(s, '? Name', 'Green tea');
+    await answer(s, '? Price', '12.345');
+    await again(s, '"12.345" has more than 2 decimal places', '12.35');
     const out = await waitFor(s, /EXIT=\d+/);
     expect(out).toContain('item NEW-001 (Green tea) added at 12.35');
     expect(out).toContain('EXIT=0');
@@ -43,16 +46,9 @@ describe.skipIf(!hasTmux)('prompts check each answer as it is given', () => {
   it('member add: an id that exists is asked again', async () => {
     const t = shop();
     const s = start(t, ['member', 'add'], { width: 80 });
-    await waitFor(s, '? Member id');
-    type(s, 'M001');
-    keys(s, 'Enter');
-    await waitFor(s, 'member "M001" already exists: type another id');
-    keys(s, 'C-u');
-    type(s, 'M002');
-    keys(s, 'Enter');
-    await waitFor(s, '? Name');
-    type(s, 'Bob');
-    keys(s, 'Enter');
+    await answer(s, '? Member id', 'M001');
+    await again(s, 'member "M001" already exists: type another id', 'M002');
+    await answer(s, '? Name', 'Bob');
     const out = await waitFor(s, /EXIT=\d+/);
     expect(out).toContain('member M002 (Bob) added');
     expect(t.ok(['member', 'show', 'M002']).name).toBe('Bob');
