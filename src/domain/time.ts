@@ -87,7 +87,7 @@ const tzNames = new Map<string, string>([['UTC', 'UTC'], ['Etc/UTC', 'Etc/UTC'],
  * unknown zone and gives a known one its spelling.
  */
 function tzName(zone: string): string {
-  const name = Intl.supportedValuesOf('timeZone').includes(zone) ? zone : new Intl.DateTimeFormat('en-US', { timeZone: zone }).resolvedOptions().timeZone;
+  const name = Intl.supportedValuesOf('timeZone').includes(zone) ? zone : canonicalZone(zone);
   tzNames.set(zone, name);
   return name;
 }

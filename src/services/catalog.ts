@@ -168,16 +168,17 @@ export async function updateItem(ctx: Ctx, sku: string, input: ItemText): Promis
 }
 
 /**
- * The row as reads show it: units of open holds that ran out count as released already (the next write
- * releases them, dated when they ran out), as member show counts their points free.
+ * A row as reads show it (one look-up for any number of rows): units of open holds that ran out count as
+ * released already (the next write releases them, dated when they ran out), as member show counts their
+ * points free.
  */
-export function stockAsRead(l: Ledger, rows: CatalogRow[]): CatalogRow[] {
+export function stockAsRead(l: Ledger): (r: CatalogRow) => CatalogRow {
   const ran = l.store.get(holds).ranOutStock(l.nowIso);
-  return ran.size ? rows.map((r) => (ran.has(r.sku) ? { ...r, stock_held: Math.max(0, r.stock_held - ran.get(r.sku)!) } : r)) : rows;
+  return (r) => (ran.has(r.sku) ? { ...r, stock_held: Math.max(0, r.stock_held - ran.get(r.sku)!) } : r);
 }
 
 export async function showItem(ctx: Ctx, sku: string): Promise<ItemView> {
-  return withLedger(ctx, (l) => l.store.read(() => itemView(l, stockAsRead(l, [requireItem(l, sku)])[0])));
+  return withLedger(ctx, (l) => l.store.read(() => itemView(l, stockAsRead(l)(requireItem(l, sku)))));
 }
 
 export interface ListInput {
@@ -186,7 +187,7 @@ export interface ListInput {
 }
 
 export async function listItems(ctx: Ctx, f: ListInput): Promise<ItemView[]> {
-  return withLedger(ctx, (l) => l.store.read(() => stockAsRead(l, l.store.get(catalog).list(f)).map((r) => itemView(l, r))));
+  return withLedger(ctx, (l) => l.store.read(() => l.store.get(catalog).list(f).map(stockAsRead(l)).map((r) => itemView(l, r))));
 }
 
 /** Deactivating hides an item from checkout and the default list; it is idempotent, like activating. */

@@ -26,7 +26,7 @@ import { checkoutCodes } from '../store/verification.js';
 import { type Ctx, type Ledger, itemNotFound, rulesAt, rulesOfVersion, withLedger, memberNotFound } from './ledger.js';
 import { captureHold, holdMinutes, placeHold, releaseHold } from './holds.js';
 import { stockAsRead } from './catalog.js';
-import { type LineViewBase, orderView, paymentUnanswered, requireOrder, type OrderView } from './orders.js';
+import { couponReadStatus, type LineViewBase, orderView, paymentUnanswered, ranOutOrders, requireOrder, type OrderView } from './orders.js';
 import { availableOf, creditPoints, ledgerToday, recordAudit } from './points.js';
 
 export const TENDERS = ['cash', 'card', 'alipay', 'wechat'] as const;
@@ -155,11 +155,12 @@ function buildCart(l: Ledger, input: CheckoutInput, opts: { countExpiredHoldsFre
   }
   if (!input.items.length) throw new UsageError('no items to check out', 'add --item SKU[:QTY] (once per item)');
   const cat = l.store.get(catalog);
+  const asRead = stockAsRead(l); // (a hold that ran out holds no stock: a write released it first)
   const items: CatalogRow[] = [];
   for (const it of mergeItems(input.items)) {
     const stored = cat.get(it.sku);
     if (!stored) throw itemNotFound(l, it.sku, 'list the catalog with: pointsmall catalog list');
-    const row = stockAsRead(l, [stored])[0]; // (a hold that ran out holds no stock: a write released it first)
+    const row = asRead(stored);
     if (!Number.isSafeInteger(row.price * it.quantity) || it.quantity > 1_000_000) {
       throw new UsageError(`${it.quantity} × ${row.sku} is more than one checkout can hold`, 'order fewer units');
     }
@@ -195,8 +196,8 @@ function buildCart(l: Ledger, input: CheckoutInput, opts: { countExpiredHoldsFre
     // An unknown code is an input error like an unknown member or SKU (exit 2); a known one may be refused (exit 3).
     if (!row) throw new NotFoundError('coupon', code, `list the member's coupons with: pointsmall coupon list --member ${member.id}`);
     // held by a checkout whose hold ran out (not released yet): free again for a read, as its points are
-    const ranOut = opts.countExpiredHoldsFree && row.status === 'held' && row.used_order_id !== null && l.store.get(holds).expiredHolds(l.nowIso).some(([id]) => id === row.used_order_id);
-    const c = row && { code: row.code, memberId: row.member_id, sku: row.sku, value: row.value, percent: row.percent, expiresOn: row.expires_on, status: ranOut ? 'active' : row.status };
+    const status = opts.countExpiredHoldsFree && row.status === 'held' ? couponReadStatus(row, ranOutOrders(l)) : row.status;
+    const c = row && { code: row.code, memberId: row.member_id, sku: row.sku, value: row.value, percent: row.percent, expiresOn: row.expires_on, status };
     const why = couponRefusal(c, code, member.id, localDate(l.now.getTime(), l.zone));
     if (why) refuse(why);
     coupon = couponTerms(c!);
@@ -671,7 +672,7 @@ async function payAndSettle(l: Ledger, tell: Ctx['tell'], orderId: string, tende
     const until = Date.now() + waitMs;
     for (;;) {
       try {
-            return settle(l, orderId, tender, approved, key);
+        return settle(l, orderId, tender, approved, key);
       } catch (e) {
         const busy = mapBusy(e, l.path, l.store.busyTimeoutMs) instanceof BusyError;
         if (!busy) throw e;
@@ -741,12 +742,6 @@ function unrecordedPayment(l: Ledger, o: OrderRow, tender: Tender): RefusedError
 }
 
 /**
- * §7 "Expired is expired": held points are spent when the checkout is captured, so points whose lot
- * lapsed after the hold (a confirm after midnight of its expiresOn) cannot be: the capture is refused
- * before anything is written; so is the capture of a coupon held past its expiresOn (refuseLapsedCoupon).
- * Inside the write that would fence or capture the order.
- */
-/**
  * SPEC §4.6: a member in debt has no usable points. A void or a return took back points this checkout holds
  * (a take-back never reaches held points, so they became debt): spending them would spend points the
  * member no longer has. The held points repay the debt when the checkout is cancelled.
@@ -761,6 +756,12 @@ function refuseHeldInDebt(l: Ledger, o: OrderRow, debt: number): void {
   );
 }
 
+/**
+ * §7 "Expired is expired": held points are spent when the checkout is captured, so points whose lot
+ * lapsed after the hold (a confirm after midnight of its expiresOn) cannot be: the capture is refused
+ * before anything is written; so is the capture of a coupon held past its expiresOn (refuseLapsedCoupon).
+ * Inside the write that would fence or capture the order.
+ */
 function refuseLapsedHold(l: Ledger, o: OrderRow): void {
   const hold = l.store.get(holds).byOrder(o.id);
   if (!hold || hold.status !== 'open') return;
@@ -1026,7 +1027,10 @@ export interface ItemChoice {
 export async function itemChoices(ctx: Ctx): Promise<ItemChoice[]> {
   return withLedger(ctx, (l) =>
     l.store.read(() =>
-      stockAsRead(l, l.store.get(catalog).list())
+      l.store
+        .get(catalog)
+        .list()
+        .map(stockAsRead(l))
         .map((i) => ({ sku: i.sku, name: i.name, price: formatMoney(i.price, l.digits), pay: i.pay, kind: i.kind, stockAvailable: i.stock === null ? null : i.stock - i.stock_held })),
     ),
   );

@@ -101,15 +101,21 @@ export function requireOrder(l: Ledger, id: string): OrderRow {
  * already, and its coupon as active again, as the release will record them (dated when the hold ran out):
  * the reads agree with member show, which counts its points free.
  */
-function ranOutOrders(l: Ledger): Set<string> {
+export function ranOutOrders(l: Ledger): Set<string> {
   return new Set(l.store.get(holds).expiredHolds(l.nowIso).map(([id]) => id));
 }
 
 /** The status an order reads with: `expired` for a held one whose hold ran out (ranOutOrders). */
 const readStatus = (o: Pick<OrderRow, 'id' | 'status'>, ranOut: Set<string>): OrderStatus => (o.status === 'held' && ranOut.has(o.id) ? 'expired' : o.status);
 
+/** The stored status a coupon reads with: `active` again when the checkout holding it ran out (ranOutOrders). */
+export const couponReadStatus = (c: Pick<CouponRow, 'status' | 'used_order_id'>, ranOut: Set<string>): CouponRow['status'] =>
+  c.status === 'held' && c.used_order_id !== null && ranOut.has(c.used_order_id) ? 'active' : c.status;
+
 export function orderView(l: Ledger, o: OrderRow): OrderView {
-  const status = readStatus(o, o.status === 'held' ? ranOutOrders(l) : new Set());
+  let ran: Set<string> | undefined;
+  const ranOut = () => (ran ??= ranOutOrders(l)); // (read once, and only where a held order or coupon asks)
+  const status = o.status === 'held' ? readStatus(o, ranOut()) : o.status;
   const money = (m: number) => formatMoney(m, l.digits);
   const today = localDate(l.now.getTime(), l.zone);
   const lines = l.store.get(orders).lines(o.id);
@@ -118,7 +124,7 @@ export function orderView(l: Ledger, o: OrderRow): OrderView {
   for (const line of lines) {
     if (line.kind !== 'coupon') continue;
     for (const c of cp.ofLine(o.id, line.line_no)) {
-      const stored = c.status === 'held' && c.used_order_id !== null && ranOutOrders(l).has(c.used_order_id) ? 'active' : c.status;
+      const stored = c.status === 'held' ? couponReadStatus(c, ranOut()) : c.status;
       issued.push({ code: c.code, sku: c.sku, value: c.value === null ? null : money(c.value), percent: c.percent, expiresOn: c.expires_on, status: couponStatus({ status: stored, expiresOn: c.expires_on }, today) });
     }
   }
@@ -475,7 +481,7 @@ export async function listCoupons(ctx: Ctx, f: { memberId?: string; status?: Cou
       const today = localDate(l.now.getTime(), l.zone);
       // a coupon held by a checkout whose hold ran out reads as the release will leave it: active (ranOutOrders)
       const ranOut = ranOutOrders(l);
-      const readable = (c: CouponRow) => (c.status === 'held' && c.used_order_id !== null && ranOut.has(c.used_order_id) ? 'active' : c.status);
+      const readable = (c: CouponRow) => couponReadStatus(c, ranOut);
       const stored = f.status === 'expired' || f.status === 'active' ? ['active' as const, ...(ranOut.size ? ['held' as const] : [])] : f.status ? [f.status] : undefined;
       return l.store
         .get(coupons)
