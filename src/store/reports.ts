@@ -275,7 +275,15 @@ export class ReportQueries {
            FROM lots WHERE remaining > 0 AND expires_on >= @from AND expires_on <= @to
           GROUP BY expires_on ORDER BY expires_on`,
       ),
-      overdue: db.prepare(`SELECT coalesce(sum(remaining), 0) FROM lots WHERE remaining > 0 AND expires_on < ?`).pluck(),
+      // lapsed points no expiry run has taken: in their lots, and held by a checkout (which can no longer
+      // spend them: §7), as report liability counts them lapsed pending
+      overdue: db
+        .prepare(
+          `SELECT coalesce((SELECT sum(remaining) FROM lots WHERE remaining > 0 AND expires_on < @asOf), 0)
+                + coalesce((SELECT sum(hl.points) FROM holds h JOIN hold_lots hl ON hl.hold_id = h.id JOIN lots l ON l.id = hl.lot_id
+                             WHERE h.status = 'open' AND l.expires_on < @asOf), 0)`,
+        )
+        .pluck(),
       // Orders placed in the period (imported purchases not voided, checkouts paid: a return or refund
       // lowers the points, not the orders) and the points purchases earned in it net of what returns,
       // refunds and voids took back (award entries aside), per member with either.
@@ -366,9 +374,9 @@ export class ReportQueries {
     return this.s.expiringByDate.all({ from, to }) as { date: string; points: number; members: number }[];
   }
 
-  /** Points still in lots whose expiresOn is before the date (an expiry run is due). */
+  /** Points of lots whose expiresOn is before the date, in the lots or held by a checkout (an expiry run is due). */
   overdue(date: string): number {
-    return this.s.overdue.get(date) as number;
+    return this.s.overdue.get({ asOf: date }) as number;
   }
 
   /**

@@ -77,6 +77,20 @@ describe('held points whose lot lapses before the confirm', () => {
     expect(r.code, r.stderr).toBe(3);
     expect(JSON.parse(r.stderr.trim()).error.message).toMatch(/^5000 of the 6000 points held by checkout ORD-000001 lapsed at the end of 2026-01-11/);
   });
+
+  it('held points of a lapsed lot are overdue in report expiring as liability counts them lapsed pending (trial 30)', () => {
+    const t = setup();
+    t.ok(['member', 'adjust', 'E1', '--points', '3000', '--reason', 'later'], { now: '2026-01-05T02:00:00Z' }); // expires 01-15
+    t.ok(['checkout', 'start', '--member', 'E1', '--item', 'P1', '--points', '4000'], { now: BEFORE }); // 4000 of the lapsing lot
+    const liability = t.ok(['report', 'liability'], { now: AFTER });
+    expect(liability).toMatchObject({ lapsedPendingPoints: 5000, outstandingPoints: 3000 });
+    const expiring = t.ok(['report', 'expiring', '--within', '30d'], { now: AFTER });
+    expect(expiring).toMatchObject({ overduePoints: 5000, points: 3000 });
+    // once cancelled, the same 5000 lie in the lot, and both still say so
+    t.ok(['checkout', 'cancel', 'ORD-000001'], { now: AFTER });
+    expect(t.ok(['report', 'expiring', '--within', '30d'], { now: AFTER })).toMatchObject({ overduePoints: 5000, points: 3000 });
+    expect(t.ok(['report', 'liability'], { now: AFTER })).toMatchObject({ lapsedPendingPoints: 5000 });
+  });
 });
 
 // The same rule for a coupon (hostile trial, finding 5): a coupon held by `checkout start` on its expiresOn
