@@ -168,15 +168,33 @@ export function redirectFromVoided(
  * rest goes back into lots. The points that repay it are those returnToLots would have put back last (the
  * first the order took, the earliest to expire), so the lots that get points back are the latest-expiring.
  */
-export function repayBeforeLots(back: readonly { lotId: number; points: Points }[], debt: Points): { toLots: { lotId: number; points: Points }[]; debtRepaid: Points } {
+export function repayBeforeLots(back: readonly { lotId: number; points: Points }[], debt: Points): { toLots: { lotId: number; points: Points }[]; debtRepaid: Points; cut: { lotId: number; points: Points }[] } {
   const total = back.reduce((s, b) => s + b.points, 0);
   const debtRepaid = Math.max(0, Math.min(debt, total));
-  let cut = debtRepaid;
+  let left = debtRepaid;
   const toLots: { lotId: number; points: Points }[] = [];
+  const cut: { lotId: number; points: Points }[] = [];
   for (let i = back.length - 1; i >= 0; i--) {
-    const n = Math.min(cut, back[i].points);
-    cut -= n;
+    const n = Math.min(left, back[i].points);
+    left -= n;
+    if (n > 0) cut.push({ lotId: back[i].lotId, points: n });
     if (back[i].points - n > 0) toLots.unshift({ lotId: back[i].lotId, points: back[i].points - n });
   }
-  return { toLots, debtRepaid };
+  return { toLots, debtRepaid, cut };
+}
+
+/**
+ * What releasing holds that ran out will repay of a member's debt (releaseHold: each hold in turn, as
+ * repayBeforeLots cuts its points), for reads before the release is written: the debt repaid and, per lot,
+ * the points that then do not go back into it.
+ */
+export function repaidOnRelease(debt: Points, holds: readonly (readonly { lotId: number; points: Points }[])[]): { debtRepaid: Points; cuts: Map<number, Points> } {
+  const cuts = new Map<number, Points>();
+  let left = debt;
+  for (const lots of holds) {
+    const { debtRepaid, cut } = repayBeforeLots([...lots].reverse(), left);
+    left -= debtRepaid;
+    for (const c of cut) cuts.set(c.lotId, (cuts.get(c.lotId) ?? 0) + c.points);
+  }
+  return { debtRepaid: debt - left, cuts };
 }

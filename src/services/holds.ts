@@ -2,8 +2,9 @@
 // the member's held account), stock and the coupon; released on decline, cancel or expiry, to the same lots.
 // Every function here runs inside the caller's store.write().
 import { earnedAfter, spendableLots, takeFromLots } from '../domain/lots.js';
-import { redirectFromVoided, repayBeforeLots } from '../domain/refund.js';
+import { redirectFromVoided, repaidOnRelease, repayBeforeLots } from '../domain/refund.js';
 import { RefusedError } from '../errors.js';
+import { books } from '../store/books.js';
 import { catalog } from '../store/catalog.js';
 import { coupons } from '../store/coupons.js';
 import { holds, type HoldRow } from '../store/holds.js';
@@ -164,6 +165,53 @@ export function releaseHold(l: Ledger, orderId: string, why: 'declined' | 'cance
   if (order.coupon_code) l.store.get(coupons).transition(order.coupon_code, 'held', 'active', null, null);
   l.store.get(holds).close(hold.id, 'released', at);
   o.close(orderId, why, reason, at, tender);
+}
+
+/** What the release of a member's holds that ran out will repay of the debt, and where the repaid points were. */
+export interface RanOutRepayment {
+  debtRepaid: number;
+  /** Per lot, the points the release will not put back into it. */
+  cuts: Map<number, number>;
+  /** Of them, those of lots lapsed before today. */
+  lapsed: number;
+  /** The same by the lot's expiry month (null = never) and whether it lapsed before today. */
+  byMonth: { month: string | null; lapsed: boolean; points: number }[];
+}
+
+/**
+ * Per member in debt, what releasing the holds that ran out by `byIso` (not released yet) will repay
+ * (releaseHold repays debt first): reads count those holds released already, so they count this too, and
+ * a member's debt, lots and free points read the same before the release is written and after.
+ */
+export function ranOutRepayments(l: Ledger, byIso: string, today: string, memberId: string | null = null): Map<string, RanOutRepayment> {
+  const byMember = new Map<string, { debt: number; holds: Map<number, { lotId: number; points: number }[]>; expiresOn: Map<number, string | null> }>();
+  for (const r of l.store.get(books).ranOutOfDebtors(byIso, memberId)) {
+    let m = byMember.get(r.memberId);
+    if (!m) byMember.set(r.memberId, (m = { debt: r.debt, holds: new Map(), expiresOn: new Map() }));
+    let h = m.holds.get(r.holdId);
+    if (!h) m.holds.set(r.holdId, (h = []));
+    h.push({ lotId: r.lotId, points: r.points });
+    m.expiresOn.set(r.lotId, r.expiresOn);
+  }
+  const out = new Map<string, RanOutRepayment>();
+  for (const [id, m] of byMember) {
+    const { debtRepaid, cuts } = repaidOnRelease(m.debt, [...m.holds.values()]);
+    if (debtRepaid <= 0) continue;
+    let lapsed = 0;
+    const months = new Map<string, { month: string | null; lapsed: boolean; points: number }>();
+    for (const [lotId, points] of cuts) {
+      const on = m.expiresOn.get(lotId) ?? null;
+      const gone = on !== null && on < today;
+      if (gone) lapsed += points;
+      const month = on === null ? null : on.slice(0, 7);
+      const key = `${month}|${gone}`;
+      const x = months.get(key) ?? { month, lapsed: gone, points: 0 };
+      x.points += points;
+      months.set(key, x);
+    }
+    out.set(id, { debtRepaid, cuts, lapsed, byMonth: [...months.values()] });
+  }
+  return out;
 }
 
 /** Releases every hold whose time is up; called at the start of every checkout write and by `holds release-expired`. */

@@ -9,6 +9,7 @@ import { members, type MemberRow } from '../store/members.js';
 import { memberStatements } from '../store/statements.js';
 import { type Ctx, type Ledger, rulesAt, withLedger, memberNotFound } from './ledger.js';
 import { availableOf, creditPoints, debitPoints, ledgerToday, recordAudit } from './points.js';
+import { ranOutRepayments } from './holds.js';
 import { type CsvFormat, everyRowRejected, readCsvFile, type Reject, rejectsTarget, staleRejectsFile, writeImport, writeRejects } from './csvfile.js';
 import { FIRST_REJECTS, type RejectSample } from '../domain/rejects.js';
 
@@ -66,8 +67,13 @@ export function memberView(l: Ledger, m: MemberRow): MemberView {
   const b = l.store.get(books);
   // a hold that ran out, not released yet, holds nothing: its points are free (or lapsed), as checkout counts them
   const ran = m.held ? (b.ranOut(l.nowIso, today).get(m.id) ?? NONE_RAN_OUT) : NONE_RAN_OUT;
-  const expiredPending = b.lapsedOf(m.id, today) + ran.lapsed;
-  const lots = b.lotsOf(m.id, l.nowIso);
+  // and its release repays a debt first: so much of its points goes back into no lot
+  const repaid = m.debt > 0 && ran.points > 0 ? ranOutRepayments(l, l.nowIso, today, m.id).get(m.id) : undefined;
+  const expiredPending = b.lapsedOf(m.id, today) + ran.lapsed - (repaid?.lapsed ?? 0);
+  const lots = b
+    .lotsOf(m.id, l.nowIso)
+    .map((x) => (repaid?.cuts.has(x.id) ? { ...x, free: x.free - repaid.cuts.get(x.id)! } : x))
+    .filter((x) => x.free + x.held > 0);
   const { rules } = rulesAt(l, l.nowIso);
   const tier = currentTierName(rules, m.tier, m.lifetime_earned);
   return {
@@ -84,7 +90,7 @@ export function memberView(l: Ledger, m: MemberRow): MemberView {
     held: m.held - ran.points,
     available: m.balance - (m.held - ran.points) - expiredPending,
     expiredPending,
-    debt: m.debt,
+    debt: m.debt - (repaid?.debtRepaid ?? 0),
     lifetimeEarned: m.lifetime_earned,
     createdAt: m.created_at,
     lots: lots.map((x) => ({ points: x.points, remaining: x.free + x.held, held: x.held, earnedAt: x.earned_at, expiresOn: x.expires_on, expired: x.expires_on !== null && x.expires_on < today })),
@@ -178,6 +184,7 @@ export async function listMembers(ctx: Ctx, f: ListInput): Promise<MemberListRow
       const { rules } = rulesAt(l, l.nowIso);
       const lapsed = l.store.get(books).lapsedByMember(ledgerToday(l));
       const ran = l.store.get(books).ranOut(l.nowIso, ledgerToday(l));
+      const repaid = ranOutRepayments(l, l.nowIso, ledgerToday(l));
       const rows = l.store
         .get(members)
         .list({ ...f, tier: undefined, limit: f.tier ? undefined : f.limit, offset: f.tier ? undefined : f.offset })
@@ -189,7 +196,7 @@ export async function listMembers(ctx: Ctx, f: ListInput): Promise<MemberListRow
           status: m.status,
           balance: m.balance,
           held: m.held - (ran.get(m.id) ?? NONE_RAN_OUT).points,
-          available: m.balance - (m.held - (ran.get(m.id) ?? NONE_RAN_OUT).points) - (lapsed.get(m.id) ?? 0) - (ran.get(m.id) ?? NONE_RAN_OUT).lapsed,
+          available: m.balance - (m.held - (ran.get(m.id) ?? NONE_RAN_OUT).points) - (lapsed.get(m.id) ?? 0) - (ran.get(m.id) ?? NONE_RAN_OUT).lapsed + (repaid.get(m.id)?.lapsed ?? 0),
           lifetimeEarned: m.lifetime_earned,
           phone: m.phone,
           email: m.email,

@@ -30,6 +30,7 @@ import { type LocalDate, type Within, addDays, addWithin, localDate, localDayEnd
 import { books } from '../store/books.js';
 import { type MemberRankBy, type MemberReportRow, OPEN_FROM, OPEN_TO, reportQueries } from '../store/reports.js';
 import { type Ctx, type Ledger, rulesAt, withLedger } from './ledger.js';
+import { type RanOutRepayment, ranOutRepayments } from './holds.js';
 import { activityAwards } from '../store/activities.js';
 
 // --- activities (issue 18): issued points split by where they came from ---
@@ -176,7 +177,10 @@ export function lotPointsAt(l: Ledger, asOf: LocalDate, now: LocalDate): { curre
   const current = asOf >= now;
   const cutoff = localDayEndIso(asOf, l.zone);
   const raw = current ? [...q.currentLots(asOf), ...b.heldByExpiryMonth(asOf)] : [...q.lotsAt(cutoff, asOf), ...b.heldByExpiryMonthAt(cutoff, asOf)];
-  return { current, cutoff, rows: raw.map((r) => ({ month: r.month, lapsed: Number(r.lapsed) === 1, points: Number(r.points) })) };
+  const rows = raw.map((r) => ({ month: r.month, lapsed: Number(r.lapsed) === 1, points: Number(r.points) }));
+  // holds that ran out count released, and their release repays debts first: those points go into no lot
+  if (current) for (const r of ranOutRepayments(l, l.nowIso, asOf).values()) for (const x of r.byMonth) rows.push({ ...x, points: -x.points });
+  return { current, cutoff, rows };
 }
 
 /**
@@ -185,8 +189,15 @@ export function lotPointsAt(l: Ledger, asOf: LocalDate, now: LocalDate): { curre
  */
 export function memberHoldingsAt(l: Ledger, asOf: LocalDate, now: LocalDate): Map<string, { points: number; debt: number }> {
   const q = l.store.get(reportQueries);
-  const rows = asOf >= now ? q.currentHoldings(asOf) : q.holdingsAt(localDayEndIso(asOf, l.zone), asOf);
-  return new Map(rows.map(([id, points, lapsed, debt]) => [id, { points: Number(points) - Number(lapsed), debt: Number(debt) }]));
+  const current = asOf >= now;
+  const rows = current ? q.currentHoldings(asOf) : q.holdingsAt(localDayEndIso(asOf, l.zone), asOf);
+  const repaid = current ? ranOutRepayments(l, l.nowIso, asOf) : new Map<string, RanOutRepayment>();
+  return new Map(
+    rows.map(([id, points, lapsed, debt]) => {
+      const r = repaid.get(id);
+      return [id, { points: Number(points) - Number(lapsed) - (r ? r.debtRepaid - r.lapsed : 0), debt: Number(debt) - (r?.debtRepaid ?? 0) }];
+    }),
+  );
 }
 
 export async function liabilityReport(ctx: Ctx, input: { asOf?: LocalDate }): Promise<LiabilityReport> {

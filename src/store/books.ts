@@ -18,6 +18,16 @@ export interface BookLotRow {
   expires_on: string | null;
 }
 
+/** A lot of a hold that ran out, not released yet, of a member in debt. */
+export interface RanOutLotRow {
+  memberId: string;
+  debt: number;
+  holdId: number;
+  lotId: number;
+  points: number;
+  expiresOn: string | null;
+}
+
 export class Books {
   private readonly s;
   constructor(store: Store) {
@@ -45,6 +55,15 @@ export class Books {
            FROM holds h JOIN hold_lots hl ON hl.hold_id = h.id JOIN lots l ON l.id = hl.lot_id LEFT JOIN orders o ON o.id = h.order_id
           WHERE h.status = 'open' AND ${RAN_OUT}
           GROUP BY h.member_id`,
+      ),
+      // the lots of holds that ran out, of members in debt (whose release repays it first), hold by hold in
+      // the order releases go, each hold's lots in the order it took them
+      ranOutOfDebtors: db.prepare(
+        `SELECT h.member_id AS memberId, m.debt, h.id AS holdId, hl.lot_id AS lotId, hl.points, l.expires_on AS expiresOn
+           FROM holds h JOIN members m ON m.id = h.member_id JOIN hold_lots hl ON hl.hold_id = h.id JOIN lots l ON l.id = hl.lot_id
+           LEFT JOIN orders o ON o.id = h.order_id
+          WHERE h.status = 'open' AND m.debt > 0 AND ${RAN_OUT} AND (CAST(@id AS TEXT) IS NULL OR h.member_id = @id)
+          ORDER BY h.id, hl.seq`,
       ),
       heldByMonth: db.prepare(
         `SELECT substr(l.expires_on, 1, 7) AS month, CASE WHEN l.expires_on < @asOf THEN 1 ELSE 0 END AS lapsed, sum(hl.points) AS points
@@ -89,6 +108,11 @@ export class Books {
     const out = new Map<string, { points: number; lapsed: number }>();
     for (const r of this.s.ranOut.all({ by: byIso, today }) as { memberId: string; points: number; lapsed: number }[]) out.set(r.memberId, { points: Number(r.points), lapsed: Number(r.lapsed) });
     return out;
+  }
+
+  /** The lots of open holds that ran out by `byIso`, of members in debt (one member's with `memberId`): see ranOutOfDebtors. */
+  ranOutOfDebtors(byIso: string, memberId: string | null = null): RanOutLotRow[] {
+    return (this.s.ranOutOfDebtors.all({ by: byIso, id: memberId }) as RanOutLotRow[]).map((r) => ({ ...r, debt: Number(r.debt), points: Number(r.points) }));
   }
 
   /** Points of open holds by the expiry month of the lots they were taken from (null = never); lapsed = lot expired before asOf. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { allocateProportionally } from '../../src/domain/money.js';
-import { planRefund, redirectFromVoided, repayBeforeLots, returnToLots, spreadEarned, type RefundableLine } from '../../src/domain/refund.js';
+import { planRefund, redirectFromVoided, repaidOnRelease, repayBeforeLots, returnToLots, spreadEarned, type RefundableLine } from '../../src/domain/refund.js';
 
 /** Lines whose shares are the totals spread by the weights (any exact spread will do for planRefund). */
 const fresh = (weights: number[], totals: { points: number; cash: number; earned: number }, qty: number[]): RefundableLine[] => {
@@ -105,9 +105,9 @@ describe('repayBeforeLots: a member in debt is repaid before lots get points bac
       { lotId: 2, points: 200 },
       { lotId: 1, points: 100 },
     ];
-    expect(repayBeforeLots(back, 0)).toEqual({ toLots: back, debtRepaid: 0 });
-    expect(repayBeforeLots(back, 250)).toEqual({ toLots: [{ lotId: 3, points: 300 }, { lotId: 2, points: 50 }], debtRepaid: 250 });
-    expect(repayBeforeLots(back, 10_000)).toEqual({ toLots: [], debtRepaid: 600 });
+    expect(repayBeforeLots(back, 0)).toEqual({ toLots: back, debtRepaid: 0, cut: [] });
+    expect(repayBeforeLots(back, 250)).toEqual({ toLots: [{ lotId: 3, points: 300 }, { lotId: 2, points: 50 }], debtRepaid: 250, cut: [{ lotId: 1, points: 100 }, { lotId: 2, points: 150 }] });
+    expect(repayBeforeLots(back, 10_000)).toEqual({ toLots: [], debtRepaid: 600, cut: [{ lotId: 1, points: 100 }, { lotId: 2, points: 200 }, { lotId: 3, points: 300 }] });
   });
 
   it('returns every point once: to lots or to the debt, never more than the debt, never more than a lot was given back', () => {
@@ -146,5 +146,39 @@ describe('redirectFromVoided', () => {
       { lotId: 5, points: 100 },
     ]);
     expect(redirectFromVoided([{ lotId: 3, points: 10 }], new Map())).toEqual([{ lotId: 3, points: 10 }]);
+  });
+});
+
+describe('repaidOnRelease: what releasing holds that ran out repays, for reads before the release', () => {
+  it('repays as releaseHold does, hold by hold: min(debt, held), from the lots each hold took first', () => {
+    const holdsArb = fc.array(fc.array(fc.record({ lotId: fc.integer({ min: 1, max: 6 }), points: fc.integer({ min: 1, max: 500 }) }), { minLength: 1, maxLength: 4 }), { maxLength: 4 });
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 3000 }), holdsArb, (debt, holds) => {
+        const { debtRepaid, cuts } = repaidOnRelease(debt, holds);
+        // the same as releasing each hold in turn with repayBeforeLots (its lots given back latest first)
+        let left = debt;
+        const expected = new Map<number, number>();
+        for (const lots of holds) {
+          const back = [...lots].reverse();
+          const r = repayBeforeLots(back, left);
+          left -= r.debtRepaid;
+          const kept = r.toLots.reduce((s, t) => s + t.points, 0);
+          expect(kept + r.debtRepaid).toBe(lots.reduce((s, t) => s + t.points, 0));
+          for (const c of r.cut) expected.set(c.lotId, (expected.get(c.lotId) ?? 0) + c.points);
+        }
+        const held = holds.flat().reduce((s, t) => s + t.points, 0);
+        expect(debtRepaid).toBe(Math.min(debt, held));
+        expect(debt - left).toBe(debtRepaid);
+        expect([...cuts.values()].reduce((a, b) => a + b, 0)).toBe(debtRepaid);
+        expect(cuts).toEqual(expected);
+      }),
+    );
+  });
+
+  it('takes the repaid points from the lots a hold took first (the earliest to expire)', () => {
+    const { debtRepaid, cuts } = repaidOnRelease(250, [[{ lotId: 1, points: 200 }, { lotId: 2, points: 300 }]]);
+    expect(debtRepaid).toBe(250);
+    expect(cuts).toEqual(new Map([[1, 200], [2, 50]]));
+    expect(repaidOnRelease(0, [[{ lotId: 1, points: 200 }]])).toEqual({ debtRepaid: 0, cuts: new Map() });
   });
 });
