@@ -187,7 +187,17 @@ export interface LiabilityChange {
   /** Members' debts at asOf, the ledger's and had the draft applied (never netted against the points above). */
   actualDebt: Points;
   simulatedDebt: Points;
+  /**
+   * Why the simulated side is an estimate, not what a ledger run under the draft would hold (empty: it is
+   * that): "take-backs", a return or refund that takes back another number of points under the draft
+   * (which lots it would take them from, some lapsed by asOf, is not replayed); "debts", a member in debt
+   * whom the draft moves (what later credits would have repaid first is not replayed).
+   */
+  estimated: LiabilityEstimate[];
 }
+
+/** See LiabilityChange.estimated. */
+export type LiabilityEstimate = 'take-backs' | 'debts';
 
 /** A member's outstanding points (in lots and on hold) and debt at a date. */
 export interface Holding {
@@ -212,7 +222,7 @@ export function shiftHolding(h: Holding, change: Points): Holding {
  * The outstanding points at an as-of date had a draft applied, valued at the draft's rate, against the
  * ledger's outstanding valued at the rate in force (§4.2's formula on each side, then the difference).
  */
-export function liabilityChange(p: { outstanding: Points; change: Points; debt?: Points; debtChange?: Points; rateInForce: Decimal.Value; draftRate: Decimal.Value; digits: number }): LiabilityChange {
+export function liabilityChange(p: { outstanding: Points; change: Points; debt?: Points; debtChange?: Points; rateInForce: Decimal.Value; draftRate: Decimal.Value; digits: number; estimated?: LiabilityEstimate[] }): LiabilityChange {
   const simulatedPoints = p.outstanding + p.change;
   const debt = p.debt ?? 0;
   const actual = signedValue(p.outstanding, p.rateInForce, p.digits);
@@ -226,6 +236,7 @@ export function liabilityChange(p: { outstanding: Points; change: Points; debt?:
     simulatedValue: formatMoney(simulated, p.digits),
     actualDebt: debt,
     simulatedDebt: debt + (p.debtChange ?? 0),
+    estimated: p.estimated ?? [],
   };
 }
 
@@ -293,6 +304,8 @@ export class Simulation {
   private readonly liability = new Map<string, Points>();
   /** Per member: what the draft changes on take-backs dated where the lots have lapsed by asOf (debt only). */
   private readonly lapsedDebits = new Map<string, Points>();
+  /** Whether the draft changed some take-back (a return, a refund's earned points): LiabilityChange.estimated. */
+  private takeBacksChanged = false;
   /** The period's checkouts refunded later, by order id. */
   private readonly checkouts = new Map<string, CheckoutShares>();
   private n = { orders: 0, purchases: 0, checkouts: 0, refunds: 0, actual: 0, difference: 0 };
@@ -489,6 +502,7 @@ export class Simulation {
    * a larger one adds to the debt of a member still in debt (their points had run out).
    */
   private debit(m: string, delta: Points, rules: Rules | null, id: number, at: number, day: LocalDate): void {
+    this.takeBacksChanged = true;
     const map = rules === null || this.unexpired(rules, id, at, day) ? this.liability : this.lapsedDebits;
     map.set(m, (map.get(m) ?? 0) + delta);
   }
@@ -582,16 +596,19 @@ export class Simulation {
     const s = this.s;
     let change = 0;
     let debtChange = 0;
+    let debts = false;
     for (const m of new Set([...this.liability.keys(), ...this.lapsedDebits.keys()])) {
       const h = s.holdings?.get(m) ?? { points: 0, debt: 0 };
       const after = shiftHolding(h, this.liability.get(m) ?? 0);
       const lapsed = this.lapsedDebits.get(m) ?? 0;
       if (lapsed > 0) after.debt -= Math.min(after.debt, lapsed);
       else if (lapsed < 0 && after.debt > 0) after.debt -= lapsed;
+      if (h.debt > 0 || after.debt > 0) debts = true;
       change += after.points - h.points;
       debtChange += after.debt - h.debt;
     }
-    return liabilityChange({ outstanding: s.outstanding ?? 0, change, debt: s.debt ?? 0, debtChange, rateInForce: s.redeemInForce, draftRate: s.draft.redeem.pointsPerUnit, digits: s.digits });
+    const estimated: LiabilityEstimate[] = [...(this.takeBacksChanged ? (['take-backs'] as const) : []), ...(debts ? (['debts'] as const) : [])];
+    return liabilityChange({ outstanding: s.outstanding ?? 0, change, debt: s.debt ?? 0, debtChange, rateInForce: s.redeemInForce, draftRate: s.draft.redeem.pointsPerUnit, digits: s.digits, estimated });
   }
 
   result(): SimulationResult {

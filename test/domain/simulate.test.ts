@@ -73,7 +73,7 @@ describe('simulate: a draft against the versions in force', () => {
     const r = simulate(setup(draft, { 1: v1 }, { outstanding: 25346 }), [purchase('M1', '2026-10-01T10:00:00+08:00', [{ amount: 10000 }], 100)]);
     expect(r.difference).toBe(0);
     // 25346 points: 253.46 at 100 per unit, 506.92 at 50
-    expect(r.liabilityChange).toEqual({ points: 0, value: '253.46', actualPoints: 25346, actualValue: '253.46', simulatedPoints: 25346, simulatedValue: '506.92', actualDebt: 0, simulatedDebt: 0 });
+    expect(r.liabilityChange).toEqual({ points: 0, value: '253.46', actualPoints: 25346, actualValue: '253.46', simulatedPoints: 25346, simulatedValue: '506.92', actualDebt: 0, simulatedDebt: 0, estimated: [] });
     expect(r.notSimulated).toEqual([]);
   });
 

@@ -240,6 +240,31 @@ describe('rules simulate tells what a ledger run under the draft would hold', ()
     });
   });
 
+  it('says the draft\'s outstanding is an estimate where a return takes back other points under it; without one it is what the draft ledger holds (trial 31)', () => {
+    const now = { now: '2026-06-30T12:00:00+08:00' };
+    const both = (csv: string) => {
+      const actual = tmpLedger(now);
+      const draftLedger = tmpLedger(now);
+      const draft = join(actual.dir, 'double.json');
+      writeFileSync(draft, JSON.stringify({ earn: { pointsPerUnit: '2' } }));
+      draftLedger.ok(['rules', 'apply', draft, '--effective', '2020-01-01', '--yes'], now);
+      const file = join(actual.dir, 'p.csv');
+      writeFileSync(file, `order_id,member_id,purchased_at,amount\n${csv}`);
+      for (const t of [actual, draftLedger]) t.ok(['import', 'purchases', file, '--create-members'], now);
+      return { r: actual.ok(['rules', 'simulate', draft], now), real: draftLedger.ok(['report', 'liability'], now), table: actual.run(['rules', 'simulate', draft], now).stdout };
+    };
+    // purchases alone: exact, and not called an estimate
+    const plain = both('O1,A,2025-01-10 10:00,100\nO2,A,2025-08-01 10:00,100\n');
+    expect(plain.r.liabilityChange).toMatchObject({ simulatedPoints: plain.real.outstandingPoints, simulatedDebt: plain.real.memberDebt, estimated: [] });
+    expect(plain.table).not.toMatch(/estimate/);
+    // a return whose take-back comes from a lot lapsed by --to: the points earned are exact, the outstanding is called an estimate
+    const ret = both('O1,A,2025-01-10 10:00,100\nO2,A,2025-08-01 10:00,100\nR2,A,2025-08-05 10:00,-50\n');
+    expect(ret.r).toMatchObject({ actualPoints: 150, simulatedPoints: 300, difference: 150 });
+    expect(ret.r.liabilityChange.estimated).toEqual(['take-backs']);
+    expect(ret.table).toMatch(/liability change\s+\S+ points, \S+ CNY \(an estimate: see below\)/);
+    expect(ret.table).toMatch(/estimate\s+the draft's outstanding points and debt: returns or refunds take back other numbers of points under the draft/);
+  });
+
   it('simulatedDebt counts what the draft changes on returns whose lots have lapsed since: a debt never lapses (trial 5, finding 16)', () => {
     const sample = ['import', 'purchases', join(FIXTURES, 'online-retail-uci-sample.csv'), '--profile', join(FIXTURES, 'profile-online-retail.json')];
     const a = tmpLedger({ currency: 'GBP', timezone: 'Europe/London' });

@@ -2,7 +2,7 @@
 // result object rendered as fields and tables, CSV (the groups) or an HTML page.
 import type { SimulationReport } from '../../services/simulate.js';
 import type { PinnedOutside } from '../../domain/rules.js';
-import type { DraftMultiplier } from '../../domain/simulate.js';
+import type { DraftMultiplier, LiabilityEstimate } from '../../domain/simulate.js';
 import { monthsBetween } from '../charts.js';
 import { type AnyRow, type View, num, period, signed } from './report.js';
 
@@ -38,8 +38,9 @@ export function simulateFields(r: SimulationReport, forApply = false): [string, 
     ['members losing', r.membersLosing],
     [`outstanding at ${r.to}, actual`, `${c.actualPoints} points, ${c.actualValue} ${r.currency} (at ${r.redeemPointsPerUnit} points per unit)`],
     [`outstanding at ${r.to}, draft`, `${c.simulatedPoints} points, ${c.simulatedValue} ${r.currency} (at ${r.draftRedeemPointsPerUnit} points per unit)`],
-    ['liability change', `${signed(c.points)} points, ${signedMoney(c.value)} ${r.currency}`],
+    ['liability change', `${signed(c.points)} points, ${signedMoney(c.value)} ${r.currency}${c.estimated.length ? ' (an estimate: see below)' : ''}`],
     ...(c.actualDebt || c.simulatedDebt ? [['members\' debt, actual → draft', `${c.actualDebt} → ${c.simulatedDebt} points (not netted against the outstanding points)`] as [string, string]] : []),
+    ...(c.estimated.length ? [['estimate', estimateWords(c.estimated)] as [string, string]] : []),
     ...(r.notSimulated.includes('expiry')
       ? [['not simulated', "the draft's expiry policy: what it would have lapsed is not reflected in the liability change"] as [string, string]]
       : []),
@@ -57,6 +58,16 @@ export function simulateFields(r: SimulationReport, forApply = false): [string, 
       `${multiplierWords(m)} matched lines in the period but applied to none: ${m.sku !== undefined ? `a larger multiplier of sku ${m.sku} was taken` : `their SKUs' own multipliers or a larger one of category ${m.category} were taken (a SKU's multiplier wins over its category's, even when smaller)`}`,
     ]),
   ];
+}
+
+/** Why the draft's outstanding and debt are an estimate (LiabilityChange.estimated); the points earned are exact. */
+export function estimateWords(why: readonly LiabilityEstimate[]): string {
+  const parts = why.map((w) =>
+    w === 'take-backs'
+      ? 'returns or refunds take back other numbers of points under the draft, and from which lots (some lapsed since) is not replayed'
+      : 'the draft moves members in debt, and what their later credits would have repaid first is not replayed',
+  );
+  return `the draft's outstanding points and debt: ${parts.join('; ')} (the points earned above are exact)`;
 }
 
 /** "multiplier 3 (sku TEA-001, 2026-11-01 … 2026-11-30)". */
