@@ -12,7 +12,7 @@ import { expiresOn, type Rules } from '../domain/rules.js';
 import { type AllowedPoints, type CartLine, type PointsRequest, type Quote, SPREAD_WITHIN_LINE_CAPS, split, type SplitInput, splitLines, paidWith } from '../domain/split.js';
 import { localDate, localRangeUtc, shownInstant } from '../domain/time.js';
 import { Decimal } from 'decimal.js';
-import { BusyError, NotFoundError, PaymentInterruptedError, RefusedError, UsageError } from '../errors.js';
+import { BusyError, ConnectionLostError, NotFoundError, PaymentInterruptedError, RefusedError, UsageError } from '../errors.js';
 import { catalog, type CatalogRow } from '../store/catalog.js';
 import { coupons } from '../store/coupons.js';
 import { books } from '../store/books.js';
@@ -663,6 +663,9 @@ async function payAndSettle(l: Ledger, tell: Ctx['tell'], orderId: string, tende
   const fenceEnd = fenceEndOf(l);
   // no cash part (points only, or a coupon covered it): no payment runs, so nothing can be left unanswered
   const cash = l.store.read(() => requireOrder(l, orderId).cash_paid);
+  // what to say if the server is gone when the answer must be recorded (nothing can be read then)
+  const lostHint = cash > 0 ? l.store.read(() => unansweredHint(l, requireOrder(l, orderId), tender, fenceEnd, true)) : '';
+  let lost = false;
   const guard = cash > 0 ? interruptGuard(orderId, tell) : { signal: new AbortController().signal, stoppedBy: () => null, answered: () => undefined, done: () => undefined };
   let approved: boolean | null = null;
   try {
@@ -672,12 +675,16 @@ async function payAndSettle(l: Ledger, tell: Ctx['tell'], orderId: string, tende
     const until = Date.now() + waitMs;
     for (;;) {
       try {
-        return settle(l, orderId, tender, approved, key);
+        if (lost) l.store.reconnect(); // (the server dropped the connection: a new one, if it is back)
+        const done = settle(l, orderId, tender, approved, key, lost ? fenceEnd : null);
+        return done;
       } catch (e) {
         const busy = mapBusy(e, l.path, l.store.busyTimeoutMs) instanceof BusyError;
-        if (!busy) throw e;
-        if (Date.now() >= until) throw settleBusy(l, waitMs, orderId, tender, approved, fenceEnd);
-        await sleep(50, undefined, { signal: guard.signal }); // (a lock refused at once, as a stale snapshot is, is not tried again in a busy loop)
+        // PostgreSQL: the connection broke (a restart, a failover): the answer is recorded on a new one
+        lost = !busy && connectionLost(e);
+        if (!busy && !lost) throw e;
+        if (Date.now() >= until) throw lost ? settleLost(e, waitMs, orderId, tender, approved, cash, l.digits, lostHint) : settleBusy(l, waitMs, orderId, tender, approved, fenceEnd);
+        await sleep(lost ? 500 : 50, undefined, { signal: guard.signal }); // (a lock refused at once, as a stale snapshot is, is not tried again in a busy loop)
       }
     }
   } catch (e) {
@@ -689,6 +696,25 @@ async function payAndSettle(l: Ledger, tell: Ctx['tell'], orderId: string, tende
   }
 }
 
+/** Whether the PostgreSQL server dropped the connection, or cannot be reached again after it did. */
+function connectionLost(e: unknown): boolean {
+  const code = (e as { code?: unknown })?.code;
+  // (a socket's errors on a new connection come as PG_ and their name: PG_ECONNREFUSED while the server is down)
+  return e instanceof ConnectionLostError || code === 'PG_CONNECTION_LOST' || (typeof code === 'string' && /^PG_E[A-Z]+$/.test(code));
+}
+
+/** The connection to the server was lost and not back in time to record the payment's answer: what the payment did. */
+function settleLost(e: unknown, waited: number, orderId: string, tender: Tender, approved: boolean, cash: number, digits: number, hint: string): ConnectionLostError {
+  const detail = String((e as Error)?.message ?? e).split(' [in:')[0];
+  return approved
+    ? new ConnectionLostError(
+        detail,
+        `the ${tender} payment of ${formatMoney(cash, digits)} for checkout ${orderId} was approved, but the server could not be reached to record it for ${Math.round(waited / 1000)} s: it is not recorded, and the order stays held (its points and stock with it)`,
+        `when the server is back, do not pay it again: ${hint}`,
+      )
+    : new ConnectionLostError(detail, `the payment of checkout ${orderId} was declined, nothing was paid; its hold (points, stock, coupon) stays until the fence ends or the hold expires`, `when the server is back: pointsmall checkout cancel ${orderId}`);
+}
+
 /** A settling write that could not get the ledger, worded for what the payment did. */
 function settleBusy(l: Ledger, waited: number, orderId: string, tender: Tender, approved: boolean, fenceEnd: string): BusyError {
   const hint = approved
@@ -697,7 +723,12 @@ function settleBusy(l: Ledger, waited: number, orderId: string, tender: Tender, 
   return new BusyError(l.path, waited, hint);
 }
 
-function settle(l: Ledger, orderId: string, tender: Tender, approved: boolean, key?: string): CheckoutResult {
+/**
+ * Records the payment's answer. `retriedUntil`: the write is tried again on a new connection after the old
+ * one broke, so its first try may have committed before the break; the order is fenced until then, so no
+ * other command can have paid it: found paid by this tender, it was this payment.
+ */
+function settle(l: Ledger, orderId: string, tender: Tender, approved: boolean, key?: string, retriedUntil: string | null = null): CheckoutResult {
   return l.store.write(() => {
     const repo = l.store.get(orders);
     const gone = repo.get(orderId);
@@ -710,6 +741,10 @@ function settle(l: Ledger, orderId: string, tender: Tender, approved: boolean, k
     }
     const o = requireOrder(l, orderId);
     if (o.status !== 'held') {
+      if (retriedUntil !== null && approved && o.status === 'paid' && o.tender === tender && l.nowIso < retriedUntil) {
+        const done = key ? repo.idempotency(key) : undefined;
+        return done?.result ? (JSON.parse(done.result) as CheckoutResult) : resultOf(l, o);
+      }
       // Another process settled it first (a retried key), or the hold ran out while paying: once this
       // payment outlasted the fence. Money this one took is then recorded nowhere, which it must say.
       if (approved && o.cash_paid > 0) throw unrecordedPayment(l, o, tender);

@@ -55,6 +55,17 @@ export class Store {
     this.backend = backend;
   }
 
+  /**
+   * After the server dropped the connection (PostgreSQL): a new one, outside any transaction. False on
+   * SQLite (a file has no connection to lose); throws while the server cannot be reached.
+   */
+  reconnect(): boolean {
+    if (!this.pg) return false;
+    if (this.inTx) throw new Error('reconnect inside a transaction');
+    this.pg.reconnect();
+    return true;
+  }
+
   /** The PostgreSQL connection of a ledger on PostgreSQL (null on SQLite). */
   get pg(): PgDatabase | null {
     return this.backend === 'postgres' ? (this.db as unknown as PgDatabase) : null;

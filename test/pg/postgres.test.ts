@@ -504,6 +504,42 @@ describe.skipIf(!HAVE_PG)('a ledger on PostgreSQL', () => {
     expect(runCli(['ledger', 'verify', '--db', pg, '--json']).code).toBe(0);
   });
 
+  it('the server dropping the connection while a card payment runs: the approved payment is recorded on a new connection, once (trial 31)', async () => {
+    const pg = tmpPgDatabase();
+    const ok = (args: string[]) => {
+      const r = runCli([...args, '--db', pg, '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      return r.json();
+    };
+    ok(['init']);
+    ok(['catalog', 'add', '--sku', 'CUP', '--name', 'Cup', '--price', '49.90']);
+    ok(['member', 'add', '--id', 'M1', '--name', 'A']);
+    ok(['member', 'adjust', 'M1', '--points', '5000', '--reason', 'start']);
+    const id = ok(['checkout', 'start', '--member', 'M1', '--item', 'CUP', '--no-points']).checkoutId as string;
+    // a payment that takes long enough for the connection to be ended while it runs (a state is waited for, not a time)
+    const paying = runCliAsync(['checkout', 'confirm', id, '--tender', 'card', '--yes', '--db', pg, '--json'], { env: { POINTSMALL_PAYMENT_DELAY_MS: '15000' } });
+    const db = await facade(pg);
+    let terminated = false;
+    try {
+      for (let i = 0; i < 3000 && !terminated; i++) {
+        if (db.prepare('SELECT paying_until FROM orders WHERE id = ?').pluck().get(id) !== null) {
+          terminated = Number(db.prepare("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'pointsmall' AND pid <> pg_backend_pid()").pluck().get()) > 0;
+        } else await new Promise((r) => setTimeout(r, 20));
+      }
+    } finally {
+      db.close();
+    }
+    const r = await paying;
+    expect(terminated, 'the payment had no fence to wait for').toBe(true);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json()).toMatchObject({ checkoutId: id, status: 'paid', cashPaid: '49.90', tender: 'card' });
+    expect(ok(['order', 'show', id])).toMatchObject({ status: 'paid', cashPaid: '49.90' });
+    // paid once: a second confirm answers with the payment recorded, charging nothing
+    expect(ok(['checkout', 'confirm', id, '--tender', 'card', '--yes'])).toMatchObject({ status: 'paid', replayed: true });
+    expect(ok(['ledger', 'entries']).filter((e: { kind: string; ref: string }) => e.ref === id && e.kind === 'redemption').length).toBeLessThanOrEqual(1);
+    expect(runCli(['ledger', 'verify', '--db', pg, '--json']).code).toBe(0);
+  });
+
   it("tills with wrong clocks share the server's: a fast till does not expire another's fresh hold, a slow one does not spend before the points came", () => {
     const pg = tmpPgDatabase();
     const dir = tmpDir();

@@ -860,6 +860,19 @@ export class PgDatabase {
     return v.length ? v[0][0] : 0;
   }
 
+  /**
+   * Opens a new connection in place of one the server dropped (PG_CONNECTION_LOST): whatever transaction
+   * was open is gone with the old one. Throws as opening does while the server cannot be reached.
+   */
+  reconnect(): void {
+    this.takeQueued();
+    for (const b of this.copyBuffers.values()) b.length = 0;
+    this.inTransaction = false;
+    this.writeTx = false;
+    this.snapshot = undefined;
+    this.send({ op: 'reconnect', conn: this.conn });
+  }
+
   close(): void {
     if (!this.open) return;
     this.takeQueued();

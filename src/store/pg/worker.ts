@@ -43,6 +43,7 @@ export type Request =
   | { op: 'exec'; conn: number; text: string }
   | { op: 'copyIn'; conn: number; text: string; data: string }
   | { op: 'close'; conn: number }
+  | { op: 'reconnect'; conn: number }
   | { op: 'copyOutOpen'; conn: number; id: number; text: string; snapshot: string | null }
   | { op: 'copyOutRead'; id: number }
   | { op: 'copyOutClose'; id: number }
@@ -250,8 +251,28 @@ function errorOf(e: unknown): NonNullable<Reply['error']> {
   return { message, code, detail: err.detail, constraint: err.constraint };
 }
 
+/**
+ * A new connection in place of one the server dropped (the same URL and settings): what was queued on the
+ * old one is dropped with it (its transaction rolled back when the connection broke).
+ */
+async function reconnect(conn: number): Promise<Reply> {
+  const p = params.get(conn);
+  if (!p) throw new Error(`PostgreSQL connection ${conn} is not open`);
+  void clients.get(conn)?.end().catch(() => undefined);
+  for (const side of idleSides.get(conn) ?? []) void side.end().catch(() => undefined);
+  idleSides.delete(conn);
+  queues.delete(conn);
+  const c = new pgLib.Client({ connectionString: p.url, application_name: p.appName, options: sessionOptions(p.lockTimeoutMs) });
+  c.on('error', () => undefined);
+  await c.connect();
+  if (/[?&]options=/i.test(p.url)) await c.query(`SET lock_timeout = ${Math.max(1, Math.floor(p.lockTimeoutMs))}; SET client_min_messages = 'warning'`);
+  clients.set(conn, c);
+  return {};
+}
+
 async function handle(r: Request): Promise<Reply> {
   if (r.op === 'queue') return enqueue(r);
+  if (r.op === 'reconnect') return reconnect(r.conn);
   if (r.op === 'await') return awaitTagged(r);
   const failed = await drain(r);
   if (failed) return failed;
