@@ -7,7 +7,7 @@ export type { RowsLost };
 import { currencyCodeProblem, currencyDigits } from '../domain/money.js';
 import { defaultRules, rulesToDocument } from '../domain/rules.js';
 import { canonicalZone, isValidZone, localDateTime, machineZone, startedTz } from '../domain/time.js';
-import { clearRestoring, copyLedgerInto, defaultBusyTimeoutMs, eraseLedger, isBlankSqlite, ledgerExistsAt, ledgerStats, markRestoring, migrate, openStore, schemaVersion, vacuumInto } from '../store/db.js';
+import { clearRestoring, copyLedgerInto, defaultBusyTimeoutMs, eraseLedger, initFinished, isBlankSqlite, ledgerExistsAt, ledgerStats, markRestoring, migrate, openStore, schemaVersion, vacuumInto } from '../store/db.js';
 import { isPostgresUrl, redactUrl } from '../store/pg/database.js';
 import { copyLedgerRows } from '../store/copy.js';
 import { journal } from '../store/journal.js';
@@ -101,6 +101,8 @@ export async function inspectInitTarget(ctx: Ctx): Promise<InitTarget> {
     throw e;
   }
   try {
+    // an init that was stopped (killed) before it finished left a schema and no ledger: it is finished now
+    if (!initFinished(store)) return { path, kind: 'empty', backend: store.pg ? 'postgres' : 'sqlite', contents: null };
     return { path, kind: 'ledger', backend: store.pg ? 'postgres' : 'sqlite', contents: contentsOf(store) };
   } finally {
     store.close();

@@ -3,7 +3,8 @@ import { userInfo } from 'node:os';
 import { NotFoundError, UsageError, mapDiskFull } from '../errors.js';
 import { type Rules, validateRules } from '../domain/rules.js';
 import { MIN_DATE, MIN_YEAR, dateRangeProblem, shownInstant } from '../domain/time.js';
-import { type Store, mapBusy, openStore, type OpenOptions } from '../store/db.js';
+import { type Store, initUnfinished, mapBusy, openStore, type OpenOptions, schemaVersion } from '../store/db.js';
+import { isPostgresUrl, redactUrl } from '../store/pg/database.js';
 import { settings } from '../store/settings.js';
 import { rulesVersions } from '../store/rules.js';
 import { holds } from '../store/holds.js';
@@ -72,8 +73,11 @@ export function openedZone(): string | undefined {
   return lastZone;
 }
 
-export function ledgerFromStore(store: Store, ctx: Ctx): Ledger {
+export function ledgerFromStore(store: Store, ctx: Ctx, finished = false): Ledger {
   const s = store.get(settings);
+  const currency = s.get('currency');
+  // (init writes the currency last, with the rest of its settings: a ledger without it was never finished)
+  if (finished && currency === undefined) throw initUnfinished(isPostgresUrl(ctx.dbPath) ? redactUrl(ctx.dbPath) : ctx.dbPath, schemaVersion(store));
   lastZone = s.get('timezone') ?? 'UTC';
   return {
     store,
@@ -81,7 +85,7 @@ export function ledgerFromStore(store: Store, ctx: Ctx): Ledger {
     operator: ctx.operator,
     now: ctx.now,
     nowIso: ctx.now.toISOString(),
-    currency: s.get('currency') ?? 'CNY',
+    currency: currency ?? 'CNY',
     digits: Number(s.get('digits') ?? 2),
     zone: s.get('timezone') ?? 'UTC',
   };
@@ -101,7 +105,7 @@ export async function withLedger<T>(ctx: Ctx, fn: (l: Ledger) => T | Promise<T>,
   const store = openStore(ctx.dbPath, opts);
   try {
     useLedgerClock(store, ctx);
-    const l = ledgerFromStore(store, ctx);
+    const l = ledgerFromStore(store, ctx, true);
     // Holds past their time are released by the next write, whatever the command (SPEC §3 Checkout).
     if (store.get(holds).expiredHolds(l.nowIso).length) {
       const { releaseExpiredHolds } = await import('./holds.js');

@@ -389,7 +389,9 @@ export function openStore(path: string, opts: OpenOptions = {}): Store {
     throw notLedger(path, 'no pointsmall schema in it', path, false);
   }
   if (opts.requireLatest !== false && !opts.create && version < latestVersion()) {
+    const finished = initFinished(store);
     store.close();
+    if (!finished) throw initUnfinished(path, version);
     throw new UsageError(
       `${path} has schema version ${version}; this pointsmall needs ${latestVersion()}`,
       `back it up and upgrade it with: pointsmall db migrate --db ${path}`,
@@ -523,6 +525,7 @@ function openPgStore(url: string, opts: OpenOptions, busy: number): Store {
       }
       store.write(() => db.execDdl(PG_BOOTSTRAP));
     } else if (opts.requireLatest !== false && !opts.create && version < latestVersion()) {
+      if (!initFinished(store)) throw initUnfinished(shown, version);
       throw new UsageError(`${shown} has schema version ${version}; this pointsmall needs ${latestVersion()}`, `upgrade it with: pointsmall db migrate --db ${shown}`, 'LEDGER_TOO_OLD');
     }
   } catch (e) {
@@ -779,6 +782,27 @@ export function clearRestoring(store: Store): void {
  * again inside each one: another process migrating the same ledger at once (two `init`s) has applied it
  * first, or not at all, and this one then skips it.
  */
+/**
+ * Whether `init` finished on this ledger: it writes the currency with the rest of its settings in its last
+ * transaction, after the migrations. An init stopped before (killed) leaves a schema and nothing else.
+ */
+export function initFinished(store: Store): boolean {
+  try {
+    return store.read(() => store.db.prepare("SELECT value FROM settings WHERE key = 'currency'").pluck().get() !== undefined);
+  } catch {
+    return false; // (no settings table yet: stopped in the first migrations)
+  }
+}
+
+/** A ledger whose init was stopped before it finished (initFinished): nothing is in it; init finishes it. */
+export function initUnfinished(path: string, version: number): UsageError {
+  return new UsageError(
+    `${path} holds a ledger whose init did not finish (it was stopped at schema version ${version}, before its settings were written): nothing is in it`,
+    `finish it with: pointsmall init --db ${path} --currency CODE --timezone ZONE (as you meant them)`,
+    'LEDGER_UNFINISHED',
+  );
+}
+
 export function migrate(store: Store): { from: number; to: number; applied: string[] } {
   const from = schemaVersion(store);
   const applied: string[] = [];
