@@ -2,7 +2,7 @@
 import { chmodSync, closeSync, existsSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import Database from 'better-sqlite3';
-import { BusyError, PermissionError, RestoringError, UsageError, initRaceError, mapServerCode } from '../errors.js';
+import { BusyError, PermissionError, RestoringError, TooManyConnectionsError, UsageError, initRaceError, mapServerCode } from '../errors.js';
 import { latestVersion, migrations } from './migrations/index.js';
 import { PgDatabase, isPostgresUrl, redactUrl } from './pg/database.js';
 
@@ -467,6 +467,8 @@ function connectPg(url: string, busy: number): PgDatabase {
     // connected, but the role may not read the ledger
     const refused = mapServerCode(e);
     if (refused instanceof PermissionError) throw refused;
+    // the server (or the role's CONNECTION LIMIT) refused one more connection: it passes when others close (exit 5)
+    if (refused instanceof TooManyConnectionsError) throw refused;
     const shown = redactUrl(url);
     // 3D000: the server answered, but has no database of that name
     const hint = (e as { sqlState?: string }).sqlState === '3D000'

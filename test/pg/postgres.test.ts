@@ -657,6 +657,18 @@ describe.skipIf(!HAVE_PG)('a ledger on PostgreSQL', () => {
       const err = JSON.parse(v.stderr.trim()).error;
       expect(err.code).toBe('TOO_MANY_CONNECTIONS');
       expect(err.message).toContain(`too many connections for role "${role}"`);
+      // the role's one connection taken by another client: the command's first connection is refused, exit 5 too (trial 31)
+      const other = spawn('psql', [lim.toString(), '-qX', '-c', 'SELECT pg_sleep(60)'], { stdio: 'ignore' });
+      try {
+        while (Number(db.prepare("SELECT count(*) FROM pg_stat_activity WHERE usename = ? AND query LIKE '%pg_sleep%' AND state = 'active'").pluck().get(role)) === 0) {
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        const show = runCli(['member', 'list', '--db', lim.toString(), '--json']);
+        expect(show.code, show.stderr).toBe(5);
+        expect(JSON.parse(show.stderr.trim()).error.code).toBe('TOO_MANY_CONNECTIONS');
+      } finally {
+        other.kill();
+      }
     } finally {
       db.exec(`REVOKE ALL ON ALL TABLES IN SCHEMA public FROM ${role}; REVOKE ALL ON SCHEMA public FROM ${role}; DROP ROLE ${role}`);
       db.close();
@@ -713,9 +725,14 @@ describe.skipIf(!HAVE_PG)('a ledger on PostgreSQL', () => {
     down.port = String(port);
     const source = join(tmpDir(), 'source.db');
     expect(runCli(['init', '--db', source, '--json']).code).toBe(0);
+    // sslmode=require against a server without TLS: the driver's nine-line warning about sslmode stays off
+    // stderr, which holds the one JSON line (trial 31)
+    const tls = new URL(process.env.POINTSMALL_TEST_PG!);
+    tls.searchParams.set('sslmode', 'require');
     for (const [url, said] of [
       [missing.toString(), /database "pm_t_missing_\w+" does not exist/],
       [down.toString(), /ECONNREFUSED/],
+      [tls.toString(), /does not support SSL/],
     ] as const) {
       for (const args of [
         ['init', '--db', url],
@@ -729,7 +746,7 @@ describe.skipIf(!HAVE_PG)('a ledger on PostgreSQL', () => {
         const err = JSON.parse(r.stderr).error;
         expect(err.code, args.join(' ')).toBe('NO_CONNECTION');
         expect(err.message).toMatch(said);
-        expect(err.hint).toMatch(url === down.toString() ? /check the server is running/ : /create the database first/);
+        expect(err.hint).toMatch(url === missing.toString() ? /create the database first/ : /check the server is running/);
       }
     }
   });

@@ -30,6 +30,14 @@ function loadPg(): typeof pg {
 }
 const pgLib = loadPg();
 
+// The driver warns, over nine lines of stderr, that sslmode=prefer/require/verify-ca verify the server's
+// certificate as verify-full does (README says so): a --json command's stderr is one line (SPEC §2).
+const emitWarning = process.emitWarning.bind(process);
+process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+  if (String(warning).startsWith("SECURITY WARNING: The SSL modes 'prefer', 'require', and 'verify-ca' are treated as aliases")) return;
+  (emitWarning as (w: string | Error, ...a: unknown[]) => void)(warning, ...rest);
+}) as typeof process.emitWarning;
+
 // Values come back as the SQLite store would give them: integers as numbers (every amount and count
 // the ledger keeps is below 2^53), sums as numbers, booleans as 1 and 0.
 const asNumber = (v: string) => Number(v);
