@@ -51,6 +51,11 @@ export interface SimOrder {
   /** A checkout refunded (in part) later: what each line earned is kept for its refunds. */
   refunded?: boolean;
   lines: readonly SimLine[];
+  /**
+   * A purchase voided since (UTC ms of the void): it is in no total, but until it was voided its earning
+   * counted in the lifetime points (tiers) and the day's credits (the daily cap) of the orders after it.
+   */
+  voidedAt?: number;
 }
 
 /**
@@ -306,6 +311,8 @@ export class Simulation {
   private readonly lapsedDebits = new Map<string, Points>();
   /** Whether the draft changed some take-back (a return, a refund's earned points): LiabilityChange.estimated. */
   private takeBacksChanged = false;
+  /** Voided purchases still counted in lifetime points and the day's credits, until their void (by its time). */
+  private standing: { at: number; memberId: string; day: LocalDate; actual: Points; delta: Points; credited: Points; creditDiff: Points }[] = [];
   /** The period's checkouts refunded later, by order id. */
   private readonly checkouts = new Map<string, CheckoutShares>();
   private n = { orders: 0, purchases: 0, checkouts: 0, refunds: 0, actual: 0, difference: 0 };
@@ -384,8 +391,22 @@ export class Simulation {
     return e === null || e >= this.s.asOf;
   }
 
+  /** Takes out of the running facts what voided purchases had put in, once their void is before `at`. */
+  private voidBefore(at: number): void {
+    while (this.standing.length && this.standing[0].at <= at) {
+      const v = this.standing.shift()!;
+      this.earned.set(v.memberId, (this.earned.get(v.memberId) ?? 0) - v.actual);
+      if (v.delta) this.diff.set(v.memberId, (this.diff.get(v.memberId) ?? 0) - v.delta);
+      if (v.day === this.day) {
+        if (v.credited) this.dayEarned.set(v.memberId, (this.dayEarned.get(v.memberId) ?? 0) - v.credited);
+        if (v.creditDiff) this.dayDiff.set(v.memberId, (this.dayDiff.get(v.memberId) ?? 0) - v.creditDiff);
+      }
+    }
+  }
+
   /** One order or checkout refund (they come in time order). */
   add(o: SimOrder | SimRefund | SimAward): void {
+    this.voidBefore(o.at);
     if (o.kind === 'refund') return this.addRefund(o);
     if (o.kind === 'award') {
       this.earned.set(o.memberId, (this.earned.get(o.memberId) ?? 0) + o.points);
@@ -393,9 +414,10 @@ export class Simulation {
     }
     const s = this.s;
     const rules = s.version(o.rulesVersion);
-    this.versions.add(o.rulesVersion);
+    const voided = o.voidedAt !== undefined;
+    if (!voided) this.versions.add(o.rulesVersion);
     const day = this.enterDay(o.at);
-    if (this.untaken.length) this.match(o.lines, day);
+    if (this.untaken.length && !voided) this.match(o.lines, day);
     const m = o.memberId;
     const lifetime = this.earned.get(m) ?? 0;
     const lifetimeDiff = this.diff.get(m) ?? 0;
@@ -432,7 +454,7 @@ export class Simulation {
         simulated = simulatedCredit = d.points;
         tier = d.tier;
       }
-      this.n.purchases++;
+      if (!voided) this.n.purchases++;
     } else {
       const c = this.checkoutShares(o, day, lifetime, lifetimeDiff, today, todayDiff);
       recomputed = recomputedCredit = c.recomputed;
@@ -452,6 +474,14 @@ export class Simulation {
     const credited = Math.max(o.points, 0);
     if (credited) this.dayEarned.set(m, today + credited);
     if (simulatedCredit !== recomputedCredit) this.dayDiff.set(m, todayDiff + simulatedCredit - recomputedCredit);
+    if (voided) {
+      // in no total: it stands in the running facts of the orders after it until its void
+      const v = { at: o.voidedAt!, memberId: m, day, actual: actualNet, delta, credited, creditDiff: simulatedCredit - recomputedCredit };
+      let i = this.standing.length;
+      while (i > 0 && this.standing[i - 1].at > v.at) i--;
+      this.standing.splice(i, 0, v); // (kept in the order of the voids)
+      return;
+    }
 
     this.n.orders++;
     this.tally(m, actualNet, delta);

@@ -111,13 +111,13 @@ function* purchaseStream(rows: IterableIterator<SimPurchaseRow>): Generator<SimO
   let cur: SimOrder | null = null;
   let lines: SimLine[] = [];
   let curId = -1;
-  for (const [id, memberId, at, source, version, total, points, sku, category, amount] of rows) {
+  for (const [id, memberId, at, source, version, total, points, sku, category, amount, voidedAt] of rows) {
     if (id !== curId) {
       if (cur) yield cur;
       curId = id;
       lines = [];
       // an accrued purchase always names its version; one that does not is left out
-      cur = version === null ? null : { kind: 'purchase', memberId, at: Date.parse(at), source, rulesVersion: version, total, points, cashPaid: 0, refunded: false, lines };
+      cur = version === null ? null : { kind: 'purchase', memberId, at: Date.parse(at), source, rulesVersion: version, total, points, cashPaid: 0, refunded: false, lines, ...(voidedAt ? { voidedAt: Date.parse(voidedAt) } : {}) };
     }
     lines.push({ sku, category, amount });
   }

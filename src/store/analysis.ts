@@ -20,6 +20,7 @@ export type SimPurchaseRow = [
   sku: string | null,
   category: string | null,
   lineAmount: number, // the line's amount (a purchase imported before lines were kept: its amount, one line)
+  voidedAt: string | null, // UTC ISO: when the purchase was voided (its earning counted for the orders after it until then)
 ];
 
 /** One line of a paid checkout order, as simulation reads it (the order's fields repeat on each of its lines). */
@@ -89,9 +90,9 @@ export class Analysis {
       // order of its own); SQLite then sorts only each order's few lines ("LAST TERM OF ORDER BY").
       simPurchases: db
         .prepare(
-          `SELECT p.id, p.member_id, p.purchased_at, p.source, p.rules_version, p.amount, p.points, l.sku, l.category, COALESCE(l.amount, p.amount)
-             FROM (SELECT id, member_id, purchased_at, source, rules_version, amount, points FROM purchases
-                    WHERE status = 'accrued' AND voided_at IS NULL AND purchased_at >= ? AND purchased_at < ?
+          `SELECT p.id, p.member_id, p.purchased_at, p.source, p.rules_version, p.amount, p.points, l.sku, l.category, COALESCE(l.amount, p.amount), p.voided_at
+             FROM (SELECT id, member_id, purchased_at, source, rules_version, amount, points, voided_at FROM purchases
+                    WHERE status = 'accrued' AND purchased_at >= ? AND purchased_at < ?
                     ORDER BY purchased_at, id LIMIT ${NO_LIMIT}) p
              LEFT JOIN purchase_lines l ON l.purchase_id = p.id
             ORDER BY p.purchased_at, p.id, l.line_no`,

@@ -347,6 +347,8 @@ describe('simulate: a draft against the versions in force', () => {
     checkout: fc.boolean(),
     lines: fc.array(fc.record({ amount: fc.integer({ min: -3000, max: 20000 }), sku: fc.constantFrom(null, 'A', 'B', 'C'), category: fc.constantFrom(null, 'tea', 'home') }), { minLength: 1, maxLength: 4 }),
     refund: fc.integer({ min: 0, max: 2 }),
+    // a purchase voided that many minutes after it (its earning stands in the running facts until then)
+    voidAfter: fc.option(fc.integer({ min: 0, max: 900 }), { freq: 4 }),
   });
 
   it('property: a draft equal to the rules in force differs by exactly zero, whatever the orders', () => {
@@ -360,7 +362,7 @@ describe('simulate: a draft against the versions in force', () => {
           const total = lines.reduce((a, b) => a + b.amount, 0);
           // the stored points do not matter to the difference: any will do
           const base = { memberId: o.member, at: t, rulesVersion: 1, total, points: Math.trunc(total / 100) };
-          if (!o.checkout) return [{ ...base, lines, kind: 'purchase', source: 'default', cashPaid: 0 }];
+          if (!o.checkout) return [{ ...base, lines, kind: 'purchase', source: 'default', cashPaid: 0, ...(o.voidAfter !== null ? { voidedAt: t + o.voidAfter * 60_000 } : {}) }];
           const cashPaid = Math.trunc(total / 2);
           const cash = allocateProportionally(cashPaid, lines.map((x) => x.amount));
           const earned = spreadEarned(base.points, cash);
@@ -383,6 +385,8 @@ describe('simulate: a draft against the versions in force', () => {
         const r = simulate(setup(draft, { 1: inForce }, { by, pinnedTier: (m) => (pinGold && m === 'M2' ? 'gold' : null), earnedBefore: new Map([['M3', 180]]), outstanding, redeemInForce: inForce.redeem.pointsPerUnit, expiryInForce: inForce.expiry }), sims);
         expect(r.difference).toBe(0);
         expect(r.simulatedPoints).toBe(r.actualPoints);
+        // a voided purchase is in no total
+        expect(r.purchases).toBe(sims.filter((x) => x.kind === 'purchase' && x.voidedAt === undefined).length);
         expect(r.valueDifference).toBe('0.00');
         expect(r.liabilityChange.points).toBe(0);
         expect(r.liabilityChange.value).toBe('0.00');

@@ -265,6 +265,35 @@ describe('rules simulate tells what a ledger run under the draft would hold', ()
     expect(ret.table).toMatch(/estimate\s+the draft's outstanding points and debt: returns or refunds take back other numbers of points under the draft/);
   });
 
+  it('a purchase voided since still counted in the daily cap and the tier of the orders after it, as in the ledger (trial 31, finding 4)', () => {
+    const now = { now: '2026-03-01T12:00:00+08:00' };
+    const run = (rules: object, draft: object, csv: string) => {
+      const actual = tmpLedger(now);
+      const draftLedger = tmpLedger(now);
+      const [r, d, p] = ['r.json', 'd.json', 'p.csv'].map((f) => join(actual.dir, f));
+      writeFileSync(r, JSON.stringify(rules));
+      writeFileSync(d, JSON.stringify(draft));
+      writeFileSync(p, `order_id,member_id,purchased_at,amount\n${csv}`);
+      actual.ok(['rules', 'apply', r, '--effective', '2020-01-01', '--yes'], now);
+      draftLedger.ok(['rules', 'apply', d, '--effective', '2020-01-01', '--yes'], now);
+      for (const t of [actual, draftLedger]) {
+        t.ok(['import', 'purchases', p, '--create-members'], now);
+        t.ok(['purchase', 'void', 'default', 'O4', '--yes'], now);
+      }
+      const earned = (t: TmpLedger) => t.ok(['member', 'show', 'B'], now).lifetimeEarned as number;
+      return { sim: actual.ok(['rules', 'simulate', d], now), actual: earned(actual), draft: earned(draftLedger) };
+    };
+    // the daily cap: O5 was capped to 100 by O4, which stays so after O4's void; without the cap it earns 200
+    const cap = run({ earn: { maxPointsPerOrder: 500 }, limits: { dailyEarnCap: 600 } }, { earn: { maxPointsPerOrder: 500 } }, 'O4,B,2026-02-02 10:00,600\nO5,B,2026-02-02 11:00,200\n');
+    expect([cap.actual, cap.draft]).toEqual([100, 200]);
+    expect(cap.sim).toMatchObject({ orders: 1, actualPoints: cap.actual, simulatedPoints: cap.draft, difference: 100, membersGaining: 1 });
+    // a tier: O4 made B gold before O5, which earned at gold (×2); the draft's gold earns ×3
+    const tiers = (gold: string) => ({ tiers: [{ name: 'base', minLifetimePoints: 0, multiplier: '1' }, { name: 'gold', minLifetimePoints: 500, multiplier: gold }] });
+    const tier = run(tiers('2'), tiers('3'), 'O4,B,2026-02-02 10:00,600\nO5,B,2026-02-03 10:00,200\n');
+    expect([tier.actual, tier.draft]).toEqual([400, 600]);
+    expect(tier.sim).toMatchObject({ actualPoints: tier.actual, simulatedPoints: tier.draft, difference: 200 });
+  });
+
   it('simulatedDebt counts what the draft changes on returns whose lots have lapsed since: a debt never lapses (trial 5, finding 16)', () => {
     const sample = ['import', 'purchases', join(FIXTURES, 'online-retail-uci-sample.csv'), '--profile', join(FIXTURES, 'profile-online-retail.json')];
     const a = tmpLedger({ currency: 'GBP', timezone: 'Europe/London' });
