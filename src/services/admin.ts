@@ -7,7 +7,7 @@ export type { RowsLost };
 import { currencyCodeProblem, currencyDigits } from '../domain/money.js';
 import { defaultRules, rulesToDocument } from '../domain/rules.js';
 import { canonicalZone, isValidZone, localDateTime, machineZone, startedTz } from '../domain/time.js';
-import { clearRestoring, copyLedgerInto, defaultBusyTimeoutMs, eraseLedger, initFinished, isBlankSqlite, ledgerExistsAt, ledgerStats, markRestoring, migrate, openStore, schemaVersion, vacuumInto } from '../store/db.js';
+import { clearRestoring, copyLedgerInto, defaultBusyTimeoutMs, eraseLedger, initFinished, replaceLedgerIn, isBlankSqlite, ledgerExistsAt, ledgerStats, markRestoring, migrate, openStore, schemaVersion, vacuumInto } from '../store/db.js';
 import { isPostgresUrl, redactUrl } from '../store/pg/database.js';
 import { copyLedgerRows } from '../store/copy.js';
 import { journal } from '../store/journal.js';
@@ -210,7 +210,8 @@ async function initOnce(ctx: Ctx, input: InitInput): Promise<InitResult> {
         'pointsmall init never overwrites a ledger; pass --force (and --yes where nobody can be asked) to erase it and start again',
       );
     }
-    previous = clearLedger(ctx, 'init');
+    // PostgreSQL: erased and rebuilt on one connection that holds the ledger alone throughout (replaceLedgerIn)
+    if (!isPostgresUrl(ctx.dbPath)) previous = clearLedger(ctx, 'init');
   }
   if (!isPostgresUrl(ctx.dbPath) && !existsSync(dirname(resolve(ctx.dbPath)))) throw new UsageError(`folder ${dirname(resolve(ctx.dbPath))} does not exist`, 'create it first');
   let store: ReturnType<typeof openStore>;
@@ -226,6 +227,7 @@ async function initOnce(ctx: Ctx, input: InitInput): Promise<InitResult> {
   try {
     // an empty file that was there already (touched, or made by another tool) keeps its mode otherwise: a ledger is private
     if (!store.pg) chmodSync(ctx.dbPath, PRIVATE_MODE);
+    else if (target.kind === 'ledger') replaceLedgerIn(store, ctx.dbPath);
     // PostgreSQL: DDL of another process at the same time (another init, or one that opens the database to
     // see what is there) can deadlock with a migration, and the server rolls one of them back. Each migration
     // reads the version again in its transaction, so the rest is simply tried again; a finished ledger of

@@ -462,8 +462,10 @@ CREATE OR REPLACE FUNCTION json_each(doc text) RETURNS TABLE (key bigint, value 
  */
 function connectPg(url: string, busy: number): PgDatabase {
   try {
-    return new PgDatabase(url, busy);
+    return new PgDatabase(url, busy, true);
   } catch (e) {
+    // init --force held the ledger alone past the busy timeout (PgDatabase: LEDGER_LOCK)
+    if ((e as { code?: string }).code === 'SQLITE_BUSY') throw new BusyError(redactUrl(url), busy, 'init --force (or demo --force) is replacing the ledger: nothing was written; run the command again when it has finished');
     // connected, but the role may not read the ledger
     const refused = mapServerCode(e);
     if (refused instanceof PermissionError) throw refused;
@@ -554,6 +556,23 @@ export function ledgerExistsAt(url: string): boolean {
  * are. An object of someone else's that depends on a table of ours (a foreign key, a view) is a usage
  * error naming it, and nothing is dropped.
  */
+/**
+ * `init --force` on PostgreSQL: takes the ledger alone (LEDGER_LOCK: waits for the commands using it, up to
+ * the busy timeout, and keeps new ones out until this connection closes), erases it, and sets the database
+ * up as a new one, for the migrations and settings of the same connection to rebuild it.
+ */
+export function replaceLedgerIn(store: Store, url: string): void {
+  const pg = store.pg!;
+  try {
+    pg.lockLedgerAlone();
+    eraseTables(store, url);
+    store.write(() => pg.execDdl(PG_BOOTSTRAP));
+    pg.schemaChanged();
+  } catch (e) {
+    throw mapBusy(e, redactUrl(url), store.busyTimeoutMs);
+  }
+}
+
 export function eraseLedger(url: string): void {
   const store = openStore(url, { requireLatest: false });
   try {

@@ -72,6 +72,11 @@ export const STALE_STATE = 'PM001';
 
 /** The advisory lock every writer takes (one per database: advisory locks are scoped to a database). */
 export const WRITER_LOCK = 0x706f696e; // "poin"
+/**
+ * Held shared by every command's connection while it runs (taken as it connects, with `share`), and alone by
+ * `init --force` while it replaces the ledger: a command never sees a ledger half erased or half built.
+ */
+export const LEDGER_LOCK = 0x706d6c67; // "pmlg"
 
 /** An error of the server, with SQLite's code where the store looks for one (busy, full, constraint). */
 export class PgError extends Error {
@@ -275,15 +280,36 @@ export class PgDatabase {
   private identities: Map<string, string> | undefined;
   readonly lockTimeoutMs: number;
 
-  constructor(url: string, lockTimeoutMs: number) {
+  /** `share`: hold LEDGER_LOCK shared for as long as the connection lasts, waiting up to lockTimeoutMs while init --force holds it. */
+  constructor(url: string, lockTimeoutMs: number, share = false) {
     this.name = url;
     this.lockTimeoutMs = lockTimeoutMs;
     this.conn = connIds.next++;
-    this.opened = this.send({ op: 'connect', conn: this.conn, url, lockTimeoutMs, appName: 'pointsmall' }).schema;
+    this.opened = this.send({ op: 'connect', conn: this.conn, url, lockTimeoutMs, appName: 'pointsmall', ...(share ? { share: LEDGER_LOCK } : {}) }).schema;
     this.dataVersionKnown = this.opened?.hasDataVersion;
+    if (share && this.opened?.shared === false) {
+      const until = Date.now() + lockTimeoutMs;
+      for (;;) {
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50); // (a synchronous pause: the store is synchronous)
+        const got = this.send({ op: 'query', conn: this.conn, text: `SELECT pg_try_advisory_lock_shared(${LEDGER_LOCK})`, values: [], rowMode: 'array' }).rows as [number | boolean][];
+        if (got[0][0] === true || got[0][0] === 1) break; // (booleans come as SQLite's 1 and 0)
+        if (Date.now() >= until) {
+          this.close();
+          // (as a lock not granted in time: the store says the ledger stayed locked, exit 5)
+          throw new PgError({ code: '55P03', message: 'init --force is replacing the ledger' });
+        }
+      }
+      // (what it held of a ledger is read again: the one init --force made)
+      (this as { opened: PgDatabase['opened'] }).opened = undefined;
+    }
+  }
+
+  /** Takes LEDGER_LOCK alone (init --force replacing the ledger), waiting up to the lock timeout for the commands that hold it shared. */
+  lockLedgerAlone(): void {
+    this.send({ op: 'query', conn: this.conn, text: `SELECT pg_advisory_lock(${LEDGER_LOCK})`, values: [], rowMode: 'array' });
   }
   /** What the database held of a ledger when the connection opened (openStore's first questions). */
-  readonly opened: { hasSchema: boolean; version: number; hasDataVersion: boolean; encoding: string } | undefined;
+  readonly opened: { hasSchema: boolean; version: number; hasDataVersion: boolean; encoding: string; shared?: boolean } | undefined;
 
   private send(r: Request): Reply {
     if (!this.open) throw new TypeError('The database connection is not open');

@@ -46,7 +46,7 @@ pgLib.types.setTypeParser(1700, asNumber); // numeric
 pgLib.types.setTypeParser(16, (v: string) => (v === 't' ? 1 : 0)); // bool
 
 export type Request =
-  | { op: 'connect'; conn: number; url: string; lockTimeoutMs: number; appName: string }
+  | { op: 'connect'; conn: number; url: string; lockTimeoutMs: number; appName: string; share?: number }
   | { op: 'query'; conn: number; name?: string; text: string; values: unknown[]; rowMode: 'array' | 'object' }
   | { op: 'exec'; conn: number; text: string }
   | { op: 'copyIn'; conn: number; text: string; data: string }
@@ -91,7 +91,7 @@ export interface Reply {
   /** copyOutOpen: the type oid of each column. */
   types?: number[];
   /** connect: what the database holds of a ledger (read with the connection, for openStore). */
-  schema?: { hasSchema: boolean; version: number; hasDataVersion: boolean; encoding: string };
+  schema?: { hasSchema: boolean; version: number; hasDataVersion: boolean; encoding: string; shared?: boolean };
   /** copyOutRead: whole rows of COPY's text format, each ending in a line feed ('' when done). */
   text?: string;
   /** `queued`: the error is a queued write's (`text` names it, `tag` its tag), not the request's own. */
@@ -105,7 +105,7 @@ const clients = new Map<number, pg.Client>();
 const sessionOptions = (lockTimeoutMs: number) =>
   `${process.env.PGOPTIONS ?? ''} -c lock_timeout=${Math.max(1, Math.floor(lockTimeoutMs))} -c client_min_messages=warning`.trim();
 /** How each connection was opened, so side connections (copyOut) open the same way. */
-const params = new Map<number, { url: string; lockTimeoutMs: number; appName: string }>();
+const params = new Map<number, { url: string; lockTimeoutMs: number; appName: string; share?: number }>();
 /** Idle side connections of each connection, kept for the next copyOut. */
 const idleSides = new Map<number, pg.Client[]>();
 
@@ -274,6 +274,7 @@ async function reconnect(conn: number): Promise<Reply> {
   c.on('error', () => undefined);
   await c.connect();
   if (/[?&]options=/i.test(p.url)) await c.query(`SET lock_timeout = ${Math.max(1, Math.floor(p.lockTimeoutMs))}; SET client_min_messages = 'warning'`);
+  if (p.share !== undefined) await c.query(`SELECT pg_try_advisory_lock_shared(${Math.trunc(p.share)})`);
   clients.set(conn, c);
   return {};
 }
@@ -293,13 +294,17 @@ async function handle(r: Request): Promise<Reply> {
       // (options in the URL itself take the place of those: then the settings are made the long way)
       if (/[?&]options=/i.test(r.url)) await c.query(`SET lock_timeout = ${Math.max(1, Math.floor(r.lockTimeoutMs))}; SET client_min_messages = 'warning'`);
       clients.set(r.conn, c);
-      params.set(r.conn, { url: r.url, lockTimeoutMs: r.lockTimeoutMs, appName: r.appName });
+      params.set(r.conn, { url: r.url, lockTimeoutMs: r.lockTimeoutMs, appName: r.appName, share: r.share });
       // what opening a ledger asks first, answered here rather than by a round trip of the main thread each
-      const facts = await c.query({ text: "SELECT to_regclass('pointsmall_schema') IS NOT NULL, to_regclass('pm_data_version') IS NOT NULL, current_setting('server_encoding')", rowMode: 'array' });
-      const [hasSchema, hasDataVersion, encoding] = facts.rows[0] as [number, number, string];
+      // (with `share`: the shared lock every command holds on the ledger while it runs, which init --force waits to take alone)
+      const facts = await c.query({
+        text: `SELECT to_regclass('pointsmall_schema') IS NOT NULL, to_regclass('pm_data_version') IS NOT NULL, current_setting('server_encoding')${r.share !== undefined ? `, pg_try_advisory_lock_shared(${Math.trunc(r.share)})` : ''}`,
+        rowMode: 'array',
+      });
+      const [hasSchema, hasDataVersion, encoding, shared] = facts.rows[0] as [number, number, string, number | boolean | undefined];
       let version = 0;
       if (hasSchema) version = Number(((await c.query({ text: 'SELECT version FROM pointsmall_schema', rowMode: 'array' })).rows[0] as [number] | undefined)?.[0] ?? 0);
-      return { schema: { hasSchema: hasSchema === 1, version, hasDataVersion: hasDataVersion === 1, encoding } };
+      return { schema: { hasSchema: hasSchema === 1, version, hasDataVersion: hasDataVersion === 1, encoding, ...(shared !== undefined ? { shared: shared === true || shared === 1 } : {}) } };
     }
     case 'query': {
       const c = client(r.conn);
