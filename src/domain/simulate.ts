@@ -644,6 +644,8 @@ export class Simulation {
   result(): SimulationResult {
     const s = this.s;
     const n = this.n;
+    // voids after the last order: what the voided purchases put in the members' facts comes out of them too
+    this.voidBefore(Number.POSITIVE_INFINITY);
     let gaining = 0;
     let losing = 0;
     const members: SimMember[] = [];

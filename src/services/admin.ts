@@ -7,7 +7,7 @@ export type { RowsLost };
 import { currencyCodeProblem, currencyDigits } from '../domain/money.js';
 import { defaultRules, rulesToDocument } from '../domain/rules.js';
 import { canonicalZone, isValidZone, localDateTime, machineZone, startedTz } from '../domain/time.js';
-import { clearRestoring, copyLedgerInto, defaultBusyTimeoutMs, eraseLedger, initFinished, replaceLedgerIn, isBlankSqlite, ledgerExistsAt, ledgerStats, markRestoring, migrate, openStore, schemaVersion, vacuumInto } from '../store/db.js';
+import { clearRestoring, copyLedgerInto, defaultBusyTimeoutMs, eraseLedger, initFinished, initUnfinished, replaceLedgerIn, isBlankSqlite, ledgerExistsAt, ledgerStats, markRestoring, migrate, openStore, schemaVersion, vacuumInto } from '../store/db.js';
 import { isPostgresUrl, redactUrl } from '../store/pg/database.js';
 import { copyLedgerRows } from '../store/copy.js';
 import { journal } from '../store/journal.js';
@@ -361,6 +361,8 @@ export async function dbMigrate(ctx: Ctx): Promise<MigrateResult> {
   const store = openStore(ctx.dbPath, { requireLatest: false });
   try {
     const from = schemaVersion(store);
+    // an init that was stopped: init finishes it (its settings with it), not a migration
+    if (!initFinished(store)) throw initUnfinished(shownPath(ctx.dbPath), from);
     let backup: string | null = null;
     if (from < latestVersion() && !store.pg) {
       // (PostgreSQL applies a migration's DDL in one transaction: a failed one leaves nothing half done)

@@ -389,7 +389,8 @@ export async function expiringReport(ctx: Ctx, input: Period & { within: Within 
         members: rows.length,
         points: rows.reduce((a, r) => a + r.points, 0),
         lots: rows.reduce((a, r) => a + r.lots, 0),
-        overduePoints: q.overdue(now),
+        // (less what releasing holds that ran out repays of debts from lapsed points: as liability reads them)
+        overduePoints: q.overdue(now) - [...ranOutRepayments(l, l.nowIso, now).values()].reduce((a, r) => a + r.lapsed, 0),
         rows,
         byDate: q.expiringByDate(from, to),
       };

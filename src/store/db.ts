@@ -810,8 +810,10 @@ export function clearRestoring(store: Store): void {
 export function initFinished(store: Store): boolean {
   try {
     return store.read(() => store.db.prepare("SELECT value FROM settings WHERE key = 'currency'").pluck().get() !== undefined);
-  } catch {
-    return false; // (no settings table yet: stopped in the first migrations)
+  } catch (e) {
+    // no settings table yet: stopped in the first migrations (anything else, a lock or a permission, is no answer)
+    if (/no such table|does not exist/i.test(String((e as Error).message)) || (e as { code?: string }).code === 'PG_42P01') return false;
+    throw mapBusy(e, store.pg ? redactUrl(store.path) : store.path, store.busyTimeoutMs);
   }
 }
 

@@ -95,6 +95,7 @@ describe('a member in debt with a hold that ran out reads the same before its re
     list: t.ok(['member', 'list'], now),
     liability: t.ok(['report', 'liability'], now),
     holders: t.ok(['report', 'members', '--by', 'balance'], now),
+    overdue: t.ok(['report', 'expiring', '--within', '30d'], now).overduePoints,
   });
 
   it('a void took the held points back: the release repays the debt, and every read says so before it', () => {

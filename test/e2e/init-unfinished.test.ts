@@ -1,6 +1,7 @@
 // An `init` killed before it finished (trial 31, finding 2) leaves a schema part of the way up, or all of
 // it without the settings its last transaction writes. Such a ledger holds nothing: every command says so
 // and names `init`, and `init` (no --force) finishes it with the currency and zone it is given.
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
@@ -32,6 +33,11 @@ describe.skipIf(PG)('a ledger whose init was stopped before it finished', () => 
         expect(e.message).toContain(`whose init did not finish (it was stopped at schema version ${migrations[upTo - 1].version}`);
         expect(e.hint).toContain(`pointsmall init --db ${db}`);
       }
+      // db migrate does not take it for an old ledger: init finishes it (trial 31)
+      const migrate = runCli(['db', 'migrate', '--db', db, '--json']);
+      expect(migrate.code, migrate.stderr).toBe(2);
+      expect(JSON.parse(migrate.stderr.trim()).error.code).toBe('LEDGER_UNFINISHED');
+      expect(existsSync(`${db}.v${migrations[upTo - 1].version}.bak`)).toBe(false);
       const init = runCli(['init', '--db', db, '--currency', 'JPY', '--timezone', 'Asia/Tokyo', '--json']);
       expect(init.code, init.stderr).toBe(0);
       expect(init.json()).toMatchObject({ currency: 'JPY', timezone: 'Asia/Tokyo', erased: null });

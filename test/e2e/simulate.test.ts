@@ -292,6 +292,10 @@ describe('rules simulate tells what a ledger run under the draft would hold', ()
     const tier = run(tiers('2'), tiers('3'), 'O4,B,2026-02-02 10:00,600\nO5,B,2026-02-03 10:00,200\n');
     expect([tier.actual, tier.draft]).toEqual([400, 600]);
     expect(tier.sim).toMatchObject({ actualPoints: tier.actual, simulatedPoints: tier.draft, difference: 200 });
+    // the voided purchase's own change under the draft is in no member's figures either, voided after the member's last order (trial 31)
+    const own = run({}, { earn: { pointsPerUnit: '2' } }, 'O4,B,2026-02-02 10:00,600\nO5,B,2026-02-02 11:00,200\n');
+    expect([own.actual, own.draft]).toEqual([200, 400]);
+    expect(own.sim).toMatchObject({ difference: 200, membersGaining: 1, topMembers: [{ memberId: 'B', actualPoints: 200, simulatedPoints: 400, difference: 200 }] });
   });
 
   it('simulatedDebt counts what the draft changes on returns whose lots have lapsed since: a debt never lapses (trial 5, finding 16)', () => {

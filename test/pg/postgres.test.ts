@@ -570,6 +570,26 @@ describe.skipIf(!HAVE_PG)('a ledger on PostgreSQL', () => {
     expect(runCli(['ledger', 'verify', '--db', pg, '--json']).code).toBe(0);
   });
 
+  it('a finished ledger whose settings another connection holds locked is busy, never unfinished nor a bug (trial 31)', async () => {
+    const pg = tmpPgDatabase();
+    expect(runCli(['init', '--db', pg, '--currency', 'USD', '--json']).code).toBe(0);
+    const db = await facade(pg);
+    try {
+      db.exec('BEGIN');
+      db.exec('LOCK TABLE settings IN ACCESS EXCLUSIVE MODE');
+      const env = { env: { POINTSMALL_BUSY_TIMEOUT: '500' } };
+      for (const args of [['init', '--currency', 'EUR'], ['db', 'migrate']]) {
+        const r = runCli([...args, '--db', pg, '--json'], env);
+        expect([2, 5], `${args.join(' ')}: ${r.stderr}`).toContain(r.code);
+        expect(JSON.parse(r.stderr.trim()).error.code).not.toBe('LEDGER_UNFINISHED');
+      }
+    } finally {
+      db.exec('ROLLBACK');
+      db.close();
+    }
+    expect(runCli(['db', 'info', '--db', pg, '--json']).json()).toMatchObject({ currency: 'USD' });
+  });
+
   it("tills with wrong clocks share the server's: a fast till does not expire another's fresh hold, a slow one does not spend before the points came", () => {
     const pg = tmpPgDatabase();
     const dir = tmpDir();
