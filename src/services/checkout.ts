@@ -664,7 +664,7 @@ async function payAndSettle(l: Ledger, tell: Ctx['tell'], orderId: string, tende
   // no cash part (points only, or a coupon covered it): no payment runs, so nothing can be left unanswered
   const cash = l.store.read(() => requireOrder(l, orderId).cash_paid);
   // what to say if the server is gone when the answer must be recorded (nothing can be read then)
-  const lostHint = cash > 0 ? l.store.read(() => unansweredHint(l, requireOrder(l, orderId), tender, fenceEnd, true)) : '';
+  const lostHint = cash > 0 && l.store.pg ? l.store.read(() => unansweredHint(l, requireOrder(l, orderId), tender, fenceEnd, true)) : '';
   let lost = false;
   const guard = cash > 0 ? interruptGuard(orderId, tell) : { signal: new AbortController().signal, stoppedBy: () => null, answered: () => undefined, done: () => undefined };
   let approved: boolean | null = null;
@@ -676,8 +676,7 @@ async function payAndSettle(l: Ledger, tell: Ctx['tell'], orderId: string, tende
     for (;;) {
       try {
         if (lost) l.store.reconnect(); // (the server dropped the connection: a new one, if it is back)
-        const done = settle(l, orderId, tender, approved, key, lost ? fenceEnd : null);
-        return done;
+        return settle(l, orderId, tender, approved, key, lost ? fenceEnd : null);
       } catch (e) {
         const busy = mapBusy(e, l.path, l.store.busyTimeoutMs) instanceof BusyError;
         // PostgreSQL: the connection broke (a restart, a failover): the answer is recorded on a new one
