@@ -264,7 +264,9 @@ describe('import void (e2e)', () => {
     const db = openLedgerDb(path);
     for (const m of migrations) if (m.version <= 5) db.exec(m.sql);
     db.pragma('user_version = 5');
-    db.exec(`INSERT INTO purchases (source, order_id, member_id, purchased_at, kind, amount, line_count, content_hash, status, points, imported_at)
+    // (the settings init writes: a ledger without them is one whose init did not finish)
+    db.exec(`INSERT INTO settings (key, value) VALUES ('currency', 'CNY'), ('digits', '2'), ('timezone', 'Asia/Shanghai'), ('created_at', '2026-01-01T00:00:00.000Z');
+             INSERT INTO purchases (source, order_id, member_id, purchased_at, kind, amount, line_count, content_hash, status, points, imported_at)
                VALUES ('s', 'o1', 'm', '2026-01-01T00:00:00.000Z', 'purchase', 25000, 1, 'h', 'review', 0, '2026-01-02T00:00:00.000Z');
              INSERT INTO review_queue (source, order_id, member_id, purchased_at, kind, amount, lines, reason, created_at)
                VALUES ('s', 'o1', 'm', '2026-01-01T00:00:00.000Z', 'purchase', 25000, '[]', 'above-review-limit', '2026-01-02T00:00:00.000Z');`);

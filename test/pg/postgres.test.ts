@@ -561,7 +561,8 @@ describe.skipIf(!HAVE_PG)('a ledger on PostgreSQL', () => {
       for (let i = 0; i < 2; i++) {
         const r = await runCliAsync(['init', '--force', '--yes', '--db', pg, '--json']);
         expect([0, 5], r.stderr).toContain(r.code);
-        setup();
+        // (exit 5: the tills held the ledger past the busy timeout, a loaded machine's case; it was not replaced)
+        if (r.code === 0) setup();
       }
     })();
     await Promise.all([till(), till(), inits]);
