@@ -550,13 +550,6 @@ export function ledgerExistsAt(url: string): boolean {
 }
 
 /**
- * Drops pointsmall's own tables (and the functions of their triggers) in the PostgreSQL database at url
- * (init --force): nothing else in the schema, another application's tables included. The helpers every
- * ledger shares (pm_sum, json_extract, pm_next_rowid, pm_data_version) stay: init makes them again as they
- * are. An object of someone else's that depends on a table of ours (a foreign key, a view) is a usage
- * error naming it, and nothing is dropped.
- */
-/**
  * `init --force` on PostgreSQL: takes the ledger alone (LEDGER_LOCK: waits for the commands using it, up to
  * the busy timeout, and keeps new ones out until this connection closes), erases it, and sets the database
  * up as a new one, for the migrations and settings of the same connection to rebuild it.
@@ -573,6 +566,13 @@ export function replaceLedgerIn(store: Store, url: string): void {
   }
 }
 
+/**
+ * Drops pointsmall's own tables (and the functions of their triggers) in the PostgreSQL database at url
+ * (init --force): nothing else in the schema, another application's tables included. The helpers every
+ * ledger shares (pm_sum, json_extract, pm_next_rowid, pm_data_version) stay: init makes them again as they
+ * are. An object of someone else's that depends on a table of ours (a foreign key, a view) is a usage
+ * error naming it, and nothing is dropped.
+ */
 export function eraseLedger(url: string): void {
   const store = openStore(url, { requireLatest: false });
   try {
@@ -799,11 +799,6 @@ export function clearRestoring(store: Store): void {
 }
 
 /**
- * Applies every migration newer than the ledger's version, each in its own transaction. The version is read
- * again inside each one: another process migrating the same ledger at once (two `init`s) has applied it
- * first, or not at all, and this one then skips it.
- */
-/**
  * Whether `init` finished on this ledger: it writes the currency with the rest of its settings in its last
  * transaction, after the migrations. An init stopped before (killed) leaves a schema and nothing else.
  */
@@ -826,6 +821,11 @@ export function initUnfinished(path: string, version: number): UsageError {
   );
 }
 
+/**
+ * Applies every migration newer than the ledger's version, each in its own transaction. The version is read
+ * again inside each one: another process migrating the same ledger at once (two `init`s) has applied it
+ * first, or not at all, and this one then skips it.
+ */
 export function migrate(store: Store): { from: number; to: number; applied: string[] } {
   const from = schemaVersion(store);
   const applied: string[] = [];

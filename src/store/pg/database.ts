@@ -291,8 +291,8 @@ export class PgDatabase {
       const until = Date.now() + lockTimeoutMs;
       for (;;) {
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50); // (a synchronous pause: the store is synchronous)
-        const got = this.send({ op: 'query', conn: this.conn, text: `SELECT pg_try_advisory_lock_shared(${LEDGER_LOCK})`, values: [], rowMode: 'array' }).rows as [number | boolean][];
-        if (got[0][0] === true || got[0][0] === 1) break; // (booleans come as SQLite's 1 and 0)
+        const got = this.send({ op: 'query', conn: this.conn, text: `SELECT pg_try_advisory_lock_shared(${LEDGER_LOCK})`, values: [], rowMode: 'array' }).rows as [number][];
+        if (got[0][0] === 1) break; // (booleans come as SQLite's 1 and 0)
         if (Date.now() >= until) {
           this.close();
           // (as a lock not granted in time: the store says the ledger stayed locked, exit 5)

@@ -106,6 +106,16 @@ const sessionOptions = (lockTimeoutMs: number) =>
   `${process.env.PGOPTIONS ?? ''} -c lock_timeout=${Math.max(1, Math.floor(lockTimeoutMs))} -c client_min_messages=warning`.trim();
 /** How each connection was opened, so side connections (copyOut) open the same way. */
 const params = new Map<number, { url: string; lockTimeoutMs: number; appName: string; share?: number }>();
+/** A connection opened with a connection's URL and settings (its own, a side one, or one in place of a dropped one). */
+async function openClient(p: { url: string; lockTimeoutMs: number; appName: string }): Promise<pg.Client> {
+  // the session's settings ride in the startup message: no round trip of their own
+  const c = new pgLib.Client({ connectionString: p.url, application_name: p.appName, options: sessionOptions(p.lockTimeoutMs) });
+  c.on('error', () => undefined); // a dropped connection fails the next query instead
+  await c.connect();
+  // (options in the URL itself take the place of those: then the settings are made the long way)
+  if (/[?&]options=/i.test(p.url)) await c.query(`SET lock_timeout = ${Math.max(1, Math.floor(p.lockTimeoutMs))}; SET client_min_messages = 'warning'`);
+  return c;
+}
 /** Idle side connections of each connection, kept for the next copyOut. */
 const idleSides = new Map<number, pg.Client[]>();
 
@@ -270,10 +280,7 @@ async function reconnect(conn: number): Promise<Reply> {
   for (const side of idleSides.get(conn) ?? []) void side.end().catch(() => undefined);
   idleSides.delete(conn);
   queues.delete(conn);
-  const c = new pgLib.Client({ connectionString: p.url, application_name: p.appName, options: sessionOptions(p.lockTimeoutMs) });
-  c.on('error', () => undefined);
-  await c.connect();
-  if (/[?&]options=/i.test(p.url)) await c.query(`SET lock_timeout = ${Math.max(1, Math.floor(p.lockTimeoutMs))}; SET client_min_messages = 'warning'`);
+  const c = await openClient(p);
   if (p.share !== undefined) await c.query(`SELECT pg_try_advisory_lock_shared(${Math.trunc(p.share)})`);
   clients.set(conn, c);
   return {};
@@ -287,12 +294,7 @@ async function handle(r: Request): Promise<Reply> {
   if (failed) return failed;
   switch (r.op) {
     case 'connect': {
-      // the session's settings ride in the startup message: no round trip of their own
-      const c = new pgLib.Client({ connectionString: r.url, application_name: r.appName, options: sessionOptions(r.lockTimeoutMs) });
-      c.on('error', () => undefined); // a dropped connection fails the next query instead
-      await c.connect();
-      // (options in the URL itself take the place of those: then the settings are made the long way)
-      if (/[?&]options=/i.test(r.url)) await c.query(`SET lock_timeout = ${Math.max(1, Math.floor(r.lockTimeoutMs))}; SET client_min_messages = 'warning'`);
+      const c = await openClient(r);
       clients.set(r.conn, c);
       params.set(r.conn, { url: r.url, lockTimeoutMs: r.lockTimeoutMs, appName: r.appName, share: r.share });
       // what opening a ledger asks first, answered here rather than by a round trip of the main thread each
@@ -301,10 +303,10 @@ async function handle(r: Request): Promise<Reply> {
         text: `SELECT to_regclass('pointsmall_schema') IS NOT NULL, to_regclass('pm_data_version') IS NOT NULL, current_setting('server_encoding')${r.share !== undefined ? `, pg_try_advisory_lock_shared(${Math.trunc(r.share)})` : ''}`,
         rowMode: 'array',
       });
-      const [hasSchema, hasDataVersion, encoding, shared] = facts.rows[0] as [number, number, string, number | boolean | undefined];
+      const [hasSchema, hasDataVersion, encoding, shared] = facts.rows[0] as [number, number, string, number | undefined];
       let version = 0;
       if (hasSchema) version = Number(((await c.query({ text: 'SELECT version FROM pointsmall_schema', rowMode: 'array' })).rows[0] as [number] | undefined)?.[0] ?? 0);
-      return { schema: { hasSchema: hasSchema === 1, version, hasDataVersion: hasDataVersion === 1, encoding, ...(shared !== undefined ? { shared: shared === true || shared === 1 } : {}) } };
+      return { schema: { hasSchema: hasSchema === 1, version, hasDataVersion: hasDataVersion === 1, encoding, ...(shared !== undefined ? { shared: shared === 1 } : {}) } };
     }
     case 'query': {
       const c = client(r.conn);
@@ -377,11 +379,7 @@ async function sideClient(conn: number): Promise<pg.Client> {
   if (idle) return idle;
   const p = params.get(conn);
   if (!p) throw new Error(`PostgreSQL connection ${conn} is not open`);
-  const c = new pgLib.Client({ connectionString: p.url, application_name: p.appName, options: sessionOptions(p.lockTimeoutMs) });
-  c.on('error', () => undefined);
-  await c.connect();
-  if (/[?&]options=/i.test(p.url)) await c.query(`SET lock_timeout = ${Math.max(1, Math.floor(p.lockTimeoutMs))}; SET client_min_messages = 'warning'`);
-  return c;
+  return openClient(p);
 }
 
 async function openOut(r: Extract<Request, { op: 'copyOutOpen' }>): Promise<Reply> {
