@@ -608,20 +608,33 @@ function paymentMinutes(l: Ledger): number {
   return Number.isFinite(v) && v > 0 ? v : DEFAULT_PAYMENT_MINUTES;
 }
 
+/** What a payment needs to know once it runs, read inside the write that fenced it: between the fence and the answer nothing is read, so a connection lost meanwhile loses nothing. */
+interface Fence {
+  /** the cash part (0: points only, or a coupon covered it: no payment, no fence) */
+  cash: number;
+  minutes: number;
+  /** when the fence ends (at the command's own clock) */
+  end: string;
+  /** PostgreSQL: what to do if the server is gone when the answer must be recorded */
+  lostHint: string;
+}
+
 /**
  * The fence (issue 14): from here until the payment settles, `checkout cancel` is refused and the hold
  * does not run out, so an approved payment always captures. Inside the write that checked the order is held.
  */
-function fencePayment(l: Ledger, orderId: string, tender: Tender): void {
+function fencePayment(l: Ledger, orderId: string, tender: Tender): Fence {
   const o = l.store.get(orders).get(orderId)!;
-  if (o.cash_paid === 0) return; // points only (or covered by a coupon): nothing to pay, no terminal, no fence
-  const until = fenceEndOf(l);
-  l.store.get(orders).fencePayment(orderId, until, tender, l.nowIso);
+  const fence = { cash: o.cash_paid, minutes: paymentMinutes(l), end: fenceEndOf(l), lostHint: '' };
+  if (o.cash_paid === 0) return fence; // points only (or covered by a coupon): nothing to pay, no terminal, no fence
+  l.store.get(orders).fencePayment(orderId, fence.end, tender, l.nowIso);
   // A payment that never answers (the command stopped or died) can be recorded with --already-paid only
   // while the hold lasts after the fence: it lasts hold-minutes past it, wherever in the hold the payment
   // started (trial 28: a confirm in a hold's last minutes left no time), and whatever the two settings.
-  l.store.get(holds).outlast(orderId, new Date(Date.parse(until) + holdMinutes(l) * 60_000).toISOString());
-  recordAudit(l, 'checkout.pay', orderId, { tender, cash: formatMoney(o.cash_paid, l.digits), fencedUntil: until });
+  l.store.get(holds).outlast(orderId, new Date(Date.parse(fence.end) + holdMinutes(l) * 60_000).toISOString());
+  recordAudit(l, 'checkout.pay', orderId, { tender, cash: formatMoney(o.cash_paid, l.digits), fencedUntil: fence.end });
+  if (l.store.pg) fence.lostHint = unansweredHint(l, o, tender, fence.end, true);
+  return fence;
 }
 
 /** When a payment started now is fenced until: its minutes on, rounded up to the whole minute, so every message shows the same time. */
@@ -657,14 +670,8 @@ function refuseWhilePaying(l: Ledger, o: OrderRow, doing: 'confirm' | 'decline' 
  * while the order is fenced (up to half the fence, at least the busy timeout), and only then does the
  * command give up, saying what happened to the payment and what stays held (never "nothing was written").
  */
-async function payAndSettle(l: Ledger, tell: Ctx['tell'], orderId: string, tender: Tender, decline: boolean, key?: string): Promise<CheckoutResult> {
-  const minutes = paymentMinutes(l);
-  // when the fence set before the payment ends (at the command's own clock)
-  const fenceEnd = fenceEndOf(l);
-  // no cash part (points only, or a coupon covered it): no payment runs, so nothing can be left unanswered
-  const cash = l.store.read(() => requireOrder(l, orderId).cash_paid);
-  // what to say if the server is gone when the answer must be recorded (nothing can be read then)
-  const lostHint = cash > 0 && l.store.pg ? l.store.read(() => unansweredHint(l, requireOrder(l, orderId), tender, fenceEnd, true)) : '';
+async function payAndSettle(l: Ledger, tell: Ctx['tell'], orderId: string, tender: Tender, decline: boolean, fence: Fence, key?: string): Promise<CheckoutResult> {
+  const { cash, minutes, end: fenceEnd, lostHint } = fence;
   let lost = false;
   const guard = cash > 0 ? interruptGuard(orderId, tell) : { signal: new AbortController().signal, stoppedBy: () => null, answered: () => undefined, done: () => undefined };
   let approved: boolean | null = null;
@@ -881,11 +888,10 @@ export async function checkout(ctx: Ctx, input: CheckoutInput): Promise<Checkout
     const note = maxPointsNote(l, input);
     const p = writeUnsynced(l.store, () => {
       const phase = startPhase(l, 'checkout', input);
-      if ('orderId' in phase) fencePayment(l, phase.orderId, input.tender ?? 'cash');
-      return phase;
+      return 'orderId' in phase ? { ...phase, fence: fencePayment(l, phase.orderId, input.tender ?? 'cash') } : phase;
     });
     if ('replay' in p) return p.replay;
-    return withNote(await payAndSettle(l, ctx.tell, p.orderId, input.tender ?? 'cash', Boolean(input.decline), input.idempotencyKey), note);
+    return withNote(await payAndSettle(l, ctx.tell, p.orderId, input.tender ?? 'cash', Boolean(input.decline), p.fence, input.idempotencyKey), note);
   });
 }
 
@@ -922,7 +928,7 @@ export async function confirmCheckout(ctx: Ctx, id: string, opts: { tender?: Ten
   if (opts.alreadyPaid && opts.decline) throw new UsageError('--already-paid records an approved payment; --decline says it was declined: give one', 'see the payment terminal, then run one of them');
   return withLedger(ctx, async (l) => {
     if (opts.alreadyPaid) return recordAlreadyPaid(l, id, opts.tender);
-    const pre = l.store.write((): { orderId: string; tender: Tender } | { done: CheckoutResult } | { refused: RefusedError } => {
+    const pre = l.store.write((): { orderId: string; tender: Tender; fence: Fence } | { done: CheckoutResult } | { refused: RefusedError } => {
       const o = requireOrder(l, id);
       if (o.status === 'held') {
         refuseWhilePaying(l, o, opts.decline ? 'decline' : 'confirm');
@@ -936,8 +942,7 @@ export async function confirmCheckout(ctx: Ctx, id: string, opts: { tender?: Ten
         const wrong = checkCode(l, o, opts.code);
         if (wrong) return { refused: wrong };
         const tender = (opts.tender ?? o.tender ?? 'cash') as Tender;
-        fencePayment(l, o.id, tender);
-        return { orderId: o.id, tender };
+        return { orderId: o.id, tender, fence: fencePayment(l, o.id, tender) };
       }
       if (o.status === 'paid' || o.status === 'partially_refunded' || o.status === 'refunded') {
         // a retry gets the first result; a retry that asks for another tender (or a decline) is not what was done
@@ -957,7 +962,7 @@ export async function confirmCheckout(ctx: Ctx, id: string, opts: { tender?: Ten
     });
     if ('refused' in pre) throw pre.refused;
     if ('done' in pre) return pre.done;
-    return payAndSettle(l, ctx.tell, pre.orderId, pre.tender, Boolean(opts.decline));
+    return payAndSettle(l, ctx.tell, pre.orderId, pre.tender, Boolean(opts.decline), pre.fence);
   });
 }
 
