@@ -15,7 +15,13 @@ export interface Column<R> {
   drop?: number;
   /** `raw`: CSV writes the stored value (an object as JSON), not the table's text. */
   csv?: 'raw';
+  /** The header on a terminal too narrow for the whole one (default: SHORT_HEADERS), rather than the header cut with `…`. */
+  short?: string;
 }
+
+/** Usual short forms of headers, shown when a terminal is too narrow for the header (`pts`, never `poin…`). */
+const SHORT_HEADERS: Record<string, string> = { points: 'pts', earned: 'earn', balance: 'bal', available: 'avail', quantity: 'qty', remaining: 'left' };
+const shortOf = <R>(col: Column<R>): string | undefined => col.short ?? SHORT_HEADERS[col.header];
 
 let displayZone = 'UTC';
 
@@ -277,13 +283,19 @@ export async function printTable<R>(columns: Column<R>[], rows: R[], opts: { tit
   const cells = clean.map((r) => columns.map((col) => oneLine(render(r, col))));
   const cellWidths = columns.map((_col, i) => cells.reduce((m, row) => Math.max(m, displayWidth(row[i])), 0));
   const natural = columns.map((col, i) => Math.max(displayWidth(col.header), cellWidths[i], 1));
-  const fitted = fitWidths(natural, columns.map(fitOf), cellWidths, terminalWidth(), columns.map((col) => col.drop));
+  // a column whose header has a short form gives way down to it (and to its cells)
+  const floors = columns.map((col, i) => Math.max(cellWidths[i], displayWidth(shortOf(col) ?? '')));
+  const fitted = fitWidths(natural, columns.map(fitOf), floors, terminalWidth(), columns.map((col) => col.drop));
   const keep = columns.map((_col, i) => i).filter((i) => fitted.widths[i] > 0);
+  const headerOf = (i: number): string => {
+    const short = shortOf(columns[i]);
+    return fitted.widths[i] < displayWidth(columns[i].header) && short !== undefined && displayWidth(short) <= fitted.widths[i] ? short : columns[i].header;
+  };
   const wrapped = keep.filter((i) => fitOf(columns[i]) === 'wrap');
   for (const row of cells) for (const i of wrapped) row[i] = wrap(row[i], fitted.widths[i]).join('\n');
   const { default: Table } = await import('cli-table3');
   const table = new Table({
-    head: keep.map((i) => c.bold(columns[i].header)),
+    head: keep.map((i) => c.bold(headerOf(i))),
     colAligns: keep.map((i) => columns[i].align ?? 'left'),
     colWidths: keep.map((i) => fitted.widths[i]),
     wordWrap: false,
