@@ -88,6 +88,26 @@ export function firstInvalidUtf8(b: Uint8Array, atEnd: boolean): { bad: number; 
   return { bad: -1, complete: n };
 }
 
+/**
+ * Where the first character outside ASCII starts, if the bytes hold one and every one is UTF-8 (a
+ * sequence cut off at the end counts as good unless `atEnd`): -1 when the bytes are ASCII, or are not
+ * UTF-8. A file declared in a legacy encoding that reads as UTF-8 this way was almost surely saved as
+ * UTF-8: read as the legacy one it turns into other text with no bad byte to stop it ("王芳" as gbk is
+ * "鐜嬭姵"; "café" as windows-1252 is "cafÃ©").
+ */
+export function utf8OutsideAscii(b: Uint8Array, atEnd: boolean): { first: number; utf8: boolean } {
+  let first = -1;
+  for (let i = 0; i < b.length; i++) {
+    if (b[i] >= 0x80) {
+      first = i;
+      break;
+    }
+  }
+  if (first < 0) return { first: -1, utf8: true };
+  const r = firstInvalidUtf8(b.subarray(first), atEnd);
+  return { first, utf8: r.bad < 0 };
+}
+
 /** The 1-based line of byte `offset`, counting line ends (LF, or CR in a bare-CR text) from `firstLine`. */
 export function lineOfByte(b: Uint8Array, offset: number, firstLine = 1): number {
   const lf = b.indexOf(10);

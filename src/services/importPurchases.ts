@@ -36,7 +36,7 @@ import { rulesVersions } from '../store/rules.js';
 import { type Ctx, type Ledger, ledgerFromStore, parseStoredRules, withLedger } from './ledger.js';
 import { type ParseInput, type ParseSink, type ParsedChunk, parsePurchasesOnTwoCores, readChunks } from './importParse.js';
 import { type FedOrder, feedOrders, lineNumbers } from './orderFeed.js';
-import { fileEncoding } from './textDecode.js';
+import { fileEncoding, refuseUtf8Declared } from './textDecode.js';
 import { newScratchDir } from './scratch.js';
 import { ENCODING_NAMES } from '../domain/encoding.js';
 import { type CreditInput, creditPointsKnownDebt, debitPoints, recordAudit } from './points.js';
@@ -1411,6 +1411,7 @@ function auditOf(o: Options, c: Counters): Record<string, unknown> {
 export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<ImportSummary> {
   const started = Date.now();
   const o = resolveOptions(input);
+  await refuseUtf8Declared(o.file, o.encoding);
   const c: Counters = { rows: 0, orders: 0, accepted: 0, duplicates: 0, rejected: 0, review: 0, capped: 0, pointsAccrued: 0, pointsReturned: 0, returns: 0, guestsSkipped: 0, skipped: 0, membersCreated: 0, rejectedOrders: 0, batches: 0, firstAt: Infinity, lastAt: -Infinity };
   // The rejects file's path is checked before anything is staged or accrued: a bad one is an exit 2
   // with nothing written, never an error after the first batches committed.

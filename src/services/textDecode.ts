@@ -3,7 +3,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import { UsageError } from '../errors.js';
-import { ENCODING_NAMES, type Encoding, asciiCompatible, bomEncoding, firstInvalidUtf8, iconvName, lineOfByte, loneSurrogate, UTF16_WITHOUT_BOM } from '../domain/encoding.js';
+import { ENCODING_NAMES, type Encoding, asciiCompatible, bomEncoding, firstInvalidUtf8, iconvName, lineOfByte, loneSurrogate, UTF16_WITHOUT_BOM, utf8OutsideAscii } from '../domain/encoding.js';
 
 /** A streaming decoder of one stretch of a file. */
 export interface FileDecoder {
@@ -22,6 +22,72 @@ export function fileEncoding(file: string, declared: Encoding | undefined): Enco
     closeSync(fd);
   }
   return bomEncoding(head.subarray(0, n))?.encoding ?? declared ?? 'utf8';
+}
+
+/**
+ * A file declared in a legacy encoding (gbk, windows-1252 …, no BOM) whose bytes are all UTF-8, some of
+ * them outside ASCII, is refused (trial 32): read as declared it would import other names, SKUs and
+ * categories with no bad byte to stop it. Read in pieces; stops at the first piece that is not UTF-8.
+ */
+export async function refuseUtf8Declared(file: string, declared: Encoding | undefined): Promise<void> {
+  if (declared === undefined || declared === 'utf8' || !asciiCompatible(declared) || fileEncoding(file, undefined) !== 'utf8') return;
+  const bytes = await firstUtf8OutsideAscii(file);
+  if (!bytes) return;
+  const iconv = (await import('iconv-lite')).default;
+  throw utf8Declared(file, declared, bytes, iconv.decode(Buffer.from(bytes.text, 'utf8'), iconvName(declared as Exclude<Encoding, 'utf8'>)));
+}
+
+/** The first line of a file that holds a character outside ASCII, when every byte of the file is UTF-8; else null. */
+async function firstUtf8OutsideAscii(file: string): Promise<{ line: number; text: string } | null> {
+  const fd = openSync(file, 'r');
+  try {
+    const piece = Buffer.allocUnsafe(1 << 20);
+    let at = 0; // bytes from 0 to here are whole UTF-8 characters
+    let found: number | null = null; // the offset of the first one outside ASCII
+    for (;;) {
+      const n = readSync(fd, piece, 0, piece.length, at);
+      const atEnd = n < piece.length;
+      const b = piece.subarray(0, n);
+      const r = utf8OutsideAscii(b, atEnd);
+      if (!r.utf8) return null;
+      if (found === null && r.first >= 0) found = at + r.first;
+      if (atEnd) break;
+      // the next piece starts at the last whole character (at most 3 bytes of a cut one are read again)
+      let cut = n;
+      for (let k = n - 1; k >= Math.max(0, n - 4); k--) {
+        if ((b[k] & 0xc0) !== 0x80) {
+          if (b[k] >= 0xc0) cut = k;
+          break;
+        }
+      }
+      at += cut;
+    }
+    if (found === null) return null;
+    // the line around it (up to 200 bytes each way), for the message
+    const around = Buffer.allocUnsafe(400);
+    const from = Math.max(0, found - 200);
+    const m = readSync(fd, around, 0, around.length, from);
+    const text = around.subarray(0, m).toString('utf8');
+    const offset = Buffer.byteLength(around.subarray(0, found - from).toString('utf8'));
+    const head = Buffer.allocUnsafe(found + 1);
+    const line = lineOfByte(head.subarray(0, readSync(fd, head, 0, head.length, 0)), found);
+    const lineStart = Math.max(text.lastIndexOf('\n', offset - 1), text.lastIndexOf('\r', offset - 1)) + 1;
+    const ends = [text.indexOf('\n', offset), text.indexOf('\r', offset)].filter((x) => x >= 0);
+    const lineText = text.slice(lineStart, ends.length ? Math.min(...ends) : text.length).replace(/\ufffd+$/, '');
+    return { line, text: lineText.length > 60 ? `${lineText.slice(0, 57)}…` : lineText };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The names the iconv command knows the legacy encodings by. */
+const ICONV_CLI: Partial<Record<Encoding, string>> = { gbk: 'GBK', gb18030: 'GB18030', latin1: 'LATIN1', 'windows-1252': 'WINDOWS-1252', macroman: 'MACINTOSH' };
+
+function utf8Declared(file: string, declared: Encoding, at: { line: number; text: string }, misread: string): UsageError {
+  return new UsageError(
+    `${file}:${at.line}: --encoding ${declared} was given, but the file is UTF-8: line ${at.line} reads ${JSON.stringify(at.text)} as UTF-8 and ${JSON.stringify(misread.length > 60 ? `${misread.slice(0, 57)}…` : misread)} as ${declared}; nothing was written`,
+    `leave out --encoding (UTF-8 is read by default); if the file really is ${declared}, convert it first (iconv -f ${ICONV_CLI[declared] ?? declared} -t UTF-8 ${file} > converted.csv) and import that without --encoding`,
+  );
 }
 
 /** The error for the first bytes that are not UTF-8, at `line`. */
@@ -153,6 +219,17 @@ export async function decodeWhole(file: string, bytes: Buffer, declared: Encodin
   }
   const iconv = (await import('iconv-lite')).default;
   const text = iconv.decode(body, iconvName(encoding));
+  if (!bom && asciiCompatible(encoding)) {
+    const u = utf8OutsideAscii(body, true);
+    if (u.utf8 && u.first >= 0) {
+      const line = lineOfByte(body, u.first);
+      const lineText = (s: string) => {
+        const l = s.split(/\r\n|\r|\n/)[line - 1] ?? '';
+        return l.length > 60 ? `${l.slice(0, 57)}…` : l;
+      };
+      throw utf8Declared(file, encoding, { line, text: lineText(body.toString('utf8')) }, lineText(text));
+    }
+  }
   const at = text.indexOf('\ufffd');
   const real = realReplacement(iconv, encoding);
   if (at >= 0 && !(real && body.includes(real))) throw invalidBytes(file, encoding, 1 + newlines(text, at));

@@ -337,6 +337,56 @@ describe('encodings', () => {
     expect(t.ok(['member', 'list']).map((x: { id: string }) => x.id)).toEqual(['M1']);
   });
 
+  it('a UTF-8 file declared gbk or windows-1252 is refused, naming the line as both read it; nothing is written (trial 32)', () => {
+    const t = tmpLedger();
+    const file = join(t.dir, 'p.csv');
+    writeFileSync(file, 'order_id,member_id,purchased_at,amount\nCN1,王芳,2026-11-10 09:00,100.00\n');
+    const r = t.run(['import', 'purchases', file, '--encoding', 'gbk', '--create-members', '--json']);
+    expect(r.code, r.stderr).toBe(2);
+    const err = JSON.parse(r.stderr.trim()).error;
+    expect(err.message).toBe(`${file}:2: --encoding gbk was given, but the file is UTF-8: line 2 reads "CN1,王芳,2026-11-10 09:00,100.00" as UTF-8 and "CN1,鐜嬭姵,2026-11-10 09:00,100.00" as gbk; nothing was written`);
+    expect(err.hint).toContain('leave out --encoding');
+    expect(t.ok(['member', 'list'])).toEqual([]);
+    expect(t.ok(['import', 'list'])).toEqual([]);
+    // without --encoding it is read as written
+    expect(t.ok(['import', 'purchases', file, '--create-members'])).toMatchObject({ accepted: 1, membersCreated: 1 });
+    expect(t.ok(['member', 'list']).map((m: { id: string }) => m.id)).toEqual(['王芳']);
+    // a member file in UTF-8 declared windows-1252
+    writeFileSync(join(t.dir, 'm.csv'), 'id,name\nM9,café\n');
+    const m = t.run(['member', 'import', join(t.dir, 'm.csv'), '--encoding', 'windows-1252', '--json']);
+    expect(m.code).toBe(2);
+    expect(JSON.parse(m.stderr.trim()).error.message).toContain('reads "M9,café" as UTF-8 and "M9,cafÃ©" as windows-1252');
+    // a real windows-1252 file, and an ASCII one, are read as declared
+    writeFileSync(join(t.dir, 'm.csv'), Buffer.concat([Buffer.from('id,name\nM9,caf'), Buffer.from([0xe9]), Buffer.from('\n')]));
+    expect(t.ok(['member', 'import', join(t.dir, 'm.csv'), '--encoding', 'windows-1252'])).toMatchObject({ created: 1 });
+    expect(t.ok(['member', 'show', 'M9']).name).toBe('café');
+    writeFileSync(file, 'order_id,member_id,purchased_at,amount\nA1,M9,2026-11-10 09:00,10.00\n');
+    expect(t.ok(['import', 'purchases', file, '--encoding', 'gbk'])).toMatchObject({ accepted: 1 });
+  });
+
+  it('over 1 MB: UTF-8 throughout (a character across the first MiB) is refused under --encoding gbk; a gbk byte late in the file makes it gbk', () => {
+    const t = tmpLedger();
+    const file = join(t.dir, 'p.csv');
+    const head = 'order_id,member_id,purchased_at,amount\n';
+    const rows: string[] = [];
+    for (let i = 0, n = head.length; n < (1 << 20) - 40; i++) {
+      rows.push(`A${i},M${i % 9},2026-11-10 09:00,10.00\n`);
+      n += rows[i].length;
+    }
+    let text = head + rows.join('');
+    const pad = (1 << 20) - 1 - Buffer.byteLength(text) - 'B0,'.length; // 王 (3 bytes) starts one byte before the first MiB ends
+    text += `B0,${'x'.repeat(Math.max(0, pad))}王,2026-11-10 09:00,10.00\n` + 'C0,M1,2026-11-10 09:00,10.00\n'.repeat(2000);
+    expect(Buffer.from(text).indexOf(Buffer.from('王'))).toBe((1 << 20) - 1);
+    writeFileSync(file, text);
+    const r = t.run(['import', 'purchases', file, '--encoding', 'gbk', '--create-members', '--json']);
+    expect(r.code, r.stderr).toBe(2);
+    expect(JSON.parse(r.stderr.trim()).error.message).toMatch(new RegExp(`:${rows.length + 2}: --encoding gbk was given, but the file is UTF-8`));
+    // the same, with a gbk character (0xCD 0xF5, 王) near the end: not UTF-8, so read as gbk (past the checks of this test)
+    writeFileSync(file, Buffer.concat([Buffer.from(text), Buffer.from('D0,'), Buffer.from([0xcd, 0xf5]), Buffer.from(',2026-11-10 09:00,10.00\n')]));
+    const g = t.run(['import', 'purchases', file, '--encoding', 'gbk', '--create-members', '--json']);
+    expect(g.stderr).not.toContain('the file is UTF-8');
+  });
+
   it('invalid UTF-8 is an error naming the first bad line and suggesting --encoding; nothing is written', () => {
     const t = tmpLedger();
     const file = join(t.dir, 'p.csv');
