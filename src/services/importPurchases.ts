@@ -848,7 +848,7 @@ function planPart(ph: Phase2, acc: Accruer, orders: Iterator<FedOrder>, size: nu
  * as soon as they do not; and rolled back when it wrote nothing). Returns whether the bad rows stayed
  * within the limit.
  */
-function accrueInOne(ph: Phase2, commit: boolean): boolean {
+async function accrueInOne(ph: Phase2, commit: boolean): Promise<boolean> {
   const { l, c } = ph;
   const acc = new Accruer(l, ph.o, c, ph.total, true);
   acc.amountColumn = ph.amountColumn;
@@ -862,7 +862,8 @@ function accrueInOne(ph: Phase2, commit: boolean): boolean {
   let withinLimit = true;
   let wrote = false;
   try {
-    l.store.write(() => {
+    l.store.openWrite();
+    try {
       let inBatch = 0;
       for (;;) {
         const p = parts.next();
@@ -882,9 +883,16 @@ function accrueInOne(ph: Phase2, commit: boolean): boolean {
         if (!p.more) break;
         ph.onProgress?.({ phase: 'accruing', done: ph.done, total: ph.total });
         collectGarbage();
+        // between parts a signal (Ctrl-C on a long dry run) is heard: it ends the process, and the
+        // transaction with it, so nothing of it is written
+        await new Promise<void>((r) => setImmediate(r));
       }
       if (!commit || !wrote) throw new DryRunRollback();
-    });
+    } catch (e) {
+      l.store.rollbackWrite();
+      throw e;
+    }
+    l.store.commitWrite();
     ph.run.id = applier.runId;
   } catch (e) {
     if (!(e instanceof DryRunRollback)) throw e;
@@ -1420,7 +1428,7 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
   // another source), read beside the first phase (a stream of its own).
   const fileHash = sha256Of(o.file);
   fileHash.catch(() => undefined); // (a file that cannot be read fails the import itself)
-  const guard = removeOnSignal(input.onInterrupt); // (before the folder exists: no instant where a signal leaves it behind)
+  const guard = removeOnSignal(input.onInterrupt, o.dryRun); // (before the folder exists: no instant where a signal leaves it behind)
   const dir = (guard.dir = newScratchDir());
   const stage = new ImportStage(join(dir, 'stage.db'));
   try {
@@ -1510,9 +1518,9 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
         }
         const phase2: Phase2 = { l, o, c, stage, reader, format: plan.format, amountColumn: plan.index.amount >= 0 ? plan.header[plan.index.amount] : 'amount', guestLinesOf: o.skipGuests ? stage.guestLines() : null, itemColumn: plan.format !== 'order' ? null : plan.index.sku >= 0 ? plan.header[plan.index.sku] : plan.index.quantity >= 0 ? plan.header[plan.index.quantity] : null, total, batchOrders, partOrders: input.partOrders ?? PART, done: 0, lastBatch: 0, onProgress: input.onProgress, run };
         if (o.maxRejects !== undefined && c.rejected > o.maxRejects) tooMany = true; // (phase 1's bad rows)
-        else if (o.dryRun) tooMany = !accrueInOne(phase2, false); // (past --max-rejects while accruing, as the real run would be)
+        else if (o.dryRun) tooMany = !(await accrueInOne(phase2, false)); // (past --max-rejects while accruing, as the real run would be)
         else if (o.maxRejects !== undefined) {
-          tooMany = !accrueInOne(phase2, true);
+          tooMany = !(await accrueInOne(phase2, true));
           if (!tooMany && !wholeFileRejected(c)) closeRun(phase2);
         } else {
           // Committed with synchronous = FULL after the batches: its fsync of the WAL makes every batch
@@ -1599,7 +1607,7 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
  * process ends by that signal, as it would have (exit 143 or 130; the ledger keeps the committed batches only).
  * `tell` hears what stands first (the CLI prints it as the command's error).
  */
-function removeOnSignal(tell?: (err: PointsmallError) => void): { dir: string | null; end(): void } {
+function removeOnSignal(tell?: (err: PointsmallError) => void, dryRun = false): { dir: string | null; end(): void } {
   const signals = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
   const guard = {
     dir: null as string | null,
@@ -1611,10 +1619,12 @@ function removeOnSignal(tell?: (err: PointsmallError) => void): { dir: string | 
     guard.end();
     if (guard.dir) rmSync(guard.dir, { recursive: true, force: true });
     // what stands: a batch commits whole or not at all, so the ledger holds whole batches
-    const err = new PointsmallError(
-      `import interrupted by ${sig}: the batches committed before it stay, the rest was not written (pointsmall import list shows the run as unfinished, if any batch was committed)`,
-      { code: 'INTERRUPTED', exitCode: EXIT.internal, hint: 'run the same import again to finish it: the orders committed already count as duplicates, nothing accrues twice' },
-    );
+    const err = dryRun
+      ? new PointsmallError(`import --dry-run interrupted by ${sig}: a dry run writes nothing, and nothing was written`, { code: 'INTERRUPTED', exitCode: EXIT.internal })
+      : new PointsmallError(
+          `import interrupted by ${sig}: the batches committed before it stay, the rest was not written (pointsmall import list shows the run as unfinished, if any batch was committed)`,
+          { code: 'INTERRUPTED', exitCode: EXIT.internal, hint: 'run the same import again to finish it: the orders committed already count as duplicates, nothing accrues twice' },
+        );
     try {
       tell?.(err);
     } catch {

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
-import { BIN, FIXTURES, runCli, sceneLedger, tmpDir, tmpLedger, type TmpLedger } from '../helpers/cli.js';
+import { BIN, FIXTURES, PG, runCli, sceneLedger, tmpDir, tmpLedger, type TmpLedger } from '../helpers/cli.js';
 import { endSessions, hasTmux, screenJoined, start, waitFor } from '../helpers/tmux.js';
 
 const SUMMARY_FIELDS = ['rows', 'orders', 'accepted', 'duplicates', 'rejected', 'review', 'capped', 'pointsAccrued', 'pointsReturned', 'dryRun'];
@@ -292,6 +292,49 @@ describe('an import stopped by a signal', () => {
       expect(readdirSync(scratch)).toEqual([]);
       expect(t.verify().ok).toBe(true);
     }
+  });
+});
+
+describe.skipIf(PG)('a dry run stopped by a signal (trial 32)', () => {
+  // A dry run accrues every order in one transaction that it rolls back: it held the main thread for the
+  // whole of it, so Ctrl-C was not heard until it had printed its summary (exit 0, minutes later).
+  it('ends at Ctrl-C while it accrues (the ledger held by its transaction), exit 130, nothing written', async () => {
+    const t = fixtureLedger();
+    const before = t.ok(['ledger', 'entries', '--limit', '100000']).length;
+    const csv = join(t.dir, 'big.csv');
+    const rows = Array.from({ length: 120_000 }, (_, i) => `D${i},M00${(i % 3) + 1},2026-0${(i % 9) + 1}-1${i % 10} 10:00,${(i % 500) + 1}.00`);
+    writeFileSync(csv, `order_id,member_id,purchased_at,amount\n${rows.join('\n')}\n`);
+    const p = spawn(process.execPath, [BIN, 'import', 'purchases', csv, '--dry-run', '--batch', '500', '--json'], { env: { ...process.env, POINTSMALL_DB: t.db, POINTSMALL_NOW: '2026-11-23T10:00:00+08:00' } });
+    let stderr = '';
+    p.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((res) => p.on('close', (code, sig) => res(code ?? (sig === 'SIGINT' ? 130 : null))));
+    let ended = false;
+    void exited.then(() => (ended = true));
+    // the state waited for: the dry run's transaction holds the ledger (it is accruing), seen as another writer would
+    const { default: Database } = await import('better-sqlite3');
+    const db = new Database(t.db, { timeout: 0 });
+    let accruing = false;
+    try {
+      while (!ended && !accruing) {
+        try {
+          db.exec('BEGIN IMMEDIATE');
+          db.exec('ROLLBACK');
+          await new Promise((r) => setTimeout(r, 10));
+        } catch {
+          accruing = true;
+        }
+      }
+    } finally {
+      db.close();
+    }
+    expect(accruing, 'the dry run ended before its accrual could be seen').toBe(true);
+    p.kill('SIGINT');
+    expect(await exited).toBe(130);
+    const err = JSON.parse(stderr.trim().split('\n').pop()!).error;
+    expect(err).toMatchObject({ code: 'INTERRUPTED', message: 'import --dry-run interrupted by SIGINT: a dry run writes nothing, and nothing was written' });
+    expect(t.ok(['ledger', 'entries', '--limit', '100000'])).toHaveLength(before);
+    expect(t.ok(['import', 'list'])).toEqual([]);
+    expect(t.verify().ok).toBe(true);
   });
 });
 
