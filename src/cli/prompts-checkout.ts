@@ -116,6 +116,8 @@ export async function interactiveCheckout(ctx: Ctx, given: CheckoutInput, ask: A
   }
   input0.tender = tender;
 
+  const { discardTypeAhead } = await import('./prompts.js');
+  await discardTypeAhead();
   const ok = await confirm({
     message: checkoutQuestion(chosen, tender, input0.memberId),
     default: false,

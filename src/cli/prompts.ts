@@ -13,7 +13,34 @@ export async function ask(message: string, opts: { validate?: (v: string) => tru
 
 export async function confirmAction(message: string, dflt = false): Promise<boolean> {
   const { confirm } = await import('@inquirer/prompts');
+  await discardTypeAhead();
   return confirm({ message, default: dflt }).catch(cancelled);
+}
+
+/**
+ * Keys typed before a yes/no question is drawn never answer it (trial 32: `y` Enter typed after the
+ * command, before its figures showed, paid it): what the terminal holds is read and dropped, and the
+ * person is told. Ctrl-C among them still cancels (exit 130).
+ */
+export async function discardTypeAhead(): Promise<void> {
+  const stdin = process.stdin;
+  if (!stdin.isTTY || typeof stdin.setRawMode !== 'function') return;
+  const wasRaw = stdin.isRaw;
+  let dropped = '';
+  const onData = (b: Buffer | string) => (dropped += b.toString());
+  stdin.setRawMode(true);
+  stdin.on('data', onData);
+  stdin.resume();
+  try {
+    // what was typed already is there at the first read (the poll phase before this timer can run)
+    await new Promise((r) => setTimeout(r, 40));
+  } finally {
+    stdin.off('data', onData);
+    stdin.pause();
+    stdin.setRawMode(wasRaw);
+  }
+  if (dropped.includes('\u0003')) throw new CancelledError();
+  if (dropped.length) process.stderr.write(`(${dropped.replace(/[\r\n]/g, '').length ? 'keys' : 'Enter'} typed before the question was shown: ignored; answer it now)\n`);
 }
 
 export async function choose<T extends string>(message: string, choices: { name: string; value: T; description?: string }[]): Promise<T> {

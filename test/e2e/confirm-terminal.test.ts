@@ -1,5 +1,6 @@
 // On a real terminal (tmux), destructive commands ask a question that names their amounts (SPEC §7), and
 // answering no changes nothing. Skips cleanly where tmux is missing.
+import { writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PG, sceneLedger, type TmpLedger } from '../helpers/cli.js';
@@ -14,6 +15,29 @@ describe.skipIf(!hasTmux)('questions on a terminal name the amounts', () => {
       t.ok(['member', 'adjust', 'a', '--points', '300', '--reason', 'seed']);
     }, { file });
   }
+
+  it('keys typed before a question is drawn never answer it: the debit and the checkout are asked again, and say so (trial 32)', async () => {
+    const t = shop();
+    t.ok(['catalog', 'add', '--sku', 'TEA', '--name', 'Tea', '--price', '20.00']);
+    for (const [args, question] of [
+      [['member', 'adjust', 'a', '--points', '-100', '--reason', 'typeahead'], /Take 100 points from a/],
+      [['checkout', '--member', 'a', '--item', 'TEA', '--points', '200', '--tender', 'card'], /Use 200 points/],
+    ] as const) {
+      // the command starts only once "y" Enter wait in the terminal: typed before anything was shown
+      const flag = join(t.dir, `go-${args[0]}`);
+      const s = start(t, [...args], { before: `while [ ! -e '${flag}' ]; do sleep 0.05; done` });
+      keys(s, 'y', 'Enter');
+      writeFileSync(flag, '');
+      await waitFor(s, question);
+      const asked = await waitFor(s, '(y/N)');
+      expect(asked).toContain('typed before the question was shown: ignored; answer it now');
+      keys(s, 'n', 'Enter');
+      const out = await waitFor(s, 'EXIT=');
+      expect(out).toContain('EXIT=0');
+    }
+    expect(t.ok(['member', 'show', 'a']).balance).toBe(300);
+    expect(t.ok(['order', 'list'])).toEqual([]);
+  }, 300_000);
 
   it('db restore says what the live ledger has that the backup lacks; no keeps the ledger', async () => {
     const t = shop(true); // restore replaces a SQLite file (a PostgreSQL ledger moves with db copy)

@@ -14,13 +14,13 @@ function tmux(session: string, ...args: string[]): string {
   return execFileSync('tmux', ['-L', session, ...args], { encoding: 'utf8' });
 }
 
-/** Starts `pointsmall ARGS` on a 160×50 terminal (or `width` columns) against the ledger, with `env` added to its environment; the screen ends with EXIT=code. */
-export function start(t: TmpLedger, args: string[], o: { width?: number; now?: string; env?: Record<string, string> } = {}): string {
+/** Starts `pointsmall ARGS` on a 160×50 terminal (or `width` columns) against the ledger, with `env` added to its environment, after the shell command `before`; the screen ends with EXIT=code. */
+export function start(t: TmpLedger, args: string[], o: { width?: number; now?: string; env?: Record<string, string>; before?: string } = {}): string {
   const name = `pm-${process.pid}-${sessions.length}`;
   sessions.push(name);
   const more = Object.entries(o.env ?? {}).map(([k, v]) => ` ${k}='${v}'`).join('');
   const env = `env -u CI -u NO_COLOR POINTSMALL_DB='${t.db}' POINTSMALL_NOW='${o.now ?? DEFAULT_NOW}' POINTSMALL_OPERATOR=tester${more}`;
-  tmux(name, 'new-session', '-d', '-s', name, '-x', String(o.width ?? 160), '-y', '50', `${env} '${process.execPath}' '${BIN}' ${args.join(' ')}; echo EXIT=$?; sleep 120`);
+  tmux(name, 'new-session', '-d', '-s', name, '-x', String(o.width ?? 160), '-y', '50', `${o.before ? `${o.before}; ` : ''}${env} '${process.execPath}' '${BIN}' ${args.join(' ')}; echo EXIT=$?; sleep 120`);
   return name;
 }
 
