@@ -39,6 +39,19 @@ describe.skipIf(!hasTmux)('questions on a terminal name the amounts', () => {
     expect(t.ok(['order', 'list'])).toEqual([]);
   }, 300_000);
 
+  it('checkout confirm of a checkout started without --tender asks how the cash part is paid, and the question and the order say it (trial 32)', async () => {
+    const t = shop();
+    t.ok(['catalog', 'add', '--sku', 'TEA', '--name', 'Tea', '--price', '20.00']);
+    const id = t.ok(['checkout', 'start', '--member', 'a', '--item', 'TEA', '--points', '200']).checkoutId as string;
+    const s = start(t, ['checkout', 'confirm', id]);
+    await waitFor(s, 'Pay 18.00 by');
+    keys(s, 'Down', 'Enter'); // cash, card, …: card
+    await waitFor(s, /Use 200 points \(worth 2\.00\) and take 18\.00 by card/);
+    keys(s, 'y', 'Enter');
+    expect(await waitFor(s, 'EXIT=')).toContain('EXIT=0');
+    expect(t.ok(['order', 'show', id])).toMatchObject({ status: 'paid', tender: 'card', cashPaid: '18.00' });
+  }, 300_000);
+
   it('db restore says what the live ledger has that the backup lacks; no keeps the ledger', async () => {
     const t = shop(true); // restore replaces a SQLite file (a PostgreSQL ledger moves with db copy)
     const backup = join(t.dir, 'backup.db');

@@ -86,6 +86,9 @@ describe.skipIf(!hasTmux)('interactive verified checkout', () => {
     const t = verifiedShop(['--email', 'ann@example.com']);
     const held = t.ok(['checkout', 'start', '--member', 'M1', '--item', 'TEA', '--points', '3000']);
     const s = start(t, ['checkout', 'confirm', held.orderId]);
+    // started without --tender: the terminal asks it (trial 32)
+    await waitFor(s, 'Pay 70.00 by');
+    keys(s, 'Enter');
     await answerYes(s, `Use 3000 points (worth 30.00) and take 70.00 by cash from M1 for checkout ${held.orderId}?`);
     await waitFor(s, `One-time code for ${held.orderId}`);
     const msg = codeMessage(t);

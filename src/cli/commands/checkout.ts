@@ -52,7 +52,7 @@ function cartOptions(cmd: Command): Command {
     .option('--max-points', 'the most points allowed (the items, the available points; none below redeem.minPoints)')
     .option('--no-points', 'pay everything in cash (refused when an item can only be paid in points)')
     .option('--coupon <code>', 'a coupon of the member, applied before points')
-    .addOption(new Option('--tender <tender>', 'how the cash part is paid').choices(TENDER_CHOICES));
+    .addOption(new Option('--tender <tender>', 'how the cash part is paid (default: cash; checkout on a terminal asks, start leaves it to confirm)').choices(TENDER_CHOICES));
 }
 
 interface CartOpts {
@@ -257,7 +257,7 @@ export function register(program: Command): void {
   checkout
     .command('confirm <checkoutId>')
     .description('pay the cash part of a held checkout and capture it (asks on a terminal; --yes elsewhere)')
-    .addOption(new Option('--tender <tender>', 'how the cash part is paid').choices(TENDER_CHOICES))
+    .addOption(new Option('--tender <tender>', "how the cash part is paid (default: the checkout's, else cash; a terminal asks)").choices(TENDER_CHOICES))
     .option('--decline', 'simulate a declined payment (the hold is voided, exit 3)')
     .option('--code <code>', 'the six-digit one-time code a checkout above limits.verifyPointsAbove needs (3 wrong codes void it)', parseCode)
     .option('--already-paid', 'record a payment that was started and never recorded (interrupted), which the terminal shows approved: capture without paying again')
@@ -275,6 +275,11 @@ export function register(program: Command): void {
       } else if (ask) {
         const held = await (await orderServices()).showOrder(ctx, id);
         if (held.status === 'held') {
+          // a tender neither given nor chosen at the start is asked, as the one-shot checkout asks it (trial 32)
+          if (o.tender === undefined && !held.tender && !/^0+(\.0+)?$/.test(held.cashPaid)) {
+            const { choose } = await import('../prompts.js');
+            o.tender = await choose<Tender>(`Pay ${held.cashPaid} by`, TENDER_CHOICES.map((t) => ({ value: t as Tender, name: t })));
+          }
           const tender = o.tender ?? held.tender ?? 'cash';
           const stays = `${wrapToTerminal(`nothing was paid; the hold stays until it expires or: pointsmall checkout cancel ${id}`)}\n`;
           const yes = await confirmOnTerminal(checkoutQuestion(held, tender, held.memberId, ` for checkout ${id}`)).catch((e: unknown) => {
