@@ -494,7 +494,8 @@ function formatPieces(format: string): { token?: string; text?: string }[] {
  * A timestamp format (dayjs-style tokens: YYYY YY M MM MMM MMMM D DD H HH h hh m mm s ss S SS SSS A a Z
  * ZZ, `[literal]`) compiled into a reader of wall-clock parts. Numbers are read padded or not alike
  * (`M/D/YYYY H:mm` reads `12/01/2010 08:26` and `12/1/2010 8:26`), except a two-letter token right
- * before another number, which takes exactly two digits (`YYYYMMDD`). Impossible dates read as null.
+ * before or after another number, which takes exactly two digits (`YYYYMMDD`: `2026111` is no date,
+ * not 2026-11-01 or 2026-01-11). Impossible dates read as null.
  */
 export function compileDateFormat(format: string): (text: string) => WallParts | null {
   const pieces = formatPieces(format);
@@ -508,11 +509,14 @@ export function compileDateFormat(format: string): (text: string) => WallParts |
     }
     const t = p.token!;
     const nextNumeric = pieces[k + 1]?.token !== undefined && NUMERIC.has(pieces[k + 1].token!);
+    // glued to a number on either side (`YYYYMMDD`'s DD, `HHmm`'s mm): its own width, or `2026111` would
+    // read as one of two dates (trial 32)
+    const glued = nextNumeric || (pieces[k - 1]?.token !== undefined && NUMERIC.has(pieces[k - 1].token!));
     order.push(t);
     if (t === 'YYYY') re += '(\\d{4})';
     else if (t === 'YY') re += '(\\d{2})';
-    else if (t === 'SSS' || t === 'SS' || t === 'S') re += nextNumeric ? `(\\d{${t.length}})` : '(\\d{1,3})';
-    else if (NUMERIC.has(t)) re += t.length === 2 && nextNumeric ? '(\\d{2})' : t.length === 1 && nextNumeric ? '(\\d{1,2}?)' : '(\\d{1,2})';
+    else if (t === 'SSS' || t === 'SS' || t === 'S') re += glued ? `(\\d{${t.length}})` : '(\\d{1,3})';
+    else if (NUMERIC.has(t)) re += t.length === 2 && glued ? '(\\d{2})' : t.length === 1 && nextNumeric ? '(\\d{1,2}?)' : '(\\d{1,2})';
     else if (t === 'MMM' || t === 'MMMM') re += '([A-Za-z]{3,9})\\.?';
     else if (t === 'A' || t === 'a') re += '([AaPp][Mm])';
     else re += '(Z|[+-]\\d{2}:?\\d{2})';

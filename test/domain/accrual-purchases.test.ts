@@ -345,6 +345,14 @@ describe('date formats', () => {
     for (const v of ['12/1/2010 8:26', '12/01/2010 08:26', '12/1/2010 08:26', '12/01/2010 8:26']) expect(us(v)).toBe(Date.UTC(2010, 11, 1, 8, 26));
     expect(makeDateParser('UTC', 'DD/MM/YYYY HH:mm')('1/12/2010 8:26')).toBe(Date.UTC(2010, 11, 1, 8, 26));
     expect(makeDateParser('UTC', 'YYYYMMDD HHmmss')('20101201 082600')).toBe(Date.UTC(2010, 11, 1, 8, 26));
+    // a two-letter token glued to a number takes its two digits on either side (trial 32): 2026111 is
+    // 2026-11-01 or 2026-01-11, so no date; 20261130145 is 14:05 or 1:45
+    expect(makeDateParser('UTC', 'YYYYMMDD')('2026111')).toBeNull();
+    expect(makeDateParser('UTC', 'YYYYMMDD')('20261101')).toBe(Date.UTC(2026, 10, 1));
+    expect(makeDateParser('UTC', 'YYYYMMDDHHmm')('20261130145')).toBeNull();
+    expect(makeDateParser('UTC', 'YYYYMMDDHHmm')('202611301405')).toBe(Date.UTC(2026, 10, 30, 14, 5));
+    expect(makeDateParser('UTC', 'HHmmssSSS YYYY-MM-DD')('08260012 2010-12-01')).toBeNull();
+    expect(makeDateParser('UTC', 'HHmmssSSS YYYY-MM-DD')('082600120 2010-12-01')).toBe(Date.UTC(2010, 11, 1, 8, 26, 0, 120));
     expect(makeDateParser('UTC', 'D MMM YYYY h:mm A')('1 Dec 2010 8:26 PM')).toBe(Date.UTC(2010, 11, 1, 20, 26));
     expect(makeDateParser('UTC', 'D MMMM YYYY h:mm a')('1 december 2010 12:05 am')).toBe(Date.UTC(2010, 11, 1, 0, 5));
     expect(makeDateParser('UTC', 'YYYY-MM-DD[T]HH:mm:ssZ')('2010-12-01T08:26:00+08:00')).toBe(Date.UTC(2010, 11, 1, 0, 26));
