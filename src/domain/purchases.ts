@@ -310,6 +310,13 @@ export function planColumns(header: readonly string[], map: Partial<Record<Purch
   for (const f of ['order_id', 'member_id', 'purchased_at'] as const) {
     if (index[f] < 0 && map[f] === undefined) problems.push(`missing column ${f}`);
   }
+  // two fields read from one column (`--map order_id=Inv --map member_id=Inv`): each invoice its own member (trial 32)
+  for (let a = 0; a < PURCHASE_FIELDS.length; a++) {
+    for (let b = a + 1; b < PURCHASE_FIELDS.length; b++) {
+      const [fa, fb] = [PURCHASE_FIELDS[a], PURCHASE_FIELDS[b]];
+      if (index[fa] >= 0 && index[fa] === index[fb]) problems.push(`${fa} and ${fb} both read column ${JSON.stringify(clean[index[fa]])}${map[fa] !== undefined || map[fb] !== undefined ? ' (--map)' : ''}: give each field a column of its own`);
+    }
+  }
   const hasLine = (index.quantity >= 0 && index.unit_price >= 0) || index.line_amount >= 0;
   if (!hasLine && index.amount < 0) {
     if (index.quantity >= 0 || index.unit_price >= 0) problems.push(`missing column ${index.quantity >= 0 ? 'unit_price' : 'quantity'} (line-level files need quantity and unit_price, or line_amount)`);
