@@ -32,6 +32,7 @@ import { PgError } from '../store/pg/database.js';
 import { ImportStage, type MemberFacts, type StageShape, StagedOrders, bulkWrites, countStagedOrders, purchases, refreshStatistics } from '../store/purchases.js';
 import { journal } from '../store/journal.js';
 import { importRuns } from '../store/importRuns.js';
+import { members } from '../store/members.js';
 import { rulesVersions } from '../store/rules.js';
 import { type Ctx, type Ledger, ledgerFromStore, parseStoredRules, withLedger } from './ledger.js';
 import { type ParseInput, type ParseSink, type ParsedChunk, parsePurchasesOnTwoCores, readChunks } from './importParse.js';
@@ -439,6 +440,8 @@ class Accruer {
   /** The facts were dropped while batches may be on their way to the ledger: wait for them before reading facts again. */
   needsDrain = false;
   private readonly plan: PlanBuilder;
+  /** Member ids by their lower case, read when the first member is to be created, with those created since. */
+  private folded: Map<string, string> | null = null;
   /** Whether the plan has begun a batch, and whether it has ever read where the chain ends. */
   private planning = false;
   private followed = false;
@@ -583,6 +586,13 @@ class Accruer {
           this.rejectLines(lines, `member id: ${problems[0].message}`);
           continue;
         }
+        // ids are compared exactly: m001 beside M001 would split a customer's points in two (trial 32)
+        const spelled = this.spelledAs(order.memberId);
+        if (spelled !== undefined) {
+          this.rejectLines(lines, `member ${order.memberId} is not in the ledger, but ${spelled} is: ids are compared exactly, so --create-members would make a second member of ${spelled}; write the id as ${spelled} (or, if it is another customer, add it first with pointsmall member add)`);
+          continue;
+        }
+        this.folded!.set(order.memberId.toLowerCase(), order.memberId);
         this.plan.newMember(order.memberId);
         c.membersCreated++;
         f = { status: 'active', tier: null, lifetime_earned: 0, debt: 0, balance: 0 };
@@ -606,6 +616,16 @@ class Accruer {
       this.keysMayExist = true;
     }
     this.seenVersion = v;
+  }
+
+  /** The member (in the ledger, or created by this import) whose id is `id` but for the case of its letters. */
+  private spelledAs(id: string): string | undefined {
+    if (!this.folded) {
+      this.folded = new Map();
+      for (const m of this.l.store.get(members).ids()) this.folded.set(m.toLowerCase(), m);
+    }
+    const other = this.folded.get(id.toLowerCase());
+    return other !== undefined && other !== id ? other : undefined;
   }
 
   private forgetFacts(): void {

@@ -74,6 +74,10 @@ export class Members {
   get(id: string): MemberRow | undefined {
     return this.s.get.get(id) as MemberRow | undefined;
   }
+  /** Every member's id (an import that creates members checks new ids against them). */
+  ids(): string[] {
+    return this.db.prepare('SELECT id FROM members').pluck().all() as string[];
+  }
   /** A member whose id is `id` but for the case of its letters, if any (for the hint of a look-up that missed). */
   sameButCase(id: string): string | undefined {
     return this.s.sameButCase.get(id) as string | undefined;

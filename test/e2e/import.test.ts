@@ -46,6 +46,24 @@ describe('import purchases (e2e)', () => {
     expect(t.ok(['import', 'purchases', file, '--source', 'till-2'])).toMatchObject({ accepted: 1 });
   });
 
+  it('--create-members never makes a second member of one spelled in another case, in the ledger or earlier in the file (trial 32)', () => {
+    const t = fixtureLedger();
+    const file = join(t.dir, 'c.csv');
+    writeFileSync(file, 'order_id,member_id,purchased_at,amount\nC1,M001,2026-11-01 10:00,100.00\nC2,m001,2026-11-01 10:00,100.00\nC3,NEW9,2026-11-01 10:00,100.00\nC4,new9,2026-11-01 10:00,100.00\n');
+    const members = t.ok(['member', 'list']).length;
+    const r = t.run(['import', 'purchases', file, '--create-members', '--json']);
+    expect(r.code, r.stderr).toBe(4);
+    expect(r.json()).toMatchObject({ accepted: 2, rejected: 2, membersCreated: 1 });
+    const reasons = r.json().firstRejects.map((x: { line: number; reason: string }) => [x.line, x.reason]);
+    expect(reasons).toEqual([
+      [3, 'member m001 is not in the ledger, but M001 is: ids are compared exactly, so --create-members would make a second member of M001; write the id as M001 (or, if it is another customer, add it first with pointsmall member add)'],
+      [5, expect.stringMatching(/^member new9 is not in the ledger, but NEW9 is: /)],
+    ]);
+    expect(t.ok(['member', 'list']).map((m: { id: string }) => m.id)).toContain('NEW9');
+    expect(t.ok(['member', 'list'])).toHaveLength(members + 1);
+    expect(t.verify().ok).toBe(true);
+  });
+
   it('imports the fixtures with the rules of their day and every summary field', () => {
     const t = fixtureLedger();
     const orders = t.ok(['import', 'purchases', fixture(t, 'purchases-orders.csv')]);
