@@ -47,7 +47,8 @@ export async function interactiveCheckout(ctx: Ctx, given: CheckoutInput, ask: A
       pageSize: 12,
       choices: items.map((i) => ({
         value: i.sku,
-        name: `${safeText(i.sku, false)}  ${safeText(i.name, false)}  ${i.price}  ${c.dim(`[${i.pay}${i.kind === 'coupon' ? ', coupon' : ''}]`)}`,
+        // a points-only item at its points price (its cash price is not what the member pays: trial 32)
+        name: `${safeText(i.sku, false)}  ${safeText(i.name, false)}  ${i.pointsPrice !== null ? `${i.pointsPrice} points` : i.price}  ${c.dim(`[${i.pay}${i.kind === 'coupon' ? ', coupon' : ''}]`)}`,
         disabled: i.stockAvailable !== null && i.stockAvailable < 1 ? '(out of stock)' : false,
       })),
     });

@@ -1057,6 +1057,8 @@ export interface ItemChoice {
   sku: string;
   name: string;
   price: string;
+  /** What it costs in points when it can only be paid in points (pay "points"), else null. */
+  pointsPrice: number | null;
   pay: string;
   kind: string;
   stockAvailable: number | null;
@@ -1070,7 +1072,7 @@ export async function itemChoices(ctx: Ctx): Promise<ItemChoice[]> {
         .get(catalog)
         .list()
         .map(stockAsRead(l))
-        .map((i) => ({ sku: i.sku, name: i.name, price: formatMoney(i.price, l.digits), pay: i.pay, kind: i.kind, stockAvailable: i.stock === null ? null : i.stock - i.stock_held })),
+        .map((i) => ({ sku: i.sku, name: i.name, price: formatMoney(i.price, l.digits), pointsPrice: i.pay === 'points' ? i.points_price : null, pay: i.pay, kind: i.kind, stockAvailable: i.stock === null ? null : i.stock - i.stock_held })),
     ),
   );
 }

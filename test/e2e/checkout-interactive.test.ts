@@ -54,6 +54,18 @@ describe.skipIf(!hasTmux)('interactive checkout on a terminal', () => {
     expect(t.verify().ok).toBe(true);
   }, 300_000);
 
+  it('the item picker shows a points-only item at its points price, a cash item at its price (trial 32)', async () => {
+    const t = shop();
+    t.ok(['catalog', 'add', '--sku', 'ZGIFT', '--name', 'Gift', '--price', '39.00', '--pay', 'points', '--points-price', '3000']);
+    const s = start(t, ['checkout', '--member', 'M1']);
+    const screen = await waitFor(s, /ZGIFT/);
+    expect(screen).toMatch(/ZGIFT\s+Gift\s+3000 points\s+\[points\]/);
+    expect(screen).not.toMatch(/ZGIFT\s+Gift\s+39\.00/);
+    expect(screen).toMatch(/TEA\s+Tea\s+100\.00\s+\[mixed\]/);
+    keys(s, 'C-c');
+    expect(await waitFor(s, 'EXIT=')).toContain('EXIT=130');
+  }, 300_000);
+
   it('asks only for the points when member and items are given; saying no pays nothing', async () => {
     const t = shop();
     const s = start(t, ['checkout', '--member', 'M1', '--item', 'TEA', '--tender', 'cash']);
