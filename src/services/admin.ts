@@ -46,6 +46,9 @@ export interface LedgerContents {
   /** The chain head: the last entry's id and hash. */
   headId: number;
   headHash: string;
+  /** Its currency and zone: init --force makes the new ledger with those given (or the defaults), not these. */
+  currency: string | null;
+  timezone: string | null;
 }
 
 /** What lies where init would build: nothing, an empty file, or a ledger (never anything else: that is refused). */
@@ -67,7 +70,8 @@ function contentsOf(store: ReturnType<typeof openStore>): LedgerContents {
   return store.read(() => {
     const { counts } = ledgerStats(store);
     const head = store.get(journal).head();
-    return { entries: counts.entries ?? 0, members: counts.members ?? 0, headId: head.id, headHash: head.hash };
+    const set = store.get(settings);
+    return { entries: counts.entries ?? 0, members: counts.members ?? 0, headId: head.id, headHash: head.hash, currency: set.get('currency') ?? null, timezone: set.get('timezone') ?? null };
   });
 }
 

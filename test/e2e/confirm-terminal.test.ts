@@ -73,18 +73,21 @@ describe.skipIf(!hasTmux)('questions on a terminal name the amounts', () => {
   it('init --force names what it erases (entries, members, head); no is the default and erases nothing', async () => {
     const t = shop();
     const head = t.verify().entries;
-    const s = start(t, ['init', '--force']);
+    const s = start(t, ['init', '--force'], { env: { TZ: 'UTC' } });
     await waitFor(s, new RegExp(`is a ledger with ${head} entr(y|ies) and 1 member \\(head #\\d+, [0-9a-f]{8}\\)`));
+    // the new ledger would take the defaults, not this one's currency and zone: said before the question (trial 32)
+    await waitFor(s, /this ledger is in CNY, Asia\/Shanghai; the new one would be in CNY, UTC: to keep them, answer no and run\s+pointsmall init --force --currency CNY --timezone Asia\/Shanghai/);
+    await waitFor(s, 'and start a new ledger in CNY, UTC?');
     // the copy it keeps, by the ledger's own name (trial 30: LEDGER.before-init-TIME); PostgreSQL keeps none
     await waitFor(s, PG ? 'nothing of it is kept: run pointsmall db backup FILE first' : `a copy is kept aside beside it, as ${basename(t.db)}.before-init-<time>`);
-    await waitFor(s, 'and start a new ledger?');
     keys(s, 'Enter'); // the default: no
     const out = await waitFor(s, 'EXIT=');
     expect(out).toContain('nothing was erased');
     expect(out).toContain('EXIT=0');
     expect(t.ok(['member', 'show', 'a']).balance).toBe(300);
-    const again = start(t, ['init', '--force']);
-    await waitFor(again, 'and start a new ledger?');
+    const again = start(t, ['init', '--force', '--timezone', 'Asia/Shanghai'], { env: { TZ: 'UTC' } });
+    const asked = await waitFor(again, 'and start a new ledger in CNY, Asia/Shanghai?');
+    expect(asked).not.toContain('this ledger is in');
     keys(again, 'y', 'Enter');
     expect(await waitFor(again, 'EXIT=')).toContain('ledger created');
     expect(t.ok(['member', 'list'])).toEqual([]);
@@ -106,6 +109,12 @@ describe.skipIf(!hasTmux)('questions on a terminal name the amounts', () => {
     await waitFor(s, /Expire 50 points from 1 lot of 1 member as of 2026-01-01, a past date \(today is 2026-11-23\)/);
     keys(s, 'n', 'Enter');
     expect(await waitFor(s, 'EXIT=')).toContain('nothing was expired');
+    expect(t.ok(['member', 'show', 'a']).balance).toBe(350);
+    // as of a date when nothing had lapsed: nothing to ask about (trial 32: "Expire 0 points …?")
+    const none = start(t, ['expire', 'run', '--as-of', '2024-06-01']);
+    const out = await waitFor(none, 'EXIT=');
+    expect(out).not.toContain('(y/N)');
+    expect(out).toContain('EXIT=0');
     expect(t.ok(['member', 'show', 'a']).balance).toBe(350);
   }, 300_000);
 

@@ -32,7 +32,14 @@ export function register(program: Command): void {
                   ? 'init --force erases it and nothing of it is kept: run pointsmall db backup FILE first to keep a copy\n'
                   : `init --force erases it; a copy is kept aside beside it, as ${basename(target.path)}.before-init-<time>\n`),
             );
-            if (!(await confirmOnTerminal(`Erase ${target.path} and start a new ledger?`))) {
+            // the new ledger takes the currency and zone given, else the defaults, never this one's (trial 32)
+            const { machineZone } = await import('../../domain/time.js');
+            const currency = String(o.currency ?? 'CNY').toUpperCase();
+            const zone = String(o.timezone ?? machineZone());
+            if ((t.currency !== null && t.currency !== currency) || (t.timezone !== null && t.timezone.toLowerCase() !== zone.toLowerCase())) {
+              process.stderr.write(wrapToTerminal(`this ledger is in ${t.currency}, ${t.timezone}; the new one would be in ${currency}, ${zone}: to keep them, answer no and run pointsmall init --force --currency ${t.currency} --timezone ${t.timezone}`) + '\n');
+            }
+            if (!(await confirmOnTerminal(`Erase ${target.path} and start a new ledger in ${currency}, ${zone}?`))) {
               process.stderr.write('nothing was erased\n');
               return;
             }

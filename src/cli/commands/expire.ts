@@ -36,7 +36,8 @@ export function register(program: Command): void {
         if (o.asOf < today && mustAsk(cmd, `an expiry run as of a past date (${o.asOf}, today is ${today})`)) {
           const d = await svc.runExpiry(ctx, { asOf: o.asOf, dryRun: true, force: Boolean(o.force) });
           await useLedgerZone(cmd);
-          if (!(await confirmOnTerminal(`Expire ${count(d.pointsExpired, 'point')} from ${count(d.lotsExpired, 'lot')} of ${count(d.members, 'member')} as of ${o.asOf}, a past date (today is ${today}), booked at ${localTime(d.at)}?`))) {
+          // nothing to expire: nothing to ask about (trial 32: "Expire 0 points … ?")
+          if (d.lotsExpired > 0 && !(await confirmOnTerminal(`Expire ${count(d.pointsExpired, 'point')} from ${count(d.lotsExpired, 'lot')} of ${count(d.members, 'member')} as of ${o.asOf}, a past date (today is ${today}), booked at ${localTime(d.at)}?`))) {
             process.stderr.write('nothing was expired\n');
             return;
           }
