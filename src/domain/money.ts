@@ -1,5 +1,6 @@
 // Money as integer minor units and points as integers; decimal.js only for rates, rounded at named steps.
 import { Decimal } from 'decimal.js';
+import { lookalikeCharsProblem } from './text.js';
 
 export type Minor = number; // integer count of the currency's minor unit (fen for CNY)
 export type Points = number; // integer points
@@ -43,6 +44,16 @@ export function currencyCodeProblem(code: string): string | null {
   return `${JSON.stringify(code)} is not an ISO 4217 currency code${meant}`;
 }
 
+/** What to do about an amount that is not a plain decimal, by what it holds. */
+function amountHint(t: string): string {
+  const odd = lookalikeCharsProblem(t);
+  if (odd) return odd;
+  if (/^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$/.test(t)) return `a thousands separator: write it without, like ${t.replace(/,/g, '')}`;
+  if (/^[+-]?\d{1,3}(\.\d{3})*,\d+$/.test(t)) return `a decimal comma: write it with a point and no thousands separator, like ${t.replace(/\./g, '').replace(',', '.')}`;
+  if (/^[+-]?[¥$€£￥]|[¥$€£￥]$|^(CNY|RMB|USD|EUR)\s*|\s*(CNY|RMB|USD|EUR|元)$/i.test(t)) return 'a currency sign or code: write the number alone, like 100.00';
+  return 'write it like 100.00';
+}
+
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; problem: string };
 
 /**
@@ -53,7 +64,7 @@ export type ParseResult<T> = { ok: true; value: T } | { ok: false; problem: stri
 export function parseMoney(text: string, digits: number, max: Minor = AMOUNT_MAX): ParseResult<Minor> {
   const t = text.trim();
   const m = MONEY_RE.exec(t);
-  if (!m) return { ok: false, problem: `"${text}" is not a decimal amount (write it like 100.00)` };
+  if (!m) return { ok: false, problem: `"${text}" is not a decimal amount (${amountHint(t)})` };
   const [, sign, whole, fracRaw = ''] = m;
   let frac = fracRaw;
   if (frac.length > digits) {

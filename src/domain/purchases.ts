@@ -10,7 +10,7 @@ type Decimal = BaseDecimal;
 import { ENCODING_NAMES, type Encoding, normaliseEncoding, UTF16_WITHOUT_BOM } from './encoding.js';
 import { AMOUNT_MAX, type Minor, formatMoney, parseMoney } from './money.js';
 import { MIN_YEAR, dateRangeProblem, dstGap, unreadTimestampReason, localDate, readIsoParts, zoneOffsetMinutes, zonedToUtcMs, zonedToUtcMsExact } from './time.js';
-import { controlCharProblem, duplicateColumnProblem } from './text.js';
+import { controlCharProblem, duplicateColumnProblem, lookalikeCharsProblem } from './text.js';
 
 // ---- CSV tokenizer -------------------------------------------------------------------------------
 
@@ -307,14 +307,18 @@ export function planColumns(header: readonly string[], map: Partial<Record<Purch
     if (col !== undefined && i < 0) problems.push(`--map ${f}=${col}: the header has no column ${JSON.stringify(col)}`);
     index[f] = i;
   }
+  // a column mapped to a field is that field's alone: `--map line_amount=amount` reads column amount as
+  // line totals, and the amount field no longer finds it by its own name
+  const mapped = new Set(PURCHASE_FIELDS.filter((f) => map[f] !== undefined && index[f] >= 0).map((f) => index[f]));
+  for (const f of PURCHASE_FIELDS) if (map[f] === undefined && mapped.has(index[f])) index[f] = -1;
   for (const f of ['order_id', 'member_id', 'purchased_at'] as const) {
     if (index[f] < 0 && map[f] === undefined) problems.push(`missing column ${f}`);
   }
-  // two fields read from one column (`--map order_id=Inv --map member_id=Inv`): each invoice its own member (trial 32)
+  // two fields mapped to one column (`--map order_id=Inv --map member_id=Inv`): each invoice its own member (trial 32)
   for (let a = 0; a < PURCHASE_FIELDS.length; a++) {
     for (let b = a + 1; b < PURCHASE_FIELDS.length; b++) {
       const [fa, fb] = [PURCHASE_FIELDS[a], PURCHASE_FIELDS[b]];
-      if (index[fa] >= 0 && index[fa] === index[fb]) problems.push(`${fa} and ${fb} both read column ${JSON.stringify(clean[index[fa]])}${map[fa] !== undefined || map[fb] !== undefined ? ' (--map)' : ''}: give each field a column of its own`);
+      if (index[fa] >= 0 && index[fa] === index[fb]) problems.push(`--map gives ${fa} and ${fb} one column, ${JSON.stringify(clean[index[fa]])}: give each field a column of its own`);
     }
   }
   const hasLine = (index.quantity >= 0 && index.unit_price >= 0) || index.line_amount >= 0;
@@ -778,7 +782,8 @@ export function parseRow(fields: readonly string[], ctx: RowContext): RowResult 
       const early = ctx.dateFormat ? null : dateRangeProblem(atText);
       if (early) return { kind: 'bad', reason: `${name('purchased_at')} ${early}`, orderId };
       if (!ctx.dateFormat) return { kind: 'bad', reason: `${name('purchased_at')} ${unreadTimestampReason(atText)}`, orderId };
-      return { kind: 'bad', reason: `${name('purchased_at')} ${JSON.stringify(atText)} is not a valid date-time (expected the format ${ctx.dateFormat})`, orderId };
+      const odd = lookalikeCharsProblem(atText);
+      return { kind: 'bad', reason: `${name('purchased_at')} ${JSON.stringify(atText)} is not a valid date-time (expected the format ${ctx.dateFormat})${odd ? `: ${odd}` : ''}`, orderId };
     }
     if (Number.isNaN(at)) return { kind: 'bad', reason: `${name('purchased_at')} ${JSON.stringify(atText)} ${ctx.dateReason?.() ?? 'is refused'}`, orderId };
     // (a date format reads the text as it says: name the instant it read, a two-digit year 70 as 2070 say)

@@ -135,3 +135,31 @@ export function duplicateColumnProblem(header: readonly string[], read: readonly
 export function shellWord(s: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
+
+/** Characters a spreadsheet or a word processor puts where a number or a time wants plain ASCII. */
+const LOOKALIKES: Record<string, string> = {
+  '\u00a0': 'a no-break space (U+00A0)',
+  '\u2007': 'a figure space (U+2007)',
+  '\u2009': 'a thin space (U+2009)',
+  '\u202f': 'a narrow no-break space (U+202F)',
+  '\u3000': 'an ideographic space (U+3000)',
+  '\u2212': 'a minus sign (U+2212) in place of -',
+  '\uff0d': 'a full-width minus (U+FF0D) in place of -',
+  '\u2013': 'an en dash (U+2013) in place of -',
+  '\uff0e': 'a full-width full stop (U+FF0E) in place of .',
+  '\uff1a': 'a full-width colon (U+FF1A) in place of :',
+  '\uff0f': 'a full-width slash (U+FF0F) in place of /',
+};
+
+/**
+ * Why a number or a time that looks right on screen was not read (trial 32): a no-break space, a
+ * Unicode minus, full-width digits or punctuation in it, named; null when it has none.
+ */
+export function lookalikeCharsProblem(text: string): string | null {
+  const found: string[] = [];
+  for (const ch of new Set(text)) {
+    if (LOOKALIKES[ch]) found.push(LOOKALIKES[ch]);
+    else if (ch >= '\uff10' && ch <= '\uff19' && !found.includes('full-width digits (U+FF10–FF19)')) found.push('full-width digits (U+FF10–FF19)');
+  }
+  return found.length ? `it holds ${found.join(' and ')}: retype it in plain ASCII, or replace those characters in the file` : null;
+}

@@ -1,6 +1,7 @@
 // Calendar logic in the ledger's IANA zone. Pure: the current time is always passed in.
 
 import { isMainThread } from 'node:worker_threads';
+import { lookalikeCharsProblem } from './text.js';
 
 export type LocalDate = string; // YYYY-MM-DD
 
@@ -221,6 +222,8 @@ export function dateRangeProblem(text: string): string | null {
  */
 export function unreadTimestampReason(text: string): string {
   const expected = 'an ISO date or date-time like 2026-11-01 09:30';
+  const odd = lookalikeCharsProblem(text);
+  if (odd) return `${JSON.stringify(text.trim())} is not a date-time pointsmall reads: ${odd}`;
   if (isoYear(text) !== null) return `${JSON.stringify(text.trim())} is not a valid date-time (expected ${expected})`;
   return `${JSON.stringify(text.trim())} is not in a format pointsmall reads (expected ${expected}); for another format pass --date-format, e.g. "M/D/YYYY H:mm", "D/M/YY" or "DD.MM.YYYY HH:mm:ss"`;
 }

@@ -178,9 +178,12 @@ describe('columns and rows', () => {
   it('maps columns by --map, then by name ignoring case and spaces, and names what is missing', () => {
     expect(planColumns(['Order ID', 'member_id', 'Purchased At', 'Amount'], {}).plan?.format).toBe('order');
     expect(planColumns(['a', 'b', 'c', 'q', 'p'], { order_id: 'a', member_id: 'b', purchased_at: 'c', quantity: 'q', unit_price: 'p' }).plan?.format).toBe('line');
-    // two fields from one column are a wrong header, whether --map or a default name put them there (trial 32)
-    expect(planColumns(['Inv', 'Date', 'Amt'], { order_id: 'Inv', member_id: 'Inv', purchased_at: 'Date', amount: 'Amt' }).problems).toEqual(['order_id and member_id both read column "Inv" (--map): give each field a column of its own']);
-    expect(planColumns(['order_id', 'purchased_at', 'amount'], { member_id: 'order_id' }).problems).toEqual(['order_id and member_id both read column "order_id" (--map): give each field a column of its own']);
+    // two fields mapped to one column are a wrong header (trial 32); a mapped column is its field's alone
+    expect(planColumns(['Inv', 'Date', 'Amt'], { order_id: 'Inv', member_id: 'Inv', purchased_at: 'Date', amount: 'Amt' }).problems).toEqual(['--map gives order_id and member_id one column, "Inv": give each field a column of its own']);
+    expect(planColumns(['order_id', 'purchased_at', 'amount'], { member_id: 'order_id' }).problems).toEqual(['missing column order_id']);
+    const lineTotals = planColumns(['order_id', 'member_id', 'purchased_at', 'sku', 'amount'], { line_amount: 'amount' });
+    expect(lineTotals.problems).toEqual([]);
+    expect(lineTotals.plan).toMatchObject({ format: 'line', index: { line_amount: 4, amount: -1 } });
     expect(planColumns(['order_id', 'member_id', 'purchased_at', 'quantity'], {}).problems).toEqual(['missing column unit_price (line-level files need quantity and unit_price, or line_amount)']);
     expect(planColumns(['x'], { order_id: 'InvoiceNo' }).problems[0]).toBe('--map order_id=InvoiceNo: the header has no column "InvoiceNo"');
     expect(parseMapSpecs(['order_id=InvoiceNo,member_id=CustomerID', 'bogus=X']).problems).toEqual(['--map: unknown field "bogus" (fields: order_id, member_id, purchased_at, amount, quantity, unit_price, line_amount, sku, category)']);

@@ -2,7 +2,8 @@
 // id), and must answer exactly what they answer.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { idLookalikeProblem, idTextProblem } from '../../src/domain/text.js';
+import { idLookalikeProblem, idTextProblem, lookalikeCharsProblem } from '../../src/domain/text.js';
+import { parseMoney } from '../../src/domain/money.js';
 
 describe('id text checks', () => {
   it('every printable ASCII character is clean and visible; every other ASCII character is not clean', () => {
@@ -33,5 +34,27 @@ describe('id text checks', () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('numbers and times that look right on screen (trial 32)', () => {
+  it('name the no-break space, Unicode minus or full-width characters in them', () => {
+    expect(lookalikeCharsProblem('2026-11-10\u00a009:00')).toBe('it holds a no-break space (U+00A0): retype it in plain ASCII, or replace those characters in the file');
+    expect(lookalikeCharsProblem('\u22125.00')).toBe('it holds a minus sign (U+2212) in place of -: retype it in plain ASCII, or replace those characters in the file');
+    expect(lookalikeCharsProblem('\uff11\uff12.30')).toContain('full-width digits (U+FF10–FF19)');
+    expect(lookalikeCharsProblem('2026-11-10 09:00')).toBeNull();
+  });
+
+  it('an amount that is not a plain decimal says what it holds', () => {
+    const problem = (t: string) => {
+      const r = parseMoney(t, 2);
+      return r.ok ? null : r.problem;
+    };
+    expect(problem('1,234.50')).toBe('"1,234.50" is not a decimal amount (a thousands separator: write it without, like 1234.50)');
+    expect(problem('1.234,50')).toBe('"1.234,50" is not a decimal amount (a decimal comma: write it with a point and no thousands separator, like 1234.50)');
+    expect(problem('¥12.30')).toBe('"¥12.30" is not a decimal amount (a currency sign or code: write the number alone, like 100.00)');
+    expect(problem('\u22125.00')).toContain('a minus sign (U+2212) in place of -');
+    expect(problem('12.3.4')).toBe('"12.3.4" is not a decimal amount (write it like 100.00)');
+    expect(parseMoney('-5.00', 2)).toEqual({ ok: true, value: -500 });
   });
 });
