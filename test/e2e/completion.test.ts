@@ -26,6 +26,8 @@ describe('completion (issue 20 item 6)', () => {
     const script = join(t.dir, 'pointsmall.bash');
     writeFileSync(script, t.run(['completion', 'bash']).stdout);
     expect(spawnSync('bash', ['-n', script]).status).toBe(0);
+    // --json gives one JSON document holding the same script (trial 32: it printed the bare script)
+    expect(t.ok(['completion', 'bash'])).toEqual({ shell: 'bash', script: t.run(['completion', 'bash']).stdout });
     const complete = (words: string[]) => {
       const r = spawnSync('bash', ['-c', `source "$1"; COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _pointsmall; printf '%s\\n' "\${COMPREPLY[@]}"`, 'x', script], {
         encoding: 'utf8',

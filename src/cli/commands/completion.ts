@@ -196,7 +196,10 @@ export function register(program: Command): void {
     )
     .action((shell: string) => {
       const tree = commandTree(program);
-      process.stdout.write(shell === 'bash' ? bashScript(tree) : shell === 'zsh' ? zshScript(tree) : fishScript(tree));
+      const script = shell === 'bash' ? bashScript(tree) : shell === 'zsh' ? zshScript(tree) : fishScript(tree);
+      // --json: one JSON document, as every command gives (trial 32: it printed the script)
+      if (program.opts().json) process.stdout.write(JSON.stringify({ shell, script }, null, 2) + '\n');
+      else process.stdout.write(script);
     });
 
   program
