@@ -109,6 +109,8 @@ export async function interactiveCheckout(ctx: Ctx, given: CheckoutInput, ask: A
 
   let tender: Tender = input0.tender ?? 'cash';
   if (ask.askTender && !/^0+(\.0+)?$/.test(chosen.cashPaid)) {
+    const { discardTypeAhead } = await import('./prompts.js');
+    await discardTypeAhead(); // (an Enter typed ahead would pick the first tender: trial 32)
     tender = await select<Tender>({
       message: `Pay ${chosen.cashPaid} by`,
       choices: (['cash', 'card', 'alipay', 'wechat'] as const).map((t) => ({ value: t, name: t })),

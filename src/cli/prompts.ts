@@ -18,9 +18,9 @@ export async function confirmAction(message: string, dflt = false): Promise<bool
 }
 
 /**
- * Keys typed before a yes/no question is drawn never answer it (trial 32: `y` Enter typed after the
- * command, before its figures showed, paid it): what the terminal holds is read and dropped, and the
- * person is told. Ctrl-C among them still cancels (exit 130).
+ * Keys typed before a yes/no question or a choice is drawn never answer it (trial 32: `y` Enter typed
+ * after the command, before its figures showed, paid it; an Enter picked the tender): what the terminal
+ * holds is read and dropped, and the person is told. Ctrl-C among them still cancels (exit 130).
  */
 export async function discardTypeAhead(): Promise<void> {
   const stdin = process.stdin;
@@ -45,5 +45,6 @@ export async function discardTypeAhead(): Promise<void> {
 
 export async function choose<T extends string>(message: string, choices: { name: string; value: T; description?: string }[]): Promise<T> {
   const { select } = await import('@inquirer/prompts');
+  await discardTypeAhead(); // (an Enter typed ahead would pick the first choice)
   return select({ message, choices }).catch(cancelled);
 }

@@ -312,7 +312,10 @@ export function planColumns(header: readonly string[], map: Partial<Record<Purch
   const mapped = new Set(PURCHASE_FIELDS.filter((f) => map[f] !== undefined && index[f] >= 0).map((f) => index[f]));
   for (const f of PURCHASE_FIELDS) if (map[f] === undefined && mapped.has(index[f])) index[f] = -1;
   for (const f of ['order_id', 'member_id', 'purchased_at'] as const) {
-    if (index[f] < 0 && map[f] === undefined) problems.push(`missing column ${f}`);
+    if (index[f] >= 0 || map[f] !== undefined) continue;
+    const own = find(f);
+    const taker = own < 0 ? undefined : PURCHASE_FIELDS.find((g) => map[g] !== undefined && index[g] === own);
+    problems.push(taker ? `missing column ${f}: column ${JSON.stringify(clean[own])} is mapped to ${taker} (--map ${taker}=${map[taker]}); map ${f} to a column of its own` : `missing column ${f}`);
   }
   // two fields mapped to one column (`--map order_id=Inv --map member_id=Inv`): each invoice its own member (trial 32)
   for (let a = 0; a < PURCHASE_FIELDS.length; a++) {
@@ -325,6 +328,11 @@ export function planColumns(header: readonly string[], map: Partial<Record<Purch
   if (!hasLine && index.amount < 0) {
     if (index.quantity >= 0 || index.unit_price >= 0) problems.push(`missing column ${index.quantity >= 0 ? 'unit_price' : 'quantity'} (line-level files need quantity and unit_price, or line_amount)`);
     else problems.push('missing column amount (or quantity and unit_price, or line_amount, for one row per line)');
+  }
+  // a map that the file's shape leaves unused is a mistake to say, not to skip (trial 32)
+  if (hasLine && map.amount !== undefined && index.amount >= 0) {
+    const by = index.line_amount >= 0 ? `column ${JSON.stringify(clean[index.line_amount])} (line_amount) makes` : 'columns quantity and unit_price make';
+    problems.push(`--map amount=${map.amount} is not used: ${by} each row a line, and an order's amount is the sum of its lines; leave out --map amount, or, if ${map.amount} holds the line totals, --map line_amount=${map.amount}`);
   }
   if (problems.length) return { problems };
   return { plan: { format: hasLine ? 'line' : 'order', index, header: clean }, problems };
@@ -583,6 +591,15 @@ export function compileDateFormat(format: string): (text: string) => WallParts |
 export function dateFormatProblem(format: string): string | null {
   const tokens = formatPieces(format).map((p) => p.token ?? '').join(' ');
   if (!/Y/.test(tokens) || !/M/.test(tokens) || !/D/.test(tokens)) return `--date-format ${JSON.stringify(format)} must contain a year (YYYY), month (M or MM) and day (D or DD)`;
+  // a one-digit-or-two token glued to another number cannot be read: YYYYMD reads 2026111 as two dates (trial 32)
+  const pieces = formatPieces(format);
+  for (let k = 0; k < pieces.length; k++) {
+    const t = pieces[k].token;
+    if (t === undefined || t.length !== 1 || !NUMERIC.has(t) || t === 'S') continue;
+    const near = [pieces[k - 1]?.token, pieces[k + 1]?.token].filter((n): n is string => n !== undefined && NUMERIC.has(n));
+    const glued = near.find((n) => n.length === 1) ?? near[0]; // (named: the neighbour of variable width, if one is)
+    if (glued !== undefined) return `--date-format ${JSON.stringify(format)}: ${t} right beside ${glued} with nothing between them cannot tell where one number ends (${t} is one or two digits): write ${t}${t} (two digits), or put a separator between them`;
+  }
   return null;
 }
 

@@ -161,5 +161,5 @@ export function lookalikeCharsProblem(text: string): string | null {
     if (LOOKALIKES[ch]) found.push(LOOKALIKES[ch]);
     else if (ch >= '\uff10' && ch <= '\uff19' && !found.includes('full-width digits (U+FF10–FF19)')) found.push('full-width digits (U+FF10–FF19)');
   }
-  return found.length ? `it holds ${found.join(' and ')}: retype it in plain ASCII, or replace those characters in the file` : null;
+  return found.length ? `it holds ${found.join(' and ')}: retype it in plain ASCII (in a file, replace those characters)` : null;
 }

@@ -121,6 +121,8 @@ interface Options {
   encoding: Encoding;
   /** The --encoding (or the profile's) a byte-order mark overrode, if one did. */
   bomOverrode?: Encoding;
+  /** Where a declared encoding came from: the profile (named), or --encoding. */
+  encodingFrom: string | null;
   delimiter: string;
   createMembers: boolean;
   skipGuests: boolean;
@@ -186,6 +188,7 @@ export function resolveOptions(input: ImportInput): Options {
     dateFormats,
     encoding,
     bomOverrode: (input.encoding ?? profile.encoding) !== undefined && family(declared) !== family(encoding) ? declared : undefined,
+    encodingFrom: input.encoding === undefined && profile.encoding !== undefined ? `the profile ${input.profile}` : null,
     delimiter,
     createMembers: input.createMembers ?? profile.createMembers ?? false,
     skipGuests: input.skipGuests ?? profile.skipGuests ?? false,
@@ -442,6 +445,7 @@ class Accruer {
   private readonly plan: PlanBuilder;
   /** Member ids by their lower case, read when the first member is to be created, with those created since. */
   private folded: Map<string, string> | null = null;
+  private readonly createdHere = new Set<string>();
   /** Whether the plan has begun a batch, and whether it has ever read where the chain ends. */
   private planning = false;
   private followed = false;
@@ -589,10 +593,12 @@ class Accruer {
         // ids are compared exactly: m001 beside M001 would split a customer's points in two (trial 32)
         const spelled = this.spelledAs(order.memberId);
         if (spelled !== undefined) {
-          this.rejectLines(lines, `member ${order.memberId} is not in the ledger, but ${spelled} is: ids are compared exactly, so --create-members would make a second member of ${spelled}; write the id as ${spelled} (or, if it is another customer, add it first with pointsmall member add)`);
+          const where = this.createdHere.has(spelled) ? `this import creates ${spelled} (for an earlier order of the file, by purchase time)` : `${spelled} is`;
+          this.rejectLines(lines, `member ${order.memberId} is not in the ledger, but ${where}: ids are compared exactly, so --create-members would make a second member of ${spelled}; write the id as ${spelled} (or, if it is another customer, add it first with pointsmall member add)`);
           continue;
         }
         this.folded!.set(order.memberId.toLowerCase(), order.memberId);
+        this.createdHere.add(order.memberId);
         this.plan.newMember(order.memberId);
         c.membersCreated++;
         f = { status: 'active', tier: null, lifetime_earned: 0, debt: 0, balance: 0 };
@@ -869,6 +875,9 @@ function planPart(ph: Phase2, acc: Accruer, orders: Iterator<FedOrder>, size: nu
  * within the limit.
  */
 async function accrueInOne(ph: Phase2, commit: boolean): Promise<boolean> {
+  // parts of at most 1,000 orders: a signal is heard between parts (trial 32: 15,000-order parts of a
+  // long dry run kept Ctrl-C waiting half a minute)
+  ph.partOrders = Math.min(ph.partOrders, 1000);
   const { l, c } = ph;
   const acc = new Accruer(l, ph.o, c, ph.total, true);
   acc.amountColumn = ph.amountColumn;
@@ -1439,7 +1448,7 @@ function auditOf(o: Options, c: Counters): Record<string, unknown> {
 export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<ImportSummary> {
   const started = Date.now();
   const o = resolveOptions(input);
-  await refuseUtf8Declared(o.file, o.encoding);
+  await refuseUtf8Declared(o.file, o.encoding, o.encodingFrom);
   const c: Counters = { rows: 0, orders: 0, accepted: 0, duplicates: 0, rejected: 0, review: 0, capped: 0, pointsAccrued: 0, pointsReturned: 0, returns: 0, guestsSkipped: 0, skipped: 0, membersCreated: 0, rejectedOrders: 0, batches: 0, firstAt: Infinity, lastAt: -Infinity };
   // The rejects file's path is checked before anything is staged or accrued: a bad one is an exit 2
   // with nothing written, never an error after the first batches committed.
@@ -1448,7 +1457,7 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
   // another source), read beside the first phase (a stream of its own).
   const fileHash = sha256Of(o.file);
   fileHash.catch(() => undefined); // (a file that cannot be read fails the import itself)
-  const guard = removeOnSignal(input.onInterrupt, o.dryRun); // (before the folder exists: no instant where a signal leaves it behind)
+  const guard = removeOnSignal(input.onInterrupt, o.dryRun ? 'dry run' : o.maxRejects !== undefined ? 'one transaction' : null); // (before the folder exists: no instant where a signal leaves it behind)
   const dir = (guard.dir = newScratchDir());
   const stage = new ImportStage(join(dir, 'stage.db'));
   try {
@@ -1627,7 +1636,7 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
  * process ends by that signal, as it would have (exit 143 or 130; the ledger keeps the committed batches only).
  * `tell` hears what stands first (the CLI prints it as the command's error).
  */
-function removeOnSignal(tell?: (err: PointsmallError) => void, dryRun = false): { dir: string | null; end(): void } {
+function removeOnSignal(tell?: (err: PointsmallError) => void, whole: 'dry run' | 'one transaction' | null = null): { dir: string | null; end(): void } {
   const signals = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
   const guard = {
     dir: null as string | null,
@@ -1639,9 +1648,11 @@ function removeOnSignal(tell?: (err: PointsmallError) => void, dryRun = false): 
     guard.end();
     if (guard.dir) rmSync(guard.dir, { recursive: true, force: true });
     // what stands: a batch commits whole or not at all, so the ledger holds whole batches
-    const err = dryRun
+    const err = whole === 'dry run'
       ? new PointsmallError(`import --dry-run interrupted by ${sig}: a dry run writes nothing, and nothing was written`, { code: 'INTERRUPTED', exitCode: EXIT.internal })
-      : new PointsmallError(
+      : whole
+        ? new PointsmallError(`import interrupted by ${sig}: with --max-rejects the import is one transaction, and nothing of it was written`, { code: 'INTERRUPTED', exitCode: EXIT.internal, hint: 'run the same import again' })
+        : new PointsmallError(
           `import interrupted by ${sig}: the batches committed before it stay, the rest was not written (pointsmall import list shows the run as unfinished, if any batch was committed)`,
           { code: 'INTERRUPTED', exitCode: EXIT.internal, hint: 'run the same import again to finish it: the orders committed already count as duplicates, nothing accrues twice' },
         );

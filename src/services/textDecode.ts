@@ -29,12 +29,12 @@ export function fileEncoding(file: string, declared: Encoding | undefined): Enco
  * them outside ASCII, is refused (trial 32): read as declared it would import other names, SKUs and
  * categories with no bad byte to stop it. Read in pieces; stops at the first piece that is not UTF-8.
  */
-export async function refuseUtf8Declared(file: string, declared: Encoding | undefined): Promise<void> {
+export async function refuseUtf8Declared(file: string, declared: Encoding | undefined, from: string | null = null): Promise<void> {
   if (declared === undefined || declared === 'utf8' || !asciiCompatible(declared) || fileEncoding(file, undefined) !== 'utf8') return;
   const bytes = await firstUtf8OutsideAscii(file);
   if (!bytes) return;
   const iconv = (await import('iconv-lite')).default;
-  throw utf8Declared(file, declared, bytes, iconv.decode(Buffer.from(bytes.text, 'utf8'), iconvName(declared as Exclude<Encoding, 'utf8'>)));
+  throw utf8Declared(file, declared, bytes, iconv.decode(Buffer.from(bytes.text, 'utf8'), iconvName(declared as Exclude<Encoding, 'utf8'>)), from);
 }
 
 /** The first line of a file that holds a character outside ASCII, when every byte of the file is UTF-8; else null. */
@@ -80,13 +80,16 @@ async function firstUtf8OutsideAscii(file: string): Promise<{ line: number; text
   }
 }
 
-/** The names the iconv command knows the legacy encodings by. */
-const ICONV_CLI: Partial<Record<Encoding, string>> = { gbk: 'GBK', gb18030: 'GB18030', latin1: 'LATIN1', 'windows-1252': 'WINDOWS-1252', macroman: 'MACINTOSH' };
+/** The names the iconv command knows the legacy encodings by (latin1 is read as windows-1252, as browsers do). */
+const ICONV_CLI: Partial<Record<Encoding, string>> = { gbk: 'GBK', gb18030: 'GB18030', latin1: 'WINDOWS-1252', 'windows-1252': 'WINDOWS-1252', macroman: 'MACINTOSH' };
 
-function utf8Declared(file: string, declared: Encoding, at: { line: number; text: string }, misread: string): UsageError {
+function utf8Declared(file: string, declared: Encoding, at: { line: number; text: string }, misread: string, from: string | null = null): UsageError {
+  const given = from ? `${from} says encoding ${declared}` : `--encoding ${declared} was given`;
   return new UsageError(
-    `${file}:${at.line}: --encoding ${declared} was given, but the file is UTF-8: line ${at.line} reads ${JSON.stringify(at.text)} as UTF-8 and ${JSON.stringify(misread.length > 60 ? `${misread.slice(0, 57)}…` : misread)} as ${declared}; nothing was written`,
-    `leave out --encoding (UTF-8 is read by default); if the file really is ${declared}, convert it first (iconv -f ${ICONV_CLI[declared] ?? declared} -t UTF-8 ${file} > converted.csv) and import that without --encoding`,
+    `${file}:${at.line}: ${given}, but the file is UTF-8: line ${at.line} reads ${JSON.stringify(at.text)} as UTF-8 and ${JSON.stringify(misread.length > 60 ? `${misread.slice(0, 57)}…` : misread)} as ${declared}; nothing was written`,
+    from
+      ? `pass --encoding utf8 (it overrides the profile's); if the file really is ${declared}, convert it first (iconv -f ${ICONV_CLI[declared] ?? declared} -t UTF-8 ${file} > converted.csv) and import that with --encoding utf8`
+      : `leave out --encoding (UTF-8 is read by default); if the file really is ${declared}, convert it first (iconv -f ${ICONV_CLI[declared] ?? declared} -t UTF-8 ${file} > converted.csv) and import that without --encoding`,
   );
 }
 

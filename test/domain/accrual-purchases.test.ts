@@ -9,6 +9,7 @@ import {
   type CsvRecord,
   ZoneCalendar,
   buildOrder,
+  dateFormatProblem,
   makeDateParser,
   openQuoteProblem,
   swallowedOrderIds,
@@ -180,7 +181,11 @@ describe('columns and rows', () => {
     expect(planColumns(['a', 'b', 'c', 'q', 'p'], { order_id: 'a', member_id: 'b', purchased_at: 'c', quantity: 'q', unit_price: 'p' }).plan?.format).toBe('line');
     // two fields mapped to one column are a wrong header (trial 32); a mapped column is its field's alone
     expect(planColumns(['Inv', 'Date', 'Amt'], { order_id: 'Inv', member_id: 'Inv', purchased_at: 'Date', amount: 'Amt' }).problems).toEqual(['--map gives order_id and member_id one column, "Inv": give each field a column of its own']);
-    expect(planColumns(['order_id', 'purchased_at', 'amount'], { member_id: 'order_id' }).problems).toEqual(['missing column order_id']);
+    expect(planColumns(['order_id', 'purchased_at', 'amount'], { member_id: 'order_id' }).problems).toEqual(['missing column order_id: column "order_id" is mapped to member_id (--map member_id=order_id); map order_id to a column of its own']);
+    // a map the file's shape leaves unused is said, not skipped
+    expect(planColumns(['order_id', 'member_id', 'purchased_at', 'Total', 'line_amount'], { amount: 'Total' }).problems).toEqual([
+      '--map amount=Total is not used: column "line_amount" (line_amount) makes each row a line, and an order\'s amount is the sum of its lines; leave out --map amount, or, if Total holds the line totals, --map line_amount=Total',
+    ]);
     const lineTotals = planColumns(['order_id', 'member_id', 'purchased_at', 'sku', 'amount'], { line_amount: 'amount' });
     expect(lineTotals.problems).toEqual([]);
     expect(lineTotals.plan).toMatchObject({ format: 'line', index: { line_amount: 4, amount: -1 } });
@@ -358,6 +363,11 @@ describe('date formats', () => {
     expect(makeDateParser('UTC', 'YYYYMMDDHHmm')('20261130145')).toBeNull();
     expect(makeDateParser('UTC', 'YYYYMMDDHHmm')('202611301405')).toBe(Date.UTC(2026, 10, 30, 14, 5));
     expect(makeDateParser('UTC', 'HHmmssSSS YYYY-MM-DD')('08260012 2010-12-01')).toBeNull();
+    // a one-letter number glued to another cannot be read at all: the format is refused
+    expect(dateFormatProblem('YYYYMD')).toBe('--date-format "YYYYMD": M right beside D with nothing between them cannot tell where one number ends (M is one or two digits): write MM (two digits), or put a separator between them');
+    expect(dateFormatProblem('DMYYYY')).toMatch(/^--date-format "DMYYYY": D right beside M /);
+    expect(dateFormatProblem('M/D/YYYY H:mm')).toBeNull();
+    expect(dateFormatProblem('YYYYMMDD HHmmss')).toBeNull();
     expect(makeDateParser('UTC', 'HHmmssSSS YYYY-MM-DD')('082600120 2010-12-01')).toBe(Date.UTC(2010, 11, 1, 8, 26, 0, 120));
     expect(makeDateParser('UTC', 'D MMM YYYY h:mm A')('1 Dec 2010 8:26 PM')).toBe(Date.UTC(2010, 11, 1, 20, 26));
     expect(makeDateParser('UTC', 'D MMMM YYYY h:mm a')('1 december 2010 12:05 am')).toBe(Date.UTC(2010, 11, 1, 0, 5));

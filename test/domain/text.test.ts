@@ -39,8 +39,8 @@ describe('id text checks', () => {
 
 describe('numbers and times that look right on screen (trial 32)', () => {
   it('name the no-break space, Unicode minus or full-width characters in them', () => {
-    expect(lookalikeCharsProblem('2026-11-10\u00a009:00')).toBe('it holds a no-break space (U+00A0): retype it in plain ASCII, or replace those characters in the file');
-    expect(lookalikeCharsProblem('\u22125.00')).toBe('it holds a minus sign (U+2212) in place of -: retype it in plain ASCII, or replace those characters in the file');
+    expect(lookalikeCharsProblem('2026-11-10\u00a009:00')).toBe('it holds a no-break space (U+00A0): retype it in plain ASCII (in a file, replace those characters)');
+    expect(lookalikeCharsProblem('\u22125.00')).toBe('it holds a minus sign (U+2212) in place of -: retype it in plain ASCII (in a file, replace those characters)');
     expect(lookalikeCharsProblem('\uff11\uff12.30')).toContain('full-width digits (U+FF10–FF19)');
     expect(lookalikeCharsProblem('2026-11-10 09:00')).toBeNull();
   });
@@ -51,6 +51,8 @@ describe('numbers and times that look right on screen (trial 32)', () => {
       return r.ok ? null : r.problem;
     };
     expect(problem('1,234.50')).toBe('"1,234.50" is not a decimal amount (a thousands separator: write it without, like 1234.50)');
+    expect(problem('1,234')).toBe('"1,234" is not a decimal amount (a comma: write 1234 if it separates thousands, or 1.234 if it is a decimal comma)');
+    expect(problem('1 234,50')).toBe('"1 234,50" is not a decimal amount (spaces between thousands and a decimal comma: write it like 1234.50)');
     expect(problem('1.234,50')).toBe('"1.234,50" is not a decimal amount (a decimal comma: write it with a point and no thousands separator, like 1234.50)');
     expect(problem('¥12.30')).toBe('"¥12.30" is not a decimal amount (a currency sign or code: write the number alone, like 100.00)');
     expect(problem('\u22125.00')).toContain('a minus sign (U+2212) in place of -');

@@ -43,8 +43,13 @@ describe.skipIf(!hasTmux)('questions on a terminal name the amounts', () => {
     const t = shop();
     t.ok(['catalog', 'add', '--sku', 'TEA', '--name', 'Tea', '--price', '20.00']);
     const id = t.ok(['checkout', 'start', '--member', 'a', '--item', 'TEA', '--points', '200']).checkoutId as string;
-    const s = start(t, ['checkout', 'confirm', id]);
-    await waitFor(s, 'Pay 18.00 by');
+    // an Enter typed before the choice is drawn does not pick the first tender (trial 32)
+    const flag = join(t.dir, 'go-confirm');
+    const s = start(t, ['checkout', 'confirm', id], { before: `while [ ! -e '${flag}' ]; do sleep 0.05; done` });
+    keys(s, 'Enter');
+    writeFileSync(flag, '');
+    const chooser = await waitFor(s, 'Pay 18.00 by');
+    expect(chooser).toContain('typed before the question was shown: ignored');
     keys(s, 'Down', 'Enter'); // cash, card, …: card
     await waitFor(s, /Use 200 points \(worth 2\.00\) and take 18\.00 by card/);
     keys(s, 'y', 'Enter');
@@ -91,6 +96,11 @@ describe.skipIf(!hasTmux)('questions on a terminal name the amounts', () => {
     keys(again, 'y', 'Enter');
     expect(await waitFor(again, 'EXIT=')).toContain('ledger created');
     expect(t.ok(['member', 'list'])).toEqual([]);
+    // given --db, the command that keeps them names it too (trial 32: without it, it erased ./pointsmall.db)
+    const named = start(t, ['init', '--force', '--db', t.db], { env: { TZ: 'UTC' } });
+    await waitFor(named, new RegExp(`answer no and run\\s+pointsmall\\s+init\\s+--force\\s+--db\\s+${t.db.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\s+--currency\\s+CNY\\s+--timezone\\s+Asia/Shanghai`));
+    keys(named, 'Enter');
+    expect(await waitFor(named, 'EXIT=')).toContain('nothing was erased');
   }, 300_000);
 
   it('a debit names the points and the available balance before and after; yes takes them', async () => {

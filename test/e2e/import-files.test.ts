@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { runCliAsync, tmpLedger } from '../helpers/cli.js';
+import { FIXTURES, runCliAsync, tmpLedger } from '../helpers/cli.js';
 
 /**
  * A line-level file of `orders` orders, each of two lines (2 × 1.25 and 1 × 3.10 = 5.60: 5 points at
@@ -348,6 +348,11 @@ describe('encodings', () => {
     expect(err.hint).toContain('leave out --encoding');
     expect(t.ok(['member', 'list'])).toEqual([]);
     expect(t.ok(['import', 'list'])).toEqual([]);
+    // a profile's encoding is named as such, and the way out is --encoding utf8, which overrides it
+    const viaProfile = t.run(['import', 'purchases', file, '--profile', join(FIXTURES, 'profile-gbk.json'), '--json']);
+    expect(viaProfile.code).toBe(2);
+    expect(JSON.parse(viaProfile.stderr.trim()).error.message).toContain(`the profile ${join(FIXTURES, 'profile-gbk.json')} says encoding gbk, but the file is UTF-8`);
+    expect(JSON.parse(viaProfile.stderr.trim()).error.hint).toMatch(/^pass --encoding utf8 \(it overrides the profile's\)/);
     // without --encoding it is read as written
     expect(t.ok(['import', 'purchases', file, '--create-members'])).toMatchObject({ accepted: 1, membersCreated: 1 });
     expect(t.ok(['member', 'list']).map((m: { id: string }) => m.id)).toEqual(['王芳']);

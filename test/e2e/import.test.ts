@@ -57,7 +57,7 @@ describe('import purchases (e2e)', () => {
     const reasons = r.json().firstRejects.map((x: { line: number; reason: string }) => [x.line, x.reason]);
     expect(reasons).toEqual([
       [3, 'member m001 is not in the ledger, but M001 is: ids are compared exactly, so --create-members would make a second member of M001; write the id as M001 (or, if it is another customer, add it first with pointsmall member add)'],
-      [5, expect.stringMatching(/^member new9 is not in the ledger, but NEW9 is: /)],
+      [5, expect.stringMatching(/^member new9 is not in the ledger, but this import creates NEW9 \(for an earlier order of the file, by purchase time\): /)],
     ]);
     expect(t.ok(['member', 'list']).map((m: { id: string }) => m.id)).toContain('NEW9');
     expect(t.ok(['member', 'list'])).toHaveLength(members + 1);

@@ -3,7 +3,8 @@ import type { RowsLost } from '../../services/admin.js';
 import { basename } from 'node:path';
 import { Command } from 'commander';
 import { c } from '../colour.js';
-import { cmdOf, confirmOnTerminal, context, emit, mustAsk } from '../cli.js';
+import { cmdOf, confirmOnTerminal, context, emit, globals, mustAsk } from '../cli.js';
+import { shellWord } from '../../domain/text.js';
 import { localTime, notice, printFields, printTable, stdoutIsTTY, wrapToTerminal } from '../output.js';
 import { count } from '../words.js';
 
@@ -37,7 +38,8 @@ export function register(program: Command): void {
             const currency = String(o.currency ?? 'CNY').toUpperCase();
             const zone = String(o.timezone ?? machineZone());
             if ((t.currency !== null && t.currency !== currency) || (t.timezone !== null && t.timezone.toLowerCase() !== zone.toLowerCase())) {
-              process.stderr.write(wrapToTerminal(`this ledger is in ${t.currency}, ${t.timezone}; the new one would be in ${currency}, ${zone}: to keep them, answer no and run pointsmall init --force --currency ${t.currency} --timezone ${t.timezone}`) + '\n');
+              const db = globals(cmd).db !== undefined ? ` --db ${shellWord(String(globals(cmd).db))}` : '';
+              process.stderr.write(wrapToTerminal(`this ledger is in ${t.currency}, ${t.timezone}; the new one would be in ${currency}, ${zone}: to keep them, answer no and run pointsmall init --force${db} --currency ${t.currency} --timezone ${t.timezone}`) + '\n');
             }
             if (!(await confirmOnTerminal(`Erase ${target.path} and start a new ledger in ${currency}, ${zone}?`))) {
               process.stderr.write('nothing was erased\n');
