@@ -99,6 +99,7 @@ describe.skipIf(!hasTmux)('questions on a terminal name the amounts', () => {
     // given --db, the command that keeps them names it too (trial 32: without it, it erased ./pointsmall.db)
     const named = start(t, ['init', '--force', '--db', t.db], { env: { TZ: 'UTC' } });
     await waitFor(named, new RegExp(`answer no and run\\s+pointsmall\\s+init\\s+--force\\s+--db\\s+${t.db.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\s+--currency\\s+CNY\\s+--timezone\\s+Asia/Shanghai`));
+    await waitFor(named, 'and start a new ledger in CNY, UTC?'); // (an answer typed before the question is dropped)
     keys(named, 'Enter');
     expect(await waitFor(named, 'EXIT=')).toContain('nothing was erased');
   }, 300_000);
