@@ -69,24 +69,46 @@ async function firstUtf8OutsideAscii(file: string): Promise<{ line: number; text
     const m = readSync(fd, around, 0, around.length, from);
     const text = around.subarray(0, m).toString('utf8');
     const offset = Buffer.byteLength(around.subarray(0, found - from).toString('utf8'));
-    const head = Buffer.allocUnsafe(found + 1);
-    const line = lineOfByte(head.subarray(0, readSync(fd, head, 0, head.length, 0)), found);
+    const line = lineOfOffset(fd, piece, found);
     const lineStart = Math.max(text.lastIndexOf('\n', offset - 1), text.lastIndexOf('\r', offset - 1)) + 1;
     const ends = [text.indexOf('\n', offset), text.indexOf('\r', offset)].filter((x) => x >= 0);
-    const lineText = text.slice(lineStart, ends.length ? Math.min(...ends) : text.length).replace(/\ufffd+$/, '');
-    return { line, text: lineText.length > 60 ? `${lineText.slice(0, 57)}…` : lineText };
+    return { line, text: text.slice(lineStart, ends.length ? Math.min(...ends) : text.length).replace(/\ufffd+$/, '') };
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * The line of byte `offset`, counted in pieces of `piece`'s size (never the whole prefix in memory): line
+ * ends are LF, or bare CR when the file's first line end is one, as lineOfByte reads them.
+ */
+function lineOfOffset(fd: number, piece: Buffer, offset: number): number {
+  let eol = -1;
+  let line = 1;
+  for (let at = 0; at < offset; ) {
+    const n = readSync(fd, piece, 0, Math.min(piece.length, offset - at + 1), at);
+    if (n <= 0) break;
+    const b = piece.subarray(0, n);
+    if (eol < 0) {
+      const lf = b.indexOf(10);
+      const cr = b.indexOf(13);
+      if (lf >= 0 || cr >= 0) eol = cr >= 0 && (lf < 0 || cr < lf) && b[cr + 1] !== 10 ? 13 : 10;
+    }
+    const upTo = Math.min(n, offset - at);
+    if (eol >= 0) for (let k = b.indexOf(eol); k >= 0 && k < upTo; k = b.indexOf(eol, k + 1)) line++;
+    at += upTo;
+  }
+  return line;
 }
 
 /** The names the iconv command knows the legacy encodings by (latin1 is read as windows-1252, as browsers do). */
 const ICONV_CLI: Partial<Record<Encoding, string>> = { gbk: 'GBK', gb18030: 'GB18030', latin1: 'WINDOWS-1252', 'windows-1252': 'WINDOWS-1252', macroman: 'MACINTOSH' };
 
 function utf8Declared(file: string, declared: Encoding, at: { line: number; text: string }, misread: string, from: string | null = null): UsageError {
+  const cut = (t: string) => (t.length > 60 ? `${t.slice(0, 57)}…` : t);
   const given = from ? `${from} says encoding ${declared}` : `--encoding ${declared} was given`;
   return new UsageError(
-    `${file}:${at.line}: ${given}, but the file is UTF-8: line ${at.line} reads ${JSON.stringify(at.text)} as UTF-8 and ${JSON.stringify(misread.length > 60 ? `${misread.slice(0, 57)}…` : misread)} as ${declared}; nothing was written`,
+    `${file}:${at.line}: ${given}, but the file is UTF-8: line ${at.line} reads ${JSON.stringify(cut(at.text))} as UTF-8 and ${JSON.stringify(cut(misread))} as ${declared}; nothing was written`,
     from
       ? `pass --encoding utf8 (it overrides the profile's); if the file really is ${declared}, convert it first (iconv -f ${ICONV_CLI[declared] ?? declared} -t UTF-8 ${file} > converted.csv) and import that with --encoding utf8`
       : `leave out --encoding (UTF-8 is read by default); if the file really is ${declared}, convert it first (iconv -f ${ICONV_CLI[declared] ?? declared} -t UTF-8 ${file} > converted.csv) and import that without --encoding`,
@@ -226,10 +248,7 @@ export async function decodeWhole(file: string, bytes: Buffer, declared: Encodin
     const u = utf8OutsideAscii(body, true);
     if (u.utf8 && u.first >= 0) {
       const line = lineOfByte(body, u.first);
-      const lineText = (s: string) => {
-        const l = s.split(/\r\n|\r|\n/)[line - 1] ?? '';
-        return l.length > 60 ? `${l.slice(0, 57)}…` : l;
-      };
+      const lineText = (s: string) => s.split(/\r\n|\r|\n/)[line - 1] ?? '';
       throw utf8Declared(file, encoding, { line, text: lineText(body.toString('utf8')) }, lineText(text));
     }
   }
