@@ -108,12 +108,17 @@ export function utf8OutsideAscii(b: Uint8Array, atEnd: boolean): { first: number
   return { first, utf8: r.bad < 0 };
 }
 
-/** The 1-based line of byte `offset`, counting line ends (LF, or CR in a bare-CR text) from `firstLine`. */
-export function lineOfByte(b: Uint8Array, offset: number, firstLine = 1): number {
+/** The byte that ends lines in these bytes: 13 when the first line end is a bare CR, 10 for LF or CRLF, -1 when there is none. */
+export function lineEndOf(b: Uint8Array): 10 | 13 | -1 {
   const lf = b.indexOf(10);
   const cr = b.indexOf(13);
-  const crMode = cr >= 0 && (lf < 0 || cr < lf) && b[cr + 1] !== 10;
-  const eol = crMode ? 13 : 10;
+  if (lf < 0 && cr < 0) return -1;
+  return cr >= 0 && (lf < 0 || cr < lf) && b[cr + 1] !== 10 ? 13 : 10;
+}
+
+/** The 1-based line of byte `offset`, counting line ends (LF, or CR in a bare-CR text) from `firstLine`. */
+export function lineOfByte(b: Uint8Array, offset: number, firstLine = 1): number {
+  const eol = lineEndOf(b) === 13 ? 13 : 10;
   let line = firstLine;
   for (let k = b.indexOf(eol); k >= 0 && k < offset; k = b.indexOf(eol, k + 1)) line++;
   return line;

@@ -3,7 +3,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import { UsageError } from '../errors.js';
-import { ENCODING_NAMES, type Encoding, asciiCompatible, bomEncoding, firstInvalidUtf8, iconvName, lineOfByte, loneSurrogate, UTF16_WITHOUT_BOM, utf8OutsideAscii } from '../domain/encoding.js';
+import { ENCODING_NAMES, type Encoding, asciiCompatible, bomEncoding, firstInvalidUtf8, iconvName, lineEndOf, lineOfByte, loneSurrogate, UTF16_WITHOUT_BOM, utf8OutsideAscii } from '../domain/encoding.js';
 
 /** A streaming decoder of one stretch of a file. */
 export interface FileDecoder {
@@ -89,11 +89,7 @@ function lineOfOffset(fd: number, piece: Buffer, offset: number): number {
     const n = readSync(fd, piece, 0, Math.min(piece.length, offset - at + 1), at);
     if (n <= 0) break;
     const b = piece.subarray(0, n);
-    if (eol < 0) {
-      const lf = b.indexOf(10);
-      const cr = b.indexOf(13);
-      if (lf >= 0 || cr >= 0) eol = cr >= 0 && (lf < 0 || cr < lf) && b[cr + 1] !== 10 ? 13 : 10;
-    }
+    if (eol < 0) eol = lineEndOf(b);
     const upTo = Math.min(n, offset - at);
     if (eol >= 0) for (let k = b.indexOf(eol); k >= 0 && k < upTo; k = b.indexOf(eol, k + 1)) line++;
     at += upTo;
