@@ -571,6 +571,36 @@ describe.skipIf(!HAVE_PG)('a ledger on PostgreSQL', () => {
     expect(runCli(['ledger', 'verify', '--db', pg, '--json']).code).toBe(0);
   });
 
+  it('a command that opens the ledger while init --force holds it alone reads nothing of it until init has finished (CI of stop 29: NO_CONNECTION)', async () => {
+    const pg = tmpPgDatabase();
+    expect(runCli(['init', '--db', pg, '--json']).code).toBe(0);
+    expect(runCli(['member', 'add', '--id', 'M1', '--name', 'A', '--db', pg, '--json']).code).toBe(0);
+    const db = await facade(pg);
+    // an init --force half way: it holds the ledger alone (LEDGER_LOCK, "pmlg") and has erased the schema table, not yet committed
+    const init = spawn('psql', [pg, '-qX', '-v', 'ON_ERROR_STOP=1'], { stdio: ['pipe', 'ignore', 'inherit'] });
+    try {
+      const version = Number(db.prepare('SELECT version FROM pointsmall_schema').pluck().get());
+      init.stdin.write(`SET application_name = 'init-force';\nSELECT pg_advisory_lock(${0x706d6c67});\nBEGIN;\nDROP TABLE pointsmall_schema;\nSELECT pg_sleep(0);\n`);
+      const state = (sql: string) => Number(db.prepare(sql).pluck().get());
+      while (state("SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE a.application_name = 'init-force' AND l.locktype = 'advisory' AND l.granted") === 0) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const show = runCliAsync(['member', 'show', 'M1', '--db', pg, '--json']);
+      // the command has connected: it waits for a table lock (reading the schema too soon) or asks for the ledger again
+      while (state("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pointsmall' AND (wait_event_type = 'Lock' OR query LIKE 'SELECT pg_try_advisory_lock_shared%')") === 0) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      // init commits the erased table, then builds the ledger again and lets go
+      init.stdin.write(`COMMIT;\nCREATE TABLE pointsmall_schema (version BIGINT NOT NULL);\nINSERT INTO pointsmall_schema VALUES (${version});\nSELECT pg_advisory_unlock(${0x706d6c67});\n\\q\n`);
+      const r = await show;
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.json()).toMatchObject({ id: 'M1' });
+    } finally {
+      init.kill();
+      db.close();
+    }
+  });
+
   it('a finished ledger whose settings another connection holds locked is busy, never unfinished nor a bug (trial 31)', async () => {
     const pg = tmpPgDatabase();
     expect(runCli(['init', '--db', pg, '--currency', 'USD', '--json']).code).toBe(0);

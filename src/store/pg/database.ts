@@ -299,8 +299,9 @@ export class PgDatabase {
           throw new PgError({ code: '55P03', message: 'init --force is replacing the ledger' });
         }
       }
-      // (what it held of a ledger is read again: the one init --force made)
+      // (what it holds of a ledger is read now: the one init --force made)
       (this as { opened: PgDatabase['opened'] }).opened = undefined;
+      this.dataVersionKnown = undefined;
     }
   }
 

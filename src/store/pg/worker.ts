@@ -297,16 +297,22 @@ async function handle(r: Request): Promise<Reply> {
       const c = await openClient(r);
       clients.set(r.conn, c);
       params.set(r.conn, { url: r.url, lockTimeoutMs: r.lockTimeoutMs, appName: r.appName, share: r.share });
+      // (with `share`: the shared lock every command holds on the ledger while it runs, which init --force takes
+      // alone. It comes first: while init holds it, the schema may be half erased, and nothing of it is read;
+      // PgDatabase asks again until init has finished, then reads what init built.)
+      if (r.share !== undefined) {
+        const got = (await c.query({ text: `SELECT pg_try_advisory_lock_shared(${Math.trunc(r.share)})`, rowMode: 'array' })).rows[0] as [number];
+        if (got[0] !== 1) return { schema: { hasSchema: false, version: 0, hasDataVersion: false, encoding: '', shared: false } };
+      }
       // what opening a ledger asks first, answered here rather than by a round trip of the main thread each
-      // (with `share`: the shared lock every command holds on the ledger while it runs, which init --force waits to take alone)
       const facts = await c.query({
-        text: `SELECT to_regclass('pointsmall_schema') IS NOT NULL, to_regclass('pm_data_version') IS NOT NULL, current_setting('server_encoding')${r.share !== undefined ? `, pg_try_advisory_lock_shared(${Math.trunc(r.share)})` : ''}`,
+        text: `SELECT to_regclass('pointsmall_schema') IS NOT NULL, to_regclass('pm_data_version') IS NOT NULL, current_setting('server_encoding')`,
         rowMode: 'array',
       });
-      const [hasSchema, hasDataVersion, encoding, shared] = facts.rows[0] as [number, number, string, number | undefined];
+      const [hasSchema, hasDataVersion, encoding] = facts.rows[0] as [number, number, string];
       let version = 0;
       if (hasSchema) version = Number(((await c.query({ text: 'SELECT version FROM pointsmall_schema', rowMode: 'array' })).rows[0] as [number] | undefined)?.[0] ?? 0);
-      return { schema: { hasSchema: hasSchema === 1, version, hasDataVersion: hasDataVersion === 1, encoding, ...(shared !== undefined ? { shared: shared === 1 } : {}) } };
+      return { schema: { hasSchema: hasSchema === 1, version, hasDataVersion: hasDataVersion === 1, encoding, ...(r.share !== undefined ? { shared: true } : {}) } };
     }
     case 'query': {
       const c = client(r.conn);
