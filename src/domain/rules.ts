@@ -394,3 +394,45 @@ export function pinnedOutside(pinned: ReadonlyMap<string, string>, rules: Rules)
     .sort((a, b) => (a[0] < b[0] ? -1 : 1))
     .map(([tier, ids]) => ({ tier, members: ids.length, memberIds: ids.sort().slice(0, 10) }));
 }
+
+/** A multiplier whose SKU or category matches nothing the ledger has seen, with the names that differ from it only in case or spacing. */
+export interface MultiplierNamingNothing {
+  on: 'sku' | 'category';
+  value: string;
+  /** Names in the catalog or the bought lines equal to it but for case, spacing or width (at most five). */
+  near: string[];
+}
+
+/** How names compare once case, width (full-width letters) and spacing are set aside. */
+const folded = (s: string): string => s.normalize('NFKC').toLowerCase().replace(/\s+/g, '');
+
+/** The SKUs and the categories the multipliers of `rules` name (what multipliersNamingNothing needs to know of). */
+export function multiplierNames(rules: Rules): { skus: string[]; categories: string[] } {
+  const skus = new Set<string>();
+  const categories = new Set<string>();
+  for (const m of rules.earn.multipliers) if (m.sku !== undefined) skus.add(m.sku);
+  else if (m.category !== undefined) categories.add(m.category);
+  return { skus: [...skus], categories: [...categories] };
+}
+
+/**
+ * The multipliers of `rules` that match no SKU or category `known` holds (the catalog's and the bought
+ * lines'). A multiplier matches exactly (SPEC §4.1), so "Tea" never multiplies a line of "tea": such a
+ * multiplier would earn nothing extra without a word. One for a category not sold yet is allowed; the
+ * caller says so rather than refusing.
+ */
+export function multipliersNamingNothing(rules: Rules, known: { skus: ReadonlySet<string>; categories: ReadonlySet<string> }): MultiplierNamingNothing[] {
+  const out: MultiplierNamingNothing[] = [];
+  const seen = new Set<string>();
+  for (const m of rules.earn.multipliers) {
+    const on = m.sku !== undefined ? 'sku' : 'category';
+    const value = (m.sku ?? m.category)!;
+    const names = on === 'sku' ? known.skus : known.categories;
+    if (names.has(value) || seen.has(`${on}\0${value}`)) continue;
+    seen.add(`${on}\0${value}`);
+    const f = folded(value);
+    const near = [...names].filter((n) => folded(n) === f).sort().slice(0, 5);
+    out.push({ on, value, near });
+  }
+  return out;
+}

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import { requireInputFile } from './inputFile.js';
-import { type PinnedOutside, type Rules, pinnedOutside, rulesToDocument, validateRules } from '../domain/rules.js';
+import { type MultiplierNamingNothing, type PinnedOutside, type Rules, multiplierNames, multipliersNamingNothing, pinnedOutside, rulesToDocument, validateRules } from '../domain/rules.js';
 import { dateRangeProblem, localDateTime, parseLocalDate, parseTimestamp, startOfLocalDayMs } from '../domain/time.js';
 import { analysis } from '../store/analysis.js';
 import { rulesVersions, type RulesVersionRow } from '../store/rules.js';
@@ -84,6 +84,18 @@ export interface AppliedRules extends RulesVersionView {
   earnedBefore: { purchases: number; orders: number };
   /** Tiers members are pinned to that this version does not define (they earn with no tier under it). */
   pinnedTiersNotInRules: PinnedOutside[];
+  /**
+   * Its multipliers whose SKU or category the ledger names nowhere (catalog, imported and checkout lines),
+   * each with the names that differ from it only in case or spacing: a multiplier matches exactly, so such
+   * a one earns nothing extra until lines of that name come (a new product line) or the name is mended.
+   */
+  multipliersNamingNothing: MultiplierNamingNothing[];
+}
+
+/** What the ledger names like the multipliers of `rules` do (Analysis.namesLike). */
+export function namesOf(a: ReturnType<typeof analysis>, rules: Rules): { skus: Set<string>; categories: Set<string> } {
+  const n = multiplierNames(rules);
+  return a.namesLike(n.skus, n.categories);
 }
 
 export async function applyRules(ctx: Ctx, file: string, effective?: string): Promise<AppliedRules> {
@@ -91,14 +103,17 @@ export async function applyRules(ctx: Ctx, file: string, effective?: string): Pr
   return withLedger(ctx, (l) => {
     const rules = rulesOfDocument(l, file, doc);
     const effectiveAt = effective ? instant(l, effective, '--effective') : l.nowIso;
+    // (read before the write: on a ledger of millions of lines a name the catalog lacks costs a scan of them)
+    const a = l.store.get(analysis);
+    const naming = rules.earn.multipliers.length ? multipliersNamingNothing(rules, namesOf(a, rules)) : [];
     return l.store.write(() => {
       const repo = l.store.get(rulesVersions);
       const id = repo.insert(effectiveAt, l.nowIso, l.operator, file, JSON.stringify(rulesToDocument(rules, l.digits)));
       const earnedBefore = effectiveAt < l.nowIso ? repo.earnedSince(effectiveAt) : { purchases: 0, orders: 0 };
       recordAudit(l, 'rules.apply', String(id), { file, effectiveAt, earnedBefore });
       const row = repo.history().find((r) => r.id === id)!;
-      const pinnedTiersNotInRules = pinnedOutside(l.store.get(analysis).pinnedTiers(), rules);
-      return { ...view(row, repo.inForceAt(l.nowIso)?.id, l.zone), earnedBefore, pinnedTiersNotInRules };
+      const pinnedTiersNotInRules = pinnedOutside(a.pinnedTiers(), rules);
+      return { ...view(row, repo.inForceAt(l.nowIso)?.id, l.zone), earnedBefore, pinnedTiersNotInRules, multipliersNamingNothing: naming };
     });
   });
 }

@@ -1,14 +1,14 @@
 // `rules simulate DRAFT.json`: the period's paid orders earned again under a draft (domain/simulate.ts),
 // read through the store in one snapshot, streamed in time order. Nothing is written.
 import { UsageError } from '../errors.js';
-import { type PinnedOutside, type Rules, pinnedOutside } from '../domain/rules.js';
+import { type MultiplierNamingNothing, type PinnedOutside, type Rules, multipliersNamingNothing, pinnedOutside } from '../domain/rules.js';
 import { type SimAward, type SimLine, type SimOrder, type SimRefund, type SimulateBy, type SimulationResult, Simulation } from '../domain/simulate.js';
 import { type LocalDate, addDays, localDate, localRangeUtc } from '../domain/time.js';
 import { type SimLineRow, type SimPurchaseRow, type SimRefundRow, analysis } from '../store/analysis.js';
 import { rulesVersions } from '../store/rules.js';
 import { type Ctx, type Ledger, parseStoredRules, rulesAt, withLedger } from './ledger.js';
 import { memberHoldingsAt } from './reports.js';
-import { readRulesFile, rulesOfDocument } from './rules.js';
+import { namesOf, readRulesFile, rulesOfDocument } from './rules.js';
 
 export interface SimulateInput {
   file: string;
@@ -28,6 +28,8 @@ export interface SimulationReport extends SimulationResult {
   redeemPointsPerUnit: string;
   /** Tiers members are pinned to that the draft does not define: simulated with no tier, as they would earn. */
   pinnedTiersNotInDraft: PinnedOutside[];
+  /** The draft's multipliers whose SKU or category the ledger names nowhere (catalog, bought lines), with the names that differ only in case or spacing. */
+  multipliersNamingNothing: MultiplierNamingNothing[];
 }
 
 /** The comparison of a draft with the ledger over a period (inside a read). */
@@ -102,6 +104,7 @@ export function simulateDraft(l: Ledger, draft: Rules, file: string, p: { from?:
     draftRedeemPointsPerUnit: draft.redeem.pointsPerUnit.toString(),
     redeemPointsPerUnit: inForce.redeem.pointsPerUnit.toString(),
     pinnedTiersNotInDraft: pinnedOutside(pinned, draft),
+    multipliersNamingNothing: draft.earn.multipliers.length ? multipliersNamingNothing(draft, namesOf(a, draft)) : [],
     ...sim.result(),
   };
 }

@@ -185,6 +185,22 @@ export class Analysis {
         )
         .raw(),
       memberTierFacts: db.prepare('SELECT id, tier, lifetime_earned FROM members').raw(),
+      // the SKUs (categories) of the catalog named exactly (by its indexes), then those of the catalog and of
+      // every line equal to one of the given keys once ASCII case and spaces are set aside (one scan of the lines)
+      catalogSkus: db.prepare('SELECT sku FROM catalog_items WHERE sku IN (SELECT value FROM json_each(?))').pluck(),
+      catalogCategories: db.prepare('SELECT DISTINCT category FROM catalog_items WHERE category IN (SELECT value FROM json_each(?))').pluck(),
+      skusLike: db
+        .prepare(
+          `SELECT DISTINCT sku FROM (SELECT sku FROM catalog_items UNION ALL SELECT sku FROM purchase_lines UNION ALL SELECT sku FROM order_lines) n
+            WHERE sku IS NOT NULL AND lower(replace(sku, ' ', '')) IN (SELECT value FROM json_each(?))`,
+        )
+        .pluck(),
+      categoriesLike: db
+        .prepare(
+          `SELECT DISTINCT category FROM (SELECT category FROM catalog_items UNION ALL SELECT category FROM purchase_lines UNION ALL SELECT category FROM order_lines) n
+            WHERE category IS NOT NULL AND lower(replace(category, ' ', '')) IN (SELECT value FROM json_each(?))`,
+        )
+        .pluck(),
     };
   }
 
@@ -197,6 +213,23 @@ export class Analysis {
     return this.s.memberTierFacts.all() as [string, string | null, number][];
   }
 
+  /**
+   * Of the given SKUs and categories, the ones the ledger names (its catalog, imported and checkout lines),
+   * and its names that differ from one of them only in ASCII case or spaces. Names the catalog has are found
+   * by its indexes; the lines are scanned once for each kind with a name the catalog lacks.
+   */
+  namesLike(skus: readonly string[], categories: readonly string[]): { skus: Set<string>; categories: Set<string> } {
+    const key = (v: string) => v.normalize('NFKC').toLowerCase().replace(/ /g, '');
+    const find = (wanted: readonly string[], exact: { all(a: string): unknown[] }, like: { all(a: string): unknown[] }) => {
+      const found = new Set<string>();
+      if (!wanted.length) return found;
+      for (const v of exact.all(JSON.stringify(wanted)) as string[]) found.add(v);
+      const rest = wanted.filter((v) => !found.has(v));
+      if (rest.length) for (const v of like.all(JSON.stringify([...new Set(rest.map(key))])) as string[]) found.add(v);
+      return found;
+    };
+    return { skus: find(skus, this.s.catalogSkus, this.s.skusLike), categories: find(categories, this.s.catalogCategories, this.s.categoriesLike) };
+  }
   /** Members with a pinned tier, and that tier. */
   pinnedTiers(): Map<string, string> {
     return new Map(this.s.pinned.all() as [string, string][]);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defaultRules, expiresOn, pinnedOutside, rulesToDocument, tierFor, validateRules } from '../../src/domain/rules.js';
+import { defaultRules, expiresOn, multipliersNamingNothing, pinnedOutside, rulesToDocument, tierFor, validateRules } from '../../src/domain/rules.js';
 
 const valid = (doc: unknown) => {
   const v = validateRules(doc, 2);
@@ -273,5 +273,37 @@ describe('pinnedOutside', () => {
     expect(pinnedOutside(new Map([['M1', 'gold'], ['M2', 'silver']]), rules)).toEqual([]);
     expect(pinnedOutside(new Map(), rules)).toEqual([]);
     expect(pinnedOutside(new Map([['M1', 'gold']]), valid(INIT_DOC))).toEqual([{ tier: 'gold', members: 1, memberIds: ['M1'] }]);
+  });
+});
+
+describe('multipliersNamingNothing', () => {
+  const withMultipliers = (multipliers: unknown[]) => valid({ ...INIT_DOC, earn: { ...INIT_DOC.earn, multipliers } });
+  const known = { skus: new Set(['TEA-001', 'CUP-2']), categories: new Set(['tea', 'Tea Ware', 'cups']) };
+
+  it('names a multiplier whose SKU or category the ledger names nowhere, with the names equal but for case, spacing or width', () => {
+    const r = withMultipliers([
+      { category: 'Tea', multiplier: '2' },
+      { category: ' tea  ware', multiplier: '2' },
+      { sku: 'ｔｅａ-001', multiplier: '3' },
+      { category: 'garden', multiplier: '2' },
+    ]);
+    expect(multipliersNamingNothing(r, known)).toEqual([
+      { on: 'category', value: 'Tea', near: ['tea'] },
+      { on: 'category', value: ' tea  ware', near: ['Tea Ware'] },
+      { on: 'sku', value: 'ｔｅａ-001', near: ['TEA-001'] },
+      { on: 'category', value: 'garden', near: [] },
+    ]);
+  });
+
+  it('says nothing of a multiplier that matches exactly, and names a repeated one once (two windows of one category)', () => {
+    const r = withMultipliers([
+      { category: 'tea', multiplier: '2' },
+      { sku: 'CUP-2', multiplier: '2' },
+      { category: 'Cups', multiplier: '2', from: '2026-01-01', to: '2026-01-31' },
+      { category: 'Cups', multiplier: '3', from: '2026-02-01', to: '2026-02-28' },
+    ]);
+    expect(multipliersNamingNothing(r, known)).toEqual([{ on: 'category', value: 'Cups', near: ['cups'] }]);
+    // a SKU is no category: the same name on the other side is nothing near
+    expect(multipliersNamingNothing(withMultipliers([{ sku: 'tea', multiplier: '2' }]), known)).toEqual([{ on: 'sku', value: 'tea', near: [] }]);
   });
 });

@@ -176,3 +176,31 @@ describe('a tier renamed or dropped while members are pinned to it', () => {
     expect(t.ok(['rules', 'apply', renamed]).pinnedTiersNotInRules).toEqual([]);
   });
 });
+
+describe('a multiplier whose name the ledger has nowhere', () => {
+  it('is stored, with a note on stderr naming the name it likely meant (case or spacing only) and the field in --json', () => {
+    const t = tmpLedger();
+    const doc = JSON.parse(readFileSync(join(FIXTURES, 'rules.json'), 'utf8'));
+    const p = join(t.dir, 'p.csv');
+    writeFileSync(p, 'order_id,member_id,purchased_at,sku,category,quantity,unit_price\nA1,M1,2026-11-01 10:00,GT-1,green tea,1,10.00\n');
+    expect(t.ok(['import', 'purchases', p, '--create-members'])).toMatchObject({ accepted: 1 });
+    const draft = file(t.dir, 'gt.json', { ...doc, earn: { ...doc.earn, multipliers: [{ category: 'Green Tea', multiplier: '2' }, { sku: 'gt-1', multiplier: '3' }, { category: 'garden', multiplier: '2' }] } });
+    const r = t.run(['rules', 'apply', draft, '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    const said = r.stderr.replace(/\s+/g, ' ');
+    expect(said).toContain('note: the multiplier of category "Green Tea" matches nothing yet; the ledger has category "green tea", which differs only in case or spacing: a multiplier matches its name exactly');
+    expect(said).toContain(`write "green tea" in ${draft} and apply it again, if that is the one meant`);
+    expect(said).toContain('note: the multiplier of SKU "gt-1" matches nothing yet; the ledger has SKU "GT-1"');
+    expect(said).toContain('note: the multiplier of category "garden" matches nothing yet; no category of that name is in the catalog or any line bought so far');
+    expect(t.ok(['rules', 'apply', draft]).multipliersNamingNothing).toEqual([
+      { on: 'category', value: 'Green Tea', near: ['green tea'] },
+      { on: 'sku', value: 'gt-1', near: ['GT-1'] },
+      { on: 'category', value: 'garden', near: [] },
+    ]);
+    // the names as the ledger has them: nothing to say
+    const mended = file(t.dir, 'gt2.json', { ...doc, earn: { ...doc.earn, multipliers: [{ category: 'green tea', multiplier: '2' }, { sku: 'GT-1', multiplier: '3' }] } });
+    const quiet = t.run(['rules', 'apply', mended, '--yes']);
+    expect(quiet.stderr).not.toContain('matches nothing');
+    expect(t.ok(['rules', 'apply', mended]).multipliersNamingNothing).toEqual([]);
+  });
+});

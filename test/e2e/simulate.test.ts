@@ -130,6 +130,18 @@ describe('rules simulate says what it could not show (trial 5, findings 10, 14)'
     expect(ok(['rules', 'simulate', join(FIXTURES, 'rules.json')]).notSimulated).toEqual([]);
   });
 
+  it('names the name a case-variant multiplier missed: "Tea" multiplies no line of "tea" (matching is exact)', () => {
+    const rules = JSON.parse(readFileSync(join(FIXTURES, 'rules.json'), 'utf8'));
+    rules.earn.multipliers.push({ category: 'Tea', multiplier: '2' });
+    writeFileSync(join(demo.dir, 'case.json'), JSON.stringify(rules));
+    const r = ok(['rules', 'simulate', join(demo.dir, 'case.json')]);
+    expect(r).toMatchObject({ difference: 0, unmatchedMultipliers: [{ category: 'Tea', multiplier: '2' }], multipliersNamingNothing: [{ on: 'category', value: 'Tea', near: ['tea'] }] });
+    expect(run(['rules', 'simulate', join(demo.dir, 'case.json')]).stdout.replace(/\s+/g, ' ')).toContain(
+      'multiplier 2 (category Tea) matched no line in the period; the ledger has category "tea", which differs only in case or spacing: a multiplier matches its name exactly',
+    );
+    expect(ok(['rules', 'simulate', join(demo.dir, 'tea.json')]).multipliersNamingNothing).toEqual([]);
+  });
+
   it('names a draft multiplier that matched no line in the period (a typo in a SKU or category)', () => {
     const rules = JSON.parse(readFileSync(join(FIXTURES, 'rules.json'), 'utf8'));
     rules.earn.multipliers.push({ sku: 'NOPE-1', multiplier: '2' }, { category: 'teaa', multiplier: '3' }, { category: 'tea', multiplier: '2' });
@@ -143,6 +155,12 @@ describe('rules simulate says what it could not show (trial 5, findings 10, 14)'
     expect(table).toContain('multiplier 2 (sku NOPE-1) matched no line in the period');
     expect(table).toContain('multiplier 3 (category teaa) matched no line in the period');
     expect(ok(['rules', 'simulate', join(FIXTURES, 'rules.json')]).unmatchedMultipliers).toEqual([]);
+    // neither name is anywhere in the ledger, and nothing differs from them only in case
+    expect(r.multipliersNamingNothing).toEqual([
+      { on: 'sku', value: 'NOPE-1', near: [] },
+      { on: 'category', value: 'teaa', near: [] },
+    ]);
+    expect(table).toContain('matched no line in the period; no category of that name is in the catalog or any line bought so far');
     // a period without orders matched nothing, which says nothing of the draft's names
     const empty = ok(['rules', 'simulate', join(demo.dir, 'typo.json'), '--from', '2020-01-01', '--to', '2020-01-31']);
     expect(empty).toMatchObject({ orders: 0, unmatchedMultipliers: [] });

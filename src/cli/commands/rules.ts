@@ -103,7 +103,7 @@ export function register(program: Command): void {
         }
       }
       const r = await applyRules(ctx, file, cmd.opts().effective);
-      const { pinnedWords } = await import('./rulesView.js');
+      const { namingWords, pinnedWords } = await import('./rulesView.js');
       await emit(cmd, r, () => {
         process.stdout.write(`${c.green('✓')} rules version ${r.version} stored, in force from ${r.effectiveLocal}\n`);
         const { purchases, orders } = r.earnedBefore;
@@ -114,6 +114,13 @@ export function register(program: Command): void {
               `note: ${what} dated from ${r.effectiveLocal} on ${purchases + orders === 1 ? 'was earned under the versions before it and keeps its' : 'were earned under the versions before it and keep their'} points; new imports of that period earn under version ${r.version}`,
             ) +
               `\n  see what this version would have given them: pointsmall rules simulate ${file}${/^\d{4}-/.test(r.effectiveLocal) ? ` --from ${r.effectiveLocal.slice(0, 10)}` : ''}`,
+          );
+        }
+        for (const m of r.multipliersNamingNothing) {
+          const words = namingWords(r.multipliersNamingNothing, m.on === 'sku' ? { sku: m.value } : { category: m.value });
+          notice(
+            c.yellow(`note: the multiplier of ${m.on === 'sku' ? 'SKU' : 'category'} ${JSON.stringify(m.value)} matches nothing yet${words}`) +
+              (m.near.length ? `\n  write ${JSON.stringify(m.near[0])} in ${shellWord(file)} and apply it again, if that is the one meant` : ''),
           );
         }
         for (const x of r.pinnedTiersNotInRules) {

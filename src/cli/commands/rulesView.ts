@@ -1,7 +1,7 @@
 // The views of `rules simulate` (and the comparison `rules apply` shows before it asks): the same
 // result object rendered as fields and tables, CSV (the groups) or an HTML page.
 import type { SimulationReport } from '../../services/simulate.js';
-import type { PinnedOutside } from '../../domain/rules.js';
+import type { MultiplierNamingNothing, PinnedOutside } from '../../domain/rules.js';
 import type { DraftMultiplier, LiabilityEstimate } from '../../domain/simulate.js';
 import { monthsBetween } from '../charts.js';
 import { type AnyRow, type View, num, period, signed } from './report.js';
@@ -48,7 +48,7 @@ export function simulateFields(r: SimulationReport, forApply = false): [string, 
       ? [['not simulated', `${r.notSimulated.filter((f) => f !== 'expiry').join(', ')}: changed by the draft, not reflected in the points above (the same orders earn again; reviews, points/cash splits, refused spends and awards are not replayed)${r.notSimulated.includes('redeem.pointsPerUnit') ? "; the values do use the draft's redeem rate" : ''}`] as [string, string]]
       : []),
     ...r.pinnedTiersNotInDraft.map((x): [string, string] => ['note', `${pinnedWords(x)}, which the draft does not define: simulated with no tier, as they would earn under it`]),
-    ...r.unmatchedMultipliers.map((m): [string, string] => ['note', `${multiplierWords(m)} matched no line in the period`]),
+    ...r.unmatchedMultipliers.map((m): [string, string] => ['note', `${multiplierWords(m)} matched no line in the period${namingWords(r.multipliersNamingNothing, m)}`]),
     ...(r.by === 'category' && r.groups.length > 1 ? [['note', 'an order with lines of several categories counts once in each'] as [string, string]] : []),
     ...(r.by === 'category' && r.checkouts > 0
       ? [['note', "a checkout's points are shared over its lines by their cash (§4.5, as its refunds take them back), not by their multipliers: a draft that changes one line's earning moves its other lines' shares too"] as [string, string]]
@@ -70,8 +70,21 @@ export function estimateWords(why: readonly LiabilityEstimate[]): string {
   return `the draft's outstanding points and debt: ${parts.join('; ')} (the points earned above are exact)`;
 }
 
+/**
+ * What the ledger names like a multiplier's SKU or category, when it names that one nowhere: "; the ledger
+ * has category tea, which differs only in case or spacing: a multiplier matches its name exactly".
+ */
+export function namingWords(naming: readonly MultiplierNamingNothing[], m: { sku?: string; category?: string }): string {
+  const on = m.sku !== undefined ? 'sku' : 'category';
+  const x = naming.find((n) => n.on === on && n.value === (m.sku ?? m.category));
+  if (!x) return '';
+  const what = on === 'sku' ? 'SKU' : 'category';
+  if (!x.near.length) return `; no ${what} of that name is in the catalog or any line bought so far`;
+  return `; the ledger has ${what} ${x.near.map((n) => JSON.stringify(n)).join(', ')}, which differs only in case or spacing: a multiplier matches its name exactly`;
+}
+
 /** "multiplier 3 (sku TEA-001, 2026-11-01 … 2026-11-30)". */
-function multiplierWords(m: DraftMultiplier): string {
+export function multiplierWords(m: DraftMultiplier): string {
   const window = m.from && m.to ? `, ${m.from} … ${m.to}` : m.from ? `, from ${m.from}` : m.to ? `, to ${m.to}` : '';
   return `multiplier ${m.multiplier} (${m.sku !== undefined ? `sku ${m.sku}` : `category ${m.category}`}${window})`;
 }
