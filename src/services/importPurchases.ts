@@ -280,6 +280,10 @@ export class AccrualEngine {
    * all the day's points (§4.6).
    */
   private readonly anyDailyCap: boolean;
+  /** The latest valid time of the ledger's entries when first asked (undefined: not asked since forgetTimes). */
+  private latestAt: string | null | undefined;
+  /** The same of each member asked about. */
+  private readonly memberLatestAt = new Map<string, string | null>();
   /**
    * @param plan credits and returns go into this plan (an import), to be written when the batch is
    * applied; without one, each is posted at once (a review approval).
@@ -289,6 +293,32 @@ export class AccrualEngine {
     this.timeline = new RulesTimeline(versions.map((v) => ({ id: v.id, effectiveAt: v.effective_at, document: v.document })));
     this.anyDailyCap = versions.some((v) => parseStoredRules(l, v.id, v.document).limits.dailyEarnCap !== null);
     this.cal = new ZoneCalendar(l.zone);
+  }
+
+  /** Forgets the entries' times learnt: another writer may have added entries since. */
+  forgetTimes(): void {
+    this.latestAt = undefined;
+    this.memberLatestAt.clear();
+  }
+
+  /**
+   * §4.1 step 3: the member's lifetime earned points before an order valid at `atIso` (and §4.6: a return's,
+   * at its date), from `facts.lifetime_earned` (the ledger's, with this import's orders so far, which come in
+   * purchased_at order): less what the ledger's entries valid after it earned. A backdated order (a day's
+   * export imported after a checkout that lifted the member to a tier) does not earn at a tier reached later.
+   * Only an order older than the ledger's latest entry, of a member with an entry after it, costs a query.
+   */
+  private lifetimeBefore(memberId: string, atIso: string, facts: MemberFacts): number {
+    const p = this.l.store.get(purchases);
+    if (this.latestAt === undefined) this.latestAt = p.latestEntryAt();
+    if (this.latestAt === null || atIso >= this.latestAt) return facts.lifetime_earned;
+    let mine = this.memberLatestAt.get(memberId);
+    if (mine === undefined) {
+      if (this.memberLatestAt.size >= 100_000) this.memberLatestAt.clear();
+      this.memberLatestAt.set(memberId, (mine = p.latestEntryAt(memberId)));
+    }
+    if (mine === null || atIso >= mine) return facts.lifetime_earned;
+    return facts.lifetime_earned - p.lifetimeEarnedAfter(memberId, atIso);
   }
 
   rulesAt(ms: number): { id: number; rules: Rules } {
@@ -336,7 +366,7 @@ export class AccrualEngine {
     const atIso = o.atIso ?? new Date(o.at).toISOString();
     const day = this.cal.localDate(o.at);
     if (o.amount < 0) {
-      const r = computeEarn({ rules, at: o.at, zone: l.zone, digits: l.digits, pinnedTier: facts.tier, lifetimeEarned: facts.lifetime_earned, localDate: day, lines: o.lines.map((x) => ({ amount: -x.amount, sku: x.sku, category: x.category })), purpose: 'return' });
+      const r = computeEarn({ rules, at: o.at, zone: l.zone, digits: l.digits, pinnedTier: facts.tier, lifetimeEarned: this.lifetimeBefore(o.memberId, atIso, facts), localDate: day, lines: o.lines.map((x) => ({ amount: -x.amount, sku: x.sku, category: x.category })), purpose: 'return' });
       let entryId: number | null = null;
       if (r.points > 0) {
         if (this.plan) {
@@ -358,7 +388,7 @@ export class AccrualEngine {
       const [fromIso, toIso] = this.range(day);
       earnedToday = l.store.get(purchases).earnedBetween(o.memberId, fromIso, toIso) + (this.bufferedEarned.get(o.memberId)?.get(day) ?? 0);
     }
-    const r = computeEarn({ rules, at: o.at, zone: l.zone, digits: l.digits, pinnedTier: facts.tier, lifetimeEarned: facts.lifetime_earned, localDate: day, lines: o.lines, earnedTodayBeforeThisOrder: earnedToday });
+    const r = computeEarn({ rules, at: o.at, zone: l.zone, digits: l.digits, pinnedTier: facts.tier, lifetimeEarned: this.lifetimeBefore(o.memberId, atIso, facts), localDate: day, lines: o.lines, earnedTodayBeforeThisOrder: earnedToday });
     // Numbers stay exact: no order earns, and no balance or lifetime total grows, past the points ceiling.
     if (r.points > POINTS_MAX - Math.max(facts.balance, facts.lifetime_earned, 0)) return { kind: 'too-large', points: r.points, capped: 0, rulesVersion, entryId: null };
     let entryId: number | null = null;
@@ -635,6 +665,7 @@ class Accruer {
   }
 
   private forgetFacts(): void {
+    this.engine.forgetTimes();
     this.facts.clear();
     this.allFacts = false;
     this.plan.forget();

@@ -85,6 +85,16 @@ export class Purchases {
       memberCount: db.prepare('SELECT count(*) FROM members').pluck(),
       allMembers: db.prepare('SELECT id, status, tier, lifetime_earned, debt, balance FROM members').raw(),
       earnedBetween: db.prepare(EARNED_BETWEEN).pluck(),
+      // the latest valid time of any entry (entries_at), and of a member's (entries_member: their few entries)
+      latestAt: db.prepare('SELECT max(at) FROM entries').pluck(),
+      memberLatestAt: db.prepare('SELECT max(at) FROM entries WHERE member_id = ?').pluck(),
+      // lifetime earned as members.lifetime_earned counts it (−Σ issued postings), of entries valid after an instant
+      earnedAfter: db
+        .prepare(
+          `SELECT coalesce(-sum(p.points), 0) FROM entries e JOIN postings p ON p.entry_id = e.id
+            WHERE e.member_id = ? AND p.member_id = e.member_id AND p.account = 'issued' AND e.at > ?`,
+        )
+        .pluck(),
     };
   }
 
@@ -202,6 +212,14 @@ export class Purchases {
   /** What earning needs to know about a member (tier facts and status), or undefined when unknown. */
   memberFacts(id: string): MemberFacts | undefined {
     return this.s.member.get(id) as MemberFacts | undefined;
+  }
+  /** The latest valid time (UTC ISO) of any entry of the ledger, or of one member's; null when there is none. */
+  latestEntryAt(memberId?: string): string | null {
+    return (memberId === undefined ? this.s.latestAt.get() : this.s.memberLatestAt.get(memberId)) as string | null;
+  }
+  /** What the member's entries valid after `atIso` add to their lifetime earned points (members.lifetime_earned's count). */
+  lifetimeEarnedAfter(memberId: string, atIso: string): number {
+    return Number(this.s.earnedAfter.get(memberId, atIso));
   }
   /** Points the member earned by accrual with `at` in [fromIso, toIso): a local calendar day, for the daily cap. */
   earnedBetween(memberId: string, fromIso: string, toIso: string): number {

@@ -156,6 +156,8 @@ export interface Member {
   lots: Lot[];
   debt: number;
   lifetimeEarned: number;
+  /** Each change of lifetimeEarned with its valid time: §4.1.3's "before this order" for a backdated one. */
+  earnedLog?: { at: number; delta: number }[];
   /** Issue 18: the member has a phone or email (a one-time code can reach them). */
   contact?: boolean;
 }
@@ -316,9 +318,20 @@ export class Spec4Model {
     const lapsedFree = m.lots.filter((l) => this.lapsed(l, now)).reduce((a, l) => a + l.remaining - l.reserved, 0);
     return this.balance(m) - this.held(m) - lapsedFree;
   }
-  tierOf(m: Member, rules: Rules): Tier | null {
+  /** Changes lifetimeEarned by delta at the valid time `at`. */
+  earned(m: Member, delta: number, at: number): void {
+    m.lifetimeEarned += delta;
+    (m.earnedLog ??= []).push({ at, delta });
+  }
+  /** §4.1.3: lifetime earned points before an order at `t`: what the member has, less what came valid after t. */
+  lifetimeBefore(m: Member, t: number): number {
+    return m.lifetimeEarned - (m.earnedLog ?? []).filter((x) => x.at > t).reduce((a, x) => a + x.delta, 0);
+  }
+  /** The tier of the member's lifetime earned points (before `t`, when given). */
+  tierOf(m: Member, rules: Rules, t?: number): Tier | null {
+    const lifetime = t === undefined ? m.lifetimeEarned : this.lifetimeBefore(m, t);
     let best: Tier | null = null;
-    for (const t of rules.tiers) if (t.minLifetimePoints <= m.lifetimeEarned && (!best || t.minLifetimePoints >= best.minLifetimePoints)) best = t;
+    for (const t of rules.tiers) if (t.minLifetimePoints <= lifetime && (!best || t.minLifetimePoints >= best.minLifetimePoints)) best = t;
     return best;
   }
   /** §4.4: earliest expiresOn first, never-expiring last, then oldest earned (then first created). */
@@ -402,8 +415,9 @@ export class Spec4Model {
    * §4.1 steps 2–4: points of an order (bases are the lines' earning bases, ≥ 0) before the daily cap.
    * A return (isReturn) skips minOrderAmount (§4.6).
    */
-  orderPoints(m: Member, rules: Rules, lines: { sku: string; category: string | null; base: number }[], t: number, orderTotal: number, isReturn: boolean): number {
-    const tier = this.tierOf(m, rules);
+  orderPoints(m: Member, rules: Rules, lines: { sku: string; category: string | null; base: number }[], t: number, orderTotal: number, isReturn: boolean, tierNow = false): number {
+    // an import's tier: of the lifetime points before its own date; a checkout's: of those at its capture (now)
+    const tier = this.tierOf(m, rules, tierNow ? undefined : t);
     let raw = new Decimal(0);
     for (const x of lines) raw = raw.plus(new Decimal(x.base).div(10 ** DIGITS).times(rules.earn.pointsPerUnit).times(this.multiplierOf(rules, x.sku, x.category, t)));
     raw = raw.times(tier ? tier.multiplier : 1);
@@ -467,7 +481,7 @@ export class Spec4Model {
       if (amount < 0) {
         const pts = this.orderPoints(m, rules, parts, first.at, amount, true);
         this.takeBack(m, pts, first.at);
-        m.lifetimeEarned -= pts;
+        this.earned(m, -pts, first.at);
         s.pointsReturned += pts;
       } else {
         const pts = this.orderPoints(m, rules, parts, first.at, amount, false);
@@ -475,7 +489,7 @@ export class Spec4Model {
         s.capped += c.capped;
         if (c.credited > 0) {
           this.credit(m, c.credited, first.at, this.expiryDate(rules.expiry, first.at));
-          m.lifetimeEarned += c.credited;
+          this.earned(m, c.credited, first.at);
           this.accruals.push({ memberId: m.id, at: first.at, points: c.credited });
           s.pointsAccrued += c.credited;
         }
@@ -648,11 +662,11 @@ export class Spec4Model {
     // §4.1.5: the cash paid spread over the lines by amount, each with its multiplier; rules of the order's time.
     const rules = this.rulesAt(o.createdAt);
     const bases = largestRemainder(o.cashPaid, o.lines.map((l) => l.amount));
-    const pts = this.orderPoints(m, rules, o.lines.map((l, i) => ({ sku: l.sku, category: l.category, base: bases[i] })), o.createdAt, o.total, false);
+    const pts = this.orderPoints(m, rules, o.lines.map((l, i) => ({ sku: l.sku, category: l.category, base: bases[i] })), o.createdAt, o.total, false, true);
     const { credited } = this.capped(m.id, rules, pts, o.createdAt);
     if (credited > 0) {
       this.credit(m, credited, now, this.expiryDate(rules.expiry, now));
-      m.lifetimeEarned += credited;
+      this.earned(m, credited, now);
       this.accruals.push({ memberId: m.id, at: now, points: credited });
     }
     o.pointsEarned = credited;
@@ -730,7 +744,7 @@ export class Spec4Model {
     }
     if (res.pointsTakenBack > 0) {
       this.takeBack(m, res.pointsTakenBack, now);
-      m.lifetimeEarned -= res.pointsTakenBack;
+      this.earned(m, -res.pointsTakenBack, now);
     }
     res.complete = o.lines.every((l) => l.refundedQty === l.quantity);
     o.status = res.complete ? 'refunded' : 'partially_refunded';
