@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { EXIT, PointsmallError, UsageError } from '../errors.js';
 import { isClosedPipe, report } from './report.js';
-import { checkDateRange, checkRepeatedOptions } from './parse.js';
+import { checkDateRange, checkEmptyPaths, checkRepeatedOptions } from './parse.js';
 
 /** Top-level command → the module that registers it. Only the invoked group is imported. */
 const GROUPS: Record<string, string> = {
@@ -78,7 +78,8 @@ function buildProgram(json = false): Command {
   const program = new Command('pointsmall');
   program
     .description('Run a points mall: members earn points on purchases, spend them with cash, and points expire.\nEverything lives in one ledger: a SQLite file, or a PostgreSQL database shared by many tills.')
-    .version(packageVersion(), '-V, --version', 'print the version')
+    // (with --json, as one JSON document: {"version": "0.1.0"})
+    .version(json ? JSON.stringify({ version: packageVersion() }, null, 2) : packageVersion(), '-V, --version', 'print the version')
     .option('--db <path>', 'the ledger: a SQLite file, or postgres://USER@HOST:PORT/DATABASE (default $POINTSMALL_DB, else ./pointsmall.db)')
     .option('--json', 'print one JSON document on stdout, for scripts')
     .option('--operator <name>', 'who is acting, for the audit log (default $POINTSMALL_OPERATOR, else the OS user)')
@@ -88,6 +89,7 @@ function buildProgram(json = false): Command {
     .helpOption('-h, --help', 'show help for the command')
     .configureHelp({ showGlobalOptions: true })
     .hook('preAction', checkRepeatedOptions)
+    .hook('preAction', checkEmptyPaths)
     .hook('preAction', checkDateRange)
     .exitOverride()
     // with --json, stderr holds the one error document: no usage text before it

@@ -95,6 +95,24 @@ export function checkRepeatedOptions(program: Command, action: Command): void {
   }
 }
 
+/** Options that name a file or a database: an empty value names none. */
+const PATH_OPTIONS = new Set(['--db', '--out', '--rejects', '--profile', '--to', '--file']);
+
+/**
+ * A preAction hook: `--out ""` (`--out "$OUTFILE"` with the variable unset) is a usage error, never a run
+ * that quietly writes to stdout, or to a default path, instead of the file the script meant.
+ */
+export function checkEmptyPaths(_program: Command, action: Command): void {
+  for (let c: Command | null = action; c; c = c.parent) {
+    for (const o of c.options) {
+      if (!o.long || !PATH_OPTIONS.has(o.long) || !(o.required || o.optional)) continue;
+      if (c.getOptionValue(o.attributeName()) === '') {
+        throw new UsageError(`${o.long} is empty`, `give ${o.long} a ${o.long === '--db' || o.long === '--to' ? 'ledger file or postgres:// URL' : 'file path'} (an empty value, such as an unset shell variable, names none); nothing was done`);
+      }
+    }
+  }
+}
+
 /** The command (the action or one of its parents) that declares `o`. */
 function optionOwner(action: Command, o: Option): Command | null {
   for (let c: Command | null = action; c; c = c.parent) if (c.options.includes(o)) return c;

@@ -4,7 +4,7 @@
 // beside it is created exclusively (O_EXCL: a planted symlink is never followed) with mode 0600, and
 // the whole file is renamed into place only once it is written and fsynced, or removed on failure.
 import { redactUrl } from '../store/pg/database.js';
-import { closeSync, constants, existsSync, fsyncSync, lstatSync, openSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, writeSync, accessSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, fsyncSync, lstatSync, openSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, writeSync, accessSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 
@@ -132,6 +132,23 @@ export function checkOutput(path: string, o: { ledger: string; flag: string; mus
     if (key?.ids.some((i) => i.dev === st.dev && i.ino === st.ino)) isKey();
     if (!st.isFile()) {
       throw new UsageError(`cannot write ${named}: it exists and is not a regular file (a folder, device or pipe)`, `choose another ${o.flag} path`);
+    }
+    // /dev/stdout (or the file's own name) while the shell sends this command's output into that file: the
+    // file is replaced, not appended to (`>> cron.log` would lose every earlier line, and its mode)
+    const stream = [0, 1, 2].find((fd) => {
+      try {
+        const x = fstatSync(fd);
+        return x.dev === st.dev && x.ino === st.ino;
+      } catch {
+        return false;
+      }
+    });
+    if (stream !== undefined) {
+      const name = ['standard input', 'standard output', 'standard error'][stream];
+      throw new UsageError(
+        `cannot write ${named}: it is the file this command's ${name} goes to (a shell redirection), which ${o.flag} would replace rather than add to`,
+        stream === 1 ? `leave ${o.flag} out: the output then goes to standard output, into that file (--format chooses csv, json or html)` : `choose another ${o.flag} path`,
+      );
     }
     if (o.mustNotExist) throw new UsageError(`${path} already exists`, o.mustNotExist.hint);
   }

@@ -402,3 +402,65 @@ describe.skipIf(!asNobody)('an input in a folder that cannot be written', () => 
     expect(JSON.parse(done.stdout)).toMatchObject({ accepted: 1, rejected: 0 });
   });
 });
+
+describe('outputs a script names by mistake (trial 34)', () => {
+  it('--out /dev/stdout while the shell appends stdout to a file: refused, the file keeps its lines and mode; nothing is marked sent', () => {
+    const t = withNotifications();
+    const log = join(t.dir, 'cron.log');
+    writeFileSync(log, 'old1\nold2\n');
+    chmodSync(log, 0o644);
+    const before = statSync(log).ino;
+    const append = (args: string[]) => {
+      const fd = openSync(log, constants.O_WRONLY | constants.O_APPEND);
+      try {
+        return spawnSync(process.execPath, [BIN, ...args, '--db', t.db], { stdio: ['ignore', fd, 'pipe'], encoding: 'utf8', env: { ...process.env, POINTSMALL_NOW: DEFAULT_NOW } });
+      } finally {
+        closeSync(fd);
+      }
+    };
+    const r = append(['report', 'liability', '--format', 'csv', '--out', '/dev/stdout']);
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr).toContain("cannot write --out /dev/stdout: it is the file this command's standard output goes to");
+    expect(r.stderr).toContain('leave --out out');
+    // the file by its own name is the same file
+    expect(append(['report', 'liability', '--format', 'csv', '--out', log]).status).toBe(2);
+    const pending = t.ok(['outbox', 'list']).length;
+    expect(pending).toBeGreaterThan(0);
+    expect(append(['outbox', 'export', '--format', 'jsonl', '--mark-sent', '--out', '/dev/stdout']).status).toBe(2);
+    expect(t.ok(['outbox', 'list']).length).toBe(pending);
+    expect(readFileSync(log, 'utf8')).toBe('old1\nold2\n');
+    expect(statSync(log).ino).toBe(before);
+    expect(mode(log)).toBe(0o644);
+    // leaving --out out appends, as the shell was told
+    const ok = append(['report', 'liability', '--format', 'csv']);
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(readFileSync(log, 'utf8')).toMatch(/^old1\nold2\nasOf,/);
+  });
+
+  it('an empty --out, --rejects or --db (an unset variable) is exit 2 naming the option; init --db "" is no internal error', () => {
+    const t = withMembers();
+    for (const args of [['report', 'summary', '--out', ''], ['report', 'summary', '--out='], ['member', 'list', '--db', '']]) {
+      const r = t.run([...args, '--json']);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(JSON.parse(r.stderr.trim()).error.message).toMatch(/^--(out|db) is empty$/);
+      expect(r.stdout).toBe('');
+    }
+    const csv = join(t.dir, 'p.csv');
+    writeFileSync(csv, 'order_id,member_id,purchased_at,amount\nA1,M001,2026-01-10 10:00,x\n');
+    const rej = t.run(['import', 'purchases', csv, '--rejects', '', '--json']);
+    expect(rej.code).toBe(2);
+    expect(JSON.parse(rej.stderr.trim()).error.message).toBe('--rejects is empty');
+    expect(t.ok(['import', 'list'])).toEqual([]);
+    const dir = tmpDir();
+    const init = spawnSync(process.execPath, [BIN, 'init', '--db', '', '--json'], { cwd: dir, encoding: 'utf8' });
+    expect(init.status, init.stderr).toBe(2);
+    expect(JSON.parse(init.stderr.trim()).error).toMatchObject({ code: 'USAGE', message: '--db is empty' });
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('--version --json prints one JSON document', () => {
+    const r = spawnSync(process.execPath, [BIN, '--version', '--json'], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ version: JSON.parse(readFileSync(join(BIN, '..', '..', 'package.json'), 'utf8')).version });
+  });
+});
