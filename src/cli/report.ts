@@ -44,7 +44,13 @@ export function report(err: unknown, json: boolean, debug: boolean): number {
     return cancelled();
   } else {
     const sqliteCode = (err as { code?: string })?.code;
-    if (sqliteCode === 'SQLITE_NOTADB' || sqliteCode === 'SQLITE_CORRUPT') {
+    if (sqliteCode?.startsWith('SQLITE_CORRUPT')) {
+      // a ledger whose pages SQLite finds broken (a disk, a copy cut short): its own exit, never "check --db"
+      exit = EXIT.verifyFailed;
+      code = 'LEDGER_CORRUPT';
+      message = `the ledger file is damaged: ${(err as Error).message} (${sqliteCode}); this command wrote nothing`;
+      hint = 'run pointsmall ledger verify to see what is damaged, then restore the last good backup (pointsmall db restore FILE); keep the damaged file for investigation';
+    } else if (sqliteCode === 'SQLITE_NOTADB') {
       exit = EXIT.usage;
       code = 'NOT_A_LEDGER';
       message = `the ledger file is not a valid SQLite database (${(err as Error).message})`;

@@ -195,6 +195,8 @@ function verifyPass(l: Ledger, anchors: readonly Anchor[], sortedLots: boolean):
       throw e;
     }
     const head: Anchor | null = entries ? { id: lastId, hash: prevHash } : null;
+    const file = q.fileProblems();
+    if (file) checks.push({ name: 'sqlite-file', ok: file.length === 0, detail: file.length ? `SQLite's quick_check: ${file.join('; ')}` : "SQLite's quick_check: every page, table and index of the file is well formed" });
     checks.push({ name: 'hash-chain', ok: !firstChainBreak, detail: firstChainBreak ?? `${entries} entries chained` });
     checks.push(chainKeyCheck(key !== null, keyedFrom, head, keyedUnproved));
     checks.push({ name: 'entries-balance', ok: !firstUnbalanced, detail: firstUnbalanced ?? 'every entry sums to zero' });

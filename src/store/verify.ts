@@ -152,6 +152,17 @@ export class VerifyQueries {
     return m;
   }
 
+  /**
+   * SQLite's own check of the file (PRAGMA quick_check: every page, b-tree and record well formed, indexes
+   * included, which the other checks may never read): its first problems, none when sound; null on
+   * PostgreSQL, whose server keeps its own pages.
+   */
+  fileProblems(max = 10): string[] | null {
+    if (this.pg) return null;
+    const rows = this.db.prepare(`PRAGMA quick_check(${Math.trunc(max)})`).pluck().all() as string[];
+    return rows.length === 1 && rows[0] === 'ok' ? [] : rows;
+  }
+
   /** The first keyed entry of the chain (settings chain_keyed_from), or null for a plain chain. */
   chainKeyedFrom(): number | null {
     const v = this.db.prepare("SELECT value FROM settings WHERE key = 'chain_keyed_from'").pluck().get() as string | undefined;

@@ -1,7 +1,7 @@
 // ledger verify proves every table that decides money against the journal (issue 14 item 8): lots and
 // their expiry, purchases and their keys, orders and refunds, holds, the outbox's sent marks. Each test
 // edits one table with plain SQL, as an operator with sqlite3 could, and expects exit 6 naming the check.
-import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
@@ -372,6 +372,43 @@ describe('ledger verify sees every table that decides money', () => {
     r = u.run(['ledger', 'verify']);
     expect(r.code).toBe(6);
     expect(r.stderr).toMatch(/^error: .*(malformed|not a database|damaged)/m);
+  });
+});
+
+describe('a page of an index garbled (a disk, a bad copy): trial 34', () => {
+  it('ledger verify fails (exit 6) on SQLite\'s own check of the file, and a command that meets the page says the ledger is damaged, not "check --db"', () => {
+    // an index of several pages: its root page points at the others
+    const t = tmpLedger();
+    t.ok(['member', 'add', '--id', 'a', '--name', 'A']);
+    const many = join(t.dir, 'many.csv');
+    writeFileSync(many, 'order_id,member_id,purchased_at,amount\n' + Array.from({ length: 3000 }, (_, i) => `O${i},a,2026-11-01 10:00,${1 + (i % 50)}.00`).join('\n') + '\n');
+    expect(t.ok(['import', 'purchases', many])).toMatchObject({ accepted: 3000 });
+    expect(existsSync(`${t.db}-wal`)).toBe(false);
+    const db = new Database(t.db, { readonly: true });
+    const pageSize = Number(db.pragma('page_size', { simple: true }));
+    const root = Number(db.prepare("SELECT rootpage FROM sqlite_master WHERE name = 'purchases_key'").pluck().get());
+    db.close();
+    const bytes = readFileSync(t.db);
+    const at = (root - 1) * pageSize;
+    bytes.fill(0xff, at + 100, at + pageSize - 100); // the page's cells, not its header
+    writeFileSync(t.db, bytes);
+    const r = t.run(['ledger', 'verify', '--json']);
+    expect(r.code, r.stderr).toBe(6);
+    const failed = r.stdout ? (JSON.parse(r.stdout) as { checks: { name: string; ok: boolean; detail: string }[] }).checks.filter((c) => !c.ok) : [];
+    if (r.stdout) expect(failed.map((c) => c.name)).toContain('sqlite-file');
+    else expect(JSON.parse(r.stderr.trim()).error.code).toBe('LEDGER_CORRUPT');
+    const csv = join(t.dir, 'more.csv');
+    writeFileSync(csv, 'order_id,member_id,purchased_at,amount\nZ9,a,2026-11-12 10:00,10.00\n');
+    const imp = t.run(['import', 'purchases', csv, '--json']);
+    expect(imp.code, imp.stderr + imp.stdout.slice(0, 300)).toBe(6);
+    expect(JSON.parse(imp.stderr.trim()).error).toMatchObject({ code: 'LEDGER_CORRUPT' });
+    expect(JSON.parse(imp.stderr.trim()).error.hint).toContain('pointsmall ledger verify');
+  });
+
+  it('a sound ledger passes SQLite\'s check of the file', () => {
+    const { t } = seeded();
+    const r = t.ok(['ledger', 'verify']);
+    expect(r.checks.find((c: { name: string }) => c.name === 'sqlite-file')).toMatchObject({ ok: true });
   });
 });
 
