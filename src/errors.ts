@@ -16,12 +16,19 @@ export class PointsmallError extends Error {
   readonly exitCode: number;
   readonly code: string;
   readonly hint?: string;
+  /** Facts a script needs besides the words, added to the error's JSON (what an import committed before it stopped). */
+  details?: Record<string, unknown>;
   constructor(message: string, opts: { code: string; exitCode: number; hint?: string }) {
     super(message);
     this.name = new.target.name;
     this.code = opts.code;
     this.exitCode = opts.exitCode;
     this.hint = opts.hint;
+  }
+  /** This error with `details` in its JSON. */
+  with(details: Record<string, unknown>): this {
+    this.details = { ...this.details, ...details };
+    return this;
   }
 }
 

@@ -66,7 +66,8 @@ export function report(err: unknown, json: boolean, debug: boolean): number {
       hint = 'this is a bug; run again with --debug for the stack trace';
     }
   }
-  if (json) process.stderr.write(JSON.stringify({ error: { code, message, ...(hint ? { hint } : {}) } }) + '\n');
+  const details = err instanceof PointsmallError ? err.details : undefined;
+  if (json) process.stderr.write(JSON.stringify({ error: { code, message, ...(hint ? { hint } : {}), ...details } }) + '\n');
   else {
     // a message of several lines (every problem of a rules file) keeps them under the first; on a terminal
     // each line is broken at spaces to its width, under the mark (a pipe gets each line whole, for grep)

@@ -983,13 +983,15 @@ function linesOfRejectedOrders(stage: ImportStage): [number, string, null][] {
 /** Locked out after some batches: say what is in (a re-run skips it and accrues the rest). */
 function busyAfter(ph: Phase2, e: unknown, accrued: number): unknown {
   const { l, c } = ph;
+  // (in the error's JSON too: a script reads what is in without parsing the words)
+  const committed = { committed: { batches: c.batches, ordersAccrued: accrued, runId: ph.run.id ?? null, finished: false } };
   if (c.batches > 0 && isDiskFull(e)) {
     const n = c.batches === 1 ? 'batch (' : `${c.batches} batches (`;
     return new DiskFullError(
       (e as Error).message,
       `the first ${n}${accrued} orders accrued) ${c.batches === 1 ? 'is' : 'are'} committed to the ledger ${l.path}, the rest is not`,
       'free some space and run the same import again to accrue the rest (what is in is skipped, nothing doubles)',
-    );
+    ).with(committed);
   }
   if (c.batches > 0 && mapServerCode(e) instanceof ConnectionLostError) {
     const n = c.batches === 1 ? 'batch (' : `${c.batches} batches (`;
@@ -997,11 +999,11 @@ function busyAfter(ph: Phase2, e: unknown, accrued: number): unknown {
       (e as Error).message,
       `the first ${n}${accrued} orders accrued) ${c.batches === 1 ? 'is' : 'are'} committed to the ledger, the batch in progress is not (unless the connection broke as it committed)`,
       'check the server, then run the same import again to accrue the rest (what is in is skipped, nothing doubles)',
-    );
+    ).with(committed);
   }
   if (c.batches === 0 || !(mapBusy(e, l.path, l.store.busyTimeoutMs) instanceof BusyError)) return e;
   const n = c.batches === 1 ? 'batch (' : `${c.batches} batches (`;
-  return new BusyError(l.path, l.store.busyTimeoutMs, `the first ${n}${accrued} orders accrued) ${c.batches === 1 ? 'is' : 'are'} committed, the rest is not: run the same import again to accrue the rest (what is in is skipped, nothing doubles), or raise POINTSMALL_BUSY_TIMEOUT (ms)`);
+  return new BusyError(l.path, l.store.busyTimeoutMs, `the first ${n}${accrued} orders accrued) ${c.batches === 1 ? 'is' : 'are'} committed, the rest is not: run the same import again to accrue the rest (what is in is skipped, nothing doubles), or raise POINTSMALL_BUSY_TIMEOUT (ms)`).with(committed);
 }
 
 /** Orders an import takes at least before it refreshes the planner's statistics (PostgreSQL). */
@@ -1021,7 +1023,7 @@ function closeRun(ph: Phase2): void {
       l.path,
       l.store.busyTimeoutMs,
       `every order is committed (${c.accepted} accrued${c.review ? `, ${c.review} for review` : ''}); only the run's closing record is not (import list shows run ${ph.run.id ?? '?'} unfinished, and no audit entry): nothing is left to accrue, and running the same import again skips every order (nothing doubles)`,
-    );
+    ).with({ committed: { batches: c.batches, ordersAccrued: c.accepted, review: c.review, runId: ph.run.id ?? null, finished: true, runClosed: false } });
   }
   // a large import on PostgreSQL: the planner learns the tables' new sizes now, not when autovacuum comes
   if (c.accepted + c.review >= STATISTICS_AFTER) refreshStatistics(l.store);
@@ -1610,17 +1612,17 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
         // The rows are all read and checked one by one before accrual, but the orders are checked against
         // the ledger (unknown members, conflicts) only until the limit is passed: the count is a lower bound.
         const found = rejectsFile ? `${rejectsFile} holds the ${c.rejected} found and the other lines of their orders, each with its line and reason` : `pass --rejects FILE to see the ${c.rejected} found`;
-        throw new UsageError(
+        throw (new UsageError(
           `${o.file}: at least ${c.rejected} rejected ${c.rejected === 1 ? 'row' : 'rows'}, bad or of an order with a bad row (counted until there were more than --max-rejects ${o.maxRejects}, then checking stopped): nothing was imported`,
           `${found}; the rest of the file may hold more: run the same import with --dry-run --rejects FILE instead of --max-rejects to list every bad row (nothing is written), or raise --max-rejects`,
-        );
+        )).with({ rejected: c.rejected, rejectsFile: rejectsFile ?? null });
       }
       if (wholeFileRejected(c)) {
         const it = stage.rejects();
         const first = it.next();
         it.return?.(undefined);
         const why = first.done ? '' : ` (the first, line ${first.value[0]}: ${first.value[1]})`;
-        throw new UsageError(`${o.file}: every row was rejected, ${c.rejected} of them${why}: nothing was imported`, see);
+        throw new UsageError(`${o.file}: every row was rejected, ${c.rejected} of them${why}: nothing was imported`, see).with({ rejected: c.rejected, rejectsFile: rejectsFile ?? null });
       }
       return {
         file: o.file,

@@ -58,6 +58,8 @@ describe('import purchases with every row rejected (exit 2), after a checkout ho
       expect(r.code, r.stderr).toBe(2);
       expect(r.stdout).toBe('');
       expect(JSON.parse(r.stderr.trim()).error.message).toMatch(/every row was rejected, 3 of them/);
+      // what a script needs, as fields: how many, and where they went
+      expect(JSON.parse(r.stderr.trim()).error).toMatchObject({ code: 'USAGE', rejected: 3, rejectsFile: expect.stringMatching(/bad\.rejects\.csv$/) });
       expect(existsSync(join(t.dir, 'bad.rejects.csv'))).toBe(true); // the rejects file is no part of the ledger
       expect(fileHash(t)).toBe(hash);
       expect(state(t)).toBe(before);

@@ -292,6 +292,8 @@ describe('import purchases (services)', () => {
       await expect(first).rejects.toBeInstanceOf(BusyError);
       const e = (await first.catch((x: unknown) => x)) as BusyError;
       expect(e.hint).toBe('the first batch (50 orders accrued) is committed, the rest is not: run the same import again to accrue the rest (what is in is skipped, nothing doubles), or raise POINTSMALL_BUSY_TIMEOUT (ms)');
+      // the same as fields of the error's JSON
+      expect(e.details).toEqual({ committed: { batches: 1, ordersAccrued: 50, runId: expect.any(Number), finished: false } });
     } finally {
       other?.exec('ROLLBACK');
       other?.close();
