@@ -138,6 +138,21 @@ export function rejectsTarget(ctx: { dbPath: string }, file: string, rejectsPath
   if (sameFile(target.abs, file)) {
     throw new UsageError(`cannot write --rejects ${path}: it is the file being imported`, 'choose another --rejects path; the input file is never overwritten');
   }
+  // --rejects naming a file: an earlier rejects file is replaced (a re-run's); any other file with something
+  // in it is not ours to replace (the members export, named by mistake): refused before anything is read or
+  // written. (The default FILE.rejects.csv is the tool's own name: replaced as it always was.)
+  let size = 0;
+  try {
+    size = statSync(target.abs).size;
+  } catch {
+    // not there: nothing to replace
+  }
+  if (rejectsPath !== undefined && size > 0 && staleRejectsFile(target) === null) {
+    throw new UsageError(
+      `cannot write --rejects ${path}: it exists and is not a rejects file (its first line does not begin with _line and _reason), and would be replaced`,
+      'choose another --rejects path, or remove that file first; nothing was imported',
+    );
+  }
   return target;
 }
 

@@ -458,6 +458,26 @@ describe('outputs a script names by mistake (trial 34)', () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 
+  it('--rejects naming a file that is no rejects file (the members export) is refused, the file untouched; an earlier rejects file is replaced', () => {
+    const t = withMembers();
+    const precious = join(t.dir, 'precious.csv');
+    writeFileSync(precious, 'id,name\nM9,Keep Me\n');
+    const csv = join(t.dir, 'p.csv');
+    writeFileSync(csv, 'order_id,member_id,purchased_at,amount\nA1,M001,2026-01-10 10:00,10.00\nA2,NOBODY,2026-01-10 10:00,10.00\n');
+    const r = t.run(['import', 'purchases', csv, '--rejects', precious, '--json'], NOW);
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stderr.trim()).error.message).toContain(`cannot write --rejects ${precious}: it exists and is not a rejects file`);
+    expect(readFileSync(precious, 'utf8')).toBe('id,name\nM9,Keep Me\n');
+    expect(t.ok(['member', 'show', 'M001'], NOW).balance).toBe(500); // nothing imported
+    // a rejects file of an earlier run, and an empty file, are replaced
+    const rejects = join(t.dir, 'r.csv');
+    writeFileSync(rejects, '');
+    expect(t.run(['import', 'purchases', csv, '--rejects', rejects, '--json'], NOW).code).toBe(4);
+    expect(readFileSync(rejects, 'utf8')).toMatch(/^_line,_reason,/);
+    expect(t.run(['import', 'purchases', csv, '--rejects', rejects, '--json'], NOW).code).toBe(4);
+    expect(readFileSync(rejects, 'utf8')).toMatch(/^_line,_reason,/);
+  });
+
   it('--version --json prints one JSON document', () => {
     const r = spawnSync(process.execPath, [BIN, '--version', '--json'], { encoding: 'utf8' });
     expect(r.status).toBe(0);
