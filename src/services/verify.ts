@@ -113,14 +113,29 @@ function asCorrupt(e: unknown, path: string): unknown {
 }
 
 async function verifyOpen(ctx: Ctx, anchors: readonly Anchor[]): Promise<VerifyResult> {
-  return withLedger(ctx, (l) => {
+  return withLedger(ctx, async (l) => {
+    // SQLite's check of the file runs beside the pass, on a thread of its own (it reads every page)
+    const q = l.store.get(verifyQueries);
+    const file = q.startFileCheck();
+    file?.catch(() => undefined);
+    let r: VerifyResult;
     try {
-        return verifyPass(l, anchors, false);
+      r = verifyPass(l, anchors, false);
     } catch (e) {
       // Lots not written in entry order (never by this code, but a ledger may come from elsewhere): read them sorted.
-      if (e instanceof LotsOutOfOrder) return verifyPass(l, anchors, true);
-      throw e;
+      if (e instanceof LotsOutOfOrder) r = verifyPass(l, anchors, true);
+      else throw e;
     }
+    if (!file) return r;
+    let problems: string[];
+    try {
+      problems = await file;
+    } catch (e) {
+      if (/^SQLITE_(CORRUPT|NOTADB)/.test(String((e as { code?: string }).code ?? ''))) throw e;
+      problems = q.fileProblems(); // (its connection could not read: this one can)
+    }
+    const check = { name: 'sqlite-file', ok: problems.length === 0, detail: problems.length ? `SQLite's quick_check: ${problems.join('; ')}` : "SQLite's quick_check: every page, table and index of the file is well formed" };
+    return { ...r, ok: r.ok && check.ok, checks: [check, ...r.checks] };
   });
 }
 
@@ -195,8 +210,6 @@ function verifyPass(l: Ledger, anchors: readonly Anchor[], sortedLots: boolean):
       throw e;
     }
     const head: Anchor | null = entries ? { id: lastId, hash: prevHash } : null;
-    const file = q.fileProblems();
-    if (file) checks.push({ name: 'sqlite-file', ok: file.length === 0, detail: file.length ? `SQLite's quick_check: ${file.join('; ')}` : "SQLite's quick_check: every page, table and index of the file is well formed" });
     checks.push({ name: 'hash-chain', ok: !firstChainBreak, detail: firstChainBreak ?? `${entries} entries chained` });
     checks.push(chainKeyCheck(key !== null, keyedFrom, head, keyedUnproved));
     checks.push({ name: 'entries-balance', ok: !firstUnbalanced, detail: firstUnbalanced ?? 'every entry sums to zero' });

@@ -1,6 +1,7 @@
 // The SQL behind `ledger verify`: reads the journal and the caches so the service can recompute them.
 import type { CouponRow } from './coupons.js';
 import type { Store } from './db.js';
+import { checkFile } from './fileCheck.js';
 
 /**
  * A coupon beside the order and line that issued it (verify's coupon checks): its row as stored, the
@@ -48,9 +49,13 @@ export const extraChecks: { name: string; sql: string }[] = [];
 export class VerifyQueries {
   private readonly db;
   private readonly pg;
+  private readonly path;
+  private readonly busyMs;
   constructor(store: Store) {
     this.db = store.db;
     this.pg = store.pg;
+    this.path = store.path;
+    this.busyMs = store.busyTimeoutMs;
   }
 
   /** A whole table's worth of raw rows: on PostgreSQL read with COPY in large chunks (see PgDatabase.copyOut). */
@@ -153,12 +158,15 @@ export class VerifyQueries {
   }
 
   /**
-   * SQLite's own check of the file (PRAGMA quick_check: every page, b-tree and record well formed, indexes
-   * included, which the other checks may never read): its first problems, none when sound; null on
-   * PostgreSQL, whose server keeps its own pages.
+   * SQLite's own check of the file (PRAGMA quick_check, on a thread of its own: fileCheck.ts), started now,
+   * its first problems answered later (none when sound); null on PostgreSQL, whose server keeps its own pages.
    */
-  fileProblems(max = 10): string[] | null {
+  startFileCheck(): Promise<string[]> | null {
     if (this.pg) return null;
+    return checkFile(this.path, this.busyMs);
+  }
+  /** The same check on this connection (when the thread's could not open the file: a lock it waited out). */
+  fileProblems(max = 10): string[] {
     const rows = this.db.prepare(`PRAGMA quick_check(${Math.trunc(max)})`).pluck().all() as string[];
     return rows.length === 1 && rows[0] === 'ok' ? [] : rows;
   }
