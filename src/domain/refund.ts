@@ -184,6 +184,27 @@ export function repayBeforeLots(back: readonly { lotId: number; points: Points }
 }
 
 /**
+ * A refund's points for a member in debt, once redirectFromVoided has sent each part to its lot: the debt is
+ * repaid first from the parts that would go back into lots of voided purchases (`voided`: the void's debt is
+ * what it could not take from them because the order had spent them, so those points settle it), then as
+ * repayBeforeLots does, from the end (the earliest to expire). The rest goes back into lots: a welcome lot
+ * the order also spent gets its own points back, as in a ledger that never saw the voided purchase.
+ */
+export function repayVoidedFirst(moves: readonly { lotId: number; points: Points }[], debt: Points, voided: ReadonlySet<number>): { lotId: number; points: Points }[] {
+  const keep = moves.map((m) => m.points);
+  let left = Math.max(0, Math.min(debt, keep.reduce((a, b) => a + b, 0)));
+  for (const first of [true, false]) {
+    for (let i = moves.length - 1; i >= 0 && left > 0; i--) {
+      if (first && !voided.has(moves[i].lotId)) continue;
+      const n = Math.min(left, keep[i]);
+      keep[i] -= n;
+      left -= n;
+    }
+  }
+  return moves.map((m, i) => ({ lotId: m.lotId, points: keep[i] })).filter((m) => m.points > 0);
+}
+
+/**
  * What releasing holds that ran out will repay of a member's debt (releaseHold: each hold in turn, as
  * repayBeforeLots cuts its points), for reads before the release is written: the debt repaid and, per lot,
  * the points that then do not go back into it.

@@ -2,7 +2,7 @@
 // taken back, exact remainders on the last refund), and the coupons orders issued.
 import { couponStatus, type CouponStatus } from '../domain/coupons.js';
 import { formatMoney } from '../domain/money.js';
-import { planRefund, redirectFromVoided, repayBeforeLots, returnToLots, type RefundRequestLine } from '../domain/refund.js';
+import { planRefund, redirectFromVoided, repayVoidedFirst, returnToLots, type RefundRequestLine } from '../domain/refund.js';
 import { paidWith } from '../domain/split.js';
 import { localDate, localRangeUtc, type LocalDate } from '../domain/time.js';
 import { NotFoundError, OrderBooksError, RefusedError } from '../errors.js';
@@ -411,10 +411,13 @@ export async function refundOrder(ctx: Ctx, id: string, lines: RefundRequestLine
         const back = returnToLots(taken.map((t) => ({ lotId: t.seq, taken: t.points, returned: t.returned })), plan.totals.points);
         // (every point counts as returned for the order's later refunds, those that repay a debt included)
         for (const b of back) hs.addReturned(hold.id, b.lotId, b.points);
-        const { toLots } = repayBeforeLots(back, debtBefore);
         if (debtRepaid > 0) j.addDebt(o.member_id, -debtRepaid);
-        const lots = toLots.map((b) => ({ lotId: taken.find((x) => x.seq === b.lotId)!.lot_id, points: b.points }));
-        for (const b of redirectFromVoided(lots, j.voidedLotTargets(o.member_id, lots.map((b) => b.lotId)))) j.moveLot(pointsEntryId, b.lotId, b.points);
+        // each part to its lot (a lot whose purchase was voided since: to the lots that void took from), then
+        // the debt repaid first from what would go back into voided purchases' lots (trial 33)
+        const lots = back.map((b) => ({ lotId: taken.find((x) => x.seq === b.lotId)!.lot_id, points: b.points }));
+        const moved = redirectFromVoided(lots, j.voidedLotTargets(o.member_id, lots.map((b) => b.lotId)));
+        const voided = debtBefore > 0 ? j.lotsOfVoidedPurchases(moved.map((b) => b.lotId)) : new Set<number>();
+        for (const b of repayVoidedFirst(moved, debtBefore, voided)) j.moveLot(pointsEntryId, b.lotId, b.points);
       }
       let earnedEntryId: number | null = null;
       let debt = 0;

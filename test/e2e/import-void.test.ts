@@ -173,6 +173,24 @@ describe('import void (e2e)', () => {
     expect(t.verify().ok).toBe(true);
   });
 
+  it('a checkout paid with a welcome lot and a voided purchase\'s lot, refunded after the void: the voided part repays the void\'s debt, the welcome lot gets its own points back (trial 33)', () => {
+    const NOW = { now: '2026-11-20T10:00:00+08:00' };
+    const t = tmpLedger(NOW);
+    t.ok(['member', 'add', '--id', 'A', '--name', 'a'], NOW);
+    t.ok(['catalog', 'add', '--sku', 'I', '--name', 'i', '--price', '100.00'], NOW);
+    t.ok(['member', 'adjust', 'A', '--points', '100', '--reason', 's'], { now: '2026-11-01T10:00:00+08:00' }); // expires 2027-11-01
+    t.ok(['import', 'purchases', file(t, 'p.csv', HEADER + 'o1,A,2026-11-10 10:00,500.00\n')], NOW); // 500, expires 2027-11-10
+    const o = t.ok(['checkout', '--member', 'A', '--item', 'I', '--points', '550', '--yes'], NOW); // 100 welcome + 450 of o1; earns 94
+    expect(o).toMatchObject({ pointsUsed: 550, pointsEarned: 94 });
+    t.ok(['import', 'void', '1', '--yes'], NOW); // takes 50 of o1's lot, 94 of the earned lot, 356 as debt
+    expect(t.ok(['order', 'refund', o.orderId, '--yes'], NOW)).toMatchObject({ pointsReturned: 550, debtRepaid: 356, pointsTakenBack: 94 });
+    // a ledger that never saw o1: the welcome lot's 100 back, the earned 94 taken back from the earliest lot
+    const lots = (t.ok(['member', 'show', 'A'], NOW).lots as { expiresOn: string; remaining: number }[]).filter((x) => x.remaining > 0).map((x) => [x.expiresOn, x.remaining]);
+    expect(lots).toEqual([['2027-11-01', 6], ['2027-11-20', 94]]);
+    expect(t.ok(['member', 'show', 'A'], NOW)).toMatchObject({ balance: 100, debt: 0 });
+    expect(t.verify().ok).toBe(true);
+  });
+
   it('a checkout holding points a void then took back, cancelled: the released points repay the debt, no lot comes back', () => {
     const t = ledger();
     t.ok(['catalog', 'add', '--sku', 'X', '--name', 'X', '--price', '1.00', '--pay', 'points', '--points-price', '100']);
