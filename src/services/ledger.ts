@@ -103,6 +103,7 @@ export function useLedgerClock(store: Store, ctx: Ctx): void {
 /** Opens the ledger, runs fn, and always closes it. */
 export async function withLedger<T>(ctx: Ctx, fn: (l: Ledger) => T | Promise<T>, opts: OpenOptions = {}): Promise<T> {
   const store = openStore(ctx.dbPath, opts);
+  let failed = false;
   try {
     useLedgerClock(store, ctx);
     const l = ledgerFromStore(store, ctx, true);
@@ -117,9 +118,16 @@ export async function withLedger<T>(ctx: Ctx, fn: (l: Ledger) => T | Promise<T>,
     // an internal error. The transaction in progress rolled back.
     // A full disk is a clear error too: the transaction in progress rolled back (an import, whose
     // earlier batches committed, says so itself before this).
+    failed = true;
     throw mapDiskFull(mapBusy(e, ctx.dbPath, store.busyTimeoutMs), ctx.dbPath);
   } finally {
-    store.close();
+    try {
+      store.close();
+    } catch (e) {
+      // a read cut short by the error in flight (a damaged page met mid-iteration) leaves its statement
+      // open, and SQLite will not close under it: that error is the one to tell, the process ends anyway
+      if (!failed) throw e;
+    }
   }
 }
 

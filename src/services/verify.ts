@@ -124,7 +124,14 @@ async function verifyOpen(ctx: Ctx, anchors: readonly Anchor[]): Promise<VerifyR
     } catch (e) {
       // Lots not written in entry order (never by this code, but a ledger may come from elsewhere): read them sorted.
       if (e instanceof LotsOutOfOrder) r = verifyPass(l, anchors, true);
-      else throw e;
+      else {
+        // a damaged page met by the pass: SQLite's check of the file names where the damage is
+        if (file && /^SQLITE_CORRUPT/.test(String((e as { code?: string }).code ?? ''))) {
+          const problems = await file.catch(() => [] as string[]);
+          if (problems.length) (e as Error).message += `; SQLite's quick_check: ${problems.join('; ')}`;
+        }
+        throw e;
+      }
     }
     if (!file) return r;
     let problems: string[];

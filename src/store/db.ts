@@ -201,11 +201,21 @@ export class Store {
     if (this.inTx) return fn();
     this.begin('BEGIN');
     this.inTx = true;
+    let failed = false;
     try {
       return fn();
+    } catch (e) {
+      failed = true;
+      throw e;
     } finally {
       this.inTx = false;
-      if (this.db.inTransaction) this.db.exec('COMMIT');
+      try {
+        if (this.db.inTransaction) this.db.exec('COMMIT');
+      } catch (e) {
+        // a read cut short by the error in flight (a damaged page met mid-iteration) leaves its statement
+        // open, and SQLite will not end the transaction under it: the error in flight is the one to tell
+        if (!failed) throw e;
+      }
     }
   }
 

@@ -14,3 +14,9 @@ export function checkFile(path: string, busyMs: number, max = 10): Promise<strin
     w.once('error', reject);
   });
 }
+
+/** PRAGMA quick_check's rows as problems: none for "ok"; each problem alone (a row may hold several lines), without its "*** in database main ***" heading. */
+export function quickCheckProblems(rows: readonly string[], max = 10): string[] {
+  if (rows.length === 1 && rows[0] === 'ok') return [];
+  return rows.flatMap((r) => r.split('\n')).map((x) => x.trim()).filter((x) => x && !/^\*\*\* in database \w+ \*\*\*$/.test(x)).slice(0, max);
+}

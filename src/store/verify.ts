@@ -1,7 +1,7 @@
 // The SQL behind `ledger verify`: reads the journal and the caches so the service can recompute them.
 import type { CouponRow } from './coupons.js';
 import type { Store } from './db.js';
-import { checkFile } from './fileCheck.js';
+import { checkFile, quickCheckProblems } from './fileCheck.js';
 
 /**
  * A coupon beside the order and line that issued it (verify's coupon checks): its row as stored, the
@@ -167,8 +167,7 @@ export class VerifyQueries {
   }
   /** The same check on this connection (when the thread's could not open the file: a lock it waited out). */
   fileProblems(max = 10): string[] {
-    const rows = this.db.prepare(`PRAGMA quick_check(${Math.trunc(max)})`).pluck().all() as string[];
-    return rows.length === 1 && rows[0] === 'ok' ? [] : rows;
+    return quickCheckProblems(this.db.prepare(`PRAGMA quick_check(${Math.trunc(max)})`).pluck().all() as string[], max);
   }
 
   /** The first keyed entry of the chain (settings chain_keyed_from), or null for a plain chain. */

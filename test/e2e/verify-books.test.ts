@@ -405,6 +405,29 @@ describe('a page of an index garbled (a disk, a bad copy): trial 34', () => {
     expect(JSON.parse(imp.stderr.trim()).error.hint).toContain('pointsmall ledger verify');
   });
 
+  it('a garbled page of the postings, met half way through verify\'s pass, is exit 6 naming the page, not an internal error (trial 35)', () => {
+    const t = tmpLedger();
+    for (const id of ['a', 'b', 'c']) t.ok(['member', 'add', '--id', id, '--name', id]);
+    const many = join(t.dir, 'many.csv');
+    writeFileSync(many, 'order_id,member_id,purchased_at,amount\n' + Array.from({ length: 3000 }, (_, i) => `O${i},${'abc'[i % 3]},2026-11-01 10:00,${1 + (i % 50)}.00`).join('\n') + '\n');
+    expect(t.ok(['import', 'purchases', many])).toMatchObject({ accepted: 3000 });
+    const db = new Database(t.db, { readonly: true });
+    const pageSize = Number(db.pragma('page_size', { simple: true }));
+    const leaves = db.prepare("SELECT pageno FROM dbstat WHERE name = 'postings' AND pagetype = 'leaf' ORDER BY pageno").pluck().all() as number[];
+    db.close();
+    expect(leaves.length).toBeGreaterThan(4);
+    const page = leaves[0];
+    const bytes = readFileSync(t.db);
+    bytes.fill(0x5a, (page - 1) * pageSize + 8, (page - 1) * pageSize + 72); // its cell pointers
+    writeFileSync(t.db, bytes);
+    const r = t.run(['ledger', 'verify', '--json']);
+    expect(r.code, r.stderr).toBe(6);
+    const err = JSON.parse(r.stderr.trim()).error;
+    expect(err.code).toBe('LEDGER_CORRUPT');
+    expect(err.message).toContain(`page ${page}`);
+    expect(t.run(['report', 'summary', '--json']).code).toBe(6);
+  });
+
   it('a sound ledger passes SQLite\'s check of the file', () => {
     const { t } = seeded();
     const r = t.ok(['ledger', 'verify']);
