@@ -100,14 +100,19 @@ const PATH_OPTIONS = new Set(['--db', '--out', '--rejects', '--profile', '--to',
 
 /**
  * A preAction hook: `--out ""` (`--out "$OUTFILE"` with the variable unset) is a usage error, never a run
- * that quietly writes to stdout, or to a default path, instead of the file the script meant.
+ * that quietly writes to stdout, or to a default path, instead of the file the script meant; so is `--out -`.
  */
 export function checkEmptyPaths(_program: Command, action: Command): void {
   for (let c: Command | null = action; c; c = c.parent) {
     for (const o of c.options) {
       if (!o.long || !PATH_OPTIONS.has(o.long) || !(o.required || o.optional)) continue;
-      if (c.getOptionValue(o.attributeName()) === '') {
+      const v = c.getOptionValue(o.attributeName());
+      if (v === '') {
         throw new UsageError(`${o.long} is empty`, `give ${o.long} a ${o.long === '--db' || o.long === '--to' ? 'ledger file or postgres:// URL' : 'file path'} (an empty value, such as an unset shell variable, names none); nothing was done`);
+      }
+      // `--out -` reads as "standard output" to a script author, but would write a file named "-"
+      if (v === '-' && (o.long === '--out' || o.long === '--rejects')) {
+        throw new UsageError(`${o.long} - names a file called "-"`, o.long === '--out' ? 'leave --out out to write to standard output (--format chooses csv, json or html), or give ./- for a file of that name' : 'give --rejects a file path (./- for a file of that name)');
       }
     }
   }

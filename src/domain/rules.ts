@@ -2,6 +2,7 @@
 import { Decimal } from 'decimal.js';
 import { AMOUNT_MAX, type Minor, type Points, POINTS_MAX, formatMoney, parseMoney, parseRate } from './money.js';
 import { type LocalDate, addDays, localDate, parseLocalDate } from './time.js';
+import { DASH_LOOKALIKES } from './text.js';
 
 export type Rounding = 'floor' | 'round' | 'ceil';
 
@@ -404,7 +405,7 @@ export interface MultiplierNamingNothing {
 }
 
 /** How names compare once case, width (full-width letters) and spacing are set aside. */
-const folded = (s: string): string => s.normalize('NFKC').toLowerCase().replace(/\s+/g, '');
+const folded = (s: string): string => s.normalize('NFKC').toLowerCase().replace(DASH_LOOKALIKES, '-').replace(/[\s\u200b-\u200d\u2060\ufeff\u00ad]+/g, '');
 
 /** The SKUs and the categories the multipliers of `rules` name (what multipliersNamingNothing needs to know of). */
 export function multiplierNames(rules: Rules): { skus: string[]; categories: string[] } {

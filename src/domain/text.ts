@@ -163,3 +163,14 @@ export function lookalikeCharsProblem(text: string): string | null {
   }
   return found.length ? `it holds ${found.join(' and ')}: retype it in plain ASCII (in a file, replace those characters)` : null;
 }
+
+/** Dashes that look like ASCII's hyphen-minus (hyphens, en and em dashes, minus signs, full-width). */
+export const DASH_LOOKALIKES = /[\u2010-\u2015\u2212\ufe58\ufe63\uff0d]/g;
+
+/**
+ * A name quoted as JSON, with every character that would print like another escaped (\u00a0 for a no-break
+ * space, \u2011 for a non-breaking hyphen, an invisible one): two names that differ only there read apart.
+ */
+export function shownName(s: string): string {
+  return JSON.stringify(s).replace(/[^\x20-\x7e]/gu, (ch) => (/[\s\u200b-\u200f\u2060\ufeff\u00ad]/u.test(ch) || /[\u2010-\u2015\u2212\ufe58\ufe63\uff0d]/u.test(ch) ? `\\u${ch.codePointAt(0)!.toString(16).padStart(4, '0')}` : ch));
+}

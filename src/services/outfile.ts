@@ -147,7 +147,7 @@ export function checkOutput(path: string, o: { ledger: string; flag: string; mus
       const name = ['standard input', 'standard output', 'standard error'][stream];
       throw new UsageError(
         `cannot write ${named}: it is the file this command's ${name} goes to (a shell redirection), which ${o.flag} would replace rather than add to`,
-        stream === 1 ? `leave ${o.flag} out: the output then goes to standard output, into that file (--format chooses csv, json or html)` : `choose another ${o.flag} path`,
+        stream === 1 && o.flag === '--out' ? 'leave --out out: the output then goes to standard output, into that file (--format chooses csv, json or html)' : `choose another ${o.flag} path`,
       );
     }
     if (o.mustNotExist) throw new UsageError(`${path} already exists`, o.mustNotExist.hint);

@@ -1,6 +1,7 @@
 // The SQL behind the merchant's analysis (issue 19): purchase lines and checkout lines read for rule
 // simulation and recommendations, streamed in time order or summed set-based. Lines of voided
 // purchases, of purchases never accrued (rejected, still in review) and of unpaid checkouts are left out.
+import { DASH_LOOKALIKES } from '../domain/text.js';
 import type { Store } from './db.js';
 import { EARNED_BETWEEN } from './orders.js';
 import { extraChecks } from './verify.js';
@@ -186,19 +187,22 @@ export class Analysis {
         .raw(),
       memberTierFacts: db.prepare('SELECT id, tier, lifetime_earned FROM members').raw(),
       // the SKUs (categories) of the catalog named exactly (by its indexes), then those of the catalog and of
-      // every line equal to one of the given keys once ASCII case and spaces are set aside (one scan of the lines)
+      // every line equal to one of the given keys once ASCII case and spaces are set aside, or with a character
+      // outside ASCII, which the caller folds (full-width letters, other dashes): one scan of the lines
       catalogSkus: db.prepare('SELECT sku FROM catalog_items WHERE sku IN (SELECT value FROM json_each(?))').pluck(),
       catalogCategories: db.prepare('SELECT DISTINCT category FROM catalog_items WHERE category IN (SELECT value FROM json_each(?))').pluck(),
+      // the whole catalog's names (a small table), for what SQL's lower() does not fold (full-width letters, other dashes)
+      catalogNames: db.prepare('SELECT sku, category FROM catalog_items').raw(),
       skusLike: db
         .prepare(
           `SELECT DISTINCT sku FROM (SELECT sku FROM catalog_items UNION ALL SELECT sku FROM purchase_lines UNION ALL SELECT sku FROM order_lines) n
-            WHERE sku IS NOT NULL AND lower(replace(sku, ' ', '')) IN (SELECT value FROM json_each(?))`,
+            WHERE sku IS NOT NULL AND (lower(replace(sku, ' ', '')) IN (SELECT value FROM json_each(?)) OR octet_length(sku) > length(sku))`,
         )
         .pluck(),
       categoriesLike: db
         .prepare(
           `SELECT DISTINCT category FROM (SELECT category FROM catalog_items UNION ALL SELECT category FROM purchase_lines UNION ALL SELECT category FROM order_lines) n
-            WHERE category IS NOT NULL AND lower(replace(category, ' ', '')) IN (SELECT value FROM json_each(?))`,
+            WHERE category IS NOT NULL AND (lower(replace(category, ' ', '')) IN (SELECT value FROM json_each(?)) OR octet_length(category) > length(category))`,
         )
         .pluck(),
     };
@@ -219,16 +223,21 @@ export class Analysis {
    * by its indexes; the lines are scanned once for each kind with a name the catalog lacks.
    */
   namesLike(skus: readonly string[], categories: readonly string[]): { skus: Set<string>; categories: Set<string> } {
-    const key = (v: string) => v.normalize('NFKC').toLowerCase().replace(/ /g, '');
-    const find = (wanted: readonly string[], exact: { all(a: string): unknown[] }, like: { all(a: string): unknown[] }) => {
+    const key = (v: string) => v.normalize('NFKC').toLowerCase().replace(DASH_LOOKALIKES, '-').replace(/[\s\u200b-\u200d\u2060\ufeff\u00ad]+/g, '');
+    let catalog: [string, string | null][] | undefined;
+    const find = (wanted: readonly string[], exact: { all(a: string): unknown[] }, like: { all(a: string): unknown[] }, column: 0 | 1) => {
       const found = new Set<string>();
       if (!wanted.length) return found;
       for (const v of exact.all(JSON.stringify(wanted)) as string[]) found.add(v);
       const rest = wanted.filter((v) => !found.has(v));
-      if (rest.length) for (const v of like.all(JSON.stringify([...new Set(rest.map(key))])) as string[]) found.add(v);
+      if (!rest.length) return found;
+      const keys = new Set(rest.map(key));
+      for (const v of like.all(JSON.stringify([...keys])) as string[]) if (keys.has(key(v)) || rest.includes(v)) found.add(v);
+      catalog ??= this.s.catalogNames.all() as [string, string | null][];
+      for (const row of catalog) if (row[column] !== null && keys.has(key(row[column]!))) found.add(row[column]!);
       return found;
     };
-    return { skus: find(skus, this.s.catalogSkus, this.s.skusLike), categories: find(categories, this.s.catalogCategories, this.s.categoriesLike) };
+    return { skus: find(skus, this.s.catalogSkus, this.s.skusLike, 0), categories: find(categories, this.s.catalogCategories, this.s.categoriesLike, 1) };
   }
   /** Members with a pinned tier, and that tier. */
   pinnedTiers(): Map<string, string> {

@@ -303,6 +303,12 @@ describe('multipliersNamingNothing', () => {
       { category: 'Cups', multiplier: '3', from: '2026-02-01', to: '2026-02-28' },
     ]);
     expect(multipliersNamingNothing(r, known)).toEqual([{ on: 'category', value: 'Cups', near: ['cups'] }]);
+    // dashes and spaces that print like ASCII's
+    const dashes = { skus: new Set(['TEA\u2011001']), categories: new Set(['Green\u00a0Tea']) };
+    expect(multipliersNamingNothing(withMultipliers([{ sku: 'TEA-001', multiplier: '2' }, { category: 'Green Tea', multiplier: '2' }]), dashes)).toEqual([
+      { on: 'sku', value: 'TEA-001', near: ['TEA\u2011001'] },
+      { on: 'category', value: 'Green Tea', near: ['Green\u00a0Tea'] },
+    ]);
     // a SKU is no category: the same name on the other side is nothing near
     expect(multipliersNamingNothing(withMultipliers([{ sku: 'tea', multiplier: '2' }]), known)).toEqual([{ on: 'sku', value: 'tea', near: [] }]);
   });

@@ -2,7 +2,7 @@
 // id), and must answer exactly what they answer.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { idLookalikeProblem, idTextProblem, lookalikeCharsProblem } from '../../src/domain/text.js';
+import { idLookalikeProblem, idTextProblem, lookalikeCharsProblem, shownName } from '../../src/domain/text.js';
 import { parseMoney } from '../../src/domain/money.js';
 
 describe('id text checks', () => {
@@ -58,5 +58,15 @@ describe('numbers and times that look right on screen (trial 32)', () => {
     expect(problem('\u22125.00')).toContain('a minus sign (U+2212) in place of -');
     expect(problem('12.3.4')).toBe('"12.3.4" is not a decimal amount (write it like 100.00)');
     expect(parseMoney('-5.00', 2)).toEqual({ ok: true, value: -500 });
+  });
+});
+
+describe('shownName', () => {
+  it('quotes a name with what prints like another character escaped, and leaves other text as it is', () => {
+    expect(shownName('Green\u00a0Tea')).toBe('"Green\\u00a0Tea"');
+    expect(shownName('TEA\u2011001')).toBe('"TEA\\u2011001"');
+    expect(shownName('zero\u200bwidth')).toBe('"zero\\u200bwidth"');
+    expect(shownName('茶叶 Tea')).toBe('"茶叶 Tea"');
+    expect(shownName('ＴＥＡ')).toBe('"ＴＥＡ"');
   });
 });

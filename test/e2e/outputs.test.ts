@@ -424,6 +424,11 @@ describe('outputs a script names by mistake (trial 34)', () => {
     expect(r.stderr).toContain('leave --out out');
     // the file by its own name is the same file
     expect(append(['report', 'liability', '--format', 'csv', '--out', log]).status).toBe(2);
+    // a backup or a rejects file there: refused, with a hint of its own
+    const backup = append(['db', 'backup', log]);
+    expect(backup.status).toBe(2);
+    expect(backup.stderr).toContain('hint: choose another');
+    expect(backup.stderr).not.toContain('--format');
     const pending = t.ok(['outbox', 'list']).length;
     expect(pending).toBeGreaterThan(0);
     expect(append(['outbox', 'export', '--format', 'jsonl', '--mark-sent', '--out', '/dev/stdout']).status).toBe(2);
@@ -445,6 +450,10 @@ describe('outputs a script names by mistake (trial 34)', () => {
       expect(JSON.parse(r.stderr.trim()).error.message).toMatch(/^--(out|db) is empty$/);
       expect(r.stdout).toBe('');
     }
+    // `--out -`: no file named "-" written
+    const dash = t.run(['report', 'summary', '--out', '-', '--json']);
+    expect(dash.code).toBe(2);
+    expect(JSON.parse(dash.stderr.trim()).error.hint).toContain('leave --out out to write to standard output');
     const csv = join(t.dir, 'p.csv');
     writeFileSync(csv, 'order_id,member_id,purchased_at,amount\nA1,M001,2026-01-10 10:00,x\n');
     const rej = t.run(['import', 'purchases', csv, '--rejects', '', '--json']);

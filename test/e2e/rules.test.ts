@@ -188,7 +188,7 @@ describe('a multiplier whose name the ledger has nowhere', () => {
     const r = t.run(['rules', 'apply', draft, '--yes']);
     expect(r.code, r.stderr).toBe(0);
     const said = r.stderr.replace(/\s+/g, ' ');
-    expect(said).toContain('note: the multiplier of category "Green Tea" matches nothing yet; the ledger has category "green tea", which differs only in case or spacing: a multiplier matches its name exactly');
+    expect(said).toContain('note: the multiplier of category "Green Tea" matches nothing yet; the ledger has category "green tea", which differs only in case, spacing or look-alike characters: a multiplier matches its name exactly');
     expect(said).toContain(`write "green tea" in ${draft} and apply it again, if that is the one meant`);
     expect(said).toContain('note: the multiplier of SKU "gt-1" matches nothing yet; the ledger has SKU "GT-1"');
     expect(said).toContain('note: the multiplier of category "garden" matches nothing yet; no category of that name is in the catalog or any line bought so far');
@@ -197,6 +197,17 @@ describe('a multiplier whose name the ledger has nowhere', () => {
       { on: 'sku', value: 'gt-1', near: ['GT-1'] },
       { on: 'category', value: 'garden', near: [] },
     ]);
+    // names in bought lines that print like the multiplier's: a full-width SKU, a no-break space, shown escaped
+    const q = join(t.dir, 'q.csv');
+    writeFileSync(q, 'order_id,member_id,purchased_at,sku,category,quantity,unit_price\nB1,M1,2026-11-02 10:00,ＴＥＡ-002,Oolong\u00a0Tea,1,10.00\n');
+    expect(t.ok(['import', 'purchases', q])).toMatchObject({ accepted: 1 });
+    const look = file(t.dir, 'look.json', { ...doc, earn: { ...doc.earn, multipliers: [{ sku: 'TEA-002', multiplier: '2' }, { category: 'Oolong Tea', multiplier: '2' }] } });
+    const sim = t.ok(['rules', 'simulate', look]);
+    expect(sim.multipliersNamingNothing).toEqual([
+      { on: 'sku', value: 'TEA-002', near: ['ＴＥＡ-002'] },
+      { on: 'category', value: 'Oolong Tea', near: ['Oolong\u00a0Tea'] },
+    ]);
+    expect(t.run(['rules', 'apply', look, '--yes']).stderr.replace(/\s+/g, ' ')).toContain('the ledger has category "Oolong\\u00a0Tea"');
     // the names as the ledger has them: nothing to say
     const mended = file(t.dir, 'gt2.json', { ...doc, earn: { ...doc.earn, multipliers: [{ category: 'green tea', multiplier: '2' }, { sku: 'GT-1', multiplier: '3' }] } });
     const quiet = t.run(['rules', 'apply', mended, '--yes']);

@@ -137,7 +137,7 @@ describe('rules simulate says what it could not show (trial 5, findings 10, 14)'
     const r = ok(['rules', 'simulate', join(demo.dir, 'case.json')]);
     expect(r).toMatchObject({ difference: 0, unmatchedMultipliers: [{ category: 'Tea', multiplier: '2' }], multipliersNamingNothing: [{ on: 'category', value: 'Tea', near: ['tea'] }] });
     expect(run(['rules', 'simulate', join(demo.dir, 'case.json')]).stdout.replace(/\s+/g, ' ')).toContain(
-      'multiplier 2 (category Tea) matched no line in the period; the ledger has category "tea", which differs only in case or spacing: a multiplier matches its name exactly',
+      'multiplier 2 (category Tea) matched no line in the period; the ledger has category "tea", which differs only in case, spacing or look-alike characters: a multiplier matches its name exactly',
     );
     expect(ok(['rules', 'simulate', join(demo.dir, 'tea.json')]).multipliersNamingNothing).toEqual([]);
   });

@@ -6,7 +6,7 @@ import { notice, localTime, printFields, printTable, say, stdoutIsTTY } from '..
 import { parseDateOpt, parseIntOpt } from '../parse.js';
 import { FORMATS } from './report.js';
 import { count } from '../words.js';
-import { shellWord } from '../../domain/text.js';
+import { shellWord, shownName } from '../../domain/text.js';
 
 /** A rules document as `path value` pairs: objects by dotted path, list items numbered from 1. */
 function rulePairs(v: unknown, path = ''): [string, unknown][] {
@@ -119,8 +119,8 @@ export function register(program: Command): void {
         for (const m of r.multipliersNamingNothing) {
           const words = namingWords(r.multipliersNamingNothing, m.on === 'sku' ? { sku: m.value } : { category: m.value });
           notice(
-            c.yellow(`note: the multiplier of ${m.on === 'sku' ? 'SKU' : 'category'} ${JSON.stringify(m.value)} matches nothing yet${words}`) +
-              (m.near.length ? `\n  write ${JSON.stringify(m.near[0])} in ${shellWord(file)} and apply it again, if that is the one meant` : ''),
+            c.yellow(`note: the multiplier of ${m.on === 'sku' ? 'SKU' : 'category'} ${shownName(m.value)} matches nothing yet${words}`) +
+              (m.near.length ? `\n  write ${shownName(m.near[0])} in ${shellWord(file)} and apply it again, if that is the one meant` : ''),
           );
         }
         for (const x of r.pinnedTiersNotInRules) {

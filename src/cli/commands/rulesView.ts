@@ -4,6 +4,7 @@ import type { SimulationReport } from '../../services/simulate.js';
 import type { MultiplierNamingNothing, PinnedOutside } from '../../domain/rules.js';
 import type { DraftMultiplier, LiabilityEstimate } from '../../domain/simulate.js';
 import { monthsBetween } from '../charts.js';
+import { shownName } from '../../domain/text.js';
 import { type AnyRow, type View, num, period, signed } from './report.js';
 
 const diffCol = { key: 'difference', header: 'difference', align: 'right' as const, format: signed };
@@ -80,7 +81,7 @@ export function namingWords(naming: readonly MultiplierNamingNothing[], m: { sku
   if (!x) return '';
   const what = on === 'sku' ? 'SKU' : 'category';
   if (!x.near.length) return `; no ${what} of that name is in the catalog or any line bought so far`;
-  return `; the ledger has ${what} ${x.near.map((n) => JSON.stringify(n)).join(', ')}, which differs only in case or spacing: a multiplier matches its name exactly`;
+  return `; the ledger has ${what} ${x.near.map(shownName).join(', ')}, which differs only in case, spacing or look-alike characters: a multiplier matches its name exactly`;
 }
 
 /** "multiplier 3 (sku TEA-001, 2026-11-01 … 2026-11-30)". */
