@@ -46,3 +46,14 @@ export function rejectsHeader(header: readonly string[]): string[] {
 export function rejectsRow(line: number, reason: string, own: readonly string[]): string[] {
   return [String(line), rejectsCell(reason), ...own.map(rejectsCell)];
 }
+
+/** The longest reason a rejects file, the summary and messages carry (a 300 KB member id is named by its start and end). */
+export const REASON_MAX = 1000;
+
+/** A reject's reason cut to REASON_MAX characters: its start and end, and how much was left out between. */
+export function capReason(reason: string): string {
+  const chars = [...reason];
+  if (chars.length <= REASON_MAX) return reason;
+  const cut = chars.length - 800;
+  return `${chars.slice(0, 600).join('')} … (${cut} characters left out) … ${chars.slice(-200).join('')}`;
+}

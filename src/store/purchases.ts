@@ -2,6 +2,7 @@
 // import's staging file, where a file's lines wait until every line of an order has been read.
 import { closeSync, openSync, rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
+import { capReason } from '../domain/rejects.js';
 import { type Store, relaxRowChecks } from './db.js';
 import { EARNED_BETWEEN } from './orders.js';
 
@@ -443,7 +444,8 @@ export class ImportStage {
     if (!rejects.length) return;
     this.rej.exec('BEGIN');
     try {
-      for (const r of rejects) this.s.reject.run(r[0], r[1], r[2]);
+      // (a reason naming a huge value, a 300 KB member id, is cut to its start and end: the row's values are kept whole)
+      for (const r of rejects) this.s.reject.run(r[0], capReason(r[1]), r[2]);
       this.rej.exec('COMMIT');
     } catch (e) {
       this.rej.exec('ROLLBACK');

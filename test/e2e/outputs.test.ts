@@ -487,6 +487,20 @@ describe('outputs a script names by mistake (trial 34)', () => {
     expect(readFileSync(rejects, 'utf8')).toMatch(/^_line,_reason,/);
   });
 
+  it('a reject whose reason names a huge value (a 300 KB member id) says its start and end, and the rejects file keeps the row whole', () => {
+    const t = withMembers();
+    const huge = 'X'.repeat(300_000);
+    const csv = join(t.dir, 'p.csv');
+    writeFileSync(csv, `order_id,member_id,purchased_at,amount\nA1,M001,2026-01-10 10:00,10.00\nA2,${huge},2026-01-10 10:00,10.00\n`);
+    const r = t.run(['import', 'purchases', csv, '--json'], NOW);
+    expect(r.code).toBe(4);
+    const reason: string = r.json().firstRejects[0].reason;
+    expect(reason.length).toBeLessThan(1100);
+    expect(reason).toMatch(/… \(\d+ characters left out\) …/);
+    expect(r.stderr.length + r.stdout.length).toBeLessThan(20_000);
+    expect(readFileSync(join(t.dir, 'p.rejects.csv'), 'utf8')).toContain(`,${huge},`);
+  });
+
   it('--version --json prints one JSON document', () => {
     const r = spawnSync(process.execPath, [BIN, '--version', '--json'], { encoding: 'utf8' });
     expect(r.status).toBe(0);
