@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { EXIT, PointsmallError, UsageError } from '../errors.js';
 import { isClosedPipe, report } from './report.js';
 import { checkDateRange, checkEmptyPaths, checkRepeatedOptions } from './parse.js';
+import { setQuiet } from './output.js';
 
 /** Top-level command → the module that registers it. Only the invoked group is imported. */
 const GROUPS: Record<string, string> = {
@@ -85,11 +86,13 @@ function buildProgram(json = false): Command {
     .option('--operator <name>', 'who is acting, for the audit log (default $POINTSMALL_OPERATOR, else the OS user)')
     .option('-y, --yes', 'answer yes: never prompt (a missing argument is an error); needed where nobody can be asked (no terminal, --json, CI) by commands that move money or destroy data')
     .option('--no-color', 'no colours')
+    .option('-q, --quiet', 'no notes on stderr ("wrote FILE", what a run did; expire run prints nothing on success): only errors, for cron, which mails whatever a job prints')
     .option('--debug', 'show stack traces of errors')
     .helpOption('-h, --help', 'show help for the command')
     .configureHelp({ showGlobalOptions: true })
     .hook('preAction', checkRepeatedOptions)
     .hook('preAction', checkEmptyPaths)
+    .hook('preAction', (p) => setQuiet(p.opts().quiet === true))
     .hook('preAction', checkDateRange)
     .exitOverride()
     // with --json, stderr holds the one error document: no usage text before it

@@ -80,7 +80,14 @@ export function writeStdout(text: string): Promise<void> {
 }
 
 /** A notice for the person at the terminal: stderr, never stdout. */
+let quiet = false;
+/** --quiet: notices are not written (errors are, by report()). */
+export function setQuiet(on: boolean): void {
+  quiet = on;
+}
+
 export function notice(text: string): void {
+  if (quiet) return;
   process.stderr.write(fitLines(text, stderrIsTTY(), process.stderr.columns) + '\n');
 }
 

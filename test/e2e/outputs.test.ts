@@ -501,6 +501,24 @@ describe('outputs a script names by mistake (trial 34)', () => {
     expect(readFileSync(join(t.dir, 'p.rejects.csv'), 'utf8')).toContain(`,${huge},`);
   });
 
+  it('--quiet: a report written with --out says nothing on success (cron mails nothing), and still tells an error', () => {
+    const t = withMembers();
+    const out = join(t.dir, 'l.csv');
+    const loud = t.run(['report', 'liability', '--format', 'csv', '--out', out]);
+    expect(loud.code).toBe(0);
+    expect(loud.stderr).toContain('wrote');
+    for (const args of [['report', 'liability', '--format', 'csv', '--out', out, '--quiet'], ['-q', 'report', 'liability', '--format', 'csv', '--out', out], ['ledger', 'export', '--out', join(t.dir, 'e.csv'), '-q']]) {
+      const r = t.run(args);
+      expect(r.code, args.join(' ')).toBe(0);
+      expect(r.stderr, args.join(' ')).toBe('');
+      expect(r.stdout).toBe('');
+    }
+    expect(readFileSync(out, 'utf8')).toMatch(/^asOf,/);
+    const bad = t.run(['report', 'liability', '--out', join(t.dir, 'missing', 'x.csv'), '--quiet']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^error: cannot write --out/);
+  });
+
   it('--version --json prints one JSON document', () => {
     const r = spawnSync(process.execPath, [BIN, '--version', '--json'], { encoding: 'utf8' });
     expect(r.status).toBe(0);

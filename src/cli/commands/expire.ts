@@ -4,7 +4,7 @@ import { Command, Option } from 'commander';
 import { c } from '../colour.js';
 import { cmdOf, confirmOnTerminal, context, emit, globals, mustAsk, useLedgerZone } from '../cli.js';
 import { parseDateOpt, parseWithinOpt } from '../parse.js';
-import { localTime, printFields, printTable, stdoutIsTTY, wrapToTerminal } from '../output.js';
+import { localTime, notice, printFields, printTable, stdoutIsTTY, wrapToTerminal } from '../output.js';
 import { agree, count } from '../words.js';
 import type { Within } from '../../domain/time.js';
 
@@ -19,7 +19,6 @@ export function register(program: Command): void {
     .option('--as-of <date>', 'expire lots with expiresOn before this date (default: today in the ledger zone; a past date asks on a terminal, --yes elsewhere)', parseDateOpt('--as-of'))
     .option('--dry-run', 'compute the same summary and write nothing')
     .option('--force', 'allow an --as-of date after today (it expires points still usable today)')
-    .option('-q, --quiet', 'print nothing on success (for cron; errors still go to stderr)')
     .addHelpText(
       'after',
       '\nExamples:\n  pointsmall expire run --dry-run\n  pointsmall expire run --as-of 2026-12-01 --json\n' +
@@ -27,7 +26,7 @@ export function register(program: Command): void {
     )
     .action(async (...args) => {
       const cmd = cmdOf(args);
-      const o = cmd.opts<{ asOf?: string; dryRun?: boolean; force?: boolean; quiet?: boolean }>();
+      const o = cmd.opts<{ asOf?: string; dryRun?: boolean; force?: boolean }>();
       const ctx = await context(cmd);
       const svc = await services();
       // A past --as-of books expiries back in time (changing past liability): an explicit yes (SPEC §7).
@@ -44,7 +43,8 @@ export function register(program: Command): void {
         }
       }
       const r = await svc.runExpiry(ctx, { asOf: o.asOf, dryRun: Boolean(o.dryRun), force: Boolean(o.force) });
-      if (o.quiet && !cmd.optsWithGlobals().json) return;
+      // --quiet (global): a cron job's run prints nothing on success; errors still go to stderr
+      if (cmd.optsWithGlobals().quiet && !cmd.optsWithGlobals().json) return;
       await emit(cmd, r, () => {
         if (!stdoutIsTTY()) {
           printFields([
@@ -93,12 +93,12 @@ export function register(program: Command): void {
           r.rows,
           { title: `points expiring ${r.from} … ${r.to}` },
         );
-        if (!stdoutIsTTY()) process.stderr.write(`${count(r.points, 'point')} in ${count(r.lots, 'lot')} of ${count(r.members, 'member')}\n`);
+        if (!stdoutIsTTY()) notice(`${count(r.points, 'point')} in ${count(r.lots, 'lot')} of ${count(r.members, 'member')}`);
         else {
           process.stdout.write(`${count(r.points, 'point')} in ${count(r.lots, 'lot')} of ${count(r.members, 'member')}\n`);
           if (r.overduePoints) process.stdout.write(c.yellow(`${count(r.overduePoints, 'point')} ${agree(r.overduePoints, 'is past its date and waits', 'are past their date and wait')} for: pointsmall expire run\n`));
         }
-        if (o.notify) process.stderr.write(`${count(r.notificationsQueued, 'points.expiring notification')} queued\n`);
+        if (o.notify) notice(`${count(r.notificationsQueued, 'points.expiring notification')} queued`);
       });
     });
 }

@@ -4,7 +4,7 @@ import { UsageError, VerifyFailedError } from '../../errors.js';
 import { c } from '../colour.js';
 import { cmdOf, context, dbPath, emit, setExit } from '../cli.js';
 import { parseDateOpt } from '../parse.js';
-import { localTime, localTimesIn, stdoutIsTTY, wrapToTerminal } from '../output.js';
+import { localTime, localTimesIn, notice, stdoutIsTTY, wrapToTerminal } from '../output.js';
 import { emitList, exportFormat, exportOptions, fileOptions, pageOptions } from '../lists.js';
 
 const EXPORT_FORMATS = ['jsonl', 'csv'] as const;
@@ -85,7 +85,7 @@ export function register(program: Command): void {
     if (o.out) {
       const path = writeOutputFile(o.out, text, { ledger: dbPath(cmd), flag: '--out' });
       if (json) process.stdout.write(JSON.stringify({ out: path, format, bytes: Buffer.byteLength(text) }, null, 2) + '\n');
-      else process.stderr.write(`wrote ${path}\n`);
+      else notice(`wrote ${path}`);
     } else process.stdout.write(text);
   });
 
