@@ -1,4 +1,5 @@
 // Which form a report or a list is written in: --format, else --out's extension, else --json, else a table.
+import { statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { globals } from './cli.js';
@@ -26,6 +27,8 @@ export function pickFormat(cmd: Command, allowed: readonly OutFormat[]): { forma
     const inferred = inferFormat(o.out);
     const format = o.format ?? (inferred && allowed.includes(inferred) ? inferred : undefined) ?? (json ? 'json' : undefined);
     if (!format) {
+      // a folder has no extension to read: say what it is, not that its format is unknown
+      if (isFolder(o.out)) throw new UsageError(`cannot write --out ${o.out}: it is a folder`, 'give --out a file path in it, e.g. report.csv');
       const exts = ['.csv', '.json', ...(allowed.includes('html') ? ['.html'] : []), '.txt'].join(', ');
       throw new UsageError(`cannot tell the format of --out ${o.out} from its extension`, `pass --format ${allowed.join('|')} or use ${exts}`);
     }
@@ -33,4 +36,12 @@ export function pickFormat(cmd: Command, allowed: readonly OutFormat[]): { forma
   }
   if (json && o.format && o.format !== 'json') throw new UsageError(`--json and --format ${o.format} disagree`, 'use one of them');
   return { format: o.format ?? (json ? 'json' : 'table') };
+}
+
+function isFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }

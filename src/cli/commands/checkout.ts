@@ -151,7 +151,8 @@ async function resultView(r: CheckoutResult): Promise<void> {
     ['status', status],
     ['member', r.memberId],
     ['total', `${r.total} ${r.currency}${r.coupon ? `  (coupon ${r.coupon}: −${r.discount})` : ''}`],
-    ['points used', `${r.pointsUsed} (worth ${r.pointsValue})`],
+    // a cancelled, declined or lapsed order used nothing: the points it held went back
+    r.status === 'paid' || r.status === 'held' ? ['points used', `${r.pointsUsed} (worth ${r.pointsValue})`] : ['points released', `${r.pointsUsed} (held for it, back in the member's lots)`],
     ...pointsDiscountRow(r),
     ['cash', cashShown(r)],
     r.pointsToEarn !== null ? ['points to earn', `${r.pointsToEarn} once paid`] : ['points earned', r.pointsEarned],
@@ -485,6 +486,8 @@ function refundView(r: RefundResult): void {
     ...(r.debt ? ([['debt', c.red(`${count(r.debt, 'point')} owed, repaid by later accruals`)]] as [string, unknown][]) : []),
     ...(r.coupon ? ([['coupon', r.coupon.returned ? `${r.coupon.code} given back (usable through ${r.coupon.expiresOn})` : `${r.coupon.code} stays used until the whole order is refunded`]] as [string, unknown][]) : []),
     ['balance', `${r.balance} (available ${r.available})`],
+    // (a refunded item may come back damaged, or not at all: the shelf is the operator's to count)
+    ['stock', `not put back; if the goods are back on the shelf: pointsmall catalog update ${r.lines[0]?.sku ?? 'SKU'} --stock N`],
   ]);
 }
 

@@ -28,10 +28,14 @@ export function register(program: Command): void {
           if (ask && target.contents) {
             const t = target.contents;
             process.stderr.write(
-              `${target.path} is a ledger with ${count(t.entries, 'entry', 'entries')} and ${count(t.members, 'member')} (head #${t.headId}, ${t.headHash.slice(0, 8)})\n` +
-                (target.backend === 'postgres'
-                  ? 'init --force erases it and nothing of it is kept: run pointsmall db backup FILE first to keep a copy\n'
-                  : `init --force erases it; a copy is kept aside beside it, as ${basename(target.path)}.before-init-<time>\n`),
+              wrapToTerminal(`${target.path} is a ledger with ${count(t.entries, 'entry', 'entries')} and ${count(t.members, 'member')} (head #${t.headId}, ${t.headHash.slice(0, 8)})`) +
+                '\n' +
+                wrapToTerminal(
+                  target.backend === 'postgres'
+                    ? 'init --force erases it and nothing of it is kept: run pointsmall db backup FILE first to keep a copy'
+                    : `init --force erases it; a copy is kept aside beside it, as ${basename(target.path)}.before-init-<time>`,
+                ) +
+                '\n',
             );
             // the new ledger takes the currency and zone given, else the defaults, never this one's (trial 32)
             const { machineZone } = await import('../../domain/time.js');

@@ -4,7 +4,7 @@ import { Command, Option } from 'commander';
 import { c } from '../colour.js';
 import { cmdOf, confirmOnTerminal, context, emit, globals, mustAsk, useLedgerZone } from '../cli.js';
 import { parseDateOpt, parseWithinOpt } from '../parse.js';
-import { localTime, notice, printFields, printTable, stdoutIsTTY, wrapToTerminal } from '../output.js';
+import { localTime, notice, printFields, printTable, say, stdoutIsTTY, wrapToTerminal } from '../output.js';
 import { agree, count } from '../words.js';
 import type { Within } from '../../domain/time.js';
 
@@ -59,9 +59,8 @@ export function register(program: Command): void {
         }
         const verb = r.dryRun ? 'would expire' : 'expired';
         const mark = r.dryRun ? c.yellow('dry run:') : c.green('✓');
-        process.stdout.write(
-          `${mark} ${verb} ${c.bold(String(r.pointsExpired))} ${r.pointsExpired === 1 ? 'point' : 'points'} from ${count(r.lotsExpired, 'lot')} of ${count(r.members, 'member')} (expiresOn before ${r.asOf})\n`,
-        );
+        // (broken at spaces on a terminal, never mid-date)
+        say(`${mark} ${verb} ${c.bold(String(r.pointsExpired))} ${r.pointsExpired === 1 ? 'point' : 'points'} from ${count(r.lotsExpired, 'lot')} of ${count(r.members, 'member')} (expiresOn before ${r.asOf})`);
         if (r.bookedLater.length) {
           const last = r.bookedLater.reduce((a, b) => (b.at > a ? b.at : a), r.bookedLater[0].at);
           const n = r.bookedLater.length;

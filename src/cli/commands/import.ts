@@ -85,7 +85,8 @@ function showSummary(r: ImportSummary, options: string[]): Promise<void> {
     ['returns', r.returns],
     ['duplicates', r.duplicates],
     ['review', r.review ? c.yellow(String(r.review)) : 0],
-    ['rejected', r.rejected ? c.red(String(r.rejected)) : 0],
+    // rows, where accepted counts orders: a person is told which (a pipe keeps the number, for awk)
+    ['rejected', r.rejected ? c.red(stdoutIsTTY() ? `${count(r.rejected, 'row')} (${count(r.rejectedOrders, 'order')})` : String(r.rejected)) : 0],
     ['guests skipped', r.guestsSkipped],
     ['skipped', r.skipped],
     ['members created', r.membersCreated],
