@@ -420,9 +420,10 @@ export function multiplierNames(rules: Rules): { skus: string[]; categories: str
  * The multipliers of `rules` that match no SKU or category `known` holds (the catalog's and the bought
  * lines'). A multiplier matches exactly (SPEC §4.1), so "Tea" never multiplies a line of "tea": such a
  * multiplier would earn nothing extra without a word. One for a category not sold yet is allowed; the
- * caller says so rather than refusing.
+ * caller says so rather than refusing. `anySku`/`anyCategory` false: the ledger names none of that kind
+ * at all yet (rules applied before the catalog or any line): nothing is said of that kind.
  */
-export function multipliersNamingNothing(rules: Rules, known: { skus: ReadonlySet<string>; categories: ReadonlySet<string> }): MultiplierNamingNothing[] {
+export function multipliersNamingNothing(rules: Rules, known: { skus: ReadonlySet<string>; categories: ReadonlySet<string>; anySku?: boolean; anyCategory?: boolean }): MultiplierNamingNothing[] {
   const out: MultiplierNamingNothing[] = [];
   const seen = new Set<string>();
   for (const m of rules.earn.multipliers) {
@@ -430,6 +431,8 @@ export function multipliersNamingNothing(rules: Rules, known: { skus: ReadonlySe
     const value = (m.sku ?? m.category)!;
     const names = on === 'sku' ? known.skus : known.categories;
     if (names.has(value) || seen.has(`${on}\0${value}`)) continue;
+    // a ledger that names no SKU (no category) at all yet, before its catalog or lines: nothing to tell
+    if ((on === 'sku' ? known.anySku : known.anyCategory) === false) continue;
     seen.add(`${on}\0${value}`);
     const f = folded(value);
     const near = [...names].filter((n) => folded(n) === f).sort().slice(0, 5);

@@ -191,6 +191,9 @@ export class Analysis {
       // outside ASCII, which the caller folds (full-width letters, other dashes): one scan of the lines
       catalogSkus: db.prepare('SELECT sku FROM catalog_items WHERE sku IN (SELECT value FROM json_each(?))').pluck(),
       catalogCategories: db.prepare('SELECT DISTINCT category FROM catalog_items WHERE category IN (SELECT value FROM json_each(?))').pluck(),
+      // whether the ledger names any SKU, any category at all (the catalog, then the lines: the first found ends it)
+      anySku: db.prepare('SELECT EXISTS (SELECT 1 FROM catalog_items) OR EXISTS (SELECT 1 FROM purchase_lines WHERE sku IS NOT NULL)').pluck(),
+      anyCategory: db.prepare('SELECT EXISTS (SELECT 1 FROM catalog_items WHERE category IS NOT NULL) OR EXISTS (SELECT 1 FROM purchase_lines WHERE category IS NOT NULL)').pluck(),
       // the whole catalog's names (a small table), for what SQL's lower() does not fold (full-width letters, other dashes)
       catalogNames: db.prepare('SELECT sku, category FROM catalog_items').raw(),
       skusLike: db
@@ -222,7 +225,7 @@ export class Analysis {
    * and its names that differ from one of them only in ASCII case or spaces. Names the catalog has are found
    * by its indexes; the lines are scanned once for each kind with a name the catalog lacks.
    */
-  namesLike(skus: readonly string[], categories: readonly string[]): { skus: Set<string>; categories: Set<string> } {
+  namesLike(skus: readonly string[], categories: readonly string[]): { skus: Set<string>; categories: Set<string>; anySku: boolean; anyCategory: boolean } {
     const key = (v: string) => v.normalize('NFKC').toLowerCase().replace(DASH_LOOKALIKES, '-').replace(/[\s\u200b-\u200d\u2060\ufeff\u00ad]+/g, '');
     let catalog: [string, string | null][] | undefined;
     const find = (wanted: readonly string[], exact: { all(a: string): unknown[] }, like: { all(a: string): unknown[] }, column: 0 | 1) => {
@@ -237,7 +240,13 @@ export class Analysis {
       for (const row of catalog) if (row[column] !== null && keys.has(key(row[column]!))) found.add(row[column]!);
       return found;
     };
-    return { skus: find(skus, this.s.catalogSkus, this.s.skusLike, 0), categories: find(categories, this.s.catalogCategories, this.s.categoriesLike, 1) };
+    const truthy = (v: unknown) => v === 1 || v === true || v === '1' || v === 't';
+    return {
+      skus: find(skus, this.s.catalogSkus, this.s.skusLike, 0),
+      categories: find(categories, this.s.catalogCategories, this.s.categoriesLike, 1),
+      anySku: skus.length > 0 && truthy(this.s.anySku.get()),
+      anyCategory: categories.length > 0 && truthy(this.s.anyCategory.get()),
+    };
   }
   /** Members with a pinned tier, and that tier. */
   pinnedTiers(): Map<string, string> {

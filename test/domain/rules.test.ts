@@ -309,6 +309,8 @@ describe('multipliersNamingNothing', () => {
       { on: 'sku', value: 'TEA-001', near: ['TEA\u2011001'] },
       { on: 'category', value: 'Green Tea', near: ['Green\u00a0Tea'] },
     ]);
+    // a ledger that names no SKU or category at all yet (rules applied before the catalog): nothing to say
+    expect(multipliersNamingNothing(withMultipliers([{ sku: 'X-1', multiplier: '2' }, { category: 'tea', multiplier: '2' }]), { skus: new Set(), categories: new Set(), anySku: false, anyCategory: false })).toEqual([]);
     // a SKU is no category: the same name on the other side is nothing near
     expect(multipliersNamingNothing(withMultipliers([{ sku: 'tea', multiplier: '2' }]), known)).toEqual([{ on: 'sku', value: 'tea', near: [] }]);
   });
