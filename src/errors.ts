@@ -207,13 +207,18 @@ export class OrderBooksError extends PointsmallError {
 
 /** ledger verify could not read the ledger at all (garbage bytes, a truncated file): exit 6 with SQLite's reason. */
 export class LedgerCorruptError extends PointsmallError {
-  constructor(path: string, reason: string) {
-    super(`${path} is damaged: ${reason}`, {
-      code: 'LEDGER_CORRUPT',
-      exitCode: EXIT.verifyFailed,
-      hint: 'restore the last good backup (pointsmall db restore FILE); keep the damaged file for investigation',
-    });
+  constructor(path: string, reason: string, hint = 'restore the last good backup (pointsmall db restore FILE); keep the damaged file for investigation') {
+    super(`${path} is damaged: ${reason}`, { code: 'LEDGER_CORRUPT', exitCode: EXIT.verifyFailed, hint });
   }
+}
+
+/**
+ * SQLite's code when `e` says the file's pages are broken (CORRUPT, and with `header` a file whose header is
+ * not SQLite's or is cut short too), else undefined.
+ */
+export function sqliteDamage(e: unknown, header = false): string | undefined {
+  const code = String((e as { code?: unknown })?.code ?? '');
+  return (header ? /^SQLITE_(CORRUPT|NOTADB|IOERR_SHORT_READ)/ : /^SQLITE_CORRUPT/).test(code) ? code : undefined;
 }
 
 /** A payment stopped by Ctrl-C (exit 130) or SIGTERM (143): not quiet, since money may have moved. */

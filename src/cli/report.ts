@@ -1,7 +1,7 @@
 // The one place an error becomes what a person or a script reads: `error:`/`hint:` lines, or the JSON
 // error document with --json, and the exit code. main's handler and a command stopped by a signal use it.
 import { CommanderError } from 'commander';
-import { DiskFullError, EXIT, PointsmallError, isDiskFull, mapServerCode } from '../errors.js';
+import { DiskFullError, EXIT, LedgerCorruptError, PointsmallError, isDiskFull, mapServerCode, sqliteDamage } from '../errors.js';
 import { stderrIsTTY, wrapToTerminal } from './output.js';
 
 /** The reader of stdout (or stderr) went away: `pointsmall … | head -1`. Not an error of the command. */
@@ -21,6 +21,14 @@ export function report(err: unknown, json: boolean, debug: boolean): number {
   }
   // a PostgreSQL refusal that reached here unmapped (a role's rights, a lost connection): not a bug
   err = mapServerCode(err);
+  const damage = err instanceof PointsmallError ? undefined : sqliteDamage(err);
+  if (damage) {
+    // a ledger whose pages SQLite finds broken (a disk, a copy cut short): its own exit, never "check --db"
+    const hint = 'run pointsmall ledger verify to see what is damaged, then restore the last good backup (pointsmall db restore FILE); keep the damaged file for investigation';
+    const stack = (err as Error).stack;
+    err = new LedgerCorruptError('the ledger file', `${(err as Error).message} (${damage}); this command wrote nothing`, hint);
+    (err as Error).stack = stack;
+  }
   let code = 'INTERNAL';
   let message: string;
   let hint: string | undefined;
@@ -44,13 +52,7 @@ export function report(err: unknown, json: boolean, debug: boolean): number {
     return cancelled();
   } else {
     const sqliteCode = (err as { code?: string })?.code;
-    if (sqliteCode?.startsWith('SQLITE_CORRUPT')) {
-      // a ledger whose pages SQLite finds broken (a disk, a copy cut short): its own exit, never "check --db"
-      exit = EXIT.verifyFailed;
-      code = 'LEDGER_CORRUPT';
-      message = `the ledger file is damaged: ${(err as Error).message} (${sqliteCode}); this command wrote nothing`;
-      hint = 'run pointsmall ledger verify to see what is damaged, then restore the last good backup (pointsmall db restore FILE); keep the damaged file for investigation';
-    } else if (sqliteCode === 'SQLITE_NOTADB') {
+    if (sqliteCode === 'SQLITE_NOTADB') {
       exit = EXIT.usage;
       code = 'NOT_A_LEDGER';
       message = `the ledger file is not a valid SQLite database (${(err as Error).message})`;

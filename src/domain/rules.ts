@@ -2,7 +2,7 @@
 import { Decimal } from 'decimal.js';
 import { AMOUNT_MAX, type Minor, type Points, POINTS_MAX, formatMoney, parseMoney, parseRate } from './money.js';
 import { type LocalDate, addDays, localDate, parseLocalDate } from './time.js';
-import { DASH_LOOKALIKES } from './text.js';
+import { foldedName } from './text.js';
 
 export type Rounding = 'floor' | 'round' | 'ceil';
 
@@ -404,9 +404,6 @@ export interface MultiplierNamingNothing {
   near: string[];
 }
 
-/** How names compare once case, width (full-width letters) and spacing are set aside. */
-const folded = (s: string): string => s.normalize('NFKC').toLowerCase().replace(DASH_LOOKALIKES, '-').replace(/[\s\u200b-\u200d\u2060\ufeff\u00ad]+/g, '');
-
 /** The SKUs and the categories the multipliers of `rules` name (what multipliersNamingNothing needs to know of). */
 export function multiplierNames(rules: Rules): { skus: string[]; categories: string[] } {
   const skus = new Set<string>();
@@ -434,8 +431,8 @@ export function multipliersNamingNothing(rules: Rules, known: { skus: ReadonlySe
     // a ledger that names no SKU (no category) at all yet, before its catalog or lines: nothing to tell
     if ((on === 'sku' ? known.anySku : known.anyCategory) === false) continue;
     seen.add(`${on}\0${value}`);
-    const f = folded(value);
-    const near = [...names].filter((n) => folded(n) === f).sort().slice(0, 5);
+    const f = foldedName(value);
+    const near = [...names].filter((n) => foldedName(n) === f).sort().slice(0, 5);
     out.push({ on, value, near });
   }
   return out;

@@ -167,6 +167,9 @@ export function lookalikeCharsProblem(text: string): string | null {
 /** Dashes that look like ASCII's hyphen-minus (hyphens, en and em dashes, minus signs, full-width). */
 export const DASH_LOOKALIKES = /[\u2010-\u2015\u2212\ufe58\ufe63\uff0d]/g;
 
+/** A name as names compare once case, width (full-width letters), look-alike dashes and spacing are set aside. */
+export const foldedName = (s: string): string => s.normalize('NFKC').toLowerCase().replace(DASH_LOOKALIKES, '-').replace(/[\s\u200b-\u200d\u2060\ufeff\u00ad]+/g, '');
+
 /**
  * A name quoted as JSON, with every character that would print like another escaped (\u00a0 for a no-break
  * space, \u2011 for a non-breaking hyphen, an invisible one): two names that differ only there read apart.

@@ -4,7 +4,7 @@ import { bookChecks, coreChecks, extraChecks, type Mismatch, verifyQueries } fro
 import { LotBooks, LotsOutOfOrder } from './verifyBooks.js';
 import { checkCoupons } from './verifyCoupons.js';
 import { checkOrders } from './verifyOrders.js';
-import { LedgerCorruptError } from '../errors.js';
+import { LedgerCorruptError, sqliteDamage } from '../errors.js';
 import { type Ctx, type Ledger, parseStoredRules, withLedger } from './ledger.js';
 import '../store/holds.js'; // registers the open-holds checks of the checkout area
 import '../store/books.js'; // registers the §5 check of lots with holds open
@@ -106,10 +106,8 @@ export async function verifyLedger(ctx: Ctx, anchors: readonly Anchor[] = []): P
  * pointsmall schema stays exit 2.
  */
 function asCorrupt(e: unknown, path: string): unknown {
-  const code = String((e as { code?: unknown }).code ?? '');
-  const message = (e as Error).message ?? String(e);
-  if (/^SQLITE_(CORRUPT|NOTADB|IOERR_SHORT_READ)/.test(code)) return new LedgerCorruptError(path, `${message} (${code})`);
-  return e;
+  const code = sqliteDamage(e, true);
+  return code ? new LedgerCorruptError(path, `${(e as Error).message ?? String(e)} (${code})`) : e;
 }
 
 async function verifyOpen(ctx: Ctx, anchors: readonly Anchor[]): Promise<VerifyResult> {
@@ -126,7 +124,7 @@ async function verifyOpen(ctx: Ctx, anchors: readonly Anchor[]): Promise<VerifyR
       if (e instanceof LotsOutOfOrder) r = verifyPass(l, anchors, true);
       else {
         // a damaged page met by the pass: SQLite's check of the file names where the damage is
-        if (file && /^SQLITE_CORRUPT/.test(String((e as { code?: string }).code ?? ''))) {
+        if (file && sqliteDamage(e)) {
           const problems = await file.catch(() => [] as string[]);
           if (problems.length) (e as Error).message += `; SQLite's quick_check: ${problems.join('; ')}`;
         }
@@ -138,7 +136,7 @@ async function verifyOpen(ctx: Ctx, anchors: readonly Anchor[]): Promise<VerifyR
     try {
       problems = await file;
     } catch (e) {
-      if (/^SQLITE_(CORRUPT|NOTADB)/.test(String((e as { code?: string }).code ?? ''))) throw e;
+      if (sqliteDamage(e, true)) throw e;
       problems = q.fileProblems(); // (its connection could not read: this one can)
     }
     const check = { name: 'sqlite-file', ok: problems.length === 0, detail: problems.length ? `SQLite's quick_check: ${problems.join('; ')}` : "SQLite's quick_check: every page, table and index of the file is well formed" };

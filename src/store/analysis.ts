@@ -1,7 +1,7 @@
 // The SQL behind the merchant's analysis (issue 19): purchase lines and checkout lines read for rule
 // simulation and recommendations, streamed in time order or summed set-based. Lines of voided
 // purchases, of purchases never accrued (rejected, still in review) and of unpaid checkouts are left out.
-import { DASH_LOOKALIKES } from '../domain/text.js';
+import { foldedName } from '../domain/text.js';
 import type { Store } from './db.js';
 import { EARNED_BETWEEN } from './orders.js';
 import { extraChecks } from './verify.js';
@@ -226,7 +226,6 @@ export class Analysis {
    * by its indexes; the lines are scanned once for each kind with a name the catalog lacks.
    */
   namesLike(skus: readonly string[], categories: readonly string[]): { skus: Set<string>; categories: Set<string>; anySku: boolean; anyCategory: boolean } {
-    const key = (v: string) => v.normalize('NFKC').toLowerCase().replace(DASH_LOOKALIKES, '-').replace(/[\s\u200b-\u200d\u2060\ufeff\u00ad]+/g, '');
     let catalog: [string, string | null][] | undefined;
     const find = (wanted: readonly string[], exact: { all(a: string): unknown[] }, like: { all(a: string): unknown[] }, column: 0 | 1) => {
       const found = new Set<string>();
@@ -234,18 +233,17 @@ export class Analysis {
       for (const v of exact.all(JSON.stringify(wanted)) as string[]) found.add(v);
       const rest = wanted.filter((v) => !found.has(v));
       if (!rest.length) return found;
-      const keys = new Set(rest.map(key));
-      for (const v of like.all(JSON.stringify([...keys])) as string[]) if (keys.has(key(v)) || rest.includes(v)) found.add(v);
+      const keys = new Set(rest.map(foldedName));
+      for (const v of like.all(JSON.stringify([...keys])) as string[]) if (keys.has(foldedName(v)) || rest.includes(v)) found.add(v);
       catalog ??= this.s.catalogNames.all() as [string, string | null][];
-      for (const row of catalog) if (row[column] !== null && keys.has(key(row[column]!))) found.add(row[column]!);
+      for (const row of catalog) if (row[column] !== null && keys.has(foldedName(row[column]!))) found.add(row[column]!);
       return found;
     };
-    const truthy = (v: unknown) => v === 1 || v === true || v === '1' || v === 't';
     return {
       skus: find(skus, this.s.catalogSkus, this.s.skusLike, 0),
       categories: find(categories, this.s.catalogCategories, this.s.categoriesLike, 1),
-      anySku: skus.length > 0 && truthy(this.s.anySku.get()),
-      anyCategory: categories.length > 0 && truthy(this.s.anyCategory.get()),
+      anySku: skus.length > 0 && this.s.anySku.get() === 1,
+      anyCategory: categories.length > 0 && this.s.anyCategory.get() === 1,
     };
   }
   /** Members with a pinned tier, and that tier. */
