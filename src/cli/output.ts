@@ -316,7 +316,10 @@ export async function printTable<R>(columns: Column<R>[], rows: R[], opts: { tit
   process.stdout.write(table.toString().split('\n').map((l) => l.trimEnd()).join('\n') + '\n');
   if (rows.length === 0) process.stdout.write(c.dim('(none)') + '\n');
   const left = columns.filter((_col, i) => fitted.widths[i] === 0).map((col) => col.header);
-  if (left.length && rows.length) process.stdout.write(c.dim(wrapToTerminal(`(not shown at ${terminalWidth()} columns: ${left.join(', ')}; --json or a pipe shows them)`)) + '\n');
+  // cells cut with … lose what a reader may need (an audit's detail, a long path): say where, and how to see them whole
+  const cut = keep.filter((i) => fitOf(columns[i]) !== 'wrap' && cellWidths[i] > fitted.widths[i]).map((i) => headerOf(i));
+  const notes = [...(left.length ? [`not shown at ${terminalWidth()} columns: ${left.join(', ')}`] : []), ...(cut.length ? [`cut with … to fit${left.length ? '' : ` ${terminalWidth()} columns`}: ${cut.join(', ')}`] : [])];
+  if (notes.length && rows.length) process.stdout.write(c.dim(wrapToTerminal(`(${notes.join('; ')}; --json or a pipe shows ${left.length && !cut.length ? 'them' : 'every value whole'})`)) + '\n');
 }
 
 const NO_BORDERS = (middle: string) => ({
@@ -359,7 +362,12 @@ export function wrap(text: string, room: number): string[] {
   const lines: string[] = [];
   let line = '';
   let lineWidth = 0;
-  for (const word of text.replace(SGR, '').split(/(?<= )(?![+-]?\d)/)) {
+  // words kept with the number after them, unless together they are wider than a line (`earnedAt 2026-11-23 10:00`)
+  const words = text
+    .replace(SGR, '')
+    .split(/(?<= )(?![+-]?\d)/)
+    .flatMap((w) => (displayWidth(w) > room ? w.split(/(?<= )/) : [w]));
+  for (const word of words) {
     const ww = displayWidth(word);
     if (lineWidth + ww <= room) {
       line += word;

@@ -265,4 +265,26 @@ describe.skipIf(!hasTmux)('what names a row is never cut at 80 columns (a newcom
     expect(runs.filter((l) => l.includes('…'))).toEqual([]);
     expect(runs.some((l) => /purchases\.csv/.test(l))).toBe(true);
   });
+
+  it('report anomalies wraps its detail and evidence whole; a table that cuts a cell with … says which column and how to see it whole (trial 37)', async () => {
+    const r = t.ok(['report', 'anomalies']) as { members: { findings: { signal: string; evidence: Record<string, unknown>[] }[] }[] };
+    const findings = r.members.flatMap((m) => m.findings);
+    expect(findings.length).toBeGreaterThan(0);
+    const lines = await onTerminal(t, ['report', 'anomalies']);
+    expect(tooWide(lines, 80)).toEqual([]);
+    const text = lines.join(' ').replace(/\s+/g, ' ');
+    for (const s of findings) {
+      expect(lines.some((l) => l.includes(s.signal)), s.signal).toBe(true);
+      // every fact of the evidence is on the screen, with its value beside it (times as the ledger's local time)
+      for (const e of s.evidence) for (const [k, v] of Object.entries(e)) if (typeof v !== 'string' || !/T\d\d:/.test(v)) expect(text, k).toContain(`${k} ${v}`);
+    }
+    const head = lines.findIndex((l) => /^member\s+name\s+signal\s+detail\s+evidence$/.test(l));
+    expect(head).toBeGreaterThan(-1);
+    const evidenceAt = lines[head].indexOf('evidence');
+    expect(lines.slice(head + 1).filter((l) => l.slice(evidenceAt).includes('…'))).toEqual([]);
+    const audit = await onTerminal(t, ['audit', 'list', '--limit', '5']);
+    expect(tooWide(audit, 80)).toEqual([]);
+    expect(audit.some((l) => l.includes('…'))).toBe(true);
+    expect(audit.join(' ')).toMatch(/\(cut with … to fit 80 columns: [^)]*\bdetail; --json or a pipe shows every value whole\)/);
+  });
 });

@@ -505,7 +505,7 @@ function anomaliesView(r: AnomalyReport): View {
     m.findings.map((f) => ({ memberId: m.memberId, name: m.name, signal: f.signal, detail: f.detail, evidence: f.evidence.map(evidenceText).join(' | '), evidenceJson: JSON.stringify(f.evidence) })),
   );
   const t = r.thresholds;
-  const columns: Column<AnyRow>[] = [{ key: 'memberId', header: 'member' }, { key: 'name', header: 'name' }, { key: 'signal', header: 'signal' }, { key: 'detail', header: 'detail' }, { key: 'evidence', header: 'evidence' }];
+  const columns: Column<AnyRow>[] = [{ key: 'memberId', header: 'member' }, { key: 'name', header: 'name' }, { key: 'signal', header: 'signal', fit: 'id' }, { key: 'detail', header: 'detail', fit: 'wrap' }, { key: 'evidence', header: 'evidence', fit: 'wrap' }];
   return {
     name: 'anomalies',
     title: 'Anomalies',
