@@ -1,4 +1,5 @@
 // The rules document: validation into typed rules (problems named by JSON path), defaults, expiry dates.
+import { createHash } from 'node:crypto';
 import { Decimal } from 'decimal.js';
 import { AMOUNT_MAX, type Minor, type Points, POINTS_MAX, formatMoney, parseMoney, parseRate } from './money.js';
 import { type LocalDate, addDays, localDate, parseLocalDate } from './time.js';
@@ -436,4 +437,9 @@ export function multipliersNamingNothing(rules: Rules, known: { skus: ReadonlySe
     out.push({ on, value, near });
   }
   return out;
+}
+
+/** The hash of a stored rules document (its JSON text as stored), recorded in the audit record that stored it. */
+export function rulesDocumentHash(document: string): string {
+  return createHash('sha256').update(document).digest('hex');
 }

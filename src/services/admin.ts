@@ -5,7 +5,7 @@ import { LedgerCorruptError, PointsmallError, RefusedError, UsageError, initRace
 import type { RowsLost } from '../store/entries.js';
 export type { RowsLost };
 import { currencyCodeProblem, currencyDigits } from '../domain/money.js';
-import { defaultRules, rulesToDocument } from '../domain/rules.js';
+import { defaultRules, rulesDocumentHash, rulesToDocument } from '../domain/rules.js';
 import { canonicalZone, isValidZone, localDateTime, machineZone, startedTz } from '../domain/time.js';
 import { clearRestoring, copyLedgerInto, defaultBusyTimeoutMs, eraseLedger, initFinished, initUnfinished, replaceLedgerIn, isBlankSqlite, ledgerExistsAt, ledgerStats, markRestoring, migrate, openStore, schemaVersion, vacuumInto } from '../store/db.js';
 import { isPostgresUrl, redactUrl } from '../store/pg/database.js';
@@ -258,11 +258,18 @@ async function initOnce(ctx: Ctx, input: InitInput): Promise<InitResult> {
       s.set('timezone', timezone);
       s.set('created_at', l.nowIso);
       s.set('hold_minutes', '15');
-      const id = store
-        .get(rulesVersions)
-        .insert(BEGINNING_OF_TIME, l.nowIso, ctx.operator, 'init', JSON.stringify(rulesToDocument(defaultRules(), digits)));
-      // (the schema it was made at: ledger verify holds every order of a ledger made at 16 or later to the rules of migration 16)
-      store.get(audit).record(l.nowIso, ctx.operator, 'ledger.init', shownPath(ctx.dbPath), { currency, timezone, schema: schemaVersion(store), ...(target.contents ? { erased: target.contents, previous } : {}) });
+      const rules = JSON.stringify(rulesToDocument(defaultRules(), digits));
+      const id = store.get(rulesVersions).insert(BEGINNING_OF_TIME, l.nowIso, ctx.operator, 'init', rules);
+      // (the schema it was made at: ledger verify holds every order of a ledger made at 16 or later to the rules of
+      // migration 16; the first rules' hash: verify proves they are still what init stored)
+      store.get(audit).record(l.nowIso, ctx.operator, 'ledger.init', shownPath(ctx.dbPath), {
+        currency,
+        timezone,
+        schema: schemaVersion(store),
+        rulesVersion: id,
+        rulesSha256: rulesDocumentHash(rules),
+        ...(target.contents ? { erased: target.contents, previous } : {}),
+      });
       return id;
     });
     return { path: shownPath(ctx.dbPath), currency, digits, timezone, schemaVersion: schemaVersion(store), rulesVersion, erased: target.contents, previous };

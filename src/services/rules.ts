@@ -2,7 +2,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import { requireInputFile } from './inputFile.js';
-import { type MultiplierNamingNothing, type PinnedOutside, type Rules, multiplierNames, multipliersNamingNothing, pinnedOutside, rulesToDocument, validateRules } from '../domain/rules.js';
+import { type MultiplierNamingNothing, type PinnedOutside, type Rules, multiplierNames, multipliersNamingNothing, pinnedOutside, rulesDocumentHash, rulesToDocument, validateRules } from '../domain/rules.js';
 import { dateRangeProblem, localDateTime, parseLocalDate, parseTimestamp, startOfLocalDayMs } from '../domain/time.js';
 import { analysis } from '../store/analysis.js';
 import { rulesVersions, type RulesVersionRow } from '../store/rules.js';
@@ -108,9 +108,11 @@ export async function applyRules(ctx: Ctx, file: string, effective?: string): Pr
     const naming = rules.earn.multipliers.length ? multipliersNamingNothing(rules, namesOf(a, rules)) : [];
     return l.store.write(() => {
       const repo = l.store.get(rulesVersions);
-      const id = repo.insert(effectiveAt, l.nowIso, l.operator, file, JSON.stringify(rulesToDocument(rules, l.digits)));
+      const document = JSON.stringify(rulesToDocument(rules, l.digits));
+      const id = repo.insert(effectiveAt, l.nowIso, l.operator, file, document);
       const earnedBefore = effectiveAt < l.nowIso ? repo.earnedSince(effectiveAt) : { purchases: 0, orders: 0 };
-      recordAudit(l, 'rules.apply', String(id), { file, effectiveAt, earnedBefore });
+      // the document's hash: ledger verify proves the stored version is the one applied (rules-match-audit)
+      recordAudit(l, 'rules.apply', String(id), { file, effectiveAt, earnedBefore, sha256: rulesDocumentHash(document) });
       const row = repo.history().find((r) => r.id === id)!;
       const pinnedTiersNotInRules = pinnedOutside(a.pinnedTiers(), rules);
       return { ...view(row, repo.inForceAt(l.nowIso)?.id, l.zone), earnedBefore, pinnedTiersNotInRules, multipliersNamingNothing: naming };

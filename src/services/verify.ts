@@ -6,6 +6,7 @@ import { checkCoupons } from './verifyCoupons.js';
 import { checkOrders } from './verifyOrders.js';
 import { LedgerCorruptError, sqliteDamage } from '../errors.js';
 import { type Ctx, type Ledger, parseStoredRules, withLedger } from './ledger.js';
+import { rulesDocumentHash } from '../domain/rules.js';
 import '../store/holds.js'; // registers the open-holds checks of the checkout area
 import '../store/books.js'; // registers the §5 check of lots with holds open
 import '../store/importRuns.js'; // registers the check of voided purchases
@@ -64,6 +65,66 @@ const fromProblems = (name: string, okDetail: string, p: { rows: Mismatch[]; cou
   p.count === 0
     ? { name, ok: true, detail: okDetail }
     : { name, ok: false, detail: p.rows.map((r) => `${r.subject}: ${r.detail}`).join('; ') + (p.count > p.rows.length ? ` (and ${p.count - p.rows.length} more)` : '') };
+
+/**
+ * Rules versions decide what every point earns and is worth and when it lapses, and they are not in the
+ * chained journal: each must be what the audit record that stored it says (ledger.init the first, rules
+ * apply the others): in force from the same time, applied at the same time and, where the record holds the
+ * document's hash (versions stored since it does), the same document. A version no record stored, or a
+ * record whose version is gone, fails. The audit log is append-only by trigger, not chained: someone who
+ * edits both is not caught (a keyed chain with `ledger key` does not cover it either).
+ */
+function rulesMatchAudit(
+  versions: { id: number; effective_at: string; applied_at: string; source: string | null; document: string }[],
+  audits: { id: number; at: string; action: string; subject: string | null; detail: string | null }[],
+): Check {
+  const detailOf = (a: { detail: string | null }): Record<string, unknown> => {
+    try {
+      const d = JSON.parse(a.detail ?? '{}') as unknown;
+      return d && typeof d === 'object' ? (d as Record<string, unknown>) : {};
+    } catch {
+      return {};
+    }
+  };
+  // records from before the latest init (a ledger erased by init --force) are of another ledger's versions
+  const init = audits.filter((a) => a.action === 'ledger.init').at(-1);
+  const applied = new Map(audits.filter((a) => a.action === 'rules.apply' && a.id > (init?.id ?? 0) && a.subject !== null).map((a) => [a.subject!, a]));
+  const initDetail = init ? detailOf(init) : {};
+  const byId = [...versions].sort((a, b) => a.id - b.id);
+  const initVersion = typeof initDetail.rulesVersion === 'number' ? initDetail.rulesVersion : byId.find((v) => v.source === 'init')?.id;
+  const bad: Mismatch[] = [];
+  let hashed = 0;
+  for (const v of byId) {
+    const subject = `rules version ${v.id}`;
+    const edited = (recorded: unknown, record: string) => {
+      if (typeof recorded !== 'string') return;
+      hashed++;
+      if (rulesDocumentHash(v.document) !== recorded) bad.push({ subject, detail: `is not the document ${record} stored: edited since` });
+    };
+    if (v.source === 'init' && v.id === initVersion && init) {
+      if (typeof initDetail.rulesVersion === 'number' && v.applied_at !== init.at) bad.push({ subject, detail: `was stored at ${v.applied_at} by its row, but init stored it at ${init.at} (audit ${init.id})` });
+      edited(initDetail.rulesSha256, `init (audit ${init.id}, ledger.init)`);
+      continue;
+    }
+    const a = applied.get(String(v.id));
+    if (!a) {
+      bad.push({ subject, detail: 'was stored by no rules apply (no rules.apply audit record names it): the rules table was written to directly' });
+      continue;
+    }
+    applied.delete(String(v.id));
+    const d = detailOf(a);
+    if (typeof d.effectiveAt === 'string' && d.effectiveAt !== v.effective_at) bad.push({ subject, detail: `is in force from ${v.effective_at}, but rules apply stored it in force from ${d.effectiveAt} (audit ${a.id})` });
+    if (a.at !== v.applied_at) bad.push({ subject, detail: `was applied at ${v.applied_at} by its row, but at ${a.at} by its audit record ${a.id}` });
+    edited(d.sha256, `rules apply (audit ${a.id})`);
+  }
+  for (const [version, a] of applied) bad.push({ subject: `audit ${a.id}`, detail: `records rules apply storing rules version ${version}, which is gone` });
+  const documents = hashed === versions.length ? ', the same document' : hashed ? `, and the ${hashed} whose record holds the document's hash the same document` : '';
+  return fromProblems(
+    'rules-match-audit',
+    `${versions.length} rules version(s), each the one its audit record stored (ledger.init the first, rules apply the others): in force from and applied at the same times${documents}`,
+    { rows: bad.slice(0, 5), count: bad.length },
+  );
+}
 
 /**
  * A hold lasts the hold-minutes setting it was made under: never longer than the longest the ledger has had
@@ -227,12 +288,14 @@ function verifyPass(l: Ledger, anchors: readonly Anchor[], sortedLots: boolean):
     checks.push(fromMismatches('lot-moves-owner', "lot moves are made by the lot member's entries", q.lotMovesOwnership()));
     for (const x of extraChecks) checks.push(fromMismatches(x.name, 'ok', q.extra(x.sql)));
     checks.push(fromProblems('lots-match-entries', `${books.lotsSeen} lots and their moves are what their entries credited and debited`, books.lots));
+    const versions = q.rulesVersions();
+    checks.push(rulesMatchAudit(versions, q.rulesAudit()));
     checks.push(fromProblems('lot-expiry', "every lot expires when the rules in force at its earning say", books.expiry));
     books.judgeExpiryTakes();
     checks.push(fromProblems('expiry-takes-lapsed-lots', "every expiry entry takes only from lots that lapsed before its run's date, and no void reopens more of a lot than they expired", books.lapsed));
     checks.push(fromProblems('member-debt', 'every debt cache is what the journal and lots leave', books.debt));
     for (const x of bookChecks) checks.push(fromMismatches(x.name, x.okDetail, q.extra(x.sql)));
-    const documents = new Map(q.rulesVersions().map((v) => [v.id, v.document]));
+    const documents = new Map(versions.map((v) => [v.id, v.document]));
     const ob = checkOrders(q, (id) => (documents.has(id) ? parseStoredRules(l, id, documents.get(id)!) : null), l.digits);
     checks.push(fromProblems('order-lines-add-up', `${ob.orderCount} order(s): each one's lines add up to its subtotal, discount, points used, cash paid and points discount; its points value is §4.2's value of its points by its rules version; each line is paid as its pay mode says (cash + points value + points discount + discount share = its amount), its points are spread over its mixed lines by what each let points pay (lines that keep their ratio: written after migration 15) and its earned points over the lines' cash. The points used are the journal's (orders-match-entries); the cash paid is in no chained data, so it is proved only by agreeing with the amounts and the points`, ob.orders));
     checks.push(fromProblems('refund-lines-add-up', `${ob.refundCount} refund(s): each one's points, cash and earned are the sums of its lines, and no line gives back more units than it had nor other than its share of what it carried (the last unit the exact remainder). The points and earned are the journal's (refunds-match-entries); the cash refunded is in no chained data, only bounded by the lines' cash`, ob.refunds));

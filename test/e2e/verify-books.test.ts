@@ -85,12 +85,55 @@ function tamperReopened(t: TmpLedger, kind: 'void' | 'return', reopened: number,
 }
 
 describe('ledger verify sees every table that decides money', () => {
+  it('rules versions are those their audit records stored: a version written into the table, or a document edited (with the lots it dates), is exit 6 naming it (trial 37)', () => {
+    const t = tmpLedger({ timezone: 'Asia/Shanghai' });
+    t.ok(['member', 'add', '--id', 'M1', '--name', 'One']);
+    t.ok(['member', 'adjust', 'M1', '--points', '1000', '--reason', 'seed']);
+    writeFileSync(join(t.dir, 'r.json'), '{"redeem":{"pointsPerUnit":"100"}}');
+    t.ok(['rules', 'apply', join(t.dir, 'r.json'), '--effective', '2025-01-01', '--yes']);
+    // init --force erases the ledger and its audit records: the versions of the new one are judged alone
+    t.ok(['init', '--force', '--yes', '--timezone', 'Asia/Shanghai']);
+    t.ok(['member', 'add', '--id', 'M1', '--name', 'One']);
+    t.ok(['member', 'adjust', 'M1', '--points', '1000', '--reason', 'seed']);
+    t.ok(['rules', 'apply', join(t.dir, 'r.json'), '--effective', '2025-01-01', '--yes']);
+    t.ok(['rules', 'apply', join(t.dir, 'r.json'), '--effective', '2027-01-01', '--yes']);
+    const ok = t.verify().checks.find((c) => c.name === 'rules-match-audit');
+    expect(ok).toMatchObject({ ok: true });
+    expect(ok!.detail).toMatch(/^3 rules version\(s\), each the one its audit record stored .*, the same document$/);
+    const copy = (name: string) => {
+      const db = join(t.dir, name);
+      writeFileSync(db, readFileSync(t.db));
+      return { ...t, db, run: (args: string[], o = {}) => t.run([...args, '--db', db], o) } as TmpLedger;
+    };
+    // a version no rules apply stored: one point worth 1.00 instead of 0.01
+    const forged = copy('forged.db');
+    tamper(forged.db, [
+      "INSERT INTO rules_versions (effective_at, applied_at, operator, source, document) SELECT '2026-11-23T01:00:00.000Z', '2026-11-23T01:00:00.000Z', 'root', NULL, replace(document, '\"pointsPerUnit\":\"100\"', '\"pointsPerUnit\":\"1\"') FROM rules_versions WHERE id = 2",
+    ]);
+    expect(failedChecks(forged)).toEqual([{ name: 'rules-match-audit', ok: false, detail: 'rules version 4: was stored by no rules apply (no rules.apply audit record names it): the rules table was written to directly' }]);
+    // the first version's expiry edited, and the lots' dates with it: points that never lapse
+    const never = copy('never.db');
+    tamper(never.db, ["UPDATE rules_versions SET document = replace(document, '\"days\":365', '\"days\":36500') WHERE id = 1", "UPDATE lots SET expires_on = date(expires_on, '+36135 days')"]);
+    expect(failedChecks(never)).toEqual([{ name: 'rules-match-audit', ok: false, detail: 'rules version 1: is not the document init (audit 1, ledger.init) stored: edited since' }]);
+    // a version moved in time, another's document edited, a third deleted
+    const moved = copy('moved.db');
+    tamper(moved.db, [
+      "UPDATE rules_versions SET effective_at = '2024-01-01T00:00:00.000Z' WHERE id = 2",
+      "UPDATE rules_versions SET document = replace(document, '\"pointsPerUnit\":\"100\"', '\"pointsPerUnit\":\"10\"') WHERE id = 3",
+    ]);
+    const detail = failedChecks(moved).find((c) => c.name === 'rules-match-audit')!.detail;
+    expect(detail).toMatch(/^rules version 2: is in force from 2024-01-01T00:00:00\.000Z, but rules apply stored it in force from 2024-12-31T16:00:00\.000Z \(audit \d+\); rules version 3: is not the document rules apply \(audit \d+\) stored: edited since$/);
+    const gone = copy('gone.db');
+    tamper(gone.db, ['DELETE FROM rules_versions WHERE id = 3']);
+    expect(failedChecks(gone).find((c) => c.name === 'rules-match-audit')!.detail).toMatch(/^audit \d+: records rules apply storing rules version 3, which is gone$/);
+  });
+
   it('passes on a ledger with imports, a checkout, a refund and an export, naming the new checks', () => {
     const { t } = seeded();
     const v = t.verify();
     expect(v.ok).toBe(true);
     const names = v.checks.map((c) => c.name);
-    for (const n of ['lots-match-entries', 'lot-expiry', 'member-debt', 'purchases-match-entries', 'entries-match-purchases', 'orders-match-refunds', 'refunds-match-entries', 'orders-match-entries', 'holds-match-entries', 'idempotency-keys-match-orders', 'outbox-sent-marks', 'outbox-matches-journal', 'hold-times', 'settings-match-init', 'expiry-takes-lapsed-lots']) {
+    for (const n of ['lots-match-entries', 'lot-expiry', 'member-debt', 'purchases-match-entries', 'entries-match-purchases', 'orders-match-refunds', 'refunds-match-entries', 'orders-match-entries', 'holds-match-entries', 'idempotency-keys-match-orders', 'outbox-sent-marks', 'outbox-matches-journal', 'hold-times', 'settings-match-init', 'rules-match-audit', 'expiry-takes-lapsed-lots']) {
       expect(names).toContain(n);
     }
     // Lots stored out of entry order (a ledger from elsewhere): verify reads them sorted and still passes.
@@ -135,8 +178,10 @@ describe('ledger verify sees every table that decides money', () => {
     expect(lot.expires_on).toBe('2026-11-04');
     tamper(t.db, [`UPDATE rules_versions SET document = replace(document, '"days":30', '"days":3650') WHERE id = ${version}`, `UPDATE lots SET expires_on = '2036-10-02' WHERE id = ${lot.id}`]);
     const failed = failedChecks(t);
-    expect(failed.map((c) => c.name)).toEqual(['expiry-takes-lapsed-lots']);
-    expect(failed[0].detail).toContain(`expired 500 points of lot ${lot.id}, which expires on 2036-10-02: not before the run's date 2026-11-20`);
+    // the edited version is not the one rules apply stored; the run's take is named on its own
+    expect(failed.map((c) => c.name)).toEqual(['rules-match-audit', 'expiry-takes-lapsed-lots']);
+    expect(failed[0].detail).toMatch(new RegExp(`^rules version ${version}: is not the document rules apply \\(audit \\d+\\) stored: edited since$`));
+    expect(failed[1].detail).toContain(`expired 500 points of lot ${lot.id}, which expires on 2036-10-02: not before the run's date 2026-11-20`);
   });
 
   it('catches a purchase void that reopens more of a lot than expiry runs expired of it, or gives back without taking', () => {
