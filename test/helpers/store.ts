@@ -6,6 +6,7 @@ import type Database from 'better-sqlite3';
 import { afterEach, beforeEach } from 'vitest';
 import { initLedger } from '../../src/services/admin.js';
 import type { Ctx } from '../../src/services/ledger.js';
+import { rulesDocumentHash } from '../../src/domain/rules.js';
 import { PG, cloneLedger, newLedgerLocation, openLedgerDb, tmpDir } from './cli.js';
 
 export const FIXED_NOW = new Date('2026-11-23T02:00:00.000Z');
@@ -84,8 +85,15 @@ export function earnedAtFor(expiresOn: string | null): string {
 /** Rules versions under which earnedAtFor's instants give the wanted expiry: never from 1900, init's defaults from 1950. Inside a write. */
 export function rulesForFabricatedLots(store: { db: Database.Database }): void {
   const ins = store.db.prepare("INSERT INTO rules_versions (effective_at, applied_at, operator, source, document) VALUES (?, '2026-01-01T00:00:00.000Z', 'tester', 'test', ?)");
-  ins.run('1900-01-01T00:00:00.000Z', JSON.stringify({ expiry: { policy: 'never' } }));
-  ins.run('1950-01-01T00:00:00.000Z', JSON.stringify({}));
+  // each with the audit record rules apply writes (ledger verify proves a version against it)
+  const audit = store.db.prepare("INSERT INTO audit (at, operator, action, subject, detail) VALUES ('2026-01-01T00:00:00.000Z', 'tester', 'rules.apply', ?, ?)");
+  for (const [effectiveAt, document] of [
+    ['1900-01-01T00:00:00.000Z', JSON.stringify({ expiry: { policy: 'never' } })],
+    ['1950-01-01T00:00:00.000Z', JSON.stringify({})],
+  ]) {
+    const id = Number(ins.run(effectiveAt, document).lastInsertRowid);
+    audit.run(String(id), JSON.stringify({ file: 'test', effectiveAt, sha256: rulesDocumentHash(document) }));
+  }
 }
 
 /**
