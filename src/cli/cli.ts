@@ -73,8 +73,13 @@ export async function useLedgerZone(cmd: Command): Promise<void> {
 }
 
 /** Emits a result: JSON with --json, else the human view. */
-export async function emit<T>(cmd: Command, result: T, human: (r: T) => void | Promise<void>): Promise<void> {
+/**
+ * Prints a command's result: JSON with --json, else `human`'s text. `done`: the text only says that what was
+ * asked is done (a backup written, an import with nothing rejected), so --quiet leaves it out (cron mails nothing).
+ */
+export async function emit<T>(cmd: Command, result: T, human: (r: T) => void | Promise<void>, o: { done?: boolean } = {}): Promise<void> {
   if (globals(cmd).json) printJson(result);
+  else if (o.done && cmd.optsWithGlobals().quiet === true) return;
   else {
     // Human output: the result's text (names, reasons, ids from the ledger) is cleaned in place before
     // any of it is coloured or printed, so no escape from data reaches a terminal (JSON escapes its own).

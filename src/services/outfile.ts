@@ -4,7 +4,7 @@
 // beside it is created exclusively (O_EXCL: a planted symlink is never followed) with mode 0600, and
 // the whole file is renamed into place only once it is written and fsynced, or removed on failure.
 import { redactUrl } from '../store/pg/database.js';
-import { closeSync, constants, existsSync, fstatSync, fsyncSync, lstatSync, openSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, writeSync, accessSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, fsyncSync, lstatSync, openSync, readlinkSync, readSync, realpathSync, renameSync, rmSync, statSync, writeSync, accessSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 
@@ -73,6 +73,20 @@ function keyFile(): { path: string; ids: Identity[]; paths: Set<string> } | unde
     // not there: opening the ledger says so
   }
   return { path, ids, paths: new Set([resolve(path), finalPath(path)]) };
+}
+
+/** Whether the file begins with SQLite's header (`SQLite format 3` and a NUL): a ledger, a backup, any database. */
+function isSqliteFile(path: string): boolean {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const head = Buffer.alloc(16);
+    return readSync(fd, head, 0, 16, 0) === 16 && head.toString('latin1') === 'SQLite format 3\0';
+  } catch {
+    return false; // (unreadable: the write itself says so)
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 export interface OutputTarget {
@@ -151,6 +165,14 @@ export function checkOutput(path: string, o: { ledger: string; flag: string; mus
       );
     }
     if (o.mustNotExist) throw new UsageError(`${path} already exists`, o.mustNotExist.hint);
+    // another ledger, or a backup (db backup --force alone replaces one): a typo in --out must not wipe it
+    if (o.flag !== 'backup' && isSqliteFile(abs)) {
+      throw new UsageError(
+        `cannot write ${named}: it is an SQLite database (a ledger or a backup of one), which ${o.flag} would replace`,
+        `choose another ${o.flag} path; if that database is no longer wanted, delete it first`,
+        'OUTPUT_IS_DATABASE',
+      );
+    }
   }
   // A symlink is written through: the file it points to is replaced, the link stays (renaming over the
   // link itself would leave its target as it was, and a reader of the target without the output).

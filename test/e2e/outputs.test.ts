@@ -275,11 +275,14 @@ describe('a closed pipe is never a crash (issue 14 item 4)', () => {
     }
   });
 
-  it('outbox export --mark-sent to stdout marks nothing when the bytes could not be written, and marks them when they were', () => {
+  it('outbox export --mark-sent to stdout marks nothing when the bytes could not be written, and says so (exit 2: a script can tell); marks them when they were', () => {
     const t = withNotifications();
     const r = runIntoClosedPipe(t, ['outbox', 'export', '--mark-sent'], NOW.now);
-    expect(r.code).toBe(0);
-    expect(r.stderr).not.toMatch(/internal error|at .*\.js/);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      'error: the reader of standard output closed it before every notification was written: none was marked sent\n' +
+        'hint: the next export gives them again: let the reader take the whole export, or write a file with --out FILE --mark-sent and send from it\n',
+    );
     expect(t.ok(['outbox', 'list', '--pending'], NOW)).toHaveLength(3);
     const ok = t.run(['outbox', 'export', '--mark-sent'], NOW);
     expect(ok.code).toBe(0);
@@ -517,6 +520,45 @@ describe('outputs a script names by mistake (trial 34)', () => {
     const bad = t.run(['report', 'liability', '--out', join(t.dir, 'missing', 'x.csv'), '--quiet']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/^error: cannot write --out/);
+  });
+
+  it('--out never replaces another SQLite database (a second ledger, a db backup); db backup --force still replaces its own file (trial 37)', () => {
+    const t = withMembers();
+    const backup = join(t.dir, 'nightly.db');
+    t.ok(['db', 'backup', backup]);
+    const before = sha(backup);
+    for (const args of [
+      ['ledger', 'export', '--out', backup],
+      ['member', 'list', '--out', backup, '--format', 'csv'],
+      ['report', 'summary', '--format', 'csv', '--out', backup],
+      ['outbox', 'export', '--out', backup, '--mark-sent'],
+    ]) {
+      const r = t.run([...args, '--json']);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(JSON.parse(r.stderr).error, args.join(' ')).toMatchObject({ code: 'OUTPUT_IS_DATABASE', message: `cannot write --out ${backup}: it is an SQLite database (a ledger or a backup of one), which --out would replace` });
+    }
+    expect(sha(backup)).toBe(before);
+    expect(t.run(['ledger', 'verify', '--db', backup]).code).toBe(0);
+    expect(t.ok(['db', 'backup', backup, '--force'])).toMatchObject({ entries: 1 });
+    // a file that is no database is replaced as before
+    writeFileSync(join(t.dir, 'old.csv'), 'stale\n');
+    expect(t.run(['member', 'list', '--out', join(t.dir, 'old.csv')]).code).toBe(0);
+    expect(readFileSync(join(t.dir, 'old.csv'), 'utf8')).toMatch(/^id,/);
+  });
+
+  it('--quiet: db backup, outbox export --out and an import with nothing rejected print nothing; an import with rejects still says so (trial 37)', () => {
+    const t = withNotifications();
+    const csv = join(t.dir, 'p.csv');
+    writeFileSync(csv, 'order_id,member_id,purchased_at,amount\nQ1,a,2025-01-15 10:00,10.00\n');
+    for (const args of [['db', 'backup', join(t.dir, 'b.db')], ['outbox', 'export', '--out', join(t.dir, 'o.jsonl'), '--mark-sent'], ['import', 'purchases', csv]]) {
+      const r = t.run(['-q', ...args], NOW);
+      expect({ args, code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ args, code: 0, stdout: '', stderr: '' });
+    }
+    expect(readFileSync(join(t.dir, 'o.jsonl'), 'utf8').trim().split('\n')).toHaveLength(3);
+    writeFileSync(csv, 'order_id,member_id,purchased_at,amount\nQ2,a,2025-01-15 10:00,10.00\nQ3,nobody,2025-01-15 10:00,10.00\n');
+    const partly = t.run(['-q', 'import', 'purchases', csv], NOW);
+    expect(partly.code).toBe(4);
+    expect(partly.stdout).toMatch(/^rejected\s+1$/m);
   });
 
   it('--version --json prints one JSON document', () => {

@@ -97,7 +97,7 @@ export function register(program: Command): void {
       const cmd = cmdOf(args);
       const { dbBackup } = await import('../../services/admin.js');
       const r = await dbBackup(await context(cmd), file, Boolean(cmd.opts().force));
-      await emit(cmd, r, () => void process.stdout.write(`${c.green('✓')} backup of ${count(r.entries, 'entry', 'entries')} written to ${r.backup} (${count(r.bytes, 'byte')})\n`));
+      await emit(cmd, r, () => void process.stdout.write(`${c.green('✓')} backup of ${count(r.entries, 'entry', 'entries')} written to ${r.backup} (${count(r.bytes, 'byte')})\n`), { done: true });
     });
   db.command('restore <file>')
     .description('replace the ledger with a backup that passes ledger verify (the old file is kept aside; asks on a terminal, --yes elsewhere)')

@@ -16,7 +16,7 @@ export function register(program: Command): void {
   expire
     .command('run')
     .description('expire the remaining points of every lot whose expiresOn is before the as-of date (idempotent; safe from cron)')
-    .option('--as-of <date>', 'expire lots with expiresOn before this date (default: today in the ledger zone; a past date asks on a terminal, --yes elsewhere)', parseDateOpt('--as-of'))
+    .option('--as-of <date>', 'expire lots whose last day (expiresOn) is before this date (default: today in the ledger zone; a past date asks on a terminal, --yes elsewhere)', parseDateOpt('--as-of'))
     .option('--dry-run', 'compute the same summary and write nothing')
     .option('--force', 'allow an --as-of date after today (it expires points still usable today)')
     .addHelpText(
@@ -43,8 +43,7 @@ export function register(program: Command): void {
         }
       }
       const r = await svc.runExpiry(ctx, { asOf: o.asOf, dryRun: Boolean(o.dryRun), force: Boolean(o.force) });
-      // --quiet (global): a cron job's run prints nothing on success; errors still go to stderr
-      if (cmd.optsWithGlobals().quiet && !cmd.optsWithGlobals().json) return;
+      // (--quiet: a cron job's run prints nothing on success; errors still go to stderr)
       await emit(cmd, r, () => {
         if (!stdoutIsTTY()) {
           printFields([
@@ -60,14 +59,14 @@ export function register(program: Command): void {
         const verb = r.dryRun ? 'would expire' : 'expired';
         const mark = r.dryRun ? c.yellow('dry run:') : c.green('✓');
         // (broken at spaces on a terminal, never mid-date)
-        say(`${mark} ${verb} ${c.bold(String(r.pointsExpired))} ${r.pointsExpired === 1 ? 'point' : 'points'} from ${count(r.lotsExpired, 'lot')} of ${count(r.members, 'member')} (expiresOn before ${r.asOf})`);
+        say(`${mark} ${verb} ${c.bold(String(r.pointsExpired))} ${r.pointsExpired === 1 ? 'point' : 'points'} from ${count(r.lotsExpired, 'lot')} of ${count(r.members, 'member')} (lots whose last day was before ${r.asOf})`);
         if (r.bookedLater.length) {
           const last = r.bookedLater.reduce((a, b) => (b.at > a ? b.at : a), r.bookedLater[0].at);
           const n = r.bookedLater.length;
           process.stdout.write(`  ${wrapToTerminal(`${n === 1 ? "1 member's expiry is" : `${n} members' expiries are`} booked when points came back to their lapsed lots (the latest ${localTime(last)}), not before`, 2)}\n`);
         }
         if (!r.dryRun && r.notificationsQueued) process.stdout.write(`  ${count(r.notificationsQueued, 'points.expired notification')} queued (pointsmall outbox list --pending)\n`);
-      });
+      }, { done: true });
     });
 
   expire

@@ -283,7 +283,7 @@ export function register(program: Command): void {
       }
       // (the options that read the file and name the ledger: the fixed rejects file is imported again with them)
       const options = rejectsAgainOptions(['--db', '--map', '--profile', '--source', '--date-format', '--delimiter', '--null', '--skip'], ['--create-members', '--no-create-members', '--skip-guests', '--no-skip-guests']);
-      await emit(cmd, r, (x: ImportSummary) => showSummary(x, options));
+      await emit(cmd, r, (x: ImportSummary) => showSummary(x, options), { done: r.rejected === 0 && !r.review });
       if (r.rejected > 0) setExit(4);
     });
 

@@ -1,6 +1,7 @@
 // `outbox list|export`: queued notifications (order confirmations, expiring and expired points) for a sender.
 import { Command, Option } from 'commander';
-import { UsageError } from '../../errors.js';
+import { EXIT, PointsmallError, UsageError } from '../../errors.js';
+import { isClosedPipe } from '../report.js';
 import { c } from '../colour.js';
 import { cmdOf, context, emit, globals } from '../cli.js';
 import { localTime, printTable, stderrIsTTY, writeStdout } from '../output.js';
@@ -58,15 +59,27 @@ export function register(program: Command): void {
       if (o.skipEmpty && !o.out) throw new UsageError('--skip-empty needs --out', 'add --out FILE');
       const format = exportFormat(o, EXPORT_FORMATS);
       if (!o.out && globals(cmd).json) throw new UsageError('--json needs --out: without it the export itself is stdout', 'add --out FILE, or drop --json');
-      const r = await (await services()).exportOutbox(await context(cmd), {
-        format,
-        out: o.out,
-        markSent: Boolean(o.markSent),
-        all: Boolean(o.all),
-        topic: o.topic,
-        skipEmpty: Boolean(o.skipEmpty),
-        sink: writeStdout,
-      });
+      const r = await (await services())
+        .exportOutbox(await context(cmd), {
+          format,
+          out: o.out,
+          markSent: Boolean(o.markSent),
+          all: Boolean(o.all),
+          topic: o.topic,
+          skipEmpty: Boolean(o.skipEmpty),
+          sink: writeStdout,
+        })
+        .catch((e: unknown) => {
+          // the reader went before it had every notification: none is marked, and a script must be able to tell
+          if (o.markSent && !o.out && isClosedPipe(e)) {
+            throw new PointsmallError('the reader of standard output closed it before every notification was written: none was marked sent', {
+              code: 'OUTPUT_CLOSED',
+              exitCode: EXIT.usage,
+              hint: 'the next export gives them again: let the reader take the whole export, or write a file with --out FILE --mark-sent and send from it',
+            });
+          }
+          throw e;
+        });
       if (!o.out) {
         if (stderrIsTTY()) process.stderr.write(`${count(r.exported, 'notification')} exported${o.markSent ? `, ${r.markedSent} marked sent` : ''}\n`);
         return;
@@ -74,6 +87,6 @@ export function register(program: Command): void {
       await emit(cmd, r, () => {
         if (r.out === null) return void process.stdout.write('nothing to export; no file written\n');
         process.stdout.write(`${c.green('✓')} ${count(r.exported, 'notification')} written to ${r.out}${o.markSent ? `, ${r.markedSent} marked sent` : ''}\n`);
-      });
+      }, { done: true });
     });
 }
