@@ -105,6 +105,19 @@ const lapseOf = (cutoff: string): string => new Date(Date.parse(cutoff) - 1).toI
 const LOT_MOVES_AT = `(SELECT lm.lot_id, sum(lm.points) AS s FROM lot_moves lm JOIN entries me ON me.id = lm.entry_id
    WHERE me.at < @cutoff AND NOT (me.kind = 'expiry' AND me.at >= @lapse AND (SELECT x.expires_on FROM lots x WHERE x.id = lm.lot_id) >= @asOf)
    GROUP BY lm.lot_id)`;
+/**
+ * Moves dated before @cutoff on lots dated after it: a take-back dated at its own order (a purchase void is
+ * dated at the purchase) that found that order's lot spent and took from a lot earned later. At the cutoff
+ * those points come out of the order's own lot (its accrual's, when there is one then), else the one they hit:
+ * member_id, expires_on, points (< 0). Without them a replay of that day counts the order's points in its lot
+ * and the take-back's in the member's balance: points outstanding and a debt at once (trial 37).
+ */
+const EARLY_MOVES_AT = `(SELECT l.member_id,
+          coalesce((SELECT o.expires_on FROM entries oe JOIN lots o ON o.entry_id = oe.id
+                     WHERE oe.kind = 'accrual' AND oe.ref = me.ref AND oe.member_id = me.member_id AND oe.at < @cutoff LIMIT 1), l.expires_on) AS expires_on,
+          lm.points
+     FROM lot_moves lm JOIN entries me ON me.id = lm.entry_id JOIN lots l ON l.id = lm.lot_id JOIN entries le ON le.id = l.entry_id
+    WHERE me.at < @cutoff AND le.at >= @cutoff)`;
 /** What such an expiry took from lots still live through the day, per member: id, back (points, > 0). */
 const EXPIRED_AT_LAPSE = `(SELECT l.member_id AS id, -lm.points AS back FROM entries e JOIN lot_moves lm ON lm.entry_id = e.id JOIN lots l ON l.id = lm.lot_id
    WHERE e.kind = 'expiry' AND e.at >= @lapse AND e.at < @cutoff AND l.expires_on >= @asOf)`;
@@ -183,6 +196,10 @@ export class ReportQueries {
            FROM lots l JOIN entries le ON le.id = l.entry_id
            LEFT JOIN ${LOT_MOVES_AT} mv ON mv.lot_id = l.id
           WHERE le.at < @cutoff
+          GROUP BY month, lapsed
+          UNION ALL
+         SELECT substr(expires_on, 1, 7) AS month, CASE WHEN expires_on < @asOf THEN 1 ELSE 0 END AS lapsed, sum(points) AS points
+           FROM ${EARLY_MOVES_AT} y
           GROUP BY month, lapsed`,
       ),
       // Each member's points in lots (free and on hold), the part of them in lots lapsed before asOf, and
@@ -209,6 +226,8 @@ export class ReportQueries {
                FROM lots l JOIN entries le ON le.id = l.entry_id
                LEFT JOIN ${LOT_MOVES_AT} mv ON mv.lot_id = l.id
               WHERE le.at < @cutoff
+             UNION ALL
+             SELECT member_id, points, CASE WHEN expires_on < @asOf THEN points ELSE 0 END, 0 FROM ${EARLY_MOVES_AT} y
              UNION ALL
              SELECT h.member_id, hl.points, CASE WHEN hlot.expires_on < @asOf THEN hl.points ELSE 0 END, 0
                FROM holds h JOIN hold_lots hl ON hl.hold_id = h.id JOIN lots hlot ON hlot.id = hl.lot_id

@@ -137,6 +137,29 @@ describe('report liability counts only what members can still spend (trial 3, F7
   });
 });
 
+describe('a purchase void that takes from a later lot (its own spent) replays as a ledger that never saw the purchase (trial 37)', () => {
+  it('report liability, report summary and member history agree on each past day: no points outstanding beside a debt', () => {
+    const t = tmpLedger({ timezone: 'Asia/Shanghai' });
+    t.ok(['member', 'add', '--id', 'M1', '--name', 'One']);
+    t.ok(['catalog', 'add', '--sku', 'H', '--name', 'H', '--price', '100.00']);
+    t.ok(['import', 'purchases', file(t, 'p.csv', HEADER + 'P1,M1,2026-11-01 10:00,100.00\nP2,M1,2026-11-10 10:00,150.00\n')], { now: '2026-11-11T10:00:00+08:00' });
+    t.ok(['checkout', '--member', 'M1', '--item', 'H', '--points', '100', '--yes'], { now: '2026-11-12T10:00:00+08:00' });
+    // P1's lot is spent: the void (dated at P1's purchase) takes its 100 from P2's lot, earned on the 10th
+    expect(t.ok(['purchase', 'void', 'default', 'P1', '--yes'])).toMatchObject({ pointsTakenBack: 100, debt: 0 });
+    const day = (asOf: string) => {
+      const l = t.ok(['report', 'liability', '--as-of', asOf]);
+      const summary = t.ok(['report', 'summary', '--to', asOf]);
+      const history = t.ok(['member', 'history', 'M1', '--to', asOf]);
+      return { outstanding: l.outstandingPoints, debt: l.memberDebt, months: l.byExpiryMonth.map((m: { month: string; points: number }) => [m.month, m.points]), summary: [summary.outstanding, summary.memberDebt], history: history.closingBalance };
+    };
+    expect(day('2026-11-05')).toEqual({ outstanding: 0, debt: 0, months: [], summary: [0, 0], history: 0 });
+    expect(day('2026-11-10')).toEqual({ outstanding: 150, debt: 0, months: [['2027-11', 150]], summary: [150, 0], history: 150 });
+    expect(day('2026-11-12')).toEqual({ outstanding: 149, debt: 0, months: [['2027-11', 149]], summary: [149, 0], history: 149 });
+    expect(t.ok(['report', 'liability'])).toMatchObject({ outstandingPoints: 149, memberDebt: 0 });
+    expect(t.verify().ok).toBe(true);
+  });
+});
+
 describe('report liability: the months add up to the total (trial 3, finding 15)', () => {
   it('each month\'s value is a share of the total\'s, so the months (and the CSV of them) sum to it', () => {
     const t = ledger();
