@@ -1605,7 +1605,9 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
         // stopped at the limit, orders with a bad row were not all reached: their other lines join them, so
         // the file, fixed, imports each order whole (never one line of three)
         if (tooMany) stage.addRejects(linesOfRejectedOrders(stage));
-        await writeRejectsFile(o, plan, stage, rejectsOut, input.onProgress);
+        await writeRejectsFile(o, plan, stage, rejectsOut, before, input.onProgress).catch((e: unknown) => {
+          throw rejectsNotWritten(e, o, c, run.id, rejectsOut.path);
+        });
       }
       const see = rejectsFile ? `see ${rejectsFile} for every bad row with its line and reason` : 'pass --rejects FILE to see every bad row with its line and reason';
       if (tooMany) {
@@ -1712,10 +1714,35 @@ function firstRejects(stage: ImportStage): RejectSample[] {
 }
 
 /**
- * Writes every rejected row with its line number and reason, in line order, with the file's own
- * columns. Rows rejected while accruing (whole orders) are read back from the file by line number.
+ * The rejects file could not be written (a full disk, its folder gone, the input changed before its rows
+ * were read again): what the import committed stands, so the error says it, and how to get the rejected rows.
  */
-async function writeRejectsFile(o: Options, plan: ColumnPlan, stage: ImportStage, target: OutputTarget, onProgress?: (p: ImportProgress) => void): Promise<void> {
+function rejectsNotWritten(e: unknown, o: Options, c: Counters, runId: number | null, path: string): unknown {
+  const committed = o.dryRun ? {} : { committed: { ordersAccrued: c.accepted, review: c.review, runId, finished: true } };
+  if (e instanceof PointsmallError && e.code === 'FILE_CHANGED_BEFORE_REJECTS') return e.with({ rejected: c.rejected, rejectsFile: null, ...committed });
+  const why = isDiskFull(e) ? 'no space left on the disk' : ((e as Error)?.message ?? String(e));
+  const done = o.dryRun ? 'nothing was written (a dry run)' : `the import itself is done and committed (${c.accepted} orders accrued${c.review ? `, ${c.review} for review` : ''}${runId !== null ? `, run ${runId}` : ''})`;
+  return new PointsmallError(`${o.file}: ${c.rejected} rejected ${c.rejected === 1 ? 'row' : 'rows'}, but the rejects file ${path} could not be written (${why}): ${done}`, {
+    code: isDiskFull(e) ? 'DISK_FULL' : 'REJECTS_NOT_WRITTEN',
+    exitCode: EXIT.usage,
+    hint: `run the same import again with --rejects FILE where it can be written${o.dryRun ? '' : ': what is in is skipped (nothing doubles) and the rejected rows are written'}`,
+  }).with({ rejected: c.rejected, rejectsFile: null, ...committed });
+}
+
+/** Test hook: POINTSMALL_IMPORT_REJECTS_BARRIER=DIR: before the rejected rows are read again, write DIR/rejects and wait for DIR/go. */
+async function rejectsBarrier(): Promise<void> {
+  const barrier = process.env.POINTSMALL_IMPORT_REJECTS_BARRIER;
+  if (!barrier) return;
+  writeFileSync(join(barrier, 'rejects'), '');
+  while (!existsSync(join(barrier, 'go'))) await new Promise((r) => setTimeout(r, 10));
+}
+
+/**
+ * Writes every rejected row with its line number and reason, in line order, with the file's own
+ * columns. Rows rejected while accruing (whole orders) are read back from the file by line number,
+ * from the file as it was imported (`identity`, fileIdentity's): a file replaced since is not read.
+ */
+async function writeRejectsFile(o: Options, plan: ColumnPlan, stage: ImportStage, target: OutputTarget, identity: string, onProgress?: (p: ImportProgress) => void): Promise<void> {
   const { stringify } = await import('csv-stringify/sync');
   const f = new AtomicFile(target);
   // The input's own fields, every one of them (a row longer than the header keeps its extra fields):
@@ -1731,12 +1758,22 @@ async function writeRejectsFile(o: Options, plan: ColumnPlan, stage: ImportStage
     if (buffered.length) f.write(stringify(buffered, { delimiter: o.delimiter }));
     buffered = [];
   };
+  const it = stage.rejects();
+  const unchanged = () => {
+    if (fileIdentity(o.file) !== identity) {
+      throw new PointsmallError(
+        `${o.file} changed after the import read it, before its rejected rows were read again for the rejects file ${target.path}: the import itself is done and committed (nothing of the new file is in), but the rejects file is not written`,
+        { code: 'FILE_CHANGED_BEFORE_REJECTS', exitCode: EXIT.usage, hint: 'put the file as it was imported back and run the same import again (what is in is skipped, nothing doubles) to get its rejects file; export to a new name, then rename it into place, only once an import has finished' },
+      );
+    }
+  };
   try {
     f.write(stringify([rejectsHeader(plan.header)], { delimiter: o.delimiter }));
-    const it = stage.rejects();
     let cur = it.next();
     const total = statSync(o.file).size;
     if (stage.needsReread()) {
+      await rejectsBarrier();
+      unchanged();
       const sink: RecordSink = {
         push(rec: CsvRecord) {
           while (!cur.done && (cur.value[2] !== null || cur.value[0] < rec.line)) {
@@ -1753,16 +1790,18 @@ async function writeRejectsFile(o: Options, plan: ColumnPlan, stage: ImportStage
         void _;
         if (cur.done) break;
       }
+      unchanged(); // (and not while it was read again)
     }
     while (!cur.done) {
       emit(cur.value[0], cur.value[1], cur.value[2] !== null ? (JSON.parse(cur.value[2]) as string[]) : []);
       cur = it.next();
     }
-    it.return?.(undefined);
     flush();
   } catch (e) {
     f.abort();
     throw e;
+  } finally {
+    it.return?.(undefined); // (an open read of the stage would keep its connection busy: closing it would fail)
   }
   f.commit();
 }

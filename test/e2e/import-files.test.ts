@@ -1,7 +1,7 @@
 // `import purchases` on files as real exports write them: line ends, encodings, date formats. Every file
 // is built here, and every total is worked out by hand beside it.
 import { describe, expect, it } from 'vitest';
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { FIXTURES, runCliAsync, tmpLedger } from '../helpers/cli.js';
@@ -857,6 +857,57 @@ describe('a file written while it is read', () => {
     }
     writeFileSync(file, whole);
     expect(t.ok(['import', 'purchases', file, '--create-members'])).toMatchObject({ accepted: 200, rejected: 0, pointsAccrued: 200 * 147 });
+    expect(t.verify().ok).toBe(true);
+  });
+});
+
+describe('the rejects file, written once the import has committed (trial 37)', () => {
+  // O1..O300 of M1 and M2, and X1 of a member the ledger lacks: rejected while accruing, its row read again
+  const rows = ['order_id,member_id,purchased_at,amount', ...Array.from({ length: 300 }, (_, i) => `O${i},M${1 + (i % 2)},2026-11-01 10:00,10.00`), 'X1,nobody,2026-11-01 10:00,5.00'];
+
+  /** Runs the import to the point where it reads the rejected rows again, does `meanwhile`, and lets it end. */
+  async function atRejects(meanwhile: (dir: string) => void) {
+    const t = tmpLedger({ timezone: 'UTC' });
+    for (const m of ['M1', 'M2']) t.ok(['member', 'add', '--id', m, '--name', m]);
+    const file = join(t.dir, 'sales.csv');
+    writeFileSync(file, rows.join('\n') + '\n');
+    mkdirSync(join(t.dir, 'rej'));
+    const barrier = mkdtempSync(join(t.dir, 'barrier-'));
+    const running = runCliAsync(['import', 'purchases', file, '--rejects', join(t.dir, 'rej', 'r.csv'), '--json'], { db: t.db, env: { POINTSMALL_IMPORT_REJECTS_BARRIER: barrier } });
+    while (!existsSync(join(barrier, 'rejects'))) await new Promise((r) => setTimeout(r, 20));
+    meanwhile(t.dir);
+    writeFileSync(join(barrier, 'go'), '');
+    return { t, file, r: await running };
+  }
+
+  it('an input replaced before its rejected rows are read again: exit 2 saying what is committed, never the new file\'s rows under the old reasons', async () => {
+    const { t, file, r } = await atRejects((dir) => {
+      writeFileSync(join(dir, 'next.csv'), rows.map((x) => x.replace(/^O/, 'Q')).join('\n') + '\n');
+      renameSync(join(dir, 'next.csv'), join(dir, 'sales.csv'));
+    });
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stdout).toBe('');
+    const err = JSON.parse(r.stderr).error;
+    expect(err).toMatchObject({ code: 'FILE_CHANGED_BEFORE_REJECTS', rejected: 1, rejectsFile: null, committed: { ordersAccrued: 300, review: 0, runId: 1, finished: true } });
+    expect(err.message).toContain('changed after the import read it, before its rejected rows were read again');
+    expect(existsSync(join(t.dir, 'rej', 'r.csv'))).toBe(false);
+    expect(t.ok(['import', 'list'])).toMatchObject([{ accepted: 300 }]);
+    // the file as imported, put back: its rejects file, and nothing doubles
+    writeFileSync(file, rows.join('\n') + '\n');
+    expect(t.run(['import', 'purchases', file, '--rejects', join(t.dir, 'rej', 'r.csv')]).code).toBe(4);
+    expect(readFileSync(join(t.dir, 'rej', 'r.csv'), 'utf8')).toMatch(/^_line,_reason,order_id,member_id,purchased_at,amount\n302,"member nobody is not in the ledger[^\n]*",X1,nobody,2026-11-01 10:00,5\.00\n$/);
+    expect(t.ok(['member', 'show', 'M1']).balance).toBe(1500);
+    expect(t.verify().ok).toBe(true);
+  });
+
+  it('a rejects file that cannot be written (its folder gone): exit 2 saying what is committed and how to get the rows, not an internal error', async () => {
+    const { t, r } = await atRejects((dir) => rmSync(join(dir, 'rej'), { recursive: true }));
+    expect(r.code, r.stderr).toBe(2);
+    const err = JSON.parse(r.stderr).error;
+    expect(err).toMatchObject({ code: 'REJECTS_NOT_WRITTEN', rejected: 1, rejectsFile: null, committed: { ordersAccrued: 300, runId: 1, finished: true } });
+    expect(err.message).toMatch(/^\S*sales\.csv: 1 rejected row, but the rejects file \S*r\.csv could not be written \(.*does not exist\): the import itself is done and committed \(300 orders accrued, run 1\)$/);
+    expect(err.hint).toContain('run the same import again with --rejects FILE');
+    expect(t.ok(['member', 'show', 'M2']).balance).toBe(1500);
     expect(t.verify().ok).toBe(true);
   });
 });
