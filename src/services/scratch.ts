@@ -5,6 +5,7 @@
 import { lstatSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { UsageError } from '../errors.js';
 
 const PREFIX = 'pointsmall-import-';
 /** A folder without an owner file (written by a build before it, or being made right now) is left this long. */
@@ -14,7 +15,19 @@ const UNOWNED_GRACE_MS = 24 * 60 * 60 * 1000;
 export function newScratchDir(): string {
   const parent = process.env.POINTSMALL_TMPDIR || tmpdir();
   removeOrphans(parent);
-  const dir = mkdtempSync(join(parent, PREFIX));
+  let dir: string;
+  try {
+    dir = mkdtempSync(join(parent, PREFIX));
+  } catch (e) {
+    // a temp folder that is not there, not a folder or not writable: the environment's, not a bug
+    const code = String((e as { code?: unknown }).code);
+    if (!['ENOENT', 'ENOTDIR', 'EACCES', 'EPERM', 'EROFS'].includes(code)) throw e;
+    const named = process.env.POINTSMALL_TMPDIR ? 'POINTSMALL_TMPDIR' : process.env.TMPDIR ? 'TMPDIR' : "the system's temp folder";
+    throw new UsageError(
+      `cannot make the import's scratch folder in ${parent} (${named}): ${code === 'ENOENT' ? 'it does not exist' : code === 'ENOTDIR' ? 'it is not a folder' : 'it is not writable'}; nothing was written`,
+      `set POINTSMALL_TMPDIR (or TMPDIR) to a writable folder with room for a copy of the file's rows`,
+    );
+  }
   // written aside and renamed: a process killed in between leaves no owner file (the age rule), never an empty one
   writeFileSync(join(dir, 'owner.new'), `${process.pid} ${hostname()}\n`, { mode: 0o600 });
   renameSync(join(dir, 'owner.new'), join(dir, 'owner'));

@@ -150,10 +150,12 @@ export async function fileDecoder(file: string, encoding: Encoding, start = 0, f
     // iconv-lite puts U+FFFD for bytes the encoding has no character for: that is an error here too
     const real = realReplacement(iconv, encoding);
     let line = firstLine; // the line the text decoded so far ends on
+    let cr = false; // the text so far ends with a CR (its line counted: an LF next is the same end)
     const guard = (text: string, b: Buffer | null) => {
       const at = text.indexOf('\ufffd');
-      if (at >= 0 && !(real && b && b.includes(real))) throw invalidBytes(file, encoding, line + newlines(text, at));
-      line += newlines(text, text.length);
+      if (at >= 0 && !(real && b && b.includes(real))) throw invalidBytes(file, encoding, line + newlines(text, at, cr));
+      line += newlines(text, text.length, cr);
+      if (text.length) cr = text.charCodeAt(text.length - 1) === 13;
       return text;
     };
     if (asciiCompatible(encoding)) return { decode: (b) => guard(d.write(b), b), end: () => guard(d.end() ?? '', null) };
@@ -165,7 +167,7 @@ export async function fileDecoder(file: string, encoding: Encoding, start = 0, f
     let held = '';
     const unpaired = (text: string) => {
       const at = loneSurrogate(text);
-      if (at >= 0) throw unpairedSurrogate(file, encoding, line + newlines(text, at), start + bom + 2 * (units + at), text.charCodeAt(at));
+      if (at >= 0) throw unpairedSurrogate(file, encoding, line + newlines(text, at, cr), start + bom + 2 * (units + at), text.charCodeAt(at));
       units += text.length;
       return text;
     };
@@ -262,10 +264,14 @@ export async function decodeWhole(file: string, bytes: Buffer, declared: Encodin
 }
 
 /** How many line feeds `text` has before `end`. */
-function newlines(text: string, end: number): number {
+function newlines(text: string, end: number, afterCR = false): number {
   let n = 0;
   for (let i = text.indexOf('\n'); i >= 0 && i < end; i = text.indexOf('\n', i + 1)) n++;
-  return n;
+  // a bare CR ends a line too (old Mac exports); a CR LF is one end, also when a piece ends between them
+  if (text.indexOf('\r') < 0 || text.indexOf('\r') >= end) return afterCR && text.charCodeAt(0) === 10 && end > 0 ? n - 1 : n;
+  for (let i = text.indexOf('\r'); i >= 0 && i < end; i = text.indexOf('\r', i + 1)) if (text.charCodeAt(i + 1) !== 10 || i + 1 >= end) n++;
+  // (a CR LF cut by `end` counted its CR: its LF is not before `end`)
+  return afterCR && text.charCodeAt(0) === 10 && end > 0 ? n - 1 : n;
 }
 
 /**

@@ -273,6 +273,38 @@ describe('encodings', () => {
     expect(t.ok(['catalog', 'list'])).toEqual([]);
   });
 
+  it('bad bytes in a file of bare-CR (or CR LF) line ends name their own line, in any encoding (trial 37)', () => {
+    const t = tmpLedger();
+    const rows = ['order_id,member_id,purchased_at,sku,amount', 'A1,M001,2026-11-01,a,1', 'A2,M001,2026-11-01,b,1', 'A3,M001,2026-11-01,c,1'];
+    for (const [eol, enc] of [['\r', 'windows-1252'], ['\r\n', 'windows-1252'], ['\r', 'gbk'], ['\r', 'utf8']] as const) {
+      const file = join(t.dir, 'cr.csv');
+      writeFileSync(file, Buffer.concat([Buffer.from(rows.join(eol) + eol + 'A4,M001,2026-11-01,'), Buffer.from([enc === 'windows-1252' ? 0x81 : 0xff]), Buffer.from(',1' + eol)]));
+      const r = t.run(['import', 'purchases', file, '--encoding', enc, '--json']);
+      expect(r.code, `${JSON.stringify(eol)} ${enc}`).toBe(2);
+      expect(JSON.parse(r.stderr).error.message, `${JSON.stringify(eol)} ${enc}`).toMatch(/cr\.csv:5: bytes that are not /);
+    }
+    writeFileSync(join(t.dir, 'm.csv'), Buffer.concat([Buffer.from('id,name\rM1,Ann\rM2,B'), Buffer.from([0x81]), Buffer.from('\r')]));
+    expect(JSON.parse(t.run(['member', 'import', join(t.dir, 'm.csv'), '--encoding', 'windows-1252', '--json']).stderr).error.message).toMatch(/m\.csv:3: bytes that are not windows-1252/);
+    // a UTF-16 file of bare CRs, an unpaired surrogate on line 3
+    writeFileSync(join(t.dir, 'u.csv'), units16('id,name\rM7,Ann\rM101,Ann\ud800a\r', false, true));
+    expect(JSON.parse(t.run(['member', 'import', join(t.dir, 'u.csv'), '--json']).stderr).error.message).toContain('u.csv:3: bytes that are not valid UTF-16');
+  });
+
+  it('a temp folder that is missing or no folder (TMPDIR, POINTSMALL_TMPDIR) is exit 2 naming it, not a bug; nothing written (trial 37)', () => {
+    const t = tmpLedger();
+    const file = join(t.dir, 'p.csv');
+    writeFileSync(file, 'order_id,member_id,purchased_at,amount\nA1,M1,2026-11-01,1.00\n');
+    for (const [env, where, why] of [
+      [{ TMPDIR: join(t.dir, 'gone') }, 'TMPDIR', 'it does not exist'],
+      [{ POINTSMALL_TMPDIR: file }, 'POINTSMALL_TMPDIR', 'it is not a folder'],
+    ] as const) {
+      const r = t.run(['import', 'purchases', file, '--create-members', '--json'], { env });
+      expect(r.code, where).toBe(2);
+      expect(JSON.parse(r.stderr).error.message).toMatch(new RegExp(`^cannot make the import's scratch folder in \\S+ \\(${where}\\): ${why}; nothing was written$`));
+    }
+    expect(t.ok(['member', 'list'])).toEqual([]);
+  });
+
   it('a UTF-16 file ending in half a unit is refused, not cut short silently', () => {
     const t = tmpLedger();
     const file = join(t.dir, 'p.csv');
