@@ -529,7 +529,7 @@ describe('rules apply on a terminal', () => {
     const joined = screenJoined(s);
     expect(joined).toContain(`pointsmall rules simulate ${join(t.dir, 'x2.json')} --from DATE`);
     expect(joined).not.toContain('widen --from/--to');
-    expect(joined).toMatch(/points earned, actual\s+0/);
+    expect(joined).not.toMatch(/points earned, actual/); // (no table of zeros: trial 37)
     keys(s, 'n', 'Enter');
     expect(await waitFor(s, 'EXIT=')).toContain('nothing stored');
   });

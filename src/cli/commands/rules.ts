@@ -88,11 +88,12 @@ export function register(program: Command): void {
         const { previewApply } = await import('../../services/simulate.js');
         const { simulateFields } = await import('./rulesView.js');
         const p = await previewApply(ctx, file);
-        process.stdout.write(c.bold('Had these rules applied over the last 90 days:') + '\n');
-        printFields(simulateFields(p, true));
         if (p.orders === 0 && p.refunds === 0) {
-          // a quiet season reads as "no change" otherwise
+          // a table of zeros reads as "no change": a new ledger, or a quiet season, says so in a line
           process.stdout.write(c.yellow('no orders in the last 90 days: nothing to compare') + '\n' + `  \`pointsmall rules simulate ${shellWord(file)} --from DATE\` compares a longer period\n`);
+        } else {
+          process.stdout.write(c.bold('Had these rules applied over the last 90 days:') + '\n');
+          printFields(simulateFields(p, true));
         }
         // what the comparison is not: applying changes nothing already earned (the note after storing counts them)
         const from = (cmd.opts().effective as string | undefined) ?? 'now';
