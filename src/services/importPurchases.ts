@@ -26,7 +26,7 @@ import {
   validateProfile,
 } from '../domain/purchases.js';
 import { type Rules, expiresOn } from '../domain/rules.js';
-import { isoUtc, localRangeUtc, shownInstant } from '../domain/time.js';
+import { isoUtc, localDate, localRangeUtc, shownInstant } from '../domain/time.js';
 import { type Store, mapBusy, openStore } from '../store/db.js';
 import { PgError } from '../store/pg/database.js';
 import { ImportStage, type MemberFacts, type StageShape, StagedOrders, bulkWrites, countStagedOrders, purchases, refreshStatistics } from '../store/purchases.js';
@@ -212,6 +212,8 @@ interface Counters {
   review: number;
   capped: number;
   pointsAccrued: number;
+  /** Of pointsAccrued, those whose lot's last day was before today (old data): lapsed as they were earned. */
+  pointsLapsed: number;
   pointsReturned: number;
   returns: number;
   guestsSkipped: number;
@@ -259,6 +261,8 @@ export interface AccrualOutcome {
   capped: number;
   rulesVersion: number;
   entryId: number | null;
+  /** A purchase's lot's last day (null: never expires). */
+  expiresOn?: string | null;
 }
 
 /**
@@ -392,8 +396,9 @@ export class AccrualEngine {
     // Numbers stay exact: no order earns, and no balance or lifetime total grows, past the points ceiling.
     if (r.points > POINTS_MAX - Math.max(facts.balance, facts.lifetime_earned, 0)) return { kind: 'too-large', points: r.points, capped: 0, rulesVersion, entryId: null };
     let entryId: number | null = null;
+    let expires: string | null = null;
     if (r.points > 0) {
-      const expires = this.expiresOn(rulesVersion, rules, o.at, day);
+      expires = this.expiresOn(rulesVersion, rules, o.at, day);
       if (this.plan) {
         let mine = this.credits.get(o.memberId);
         if (!mine) this.credits.set(o.memberId, (mine = []));
@@ -413,7 +418,7 @@ export class AccrualEngine {
       facts.lifetime_earned += r.points;
       facts.balance += r.points;
     }
-    return { kind: 'purchase', points: r.points, capped: r.capped, rulesVersion, entryId };
+    return { kind: 'purchase', points: r.points, capped: r.capped, rulesVersion, entryId, expiresOn: expires };
   }
 
   /**
@@ -476,6 +481,8 @@ class Accruer {
   /** Member ids by their lower case, read when the first member is to be created, with those created since. */
   private folded: Map<string, string> | null = null;
   private readonly createdHere = new Set<string>();
+  /** The ledger's local date now (lots whose last day is before it have lapsed). */
+  private today: string | undefined;
   /** Whether the plan has begun a batch, and whether it has ever read where the chain ends. */
   private planning = false;
   private followed = false;
@@ -779,7 +786,10 @@ class Accruer {
     if (out.kind === 'return') {
       c.returns++;
       c.pointsReturned += out.points;
-    } else c.pointsAccrued += out.points;
+    } else {
+      c.pointsAccrued += out.points;
+      if (out.expiresOn && out.expiresOn < (this.today ??= localDate(this.l.now.getTime(), this.l.zone))) c.pointsLapsed += out.points;
+    }
   }
 }
 
@@ -1482,7 +1492,7 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
   const started = Date.now();
   const o = resolveOptions(input);
   await refuseUtf8Declared(o.file, o.encoding, o.encodingFrom);
-  const c: Counters = { rows: 0, orders: 0, accepted: 0, duplicates: 0, rejected: 0, review: 0, capped: 0, pointsAccrued: 0, pointsReturned: 0, returns: 0, guestsSkipped: 0, skipped: 0, membersCreated: 0, rejectedOrders: 0, batches: 0, firstAt: Infinity, lastAt: -Infinity };
+  const c: Counters = { rows: 0, orders: 0, accepted: 0, duplicates: 0, rejected: 0, review: 0, capped: 0, pointsAccrued: 0, pointsLapsed: 0, pointsReturned: 0, returns: 0, guestsSkipped: 0, skipped: 0, membersCreated: 0, rejectedOrders: 0, batches: 0, firstAt: Infinity, lastAt: -Infinity };
   // The rejects file's path is checked before anything is staged or accrued: a bad one is an exit 2
   // with nothing written, never an error after the first batches committed.
   const rejectsOut = !o.dryRun || o.rejects ? rejectsTarget(ctx, o.file, o.rejects) : null; // (a dry run writes one only when asked)
@@ -1639,6 +1649,7 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
         review: c.review,
         capped: c.capped,
         pointsAccrued: c.pointsAccrued,
+        pointsLapsed: c.pointsLapsed,
         pointsReturned: c.pointsReturned,
         dryRun: o.dryRun,
         returns: c.returns,

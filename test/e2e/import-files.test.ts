@@ -943,3 +943,23 @@ describe('the rejects file, written once the import has committed (trial 37)', (
     expect(t.verify().ok).toBe(true);
   });
 });
+
+describe('old data whose points lapsed before today (trial 37)', () => {
+  it('the summary says how many of the points accrued had lapsed already (JSON pointsLapsed); a pipe gets the number, and a recent order is not counted', () => {
+    const t = tmpLedger({ timezone: 'UTC' });
+    const file = join(t.dir, 'old.csv');
+    // rolling 365 days (init's rules), today 2026-11-23: the 2024 orders lapsed in 2025, the 2026 one lives
+    writeFileSync(file, 'order_id,member_id,purchased_at,amount\nH1,M1,2024-03-01 10:00,120.00\nH2,M2,2024-06-01 10:00,80.50\nN1,M1,2026-11-20 10:00,10.00\n');
+    const dry = t.ok(['import', 'purchases', file, '--create-members', '--dry-run']);
+    expect(dry).toMatchObject({ pointsAccrued: 210, pointsLapsed: 200 });
+    const piped = t.run(['import', 'purchases', file, '--create-members']);
+    expect(piped.code).toBe(0);
+    expect(piped.stdout).toMatch(/^points accrued\t210\nalready lapsed\t200\n/m);
+    expect(t.ok(['member', 'show', 'M1'])).toMatchObject({ balance: 130, available: 10 });
+    // nothing lapsed: no such line
+    writeFileSync(file, 'order_id,member_id,purchased_at,amount\nN2,M2,2026-11-21 10:00,5.00\n');
+    const fresh = t.run(['import', 'purchases', file]);
+    expect(fresh.stdout).not.toContain('already lapsed');
+    expect(t.ok(['import', 'purchases', file, '--dry-run'])).toMatchObject({ pointsLapsed: 0 });
+  });
+});

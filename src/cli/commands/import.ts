@@ -91,6 +91,8 @@ function showSummary(r: ImportSummary, options: string[]): Promise<void> {
     ['skipped', r.skipped],
     ['members created', r.membersCreated],
     ['points accrued', r.pointsAccrued],
+    // old data: points whose lot had lapsed before today are in the balance but not spendable (README "Expiry")
+    ...(r.pointsLapsed ? ([['already lapsed', stdoutIsTTY() ? c.yellow(`${r.pointsLapsed} of them: their last day was before today, so they cannot be spent; the next expire run books them`) : r.pointsLapsed]] as [string, unknown][]) : []),
     ['points returned', r.pointsReturned],
     ['capped', r.capped],
     ...(r.runId !== null ? ([['import run', `${r.runId} (undo with: pointsmall import void ${r.runId})`]] as [string, unknown][]) : []),
