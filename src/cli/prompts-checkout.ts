@@ -1,7 +1,7 @@
 // The interactive checkout (lazy-loaded): pick the member and items, see the balance, type the points to use
 // while the points value and the cash remaining update, then confirm. Only ever runs on a TTY.
 import { c } from './colour.js';
-import { safeText } from './output.js';
+import { safeText, say } from './output.js';
 import type { Ctx } from '../services/ledger.js';
 import type { CartItem, CheckoutInput, CheckoutResult, MemberChoice, Tender } from '../services/checkout.js';
 import { checkoutQuestion, count, pointsAllowedText } from './words.js';
@@ -13,7 +13,6 @@ export interface Ask {
   askTender: boolean;
 }
 
-const say = (text: string) => process.stdout.write(text + '\n');
 
 /** Returns the checkout to run, or null when the operator declines at the confirmation. */
 export async function interactiveCheckout(ctx: Ctx, given: CheckoutInput, ask: Ask): Promise<CheckoutInput | null> {

@@ -66,6 +66,21 @@ describe.skipIf(!hasTmux)('interactive checkout on a terminal', () => {
     expect(await waitFor(s, 'EXIT=')).toContain('EXIT=130');
   }, 300_000);
 
+  it('the line saying why no points can be chosen breaks at a space at 80 columns, never mid-word (trial 37)', async () => {
+    const t = shop();
+    t.ok(['catalog', 'add', '--sku', 'ZGIFT', '--name', 'Gift', '--price', '39.00', '--pay', 'points', '--points-price', '3000']);
+    const s = start(t, ['checkout', '--member', 'M1', '--item', 'ZGIFT', '--item', 'CUP'], { width: 80 });
+    const screen = await waitFor(s, /Pay 10\.00 by/);
+    const lines = screen.split('\n').map((l) => l.trimEnd());
+    const at = lines.findIndex((l) => l.startsWith('no points beyond the 3000 of the points-only items'));
+    expect(at, screen).toBeGreaterThan(-1);
+    expect(lines[at]).toMatch(/ (other|no|here:)$/);
+    expect(lines[at + 1]).toMatch(/^ {2}\S/);
+    expect(lines.slice(at, at + 2).join(' ').replace(/\s+/g, ' ')).toContain('can be used here: no other item takes points');
+    keys(s, 'C-c');
+    expect(await waitFor(s, 'EXIT=')).toContain('EXIT=130');
+  }, 300_000);
+
   it('asks only for the points when member and items are given; saying no pays nothing', async () => {
     const t = shop();
     const s = start(t, ['checkout', '--member', 'M1', '--item', 'TEA', '--tender', 'cash']);

@@ -257,6 +257,9 @@ describe.skipIf(!hasTmux)('what names a row is never cut at 80 columns (a newcom
     const shown = await onTerminal(t, ['ledger', 'entries', '--limit', '6']);
     expect(tooWide(shown, 80)).toEqual([]);
     for (const e of entries) for (const p of e.postings) expect(shown.some((l) => l.includes(`${p.account} ${p.points > 0 ? '+' : ''}${p.points}`)), `${p.account} ${p.points}`).toBe(true);
+    // the entry's kind whole (trial 37: `adju…`, `redemp…`)
+    for (const e of entries as unknown as { id: number; kind: string }[]) expect(shown.some((l) => new RegExp(`^\\s*${e.id}\\s.*\\s${e.kind}\\s`).test(l)), `${e.id} ${e.kind}`).toBe(true);
+    expect(shown.filter((l) => /^\s*\d+\s+\S+ \S+\s+\S*…/.test(l))).toEqual([]);
     const segments = await onTerminal(t, ['report', 'segments']);
     expect(tooWide(segments, 80)).toEqual([]);
     for (const name of ['champions', 'big spenders', 'hibernating', 'no purchases']) expect(segments.some((l) => l.startsWith(name)), name).toBe(true);

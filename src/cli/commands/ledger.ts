@@ -66,7 +66,7 @@ export function register(program: Command): void {
       await emitList(cmd, 'entries', r, [
         { key: 'id', header: 'entry', align: 'right' },
         { key: 'at', header: 'at', format: localTime },
-        { key: 'kind', header: 'kind' },
+        { key: 'kind', header: 'kind', fit: 'fixed' }, // (the entry's kind is what a reader looks for: never cut)
         { key: 'memberId', header: 'member' },
         { key: 'ref', header: 'ref', fit: 'id' },
         { key: 'postings', header: 'postings', fit: 'wrap', format: (v) => (v as { account: string; points: number }[]).map((p) => `${p.account} ${p.points > 0 ? '+' : ''}${p.points}`).join(', ') },

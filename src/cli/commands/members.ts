@@ -135,7 +135,7 @@ export function register(program: Command): void {
         await printTable(
           [
             { key: 'at', header: 'at', format: localTime },
-            { key: 'kind', header: 'kind' },
+            { key: 'kind', header: 'kind', fit: 'fixed' },
             { key: 'ref', header: 'ref' },
             { key: 'points', header: 'points', align: 'right', format: (v) => ((v as number) > 0 ? `+${v}` : String(v)) },
             { key: 'balance', header: 'balance', align: 'right' },
