@@ -128,11 +128,12 @@ export function validateRules(doc: unknown, digits: number, opts: { stored?: boo
     if (p.value.decimalPlaces() > RATE_DECIMALS) return void bad(path, `${p.value.toFixed()} has more than ${RATE_DECIMALS} decimal places`);
     return p.value;
   };
-  const int = (v: unknown, path: string, nullable: boolean): number | null | undefined => {
+  /** `least`: the smallest it may be (a count of days: 1), said in the message for any value that is no whole number. */
+  const int = (v: unknown, path: string, nullable: boolean, least = 0): number | null | undefined => {
     if (v === null && nullable) return null;
     const n = typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v) : v;
-    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) {
-      return void bad(path, `must be a whole number ≥ 0${nullable ? ' or null' : ''}`);
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < least) {
+      return void bad(path, `must be a whole number ≥ ${least}${nullable ? ' or null' : ''}`);
     }
     if (!stored && n > POINTS_MAX) return void bad(path, `must be at most ${POINTS_MAX}`);
     return n;
@@ -246,9 +247,8 @@ export function validateRules(doc: unknown, digits: number, opts: { stored?: boo
     const policy = expiry.policy ?? 'rolling-days';
     if (policy === 'rolling-days') {
       if (expiry.years !== undefined) bad('$.expiry.years', 'only goes with policy "end-of-year"');
-      const days = expiry.days === undefined ? 365 : int(expiry.days, '$.expiry.days', false);
-      if (days === 0) bad('$.expiry.days', 'must be at least 1');
-      else if (typeof days === 'number') r.expiry = { policy, days };
+      const days = expiry.days === undefined ? 365 : int(expiry.days, '$.expiry.days', false, 1);
+      if (typeof days === 'number') r.expiry = { policy, days };
     } else if (policy === 'end-of-year') {
       if (expiry.days !== undefined) bad('$.expiry.days', 'only goes with policy "rolling-days"');
       const years = expiry.years === undefined ? 1 : int(expiry.years, '$.expiry.years', false);

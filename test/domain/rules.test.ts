@@ -136,6 +136,8 @@ describe('validateRules', () => {
     expect(paths({ earn: { multipliers: {} } })).toEqual(['$.earn.multipliers']);
     expect(paths({ earn: { multipliers: [{ category: 'x', multiplier: '2', from: '2026-12-01', to: '2026-11-01' }] } })).toEqual(['$.earn.multipliers[0].to']);
     expect(paths({ expiry: { policy: 'rolling-days', days: 0 } })).toEqual(['$.expiry.days']);
+    // one message for any value that is no count of days (trial 37: 1.5 said "≥ 0", then 0 "at least 1")
+    for (const days of [0, 1.5, -1, '2.0']) expect(problems({ expiry: { days } }).map((p) => p.message), String(days)).toEqual(['must be a whole number ≥ 1']);
     expect(paths({ expiry: { policy: 'rolling-days', years: 1 } })).toEqual(['$.expiry.years']);
     expect(paths({ expiry: { policy: 'never', days: 3 } })).toEqual(['$.expiry']);
     expect(paths({ earn: { pointsPerUnit: Number.NaN } })).toEqual(['$.earn.pointsPerUnit']);
