@@ -1,4 +1,5 @@
 // Builds the commander program: global options, lazily loaded command groups, the one error handler.
+import { fstatSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { EXIT, PointsmallError, UsageError } from '../errors.js';
@@ -117,12 +118,39 @@ function buildProgram(json = false): Command {
 let stdoutClosed = false;
 
 /**
+ * Stdout redirected to a file (`> out.jsonl`, a cron's `>> report.csv`): Node writes a file synchronously and
+ * takes a short write (a disk nearly full) for a whole one, so the output would end part way with exit 0,
+ * and `outbox export --mark-sent` would mark what never reached the file. Here each write goes on until every
+ * byte is in, or throws the disk's error (ENOSPC: exit 2, nothing marked).
+ */
+function wholeWritesToFile(): void {
+  try {
+    if (!fstatSync(1).isFile()) return;
+  } catch {
+    return;
+  }
+  const stdout = process.stdout as unknown as { write: (chunk: unknown, encoding?: unknown, cb?: unknown) => boolean };
+  stdout.write = (chunk: unknown, encoding?: unknown, cb?: unknown): boolean => {
+    const done = typeof encoding === 'function' ? encoding : cb;
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8') : Buffer.from(chunk as Uint8Array);
+    for (let at = 0; at < bytes.length; ) {
+      const n = writeSync(1, bytes, at, bytes.length - at);
+      if (n <= 0) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write' });
+      at += n;
+    }
+    if (typeof done === 'function') (done as (e?: Error | null) => void)(null);
+    return true;
+  };
+}
+
+/**
  * Once, for every printer: a closed pipe on stdout or stderr is not a crash. What is printed after the
  * reader left is dropped and the command ends as it would have (exit 0 when it succeeded), as other
  * Unix tools do. Output whose delivery is recorded (outbox export --mark-sent) waits for its write to
  * succeed before it is recorded (writeStdout). Other stream errors are reported like thrown ones.
  */
 function guardStdio(json: boolean, debug: boolean): void {
+  wholeWritesToFile();
   process.stdout.on('error', (e) => {
     if (isClosedPipe(e)) {
       stdoutClosed = true;

@@ -561,6 +561,34 @@ describe('outputs a script names by mistake (trial 34)', () => {
     expect(partly.stdout).toMatch(/^rejected\s+1$/m);
   });
 
+  it('stdout redirected to a file that takes only part of the output (a disk nearly full; here a file size limit): exit 2, nothing marked sent (trial 37)', () => {
+    const t = tmpLedger();
+    const csv = join(t.dir, 'old.csv');
+    // 400 members whose points lapsed: 400 points.expired notifications, some 120 KB of JSON Lines; the files
+    // may grow to 64 KB (the ledger's -shm is 32 KB; the export writes nothing to the ledger before its output is out)
+    writeFileSync(csv, 'order_id,member_id,purchased_at,amount\n' + Array.from({ length: 400 }, (_, i) => `O${i},M${String(i).padStart(3, '0')},2024-01-01 10:00,100.00`).join('\n') + '\n');
+    t.ok(['import', 'purchases', csv, '--create-members']);
+    t.ok(['expire', 'run']);
+    expect(t.ok(['outbox', 'list', '--pending'])).toHaveLength(400);
+    const limited = (args: string[], out: string) =>
+      spawnSync('bash', ['-c', `ulimit -f 64; trap '' XFSZ; exec "${process.execPath}" "${BIN}" ${args.join(' ')} > "${out}"`], {
+        env: { ...process.env, NO_COLOR: '1', CI: '1', POINTSMALL_NOW: DEFAULT_NOW, POINTSMALL_OPERATOR: 'tester', POINTSMALL_DB: t.db },
+        encoding: 'utf8',
+      });
+    const r = limited(['outbox', 'export', '--mark-sent'], join(t.dir, 'out.jsonl'));
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/^error: no space left on the disk \(.*\): the output was not written whole$/m);
+    expect(statSync(join(t.dir, 'out.jsonl')).size).toBe(65536);
+    expect(t.ok(['outbox', 'list', '--pending'])).toHaveLength(400);
+    const j = limited(['ledger', 'export', '--format', 'csv'], join(t.dir, 'j.csv'));
+    expect(j.status, j.stderr).toBe(2);
+    // with room, the same export marks all 20
+    const ok = spawnSync('bash', ['-c', `exec "${process.execPath}" "${BIN}" outbox export --mark-sent > "${join(t.dir, 'all.jsonl')}"`], { env: { ...process.env, NO_COLOR: '1', CI: '1', POINTSMALL_NOW: DEFAULT_NOW, POINTSMALL_DB: t.db }, encoding: 'utf8' });
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(readFileSync(join(t.dir, 'all.jsonl'), 'utf8').trim().split('\n')).toHaveLength(400);
+    expect(t.ok(['outbox', 'list', '--pending'])).toHaveLength(0);
+  });
+
   it('--version --json prints one JSON document', () => {
     const r = spawnSync(process.execPath, [BIN, '--version', '--json'], { encoding: 'utf8' });
     expect(r.status).toBe(0);
