@@ -89,6 +89,22 @@ function isSqliteFile(path: string): boolean {
   }
 }
 
+/** Whether the file begins as a write-ahead log (magic 0x377f0682/3) or a rollback journal of SQLite does. */
+function hasSqliteLogMagic(path: string): boolean {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const head = Buffer.alloc(8);
+    if (readSync(fd, head, 0, 8, 0) < 8) return false;
+    const wal = head.readUInt32BE(0);
+    return wal === 0x377f0682 || wal === 0x377f0683 || head.equals(Buffer.from([0xd9, 0xd5, 0x05, 0xf9, 0x20, 0xa1, 0x63, 0xd7]));
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
 export interface OutputTarget {
   /** The path as the user gave it, for messages. */
   path: string;
@@ -166,9 +182,9 @@ export function checkOutput(path: string, o: { ledger: string; flag: string; mus
     }
     if (o.mustNotExist) throw new UsageError(`${path} already exists`, o.mustNotExist.hint);
     // another ledger, or a backup (db backup --force alone replaces one): a typo in --out must not wipe it
-    if (o.flag !== 'backup' && isSqliteFile(abs)) {
+    if (o.flag !== 'backup' && (isSqliteFile(abs) || isSqliteFile(abs.replace(/-(wal|shm|journal)$/, '')) || hasSqliteLogMagic(abs))) {
       throw new UsageError(
-        `cannot write ${named}: it is an SQLite database (a ledger or a backup of one), which ${o.flag} would replace`,
+        `cannot write ${named}: it is an SQLite database (a ledger or a backup of one), or the -wal, -shm or -journal file of one, which ${o.flag} would replace`,
         `choose another ${o.flag} path; if that database is no longer wanted, delete it first`,
         'OUTPUT_IS_DATABASE',
       );

@@ -535,10 +535,25 @@ describe('outputs a script names by mistake (trial 34)', () => {
     ]) {
       const r = t.run([...args, '--json']);
       expect(r.code, args.join(' ')).toBe(2);
-      expect(JSON.parse(r.stderr).error, args.join(' ')).toMatchObject({ code: 'OUTPUT_IS_DATABASE', message: `cannot write --out ${backup}: it is an SQLite database (a ledger or a backup of one), which --out would replace` });
+      expect(JSON.parse(r.stderr).error, args.join(' ')).toMatchObject({ code: 'OUTPUT_IS_DATABASE', message: `cannot write --out ${backup}: it is an SQLite database (a ledger or a backup of one), or the -wal, -shm or -journal file of one, which --out would replace` });
     }
     expect(sha(backup)).toBe(before);
     expect(t.run(['ledger', 'verify', '--db', backup]).code).toBe(0);
+    // another database's -wal (its last transactions) and -shm, while it is open elsewhere (check finding 4)
+    const other = new Database(join(t.dir, 'other.db'));
+    other.pragma('journal_mode = WAL');
+    other.pragma('wal_autocheckpoint = 0');
+    other.exec('CREATE TABLE important (x); INSERT INTO important VALUES (1)');
+    try {
+      for (const f of ['other.db-wal', 'other.db-shm']) {
+        const r = t.run(['report', 'summary', '--format', 'csv', '--out', join(t.dir, f), '--json']);
+        expect(r.code, f).toBe(2);
+        expect(JSON.parse(r.stderr).error.code, f).toBe('OUTPUT_IS_DATABASE');
+      }
+      expect(other.prepare('SELECT x FROM important').pluck().get()).toBe(1);
+    } finally {
+      other.close();
+    }
     expect(t.ok(['db', 'backup', backup, '--force'])).toMatchObject({ entries: 1 });
     // a file that is no database is replaced as before
     writeFileSync(join(t.dir, 'old.csv'), 'stale\n');
@@ -549,13 +564,15 @@ describe('outputs a script names by mistake (trial 34)', () => {
   it('--quiet: db backup, outbox export --out and an import with nothing rejected print nothing; an import with rejects still says so (trial 37)', () => {
     const t = withNotifications();
     const csv = join(t.dir, 'p.csv');
-    writeFileSync(csv, 'order_id,member_id,purchased_at,amount\nQ1,a,2025-01-15 10:00,10.00\n');
+    writeFileSync(csv, 'order_id,member_id,purchased_at,amount\nQ1,a,2026-01-15 10:00,10.00\n');
     for (const args of [['db', 'backup', join(t.dir, 'b.db')], ['outbox', 'export', '--out', join(t.dir, 'o.jsonl'), '--mark-sent'], ['import', 'purchases', csv]]) {
       const r = t.run(['-q', ...args], NOW);
       expect({ args, code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ args, code: 0, stdout: '', stderr: '' });
     }
     expect(readFileSync(join(t.dir, 'o.jsonl'), 'utf8').trim().split('\n')).toHaveLength(3);
-    writeFileSync(csv, 'order_id,member_id,purchased_at,amount\nQ2,a,2025-01-15 10:00,10.00\nQ3,nobody,2025-01-15 10:00,10.00\n');
+    writeFileSync(csv, 'order_id,member_id,purchased_at,amount\nQ2,a,2026-01-15 10:00,10.00\nQ3,nobody,2026-01-15 10:00,10.00\n');
+    // a dry run's summary is what was asked for: printed under -q too (check finding 5)
+    expect(t.run(['-q', 'import', 'purchases', csv, '--dry-run'], NOW).stdout).toMatch(/^dry run\s+yes: nothing was written$/m);
     const partly = t.run(['-q', 'import', 'purchases', csv], NOW);
     expect(partly.code).toBe(4);
     expect(partly.stdout).toMatch(/^rejected\s+1$/m);

@@ -92,7 +92,7 @@ function showSummary(r: ImportSummary, options: string[]): Promise<void> {
     ['members created', r.membersCreated],
     ['points accrued', r.pointsAccrued],
     // old data: points whose lot had lapsed before today are in the balance but not spendable (README "Expiry")
-    ...(r.pointsLapsed ? ([['already lapsed', stdoutIsTTY() ? c.yellow(`${r.pointsLapsed} of them: their last day was before today, so they cannot be spent; the next expire run books them`) : r.pointsLapsed]] as [string, unknown][]) : []),
+    ...(r.pointsLapsed ? ([['already lapsed', stdoutIsTTY() ? c.yellow(`${r.pointsLapsed} of them were earned by orders whose points expired before today: they cannot be spent (less what returns took back or a debt took; member show says what is left)`) : r.pointsLapsed]] as [string, unknown][]) : []),
     ['points returned', r.pointsReturned],
     ['capped', r.capped],
     ...(r.runId !== null ? ([['import run', `${r.runId} (undo with: pointsmall import void ${r.runId})`]] as [string, unknown][]) : []),
@@ -285,7 +285,7 @@ export function register(program: Command): void {
       }
       // (the options that read the file and name the ledger: the fixed rejects file is imported again with them)
       const options = rejectsAgainOptions(['--db', '--map', '--profile', '--source', '--date-format', '--delimiter', '--null', '--skip'], ['--create-members', '--no-create-members', '--skip-guests', '--no-skip-guests']);
-      await emit(cmd, r, (x: ImportSummary) => showSummary(x, options), { done: r.rejected === 0 && !r.review });
+      await emit(cmd, r, (x: ImportSummary) => showSummary(x, options), { done: r.rejected === 0 && !r.review && !r.dryRun && !r.mixedTimeOrders && !r.pointsLapsed && !r.sameFileAs });
       if (r.rejected > 0) setExit(4);
     });
 
