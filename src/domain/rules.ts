@@ -439,6 +439,9 @@ export function multipliersNamingNothing(rules: Rules, known: { skus: ReadonlySe
   return out;
 }
 
+/** The first rules version (init's defaults) is in force from the beginning of time. */
+export const BEGINNING_OF_TIME = '0001-01-01T00:00:00.000Z';
+
 /** The hash of a stored rules document (its JSON text as stored), recorded in the audit record that stored it. */
 export function rulesDocumentHash(document: string): string {
   return createHash('sha256').update(document).digest('hex');

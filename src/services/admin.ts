@@ -5,7 +5,7 @@ import { LedgerCorruptError, PointsmallError, RefusedError, UsageError, initRace
 import type { RowsLost } from '../store/entries.js';
 export type { RowsLost };
 import { currencyCodeProblem, currencyDigits } from '../domain/money.js';
-import { defaultRules, rulesDocumentHash, rulesToDocument } from '../domain/rules.js';
+import { BEGINNING_OF_TIME, defaultRules, rulesDocumentHash, rulesToDocument } from '../domain/rules.js';
 import { canonicalZone, isValidZone, localDateTime, machineZone, startedTz } from '../domain/time.js';
 import { clearRestoring, copyLedgerInto, defaultBusyTimeoutMs, eraseLedger, initFinished, initUnfinished, replaceLedgerIn, isBlankSqlite, ledgerExistsAt, ledgerStats, markRestoring, migrate, openStore, schemaVersion, vacuumInto } from '../store/db.js';
 import { isPostgresUrl, redactUrl } from '../store/pg/database.js';
@@ -59,8 +59,7 @@ export interface InitTarget {
   contents: LedgerContents | null;
 }
 
-/** The first rules version is in force from the beginning of time. */
-export const BEGINNING_OF_TIME = '0001-01-01T00:00:00.000Z';
+export { BEGINNING_OF_TIME };
 
 function removeLedgerFiles(path: string): void {
   for (const f of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) if (existsSync(f)) rmSync(f);

@@ -6,7 +6,7 @@ import { checkCoupons } from './verifyCoupons.js';
 import { checkOrders } from './verifyOrders.js';
 import { LedgerCorruptError, sqliteDamage } from '../errors.js';
 import { type Ctx, type Ledger, parseStoredRules, withLedger } from './ledger.js';
-import { rulesDocumentHash } from '../domain/rules.js';
+import { BEGINNING_OF_TIME, rulesDocumentHash } from '../domain/rules.js';
 import '../store/holds.js'; // registers the open-holds checks of the checkout area
 import '../store/books.js'; // registers the §5 check of lots with holds open
 import '../store/importRuns.js'; // registers the check of voided purchases
@@ -75,8 +75,8 @@ const fromProblems = (name: string, okDetail: string, p: { rows: Mismatch[]; cou
  * edits both is not caught (a keyed chain with `ledger key` does not cover it either).
  */
 function rulesMatchAudit(
-  versions: { id: number; effective_at: string; applied_at: string; source: string | null; document: string }[],
-  audits: { id: number; at: string; action: string; subject: string | null; detail: string | null }[],
+  versions: { id: number; effective_at: string; applied_at: string; operator: string; source: string | null; document: string }[],
+  audits: { id: number; at: string; operator: string; action: string; subject: string | null; detail: string | null }[],
 ): Check {
   const detailOf = (a: { detail: string | null }): Record<string, unknown> => {
     try {
@@ -102,6 +102,9 @@ function rulesMatchAudit(
       if (rulesDocumentHash(v.document) !== recorded) bad.push({ subject, detail: `is not the document ${record} stored: edited since` });
     };
     if (v.source === 'init' && v.id === initVersion && init) {
+      // init's defaults are in force from the beginning of time: moved later, a version after them is undone
+      if (v.effective_at !== BEGINNING_OF_TIME) bad.push({ subject, detail: `is in force from ${v.effective_at}, but init stored it in force from the beginning (${BEGINNING_OF_TIME}, audit ${init.id})` });
+      if (v.operator !== init.operator) bad.push({ subject, detail: `names operator ${v.operator}, but init was run by ${init.operator} (audit ${init.id})` });
       if (typeof initDetail.rulesVersion === 'number' && v.applied_at !== init.at) bad.push({ subject, detail: `was stored at ${v.applied_at} by its row, but init stored it at ${init.at} (audit ${init.id})` });
       edited(initDetail.rulesSha256, `init (audit ${init.id}, ledger.init)`);
       continue;
@@ -115,13 +118,15 @@ function rulesMatchAudit(
     const d = detailOf(a);
     if (typeof d.effectiveAt === 'string' && d.effectiveAt !== v.effective_at) bad.push({ subject, detail: `is in force from ${v.effective_at}, but rules apply stored it in force from ${d.effectiveAt} (audit ${a.id})` });
     if (a.at !== v.applied_at) bad.push({ subject, detail: `was applied at ${v.applied_at} by its row, but at ${a.at} by its audit record ${a.id}` });
+    if (a.operator !== v.operator) bad.push({ subject, detail: `names operator ${v.operator}, but ${a.operator} applied it (audit ${a.id})` });
+    if (typeof d.file === 'string' && d.file !== v.source) bad.push({ subject, detail: `names the file ${v.source ?? '(none)'}, but rules apply stored it from ${d.file} (audit ${a.id})` });
     edited(d.sha256, `rules apply (audit ${a.id})`);
   }
   for (const [version, a] of applied) bad.push({ subject: `audit ${a.id}`, detail: `records rules apply storing rules version ${version}, which is gone` });
   const documents = hashed === versions.length ? ', the same document' : hashed ? `, and the ${hashed} whose record holds the document's hash the same document` : '';
   return fromProblems(
     'rules-match-audit',
-    `${versions.length} rules version(s), each the one its audit record stored (ledger.init the first, rules apply the others): in force from and applied at the same times${documents}`,
+    `${versions.length} rules version(s), each the one its audit record stored (ledger.init the first, rules apply the others): in force from and applied at the same times, by the same operator${documents}`,
     { rows: bad.slice(0, 5), count: bad.length },
   );
 }

@@ -140,11 +140,12 @@ export class VerifyQueries {
     return [...now, ...changes.flatMap((c) => [c.v, c.p]).filter((x): x is string => x !== null)];
   }
 
-  rulesVersions(): { id: number; effective_at: string; applied_at: string; source: string | null; document: string; entries_before: number | null }[] {
-    return this.db.prepare('SELECT id, effective_at, applied_at, source, document, entries_before FROM rules_versions ORDER BY effective_at, id').all() as {
+  rulesVersions(): { id: number; effective_at: string; applied_at: string; operator: string; source: string | null; document: string; entries_before: number | null }[] {
+    return this.db.prepare('SELECT id, effective_at, applied_at, operator, source, document, entries_before FROM rules_versions ORDER BY effective_at, id').all() as {
       id: number;
       effective_at: string;
       applied_at: string;
+      operator: string;
       source: string | null;
       document: string;
       entries_before: number | null;
@@ -152,10 +153,11 @@ export class VerifyQueries {
   }
 
   /** The audit records of what stores rules versions (`ledger.init` its first, `rules apply` the rest), oldest first. */
-  rulesAudit(): { id: number; at: string; action: string; subject: string | null; detail: string | null }[] {
-    return this.db.prepare("SELECT id, at, action, subject, detail FROM audit WHERE action IN ('ledger.init', 'rules.apply') ORDER BY id").all() as {
+  rulesAudit(): { id: number; at: string; operator: string; action: string; subject: string | null; detail: string | null }[] {
+    return this.db.prepare("SELECT id, at, operator, action, subject, detail FROM audit WHERE action IN ('ledger.init', 'rules.apply') ORDER BY id").all() as {
       id: number;
       at: string;
+      operator: string;
       action: string;
       subject: string | null;
       detail: string | null;

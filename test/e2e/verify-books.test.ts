@@ -123,6 +123,13 @@ describe('ledger verify sees every table that decides money', () => {
     ]);
     const detail = failedChecks(moved).find((c) => c.name === 'rules-match-audit')!.detail;
     expect(detail).toMatch(/^rules version 2: is in force from 2024-01-01T00:00:00\.000Z, but rules apply stored it in force from 2024-12-31T16:00:00\.000Z \(audit \d+\); rules version 3: is not the document rules apply \(audit \d+\) stored: edited since$/);
+    // init's defaults moved later (they would undo version 2 from then), an operator or file renamed (check finding 3)
+    const later = copy('later.db');
+    tamper(later.db, ["UPDATE rules_versions SET effective_at = '2026-11-30T16:00:00.000Z' WHERE id = 1", "UPDATE rules_versions SET operator = 'boss' WHERE id = 2", "UPDATE rules_versions SET source = 'other.json' WHERE id = 3"]);
+    const laterDetail = failedChecks(later).find((c) => c.name === 'rules-match-audit')!.detail;
+    expect(laterDetail).toContain('rules version 1: is in force from 2026-11-30T16:00:00.000Z, but init stored it in force from the beginning (0001-01-01T00:00:00.000Z, audit 1)');
+    expect(laterDetail).toMatch(/rules version 2: names operator boss, but tester applied it \(audit \d+\)/);
+    expect(laterDetail).toMatch(/rules version 3: names the file other\.json, but rules apply stored it from \S*r\.json \(audit \d+\)/);
     const gone = copy('gone.db');
     tamper(gone.db, ['DELETE FROM rules_versions WHERE id = 3']);
     expect(failedChecks(gone).find((c) => c.name === 'rules-match-audit')!.detail).toMatch(/^audit \d+: records rules apply storing rules version 3, which is gone$/);
