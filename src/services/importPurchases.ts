@@ -1615,7 +1615,7 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
         // stopped at the limit, orders with a bad row were not all reached: their other lines join them, so
         // the file, fixed, imports each order whole (never one line of three)
         if (tooMany) stage.addRejects(linesOfRejectedOrders(stage));
-        await writeRejectsFile(o, plan, stage, rejectsOut, before, input.onProgress).catch((e: unknown) => {
+        await writeRejectsFile(o, plan, stage, rejectsOut, before, fileHash, input.onProgress).catch((e: unknown) => {
           throw rejectsNotWritten(e, o, c, run.id, rejectsOut.path);
         });
       }
@@ -1732,7 +1732,7 @@ function rejectsNotWritten(e: unknown, o: Options, c: Counters, runId: number | 
   const committed = o.dryRun ? {} : { committed: { ordersAccrued: c.accepted, review: c.review, runId, finished: true } };
   if (e instanceof PointsmallError && e.code === 'FILE_CHANGED_BEFORE_REJECTS') return e.with({ rejected: c.rejected, rejectsFile: null, ...committed });
   const why = isDiskFull(e) ? 'no space left on the disk' : ((e as Error)?.message ?? String(e));
-  const done = o.dryRun ? 'nothing was written (a dry run)' : `the import itself is done and committed (${c.accepted} orders accrued${c.review ? `, ${c.review} for review` : ''}${runId !== null ? `, run ${runId}` : ''})`;
+  const done = o.dryRun ? 'nothing was written (a dry run)' : `the import itself is done and committed (${c.accepted} ${c.accepted === 1 ? 'order' : 'orders'} accrued${c.review ? `, ${c.review} for review` : ''}${runId !== null ? `, run ${runId}` : ''})`;
   return new PointsmallError(`${o.file}: ${c.rejected} rejected ${c.rejected === 1 ? 'row' : 'rows'}, but the rejects file ${path} could not be written (${why}): ${done}`, {
     code: isDiskFull(e) ? 'DISK_FULL' : 'REJECTS_NOT_WRITTEN',
     exitCode: EXIT.usage,
@@ -1753,7 +1753,7 @@ async function rejectsBarrier(): Promise<void> {
  * columns. Rows rejected while accruing (whole orders) are read back from the file by line number,
  * from the file as it was imported (`identity`, fileIdentity's): a file replaced since is not read.
  */
-async function writeRejectsFile(o: Options, plan: ColumnPlan, stage: ImportStage, target: OutputTarget, identity: string, onProgress?: (p: ImportProgress) => void): Promise<void> {
+async function writeRejectsFile(o: Options, plan: ColumnPlan, stage: ImportStage, target: OutputTarget, identity: string, hash: Promise<string>, onProgress?: (p: ImportProgress) => void): Promise<void> {
   const { stringify } = await import('csv-stringify/sync');
   const f = new AtomicFile(target);
   // The input's own fields, every one of them (a row longer than the header keeps its extra fields):
@@ -1770,8 +1770,9 @@ async function writeRejectsFile(o: Options, plan: ColumnPlan, stage: ImportStage
     buffered = [];
   };
   const it = stage.rejects();
-  const unchanged = () => {
-    if (fileIdentity(o.file) !== identity) {
+  const unchanged = async (bytesToo: boolean) => {
+    // (its identity, then its bytes: a file written over in place with as many bytes and its old time keeps the identity)
+    if (fileIdentity(o.file) !== identity || (bytesToo && (await sha256Of(o.file)) !== (await hash))) {
       throw new PointsmallError(
         `${o.file} changed after the import read it, before its rejected rows were read again for the rejects file ${target.path}: the import itself is done and committed (nothing of the new file is in), but the rejects file is not written`,
         { code: 'FILE_CHANGED_BEFORE_REJECTS', exitCode: EXIT.usage, hint: 'put the file as it was imported back and run the same import again (what is in is skipped, nothing doubles) to get its rejects file; export to a new name, then rename it into place, only once an import has finished' },
@@ -1784,7 +1785,7 @@ async function writeRejectsFile(o: Options, plan: ColumnPlan, stage: ImportStage
     const total = statSync(o.file).size;
     if (stage.needsReread()) {
       await rejectsBarrier();
-      unchanged();
+      await unchanged(true);
       const sink: RecordSink = {
         push(rec: CsvRecord) {
           while (!cur.done && (cur.value[2] !== null || cur.value[0] < rec.line)) {
@@ -1801,7 +1802,7 @@ async function writeRejectsFile(o: Options, plan: ColumnPlan, stage: ImportStage
         void _;
         if (cur.done) break;
       }
-      unchanged(); // (and not while it was read again)
+      await unchanged(false); // (and not while it was read again)
     }
     while (!cur.done) {
       emit(cur.value[0], cur.value[1], cur.value[2] !== null ? (JSON.parse(cur.value[2]) as string[]) : []);

@@ -932,6 +932,17 @@ describe('the rejects file, written once the import has committed (trial 37)', (
     expect(t.verify().ok).toBe(true);
   });
 
+  it('an input written over in place with as many bytes and its old time (cp -p): refused too, by its bytes (trial 37 check, finding 7)', async () => {
+    const { t, r } = await atRejects((dir) => {
+      writeFileSync(join(dir, 'next.csv'), rows.map((x) => x.replace(/^O/, 'Q')).join('\n') + '\n');
+      expect(spawnSync('touch', ['-r', join(dir, 'sales.csv'), join(dir, 'next.csv')]).status).toBe(0);
+      expect(spawnSync('cp', ['-p', join(dir, 'next.csv'), join(dir, 'sales.csv')]).status).toBe(0);
+    });
+    expect(r.code, r.stderr).toBe(2);
+    expect(JSON.parse(r.stderr).error).toMatchObject({ code: 'FILE_CHANGED_BEFORE_REJECTS', committed: { ordersAccrued: 300 } });
+    expect(existsSync(join(t.dir, 'rej', 'r.csv'))).toBe(false);
+  });
+
   it('a rejects file that cannot be written (its folder gone): exit 2 saying what is committed and how to get the rows, not an internal error', async () => {
     const { t, r } = await atRejects((dir) => rmSync(join(dir, 'rej'), { recursive: true }));
     expect(r.code, r.stderr).toBe(2);
