@@ -38,7 +38,7 @@ import { type Ctx, type Ledger, ledgerFromStore, parseStoredRules, withLedger } 
 import { type ParseInput, type ParseSink, type ParsedChunk, parsePurchasesOnTwoCores, readChunks } from './importParse.js';
 import { type FedOrder, feedOrders, lineNumbers } from './orderFeed.js';
 import { fileEncoding, refuseUtf8Declared } from './textDecode.js';
-import { newScratchDir } from './scratch.js';
+import { newScratchDir, scratchParent } from './scratch.js';
 import { ENCODING_NAMES } from '../domain/encoding.js';
 import { type CreditInput, creditPointsKnownDebt, debitPoints, recordAudit } from './points.js';
 import { rejectsTarget, staleRejectsFile } from './csvfile.js';
@@ -1518,6 +1518,14 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
       }
       const before = fileIdentity(o.file);
       const plan = await stageFile(o, l, stage, c, input.onProgress).catch((e: unknown) => {
+        // the scratch copy's disk full (TMPDIR), not the ledger's: say which, and where to find room
+        if (isDiskFull(e) && String((e as { code?: unknown }).code).startsWith('SQLITE_')) {
+          throw new DiskFullError(
+            `${(e as Error).message}, in ${scratchParent()}`,
+            "nothing was written to the ledger: the import's scratch copy of the file's rows could not grow",
+            'free some space there, or set POINTSMALL_TMPDIR (or TMPDIR) to a folder with room for a copy of the file',
+          );
+        }
         // bytes the BOM's encoding cannot read, in a file whose --encoding said otherwise: the BOM won, say so
         if (o.bomOverrode && e instanceof UsageError && /: bytes that are not /.test(e.message)) {
           throw new UsageError(e.message, `the file begins with a ${o.encoding === 'utf8' ? 'UTF-8' : 'UTF-16'} byte-order mark, which decides its encoding over --encoding ${o.bomOverrode}: its text is not what the mark says; remove the mark (tail -c +${o.encoding === 'utf8' ? 4 : 3} FILE > FIXED.csv) and import FIXED.csv with --encoding ${o.bomOverrode}`);

@@ -12,8 +12,11 @@ const PREFIX = 'pointsmall-import-';
 const UNOWNED_GRACE_MS = 24 * 60 * 60 * 1000;
 
 /** A new scratch folder, after removing those of imports that died; synchronous, so no signal comes between. */
+/** Where scratch folders go: POINTSMALL_TMPDIR, else the system's temp folder (TMPDIR). */
+export const scratchParent = (): string => process.env.POINTSMALL_TMPDIR || tmpdir();
+
 export function newScratchDir(): string {
-  const parent = process.env.POINTSMALL_TMPDIR || tmpdir();
+  const parent = scratchParent();
   removeOrphans(parent);
   let dir: string;
   try {

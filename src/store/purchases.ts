@@ -448,7 +448,7 @@ export class ImportStage {
       for (const r of rejects) this.s.reject.run(r[0], capReason(r[1]), r[2]);
       this.rej.exec('COMMIT');
     } catch (e) {
-      this.rej.exec('ROLLBACK');
+      if (this.rej.inTransaction) this.rej.exec('ROLLBACK'); // (SQLite ends it itself on a full disk: its error is the one to tell)
       throw e;
     }
   }
