@@ -63,7 +63,8 @@ async function buildLedger(path) {
           }
           l.nowIso = at;
           l.now = new Date(atMs); // the debit below is as of that day: lapsed lots are judged on it
-          // Every fifth entry a redemption, every fiftieth an expiry: lot moves for the as-of replay.
+          // Every fifth entry a redemption, every fiftieth a manual debit (an adjust): lot moves for the as-of
+          // replay. (Not an expiry: verify holds an expiry entry to lapsed lots and a run date, expiry:DATE.)
           if (i % 5 === 4 || i % 50 === 49) {
             const who = mid(int(1, MEMBERS));
             const row = m.get(who);
@@ -71,8 +72,8 @@ async function buildLedger(path) {
             const spendable = row.balance - row.held - store.get(books).lapsedOf(who, localDate(atMs, 'Asia/Shanghai'));
             const take = Math.min(spendable, int(10, 600));
             if (take > 0) {
-              const kind = i % 50 === 49 ? 'expiry' : 'redemption';
-              debitPoints(l, { memberId: who, points: take, at, kind, to: kind === 'expiry' ? 'expired' : 'redeemed', allowDebt: false, ref: `bench:${kind}${i}` });
+              const kind = i % 50 === 49 ? 'adjust' : 'redemption';
+              debitPoints(l, { memberId: who, points: take, at, kind, to: kind === 'adjust' ? 'adjusted' : 'redeemed', allowDebt: false, ref: `bench:${kind}${i}` });
             }
           }
         }

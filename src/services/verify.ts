@@ -1,6 +1,7 @@
 // ledger verify: recomputes the hash chain, every entry's balance and every cache (§5).
 import { chainHash, chainMac, entryContent, GENESIS_HASH, type NewPosting } from '../store/journal.js';
 import { bookChecks, coreChecks, extraChecks, type Mismatch, verifyQueries } from '../store/verify.js';
+import type { AuditRow } from '../store/audit.js';
 import { LotBooks, LotsOutOfOrder } from './verifyBooks.js';
 import { checkCoupons } from './verifyCoupons.js';
 import { checkOrders } from './verifyOrders.js';
@@ -76,7 +77,7 @@ const fromProblems = (name: string, okDetail: string, p: { rows: Mismatch[]; cou
  */
 function rulesMatchAudit(
   versions: { id: number; effective_at: string; applied_at: string; operator: string; source: string | null; document: string }[],
-  audits: { id: number; at: string; operator: string; action: string; subject: string | null; detail: string | null }[],
+  audits: readonly AuditRow[],
 ): Check {
   const detailOf = (a: { detail: string | null }): Record<string, unknown> => {
     try {

@@ -1,4 +1,5 @@
 // The SQL behind `ledger verify`: reads the journal and the caches so the service can recompute them.
+import type { AuditRow } from './audit.js';
 import type { CouponRow } from './coupons.js';
 import type { Store } from './db.js';
 import { checkFile, quickCheckProblems } from './fileCheck.js';
@@ -153,15 +154,8 @@ export class VerifyQueries {
   }
 
   /** The audit records of what stores rules versions (`ledger.init` its first, `rules apply` the rest), oldest first. */
-  rulesAudit(): { id: number; at: string; operator: string; action: string; subject: string | null; detail: string | null }[] {
-    return this.db.prepare("SELECT id, at, operator, action, subject, detail FROM audit WHERE action IN ('ledger.init', 'rules.apply') ORDER BY id").all() as {
-      id: number;
-      at: string;
-      operator: string;
-      action: string;
-      subject: string | null;
-      detail: string | null;
-    }[];
+  rulesAudit(): AuditRow[] {
+    return this.db.prepare("SELECT id, at, operator, action, subject, detail FROM audit WHERE action IN ('ledger.init', 'rules.apply') ORDER BY id").all() as AuditRow[];
   }
 
   /** Checkout orders' creation times by order id: a checkout's earned lot expires by the rules in force when its order was created. */
