@@ -9,6 +9,7 @@ import { BEGINNING_OF_TIME, defaultRules, rulesDocumentHash, rulesToDocument } f
 import { canonicalZone, isValidZone, localDateTime, machineZone, startedTz } from '../domain/time.js';
 import { clearRestoring, copyLedgerInto, defaultBusyTimeoutMs, eraseLedger, initFinished, initUnfinished, replaceLedgerIn, isBlankSqlite, ledgerExistsAt, ledgerStats, markRestoring, migrate, openStore, schemaVersion, vacuumInto } from '../store/db.js';
 import { isPostgresUrl, redactUrl } from '../store/pg/database.js';
+import { sqliteHead } from '../store/sqliteHead.js';
 import { copyLedgerRows } from '../store/copy.js';
 import { journal } from '../store/journal.js';
 import { refreshStatistics } from '../store/purchases.js';
@@ -507,17 +508,7 @@ function checkBackupArgument(ctx: Ctx, source: string): void {
   if (!existsSync(source)) throw new UsageError(`no backup at ${source}`, BACKUP_HINT);
   if (sameFile(source, ctx.dbPath)) throw new UsageError(`${source} is the live ledger itself, not a backup`, BACKUP_HINT);
   const st = statSync(source);
-  let sqlite = false;
-  if (st.isFile() && st.size >= 16) {
-    const fd = openSync(source, 'r');
-    try {
-      const head = Buffer.alloc(16);
-      readSync(fd, head, 0, 16, 0);
-      sqlite = head.toString('latin1') === 'SQLite format 3\0';
-    } finally {
-      closeSync(fd);
-    }
-  }
+  const sqlite = st.isFile() && sqliteHead(source) === 'database';
   if (!sqlite) throw new UsageError(`${source} is not a pointsmall ledger (${st.isDirectory() ? 'a folder' : st.size === 0 ? 'an empty file' : 'not an SQLite database'}); nothing was changed`, BACKUP_HINT, 'NOT_A_LEDGER');
 }
 

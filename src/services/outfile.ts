@@ -4,7 +4,8 @@
 // beside it is created exclusively (O_EXCL: a planted symlink is never followed) with mode 0600, and
 // the whole file is renamed into place only once it is written and fsynced, or removed on failure.
 import { redactUrl } from '../store/pg/database.js';
-import { closeSync, constants, existsSync, fstatSync, fsyncSync, lstatSync, openSync, readlinkSync, readSync, realpathSync, renameSync, rmSync, statSync, writeSync, accessSync } from 'node:fs';
+import { type SqliteHead, sqliteHead } from '../store/sqliteHead.js';
+import { closeSync, constants, existsSync, fstatSync, fsyncSync, lstatSync, openSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, writeSync, accessSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 
@@ -75,33 +76,12 @@ function keyFile(): { path: string; ids: Identity[]; paths: Set<string> } | unde
   return { path, ids, paths: new Set([resolve(path), finalPath(path)]) };
 }
 
-/** Whether the file begins with SQLite's header (`SQLite format 3` and a NUL): a ledger, a backup, any database. */
-function isSqliteFile(path: string): boolean {
-  let fd: number | undefined;
+/** A file's SQLite header kind; a file that cannot be read is 'other' here (the write itself says why). */
+function headOf(path: string): SqliteHead {
   try {
-    fd = openSync(path, 'r');
-    const head = Buffer.alloc(16);
-    return readSync(fd, head, 0, 16, 0) === 16 && head.toString('latin1') === 'SQLite format 3\0';
+    return sqliteHead(path);
   } catch {
-    return false; // (unreadable: the write itself says so)
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
-
-/** Whether the file begins as a write-ahead log (magic 0x377f0682/3) or a rollback journal of SQLite does. */
-function hasSqliteLogMagic(path: string): boolean {
-  let fd: number | undefined;
-  try {
-    fd = openSync(path, 'r');
-    const head = Buffer.alloc(8);
-    if (readSync(fd, head, 0, 8, 0) < 8) return false;
-    const wal = head.readUInt32BE(0);
-    return wal === 0x377f0682 || wal === 0x377f0683 || head.equals(Buffer.from([0xd9, 0xd5, 0x05, 0xf9, 0x20, 0xa1, 0x63, 0xd7]));
-  } catch {
-    return false;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
+    return 'other';
   }
 }
 
@@ -182,7 +162,7 @@ export function checkOutput(path: string, o: { ledger: string; flag: string; mus
     }
     if (o.mustNotExist) throw new UsageError(`${path} already exists`, o.mustNotExist.hint);
     // another ledger, or a backup (db backup --force alone replaces one): a typo in --out must not wipe it
-    if (o.flag !== 'backup' && (isSqliteFile(abs) || isSqliteFile(abs.replace(/-(wal|shm|journal)$/, '')) || hasSqliteLogMagic(abs))) {
+    if (o.flag !== 'backup' && (['database', 'wal', 'journal'].includes(headOf(abs)) || headOf(abs.replace(/-(wal|shm|journal)$/, '')) === 'database')) {
       throw new UsageError(
         `cannot write ${named}: it is an SQLite database (a ledger or a backup of one), or the -wal, -shm or -journal file of one, which ${o.flag} would replace`,
         `choose another ${o.flag} path; if that database is no longer wanted, delete it first`,

@@ -1,15 +1,14 @@
 // The SQLite connection: pragmas, migrations, and write transactions that start with BEGIN IMMEDIATE.
-import { chmodSync, closeSync, existsSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import Database from 'better-sqlite3';
 import { BusyError, PermissionError, RestoringError, TooManyConnectionsError, UsageError, initRaceError, mapServerCode } from '../errors.js';
 import { latestVersion, migrations } from './migrations/index.js';
 import { PgDatabase, isPostgresUrl, redactUrl } from './pg/database.js';
+import { sqliteHead } from './sqliteHead.js';
 
 export type Db = Database.Database;
 export type Backend = 'sqlite' | 'postgres';
-
-const SQLITE_MAGIC = 'SQLite format 3\u0000';
 
 export interface OpenOptions {
   /** Create the file (mode 0600) if missing; only `init` and `demo` do. */
@@ -273,17 +272,9 @@ function fileKind(path: string, busyTimeoutMs: number): FileKind {
   const until = Date.now() + busyTimeoutMs;
   for (;;) {
     if (!statSync(path).isFile()) return 'not-a-file';
-    const fd = openSync(path, 'r');
-    const buf = Buffer.alloc(16);
-    let n: number;
-    try {
-      n = readSync(fd, buf, 0, 16, 0);
-    } finally {
-      closeSync(fd);
-    }
-    if (n === 0) return 'empty';
-    if (buf.toString('latin1') === SQLITE_MAGIC) return 'sqlite';
-    if (buf.subarray(0, n).some((b) => b !== 0) || Date.now() >= until) return 'other';
+    const head = sqliteHead(path);
+    if (head === 'empty' || head === 'database') return head === 'empty' ? 'empty' : 'sqlite';
+    if (head !== 'zeros' || Date.now() >= until) return 'other';
     sleepMs(10);
   }
 }
