@@ -111,9 +111,11 @@ const LOT_MOVES_AT = `(SELECT lm.lot_id, sum(lm.points) AS s FROM lot_moves lm J
  * those points come out of the order's own lot (its accrual's, when there is one then), else the one they hit:
  * member_id, expires_on, points (< 0). Without them a replay of that day counts the order's points in its lot
  * and the take-back's in the member's balance: points outstanding and a debt at once (trial 37).
+ * (The lot's member, the same as its entry's, lets the lookup go through lots_member: lots has no index on
+ * entry_id, and SQLite would build a temporary one over every lot for the first early move.)
  */
 const EARLY_MOVES_AT = `(SELECT l.member_id,
-          coalesce((SELECT o.expires_on FROM entries oe JOIN lots o ON o.entry_id = oe.id
+          coalesce((SELECT o.expires_on FROM entries oe JOIN lots o ON o.entry_id = oe.id AND o.member_id = oe.member_id
                      WHERE oe.kind = 'accrual' AND oe.ref = me.ref AND oe.member_id = me.member_id AND oe.at < @cutoff LIMIT 1), l.expires_on) AS expires_on,
           lm.points
      FROM lot_moves lm JOIN entries me ON me.id = lm.entry_id JOIN lots l ON l.id = lm.lot_id JOIN entries le ON le.id = l.entry_id
