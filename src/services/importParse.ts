@@ -101,7 +101,8 @@ export interface ReadEnd {
  * whose bad bytes fail naming their line, or an encoding iconv-lite reads), yielding after each chunk of the file so the caller can flush its work. With a
  * part, only its bytes; `end` then tells where the reading stopped.
  */
-export async function* readChunks(o: ReadInput, sink: RecordSink, onBytes?: (bytes: number) => void, part?: FilePart, end?: ReadEnd): AsyncGenerator<void> {
+/** Reads the file (or its part) through the tokenizer into sink; onBytes has the bytes read so far and the chunk just read. */
+export async function* readChunks(o: ReadInput, sink: RecordSink, onBytes?: (bytes: number, chunk: Buffer) => void, part?: FilePart, end?: ReadEnd): AsyncGenerator<void> {
   const tok = new CsvTokenizer(o.delimiter, part?.firstLine ?? 1, !part || part.start === 0);
   const d = await fileDecoder(o.file, o.encoding, part?.start ?? 0, part?.firstLine ?? 1);
   const decode = (b: Buffer) => d.decode(b);
@@ -113,7 +114,7 @@ export async function* readChunks(o: ReadInput, sink: RecordSink, onBytes?: (byt
       for await (const buf of createReadStream(o.file, { highWaterMark: 1 << 18, ...range })) {
         bytes += (buf as Buffer).length;
         tok.push(decode(buf as Buffer), sink);
-        onBytes?.(bytes);
+        onBytes?.(bytes, buf as Buffer);
         yield;
       }
     }

@@ -1778,22 +1778,21 @@ async function writeRejectsFile(o: Options, plan: ColumnPlan, stage: ImportStage
     buffered = [];
   };
   const it = stage.rejects();
-  const unchanged = async (bytesToo: boolean) => {
-    // (its identity, then its bytes: a file written over in place with as many bytes and its old time keeps the identity)
-    if (fileIdentity(o.file) !== identity || (bytesToo && (await sha256Of(o.file)) !== (await hash))) {
-      throw new PointsmallError(
-        `${o.file} changed after the import read it, before its rejected rows were read again for the rejects file ${target.path}: the import itself is done and committed (nothing of the new file is in), but the rejects file is not written`,
-        { code: 'FILE_CHANGED_BEFORE_REJECTS', exitCode: EXIT.usage, hint: 'put the file as it was imported back and run the same import again (what is in is skipped, nothing doubles) to get its rejects file; export to a new name, then rename it into place, only once an import has finished' },
-      );
-    }
-  };
+  // The file as it was imported: its identity before the re-read, then its bytes, hashed as the re-read
+  // reads them and on to the end (a file written over in place with as many bytes and its old time keeps
+  // its identity). The rejects file is committed only after both.
+  const changed = () =>
+    new PointsmallError(
+      `${o.file} changed after the import read it, before its rejected rows were read again for the rejects file ${target.path}: the import itself is done and committed (nothing of the new file is in), but the rejects file is not written`,
+      { code: 'FILE_CHANGED_BEFORE_REJECTS', exitCode: EXIT.usage, hint: 'put the file as it was imported back and run the same import again (what is in is skipped, nothing doubles) to get its rejects file; export to a new name, then rename it into place, only once an import has finished' },
+    );
   try {
     f.write(stringify([rejectsHeader(plan.header)], { delimiter: o.delimiter }));
     let cur = it.next();
     const total = statSync(o.file).size;
     if (stage.needsReread()) {
       await rejectsBarrier();
-      await unchanged(true);
+      if (fileIdentity(o.file) !== identity) throw changed();
       const sink: RecordSink = {
         push(rec: CsvRecord) {
           while (!cur.done && (cur.value[2] !== null || cur.value[0] < rec.line)) {
@@ -1806,11 +1805,20 @@ async function writeRejectsFile(o: Options, plan: ColumnPlan, stage: ImportStage
           }
         },
       };
-      for await (const _ of readChunks(o, sink, (b) => onProgress?.({ phase: 'rejects', done: b, total }))) {
+      const bytes = createHash('sha256');
+      let read = 0;
+      for await (const _ of readChunks(o, sink, (b, chunk) => {
+        bytes.update(chunk);
+        read = b;
+        onProgress?.({ phase: 'rejects', done: b, total });
+      })) {
         void _;
         if (cur.done) break;
       }
-      await unchanged(false); // (and not while it was read again)
+      // (the rest of the file is hashed, not parsed)
+      if (fileIdentity(o.file) !== identity) throw changed();
+      for await (const chunk of createReadStream(o.file, { start: read, highWaterMark: 1 << 20 })) bytes.update(chunk as Buffer);
+      if (fileIdentity(o.file) !== identity || bytes.digest('hex') !== (await hash)) throw changed();
     }
     while (!cur.done) {
       emit(cur.value[0], cur.value[1], cur.value[2] !== null ? (JSON.parse(cur.value[2]) as string[]) : []);

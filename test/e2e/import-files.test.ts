@@ -1,7 +1,7 @@
 // `import purchases` on files as real exports write them: line ends, encodings, date formats. Every file
 // is built here, and every total is worked out by hand beside it.
 import { describe, expect, it } from 'vitest';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { FIXTURES, runCliAsync, tmpLedger } from '../helpers/cli.js';
@@ -898,11 +898,11 @@ describe('the rejects file, written once the import has committed (trial 37)', (
   const rows = ['order_id,member_id,purchased_at,amount', ...Array.from({ length: 300 }, (_, i) => `O${i},M${1 + (i % 2)},2026-11-01 10:00,10.00`), 'X1,nobody,2026-11-01 10:00,5.00'];
 
   /** Runs the import to the point where it reads the rejected rows again, does `meanwhile`, and lets it end. */
-  async function atRejects(meanwhile: (dir: string) => void) {
+  async function atRejects(meanwhile: (dir: string) => void, lines = rows) {
     const t = tmpLedger({ timezone: 'UTC' });
     for (const m of ['M1', 'M2']) t.ok(['member', 'add', '--id', m, '--name', m]);
     const file = join(t.dir, 'sales.csv');
-    writeFileSync(file, rows.join('\n') + '\n');
+    writeFileSync(file, lines.join('\n') + '\n');
     mkdirSync(join(t.dir, 'rej'));
     const barrier = mkdtempSync(join(t.dir, 'barrier-'));
     const running = runCliAsync(['import', 'purchases', file, '--rejects', join(t.dir, 'rej', 'r.csv'), '--json'], { db: t.db, env: { POINTSMALL_IMPORT_REJECTS_BARRIER: barrier } });
@@ -941,6 +941,26 @@ describe('the rejects file, written once the import has committed (trial 37)', (
     expect(r.code, r.stderr).toBe(2);
     expect(JSON.parse(r.stderr).error).toMatchObject({ code: 'FILE_CHANGED_BEFORE_REJECTS', committed: { ordersAccrued: 300 } });
     expect(existsSync(join(t.dir, 'rej', 'r.csv'))).toBe(false);
+  });
+
+  it('a change after the last rejected row (which the re-read stops short of parsing) is refused too: the rest of the file is hashed', async () => {
+    // X1 first: the re-read has what it needs after line 2, the changed amount is on the last line, beyond
+    // the first chunk it reads (256 KB: a note of 1,000 bytes on each row)
+    const note = 'n'.repeat(2000);
+    const early = [rows[0], rows[301], ...rows.slice(1, 301)].map((x, i) => (i === 0 ? `${x},note` : `${x},${note}`));
+    const { t, file, r } = await atRejects((dir) => {
+      writeFileSync(join(dir, 'next.csv'), early.join('\n').replace(/10\.00,n+$/, (x) => x.replace('10.00', '90.00')) + '\n');
+      expect(spawnSync('touch', ['-r', join(dir, 'sales.csv'), join(dir, 'next.csv')]).status).toBe(0);
+      expect(spawnSync('cp', ['-p', join(dir, 'next.csv'), join(dir, 'sales.csv')]).status).toBe(0);
+    }, early);
+    expect(r.code, r.stderr).toBe(2);
+    expect(JSON.parse(r.stderr).error).toMatchObject({ code: 'FILE_CHANGED_BEFORE_REJECTS', rejected: 1, committed: { ordersAccrued: 300 } });
+    expect(existsSync(join(t.dir, 'rej', 'r.csv'))).toBe(false);
+    // the file as imported, put back: the same early stop, and the hash of the whole file matches
+    writeFileSync(file, early.join('\n') + '\n');
+    expect(statSync(file).size).toBeGreaterThan(2 * 262_144);
+    expect(t.run(['import', 'purchases', file, '--rejects', join(t.dir, 'rej', 'r.csv')]).code).toBe(4);
+    expect(readFileSync(join(t.dir, 'rej', 'r.csv'), 'utf8')).toBe(`_line,_reason,order_id,member_id,purchased_at,amount,note\n2,"member nobody is not in the ledger (add it with pointsmall member add, or pass --create-members)",X1,nobody,2026-11-01 10:00,5.00,${note}\n`);
   });
 
   it('a rejects file that cannot be written (its folder gone): exit 2 saying what is committed and how to get the rows, not an internal error', async () => {
