@@ -191,7 +191,10 @@ export async function recommend(ctx: Ctx, input: RecommendInput): Promise<Member
         const available = availableOf(l, m);
         const h = readHistory();
         const frozen = m.status === 'frozen';
-        const recs = recommendForMember(h, { memberId: m.id, tier, tierOf: (id) => tiers.get(id) ?? null, available, frozen }, candidates(h), top, Date.parse(l.nowIso));
+        // members like them: their tier's; a member with no tier (lifetime points below every tier's, as
+        // returns can leave them) is compared with every member, never with the few others that have none
+        const tierOf = tier === null ? () => null : (id: string) => tiers.get(id) ?? null;
+        const recs = recommendForMember(h, { memberId: m.id, tier, tierOf, available, frozen }, candidates(h), top, Date.parse(l.nowIso));
         return { memberId: m.id, tier, availablePoints: available, debt: m.debt, frozen, noCatalog, ...leftOut(h), recommendations: recs };
       }
       if (kind === 'item') {

@@ -370,6 +370,21 @@ describe('report recommend promises only what checkout accepts', () => {
     expect(t.ok(['report', 'recommend', '--member', 'M002']).debt).toBe(0);
   });
 
+  it('a member with no tier (returns took their lifetime points below every tier) is compared with every member, not with the few without one', () => {
+    const t = copy();
+    // M004 sends back 30 units of HOME-003: lifetime points below 0, no tier; the only member without one
+    const csv = join(t.dir, 'ret.csv');
+    writeFileSync(csv, 'order_id,member_id,purchased_at,sku,category,quantity,unit_price\nR9,M004,2026-11-18 10:00,HOME-003,household,-30,79.00\n');
+    t.ok(['import', 'purchases', csv], { now: '2026-11-20T12:00:00+08:00' });
+    const r = t.ok(['report', 'recommend', '--member', 'M004']);
+    expect(r.tier).toBeNull();
+    const recs = r.recommendations as Rec[];
+    // what the shop's members buy, not only M004's own: items M004 never bought, popular in their categories
+    const own = new Set(recs.filter((x) => /bought it (once|twice|\d+ times) before/.test(x.reason)).map((x) => x.sku));
+    expect(recs.filter((x) => !own.has(x.sku) && /^popular (in \S+ among|with) members/.test(x.reason)).length, JSON.stringify(recs)).toBeGreaterThan(1);
+    expect(recs.find((x) => x.sku === 'ELEC-001')?.reason).toBe('popular in electronics among members');
+  });
+
   it('imported returns count: a line returned in full is neither the member\'s purchase nor the shop\'s (as a checkout refunded in full is not)', () => {
     const t = copy();
     t.ok(['member', 'add', '--id', 'M009', '--name', 'New member']);
