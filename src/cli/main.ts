@@ -110,7 +110,7 @@ function buildProgram(json = false): Command {
       '  0 done · 1 internal error · 2 usage or input error\n' +
       '  3 refused by a business rule · 4 import finished with rejected rows\n' +
       '  5 ledger locked past the busy timeout · 6 ledger verify failed\n' +
-      '  130 a prompt cancelled (Ctrl-C), or a payment stopped by Ctrl-C\n',
+      '  130 a prompt cancelled (Ctrl-C or Ctrl-D), or a payment stopped by Ctrl-C\n',
   );
   return program;
 }

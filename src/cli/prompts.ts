@@ -2,7 +2,8 @@
 import { CancelledError } from '../errors.js';
 
 function cancelled(e: unknown): never {
-  if ((e as Error)?.name === 'ExitPromptError' || (e as Error)?.name === 'AbortPromptError') throw new CancelledError();
+  // (inquirer's ExitPromptError says "… with SIGINT" for Ctrl-C, "… with 0 null" when its input closed)
+  if ((e as Error)?.name === 'ExitPromptError' || (e as Error)?.name === 'AbortPromptError') throw new CancelledError((e as Error).name === 'ExitPromptError' && !/SIGINT/.test((e as Error).message));
   throw e;
 }
 

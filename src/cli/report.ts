@@ -1,7 +1,7 @@
 // The one place an error becomes what a person or a script reads: `error:`/`hint:` lines, or the JSON
 // error document with --json, and the exit code. main's handler and a command stopped by a signal use it.
 import { CommanderError } from 'commander';
-import { DiskFullError, EXIT, LedgerCorruptError, PointsmallError, isDiskFull, mapServerCode, sqliteDamage } from '../errors.js';
+import { CancelledError, DiskFullError, EXIT, LedgerCorruptError, PointsmallError, isDiskFull, mapServerCode, sqliteDamage } from '../errors.js';
 import { stderrIsTTY, wrapToTerminal } from './output.js';
 
 /** The reader of stdout (or stderr) went away: `pointsmall … | head -1`. Not an error of the command. */
@@ -43,13 +43,13 @@ export function report(err: unknown, json: boolean, debug: boolean): number {
     if (err.code === 'commander.invalidArgument') message = message.replace(/^option '[^']*' argument '[\s\S]*?' is invalid\. (?=--)/, '');
     hint = 'run with --help for usage';
   } else if (err instanceof PointsmallError) {
-    if (err.code === 'CANCELLED') return cancelled();
+    if (err.code === 'CANCELLED') return cancelled(err instanceof CancelledError && err.closed);
     exit = err.exitCode;
     code = err.code;
     message = err.message;
     hint = err.hint;
   } else if ((err as Error)?.name === 'ExitPromptError') {
-    return cancelled();
+    return cancelled(!/SIGINT/.test((err as Error).message));
   } else {
     const sqliteCode = (err as { code?: string })?.code;
     if (sqliteCode === 'SQLITE_NOTADB') {
@@ -89,8 +89,11 @@ function marked(mark: string, text: string): string {
     .join('\n');
 }
 
-/** Ctrl-C at a prompt: the question stays on the screen, so a line under it says it was cancelled. */
-function cancelled(): number {
-  if (process.stderr.isTTY) process.stderr.write('\ncancelled (Ctrl-C)\n');
+/**
+ * Ctrl-C at a prompt, or its input closed before an answer (Ctrl-D, a terminal that went away): the question
+ * stays on the screen, so a line under it says it was cancelled and that nothing was changed.
+ */
+function cancelled(closed = false): number {
+  if (process.stderr.isTTY) process.stderr.write(closed ? '\ncancelled: the input closed before an answer (Ctrl-D, or the terminal went away)\n' : '\ncancelled (Ctrl-C)\n');
   return EXIT.cancelled;
 }
