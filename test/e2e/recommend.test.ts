@@ -59,6 +59,16 @@ describe('report recommend', () => {
     expect(r.note).toMatch(/^GIFT-001 was never bought/);
     expect(run(['report', 'recommend', '--item', 'GIFT-001']).stdout).toMatch(/^note\s+GIFT-001 was never bought/m);
     expect(ok(['report', 'recommend', '--item', 'TEA-001']).note).toBeNull();
+    // a CSV has only its header row then: why is said beside it, on stderr (trial 38, finding 4)
+    const out = join(tmpDir(), 'together.csv');
+    const file = run(['report', 'recommend', '--item', 'GIFT-001', '--out', out]);
+    expect(file.code).toBe(0);
+    expect(readFileSync(out, 'utf8')).toBe('#,sku,name,score,why,points price,cash with points\n');
+    expect(file.stderr).toMatch(/^wrote \S+together\.csv \(no rows: GIFT-001 was never bought/);
+    const piped = run(['report', 'recommend', '--item', 'GIFT-001', '--format', 'csv']);
+    expect(piped.stdout).toBe('#,sku,name,score,why,points price,cash with points\n');
+    expect(piped.stderr).toMatch(/^note: no rows: GIFT-001 was never bought/);
+    expect(run(['report', 'recommend', '--item', 'TEA-001', '--format', 'csv']).stderr).toBe('');
   });
 
   it('--segment tier=NAME: redemption options for the tier\'s members, payable with points', () => {

@@ -54,6 +54,8 @@ export interface View {
   command?: string;
   /** Drawn under the table on a TTY (report activity). */
   terminalChart?: () => Promise<string | null>;
+  /** Why the CSV has no rows, which its columns cannot say: told on stderr beside it. */
+  csvEmptyNote?: string;
 }
 
 function addCommon(cmd: Command): Command {
@@ -107,10 +109,12 @@ export async function render(cmd: Command, now: Date, result: unknown, view: () 
   // every view but JSON is text for people (a table, a file they open, a page): the data's escapes go first
   if (format !== 'json') scrubData(result);
   let text: string;
+  let csvNote: string | undefined;
   if (format === 'json') text = JSON.stringify(result, null, 2) + '\n';
   else if (format === 'csv') {
     const v = view();
     text = await toCsv(v.csv.columns, v.csv.rows);
+    if (!v.csv.rows.length) csvNote = v.csvEmptyNote;
   } else if (format === 'html') text = await htmlOf(view(), now);
   else if (out) text = plainText(view());
   else {
@@ -129,8 +133,11 @@ export async function render(cmd: Command, now: Date, result: unknown, view: () 
   if (out) {
     const path = writeOutputFile(out, text, { ledger: dbPath(cmd), flag: '--out' });
     if (globals(cmd).json) printJson({ report: view().name, format, out: path });
-    else notice(`wrote ${path}`);
-  } else process.stdout.write(text);
+    else notice(`wrote ${path}${csvNote ? ` (no rows: ${csvNote})` : ''}`);
+  } else {
+    process.stdout.write(text);
+    if (csvNote) notice(`note: no rows: ${csvNote}`);
+  }
 }
 
 const PALETTE = { issued: '#2e7d32', redeemed: '#1565c0', expired: '#c62828', returned: '#ef6c00', adjusted: '#6a1b9a' };
@@ -570,6 +577,7 @@ function recommendView(r: AnyRecommendations): View {
     subtitle: 'from purchase lines and redemptions',
     fields,
     sections: [{ title: 'Recommendations', columns, rows }],
+    csvEmptyNote: 'note' in r ? (r.note ?? undefined) : undefined,
     // CSV: numbers a spreadsheet can add up, the points price and the cash besides it in columns of their own
     csv: {
       columns: columns.flatMap((col): Column<AnyRow>[] =>
