@@ -503,7 +503,7 @@ export interface RestorePreview {
 const BACKUP_HINT = 'give db restore the path of a file made by pointsmall db backup';
 
 /** The restore argument: a file that exists, is not the live ledger and is an SQLite database (exit 2 otherwise, naming it). */
-function checkBackupArgument(ctx: Ctx, source: string): void {
+export function checkBackupArgument(ctx: Ctx, source: string): void {
   refuseRestoreOnPg(ctx.dbPath);
   if (!existsSync(source)) throw new UsageError(`no backup at ${source}`, BACKUP_HINT);
   if (sameFile(source, ctx.dbPath)) throw new UsageError(`${source} is the live ledger itself, not a backup`, BACKUP_HINT);

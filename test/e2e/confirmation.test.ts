@@ -131,6 +131,11 @@ describe('an explicit yes where nobody can be asked (SPEC §7)', () => {
         ['db', 'restore', backup],
         ['expire', 'run', '--as-of', '2026-11-01'],
       ]) {
+        if (PG && args[1] === 'restore') {
+          // a PostgreSQL ledger is never restored over: said first, as a yes would not change it
+          expect(fails(t, args, 2, 'USAGE', env).message).toContain('db restore replaces a SQLite ledger file');
+          continue;
+        }
         const err = fails(t, args, 2, 'CONFIRMATION_REQUIRED', env);
         expect(err.hint).toBe('pass --yes to go ahead');
         if (env.CI === undefined) continue;
@@ -145,6 +150,16 @@ describe('an explicit yes where nobody can be asked (SPEC §7)', () => {
     expect(t.ok(['order', 'show', held.checkoutId]).status).toBe('held');
     expect(t.ok(['order', 'show', paid.orderId]).status).toBe('paid');
     expect(t.verify().ok).toBe(true);
+  });
+
+  it('db restore of a file that is no backup says so first, without --yes too: a yes would not make it one', () => {
+    const t = shop();
+    const csv = join(t.dir, 'sales.csv');
+    writeFileSync(csv, 'order_id,member_id\n');
+    for (const env of noTty) {
+      expect(fails(t, ['db', 'restore', join(t.dir, 'missing.db')], 2, 'USAGE', env).message).toMatch(PG ? /db restore replaces a SQLite ledger file/ : /^no backup at /);
+      if (!PG) expect(fails(t, ['db', 'restore', csv], 2, 'NOT_A_LEDGER', env).message).toContain('sales.csv is not a pointsmall ledger (not an SQLite database)');
+    }
   });
 
   it('what needs no yes: credits, today\'s or a future expiry run (that one with --force), dry runs, quotes and starts', () => {

@@ -103,9 +103,11 @@ export function register(program: Command): void {
     .description('replace the ledger with a backup that passes ledger verify (the old file is kept aside; asks on a terminal, --yes elsewhere)')
     .action(async (file: string, ...args) => {
       const cmd = cmdOf(args);
-      const ask = mustAsk(cmd, 'a restore (it replaces the ledger)');
       const ctx = await context(cmd);
-      const { dbRestore, previewRestore } = await import('../../services/admin.js');
+      const { checkBackupArgument, dbRestore, previewRestore } = await import('../../services/admin.js');
+      // a file that is no backup is said first: --yes would not have made it one (trial 37)
+      checkBackupArgument(ctx, file);
+      const ask = mustAsk(cmd, 'a restore (it replaces the ledger)');
       if (ask) {
         const p = await previewRestore(ctx, file);
         const rows = p ? lostWords(p.entriesLost, p.lost) : '';
