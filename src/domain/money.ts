@@ -44,15 +44,18 @@ export function currencyCodeProblem(code: string): string | null {
   return `${JSON.stringify(code)} is not an ISO 4217 currency code${meant}`;
 }
 
+/** What to do about a quantity that is not a plain number, by what it holds (as an amount's, but for units). */
+export const quantityHint = (t: string): string => amountHint(t, 'write a number of units, like 2 or 1.5');
+
 /** What to do about an amount that is not a plain decimal, by what it holds. */
-function amountHint(t: string): string {
+function amountHint(t: string, plain = 'write it like 100.00'): string {
   // 1,234 may be a thousand and more, or one and a bit with a decimal comma: both readings are offered
   if (/^[+-]?\d{1,3},\d{3}$/.test(t)) return `a comma: write ${t.replace(',', '')} if it separates thousands, or ${t.replace(',', '.')} if it is a decimal comma`;
   if (/^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$/.test(t)) return `a thousands separator: write it without, like ${t.replace(/,/g, '')}`;
   if (/^[+-]?\d{1,3}([ \u00a0\u202f]\d{3})+(,\d+)?$/.test(t)) return `spaces between thousands${t.includes(',') ? ' and a decimal comma' : ''}: write it like ${t.replace(/[ \u00a0\u202f]/g, '').replace(',', '.')}`;
   if (/^[+-]?\d{1,3}(\.\d{3})*,\d+$/.test(t)) return `a decimal comma: write it with a point and no thousands separator, like ${t.replace(/\./g, '').replace(',', '.')}`;
   if (/^[+-]?[¥$€£￥]|[¥$€£￥]$|^(CNY|RMB|USD|EUR)\s*|\s*(CNY|RMB|USD|EUR|元)$/i.test(t)) return 'a currency sign or code: write the number alone, like 100.00';
-  return lookalikeCharsProblem(t) ?? 'write it like 100.00';
+  return lookalikeCharsProblem(t) ?? plain;
 }
 
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; problem: string };

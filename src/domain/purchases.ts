@@ -8,7 +8,7 @@ import { Decimal as BaseDecimal } from 'decimal.js';
 const Decimal = BaseDecimal.clone({ precision: 80 });
 type Decimal = BaseDecimal;
 import { ENCODING_NAMES, type Encoding, normaliseEncoding, UTF16_WITHOUT_BOM } from './encoding.js';
-import { AMOUNT_MAX, type Minor, formatMoney, parseMoney } from './money.js';
+import { AMOUNT_MAX, type Minor, formatMoney, parseMoney, quantityHint } from './money.js';
 import { MIN_YEAR, dateRangeProblem, dstGap, unreadTimestampReason, localDate, readIsoParts, zoneOffsetMinutes, zonedToUtcMs, zonedToUtcMsExact } from './time.js';
 import { controlCharProblem, duplicateColumnProblem, lookalikeCharsProblem } from './text.js';
 
@@ -821,7 +821,7 @@ export function parseRow(fields: readonly string[], ctx: RowContext): RowResult 
     let quantity: string | null = null;
     if (format === 'line' && index.quantity >= 0) {
       const qText = fields[index.quantity].trim();
-      if (qText && !QTY_RE.test(qText)) return { kind: 'bad', reason: `${name('quantity')} ${JSON.stringify(qText)} is not a number`, orderId };
+      if (qText && !QTY_RE.test(qText)) return { kind: 'bad', reason: `${name('quantity')} ${JSON.stringify(qText)} is not a number (${quantityHint(qText)})`, orderId };
       quantity = qText ? new Decimal(qText).toString() : null;
     }
     // A negative quantity is a return (SPEC §3): its amount cannot be positive; nor can no units cost anything.
@@ -846,7 +846,7 @@ export function parseRow(fields: readonly string[], ctx: RowContext): RowResult 
   const qText = fields[index.quantity].trim();
   if (!qText) return { kind: 'bad', reason: `${name('quantity')} is empty`, orderId };
   const q = QTY_RE.exec(qText);
-  if (!q) return { kind: 'bad', reason: `${name('quantity')} ${JSON.stringify(qText)} is not a number`, orderId };
+  if (!q) return { kind: 'bad', reason: `${name('quantity')} ${JSON.stringify(qText)} is not a number (${quantityHint(qText)})`, orderId };
   const pText = fields[index.unit_price].trim();
   if (!pText) return { kind: 'bad', reason: `${name('unit_price')} is empty`, orderId };
   const p = parseMoney(pText, ctx.digits);

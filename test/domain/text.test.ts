@@ -3,7 +3,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { idLookalikeProblem, idTextProblem, lookalikeCharsProblem, shownName } from '../../src/domain/text.js';
-import { parseMoney } from '../../src/domain/money.js';
+import { parseMoney, quantityHint } from '../../src/domain/money.js';
 
 describe('id text checks', () => {
   it('every printable ASCII character is clean and visible; every other ASCII character is not clean', () => {
@@ -58,6 +58,13 @@ describe('numbers and times that look right on screen (trial 32)', () => {
     expect(problem('\u22125.00')).toContain('a minus sign (U+2212) in place of -');
     expect(problem('12.3.4')).toBe('"12.3.4" is not a decimal amount (write it like 100.00)');
     expect(parseMoney('-5.00', 2)).toEqual({ ok: true, value: -500 });
+  });
+
+  it('a quantity that is not a plain number says what it holds, as an amount does', () => {
+    expect(quantityHint('\uff12')).toBe('it holds full-width digits (U+FF10–FF19): retype it in plain ASCII (in a file, replace those characters)');
+    expect(quantityHint('1,5')).toBe('a decimal comma: write it with a point and no thousands separator, like 1.5');
+    expect(quantityHint('1,000')).toBe('a comma: write 1000 if it separates thousands, or 1.000 if it is a decimal comma');
+    expect(quantityHint('two')).toBe('write a number of units, like 2 or 1.5');
   });
 });
 
