@@ -1,6 +1,7 @@
 // Catalog items at the edge: raw text (flags or CSV cells) → a validated item, or problems naming each field; pure.
 import { Decimal } from 'decimal.js';
 import { type Minor, type Points, parseMoney, parsePoints } from './money.js';
+import { shownName } from './text.js';
 
 export type Pay = 'mixed' | 'cash' | 'points';
 export type Kind = 'goods' | 'coupon';
@@ -83,7 +84,13 @@ const DECIMAL_RE = /^\d+(\.\d+)?$/;
 
 export function skuProblem(sku: string): string | null {
   if (sku.trim() === '') return 'sku is empty';
-  if (!SKU_RE.test(sku)) return `sku ${JSON.stringify(sku)} must be 1-64 letters, digits, . _ - / (starting with a letter or digit)`;
+  if (!SKU_RE.test(sku)) {
+    // the first character that is not allowed, named (an accented letter, a full-width one, a space)
+    const bad = [...sku].find((ch, i) => !(i === 0 ? /[A-Za-z0-9]/ : /[A-Za-z0-9._\-/]/).test(ch));
+    const code = bad === undefined ? '' : `U+${bad.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+    const why = bad === undefined ? 'it is longer than 64 characters' : /\p{M}/u.test(bad) ? `${code}, a combining mark (an accent written apart from its letter), is not one` : `${shownName(bad)}${bad.codePointAt(0)! > 0x7e ? ` (${code})` : ''} is not one${sku.indexOf(bad) === 0 && /[._\-/]/.test(bad) ? ' to start with' : ''}`;
+    return `sku ${JSON.stringify(sku)} must be 1-64 ASCII letters (A-Z, a-z), digits, . _ - / (starting with a letter or digit): ${why}`;
+  }
   return null;
 }
 

@@ -49,6 +49,16 @@ describe('parseItem: single fields', () => {
     expect(fields({ ...tea, sku })).toEqual(['sku']);
   });
 
+  it('names the character a refused sku may not hold: an accent, composed or written apart, a full-width letter, a space', () => {
+    const problem = (sku: string) => parseItem({ ...tea, sku }, 2).problems.find((p) => p.field === 'sku')?.message;
+    expect(problem('CAF\u00c9-1')).toMatch(/ASCII letters \(A-Z, a-z\).*: "É" \(U\+00C9\) is not one$/);
+    expect(problem('CAFE\u0301-1')).toMatch(/: U\+0301, a combining mark \(an accent written apart from its letter\), is not one$/);
+    expect(problem('\uff34EA')).toMatch(/: "Ｔ" \(U\+FF34\) is not one$/);
+    expect(problem('TEA 1')).toMatch(/: " " is not one$/);
+    expect(problem('-LEAD')).toMatch(/: "-" is not one to start with$/);
+    expect(problem('a'.repeat(65))).toMatch(/: it is longer than 64 characters$/);
+  });
+
   it('refuses an empty or over-long name', () => {
     expect(fields({ ...tea, name: '  ' })).toEqual(['name']);
     expect(fields({ ...tea, name: 'x'.repeat(201) })).toEqual(['name']);
