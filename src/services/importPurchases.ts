@@ -833,6 +833,8 @@ interface Phase2 {
   done: number;
   /** Orders in the last batch begun (0: none yet). */
   lastBatch: number;
+  /** Orders accrued by the batches this thread knows are committed (a signal's error says it). */
+  committedOrders: number;
   onProgress?: (p: ImportProgress) => void;
   /**
    * The import run its purchase rows name: recorded (`create`) in the transaction of the first batch that
@@ -1093,11 +1095,12 @@ async function accrueInTransactions(ph: Phase2, from = 0, untilCommit = false): 
       }
       ph.run.id = applier.runId;
       if (b.orders) c.batches++;
-      accrued = c.accepted;
+      accrued = ph.committedOrders = c.accepted;
       ph.stage.addRejects(acc.rejects);
       acc.rejects = [];
       ph.onProgress?.({ phase: 'accruing', done: ph.done, total: ph.total });
       if (!b.more) return null;
+      if (b.wrote && c.batches === 1) await commitBarrier();
       if (untilCommit && b.wrote) return ph.done;
       collectGarbage();
       await tick();
@@ -1420,7 +1423,7 @@ async function planAheadOfWriter(ph: Phase2, writer: PlanWriter, from: number): 
       }
       if (f.last) {
         c.batches++;
-        accrued = f.accepted;
+        accrued = ph.committedOrders = f.accepted;
       }
       ph.stage.addRejects(f.rejects);
       ph.onProgress?.({ phase: 'accruing', done: ph.done, total: ph.total });
@@ -1474,6 +1477,17 @@ async function readBarrier(): Promise<void> {
   const barrier = process.env.POINTSMALL_IMPORT_BARRIER;
   if (!barrier) return;
   writeFileSync(join(barrier, 'read'), '');
+  while (!existsSync(join(barrier, 'go'))) await new Promise((r) => setTimeout(r, 10));
+}
+
+/**
+ * Test hook: POINTSMALL_IMPORT_COMMIT_BARRIER=DIR makes the import write DIR/committed once its first batch
+ * is committed (more to come), and wait for DIR/go, so a test can signal it at exactly that point.
+ */
+async function commitBarrier(): Promise<void> {
+  const barrier = process.env.POINTSMALL_IMPORT_COMMIT_BARRIER;
+  if (!barrier) return;
+  writeFileSync(join(barrier, 'committed'), '');
   while (!existsSync(join(barrier, 'go'))) await new Promise((r) => setTimeout(r, 10));
 }
 
@@ -1596,7 +1610,8 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
           c.rejected += taken.length;
           c.guestsSkipped -= taken.length;
         }
-        const phase2: Phase2 = { l, o, c, stage, reader, format: plan.format, amountColumn: plan.index.amount >= 0 ? plan.header[plan.index.amount] : 'amount', guestLinesOf: o.skipGuests ? stage.guestLines() : null, itemColumn: plan.format !== 'order' ? null : plan.index.sku >= 0 ? plan.header[plan.index.sku] : plan.index.quantity >= 0 ? plan.header[plan.index.quantity] : null, total, batchOrders, partOrders: input.partOrders ?? PART, done: 0, lastBatch: 0, onProgress: input.onProgress, run };
+        const phase2: Phase2 = { l, o, c, stage, reader, format: plan.format, amountColumn: plan.index.amount >= 0 ? plan.header[plan.index.amount] : 'amount', guestLinesOf: o.skipGuests ? stage.guestLines() : null, itemColumn: plan.format !== 'order' ? null : plan.index.sku >= 0 ? plan.header[plan.index.sku] : plan.index.quantity >= 0 ? plan.header[plan.index.quantity] : null, total, batchOrders, partOrders: input.partOrders ?? PART, done: 0, lastBatch: 0, committedOrders: 0, onProgress: input.onProgress, run };
+        guard.committed = () => (run.id !== null && c.batches > 0 ? { batches: c.batches, ordersAccrued: phase2.committedOrders, runId: run.id, finished: false, atLeast: true } : null);
         if (o.maxRejects !== undefined && c.rejected > o.maxRejects) tooMany = true; // (phase 1's bad rows)
         else if (o.dryRun) tooMany = !(await accrueInOne(phase2, false)); // (past --max-rejects while accruing, as the real run would be)
         else if (o.maxRejects !== undefined) {
@@ -1685,15 +1700,42 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
   }
 }
 
+/** What an import had committed when it stopped (in its error's JSON: a script reads it without parsing the words). */
+interface Committed {
+  batches: number;
+  ordersAccrued: number;
+  runId: number;
+  finished: false;
+  /** The batches after those may have committed too, as the signal came (import list says). */
+  atLeast: true;
+}
+
+/**
+ * A signal's error after the batches committed so far: those this thread has heard committed, so "at least"
+ * (the writer thread may have committed one more as the signal came).
+ */
+function interruptedAfter(sig: NodeJS.Signals, committed: Committed | null): PointsmallError {
+  const hint = 'run the same import again to finish it: the orders committed already count as duplicates, nothing accrues twice';
+  if (!committed) {
+    return new PointsmallError(`import interrupted by ${sig}: the batches committed before it stay, the rest was not written (pointsmall import list shows the run as unfinished, if any batch was committed)`, { code: 'INTERRUPTED', exitCode: EXIT.internal, hint });
+  }
+  const n = committed.batches === 1 ? 'first batch' : `first ${committed.batches} batches`;
+  return new PointsmallError(
+    `import interrupted by ${sig}: run ${committed.runId} is unfinished; its ${n} (${committed.ordersAccrued} ${committed.ordersAccrued === 1 ? 'order' : 'orders'} accrued) ${committed.batches === 1 ? 'is' : 'are'} committed, and the batches being written as the signal came may be too: pointsmall import list shows run ${committed.runId}'s accepted orders; the rest was not written`,
+    { code: 'INTERRUPTED', exitCode: EXIT.internal, hint },
+  ).with({ committed });
+}
+
 /**
  * The scratch folder holds member data: a SIGTERM or SIGINT (a cron's timeout, Ctrl-C) removes it before the
  * process ends by that signal, as it would have (exit 143 or 130; the ledger keeps the committed batches only).
  * `tell` hears what stands first (the CLI prints it as the command's error).
  */
-function removeOnSignal(tell?: (err: PointsmallError) => void, whole: 'dry run' | 'one transaction' | null = null): { dir: string | null; end(): void } {
+function removeOnSignal(tell?: (err: PointsmallError) => void, whole: 'dry run' | 'one transaction' | null = null): { dir: string | null; committed: (() => Committed | null) | null; end(): void } {
   const signals = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
   const guard = {
     dir: null as string | null,
+    committed: null as (() => Committed | null) | null,
     end: () => {
       for (const s of signals) process.removeListener(s, handler);
     },
@@ -1706,10 +1748,7 @@ function removeOnSignal(tell?: (err: PointsmallError) => void, whole: 'dry run' 
       ? new PointsmallError(`import --dry-run interrupted by ${sig}: a dry run writes nothing, and nothing was written`, { code: 'INTERRUPTED', exitCode: EXIT.internal })
       : whole
         ? new PointsmallError(`import interrupted by ${sig}: with --max-rejects the import is one transaction, and nothing of it was written`, { code: 'INTERRUPTED', exitCode: EXIT.internal, hint: 'run the same import again' })
-        : new PointsmallError(
-          `import interrupted by ${sig}: the batches committed before it stay, the rest was not written (pointsmall import list shows the run as unfinished, if any batch was committed)`,
-          { code: 'INTERRUPTED', exitCode: EXIT.internal, hint: 'run the same import again to finish it: the orders committed already count as duplicates, nothing accrues twice' },
-        );
+        : interruptedAfter(sig, guard.committed?.() ?? null);
     try {
       tell?.(err);
     } catch {
