@@ -12,6 +12,15 @@ export const EXIT = {
   cancelled: 130,
 } as const;
 
+/**
+ * The text with the password of every PostgreSQL URL in it masked (`postgres://user:***@host/db`, and a
+ * `?password=` parameter): a message
+ * or a hint that names the ledger never shows it, whichever path built it (cron mails what a job prints).
+ */
+export function maskPasswords(text: string): string {
+  return text.replace(/(postgres(?:ql)?:\/\/[^:/@\s]*:)[^@\s]*@/gi, '$1***@').replace(/(postgres(?:ql)?:\/\/\S*?[?&]password=)[^&\s]*/gi, '$1***');
+}
+
 export class PointsmallError extends Error {
   readonly exitCode: number;
   readonly code: string;
@@ -19,11 +28,11 @@ export class PointsmallError extends Error {
   /** Facts a script needs besides the words, added to the error's JSON (what an import committed before it stopped). */
   details?: Record<string, unknown>;
   constructor(message: string, opts: { code: string; exitCode: number; hint?: string }) {
-    super(message);
+    super(maskPasswords(message));
     this.name = new.target.name;
     this.code = opts.code;
     this.exitCode = opts.exitCode;
-    this.hint = opts.hint;
+    this.hint = opts.hint === undefined ? undefined : maskPasswords(opts.hint);
   }
   /** This error with `details` in its JSON. */
   with(details: Record<string, unknown>): this {

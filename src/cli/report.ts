@@ -1,7 +1,7 @@
 // The one place an error becomes what a person or a script reads: `error:`/`hint:` lines, or the JSON
 // error document with --json, and the exit code. main's handler and a command stopped by a signal use it.
 import { CommanderError } from 'commander';
-import { CancelledError, DiskFullError, EXIT, LedgerCorruptError, PointsmallError, isDiskFull, mapServerCode, sqliteDamage } from '../errors.js';
+import { CancelledError, DiskFullError, EXIT, LedgerCorruptError, PointsmallError, maskPasswords, isDiskFull, mapServerCode, sqliteDamage } from '../errors.js';
 import { stderrIsTTY, wrapToTerminal } from './output.js';
 
 /** The reader of stdout (or stderr) went away: `pointsmall … | head -1`. Not an error of the command. */
@@ -69,6 +69,9 @@ export function report(err: unknown, json: boolean, debug: boolean): number {
     }
   }
   const details = err instanceof PointsmallError ? err.details : undefined;
+  // (a driver's own message may carry the URL too)
+  message = maskPasswords(message);
+  if (hint !== undefined) hint = maskPasswords(hint);
   if (json) process.stderr.write(JSON.stringify({ error: { code, message, ...(hint ? { hint } : {}), ...details } }) + '\n');
   else {
     // a message of several lines (every problem of a rules file) keeps them under the first; on a terminal
@@ -76,7 +79,7 @@ export function report(err: unknown, json: boolean, debug: boolean): number {
     process.stderr.write(`${marked('error: ', message)}\n`);
     if (hint) process.stderr.write(`${marked('hint: ', hint)}\n`);
   }
-  if (debug && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
+  if (debug && err instanceof Error && err.stack) process.stderr.write(maskPasswords(err.stack) + '\n');
   return exit;
 }
 

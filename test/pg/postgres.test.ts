@@ -205,6 +205,18 @@ describe.skipIf(!HAVE_PG)('a ledger on PostgreSQL', () => {
       const r = runCli(['member', 'adjust', 'a', '--points', '7', '--reason', 'r', '--db', pg, '--json'], { env: { POINTSMALL_BUSY_TIMEOUT: '300' } });
       expect(r.code).toBe(5);
       expect(JSON.parse(r.stderr).error.code).toBe('LEDGER_BUSY');
+      // the message names the ledger with its password masked, in JSON and in words (trial 38b, finding 1)
+      const u = new URL(pg);
+      u.username = 'postgres';
+      u.password = 'Hunter2Secret';
+      u.search = '?application_name=till-2';
+      for (const json of [['--json'], []]) {
+        const busy = runCli(['member', 'adjust', 'a', '--points', '7', '--reason', 'r', '--db', u.toString(), '--yes', ...json], { env: { POINTSMALL_BUSY_TIMEOUT: '300' } });
+        expect(busy.code, busy.stderr).toBe(5);
+        expect(busy.stderr).toContain('stayed locked');
+        expect(busy.stderr).not.toContain('Hunter2Secret');
+        expect(busy.stderr).toContain('postgres:***@');
+      }
       // readers do not wait
       expect(runCli(['member', 'show', 'a', '--db', pg, '--json']).json().balance).toBe(0);
     } finally {

@@ -16,6 +16,7 @@ import { setFlagsFromString } from 'node:v8';
 import type { QueuedWrite, Reply, Request } from './worker.js';
 import { startSyncWorker } from './bridge.js';
 import { ddlToPg, toPg } from './dialect.js';
+import { maskPasswords } from '../../errors.js';
 
 /**
  * Whether every statement of `sql` writes only the connection's temp tables (CREATE TEMP TABLE, and
@@ -1000,5 +1001,5 @@ export function isPostgresUrl(db: string): boolean {
 
 /** The URL with its password masked, for messages. */
 export function redactUrl(url: string): string {
-  return url.replace(/^(postgres(?:ql)?:\/\/[^:/@]*:)[^@]*@/i, '$1***@');
+  return maskPasswords(url);
 }
