@@ -144,6 +144,13 @@ export function mapServerCode(e: unknown): unknown {
   if (code === 'PG_PERMISSION') return new PermissionError(message);
   if (code === 'PG_CONNECTION_LOST') return new ConnectionLostError(message);
   if (code === 'PG_TOO_MANY_CONNECTIONS') return new TooManyConnectionsError(message);
+  if (code === 'PG_QUERY_CANCELED') {
+    return new UsageError(
+      `the server cancelled a statement of this command (${message.replace(/\s*\[in: [\s\S]*\]$/, '')}): a statement_timeout shorter than the command needs, set in the URL's options, on the role or on the database, or an administrator (pg_cancel_backend); the transaction it was in was rolled back`,
+      'raise or remove statement_timeout for the ledger (ALTER ROLE … RESET statement_timeout, or the URL\'s options), then run the command again (an import skips what it committed)',
+      'STATEMENT_CANCELLED',
+    );
+  }
   // 22P05: text the database's encoding has no character for (a ledger made before init refused such databases)
   if (code === 'PG_22P05') {
     return new UsageError(

@@ -226,6 +226,28 @@ describe.skipIf(!HAVE_PG)('a ledger on PostgreSQL', () => {
     expect(runCli(['member', 'adjust', 'a', '--points', '7', '--reason', 'r', '--db', pg, '--json']).json().balance).toBe(7);
   });
 
+  it('a statement the server cancels (a statement_timeout shorter than a lock wait) is said as such, exit 2, not as a lock held past the busy timeout (trial 38b, finding 4)', async () => {
+    const pg = tmpPgDatabase();
+    expect(runCli(['init', '--db', pg, '--json']).code).toBe(0);
+    expect(runCli(['member', 'add', '--id', 'a', '--name', 'A', '--db', pg, '--json']).code).toBe(0);
+    const other = await facade(pg);
+    try {
+      other.exec('BEGIN IMMEDIATE'); // another till writing: the wait for its lock outlasts the statement_timeout
+      const u = new URL(pg);
+      u.search = '?options=-cstatement_timeout%3D300';
+      const r = runCli(['member', 'adjust', 'a', '--points', '7', '--reason', 'r', '--db', u.toString(), '--json'], { env: { POINTSMALL_BUSY_TIMEOUT: '60000' } });
+      expect(r.code, r.stderr).toBe(2);
+      const err = JSON.parse(r.stderr).error;
+      expect(err.code).toBe('STATEMENT_CANCELLED');
+      expect(err.message).toMatch(/^the server cancelled a statement of this command \(canceling statement due to statement timeout\): a statement_timeout shorter/);
+      expect(err.hint).toContain('raise or remove statement_timeout');
+    } finally {
+      other.exec('ROLLBACK');
+      other.close();
+    }
+    expect(runCli(['member', 'show', 'a', '--db', pg, '--json']).json().balance).toBe(0);
+  });
+
   it('queued write transactions (an import\'s writer): each commits behind its writes, the next begins checked that nobody else wrote, and a failure names its part', async () => {
     const pg = tmpPgDatabase();
     expect(runCli(['init', '--db', pg, '--json']).code).toBe(0);

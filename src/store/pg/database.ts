@@ -99,7 +99,9 @@ export class PgError extends Error {
 
 function sqliteCode(state: string | undefined): string {
   if (!state) return 'PG_ERROR';
-  if (state === '55P03' || state === '40001' || state === '40P01' || state === '57014') return 'SQLITE_BUSY';
+  if (state === '55P03' || state === '40001' || state === '40P01') return 'SQLITE_BUSY';
+  // query_canceled: a statement_timeout (the URL's options, the role's or the database's), or an administrator
+  if (state === '57014') return 'PG_QUERY_CANCELED';
   if (state === '53100') return 'SQLITE_FULL';
   if (state === '42501') return 'PG_PERMISSION';
   if (state === '53300') return 'PG_TOO_MANY_CONNECTIONS';
