@@ -477,7 +477,11 @@ function connectPg(url: string, busy: number): PgDatabase {
     const hint = (e as { sqlState?: string }).sqlState === '3D000'
       ? `create the database first (createdb, or CREATE DATABASE in psql), or give the URL of one that exists; pointsmall init makes the ledger's tables in it`
       : 'check the server is running, the URL (postgres://USER@HOST:PORT/DATABASE) and the role\'s password (PGPASSWORD or ~/.pgpass)';
-    throw new UsageError(`cannot connect to ${shown}: ${(e as Error).message}`, hint, 'NO_CONNECTION');
+    // the driver's words when the server asks for a password and none was given
+    const why = /client password must be a string|password authentication.*no password supplied/i.test((e as Error).message)
+      ? `the server asks for a password and none was given (not in the URL, PGPASSWORD or ~/.pgpass) [${(e as Error).message}]`
+      : (e as Error).message;
+    throw new UsageError(`cannot connect to ${shown}: ${why}`, hint, 'NO_CONNECTION');
   }
 }
 
