@@ -456,14 +456,39 @@ CREATE OR REPLACE FUNCTION json_valid(doc text) RETURNS boolean LANGUAGE plpgsql
 CREATE OR REPLACE FUNCTION json_each(doc text) RETURNS TABLE (key bigint, value text) LANGUAGE sql IMMUTABLE AS $f$ SELECT ord - 1, v FROM json_array_elements_text(doc::json) WITH ORDINALITY AS t(v, ord) $f$;
 `;
 
+/** The sslmode values of libpq, and node-postgres's no-verify. */
+const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full', 'no-verify'];
+
 /**
  * A connection to the PostgreSQL database at url. Not reaching it (no server, no such database, a wrong
  * password) is a usage error naming the fix, for every command alike (init, demo and db copy ask whether a
  * ledger is there before they open one).
  */
 function connectPg(url: string, busy: number): PgDatabase {
+  // an sslmode the driver does not know would be taken for require, silently
+  const sslmode = (() => {
+    try {
+      return new URL(url).searchParams.get('sslmode');
+    } catch {
+      return null; // (the driver says what is wrong with the URL)
+    }
+  })();
+  if (sslmode !== null && !SSL_MODES.includes(sslmode)) {
+    throw new UsageError(`sslmode=${JSON.stringify(sslmode)} in ${redactUrl(url)} is not an SSL mode`, `use one of ${SSL_MODES.join(', ')} (or leave sslmode out)`);
+  }
   try {
-    return new PgDatabase(url, busy, true);
+    try {
+      return new PgDatabase(url, busy, true);
+    } catch (e) {
+      // libpq's prefer and allow fall back to a plain connection where the server has no SSL; the driver
+      // takes them for require: fall back as psql would
+      if ((sslmode === 'prefer' || sslmode === 'allow') && /does not support SSL connections/i.test((e as Error).message)) {
+        const plain = new URL(url);
+        plain.searchParams.set('sslmode', 'disable');
+        return new PgDatabase(plain.toString(), busy, true);
+      }
+      throw e;
+    }
   } catch (e) {
     // init --force held the ledger alone past the busy timeout (PgDatabase: LEDGER_LOCK)
     if ((e as { code?: string }).code === 'SQLITE_BUSY') throw new BusyError(redactUrl(url), busy, 'init --force (or demo --force) is replacing the ledger: nothing was written; run the command again when it has finished');

@@ -226,6 +226,25 @@ describe.skipIf(!HAVE_PG)('a ledger on PostgreSQL', () => {
     expect(runCli(['member', 'adjust', 'a', '--points', '7', '--reason', 'r', '--db', pg, '--json']).json().balance).toBe(7);
   });
 
+  it('sslmode: libpq\'s prefer and allow connect where the server has no SSL, as psql does; a value that is no SSL mode is refused, not taken for require (trial 38b, finding 6)', () => {
+    const pg = tmpPgDatabase();
+    expect(runCli(['init', '--db', pg, '--json']).code).toBe(0);
+    const at = (mode: string) => {
+      const u = new URL(pg);
+      u.searchParams.set('sslmode', mode);
+      return u.toString();
+    };
+    for (const mode of ['prefer', 'allow', 'disable']) {
+      const r = runCli(['member', 'add', '--id', mode, '--name', mode, '--db', at(mode), '--json']);
+      expect(r.code, `${mode}: ${r.stderr}`).toBe(0);
+    }
+    expect(runCli(['ledger', 'verify', '--db', at('prefer'), '--json']).json().ok).toBe(true);
+    const bogus = runCli(['member', 'list', '--db', at('bogus'), '--json']);
+    expect(bogus.code).toBe(2);
+    expect(JSON.parse(bogus.stderr).error).toMatchObject({ code: 'USAGE', hint: 'use one of disable, allow, prefer, require, verify-ca, verify-full, no-verify (or leave sslmode out)' });
+    expect(JSON.parse(bogus.stderr).error.message).toMatch(/^sslmode="bogus" in postgres:\/\/\S+ is not an SSL mode$/);
+  });
+
   it('a statement the server cancels (a statement_timeout shorter than a lock wait) is said as such, exit 2, not as a lock held past the busy timeout (trial 38b, finding 4)', async () => {
     const pg = tmpPgDatabase();
     expect(runCli(['init', '--db', pg, '--json']).code).toBe(0);
