@@ -1,6 +1,6 @@
 // Ledger lifecycle: init, db info, online backup, restore, migrate.
-import { chmodSync, closeSync, existsSync, fsyncSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { chmodSync, closeSync, existsSync, fsyncSync, linkSync, openSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { LedgerCorruptError, PointsmallError, RefusedError, UsageError, initRaceError } from '../errors.js';
 import type { RowsLost } from '../store/entries.js';
 export type { RowsLost };
@@ -410,11 +410,14 @@ export function copyLedgerTo(source: string, target: string): { entries: number;
       throw new UsageError(`${target} exists and is not empty`, 'db copy never overwrites: choose a new file');
     }
     if (isPostgresUrl(target) && ledgerExistsAt(target)) {
-      throw new UsageError(`a ledger already exists in ${redactUrl(target)}`, 'db copy never overwrites a ledger: give an empty database');
+      // a db copy (or init) stopped before it finished left the tables with nothing in them: made again
+      if (holdsNothing(target)) eraseLedger(target);
+      else throw new UsageError(`a ledger already exists in ${redactUrl(target)}`, 'db copy never overwrites a ledger: give an empty database');
     }
     const to = openStore(target, { create: true });
     try {
       migrate(to);
+      copyBarrier();
       const fromVersion = schemaVersion(from);
       if (schemaVersion(to) !== fromVersion) throw new UsageError(`the source has schema v${fromVersion}, the copy v${schemaVersion(to)}`, `upgrade the source first: pointsmall db migrate --db ${shownPath(source)}`);
       const { tables } = copyLedgerRows(from, to);
@@ -426,6 +429,27 @@ export function copyLedgerTo(source: string, target: string): { entries: number;
     }
   } finally {
     from.close();
+  }
+}
+
+/**
+ * Test hook: POINTSMALL_COPY_BARRIER=DIR makes db copy write DIR/migrated once the target has its tables,
+ * before any row, and wait for DIR/go, so a test can kill it at exactly that point.
+ */
+function copyBarrier(): void {
+  const barrier = process.env.POINTSMALL_COPY_BARRIER;
+  if (!barrier) return;
+  writeFileSync(join(barrier, 'migrated'), '');
+  while (!existsSync(join(barrier, 'go'))) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+}
+
+/** Whether the ledger at url is one whose init (or db copy) stopped before it finished: tables, nothing in them. */
+function holdsNothing(url: string): boolean {
+  const store = openStore(url, { requireLatest: false });
+  try {
+    return !initFinished(store);
+  } finally {
+    store.close();
   }
 }
 
@@ -444,23 +468,41 @@ export async function dbCopy(ctx: Ctx, target: string): Promise<CopyResult> {
     checkOutput(target, { ledger: ctx.dbPath, flag: '--to', mustNotExist: { hint: 'db copy never overwrites: choose a new file name' } });
     if (!existsSync(dirname(resolve(target)))) throw new UsageError(`folder ${dirname(resolve(target))} does not exist`, 'create it first');
   } else if (target === ctx.dbPath) throw new UsageError('--to names the ledger itself', 'give another database');
+  // A file is written beside the target under a temp name and linked into place once it verifies: a copy
+  // killed part way leaves no file at the target's name, and the same db copy runs again.
+  let work = target;
   let created = false;
   try {
     if (!isPostgresUrl(target)) {
-      closeSync(createExclusive(target));
+      const tmp = createTemp(resolve(target));
+      closeSync(tmp.fd);
+      work = tmp.path;
       created = true;
     }
-    const r = copyLedgerTo(ctx.dbPath, target);
+    const r = copyLedgerTo(ctx.dbPath, work);
     const { verifyLedger } = await import('./verify.js');
-    const v = await verifyLedger({ ...ctx, dbPath: target });
+    const v = await verifyLedger({ ...ctx, dbPath: work });
     if (!v.ok || (v.head?.hash ?? null) !== (r.entries ? r.headHash : null)) {
       const bad = v.checks.find((c) => !c.ok);
       throw new RefusedError('COPY_FAILS_VERIFY', `the copy at ${shownPath(target)} fails ledger verify (${bad?.name ?? 'head hash'}: ${bad?.detail ?? 'differs'})`, 'this is a bug; the source is unchanged');
     }
+    if (created) {
+      // every connection closed: SQLite checkpointed the copy's -wal into it and removed it (a -wal is named
+      // after its file, so one left would not follow the copy to its name)
+      if (existsSync(`${work}-wal`) && statSync(`${work}-wal`).size > 0) throw new Error(`the copy's write-ahead log ${work}-wal was not checkpointed`);
+      try {
+        linkSync(work, target); // (never over a file that appeared meanwhile)
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EEXIST') throw new UsageError(`${target} appeared while the copy was written`, 'db copy never overwrites: choose a new file name');
+        // a file system without hard links: renamed, once more checked to be free
+        if ((code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP') && !existsSync(target)) renameSync(work, target);
+        else throw e;
+      }
+    }
     return { from: shownPath(ctx.dbPath), to: shownPath(target), entries: r.entries, headHash: r.headHash, verified: true, tables: r.tables };
-  } catch (e) {
-    if (created) for (const f of [target, `${target}-wal`, `${target}-shm`]) rmSync(f, { force: true });
-    throw e;
+  } finally {
+    if (created) for (const f of [work, `${work}-wal`, `${work}-shm`]) rmSync(f, { force: true });
   }
 }
 

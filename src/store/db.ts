@@ -846,7 +846,7 @@ export function initFinished(store: Store): boolean {
 export function initUnfinished(path: string, version: number): UsageError {
   return new UsageError(
     `${path} holds a ledger whose init did not finish (it was stopped at schema version ${version}, before its settings were written): nothing is in it`,
-    `finish it with: pointsmall init --db ${path} --currency CODE --timezone ZONE (as you meant them)`,
+    `finish it with: pointsmall init --db ${path} --currency CODE --timezone ZONE (as you meant them); if it was a db copy that stopped, run the same db copy again instead`,
     'LEDGER_UNFINISHED',
   );
 }

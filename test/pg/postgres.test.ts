@@ -44,6 +44,39 @@ describe.skipIf(!HAVE_PG)('a ledger on PostgreSQL', () => {
     expect(Number(await analyzed(copy))).toBe(2);
   });
 
+  it('a db copy killed part way, into PostgreSQL or into a file, is run again as it was (trial 38b, finding 3)', async () => {
+    const dir = tmpDir();
+    const file = join(dir, 'demo.db');
+    expect(runCli(['demo', '--db', file, '--json']).code).toBe(0);
+    const head = runCli(['ledger', 'verify', '--db', file, '--json']).json().head;
+    const pg = tmpPgDatabase();
+    const back = join(dir, 'back.db');
+    for (const [from, to] of [[file, pg], [pg, back]]) {
+      // killed once the target has its tables and before any row (POINTSMALL_COPY_BARRIER holds it there)
+      const barrier = tmpDir('pointsmall-barrier-');
+      const p = spawn(process.execPath, [join(ROOT, 'bin', 'pointsmall.js'), 'db', 'copy', '--db', from, '--to', to, '--json'], { env: { ...process.env, POINTSMALL_COPY_BARRIER: barrier } });
+      const exited = new Promise((res) => p.on('close', res));
+      while (!existsSync(join(barrier, 'migrated'))) await new Promise((r) => setTimeout(r, 10));
+      p.kill('SIGKILL');
+      await exited;
+      if (to === pg) {
+        // what verify says of it leads to the copy, not only to init
+        const v = runCli(['ledger', 'verify', '--db', to, '--json']);
+        expect(v.code).toBe(2);
+        expect(JSON.parse(v.stderr).error).toMatchObject({ code: 'LEDGER_UNFINISHED' });
+        expect(JSON.parse(v.stderr).error.hint).toContain('if it was a db copy that stopped, run the same db copy again instead');
+      } else expect(existsSync(to)).toBe(false); // (the file is written under a temp name, linked into place once verified)
+      const again = runCli(['db', 'copy', '--db', from, '--to', to, '--json']);
+      expect(again.code, again.stderr).toBe(0);
+      expect(again.json()).toMatchObject({ verified: true, headHash: head.hash });
+      expect(runCli(['ledger', 'verify', '--db', to, '--json']).json().head).toEqual(head);
+    }
+    // a ledger with anything in it is still never copied over
+    const over = runCli(['db', 'copy', '--db', file, '--to', pg, '--json']);
+    expect(over.code).toBe(2);
+    expect(JSON.parse(over.stderr).error.message).toMatch(/^a ledger already exists in /);
+  });
+
   it('db copy moves a ledger SQLite → PostgreSQL → SQLite with every row, the same head hash and verify passing', () => {
     const dir = tmpDir();
     const file = join(dir, 'demo.db');
