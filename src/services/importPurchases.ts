@@ -995,6 +995,8 @@ function linesOfRejectedOrders(stage: ImportStage): [number, string, null][] {
 /** Locked out after some batches: say what is in (a re-run skips it and accrues the rest). */
 function busyAfter(ph: Phase2, e: unknown, accrued: number): unknown {
   const { l, c } = ph;
+  // batches that wrote nothing of the import (every order in already) leave no run: nothing to tell of
+  if (ph.run.id === null) return e;
   // (in the error's JSON too: a script reads what is in without parsing the words)
   const committed = { committed: { batches: c.batches, ordersAccrued: accrued, runId: ph.run.id ?? null, finished: false } };
   if (c.batches > 0 && isDiskFull(e)) {
