@@ -152,6 +152,12 @@ export interface SimulationResult {
   membersGaining: number;
   membersLosing: number;
   /**
+   * Of the members losing, those a return or refund takes more back from under the draft: a take-back is
+   * computed at the tier and rules of its own date (SPEC §4.6), so a draft that lifts a member's tier
+   * before a return takes back more than the purchase earned, even where the draft gives more.
+   */
+  membersLosingOnTakeBacks: number;
+  /**
    * What would be outstanding at asOf had the draft applied, less what is: `points` (the points the draft
    * adds or removes that would still be outstanding, assuming they were not spent) and `value` (the
    * simulated outstanding at the draft's redeem rate less the actual at the rate in force), with both sides.
@@ -311,6 +317,8 @@ export class Simulation {
   private readonly lapsedDebits = new Map<string, Points>();
   /** Whether the draft changed some take-back (a return, a refund's earned points): LiabilityChange.estimated. */
   private takeBacksChanged = false;
+  /** Members a take-back takes more from under the draft (see SimulationResult.membersLosingOnTakeBacks). */
+  private readonly takesMore = new Set<string>();
   /** Voided purchases still counted in lifetime points and the day's credits, until their void (by its time). */
   private standing: { at: number; memberId: string; day: LocalDate; actual: Points; delta: Points; credited: Points; creditDiff: Points }[] = [];
   /** The period's checkouts refunded later, by order id. */
@@ -533,6 +541,7 @@ export class Simulation {
    */
   private debit(m: string, delta: Points, rules: Rules | null, id: number, at: number, day: LocalDate): void {
     this.takeBacksChanged = true;
+    if (delta < 0) this.takesMore.add(m);
     const map = rules === null || this.unexpired(rules, id, at, day) ? this.liability : this.lapsedDebits;
     map.set(m, (map.get(m) ?? 0) + delta);
   }
@@ -648,11 +657,15 @@ export class Simulation {
     this.voidBefore(Number.POSITIVE_INFINITY);
     let gaining = 0;
     let losing = 0;
+    let onTakeBacks = 0;
     const members: SimMember[] = [];
     for (const [memberId, d] of this.diff) {
       if (!this.actualOf.has(memberId) || d === 0) continue;
       if (d > 0) gaining++;
-      else losing++;
+      else {
+        losing++;
+        if (this.takesMore.has(memberId)) onTakeBacks++;
+      }
       const actualPoints = this.actualOf.get(memberId)!;
       members.push({ memberId, actualPoints, simulatedPoints: actualPoints + d, difference: d });
     }
@@ -678,6 +691,7 @@ export class Simulation {
       membersAffected: gaining + losing,
       membersGaining: gaining,
       membersLosing: losing,
+      membersLosingOnTakeBacks: onTakeBacks,
       liabilityChange: this.liabilityChange(),
       notSimulated: [...(this.expiryChanged() ? ['expiry'] : []), ...this.unmodelled()],
       // a period without orders matched nothing: that says nothing of the draft's SKUs and categories

@@ -35,6 +35,22 @@ describe('rules simulate', () => {
     expect(run(['ledger', 'verify']).code).toBe(0);
   });
 
+  it('a draft that only gives more, yet a member loses: said to come from returns taken back at the tier of their own date (trial 38, finding 2)', () => {
+    // gold from 3,000 lifetime points: M002 is gold before their return R0001, which then takes back at ×1.5
+    const rules = JSON.parse(readFileSync(join(FIXTURES, 'rules.json'), 'utf8'));
+    rules.tiers[1].minLifetimePoints = 3000;
+    const draft = join(demo.dir, 'goldlow.json');
+    writeFileSync(draft, JSON.stringify(rules));
+    const r = ok(['rules', 'simulate', draft]);
+    expect(r.difference).toBeGreaterThan(0);
+    expect(r).toMatchObject({ membersLosing: 1, membersLosingOnTakeBacks: 1 });
+    expect(r.topMembers.find((m: { difference: number }) => m.difference < 0).memberId).toBe('M002');
+    expect(run(['rules', 'simulate', draft]).stdout).toMatch(/^note\s+the member losing has returns or refunds the draft takes more back for: a take-back is computed at the tier and rules of its own date \(SPEC §4\.6\)/m);
+    // where nobody's take-back grows, none is counted, and the note is not there
+    expect(ok(['rules', 'simulate', join(demo.dir, 'tea.json')])).toMatchObject({ membersLosing: 0, membersLosingOnTakeBacks: 0 });
+    expect(run(['rules', 'simulate', join(demo.dir, 'tea.json')]).stdout).not.toContain('takes more back');
+  });
+
   it('groups by tier, category and source; the groups add up to the totals', () => {
     for (const by of ['tier', 'category', 'source']) {
       const r = ok(['rules', 'simulate', join(demo.dir, 'tea.json'), '--by', by]);

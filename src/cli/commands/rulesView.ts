@@ -37,6 +37,10 @@ export function simulateFields(r: SimulationReport, forApply = false): [string, 
     ['value difference', `${signedMoney(r.valueDifference)} ${r.currency} (draft at ${r.draftRedeemPointsPerUnit}, actual at ${r.redeemPointsPerUnit} points per unit)`],
     ['members gaining', r.membersGaining],
     ['members losing', r.membersLosing],
+    // a draft that gives more can still show members losing: their returns are taken back at its higher rate (trial 38, finding 2)
+    ...(r.membersLosingOnTakeBacks
+      ? [['note', `${r.membersLosingOnTakeBacks === r.membersLosing ? (r.membersLosing === 1 ? 'the member' : `all ${r.membersLosing} members`) : `${r.membersLosingOnTakeBacks} of the ${r.membersLosing} members`} losing ${r.membersLosingOnTakeBacks === 1 ? 'has' : 'have'} returns or refunds the draft takes more back for: a take-back is computed at the tier and rules of its own date (SPEC §4.6), so a draft that lifts a tier before a return takes back more than the purchase earned`] as [string, string]]
+      : []),
     [`outstanding at ${r.to}, actual`, `${c.actualPoints} points, ${c.actualValue} ${r.currency} (at ${r.redeemPointsPerUnit} points per unit)`],
     [`outstanding at ${r.to}, draft`, `${c.simulatedPoints} points, ${c.simulatedValue} ${r.currency} (at ${r.draftRedeemPointsPerUnit} points per unit)`],
     ['liability change', `${signed(c.points)} points, ${signedMoney(c.value)} ${r.currency}${c.estimated.length ? ' (an estimate: see below)' : ''}`],
