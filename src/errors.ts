@@ -246,7 +246,7 @@ export class PaymentInterruptedError extends PointsmallError {
 
 /** A prompt cancelled with Ctrl-C, or its input closed before an answer: exit 130, quietly. */
 export class CancelledError extends PointsmallError {
-  /** `closed`: the prompt's input ended (Ctrl-D, a terminal that went away) rather than Ctrl-C. */
+  /** `closed`: the prompt's input ended (Ctrl-D, a pipe that ended) rather than Ctrl-C. */
   constructor(readonly closed = false) {
     super('cancelled', { code: 'CANCELLED', exitCode: EXIT.cancelled });
   }

@@ -16,6 +16,7 @@ export interface Ask {
 
 /** Returns the checkout to run, or null when the operator declines at the confirmation. */
 export async function interactiveCheckout(ctx: Ctx, given: CheckoutInput, ask: Ask): Promise<CheckoutInput | null> {
+  (await import('./prompts.js')).guardTerminal();
   const { search, checkbox, input, select, confirm } = await import('@inquirer/prompts');
   const svc = await import('../services/checkout.js');
   const input0 = { ...given };
@@ -140,6 +141,7 @@ export async function verifiedCheckout(ctx: Ctx, chosen: CheckoutInput): Promise
 
 /** Asks for the one-time code of a held checkout and confirms it; asks again after a wrong code while attempts are left. */
 export async function confirmWithCode(ctx: Ctx, checkoutId: string, opts: { tender?: Tender; decline?: boolean }): Promise<CheckoutResult> {
+  (await import('./prompts.js')).guardTerminal();
   const { input } = await import('@inquirer/prompts');
   const { RefusedError } = await import('../errors.js');
   const svc = await import('../services/checkout.js');

@@ -1,4 +1,5 @@
 // Prompt helpers (lazy-loaded: @inquirer/prompts is the slowest import we have). Ctrl-C exits 130.
+import { writeSync } from 'node:fs';
 import { CancelledError } from '../errors.js';
 
 function cancelled(e: unknown): never {
@@ -7,12 +8,46 @@ function cancelled(e: unknown): never {
   throw e;
 }
 
+let guarded = false;
+
+/**
+ * The terminal went away at a prompt (its window closed, an ssh session dropped): readline's next switch of
+ * raw mode fails with EIO, an 'error' event of inquirer's own interface that nothing can catch, and Node 20
+ * then aborts on its way out (it cannot restore the terminal's mode: a core dump, exit 134 or 139). Such an
+ * error ends the process by SIGHUP instead (exit 129, as a hung-up process does), which Node does not
+ * intercept, before what the prompt asked about is done (the transaction that answers it). Any other
+ * uncaught error is an internal error, as it would have been. Installed by every prompt, once.
+ */
+export function guardTerminal(): void {
+  if (guarded) return;
+  guarded = true;
+  process.on('uncaughtException', (e: NodeJS.ErrnoException) => {
+    const say = (text: string) => {
+      try {
+        writeSync(2, text);
+      } catch {
+        // stderr was the terminal
+      }
+    };
+    if ((e?.code === 'EIO' || e?.code === 'ENXIO' || e?.code === 'EBADF') && /setRawMode|read|write/i.test(String(e.syscall ?? e.message))) {
+      say('\ncancelled: the terminal went away before an answer\n');
+      process.removeAllListeners('SIGHUP'); // (inquirer's signal-exit listens to it)
+      process.kill(process.pid, 'SIGHUP');
+      process.kill(process.pid, 'SIGKILL'); // (SIGHUP ignored, as under nohup: still never Node's abort)
+    }
+    say(`error: internal error: ${e?.message ?? String(e)}\nhint: this is a bug; run again with --debug for the stack trace\n`);
+    process.exit(1);
+  });
+}
+
 export async function ask(message: string, opts: { validate?: (v: string) => true | string | Promise<true | string>; default?: string } = {}): Promise<string> {
+  guardTerminal();
   const { input } = await import('@inquirer/prompts');
   return input({ message, required: true, validate: opts.validate, default: opts.default }).catch(cancelled);
 }
 
 export async function confirmAction(message: string, dflt = false): Promise<boolean> {
+  guardTerminal();
   const { confirm } = await import('@inquirer/prompts');
   await discardTypeAhead();
   return confirm({ message, default: dflt }).catch(cancelled);
@@ -24,6 +59,7 @@ export async function confirmAction(message: string, dflt = false): Promise<bool
  * holds is read and dropped, and the person is told. Ctrl-C among them still cancels (exit 130).
  */
 export async function discardTypeAhead(): Promise<void> {
+  guardTerminal();
   const stdin = process.stdin;
   if (!stdin.isTTY || typeof stdin.setRawMode !== 'function') return;
   const wasRaw = stdin.isRaw;
@@ -45,6 +81,7 @@ export async function discardTypeAhead(): Promise<void> {
 }
 
 export async function choose<T extends string>(message: string, choices: { name: string; value: T; description?: string }[]): Promise<T> {
+  guardTerminal();
   const { select } = await import('@inquirer/prompts');
   await discardTypeAhead(); // (an Enter typed ahead would pick the first choice)
   return select({ message, choices }).catch(cancelled);

@@ -93,10 +93,10 @@ function marked(mark: string, text: string): string {
 }
 
 /**
- * Ctrl-C at a prompt, or its input closed before an answer (Ctrl-D, a terminal that went away): the question
+ * Ctrl-C at a prompt, or its input closed before an answer (Ctrl-D, or a pipe that ended; a terminal that went away ends the process by SIGHUP, see prompts.ts guardTerminal): the question
  * stays on the screen, so a line under it says it was cancelled and that nothing was changed.
  */
 function cancelled(closed = false): number {
-  if (process.stderr.isTTY) process.stderr.write(closed ? '\ncancelled: the input closed before an answer (Ctrl-D, or the terminal went away)\n' : '\ncancelled (Ctrl-C)\n');
+  if (process.stderr.isTTY) process.stderr.write(closed ? '\ncancelled: the input ended before an answer (Ctrl-D)\n' : '\ncancelled (Ctrl-C)\n');
   return EXIT.cancelled;
 }
