@@ -411,16 +411,28 @@ export function copyLedgerTo(source: string, target: string): { entries: number;
     }
     if (isPostgresUrl(target) && ledgerExistsAt(target)) {
       // a db copy (or init) stopped before it finished left the tables with nothing in them: made again
-      if (holdsNothing(target)) eraseLedger(target);
+      if (holdsNothing(target)) {
+        copyBarrier('erase');
+        eraseLedger(target, { onlyUnfinished: true }); // (checked again under the writer lock)
+      }
       else throw new UsageError(`a ledger already exists in ${redactUrl(target)}`, 'db copy never overwrites a ledger: give an empty database');
     }
     const to = openStore(target, { create: true });
     try {
       migrate(to);
-      copyBarrier();
+      copyBarrier('migrated');
       const fromVersion = schemaVersion(from);
       if (schemaVersion(to) !== fromVersion) throw new UsageError(`the source has schema v${fromVersion}, the copy v${schemaVersion(to)}`, `upgrade the source first: pointsmall db migrate --db ${shownPath(source)}`);
-      const { tables } = copyLedgerRows(from, to);
+      let tables: Record<string, number>;
+      try {
+        ({ tables } = copyLedgerRows(from, to));
+      } catch (e) {
+        // its tables dropped under it: another db copy into the same database took it over
+        if (isPostgresUrl(target) && /does not exist/i.test(String((e as Error).message))) {
+          throw new UsageError(`${redactUrl(target)} was changed by another process while this copy was written (another db copy or init into it): nothing of this copy is in it`, 'run the db copy again once the other has finished, or into a database of its own');
+        }
+        throw e;
+      }
       refreshStatistics(to); // (PostgreSQL: a copied ledger is planned for its size from its first command)
       const head = to.get(journal).head();
       return { entries: tables.entries ?? 0, headHash: head.hash, tables };
@@ -433,13 +445,14 @@ export function copyLedgerTo(source: string, target: string): { entries: number;
 }
 
 /**
- * Test hook: POINTSMALL_COPY_BARRIER=DIR makes db copy write DIR/migrated once the target has its tables,
- * before any row, and wait for DIR/go, so a test can kill it at exactly that point.
+ * Test hook: POINTSMALL_COPY_BARRIER=DIR makes db copy write DIR/STAGE and wait for DIR/go at one point,
+ * POINTSMALL_COPY_BARRIER_AT (default `migrated`: the target has its tables, no row yet; `erase`: it has
+ * found the target's tables empty and is about to make them again), so a test can kill it or race it there.
  */
-function copyBarrier(): void {
+function copyBarrier(stage: 'migrated' | 'erase'): void {
   const barrier = process.env.POINTSMALL_COPY_BARRIER;
-  if (!barrier) return;
-  writeFileSync(join(barrier, 'migrated'), '');
+  if (!barrier || (process.env.POINTSMALL_COPY_BARRIER_AT ?? 'migrated') !== stage) return;
+  writeFileSync(join(barrier, stage), '');
   while (!existsSync(join(barrier, 'go'))) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
 }
 

@@ -3,6 +3,8 @@
 // caches), so the copy's chain ends at the same head hash and `ledger verify` passes on it as on the source.
 import type { Store } from './db.js';
 import { ledgerTables } from './db.js';
+import { UsageError } from '../errors.js';
+import { redactUrl } from './pg/database.js';
 
 function columnsOf(store: Store, table: string): string[] {
   if (store.pg) {
@@ -39,6 +41,11 @@ export function copyLedgerRows(from: Store, to: Store): CopyCounts {
   try {
     from.read(() =>
       to.write(() => {
+        // under the writer lock: another process (a db copy or init into the same database) may have filled
+        // the tables this one made since; they are never written into
+        if (Number(to.db.prepare('SELECT count(*) FROM settings').pluck().get()) > 0) {
+          throw new UsageError(`${to.pg ? redactUrl(to.path) : to.path} was filled by another process while this copy was written (another db copy or init into it): nothing of this copy is in it`, 'run the db copy again into a database of its own (it never overwrites a ledger)');
+        }
         for (const t of tables) {
           const target = new Set(columnsOf(to, t));
           const source = columnsOf(from, t);

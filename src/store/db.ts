@@ -603,10 +603,10 @@ export function replaceLedgerIn(store: Store, url: string): void {
  * are. An object of someone else's that depends on a table of ours (a foreign key, a view) is a usage
  * error naming it, and nothing is dropped.
  */
-export function eraseLedger(url: string): void {
+export function eraseLedger(url: string, opts: { onlyUnfinished?: boolean } = {}): void {
   const store = openStore(url, { requireLatest: false });
   try {
-    eraseTables(store, url);
+    eraseTables(store, url, opts.onlyUnfinished === true);
   } catch (e) {
     // another connection's open transaction on the ledger (a report, psql) past the busy timeout: exit 5
     throw mapBusy(e, redactUrl(url), store.busyTimeoutMs);
@@ -615,10 +615,20 @@ export function eraseLedger(url: string): void {
   }
 }
 
-/** eraseLedger's drops, in one write transaction. */
-function eraseTables(store: Store, url: string): void {
+/**
+ * eraseLedger's drops, in one write transaction. `onlyUnfinished`: only a ledger whose init (or db copy)
+ * stopped before it finished (no settings), checked again under the writer lock: another process may have
+ * finished one since it was last looked at (a db copy committing its rows), and that one is never dropped.
+ */
+function eraseTables(store: Store, url: string, onlyUnfinished = false): void {
   const tables = ledgerTables(store);
   store.write(() => {
+    if (onlyUnfinished) {
+      const settings = store.db.prepare("SELECT to_regclass('settings') IS NOT NULL").pluck().get();
+      if (settings && store.db.prepare("SELECT 1 FROM settings WHERE key = 'currency'").pluck().get() !== undefined) {
+        throw new UsageError(`a ledger already exists in ${redactUrl(url)} (another process finished it a moment ago)`, 'db copy never overwrites a ledger: give an empty database');
+      }
+    }
     const inUse = (what: string) =>
       new UsageError(
         `cannot erase the ledger in ${redactUrl(url)}: ${what}`,

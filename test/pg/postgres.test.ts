@@ -77,6 +77,46 @@ describe.skipIf(!HAVE_PG)('a ledger on PostgreSQL', () => {
     expect(JSON.parse(over.stderr).error.message).toMatch(/^a ledger already exists in /);
   });
 
+  it('two db copies into one database: a ledger the other finished is never dropped, nor written into (trial 38c, finding 1)', async () => {
+    const dir = tmpDir();
+    const demo = join(dir, 'demo.db');
+    expect(runCli(['demo', '--db', demo, '--json']).code).toBe(0);
+    const small = join(dir, 'small.db');
+    expect(runCli(['init', '--db', small, '--json']).code).toBe(0);
+    expect(runCli(['member', 'add', '--id', 'S1', '--name', 'S', '--db', small, '--json']).code).toBe(0);
+    const heads = { demo: runCli(['ledger', 'verify', '--db', demo, '--json']).json().head, small: runCli(['ledger', 'verify', '--db', small, '--json']).json().head };
+    /** `db copy --db from --to pg`, held at `at` (POINTSMALL_COPY_BARRIER) until released. */
+    const held = async (from: string, pg: string, at: 'migrated' | 'erase') => {
+      const barrier = tmpDir('pointsmall-barrier-');
+      const p = spawn(process.execPath, [join(ROOT, 'bin', 'pointsmall.js'), 'db', 'copy', '--db', from, '--to', pg, '--json'], { env: { ...process.env, POINTSMALL_COPY_BARRIER: barrier, POINTSMALL_COPY_BARRIER_AT: at } });
+      let stderr = '';
+      p.stderr.on('data', (d) => (stderr += d));
+      const exited = new Promise<number | null>((res) => p.on('close', res));
+      while (!existsSync(join(barrier, at))) await new Promise((r) => setTimeout(r, 10));
+      return { release: async () => (writeFileSync(join(barrier, 'go'), ''), { code: await exited, stderr }), kill: async () => (p.kill('SIGKILL'), await exited) };
+    };
+    // 1. a copy that found the tables empty and is about to make them again, while another finishes its copy there
+    const pg = tmpPgDatabase();
+    await (await held(small, pg, 'migrated')).kill(); // (tables, nothing in them)
+    const late = await held(small, pg, 'erase');
+    const first = runCli(['db', 'copy', '--db', demo, '--to', pg, '--json']);
+    expect(first.code, first.stderr).toBe(0);
+    const refused = await late.release();
+    expect(refused.code, refused.stderr).toBe(2);
+    expect(JSON.parse(refused.stderr).error.message).toMatch(/^a ledger already exists in \S+ \(another process finished it a moment ago\)$/);
+    expect(runCli(['ledger', 'verify', '--db', pg, '--json']).json()).toMatchObject({ ok: true, head: heads.demo });
+    // 2. a copy whose empty tables another copy made again and filled before it wrote its rows
+    const pg2 = tmpPgDatabase();
+    const slow = await held(small, pg2, 'migrated');
+    const other = runCli(['db', 'copy', '--db', demo, '--to', pg2, '--json']);
+    expect(other.code, other.stderr).toBe(0);
+    const lost = await slow.release();
+    expect(lost.code, lost.stderr).toBe(2);
+    expect(JSON.parse(lost.stderr).error.message).toMatch(/was (filled|changed) by another process while this copy was written .*: nothing of this copy is in it$/);
+    expect(runCli(['ledger', 'verify', '--db', pg2, '--json']).json()).toMatchObject({ ok: true, head: heads.demo });
+    expect(heads.small).not.toEqual(heads.demo);
+  });
+
   it('db copy moves a ledger SQLite → PostgreSQL → SQLite with every row, the same head hash and verify passing', () => {
     const dir = tmpDir();
     const file = join(dir, 'demo.db');
