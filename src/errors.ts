@@ -18,7 +18,10 @@ export const EXIT = {
  * or a hint that names the ledger never shows it, whichever path built it (cron mails what a job prints).
  */
 export function maskPasswords(text: string): string {
-  return text.replace(/(postgres(?:ql)?:\/\/[^:/@\s]*:)[^@\s]*@/gi, '$1***@').replace(/(postgres(?:ql)?:\/\/\S*?[?&]password=)[^&\s]*/gi, '$1***');
+  // (the password runs to the last @ before the host's path: it may hold a space or an @ the driver accepts)
+  return text
+    .replace(/(postgres(?:ql)?:\/\/[^:/@\s]*:)[^/]*@/gi, '$1***@')
+    .replace(/(postgres(?:ql)?:\/\/\S*?[?&]password=)[^&\s]*?(?=[&\s]|:\s|:?$)/gi, '$1***');
 }
 
 export class PointsmallError extends Error {
