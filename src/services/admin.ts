@@ -564,7 +564,7 @@ export function checkBackupArgument(ctx: Ctx, source: string): void {
   if (sameFile(source, ctx.dbPath)) throw new UsageError(`${source} is the live ledger itself, not a backup`, BACKUP_HINT);
   const st = statSync(source);
   const sqlite = st.isFile() && sqliteHead(source) === 'database';
-  if (!sqlite) throw new UsageError(`${source} is not a pointsmall ledger (${st.isDirectory() ? 'a folder' : st.size === 0 ? 'an empty file' : 'not an SQLite database'}); nothing was changed`, BACKUP_HINT, 'NOT_A_LEDGER');
+  if (!sqlite) throw new UsageError(`${source} is not a pointsmall ledger (${st.isDirectory() ? 'a folder' : !st.isFile() ? 'not a regular file: a pipe, a socket or a device' : st.size === 0 ? 'an empty file' : 'not an SQLite database'}); nothing was changed`, BACKUP_HINT, 'NOT_A_LEDGER');
 }
 
 /**

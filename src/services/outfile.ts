@@ -5,7 +5,7 @@
 // the whole file is renamed into place only once it is written and fsynced, or removed on failure.
 import { redactUrl } from '../store/pg/database.js';
 import { type SqliteHead, sqliteHead } from '../store/sqliteHead.js';
-import { closeSync, constants, existsSync, fstatSync, fsyncSync, lstatSync, openSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, writeSync, accessSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, fsyncSync, lstatSync, openSync, readdirSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, writeSync, accessSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 
@@ -203,9 +203,48 @@ export function createExclusive(path: string): number {
 
 let serial = 0;
 
+/** Whether process `pid` is alive (EPERM: it is, another user's). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Temp files beside `abs` that a process killed while writing it left behind (`.NAME.PID.N.tmp`, and the
+ * -wal, -shm or -journal of one SQLite wrote into): removed when that process is gone and the file has not
+ * changed for a minute. A live writer's are left alone. (They hold member data, in a folder the user chose.)
+ */
+function removeStaleTemps(abs: string): void {
+  const dir = dirname(abs);
+  const prefix = `.${basename(abs)}.`;
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const m = /^(\d+)\.\d+\.tmp(-wal|-shm|-journal)?$/.exec(name.slice(prefix.length));
+    if (!m || Number(m[1]) === process.pid || alive(Number(m[1]))) continue;
+    try {
+      // (and untouched for a minute: a writer on another machine sharing the folder has a pid unknown here)
+      const st = lstatSync(join(dir, name));
+      if (st.isFile() && Date.now() - st.mtimeMs > 60_000) rmSync(join(dir, name), { force: true });
+    } catch {
+      // gone meanwhile, or not ours to remove
+    }
+  }
+}
+
 /** A new private temp file beside `abs` (a name nobody holds: an existing file or symlink is skipped, never opened). */
 export function createTemp(abs: string): { path: string; fd: number } {
   const dir = dirname(abs);
+  removeStaleTemps(abs);
   for (;;) {
     const path = join(dir, `.${basename(abs)}.${process.pid}.${serial++}.tmp`);
     try {

@@ -1,6 +1,6 @@
 // The one guarded way to write a user-named file: temp files made exclusively (a planted symlink is
 // never followed), private, cleaned up; targets that are the ledger refused by identity and by path.
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
@@ -89,5 +89,27 @@ describe('outfile', () => {
     symlinkSync(victim, join(dir, 'planted.db'));
     expect(() => new ImportStage(join(dir, 'planted.db'))).toThrow(/EEXIST/);
     expect(readFileSync(victim, 'utf8')).toBe('precious');
+  });
+});
+
+describe('temp files a killed writer left behind (trial 38c, finding 4)', () => {
+  it('are removed by the next write of the same target when their process is gone and they are a minute old; a live one, a fresh one and others are kept', () => {
+    const dir = tmpDir();
+    const target = join(dir, 'report.csv');
+    const old = (Date.now() - 120_000) / 1000;
+    // a pid no process has (the kernel's limit is far below it), and this process's own parent (alive)
+    const gone = 2 ** 22 + 7;
+    const names = {
+      stale: `.report.csv.${gone}.0.tmp`,
+      staleWal: `.report.csv.${gone}.0.tmp-wal`,
+      fresh: `.report.csv.${gone}.1.tmp`,
+      live: `.report.csv.${process.ppid}.0.tmp`,
+      other: `.other.csv.${gone}.0.tmp`,
+    };
+    for (const n of Object.values(names)) writeFileSync(join(dir, n), 'member data');
+    for (const n of [names.stale, names.staleWal, names.live, names.other]) utimesSync(join(dir, n), old, old);
+    writeOutputFile(target, 'a,b\n', { ledger: join(dir, 'ledger.db'), flag: '--out' });
+    expect(readFileSync(target, 'utf8')).toBe('a,b\n');
+    expect(readdirSync(dir).sort()).toEqual([names.fresh, names.live, names.other, 'report.csv'].sort());
   });
 });
