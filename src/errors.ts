@@ -14,8 +14,8 @@ export const EXIT = {
 
 /**
  * The text with the password of every PostgreSQL URL in it masked (`postgres://user:***@host/db`, and a
- * `?password=` parameter): a message
- * or a hint that names the ledger never shows it, whichever path built it (cron mails what a job prints).
+ * `?password=` parameter): a message or a hint that names the ledger never shows it, whichever path built
+ * it (cron mails what a job prints).
  */
 export function maskPasswords(text: string): string {
   // (the password runs to the last @ before the host's path: it may hold a space or an @ the driver accepts)

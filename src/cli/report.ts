@@ -93,8 +93,9 @@ function marked(mark: string, text: string): string {
 }
 
 /**
- * Ctrl-C at a prompt, or its input closed before an answer (Ctrl-D, or a pipe that ended; a terminal that went away ends the process by SIGHUP, see prompts.ts guardTerminal): the question
- * stays on the screen, so a line under it says it was cancelled and that nothing was changed.
+ * Ctrl-C at a prompt, or its input ended before an answer (Ctrl-D, a pipe that ended): the question stays
+ * on the screen, so a line under it says it was cancelled, and how. (A terminal that went away ends the
+ * process by SIGHUP instead: prompts.ts guardTerminal.)
  */
 function cancelled(closed = false): number {
   if (process.stderr.isTTY) process.stderr.write(closed ? '\ncancelled: the input ended before an answer (Ctrl-D)\n' : '\ncancelled (Ctrl-C)\n');

@@ -414,8 +414,7 @@ export function copyLedgerTo(source: string, target: string): { entries: number;
       if (holdsNothing(target)) {
         copyBarrier('erase');
         eraseLedger(target, { onlyUnfinished: true }); // (checked again under the writer lock)
-      }
-      else throw new UsageError(`a ledger already exists in ${redactUrl(target)}`, 'db copy never overwrites a ledger: give an empty database');
+      } else throw new UsageError(`a ledger already exists in ${redactUrl(target)}`, 'db copy never overwrites a ledger: give an empty database');
     }
     const to = openStore(target, { create: true });
     try {

@@ -99,9 +99,9 @@ export interface ReadEnd {
 /**
  * Streams the file's records into the sink as they are tokenized (decoded by textDecode.ts: UTF-8,
  * whose bad bytes fail naming their line, or an encoding iconv-lite reads), yielding after each chunk of the file so the caller can flush its work. With a
- * part, only its bytes; `end` then tells where the reading stopped.
+ * part, only its bytes; `end` then tells where the reading stopped. `onBytes` hears the bytes read so far
+ * and the chunk just read.
  */
-/** Reads the file (or its part) through the tokenizer into sink; onBytes has the bytes read so far and the chunk just read. */
 export async function* readChunks(o: ReadInput, sink: RecordSink, onBytes?: (bytes: number, chunk: Buffer) => void, part?: FilePart, end?: ReadEnd): AsyncGenerator<void> {
   const tok = new CsvTokenizer(o.delimiter, part?.firstLine ?? 1, !part || part.start === 0);
   const d = await fileDecoder(o.file, o.encoding, part?.start ?? 0, part?.firstLine ?? 1);
