@@ -34,7 +34,7 @@ function sh(script: string, env: Record<string, string>, cwd: string) {
 describe('the README', () => {
   it('says how to put pointsmall on the PATH, and how long npm test takes', () => {
     expect(README).toMatch(/npm link +# puts the `pointsmall` command on your PATH/);
-    expect(README).toMatch(/npm test +# .*about 20 minutes on two cores \(31 with PostgreSQL too\)/);
+    expect(README).toMatch(/npm test +# .*about 16 minutes on two quiet cores with a PostgreSQL server named too/);
     // (every example types the installed command; npx only where the README says it works)
     for (const line of README.split('\n').filter((l) => /^npx pointsmall|\bnpx pointsmall [a-z]/.test(l))) expect(line).toContain('inside this folder');
   });
