@@ -11,10 +11,10 @@ const PREFIX = 'pointsmall-import-';
 /** A folder without an owner file (written by a build before it, or being made right now) is left this long. */
 const UNOWNED_GRACE_MS = 24 * 60 * 60 * 1000;
 
-/** A new scratch folder, after removing those of imports that died; synchronous, so no signal comes between. */
 /** Where scratch folders go: POINTSMALL_TMPDIR, else the system's temp folder (TMPDIR). */
 export const scratchParent = (): string => process.env.POINTSMALL_TMPDIR || tmpdir();
 
+/** A new scratch folder, after removing those of imports that died; synchronous, so no signal comes between. */
 export function newScratchDir(): string {
   const parent = scratchParent();
   removeOrphans(parent);

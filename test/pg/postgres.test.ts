@@ -16,6 +16,17 @@ const facade = async (url: string): Promise<Facade> => {
   return new PgDatabase(url, 5000);
 };
 
+/** `db copy --db from --to to`, held at `at` by POINTSMALL_COPY_BARRIER until released or killed. */
+async function heldCopy(from: string, to: string, at: 'migrated' | 'erase') {
+  const barrier = tmpDir('pointsmall-barrier-');
+  const p = spawn(process.execPath, [join(ROOT, 'bin', 'pointsmall.js'), 'db', 'copy', '--db', from, '--to', to, '--json'], { env: { ...process.env, POINTSMALL_COPY_BARRIER: barrier, POINTSMALL_COPY_BARRIER_AT: at } });
+  let stderr = '';
+  p.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((res) => p.on('close', res));
+  while (!existsSync(join(barrier, at))) await new Promise((r) => setTimeout(r, 10));
+  return { release: async () => (writeFileSync(join(barrier, 'go'), ''), { code: await exited, stderr }), kill: async () => (p.kill('SIGKILL'), await exited) };
+}
+
 describe.skipIf(!HAVE_PG)('a ledger on PostgreSQL', () => {
   it('a large import and db copy leave the planner statistics of the tables they filled (the re-import is planned for their size, not as empty)', async () => {
     const dir = tmpDir();
@@ -52,13 +63,8 @@ describe.skipIf(!HAVE_PG)('a ledger on PostgreSQL', () => {
     const pg = tmpPgDatabase();
     const back = join(dir, 'back.db');
     for (const [from, to] of [[file, pg], [pg, back]]) {
-      // killed once the target has its tables and before any row (POINTSMALL_COPY_BARRIER holds it there)
-      const barrier = tmpDir('pointsmall-barrier-');
-      const p = spawn(process.execPath, [join(ROOT, 'bin', 'pointsmall.js'), 'db', 'copy', '--db', from, '--to', to, '--json'], { env: { ...process.env, POINTSMALL_COPY_BARRIER: barrier } });
-      const exited = new Promise((res) => p.on('close', res));
-      while (!existsSync(join(barrier, 'migrated'))) await new Promise((r) => setTimeout(r, 10));
-      p.kill('SIGKILL');
-      await exited;
+      // killed once the target has its tables and before any row
+      await (await heldCopy(from, to, 'migrated')).kill();
       if (to === pg) {
         // what verify says of it leads to the copy, not only to init
         const v = runCli(['ledger', 'verify', '--db', to, '--json']);
@@ -85,20 +91,10 @@ describe.skipIf(!HAVE_PG)('a ledger on PostgreSQL', () => {
     expect(runCli(['init', '--db', small, '--json']).code).toBe(0);
     expect(runCli(['member', 'add', '--id', 'S1', '--name', 'S', '--db', small, '--json']).code).toBe(0);
     const heads = { demo: runCli(['ledger', 'verify', '--db', demo, '--json']).json().head, small: runCli(['ledger', 'verify', '--db', small, '--json']).json().head };
-    /** `db copy --db from --to pg`, held at `at` (POINTSMALL_COPY_BARRIER) until released. */
-    const held = async (from: string, pg: string, at: 'migrated' | 'erase') => {
-      const barrier = tmpDir('pointsmall-barrier-');
-      const p = spawn(process.execPath, [join(ROOT, 'bin', 'pointsmall.js'), 'db', 'copy', '--db', from, '--to', pg, '--json'], { env: { ...process.env, POINTSMALL_COPY_BARRIER: barrier, POINTSMALL_COPY_BARRIER_AT: at } });
-      let stderr = '';
-      p.stderr.on('data', (d) => (stderr += d));
-      const exited = new Promise<number | null>((res) => p.on('close', res));
-      while (!existsSync(join(barrier, at))) await new Promise((r) => setTimeout(r, 10));
-      return { release: async () => (writeFileSync(join(barrier, 'go'), ''), { code: await exited, stderr }), kill: async () => (p.kill('SIGKILL'), await exited) };
-    };
     // 1. a copy that found the tables empty and is about to make them again, while another finishes its copy there
     const pg = tmpPgDatabase();
-    await (await held(small, pg, 'migrated')).kill(); // (tables, nothing in them)
-    const late = await held(small, pg, 'erase');
+    await (await heldCopy(small, pg, 'migrated')).kill(); // (tables, nothing in them)
+    const late = await heldCopy(small, pg, 'erase');
     const first = runCli(['db', 'copy', '--db', demo, '--to', pg, '--json']);
     expect(first.code, first.stderr).toBe(0);
     const refused = await late.release();
@@ -107,7 +103,7 @@ describe.skipIf(!HAVE_PG)('a ledger on PostgreSQL', () => {
     expect(runCli(['ledger', 'verify', '--db', pg, '--json']).json()).toMatchObject({ ok: true, head: heads.demo });
     // 2. a copy whose empty tables another copy made again and filled before it wrote its rows
     const pg2 = tmpPgDatabase();
-    const slow = await held(small, pg2, 'migrated');
+    const slow = await heldCopy(small, pg2, 'migrated');
     const other = runCli(['db', 'copy', '--db', demo, '--to', pg2, '--json']);
     expect(other.code, other.stderr).toBe(0);
     const lost = await slow.release();
