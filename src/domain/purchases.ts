@@ -10,7 +10,7 @@ type Decimal = BaseDecimal;
 import { ENCODING_NAMES, type Encoding, normaliseEncoding, UTF16_WITHOUT_BOM } from './encoding.js';
 import { AMOUNT_MAX, type Minor, formatMoney, parseMoney, quantityHint } from './money.js';
 import { MIN_YEAR, dateRangeProblem, dstGap, unreadTimestampReason, localDate, readIsoParts, zoneOffsetMinutes, zonedToUtcMs, zonedToUtcMsExact } from './time.js';
-import { controlCharProblem, duplicateColumnProblem, lookalikeCharsProblem } from './text.js';
+import { controlCharProblem, duplicateColumnProblem, lookalikeCharsProblem, trimAscii } from './text.js';
 
 // ---- CSV tokenizer -------------------------------------------------------------------------------
 
@@ -738,7 +738,8 @@ export function swallowedOrderIds(field: string, delimiter: string, orderIndex: 
   const out: [string, number][] = [];
   const rows = field.split(/\r\n|\r|\n/);
   for (let k = 1; k < rows.length; k++) {
-    const id = rows[k].split(delimiter)[orderIndex]?.trim();
+    const raw = rows[k].split(delimiter)[orderIndex];
+    const id = raw === undefined ? undefined : trimAscii(raw);
     if (id) out.push([id, line + k]);
   }
   return out;
@@ -769,21 +770,21 @@ export function parseRow(fields: readonly string[], ctx: RowContext): RowResult 
   const { index, header, format } = ctx.plan;
   const name = (f: PurchaseField) => (header[index[f]] === f ? f : `${header[index[f]]} (${f})`);
   if (fields.length !== header.length) {
-    const orderId = index.order_id < fields.length ? fields[index.order_id]?.trim() || null : null;
+    const orderId = index.order_id < fields.length && fields[index.order_id] !== undefined ? trimAscii(fields[index.order_id]) || null : null;
     // a file that mixes line ends: its bare CRs (old Mac) end no row once LF or CRLF was read as the line end
     const mixed = fields.some((f) => BARE_CR.test(f)) ? `: ${MIXED_LINE_ENDS}` : '';
     // a row ending in a delimiter (some exports end every data row so): one empty field more than the header
     const trailing = !mixed && fields.length === header.length + 1 && fields[fields.length - 1].trim() === '' ? ': the row ends in a delimiter, which makes an empty last field the header does not name; remove the delimiter at the end of the rows (sed \'s/,$//\' FILE.csv for commas), or end the header with one too' : '';
     return { kind: 'bad', reason: `has ${fields.length} fields, the header has ${header.length}${mixed}${trailing}`, orderId };
   }
-  const orderId = fields[index.order_id].trim();
+  const orderId = trimAscii(fields[index.order_id]); // (a no-break space or a BOM at its end is refused: README "Ids")
   if (!orderId) return { kind: 'bad', reason: `${name('order_id')} is empty`, orderId: null };
   for (const i of unnamedColumns(header)) {
     if (fields[i].trim() === '') continue;
     const value = JSON.stringify(fields[i].trim());
     return { kind: 'bad', reason: `column ${i + 1} has no name in the header but holds ${value}: a delimiter inside an unquoted value, as the thousands separator of 1,234.50? quote the value ("1,234.50") or drop the separator`, orderId };
   }
-  const memberId = fields[index.member_id].trim();
+  const memberId = trimAscii(fields[index.member_id]);
   if (!memberId) {
     if (ctx.skipGuests) return { kind: 'guest', orderId };
     return { kind: 'bad', reason: `${name('member_id')} is empty: a guest purchase (pass --skip-guests to drop these)`, orderId };

@@ -136,6 +136,22 @@ export function shellWord(s: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
+/**
+ * `s` without the ASCII blanks around it (spaces, tabs, line breaks): what a padded export puts there.
+ * Unlike String.trim, a no-break space, an ideographic space, a line separator or a BOM at an end stays,
+ * so an id holding one is refused naming it (trial 39) rather than read as the id it looks like.
+ */
+export function trimAscii(s: string): string {
+  const n = s.length;
+  if (n === 0 || (s.charCodeAt(0) > 32 && s.charCodeAt(n - 1) > 32)) return s;
+  let a = 0;
+  let b = n;
+  while (a < b && isAsciiBlank(s.charCodeAt(a))) a++;
+  while (b > a && isAsciiBlank(s.charCodeAt(b - 1))) b--;
+  return a === 0 && b === n ? s : s.slice(a, b);
+}
+const isAsciiBlank = (c: number): boolean => c === 32 || (c >= 9 && c <= 13);
+
 /** Characters a spreadsheet or a word processor puts where a number or a time wants plain ASCII. */
 const LOOKALIKES: Record<string, string> = {
   '\u00a0': 'a no-break space (U+00A0)',

@@ -1,6 +1,6 @@
 // Small CSV files for master data (members, catalog): read whole with line numbers, rejects written beside.
-import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
-import { basename } from 'node:path';
+import { closeSync, existsSync, openSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { AtomicFile, checkOutput, type OutputTarget, sameFile } from './outfile.js';
 import { isRejectsHeader, rejectsHeader, rejectsRow, unquoteRejectsCell } from '../domain/rejects.js';
@@ -125,11 +125,23 @@ function columnMap(specs: readonly string[], known: readonly string[]): [string,
 }
 
 /**
- * The rejects file of an import of `file`: --rejects, else FILE.rejects.csv beside it. Checked before the
- * import writes anything (checkOutput), so a bad path is an exit 2 with nothing imported.
+ * FILE.rejects.csv beside the input; for an input read through /dev or /proc (/dev/stdin redirected from
+ * a file, a process substitution's /dev/fd/63), in the current folder under its base name: nothing is
+ * written into /dev (trial 39).
  */
+function defaultRejectsPath(file: string): string {
+  const stem = file.replace(/\.csv$/i, '');
+  let dir = dirname(resolve(file));
+  try {
+    dir = realpathSync(dir);
+  } catch {
+    // not there: the import says so
+  }
+  return /^\/(dev|proc)(\/|$)/.test(dir) ? `${basename(stem)}.rejects.csv` : `${stem}.rejects.csv`;
+}
+
 export function rejectsTarget(ctx: { dbPath: string }, file: string, rejectsPath?: string): OutputTarget {
-  const path = rejectsPath ?? `${file.replace(/\.csv$/i, '')}.rejects.csv`;
+  const path = rejectsPath ?? defaultRejectsPath(file);
   // A default path beside an input in a folder nobody may write (a share, a read-only mount): say how to put
   // the rejects elsewhere, since the user never chose this path
   const here = basename(path);

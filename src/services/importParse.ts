@@ -25,6 +25,7 @@ import {
   planColumns,
 } from '../domain/purchases.js';
 import { asciiCompatible } from '../domain/encoding.js';
+import { trimAscii } from '../domain/text.js';
 import { isRejectsHeader, unquoteRejectsCell } from '../domain/rejects.js';
 import type { StageGroups } from '../store/purchases.js';
 import { joinLines, packLine } from './orderFeed.js';
@@ -201,7 +202,8 @@ export async function parsePurchases(o: ParseInput, emit: (chunk: ParsedChunk) =
       const open = rec.lines > 1 || unquote ? openQuoteProblem(fields, plan.header, o.delimiter, rec.line, rec.lines, width) : null;
       if (open) {
         chunk.rejects.push([rec.line, open.reason, JSON.stringify(rec.fields)]);
-        const orderId = fields[plan.index.order_id]?.trim();
+        const cell = fields[plan.index.order_id];
+        const orderId = cell === undefined ? undefined : trimAscii(cell);
         if (orderId) chunk.bad.push([orderId, rec.line]);
         for (const taken of swallowedOrderIds(fields[open.field], o.delimiter, plan.index.order_id - lead, rec.line)) chunk.bad.push(taken);
         if (chunk.rows >= CHUNK) flushChunk();

@@ -131,6 +131,17 @@ export function checkOutput(path: string, o: { ledger: string; flag: string; mus
     );
   };
   if (key?.paths.has(finalPath(abs))) isKey();
+  // the -wal, -shm or -journal name of another database, there or not: SQLite, opening that database,
+  // takes such a file for its own (a hot journal is rolled into it, or deleted as stale) (trial 39)
+  const companion = /-(wal|shm|journal)$/.exec(path);
+  if (companion && headOf(abs.slice(0, abs.length - companion[0].length)) === 'database') {
+    const db = path.slice(0, companion.index);
+    throw new UsageError(
+      `cannot write ${named}: it is the ${companion[0]} file of the SQLite database ${db}, which SQLite would take for that database's own the next time it opens it (and delete it, or write it into the database)`,
+      `choose another ${o.flag} path (one not ending in ${companion[0]})`,
+      'OUTPUT_IS_DATABASE',
+    );
+  }
   let st;
   try {
     st = statSync(abs);
@@ -162,7 +173,7 @@ export function checkOutput(path: string, o: { ledger: string; flag: string; mus
     }
     if (o.mustNotExist) throw new UsageError(`${path} already exists`, o.mustNotExist.hint);
     // another ledger, or a backup (db backup --force alone replaces one): a typo in --out must not wipe it
-    if (o.flag !== 'backup' && (['database', 'wal', 'journal'].includes(headOf(abs)) || headOf(abs.replace(/-(wal|shm|journal)$/, '')) === 'database')) {
+    if (o.flag !== 'backup' && ['database', 'wal', 'journal'].includes(headOf(abs))) {
       throw new UsageError(
         `cannot write ${named}: it is an SQLite database (a ledger or a backup of one), or the -wal, -shm or -journal file of one, which ${o.flag} would replace`,
         `choose another ${o.flag} path; if that database is no longer wanted, delete it first`,

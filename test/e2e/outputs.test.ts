@@ -2,7 +2,7 @@
 // every file that can hold member data is private, a command that exits 2 wrote nothing, a closed pipe
 // is never a crash, and a full disk is a clear error that says what was committed.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, closeSync, constants, existsSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, constants, existsSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -554,8 +554,22 @@ describe('outputs a script names by mistake (trial 34)', () => {
     } finally {
       other.close();
     }
+    // the -wal or -journal name of another database that has none now: SQLite, opening that database, would
+    // take the output for its own hot journal and delete it (or roll it into the database) (trial 39)
+    for (const f of ['nightly.db-wal', 'nightly.db-journal', 'nightly.db-shm']) {
+      rmSync(join(t.dir, f), { force: true }); // (ledger verify above may have left an empty -wal and -shm)
+      for (const args of [['report', 'summary', '--format', 'csv', '--out'], ['db', 'backup']]) {
+        const r = t.run([...args, join(t.dir, f), '--json']);
+        expect(r.code, `${args.join(' ')} ${f}`).toBe(2);
+        expect(JSON.parse(r.stderr).error, f).toMatchObject({ code: 'OUTPUT_IS_DATABASE', message: expect.stringContaining(`the ${f.slice(f.lastIndexOf('-'))} file of the SQLite database ${backup}`) });
+        expect(existsSync(join(t.dir, f)), f).toBe(false);
+      }
+    }
+    expect(sha(backup)).toBe(before);
     expect(t.ok(['db', 'backup', backup, '--force'])).toMatchObject({ entries: 1 });
-    // a file that is no database is replaced as before
+    // a file that is no database is replaced as before; so is a name ending -wal beside a file that is none
+    writeFileSync(join(t.dir, 'notes.txt'), 'plain\n');
+    expect(t.run(['report', 'summary', '--format', 'csv', '--out', join(t.dir, 'notes.txt-wal')]).code).toBe(0);
     writeFileSync(join(t.dir, 'old.csv'), 'stale\n');
     expect(t.run(['member', 'list', '--out', join(t.dir, 'old.csv')]).code).toBe(0);
     expect(readFileSync(join(t.dir, 'old.csv'), 'utf8')).toMatch(/^id,/);

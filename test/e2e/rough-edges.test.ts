@@ -84,6 +84,30 @@ describe('ids that look alike are refused, naming the field and the code point',
     expect(show.code).toBe(2);
     expect(errorOf(show).message).toBe('member "M1\u200b" not found; it contains an invisible or blank character, U+200B (zero-width space), at position 3: ids must be visible text');
   });
+
+  it('import purchases refuses them at an id\'s ends too: only ASCII spaces and tabs around a field are not part of it (trial 39)', () => {
+    const t = tmpLedger();
+    for (const id of ['M001', 'M002', 'M003']) t.ok(['member', 'add', '--id', id, '--name', id]);
+    const csv = file(
+      t,
+      'ws.csv',
+      'order_id,member_id,purchased_at,amount\n' +
+        'W1,M001\u00a0,2026-11-19 10:00,10.00\nW2,\u3000M002,2026-11-19 10:00,10.00\nW3,M003\u2028,2026-11-19 10:00,10.00\n' +
+        'W4\ufeff,M001,2026-11-19 10:00,10.00\n\u00a0W5,M001,2026-11-19 10:00,10.00\nW6, M002\t,2026-11-19 10:00,10.00\n',
+    );
+    const r = t.run(['import', 'purchases', csv, '--create-members']);
+    expect(r.code).toBe(4);
+    expect(r.stdout).toMatch(/^accepted\t1$/m);
+    expect(r.stdout).toMatch(/^members created\t0$/m);
+    expect(r.stderr).toContain('ws.csv:2: member id "M001\u00a0" contains an invisible or blank character, U+00A0 (no-break space), at position 5');
+    expect(r.stderr).toContain('ws.csv:3: member id "\u3000M002" contains an invisible or blank character, U+3000');
+    expect(r.stderr).toContain('ws.csv:4: member id "M003\u2028" contains an invisible or blank character, U+2028');
+    expect(r.stderr).toContain('ws.csv:5: order id "W4\ufeff" contains an invisible or blank character, U+FEFF (byte order mark)');
+    expect(r.stderr).toContain('ws.csv:6: order id "\u00a0W5" contains an invisible or blank character, U+00A0');
+    expect((t.ok(['member', 'list']) as { id: string; balance: number }[]).map((m) => [m.id, m.balance])).toEqual([['M001', 0], ['M002', 10], ['M003', 0]]);
+    const runs = t.ok(['import', 'list']) as { rejected: number }[];
+    expect(runs[0].rejected).toBe(5);
+  });
 });
 
 describe('ids a spreadsheet shortened to scientific notation are refused', () => {
