@@ -249,8 +249,21 @@ export class PaymentInterruptedError extends PointsmallError {
 
 /** A prompt cancelled with Ctrl-C, or its input closed before an answer: exit 130, quietly. */
 export class CancelledError extends PointsmallError {
-  /** `closed`: the prompt's input ended (Ctrl-D, a pipe that ended) rather than Ctrl-C. */
-  constructor(readonly closed = false) {
+  /**
+   * `closed`: the prompt's input ended (Ctrl-D, a pipe that ended) rather than Ctrl-C. `note`: what the
+   * cancel left as it is, or undid, printed after "cancelled" (a held checkout: released, or still held).
+   */
+  constructor(
+    readonly closed = false,
+    public note?: string,
+  ) {
     super('cancelled', { code: 'CANCELLED', exitCode: EXIT.cancelled });
   }
+}
+
+/** A prompt's cancellation (ours, or inquirer's own ExitPromptError) as a CancelledError; anything else: null. */
+export function asCancelled(e: unknown): CancelledError | null {
+  if (e instanceof CancelledError) return e;
+  if ((e as Error)?.name === 'ExitPromptError' || (e as Error)?.name === 'AbortPromptError') return new CancelledError((e as Error).name === 'ExitPromptError' && !/SIGINT/.test((e as Error).message));
+  return null;
 }

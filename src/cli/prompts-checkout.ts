@@ -136,18 +136,41 @@ export async function verifiedCheckout(ctx: Ctx, chosen: CheckoutInput): Promise
   const svc = await import('../services/checkout.js');
   const held = await svc.startCheckout(ctx, { ...chosen, idempotencyKey: undefined });
   say(`${chosen.memberId} must confirm ${held.pointsUsed} points with a one-time code: sent by ${held.verification?.channel ?? 'none'} (checkout ${held.checkoutId})`);
-  return confirmWithCode(ctx, held.checkoutId, { tender: chosen.tender });
+  try {
+    return await confirmWithCode(ctx, held.checkoutId, { tender: chosen.tender }, { own: true });
+  } catch (e) {
+    const { asCancelled } = await import('../errors.js');
+    const cancel = asCancelled(e);
+    if (!cancel) throw e;
+    // the hold this command made goes with it: a cancelled command leaves nothing held (trial 39)
+    try {
+      await svc.cancelCheckout({ ...ctx, now: (await import('../services/ledger.js')).resolveNow() }, held.checkoutId);
+      cancel.note = `checkout ${held.checkoutId} cancelled: its ${held.pointsUsed} points and its stock are released; nothing was charged`;
+    } catch (x) {
+      cancel.note = `checkout ${held.checkoutId} is still held (${(x as Error).message}): release it with pointsmall checkout cancel ${held.checkoutId}`;
+    }
+    throw cancel;
+  }
 }
 
 /** Asks for the one-time code of a held checkout and confirms it; asks again after a wrong code while attempts are left. */
-export async function confirmWithCode(ctx: Ctx, checkoutId: string, opts: { tender?: Tender; decline?: boolean }): Promise<CheckoutResult> {
+export async function confirmWithCode(ctx: Ctx, checkoutId: string, opts: { tender?: Tender; decline?: boolean }, how: { own?: boolean } = {}): Promise<CheckoutResult> {
   (await import('./prompts.js')).guardTerminal();
   const { input } = await import('@inquirer/prompts');
-  const { RefusedError } = await import('../errors.js');
+  const { RefusedError, asCancelled } = await import('../errors.js');
   const svc = await import('../services/checkout.js');
   const { resolveNow } = await import('../services/ledger.js');
   for (;;) {
-    const code = await input({ message: `One-time code for ${checkoutId}`, validate: (v) => (/^\d{6}$/.test(v.trim()) ? true : 'six digits') });
+    let code: string;
+    try {
+      code = await input({ message: `One-time code for ${checkoutId}`, validate: (v) => (/^\d{6}$/.test(v.trim()) ? true : 'six digits') });
+    } catch (e) {
+      const cancel = asCancelled(e);
+      if (!cancel) throw e;
+      // a hold started earlier (checkout start) stays for its operator to finish: say so, and how
+      if (!how.own) cancel.note = `checkout ${checkoutId} is still held (its points and stock) until it is confirmed, cancelled or expires: confirm it with pointsmall checkout confirm ${checkoutId}, or release it with pointsmall checkout cancel ${checkoutId}`;
+      throw cancel;
+    }
     // the clock of the answer: the held points may have lapsed (§7) while the code was on its way
     const now = { ...ctx, now: resolveNow() };
     try {

@@ -1,11 +1,10 @@
 // Prompt helpers (lazy-loaded: @inquirer/prompts is the slowest import we have). Ctrl-C exits 130.
 import { writeSync } from 'node:fs';
-import { CancelledError } from '../errors.js';
+import { CancelledError, asCancelled } from '../errors.js';
 
 function cancelled(e: unknown): never {
   // (inquirer's ExitPromptError says "… with SIGINT" for Ctrl-C, "… with 0 null" when its input closed)
-  if ((e as Error)?.name === 'ExitPromptError' || (e as Error)?.name === 'AbortPromptError') throw new CancelledError((e as Error).name === 'ExitPromptError' && !/SIGINT/.test((e as Error).message));
-  throw e;
+  throw asCancelled(e) ?? e;
 }
 
 let guarded = false;

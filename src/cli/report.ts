@@ -43,7 +43,7 @@ export function report(err: unknown, json: boolean, debug: boolean): number {
     if (err.code === 'commander.invalidArgument') message = message.replace(/^option '[^']*' argument '[\s\S]*?' is invalid\. (?=--)/, '');
     hint = 'run with --help for usage';
   } else if (err instanceof PointsmallError) {
-    if (err.code === 'CANCELLED') return cancelled(err instanceof CancelledError && err.closed);
+    if (err.code === 'CANCELLED') return cancelled(err instanceof CancelledError && err.closed, err instanceof CancelledError ? err.note : undefined);
     exit = err.exitCode;
     code = err.code;
     message = err.message;
@@ -97,7 +97,8 @@ function marked(mark: string, text: string): string {
  * on the screen, so a line under it says it was cancelled, and how. (A terminal that went away ends the
  * process by SIGHUP instead: prompts.ts guardTerminal.)
  */
-function cancelled(closed = false): number {
+function cancelled(closed = false, note?: string): number {
   if (process.stderr.isTTY) process.stderr.write(closed ? '\ncancelled: the input ended before an answer (Ctrl-D)\n' : '\ncancelled (Ctrl-C)\n');
+  if (note) process.stderr.write(`${note}\n`);
   return EXIT.cancelled;
 }
