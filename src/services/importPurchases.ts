@@ -286,8 +286,22 @@ export class AccrualEngine {
   private readonly anyDailyCap: boolean;
   /** The latest valid time of the ledger's entries when first asked (undefined: not asked since forgetTimes). */
   private latestAt: string | null | undefined;
-  /** The same of each member asked about. */
-  private readonly memberLatestAt = new Map<string, string | null>();
+  /**
+   * Of each member asked about, what their entries added to lifetime earned, by valid time: `at` ascending
+   * and `after[k]` the sum of entries k and later (read once per member: a member with thousands of later
+   * entries costs one read, not one per backdated order: trial 39). The entries this import writes later
+   * are never valid after a later order of it (orders apply in purchased_at order), so none is missed.
+   */
+  private readonly timelines = new Map<string, { at: string[]; after: number[] }>();
+  /**
+   * For the daily cap, of each member asked about: the points their accruals (and voids' give-backs) in the
+   * ledger added to lifetime earned, by valid time (`at` ascending, `before[k]` the sum of entries before
+   * k), read once; and `own`, per local day, what this engine credited them since (with what the batch had
+   * buffered when it was read). One read per member, not one per order (trial 39).
+   */
+  private readonly dayEarnings = new Map<string, { at: string[]; before: number[]; own: Map<string, number> }>();
+  /** Entries held in `timelines` and `dayEarnings`, bounded by TIMELINE_ENTRIES. */
+  private timelineEntries = 0;
   /**
    * @param plan credits and returns go into this plan (an import), to be written when the batch is
    * applied; without one, each is posted at once (a review approval).
@@ -302,7 +316,9 @@ export class AccrualEngine {
   /** Forgets the entries' times learnt: another writer may have added entries since. */
   forgetTimes(): void {
     this.latestAt = undefined;
-    this.memberLatestAt.clear();
+    this.timelines.clear();
+    this.dayEarnings.clear();
+    this.timelineEntries = 0;
   }
 
   /**
@@ -310,19 +326,50 @@ export class AccrualEngine {
    * at its date), from `facts.lifetime_earned` (the ledger's, with this import's orders so far, which come in
    * purchased_at order): less what the ledger's entries valid after it earned. A backdated order (a day's
    * export imported after a checkout that lifted the member to a tier) does not earn at a tier reached later.
-   * Only an order older than the ledger's latest entry, of a member with an entry after it, costs a query.
+   * Only an order older than the ledger's latest entry costs a read, one per member.
    */
   private lifetimeBefore(memberId: string, atIso: string, facts: MemberFacts): number {
     const p = this.l.store.get(purchases);
     if (this.latestAt === undefined) this.latestAt = p.latestEntryAt();
     if (this.latestAt === null || atIso >= this.latestAt) return facts.lifetime_earned;
-    let mine = this.memberLatestAt.get(memberId);
-    if (mine === undefined) {
-      if (this.memberLatestAt.size >= 100_000) this.memberLatestAt.clear();
-      this.memberLatestAt.set(memberId, (mine = p.latestEntryAt(memberId)));
+    let t = this.timelines.get(memberId);
+    if (!t) {
+      const rows = p.earnedTimeline(memberId);
+      this.makeRoom(rows.length);
+      const after = new Array<number>(rows.length + 1);
+      after[rows.length] = 0;
+      for (let k = rows.length - 1; k >= 0; k--) after[k] = after[k + 1] + rows[k][1];
+      this.timelines.set(memberId, (t = { at: rows.map((r) => r[0]), after }));
+      this.timelineEntries += rows.length + 1;
     }
-    if (mine === null || atIso >= mine) return facts.lifetime_earned;
-    return facts.lifetime_earned - p.lifetimeEarnedAfter(memberId, atIso);
+    return facts.lifetime_earned - t.after[firstAfter(t.at, atIso, true)];
+  }
+
+  /**
+   * The daily cap's count (§4.6): points the member's accruals credited on the local `day` ([fromIso,
+   * toIso)), in the ledger and by this engine (its buffered credits included).
+   */
+  private earnedOnDay(memberId: string, day: string, fromIso: string, toIso: string): number {
+    let d = this.dayEarnings.get(memberId);
+    if (!d) {
+      const rows = this.l.store.get(purchases).accrualTimeline(memberId);
+      this.makeRoom(rows.length);
+      const before = new Array<number>(rows.length + 1);
+      before[0] = 0;
+      for (let k = 0; k < rows.length; k++) before[k + 1] = before[k] + rows[k][1];
+      // what this batch credited them and has not written yet is counted from here on as this engine's own
+      this.dayEarnings.set(memberId, (d = { at: rows.map((r) => r[0]), before, own: new Map(this.bufferedEarned.get(memberId) ?? []) }));
+      this.timelineEntries += rows.length + 1;
+    }
+    return d.before[firstAfter(d.at, toIso, false)] - d.before[firstAfter(d.at, fromIso, false)] + (d.own.get(day) ?? 0);
+  }
+
+  /** Drops every member's timeline when `more` entries would go past TIMELINE_ENTRIES (each is read again when asked). */
+  private makeRoom(more: number): void {
+    if (this.timelineEntries + more <= TIMELINE_ENTRIES) return;
+    this.timelines.clear();
+    this.dayEarnings.clear();
+    this.timelineEntries = 0;
   }
 
   rulesAt(ms: number): { id: number; rules: Rules } {
@@ -390,7 +437,7 @@ export class AccrualEngine {
     let earnedToday = 0;
     if (rules.limits.dailyEarnCap !== null) {
       const [fromIso, toIso] = this.range(day);
-      earnedToday = l.store.get(purchases).earnedBetween(o.memberId, fromIso, toIso) + (this.bufferedEarned.get(o.memberId)?.get(day) ?? 0);
+      earnedToday = this.earnedOnDay(o.memberId, day, fromIso, toIso);
     }
     const r = computeEarn({ rules, at: o.at, zone: l.zone, digits: l.digits, pinnedTier: facts.tier, lifetimeEarned: this.lifetimeBefore(o.memberId, atIso, facts), localDate: day, lines: o.lines, earnedTodayBeforeThisOrder: earnedToday });
     // Numbers stay exact: no order earns, and no balance or lifetime total grows, past the points ceiling.
@@ -399,6 +446,8 @@ export class AccrualEngine {
     let expires: string | null = null;
     if (r.points > 0) {
       expires = this.expiresOn(rulesVersion, rules, o.at, day);
+      const own = this.dayEarnings.get(o.memberId)?.own;
+      if (own) own.set(day, (own.get(day) ?? 0) + r.points);
       if (this.plan) {
         let mine = this.credits.get(o.memberId);
         if (!mine) this.credits.set(o.memberId, (mine = []));
@@ -454,8 +503,25 @@ export function reviewReason(facts: MemberFacts, rules: Rules, amount: number): 
   return null;
 }
 
+/**
+ * The index of the first of `sorted` (ISO times, ascending) after `t` (`strict`), or at or after it;
+ * `sorted.length` when there is none.
+ */
+function firstAfter(sorted: readonly string[], t: string, strict: boolean): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (strict ? sorted[mid] > t : sorted[mid] >= t) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
 /** The most member facts an import keeps in memory. */
 const MAX_FACTS = 200_000;
+/** The most entries Accruer.timelines holds (about 100 bytes each) before it starts over. */
+const TIMELINE_ENTRIES = 500_000;
 
 class Accruer {
   private readonly p;

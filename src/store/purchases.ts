@@ -4,7 +4,6 @@ import { closeSync, openSync, rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { capReason } from '../domain/rejects.js';
 import { type Store, relaxRowChecks } from './db.js';
-import { EARNED_BETWEEN } from './orders.js';
 
 export interface PurchaseRow {
   /** Given by an import (its lines name it); left out, the next free one. */
@@ -85,17 +84,26 @@ export class Purchases {
       membersMany: db.prepare('SELECT id, status, tier, lifetime_earned, debt, balance FROM members WHERE id IN (SELECT value FROM json_each(?))').raw(),
       memberCount: db.prepare('SELECT count(*) FROM members').pluck(),
       allMembers: db.prepare('SELECT id, status, tier, lifetime_earned, debt, balance FROM members').raw(),
-      earnedBetween: db.prepare(EARNED_BETWEEN).pluck(),
-      // the latest valid time of any entry (entries_at), and of a member's (entries_member: their few entries)
+      // the latest valid time of any entry (entries_at)
       latestAt: db.prepare('SELECT max(at) FROM entries').pluck(),
-      memberLatestAt: db.prepare('SELECT max(at) FROM entries WHERE member_id = ?').pluck(),
-      // lifetime earned as members.lifetime_earned counts it (−Σ issued postings), of entries valid after an instant
-      earnedAfter: db
+      // what each entry of a member adds to lifetime earned as members.lifetime_earned counts it (−Σ issued
+      // postings), by valid time (entries_member: one member's entries)
+      earnedTimeline: db
         .prepare(
-          `SELECT coalesce(-sum(p.points), 0) FROM entries e JOIN postings p ON p.entry_id = e.id
-            WHERE e.member_id = ? AND p.member_id = e.member_id AND p.account = 'issued' AND e.at > ?`,
+          `SELECT e.at, -sum(p.points) FROM entries e JOIN postings p ON p.entry_id = e.id
+            WHERE e.member_id = ? AND p.member_id = e.member_id AND p.account = 'issued'
+            GROUP BY e.id ORDER BY e.at, e.id`,
         )
-        .pluck(),
+        .raw(),
+      // the same of the accruals (and voids' give-backs) the daily cap counts (EARNED_BETWEEN), per entry
+      accrualTimeline: db
+        .prepare(
+          `SELECT e.at, -sum(p.points) FROM entries e JOIN postings p ON p.entry_id = e.id
+            WHERE e.member_id = ? AND e.kind IN ('accrual', 'void') AND p.account = 'issued' AND p.member_id = e.member_id
+              AND (e.kind = 'accrual' OR p.points > 0)
+            GROUP BY e.id ORDER BY e.at, e.id`,
+        )
+        .raw(),
     };
   }
 
@@ -214,17 +222,20 @@ export class Purchases {
   memberFacts(id: string): MemberFacts | undefined {
     return this.s.member.get(id) as MemberFacts | undefined;
   }
-  /** The latest valid time (UTC ISO) of any entry of the ledger, or of one member's; null when there is none. */
-  latestEntryAt(memberId?: string): string | null {
-    return (memberId === undefined ? this.s.latestAt.get() : this.s.memberLatestAt.get(memberId)) as string | null;
+  /** The latest valid time (UTC ISO) of any entry of the ledger; null when there is none. */
+  latestEntryAt(): string | null {
+    return this.s.latestAt.get() as string | null;
   }
-  /** What the member's entries valid after `atIso` add to their lifetime earned points (members.lifetime_earned's count). */
-  lifetimeEarnedAfter(memberId: string, atIso: string): number {
-    return Number(this.s.earnedAfter.get(memberId, atIso));
+  /**
+   * What each of the member's entries adds to their lifetime earned points (members.lifetime_earned's
+   * count), as [valid time (UTC ISO), points], in time order; entries that add nothing left out.
+   */
+  earnedTimeline(memberId: string): [at: string, points: number][] {
+    return (this.s.earnedTimeline.all(memberId) as [string, number | bigint][]).map(([at, points]) => [at, Number(points)]);
   }
-  /** Points the member earned by accrual with `at` in [fromIso, toIso): a local calendar day, for the daily cap. */
-  earnedBetween(memberId: string, fromIso: string, toIso: string): number {
-    return this.s.earnedBetween.get(memberId, fromIso, toIso) as number;
+  /** What each accrual of the member (less voids' give-backs) credited, as [valid time, points], in time order: earnedBetween's entries, for the daily cap. */
+  accrualTimeline(memberId: string): [at: string, points: number][] {
+    return (this.s.accrualTimeline.all(memberId) as [string, number | bigint][]).map(([at, points]) => [at, Number(points)]);
   }
 }
 
