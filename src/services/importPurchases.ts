@@ -34,7 +34,7 @@ import { journal } from '../store/journal.js';
 import { importRuns } from '../store/importRuns.js';
 import { members } from '../store/members.js';
 import { rulesVersions } from '../store/rules.js';
-import { type Ctx, type Ledger, ledgerFromStore, parseStoredRules, withLedger } from './ledger.js';
+import { type Ctx, type Ledger, ledgerFromStore, parseStoredRules, resolveNow, withLedger } from './ledger.js';
 import { type ParseInput, type ParseSink, type ParsedChunk, parsePurchasesOnTwoCores, readChunks } from './importParse.js';
 import { type FedOrder, feedOrders, lineNumbers } from './orderFeed.js';
 import { fileEncoding, refuseUtf8Declared } from './textDecode.js';
@@ -1521,7 +1521,7 @@ function finishRun(l: Ledger, o: Options, c: Counters, runId: number | null): vo
   const runs = l.store.get(importRuns);
   // (a purchase row is written for each order accepted or sent to review, and for nothing else)
   const kept = runId !== null && (c.accepted > 0 || c.review > 0);
-  if (kept) runs.finish(runId, l.nowIso, c.rows, c.rejected);
+  if (kept) runs.finish(runId, resolveNow().toISOString(), c.rows, c.rejected); // (when it ended: the command began at l.nowIso)
   else if (runId !== null) runs.drop(runId);
   recordAudit(l, 'import.purchases', resolve(o.file), { ...auditOf(o, c), runId: kept ? runId : null });
 }

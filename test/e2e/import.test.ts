@@ -341,6 +341,25 @@ describe('an import stopped by a signal after its first batch committed', () => 
     expect(again).toMatchObject({ accepted: 2500, duplicates: 500 });
     expect(t.verify().ok).toBe(true);
   });
+
+  it('import list: importedAt is when the run began, finishedAt when it ended (trial 39: both read the start)', async () => {
+    const t = fixtureLedger();
+    const csv = join(t.dir, 'big.csv');
+    const rows = Array.from({ length: 1500 }, (_, i) => `F${i},M00${(i % 3) + 1},2026-0${(i % 9) + 1}-1${i % 10} 10:00,${(i % 500) + 1}.00`);
+    writeFileSync(csv, `order_id,member_id,purchased_at,amount\n${rows.join('\n')}\n`);
+    const barrier = tmpDir('pointsmall-barrier-');
+    const env: NodeJS.ProcessEnv = { ...process.env, POINTSMALL_DB: t.db, POINTSMALL_IMPORT_COMMIT_BARRIER: barrier };
+    delete env.POINTSMALL_NOW; // the machine's clock: the run is held 1.5 s between its first batch and its end
+    const p = spawn(process.execPath, [BIN, 'import', 'purchases', csv, '--batch', '500', '--json'], { env });
+    const exited = new Promise<number | null>((res) => p.on('close', (code) => res(code)));
+    while (!existsSync(join(barrier, 'committed'))) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 1500));
+    writeFileSync(join(barrier, 'go'), '');
+    expect(await exited).toBe(0);
+    const [run] = t.ok(['import', 'list']) as { importedAt: string; finishedAt: string; accepted: number }[];
+    expect(run.accepted).toBe(1500);
+    expect(Date.parse(run.finishedAt) - Date.parse(run.importedAt)).toBeGreaterThanOrEqual(1500);
+  });
 });
 
 describe.skipIf(PG)('a dry run stopped by a signal (trial 32)', () => {
