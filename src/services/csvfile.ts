@@ -22,6 +22,8 @@ export interface CsvFile {
   header: string[];
   delimiter: string;
   records: CsvRecord[];
+  /** The header's columns the import does not read (a list export's balance, say), as named; a rejects file's own _line and _reason left out. */
+  notRead: string[];
 }
 
 export interface Reject {
@@ -98,6 +100,7 @@ export async function readCsvFile(path: string, required: string[], known: strin
   return {
     header,
     delimiter,
+    notRead: columns.filter((x) => x.trim() !== '' && !known.includes(x) && x !== '_line' && x !== '_reason'),
     records: rows.map((r) => {
       for (const k of Object.keys(r.record)) r.record[k] = unquote(r.record[k]);
       return { line: r.info.lines, values: r.record, fields: names.map((n) => r.record[n] ?? '') };

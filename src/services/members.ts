@@ -321,6 +321,8 @@ export interface MemberImportResult {
   staleRejectsFile: string | null;
   /** The first few rejected rows (line and reason), in line order; the rejects file has them all. */
   firstRejects: RejectSample[];
+  /** Columns of the file the import does not read (member list --out's status and balances, say): they changed nothing. */
+  columnsNotRead: string[];
 }
 
 const MEMBER_COLUMNS = ['id', 'name', 'phone', 'email', 'tier'];
@@ -347,7 +349,11 @@ export async function importMembers(ctx: Ctx, file: string, rejectsPath?: string
         // A column absent from the file leaves its field as it is; present with an empty cell, it clears it.
         const input = { id: v.id ?? '', name: v.name ?? '', phone: v.phone || null, email: v.email || null, tier: v.tier || null };
         const problems = memberProblems(input);
-        if (input.tier && !tiers.has(input.tier)) problems.push({ field: 'tier', message: `tier ${JSON.stringify(input.tier)} is not in the rules in force` });
+        if (input.tier && !tiers.has(input.tier)) {
+          // (the fix, as member add's hint gives it: a reject line has no hint of its own)
+          const fix = tiers.size ? `use one of: ${[...tiers].join(', ')}` : 'the rules in force define no tiers: apply a rules version that does (pointsmall rules apply FILE.json), or leave the tier empty';
+          problems.push({ field: 'tier', message: `tier ${JSON.stringify(input.tier)} is not in the rules in force (${fix})` });
+        }
         if (!problems.length && seen.has(input.id)) problems.push({ field: 'id', message: `member ${input.id} appears twice in the file` });
         if (problems.length) {
           rejects.push({ line: r.line, reason: problems.map((p) => `${p.field}: ${p.message}`).join('; '), fields: r.fields });
@@ -381,7 +387,7 @@ export async function importMembers(ctx: Ctx, file: string, rejectsPath?: string
   );
   const rejectsFile = rejects.length ? await writeRejects(rejectsOut, csv, rejects) : null;
   if (whole()) throw everyRowRejected(file, rejects, rejectsFile);
-  return { file, rows: records.length, ...result, rejected: rejects.length, rejectsFile, staleRejectsFile: rejects.length ? null : staleRejectsFile(rejectsOut), firstRejects: rejects.slice(0, FIRST_REJECTS).map((x) => ({ line: x.line, reason: x.reason })) };
+  return { file, rows: records.length, ...result, rejected: rejects.length, rejectsFile, staleRejectsFile: rejects.length ? null : staleRejectsFile(rejectsOut), firstRejects: rejects.slice(0, FIRST_REJECTS).map((x) => ({ line: x.line, reason: x.reason })), columnsNotRead: csv.notRead };
 }
 
 /** For a prompt of member add: what is wrong with the id typed (null when nothing), so it is asked again at once. */

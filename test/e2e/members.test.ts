@@ -199,6 +199,17 @@ describe('member import of some columns', () => {
     expect(Object.keys(update?.detail.after as object).sort()).toEqual(['email', 'name']);
   });
 
+  it('an unknown tier\'s reason says which tiers there are, or that the rules define none (trial 39)', () => {
+    const t = withGold();
+    const r = t.run(['member', 'import', file(t, 'u.csv', 'id,name,tier\nM2,b,platinum\n'), '--json']);
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stderr).error.message).toContain('tier: tier "platinum" is not in the rules in force (use one of: silver, gold)');
+    const bare = tmpLedger();
+    const r2 = bare.run(['member', 'import', file(bare, 'u.csv', 'id,name,tier\nM2,b,gold\nM3,c,\n')]);
+    expect(r2.code).toBe(4);
+    expect(r2.stderr).toContain('tier: tier "gold" is not in the rules in force (the rules in force define no tiers: apply a rules version that does (pointsmall rules apply FILE.json), or leave the tier empty)');
+  });
+
   it('clears a field whose column is present with an empty cell (an empty tier unpins)', () => {
     const t = withGold();
     t.ok(['member', 'import', file(t, 't.csv', 'id,name,phone,tier\nM1,a,,\n')]);
@@ -236,6 +247,30 @@ describe('member CSV round trip (list --out, then import)', () => {
     expect(t.ok(['member', 'show', 'M1']).name).toBe('=SUM(A1)');
     expect(t.ok(['member', 'show', 'M2'])).toMatchObject({ name: '-Li', phone: '+8613800138000' });
     expect(t.ok(['member', 'show', 'M3']).name).toBe("'hello");
+  });
+
+  it('says which columns it did not read: an edited balance or status changes nothing, and the note says how they change (trial 39)', () => {
+    const t = tmpLedger();
+    t.ok(['member', 'add', '--id', 'M1', '--name', 'Ann']);
+    t.ok(['member', 'adjust', 'M1', '--points', '100', '--reason', 'seed']);
+    const out = join(t.dir, 'members.csv');
+    t.ok(['member', 'list', '--out', out]);
+    const [head, row] = readFileSync(out, 'utf8').trim().split('\n');
+    const cols = head.split(',');
+    expect(cols).toEqual(expect.arrayContaining(['id', 'name', 'status', 'balance']));
+    const cells = row.split(',');
+    cells[cols.indexOf('balance')] = '99999';
+    cells[cols.indexOf('status')] = 'frozen';
+    writeFileSync(out, `${head}\n${cells.join(',')}\n`);
+    const notRead = cols.filter((x) => !['id', 'name', 'phone', 'email', 'tier'].includes(x));
+    expect(t.ok(['member', 'import', out])).toMatchObject({ unchanged: 1, columnsNotRead: notRead });
+    const human = t.run(['member', 'import', out]);
+    expect(human.code).toBe(0);
+    expect(human.stderr).toContain(`note: ${notRead.length} columns not read: ${notRead.join(', ')} (member import reads id, name, phone, email and tier; balances change only by pointsmall member adjust, status by member freeze and unfreeze)`);
+    expect(t.ok(['member', 'show', 'M1'])).toMatchObject({ balance: 100, status: 'active' });
+    // a file of the columns it reads says nothing of the kind
+    writeFileSync(out, 'id,name\nM1,Ann\n');
+    expect(t.run(['member', 'import', out]).stderr).not.toContain('not read');
   });
 
   it('pins nobody: a tier column naming the tier a member has earned is no change, so promotions go on', () => {

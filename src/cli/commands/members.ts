@@ -84,6 +84,14 @@ export function register(program: Command): void {
       const r = await (await services()).importMembers(await context(cmd), file, cmd.opts().rejects, { encoding: cmd.opts().encoding, delimiter: cmd.opts().delimiter, map: cmd.opts().map });
       await emit(cmd, r, () => {
         process.stdout.write(`${count(r.rows, 'row')}: ${r.created} added, ${r.updated} updated, ${r.unchanged} unchanged, ${r.rejected} rejected\n`);
+        if (r.columnsNotRead.length) {
+          // (an edited member list --out: its status and balances are not master data, and changed nothing: trial 39)
+          const ledgerOnly = r.columnsNotRead.some((x) => /^(status|balance|held|available|debt|lifetime ?earned|expired ?pending)$/i.test(x.trim()));
+          aside(
+            `note: ${count(r.columnsNotRead.length, 'column')} not read: ${r.columnsNotRead.join(', ')} (member import reads id, name, phone, email and tier` +
+              `${ledgerOnly ? '; balances change only by pointsmall member adjust, status by member freeze and unfreeze' : ''})`,
+          );
+        }
         showRejects(r, { command: 'pointsmall member import', options: rejectsAgainOptions(['--db', '--delimiter', '--map']) });
       });
       if (r.rejected) setExit(4);
