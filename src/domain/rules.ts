@@ -221,6 +221,18 @@ export function validateRules(doc: unknown, digits: number, opts: { stored?: boo
         const mult = t.multiplier === undefined ? new Decimal(1) : rate(t.multiplier, `${path}.multiplier`, { min: 0, max: MULTIPLIER_MAX });
         if (typeof t.name === 'string' && typeof min === 'number' && mult) r.tiers.push({ name: t.name, minLifetimePoints: min, multiplier: mult });
       });
+      // two tiers from the same threshold: members are placed in the one listed last, the other is never
+      // reached (trial 39); a version stored before this rule is read as it was
+      if (!stored) {
+        const from = new Map<number, string>();
+        r.tiers.forEach((t) => {
+          const other = from.get(t.minLifetimePoints);
+          if (other !== undefined) {
+            const i = (doc.tiers as { name?: unknown }[]).findIndex((x) => isObj(x) && x.name === t.name);
+            bad(`$.tiers[${i}].minLifetimePoints`, `tiers "${other}" and "${t.name}" both start at ${t.minLifetimePoints} lifetime points, so "${other}" could never be reached: give each tier its own minLifetimePoints (a tier left without one starts at 0)`);
+          } else from.set(t.minLifetimePoints, t.name);
+        });
+      }
       r.tiers.sort((a, b) => a.minLifetimePoints - b.minLifetimePoints);
     }
   }

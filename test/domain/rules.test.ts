@@ -85,6 +85,14 @@ describe('validateRules', () => {
     expect(rulesToDocument(valid(rulesToDocument(valid(doc), 2)), 2)).toEqual(doc);
   });
 
+  it('refuses two tiers from the same threshold, one of which could never be reached; a stored version is read as it was (trial 39)', () => {
+    const doc = { tiers: [{ name: 'gold' }, { name: 'silver' }, { name: 'vip', minLifetimePoints: 500 }] };
+    expect(problems(doc)).toEqual([
+      { path: '$.tiers[1].minLifetimePoints', message: 'tiers "gold" and "silver" both start at 0 lifetime points, so "gold" could never be reached: give each tier its own minLifetimePoints (a tier left without one starts at 0)' },
+    ]);
+    expect(validateRules(doc, 2, { stored: true }).rules?.tiers.map((t) => t.name)).toEqual(['gold', 'silver', 'vip']);
+  });
+
   it('names the JSON path of every problem, all at once', () => {
     const ps = problems({
       earn: { pointsPerUnit: 'x', rounding: 'up', minOrderAmount: '1.234', maxPointsPerOrder: -1, multipliers: [{ multiplier: '2' }, { sku: 'A', multiplier: 'two', from: '2026-02-30' }], colour: 'red' },
