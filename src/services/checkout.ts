@@ -5,11 +5,11 @@ import { createHash, randomBytes, randomInt, scryptSync, timingSafeEqual } from 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cashEarnLines, computeEarn } from '../domain/accrual.js';
 import { couponCode, couponExpiresOn, couponRefusal, couponTerms, normalizeCouponCode } from '../domain/coupons.js';
-import { AMOUNT_MAX, POINTS_MAX, formatMoney, type Points } from '../domain/money.js';
+import { AMOUNT_MAX, POINTS_MAX, formatMoney, type Points, pointsStep } from '../domain/money.js';
 import { lapsedHeld } from '../domain/lots.js';
 import { spreadEarned } from '../domain/refund.js';
 import { expiresOn, type Rules } from '../domain/rules.js';
-import { type AllowedPoints, type CartLine, type PointsRequest, type Quote, SPREAD_WITHIN_LINE_CAPS, split, type SplitInput, splitLines, paidWith } from '../domain/split.js';
+import { type AllowedPoints, type CartLine, type PointsRequest, type Quote, SPREAD_WITHIN_LINE_CAPS, pointsForLine, split, type SplitInput, splitLines, paidWith } from '../domain/split.js';
 import { localDate, localRangeUtc, shownInstant } from '../domain/time.js';
 import { Decimal } from 'decimal.js';
 import { BusyError, ConnectionLostError, NotFoundError, PaymentInterruptedError, RefusedError, UsageError } from '../errors.js';
@@ -21,9 +21,10 @@ import { members, type MemberRow } from '../store/members.js';
 import { checkoutLookups, orders, type OrderRow } from '../store/orders.js';
 import { outbox } from '../store/outbox.js';
 import { mapBusy } from '../store/db.js';
+import { rulesVersions } from '../store/rules.js';
 import { settings } from '../store/settings.js';
 import { checkoutCodes } from '../store/verification.js';
-import { type Ctx, type Ledger, itemNotFound, rulesAt, rulesOfVersion, withLedger, memberNotFound } from './ledger.js';
+import { type Ctx, type Ledger, itemNotFound, parseStoredRules, rulesAt, rulesOfVersion, withLedger, memberNotFound } from './ledger.js';
 import { captureHold, holdMinutes, placeHold, releaseHold } from './holds.js';
 import { stockAsRead } from './catalog.js';
 import { couponReadStatus, type LineViewBase, orderView, paymentUnanswered, ranOutOrders, requireOrder, type OrderView } from './orders.js';
@@ -1067,13 +1068,31 @@ export interface ItemChoice {
 /** Active catalog items, for the interactive item picker. */
 export async function itemChoices(ctx: Ctx): Promise<ItemChoice[]> {
   return withLedger(ctx, (l) =>
-    l.store.read(() =>
-      l.store
+    l.store.read(() => {
+      // a points-only item without a points price costs its price at the redeem rate in force, as a
+      // checkout charges it (pointsForLine), not its price in money (trial 39)
+      let atRate: ((unitPrice: number) => number) | null = null;
+      const row = l.store.get(rulesVersions).inForceAt(l.nowIso);
+      if (row) {
+        const { redeem } = parseStoredRules(l, row.id, row.document);
+        const step = pointsStep(redeem.pointsPerUnit, l.digits);
+        const stepValue = new Decimal(step).times(new Decimal(10).pow(l.digits)).div(redeem.pointsPerUnit).toNumber();
+        atRate = (unitPrice) => pointsForLine({ pointsPrice: null, unitPrice, quantity: 1 } as CartLine, step, stepValue);
+      }
+      return l.store
         .get(catalog)
         .list()
         .map(stockAsRead(l))
-        .map((i) => ({ sku: i.sku, name: i.name, price: formatMoney(i.price, l.digits), pointsPrice: i.pay === 'points' ? i.points_price : null, pay: i.pay, kind: i.kind, stockAvailable: i.stock === null ? null : i.stock - i.stock_held })),
-    ),
+        .map((i) => ({
+          sku: i.sku,
+          name: i.name,
+          price: formatMoney(i.price, l.digits),
+          pointsPrice: i.pay === 'points' ? (i.points_price ?? atRate?.(i.price) ?? null) : null,
+          pay: i.pay,
+          kind: i.kind,
+          stockAvailable: i.stock === null ? null : i.stock - i.stock_held,
+        }));
+    }),
   );
 }
 

@@ -57,10 +57,14 @@ describe.skipIf(!hasTmux)('interactive checkout on a terminal', () => {
   it('the item picker shows a points-only item at its points price, a cash item at its price (trial 32)', async () => {
     const t = shop();
     t.ok(['catalog', 'add', '--sku', 'ZGIFT', '--name', 'Gift', '--price', '39.00', '--pay', 'points', '--points-price', '3000']);
+    // without a points price: its price at the redeem rate, as the checkout charges it (trial 39)
+    t.ok(['catalog', 'add', '--sku', 'ZCPN', '--name', 'Off', '--price', '10.00', '--pay', 'points', '--kind', 'coupon', '--coupon-value', '10.00', '--coupon-days', '30']);
+    const charged = t.ok(['checkout', 'quote', '--member', 'M1', '--item', 'ZCPN']).pointsUsed;
     const s = start(t, ['checkout', '--member', 'M1']);
     const screen = await waitFor(s, /ZGIFT/);
     expect(screen).toMatch(/ZGIFT\s+Gift\s+3000 points\s+\[points\]/);
     expect(screen).not.toMatch(/ZGIFT\s+Gift\s+39\.00/);
+    expect(screen).toMatch(new RegExp(`ZCPN\\s+Off\\s+${charged} points\\s+\\[points, coupon\\]`));
     expect(screen).toMatch(/TEA\s+Tea\s+100\.00\s+\[mixed\]/);
     keys(s, 'C-c');
     expect(await waitFor(s, 'EXIT=')).toContain('EXIT=130');
