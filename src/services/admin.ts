@@ -118,7 +118,8 @@ export async function inspectInitTarget(ctx: Ctx): Promise<InitTarget> {
  * exclusively: a name someone took, or a planted symlink, is skipped for the next one.
  */
 function reserveAside(ctx: Ctx, what: string): string {
-  const stem = `${ctx.dbPath}.before-${what}-${ctx.now.toISOString().replace(/[:.]/g, '-')}`;
+  // when it was kept: never a demo's story clock (trial 39)
+  const stem = `${ctx.dbPath}.before-${what}-${(ctx.wallClock ?? ctx.now).toISOString().replace(/[:.]/g, '-')}`;
   let path = stem;
   for (let n = 2; ; n++) {
     try {

@@ -21,6 +21,8 @@ export interface Ctx {
    * as the ledger opens (useLedgerClock). A given instant (a test's, a backfill's) is kept.
    */
   liveClock?: boolean;
+  /** When the command began by the machine's clock, where `now` is a story's (the demo's): what names a copy kept aside. */
+  wallClock?: Date;
   /** Where a person at a terminal is told something while the command works (stderr, wrapped); none on a pipe. */
   tell?: (text: string) => void;
 }

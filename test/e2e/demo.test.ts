@@ -147,10 +147,15 @@ describe('pointsmall demo over a demo ledger with work added since', () => {
     expect(asked.code).toBe(2);
     expect(JSON.parse(asked.stderr.trim()).error.code).toBe('CONFIRMATION_REQUIRED');
     expect(runCli(['member', 'show', 'M002', '--json'], { db }).json().balance).toBe(credited);
-    const ok = runCli(['demo', '--force', '--yes', '--json'], inDir(dir));
+    // on the machine's clock, as a person runs it: the copy is named when it was kept, not by the demo's
+    // story clock (trial 39: "before-demo-2026-11-20T02-00-00-000Z", whatever the day)
+    const ok = runCli(['demo', '--force', '--yes', '--json'], { cwd: dir, env: { POINTSMALL_DB: undefined, POINTSMALL_NOW: undefined } });
     expect(ok.code, ok.stderr).toBe(0);
     const { previous: kept, erased } = ok.json();
-    expect(kept).toMatch(/pointsmall-demo\.db\.before-demo-/);
+    const stamp = /^\.\/pointsmall-demo\.db\.before-demo-(\d{4}-\d\d-\d\d)T(\d\d)-(\d\d)-(\d\d)-(\d{3})Z$/.exec(kept);
+    expect(stamp, kept).not.toBeNull();
+    const keptAt = Date.parse(`${stamp![1]}T${stamp![2]}:${stamp![3]}:${stamp![4]}.${stamp![5]}Z`);
+    expect(Math.abs(keptAt - Date.now())).toBeLessThan(3_600_000);
     const previous = join(dir, kept);
     expect(erased.entries).toBeGreaterThan(0);
     expect(runCli(['member', 'show', 'M002', '--json'], { db: previous }).json().balance).toBe(credited);

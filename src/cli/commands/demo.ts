@@ -85,8 +85,9 @@ export function register(program: Command): void {
       const cmd = cmdOf(args);
       const g = globals(cmd);
       const { DEMO_NOW, runDemo, redactUrl } = await import('../../services/demo.js');
+      const wallClock = process.env.POINTSMALL_NOW ? undefined : new Date();
       if (!process.env.POINTSMALL_NOW) process.env.POINTSMALL_NOW = DEMO_NOW;
-      const ctx = await context(cmd);
+      const ctx = { ...(await context(cmd)), wallClock };
       // the demo's own ledger unless --db names another (emit shows its times in the zone of the ledger the
       // demo opened): never $POINTSMALL_DB, which names the shop's ledger once its quick start is followed
       if (!g.db) {
