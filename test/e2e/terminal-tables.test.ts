@@ -110,6 +110,14 @@ describe.skipIf(!hasTmux)('tables fit an 80-column terminal (issue 20 item 2)', 
     }
   });
 
+  it('report items at 80 columns keeps refunded, so a partly refunded row adds up: the gross quantity beside the units refunded (trial 39)', async () => {
+    const lines = await onTerminal(t, ['report', 'items']);
+    const head = lines.find((l) => /^sku\s+name/.test(l))!;
+    expect(head.replace(/\s+/g, ' ')).toMatch(/quantity refunded sales \(gross\) points used cash paid$/);
+    expect(lines.find((l) => l.startsWith('CUP-002'))).toMatch(/^CUP-002\s+.*\s2\s+1\s+116\.00\s/);
+    expect(lines.join(' ').replace(/\s+/g, ' ')).toContain('not shown at 80 columns: category, orders, with points, points earned');
+  });
+
   it("catalog list on a terminal brackets a mixed item's unused points price and says why; a pipe keeps the value", async () => {
     const lines = await onTerminal(t, ['catalog', 'list']);
     expect(lines.find((l) => l.startsWith('TEA-001'))).toMatch(/168\.00\s+\(15000\)\s+mixed/);
