@@ -2,7 +2,7 @@
 import { Command, Option } from 'commander';
 import { c } from '../colour.js';
 import { cmdOf, context, emit, need, setExit } from '../cli.js';
-import { type Column, notice, printFields, printTable, stdoutIsTTY } from '../output.js';
+import { type Column, notice, printFields, printTable, stdoutIsTTY, say } from '../output.js';
 import { emitList, fileOptions } from '../lists.js';
 import { count, rejectsAgainOptions, showRejects } from '../words.js';
 import type { ItemText } from '../../domain/catalog.js';
@@ -95,7 +95,7 @@ export function register(program: Command): void {
       const price = await need(cmd, o.price, '--price', 'Price (like 100.00)', check('price'));
       const r = await (await services()).addItem(await context(cmd), { ...itemText(o), sku, name, price });
       await emit(cmd, r, () => {
-        process.stdout.write(`${c.green('✓')} item ${r.sku} (${r.name}) added at ${r.price}\n`);
+        say(`${c.green('✓')} item ${r.sku} (${r.name}) added at ${r.price}`);
         if (pointsPriceUnused(r)) notice(unusedNote([r.sku]));
       });
     },
@@ -106,7 +106,7 @@ export function register(program: Command): void {
       const cmd = cmdOf(args);
       const r = await (await services()).updateItem(await context(cmd), sku, itemText(cmd.opts()));
       await emit(cmd, r, () => {
-        process.stdout.write(`${c.green('✓')} item ${r.sku} updated\n`);
+        say(`${c.green('✓')} item ${r.sku} updated`);
         const o = cmd.opts();
         if (pointsPriceUnused(r) && (o.pointsPrice !== undefined || o.pay !== undefined)) notice(unusedNote([r.sku]));
       });
@@ -181,7 +181,7 @@ export function register(program: Command): void {
     .action(async (sku: string, ...args) => {
       const cmd = cmdOf(args);
       const r = await (await services()).setItemActive(await context(cmd), sku, true);
-      await emit(cmd, r, () => void process.stdout.write(`${c.green('✓')} item ${r.sku} active\n`));
+      await emit(cmd, r, () => void say(`${c.green('✓')} item ${r.sku} active`));
     });
 
   catalog

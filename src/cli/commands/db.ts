@@ -5,7 +5,7 @@ import { Command } from 'commander';
 import { c } from '../colour.js';
 import { cmdOf, confirmOnTerminal, context, emit, globals, mustAsk } from '../cli.js';
 import { shellWord } from '../../domain/text.js';
-import { localTime, notice, printFields, printTable, stdoutIsTTY, wrapToTerminal } from '../output.js';
+import { localTime, notice, printFields, printTable, stdoutIsTTY, wrapToTerminal, say } from '../output.js';
 import { count } from '../words.js';
 
 export function register(program: Command): void {
@@ -56,7 +56,7 @@ export function register(program: Command): void {
       await emit(cmd, r, () => {
         const was = r.erased ? `the previous ledger (${count(r.erased.entries, 'entry', 'entries')}, ${count(r.erased.members, 'member')})` : '';
         const erased = !r.erased ? '' : r.previous ? `; ${was} is kept at ${r.previous}` : `; ${was} was erased and nothing of it was kept`;
-        process.stdout.write(`${c.green('✓')} ledger created at ${r.path} (${r.currency}, ${r.timezone}, schema v${r.schemaVersion})${erased}\n`);
+        say(`${c.green('✓')} ledger created at ${r.path} (${r.currency}, ${r.timezone}, schema v${r.schemaVersion})${erased}`);
         notice('next: add members (pointsmall member add), a catalog (pointsmall catalog add) and import purchases');
       });
     });
@@ -97,7 +97,7 @@ export function register(program: Command): void {
       const cmd = cmdOf(args);
       const { dbBackup } = await import('../../services/admin.js');
       const r = await dbBackup(await context(cmd), file, Boolean(cmd.opts().force));
-      await emit(cmd, r, () => void process.stdout.write(`${c.green('✓')} backup of ${count(r.entries, 'entry', 'entries')} written to ${r.backup} (${count(r.bytes, 'byte')})\n`), { done: true });
+      await emit(cmd, r, () => void say(`${c.green('✓')} backup of ${count(r.entries, 'entry', 'entries')} written to ${r.backup} (${count(r.bytes, 'byte')})`), { done: true });
     });
   db.command('restore <file>')
     .description('replace the ledger with a backup that passes ledger verify (the old file is kept aside; asks on a terminal, --yes elsewhere)')
@@ -123,12 +123,10 @@ export function register(program: Command): void {
         }
       }
       const r = await dbRestore(ctx, file);
-      await emit(cmd, r, () =>
-        void process.stdout.write(
-          `${c.green('✓')} restored ${count(r.entries, 'entry', 'entries')} from ${r.restoredFrom}${r.previous ? `; the previous ledger is kept at ${r.previous}` : ''}\n` +
-            (r.lost && lostWords(r.entriesLost ?? 0, r.lost) ? `  ${wrapIfTTY(`dropped what the backup lacks (kept in the previous ledger): ${lostWords(r.entriesLost ?? 0, r.lost)}`)}\n` : ''),
-        ),
-      );
+      await emit(cmd, r, () => {
+        say(`${c.green('✓')} restored ${count(r.entries, 'entry', 'entries')} from ${r.restoredFrom}${r.previous ? `; the previous ledger is kept at ${r.previous}` : ''}`);
+        if (r.lost && lostWords(r.entriesLost ?? 0, r.lost)) process.stdout.write(`  ${wrapIfTTY(`dropped what the backup lacks (kept in the previous ledger): ${lostWords(r.entriesLost ?? 0, r.lost)}`)}\n`);
+      });
     });
   db.command('copy')
     .description('copy the whole ledger to another backend: a PostgreSQL database or a new SQLite file; the copy is verified (same head hash)')
@@ -137,7 +135,7 @@ export function register(program: Command): void {
       const cmd = cmdOf(args);
       const { dbCopy } = await import('../../services/admin.js');
       const r = await dbCopy(await context(cmd), cmd.opts().to as string);
-      await emit(cmd, r, () => void process.stdout.write(`${c.green('✓')} copied ${r.entries} entries to ${r.to}; ledger verify passes there with the same head ${r.headHash.slice(0, 16)}…\n`));
+      await emit(cmd, r, () => void say(`${c.green('✓')} copied ${r.entries} entries to ${r.to}; ledger verify passes there with the same head ${r.headHash.slice(0, 16)}…`));
     });
   db.command('set <setting> <value>')
     .description('change a setting: hold-minutes (how long a checkout hold lasts, default 15), payment-minutes (how long a started payment fences its order, default 10)')

@@ -150,7 +150,7 @@ function showDecision(r: ReviewDecision | AwardDecision): void {
   const verb = r.status === 'approved' ? c.green('approved') : c.red('rejected');
   const pts = r.status === 'approved' ? `; ${r.points && r.points < 0 ? `${count(-r.points, 'point')} taken back` : `${count(r.points ?? 0, 'point')} credited`}${r.capped ? ` (${r.capped} over the daily cap)` : ''}` : '';
   const what = r.kind === 'activity' ? `award ${r.activity} ${r.orderId}` : `order ${r.orderId}`;
-  process.stdout.write(`${c.green('✓')} ${verb} ${what} of ${r.memberId}${pts}; balance ${r.balance}\n`);
+  say(`${c.green('✓')} ${verb} ${what} of ${r.memberId}${pts}; balance ${r.balance}`);
 }
 
 const runColumns = [

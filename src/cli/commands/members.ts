@@ -4,7 +4,7 @@ import { c } from '../colour.js';
 import { cmdOf, confirmOnTerminal, context, emit, need, mustAsk, setExit } from '../cli.js';
 import { count, rejectsAgainOptions, showRejects } from '../words.js';
 import { parseDateOpt, parseIntOpt, parseSignedIntOpt } from '../parse.js';
-import { aside, localTime, printFields, printTable } from '../output.js';
+import { aside, localTime, printFields, printTable, say } from '../output.js';
 import { emitList, fileOptions, pageOptions } from '../lists.js';
 import type { MemberView } from '../../services/members.js';
 
@@ -56,7 +56,7 @@ export function register(program: Command): void {
       const id = await need(cmd, o.id, '--id', 'Member id', async (v) => (await import('../../services/members.js')).newMemberIdProblem(await context(cmd), v));
       const name = await need(cmd, o.name, '--name', 'Name');
       const r = await (await services()).addMember(await context(cmd), { id, name, phone: o.phone, email: o.email, tier: o.tier });
-      await emit(cmd, r, () => void process.stdout.write(`${c.green('✓')} member ${r.id} (${r.name}) added\n`));
+      await emit(cmd, r, () => void say(`${c.green('✓')} member ${r.id} (${r.name}) added`));
     });
 
   member
@@ -69,7 +69,7 @@ export function register(program: Command): void {
     .action(async (id: string, ...args) => {
       const cmd = cmdOf(args);
       const r = await (await services()).updateMember(await context(cmd), id, cmd.opts());
-      await emit(cmd, r, () => void process.stdout.write(`${c.green('✓')} member ${r.id} updated\n`));
+      await emit(cmd, r, () => void say(`${c.green('✓')} member ${r.id} updated`));
     });
 
   member
@@ -178,7 +178,7 @@ export function register(program: Command): void {
       }
       const r = await svc.adjustMember(ctx, id, o.points, o.reason, expect);
       await emit(cmd, r, () =>
-        void process.stdout.write(`${c.green('✓')} ${r.points > 0 ? '+' : ''}${count(r.points, 'point')} for ${r.memberId}; available now ${r.available}\n`),
+        void say(`${c.green('✓')} ${r.points > 0 ? '+' : ''}${count(r.points, 'point')} for ${r.memberId}; available now ${r.available}`),
       );
     });
 
@@ -198,6 +198,6 @@ export function register(program: Command): void {
     .action(async (id: string, ...args) => {
       const cmd = cmdOf(args);
       const r = await (await services()).setFrozen(await context(cmd), id, false);
-      await emit(cmd, r, () => void process.stdout.write(`${c.green('✓')} member ${r.id} active again\n`));
+      await emit(cmd, r, () => void say(`${c.green('✓')} member ${r.id} active again`));
     });
 }

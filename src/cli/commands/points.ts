@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import { c } from '../colour.js';
 import { cmdOf, context, emit, need } from '../cli.js';
-import { localTime } from '../output.js';
+import { localTime, say } from '../output.js';
 import type { AwardResult } from '../../services/activities.js';
 
 function showAward(r: AwardResult): void {
@@ -13,7 +13,7 @@ function showAward(r: AwardResult): void {
     return;
   }
   const exp = r.expiresOn ? `, expire after ${r.expiresOn}` : ', never expire';
-  process.stdout.write(`${c.green('✓')} ${r.points} points for ${r.activity} ${r.ref} to ${r.memberId} at ${localTime(r.occurredAt)}${exp}; balance ${r.balance}${again}\n`);
+  say(`${c.green('✓')} ${r.points} points for ${r.activity} ${r.ref} to ${r.memberId} at ${localTime(r.occurredAt)}${exp}; balance ${r.balance}${again}`);
 }
 
 export function register(program: Command): void {

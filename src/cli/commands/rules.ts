@@ -106,7 +106,7 @@ export function register(program: Command): void {
       const r = await applyRules(ctx, file, cmd.opts().effective);
       const { namingWords, pinnedWords } = await import('./rulesView.js');
       await emit(cmd, r, () => {
-        process.stdout.write(`${c.green('✓')} rules version ${r.version} stored, in force from ${r.effectiveLocal}\n`);
+        say(`${c.green('✓')} rules version ${r.version} stored, in force from ${r.effectiveLocal}`);
         const { purchases, orders } = r.earnedBefore;
         if (purchases || orders) {
           const what = [purchases ? count(purchases, 'imported purchase') : '', orders ? count(orders, 'checkout') : ''].filter(Boolean).join(' and ');
