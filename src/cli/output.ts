@@ -352,7 +352,8 @@ const KEEP = '\u00a0';
 /**
  * A value as lines of at most `room` terminal columns, broken at spaces where it can be (a long value of a
  * show view is wrapped, never cut), but never before a number: `expired +1577` and `line 3` stay together.
- * A word longer than a line (a file's path) breaks after a `/` where it can, so a file's name stays whole.
+ * A word longer than a line (a file's path) breaks after a `/` where it can, so a file's name stays whole;
+ * a name longer than a line breaks after a `-`, `.` or `_` where it can.
  */
 export function wrap(text: string, room: number): string[] {
   if (displayWidth(text) <= room) return [text];
@@ -377,8 +378,10 @@ export function wrap(text: string, room: number): string[] {
     if (line.trim()) lines.push(line.trimEnd());
     line = '';
     lineWidth = 0;
-    // a word longer than a line (a file's path) breaks after a `/` where it can, else at any character
-    for (const piece of ww > room ? word.split(/(?<=\/)/) : [word]) {
+    // a word longer than a line (a file's path) breaks after a `/` where it can, then after a `-`, `.` or
+    // `_` of a name longer than the line (`purchases-bad.rejects.` / `csv`), else at any character
+    const pieces = ww > room ? word.split(/(?<=\/)/).flatMap((p) => (displayWidth(p) > room ? p.split(/(?<=[-._])/) : [p])) : [word];
+    for (const piece of pieces) {
       const pw = displayWidth(piece);
       if (lineWidth + pw <= room) {
         line += piece;

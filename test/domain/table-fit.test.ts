@@ -60,8 +60,10 @@ describe('fitWidths', () => {
     expect(wrap('/tmp/x/fixtures/demo/purchases.csv', 20)).toEqual(['/tmp/x/fixtures/', 'demo/purchases.csv']);
     expect(wrap('file /tmp/abcdef/fixtures/purchases.csv', 24)).toEqual(['file', '/tmp/abcdef/fixtures/', 'purchases.csv']);
     expect(wrap('/a/averyveryverylongfilename.csv', 12)).toEqual(['/a/', 'averyveryver', 'ylongfilenam', 'e.csv']);
-    // a folder name longer than the column starts a line of its own (trial 25)
-    expect(wrap('/tmp/trial1/imports/shop-north-district-2026-x/daily/p.csv', 24)).toEqual(['/tmp/trial1/imports/', 'shop-north-district-2026', '-x/daily/p.csv']);
+    // a file's name longer than the line breaks after a - . or _ where it can (trial 39: "…rejects.cs" / "v")
+    expect(wrap('/tmp/trH-work/imp/purchases-bad.rejects.csv', 24)).toEqual(['/tmp/trH-work/imp/', 'purchases-bad.rejects.', 'csv']);
+    // a folder name longer than the column starts a line of its own (trial 25), broken after a - where it must be (trial 39)
+    expect(wrap('/tmp/trial1/imports/shop-north-district-2026-x/daily/p.csv', 24)).toEqual(['/tmp/trial1/imports/', 'shop-north-district-', '2026-x/daily/p.csv']);
   });
 
   it('property: wrapped lines are within the room and hold the text (spaces at breaks aside)', () => {
