@@ -50,3 +50,33 @@ describe('an order imported after the member reached a tier, dated before it', (
     expect(t.run(['ledger', 'verify']).code).toBe(0);
   });
 });
+
+describe('the daily cap counts each point credited that day once, whatever the batches (trial 39)', () => {
+  // A return's own planning emptied the batch's buffered credits, so the batch's end kept them counted as
+  // "not yet in the ledger" after they were: the next batch counted the day's earlier points twice.
+  it('a day with a return, a cap from noon and batches of 2, 3 or 100 orders: O3 earns the 50 points left under the cap', () => {
+    const points: Record<string, [number, number][]> = {};
+    for (const batch of ['2', '3', '100']) {
+      const t = tmpLedger({ now: '2026-12-01T10:00:00+08:00' });
+      const open = join(t.dir, 'open.json');
+      const capped = join(t.dir, 'cap.json');
+      writeFileSync(open, '{}');
+      writeFileSync(capped, JSON.stringify({ limits: { dailyEarnCap: 100 } }));
+      t.ok(['rules', 'apply', open, '--effective', '2026-01-01']);
+      t.ok(['rules', 'apply', capped, '--effective', '2026-11-15T12:00']);
+      t.ok(['member', 'add', '--id', 'M1', '--name', 'a']);
+      const f = csv(t, 'd.csv', 'O1,M1,2026-11-15 08:00,50.00\nO2,M1,2026-11-15 09:00,-5.00\nO3,M1,2026-11-15 13:00,80.00\nO4,M1,2026-11-15 14:00,10.00\n');
+      expect(t.ok(['import', 'purchases', f, '--batch', batch])).toMatchObject({ accepted: 4 });
+      const rows = t.ok(['ledger', 'entries']) as { kind: string; ref: string; postings: { account: string; points: number }[] }[];
+      points[batch] = rows
+        .filter((e) => e.kind === 'accrual')
+        .map((e): [number, number] => [Number(e.ref.slice(-1)), e.postings.find((p) => p.account === 'member')!.points])
+        .sort((a, b) => a[0] - b[0]);
+      expect(t.verify().ok).toBe(true);
+    }
+    // 50 credited before noon (the return takes 5 back, which frees no room: §4.6), so 50 more under the cap
+    expect(points['100']).toEqual([[1, 50], [3, 50]]);
+    expect(points['2']).toEqual(points['100']);
+    expect(points['3']).toEqual(points['100']);
+  });
+});
