@@ -1,7 +1,7 @@
 // Catalog items at the edge: raw text (flags or CSV cells) → a validated item, or problems naming each field; pure.
 import { Decimal } from 'decimal.js';
 import { type Minor, type Points, parseMoney, parsePoints } from './money.js';
-import { shownName } from './text.js';
+import { shownName, trimAscii } from './text.js';
 
 export type Pay = 'mixed' | 'cash' | 'points';
 export type Kind = 'goods' | 'coupon';
@@ -142,7 +142,7 @@ export function parseItem(input: ItemText, digits: number, base?: CatalogItem): 
 
   let sku = base?.sku ?? '';
   if (given('sku') || !base) {
-    sku = (input.sku ?? '').trim();
+    sku = trimAscii(input.sku ?? ''); // (a no-break space at its end is refused, not trimmed: trial 39)
     const p = skuProblem(sku);
     if (p) bad('sku', p);
   }

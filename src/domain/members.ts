@@ -1,5 +1,5 @@
 // Validation of member master data at the edge; pure.
-import { idLookalikeProblem, idTextProblem, spreadsheetNumberProblem } from './text.js';
+import { idLookalikeProblem, idTextProblem, spreadsheetNumberProblem, trimAscii } from './text.js';
 export interface MemberInput {
   id: string;
   name: string;
@@ -16,7 +16,7 @@ export function memberProblems(m: Partial<MemberInput>, opts: { partial?: boolea
   if (!opts.partial || m.id !== undefined) {
     const id = m.id ?? '';
     if (id.trim() === '') out.push({ field: 'id', message: 'member id is empty' });
-    else if (id !== id.trim()) out.push({ field: 'id', message: `member id ${JSON.stringify(id)} has leading or trailing spaces` });
+    else if (id !== trimAscii(id)) out.push({ field: 'id', message: `member id ${JSON.stringify(id)} has leading or trailing spaces` }); // (other blanks: named below)
     else if (id.length > 64) out.push({ field: 'id', message: 'member id is longer than 64 characters' });
     else if (CONTROL.test(id)) out.push({ field: 'id', message: 'member id contains control characters' });
     else {

@@ -4,6 +4,7 @@
 import { NotFoundError, RefusedError, UsageError } from '../errors.js';
 import { limitReached, limitWindows } from '../domain/activities.js';
 import { makeDateParser } from '../domain/purchases.js';
+import { invisibleCharProblem, trimAscii } from '../domain/text.js';
 import { expiresOn } from '../domain/rules.js';
 import { dateRangeProblem, shownInstant, unreadTimestampReason } from '../domain/time.js';
 import { activityAwards, type AwardRow, awardEntryRef } from '../store/activities.js';
@@ -48,6 +49,11 @@ function awardProblems(a: { memberId: string; activity: string; ref: string }): 
   if (!a.activity.trim()) out.push('activity is empty');
   if (!a.ref.trim()) out.push('ref is empty');
   else if (a.ref.length > MAX_REF) out.push(`ref is longer than ${MAX_REF} characters`);
+  else {
+    // a ref names one task: one that prints like another (a no-break space at its end) would award it twice (trial 39)
+    const odd = invisibleCharProblem('ref', a.ref);
+    if (odd) out.push(odd);
+  }
   return out;
 }
 
@@ -288,7 +294,7 @@ const ACTIVITY_COLUMNS = ['activity', 'member_id', 'ref', 'occurred_at'];
  * a repeat of an award already made counts as a duplicate. --dry-run rolls the transaction back.
  */
 export async function importActivities(ctx: Ctx, input: ActivityImportInput): Promise<ActivityImportSummary> {
-  const csv = await readCsvFile(input.file, ACTIVITY_COLUMNS, ACTIVITY_COLUMNS, input);
+  const csv = await readCsvFile(input.file, ACTIVITY_COLUMNS, ACTIVITY_COLUMNS, input, ['member_id', 'ref', 'activity']);
   const records = csv.records;
   const rejectsOut = input.dryRun && !input.rejects ? null : rejectsTarget(ctx, input.file, input.rejects);
   const rejects: Reject[] = [];
@@ -323,7 +329,7 @@ export async function importActivities(ctx: Ctx, input: ActivityImportInput): Pr
     // ref taken.
     const byRef = new Map<string, typeof rows>();
     for (const r of rows) {
-      const k = `${r.values.activity.trim()}\u0000${r.values.ref.trim()}\u0000${r.values.member_id.trim()}`;
+      const k = `${trimAscii(r.values.activity)}\u0000${trimAscii(r.values.ref)}\u0000${trimAscii(r.values.member_id)}`;
       const same = byRef.get(k);
       if (same) same.push(r);
       else byRef.set(k, [r]);
@@ -334,7 +340,7 @@ export async function importActivities(ctx: Ctx, input: ActivityImportInput): Pr
       const lines = same.map((r) => r.line).join(', ');
       for (const r of same) {
         conflicting.add(r);
-        rejects.push({ line: r.line, reason: `${r.values.activity.trim()} ${r.values.ref.trim()} of member ${r.values.member_id.trim()} appears on lines ${lines} with different occurred_at: a ref names one task; fix the rows so that they agree (all of them are rejected)`, fields: r.fields });
+        rejects.push({ line: r.line, reason: `${trimAscii(r.values.activity)} ${trimAscii(r.values.ref)} of member ${trimAscii(r.values.member_id)} appears on lines ${lines} with different occurred_at: a ref names one task; fix the rows so that they agree (all of them are rejected)`, fields: r.fields });
       }
     }
     const awardable = rows.filter((r) => !conflicting.has(r)).sort((a, b) => a.atMs - b.atMs || a.line - b.line);
@@ -344,7 +350,7 @@ export async function importActivities(ctx: Ctx, input: ActivityImportInput): Pr
           const v = r.values;
           // awardOne refuses before it writes anything, so a refused row leaves the transaction as it was.
           try {
-            const res = awardOne(l, { memberId: v.member_id.trim(), activity: v.activity.trim(), ref: v.ref.trim(), atMs: r.atMs });
+            const res = awardOne(l, { memberId: trimAscii(v.member_id), activity: trimAscii(v.activity), ref: trimAscii(v.ref), atMs: r.atMs });
             if (res.replayed) {
               counts.duplicates++;
               continue;

@@ -327,7 +327,7 @@ export interface BackupResult {
 /** An online, consistent copy (VACUUM INTO reads one snapshot; writers carry on), mode 0600. */
 export async function dbBackup(ctx: Ctx, target: string, force = false): Promise<BackupResult> {
   // Never the ledger or its -wal/-shm (by device and inode, through any link), never a device or FIFO.
-  const out = checkOutput(target, { ledger: ctx.dbPath, flag: 'backup', mustNotExist: force ? undefined : { hint: 'choose a new file name, or pass --force to replace it' } });
+  const out = checkOutput(target, { ledger: ctx.dbPath, flag: 'backup', database: true, mustNotExist: force ? undefined : { hint: 'choose a new file name, or pass --force to replace it' } });
   if (isPostgresUrl(ctx.dbPath)) {
     // A PostgreSQL ledger is backed up into a SQLite ledger file: portable, and verifiable offline.
     const f = new AtomicFile(out);
@@ -478,7 +478,7 @@ export interface CopyResult {
 /** `db copy --to TARGET`: the whole ledger into another backend (or file), then ledger verify on the copy. */
 export async function dbCopy(ctx: Ctx, target: string): Promise<CopyResult> {
   if (!isPostgresUrl(target)) {
-    checkOutput(target, { ledger: ctx.dbPath, flag: '--to', mustNotExist: { hint: 'db copy never overwrites: choose a new file name' } });
+    checkOutput(target, { ledger: ctx.dbPath, flag: '--to', database: true, mustNotExist: { hint: 'db copy never overwrites: choose a new file name' } });
     if (!existsSync(dirname(resolve(target)))) throw new UsageError(`folder ${dirname(resolve(target))} does not exist`, 'create it first');
   } else if (target === ctx.dbPath) throw new UsageError('--to names the ledger itself', 'give another database');
   // A file is written beside the target under a temp name and linked into place once it verifies: a copy

@@ -2,6 +2,7 @@
 import { UsageError } from '../errors.js';
 import { type CatalogItem, type ItemProblem, type ItemText, FIELD_FLAGS, parseItem, sameItem } from '../domain/catalog.js';
 import { formatMoney } from '../domain/money.js';
+import { trimAscii } from '../domain/text.js';
 import { catalog, type CatalogRow, type NewCatalogItem } from '../store/catalog.js';
 import { holds } from '../store/holds.js';
 import { type Ctx, type Ledger, itemNotFound, withLedger } from './ledger.js';
@@ -249,7 +250,7 @@ const COLUMN_OF: Record<string, keyof ItemText> = Object.fromEntries(
  * existing item's value (a new item gets the default); an empty cell clears an optional field.
  */
 export async function importCatalog(ctx: Ctx, file: string, rejectsPath?: string, format: CsvFormat = {}): Promise<CatalogImportResult> {
-  const csv = await readCsvFile(file, ['sku', 'name', 'price'], CATALOG_COLUMNS, format);
+  const csv = await readCsvFile(file, ['sku', 'name', 'price'], CATALOG_COLUMNS, format, ['sku']);
   // checked before anything is written, so a bad --rejects path cannot leave an import half reported
   const records = csv.records;
   const rejectsOut = rejectsTarget(ctx, file, rejectsPath);
@@ -270,7 +271,7 @@ export async function importCatalog(ctx: Ctx, file: string, rejectsPath?: string
           const k = COLUMN_OF[col];
           if (k) input[k] = v;
         }
-        const sku = (input.sku ?? '').trim();
+        const sku = trimAscii(input.sku ?? '');
         const row = sku ? repo.get(sku) : undefined;
         const before = row ? rowToItem(row) : undefined;
         const { item, problems } = parseItem(input, l.digits, before);

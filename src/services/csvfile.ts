@@ -41,7 +41,17 @@ export interface CsvFormat {
   map?: string[];
 }
 
-export async function readCsvFile(path: string, required: string[], known: string[], format: CsvFormat = {}): Promise<CsvFile> {
+/** The blanks String.trimEnd takes that ASCII has not (csv-parse's trim ends unquoted fields with it). */
+const UNICODE_BLANKS = '\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff';
+/** Marks a Unicode blank at a field's end through the parse, so the trim keeps it (a private-use character). */
+const KEEP_END = '\ue000';
+
+/**
+ * Reads a master-data CSV. `ids`: the fields that are ids (member id, SKU, ref), whose ends lose only ASCII
+ * blanks, so that a no-break space, an ideographic space, a line separator or a BOM there is refused by
+ * their checks, as `import purchases` refuses it (trial 39), instead of being trimmed into another id.
+ */
+export async function readCsvFile(path: string, required: string[], known: string[], format: CsvFormat = {}, ids: readonly string[] = []): Promise<CsvFile> {
   requireInputFile(path, 'check the path');
   const { normaliseEncoding, ENCODING_NAMES } = await import('../domain/encoding.js');
   const { normaliseDelimiter, delimiterHint } = await import('../domain/purchases.js');
@@ -53,12 +63,19 @@ export async function readCsvFile(path: string, required: string[], known: strin
   const { decodeWhole } = await import('./textDecode.js');
   let text = await decodeWhole(path, readFileSync(path), encoding);
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  // csv-parse trims an unquoted field's end with String.trimEnd (Unicode blanks too): a Unicode blank at a
+  // field's end is marked so it stays, and unmarked after (an id's check then names it)
+  const marked = ids.length > 0 && !text.includes(KEEP_END);
+  if (marked) {
+    const d = delimiter.replace(/[\\^$.*+?()[\]{}|-]/g, '\\$&');
+    text = text.replace(new RegExp(`([${UNICODE_BLANKS}])(?=[ \\t]*(?:${d}|\\r|\\n|$))`, 'g'), `$1${KEEP_END}`);
+  }
   const { parse } = await import('csv-parse/sync');
   let rows: { record: Record<string, string>; info: { lines: number } }[];
   let header: string[] = [];
   let names: string[] = [];
   const rename = (h: string[]): string[] => {
-    header = h.map((x) => x.trim());
+    header = h.map((x) => x.replaceAll(KEEP_END, '').trim());
     const twice = duplicateColumnProblem(header, [...known, ...map.map(([, column]) => column)]);
     if (twice) throw new UsageError(`${path}:1: ${twice}`, 'rename or remove one of them; nothing was written');
     const out = header.slice();
@@ -102,7 +119,11 @@ export async function readCsvFile(path: string, required: string[], known: strin
     delimiter,
     notRead: columns.filter((x) => x.trim() !== '' && !known.includes(x) && x !== '_line' && x !== '_reason'),
     records: rows.map((r) => {
-      for (const k of Object.keys(r.record)) r.record[k] = unquote(r.record[k]);
+      for (const k of Object.keys(r.record)) {
+        let v = r.record[k];
+        if (marked && v.includes(KEEP_END)) v = ids.includes(k) ? v.replaceAll(KEEP_END, '') : v.replaceAll(KEEP_END, '').trim();
+        r.record[k] = unquote(v);
+      }
       return { line: r.info.lines, values: r.record, fields: names.map((n) => r.record[n] ?? '') };
     }),
   };

@@ -332,7 +332,7 @@ const MEMBER_COLUMNS = ['id', 'name', 'phone', 'email', 'tier'];
 const IMPORT_FIELDS = ['name', 'phone', 'email', 'tier'] as const;
 
 export async function importMembers(ctx: Ctx, file: string, rejectsPath?: string, format: CsvFormat = {}): Promise<MemberImportResult> {
-  const csv = await readCsvFile(file, ['id', 'name'], MEMBER_COLUMNS, format);
+  const csv = await readCsvFile(file, ['id', 'name'], MEMBER_COLUMNS, format, ['id']);
   const records = csv.records;
   const rejectsOut = rejectsTarget(ctx, file, rejectsPath);
   const rejects: Reject[] = [];

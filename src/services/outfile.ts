@@ -94,6 +94,13 @@ export interface OutputTarget {
   flag: string;
   ledger: string;
   mustNotExist?: { hint: string };
+  /** The output is a new SQLite database (a backup, a copy): nothing may stand at its -wal or -journal. */
+  database?: boolean;
+  /**
+   * The -wal, -shm and -journal of the database the output replaces (db backup --force over an older
+   * backup): part of it, removed as it is replaced, so SQLite never reads them into the new one.
+   */
+  companions?: string[];
 }
 
 /**
@@ -102,7 +109,7 @@ export interface OutputTarget {
  * regular file. `mustNotExist`: refuse an existing file (db backup without --force). `elsewhere`: the hint
  * when the folder is missing or not writable (a default path the user did not choose: how to choose one).
  */
-export function checkOutput(path: string, o: { ledger: string; flag: string; mustNotExist?: { hint: string }; elsewhere?: string }): OutputTarget {
+export function checkOutput(path: string, o: { ledger: string; flag: string; mustNotExist?: { hint: string }; elsewhere?: string; database?: boolean }): OutputTarget {
   const abs = resolve(path);
   const dir = dirname(abs);
   const named = `${o.flag} ${path}`;
@@ -131,16 +138,37 @@ export function checkOutput(path: string, o: { ledger: string; flag: string; mus
     );
   };
   if (key?.paths.has(finalPath(abs))) isKey();
-  // the -wal, -shm or -journal name of another database, there or not: SQLite, opening that database,
-  // takes such a file for its own (a hot journal is rolled into it, or deleted as stale) (trial 39)
-  const companion = /-(wal|shm|journal)$/.exec(path);
-  if (companion && headOf(abs.slice(0, abs.length - companion[0].length)) === 'database') {
-    const db = path.slice(0, companion.index);
-    throw new UsageError(
-      `cannot write ${named}: it is the ${companion[0]} file of the SQLite database ${db}, which SQLite would take for that database's own the next time it opens it (and delete it, or write it into the database)`,
-      `choose another ${o.flag} path (one not ending in ${companion[0]})`,
-      'OUTPUT_IS_DATABASE',
-    );
+  // the -wal, -shm or -journal name of another database, there or not, as given or where a symlink
+  // points: SQLite, opening that database, takes such a file for its own (a hot journal is rolled into
+  // it, or deleted as stale) (trial 39)
+  for (const p of new Set([abs, finalPath(abs)])) {
+    const companion = /-(wal|shm|journal)$/.exec(p);
+    if (companion && headOf(p.slice(0, companion.index)) === 'database') {
+      throw new UsageError(
+        `cannot write ${named}: it is${p === abs ? '' : ` (through a symlink, ${p})`} the ${companion[0]} file of the SQLite database ${p.slice(0, companion.index)}, which SQLite would take for that database's own the next time it opens it (and delete it, or write it into the database)`,
+        `choose another ${o.flag} path (one not ending in ${companion[0]})`,
+        'OUTPUT_IS_DATABASE',
+      );
+    }
+  }
+  // a new database (a backup, a copy) beside a -wal or -journal of that name: SQLite would read it into the
+  // new database as its own journal (trial 39). The replaced database's own go with it; any other (a
+  // crash's, another database's files moved) is not ours to remove.
+  let companions: string[] | undefined;
+  if (o.database) {
+    const real = finalPath(abs);
+    const found = ['-wal', '-journal', '-shm'].map((x) => real + x).filter((f) => existsSync(f));
+    if (found.length) {
+      if (!o.mustNotExist && headOf(real) === 'database') companions = found;
+      else {
+        const stale = found.find((f) => !f.endsWith('-shm')) ?? found[0];
+        throw new UsageError(
+          `cannot write ${named}: ${stale} is there${existsSync(real) ? '' : ' without its database'}, and SQLite would read it into the new database as that database's own`,
+          `choose another ${o.flag} path, or move that file away (with any -wal, -shm or -journal beside it), or remove it if it is nobody's`,
+          'STALE_DATABASE_FILES',
+        );
+      }
+    }
   }
   let st;
   try {
@@ -204,7 +232,7 @@ export function checkOutput(path: string, o: { ledger: string; flag: string; mus
   } catch {
     throw new UsageError(`cannot write ${named}: folder ${targetDir} is not writable`, o.elsewhere ?? `choose another ${o.flag} path`);
   }
-  return { path, abs: target, flag: o.flag, ledger: o.ledger, mustNotExist: o.mustNotExist };
+  return { path, abs: target, flag: o.flag, ledger: o.ledger, mustNotExist: o.mustNotExist, database: o.database, companions };
 }
 
 /** Creates `path` exclusively (never following or reusing what is there) and private; returns its fd. */
@@ -313,9 +341,12 @@ export class AtomicFile {
       }
       this.closeTemp();
       // what was checked before the command ran may have changed since (a file made meanwhile, a link moved)
-      if (checkOutput(this.target.path, this.target).abs !== this.target.abs) {
+      const now = checkOutput(this.target.path, this.target);
+      if (now.abs !== this.target.abs) {
         throw new UsageError(`cannot write ${this.target.flag} ${this.target.path}: it points to another file than when the command started`, `run the command again`);
       }
+      // the replaced database's -wal, -shm and -journal go first: never read into the new one
+      for (const f of now.companions ?? []) rmSync(f, { force: true });
       renameSync(this.tmp, this.target.abs);
       this.done = true;
       return this.target.abs;

@@ -565,8 +565,31 @@ describe('outputs a script names by mistake (trial 34)', () => {
         expect(existsSync(join(t.dir, f)), f).toBe(false);
       }
     }
-    expect(sha(backup)).toBe(before);
+    // ... nor through a symlink whose name looks harmless (trial 39b)
+    symlinkSync(join(t.dir, 'nightly.db-wal'), join(t.dir, 'link.csv'));
+    const viaLink = t.run(['report', 'summary', '--format', 'csv', '--out', join(t.dir, 'link.csv'), '--json']);
+    expect(viaLink.code).toBe(2);
+    expect(JSON.parse(viaLink.stderr).error).toMatchObject({ code: 'OUTPUT_IS_DATABASE', message: expect.stringContaining(`(through a symlink, ${join(t.dir, 'nightly.db-wal')}) the -wal file of the SQLite database`) });
+    expect(existsSync(join(t.dir, 'nightly.db-wal'))).toBe(false);
+    // a new database beside another's -wal (a crash's, or moved there): SQLite would read it in as its own
+    const other2 = new Database(join(t.dir, 'o2.db'));
+    other2.pragma('journal_mode = WAL');
+    other2.pragma('wal_autocheckpoint = 0');
+    other2.exec('CREATE TABLE x (a); INSERT INTO x VALUES (1)');
+    for (const name of ['fresh.db', 'copy.db']) writeFileSync(join(t.dir, `${name}-wal`), readFileSync(join(t.dir, 'o2.db-wal')));
+    other2.close();
+    for (const [args, name] of [[['db', 'backup', join(t.dir, 'fresh.db')], 'fresh.db'], [['db', 'copy', '--to', join(t.dir, 'copy.db')], 'copy.db']] as const) {
+      const r = t.run([...args, '--json']);
+      expect(r.code, name).toBe(2);
+      expect(JSON.parse(r.stderr).error, name).toMatchObject({ code: 'STALE_DATABASE_FILES', message: expect.stringContaining(`${join(t.dir, name)}-wal is there without its database`) });
+      expect(existsSync(join(t.dir, name)), name).toBe(false);
+    }
+    // db backup --force over a backup whose own -wal is there (opened by a reader since): the old -wal goes
+    // with the old file, and the new backup is the ledger's
+    writeFileSync(`${backup}-wal`, readFileSync(join(t.dir, 'fresh.db-wal')));
     expect(t.ok(['db', 'backup', backup, '--force'])).toMatchObject({ entries: 1 });
+    expect(existsSync(`${backup}-wal`)).toBe(false);
+    expect(t.run(['ledger', 'verify', '--db', backup]).code).toBe(0);
     // a file that is no database is replaced as before; so is a name ending -wal beside a file that is none
     writeFileSync(join(t.dir, 'notes.txt'), 'plain\n');
     expect(t.run(['report', 'summary', '--format', 'csv', '--out', join(t.dir, 'notes.txt-wal')]).code).toBe(0);

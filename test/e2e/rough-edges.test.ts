@@ -108,6 +108,37 @@ describe('ids that look alike are refused, naming the field and the code point',
     const runs = t.ok(['import', 'list']) as { rejected: number }[];
     expect(runs[0].rejected).toBe(5);
   });
+
+  it('member, catalog and activities imports refuse them at an id\'s end too; a name keeps losing them (trial 39b)', () => {
+    const t = tmpLedger();
+    t.ok(['member', 'add', '--id', 'M1', '--name', 'Ann']);
+    const rules = file(t, 'r.json', JSON.stringify({ activities: [{ name: 'review', points: 20 }] }));
+    t.ok(['rules', 'apply', rules, '--effective', '2026-01-01']);
+    // an update of M1 by an id ending in a no-break space: refused, M1 untouched; a name's trailing one is trimmed as before
+    const m = t.run(['member', 'import', file(t, 'm.csv', 'id,name\nM1\u00a0,Renamed\nM3\u2028,Cy\nM4\ufeff,Dee\nM5,Eve\u00a0\n')]);
+    expect(m.code).toBe(4);
+    expect(m.stdout).toMatch(/^4 rows: 1 added, 0 updated, 0 unchanged, 3 rejected$/m);
+    expect(m.stderr).toContain('m.csv:2: id: member id "M1\u00a0" contains an invisible or blank character, U+00A0 (no-break space)');
+    expect(m.stderr).toContain('m.csv:3: id: member id "M3\u2028" contains an invisible or blank character, U+2028');
+    expect(m.stderr).toContain('m.csv:4: id: member id "M4\ufeff" contains an invisible or blank character, U+FEFF');
+    expect((t.ok(['member', 'list']) as { id: string; name: string }[]).map((x) => [x.id, x.name])).toEqual([['M1', 'Ann'], ['M5', 'Eve']]);
+    // catalog SKUs
+    const c = t.run(['catalog', 'import', file(t, 'c.csv', 'sku,name,price\nSKU1\u00a0,Tea,10.00\n\u3000SKU4,Cup,5.00\nSKU5,Pot ,7.00\n')]);
+    expect(c.code).toBe(4);
+    expect(c.stderr).toMatch(/c\.csv:2: .*SKU1\u00a0/);
+    expect(c.stderr).toMatch(/c\.csv:3: .*\u3000SKU4/);
+    expect((t.ok(['catalog', 'list']) as { sku: string; name: string }[]).map((x) => [x.sku, x.name])).toEqual([['SKU5', 'Pot']]);
+    // activities: a member id or a ref ending in one would award M1, or award R1 twice
+    const a = t.run(['import', 'activities', file(t, 'a.csv', 'activity,member_id,ref,occurred_at\nreview,M1,R1,2026-11-20 10:00\nreview,M1\u00a0,R2,2026-11-20 10:00\nreview,M1,R1\u00a0,2026-11-20 11:00\nreview,M1,R3\ufeff,2026-11-20 12:00\n'), '--json']);
+    expect(a.code).toBe(4);
+    expect(a.json()).toMatchObject({ awarded: 1, rejected: 3, pointsAwarded: 20 });
+    const reasons = (a.json() as { firstRejects: { line: number; reason: string }[] }).firstRejects;
+    expect(reasons.map((x) => x.line)).toEqual([3, 4, 5]);
+    expect(reasons[0].reason).toContain('U+00A0');
+    expect(reasons[1].reason).toContain('ref "R1\u00a0" contains an invisible or blank character, U+00A0 (no-break space)');
+    expect(reasons[2].reason).toContain('U+FEFF');
+    expect(t.ok(['member', 'show', 'M1']).balance).toBe(20);
+  });
 });
 
 describe('ids a spreadsheet shortened to scientific notation are refused', () => {
