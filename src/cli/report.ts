@@ -99,6 +99,6 @@ function marked(mark: string, text: string): string {
  */
 function cancelled(closed = false, note?: string): number {
   if (process.stderr.isTTY) process.stderr.write(closed ? '\ncancelled: the input ended before an answer (Ctrl-D)\n' : '\ncancelled (Ctrl-C)\n');
-  if (note) process.stderr.write(`${note}\n`);
+  if (note) process.stderr.write(`${process.stderr.isTTY ? wrapToTerminal(note, 0, process.stderr.columns || 80) : note}\n`);
   return EXIT.cancelled;
 }

@@ -150,8 +150,8 @@ function columnMap(specs: readonly string[], known: readonly string[]): [string,
 
 /**
  * FILE.rejects.csv beside the input; for an input read through /dev or /proc (/dev/stdin redirected from
- * a file, a process substitution's /dev/fd/63), in the current folder under its base name: nothing is
- * written into /dev (trial 39).
+ * a file, /proc/self/fd/0), in the current folder under its base name: nothing is written into /dev
+ * (trial 39). An input in a real folder under /dev (/dev/shm) keeps its rejects beside it.
  */
 function defaultRejectsPath(file: string): string {
   const stem = file.replace(/\.csv$/i, '');
@@ -161,7 +161,8 @@ function defaultRejectsPath(file: string): string {
   } catch {
     // not there: the import says so
   }
-  return /^\/(dev|proc)(\/|$)/.test(dir) ? `${basename(stem)}.rejects.csv` : `${stem}.rejects.csv`;
+  // (/dev itself, /dev/fd, /proc: not /dev/shm, a real folder)
+  return /^\/dev$|^\/proc(\/|$)/.test(dir) ? `${basename(stem)}.rejects.csv` : `${stem}.rejects.csv`;
 }
 
 export function rejectsTarget(ctx: { dbPath: string }, file: string, rejectsPath?: string): OutputTarget {

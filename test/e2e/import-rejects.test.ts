@@ -2,7 +2,7 @@
 // before the rejects-file line; nothing of it on stdout when piped; a rejects file that keeps every field of
 // the row under the input's own header, behind _line and _reason, and imports again once fixed.
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
@@ -197,5 +197,19 @@ describe('an input read through /dev (/dev/stdin redirected from a file)', () =>
     expect(m.status, m.stderr).toBe(4);
     expect(readFileSync(join(t.dir, 'stdin.rejects.csv'), 'utf8')).toMatch(/^_line,_reason,id,name\n3,/);
     expect(existsSync('/dev/stdin.rejects.csv')).toBe(false);
+    // a real folder under /dev (/dev/shm) keeps its rejects beside the input, as any folder does (trial 39b)
+    if (existsSync('/dev/shm')) {
+      const shm = mkdtempSync('/dev/shm/pointsmall-');
+      try {
+        const f = join(shm, 'p.csv');
+        writeFileSync(f, 'order_id,member_id,purchased_at,amount\nO9,M9,2026-11-01 10:00,10.00\nO10,M1,2026-11-01 10:00,10.00\n');
+        const r = t.run(['import', 'purchases', f, '--json'], { cwd: t.dir });
+        expect(r.code, r.stderr).toBe(4);
+        expect(r.json()).toMatchObject({ rejectsFile: join(shm, 'p.rejects.csv') });
+        expect(existsSync(join(shm, 'p.rejects.csv'))).toBe(true);
+      } finally {
+        rmSync(shm, { recursive: true, force: true });
+      }
+    }
   });
 });

@@ -301,7 +301,7 @@ export function register(program: Command): void {
       } catch (e) {
         // issue 18: on a terminal, a checkout that needs its one-time code asks for it.
         if (!ask || !(e instanceof UsageError) || e.code !== 'CODE_REQUIRED') throw e;
-        process.stderr.write(`${e.message}\n`);
+        process.stderr.write(`${wrapToTerminal(e.message, 0, process.stderr.columns || 80)}\n`);
         const { confirmWithCode } = await import('../prompts-checkout.js');
         r = await confirmWithCode(ctx, id, { tender: o.tender, decline: o.decline });
       }
