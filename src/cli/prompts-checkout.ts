@@ -136,6 +136,10 @@ export async function verifiedCheckout(ctx: Ctx, chosen: CheckoutInput): Promise
   const svc = await import('../services/checkout.js');
   const held = await svc.startCheckout(ctx, { ...chosen, idempotencyKey: undefined });
   say(`${chosen.memberId} must confirm ${held.pointsUsed} points with a one-time code: sent by ${held.verification?.channel ?? 'none'} (checkout ${held.checkoutId})`);
+  const prompts = await import('./prompts.js');
+  const release = async () => svc.cancelCheckout({ ...ctx, now: (await import('../services/ledger.js')).resolveNow() }, held.checkoutId);
+  // the terminal gone at the code prompt: the hold goes with the command, as at Ctrl-C (trial 39b)
+  prompts.onHangUp(release);
   try {
     return await confirmWithCode(ctx, held.checkoutId, { tender: chosen.tender }, { own: true });
   } catch (e) {
@@ -144,12 +148,14 @@ export async function verifiedCheckout(ctx: Ctx, chosen: CheckoutInput): Promise
     if (!cancel) throw e;
     // the hold this command made goes with it: a cancelled command leaves nothing held (trial 39)
     try {
-      await svc.cancelCheckout({ ...ctx, now: (await import('../services/ledger.js')).resolveNow() }, held.checkoutId);
+      await release();
       cancel.note = `checkout ${held.checkoutId} cancelled: its ${held.pointsUsed} points and its stock are released; nothing was charged`;
     } catch (x) {
       cancel.note = `checkout ${held.checkoutId} is still held (${(x as Error).message}): release it with pointsmall checkout cancel ${held.checkoutId}`;
     }
     throw cancel;
+  } finally {
+    prompts.onHangUp(null);
   }
 }
 

@@ -8,6 +8,35 @@ function cancelled(e: unknown): never {
 }
 
 let guarded = false;
+/** What to undo when the terminal goes away at a prompt (a hold the command made), set by onHangUp. */
+let hangUpUndo: (() => Promise<unknown>) | null = null;
+let hungUpAlready = false;
+
+/**
+ * `undo` runs when the terminal goes away at a prompt from now on (null: nothing), before the process ends
+ * as a hung-up one: a checkout that held points releases them (trial 39b). It is given 10 seconds.
+ */
+export function onHangUp(undo: (() => Promise<unknown>) | null): void {
+  hangUpUndo = undo;
+  // the terminal's SIGHUP itself (its window closed), while there is something to undo
+  process.removeListener('SIGHUP', onSighup);
+  if (undo) process.on('SIGHUP', onSighup);
+}
+const onSighup = (): void => hangUp(() => undefined);
+
+/** Ends the process as a hung-up one (exit 129), once what onHangUp registered has run. */
+function hangUp(say: (text: string) => void): void {
+  if (hungUpAlready) return;
+  hungUpAlready = true;
+  say('\ncancelled: the terminal went away before an answer\n');
+  const end = () => {
+    process.removeAllListeners('SIGHUP'); // (inquirer's signal-exit listens to it)
+    process.kill(process.pid, 'SIGHUP');
+    process.kill(process.pid, 'SIGKILL'); // (SIGHUP ignored, as under nohup: still never Node's abort)
+  };
+  if (!hangUpUndo) return end();
+  void Promise.race([hangUpUndo().catch(() => undefined), new Promise((r) => setTimeout(r, 10_000))]).finally(end);
+}
 
 /**
  * The terminal went away at a prompt (its window closed, an ssh session dropped): readline's next switch of
@@ -28,12 +57,8 @@ export function guardTerminal(): void {
         // stderr was the terminal
       }
     };
-    if ((e?.code === 'EIO' || e?.code === 'ENXIO' || e?.code === 'EBADF') && /setRawMode|read|write/i.test(String(e.syscall ?? e.message))) {
-      say('\ncancelled: the terminal went away before an answer\n');
-      process.removeAllListeners('SIGHUP'); // (inquirer's signal-exit listens to it)
-      process.kill(process.pid, 'SIGHUP');
-      process.kill(process.pid, 'SIGKILL'); // (SIGHUP ignored, as under nohup: still never Node's abort)
-    }
+    if ((e?.code === 'EIO' || e?.code === 'ENXIO' || e?.code === 'EBADF') && /setRawMode|read|write/i.test(String(e.syscall ?? e.message))) return hangUp(say);
+    if (hungUpAlready) return; // (what the gone terminal throws while the undo runs)
     say(`error: internal error: ${e?.message ?? String(e)}\nhint: this is a bug; run again with --debug for the stack trace\n`);
     process.exit(1);
   });

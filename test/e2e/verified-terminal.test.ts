@@ -1,10 +1,11 @@
 // Issue 18 on a real terminal (tmux): an interactive checkout above limits.verifyPointsAbove holds, asks for
 // the one-time code of the auth.code message (read here from `outbox list --json`), takes a wrong one with
 // the attempts left, then the right one, and pays. Skips cleanly where tmux is missing.
-import { writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { tmpLedger, type TmpLedger } from '../helpers/cli.js';
+import { tmpDir, tmpLedger, type TmpLedger } from '../helpers/cli.js';
 import { endSessions, hasTmux, keys, screenJoined, start, type, waitFor } from '../helpers/tmux.js';
 
 afterEach(endSessions);
@@ -96,6 +97,24 @@ describe.skipIf(!hasTmux)('interactive verified checkout', () => {
     enter(s, msg.payload.code);
     await exitsOk(s);
     expect(t.ok(['order', 'show', held.orderId])).toMatchObject({ status: 'paid', pointsUsed: 3000 });
+  }, 300_000);
+
+  // its window closed (SIGHUP), or under a wrapper that ignores SIGHUP (readline's EIO): the hold goes too (trial 39b)
+  // (the shell that reports the exit status outlives the terminal: it catches SIGHUP, pointsmall gets it; or ignores it, and so does pointsmall)
+  it.each([['SIGHUP', "trap ':' HUP"], ['EIO under trap HUP', "trap '' HUP"]])('the terminal gone at the code prompt (%s): the hold the checkout made is released, exit 129', async (_how, before) => {
+    const t = verifiedShop(['--phone', '13800000000']);
+    const dir = tmpDir();
+    const rc = join(dir, 'rc.txt');
+    const s = start(t, ['checkout', '--member', 'M1', '--item', 'TEA', '--points', '4000', '--tender', 'cash', '2>/dev/null;', 'echo', '$?', `>${rc};`, 'true'], { width: 80, before });
+    await answerYes(s, 'Use 4000 points (worth 40.00) and take 60.00 by cash from M1?');
+    const prompt = await waitFor(s, /One-time code for (ORD-\d+)/);
+    const id = /One-time code for (ORD-\d+)/.exec(prompt)![1];
+    spawnSync('tmux', ['-L', s, 'kill-server']);
+    for (let i = 0; !existsSync(rc) || readFileSync(rc, 'utf8') === ''; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(readFileSync(rc, 'utf8').trim()).toBe('129');
+    expect(t.ok(['order', 'show', id])).toMatchObject({ status: 'cancelled' });
+    expect(t.ok(['member', 'show', 'M1'])).toMatchObject({ balance: 5000, held: 0 });
+    expect(t.verify().ok).toBe(true);
   }, 300_000);
 
   it('Ctrl-C or Ctrl-D at the code prompt releases the hold the checkout made, and says so; a hold started earlier stays, and the way to finish it is said (trial 39)', async () => {
