@@ -43,8 +43,14 @@ export interface CsvFormat {
 
 /** The blanks String.trimEnd takes that ASCII has not (csv-parse's trim ends unquoted fields with it). */
 const UNICODE_BLANKS = '\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff';
-/** Marks a Unicode blank at a field's end through the parse, so the trim keeps it (a private-use character). */
-const KEEP_END = '\ue000';
+/** A private-use character the text does not hold, to mark a Unicode blank at a field's end through the parse. */
+function unusedMark(text: string): string {
+  for (let c = 0xe000; c <= 0xf8ff; c++) {
+    const ch = String.fromCharCode(c);
+    if (!text.includes(ch)) return ch;
+  }
+  throw new UsageError('the file holds every private-use character: it cannot be read as a CSV of ids', 'check that it is the right file');
+}
 
 /**
  * Reads a master-data CSV. `ids`: the fields that are ids (member id, SKU, ref), whose ends lose only ASCII
@@ -65,17 +71,20 @@ export async function readCsvFile(path: string, required: string[], known: strin
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   // csv-parse trims an unquoted field's end with String.trimEnd (Unicode blanks too): a Unicode blank at a
   // field's end is marked so it stays, and unmarked after (an id's check then names it)
-  const marked = ids.length > 0 && !text.includes(KEEP_END);
+  // (a mark after each such blank followed by blanks only, up to a delimiter or a line end: trimEnd takes
+  // \v and \f as it takes spaces, trial 39c; a character the file does not hold, trial 39c)
+  const marked = ids.length > 0 && new RegExp(`[${UNICODE_BLANKS}]`).test(text);
+  const KEEP_END = marked ? unusedMark(text) : '';
   if (marked) {
     const d = delimiter.replace(/[\\^$.*+?()[\]{}|-]/g, '\\$&');
-    text = text.replace(new RegExp(`([${UNICODE_BLANKS}])(?=[ \\t]*(?:${d}|\\r|\\n|$))`, 'g'), `$1${KEEP_END}`);
+    text = text.replace(new RegExp(`([${UNICODE_BLANKS}])(?=[^\\S\\r\\n]*(?:${d}|\\r|\\n|$))`, 'g'), `$1${KEEP_END}`);
   }
   const { parse } = await import('csv-parse/sync');
   let rows: { record: Record<string, string>; info: { lines: number } }[];
   let header: string[] = [];
   let names: string[] = [];
   const rename = (h: string[]): string[] => {
-    header = h.map((x) => x.replaceAll(KEEP_END, '').trim());
+    header = h.map((x) => (marked ? x.replaceAll(KEEP_END, '') : x).trim());
     const twice = duplicateColumnProblem(header, [...known, ...map.map(([, column]) => column)]);
     if (twice) throw new UsageError(`${path}:1: ${twice}`, 'rename or remove one of them; nothing was written');
     const out = header.slice();

@@ -157,10 +157,30 @@ export function checkOutput(path: string, o: { ledger: string; flag: string; mus
   let companions: string[] | undefined;
   if (o.database) {
     const real = finalPath(abs);
-    const found = ['-wal', '-journal', '-shm'].map((x) => real + x).filter((f) => existsSync(f));
+    // (lstat: a dangling symlink there counts, as SQLite would create its target)
+    const there = (f: string) => {
+      try {
+        return Boolean(lstatSync(f));
+      } catch {
+        return false;
+      }
+    };
+    const found = ['-wal', '-journal', '-shm'].map((x) => real + x).filter(there);
     if (found.length) {
-      if (!o.mustNotExist && headOf(real) === 'database') companions = found;
-      else {
+      if (!o.mustNotExist && headOf(real) === 'database') {
+        // a backup replaced with --force has nothing waiting in them; a database whose -wal holds frames or
+        // whose journal is hot is live (open elsewhere, or written since): never replaced (trial 39c)
+        const size = (f: string) => (existsSync(f) ? statSync(f).size : 0);
+        const live = found.find((f) => (f.endsWith('-wal') && size(f) > 32) || (f.endsWith('-journal') && headOf(f) === 'journal'));
+        if (live) {
+          throw new UsageError(
+            `cannot replace ${named}: ${live} holds changes not yet in ${real}, so it is a database in use (open elsewhere, or written since it was made), not a backup`,
+            `choose another ${o.flag} path; --force replaces a backup, never a live database`,
+            'OUTPUT_IS_DATABASE',
+          );
+        }
+        companions = found;
+      } else {
         const stale = found.find((f) => !f.endsWith('-shm')) ?? found[0];
         throw new UsageError(
           `cannot write ${named}: ${stale} is there${existsSync(real) ? '' : ' without its database'}, and SQLite would read it into the new database as that database's own`,

@@ -584,12 +584,34 @@ describe('outputs a script names by mistake (trial 34)', () => {
       expect(JSON.parse(r.stderr).error, name).toMatchObject({ code: 'STALE_DATABASE_FILES', message: expect.stringContaining(`${join(t.dir, name)}-wal is there without its database`) });
       expect(existsSync(join(t.dir, name)), name).toBe(false);
     }
-    // db backup --force over a backup whose own -wal is there (opened by a reader since): the old -wal goes
+    // db backup --force over a backup a reader opened since (an empty -wal and a -shm left beside it): they go
     // with the old file, and the new backup is the ledger's
-    writeFileSync(`${backup}-wal`, readFileSync(join(t.dir, 'fresh.db-wal')));
+    writeFileSync(`${backup}-wal`, '');
+    writeFileSync(`${backup}-shm`, Buffer.alloc(32768));
     expect(t.ok(['db', 'backup', backup, '--force'])).toMatchObject({ entries: 1 });
     expect(existsSync(`${backup}-wal`)).toBe(false);
+    expect(existsSync(`${backup}-shm`)).toBe(false);
     expect(t.run(['ledger', 'verify', '--db', backup]).code).toBe(0);
+    // ... but never a database in use: one whose -wal holds what its file does not yet (trial 39c: another
+    // shop's live ledger lost its last member, another application's database its last row)
+    const live = new Database(join(t.dir, 'live.db'));
+    live.pragma('journal_mode = WAL');
+    live.pragma('wal_autocheckpoint = 0');
+    live.exec('CREATE TABLE t (a); INSERT INTO t VALUES (1)');
+    try {
+      const r = t.run(['db', 'backup', join(t.dir, 'live.db'), '--force', '--json']);
+      expect(r.code).toBe(2);
+      expect(JSON.parse(r.stderr).error).toMatchObject({ code: 'OUTPUT_IS_DATABASE', message: expect.stringContaining('live.db-wal holds changes not yet in') });
+      expect(live.prepare('SELECT a FROM t').pluck().get()).toBe(1);
+      expect(existsSync(join(t.dir, 'live.db-wal'))).toBe(true);
+    } finally {
+      live.close();
+    }
+    // a dangling symlink at a new backup's -wal: SQLite would make its target (trial 39c)
+    symlinkSync(join(t.dir, 'nowhere.db-wal'), join(t.dir, 'new4.db-wal'));
+    const dangling = t.run(['db', 'backup', join(t.dir, 'new4.db'), '--json']);
+    expect(dangling.code).toBe(2);
+    expect(JSON.parse(dangling.stderr).error.code).toBe('STALE_DATABASE_FILES');
     // a file that is no database is replaced as before; so is a name ending -wal beside a file that is none
     writeFileSync(join(t.dir, 'notes.txt'), 'plain\n');
     expect(t.run(['report', 'summary', '--format', 'csv', '--out', join(t.dir, 'notes.txt-wal')]).code).toBe(0);

@@ -122,6 +122,13 @@ describe('ids that look alike are refused, naming the field and the code point',
     expect(m.stderr).toContain('m.csv:3: id: member id "M3\u2028" contains an invisible or blank character, U+2028');
     expect(m.stderr).toContain('m.csv:4: id: member id "M4\ufeff" contains an invisible or blank character, U+FEFF');
     expect((t.ok(['member', 'list']) as { id: string; name: string }[]).map((x) => [x.id, x.name])).toEqual([['M1', 'Ann'], ['M5', 'Eve']]);
+    // nor behind a vertical tab or a form feed (trimmed as spaces are), nor in a file that holds U+E000 elsewhere (trial 39c)
+    const m2 = t.run(['member', 'import', file(t, 'm2.csv', 'id,name\nM1\u00a0\v,Mallory\nM1\u3000\f,Mallory\nM6,Fay \ue000\n')]);
+    expect(m2.code).toBe(4);
+    expect(m2.stdout).toMatch(/^3 rows: 1 added, 0 updated, 0 unchanged, 2 rejected$/m);
+    expect(m2.stderr).toContain('U+00A0');
+    expect(m2.stderr).toContain('U+3000');
+    expect(t.ok(['member', 'show', 'M1']).name).toBe('Ann');
     // catalog SKUs
     const c = t.run(['catalog', 'import', file(t, 'c.csv', 'sku,name,price\nSKU1\u00a0,Tea,10.00\n\u3000SKU4,Cup,5.00\nSKU5,Pot ,7.00\n')]);
     expect(c.code).toBe(4);
