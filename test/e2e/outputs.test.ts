@@ -33,6 +33,15 @@ function withNotifications(): TmpLedger {
   return t;
 }
 
+/** Another SQLite database, open in WAL mode with `sql` committed to its -wal and not yet to its file. */
+function openWithWal(path: string, sql: string): Database.Database {
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('wal_autocheckpoint = 0');
+  db.exec(sql);
+  return db;
+}
+
 /** Counts of the tables that money lives in, and the ledger file's identity: what "nothing written" keeps. */
 function state(t: TmpLedger): unknown {
   const db = new Database(t.db, { readonly: true });
@@ -540,10 +549,7 @@ describe('outputs a script names by mistake (trial 34)', () => {
     expect(sha(backup)).toBe(before);
     expect(t.run(['ledger', 'verify', '--db', backup]).code).toBe(0);
     // another database's -wal (its last transactions) and -shm, while it is open elsewhere (check finding 4)
-    const other = new Database(join(t.dir, 'other.db'));
-    other.pragma('journal_mode = WAL');
-    other.pragma('wal_autocheckpoint = 0');
-    other.exec('CREATE TABLE important (x); INSERT INTO important VALUES (1)');
+    const other = openWithWal(join(t.dir, 'other.db'), 'CREATE TABLE important (x); INSERT INTO important VALUES (1)');
     try {
       for (const f of ['other.db-wal', 'other.db-shm']) {
         const r = t.run(['report', 'summary', '--format', 'csv', '--out', join(t.dir, f), '--json']);
@@ -572,10 +578,7 @@ describe('outputs a script names by mistake (trial 34)', () => {
     expect(JSON.parse(viaLink.stderr).error).toMatchObject({ code: 'OUTPUT_IS_DATABASE', message: expect.stringContaining(`(through a symlink, ${join(t.dir, 'nightly.db-wal')}) the -wal file of the SQLite database`) });
     expect(existsSync(join(t.dir, 'nightly.db-wal'))).toBe(false);
     // a new database beside another's -wal (a crash's, or moved there): SQLite would read it in as its own
-    const other2 = new Database(join(t.dir, 'o2.db'));
-    other2.pragma('journal_mode = WAL');
-    other2.pragma('wal_autocheckpoint = 0');
-    other2.exec('CREATE TABLE x (a); INSERT INTO x VALUES (1)');
+    const other2 = openWithWal(join(t.dir, 'o2.db'), 'CREATE TABLE x (a); INSERT INTO x VALUES (1)');
     for (const name of ['fresh.db', 'copy.db']) writeFileSync(join(t.dir, `${name}-wal`), readFileSync(join(t.dir, 'o2.db-wal')));
     other2.close();
     for (const [args, name] of [[['db', 'backup', join(t.dir, 'fresh.db')], 'fresh.db'], [['db', 'copy', '--to', join(t.dir, 'copy.db')], 'copy.db']] as const) {
@@ -594,10 +597,7 @@ describe('outputs a script names by mistake (trial 34)', () => {
     expect(t.run(['ledger', 'verify', '--db', backup]).code).toBe(0);
     // ... but never a database in use: one whose -wal holds what its file does not yet (trial 39c: another
     // shop's live ledger lost its last member, another application's database its last row)
-    const live = new Database(join(t.dir, 'live.db'));
-    live.pragma('journal_mode = WAL');
-    live.pragma('wal_autocheckpoint = 0');
-    live.exec('CREATE TABLE t (a); INSERT INTO t VALUES (1)');
+    const live = openWithWal(join(t.dir, 'live.db'), 'CREATE TABLE t (a); INSERT INTO t VALUES (1)');
     try {
       const r = t.run(['db', 'backup', join(t.dir, 'live.db'), '--force', '--json']);
       expect(r.code).toBe(2);
