@@ -180,8 +180,9 @@ export function checkOutput(path: string, o: { ledger: string; flag: string; mus
           );
         }
         companions = found;
-      } else {
-        const stale = found.find((f) => !f.endsWith('-shm')) ?? found[0];
+      } else if (found.some((f) => !f.endsWith('-shm'))) {
+        // (a -shm alone is rebuilt by SQLite: harmless)
+        const stale = found.find((f) => !f.endsWith('-shm'))!;
         throw new UsageError(
           `cannot write ${named}: ${stale} is there${existsSync(real) ? '' : ' without its database'}, and SQLite would read it into the new database as that database's own`,
           `choose another ${o.flag} path, or move that file away (with any -wal, -shm or -journal beside it), or remove it if it is nobody's`,
