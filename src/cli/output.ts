@@ -87,7 +87,11 @@ export function setQuiet(on: boolean): void {
 }
 
 export function notice(text: string): void {
-  if (quiet) return;
+  if (!quiet) tell(text);
+}
+
+/** A line for the person on stderr even under --quiet (what a cancel left held, why a prompt follows), broken at spaces on a terminal. */
+export function tell(text: string): void {
   process.stderr.write(fitLines(text, stderrIsTTY(), process.stderr.columns) + '\n');
 }
 

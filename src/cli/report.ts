@@ -2,7 +2,7 @@
 // error document with --json, and the exit code. main's handler and a command stopped by a signal use it.
 import { CommanderError } from 'commander';
 import { CancelledError, DiskFullError, EXIT, LedgerCorruptError, PointsmallError, maskPasswords, isDiskFull, mapServerCode, sqliteDamage } from '../errors.js';
-import { stderrIsTTY, wrapToTerminal } from './output.js';
+import { stderrIsTTY, tell, wrapToTerminal } from './output.js';
 
 /** The reader of stdout (or stderr) went away: `pointsmall … | head -1`. Not an error of the command. */
 export const isClosedPipe = (e: unknown): boolean => ['EPIPE', 'ERR_STREAM_DESTROYED'].includes(String((e as { code?: unknown })?.code));
@@ -99,6 +99,6 @@ function marked(mark: string, text: string): string {
  */
 function cancelled(closed = false, note?: string): number {
   if (process.stderr.isTTY) process.stderr.write(closed ? '\ncancelled: the input ended before an answer (Ctrl-D)\n' : '\ncancelled (Ctrl-C)\n');
-  if (note) process.stderr.write(`${process.stderr.isTTY ? wrapToTerminal(note, 0, process.stderr.columns || 80) : note}\n`);
+  if (note) tell(note);
   return EXIT.cancelled;
 }

@@ -139,6 +139,11 @@ export function pointsStep(redeemPointsPerUnit: Decimal.Value, digits: number): 
   return Number(num / g);
 }
 
+/** The value of one step of points (pointsStep) in minor units: a whole number by the step's definition. */
+export function pointsStepValue(step: Points, redeemPointsPerUnit: Decimal.Value, digits: number): Minor {
+  return new Decimal(step).times(new Decimal(10).pow(digits)).div(redeemPointsPerUnit).toNumber();
+}
+
 function gcd(a: bigint, b: bigint): bigint {
   while (b !== 0n) [a, b] = [b, a % b];
   return a < 0n ? -a : a;

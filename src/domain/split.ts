@@ -1,7 +1,7 @@
 // §4.3 splitting a checkout into a points part and a cash part (and §4.2 whole-minor-unit points). Pure:
 // the service passes the cart, the member's available points and the redeem rules; nothing here reads a clock.
 import { Decimal } from 'decimal.js';
-import { type Minor, type Points, allocateCapped, allocateProportionally, pointsStep } from './money.js';
+import { type Minor, type Points, allocateCapped, allocateProportionally, pointsStep, pointsStepValue } from './money.js';
 
 export type PayMode = 'mixed' | 'cash' | 'points';
 
@@ -133,7 +133,7 @@ export function split(input: SplitInput): SplitOutcome {
   // A member in debt (a return took back more than was left) has no points to use, not a negative amount.
   const available = Math.max(0, input.available);
   const step = pointsStep(redeem.pointsPerUnit, digits);
-  const stepValue = new Decimal(step).times(new Decimal(10).pow(digits)).div(redeem.pointsPerUnit).toNumber();
+  const stepValue = pointsStepValue(step, redeem.pointsPerUnit, digits);
 
   // §4.2: 0 points are worth nothing. A points-only item stored with a points price of 0 (an older
   // build took one) would be given away as "0 points worth its price": refused, never sold.

@@ -5,7 +5,7 @@ import { createHash, randomBytes, randomInt, scryptSync, timingSafeEqual } from 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cashEarnLines, computeEarn } from '../domain/accrual.js';
 import { couponCode, couponExpiresOn, couponRefusal, couponTerms, normalizeCouponCode } from '../domain/coupons.js';
-import { AMOUNT_MAX, POINTS_MAX, formatMoney, type Points, pointsStep } from '../domain/money.js';
+import { AMOUNT_MAX, POINTS_MAX, formatMoney, type Points, pointsStep, pointsStepValue } from '../domain/money.js';
 import { lapsedHeld } from '../domain/lots.js';
 import { spreadEarned } from '../domain/refund.js';
 import { expiresOn, type Rules } from '../domain/rules.js';
@@ -1076,7 +1076,7 @@ export async function itemChoices(ctx: Ctx): Promise<ItemChoice[]> {
       if (row) {
         const { redeem } = parseStoredRules(l, row.id, row.document);
         const step = pointsStep(redeem.pointsPerUnit, l.digits);
-        const stepValue = new Decimal(step).times(new Decimal(10).pow(l.digits)).div(redeem.pointsPerUnit).toNumber();
+        const stepValue = pointsStepValue(step, redeem.pointsPerUnit, l.digits);
         atRate = (unitPrice) => pointsForLine({ pointsPrice: null, unitPrice, quantity: 1 } as CartLine, step, stepValue);
       }
       return l.store

@@ -124,11 +124,13 @@ export function checkOutput(path: string, o: { ledger: string; flag: string; mus
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     throw new UsageError(`cannot write ${named}: folder ${dir} does not exist`, o.elsewhere ?? `create the folder first or choose another ${o.flag} path`);
   }
+  // where the path finally points, through any symlink (its folder's too)
+  const real = finalPath(abs);
   const ledger = ledgerFiles(o.ledger);
   const isLedger = () => {
     throw new UsageError(`cannot write ${named}: it is the ledger ${o.ledger} (or its -wal/-shm file)`, `choose another ${o.flag} path; the ledger is only written by pointsmall itself`, 'OUTPUT_IS_LEDGER');
   };
-  if (ledger.paths.has(finalPath(abs))) isLedger();
+  if (ledger.paths.has(real)) isLedger();
   const key = keyFile();
   const isKey = () => {
     throw new UsageError(
@@ -137,11 +139,11 @@ export function checkOutput(path: string, o: { ledger: string; flag: string; mus
       'OUTPUT_IS_KEY',
     );
   };
-  if (key?.paths.has(finalPath(abs))) isKey();
+  if (key?.paths.has(real)) isKey();
   // the -wal, -shm or -journal name of another database, there or not, as given or where a symlink
   // points: SQLite, opening that database, takes such a file for its own (a hot journal is rolled into
   // it, or deleted as stale) (trial 39)
-  for (const p of new Set([abs, finalPath(abs)])) {
+  for (const p of new Set([abs, real])) {
     const companion = /-(wal|shm|journal)$/.exec(p);
     if (companion && headOf(p.slice(0, companion.index)) === 'database') {
       throw new UsageError(
@@ -156,7 +158,6 @@ export function checkOutput(path: string, o: { ledger: string; flag: string; mus
   // crash's, another database's files moved) is not ours to remove.
   let companions: string[] | undefined;
   if (o.database) {
-    const real = finalPath(abs);
     // (lstat: a dangling symlink there counts, as SQLite would create its target)
     const there = (f: string) => {
       try {
@@ -232,11 +233,10 @@ export function checkOutput(path: string, o: { ledger: string; flag: string; mus
   }
   // A symlink is written through: the file it points to is replaced, the link stays (renaming over the
   // link itself would leave its target as it was, and a reader of the target without the output).
-  const target = finalPath(abs);
   if (st) {
     let at;
     try {
-      at = statSync(target);
+      at = statSync(real);
     } catch {
       at = undefined;
     }
@@ -244,7 +244,7 @@ export function checkOutput(path: string, o: { ledger: string; flag: string; mus
       throw new UsageError(`cannot write ${named}: cannot tell which file it points to`, `give ${o.flag} the file's own path`);
     }
   }
-  const targetDir = dirname(target);
+  const targetDir = dirname(real);
   if (!existsSync(targetDir) || !statSync(targetDir).isDirectory()) {
     throw new UsageError(`cannot write ${named}: it points into folder ${targetDir}, which does not exist`, `create the folder first or choose another ${o.flag} path`);
   }
@@ -253,7 +253,7 @@ export function checkOutput(path: string, o: { ledger: string; flag: string; mus
   } catch {
     throw new UsageError(`cannot write ${named}: folder ${targetDir} is not writable`, o.elsewhere ?? `choose another ${o.flag} path`);
   }
-  return { path, abs: target, flag: o.flag, ledger: o.ledger, mustNotExist: o.mustNotExist, database: o.database, companions };
+  return { path, abs: real, flag: o.flag, ledger: o.ledger, mustNotExist: o.mustNotExist, database: o.database, companions };
 }
 
 /** Creates `path` exclusively (never following or reusing what is there) and private; returns its fd. */

@@ -4,7 +4,7 @@
 // order's and the refunds' against it); cash is in no chained data, so the cash figures are proved only by
 // agreeing with each other, with the amounts and with the points.
 import { Decimal } from 'decimal.js';
-import { allocateProportionally, pointsStep } from '../domain/money.js';
+import { allocateProportionally, pointsStep, pointsStepValue } from '../domain/money.js';
 import { cumulative, spreadEarned } from '../domain/refund.js';
 import type { Rules } from '../domain/rules.js';
 import { SPREAD_WITHIN_LINE_CAPS, mixedCoverable, paysWithDiscount, pointsCapFor, splitLines, splitLinesPooled, stepsWithin } from '../domain/split.js';
@@ -99,7 +99,7 @@ export function checkOrders(q: VerifyQueries, rulesOf: (id: number) => Rules | n
       if (!r) redeemCache.set(id, null);
       else {
         const step = pointsStep(r.redeem.pointsPerUnit, digits);
-        const stepValue = new Decimal(step).times(new Decimal(10).pow(digits)).div(r.redeem.pointsPerUnit).toNumber();
+        const stepValue = pointsStepValue(step, r.redeem.pointsPerUnit, digits);
         redeemCache.set(id, { step, stepValue, rate: r.redeem.pointsPerUnit.toString(), maxRatio: r.redeem.maxRatio });
       }
     }

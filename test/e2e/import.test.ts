@@ -314,23 +314,34 @@ describe('an import stopped by a signal', () => {
   });
 });
 
+/**
+ * An import of `n` orders of the fixture members in batches of 500 (ids PREFIX0…), spawned with the commit
+ * barrier and awaited until its first batch is committed: it waits there for BARRIER/go. `env` adds to
+ * or (undefined) removes from the test's environment.
+ */
+async function heldAtFirstCommit(prefix: string, n: number, env: Record<string, string | undefined>) {
+  const t = fixtureLedger();
+  const csv = join(t.dir, 'big.csv');
+  const rows = Array.from({ length: n }, (_, i) => `${prefix}${i},M00${(i % 3) + 1},2026-0${(i % 9) + 1}-1${i % 10} 10:00,${(i % 500) + 1}.00`);
+  writeFileSync(csv, `order_id,member_id,purchased_at,amount\n${rows.join('\n')}\n`);
+  const barrier = tmpDir('pointsmall-barrier-');
+  const full: NodeJS.ProcessEnv = { ...process.env, POINTSMALL_DB: t.db, POINTSMALL_IMPORT_COMMIT_BARRIER: barrier };
+  for (const [k, v] of Object.entries(env)) if (v === undefined) delete full[k];
+  else full[k] = v;
+  const p = spawn(process.execPath, [BIN, 'import', 'purchases', csv, '--batch', '500', '--json'], { env: full });
+  let err = '';
+  p.stderr.on('data', (d) => (err += d));
+  const exited = new Promise<number | null>((res) => p.on('close', (code, sig) => res(code ?? (sig === 'SIGTERM' ? 143 : null))));
+  while (!existsSync(join(barrier, 'committed'))) await new Promise((r) => setTimeout(r, 10));
+  return { t, csv, barrier, p, exited, stderr: () => err };
+}
+
 describe('an import stopped by a signal after its first batch committed', () => {
   it('says which run is unfinished and what it committed, in the JSON error too; import list agrees; the same import again finishes it', async () => {
-    const t = fixtureLedger();
-    const csv = join(t.dir, 'big.csv');
-    const rows = Array.from({ length: 3000 }, (_, i) => `S${i},M00${(i % 3) + 1},2026-0${(i % 9) + 1}-1${i % 10} 10:00,${(i % 500) + 1}.00`);
-    writeFileSync(csv, `order_id,member_id,purchased_at,amount\n${rows.join('\n')}\n`);
-    const barrier = tmpDir('pointsmall-barrier-');
-    const p = spawn(process.execPath, [BIN, 'import', 'purchases', csv, '--batch', '500', '--json'], {
-      env: { ...process.env, POINTSMALL_DB: t.db, POINTSMALL_NOW: '2026-11-23T10:00:00+08:00', POINTSMALL_IMPORT_COMMIT_BARRIER: barrier },
-    });
-    let stderr = '';
-    p.stderr.on('data', (d) => (stderr += d));
-    const exited = new Promise<number | null>((res) => p.on('close', (code, sig) => res(code ?? (sig === 'SIGTERM' ? 143 : null))));
-    while (!existsSync(join(barrier, 'committed'))) await new Promise((r) => setTimeout(r, 10));
+    const { t, csv, p, exited, stderr } = await heldAtFirstCommit('S', 3000, { POINTSMALL_NOW: '2026-11-23T10:00:00+08:00' });
     p.kill('SIGTERM');
-    expect(await exited, stderr).toBe(143);
-    const err = JSON.parse(stderr.trim().split('\n').pop()!).error;
+    expect(await exited, stderr()).toBe(143);
+    const err = JSON.parse(stderr().trim().split('\n').pop()!).error;
     expect(err).toMatchObject({ code: 'INTERRUPTED', committed: { runId: 1, batches: 1, ordersAccrued: 500, finished: false, atLeast: true } });
     expect(err.message).toBe(
       'import interrupted by SIGTERM: run 1 is unfinished; its first batch (500 orders accrued) is committed, and the batches being written as the signal came may be too: pointsmall import list shows run 1\'s accepted orders; the rest was not written',
@@ -343,16 +354,8 @@ describe('an import stopped by a signal after its first batch committed', () => 
   });
 
   it('import list: importedAt is when the run began, finishedAt when it ended (trial 39: both read the start)', async () => {
-    const t = fixtureLedger();
-    const csv = join(t.dir, 'big.csv');
-    const rows = Array.from({ length: 1500 }, (_, i) => `F${i},M00${(i % 3) + 1},2026-0${(i % 9) + 1}-1${i % 10} 10:00,${(i % 500) + 1}.00`);
-    writeFileSync(csv, `order_id,member_id,purchased_at,amount\n${rows.join('\n')}\n`);
-    const barrier = tmpDir('pointsmall-barrier-');
-    const env: NodeJS.ProcessEnv = { ...process.env, POINTSMALL_DB: t.db, POINTSMALL_IMPORT_COMMIT_BARRIER: barrier };
-    delete env.POINTSMALL_NOW; // the machine's clock: the run is held 1.5 s between its first batch and its end
-    const p = spawn(process.execPath, [BIN, 'import', 'purchases', csv, '--batch', '500', '--json'], { env });
-    const exited = new Promise<number | null>((res) => p.on('close', (code) => res(code)));
-    while (!existsSync(join(barrier, 'committed'))) await new Promise((r) => setTimeout(r, 10));
+    // the machine's clock: the run is held 1.5 s between its first batch and its end
+    const { t, barrier, exited } = await heldAtFirstCommit('F', 1500, { POINTSMALL_NOW: undefined });
     await new Promise((r) => setTimeout(r, 1500));
     writeFileSync(join(barrier, 'go'), '');
     expect(await exited).toBe(0);

@@ -4,7 +4,7 @@ import { UsageError, RefusedError } from '../../errors.js';
 import { c } from '../colour.js';
 import { canPrompt, cmdOf, confirmOnTerminal, context, emit, globals, mustAsk } from '../cli.js';
 import { parseDateOpt, parseIntOpt } from '../parse.js';
-import { localTime, notice, printFields, printTable, stdoutIsTTY, wrapToTerminal } from '../output.js';
+import { localTime, notice, printFields, printTable, stdoutIsTTY, tell, wrapToTerminal } from '../output.js';
 import { emitList, fileOptions, pageOptions } from '../lists.js';
 import type { PointsRequest } from '../../domain/split.js';
 import type { CartItem, CheckoutInput, CheckoutResult, QuoteResult, Tender } from '../../services/checkout.js';
@@ -301,7 +301,7 @@ export function register(program: Command): void {
       } catch (e) {
         // issue 18: on a terminal, a checkout that needs its one-time code asks for it.
         if (!ask || !(e instanceof UsageError) || e.code !== 'CODE_REQUIRED') throw e;
-        process.stderr.write(`${wrapToTerminal(e.message, 0, process.stderr.columns || 80)}\n`);
+        tell(e.message);
         const { confirmWithCode } = await import('../prompts-checkout.js');
         r = await confirmWithCode(ctx, id, { tender: o.tender, decline: o.decline });
       }
