@@ -911,6 +911,15 @@ interface Phase2 {
   run: { id: number | null; create: (() => number) | null };
 }
 
+/** The phase's accruer (`inTransaction`: its plans are applied in this thread's transaction). */
+function accruerOf(ph: Phase2, inTransaction: boolean): Accruer {
+  const acc = new Accruer(ph.l, ph.o, ph.c, ph.total, inTransaction);
+  acc.amountColumn = ph.amountColumn;
+  acc.guestLinesOf = ph.guestLinesOf;
+  acc.itemColumn = ph.itemColumn;
+  return acc;
+}
+
 /** The plans' applier on this thread: it records the import's run with the first plan that writes anything. */
 function applierOf(ph: Phase2): PlanApplier {
   const create = ph.run.create;
@@ -990,10 +999,7 @@ async function accrueInOne(ph: Phase2, commit: boolean): Promise<boolean> {
   // long dry run kept Ctrl-C waiting half a minute)
   ph.partOrders = Math.min(ph.partOrders, 1000);
   const { l, c } = ph;
-  const acc = new Accruer(l, ph.o, c, ph.total, true);
-  acc.amountColumn = ph.amountColumn;
-  acc.guestLinesOf = ph.guestLinesOf;
-  acc.itemColumn = ph.itemColumn;
+  const acc = accruerOf(ph, true);
   const applier = applierOf(ph);
   const orders = ordersFrom(ph, 0);
   const parts = new Batches(ph, acc, orders);
@@ -1127,10 +1133,7 @@ function ordersFrom(ph: Phase2, from: number): Generator<FedOrder> {
  */
 async function accrueInTransactions(ph: Phase2, from = 0, untilCommit = false): Promise<number | null> {
   const { l, c } = ph;
-  const acc = new Accruer(l, ph.o, c, ph.total, true);
-  acc.amountColumn = ph.amountColumn;
-  acc.guestLinesOf = ph.guestLinesOf;
-  acc.itemColumn = ph.itemColumn;
+  const acc = accruerOf(ph, true);
   if (from > 0) acc.ownRun = ph.run.id;
   const applier = applierOf(ph);
   const orders = ordersFrom(ph, from);
@@ -1446,13 +1449,7 @@ async function planAheadOfWriter(ph: Phase2, writer: PlanWriter, from: number): 
   capYoungGeneration(SEMI_SPACE_MB);
   try {
     await writer.reset(ph.run.id); // it notes the ledger's version before anything is read here
-    const acc = new Accruer(l, ph.o, c, ph.total, false);
-    acc.amountColumn = ph.amountColumn;
-    acc.guestLinesOf = ph.guestLinesOf;
-    acc.itemColumn = ph.itemColumn;
-  acc.itemColumn = ph.itemColumn;
-  acc.guestLinesOf = ph.guestLinesOf;
-  acc.itemColumn = ph.itemColumn;
+    const acc = accruerOf(ph, false);
     acc.ownRun = ph.run.id; // the orders before `from` are this run's, committed
     orders = ordersFrom(ph, from);
     const inFlight: { ack: PromiseLike<WriterReply>; last: boolean; before: Counters; doneBefore: number; accepted: number; rejects: Accruer['rejects'] }[] = [];

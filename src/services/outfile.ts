@@ -4,7 +4,7 @@
 // beside it is created exclusively (O_EXCL: a planted symlink is never followed) with mode 0600, and
 // the whole file is renamed into place only once it is written and fsynced, or removed on failure.
 import { redactUrl } from '../store/pg/database.js';
-import { type SqliteHead, sqliteHead } from '../store/sqliteHead.js';
+import { type SqliteHead, sqliteHead, sqliteUserVersion } from '../store/sqliteHead.js';
 import { closeSync, constants, existsSync, fstatSync, fsyncSync, lstatSync, openSync, readdirSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, writeSync, accessSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
@@ -222,6 +222,9 @@ export function checkOutput(path: string, o: { ledger: string; flag: string; mus
       );
     }
     if (o.mustNotExist) throw new UsageError(`${path} already exists`, o.mustNotExist.hint);
+    // db backup --force: an earlier backup (or ledger) is replaced, or an empty file; another application's
+    // database or any other file is not (trial 39: a CSV or an app's database was replaced as well)
+    if (o.flag === 'backup' && st.size > 0) notBackup(named, abs, o.flag);
     // another ledger, or a backup (db backup --force alone replaces one): a typo in --out must not wipe it
     if (o.flag !== 'backup' && ['database', 'wal', 'journal'].includes(headOf(abs))) {
       throw new UsageError(
@@ -254,6 +257,25 @@ export function checkOutput(path: string, o: { ledger: string; flag: string; mus
     throw new UsageError(`cannot write ${named}: folder ${targetDir} is not writable`, o.elsewhere ?? `choose another ${o.flag} path`);
   }
   return { path, abs: real, flag: o.flag, ledger: o.ledger, mustNotExist: o.mustNotExist, database: o.database, companions };
+}
+
+/**
+ * Throws unless the existing, non-empty file at `abs` is a pointsmall ledger or backup as far as its
+ * header tells: an SQLite database with a schema version (every migration sets one; most other
+ * applications' databases have none). Read without opening it, which would leave a -wal and -shm.
+ */
+function notBackup(named: string, abs: string, flag: string): void {
+  const head = headOf(abs);
+  let version: number | null = null;
+  try {
+    version = head === 'database' ? sqliteUserVersion(abs) : null;
+  } catch {
+    version = null;
+  }
+  if (head === 'database' && version) return;
+  const hint = `choose another ${flag} path; --force replaces an earlier backup (or an empty file), nothing else: move or delete that file yourself if it is no longer wanted`;
+  if (head === 'database') throw new UsageError(`cannot replace ${named}: it is an SQLite database that is not a ledger or a backup (its schema version is not set: another application's)`, hint, 'OUTPUT_IS_DATABASE');
+  throw new UsageError(`cannot replace ${named}: it is not a backup (not an SQLite database)`, hint, 'OUTPUT_NOT_BACKUP');
 }
 
 /** Creates `path` exclusively (never following or reusing what is there) and private; returns its fd. */

@@ -279,6 +279,23 @@ function fileKind(path: string, busyTimeoutMs: number): FileKind {
   }
 }
 
+/** Tables every ledger has from its first migration on (an init stopped after it has them too). */
+const FIRST_TABLES = ['settings', 'members', 'entries', 'postings', 'lots', 'audit'];
+
+/**
+ * Null when the SQLite file has the ledger's first tables; else the names of the tables it has (up to
+ * five, for the message; "none" for none).
+ */
+function foreignTables(store: Store): string | null {
+  try {
+    const names = store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all() as string[];
+    if (FIRST_TABLES.every((t) => names.includes(t))) return null;
+    return names.length ? names.slice(0, 5).join(', ') + (names.length > 5 ? ` and ${names.length - 5} more` : '') : 'none';
+  } catch (e) {
+    throw mapBusy(e, store.path, store.busyTimeoutMs);
+  }
+}
+
 /**
  * Not a ledger. The hint leads to init only where init erases nothing: no file, an empty one, a database
  * without a ledger; a file that holds something else (a CSV, another SQLite database) is never a place for one.
@@ -376,6 +393,13 @@ export function openStore(path: string, opts: OpenOptions = {}): Store {
   } catch (e) {
     store.close();
     throw mapBusy(e, path, busy);
+  }
+  // another application's database that keeps a schema version of its own (PRAGMA user_version): not a
+  // ledger stopped in its init, nor one too new for this tool
+  const foreign = !store.pg && version > 0 ? foreignTables(store) : null;
+  if (foreign) {
+    store.close();
+    throw notLedger(path, `no pointsmall schema in it: an SQLite database of another application, schema version ${version}, tables ${foreign}`, path, false);
   }
   if (version > latestVersion()) {
     store.close();

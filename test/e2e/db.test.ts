@@ -88,6 +88,31 @@ describe('db backup', () => {
     expect(t.run(['db', 'backup', t.db, '--force']).code).toBe(2);
     expect(t.run(['db', 'backup', join(t.dir, 'no', 'such', 'dir.db')]).code).toBe(2);
   });
+
+  // Trial 39: --force replaced any file, another application's database or a CSV as well as a backup.
+  it('--force replaces a backup or an empty file, never another application\'s database or a file that is no backup', () => {
+    const t = tmpLedger();
+    const app = join(t.dir, 'app.db');
+    const db = new Database(app);
+    db.exec("CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('keep me')");
+    db.close();
+    const csv = join(t.dir, 'members.csv');
+    writeFileSync(csv, 'id,name\nM1,Li\n');
+    for (const target of [app, csv]) {
+      const before = readFileSync(target);
+      const r = t.run(['db', 'backup', target, '--force', '--json']);
+      expect(r.code, target).toBe(2);
+      const err = JSON.parse(r.stderr.trim()).error;
+      expect(err.code).toBe(target === app ? 'OUTPUT_IS_DATABASE' : 'OUTPUT_NOT_BACKUP');
+      expect(err.message).toContain(target === app ? 'an SQLite database that is not a ledger or a backup' : 'is not a backup');
+      expect(err.hint).toMatch(/--force replaces an earlier backup/);
+      expect(readFileSync(target).equals(before)).toBe(true);
+    }
+    const empty = join(t.dir, 'empty.db');
+    writeFileSync(empty, '');
+    expect(t.run(['db', 'backup', empty, '--force']).code).toBe(0);
+    expect(runCli(['ledger', 'verify', '--json', '--db', empty]).json().ok).toBe(true);
+  });
 });
 
 describe('db restore', () => {
@@ -297,6 +322,30 @@ describe('schema versions', () => {
     expect(j.stdout).toBe('');
     expect(JSON.parse(j.stderr.trim()).error.code).toBe('LEDGER_TOO_NEW');
     expect(readFileSync(t.db).equals(before)).toBe(true);
+  });
+
+  // Another application's SQLite database that sets a schema version of its own was read as a ledger
+  // whose init had stopped (and init offered to finish it), or as a ledger too new for this tool.
+  it('a database with a schema version but none of the ledger\'s tables is not a ledger: every command says so and writes nothing', () => {
+    const t = tmpLedger();
+    const tool = t.ok(['db', 'info']).toolSchemaVersion as number;
+    for (const version of [3, tool, tool + 5]) {
+      const app = join(t.dir, `app-${version}.db`);
+      const db = new Database(app);
+      db.exec("CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('keep me')");
+      db.pragma(`user_version = ${version}`);
+      db.close();
+      const before = readFileSync(app);
+      for (const args of [['member', 'list'], ['db', 'migrate', '--yes'], ['init', '--currency', 'CNY', '--timezone', 'Asia/Shanghai']]) {
+        const r = runCli([...args, '--json', '--db', app]);
+        expect(r.code, `${args.join(' ')} at ${version}`).toBe(2);
+        const err = JSON.parse(r.stderr.trim()).error;
+        expect(err.code).toBe('NOT_A_LEDGER');
+        expect(err.message).toContain('no pointsmall schema in it: an SQLite database of another application');
+      }
+      expect(readFileSync(app).equals(before)).toBe(true);
+      expect(existsSync(`${app}-wal`)).toBe(false);
+    }
   });
 
   it('db migrate on an up-to-date ledger says so and changes nothing', () => {
