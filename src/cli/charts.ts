@@ -21,7 +21,8 @@ export function bar(value: number, max: number, width: number): string {
   return '█'.repeat(Math.floor(eighths / 8)) + EIGHTHS[eighths % 8];
 }
 
-const fmt = (n: number): string => n.toLocaleString('en-US');
+// (as the table above the chart prints them: no grouping, so the two read alike)
+const fmt = (n: number): string => String(n);
 
 /** The chart as text (no trailing newline); bars scale to the largest value across all series. */
 export function barChart(rows: TermRow[], series: TermSeries[], columns = 80): string {

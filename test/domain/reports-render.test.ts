@@ -37,7 +37,7 @@ describe('terminal bar chart', () => {
     const lines = text.split('\n');
     expect(lines).toHaveLength(1 + 2 * 3);
     expect(lines[0]).toContain('issued');
-    expect(lines[1]).toMatch(/^2026-10\s+issued\s+█+ 1,200$/);
+    expect(lines[1]).toMatch(/^2026-10\s+issued\s+█+ 1200$/);
     expect(lines.filter((l) => l.includes('2026-11'))).toHaveLength(1);
     expect(Math.max(...lines.map((l) => [...l].length))).toBeLessThanOrEqual(80);
   });
