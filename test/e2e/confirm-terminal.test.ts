@@ -113,6 +113,17 @@ describe.skipIf(!hasTmux)('questions on a terminal name the amounts', () => {
     expect(t.ok(['member', 'show', 'a']).balance).toBe(180);
   }, 300_000);
 
+  // Trial 40: a debit beyond the available points was offered ("available 1050 → -950"), then refused after yes.
+  it('a debit of more than is available is refused at once (exit 3), with no question', async () => {
+    const t = shop();
+    const s = start(t, ['member', 'adjust', 'a', '--points', '-500', '--reason', 'oops']);
+    const out = await waitFor(s, 'EXIT=');
+    expect(out).not.toContain('(y/N)');
+    expect(out).toContain('member a has 300 points available, 500 needed');
+    expect(out).toContain('EXIT=3');
+    expect(t.ok(['member', 'show', 'a']).balance).toBe(300);
+  }, 300_000);
+
   it('a past expiry run names what it expires; no expires nothing', async () => {
     const t = shop();
     t.ok(['member', 'adjust', 'a', '--points', '50', '--reason', 'old'], { now: '2024-01-01T10:00:00+08:00' }); // expires 2024-12-31

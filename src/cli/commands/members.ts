@@ -170,7 +170,8 @@ export function register(program: Command): void {
       let expect: { available: number } | undefined;
       if (o.points < 0 && mustAsk(cmd, `taking ${count(-o.points, 'point')} from member ${id}`)) {
         const m = await svc.showMember(ctx, id);
-        if (!(await confirmOnTerminal(`Take ${count(-o.points, 'point')} from ${m.id} (${m.name}; available ${m.available} → ${m.available + o.points}), reason "${o.reason}"?`))) {
+        // more than is available: the write refuses it (exit 3), so there is nothing to ask (trial 40)
+        if (-o.points <= m.available && !(await confirmOnTerminal(`Take ${count(-o.points, 'point')} from ${m.id} (${m.name}; available ${m.available} → ${m.available + o.points}), reason "${o.reason}"?`))) {
           process.stderr.write('nothing was changed\n');
           return;
         }
