@@ -61,7 +61,10 @@ export function planRefund(lines: readonly RefundableLine[], request: readonly R
         return { ok: false, code: 'OVER_REFUND', message: `${r.sku} is already fully refunded` };
       }
       if (qty > left) {
-        return { ok: false, code: 'OVER_REFUND', message: `cannot refund ${qty} × ${r.sku}: ${left} left to refund` };
+        // (the SKU named more than once: what all of its requests ask, against what was left before them)
+        const asked = candidates.reduce((a, l) => a + (want.get(l.lineNo) ?? 0), qty);
+        const before = candidates.reduce((a, l) => a + l.quantity - l.refundedQty, 0);
+        return { ok: false, code: 'OVER_REFUND', message: `cannot refund ${asked} × ${r.sku}: ${before} left to refund` };
       }
       for (const l of candidates) {
         if (qty === 0) break;

@@ -10,7 +10,7 @@ import { lapsedHeld } from '../domain/lots.js';
 import { spreadEarned } from '../domain/refund.js';
 import { expiresOn, type Rules } from '../domain/rules.js';
 import { type AllowedPoints, type CartLine, type PointsRequest, type Quote, SPREAD_WITHIN_LINE_CAPS, pointsForLine, split, type SplitInput, splitLines, paidWith } from '../domain/split.js';
-import { localDate, localRangeUtc, shownInstant } from '../domain/time.js';
+import { localDate, localDateTime, localRangeUtc, shownInstant } from '../domain/time.js';
 import { Decimal } from 'decimal.js';
 import { BusyError, ConnectionLostError, NotFoundError, PaymentInterruptedError, RefusedError, UsageError } from '../errors.js';
 import { catalog, type CatalogRow } from '../store/catalog.js';
@@ -27,7 +27,7 @@ import { checkoutCodes } from '../store/verification.js';
 import { type Ctx, type Ledger, itemNotFound, parseStoredRules, rulesAt, rulesOfVersion, withLedger, memberNotFound } from './ledger.js';
 import { captureHold, holdMinutes, placeHold, releaseHold } from './holds.js';
 import { stockAsRead } from './catalog.js';
-import { couponReadStatus, type LineViewBase, orderView, paymentUnanswered, ranOutOrders, requireOrder, type OrderView } from './orders.js';
+import { couponReadStatus, type LineViewBase, orderView, paymentUnanswered, ranOutOrders, refuseDatedBefore, requireOrder, type OrderView } from './orders.js';
 import { availableOf, creditPoints, ledgerToday, recordAudit } from './points.js';
 
 export const TENDERS = ['cash', 'card', 'alipay', 'wechat'] as const;
@@ -201,6 +201,15 @@ function buildCart(l: Ledger, input: CheckoutInput, opts: { countExpiredHoldsFre
     const c = row && { code: row.code, memberId: row.member_id, sku: row.sku, value: row.value, percent: row.percent, expiresOn: row.expires_on, status };
     const why = couponRefusal(c, code, member.id, localDate(l.now.getTime(), l.zone));
     if (why) refuse(why);
+    // a checkout dated before the coupon was issued (POINTSMALL_NOW set back): verify's coupons-match-use
+    // would find the coupon used outside its life (trial 40)
+    if (l.nowIso < row.issued_at) {
+      refuse({
+        code: 'COUPON_INVALID',
+        message: `coupon ${code} was issued at ${localDateTime(row.issued_at, l.zone)}, after this checkout's time (${localDateTime(l.nowIso, l.zone)}): a checkout cannot be dated before the coupon it uses`,
+        hint: 'run it at the real time (POINTSMALL_NOW unset)',
+      });
+    }
     coupon = couponTerms(c!);
   }
 
@@ -933,6 +942,7 @@ export async function confirmCheckout(ctx: Ctx, id: string, opts: { tender?: Ten
       const o = requireOrder(l, id);
       if (o.status === 'held') {
         refuseWhilePaying(l, o, opts.decline ? 'decline' : 'confirm');
+        refuseDatedBefore(l, o, opts.decline ? 'a decline' : 'a confirm');
         const m = l.store.get(members).get(o.member_id)!;
         if (m.status === 'frozen') {
           throw new RefusedError('MEMBER_FROZEN', `member ${m.id} was frozen after checkout ${id} started (${m.frozen_reason ?? 'no reason'}); it cannot be confirmed`, `unfreeze first (pointsmall member unfreeze ${m.id}), or void it with: pointsmall checkout cancel ${id}`);
@@ -991,6 +1001,7 @@ function recordAlreadyPaid(l: Ledger, id: string, tenderOpt: Tender | undefined)
         'NO_UNRECORDED_PAYMENT',
       );
     }
+    refuseDatedBefore(l, o, 'a payment recorded');
     // the payment started is the one recorded: its tender was stored when it started (fencePayment)
     const started = (o.tender ?? 'cash') as Tender;
     if (tenderOpt !== undefined && tenderOpt !== started) {
@@ -1022,6 +1033,7 @@ export async function cancelCheckout(ctx: Ctx, id: string): Promise<CheckoutResu
       const o = requireOrder(l, id);
       refuseWhilePaying(l, o, 'cancel');
       if (o.status === 'held') {
+        refuseDatedBefore(l, o, 'a cancel');
         releaseHold(l, id, 'cancelled');
         recordAudit(l, 'checkout.cancel', id);
       } else if (o.status !== 'cancelled' && o.status !== 'expired' && o.status !== 'declined') {

@@ -4,7 +4,7 @@ import { couponStatus, type CouponStatus } from '../domain/coupons.js';
 import { formatMoney } from '../domain/money.js';
 import { planRefund, redirectFromVoided, repayVoidedFirst, returnToLots, type RefundRequestLine } from '../domain/refund.js';
 import { paidWith } from '../domain/split.js';
-import { localDate, localRangeUtc, type LocalDate } from '../domain/time.js';
+import { localDate, localDateTime, localRangeUtc, type LocalDate } from '../domain/time.js';
 import { NotFoundError, OrderBooksError, RefusedError } from '../errors.js';
 import { coupons, type CouponRow } from '../store/coupons.js';
 import { holds } from '../store/holds.js';
@@ -94,6 +94,21 @@ export function requireOrder(l: Ledger, id: string): OrderRow {
   const o = l.store.get(orders).get(id);
   if (!o) throw new NotFoundError('order', id, 'list orders with: pointsmall order list');
   return o;
+}
+
+/**
+ * A change to an order (a confirm, a decline, a cancel, a refund) dated before the order's last change:
+ * a backfill with POINTSMALL_NOW in the past, or a clock set back. Its entries would come before the
+ * order's own in valid time, and a report as of a day between them would count points no one had then
+ * (trial 40: held points below zero). Refused, exit 3, nothing written.
+ */
+export function refuseDatedBefore(l: Ledger, o: OrderRow, what: string): void {
+  if (l.nowIso >= o.updated_at) return;
+  throw new RefusedError(
+    'DATED_BEFORE_ORDER',
+    `${what} of order ${o.id} would be dated ${localDateTime(l.nowIso, l.zone)}, before its last change at ${localDateTime(o.updated_at, l.zone)}: a change to an order cannot be dated before the order`,
+    'run it at the real time (POINTSMALL_NOW unset)',
+  );
 }
 
 /**
@@ -289,6 +304,7 @@ function refundPlanOf(l: Ledger, id: string, lines: RefundRequestLine[] | null) 
   if (o.status !== 'paid' && o.status !== 'partially_refunded' && o.status !== 'refunded') {
     throw new RefusedError('ORDER_NOT_PAID', `order ${id} is ${o.status}; only paid orders can be refunded`, `see it with: pointsmall order show ${id}`);
   }
+  refuseDatedBefore(l, o, 'a refund');
   // The order's books first (ledger verify's order-lines-add-up and refund-lines-add-up, for this order):
   // a refund pays back what the lines say was paid, so lines edited since would pay out what never was.
   const q = verifyQueries(l.store);

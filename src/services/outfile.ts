@@ -260,7 +260,7 @@ export function checkOutput(path: string, o: { ledger: string; flag: string; mus
 }
 
 /**
- * Throws unless the existing, non-empty file at `abs` is a pointsmall ledger or backup as far as its
+ * Throws unless the existing, non-empty file at `abs` is a ledger or a backup (of pointsmall) as far as its
  * header tells: an SQLite database with a schema version (every migration sets one; most other
  * applications' databases have none). Read without opening it, which would leave a -wal and -shm.
  */

@@ -137,4 +137,31 @@ extraChecks.push(
             FROM holds h LEFT JOIN (SELECT hold_id, sum(points) AS s FROM hold_lots GROUP BY hold_id) x ON x.hold_id = h.id
            WHERE h.points <> coalesce(x.s, 0) LIMIT 5`,
   },
+  // the lots a hold says it took from are the lots its entry's moves took from, point for point, whatever
+  // became of it (a refund gives points back to them: an edited row would send them to another lot; trial 40)
+  {
+    name: 'hold-lots-match-moves',
+    sql: `SELECT 'hold ' || h.id AS subject, 'took ' || a.points || ' points from lot ' || a.lot_id || ' by its lots, ' || coalesce(b.points, 0) || ' by the moves of its entry ' || h.entry_id AS detail
+            FROM holds h
+            JOIN (SELECT hold_id, lot_id, sum(points) AS points FROM hold_lots GROUP BY hold_id, lot_id) a ON a.hold_id = h.id
+            LEFT JOIN (SELECT entry_id, lot_id, -sum(points) AS points FROM lot_moves
+                        WHERE points < 0 AND entry_id IN (SELECT entry_id FROM holds WHERE entry_id IS NOT NULL) GROUP BY entry_id, lot_id) b
+                   ON b.entry_id = h.entry_id AND b.lot_id = a.lot_id
+           WHERE h.entry_id IS NULL OR coalesce(b.points, 0) <> a.points
+          UNION ALL
+          SELECT 'hold ' || h.id, 'took ' || b.points || ' points from lot ' || b.lot_id || ' by the moves of its entry ' || h.entry_id || ', none by its lots'
+            FROM holds h
+            JOIN (SELECT entry_id, lot_id, -sum(points) AS points FROM lot_moves
+                   WHERE points < 0 AND entry_id IN (SELECT entry_id FROM holds WHERE entry_id IS NOT NULL) GROUP BY entry_id, lot_id) b ON b.entry_id = h.entry_id
+           WHERE NOT EXISTS (SELECT 1 FROM hold_lots x WHERE x.hold_id = h.id AND x.lot_id = b.lot_id)
+           LIMIT 5`,
+  },
+  // what a captured hold's lots count as returned is what its order's refunds gave back
+  {
+    name: 'hold-returns-match-refunds',
+    sql: `SELECT 'hold ' || h.id AS subject, 'counts ' || coalesce(x.r, 0) || ' points returned to its lots, order ' || o.id || ' refunded ' || o.refunded_points AS detail
+            FROM holds h JOIN orders o ON o.id = h.order_id
+            LEFT JOIN (SELECT hold_id, sum(returned) AS r FROM hold_lots GROUP BY hold_id) x ON x.hold_id = h.id
+           WHERE h.status = 'captured' AND coalesce(x.r, 0) <> o.refunded_points LIMIT 5`,
+  },
 );

@@ -129,8 +129,9 @@ describe('open holds keep the books consistent (§5: held points stay in their l
     const r = t.run(['ledger', 'verify', '--json'], { now: HOLD_DAY });
     expect(r.code).toBe(6);
     const bad = r.json().checks.filter((c: { ok: boolean }) => !c.ok);
-    expect(bad.map((c: { name: string }) => c.name)).toEqual(['lots-with-holds-match-balances']);
-    expect(bad[0].detail).toMatch(/member M1: balance 5000 but its lots hold 4500/);
+    expect(bad.map((c: { name: string }) => c.name)).toEqual(['hold-lots-match-moves', 'lots-with-holds-match-balances']);
+    expect(bad[0].detail).toMatch(/took 500 points from lot \d+ by its lots, 0 by the moves of its entry/);
+    expect(bad[1].detail).toMatch(/member M1: balance 5000 but its lots hold 4500/);
   });
 });
 

@@ -251,6 +251,59 @@ describe('dates are never moved (item 7)', () => {
     expect(t.verify().ok).toBe(true);
   });
 
+  // Trial 40: a refund, a confirm or a cancel dated before the order (POINTSMALL_NOW set back) was written,
+  // and a report as of that past day counted points that never existed then (held points below zero).
+  it('a change to an order is never dated before the order\'s last change: exit 3 DATED_BEFORE_ORDER, nothing written', () => {
+    const t = tmpLedger({ now: T('2026-11-01') });
+    t.ok(['member', 'add', '--id', 'y', '--name', 'Yu'], { now: T('2026-11-01') });
+    t.ok(['catalog', 'add', '--sku', 'G', '--name', 'gift', '--price', '10.00'], { now: T('2026-11-01') });
+    t.ok(['member', 'adjust', 'y', '--points', '1000', '--reason', 'seed'], { now: T('2026-11-01') });
+    const paid = t.ok(['checkout', '--member', 'y', '--item', 'G', '--points', '500', '--yes'], { now: T('2026-11-20') });
+    const held = t.ok(['checkout', 'start', '--member', 'y', '--item', 'G', '--points', '100'], { now: T('2026-11-20') });
+    const entries = t.ok(['ledger', 'entries']).length;
+    for (const args of [
+      ['order', 'refund', paid.orderId, '--yes', '--json'],
+      ['checkout', 'confirm', held.orderId, '--yes', '--json'],
+      ['checkout', 'confirm', held.orderId, '--decline', '--yes', '--json'],
+      ['checkout', 'cancel', held.orderId, '--json'],
+    ]) {
+      const r = t.run(args, { now: T('2026-11-19') });
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(3);
+      expect(errorOf(r)).toMatchObject({ code: 'DATED_BEFORE_ORDER' });
+      expect(errorOf(r).message).toContain('2026-11-19 10:00, before its last change at 2026-11-20 10:00');
+    }
+    expect(t.ok(['ledger', 'entries']).length).toBe(entries);
+    expect(t.ok(['order', 'show', held.orderId], { now: T('2026-11-20') }).status).toBe('held');
+    expect(t.ok(['report', 'liability', '--as-of', '2026-11-19'], { now: T('2026-11-21') })).toMatchObject({ outstandingPoints: 1000, heldPoints: 0 });
+    // at or after that time they go through
+    expect(t.ok(['order', 'refund', paid.orderId, '--yes'], { now: T('2026-11-20') }).status).toBe('refunded');
+    expect(t.ok(['checkout', 'cancel', held.orderId], { now: T('2026-11-20') }).status).toBe('cancelled');
+    expect(t.verify().ok).toBe(true);
+  });
+
+  // Trial 40: a checkout dated before the coupon it used was issued wrote a ledger its own verify refused.
+  it('a checkout is never dated before the coupon it uses was issued: exit 3, nothing written, verify passes', () => {
+    const t = tmpLedger({ now: T('2026-11-01') });
+    t.ok(['member', 'add', '--id', 'w', '--name', 'Wu'], { now: T('2026-11-01') });
+    t.ok(['catalog', 'add', '--sku', 'CP', '--name', 'ten off', '--price', '10.00', '--pay', 'cash', '--kind', 'coupon', '--coupon-value', '10.00', '--coupon-days', '30'], { now: T('2026-11-01') });
+    t.ok(['catalog', 'add', '--sku', 'G', '--name', 'gift', '--price', '50.00'], { now: T('2026-11-01') });
+    t.ok(['checkout', '--member', 'w', '--item', 'CP', '--yes'], { now: T('2026-11-20') });
+    const code = (t.ok(['coupon', 'list', '--member', 'w']) as { code: string }[])[0].code;
+    const entries = t.ok(['ledger', 'entries']).length;
+    for (const args of [
+      ['checkout', '--member', 'w', '--item', 'G', '--coupon', code, '--no-points', '--yes', '--json'],
+      ['checkout', 'quote', '--member', 'w', '--item', 'G', '--coupon', code, '--json'],
+    ]) {
+      const r = t.run(args, { now: T('2026-11-10') });
+      expect(r.code, r.stderr).toBe(3);
+      expect(errorOf(r)).toMatchObject({ code: 'COUPON_INVALID' });
+      expect(errorOf(r).message).toContain(`coupon ${code} was issued at 2026-11-20 10:00, after this checkout's time (2026-11-10 10:00)`);
+    }
+    expect(t.ok(['ledger', 'entries']).length).toBe(entries);
+    expect(t.verify().ok).toBe(true);
+    expect(t.ok(['checkout', '--member', 'w', '--item', 'G', '--coupon', code, '--no-points', '--yes'], { now: T('2026-11-21') }).discount).toBe('10.00');
+  });
+
   it('expire run --as-of after today is refused unless --force', () => {
     const t = tmpLedger({ now: T('2025-01-01') });
     t.ok(['member', 'add', '--id', 'm1', '--name', 'Ann'], { now: T('2025-01-01') });

@@ -155,6 +155,28 @@ describe('ledger verify sees every table that decides money', () => {
     expect(t.verify().ok).toBe(true);
   });
 
+  // Trial 40: a paid checkout's hold_lots pointed at another (lapsed) lot passed verify, and its refund then
+  // gave the points back into that lot, where they were lost to the member.
+  it("catches a captured hold's lots edited, and what they count as returned", () => {
+    const { t } = seeded();
+    const db = new Database(t.db, { readonly: true });
+    const [hold, lot] = db.prepare("SELECT hl.hold_id, hl.lot_id FROM hold_lots hl JOIN holds h ON h.id = hl.hold_id WHERE h.status = 'captured' ORDER BY hl.hold_id, hl.seq LIMIT 1").raw().get() as [number, number];
+    const other = db.prepare('SELECT id FROM lots WHERE id NOT IN (SELECT lot_id FROM hold_lots WHERE hold_id = ?) ORDER BY id LIMIT 1').pluck().get(hold) as number;
+    db.close();
+    const copy = join(t.dir, 'copy.db');
+    writeFileSync(copy, readFileSync(t.db));
+    tamper(t.db, [`UPDATE hold_lots SET lot_id = ${other} WHERE hold_id = ${hold} AND lot_id = ${lot}`]);
+    const failed = failedChecks(t);
+    expect(failed.map((c) => c.name)).toEqual(['hold-lots-match-moves']);
+    expect(failed[0].detail).toMatch(new RegExp(`hold ${hold}: took \\d+ points from lot ${other} by its lots, 0 by the moves of its entry \\d+`));
+    expect(failed[0].detail).toContain(`points from lot ${lot} by the moves of its entry`);
+    const returned = { ...t, db: copy, run: (args: string[], o = {}) => t.run([...args, '--db', copy], o) } as TmpLedger;
+    tamper(copy, [`UPDATE hold_lots SET returned = 0 WHERE hold_id = ${hold}`]);
+    const r = failedChecks(returned);
+    expect(r.map((c) => c.name)).toEqual(['hold-returns-match-refunds']);
+    expect(r[0].detail).toMatch(new RegExp(`hold ${hold}: counts 0 points returned to its lots, order ORD-\\d+ refunded [1-9]\\d*`));
+  });
+
   it("catches a lot's expiresOn moved to 2099", () => {
     const { t } = seeded();
     const db = new Database(t.db, { readonly: true });
@@ -345,8 +367,9 @@ describe('ledger verify sees every table that decides money', () => {
       `UPDATE order_lines SET refunded_qty = 0, refunded_points = 0, refunded_cash = 0, refunded_earned = 0 WHERE order_id = '${orderId}'`,
     ]);
     const failed = failedChecks(t);
-    expect(failed.map((c) => c.name)).toEqual(['orders-match-refunds']);
-    expect(failed[0].detail).toContain(`order ${orderId}: caches 0 points / 0 cash / 0 earned refunded, but its refunds total`);
+    // (and the hold's lots still count the refunded points as returned)
+    expect(failed.map((c) => c.name)).toEqual(['hold-returns-match-refunds', 'orders-match-refunds']);
+    expect(failed[1].detail).toContain(`order ${orderId}: caches 0 points / 0 cash / 0 earned refunded, but its refunds total`);
   });
 
   it('catches outbox rows marked sent without an export', () => {
