@@ -211,11 +211,12 @@ export function displayWidth(s: string): number {
  * to it) and which columns may be left out (`drop`: higher first). Steps, each only while the table is
  * still too wide: the gap between columns from 2 to 1; long text columns (names, emails) down to 12 and
  * wrapped ones (reasons) down to 24; optional columns left out (and the widths worked out again without
- * them); text down to 5 and wrapped text to 12; headers of number columns down to their widest value;
+ * them); headers that have a short form (`shortFloors`: the widest of it and the cells) down to it; text
+ * down to 5 and wrapped text to 12; headers of number columns down to their widest value;
  * ids down to 8, then 4. Numbers, times and statuses (fit fixed) are never cut;
  * a table that still does not fit overflows. `widths[i]` is 0 for a column left out.
  */
-export function fitWidths(natural: number[], fits: Fit[], cellWidths: number[], width: number, drop: (number | undefined)[] = []): { widths: number[]; gap: number } {
+export function fitWidths(natural: number[], fits: Fit[], cellWidths: number[], width: number, drop: (number | undefined)[] = [], shortFloors: (number | undefined)[] = []): { widths: number[]; gap: number } {
   const left = new Set<number>();
   const optional = drop
     .map((d, i) => ({ d, i }))
@@ -242,6 +243,9 @@ export function fitWidths(natural: number[], fits: Fit[], cellWidths: number[], 
       left.add(next.i);
       continue;
     }
+    // a number column whose header has a short form (`pts disc`) takes it before text is cut to 5 (trial 40:
+    // names cut to "乐扣…" beside a column as wide as its long header)
+    shrink('fixed', (i) => Math.min(natural[i], shortFloors[i] ?? natural[i]));
     shrink('text', (i) => Math.min(natural[i], 5));
     shrink('wrap', (i) => Math.min(natural[i], 12));
     shrink('fixed', (i) => Math.min(natural[i], Math.max(cellWidths[i], 3)));
@@ -296,7 +300,7 @@ export async function printTable<R>(columns: Column<R>[], rows: R[], opts: { tit
   const natural = columns.map((col, i) => Math.max(displayWidth(col.header), cellWidths[i], 1));
   // a column whose header has a short form gives way down to it (and to its cells)
   const floors = columns.map((col, i) => Math.max(cellWidths[i], displayWidth(shortOf(col) ?? '')));
-  const fitted = fitWidths(natural, columns.map(fitOf), floors, terminalWidth(), columns.map((col) => col.drop));
+  const fitted = fitWidths(natural, columns.map(fitOf), floors, terminalWidth(), columns.map((col) => col.drop), columns.map((col, i) => (shortOf(col) === undefined ? undefined : floors[i])));
   const keep = columns.map((_col, i) => i).filter((i) => fitted.widths[i] > 0);
   const headerOf = (i: number): string => {
     const short = shortOf(columns[i]);

@@ -118,6 +118,24 @@ describe.skipIf(!hasTmux)('tables fit an 80-column terminal (issue 20 item 2)', 
     expect(lines.join(' ').replace(/\s+/g, ' ')).toContain('not shown at 80 columns: category, orders, with points, points earned');
   });
 
+  // Trial 40: the quote cut its pay mode to "poin…" and a header to "points discount…" beside a second
+  // "points discount", and names to "乐扣…" beside columns as wide as their long headers.
+  it('checkout quote at 80 columns: pay modes whole, short headers for the points discount, names kept to 12 columns', async () => {
+    const q = sceneLedger('quote at 80', (x) => {
+      x.ok(['member', 'add', '--id', 'M6', '--name', 'Zhou']);
+      x.ok(['member', 'adjust', 'M6', '--points', '20000', '--reason', 'seed']);
+      x.ok(['catalog', 'add', '--sku', 'HOME-003', '--name', '乐扣乐扣 保鲜盒三件套', '--price', '79.00', '--points-discount', '10']);
+      x.ok(['catalog', 'add', '--sku', 'CPN-9Z', '--name', '全场九折券', '--price', '20.00', '--points-price', '1500', '--pay', 'points']);
+      x.ok(['catalog', 'add', '--sku', 'ELEC-002', '--name', '华为 FreeBuds 无线耳机', '--price', '699.00', '--pay', 'cash']);
+    });
+    const lines = await onTerminal(q, ['checkout', 'quote', '--member', 'M6', '--item', 'HOME-003:2', '--item', 'CPN-9Z', '--item', 'ELEC-002', '--max-points']);
+    expect(tooWide(lines, 80)).toEqual([]);
+    const head = lines.find((l) => /^sku\s+name/.test(l))!;
+    expect(head.replace(/\s+/g, ' ')).toBe('sku name pay qty price amount discount pts disc % pts disc');
+    expect(lines.find((l) => l.startsWith('CPN-9Z'))).toMatch(/^CPN-9Z\s+全场九折券\s+points\s+1\s/);
+    expect(lines.find((l) => l.startsWith('HOME-003'))).toMatch(/^HOME-003\s+乐扣乐扣 保…\s+mixed\s+2\s+79\.00\s+158\.00\s+0\.00\s+10%\s+\d+\.\d{2}$/);
+  });
+
   it("catalog list on a terminal brackets a mixed item's unused points price and says why; a pipe keeps the value", async () => {
     const lines = await onTerminal(t, ['catalog', 'list']);
     expect(lines.find((l) => l.startsWith('TEA-001'))).toMatch(/168\.00\s+\(15000\)\s+mixed/);

@@ -148,7 +148,7 @@ export function register(program: Command): void {
       { key: 'category', header: 'category' },
       { key: 'price', header: 'price', align: 'right' },
       { key: 'pointsPrice', header: 'points price', align: 'right' },
-      { key: 'pay', header: 'pay' },
+      { key: 'pay', header: 'pay', fit: 'fixed' },
       { key: 'stock', header: 'stock', align: 'right', format: (_v, i) => stockCell(i) },
       { key: 'kind', header: 'kind', drop: 1, format: (v, i) => (v === 'coupon' ? (i.couponValue !== null ? `coupon ${i.couponValue}` : `coupon ${i.couponPercent}%`) : String(v)) },
       ...(o.all ? [{ key: 'active' as const, header: 'active', format: (v: unknown) => (v ? 'yes' : c.red('no')) }] : []),

@@ -103,8 +103,8 @@ const signed = (n: number) => (n > 0 ? `+${n}` : String(n));
 function discountColumns(lines: { pointsDiscountPercent: string | null }[]) {
   if (!lines.some((x) => x.pointsDiscountPercent)) return [];
   return [
-    { key: 'pointsDiscountPercent' as const, header: 'points discount %', align: 'right' as const, format: (v: unknown) => (v ? `${v}%` : '-') },
-    { key: 'pointsDiscount' as const, header: 'points discount', align: 'right' as const },
+    { key: 'pointsDiscountPercent' as const, header: 'points discount %', short: 'pts disc %', align: 'right' as const, format: (v: unknown) => (v ? `${v}%` : '-') },
+    { key: 'pointsDiscount' as const, header: 'points discount', short: 'pts disc', align: 'right' as const },
   ];
 }
 
@@ -113,7 +113,7 @@ function quoteLines(r: QuoteResult | CheckoutResult): Promise<void> {
     [
       { key: 'sku', header: 'sku' },
       { key: 'name', header: 'name' },
-      { key: 'pay', header: 'pay' },
+      { key: 'pay', header: 'pay', fit: 'fixed' }, // a status: never cut (trial 40: "poin…")
       { key: 'quantity', header: 'qty', align: 'right' },
       { key: 'unitPrice', header: 'price', align: 'right' },
       { key: 'amount', header: 'amount', align: 'right' },
