@@ -45,6 +45,24 @@ export function cashShown(r: { cashPaid: string; tender: string | null | undefin
   return r.paidWith === null && r.status !== 'held' ? `${shown} (not paid: ${r.status})` : shown;
 }
 
+/**
+ * The points row of an order or checkout: used (paid, and refunded ones: refunds are a row of their own),
+ * held (not paid yet) or released (declined, cancelled, lapsed: the points went back; trial 40 read
+ * "points used 1492" on a declined order).
+ */
+export function pointsRow(r: { status: string; pointsUsed: number; pointsValue: string }): [string, string] {
+  if (r.status === 'held') return ['points held', `${r.pointsUsed} (worth ${r.pointsValue})`];
+  if (r.status === 'declined' || r.status === 'cancelled' || r.status === 'expired') return ['points released', r.pointsUsed ? `${r.pointsUsed} (held for it, back in the member's lots)` : '0'];
+  return ['points used', `${r.pointsUsed} (worth ${r.pointsValue})`];
+}
+
+/** Why an order closed unpaid, in words, when its status alone does not say (a checkout voided by wrong codes). */
+export function closeReasonShown(r: { status: string; closeReason: string | null }): string {
+  if (r.closeReason === 'verification_failed') return `${r.status}: voided after the last wrong one-time code it allowed`;
+  if (r.status === 'expired') return `${r.status}: its hold ran out before it was paid`;
+  return r.status;
+}
+
 /** The confirmation question of a checkout: `Use 500 points (worth 5.00) and take 12.00 by card from M1?`, without the cash when there is none. */
 export function checkoutQuestion(q: { pointsUsed: number; pointsValue: string; pointsDiscount?: string; cashPaid: string }, tender: string, memberId: string, suffix = ''): string {
   const discount = q.pointsDiscount && !isZeroMoney(q.pointsDiscount) ? `, plus a points discount of ${q.pointsDiscount}` : '';

@@ -27,7 +27,8 @@ import { checkoutCodes } from '../store/verification.js';
 import { type Ctx, type Ledger, itemNotFound, parseStoredRules, rulesAt, rulesOfVersion, withLedger, memberNotFound } from './ledger.js';
 import { captureHold, holdMinutes, placeHold, releaseHold } from './holds.js';
 import { stockAsRead } from './catalog.js';
-import { couponReadStatus, type LineViewBase, orderView, paymentUnanswered, ranOutOrders, refuseDatedBefore, requireOrder, type OrderView } from './orders.js';
+import { CODE_ATTEMPTS, couponReadStatus, type LineViewBase, orderView, paymentUnanswered, ranOutOrders, refuseDatedBefore, requireOrder, type OrderView, verificationOf, type VerificationView } from './orders.js';
+export { CODE_ATTEMPTS, type VerificationView } from './orders.js';
 import { availableOf, creditPoints, ledgerToday, recordAudit } from './points.js';
 
 export const TENDERS = ['cash', 'card', 'alipay', 'wechat'] as const;
@@ -112,12 +113,6 @@ export interface CheckoutResult extends OrderView {
   verification: VerificationView | null;
 }
 
-export interface VerificationView {
-  status: 'pending' | 'verified' | 'failed';
-  /** Where the auth.code message goes (sms, email). */
-  channel: string;
-  attemptsLeft: number;
-}
 
 interface Cart {
   member: MemberRow;
@@ -1110,8 +1105,6 @@ export async function itemChoices(ctx: Ctx): Promise<ItemChoice[]> {
 
 // ---- issue 18: verified points payments (limits.verifyPointsAbove) and velocity limits ----
 
-/** Wrong codes a checkout allows: the third voids its hold. */
-export const CODE_ATTEMPTS = 3;
 
 const needsCode = (rules: Rules, pointsUsed: number): boolean => rules.limits.verifyPointsAbove !== null && pointsUsed > rules.limits.verifyPointsAbove;
 
@@ -1149,12 +1142,6 @@ function sendCode(l: Ledger, orderId: string, member: MemberRow, pointsUsed: num
   recordAudit(l, 'checkout.code-sent', orderId, { memberId: member.id, pointsUsed, outboxId: sent.id });
 }
 
-function verificationOf(l: Ledger, orderId: string): VerificationView | null {
-  const v = l.store.get(checkoutCodes).get(orderId);
-  if (!v) return null;
-  const channel = l.store.get(outbox).channelOf(`auth.code:${orderId}`) ?? 'none';
-  return { status: v.status, channel, attemptsLeft: v.status === 'pending' ? CODE_ATTEMPTS - v.attempts : 0 };
-}
 
 /**
  * `checkout confirm --code`: null when the order needs no code or the code is right (then marked verified);

@@ -8,6 +8,7 @@ import { localDate, localDateTime, localRangeUtc, type LocalDate } from '../doma
 import { NotFoundError, OrderBooksError, RefusedError } from '../errors.js';
 import { coupons, type CouponRow } from '../store/coupons.js';
 import { holds } from '../store/holds.js';
+import { outbox } from '../store/outbox.js';
 import { journal } from '../store/journal.js';
 import { members } from '../store/members.js';
 import { orders, type OrderRow, type OrderStatus } from '../store/orders.js';
@@ -249,6 +250,26 @@ export async function listOrders(ctx: Ctx, f: OrderListInput): Promise<OrderList
 
 export interface OrderDetail extends OrderView {
   refunds: { refundId: number; at: string; operator: string; reason: string | null; points: number; cash: string; earned: number }[];
+  /** The one-time code of a checkout that needed one (limits.verifyPointsAbove), else null. */
+  verification: VerificationView | null;
+}
+
+/** Wrong codes a checkout allows: the third voids its hold. */
+export const CODE_ATTEMPTS = 3;
+
+export interface VerificationView {
+  status: 'pending' | 'verified' | 'failed';
+  /** Where the auth.code message goes (sms, email). */
+  channel: string;
+  attemptsLeft: number;
+}
+
+/** The state of an order's one-time code, or null when it needed none. */
+export function verificationOf(l: Ledger, orderId: string): VerificationView | null {
+  const v = l.store.get(checkoutCodes).get(orderId);
+  if (!v) return null;
+  const channel = l.store.get(outbox).channelOf(`auth.code:${orderId}`) ?? 'none';
+  return { status: v.status, channel, attemptsLeft: v.status === 'pending' ? CODE_ATTEMPTS - v.attempts : 0 };
 }
 
 export async function showOrder(ctx: Ctx, id: string): Promise<OrderDetail> {
@@ -258,6 +279,7 @@ export async function showOrder(ctx: Ctx, id: string): Promise<OrderDetail> {
       return {
         ...orderView(l, o),
         refunds: l.store.get(orders).refunds(id).map((r) => ({ refundId: r.id, at: r.at, operator: r.operator, reason: r.reason, points: r.points, cash: formatMoney(r.cash, l.digits), earned: r.earned })),
+        verification: verificationOf(l, id),
       };
     }),
   );
@@ -268,7 +290,8 @@ export interface RefundResult {
   refundId: number;
   status: OrderStatus;
   complete: boolean;
-  lines: { sku: string; quantity: number; points: number; cash: string; earned: number }[];
+  /** `kind`: the line's item kind (a coupon line's refund voids the coupons it issued). */
+  lines: { sku: string; kind: string; quantity: number; points: number; cash: string; earned: number }[];
   pointsReturned: number;
   cashRefunded: string;
   pointsTakenBack: number;
@@ -465,7 +488,7 @@ export async function refundOrder(ctx: Ctx, id: string, lines: RefundRequestLine
         refundId,
         status,
         complete: plan.complete,
-        lines: plan.lines.map((p) => ({ sku: p.sku, quantity: p.quantity, points: p.points, cash: formatMoney(p.cash, l.digits), earned: p.earned })),
+        lines: plan.lines.map((p) => ({ sku: p.sku, kind: rows.find((r) => r.line_no === p.lineNo)!.kind, quantity: p.quantity, points: p.points, cash: formatMoney(p.cash, l.digits), earned: p.earned })),
         pointsReturned: plan.totals.points,
         cashRefunded: formatMoney(plan.totals.cash, l.digits),
         pointsTakenBack: plan.totals.earned,

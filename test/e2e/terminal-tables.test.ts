@@ -136,6 +136,22 @@ describe.skipIf(!hasTmux)('tables fit an 80-column terminal (issue 20 item 2)', 
     expect(lines.find((l) => l.startsWith('HOME-003'))).toMatch(/^HOME-003\s+乐扣乐扣 保…\s+mixed\s+2\s+79\.00\s+158\.00\s+0\.00\s+10%\s+\d+\.\d{2}$/);
   });
 
+  // Trial 40: order list printed a declined order's points and cash as a paid one's.
+  it('order list on a terminal brackets the points and cash of an order never paid, and says why; a pipe keeps the values', async () => {
+    const u = sceneLedger('unpaid orders', (x) => {
+      x.ok(['member', 'add', '--id', 'M6', '--name', 'Zhou']);
+      x.ok(['member', 'adjust', 'M6', '--points', '5000', '--reason', 'seed']);
+      x.ok(['catalog', 'add', '--sku', 'G', '--name', 'gift', '--price', '59.90']);
+      expect(x.run(['checkout', '--member', 'M6', '--item', 'G', '--points', '500', '--decline', '--yes']).code).toBe(3);
+      x.ok(['checkout', '--member', 'M6', '--item', 'G', '--points', '500', '--yes']);
+    });
+    const lines = await onTerminal(u, ['order', 'list']);
+    expect(lines.find((l) => l.startsWith('ORD-000001'))).toMatch(/\sdeclined\s+59\.90\s+\(500\)\s+\(54\.90\)\s/);
+    expect(lines.find((l) => l.startsWith('ORD-000002'))).toMatch(/\spaid\s+59\.90\s+500\s+54\.90\s/);
+    expect(lines.join(' ')).toContain('(points) (cash): asked, never taken: the order was declined, cancelled or ran out unpaid');
+    expect(u.run(['order', 'list']).stdout).toMatch(/\nORD-000001\t[^\n]*\tdeclined\t59\.90\t500\t54\.90\t/);
+  });
+
   it("catalog list on a terminal brackets a mixed item's unused points price and says why; a pipe keeps the value", async () => {
     const lines = await onTerminal(t, ['catalog', 'list']);
     expect(lines.find((l) => l.startsWith('TEA-001'))).toMatch(/168\.00\s+\(15000\)\s+mixed/);

@@ -4,12 +4,12 @@ import { UsageError, RefusedError } from '../../errors.js';
 import { c } from '../colour.js';
 import { canPrompt, cmdOf, confirmOnTerminal, context, emit, globals, mustAsk } from '../cli.js';
 import { parseDateOpt, parseIntOpt } from '../parse.js';
-import { localTime, notice, printFields, printTable, stdoutIsTTY, tell, wrapToTerminal } from '../output.js';
+import { type Column, localTime, notice, printFields, printTable, stdoutIsTTY, tell, wrapToTerminal } from '../output.js';
 import { emitList, fileOptions, pageOptions } from '../lists.js';
 import type { PointsRequest } from '../../domain/split.js';
 import type { CartItem, CheckoutInput, CheckoutResult, QuoteResult, Tender } from '../../services/checkout.js';
 import type { OrderDetail, RefundResult } from '../../services/orders.js';
-import { cashShown, checkoutQuestion, count, isZeroMoney, pointsAllowedText } from '../words.js';
+import { cashShown, checkoutQuestion, closeReasonShown, count, isZeroMoney, pointsAllowedText, pointsRow } from '../words.js';
 
 const checkoutServices = () => import('../../services/checkout.js');
 const orderServices = () => import('../../services/orders.js');
@@ -152,7 +152,7 @@ async function resultView(r: CheckoutResult): Promise<void> {
     ['member', r.memberId],
     ['total', `${r.total} ${r.currency}${r.coupon ? `  (coupon ${r.coupon}: −${r.discount})` : ''}`],
     // a cancelled, declined or lapsed order used nothing: the points it held went back
-    r.status === 'paid' || r.status === 'held' ? ['points used', `${r.pointsUsed} (worth ${r.pointsValue})`] : ['points released', `${r.pointsUsed} (held for it, back in the member's lots)`],
+    pointsRow(r),
     ...pointsDiscountRow(r),
     ['cash', cashShown(r)],
     r.pointsToEarn !== null ? ['points to earn', `${r.pointsToEarn} once paid`] : ['points earned', r.pointsEarned],
@@ -329,7 +329,7 @@ export function register(program: Command): void {
     const cmd = cmdOf(args);
     const o = cmd.opts();
     const r = await (await orderServices()).listOrders(await context(cmd), { memberId: o.member, from: o.from, to: o.to, status: o.status, limit: o.limit, offset: o.offset });
-    await emitList(cmd, 'orders', r, [
+    const columns: Column<(typeof r)[number]>[] = [
       { key: 'orderId', header: 'order' },
       { key: 'createdAt', header: 'at', format: localTime },
       { key: 'memberId', header: 'member' },
@@ -340,7 +340,16 @@ export function register(program: Command): void {
       { key: 'paidWith', header: 'tender', drop: 2 },
       { key: 'pointsEarned', header: 'earned', align: 'right' },
       { key: 'refundedCash', header: 'refunded', align: 'right', drop: 1 }, // (kept over tender: points and cash are the order's as paid, trial 39)
-    ]);
+    ];
+    // A person's table brackets the points and cash of an order that was never paid (declined, cancelled,
+    // lapsed), with a note: they were asked, not taken (trial 40). Pipes and files get the values, as data.
+    const unpaid = (o: (typeof r)[number]) => o.status === 'declined' || o.status === 'cancelled' || o.status === 'expired';
+    await emitList(cmd, 'orders', r, columns, async () => {
+      if (!stdoutIsTTY()) return printTable(columns, r);
+      const bracket = (v: unknown, o: (typeof r)[number]) => (unpaid(o) ? `(${v})` : String(v));
+      await printTable(columns.map((col) => (col.key === 'pointsUsed' || col.key === 'cashPaid' ? { ...col, format: bracket } : col)), r);
+      if (r.some(unpaid)) process.stdout.write(c.dim(wrapToTerminal('(points) (cash): asked, never taken: the order was declined, cancelled or ran out unpaid')) + '\n');
+    });
   });
 
   order
@@ -436,16 +445,17 @@ export function register(program: Command): void {
 async function orderView(r: OrderDetail): Promise<void> {
   printFields([
     ['order', r.orderId],
-    ['status', r.payingUntil ? `${r.status}, being paid (fenced until ${localTime(r.payingUntil)})` : r.paymentUnknown && r.status === 'held' ? `${r.status}, payment not recorded (see cash)` : r.status],
+    ['status', r.payingUntil ? `${r.status}, being paid (fenced until ${localTime(r.payingUntil)})` : r.paymentUnknown && r.status === 'held' ? `${r.status}, payment not recorded (see cash)` : closeReasonShown(r)],
     ['member', r.memberId],
     ['created', localTime(r.createdAt)],
     ['paid', r.paidAt ? localTime(r.paidAt) : '-'],
     ['total', `${r.total} ${r.currency} (subtotal ${r.subtotal}, discount ${r.discount}${r.coupon ? `, coupon ${r.coupon}` : ''})`],
-    ['points used', `${r.pointsUsed} (worth ${r.pointsValue})`],
+    pointsRow(r),
     ...pointsDiscountRow(r),
     ['cash', cashShown(r)],
     ['points earned', r.pointsEarned],
     ['refunded', `${count(r.refundedPoints, 'point')}, ${r.refundedCash} cash, ${r.refundedEarned} earned taken back`],
+    ...(r.verification ? ([['code', `${r.verification.status} (sent by ${r.verification.channel}${r.verification.status === 'pending' ? `; ${r.verification.attemptsLeft} attempts left` : ''})`]] as [string, unknown][]) : []),
   ]);
   await printTable(
     [
@@ -486,8 +496,11 @@ function refundView(r: RefundResult): void {
     ...(r.debt ? ([['debt', c.red(`${count(r.debt, 'point')} owed, repaid by later accruals`)]] as [string, unknown][]) : []),
     ...(r.coupon ? ([['coupon', r.coupon.returned ? `${r.coupon.code} given back (usable through ${r.coupon.expiresOn})` : `${r.coupon.code} stays used until the whole order is refunded`]] as [string, unknown][]) : []),
     ['balance', `${r.balance} (available ${r.available})`],
-    // (a refunded item may come back damaged, or not at all: the shelf is the operator's to count)
-    ['stock', `not put back; if the goods are back on the shelf: pointsmall catalog update ${r.lines[0]?.sku ?? 'SKU'} --stock N`],
+    // (a refunded item may come back damaged, or not at all: the shelf is the operator's to count; a
+    // refunded coupon is void, and is sold again only if its stock is raised: trial 40)
+    r.lines.every((x) => x.kind === 'coupon')
+      ? ['stock', `not put back (the refunded coupons are void); to sell as many again: pointsmall catalog update ${r.lines[0]?.sku ?? 'SKU'} --stock N`]
+      : ['stock', `not put back; if the goods are back on the shelf: pointsmall catalog update ${r.lines[0]?.sku ?? 'SKU'} --stock N`],
   ]);
 }
 
