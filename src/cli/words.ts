@@ -15,9 +15,10 @@ export function count(n: number, noun: string, plural = `${noun}s`): string {
  * amounts with the minimum, maximum and step; or, when none can be used, just the reason in the words a
  * refused checkout gives (allowedText: "no points can be used here: …").
  */
-export function pointsAllowedText(q: Pick<QuoteResult, 'allowedText' | 'allowedPoints' | 'minPoints' | 'maxUsablePoints' | 'pointsStep'>): string {
+export function pointsAllowedText(q: Pick<QuoteResult, 'allowedText' | 'allowedPoints' | 'minPoints' | 'maxUsablePoints' | 'pointsStep'> & { requiredPoints?: number }): string {
   if (q.allowedPoints.min === null) return q.allowedText;
-  return `${q.allowedText} (minimum ${q.minPoints} per checkout, at most ${q.maxUsablePoints}, step ${q.pointsStep})`;
+  // beside points-only items the minimum is of the points on the mixed items, as the refusal says (trial 40)
+  return `${q.allowedText} (minimum ${q.minPoints} ${q.requiredPoints ? 'on the mixed items' : 'per checkout'}, at most ${q.maxUsablePoints}, step ${q.pointsStep})`;
 }
 
 /** The verb that agrees with a count: `waits` for one, `wait` for any other number. */

@@ -508,7 +508,8 @@ describe('rules apply on a terminal', () => {
     expect(shown).toMatch(/period\s+2026-08-26 … 2026-11-23/);
     expect(shown).toMatch(/difference\s+\+\d+/);
     // a what-if, said before the question (trial 24, finding 4)
-    expect(shown.replace(/\s+/g, ' ')).toContain('a what-if: orders already earned keep their points, whatever --effective says');
+    // (without --effective it names no --effective: trial 40)
+    expect(shown.replace(/\s+/g, ' ')).toContain('a what-if: orders already earned keep their points; the version applies to orders dated from now on');
     keys(no, 'n', 'Enter');
     expect(await waitFor(no, 'EXIT=')).toContain('nothing stored');
     expect(ok(['rules', 'history'])).toHaveLength(versions);

@@ -181,6 +181,9 @@ describe.skipIf(!hasTmux)('tables fit an 80-column terminal (issue 20 item 2)', 
     expect(text).toMatch(/^points expire\s+365 days after they were earned$/m);
     expect(text).toMatch(/^daily earn cap\s+50000 points per member per day$/m);
     expect(text).toMatch(/^review above\s+orders above 20000\.00 CNY wait in review$/m);
+    // the spending limits too (trial 40)
+    expect(text).toMatch(/^code above\s+none$/m);
+    expect(text).toMatch(/^points spent per day\s+no limit$/m);
     expect(text).toMatch(/^\s+×2\s+category electronics\s+2026-11-01\s+2026-11-30$/m);
     expect(text).toMatch(/^gold\s+10000\s+×1\.5$/m);
   });

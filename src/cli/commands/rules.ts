@@ -2,7 +2,7 @@
 import { Command, Option } from 'commander';
 import { c } from '../colour.js';
 import { canPrompt, cmdOf, confirmOnTerminal, context, emit } from '../cli.js';
-import { notice, localTime, printFields, printTable, say, stdoutIsTTY } from '../output.js';
+import { notice, localTime, printFields, printTable, say, stdoutIsTTY, wrapToTerminal } from '../output.js';
 import { parseDateOpt, parseIntOpt } from '../parse.js';
 import { FORMATS } from './report.js';
 import { count } from '../words.js';
@@ -20,7 +20,7 @@ interface RulesDoc {
   tiers?: { name: string; minLifetimePoints: number; multiplier: string }[];
   redeem?: { pointsPerUnit?: string; minPoints?: number; maxRatio?: string };
   expiry?: { policy?: string; days?: number; years?: number };
-  limits?: { dailyEarnCap?: number | null; reviewAbove?: string | null };
+  limits?: { dailyEarnCap?: number | null; reviewAbove?: string | null; verifyPointsAbove?: number | null; maxCheckoutsPerHour?: number | null; maxRefundsPerDay?: number | null; maxPointsSpentPerDay?: number | null };
 }
 
 const plural = (n: number | string, one: string, many = `${one}s`): string => `${n} ${String(n) === '1' ? one : many}`;
@@ -50,6 +50,11 @@ async function rulesSummary(d: RulesDoc, currency: string): Promise<void> {
     ['points expire', expiryText],
     ['daily earn cap', limits.dailyEarnCap === null || limits.dailyEarnCap === undefined ? 'none' : `${plural(limits.dailyEarnCap, 'point')} per member per day`],
     ['review above', limits.reviewAbove === null || limits.reviewAbove === undefined ? 'none' : `orders above ${limits.reviewAbove} ${currency} wait in review`],
+    // the limits on spending (trial 40: an operator could not see why a checkout asked for a code)
+    ['code above', limits.verifyPointsAbove == null ? 'none' : `a checkout using more than ${plural(limits.verifyPointsAbove, 'point')} needs a one-time code sent to the member`],
+    ['checkouts per hour', limits.maxCheckoutsPerHour == null ? 'no limit' : `at most ${limits.maxCheckoutsPerHour} per member`],
+    ['refunds per day', limits.maxRefundsPerDay == null ? 'no limit' : `at most ${limits.maxRefundsPerDay} per member`],
+    ['points spent per day', limits.maxPointsSpentPerDay == null ? 'no limit' : `at most ${plural(limits.maxPointsSpentPerDay, 'point')} per member`],
   ]);
   const multipliers = earn.multipliers ?? [];
   await printTable(
@@ -90,14 +95,14 @@ export function register(program: Command): void {
         const p = await previewApply(ctx, file);
         if (p.orders === 0 && p.refunds === 0) {
           // a table of zeros reads as "no change": a new ledger, or a quiet season, says so in a line
-          process.stdout.write(c.yellow('no orders in the last 90 days: nothing to compare') + '\n' + `  \`pointsmall rules simulate ${shellWord(file)} --from DATE\` compares a longer period\n`);
+          process.stdout.write(c.yellow('no orders in the last 90 days: nothing to compare') + '\n' + `  ${wrapToTerminal(`\`pointsmall rules simulate ${shellWord(file)} --from DATE\` compares a longer period`, 2)}\n`);
         } else {
           process.stdout.write(c.bold('Had these rules applied over the last 90 days:') + '\n');
           printFields(simulateFields(p, true));
         }
         // what the comparison is not: applying changes nothing already earned (the note after storing counts them)
-        const from = (cmd.opts().effective as string | undefined) ?? 'now';
-        say(c.dim(`a what-if: orders already earned keep their points, whatever --effective says; the version applies to orders dated from ${from} on that earn after it is stored (imports, checkouts)`));
+        const effective = cmd.opts().effective as string | undefined;
+        say(c.dim(`a what-if: orders already earned keep their points${effective ? ', whatever --effective says' : ''}; the version applies to orders dated from ${effective ?? 'now'} on that earn after it is stored (imports, checkouts)`));
         if (!(await confirmOnTerminal(`store ${file} as a new rules version?`))) {
           notice('nothing stored');
           return;
