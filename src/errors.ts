@@ -90,10 +90,10 @@ export function initRaceError(where: string): UsageError {
 /** A write refused because `db restore` is replacing the ledger's pages (exit 5, like a lock): nothing was written. */
 export class RestoringError extends PointsmallError {
   constructor(path: string, since: string) {
-    super(`the ledger ${path} is being replaced by db restore (since ${since})`, {
+    super(`the ledger ${path} is being replaced by db restore, init --force or demo --force (since ${since})`, {
       code: 'LEDGER_RESTORING',
       exitCode: EXIT.busy,
-      hint: 'nothing was written; run the command again once the restore has finished (it names the ledger it kept aside)',
+      hint: 'nothing was written; run the command again once that has finished (it names the ledger it kept aside)',
     });
   }
 }
@@ -103,11 +103,13 @@ export class RestoringError extends PointsmallError {
  * a bug, and nothing was written (the transaction rolled back). Exit 2.
  */
 export class PermissionError extends PointsmallError {
-  constructor(detail: string) {
-    super(`the database refused the command to this role: ${detail}`, {
+  constructor(detail: string, readOnly = false) {
+    super(readOnly ? `the database takes only reads on this connection: ${detail}` : `the database refused the command to this role: ${detail}`, {
       code: 'PERMISSION_DENIED',
       exitCode: EXIT.usage,
-      hint: "nothing was written; use a role that may write the ledger (the one that made it), or have its owner GRANT this one SELECT, INSERT, UPDATE, DELETE ON ALL TABLES and USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA of the ledger (a reporting role needs SELECT only, and runs only commands that read)",
+      hint: readOnly
+        ? 'nothing was written; a connection whose transactions are read-only (default_transaction_read_only in the URL\'s options, on the role or on the database, or a standby server) runs only commands that read: write through one that may write'
+        : "nothing was written; use a role that may write the ledger (the one that made it), or have its owner GRANT this one SELECT, INSERT, UPDATE, DELETE ON ALL TABLES and USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA of the ledger (a reporting role needs SELECT only, and runs only commands that read)",
     });
   }
 }
@@ -145,6 +147,8 @@ export function mapServerCode(e: unknown): unknown {
   const code = (e as { code?: unknown })?.code;
   const message = String((e as Error)?.message ?? e);
   if (code === 'PG_PERMISSION') return new PermissionError(message);
+  // (trial 40: a read-only session was an internal error, exit 1)
+  if (code === 'PG_READ_ONLY') return new PermissionError(message.replace(/\s*\[in: [\s\S]*\]$/, ''), true);
   if (code === 'PG_CONNECTION_LOST') return new ConnectionLostError(message);
   if (code === 'PG_TOO_MANY_CONNECTIONS') return new TooManyConnectionsError(message);
   if (code === 'PG_QUERY_CANCELED') {

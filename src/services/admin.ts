@@ -25,6 +25,8 @@ export interface InitInput {
   currency?: string;
   timezone?: string;
   force?: boolean;
+  /** What a person confirmed erasing (init --force on a terminal): refused (exit 3) when the ledger moved since. */
+  confirmed?: LedgerContents | null;
 }
 
 export interface InitResult {
@@ -150,6 +152,56 @@ export function keepLedgerAside(ctx: Ctx, what: string): string {
 }
 
 /**
+ * Replaces the SQLite ledger at ctx.dbPath with a new one that `build` makes at a temporary path beside it,
+ * never unlinking a file another process has open (trial 40: an import writing on into the erased file,
+ * its orders in neither the kept copy nor the new ledger). Under db restore's mark (other writers wait,
+ * then exit 5): what is erased is counted (and, when a person confirmed figures, checked against them:
+ * exit 3 when they moved), kept aside as `LEDGER.before-WHAT-TIME` (unless `what` is null), then the new
+ * ledger's pages are copied into the live file, which ends the mark. A failure leaves the ledger as it
+ * was, writable again.
+ */
+export async function replaceSqliteLedger<T>(
+  ctx: Ctx,
+  what: string | null,
+  confirmed: LedgerContents | null,
+  build: (tmp: string, erased: LedgerContents, previous: string | null) => Promise<T>,
+): Promise<T> {
+  const previous = what === null ? null : reserveAside(ctx, what);
+  const tmp = `${ctx.dbPath}.new-${process.pid}-${Date.now()}`;
+  const dropTmp = () => removeLedgerFiles(tmp);
+  let marked = false;
+  try {
+    const store = openStore(ctx.dbPath, { requireLatest: false });
+    let erased: LedgerContents;
+    try {
+      markRestoring(store);
+      marked = true;
+      erased = contentsOf(store);
+      if (confirmed && (erased.entries !== confirmed.entries || erased.members !== confirmed.members || erased.headId !== confirmed.headId)) {
+        throw new RefusedError(
+          'LEDGER_CHANGED',
+          `${shownPath(ctx.dbPath)} changed since the erase was confirmed: it now holds ${erased.entries} entries and ${erased.members} members (head #${erased.headId}), confirmed ${confirmed.entries} and ${confirmed.members} (head #${confirmed.headId}); nothing was erased`,
+          'another process wrote to it meanwhile: stop it first, then run init --force again',
+        );
+      }
+      if (previous) vacuumInto(store, previous);
+    } finally {
+      store.close();
+    }
+    const result = await build(tmp, erased, previous);
+    await copyLedgerInto(tmp, ctx.dbPath, defaultBusyTimeoutMs());
+    marked = false;
+    return result;
+  } catch (e) {
+    if (marked) clearMarkQuietly(ctx.dbPath);
+    if (previous) rmSync(previous, { force: true });
+    throw e;
+  } finally {
+    dropTmp();
+  }
+}
+
+/**
  * Erases the ledger at ctx.dbPath so a new one can be built there (init --force, demo): a SQLite ledger is
  * first kept aside as `LEDGER.before-WHAT-TIME` (its path returned) unless `what` is null (the demo's own
  * untouched ledger, which it can build again); on PostgreSQL the ledger's tables are dropped and nothing is kept.
@@ -185,7 +237,14 @@ export async function initLedger(ctx: Ctx, input: InitInput): Promise<InitResult
 const isDdlRace = (e: unknown): boolean =>
   !(e instanceof PointsmallError) && /deadlock detected|tuple concurrently updated|40P01|40001/.test(`${(e as { code?: string }).code ?? ''} ${(e as Error).message ?? ''}`);
 
-async function initOnce(ctx: Ctx, input: InitInput): Promise<InitResult> {
+/** An init that builds the new ledger at a temporary path for replaceSqliteLedger: the ledger it replaces. */
+interface Replacing {
+  path: string;
+  erased: LedgerContents;
+  previous: string | null;
+}
+
+async function initOnce(ctx: Ctx, input: InitInput, replacing?: Replacing): Promise<InitResult> {
   const currency = (input.currency ?? 'CNY').toUpperCase();
   let digits: number;
   // a ledger's currency is fixed for good: a code ISO 4217 does not list (a typo, RMB for CNY) is refused
@@ -215,8 +274,13 @@ async function initOnce(ctx: Ctx, input: InitInput): Promise<InitResult> {
         'pointsmall init never overwrites a ledger; pass --force (and --yes where nobody can be asked) to erase it and start again',
       );
     }
-    // PostgreSQL: erased and rebuilt on one connection that holds the ledger alone throughout (replaceLedgerIn)
-    if (!isPostgresUrl(ctx.dbPath)) previous = clearLedger(ctx, 'init');
+    // SQLite: built beside it, then its pages copied in (replaceSqliteLedger); PostgreSQL: erased and rebuilt
+    // on one connection that holds the ledger alone throughout (replaceLedgerIn)
+    if (!isPostgresUrl(ctx.dbPath)) {
+      return replaceSqliteLedger(ctx, 'init', input.confirmed ?? null, (tmp, erased, kept) =>
+        initOnce({ ...ctx, dbPath: tmp }, { ...input, force: false }, { path: ctx.dbPath, erased, previous: kept }),
+      );
+    }
   }
   if (!isPostgresUrl(ctx.dbPath) && !existsSync(dirname(resolve(ctx.dbPath)))) throw new UsageError(`folder ${dirname(resolve(ctx.dbPath))} does not exist`, 'create it first');
   let store: ReturnType<typeof openStore>;
@@ -231,8 +295,23 @@ async function initOnce(ctx: Ctx, input: InitInput): Promise<InitResult> {
   }
   try {
     // an empty file that was there already (touched, or made by another tool) keeps its mode otherwise: a ledger is private
+    let erased = replacing?.erased ?? target.contents;
     if (!store.pg) chmodSync(ctx.dbPath, PRIVATE_MODE);
-    else if (target.kind === 'ledger') replaceLedgerIn(store, ctx.dbPath);
+    else if (target.kind === 'ledger') {
+      // what is erased is counted once the ledger is held alone: an import that went on while init waited for
+      // it is erased too, and counted (trial 40: it reported the 17,500 entries it saw before waiting)
+      replaceLedgerIn(store, ctx.dbPath, () => {
+        erased = contentsOf(store);
+        const c = input.confirmed;
+        if (c && (erased.entries !== c.entries || erased.members !== c.members || erased.headId !== c.headId)) {
+          throw new RefusedError(
+            'LEDGER_CHANGED',
+            `${target.path} changed since the erase was confirmed: it now holds ${erased.entries} entries and ${erased.members} members (head #${erased.headId}), confirmed ${c.entries} and ${c.members} (head #${c.headId}); nothing was erased`,
+            'another process wrote to it meanwhile: stop it first, then run init --force again',
+          );
+        }
+      });
+    }
     // PostgreSQL: DDL of another process at the same time (another init, or one that opens the database to
     // see what is there) can deadlock with a migration, and the server rolls one of them back. Each migration
     // reads the version again in its transaction, so the rest is simply tried again; a finished ledger of
@@ -263,17 +342,17 @@ async function initOnce(ctx: Ctx, input: InitInput): Promise<InitResult> {
       const id = store.get(rulesVersions).insert(BEGINNING_OF_TIME, l.nowIso, ctx.operator, 'init', rules);
       // (the schema it was made at: ledger verify holds every order of a ledger made at 16 or later to the rules of
       // migration 16; the first rules' hash: verify proves they are still what init stored)
-      store.get(audit).record(l.nowIso, ctx.operator, 'ledger.init', shownPath(ctx.dbPath), {
+      store.get(audit).record(l.nowIso, ctx.operator, 'ledger.init', shownPath(replacing?.path ?? ctx.dbPath), {
         currency,
         timezone,
         schema: schemaVersion(store),
         rulesVersion: id,
         rulesSha256: rulesDocumentHash(rules),
-        ...(target.contents ? { erased: target.contents, previous } : {}),
+        ...(erased ? { erased, previous: replacing?.previous ?? previous } : {}),
       });
       return id;
     });
-    return { path: shownPath(ctx.dbPath), currency, digits, timezone, schemaVersion: schemaVersion(store), rulesVersion, erased: target.contents, previous };
+    return { path: shownPath(replacing?.path ?? ctx.dbPath), currency, digits, timezone, schemaVersion: schemaVersion(store), rulesVersion, erased, previous: replacing?.previous ?? previous };
   } finally {
     store.close();
   }

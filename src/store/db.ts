@@ -70,6 +70,11 @@ export class Store {
     return this.backend === 'postgres' ? (this.db as unknown as PgDatabase) : null;
   }
 
+  /** Drops the repositories made so far, with their prepared statements (after the schema they were made on is gone). */
+  forgetRepositories(): void {
+    this.repos.clear();
+  }
+
   get<T>(factory: (store: Store) => T): T {
     let r = this.repos.get(factory) as T | undefined;
     if (r === undefined) {
@@ -307,7 +312,9 @@ const notLedger = (path: string, why: string, shown = path, initHere = true) =>
       ? `give your ledger's path with --db PATH (or export POINTSMALL_DB=PATH), or create a new one with: pointsmall init --db ${shown}`
       : why === 'a folder'
         ? "give --db the path of the ledger's file (a folder holds no ledger)"
-        : 'check --db: it names a file that holds something else, which init never erases; give the path of your ledger',
+        : isPostgresUrl(path)
+          ? "check --db: that database holds another application's tables, which init never changes; give your ledger's URL, or keep pointsmall in a database of its own (or a schema: ?options=-csearch_path%3Dpointsmall)"
+          : 'check --db: it names a file that holds something else, which init never erases; give the path of your ledger',
     'NOT_A_LEDGER',
   );
 
@@ -549,8 +556,21 @@ function openPgStore(url: string, opts: OpenOptions, busy: number): Store {
       );
     }
     const hasSchema = db.opened ? db.opened.hasSchema : db.prepare("SELECT to_regclass('pointsmall_schema') IS NOT NULL").pluck().get() === 1;
+    // Another application's tables (or indexes, views, sequences) under the names the migrations make
+    const takenNames = (): string[] => {
+      const names = [...pointsmallRelations()];
+      return db
+        .prepare(`SELECT relname FROM pg_class WHERE relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema()) AND relname IN (${names.map(() => '?').join(', ')}) ORDER BY relname`)
+        .pluck()
+        .all(...names) as string[];
+    };
     if (!hasSchema || version === 0) {
-      if (!opts.create) throw notLedger(url, hasSchema ? 'no pointsmall schema in it' : 'no pointsmall schema in this database', shown);
+      if (!opts.create) {
+        // (a database with another application's tables under our names: init refuses it, so no hint leads there; trial 40)
+        const taken = hasSchema ? [] : takenNames();
+        if (taken.length) throw notLedger(url, `no pointsmall schema in this database, which holds another application's ${taken.slice(0, 5).join(', ')}`, shown, false);
+        throw notLedger(url, hasSchema ? 'no pointsmall schema in it' : 'no pointsmall schema in this database', shown);
+      }
       // Names, SKUs and reasons come in any language: a database that cannot hold them in UTF-8 (LATIN1
       // refuses a Chinese name; SQL_ASCII keeps bytes, so its text functions cut characters) is refused
       // before anything is created, not at the first such member
@@ -562,14 +582,9 @@ function openPgStore(url: string, opts: OpenOptions, busy: number): Store {
           'DATABASE_ENCODING',
         );
       }
-      // Another application's tables (or indexes, views, sequences) under the names the migrations make
-      // would stop them half-way: refused before anything is created, as SQLite refuses a file that holds
-      // something else
-      const names = [...pointsmallRelations()];
-      const taken = db
-        .prepare(`SELECT relname FROM pg_class WHERE relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema()) AND relname IN (${names.map(() => '?').join(', ')}) ORDER BY relname`)
-        .pluck()
-        .all(...names) as string[];
+      // such names would stop the migrations half-way: refused before anything is created, as SQLite
+      // refuses a file that holds something else
+      const taken = takenNames();
       if (taken.length > 0) {
         // another init of this database, at the same time, made them meanwhile: its ledger stands
         if (db.schemaVersion() > 0) {
@@ -608,13 +623,17 @@ export function ledgerExistsAt(url: string): boolean {
  * the busy timeout, and keeps new ones out until this connection closes), erases it, and sets the database
  * up as a new one, for the migrations and settings of the same connection to rebuild it.
  */
-export function replaceLedgerIn(store: Store, url: string): void {
+export function replaceLedgerIn(store: Store, url: string, held?: () => void): void {
   const pg = store.pg!;
   try {
     pg.lockLedgerAlone();
+    // (what is erased, read once nobody else has the ledger: `held`)
+    held?.();
     eraseTables(store, url);
     store.write(() => pg.execDdl(PG_BOOTSTRAP));
     pg.schemaChanged();
+    // (what `held` read was prepared on the tables just dropped)
+    store.forgetRepositories();
   } catch (e) {
     throw mapBusy(e, redactUrl(url), store.busyTimeoutMs);
   }

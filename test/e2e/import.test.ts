@@ -365,6 +365,31 @@ describe('an import stopped by a signal after its first batch committed', () => 
   });
 });
 
+// Trial 40: init --force during an import unlinked the ledger the import had open; the import went on
+// writing into the unlinked file and exited 0, its later orders in neither the kept copy nor the new ledger.
+describe.skipIf(PG)('init --force while an import is under way', () => {
+  it('keeps aside what the import committed, counts it as erased, and every order of the file is in the kept copy, the new ledger or the rejects', async () => {
+    const { t, barrier, exited, stderr } = await heldAtFirstCommit('I', 1500, { POINTSMALL_NOW: '2026-11-23T10:00:00+08:00' });
+    const init = t.run(['init', '--force', '--yes', '--currency', 'CNY', '--timezone', 'Asia/Shanghai', '--json']);
+    expect(init.code, init.stderr).toBe(0);
+    const r = init.json();
+    const kept = (args: string[]) => runCli([...args, '--json', '--db', r.previous]).json();
+    // what init says it erased is what the copy it kept holds: the import's first batch with the rest
+    expect(kept(['ledger', 'verify'])).toMatchObject({ ok: true, entries: r.erased.entries });
+    const keptRuns = kept(['import', 'list']) as { id: number; accepted: number }[];
+    expect(keptRuns).toEqual([expect.objectContaining({ accepted: 500 })]);
+    writeFileSync(join(barrier, 'go'), '');
+    const code = await exited;
+    expect([0, 4, 5], stderr()).toContain(code);
+    // the new ledger holds none of the kept copy's orders; what the import wrote after the swap is there
+    expect(t.verify().ok).toBe(true);
+    const after = (t.ok(['import', 'list']) as { accepted: number }[]).reduce((a, x) => a + x.accepted, 0);
+    const rejects = join(t.dir, 'big.rejects.csv');
+    const rejected = existsSync(rejects) ? readFileSync(rejects, 'utf8').trim().split('\n').length - 1 : 0;
+    expect(500 + after + rejected).toBe(1500);
+  });
+});
+
 describe.skipIf(PG)('a dry run stopped by a signal (trial 32)', () => {
   // A dry run accrues every order in one transaction that it rolls back: it held the main thread for the
   // whole of it, so Ctrl-C was not heard until it had printed its summary (exit 0, minutes later).

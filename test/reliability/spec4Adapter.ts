@@ -170,7 +170,8 @@ export class Product {
     const v = r.value!;
     return {
       outcome: r.outcome,
-      result: { lines: v.lines, pointsReturned: v.pointsReturned, cashRefunded: v.cashRefunded, pointsTakenBack: v.pointsTakenBack, complete: v.complete },
+      // (the model checks the figures; a line's item kind is the catalog's, not §4's)
+      result: { lines: v.lines.map(({ kind: _kind, ...l }) => l), pointsReturned: v.pointsReturned, cashRefunded: v.cashRefunded, pointsTakenBack: v.pointsTakenBack, complete: v.complete },
     };
   }
   /** An expiry run as of any date: an as-of after today needs --force (the model draws such runs too). */

@@ -20,6 +20,8 @@ export function register(program: Command): void {
       const o = cmd.opts();
       const ctx = await context(cmd);
       const { initLedger, inspectInitTarget } = await import('../../services/admin.js');
+      // what a person was shown and said yes to erasing: refused (exit 3) if the ledger moved since (trial 40)
+      let confirmed: Awaited<ReturnType<typeof inspectInitTarget>>['contents'] = null;
       if (o.force) {
         // Erasing a ledger destroys data: the --yes rule (SPEC §7), checked before anything is written.
         const target = await inspectInitTarget(ctx);
@@ -49,10 +51,11 @@ export function register(program: Command): void {
               process.stderr.write('nothing was erased\n');
               return;
             }
+            confirmed = t;
           }
         }
       }
-      const r = await initLedger(ctx, { currency: o.currency, timezone: o.timezone, force: o.force });
+      const r = await initLedger(ctx, { currency: o.currency, timezone: o.timezone, force: o.force, confirmed });
       await emit(cmd, r, () => {
         const was = r.erased ? `the previous ledger (${count(r.erased.entries, 'entry', 'entries')}, ${count(r.erased.members, 'member')})` : '';
         const erased = !r.erased ? '' : r.previous ? `; ${was} is kept at ${r.previous}` : `; ${was} was erased and nothing of it was kept`;

@@ -104,6 +104,8 @@ function sqliteCode(state: string | undefined): string {
   if (state === '57014') return 'PG_QUERY_CANCELED';
   if (state === '53100') return 'SQLITE_FULL';
   if (state === '42501') return 'PG_PERMISSION';
+  // read_only_sql_transaction: default_transaction_read_only (the URL's options, the role, the database) or a standby
+  if (state === '25006') return 'PG_READ_ONLY';
   if (state === '53300') return 'PG_TOO_MANY_CONNECTIONS';
   // connection exceptions, and the server shutting down or starting up under the session
   if (state.startsWith('08') || state === '57P01' || state === '57P02' || state === '57P03') return 'PG_CONNECTION_LOST';
@@ -325,7 +327,7 @@ export class PgDatabase {
       // A statement the server could not run is a bug of the store: say which (constraint and lock errors are expected).
       // (a queued write's error comes with the next request that waits: the write is the one to name)
       const text = reply.error.queued ? reply.error.text : 'text' in r ? r.text : undefined;
-      if (!/^(SQLITE_(BUSY|CONSTRAINT|FULL)|PG_PERMISSION|PG_CONNECTION_LOST|PG_TOO_MANY_CONNECTIONS|PG_22P05)/.test(e.code) && text !== undefined) e.message += ` [in: ${text.replace(/\s+/g, ' ').slice(0, 400)}]`;
+      if (!/^(SQLITE_(BUSY|CONSTRAINT|FULL)|PG_PERMISSION|PG_READ_ONLY|PG_CONNECTION_LOST|PG_TOO_MANY_CONNECTIONS|PG_22P05)/.test(e.code) && text !== undefined) e.message += ` [in: ${text.replace(/\s+/g, ' ').slice(0, 400)}]`;
       throw e;
     }
     return reply;

@@ -320,7 +320,11 @@ async function handle(r: Request): Promise<Reply> {
       return { rows: res.rows as unknown[], rowCount: res.rowCount };
     }
     case 'exec': {
-      await client(r.conn).query(r.text);
+      const c = client(r.conn);
+      await c.query(r.text);
+      // the driver remembers which named statements it parsed on the connection, and would not parse one
+      // again after the server forgot it (a statement read before init --force erased the tables)
+      if (/^\s*DEALLOCATE\s+ALL\b/i.test(r.text)) (c as unknown as { connection: { parsedStatements: Record<string, string> } }).connection.parsedStatements = {};
       return {};
     }
     case 'copyIn':
