@@ -178,7 +178,7 @@ describe('refunds (§4.5)', () => {
     expect(r1).toMatchObject({ status: 'partially_refunded', complete: false, pointsReturned: 2333, cashRefunded: '9.99', pointsTakenBack: 9 });
     await verified(ctx);
     const r2 = await refundOrder(ctx, o.orderId, [{ sku: 'CUP' }]);
-    expect(r2.lines).toEqual([{ sku: 'CUP', quantity: 2, points: 0, cash: '20.00', earned: 20 }]); // a cash-only line: no points
+    expect(r2.lines).toEqual([{ sku: 'CUP', kind: 'goods', quantity: 2, points: 0, cash: '20.00', earned: 20 }]); // a cash-only line: no points
     await verified(ctx);
     expect(await refundOrder(ctx, o.orderId, [{ sku: 'TEA', quantity: 3 }]).catch((e) => e)).toMatchObject({ code: 'OVER_REFUND', exitCode: 3 });
     const r3 = await refundOrder(ctx, o.orderId, null);
