@@ -151,6 +151,17 @@ export function keepLedgerAside(ctx: Ctx, what: string): string {
   return previous;
 }
 
+/** What is about to be erased differs from what a person confirmed (another process wrote meanwhile): exit 3, nothing erased. */
+function refuseIfMoved(shown: string, now: LedgerContents, confirmed: LedgerContents | null): void {
+  if (!confirmed || (now.entries === confirmed.entries && now.members === confirmed.members && now.headId === confirmed.headId)) return;
+  const n = (k: number, one: string, many: string) => `${k} ${k === 1 ? one : many}`;
+  throw new RefusedError(
+    'LEDGER_CHANGED',
+    `${shown} changed since the erase was confirmed: it now holds ${n(now.entries, 'entry', 'entries')} and ${n(now.members, 'member', 'members')} (head #${now.headId}), confirmed ${confirmed.entries} and ${confirmed.members} (head #${confirmed.headId}); nothing was erased`,
+    'another process wrote to it meanwhile: stop it first, then run init --force again',
+  );
+}
+
 /**
  * Replaces the SQLite ledger at ctx.dbPath with a new one that `build` makes at a temporary path beside it,
  * never unlinking a file another process has open (trial 40: an import writing on into the erased file,
@@ -177,13 +188,7 @@ export async function replaceSqliteLedger<T>(
       markRestoring(store);
       marked = true;
       erased = contentsOf(store);
-      if (confirmed && (erased.entries !== confirmed.entries || erased.members !== confirmed.members || erased.headId !== confirmed.headId)) {
-        throw new RefusedError(
-          'LEDGER_CHANGED',
-          `${shownPath(ctx.dbPath)} changed since the erase was confirmed: it now holds ${erased.entries} entries and ${erased.members} members (head #${erased.headId}), confirmed ${confirmed.entries} and ${confirmed.members} (head #${confirmed.headId}); nothing was erased`,
-          'another process wrote to it meanwhile: stop it first, then run init --force again',
-        );
-      }
+      refuseIfMoved(shownPath(ctx.dbPath), erased, confirmed);
       if (previous) vacuumInto(store, previous);
     } finally {
       store.close();
@@ -266,7 +271,6 @@ async function initOnce(ctx: Ctx, input: InitInput, replacing?: Replacing): Prom
   const canonical = canonicalZone(given);
   const timezone = canonical.toLowerCase() === given.toLowerCase() ? canonical : given;
   const target = await inspectInitTarget(ctx);
-  let previous: string | null = null;
   if (target.kind === 'ledger') {
     if (!input.force) {
       throw new UsageError(
@@ -302,14 +306,7 @@ async function initOnce(ctx: Ctx, input: InitInput, replacing?: Replacing): Prom
       // it is erased too, and counted (trial 40: it reported the 17,500 entries it saw before waiting)
       replaceLedgerIn(store, ctx.dbPath, () => {
         erased = contentsOf(store);
-        const c = input.confirmed;
-        if (c && (erased.entries !== c.entries || erased.members !== c.members || erased.headId !== c.headId)) {
-          throw new RefusedError(
-            'LEDGER_CHANGED',
-            `${target.path} changed since the erase was confirmed: it now holds ${erased.entries} entries and ${erased.members} members (head #${erased.headId}), confirmed ${c.entries} and ${c.members} (head #${c.headId}); nothing was erased`,
-            'another process wrote to it meanwhile: stop it first, then run init --force again',
-          );
-        }
+        refuseIfMoved(target.path, erased, input.confirmed ?? null);
       });
     }
     // PostgreSQL: DDL of another process at the same time (another init, or one that opens the database to
@@ -348,11 +345,11 @@ async function initOnce(ctx: Ctx, input: InitInput, replacing?: Replacing): Prom
         schema: schemaVersion(store),
         rulesVersion: id,
         rulesSha256: rulesDocumentHash(rules),
-        ...(erased ? { erased, previous: replacing?.previous ?? previous } : {}),
+        ...(erased ? { erased, previous: replacing?.previous ?? null } : {}),
       });
       return id;
     });
-    return { path: shownPath(replacing?.path ?? ctx.dbPath), currency, digits, timezone, schemaVersion: schemaVersion(store), rulesVersion, erased, previous: replacing?.previous ?? previous };
+    return { path: shownPath(replacing?.path ?? ctx.dbPath), currency, digits, timezone, schemaVersion: schemaVersion(store), rulesVersion, erased, previous: replacing?.previous ?? null };
   } finally {
     store.close();
   }

@@ -75,6 +75,21 @@ describe.skipIf(!hasTmux)('questions on a terminal name the amounts', () => {
     expect(t.ok(['member', 'show', 'a']).balance).toBe(342);
   }, 300_000);
 
+  // Trial 40: what init --force erased was counted before it held the ledger; another till's writes after
+  // the question were erased too, unsaid.
+  it('init --force: a write by another process between the question and its yes refuses the erase (exit 3), nothing erased', async () => {
+    const t = shop();
+    const s = start(t, ['init', '--force', '--timezone', 'Asia/Shanghai'], { env: { TZ: 'UTC' } });
+    await waitFor(s, 'and start a new ledger in CNY, Asia/Shanghai?');
+    t.ok(['member', 'add', '--id', 'b', '--name', 'Bo']);
+    keys(s, 'y', 'Enter');
+    const out = await waitFor(s, 'EXIT=');
+    expect(out).toContain('EXIT=3');
+    expect(out.replace(/\s+/g, ' ')).toContain('changed since the erase was confirmed: it now holds 1 entry and 2 members');
+    expect(t.ok(['member', 'list'])).toHaveLength(2);
+    expect(t.ok(['member', 'show', 'a']).balance).toBe(300);
+  }, 300_000);
+
   it('init --force names what it erases (entries, members, head); no is the default and erases nothing', async () => {
     const t = shop();
     const head = t.verify().entries;
