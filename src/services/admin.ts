@@ -27,6 +27,8 @@ export interface InitInput {
   force?: boolean;
   /** What a person confirmed erasing (init --force on a terminal): refused (exit 3) when the ledger moved since. */
   confirmed?: LedgerContents | null;
+  /** The path the ledger records as its own, when it is built elsewhere first (the demo's temporary file). */
+  recordAs?: string;
 }
 
 export interface InitResult {
@@ -339,7 +341,7 @@ async function initOnce(ctx: Ctx, input: InitInput, replacing?: Replacing): Prom
       const id = store.get(rulesVersions).insert(BEGINNING_OF_TIME, l.nowIso, ctx.operator, 'init', rules);
       // (the schema it was made at: ledger verify holds every order of a ledger made at 16 or later to the rules of
       // migration 16; the first rules' hash: verify proves they are still what init stored)
-      store.get(audit).record(l.nowIso, ctx.operator, 'ledger.init', shownPath(replacing?.path ?? ctx.dbPath), {
+      store.get(audit).record(l.nowIso, ctx.operator, 'ledger.init', shownPath(replacing?.path ?? input.recordAs ?? ctx.dbPath), {
         currency,
         timezone,
         schema: schemaVersion(store),
@@ -349,7 +351,7 @@ async function initOnce(ctx: Ctx, input: InitInput, replacing?: Replacing): Prom
       });
       return id;
     });
-    return { path: shownPath(replacing?.path ?? ctx.dbPath), currency, digits, timezone, schemaVersion: schemaVersion(store), rulesVersion, erased, previous: replacing?.previous ?? null };
+    return { path: shownPath(replacing?.path ?? input.recordAs ?? ctx.dbPath), currency, digits, timezone, schemaVersion: schemaVersion(store), rulesVersion, erased, previous: replacing?.previous ?? null };
   } finally {
     store.close();
   }

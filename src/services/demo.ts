@@ -107,8 +107,9 @@ export async function runDemo(ctx: Ctx, opts: { force?: boolean } = {}): Promise
   let previous: string | null = null;
   let erased: LedgerContents | null = null;
   const target = await demoTarget(ctx);
-  if (target === 'untouched') admin.clearLedger(ctx, null);
-  else if (target === 'other') {
+  /** What stands at the path to be replaced: the demo's own untouched ledger, or (with --force) another. */
+  let replace: 'own' | 'other' | null = target === 'untouched' ? 'own' : null;
+  if (target === 'other') {
     if (!opts.force) {
       const demo = isDemoMarked(ctx);
       throw new UsageError(
@@ -123,9 +124,25 @@ export async function runDemo(ctx: Ctx, opts: { force?: boolean } = {}): Promise
     const t = await admin.inspectInitTarget(ctx);
     if (t.kind === 'ledger') {
       erased = t.contents;
-      previous = admin.clearLedger(ctx, 'demo');
+      replace = 'other';
     }
   }
+  if (replace && !isPostgresUrl(ctx.dbPath)) {
+    // SQLite: built in a file beside it, then its pages copied in, as init --force does (never a file unlinked
+    // under a process that has it open); what is erased is counted under the mark
+    return admin.replaceSqliteLedger(ctx, replace === 'other' ? 'demo' : null, null, async (tmp, now, kept) => ({
+      ...(await buildDemo({ ...ctx, dbPath: tmp }, ctx.dbPath)),
+      previous: kept,
+      erased: replace === 'other' ? now : null,
+    }));
+  }
+  if (replace) previous = admin.clearLedger(ctx, replace === 'other' ? 'demo' : null);
+  return { ...(await buildDemo(ctx, ctx.dbPath)), previous, erased };
+}
+
+/** The demo's story, told on the ledger at ctx.dbPath (built there: nothing stands at it); `recordAs`: the path the ledger records as its own. */
+async function buildDemo(ctx: Ctx, recordAs: string): Promise<Omit<DemoResult, 'previous' | 'erased'>> {
+  const admin = await import('./admin.js');
   const steps: DemoStep[] = [];
   const step = async <T>(title: string, command: string, run: () => Promise<T>): Promise<T> => {
     const result = await run();
@@ -143,7 +160,7 @@ export async function runDemo(ctx: Ctx, opts: { force?: boolean } = {}): Promise
   const { verifyLedger } = await import('./verify.js');
 
   await step('Create the ledger', 'pointsmall init --currency CNY --timezone Asia/Shanghai', async () => {
-    const r = await admin.initLedger(ctx, { currency: 'CNY', timezone: 'Asia/Shanghai' });
+    const r = await admin.initLedger(ctx, { currency: 'CNY', timezone: 'Asia/Shanghai', recordAs });
     const store = openStore(ctx.dbPath);
     try {
       store.write(() => store.get(settings).set('demo', '1'));
@@ -194,5 +211,5 @@ export async function runDemo(ctx: Ctx, opts: { force?: boolean } = {}): Promise
   } finally {
     store.close();
   }
-  return { db: ctx.dbPath, now: ctx.now.toISOString(), steps, verified: verified.ok, previous, erased };
+  return { db: recordAs, now: ctx.now.toISOString(), steps, verified: verified.ok };
 }
