@@ -4,7 +4,8 @@
 // beside it is created exclusively (O_EXCL: a planted symlink is never followed) with mode 0600, and
 // the whole file is renamed into place only once it is written and fsynced, or removed on failure.
 import { redactUrl } from '../store/pg/database.js';
-import { type SqliteHead, sqliteHead, sqliteUserVersion } from '../store/sqliteHead.js';
+import { type SqliteHead, sqliteHead } from '../store/sqliteHead.js';
+import { sqliteFileKind } from '../store/db.js';
 import { closeSync, constants, existsSync, fstatSync, fsyncSync, lstatSync, openSync, readdirSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, writeSync, accessSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
@@ -260,22 +261,16 @@ export function checkOutput(path: string, o: { ledger: string; flag: string; mus
 }
 
 /**
- * Throws unless the existing, non-empty file at `abs` is a ledger or a backup (of pointsmall) as far as its
- * header tells: an SQLite database with a schema version (every migration sets one; most other
- * applications' databases have none). Read without opening it, which would leave a -wal and -shm.
+ * Throws unless the existing, non-empty file at `abs` is a ledger or a backup (of pointsmall): an SQLite
+ * database with a schema version and the ledger's first tables (sqliteFileKind).
  */
 function notBackup(named: string, abs: string, flag: string): void {
-  const head = headOf(abs);
-  let version: number | null = null;
-  try {
-    version = head === 'database' ? sqliteUserVersion(abs) : null;
-  } catch {
-    version = null;
-  }
-  if (head === 'database' && version) return;
+  // (a header's schema version alone let another application's database that sets one be replaced: trial 40b)
+  const kind = headOf(abs) === 'database' ? sqliteFileKind(abs) : null;
+  if (kind === 'ledger') return;
   const hint = `choose another ${flag} path; --force replaces an earlier backup (or an empty file), nothing else: move or delete that file yourself if it is no longer wanted`;
-  if (head === 'database') throw new UsageError(`cannot replace ${named}: it is an SQLite database that is not a ledger or a backup (its schema version is not set: another application's)`, hint, 'OUTPUT_IS_DATABASE');
-  throw new UsageError(`cannot replace ${named}: it is not a backup (not an SQLite database)`, hint, 'OUTPUT_NOT_BACKUP');
+  if (kind === 'other') throw new UsageError(`cannot replace ${named}: it is an SQLite database that is not a ledger or a backup (another application's: it lacks the ledger's tables)`, hint, 'OUTPUT_IS_DATABASE');
+  throw new UsageError(`cannot replace ${named}: it is not a backup (${kind === 'unreadable' ? 'an SQLite header over something SQLite cannot read' : 'not an SQLite database'})`, hint, 'OUTPUT_NOT_BACKUP');
 }
 
 /** Creates `path` exclusively (never following or reusing what is there) and private; returns its fd. */

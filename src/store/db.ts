@@ -288,6 +288,31 @@ function fileKind(path: string, busyTimeoutMs: number): FileKind {
 const FIRST_TABLES = ['settings', 'members', 'entries', 'postings', 'lots', 'audit'];
 
 /**
+ * What an existing SQLite file is, opened read-only (db backup --force may replace only a ledger or a
+ * backup): `ledger` (a schema version and the ledger's first tables), `other` (another application's
+ * database) or `unreadable` (an SQLite header over something SQLite cannot read). A `-wal` or `-shm` the
+ * look left beside a WAL-mode file that had none is removed again (an empty one: nothing was written).
+ */
+export function sqliteFileKind(path: string): 'ledger' | 'other' | 'unreadable' {
+  const had = new Set(['-wal', '-shm'].filter((x) => existsSync(path + x)));
+  let db: Db | undefined;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+    const version = db.pragma('user_version', { simple: true }) as number;
+    const names = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[];
+    return version > 0 && FIRST_TABLES.every((t) => names.includes(t)) ? 'ledger' : 'other';
+  } catch {
+    return 'unreadable';
+  } finally {
+    db?.close();
+    for (const x of ['-wal', '-shm']) {
+      const f = path + x;
+      if (!had.has(x) && existsSync(f) && (x === '-shm' || statSync(f).size === 0)) rmSync(f, { force: true });
+    }
+  }
+}
+
+/**
  * Null when the SQLite file has the ledger's first tables; else the names of the tables it has (up to
  * five, for the message; "none" for none).
  */

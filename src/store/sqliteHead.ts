@@ -30,17 +30,3 @@ export function sqliteHead(path: string): SqliteHead {
   }
 }
 
-/**
- * The schema version an SQLite database's header holds (PRAGMA user_version, bytes 60–63), read without
- * opening it as a database: 0 for a database that never set one, null for a file too short to hold it.
- */
-export function sqliteUserVersion(path: string): number | null {
-  let fd: number | undefined;
-  try {
-    fd = openSync(path, 'r');
-    const b = Buffer.alloc(4);
-    return readSync(fd, b, 0, 4, 60) === 4 ? b.readUInt32BE(0) : null;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}

@@ -96,18 +96,29 @@ describe('db backup', () => {
     const db = new Database(app);
     db.exec("CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('keep me')");
     db.close();
+    // (one that sets a schema version of its own too: trial 40b)
+    const versioned = join(t.dir, 'versioned.db');
+    const v = new Database(versioned);
+    v.exec("CREATE TABLE customers (name TEXT); INSERT INTO customers VALUES ('precious')");
+    v.pragma('user_version = 16');
+    v.close();
     const csv = join(t.dir, 'members.csv');
     writeFileSync(csv, 'id,name\nM1,Li\n');
-    for (const target of [app, csv]) {
+    for (const target of [app, versioned, csv]) {
       const before = readFileSync(target);
       const r = t.run(['db', 'backup', target, '--force', '--json']);
       expect(r.code, target).toBe(2);
       const err = JSON.parse(r.stderr.trim()).error;
-      expect(err.code).toBe(target === app ? 'OUTPUT_IS_DATABASE' : 'OUTPUT_NOT_BACKUP');
-      expect(err.message).toContain(target === app ? 'an SQLite database that is not a ledger or a backup' : 'is not a backup');
+      expect(err.code).toBe(target === csv ? 'OUTPUT_NOT_BACKUP' : 'OUTPUT_IS_DATABASE');
+      expect(err.message).toContain(target === csv ? 'is not a backup' : 'an SQLite database that is not a ledger or a backup');
       expect(err.hint).toMatch(/--force replaces an earlier backup/);
       expect(readFileSync(target).equals(before)).toBe(true);
+      expect(existsSync(`${target}-wal`) || existsSync(`${target}-shm`)).toBe(false);
     }
+    // an earlier backup (a ledger file) is replaced
+    const earlier = join(t.dir, 'earlier.db');
+    expect(t.run(['db', 'backup', earlier]).code).toBe(0);
+    expect(t.run(['db', 'backup', earlier, '--force']).code).toBe(0);
     const empty = join(t.dir, 'empty.db');
     writeFileSync(empty, '');
     expect(t.run(['db', 'backup', empty, '--force']).code).toBe(0);
