@@ -99,6 +99,21 @@ export class RestoringError extends PointsmallError {
 }
 
 /**
+ * The ledger was replaced while a command ran (init --force, demo or db restore copied other pages into the
+ * file between two of its transactions): nothing more is written to it, which would mix two ledgers (trial
+ * 40b: an import went on into the new one, naming a run that was not there). Exit 5, as a lock.
+ */
+export class LedgerReplacedError extends PointsmallError {
+  constructor(path: string) {
+    super(`the ledger ${path} was replaced while this command ran (init --force, demo or db restore): nothing more was written to it`, {
+      code: 'LEDGER_REPLACED',
+      exitCode: EXIT.busy,
+      hint: 'what the command wrote before is in the copy that command kept aside (LEDGER.before-…); run it again on the ledger as it is now if it is still wanted',
+    });
+  }
+}
+
+/**
  * The database server refused the role what the command needed (PostgreSQL's insufficient_privilege): not
  * a bug, and nothing was written (the transaction rolled back). Exit 2.
  */

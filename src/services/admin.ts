@@ -7,7 +7,7 @@ export type { RowsLost };
 import { currencyCodeProblem, currencyDigits } from '../domain/money.js';
 import { BEGINNING_OF_TIME, defaultRules, rulesDocumentHash, rulesToDocument } from '../domain/rules.js';
 import { canonicalZone, isValidZone, localDateTime, machineZone, startedTz } from '../domain/time.js';
-import { clearRestoring, copyLedgerInto, defaultBusyTimeoutMs, eraseLedger, initFinished, initUnfinished, replaceLedgerIn, isBlankSqlite, ledgerExistsAt, ledgerStats, markRestoring, migrate, openStore, schemaVersion, vacuumInto } from '../store/db.js';
+import { GENERATION, clearRestoring, copyLedgerInto, defaultBusyTimeoutMs, newGeneration, eraseLedger, initFinished, initUnfinished, replaceLedgerIn, isBlankSqlite, ledgerExistsAt, ledgerStats, markRestoring, migrate, openStore, schemaVersion, vacuumInto } from '../store/db.js';
 import { isPostgresUrl, redactUrl } from '../store/pg/database.js';
 import { sqliteHead } from '../store/sqliteHead.js';
 import { copyLedgerRows } from '../store/copy.js';
@@ -51,6 +51,8 @@ export interface LedgerContents {
   /** The chain head: the last entry's id and hash. */
   headId: number;
   headHash: string;
+  /** Audit records: every change, a catalog item or a rules version too, adds one (what init --force checks a yes against). */
+  auditRecords: number;
   /** Its currency and zone: init --force makes the new ledger with those given (or the defaults), not these. */
   currency: string | null;
   timezone: string | null;
@@ -75,7 +77,7 @@ function contentsOf(store: ReturnType<typeof openStore>): LedgerContents {
     const { counts } = ledgerStats(store);
     const head = store.get(journal).head();
     const set = store.get(settings);
-    return { entries: counts.entries ?? 0, members: counts.members ?? 0, headId: head.id, headHash: head.hash, currency: set.get('currency') ?? null, timezone: set.get('timezone') ?? null };
+    return { entries: counts.entries ?? 0, members: counts.members ?? 0, headId: head.id, headHash: head.hash, auditRecords: counts.audit ?? 0, currency: set.get('currency') ?? null, timezone: set.get('timezone') ?? null };
   });
 }
 
@@ -155,7 +157,9 @@ export function keepLedgerAside(ctx: Ctx, what: string): string {
 
 /** What is about to be erased differs from what a person confirmed (another process wrote meanwhile): exit 3, nothing erased. */
 function refuseIfMoved(shown: string, now: LedgerContents, confirmed: LedgerContents | null): void {
-  if (!confirmed || (now.entries === confirmed.entries && now.members === confirmed.members && now.headId === confirmed.headId)) return;
+  // (entries, members, the head, and the audit records every other change adds: trial 40b renamed a member,
+  // added an item and applied rules between the question and the yes, and all of it was erased)
+  if (!confirmed || (now.entries === confirmed.entries && now.members === confirmed.members && now.headId === confirmed.headId && now.auditRecords === confirmed.auditRecords)) return;
   const n = (k: number, one: string, many: string) => `${k} ${k === 1 ? one : many}`;
   throw new RefusedError(
     'LEDGER_CHANGED',
@@ -336,6 +340,8 @@ async function initOnce(ctx: Ctx, input: InitInput, replacing?: Replacing): Prom
       s.set('digits', String(digits));
       s.set('timezone', timezone);
       s.set('created_at', l.nowIso);
+      // (a process that wrote to the ledger this one replaces writes no more: Store.sameGeneration)
+      s.set(GENERATION, newGeneration());
       s.set('hold_minutes', '15');
       const rules = JSON.stringify(rulesToDocument(defaultRules(), digits));
       const id = store.get(rulesVersions).insert(BEGINNING_OF_TIME, l.nowIso, ctx.operator, 'init', rules);
@@ -797,6 +803,14 @@ async function restoreFrom(ctx: Ctx, source: string, read: string): Promise<Rest
     } catch (e) {
       clearMarkQuietly(ctx.dbPath);
       throw e;
+    }
+    // a new generation: a process that wrote before the restore writes no more (the backup may be the same
+    // ledger's, with the same generation, and lack what that process wrote)
+    const after = openStore(ctx.dbPath, { requireLatest: false });
+    try {
+      after.write(() => after.get(settings).set(GENERATION, newGeneration()));
+    } finally {
+      after.close();
     }
   } else {
     const tmp = createTemp(resolve(ctx.dbPath));

@@ -12,7 +12,7 @@ import { expiresOn, type Rules } from '../domain/rules.js';
 import { type AllowedPoints, type CartLine, type PointsRequest, type Quote, SPREAD_WITHIN_LINE_CAPS, pointsForLine, split, type SplitInput, splitLines, paidWith } from '../domain/split.js';
 import { localDate, localDateTime, localRangeUtc, shownInstant } from '../domain/time.js';
 import { Decimal } from 'decimal.js';
-import { BusyError, ConnectionLostError, NotFoundError, PaymentInterruptedError, RefusedError, UsageError } from '../errors.js';
+import { BusyError, ConnectionLostError, LedgerReplacedError, NotFoundError, PaymentInterruptedError, RefusedError, UsageError } from '../errors.js';
 import { catalog, type CatalogRow } from '../store/catalog.js';
 import { coupons } from '../store/coupons.js';
 import { books } from '../store/books.js';
@@ -690,6 +690,15 @@ async function payAndSettle(l: Ledger, tell: Ctx['tell'], orderId: string, tende
         if (lost) l.store.reconnect(); // (the server dropped the connection: a new one, if it is back)
         return settle(l, orderId, tender, approved, key, lost ? fenceEnd : null);
       } catch (e) {
+        // the ledger was replaced while the payment ran (init --force, demo, db restore): its order is not
+        // there to record the answer in (trial 40b: it named the amount of another order of that id)
+        if (e instanceof LedgerReplacedError && approved) {
+          throw new RefusedError(
+            'PAYMENT_NOT_RECORDED',
+            `the ${tender} payment of ${formatMoney(cash, l.digits)} for checkout ${orderId} was approved, but the ledger was replaced while it ran (init --force, demo or db restore): this payment is recorded nowhere`,
+            'reverse it at the payment terminal; the order is in the copy that command kept aside',
+          );
+        }
         const busy = mapBusy(e, l.path, l.store.busyTimeoutMs) instanceof BusyError;
         // PostgreSQL: the connection broke (a restart, a failover): the answer is recorded on a new one
         lost = !busy && connectionLost(e);

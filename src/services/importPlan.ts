@@ -419,7 +419,7 @@ export interface WriterData {
  * purchase rows name, recorded by the importing thread's first committed batch); or end
  * (an open transaction is then rolled back: the importing thread stopped mid-batch).
  */
-export type WriterRequest = { plan: BatchPlan; last: boolean } | { countStage: string } | { reset: true; runId: number | null } | { end: true };
+export type WriterRequest = { plan: BatchPlan; last: boolean } | { countStage: string } | { reset: true; runId: number | null; generation?: string | null } | { end: true };
 
 /**
  * Caps the semi-spaces of this thread's young generation (V8 reads the flag as the heap grows), so

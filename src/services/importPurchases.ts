@@ -6,7 +6,7 @@ import { createReadStream, existsSync, readFileSync, rmSync, statSync, writeFile
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { BusyError, ConnectionLostError, DiskFullError, EXIT, PointsmallError, UsageError, isDiskFull, mapServerCode } from '../errors.js';
+import { BusyError, ConnectionLostError, DiskFullError, EXIT, LedgerReplacedError, PointsmallError, UsageError, isDiskFull, mapServerCode } from '../errors.js';
 import { RulesTimeline, computeEarn } from '../domain/accrual.js';
 import { memberProblems } from '../domain/members.js';
 import { POINTS_MAX, formatMoney } from '../domain/money.js';
@@ -1069,6 +1069,15 @@ function linesOfRejectedOrders(stage: ImportStage): [number, string, null][] {
 /** Locked out after some batches: say what is in (a re-run skips it and accrues the rest). */
 function busyAfter(ph: Phase2, e: unknown, accrued: number): unknown {
   const { l, c } = ph;
+  // the ledger was replaced between two batches (init --force, demo, db restore): what was committed before
+  // is in the copy that command kept aside, and nothing more is written (trial 40b)
+  if ((e as { code?: unknown })?.code === 'LEDGER_REPLACED') {
+    const replaced = e instanceof LedgerReplacedError ? e : new LedgerReplacedError(l.path);
+    if (c.batches === 0 || ph.run.id === null) return replaced;
+    const n = c.batches === 1 ? 'batch (' : `${c.batches} batches (`;
+    replaced.message = `${replaced.message}; this import's first ${n}${accrued} orders accrued, run ${ph.run.id}) went to the ledger it replaced, kept aside by that command`;
+    return replaced.with({ committed: { batches: c.batches, ordersAccrued: accrued, runId: ph.run.id, finished: false, replaced: true } });
+  }
   // batches that wrote nothing of the import (every order in already) leave no run: nothing to tell of
   if (ph.run.id === null) return e;
   // (in the error's JSON too: a script reads what is in without parsing the words)
@@ -1245,7 +1254,7 @@ interface PlanWriter {
    * Forgets what it tracked and notes the ledger's version: whatever is read after this is current. The
    * purchase rows it writes from then on name the import run `runId`.
    */
-  reset(runId: number | null): Promise<void>;
+  reset(runId: number | null, generation?: string | null): Promise<void>;
   /** Ends it between batches (an open batch is rolled back) and waits until it has. */
   end(): Promise<void>;
 }
@@ -1286,8 +1295,8 @@ class WriterThread implements PlanWriter {
     return r.counted!;
   }
   /** Forgets what it tracked and notes the ledger's version: whatever is read after this is current. */
-  async reset(runId: number | null): Promise<void> {
-    const r = await this.send({ reset: true, runId });
+  async reset(runId: number | null, generation?: string | null): Promise<void> {
+    const r = await this.send({ reset: true, runId, generation });
     if (r.error) throw writerError(r.error);
   }
   /** Ends it between batches (queued plans are answered first) and waits until it has exited. */
@@ -1458,7 +1467,7 @@ async function planAheadOfWriter(ph: Phase2, writer: PlanWriter, from: number): 
   const restoreCache = l.store.cacheKib(READER_CACHE_KIB);
   capYoungGeneration(SEMI_SPACE_MB);
   try {
-    await writer.reset(ph.run.id); // it notes the ledger's version before anything is read here
+    await writer.reset(ph.run.id, l.store.generation); // it notes the ledger's version before anything is read here
     const acc = accruerOf(ph, false);
     acc.ownRun = ph.run.id; // the orders before `from` are this run's, committed
     orders = ordersFrom(ph, from);

@@ -42,6 +42,8 @@ port.on('message', (m: WriterRequest) => {
     } else if ('countStage' in m) {
       port.postMessage({ ok: true, counted: countStagedOrders(m.countStage) });
     } else if ('reset' in m) {
+      // the ledger's generation the importing thread wrote to: a ledger replaced since is never written (LedgerReplacedError)
+      if (m.generation !== undefined && store.generation === undefined) store.generation = m.generation;
       refusing = false;
       applier.reset();
       applier.runId = m.runId;

@@ -1,8 +1,9 @@
 // The SQLite connection: pragmas, migrations, and write transactions that start with BEGIN IMMEDIATE.
 import { chmodSync, closeSync, existsSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import Database from 'better-sqlite3';
-import { BusyError, PermissionError, RestoringError, TooManyConnectionsError, UsageError, initRaceError, mapServerCode } from '../errors.js';
+import { BusyError, LedgerReplacedError, PermissionError, RestoringError, TooManyConnectionsError, UsageError, initRaceError, mapServerCode } from '../errors.js';
 import { latestVersion, migrations } from './migrations/index.js';
 import { PgDatabase, isPostgresUrl, redactUrl } from './pg/database.js';
 import { sqliteHead } from './sqliteHead.js';
@@ -116,6 +117,7 @@ export class Store {
       try {
         restoring = this.pg ? null : restoreMarkAt(this);
         if (restoring !== null && Date.now() >= until) throw new RestoringError(this.path, restoring);
+        if (restoring === null && !this.pg) this.sameGeneration();
         if (restoring === null) this.beforeWrite?.();
       } catch (e) {
         this.rollbackWrite();
@@ -125,6 +127,18 @@ export class Store {
       this.rollbackWrite();
       sleepMs(25);
     }
+  }
+
+  /**
+   * The ledger's generation (settings `ledger_generation`, SQLite) this store's first write found: a write
+   * that finds another was replaced between two of this command's transactions (LedgerReplacedError).
+   * undefined until read; null for a ledger made before generations were kept.
+   */
+  generation: string | null | undefined = undefined;
+  private sameGeneration(): void {
+    const now = generationOf(this);
+    if (this.generation === undefined) this.generation = now;
+    else if (now !== this.generation) throw new LedgerReplacedError(this.path);
   }
 
   /** Whether a write transaction is open. */
@@ -874,19 +888,32 @@ function staleMark(m: RestoreMark): boolean {
     return (e as { code?: string }).code === 'ESRCH';
   }
 }
-const markStatements = new WeakMap<Store, Database.Statement | null>();
-/** When the restore replacing the ledger began (its mark), or null when none is (or its mark is stale). */
-function restoreMarkAt(store: Store): string | null {
-  let stmt = markStatements.get(store);
+/** The settings key of a ledger's generation: a random token init writes, and db restore writes anew. */
+export const GENERATION = 'ledger_generation';
+/** A new generation token. */
+export const newGeneration = (): string => randomBytes(12).toString('hex');
+function generationOf(store: Store): string | null {
+  return settingAt(store, GENERATION) ?? null;
+}
+
+const settingStatements = new WeakMap<Store, Database.Statement | null>();
+/** A setting as every write transaction reads it (SQLite): undefined when unset, or with no settings table yet (a ledger being made). */
+function settingAt(store: Store, key: string): string | undefined {
+  let stmt = settingStatements.get(store);
   if (stmt === undefined) {
     try {
       stmt = store.db.prepare('SELECT value FROM settings WHERE key = ?').pluck();
     } catch {
-      stmt = null; // a ledger being made (no settings table yet): nothing to restore over
+      stmt = null;
     }
-    markStatements.set(store, stmt);
+    settingStatements.set(store, stmt);
   }
-  const raw = stmt?.get(RESTORING) as string | undefined;
+  return stmt?.get(key) as string | undefined;
+}
+
+/** When the restore replacing the ledger began (its mark), or null when none is (or its mark is stale). */
+function restoreMarkAt(store: Store): string | null {
+  const raw = settingAt(store, RESTORING);
   if (raw === undefined) return null;
   let mark: RestoreMark;
   try {

@@ -88,6 +88,13 @@ describe.skipIf(!hasTmux)('questions on a terminal name the amounts', () => {
     expect(out.replace(/\s+/g, ' ')).toContain('changed since the erase was confirmed: it now holds 1 entry and 2 members');
     expect(t.ok(['member', 'list'])).toHaveLength(2);
     expect(t.ok(['member', 'show', 'a']).balance).toBe(300);
+    // a change that adds no entry nor member (a rename: trial 40b) is seen too
+    const again = start(t, ['init', '--force', '--timezone', 'Asia/Shanghai'], { env: { TZ: 'UTC' } });
+    await waitFor(again, 'and start a new ledger in CNY, Asia/Shanghai?');
+    t.ok(['member', 'update', 'b', '--name', 'Bob']);
+    keys(again, 'y', 'Enter');
+    expect(await waitFor(again, 'EXIT=')).toContain('EXIT=3');
+    expect(t.ok(['member', 'show', 'b']).name).toBe('Bob');
   }, 300_000);
 
   it('init --force names what it erases (entries, members, head); no is the default and erases nothing', async () => {
