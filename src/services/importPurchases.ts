@@ -1069,12 +1069,14 @@ function linesOfRejectedOrders(stage: ImportStage): [number, string, null][] {
 /** Locked out after some batches: say what is in (a re-run skips it and accrues the rest). */
 function busyAfter(ph: Phase2, e: unknown, accrued: number): unknown {
   const { l, c } = ph;
+  // (the committed batches, as the messages below name them: "batch (" or "3 batches (")
+  const n = c.batches === 1 ? 'batch (' : `${c.batches} batches (`;
+  const firstIn = `the first ${n}${accrued} orders accrued) ${c.batches === 1 ? 'is' : 'are'} committed`;
   // the ledger was replaced between two batches (init --force, demo, db restore): what was committed before
   // is in the copy that command kept aside, and nothing more is written (trial 40b)
   if ((e as { code?: unknown })?.code === 'LEDGER_REPLACED') {
     const replaced = e instanceof LedgerReplacedError ? e : new LedgerReplacedError(l.path);
     if (c.batches === 0 || ph.run.id === null) return replaced;
-    const n = c.batches === 1 ? 'batch (' : `${c.batches} batches (`;
     replaced.message = `${replaced.message}; this import's first ${n}${accrued} orders accrued, run ${ph.run.id}) went to the ledger it replaced, kept aside by that command`;
     return replaced.with({ committed: { batches: c.batches, ordersAccrued: accrued, runId: ph.run.id, finished: false, replaced: true } });
   }
@@ -1083,18 +1085,16 @@ function busyAfter(ph: Phase2, e: unknown, accrued: number): unknown {
   // (in the error's JSON too: a script reads what is in without parsing the words)
   const committed = { committed: { batches: c.batches, ordersAccrued: accrued, runId: ph.run.id ?? null, finished: false } };
   if (c.batches > 0 && isDiskFull(e)) {
-    const n = c.batches === 1 ? 'batch (' : `${c.batches} batches (`;
     return new DiskFullError(
       (e as Error).message,
-      `the first ${n}${accrued} orders accrued) ${c.batches === 1 ? 'is' : 'are'} committed to the ledger ${l.path}, the rest is not`,
+      `${firstIn} to the ledger ${l.path}, the rest is not`,
       'free some space and run the same import again to accrue the rest (what is in is skipped, nothing doubles)',
     ).with(committed);
   }
   if (c.batches > 0 && mapServerCode(e) instanceof ConnectionLostError) {
-    const n = c.batches === 1 ? 'batch (' : `${c.batches} batches (`;
     return new ConnectionLostError(
       (e as Error).message,
-      `the first ${n}${accrued} orders accrued) ${c.batches === 1 ? 'is' : 'are'} committed to the ledger, the batch in progress is not (unless the connection broke as it committed)`,
+      `${firstIn} to the ledger, the batch in progress is not (unless the connection broke as it committed)`,
       'check the server, then run the same import again to accrue the rest (what is in is skipped, nothing doubles)',
     ).with(committed);
   }
@@ -1102,13 +1102,11 @@ function busyAfter(ph: Phase2, e: unknown, accrued: number): unknown {
   // batches before it are in, which exit 2 would otherwise deny (trial 40)
   const server = c.batches > 0 ? mapServerCode(e) : e;
   if (c.batches > 0 && server instanceof PointsmallError && (server.code === 'STATEMENT_CANCELLED' || server.code === 'PERMISSION_DENIED')) {
-    const n = c.batches === 1 ? 'batch (' : `${c.batches} batches (`;
-    server.message = `${server.message.replace(/the transaction it was in was rolled back$/, 'the batch it was in was rolled back')}; the first ${n}${accrued} orders accrued) ${c.batches === 1 ? 'is' : 'are'} committed to the ledger, the rest is not`;
+    server.message = `${server.message.replace(/the transaction it was in was rolled back$/, 'the batch it was in was rolled back')}; ${firstIn} to the ledger, the rest is not`;
     return server.with(committed);
   }
   if (c.batches === 0 || !(mapBusy(e, l.path, l.store.busyTimeoutMs) instanceof BusyError)) return e;
-  const n = c.batches === 1 ? 'batch (' : `${c.batches} batches (`;
-  return new BusyError(l.path, l.store.busyTimeoutMs, `the first ${n}${accrued} orders accrued) ${c.batches === 1 ? 'is' : 'are'} committed, the rest is not: run the same import again to accrue the rest (what is in is skipped, nothing doubles), or raise POINTSMALL_BUSY_TIMEOUT (ms)`).with(committed);
+  return new BusyError(l.path, l.store.busyTimeoutMs, `${firstIn}, the rest is not: run the same import again to accrue the rest (what is in is skipped, nothing doubles), or raise POINTSMALL_BUSY_TIMEOUT (ms)`).with(committed);
 }
 
 /** Orders an import takes at least before it refreshes the planner's statistics (PostgreSQL). */

@@ -300,6 +300,11 @@ function fileKind(path: string, busyTimeoutMs: number): FileKind {
 
 /** Tables every ledger has from its first migration on (an init stopped after it has them too). */
 const FIRST_TABLES = ['settings', 'members', 'entries', 'postings', 'lots', 'audit'];
+/** The tables of an SQLite database, by name, and whether the ledger's first ones are among them. */
+function tablesOf(db: Db): { names: string[]; ledger: boolean } {
+  const names = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all() as string[];
+  return { names, ledger: FIRST_TABLES.every((t) => names.includes(t)) };
+}
 
 /**
  * What an existing SQLite file is, opened read-only (db backup --force may replace only a ledger or a
@@ -313,8 +318,7 @@ export function sqliteFileKind(path: string): 'ledger' | 'other' | 'unreadable' 
   try {
     db = new Database(path, { readonly: true, fileMustExist: true });
     const version = db.pragma('user_version', { simple: true }) as number;
-    const names = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[];
-    return version > 0 && FIRST_TABLES.every((t) => names.includes(t)) ? 'ledger' : 'other';
+    return version > 0 && tablesOf(db).ledger ? 'ledger' : 'other';
   } catch {
     return 'unreadable';
   } finally {
@@ -332,8 +336,8 @@ export function sqliteFileKind(path: string): 'ledger' | 'other' | 'unreadable' 
  */
 function foreignTables(store: Store): string | null {
   try {
-    const names = store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all() as string[];
-    if (FIRST_TABLES.every((t) => names.includes(t))) return null;
+    const { names, ledger } = tablesOf(store.db);
+    if (ledger) return null;
     return names.length ? names.slice(0, 5).join(', ') + (names.length > 5 ? ` and ${names.length - 5} more` : '') : 'none';
   } catch (e) {
     throw mapBusy(e, store.path, store.busyTimeoutMs);

@@ -29,4 +29,3 @@ export function sqliteHead(path: string): SqliteHead {
     if (fd !== undefined) closeSync(fd);
   }
 }
-
