@@ -13,7 +13,7 @@ import { cashEarnLines, computeEarn, type EarnLine, lineMultiplier, multiplierTa
 import { cumulative, spreadEarned } from './refund.js';
 
 const D = Decimal;
-import { type Minor, type Points, allocateProportionally, formatMoney, pointsValue } from './money.js';
+import { type Minor, type Points, POINTS_MAX, allocateProportionally, formatMoney, pointsValue } from './money.js';
 import { type ExpiryPolicy, type Multiplier, PAYMENT_LIMIT_FIELDS, type Rules, expiresOn } from './rules.js';
 import { type LocalDate, addDays, localDate, localDayEndIso, startOfLocalDayMs } from './time.js';
 
@@ -98,6 +98,12 @@ export interface SimulateSetup {
   pinnedTier: (memberId: string) => string | null;
   /** Each member's lifetime earned points before the period (their tier basis at its start: awards included). */
   earnedBefore: ReadonlyMap<string, Points>;
+  /**
+   * Purchases before the period voided after its start (UTC ms of the void): the ledger counted their
+   * points in the lifetime points of the orders booked before the void, so they stand in the facts the
+   * period starts with until then (earnedBefore leaves them out: a void reverses the earning at its date).
+   */
+  voidedLater?: readonly { memberId: string; voidedAt: number; points: Points }[];
   /** Liability is judged at this date: points whose lot would have expired before it are not outstanding. */
   asOf: LocalDate;
   /** Points actually outstanding at asOf (what `report liability --as-of` counts), valued at redeemInForce. */
@@ -151,6 +157,13 @@ export interface SimulationResult {
   membersAffected: number;
   membersGaining: number;
   membersLosing: number;
+  /**
+   * Orders the ledger earned otherwise than the replay recomputes them under their own version: booked
+   * before an earlier-dated order of their member was (a backdated import or checkout), so the ledger
+   * gave them the tier and the day's credits it knew then, the replay those it knows now. Their
+   * difference is computed at the replay's facts: simulatedPoints is then an estimate (0: it is exact).
+   */
+  bookedOtherwise: number;
   /**
    * Of the members losing, those a return or refund takes more back from under the draft: a take-back is
    * computed at the tier and rules of its own date (SPEC §4.6), so a draft that lifts a member's tier
@@ -323,7 +336,9 @@ export class Simulation {
   private standing: { at: number; memberId: string; day: LocalDate; actual: Points; delta: Points; credited: Points; creditDiff: Points }[] = [];
   /** The period's checkouts refunded later, by order id. */
   private readonly checkouts = new Map<string, CheckoutShares>();
-  private n = { orders: 0, purchases: 0, checkouts: 0, refunds: 0, actual: 0, difference: 0 };
+  private n = { orders: 0, purchases: 0, checkouts: 0, refunds: 0, actual: 0, difference: 0, bookedOtherwise: 0 };
+  /** The first order the draft would earn past POINTS_MAX on (or lift its member's lifetime points past it). */
+  private ceiling: { memberId: string; at: number; points: Points } | null = null;
   /** Whether a checkout of the period paid with points (where another redeem rate would have split it otherwise). */
   private pointsPaid = false;
 
@@ -334,6 +349,11 @@ export class Simulation {
 
   constructor(private readonly s: SimulateSetup) {
     for (const [id, p] of s.earnedBefore) this.earned.set(id, p);
+    for (const v of [...(s.voidedLater ?? [])].sort((a, b) => a.voidedAt - b.voidedAt)) {
+      this.earned.set(v.memberId, (this.earned.get(v.memberId) ?? 0) + v.points);
+      // dated before the period: never on the day an order of it is in, and nothing the draft changed
+      this.standing.push({ at: v.voidedAt, memberId: v.memberId, day: '' as LocalDate, actual: v.points, delta: 0, credited: 0, creditDiff: 0 });
+    }
     this.unmatched = s.draft.earn.multipliers.map((_, i) => i);
     this.untaken = [...this.unmatched];
   }
@@ -475,6 +495,7 @@ export class Simulation {
     }
     const actualNet = o.points;
     const delta = simulated - recomputed;
+    if (!this.ceiling && (Math.abs(simulated) > POINTS_MAX || lifetime + actualNet + lifetimeDiff + delta > POINTS_MAX)) this.ceiling = { memberId: m, at: o.at, points: simulated };
 
     // the ledger's facts move by what it booked; the draft's by what it changed
     this.earned.set(m, lifetime + actualNet);
@@ -492,6 +513,7 @@ export class Simulation {
     }
 
     this.n.orders++;
+    if (recomputed !== actualNet) this.n.bookedOtherwise++;
     this.tally(m, actualNet, delta);
     // outstanding at asOf: only the points the draft adds or removes move it (a return takes back: no lot
     // of its own, see debit). Points the draft adds count if the draft's expiry has not lapsed them by
@@ -650,6 +672,11 @@ export class Simulation {
     return liabilityChange({ outstanding: s.outstanding ?? 0, change, debt: s.debt ?? 0, debtChange, rateInForce: s.redeemInForce, draftRate: s.draft.redeem.pointsPerUnit, digits: s.digits, estimated });
   }
 
+  /** The first order the draft would earn past the ceiling of POINTS_MAX points on (or make its member's lifetime points pass it), else null. */
+  pastCeiling(): { memberId: string; at: number; points: Points } | null {
+    return this.ceiling;
+  }
+
   result(): SimulationResult {
     const s = this.s;
     const n = this.n;
@@ -692,6 +719,7 @@ export class Simulation {
       membersGaining: gaining,
       membersLosing: losing,
       membersLosingOnTakeBacks: onTakeBacks,
+      bookedOtherwise: n.bookedOtherwise,
       liabilityChange: this.liabilityChange(),
       notSimulated: [...(this.expiryChanged() ? ['expiry'] : []), ...this.unmodelled()],
       // a period without orders matched nothing: that says nothing of the draft's SKUs and categories

@@ -1,9 +1,10 @@
 // `rules simulate DRAFT.json`: the period's paid orders earned again under a draft (domain/simulate.ts),
 // read through the store in one snapshot, streamed in time order. Nothing is written.
-import { UsageError } from '../errors.js';
+import { RefusedError, UsageError } from '../errors.js';
+import { POINTS_MAX } from '../domain/money.js';
 import { type MultiplierNamingNothing, type PinnedOutside, type Rules, multipliersNamingNothing, pinnedOutside } from '../domain/rules.js';
 import { type SimAward, type SimLine, type SimOrder, type SimRefund, type SimulateBy, type SimulationResult, Simulation } from '../domain/simulate.js';
-import { type LocalDate, addDays, localDate, localRangeUtc } from '../domain/time.js';
+import { type LocalDate, addDays, localDate, localDateTime, localRangeUtc } from '../domain/time.js';
 import { type SimLineRow, type SimPurchaseRow, type SimRefundRow, analysis } from '../store/analysis.js';
 import { rulesVersions } from '../store/rules.js';
 import { type Ctx, type Ledger, parseStoredRules, rulesAt, withLedger } from './ledger.js';
@@ -61,6 +62,7 @@ export function simulateDraft(l: Ledger, draft: Rules, file: string, p: { from?:
     digits: l.digits,
     pinnedTier: (id) => pinned.get(id) ?? null,
     earnedBefore: fromIso ? a.earnedBefore(fromIso) : new Map(),
+    voidedLater: fromIso ? a.voidedLater(fromIso).map(([memberId, at, points]) => ({ memberId, voidedAt: Date.parse(at), points })) : [],
     asOf: to,
     // as report liability --as-of counts them (lapsed points left out): each member's points and debt apart
     outstanding: [...holdings.values()].reduce((a, h) => a + h.points, 0),
@@ -95,6 +97,14 @@ export function simulateDraft(l: Ledger, draft: Rules, file: string, p: { from?:
     if (k < 0) break;
     sim.add(heads[k].value!);
     heads[k] = streams[k].next();
+  }
+  const past = sim.pastCeiling();
+  if (past) {
+    throw new RefusedError(
+      'POINTS_CEILING',
+      `under ${file} member ${past.memberId}'s order of ${localDateTime(past.at, l.zone)} would earn ${past.points} points${Math.abs(past.points) > POINTS_MAX ? '' : ', lifting their lifetime points'}, past the ceiling of ${POINTS_MAX} points for an order or a member's balance: a ledger under the draft would have refused it, so nothing was simulated`,
+      'lower the draft\'s earn rates or multipliers (README "Limits")',
+    );
   }
   return {
     draft: file,

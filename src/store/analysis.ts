@@ -146,6 +146,13 @@ export class Analysis {
             WHERE e.at < ? AND p.account = 'issued' AND p.member_id IS NOT NULL GROUP BY p.member_id`,
         )
         .raw(),
+      // purchases before an instant voided after it, with what they earned (they stand in the facts until their void)
+      voidedLater: db
+        .prepare(
+          `SELECT member_id, voided_at, points FROM purchases
+            WHERE voided_at > ? AND purchased_at < ? AND status = 'accrued' AND member_id IS NOT NULL AND points <> 0`,
+        )
+        .raw(),
       simAwards: db
         .prepare(
           `SELECT p.member_id, e.at, -SUM(p.points) FROM entries e JOIN postings p ON p.entry_id = e.id
@@ -285,6 +292,10 @@ export class Analysis {
   /** Each member's lifetime earned points before the instant (the tier basis of a simulation at its start). */
   earnedBefore(iso: string): Map<string, number> {
     return new Map(this.s.earnedBefore.all(iso) as [string, number][]);
+  }
+  /** Purchases dated before the instant and voided after it: [memberId, voidedAt (UTC ISO), points earned]. */
+  voidedLater(iso: string): [memberId: string, voidedAt: string, points: number][] {
+    return this.s.voidedLater.all(iso, iso) as [string, string, number][];
   }
   /** Every returned line of the imports up to the instant, in time order (ReturnLineRow). */
   returnLines(upToIso: string): ReturnLineRow[] {

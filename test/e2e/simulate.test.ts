@@ -568,3 +568,61 @@ describe('rules simulate replays in time order, not in the order purchases were 
     expect(Object.fromEntries(r.groups.map((g: { key: string; difference: number }) => [g.key, g.difference]))).toEqual({ silver: 0, gold: 10 });
   });
 });
+
+describe('rules simulate on ledgers booked out of time order, with voids and past the ceiling (trial 41)', () => {
+  const now = '2026-08-05T12:00:00Z';
+  const tiers = [{ name: 'silver', minLifetimePoints: 0, multiplier: '1' }, { name: 'gold', minLifetimePoints: 100, multiplier: '2' }];
+  const ledgerWith = (files: string[][], after?: (t: TmpLedger) => void) => {
+    const t = tmpLedger({ now });
+    writeFileSync(join(t.dir, 'r.json'), JSON.stringify({ tiers }));
+    writeFileSync(join(t.dir, 'd.json'), JSON.stringify({ earn: { pointsPerUnit: '2' }, tiers }));
+    t.ok(['rules', 'apply', join(t.dir, 'r.json'), '--effective', '2026-01-01'], { now });
+    t.ok(['member', 'add', '--id', 'B', '--name', 'Bob'], { now });
+    files.forEach((rows, i) => {
+      writeFileSync(join(t.dir, `f${i}.csv`), `order_id,member_id,purchased_at,amount\n${rows.join('\n')}\n`);
+      t.ok(['import', 'purchases', join(t.dir, `f${i}.csv`)], { now });
+    });
+    after?.(t);
+    return t;
+  };
+
+  it('a purchase voided after the period began still counts in the tier the ledger gave the orders before its void (finding 2)', () => {
+    // V1 made B gold for P2 (100 points, not 50); V1 was voided later, on 2026-08-05
+    const t = ledgerWith([['V1,B,2026-04-01 10:00,100.00'], ['P2,B,2026-05-01 10:00,50.00']], (x) => x.ok(['import', 'void', '1', '--yes'], { now }));
+    const all = t.ok(['rules', 'simulate', join(t.dir, 'd.json')], { now });
+    const from = t.ok(['rules', 'simulate', join(t.dir, 'd.json'), '--from', '2026-04-15'], { now });
+    // under the draft P2 earns 50 × 2 × 2 = 200 either way: B enters 04-15 gold, with V1 not yet voided
+    expect(all).toMatchObject({ actualPoints: 100, simulatedPoints: 200, difference: 100, bookedOtherwise: 0 });
+    expect(from).toMatchObject({ actualPoints: 100, simulatedPoints: 200, difference: 100, bookedOtherwise: 0 });
+    // before the fix: --from gave 150 (P2 recomputed as silver, 50, against the 100 the ledger booked)
+  });
+
+  it('orders booked before an earlier-dated purchase was imported are counted and the figures called an estimate (finding 1)', () => {
+    // R1 was booked at silver (-50); P0, imported after it but dated before, makes the replay see B gold at R1
+    const t = ledgerWith([['P1,B,2026-06-01 10:00,60.00', 'R1,B,2026-06-15 10:00,-50.00'], ['P0,B,2026-05-01 10:00,50.00']]);
+    const r = t.ok(['rules', 'simulate', join(t.dir, 'd.json')], { now });
+    expect(r.bookedOtherwise).toBe(1);
+    const text = t.run(['rules', 'simulate', join(t.dir, 'd.json')], { now, env: { COLUMNS: '200' } }).stdout;
+    expect(text).toMatch(/^estimate\s+1 order was booked before an earlier-dated order of the same member \(a backdated import or checkout\): the ledger earned it at the tier and day's credits it knew then, this replay at those it knows now, so the draft's points for it are an estimate$/m);
+    // the rules in force as the draft still differ by exactly 0, and say the same
+    expect(t.ok(['rules', 'simulate', join(t.dir, 'r.json')], { now })).toMatchObject({ difference: 0, bookedOtherwise: 1 });
+    // imported in time order, nothing is booked otherwise and no estimate is said
+    const inOrder = ledgerWith([['P0,B,2026-05-01 10:00,50.00', 'P1,B,2026-06-01 10:00,60.00', 'R1,B,2026-06-15 10:00,-50.00']]);
+    expect(inOrder.ok(['rules', 'simulate', join(inOrder.dir, 'd.json')], { now }).bookedOtherwise).toBe(0);
+    expect(inOrder.run(['rules', 'simulate', join(inOrder.dir, 'd.json')], { now }).stdout).not.toMatch(/booked before an earlier-dated/);
+  });
+
+  it('a draft that would earn an order past the ceiling of 10^12 points is refused, exit 3 POINTS_CEILING, not summed inexactly (finding 3)', () => {
+    const t = ledgerWith([['G1,B,2026-06-01 10:00,9999999999.99']]);
+    writeFileSync(join(t.dir, 'big.json'), JSON.stringify({ earn: { pointsPerUnit: '1000' }, tiers: [{ name: 'x', minLifetimePoints: 0, multiplier: '100' }] }));
+    const before = readFileSync(t.db);
+    const r = t.run(['rules', 'simulate', join(t.dir, 'big.json'), '--json'], { now });
+    expect(r.code).toBe(3);
+    expect(r.stdout).toBe('');
+    expect(JSON.parse(r.stderr).error).toMatchObject({ code: 'POINTS_CEILING' });
+    expect(JSON.parse(r.stderr).error.message).toContain("member B's order of 2026-06-01 10:00 would earn 999999999999000 points, past the ceiling of 1000000000000 points");
+    expect(readFileSync(t.db).equals(before)).toBe(true);
+    // a draft within the ceiling compares as before
+    expect(t.ok(['rules', 'simulate', join(t.dir, 'd.json')], { now })).toMatchObject({ actualPoints: 9999999999, simulatedPoints: 19999999999, difference: 10000000000 }); // floor(2 × 9,999,999,999.99)
+  });
+});

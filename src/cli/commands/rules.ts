@@ -7,6 +7,7 @@ import { parseDateOpt, parseIntOpt } from '../parse.js';
 import { FORMATS } from './report.js';
 import { count } from '../words.js';
 import { shellWord, shownName } from '../../domain/text.js';
+import { RefusedError } from '../../errors.js';
 
 /** A rules document as `path value` pairs: objects by dotted path, list items numbered from 1. */
 function rulePairs(v: unknown, path = ''): [string, unknown][] {
@@ -92,8 +93,15 @@ export function register(program: Command): void {
       if (canPrompt(cmd)) {
         const { previewApply } = await import('../../services/simulate.js');
         const { simulateFields } = await import('./rulesView.js');
-        const p = await previewApply(ctx, file);
-        if (p.orders === 0 && p.refunds === 0) {
+        // a draft that would earn some order past the ceiling cannot be compared, but it can be stored
+        // (a ledger under it refuses such orders): the person is told and still asked
+        const p = await previewApply(ctx, file).catch((e: unknown) => {
+          if (e instanceof RefusedError && e.code === 'POINTS_CEILING') return e;
+          throw e;
+        });
+        if (p instanceof RefusedError) {
+          process.stdout.write(c.yellow(`no comparison: ${p.message}`) + '\n');
+        } else if (p.orders === 0 && p.refunds === 0) {
           // a table of zeros reads as "no change": a new ledger, or a quiet season, says so in a line
           process.stdout.write(c.yellow('no orders in the last 90 days: nothing to compare') + '\n' + `  ${wrapToTerminal(`\`pointsmall rules simulate ${shellWord(file)} --from DATE\` compares a longer period`, 2)}\n`);
         } else {

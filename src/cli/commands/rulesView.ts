@@ -32,6 +32,11 @@ export function simulateFields(r: SimulationReport, forApply = false): [string, 
     ['points earned, actual', r.actualPoints],
     ['points earned, draft', r.simulatedPoints],
     ['difference', signed(r.difference)],
+    // the replay takes the ledger's facts in purchase time; an order booked before an earlier-dated one
+    // of its member was (a backdated import) was earned at the facts the ledger had then (trial 41)
+    ...(r.bookedOtherwise
+      ? [['estimate', `${r.bookedOtherwise === 1 ? '1 order was' : `${r.bookedOtherwise} orders were`} booked before an earlier-dated order of the same member (a backdated import or checkout): the ledger earned ${r.bookedOtherwise === 1 ? 'it' : 'them'} at the tier and day's credits it knew then, this replay at those it knows now, so the draft's points for ${r.bookedOtherwise === 1 ? 'it are an estimate' : 'them are estimates'}`] as [string, string]]
+      : []),
     ['value, actual', `${r.actualValue} ${r.currency} (at ${r.redeemPointsPerUnit} points per unit)`],
     ['value, draft', `${r.simulatedValue} ${r.currency} (at ${r.draftRedeemPointsPerUnit} points per unit)`],
     ['value difference', `${signedMoney(r.valueDifference)} ${r.currency} (draft at ${r.draftRedeemPointsPerUnit}, actual at ${r.redeemPointsPerUnit} points per unit)`],
@@ -39,13 +44,13 @@ export function simulateFields(r: SimulationReport, forApply = false): [string, 
     ['members losing', r.membersLosing],
     // a draft that gives more can still show members losing: their returns are taken back at its higher rate (trial 38, finding 2)
     ...(r.membersLosingOnTakeBacks
-      ? [['note', `${r.membersLosingOnTakeBacks === r.membersLosing ? (r.membersLosing === 1 ? 'the member' : `all ${r.membersLosing} members`) : `${r.membersLosingOnTakeBacks} of the ${r.membersLosing} members`} losing ${r.membersLosingOnTakeBacks === 1 ? 'has' : 'have'} returns or refunds the draft takes more back for: a take-back is computed at the tier and rules of its own date (SPEC §4.6), so a draft that lifts a tier before a return takes back more than the purchase earned`] as [string, string]]
+      ? [['note', `${r.membersLosingOnTakeBacks === r.membersLosing ? (r.membersLosing === 1 ? 'the member' : `all ${r.membersLosing} members`) : `${r.membersLosingOnTakeBacks} of the ${r.membersLosing} members`} losing ${r.membersLosingOnTakeBacks === 1 ? 'has' : 'have'} returns or refunds the draft takes more back for: a take-back is computed at the tier and rules of its own date (SPEC §4.6), so it takes back more where the draft earns more on what was returned, or lifts the member's tier before the return`] as [string, string]]
       : []),
     [`outstanding at ${r.to}, actual`, `${c.actualPoints} points, ${c.actualValue} ${r.currency} (at ${r.redeemPointsPerUnit} points per unit)`],
     [`outstanding at ${r.to}, draft`, `${c.simulatedPoints} points, ${c.simulatedValue} ${r.currency} (at ${r.draftRedeemPointsPerUnit} points per unit)`],
     ['liability change', `${signed(c.points)} points, ${signedMoney(c.value)} ${r.currency}${c.estimated.length ? ' (an estimate: see below)' : ''}`],
     ...(c.actualDebt || c.simulatedDebt ? [['members\' debt, actual → draft', `${c.actualDebt} → ${c.simulatedDebt} points (not netted against the outstanding points)`] as [string, string]] : []),
-    ...(c.estimated.length ? [['estimate', estimateWords(c.estimated)] as [string, string]] : []),
+    ...(c.estimated.length ? [['estimate', estimateWords(c.estimated, r.bookedOtherwise === 0)] as [string, string]] : []),
     ...(r.notSimulated.includes('expiry')
       ? [['not simulated', "the draft's expiry policy: what it would have lapsed is not reflected in the liability change"] as [string, string]]
       : []),
@@ -66,13 +71,13 @@ export function simulateFields(r: SimulationReport, forApply = false): [string, 
 }
 
 /** Why the draft's outstanding and debt are an estimate (LiabilityChange.estimated); the points earned are exact. */
-export function estimateWords(why: readonly LiabilityEstimate[]): string {
+export function estimateWords(why: readonly LiabilityEstimate[], earnedExact = true): string {
   const parts = why.map((w) =>
     w === 'take-backs'
       ? 'returns or refunds take back other numbers of points under the draft, and from which lots (some lapsed since) is not replayed'
       : 'the draft moves members in debt, and what their later credits would have repaid first is not replayed',
   );
-  return `the draft's outstanding points and debt: ${parts.join('; ')} (the points earned above are exact)`;
+  return `the draft's outstanding points and debt: ${parts.join('; ')}${earnedExact ? ' (the points earned above are exact)' : ''}`;
 }
 
 /**
