@@ -255,7 +255,7 @@ async function stageFile(o: Options, l: Ledger, stage: ImportStage, c: Counters,
 
 /** What one order did to the ledger. */
 export interface AccrualOutcome {
-  /** 'too-large': nothing posted, the points would pass POINTS_MAX (for the order or the member's balance). */
+  /** 'too-large': nothing posted, the points would pass POINTS_MAX (for the order, the member's balance or, a return's, their debt: `takingBack`). */
   kind: 'purchase' | 'return' | 'too-large';
   points: number; // credited, or taken back (positive)
   capped: number;
@@ -263,6 +263,8 @@ export interface AccrualOutcome {
   entryId: number | null;
   /** A purchase's lot's last day (null: never expires). */
   expiresOn?: string | null;
+  /** 'too-large' of a return: it would take back past the ceiling. */
+  takingBack?: boolean;
 }
 
 /**
@@ -419,6 +421,9 @@ export class AccrualEngine {
     if (o.amount < 0) {
       const r = computeEarn({ rules, at: o.at, zone: l.zone, digits: l.digits, pinnedTier: facts.tier, lifetimeEarned: this.lifetimeBefore(o.memberId, atIso, facts), localDate: day, lines: o.lines.map((x) => ({ amount: -x.amount, sku: x.sku, category: x.category })), purpose: 'return' });
       let entryId: number | null = null;
+      // Numbers stay exact the other way too: no return takes back past the ceiling, nor drives a member's
+      // balance (their debt) or lifetime total below minus the ceiling (trial 41: 9,100 returns passed 2^53)
+      if (r.points > POINTS_MAX || r.points > POINTS_MAX + Math.min(facts.balance, facts.lifetime_earned, 0)) return { kind: 'too-large', points: r.points, capped: 0, rulesVersion, entryId: null, takingBack: true };
       if (r.points > 0) {
         if (this.plan) {
           this.flush(o.memberId); // the lots a return takes from come first
@@ -842,7 +847,12 @@ class Accruer {
       row.op = op;
     });
     if (out.kind === 'too-large') {
-      this.rejectLines(order.lines, `order ${order.orderId} would earn ${out.points} points, past the ceiling of ${POINTS_MAX} points for an order or a member's balance (README "Limits")`);
+      this.rejectLines(
+        order.lines,
+        out.takingBack
+          ? `return ${order.orderId} would take back ${out.points} points, past the ceiling of ${POINTS_MAX} points for an order or a member's debt (README "Limits")`
+          : `order ${order.orderId} would earn ${out.points} points, past the ceiling of ${POINTS_MAX} points for an order or a member's balance (README "Limits")`,
+      );
       return;
     }
     row.points = out.kind === 'return' ? -out.points : out.points;

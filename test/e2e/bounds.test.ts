@@ -114,6 +114,22 @@ describe('numbers never leave exact integer range (item 6)', () => {
     expect(t.ok(['member', 'show', 'm1']).balance).toBe(1);
   });
 
+  it('returns that would take a member\'s debt past the ceiling of 10^12 are rejected rows, never a balance past 2^53 (trial 41)', () => {
+    // each return takes back 9,999,999,999 points: 100 of them make a debt just under 10^12, the 101st would pass it
+    const t = tmpLedger({ now: T('2026-11-01') });
+    t.ok(['member', 'add', '--id', 'm1', '--name', 'Ann'], { now: T('2026-11-01') });
+    const rows = Array.from({ length: 102 }, (_, i) => `R${i},m1,2026-11-20 10:00,-9999999999.99`).join('\n');
+    const r = t.run(['import', 'purchases', csv(t, 'r.csv', HEADER + rows + '\nP1,m1,2026-11-21 10:00,0.07\n'), '--json'], { now: T('2026-11-22') });
+    expect(r.code).toBe(4);
+    expect(r.json()).toMatchObject({ accepted: 101, rejected: 2, pointsReturned: 999999999900 });
+    const rejects = readFileSync(join(t.dir, 'r.rejects.csv'), 'utf8');
+    // orders of one instant go by id (R0, R1, R10, R100 … R98, R99): the last two are refused
+    expect(rejects).toContain('return R98 would take back 9999999999 points, past the ceiling of 1000000000000 points for an order or a member\'s debt');
+    expect(rejects).toContain('return R99 would take back');
+    expect(t.ok(['member', 'show', 'm1'], { now: T('2026-11-22') })).toMatchObject({ balance: -999999999900, debt: 999999999900 }); // (P1's 0.07 earns no point)
+    expect(t.verify().ok).toBe(true);
+  });
+
   it('an order whose points would pass the ceiling of 10^12 is rejected; adjust and checkout refuse it too', () => {
     const t = tmpLedger({ now: T('2026-11-01') });
     t.ok(['member', 'add', '--id', 'm1', '--name', 'Ann'], { now: T('2026-11-01') });
