@@ -513,12 +513,19 @@ interface OwnRanking {
   orders: number;
   /** Baskets with an item among members like them (less the excluded basket's), and the most of any item. */
   countOf: (i: number) => number;
+  /** Members like them who bought the item (in those baskets): counted only for a reason shown. */
+  buyersOf: (i: number) => number;
   tierMax: number;
   tier: string | null;
 }
 
-const popularWords = (inTier: number, tier: string | null): string =>
-  inTier === 1 ? `bought once by ${tier ? `a ${tier} member` : 'a member'}` : `popular with ${tierWords(tier)} (in ${inTier} orders)`;
+/** "popular with members (in 33 orders by 14 members)"; an item only one member bought is not called popular (trial 41). */
+const popularWords = (inTier: number, tier: string | null, buyers: number): string =>
+  inTier === 1
+    ? `bought once by ${tier ? `a ${tier} member` : 'a member'}`
+    : buyers <= 1
+      ? `bought by one ${tier ? `${tier} ` : ''}member (in ${inTier} orders)`
+      : `popular with ${tierWords(tier)} (in ${inTier} orders by ${buyers} members)`;
 
 /** a before b in a list: higher score, then SKU. */
 const before = (a: { score: number; c: Candidate }, b: { score: number; c: Candidate }): boolean => a.score > b.score || (a.score === b.score && a.c.sku < b.c.sku);
@@ -585,6 +592,11 @@ function rankOwn(h: PurchaseHistory, m: MemberFacts, candidates: readonly Candid
   const { catMax, redeemed: redeemedByTier, redemptions } = stats;
   let countOf = (i: number) => stats.count.get(i) ?? 0;
   let tierMax = stats.max;
+  const buyersOf = (i: number): number => {
+    const who = new Set<string>();
+    for (const b of h.itemBaskets[i] ?? []) if (b !== exclude && m.tierOf(h.basketMember[b]) === m.tier) who.add(h.basketMember[b]);
+    return who.size;
+  };
   if (exclude >= 0 && m.tierOf(h.basketMember[exclude]) === m.tier) {
     const out = new Set(h.basketItems[exclude]);
     countOf = (i: number) => (stats.count.get(i) ?? 0) - (out.has(i) ? 1 : 0);
@@ -620,11 +632,13 @@ function rankOwn(h: PurchaseHistory, m: MemberFacts, candidates: readonly Candid
     const parts = [mine * WEIGHTS.again * again, mine * WEIGHTS.together * tog, mine * WEIGHTS.category * catScore, mine * WEIGHTS.redeemed * red, (prior + mine * WEIGHTS.popular) * pop];
     const score = parts[0] + parts[1] + parts[2] + parts[3] + parts[4];
     if (!words || score <= 0) return { score, reason: '' };
-    const popular = popularWords(inTier, m.tier);
+    const buyers = i !== undefined && inTier > 1 ? buyersOf(i) : inTier;
+    const popular = popularWords(inTier, m.tier, buyers);
     const reasons = [
       `bought it ${times(times_)} before`,
       i !== undefined && via.has(i) ? `bought together with ${nameOf(h, candidates, via.get(i)![0])}` : '',
-      cat !== null ? `popular in ${cat} among ${tierWords(m.tier)}` : popular,
+      // popular in a category only when more than one member like them bought it there (trial 41)
+      cat !== null ? (buyers > 1 ? `popular in ${cat} among ${tierWords(m.tier)}` : inTier ? `in ${cat}, a category the member buys (${popular})` : `in ${cat}, a category the member buys`) : popular,
       `redeemed with points by ${tierWords(m.tier)} (${units(i !== undefined ? (redemptions.get(i) ?? 0) : 0)})`,
       popular,
     ];
@@ -642,7 +656,7 @@ function rankOwn(h: PurchaseHistory, m: MemberFacts, candidates: readonly Candid
     if (score > 0) keepBest(best, { c: candidates[k], k, score }, keep);
   }
   const scored = best.map(({ c, k, score }) => ({ c, i: ids[k], score, reason: scoreOf(k, true).reason }));
-  return { scored, orders, countOf, tierMax, tier: m.tier };
+  return { scored, orders, countOf, buyersOf, tierMax, tier: m.tier };
 }
 
 /**
@@ -667,7 +681,7 @@ function fallbackList(h: PurchaseHistory, candidates: readonly Candidate[], own:
   }
   return best.map(({ c, i, score }) => {
     const n = recent?.[i] ?? 0;
-    const reason = decayed ? `selling well lately (in ${n} ${n === 1 ? 'order' : 'orders'} over the last ${RANKING.halfLifeDays} days)` : popularWords(own.countOf(i), own.tier);
+    const reason = decayed ? `selling well lately (in ${n} ${n === 1 ? 'order' : 'orders'} over the last ${RANKING.halfLifeDays} days)` : popularWords(own.countOf(i), own.tier, own.countOf(i) > 1 ? own.buyersOf(i) : own.countOf(i));
     return { c, i, score, reason };
   });
 }

@@ -539,7 +539,7 @@ type AnyRecommendations = MemberRecommendations | ItemRecommendations | SegmentR
 function pointsAndCash(v: unknown, row: AnyRow): string {
   if (v === null || v === undefined) return 'cash only';
   const cash = row.cashWithPoints;
-  return typeof cash === 'string' && /[1-9]/.test(cash) ? `${v} + ${cash}` : String(v);
+  return typeof cash === 'string' && /[1-9]/.test(cash) ? `${v} + ${cash} cash` : String(v);
 }
 
 function recommendView(r: AnyRecommendations): View {
