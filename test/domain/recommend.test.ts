@@ -30,6 +30,19 @@ const tiers: Record<string, string> = { A: 'gold', B: 'gold', C: 'gold', X: 'gol
 const facts = (memberId: string, available: number | null = 0) => ({ memberId, tier: tiers[memberId] ?? null, tierOf: (id: string) => tiers[id] ?? null, available });
 
 describe('recommendForMember', () => {
+  it('calls an item popular in a category only when more than one member like them bought it (trial 41)', () => {
+    const h = new PurchaseHistory();
+    const gear = (m: string, ...skus: string[]) => h.addBasket(m, skus.map((sku) => ({ sku, category: 'gear' })));
+    gear('S', 'G1');
+    gear('S', 'G1');
+    gear('O', 'G2'); // one other member bought G2, once
+    gear('P', 'G3');
+    gear('Q', 'G3'); // two bought G3
+    const recs = recommendForMember(h, { memberId: 'S', tier: 'silver', tierOf: () => 'silver', available: null }, ['G1', 'G2', 'G3'].map((s) => item(s, 'gear')), 3);
+    expect(recs.find((r) => r.sku === 'G3')?.reason).toBe('popular in gear among silver members');
+    expect(recs.find((r) => r.sku === 'G2')?.reason).toBe('in gear, a category the member buys (bought once by a silver member)');
+  });
+
   it('puts the member\'s own items and what goes with them ahead of what is merely popular, saying why', () => {
     const recs = recommendForMember(shop(), facts('X', 800), CATALOG, 3);
     // X bought tea once: tea again; oolong from X's category; the cup bought with tea (held back a little
@@ -110,11 +123,11 @@ describe('recommendForMember on a shop like a wholesale export (no categories, s
   it('with no categories, what is popular among members is the fallback, and says so', () => {
     const h = wholesale();
     // M never bought jam jars; they are bought with the hand warmers (3 orders), but above all by many members
-    expect(forM(h, 40).find((r) => r.sku === 'JAM')).toMatchObject({ reason: 'popular with members (in 7 orders)' });
+    expect(forM(h, 40).find((r) => r.sku === 'JAM')).toMatchObject({ reason: 'popular with members (in 7 orders by 7 members)' });
     // a newcomer with one piece of the set gets the set's other pieces and the shop's favourites
     h.addBasket('NEW', bare('SET-00'));
     const recs = recommendForMember(h, { memberId: 'NEW', tier: null, tierOf: () => null, available: null }, seen(h), 40);
-    expect(recs.find((r) => r.sku === 'JAM')).toMatchObject({ reason: 'popular with members (in 7 orders)' });
+    expect(recs.find((r) => r.sku === 'JAM')).toMatchObject({ reason: 'popular with members (in 7 orders by 7 members)' });
   });
 
   it('any history: at most top items, each once, scores positive and best first', () => {
@@ -178,7 +191,7 @@ describe('recommendForMember: buying again, co-purchase evidence and popularity'
     const again = forT(shopWhere(true));
     expect(again[0]).toMatchObject({ sku: 'OWN', reason: 'bought it once before' });
     const oneOff = forT(shopWhere(false));
-    expect(oneOff[0]).toMatchObject({ sku: 'POPULAR', reason: 'popular with members (in 4 orders)' });
+    expect(oneOff[0]).toMatchObject({ sku: 'POPULAR', reason: 'popular with members (in 4 orders by 4 members)' });
     expect(oneOff.map((r) => r.sku).indexOf('OWN')).toBeGreaterThan(0);
     expect(oneOff.find((r) => r.sku === 'OWN')).toMatchObject({ reason: 'bought it once before' }); // popular only through T's own order
   });
@@ -223,8 +236,8 @@ describe('recommendForMember: buying again, co-purchase evidence and popularity'
   it('a member with no orders gets the favourites of members like them, most orders first, saying how many', () => {
     const h = shopWhere(false);
     const recs = forT(h, 3, 'NEWCOMER');
-    expect(recs[0]).toMatchObject({ sku: 'POPULAR', reason: 'popular with members (in 4 orders)' });
-    expect(recs.every((r) => /^(popular with members \(in \d+ orders\)|bought once by a member)$/.test(r.reason))).toBe(true);
+    expect(recs[0]).toMatchObject({ sku: 'POPULAR', reason: 'popular with members (in 4 orders by 4 members)' });
+    expect(recs.every((r) => /^(popular with members \(in \d+ orders by \d+ members\)|bought once by a member)$/.test(r.reason))).toBe(true);
   });
 
   it('priorOrders moves weight from the member\'s own orders to popularity, the more the fewer orders they have', () => {
@@ -232,7 +245,7 @@ describe('recommendForMember: buying again, co-purchase evidence and popularity'
     const h = shopWhere(true);
     expect(RANKING.priorOrders).toBe(0); // chosen on the validation splits (bench/recommend.js)
     expect(forT(h)[0].sku).toBe('OWN');
-    expect(withSetting('priorOrders', 10, () => forT(h))[0]).toMatchObject({ sku: 'POPULAR', reason: 'popular with members (in 4 orders)' });
+    expect(withSetting('priorOrders', 10, () => forT(h))[0]).toMatchObject({ sku: 'POPULAR', reason: 'popular with members (in 4 orders by 4 members)' });
     // the same prior matters less for a member with many orders
     for (let k = 0; k < 30; k++) h.addBasket('T', bare('OWN'));
     expect(withSetting('priorOrders', 10, () => forT(h))[0].sku).toBe('OWN');
@@ -348,8 +361,8 @@ describe('recommendForMember: the ledger calibrates itself against the shop\'s f
     expect(lately.every((r) => r.reason.startsWith('selling well lately'))).toBe(true);
     const allTime = forMember(h, 'NEWCOMER', undefined, 5);
     expect(allTime.map((r) => r.sku)).toEqual(OLD.slice(0, 5));
-    expect(allTime[0].reason).toBe('popular with members (in 103 orders)'); // OLD01: T's three orders as well
-    expect(allTime[1].reason).toBe('popular with members (in 100 orders)');
+    expect(allTime[0].reason).toBe('popular with members (in 103 orders by 101 members)'); // OLD01: T's three orders as well
+    expect(allTime[1].reason).toMatch(/^popular with members \(in 100 orders by \d+ members\)$/);
   });
 
   it('keeps the member\'s own list where members buy again, and the favourites where nothing personal beats them', () => {
@@ -434,5 +447,37 @@ describe('imported returns: a line returned in full was not bought', () => {
     const recs = recommendForMember(h, { memberId: 'M', tier: null, tierOf: () => null, available: null }, CATALOG, 10);
     expect(recs.find((r) => r.sku === 'CUP')).toBeUndefined();
     expect(recs.find((r) => r.sku === 'POT')?.reason ?? '').not.toMatch(/^bought it/);
+  });
+});
+
+describe('the bench: buying again beyond what sells (bench/recommend.js personalSignal)', () => {
+  type Order = { member: string; at: string; lines: { sku: string }[] };
+  const order = (member: string, day: number, skus: string[]): Order => ({ member, at: `2026-01-${String(day).padStart(2, '0')}T10:00:00Z`, lines: skus.map((sku) => ({ sku })) });
+  const load = async () => (await import('../../bench/recommend.js')) as unknown as {
+    personalSignal: (orders: Order[], o?: { shuffles?: number; seed?: number }) => { real: number; shuffledMean: number; shuffled95: number; p: number; shuffles: number };
+  };
+
+  it('finds buying again where each member keeps to items of their own', async () => {
+    const { personalSignal } = await load();
+    // 40 members, each buying their own two items (of 80) on each of 3 days: every later order re-buys
+    const orders = Array.from({ length: 40 }, (_, m) => [1, 2, 3].map((d) => order(`M${m}`, d, [`S${2 * m}`, `S${2 * m + 1}`]))).flat();
+    const s = personalSignal(orders, { shuffles: 50 });
+    expect(s.real).toBe(1);
+    expect(s.shuffledMean).toBeLessThan(0.2);
+    expect(s.p).toBe(0);
+  });
+
+  it('finds none where who buys what is drawn from popularity alone', async () => {
+    const { personalSignal } = await load();
+    // every order draws two items by one shared, skewed popularity: a member's past says nothing more
+    let x = 7;
+    const rnd = () => ((x = (x * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const pick = () => `S${Math.floor(20 * rnd() * rnd())}`;
+    const orders = Array.from({ length: 200 }, (_, m) => [1, 2, 3, 4].map((d) => order(`M${m}`, d, [pick(), pick()]))).flat();
+    const s = personalSignal(orders, { shuffles: 100 });
+    expect(s.p).toBeGreaterThan(0.05);
+    expect(Math.abs(s.real - s.shuffledMean)).toBeLessThan(0.05);
+    // the same orders in the same seed give the same figures
+    expect(personalSignal(orders, { shuffles: 100 })).toEqual(s);
   });
 });
