@@ -19,6 +19,7 @@ const sets = [
   ['generated', generated()],
   ['morning', onlineRetail(F('online-retail-uci-sample.csv')).orders],
   ['days', onlineRetail(F('online-retail-uci-days-sample.csv')).orders],
+  ['week', onlineRetail(F('online-retail-uci-week-sample.csv')).orders],
   ['year', onlineRetail(F('online-retail-uci-year-sample.csv')).orders],
   ['groceries', groceries(F('groceries-sample.csv')).orders],
 ];
