@@ -289,7 +289,7 @@ function verifyPass(l: Ledger, anchors: readonly Anchor[], sortedLots: boolean):
     books.finish(q.memberCacheRows());
     checks.push(fromProblems('postings-name-members', 'every posting names a known member', books.unknown));
     checks.push(fromProblems('member-balances', 'balance, held and lifetime caches match the postings', books.caches));
-    checks.push(fromMismatches('lot-remaining', 'every lot remaining = points + moves, within 0..points', q.lotRemaining()));
+    checks.push(fromMismatches('lot-remaining', 'every lot remaining = points + moves, within 0..points (or 0..what its credit gave, for a lot that got back points of a debt its credit repaid)', q.lotRemaining()));
     checks.push(fromProblems('lots-match-balances', 'balance = lots remaining + held − debt for every member', books.balances));
     checks.push(fromMismatches('lot-moves-owner', "lot moves are made by the lot member's entries", q.lotMovesOwnership()));
     for (const x of extraChecks) checks.push(fromMismatches(x.name, 'ok', q.extra(x.sql)));

@@ -707,6 +707,7 @@ export class Journal {
   }
 
   private voidedTargetsStmt?: Database.Statement;
+  private repaidTargetsStmt?: Database.Statement;
   /**
    * For each of `lotIds` that an imported purchase's accrual created and whose void then took more than
    * the lot had left (its points were spent or held meanwhile), the member's other lots the void took the
@@ -731,11 +732,33 @@ export class Journal {
           AND (te.kind <> 'accrual' OR coalesce(te.ref, '') <> v.ref)
         ORDER BY ol.id, tl.expires_on IS NULL DESC, tl.expires_on DESC, tl.earned_at DESC, tl.id DESC`,
     );
-    for (const r of this.voidedTargetsStmt.all(memberId, JSON.stringify(lotIds)) as { voided: number; lotId: number; took: number; room: number }[]) {
-      const v = Number(r.voided);
-      let list = out.get(v);
-      if (!list) out.set(v, (list = []));
-      list.push({ lotId: Number(r.lotId), took: Number(r.took), room: Number(r.room) });
+    // What the void could not take from any lot was debt; the credits after it repaid that debt first, so
+    // their lots hold less than they credited. Points given back for the voided lot past what the void took
+    // from lots go to those lots, up to what each repaid, in the order they repaid it: as in a ledger that
+    // never saw the voided purchase, where the credit would have kept them (trial 41: a corrected re-import
+    // repaid the void's debt, then a refund put the spent points back into the voided lot, lapsed).
+    this.repaidTargetsStmt ??= this.store.db.prepare(
+      `SELECT ol.id AS voided, tl.id AS lotId,
+              -(SELECT sum(p.points) FROM postings p WHERE p.entry_id = v.id AND p.account = 'member' AND p.member_id = v.member_id)
+                - coalesce((SELECT -sum(m.points) FROM lot_moves m WHERE m.entry_id = v.id AND m.points < 0), 0) AS took,
+              (SELECT sum(p.points) FROM postings p WHERE p.entry_id = ce.id AND p.account = 'member' AND p.member_id = ce.member_id) - tl.remaining AS room
+         FROM lots ol
+         JOIN entries oe ON oe.id = ol.entry_id AND oe.kind = 'accrual'
+         JOIN entries v ON v.member_id = ? AND v.kind = 'void' AND v.ref = oe.ref AND v.id > oe.id
+         JOIN entries ce ON ce.member_id = v.member_id AND ce.id > v.id
+         JOIN lots tl ON tl.entry_id = ce.id
+        WHERE ol.id IN (SELECT CAST(value AS INTEGER) FROM json_each(?))
+          AND (SELECT sum(p.points) FROM postings p WHERE p.entry_id = ce.id AND p.account = 'member' AND p.member_id = ce.member_id) > tl.points
+        ORDER BY ol.id, ce.id, tl.id`,
+    );
+    for (const stmt of [this.voidedTargetsStmt, this.repaidTargetsStmt]) {
+      for (const r of stmt.all(memberId, JSON.stringify(lotIds)) as { voided: number; lotId: number; took: number; room: number }[]) {
+        if (Number(r.took) <= 0 || Number(r.room) <= 0) continue;
+        const v = Number(r.voided);
+        let list = out.get(v);
+        if (!list) out.set(v, (list = []));
+        list.push({ lotId: Number(r.lotId), took: Number(r.took), room: Number(r.room) });
+      }
     }
     return out;
   }

@@ -37,7 +37,13 @@ export const coreChecks = {
   lotRemaining: `SELECT 'lot ' || l.id AS subject,
                         'remaining ' || l.remaining || ' but points ' || l.points || ' and moves ' || coalesce(mv.s, 0) AS detail
                    FROM lots l LEFT JOIN (SELECT lot_id, sum(points) AS s FROM lot_moves GROUP BY lot_id) mv ON mv.lot_id = l.id
-                  WHERE l.remaining <> l.points + coalesce(mv.s, 0) OR l.remaining < 0 OR l.remaining > l.points
+                  WHERE l.remaining <> l.points + coalesce(mv.s, 0) OR l.remaining < 0
+                     -- a lot holds at most what it was created with, or, one whose credit repaid a debt first,
+                     -- what that credit gave: points given back for a voided purchase whose void made that debt
+                     -- go to it (journal.voidedLotTargets)
+                     OR (l.remaining > l.points
+                         AND l.remaining > (SELECT coalesce(sum(p.points), 0) FROM postings p
+                                             WHERE p.entry_id = l.entry_id AND p.account = 'member' AND p.member_id = l.member_id))
                   LIMIT 5`,
   lotMovesOwnership: `SELECT 'entry ' || mv.entry_id AS subject, 'moves lot ' || mv.lot_id || ' of another member' AS detail
                         FROM lot_moves mv JOIN lots l ON l.id = mv.lot_id JOIN entries e ON e.id = mv.entry_id

@@ -246,6 +246,35 @@ describe('import void (e2e)', () => {
     }
   });
 
+  it('a void that made debt, repaid by the corrected re-import, then the checkout refunded or cancelled: the points go to the corrected lot, not to lapse with the voided one (trial 41)', () => {
+    for (const how of ['refund', 'cancel'] as const) {
+      const t = tmpLedger({ now: '2026-01-01T00:00:00Z', timezone: 'Asia/Shanghai' });
+      const at = (iso: string) => ({ now: iso });
+      t.ok(['rules', 'apply', file(t, 'r.json', JSON.stringify({ redeem: { pointsPerUnit: '100', maxRatio: '1' }, expiry: { policy: 'rolling-days', days: 30 } })), '--effective', '2025-01-01'], at('2026-01-01T00:00:00Z'));
+      t.ok(['member', 'add', '--id', 'M1', '--name', 'A'], at('2026-01-01T00:00:00Z'));
+      t.ok(['catalog', 'add', '--sku', 'MIX', '--name', 'Mixed', '--price', '100.00'], at('2026-01-01T00:00:00Z'));
+      // the wrong file dates O1 2025-12-10 (its lot lapses 2026-01-09); the corrected one 2026-01-03 (lapses 02-02)
+      t.ok(['import', 'purchases', file(t, 'wrong.csv', HEADER + 'O1,M1,2025-12-10 10:00,1000.00\n')], at('2026-01-04T00:00:00Z'));
+      const o = how === 'refund'
+        ? t.ok(['checkout', '--member', 'M1', '--item', 'MIX:2', '--points', '800', '--yes'], at('2026-01-05T02:00:00Z'))
+        : t.ok(['checkout', 'start', '--member', 'M1', '--item', 'MIX:2', '--points', '800'], at('2026-01-05T02:00:00Z'));
+      // the void finds 800 of O1's points spent (or held): what no lot of the day covers is debt
+      const v = t.ok(['import', 'void', '1', '--yes'], at('2026-01-10T02:00:00Z')).byMember[0];
+      if (how === 'refund') expect(v.debt).toBeGreaterThan(0);
+      // the corrected file repays the debt first
+      t.ok(['import', 'purchases', file(t, 'fixed.csv', HEADER + 'O1,M1,2026-01-03 10:00,1000.00\n')], at('2026-01-10T02:01:00Z'));
+      if (how === 'refund') t.ok(['order', 'refund', o.orderId, '--yes'], at('2026-01-10T02:02:00Z'));
+      else t.ok(['checkout', 'cancel', o.checkoutId], at('2026-01-10T02:02:00Z'));
+      // as a ledger that never saw the wrong O1: its 1000 points, all in the corrected lot, lapsing 2026-02-02
+      const m = t.ok(['member', 'show', 'M1'], at('2026-01-10T02:03:00Z'));
+      expect(m, how).toMatchObject({ balance: 1000, available: 1000, debt: 0 });
+      expect(m.expiredPending ?? 0, how).toBe(0);
+      expect(t.ok(['expire', 'run', '--yes'], at('2026-01-20T00:00:00Z')).pointsExpired, how).toBe(0);
+      expect(t.ok(['member', 'show', 'M1'], at('2026-01-20T00:00:00Z')), how).toMatchObject({ balance: 1000, available: 1000 });
+      expect(t.verify().ok, how).toBe(true);
+    }
+  });
+
   it('purchase void undoes one order, and the corrected file then accrues only that one', () => {
     const t = ledger();
     const oneWrong = RIGHT.replace('A3,M003,2026-11-03 11:00,80.00', 'A3,M003,2026-11-03 11:00,800.00');
