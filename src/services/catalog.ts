@@ -95,7 +95,8 @@ export function itemView(l: Pick<Ledger, 'digits'>, r: CatalogRow): ItemView {
 }
 
 /** Audit detail of an item: money as decimal strings, like the JSON. */
-function auditItem(l: Ledger, i: CatalogItem): Record<string, unknown> {
+/** An item as audit records hold it (verify's catalog-match-audit compares the table with them). */
+export function auditItem(l: Ledger, i: CatalogItem): Record<string, unknown> {
   return {
     ...i,
     price: formatMoney(i.price, l.digits),
@@ -302,7 +303,17 @@ export async function importCatalog(ctx: Ctx, file: string, rejectsPath?: string
       repo.upsertMany(toWrite, l.nowIso);
       // a file whose every row is rejected wrote nothing: no run to audit (exit 2 below)
       if (whole()) return { created, updated, unchanged, pointsPriceUnused };
-      recordAudit(l, 'catalog.import', file, { rows: records.length, created, updated, unchanged, rejected: rejects.length, skus: toWrite.map((i) => i.sku), ...(Object.keys(couponTermsBefore).length ? { couponTermsBefore } : {}) });
+      recordAudit(l, 'catalog.import', file, {
+        rows: records.length,
+        created,
+        updated,
+        unchanged,
+        rejected: rejects.length,
+        skus: toWrite.map((i) => i.sku),
+        ...(Object.keys(couponTermsBefore).length ? { couponTermsBefore } : {}),
+        // each item as written, as catalog add records it (ledger verify's catalog-match-audit)
+        items: Object.fromEntries(toWrite.map((i) => [i.sku, auditItem(l, rowToItem(repo.get(i.sku)!))])),
+      });
       return { created, updated, unchanged, pointsPriceUnused };
     }, whole),
   );

@@ -159,6 +159,28 @@ export class VerifyQueries {
     }[];
   }
 
+  /** The audit records of what changes catalog items and members' status and tier pins (and ledger.init), oldest first. */
+  recordsAudit(): AuditRow[] {
+    return this.db
+      .prepare(
+        `SELECT id, at, operator, action, subject, detail FROM audit
+          WHERE action IN ('ledger.init', 'catalog.add', 'catalog.update', 'catalog.import', 'catalog.activate', 'catalog.deactivate',
+                           'member.add', 'member.update', 'member.freeze', 'member.unfreeze')
+          ORDER BY id`,
+      )
+      .all() as AuditRow[];
+  }
+
+  /** Every catalog item's row. */
+  catalogRows(): Record<string, unknown>[] {
+    return this.db.prepare('SELECT * FROM catalog_items ORDER BY sku').all() as Record<string, unknown>[];
+  }
+
+  /** Every member's id, status and pinned tier. */
+  memberStates(): { id: string; status: string; tier: string | null }[] {
+    return this.db.prepare('SELECT id, status, tier FROM members ORDER BY id').all() as { id: string; status: string; tier: string | null }[];
+  }
+
   /** The audit records of what stores rules versions (`ledger.init` its first, `rules apply` the rest), oldest first. */
   rulesAudit(): AuditRow[] {
     return this.db.prepare("SELECT id, at, operator, action, subject, detail FROM audit WHERE action IN ('ledger.init', 'rules.apply') ORDER BY id").all() as AuditRow[];

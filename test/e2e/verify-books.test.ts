@@ -135,6 +135,42 @@ describe('ledger verify sees every table that decides money', () => {
     expect(failedChecks(gone).find((c) => c.name === 'rules-match-audit')!.detail).toMatch(/^audit \d+: records rules apply storing rules version 3, which is gone$/);
   });
 
+  it('catalog items and members are as their audit records left them: a price set to 0 or a frozen member set active with sqlite3 is exit 6 naming them (trial 41)', () => {
+    const t = tmpLedger({ timezone: 'Asia/Shanghai' });
+    writeFileSync(join(t.dir, 'tiers.json'), JSON.stringify({ tiers: [{ name: 'gold', minLifetimePoints: 1000, multiplier: '1.5' }] }));
+    t.ok(['rules', 'apply', join(t.dir, 'tiers.json'), '--effective', '2025-01-01', '--yes']);
+    t.ok(['member', 'add', '--id', 'M1', '--name', 'One', '--tier', 'gold']);
+    t.ok(['member', 'add', '--id', 'M2', '--name', 'Two']);
+    t.ok(['member', 'freeze', 'M2', '--reason', 'fraud', '--yes']);
+    t.ok(['catalog', 'add', '--sku', 'PTS', '--name', 'Points item', '--price', '50.00', '--pay', 'points', '--points-price', '5000']);
+    writeFileSync(join(t.dir, 'cat.csv'), 'sku,name,price\nTEA,Tea,12.00\n');
+    t.ok(['catalog', 'import', join(t.dir, 'cat.csv')]);
+    t.ok(['catalog', 'update', 'TEA', '--price', '13.00']);
+    t.ok(['catalog', 'deactivate', 'TEA']);
+    const v = t.verify();
+    expect(v.ok).toBe(true);
+    expect(v.checks.find((c) => c.name === 'catalog-match-audit')).toMatchObject({ ok: true, detail: '2 catalog item(s), each priced as its last audit record says' });
+    expect(v.checks.find((c) => c.name === 'members-match-audit')).toMatchObject({ ok: true });
+    const copy = (name: string) => {
+      const db = join(t.dir, name);
+      writeFileSync(db, readFileSync(t.db));
+      return { ...t, db, run: (args: string[], o = {}) => t.run([...args, '--db', db], o) } as TmpLedger;
+    };
+    const cheap = copy('cheap.db');
+    tamper(cheap.db, ["UPDATE catalog_items SET points_price = 1, price = 0 WHERE sku = 'PTS'", "UPDATE catalog_items SET active = 1 WHERE sku = 'TEA'"]);
+    expect(failedChecks(cheap)).toEqual([
+      { name: 'catalog-match-audit', ok: false, detail: 'item PTS: price "0.00", pointsPrice 1, but its last audit record says "50.00", 5000: edited since; item TEA: active true, but its last audit record says false: edited since' },
+    ]);
+    const thawed = copy('thawed.db');
+    tamper(thawed.db, ["UPDATE members SET status = 'active', frozen_reason = NULL WHERE id = 'M2'", "UPDATE members SET tier = 'platinum' WHERE id = 'M1'"]);
+    expect(failedChecks(thawed)).toEqual([
+      { name: 'members-match-audit', ok: false, detail: 'member M1: is pinned to tier platinum, but their last record that set it says gold: edited since; member M2: is active, but their last freeze record says frozen: edited since' },
+    ]);
+    const forged = copy('forged.db');
+    tamper(forged.db, ["INSERT INTO catalog_items (sku, name, price, pay, points_price, created_at, updated_at) VALUES ('FREE', 'Free', 0, 'points', 1, 'x', 'x')"]);
+    expect(failedChecks(forged)).toEqual([{ name: 'catalog-match-audit', ok: false, detail: 'item FREE: was written by no catalog add, update or import (no audit record names it): the catalog table was written to directly' }]);
+  });
+
   it('passes on a ledger with imports, a checkout, a refund and an export, naming the new checks', () => {
     const { t } = seeded();
     const v = t.verify();
