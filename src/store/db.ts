@@ -137,8 +137,11 @@ export class Store {
   generation: string | null | undefined = undefined;
   private sameGeneration(): void {
     const now = generationOf(this);
-    if (this.generation === undefined) this.generation = now;
-    else if (now !== this.generation) throw new LedgerReplacedError(this.path);
+    if (this.generation === undefined) {
+      // a ledger still being made (its tables there, init's settings not yet: another init racing this one)
+      // has no generation to keep: it is noted once the ledger is made, by whichever init made it
+      if (now !== null || settingAt(this, 'currency') !== undefined) this.generation = now;
+    } else if (now !== this.generation) throw new LedgerReplacedError(this.path);
   }
 
   /** Whether a write transaction is open. */
@@ -908,7 +911,8 @@ function settingAt(store: Store, key: string): string | undefined {
     try {
       stmt = store.db.prepare('SELECT value FROM settings WHERE key = ?').pluck();
     } catch {
-      stmt = null;
+      // no settings table yet: asked again next time (the ledger may be made meanwhile)
+      return undefined;
     }
     settingStatements.set(store, stmt);
   }

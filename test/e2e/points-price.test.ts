@@ -92,6 +92,12 @@ describe('a points-only item priced 0.00 without a points price is refused too (
     // stored by an older build: never sold, and the ledger stays verifiable
     const db = openLedgerDb(t.db);
     db.prepare("UPDATE catalog_items SET points_price = NULL WHERE sku = 'GIFT'").run();
+    // (with the audit record that build wrote: verify's catalog-match-audit holds the item to it)
+    db.prepare(
+      `INSERT INTO audit (at, operator, action, subject, detail)
+       SELECT at, operator, 'catalog.update', subject, json_object('before', json(detail), 'after', json_set(detail, '$.pointsPrice', NULL))
+         FROM audit WHERE action = 'catalog.add' AND subject = 'GIFT'`,
+    ).run();
     db.close();
     const c = t.run(['checkout', '--member', 'M1', '--item', 'GIFT', '--yes', '--json'], { now: NOW });
     expect(c.code, c.stderr).toBe(3);

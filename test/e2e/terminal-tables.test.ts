@@ -199,9 +199,9 @@ describe.skipIf(!hasTmux)('tables fit an 80-column terminal (issue 20 item 2)', 
     // the why column, row by row and line by line, read between its header and the next one's
     const at = (l: string, text: string) => stringWidth(l.slice(0, l.indexOf(text)));
     const from = at(lines[head], 'why');
-    // up to the points price column: its header, or a wider value right-aligned under it ("13440 + 33.60")
+    // up to the points price column: its header, or a wider value right-aligned under it ("13440 + 33.60 cash")
     const starts = lines.slice(head + 1).map((l) => {
-      const m = /\s(\d+(?: \+ [\d.]+)?)\s+\d+$/.exec(l);
+      const m = /\s(\d+(?: \+ [\d.]+ cash)?)\s+\d+$/.exec(l);
       return m ? stringWidth(l.slice(0, m.index + 1)) : Infinity;
     });
     const to = Math.min(at(lines[head], 'points price'), ...starts);

@@ -48,6 +48,8 @@ export function otherProcessFreezesM1AndImportsO120(dbPath: string): void {
   const other = openLedgerDb(dbPath, { timeout: 5000 });
   try {
     other.prepare("UPDATE members SET status = 'frozen', frozen_reason = 'fraud check' WHERE id = 'M1'").run();
+    // with its audit record, as `member freeze` writes it (verify's members-match-audit)
+    other.prepare("INSERT INTO audit (at, operator, action, subject, detail) VALUES ('2026-11-23T02:00:00.000Z', 'other', 'member.freeze', 'M1', '{\"reason\":\"fraud check\"}')").run();
     other
       .prepare(
         `INSERT INTO purchases (source, order_id, member_id, purchased_at, kind, amount, line_count, content_hash, status, points, capped, rules_version, entry_id, imported_at)

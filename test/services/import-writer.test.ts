@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type * as Import from '../../src/services/importPurchases.js';
 import { type Ctx, withLedger } from '../../src/services/ledger.js';
 import { verifyLedger } from '../../src/services/verify.js';
+import { setFrozen } from '../../src/services/members.js';
 import { members } from '../../src/store/members.js';
 import { ledgerRuns, openLedgerDb, tmpDir } from '../helpers/cli.js';
 import { addFailingTrigger, dropFailingTrigger, keepEnv, otherProcessFreezesM1AndImportsO120, tmpCtx } from '../helpers/store.js';
@@ -63,7 +64,7 @@ function file(rows: Row[]): string {
 async function importWith(threads: '1' | '2', ids: string[], rules: unknown, f: string, input: Partial<Import.ImportInput> = {}) {
   process.env.POINTSMALL_THREADS = threads;
   const ctx = await ledger(ids, rules);
-  await withLedger(ctx, (l) => l.store.write(() => l.store.get(members).setStatus('F1', 'frozen', 'fraud check', l.nowIso)));
+  await setFrozen(ctx, 'F1', true, 'fraud check'); // as `member freeze` does it: audited (verify's members-match-audit)
   const summary = await dist.importPurchases(ctx, { file: f, createMembers: true, ...input });
   expect((await verifyLedger(ctx)).ok).toBe(true);
   const { elapsedMs, rejectsFile, ...rest } = summary;

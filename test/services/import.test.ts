@@ -9,6 +9,7 @@ import { BusyError } from '../../src/errors.js';
 import { importPurchases, type ImportInput } from '../../src/services/importPurchases.js';
 import { approveReview, listReview, rejectReview } from '../../src/services/review.js';
 import { type Ctx, withLedger } from '../../src/services/ledger.js';
+import { setFrozen } from '../../src/services/members.js';
 import { verifyLedger } from '../../src/services/verify.js';
 import { members } from '../../src/store/members.js';
 import { analysis } from '../../src/store/analysis.js';
@@ -158,7 +159,7 @@ describe('import purchases (services)', () => {
 
   it('queues orders above reviewAbove and of frozen members unaccrued, then approves or rejects them', async () => {
     const { ctx, dir } = await ledger(['M1', 'M2'], { limits: { reviewAbove: '500.00' } });
-    await withLedger(ctx, (l) => l.store.write(() => l.store.get(members).setStatus('M2', 'frozen', 'fraud check', l.nowIso)));
+    await setFrozen(ctx, 'M2', true, 'fraud check'); // as `member freeze` does it: audited (verify's members-match-audit)
     const f = csv(dir, 'p.csv', 'order_id,member_id,purchased_at,amount\nBIG,M1,2026-11-01,800.00\nOK,M1,2026-11-01,500.00\nFZ,M2,2026-11-01,10.00\n');
     const r = await run(ctx, { file: f });
     expect(r).toMatchObject({ accepted: 1, review: 2, pointsAccrued: 500 });
