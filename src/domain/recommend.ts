@@ -638,7 +638,7 @@ function rankOwn(h: PurchaseHistory, m: MemberFacts, candidates: readonly Candid
       `bought it ${times(times_)} before`,
       i !== undefined && via.has(i) ? `bought together with ${nameOf(h, candidates, via.get(i)![0])}` : '',
       // popular in a category only when more than one member like them bought it there (trial 41)
-      cat !== null ? (buyers > 1 ? `popular in ${cat} among ${tierWords(m.tier)}` : inTier ? `in ${cat}, a category the member buys (${popular})` : `in ${cat}, a category the member buys`) : popular,
+      cat !== null ? (buyers > 1 ? `popular in ${cat} among ${tierWords(m.tier)}` : inTier ? `in ${cat}, a category the member buys; ${popular}` : `in ${cat}, a category the member buys`) : popular,
       `redeemed with points by ${tierWords(m.tier)} (${units(i !== undefined ? (redemptions.get(i) ?? 0) : 0)})`,
       popular,
     ];

@@ -381,7 +381,8 @@ export async function importMembers(ctx: Ctx, file: string, rejectsPath?: string
       }
       // a file whose every row is rejected wrote nothing: no run to audit (exit 2 below)
       if (whole()) return { created, updated, unchanged };
-      recordAudit(l, 'member.import', file, { rows: records.length, created, updated, unchanged, rejected: rejects.length });
+      // changesRecorded: each member it changed has a member.update record of its own (ledger verify's members-match-audit)
+      recordAudit(l, 'member.import', file, { rows: records.length, created, updated, unchanged, rejected: rejects.length, changesRecorded: true });
       return { created, updated, unchanged };
     }, whole),
   );

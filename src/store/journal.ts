@@ -749,6 +749,8 @@ export class Journal {
          JOIN lots tl ON tl.entry_id = ce.id
         WHERE ol.id IN (SELECT CAST(value AS INTEGER) FROM json_each(?))
           AND (SELECT sum(p.points) FROM postings p WHERE p.entry_id = ce.id AND p.account = 'member' AND p.member_id = ce.member_id) > tl.points
+          -- not a re-import voided in turn (its lot lapses with it, and its own void made the debt anew)
+          AND NOT (ce.kind = 'accrual' AND EXISTS (SELECT 1 FROM entries v2 WHERE v2.member_id = ce.member_id AND v2.kind = 'void' AND v2.ref = ce.ref AND v2.id > ce.id))
         ORDER BY ol.id, ce.id, tl.id`,
     );
     for (const stmt of [this.voidedTargetsStmt, this.repaidTargetsStmt]) {

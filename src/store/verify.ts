@@ -165,7 +165,7 @@ export class VerifyQueries {
       .prepare(
         `SELECT id, at, operator, action, subject, detail FROM audit
           WHERE action IN ('ledger.init', 'catalog.add', 'catalog.update', 'catalog.import', 'catalog.activate', 'catalog.deactivate',
-                           'member.add', 'member.update', 'member.freeze', 'member.unfreeze')
+                           'member.add', 'member.update', 'member.import', 'member.freeze', 'member.unfreeze')
           ORDER BY id`,
       )
       .all() as AuditRow[];

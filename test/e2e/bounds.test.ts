@@ -130,6 +130,25 @@ describe('numbers never leave exact integer range (item 6)', () => {
     expect(t.verify().ok).toBe(true);
   });
 
+  it('a void that would leave a member owing past the ceiling is refused, exit 3 POINTS_CEILING, nothing voided (trial 41)', () => {
+    const t = tmpLedger({ now: T('2026-01-01') });
+    t.ok(['rules', 'apply', csv(t, 'r.json', JSON.stringify({ earn: { pointsPerUnit: '1000' }, expiry: { policy: 'never' } })), '--effective', '2026-01-01'], { now: T('2026-01-01') });
+    t.ok(['member', 'add', '--id', 'm1', '--name', 'Ann'], { now: T('2026-01-01') });
+    t.ok(['catalog', 'add', '--sku', 'BIG', '--name', 'Big', '--price', '10000000000.00'], { now: T('2026-01-01') });
+    t.ok(['import', 'purchases', csv(t, 'p.csv', HEADER + 'P1,m1,2026-01-02 10:00,1000000000.00\n')], { now: T('2026-01-03') });
+    t.ok(['checkout', '--member', 'm1', '--item', 'BIG', '--max-points', '--yes'], { now: T('2026-01-04') });
+    // a return of the same size: a debt of exactly 10^12, at the ceiling, accepted
+    t.ok(['import', 'purchases', csv(t, 'r.csv', HEADER + 'R1,m1,2026-01-05 10:00,-1000000000.00\n')], { now: T('2026-01-06') });
+    expect(t.ok(['member', 'show', 'm1'], { now: T('2026-01-06') })).toMatchObject({ debt: 1e12 });
+    const v = t.run(['import', 'void', '1', '--yes', '--json'], { now: T('2026-01-07') });
+    expect(v.code).toBe(3);
+    expect(errorOf(v)).toMatchObject({ code: 'POINTS_CEILING' });
+    expect(errorOf(v).message).toContain('the void would leave member m1 owing 2000000000000 points, past the ceiling of 1000000000000 points');
+    expect(t.ok(['member', 'show', 'm1'], { now: T('2026-01-07') })).toMatchObject({ debt: 1e12 });
+    expect(t.ok(['import', 'list'], { now: T('2026-01-07') })[0]).toMatchObject({ id: 1, voided: 0 });
+    expect(t.verify().ok).toBe(true);
+  });
+
   it('an order whose points would pass the ceiling of 10^12 is rejected; adjust and checkout refuse it too', () => {
     const t = tmpLedger({ now: T('2026-11-01') });
     t.ok(['member', 'add', '--id', 'm1', '--name', 'Ann'], { now: T('2026-11-01') });

@@ -275,6 +275,26 @@ describe('import void (e2e)', () => {
     }
   });
 
+  it('the same after two voids: the points go to the lot of the re-import that stands, not of the one voided in turn (trial 41)', () => {
+    const t = tmpLedger({ now: '2026-01-01T00:00:00Z', timezone: 'Asia/Shanghai' });
+    const at = (iso: string) => ({ now: iso });
+    t.ok(['rules', 'apply', file(t, 'r.json', JSON.stringify({ redeem: { pointsPerUnit: '100', maxRatio: '1' }, expiry: { policy: 'rolling-days', days: 30 } })), '--effective', '2025-01-01'], at('2026-01-01T00:00:00Z'));
+    t.ok(['member', 'add', '--id', 'M1', '--name', 'A'], at('2026-01-01T00:00:00Z'));
+    t.ok(['catalog', 'add', '--sku', 'MIX', '--name', 'Mixed', '--price', '100.00'], at('2026-01-01T00:00:00Z'));
+    t.ok(['import', 'purchases', file(t, 'w1.csv', HEADER + 'O1,M1,2025-12-10 10:00,1000.00\n')], at('2026-01-04T00:00:00Z'));
+    const o = t.ok(['checkout', '--member', 'M1', '--item', 'MIX:2', '--points', '800', '--yes'], at('2026-01-05T00:00:00Z'));
+    t.ok(['import', 'void', '1', '--yes'], at('2026-01-10T02:00:00Z'));
+    t.ok(['import', 'purchases', file(t, 'w2.csv', HEADER + 'O1,M1,2025-12-15 10:00,1000.00\n')], at('2026-01-10T02:01:00Z'));
+    t.ok(['import', 'void', '2', '--yes'], at('2026-01-10T02:02:00Z'));
+    t.ok(['import', 'purchases', file(t, 'w3.csv', HEADER + 'O1,M1,2026-01-09 10:00,1000.00\n')], at('2026-01-10T02:03:00Z'));
+    t.ok(['order', 'refund', o.orderId, '--yes'], at('2026-01-10T02:04:00Z'));
+    expect(t.ok(['member', 'show', 'M1'], at('2026-01-10T02:05:00Z'))).toMatchObject({ balance: 1000, available: 1000, debt: 0 });
+    // run 2's lot lapses 2026-01-14: nothing of the member's is in it
+    expect(t.ok(['expire', 'run', '--yes'], at('2026-01-15T00:00:00Z')).pointsExpired).toBe(0);
+    expect(t.ok(['member', 'show', 'M1'], at('2026-01-15T00:00:00Z'))).toMatchObject({ balance: 1000, available: 1000 });
+    expect(t.verify().ok).toBe(true);
+  });
+
   it('purchase void undoes one order, and the corrected file then accrues only that one', () => {
     const t = ledger();
     const oneWrong = RIGHT.replace('A3,M003,2026-11-03 11:00,80.00', 'A3,M003,2026-11-03 11:00,800.00');

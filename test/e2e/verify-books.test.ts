@@ -166,6 +166,19 @@ describe('ledger verify sees every table that decides money', () => {
     expect(failedChecks(thawed)).toEqual([
       { name: 'members-match-audit', ok: false, detail: 'member M1: is pinned to tier platinum, but their last record that set it says gold: edited since; member M2: is active, but their last freeze record says frozen: edited since' },
     ]);
+    // a member import of an older release re-pinned tiers with no record per member: such tiers are not judged
+    const older = copy('older.db');
+    tamper(older.db, [
+      "UPDATE members SET tier = 'silver' WHERE id = 'M1'",
+      "INSERT INTO audit (at, operator, action, subject, detail) VALUES ('2026-11-23T02:00:00.000Z', 'tester', 'member.import', 'old.csv', '{\"rows\":1,\"created\":0,\"updated\":1,\"unchanged\":0,\"rejected\":0}')",
+    ]);
+    expect(older.run(['ledger', 'verify', '--json']).json()).toMatchObject({ ok: true });
+    // this release's member import records each change: a tier it set is judged
+    writeFileSync(join(t.dir, 'm.csv'), 'id,name,tier\nM1,One,\n');
+    t.ok(['member', 'import', join(t.dir, 'm.csv')]);
+    const repinned = copy('repinned.db');
+    tamper(repinned.db, ["UPDATE members SET tier = 'gold' WHERE id = 'M1'"]);
+    expect(failedChecks(repinned).map((c) => c.detail)).toEqual(['member M1: is pinned to tier gold, but their last record that set it says (none): edited since']);
     const forged = copy('forged.db');
     tamper(forged.db, ["INSERT INTO catalog_items (sku, name, price, pay, points_price, created_at, updated_at) VALUES ('FREE', 'Free', 0, 'points', 1, 'x', 'x')"]);
     expect(failedChecks(forged)).toEqual([{ name: 'catalog-match-audit', ok: false, detail: 'item FREE: was written by no catalog add, update or import (no audit record names it): the catalog table was written to directly' }]);

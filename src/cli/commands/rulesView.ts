@@ -35,7 +35,7 @@ export function simulateFields(r: SimulationReport, forApply = false): [string, 
     // the replay takes the ledger's facts in purchase time; an order booked before an earlier-dated one
     // of its member was (a backdated import) was earned at the facts the ledger had then (trial 41)
     ...(r.bookedOtherwise
-      ? [['estimate', `${r.bookedOtherwise === 1 ? '1 order was' : `${r.bookedOtherwise} orders were`} booked before an earlier-dated order of the same member (a backdated import or checkout): the ledger earned ${r.bookedOtherwise === 1 ? 'it' : 'them'} at the tier and day's credits it knew then, this replay at those it knows now, so the draft's points for ${r.bookedOtherwise === 1 ? 'it are an estimate' : 'them are estimates'}`] as [string, string]]
+      ? [['estimate', `${r.bookedOtherwise === 1 ? '1 order was' : `${r.bookedOtherwise} orders were`} booked before an earlier-dated order of the same member (a backdated import or checkout, or an order approved from review after later ones): the ledger earned ${r.bookedOtherwise === 1 ? 'it' : 'them'} at the tier and day's credits it knew then, this replay at those it knows now, so the draft's points for ${r.bookedOtherwise === 1 ? 'it are an estimate' : 'them are estimates'}`] as [string, string]]
       : []),
     ['value, actual', `${r.actualValue} ${r.currency} (at ${r.redeemPointsPerUnit} points per unit)`],
     ['value, draft', `${r.simulatedValue} ${r.currency} (at ${r.draftRedeemPointsPerUnit} points per unit)`],
