@@ -246,18 +246,26 @@ describe('import void (e2e)', () => {
     }
   });
 
+  const at = (iso: string) => ({ now: iso });
+  /**
+   * Trial 41's ledger: 30-day lots, O1 imported dated 2025-12-10 (its lot lapses 2026-01-09), then a checkout
+   * paying 800 of its 1,000 points (or holding them, `cancel`), before anyone voids the wrong import.
+   */
+  function spentThenVoidable(how: 'refund' | 'cancel') {
+    const t = tmpLedger({ now: '2026-01-01T00:00:00Z', timezone: 'Asia/Shanghai' });
+    t.ok(['rules', 'apply', file(t, 'r.json', JSON.stringify({ redeem: { pointsPerUnit: '100', maxRatio: '1' }, expiry: { policy: 'rolling-days', days: 30 } })), '--effective', '2025-01-01'], at('2026-01-01T00:00:00Z'));
+    t.ok(['member', 'add', '--id', 'M1', '--name', 'A'], at('2026-01-01T00:00:00Z'));
+    t.ok(['catalog', 'add', '--sku', 'MIX', '--name', 'Mixed', '--price', '100.00'], at('2026-01-01T00:00:00Z'));
+    t.ok(['import', 'purchases', file(t, 'wrong.csv', HEADER + 'O1,M1,2025-12-10 10:00,1000.00\n')], at('2026-01-04T00:00:00Z'));
+    const o = how === 'refund'
+      ? t.ok(['checkout', '--member', 'M1', '--item', 'MIX:2', '--points', '800', '--yes'], at('2026-01-05T02:00:00Z'))
+      : t.ok(['checkout', 'start', '--member', 'M1', '--item', 'MIX:2', '--points', '800'], at('2026-01-05T02:00:00Z'));
+    return { t, o };
+  }
+
   it('a void that made debt, repaid by the corrected re-import, then the checkout refunded or cancelled: the points go to the corrected lot, not to lapse with the voided one (trial 41)', () => {
     for (const how of ['refund', 'cancel'] as const) {
-      const t = tmpLedger({ now: '2026-01-01T00:00:00Z', timezone: 'Asia/Shanghai' });
-      const at = (iso: string) => ({ now: iso });
-      t.ok(['rules', 'apply', file(t, 'r.json', JSON.stringify({ redeem: { pointsPerUnit: '100', maxRatio: '1' }, expiry: { policy: 'rolling-days', days: 30 } })), '--effective', '2025-01-01'], at('2026-01-01T00:00:00Z'));
-      t.ok(['member', 'add', '--id', 'M1', '--name', 'A'], at('2026-01-01T00:00:00Z'));
-      t.ok(['catalog', 'add', '--sku', 'MIX', '--name', 'Mixed', '--price', '100.00'], at('2026-01-01T00:00:00Z'));
-      // the wrong file dates O1 2025-12-10 (its lot lapses 2026-01-09); the corrected one 2026-01-03 (lapses 02-02)
-      t.ok(['import', 'purchases', file(t, 'wrong.csv', HEADER + 'O1,M1,2025-12-10 10:00,1000.00\n')], at('2026-01-04T00:00:00Z'));
-      const o = how === 'refund'
-        ? t.ok(['checkout', '--member', 'M1', '--item', 'MIX:2', '--points', '800', '--yes'], at('2026-01-05T02:00:00Z'))
-        : t.ok(['checkout', 'start', '--member', 'M1', '--item', 'MIX:2', '--points', '800'], at('2026-01-05T02:00:00Z'));
+      const { t, o } = spentThenVoidable(how);
       // the void finds 800 of O1's points spent (or held): what no lot of the day covers is debt
       const v = t.ok(['import', 'void', '1', '--yes'], at('2026-01-10T02:00:00Z')).byMember[0];
       if (how === 'refund') expect(v.debt).toBeGreaterThan(0);
@@ -276,13 +284,7 @@ describe('import void (e2e)', () => {
   });
 
   it('the same after two voids: the points go to the lot of the re-import that stands, not of the one voided in turn (trial 41)', () => {
-    const t = tmpLedger({ now: '2026-01-01T00:00:00Z', timezone: 'Asia/Shanghai' });
-    const at = (iso: string) => ({ now: iso });
-    t.ok(['rules', 'apply', file(t, 'r.json', JSON.stringify({ redeem: { pointsPerUnit: '100', maxRatio: '1' }, expiry: { policy: 'rolling-days', days: 30 } })), '--effective', '2025-01-01'], at('2026-01-01T00:00:00Z'));
-    t.ok(['member', 'add', '--id', 'M1', '--name', 'A'], at('2026-01-01T00:00:00Z'));
-    t.ok(['catalog', 'add', '--sku', 'MIX', '--name', 'Mixed', '--price', '100.00'], at('2026-01-01T00:00:00Z'));
-    t.ok(['import', 'purchases', file(t, 'w1.csv', HEADER + 'O1,M1,2025-12-10 10:00,1000.00\n')], at('2026-01-04T00:00:00Z'));
-    const o = t.ok(['checkout', '--member', 'M1', '--item', 'MIX:2', '--points', '800', '--yes'], at('2026-01-05T00:00:00Z'));
+    const { t, o } = spentThenVoidable('refund');
     t.ok(['import', 'void', '1', '--yes'], at('2026-01-10T02:00:00Z'));
     t.ok(['import', 'purchases', file(t, 'w2.csv', HEADER + 'O1,M1,2025-12-15 10:00,1000.00\n')], at('2026-01-10T02:01:00Z'));
     t.ok(['import', 'void', '2', '--yes'], at('2026-01-10T02:02:00Z'));
