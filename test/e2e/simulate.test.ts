@@ -553,6 +553,27 @@ describe('rules apply on a terminal', () => {
   });
 });
 
+describe('rules apply on a terminal, a draft past the ceiling (trial 41)', () => {
+  afterEach(endSessions);
+
+  it.skipIf(!hasTmux)('says the draft cannot be compared and why, then still asks; yes stores it', async () => {
+    const t = tmpLedger();
+    t.ok(['member', 'add', '--id', 'B', '--name', 'Bob']);
+    writeFileSync(join(t.dir, 'p.csv'), 'order_id,member_id,purchased_at,amount\nG1,B,2026-11-20 10:00,9999999999.99\n');
+    t.ok(['import', 'purchases', join(t.dir, 'p.csv')]);
+    writeFileSync(join(t.dir, 'big.json'), JSON.stringify({ earn: { pointsPerUnit: '1000' } }));
+    const versions = t.ok(['rules', 'history']).length;
+    const s = start(t, ['rules', 'apply', join(t.dir, 'big.json')], { width: 80 });
+    await waitFor(s, 'as a new rules version?');
+    const joined = screenJoined(s);
+    expect(joined).toMatch(/no comparison: under \S*big\.json member B's order of 2026-11-20 10:00 would earn 9999999999990 points, past the ceiling of 1000000000000 points/);
+    expect(joined).not.toContain('Had these rules applied');
+    keys(s, 'y', 'Enter');
+    expect(await waitFor(s, 'EXIT=')).toContain('EXIT=0');
+    expect(t.ok(['rules', 'history'])).toHaveLength(versions + 1);
+  });
+});
+
 describe('rules simulate replays in time order, not in the order purchases were stored', () => {
   it('an earlier order imported after a later one still lifts the member before the later one (on every backend)', () => {
     const t = tmpLedger({ now: '2026-11-20T02:00:00Z' });
