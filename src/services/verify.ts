@@ -5,7 +5,7 @@ import type { AuditRow } from '../store/audit.js';
 import { LotBooks, LotsOutOfOrder } from './verifyBooks.js';
 import { checkCoupons } from './verifyCoupons.js';
 import { checkOrders } from './verifyOrders.js';
-import { catalogMatchAudit, membersMatchAudit } from './verifyRecords.js';
+import { catalogMatchAudit, detailOf, membersMatchAudit } from './verifyRecords.js';
 import { auditItem, rowToItem } from './catalog.js';
 import type { CatalogRow } from '../store/catalog.js';
 import { LedgerCorruptError, sqliteDamage } from '../errors.js';
@@ -82,14 +82,6 @@ function rulesMatchAudit(
   versions: { id: number; effective_at: string; applied_at: string; operator: string; source: string | null; document: string }[],
   audits: readonly AuditRow[],
 ): Check {
-  const detailOf = (a: { detail: string | null }): Record<string, unknown> => {
-    try {
-      const d = JSON.parse(a.detail ?? '{}') as unknown;
-      return d && typeof d === 'object' ? (d as Record<string, unknown>) : {};
-    } catch {
-      return {};
-    }
-  };
   // records from before the latest init (a ledger erased by init --force) are of another ledger's versions
   const init = audits.filter((a) => a.action === 'ledger.init').at(-1);
   const applied = new Map(audits.filter((a) => a.action === 'rules.apply' && a.id > (init?.id ?? 0) && a.subject !== null).map((a) => [a.subject!, a]));

@@ -7,7 +7,8 @@ import type { AuditRow } from '../store/audit.js';
 import type { Mismatch } from '../store/verify.js';
 import type { Check } from './verify.js';
 
-const detailOf = (a: AuditRow): Record<string, unknown> => {
+/** An audit record's detail as an object ({} when it holds none, or no JSON object). */
+export const detailOf = (a: Pick<AuditRow, 'detail'>): Record<string, unknown> => {
   try {
     const d = JSON.parse(a.detail ?? '{}') as unknown;
     return d && typeof d === 'object' ? (d as Record<string, unknown>) : {};
@@ -71,7 +72,8 @@ export function catalogMatchAudit(rows: readonly Record<string, unknown>[], audi
     const differ = PRICED.filter((f) => f in want && JSON.stringify(got[f] ?? null) !== JSON.stringify(want[f] ?? null));
     if (differ.length) bad.push({ subject: `item ${sku}`, detail: `${differ.map((f) => `${f} ${JSON.stringify(got[f] ?? null)}`).join(', ')}, but its last audit record says ${differ.map((f) => JSON.stringify(want[f] ?? null)).join(', ')}: edited since` });
   }
-  for (const sku of known.keys()) if (!rows.some((r) => r.sku === sku)) bad.push({ subject: `item ${sku}`, detail: 'is named by audit records but gone from the catalog (items are never deleted)' });
+  const present = new Set(rows.map((r) => String(r.sku)));
+  for (const sku of known.keys()) if (!present.has(sku)) bad.push({ subject: `item ${sku}`, detail: 'is named by audit records but gone from the catalog (items are never deleted)' });
   const apart = unrecorded ? ` (${unrecorded} written by an import that did not record its items: not judged)` : '';
   return bad.length
     ? { name: 'catalog-match-audit', ok: false, detail: bad.slice(0, 5).map((m) => `${m.subject}: ${m.detail}`).join('; ') }
@@ -90,9 +92,9 @@ export function membersMatchAudit(members: readonly { id: string; status: string
     // a member import of an older release changed pinned tiers without a record for each member it changed
     // (trial 41: a ledger migrated from one failed here): a tier recorded before an import is not judged
     // (an import that says each change has its own record, as this release's do, leaves them judged)
-    if (a.action === 'member.import' && detailOf(a).changesRecorded !== true) tier.clear();
-    if (!a.subject) continue;
     const d = detailOf(a);
+    if (a.action === 'member.import' && d.changesRecorded !== true) tier.clear();
+    if (!a.subject) continue;
     if (a.action === 'member.freeze') status.set(a.subject, 'frozen');
     else if (a.action === 'member.unfreeze') status.set(a.subject, 'active');
     else if (a.action === 'member.add') tier.set(a.subject, (d.tier as string | null | undefined) || null);
