@@ -40,6 +40,17 @@ export interface BatchPlan {
   rowNum: number[];
   /** Each row's lines, packed in one string as staged (orderFeed.ts packLine); rows in order. */
   lineStr: string[];
+  /**
+   * The entries' chain hashes as the planner worked them out (import accruals and returns are two-posting
+   * entries it knows whole), from `hashFrom` (the chain's hash where the plan begins) and `hashedAs` (the
+   * recorded time and operator, joined by a tab): the applier uses them while what it writes is what they
+   * hash, and works the chain out itself from the first entry that is not (a return that reopens expired
+   * points has three postings), and for a whole plan planned from another head. Empty: not worked out
+   * (a keyed ledger: its MACs are made where they are written).
+   */
+  opHash: string[];
+  hashFrom: string;
+  hashedAs: string;
 }
 
 export interface PlannedRow {
@@ -117,20 +128,31 @@ export class PlanBuilder {
   private p: BatchPlan;
   private ops = 0;
   private lastId = 0;
+  private lastHash = '';
 
-  constructor(private readonly source: string) {
+  /**
+   * `hashing`: the recorded time and operator of the entries, when the planner works out their chain
+   * hashes (BatchPlan.opHash; null: a keyed ledger, hashed where written).
+   */
+  constructor(
+    private readonly source: string,
+    private readonly hashing: { recordedAt: string; operator: string } | null = null,
+  ) {
     this.p = this.fresh();
   }
 
   private fresh(): BatchPlan {
-    return { head: this.lastId, forget: false, debts: [], newMembers: [], reviews: [], opStr: [], opNum: [], rowStr: [], rowNum: [], lineStr: [] };
+    const as = this.hashing ? `${this.hashing.recordedAt}\t${this.hashing.operator}` : '';
+    return { head: this.lastId, forget: false, debts: [], newMembers: [], reviews: [], opStr: [], opNum: [], rowStr: [], rowNum: [], lineStr: [], opHash: [], hashFrom: this.lastHash, hashedAs: as };
   }
 
   /** Where the chain ends in the ledger; call before the first op, and whenever the ledger may have moved on. */
-  follow(head: { id: number }): void {
+  follow(head: { id: number; hash: string }): void {
     if (this.ops) throw new Error('the chain head of a plan changes only before its first entry');
     this.lastId = head.id;
+    this.lastHash = head.hash;
     this.p.head = head.id;
+    this.p.hashFrom = head.hash;
   }
   /** The applier must drop the debts it tracks (facts are read again from the ledger). */
   forget(): void {
@@ -156,9 +178,17 @@ export class PlanBuilder {
   }
 
   private op(kind: number, memberId: string, orderId: string, points: number, atIso: string, expiresOn: string | null): number {
-    this.lastId++;
-    this.p.opStr.push(memberId, `${this.source}:${orderId}`, atIso, expiresOn ?? '');
+    const id = ++this.lastId;
+    const ref = `${this.source}:${orderId}`;
+    this.p.opStr.push(memberId, ref, atIso, expiresOn ?? '');
     this.p.opNum.push(kind, points);
+    const h = this.hashing;
+    if (h) {
+      // as PlanApplier.apply hashes a two-posting entry (the planner's thread has time for it; the writer's has not)
+      const [from, to] = ACCOUNTS[kind];
+      this.lastHash = chainHash(this.lastHash, movedContent(id, atIso, h.recordedAt, KIND_NAMES[kind], memberId, ref, h.operator, from, to, points));
+      this.p.opHash.push(this.lastHash);
+    }
     return this.ops++;
   }
 
@@ -181,6 +211,8 @@ const ACCOUNTS: readonly (readonly [NewPosting['account'], NewPosting['account']
   ['issued', 'member'], // CREDIT
   ['member', 'issued'], // RETURN
 ];
+/** The entry kind of each op. */
+const KIND_NAMES = ['accrual', 'return'] as const;
 
 /**
  * Entries per set-based write, and purchase rows: the arguments stay small enough to die young (the
@@ -259,6 +291,9 @@ export class PlanApplier {
     let id = pr.lastId();
     const expired = this.reopenable(p);
     let prev = end.hash;
+    // the planner's hashes hold while the chain is where it planned from, with the same recorded time and
+    // operator, and while each entry is the two-posting one it hashed
+    let planned = !l.store.chainKey && p.opHash.length === ops && p.hashFrom === prev && p.hashedAs === `${l.nowIso}\t${l.operator}`;
     for (let i = 0; i < ops; i++) {
       const id = p.head + 1 + i;
       const s = i * OP_S;
@@ -268,7 +303,7 @@ export class PlanApplier {
       const kind = p.opNum[i * OP_N];
       const points = p.opNum[i * OP_N + 1];
       if (!Number.isSafeInteger(points) || points <= 0) throw new Error(`planned entry ${id} moves ${points} points`);
-      const kindName = kind === CREDIT ? 'accrual' : 'return';
+      const kindName = KIND_NAMES[kind];
       let c = caches.get(memberId);
       if (!c) caches.set(memberId, (c = { balance: 0, held: 0, earned: 0, at: null }));
       if (c.at === null || at > c.at) c.at = at;
@@ -284,6 +319,7 @@ export class PlanApplier {
         entries.push(id, at, l.nowIso, kindName, memberId, ref, null, l.operator, prev, hash);
         for (const x of entry) postings.push(id, x.account, memberId, x.points);
         prev = hash;
+        planned = false; // (three postings, or moved other than planned: the entries after it hash from this one)
         c.balance -= fromMember;
         c.earned -= points;
         write();
@@ -297,7 +333,7 @@ export class PlanApplier {
         continue;
       }
       const [from, to] = ACCOUNTS[kind];
-      const hash = j.hashEntry(id, prev, movedContent(id, at, l.nowIso, kindName, memberId, ref, l.operator, from, to, points));
+      const hash = planned ? p.opHash[i] : j.hashEntry(id, prev, movedContent(id, at, l.nowIso, kindName, memberId, ref, l.operator, from, to, points));
       entries.push(id, at, l.nowIso, kindName, memberId, ref, null, l.operator, prev, hash);
       postings.push(id, from, memberId, -points, id, to, memberId, points);
       prev = hash;

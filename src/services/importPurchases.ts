@@ -576,7 +576,8 @@ class Accruer {
 
   constructor(private readonly l: Ledger, private readonly o: Options, private readonly c: Counters, private readonly orders: number, private readonly inTransaction: boolean) {
     this.p = l.store.get(purchases);
-    this.plan = new PlanBuilder(o.source);
+    // (the chain hashes are worked out here, beside the accrual, unless a key makes them MACs)
+    this.plan = new PlanBuilder(o.source, l.store.chainKey ? null : { recordedAt: l.nowIso, operator: l.operator });
     this.engine = new AccrualEngine(l, this.plan);
   }
 
@@ -919,6 +920,11 @@ interface Phase2 {
    * writes anything, and `id` once that transaction committed (null until then; `create` null: a dry run).
    */
   run: { id: number | null; create: (() => number) | null };
+  /**
+   * The feed a phase stopped in, `at` orders in (accrueInTransactions until its first commit): the next
+   * phase goes on with it from there, instead of sorting the staged orders again and passing over those.
+   */
+  feed?: { orders: Generator<FedOrder>; at: number } | null;
 }
 
 /** The phase's accruer (`inTransaction`: its plans are applied in this thread's transaction). */
@@ -1146,6 +1152,13 @@ function closeRun(ph: Phase2): void {
 
 /** The staged orders from the first, skipping `from` of them (those are in the ledger already). */
 function ordersFrom(ph: Phase2, from: number): Generator<FedOrder> {
+  const kept = ph.feed;
+  ph.feed = null;
+  if (kept && kept.at === from) {
+    ph.done = from;
+    return kept.orders;
+  }
+  kept?.orders.return(undefined);
   const orders = feedOrders(ph.reader.rows(), ph.format, ph.l.digits);
   for (ph.done = 0; ph.done < from; ph.done++) orders.next();
   return orders;
@@ -1201,14 +1214,17 @@ async function accrueInTransactions(ph: Phase2, from = 0, untilCommit = false): 
       ph.onProgress?.({ phase: 'accruing', done: ph.done, total: ph.total });
       if (!b.more) return null;
       if (b.wrote && c.batches === 1) await commitBarrier();
-      if (untilCommit && b.wrote) return ph.done;
+      if (untilCommit && b.wrote) {
+        ph.feed = { orders, at: ph.done }; // (the next phase goes on with it)
+        return ph.done;
+      }
       collectGarbage();
       await tick();
     }
   } catch (e) {
     throw busyAfter(ph, e, accrued);
   } finally {
-    orders.return(undefined);
+    if (ph.feed?.orders !== orders) orders.return(undefined);
     undo();
   }
 }
@@ -1458,10 +1474,15 @@ class QueuedWriter implements PlanWriter {
  * exit 2 means nothing written).
  */
 async function accrueOnWriter(ph: Phase2, writer: PlanWriter): Promise<void> {
-  const next = await accrueInTransactions(ph, 0, true);
-  if (next === null) return;
-  const refusedFrom = await planAheadOfWriter(ph, writer, next);
-  if (refusedFrom !== null) await accrueInTransactions(ph, refusedFrom);
+  try {
+    const next = await accrueInTransactions(ph, 0, true);
+    if (next === null) return;
+    const refusedFrom = await planAheadOfWriter(ph, writer, next);
+    if (refusedFrom !== null) await accrueInTransactions(ph, refusedFrom);
+  } finally {
+    ph.feed?.orders.return(undefined); // (a feed handed on that nothing went on with)
+    ph.feed = null;
+  }
 }
 
 /**

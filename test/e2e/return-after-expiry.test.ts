@@ -109,6 +109,32 @@ describe('a return dated before a lot lapsed takes from it whether imported befo
     expect(t.verify().ok).toBe(true);
   });
 
+  it('after the run, the entries planned after a reopening return, in its batch and the next ones, chain from it: the same hashes on the writer thread', () => {
+    // (the planner works out the chain hashes of two-posting entries ahead; the reopening return has three
+    // postings, so the writer hashes it and everything after it itself)
+    const rows = 'P1,M2,2026-11-04 10:00,50.00\nR1,M1,2026-11-05 10:00,-100.00\nP2,M2,2026-11-06 10:00,60.00\nP3,M2,2026-11-07 10:00,70.00\nP4,M1,2026-11-08 10:00,80.00\nP5,M2,2026-11-09 10:00,90.00\n';
+    const chains: unknown[] = [];
+    for (const threads of ['1', '2'] as const) {
+      const t = ledger();
+      t.ok(['member', 'add', '--id', 'M2', '--name', 'M2'], RUN);
+      t.ok(['expire', 'run'], RUN);
+      const r = t.ok(['import', 'purchases', csv(t, 'r.csv', rows), '--source', 'shop', '--batch', '2'], { ...RUN, env: { POINTSMALL_THREADS: threads } });
+      expect(r).toMatchObject({ accepted: 6, pointsReturned: 100, batches: 3 });
+      expect(t.verify().checks.filter((c: { ok: boolean }) => !c.ok)).toEqual([]);
+      const db = openLedgerDb(t.db, { readonly: true });
+      try {
+        const ret = db.prepare("SELECT id FROM entries WHERE kind = 'return'").get() as { id: number };
+        expect(db.prepare("SELECT count(*) AS n FROM postings WHERE entry_id = ? AND account = 'expired'").get(ret.id)).toEqual({ n: 1 });
+        const after = db.prepare('SELECT count(*) AS n FROM entries WHERE id > ?').get(ret.id) as { n: number };
+        expect(after.n).toBe(5); // (a batch's credits come after its returns: P1's is in the return's batch)
+        chains.push(db.prepare('SELECT id, kind, member_id, prev_hash, hash FROM entries ORDER BY id').raw().all().map((e) => (e as unknown[]).slice(0, 3).concat((e as string[]).slice(3).map((h) => h.length))));
+      } finally {
+        db.close();
+      }
+    }
+    expect(chains[1]).toEqual(chains[0]);
+  });
+
   it('the post-at-once path (a frozen member’s return approved from review): the same either way', () => {
     const { before, after } = bothOrders((t, when) => {
       t.ok(['member', 'freeze', 'M1', '--reason', 'checking'], when);
