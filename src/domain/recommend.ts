@@ -825,13 +825,26 @@ export function recommendForSegment(
   top: number,
 ): SegmentRecommendation[] {
   const redeemed = new Map<number, number>();
-  for (const [id, items] of h.redeemed) if (segment.members.has(id)) for (const [i, n] of items) redeemed.set(i, (redeemed.get(i) ?? 0) + n);
+  /** Members of the group who redeemed, and who bought, each item (the words say "by one member" or "by N"). */
+  const redeemers = new Map<number, number>();
+  const buyers = new Map<number, Set<string>>();
+  for (const [id, items] of h.redeemed) {
+    if (!segment.members.has(id)) continue;
+    for (const [i, n] of items) {
+      redeemed.set(i, (redeemed.get(i) ?? 0) + n);
+      redeemers.set(i, (redeemers.get(i) ?? 0) + 1);
+    }
+  }
   const bought = new Map<number, number>();
   const catBought = new Map<string, number>();
   for (let b = 0; b < h.basketItems.length; b++) {
-    if (!segment.members.has(h.basketMember[b])) continue;
+    const member = h.basketMember[b];
+    if (!segment.members.has(member)) continue;
     for (const i of h.basketItems[b]) {
       bought.set(i, (bought.get(i) ?? 0) + 1);
+      let who = buyers.get(i);
+      if (!who) buyers.set(i, (who = new Set()));
+      who.add(member);
       const c = h.categoryOf[i];
       if (c !== null) catBought.set(c, (catBought.get(c) ?? 0) + 1);
     }
@@ -855,12 +868,17 @@ export function recommendForSegment(
     // the group only when the group bought it, and otherwise says what is true of the item
     const n = i !== undefined ? (bought.get(i) ?? 0) : 0;
     const shop = i !== undefined ? h.count(i) : 0;
+    // "popular" and "members" only when more than one member of the group did it (trial 42: a tier of one)
+    const by = (k: number) => (k === 1 ? `one ${segment.label} member` : `${k} ${segment.label} members`);
+    const nBuyers = i !== undefined ? (buyers.get(i)?.size ?? 0) : 0;
     const inCat = n
-      ? `popular in ${cat} among ${segment.label} members (bought ${times(n)} by them)`
+      ? nBuyers > 1
+        ? `popular in ${cat} among ${segment.label} members (bought ${times(n)} by ${nBuyers} of them)`
+        : `in ${cat}, which ${segment.label} members buy; bought ${times(n)} by one of them`
       : `${segment.label} members buy ${cat}; this one is ${shop ? `in ${shop} ${shop === 1 ? 'order' : 'orders'} of other members` : 'not bought yet'}`;
     const parts: [number, string][] = [
-      [0.4 * r, `redeemed with points by ${segment.label} members (${units(redeemed.get(i!) ?? 0)})`],
-      [0.25 * b, `bought ${times(n)} by ${segment.label} members`],
+      [0.4 * r, `redeemed with points by ${by(i !== undefined ? (redeemers.get(i) ?? 0) : 0)} (${units(redeemed.get(i!) ?? 0)})`],
+      [0.25 * b, `bought ${times(n)} by ${by(nBuyers)}`],
       [0.2 * k, inCat],
       [0.15 * reach, `${affording} of ${avail.length} ${segment.label} members can pay it with ${payWords(c)} today`],
     ];

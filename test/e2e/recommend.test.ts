@@ -107,6 +107,8 @@ describe('report recommend', () => {
       if (!bought.has(x.sku)) expect(x.reason).not.toMatch(/bought .* by gold members|popular .* among gold members/);
     }
     expect(recs.some((x) => /^gold members buy \S+; this one /.test(x.reason))).toBe(true);
+    // one gold member: no reason says "popular", or that gold members (several) bought or redeemed it
+    for (const x of recs) expect(x.reason, x.sku).not.toMatch(/^popular|(bought|redeemed with points) .*by gold members/);
   });
 
   it('counts checkouts paid at this very instant: a shop whose history is a few checkouts a moment ago gets recommendations', () => {
