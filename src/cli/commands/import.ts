@@ -4,7 +4,7 @@ import { c } from '../colour.js';
 import { localDateTime } from '../../domain/time.js';
 import { cmdOf, confirmOnTerminal, context, emit, globals, mustAsk, setExit } from '../cli.js';
 import { parseIntOpt } from '../parse.js';
-import { localTime, notice, printFields, printTable, safeText, say, stderrIsTTY, stdoutIsTTY } from '../output.js';
+import { localTime, notice, printFields, printTable, safeText, say, stderrIsTTY, stdoutIsTTY, tell } from '../output.js';
 import { emitList, fileOptions, pageOptions } from '../lists.js';
 import { agree, count, rejectsAgainOptions, showRejects } from '../words.js';
 import { report } from '../report.js';
@@ -102,16 +102,15 @@ function showSummary(r: ImportSummary, options: string[]): Promise<void> {
   showRejects(r, { command: 'pointsmall import purchases', options }, r.dryRun);
   if (r.sameFileAs) {
     const s = r.sameFileAs;
-    process.stderr.write(
-      `${c.yellow('!')} this file has the same bytes as the one import run ${s.runId} took in under source ${safeText(s.source, false)} (${localTime(s.at)}): under source ${safeText(r.source, false)} its orders ${r.dryRun ? 'would count' : 'count'} again; ${r.dryRun ? `import it with --source ${safeText(s.source, false)} to find them duplicates` : r.runId !== null ? `undo with: pointsmall import void ${r.runId}` : 'nothing was written'}\n`,
+    // (broken at spaces on a terminal, never mid-word: trial 42 at 80 columns)
+    tell(
+      `${c.yellow('!')} this file has the same bytes as the one import run ${s.runId} took in under source ${safeText(s.source, false)} (${localTime(s.at)}): under source ${safeText(r.source, false)} its orders ${r.dryRun ? 'would count' : 'count'} again; ${r.dryRun ? `import it with --source ${safeText(s.source, false)} to find them duplicates` : r.runId !== null ? `undo with: pointsmall import void ${r.runId}` : 'nothing was written'}`,
     );
   }
   if (r.mixedTimeOrders) {
-    process.stderr.write(
-      `${c.yellow('!')} ${count(r.mixedTimeOrders, 'order')} had lines at different purchase times (the first: ${safeText(r.firstMixedTimeOrder ?? '', false)}); each is booked at its earliest line's time\n`,
-    );
+    tell(`${c.yellow('!')} ${count(r.mixedTimeOrders, 'order')} had lines at different purchase times (the first: ${safeText(r.firstMixedTimeOrder ?? '', false)}); each is booked at its earliest line's time`);
   }
-  if (r.review) process.stderr.write(`${c.yellow('!')} ${count(r.review, 'order')} ${agree(r.review, 'waits', 'wait')} in review: pointsmall review list\n`);
+  if (r.review) tell(`${c.yellow('!')} ${count(r.review, 'order')} ${agree(r.review, 'waits', 'wait')} in review: pointsmall review list`);
   return Promise.resolve();
 }
 
