@@ -697,6 +697,22 @@ export interface RowContext {
   zone?: string;
   /** Why parseDate's last NaN (DateParser.reason): a DST gap, or an ambiguous value. */
   dateReason?: () => string | null;
+  /** The file's delimiter (a comma may split an unquoted 1,234.50 in two). */
+  delimiter?: string;
+}
+
+/**
+ * In a row of more fields than the header, two neighbours that read as one number split at a thousands
+ * separator by the comma delimiter (1 and 234.50): the value, else null.
+ */
+function splitThousands(fields: readonly string[], delimiter: string | undefined): string | null {
+  if (delimiter !== ',') return null;
+  for (let i = 0; i + 1 < fields.length; i++) {
+    const a = fields[i].trim();
+    const b = fields[i + 1].trim();
+    if (/^[-+(]?[^\d\s,]{0,3}\d{1,3}$/.test(a) && /^\d{3}(?:\.\d+)?\)?$/.test(b)) return `${a},${b}`;
+  }
+  return null;
 }
 
 const QTY_RE = /^([+-])?(\d+)(?:\.(\d+))?$/;
@@ -775,7 +791,10 @@ export function parseRow(fields: readonly string[], ctx: RowContext): RowResult 
     const mixed = fields.some((f) => BARE_CR.test(f)) ? `: ${MIXED_LINE_ENDS}` : '';
     // a row ending in a delimiter (some exports end every data row so): one empty field more than the header
     const trailing = !mixed && fields.length === header.length + 1 && fields[fields.length - 1].trim() === '' ? ': the row ends in a delimiter, which makes an empty last field the header does not name; remove the delimiter at the end of the rows (sed \'s/,$//\' FILE.csv for commas), or end the header with one too' : '';
-    return { kind: 'bad', reason: `has ${fields.length} fields, the header has ${header.length}${mixed}${trailing}`, orderId };
+    // an unquoted 1,234.50: the comma splits it (trial 42: the row said only how many fields it had)
+    const split = !mixed && !trailing && fields.length > header.length ? splitThousands(fields, ctx.delimiter) : null;
+    const thousands = split ? `: ${JSON.stringify(split)} looks like one number whose thousands separator the comma delimiter split; quote the value ("${split}") or drop the separator` : '';
+    return { kind: 'bad', reason: `has ${fields.length} fields, the header has ${header.length}${mixed}${trailing}${thousands}`, orderId };
   }
   const orderId = trimAscii(fields[index.order_id]); // (a no-break space or a BOM at its end is refused: README "Ids")
   if (!orderId) return { kind: 'bad', reason: `${name('order_id')} is empty`, orderId: null };

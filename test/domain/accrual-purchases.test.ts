@@ -226,6 +226,14 @@ describe('columns and rows', () => {
     expect(reason(['A', 'M', '2026-01-01', 'ten'])).toMatch(/^Total \(amount\): "ten" is not a decimal amount/);
     expect(reason(['A', 'M', '2026-01-01'])).toBe('has 3 fields, the header has 4');
     expect(reason(['A', 'M', '2026-01-01', '1', ''])).toMatch(/^has 5 fields, the header has 4: the row ends in a delimiter, which makes an empty last field the header does not name; remove the delimiter/);
+    // an unquoted 1,234.50 split by the comma (trial 42): said so, with the fix; another delimiter would not split it
+    const comma = { ...ctx, delimiter: ',' };
+    const split = parseRow(['A', 'M', '2026-01-01', '1', '234.50'], comma);
+    expect(split.kind === 'bad' && split.reason).toBe('has 5 fields, the header has 4: "1,234.50" looks like one number whose thousands separator the comma delimiter split; quote the value ("1,234.50") or drop the separator');
+    const negative = parseRow(['A', 'M', '2026-01-01', '-12', '000'], comma);
+    expect(negative.kind === 'bad' && negative.reason).toMatch(/"-12,000" looks like one number/);
+    expect(reason(['A', 'M', '2026-01-01', '1', '234.50'])).toBe('has 5 fields, the header has 4');
+    expect(parseRow(['A', 'M', '2026-01-01', '1', 'x'], comma)).toMatchObject({ reason: 'has 5 fields, the header has 4' });
     expect(parseRow(['A', '', '2026-01-01', '1'], { ...ctx, skipGuests: true }).kind).toBe('guest');
     // a --date-format's reading is named: a two-digit year 70 is 2070, which is in the future
     const yy = { ...ctx, parseDate: makeDateParser('UTC', ['M/D/YY']), dateFormat: 'M/D/YY', zone: 'UTC' };
