@@ -224,8 +224,20 @@ export function unreadTimestampReason(text: string): string {
   const expected = 'an ISO date or date-time like 2026-11-01 09:30';
   const odd = lookalikeCharsProblem(text);
   if (odd) return `${JSON.stringify(text.trim())} is not a date-time pointsmall reads: ${odd}`;
-  if (isoYear(text) !== null) return `${JSON.stringify(text.trim())} is not a valid date-time (expected ${expected})`;
+  if (isoYear(text) !== null) return `${JSON.stringify(text.trim())} is not a valid date-time${noSuchDay(text)} (expected ${expected})`;
   return `${JSON.stringify(text.trim())} is not in a format pointsmall reads (expected ${expected}); for another format pass --date-format, e.g. "M/D/YYYY H:mm", "D/M/YY" or "DD.MM.YYYY HH:mm:ss"`;
+}
+
+const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+
+/** An ISO date's month or day that does not exist, in words (": February 2026 has 28 days"); '' when both do. */
+function noSuchDay(text: string): string {
+  const m = /^\s*(\d{4})-(\d{1,2})-(\d{1,2})(?!\d)/.exec(text);
+  if (!m) return '';
+  const [y, month, day] = [+m[1], +m[2], +m[3]];
+  if (month < 1 || month > 12) return `: there is no month ${month}`;
+  const dim = new Date(Date.UTC(y, month, 0)).getUTCDate();
+  return day < 1 || day > dim ? `: ${MONTHS[month - 1]} ${y} has ${dim} days` : '';
 }
 
 export function isValidYmd(y: number, m: number, d: number): boolean {

@@ -221,7 +221,10 @@ describe('columns and rows', () => {
       return r.kind === 'bad' ? r.reason : r.kind;
     };
     expect(reason(['A', '', '2026-01-01', '1'])).toBe('CustomerID (member_id) is empty: a guest purchase (pass --skip-guests to drop these)');
-    expect(reason(['A', 'M', '2026-13-01', '1'])).toMatch(/^InvoiceDate \(purchased_at\) "2026-13-01" is not a valid date-time/);
+    expect(reason(['A', 'M', '2026-13-01', '1'])).toMatch(/^InvoiceDate \(purchased_at\) "2026-13-01" is not a valid date-time: there is no month 13 \(expected/);
+    // a day the month does not have is named so (trial 42: "not a valid date-time" of an ISO date puzzled)
+    expect(reason(['A', 'M', '2026-02-30 09:33', '1'])).toMatch(/"2026-02-30 09:33" is not a valid date-time: February 2026 has 28 days \(expected/);
+    expect(reason(['A', 'M', '2026-11-23T25:00', '1'])).toMatch(/"2026-11-23T25:00" is not a valid date-time \(expected/);
     expect(reason(['A', 'M', '2031-01-01', '1'])).toMatch(/is in the future$/);
     expect(reason(['A', 'M', '2026-01-01', 'ten'])).toMatch(/^Total \(amount\): "ten" is not a decimal amount/);
     expect(reason(['A', 'M', '2026-01-01'])).toBe('has 3 fields, the header has 4');

@@ -238,7 +238,7 @@ describe('dates are never moved (item 7)', () => {
     }
     // an ISO date keeps its own reasons: before the floor, or no such day
     expect(reasons[4]).toBe('purchased_at "0099-01-01" is before 1970-01-01, the earliest date pointsmall takes');
-    expect(readFileSync(join(t.dir, 'us.rejects.csv'), 'utf8')).toContain('purchased_at ""2026-02-30"" is not a valid date-time (expected an ISO date or date-time like 2026-11-01 09:30)"');
+    expect(readFileSync(join(t.dir, 'us.rejects.csv'), 'utf8')).toContain('purchased_at ""2026-02-30"" is not a valid date-time: February 2026 has 28 days (expected an ISO date or date-time like 2026-11-01 09:30)"');
     // with the format it names, the same value is read
     const us = csv(t, 'us2.csv', 'order_id,member_id,purchased_at,amount\nU1,M1,11/03/2026,30\nU2,M1,11/3/26,30\n');
     expect(t.ok(['import', 'purchases', us, '--date-format', 'M/D/YYYY', '--date-format', 'M/D/YY'])).toMatchObject({ accepted: 2, rejected: 0, firstPurchasedAt: '2026-11-02T16:00:00.000Z' });
