@@ -237,6 +237,8 @@ export class PlanApplier {
   /** What the plans applied in this transaction add to member caches and debts, until its last plan. */
   private caches = new Map<string, { balance: number; held: number; earned: number; at: string | null }>();
   private debtChange = new Map<string, number>();
+  /** Points of the credits applied since takeRepaid() that repaid members' debt (no lot of theirs). */
+  private repaid = 0;
   /**
    * `runId`: the import run its purchase rows name (null: none recorded yet, or a dry run). `newRun`, when
    * given and no run is recorded yet, records it in the transaction of the first plan that writes anything
@@ -254,6 +256,14 @@ export class PlanApplier {
     this.debts.clear();
     this.caches.clear();
     this.debtChange.clear();
+    this.repaid = 0;
+  }
+
+  /** The points credits repaid debt with in the plans applied since the last call (the import's `debtRepaid`). */
+  takeRepaid(): number {
+    const n = this.repaid;
+    this.repaid = 0;
+    return n;
   }
 
   /**
@@ -344,7 +354,10 @@ export class PlanApplier {
       if (kind === CREDIT) {
         const repaid = Math.min(Math.max(debt, 0), points);
         if (points > repaid) lots.push(memberId, id, points - repaid, points - repaid, at, p.opStr[s + 3] || null);
-        if (repaid) this.changeDebt(memberId, -repaid, debtChange);
+        if (repaid) {
+          this.changeDebt(memberId, -repaid, debtChange);
+          this.repaid += repaid;
+        }
         if (entries.length >= ENTRIES_PER_WRITE * 10) write();
       } else {
         write(); // the lots a return takes from are written first

@@ -215,6 +215,8 @@ interface Counters {
   /** Of pointsAccrued, those whose lot's last day was before today (old data): lapsed as they were earned. */
   pointsLapsed: number;
   pointsReturned: number;
+  /** Of pointsAccrued, those that repaid members' debt (a credit repays debt first: SPEC §4.6), so no lot holds them. */
+  debtRepaid: number;
   returns: number;
   guestsSkipped: number;
   /** Rows left out by --skip. */
@@ -1036,6 +1038,7 @@ async function accrueInOne(ph: Phase2, commit: boolean): Promise<boolean> {
         if (p.orders || p.last) {
           wrote ||= planWrites(p.plan);
           applier.apply(p.plan, p.last);
+          c.debtRepaid += applier.takeRepaid(); // (a dry run says what the import would do)
         }
         inBatch += p.orders;
         if (p.last) {
@@ -1207,6 +1210,7 @@ async function accrueInTransactions(ph: Phase2, from = 0, untilCommit = false): 
         b = { orders: e.orders, more: e.more, wrote: false };
       }
       ph.run.id = applier.runId;
+      c.debtRepaid += applier.takeRepaid(); // (committed; a batch rolled back for writing nothing repaid nothing)
       if (b.orders) c.batches++;
       accrued = ph.committedOrders = c.accepted;
       ph.stage.addRejects(acc.rejects);
@@ -1258,7 +1262,7 @@ function anyDailyCap(l: Ledger): boolean {
   return l.store.get(rulesVersions).all().some((v) => parseStoredRules(l, v.id, v.document).limits.dailyEarnCap !== null);
 }
 
-type WriterReply = { ok?: true; stale?: true; counted?: { orders: number; mixedTimes: boolean }; error?: { message: string; code?: string; stack?: string; thrown?: unknown } };
+type WriterReply = { ok?: true; stale?: true; repaid?: number; counted?: { orders: number; mixedTimes: boolean }; error?: { message: string; code?: string; stack?: string; thrown?: unknown } };
 
 /** An error of the writer thread, as this thread throws it (a lock keeps its SQLite code: exit 5); one thrown on this thread, itself. */
 function writerError(e: NonNullable<WriterReply['error']>): unknown {
@@ -1395,8 +1399,15 @@ class QueuedWriter implements PlanWriter {
       this.failure(e, tag);
       return Promise.resolve(this.answer(tag));
     }
+    const repaid = this.applier.takeRepaid();
     // (waits only when awaited, and then for this part alone: the parts after it are the server's next work)
-    return { then: (ok, no) => new Promise<WriterReply>((resolve) => resolve(this.wait(tag))).then(ok, no) };
+    return {
+      then: (ok, no) =>
+        new Promise<WriterReply>((resolve) => {
+          const r = this.wait(tag);
+          resolve(r.ok ? { ...r, repaid } : r);
+        }).then(ok, no),
+    };
   }
 
   /** Part `tag`'s answer once it is written (or refused, or failed). */
@@ -1532,10 +1543,12 @@ async function planAheadOfWriter(ph: Phase2, writer: PlanWriter, from: number): 
         // Another process wrote: this batch (refused at its first part) and those after it were
         // refused, their counts undone.
         for (const g of inFlight) await g.ack;
-        Object.assign(c, { ...f.before, batches: c.batches });
+        // (the debt the committed batches repaid stays: their answers came after some of these counts were taken)
+        Object.assign(c, { ...f.before, batches: c.batches, debtRepaid: c.debtRepaid });
         refusedFrom = f.doneBefore;
         break;
       }
+      c.debtRepaid += r.repaid ?? 0;
       if (f.last) {
         c.batches++;
         accrued = ph.committedOrders = f.accepted;
@@ -1621,7 +1634,7 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
   const started = Date.now();
   const o = resolveOptions(input);
   await refuseUtf8Declared(o.file, o.encoding, o.encodingFrom);
-  const c: Counters = { rows: 0, orders: 0, accepted: 0, duplicates: 0, rejected: 0, review: 0, capped: 0, pointsAccrued: 0, pointsLapsed: 0, pointsReturned: 0, returns: 0, guestsSkipped: 0, skipped: 0, membersCreated: 0, rejectedOrders: 0, batches: 0, firstAt: Infinity, lastAt: -Infinity };
+  const c: Counters = { rows: 0, orders: 0, accepted: 0, duplicates: 0, rejected: 0, review: 0, capped: 0, pointsAccrued: 0, pointsLapsed: 0, pointsReturned: 0, debtRepaid: 0, returns: 0, guestsSkipped: 0, skipped: 0, membersCreated: 0, rejectedOrders: 0, batches: 0, firstAt: Infinity, lastAt: -Infinity };
   // The rejects file's path is checked before anything is staged or accrued: a bad one is an exit 2
   // with nothing written, never an error after the first batches committed.
   const rejectsOut = !o.dryRun || o.rejects ? rejectsTarget(ctx, o.file, o.rejects) : null; // (a dry run writes one only when asked)
@@ -1794,6 +1807,7 @@ export async function importPurchases(ctx: Ctx, input: ImportInput): Promise<Imp
         pointsAccrued: c.pointsAccrued,
         pointsLapsed: c.pointsLapsed,
         pointsReturned: c.pointsReturned,
+        debtRepaid: c.debtRepaid,
         dryRun: o.dryRun,
         returns: c.returns,
         guestsSkipped: c.guestsSkipped,

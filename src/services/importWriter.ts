@@ -38,7 +38,7 @@ port.on('message', (m: WriterRequest) => {
         applier.apply(m.plan, m.last);
         if (m.last) store.commitWrite();
       }
-      port.postMessage(refusing ? { stale: true } : { ok: true });
+      port.postMessage(refusing ? { stale: true } : { ok: true, repaid: applier.takeRepaid() });
     } else if ('countStage' in m) {
       port.postMessage({ ok: true, counted: countStagedOrders(m.countStage) });
     } else if ('reset' in m) {

@@ -112,7 +112,7 @@ describe('import on two threads (a ledger writer)', () => {
     ];
     const f = file(rows);
     const two = await importWith('2', ['M1', 'M2', 'M3', 'F1'], undefined, f, { batchOrders: 2 });
-    expect(two.summary).toMatchObject({ orders: 5, accepted: 4, review: 1, membersCreated: 1, rejected: 0, duplicates: 1, batches: 3, pointsReturned: 300 });
+    expect(two.summary).toMatchObject({ orders: 5, accepted: 4, review: 1, membersCreated: 1, rejected: 0, duplicates: 1, batches: 3, pointsReturned: 300, debtRepaid: 200 });
     expect(two.rows.members.find((m) => (m as unknown[])[0] === 'M1')).toEqual(['M1', 'active', 50, 0, 0, 50, '2026-11-03T02:00:00.000Z']);
     expect(two.rows.moves).toEqual([[2, 1, -100]]);
     expect(await importWith('1', ['M1', 'M2', 'M3', 'F1'], undefined, f, { batchOrders: 2 })).toEqual(two);

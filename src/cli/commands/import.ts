@@ -93,6 +93,8 @@ function showSummary(r: ImportSummary, options: string[]): Promise<void> {
     ['points accrued', r.pointsAccrued],
     // old data: points whose lot had lapsed before today are in the balance but not spendable (README "Expiry")
     ...(r.pointsLapsed ? ([['already lapsed', stdoutIsTTY() ? c.yellow(`${r.pointsLapsed} of them were earned by orders whose points expired before today: they cannot be spent (less what returns took back or a debt took; member show says what is left)`) : r.pointsLapsed]] as [string, unknown][]) : []),
+    // a credit repays its member's debt before it makes a lot (SPEC §4.6): said, or the balance seems to move by less (trial 42)
+    ...(r.debtRepaid ? ([['debt repaid', stdoutIsTTY() ? `${r.debtRepaid} of them repaid members' debt: no lot holds those` : r.debtRepaid]] as [string, unknown][]) : []),
     ['points returned', r.pointsReturned],
     ['capped', r.capped],
     ...(r.runId !== null ? ([['import run', `${r.runId} (undo with: pointsmall import void ${r.runId})`]] as [string, unknown][]) : []),
