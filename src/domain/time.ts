@@ -236,14 +236,16 @@ function noSuchDay(text: string): string {
   if (!m) return '';
   const [y, month, day] = [+m[1], +m[2], +m[3]];
   if (month < 1 || month > 12) return `: there is no month ${month}`;
-  const dim = new Date(Date.UTC(y, month, 0)).getUTCDate();
+  const dim = daysInMonth(y, month);
   return day < 1 || day > dim ? `: ${MONTHS[month - 1]} ${y} has ${dim} days` : '';
 }
 
+/** Days in month `m` (1–12) of year `y`. */
+const daysInMonth = (y: number, m: number): number => new Date(Date.UTC(y, m, 0)).getUTCDate();
+
 export function isValidYmd(y: number, m: number, d: number): boolean {
   if (m < 1 || m > 12 || d < 1 || y < MIN_YEAR || y > 9999) return false;
-  const dim = new Date(Date.UTC(y, m, 0)).getUTCDate();
-  return d <= dim;
+  return d <= daysInMonth(y, m);
 }
 
 /** Parses a strict `YYYY-MM-DD` calendar date; null when malformed or impossible (2026-02-30). */
