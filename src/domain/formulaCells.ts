@@ -5,10 +5,12 @@
 export const FORMULA_START = '=+-@\t\r';
 
 const NUMBER_RE = /^-?\d+(\.\d+)?$/;
+/** A phone number in international form (+8613800138000, +86 138 0013 8000): digits only, nothing to run. */
+const PHONE_RE = /^\+\d[\d ]*$/;
 
-/** Whether a text cell starts like a formula: one of FORMULA_START first, and not a plain number (-5, -0.5). */
+/** Whether a text cell starts like a formula: one of FORMULA_START first, and not a plain number (-5, -0.5) or phone number (+86…). */
 export function looksLikeFormula(s: string): boolean {
-  return s.length > 0 && FORMULA_START.includes(s[0]) && !NUMBER_RE.test(s);
+  return s.length > 0 && FORMULA_START.includes(s[0]) && !NUMBER_RE.test(s) && !PHONE_RE.test(s);
 }
 
 /** A cell as an exported CSV writes it: a formula-like text gets a leading quote. */

@@ -63,12 +63,12 @@ export const OUTBOX_CSV_COLUMNS = ['id', 'createdAt', 'topic', 'memberId', 'chan
 
 /**
  * A CSV cell: quoted when it holds a comma, quote or line break; a text starting with = + - @ gets a
- * leading quote so a spreadsheet does not run it, except a phone number like +8613800138000 that a
- * sender needs verbatim.
+ * leading quote so a spreadsheet does not run it (a phone number like +8613800138000, which a sender
+ * needs verbatim, is not such a text: looksLikeFormula).
  */
 export function csvCell(v: unknown): string {
   let s = v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
-  if (looksLikeFormula(s) && !/^\+[\d ]+$/.test(s)) s = `'${s}`;
+  if (looksLikeFormula(s)) s = `'${s}`;
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 

@@ -135,4 +135,12 @@ describe('renderOutbox', () => {
     expect(csvCell('-5')).toBe('-5');
     expect(csvCell('@x')).toBe("'@x");
   });
+  it('csvCell leaves a phone number alone, and quotes anything after a + that a spreadsheet could run', () => {
+    expect(csvCell('+8613800138000')).toBe('+8613800138000');
+    expect(csvCell('+86 138 0013 8000')).toBe('+86 138 0013 8000');
+    expect(csvCell('+1+2')).toBe("'+1+2");
+    expect(csvCell('+SUM(1)')).toBe("'+SUM(1)");
+    expect(csvCell('+ 1')).toBe("'+ 1");
+    expect(csvCell('+')).toBe("'+");
+  });
 });

@@ -273,6 +273,22 @@ describe('member CSV round trip (list --out, then import)', () => {
     expect(t.run(['member', 'import', out]).stderr).not.toContain('not read');
   });
 
+  it('writes phone and email into a CSV in member import\'s order, so an edited export keeps everyone\'s contact (trial 42b)', () => {
+    const t = tmpLedger();
+    t.ok(['member', 'add', '--id', 'M1', '--name', 'Ann', '--phone', '+8613800138000', '--email', 'ann@example.com']);
+    t.ok(['member', 'add', '--id', 'M2', '--name', 'Bo']);
+    const out = join(t.dir, 'members.csv');
+    t.ok(['member', 'list', '--out', out]);
+    const [head, ...rows] = readFileSync(out, 'utf8').trim().split('\n');
+    expect(head).toBe('id,name,phone,email,tier,status,balance,held,available');
+    expect(rows).toEqual(['M1,Ann,+8613800138000,ann@example.com,,active,0,0,0', 'M2,Bo,,,,active,0,0,0']);
+    writeFileSync(out, [head, rows[0].replace('Ann,', 'Ann Li,'), rows[1]].join('\n') + '\n');
+    expect(t.ok(['member', 'import', out])).toMatchObject({ updated: 1, unchanged: 1 });
+    expect(t.ok(['member', 'show', 'M1'])).toMatchObject({ name: 'Ann Li', phone: '+8613800138000', email: 'ann@example.com' });
+    // the pipe keeps its columns (scripts cut them by place)
+    expect(t.run(['member', 'list']).stdout.split('\n')[0]).toBe('id\tname\ttier\tstatus\tbalance\theld\tavailable');
+  });
+
   it('pins nobody: a tier column naming the tier a member has earned is no change, so promotions go on', () => {
     const t = tmpLedger();
     t.ok(['rules', 'apply', `${FIXTURES}/rules.json`, '--effective', '2020-01-01']);
@@ -280,7 +296,7 @@ describe('member CSV round trip (list --out, then import)', () => {
     t.ok(['member', 'add', '--id', 'M2', '--name', 'Pinned', '--tier', 'gold']);
     const out = join(t.dir, 'members.csv');
     t.ok(['member', 'list', '--out', out]);
-    expect(readFileSync(out, 'utf8')).toContain('M1,Earned,silver,');
+    expect(readFileSync(out, 'utf8')).toContain('M1,Earned,,,silver,');
     expect(t.ok(['member', 'import', out])).toMatchObject({ created: 0, updated: 0, unchanged: 2 });
     expect(t.ok(['member', 'show', 'M1'])).toMatchObject({ tier: 'silver', pinnedTier: null });
     expect(t.ok(['member', 'show', 'M2'])).toMatchObject({ tier: 'gold', pinnedTier: 'gold' });

@@ -4,7 +4,7 @@ import { c } from '../colour.js';
 import { cmdOf, confirmOnTerminal, context, emit, need, mustAsk, setExit } from '../cli.js';
 import { count, rejectsAgainOptions, showRejects } from '../words.js';
 import { parseDateOpt, parseIntOpt, parseSignedIntOpt } from '../parse.js';
-import { aside, localTime, printFields, printTable, say } from '../output.js';
+import { type Column, aside, localTime, printFields, printTable, say } from '../output.js';
 import { emitList, fileOptions, pageOptions } from '../lists.js';
 import type { MemberView } from '../../services/members.js';
 
@@ -108,7 +108,7 @@ export function register(program: Command): void {
     const cmd = cmdOf(args);
     const o = cmd.opts();
     const r = await (await services()).listMembers(await context(cmd), { tier: o.tier, status: o.status, minBalance: o.minBalance, search: o.search, limit: o.limit, offset: o.offset });
-    await emitList(cmd, 'members', r, [
+    const columns: Column<(typeof r)[number]>[] = [
       { key: 'id', header: 'id' },
       { key: 'name', header: 'name' },
       { key: 'tier', header: 'tier' },
@@ -116,7 +116,11 @@ export function register(program: Command): void {
       { key: 'balance', header: 'balance', align: 'right' },
       { key: 'held', header: 'held', align: 'right' },
       { key: 'available', header: 'available', align: 'right' },
-    ]);
+    ];
+    // A CSV carries the contact columns too, in member import's order (id,name,phone,email,tier): an edited
+    // export imports back without clearing anyone's phone or email. The table and the pipe keep their columns.
+    const csv = [...columns.slice(0, 2), { key: 'phone', header: 'phone' }, { key: 'email', header: 'email' }, ...columns.slice(2)] as typeof columns;
+    await emitList(cmd, 'members', r, columns, undefined, csv);
   });
 
   member
