@@ -54,6 +54,15 @@ function amountHint(t: string, plain = 'write it like 100.00'): string {
   if (/^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$/.test(t)) return `a thousands separator: write it without, like ${t.replace(/,/g, '')}`;
   if (/^[+-]?\d{1,3}([ \u00a0\u202f]\d{3})+(,\d+)?$/.test(t)) return `spaces between thousands${t.includes(',') ? ' and a decimal comma' : ''}: write it like ${t.replace(/[ \u00a0\u202f]/g, '').replace(',', '.')}`;
   if (/^[+-]?\d{1,3}(\.\d{3})*,\d+$/.test(t)) return `a decimal comma: write it with a point and no thousands separator, like ${t.replace(/\./g, '').replace(',', '.')}`;
+  // an accountant's negative: (28.50), or SAP's 28.50- (inner separators get their own hint once moved)
+  const neg = /^\(\s*([^()\s-][^()]*?)\s*\)$/.exec(t) ?? /^([^-\s][^\s]*?)-$/.exec(t);
+  if (neg) {
+    const inner = MONEY_RE.test(neg[1]) ? `-${neg[1]}` : null;
+    const how = t.startsWith('(') ? 'brackets, an accountant\'s minus sign' : 'a minus sign at the end';
+    if (inner) return `${how}: write it ${inner}`;
+    const also = amountHint(neg[1], plain);
+    if (also !== plain) return `${how} (write it with a leading -), and ${also}`;
+  }
   if (/^[+-]?[¥$€£￥]|[¥$€£￥]$|^(CNY|RMB|USD|EUR)\s*|\s*(CNY|RMB|USD|EUR|元)$/i.test(t)) return 'a currency sign or code: write the number alone, like 100.00';
   return lookalikeCharsProblem(t) ?? plain;
 }

@@ -603,6 +603,47 @@ export function dateFormatProblem(format: string): string | null {
   return null;
 }
 
+const compiledFormats = new Map<string, (text: string) => WallParts | null>();
+const readsWith = (format: string, text: string): boolean => {
+  let read = compiledFormats.get(format);
+  if (!read) compiledFormats.set(format, (read = compileDateFormat(format)));
+  const p = read(text);
+  return p !== null && p.y >= MIN_YEAR;
+};
+const ISO_FORMATS = ['YYYY-MM-DD', 'YYYY-MM-DD H:mm', 'YYYY-MM-DD H:mm:ss', 'YYYY-MM-DD[T]H:mm', 'YYYY-MM-DD[T]H:mm:ss', 'YYYY-MM-DD[T]H:mm:ssZ', 'YYYY-MM-DD H:mm:ss.SSS', 'YYYY-MM-DD[T]H:mm:ss.SSSZ'];
+
+/**
+ * Why a value none of the --date-format formats read may still be a date the file meant, as a hint to
+ * add to the row's reason: a time the format has no room for (`01/11/2026 10:00` with `DD/MM/YYYY`), a
+ * date without the format's time, an ISO row in a file of another format, or day and month the other
+ * way round (`13/1/2026` with `M/D/YYYY`). Names the format that reads it, to repeat --date-format with;
+ * null when none does.
+ */
+export function dateFormatHint(text: string, formats: readonly string[]): string | null {
+  const value = text.trim();
+  const more = ' (repeat --date-format to give both: each is tried in order)';
+  // day and month the other way round (not MMM, a month's name)
+  const swap = (f: string) => f.replace(/(?<![A-Za-z])(D{1,2})([^A-Za-z]+)(M{1,2})(?![A-Za-z])|(?<![A-Za-z])(M{1,2})([^A-Za-z]+)(D{1,2})(?![A-Za-z])/, (_, d1, s1, m1, m2, s2, d2) => (d1 ? `${m1}${s1}${d1}` : `${d2}${s2}${m2}`));
+  for (const f of formats) {
+    const pieces = formatPieces(f);
+    const hourAt = pieces.findIndex((p) => p.token !== undefined && /^[Hh]/.test(p.token));
+    // the same date with a time, or without the format's time (the format up to the separator before its hours)
+    let cut = hourAt;
+    while (cut > 0 && pieces[cut - 1].text !== undefined) cut--;
+    const dateOnly = hourAt < 0 ? null : f.slice(0, pieces.slice(0, cut).reduce((n, p) => n + (p.token ?? p.text ?? '').length, 0)).trimEnd() || null;
+    const alike = hourAt < 0 ? [f + ' H:mm', f + ' H:mm:ss'] : dateOnly ? [dateOnly] : [];
+    const said = hourAt < 0 ? 'it has a time the format has no room for' : 'it has no time';
+    for (const g of alike) if (readsWith(g, value)) return `: ${said}; it reads with --date-format ${JSON.stringify(g)}${more}`;
+    for (const g of [f, ...alike]) {
+      const w = swap(g);
+      if (w !== g && readsWith(w, value)) return `: it reads with --date-format ${JSON.stringify(w)}: are day and month the other way round in this file?`;
+    }
+  }
+  const iso = ISO_FORMATS.find((f) => readsWith(f, value));
+  if (iso) return `: it is an ISO date${iso.includes('H') ? '-time' : ''}, which reads with --date-format ${JSON.stringify(iso)}${more}`;
+  return null;
+}
+
 /** A parser of timestamps (UTC ms; null = not a date-time), with why it refused the last value it gave NaN for. */
 export interface DateParser {
   (text: string): number | null;
@@ -693,6 +734,8 @@ export interface RowContext {
   /** Purchases after this instant are refused (a till clock in the future is a bad row). */
   notAfterMs: number;
   dateFormat?: string;
+  /** The --date-format formats one by one (dateFormat joins them), to say which other format reads a value. */
+  dateFormats?: readonly string[];
   /** The ledger's zone, to name the date a --date-format read (a two-digit year 70 as 2070). */
   zone?: string;
   /** Why parseDate's last NaN (DateParser.reason): a DST gap, or an ambiguous value. */
@@ -820,7 +863,8 @@ export function parseRow(fields: readonly string[], ctx: RowContext): RowResult 
       if (early) return { kind: 'bad', reason: `${name('purchased_at')} ${early}`, orderId };
       if (!ctx.dateFormat) return { kind: 'bad', reason: `${name('purchased_at')} ${unreadTimestampReason(atText)}`, orderId };
       const odd = lookalikeCharsProblem(atText);
-      return { kind: 'bad', reason: `${name('purchased_at')} ${JSON.stringify(atText)} is not a valid date-time (expected the format ${ctx.dateFormat})${odd ? `: ${odd}` : ''}`, orderId };
+      const hint = odd ? `: ${odd}` : ctx.dateFormats ? (dateFormatHint(atText, ctx.dateFormats) ?? '') : '';
+      return { kind: 'bad', reason: `${name('purchased_at')} ${JSON.stringify(atText)} is not a valid date-time (expected the format ${ctx.dateFormat})${hint}`, orderId };
     }
     if (Number.isNaN(at)) return { kind: 'bad', reason: `${name('purchased_at')} ${JSON.stringify(atText)} ${ctx.dateReason?.() ?? 'is refused'}`, orderId };
     // (a date format reads the text as it says: name the instant it read, a two-digit year 70 as 2070 say)

@@ -3,7 +3,7 @@
 // first result, the same ref for another member is refused. One transaction per write, audited.
 import { NotFoundError, RefusedError, UsageError } from '../errors.js';
 import { limitReached, limitWindows } from '../domain/activities.js';
-import { makeDateParser } from '../domain/purchases.js';
+import { dateFormatHint, makeDateParser } from '../domain/purchases.js';
 import { invisibleCharProblem, trimAscii } from '../domain/text.js';
 import { expiresOn } from '../domain/rules.js';
 import { dateRangeProblem, shownInstant, unreadTimestampReason } from '../domain/time.js';
@@ -316,7 +316,7 @@ export async function importActivities(ctx: Ctx, input: ActivityImportInput): Pr
       else if (atMs === null || atMs !== atMs) {
         const why = parse.reason();
         if (why) problems.push(`occurred_at ${JSON.stringify(text)} ${why}`);
-        else if (input.dateFormat?.length) problems.push(`occurred_at ${JSON.stringify(text)} does not match ${input.dateFormat.join(' or ')}`);
+        else if (input.dateFormat?.length) problems.push(`occurred_at ${JSON.stringify(text)} does not match ${input.dateFormat.join(' or ')}${dateFormatHint(text, input.dateFormat) ?? ''}`);
         else problems.push(`occurred_at ${dateRangeProblem(text) ?? unreadTimestampReason(text)}`);
       }
       else if (atMs > l.now.getTime()) problems.push(`occurred_at ${text} is in the future`);

@@ -170,7 +170,7 @@ export async function parsePurchases(o: ParseInput, emit: (chunk: ParsedChunk) =
     filter = rowFilter(p.plan.header, o, line);
     const cal = new ZoneCalendar(o.zone);
     const parseDate = makeDateParser(cal, o.dateFormats);
-    ctx = { plan, digits: o.digits, parseDate, skipGuests: o.skipGuests, notAfterMs: o.notAfterMs, zone: o.zone, dateFormat: o.dateFormats.length ? o.dateFormats.join(' or ') : undefined, dateReason: parseDate.reason, delimiter: o.delimiter };
+    ctx = { plan, digits: o.digits, parseDate, skipGuests: o.skipGuests, notAfterMs: o.notAfterMs, zone: o.zone, dateFormat: o.dateFormats.length ? o.dateFormats.join(' or ') : undefined, dateFormats: o.dateFormats.length ? o.dateFormats : undefined, dateReason: parseDate.reason, delimiter: o.delimiter };
   };
   if (o.part?.header) header(o.part.header, 1);
   let groups = new Map<string, OpenGroup>();

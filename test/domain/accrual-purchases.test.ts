@@ -9,6 +9,7 @@ import {
   type CsvRecord,
   ZoneCalendar,
   buildOrder,
+  dateFormatHint,
   dateFormatProblem,
   makeDateParser,
   openQuoteProblem,
@@ -400,6 +401,39 @@ describe('date formats', () => {
     expect(p('1/2/2010 8:26')).toBeNaN(); // from the cache, with its reason
     expect(p.reason()).toContain('is ambiguous');
     expect(p('nonsense')).toBeNull();
+  });
+
+  it('says which format reads a value the given ones do not: a time, no time, day and month swapped, ISO (trial 42b)', () => {
+    const cases: [string, string[], string | null][] = [
+      ['01/11/2026 10:00', ['DD/MM/YYYY'], 'DD/MM/YYYY H:mm'],
+      ['01/11/2026 10:00:59', ['DD/MM/YYYY'], 'DD/MM/YYYY H:mm:ss'],
+      ['1/11/2026', ['M/D/YYYY H:mm'], 'M/D/YYYY'],
+      ['3 Nov 2026', ['D MMM YYYY h:mm A'], 'D MMM YYYY'],
+      ['13/1/2026', ['M/D/YYYY'], 'D/M/YYYY'],
+      ['13/1/2026 10:00', ['M/D/YYYY'], 'D/M/YYYY H:mm'],
+      ['13/1/2026', ['M/D/YYYY H:mm'], 'D/M/YYYY'],
+      ['2026-13-01', ['YYYY-MM-DD'], 'YYYY-DD-MM'],
+      ['2026-11-02', ['DD/MM/YYYY'], 'YYYY-MM-DD'],
+      ['2026-11-02 10:00', ['DD/MM/YYYY'], 'YYYY-MM-DD H:mm'],
+      ['2026-11-02T10:00:00+08:00', ['DD/MM/YYYY'], 'YYYY-MM-DD[T]H:mm:ssZ'],
+      ['nonsense', ['DD/MM/YYYY'], null],
+      ['3 Nov 2026', ['M/D/YYYY'], null],
+      ['2/30/2026', ['M/D/YYYY'], null], // impossible either way round
+      ['1969-12-31', ['DD/MM/YYYY'], null], // an earlier year is refused, never suggested
+    ];
+    for (const [value, formats, reads] of cases) {
+      const hint = dateFormatHint(value, formats);
+      if (reads === null) {
+        expect(hint, value).toBeNull();
+        continue;
+      }
+      expect(hint, value).toContain(`--date-format ${JSON.stringify(reads)}`);
+      // the format it names does read the value, and the given ones do not
+      expect(makeDateParser('UTC', reads)(value), value).toEqual(expect.any(Number));
+      expect(makeDateParser('UTC', formats)(value), value).toBeNull();
+    }
+    expect(dateFormatHint('13/1/2026', ['M/D/YYYY'])).toBe(': it reads with --date-format "D/M/YYYY": are day and month the other way round in this file?');
+    expect(dateFormatHint('2026-11-02', ['DD/MM/YYYY'])).toBe(': it is an ISO date, which reads with --date-format "YYYY-MM-DD" (repeat --date-format to give both: each is tried in order)');
   });
 });
 

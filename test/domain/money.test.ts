@@ -49,6 +49,17 @@ describe('parseMoney', () => {
     expect(problem('0x10')).toMatch(/not a decimal amount/);
   });
 
+  it('names an accountant\'s negative, in brackets or with the minus at the end, and the value to write (trial 42b)', () => {
+    expect(problem('(28.50)')).toBe('"(28.50)" is not a decimal amount (brackets, an accountant\'s minus sign: write it -28.50)');
+    expect(problem('( 28.50 )')).toMatch(/write it -28\.50\)$/);
+    expect(problem('28.50-')).toBe('"28.50-" is not a decimal amount (a minus sign at the end: write it -28.50)');
+    expect(problem('(1,234.50)')).toMatch(/brackets, an accountant's minus sign \(write it with a leading -\), and a thousands separator: write it without, like 1234\.50\)$/);
+    // what it suggests reads as the negative amount
+    for (const t of ['(28.50)', '28.50-', '(7)']) expect(ok(/write it (\S+)\)$/.exec(problem(t))![1])).toBe(-ok(t.replace(/[()-]/g, '')));
+    // nothing to write it as: no bracket hint
+    for (const t of ['()', '(-5)', '--5', '28.5.0-', '(28.50']) expect(problem(t)).toBe(`"${t}" is not a decimal amount (write it like 100.00)`);
+  });
+
   it('refuses more decimal places than the currency has', () => {
     expect(problem('1.234')).toMatch(/more than 2 decimal places/);
     expect(problem('0.001')).toMatch(/more than 2 decimal places/);
