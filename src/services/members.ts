@@ -177,14 +177,27 @@ export interface MemberListRow {
   email: string | null;
 }
 
+/**
+ * Every member's points that are in the balance but no longer spendable now, as memberView counts them
+ * (its expiredPending and held): lapsed lots no expiry run has taken, and holds that ran out.
+ */
+export function unspendableByMember(l: Ledger): { expiredPending: (id: string) => number; held: (id: string, held: number) => number } {
+  const today = ledgerToday(l);
+  const lapsed = l.store.get(books).lapsedByMember(today);
+  const ran = l.store.get(books).ranOut(l.nowIso, today);
+  const repaid = ranOutRepayments(l, l.nowIso, today);
+  return {
+    expiredPending: (id) => (lapsed.get(id) ?? 0) + (ran.get(id) ?? NONE_RAN_OUT).lapsed - (repaid.get(id)?.lapsed ?? 0),
+    held: (id, held) => held - (ran.get(id) ?? NONE_RAN_OUT).points,
+  };
+}
+
 /** Members with balances; --tier matches the tier a member has now (earned or pinned), not only pins. */
 export async function listMembers(ctx: Ctx, f: ListInput): Promise<MemberListRow[]> {
   return withLedger(ctx, (l) =>
     l.store.read(() => {
       const { rules } = rulesAt(l, l.nowIso);
-      const lapsed = l.store.get(books).lapsedByMember(ledgerToday(l));
-      const ran = l.store.get(books).ranOut(l.nowIso, ledgerToday(l));
-      const repaid = ranOutRepayments(l, l.nowIso, ledgerToday(l));
+      const unspendable = unspendableByMember(l);
       const rows = l.store
         .get(members)
         .list({ ...f, tier: undefined, limit: f.tier ? undefined : f.limit, offset: f.tier ? undefined : f.offset })
@@ -195,8 +208,8 @@ export async function listMembers(ctx: Ctx, f: ListInput): Promise<MemberListRow
           pinnedTier: m.tier,
           status: m.status,
           balance: m.balance,
-          held: m.held - (ran.get(m.id) ?? NONE_RAN_OUT).points,
-          available: m.balance - (m.held - (ran.get(m.id) ?? NONE_RAN_OUT).points) - (lapsed.get(m.id) ?? 0) - (ran.get(m.id) ?? NONE_RAN_OUT).lapsed + (repaid.get(m.id)?.lapsed ?? 0),
+          held: unspendable.held(m.id, m.held),
+          available: m.balance - unspendable.held(m.id, m.held) - unspendable.expiredPending(m.id),
           lifetimeEarned: m.lifetime_earned,
           phone: m.phone,
           email: m.email,

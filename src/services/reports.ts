@@ -31,6 +31,7 @@ import { books } from '../store/books.js';
 import { type MemberRankBy, type MemberReportRow, OPEN_FROM, OPEN_TO, reportQueries } from '../store/reports.js';
 import { type Ctx, type Ledger, rulesAt, withLedger } from './ledger.js';
 import { type RanOutRepayment, ranOutRepayments } from './holds.js';
+import { unspendableByMember } from './members.js';
 import { activityAwards } from '../store/activities.js';
 
 // --- activities (issue 18): issued points split by where they came from ---
@@ -319,6 +320,8 @@ const pickFlows = (f: Flows): Flows => ({ issued: f.issued, returned: f.returned
 // ----------------------------------------------------------------------------------------------
 export interface MembersReportRow extends MemberReportRow {
   rank: number;
+  /** Points of the balance whose lots have lapsed but that no expiry run has taken yet (member show's expiredPending). */
+  expiredPending: number;
   /** The pinned tier; `tier` is the tier the member has now (pinned, else earned), as member show says. */
   pinnedTier: string | null;
 }
@@ -338,12 +341,13 @@ export async function membersReport(ctx: Ctx, input: Period & { by: MemberRankBy
       const rows = l.store.get(reportQueries).topMembers(input.by, fromIso, toIso, input.top ?? -1);
       const { rules } = rulesAt(l, l.nowIso);
       const repo = l.store.get(members);
+      const { expiredPending } = unspendableByMember(l);
       return {
         by: input.by,
         top: input.top ?? null,
         from: input.from ?? null,
         to: input.to ?? null,
-        members: rows.map((r, i) => ({ rank: i + 1, ...r, tier: currentTierName(rules, r.tier, repo.get(r.id)?.lifetime_earned ?? 0), pinnedTier: r.tier })),
+        members: rows.map((r, i) => ({ rank: i + 1, ...r, tier: currentTierName(rules, r.tier, repo.get(r.id)?.lifetime_earned ?? 0), pinnedTier: r.tier, expiredPending: expiredPending(r.id) })),
       };
     }),
   );

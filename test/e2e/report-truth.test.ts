@@ -385,7 +385,16 @@ describe('a hold that ran out is released as of its end (trial 26)', () => {
     // on 1 February nothing is on hold: the 300 points lapsed on 31 January (earned 1 January, 30 days)
     const l = t.ok(['report', 'liability', '--as-of', '2026-02-01'], later);
     expect(l).toMatchObject({ heldPoints: 0, outstandingPoints: 0, lapsedPendingPoints: 300 });
+    // report members' balance holds them until the run, and says so (trial 42b): JSON, CSV and a note
+    const pendingOf = () => (t.ok(['report', 'members'], later).members as { id: string; balance: number; expiredPending: number }[]).find((m) => m.id === 'K');
+    expect(pendingOf()).toMatchObject({ balance: 300, expiredPending: 300 });
+    expect(t.ok(['member', 'show', 'K'], later)).toMatchObject({ balance: 300, expiredPending: 300, available: 0 });
+    const piped = t.run(['report', 'members'], later);
+    expect(piped.stderr).toContain('note: 1 balance above holds 300 points that have lapsed and no expiry run has taken yet');
+    expect(t.run(['report', 'members', '--format', 'csv'], later).stdout.split('\n')[1]).toMatch(/^1,K,.*,300$/);
     const run = t.ok(['expire', 'run', '--yes'], later);
+    expect(pendingOf()).toMatchObject({ balance: 0, expiredPending: 0 });
+    expect(t.run(['report', 'members'], later).stderr).not.toContain('note:');
     expect(run).toMatchObject({ pointsExpired: 300, at: '2026-02-04T15:59:59.999Z' });
     expect(t.ok(['report', 'summary', '--from', '2026-02-04', '--to', '2026-02-04'], later).expired).toBe(300);
     expect(t.ok(['report', 'summary', '--from', '2026-02-05', '--to', '2026-02-05'], later).expired).toBe(0);

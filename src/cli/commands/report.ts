@@ -5,7 +5,7 @@ import { c } from '../colour.js';
 import { cmdOf, context, dbPath, globals, useLedgerZone } from '../cli.js';
 import { type OutFormat, pickFormat } from '../formats.js';
 import { parseDateOpt, parseIntOpt, parseWithinOpt } from '../parse.js';
-import { type Column, displayWidth, localTime, notice, terminalWidth, wrapToTerminal, printFields, printJson, printTable, safeText, scrubData, stderrIsTTY, stdoutIsTTY, toCsv } from '../output.js';
+import { type Column, aside, displayWidth, localTime, notice, terminalWidth, wrapToTerminal, printFields, printJson, printTable, safeText, scrubData, stderrIsTTY, stdoutIsTTY, toCsv } from '../output.js';
 import { writeOutputFile } from '../../services/outfile.js';
 import type { HtmlChart } from '../html.js';
 import { fillMonths } from '../charts.js';
@@ -56,6 +56,8 @@ export interface View {
   terminalChart?: () => Promise<string | null>;
   /** Why the CSV has no rows, which its columns cannot say: told on stderr beside it. */
   csvEmptyNote?: string;
+  /** Told on stderr after the table (a terminal or a pipe): what the figures hold that their columns do not say. */
+  note?: string;
 }
 
 function addCommon(cmd: Command): Command {
@@ -128,6 +130,7 @@ export async function render(cmd: Command, now: Date, result: unknown, view: () 
       const chart = await v.terminalChart();
       if (chart) process.stdout.write('\n' + chart + '\n');
     }
+    if (v.note) aside(`note: ${v.note}`);
     return;
   }
   if (out) {
@@ -349,8 +352,17 @@ function membersView(r: MembersReport): View {
         },
       },
     ],
-    csv: { columns: columns.map((col) => (col.key === 'lastActivity' ? { ...col, format: undefined } : col)), rows: r.members },
+    csv: { columns: [...columns.map((col) => (col.key === 'lastActivity' ? { ...col, format: undefined } : col)), num('expiredPending', 'expired pending')], rows: r.members },
+    note: pendingNote(r.members),
   };
+}
+
+/** Balances that still hold lapsed points no expiry run has taken (trial 42b: the column said balance only). */
+function pendingNote(rows: readonly { expiredPending: number }[]): string | undefined {
+  const pending = rows.filter((m) => m.expiredPending > 0);
+  if (!pending.length) return undefined;
+  const points = pending.reduce((n, m) => n + m.expiredPending, 0);
+  return `${count(pending.length, 'balance')} above ${pending.length === 1 ? 'holds' : 'hold'} ${count(points, 'point')} that have lapsed and no expiry run has taken yet (not spendable; pointsmall expire run posts them; member show lists them as expired, pending)`;
 }
 
 function expiringView(r: ExpiringReport): View {
