@@ -211,6 +211,8 @@ export interface OrderListRow {
   /** What was tendered: `points`, the cash tender (`cash`, `card`, …) or both (`points+card`); null when nothing was paid. */
   paidWith: string | null;
   refundedCash: string;
+  /** Points paid back by refunds (refundedCash is their cash part). */
+  refundedPoints: number;
 }
 
 export async function listOrders(ctx: Ctx, f: OrderListInput): Promise<OrderListRow[]> {
@@ -242,6 +244,7 @@ export async function listOrders(ctx: Ctx, f: OrderListInput): Promise<OrderList
           pointsEarned: o.points_earned,
           ...paidWith(o.points_used, o.cash_paid, o.tender, status),
           refundedCash: formatMoney(o.refunded_cash, l.digits),
+          refundedPoints: o.refunded_points,
         };
       });
     }),

@@ -192,7 +192,7 @@ describe('every list takes --format csv|json --out FILE', () => {
 
   it('--format csv without --out writes CSV to stdout; a .txt file gets the tab-separated rows a pipe gets', () => {
     const csv = t.run(['order', 'list', '--format', 'csv']);
-    expect(csv.stdout.split('\n')[0]).toBe('order,at,member,status,total,points,cash,tender,earned,refunded');
+    expect(csv.stdout.split('\n')[0]).toBe('order,at,member,status,total,points,cash,tender,earned,refunded,refunded pts');
     const txt = join(t.dir, 'orders.txt');
     expect(t.run(['order', 'list', '--out', txt]).code).toBe(0);
     expect(readFileSync(txt, 'utf8')).toBe(t.run(['order', 'list']).stdout);

@@ -69,7 +69,7 @@ describe.skipIf(!hasTmux)('tables fit an 80-column terminal (issue 20 item 2)', 
   it('order list on a 120-column terminal shows every column whole', async () => {
     const lines = await onTerminal(t, ['order', 'list'], 120);
     expect(tooWide(lines, 120)).toEqual([]);
-    expect(lines[0]).toMatch(/tender\s+earned\s+refunded$/);
+    expect(lines[0]).toMatch(/tender\s+earned\s+refunded\s+refunded pts$/);
     expect(lines.join('\n')).toContain('partially_refunded');
     expect(lines.join('\n')).not.toContain('…');
   });
@@ -251,8 +251,12 @@ describe('a pipe still gets every full value, tab-separated, undecorated', () =>
 
   it('order list keeps the tender and refunded columns and the whole status; report members the whole name', () => {
     const orders = t.run(['order', 'list']).stdout;
-    expect(orders.split('\n')[0]).toBe('order\tat\tmember\tstatus\ttotal\tpoints\tcash\ttender\tearned\trefunded');
+    // the points refunds paid back came last (trial 42b: `refunded` is the cash part), after the columns scripts cut
+    expect(orders.split('\n')[0]).toBe('order\tat\tmember\tstatus\ttotal\tpoints\tcash\ttender\tearned\trefunded\trefunded pts');
     expect(orders).toContain('\tpartially_refunded\t');
+    const partly = (t.ok(['order', 'list']) as { status: string; refundedCash: string; refundedPoints: number; orderId: string }[]).find((o) => o.status === 'partially_refunded')!;
+    expect(t.ok(['order', 'show', partly.orderId])).toMatchObject({ refundedPoints: partly.refundedPoints, refundedCash: partly.refundedCash });
+    expect(orders).toContain(`\t${partly.refundedCash}\t${partly.refundedPoints}\n`);
     expect(t.run(['report', 'members']).stdout).toContain(`\t${LONG_NAME}\t`);
   });
 

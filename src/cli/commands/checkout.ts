@@ -340,6 +340,8 @@ export function register(program: Command): void {
       { key: 'paidWith', header: 'tender', drop: 2 },
       { key: 'pointsEarned', header: 'earned', align: 'right' },
       { key: 'refundedCash', header: 'refunded', align: 'right', drop: 1 }, // (kept over tender: points and cash are the order's as paid, trial 39)
+      // the points refunds paid back (`refunded` is cash): last, so a pipe's earlier columns keep their places
+      { key: 'refundedPoints', header: 'refunded pts', short: 'ref pts', align: 'right', drop: 1 },
     ];
     // A person's table brackets the points and cash of an order that was never paid (declined, cancelled,
     // lapsed), with a note: they were asked, not taken (trial 40). Pipes and files get the values, as data.
