@@ -181,6 +181,9 @@ export interface TierStats {
   redeemed: Map<number, number>;
   /** The same, counted (how many times the tier's members redeemed it). */
   redemptions: Map<number, number>;
+  /** The tier's members who bought the item, and the most of any item. */
+  buyers: Map<number, number>;
+  maxBuyers: number;
 }
 
 /** Purchase history, items interned to numbers; baskets kept as arrays of distinct item numbers. */
@@ -277,14 +280,24 @@ export class PurchaseHistory {
     const count = new Map<number, number>();
     const catMax = new Map<string, number>();
     let max = 0;
-    for (let b = 0; b < this.basketItems.length; b++) {
-      if (tierOf(this.basketMember[b]) !== tier) continue;
-      for (const i of this.basketItems[b]) {
-        const n = (count.get(i) ?? 0) + 1;
-        count.set(i, n);
-        if (n > max) max = n;
-        const c = this.categoryOf[i];
-        if (c !== null && n > (catMax.get(c) ?? 0)) catMax.set(c, n);
+    const buyers = new Map<number, number>();
+    let maxBuyers = 0;
+    for (const [member, baskets] of this.memberBaskets) {
+      if (tierOf(member) !== tier) continue;
+      const seen = new Set<number>();
+      for (const b of baskets) {
+        for (const i of this.basketItems[b]) {
+          const n = (count.get(i) ?? 0) + 1;
+          count.set(i, n);
+          if (n > max) max = n;
+          const c = this.categoryOf[i];
+          if (c !== null && n > (catMax.get(c) ?? 0)) catMax.set(c, n);
+          if (seen.has(i)) continue;
+          seen.add(i);
+          const k = (buyers.get(i) ?? 0) + 1;
+          buyers.set(i, k);
+          if (k > maxBuyers) maxBuyers = k;
+        }
       }
     }
     const redemptions = new Map<number, number>();
@@ -293,7 +306,7 @@ export class PurchaseHistory {
     normalise(redeemed);
     let atMax = 0;
     for (const n of count.values()) if (n === max) atMax++;
-    const stats = { count, max, atMax, catMax, redeemed, redemptions };
+    const stats = { count, max, atMax, catMax, redeemed, redemptions, buyers, maxBuyers };
     this.tierCache.set(tier, { baskets: this.basketItems.length, stats });
     return stats;
   }
@@ -515,6 +528,11 @@ interface OwnRanking {
   countOf: (i: number) => number;
   /** Members like them who bought the item (in those baskets): counted only for a reason shown. */
   buyersOf: (i: number) => number;
+  /** The member's own baskets with the item (less the excluded one). */
+  timesOf: (i: number) => number;
+  /** How much members like them favour the item: its buyers among them, then its orders (below 1 more); and a bound of it. */
+  favouriteOf: (i: number) => number;
+  favouriteMax: number;
   tierMax: number;
   tier: string | null;
 }
@@ -597,13 +615,21 @@ function rankOwn(h: PurchaseHistory, m: MemberFacts, candidates: readonly Candid
     for (const b of h.itemBaskets[i] ?? []) if (b !== exclude && m.tierOf(h.basketMember[b]) === m.tier) who.add(h.basketMember[b]);
     return who.size;
   };
+  let buyerCount = (i: number) => stats.buyers.get(i) ?? 0;
   if (exclude >= 0 && m.tierOf(h.basketMember[exclude]) === m.tier) {
     const out = new Set(h.basketItems[exclude]);
     countOf = (i: number) => (stats.count.get(i) ?? 0) - (out.has(i) ? 1 : 0);
     let atMax = 0;
     for (const i of out) if (stats.count.get(i) === stats.max) atMax++;
     if (atMax === stats.atMax) tierMax--;
+    // the excluded basket's member is no buyer of the items only that basket of theirs holds
+    const gone = new Set(out);
+    for (const b of h.memberBaskets.get(h.basketMember[exclude]) ?? []) if (b !== exclude) for (const i of h.basketItems[b]) gone.delete(i);
+    buyerCount = (i: number) => (stats.buyers.get(i) ?? 0) - (gone.has(i) ? 1 : 0);
   }
+  // the favourites: bought by the most members like them, then in the most of their orders (one customer's
+  // many orders do not make an item everyone's favourite, trial 43)
+  const favouriteOf = (i: number): number => buyerCount(i) + countOf(i) / (stats.max + 1);
   let topCat = 0;
   for (const v of catLines.values()) topCat = Math.max(topCat, v);
   const prior = orders ? RANKING.priorOrders / (RANKING.priorOrders + orders) : 1;
@@ -656,7 +682,7 @@ function rankOwn(h: PurchaseHistory, m: MemberFacts, candidates: readonly Candid
     if (score > 0) keepBest(best, { c: candidates[k], k, score }, keep);
   }
   const scored = best.map(({ c, k, score }) => ({ c, i: ids[k], score, reason: scoreOf(k, true).reason }));
-  return { scored, orders, countOf, buyersOf, tierMax, tier: m.tier };
+  return { scored, orders, countOf, buyersOf, timesOf: (i) => own.get(i) ?? 0, favouriteOf, favouriteMax: stats.maxBuyers + 1, tierMax, tier: m.tier };
 }
 
 /**
@@ -669,21 +695,37 @@ function fallbackList(h: PurchaseHistory, candidates: readonly Candidate[], own:
   const recent = trend instanceof Float64Array ? null : (trend?.recent ?? null);
   let max = 0;
   if (decayed) for (const v of decayed) max = Math.max(max, v);
-  else max = own.tierMax;
+  else max = own.tierMax ? own.favouriteMax : 0;
   if (!max) return [];
   const ids = idsOf(h, candidates);
   const best: { c: Candidate; i: number; score: number }[] = [];
   for (let k = 0; k < candidates.length; k++) {
     const i = ids[k];
     if (i === undefined) continue;
-    const v = decayed ? decayed[i] : own.countOf(i); // (a decayed sum left by subtraction may be a rounding crumb)
+    const v = decayed ? decayed[i] : own.countOf(i) > 0 ? own.favouriteOf(i) : 0; // (a decayed sum left by subtraction may be a rounding crumb)
     if (v > max * 1e-9) keepBest(best, { c: candidates[k], i, score: v / max }, keep);
   }
-  return best.map(({ c, i, score }) => {
-    const n = recent?.[i] ?? 0;
-    const reason = decayed ? `selling well lately (in ${n} ${n === 1 ? 'order' : 'orders'} over the last ${RANKING.halfLifeDays} days)` : popularWords(own.countOf(i), own.tier, own.countOf(i) > 1 ? own.buyersOf(i) : own.countOf(i));
-    return { c, i, score, reason };
-  });
+  return best.map(({ c, i, score }) => ({ c, i, score, reason: fallbackReason(own, i, decayed ? (recent?.[i] ?? 0) : null, h.count(i)) }));
+}
+
+/**
+ * Why a fallback item is listed, in true words: selling well lately only with orders in the last
+ * half-life (an item ranked by its decayed popularity but not sold lately says so, trial 43), and the
+ * member's own buying named as theirs (not "bought by one gold member" when that member is them).
+ * `recent`: the item's orders in the last half-life, or null for the all-time favourites.
+ */
+function fallbackReason(own: OwnRanking, i: number, recent: number | null, all: number): string {
+  const inTier = own.countOf(i);
+  const mine = own.timesOf(i);
+  const buyers = inTier > 1 ? own.buyersOf(i) : inTier;
+  const yours = mine ? `bought it ${times(mine)} before` : '';
+  // popular only through the member's own orders is just that
+  const popular = mine && inTier <= mine ? '' : inTier ? popularWords(inTier, own.tier, buyers) : '';
+  const lately = recent === null ? '' : recent ? `selling well lately (in ${recent} ${recent === 1 ? 'order' : 'orders'} over the last ${RANKING.halfLifeDays} days)` : `none sold in the last ${RANKING.halfLifeDays} days`;
+  // (what sells lately is counted over every member: an item members like them never bought still had orders)
+  const before = popular || yours || `in ${all} ${all === 1 ? 'order' : 'orders'} of other members`;
+  const parts = recent ? [lately, yours] : [before, popular ? yours : '', lately];
+  return parts.filter((x) => x).join('; ');
 }
 
 /**
@@ -717,7 +759,8 @@ export function recommendForMember(h: PurchaseHistory, m: MemberFacts, candidate
   const fallback = fallbackList(h, candidates, own, lately ? h.trending(asOf) : null, 2 * top);
   const places = own.orders ? Math.round(top * policy.personal) : 0;
   // uncalibrated (too little history): the member's own list alone, as it always was
-  const list = policy === UNCALIBRATED || (places >= top && own.orders) ? diversify(h, own.scored, top) : blend(places ? diversify(h, own.scored, places) : [], fallback, places, top);
+  // (a member with no orders: the fallback list, calibrated or not)
+  const list = own.orders && (policy === UNCALIBRATED || places >= top) ? diversify(h, own.scored, top) : blend(places ? diversify(h, own.scored, places) : [], fallback, places, top);
   return list.map((x) => priced(x.c, x.score, x.reason, m.available, m.frozen === true));
 }
 

@@ -361,11 +361,29 @@ describe('recommendForMember: the ledger calibrates itself against the shop\'s f
     const h = shifting();
     const lately = forMember(h, 'NEWCOMER', day(345), 5);
     expect(lately.slice(0, 3).map((r) => r.sku).sort()).toEqual(NEW);
-    expect(lately.every((r) => r.reason.startsWith('selling well lately'))).toBe(true);
+    expect(lately.slice(0, 3).every((r) => r.reason.startsWith('selling well lately'))).toBe(true);
+    // the old favourites after them still rank by their decayed orders, but sold nothing in the last 120
+    // days: they say so, never "selling well lately (in 0 orders …)" (trial 43)
+    expect(lately.slice(3).map((r) => r.sku)).toEqual(['OLD01', 'OLD02']);
+    expect(lately[3].reason).toBe('popular with members (in 103 orders by 101 members); none sold in the last 120 days');
+    for (const r of lately) expect(r.reason).not.toMatch(/in 0 orders/);
     const allTime = forMember(h, 'NEWCOMER', undefined, 5);
     expect(allTime.map((r) => r.sku)).toEqual(OLD.slice(0, 5));
     expect(allTime[0].reason).toBe('popular with members (in 103 orders by 101 members)'); // OLD01: T's three orders as well
     expect(allTime[1].reason).toMatch(/^popular with members \(in 100 orders by \d+ members\)$/);
+  });
+
+  it('the favourites are what the most members bought, then in the most orders: one customer\'s many orders do not make an item everyone\'s (trial 43)', () => {
+    const h = new PurchaseHistory();
+    for (let k = 0; k < 10; k++) h.addBasket('HEAVY', bare('X'));
+    for (const m of ['A', 'B', 'C']) h.addBasket(m, bare('Y'));
+    for (const m of ['A', 'B']) h.addBasket(m, bare('Z'));
+    h.addBasket('A', bare('Z'));
+    const newcomer = forMember(h, 'NEW');
+    expect(newcomer.map((r) => r.sku)).toEqual(['Y', 'Z', 'X']);
+    expect(newcomer.map((r) => r.reason)).toEqual(['popular with members (in 3 orders by 3 members)', 'popular with members (in 3 orders by 2 members)', 'bought by one member (in 10 orders)']);
+    // the heavy buyer hears of X as their own buying, not as one member's
+    expect(forMember(h, 'HEAVY').find((r) => r.sku === 'X')!.reason).toBe('bought it 10 times before');
   });
 
   it('keeps the member\'s own list where members buy again, and the favourites where nothing personal beats them', () => {
