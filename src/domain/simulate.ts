@@ -363,6 +363,12 @@ export class Simulation {
    * within from/to), and those one of them takes (§4.1 step 2: not passed over for a larger one or, a
    * category's, for the SKU's own).
    */
+  /** Whether every rules version the period's orders earned under has this multiplier as it is (so the draft did not change it). */
+  private unchanged(m: Multiplier): boolean {
+    const same = (x: Multiplier) => x.sku === m.sku && x.category === m.category && x.multiplier.eq(m.multiplier) && x.from === m.from && x.to === m.to;
+    return this.versions.size > 0 && [...this.versions].every((id) => this.s.version(id).earn.multipliers.some(same));
+  }
+
   private match(lines: readonly SimLine[], day: LocalDate): void {
     const ms = this.s.draft.earn.multipliers;
     this.unmatched = this.unmatched.filter((i) => {
@@ -587,6 +593,8 @@ export class Simulation {
       const o = f.order;
       this.versions.add(o.rulesVersion);
       const sh = this.checkoutShares(o, localDate(o.at, s.zone), o.lifetimeBefore, 0, o.earnedTodayBefore, 0);
+      // its refund takes back in the period what its lines earned: a multiplier they match counts (trial 43)
+      if (this.untaken.length) this.match(o.lines, localDate(o.at, s.zone));
       c = { version: o.rulesVersion, tier: sh.tier, lines: o.lines, recomputed: sh.recLines, simulated: sh.simLines };
       this.checkouts.set(f.orderKey, c);
       // the points it gives back were spent at the rate in force: the draft's would have spent others
@@ -722,8 +730,9 @@ export class Simulation {
       bookedOtherwise: n.bookedOtherwise,
       liabilityChange: this.liabilityChange(),
       notSimulated: [...(this.expiryChanged() ? ['expiry'] : []), ...this.unmodelled()],
-      // a period without orders matched nothing: that says nothing of the draft's SKUs and categories
-      unmatchedMultipliers: (n.orders ? this.unmatched : []).map((i) => draftMultiplier(s.draft.earn.multipliers[i])),
+      // a period without orders matched nothing: that says nothing of the draft's SKUs and categories; nor
+      // is a multiplier every version of the period has as it is a change of the draft's (trial 43)
+      unmatchedMultipliers: (n.orders ? this.unmatched.filter((i) => !this.unchanged(s.draft.earn.multipliers[i])) : []).map((i) => draftMultiplier(s.draft.earn.multipliers[i])),
       // matched lines, but each took another multiplier (a larger one, or the SKU's own over its category's)
       overriddenMultipliers: (n.orders ? this.untaken.filter((i) => !this.unmatched.includes(i)) : []).map((i) => draftMultiplier(s.draft.earn.multipliers[i])),
       by: s.by,

@@ -188,6 +188,29 @@ describe('rules simulate says what it could not show (trial 5, findings 10, 14)'
     expect(table).not.toContain('nothing earned to re-run');
   });
 
+  it('a multiplier a refund in the period takes back through (its checkout before it) matched; one every version has as it is is no change to note (trial 43)', () => {
+    const d = demoLedger();
+    const rules = JSON.parse(readFileSync(join(FIXTURES, 'rules.json'), 'utf8'));
+    rules.earn.multipliers.push({ category: 'household', multiplier: '2', from: '2026-11-01', to: '2026-11-30' });
+    writeFileSync(join(d.dir, 'house.json'), JSON.stringify(rules));
+    // the demo's checkout (20 November) has a household line; one unit of it refunded on 1 December
+    d.ok(['order', 'refund', 'ORD-000001', '--line', 'HOME-001:1', '--reason', 'test', '--yes'], { now: '2026-12-01T10:00:00+08:00' });
+    // and a purchase that day that no multiplier matches
+    writeFileSync(join(d.dir, 'dec.csv'), 'order_id,member_id,purchased_at,sku,category,quantity,unit_price\nDEC-1,M002,2026-12-01 11:00,GIFT-9,gifts,1,50.00\n');
+    d.ok(['import', 'purchases', join(d.dir, 'dec.csv')], { now: '2026-12-01T12:00:00+08:00' });
+    const r = d.ok(['rules', 'simulate', join(d.dir, 'house.json'), '--from', '2026-12-01'], { now: '2026-12-02T10:00:00+08:00' });
+    expect(r).toMatchObject({ orders: 1, refunds: 1 });
+    expect(r.difference).toBeLessThan(0); // the draft earned more on the line, so its refund takes more back
+    // the household multiplier did that: not "matched no line"; electronics ×2 and TEA-001 ×3 are the rules' own
+    expect(r.unmatchedMultipliers).toEqual([]);
+    const text = d.run(['rules', 'simulate', join(d.dir, 'house.json'), '--from', '2026-12-01'], { now: '2026-12-02T10:00:00+08:00' }).stdout;
+    expect(text).not.toContain('matched no line');
+    // over all of it: a new multiplier that matches nothing is still named, the rules' own are not
+    rules.earn.multipliers.push({ sku: 'NOPE-1', multiplier: '2' });
+    writeFileSync(join(d.dir, 'nope.json'), JSON.stringify(rules));
+    expect(d.ok(['rules', 'simulate', join(d.dir, 'nope.json')], { now: '2026-12-02T10:00:00+08:00' }).unmatchedMultipliers).toEqual([{ sku: 'NOPE-1', multiplier: '2' }]);
+  });
+
   it('names a draft multiplier that matched lines but applied to none: a smaller second one of a SKU, a category\'s under its SKUs\' own (trial 24, finding 6)', () => {
     const rules = JSON.parse(readFileSync(join(FIXTURES, 'rules.json'), 'utf8'));
     // TEA-001 ×3 is in force: a ×1 of it beside, first or last, is never taken; nor electronics ×1.5 under ×2 in November
