@@ -415,6 +415,8 @@ export interface MultiplierNamingNothing {
   value: string;
   /** Names in the catalog or the bought lines equal to it but for case, spacing or width (at most five). */
   near: string[];
+  /** A category, on a ledger whose catalog and bought lines carry no category at all: it can match nothing. */
+  noCategories?: true;
 }
 
 /** The SKUs and the categories the multipliers of `rules` name (what multipliersNamingNothing needs to know of). */
@@ -431,9 +433,10 @@ export function multiplierNames(rules: Rules): { skus: string[]; categories: str
  * lines'). A multiplier matches exactly (SPEC §4.1), so "Tea" never multiplies a line of "tea": such a
  * multiplier would earn nothing extra without a word. One for a category not sold yet is allowed; the
  * caller says so rather than refusing. `anySku`/`anyCategory` false: the ledger names none of that kind
- * at all yet (rules applied before the catalog or any line): nothing is said of that kind.
+ * at all yet (rules applied before the catalog or any line): nothing is said of that kind, except of a
+ * category where there are items (`anyItem`), none with a category: noCategories.
  */
-export function multipliersNamingNothing(rules: Rules, known: { skus: ReadonlySet<string>; categories: ReadonlySet<string>; anySku?: boolean; anyCategory?: boolean }): MultiplierNamingNothing[] {
+export function multipliersNamingNothing(rules: Rules, known: { skus: ReadonlySet<string>; categories: ReadonlySet<string>; anySku?: boolean; anyCategory?: boolean; anyItem?: boolean }): MultiplierNamingNothing[] {
   const out: MultiplierNamingNothing[] = [];
   const seen = new Set<string>();
   for (const m of rules.earn.multipliers) {
@@ -441,8 +444,15 @@ export function multipliersNamingNothing(rules: Rules, known: { skus: ReadonlySe
     const value = (m.sku ?? m.category)!;
     const names = on === 'sku' ? known.skus : known.categories;
     if (names.has(value) || seen.has(`${on}\0${value}`)) continue;
-    // a ledger that names no SKU (no category) at all yet, before its catalog or lines: nothing to tell
-    if ((on === 'sku' ? known.anySku : known.anyCategory) === false) continue;
+    // a ledger that names no SKU (no category) at all yet, before its catalog or lines: nothing to tell;
+    // but items and lines without a single category can never match a category's (trial 43)
+    if ((on === 'sku' ? known.anySku : known.anyCategory) === false) {
+      if (on === 'category' && known.anyItem && !seen.has(`${on}\0${value}`)) {
+        seen.add(`${on}\0${value}`);
+        out.push({ on, value, near: [], noCategories: true });
+      }
+      continue;
+    }
     seen.add(`${on}\0${value}`);
     const f = foldedName(value);
     const near = [...names].filter((n) => foldedName(n) === f).sort().slice(0, 5);

@@ -232,7 +232,7 @@ export class Analysis {
    * and its names that differ from one of them only in ASCII case or spaces. Names the catalog has are found
    * by its indexes; the lines are scanned once for each kind with a name the catalog lacks.
    */
-  namesLike(skus: readonly string[], categories: readonly string[]): { skus: Set<string>; categories: Set<string>; anySku: boolean; anyCategory: boolean } {
+  namesLike(skus: readonly string[], categories: readonly string[]): { skus: Set<string>; categories: Set<string>; anySku: boolean; anyCategory: boolean; anyItem: boolean } {
     let catalog: [string, string | null][] | undefined;
     const find = (wanted: readonly string[], exact: { all(a: string): unknown[] }, like: { all(a: string): unknown[] }, column: 0 | 1) => {
       const found = new Set<string>();
@@ -246,11 +246,14 @@ export class Analysis {
       for (const row of catalog) if (row[column] !== null && keys.has(foldedName(row[column]!))) found.add(row[column]!);
       return found;
     };
+    const anyCategory = categories.length > 0 && this.s.anyCategory.get() === 1;
     return {
       skus: find(skus, this.s.catalogSkus, this.s.skusLike, 0),
       categories: find(categories, this.s.catalogCategories, this.s.categoriesLike, 1),
       anySku: skus.length > 0 && this.s.anySku.get() === 1,
-      anyCategory: categories.length > 0 && this.s.anyCategory.get() === 1,
+      anyCategory,
+      // (categories named, none anywhere: whether there are items at all, which then have none)
+      anyItem: categories.length > 0 && !anyCategory && this.s.anySku.get() === 1,
     };
   }
   /** Members with a pinned tier, and that tier. */

@@ -324,4 +324,12 @@ describe('multipliersNamingNothing', () => {
     // a SKU is no category: the same name on the other side is nothing near
     expect(multipliersNamingNothing(withMultipliers([{ sku: 'tea', multiplier: '2' }]), known)).toEqual([{ on: 'sku', value: 'tea', near: [] }]);
   });
+
+  it('names a category multiplier on a ledger whose items and lines carry no category at all: it can match nothing (trial 43)', () => {
+    const r = withMultipliers([{ category: 'christmas', multiplier: '2' }, { category: 'christmas', multiplier: '3', from: '2026-12-01' }, { sku: 'X-1', multiplier: '2' }]);
+    const noCategories = { skus: new Set(['X-1']), categories: new Set<string>(), anySku: true, anyCategory: false, anyItem: true };
+    expect(multipliersNamingNothing(r, noCategories)).toEqual([{ on: 'category', value: 'christmas', near: [], noCategories: true }]);
+    // no items either (rules before the catalog): still nothing to say
+    expect(multipliersNamingNothing(r, { ...noCategories, skus: new Set(), anySku: false, anyItem: false })).toEqual([]);
+  });
 });

@@ -211,6 +211,22 @@ describe('rules simulate says what it could not show (trial 5, findings 10, 14)'
     expect(d.ok(['rules', 'simulate', join(d.dir, 'nope.json')], { now: '2026-12-02T10:00:00+08:00' }).unmatchedMultipliers).toEqual([{ sku: 'NOPE-1', multiplier: '2' }]);
   });
 
+  it('a category multiplier on a ledger whose lines carry no category says it can match nothing (trial 43)', () => {
+    const t = tmpLedger();
+    writeFileSync(join(t.dir, 'p.csv'), 'order_id,member_id,purchased_at,sku,quantity,unit_price\nA1,M1,2026-11-01 10:00,X-1,1,100.00\n');
+    t.ok(['import', 'purchases', join(t.dir, 'p.csv'), '--create-members']);
+    const rules = JSON.parse(readFileSync(join(FIXTURES, 'rules.json'), 'utf8'));
+    rules.earn.multipliers = [{ category: 'christmas', multiplier: '2' }];
+    writeFileSync(join(t.dir, 'xmas.json'), JSON.stringify(rules));
+    const r = t.ok(['rules', 'simulate', join(t.dir, 'xmas.json')]);
+    expect(r).toMatchObject({ unmatchedMultipliers: [{ category: 'christmas', multiplier: '2' }], multipliersNamingNothing: [{ on: 'category', value: 'christmas', near: [], noCategories: true }] });
+    expect(t.run(['rules', 'simulate', join(t.dir, 'xmas.json')]).stdout.replace(/\s+/g, ' ')).toContain(
+      'multiplier 2 (category christmas) matched no line in the period; no catalog item and no line bought so far has any category (an import reads one with --map category=COLUMN), so it can match nothing',
+    );
+    // rules apply says the same when it stores such a version
+    expect(t.run(['rules', 'apply', join(t.dir, 'xmas.json'), '--yes']).stderr.replace(/\s+/g, ' ')).toContain('note: the multiplier of category "christmas" matches nothing yet; no catalog item and no line bought so far has any category');
+  });
+
   it('names a draft multiplier that matched lines but applied to none: a smaller second one of a SKU, a category\'s under its SKUs\' own (trial 24, finding 6)', () => {
     const rules = JSON.parse(readFileSync(join(FIXTURES, 'rules.json'), 'utf8'));
     // TEA-001 ×3 is in force: a ×1 of it beside, first or last, is never taken; nor electronics ×1.5 under ×2 in November

@@ -89,6 +89,7 @@ export function namingWords(naming: readonly MultiplierNamingNothing[], m: { sku
   const x = naming.find((n) => n.on === on && n.value === (m.sku ?? m.category));
   if (!x) return '';
   const what = on === 'sku' ? 'SKU' : 'category';
+  if (x.noCategories) return '; no catalog item and no line bought so far has any category (an import reads one with --map category=COLUMN), so it can match nothing';
   if (!x.near.length) return `; no ${what} of that name is in the catalog or any line bought so far`;
   return `; the ledger has ${what} ${x.near.map(shownName).join(', ')}, which differs only in case, spacing or look-alike characters: a multiplier matches its name exactly`;
 }
