@@ -171,6 +171,11 @@ export interface SimulationResult {
    */
   membersLosingOnTakeBacks: number;
   /**
+   * Of the members gaining, those a return or refund takes less back from under the draft (a draft that
+   * earns less, or caps an order, also takes back less from a return of it).
+   */
+  membersGainingOnTakeBacks: number;
+  /**
    * What would be outstanding at asOf had the draft applied, less what is: `points` (the points the draft
    * adds or removes that would still be outstanding, assuming they were not spent) and `value` (the
    * simulated outstanding at the draft's redeem rate less the actual at the rate in force), with both sides.
@@ -332,6 +337,8 @@ export class Simulation {
   private takeBacksChanged = false;
   /** Members a take-back takes more from under the draft (see SimulationResult.membersLosingOnTakeBacks). */
   private readonly takesMore = new Set<string>();
+  /** Members a take-back takes less from under the draft (SimulationResult.membersGainingOnTakeBacks). */
+  private readonly takesLess = new Set<string>();
   /** Voided purchases still counted in lifetime points and the day's credits, until their void (by its time). */
   private standing: { at: number; memberId: string; day: LocalDate; actual: Points; delta: Points; credited: Points; creditDiff: Points }[] = [];
   /** The period's checkouts refunded later, by order id. */
@@ -570,6 +577,7 @@ export class Simulation {
   private debit(m: string, delta: Points, rules: Rules | null, id: number, at: number, day: LocalDate): void {
     this.takeBacksChanged = true;
     if (delta < 0) this.takesMore.add(m);
+    else if (delta > 0) this.takesLess.add(m);
     const map = rules === null || this.unexpired(rules, id, at, day) ? this.liability : this.lapsedDebits;
     map.set(m, (map.get(m) ?? 0) + delta);
   }
@@ -693,11 +701,14 @@ export class Simulation {
     let gaining = 0;
     let losing = 0;
     let onTakeBacks = 0;
+    let gainingOnTakeBacks = 0;
     const members: SimMember[] = [];
     for (const [memberId, d] of this.diff) {
       if (!this.actualOf.has(memberId) || d === 0) continue;
-      if (d > 0) gaining++;
-      else {
+      if (d > 0) {
+        gaining++;
+        if (this.takesLess.has(memberId)) gainingOnTakeBacks++;
+      } else {
         losing++;
         if (this.takesMore.has(memberId)) onTakeBacks++;
       }
@@ -727,6 +738,7 @@ export class Simulation {
       membersGaining: gaining,
       membersLosing: losing,
       membersLosingOnTakeBacks: onTakeBacks,
+      membersGainingOnTakeBacks: gainingOnTakeBacks,
       bookedOtherwise: n.bookedOtherwise,
       liabilityChange: this.liabilityChange(),
       notSimulated: [...(this.expiryChanged() ? ['expiry'] : []), ...this.unmodelled()],

@@ -211,6 +211,23 @@ describe('rules simulate says what it could not show (trial 5, findings 10, 14)'
     expect(d.ok(['rules', 'simulate', join(d.dir, 'nope.json')], { now: '2026-12-02T10:00:00+08:00' }).unmatchedMultipliers).toEqual([{ sku: 'NOPE-1', multiplier: '2' }]);
   });
 
+  it('members gaining under a draft that gives less are those whose returns it takes less back from, and a note says so (trial 43)', () => {
+    const t = tmpLedger();
+    const rules = JSON.parse(readFileSync(join(FIXTURES, 'rules.json'), 'utf8'));
+    t.ok(['rules', 'apply', join(FIXTURES, 'rules.json'), '--effective', '2020-01-01', '--yes']);
+    writeFileSync(join(t.dir, 'p.csv'), 'order_id,member_id,purchased_at,amount\nP1,M1,2026-11-01 10:00,1000.00\nP2,M2,2026-11-01 10:00,1000.00\nR1,M1,2026-11-05 10:00,-600.00\nP3,M2,2026-11-06 10:00,100.00\n');
+    t.ok(['import', 'purchases', join(t.dir, 'p.csv'), '--create-members']);
+    writeFileSync(join(t.dir, 'cap.json'), JSON.stringify({ ...rules, earn: { ...rules.earn, maxPointsPerOrder: 100 } }));
+    // from 3 November: M1's return (−600 points, −100 under the cap) gains; M2's purchase of 100.00 loses nothing
+    const r = t.ok(['rules', 'simulate', join(t.dir, 'cap.json'), '--from', '2026-11-03']);
+    expect(r).toMatchObject({ membersGaining: 1, membersGainingOnTakeBacks: 1, membersLosingOnTakeBacks: 0 });
+    expect(r.topMembers[0]).toMatchObject({ memberId: 'M1', difference: 500 });
+    expect(t.run(['rules', 'simulate', join(t.dir, 'cap.json'), '--from', '2026-11-03']).stdout.replace(/\s+/g, ' ')).toContain('note the member gaining has returns or refunds the draft takes less back for');
+    // over all of it the cap costs both members: no such note
+    const all = t.ok(['rules', 'simulate', join(t.dir, 'cap.json')]);
+    expect(all).toMatchObject({ membersGaining: 0, membersGainingOnTakeBacks: 0 });
+  });
+
   it('a category multiplier on a ledger whose lines carry no category says it can match nothing (trial 43)', () => {
     const t = tmpLedger();
     writeFileSync(join(t.dir, 'p.csv'), 'order_id,member_id,purchased_at,sku,quantity,unit_price\nA1,M1,2026-11-01 10:00,X-1,1,100.00\n');

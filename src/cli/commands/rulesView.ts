@@ -44,7 +44,11 @@ export function simulateFields(r: SimulationReport, forApply = false): [string, 
     ['members losing', r.membersLosing],
     // a draft that gives more can still show members losing: their returns are taken back at its higher rate (trial 38, finding 2)
     ...(r.membersLosingOnTakeBacks
-      ? [['note', `${r.membersLosingOnTakeBacks === r.membersLosing ? (r.membersLosing === 1 ? 'the member' : `all ${r.membersLosing} members`) : `${r.membersLosingOnTakeBacks} of the ${r.membersLosing} members`} losing ${r.membersLosingOnTakeBacks === 1 ? 'has' : 'have'} returns or refunds the draft takes more back for: a take-back is computed at the tier and rules of its own date (SPEC §4.6), so it takes back more where the draft earns more on what was returned, or lifts the member's tier before the return`] as [string, string]]
+      ? [['note', `${r.membersLosingOnTakeBacks === r.membersLosing ? (r.membersLosing === 1 ? 'the member' : r.membersLosing === 2 ? 'both members' : `all ${r.membersLosing} members`) : `${r.membersLosingOnTakeBacks} of the ${r.membersLosing} members`} losing ${r.membersLosingOnTakeBacks === 1 ? 'has' : 'have'} returns or refunds the draft takes more back for: a take-back is computed at the tier and rules of its own date (SPEC §4.6), so it takes back more where the draft earns more on what was returned, or lifts the member's tier before the return`] as [string, string]]
+      : []),
+    // and one that gives less can show members gaining: their returns are taken back at its lower rate (trial 43)
+    ...(r.membersGainingOnTakeBacks
+      ? [['note', `${r.membersGainingOnTakeBacks === r.membersGaining ? (r.membersGaining === 1 ? 'the member' : r.membersGaining === 2 ? 'both members' : `all ${r.membersGaining} members`) : `${r.membersGainingOnTakeBacks} of the ${r.membersGaining} members`} gaining ${r.membersGainingOnTakeBacks === 1 ? 'has' : 'have'} returns or refunds the draft takes less back for: a take-back is computed under the draft too (SPEC §4.6), so a cap or a lower rate that earns less on the purchase also takes less back when it is returned`] as [string, string]]
       : []),
     [`outstanding at ${r.to}, actual`, `${c.actualPoints} points, ${c.actualValue} ${r.currency} (at ${r.redeemPointsPerUnit} points per unit)`],
     [`outstanding at ${r.to}, draft`, `${c.simulatedPoints} points, ${c.simulatedValue} ${r.currency} (at ${r.draftRedeemPointsPerUnit} points per unit)`],
