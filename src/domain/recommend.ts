@@ -811,7 +811,11 @@ export function ordersOfMembers(orders: number, members: number): string {
   return members === 1 ? `in ${orders} orders, all by one member` : `in ${orders} orders by ${members} members`;
 }
 
-/** Items bought together with one item, best first: by cosine, with how many baskets (and members) they shared. */
+/**
+ * Items bought together with one item, best first: by cosine shrunk by how many members bought the two
+ * together, m / (m + RANKING.support) (a pair one member bought in 15 orders, or two orders shared once,
+ * is no shop-wide habit: trial 43), with how many baskets (and members) they shared.
+ */
 export function boughtTogether(h: PurchaseHistory, sku: string, candidates: readonly Candidate[], top: number): Recommendation[] {
   const i = h.idOf(sku);
   if (i === undefined) return [];
@@ -833,7 +837,7 @@ export function boughtTogether(h: PurchaseHistory, sku: string, candidates: read
     const j = h.idOf(c.sku);
     if (j === undefined || j === i || !cos.has(j)) continue;
     const n = shared(j);
-    out.push({ c, score: cos.get(j)!, reason: `bought together with ${nameOf(h, candidates, i)} ${ordersOfMembers(n.orders, n.members)}` });
+    out.push({ c, score: Math.min(1, cos.get(j)!) * (n.members / (n.members + RANKING.support)), reason: `bought together with ${nameOf(h, candidates, i)} ${ordersOfMembers(n.orders, n.members)}` });
   }
   out.sort((a, b) => b.score - a.score || (a.c.sku < b.c.sku ? -1 : 1));
   return out.slice(0, top).map((x) => priced(x.c, x.score, x.reason, null));

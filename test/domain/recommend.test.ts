@@ -260,6 +260,23 @@ describe('boughtTogether and recommendForSegment', () => {
     expect(boughtTogether(shop(), 'NONE', CATALOG, 5)).toEqual([]);
   });
 
+  it('ranks a pair many members bought together above one a single member bought again and again, though its cosine is higher (trial 43)', () => {
+    const h = new PurchaseHistory();
+    const bare = (...skus: string[]) => skus.map((sku) => ({ sku, category: null }));
+    for (let k = 0; k < 6; k++) h.addBasket('ONE', bare('A', 'SOLO'));
+    for (const m of ['P', 'Q', 'R', 'S', 'T']) h.addBasket(m, bare('A', 'SHARED'));
+    for (const m of ['U', 'V', 'W', 'X', 'Y']) h.addBasket(m, bare('SHARED'));
+    const cands = ['SOLO', 'SHARED'].map((s) => item(s, null));
+    const recs = boughtTogether(h, 'A', cands, 5);
+    expect(recs.map((r) => [r.sku, r.reason])).toEqual([
+      ['SHARED', 'bought together with A in 5 orders by 5 members'],
+      ['SOLO', 'bought together with A in 6 orders, all by one member'],
+    ]);
+    // SOLO's cosine (6 / sqrt(11 × 6) = 0.74) is above SHARED's (5 / sqrt(11 × 10) = 0.48): one member is shrunk to a fifth, five to 5/9
+    expect(recs[1].score).toBeCloseTo((6 / Math.sqrt(66)) * (1 / 5), 4);
+    expect(recs[0].score).toBeCloseTo((5 / Math.sqrt(110)) * (5 / 9), 4);
+  });
+
   it('says why nothing is bought together with an item: never bought, bought only alone, or its companions cannot be recommended', () => {
     const h = shop();
     expect(emptyTogetherNote(h, 'BAG')).toBe('BAG was never bought, or every purchase of it was returned or refunded (no imported purchase line or paid checkout keeps it): nothing was bought with it');
