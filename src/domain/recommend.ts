@@ -13,8 +13,9 @@
 // members held out, each ranked from everything else): how many of the ten places the member's own list
 // gets (0, 2, 4 … 10, the rest filled from the fallback list) and whether the fallback is the all-time
 // favourites or what sells well lately (popularity decayed with a half-life of RANKING.halfLifeDays
-// before the as-of time). A setting must hit clearly more held-out orders than the favourites alone to be
-// chosen: where buying again and co-purchase carry no signal, the list is the shop's favourites.
+// before the as-of time). A setting must hit clearly more held-out orders than the favourites alone (or,
+// hitting as many, find clearly more of their items) to be chosen: where buying again and co-purchase
+// carry no signal, the list is the shop's favourites.
 
 export interface Candidate {
   sku: string;
@@ -382,7 +383,8 @@ export class PurchaseHistory {
    * setting (share of personal places × fallback) counts the held-out orders with an item among its top
    * 10. The all-time favourites stand unless a setting beats them by RANKING.margin standard errors of
    * the paired difference; of those that do, the most hits wins, a tie going to fewer personal places,
-   * then to the all-time favourites.
+   * then to the all-time favourites. Where none does, a setting that hits as many and finds more of the
+   * held-out orders' items by the same margin wins (the most items found).
    */
   calibrate(candidates: readonly Candidate[]): Policy {
     const hit = this.calibration.get(candidates);
@@ -404,7 +406,7 @@ export class PurchaseHistory {
       if (withTrend) for (let b = 0; b < this.basketItems.length; b++) for (const i of this.basketItems[b]) trend[i] += weight(b);
       let next = this.basketItems.length - 1;
       const top = 10;
-      const settings = PERSONAL_SHARES.flatMap((personal) => (withTrend ? [false, true] : [false]).map((trending) => ({ personal, trending, hits: 0, gained: 0, lost: 0 })));
+      const settings = PERSONAL_SHARES.flatMap((personal) => (withTrend ? [false, true] : [false]).map((trending) => ({ personal, trending, hits: 0, gained: 0, lost: 0, more: 0, more2: 0 })));
       let popularHits = 0;
       const facts: MemberFacts = { memberId: '', tier: null, tierOf: () => null, available: null };
       const budget = this.work + RANKING.calibrationWork;
@@ -416,6 +418,7 @@ export class PurchaseHistory {
         this.work += candidates.length;
         const want = new Set(this.basketItems[b]);
         const hits = (list: readonly Scored[]) => list.slice(0, top).some((x) => x.i !== undefined && want.has(x.i));
+        const found = (list: readonly Scored[]) => list.slice(0, top).reduce((n, x) => n + (x.i !== undefined && want.has(x.i) ? 1 : 0), 0);
         const member = { ...facts, memberId: this.basketMember[b] };
         const own = rankOwn(this, member, candidates, poolSize(top), b);
         const mine = own.orders ? diversify(this, own.scored, top, b) : [];
@@ -428,18 +431,34 @@ export class PurchaseHistory {
         }
         const lately = withTrend ? fallbackList(this, candidates, own, trend, 2 * top) : [];
         const base = hits(popular);
+        const baseFound = found(popular);
         if (base) popularHits++;
         for (const s of settings) {
-          const hit = hits(blend(mine, s.trending ? lately : popular, Math.round(top * s.personal), top));
+          const list = blend(mine, s.trending ? lately : popular, Math.round(top * s.personal), top);
+          const hit = hits(list);
           if (hit) s.hits++;
           if (hit && !base) s.gained++;
           if (!hit && base) s.lost++;
+          const d = found(list) - baseFound;
+          s.more += d;
+          s.more2 += d * d;
         }
       }
       // the favourites stand unless a setting beats them by two standard errors of the paired difference
       // (orders it hits and they miss, against the reverse): a margin of a few orders is noise
       const better = settings.filter((s) => s.gained - s.lost >= Math.max(1, RANKING.margin * Math.sqrt(s.gained + s.lost)));
-      const best = better.reduce((a, s) => (s.hits > a.hits ? s : a), settings[0]);
+      // where none does, one that hits as many and finds clearly more of the held-out orders' items (by two
+      // standard errors of the paired difference): a shop whose members always buy a staple besides their
+      // own item ties on hits, and the member's own list finds both (trial 43)
+      const n = counted;
+      const findsMore = (s: (typeof settings)[number]) => {
+        if (s.gained < s.lost || s.more <= 0) return false;
+        const mean = s.more / n;
+        const sd = Math.sqrt(Math.max(0, s.more2 / n - mean * mean));
+        return mean >= RANKING.margin * (sd / Math.sqrt(n)) && s.more >= 1;
+      };
+      const fallbackBetter = better.length ? [] : settings.filter(findsMore);
+      const best = better.length ? better.reduce((a, s) => (s.hits > a.hits ? s : a), settings[0]) : fallbackBetter.reduce((a, s) => (a === settings[0] || s.more > a.more ? s : a), settings[0]);
       const tried = settings.map(({ personal, trending, hits }) => ({ personal, trending, hits }));
       policy = { personal: best.personal, trending: best.trending, hits: best.hits, popularHits, heldOut: counted, tried };
     }

@@ -403,6 +403,19 @@ describe('recommendForMember: the ledger calibrates itself against the shop\'s f
     expect(forMember(h, 'HEAVY').find((r) => r.sku === 'X')!.reason).toBe('bought it 10 times before');
   });
 
+  it('a tie on held-out orders hit goes to the list that finds clearly more of their items: members who buy their own item and a staple each time (trial 43)', () => {
+    const h = new PurchaseHistory();
+    for (let k = 0; k < 3; k++) for (let m = 0; m < 60; m++) h.addBasket(`C${m}`, bare(`F${m % 20}`, `P${(m + k) % 5}`, `R${(m * 7 + k * 13) % 60}`), day(10 * k + m / 100));
+    const policy = h.calibrate(seen(h));
+    // the staples hit every held-out order, so do the members' own lists: no setting hits more
+    expect(policy.popularHits).toBe(policy.heldOut);
+    expect(policy.hits).toBe(policy.heldOut);
+    // but the own list finds the member's item besides a staple: it gets places
+    expect(policy.personal).toBeGreaterThan(0);
+    const c1 = forMember(h, 'C1');
+    expect(c1[0]).toMatchObject({ sku: 'F1', reason: 'bought it 3 times before' });
+  });
+
   it('keeps the member\'s own list where members buy again, and the favourites where nothing personal beats them', () => {
     // forty members buy their own item twice; ten favourites are bought more often by everyone
     const h = new PurchaseHistory();
