@@ -12,7 +12,7 @@ import { expiresOn, type Rules } from '../domain/rules.js';
 import { type AllowedPoints, type CartLine, type PointsRequest, type Quote, SPREAD_WITHIN_LINE_CAPS, pointsForLine, split, type SplitInput, splitLines, paidWith } from '../domain/split.js';
 import { localDate, localDateTime, localRangeUtc, shownInstant } from '../domain/time.js';
 import { Decimal } from 'decimal.js';
-import { BusyError, ConnectionLostError, LedgerReplacedError, NotFoundError, PaymentInterruptedError, RefusedError, UsageError } from '../errors.js';
+import { BusyError, ConnectionLostError, EXIT, LedgerReplacedError, NotFoundError, PaymentInterruptedError, PointsmallError, RefusedError, UsageError, mapServerCode } from '../errors.js';
 import { catalog, type CatalogRow } from '../store/catalog.js';
 import { coupons } from '../store/coupons.js';
 import { books } from '../store/books.js';
@@ -702,7 +702,7 @@ async function payAndSettle(l: Ledger, tell: Ctx['tell'], orderId: string, tende
         const busy = mapBusy(e, l.path, l.store.busyTimeoutMs) instanceof BusyError;
         // PostgreSQL: the connection broke (a restart, a failover): the answer is recorded on a new one
         lost = !busy && connectionLost(e);
-        if (!busy && !lost) throw e;
+        if (!busy && !lost) throw unsettled(l, e, orderId, tender, approved, cash, fenceEnd);
         if (Date.now() >= until) throw lost ? settleLost(e, waitMs, orderId, tender, approved, cash, l.digits, lostHint) : settleBusy(l, waitMs, orderId, tender, approved, fenceEnd);
         await sleep(lost ? 500 : 50, undefined, { signal: guard.signal }); // (a lock refused at once, as a stale snapshot is, is not tried again in a busy loop)
       }
@@ -714,6 +714,42 @@ async function payAndSettle(l: Ledger, tell: Ctx['tell'], orderId: string, tende
   } finally {
     guard.done();
   }
+}
+
+/**
+ * Any other failure of the settling write (a statement_timeout, a GRANT the role lacks, a full disk):
+ * the payment's answer and the hold are what the command must tell, never the error's own "nothing was
+ * written … run the command again", which would charge an approved payment twice (trial 43b). Refusals
+ * that already say what became of the payment pass as they are.
+ */
+function unsettled(l: Ledger, e: unknown, orderId: string, tender: Tender, approved: boolean, cash: number, fenceEnd: string): unknown {
+  const err = mapServerCode(e);
+  if (err instanceof PointsmallError && (err.code === 'PAYMENT_NOT_RECORDED' || (err.exitCode === EXIT.refused && !(approved && cash > 0)))) return err;
+  const cause = String((err as Error)?.message ?? err).split(' [in:')[0];
+  // the ledger may still be readable (a lacking GRANT, a cancelled statement): the hint then names the hold's end
+  const what = (approvedNow: boolean) => {
+    try {
+      const o = l.store.get(orders).get(orderId);
+      return o ? unansweredHint(l, o, tender, fenceEnd, approvedNow) : null;
+    } catch {
+      return null;
+    }
+  };
+  const code = err instanceof PointsmallError ? err.code : 'INTERNAL';
+  const exitCode = err instanceof PointsmallError ? err.exitCode : EXIT.internal;
+  if (approved && cash > 0) {
+    return new RefusedError(
+      'PAYMENT_NOT_RECORDED',
+      `the ${tender} payment of ${formatMoney(cash, l.digits)} for checkout ${orderId} was approved, but recording it failed (${cause}): it is not recorded, and the order stays held (its points and stock with it)`,
+      `do not pay it again; fix the cause (${code}), then ${what(true) ?? `record it with: pointsmall checkout confirm ${orderId} --already-paid`}`,
+    );
+  }
+  const done = cash > 0 ? `the payment of checkout ${orderId} was declined, nothing was paid, but recording the decline failed` : `checkout ${orderId} charged nothing, but completing it failed`;
+  return new PointsmallError(`${done} (${cause}): its hold (points, stock, coupon) stays until it is cancelled or expires`, {
+    code,
+    exitCode,
+    hint: `fix the cause, then ${cash > 0 ? `cancel it: pointsmall checkout cancel ${orderId}` : `complete it: pointsmall checkout confirm ${orderId}, or cancel it: pointsmall checkout cancel ${orderId}`}`,
+  });
 }
 
 /** Whether the PostgreSQL server dropped the connection, or cannot be reached again after it did. */

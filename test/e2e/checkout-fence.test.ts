@@ -116,6 +116,42 @@ describe('two-phase checkout is fenced', () => {
     expect(t.verify().ok).toBe(true);
   });
 
+  it('an approved payment whose recording fails for another reason (a statement_timeout, a GRANT the role lacks) says so (exit 3), never "nothing was written, run it again" (trial 43b)', async () => {
+    const { t, id } = setup();
+    const c = confirmAtBarrier(t, id, AT(1));
+    await c.paying;
+    // while it pays, the ledger starts refusing the order's capture (as a missing GRANT or a cancelled statement would)
+    const db = openLedgerDb(t.db);
+    try {
+      db.exec(
+        PG
+          ? "CREATE FUNCTION pm_test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$; CREATE TRIGGER pm_test_refuse BEFORE UPDATE ON orders FOR EACH ROW WHEN (NEW.status = 'paid') EXECUTE FUNCTION pm_test_refuse()"
+          : "CREATE TRIGGER pm_test_refuse BEFORE UPDATE ON orders WHEN NEW.status = 'paid' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
+      );
+    } finally {
+      db.close();
+    }
+    c.release();
+    const r = await c.done;
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stdout).toBe('');
+    const e = JSON.parse(r.stderr.trim()).error;
+    expect(e.code).toBe('PAYMENT_NOT_RECORDED');
+    expect(e.message).toMatch(new RegExp(`^the card payment of 5\\.00 for checkout ${id} was approved, but recording it failed \\(.*refused by the test.*\\): it is not recorded, and the order stays held`));
+    expect(e.hint).toMatch(/^do not pay it again; fix the cause \(\w+\), then record it after .* with: pointsmall checkout confirm \S+ --already-paid/);
+    expect(t.ok(['order', 'show', id], { now: AT(2) })).toMatchObject({ status: 'held' });
+    // the cause fixed, the payment is recorded once, after the fence
+    const fix = openLedgerDb(t.db);
+    try {
+      fix.exec(PG ? 'DROP TRIGGER pm_test_refuse ON orders; DROP FUNCTION pm_test_refuse()' : 'DROP TRIGGER pm_test_refuse');
+    } finally {
+      fix.close();
+    }
+    expect(t.ok(['checkout', 'confirm', id, '--already-paid', '--yes'], { now: AT(12) })).toMatchObject({ status: 'paid', cashPaid: '5.00', pointsUsed: 500 });
+    expect(t.ok(['member', 'show', 'a'], { now: AT(12) })).toMatchObject({ balance: 505, held: 0 }); // 500 spent, 5 earned on the 5.00 paid
+    expect(t.verify().ok).toBe(true);
+  });
+
   it('a payment that outlasts its fence, the order settled meanwhile by another command, says its approved money is recorded nowhere (exit 3), never another payment\'s result as its own (trial 24)', async () => {
     for (const other of [['checkout', 'confirm', '--tender', 'alipay'], ['checkout', 'cancel']]) {
       const { t, id } = setup();
