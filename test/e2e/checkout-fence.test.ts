@@ -152,6 +152,30 @@ describe('two-phase checkout is fenced', () => {
     expect(t.verify().ok).toBe(true);
   });
 
+  it('a checkout with no cash part whose capture fails says it charged nothing and that its hold stays, with how to end it (trial 43b)', () => {
+    const t = shop();
+    const db = openLedgerDb(t.db);
+    try {
+      db.exec(
+        PG
+          ? "CREATE FUNCTION pm_test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$; CREATE TRIGGER pm_test_refuse BEFORE UPDATE ON orders FOR EACH ROW WHEN (NEW.status = 'paid') EXECUTE FUNCTION pm_test_refuse()"
+          : "CREATE TRIGGER pm_test_refuse BEFORE UPDATE ON orders WHEN NEW.status = 'paid' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
+      );
+    } finally {
+      db.close();
+    }
+    const r = t.run(['checkout', '--member', 'a', '--item', 'TEA', '--points', '1000', '--yes', '--json'], { now: AT(1) });
+    expect(r.code).not.toBe(0);
+    const e = JSON.parse(r.stderr.trim()).error;
+    expect(e.code).not.toBe('PAYMENT_NOT_RECORDED');
+    expect(e.message).toMatch(/^checkout (\S+) charged nothing, but completing it failed \(.*refused by the test.*\): its hold \(points, stock, coupon\) stays until it is cancelled or expires$/);
+    const id = /^checkout (\S+) /.exec(e.message)![1];
+    expect(e.hint).toBe(`fix the cause, then complete it: pointsmall checkout confirm ${id}, or cancel it: pointsmall checkout cancel ${id}`);
+    expect(t.ok(['member', 'show', 'a'], { now: AT(2) })).toMatchObject({ balance: 1000, held: 1000 });
+    expect(t.ok(['checkout', 'cancel', id, '--yes'], { now: AT(2) })).toMatchObject({ status: 'cancelled' });
+    expect(t.ok(['member', 'show', 'a'], { now: AT(2) })).toMatchObject({ balance: 1000, held: 0 });
+  });
+
   it('a payment that outlasts its fence, the order settled meanwhile by another command, says its approved money is recorded nowhere (exit 3), never another payment\'s result as its own (trial 24)', async () => {
     for (const other of [['checkout', 'confirm', '--tender', 'alipay'], ['checkout', 'cancel']]) {
       const { t, id } = setup();
