@@ -13,6 +13,8 @@ import type { Ledger } from './ledger.js';
 import { members } from '../store/members.js';
 import { type NewReview, reviewQueue } from '../store/review.js';
 import { LINE_COLUMNS, PURCHASE_COLUMNS, purchases } from '../store/purchases.js';
+import { importRuns } from '../store/importRuns.js';
+import { RefusedError } from '../errors.js';
 
 const CREDIT = 0;
 const RETURN = 1;
@@ -232,6 +234,15 @@ export function planWrites(p: BatchPlan): boolean {
   return p.opNum.length > 0 || p.rowStr.length > 0 || p.newMembers.length > 0 || p.reviews.length > 0;
 }
 
+/** The import's run was voided by another command while it ran: it stops, writing nothing more. */
+export function runVoided(runId: number): RefusedError {
+  return new RefusedError(
+    'RUN_VOIDED',
+    `import run ${runId} was voided (pointsmall import void ${runId}) while this import was writing it: the import stopped there; the orders it had committed are voided with the run, and nothing more of the file was written`,
+    `the file is not in the ledger now; import it again only if the void was a mistake (it records a new run): pointsmall import list shows run ${runId}`,
+  );
+}
+
 export class PlanApplier {
   private readonly debts = new Map<string, number>();
   /** What the plans applied in this transaction add to member caches and debts, until its last plan. */
@@ -239,6 +250,8 @@ export class PlanApplier {
   private debtChange = new Map<string, number>();
   /** Points of the credits applied since takeRepaid() that repaid members' debt (no lot of theirs). */
   private repaid = 0;
+  /** The next plan is the first of its transaction. */
+  private txStart = true;
   /**
    * `runId`: the import run its purchase rows name (null: none recorded yet, or a dry run). `newRun`, when
    * given and no run is recorded yet, records it in the transaction of the first plan that writes anything
@@ -253,6 +266,7 @@ export class PlanApplier {
 
   /** Forgets the tracked debts (the accruer starts over from the ledger). */
   reset(): void {
+    this.txStart = true;
     this.debts.clear();
     this.caches.clear();
     this.debtChange.clear();
@@ -273,6 +287,10 @@ export class PlanApplier {
    */
   apply(p: BatchPlan, last = true): number {
     const l = this.l;
+    // A run voided while this import writes it (import void RUN between two batches) takes no more orders:
+    // checked at each transaction's first plan, inside it, so no void can come between (trial 43b).
+    if (this.txStart && this.runId !== null && planWrites(p) && l.store.get(importRuns).voidedWhole(this.runId)) throw runVoided(this.runId);
+    this.txStart = last;
     if (this.runId === null && this.newRun && planWrites(p)) this.runId = this.newRun();
     if (p.forget) this.debts.clear();
     for (const [id, debt] of p.debts) this.debts.set(id, debt);

@@ -61,6 +61,10 @@ export class ImportRuns {
       byKey: db.prepare('SELECT * FROM purchases WHERE source = ? AND order_id = ? AND voided_at IS NULL'),
       lastVoidedByKey: db.prepare('SELECT * FROM purchases WHERE source = ? AND order_id = ? AND voided_at IS NOT NULL ORDER BY id DESC LIMIT 1'),
       markVoided: db.prepare(MARK_VOIDED),
+      // the run's latest purchase (its rows are the newest, so the scan from the end stops at once) and
+      // whether a void of the whole run was recorded
+      lastOfRun: db.prepare('SELECT voided_at FROM purchases WHERE run_id = ? ORDER BY id DESC LIMIT 1').pluck(),
+      runVoided: db.prepare("SELECT EXISTS (SELECT 1 FROM audit WHERE action = 'import.void' AND subject = ?)").pluck(),
       countVoided: db.prepare('SELECT count(*) FROM purchases WHERE voided_at = ? AND id IN (SELECT CAST(value AS INTEGER) FROM json_each(?))').pluck(),
     };
   }
@@ -100,6 +104,15 @@ export class ImportRuns {
       m.set(id, { accepted, points, voided, first, last });
     }
     return m;
+  }
+  /**
+   * Whether `import void` voided the run (an import still writing it must stop): its latest purchase is
+   * voided, and a void of the run is on record (not one order voided alone). Cheap while it is not.
+   */
+  voidedWhole(runId: number): boolean {
+    const last = this.s.lastOfRun.get(runId) as string | null | undefined;
+    if (last === null || last === undefined) return false;
+    return Number(this.s.runVoided.get(`run ${runId}`)) === 1;
   }
   purchasesOf(runId: number): StoredPurchase[] {
     return this.s.ofRun.all(runId) as StoredPurchase[];

@@ -353,6 +353,24 @@ describe('an import stopped by a signal after its first batch committed', () => 
     expect(t.verify().ok).toBe(true);
   });
 
+  it('a run voided while its import is still writing it stops that import: nothing more is written into the voided run (trial 43b)', async () => {
+    for (const threads of ['1', '2']) {
+      const { t, p, barrier, exited, stderr } = await heldAtFirstCommit('V', 3000, { POINTSMALL_NOW: '2026-11-23T10:00:00+08:00', POINTSMALL_THREADS: threads });
+      expect(t.ok(['import', 'void', '1', '--yes'])).toMatchObject({ orders: 500 });
+      writeFileSync(join(barrier, 'go'), '');
+      expect(await exited, stderr()).toBe(3);
+      const err = JSON.parse(stderr().trim().split('\n').pop()!).error;
+      expect(err.code).toBe('RUN_VOIDED');
+      expect(err.message).toBe('import run 1 was voided (pointsmall import void 1) while this import was writing it: the import stopped there; the orders it had committed are voided with the run, and nothing more of the file was written');
+      // the run holds the 500 orders of its first batch, all voided; no order of the file is credited
+      const [run] = t.ok(['import', 'list']).filter((r: { id: number }) => r.id === 1);
+      expect(run).toMatchObject({ accepted: 500, voided: 500 });
+      for (const x of t.ok(['member', 'list']) as { id: string }[]) expect(t.ok(['member', 'show', x.id]), x.id).toMatchObject({ balance: 0, debt: 0 });
+      expect(t.verify().ok).toBe(true);
+      expect(p.exitCode).toBe(3);
+    }
+  });
+
   it('import list: importedAt is when the run began, finishedAt when it ended (trial 39: both read the start)', async () => {
     // the machine's clock: the run is held 1.5 s between its first batch and its end
     const { t, barrier, exited } = await heldAtFirstCommit('F', 1500, { POINTSMALL_NOW: undefined });
