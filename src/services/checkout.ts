@@ -24,7 +24,7 @@ import { mapBusy } from '../store/db.js';
 import { rulesVersions } from '../store/rules.js';
 import { settings } from '../store/settings.js';
 import { checkoutCodes } from '../store/verification.js';
-import { type Ctx, type Ledger, itemNotFound, parseStoredRules, rulesAt, rulesOfVersion, withLedger, memberNotFound } from './ledger.js';
+import { type Ctx, type Ledger, datedBeforeHint, itemNotFound, parseStoredRules, rulesAt, rulesOfVersion, withLedger, memberNotFound } from './ledger.js';
 import { captureHold, holdMinutes, placeHold, releaseHold } from './holds.js';
 import { stockAsRead } from './catalog.js';
 import { CODE_ATTEMPTS, couponReadStatus, type LineViewBase, orderView, paymentUnanswered, ranOutOrders, refuseDatedBefore, requireOrder, type OrderView, verificationOf, type VerificationView } from './orders.js';
@@ -202,7 +202,7 @@ function buildCart(l: Ledger, input: CheckoutInput, opts: { countExpiredHoldsFre
       refuse({
         code: 'COUPON_INVALID',
         message: `coupon ${code} was issued at ${localDateTime(row.issued_at, l.zone)}, after this checkout's time (${localDateTime(l.nowIso, l.zone)}): a checkout cannot be dated before the coupon it uses`,
-        hint: 'run it at the real time (POINTSMALL_NOW unset)',
+        hint: datedBeforeHint(l),
       });
     }
     coupon = couponTerms(c!);

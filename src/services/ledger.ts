@@ -36,6 +36,19 @@ export interface Ledger {
   currency: string;
   digits: number;
   zone: string;
+  /** `now` is the clock's (no POINTSMALL_NOW): taken as the command opened the ledger, before it waited for the writer lock. */
+  liveClock?: boolean;
+}
+
+/**
+ * What to do about a write refused for being dated before something already in the ledger: with the
+ * clock's own time, another command wrote after this one began (it waited for the ledger, and its time is
+ * when it began: trial 43b), so running it again dates it now; with POINTSMALL_NOW, a backfill set too early.
+ */
+export function datedBeforeHint(l: Ledger, more = ''): string {
+  return l.liveClock
+    ? `the ledger holds a change dated after this command began: another command wrote it meanwhile (this one waited for the ledger, and is dated when it began): run it again${more}; if it is refused again, a change was dated ahead of this clock (another till's POINTSMALL_NOW or clock)`
+    : `run it at the real time (POINTSMALL_NOW unset)${more}`;
 }
 
 export function resolveOperator(flag?: string): string {
@@ -90,6 +103,7 @@ export function ledgerFromStore(store: Store, ctx: Ctx, finished = false): Ledge
     currency: currency ?? 'CNY',
     digits: Number(s.get('digits') ?? 2),
     zone: s.get('timezone') ?? 'UTC',
+    liveClock: ctx.liveClock === true,
   };
 }
 

@@ -12,7 +12,7 @@ import { outbox } from '../store/outbox.js';
 import { journal } from '../store/journal.js';
 import { members } from '../store/members.js';
 import { orders, type OrderRow, type OrderStatus } from '../store/orders.js';
-import { type Ctx, type Ledger, parseStoredRules, rulesAt, withLedger } from './ledger.js';
+import { type Ctx, type Ledger, datedBeforeHint, parseStoredRules, rulesAt, withLedger } from './ledger.js';
 import { checkoutCodes } from '../store/verification.js';
 import { verifyQueries } from '../store/verify.js';
 import { checkOrders } from './verifyOrders.js';
@@ -108,7 +108,7 @@ export function refuseDatedBefore(l: Ledger, o: OrderRow, what: string): void {
   throw new RefusedError(
     'DATED_BEFORE_ORDER',
     `${what} of order ${o.id} would be dated ${localDateTime(l.nowIso, l.zone)}, before its last change at ${localDateTime(o.updated_at, l.zone)}: a change to an order cannot be dated before the order`,
-    'run it at the real time (POINTSMALL_NOW unset)',
+    datedBeforeHint(l),
   );
 }
 

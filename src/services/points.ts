@@ -9,7 +9,7 @@ import { books } from '../store/books.js';
 import { type Account, journal } from '../store/journal.js';
 import { members, type MemberRow } from '../store/members.js';
 import { audit } from '../store/audit.js';
-import type { Ledger } from './ledger.js';
+import { type Ledger, datedBeforeHint } from './ledger.js';
 
 /** The ledger-local date of the operation: lots with an earlier expiresOn are lapsed (§7). */
 export function ledgerToday(l: Ledger): LocalDate {
@@ -110,7 +110,7 @@ export function earnedLater(l: Ledger, memberId: string, points: number, atIso: 
   return new RefusedError(
     'EARNED_LATER',
     `member ${memberId}'s points include ${points} earned after ${localDateTime(atIso, l.zone)}, the time of this spend: a spend cannot be dated before the points it spends`,
-    'run it at the real time (POINTSMALL_NOW unset), or use fewer points',
+    datedBeforeHint(l, ', or use fewer points'),
   );
 }
 

@@ -283,6 +283,17 @@ describe('dates are never moved (item 7)', () => {
     expect(t.ok(['ledger', 'entries']).length).toBe(entries);
     // what was earned before it may be spent then
     expect(t.ok(['member', 'adjust', 'm1', '--points', '-200', '--reason', 'backfilled', '--yes'], { now: back }).available).toBe(1100);
+    const hint = errorOf(t.run(['member', 'adjust', 'm1', '--points', '-1100', '--reason', 'x', '--yes', '--json'], { now: back })).hint;
+    expect(hint).toBe('run it at the real time (POINTSMALL_NOW unset), or use fewer points');
+    // with the clock's own time, such a refusal is another command that wrote meanwhile (this one waited
+    // for the ledger, dated when it began: trial 43b), or a change dated ahead: the hint says both
+    t.ok(['member', 'adjust', 'm1', '--points', '50', '--reason', 'ahead'], { now: new Date(Date.now() + 2 * 86_400_000).toISOString() });
+    const live = t.run(['member', 'adjust', 'm1', '--points', '-1150', '--reason', 'x', '--yes', '--json'], { env: { POINTSMALL_NOW: undefined } });
+    expect(live.code, live.stderr).toBe(3);
+    expect(errorOf(live)).toMatchObject({ code: 'EARNED_LATER' });
+    expect(errorOf(live).hint).toBe(
+      'the ledger holds a change dated after this command began: another command wrote it meanwhile (this one waited for the ledger, and is dated when it began): run it again, or use fewer points; if it is refused again, a change was dated ahead of this clock (another till\'s POINTSMALL_NOW or clock)',
+    );
     expect(t.verify().ok).toBe(true);
   });
 
