@@ -130,7 +130,7 @@ export async function render(cmd: Command, now: Date, result: unknown, view: () 
       const chart = await v.terminalChart();
       if (chart) process.stdout.write('\n' + chart + '\n');
     }
-    if (v.note) aside(`note: ${v.note}`);
+    if (v.note) aside(stdoutIsTTY() ? c.dim(wrapToTerminal(`note: ${v.note}`)) : `note: ${v.note}`);
     return;
   }
   if (out) {
