@@ -29,6 +29,8 @@ export interface ExpiryCounts {
   members: number;
 }
 
+const EXPIRY_ENTRIES = 'CREATE TEMP TABLE IF NOT EXISTS expiry_entries (member_id TEXT PRIMARY KEY, entry_id INTEGER NOT NULL) WITHOUT ROWID';
+
 export class ExpiryQueries {
   private readonly db;
   private readonly s;
@@ -39,7 +41,10 @@ export class ExpiryQueries {
     this.db = store.db;
     this.pg = store.pg;
     // The run's member → entry map lives in the connection's temp schema (memory), not in the ledger file.
-    this.db.exec('CREATE TEMP TABLE IF NOT EXISTS expiry_entries (member_id TEXT PRIMARY KEY, entry_id INTEGER NOT NULL) WITHOUT ROWID');
+    // PostgreSQL prepares statements as they first run, so there it is made by the run alone: a read-only
+    // connection (a standby, default_transaction_read_only) refuses even a temp table, and expire preview
+    // needs none (trial 43b).
+    if (!this.pg) this.db.exec(EXPIRY_ENTRIES);
     // Every statement selects the expiring lots the same way; inside the run's one write transaction they all
     // see the same lots, so per-member sums, moves and emptied lots agree exactly. Two plans: a nightly run
     // expires a sliver of the lots and walks the partial index lots_expiry_open; a run that expires a large
@@ -90,6 +95,7 @@ export class ExpiryQueries {
     // A big run rewrites every expiring lot and its index entries once: a page cache that holds them
     // (grown on demand, up to 128 MB) is much faster than spilling at the default 32 MB.
     this.db.pragma('cache_size = -131072');
+    if (this.pg) this.db.exec(EXPIRY_ENTRIES);
     this.s.clearEntries.run();
     this.pending = [];
     this.ahead = null;

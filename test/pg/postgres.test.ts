@@ -584,6 +584,10 @@ describe.skipIf(!HAVE_PG)('a ledger on PostgreSQL', () => {
     expect(err).toMatchObject({ code: 'PERMISSION_DENIED', message: 'the database takes only reads on this connection: cannot execute INSERT in a read-only transaction' });
     expect(err.hint).toContain('nothing was written');
     expect(runCli(['member', 'show', 'M1', '--db', pg, '--json']).json()).toMatchObject({ balance: 0 });
+    // expire preview only reads: no temp table on such a connection, which refuses even that (trial 43b)
+    const preview = runCli(['expire', 'preview', '--within', '30d', '--db', ro.toString(), '--json']);
+    expect(preview.code, preview.stderr).toBe(0);
+    expect(preview.json()).toMatchObject({ members: 0, points: 0 });
   });
 
   it("a database holding another application's table under a name of pointsmall's: not a ledger, and no hint to init it (trial 40)", async () => {
