@@ -250,7 +250,7 @@ export class PlanApplier {
   private debtChange = new Map<string, number>();
   /** Points of the credits applied since takeRepaid() that repaid members' debt (no lot of theirs). */
   private repaid = 0;
-  /** The next plan is the first of its transaction. */
+  /** No plan of this transaction that writes has been applied yet (the run-voided check is still to make). */
   private txStart = true;
   /**
    * `runId`: the import run its purchase rows name (null: none recorded yet, or a dry run). `newRun`, when
@@ -289,8 +289,11 @@ export class PlanApplier {
     const l = this.l;
     // A run voided while this import writes it (import void RUN between two batches) takes no more orders:
     // checked at each transaction's first plan, inside it, so no void can come between (trial 43b).
-    if (this.txStart && this.runId !== null && planWrites(p) && l.store.get(importRuns).voidedWhole(this.runId)) throw runVoided(this.runId);
-    this.txStart = last;
+    if (this.txStart && planWrites(p)) {
+      if (this.runId !== null && l.store.get(importRuns).voidedWhole(this.runId)) throw runVoided(this.runId);
+      this.txStart = false;
+    }
+    if (last) this.txStart = true;
     if (this.runId === null && this.newRun && planWrites(p)) this.runId = this.newRun();
     if (p.forget) this.debts.clear();
     for (const [id, debt] of p.debts) this.debts.set(id, debt);
