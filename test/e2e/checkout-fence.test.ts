@@ -46,6 +46,25 @@ function confirmAtBarrier(t: TmpLedger, id: string, now: string, env: Record<str
 
 const errorCode = (r: RunResult): string => JSON.parse(r.stderr.trim()).error.code;
 
+/**
+ * Makes the ledger refuse (or, `false`, take again) an order's capture, as a GRANT the till's role lacks or
+ * a statement_timeout would: a trigger that fails the update to paid (trial 43b).
+ */
+function refuseCaptures(t: TmpLedger, refuse: boolean): void {
+  const db = openLedgerDb(t.db);
+  try {
+    if (!refuse) db.exec(PG ? 'DROP TRIGGER pm_test_refuse ON orders; DROP FUNCTION pm_test_refuse()' : 'DROP TRIGGER pm_test_refuse');
+    else
+      db.exec(
+        PG
+          ? "CREATE FUNCTION pm_test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$; CREATE TRIGGER pm_test_refuse BEFORE UPDATE ON orders FOR EACH ROW WHEN (NEW.status = 'paid') EXECUTE FUNCTION pm_test_refuse()"
+          : "CREATE TRIGGER pm_test_refuse BEFORE UPDATE ON orders WHEN NEW.status = 'paid' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
+      );
+  } finally {
+    db.close();
+  }
+}
+
 /** Waits for a file another process writes: a condition, not a timing guess. */
 async function fileAppears(path: string): Promise<void> {
   while (!existsSync(path)) await new Promise((r) => setTimeout(r, 10));
@@ -121,16 +140,7 @@ describe('two-phase checkout is fenced', () => {
     const c = confirmAtBarrier(t, id, AT(1));
     await c.paying;
     // while it pays, the ledger starts refusing the order's capture (as a missing GRANT or a cancelled statement would)
-    const db = openLedgerDb(t.db);
-    try {
-      db.exec(
-        PG
-          ? "CREATE FUNCTION pm_test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$; CREATE TRIGGER pm_test_refuse BEFORE UPDATE ON orders FOR EACH ROW WHEN (NEW.status = 'paid') EXECUTE FUNCTION pm_test_refuse()"
-          : "CREATE TRIGGER pm_test_refuse BEFORE UPDATE ON orders WHEN NEW.status = 'paid' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
-      );
-    } finally {
-      db.close();
-    }
+    refuseCaptures(t, true);
     c.release();
     const r = await c.done;
     expect(r.code, r.stderr).toBe(3);
@@ -141,12 +151,7 @@ describe('two-phase checkout is fenced', () => {
     expect(e.hint).toMatch(/^do not pay it again; fix the cause \(\w+\), then record it after .* with: pointsmall checkout confirm \S+ --already-paid/);
     expect(t.ok(['order', 'show', id], { now: AT(2) })).toMatchObject({ status: 'held' });
     // the cause fixed, the payment is recorded once, after the fence
-    const fix = openLedgerDb(t.db);
-    try {
-      fix.exec(PG ? 'DROP TRIGGER pm_test_refuse ON orders; DROP FUNCTION pm_test_refuse()' : 'DROP TRIGGER pm_test_refuse');
-    } finally {
-      fix.close();
-    }
+    refuseCaptures(t, false);
     expect(t.ok(['checkout', 'confirm', id, '--already-paid', '--yes'], { now: AT(12) })).toMatchObject({ status: 'paid', cashPaid: '5.00', pointsUsed: 500 });
     expect(t.ok(['member', 'show', 'a'], { now: AT(12) })).toMatchObject({ balance: 505, held: 0 }); // 500 spent, 5 earned on the 5.00 paid
     expect(t.verify().ok).toBe(true);
@@ -154,16 +159,7 @@ describe('two-phase checkout is fenced', () => {
 
   it('a checkout with no cash part whose capture fails says it charged nothing and that its hold stays, with how to end it (trial 43b)', () => {
     const t = shop();
-    const db = openLedgerDb(t.db);
-    try {
-      db.exec(
-        PG
-          ? "CREATE FUNCTION pm_test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$; CREATE TRIGGER pm_test_refuse BEFORE UPDATE ON orders FOR EACH ROW WHEN (NEW.status = 'paid') EXECUTE FUNCTION pm_test_refuse()"
-          : "CREATE TRIGGER pm_test_refuse BEFORE UPDATE ON orders WHEN NEW.status = 'paid' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
-      );
-    } finally {
-      db.close();
-    }
+    refuseCaptures(t, true);
     const r = t.run(['checkout', '--member', 'a', '--item', 'TEA', '--points', '1000', '--yes', '--json'], { now: AT(1) });
     expect(r.code).not.toBe(0);
     const e = JSON.parse(r.stderr.trim()).error;
