@@ -9,7 +9,7 @@ const Decimal = BaseDecimal.clone({ precision: 80 });
 type Decimal = BaseDecimal;
 import { ENCODING_NAMES, type Encoding, normaliseEncoding, UTF16_WITHOUT_BOM } from './encoding.js';
 import { AMOUNT_MAX, type Minor, formatMoney, parseMoney, quantityHint } from './money.js';
-import { MIN_YEAR, dateRangeProblem, dstGap, unreadTimestampReason, localDate, readIsoParts, zoneOffsetMinutes, zonedToUtcMs, zonedToUtcMsExact } from './time.js';
+import { MIN_YEAR, dateRangeProblem, daysInMonth, dstGap, unreadTimestampReason, localDate, readIsoParts, zoneOffsetMinutes, zonedToUtcMs, zonedToUtcMsExact } from './time.js';
 import { controlCharProblem, duplicateColumnProblem, lookalikeCharsProblem, trimAscii } from './text.js';
 
 // ---- CSV tokenizer -------------------------------------------------------------------------------
@@ -459,11 +459,6 @@ function isoParser(cal: ZoneCalendar): (text: string) => number | null {
     if (p.offsetMin === null) return cal.wallToUtc(p.y, p.mo, p.d, p.h, p.mi, p.s, p.ms);
     return Date.UTC(p.y, p.mo - 1, p.d, p.h, p.mi, p.s, p.ms) - p.offsetMin * 60_000;
   };
-}
-
-function daysInMonth(y: number, m: number): number {
-  if (m === 2) return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0 ? 29 : 28;
-  return m === 4 || m === 6 || m === 9 || m === 11 ? 30 : 31;
 }
 
 // ---- Date formats -------------------------------------------------------------------------------

@@ -545,7 +545,7 @@ interface OwnRanking {
   orders: number;
   /** Baskets with an item among members like them (less the excluded basket's), and the most of any item. */
   countOf: (i: number) => number;
-  /** Members like them who bought the item (in those baskets): counted only for a reason shown. */
+  /** Members like them who bought the item (in those baskets). */
   buyersOf: (i: number) => number;
   /** The member's own baskets with the item (less the excluded one). */
   timesOf: (i: number) => number;
@@ -629,12 +629,8 @@ function rankOwn(h: PurchaseHistory, m: MemberFacts, candidates: readonly Candid
   const { catMax, redeemed: redeemedByTier, redemptions } = stats;
   let countOf = (i: number) => stats.count.get(i) ?? 0;
   let tierMax = stats.max;
-  const buyersOf = (i: number): number => {
-    const who = new Set<string>();
-    for (const b of h.itemBaskets[i] ?? []) if (b !== exclude && m.tierOf(h.basketMember[b]) === m.tier) who.add(h.basketMember[b]);
-    return who.size;
-  };
-  let buyerCount = (i: number) => stats.buyers.get(i) ?? 0;
+  // members like them who bought the item (tierStats counts them; less the excluded basket's member below)
+  let buyersOf = (i: number) => stats.buyers.get(i) ?? 0;
   if (exclude >= 0 && m.tierOf(h.basketMember[exclude]) === m.tier) {
     const out = new Set(h.basketItems[exclude]);
     countOf = (i: number) => (stats.count.get(i) ?? 0) - (out.has(i) ? 1 : 0);
@@ -644,11 +640,11 @@ function rankOwn(h: PurchaseHistory, m: MemberFacts, candidates: readonly Candid
     // the excluded basket's member is no buyer of the items only that basket of theirs holds
     const gone = new Set(out);
     for (const b of h.memberBaskets.get(h.basketMember[exclude]) ?? []) if (b !== exclude) for (const i of h.basketItems[b]) gone.delete(i);
-    buyerCount = (i: number) => (stats.buyers.get(i) ?? 0) - (gone.has(i) ? 1 : 0);
+    buyersOf = (i: number) => (stats.buyers.get(i) ?? 0) - (gone.has(i) ? 1 : 0);
   }
   // the favourites: bought by the most members like them, then in the most of their orders (one customer's
   // many orders do not make an item everyone's favourite, trial 43)
-  const favouriteOf = (i: number): number => buyerCount(i) + countOf(i) / (stats.max + 1);
+  const favouriteOf = (i: number): number => buyersOf(i) + countOf(i) / (stats.max + 1);
   let topCat = 0;
   for (const v of catLines.values()) topCat = Math.max(topCat, v);
   const prior = orders ? RANKING.priorOrders / (RANKING.priorOrders + orders) : 1;

@@ -240,8 +240,11 @@ function noSuchDay(text: string): string {
   return day < 1 || day > dim ? `: ${MONTHS[month - 1]} ${y} has ${dim} days` : '';
 }
 
-/** Days in month `m` (1–12) of year `y`. */
-const daysInMonth = (y: number, m: number): number => new Date(Date.UTC(y, m, 0)).getUTCDate();
+/** Days in month `m` (1–12) of year `y` (Gregorian; arithmetic, no Date: the import's row parser calls it per row). */
+export function daysInMonth(y: number, m: number): number {
+  if (m === 2) return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0 ? 29 : 28;
+  return m === 4 || m === 6 || m === 9 || m === 11 ? 30 : 31;
+}
 
 export function isValidYmd(y: number, m: number, d: number): boolean {
   if (m < 1 || m > 12 || d < 1 || y < MIN_YEAR || y > 9999) return false;

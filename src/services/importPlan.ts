@@ -289,12 +289,13 @@ export class PlanApplier {
     const l = this.l;
     // A run voided while this import writes it (import void RUN between two batches) takes no more orders:
     // checked at each transaction's first plan, inside it, so no void can come between (trial 43b).
-    if (this.txStart && planWrites(p)) {
+    const writes = planWrites(p);
+    if (this.txStart && writes) {
       if (this.runId !== null && l.store.get(importRuns).voidedWhole(this.runId)) throw runVoided(this.runId);
       this.txStart = false;
     }
     if (last) this.txStart = true;
-    if (this.runId === null && this.newRun && planWrites(p)) this.runId = this.newRun();
+    if (this.runId === null && this.newRun && writes) this.runId = this.newRun();
     if (p.forget) this.debts.clear();
     for (const [id, debt] of p.debts) this.debts.set(id, debt);
     const m = l.store.get(members);
