@@ -3,8 +3,24 @@
 import { type OutboxRecord, renderOutbox } from '../domain/notifications.js';
 import { outbox, type OutboxRow } from '../store/outbox.js';
 import { type Ctx, withLedger } from './ledger.js';
-import { AtomicFile, checkOutput } from './outfile.js';
+import { AtomicFile, type MustNotExist, checkOutput } from './outfile.js';
 import { recordAudit } from './points.js';
+
+/** A stdout export's part: marked sent in one transaction once its bytes were written. */
+const OUTBOX_PART = 500;
+/** How long a stdout export holds the write lock waiting on its reader (at most half the busy timeout). */
+const OUTBOX_STALL_MS = 1000;
+
+/** Whether the promise settles (either way) within ms. */
+async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((res) => (timer = setTimeout(() => res(false), ms)));
+  try {
+    return await Promise.race([p.then(() => true, () => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 export function toRecord(r: OutboxRow): OutboxRecord {
   let payload: unknown;
@@ -76,7 +92,21 @@ export interface ExportResult {
  * serialised by the write lock, so two never take the same rows.
  */
 export async function exportOutbox(ctx: Ctx, input: ExportInput): Promise<ExportResult> {
-  const target = input.out ? checkOutput(input.out, { ledger: ctx.dbPath, flag: '--out' }) : null;
+  // With --mark-sent the file at --out holds notifications marked sent: an earlier batch there (a fixed name,
+  // a killed cron job run again within its second) may not have reached its sender yet, and replacing it
+  // would lose them (trial 44a). An empty file holds nothing to lose.
+  const keep: MustNotExist | undefined =
+    input.markSent && input.out
+      ? {
+          message: `--out ${input.out} already exists: it may hold an earlier batch of notifications marked sent that its sender has not taken, and --mark-sent never replaces one`,
+          hint: 'send that batch and remove the file (or empty it), or give each export a new name: --out batch-$(date +%Y%m%d-%H%M%S)-$$.jsonl',
+          code: 'OUTPUT_EXISTS',
+          emptyOk: true,
+        }
+      : undefined;
+  // (--skip-empty with nothing pending writes no file: the file is checked again before it is replaced)
+  const target = input.out ? checkOutput(input.out, { ledger: ctx.dbPath, flag: '--out', mustNotExist: input.skipEmpty ? undefined : keep }) : null;
+  if (target && keep) target.mustNotExist = keep;
   if (!target && !input.sink) throw new Error('exportOutbox needs out or sink');
   return withLedger(ctx, async (l) => {
     const box = l.store.get(outbox);
@@ -123,16 +153,59 @@ export async function exportOutbox(ctx: Ctx, input: ExportInput): Promise<Export
       await input.sink!(renderOutbox(rows.map(toRecord), input.format));
       return result(rows, 0, null);
     }
-    // To stdout: the rows are marked only once the sink has written their bytes (a closed pipe marks none).
-    l.store.openWrite();
-    try {
-      const rows = pick();
-      await input.sink!(renderOutbox(rows.map(toRecord), input.format));
-      const marked = mark(rows);
+    // To stdout: a row is marked sent only once the sink has written its bytes (a closed pipe marks none of
+    // the rest). The write lock is held while the reader keeps up; a part the reader has not taken within
+    // STALL_MS is waited for without it (trial 44a: a paused sender kept every till and cron job out): what
+    // was written before is marked and committed first, and each later part is marked in a transaction of
+    // its own once written. Another exporter may meanwhile give a row this one has written but not yet
+    // marked (at-least-once, as a failed commit is: receivers dedupe on id/dedupeKey).
+    const stallMs = Math.min(OUTBOX_STALL_MS, Math.floor(l.store.busyTimeoutMs / 2));
+    const written: OutboxRow[] = []; // written, not yet marked
+    let marked = 0;
+    let exported = 0;
+    let firstId: number | null = null;
+    let lastId: number | null = null;
+    let locked = false;
+    const lock = () => {
+      l.store.openWrite();
+      locked = true;
+      marked += mark(written.splice(0));
+    };
+    const unlock = () => {
+      marked += mark(written.splice(0));
       l.store.commitWrite();
-      return result(rows, marked, null);
+      locked = false;
+    };
+    try {
+      lock();
+      let rows = pick();
+      for (let i = 0; i === 0 || i < rows.length; i += OUTBOX_PART) {
+        if (!locked) {
+          lock();
+          // rows another exporter marked while this one waited are not given again
+          const still = l.store.get(outbox).stillPending(rows.slice(i).map((r) => r.id));
+          rows = [...rows.slice(0, i), ...rows.slice(i).filter((r) => still.has(r.id))];
+          if (i >= rows.length) break;
+        }
+        const part = rows.slice(i, i + OUTBOX_PART);
+        const text = renderOutbox(part.map(toRecord), input.format);
+        const done = Promise.resolve(input.sink!(i === 0 || input.format !== 'csv' ? text : text.slice(text.indexOf('\r\n') + 2)));
+        if (!(await settlesWithin(done, stallMs))) {
+          unlock(); // the reader stalls: let the ledger go while it does
+          await done;
+        } else await done;
+        written.push(...part);
+        exported += part.length;
+        firstId ??= part[0]?.id ?? null;
+        lastId = part[part.length - 1]?.id ?? lastId;
+      }
+      if (!locked) lock();
+      unlock();
+      return { format: input.format, out: null, exported, markedSent: marked, firstId, lastId };
     } catch (e) {
-      l.store.rollbackWrite();
+      if (locked) l.store.rollbackWrite();
+      // (a reader that stalled had the parts written before marked: the caller says how many)
+      if (e instanceof Error) Object.assign(e, { markedSent: marked });
       throw e;
     }
   });

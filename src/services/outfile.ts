@@ -94,7 +94,7 @@ export interface OutputTarget {
   /** The option that named it (--out, --rejects, backup FILE), for messages. */
   flag: string;
   ledger: string;
-  mustNotExist?: { hint: string };
+  mustNotExist?: MustNotExist;
   /** The output is a new SQLite database (a backup, a copy): nothing may stand at its -wal or -journal. */
   database?: boolean;
   /**
@@ -105,12 +105,23 @@ export interface OutputTarget {
 }
 
 /**
+ * An existing file at the target is refused: `hint` says what to do; `message` says why (default "… already
+ * exists"), with `code`; `emptyOk`: an empty file holds nothing to lose and is replaced.
+ */
+export interface MustNotExist {
+  hint: string;
+  message?: string;
+  code?: string;
+  emptyOk?: boolean;
+}
+
+/**
  * Checks a target before anything is written: its folder exists and is writable, it is not the
  * ledger (or its -wal/-shm/-journal) by identity or by resolved path, and if it exists it is a
  * regular file. `mustNotExist`: refuse an existing file (db backup without --force). `elsewhere`: the hint
  * when the folder is missing or not writable (a default path the user did not choose: how to choose one).
  */
-export function checkOutput(path: string, o: { ledger: string; flag: string; mustNotExist?: { hint: string }; elsewhere?: string; database?: boolean }): OutputTarget {
+export function checkOutput(path: string, o: { ledger: string; flag: string; mustNotExist?: MustNotExist; elsewhere?: string; database?: boolean }): OutputTarget {
   const abs = resolve(path);
   const dir = dirname(abs);
   const named = `${o.flag} ${path}`;
@@ -222,7 +233,8 @@ export function checkOutput(path: string, o: { ledger: string; flag: string; mus
         stream === 1 && o.flag === '--out' ? 'leave --out out: the output then goes to standard output, into that file (--format chooses csv, json or html)' : `choose another ${o.flag} path`,
       );
     }
-    if (o.mustNotExist) throw new UsageError(`${path} already exists`, o.mustNotExist.hint);
+    const exists = (m: MustNotExist) => new UsageError(m.message ?? `${path} already exists`, m.hint, m.code);
+    if (o.mustNotExist && !o.mustNotExist.emptyOk) throw exists(o.mustNotExist);
     // db backup --force: an earlier backup (or ledger) is replaced, or an empty file; another application's
     // database or any other file is not (trial 39: a CSV or an app's database was replaced as well)
     if (o.flag === 'backup' && st.size > 0) notBackup(named, abs, o.flag);
@@ -234,6 +246,8 @@ export function checkOutput(path: string, o: { ledger: string; flag: string; mus
         'OUTPUT_IS_DATABASE',
       );
     }
+    // (an output that may replace an empty file: the more particular refusals above come first)
+    if (o.mustNotExist?.emptyOk && st.size > 0) throw exists(o.mustNotExist);
   }
   // A symlink is written through: the file it points to is replaced, the link stays (renaming over the
   // link itself would leave its target as it was, and a reader of the target without the output).

@@ -203,7 +203,8 @@ async function verifyOpen(ctx: Ctx, anchors: readonly Anchor[]): Promise<VerifyR
     }
     const check = { name: 'sqlite-file', ok: problems.length === 0, detail: problems.length ? `SQLite's quick_check: ${problems.join('; ')}` : "SQLite's quick_check: every page, table and index of the file is well formed" };
     return { ...r, ok: r.ok && check.ok, checks: [check, ...r.checks] };
-  });
+    // read-only: a backup verified offline keeps every byte, and needs no write access (trial 44a)
+  }, { readOnly: true });
 }
 
 function verifyPass(l: Ledger, anchors: readonly Anchor[], sortedLots: boolean): VerifyResult {

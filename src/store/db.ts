@@ -17,6 +17,11 @@ export interface OpenOptions {
   /** Refuse an older schema instead of using it (every command but `db migrate`). */
   requireLatest?: boolean;
   busyTimeoutMs?: number;
+  /**
+   * SQLite: open the file read-only and leave its journal mode as it is (`ledger verify` of a backup: not a
+   * byte of it changes, no -wal or -shm appears beside it, and it can be checked on read-only storage).
+   */
+  readOnly?: boolean;
 }
 
 /** POINTSMALL_BUSY_TIMEOUT in ms (unset or empty: 5000); anything but a whole number of ms is refused (exit 2). */
@@ -428,7 +433,7 @@ export function openStore(path: string, opts: OpenOptions = {}): Store {
   }
   let db: Db;
   try {
-    db = new Database(path, { timeout: busy });
+    db = new Database(path, { timeout: busy, readonly: Boolean(opts.readOnly && exists) });
   } catch (e) {
     throw new UsageError(`cannot open ${path}: ${(e as Error).message}`, 'check the path and its permissions');
   }
@@ -483,7 +488,7 @@ export function openStore(path: string, opts: OpenOptions = {}): Store {
     // Switching a new file to WAL takes it whole; another init doing the same at that moment makes SQLite
     // give up at once (it would deadlock), without its busy wait. So it waits here, within the busy timeout.
     const until = Date.now() + busy;
-    for (;;) {
+    for (; !db.readonly; ) {
       try {
         db.pragma('journal_mode = WAL');
         break;

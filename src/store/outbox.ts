@@ -55,6 +55,9 @@ export class Outbox {
       count: this.db.prepare(
         'SELECT count(*) AS total, coalesce(sum(sent_at IS NULL), 0) AS pending FROM outbox',
       ),
+      stillPending: this.db
+        .prepare(`SELECT id FROM outbox WHERE sent_at IS NULL AND id IN (SELECT CAST(value AS INTEGER) FROM json_each(?))`)
+        .pluck(),
     };
   }
 
@@ -136,6 +139,16 @@ export class Outbox {
   /** Iterates rows without loading them all (export of a large outbox). */
   *iterate(f: { pending?: boolean } = {}): IterableIterator<OutboxRow> {
     yield* (f.pending ? this.s.pending : this.s.all).iterate(-1) as IterableIterator<OutboxRow>;
+  }
+
+  /** Which of the given ids are still pending (not marked sent since they were read). */
+  stillPending(ids: readonly number[]): Set<number> {
+    const out = new Set<number>();
+    const CHUNK = 10000;
+    for (let i = 0; i < ids.length; i += CHUNK) {
+      for (const id of this.s.stillPending.all(JSON.stringify(ids.slice(i, i + CHUNK))) as (number | bigint)[]) out.add(Number(id));
+    }
+    return out;
   }
 
   /** Marks the given ids sent (those still pending); returns how many changed. Call inside store.write. */

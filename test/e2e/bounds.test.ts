@@ -415,6 +415,23 @@ describe('text is clean (item 12)', () => {
   });
 });
 
+describe('FORCE_COLOR on a pipe (trial 44a)', () => {
+  it('puts no colour into piped output: every command pipes the same data, and grep finds a check by its mark', () => {
+    const t = tmpLedger();
+    t.ok(['member', 'add', '--id', 'm1', '--name', 'Ann']);
+    t.ok(['member', 'adjust', 'm1', '--points', '5', '--reason', 'welcome']);
+    for (const env of [{ NO_COLOR: undefined, FORCE_COLOR: '1' }, { NO_COLOR: undefined, FORCE_COLOR: '3' }, { NO_COLOR: undefined, FORCE_COLOR: 'true' }]) {
+      for (const args of [['member', 'show', 'm1'], ['member', 'list'], ['ledger', 'verify'], ['report', 'summary'], ['member', 'adjust', 'm1', '--points', '1', '--reason', 'x']]) {
+        const r = t.run(args, { env });
+        expect(r.code, args.join(' ')).toBe(0);
+        expect(r.stdout, `${args.join(' ')} ${JSON.stringify(env)}`).not.toMatch(/\u001b/);
+      }
+      const checks = t.run(['ledger', 'verify'], { env }).stdout.split('\n').filter((l) => /^[✓✗] /.test(l));
+      expect(checks.length).toBeGreaterThan(5);
+    }
+  });
+});
+
 describe('escapes in SKUs a ledger already holds (imported before control characters were refused)', () => {
   it('report recommend carries no escape of a SKU to the output: colour off, nothing; colour on, only the palette', () => {
     const t = tmpLedger();

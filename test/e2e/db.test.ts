@@ -1,6 +1,7 @@
 // db info|backup|restore|migrate and the schema version guard.
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -60,6 +61,25 @@ describe('db backup', () => {
     expect(copy.prepare("SELECT count(*) FROM audit WHERE action = 'uncommitted'").pluck().get()).toBe(0);
     copy.close();
     expect(runCli(['member', 'show', 'a', '--json', '--db', backup]).json().balance).toBe(200);
+  });
+
+  it('ledger verify reads a backup without changing a byte of it, and leaves no -wal or -shm beside it (trial 44a)', () => {
+    const t = tmpLedger();
+    seed(t);
+    const dir = join(t.dir, 'backups');
+    mkdirSync(dir);
+    const backup = join(dir, 'x.db');
+    expect(t.run(['db', 'backup', backup, '-q']).code).toBe(0);
+    const before = createHash('sha256').update(readFileSync(backup)).digest('hex');
+    const v = runCli(['ledger', 'verify', '--json', '--db', backup]);
+    expect(v.code, v.stderr).toBe(0);
+    expect(v.json()).toMatchObject({ ok: true, entries: 2 });
+    expect(createHash('sha256').update(readFileSync(backup)).digest('hex')).toBe(before);
+    expect(readdirSync(dir)).toEqual(['x.db']);
+    // and the next backup to that name is refused as existing, not as a stale -wal beside it
+    const again = t.run(['db', 'backup', backup, '--json']);
+    expect(again.code).toBe(2);
+    expect(JSON.parse(again.stderr).error.message).toContain('already exists');
   });
 
   it('copies consistently while other processes keep writing', async () => {

@@ -3,7 +3,7 @@
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type TmpLedger, sceneLedger, openLedgerDb } from '../helpers/cli.js';
+import { FIXTURES, type TmpLedger, sceneLedger, openLedgerDb, spawnCli } from '../helpers/cli.js';
 
 const NOW = { now: '2026-01-20T10:00:00+08:00' };
 
@@ -99,6 +99,39 @@ describe('outbox', () => {
     expect(t.run(['outbox', 'export', '--format', 'xml']).code).toBe(2);
   });
 
+  it('--mark-sent never replaces an earlier batch its sender may not have taken (trial 44a): exit 2, the batch and the pending rows stay', () => {
+    const t = ledgerWithNotifications();
+    const out = join(t.dir, 'batch.jsonl');
+    expect(t.ok(['outbox', 'export', '--out', out, '--mark-sent'], NOW)).toMatchObject({ exported: 3, markedSent: 3 });
+    const first = readFileSync(out, 'utf8');
+    // a fixed file name (or a killed cron job run again within the same second) with nothing pending …
+    const empty = t.run(['outbox', 'export', '--out', out, '--mark-sent', '--json'], NOW);
+    expect(empty.code).toBe(2);
+    expect(empty.stdout).toBe('');
+    const e = JSON.parse(empty.stderr).error;
+    expect(e.code).toBe('OUTPUT_EXISTS');
+    expect(e.message).toContain('batch.jsonl');
+    expect(e.message).toContain('marked sent');
+    expect(readFileSync(out, 'utf8')).toBe(first);
+    // (a cron job's --skip-empty run with nothing pending writes nothing, so it replaces nothing: exit 0)
+    expect(t.ok(['outbox', 'export', '--out', out, '--mark-sent', '--skip-empty'], NOW)).toMatchObject({ out: null, exported: 0 });
+    expect(readFileSync(out, 'utf8')).toBe(first);
+    // … and with new notifications pending: the old batch stays, the new ones stay pending
+    t.ok(['member', 'adjust', 'p', '--points', '50', '--reason', 'more'], { now: '2025-02-10T10:00:00+08:00' });
+    t.ok(['expire', 'run'], { now: '2026-03-01T10:00:00+08:00' });
+    const pending = (t.ok(['outbox', 'list', '--pending'], NOW) as unknown[]).length;
+    expect(pending).toBeGreaterThan(0);
+    expect(t.run(['outbox', 'export', '--out', out, '--mark-sent', '--skip-empty'], NOW).code).toBe(2);
+    expect(readFileSync(out, 'utf8')).toBe(first);
+    expect(t.ok(['outbox', 'list', '--pending'], NOW)).toHaveLength(pending);
+    expect(readdirSync(t.dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    // an empty file holds nothing to lose (a sender that truncates what it sent): it is written
+    writeFileSync(out, '');
+    expect(t.ok(['outbox', 'export', '--out', out, '--mark-sent'], NOW)).toMatchObject({ exported: pending, markedSent: pending });
+    // without --mark-sent nothing is marked, so nothing can be lost: the file is replaced as any --out is
+    expect(t.ok(['outbox', 'export', '--all', '--out', out], NOW)).toMatchObject({ markedSent: 0 });
+  });
+
   it('on a ledger locked past the busy timeout, exits 5 with no file and nothing marked', () => {
     const t = ledgerWithNotifications();
     const out = join(t.dir, 'locked.jsonl');
@@ -116,5 +149,41 @@ describe('outbox', () => {
     expect(existsSync(out)).toBe(false);
     expect(readdirSync(t.dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
     expect(t.ok(['outbox', 'list', '--pending'], NOW)).toHaveLength(3);
+  });
+
+  it('to stdout, a reader that stalls does not keep the ledger locked: a till writes meanwhile, and every notification is still given once and marked (trial 44a)', async () => {
+    // 1,500 notifications: far more than a pipe's buffer, so the export waits on its reader
+    const t = sceneLedger('ledgerWithManyNotifications', (x) => {
+      const rows = ['order_id,member_id,purchased_at,sku,category,quantity,unit_price'];
+      for (let i = 0; i < 1500; i++) rows.push(`O${i},m${String(i).padStart(4, '0')},2025-01-10 10:00,SKU,tea,1,10.00`);
+      writeFileSync(join(x.dir, 'many.csv'), rows.join('\n') + '\n');
+      x.ok(['rules', 'apply', join(FIXTURES, 'rules.json'), '--effective', '2025-01-01', '--yes'], { now: '2025-01-01T10:00:00+08:00' });
+      x.ok(['import', 'purchases', join(x.dir, 'many.csv'), '--create-members'], { now: '2025-01-10T12:00:00+08:00' });
+      x.ok(['expire', 'run'], { now: '2030-01-20T10:00:00+08:00' });
+    });
+    const later = { now: '2030-01-21T10:00:00+08:00' };
+    const pending = (t.ok(['outbox', 'list', '--pending'], later) as unknown[]).length;
+    expect(pending).toBe(1500);
+    const exporter = spawnCli(['outbox', 'export', '--mark-sent'], { ...later, db: t.db });
+    exporter.stdout.pause(); // the reader takes nothing yet
+    let err = '';
+    exporter.stderr.on('data', (d) => (err += d));
+    const exited = new Promise<number | null>((res) => exporter.on('close', (code) => res(code)));
+    // wait (without a clock) until the export has filled the pipe: its first bytes are readable
+    await new Promise<void>((res) => exporter.stdout.once('readable', () => res()));
+    // a till's write while the reader still takes nothing: it gets the lock (a minute's busy timeout, so
+    // a loaded machine cannot fail it; before the fix it waited for the reader and ran out)
+    const till = t.run(['member', 'adjust', 'm0001', '--points', '5', '--reason', 'till', '--json'], { ...later, env: { POINTSMALL_BUSY_TIMEOUT: '60000' } });
+    expect(till.code, till.stderr).toBe(0);
+    expect(exporter.exitCode).toBe(null); // the export is still waiting on its reader
+    let out = '';
+    exporter.stdout.on('data', (d) => (out += d));
+    exporter.stdout.resume();
+    expect(await exited, err).toBe(0);
+    const ids = out.trimEnd().split('\n').map((l) => JSON.parse(l).id as number);
+    expect(ids).toHaveLength(1500);
+    expect(new Set(ids).size).toBe(1500);
+    expect(t.ok(['outbox', 'list', '--pending'], later)).toEqual([]);
+    expect(t.verify().ok).toBe(true);
   });
 });

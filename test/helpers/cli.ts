@@ -1,5 +1,5 @@
 // Spawns the built bin/pointsmall against a temp ledger with a fixed clock.
-import { spawn, spawnSync } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, cpSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
@@ -76,6 +76,11 @@ export function runCliAsync(args: string[], o: RunOptions = {}): Promise<RunResu
     p.stdin.end(o.input ?? '');
     p.on('close', (code) => res(result(code, out, err)));
   });
+}
+
+/** Spawns pointsmall with the same environment and leaves its streams to the caller (a reader that stalls, say). */
+export function spawnCli(args: string[], o: RunOptions = {}): ChildProcessWithoutNullStreams {
+  return spawn(process.execPath, [BIN, ...args], { env: env(o), cwd: o.cwd ?? ROOT });
 }
 
 export { tmpDir };

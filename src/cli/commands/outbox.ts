@@ -50,8 +50,12 @@ export function register(program: Command): void {
     .option('--skip-empty', 'with --out: write no file when nothing is to be exported (for a cron job)')
     .addHelpText(
       'after',
-      '\nDelivery is at-least-once: if the process dies after the file is in place but before the mark commits,\n' +
-        'the next export repeats those notifications. Each record carries a stable id and dedupeKey to drop repeats.\n',
+      '\nDelivery is at-least-once: if the process dies after the file is in place but\n' +
+        'before the mark commits, the next export repeats those notifications. Each\n' +
+        'record carries a stable id and dedupeKey to drop repeats. With --mark-sent,\n' +
+        '--out never replaces a file that is there and not empty (an earlier batch:\n' +
+        'exit 2). To stdout, a reader that stalls does not keep the ledger locked: what\n' +
+        'it took is marked, the rest as it takes it.\n',
     )
     .action(async (...args) => {
       const cmd = cmdOf(args);
@@ -72,7 +76,9 @@ export function register(program: Command): void {
         .catch((e: unknown) => {
           // the reader went before it had every notification: none is marked, and a script must be able to tell
           if (o.markSent && !o.out && isClosedPipe(e)) {
-            throw new PointsmallError('the reader of standard output closed it before every notification was written: none was marked sent', {
+            const marked = Number((e as { markedSent?: number }).markedSent ?? 0);
+            const which = marked ? `the first ${count(marked, 'notification')} (written before it stalled) ${marked === 1 ? 'was' : 'were'} marked sent, the rest were not` : 'none was marked sent';
+            throw new PointsmallError(`the reader of standard output closed it before every notification was written: ${which}`, {
               code: 'OUTPUT_CLOSED',
               exitCode: EXIT.usage,
               hint: 'the next export gives them again: let the reader take the whole export, or write a file with --out FILE --mark-sent and send from it',
