@@ -1,5 +1,6 @@
 // Outbox use-cases: list queued notifications, and export them to a file (or stdout) optionally marking
-// them sent. With --mark-sent the rows are read, written, marked and committed under one write lock.
+// them sent. With --mark-sent to a file the rows are read, written, marked and committed under one write
+// lock; to stdout, under the lock while the reader keeps up (see exportOutbox).
 import { type OutboxRecord, renderOutbox } from '../domain/notifications.js';
 import { outbox, type OutboxRow } from '../store/outbox.js';
 import { type Ctx, withLedger } from './ledger.js';
@@ -88,8 +89,9 @@ export interface ExportResult {
  * writes them completely (a file: temp + fsync; stdout: until the sink says the bytes were written),
  * marks exactly those ids sent, renames the file into place and commits: a crash or a closed pipe before
  * that leaves no file and nothing marked; a failed commit after it leaves the file and the rows pending, so
- * a re-export repeats them (at-least-once: receivers dedupe on `id`/`dedupeKey`). Concurrent exporters are
- * serialised by the write lock, so two never take the same rows.
+ * a re-export repeats them (at-least-once: receivers dedupe on `id`/`dedupeKey`). Concurrent exporters to
+ * files are serialised by the write lock, so two never take the same rows; to stdout, a reader that stalls
+ * lets the lock go (below), and another exporter may then repeat a row it had written.
  */
 export async function exportOutbox(ctx: Ctx, input: ExportInput): Promise<ExportResult> {
   // With --mark-sent the file at --out holds notifications marked sent: an earlier batch there (a fixed name,
